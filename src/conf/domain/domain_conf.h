@@ -1,0 +1,604 @@
+/*
+ * libvirt's domain XML as C structs: parsing (with validation), formatting
+ * (inactive, live and status views), copying, address and alias assignment,
+ * device XML for attach/detach, and the bookkeeping that keeps an interface
+ * and the host device standing in for it (SR-IOV) linked in both lists.
+ * This layer knows nothing of QEMU processes: the qemu driver fills the
+ * runtime parts (id, aliases, actual network data) and asks for formats.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- flags for parse and format ------------------------------------- */
+
+/* Format: the persistent view (no id, no runtime aliases other than
+ * user aliases "ua-*", no actual network data, no live pty paths, no
+ * autoport graphics port). Parse: same as 0 (runtime data is ignored). */
+#define VRT_DOMAIN_XML_INACTIVE (1u << 0)
+/* Format: include secrets (graphics passwords). */
+#define VRT_DOMAIN_XML_SECURE (1u << 1)
+/* Format: everything the daemon needs to rebuild its state (live view plus
+ * <actual> network data, port uuids, the interface<->hostdev link).
+ * Parse: read all of that back (runtime data is otherwise ignored).
+ * Status XML is not meant to validate against domain.rng (<actual>). */
+#define VRT_DOMAIN_XML_STATUS (1u << 2)
+
+/* ---- enums ------------------------------------------------------------ */
+
+typedef enum {
+    VRT_DOMAIN_VIRT_QEMU = 0,
+    VRT_DOMAIN_VIRT_KVM,
+} VrtDomainVirtType;
+
+typedef enum {
+    VRT_DOMAIN_LIFECYCLE_DESTROY = 0,
+    VRT_DOMAIN_LIFECYCLE_RESTART,
+    VRT_DOMAIN_LIFECYCLE_PRESERVE,
+    VRT_DOMAIN_LIFECYCLE_RENAME_RESTART,
+    VRT_DOMAIN_LIFECYCLE_COREDUMP_DESTROY,
+    VRT_DOMAIN_LIFECYCLE_COREDUMP_RESTART,
+} VrtDomainLifecycleAction;
+
+typedef enum {
+    VRT_DOMAIN_BOOT_HD = 0,
+    VRT_DOMAIN_BOOT_CDROM,
+    VRT_DOMAIN_BOOT_NETWORK,
+    VRT_DOMAIN_BOOT_FD,
+} VrtDomainBootDev;
+
+/* Bits of VrtDomainDef.features */
+typedef enum {
+    VRT_DOMAIN_FEATURE_ACPI = 1u << 0,
+    VRT_DOMAIN_FEATURE_APIC = 1u << 1,
+    VRT_DOMAIN_FEATURE_PAE = 1u << 2,
+} VrtDomainFeature;
+
+typedef enum {
+    VRT_DOMAIN_CPU_MODE_NONE = 0,       /* no <cpu> element */
+    VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH,
+    VRT_DOMAIN_CPU_MODE_HOST_MODEL,
+    VRT_DOMAIN_CPU_MODE_MAXIMUM,
+    VRT_DOMAIN_CPU_MODE_CUSTOM,         /* only topology, no model */
+} VrtDomainCpuMode;
+
+typedef enum {
+    VRT_DOMAIN_CLOCK_UTC = 0,
+    VRT_DOMAIN_CLOCK_LOCALTIME,
+} VrtDomainClockOffset;
+
+/* Tri-state for yes/no and on/off attributes: DEFAULT means absent. */
+typedef enum {
+    VRT_TRISTATE_DEFAULT = 0,
+    VRT_TRISTATE_YES,
+    VRT_TRISTATE_NO,
+} VrtTristate;
+
+typedef enum {
+    VRT_DEVICE_ADDRESS_NONE = 0,
+    VRT_DEVICE_ADDRESS_PCI,
+    VRT_DEVICE_ADDRESS_DRIVE,
+    VRT_DEVICE_ADDRESS_VIRTIO_SERIAL,
+    VRT_DEVICE_ADDRESS_USB,
+} VrtDeviceAddressType;
+
+/* ---- addresses and per-device info --------------------------------- */
+
+typedef struct {
+    guint domain;   /* 0..0xffff */
+    guint bus;      /* 0..0xff */
+    guint slot;     /* 0..0x1f */
+    guint function; /* 0..7 */
+    VrtTristate multifunction;
+} VrtPciAddress;
+
+typedef struct {
+    guint controller;
+    guint bus;
+    guint target;
+    guint unit;
+} VrtDriveAddress;
+
+typedef struct {
+    guint controller;
+    guint bus;
+    guint port;
+} VrtVirtioSerialAddress;
+
+typedef struct {
+    guint bus;
+    char *port; /* "1" or "1.2" */
+} VrtUsbAddress;
+
+/* What every device carries. The address is present when
+ * type != VRT_DEVICE_ADDRESS_NONE and then the member of that type holds it
+ * (the PCI address is "present" when type == VRT_DEVICE_ADDRESS_PCI). */
+typedef struct {
+    char *alias;            /* "net0", "ua-foo", ...; NULL when unassigned */
+    VrtDeviceAddressType type;
+    VrtPciAddress pci;
+    VrtDriveAddress drive;
+    VrtVirtioSerialAddress vserial;
+    VrtUsbAddress usb;
+    guint boot_order;       /* <boot order='N'/>, 0 = none */
+} VrtDomainDeviceInfo;
+
+/* ---- devices --------------------------------------------------------- */
+
+typedef enum {
+    VRT_DOMAIN_DISK_TYPE_FILE = 0,
+    VRT_DOMAIN_DISK_TYPE_BLOCK,
+} VrtDomainDiskType;
+
+typedef enum {
+    VRT_DOMAIN_DISK_DEVICE_DISK = 0,
+    VRT_DOMAIN_DISK_DEVICE_CDROM,
+} VrtDomainDiskDevice;
+
+typedef enum {
+    VRT_DOMAIN_DISK_BUS_VIRTIO = 0,
+    VRT_DOMAIN_DISK_BUS_SATA,
+    VRT_DOMAIN_DISK_BUS_SCSI,
+    VRT_DOMAIN_DISK_BUS_IDE,
+} VrtDomainDiskBus;
+
+typedef enum {
+    VRT_DOMAIN_DISK_FORMAT_NONE = 0, /* no <driver type=...> */
+    VRT_DOMAIN_DISK_FORMAT_RAW,
+    VRT_DOMAIN_DISK_FORMAT_QCOW2,
+} VrtDomainDiskFormat;
+
+typedef struct {
+    VrtDomainDiskType type;
+    VrtDomainDiskDevice device;
+    VrtDomainDiskFormat format;
+    char *driver_name;       /* "qemu" or NULL */
+    char *cache;             /* driver cache=, NULL = default */
+    char *src;               /* file/block path; NULL: empty cdrom */
+    char *target_dev;        /* "vda", "sda", ... (required) */
+    VrtDomainDiskBus bus;
+    bool readonly;
+    bool shareable;
+    char *serial;
+    VrtDomainDeviceInfo info;
+} VrtDomainDiskDef;
+
+typedef enum {
+    VRT_DOMAIN_CONTROLLER_PCI = 0,
+    VRT_DOMAIN_CONTROLLER_USB,
+    VRT_DOMAIN_CONTROLLER_SCSI,
+    VRT_DOMAIN_CONTROLLER_SATA,
+    VRT_DOMAIN_CONTROLLER_IDE,
+    VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL,
+} VrtDomainControllerType;
+
+typedef struct {
+    VrtDomainControllerType type;
+    guint index;
+    /* model= as written: pci: "pci-root", "pcie-root", "pcie-root-port",
+     * "pci-bridge", "dmi-to-pci-bridge", "pcie-to-pci-bridge";
+     * usb: "qemu-xhci", "nec-xhci", "piix3-uhci", "ich9-ehci1", "none", ...;
+     * scsi: "virtio-scsi", "lsilogic". NULL when absent. */
+    char *model;
+    char *model_name;        /* pci <model name='pcie-root-port'/> */
+    int chassis;             /* pci <target chassis=>, -1 = unset */
+    int port;                /* pci <target port=>, -1 = unset */
+    int ports;               /* usb ports=, -1 = unset */
+    VrtDomainDeviceInfo info;
+} VrtDomainControllerDef;
+
+typedef enum {
+    VRT_DOMAIN_NET_TYPE_USER = 0,
+    VRT_DOMAIN_NET_TYPE_NETWORK,
+    VRT_DOMAIN_NET_TYPE_BRIDGE,
+    VRT_DOMAIN_NET_TYPE_ETHERNET,
+    VRT_DOMAIN_NET_TYPE_HOSTDEV,
+} VrtDomainNetType;
+
+#define VRT_DOMAIN_NET_MAX_VLAN_TAGS 8
+
+typedef struct _VrtDomainHostdevDef VrtDomainHostdevDef;
+typedef struct _VrtDomainNetDef VrtDomainNetDef;
+
+/* What the network driver allocated for an interface of type 'network'
+ * (a network port). Present when set == true. */
+typedef struct {
+    bool set;
+    VrtDomainNetType type;   /* BRIDGE or HOSTDEV (or ETHERNET/USER) */
+    char *bridge;            /* type BRIDGE: host bridge name */
+    VrtPciAddress hostdev_addr; /* type HOSTDEV: the VF */
+    bool managed;            /* type HOSTDEV */
+    guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
+    guint n_vlan_tags;
+} VrtDomainNetActual;
+
+struct _VrtDomainNetDef {
+    VrtDomainNetType type;
+    guint8 mac[6];
+    bool mac_set;            /* false until given or assigned */
+    char *model;             /* "virtio", "e1000", "e1000e", "rtl8139"; NULL */
+    char *source_network;    /* type NETWORK: network name */
+    char *portgroup;         /* type NETWORK: optional */
+    char *source_bridge;     /* type BRIDGE */
+    char *ifname;            /* <target dev=>: tap name (ETHERNET, live) */
+    char *driver_name;       /* <driver name='vhost|qemu'>, NULL */
+    guint driver_queues;     /* 0 = unset */
+    VrtTristate link_up;     /* <link state='up|down'/> */
+    guint mtu;               /* 0 = unset */
+    /* <vlan><tag id=/></vlan>; trunk when more than one or vlan_trunk */
+    guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
+    guint n_vlan_tags;
+    bool vlan_trunk;
+    /* type HOSTDEV: managed= and the VF's PCI address */
+    bool managed;
+    VrtPciAddress hostdev_source;
+    /* type NETWORK, filled by the driver (port allocated). */
+    VrtDomainNetActual actual;
+    guint8 port_uuid[16];    /* network port uuid (status only) */
+    bool port_uuid_set;
+    /* When the (actual) type is HOSTDEV: the host device standing in for
+     * this interface. Owned by the interface; also listed (not owned) in
+     * VrtDomainDef.hostdevs; hostdev->parent_net points back here. */
+    VrtDomainHostdevDef *hostdev;
+    VrtDomainDeviceInfo info;
+};
+
+/* <hostdev mode='subsystem' type='pci'>: the only kind supported. */
+struct _VrtDomainHostdevDef {
+    bool managed;
+    VrtPciAddress source;    /* host PCI address */
+    char *driver_name;       /* <driver name='vfio'/>, NULL */
+    /* Always use info: it points at own_info for a standalone hostdev and
+     * at parent_net->info for one that stands in for an interface (one
+     * device, one alias, one guest address). */
+    VrtDomainDeviceInfo *info;
+    VrtDomainDeviceInfo own_info;
+    VrtDomainNetDef *parent_net; /* back pointer, not owned; NULL if standalone */
+};
+
+typedef enum {
+    VRT_DOMAIN_CHR_DEVICE_SERIAL = 0,
+    VRT_DOMAIN_CHR_DEVICE_CONSOLE,
+    VRT_DOMAIN_CHR_DEVICE_CHANNEL,
+} VrtDomainChrDeviceType;
+
+typedef enum {
+    VRT_DOMAIN_CHR_TYPE_PTY = 0,
+    VRT_DOMAIN_CHR_TYPE_FILE,
+    VRT_DOMAIN_CHR_TYPE_UNIX,
+} VrtDomainChrType;
+
+typedef struct {
+    VrtDomainChrDeviceType devtype;
+    VrtDomainChrType type;
+    /* file: path; unix: socket path; pty: the live pty (runtime, NULL
+     * until the driver knows it) */
+    char *path;
+    bool listen;             /* unix: mode='bind' (true) or 'connect' */
+    VrtTristate append;      /* file: append= */
+    /* <target>: serial: type "isa-serial"/"pci-serial"/..., port;
+     * console: type "serial"/"virtio", port; channel: type "virtio",
+     * name (e.g. "org.qemu.guest_agent.0"). */
+    char *target_type;
+    int target_port;         /* -1 = unset */
+    char *target_name;
+    char *target_model;      /* serial <model name=> */
+    VrtDomainDeviceInfo info;
+} VrtDomainChrDef;
+
+typedef struct {
+    char *type;              /* "tablet", "mouse", "keyboard" */
+    char *bus;               /* "usb", "ps2", "virtio" */
+    VrtDomainDeviceInfo info;
+} VrtDomainInputDef;
+
+typedef enum {
+    VRT_DOMAIN_GRAPHICS_VNC = 0,
+    VRT_DOMAIN_GRAPHICS_SPICE,
+} VrtDomainGraphicsType;
+
+typedef struct {
+    VrtDomainGraphicsType type;
+    int port;                /* -1 = autoport / unset */
+    bool autoport;
+    int tls_port;            /* spice, -1 = unset */
+    char *listen;            /* listen address, NULL = default */
+    char *passwd;            /* only formatted with VRT_DOMAIN_XML_SECURE */
+    char *keymap;
+} VrtDomainGraphicsDef;
+
+typedef struct {
+    char *model;             /* "vga", "cirrus", "qxl", "virtio", "bochs", "none" */
+    guint vram;              /* KiB, 0 = unset */
+    guint heads;             /* 0 = unset */
+    bool primary;
+    VrtDomainDeviceInfo info;
+} VrtDomainVideoDef;
+
+typedef struct {
+    char *model;             /* "virtio", "none" */
+    VrtTristate autodeflate;
+    guint stats_period;      /* 0 = unset */
+    VrtDomainDeviceInfo info;
+} VrtDomainMemballoonDef;
+
+typedef struct {
+    char *model;             /* "virtio" */
+    char *backend_path;      /* <backend model='random'>/dev/urandom</backend> */
+    guint rate_bytes;        /* 0 = unset */
+    guint rate_period;       /* 0 = unset */
+    VrtDomainDeviceInfo info;
+} VrtDomainRngDef;
+
+typedef struct {
+    char *model;             /* "i6300esb", "ib700", "itco" */
+    char *action;            /* "reset", "shutdown", "poweroff", "pause", "none", "dump", "inject-nmi"; NULL = default */
+    VrtDomainDeviceInfo info;
+} VrtDomainWatchdogDef;
+
+/* ---- the domain ------------------------------------------------------ */
+
+typedef struct {
+    char *name;              /* "rtc", "pit", "hpet", "kvmclock" */
+    char *tickpolicy;        /* NULL */
+    VrtTristate present;
+} VrtDomainTimerDef;
+
+#define VRT_DOMAIN_MAX_BOOT_DEVS 4
+
+typedef struct _VrtDomainDef {
+    VrtDomainVirtType virt_type;
+    int id;                  /* live id, -1 when not running; formatted
+                              * as <domain id=> unless INACTIVE */
+    char *name;
+    guint8 uuid[16];         /* generated when absent */
+    char *title;
+    char *description;
+    char *metadata;          /* <metadata> kept verbatim (XML text), NULL */
+
+    guint64 memory_kib;       /* <memory> */
+    guint64 current_memory_kib; /* <currentMemory>; == memory_kib when absent */
+    guint vcpus;             /* <vcpu> */
+    guint current_vcpus;     /* <vcpu current=>; == vcpus when absent */
+
+    struct {
+        char *type;          /* "hvm" (the only one accepted) */
+        char *arch;          /* "x86_64", "i686"; NULL = host default */
+        char *machine;       /* "q35", "pc", "pc-q35-7.2", ...; NULL */
+        VrtDomainBootDev boot[VRT_DOMAIN_MAX_BOOT_DEVS];
+        guint n_boot;
+        VrtTristate bootmenu;
+        char *kernel;
+        char *initrd;
+        char *cmdline;
+    } os;
+
+    guint features;          /* VrtDomainFeature bits */
+    VrtTristate vmport;      /* <features><vmport state=> */
+
+    struct {
+        VrtDomainCpuMode mode;
+        char *check;         /* "none", "partial", "full", NULL */
+        VrtTristate migratable;
+        guint sockets, dies, cores, threads; /* 0 = no <topology> */
+    } cpu;
+
+    struct {
+        VrtDomainClockOffset offset;
+        /* <timer name= tickpolicy= present=> */
+        GPtrArray *timers;   /* of VrtDomainTimerDef* */
+    } clock;
+
+    VrtDomainLifecycleAction on_poweroff; /* default destroy */
+    VrtDomainLifecycleAction on_reboot;   /* default restart */
+    VrtDomainLifecycleAction on_crash;    /* default destroy */
+
+    struct {
+        VrtTristate suspend_to_mem;
+        VrtTristate suspend_to_disk;
+    } pm;
+
+    char *emulator;
+
+    GPtrArray *disks;        /* VrtDomainDiskDef* (owned) */
+    GPtrArray *controllers;  /* VrtDomainControllerDef* (owned) */
+    GPtrArray *nets;         /* VrtDomainNetDef* (owned) */
+    GPtrArray *hostdevs;     /* VrtDomainHostdevDef*: owned unless parent_net */
+    GPtrArray *serials;      /* VrtDomainChrDef* */
+    GPtrArray *consoles;     /* VrtDomainChrDef* */
+    GPtrArray *channels;     /* VrtDomainChrDef* */
+    GPtrArray *inputs;       /* VrtDomainInputDef* */
+    GPtrArray *graphics;     /* VrtDomainGraphicsDef* */
+    GPtrArray *videos;       /* VrtDomainVideoDef* */
+    GPtrArray *rngs;         /* VrtDomainRngDef* */
+    VrtDomainMemballoonDef *memballoon; /* NULL = none written */
+    VrtDomainWatchdogDef *watchdog;     /* NULL = none */
+} VrtDomainDef;
+
+/* ---- lifecycle of the structs -------------------------------------- */
+
+VrtDomainDef *vrt_domain_def_new(void);
+void vrt_domain_def_free(VrtDomainDef *def);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainDef, vrt_domain_def_free)
+
+VrtDomainNetDef *vrt_domain_net_def_new(void);
+/* Frees the interface and the hostdev it owns (caller must have removed
+ * both from any domain's lists first). */
+void vrt_domain_net_def_free(VrtDomainNetDef *net);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainNetDef, vrt_domain_net_def_free)
+
+VrtDomainHostdevDef *vrt_domain_hostdev_def_new(void);
+void vrt_domain_hostdev_def_free(VrtDomainHostdevDef *hostdev);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainHostdevDef, vrt_domain_hostdev_def_free)
+
+void vrt_domain_disk_def_free(VrtDomainDiskDef *disk);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainDiskDef, vrt_domain_disk_def_free)
+void vrt_domain_controller_def_free(VrtDomainControllerDef *ctrl);
+void vrt_domain_chr_def_free(VrtDomainChrDef *chr);
+void vrt_domain_input_def_free(VrtDomainInputDef *input);
+void vrt_domain_graphics_def_free(VrtDomainGraphicsDef *gfx);
+void vrt_domain_video_def_free(VrtDomainVideoDef *video);
+void vrt_domain_rng_def_free(VrtDomainRngDef *rng);
+void vrt_domain_memballoon_def_free(VrtDomainMemballoonDef *balloon);
+void vrt_domain_watchdog_def_free(VrtDomainWatchdogDef *wd);
+
+/* ---- parse / format / copy ----------------------------------------- */
+
+/* Parses and validates a <domain> document. Errors: VIR_ERR_XML_ERROR
+ * (malformed, with the parser's line), VIR_ERR_CONFIG_UNSUPPORTED (an
+ * element or attribute vrt does not handle, named), VIR_ERR_NO_NAME,
+ * VIR_ERR_OS_TYPE, VIR_ERR_INVALID_MAC, VIR_ERR_XML_DETAIL, ...
+ * flags: VRT_DOMAIN_XML_STATUS reads runtime data back (id, aliases,
+ * actual network data, pty paths); otherwise it is ignored. */
+VrtDomainDef *vrt_domain_def_parse(const char *xml, guint flags, GError **error);
+
+/* Formats def. flags: 0 = live view (id when def->id >= 0, aliases, an
+ * interface of type network shows its actual data the way libvirt does,
+ * a hostdev-backed interface appears once, as <interface>);
+ * VRT_DOMAIN_XML_INACTIVE, VRT_DOMAIN_XML_SECURE, VRT_DOMAIN_XML_STATUS.
+ * Output validates against domain.rng except with STATUS. */
+char *vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error);
+
+/* Deep copy (runtime data included; the net<->hostdev links are rebuilt
+ * inside the copy). */
+VrtDomainDef *vrt_domain_def_copy(const VrtDomainDef *def, GError **error);
+
+/* ---- addresses, aliases, MACs -------------------------------------- */
+
+/* Gives every device without one a PCI/drive address, an alias and every
+ * interface without one a MAC (52:54:00:xx:xx:xx). Existing addresses
+ * are kept; new devices take free slots. q35 (os.machine "q35" or
+ * "pc-q35-*"): endpoint devices go on pcie-root-port controllers that are
+ * added as needed; pc: slots on bus 0. Implicit controllers (pci-root or
+ * pcie-root, usb, sata on q35) are added as libvirt does. Fails with
+ * VIR_ERR_XML_ERROR on duplicate addresses, VIR_ERR_INTERNAL_ERROR when
+ * the buses are full. Aliases: net0, hostdev0, virtio-disk0, sata0-0-0,
+ * scsi0-0-0-0, ide0-0-0, serial0, console0, channel0, input0, video0,
+ * balloon0, rng0, watchdog0, pci.N, usb, scsi0, ... (user "ua-*" aliases
+ * are kept). */
+bool vrt_domain_def_assign_addresses(VrtDomainDef *def, GError **error);
+
+/* Checks addresses for conflicts (duplicate PCI or drive address) without
+ * assigning. Called by parse too. */
+bool vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error);
+
+/* ---- device XML (attach / detach) --------------------------------- */
+
+typedef enum {
+    VRT_DOMAIN_DEVICE_DISK = 0,
+    VRT_DOMAIN_DEVICE_NET,
+    VRT_DOMAIN_DEVICE_HOSTDEV,
+    VRT_DOMAIN_DEVICE_CONTROLLER,
+    VRT_DOMAIN_DEVICE_CHR,      /* serial, console or channel */
+    VRT_DOMAIN_DEVICE_INPUT,
+    VRT_DOMAIN_DEVICE_VIDEO,
+    VRT_DOMAIN_DEVICE_RNG,
+    VRT_DOMAIN_DEVICE_WATCHDOG,
+    VRT_DOMAIN_DEVICE_MEMBALLOON,
+    VRT_DOMAIN_DEVICE_GRAPHICS,
+} VrtDomainDeviceType;
+
+/* One device from device XML. Exactly the member for type is set; it is
+ * owned by this struct until stolen (set it to NULL after taking it). */
+typedef struct {
+    VrtDomainDeviceType type;
+    union {
+        VrtDomainDiskDef *disk;
+        VrtDomainNetDef *net;    /* with net->hostdev when type hostdev */
+        VrtDomainHostdevDef *hostdev;
+        VrtDomainControllerDef *controller;
+        VrtDomainChrDef *chr;
+        VrtDomainInputDef *input;
+        VrtDomainVideoDef *video;
+        VrtDomainRngDef *rng;
+        VrtDomainWatchdogDef *watchdog;
+        VrtDomainMemballoonDef *memballoon;
+        VrtDomainGraphicsDef *graphics;
+    } data;
+} VrtDomainDeviceDef;
+
+void vrt_domain_device_def_free(VrtDomainDeviceDef *dev);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainDeviceDef, vrt_domain_device_def_free)
+
+/* Parses one device element (<disk>, <interface>, <hostdev>, ...). def
+ * (may be NULL) gives context (e.g. machine type). flags as for
+ * vrt_domain_def_parse. */
+VrtDomainDeviceDef *vrt_domain_device_def_parse(const char *xml, const VrtDomainDef *def,
+                                                guint flags, GError **error);
+
+/* Formats one device as it would appear inside <devices>. */
+char *vrt_domain_device_def_format(const VrtDomainDeviceDef *dev, guint flags, GError **error);
+
+/* Assigns alias, address (and MAC) to a device about to be hotplugged into
+ * def, avoiding everything def already uses. Does not insert it. On q35
+ * a device needing a free pcie-root-port fails (VIR_ERR_OPERATION_FAILED)
+ * rather than adding a controller to a running domain. */
+bool vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev, GError **error);
+
+/* ---- lookups ------------------------------------------------------- */
+
+VrtDomainNetDef *vrt_domain_def_find_net_by_mac(const VrtDomainDef *def, const guint8 mac[6]);
+VrtDomainNetDef *vrt_domain_def_find_net_by_alias(const VrtDomainDef *def, const char *alias);
+/* The interface whose (actual) hostdev is the host PCI device addr. */
+VrtDomainNetDef *vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *def, const VrtPciAddress *addr);
+VrtDomainHostdevDef *vrt_domain_def_find_hostdev_by_source(const VrtDomainDef *def, const VrtPciAddress *addr);
+VrtDomainHostdevDef *vrt_domain_def_find_hostdev_by_alias(const VrtDomainDef *def, const char *alias);
+VrtDomainDiskDef *vrt_domain_def_find_disk_by_target(const VrtDomainDef *def, const char *target_dev);
+
+/* ---- keeping nets and hostdevs consistent -------------------------- */
+
+/* The type that counts at runtime: actual.type when set, else type. */
+VrtDomainNetType vrt_domain_net_get_actual_type(const VrtDomainNetDef *net);
+
+/* For an interface whose (actual) type is HOSTDEV and that has no hostdev
+ * yet: creates the linked hostdev from hostdev_source/managed (type
+ * HOSTDEV) or actual.hostdev_addr/actual.managed (type NETWORK). Does not
+ * touch any domain's lists. No-op (true) when already linked or not a
+ * hostdev interface. */
+bool vrt_domain_net_link_hostdev(VrtDomainNetDef *net, GError **error);
+
+/* Appends net to def->nets (takes ownership) and its hostdev (if any) to
+ * def->hostdevs. */
+void vrt_domain_def_net_insert(VrtDomainDef *def, VrtDomainNetDef *net);
+/* Removes net from def->nets and its hostdev from def->hostdevs; returns
+ * it (caller owns it, hostdev included), NULL if net is not in def. */
+VrtDomainNetDef *vrt_domain_def_net_remove(VrtDomainDef *def, VrtDomainNetDef *net);
+/* Drops the linked hostdev of net from def->hostdevs and frees it (the
+ * driver released the VF and cleared net->actual). */
+void vrt_domain_def_net_unlink_hostdev(VrtDomainDef *def, VrtDomainNetDef *net);
+
+/* Appends a standalone hostdev (takes ownership). */
+void vrt_domain_def_hostdev_insert(VrtDomainDef *def, VrtDomainHostdevDef *hostdev);
+/* Removes a standalone hostdev and returns it (caller owns it). A hostdev
+ * that stands in for an interface is not removed (returns NULL): go
+ * through vrt_domain_def_net_remove(def, hostdev->parent_net). */
+VrtDomainHostdevDef *vrt_domain_def_hostdev_remove(VrtDomainDef *def, VrtDomainHostdevDef *hostdev);
+
+/* Insert/remove for disks (remove returns ownership, NULL if absent). */
+void vrt_domain_def_disk_insert(VrtDomainDef *def, VrtDomainDiskDef *disk);
+VrtDomainDiskDef *vrt_domain_def_disk_remove(VrtDomainDef *def, VrtDomainDiskDef *disk);
+
+/* ---- small helpers ------------------------------------------------- */
+
+#define VRT_UUID_STRING_LEN 37 /* incl. NUL */
+#define VRT_MAC_STRING_LEN 18  /* incl. NUL */
+
+void vrt_uuid_format(const guint8 uuid[16], char out[VRT_UUID_STRING_LEN]);
+bool vrt_uuid_parse(const char *str, guint8 uuid[16]);
+void vrt_uuid_generate(guint8 uuid[16]);
+void vrt_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN]);
+bool vrt_mac_parse(const char *str, guint8 mac[6]);
+/* "0000:06:10.0" */
+char *vrt_pci_address_to_string(const VrtPciAddress *addr);
+bool vrt_pci_address_equal(const VrtPciAddress *a, const VrtPciAddress *b);
+
+/* True for os.machine "q35" / "pc-q35-*". */
+bool vrt_domain_def_is_q35(const VrtDomainDef *def);
+
+const char *vrt_domain_lifecycle_action_to_string(VrtDomainLifecycleAction action);
+const char *vrt_domain_net_type_to_string(VrtDomainNetType type);
+const char *vrt_domain_virt_type_to_string(VrtDomainVirtType type);
+const char *vrt_domain_disk_bus_to_string(VrtDomainDiskBus bus);
+const char *vrt_domain_cpu_mode_to_string(VrtDomainCpuMode mode);

@@ -1,0 +1,754 @@
+/*
+ * <network> XML: parse into VrtNetworkDef and format back. The formatter
+ * writes connection counts only when they are non-zero, so the same code
+ * produces the inactive definition and the live XML of a running network
+ * (whose <forward> lists the hostdev pool with per-VF connections).
+ */
+#include "conf/network/network_conf.h"
+#include "conf/network/netxml.h"
+#include "util/error.h"
+
+#include <string.h>
+#include <libxml/tree.h>
+
+#define WHERE "network XML"
+#define NETWORK_MTU_MAX 65535u
+#define NETWORK_PORT_MAX 65535u
+#define NETWORK_MAX_POOL 4096u
+
+static const char *const forward_mode_names[] = {
+    [VRT_NETWORK_FORWARD_NONE] = "none",
+    [VRT_NETWORK_FORWARD_NAT] = "nat",
+    [VRT_NETWORK_FORWARD_ROUTE] = "route",
+    [VRT_NETWORK_FORWARD_OPEN] = "open",
+    [VRT_NETWORK_FORWARD_BRIDGE] = "bridge",
+    [VRT_NETWORK_FORWARD_PASSTHROUGH] = "passthrough",
+    [VRT_NETWORK_FORWARD_PRIVATE] = "private",
+    [VRT_NETWORK_FORWARD_VEPA] = "vepa",
+    [VRT_NETWORK_FORWARD_HOSTDEV] = "hostdev",
+};
+
+const char *
+vrt_network_forward_mode_to_string(VrtNetworkForwardMode mode)
+{
+    if ((guint)mode >= G_N_ELEMENTS(forward_mode_names))
+        return "unknown";
+    return forward_mode_names[mode];
+}
+
+static void
+forward_if_free(gpointer p)
+{
+    VrtNetworkForwardIf *fi = p;
+    if (!fi)
+        return;
+    g_free(fi->dev);
+    g_free(fi);
+}
+
+static void
+dhcp_range_free(gpointer p)
+{
+    VrtNetworkDhcpRange *r = p;
+    if (!r)
+        return;
+    g_free(r->start);
+    g_free(r->end);
+    g_free(r);
+}
+
+static void
+ip_def_free(gpointer p)
+{
+    VrtNetworkIpDef *ip = p;
+    if (!ip)
+        return;
+    g_free(ip->family);
+    g_free(ip->address);
+    g_free(ip->netmask);
+    g_ptr_array_unref(ip->ranges);
+    g_free(ip);
+}
+
+static VrtNetworkIpDef *
+ip_def_new(void)
+{
+    VrtNetworkIpDef *ip = g_new0(VrtNetworkIpDef, 1);
+    ip->prefix = -1;
+    ip->ranges = g_ptr_array_new_with_free_func(dhcp_range_free);
+    return ip;
+}
+
+VrtNetworkDef *
+vrt_network_def_new(void)
+{
+    VrtNetworkDef *def = g_new0(VrtNetworkDef, 1);
+    def->bridge_stp = -1;
+    def->forward_managed = -1;
+    def->nat_ipv6 = -1;
+    def->forward_addrs = g_array_new(FALSE, TRUE, sizeof(VrtNetworkForwardAddr));
+    def->forward_ifs = g_ptr_array_new_with_free_func(forward_if_free);
+    def->ips = g_ptr_array_new_with_free_func(ip_def_free);
+    return def;
+}
+
+void
+vrt_network_def_free(VrtNetworkDef *def)
+{
+    if (!def)
+        return;
+    g_free(def->name);
+    g_free(def->bridge_name);
+    g_free(def->mac);
+    g_free(def->domain_name);
+    g_free(def->forward_dev);
+    g_free(def->forward_driver);
+    g_free(def->pf_dev);
+    g_array_unref(def->forward_addrs);
+    g_ptr_array_unref(def->forward_ifs);
+    g_free(def->nat_addr_start);
+    g_free(def->nat_addr_end);
+    g_ptr_array_unref(def->ips);
+    g_free(def);
+}
+
+VrtNetworkDef *
+vrt_network_def_copy(const VrtNetworkDef *src)
+{
+    VrtNetworkDef *def = vrt_network_def_new();
+    GArray *addrs = def->forward_addrs;
+    GPtrArray *ifs = def->forward_ifs, *ips = def->ips;
+    *def = *src;
+    def->forward_addrs = addrs;
+    def->forward_ifs = ifs;
+    def->ips = ips;
+    def->name = g_strdup(src->name);
+    def->bridge_name = g_strdup(src->bridge_name);
+    def->mac = g_strdup(src->mac);
+    def->domain_name = g_strdup(src->domain_name);
+    def->forward_dev = g_strdup(src->forward_dev);
+    def->forward_driver = g_strdup(src->forward_driver);
+    def->pf_dev = g_strdup(src->pf_dev);
+    def->nat_addr_start = g_strdup(src->nat_addr_start);
+    def->nat_addr_end = g_strdup(src->nat_addr_end);
+    g_array_append_vals(addrs, src->forward_addrs->data, src->forward_addrs->len);
+    for (guint i = 0; i < src->forward_ifs->len; i++) {
+        const VrtNetworkForwardIf *s = g_ptr_array_index(src->forward_ifs, i);
+        VrtNetworkForwardIf *fi = g_new0(VrtNetworkForwardIf, 1);
+        fi->dev = g_strdup(s->dev);
+        fi->connections = s->connections;
+        g_ptr_array_add(ifs, fi);
+    }
+    for (guint i = 0; i < src->ips->len; i++) {
+        const VrtNetworkIpDef *s = g_ptr_array_index(src->ips, i);
+        VrtNetworkIpDef *ip = ip_def_new();
+        ip->family = g_strdup(s->family);
+        ip->address = g_strdup(s->address);
+        ip->netmask = g_strdup(s->netmask);
+        ip->prefix = s->prefix;
+        ip->has_dhcp = s->has_dhcp;
+        for (guint j = 0; j < s->ranges->len; j++) {
+            const VrtNetworkDhcpRange *sr = g_ptr_array_index(s->ranges, j);
+            VrtNetworkDhcpRange *r = g_new0(VrtNetworkDhcpRange, 1);
+            r->start = g_strdup(sr->start);
+            r->end = g_strdup(sr->end);
+            g_ptr_array_add(ip->ranges, r);
+        }
+        g_ptr_array_add(ips, ip);
+    }
+    return def;
+}
+
+/* ---- parsing ---- */
+
+bool
+vrt_netxml_parse_vlan(xmlNodePtr node, VrtNetworkVlan *vlan, GError **error)
+{
+    g_autofree char *trunk = vrt_netxml_prop(node, "trunk");
+    memset(vlan, 0, sizeof(*vlan));
+    vlan->present = true;
+    if (trunk) {
+        if (strcmp(trunk, "yes") != 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid trunk='%s' in <vlan>, only 'yes' is allowed", trunk);
+            return false;
+        }
+        vlan->trunk = true;
+    }
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!vrt_netxml_is(c, "tag")) {
+            vrt_netxml_unsupported(error, c, "<vlan>");
+            return false;
+        }
+        if (vlan->ntags >= VRT_NETWORK_VLAN_MAX_TAGS) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "too many vlan tags (at most %d)", VRT_NETWORK_VLAN_MAX_TAGS);
+            return false;
+        }
+        guint id = 0;
+        if (!vrt_netxml_uint(c, "id", 4095, true, &id, NULL, error))
+            return false;
+        g_autofree char *native = vrt_netxml_prop(c, "nativeMode");
+        VrtNetworkVlanNative nm = VRT_NETWORK_VLAN_NATIVE_NONE;
+        if (native) {
+            if (strcmp(native, "tagged") == 0)
+                nm = VRT_NETWORK_VLAN_NATIVE_TAGGED;
+            else if (strcmp(native, "untagged") == 0)
+                nm = VRT_NETWORK_VLAN_NATIVE_UNTAGGED;
+            else {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid nativeMode='%s' in <tag>", native);
+                return false;
+            }
+        }
+        vlan->tags[vlan->ntags] = id;
+        vlan->native[vlan->ntags] = nm;
+        vlan->ntags++;
+    }
+    if (vlan->ntags == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "missing <tag> in <vlan>");
+        return false;
+    }
+    if (vlan->ntags > 1 && !vlan->trunk)
+        vlan->trunk = true; /* several tags imply a trunk, as in libvirt */
+    return true;
+}
+
+bool
+vrt_netxml_parse_pci(xmlNodePtr node, VrtNetworkPciAddr *addr, GError **error)
+{
+    g_autofree char *type = vrt_netxml_prop(node, "type");
+    if (type && strcmp(type, "pci") != 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "unsupported address type '%s', expecting 'pci'", type);
+        return false;
+    }
+    memset(addr, 0, sizeof(*addr));
+    return vrt_netxml_uint(node, "domain", 0xffff, false, &addr->domain, NULL, error) &&
+           vrt_netxml_uint(node, "bus", 0xff, true, &addr->bus, NULL, error) &&
+           vrt_netxml_uint(node, "slot", 0x1f, true, &addr->slot, NULL, error) &&
+           vrt_netxml_uint(node, "function", 7, true, &addr->function, NULL, error);
+}
+
+static bool
+parse_nat(xmlNodePtr node, VrtNetworkDef *def, GError **error)
+{
+    def->has_nat = true;
+    if (!vrt_netxml_yes_no(node, "ipv6", &def->nat_ipv6, error))
+        return false;
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (vrt_netxml_is(c, "address")) {
+            def->nat_addr_start = vrt_netxml_prop(c, "start");
+            def->nat_addr_end = vrt_netxml_prop(c, "end");
+            if (!def->nat_addr_start || !def->nat_addr_end) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "<nat><address> needs both start and end");
+                return false;
+            }
+        } else if (vrt_netxml_is(c, "port")) {
+            if (!vrt_netxml_uint(c, "start", NETWORK_PORT_MAX, true, &def->nat_port_start, NULL, error) ||
+                !vrt_netxml_uint(c, "end", NETWORK_PORT_MAX, true, &def->nat_port_end, NULL, error))
+                return false;
+            if (def->nat_port_start == 0 || def->nat_port_start > def->nat_port_end) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid nat port range %u-%u",
+                              def->nat_port_start, def->nat_port_end);
+                return false;
+            }
+        } else {
+            vrt_netxml_unsupported(error, c, "<nat>");
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+parse_mode(const char *mode, VrtNetworkForwardMode *out)
+{
+    for (guint i = VRT_NETWORK_FORWARD_NAT; i < G_N_ELEMENTS(forward_mode_names); i++) {
+        if (strcmp(mode, forward_mode_names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
+{
+    g_autofree char *mode = vrt_netxml_prop(node, "mode");
+    def->has_forward = true;
+    def->forward_mode = VRT_NETWORK_FORWARD_NAT;
+    if (mode && !parse_mode(mode, &def->forward_mode)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown forwarding type '%s'", mode);
+        return false;
+    }
+    def->forward_dev = vrt_netxml_prop(node, "dev");
+    if (!vrt_netxml_yes_no(node, "managed", &def->forward_managed, error))
+        return false;
+    guint npf = 0;
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (vrt_netxml_is(c, "pf")) {
+            if (++npf > 1) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "only one <pf> element is allowed in <forward> of network '%s'",
+                              def->name ? def->name : "");
+                return false;
+            }
+            def->pf_dev = vrt_netxml_prop(c, "dev");
+            if (!def->pf_dev || !*def->pf_dev) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "missing dev attribute in <pf>");
+                return false;
+            }
+        } else if (vrt_netxml_is(c, "address")) {
+            VrtNetworkForwardAddr fa = { 0 };
+            if (!vrt_netxml_parse_pci(c, &fa.addr, error))
+                return false;
+            /* Kept for round trips; the driver recounts from its ports. */
+            if (!vrt_netxml_uint(c, "connections", G_MAXUINT, false, &fa.connections, NULL, error))
+                return false;
+            for (guint i = 0; i < def->forward_addrs->len; i++) {
+                if (vrt_network_pci_addr_equal(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i).addr, &fa.addr)) {
+                    g_autofree char *s = vrt_network_pci_addr_to_string(&fa.addr);
+                    vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI address %s is listed twice in <forward>", s);
+                    return false;
+                }
+            }
+            if (def->forward_addrs->len >= NETWORK_MAX_POOL) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "too many addresses in <forward> (at most %u)", NETWORK_MAX_POOL);
+                return false;
+            }
+            g_array_append_val(def->forward_addrs, fa);
+        } else if (vrt_netxml_is(c, "interface")) {
+            VrtNetworkForwardIf *fi = g_new0(VrtNetworkForwardIf, 1);
+            fi->dev = vrt_netxml_prop(c, "dev");
+            g_ptr_array_add(def->forward_ifs, fi);
+            if (!vrt_netxml_uint(c, "connections", G_MAXUINT, false, &fi->connections, NULL, error))
+                return false;
+            if (!fi->dev || !*fi->dev) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "missing dev attribute in <forward><interface>");
+                return false;
+            }
+        } else if (vrt_netxml_is(c, "driver")) {
+            g_free(def->forward_driver);
+            def->forward_driver = vrt_netxml_prop(c, "name");
+            if (!def->forward_driver || (strcmp(def->forward_driver, "vfio") != 0 &&
+                                         strcmp(def->forward_driver, "kvm") != 0)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid <driver name='%s'> in <forward>, expecting 'vfio' or 'kvm'",
+                              def->forward_driver ? def->forward_driver : "");
+                return false;
+            }
+        } else if (vrt_netxml_is(c, "nat")) {
+            if (!parse_nat(c, def, error))
+                return false;
+        } else {
+            vrt_netxml_unsupported(error, c, "<forward>");
+            return false;
+        }
+    }
+    if (def->forward_addrs->len > 0 && def->forward_ifs->len > 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "<forward> of network '%s' cannot list both <interface> and <address>",
+                      def->name ? def->name : "");
+        return false;
+    }
+    if (def->forward_mode == VRT_NETWORK_FORWARD_HOSTDEV) {
+        if (def->forward_ifs->len > 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "network '%s' with forward mode 'hostdev' takes <pf> or PCI <address> elements, not <interface>",
+                          def->name ? def->name : "");
+            return false;
+        }
+        if (def->pf_dev && def->forward_addrs->len > 0 && !(flags & VRT_NETWORK_PARSE_STATUS)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "network '%s' with forward mode 'hostdev' takes either <pf> or a list of PCI <address>, not both",
+                          def->name ? def->name : "");
+            return false;
+        }
+    } else if (def->forward_addrs->len > 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI <address> in <forward> needs forward mode 'hostdev', not '%s'",
+                      vrt_network_forward_mode_to_string(def->forward_mode));
+        return false;
+    }
+    if (def->has_nat && def->forward_mode != VRT_NETWORK_FORWARD_NAT) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "<nat> needs forward mode 'nat', not '%s'",
+                      vrt_network_forward_mode_to_string(def->forward_mode));
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
+{
+    VrtNetworkIpDef *ip = ip_def_new();
+    g_ptr_array_add(def->ips, ip);
+    ip->family = vrt_netxml_prop(node, "family");
+    ip->address = vrt_netxml_prop(node, "address");
+    ip->netmask = vrt_netxml_prop(node, "netmask");
+    if (ip->family && strcmp(ip->family, "ipv4") != 0 && strcmp(ip->family, "ipv6") != 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid ip family '%s'", ip->family);
+        return false;
+    }
+    bool is6 = (ip->family && strcmp(ip->family, "ipv6") == 0) || (ip->address && strchr(ip->address, ':'));
+    if (ip->address && !g_hostname_is_ip_address(ip->address)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid ip address '%s' in network '%s'", ip->address,
+                      def->name ? def->name : "");
+        return false;
+    }
+    if (ip->netmask && (is6 || !g_hostname_is_ip_address(ip->netmask))) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid netmask '%s' in network '%s'", ip->netmask,
+                      def->name ? def->name : "");
+        return false;
+    }
+    guint prefix = 0;
+    bool has_prefix = false;
+    if (!vrt_netxml_uint(node, "prefix", is6 ? 128 : 32, false, &prefix, &has_prefix, error))
+        return false;
+    if (has_prefix && ip->netmask) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "<ip> of network '%s' has both netmask and prefix",
+                      def->name ? def->name : "");
+        return false;
+    }
+    ip->prefix = has_prefix ? (int)prefix : -1;
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!vrt_netxml_is(c, "dhcp")) {
+            vrt_netxml_unsupported(error, c, "<ip>");
+            return false;
+        }
+        ip->has_dhcp = true;
+        for (xmlNodePtr r = c->children; r; r = r->next) {
+            if (r->type != XML_ELEMENT_NODE)
+                continue;
+            if (!vrt_netxml_is(r, "range") || r->children) {
+                vrt_netxml_unsupported(error, vrt_netxml_is(r, "range") ? r->children : r, "<dhcp>");
+                return false;
+            }
+            VrtNetworkDhcpRange *range = g_new0(VrtNetworkDhcpRange, 1);
+            g_ptr_array_add(ip->ranges, range);
+            range->start = vrt_netxml_prop(r, "start");
+            range->end = vrt_netxml_prop(r, "end");
+            if (!range->start || !range->end || !g_hostname_is_ip_address(range->start) ||
+                !g_hostname_is_ip_address(range->end)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid dhcp <range> in network '%s': needs IP addresses start and end",
+                              def->name ? def->name : "");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool
+parse_bridge(xmlNodePtr node, VrtNetworkDef *def, GError **error)
+{
+    g_autofree char *stp = vrt_netxml_prop(node, "stp");
+    g_autofree char *delay = vrt_netxml_prop(node, "delay");
+    def->has_bridge = true;
+    def->bridge_name = vrt_netxml_prop(node, "name");
+    if (stp) {
+        if (strcmp(stp, "on") == 0)
+            def->bridge_stp = 1;
+        else if (strcmp(stp, "off") == 0)
+            def->bridge_stp = 0;
+        else {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid stp='%s' in <bridge>, expecting 'on' or 'off'", stp);
+            return false;
+        }
+    }
+    if (delay) {
+        char *end = NULL;
+        def->bridge_delay = g_ascii_strtoull(delay, &end, 10);
+        if (end == delay || *end || delay[0] == '-') {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid delay='%s' in <bridge>", delay);
+            return false;
+        }
+        def->has_bridge_delay = true;
+    }
+    return true;
+}
+
+static bool
+check_device_name(const char *what, const char *name, GError **error)
+{
+    if (!name)
+        return true;
+    if (!*name || strlen(name) >= 16 || strchr(name, '/') || g_str_has_prefix(name, ".") ||
+        strpbrk(name, " \t\n:")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid %s name '%s'", what, name);
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
+{
+    xmlNodePtr forward = NULL;
+    if (!vrt_netxml_uint(root, "connections", G_MAXUINT, false, &def->connections, NULL, error))
+        return false;
+    for (xmlNodePtr c = root->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (vrt_netxml_is(c, "name")) {
+            if (!def->name)
+                def->name = vrt_netxml_text(c);
+        } else if (vrt_netxml_is(c, "uuid")) {
+            g_autofree char *s = vrt_netxml_text(c);
+            if (!vrt_network_uuid_parse(s, def->uuid)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "malformed uuid element");
+                return false;
+            }
+            def->uuid_given = true;
+        } else if (vrt_netxml_is(c, "bridge")) {
+            if (!parse_bridge(c, def, error))
+                return false;
+        } else if (vrt_netxml_is(c, "mac")) {
+            guint8 mac[6];
+            g_free(def->mac);
+            def->mac = vrt_netxml_prop(c, "address");
+            if (!vrt_network_mac_parse(def->mac, mac) || (mac[0] & 1)) {
+                vrt_error_set(error, VIR_ERR_INVALID_MAC, "invalid bridge mac address '%s' in network '%s'",
+                              def->mac ? def->mac : "", def->name ? def->name : "");
+                return false;
+            }
+        } else if (vrt_netxml_is(c, "mtu")) {
+            if (!vrt_netxml_uint(c, "size", NETWORK_MTU_MAX, true, &def->mtu, NULL, error))
+                return false;
+        } else if (vrt_netxml_is(c, "domain")) {
+            g_free(def->domain_name);
+            def->domain_name = vrt_netxml_prop(c, "name");
+            if (!def->domain_name) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "missing name attribute in <domain>");
+                return false;
+            }
+        } else if (vrt_netxml_is(c, "forward")) {
+            if (forward) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "only one <forward> element is allowed");
+                return false;
+            }
+            forward = c;
+        } else if (vrt_netxml_is(c, "vlan")) {
+            if (!vrt_netxml_parse_vlan(c, &def->vlan, error))
+                return false;
+        } else if (vrt_netxml_is(c, "ip")) {
+            if (!parse_ip(c, def, error))
+                return false;
+        } else {
+            vrt_netxml_unsupported(error, c, WHERE);
+            return false;
+        }
+    }
+    if (!def->name || !*def->name) {
+        vrt_error_set(error, VIR_ERR_NO_NAME, "missing network name");
+        return false;
+    }
+    if (strchr(def->name, '/') || strcmp(def->name, ".") == 0 || strcmp(def->name, "..") == 0 ||
+        strlen(def->name) > 255 || strpbrk(def->name, "\n")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "network name '%s' cannot contain '/' or be '.' or '..'", def->name);
+        return false;
+    }
+    if (forward && !parse_forward(forward, def, flags, error))
+        return false;
+    if (!check_device_name("bridge", def->bridge_name, error) ||
+        !check_device_name("forward device", def->forward_dev, error) ||
+        !check_device_name("pf device", def->pf_dev, error))
+        return false;
+    if (def->has_bridge && def->has_forward && def->forward_mode == VRT_NETWORK_FORWARD_HOSTDEV) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "network '%s' with forward mode 'hostdev' cannot have a <bridge>", def->name);
+        return false;
+    }
+    if (def->has_forward && def->forward_mode == VRT_NETWORK_FORWARD_BRIDGE && !def->bridge_name &&
+        def->forward_ifs->len == 0 && !def->forward_dev) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "network '%s' with forward mode 'bridge' needs <bridge name=...> or interfaces",
+                      def->name);
+        return false;
+    }
+    if (!def->uuid_given)
+        vrt_network_uuid_generate(def->uuid);
+    return true;
+}
+
+VrtNetworkDef *
+vrt_network_def_parse(const char *xml, guint flags, GError **error)
+{
+    xmlDocPtr doc = vrt_netxml_parse(xml, "network", "(network_definition)", error);
+    if (!doc)
+        return NULL;
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_new();
+    bool ok = parse_network(xmlDocGetRootElement(doc), def, flags, error);
+    xmlFreeDoc(doc);
+    return ok ? g_steal_pointer(&def) : NULL;
+}
+
+/* ---- formatting ---- */
+
+void
+vrt_netxml_attr(GString *out, const char *name, const char *value)
+{
+    if (!value)
+        return;
+    g_autofree char *esc = g_markup_escape_text(value, -1);
+    g_string_append_printf(out, " %s='%s'", name, esc);
+}
+
+void
+vrt_netxml_format_vlan(GString *out, const VrtNetworkVlan *vlan, const char *indent)
+{
+    if (!vlan->present)
+        return;
+    g_string_append_printf(out, "%s<vlan%s>\n", indent, vlan->trunk ? " trunk='yes'" : "");
+    for (guint i = 0; i < vlan->ntags; i++) {
+        g_string_append_printf(out, "%s  <tag id='%u'", indent, vlan->tags[i]);
+        if (vlan->native[i] != VRT_NETWORK_VLAN_NATIVE_NONE)
+            g_string_append_printf(out, " nativeMode='%s'",
+                                   vlan->native[i] == VRT_NETWORK_VLAN_NATIVE_TAGGED ? "tagged" : "untagged");
+        g_string_append(out, "/>\n");
+    }
+    g_string_append_printf(out, "%s</vlan>\n", indent);
+}
+
+void
+vrt_netxml_format_pci(GString *out, const VrtNetworkPciAddr *a)
+{
+    g_string_append_printf(out, " domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'",
+                           a->domain, a->bus, a->slot, a->function);
+}
+
+static void
+format_forward(GString *out, const VrtNetworkDef *def)
+{
+    bool children = def->has_nat || def->forward_driver || def->pf_dev || def->forward_addrs->len ||
+                    def->forward_ifs->len;
+    g_string_append(out, "  <forward");
+    vrt_netxml_attr(out, "dev", def->forward_dev);
+    vrt_netxml_attr(out, "mode", vrt_network_forward_mode_to_string(def->forward_mode));
+    if (def->forward_managed >= 0)
+        vrt_netxml_attr(out, "managed", def->forward_managed ? "yes" : "no");
+    if (!children) {
+        g_string_append(out, "/>\n");
+        return;
+    }
+    g_string_append(out, ">\n");
+    if (def->has_nat) {
+        g_string_append(out, "    <nat");
+        if (def->nat_ipv6 >= 0)
+            vrt_netxml_attr(out, "ipv6", def->nat_ipv6 ? "yes" : "no");
+        if (!def->nat_addr_start && !def->nat_port_start) {
+            g_string_append(out, "/>\n");
+        } else {
+            g_string_append(out, ">\n");
+            if (def->nat_addr_start) {
+                g_string_append(out, "      <address");
+                vrt_netxml_attr(out, "start", def->nat_addr_start);
+                vrt_netxml_attr(out, "end", def->nat_addr_end);
+                g_string_append(out, "/>\n");
+            }
+            if (def->nat_port_start)
+                g_string_append_printf(out, "      <port start='%u' end='%u'/>\n", def->nat_port_start,
+                                       def->nat_port_end);
+            g_string_append(out, "    </nat>\n");
+        }
+    }
+    if (def->forward_driver) {
+        g_string_append(out, "    <driver");
+        vrt_netxml_attr(out, "name", def->forward_driver);
+        g_string_append(out, "/>\n");
+    }
+    for (guint i = 0; i < def->forward_ifs->len; i++) {
+        const VrtNetworkForwardIf *fi = g_ptr_array_index(def->forward_ifs, i);
+        g_string_append(out, "    <interface");
+        vrt_netxml_attr(out, "dev", fi->dev);
+        if (fi->connections)
+            g_string_append_printf(out, " connections='%u'", fi->connections);
+        g_string_append(out, "/>\n");
+    }
+    if (def->pf_dev) {
+        g_string_append(out, "    <pf");
+        vrt_netxml_attr(out, "dev", def->pf_dev);
+        g_string_append(out, "/>\n");
+    }
+    for (guint i = 0; i < def->forward_addrs->len; i++) {
+        const VrtNetworkForwardAddr *fa = &g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i);
+        g_string_append(out, "    <address type='pci'");
+        vrt_netxml_format_pci(out, &fa->addr);
+        if (fa->connections)
+            g_string_append_printf(out, " connections='%u'", fa->connections);
+        g_string_append(out, "/>\n");
+    }
+    g_string_append(out, "  </forward>\n");
+}
+
+static void
+format_ip(GString *out, const VrtNetworkIpDef *ip)
+{
+    g_string_append(out, "  <ip");
+    vrt_netxml_attr(out, "family", ip->family);
+    vrt_netxml_attr(out, "address", ip->address);
+    vrt_netxml_attr(out, "netmask", ip->netmask);
+    if (ip->prefix >= 0)
+        g_string_append_printf(out, " prefix='%d'", ip->prefix);
+    if (!ip->has_dhcp) {
+        g_string_append(out, "/>\n");
+        return;
+    }
+    g_string_append(out, ">\n");
+    if (ip->ranges->len == 0) {
+        g_string_append(out, "    <dhcp/>\n");
+    } else {
+        g_string_append(out, "    <dhcp>\n");
+        for (guint i = 0; i < ip->ranges->len; i++) {
+            const VrtNetworkDhcpRange *r = g_ptr_array_index(ip->ranges, i);
+            g_string_append(out, "      <range");
+            vrt_netxml_attr(out, "start", r->start);
+            vrt_netxml_attr(out, "end", r->end);
+            g_string_append(out, "/>\n");
+        }
+        g_string_append(out, "    </dhcp>\n");
+    }
+    g_string_append(out, "  </ip>\n");
+}
+
+char *
+vrt_network_def_format(const VrtNetworkDef *def)
+{
+    GString *out = g_string_new("<network");
+    char uuid[VRT_NETWORK_UUID_BUFLEN];
+    if (def->connections)
+        g_string_append_printf(out, " connections='%u'", def->connections);
+    g_string_append(out, ">\n");
+    g_autofree char *name = g_markup_escape_text(def->name ? def->name : "", -1);
+    g_string_append_printf(out, "  <name>%s</name>\n", name);
+    vrt_network_uuid_format(def->uuid, uuid);
+    g_string_append_printf(out, "  <uuid>%s</uuid>\n", uuid);
+    if (def->has_forward)
+        format_forward(out, def);
+    if (def->has_bridge) {
+        g_string_append(out, "  <bridge");
+        vrt_netxml_attr(out, "name", def->bridge_name);
+        if (def->bridge_stp >= 0)
+            vrt_netxml_attr(out, "stp", def->bridge_stp ? "on" : "off");
+        if (def->has_bridge_delay)
+            g_string_append_printf(out, " delay='%" G_GUINT64_FORMAT "'", def->bridge_delay);
+        g_string_append(out, "/>\n");
+    }
+    if (def->mtu)
+        g_string_append_printf(out, "  <mtu size='%u'/>\n", def->mtu);
+    if (def->mac) {
+        g_string_append(out, "  <mac");
+        vrt_netxml_attr(out, "address", def->mac);
+        g_string_append(out, "/>\n");
+    }
+    if (def->domain_name) {
+        g_string_append(out, "  <domain");
+        vrt_netxml_attr(out, "name", def->domain_name);
+        g_string_append(out, "/>\n");
+    }
+    vrt_netxml_format_vlan(out, &def->vlan, "  ");
+    for (guint i = 0; i < def->ips->len; i++)
+        format_ip(out, g_ptr_array_index(def->ips, i));
+    g_string_append(out, "</network>\n");
+    return g_string_free(out, FALSE);
+}

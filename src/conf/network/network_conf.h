@@ -1,0 +1,190 @@
+/*
+ * libvirt's network XML (<network>) and network port XML (<networkport>)
+ * as C structs: parse, format, copy. Covers what vrt runs (hostdev pools
+ * of SR-IOV VFs, bridge mode on an existing host bridge) and keeps the
+ * parts of nat/route networks it can show but not start yet (bridge, ip,
+ * dhcp ranges). An element vrt does not model is refused by name with
+ * VIR_ERR_CONFIG_UNSUPPORTED rather than dropped silently.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#define VRT_NETWORK_UUID_BUFLEN 37    /* 36 characters + NUL */
+#define VRT_NETWORK_VLAN_MAX_TAGS 64
+#define VRT_NETWORK_XML_MAX_BYTES (4 * 1024 * 1024)
+
+/* virNetworkXMLFlags */
+#define VRT_NETWORK_XML_INACTIVE 1u
+
+/* ---- small value types shared with the driver ---- */
+
+typedef struct {
+    guint domain;   /* 0..0xffff */
+    guint bus;      /* 0..0xff */
+    guint slot;     /* 0..0x1f */
+    guint function; /* 0..7 */
+} VrtNetworkPciAddr;
+
+/* "0000:06:10.0" <-> struct. Parse returns false on a malformed string. */
+bool vrt_network_pci_addr_parse(const char *str, VrtNetworkPciAddr *out);
+char *vrt_network_pci_addr_to_string(const VrtNetworkPciAddr *addr);
+bool vrt_network_pci_addr_equal(const VrtNetworkPciAddr *a, const VrtNetworkPciAddr *b);
+
+bool vrt_network_uuid_parse(const char *str, guchar uuid[16]);
+void vrt_network_uuid_format(const guchar uuid[16], char out[VRT_NETWORK_UUID_BUFLEN]);
+void vrt_network_uuid_generate(guchar uuid[16]);
+
+bool vrt_network_mac_parse(const char *str, guint8 mac[6]);
+void vrt_network_mac_format(const guint8 mac[6], char out[18]);
+
+typedef enum {
+    VRT_NETWORK_VLAN_NATIVE_NONE = 0,
+    VRT_NETWORK_VLAN_NATIVE_TAGGED,
+    VRT_NETWORK_VLAN_NATIVE_UNTAGGED,
+} VrtNetworkVlanNative;
+
+typedef struct {
+    bool present;
+    bool trunk;
+    guint ntags;
+    guint tags[VRT_NETWORK_VLAN_MAX_TAGS];
+    VrtNetworkVlanNative native[VRT_NETWORK_VLAN_MAX_TAGS];
+} VrtNetworkVlan;
+
+/* ---- <network> ---- */
+
+typedef enum {
+    VRT_NETWORK_FORWARD_NONE = 0, /* no <forward>: isolated network */
+    VRT_NETWORK_FORWARD_NAT,
+    VRT_NETWORK_FORWARD_ROUTE,
+    VRT_NETWORK_FORWARD_OPEN,
+    VRT_NETWORK_FORWARD_BRIDGE,
+    VRT_NETWORK_FORWARD_PASSTHROUGH,
+    VRT_NETWORK_FORWARD_PRIVATE,
+    VRT_NETWORK_FORWARD_VEPA,
+    VRT_NETWORK_FORWARD_HOSTDEV,
+} VrtNetworkForwardMode;
+
+const char *vrt_network_forward_mode_to_string(VrtNetworkForwardMode mode);
+
+typedef struct {
+    VrtNetworkPciAddr addr;
+    guint connections; /* live XML only */
+} VrtNetworkForwardAddr;
+
+typedef struct {
+    char *dev;
+    guint connections; /* live XML only */
+} VrtNetworkForwardIf;
+
+typedef struct {
+    char *start;
+    char *end;
+} VrtNetworkDhcpRange;
+
+typedef struct {
+    char *family;   /* NULL, "ipv4" or "ipv6" */
+    char *address;
+    char *netmask;
+    int prefix;     /* -1 when absent */
+    GPtrArray *ranges; /* VrtNetworkDhcpRange*; empty when no <dhcp> */
+    bool has_dhcp;
+} VrtNetworkIpDef;
+
+typedef struct {
+    char *name;
+    guchar uuid[16];
+    bool uuid_given;           /* the XML had <uuid> (else it was generated) */
+
+    char *bridge_name;
+    int bridge_stp;            /* -1 absent, 0 off, 1 on */
+    bool has_bridge_delay;
+    guint64 bridge_delay;
+    bool has_bridge;
+    char *mac;                 /* as written, validated */
+    guint mtu;                 /* 0: absent */
+    char *domain_name;
+
+    bool has_forward;
+    VrtNetworkForwardMode forward_mode;
+    char *forward_dev;
+    int forward_managed;       /* -1 absent, 0 no, 1 yes */
+    char *forward_driver;      /* <driver name=...>, NULL absent */
+    char *pf_dev;
+    GArray *forward_addrs;     /* VrtNetworkForwardAddr */
+    GPtrArray *forward_ifs;    /* VrtNetworkForwardIf* */
+    bool has_nat;
+    int nat_ipv6;              /* -1/0/1 */
+    char *nat_addr_start, *nat_addr_end;
+    guint nat_port_start, nat_port_end; /* 0: absent */
+
+    VrtNetworkVlan vlan;
+    GPtrArray *ips;            /* VrtNetworkIpDef* */
+
+    guint connections;         /* live XML only: ports in use */
+} VrtNetworkDef;
+
+typedef enum {
+    VRT_NETWORK_PARSE_DEFAULT = 0,
+    /* A status file written by vrt itself: <pf> together with the
+     * resolved <address> list is accepted. */
+    VRT_NETWORK_PARSE_STATUS = 1 << 0,
+} VrtNetworkParseFlags;
+
+VrtNetworkDef *vrt_network_def_new(void);
+void vrt_network_def_free(VrtNetworkDef *def);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDef, vrt_network_def_free)
+
+/* Parses <network> XML. Errors: VIR_ERR_XML_ERROR (malformed, wrong root,
+ * missing/invalid values, naming the line when libxml2 reports one),
+ * VIR_ERR_CONFIG_UNSUPPORTED (an element vrt does not model). */
+VrtNetworkDef *vrt_network_def_parse(const char *xml, guint flags, GError **error);
+
+/* Formats def; connection counts are written when non-zero (live XML). */
+char *vrt_network_def_format(const VrtNetworkDef *def);
+
+/* Deep copy (never fails). */
+VrtNetworkDef *vrt_network_def_copy(const VrtNetworkDef *def);
+
+/* ---- <networkport> ---- */
+
+typedef enum {
+    VRT_NETWORK_PLUG_NONE = 0,
+    VRT_NETWORK_PLUG_NETWORK,
+    VRT_NETWORK_PLUG_BRIDGE,
+    VRT_NETWORK_PLUG_DIRECT,
+    VRT_NETWORK_PLUG_HOSTDEV_PCI,
+} VrtNetworkPlugType;
+
+const char *vrt_network_plug_type_to_string(VrtNetworkPlugType type);
+
+typedef struct {
+    guchar uuid[16];
+    char *owner_name;
+    guchar owner_uuid[16];
+    guint8 mac[6];
+    char *group;
+    int trust_guest_rx_filters; /* -1/0/1 */
+    VrtNetworkVlan vlan;
+
+    VrtNetworkPlugType plug_type;
+    char *plug_bridge;           /* network, bridge */
+    char *plug_mac_table_manager;
+    char *plug_dev;              /* direct */
+    char *plug_direct_mode;      /* direct */
+    int plug_managed;            /* hostdev-pci: -1/0/1 */
+    char *plug_driver;           /* hostdev-pci <driver name> */
+    VrtNetworkPciAddr plug_addr; /* hostdev-pci */
+} VrtNetworkPortDef;
+
+VrtNetworkPortDef *vrt_network_port_def_new(void);
+void vrt_network_port_def_free(VrtNetworkPortDef *def);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortDef, vrt_network_port_def_free)
+
+/* Parses <networkport> XML (uuid generated when absent). Errors as for
+ * vrt_network_def_parse(). */
+VrtNetworkPortDef *vrt_network_port_def_parse(const char *xml, GError **error);
+char *vrt_network_port_def_format(const VrtNetworkPortDef *def);
+VrtNetworkPortDef *vrt_network_port_def_copy(const VrtNetworkPortDef *def);

@@ -1,0 +1,266 @@
+/*
+ * Network and network port XML: every file in testdata/ must come back
+ * byte for byte after parse + format, validate against libvirt's schemas
+ * with virt-xml-validate, and the error cases must carry libvirt's codes.
+ */
+#include "conf/network/network_conf.h"
+#include "util/error.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+static char *
+read_testdata(const char *name)
+{
+    const char *dir = g_getenv("VRT_NETWORK_TESTDATA");
+    g_assert_nonnull(dir);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    char *data = NULL;
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_file_get_contents(path, &data, NULL, &err));
+    return data;
+}
+
+/* Runs virt-xml-validate on xml with the given schema name; skips the
+ * check (with a message) when the tool is not installed. */
+static void
+assert_validates(const char *xml, const char *schema)
+{
+    const char *tool = g_getenv("VRT_XML_VALIDATE");
+    if (!tool || !*tool) {
+        g_test_message("virt-xml-validate not found, schema check skipped");
+        return;
+    }
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("vrt-netxml-XXXXXX.xml", &path, &err);
+    g_assert_no_error(err);
+    g_assert_true(g_file_set_contents(path, xml, -1, &err));
+    close(fd);
+    const char *argv[] = { tool, path, schema, NULL };
+    g_autofree char *out = NULL, *errout = NULL;
+    int status = 0;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errout, &status, &err));
+    if (!g_spawn_check_wait_status(status, NULL))
+        g_error("%s does not validate as %s:\n%s\n%s%s", path, schema, xml, out, errout);
+    g_unlink(path);
+}
+
+static void
+test_network_roundtrip(gconstpointer data)
+{
+    const char *file = data;
+    g_autofree char *xml = read_testdata(file);
+    g_autoptr(GError) err = NULL;
+    guint flags = strstr(file, "live") ? VRT_NETWORK_PARSE_STATUS : 0;
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(xml, flags, &err);
+    g_assert_no_error(err);
+    g_autofree char *out = vrt_network_def_format(def);
+    g_assert_cmpstr(out, ==, xml);
+    g_autoptr(VrtNetworkDef) copy = vrt_network_def_copy(def);
+    g_autofree char *out2 = vrt_network_def_format(copy);
+    g_assert_cmpstr(out2, ==, xml);
+    assert_validates(out, "network");
+}
+
+static void
+test_port_roundtrip(gconstpointer data)
+{
+    g_autofree char *xml = read_testdata(data);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkPortDef) def = vrt_network_port_def_parse(xml, &err);
+    g_assert_no_error(err);
+    g_autofree char *out = vrt_network_port_def_format(def);
+    g_assert_cmpstr(out, ==, xml);
+    g_autoptr(VrtNetworkPortDef) copy = vrt_network_port_def_copy(def);
+    g_autofree char *out2 = vrt_network_port_def_format(copy);
+    g_assert_cmpstr(out2, ==, xml);
+    assert_validates(out, "networkport");
+}
+
+static void
+test_hostdev_fields(void)
+{
+    g_autofree char *xml = read_testdata("net-hostdev-addrs.xml");
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(xml, 0, NULL);
+    g_assert_nonnull(def);
+    g_assert_cmpint(def->forward_mode, ==, VRT_NETWORK_FORWARD_HOSTDEV);
+    g_assert_cmpint(def->forward_managed, ==, 0);
+    g_assert_cmpuint(def->forward_addrs->len, ==, 3);
+    g_autofree char *a = vrt_network_pci_addr_to_string(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, 2).addr);
+    g_assert_cmpstr(a, ==, "0001:81:1f.7");
+}
+
+static void
+test_uuid_generated(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkDef) a = vrt_network_def_parse("<network><name>n</name><forward mode='hostdev'><pf dev='ens1'/></forward></network>", 0, &err);
+    g_assert_no_error(err);
+    g_autoptr(VrtNetworkDef) b = vrt_network_def_parse("<network><name>n</name></network>", 0, &err);
+    g_assert_no_error(err);
+    g_assert_false(a->uuid_given);
+    static const guchar zero[16];
+    g_assert_true(memcmp(a->uuid, zero, 16) != 0);
+    g_assert_true(memcmp(a->uuid, b->uuid, 16) != 0);
+    g_autofree char *out = vrt_network_def_format(a);
+    g_assert_nonnull(strstr(out, "<uuid>"));
+    assert_validates(out, "network");
+}
+
+typedef struct {
+    const char *xml;
+    int code;
+    const char *needle;
+} ErrorCase;
+
+static const ErrorCase network_errors[] = {
+    { "<network>\n  <name>x</name>\n  <forward mode='hostdev'>\n</network>", VIR_ERR_XML_ERROR, "(network_definition):4:" },
+    { "<domain><name>x</name></domain>", VIR_ERR_XML_ERROR, "unexpected root element <domain>, expecting <network>" },
+    { "<network><name>x</name><dns enable='no'/></network>", VIR_ERR_CONFIG_UNSUPPORTED, "element <dns>" },
+    { "<network><name>x</name><portgroup name='a'/></network>", VIR_ERR_CONFIG_UNSUPPORTED, "<portgroup>" },
+    { "<network><name>x</name><forward mode='hostdev'><pf dev='ens1'/><address type='pci' domain='0' bus='6' slot='16' function='0'/></forward></network>",
+      VIR_ERR_XML_ERROR, "not both" },
+    { "<network><name>x</name><forward mode='hostdev'><pf dev='a'/><pf dev='b'/></forward></network>", VIR_ERR_XML_ERROR, "only one <pf>" },
+    { "<network><name>x</name><forward mode='hostdev'><address type='pci' bus='0x06' slot='0x20' function='0'/></forward></network>",
+      VIR_ERR_XML_ERROR, "slot='0x20'" },
+    { "<network><name>x</name><forward mode='hostdev'><address type='usb' bus='1' slot='1' function='0'/></forward></network>",
+      VIR_ERR_XML_ERROR, "address type 'usb'" },
+    { "<network><name>x</name><forward mode='hostdev'><interface dev='eth0'/></forward></network>", VIR_ERR_XML_ERROR, "not <interface>" },
+    { "<network><name>x</name><forward mode='warp'/></network>", VIR_ERR_XML_ERROR, "unknown forwarding type 'warp'" },
+    { "<network><name>x</name><forward mode='bridge'/><bridge name='br0'/><uuid>nope</uuid></network>", VIR_ERR_XML_ERROR, "malformed uuid" },
+    { "<network><uuid>5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d</uuid></network>", VIR_ERR_NO_NAME, "missing network name" },
+    { "<network><name>a/b</name></network>", VIR_ERR_XML_ERROR, "cannot contain '/'" },
+    { "<network><name>x</name><mac address='01:00:00:00:00:01'/></network>", VIR_ERR_INVALID_MAC, "01:00:00:00:00:01" },
+    { "<network><name>x</name><vlan><tag id='5000'/></vlan></network>", VIR_ERR_XML_ERROR, "id='5000'" },
+    { "<network><name>x</name><ip address='300.1.1.1'/></network>", VIR_ERR_XML_ERROR, "invalid ip address" },
+    { "<network><name>x</name><forward mode='bridge'/></network>", VIR_ERR_XML_ERROR, "needs <bridge name=...>" },
+    { "<network><name>x</name><forward mode='hostdev'><pf dev='ens1'/></forward><bridge name='br0'/></network>", VIR_ERR_XML_ERROR, "cannot have a <bridge>" },
+    { "", VIR_ERR_XML_ERROR, "(network_definition)" },
+};
+
+static const ErrorCase port_errors[] = {
+    { "<networkport><mac address='52:54:00:00:00:01'/></networkport>", VIR_ERR_XML_ERROR, "no owner" },
+    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner></networkport>", VIR_ERR_XML_ERROR, "no mac" },
+    { "<networkport><owner><name>g</name></owner><mac address='52:54:00:00:00:01'/></networkport>", VIR_ERR_XML_ERROR, "no owner UUID" },
+    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='zz'/></networkport>",
+      VIR_ERR_INVALID_MAC, "unable to parse mac 'zz'" },
+    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
+      "<plug type='hostdev-pci'/></networkport>", VIR_ERR_XML_ERROR, "missing PCI <address>" },
+    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
+      "<plug type='teleport'/></networkport>", VIR_ERR_XML_ERROR, "plug type 'teleport'" },
+    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
+      "<bandwidth/></networkport>", VIR_ERR_CONFIG_UNSUPPORTED, "<bandwidth>" },
+    { "<network/>", VIR_ERR_XML_ERROR, "expecting <networkport>" },
+};
+
+static void
+check_error(const GError *err, const ErrorCase *c)
+{
+    g_assert_nonnull(err);
+    g_assert_true(err->domain == VRT_ERROR);
+    if (err->code != c->code || !strstr(err->message, c->needle))
+        g_error("for %s: got code %d '%s', want code %d containing '%s'", c->xml, err->code, err->message,
+                c->code, c->needle);
+}
+
+static void
+test_network_errors(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(network_errors); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(network_errors[i].xml, 0, &err);
+        g_assert_null(def);
+        check_error(err, &network_errors[i]);
+    }
+}
+
+static void
+test_port_errors(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(port_errors); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(VrtNetworkPortDef) def = vrt_network_port_def_parse(port_errors[i].xml, &err);
+        g_assert_null(def);
+        check_error(err, &port_errors[i]);
+    }
+}
+
+static void
+test_live_needs_status_flag(void)
+{
+    g_autofree char *xml = read_testdata("net-hostdev-live.xml");
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(xml, 0, &err);
+    g_assert_null(def);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_XML_ERROR);
+}
+
+static void
+test_escaping(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse("<network><name>a&amp;b 'q'</name></network>", 0, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(def->name, ==, "a&b 'q'");
+    g_autofree char *out = vrt_network_def_format(def);
+    g_autoptr(VrtNetworkDef) again = vrt_network_def_parse(out, 0, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(again->name, ==, "a&b 'q'");
+    assert_validates(out, "network");
+}
+
+static void
+test_value_helpers(void)
+{
+    VrtNetworkPciAddr a;
+    g_assert_true(vrt_network_pci_addr_parse("0000:06:10.2", &a));
+    g_assert_cmpuint(a.bus, ==, 6);
+    g_assert_cmpuint(a.slot, ==, 0x10);
+    g_assert_cmpuint(a.function, ==, 2);
+    g_autofree char *s = vrt_network_pci_addr_to_string(&a);
+    g_assert_cmpstr(s, ==, "0000:06:10.2");
+    g_assert_false(vrt_network_pci_addr_parse("0000:06:10.8", &a));
+    g_assert_false(vrt_network_pci_addr_parse("0000:06:20.0", &a));
+    g_assert_false(vrt_network_pci_addr_parse(" 000:06:10.0", &a));
+    g_assert_false(vrt_network_pci_addr_parse("0000:06:10.0x", &a));
+    guint8 mac[6];
+    char buf[18];
+    g_assert_true(vrt_network_mac_parse("52:54:00:AB:cd:01", mac));
+    vrt_network_mac_format(mac, buf);
+    g_assert_cmpstr(buf, ==, "52:54:00:ab:cd:01");
+    g_assert_false(vrt_network_mac_parse("52:54:00:ab:cd", mac));
+    g_assert_false(vrt_network_mac_parse("52:54:00:ab:cd:0", mac));
+    guchar uuid[16];
+    char ubuf[VRT_NETWORK_UUID_BUFLEN];
+    g_assert_true(vrt_network_uuid_parse("7c1c4b1e3f0a4d2c9a550c7d1f3b9e21", uuid));
+    vrt_network_uuid_format(uuid, ubuf);
+    g_assert_cmpstr(ubuf, ==, "7c1c4b1e-3f0a-4d2c-9a55-0c7d1f3b9e21");
+    g_assert_false(vrt_network_uuid_parse("7c1c4b1e-3f0a-4d2c-9a55-0c7d1f3b9e2", uuid));
+    g_assert_false(vrt_network_uuid_parse("7c1c4b1e-3f0a-4d2c-9a55-0c7d1f3b9e211", uuid));
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    static const char *const nets[] = { "net-hostdev-pf.xml", "net-hostdev-addrs.xml", "net-hostdev-live.xml",
+                                        "net-bridge.xml", "net-nat.xml", "net-isolated.xml" };
+    static const char *const ports[] = { "port-hostdev.xml", "port-bridge.xml", "port-noplug.xml" };
+    for (guint i = 0; i < G_N_ELEMENTS(nets); i++) {
+        g_autofree char *name = g_strdup_printf("/network/roundtrip/%s", nets[i]);
+        g_test_add_data_func(name, nets[i], test_network_roundtrip);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(ports); i++) {
+        g_autofree char *name = g_strdup_printf("/network/port-roundtrip/%s", ports[i]);
+        g_test_add_data_func(name, ports[i], test_port_roundtrip);
+    }
+    g_test_add_func("/network/hostdev-fields", test_hostdev_fields);
+    g_test_add_func("/network/uuid-generated", test_uuid_generated);
+    g_test_add_func("/network/errors", test_network_errors);
+    g_test_add_func("/network/port-errors", test_port_errors);
+    g_test_add_func("/network/live-needs-status-flag", test_live_needs_status_flag);
+    g_test_add_func("/network/escaping", test_escaping);
+    g_test_add_func("/network/value-helpers", test_value_helpers);
+    return g_test_run();
+}

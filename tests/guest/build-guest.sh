@@ -1,0 +1,165 @@
+#!/bin/sh
+# Builds the tiny bootable guest that vrt's tests boot under QEMU: a Debian
+# cloud kernel plus a busybox initramfs whose /init brings up what ACPI
+# shutdown, reset and PCI hot-unplug need, then prints a ready marker.
+#
+# Usage: tests/guest/build-guest.sh      (prints "kernel PATH" and "initrd PATH")
+#
+# Cache: $VRT_GUEST_CACHE, else tests/.cache/guest/ (git-ignored). The guest is
+# built once; it is rebuilt only when this script changes or a file is missing.
+# Network: only Debian's apt mirrors, through `apt-get download` (packages
+# linux-image-cloud-amd64's kernel and busybox-static; neither is installed,
+# both are unpacked with dpkg-deb -x). Boot it with
+#   qemu-system-x86_64 -accel tcg -kernel K -initrd I -append console=ttyS0 \
+#     -serial stdio -display none
+# Guest behaviour (what tests may rely on):
+#   - prints "VRT-GUEST-READY" on the console once modules are loaded and the
+#     power button is watched (pc and q35 alike; again after every reset);
+#   - ACPI power button (QMP system_powerdown) -> prints "VRT-GUEST-POWEROFF"
+#     and powers off, so QEMU emits SHUTDOWN and exits (unless -no-shutdown);
+#   - virtio-net-pci hot-unplug (device_del) is acknowledged by the kernel's
+#     ACPI/PCIe hotplug code (built into the cloud kernel), so DEVICE_DELETED
+#     follows; virtio_net, virtio_pci, virtio_balloon, button and evdev are
+#     modules in this kernel and are loaded by /init;
+#   - a busybox shell runs on the console afterwards: typing "reboot -f" or
+#     "poweroff -f" there makes the guest itself reboot or power off.
+# Measured on the project machine (TCG, 2 shared cores, QEMU 7.2): see
+# tests/guest/README in guest.py's module docstring.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${VRT_GUEST_CACHE:-$here/../.cache/guest}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+
+# The stamp ties the cached guest to this script's content: editing /init
+# below rebuilds it, nothing else does.
+stamp=$(sha256sum "$0" | cut -c1-16)
+
+emit() {
+    echo "kernel $cache/kernel"
+    echo "initrd $cache/initrd.img"
+}
+
+if [ -f "$cache/kernel" ] && [ -f "$cache/initrd.img" ] &&
+   [ "$(cat "$cache/stamp" 2>/dev/null)" = "$stamp" ]; then
+    emit
+    exit 0
+fi
+
+# Parallel test runs may all ask for the guest at once: one builds, the others wait.
+exec 9>"$cache/.lock"
+flock 9
+if [ -f "$cache/kernel" ] && [ -f "$cache/initrd.img" ] &&
+   [ "$(cat "$cache/stamp" 2>/dev/null)" = "$stamp" ]; then
+    emit
+    exit 0
+fi
+
+work=$(mktemp -d "$cache/build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+debs=$cache/debs
+mkdir -p "$debs"
+
+# linux-image-cloud-amd64 is a metapackage; the kernel is in the versioned
+# package it depends on.
+kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+       sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-cloud-amd64\)$/\1/p' | head -n1)
+if [ -z "$kpkg" ]; then
+    echo "build-guest: cannot resolve linux-image-cloud-amd64 (run apt-get update?)" >&2
+    exit 1
+fi
+
+fetch() {
+    # apt-get download names the file after the candidate version; keep one per package.
+    if ! ls "$debs/$1"_*.deb >/dev/null 2>&1; then
+        (cd "$debs" && apt-get download -q "$1" >&2) || {
+            echo "build-guest: apt-get download $1 failed" >&2
+            exit 1
+        }
+    fi
+    ls "$debs/$1"_*.deb | head -n1
+}
+
+kdeb=$(fetch "$kpkg")
+bdeb=$(fetch busybox-static)
+
+dpkg-deb -x "$kdeb" "$work/k"
+dpkg-deb -x "$bdeb" "$work/b"
+vmlinuz=$(ls "$work"/k/boot/vmlinuz-* | head -n1)
+moddir=$(ls -d "$work"/k/lib/modules/* | head -n1)
+bb=$work/b/bin/busybox
+
+root=$work/root
+mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/etc" \
+         "$root/lib/modules" "$root/tmp" "$root/root"
+cp "$bb" "$root/bin/busybox"
+for applet in $("$bb" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+done
+
+# Modules this guest needs that the cloud kernel builds as modules, with their
+# dependencies (read from each module's .modinfo "depends=" field, since the
+# package ships no modules.dep) loaded first. `local` (dash, busybox ash and
+# bash all have it) keeps the recursion from clobbering the caller's file.
+ordered=""
+add_module() {
+    local f deps d
+    case " $ordered " in *" $1 "*) return 0 ;; esac
+    f=$(find "$moddir" -name "$1.ko" | head -n1)
+    if [ -z "$f" ]; then
+        echo "build-guest: module $1 not found in $kpkg" >&2
+        exit 1
+    fi
+    deps=$(grep -a -o 'depends=[^[:cntrl:]]*' "$f" | head -n1 | sed 's/^depends=//; s/,/ /g')
+    for d in $deps; do add_module "$d"; done
+    cp "$f" "$root/lib/modules/$1.ko"
+    ordered="$ordered $1"
+}
+for m in button evdev virtio_pci virtio_net virtio_balloon; do
+    add_module "$m"
+done
+echo $ordered > "$root/etc/modules"
+
+cat > "$root/init" <<'EOF'
+#!/bin/sh
+# PID 1 of vrt's test guest (written by tests/guest/build-guest.sh).
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in $(cat /etc/modules); do
+    insmod /lib/modules/$m.ko || echo "vrt-guest: insmod $m failed"
+done
+# The ACPI button driver reports the power button as an input device; any
+# event on it means "power off", which QEMU sees as an ACPI S5 shutdown.
+# The device is opened here, before the ready marker, so a press that comes
+# right after the marker is queued rather than lost to a watcher not yet running.
+for ev in /sys/class/input/event*; do
+    [ -e "$ev" ] || continue
+    case "$(cat $ev/device/name 2>/dev/null)" in
+    *"Power Button"*)
+        exec 3</dev/input/${ev##*/}
+        (dd of=/dev/null bs=24 count=1 2>/dev/null <&3
+         echo "VRT-GUEST-POWEROFF"
+         poweroff -f) &
+        exec 3<&-
+        ;;
+    esac
+done
+echo "VRT-GUEST-READY $(uname -r)"
+while true; do
+    setsid -c sh </dev/console >/dev/console 2>&1
+    sleep 1
+done
+EOF
+chmod 755 "$root/init"
+
+(cd "$root" && find . | LC_ALL=C sort | "$bb" cpio -o -H newc 2>/dev/null) |
+    gzip -1 > "$work/initrd.img"
+cp "$vmlinuz" "$work/kernel"
+mv "$work/kernel" "$cache/kernel"
+mv "$work/initrd.img" "$cache/initrd.img"
+echo "$kpkg" > "$cache/kernel-package"
+echo "$stamp" > "$cache/stamp"
+emit

@@ -1,0 +1,46 @@
+/*
+ * What the host's QEMU can do, probed once per emulator binary and cached:
+ * machine types with their canonical names, whether KVM is usable, and the
+ * vCPU limit. The daemon turns this into capabilities XML.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+typedef struct {
+    char *name;       /* "pc-i440fx-7.2" */
+    char *alias;      /* "pc" or NULL */
+    bool is_default;
+    guint max_cpus;
+} VrtQemuMachine;
+
+typedef struct _VrtQemuCaps VrtQemuCaps;
+
+typedef struct {
+    char *emulator;       /* absolute path */
+    char *arch;           /* "x86_64" */
+    GPtrArray *machines;  /* VrtQemuMachine* */
+    bool kvm_usable;      /* /dev/kvm opens read-write */
+    guint max_vcpus;      /* what KVM or TCG accepts for the default machine */
+} VrtQemuCapsInfo;
+
+/* A cache of probes, keyed by emulator path; thread safe. */
+VrtQemuCaps *vrt_qemu_caps_new(const char *dev_kvm_path);
+void vrt_qemu_caps_free(VrtQemuCaps *caps);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuCaps, vrt_qemu_caps_free)
+
+/* Probe result for emulator (NULL: the default qemu-system-x86_64 on PATH).
+ * The returned info lives as long as caps. */
+const VrtQemuCapsInfo *vrt_qemu_caps_get(VrtQemuCaps *caps, const char *emulator, GError **error);
+
+/* Canonical machine name for a name or alias ("q35" -> "pc-q35-7.2");
+ * NULL machine means the default. Error VIR_ERR_CONFIG_UNSUPPORTED when
+ * the emulator does not know it. */
+char *vrt_qemu_caps_canonical_machine(const VrtQemuCapsInfo *info, const char *machine, GError **error);
+
+/* Whether /dev/kvm can be opened now; errno-style message in *error. */
+bool vrt_qemu_caps_kvm_usable(const char *dev_kvm_path, GError **error);
+
+/* Parses `-machine help` output (exposed for tests). */
+GPtrArray *vrt_qemu_caps_parse_machines(const char *help_output);

@@ -1,0 +1,807 @@
+/*
+ * Builds QEMU's argv from a domain definition. Devices, netdevs, block
+ * nodes and objects use QEMU's JSON syntax, so the same property objects
+ * serve the command line and hotplug (device_add / netdev_add); chardevs
+ * use key=value because QEMU 7.2 has no JSON form for them.
+ */
+#include "drivers/qemu/qemu_command.h"
+#include "util/error.h"
+
+#include <string.h>
+
+typedef struct {
+    const VrtDomainDef *def;
+    GPtrArray *argv;
+    guint next_block_node;
+} CmdBuilder;
+
+static void
+arg(CmdBuilder *b, const char *a)
+{
+    g_ptr_array_add(b->argv, g_strdup(a));
+}
+
+static void
+argf(CmdBuilder *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void
+argf(CmdBuilder *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_ptr_array_add(b->argv, g_strdup_vprintf(fmt, ap));
+    va_end(ap);
+}
+
+static void
+set_strf(JsonObject *o, const char *key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void
+set_strf(JsonObject *o, const char *key, const char *fmt, ...)
+{
+    g_autofree char *v = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    v = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    json_object_set_string_member(o, key, v);
+}
+
+static char *
+json_object_text(JsonObject *obj)
+{
+    g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), obj);
+
+    return json_to_string(node, FALSE);
+}
+
+/* Appends "option JSON(obj)" and frees obj. */
+static void
+arg_json(CmdBuilder *b, const char *option, JsonObject *obj)
+{
+    arg(b, option);
+    g_ptr_array_add(b->argv, json_object_text(obj));
+    json_object_unref(obj);
+}
+
+const char *
+vrt_qemu_command_accel(const VrtDomainDef *def)
+{
+    return def->virt_type == VRT_DOMAIN_VIRT_KVM ? "kvm" : "tcg";
+}
+
+/* QEMU's name of PCI bus `bus`: the root is pcie.0 on q35 and pci.0 on pc;
+ * other buses are named after the alias of the controller with that index. */
+static char *
+pci_bus_name(const VrtDomainDef *def, guint bus)
+{
+    if (bus == 0)
+        return g_strdup(vrt_domain_def_is_q35(def) ? "pcie.0" : "pci.0");
+    for (guint i = 0; def->controllers && i < def->controllers->len; i++) {
+        const VrtDomainControllerDef *c = g_ptr_array_index(def->controllers, i);
+
+        if (c->type == VRT_DOMAIN_CONTROLLER_PCI && c->index == bus && c->info.alias)
+            return g_strdup(c->info.alias);
+    }
+    return g_strdup_printf("pci.%u", bus);
+}
+
+/* Adds id, bus/addr and bootindex from the device's info. */
+static void
+add_device_info(const VrtDomainDef *def, JsonObject *props, const VrtDomainDeviceInfo *info)
+{
+    if (info->type == VRT_DEVICE_ADDRESS_PCI) {
+        g_autofree char *bus = pci_bus_name(def, info->pci.bus);
+
+        json_object_set_string_member(props, "bus", bus);
+        if (info->pci.function)
+            set_strf(props, "addr", "0x%x.0x%x", info->pci.slot, info->pci.function);
+        else
+            set_strf(props, "addr", "0x%x", info->pci.slot);
+        if (info->pci.multifunction == VRT_TRISTATE_YES)
+            json_object_set_boolean_member(props, "multifunction", TRUE);
+    }
+    if (info->alias)
+        json_object_set_string_member(props, "id", info->alias);
+    if (info->boot_order)
+        json_object_set_int_member(props, "bootindex", info->boot_order);
+}
+
+static JsonObject *
+device_new(const char *driver)
+{
+    JsonObject *o = json_object_new();
+
+    json_object_set_string_member(o, "driver", driver);
+    return o;
+}
+
+/* ---- controllers ---- */
+
+static bool
+build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
+{
+    const char *model = c->model ? c->model : "";
+    JsonObject *dev = NULL;
+
+    switch (c->type) {
+    case VRT_DOMAIN_CONTROLLER_PCI:
+        if (g_str_equal(model, "pci-root") || g_str_equal(model, "pcie-root"))
+            return true; /* built into the machine */
+        if (g_str_equal(model, "pcie-root-port")) {
+            dev = device_new(c->model_name ? c->model_name : "pcie-root-port");
+            if (c->port >= 0)
+                json_object_set_int_member(dev, "port", c->port);
+            json_object_set_int_member(dev, "chassis", c->chassis >= 0 ? c->chassis : (gint64)c->index);
+        } else if (g_str_equal(model, "pci-bridge")) {
+            dev = device_new("pci-bridge");
+            json_object_set_int_member(dev, "chassis_nr", c->chassis >= 0 ? c->chassis : (gint64)c->index);
+        } else if (g_str_equal(model, "pcie-to-pci-bridge")) {
+            dev = device_new("pcie-pci-bridge");
+        } else if (g_str_equal(model, "dmi-to-pci-bridge")) {
+            dev = device_new("i82801b11-bridge");
+        } else {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported PCI controller model '%s'", model);
+            return false;
+        }
+        break;
+    case VRT_DOMAIN_CONTROLLER_USB:
+        if (g_str_equal(model, "none"))
+            return true;
+        if (!*model)
+            model = vrt_domain_def_is_q35(b->def) ? "qemu-xhci" : "piix3-uhci";
+        if (g_str_equal(model, "piix3-uhci"))
+            dev = device_new("piix3-usb-uhci");
+        else if (g_str_equal(model, "qemu-xhci") || g_str_equal(model, "nec-xhci") ||
+                 g_str_equal(model, "ich9-ehci1"))
+            dev = device_new(g_str_equal(model, "nec-xhci") ? "nec-usb-xhci"
+                             : g_str_equal(model, "ich9-ehci1") ? "ich9-usb-ehci1" : "qemu-xhci");
+        else {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported USB controller model '%s'", model);
+            return false;
+        }
+        if (c->ports > 0 && (g_str_has_suffix(model, "xhci")))
+            json_object_set_int_member(dev, "p2", c->ports), json_object_set_int_member(dev, "p3", c->ports);
+        break;
+    case VRT_DOMAIN_CONTROLLER_SCSI:
+        if (*model && !g_str_equal(model, "virtio-scsi") && !g_str_equal(model, "lsilogic")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported SCSI controller model '%s'", model);
+            return false;
+        }
+        dev = device_new(g_str_equal(model, "lsilogic") ? "lsi" : "virtio-scsi-pci");
+        break;
+    case VRT_DOMAIN_CONTROLLER_SATA:
+        if (vrt_domain_def_is_q35(b->def) && c->index == 0)
+            return true; /* the ICH9 AHCI controller is built in */
+        dev = device_new("ahci");
+        break;
+    case VRT_DOMAIN_CONTROLLER_IDE:
+        return true; /* built into pc (PIIX) */
+    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
+        dev = device_new("virtio-serial-pci");
+        break;
+    }
+    add_device_info(b->def, dev, &c->info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+static const VrtDomainControllerDef *
+find_controller(const VrtDomainDef *def, VrtDomainControllerType type, guint index)
+{
+    for (guint i = 0; def->controllers && i < def->controllers->len; i++) {
+        const VrtDomainControllerDef *c = g_ptr_array_index(def->controllers, i);
+
+        if (c->type == type && c->index == index)
+            return c;
+    }
+    return NULL;
+}
+
+/* ---- disks ---- */
+
+static bool
+build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
+{
+    g_autofree char *storage = NULL;
+    g_autofree char *format = NULL;
+    const char *driver;
+    JsonObject *dev;
+    bool cdrom = disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM;
+
+    if (disk->src) {
+        JsonObject *file = json_object_new();
+        JsonObject *fmt = json_object_new();
+        guint n = ++b->next_block_node;
+
+        storage = g_strdup_printf("vrt-%u-storage", n);
+        format = g_strdup_printf("vrt-%u-format", n);
+        json_object_set_string_member(file, "driver",
+                                      disk->type == VRT_DOMAIN_DISK_TYPE_BLOCK ? "host_device" : "file");
+        json_object_set_string_member(file, "filename", disk->src);
+        json_object_set_string_member(file, "node-name", storage);
+        json_object_set_boolean_member(file, "auto-read-only", TRUE);
+        json_object_set_string_member(file, "discard", "unmap");
+        arg_json(b, "-blockdev", file);
+
+        json_object_set_string_member(fmt, "node-name", format);
+        json_object_set_boolean_member(fmt, "read-only", disk->readonly || cdrom);
+        json_object_set_string_member(fmt, "driver", disk->format == VRT_DOMAIN_DISK_FORMAT_QCOW2 ? "qcow2" : "raw");
+        json_object_set_string_member(fmt, "file", storage);
+        arg_json(b, "-blockdev", fmt);
+    } else if (!cdrom) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s' has no source", disk->target_dev);
+        return false;
+    }
+
+    switch (disk->bus) {
+    case VRT_DOMAIN_DISK_BUS_VIRTIO:
+        if (cdrom) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s': virtio cdrom is not supported",
+                          disk->target_dev);
+            return false;
+        }
+        driver = "virtio-blk-pci";
+        break;
+    case VRT_DOMAIN_DISK_BUS_SATA:
+    case VRT_DOMAIN_DISK_BUS_IDE:
+        driver = cdrom ? "ide-cd" : "ide-hd";
+        break;
+    case VRT_DOMAIN_DISK_BUS_SCSI:
+        driver = cdrom ? "scsi-cd" : "scsi-hd";
+        break;
+    default:
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported disk bus for '%s'", disk->target_dev);
+        return false;
+    }
+    dev = device_new(driver);
+    if (disk->info.type == VRT_DEVICE_ADDRESS_DRIVE) {
+        const VrtDriveAddress *d = &disk->info.drive;
+
+        if (disk->bus == VRT_DOMAIN_DISK_BUS_SCSI) {
+            const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_SCSI, d->controller);
+
+            set_strf(dev, "bus", "%s.0", c && c->info.alias ? c->info.alias : "scsi0");
+            json_object_set_int_member(dev, "channel", d->bus);
+            json_object_set_int_member(dev, "scsi-id", d->target);
+            json_object_set_int_member(dev, "lun", d->unit);
+        } else if (disk->bus == VRT_DOMAIN_DISK_BUS_SATA) {
+            const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_SATA, d->controller);
+            const char *name = vrt_domain_def_is_q35(b->def) && d->controller == 0
+                               ? "ide" : (c && c->info.alias ? c->info.alias : "sata0");
+
+            set_strf(dev, "bus", "%s.%u", name, d->unit);
+        } else if (disk->bus == VRT_DOMAIN_DISK_BUS_IDE) {
+            set_strf(dev, "bus", "ide.%u", d->bus);
+            json_object_set_int_member(dev, "unit", d->unit);
+        }
+    }
+    if (format)
+        json_object_set_string_member(dev, "drive", format);
+    if (disk->serial)
+        json_object_set_string_member(dev, "serial", disk->serial);
+    add_device_info(b->def, dev, &disk->info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+/* ---- network ---- */
+
+char *
+vrt_qemu_command_netdev_id(const VrtDomainNetDef *net)
+{
+    return g_strdup_printf("host%s", net->info.alias ? net->info.alias : "net");
+}
+
+JsonObject *
+vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error)
+{
+    g_autoptr(JsonObject) nd = json_object_new();
+    VrtDomainNetType type = vrt_domain_net_get_actual_type(net);
+    const char *bridge = net->actual.set && net->actual.bridge ? net->actual.bridge : net->source_bridge;
+
+    set_strf(nd, "id", "host%s", net->info.alias ? net->info.alias : "net");
+    switch (type) {
+    case VRT_DOMAIN_NET_TYPE_USER:
+        json_object_set_string_member(nd, "type", "user");
+        break;
+    case VRT_DOMAIN_NET_TYPE_BRIDGE:
+        if (!bridge) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface '%s' has no bridge", net->info.alias);
+            return NULL;
+        }
+        json_object_set_string_member(nd, "type", "bridge");
+        json_object_set_string_member(nd, "br", bridge);
+        break;
+    case VRT_DOMAIN_NET_TYPE_ETHERNET:
+        json_object_set_string_member(nd, "type", "tap");
+        if (net->ifname)
+            json_object_set_string_member(nd, "ifname", net->ifname);
+        json_object_set_string_member(nd, "script", "no");
+        json_object_set_string_member(nd, "downscript", "no");
+        break;
+    case VRT_DOMAIN_NET_TYPE_NETWORK:
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "interface '%s' of network '%s' has no allocated port", net->info.alias,
+                      net->source_network ? net->source_network : "");
+        return NULL;
+    case VRT_DOMAIN_NET_TYPE_HOSTDEV:
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface '%s' is a host device, not a netdev",
+                      net->info.alias);
+        return NULL;
+    }
+    if (net->driver_name && g_str_equal(net->driver_name, "vhost") && type != VRT_DOMAIN_NET_TYPE_USER)
+        json_object_set_boolean_member(nd, "vhost", TRUE);
+    if (net->driver_queues > 1 && type != VRT_DOMAIN_NET_TYPE_USER)
+        json_object_set_int_member(nd, "queues", net->driver_queues);
+    return g_steal_pointer(&nd);
+}
+
+static const char *
+net_model_driver(const char *model)
+{
+    if (!model || g_str_equal(model, "rtl8139"))
+        return "rtl8139";
+    if (g_str_equal(model, "virtio"))
+        return "virtio-net-pci";
+    if (g_str_equal(model, "e1000"))
+        return "e1000";
+    if (g_str_equal(model, "e1000e"))
+        return "e1000e";
+    return NULL;
+}
+
+static JsonObject *
+hostdev_device_props(const VrtDomainDef *def, const VrtPciAddress *src, const VrtDomainDeviceInfo *info)
+{
+    JsonObject *dev = device_new("vfio-pci");
+    g_autofree char *host = vrt_pci_address_to_string(src);
+
+    json_object_set_string_member(dev, "host", host);
+    add_device_info(def, dev, info);
+    return dev;
+}
+
+JsonObject *
+vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error)
+{
+    const char *driver = net_model_driver(net->model);
+    char mac[VRT_MAC_STRING_LEN];
+    JsonObject *dev;
+
+    if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+        const VrtPciAddress *src = net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source
+                                                                           : &net->actual.hostdev_addr;
+        return hostdev_device_props(def, src, &net->info);
+    }
+    if (!driver) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported interface model '%s'", net->model);
+        return NULL;
+    }
+    dev = device_new(driver);
+    g_autofree char *netdev = vrt_qemu_command_netdev_id(net);
+
+    json_object_set_string_member(dev, "netdev", netdev);
+    vrt_mac_format(net->mac, mac);
+    json_object_set_string_member(dev, "mac", mac);
+    if (net->mtu && g_str_equal(driver, "virtio-net-pci"))
+        json_object_set_int_member(dev, "host_mtu", net->mtu);
+    add_device_info(def, dev, &net->info);
+    return dev;
+}
+
+static bool
+build_net(CmdBuilder *b, const VrtDomainNetDef *net, GError **error)
+{
+    JsonObject *dev;
+
+    if (vrt_domain_net_get_actual_type(net) != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+        JsonObject *nd = vrt_qemu_command_netdev_props(net, error);
+
+        if (!nd)
+            return false;
+        arg_json(b, "-netdev", nd);
+    }
+    dev = vrt_qemu_command_net_device_props(b->def, net, error);
+    if (!dev)
+        return false;
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+/* ---- character devices ---- */
+
+static bool
+build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError **error)
+{
+    switch (chr->type) {
+    case VRT_DOMAIN_CHR_TYPE_PTY:
+        argf(b, "-chardev");
+        argf(b, "pty,id=%s", id);
+        return true;
+    case VRT_DOMAIN_CHR_TYPE_FILE:
+        if (!chr->path || strchr(chr->path, ',')) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': file path missing or contains ','", id);
+            return false;
+        }
+        arg(b, "-chardev");
+        argf(b, "file,id=%s,path=%s%s", id, chr->path, chr->append == VRT_TRISTATE_YES ? ",append=on" : "");
+        return true;
+    case VRT_DOMAIN_CHR_TYPE_UNIX:
+        if (!chr->path || strchr(chr->path, ',')) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': socket path missing or contains ','", id);
+            return false;
+        }
+        arg(b, "-chardev");
+        argf(b, "socket,id=%s,path=%s,server=%s%s", id, chr->path, chr->listen ? "on" : "off",
+             chr->listen ? ",wait=off" : "");
+        return true;
+    }
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
+    return false;
+}
+
+static bool
+build_serial(CmdBuilder *b, const VrtDomainChrDef *chr, guint index, GError **error)
+{
+    g_autofree char *id = g_strdup_printf("char%s", chr->info.alias ? chr->info.alias : "serial");
+    const char *ttype = chr->target_type ? chr->target_type : "isa-serial";
+    JsonObject *dev;
+
+    if (!build_chardev(b, chr, id, error))
+        return false;
+    if (g_str_equal(ttype, "pci-serial"))
+        dev = device_new("pci-serial");
+    else if (g_str_equal(ttype, "isa-serial") || g_str_equal(ttype, "serial")) {
+        dev = device_new("isa-serial");
+        json_object_set_int_member(dev, "index", chr->target_port >= 0 ? chr->target_port : (gint64)index);
+    } else {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported serial target type '%s'", ttype);
+        return false;
+    }
+    json_object_set_string_member(dev, "chardev", id);
+    add_device_info(b->def, dev, &chr->info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+static bool
+build_virtio_serial_port(CmdBuilder *b, const VrtDomainChrDef *chr, const char *driver, GError **error)
+{
+    g_autofree char *id = g_strdup_printf("char%s", chr->info.alias ? chr->info.alias : "channel");
+    const VrtDomainControllerDef *c;
+    JsonObject *dev;
+    guint ctrl = chr->info.type == VRT_DEVICE_ADDRESS_VIRTIO_SERIAL ? chr->info.vserial.controller : 0;
+
+    c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL, ctrl);
+    if (!c) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "'%s' needs a virtio-serial controller",
+                      chr->info.alias ? chr->info.alias : "channel");
+        return false;
+    }
+    if (!build_chardev(b, chr, id, error))
+        return false;
+    dev = device_new(driver);
+    set_strf(dev, "bus", "%s.0", c->info.alias ? c->info.alias : "virtio-serial0");
+    if (chr->info.type == VRT_DEVICE_ADDRESS_VIRTIO_SERIAL && chr->info.vserial.port)
+        json_object_set_int_member(dev, "nr", chr->info.vserial.port);
+    json_object_set_string_member(dev, "chardev", id);
+    if (chr->target_name)
+        json_object_set_string_member(dev, "name", chr->target_name);
+    if (chr->info.alias)
+        json_object_set_string_member(dev, "id", chr->info.alias);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+/* ---- the rest ---- */
+
+static bool
+build_input(CmdBuilder *b, const VrtDomainInputDef *in, GError **error)
+{
+    const char *bus = in->bus ? in->bus : "ps2";
+    const char *type = in->type ? in->type : "";
+    g_autofree char *driver = NULL;
+    JsonObject *dev;
+
+    if (g_str_equal(bus, "ps2"))
+        return true; /* the i8042 of pc and q35 provides them */
+    if (g_str_equal(bus, "usb"))
+        driver = g_strdup_printf("usb-%s", g_str_equal(type, "keyboard") ? "kbd" : type);
+    else if (g_str_equal(bus, "virtio"))
+        driver = g_strdup_printf("virtio-%s-pci", type);
+    else {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported input bus '%s'", bus);
+        return false;
+    }
+    dev = device_new(driver);
+    if (g_str_equal(bus, "usb")) {
+        const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_USB, 0);
+
+        if (!c || g_strcmp0(c->model, "none") == 0) {
+            json_object_unref(dev);
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "USB input '%s' needs a USB controller", type);
+            return false;
+        }
+        set_strf(dev, "bus", "%s.0", c->info.alias ? c->info.alias : "usb");
+        if (in->info.type == VRT_DEVICE_ADDRESS_USB && in->info.usb.port)
+            json_object_set_string_member(dev, "port", in->info.usb.port);
+    }
+    add_device_info(b->def, dev, &in->info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+static bool
+build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
+{
+    g_autoptr(GString) opt = g_string_new(NULL);
+
+    if (g->type != VRT_DOMAIN_GRAPHICS_VNC) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics type 'spice' is not supported");
+        return false;
+    }
+    if (g->autoport || g->port < 0)
+        g_string_printf(opt, "%s:0,to=100", g->listen ? g->listen : "127.0.0.1");
+    else if (g->port >= 5900)
+        g_string_printf(opt, "%s:%d", g->listen ? g->listen : "127.0.0.1", g->port - 5900);
+    else {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vnc port %d is below 5900", g->port);
+        return false;
+    }
+    if (g->passwd)
+        g_string_append(opt, ",password=on");
+    arg(b, "-vnc");
+    arg(b, opt->str);
+    return true;
+}
+
+static bool
+build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
+{
+    const char *model = v->model ? v->model : "vga";
+    const char *driver;
+    JsonObject *dev;
+
+    if (g_str_equal(model, "none"))
+        return true;
+    if (g_str_equal(model, "vga"))
+        driver = "VGA";
+    else if (g_str_equal(model, "cirrus"))
+        driver = "cirrus-vga";
+    else if (g_str_equal(model, "qxl"))
+        driver = v->primary ? "qxl-vga" : "qxl";
+    else if (g_str_equal(model, "virtio"))
+        driver = v->primary ? "virtio-vga" : "virtio-gpu-pci";
+    else if (g_str_equal(model, "bochs"))
+        driver = "bochs-display";
+    else {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported video model '%s'", model);
+        return false;
+    }
+    dev = device_new(driver);
+    if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
+        json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
+    add_device_info(b->def, dev, &v->info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+static bool
+build_rng(CmdBuilder *b, const VrtDomainRngDef *rng, GError **error)
+{
+    g_autofree char *objid = g_strdup_printf("obj%s", rng->info.alias ? rng->info.alias : "rng");
+    JsonObject *obj = json_object_new();
+    JsonObject *dev;
+
+    json_object_set_string_member(obj, "qom-type", "rng-random");
+    json_object_set_string_member(obj, "id", objid);
+    json_object_set_string_member(obj, "filename", rng->backend_path ? rng->backend_path : "/dev/urandom");
+    arg_json(b, "-object", obj);
+    dev = device_new("virtio-rng-pci");
+    json_object_set_string_member(dev, "rng", objid);
+    if (rng->rate_bytes) {
+        json_object_set_int_member(dev, "max-bytes", rng->rate_bytes);
+        json_object_set_int_member(dev, "period", rng->rate_period ? rng->rate_period : 1000);
+    }
+    add_device_info(b->def, dev, &rng->info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+static bool
+build_watchdog(CmdBuilder *b, const VrtDomainWatchdogDef *wd, GError **error)
+{
+    const char *model = wd->model ? wd->model : "i6300esb";
+    const char *action = wd->action ? wd->action : "reset";
+
+    if (g_str_equal(model, "i6300esb") || g_str_equal(model, "ib700")) {
+        JsonObject *dev = device_new(model);
+
+        add_device_info(b->def, dev, &wd->info);
+        arg_json(b, "-device", dev);
+    } else if (!g_str_equal(model, "itco")) { /* iTCO is part of q35's ICH9 */
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported watchdog model '%s'", model);
+        return false;
+    }
+    if (g_str_equal(action, "dump"))
+        action = "pause";
+    arg(b, "-watchdog-action");
+    arg(b, action);
+    return true;
+}
+
+static void
+build_cpu(CmdBuilder *b)
+{
+    const VrtDomainDef *def = b->def;
+    bool kvm = def->virt_type == VRT_DOMAIN_VIRT_KVM;
+    guint maxv = def->vcpus ? def->vcpus : 1;
+    guint cur = def->current_vcpus ? def->current_vcpus : maxv;
+    g_autoptr(GString) smp = g_string_new(NULL);
+
+    switch (def->cpu.mode) {
+    case VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH:
+    case VRT_DOMAIN_CPU_MODE_HOST_MODEL:
+        arg(b, "-cpu");
+        arg(b, kvm ? "host" : "max"); /* TCG cannot pass the host CPU through */
+        break;
+    case VRT_DOMAIN_CPU_MODE_MAXIMUM:
+        arg(b, "-cpu");
+        arg(b, "max");
+        break;
+    case VRT_DOMAIN_CPU_MODE_NONE:
+    case VRT_DOMAIN_CPU_MODE_CUSTOM:
+        break;
+    }
+
+    g_string_printf(smp, "%u,maxcpus=%u", cur, maxv);
+    if (def->cpu.sockets) {
+        g_string_append_printf(smp, ",sockets=%u", def->cpu.sockets);
+        if (def->cpu.dies)
+            g_string_append_printf(smp, ",dies=%u", def->cpu.dies);
+        g_string_append_printf(smp, ",cores=%u,threads=%u", def->cpu.cores ? def->cpu.cores : 1,
+                               def->cpu.threads ? def->cpu.threads : 1);
+    }
+    arg(b, "-smp");
+    arg(b, smp->str);
+}
+
+static bool
+build_boot(CmdBuilder *b)
+{
+    const VrtDomainDef *def = b->def;
+    g_autoptr(GString) order = g_string_new(NULL);
+
+    for (guint i = 0; i < def->os.n_boot; i++) {
+        switch (def->os.boot[i]) {
+        case VRT_DOMAIN_BOOT_HD: g_string_append_c(order, 'c'); break;
+        case VRT_DOMAIN_BOOT_CDROM: g_string_append_c(order, 'd'); break;
+        case VRT_DOMAIN_BOOT_NETWORK: g_string_append_c(order, 'n'); break;
+        case VRT_DOMAIN_BOOT_FD: g_string_append_c(order, 'a'); break;
+        }
+    }
+    if (order->len || def->os.bootmenu != VRT_TRISTATE_DEFAULT) {
+        g_autoptr(GString) opt = g_string_new(NULL);
+
+        if (order->len)
+            g_string_append_printf(opt, "order=%s", order->str);
+        if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
+            g_string_append_printf(opt, "%smenu=%s", opt->len ? "," : "",
+                                   def->os.bootmenu == VRT_TRISTATE_YES ? "on" : "off");
+        arg(b, "-boot");
+        arg(b, opt->str);
+    }
+    if (def->os.kernel) {
+        arg(b, "-kernel");
+        arg(b, def->os.kernel);
+    }
+    if (def->os.initrd) {
+        arg(b, "-initrd");
+        arg(b, def->os.initrd);
+    }
+    if (def->os.cmdline) {
+        arg(b, "-append");
+        arg(b, def->os.cmdline);
+    }
+    return true;
+}
+
+#define FOREACH_DEV(arr, type, var) \
+    for (guint _i = 0; (arr) && _i < (arr)->len; _i++) \
+        for (const type *var = g_ptr_array_index((arr), _i); var; var = NULL)
+
+GStrv
+vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opts, GError **error)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    CmdBuilder b = { .def = def, .argv = argv };
+    char uuid[VRT_UUID_STRING_LEN];
+    guint serial_index = 0;
+    bool ok = true;
+
+    arg(&b, opts->emulator);
+    argf(&b, "-name");
+    argf(&b, "guest=%s,debug-threads=on", def->name);
+    arg(&b, "-S");
+    arg(&b, "-machine");
+    argf(&b, "%s,usb=off,dump-guest-core=off%s%s", opts->machine,
+         (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
+         def->vmport == VRT_TRISTATE_NO ? ",vmport=off" : def->vmport == VRT_TRISTATE_YES ? ",vmport=on" : "");
+    arg(&b, "-accel");
+    arg(&b, vrt_qemu_command_accel(def));
+    build_cpu(&b);
+    arg(&b, "-m");
+    argf(&b, "size=%" G_GUINT64_FORMAT "k", def->memory_kib);
+    vrt_uuid_format(def->uuid, uuid);
+    arg(&b, "-uuid");
+    arg(&b, uuid);
+    arg(&b, "-no-user-config");
+    arg(&b, "-nodefaults");
+    arg(&b, "-chardev");
+    argf(&b, "socket,id=charmonitor,path=%s,server=on,wait=off", opts->monitor_path);
+    arg(&b, "-mon");
+    arg(&b, "chardev=charmonitor,id=monitor,mode=control");
+    arg(&b, "-rtc");
+    arg(&b, def->clock.offset == VRT_DOMAIN_CLOCK_LOCALTIME ? "base=localtime" : "base=utc");
+    /* Guest poweroff stops QEMU instead of ending it, so the SHUTDOWN event
+     * is seen and on_poweroff decides; on_reboot=destroy turns reboot into
+     * a shutdown. */
+    arg(&b, "-no-shutdown");
+    if (def->on_reboot == VRT_DOMAIN_LIFECYCLE_DESTROY)
+        arg(&b, "-no-reboot");
+    arg(&b, "-boot");
+    arg(&b, "strict=on");
+    build_boot(&b);
+    if (opts->pidfile) {
+        arg(&b, "-pidfile");
+        arg(&b, opts->pidfile);
+    }
+    if (!def->graphics || def->graphics->len == 0) {
+        arg(&b, "-display");
+        arg(&b, "none");
+    }
+
+    /* Controllers first so the buses exist, in index order within a type. */
+    FOREACH_DEV(def->controllers, VrtDomainControllerDef, c) ok = ok && build_controller(&b, c, error);
+    FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
+    FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
+    FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h) {
+        if (ok && !h->parent_net) {
+            JsonObject *dev = hostdev_device_props(def, &h->source, h->info);
+            arg_json(&b, "-device", dev);
+        }
+    }
+    FOREACH_DEV(def->serials, VrtDomainChrDef, s) ok = ok && build_serial(&b, s, serial_index++, error);
+    /* A serial-type console is the first serial port (libvirt shows it in
+     * both places); only without any <serial> does it make its own port. */
+    FOREACH_DEV(def->consoles, VrtDomainChrDef, c) {
+        if (!ok)
+            break;
+        if (g_strcmp0(c->target_type, "virtio") == 0)
+            ok = build_virtio_serial_port(&b, c, "virtconsole", error);
+        else if (serial_index == 0)
+            ok = build_serial(&b, c, serial_index++, error);
+    }
+    FOREACH_DEV(def->channels, VrtDomainChrDef, c) ok = ok && build_virtio_serial_port(&b, c, "virtserialport", error);
+    FOREACH_DEV(def->inputs, VrtDomainInputDef, in) ok = ok && build_input(&b, in, error);
+    FOREACH_DEV(def->graphics, VrtDomainGraphicsDef, g) ok = ok && build_graphics(&b, g, error);
+    FOREACH_DEV(def->videos, VrtDomainVideoDef, v) ok = ok && build_video(&b, v, error);
+    if (ok && def->memballoon && g_strcmp0(def->memballoon->model, "none") != 0) {
+        JsonObject *dev = device_new("virtio-balloon-pci");
+
+        if (def->memballoon->autodeflate == VRT_TRISTATE_YES)
+            json_object_set_boolean_member(dev, "deflate-on-oom", TRUE);
+        add_device_info(def, dev, &def->memballoon->info);
+        arg_json(&b, "-device", dev);
+    }
+    FOREACH_DEV(def->rngs, VrtDomainRngDef, r) ok = ok && build_rng(&b, r, error);
+    if (ok && def->watchdog)
+        ok = build_watchdog(&b, def->watchdog, error);
+    if (!ok)
+        return NULL;
+    arg(&b, "-msg");
+    arg(&b, "timestamp=on");
+    g_ptr_array_add(argv, NULL);
+    return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+}

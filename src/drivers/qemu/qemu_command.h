@@ -1,0 +1,36 @@
+/*
+ * The QEMU command line for a domain definition: safe defaults, the QMP
+ * socket, and one -device per XML device with id= equal to its alias so
+ * that QEMU's device list and the domain's lists can be compared.
+ */
+#pragma once
+
+#include "conf/domain/domain_conf.h"
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+
+typedef struct {
+    const char *emulator;     /* resolved binary path */
+    const char *machine;      /* canonical machine name ("pc-q35-7.2") */
+    const char *monitor_path; /* QMP socket path */
+    const char *pidfile;      /* NULL: none */
+} VrtQemuCommandOptions;
+
+/* argv (NULL-terminated) for def, which must have aliases and addresses
+ * assigned. Errors: VIR_ERR_CONFIG_UNSUPPORTED naming what cannot be run
+ * (e.g. spice, an interface of type network without its allocated port). */
+GStrv vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opts, GError **error);
+
+/* The QEMU accelerator for a domain type: "kvm" or "tcg". */
+const char *vrt_qemu_command_accel(const VrtDomainDef *def);
+
+/* The name of the netdev backing an interface: "host" + alias. */
+char *vrt_qemu_command_netdev_id(const VrtDomainNetDef *net);
+
+/* netdev_add / device_add arguments for hotplugging an emulated interface
+ * (user, bridge, ethernet, network with an actual bridge). */
+JsonObject *vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error);
+JsonObject *vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net,
+                                              GError **error);

@@ -1,0 +1,535 @@
+/*
+ * The node device driver: builds libvirt node device definitions from
+ * sysfs under the host root on each request (the host, not a cache, is the
+ * truth: drivers and netdevs change under us), and moves PCI functions
+ * between host drivers and vfio-pci on request, refusing devices a domain
+ * uses.
+ */
+#include "nodedev/nodedev.h"
+
+#include <string.h>
+
+#include "nodedev/sriov.h"
+#include "util/error.h"
+
+#define VRT_NODEDEV_COMPUTER "computer"
+#define VRT_NODEDEV_VFIO_NAME "vfio"
+static const char *const pci_ids_paths[] = { "/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids" };
+
+struct _VrtNodedevDriver {
+    VrtHost *host;
+    GHashTable *ids;            /* "8086" / "8086:10ed" -> name, from pci.ids */
+    GMutex lock;                /* serializes detach/reattach/reset; guards orig_drivers */
+    GHashTable *orig_drivers;   /* PCI address -> driver it had before detach */
+    VrtNodedevInUseFunc in_use;
+    gpointer in_use_data;
+};
+
+/* Loads vendor and device names from the first pci.ids found under the
+ * root; names are optional in the XML, so a missing file is fine. */
+static void
+load_pci_ids(VrtNodedevDriver *drv)
+{
+    g_autofree char *text = NULL;
+    char vendor[5] = "";
+
+    for (gsize i = 0; i < G_N_ELEMENTS(pci_ids_paths) && !text; i++) {
+        g_autofree char *path = vrt_host_path(drv->host, pci_ids_paths[i]);
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+            text = NULL;
+    }
+    if (!text)
+        return;
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (line[0] == 'C' && line[1] == ' ')
+            break; /* the class section follows the devices */
+        if (g_ascii_isxdigit(line[0]) && strlen(line) > 6 && line[4] == ' ') {
+            memcpy(vendor, line, 4);
+            g_hash_table_insert(drv->ids, g_ascii_strdown(vendor, 4), g_strdup(g_strstrip(line + 4)));
+        } else if (line[0] == '\t' && line[1] != '\t' && vendor[0] && strlen(line) > 7 && line[5] == ' ') {
+            g_autofree char *dev = g_ascii_strdown(line + 1, 4);
+            g_hash_table_insert(drv->ids, g_strdup_printf("%s:%s", vendor, dev), g_strdup(g_strstrip(line + 5)));
+        }
+    }
+}
+
+VrtNodedevDriver *
+vrt_nodedev_driver_new(VrtHost *host, GError **error)
+{
+    VrtNodedevDriver *drv = g_new0(VrtNodedevDriver, 1);
+
+    drv->host = host;
+    drv->ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    drv->orig_drivers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_mutex_init(&drv->lock);
+    load_pci_ids(drv);
+    return drv;
+}
+
+void
+vrt_nodedev_driver_free(VrtNodedevDriver *drv)
+{
+    if (!drv)
+        return;
+    g_hash_table_unref(drv->ids);
+    g_hash_table_unref(drv->orig_drivers);
+    g_mutex_clear(&drv->lock);
+    g_free(drv);
+}
+
+void
+vrt_nodedev_set_in_use_func(VrtNodedevDriver *drv, VrtNodedevInUseFunc func, gpointer data)
+{
+    drv->in_use = func;
+    drv->in_use_data = data;
+}
+
+/* ---- names ---- */
+
+/* libvirt's net device name: net_<ifname>_<mac>, other characters as '_'. */
+static char *
+net_name(const char *ifname, const char *mac)
+{
+    char *name = g_strdup_printf("net_%s_%s", ifname, mac ? mac : "00:00:00:00:00:00");
+    for (char *p = name; *p; p++)
+        if (!g_ascii_isalnum(*p) && *p != '_')
+            *p = '_';
+    return name;
+}
+
+static char *
+read_opt(VrtHost *host, const char *path)
+{
+    if (!vrt_host_exists(host, path))
+        return NULL;
+    return vrt_host_read(host, path, NULL);
+}
+
+static char *
+net_attr(VrtHost *host, const char *ifname, const char *attr)
+{
+    g_autofree char *path = g_strdup_printf("/sys/class/net/%s/%s", ifname, attr);
+    return read_opt(host, path);
+}
+
+static char *
+net_ifname_name(VrtHost *host, const char *ifname)
+{
+    g_autofree char *mac = net_attr(host, ifname, "address");
+    return net_name(ifname, mac);
+}
+
+/* "../../devices/x/y" -> "/sys/devices/x/y" */
+static char *
+sysfs_canon(const char *target)
+{
+    while (g_str_has_prefix(target, "../"))
+        target += 3;
+    return g_strconcat("/sys/", target, NULL);
+}
+
+/* Node device name of the device owning sysfs path `dir` (parent
+ * directory of a device): a PCI function or the computer. */
+static char *
+parent_name_of(const char *dir)
+{
+    g_autofree char *base = g_path_get_basename(dir);
+    VrtPciAddr a;
+
+    if (vrt_pci_addr_parse(base, &a, NULL))
+        return vrt_pci_addr_nodedev_name(&a);
+    return g_strdup(VRT_NODEDEV_COMPUTER);
+}
+
+/* ---- definitions ---- */
+
+static VrtNodedevDef *
+system_def(VrtNodedevDriver *drv)
+{
+    VrtNodedevDef *def = vrt_nodedev_def_new(VRT_NODEDEV_CAP_SYSTEM);
+    VrtHost *h = drv->host;
+
+    def->name = g_strdup(VRT_NODEDEV_COMPUTER);
+    def->system.product = read_opt(h, "/sys/class/dmi/id/product_name");
+    def->system.hw_vendor = read_opt(h, "/sys/class/dmi/id/sys_vendor");
+    def->system.hw_version = read_opt(h, "/sys/class/dmi/id/product_version");
+    def->system.hw_serial = read_opt(h, "/sys/class/dmi/id/product_serial");
+    def->system.hw_uuid = read_opt(h, "/sys/class/dmi/id/product_uuid");
+    def->system.fw_vendor = read_opt(h, "/sys/class/dmi/id/bios_vendor");
+    def->system.fw_version = read_opt(h, "/sys/class/dmi/id/bios_version");
+    def->system.fw_date = read_opt(h, "/sys/class/dmi/id/bios_date");
+    if (def->system.hw_uuid && strlen(def->system.hw_uuid) != 36)
+        g_clear_pointer(&def->system.hw_uuid, g_free);
+    return def;
+}
+
+static VrtNodedevPciAddr
+to_def_addr(const VrtPciAddr *a)
+{
+    return (VrtNodedevPciAddr){ a->domain, a->bus, a->slot, a->function };
+}
+
+static guint
+read_hex(VrtHost *host, const VrtPciAddr *addr, const char *attr, guint fallback)
+{
+    g_autofree char *path = vrt_pci_sysfs_path(addr, attr);
+    guint64 v;
+
+    if (!vrt_host_exists(host, path) || !vrt_host_read_u64(host, path, &v, NULL))
+        return fallback;
+    return (guint)v;
+}
+
+static VrtNodedevDef *
+pci_def(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
+{
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_def_new(VRT_NODEDEV_CAP_PCI);
+    g_autofree char *link = vrt_pci_sysfs_path(addr, NULL);
+    g_autofree char *target = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *numa = NULL;
+    g_autofree char *numa_path = vrt_pci_sysfs_path(addr, "numa_node");
+    VrtHost *h = drv->host;
+    VrtPciAddr pf;
+    guint index;
+    int rc;
+
+    if (!(target = vrt_host_readlink(h, link, error)))
+        return NULL;
+    def->name = vrt_pci_addr_nodedev_name(addr);
+    def->path = sysfs_canon(target);
+    dir = g_path_get_dirname(def->path);
+    def->parent = parent_name_of(dir);
+    if (!vrt_pci_get_driver(h, addr, &def->driver, error))
+        return NULL;
+    def->pci.addr = to_def_addr(addr);
+    def->pci.klass = read_hex(h, addr, "class", G_MAXUINT);
+    def->pci.vendor_id = read_hex(h, addr, "vendor", 0);
+    def->pci.product_id = read_hex(h, addr, "device", 0);
+    {
+        g_autofree char *vkey = g_strdup_printf("%04x", def->pci.vendor_id);
+        g_autofree char *pkey = g_strdup_printf("%04x:%04x", def->pci.vendor_id, def->pci.product_id);
+        def->pci.vendor_name = g_strdup(g_hash_table_lookup(drv->ids, vkey));
+        def->pci.product_name = g_strdup(g_hash_table_lookup(drv->ids, pkey));
+    }
+    if ((rc = vrt_sriov_get_pf(h, addr, &pf, &index, error)) < 0)
+        return NULL;
+    if (rc) {
+        def->pci.is_vf = true;
+        def->pci.pf = to_def_addr(&pf);
+    }
+    {
+        g_autofree char *tot = vrt_pci_sysfs_path(addr, "sriov_totalvfs");
+        if (vrt_host_exists(h, tot)) {
+            g_autoptr(GPtrArray) vfs = NULL;
+            int total = vrt_sriov_get_totalvfs(h, addr, error);
+            if (total < 0 || !(vfs = vrt_sriov_list_vfs(h, addr, error)))
+                return NULL;
+            def->pci.is_pf = true;
+            def->pci.max_vfs = total;
+            for (guint i = 0; i < vfs->len; i++) {
+                VrtNodedevPciAddr a = to_def_addr(vfs->pdata[i]);
+                g_array_append_val(def->pci.vfs, a);
+            }
+        }
+    }
+    {
+        g_autoptr(GError) err = NULL;
+        int group = vrt_pci_get_iommu_group(h, addr, &err);
+        if (group >= 0) {
+            g_autoptr(GPtrArray) members = vrt_pci_iommu_group_devices(h, group, error);
+            if (!members)
+                return NULL;
+            def->pci.iommu_group = group;
+            for (guint i = 0; i < members->len; i++) {
+                VrtNodedevPciAddr a = to_def_addr(members->pdata[i]);
+                g_array_append_val(def->pci.iommu_addrs, a);
+            }
+        }
+    }
+    if ((numa = read_opt(h, numa_path)))
+        def->pci.numa_node = (int)g_ascii_strtoll(numa, NULL, 10);
+    return g_steal_pointer(&def);
+}
+
+static VrtNodedevDef *
+net_def(VrtNodedevDriver *drv, const char *ifname, GError **error)
+{
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_def_new(VRT_NODEDEV_CAP_NET);
+    g_autofree char *link = g_strdup_printf("/sys/class/net/%s", ifname);
+    g_autofree char *target = NULL;
+    g_autofree char *speed = NULL;
+    VrtHost *h = drv->host;
+
+    if (!(target = vrt_host_readlink(h, link, error)))
+        return NULL;
+    def->path = sysfs_canon(target);
+    def->net.ifname = g_strdup(ifname);
+    def->net.mac = net_attr(h, ifname, "address");
+    def->name = net_name(ifname, def->net.mac);
+    def->net.link_state = net_attr(h, ifname, "operstate");
+    if (def->net.link_state && !g_strv_contains((const char *const[]){ "unknown", "notpresent", "down",
+                                                                        "lowerlayerdown", "testing", "dormant",
+                                                                        "up", NULL },
+                                                 def->net.link_state))
+        g_clear_pointer(&def->net.link_state, g_free);
+    if ((speed = net_attr(h, ifname, "speed"))) {
+        gint64 s = g_ascii_strtoll(speed, NULL, 10);
+        def->net.speed = s > 0 && s < G_MAXUINT ? (guint)s : 0;
+    }
+    {
+        /* .../<pci address>/net/<ifname>: the PCI function owns it */
+        g_autofree char *netdir = g_path_get_dirname(def->path);
+        g_autofree char *owner = g_path_get_dirname(netdir);
+        def->parent = parent_name_of(owner);
+    }
+    return g_steal_pointer(&def);
+}
+
+/* ---- listing ---- */
+
+static gint
+cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static GPtrArray *
+pci_addrs(VrtNodedevDriver *drv, GError **error)
+{
+    return vrt_host_list_dir(drv->host, "/sys/bus/pci/devices", error);
+}
+
+static GPtrArray *
+names_with(VrtNodedevDriver *drv, bool system, bool pci, bool net, GError **error)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+
+    if (system)
+        g_ptr_array_add(names, g_strdup(VRT_NODEDEV_COMPUTER));
+    if (pci) {
+        g_autoptr(GPtrArray) addrs = pci_addrs(drv, error);
+        if (!addrs)
+            return NULL;
+        for (guint i = 0; i < addrs->len; i++) {
+            VrtPciAddr a;
+            if (vrt_pci_addr_parse(addrs->pdata[i], &a, NULL))
+                g_ptr_array_add(names, vrt_pci_addr_nodedev_name(&a));
+        }
+    }
+    if (net) {
+        g_autoptr(GPtrArray) ifs = vrt_host_list_dir(drv->host, "/sys/class/net", error);
+        if (!ifs)
+            return NULL;
+        for (guint i = 0; i < ifs->len; i++)
+            g_ptr_array_add(names, net_ifname_name(drv->host, ifs->pdata[i]));
+    }
+    g_ptr_array_sort(names, cmp_str);
+    return g_steal_pointer(&names);
+}
+
+static bool
+cap_wanted(const char *cap, const char *name)
+{
+    return !cap || strcmp(cap, name) == 0;
+}
+
+GPtrArray *
+vrt_nodedev_list_names(VrtNodedevDriver *drv, const char *cap, GError **error)
+{
+    return names_with(drv, cap_wanted(cap, "system"), cap_wanted(cap, "pci"), cap_wanted(cap, "net"), error);
+}
+
+GPtrArray *
+vrt_nodedev_list(VrtNodedevDriver *drv, guint flags, GError **error)
+{
+    const guint caps = flags & ~(VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE | VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE);
+    const guint state = flags & (VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE | VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE);
+
+    /* every device vrt reports exists on the host, so none is inactive */
+    if (state == VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE)
+        return g_ptr_array_new_with_free_func(g_free);
+    if (!caps)
+        return names_with(drv, true, true, true, error);
+    return names_with(drv, caps & VIR_CONNECT_LIST_NODE_DEVICES_CAP_SYSTEM,
+                      caps & VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV, caps & VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET,
+                      error);
+}
+
+int
+vrt_nodedev_count(VrtNodedevDriver *drv, const char *cap, GError **error)
+{
+    g_autoptr(GPtrArray) names = vrt_nodedev_list_names(drv, cap, error);
+    return names ? (int)names->len : -1;
+}
+
+static void
+no_device(GError **error, const char *name)
+{
+    vrt_error_set(error, VIR_ERR_NO_NODE_DEVICE, "no node device with matching name '%s'", name);
+}
+
+VrtNodedevDef *
+vrt_nodedev_get_def(VrtNodedevDriver *drv, const char *name, GError **error)
+{
+    VrtPciAddr addr;
+
+    if (!name) {
+        no_device(error, "");
+        return NULL;
+    }
+    if (strcmp(name, VRT_NODEDEV_COMPUTER) == 0)
+        return system_def(drv);
+    if (vrt_pci_addr_parse_nodedev_name(name, &addr)) {
+        if (!vrt_pci_exists(drv->host, &addr)) {
+            no_device(error, name);
+            return NULL;
+        }
+        return pci_def(drv, &addr, error);
+    }
+    if (g_str_has_prefix(name, "net_")) {
+        g_autoptr(GPtrArray) ifs = vrt_host_list_dir(drv->host, "/sys/class/net", error);
+        if (!ifs)
+            return NULL;
+        for (guint i = 0; i < ifs->len; i++) {
+            g_autofree char *n = net_ifname_name(drv->host, ifs->pdata[i]);
+            if (strcmp(n, name) == 0)
+                return net_def(drv, ifs->pdata[i], error);
+        }
+    }
+    no_device(error, name);
+    return NULL;
+}
+
+bool
+vrt_nodedev_exists(VrtNodedevDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+    return def != NULL;
+}
+
+char *
+vrt_nodedev_get_xml(VrtNodedevDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+    return def ? vrt_nodedev_def_format(def) : NULL;
+}
+
+char *
+vrt_nodedev_get_parent(VrtNodedevDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+
+    if (!def)
+        return NULL;
+    if (!def->parent) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no parent for node device '%s'", name);
+        return NULL;
+    }
+    return g_steal_pointer(&def->parent);
+}
+
+GPtrArray *
+vrt_nodedev_list_caps(VrtNodedevDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+    GPtrArray *caps;
+
+    if (!def)
+        return NULL;
+    caps = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(caps, g_strdup(vrt_nodedev_cap_type_to_string(def->type)));
+    return caps;
+}
+
+/* ---- detach / reattach / reset ---- */
+
+/* The PCI address behind a node device name, with libvirt's errors. */
+static bool
+pci_of(VrtNodedevDriver *drv, const char *name, VrtPciAddr *addr, GError **error)
+{
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+
+    if (!def)
+        return false;
+    if (def->type != VRT_NODEDEV_CAP_PCI || !vrt_pci_addr_parse_nodedev_name(name, addr)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "device '%s' is not a PCI device", name);
+        return false;
+    }
+    return true;
+}
+
+static bool
+check_not_in_use(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
+{
+    g_autofree char *dom = drv->in_use ? drv->in_use(addr, drv->in_use_data) : NULL;
+
+    if (dom) {
+        g_autofree char *s = vrt_pci_addr_format(addr);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by domain '%s'", s, dom);
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_nodedev_detach(VrtNodedevDriver *drv, const char *name, const char *driver_name, GError **error)
+{
+    g_autofree char *orig = NULL;
+    g_autofree char *key = NULL;
+    VrtPciAddr addr;
+
+    if (driver_name && *driver_name && strcmp(driver_name, VRT_NODEDEV_VFIO_NAME) != 0) {
+        if (strcmp(driver_name, "kvm") == 0 || strcmp(driver_name, "xen") == 0)
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "device assignment through '%s' is not supported; use vfio", driver_name);
+        else
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown driver name '%s'", driver_name);
+        return false;
+    }
+    if (!pci_of(drv, name, &addr, error) || !check_not_in_use(drv, &addr, error))
+        return false;
+    key = vrt_pci_addr_format(&addr);
+    g_mutex_lock(&drv->lock);
+    bool ok = vrt_pci_detach(drv->host, &addr, &orig, error);
+    if (ok && orig)
+        g_hash_table_insert(drv->orig_drivers, g_steal_pointer(&key), g_steal_pointer(&orig));
+    g_mutex_unlock(&drv->lock);
+    return ok;
+}
+
+bool
+vrt_nodedev_reattach(VrtNodedevDriver *drv, const char *name, GError **error)
+{
+    g_autofree char *key = NULL;
+    VrtPciAddr addr;
+    bool ok;
+
+    if (!pci_of(drv, name, &addr, error) || !check_not_in_use(drv, &addr, error))
+        return false;
+    key = vrt_pci_addr_format(&addr);
+    g_mutex_lock(&drv->lock);
+    /* the driver it had before our detach; the kernel's choice otherwise */
+    ok = vrt_pci_reattach(drv->host, &addr, g_hash_table_lookup(drv->orig_drivers, key), error);
+    if (ok)
+        g_hash_table_remove(drv->orig_drivers, key);
+    g_mutex_unlock(&drv->lock);
+    return ok;
+}
+
+bool
+vrt_nodedev_reset(VrtNodedevDriver *drv, const char *name, GError **error)
+{
+    VrtPciAddr addr;
+    bool ok;
+
+    if (!pci_of(drv, name, &addr, error) || !check_not_in_use(drv, &addr, error))
+        return false;
+    g_mutex_lock(&drv->lock);
+    ok = vrt_pci_reset(drv->host, &addr, error);
+    g_mutex_unlock(&drv->lock);
+    return ok;
+}

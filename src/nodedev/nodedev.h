@@ -1,0 +1,78 @@
+/*
+ * The node device driver: the host's devices as libvirt's node device API
+ * shows them (the computer, PCI functions, network interfaces), read from
+ * sysfs through the host seam each time they are asked for, and the
+ * detach/reattach/reset of PCI functions. The daemon tells the driver which
+ * PCI devices its domains use (set_in_use_func) so that a device a domain
+ * holds cannot be moved by hand.
+ *
+ * Thread safety: every call may come from any thread; detach, reattach and
+ * reset are serialized by the driver.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "conf/nodedev/nodedev_conf.h"
+#include "nodedev/host.h"
+#include "nodedev/pci.h"
+
+/* libvirt's virConnectListAllNodeDeviceFlags values */
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_SYSTEM (1u << 0)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV (1u << 1)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_USB_DEV (1u << 2)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_USB_INTERFACE (1u << 3)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET (1u << 4)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_HOST (1u << 5)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_TARGET (1u << 6)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI (1u << 7)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_STORAGE (1u << 8)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_FC_HOST (1u << 9)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_VPORTS (1u << 10)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_GENERIC (1u << 11)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_DRM (1u << 12)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV_TYPES (1u << 13)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV (1u << 14)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_CCW_DEV (1u << 15)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_CSS_DEV (1u << 16)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_VDPA (1u << 17)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_AP_CARD (1u << 18)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_AP_QUEUE (1u << 19)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_AP_MATRIX (1u << 20)
+#define VIR_CONNECT_LIST_NODE_DEVICES_CAP_VPD (1u << 21)
+#define VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE (1u << 30)
+#define VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE (1u << 31)
+
+typedef struct _VrtNodedevDriver VrtNodedevDriver;
+
+/* Name (g_malloc'ed) of the domain using the PCI device, or NULL. Called
+ * without driver locks held. */
+typedef char *(*VrtNodedevInUseFunc)(const VrtPciAddr *addr, gpointer data);
+
+/* The driver borrows host, which must outlive it. */
+VrtNodedevDriver *vrt_nodedev_driver_new(VrtHost *host, GError **error);
+void vrt_nodedev_driver_free(VrtNodedevDriver *drv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNodedevDriver, vrt_nodedev_driver_free)
+
+void vrt_nodedev_set_in_use_func(VrtNodedevDriver *drv, VrtNodedevInUseFunc func, gpointer data);
+
+/* Sorted device names matching the VIR_CONNECT_LIST_NODE_DEVICES_* flags
+ * (no capability flag: all). */
+GPtrArray *vrt_nodedev_list(VrtNodedevDriver *drv, guint flags, GError **error);
+/* Number of devices with capability `cap` ("pci", "net", "system"; NULL:
+ * all), -1 on error. */
+int vrt_nodedev_count(VrtNodedevDriver *drv, const char *cap, GError **error);
+/* Sorted names with capability `cap` (NULL: all). */
+GPtrArray *vrt_nodedev_list_names(VrtNodedevDriver *drv, const char *cap, GError **error);
+bool vrt_nodedev_exists(VrtNodedevDriver *drv, const char *name, GError **error);
+/* The device's definition / XML; VIR_ERR_NO_NODE_DEVICE when unknown. */
+VrtNodedevDef *vrt_nodedev_get_def(VrtNodedevDriver *drv, const char *name, GError **error);
+char *vrt_nodedev_get_xml(VrtNodedevDriver *drv, const char *name, GError **error);
+char *vrt_nodedev_get_parent(VrtNodedevDriver *drv, const char *name, GError **error);
+GPtrArray *vrt_nodedev_list_caps(VrtNodedevDriver *drv, const char *name, GError **error);
+
+/* driver_name: NULL, "" or "vfio". */
+bool vrt_nodedev_detach(VrtNodedevDriver *drv, const char *name, const char *driver_name, GError **error);
+bool vrt_nodedev_reattach(VrtNodedevDriver *drv, const char *name, GError **error);
+bool vrt_nodedev_reset(VrtNodedevDriver *drv, const char *name, GError **error);

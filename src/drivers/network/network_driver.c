@@ -1,0 +1,763 @@
+/*
+ * Network lifecycle: define, undefine, start, stop, autostart, listing and
+ * the load of everything under the state root when vrtd starts. Ports and
+ * hostdev pools are in network_port.c; both share one driver mutex (see
+ * network_driver.h for the locking contract).
+ */
+#include "drivers/network/network_driver_priv.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#define NETWORK_DIR_MODE 0755
+#define NETWORK_FILE_MODE 0600
+#define NETWORK_DEFINE_VALIDATE (1u << 0) /* virNetworkDefineFlags */
+#define NETWORK_LIST_ALL_FLAGS 0x3fu
+
+/* ---- refs ---- */
+
+VrtNetworkRef *
+vrt_network_ref_new(const char *name, const guchar uuid[16])
+{
+    VrtNetworkRef *ref = g_new0(VrtNetworkRef, 1);
+    ref->name = g_strdup(name);
+    memcpy(ref->uuid, uuid, 16);
+    return ref;
+}
+
+void
+vrt_network_ref_free(VrtNetworkRef *ref)
+{
+    if (!ref)
+        return;
+    g_free(ref->name);
+    g_free(ref);
+}
+
+static VrtNetworkRef *
+obj_ref(const VrtNetworkObj *obj)
+{
+    const VrtNetworkDef *def = vrt_network_obj_def(obj);
+    return vrt_network_ref_new(def->name, def->uuid);
+}
+
+/* ---- objects ---- */
+
+static void
+obj_free(gpointer p)
+{
+    VrtNetworkObj *obj = p;
+    if (!obj)
+        return;
+    vrt_network_def_free(obj->def);
+    vrt_network_def_free(obj->live);
+    g_hash_table_unref(obj->ports);
+    g_free(obj);
+}
+
+static VrtNetworkObj *
+obj_new(void)
+{
+    VrtNetworkObj *obj = g_new0(VrtNetworkObj, 1);
+    obj->ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify)vrt_network_port_def_free);
+    return obj;
+}
+
+const VrtNetworkDef *
+vrt_network_obj_def(const VrtNetworkObj *obj)
+{
+    return obj->live ? obj->live : obj->def;
+}
+
+VrtNetworkObj *
+vrt_network_find_name_locked(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    VrtNetworkObj *obj = name ? g_hash_table_lookup(drv->nets, name) : NULL;
+    if (!obj)
+        vrt_error_set(error, VIR_ERR_NO_NETWORK, "no network with matching name '%s'", name ? name : "");
+    return obj;
+}
+
+static VrtNetworkObj *
+find_uuid_quiet(VrtNetworkDriver *drv, const guchar uuid[16])
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, drv->nets);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        VrtNetworkObj *obj = v;
+        if (memcmp(vrt_network_obj_def(obj)->uuid, uuid, 16) == 0)
+            return obj;
+    }
+    return NULL;
+}
+
+VrtNetworkObj *
+vrt_network_find_uuid_locked(VrtNetworkDriver *drv, const guchar uuid[16], GError **error)
+{
+    VrtNetworkObj *obj = find_uuid_quiet(drv, uuid);
+    if (!obj) {
+        char s[VRT_NETWORK_UUID_BUFLEN];
+        vrt_network_uuid_format(uuid, s);
+        vrt_error_set(error, VIR_ERR_NO_NETWORK, "no network with matching uuid '%s'", s);
+    }
+    return obj;
+}
+
+/* ---- paths ---- */
+
+static char *
+config_path(VrtNetworkDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strconcat(name, ".xml", NULL);
+    return g_build_filename(drv->config_dir, file, NULL);
+}
+
+static char *
+autostart_path(VrtNetworkDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strconcat(name, ".xml", NULL);
+    return g_build_filename(drv->autostart_dir, file, NULL);
+}
+
+static char *
+status_path(VrtNetworkDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strconcat(name, ".xml", NULL);
+    return g_build_filename(drv->state_dir, file, NULL);
+}
+
+char *
+vrt_network_ports_dir(VrtNetworkDriver *drv, const char *net_name)
+{
+    return g_build_filename(drv->state_dir, net_name, "ports", NULL);
+}
+
+char *
+vrt_network_port_path(VrtNetworkDriver *drv, const char *net_name, const guchar port_uuid[16])
+{
+    char u[VRT_NETWORK_UUID_BUFLEN];
+    vrt_network_uuid_format(port_uuid, u);
+    g_autofree char *file = g_strconcat(u, ".xml", NULL);
+    return g_build_filename(drv->state_dir, net_name, "ports", file, NULL);
+}
+
+static bool
+check_flags(guint flags, guint allowed, const char *func, GError **error)
+{
+    if (flags & ~allowed) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags & ~allowed, func);
+        return false;
+    }
+    return true;
+}
+
+/* ---- driver ---- */
+
+VrtNetworkDriver *
+vrt_network_driver_new(const char *state_root, VrtNetworkPfVfsFunc pf_vfs, gpointer data, GError **error)
+{
+    g_autoptr(VrtNetworkDriver) drv = g_new0(VrtNetworkDriver, 1);
+    g_mutex_init(&drv->lock);
+    drv->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, obj_free);
+    const char *root = state_root && *state_root ? state_root : "/";
+    drv->config_dir = g_build_filename(root, "etc", "vrt", "network", NULL);
+    drv->autostart_dir = g_build_filename(drv->config_dir, "autostart", NULL);
+    drv->state_dir = g_build_filename(root, "run", "vrt", "network", NULL);
+    drv->pf_vfs = pf_vfs;
+    drv->pf_vfs_data = data;
+    if (!vrt_dir_ensure(drv->autostart_dir, NETWORK_DIR_MODE, error) ||
+        !vrt_dir_ensure(drv->state_dir, NETWORK_DIR_MODE, error))
+        return NULL;
+    return g_steal_pointer(&drv);
+}
+
+void
+vrt_network_driver_free(VrtNetworkDriver *drv)
+{
+    if (!drv)
+        return;
+    if (drv->nets)
+        g_hash_table_unref(drv->nets);
+    g_free(drv->config_dir);
+    g_free(drv->autostart_dir);
+    g_free(drv->state_dir);
+    g_mutex_clear(&drv->lock);
+    g_free(drv);
+}
+
+/* ---- start / stop ---- */
+
+static bool
+resolve_pf_pool(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
+{
+    if (!drv->pf_vfs) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': no node device layer to find the VFs of PF '%s'",
+                      live->name, live->pf_dev);
+        return false;
+    }
+    g_autoptr(GPtrArray) vfs = drv->pf_vfs(live->pf_dev, drv->pf_vfs_data, error);
+    if (!vfs)
+        return false;
+    g_array_set_size(live->forward_addrs, 0);
+    for (guint i = 0; i < vfs->len; i++) {
+        VrtNetworkForwardAddr fa = { 0 };
+        const char *s = g_ptr_array_index(vfs, i);
+        if (!vrt_network_pci_addr_parse(s, &fa.addr)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "invalid VF PCI address '%s' reported for PF '%s'",
+                          s ? s : "", live->pf_dev);
+            return false;
+        }
+        g_array_append_val(live->forward_addrs, fa);
+    }
+    if (live->forward_addrs->len == 0) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no virtual functions found on SR-IOV PF '%s' of network '%s'",
+                      live->pf_dev, live->name);
+        return false;
+    }
+    return true;
+}
+
+/* Checks that vrt can run this network and resolves its pool. */
+static bool
+prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
+{
+    const char *mode = vrt_network_forward_mode_to_string(live->forward_mode);
+    switch (live->has_forward ? live->forward_mode : VRT_NETWORK_FORWARD_NONE) {
+    case VRT_NETWORK_FORWARD_HOSTDEV:
+        if (live->pf_dev)
+            return resolve_pf_pool(drv, live, error);
+        if (live->forward_addrs->len == 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "network '%s' with forward mode 'hostdev' has neither <pf> nor PCI <address> elements",
+                          live->name);
+            return false;
+        }
+        return true;
+    case VRT_NETWORK_FORWARD_BRIDGE:
+        if (live->bridge_name && live->forward_ifs->len == 0 && !live->forward_dev)
+            return true;
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "network '%s': forward mode 'bridge' over interfaces (macvtap) is not supported by vrt yet; "
+                      "use <bridge name=...> of an existing host bridge", live->name);
+        return false;
+    case VRT_NETWORK_FORWARD_NONE:
+    case VRT_NETWORK_FORWARD_NAT:
+    case VRT_NETWORK_FORWARD_ROUTE:
+    case VRT_NETWORK_FORWARD_OPEN:
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "network '%s' (forward mode '%s') needs a bridge, dnsmasq and firewall rules set up by the "
+                      "daemon, which vrt does not do yet; only 'hostdev' and 'bridge' networks can be started",
+                      live->name, live->has_forward ? mode : "none");
+        return false;
+    case VRT_NETWORK_FORWARD_PASSTHROUGH:
+    case VRT_NETWORK_FORWARD_PRIVATE:
+    case VRT_NETWORK_FORWARD_VEPA:
+    default:
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "network '%s': forward mode '%s' (macvtap) is not supported by vrt yet", live->name, mode);
+        return false;
+    }
+}
+
+/* Starts obj with live (ownership taken). Nothing changes on failure. */
+static bool
+start_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkDef *live_in, GError **error)
+{
+    g_autoptr(VrtNetworkDef) live = live_in;
+    live->connections = 0;
+    for (guint i = 0; i < live->forward_addrs->len; i++)
+        g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).connections = 0;
+    if (!prepare_live(drv, live, error))
+        return false;
+    g_autofree char *ports = vrt_network_ports_dir(drv, live->name);
+    g_autofree char *path = status_path(drv, live->name);
+    g_autofree char *xml = vrt_network_def_format(live);
+    if (!vrt_dir_ensure(ports, NETWORK_DIR_MODE, error) ||
+        !vrt_file_write_atomic(path, xml, -1, NETWORK_FILE_MODE, error))
+        return false;
+    g_info("network '%s': started (%s, %u devices in pool)", live->name,
+           vrt_network_forward_mode_to_string(live->forward_mode), live->forward_addrs->len);
+    obj->live = g_steal_pointer(&live);
+    return true;
+}
+
+static bool
+stop_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, GError **error)
+{
+    const char *name = obj->live->name;
+    guint n = g_hash_table_size(obj->ports);
+    if (n > 0) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network '%s' is still in use by %u port%s", name, n,
+                      n == 1 ? "" : "s");
+        return false;
+    }
+    g_autofree char *path = status_path(drv, name);
+    if (!vrt_file_remove(path, error))
+        return false;
+    g_autofree char *ports = vrt_network_ports_dir(drv, name);
+    g_autofree char *netdir = g_build_filename(drv->state_dir, name, NULL);
+    if (g_rmdir(ports) < 0 && errno != ENOENT)
+        g_debug("network '%s': cannot remove %s: %s", name, ports, g_strerror(errno));
+    (void)g_rmdir(netdir);
+    g_info("network '%s': stopped", name);
+    g_clear_pointer(&obj->live, vrt_network_def_free);
+    return true;
+}
+
+/* ---- define / undefine ---- */
+
+/* libvirt's rules for a new definition against the known networks; adopts
+ * the existing uuid when the XML had none. Returns the object with the
+ * same name, or NULL (also NULL on error, with *error set). */
+static VrtNetworkObj *
+check_new_def_locked(VrtNetworkDriver *drv, VrtNetworkDef *def, GError **error)
+{
+    VrtNetworkObj *by_name = g_hash_table_lookup(drv->nets, def->name);
+    if (by_name && !def->uuid_given)
+        memcpy(def->uuid, vrt_network_obj_def(by_name)->uuid, 16);
+    VrtNetworkObj *by_uuid = find_uuid_quiet(drv, def->uuid);
+    char u[VRT_NETWORK_UUID_BUFLEN];
+    if (by_uuid && by_uuid != by_name) {
+        vrt_network_uuid_format(def->uuid, u);
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "network '%s' is already defined with uuid %s",
+                      vrt_network_obj_def(by_uuid)->name, u);
+        return NULL;
+    }
+    if (by_name && by_uuid != by_name) {
+        vrt_network_uuid_format(vrt_network_obj_def(by_name)->uuid, u);
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "network '%s' already exists with uuid %s", def->name, u);
+        return NULL;
+    }
+    return by_name;
+}
+
+VrtNetworkRef *
+vrt_network_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
+{
+    if (!check_flags(flags, NETWORK_DEFINE_VALIDATE, "vrt_network_define_xml", error))
+        return NULL;
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(xml, 0, error);
+    if (!def)
+        return NULL;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    g_autoptr(GError) local = NULL;
+    VrtNetworkObj *obj = check_new_def_locked(drv, def, &local);
+    if (local) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return NULL;
+    }
+    g_autofree char *path = config_path(drv, def->name);
+    g_autofree char *out = vrt_network_def_format(def);
+    if (!vrt_dir_ensure(drv->config_dir, NETWORK_DIR_MODE, error) ||
+        !vrt_file_write_atomic(path, out, -1, NETWORK_FILE_MODE, error))
+        return NULL;
+    if (!obj) {
+        obj = obj_new();
+        g_hash_table_insert(drv->nets, g_strdup(def->name), obj);
+    }
+    vrt_network_def_free(obj->def);
+    obj->def = g_steal_pointer(&def);
+    g_info("network '%s': defined", obj->def->name);
+    return obj_ref(obj);
+}
+
+bool
+vrt_network_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (!obj)
+        return false;
+    if (!obj->def) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot undefine transient network");
+        return false;
+    }
+    g_autofree char *link = autostart_path(drv, name);
+    g_autofree char *path = config_path(drv, name);
+    if (!vrt_file_remove(link, error) || !vrt_file_remove(path, error))
+        return false;
+    obj->autostart = false;
+    g_info("network '%s': undefined%s", name, obj->live ? " (still running, now transient)" : "");
+    if (obj->live)
+        g_clear_pointer(&obj->def, vrt_network_def_free);
+    else
+        g_hash_table_remove(drv->nets, name);
+    return true;
+}
+
+/* ---- start / stop API ---- */
+
+bool
+vrt_network_create(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (!obj)
+        return false;
+    if (obj->live) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is already active");
+        return false;
+    }
+    return start_locked(drv, obj, vrt_network_def_copy(obj->def), error);
+}
+
+VrtNetworkRef *
+vrt_network_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
+{
+    if (!check_flags(flags, NETWORK_DEFINE_VALIDATE, "vrt_network_create_xml", error))
+        return NULL;
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(xml, 0, error);
+    if (!def)
+        return NULL;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    g_autoptr(GError) local = NULL;
+    VrtNetworkObj *obj = check_new_def_locked(drv, def, &local);
+    if (local) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return NULL;
+    }
+    if (obj && obj->live) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is already active as '%s'", obj->live->name);
+        return NULL;
+    }
+    bool created = false;
+    if (!obj) {
+        obj = obj_new();
+        g_hash_table_insert(drv->nets, g_strdup(def->name), obj);
+        created = true;
+    }
+    g_autofree char *name = g_strdup(def->name);
+    if (!start_locked(drv, obj, g_steal_pointer(&def), error)) {
+        if (created)
+            g_hash_table_remove(drv->nets, name);
+        return NULL;
+    }
+    return obj_ref(obj);
+}
+
+bool
+vrt_network_destroy(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (!obj)
+        return false;
+    if (!obj->live) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is not active");
+        return false;
+    }
+    if (!stop_locked(drv, obj, error))
+        return false;
+    if (!obj->def)
+        g_hash_table_remove(drv->nets, name);
+    return true;
+}
+
+/* ---- queries ---- */
+
+VrtNetworkRef *
+vrt_network_lookup_by_name(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    return obj ? obj_ref(obj) : NULL;
+}
+
+VrtNetworkRef *
+vrt_network_lookup_by_uuid(VrtNetworkDriver *drv, const guchar uuid[16], GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, uuid, error);
+    return obj ? obj_ref(obj) : NULL;
+}
+
+char *
+vrt_network_get_xml(VrtNetworkDriver *drv, const char *name, guint flags, GError **error)
+{
+    if (!check_flags(flags, VRT_NETWORK_XML_INACTIVE, "vrt_network_get_xml", error))
+        return NULL;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (!obj)
+        return NULL;
+    if ((flags & VRT_NETWORK_XML_INACTIVE) && obj->def)
+        return vrt_network_def_format(obj->def);
+    if (obj->live) {
+        g_autoptr(VrtNetworkDef) counted = vrt_network_live_with_counts_locked(obj);
+        return vrt_network_def_format(counted);
+    }
+    return vrt_network_def_format(obj->def);
+}
+
+static bool
+matches_filter(const VrtNetworkObj *obj, guint flags)
+{
+    bool active = obj->live != NULL, persistent = obj->def != NULL;
+    guint f_act = flags & (VRT_CONNECT_LIST_NETWORKS_ACTIVE | VRT_CONNECT_LIST_NETWORKS_INACTIVE);
+    guint f_per = flags & (VRT_CONNECT_LIST_NETWORKS_PERSISTENT | VRT_CONNECT_LIST_NETWORKS_TRANSIENT);
+    guint f_auto = flags & (VRT_CONNECT_LIST_NETWORKS_AUTOSTART | VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART);
+    if (f_act && !((active && (f_act & VRT_CONNECT_LIST_NETWORKS_ACTIVE)) ||
+                   (!active && (f_act & VRT_CONNECT_LIST_NETWORKS_INACTIVE))))
+        return false;
+    if (f_per && !((persistent && (f_per & VRT_CONNECT_LIST_NETWORKS_PERSISTENT)) ||
+                   (!persistent && (f_per & VRT_CONNECT_LIST_NETWORKS_TRANSIENT))))
+        return false;
+    if (f_auto && !((obj->autostart && (f_auto & VRT_CONNECT_LIST_NETWORKS_AUTOSTART)) ||
+                    (!obj->autostart && (f_auto & VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART))))
+        return false;
+    return true;
+}
+
+static gint
+compare_refs(gconstpointer a, gconstpointer b)
+{
+    const VrtNetworkRef *ra = *(VrtNetworkRef *const *)a, *rb = *(VrtNetworkRef *const *)b;
+    return strcmp(ra->name, rb->name);
+}
+
+GPtrArray *
+vrt_network_list_all(VrtNetworkDriver *drv, guint flags, GError **error)
+{
+    if (!check_flags(flags, NETWORK_LIST_ALL_FLAGS, "vrt_network_list_all", error))
+        return NULL;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_ref_free);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, drv->nets);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        if (matches_filter(v, flags))
+            g_ptr_array_add(out, obj_ref(v));
+    g_ptr_array_sort(out, compare_refs);
+    return out;
+}
+
+int
+vrt_network_num_active(VrtNetworkDriver *drv)
+{
+    g_autoptr(GPtrArray) names = vrt_network_list_names(drv, true);
+    return (int)names->len;
+}
+
+int
+vrt_network_num_defined(VrtNetworkDriver *drv)
+{
+    g_autoptr(GPtrArray) names = vrt_network_list_names(drv, false);
+    return (int)names->len;
+}
+
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *
+vrt_network_list_names(VrtNetworkDriver *drv, bool active)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, drv->nets);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        VrtNetworkObj *obj = v;
+        if (active ? obj->live != NULL : (obj->live == NULL && obj->def != NULL))
+            g_ptr_array_add(out, g_strdup(k));
+    }
+    g_ptr_array_sort(out, compare_strings);
+    return out;
+}
+
+int
+vrt_network_is_active(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    return obj ? obj->live != NULL : -1;
+}
+
+int
+vrt_network_is_persistent(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    return obj ? obj->def != NULL : -1;
+}
+
+int
+vrt_network_get_autostart(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    return obj ? obj->autostart : -1;
+}
+
+bool
+vrt_network_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (!obj)
+        return false;
+    if (!obj->def) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot set autostart for transient network");
+        return false;
+    }
+    g_autofree char *link = autostart_path(drv, name);
+    if (!vrt_file_remove(link, error))
+        return false;
+    if (autostart) {
+        g_autofree char *target = config_path(drv, name);
+        if (!vrt_dir_ensure(drv->autostart_dir, NETWORK_DIR_MODE, error))
+            return false;
+        if (symlink(target, link) < 0) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "failed to create symlink '%s' to '%s'", link,
+                                target);
+            obj->autostart = false;
+            return false;
+        }
+    }
+    obj->autostart = autostart;
+    return true;
+}
+
+char *
+vrt_network_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (!obj)
+        return NULL;
+    const VrtNetworkDef *def = vrt_network_obj_def(obj);
+    if (!def->bridge_name) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s' does not have a bridge name.", def->name);
+        return NULL;
+    }
+    return g_strdup(def->bridge_name);
+}
+
+/* ---- load ---- */
+
+/* Names of the *.xml files in dir (without temporaries), sorted. NULL
+ * with an error only when dir exists but cannot be read. */
+static GPtrArray *
+list_xml_files(const char *dir, GError **error)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GDir) d = g_dir_open(dir, 0, &local);
+    if (!d) {
+        if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return g_steal_pointer(&out);
+        vrt_error_set(error, VIR_ERR_READ_FAILED, "cannot read directory '%s': %s", dir, local->message);
+        return NULL;
+    }
+    const char *n;
+    while ((n = g_dir_read_name(d)))
+        if (n[0] != '.' && g_str_has_suffix(n, ".xml") && strlen(n) > 4)
+            g_ptr_array_add(out, g_strdup(n));
+    g_ptr_array_sort(out, compare_strings);
+    return g_steal_pointer(&out);
+}
+
+static VrtNetworkDef *
+load_def(const char *dir, const char *file, guint flags)
+{
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    g_autofree char *xml = NULL;
+    g_autoptr(GError) err = NULL;
+    if (!vrt_file_read(path, &xml, NULL, &err)) {
+        g_warning("network: skipping %s: %s", path, err->message);
+        return NULL;
+    }
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(xml, flags, &err);
+    if (!def) {
+        g_warning("network: skipping %s: %s", path, err->message);
+        return NULL;
+    }
+    g_autofree char *expected = g_strconcat(def->name, ".xml", NULL);
+    if (strcmp(expected, file) != 0) {
+        g_warning("network: skipping %s: it defines network '%s'", path, def->name);
+        return NULL;
+    }
+    return g_steal_pointer(&def);
+}
+
+static bool
+load_configs_locked(VrtNetworkDriver *drv, GError **error)
+{
+    g_autoptr(GPtrArray) files = list_xml_files(drv->config_dir, error);
+    if (!files)
+        return false;
+    for (guint i = 0; i < files->len; i++) {
+        VrtNetworkDef *def = load_def(drv->config_dir, g_ptr_array_index(files, i), 0);
+        if (!def)
+            continue;
+        if (find_uuid_quiet(drv, def->uuid)) {
+            g_warning("network '%s': skipped, its uuid is already used by another network", def->name);
+            vrt_network_def_free(def);
+            continue;
+        }
+        VrtNetworkObj *obj = obj_new();
+        obj->def = def;
+        g_autofree char *link = autostart_path(drv, def->name);
+        obj->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
+        g_hash_table_insert(drv->nets, g_strdup(def->name), obj);
+    }
+    return true;
+}
+
+static bool
+load_status_locked(VrtNetworkDriver *drv, GError **error)
+{
+    g_autoptr(GPtrArray) files = list_xml_files(drv->state_dir, error);
+    if (!files)
+        return false;
+    for (guint i = 0; i < files->len; i++) {
+        g_autoptr(VrtNetworkDef) live = load_def(drv->state_dir, g_ptr_array_index(files, i), VRT_NETWORK_PARSE_STATUS);
+        if (!live)
+            continue;
+        VrtNetworkObj *obj = g_hash_table_lookup(drv->nets, live->name);
+        VrtNetworkObj *other = find_uuid_quiet(drv, live->uuid);
+        if ((obj && obj->def && memcmp(obj->def->uuid, live->uuid, 16) != 0) || (other && other != obj)) {
+            g_warning("network '%s': running state ignored, its uuid does not match the definition", live->name);
+            continue;
+        }
+        if (!obj) {
+            obj = obj_new();
+            g_hash_table_insert(drv->nets, g_strdup(live->name), obj);
+        }
+        live->connections = 0;
+        obj->live = g_steal_pointer(&live);
+        vrt_network_load_ports_locked(drv, obj);
+        g_info("network '%s': running (%u ports)", obj->live->name, g_hash_table_size(obj->ports));
+    }
+    return true;
+}
+
+bool
+vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    if (!load_configs_locked(drv, error) || !load_status_locked(drv, error))
+        return false;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, drv->nets);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        VrtNetworkObj *obj = v;
+        if (!obj->autostart || obj->live || !obj->def)
+            continue;
+        g_autoptr(GError) err = NULL;
+        if (!start_locked(drv, obj, vrt_network_def_copy(obj->def), &err))
+            g_warning("network '%s': autostart failed: %s", obj->def->name, err->message);
+    }
+    return true;
+}

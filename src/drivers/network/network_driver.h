@@ -1,0 +1,186 @@
+/*
+ * The network driver: defined and running virtual networks, their SR-IOV
+ * hostdev pools and the ports (connections of guest interfaces) taken from
+ * them. State lives under the daemon's root:
+ *   <root>/etc/vrt/network/NAME.xml              persistent definitions
+ *   <root>/etc/vrt/network/autostart/NAME.xml    symlinks to the above
+ *   <root>/run/vrt/network/NAME.xml              live XML of a running network
+ *   <root>/run/vrt/network/NAME/ports/UUID.xml   one file per port in use
+ * A port is claimed in memory and its file written before any call that
+ * hands it out returns, so a daemon restart rebuilds every pool's accounting
+ * from the port files (vrt_network_driver_load).
+ *
+ * Locking: one mutex per driver guards every network, pool and port; all
+ * functions take it themselves and may be called from any thread. No
+ * function calls out while holding it except the VrtNetworkPfVfsFunc
+ * callback (during create), which must not call back into this driver.
+ * Lock order: network driver lock before anything the callback takes.
+ *
+ * What starts: forward mode 'hostdev' (pool from <pf> or <address> list)
+ * and forward mode 'bridge' with <bridge name=...> (an existing host bridge,
+ * not created or checked). Networks that need vrt to build a bridge, run
+ * dnsmasq or set up NAT/routing (no <forward>, nat, route, open) and
+ * macvtap modes (passthrough, private, vepa, bridge with interfaces) can be
+ * defined and dumped but create() refuses them with
+ * VIR_ERR_CONFIG_UNSUPPORTED.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "conf/network/network_conf.h"
+
+/* virConnectListAllNetworksFlags */
+#define VRT_CONNECT_LIST_NETWORKS_INACTIVE (1u << 0)
+#define VRT_CONNECT_LIST_NETWORKS_ACTIVE (1u << 1)
+#define VRT_CONNECT_LIST_NETWORKS_PERSISTENT (1u << 2)
+#define VRT_CONNECT_LIST_NETWORKS_TRANSIENT (1u << 3)
+#define VRT_CONNECT_LIST_NETWORKS_AUTOSTART (1u << 4)
+#define VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART (1u << 5)
+
+/* Returns the PF's VF PCI addresses ("0000:06:10.0") in VF index order as
+ * a GPtrArray of char* (with g_free as free func), or NULL with an error. */
+typedef GPtrArray *(*VrtNetworkPfVfsFunc)(const char *pf_dev, gpointer data, GError **error);
+
+typedef struct _VrtNetworkDriver VrtNetworkDriver;
+
+/* A network's identity, as the RPC layer needs it for virNetwork. */
+typedef struct {
+    char *name;
+    guchar uuid[16];
+} VrtNetworkRef;
+
+VrtNetworkRef *vrt_network_ref_new(const char *name, const guchar uuid[16]);
+void vrt_network_ref_free(VrtNetworkRef *ref);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkRef, vrt_network_ref_free)
+
+/* A port's identity (virNetworkPort): its network and its own uuid. */
+typedef struct {
+    VrtNetworkRef *net;
+    guchar uuid[16];
+} VrtNetworkPortRef;
+
+void vrt_network_port_ref_free(VrtNetworkPortRef *ref);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortRef, vrt_network_port_ref_free)
+
+/* ---- driver ---- */
+
+/* Creates the driver rooted at state_root ("/" for the host); pf_vfs
+ * (may be NULL: then a <pf> pool cannot be resolved) is called with data
+ * when a <pf> network starts. Creates the state directories. */
+VrtNetworkDriver *vrt_network_driver_new(const char *state_root, VrtNetworkPfVfsFunc pf_vfs, gpointer data,
+                                         GError **error);
+void vrt_network_driver_free(VrtNetworkDriver *drv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDriver, vrt_network_driver_free)
+
+/* Loads definitions, live state and ports, then starts autostart networks.
+ * A broken file is logged and skipped (the daemon still starts); returns
+ * false only when a state directory cannot be read. */
+bool vrt_network_driver_load(VrtNetworkDriver *drv, GError **error);
+
+/* ---- networks (libvirt semantics and error codes) ---- */
+
+VrtNetworkRef *vrt_network_lookup_by_name(VrtNetworkDriver *drv, const char *name, GError **error);
+VrtNetworkRef *vrt_network_lookup_by_uuid(VrtNetworkDriver *drv, const guchar uuid[16], GError **error);
+
+/* Defines (or updates) a persistent network. An update of an existing
+ * network keeps its uuid when the XML has none; the same name with another
+ * uuid, or the uuid of another network, is refused (VIR_ERR_OPERATION_FAILED). */
+VrtNetworkRef *vrt_network_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error);
+/* A running network stays running as a transient one. */
+bool vrt_network_undefine(VrtNetworkDriver *drv, const char *name, GError **error);
+/* Starts a defined network (virNetworkCreate). */
+bool vrt_network_create(VrtNetworkDriver *drv, const char *name, GError **error);
+/* Defines and starts a transient network (virNetworkCreateXML). */
+VrtNetworkRef *vrt_network_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error);
+/* Stops a network; refused while it has ports. A transient network is gone
+ * afterwards. */
+bool vrt_network_destroy(VrtNetworkDriver *drv, const char *name, GError **error);
+/* flags: VRT_NETWORK_XML_INACTIVE. */
+char *vrt_network_get_xml(VrtNetworkDriver *drv, const char *name, guint flags, GError **error);
+/* GPtrArray of VrtNetworkRef*, sorted by name. */
+GPtrArray *vrt_network_list_all(VrtNetworkDriver *drv, guint flags, GError **error);
+int vrt_network_num_active(VrtNetworkDriver *drv);
+int vrt_network_num_defined(VrtNetworkDriver *drv);
+/* Names (char*, sorted) of active or of inactive persistent networks. */
+GPtrArray *vrt_network_list_names(VrtNetworkDriver *drv, bool active);
+/* 1 / 0, or -1 with VIR_ERR_NO_NETWORK. */
+int vrt_network_is_active(VrtNetworkDriver *drv, const char *name, GError **error);
+int vrt_network_is_persistent(VrtNetworkDriver *drv, const char *name, GError **error);
+int vrt_network_get_autostart(VrtNetworkDriver *drv, const char *name, GError **error);
+bool vrt_network_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error);
+char *vrt_network_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError **error);
+
+/* ---- ports: the libvirt API (virNetworkPort*) ---- */
+
+/* Creates a port on a running network. With no <plug>, a hostdev network
+ * picks a free VF and a bridge network plugs into its bridge; a hostdev
+ * <plug> names the VF, which must be in the pool and free. */
+VrtNetworkPortRef *vrt_network_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *xml,
+                                               guint flags, GError **error);
+VrtNetworkPortRef *vrt_network_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16],
+                                                   const guchar port_uuid[16], GError **error);
+char *vrt_network_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                               guint flags, GError **error);
+/* GPtrArray of VrtNetworkPortRef*. */
+GPtrArray *vrt_network_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags,
+                                     GError **error);
+/* Unknown port: VIR_ERR_NO_NETWORK_PORT. */
+bool vrt_network_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                             guint flags, GError **error);
+
+/* ---- ports: what the qemu driver uses for <interface type='network'> ---- */
+
+typedef enum {
+    VRT_NETWORK_PORT_ACTUAL_HOSTDEV = 1,
+    VRT_NETWORK_PORT_ACTUAL_BRIDGE,
+} VrtNetworkPortActualType;
+
+typedef struct {
+    guchar port_uuid[16];
+    VrtNetworkPortActualType type;
+    char *pci_addr;  /* hostdev: "0000:06:10.0" */
+    bool managed;    /* hostdev: forward managed='yes' */
+    char *bridge;    /* bridge: host bridge name */
+    int vlan;        /* first vlan tag of the network, -1 when none */
+    VrtNetworkVlan vlan_full;
+} VrtNetworkPortAlloc;
+
+void vrt_network_port_alloc_free(VrtNetworkPortAlloc *alloc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortAlloc, vrt_network_port_alloc_free)
+
+/* Claims a port (a free VF for a hostdev network) for owner and writes its
+ * file before returning. Concurrent callers never get the same VF. An
+ * exhausted pool fails with VIR_ERR_INTERNAL_ERROR "network 'NAME' requires
+ * exclusive access to interfaces, but none are available" and changes
+ * nothing. An inactive network: VIR_ERR_OPERATION_INVALID. */
+VrtNetworkPortAlloc *vrt_network_port_allocate(VrtNetworkDriver *drv, const char *network_name,
+                                               const char *owner_name, const guchar owner_uuid[16],
+                                               const guint8 mac[6], GError **error);
+
+/* Gives a port back (file removed, then the VF freed). Idempotent for the
+ * rollback and recovery paths: an unknown port, or a network that is gone
+ * or inactive, is not an error (logged at debug level). Fails only when
+ * the port file cannot be removed, leaving the port in place. */
+bool vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
+                              GError **error);
+
+/* Re-registers a port the qemu driver knows from a running domain after a
+ * restart. pci_addr is the VF for a hostdev network (NULL for bridge).
+ * Already present with the same VF and owner: success, nothing changes.
+ * The VF taken by another port, or not in the pool: VIR_ERR_INTERNAL_ERROR.
+ * The port is persisted before returning. */
+bool vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
+                              const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6],
+                              const char *pci_addr, GError **error);
+
+/* Ports in use on a network (-1 with VIR_ERR_NO_NETWORK). */
+int vrt_network_ports_in_use(VrtNetworkDriver *drv, const char *network_name, GError **error);
+
+/* Checks, for fault tests: every VF owned by at most one port across all
+ * networks; each network's connection count equals its ports; each VF
+ * claim matches a port; the port files on disk are exactly the ports in
+ * memory. Returns false with VIR_ERR_INTERNAL_ERROR naming the first
+ * violation. */
+bool vrt_network_driver_check_invariants(VrtNetworkDriver *drv, GError **error);

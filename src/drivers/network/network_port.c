@@ -1,0 +1,642 @@
+/*
+ * Ports of running networks and the hostdev pools they draw from. A VF is
+ * owned by the port whose plug names it; ownership is computed from the
+ * ports of every running network, so two networks over the same PF still
+ * never hand out one VF twice. Every claim is made and written to its port
+ * file under the driver lock before the caller sees it.
+ */
+#include "drivers/network/network_driver_priv.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+
+#include <string.h>
+
+#define PORT_DIR_MODE 0755
+#define PORT_FILE_MODE 0600
+
+void
+vrt_network_port_ref_free(VrtNetworkPortRef *ref)
+{
+    if (!ref)
+        return;
+    vrt_network_ref_free(ref->net);
+    g_free(ref);
+}
+
+static VrtNetworkPortRef *
+port_ref(const VrtNetworkObj *obj, const VrtNetworkPortDef *port)
+{
+    const VrtNetworkDef *def = vrt_network_obj_def(obj);
+    VrtNetworkPortRef *ref = g_new0(VrtNetworkPortRef, 1);
+    ref->net = vrt_network_ref_new(def->name, def->uuid);
+    memcpy(ref->uuid, port->uuid, 16);
+    return ref;
+}
+
+void
+vrt_network_port_alloc_free(VrtNetworkPortAlloc *alloc)
+{
+    if (!alloc)
+        return;
+    g_free(alloc->pci_addr);
+    g_free(alloc->bridge);
+    g_free(alloc);
+}
+
+static bool
+is_hostdev(const VrtNetworkDef *def)
+{
+    return def->has_forward && def->forward_mode == VRT_NETWORK_FORWARD_HOSTDEV;
+}
+
+static VrtNetworkPortDef *
+find_port(VrtNetworkObj *obj, const guchar uuid[16])
+{
+    char u[VRT_NETWORK_UUID_BUFLEN];
+    vrt_network_uuid_format(uuid, u);
+    return g_hash_table_lookup(obj->ports, u);
+}
+
+/* The port (of any running network) that owns the VF at addr, or NULL. */
+static VrtNetworkPortDef *
+vf_owner_locked(VrtNetworkDriver *drv, const VrtNetworkPciAddr *addr, VrtNetworkObj **owner_net)
+{
+    GHashTableIter nit, pit;
+    gpointer nv, pv;
+    g_hash_table_iter_init(&nit, drv->nets);
+    while (g_hash_table_iter_next(&nit, NULL, &nv)) {
+        g_hash_table_iter_init(&pit, ((VrtNetworkObj *)nv)->ports);
+        while (g_hash_table_iter_next(&pit, NULL, &pv)) {
+            VrtNetworkPortDef *p = pv;
+            if (p->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI && vrt_network_pci_addr_equal(&p->plug_addr, addr)) {
+                if (owner_net)
+                    *owner_net = nv;
+                return p;
+            }
+        }
+    }
+    return NULL;
+}
+
+static bool
+in_pool(const VrtNetworkDef *live, const VrtNetworkPciAddr *addr)
+{
+    for (guint i = 0; i < live->forward_addrs->len; i++)
+        if (vrt_network_pci_addr_equal(&g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr, addr))
+            return true;
+    return false;
+}
+
+VrtNetworkDef *
+vrt_network_live_with_counts_locked(VrtNetworkObj *obj)
+{
+    VrtNetworkDef *def = vrt_network_def_copy(obj->live);
+    def->connections = g_hash_table_size(obj->ports);
+    for (guint i = 0; i < def->forward_addrs->len; i++) {
+        VrtNetworkForwardAddr *fa = &g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i);
+        fa->connections = 0;
+        GHashTableIter it;
+        gpointer v;
+        g_hash_table_iter_init(&it, obj->ports);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+            const VrtNetworkPortDef *p = v;
+            if (p->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI && vrt_network_pci_addr_equal(&p->plug_addr, &fa->addr))
+                fa->connections++;
+        }
+    }
+    return def;
+}
+
+static VrtNetworkObj *
+active_by_name_locked(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (obj && !obj->live) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network '%s' is not active", name);
+        return NULL;
+    }
+    return obj;
+}
+
+static VrtNetworkObj *
+active_by_uuid_locked(VrtNetworkDriver *drv, const guchar uuid[16], GError **error)
+{
+    VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, uuid, error);
+    if (obj && !obj->live) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network '%s' is not active", obj->def->name);
+        return NULL;
+    }
+    return obj;
+}
+
+/* Fills the plug of a port without one: a free VF of a hostdev pool or the
+ * network's bridge; copies the network's vlan unless the port has one. */
+static bool
+assign_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef *port, GError **error)
+{
+    const VrtNetworkDef *live = obj->live;
+    if (!port->vlan.present)
+        port->vlan = live->vlan;
+    if (is_hostdev(live)) {
+        for (guint i = 0; i < live->forward_addrs->len; i++) {
+            const VrtNetworkPciAddr *a = &g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr;
+            if (vf_owner_locked(drv, a, NULL))
+                continue;
+            port->plug_type = VRT_NETWORK_PLUG_HOSTDEV_PCI;
+            port->plug_addr = *a;
+            port->plug_managed = live->forward_managed == 1 ? 1 : 0;
+            g_free(port->plug_driver);
+            port->plug_driver = g_strdup(live->forward_driver);
+            return true;
+        }
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                      "network '%s' requires exclusive access to interfaces, but none are available", live->name);
+        return false;
+    }
+    if (live->has_forward && live->forward_mode == VRT_NETWORK_FORWARD_BRIDGE && live->bridge_name) {
+        port->plug_type = VRT_NETWORK_PLUG_BRIDGE;
+        g_free(port->plug_bridge);
+        port->plug_bridge = g_strdup(live->bridge_name);
+        return true;
+    }
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s' (forward mode '%s') cannot give out ports in vrt",
+                  live->name, vrt_network_forward_mode_to_string(live->forward_mode));
+    return false;
+}
+
+/* Checks a port that names its plug against the network and the pools. */
+static bool
+check_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const VrtNetworkPortDef *port, GError **error)
+{
+    const VrtNetworkDef *live = obj->live;
+    if (is_hostdev(live)) {
+        g_autofree char *addr = vrt_network_pci_addr_to_string(&port->plug_addr);
+        if (port->plug_type != VRT_NETWORK_PLUG_HOSTDEV_PCI) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s' is a hostdev pool, but the port plugs type '%s'",
+                          live->name, vrt_network_plug_type_to_string(port->plug_type));
+            return false;
+        }
+        if (!in_pool(live, &port->plug_addr)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "PCI device %s is not in the pool of network '%s'", addr,
+                          live->name);
+            return false;
+        }
+        VrtNetworkObj *owner_net = NULL;
+        VrtNetworkPortDef *owner = vf_owner_locked(drv, &port->plug_addr, &owner_net);
+        if (owner) {
+            char u[VRT_NETWORK_UUID_BUFLEN];
+            vrt_network_uuid_format(owner->uuid, u);
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                          "network '%s': PCI device %s is already in use by port %s of '%s' (network '%s')",
+                          live->name, addr, u, owner->owner_name, vrt_network_obj_def(owner_net)->name);
+            return false;
+        }
+        return true;
+    }
+    if (port->plug_type == VRT_NETWORK_PLUG_BRIDGE || port->plug_type == VRT_NETWORK_PLUG_NETWORK) {
+        if (live->bridge_name && strcmp(port->plug_bridge, live->bridge_name) == 0)
+            return true;
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "port bridge '%s' is not the bridge of network '%s'",
+                      port->plug_bridge, live->name);
+        return false;
+    }
+    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s' cannot take a port with plug type '%s'", live->name,
+                  vrt_network_plug_type_to_string(port->plug_type));
+    return false;
+}
+
+/* Writes the port file, then adds the port (ownership taken). Nothing
+ * changes on failure. */
+static bool
+commit_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef *port_in, GError **error)
+{
+    g_autoptr(VrtNetworkPortDef) port = port_in;
+    const char *net = obj->live->name;
+    g_autofree char *dir = vrt_network_ports_dir(drv, net);
+    g_autofree char *path = vrt_network_port_path(drv, net, port->uuid);
+    g_autofree char *xml = vrt_network_port_def_format(port);
+    if (!vrt_dir_ensure(dir, PORT_DIR_MODE, error) || !vrt_file_write_atomic(path, xml, -1, PORT_FILE_MODE, error))
+        return false;
+    char u[VRT_NETWORK_UUID_BUFLEN];
+    vrt_network_uuid_format(port->uuid, u);
+    if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
+        g_autofree char *a = vrt_network_pci_addr_to_string(&port->plug_addr);
+        g_info("network '%s': port %s of '%s' holds VF %s", net, u, port->owner_name, a);
+    } else {
+        g_info("network '%s': port %s of '%s' added", net, u, port->owner_name);
+    }
+    g_hash_table_insert(obj->ports, g_strdup(u), g_steal_pointer(&port));
+    return true;
+}
+
+static bool
+remove_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const guchar port_uuid[16], GError **error)
+{
+    char u[VRT_NETWORK_UUID_BUFLEN];
+    vrt_network_uuid_format(port_uuid, u);
+    g_autofree char *path = vrt_network_port_path(drv, obj->live->name, port_uuid);
+    if (!vrt_file_remove(path, error))
+        return false;
+    g_info("network '%s': port %s released", obj->live->name, u);
+    g_hash_table_remove(obj->ports, u);
+    return true;
+}
+
+static void
+fresh_port_uuid(VrtNetworkObj *obj, guchar uuid[16])
+{
+    do
+        vrt_network_uuid_generate(uuid);
+    while (find_port(obj, uuid));
+}
+
+/* ---- libvirt port API ---- */
+
+VrtNetworkPortRef *
+vrt_network_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *xml, guint flags,
+                            GError **error)
+{
+    if (flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                      "vrt_network_port_create_xml");
+        return NULL;
+    }
+    g_autoptr(VrtNetworkPortDef) port = vrt_network_port_def_parse(xml, error);
+    if (!port)
+        return NULL;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = active_by_uuid_locked(drv, net_uuid, error);
+    if (!obj)
+        return NULL;
+    if (find_port(obj, port->uuid)) {
+        char u[VRT_NETWORK_UUID_BUFLEN];
+        vrt_network_uuid_format(port->uuid, u);
+        vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'",
+                      u, obj->live->name);
+        return NULL;
+    }
+    if (port->plug_type == VRT_NETWORK_PLUG_NONE) {
+        if (!assign_plug_locked(drv, obj, port, error))
+            return NULL;
+    } else if (!check_plug_locked(drv, obj, port, error)) {
+        return NULL;
+    }
+    VrtNetworkPortRef *ref = port_ref(obj, port);
+    if (!commit_port_locked(drv, obj, g_steal_pointer(&port), error)) {
+        vrt_network_port_ref_free(ref);
+        return NULL;
+    }
+    return ref;
+}
+
+static VrtNetworkPortDef *
+port_by_uuid_locked(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                    VrtNetworkObj **obj_out, GError **error)
+{
+    VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, net_uuid, error);
+    if (!obj)
+        return NULL;
+    VrtNetworkPortDef *port = find_port(obj, port_uuid);
+    if (!port) {
+        char u[VRT_NETWORK_UUID_BUFLEN];
+        vrt_network_uuid_format(port_uuid, u);
+        vrt_error_set(error, VIR_ERR_NO_NETWORK_PORT, "no network port with matching uuid '%s'", u);
+        return NULL;
+    }
+    *obj_out = obj;
+    return port;
+}
+
+VrtNetworkPortRef *
+vrt_network_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                                GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = NULL;
+    VrtNetworkPortDef *port = port_by_uuid_locked(drv, net_uuid, port_uuid, &obj, error);
+    return port ? port_ref(obj, port) : NULL;
+}
+
+char *
+vrt_network_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                         guint flags, GError **error)
+{
+    if (flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                      "vrt_network_port_get_xml");
+        return NULL;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = NULL;
+    VrtNetworkPortDef *port = port_by_uuid_locked(drv, net_uuid, port_uuid, &obj, error);
+    return port ? vrt_network_port_def_format(port) : NULL;
+}
+
+static gint
+compare_port_refs(gconstpointer a, gconstpointer b)
+{
+    const VrtNetworkPortRef *ra = *(VrtNetworkPortRef *const *)a, *rb = *(VrtNetworkPortRef *const *)b;
+    return memcmp(ra->uuid, rb->uuid, 16);
+}
+
+GPtrArray *
+vrt_network_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags, GError **error)
+{
+    if (flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                      "vrt_network_port_list_all");
+        return NULL;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, net_uuid, error);
+    if (!obj)
+        return NULL;
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_ref_free);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, obj->ports);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(out, port_ref(obj, v));
+    g_ptr_array_sort(out, compare_port_refs);
+    return out;
+}
+
+bool
+vrt_network_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16], guint flags,
+                        GError **error)
+{
+    if (flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                      "vrt_network_port_delete");
+        return false;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = NULL;
+    if (!port_by_uuid_locked(drv, net_uuid, port_uuid, &obj, error))
+        return false;
+    return remove_port_locked(drv, obj, port_uuid, error);
+}
+
+/* ---- the qemu driver's entry points ---- */
+
+static VrtNetworkPortAlloc *
+alloc_from_port(const VrtNetworkPortDef *port)
+{
+    VrtNetworkPortAlloc *alloc = g_new0(VrtNetworkPortAlloc, 1);
+    memcpy(alloc->port_uuid, port->uuid, 16);
+    if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
+        alloc->type = VRT_NETWORK_PORT_ACTUAL_HOSTDEV;
+        alloc->pci_addr = vrt_network_pci_addr_to_string(&port->plug_addr);
+        alloc->managed = port->plug_managed == 1;
+    } else {
+        alloc->type = VRT_NETWORK_PORT_ACTUAL_BRIDGE;
+        alloc->bridge = g_strdup(port->plug_bridge);
+    }
+    alloc->vlan_full = port->vlan;
+    alloc->vlan = port->vlan.present && port->vlan.ntags > 0 ? (int)port->vlan.tags[0] : -1;
+    return alloc;
+}
+
+static VrtNetworkPortDef *
+new_port(const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6])
+{
+    VrtNetworkPortDef *port = vrt_network_port_def_new();
+    port->owner_name = g_strdup(owner_name);
+    memcpy(port->owner_uuid, owner_uuid, 16);
+    memcpy(port->mac, mac, 6);
+    return port;
+}
+
+VrtNetworkPortAlloc *
+vrt_network_port_allocate(VrtNetworkDriver *drv, const char *network_name, const char *owner_name,
+                          const guchar owner_uuid[16], const guint8 mac[6], GError **error)
+{
+    if (!owner_name || !*owner_name) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "a network port needs an owner name");
+        return NULL;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = active_by_name_locked(drv, network_name, error);
+    if (!obj)
+        return NULL;
+    g_autoptr(VrtNetworkPortDef) port = new_port(owner_name, owner_uuid, mac);
+    fresh_port_uuid(obj, port->uuid);
+    if (!assign_plug_locked(drv, obj, port, error))
+        return NULL;
+    VrtNetworkPortAlloc *alloc = alloc_from_port(port);
+    if (!commit_port_locked(drv, obj, g_steal_pointer(&port), error)) {
+        vrt_network_port_alloc_free(alloc);
+        return NULL;
+    }
+    return alloc;
+}
+
+bool
+vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
+                         GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = network_name ? g_hash_table_lookup(drv->nets, network_name) : NULL;
+    char u[VRT_NETWORK_UUID_BUFLEN];
+    vrt_network_uuid_format(port_uuid, u);
+    if (!obj || !obj->live || !find_port(obj, port_uuid)) {
+        g_debug("network '%s': release of unknown port %s ignored", network_name ? network_name : "", u);
+        return true;
+    }
+    return remove_port_locked(drv, obj, port_uuid, error);
+}
+
+bool
+vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
+                         const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6],
+                         const char *pci_addr, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = active_by_name_locked(drv, network_name, error);
+    if (!obj)
+        return false;
+    g_autoptr(VrtNetworkPortDef) port = new_port(owner_name ? owner_name : "", owner_uuid, mac);
+    memcpy(port->uuid, port_uuid, 16);
+    if (is_hostdev(obj->live)) {
+        if (!pci_addr || !vrt_network_pci_addr_parse(pci_addr, &port->plug_addr)) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid VF PCI address '%s' for a port of network '%s'",
+                          pci_addr ? pci_addr : "", network_name);
+            return false;
+        }
+        port->plug_type = VRT_NETWORK_PLUG_HOSTDEV_PCI;
+        port->plug_managed = obj->live->forward_managed == 1 ? 1 : 0;
+        port->plug_driver = g_strdup(obj->live->forward_driver);
+    } else if (obj->live->bridge_name) {
+        port->plug_type = VRT_NETWORK_PLUG_BRIDGE;
+        port->plug_bridge = g_strdup(obj->live->bridge_name);
+    }
+    port->vlan = obj->live->vlan;
+
+    VrtNetworkPortDef *existing = find_port(obj, port_uuid);
+    if (existing) {
+        /* Already known (loaded from its file): fine if it is the same claim. */
+        if (memcmp(existing->owner_uuid, owner_uuid, 16) == 0 && existing->plug_type == port->plug_type &&
+            (port->plug_type != VRT_NETWORK_PLUG_HOSTDEV_PCI ||
+             vrt_network_pci_addr_equal(&existing->plug_addr, &port->plug_addr)))
+            return true;
+        char u[VRT_NETWORK_UUID_BUFLEN];
+        vrt_network_uuid_format(port_uuid, u);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "port %s of network '%s' is already registered for '%s' with another device",
+                      u, network_name, existing->owner_name);
+        return false;
+    }
+    if (port->plug_type == VRT_NETWORK_PLUG_NONE) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s' cannot hold ports in vrt", network_name);
+        return false;
+    }
+    if (!check_plug_locked(drv, obj, port, error))
+        return false;
+    return commit_port_locked(drv, obj, g_steal_pointer(&port), error);
+}
+
+int
+vrt_network_ports_in_use(VrtNetworkDriver *drv, const char *network_name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, network_name, error);
+    return obj ? (int)g_hash_table_size(obj->ports) : -1;
+}
+
+/* ---- load and invariants ---- */
+
+void
+vrt_network_load_ports_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj)
+{
+    g_autofree char *dir = vrt_network_ports_dir(drv, obj->live->name);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    if (!d)
+        return;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    const char *n;
+    while ((n = g_dir_read_name(d)))
+        if (n[0] != '.' && g_str_has_suffix(n, ".xml"))
+            g_ptr_array_add(names, g_strdup(n));
+    for (guint i = 0; i < names->len; i++) {
+        const char *file = g_ptr_array_index(names, i);
+        g_autofree char *path = g_build_filename(dir, file, NULL);
+        g_autofree char *xml = NULL;
+        g_autoptr(GError) err = NULL;
+        g_autoptr(VrtNetworkPortDef) port = NULL;
+        if (vrt_file_read(path, &xml, NULL, &err))
+            port = vrt_network_port_def_parse(xml, &err);
+        if (!port) {
+            g_warning("network '%s': skipping port file %s: %s", obj->live->name, path, err->message);
+            continue;
+        }
+        char u[VRT_NETWORK_UUID_BUFLEN + 4];
+        vrt_network_uuid_format(port->uuid, u);
+        g_strlcat(u, ".xml", sizeof(u));
+        if (strcmp(u, file) != 0 || find_port(obj, port->uuid)) {
+            g_warning("network '%s': skipping port file %s: its uuid does not match its name", obj->live->name, path);
+            continue;
+        }
+        if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
+            g_autofree char *a = vrt_network_pci_addr_to_string(&port->plug_addr);
+            if (vf_owner_locked(drv, &port->plug_addr, NULL)) {
+                g_warning("network '%s': skipping port file %s: VF %s is already owned by another port",
+                          obj->live->name, path, a);
+                continue;
+            }
+            if (!in_pool(obj->live, &port->plug_addr))
+                g_warning("network '%s': port %s holds VF %s, which is outside the pool", obj->live->name, file, a);
+        }
+        g_hash_table_insert(obj->ports, g_strndup(file, strlen(file) - 4), g_steal_pointer(&port));
+    }
+}
+
+static bool
+check_disk_ports_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, GError **error)
+{
+    const char *name = vrt_network_obj_def(obj)->name;
+    g_autofree char *dir = vrt_network_ports_dir(drv, name);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint on_disk = 0;
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        if (n[0] == '.' || !g_str_has_suffix(n, ".xml"))
+            continue;
+        on_disk++;
+        g_autofree char *key = g_strndup(n, strlen(n) - 4);
+        VrtNetworkPortDef *port = g_hash_table_lookup(obj->ports, key);
+        g_autofree char *path = g_build_filename(dir, n, NULL);
+        g_autofree char *xml = NULL;
+        if (!port || !vrt_file_read(path, &xml, NULL, NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': port file %s has no port in memory", name, n);
+            return false;
+        }
+        g_autofree char *mem = vrt_network_port_def_format(port);
+        if (strcmp(mem, xml) != 0) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': port file %s differs from the port in memory",
+                          name, n);
+            return false;
+        }
+    }
+    if (on_disk != g_hash_table_size(obj->ports)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': %u ports in memory but %u port files", name,
+                      g_hash_table_size(obj->ports), on_disk);
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_network_driver_check_invariants(VrtNetworkDriver *drv, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    g_autoptr(GHashTable) owners = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTableIter nit, pit;
+    gpointer nv, pk, pv;
+    g_hash_table_iter_init(&nit, drv->nets);
+    while (g_hash_table_iter_next(&nit, NULL, &nv)) {
+        VrtNetworkObj *obj = nv;
+        const char *name = vrt_network_obj_def(obj)->name;
+        if (!obj->live && g_hash_table_size(obj->ports) > 0) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "inactive network '%s' holds ports", name);
+            return false;
+        }
+        g_hash_table_iter_init(&pit, obj->ports);
+        while (g_hash_table_iter_next(&pit, &pk, &pv)) {
+            VrtNetworkPortDef *port = pv;
+            if (port->plug_type != VRT_NETWORK_PLUG_HOSTDEV_PCI)
+                continue;
+            g_autofree char *a = vrt_network_pci_addr_to_string(&port->plug_addr);
+            const char *prev = g_hash_table_lookup(owners, a);
+            if (prev) {
+                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s is owned by port %s and by port %s/%s", a, prev,
+                              name, (const char *)pk);
+                return false;
+            }
+            if (obj->live && !in_pool(obj->live, &port->plug_addr)) {
+                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "port %s/%s holds VF %s outside the pool", name,
+                              (const char *)pk, a);
+                return false;
+            }
+            g_hash_table_insert(owners, g_strdup(a), g_strdup_printf("%s/%s", name, (const char *)pk));
+        }
+        if (obj->live) {
+            g_autoptr(VrtNetworkDef) counted = vrt_network_live_with_counts_locked(obj);
+            guint sum = 0;
+            for (guint i = 0; i < counted->forward_addrs->len; i++) {
+                guint c = g_array_index(counted->forward_addrs, VrtNetworkForwardAddr, i).connections;
+                if (c > 1) {
+                    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': a VF has %u connections", name, c);
+                    return false;
+                }
+                sum += c;
+            }
+            if (counted->forward_addrs->len > 0 && sum != counted->connections) {
+                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': %u connections but %u VFs in use", name,
+                              counted->connections, sum);
+                return false;
+            }
+        }
+        if (!check_disk_ports_locked(drv, obj, error))
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,623 @@
+/*
+ * The network driver on a temporary root: lifecycle and libvirt's errors,
+ * autostart, persistence across a new driver object, hostdev pool
+ * allocation until empty, ports API, and concurrent allocation from one
+ * pool never handing out a VF twice.
+ */
+#include "drivers/network/network_driver.h"
+#include "util/error.h"
+
+#include <glib/gstdio.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONCURRENT_ROUNDS 200
+#define POOL_VFS 8
+
+static const char *const hostdev_xml =
+    "<network><name>pool</name><uuid>0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e</uuid>"
+    "<forward mode='hostdev' managed='yes'>"
+    "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x0'/>"
+    "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x2'/>"
+    "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x4'/>"
+    "</forward><vlan><tag id='42'/></vlan></network>";
+
+static const char *const pf_xml =
+    "<network><name>pfnet</name><forward mode='hostdev' managed='no'><pf dev='ens1'/></forward></network>";
+
+static const char *const bridge_xml =
+    "<network><name>br</name><forward mode='bridge'/><bridge name='br0'/></network>";
+
+static const char *const nat_xml =
+    "<network><name>default</name><forward mode='nat'/><bridge name='virbr0'/>"
+    "<ip address='192.168.122.1' netmask='255.255.255.0'><dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>";
+
+static const guchar owner_uuid[16] = { 0xc7, 0xa5, 0xfd, 0xbd, 0xed, 0xaf, 0x94, 0x55,
+                                       0x92, 0x6a, 0xd6, 0x5c, 0x16, 0xdb, 0x18, 0x09 };
+static const guint8 mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+typedef struct {
+    char *root;
+    guint pf_vfs; /* how many VFs the fake PF reports; G_MAXUINT: fail */
+    guint pf_calls;
+} Fixture;
+
+static GPtrArray *
+fake_pf_vfs(const char *pf_dev, gpointer data, GError **error)
+{
+    Fixture *f = data;
+    f->pf_calls++;
+    if (f->pf_vfs == G_MAXUINT || strcmp(pf_dev, "ens1") != 0) {
+        vrt_error_set(error, VIR_ERR_NO_NODE_DEVICE, "no PF named '%s'", pf_dev);
+        return NULL;
+    }
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < f->pf_vfs; i++)
+        g_ptr_array_add(out, g_strdup_printf("0000:3b:%02x.%x", 2 + i / 8, i % 8));
+    return out;
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    f->root = g_dir_make_tmp("vrt-network-XXXXXX", &err);
+    g_assert_no_error(err);
+    f->pf_vfs = 4;
+}
+
+static void
+rm_rf(const char *path)
+{
+    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+    if (d) {
+        const char *n;
+        while ((n = g_dir_read_name(d))) {
+            g_autofree char *p = g_build_filename(path, n, NULL);
+            if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+                rm_rf(p);
+            else
+                g_unlink(p);
+        }
+    }
+    g_rmdir(path);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+    rm_rf(f->root);
+    g_free(f->root);
+}
+
+static VrtNetworkDriver *
+new_driver(Fixture *f)
+{
+    g_autoptr(GError) err = NULL;
+    VrtNetworkDriver *drv = vrt_network_driver_new(f->root, fake_pf_vfs, f, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_network_driver_load(drv, &err));
+    g_assert_no_error(err);
+    return drv;
+}
+
+static void
+assert_error(GError *err, int code, const char *needle)
+{
+    g_assert_nonnull(err);
+    if (err->code != code || !strstr(err->message, needle))
+        g_error("got code %d '%s', want code %d containing '%s'", err->code, err->message, code, needle);
+}
+
+static void
+assert_invariants(VrtNetworkDriver *drv)
+{
+    g_autoptr(GError) err = NULL;
+    g_assert_true(vrt_network_driver_check_invariants(drv, &err));
+    g_assert_no_error(err);
+}
+
+static char *
+path_in(Fixture *f, const char *rel)
+{
+    return g_build_filename(f->root, rel, NULL);
+}
+
+static void
+test_lifecycle(Fixture *f, gconstpointer data)
+{
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkRef) ref = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(ref->name, ==, "pool");
+    g_autofree char *cfg = path_in(f, "etc/vrt/network/pool.xml");
+    g_assert_true(g_file_test(cfg, G_FILE_TEST_IS_REGULAR));
+    g_assert_cmpint(vrt_network_num_defined(drv), ==, 1);
+    g_assert_cmpint(vrt_network_num_active(drv), ==, 0);
+    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 0);
+    g_assert_cmpint(vrt_network_is_persistent(drv, "pool", NULL), ==, 1);
+
+    g_autoptr(VrtNetworkRef) byuuid = vrt_network_lookup_by_uuid(drv, ref->uuid, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(byuuid->name, ==, "pool");
+
+    g_assert_true(vrt_network_create(drv, "pool", &err));
+    g_assert_no_error(err);
+    g_autofree char *status = path_in(f, "run/vrt/network/pool.xml");
+    g_assert_true(g_file_test(status, G_FILE_TEST_IS_REGULAR));
+    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
+    g_autoptr(GPtrArray) active = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_ACTIVE, &err);
+    g_assert_cmpuint(active->len, ==, 1);
+    g_autoptr(GPtrArray) inactive = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_INACTIVE, &err);
+    g_assert_cmpuint(inactive->len, ==, 0);
+    g_autoptr(GPtrArray) names = vrt_network_list_names(drv, true);
+    g_assert_cmpuint(names->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(names, 0), ==, "pool");
+
+    g_assert_false(vrt_network_create(drv, "pool", &err));
+    assert_error(err, VIR_ERR_OPERATION_INVALID, "network is already active");
+    g_clear_error(&err);
+
+    g_assert_true(vrt_network_destroy(drv, "pool", &err));
+    g_assert_false(g_file_test(status, G_FILE_TEST_EXISTS));
+    g_assert_false(vrt_network_destroy(drv, "pool", &err));
+    assert_error(err, VIR_ERR_OPERATION_INVALID, "network is not active");
+    g_clear_error(&err);
+
+    g_assert_true(vrt_network_undefine(drv, "pool", &err));
+    g_assert_false(g_file_test(cfg, G_FILE_TEST_EXISTS));
+    g_assert_null(vrt_network_lookup_by_name(drv, "pool", &err));
+    assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching name 'pool'");
+    g_clear_error(&err);
+    g_assert_null(vrt_network_lookup_by_uuid(drv, ref->uuid, &err));
+    assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching uuid '0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e'");
+}
+
+static void
+test_define_rules(Fixture *f, gconstpointer data)
+{
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkRef) a = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+    g_assert_no_error(err);
+    /* Update without uuid keeps the uuid. */
+    g_autoptr(VrtNetworkRef) b = vrt_network_define_xml(drv,
+        "<network><name>pool</name><forward mode='hostdev'><pf dev='ens1'/></forward></network>", 0, &err);
+    g_assert_no_error(err);
+    g_assert_cmpmem(a->uuid, 16, b->uuid, 16);
+    g_autofree char *xml = vrt_network_get_xml(drv, "pool", 0, &err);
+    g_assert_nonnull(strstr(xml, "0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e"));
+    g_assert_nonnull(strstr(xml, "<pf dev='ens1'/>"));
+    /* Same name, other uuid. */
+    g_assert_null(vrt_network_define_xml(drv,
+        "<network><name>pool</name><uuid>11111111-2222-3333-4444-555555555555</uuid></network>", 0, &err));
+    assert_error(err, VIR_ERR_OPERATION_FAILED, "network 'pool' already exists with uuid 0f5a7a42");
+    g_clear_error(&err);
+    /* Other name, same uuid. */
+    g_assert_null(vrt_network_define_xml(drv,
+        "<network><name>other</name><uuid>0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e</uuid></network>", 0, &err));
+    assert_error(err, VIR_ERR_OPERATION_FAILED, "network 'pool' is already defined with uuid");
+    g_clear_error(&err);
+    g_assert_cmpint(vrt_network_num_defined(drv), ==, 1);
+    /* Bad XML and flags. */
+    g_assert_null(vrt_network_define_xml(drv, "<network><name>x</name><dns/></network>", 0, &err));
+    assert_error(err, VIR_ERR_CONFIG_UNSUPPORTED, "<dns>");
+    g_clear_error(&err);
+    g_assert_null(vrt_network_define_xml(drv, hostdev_xml, 0x80, &err));
+    assert_error(err, VIR_ERR_INVALID_ARG, "unsupported flags (0x80)");
+    g_clear_error(&err);
+    /* nat: defined and dumped, not started. */
+    g_autoptr(VrtNetworkRef) n = vrt_network_define_xml(drv, nat_xml, 0, &err);
+    g_assert_no_error(err);
+    g_assert_false(vrt_network_create(drv, "default", &err));
+    assert_error(err, VIR_ERR_CONFIG_UNSUPPORTED, "forward mode 'nat'");
+    g_clear_error(&err);
+    g_assert_cmpint(vrt_network_is_active(drv, "default", NULL), ==, 0);
+    g_autofree char *bn = vrt_network_get_bridge_name(drv, "default", &err);
+    g_assert_cmpstr(bn, ==, "virbr0");
+    g_assert_null(vrt_network_get_bridge_name(drv, "pool", &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "does not have a bridge name");
+    g_clear_error(&err);
+    g_assert_false(vrt_network_create(drv, "nope", &err));
+    assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching name 'nope'");
+}
+
+static void
+test_transient(Fixture *f, gconstpointer data)
+{
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkRef) t = vrt_network_create_xml(drv, bridge_xml, 0, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(vrt_network_is_persistent(drv, "br", NULL), ==, 0);
+    g_assert_cmpint(vrt_network_is_active(drv, "br", NULL), ==, 1);
+    g_autoptr(GPtrArray) tr = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_TRANSIENT, &err);
+    g_assert_cmpuint(tr->len, ==, 1);
+    g_assert_false(vrt_network_undefine(drv, "br", &err));
+    assert_error(err, VIR_ERR_OPERATION_INVALID, "cannot undefine transient network");
+    g_clear_error(&err);
+    g_assert_false(vrt_network_set_autostart(drv, "br", true, &err));
+    assert_error(err, VIR_ERR_OPERATION_INVALID, "transient");
+    g_clear_error(&err);
+    g_assert_null(vrt_network_create_xml(drv, bridge_xml, 0, &err));
+    assert_error(err, VIR_ERR_OPERATION_INVALID, "network is already active as 'br'");
+    g_clear_error(&err);
+    g_assert_true(vrt_network_destroy(drv, "br", &err));
+    g_assert_null(vrt_network_lookup_by_name(drv, "br", NULL));
+
+    /* A running persistent network that is undefined becomes transient. */
+    g_autoptr(VrtNetworkRef) p = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+    g_assert_true(vrt_network_create(drv, "pool", &err));
+    g_assert_true(vrt_network_undefine(drv, "pool", &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
+    g_assert_cmpint(vrt_network_is_persistent(drv, "pool", NULL), ==, 0);
+    g_assert_true(vrt_network_destroy(drv, "pool", &err));
+    g_assert_null(vrt_network_lookup_by_name(drv, "pool", NULL));
+    g_assert_cmpint(vrt_network_num_defined(drv), ==, 0);
+}
+
+static void
+test_autostart(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    {
+        g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+        g_autoptr(VrtNetworkRef) a = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+        g_autoptr(VrtNetworkRef) b = vrt_network_define_xml(drv, bridge_xml, 0, &err);
+        g_assert_no_error(err);
+        g_assert_true(vrt_network_set_autostart(drv, "pool", true, &err));
+        g_assert_cmpint(vrt_network_get_autostart(drv, "pool", NULL), ==, 1);
+        g_assert_cmpint(vrt_network_get_autostart(drv, "br", NULL), ==, 0);
+        g_autofree char *link = path_in(f, "etc/vrt/network/autostart/pool.xml");
+        g_assert_true(g_file_test(link, G_FILE_TEST_IS_SYMLINK));
+        g_autoptr(GPtrArray) au = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_AUTOSTART, &err);
+        g_assert_cmpuint(au->len, ==, 1);
+        g_autoptr(GPtrArray) noau = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART |
+                                                              VRT_CONNECT_LIST_NETWORKS_PERSISTENT, &err);
+        g_assert_cmpuint(noau->len, ==, 1);
+        g_assert_cmpstr(((VrtNetworkRef *)g_ptr_array_index(noau, 0))->name, ==, "br");
+        g_assert_null(vrt_network_list_all(drv, 0x40, &err));
+        assert_error(err, VIR_ERR_INVALID_ARG, "unsupported flags");
+        g_clear_error(&err);
+    }
+    /* A new driver on the same root starts the autostart network only. */
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
+    g_assert_cmpint(vrt_network_is_active(drv, "br", NULL), ==, 0);
+    g_assert_cmpint(vrt_network_get_autostart(drv, "pool", NULL), ==, 1);
+    g_assert_true(vrt_network_set_autostart(drv, "pool", false, &err));
+    g_autofree char *link = path_in(f, "etc/vrt/network/autostart/pool.xml");
+    g_assert_false(g_file_test(link, G_FILE_TEST_EXISTS));
+    g_assert_true(vrt_network_undefine(drv, "br", &err));
+    g_assert_no_error(err);
+}
+
+static void
+test_pf_pool(Fixture *f, gconstpointer data)
+{
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, pf_xml, 0, &err);
+    g_assert_no_error(err);
+    f->pf_vfs = G_MAXUINT;
+    g_assert_false(vrt_network_create(drv, "pfnet", &err));
+    assert_error(err, VIR_ERR_NO_NODE_DEVICE, "ens1");
+    g_clear_error(&err);
+    f->pf_vfs = 0;
+    g_assert_false(vrt_network_create(drv, "pfnet", &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "no virtual functions found on SR-IOV PF 'ens1'");
+    g_clear_error(&err);
+    g_assert_cmpint(vrt_network_is_active(drv, "pfnet", NULL), ==, 0);
+    f->pf_vfs = 2;
+    g_assert_true(vrt_network_create(drv, "pfnet", &err));
+    g_assert_no_error(err);
+    g_autofree char *live = vrt_network_get_xml(drv, "pfnet", 0, &err);
+    g_assert_nonnull(strstr(live, "<pf dev='ens1'/>"));
+    g_assert_nonnull(strstr(live, "<address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/>"));
+    g_autofree char *inactive = vrt_network_get_xml(drv, "pfnet", VRT_NETWORK_XML_INACTIVE, &err);
+    g_assert_null(strstr(inactive, "<address"));
+
+    g_autoptr(VrtNetworkPortAlloc) p = vrt_network_port_allocate(drv, "pfnet", "g1", owner_uuid, mac, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(p->pci_addr, ==, "0000:3b:02.0");
+    g_assert_false(p->managed);
+    g_autofree char *live2 = vrt_network_get_xml(drv, "pfnet", 0, &err);
+    g_assert_true(g_str_has_prefix(live2, "<network connections='1'>"));
+    g_assert_nonnull(strstr(live2, "function='0x0' connections='1'/>"));
+    g_assert_true(vrt_network_port_release(drv, "pfnet", p->port_uuid, &err));
+    g_assert_true(vrt_network_destroy(drv, "pfnet", &err));
+}
+
+static void
+test_allocate_until_empty(Fixture *f, gconstpointer data)
+{
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+    g_assert_true(vrt_network_create(drv, "pool", &err));
+    g_assert_no_error(err);
+    g_autoptr(GPtrArray) allocs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_alloc_free);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    for (int i = 0; i < 3; i++) {
+        VrtNetworkPortAlloc *a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
+        g_assert_no_error(err);
+        g_assert_cmpint(a->type, ==, VRT_NETWORK_PORT_ACTUAL_HOSTDEV);
+        g_assert_true(a->managed);
+        g_assert_cmpint(a->vlan, ==, 42);
+        g_assert_false(g_hash_table_contains(seen, a->pci_addr));
+        g_hash_table_add(seen, a->pci_addr);
+        g_ptr_array_add(allocs, a);
+        /* The claim is on disk when allocate returns. */
+        char u[VRT_NETWORK_UUID_BUFLEN];
+        vrt_network_uuid_format(a->port_uuid, u);
+        g_autofree char *rel = g_strdup_printf("run/vrt/network/pool/ports/%s.xml", u);
+        g_autofree char *pf = path_in(f, rel);
+        g_assert_true(g_file_test(pf, G_FILE_TEST_IS_REGULAR));
+    }
+    g_autofree char *before = vrt_network_get_xml(drv, "pool", 0, &err);
+    g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR,
+                 "network 'pool' requires exclusive access to interfaces, but none are available");
+    g_clear_error(&err);
+    g_autofree char *after = vrt_network_get_xml(drv, "pool", 0, &err);
+    g_assert_cmpstr(before, ==, after);
+    g_assert_true(g_str_has_prefix(after, "<network connections='3'>"));
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 3);
+    assert_invariants(drv);
+
+    g_assert_false(vrt_network_destroy(drv, "pool", &err));
+    assert_error(err, VIR_ERR_OPERATION_INVALID, "still in use by 3 ports");
+    g_clear_error(&err);
+    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
+
+    /* Release gives the VF back; a second release is a no-op. */
+    VrtNetworkPortAlloc *mid = g_ptr_array_index(allocs, 1);
+    g_autofree char *freed = g_strdup(mid->pci_addr);
+    g_assert_true(vrt_network_port_release(drv, "pool", mid->port_uuid, &err));
+    g_assert_true(vrt_network_port_release(drv, "pool", mid->port_uuid, &err));
+    g_assert_true(vrt_network_port_release(drv, "nonet", mid->port_uuid, &err));
+    g_assert_no_error(err);
+    g_autoptr(VrtNetworkPortAlloc) again = vrt_network_port_allocate(drv, "pool", "guest2", owner_uuid, mac, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(again->pci_addr, ==, freed);
+    assert_invariants(drv);
+
+    /* Inactive network and unknown network. */
+    g_assert_null(vrt_network_port_allocate(drv, "nonet", "g", owner_uuid, mac, &err));
+    assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching name 'nonet'");
+    g_clear_error(&err);
+    g_autoptr(VrtNetworkRef) b = vrt_network_define_xml(drv, bridge_xml, 0, &err);
+    g_assert_null(vrt_network_port_allocate(drv, "br", "g", owner_uuid, mac, &err));
+    assert_error(err, VIR_ERR_OPERATION_INVALID, "network 'br' is not active");
+}
+
+static void
+test_persistence(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *vf0 = NULL, *vf1 = NULL;
+    guchar port0[16], port1[16];
+    {
+        g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+        g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+        g_assert_true(vrt_network_create(drv, "pool", &err));
+        g_autoptr(VrtNetworkRef) t = vrt_network_create_xml(drv, bridge_xml, 0, &err);
+        g_assert_no_error(err);
+        g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "g1", owner_uuid, mac, &err);
+        g_autoptr(VrtNetworkPortAlloc) b = vrt_network_port_allocate(drv, "pool", "g2", owner_uuid, mac, &err);
+        g_autoptr(VrtNetworkPortAlloc) c = vrt_network_port_allocate(drv, "br", "g3", owner_uuid, mac, &err);
+        g_assert_no_error(err);
+        g_assert_cmpint(c->type, ==, VRT_NETWORK_PORT_ACTUAL_BRIDGE);
+        g_assert_cmpstr(c->bridge, ==, "br0");
+        g_assert_cmpint(c->vlan, ==, -1);
+        vf0 = g_strdup(a->pci_addr);
+        vf1 = g_strdup(b->pci_addr);
+        memcpy(port0, a->port_uuid, 16);
+        memcpy(port1, b->port_uuid, 16);
+    }
+    /* As after kill -9: a new driver rebuilds pools and counts from files. */
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    assert_invariants(drv);
+    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
+    g_assert_cmpint(vrt_network_is_active(drv, "br", NULL), ==, 1);
+    g_assert_cmpint(vrt_network_is_persistent(drv, "br", NULL), ==, 0);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 2);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "br", NULL), ==, 1);
+    g_autofree char *live = vrt_network_get_xml(drv, "pool", 0, &err);
+    g_assert_true(g_str_has_prefix(live, "<network connections='2'>"));
+
+    /* The qemu driver re-registers what it knows: same claim is fine. */
+    g_assert_true(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf0, &err));
+    g_assert_no_error(err);
+    guchar other[16];
+    vrt_network_uuid_generate(other);
+    g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, vf1, &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "is already in use by port");
+    g_clear_error(&err);
+    g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, "0000:99:00.0", &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "not in the pool");
+    g_clear_error(&err);
+    g_assert_false(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf1, &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "already registered");
+    g_clear_error(&err);
+
+    g_autoptr(VrtNetworkPortAlloc) c = vrt_network_port_allocate(drv, "pool", "g3", owner_uuid, mac, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(c->pci_addr, !=, vf0);
+    g_assert_cmpstr(c->pci_addr, !=, vf1);
+    /* A released port can be reserved again after a restart-like rebuild. */
+    g_assert_true(vrt_network_port_release(drv, "pool", port1, &err));
+    g_assert_true(vrt_network_port_reserve(drv, "pool", port1, "g2", owner_uuid, mac, vf1, &err));
+    g_assert_no_error(err);
+    assert_invariants(drv);
+
+    /* A port file nobody loaded (written behind the driver's back) is caught. */
+    g_autofree char *stray = path_in(f, "run/vrt/network/pool/ports/00000000-0000-0000-0000-000000000001.xml");
+    g_assert_true(g_file_set_contents(stray, "<networkport/>", -1, NULL));
+    g_assert_false(vrt_network_driver_check_invariants(drv, &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "has no port in memory");
+    g_unlink(stray);
+}
+
+static void
+test_ports_api(Fixture *f, gconstpointer data)
+{
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+    const char *noplug = "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
+                         "<mac address='52:54:00:00:00:01'/></networkport>";
+    g_assert_null(vrt_network_port_create_xml(drv, r->uuid, noplug, 0, &err));
+    assert_error(err, VIR_ERR_OPERATION_INVALID, "is not active");
+    g_clear_error(&err);
+    g_assert_true(vrt_network_create(drv, "pool", &err));
+
+    g_autoptr(VrtNetworkPortRef) p1 = vrt_network_port_create_xml(drv, r->uuid, noplug, 0, &err);
+    g_assert_no_error(err);
+    g_autofree char *x1 = vrt_network_port_get_xml(drv, r->uuid, p1->uuid, 0, &err);
+    g_assert_nonnull(strstr(x1, "<plug type='hostdev-pci' managed='yes'>"));
+    g_assert_nonnull(strstr(x1, "function='0x0'/>"));
+    g_assert_nonnull(strstr(x1, "<tag id='42'/>"));
+
+    const char *named = "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
+                        "<mac address='52:54:00:00:00:02'/><plug type='hostdev-pci'>"
+                        "<address domain='0x0000' bus='0x06' slot='0x10' function='0x4'/></plug></networkport>";
+    g_autoptr(VrtNetworkPortRef) p2 = vrt_network_port_create_xml(drv, r->uuid, named, 0, &err);
+    g_assert_no_error(err);
+    g_assert_null(vrt_network_port_create_xml(drv, r->uuid, named, 0, &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "PCI device 0000:06:10.4 is already in use");
+    g_clear_error(&err);
+
+    g_autofree char *p1xml_again = g_strdup(x1);
+    g_assert_null(vrt_network_port_create_xml(drv, r->uuid, p1xml_again, 0, &err));
+    assert_error(err, VIR_ERR_NETWORK_PORT_EXIST, "already exists");
+    g_clear_error(&err);
+
+    g_autoptr(GPtrArray) ports = vrt_network_port_list_all(drv, r->uuid, 0, &err);
+    g_assert_cmpuint(ports->len, ==, 2);
+    g_autoptr(VrtNetworkPortRef) look = vrt_network_port_lookup_by_uuid(drv, r->uuid, p2->uuid, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(look->net->name, ==, "pool");
+
+    g_assert_true(vrt_network_port_delete(drv, r->uuid, p2->uuid, 0, &err));
+    g_assert_false(vrt_network_port_delete(drv, r->uuid, p2->uuid, 0, &err));
+    assert_error(err, VIR_ERR_NO_NETWORK_PORT, "no network port with matching uuid");
+    g_clear_error(&err);
+    g_assert_null(vrt_network_port_get_xml(drv, r->uuid, p2->uuid, 0, &err));
+    assert_error(err, VIR_ERR_NO_NETWORK_PORT, "no network port");
+    g_clear_error(&err);
+    g_assert_true(vrt_network_port_delete(drv, r->uuid, p1->uuid, 0, &err));
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 0);
+    g_assert_true(vrt_network_destroy(drv, "pool", &err));
+    g_assert_no_error(err);
+}
+
+typedef struct {
+    VrtNetworkDriver *drv;
+    GPtrArray *allocs; /* VrtNetworkPortAlloc* this thread got */
+    pthread_barrier_t *start;
+} Worker;
+
+static gpointer
+allocate_until_empty(gpointer data)
+{
+    Worker *w = data;
+    pthread_barrier_wait(w->start);
+    for (;;) {
+        GError *err = NULL;
+        VrtNetworkPortAlloc *a = vrt_network_port_allocate(w->drv, "pfnet", "racer", owner_uuid, mac, &err);
+        if (!a) {
+            g_assert_cmpint(err->code, ==, VIR_ERR_INTERNAL_ERROR);
+            g_error_free(err);
+            return NULL;
+        }
+        g_ptr_array_add(w->allocs, a);
+    }
+}
+
+static void
+test_concurrent(Fixture *f, gconstpointer data)
+{
+    f->pf_vfs = POOL_VFS;
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, pf_xml, 0, &err);
+    g_assert_true(vrt_network_create(drv, "pfnet", &err));
+    g_assert_no_error(err);
+    pthread_barrier_t *start = g_new0(pthread_barrier_t, 1);
+    for (int round = 0; round < CONCURRENT_ROUNDS; round++) {
+        pthread_barrier_init(start, NULL, 2);
+        Worker w[2];
+        GThread *t[2];
+        for (int i = 0; i < 2; i++) {
+            w[i] = (Worker){ drv, g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_alloc_free), start };
+            t[i] = g_thread_new("alloc", allocate_until_empty, &w[i]);
+        }
+        g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+        guint total = 0;
+        for (int i = 0; i < 2; i++) {
+            g_thread_join(t[i]);
+            for (guint j = 0; j < w[i].allocs->len; j++) {
+                VrtNetworkPortAlloc *a = g_ptr_array_index(w[i].allocs, j);
+                if (!g_hash_table_add(seen, a->pci_addr))
+                    g_error("round %d: VF %s handed out twice", round, a->pci_addr);
+                total++;
+            }
+        }
+        g_assert_cmpuint(total, ==, POOL_VFS);
+        g_assert_cmpint(vrt_network_ports_in_use(drv, "pfnet", NULL), ==, POOL_VFS);
+        if (round % 50 == 0)
+            assert_invariants(drv);
+        for (int i = 0; i < 2; i++) {
+            for (guint j = 0; j < w[i].allocs->len; j++) {
+                VrtNetworkPortAlloc *a = g_ptr_array_index(w[i].allocs, j);
+                g_assert_true(vrt_network_port_release(drv, "pfnet", a->port_uuid, &err));
+            }
+            g_ptr_array_unref(w[i].allocs);
+        }
+        pthread_barrier_destroy(start);
+    }
+    g_free(start);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pfnet", NULL), ==, 0);
+    assert_invariants(drv);
+}
+
+/* Two networks over the same VFs still never share one. */
+static void
+test_overlapping_pools(Fixture *f, gconstpointer data)
+{
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkRef) a = vrt_network_create_xml(drv, pf_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) b = vrt_network_create_xml(drv,
+        "<network><name>list</name><forward mode='hostdev'>"
+        "<address type='pci' domain='0' bus='0x3b' slot='0x02' function='0'/></forward></network>", 0, &err);
+    g_assert_no_error(err);
+    g_autoptr(VrtNetworkPortAlloc) p = vrt_network_port_allocate(drv, "pfnet", "g", owner_uuid, mac, &err);
+    g_assert_cmpstr(p->pci_addr, ==, "0000:3b:02.0");
+    g_assert_null(vrt_network_port_allocate(drv, "list", "g", owner_uuid, mac, &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "none are available");
+    assert_invariants(drv);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+    ADD("/network-driver/lifecycle", test_lifecycle);
+    ADD("/network-driver/define-rules", test_define_rules);
+    ADD("/network-driver/transient", test_transient);
+    ADD("/network-driver/autostart", test_autostart);
+    ADD("/network-driver/pf-pool", test_pf_pool);
+    ADD("/network-driver/allocate-until-empty", test_allocate_until_empty);
+    ADD("/network-driver/persistence", test_persistence);
+    ADD("/network-driver/ports-api", test_ports_api);
+    ADD("/network-driver/concurrent", test_concurrent);
+    ADD("/network-driver/overlapping-pools", test_overlapping_pools);
+    return g_test_run();
+}

@@ -1,0 +1,288 @@
+/*
+ * Parser of vrtd.conf in libvirt's configuration syntax.
+ */
+#include "daemon/config.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+
+#include <string.h>
+
+#define MAX_INT_VALUE 1000000000LL
+
+typedef enum { VAL_INT, VAL_STRING, VAL_LIST } ValueKind;
+
+typedef struct {
+    ValueKind kind;
+    gint64 num;
+    char *str;
+    GPtrArray *list;
+} Value;
+
+static void
+value_clear(Value *v)
+{
+    g_free(v->str);
+    if (v->list)
+        g_ptr_array_unref(v->list);
+}
+
+typedef struct {
+    const char *path;
+    const char *p;
+    int line;
+} Lexer;
+
+static void
+skip_blank(Lexer *lx, bool newlines)
+{
+    for (;;) {
+        if (*lx->p == '#') {
+            while (*lx->p && *lx->p != '\n')
+                lx->p++;
+        } else if (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\r') {
+            lx->p++;
+        } else if (newlines && *lx->p == '\n') {
+            lx->line++;
+            lx->p++;
+        } else {
+            return;
+        }
+    }
+}
+
+static bool
+parse_string(Lexer *lx, char **out, const char *key, GError **error)
+{
+    char quote = *lx->p++;
+    GString *s = g_string_new(NULL);
+    while (*lx->p && *lx->p != quote && *lx->p != '\n')
+        g_string_append_c(s, *lx->p++);
+    if (*lx->p != quote) {
+        g_string_free(s, TRUE);
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: unterminated string", lx->path, lx->line, key);
+        return false;
+    }
+    lx->p++;
+    *out = g_string_free(s, FALSE);
+    return true;
+}
+
+static bool
+parse_value(Lexer *lx, const char *key, Value *v, GError **error)
+{
+    memset(v, 0, sizeof(*v));
+    if (*lx->p == '"' || *lx->p == '\'') {
+        v->kind = VAL_STRING;
+        return parse_string(lx, &v->str, key, error);
+    }
+    if (*lx->p == '[') {
+        lx->p++;
+        v->kind = VAL_LIST;
+        v->list = g_ptr_array_new_with_free_func(g_free);
+        for (;;) {
+            skip_blank(lx, true);
+            if (*lx->p == ']') {
+                lx->p++;
+                return true;
+            }
+            char *item = NULL;
+            if (*lx->p != '"' && *lx->p != '\'') {
+                vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected a string in the list",
+                              lx->path, lx->line, key);
+                return false;
+            }
+            if (!parse_string(lx, &item, key, error))
+                return false;
+            g_ptr_array_add(v->list, item);
+            skip_blank(lx, true);
+            if (*lx->p == ',')
+                lx->p++;
+            else if (*lx->p != ']') {
+                vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected ',' or ']' in the list",
+                              lx->path, lx->line, key);
+                return false;
+            }
+        }
+    }
+    if (*lx->p == '-' || g_ascii_isdigit(*lx->p)) {
+        char *end = NULL;
+        gint64 n = g_ascii_strtoll(lx->p, &end, 10);
+        if (end == lx->p || (*end && !strchr(" \t\r\n#", *end))) {
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected an integer", lx->path, lx->line, key);
+            return false;
+        }
+        lx->p = end;
+        v->kind = VAL_INT;
+        v->num = n;
+        return true;
+    }
+    vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected a value (integer, \"string\" or [list])",
+                  lx->path, lx->line, key);
+    return false;
+}
+
+static bool
+want_string(const Lexer *lx, const char *key, Value *v, char **dst, GError **error)
+{
+    if (v->kind != VAL_STRING) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected a string", lx->path, lx->line, key);
+        return false;
+    }
+    g_free(*dst);
+    *dst = g_steal_pointer(&v->str);
+    return true;
+}
+
+static bool
+want_uint(const Lexer *lx, const char *key, Value *v, gint64 min, guint *dst, GError **error)
+{
+    if (v->kind != VAL_INT || v->num < min || v->num > MAX_INT_VALUE) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected an integer of at least %" G_GINT64_FORMAT,
+                      lx->path, lx->line, key, min);
+        return false;
+    }
+    *dst = (guint)v->num;
+    return true;
+}
+
+static bool
+want_perms(const Lexer *lx, const char *key, Value *v, guint *dst, GError **error)
+{
+    char *end = NULL;
+    if (v->kind != VAL_STRING || !v->str[0]) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected an octal mode string such as \"0770\"",
+                      lx->path, lx->line, key);
+        return false;
+    }
+    guint64 mode = g_ascii_strtoull(v->str, &end, 8);
+    if (*end || mode > 0777) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: '%s' is not an octal mode between 0 and 0777",
+                      lx->path, lx->line, key, v->str);
+        return false;
+    }
+    *dst = (guint)mode;
+    return true;
+}
+
+static bool
+apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error)
+{
+    guint u;
+    if (g_str_equal(key, "unix_sock_dir"))
+        return want_string(lx, key, v, &cfg->unix_sock_dir, error);
+    if (g_str_equal(key, "unix_sock_group"))
+        return want_string(lx, key, v, &cfg->unix_sock_group, error);
+    if (g_str_equal(key, "unix_sock_ro_perms"))
+        return want_perms(lx, key, v, &cfg->unix_sock_ro_perms, error);
+    if (g_str_equal(key, "unix_sock_rw_perms"))
+        return want_perms(lx, key, v, &cfg->unix_sock_rw_perms, error);
+    if (g_str_equal(key, "max_clients"))
+        return want_uint(lx, key, v, 1, &cfg->max_clients, error);
+    if (g_str_equal(key, "max_workers"))
+        return want_uint(lx, key, v, 1, &cfg->max_workers, error);
+    if (g_str_equal(key, "max_client_requests"))
+        return want_uint(lx, key, v, 1, &cfg->max_client_requests, error);
+    if (g_str_equal(key, "keepalive_interval")) {
+        if (v->kind != VAL_INT || v->num < -1 || v->num > MAX_INT_VALUE) {
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected an integer (-1 disables)",
+                          lx->path, lx->line, key);
+            return false;
+        }
+        cfg->keepalive_interval = (int)v->num;
+        return true;
+    }
+    if (g_str_equal(key, "keepalive_count"))
+        return want_uint(lx, key, v, 0, &cfg->keepalive_count, error);
+    if (g_str_equal(key, "log_level")) {
+        if (!want_uint(lx, key, v, 1, &u, error))
+            return false;
+        if (u > 4) {
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected 1 (debug) to 4 (error)",
+                          lx->path, lx->line, key);
+            return false;
+        }
+        cfg->log_level = (int)u;
+        return true;
+    }
+    if (g_str_equal(key, "log_outputs"))
+        return want_string(lx, key, v, &cfg->log_outputs, error);
+    if (g_str_equal(key, "host_root"))
+        return want_string(lx, key, v, &cfg->host_root, error);
+    /* libvirtd.conf keys vrt does not use are accepted so a libvirt config
+     * can be reused, but said so. */
+    g_message("%s:%d: ignoring unknown setting '%s'", lx->path, lx->line, key);
+    return true;
+}
+
+void
+vrt_config_init(VrtConfig *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->unix_sock_ro_perms = 0777;
+    cfg->unix_sock_rw_perms = 0700;
+    cfg->max_clients = 5000;
+    cfg->max_workers = 20;
+    cfg->max_client_requests = 5;
+    cfg->keepalive_interval = 5;
+    cfg->keepalive_count = 5;
+    cfg->log_level = 3;
+}
+
+void
+vrt_config_clear(VrtConfig *cfg)
+{
+    g_free(cfg->unix_sock_dir);
+    g_free(cfg->unix_sock_group);
+    g_free(cfg->log_outputs);
+    g_free(cfg->host_root);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+bool
+vrt_config_parse(VrtConfig *cfg, const char *path, const char *text, GError **error)
+{
+    Lexer lx = { path, text, 1 };
+    for (;;) {
+        skip_blank(&lx, true);
+        if (!*lx.p)
+            return true;
+        const char *start = lx.p;
+        while (g_ascii_isalnum(*lx.p) || *lx.p == '_')
+            lx.p++;
+        if (lx.p == start) {
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: expected a setting name", path, lx.line);
+            return false;
+        }
+        g_autofree char *key = g_strndup(start, (gsize)(lx.p - start));
+        skip_blank(&lx, false);
+        if (*lx.p != '=') {
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected '=' after the name", path, lx.line, key);
+            return false;
+        }
+        lx.p++;
+        skip_blank(&lx, false);
+        Value v;
+        if (!parse_value(&lx, key, &v, error)) {
+            value_clear(&v);
+            return false;
+        }
+        bool ok = apply(cfg, &lx, key, &v, error);
+        value_clear(&v);
+        if (!ok)
+            return false;
+        skip_blank(&lx, false);
+        if (*lx.p && *lx.p != '\n') {
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: unexpected text after the value", path, lx.line, key);
+            return false;
+        }
+    }
+}
+
+bool
+vrt_config_load(VrtConfig *cfg, const char *path, GError **error)
+{
+    g_autofree char *text = NULL;
+    if (!vrt_file_read(path, &text, NULL, error))
+        return false;
+    return vrt_config_parse(cfg, path, text, error);
+}

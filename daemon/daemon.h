@@ -1,0 +1,79 @@
+/*
+ * The daemon's top object: configuration, paths, the RPC server, the drivers
+ * and the registry of clients' event callbacks. Everything mutable that the
+ * daemon has lives here; handlers reach it through their call's connection.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include "daemon/config.h"
+#include "rpc/server.h"
+
+typedef struct _VrtDaemon VrtDaemon;
+typedef struct _VrtConn VrtConn;
+
+/* Highest libvirt domain event ID a client may register (9.0). */
+#define VRT_DOMAIN_EVENT_ID_LAST 26
+#define VRT_DOMAIN_EVENT_ID_LIFECYCLE 0
+#define VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED 15
+
+struct _VrtDaemon {
+    char *root;             /* "" for the real root, else a directory */
+    char *run_dir;          /* <root>/run/vrt */
+    char *etc_dir;          /* <root>/etc/vrt */
+    char *log_dir;          /* <root>/var/log/vrt */
+    char *host_root;        /* where sysfs and /dev are read: "/" or a simulated host */
+    char *emulator;         /* default QEMU binary */
+    VrtConfig cfg;
+    GMainContext *ctx;
+    GMainLoop *loop;
+    VrtRpcServer *server;
+    int pidfile_fd;
+    char *pidfile;
+
+    GMutex conns_lock;
+    GPtrArray *conns;       /* VrtConn*, under conns_lock */
+
+    GMutex probe_lock;      /* guards the lazily probed facts below */
+    bool probed;
+    guint64 hv_version;     /* QEMU's version as major*1e6+minor*1e3+micro */
+    int max_vcpus;
+
+    gpointer qemu;          /* VrtQemuDriver*, when built in */
+    gpointer network;       /* VrtNetworkDriver* */
+    gpointer nodedev;       /* VrtNodedevDriver* */
+    gpointer host;          /* VrtHost* */
+};
+
+/* A client connection as the daemon sees it. */
+struct _VrtConn {
+    VrtDaemon *daemon;
+    VrtServerClient *client;   /* not a reference: the conn lives inside the client */
+    GMutex lock;
+    bool opened;
+    bool readonly;
+    char *uri;
+    GArray *callbacks;          /* VrtEventCallback */
+    int next_callback_id;
+};
+
+typedef struct {
+    int id;
+    int event_id;
+    bool has_dom;
+    guchar uuid[16];
+} VrtEventCallback;
+
+VrtConn *vrt_call_conn(VrtCall *call);
+VrtDaemon *vrt_call_daemon(VrtCall *call);
+
+/* Probes QEMU's version and limits once (cheap afterwards). */
+void vrt_daemon_probe(VrtDaemon *daemon);
+
+/* Sends a domain event to every connection that registered for it. dom_name,
+ * uuid and id identify the domain as the wire's remote_nonnull_domain. */
+void vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
+                               int event, int detail);
+void vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
+                                    const char *alias);

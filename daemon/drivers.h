@@ -1,0 +1,10 @@
+/*
+ * Starting and stopping the drivers the daemon serves (QEMU domains, networks,
+ * node devices) and wiring them to each other and to the event registry.
+ */
+#pragma once
+
+#include "daemon/daemon.h"
+
+bool vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error);
+void vrt_daemon_drivers_free(VrtDaemon *daemon);

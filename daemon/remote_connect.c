@@ -1,0 +1,299 @@
+/*
+ * Handlers of the connection procedures: open/close, host questions, auth,
+ * features and the event callback registry.
+ */
+#include "daemon/daemon.h"
+#include "util/error.h"
+#include "vrt-config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+/* libvirt's driver feature numbers (VIR_DRV_FEATURE_*) that vrt answers yes to. */
+#define FEATURE_REMOTE 2
+#define FEATURE_TYPED_PARAM_STRING 9
+#define FEATURE_PROGRAM_KEEPALIVE 10
+#define FEATURE_REMOTE_EVENT_CALLBACK 14
+#define FEATURE_REMOTE_CLOSE_CALLBACK 15
+#define VIR_CONNECT_RO 1
+
+VrtConn *
+vrt_call_conn(VrtCall *call)
+{
+    return vrt_server_client_get_data(vrt_call_get_client(call));
+}
+
+VrtDaemon *
+vrt_call_daemon(VrtCall *call)
+{
+    return vrt_call_conn(call)->daemon;
+}
+
+static bool
+uri_is_ours(const char *name, char **canonical, GError **error)
+{
+    if (!name || !*name) {
+        *canonical = g_strdup("qemu:///system");
+        return true;
+    }
+    g_autoptr(GUri) uri = g_uri_parse(name, G_URI_FLAGS_NONE, NULL);
+    if (!uri || g_strcmp0(g_uri_get_scheme(uri), "qemu") != 0) {
+        vrt_error_set(error, VIR_ERR_NO_CONNECT, "no connection driver available for %s", name);
+        return false;
+    }
+    const char *path = g_uri_get_path(uri);
+    if (g_strcmp0(path, "/system") != 0) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG,
+                      "unexpected QEMU URI path '%s', try qemu:///system", path && *path ? path : "");
+        return false;
+    }
+    *canonical = g_strdup("qemu:///system");
+    return true;
+}
+
+bool
+vrt_handle_connect_open(VrtCall *call, remote_connect_open_args *args, GError **error)
+{
+    VrtConn *conn = vrt_call_conn(call);
+    g_autofree char *uri = NULL;
+    if (!uri_is_ours(args->name ? *args->name : NULL, &uri, error))
+        return false;
+    g_mutex_lock(&conn->lock);
+    if (conn->opened) {
+        g_mutex_unlock(&conn->lock);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "connection already open");
+        return false;
+    }
+    conn->opened = true;
+    conn->readonly = vrt_server_client_is_readonly(conn->client) || (args->flags & VIR_CONNECT_RO);
+    g_free(conn->uri);
+    conn->uri = g_steal_pointer(&uri);
+    g_mutex_unlock(&conn->lock);
+    return true;
+}
+
+bool
+vrt_handle_connect_close(VrtCall *call, GError **error)
+{
+    VrtConn *conn = vrt_call_conn(call);
+    g_mutex_lock(&conn->lock);
+    conn->opened = false;
+    g_array_set_size(conn->callbacks, 0);
+    g_mutex_unlock(&conn->lock);
+    return true;
+}
+
+bool
+vrt_handle_connect_get_type(VrtCall *call, remote_connect_get_type_ret *ret, GError **error)
+{
+    ret->type = g_strdup("QEMU");
+    return true;
+}
+
+bool
+vrt_handle_connect_get_version(VrtCall *call, remote_connect_get_version_ret *ret, GError **error)
+{
+    VrtDaemon *daemon = vrt_call_daemon(call);
+    vrt_daemon_probe(daemon);
+    if (!daemon->hv_version) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot find QEMU's version (is %s installed?)", daemon->emulator);
+        return false;
+    }
+    ret->hv_ver = daemon->hv_version;
+    return true;
+}
+
+bool
+vrt_handle_connect_get_lib_version(VrtCall *call, remote_connect_get_lib_version_ret *ret, GError **error)
+{
+    ret->lib_ver = VRT_VERSION_NUMBER;
+    return true;
+}
+
+bool
+vrt_handle_connect_get_hostname(VrtCall *call, remote_connect_get_hostname_ret *ret, GError **error)
+{
+    char buf[256] = { 0 };
+    if (gethostname(buf, sizeof(buf) - 1) < 0 || !buf[0]) {
+        vrt_error_set(error, VIR_ERR_NO_HOSTNAME, "%s", "cannot find this host's name");
+        return false;
+    }
+    ret->hostname = g_strdup(buf);
+    return true;
+}
+
+bool
+vrt_handle_connect_get_uri(VrtCall *call, remote_connect_get_uri_ret *ret, GError **error)
+{
+    VrtConn *conn = vrt_call_conn(call);
+    g_mutex_lock(&conn->lock);
+    ret->uri = g_strdup(conn->uri ? conn->uri : "qemu:///system");
+    g_mutex_unlock(&conn->lock);
+    return true;
+}
+
+bool
+vrt_handle_connect_get_max_vcpus(VrtCall *call, remote_connect_get_max_vcpus_args *args,
+                                 remote_connect_get_max_vcpus_ret *ret, GError **error)
+{
+    VrtDaemon *daemon = vrt_call_daemon(call);
+    const char *type = args->type ? *args->type : NULL;
+    if (type && g_ascii_strcasecmp(type, "qemu") != 0 && g_ascii_strcasecmp(type, "kvm") != 0) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown type '%s'", type);
+        return false;
+    }
+    vrt_daemon_probe(daemon);
+    ret->max_vcpus = daemon->max_vcpus;
+    return true;
+}
+
+bool
+vrt_handle_connect_is_secure(VrtCall *call, remote_connect_is_secure_ret *ret, GError **error)
+{
+    /* UNIX sockets are local and authenticated by the kernel. */
+    ret->secure = 1;
+    return true;
+}
+
+bool
+vrt_handle_connect_supports_feature(VrtCall *call, remote_connect_supports_feature_args *args,
+                                    remote_connect_supports_feature_ret *ret, GError **error)
+{
+    switch (args->feature) {
+    case FEATURE_PROGRAM_KEEPALIVE:
+        vrt_server_client_enable_keepalive(vrt_call_get_client(call));
+        ret->supported = 1;
+        break;
+    case FEATURE_REMOTE:
+    case FEATURE_TYPED_PARAM_STRING:
+    case FEATURE_REMOTE_EVENT_CALLBACK:
+    case FEATURE_REMOTE_CLOSE_CALLBACK:
+        ret->supported = 1;
+        break;
+    default:
+        ret->supported = 0;
+    }
+    return true;
+}
+
+bool
+vrt_handle_auth_list(VrtCall *call, remote_auth_list_ret *ret, GError **error)
+{
+    ret->types.types_len = 1;
+    ret->types.types_val = g_new0(remote_auth_type, 1);
+    ret->types.types_val[0] = REMOTE_AUTH_NONE;
+    return true;
+}
+
+bool
+vrt_handle_connect_register_close_callback(VrtCall *call, GError **error)
+{
+    return true;
+}
+
+bool
+vrt_handle_connect_unregister_close_callback(VrtCall *call, GError **error)
+{
+    return true;
+}
+
+static guint64
+meminfo_kib(const char *key)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL))
+        return 0;
+    size_t klen = strlen(key);
+    for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':')
+            return g_ascii_strtoull(line + klen + 1, NULL, 10);
+    }
+    return 0;
+}
+
+bool
+vrt_handle_node_get_info(VrtCall *call, remote_node_get_info_ret *ret, GError **error)
+{
+    struct utsname u;
+    uname(&u);
+    g_strlcpy(ret->model, u.machine, sizeof(ret->model));
+    ret->memory = meminfo_kib("MemTotal");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    ret->cpus = cpus > 0 ? (int)cpus : 1;
+    g_autofree char *cpuinfo = NULL;
+    ret->mhz = 0;
+    if (g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL)) {
+        char *p = strstr(cpuinfo, "cpu MHz");
+        if (p && (p = strchr(p, ':')))
+            ret->mhz = (int)g_ascii_strtod(p + 1, NULL);
+    }
+    ret->nodes = 1;
+    ret->sockets = 1;
+    ret->cores = ret->cpus;
+    ret->threads = 1;
+    return true;
+}
+
+bool
+vrt_handle_node_get_free_memory(VrtCall *call, remote_node_get_free_memory_ret *ret, GError **error)
+{
+    ret->freeMem = meminfo_kib("MemFree") * 1024;
+    return true;
+}
+
+bool
+vrt_handle_node_get_security_model(VrtCall *call, remote_node_get_security_model_ret *ret, GError **error)
+{
+    /* No security driver: libvirt reports the model "none" and DOI "0". */
+    ret->model.model_val = g_strdup("none");
+    ret->model.model_len = sizeof("none");
+    ret->doi.doi_val = g_strdup("0");
+    ret->doi.doi_len = sizeof("0");
+    return true;
+}
+
+bool
+vrt_handle_connect_domain_event_callback_register_any(VrtCall *call,
+                                                      remote_connect_domain_event_callback_register_any_args *args,
+                                                      remote_connect_domain_event_callback_register_any_ret *ret,
+                                                      GError **error)
+{
+    VrtConn *conn = vrt_call_conn(call);
+    if (args->eventID < 0 || args->eventID > VRT_DOMAIN_EVENT_ID_LAST) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported event ID %d", args->eventID);
+        return false;
+    }
+    VrtEventCallback cb = { 0 };
+    cb.event_id = args->eventID;
+    if (args->dom) {
+        cb.has_dom = true;
+        memcpy(cb.uuid, args->dom->uuid, 16);
+    }
+    g_mutex_lock(&conn->lock);
+    cb.id = ++conn->next_callback_id;
+    g_array_append_val(conn->callbacks, cb);
+    g_mutex_unlock(&conn->lock);
+    ret->callbackID = cb.id;
+    return true;
+}
+
+bool
+vrt_handle_connect_domain_event_callback_deregister_any(VrtCall *call,
+                                                        remote_connect_domain_event_callback_deregister_any_args *args,
+                                                        GError **error)
+{
+    VrtConn *conn = vrt_call_conn(call);
+    g_mutex_lock(&conn->lock);
+    for (guint i = 0; i < conn->callbacks->len; i++) {
+        if (g_array_index(conn->callbacks, VrtEventCallback, i).id == args->callbackID) {
+            g_array_remove_index(conn->callbacks, i);
+            g_mutex_unlock(&conn->lock);
+            return true;
+        }
+    }
+    g_mutex_unlock(&conn->lock);
+    vrt_error_set(error, VIR_ERR_INVALID_ARG, "callback ID %d not registered", args->callbackID);
+    return false;
+}

@@ -1,0 +1,77 @@
+/*
+ * Unit tests of the vrtd.conf parser: what an administrator writes, and the
+ * errors a mistake gets.
+ */
+#include "daemon/config.h"
+#include "util/error.h"
+
+#include <string.h>
+
+static void
+test_values(void)
+{
+    VrtConfig cfg;
+    vrt_config_init(&cfg);
+    g_autoptr(GError) err = NULL;
+    const char *text =
+        "# a comment\n"
+        "unix_sock_dir = \"/tmp/x\"   # trailing comment\n"
+        "unix_sock_ro_perms = \"0770\"\n"
+        "unix_sock_rw_perms = '0700'\n"
+        "max_clients = 10\n"
+        "max_workers=3\n"
+        "keepalive_interval = -1\n"
+        "keepalive_count = 0\n"
+        "log_level = 1\n"
+        "log_outputs = \"1:stderr\"\n"
+        "listen_addr = \"0.0.0.0\"\n"
+        "access_drivers = [ \"polkit\", \"none\" ]\n";
+    g_assert_true(vrt_config_parse(&cfg, "t.conf", text, &err));
+    g_assert_no_error(err);
+    g_assert_cmpstr(cfg.unix_sock_dir, ==, "/tmp/x");
+    g_assert_cmpuint(cfg.unix_sock_ro_perms, ==, 0770);
+    g_assert_cmpuint(cfg.unix_sock_rw_perms, ==, 0700);
+    g_assert_cmpuint(cfg.max_clients, ==, 10);
+    g_assert_cmpuint(cfg.max_workers, ==, 3);
+    g_assert_cmpint(cfg.keepalive_interval, ==, -1);
+    g_assert_cmpuint(cfg.keepalive_count, ==, 0);
+    g_assert_cmpint(cfg.log_level, ==, 1);
+    g_assert_cmpstr(cfg.log_outputs, ==, "1:stderr");
+    vrt_config_clear(&cfg);
+}
+
+static void
+expect_error(const char *text, const char *fragment)
+{
+    VrtConfig cfg;
+    vrt_config_init(&cfg);
+    g_autoptr(GError) err = NULL;
+    g_assert_false(vrt_config_parse(&cfg, "bad.conf", text, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONF_SYNTAX);
+    if (!strstr(err->message, fragment))
+        g_error("message '%s' lacks '%s'", err->message, fragment);
+    vrt_config_clear(&cfg);
+}
+
+static void
+test_errors(void)
+{
+    expect_error("max_clients = \"many\"\n", "bad.conf:1: max_clients: expected an integer");
+    expect_error("\n\nmax_workers = 0\n", "bad.conf:3: max_workers");
+    expect_error("unix_sock_rw_perms = \"0999\"\n", "bad.conf:1: unix_sock_rw_perms");
+    expect_error("unix_sock_dir = \"/tmp\n", "bad.conf:1: unix_sock_dir: unterminated string");
+    expect_error("log_level 3\n", "bad.conf:1: log_level: expected '='");
+    expect_error("log_level = 9\n", "bad.conf:1: log_level");
+    expect_error("max_clients = 5 6\n", "bad.conf:1: max_clients");
+    expect_error("= 5\n", "bad.conf:1: expected a setting name");
+    expect_error("x = [ \"a\" \"b\" ]\n", "bad.conf:1: x: expected ',' or ']'");
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/config/values", test_values);
+    g_test_add_func("/config/errors", test_errors);
+    return g_test_run();
+}

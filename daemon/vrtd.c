@@ -1,0 +1,404 @@
+/*
+ * vrtd: the daemon's entry point. Reads options and vrtd.conf, takes the pid
+ * file lock of its root, opens the read-write and read-only sockets (or takes
+ * them from systemd), starts the drivers and serves until SIGTERM, when it
+ * finishes the calls in flight, closes its clients and exits 0. VMs keep
+ * running across a restart of vrtd.
+ */
+#include "daemon/daemon.h"
+#include "daemon/drivers.h"
+#include "daemon/log.h"
+#include "rpc/server.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+#include "vrt-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG_FILE "/etc/vrt/vrtd.conf"
+#define DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
+#define CONN_CHECK_UNOPENED_OK(proc) \
+    ((proc) == VRT_PROC_CONNECT_OPEN || (proc) == VRT_PROC_AUTH_LIST || (proc) == VRT_PROC_CONNECT_SUPPORTS_FEATURE)
+
+/* ---- connections and events ---- */
+
+static void
+conn_free(gpointer data)
+{
+    VrtConn *conn = data;
+    g_array_free(conn->callbacks, TRUE);
+    g_free(conn->uri);
+    g_mutex_clear(&conn->lock);
+    g_free(conn);
+}
+
+static void
+on_client_connect(VrtServerClient *client, gpointer data)
+{
+    VrtDaemon *daemon = data;
+    VrtConn *conn = g_new0(VrtConn, 1);
+    conn->daemon = daemon;
+    conn->client = client;
+    g_mutex_init(&conn->lock);
+    conn->callbacks = g_array_new(FALSE, TRUE, sizeof(VrtEventCallback));
+    vrt_server_client_set_data(client, conn, conn_free);
+    g_mutex_lock(&daemon->conns_lock);
+    g_ptr_array_add(daemon->conns, conn);
+    g_mutex_unlock(&daemon->conns_lock);
+}
+
+static void
+on_client_close(VrtServerClient *client, gpointer data)
+{
+    VrtDaemon *daemon = data;
+    VrtConn *conn = vrt_server_client_get_data(client);
+    g_mutex_lock(&daemon->conns_lock);
+    g_ptr_array_remove(daemon->conns, conn);
+    g_mutex_unlock(&daemon->conns_lock);
+}
+
+static bool
+check_call(VrtCall *call, const VrtProcInfo *info, gpointer data, GError **error)
+{
+    VrtConn *conn = vrt_call_conn(call);
+    if (CONN_CHECK_UNOPENED_OK(info->proc))
+        return true;
+    g_mutex_lock(&conn->lock);
+    bool opened = conn->opened;
+    bool ro = conn->readonly;
+    g_mutex_unlock(&conn->lock);
+    if (!opened) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "connection not open");
+        return false;
+    }
+    if (ro && !info->readonly_ok) {
+        vrt_error_set(error, VIR_ERR_OPERATION_DENIED, "%s", "read only access prevents this operation");
+        return false;
+    }
+    return true;
+}
+
+/* Sends one event message to every connection with a matching callback. */
+static void
+emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t filter,
+     void (*fill)(void *msg, int callback_id, gpointer data), void *msg, gpointer data)
+{
+    g_mutex_lock(&daemon->conns_lock);
+    for (guint i = 0; i < daemon->conns->len; i++) {
+        VrtConn *conn = g_ptr_array_index(daemon->conns, i);
+        g_mutex_lock(&conn->lock);
+        for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
+            VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
+            if (cb->event_id != event_id || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0))
+                continue;
+            fill(msg, cb->id, data);
+            vrt_server_client_send_event(conn->client, proc, filter, msg);
+        }
+        g_mutex_unlock(&conn->lock);
+    }
+    g_mutex_unlock(&daemon->conns_lock);
+}
+
+static void
+fill_lifecycle(void *msg, int id, gpointer data)
+{
+    ((remote_domain_event_callback_lifecycle_msg *)msg)->callbackID = id;
+}
+
+void
+vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int event,
+                          int detail)
+{
+    remote_domain_event_callback_lifecycle_msg msg = { 0 };
+    msg.msg.dom.name = (char *)dom_name;
+    memcpy(msg.msg.dom.uuid, uuid, 16);
+    msg.msg.dom.id = id;
+    msg.msg.event = event;
+    msg.msg.detail = detail;
+    emit(daemon, VRT_DOMAIN_EVENT_ID_LIFECYCLE, uuid, VRT_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+         (xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg, fill_lifecycle, &msg, NULL);
+}
+
+static void
+fill_removed(void *msg, int id, gpointer data)
+{
+    ((remote_domain_event_callback_device_removed_msg *)msg)->callbackID = id;
+}
+
+void
+vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
+                               const char *alias)
+{
+    remote_domain_event_callback_device_removed_msg msg = { 0 };
+    msg.msg.dom.name = (char *)dom_name;
+    memcpy(msg.msg.dom.uuid, uuid, 16);
+    msg.msg.dom.id = id;
+    msg.msg.devAlias = (char *)alias;
+    emit(daemon, VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED, uuid, VRT_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
+         (xdrproc_t)xdr_remote_domain_event_callback_device_removed_msg, fill_removed, &msg, NULL);
+}
+
+/* ---- facts probed once ---- */
+
+void
+vrt_daemon_probe(VrtDaemon *daemon)
+{
+    g_mutex_lock(&daemon->probe_lock);
+    if (daemon->probed) {
+        g_mutex_unlock(&daemon->probe_lock);
+        return;
+    }
+    const char *argv[] = { daemon->emulator, "--version", NULL };
+    g_autofree char *out = NULL;
+    g_autoptr(GError) err = NULL;
+    int status = 0;
+    if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &err) &&
+        status == 0) {
+        const char *v = strstr(out, "version ");
+        unsigned maj = 0, min = 0, mic = 0;
+        if (v && sscanf(v + 8, "%u.%u.%u", &maj, &min, &mic) >= 2)
+            daemon->hv_version = (guint64)maj * 1000000 + min * 1000 + mic;
+    } else {
+        g_warning("cannot run %s --version: %s", daemon->emulator, err ? err->message : "non-zero exit");
+    }
+    /* QEMU's limit for the q35 machine type; pc allows 255. */
+    daemon->max_vcpus = 288;
+    daemon->probed = true;
+    g_mutex_unlock(&daemon->probe_lock);
+}
+
+/* ---- start-up ---- */
+
+static bool
+take_pidfile(VrtDaemon *daemon, GError **error)
+{
+    int fd = open(daemon->pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open pid file '%s'", daemon->pidfile);
+        return false;
+    }
+    if (lockf(fd, F_TLOCK, 0) < 0) {
+        char buf[32] = { 0 };
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        close(fd);
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+                      "another vrtd is already running with root '%s' (pid %s, pid file '%s')",
+                      *daemon->root ? daemon->root : "/", n > 0 ? g_strstrip(buf) : "?", daemon->pidfile);
+        return false;
+    }
+    g_autofree char *pid = g_strdup_printf("%d\n", (int)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot write pid file '%s'", daemon->pidfile);
+        close(fd);
+        return false;
+    }
+    daemon->pidfile_fd = fd;
+    return true;
+}
+
+static bool
+open_sockets(VrtDaemon *daemon, GError **error)
+{
+    char **names = NULL;
+    int n = sd_listen_fds_with_names(1, &names);
+    if (n > 0) {
+        for (int i = 0; i < n; i++) {
+            bool ro = names && names[i] && (strstr(names[i], "-ro") || g_str_equal(names[i], "ro"));
+            g_message("serving socket passed by systemd: fd %d (%s)%s", SD_LISTEN_FDS_START + i,
+                      names && names[i] ? names[i] : "unnamed", ro ? ", read-only" : "");
+            if (!vrt_rpc_server_add_fd(daemon->server, SD_LISTEN_FDS_START + i, ro, error)) {
+                g_strfreev(names);
+                return false;
+            }
+        }
+        g_strfreev(names);
+        return true;
+    }
+    g_strfreev(names);
+
+    g_autofree char *dir = daemon->cfg.unix_sock_dir ? g_strdup(daemon->cfg.unix_sock_dir) : g_strdup(daemon->run_dir);
+    if (!vrt_dir_ensure(dir, 0755, error))
+        return false;
+    gid_t gid = (gid_t)-1;
+    if (daemon->cfg.unix_sock_group) {
+        struct group *gr = getgrnam(daemon->cfg.unix_sock_group);
+        if (!gr) {
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "unix_sock_group: no group named '%s'", daemon->cfg.unix_sock_group);
+            return false;
+        }
+        gid = gr->gr_gid;
+    }
+    g_autofree char *rw = g_build_filename(dir, "vrtd-sock", NULL);
+    g_autofree char *ro = g_build_filename(dir, "vrtd-sock-ro", NULL);
+    if (!vrt_rpc_server_add_unix(daemon->server, rw, daemon->cfg.unix_sock_rw_perms, gid, false, error) ||
+        !vrt_rpc_server_add_unix(daemon->server, ro, daemon->cfg.unix_sock_ro_perms, gid, true, error))
+        return false;
+    g_message("listening on %s and %s", rw, ro);
+    return true;
+}
+
+static gboolean
+on_terminate(gpointer data)
+{
+    VrtDaemon *daemon = data;
+    g_message("shutting down on signal");
+    g_main_loop_quit(daemon->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static void
+daemon_free(VrtDaemon *daemon)
+{
+    /* Calls in flight finish before the drivers they use go away. */
+    g_clear_pointer(&daemon->server, vrt_rpc_server_free);
+    vrt_daemon_drivers_free(daemon);
+    if (daemon->pidfile_fd >= 0) {
+        unlink(daemon->pidfile);
+        close(daemon->pidfile_fd);
+    }
+    if (daemon->conns)
+        g_ptr_array_free(daemon->conns, TRUE);
+    g_mutex_clear(&daemon->conns_lock);
+    g_mutex_clear(&daemon->probe_lock);
+    if (daemon->loop)
+        g_main_loop_unref(daemon->loop);
+    if (daemon->ctx)
+        g_main_context_unref(daemon->ctx);
+    vrt_config_clear(&daemon->cfg);
+    g_free(daemon->root);
+    g_free(daemon->run_dir);
+    g_free(daemon->etc_dir);
+    g_free(daemon->log_dir);
+    g_free(daemon->host_root);
+    g_free(daemon->emulator);
+    g_free(daemon->pidfile);
+    g_free(daemon);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *root = NULL;
+    g_autofree char *config = NULL;
+    g_autofree char *host_root = NULL;
+    gboolean daemonize = FALSE, version = FALSE;
+    GOptionEntry entries[] = {
+        { "root", 'r', 0, G_OPTION_ARG_FILENAME, &root, "Keep all state, sockets and logs under DIR", "DIR" },
+        { "config", 'f', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (default <root>/etc/vrt/vrtd.conf)", "FILE" },
+        { "host-root", 0, 0, G_OPTION_ARG_FILENAME, &host_root, "Read sysfs and /dev under DIR (a simulated host)", "DIR" },
+        { "daemon", 'd', 0, G_OPTION_ARG_NONE, &daemonize, "Run in the background", NULL },
+        { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GOptionContext) octx = g_option_context_new("- the vrt virtualization daemon");
+    g_option_context_add_main_entries(octx, entries, NULL);
+    if (!g_option_context_parse(octx, &argc, &argv, &err)) {
+        fprintf(stderr, "vrtd: %s\n", err->message);
+        return 2;
+    }
+    if (version) {
+        printf("vrtd %s\n", VRT_VERSION);
+        return 0;
+    }
+
+    VrtDaemon *daemon = g_new0(VrtDaemon, 1);
+    daemon->pidfile_fd = -1;
+    g_mutex_init(&daemon->conns_lock);
+    g_mutex_init(&daemon->probe_lock);
+    daemon->conns = g_ptr_array_new();
+    if (root) {
+        g_autofree char *abs = g_canonicalize_filename(root, NULL);
+        daemon->root = g_steal_pointer(&abs);
+    } else {
+        daemon->root = g_strdup("");
+    }
+    daemon->run_dir = g_strconcat(daemon->root, "/run/vrt", NULL);
+    daemon->etc_dir = g_strconcat(daemon->root, "/etc/vrt", NULL);
+    daemon->log_dir = g_strconcat(daemon->root, "/var/log/vrt", NULL);
+    daemon->pidfile = g_strconcat(daemon->run_dir, "/vrtd.pid", NULL);
+    vrt_config_init(&daemon->cfg);
+
+    int rc = 1;
+    VrtLog *log = NULL;
+    g_autofree char *cfgpath = config ? g_strdup(config) : g_strconcat(daemon->etc_dir, "/vrtd.conf", NULL);
+    if (config || g_file_test(cfgpath, G_FILE_TEST_EXISTS)) {
+        if (!vrt_config_load(&daemon->cfg, cfgpath, &err))
+            goto out;
+    }
+    log = vrt_log_new(daemon->cfg.log_level, daemon->cfg.log_outputs, &err);
+    if (!log)
+        goto out;
+    vrt_log_install(log);
+
+    daemon->host_root = g_strdup(host_root ? host_root : daemon->cfg.host_root ? daemon->cfg.host_root : "/");
+    daemon->emulator = g_strdup(g_getenv("VRT_QEMU") ? g_getenv("VRT_QEMU") : DEFAULT_EMULATOR);
+
+    if (!vrt_dir_ensure(daemon->run_dir, 0755, &err) || !vrt_dir_ensure(daemon->etc_dir, 0755, &err) ||
+        !vrt_dir_ensure(daemon->log_dir, 0755, &err))
+        goto out;
+
+    if (daemonize) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            vrt_error_set_errno(&err, VIR_ERR_SYSTEM_ERROR, errno, "%s", "cannot fork");
+            goto out;
+        }
+        if (pid > 0)
+            _exit(0);
+        setsid();
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            if (!daemon->cfg.log_outputs || strstr(daemon->cfg.log_outputs, "stderr") == NULL)
+                dup2(null, 2);
+            close(null);
+        }
+    }
+    if (!take_pidfile(daemon, &err))
+        goto out;
+
+    daemon->ctx = g_main_context_ref_thread_default();
+    daemon->loop = g_main_loop_new(daemon->ctx, FALSE);
+    VrtRpcServerLimits limits;
+    vrt_rpc_server_limits_init(&limits);
+    limits.max_clients = daemon->cfg.max_clients;
+    limits.max_workers = daemon->cfg.max_workers;
+    limits.max_client_requests = daemon->cfg.max_client_requests;
+    limits.keepalive_interval = daemon->cfg.keepalive_interval;
+    limits.keepalive_count = daemon->cfg.keepalive_count;
+    daemon->server = vrt_rpc_server_new(daemon->ctx, &limits, on_client_connect, on_client_close, daemon, &err);
+    if (!daemon->server)
+        goto out;
+    vrt_rpc_server_set_call_check(daemon->server, check_call, daemon);
+
+    if (!vrt_daemon_drivers_init(daemon, &err))
+        goto out;
+    if (!open_sockets(daemon, &err))
+        goto out;
+
+    g_unix_signal_add(SIGTERM, on_terminate, daemon);
+    g_unix_signal_add(SIGINT, on_terminate, daemon);
+    signal(SIGPIPE, SIG_IGN);
+    sd_notify(0, "READY=1");
+    g_main_loop_run(daemon->loop);
+    sd_notify(0, "STOPPING=1");
+    vrt_rpc_server_stop_accepting(daemon->server);
+    rc = 0;
+
+out:
+    if (err)
+        fprintf(stderr, "vrtd: %s\n", err->message);
+    daemon_free(daemon);
+    vrt_log_free(log);
+    return rc;
+}

@@ -1,0 +1,314 @@
+/*
+ * Client connection: a reader thread owns the socket's read side; callers
+ * write their frame under a write lock and wait on their own condition for
+ * the reply with their serial.
+ */
+#include "rpc/client.h"
+#include "rpc/message.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+typedef struct {
+    guint8 *frame;
+    gsize len;
+    bool done;
+} VrtPendingCall;
+
+struct _VrtRpcClient {
+    int fd;
+    int wake[2];             /* pipe to stop the reader */
+    GThread *reader;
+    GMutex lock;
+    GCond cond;
+    GMutex write_lock;
+    guint32 serial;
+    GHashTable *pending;     /* serial -> VrtPendingCall* (owned by the caller) */
+    bool closed;
+    char *close_reason;
+    VrtRpcEventFunc event_func;
+    gpointer event_data;
+    int ka_interval;
+    guint ka_count;
+};
+
+static bool
+write_frame(VrtRpcClient *client, GBytes *frame, GError **error)
+{
+    gsize len;
+    const guint8 *data = g_bytes_get_data(frame, &len);
+    g_mutex_lock(&client->write_lock);
+    while (len > 0) {
+        ssize_t n = send(client->fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            g_mutex_unlock(&client->write_lock);
+            vrt_error_set_errno(error, VIR_ERR_RPC, saved, "%s", "cannot send data");
+            return false;
+        }
+        data += n;
+        len -= (gsize)n;
+    }
+    g_mutex_unlock(&client->write_lock);
+    return true;
+}
+
+static void
+send_keepalive(VrtRpcClient *client, int proc)
+{
+    vrt_net_header hdr = { VRT_KEEPALIVE_PROGRAM, VRT_KEEPALIVE_VERSION, proc, VRT_NET_MESSAGE, 0, VRT_NET_OK };
+    g_autoptr(GBytes) frame = vrt_message_encode(&hdr, NULL, NULL, NULL);
+    if (frame)
+        write_frame(client, frame, NULL);
+}
+
+static bool
+read_full(VrtRpcClient *client, guint8 *buf, gsize len, int timeout_ms, bool *timed_out)
+{
+    gsize have = 0;
+    *timed_out = false;
+    while (have < len) {
+        struct pollfd fds[2] = { { client->fd, POLLIN, 0 }, { client->wake[0], POLLIN, 0 } };
+        int rc = poll(fds, 2, have == 0 ? timeout_ms : -1);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0 || fds[1].revents)
+            return false;
+        if (rc == 0) {
+            *timed_out = true;
+            return false;
+        }
+        ssize_t n = recv(client->fd, buf + have, len - have, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        have += (gsize)n;
+    }
+    return true;
+}
+
+static void
+mark_closed(VrtRpcClient *client, const char *reason)
+{
+    g_mutex_lock(&client->lock);
+    if (!client->closed) {
+        client->closed = true;
+        client->close_reason = g_strdup(reason);
+    }
+    g_cond_broadcast(&client->cond);
+    g_mutex_unlock(&client->lock);
+}
+
+static gpointer
+reader_main(gpointer opaque)
+{
+    VrtRpcClient *client = opaque;
+    guint unanswered = 0;
+    for (;;) {
+        guint8 lenbuf[4];
+        bool timed_out;
+        int timeout = client->ka_interval > 0 ? client->ka_interval * 1000 : -1;
+        if (!read_full(client, lenbuf, 4, timeout, &timed_out)) {
+            if (timed_out) {
+                if (++unanswered > client->ka_count) {
+                    mark_closed(client, "connection closed due to keepalive timeout");
+                    break;
+                }
+                send_keepalive(client, VRT_KEEPALIVE_PROC_PING);
+                continue;
+            }
+            mark_closed(client, "End of file while reading data: Input/output error");
+            break;
+        }
+        unanswered = 0;
+        guint32 total;
+        g_autoptr(GError) err = NULL;
+        if (!vrt_message_decode_length(lenbuf, &total, &err)) {
+            mark_closed(client, err->message);
+            break;
+        }
+        guint8 *frame = g_malloc(total);
+        memcpy(frame, lenbuf, 4);
+        if (!read_full(client, frame + 4, total - 4, -1, &timed_out)) {
+            g_free(frame);
+            mark_closed(client, "End of file while reading data: Input/output error");
+            break;
+        }
+        vrt_net_header hdr;
+        if (!vrt_message_decode_header(frame, total, &hdr, &err)) {
+            g_free(frame);
+            mark_closed(client, err->message);
+            break;
+        }
+        if (hdr.prog == VRT_KEEPALIVE_PROGRAM) {
+            if (hdr.proc == VRT_KEEPALIVE_PROC_PING)
+                send_keepalive(client, VRT_KEEPALIVE_PROC_PONG);
+            g_free(frame);
+            continue;
+        }
+        if (hdr.type == VRT_NET_MESSAGE) {
+            if (client->event_func)
+                client->event_func(hdr.proc, frame, total, client->event_data);
+            g_free(frame);
+            continue;
+        }
+        g_mutex_lock(&client->lock);
+        VrtPendingCall *pc = g_hash_table_lookup(client->pending, GUINT_TO_POINTER(hdr.serial));
+        if (pc && hdr.type == VRT_NET_REPLY) {
+            pc->frame = frame;
+            pc->len = total;
+            pc->done = true;
+            g_cond_broadcast(&client->cond);
+            frame = NULL;
+        }
+        g_mutex_unlock(&client->lock);
+        g_free(frame);
+    }
+    return NULL;
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_fd(int fd, GError **error)
+{
+    VrtRpcClient *client = g_new0(VrtRpcClient, 1);
+    client->fd = fd;
+    if (pipe2(client->wake, O_CLOEXEC) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "%s", "cannot create pipe");
+        close(fd);
+        g_free(client);
+        return NULL;
+    }
+    g_mutex_init(&client->lock);
+    g_cond_init(&client->cond);
+    g_mutex_init(&client->write_lock);
+    client->pending = g_hash_table_new(g_direct_hash, g_direct_equal);
+    client->ka_count = 5;
+    client->reader = g_thread_new("vrt-rpc-reader", reader_main, client);
+    return client;
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_unix(const char *path, GError **error)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        vrt_error_set(error, VIR_ERR_NO_CONNECT, "socket path '%s' is too long", path);
+        return NULL;
+    }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "%s", "cannot create socket");
+        return NULL;
+    }
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        int saved = errno;
+        close(fd);
+        g_set_error(error, VRT_ERROR, VIR_ERR_SYSTEM_ERROR, "Failed to connect socket to '%s': %s", path,
+                    g_strerror(saved));
+        return NULL;
+    }
+    return vrt_rpc_client_new_fd(fd, error);
+}
+
+void
+vrt_rpc_client_free(VrtRpcClient *client)
+{
+    if (!client)
+        return;
+    ssize_t ignored = write(client->wake[1], "x", 1);
+    (void)ignored;
+    shutdown(client->fd, SHUT_RDWR);
+    g_thread_join(client->reader);
+    close(client->fd);
+    close(client->wake[0]);
+    close(client->wake[1]);
+    g_hash_table_destroy(client->pending);
+    g_mutex_clear(&client->lock);
+    g_cond_clear(&client->cond);
+    g_mutex_clear(&client->write_lock);
+    g_free(client->close_reason);
+    g_free(client);
+}
+
+void
+vrt_rpc_client_set_event_func(VrtRpcClient *client, VrtRpcEventFunc func, gpointer data)
+{
+    g_mutex_lock(&client->lock);
+    client->event_func = func;
+    client->event_data = data;
+    g_mutex_unlock(&client->lock);
+}
+
+void
+vrt_rpc_client_set_keepalive(VrtRpcClient *client, int interval, guint count)
+{
+    client->ka_interval = interval;
+    client->ka_count = count;
+}
+
+bool
+vrt_rpc_client_is_open(VrtRpcClient *client)
+{
+    g_mutex_lock(&client->lock);
+    bool open = !client->closed;
+    g_mutex_unlock(&client->lock);
+    return open;
+}
+
+bool
+vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
+                    void *ret, GError **error)
+{
+    VrtPendingCall pc = { 0 };
+    g_mutex_lock(&client->lock);
+    if (client->closed) {
+        vrt_error_set(error, VIR_ERR_RPC, "%s", client->close_reason ? client->close_reason : "client socket is closed");
+        g_mutex_unlock(&client->lock);
+        return false;
+    }
+    guint32 serial = ++client->serial;
+    g_hash_table_insert(client->pending, GUINT_TO_POINTER(serial), &pc);
+    g_mutex_unlock(&client->lock);
+
+    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, VRT_NET_CALL, serial, VRT_NET_OK };
+    g_autoptr(GBytes) frame = vrt_message_encode(&hdr, args ? args_filter : NULL, args, error);
+    bool ok = frame && write_frame(client, frame, error);
+
+    g_mutex_lock(&client->lock);
+    while (ok && !pc.done && !client->closed)
+        g_cond_wait(&client->cond, &client->lock);
+    g_hash_table_remove(client->pending, GUINT_TO_POINTER(serial));
+    if (ok && !pc.done) {
+        vrt_error_set(error, VIR_ERR_RPC, "%s", client->close_reason ? client->close_reason : "connection closed");
+        ok = false;
+    }
+    g_mutex_unlock(&client->lock);
+    if (!ok) {
+        g_free(pc.frame);
+        return false;
+    }
+
+    g_autofree guint8 *reply = pc.frame;
+    vrt_net_header rh;
+    if (!vrt_message_decode_header(reply, pc.len, &rh, error))
+        return false;
+    if (rh.status == VRT_NET_ERROR) {
+        if (!vrt_message_decode_error(reply, pc.len, error))
+            vrt_error_set(error, VIR_ERR_RPC, "%s", "malformed error reply");
+        return false;
+    }
+    if (ret && ret_filter) {
+        return vrt_message_decode_payload(reply, pc.len, ret_filter, ret, error);
+    }
+    return true;
+}

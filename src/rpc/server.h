@@ -1,0 +1,80 @@
+/*
+ * The RPC server: listening sockets, client connections, framing, the worker
+ * pool and keepalive. It serves one program whose procedures come from the
+ * generated table (protocol/remote_procs.tsv) plus the keepalive program,
+ * which the I/O thread answers itself so a busy client never starves its own
+ * keepalive.
+ *
+ * Threads: one I/O thread runs the GMainContext given at creation (reads,
+ * accepts, keepalive, high-priority procedures); a pool of worker threads runs
+ * the others. Replies are queued on the client and written by whichever thread
+ * finds the socket writable first.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include "vrt_dispatch.h"
+
+typedef struct _VrtRpcServer VrtRpcServer;
+typedef struct _VrtServerClient VrtServerClient;
+
+/* Limits, named where they are set; the daemon fills them from its config. */
+typedef struct {
+    guint max_clients;          /* connections at once (default 5000) */
+    guint max_workers;          /* worker threads (default 20) */
+    guint max_client_requests;  /* calls of one client in the workers at once (default 5) */
+    guint max_queued_requests;  /* further calls of one client held before reading stops (default 1000) */
+    int keepalive_interval;     /* seconds between PINGs to an idle client; <= 0 disables */
+    guint keepalive_count;      /* unanswered PINGs before the client is dropped */
+} VrtRpcServerLimits;
+
+void vrt_rpc_server_limits_init(VrtRpcServerLimits *limits);
+
+/* Called on the I/O thread when a client connects and when it goes away
+ * (after its last call finished). */
+typedef void (*VrtClientHook)(VrtServerClient *client, gpointer data);
+
+VrtRpcServer *vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits,
+                                 VrtClientHook on_connect, VrtClientHook on_close, gpointer data,
+                                 GError **error);
+/* Stops accepting, waits for calls in flight, flushes replies, closes all. */
+void vrt_rpc_server_free(VrtRpcServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtRpcServer, vrt_rpc_server_free)
+
+/* Listens on a UNIX socket at path with mode and group (gid -1: unchanged).
+ * An existing stale socket file is replaced. */
+bool vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid_t gid,
+                             bool readonly, GError **error);
+/* Serves an already listening socket (systemd socket activation). */
+bool vrt_rpc_server_add_fd(VrtRpcServer *server, int fd, bool readonly, GError **error);
+/* Stops accepting new connections (first step of a shutdown). */
+void vrt_rpc_server_stop_accepting(VrtRpcServer *server);
+guint vrt_rpc_server_client_count(VrtRpcServer *server);
+
+/* Clients */
+VrtServerClient *vrt_server_client_ref(VrtServerClient *client);
+void vrt_server_client_unref(VrtServerClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtServerClient, vrt_server_client_unref)
+bool vrt_server_client_is_readonly(VrtServerClient *client);
+/* Peer credentials of a UNIX client (-1 when unknown). */
+void vrt_server_client_get_peer(VrtServerClient *client, pid_t *pid, uid_t *uid, gid_t *gid);
+/* The daemon's per-connection state; destroy runs when the client is freed. */
+void vrt_server_client_set_data(VrtServerClient *client, gpointer data, GDestroyNotify destroy);
+gpointer vrt_server_client_get_data(VrtServerClient *client);
+/* Starts server-side keepalive PINGs (after the client said it answers them). */
+void vrt_server_client_enable_keepalive(VrtServerClient *client);
+/* Sends an event message (type MESSAGE, serial 0) of the remote program.
+ * Safe from any thread; false when the client is gone or the queue is full. */
+bool vrt_server_client_send_event(VrtServerClient *client, int proc, xdrproc_t filter, const void *msg);
+/* Closes the connection after queued replies are written. */
+void vrt_server_client_close(VrtServerClient *client);
+
+/* Calls: what a handler knows of the call it serves. */
+VrtServerClient *vrt_call_get_client(VrtCall *call);
+
+/* Runs before every call's handler (on the thread that will run it); false
+ * with *error refuses the call (e.g. "connection not open"). */
+typedef bool (*VrtCallCheck)(VrtCall *call, const VrtProcInfo *info, gpointer data, GError **error);
+void vrt_rpc_server_set_call_check(VrtRpcServer *server, VrtCallCheck check, gpointer data);

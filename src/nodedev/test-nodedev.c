@@ -1,0 +1,355 @@
+/*
+ * Unit tests of the nodedev module: PCI address syntax, the rtnetlink
+ * encoder/decoder and the UNIX transport with its retry, and node device
+ * XML checked against libvirt's nodedev.rng with virt-xml-validate.
+ */
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf/nodedev/nodedev_conf.h"
+#include "nodedev/netlink.h"
+#include "nodedev/pci.h"
+#include "util/error.h"
+
+static void
+test_pci_addr(void)
+{
+    static const struct {
+        const char *in;
+        const char *out;
+    } good[] = {
+        { "0000:06:10.0", "0000:06:10.0" }, { "06:10.1", "0000:06:10.1" }, { "ffff:ff:1f.7", "ffff:ff:1f.7" },
+        { "0000:0A:1F.3", "0000:0a:1f.3" },
+    };
+    static const char *const bad[] = { "", "06:10", "0000:06:20.0", "0000:06:10.8", "0000:06:10.0x",
+                                       "00000:06:10.0", "0000:100:10.0", "xyz", "0000:06:10.", ":06:10.0",
+                                       "0000:06::10.0", "0000:06:10.00" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
+        VrtPciAddr a;
+        g_autoptr(GError) err = NULL;
+        g_autofree char *s = NULL;
+        g_autofree char *n = NULL;
+        VrtPciAddr b;
+
+        g_assert_true(vrt_pci_addr_parse(good[i].in, &a, &err));
+        g_assert_no_error(err);
+        s = vrt_pci_addr_format(&a);
+        g_assert_cmpstr(s, ==, good[i].out);
+        n = vrt_pci_addr_nodedev_name(&a);
+        g_assert_true(g_str_has_prefix(n, "pci_"));
+        g_assert_true(vrt_pci_addr_parse_nodedev_name(n, &b));
+        g_assert_true(vrt_pci_addr_equal(&a, &b));
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        VrtPciAddr a;
+        g_autoptr(GError) err = NULL;
+        g_assert_false(vrt_pci_addr_parse(bad[i], &a, &err));
+        g_assert_cmpint(vrt_error_code(err), ==, VIR_ERR_INVALID_ARG);
+        g_assert_nonnull(strstr(err->message, bad[i]));
+    }
+    {
+        VrtPciAddr a = { 0, 6, 0x10, 2 };
+        g_autofree char *n = vrt_pci_addr_nodedev_name(&a);
+        g_assert_cmpstr(n, ==, "pci_0000_06_10_2");
+        g_assert_false(vrt_pci_addr_parse_nodedev_name("pci_06_10_2", &a));
+        g_assert_false(vrt_pci_addr_parse_nodedev_name("net_0000_06_10_2", &a));
+    }
+}
+
+static void
+test_mac(void)
+{
+    guint8 mac[VRT_MAC_LEN];
+    g_autofree char *s = NULL;
+
+    g_assert_true(vrt_mac_parse("52:54:00:AA:bb:0c", mac));
+    s = vrt_mac_format(mac);
+    g_assert_cmpstr(s, ==, "52:54:00:aa:bb:0c");
+    g_assert_false(vrt_mac_parse("52:54:00:aa:bb", mac));
+    g_assert_false(vrt_mac_parse("52:54:00:aa:bb:cc:dd", mac));
+    g_assert_false(vrt_mac_parse("52-54-00-aa-bb-cc", mac));
+    g_assert_false(vrt_mac_parse(NULL, mac));
+}
+
+static void
+test_netlink_setlink_roundtrip(void)
+{
+    VrtVfInfo in = { .mac = { 0x52, 0x54, 0, 0xaa, 0xbb, 0xcc }, .vlan = 42, .qos = 3, .spoofchk = true,
+                     .trust = true };
+    guint all = VRT_VF_FIELD_MAC | VRT_VF_FIELD_VLAN | VRT_VF_FIELD_SPOOFCHK | VRT_VF_FIELD_TRUST;
+    guint sets[] = { VRT_VF_FIELD_MAC, VRT_VF_FIELD_VLAN, VRT_VF_FIELD_MAC | VRT_VF_FIELD_VLAN, all };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(sets); i++) {
+        g_autoptr(GByteArray) msg = vrt_netlink_encode_setlink_vf(77, "ens1f0", 5, &in, sets[i]);
+        struct nlmsghdr h;
+        g_autofree char *ifname = NULL;
+        VrtVfInfo out = { 0 };
+        guint vf = 0, fields = 0;
+        g_autoptr(GError) err = NULL;
+
+        memcpy(&h, msg->data, sizeof(h));
+        g_assert_cmpuint(h.nlmsg_len, ==, msg->len);
+        g_assert_cmpuint(h.nlmsg_type, ==, RTM_SETLINK);
+        g_assert_cmpuint(h.nlmsg_flags, ==, NLM_F_REQUEST | NLM_F_ACK);
+        g_assert_cmpuint(h.nlmsg_seq, ==, 77);
+        g_assert_cmpuint(msg->len % 4, ==, 0);
+        g_assert_true(vrt_netlink_decode_setlink_vf(msg->data, msg->len, &ifname, &vf, &out, &fields, &err));
+        g_assert_no_error(err);
+        g_assert_cmpstr(ifname, ==, "ens1f0");
+        g_assert_cmpuint(vf, ==, 5);
+        g_assert_cmpuint(fields, ==, sets[i]);
+        if (sets[i] & VRT_VF_FIELD_MAC)
+            g_assert_cmpmem(out.mac, VRT_MAC_LEN, in.mac, VRT_MAC_LEN);
+        if (sets[i] & VRT_VF_FIELD_VLAN) {
+            g_assert_cmpuint(out.vlan, ==, 42);
+            g_assert_cmpuint(out.qos, ==, 3);
+        }
+        if (sets[i] & VRT_VF_FIELD_TRUST)
+            g_assert_true(out.trust && out.spoofchk);
+    }
+}
+
+static void
+test_netlink_newlink_decode(void)
+{
+    VrtVfInfo vfs[3] = { { .vlan = 1 }, { .mac = { 2, 0, 0, 0, 0, 1 }, .vlan = 100, .spoofchk = true },
+                         { .vlan = 7, .trust = true } };
+    g_autoptr(GByteArray) msg = vrt_netlink_encode_newlink(9, "ens1f0", vfs, 3);
+    g_autoptr(GError) err = NULL;
+    VrtVfInfo out;
+
+    for (guint i = 0; i < 3; i++) {
+        g_assert_true(vrt_netlink_decode_vf(msg->data, msg->len, i, &out, &err));
+        g_assert_no_error(err);
+        g_assert_cmpmem(out.mac, VRT_MAC_LEN, vfs[i].mac, VRT_MAC_LEN);
+        g_assert_cmpuint(out.vlan, ==, vfs[i].vlan);
+        g_assert_cmpint(out.spoofchk, ==, vfs[i].spoofchk);
+        g_assert_cmpint(out.trust, ==, vfs[i].trust);
+    }
+    g_assert_false(vrt_netlink_decode_vf(msg->data, msg->len, 3, &out, &err));
+    g_assert_nonnull(strstr(err->message, "VF 3"));
+    g_clear_error(&err);
+    /* every truncation is refused or decoded within bounds, never read past */
+    for (gsize len = 0; len < msg->len; len++) {
+        g_autofree guint8 *copy = g_memdup2(msg->data, len ? len : 1);
+        bool ok = vrt_netlink_decode_vf(copy, len, 1, &out, &err);
+        g_assert_true(ok || err);
+        g_clear_error(&err);
+    }
+}
+
+/* A fake PF on a UNIX socket: answers EBUSY `busy` times, then applies the
+ * request and acks; a GETLINK gets an RTM_NEWLINK describing 2 VFs. */
+typedef struct {
+    int listen_fd;
+    int busy;
+    VrtVfInfo vfs[2];
+} FakePf;
+
+static gpointer
+fake_pf_thread(gpointer data)
+{
+    FakePf *pf = data;
+
+    for (;;) {
+        int fd = accept(pf->listen_fd, NULL, NULL);
+        guint8 buf[4096];
+        ssize_t n;
+        struct nlmsghdr h;
+
+        if (fd < 0)
+            return NULL;
+        n = recv(fd, buf, sizeof(buf), 0);
+        g_assert_cmpint(n, >=, (ssize_t)sizeof(h));
+        memcpy(&h, buf, sizeof(h));
+        if (h.nlmsg_type == RTM_GETLINK) {
+            g_autoptr(GByteArray) reply = vrt_netlink_encode_newlink(h.nlmsg_seq, "ens1f0", pf->vfs, 2);
+            g_assert_cmpint(send(fd, reply->data, reply->len, 0), ==, (ssize_t)reply->len);
+        } else {
+            struct {
+                struct nlmsghdr h;
+                struct nlmsgerr e;
+            } ack = { .h = { .nlmsg_len = sizeof(ack), .nlmsg_type = NLMSG_ERROR, .nlmsg_seq = h.nlmsg_seq } };
+            g_autofree char *ifname = NULL;
+            guint vf, fields;
+            VrtVfInfo info = { 0 };
+
+            if (pf->busy > 0) {
+                pf->busy--;
+                ack.e.error = -EBUSY;
+            } else if (!vrt_netlink_decode_setlink_vf(buf, n, &ifname, &vf, &info, &fields, NULL) || vf > 1) {
+                ack.e.error = -EINVAL;
+            } else {
+                pf->vfs[vf] = info;
+            }
+            ack.e.msg = h;
+            g_assert_cmpint(send(fd, &ack, sizeof(ack), 0), ==, (ssize_t)sizeof(ack));
+        }
+        close(fd);
+    }
+}
+
+static void
+test_netlink_unix_transport(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vrt-nl-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "netlink.sock", NULL);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    FakePf pf = { .busy = 2 };
+    g_autoptr(VrtNetlink) nl = vrt_netlink_new_unix(path);
+    g_autoptr(GError) err = NULL;
+    VrtVfInfo set = { .mac = { 0x52, 0x54, 0, 1, 2, 3 }, .vlan = 10 };
+    VrtVfInfo got;
+    GThread *th;
+
+    pf.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(bind(pf.listen_fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(pf.listen_fd, 4), ==, 0);
+    th = g_thread_new("fake-pf", fake_pf_thread, &pf);
+
+    /* two EBUSY answers are retried through */
+    g_assert_true(vrt_netlink_set_vf(nl, "ens1f0", 1, &set, VRT_VF_FIELD_MAC | VRT_VF_FIELD_VLAN, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(pf.busy, ==, 0);
+    g_assert_true(vrt_netlink_get_vf(nl, "ens1f0", 1, &got, &err));
+    g_assert_cmpmem(got.mac, VRT_MAC_LEN, set.mac, VRT_MAC_LEN);
+    g_assert_cmpuint(got.vlan, ==, 10);
+
+    /* a lasting EBUSY gives up with the errno in the message */
+    pf.busy = 100;
+    g_assert_false(vrt_netlink_set_vf(nl, "ens1f0", 1, &set, VRT_VF_FIELD_MAC, &err));
+    g_assert_nonnull(strstr(err->message, g_strerror(EBUSY)));
+    g_clear_error(&err);
+    pf.busy = 0;
+    g_assert_false(vrt_netlink_set_vf(nl, "ens1f0", 7, &set, VRT_VF_FIELD_MAC, &err));
+    g_assert_nonnull(strstr(err->message, "VF 7"));
+    g_clear_error(&err);
+
+    shutdown(pf.listen_fd, SHUT_RDWR);
+    close(pf.listen_fd);
+    g_thread_join(th);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Writes xml to a temporary file and runs virt-xml-validate on it. */
+static void
+assert_valid_nodedev(const char *xml)
+{
+    const char *validator = g_getenv("VRT_XML_VALIDATE");
+    g_autofree char *path = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *out = NULL;
+    int fd, status;
+
+    if (!validator || !*validator) {
+        g_test_skip("virt-xml-validate not found");
+        return;
+    }
+    fd = g_file_open_tmp("vrt-nodedev-XXXXXX.xml", &path, &err);
+    g_assert_no_error(err);
+    close(fd);
+    g_assert_true(g_file_set_contents(path, xml, -1, &err));
+    const char *argv[] = { validator, path, "nodedev", NULL };
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                               &status, &err));
+    if (!g_spawn_check_wait_status(status, NULL))
+        g_error("nodedev XML does not validate:\n%s", xml);
+    unlink(path);
+}
+
+static void
+test_xml_pci(void)
+{
+    g_autoptr(VrtNodedevDef) pf = vrt_nodedev_def_new(VRT_NODEDEV_CAP_PCI);
+    g_autoptr(VrtNodedevDef) vf = vrt_nodedev_def_new(VRT_NODEDEV_CAP_PCI);
+    VrtNodedevPciAddr a1 = { 0, 6, 0x10, 0 }, a2 = { 0, 6, 0x10, 2 }, p = { 0, 6, 0, 0 };
+    g_autofree char *pf_xml = NULL;
+    g_autofree char *vf_xml = NULL;
+
+    pf->name = g_strdup("pci_0000_06_00_0");
+    pf->path = g_strdup("/sys/devices/pci0000:00/0000:00:02.0/0000:06:00.0");
+    pf->parent = g_strdup("computer");
+    pf->driver = g_strdup("ixgbe");
+    pf->pci.klass = 0x020000;
+    pf->pci.addr = p;
+    pf->pci.vendor_id = 0x8086;
+    pf->pci.product_id = 0x10fb;
+    pf->pci.vendor_name = g_strdup("Intel <&> Corporation");
+    pf->pci.is_pf = true;
+    pf->pci.max_vfs = 63;
+    g_array_append_val(pf->pci.vfs, a1);
+    g_array_append_val(pf->pci.vfs, a2);
+    pf->pci.iommu_group = 20;
+    g_array_append_val(pf->pci.iommu_addrs, p);
+    pf->pci.numa_node = 0;
+    pf_xml = vrt_nodedev_def_format(pf);
+    g_assert_nonnull(strstr(pf_xml, "<capability type='virt_functions' maxCount='63'>\n"
+                                    "      <address domain='0x0000' bus='0x06' slot='0x10' function='0x0'/>\n"
+                                    "      <address domain='0x0000' bus='0x06' slot='0x10' function='0x2'/>\n"));
+    g_assert_nonnull(strstr(pf_xml, "<vendor id='0x8086'>Intel &lt;&amp;&gt; Corporation</vendor>"));
+    g_assert_nonnull(strstr(pf_xml, "<product id='0x10fb'/>"));
+    g_assert_nonnull(strstr(pf_xml, "<iommuGroup number='20'>"));
+    assert_valid_nodedev(pf_xml);
+
+    vf->name = g_strdup("pci_0000_06_10_2");
+    vf->parent = g_strdup("pci_0000_00_02_0");
+    vf->pci.addr = a2;
+    vf->pci.vendor_id = 0x8086;
+    vf->pci.product_id = 0x10ed;
+    vf->pci.is_vf = true;
+    vf->pci.pf = p;
+    vf_xml = vrt_nodedev_def_format(vf);
+    g_assert_nonnull(strstr(vf_xml, "<capability type='phys_function'>\n"
+                                    "      <address domain='0x0000' bus='0x06' slot='0x00' function='0x0'/>\n"));
+    g_assert_nonnull(strstr(vf_xml, "<slot>16</slot>\n    <function>2</function>"));
+    g_assert_null(strstr(vf_xml, "<driver>"));
+    g_assert_null(strstr(vf_xml, "iommuGroup"));
+    assert_valid_nodedev(vf_xml);
+}
+
+static void
+test_xml_net_and_system(void)
+{
+    g_autoptr(VrtNodedevDef) net = vrt_nodedev_def_new(VRT_NODEDEV_CAP_NET);
+    g_autoptr(VrtNodedevDef) sys = vrt_nodedev_def_new(VRT_NODEDEV_CAP_SYSTEM);
+    g_autofree char *net_xml = NULL;
+    g_autofree char *sys_xml = NULL;
+
+    net->name = g_strdup("net_ens1f0v0_52_54_00_aa_bb_cc");
+    net->parent = g_strdup("pci_0000_06_10_0");
+    net->net.ifname = g_strdup("ens1f0v0");
+    net->net.mac = g_strdup("52:54:00:aa:bb:cc");
+    net->net.link_state = g_strdup("up");
+    net->net.speed = 10000;
+    net_xml = vrt_nodedev_def_format(net);
+    g_assert_nonnull(strstr(net_xml, "<interface>ens1f0v0</interface>\n    <address>52:54:00:aa:bb:cc</address>\n"
+                                     "    <link speed='10000' state='up'/>"));
+    assert_valid_nodedev(net_xml);
+
+    sys->name = g_strdup("computer");
+    sys_xml = vrt_nodedev_def_format(sys);
+    g_assert_nonnull(strstr(sys_xml, "<capability type='system'>"));
+    assert_valid_nodedev(sys_xml);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/nodedev/pci-addr", test_pci_addr);
+    g_test_add_func("/nodedev/mac", test_mac);
+    g_test_add_func("/nodedev/netlink/setlink-roundtrip", test_netlink_setlink_roundtrip);
+    g_test_add_func("/nodedev/netlink/newlink-decode", test_netlink_newlink_decode);
+    g_test_add_func("/nodedev/netlink/unix-transport-retry", test_netlink_unix_transport);
+    g_test_add_func("/nodedev/xml/pci", test_xml_pci);
+    g_test_add_func("/nodedev/xml/net-system", test_xml_net_and_system);
+    return g_test_run();
+}

@@ -1,0 +1,143 @@
+"""Shared fixtures of vrt's integration tests: a private vrtd on a temporary
+root, a private Debian libvirtd, and helpers to run virsh and vrt."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("VRT_BUILD", os.path.join(SRC, "build"))
+VRTD = os.path.join(BUILD, "daemon", "vrtd")
+VRT = os.path.join(BUILD, "client", "vrt")
+
+
+def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Vrtd:
+    """A vrtd serving a private root; stopped at the end of the test."""
+
+    def __init__(self, root, config=None, extra_args=(), env=None):
+        self.root = root
+        self.config = config
+        self.extra_args = list(extra_args)
+        self.env = env
+        self.proc = None
+        self.sock = os.path.join(root, "run", "vrt", "vrtd-sock")
+        self.sock_ro = os.path.join(root, "run", "vrt", "vrtd-sock-ro")
+        self.uri = f"qemu+unix:///system?socket={self.sock}"
+        self.uri_ro = f"qemu+unix:///system?socket={self.sock_ro}"
+        self.log = os.path.join(root, "vrtd.stderr")
+
+    def start(self, wait=True):
+        args = [VRTD, "--root", self.root] + self.extra_args
+        if self.config:
+            args += ["--config", self.config]
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"), env=env)
+        if wait:
+            wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, what="vrtd's socket")
+            assert self.proc.poll() is None, f"vrtd exited: {self.stderr()}"
+        return self
+
+    def stderr(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+
+@pytest.fixture
+def tmproot():
+    d = tempfile.mkdtemp(prefix="vrt-test-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def vrtd(tmproot):
+    d = Vrtd(tmproot).start()
+    yield d
+    d.stop()
+
+
+def run(args, check=True, timeout=60, **kw):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} failed ({p.returncode}):\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def virsh(uri, *args, check=True, timeout=60):
+    return run(["virsh", "-q", "-c", uri] + list(args), check=check, timeout=timeout)
+
+
+def vrt(uri, *args, check=True, timeout=60):
+    return run([VRT, "-c", uri] + list(args), check=check, timeout=timeout)
+
+
+class Libvirtd:
+    """Debian's libvirtd with a private config and socket directory."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.sock = os.path.join(d, "libvirt-sock")
+        self.uri = f"qemu+unix:///system?socket={self.sock}"
+        self.conf = os.path.join(d, "libvirtd.conf")
+        self.pidfile = os.path.join(d, "libvirtd.pid")
+        with open(self.conf, "w") as f:
+            f.write(f'unix_sock_dir = "{d}"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n'
+                    f'listen_tls = 0\nlisten_tcp = 0\nlog_outputs = "3:file:{d}/libvirtd.log"\n')
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["libvirtd", "--config", self.conf, "--pid-file", self.pidfile],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, timeout=30,
+                 what="libvirtd's socket")
+        assert self.proc.poll() is None, "libvirtd exited at start"
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def libvirtd():
+    if not shutil.which("libvirtd"):
+        pytest.skip("Debian's libvirtd is not installed")
+    d = tempfile.mkdtemp(prefix="vrt-libvirtd-")
+    lv = Libvirtd(d).start()
+    yield lv
+    lv.stop()
+    shutil.rmtree(d, ignore_errors=True)

@@ -206,8 +206,11 @@ typedef struct _VrtDomainNetDef VrtDomainNetDef;
  * (a network port). Present when set == true. */
 typedef struct {
     bool set;
-    VrtDomainNetType type;   /* BRIDGE or HOSTDEV (or ETHERNET/USER) */
-    char *bridge;            /* type BRIDGE: host bridge name */
+    /* NETWORK: a bridge the network driver manages (NAT/route/open
+     * networks, libvirt shows type='network' with bridge=); BRIDGE: a
+     * host bridge (forward mode bridge); HOSTDEV: a VF from a pool. */
+    VrtDomainNetType type;
+    char *bridge;            /* NETWORK/BRIDGE: bridge name */
     VrtPciAddress hostdev_addr; /* type HOSTDEV: the VF */
     bool managed;            /* type HOSTDEV */
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
@@ -443,6 +446,14 @@ void vrt_domain_video_def_free(VrtDomainVideoDef *video);
 void vrt_domain_rng_def_free(VrtDomainRngDef *rng);
 void vrt_domain_memballoon_def_free(VrtDomainMemballoonDef *balloon);
 void vrt_domain_watchdog_def_free(VrtDomainWatchdogDef *wd);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainControllerDef, vrt_domain_controller_def_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainChrDef, vrt_domain_chr_def_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainInputDef, vrt_domain_input_def_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainGraphicsDef, vrt_domain_graphics_def_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainVideoDef, vrt_domain_video_def_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainRngDef, vrt_domain_rng_def_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainMemballoonDef, vrt_domain_memballoon_def_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainWatchdogDef, vrt_domain_watchdog_def_free)
 
 /* ---- parse / format / copy ----------------------------------------- */
 

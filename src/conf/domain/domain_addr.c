@@ -1,0 +1,941 @@
+/*
+ * Guest addresses and aliases: PCI slots (pc: bus 0; q35: one device per
+ * pcie-root-port, ports added as needed), drive addresses from the disk
+ * target name, virtio-serial ports, the implicit controllers libvirt adds,
+ * device aliases the way QEMU and libvirt name them, and generated MACs.
+ * Addresses already present are never moved, so assignment is stable.
+ */
+#include "conf/domain/domain_priv.h"
+#include "util/error.h"
+
+#include <string.h>
+
+#define PCI_BUSES 256
+#define PCI_SLOTS 32
+#define PCI_FUNCS 8
+#define PCI_FIRST_SLOT 1
+#define PC_PIIX3_SLOT 1        /* ISA bridge, IDE (.1), UHCI (.2), ACPI (.3) */
+#define PC_VIDEO_SLOT 2
+#define Q35_VIDEO_SLOT 1
+#define Q35_ICH9_SLOT 0x1f     /* LPC (.0), SATA (.2), SMBus (.3) */
+#define Q35_ROOT_PORT_FIRST_SLOT 2
+#define SATA_UNITS 6
+#define SCSI_UNITS 7
+#define IDE_UNITS 4
+#define MAC_PREFIX_0 0x52
+#define MAC_PREFIX_1 0x54
+#define MAC_PREFIX_2 0x00
+
+typedef enum {
+    NEED_NONE = 0,
+    NEED_PCI,        /* conventional PCI: bus 0 (q35: integrated on pcie.0) */
+    NEED_PCIE,       /* q35: behind a pcie-root-port; pc: bus 0 */
+    NEED_ROOT_PORT,  /* a pcie-root-port itself: bus 0, multifunction slots */
+} PciNeed;
+
+typedef struct {
+    VrtDomainDeviceInfo *info;
+    PciNeed need;
+    char *what;      /* for messages */
+    VrtDomainControllerDef *ctrl; /* when the device is a controller */
+} DevRef;
+
+static void
+devref_clear(gpointer p)
+{
+    g_free(((DevRef *)p)->what);
+}
+
+static void
+add_ref(GArray *refs, VrtDomainDeviceInfo *info, PciNeed need, VrtDomainControllerDef *ctrl,
+        const char *fmt, const char *arg)
+{
+    DevRef r = { .info = info, .need = need, .ctrl = ctrl, .what = g_strdup_printf(fmt, arg) };
+    g_array_append_val(refs, r);
+}
+
+static PciNeed
+controller_need(const VrtDomainDef *def, const VrtDomainControllerDef *c)
+{
+    bool q35 = vrt_domain_def_is_q35(def);
+
+    switch (c->type) {
+    case VRT_DOMAIN_CONTROLLER_PCI:
+        if (g_str_equal(c->model, "pci-root") || g_str_equal(c->model, "pcie-root"))
+            return NEED_NONE;
+        if (g_str_equal(c->model, "pcie-root-port"))
+            return NEED_ROOT_PORT;
+        return NEED_PCI;
+    case VRT_DOMAIN_CONTROLLER_USB:
+        if (g_strcmp0(c->model, "none") == 0)
+            return NEED_NONE;
+        if (c->model && strstr(c->model, "xhci"))
+            return NEED_PCIE;
+        return NEED_PCI;
+    case VRT_DOMAIN_CONTROLLER_SATA:
+        return NEED_PCI;
+    case VRT_DOMAIN_CONTROLLER_IDE:
+        return q35 ? NEED_NONE : NEED_PCI;
+    case VRT_DOMAIN_CONTROLLER_SCSI:
+        return g_strcmp0(c->model, "lsilogic") == 0 ? NEED_PCI : NEED_PCIE;
+    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
+        return NEED_PCIE;
+    }
+    return NEED_NONE;
+}
+
+/* Every device that can hold an address, in libvirt's assignment order. */
+static GArray *
+collect_refs(const VrtDomainDef *cdef)
+{
+    VrtDomainDef *def = (VrtDomainDef *)cdef;
+    GArray *refs = g_array_new(FALSE, TRUE, sizeof(DevRef));
+
+    g_array_set_clear_func(refs, devref_clear);
+    for (guint i = 0; i < def->videos->len; i++) {
+        VrtDomainVideoDef *v = def->videos->pdata[i];
+        add_ref(refs, &v->info, g_str_equal(v->model, "none") ? NEED_NONE
+                : g_str_equal(v->model, "virtio") ? NEED_PCIE : NEED_PCI, NULL, "video '%s'", v->model);
+    }
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        g_autofree char *idx = g_strdup_printf("%s %u", vrt_controller_type_names[c->type], c->index);
+        add_ref(refs, &c->info, controller_need(def, c), c, "controller %s", idx);
+    }
+    for (guint i = 0; i < def->nets->len; i++) {
+        VrtDomainNetDef *n = def->nets->pdata[i];
+        bool legacy = n->model && (g_str_equal(n->model, "e1000") || g_str_equal(n->model, "rtl8139")) &&
+                      vrt_domain_net_get_actual_type(n) != VRT_DOMAIN_NET_TYPE_HOSTDEV;
+        add_ref(refs, &n->info, legacy ? NEED_PCI : NEED_PCIE, NULL, "interface %s",
+                vrt_net_type_names[n->type]);
+    }
+    for (guint i = 0; i < def->disks->len; i++) {
+        VrtDomainDiskDef *d = def->disks->pdata[i];
+        add_ref(refs, &d->info, d->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ? NEED_PCIE : NEED_NONE, NULL,
+                "disk '%s'", d->target_dev);
+    }
+    for (guint i = 0; i < def->hostdevs->len; i++) {
+        VrtDomainHostdevDef *h = def->hostdevs->pdata[i];
+        if (!h->parent_net)
+            add_ref(refs, h->info, NEED_PCIE, NULL, "hostdev %s", "pci");
+    }
+    if (def->memballoon)
+        add_ref(refs, &def->memballoon->info,
+                g_str_equal(def->memballoon->model, "virtio") ? NEED_PCIE : NEED_NONE, NULL, "%s", "memballoon");
+    for (guint i = 0; i < def->rngs->len; i++)
+        add_ref(refs, &((VrtDomainRngDef *)def->rngs->pdata[i])->info, NEED_PCIE, NULL, "%s", "rng");
+    if (def->watchdog)
+        add_ref(refs, &def->watchdog->info,
+                g_str_equal(def->watchdog->model, "i6300esb") ? NEED_PCI : NEED_NONE, NULL, "watchdog '%s'",
+                def->watchdog->model);
+    for (guint i = 0; i < def->inputs->len; i++) {
+        VrtDomainInputDef *in = def->inputs->pdata[i];
+        add_ref(refs, &in->info, g_str_equal(in->bus, "virtio") ? NEED_PCIE : NEED_NONE, NULL, "input '%s'",
+                in->type);
+    }
+    for (guint i = 0; i < def->serials->len; i++) {
+        VrtDomainChrDef *s = def->serials->pdata[i];
+        add_ref(refs, &s->info, g_strcmp0(s->target_type, "pci-serial") == 0 ? NEED_PCI : NEED_NONE, NULL,
+                "serial %s", s->target_type);
+    }
+    return refs;
+}
+
+/* ---- PCI occupancy ------------------------------------------------- */
+
+typedef struct {
+    guint8 used[PCI_BUSES][PCI_SLOTS][PCI_FUNCS];
+    bool q35;
+} PciMap;
+
+static bool
+pci_reserve(PciMap *m, const VrtPciAddress *a, const char *what, GError **error)
+{
+    if (a->domain != 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "PCI domain 0x%04x of %s is not supported",
+                      a->domain, what);
+        return false;
+    }
+    if (m->used[a->bus][a->slot][a->function]) {
+        g_autofree char *s = vrt_pci_address_to_string(a);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Attempted double use of PCI Address %s (%s)", s, what);
+        return false;
+    }
+    m->used[a->bus][a->slot][a->function] = 1;
+    return true;
+}
+
+static bool
+pci_slot_free(const PciMap *m, guint bus, guint slot)
+{
+    for (guint f = 0; f < PCI_FUNCS; f++) {
+        if (m->used[bus][slot][f])
+            return false;
+    }
+    return true;
+}
+
+/* Slots the machine itself occupies on bus 0. */
+static void
+pci_reserve_machine(PciMap *m)
+{
+    memset(m->used[0][0], 1, PCI_FUNCS);              /* host bridge */
+    if (m->q35)
+        memset(m->used[0][Q35_ICH9_SLOT], 1, PCI_FUNCS);
+    else
+        memset(m->used[0][PC_PIIX3_SLOT], 1, PCI_FUNCS);
+}
+
+static bool
+pci_find_slot_bus0(PciMap *m, VrtPciAddress *out)
+{
+    for (guint slot = PCI_FIRST_SLOT; slot < PCI_SLOTS; slot++) {
+        if (pci_slot_free(m, 0, slot)) {
+            memset(out, 0, sizeof(*out));
+            out->slot = slot;
+            m->used[0][slot][0] = 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+is_root_port(const VrtDomainControllerDef *c)
+{
+    return c->type == VRT_DOMAIN_CONTROLLER_PCI && g_strcmp0(c->model, "pcie-root-port") == 0;
+}
+
+static guint
+next_pci_index(const VrtDomainDef *def)
+{
+    guint next = 1;
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (c->type == VRT_DOMAIN_CONTROLLER_PCI && c->index >= next)
+            next = c->index + 1;
+    }
+    return next;
+}
+
+static VrtDomainControllerDef *
+find_controller(const VrtDomainDef *def, VrtDomainControllerType type, guint index)
+{
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (c->type == type && c->index == index)
+            return c;
+    }
+    return NULL;
+}
+
+/* Root ports share bus-0 slots as functions 0..7 of one multifunction
+ * slot, as libvirt lays them out. */
+static bool
+place_root_port(const VrtDomainDef *def, PciMap *m, VrtDomainControllerDef *c, GError **error)
+{
+    for (guint slot = Q35_ROOT_PORT_FIRST_SLOT; slot < PCI_SLOTS; slot++) {
+        bool only_ports = true;
+        for (guint f = 0; f < PCI_FUNCS && only_ports; f++) {
+            if (m->used[0][slot][f] == 1)
+                only_ports = false;
+        }
+        if (!only_ports)
+            continue;
+        for (guint f = 0; f < PCI_FUNCS; f++) {
+            if (m->used[0][slot][f])
+                continue;
+            c->info.type = VRT_DEVICE_ADDRESS_PCI;
+            memset(&c->info.pci, 0, sizeof(c->info.pci));
+            c->info.pci.slot = slot;
+            c->info.pci.function = f;
+            m->used[0][slot][f] = 2; /* 2: a root port, may share the slot */
+            if (f > 0) {
+                for (guint i = 0; i < def->controllers->len; i++) {
+                    VrtDomainControllerDef *o = def->controllers->pdata[i];
+                    if (is_root_port(o) && o->info.type == VRT_DEVICE_ADDRESS_PCI && o->info.pci.bus == 0 &&
+                        o->info.pci.slot == slot && o->info.pci.function == 0)
+                        o->info.pci.multifunction = VRT_TRISTATE_YES;
+                }
+            }
+            return true;
+        }
+    }
+    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot left on the root bus for a pcie-root-port");
+    return false;
+}
+
+static void
+fill_root_port(VrtDomainControllerDef *c)
+{
+    if (!c->model_name)
+        c->model_name = g_strdup("pcie-root-port");
+    if (c->chassis < 0)
+        c->chassis = c->index;
+    if (c->port < 0 && c->info.type == VRT_DEVICE_ADDRESS_PCI)
+        c->port = (c->info.pci.slot << 3) | c->info.pci.function;
+}
+
+/* A free pcie-root-port: its bus (= its index) has nothing at slot 0. */
+static VrtDomainControllerDef *
+find_free_root_port(const VrtDomainDef *def, const PciMap *m)
+{
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (is_root_port(c) && c->index < PCI_BUSES && pci_slot_free(m, c->index, 0))
+            return c;
+    }
+    return NULL;
+}
+
+static bool
+place_behind_root_port(VrtDomainDef *def, PciMap *m, VrtDomainDeviceInfo *info, bool may_add,
+                       GError **error)
+{
+    VrtDomainControllerDef *port = find_free_root_port(def, m);
+
+    if (!port) {
+        if (!may_add) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+                          "no free pcie-root-port for the new device: define the domain with spare "
+                          "<controller type='pci' model='pcie-root-port'/> elements");
+            return false;
+        }
+        port = g_new0(VrtDomainControllerDef, 1);
+        port->type = VRT_DOMAIN_CONTROLLER_PCI;
+        port->model = g_strdup("pcie-root-port");
+        port->index = next_pci_index(def);
+        port->chassis = port->port = port->ports = -1;
+        if (port->index >= PCI_BUSES) {
+            vrt_domain_controller_def_free(port);
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no PCI bus number left for a pcie-root-port");
+            return false;
+        }
+        g_ptr_array_add(def->controllers, port);
+        if (!place_root_port(def, m, port, error))
+            return false;
+        fill_root_port(port);
+    }
+    info->type = VRT_DEVICE_ADDRESS_PCI;
+    memset(&info->pci, 0, sizeof(info->pci));
+    info->pci.bus = port->index;
+    m->used[port->index][0][0] = 1;
+    return true;
+}
+
+static bool
+place_device(VrtDomainDef *def, PciMap *m, DevRef *r, bool may_add, GError **error)
+{
+    if (m->q35 && r->need == NEED_PCIE)
+        return place_behind_root_port(def, m, r->info, may_add, error);
+    if (!pci_find_slot_bus0(m, &r->info->pci)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on bus 0 for %s", r->what);
+        return false;
+    }
+    r->info->type = VRT_DEVICE_ADDRESS_PCI;
+    return true;
+}
+
+/* Reserves every address already given and checks it lies on a bus that
+ * exists (bus 0 or a PCI controller's index). */
+static bool
+pci_map_fill(const VrtDomainDef *def, GArray *refs, PciMap *m, GError **error)
+{
+    m->q35 = vrt_domain_def_is_q35(def);
+    pci_reserve_machine(m);
+    for (guint i = 0; i < refs->len; i++) {
+        DevRef *r = &g_array_index(refs, DevRef, i);
+        if (r->info->type != VRT_DEVICE_ADDRESS_PCI)
+            continue;
+        if (r->info->pci.bus != 0 && !find_controller(def, VRT_DOMAIN_CONTROLLER_PCI, r->info->pci.bus)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI bus 0x%02x of %s has no PCI controller with index %u",
+                          r->info->pci.bus, r->what, r->info->pci.bus);
+            return false;
+        }
+        if (!pci_reserve(m, &r->info->pci, r->what, error))
+            return false;
+        if (r->need == NEED_ROOT_PORT && r->info->pci.bus == 0)
+            m->used[0][r->info->pci.slot][r->info->pci.function] = 2;
+    }
+    return true;
+}
+
+static bool
+assign_pci(VrtDomainDef *def, GError **error)
+{
+    g_autoptr(GArray) refs = collect_refs(def);
+    g_autofree PciMap *m = g_new0(PciMap, 1);
+
+    if (!pci_map_fill(def, refs, m, error))
+        return false;
+    /* the primary video has a fixed home */
+    if (def->videos->len > 0) {
+        VrtDomainVideoDef *v = def->videos->pdata[0];
+        guint slot = m->q35 ? Q35_VIDEO_SLOT : PC_VIDEO_SLOT;
+        if (v->info.type == VRT_DEVICE_ADDRESS_NONE && !g_str_equal(v->model, "none") &&
+            pci_slot_free(m, 0, slot)) {
+            v->info.type = VRT_DEVICE_ADDRESS_PCI;
+            memset(&v->info.pci, 0, sizeof(v->info.pci));
+            v->info.pci.slot = slot;
+            m->used[0][slot][0] = 1;
+        }
+    }
+    /* root ports the user wrote first, so devices can use them */
+    for (guint i = 0; i < refs->len; i++) {
+        DevRef *r = &g_array_index(refs, DevRef, i);
+        if (r->need == NEED_ROOT_PORT && r->info->type == VRT_DEVICE_ADDRESS_NONE &&
+            !place_root_port(def, m, r->ctrl, error))
+            return false;
+        if (r->need == NEED_ROOT_PORT)
+            fill_root_port(r->ctrl);
+    }
+    /* place_behind_root_port may append controllers: refs point into the
+     * elements (not the array), so they stay valid. */
+    for (guint i = 0; i < refs->len; i++) {
+        DevRef *r = &g_array_index(refs, DevRef, i);
+        if (r->info->type != VRT_DEVICE_ADDRESS_NONE || r->need == NEED_NONE || r->need == NEED_ROOT_PORT)
+            continue;
+        if (!place_device(def, m, r, true, error))
+            return false;
+    }
+    return true;
+}
+
+bool
+vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
+{
+    g_autoptr(GArray) refs = collect_refs(def);
+    g_autofree PciMap *m = g_new0(PciMap, 1);
+
+    for (guint i = 0; i < refs->len; i++) {
+        DevRef *r = &g_array_index(refs, DevRef, i);
+        if (r->info->type != VRT_DEVICE_ADDRESS_PCI)
+            continue;
+        if (r->info->pci.domain != 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "PCI domain 0x%04x of %s is not supported",
+                          r->info->pci.domain, r->what);
+            return false;
+        }
+        if (!pci_reserve(m, &r->info->pci, r->what, error))
+            return false;
+    }
+    for (guint i = 0; i < def->disks->len; i++) {
+        const VrtDomainDiskDef *a = def->disks->pdata[i];
+        if (a->info.type != VRT_DEVICE_ADDRESS_DRIVE)
+            continue;
+        for (guint j = i + 1; j < def->disks->len; j++) {
+            const VrtDomainDiskDef *b = def->disks->pdata[j];
+            if (b->info.type == VRT_DEVICE_ADDRESS_DRIVE && a->bus == b->bus &&
+                memcmp(&a->info.drive, &b->info.drive, sizeof(a->info.drive)) == 0) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "Found duplicate drive address for disk with target name '%s' controller='%u' "
+                              "bus='%u' target='%u' unit='%u'", b->target_dev, b->info.drive.controller,
+                              b->info.drive.bus, b->info.drive.target, b->info.drive.unit);
+                return false;
+            }
+        }
+    }
+    for (guint i = 0; i < def->disks->len; i++) {
+        const VrtDomainDiskDef *a = def->disks->pdata[i];
+        for (guint j = i + 1; j < def->disks->len; j++) {
+            if (g_strcmp0(a->target_dev, ((VrtDomainDiskDef *)def->disks->pdata[j])->target_dev) == 0) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "target '%s' duplicated for disk sources", a->target_dev);
+                return false;
+            }
+        }
+    }
+    for (guint i = 0; i < def->nets->len; i++) {
+        const VrtDomainNetDef *a = def->nets->pdata[i];
+        for (guint j = i + 1; a->mac_set && j < def->nets->len; j++) {
+            const VrtDomainNetDef *b = def->nets->pdata[j];
+            if (b->mac_set && memcmp(a->mac, b->mac, 6) == 0) {
+                char mac[VRT_MAC_STRING_LEN];
+                vrt_mac_format(a->mac, mac);
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "MAC address '%s' is used by two interfaces", mac);
+                return false;
+            }
+        }
+    }
+    for (guint i = 0; i < def->controllers->len; i++) {
+        const VrtDomainControllerDef *a = def->controllers->pdata[i];
+        for (guint j = i + 1; j < def->controllers->len; j++) {
+            const VrtDomainControllerDef *b = def->controllers->pdata[j];
+            if (a->type == b->type && a->index == b->index) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "Multiple '%s' controllers with index '%u'",
+                              vrt_controller_type_names[a->type], a->index);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* ---- drive addresses and implicit controllers --------------------- */
+
+/* "vda" -> 0, "sdb" -> 1, "hdaa" -> 26 */
+static int
+disk_index(const char *target)
+{
+    const char *p;
+    int idx = 0;
+
+    if (!target || strlen(target) < 3)
+        return -1;
+    p = target + 2;
+    if (!*p)
+        return -1;
+    for (; *p; p++) {
+        if (*p < 'a' || *p > 'z' || idx > 100000)
+            return -1;
+        idx = (idx + (p == target + 2 ? 0 : 1)) * 26 + (*p - 'a');
+    }
+    return idx;
+}
+
+static void
+assign_drive(VrtDomainDiskDef *d)
+{
+    int idx = disk_index(d->target_dev);
+
+    if (d->info.type != VRT_DEVICE_ADDRESS_NONE || d->bus == VRT_DOMAIN_DISK_BUS_VIRTIO || idx < 0)
+        return;
+    d->info.type = VRT_DEVICE_ADDRESS_DRIVE;
+    memset(&d->info.drive, 0, sizeof(d->info.drive));
+    switch (d->bus) {
+    case VRT_DOMAIN_DISK_BUS_SATA:
+        d->info.drive.controller = idx / SATA_UNITS;
+        d->info.drive.unit = idx % SATA_UNITS;
+        break;
+    case VRT_DOMAIN_DISK_BUS_SCSI:
+        d->info.drive.controller = idx / SCSI_UNITS;
+        d->info.drive.unit = idx % SCSI_UNITS;
+        break;
+    case VRT_DOMAIN_DISK_BUS_IDE:
+        d->info.drive.controller = idx / IDE_UNITS;
+        d->info.drive.bus = (idx % IDE_UNITS) / 2;
+        d->info.drive.unit = idx % 2;
+        break;
+    default:
+        break;
+    }
+}
+
+static VrtDomainControllerDef *
+add_controller(VrtDomainDef *def, VrtDomainControllerType type, guint index, const char *model)
+{
+    VrtDomainControllerDef *c = find_controller(def, type, index);
+
+    if (c)
+        return c;
+    c = g_new0(VrtDomainControllerDef, 1);
+    c->type = type;
+    c->index = index;
+    c->model = g_strdup(model);
+    c->chassis = c->port = c->ports = -1;
+    g_ptr_array_add(def->controllers, c);
+    return c;
+}
+
+static void
+set_builtin_pci(VrtDomainControllerDef *c, guint slot, guint function)
+{
+    if (c->info.type != VRT_DEVICE_ADDRESS_NONE)
+        return;
+    c->info.type = VRT_DEVICE_ADDRESS_PCI;
+    memset(&c->info.pci, 0, sizeof(c->info.pci));
+    c->info.pci.slot = slot;
+    c->info.pci.function = function;
+}
+
+static bool
+add_implicit_controllers(VrtDomainDef *def, GError **error)
+{
+    bool q35 = vrt_domain_def_is_q35(def);
+    bool need_vserial = false;
+    VrtDomainControllerDef *c;
+
+    add_controller(def, VRT_DOMAIN_CONTROLLER_PCI, 0, q35 ? "pcie-root" : "pci-root");
+    for (guint i = 0; i < def->controllers->len; i++) {
+        c = def->controllers->pdata[i];
+        if (c->type != VRT_DOMAIN_CONTROLLER_PCI)
+            continue;
+        if (q35 ? (g_str_equal(c->model, "pci-root") || g_str_equal(c->model, "pci-bridge"))
+                : (g_str_equal(c->model, "pcie-root") || is_root_port(c) ||
+                   g_str_equal(c->model, "dmi-to-pci-bridge") || g_str_equal(c->model, "pcie-to-pci-bridge"))) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "PCI controller model '%s' is not supported on machine '%s'",
+                          c->model, def->os.machine ? def->os.machine : "pc");
+            return false;
+        }
+    }
+    if (q35) {
+        set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_SATA, 0, NULL), Q35_ICH9_SLOT, 2);
+    } else {
+        set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0, NULL), PC_PIIX3_SLOT, 1);
+    }
+    if (!find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0)) {
+        c = add_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0, q35 ? "qemu-xhci" : "piix3-uhci");
+        if (!q35)
+            set_builtin_pci(c, PC_PIIX3_SLOT, 2);
+        else
+            c->ports = 15;
+    } else if (!q35) {
+        c = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
+        if (!c->model || g_str_equal(c->model, "piix3-uhci"))
+            set_builtin_pci(c, PC_PIIX3_SLOT, 2);
+    }
+    for (guint i = 0; i < def->disks->len; i++) {
+        VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (d->info.type != VRT_DEVICE_ADDRESS_DRIVE)
+            continue;
+        if (d->bus == VRT_DOMAIN_DISK_BUS_SCSI)
+            add_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, d->info.drive.controller, "virtio-scsi");
+        else if (d->bus == VRT_DOMAIN_DISK_BUS_SATA)
+            add_controller(def, VRT_DOMAIN_CONTROLLER_SATA, d->info.drive.controller, NULL);
+        else if (d->bus == VRT_DOMAIN_DISK_BUS_IDE) {
+            if (q35) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                              "IDE controllers are unsupported for this QEMU binary or machine type (disk '%s')",
+                              d->target_dev);
+                return false;
+            }
+            if (d->info.drive.controller > 0) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "only one IDE controller is supported (disk '%s')",
+                              d->target_dev);
+                return false;
+            }
+        }
+    }
+    need_vserial = def->channels->len > 0;
+    for (guint i = 0; i < def->consoles->len; i++) {
+        VrtDomainChrDef *con = def->consoles->pdata[i];
+        if (g_strcmp0(con->target_type, "virtio") == 0)
+            need_vserial = true;
+    }
+    if (need_vserial)
+        add_controller(def, VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL, 0, NULL);
+    if (!def->memballoon) {
+        def->memballoon = g_new0(VrtDomainMemballoonDef, 1);
+        def->memballoon->model = g_strdup("virtio");
+    }
+    return true;
+}
+
+static void
+assign_vserial(VrtDomainDef *def)
+{
+    guint next = 1;
+    GPtrArray *lists[] = { def->consoles, def->channels };
+
+    for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+        for (guint i = 0; i < lists[l]->len; i++) {
+            VrtDomainChrDef *c = lists[l]->pdata[i];
+            if (c->info.type == VRT_DEVICE_ADDRESS_VIRTIO_SERIAL && c->info.vserial.port >= next)
+                next = c->info.vserial.port + 1;
+        }
+    }
+    for (guint i = 0; i < def->channels->len; i++) {
+        VrtDomainChrDef *c = def->channels->pdata[i];
+        if (c->info.type != VRT_DEVICE_ADDRESS_NONE)
+            continue;
+        c->info.type = VRT_DEVICE_ADDRESS_VIRTIO_SERIAL;
+        memset(&c->info.vserial, 0, sizeof(c->info.vserial));
+        c->info.vserial.port = next++;
+    }
+}
+
+/* ---- aliases ------------------------------------------------------- */
+
+/* 1 + the highest N used as prefixN among aliases, so a hotplugged device
+ * never reuses the name of one QEMU may still know. */
+static guint
+next_alias_index(const VrtDomainDef *def, const char *prefix)
+{
+    g_autoptr(GArray) refs = collect_refs(def);
+    gsize plen = strlen(prefix);
+    guint next = 0;
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
+
+    for (guint i = 0; i < refs->len + def->serials->len + def->consoles->len + def->channels->len; i++) {
+        const char *alias = NULL;
+        guint64 n;
+        if (i < refs->len) {
+            alias = g_array_index(refs, DevRef, i).info->alias;
+        } else {
+            guint k = i - refs->len;
+            for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
+                if (k < chrs[l]->len) {
+                    alias = ((VrtDomainChrDef *)chrs[l]->pdata[k])->info.alias;
+                    break;
+                }
+                k -= chrs[l]->len;
+            }
+        }
+        if (alias && g_str_has_prefix(alias, prefix) &&
+            g_ascii_string_to_unsigned(alias + plen, 10, 0, 100000, &n, NULL) && n + 1 > next)
+            next = (guint)n + 1;
+    }
+    for (guint i = 0; i < def->nets->len; i++) {
+        const char *alias = ((VrtDomainNetDef *)def->nets->pdata[i])->info.alias;
+        guint64 n;
+        if (alias && g_str_has_prefix(alias, prefix) &&
+            g_ascii_string_to_unsigned(alias + plen, 10, 0, 100000, &n, NULL) && n + 1 > next)
+            next = (guint)n + 1;
+    }
+    return next;
+}
+
+static void
+alias_next(const VrtDomainDef *def, VrtDomainDeviceInfo *info, const char *prefix)
+{
+    if (info->alias)
+        return;
+    info->alias = g_strdup_printf("%s%u", prefix, next_alias_index(def, prefix));
+}
+
+static char *
+disk_alias(const VrtDomainDiskDef *d)
+{
+    const VrtDriveAddress *a = &d->info.drive;
+
+    switch (d->bus) {
+    case VRT_DOMAIN_DISK_BUS_VIRTIO: {
+        int idx = disk_index(d->target_dev);
+        return g_strdup_printf("virtio-disk%d", idx < 0 ? 0 : idx);
+    }
+    case VRT_DOMAIN_DISK_BUS_SATA:
+        return g_strdup_printf("sata%u-%u-%u", a->controller, a->bus, a->unit);
+    case VRT_DOMAIN_DISK_BUS_SCSI:
+        return g_strdup_printf("scsi%u-%u-%u-%u", a->controller, a->bus, a->target, a->unit);
+    case VRT_DOMAIN_DISK_BUS_IDE:
+        return g_strdup_printf("ide%u-%u-%u", a->controller, a->bus, a->unit);
+    }
+    return NULL;
+}
+
+static char *
+controller_alias(const VrtDomainDef *def, const VrtDomainControllerDef *c)
+{
+    switch (c->type) {
+    case VRT_DOMAIN_CONTROLLER_PCI:
+        if (g_str_equal(c->model, "pcie-root"))
+            return g_strdup("pcie.0");
+        return g_strdup_printf("pci.%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_USB:
+        return c->index == 0 ? g_strdup("usb") : g_strdup_printf("usb%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_SATA:
+        /* q35's built-in AHCI is called "ide" by QEMU */
+        if (c->index == 0 && vrt_domain_def_is_q35(def))
+            return g_strdup("ide");
+        return g_strdup_printf("sata%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_IDE:
+        return c->index == 0 ? g_strdup("ide") : g_strdup_printf("ide%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_SCSI:
+        return g_strdup_printf("scsi%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
+        return g_strdup_printf("virtio-serial%u", c->index);
+    }
+    return NULL;
+}
+
+static void
+assign_net_alias(const VrtDomainDef *def, VrtDomainNetDef *n)
+{
+    /* a hostdev-backed interface is a vfio-pci device: named like one */
+    alias_next(def, &n->info,
+               vrt_domain_net_get_actual_type(n) == VRT_DOMAIN_NET_TYPE_HOSTDEV ? "hostdev" : "net");
+}
+
+static void
+assign_aliases(VrtDomainDef *def)
+{
+    for (guint i = 0; i < def->disks->len; i++) {
+        VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (!d->info.alias)
+            d->info.alias = disk_alias(d);
+    }
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (!c->info.alias)
+            c->info.alias = controller_alias(def, c);
+    }
+    for (guint i = 0; i < def->nets->len; i++)
+        assign_net_alias(def, def->nets->pdata[i]);
+    for (guint i = 0; i < def->hostdevs->len; i++) {
+        VrtDomainHostdevDef *h = def->hostdevs->pdata[i];
+        if (!h->parent_net)
+            alias_next(def, h->info, "hostdev");
+    }
+    for (guint i = 0; i < def->serials->len; i++) {
+        VrtDomainChrDef *s = def->serials->pdata[i];
+        if (!s->info.alias)
+            s->info.alias = g_strdup_printf("serial%d", s->target_port < 0 ? (int)i : s->target_port);
+    }
+    for (guint i = 0; i < def->consoles->len; i++) {
+        VrtDomainChrDef *c = def->consoles->pdata[i];
+        if (!c->info.alias)
+            c->info.alias = g_strdup_printf("console%u", i);
+    }
+    for (guint i = 0; i < def->channels->len; i++)
+        alias_next(def, &((VrtDomainChrDef *)def->channels->pdata[i])->info, "channel");
+    for (guint i = 0; i < def->inputs->len; i++)
+        alias_next(def, &((VrtDomainInputDef *)def->inputs->pdata[i])->info, "input");
+    for (guint i = 0; i < def->videos->len; i++)
+        alias_next(def, &((VrtDomainVideoDef *)def->videos->pdata[i])->info, "video");
+    for (guint i = 0; i < def->rngs->len; i++)
+        alias_next(def, &((VrtDomainRngDef *)def->rngs->pdata[i])->info, "rng");
+    if (def->memballoon && !def->memballoon->info.alias)
+        def->memballoon->info.alias = g_strdup("balloon0");
+    if (def->watchdog && !def->watchdog->info.alias)
+        def->watchdog->info.alias = g_strdup("watchdog0");
+}
+
+/* ---- MACs ---------------------------------------------------------- */
+
+static void
+assign_mac(const VrtDomainDef *def, VrtDomainNetDef *net)
+{
+    if (net->mac_set)
+        return;
+    do {
+        net->mac[0] = MAC_PREFIX_0;
+        net->mac[1] = MAC_PREFIX_1;
+        net->mac[2] = MAC_PREFIX_2;
+        for (guint i = 3; i < 6; i++)
+            net->mac[i] = (guint8)g_random_int_range(0, 256);
+    } while (vrt_domain_def_find_net_by_mac(def, net->mac));
+    net->mac_set = true;
+}
+
+static void
+assign_usb(VrtDomainDef *def)
+{
+    VrtDomainControllerDef *usb = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
+    guint next = 1;
+
+    if (!usb || g_strcmp0(usb->model, "none") == 0)
+        return;
+    for (guint i = 0; i < def->inputs->len; i++) {
+        VrtDomainInputDef *in = def->inputs->pdata[i];
+        guint64 p;
+        if (in->info.type == VRT_DEVICE_ADDRESS_USB && in->info.usb.port &&
+            g_ascii_string_to_unsigned(in->info.usb.port, 10, 0, 1000, &p, NULL) && p >= next)
+            next = (guint)p + 1;
+    }
+    for (guint i = 0; i < def->inputs->len; i++) {
+        VrtDomainInputDef *in = def->inputs->pdata[i];
+        if (!g_str_equal(in->bus, "usb") || in->info.type != VRT_DEVICE_ADDRESS_NONE)
+            continue;
+        in->info.type = VRT_DEVICE_ADDRESS_USB;
+        in->info.usb.bus = 0;
+        in->info.usb.port = g_strdup_printf("%u", next++);
+    }
+}
+
+bool
+vrt_domain_def_assign_addresses(VrtDomainDef *def, GError **error)
+{
+    if (!vrt_domain_def_validate_addresses(def, error))
+        return false;
+    for (guint i = 0; i < def->disks->len; i++)
+        assign_drive(def->disks->pdata[i]);
+    if (!vrt_domain_def_validate_addresses(def, error) || !add_implicit_controllers(def, error))
+        return false;
+    assign_vserial(def);
+    assign_usb(def);
+    if (!assign_pci(def, error))
+        return false;
+    for (guint i = 0; i < def->nets->len; i++)
+        assign_mac(def, def->nets->pdata[i]);
+    assign_aliases(def);
+    return true;
+}
+
+/* ---- hotplug ------------------------------------------------------- */
+
+static PciNeed
+device_need(const VrtDomainDef *def, const VrtDomainDeviceDef *dev, VrtDomainDeviceInfo **info)
+{
+    switch (dev->type) {
+    case VRT_DOMAIN_DEVICE_NET: {
+        const VrtDomainNetDef *n = dev->data.net;
+        *info = &dev->data.net->info;
+        if (n->model && (g_str_equal(n->model, "e1000") || g_str_equal(n->model, "rtl8139")))
+            return NEED_PCI;
+        return NEED_PCIE;
+    }
+    case VRT_DOMAIN_DEVICE_HOSTDEV:
+        *info = dev->data.hostdev->info;
+        return NEED_PCIE;
+    case VRT_DOMAIN_DEVICE_DISK:
+        *info = &dev->data.disk->info;
+        return dev->data.disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ? NEED_PCIE : NEED_NONE;
+    case VRT_DOMAIN_DEVICE_RNG:
+        *info = &dev->data.rng->info;
+        return NEED_PCIE;
+    case VRT_DOMAIN_DEVICE_CONTROLLER:
+        *info = &dev->data.controller->info;
+        return controller_need(def, dev->data.controller);
+    case VRT_DOMAIN_DEVICE_INPUT:
+        *info = &dev->data.input->info;
+        return g_str_equal(dev->data.input->bus, "virtio") ? NEED_PCIE : NEED_NONE;
+    default:
+        *info = NULL;
+        return NEED_NONE;
+    }
+}
+
+bool
+vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev, GError **error)
+{
+    VrtDomainDeviceInfo *info = NULL;
+    PciNeed need = device_need(def, dev, &info);
+
+    if (dev->type == VRT_DOMAIN_DEVICE_NET) {
+        VrtDomainNetDef *n = dev->data.net;
+        if (n->mac_set && vrt_domain_def_find_net_by_mac(def, n->mac)) {
+            char mac[VRT_MAC_STRING_LEN];
+            vrt_mac_format(n->mac, mac);
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "target already exists: MAC %s is in use", mac);
+            return false;
+        }
+        assign_mac(def, n);
+        assign_net_alias(def, n);
+    } else if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
+        alias_next(def, dev->data.hostdev->info, "hostdev");
+    } else if (dev->type == VRT_DOMAIN_DEVICE_DISK) {
+        VrtDomainDiskDef *d = dev->data.disk;
+        if (vrt_domain_def_find_disk_by_target(def, d->target_dev)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "target %s already exists", d->target_dev);
+            return false;
+        }
+        assign_drive(d);
+        if (!d->info.alias)
+            d->info.alias = disk_alias(d);
+    } else if (dev->type == VRT_DOMAIN_DEVICE_RNG) {
+        alias_next(def, &dev->data.rng->info, "rng");
+    } else if (dev->type == VRT_DOMAIN_DEVICE_INPUT) {
+        alias_next(def, &dev->data.input->info, "input");
+    } else if (dev->type != VRT_DOMAIN_DEVICE_CONTROLLER) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "hotplug of this device type is not supported");
+        return false;
+    }
+    if (info && need != NEED_NONE) {
+        g_autoptr(GArray) refs = collect_refs(def);
+        g_autofree PciMap *m = g_new0(PciMap, 1);
+        DevRef r = { .info = info, .need = need, .what = (char *)"new device" };
+
+        if (!pci_map_fill(def, refs, m, error))
+            return false;
+        if (info->type == VRT_DEVICE_ADDRESS_PCI) {
+            if (info->pci.bus != 0 && !find_controller(def, VRT_DOMAIN_CONTROLLER_PCI, info->pci.bus)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI bus 0x%02x has no controller", info->pci.bus);
+                return false;
+            }
+            return pci_reserve(m, &info->pci, "new device", error);
+        }
+        if (m->q35 && need == NEED_PCIE)
+            return place_behind_root_port(def, m, info, false, error);
+        return place_device(def, m, &r, false, error);
+    }
+    return true;
+}

@@ -1,0 +1,436 @@
+/*
+ * Lifetime of the domain structs (new, free, copy) and the operations that
+ * keep a domain's device lists consistent: an interface whose (actual)
+ * type is hostdev owns the host device that stands in for it, and that
+ * device is also listed in def->hostdevs; insert and remove keep both
+ * lists and both pointers in step.
+ */
+#include "conf/domain/domain_conf.h"
+#include "conf/domain/domain_priv.h"
+#include "util/error.h"
+
+#include <string.h>
+
+static void
+info_clear(VrtDomainDeviceInfo *info)
+{
+    g_clear_pointer(&info->alias, g_free);
+    g_clear_pointer(&info->usb.port, g_free);
+}
+
+static void
+timer_free(gpointer p)
+{
+    VrtDomainTimerDef *t = p;
+    g_free(t->name);
+    g_free(t->tickpolicy);
+    g_free(t);
+}
+
+void
+vrt_domain_disk_def_free(VrtDomainDiskDef *disk)
+{
+    if (!disk)
+        return;
+    g_free(disk->driver_name);
+    g_free(disk->cache);
+    g_free(disk->src);
+    g_free(disk->target_dev);
+    g_free(disk->serial);
+    info_clear(&disk->info);
+    g_free(disk);
+}
+
+void
+vrt_domain_controller_def_free(VrtDomainControllerDef *ctrl)
+{
+    if (!ctrl)
+        return;
+    g_free(ctrl->model);
+    g_free(ctrl->model_name);
+    info_clear(&ctrl->info);
+    g_free(ctrl);
+}
+
+VrtDomainHostdevDef *
+vrt_domain_hostdev_def_new(void)
+{
+    VrtDomainHostdevDef *h = g_new0(VrtDomainHostdevDef, 1);
+    h->info = &h->own_info;
+    return h;
+}
+
+void
+vrt_domain_hostdev_def_free(VrtDomainHostdevDef *hostdev)
+{
+    if (!hostdev)
+        return;
+    g_free(hostdev->driver_name);
+    info_clear(&hostdev->own_info);
+    g_free(hostdev);
+}
+
+VrtDomainNetDef *
+vrt_domain_net_def_new(void)
+{
+    return g_new0(VrtDomainNetDef, 1);
+}
+
+void
+vrt_domain_net_def_free(VrtDomainNetDef *net)
+{
+    if (!net)
+        return;
+    g_free(net->model);
+    g_free(net->source_network);
+    g_free(net->portgroup);
+    g_free(net->source_bridge);
+    g_free(net->ifname);
+    g_free(net->driver_name);
+    g_free(net->actual.bridge);
+    vrt_domain_hostdev_def_free(net->hostdev);
+    info_clear(&net->info);
+    g_free(net);
+}
+
+void
+vrt_domain_chr_def_free(VrtDomainChrDef *chr)
+{
+    if (!chr)
+        return;
+    g_free(chr->path);
+    g_free(chr->target_type);
+    g_free(chr->target_name);
+    g_free(chr->target_model);
+    info_clear(&chr->info);
+    g_free(chr);
+}
+
+void
+vrt_domain_input_def_free(VrtDomainInputDef *input)
+{
+    if (!input)
+        return;
+    g_free(input->type);
+    g_free(input->bus);
+    info_clear(&input->info);
+    g_free(input);
+}
+
+void
+vrt_domain_graphics_def_free(VrtDomainGraphicsDef *gfx)
+{
+    if (!gfx)
+        return;
+    g_free(gfx->listen);
+    g_free(gfx->passwd);
+    g_free(gfx->keymap);
+    g_free(gfx);
+}
+
+void
+vrt_domain_video_def_free(VrtDomainVideoDef *video)
+{
+    if (!video)
+        return;
+    g_free(video->model);
+    info_clear(&video->info);
+    g_free(video);
+}
+
+void
+vrt_domain_rng_def_free(VrtDomainRngDef *rng)
+{
+    if (!rng)
+        return;
+    g_free(rng->model);
+    g_free(rng->backend_path);
+    info_clear(&rng->info);
+    g_free(rng);
+}
+
+void
+vrt_domain_memballoon_def_free(VrtDomainMemballoonDef *balloon)
+{
+    if (!balloon)
+        return;
+    g_free(balloon->model);
+    info_clear(&balloon->info);
+    g_free(balloon);
+}
+
+void
+vrt_domain_watchdog_def_free(VrtDomainWatchdogDef *wd)
+{
+    if (!wd)
+        return;
+    g_free(wd->model);
+    g_free(wd->action);
+    info_clear(&wd->info);
+    g_free(wd);
+}
+
+/* def->hostdevs frees only what it owns: a hostdev standing in for an
+ * interface belongs to that interface. */
+static void
+hostdev_list_free(gpointer p)
+{
+    VrtDomainHostdevDef *h = p;
+    if (!h->parent_net)
+        vrt_domain_hostdev_def_free(h);
+}
+
+VrtDomainDef *
+vrt_domain_def_new(void)
+{
+    VrtDomainDef *def = g_new0(VrtDomainDef, 1);
+
+    def->id = -1;
+    def->on_poweroff = VRT_DOMAIN_LIFECYCLE_DESTROY;
+    def->on_reboot = VRT_DOMAIN_LIFECYCLE_RESTART;
+    def->on_crash = VRT_DOMAIN_LIFECYCLE_DESTROY;
+    def->clock.timers = g_ptr_array_new_with_free_func(timer_free);
+    def->disks = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_disk_def_free);
+    def->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_controller_def_free);
+    def->nets = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_net_def_free);
+    def->hostdevs = g_ptr_array_new_with_free_func(hostdev_list_free);
+    def->serials = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
+    def->consoles = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
+    def->channels = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
+    def->inputs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_input_def_free);
+    def->graphics = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_graphics_def_free);
+    def->videos = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_video_def_free);
+    def->rngs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_rng_def_free);
+    return def;
+}
+
+void
+vrt_domain_def_free(VrtDomainDef *def)
+{
+    if (!def)
+        return;
+    g_free(def->name);
+    g_free(def->title);
+    g_free(def->description);
+    g_free(def->metadata);
+    g_free(def->os.type);
+    g_free(def->os.arch);
+    g_free(def->os.machine);
+    g_free(def->os.kernel);
+    g_free(def->os.initrd);
+    g_free(def->os.cmdline);
+    g_free(def->cpu.check);
+    g_free(def->emulator);
+    g_ptr_array_unref(def->clock.timers);
+    g_ptr_array_unref(def->disks);
+    g_ptr_array_unref(def->controllers);
+    /* hostdevs before nets: the list must not outlive the interfaces
+     * that own some of its members. */
+    g_ptr_array_unref(def->hostdevs);
+    g_ptr_array_unref(def->nets);
+    g_ptr_array_unref(def->serials);
+    g_ptr_array_unref(def->consoles);
+    g_ptr_array_unref(def->channels);
+    g_ptr_array_unref(def->inputs);
+    g_ptr_array_unref(def->graphics);
+    g_ptr_array_unref(def->videos);
+    g_ptr_array_unref(def->rngs);
+    vrt_domain_memballoon_def_free(def->memballoon);
+    vrt_domain_watchdog_def_free(def->watchdog);
+    g_free(def);
+}
+
+void
+vrt_domain_device_def_free(VrtDomainDeviceDef *dev)
+{
+    if (!dev)
+        return;
+    switch (dev->type) {
+    case VRT_DOMAIN_DEVICE_DISK: vrt_domain_disk_def_free(dev->data.disk); break;
+    case VRT_DOMAIN_DEVICE_NET: vrt_domain_net_def_free(dev->data.net); break;
+    case VRT_DOMAIN_DEVICE_HOSTDEV: vrt_domain_hostdev_def_free(dev->data.hostdev); break;
+    case VRT_DOMAIN_DEVICE_CONTROLLER: vrt_domain_controller_def_free(dev->data.controller); break;
+    case VRT_DOMAIN_DEVICE_CHR: vrt_domain_chr_def_free(dev->data.chr); break;
+    case VRT_DOMAIN_DEVICE_INPUT: vrt_domain_input_def_free(dev->data.input); break;
+    case VRT_DOMAIN_DEVICE_VIDEO: vrt_domain_video_def_free(dev->data.video); break;
+    case VRT_DOMAIN_DEVICE_RNG: vrt_domain_rng_def_free(dev->data.rng); break;
+    case VRT_DOMAIN_DEVICE_WATCHDOG: vrt_domain_watchdog_def_free(dev->data.watchdog); break;
+    case VRT_DOMAIN_DEVICE_MEMBALLOON: vrt_domain_memballoon_def_free(dev->data.memballoon); break;
+    case VRT_DOMAIN_DEVICE_GRAPHICS: vrt_domain_graphics_def_free(dev->data.graphics); break;
+    }
+    g_free(dev);
+}
+
+/* The status view carries everything, links included, so a copy is a
+ * round trip through it; this keeps copy and format from drifting apart. */
+VrtDomainDef *
+vrt_domain_def_copy(const VrtDomainDef *def, GError **error)
+{
+    g_autofree char *xml = vrt_domain_def_format(def, VRT_DOMAIN_XML_STATUS | VRT_DOMAIN_XML_SECURE, error);
+    if (!xml)
+        return NULL;
+    return vrt_domain_def_parse(xml, VRT_DOMAIN_XML_STATUS, error);
+}
+
+/* ---- nets and hostdevs --------------------------------------------- */
+
+VrtDomainNetType
+vrt_domain_net_get_actual_type(const VrtDomainNetDef *net)
+{
+    if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set)
+        return net->actual.type;
+    return net->type;
+}
+
+bool
+vrt_domain_net_link_hostdev(VrtDomainNetDef *net, GError **error)
+{
+    VrtDomainHostdevDef *h;
+
+    if (net->hostdev || vrt_domain_net_get_actual_type(net) != VRT_DOMAIN_NET_TYPE_HOSTDEV)
+        return true;
+    h = vrt_domain_hostdev_def_new();
+    if (net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+        h->managed = net->managed;
+        h->source = net->hostdev_source;
+    } else {
+        h->managed = net->actual.managed;
+        h->source = net->actual.hostdev_addr;
+    }
+    h->info = &net->info;
+    h->parent_net = net;
+    net->hostdev = h;
+    return true;
+}
+
+void
+vrt_domain_def_net_insert(VrtDomainDef *def, VrtDomainNetDef *net)
+{
+    g_ptr_array_add(def->nets, net);
+    if (net->hostdev)
+        g_ptr_array_add(def->hostdevs, net->hostdev);
+}
+
+VrtDomainNetDef *
+vrt_domain_def_net_remove(VrtDomainDef *def, VrtDomainNetDef *net)
+{
+    guint idx;
+
+    if (!g_ptr_array_find(def->nets, net, &idx))
+        return NULL;
+    if (net->hostdev)
+        g_ptr_array_remove(def->hostdevs, net->hostdev); /* not freed: owned by net */
+    return g_ptr_array_steal_index(def->nets, idx);
+}
+
+void
+vrt_domain_def_net_unlink_hostdev(VrtDomainDef *def, VrtDomainNetDef *net)
+{
+    if (!net->hostdev)
+        return;
+    g_ptr_array_remove(def->hostdevs, net->hostdev);
+    vrt_domain_hostdev_def_free(g_steal_pointer(&net->hostdev));
+}
+
+void
+vrt_domain_def_hostdev_insert(VrtDomainDef *def, VrtDomainHostdevDef *hostdev)
+{
+    g_ptr_array_add(def->hostdevs, hostdev);
+}
+
+VrtDomainHostdevDef *
+vrt_domain_def_hostdev_remove(VrtDomainDef *def, VrtDomainHostdevDef *hostdev)
+{
+    guint idx;
+
+    if (hostdev->parent_net || !g_ptr_array_find(def->hostdevs, hostdev, &idx))
+        return NULL;
+    return g_ptr_array_steal_index(def->hostdevs, idx);
+}
+
+void
+vrt_domain_def_disk_insert(VrtDomainDef *def, VrtDomainDiskDef *disk)
+{
+    g_ptr_array_add(def->disks, disk);
+}
+
+VrtDomainDiskDef *
+vrt_domain_def_disk_remove(VrtDomainDef *def, VrtDomainDiskDef *disk)
+{
+    guint idx;
+
+    if (!g_ptr_array_find(def->disks, disk, &idx))
+        return NULL;
+    return g_ptr_array_steal_index(def->disks, idx);
+}
+
+/* ---- lookups ------------------------------------------------------- */
+
+VrtDomainNetDef *
+vrt_domain_def_find_net_by_mac(const VrtDomainDef *def, const guint8 mac[6])
+{
+    for (guint i = 0; i < def->nets->len; i++) {
+        VrtDomainNetDef *net = def->nets->pdata[i];
+        if (net->mac_set && memcmp(net->mac, mac, 6) == 0)
+            return net;
+    }
+    return NULL;
+}
+
+VrtDomainNetDef *
+vrt_domain_def_find_net_by_alias(const VrtDomainDef *def, const char *alias)
+{
+    for (guint i = 0; i < def->nets->len; i++) {
+        VrtDomainNetDef *net = def->nets->pdata[i];
+        if (net->info.alias && g_strcmp0(net->info.alias, alias) == 0)
+            return net;
+    }
+    return NULL;
+}
+
+VrtDomainNetDef *
+vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *def, const VrtPciAddress *addr)
+{
+    for (guint i = 0; i < def->nets->len; i++) {
+        VrtDomainNetDef *net = def->nets->pdata[i];
+        if (net->hostdev && vrt_pci_address_equal(&net->hostdev->source, addr))
+            return net;
+        if (!net->hostdev && net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV &&
+            vrt_pci_address_equal(&net->hostdev_source, addr))
+            return net;
+    }
+    return NULL;
+}
+
+VrtDomainHostdevDef *
+vrt_domain_def_find_hostdev_by_source(const VrtDomainDef *def, const VrtPciAddress *addr)
+{
+    for (guint i = 0; i < def->hostdevs->len; i++) {
+        VrtDomainHostdevDef *h = def->hostdevs->pdata[i];
+        if (vrt_pci_address_equal(&h->source, addr))
+            return h;
+    }
+    return NULL;
+}
+
+VrtDomainHostdevDef *
+vrt_domain_def_find_hostdev_by_alias(const VrtDomainDef *def, const char *alias)
+{
+    for (guint i = 0; i < def->hostdevs->len; i++) {
+        VrtDomainHostdevDef *h = def->hostdevs->pdata[i];
+        if (h->info->alias && g_strcmp0(h->info->alias, alias) == 0)
+            return h;
+    }
+    return NULL;
+}
+
+VrtDomainDiskDef *
+vrt_domain_def_find_disk_by_target(const VrtDomainDef *def, const char *target_dev)
+{
+    for (guint i = 0; i < def->disks->len; i++) {
+        VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (g_strcmp0(d->target_dev, target_dev) == 0)
+            return d;
+    }
+    return NULL;
+}

@@ -1,0 +1,245 @@
+/*
+ * Formatting of a whole <domain> document in libvirt's layout: identity,
+ * resources, os, features, cpu, clock, lifecycle, pm, then <devices> in
+ * libvirt's device order. A hostdev that stands in for an interface is
+ * written once, as that <interface>.
+ */
+#include "conf/domain/domain_priv.h"
+#include "util/error.h"
+
+static void
+format_os(VrtFmt *f, const VrtDomainDef *def)
+{
+    g_autoptr(GString) attrs = g_string_new(NULL);
+    g_autofree char *kernel = vrt_fmt_escape(def->os.kernel);
+    g_autofree char *initrd = vrt_fmt_escape(def->os.initrd);
+    g_autofree char *cmdline = vrt_fmt_escape(def->os.cmdline);
+
+    if (def->os.arch)
+        g_string_append_printf(attrs, " arch='%s'", def->os.arch);
+    if (def->os.machine)
+        g_string_append_printf(attrs, " machine='%s'", def->os.machine);
+    vrt_fmt_line(f, "<os>");
+    f->indent++;
+    vrt_fmt_line(f, "<type%s>%s</type>", attrs->str, def->os.type);
+    if (kernel)
+        vrt_fmt_line(f, "<kernel>%s</kernel>", kernel);
+    if (initrd)
+        vrt_fmt_line(f, "<initrd>%s</initrd>", initrd);
+    if (cmdline)
+        vrt_fmt_line(f, "<cmdline>%s</cmdline>", cmdline);
+    for (guint i = 0; i < def->os.n_boot; i++)
+        vrt_fmt_line(f, "<boot dev='%s'/>", vrt_boot_dev_names[def->os.boot[i]]);
+    if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
+        vrt_fmt_line(f, "<bootmenu enable='%s'/>", def->os.bootmenu == VRT_TRISTATE_YES ? "yes" : "no");
+    f->indent--;
+    vrt_fmt_line(f, "</os>");
+}
+
+static void
+format_features(VrtFmt *f, const VrtDomainDef *def)
+{
+    if (!def->features && def->vmport == VRT_TRISTATE_DEFAULT)
+        return;
+    vrt_fmt_line(f, "<features>");
+    f->indent++;
+    if (def->features & VRT_DOMAIN_FEATURE_ACPI)
+        vrt_fmt_line(f, "<acpi/>");
+    if (def->features & VRT_DOMAIN_FEATURE_APIC)
+        vrt_fmt_line(f, "<apic/>");
+    if (def->features & VRT_DOMAIN_FEATURE_PAE)
+        vrt_fmt_line(f, "<pae/>");
+    if (def->vmport != VRT_TRISTATE_DEFAULT)
+        vrt_fmt_line(f, "<vmport state='%s'/>", def->vmport == VRT_TRISTATE_YES ? "on" : "off");
+    f->indent--;
+    vrt_fmt_line(f, "</features>");
+}
+
+static void
+format_cpu(VrtFmt *f, const VrtDomainDef *def)
+{
+    g_autoptr(GString) attrs = g_string_new(NULL);
+
+    if (def->cpu.mode == VRT_DOMAIN_CPU_MODE_NONE)
+        return;
+    g_string_append_printf(attrs, " mode='%s'", vrt_cpu_mode_names[def->cpu.mode]);
+    if (def->cpu.check)
+        g_string_append_printf(attrs, " check='%s'", def->cpu.check);
+    if (def->cpu.migratable != VRT_TRISTATE_DEFAULT)
+        g_string_append_printf(attrs, " migratable='%s'", def->cpu.migratable == VRT_TRISTATE_YES ? "on" : "off");
+    if (!def->cpu.sockets) {
+        vrt_fmt_line(f, "<cpu%s/>", attrs->str);
+        return;
+    }
+    vrt_fmt_line(f, "<cpu%s>", attrs->str);
+    f->indent++;
+    vrt_fmt_line(f, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->cpu.sockets,
+                 def->cpu.dies, def->cpu.cores, def->cpu.threads);
+    f->indent--;
+    vrt_fmt_line(f, "</cpu>");
+}
+
+static void
+format_clock(VrtFmt *f, const VrtDomainDef *def)
+{
+    const char *off = vrt_clock_offset_names[def->clock.offset];
+
+    if (def->clock.timers->len == 0) {
+        vrt_fmt_line(f, "<clock offset='%s'/>", off);
+        return;
+    }
+    vrt_fmt_line(f, "<clock offset='%s'>", off);
+    f->indent++;
+    for (guint i = 0; i < def->clock.timers->len; i++) {
+        const VrtDomainTimerDef *t = def->clock.timers->pdata[i];
+        g_autoptr(GString) attrs = g_string_new(NULL);
+        g_string_append_printf(attrs, "name='%s'", t->name);
+        if (t->tickpolicy)
+            g_string_append_printf(attrs, " tickpolicy='%s'", t->tickpolicy);
+        if (t->present != VRT_TRISTATE_DEFAULT)
+            g_string_append_printf(attrs, " present='%s'", t->present == VRT_TRISTATE_YES ? "yes" : "no");
+        vrt_fmt_line(f, "<timer %s/>", attrs->str);
+    }
+    f->indent--;
+    vrt_fmt_line(f, "</clock>");
+}
+
+static void
+format_pm(VrtFmt *f, const VrtDomainDef *def)
+{
+    if (def->pm.suspend_to_mem == VRT_TRISTATE_DEFAULT && def->pm.suspend_to_disk == VRT_TRISTATE_DEFAULT)
+        return;
+    vrt_fmt_line(f, "<pm>");
+    f->indent++;
+    if (def->pm.suspend_to_mem != VRT_TRISTATE_DEFAULT)
+        vrt_fmt_line(f, "<suspend-to-mem enabled='%s'/>", def->pm.suspend_to_mem == VRT_TRISTATE_YES ? "yes" : "no");
+    if (def->pm.suspend_to_disk != VRT_TRISTATE_DEFAULT)
+        vrt_fmt_line(f, "<suspend-to-disk enabled='%s'/>", def->pm.suspend_to_disk == VRT_TRISTATE_YES ? "yes" : "no");
+    f->indent--;
+    vrt_fmt_line(f, "</pm>");
+}
+
+/* A serial console is the first serial port seen from another side:
+ * it shows that port's source and alias, as libvirt does. */
+static void
+format_console(VrtFmt *f, const VrtDomainDef *def, const VrtDomainChrDef *con, guint idx)
+{
+    VrtDomainChrDef view = *con;
+
+    if (idx == 0 && g_strcmp0(con->target_type, "serial") == 0) {
+        for (guint i = 0; i < def->serials->len; i++) {
+            const VrtDomainChrDef *ser = def->serials->pdata[i];
+            if (ser->target_port == (con->target_port < 0 ? 0 : con->target_port)) {
+                view.type = ser->type;
+                view.path = ser->path;
+                view.listen = ser->listen;
+                view.append = ser->append;
+                view.info.alias = ser->info.alias;
+                break;
+            }
+        }
+    }
+    vrt_format_chr(f, &view);
+}
+
+static void
+format_devices(VrtFmt *f, const VrtDomainDef *def)
+{
+    g_autofree char *emulator = vrt_fmt_escape(def->emulator);
+
+    vrt_fmt_line(f, "<devices>");
+    f->indent++;
+    if (emulator)
+        vrt_fmt_line(f, "<emulator>%s</emulator>", emulator);
+    for (guint i = 0; i < def->disks->len; i++)
+        vrt_format_disk(f, def->disks->pdata[i]);
+    for (guint i = 0; i < def->controllers->len; i++)
+        vrt_format_controller(f, def->controllers->pdata[i]);
+    for (guint i = 0; i < def->nets->len; i++)
+        vrt_format_net(f, def->nets->pdata[i]);
+    for (guint i = 0; i < def->serials->len; i++)
+        vrt_format_chr(f, def->serials->pdata[i]);
+    for (guint i = 0; i < def->consoles->len; i++)
+        format_console(f, def, def->consoles->pdata[i], i);
+    for (guint i = 0; i < def->channels->len; i++)
+        vrt_format_chr(f, def->channels->pdata[i]);
+    for (guint i = 0; i < def->inputs->len; i++)
+        vrt_format_input(f, def->inputs->pdata[i]);
+    for (guint i = 0; i < def->graphics->len; i++)
+        vrt_format_graphics(f, def->graphics->pdata[i]);
+    for (guint i = 0; i < def->videos->len; i++)
+        vrt_format_video(f, def->videos->pdata[i]);
+    for (guint i = 0; i < def->hostdevs->len; i++) {
+        const VrtDomainHostdevDef *h = def->hostdevs->pdata[i];
+        if (!h->parent_net)
+            vrt_format_hostdev(f, h);
+    }
+    if (def->watchdog)
+        vrt_format_watchdog(f, def->watchdog);
+    if (def->memballoon)
+        vrt_format_memballoon(f, def->memballoon);
+    for (guint i = 0; i < def->rngs->len; i++)
+        vrt_format_rng(f, def->rngs->pdata[i]);
+    f->indent--;
+    vrt_fmt_line(f, "</devices>");
+}
+
+char *
+vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
+{
+    g_autoptr(GString) buf = g_string_sized_new(4096);
+    VrtFmt f = { .buf = buf, .indent = 0, .flags = flags };
+    char uuid[VRT_UUID_STRING_LEN];
+    g_autofree char *name = vrt_fmt_escape(def->name);
+    g_autofree char *title = vrt_fmt_escape(def->title);
+    g_autofree char *desc = vrt_fmt_escape(def->description);
+
+    if (!def->name || !def->os.type) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "domain definition is incomplete");
+        return NULL;
+    }
+    if (def->id >= 0 && !(flags & VRT_DOMAIN_XML_INACTIVE))
+        vrt_fmt_line(&f, "<domain type='%s' id='%d'>", vrt_virt_type_names[def->virt_type], def->id);
+    else
+        vrt_fmt_line(&f, "<domain type='%s'>", vrt_virt_type_names[def->virt_type]);
+    f.indent++;
+    vrt_fmt_line(&f, "<name>%s</name>", name);
+    vrt_uuid_format(def->uuid, uuid);
+    vrt_fmt_line(&f, "<uuid>%s</uuid>", uuid);
+    if (title)
+        vrt_fmt_line(&f, "<title>%s</title>", title);
+    if (desc)
+        vrt_fmt_line(&f, "<description>%s</description>", desc);
+    if (def->metadata)
+        vrt_fmt_line(&f, "%s", def->metadata);
+    vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
+    vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>",
+                 def->current_memory_kib);
+    if (def->current_vcpus && def->current_vcpus != def->vcpus)
+        vrt_fmt_line(&f, "<vcpu placement='static' current='%u'>%u</vcpu>", def->current_vcpus, def->vcpus);
+    else
+        vrt_fmt_line(&f, "<vcpu placement='static'>%u</vcpu>", def->vcpus);
+    format_os(&f, def);
+    format_features(&f, def);
+    format_cpu(&f, def);
+    format_clock(&f, def);
+    vrt_fmt_line(&f, "<on_poweroff>%s</on_poweroff>", vrt_lifecycle_names[def->on_poweroff]);
+    vrt_fmt_line(&f, "<on_reboot>%s</on_reboot>", vrt_lifecycle_names[def->on_reboot]);
+    vrt_fmt_line(&f, "<on_crash>%s</on_crash>", vrt_lifecycle_names[def->on_crash]);
+    format_pm(&f, def);
+    format_devices(&f, def);
+    f.indent--;
+    vrt_fmt_line(&f, "</domain>");
+    return g_string_free(g_steal_pointer(&buf), FALSE);
+}
+
+char *
+vrt_domain_device_def_format(const VrtDomainDeviceDef *dev, guint flags, GError **error)
+{
+    g_autoptr(GString) buf = g_string_new(NULL);
+    VrtFmt f = { .buf = buf, .indent = 0, .flags = flags };
+
+    if (!vrt_format_device(&f, dev, error))
+        return NULL;
+    return g_string_free(g_steal_pointer(&buf), FALSE);
+}

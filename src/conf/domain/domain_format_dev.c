@@ -1,0 +1,493 @@
+/*
+ * Formatting of the elements inside <devices>, in libvirt's layout, for
+ * the three views (inactive, live, status). The live view shows what the
+ * guest really has: an interface of type network shows the network port it
+ * got (a hostdev-backed one appears as <interface type='hostdev'>, once);
+ * the status view adds what only the daemon needs (<actual>, port ids).
+ */
+#include "conf/domain/domain_priv.h"
+#include "util/error.h"
+
+#include <stdarg.h>
+
+#define E(var, expr) g_autofree char *var = vrt_fmt_escape(expr)
+
+void
+vrt_fmt_line(VrtFmt *f, const char *fmt, ...)
+{
+    va_list ap;
+
+    for (guint i = 0; i < f->indent; i++)
+        g_string_append(f->buf, "  ");
+    va_start(ap, fmt);
+    g_string_append_vprintf(f->buf, fmt, ap);
+    va_end(ap);
+    g_string_append_c(f->buf, '\n');
+}
+
+char *
+vrt_fmt_escape(const char *s)
+{
+    return s ? g_markup_escape_text(s, -1) : NULL;
+}
+
+static bool
+is_live(const VrtFmt *f)
+{
+    return !(f->flags & VRT_DOMAIN_XML_INACTIVE);
+}
+
+static bool
+is_status(const VrtFmt *f)
+{
+    return (f->flags & VRT_DOMAIN_XML_STATUS) && !(f->flags & VRT_DOMAIN_XML_INACTIVE);
+}
+
+static void
+format_pci_address(VrtFmt *f, const VrtPciAddress *a, bool with_type)
+{
+    const char *mf = a->multifunction == VRT_TRISTATE_YES ? " multifunction='on'"
+                   : a->multifunction == VRT_TRISTATE_NO ? " multifunction='off'" : "";
+    vrt_fmt_line(f, "<address%s domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'%s/>",
+                 with_type ? " type='pci'" : "", a->domain, a->bus, a->slot, a->function, mf);
+}
+
+/* boot order, alias, address: the tail every device shares */
+static void
+format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
+{
+    if (info->boot_order)
+        vrt_fmt_line(f, "<boot order='%u'/>", info->boot_order);
+    if (vrt_alias_visible(info->alias, f->flags)) {
+        E(esc_info_alias, info->alias);
+        vrt_fmt_line(f, "<alias name='%s'/>", esc_info_alias);
+    }
+    switch (info->type) {
+    case VRT_DEVICE_ADDRESS_NONE:
+        break;
+    case VRT_DEVICE_ADDRESS_PCI:
+        format_pci_address(f, &info->pci, true);
+        break;
+    case VRT_DEVICE_ADDRESS_DRIVE:
+        vrt_fmt_line(f, "<address type='drive' controller='%u' bus='%u' target='%u' unit='%u'/>",
+                     info->drive.controller, info->drive.bus, info->drive.target, info->drive.unit);
+        break;
+    case VRT_DEVICE_ADDRESS_VIRTIO_SERIAL:
+        vrt_fmt_line(f, "<address type='virtio-serial' controller='%u' bus='%u' port='%u'/>",
+                     info->vserial.controller, info->vserial.bus, info->vserial.port);
+        break;
+    case VRT_DEVICE_ADDRESS_USB:
+        if (info->usb.port)
+            vrt_fmt_line(f, "<address type='usb' bus='%u' port='%s'/>", info->usb.bus, info->usb.port);
+        else
+            vrt_fmt_line(f, "<address type='usb' bus='%u'/>", info->usb.bus);
+        break;
+    }
+}
+
+static bool
+info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
+{
+    return info->boot_order || info->type != VRT_DEVICE_ADDRESS_NONE ||
+           vrt_alias_visible(info->alias, f->flags);
+}
+
+void
+vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
+{
+    E(esc_d_src, d->src);
+    E(esc_d_target_dev, d->target_dev);
+    E(esc_d_serial, d->serial);
+
+    vrt_fmt_line(f, "<disk type='%s' device='%s'>", vrt_disk_type_names[d->type],
+                 vrt_disk_device_names[d->device]);
+    f->indent++;
+    if (d->driver_name || d->format || d->cache) {
+        g_autoptr(GString) attrs = g_string_new(NULL);
+        if (d->driver_name)
+            g_string_append_printf(attrs, " name='%s'", d->driver_name);
+        if (d->format)
+            g_string_append_printf(attrs, " type='%s'", vrt_disk_format_names[d->format]);
+        if (d->cache)
+            g_string_append_printf(attrs, " cache='%s'", d->cache);
+        vrt_fmt_line(f, "<driver%s/>", attrs->str);
+    }
+    if (d->src)
+        vrt_fmt_line(f, "<source %s='%s'/>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src);
+    vrt_fmt_line(f, "<target dev='%s' bus='%s'/>", esc_d_target_dev, vrt_disk_bus_names[d->bus]);
+    if (d->readonly)
+        vrt_fmt_line(f, "<readonly/>");
+    if (d->shareable)
+        vrt_fmt_line(f, "<shareable/>");
+    if (d->serial)
+        vrt_fmt_line(f, "<serial>%s</serial>", esc_d_serial);
+    format_info(f, &d->info);
+    f->indent--;
+    vrt_fmt_line(f, "</disk>");
+}
+
+void
+vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
+{
+    g_autoptr(GString) attrs = g_string_new(NULL);
+    bool pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0;
+
+    g_string_append_printf(attrs, "type='%s' index='%u'", vrt_controller_type_names[c->type], c->index);
+    if (c->model)
+        g_string_append_printf(attrs, " model='%s'", c->model);
+    if (c->ports >= 0)
+        g_string_append_printf(attrs, " ports='%d'", c->ports);
+    if (!pci_extra && !info_has_content(f, &c->info)) {
+        vrt_fmt_line(f, "<controller %s/>", attrs->str);
+        return;
+    }
+    vrt_fmt_line(f, "<controller %s>", attrs->str);
+    f->indent++;
+    if (c->model_name)
+        vrt_fmt_line(f, "<model name='%s'/>", c->model_name);
+    if (c->chassis >= 0 || c->port >= 0) {
+        g_autoptr(GString) t = g_string_new(NULL);
+        if (c->chassis >= 0)
+            g_string_append_printf(t, " chassis='%d'", c->chassis);
+        if (c->port >= 0)
+            g_string_append_printf(t, " port='0x%x'", c->port);
+        vrt_fmt_line(f, "<target%s/>", t->str);
+    }
+    format_info(f, &c->info);
+    f->indent--;
+    vrt_fmt_line(f, "</controller>");
+}
+
+static void
+format_vlan(VrtFmt *f, const guint *tags, guint n, bool trunk)
+{
+    if (n == 0)
+        return;
+    vrt_fmt_line(f, "<vlan%s>", trunk && n == 1 ? " trunk='yes'" : "");
+    f->indent++;
+    for (guint i = 0; i < n; i++)
+        vrt_fmt_line(f, "<tag id='%u'/>", tags[i]);
+    f->indent--;
+    vrt_fmt_line(f, "</vlan>");
+}
+
+static void
+format_hostdev_source(VrtFmt *f, const VrtPciAddress *a)
+{
+    vrt_fmt_line(f, "<source>");
+    f->indent++;
+    format_pci_address(f, a, false);
+    f->indent--;
+    vrt_fmt_line(f, "</source>");
+}
+
+/* The actual data in the status view: only vrt reads it back. */
+static void
+format_net_actual(VrtFmt *f, const VrtDomainNetDef *net)
+{
+    const VrtDomainNetActual *a = &net->actual;
+    E(esc_a_bridge, a->bridge);
+
+    if (a->type == VRT_DOMAIN_NET_TYPE_HOSTDEV)
+        vrt_fmt_line(f, "<actual type='hostdev' managed='%s'>", a->managed ? "yes" : "no");
+    else
+        vrt_fmt_line(f, "<actual type='%s'>", vrt_net_type_names[a->type]);
+    f->indent++;
+    if (a->type == VRT_DOMAIN_NET_TYPE_HOSTDEV)
+        format_hostdev_source(f, &a->hostdev_addr);
+    else if (a->bridge)
+        vrt_fmt_line(f, "<source bridge='%s'/>", esc_a_bridge);
+    format_vlan(f, a->vlan_tags, a->n_vlan_tags, false);
+    f->indent--;
+    vrt_fmt_line(f, "</actual>");
+}
+
+static void
+format_net_source(VrtFmt *f, const VrtDomainNetDef *net, VrtDomainNetType shown)
+{
+    E(esc_net_source_network, net->source_network);
+    E(esc_net_portgroup, net->portgroup);
+    E(esc_net_source_bridge, net->source_bridge);
+
+    if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+        const VrtPciAddress *src = net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source
+                                                                         : &net->actual.hostdev_addr;
+        format_hostdev_source(f, src);
+        return;
+    }
+    if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
+        g_autoptr(GString) attrs = g_string_new(NULL);
+        g_string_append_printf(attrs, " network='%s'", esc_net_source_network);
+        if (net->portgroup)
+            g_string_append_printf(attrs, " portgroup='%s'", esc_net_portgroup);
+        if (is_live(f) && net->port_uuid_set) {
+            char uuid[VRT_UUID_STRING_LEN];
+            vrt_uuid_format(net->port_uuid, uuid);
+            g_string_append_printf(attrs, " portid='%s'", uuid);
+        }
+        if (is_live(f) && !is_status(f) && net->actual.set && net->actual.bridge) {
+            g_autofree char *br = vrt_fmt_escape(net->actual.bridge);
+            g_string_append_printf(attrs, " bridge='%s'", br);
+        }
+        vrt_fmt_line(f, "<source%s/>", attrs->str);
+    } else if (net->type == VRT_DOMAIN_NET_TYPE_BRIDGE) {
+        vrt_fmt_line(f, "<source bridge='%s'/>", esc_net_source_bridge);
+    }
+}
+
+void
+vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
+{
+    /* the live view shows the type the guest got, as libvirt does */
+    bool public_actual = is_live(f) && !is_status(f) && net->type == VRT_DOMAIN_NET_TYPE_NETWORK &&
+                         net->actual.set;
+    VrtDomainNetType shown = public_actual ? net->actual.type : net->type;
+    bool managed = net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? net->managed : net->actual.managed;
+    const guint *tags = net->vlan_tags;
+    guint n_tags = net->n_vlan_tags;
+
+    if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV)
+        vrt_fmt_line(f, "<interface type='hostdev'%s>", managed ? " managed='yes'" : "");
+    else
+        vrt_fmt_line(f, "<interface type='%s'>", vrt_net_type_names[shown]);
+    f->indent++;
+    if (net->mac_set) {
+        char mac[VRT_MAC_STRING_LEN];
+        vrt_mac_format(net->mac, mac);
+        vrt_fmt_line(f, "<mac address='%s'/>", mac);
+    }
+    format_net_source(f, net, shown);
+    if (is_status(f) && net->actual.set)
+        format_net_actual(f, net);
+    if (public_actual && net->actual.n_vlan_tags) {
+        tags = net->actual.vlan_tags;
+        n_tags = net->actual.n_vlan_tags;
+    }
+    format_vlan(f, tags, n_tags, net->vlan_trunk);
+    if (net->ifname && (net->type == VRT_DOMAIN_NET_TYPE_ETHERNET || is_live(f))) {
+        E(esc_net_ifname, net->ifname);
+        vrt_fmt_line(f, "<target dev='%s'/>", esc_net_ifname);
+    }
+    if (net->model && shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
+        vrt_fmt_line(f, "<model type='%s'/>", net->model);
+    if (net->driver_name || net->driver_queues) {
+        g_autoptr(GString) attrs = g_string_new(NULL);
+        if (net->driver_name)
+            g_string_append_printf(attrs, " name='%s'", net->driver_name);
+        if (net->driver_queues)
+            g_string_append_printf(attrs, " queues='%u'", net->driver_queues);
+        vrt_fmt_line(f, "<driver%s/>", attrs->str);
+    }
+    if (net->link_up != VRT_TRISTATE_DEFAULT)
+        vrt_fmt_line(f, "<link state='%s'/>", net->link_up == VRT_TRISTATE_YES ? "up" : "down");
+    if (net->mtu)
+        vrt_fmt_line(f, "<mtu size='%u'/>", net->mtu);
+    format_info(f, &net->info);
+    f->indent--;
+    vrt_fmt_line(f, "</interface>");
+}
+
+void
+vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h)
+{
+    vrt_fmt_line(f, "<hostdev mode='subsystem' type='pci' managed='%s'>", h->managed ? "yes" : "no");
+    f->indent++;
+    if (h->driver_name)
+        vrt_fmt_line(f, "<driver name='%s'/>", h->driver_name);
+    format_hostdev_source(f, &h->source);
+    format_info(f, h->info);
+    f->indent--;
+    vrt_fmt_line(f, "</hostdev>");
+}
+
+void
+vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
+{
+    const char *el = vrt_chr_device_names[chr->devtype];
+    bool show_path = chr->path && (chr->type != VRT_DOMAIN_CHR_TYPE_PTY || is_live(f));
+    E(esc_chr_path, chr->path);
+    E(esc_chr_target_name, chr->target_name);
+
+    if (chr->type == VRT_DOMAIN_CHR_TYPE_PTY && chr->devtype == VRT_DOMAIN_CHR_DEVICE_CONSOLE && show_path)
+        vrt_fmt_line(f, "<%s type='pty' tty='%s'>", el, esc_chr_path);
+    else
+        vrt_fmt_line(f, "<%s type='%s'>", el, vrt_chr_type_names[chr->type]);
+    f->indent++;
+    if (show_path) {
+        switch (chr->type) {
+        case VRT_DOMAIN_CHR_TYPE_UNIX:
+            vrt_fmt_line(f, "<source mode='%s' path='%s'/>", chr->listen ? "bind" : "connect", esc_chr_path);
+            break;
+        case VRT_DOMAIN_CHR_TYPE_FILE:
+            if (chr->append != VRT_TRISTATE_DEFAULT)
+                vrt_fmt_line(f, "<source path='%s' append='%s'/>", esc_chr_path,
+                             chr->append == VRT_TRISTATE_YES ? "on" : "off");
+            else
+                vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path);
+            break;
+        case VRT_DOMAIN_CHR_TYPE_PTY:
+            vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path);
+            break;
+        }
+    }
+    {
+        g_autoptr(GString) t = g_string_new(NULL);
+        if (chr->target_type)
+            g_string_append_printf(t, " type='%s'", chr->target_type);
+        if (chr->target_name)
+            g_string_append_printf(t, " name='%s'", esc_chr_target_name);
+        if (chr->target_port >= 0 && chr->devtype != VRT_DOMAIN_CHR_DEVICE_CHANNEL)
+            g_string_append_printf(t, " port='%d'", chr->target_port);
+        if (chr->target_model) {
+            vrt_fmt_line(f, "<target%s>", t->str);
+            f->indent++;
+            vrt_fmt_line(f, "<model name='%s'/>", chr->target_model);
+            f->indent--;
+            vrt_fmt_line(f, "</target>");
+        } else if (t->len) {
+            vrt_fmt_line(f, "<target%s/>", t->str);
+        }
+    }
+    format_info(f, &chr->info);
+    f->indent--;
+    vrt_fmt_line(f, "</%s>", el);
+}
+
+void
+vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in)
+{
+    if (!info_has_content(f, &in->info)) {
+        vrt_fmt_line(f, "<input type='%s' bus='%s'/>", in->type, in->bus);
+        return;
+    }
+    vrt_fmt_line(f, "<input type='%s' bus='%s'>", in->type, in->bus);
+    f->indent++;
+    format_info(f, &in->info);
+    f->indent--;
+    vrt_fmt_line(f, "</input>");
+}
+
+void
+vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
+{
+    g_autoptr(GString) attrs = g_string_new(NULL);
+    bool live_port = is_live(f) || !g->autoport;
+    E(esc_g_listen, g->listen);
+    E(esc_g_passwd, g->passwd);
+    E(esc_g_keymap, g->keymap);
+
+    g_string_append_printf(attrs, "type='%s' port='%d'", vrt_graphics_type_names[g->type],
+                           live_port ? g->port : -1);
+    if (g->type == VRT_DOMAIN_GRAPHICS_SPICE && (g->tls_port >= 0 || g->autoport))
+        g_string_append_printf(attrs, " tlsPort='%d'", live_port ? g->tls_port : -1);
+    g_string_append_printf(attrs, " autoport='%s'", g->autoport ? "yes" : "no");
+    if (g->listen)
+        g_string_append_printf(attrs, " listen='%s'", esc_g_listen);
+    if (g->keymap)
+        g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
+    if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
+        g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
+    if (!g->listen) {
+        vrt_fmt_line(f, "<graphics %s/>", attrs->str);
+        return;
+    }
+    vrt_fmt_line(f, "<graphics %s>", attrs->str);
+    f->indent++;
+    vrt_fmt_line(f, "<listen type='address' address='%s'/>", esc_g_listen);
+    f->indent--;
+    vrt_fmt_line(f, "</graphics>");
+}
+
+void
+vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
+{
+    g_autoptr(GString) attrs = g_string_new(NULL);
+
+    g_string_append_printf(attrs, "type='%s'", v->model);
+    if (v->vram)
+        g_string_append_printf(attrs, " vram='%u'", v->vram);
+    if (v->heads)
+        g_string_append_printf(attrs, " heads='%u'", v->heads);
+    if (v->primary)
+        g_string_append(attrs, " primary='yes'");
+    vrt_fmt_line(f, "<video>");
+    f->indent++;
+    vrt_fmt_line(f, "<model %s/>", attrs->str);
+    format_info(f, &v->info);
+    f->indent--;
+    vrt_fmt_line(f, "</video>");
+}
+
+void
+vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b)
+{
+    const char *ad = b->autodeflate == VRT_TRISTATE_YES ? " autodeflate='on'"
+                   : b->autodeflate == VRT_TRISTATE_NO ? " autodeflate='off'" : "";
+
+    if (!b->stats_period && !info_has_content(f, &b->info)) {
+        vrt_fmt_line(f, "<memballoon model='%s'%s/>", b->model, ad);
+        return;
+    }
+    vrt_fmt_line(f, "<memballoon model='%s'%s>", b->model, ad);
+    f->indent++;
+    if (b->stats_period)
+        vrt_fmt_line(f, "<stats period='%u'/>", b->stats_period);
+    format_info(f, &b->info);
+    f->indent--;
+    vrt_fmt_line(f, "</memballoon>");
+}
+
+void
+vrt_format_rng(VrtFmt *f, const VrtDomainRngDef *r)
+{
+    E(esc_r_backend_path, r->backend_path);
+
+    vrt_fmt_line(f, "<rng model='%s'>", r->model);
+    f->indent++;
+    if (r->rate_bytes && r->rate_period)
+        vrt_fmt_line(f, "<rate bytes='%u' period='%u'/>", r->rate_bytes, r->rate_period);
+    else if (r->rate_bytes)
+        vrt_fmt_line(f, "<rate bytes='%u'/>", r->rate_bytes);
+    vrt_fmt_line(f, "<backend model='random'>%s</backend>", esc_r_backend_path);
+    format_info(f, &r->info);
+    f->indent--;
+    vrt_fmt_line(f, "</rng>");
+}
+
+void
+vrt_format_watchdog(VrtFmt *f, const VrtDomainWatchdogDef *w)
+{
+    g_autofree char *action = w->action ? g_strdup_printf(" action='%s'", w->action) : g_strdup("");
+
+    if (!info_has_content(f, &w->info)) {
+        vrt_fmt_line(f, "<watchdog model='%s'%s/>", w->model, action);
+        return;
+    }
+    vrt_fmt_line(f, "<watchdog model='%s'%s>", w->model, action);
+    f->indent++;
+    format_info(f, &w->info);
+    f->indent--;
+    vrt_fmt_line(f, "</watchdog>");
+}
+
+bool
+vrt_format_device(VrtFmt *f, const VrtDomainDeviceDef *dev, GError **error)
+{
+    switch (dev->type) {
+    case VRT_DOMAIN_DEVICE_DISK: vrt_format_disk(f, dev->data.disk); break;
+    case VRT_DOMAIN_DEVICE_NET: vrt_format_net(f, dev->data.net); break;
+    case VRT_DOMAIN_DEVICE_HOSTDEV: vrt_format_hostdev(f, dev->data.hostdev); break;
+    case VRT_DOMAIN_DEVICE_CONTROLLER: vrt_format_controller(f, dev->data.controller); break;
+    case VRT_DOMAIN_DEVICE_CHR: vrt_format_chr(f, dev->data.chr); break;
+    case VRT_DOMAIN_DEVICE_INPUT: vrt_format_input(f, dev->data.input); break;
+    case VRT_DOMAIN_DEVICE_VIDEO: vrt_format_video(f, dev->data.video); break;
+    case VRT_DOMAIN_DEVICE_RNG: vrt_format_rng(f, dev->data.rng); break;
+    case VRT_DOMAIN_DEVICE_WATCHDOG: vrt_format_watchdog(f, dev->data.watchdog); break;
+    case VRT_DOMAIN_DEVICE_MEMBALLOON: vrt_format_memballoon(f, dev->data.memballoon); break;
+    case VRT_DOMAIN_DEVICE_GRAPHICS: vrt_format_graphics(f, dev->data.graphics); break;
+    default:
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unknown device type %d", dev->type);
+        return false;
+    }
+    return true;
+}

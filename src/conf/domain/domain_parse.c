@@ -1,0 +1,655 @@
+/*
+ * Parsing of a whole <domain> document: the top-level elements (identity,
+ * memory, vcpus, os, features, cpu, clock, lifecycle, pm), dispatch of
+ * <devices> to the device readers, then the post-parse rules libvirt
+ * applies (defaults, a serial behind a serial console, uuid generation,
+ * address conflicts). Anything not understood is refused by name.
+ */
+#include "conf/domain/domain_priv.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <string.h>
+#include <libxml/xmlsave.h>
+
+#define VRT_DOMAIN_MAX_VCPUS 4096
+#define VRT_DOMAIN_NAME_MAX 255
+
+/* Memory unit suffix -> bytes: "b"/"bytes"; k m g t p e alone or with
+ * "iB" (powers of 1024) or "B" (powers of 1000), case-insensitive. */
+static guint64
+mem_unit_scale(const char *unit)
+{
+    const char *powers = "kmgtpe";
+    const char *p;
+    guint64 base, scale = 1;
+
+    if (g_ascii_strcasecmp(unit, "b") == 0 || g_ascii_strcasecmp(unit, "bytes") == 0)
+        return 1;
+    if (!*unit || !(p = strchr(powers, g_ascii_tolower(unit[0]))))
+        return 0;
+    if (!unit[1] || g_ascii_strcasecmp(unit + 1, "iB") == 0)
+        base = 1024;
+    else if (g_ascii_strcasecmp(unit + 1, "B") == 0)
+        base = 1000;
+    else
+        return 0;
+    for (const char *q = powers; q <= p; q++)
+        scale *= base;
+    return scale;
+}
+
+/* A scaled memory value into KiB, rounded up as libvirt does. */
+static bool
+parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
+{
+    g_autofree char *unit = vrt_xml_prop(node, "unit");
+    g_autofree char *text = g_strstrip(vrt_xml_text(node));
+    guint64 scale = 0, value;
+    char *end = NULL;
+
+    if (!vrt_xml_check_attrs(node, error, "unit", NULL))
+        return false;
+    scale = unit ? mem_unit_scale(unit) : 1024;
+    if (!scale) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown suffix '%s' in <%s>", unit,
+                      (const char *)node->name);
+        return false;
+    }
+    errno = 0;
+    value = g_ascii_strtoull(text, &end, 10);
+    if (!*text || *text == '-' || errno || *end) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid value '%s' for <%s>", text,
+                      (const char *)node->name);
+        return false;
+    }
+    if (value > G_MAXUINT64 / scale || value * scale / 1024 > G_MAXUINT64 / 1024 / 1024) {
+        vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text,
+                      unit ? unit : "KiB", (const char *)node->name);
+        return false;
+    }
+    *kib = (value * scale + 1023) / 1024;
+    return true;
+}
+
+static bool
+parse_vcpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    g_autofree char *text = g_strstrip(vrt_xml_text(node));
+    g_autofree char *placement = vrt_xml_prop(node, "placement");
+    guint64 v;
+    bool present = false;
+
+    if (!vrt_xml_check_attrs(node, error, "placement", "current", NULL))
+        return false;
+    if (placement && !g_str_equal(placement, "static")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vcpu placement '%s' is not supported", placement);
+        return false;
+    }
+    if (!g_ascii_string_to_unsigned(text, 10, 1, VRT_DOMAIN_MAX_VCPUS, &v, NULL)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "maximum vcpus count must be an integer between 1 and %d",
+                      VRT_DOMAIN_MAX_VCPUS);
+        return false;
+    }
+    def->vcpus = (guint)v;
+    if (!vrt_xml_prop_uint(node, "current", VRT_DOMAIN_MAX_VCPUS, &def->current_vcpus, &present, error))
+        return false;
+    if (!present) {
+        def->current_vcpus = def->vcpus;
+    } else if (def->current_vcpus == 0 || def->current_vcpus > def->vcpus) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "current vcpus count (%u) must be between 1 and maximum (%u)",
+                      def->current_vcpus, def->vcpus);
+        return false;
+    }
+    return true;
+}
+
+static bool
+machine_supported(const char *m)
+{
+    return g_str_equal(m, "pc") || g_str_equal(m, "q35") || g_str_has_prefix(m, "pc-i440fx-") ||
+           g_str_has_prefix(m, "pc-q35-");
+}
+
+static bool
+parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    bool have_type = false;
+
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "type")) {
+            if (!vrt_xml_check_attrs(c, error, "arch", "machine", NULL))
+                return false;
+            g_free(def->os.type);
+            def->os.type = g_strstrip(vrt_xml_text(c));
+            g_free(def->os.arch);
+            def->os.arch = vrt_xml_prop(c, "arch");
+            g_free(def->os.machine);
+            def->os.machine = vrt_xml_prop(c, "machine");
+            have_type = true;
+        } else if (vrt_xml_is(c, "boot")) {
+            int dev = -1;
+            if (!vrt_xml_check_attrs(c, error, "dev", NULL) ||
+                !vrt_xml_prop_enum(c, "dev", vrt_boot_dev_names, true, &dev, error))
+                return false;
+            if (def->os.n_boot == VRT_DOMAIN_MAX_BOOT_DEVS) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "too many <boot> elements (at most %d)",
+                              VRT_DOMAIN_MAX_BOOT_DEVS);
+                return false;
+            }
+            def->os.boot[def->os.n_boot++] = dev;
+        } else if (vrt_xml_is(c, "bootmenu")) {
+            if (!vrt_xml_check_attrs(c, error, "enable", NULL) ||
+                !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error))
+                return false;
+        } else if (vrt_xml_is(c, "kernel") || vrt_xml_is(c, "initrd") || vrt_xml_is(c, "cmdline")) {
+            char **slot = vrt_xml_is(c, "kernel") ? &def->os.kernel
+                        : vrt_xml_is(c, "initrd") ? &def->os.initrd : &def->os.cmdline;
+            if (!vrt_xml_check_attrs(c, error, NULL))
+                return false;
+            g_free(*slot);
+            *slot = vrt_xml_text(c);
+            if (slot != &def->os.cmdline)
+                g_strstrip(*slot);
+        } else {
+            return vrt_xml_unsupported(c, error);
+        }
+    }
+    if (!have_type) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
+        return false;
+    }
+    if (!g_str_equal(def->os.type, "hvm")) {
+        vrt_error_set(error, VIR_ERR_OS_TYPE, "%s", def->os.type);
+        return false;
+    }
+    if (def->os.arch && !g_str_equal(def->os.arch, "x86_64") && !g_str_equal(def->os.arch, "i686")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "No guest options available for arch '%s'",
+                      def->os.arch);
+        return false;
+    }
+    if (def->os.machine && !machine_supported(def->os.machine)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "machine type '%s' is not supported",
+                      def->os.machine);
+        return false;
+    }
+    if ((def->os.initrd || def->os.cmdline) && !def->os.kernel) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "<initrd> and <cmdline> need a <kernel>");
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_features(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "acpi") || vrt_xml_is(c, "pae")) {
+            if (!vrt_xml_check_attrs(c, error, NULL))
+                return false;
+            def->features |= vrt_xml_is(c, "acpi") ? VRT_DOMAIN_FEATURE_ACPI : VRT_DOMAIN_FEATURE_PAE;
+        } else if (vrt_xml_is(c, "apic")) {
+            if (!vrt_xml_check_attrs(c, error, NULL))
+                return false;
+            def->features |= VRT_DOMAIN_FEATURE_APIC;
+        } else if (vrt_xml_is(c, "vmport")) {
+            if (!vrt_xml_check_attrs(c, error, "state", NULL) ||
+                !vrt_xml_prop_tristate(c, "state", true, &def->vmport, error))
+                return false;
+            if (def->vmport == VRT_TRISTATE_DEFAULT) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "<vmport> needs a state");
+                return false;
+            }
+        } else {
+            return vrt_xml_unsupported(c, error);
+        }
+    }
+    return true;
+}
+
+static bool
+parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    g_autofree char *mode = vrt_xml_prop(node, "mode");
+    int m;
+
+    if (!vrt_xml_check_attrs(node, error, "mode", "check", "migratable", NULL) ||
+        !vrt_xml_prop_tristate(node, "migratable", true, &def->cpu.migratable, error))
+        return false;
+    m = mode ? vrt_enum_from_string(vrt_cpu_mode_names, mode) : VRT_DOMAIN_CPU_MODE_CUSTOM;
+    if (m <= 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "CPU mode '%s' is not supported", mode);
+        return false;
+    }
+    def->cpu.mode = m;
+    def->cpu.check = vrt_xml_prop(node, "check");
+    if (def->cpu.check && !g_strv_contains((const char *const[]){ "none", "partial", "full", NULL },
+                                           def->cpu.check)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU check '%s'", def->cpu.check);
+        return false;
+    }
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (!vrt_xml_is(c, "topology"))
+            return vrt_xml_unsupported(c, error);
+        if (!vrt_xml_check_attrs(c, error, "sockets", "dies", "cores", "threads", NULL) ||
+            !vrt_xml_prop_uint(c, "sockets", VRT_DOMAIN_MAX_VCPUS, &def->cpu.sockets, NULL, error) ||
+            !vrt_xml_prop_uint(c, "dies", VRT_DOMAIN_MAX_VCPUS, &def->cpu.dies, NULL, error) ||
+            !vrt_xml_prop_uint(c, "cores", VRT_DOMAIN_MAX_VCPUS, &def->cpu.cores, NULL, error) ||
+            !vrt_xml_prop_uint(c, "threads", VRT_DOMAIN_MAX_VCPUS, &def->cpu.threads, NULL, error))
+            return false;
+        if (!def->cpu.sockets || !def->cpu.cores || !def->cpu.threads) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU topology needs sockets, cores and threads above 0");
+            return false;
+        }
+        if (!def->cpu.dies)
+            def->cpu.dies = 1;
+    }
+    if (def->cpu.mode == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.sockets) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "CPU mode 'custom' needs a <model>, which is not supported");
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    int off = VRT_DOMAIN_CLOCK_UTC;
+
+    if (!vrt_xml_check_attrs(node, error, "offset", NULL) ||
+        !vrt_xml_prop_enum(node, "offset", vrt_clock_offset_names, false, &off, error))
+        return false;
+    def->clock.offset = off;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        VrtDomainTimerDef *t;
+        if (!vrt_xml_is(c, "timer"))
+            return vrt_xml_unsupported(c, error);
+        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", NULL))
+            return false;
+        t = g_new0(VrtDomainTimerDef, 1);
+        g_ptr_array_add(def->clock.timers, t);
+        t->name = vrt_xml_prop(c, "name");
+        t->tickpolicy = vrt_xml_prop(c, "tickpolicy");
+        if (!vrt_xml_prop_tristate(c, "present", false, &t->present, error))
+            return false;
+        if (!t->name || !g_strv_contains((const char *const[]){ "rtc", "pit", "hpet", "kvmclock", "tsc",
+                                           "hypervclock", NULL }, t->name)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "timer '%s' is not supported",
+                          t->name ? t->name : "");
+            return false;
+        }
+        if (t->tickpolicy && !g_strv_contains((const char *const[]){ "delay", "catchup", "merge",
+                                                "discard", NULL }, t->tickpolicy)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown timer tickpolicy '%s'", t->tickpolicy);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+parse_lifecycle(xmlNodePtr node, VrtDomainLifecycleAction *out, GError **error)
+{
+    g_autofree char *text = g_strstrip(vrt_xml_text(node));
+    int v = vrt_enum_from_string(vrt_lifecycle_names, text);
+    bool crash = vrt_xml_is(node, "on_crash");
+
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    if (v < 0 || (!crash && v >= VRT_DOMAIN_LIFECYCLE_COREDUMP_DESTROY)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid %s value: '%s'", (const char *)node->name, text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool
+parse_pm(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        VrtTristate *t;
+        if (vrt_xml_is(c, "suspend-to-mem"))
+            t = &def->pm.suspend_to_mem;
+        else if (vrt_xml_is(c, "suspend-to-disk"))
+            t = &def->pm.suspend_to_disk;
+        else
+            return vrt_xml_unsupported(c, error);
+        if (!vrt_xml_check_attrs(c, error, "enabled", NULL) ||
+            !vrt_xml_prop_tristate(c, "enabled", false, t, error))
+            return false;
+    }
+    return true;
+}
+
+/* Puts a parsed device into its list; takes ownership of the contents. */
+static bool
+def_add_device(VrtDomainDef *def, VrtDomainDeviceDef *dev, GError **error)
+{
+    switch (dev->type) {
+    case VRT_DOMAIN_DEVICE_DISK: g_ptr_array_add(def->disks, g_steal_pointer(&dev->data.disk)); break;
+    case VRT_DOMAIN_DEVICE_NET: vrt_domain_def_net_insert(def, g_steal_pointer(&dev->data.net)); break;
+    case VRT_DOMAIN_DEVICE_HOSTDEV: g_ptr_array_add(def->hostdevs, g_steal_pointer(&dev->data.hostdev)); break;
+    case VRT_DOMAIN_DEVICE_CONTROLLER:
+        g_ptr_array_add(def->controllers, g_steal_pointer(&dev->data.controller));
+        break;
+    case VRT_DOMAIN_DEVICE_CHR: {
+        VrtDomainChrDef *chr = g_steal_pointer(&dev->data.chr);
+        GPtrArray *list = chr->devtype == VRT_DOMAIN_CHR_DEVICE_SERIAL ? def->serials
+                        : chr->devtype == VRT_DOMAIN_CHR_DEVICE_CONSOLE ? def->consoles : def->channels;
+        g_ptr_array_add(list, chr);
+        break;
+    }
+    case VRT_DOMAIN_DEVICE_INPUT: g_ptr_array_add(def->inputs, g_steal_pointer(&dev->data.input)); break;
+    case VRT_DOMAIN_DEVICE_GRAPHICS: g_ptr_array_add(def->graphics, g_steal_pointer(&dev->data.graphics)); break;
+    case VRT_DOMAIN_DEVICE_VIDEO: g_ptr_array_add(def->videos, g_steal_pointer(&dev->data.video)); break;
+    case VRT_DOMAIN_DEVICE_RNG: g_ptr_array_add(def->rngs, g_steal_pointer(&dev->data.rng)); break;
+    case VRT_DOMAIN_DEVICE_MEMBALLOON:
+        if (def->memballoon) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "only one memory balloon device is supported");
+            return false;
+        }
+        def->memballoon = g_steal_pointer(&dev->data.memballoon);
+        break;
+    case VRT_DOMAIN_DEVICE_WATCHDOG:
+        if (def->watchdog) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "only a single watchdog device is supported");
+            return false;
+        }
+        def->watchdog = g_steal_pointer(&dev->data.watchdog);
+        break;
+    }
+    return true;
+}
+
+static bool
+parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        g_autofree VrtDomainDeviceDef *dev = NULL;
+        if (vrt_xml_is(c, "emulator")) {
+            if (!vrt_xml_check_attrs(c, error, NULL))
+                return false;
+            g_free(def->emulator);
+            def->emulator = g_strstrip(vrt_xml_text(c));
+            continue;
+        }
+        dev = g_new0(VrtDomainDeviceDef, 1);
+        if (!vrt_parse_device(ctx, c, dev, error) || !def_add_device(def, dev, error)) {
+            /* def_add_device may have failed after nothing was stolen */
+            vrt_domain_device_def_free(g_steal_pointer(&dev));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* <metadata> changes nothing for vrt: kept as written. */
+static char *
+dump_node(xmlNodePtr node)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    char *ret;
+
+    xmlNodeDump(buf, node->doc, node, 0, 0);
+    ret = g_strdup((const char *)xmlBufferContent(buf));
+    xmlBufferFree(buf);
+    return ret;
+}
+
+static bool
+parse_name(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    g_free(def->name);
+    def->name = g_strstrip(vrt_xml_text(node));
+    if (strchr(def->name, '/')) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "name %s cannot contain '/'", def->name);
+        return false;
+    }
+    if (strlen(def->name) > VRT_DOMAIN_NAME_MAX || !g_utf8_validate(def->name, -1, NULL)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "domain name is too long or not valid UTF-8");
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uuid, bool *have_cur,
+          GError **error)
+{
+    if (vrt_xml_is(c, "name"))
+        return parse_name(c, def, error);
+    if (vrt_xml_is(c, "uuid")) {
+        g_autofree char *s = g_strstrip(vrt_xml_text(c));
+        if (!vrt_xml_check_attrs(c, error, NULL))
+            return false;
+        if (!vrt_uuid_parse(s, def->uuid)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed uuid element");
+            return false;
+        }
+        *have_uuid = true;
+        return true;
+    }
+    if (vrt_xml_is(c, "title") || vrt_xml_is(c, "description")) {
+        char **slot = vrt_xml_is(c, "title") ? &def->title : &def->description;
+        if (!vrt_xml_check_attrs(c, error, NULL))
+            return false;
+        g_free(*slot);
+        *slot = vrt_xml_text(c);
+        if (slot == &def->title && strchr(*slot, '\n')) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Domain title can't contain newlines");
+            return false;
+        }
+        return true;
+    }
+    if (vrt_xml_is(c, "metadata")) {
+        g_free(def->metadata);
+        def->metadata = dump_node(c);
+        return true;
+    }
+    if (vrt_xml_is(c, "memory"))
+        return parse_memory(c, &def->memory_kib, error);
+    if (vrt_xml_is(c, "currentMemory")) {
+        *have_cur = true;
+        return parse_memory(c, &def->current_memory_kib, error);
+    }
+    if (vrt_xml_is(c, "vcpu"))
+        return parse_vcpu(c, def, error);
+    if (vrt_xml_is(c, "os"))
+        return parse_os(c, def, error);
+    if (vrt_xml_is(c, "features"))
+        return parse_features(c, def, error);
+    if (vrt_xml_is(c, "cpu"))
+        return parse_cpu(c, def, error);
+    if (vrt_xml_is(c, "clock"))
+        return parse_clock(c, def, error);
+    if (vrt_xml_is(c, "on_poweroff"))
+        return parse_lifecycle(c, &def->on_poweroff, error);
+    if (vrt_xml_is(c, "on_reboot"))
+        return parse_lifecycle(c, &def->on_reboot, error);
+    if (vrt_xml_is(c, "on_crash"))
+        return parse_lifecycle(c, &def->on_crash, error);
+    if (vrt_xml_is(c, "pm"))
+        return parse_pm(c, def, error);
+    if (vrt_xml_is(c, "devices"))
+        return parse_devices(ctx, c, def, error);
+    return vrt_xml_unsupported(c, error);
+}
+
+/* A console of target type serial stands for the first serial port;
+ * libvirt adds that port when only the console is given. */
+static void
+post_parse_console(VrtDomainDef *def)
+{
+    VrtDomainChrDef *con;
+
+    if (def->consoles->len == 0)
+        return;
+    con = def->consoles->pdata[0];
+    if (!con->target_type)
+        con->target_type = g_strdup("serial");
+    if (!g_str_equal(con->target_type, "serial"))
+        return;
+    if (con->target_port < 0)
+        con->target_port = 0;
+    if (def->serials->len == 0) {
+        VrtDomainChrDef *ser = g_new0(VrtDomainChrDef, 1);
+        ser->devtype = VRT_DOMAIN_CHR_DEVICE_SERIAL;
+        ser->type = con->type;
+        ser->path = g_strdup(con->path);
+        ser->listen = con->listen;
+        ser->append = con->append;
+        ser->target_port = 0;
+        g_ptr_array_add(def->serials, ser);
+    }
+}
+
+static void
+post_parse_serials(VrtDomainDef *def)
+{
+    for (guint i = 0; i < def->serials->len; i++) {
+        VrtDomainChrDef *s = def->serials->pdata[i];
+        if (s->target_port < 0)
+            s->target_port = i;
+        if (!s->target_type)
+            s->target_type = g_strdup("isa-serial");
+        if (!s->target_model && g_str_equal(s->target_type, "isa-serial"))
+            s->target_model = g_strdup("isa-serial");
+    }
+}
+
+static void
+post_parse_controllers(VrtDomainDef *def)
+{
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (c->index != G_MAXUINT)
+            continue;
+        c->index = 0;
+        for (guint j = 0; j < def->controllers->len; j++) {
+            VrtDomainControllerDef *o = def->controllers->pdata[j];
+            if (o != c && o->type == c->type && o->index != G_MAXUINT && o->index >= c->index)
+                c->index = o->index + 1;
+        }
+    }
+}
+
+static bool
+post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
+{
+    if (!def->name || !*def->name) {
+        vrt_error_set(error, VIR_ERR_NO_NAME, "domain");
+        return false;
+    }
+    if (!def->os.type) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
+        return false;
+    }
+    if (def->memory_kib == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Memory size must be specified via <memory>");
+        return false;
+    }
+    if (!have_cur || def->current_memory_kib > def->memory_kib || def->current_memory_kib == 0)
+        def->current_memory_kib = def->memory_kib;
+    if (def->vcpus == 0)
+        def->vcpus = def->current_vcpus = 1;
+    if (def->cpu.sockets &&
+        def->cpu.sockets * def->cpu.dies * def->cpu.cores * def->cpu.threads != def->vcpus) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "CPU topology doesn't match maximum vcpu count");
+        return false;
+    }
+    if (!have_uuid)
+        vrt_uuid_generate(def->uuid);
+    post_parse_console(def);
+    post_parse_serials(def);
+    post_parse_controllers(def);
+    for (guint i = 0; i < def->videos->len; i++) {
+        VrtDomainVideoDef *v = def->videos->pdata[i];
+        if (i > 0 && v->primary) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "only the first video device can be primary");
+            return false;
+        }
+    }
+    return vrt_domain_def_validate_addresses(def, error);
+}
+
+VrtDomainDef *
+vrt_domain_def_parse(const char *xml, guint flags, GError **error)
+{
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_new();
+    xmlDocPtr doc = vrt_xml_read(xml, "domain_definition", error);
+    xmlNodePtr root;
+    VrtParseCtx ctx = { .flags = flags };
+    bool have_uuid = false, have_cur = false, ok = false;
+    int vt = -1;
+
+    if (!doc)
+        return NULL;
+    root = xmlDocGetRootElement(doc);
+    if (!vrt_xml_is(root, "domain")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "unexpected root element <%s>, expecting <domain>",
+                      (const char *)root->name);
+        goto out;
+    }
+    if (!vrt_xml_check_attrs(root, error, "type", "id", NULL) ||
+        !vrt_xml_prop_enum(root, "type", vrt_virt_type_names, true, &vt, error))
+        goto out;
+    def->virt_type = vt;
+    if (flags & VRT_DOMAIN_XML_STATUS) {
+        guint id = 0;
+        bool present = false;
+        if (!vrt_xml_prop_uint(root, "id", G_MAXINT, &id, &present, error))
+            goto out;
+        def->id = present ? (int)id : -1;
+    }
+    /* the machine type decides defaults inside <devices> */
+    VRT_XML_FOREACH_CHILD(c, root) {
+        if (vrt_xml_is(c, "os")) {
+            VRT_XML_FOREACH_CHILD(t, c) {
+                if (vrt_xml_is(t, "type")) {
+                    g_autofree char *m = vrt_xml_prop(t, "machine");
+                    ctx.q35 = m && (g_str_equal(m, "q35") || g_str_has_prefix(m, "pc-q35"));
+                }
+            }
+        }
+    }
+    VRT_XML_FOREACH_CHILD(c, root) {
+        if (!parse_top(&ctx, c, def, &have_uuid, &have_cur, error))
+            goto out;
+    }
+    ok = post_parse(def, have_uuid, have_cur, error);
+out:
+    xmlFreeDoc(doc);
+    return ok ? g_steal_pointer(&def) : NULL;
+}
+
+VrtDomainDeviceDef *
+vrt_domain_device_def_parse(const char *xml, const VrtDomainDef *def, guint flags, GError **error)
+{
+    g_autoptr(VrtDomainDeviceDef) dev = g_new0(VrtDomainDeviceDef, 1);
+    xmlDocPtr doc = vrt_xml_read(xml, "device_definition", error);
+    VrtParseCtx ctx = { .flags = flags, .q35 = def && vrt_domain_def_is_q35(def) };
+    bool ok;
+
+    if (!doc)
+        return NULL;
+    ok = vrt_parse_device(&ctx, xmlDocGetRootElement(doc), dev, error);
+    xmlFreeDoc(doc);
+    if (!ok)
+        return NULL;
+    if (dev->type == VRT_DOMAIN_DEVICE_CHR && dev->data.chr->devtype == VRT_DOMAIN_CHR_DEVICE_SERIAL &&
+        !dev->data.chr->target_type)
+        dev->data.chr->target_type = g_strdup("isa-serial");
+    return g_steal_pointer(&dev);
+}

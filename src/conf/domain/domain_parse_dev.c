@@ -1,0 +1,1065 @@
+/*
+ * Parsing of the elements inside <devices>: one reader per device kind,
+ * each refusing what it does not understand (element or attribute, named)
+ * rather than dropping it, plus the per-device info every device shares
+ * (alias, guest address, boot order).
+ */
+#include "conf/domain/domain_priv.h"
+#include "util/error.h"
+
+#include <string.h>
+
+#define PCI_MAX_DOMAIN 0xffff
+#define PCI_MAX_BUS 0xff
+#define PCI_MAX_SLOT 0x1f
+#define PCI_MAX_FUNCTION 0x7
+#define DRIVE_MAX 0xffff
+#define VLAN_MAX_TAG 4095
+
+bool
+vrt_parse_pci_address(xmlNodePtr node, VrtPciAddress *addr, GError **error)
+{
+    if (!vrt_xml_check_attrs(node, error, "type", "domain", "bus", "slot", "function",
+                             "multifunction", NULL) ||
+        !vrt_xml_prop_uint(node, "domain", PCI_MAX_DOMAIN, &addr->domain, NULL, error) ||
+        !vrt_xml_prop_uint(node, "bus", PCI_MAX_BUS, &addr->bus, NULL, error) ||
+        !vrt_xml_prop_uint(node, "slot", PCI_MAX_SLOT, &addr->slot, NULL, error) ||
+        !vrt_xml_prop_uint(node, "function", PCI_MAX_FUNCTION, &addr->function, NULL, error) ||
+        !vrt_xml_prop_tristate(node, "multifunction", true, &addr->multifunction, error))
+        return false;
+    return true;
+}
+
+static bool
+parse_address(xmlNodePtr node, VrtDomainDeviceInfo *info, GError **error)
+{
+    g_autofree char *type = vrt_xml_prop(node, "type");
+
+    if (!type) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "missing attribute 'type' of <address> (line %ld)",
+                      xmlGetLineNo(node));
+        return false;
+    }
+    if (g_str_equal(type, "pci")) {
+        info->type = VRT_DEVICE_ADDRESS_PCI;
+        return vrt_parse_pci_address(node, &info->pci, error);
+    }
+    if (g_str_equal(type, "drive")) {
+        info->type = VRT_DEVICE_ADDRESS_DRIVE;
+        return vrt_xml_check_attrs(node, error, "type", "controller", "bus", "target", "unit", NULL) &&
+               vrt_xml_prop_uint(node, "controller", DRIVE_MAX, &info->drive.controller, NULL, error) &&
+               vrt_xml_prop_uint(node, "bus", DRIVE_MAX, &info->drive.bus, NULL, error) &&
+               vrt_xml_prop_uint(node, "target", DRIVE_MAX, &info->drive.target, NULL, error) &&
+               vrt_xml_prop_uint(node, "unit", DRIVE_MAX, &info->drive.unit, NULL, error);
+    }
+    if (g_str_equal(type, "virtio-serial")) {
+        info->type = VRT_DEVICE_ADDRESS_VIRTIO_SERIAL;
+        return vrt_xml_check_attrs(node, error, "type", "controller", "bus", "port", NULL) &&
+               vrt_xml_prop_uint(node, "controller", DRIVE_MAX, &info->vserial.controller, NULL, error) &&
+               vrt_xml_prop_uint(node, "bus", DRIVE_MAX, &info->vserial.bus, NULL, error) &&
+               vrt_xml_prop_uint(node, "port", DRIVE_MAX, &info->vserial.port, NULL, error);
+    }
+    if (g_str_equal(type, "usb")) {
+        info->type = VRT_DEVICE_ADDRESS_USB;
+        if (!vrt_xml_check_attrs(node, error, "type", "bus", "port", NULL) ||
+            !vrt_xml_prop_uint(node, "bus", DRIVE_MAX, &info->usb.bus, NULL, error))
+            return false;
+        g_free(info->usb.port);
+        info->usb.port = vrt_xml_prop(node, "port");
+        if (info->usb.port && !g_regex_match_simple("^[0-9]{1,3}(\\.[0-9]{1,3}){0,4}$",
+                                                     info->usb.port, 0, 0)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid USB port '%s' (line %ld)",
+                          info->usb.port, xmlGetLineNo(node));
+            return false;
+        }
+        return true;
+    }
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                  "address type '%s' (line %ld) is not supported", type, xmlGetLineNo(node));
+    return false;
+}
+
+int
+vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceInfo *info,
+                     bool allow_boot, GError **error)
+{
+    if (vrt_xml_is(child, "alias")) {
+        g_autofree char *name = vrt_xml_prop(child, "name");
+        if (!vrt_xml_check_attrs(child, error, "name", NULL))
+            return -1;
+        if (!name || !*name || strlen(name) > 64 ||
+            !g_regex_match_simple("^[a-zA-Z0-9_.-]+$", name, 0, 0)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid alias name '%s' (line %ld)",
+                          name ? name : "", xmlGetLineNo(child));
+            return -1;
+        }
+        /* Runtime aliases are the driver's to give; only user aliases
+         * survive into a definition. */
+        if ((ctx->flags & VRT_DOMAIN_XML_STATUS) || g_str_has_prefix(name, "ua-")) {
+            g_free(info->alias);
+            info->alias = g_steal_pointer(&name);
+        }
+        return 1;
+    }
+    if (vrt_xml_is(child, "address"))
+        return parse_address(child, info, error) ? 1 : -1;
+    if (allow_boot && vrt_xml_is(child, "boot")) {
+        bool present = false;
+        if (!vrt_xml_check_attrs(child, error, "order", NULL) ||
+            !vrt_xml_prop_uint(child, "order", G_MAXINT, &info->boot_order, &present, error))
+            return -1;
+        if (!present || info->boot_order == 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "boot order must be a positive number (line %ld)",
+                          xmlGetLineNo(child));
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Runs the info parser and falls back to refusing the element. */
+#define INFO_OR_UNSUPPORTED(ctx, child, info, boot, error) \
+    do { \
+        int r_ = vrt_parse_info_child(ctx, child, info, boot, error); \
+        if (r_ < 0) \
+            return false; \
+        if (r_ == 0) \
+            return vrt_xml_unsupported(child, error); \
+    } while (0)
+
+/* ---- disk ---------------------------------------------------------- */
+
+static bool
+disk_bus_from_target(const char *dev, VrtDomainDiskBus *bus)
+{
+    if (g_str_has_prefix(dev, "vd"))
+        *bus = VRT_DOMAIN_DISK_BUS_VIRTIO;
+    else if (g_str_has_prefix(dev, "sd"))
+        *bus = VRT_DOMAIN_DISK_BUS_SCSI;
+    else if (g_str_has_prefix(dev, "hd"))
+        *bus = VRT_DOMAIN_DISK_BUS_IDE;
+    else
+        return false;
+    return true;
+}
+
+static bool
+parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GError **error)
+{
+    g_autoptr(VrtDomainDiskDef) disk = g_new0(VrtDomainDiskDef, 1);
+    int v;
+    bool have_bus = false;
+
+    if (!vrt_xml_check_attrs(node, error, "type", "device", NULL))
+        return false;
+    v = VRT_DOMAIN_DISK_TYPE_FILE;
+    if (!vrt_xml_prop_enum(node, "type", vrt_disk_type_names, false, &v, error))
+        return false;
+    disk->type = v;
+    v = VRT_DOMAIN_DISK_DEVICE_DISK;
+    if (!vrt_xml_prop_enum(node, "device", vrt_disk_device_names, false, &v, error))
+        return false;
+    disk->device = v;
+
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "driver")) {
+            if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", NULL))
+                return false;
+            g_free(disk->driver_name);
+            disk->driver_name = vrt_xml_prop(c, "name");
+            if (disk->driver_name && !g_str_equal(disk->driver_name, "qemu")) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk driver name '%s' is not supported",
+                              disk->driver_name);
+                return false;
+            }
+            v = VRT_DOMAIN_DISK_FORMAT_NONE;
+            if (!vrt_xml_prop_enum(c, "type", vrt_disk_format_names, false, &v, error))
+                return false;
+            disk->format = v;
+            g_free(disk->cache);
+            disk->cache = vrt_xml_prop(c, "cache");
+            if (disk->cache && !g_strv_contains((const char *const[]){ "default", "none", "writethrough",
+                                                 "writeback", "directsync", "unsafe", NULL }, disk->cache)) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk cache mode '%s' is not supported",
+                              disk->cache);
+                return false;
+            }
+        } else if (vrt_xml_is(c, "source")) {
+            const char *attr = disk->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev";
+            if (!vrt_xml_check_attrs(c, error, attr, "index", NULL))
+                return false;
+            g_free(disk->src);
+            disk->src = vrt_xml_prop(c, attr);
+        } else if (vrt_xml_is(c, "backingStore") && !c->children && !c->properties) {
+            continue; /* the empty chain libvirt prints in live XML */
+        } else if (vrt_xml_is(c, "target")) {
+            if (!vrt_xml_check_attrs(c, error, "dev", "bus", NULL))
+                return false;
+            g_free(disk->target_dev);
+            disk->target_dev = vrt_xml_prop(c, "dev");
+            v = 0;
+            if (!vrt_xml_prop_enum(c, "bus", vrt_disk_bus_names, false, &v, error))
+                return false;
+            have_bus = xmlHasProp(c, (const xmlChar *)"bus") != NULL;
+            disk->bus = v;
+        } else if (vrt_xml_is(c, "readonly")) {
+            disk->readonly = true;
+        } else if (vrt_xml_is(c, "shareable")) {
+            disk->shareable = true;
+        } else if (vrt_xml_is(c, "serial")) {
+            g_free(disk->serial);
+            disk->serial = vrt_xml_text(c);
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, &disk->info, true, error);
+        }
+    }
+    if (!disk->target_dev || !*disk->target_dev ||
+        !g_regex_match_simple("^[a-z]+$", disk->target_dev, 0, 0)) {
+        vrt_error_set(error, VIR_ERR_NO_TARGET, "%s", disk->src ? disk->src : "disk");
+        return false;
+    }
+    if (!have_bus && !disk_bus_from_target(disk->target_dev, &disk->bus)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'",
+                      disk->target_dev);
+        return false;
+    }
+    if (disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM) {
+        if (disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "disk type 'virtio' of '%s' does not support ejectable media", disk->target_dev);
+            return false;
+        }
+        disk->readonly = true;
+    } else if (!disk->src) {
+        vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
+        return false;
+    }
+    if (disk->info.type == VRT_DEVICE_ADDRESS_PCI && disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a PCI address",
+                      disk->target_dev, vrt_disk_bus_names[disk->bus]);
+        return false;
+    }
+    if (disk->info.type == VRT_DEVICE_ADDRESS_DRIVE && disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "virtio disk '%s' cannot have a drive address",
+                      disk->target_dev);
+        return false;
+    }
+    *out = g_steal_pointer(&disk);
+    return true;
+}
+
+/* ---- controller ---------------------------------------------------- */
+
+static const char *const pci_models[] = {
+    "pci-root", "pcie-root", "pcie-root-port", "pci-bridge", "dmi-to-pci-bridge",
+    "pcie-to-pci-bridge", NULL,
+};
+static const char *const usb_models[] = {
+    "qemu-xhci", "nec-xhci", "piix3-uhci", "piix4-uhci", "ich9-ehci1", "ich9-uhci1",
+    "ich9-uhci2", "ich9-uhci3", "none", NULL,
+};
+static const char *const scsi_models[] = { "virtio-scsi", "lsilogic", NULL };
+static const char *const pci_model_names[] = {
+    "pcie-root-port", "ioh3420", "pci-bridge", "i82801b11-bridge", "pcie-pci-bridge", NULL,
+};
+
+static bool
+parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef **out, GError **error)
+{
+    g_autoptr(VrtDomainControllerDef) c = g_new0(VrtDomainControllerDef, 1);
+    const char *const *models = NULL;
+    bool present = false;
+    guint ports = 0;
+    int v = 0;
+
+    c->chassis = c->port = c->ports = -1;
+    if (!vrt_xml_check_attrs(node, error, "type", "index", "model", "ports", NULL) ||
+        !vrt_xml_prop_enum(node, "type", vrt_controller_type_names, true, &v, error))
+        return false;
+    c->type = v;
+    c->index = G_MAXUINT;
+    if (!vrt_xml_prop_uint(node, "index", 255, &c->index, NULL, error) ||
+        !vrt_xml_prop_uint(node, "ports", 255, &ports, &present, error))
+        return false;
+    if (present)
+        c->ports = ports;
+    c->model = vrt_xml_prop(node, "model");
+    switch (c->type) {
+    case VRT_DOMAIN_CONTROLLER_PCI: models = pci_models; break;
+    case VRT_DOMAIN_CONTROLLER_USB: models = usb_models; break;
+    case VRT_DOMAIN_CONTROLLER_SCSI: models = scsi_models; break;
+    default: break;
+    }
+    if (c->model && (!models || !g_strv_contains(models, c->model))) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "controller model '%s' for type '%s' is not supported",
+                      c->model, vrt_controller_type_names[c->type]);
+        return false;
+    }
+    if (c->type == VRT_DOMAIN_CONTROLLER_PCI && !c->model) {
+        if (c->index == 0 || c->index == G_MAXUINT) {
+            c->model = g_strdup(ctx->q35 ? "pcie-root" : "pci-root");
+        } else {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI controller index %u needs a model", c->index);
+            return false;
+        }
+    }
+    VRT_XML_FOREACH_CHILD(ch, node) {
+        if (c->type == VRT_DOMAIN_CONTROLLER_PCI && vrt_xml_is(ch, "model")) {
+            if (!vrt_xml_check_attrs(ch, error, "name", NULL))
+                return false;
+            g_free(c->model_name);
+            c->model_name = vrt_xml_prop(ch, "name");
+            if (!c->model_name || !g_strv_contains(pci_model_names, c->model_name)) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "PCI controller model name '%s' is not supported",
+                              c->model_name ? c->model_name : "");
+                return false;
+            }
+        } else if (c->type == VRT_DOMAIN_CONTROLLER_PCI && vrt_xml_is(ch, "target")) {
+            guint val;
+            if (!vrt_xml_check_attrs(ch, error, "chassis", "port", NULL))
+                return false;
+            if (!vrt_xml_prop_uint(ch, "chassis", 255, &val, &present, error))
+                return false;
+            if (present)
+                c->chassis = val;
+            if (!vrt_xml_prop_uint(ch, "port", 255, &val, &present, error))
+                return false;
+            if (present)
+                c->port = val;
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, ch, &c->info, false, error);
+        }
+    }
+    if (c->type == VRT_DOMAIN_CONTROLLER_PCI) {
+        bool root = g_str_equal(c->model, "pci-root") || g_str_equal(c->model, "pcie-root");
+        if (root && c->index != 0 && c->index != G_MAXUINT) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI root controller must have index 0");
+            return false;
+        }
+        if (!root && c->index == 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI controller with index 0 must be a root controller");
+            return false;
+        }
+        if (root && c->info.type != VRT_DEVICE_ADDRESS_NONE) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI root controller cannot have an address");
+            return false;
+        }
+    }
+    *out = g_steal_pointer(&c);
+    return true;
+}
+
+/* ---- interface ----------------------------------------------------- */
+
+static bool
+parse_vlan(xmlNodePtr node, guint *tags, guint *n_tags, bool *trunk, GError **error)
+{
+    VrtTristate t = VRT_TRISTATE_DEFAULT;
+
+    if (!vrt_xml_check_attrs(node, error, "trunk", NULL) ||
+        !vrt_xml_prop_tristate(node, "trunk", false, &t, error))
+        return false;
+    *n_tags = 0;
+    VRT_XML_FOREACH_CHILD(tag, node) {
+        bool present = false;
+        if (!vrt_xml_is(tag, "tag"))
+            return vrt_xml_unsupported(tag, error);
+        if (!vrt_xml_check_attrs(tag, error, "id", NULL))
+            return false;
+        if (*n_tags == VRT_DOMAIN_NET_MAX_VLAN_TAGS) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "more than %d VLAN tags",
+                          VRT_DOMAIN_NET_MAX_VLAN_TAGS);
+            return false;
+        }
+        if (!vrt_xml_prop_uint(tag, "id", VLAN_MAX_TAG, &tags[*n_tags], &present, error))
+            return false;
+        if (!present) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "missing or invalid vlan tag id attribute");
+            return false;
+        }
+        (*n_tags)++;
+    }
+    if (*n_tags == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "missing vlan tag data");
+        return false;
+    }
+    if (t == VRT_TRISTATE_NO && *n_tags > 1) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "multiple VLAN tags specified with trunk='no'");
+        return false;
+    }
+    *trunk = t == VRT_TRISTATE_YES;
+    return true;
+}
+
+/* <source><address type='pci' .../></source> of a hostdev. */
+static bool
+parse_hostdev_source(xmlNodePtr node, VrtPciAddress *addr, GError **error)
+{
+    bool found = false;
+
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        g_autofree char *type = NULL;
+        if (!vrt_xml_is(c, "address"))
+            return vrt_xml_unsupported(c, error);
+        type = vrt_xml_prop(c, "type");
+        if (type && !g_str_equal(type, "pci")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "hostdev source address type '%s' is not supported",
+                          type);
+            return false;
+        }
+        if (!vrt_parse_pci_address(c, addr, error))
+            return false;
+        found = true;
+    }
+    if (!found) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI host device source address missing (line %ld)",
+                      xmlGetLineNo(node));
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_net_actual(xmlNodePtr node, VrtDomainNetDef *net, GError **error)
+{
+    VrtDomainNetActual *a = &net->actual;
+    int v = -1;
+
+    if (!vrt_xml_check_attrs(node, error, "type", "managed", NULL) ||
+        !vrt_xml_prop_enum(node, "type", vrt_net_type_names, true, &v, error))
+        return false;
+    a->type = v;
+    if (a->type != VRT_DOMAIN_NET_TYPE_NETWORK && a->type != VRT_DOMAIN_NET_TYPE_BRIDGE &&
+        a->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "actual interface type '%s' is not supported",
+                      vrt_net_type_names[a->type]);
+        return false;
+    }
+    {
+        VrtTristate m = VRT_TRISTATE_DEFAULT;
+        if (!vrt_xml_prop_tristate(node, "managed", false, &m, error))
+            return false;
+        a->managed = m == VRT_TRISTATE_YES;
+    }
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "source") && a->type == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+            if (!parse_hostdev_source(c, &a->hostdev_addr, error))
+                return false;
+        } else if (vrt_xml_is(c, "source")) {
+            if (!vrt_xml_check_attrs(c, error, "bridge", NULL))
+                return false;
+            g_free(a->bridge);
+            a->bridge = vrt_xml_prop(c, "bridge");
+        } else if (vrt_xml_is(c, "vlan")) {
+            bool trunk;
+            if (!parse_vlan(c, a->vlan_tags, &a->n_vlan_tags, &trunk, error))
+                return false;
+        } else {
+            return vrt_xml_unsupported(c, error);
+        }
+    }
+    a->set = true;
+    return true;
+}
+
+static const char *const net_models[] = { "virtio", "e1000", "e1000e", "rtl8139", NULL };
+
+static bool
+parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError **error)
+{
+    g_autoptr(VrtDomainNetDef) net = vrt_domain_net_def_new();
+    bool status = ctx->flags & VRT_DOMAIN_XML_STATUS;
+    bool have_source = false;
+    VrtTristate managed = VRT_TRISTATE_DEFAULT;
+    int v = -1;
+
+    if (!vrt_xml_check_attrs(node, error, "type", "managed", NULL) ||
+        !vrt_xml_prop_enum(node, "type", vrt_net_type_names, true, &v, error))
+        return false;
+    net->type = v;
+    if (!vrt_xml_prop_tristate(node, "managed", false, &managed, error))
+        return false;
+    if (managed != VRT_TRISTATE_DEFAULT && net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV)
+        return vrt_xml_check_attrs(node, error, "type", NULL);
+    net->managed = managed == VRT_TRISTATE_YES;
+
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "mac")) {
+            g_autofree char *mac = vrt_xml_prop(c, "address");
+            if (!vrt_xml_check_attrs(c, error, "address", NULL))
+                return false;
+            if (!vrt_mac_parse(mac, net->mac)) {
+                vrt_error_set(error, VIR_ERR_INVALID_MAC, "unable to parse mac address '%s'", mac ? mac : "");
+                return false;
+            }
+            if (net->mac[0] & 1) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "expected unicast mac address, found multicast '%s'", mac);
+                return false;
+            }
+            net->mac_set = true;
+        } else if (vrt_xml_is(c, "source")) {
+            have_source = true;
+            switch (net->type) {
+            case VRT_DOMAIN_NET_TYPE_NETWORK: {
+                g_autofree char *portid = vrt_xml_prop(c, "portid");
+                if (!vrt_xml_check_attrs(c, error, "network", "portgroup", "portid", "bridge", NULL))
+                    return false;
+                net->source_network = vrt_xml_prop(c, "network");
+                net->portgroup = vrt_xml_prop(c, "portgroup");
+                if (portid && status) {
+                    if (!vrt_uuid_parse(portid, net->port_uuid)) {
+                        vrt_error_set(error, VIR_ERR_XML_ERROR, "unable to parse port id '%s'", portid);
+                        return false;
+                    }
+                    net->port_uuid_set = true;
+                }
+                break;
+            }
+            case VRT_DOMAIN_NET_TYPE_BRIDGE:
+                if (!vrt_xml_check_attrs(c, error, "bridge", NULL))
+                    return false;
+                net->source_bridge = vrt_xml_prop(c, "bridge");
+                break;
+            case VRT_DOMAIN_NET_TYPE_HOSTDEV:
+                if (!parse_hostdev_source(c, &net->hostdev_source, error))
+                    return false;
+                break;
+            default:
+                return vrt_xml_unsupported(c, error);
+            }
+        } else if (vrt_xml_is(c, "target")) {
+            if (!vrt_xml_check_attrs(c, error, "dev", NULL))
+                return false;
+            /* tap names of managed kinds are the driver's (vnetN) */
+            if (net->type == VRT_DOMAIN_NET_TYPE_ETHERNET || status) {
+                g_free(net->ifname);
+                net->ifname = vrt_xml_prop(c, "dev");
+            }
+        } else if (vrt_xml_is(c, "model") && net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+            if (!vrt_xml_check_attrs(c, error, "type", NULL))
+                return false;
+            g_free(net->model);
+            net->model = vrt_xml_prop(c, "type");
+            if (!net->model || !g_strv_contains(net_models, net->model)) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface model '%s' is not supported",
+                              net->model ? net->model : "");
+                return false;
+            }
+        } else if (vrt_xml_is(c, "driver")) {
+            if (!vrt_xml_check_attrs(c, error, "name", "queues", NULL) ||
+                !vrt_xml_prop_uint(c, "queues", 256, &net->driver_queues, NULL, error))
+                return false;
+            g_free(net->driver_name);
+            net->driver_name = vrt_xml_prop(c, "name");
+            if (net->driver_name &&
+                !g_strv_contains((const char *const[]){ "qemu", "vhost", "vfio", NULL }, net->driver_name)) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface driver '%s' is not supported",
+                              net->driver_name);
+                return false;
+            }
+        } else if (vrt_xml_is(c, "link")) {
+            g_autofree char *state = vrt_xml_prop(c, "state");
+            if (!vrt_xml_check_attrs(c, error, "state", NULL))
+                return false;
+            if (g_strcmp0(state, "up") == 0) {
+                net->link_up = VRT_TRISTATE_YES;
+            } else if (g_strcmp0(state, "down") == 0) {
+                net->link_up = VRT_TRISTATE_NO;
+            } else {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown interface link state '%s'", state ? state : "");
+                return false;
+            }
+        } else if (vrt_xml_is(c, "mtu")) {
+            if (!vrt_xml_check_attrs(c, error, "size", NULL) ||
+                !vrt_xml_prop_uint(c, "size", 65535, &net->mtu, NULL, error))
+                return false;
+        } else if (vrt_xml_is(c, "vlan")) {
+            if (!parse_vlan(c, net->vlan_tags, &net->n_vlan_tags, &net->vlan_trunk, error))
+                return false;
+        } else if (vrt_xml_is(c, "actual") && status && net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
+            if (!parse_net_actual(c, net, error))
+                return false;
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, &net->info, true, error);
+        }
+    }
+
+    switch (net->type) {
+    case VRT_DOMAIN_NET_TYPE_NETWORK:
+        if (!net->source_network) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "No <source> 'network' attribute specified with <interface type='network'/>");
+            return false;
+        }
+        break;
+    case VRT_DOMAIN_NET_TYPE_BRIDGE:
+        if (!net->source_bridge) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "No <source> 'bridge' attribute specified with <interface type='bridge'/>");
+            return false;
+        }
+        break;
+    case VRT_DOMAIN_NET_TYPE_HOSTDEV:
+        if (!have_source) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI host device source address missing");
+            return false;
+        }
+        break;
+    default:
+        break;
+    }
+    if (!vrt_domain_net_link_hostdev(net, error))
+        return false;
+    *out = g_steal_pointer(&net);
+    return true;
+}
+
+/* ---- hostdev ------------------------------------------------------- */
+
+static bool
+parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out, GError **error)
+{
+    g_autoptr(VrtDomainHostdevDef) h = vrt_domain_hostdev_def_new();
+    g_autofree char *mode = vrt_xml_prop(node, "mode");
+    g_autofree char *type = vrt_xml_prop(node, "type");
+    VrtTristate managed = VRT_TRISTATE_DEFAULT;
+    bool have_source = false;
+
+    if (!vrt_xml_check_attrs(node, error, "mode", "type", "managed", NULL))
+        return false;
+    if (mode && !g_str_equal(mode, "subsystem")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "hostdev mode '%s' is not supported", mode);
+        return false;
+    }
+    if (!type || !g_str_equal(type, "pci")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "hostdev type '%s' is not supported (only 'pci')",
+                      type ? type : "");
+        return false;
+    }
+    if (!vrt_xml_prop_tristate(node, "managed", false, &managed, error))
+        return false;
+    h->managed = managed == VRT_TRISTATE_YES;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "source")) {
+            if (!parse_hostdev_source(c, &h->source, error))
+                return false;
+            have_source = true;
+        } else if (vrt_xml_is(c, "driver")) {
+            if (!vrt_xml_check_attrs(c, error, "name", NULL))
+                return false;
+            g_free(h->driver_name);
+            h->driver_name = vrt_xml_prop(c, "name");
+            if (g_strcmp0(h->driver_name, "vfio") != 0) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "hostdev driver '%s' is not supported",
+                              h->driver_name ? h->driver_name : "");
+                return false;
+            }
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, h->info, true, error);
+        }
+    }
+    if (!have_source) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI host device source address missing");
+        return false;
+    }
+    *out = g_steal_pointer(&h);
+    return true;
+}
+
+/* ---- character devices -------------------------------------------- */
+
+static bool
+parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtype,
+          VrtDomainChrDef **out, GError **error)
+{
+    VrtDomainChrDef *chr = g_new0(VrtDomainChrDef, 1);
+    g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
+    bool status = ctx->flags & VRT_DOMAIN_XML_STATUS;
+    int v = -1;
+
+    g_ptr_array_add(holder, chr); /* frees chr on every error path */
+    chr->devtype = devtype;
+    chr->target_port = -1;
+    if (!vrt_xml_check_attrs(node, error, "type", "tty", NULL) ||
+        !vrt_xml_prop_enum(node, "type", vrt_chr_type_names, true, &v, error))
+        return false;
+    chr->type = v;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "source")) {
+            if (!vrt_xml_check_attrs(c, error, "path", "mode", "append", NULL))
+                return false;
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX) {
+                g_autofree char *mode = vrt_xml_prop(c, "mode");
+                if (mode && !g_str_equal(mode, "bind") && !g_str_equal(mode, "connect")) {
+                    vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown unix socket mode '%s'", mode);
+                    return false;
+                }
+                chr->listen = g_strcmp0(mode, "bind") == 0;
+            } else if (xmlHasProp(c, (const xmlChar *)"mode")) {
+                return vrt_xml_check_attrs(c, error, "path", "append", NULL);
+            }
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE) {
+                if (!vrt_xml_prop_tristate(c, "append", true, &chr->append, error))
+                    return false;
+            } else if (xmlHasProp(c, (const xmlChar *)"append")) {
+                return vrt_xml_check_attrs(c, error, "path", "mode", NULL);
+            }
+            if (chr->type != VRT_DOMAIN_CHR_TYPE_PTY || status) {
+                g_free(chr->path);
+                chr->path = vrt_xml_prop(c, "path");
+            }
+        } else if (vrt_xml_is(c, "target")) {
+            guint port = 0;
+            bool present = false;
+            if (!vrt_xml_check_attrs(c, error, "type", "port", "name", "state", NULL) ||
+                !vrt_xml_prop_uint(c, "port", 255, &port, &present, error))
+                return false;
+            if (present)
+                chr->target_port = port;
+            g_free(chr->target_type);
+            chr->target_type = vrt_xml_prop(c, "type");
+            g_free(chr->target_name);
+            chr->target_name = vrt_xml_prop(c, "name");
+            VRT_XML_FOREACH_CHILD(m, c) {
+                if (!vrt_xml_is(m, "model") || devtype != VRT_DOMAIN_CHR_DEVICE_SERIAL)
+                    return vrt_xml_unsupported(m, error);
+                if (!vrt_xml_check_attrs(m, error, "name", NULL))
+                    return false;
+                g_free(chr->target_model);
+                chr->target_model = vrt_xml_prop(m, "name");
+            }
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, &chr->info, false, error);
+        }
+    }
+    if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_UNIX) && !chr->path) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");
+        return false;
+    }
+    switch (devtype) {
+    case VRT_DOMAIN_CHR_DEVICE_SERIAL:
+        if (chr->target_type && !g_strv_contains((const char *const[]){ "isa-serial", "pci-serial",
+                                                   "usb-serial", NULL }, chr->target_type)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "serial target type '%s' is not supported",
+                          chr->target_type);
+            return false;
+        }
+        break;
+    case VRT_DOMAIN_CHR_DEVICE_CONSOLE:
+        if (chr->target_type && !g_str_equal(chr->target_type, "serial") &&
+            !g_str_equal(chr->target_type, "virtio")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "console target type '%s' is not supported",
+                          chr->target_type);
+            return false;
+        }
+        break;
+    case VRT_DOMAIN_CHR_DEVICE_CHANNEL:
+        if (g_strcmp0(chr->target_type, "virtio") != 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "channel target type '%s' is not supported",
+                          chr->target_type ? chr->target_type : "");
+            return false;
+        }
+        if (!chr->target_name) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "channel target name is required");
+            return false;
+        }
+        break;
+    }
+    *out = g_ptr_array_steal_index(holder, 0);
+    return true;
+}
+
+/* ---- smaller devices ---------------------------------------------- */
+
+static bool
+parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GError **error)
+{
+    VrtDomainInputDef *in = g_new0(VrtDomainInputDef, 1);
+    g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_input_def_free);
+
+    g_ptr_array_add(holder, in);
+    if (!vrt_xml_check_attrs(node, error, "type", "bus", NULL))
+        return false;
+    in->type = vrt_xml_prop(node, "type");
+    in->bus = vrt_xml_prop(node, "bus");
+    if (!in->type || !g_strv_contains((const char *const[]){ "mouse", "tablet", "keyboard", NULL }, in->type)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input type '%s' is not supported",
+                      in->type ? in->type : "");
+        return false;
+    }
+    if (!in->bus)
+        in->bus = g_strdup(g_str_equal(in->type, "tablet") ? "usb" : "ps2");
+    if (!g_strv_contains((const char *const[]){ "ps2", "usb", "virtio", NULL }, in->bus) ||
+        (g_str_equal(in->type, "tablet") && g_str_equal(in->bus, "ps2"))) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input bus '%s' for type '%s' is not supported",
+                      in->bus, in->type);
+        return false;
+    }
+    VRT_XML_FOREACH_CHILD(c, node)
+        INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
+    *out = g_ptr_array_steal_index(holder, 0);
+    return true;
+}
+
+static bool
+parse_graphics_port(xmlNodePtr node, const char *name, int *out, GError **error)
+{
+    g_autofree char *s = vrt_xml_prop(node, name);
+    gint64 v;
+
+    if (!s)
+        return true;
+    if (!g_ascii_string_to_signed(s, 10, -1, 65535, &v, NULL)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid graphics %s '%s'", name, s);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+static bool
+parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **out, GError **error)
+{
+    VrtDomainGraphicsDef *g = g_new0(VrtDomainGraphicsDef, 1);
+    g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_graphics_def_free);
+    VrtTristate autoport = VRT_TRISTATE_DEFAULT;
+    int v = -1;
+
+    g_ptr_array_add(holder, g);
+    g->port = -1;
+    g->tls_port = -1;
+    if (!vrt_xml_prop_enum(node, "type", vrt_graphics_type_names, true, &v, error))
+        return false;
+    g->type = v;
+    if (!(g->type == VRT_DOMAIN_GRAPHICS_SPICE
+              ? vrt_xml_check_attrs(node, error, "type", "port", "tlsPort", "autoport", "listen",
+                                    "passwd", "keymap", NULL)
+              : vrt_xml_check_attrs(node, error, "type", "port", "autoport", "listen", "passwd",
+                                    "keymap", NULL)))
+        return false;
+    if (!parse_graphics_port(node, "port", &g->port, error) ||
+        !parse_graphics_port(node, "tlsPort", &g->tls_port, error) ||
+        !vrt_xml_prop_tristate(node, "autoport", false, &autoport, error))
+        return false;
+    g->autoport = autoport == VRT_TRISTATE_YES || (autoport == VRT_TRISTATE_DEFAULT && g->port == -1);
+    /* the port QEMU picked is runtime data */
+    if (g->autoport && !(ctx->flags & VRT_DOMAIN_XML_STATUS))
+        g->port = g->tls_port = -1;
+    g->listen = vrt_xml_prop(node, "listen");
+    g->passwd = vrt_xml_prop(node, "passwd");
+    g->keymap = vrt_xml_prop(node, "keymap");
+    VRT_XML_FOREACH_CHILD(c, node) {
+        g_autofree char *type = NULL;
+        if (!vrt_xml_is(c, "listen"))
+            return vrt_xml_unsupported(c, error);
+        if (!vrt_xml_check_attrs(c, error, "type", "address", NULL))
+            return false;
+        type = vrt_xml_prop(c, "type");
+        if (g_strcmp0(type, "address") != 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics listen type '%s' is not supported",
+                          type ? type : "");
+            return false;
+        }
+        if (!g->listen)
+            g->listen = vrt_xml_prop(c, "address");
+    }
+    *out = g_ptr_array_steal_index(holder, 0);
+    return true;
+}
+
+static bool
+parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GError **error)
+{
+    VrtDomainVideoDef *vd = g_new0(VrtDomainVideoDef, 1);
+    g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_video_def_free);
+
+    g_ptr_array_add(holder, vd);
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "model")) {
+            VrtTristate primary = VRT_TRISTATE_DEFAULT;
+            if (!vrt_xml_check_attrs(c, error, "type", "vram", "heads", "primary", NULL) ||
+                !vrt_xml_prop_uint(c, "vram", G_MAXINT, &vd->vram, NULL, error) ||
+                !vrt_xml_prop_uint(c, "heads", 16, &vd->heads, NULL, error) ||
+                !vrt_xml_prop_tristate(c, "primary", false, &primary, error))
+                return false;
+            vd->primary = primary == VRT_TRISTATE_YES;
+            g_free(vd->model);
+            vd->model = vrt_xml_prop(c, "type");
+            if (!vd->model || !g_strv_contains((const char *const[]){ "vga", "cirrus", "qxl", "virtio",
+                                                 "bochs", "none", NULL }, vd->model)) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "video model '%s' is not supported",
+                              vd->model ? vd->model : "");
+                return false;
+            }
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, &vd->info, false, error);
+        }
+    }
+    if (!vd->model)
+        vd->model = g_strdup("vga");
+    *out = g_ptr_array_steal_index(holder, 0);
+    return true;
+}
+
+static bool
+parse_memballoon(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainMemballoonDef **out, GError **error)
+{
+    VrtDomainMemballoonDef *b = g_new0(VrtDomainMemballoonDef, 1);
+    g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_memballoon_def_free);
+
+    g_ptr_array_add(holder, b);
+    if (!vrt_xml_check_attrs(node, error, "model", "autodeflate", NULL) ||
+        !vrt_xml_prop_tristate(node, "autodeflate", true, &b->autodeflate, error))
+        return false;
+    b->model = vrt_xml_prop(node, "model");
+    if (!b->model || (!g_str_equal(b->model, "virtio") && !g_str_equal(b->model, "none"))) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "memballoon model '%s' is not supported",
+                      b->model ? b->model : "");
+        return false;
+    }
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "stats")) {
+            if (!vrt_xml_check_attrs(c, error, "period", NULL) ||
+                !vrt_xml_prop_uint(c, "period", G_MAXINT, &b->stats_period, NULL, error))
+                return false;
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, &b->info, false, error);
+        }
+    }
+    *out = g_ptr_array_steal_index(holder, 0);
+    return true;
+}
+
+static bool
+parse_rng(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainRngDef **out, GError **error)
+{
+    VrtDomainRngDef *r = g_new0(VrtDomainRngDef, 1);
+    g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_rng_def_free);
+
+    g_ptr_array_add(holder, r);
+    if (!vrt_xml_check_attrs(node, error, "model", NULL))
+        return false;
+    r->model = vrt_xml_prop(node, "model");
+    if (g_strcmp0(r->model, "virtio") != 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "rng model '%s' is not supported",
+                      r->model ? r->model : "");
+        return false;
+    }
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "backend")) {
+            g_autofree char *model = vrt_xml_prop(c, "model");
+            if (!vrt_xml_check_attrs(c, error, "model", NULL))
+                return false;
+            if (g_strcmp0(model, "random") != 0) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "rng backend model '%s' is not supported",
+                              model ? model : "");
+                return false;
+            }
+            g_free(r->backend_path);
+            r->backend_path = g_strstrip(vrt_xml_text(c));
+            if (!*r->backend_path)
+                g_clear_pointer(&r->backend_path, g_free);
+        } else if (vrt_xml_is(c, "rate")) {
+            bool present = false;
+            if (!vrt_xml_check_attrs(c, error, "bytes", "period", NULL) ||
+                !vrt_xml_prop_uint(c, "bytes", G_MAXINT, &r->rate_bytes, &present, error) ||
+                !vrt_xml_prop_uint(c, "period", G_MAXINT, &r->rate_period, NULL, error))
+                return false;
+            if (!present || r->rate_bytes == 0) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "rng rate needs a positive 'bytes' attribute");
+                return false;
+            }
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, &r->info, false, error);
+        }
+    }
+    if (!r->backend_path)
+        r->backend_path = g_strdup("/dev/urandom");
+    *out = g_ptr_array_steal_index(holder, 0);
+    return true;
+}
+
+static bool
+parse_watchdog(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainWatchdogDef **out, GError **error)
+{
+    VrtDomainWatchdogDef *w = g_new0(VrtDomainWatchdogDef, 1);
+    g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_watchdog_def_free);
+
+    g_ptr_array_add(holder, w);
+    if (!vrt_xml_check_attrs(node, error, "model", "action", NULL))
+        return false;
+    w->model = vrt_xml_prop(node, "model");
+    w->action = vrt_xml_prop(node, "action");
+    if (!w->model || !g_strv_contains((const char *const[]){ "i6300esb", "ib700", "itco", NULL }, w->model)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "watchdog model '%s' is not supported",
+                      w->model ? w->model : "");
+        return false;
+    }
+    if (w->action && !g_strv_contains((const char *const[]){ "reset", "shutdown", "poweroff", "pause",
+                                        "none", "dump", "inject-nmi", NULL }, w->action)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown watchdog action '%s'", w->action);
+        return false;
+    }
+    VRT_XML_FOREACH_CHILD(c, node)
+        INFO_OR_UNSUPPORTED(ctx, c, &w->info, false, error);
+    *out = g_ptr_array_steal_index(holder, 0);
+    return true;
+}
+
+bool
+vrt_parse_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDeviceDef *dev, GError **error)
+{
+    if (vrt_xml_is(node, "disk")) {
+        dev->type = VRT_DOMAIN_DEVICE_DISK;
+        return parse_disk(ctx, node, &dev->data.disk, error);
+    }
+    if (vrt_xml_is(node, "interface")) {
+        dev->type = VRT_DOMAIN_DEVICE_NET;
+        return parse_net(ctx, node, &dev->data.net, error);
+    }
+    if (vrt_xml_is(node, "hostdev")) {
+        dev->type = VRT_DOMAIN_DEVICE_HOSTDEV;
+        return parse_hostdev(ctx, node, &dev->data.hostdev, error);
+    }
+    if (vrt_xml_is(node, "controller")) {
+        dev->type = VRT_DOMAIN_DEVICE_CONTROLLER;
+        return parse_controller(ctx, node, &dev->data.controller, error);
+    }
+    for (int t = 0; vrt_chr_device_names[t]; t++) {
+        if (vrt_xml_is(node, vrt_chr_device_names[t])) {
+            dev->type = VRT_DOMAIN_DEVICE_CHR;
+            return parse_chr(ctx, node, t, &dev->data.chr, error);
+        }
+    }
+    if (vrt_xml_is(node, "input")) {
+        dev->type = VRT_DOMAIN_DEVICE_INPUT;
+        return parse_input(ctx, node, &dev->data.input, error);
+    }
+    if (vrt_xml_is(node, "graphics")) {
+        dev->type = VRT_DOMAIN_DEVICE_GRAPHICS;
+        return parse_graphics(ctx, node, &dev->data.graphics, error);
+    }
+    if (vrt_xml_is(node, "video")) {
+        dev->type = VRT_DOMAIN_DEVICE_VIDEO;
+        return parse_video(ctx, node, &dev->data.video, error);
+    }
+    if (vrt_xml_is(node, "memballoon")) {
+        dev->type = VRT_DOMAIN_DEVICE_MEMBALLOON;
+        return parse_memballoon(ctx, node, &dev->data.memballoon, error);
+    }
+    if (vrt_xml_is(node, "rng")) {
+        dev->type = VRT_DOMAIN_DEVICE_RNG;
+        return parse_rng(ctx, node, &dev->data.rng, error);
+    }
+    if (vrt_xml_is(node, "watchdog")) {
+        dev->type = VRT_DOMAIN_DEVICE_WATCHDOG;
+        return parse_watchdog(ctx, node, &dev->data.watchdog, error);
+    }
+    return vrt_xml_unsupported(node, error);
+}

@@ -20,7 +20,8 @@
 
 #define VRT_NETLINK_RETRIES 6            /* attempts on EBUSY/EAGAIN */
 #define VRT_NETLINK_RETRY_DELAY_US 5000  /* doubled after each attempt */
-#define VRT_NETLINK_RECV_MAX 65536
+#define VRT_NETLINK_RECV_MIN 16384
+#define VRT_NETLINK_RECV_MAX (4 * 1024 * 1024)  /* a PF with hundreds of VFs stays far below */
 #define VRT_NETLINK_TIMEOUT_S 5
 
 typedef struct {
@@ -406,7 +407,7 @@ static int
 transact(VrtNetlink *nl, GByteArray *req, GByteArray **reply, GError **error)
 {
     guint32 seq = ((struct nlmsghdr *)req->data)->nlmsg_seq;
-    g_autofree guint8 *buf = g_malloc(VRT_NETLINK_RECV_MAX);
+    g_autofree guint8 *buf = NULL;
     struct timeval tv = { .tv_sec = VRT_NETLINK_TIMEOUT_S };
     int fd = nl->backend->open(nl, error);
     int ret = -1;
@@ -419,8 +420,15 @@ transact(VrtNetlink *nl, GByteArray *req, GByteArray **reply, GError **error)
         goto out;
     }
     for (;;) {
-        ssize_t got = recv(fd, buf, VRT_NETLINK_RECV_MAX, 0);
+        /* peek at the datagram's real size: a GETLINK reply grows with the VF count */
+        ssize_t need = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+        gsize size = CLAMP(need, VRT_NETLINK_RECV_MIN, VRT_NETLINK_RECV_MAX);
+        ssize_t got;
         gsize off = 0;
+
+        g_free(buf);
+        buf = g_malloc(size);
+        got = need < 0 ? need : recv(fd, buf, size, 0);
 
         if (got <= 0) {
             vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, got < 0 ? errno : ECONNRESET,

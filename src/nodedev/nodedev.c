@@ -131,16 +131,25 @@ sysfs_canon(const char *target)
     return g_strconcat("/sys/", target, NULL);
 }
 
-/* Node device name of the device owning sysfs path `dir` (parent
- * directory of a device): a PCI function or the computer. */
+/* Node device name of the nearest device vrt reports at or above sysfs
+ * path `dir`: a PCI function (skipping bus-specific levels such as
+ * virtioN) or, at the top, the computer. */
 static char *
 parent_name_of(const char *dir)
 {
-    g_autofree char *base = g_path_get_basename(dir);
-    VrtPciAddr a;
+    g_autofree char *cur = g_strdup(dir);
 
-    if (vrt_pci_addr_parse(base, &a, NULL))
-        return vrt_pci_addr_nodedev_name(&a);
+    while (g_str_has_prefix(cur, "/sys/devices/")) {
+        g_autofree char *base = g_path_get_basename(cur);
+        char *up;
+        VrtPciAddr a;
+
+        if (vrt_pci_addr_parse(base, &a, NULL))
+            return vrt_pci_addr_nodedev_name(&a);
+        up = g_path_get_dirname(cur);
+        g_free(cur);
+        cur = up;
+    }
     return g_strdup(VRT_NODEDEV_COMPUTER);
 }
 
@@ -270,6 +279,10 @@ net_def(VrtNodedevDriver *drv, const char *ifname, GError **error)
     def->net.ifname = g_strdup(ifname);
     def->net.mac = net_attr(h, ifname, "address");
     def->name = net_name(ifname, def->net.mac);
+    {
+        g_autofree char *drvlink = g_strdup_printf("/sys/class/net/%s/device/driver", ifname);
+        def->driver = vrt_host_link_name(h, drvlink, NULL);
+    }
     def->net.link_state = net_attr(h, ifname, "operstate");
     if (def->net.link_state && !g_strv_contains((const char *const[]){ "unknown", "notpresent", "down",
                                                                         "lowerlayerdown", "testing", "dormant",

@@ -239,6 +239,23 @@ test_netlink_unix_transport(void)
     rmdir(dir);
 }
 
+/* The kernel parses our RTM_GETLINK: for "lo" it answers with an
+ * RTM_NEWLINK (which has no VFs), for a missing name with ENODEV. */
+static void
+test_netlink_kernel(void)
+{
+    g_autoptr(VrtNetlink) nl = vrt_netlink_new_kernel();
+    g_autoptr(GError) err = NULL;
+    VrtVfInfo info;
+
+    g_assert_false(vrt_netlink_get_vf(nl, "lo", 0, &info, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "no settings for VF 0"));
+    g_clear_error(&err);
+    g_assert_false(vrt_netlink_get_vf(nl, "vrt-nope0", 0, &info, &err));
+    g_assert_nonnull(strstr(err->message, g_strerror(ENODEV)));
+}
+
 /* Writes xml to a temporary file and runs virt-xml-validate on it. */
 static void
 assert_valid_nodedev(const char *xml)
@@ -349,6 +366,7 @@ main(int argc, char **argv)
     g_test_add_func("/nodedev/netlink/setlink-roundtrip", test_netlink_setlink_roundtrip);
     g_test_add_func("/nodedev/netlink/newlink-decode", test_netlink_newlink_decode);
     g_test_add_func("/nodedev/netlink/unix-transport-retry", test_netlink_unix_transport);
+    g_test_add_func("/nodedev/netlink/kernel-getlink", test_netlink_kernel);
     g_test_add_func("/nodedev/xml/pci", test_xml_pci);
     g_test_add_func("/nodedev/xml/net-system", test_xml_net_and_system);
     return g_test_run();

@@ -178,6 +178,14 @@ vrt_network_driver_new(const char *state_root, VrtNetworkPfVfsFunc pf_vfs, gpoin
 }
 
 void
+vrt_network_driver_set_vf_busy_func(VrtNetworkDriver *drv, VrtNetworkVfBusyFunc func, gpointer data)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    drv->vf_busy = func;
+    drv->vf_busy_data = data;
+}
+
+void
 vrt_network_driver_free(VrtNetworkDriver *drv)
 {
     if (!drv)

@@ -43,6 +43,12 @@
  * a GPtrArray of char* (with g_free as free func), or NULL with an error. */
 typedef GPtrArray *(*VrtNetworkPfVfsFunc)(const char *pf_dev, gpointer data, GError **error);
 
+/* Whether the host itself uses a VF (netdev up or addressed, bound to a
+ * foreign driver): 1 busy (*why set, g_malloc'ed), 0 free, -1 error (the VF
+ * is then skipped too). The node device layer's vrt_pci_is_busy_on_host()
+ * fits behind it. Called with the network driver lock held. */
+typedef int (*VrtNetworkVfBusyFunc)(const char *pci_addr, char **why, gpointer data, GError **error);
+
 typedef struct _VrtNetworkDriver VrtNetworkDriver;
 
 /* A network's identity, as the RPC layer needs it for virNetwork. */
@@ -73,6 +79,10 @@ VrtNetworkDriver *vrt_network_driver_new(const char *state_root, VrtNetworkPfVfs
                                          GError **error);
 void vrt_network_driver_free(VrtNetworkDriver *drv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDriver, vrt_network_driver_free)
+
+/* Optional: lets allocation skip VFs the host uses (see VrtNetworkVfBusyFunc).
+ * Set it before the driver is shared between threads. */
+void vrt_network_driver_set_vf_busy_func(VrtNetworkDriver *drv, VrtNetworkVfBusyFunc func, gpointer data);
 
 /* Loads definitions, live state and ports, then starts autostart networks.
  * A broken file is logged and skipped (the daemon still starts); returns
@@ -174,6 +184,11 @@ bool vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, c
 bool vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
                               const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6],
                               const char *pci_addr, GError **error);
+
+/* Owner name (g_malloc'ed) of the port holding VF pci_addr
+ * ("0000:06:10.0") on any running network, or NULL when none: for the
+ * node device layer's "in use by a domain" check. */
+char *vrt_network_vf_owner(VrtNetworkDriver *drv, const char *pci_addr);
 
 /* Ports in use on a network (-1 with VIR_ERR_NO_NETWORK). */
 int vrt_network_ports_in_use(VrtNetworkDriver *drv, const char *network_name, GError **error);

@@ -21,6 +21,8 @@ struct _VrtNetworkDriver {
     char *state_dir;
     VrtNetworkPfVfsFunc pf_vfs;
     gpointer pf_vfs_data;
+    VrtNetworkVfBusyFunc vf_busy;
+    gpointer vf_busy_data;
     GHashTable *nets;     /* name -> VrtNetworkObj* */
 };
 

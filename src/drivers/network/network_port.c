@@ -87,6 +87,37 @@ in_pool(const VrtNetworkDef *live, const VrtNetworkPciAddr *addr)
     return false;
 }
 
+/* A VF the host uses is not free, whatever the pool says. */
+static bool
+vf_busy_on_host_locked(VrtNetworkDriver *drv, const VrtNetworkDef *live, const VrtNetworkPciAddr *addr)
+{
+    if (!drv->vf_busy)
+        return false;
+    g_autofree char *a = vrt_network_pci_addr_to_string(addr);
+    g_autofree char *why = NULL;
+    g_autoptr(GError) err = NULL;
+    int r = drv->vf_busy(a, &why, drv->vf_busy_data, &err);
+    if (r == 0)
+        return false;
+    if (r < 0)
+        g_warning("network '%s': skipping VF %s: cannot tell whether the host uses it: %s", live->name, a,
+                  err ? err->message : "unknown error");
+    else
+        g_info("network '%s': skipping VF %s: used by the host (%s)", live->name, a, why ? why : "busy");
+    return true;
+}
+
+char *
+vrt_network_vf_owner(VrtNetworkDriver *drv, const char *pci_addr)
+{
+    VrtNetworkPciAddr addr;
+    if (!vrt_network_pci_addr_parse(pci_addr, &addr))
+        return NULL;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkPortDef *port = vf_owner_locked(drv, &addr, NULL);
+    return port ? g_strdup(port->owner_name) : NULL;
+}
+
 VrtNetworkDef *
 vrt_network_live_with_counts_locked(VrtNetworkObj *obj)
 {
@@ -140,7 +171,7 @@ assign_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef 
     if (is_hostdev(live)) {
         for (guint i = 0; i < live->forward_addrs->len; i++) {
             const VrtNetworkPciAddr *a = &g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr;
-            if (vf_owner_locked(drv, a, NULL))
+            if (vf_owner_locked(drv, a, NULL) || vf_busy_on_host_locked(drv, live, a))
                 continue;
             port->plug_type = VRT_NETWORK_PLUG_HOSTDEV_PCI;
             port->plug_addr = *a;

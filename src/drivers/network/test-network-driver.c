@@ -110,6 +110,30 @@ assert_error(GError *err, int code, const char *needle)
         g_error("got code %d '%s', want code %d containing '%s'", err->code, err->message, code, needle);
 }
 
+/* virt-xml-validate on what the driver emits (skipped when not installed). */
+static void
+assert_validates(const char *xml, const char *schema)
+{
+    const char *tool = g_getenv("VRT_XML_VALIDATE");
+    if (!tool || !*tool) {
+        g_test_message("virt-xml-validate not found, schema check skipped");
+        return;
+    }
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("vrt-netdrv-XXXXXX.xml", &path, &err);
+    g_assert_no_error(err);
+    close(fd);
+    g_assert_true(g_file_set_contents(path, xml, -1, &err));
+    const char *argv[] = { tool, path, schema, NULL };
+    int status = 0;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                               &status, &err));
+    if (!g_spawn_check_wait_status(status, NULL))
+        g_error("does not validate as %s:\n%s", schema, xml);
+    g_unlink(path);
+}
+
 static void
 assert_invariants(VrtNetworkDriver *drv)
 {
@@ -327,6 +351,8 @@ test_pf_pool(Fixture *f, gconstpointer data)
     g_autofree char *live2 = vrt_network_get_xml(drv, "pfnet", 0, &err);
     g_assert_true(g_str_has_prefix(live2, "<network connections='1'>"));
     g_assert_nonnull(strstr(live2, "function='0x0' connections='1'/>"));
+    assert_validates(live2, "network");
+    assert_validates(inactive, "network");
     g_assert_true(vrt_network_port_release(drv, "pfnet", p->port_uuid, &err));
     g_assert_true(vrt_network_destroy(drv, "pfnet", &err));
 }
@@ -481,6 +507,7 @@ test_ports_api(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(x1, "<plug type='hostdev-pci' managed='yes'>"));
     g_assert_nonnull(strstr(x1, "function='0x0'/>"));
     g_assert_nonnull(strstr(x1, "<tag id='42'/>"));
+    assert_validates(x1, "networkport");
 
     const char *named = "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
                         "<mac address='52:54:00:00:00:02'/><plug type='hostdev-pci'>"
@@ -603,6 +630,40 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
     assert_invariants(drv);
 }
 
+static int
+fake_busy(const char *pci_addr, char **why, gpointer data, GError **error)
+{
+    if (strcmp(pci_addr, "0000:06:10.0") == 0) {
+        *why = g_strdup("netdev eth7 is up");
+        return 1;
+    }
+    if (strcmp(pci_addr, "0000:06:10.2") == 0) {
+        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "cannot read sysfs");
+        return -1;
+    }
+    return 0;
+}
+
+/* VFs the host uses are skipped; the owner lookup names the domain. */
+static void
+test_host_busy_vfs(Fixture *f, gconstpointer data)
+{
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_autoptr(GError) err = NULL;
+    vrt_network_driver_set_vf_busy_func(drv, fake_busy, NULL);
+    g_autoptr(VrtNetworkRef) r = vrt_network_create_xml(drv, hostdev_xml, 0, &err);
+    g_assert_no_error(err);
+    g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
+    g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
+    assert_error(err, VIR_ERR_INTERNAL_ERROR, "none are available");
+    g_autofree char *owner = vrt_network_vf_owner(drv, "0000:06:10.4");
+    g_assert_cmpstr(owner, ==, "guest");
+    g_autofree char *none = vrt_network_vf_owner(drv, "0000:06:10.0");
+    g_assert_null(none);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -619,5 +680,6 @@ main(int argc, char **argv)
     ADD("/network-driver/ports-api", test_ports_api);
     ADD("/network-driver/concurrent", test_concurrent);
     ADD("/network-driver/overlapping-pools", test_overlapping_pools);
+    ADD("/network-driver/host-busy-vfs", test_host_busy_vfs);
     return g_test_run();
 }

@@ -238,6 +238,8 @@ parse_nat(xmlNodePtr node, VrtNetworkDef *def, GError **error)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (vrt_netxml_is(c, "address")) {
+            g_free(def->nat_addr_start);
+            g_free(def->nat_addr_end);
             def->nat_addr_start = vrt_netxml_prop(c, "start");
             def->nat_addr_end = vrt_netxml_prop(c, "end");
             if (!def->nat_addr_start || !def->nat_addr_end) {
@@ -447,6 +449,7 @@ parse_bridge(xmlNodePtr node, VrtNetworkDef *def, GError **error)
     g_autofree char *stp = vrt_netxml_prop(node, "stp");
     g_autofree char *delay = vrt_netxml_prop(node, "delay");
     def->has_bridge = true;
+    g_free(def->bridge_name);
     def->bridge_name = vrt_netxml_prop(node, "name");
     if (stp) {
         if (strcmp(stp, "on") == 0)

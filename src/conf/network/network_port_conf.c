@@ -116,6 +116,8 @@ parse_plug(xmlNodePtr node, VrtNetworkPortDef *def, GError **error)
     switch (def->plug_type) {
     case VRT_NETWORK_PLUG_NETWORK:
     case VRT_NETWORK_PLUG_BRIDGE:
+        g_free(def->plug_bridge);
+        g_free(def->plug_mac_table_manager);
         def->plug_bridge = vrt_netxml_prop(node, "bridge");
         def->plug_mac_table_manager = vrt_netxml_prop(node, "macTableManager");
         if (!def->plug_bridge || !*def->plug_bridge) {
@@ -124,6 +126,8 @@ parse_plug(xmlNodePtr node, VrtNetworkPortDef *def, GError **error)
         }
         break;
     case VRT_NETWORK_PLUG_DIRECT:
+        g_free(def->plug_dev);
+        g_free(def->plug_direct_mode);
         def->plug_dev = vrt_netxml_prop(node, "dev");
         def->plug_direct_mode = vrt_netxml_prop(node, "mode");
         if (!def->plug_dev || !def->plug_direct_mode) {

@@ -22,6 +22,7 @@ struct _VrtHost {
     VrtNetlink *netlink;
     VrtHostFaultFunc fault_func;
     gpointer fault_data;
+    GRecMutex changes;
 };
 
 /* The netlink socket named in the marker, or the default one. */
@@ -46,6 +47,7 @@ vrt_host_new(const char *root, GError **error)
     g_autofree char *marker = NULL;
     struct stat st;
 
+    g_rec_mutex_init(&host->changes);
     if (!root || !*root)
         root = "/";
     if (root[0] != '/') {
@@ -77,6 +79,7 @@ vrt_host_free(VrtHost *host)
     if (!host)
         return;
     vrt_netlink_free(host->netlink);
+    g_rec_mutex_clear(&host->changes);
     g_free(host->root);
     g_free(host);
 }
@@ -112,6 +115,18 @@ vrt_host_check_fault(VrtHost *host, const char *what, GError **error)
     if (!host->fault_func)
         return true;
     return host->fault_func(what, host->fault_data, error);
+}
+
+void
+vrt_host_lock_changes(VrtHost *host)
+{
+    g_rec_mutex_lock(&host->changes);
+}
+
+void
+vrt_host_unlock_changes(VrtHost *host)
+{
+    g_rec_mutex_unlock(&host->changes);
 }
 
 char *

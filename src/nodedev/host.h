@@ -41,6 +41,12 @@ void vrt_host_set_fault_func(VrtHost *host, VrtHostFaultFunc func, gpointer data
 /* Runs the fault function for a change described by `what`. */
 bool vrt_host_check_fault(VrtHost *host, const char *what, GError **error);
 
+/* Serializes driver changes of PCI functions (detach, reattach, reset)
+ * across every user of this host; recursive. Innermost lock: take no
+ * other lock while holding it. */
+void vrt_host_lock_changes(VrtHost *host);
+void vrt_host_unlock_changes(VrtHost *host);
+
 /* The real path of a host path (caller frees). */
 char *vrt_host_path(VrtHost *host, const char *path);
 bool vrt_host_exists(VrtHost *host, const char *path);

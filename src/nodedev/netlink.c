@@ -515,7 +515,7 @@ vrt_netlink_set_vf(VrtNetlink *nl, const char *pf_ifname, guint vf, const VrtVfI
 }
 
 bool
-vrt_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN])
+vrt_netlink_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN])
 {
     unsigned int v[VRT_MAC_LEN];
     char end;
@@ -528,7 +528,7 @@ vrt_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN])
 }
 
 char *
-vrt_mac_format(const guint8 mac[VRT_MAC_LEN])
+vrt_netlink_mac_format(const guint8 mac[VRT_MAC_LEN])
 {
     return g_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }

@@ -59,5 +59,5 @@ bool vrt_netlink_decode_setlink_vf(const guint8 *buf, gsize len, char **ifname, 
  * answer a RTM_GETLINK (for tests). */
 GByteArray *vrt_netlink_encode_newlink(guint32 seq, const char *ifname, const VrtVfInfo *vfs, guint n_vfs);
 
-bool vrt_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN]);
-char *vrt_mac_format(const guint8 mac[VRT_MAC_LEN]);
+bool vrt_netlink_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN]);
+char *vrt_netlink_mac_format(const guint8 mac[VRT_MAC_LEN]);

@@ -100,13 +100,13 @@ run(VrtHost *host, VrtNodedevDriver *drv, int argc, char **argv, GError **error)
         g_autofree char *mac = NULL;
         if (!vrt_sriov_get_vf_config(host, &addr, &info, error))
             return false;
-        mac = vrt_mac_format(info.mac);
+        mac = vrt_netlink_mac_format(info.mac);
         printf("mac %s vlan %u qos %u spoofchk %d trust %d\n", mac, info.vlan, info.qos, info.spoofchk, info.trust);
         return true;
     }
     if (strcmp(cmd, "setvf") == 0 && argc > 3) {
         VrtVfInfo info = { 0 };
-        if (!vrt_mac_parse(argv[2], info.mac)) {
+        if (!vrt_netlink_mac_parse(argv[2], info.mac)) {
             vrt_error_set(error, VIR_ERR_INVALID_MAC, "invalid MAC '%s'", argv[2]);
             return false;
         }

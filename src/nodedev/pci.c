@@ -217,8 +217,10 @@ probe(VrtHost *host, const VrtPciAddr *addr, GError **error)
     return write_addr(host, "/sys/bus/pci/drivers_probe", addr, error);
 }
 
-bool
-vrt_pci_detach(VrtHost *host, const VrtPciAddr *addr, char **orig_driver, GError **error)
+static bool reattach_locked(VrtHost *host, const VrtPciAddr *addr, const char *driver, GError **error);
+
+static bool
+detach_locked(VrtHost *host, const VrtPciAddr *addr, char **orig_driver, GError **error)
 {
     g_autofree char *s = vrt_pci_addr_format(addr);
     g_autofree char *driver = NULL;
@@ -251,14 +253,14 @@ vrt_pci_detach(VrtHost *host, const VrtPciAddr *addr, char **orig_driver, GError
     return true;
 
 rollback:
-    if (!vrt_pci_reattach(host, addr, driver, &undo))
+    if (!reattach_locked(host, addr, driver, &undo))
         g_warning("PCI device %s: cannot give it back to %s after a failed detach: %s", s,
                   driver ? driver : "its driver", undo->message);
     return false;
 }
 
-bool
-vrt_pci_reattach(VrtHost *host, const VrtPciAddr *addr, const char *driver, GError **error)
+static bool
+reattach_locked(VrtHost *host, const VrtPciAddr *addr, const char *driver, GError **error)
 {
     g_autofree char *s = vrt_pci_addr_format(addr);
     g_autofree char *cur = NULL;
@@ -294,8 +296,8 @@ vrt_pci_reattach(VrtHost *host, const VrtPciAddr *addr, const char *driver, GErr
     return true;
 }
 
-bool
-vrt_pci_reset(VrtHost *host, const VrtPciAddr *addr, GError **error)
+static bool
+reset_locked(VrtHost *host, const VrtPciAddr *addr, GError **error)
 {
     g_autofree char *path = vrt_pci_sysfs_path(addr, "reset");
     g_autofree char *s = vrt_pci_addr_format(addr);
@@ -308,6 +310,39 @@ vrt_pci_reset(VrtHost *host, const VrtPciAddr *addr, GError **error)
         return false;
     }
     return vrt_host_write(host, path, "1", error);
+}
+
+bool
+vrt_pci_detach(VrtHost *host, const VrtPciAddr *addr, char **orig_driver, GError **error)
+{
+    bool ok;
+
+    vrt_host_lock_changes(host);
+    ok = detach_locked(host, addr, orig_driver, error);
+    vrt_host_unlock_changes(host);
+    return ok;
+}
+
+bool
+vrt_pci_reattach(VrtHost *host, const VrtPciAddr *addr, const char *driver, GError **error)
+{
+    bool ok;
+
+    vrt_host_lock_changes(host);
+    ok = reattach_locked(host, addr, driver, error);
+    vrt_host_unlock_changes(host);
+    return ok;
+}
+
+bool
+vrt_pci_reset(VrtHost *host, const VrtPciAddr *addr, GError **error)
+{
+    bool ok;
+
+    vrt_host_lock_changes(host);
+    ok = reset_locked(host, addr, error);
+    vrt_host_unlock_changes(host);
+    return ok;
 }
 
 static int

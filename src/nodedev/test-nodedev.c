@@ -68,13 +68,13 @@ test_mac(void)
     guint8 mac[VRT_MAC_LEN];
     g_autofree char *s = NULL;
 
-    g_assert_true(vrt_mac_parse("52:54:00:AA:bb:0c", mac));
-    s = vrt_mac_format(mac);
+    g_assert_true(vrt_netlink_mac_parse("52:54:00:AA:bb:0c", mac));
+    s = vrt_netlink_mac_format(mac);
     g_assert_cmpstr(s, ==, "52:54:00:aa:bb:0c");
-    g_assert_false(vrt_mac_parse("52:54:00:aa:bb", mac));
-    g_assert_false(vrt_mac_parse("52:54:00:aa:bb:cc:dd", mac));
-    g_assert_false(vrt_mac_parse("52-54-00-aa-bb-cc", mac));
-    g_assert_false(vrt_mac_parse(NULL, mac));
+    g_assert_false(vrt_netlink_mac_parse("52:54:00:aa:bb", mac));
+    g_assert_false(vrt_netlink_mac_parse("52:54:00:aa:bb:cc:dd", mac));
+    g_assert_false(vrt_netlink_mac_parse("52-54-00-aa-bb-cc", mac));
+    g_assert_false(vrt_netlink_mac_parse(NULL, mac));
 }
 
 static void

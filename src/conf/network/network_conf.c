@@ -569,6 +569,14 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
                       def->name);
         return false;
     }
+    if (!(flags & VRT_NETWORK_PARSE_STATUS)) {
+        /* Counts belong to a running network; a definition never has them. */
+        def->connections = 0;
+        for (guint i = 0; i < def->forward_addrs->len; i++)
+            g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i).connections = 0;
+        for (guint i = 0; i < def->forward_ifs->len; i++)
+            ((VrtNetworkForwardIf *)g_ptr_array_index(def->forward_ifs, i))->connections = 0;
+    }
     if (!def->uuid_given)
         vrt_network_uuid_generate(def->uuid);
     return true;

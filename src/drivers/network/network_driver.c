@@ -388,9 +388,11 @@ vrt_network_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
     }
     g_autofree char *link = autostart_path(drv, name);
     g_autofree char *path = config_path(drv, name);
-    if (!vrt_file_remove(link, error) || !vrt_file_remove(path, error))
+    if (!vrt_file_remove(link, error))
         return false;
     obj->autostart = false;
+    if (!vrt_file_remove(path, error))
+        return false;
     g_info("network '%s': undefined%s", name, obj->live ? " (still running, now transient)" : "");
     if (obj->live)
         g_clear_pointer(&obj->def, vrt_network_def_free);

@@ -185,6 +185,23 @@ bool vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, c
                               const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6],
                               const char *pci_addr, GError **error);
 
+/* A port as the qemu driver's recovery sees it. */
+typedef struct {
+    char *network;
+    char *owner_name;
+    guchar owner_uuid[16];
+    VrtNetworkPortAlloc *alloc;
+} VrtNetworkPortInfo;
+
+void vrt_network_port_info_free(VrtNetworkPortInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortInfo, vrt_network_port_info_free)
+
+/* Every port of every running network whose owner uuid is owner_uuid
+ * (all ports when owner_uuid is NULL), as VrtNetworkPortInfo*. After a
+ * restart the qemu driver releases the ones its domains do not reference
+ * (a crash between allocate and the domain's own status write). */
+GPtrArray *vrt_network_port_list_by_owner(VrtNetworkDriver *drv, const guchar *owner_uuid);
+
 /* Owner name (g_malloc'ed) of the port holding VF pci_addr
  * ("0000:06:10.0") on any running network, or NULL when none: for the
  * node device layer's "in use by a domain" check. */

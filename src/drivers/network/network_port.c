@@ -107,6 +107,45 @@ vf_busy_on_host_locked(VrtNetworkDriver *drv, const VrtNetworkDef *live, const V
     return true;
 }
 
+void
+vrt_network_port_info_free(VrtNetworkPortInfo *info)
+{
+    if (!info)
+        return;
+    g_free(info->network);
+    g_free(info->owner_name);
+    vrt_network_port_alloc_free(info->alloc);
+    g_free(info);
+}
+
+static VrtNetworkPortAlloc *alloc_from_port(const VrtNetworkPortDef *port);
+
+GPtrArray *
+vrt_network_port_list_by_owner(VrtNetworkDriver *drv, const guchar *owner_uuid)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_info_free);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    GHashTableIter nit, pit;
+    gpointer nv, pv;
+    g_hash_table_iter_init(&nit, drv->nets);
+    while (g_hash_table_iter_next(&nit, NULL, &nv)) {
+        VrtNetworkObj *obj = nv;
+        g_hash_table_iter_init(&pit, obj->ports);
+        while (g_hash_table_iter_next(&pit, NULL, &pv)) {
+            const VrtNetworkPortDef *port = pv;
+            if (owner_uuid && memcmp(port->owner_uuid, owner_uuid, 16) != 0)
+                continue;
+            VrtNetworkPortInfo *info = g_new0(VrtNetworkPortInfo, 1);
+            info->network = g_strdup(vrt_network_obj_def(obj)->name);
+            info->owner_name = g_strdup(port->owner_name);
+            memcpy(info->owner_uuid, port->owner_uuid, 16);
+            info->alloc = alloc_from_port(port);
+            g_ptr_array_add(out, info);
+        }
+    }
+    return out;
+}
+
 char *
 vrt_network_vf_owner(VrtNetworkDriver *drv, const char *pci_addr)
 {

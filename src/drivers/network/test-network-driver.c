@@ -225,6 +225,14 @@ test_define_rules(Fixture *f, gconstpointer data)
     assert_error(err, VIR_ERR_OPERATION_FAILED, "network 'pool' is already defined with uuid");
     g_clear_error(&err);
     g_assert_cmpint(vrt_network_num_defined(drv), ==, 1);
+    /* Connection counts in a definition are dropped. */
+    g_autoptr(VrtNetworkRef) c = vrt_network_define_xml(drv,
+        "<network connections='7'><name>counted</name><forward mode='hostdev'>"
+        "<address type='pci' domain='0' bus='1' slot='0' function='1' connections='3'/></forward></network>", 0, &err);
+    g_assert_no_error(err);
+    g_autofree char *cx = vrt_network_get_xml(drv, "counted", 0, &err);
+    g_assert_null(strstr(cx, "connections"));
+    g_assert_true(vrt_network_undefine(drv, "counted", &err));
     /* Bad XML and flags. */
     g_assert_null(vrt_network_define_xml(drv, "<network><name>x</name><dns/></network>", 0, &err));
     assert_error(err, VIR_ERR_CONFIG_UNSUPPORTED, "<dns>");
@@ -454,6 +462,21 @@ test_persistence(Fixture *f, gconstpointer data)
     g_assert_cmpint(vrt_network_ports_in_use(drv, "br", NULL), ==, 1);
     g_autofree char *live = vrt_network_get_xml(drv, "pool", 0, &err);
     g_assert_true(g_str_has_prefix(live, "<network connections='2'>"));
+    g_autoptr(GPtrArray) mine = vrt_network_port_list_by_owner(drv, owner_uuid);
+    g_assert_cmpuint(mine->len, ==, 3);
+    static const guchar stranger[16] = { 1 };
+    g_autoptr(GPtrArray) theirs = vrt_network_port_list_by_owner(drv, stranger);
+    g_assert_cmpuint(theirs->len, ==, 0);
+    guint hostdev = 0;
+    for (guint i = 0; i < mine->len; i++) {
+        VrtNetworkPortInfo *info = g_ptr_array_index(mine, i);
+        if (info->alloc->type == VRT_NETWORK_PORT_ACTUAL_HOSTDEV) {
+            g_assert_cmpstr(info->network, ==, "pool");
+            g_assert_true(g_strcmp0(info->alloc->pci_addr, vf0) == 0 || g_strcmp0(info->alloc->pci_addr, vf1) == 0);
+            hostdev++;
+        }
+    }
+    g_assert_cmpuint(hostdev, ==, 2);
 
     /* The qemu driver re-registers what it knows: same claim is fine. */
     g_assert_true(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf0, &err));

@@ -450,7 +450,7 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
             const VrtDomainNetDef *b = def->nets->pdata[j];
             if (b->mac_set && memcmp(a->mac, b->mac, 6) == 0) {
                 char mac[VRT_MAC_STRING_LEN];
-                vrt_mac_format(a->mac, mac);
+                vrt_domain_mac_format(a->mac, mac);
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "MAC address '%s' is used by two interfaces", mac);
                 return false;
             }
@@ -894,7 +894,7 @@ vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev,
         VrtDomainNetDef *n = dev->data.net;
         if (n->mac_set && vrt_domain_def_find_net_by_mac(def, n->mac)) {
             char mac[VRT_MAC_STRING_LEN];
-            vrt_mac_format(n->mac, mac);
+            vrt_domain_mac_format(n->mac, mac);
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "target already exists: MAC %s is in use", mac);
             return false;
         }

@@ -336,7 +336,7 @@ typedef struct {
 } VrtDomainRngDef;
 
 typedef struct {
-    char *model;             /* "i6300esb", "ib700", "itco" */
+    char *model;             /* "i6300esb", "ib700" (libvirt 9.0 has no itco) */
     char *action;            /* "reset", "shutdown", "poweroff", "pause", "none", "dump", "inject-nmi"; NULL = default */
     VrtDomainDeviceInfo info;
 } VrtDomainWatchdogDef;
@@ -599,8 +599,8 @@ VrtDomainDiskDef *vrt_domain_def_disk_remove(VrtDomainDef *def, VrtDomainDiskDef
 void vrt_uuid_format(const guint8 uuid[16], char out[VRT_UUID_STRING_LEN]);
 bool vrt_uuid_parse(const char *str, guint8 uuid[16]);
 void vrt_uuid_generate(guint8 uuid[16]);
-void vrt_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN]);
-bool vrt_mac_parse(const char *str, guint8 mac[6]);
+void vrt_domain_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN]);
+bool vrt_domain_mac_parse(const char *str, guint8 mac[6]);
 /* "0000:06:10.0" */
 char *vrt_pci_address_to_string(const VrtPciAddress *addr);
 bool vrt_pci_address_equal(const VrtPciAddress *a, const VrtPciAddress *b);

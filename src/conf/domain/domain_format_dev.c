@@ -253,7 +253,7 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     f->indent++;
     if (net->mac_set) {
         char mac[VRT_MAC_STRING_LEN];
-        vrt_mac_format(net->mac, mac);
+        vrt_domain_mac_format(net->mac, mac);
         vrt_fmt_line(f, "<mac address='%s'/>", mac);
     }
     format_net_source(f, net, shown);

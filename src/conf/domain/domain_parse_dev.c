@@ -491,7 +491,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
             g_autofree char *mac = vrt_xml_prop(c, "address");
             if (!vrt_xml_check_attrs(c, error, "address", NULL))
                 return false;
-            if (!vrt_mac_parse(mac, net->mac)) {
+            if (!vrt_domain_mac_parse(mac, net->mac)) {
                 vrt_error_set(error, VIR_ERR_INVALID_MAC, "unable to parse mac address '%s'", mac ? mac : "");
                 return false;
             }
@@ -996,7 +996,7 @@ parse_watchdog(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainWatchdogDef **o
         return false;
     w->model = vrt_xml_prop(node, "model");
     w->action = vrt_xml_prop(node, "action");
-    if (!w->model || !g_strv_contains((const char *const[]){ "i6300esb", "ib700", "itco", NULL }, w->model)) {
+    if (!w->model || !g_strv_contains((const char *const[]){ "i6300esb", "ib700", NULL }, w->model)) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "watchdog model '%s' is not supported",
                       w->model ? w->model : "");
         return false;

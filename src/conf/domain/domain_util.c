@@ -52,7 +52,7 @@ vrt_uuid_generate(guint8 uuid[16])
 }
 
 void
-vrt_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN])
+vrt_domain_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN])
 {
     g_snprintf(out, VRT_MAC_STRING_LEN, "%02x:%02x:%02x:%02x:%02x:%02x",
                mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
@@ -60,7 +60,7 @@ vrt_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN])
 
 /* Six groups of one or two hex digits separated by ':' (or '-'). */
 bool
-vrt_mac_parse(const char *str, guint8 mac[6])
+vrt_domain_mac_parse(const char *str, guint8 mac[6])
 {
     const char *p = str;
 

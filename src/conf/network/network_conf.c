@@ -84,6 +84,9 @@ vrt_network_def_new(void)
 {
     VrtNetworkDef *def = g_new0(VrtNetworkDef, 1);
     def->bridge_stp = -1;
+    def->ipv6 = -1;
+    def->trust_guest_rx_filters = -1;
+    def->domain_local_only = -1;
     def->forward_managed = -1;
     def->nat_ipv6 = -1;
     def->forward_addrs = g_array_new(FALSE, TRUE, sizeof(VrtNetworkForwardAddr));
@@ -99,6 +102,8 @@ vrt_network_def_free(VrtNetworkDef *def)
         return;
     g_free(def->name);
     g_free(def->bridge_name);
+    g_free(def->bridge_zone);
+    g_free(def->bridge_mac_table_manager);
     g_free(def->mac);
     g_free(def->domain_name);
     g_free(def->forward_dev);
@@ -124,6 +129,8 @@ vrt_network_def_copy(const VrtNetworkDef *src)
     def->ips = ips;
     def->name = g_strdup(src->name);
     def->bridge_name = g_strdup(src->bridge_name);
+    def->bridge_zone = g_strdup(src->bridge_zone);
+    def->bridge_mac_table_manager = g_strdup(src->bridge_mac_table_manager);
     def->mac = g_strdup(src->mac);
     def->domain_name = g_strdup(src->domain_name);
     def->forward_dev = g_strdup(src->forward_dev);
@@ -450,7 +457,17 @@ parse_bridge(xmlNodePtr node, VrtNetworkDef *def, GError **error)
     g_autofree char *delay = vrt_netxml_prop(node, "delay");
     def->has_bridge = true;
     g_free(def->bridge_name);
+    g_free(def->bridge_zone);
+    g_free(def->bridge_mac_table_manager);
     def->bridge_name = vrt_netxml_prop(node, "name");
+    def->bridge_zone = vrt_netxml_prop(node, "zone");
+    def->bridge_mac_table_manager = vrt_netxml_prop(node, "macTableManager");
+    if (def->bridge_mac_table_manager && strcmp(def->bridge_mac_table_manager, "kernel") != 0 &&
+        strcmp(def->bridge_mac_table_manager, "libvirt") != 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid macTableManager='%s' in <bridge>, expecting 'kernel' or 'libvirt'",
+                      def->bridge_mac_table_manager);
+        return false;
+    }
     if (stp) {
         if (strcmp(stp, "on") == 0)
             def->bridge_stp = 1;
@@ -490,7 +507,9 @@ static bool
 parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
 {
     xmlNodePtr forward = NULL;
-    if (!vrt_netxml_uint(root, "connections", G_MAXUINT, false, &def->connections, NULL, error))
+    if (!vrt_netxml_uint(root, "connections", G_MAXUINT, false, &def->connections, NULL, error) ||
+        !vrt_netxml_yes_no(root, "ipv6", &def->ipv6, error) ||
+        !vrt_netxml_yes_no(root, "trustGuestRxFilters", &def->trust_guest_rx_filters, error))
         return false;
     for (xmlNodePtr c = root->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
@@ -523,6 +542,8 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
         } else if (vrt_netxml_is(c, "domain")) {
             g_free(def->domain_name);
             def->domain_name = vrt_netxml_prop(c, "name");
+            if (!vrt_netxml_yes_no(c, "localOnly", &def->domain_local_only, error))
+                return false;
             if (!def->domain_name) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "missing name attribute in <domain>");
                 return false;
@@ -729,6 +750,10 @@ vrt_network_def_format(const VrtNetworkDef *def)
     char uuid[VRT_NETWORK_UUID_BUFLEN];
     if (def->connections)
         g_string_append_printf(out, " connections='%u'", def->connections);
+    if (def->ipv6 >= 0)
+        vrt_netxml_attr(out, "ipv6", def->ipv6 ? "yes" : "no");
+    if (def->trust_guest_rx_filters >= 0)
+        vrt_netxml_attr(out, "trustGuestRxFilters", def->trust_guest_rx_filters ? "yes" : "no");
     g_string_append(out, ">\n");
     g_autofree char *name = g_markup_escape_text(def->name ? def->name : "", -1);
     g_string_append_printf(out, "  <name>%s</name>\n", name);
@@ -739,10 +764,12 @@ vrt_network_def_format(const VrtNetworkDef *def)
     if (def->has_bridge) {
         g_string_append(out, "  <bridge");
         vrt_netxml_attr(out, "name", def->bridge_name);
+        vrt_netxml_attr(out, "zone", def->bridge_zone);
         if (def->bridge_stp >= 0)
             vrt_netxml_attr(out, "stp", def->bridge_stp ? "on" : "off");
         if (def->has_bridge_delay)
             g_string_append_printf(out, " delay='%" G_GUINT64_FORMAT "'", def->bridge_delay);
+        vrt_netxml_attr(out, "macTableManager", def->bridge_mac_table_manager);
         g_string_append(out, "/>\n");
     }
     if (def->mtu)
@@ -755,6 +782,8 @@ vrt_network_def_format(const VrtNetworkDef *def)
     if (def->domain_name) {
         g_string_append(out, "  <domain");
         vrt_netxml_attr(out, "name", def->domain_name);
+        if (def->domain_local_only >= 0)
+            vrt_netxml_attr(out, "localOnly", def->domain_local_only ? "yes" : "no");
         g_string_append(out, "/>\n");
     }
     vrt_netxml_format_vlan(out, &def->vlan, "  ");

@@ -98,7 +98,12 @@ typedef struct {
     guchar uuid[16];
     bool uuid_given;           /* the XML had <uuid> (else it was generated) */
 
+    int ipv6;                  /* root ipv6='yes|no': -1 absent */
+    int trust_guest_rx_filters;/* root trustGuestRxFilters: -1 absent */
+
     char *bridge_name;
+    char *bridge_zone;
+    char *bridge_mac_table_manager; /* "kernel" or "libvirt" */
     int bridge_stp;            /* -1 absent, 0 off, 1 on */
     bool has_bridge_delay;
     guint64 bridge_delay;
@@ -106,6 +111,7 @@ typedef struct {
     char *mac;                 /* as written, validated */
     guint mtu;                 /* 0: absent */
     char *domain_name;
+    int domain_local_only;     /* -1/0/1 */
 
     bool has_forward;
     VrtNetworkForwardMode forward_mode;

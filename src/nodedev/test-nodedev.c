@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "conf/nodedev/nodedev_conf.h"
+#include "nodedev/host.h"
 #include "nodedev/netlink.h"
 #include "nodedev/pci.h"
 #include "util/error.h"
@@ -239,6 +241,84 @@ test_netlink_unix_transport(void)
     rmdir(dir);
 }
 
+static bool
+refuse_unbind(const char *what, gpointer data, GError **error)
+{
+    if (g_str_has_suffix(what, "/unbind")) {
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "injected fault at '%s'", what);
+        return false;
+    }
+    return true;
+}
+
+/* The seam resolves host paths under its root and names the host path,
+ * not the real one, in its errors; the fault hook sees every write. */
+static void
+test_host_seam(void)
+{
+    g_autofree char *root = g_dir_make_tmp("vrt-host-XXXXXX", NULL);
+    g_autofree char *dev = g_build_filename(root, "sys/bus/pci/devices/0000:06:10.0", NULL);
+    g_autofree char *drvdir = g_build_filename(root, "sys/bus/pci/drivers/ixgbevf", NULL);
+    g_autofree char *attr = g_build_filename(dev, "vendor", NULL);
+    g_autofree char *unbind = g_build_filename(drvdir, "unbind", NULL);
+    g_autofree char *link = g_build_filename(dev, "driver", NULL);
+    g_autofree char *marker = g_build_filename(root, ".vrt-hostsim", NULL);
+    g_autoptr(VrtHost) host = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *drv = NULL;
+    guint64 v;
+
+    g_assert_cmpint(g_mkdir_with_parents(dev, 0755), ==, 0);
+    g_assert_cmpint(g_mkdir_with_parents(drvdir, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(attr, "0x8086\n", -1, NULL));
+    g_assert_true(g_file_set_contents(unbind, "", -1, NULL));
+    g_assert_cmpint(symlink("../../../bus/pci/drivers/ixgbevf", link), ==, 0);
+
+    host = vrt_host_new(root, &err);
+    g_assert_no_error(err);
+    g_assert_false(vrt_host_is_simulated(host));
+    text = vrt_host_read(host, "/sys/bus/pci/devices/0000:06:10.0/vendor", &err);
+    g_assert_cmpstr(text, ==, "0x8086");
+    g_assert_true(vrt_host_read_u64(host, "/sys/bus/pci/devices/0000:06:10.0/vendor", &v, &err));
+    g_assert_cmpuint(v, ==, 0x8086);
+    drv = vrt_host_link_name(host, "/sys/bus/pci/devices/0000:06:10.0/driver", &err);
+    g_assert_cmpstr(drv, ==, "ixgbevf");
+    g_assert_null(vrt_host_link_name(host, "/sys/bus/pci/devices/0000:06:10.0/physfn", &err));
+    g_assert_no_error(err);
+    names = vrt_host_list_dir(host, "/sys/bus/pci/devices", &err);
+    g_assert_cmpuint(names->len, ==, 1);
+    g_assert_cmpstr(names->pdata[0], ==, "0000:06:10.0");
+
+    g_assert_null(vrt_host_read(host, "/sys/bus/pci/devices/0000:06:10.0/class", &err));
+    g_assert_nonnull(strstr(err->message, "'/sys/bus/pci/devices/0000:06:10.0/class'"));
+    g_assert_null(strstr(err->message, root));
+    g_clear_error(&err);
+
+    g_assert_true(vrt_host_write(host, "/sys/bus/pci/drivers/ixgbevf/unbind", "0000:06:10.0", &err));
+    g_clear_pointer(&text, g_free);
+    g_assert_true(g_file_get_contents(unbind, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "0000:06:10.0");
+    vrt_host_set_fault_func(host, refuse_unbind, NULL);
+    g_assert_false(vrt_host_write(host, "/sys/bus/pci/drivers/ixgbevf/unbind", "0000:06:10.0", &err));
+    g_assert_nonnull(strstr(err->message, "injected fault at 'write /sys/bus/pci/drivers/ixgbevf/unbind'"));
+    g_clear_error(&err);
+
+    g_assert_null(vrt_host_new("relative/root", &err));
+    g_assert_cmpint(vrt_error_code(err), ==, VIR_ERR_INVALID_ARG);
+    g_clear_error(&err);
+    g_assert_true(g_file_set_contents(marker, "", -1, NULL));
+    {
+        g_autoptr(VrtHost) sim = vrt_host_new(root, &err);
+        g_assert_true(vrt_host_is_simulated(sim));
+    }
+    {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", root);
+        g_assert_cmpint(system(cmd), ==, 0);
+    }
+}
+
 /* The kernel parses our RTM_GETLINK: for "lo" it answers with an
  * RTM_NEWLINK (which has no VFs), for a missing name with ENODEV. */
 static void
@@ -361,6 +441,7 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/nodedev/host-seam", test_host_seam);
     g_test_add_func("/nodedev/pci-addr", test_pci_addr);
     g_test_add_func("/nodedev/mac", test_mac);
     g_test_add_func("/nodedev/netlink/setlink-roundtrip", test_netlink_setlink_roundtrip);

@@ -175,15 +175,18 @@ pci_slot_free(const PciMap *m, guint bus, guint slot)
     return true;
 }
 
-/* Slots the machine itself occupies on bus 0. */
+/* Slots the machine itself occupies on bus 0; called after the devices'
+ * own addresses are in, since the built-in controllers (IDE/UHCI on
+ * PIIX3, AHCI on ICH9) sit in those slots with their addresses. */
 static void
 pci_reserve_machine(PciMap *m)
 {
-    memset(m->used[0][0], 1, PCI_FUNCS);              /* host bridge */
-    if (m->q35)
-        memset(m->used[0][Q35_ICH9_SLOT], 1, PCI_FUNCS);
-    else
-        memset(m->used[0][PC_PIIX3_SLOT], 1, PCI_FUNCS);
+    guint slot = m->q35 ? Q35_ICH9_SLOT : PC_PIIX3_SLOT;
+
+    for (guint f = 0; f < PCI_FUNCS; f++) {
+        m->used[0][0][f] = 1;                         /* host bridge */
+        m->used[0][slot][f] = 1;
+    }
 }
 
 static bool
@@ -198,6 +201,28 @@ pci_find_slot_bus0(PciMap *m, VrtPciAddress *out)
         }
     }
     return false;
+}
+
+/* Keeps controllers grouped by type and ordered by index, as libvirt
+ * lists them: after the last one of the same type with a lower index. */
+static void
+controller_insert(VrtDomainDef *def, VrtDomainControllerDef *c)
+{
+    gint pos = -1;
+
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *o = def->controllers->pdata[i];
+        if (o->type != c->type)
+            continue;
+        if (o->index < c->index)
+            pos = (gint)i + 1;
+        else if (pos < 0)
+            pos = (gint)i;
+    }
+    if (pos < 0)
+        g_ptr_array_add(def->controllers, c);
+    else
+        g_ptr_array_insert(def->controllers, pos, c);
 }
 
 static bool
@@ -311,7 +336,7 @@ place_behind_root_port(VrtDomainDef *def, PciMap *m, VrtDomainDeviceInfo *info, 
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no PCI bus number left for a pcie-root-port");
             return false;
         }
-        g_ptr_array_add(def->controllers, port);
+        controller_insert(def, port);
         if (!place_root_port(def, m, port, error))
             return false;
         fill_root_port(port);
@@ -342,7 +367,6 @@ static bool
 pci_map_fill(const VrtDomainDef *def, GArray *refs, PciMap *m, GError **error)
 {
     m->q35 = vrt_domain_def_is_q35(def);
-    pci_reserve_machine(m);
     for (guint i = 0; i < refs->len; i++) {
         DevRef *r = &g_array_index(refs, DevRef, i);
         if (r->info->type != VRT_DEVICE_ADDRESS_PCI)
@@ -357,6 +381,7 @@ pci_map_fill(const VrtDomainDef *def, GArray *refs, PciMap *m, GError **error)
         if (r->need == NEED_ROOT_PORT && r->info->pci.bus == 0)
             m->used[0][r->info->pci.slot][r->info->pci.function] = 2;
     }
+    pci_reserve_machine(m);
     return true;
 }
 
@@ -532,7 +557,7 @@ add_controller(VrtDomainDef *def, VrtDomainControllerType type, guint index, con
     c->index = index;
     c->model = g_strdup(model);
     c->chassis = c->port = c->ports = -1;
-    g_ptr_array_add(def->controllers, c);
+    controller_insert(def, c);
     return c;
 }
 

@@ -171,12 +171,13 @@ format_vlan(VrtFmt *f, const guint *tags, guint n, bool trunk)
     vrt_fmt_line(f, "</vlan>");
 }
 
+/* <interface type='hostdev'> writes the address type, <hostdev> does not */
 static void
-format_hostdev_source(VrtFmt *f, const VrtPciAddress *a)
+format_hostdev_source(VrtFmt *f, const VrtPciAddress *a, bool with_type)
 {
     vrt_fmt_line(f, "<source>");
     f->indent++;
-    format_pci_address(f, a, false);
+    format_pci_address(f, a, with_type);
     f->indent--;
     vrt_fmt_line(f, "</source>");
 }
@@ -194,7 +195,7 @@ format_net_actual(VrtFmt *f, const VrtDomainNetDef *net)
         vrt_fmt_line(f, "<actual type='%s'>", vrt_net_type_names[a->type]);
     f->indent++;
     if (a->type == VRT_DOMAIN_NET_TYPE_HOSTDEV)
-        format_hostdev_source(f, &a->hostdev_addr);
+        format_hostdev_source(f, &a->hostdev_addr, true);
     else if (a->bridge)
         vrt_fmt_line(f, "<source bridge='%s'/>", esc_a_bridge);
     format_vlan(f, a->vlan_tags, a->n_vlan_tags, false);
@@ -212,7 +213,7 @@ format_net_source(VrtFmt *f, const VrtDomainNetDef *net, VrtDomainNetType shown)
     if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
         const VrtPciAddress *src = net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source
                                                                          : &net->actual.hostdev_addr;
-        format_hostdev_source(f, src);
+        format_hostdev_source(f, src, true);
         return;
     }
     if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
@@ -294,7 +295,7 @@ vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h)
     f->indent++;
     if (h->driver_name)
         vrt_fmt_line(f, "<driver name='%s'/>", h->driver_name);
-    format_hostdev_source(f, &h->source);
+    format_hostdev_source(f, &h->source, false);
     format_info(f, h->info);
     f->indent--;
     vrt_fmt_line(f, "</hostdev>");

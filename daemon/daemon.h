@@ -65,6 +65,9 @@ typedef struct {
     guchar uuid[16];
 } VrtEventCallback;
 
+/* The wire's uuid (XDR opaque, char[16]) as the drivers take it. */
+#define WIRE_UUID(u) ((const guchar *)(u))
+
 VrtConn *vrt_call_conn(VrtCall *call);
 VrtDaemon *vrt_call_daemon(VrtCall *call);
 

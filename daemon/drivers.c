@@ -1,15 +1,82 @@
 /*
- * Driver wiring (see drivers.h).
+ * Driver wiring (see drivers.h): the host seam and node devices first, then
+ * networks (whose hostdev pools ask the node device layer for a PF's VFs),
+ * then QEMU domains, whose events go to the daemon's event registry.
  */
 #include "daemon/drivers.h"
+#include "drivers/network/network_driver.h"
+#ifdef VRT_WITH_QEMU_DRIVER
+#include "drivers/qemu/qemu_driver.h"
+#endif
+#include "nodedev/host.h"
+#include "nodedev/nodedev.h"
+#include "nodedev/pci.h"
+#include "nodedev/sriov.h"
+#include "util/error.h"
+
+static GPtrArray *
+pf_vfs(const char *pf_dev, gpointer data, GError **error)
+{
+    VrtDaemon *daemon = data;
+    g_autoptr(GPtrArray) vfs = vrt_sriov_list_vfs_by_netdev(daemon->host, pf_dev, error);
+    if (!vfs)
+        return NULL;
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < vfs->len; i++)
+        g_ptr_array_add(out, vrt_pci_addr_format(g_ptr_array_index(vfs, i)));
+    return out;
+}
+
+#ifdef VRT_WITH_QEMU_DRIVER
+static void
+on_lifecycle(const VrtDomainRef *dom, int event, int detail, gpointer data)
+{
+    vrt_daemon_emit_lifecycle(data, dom->name, dom->uuid, dom->id, event, detail);
+}
+
+static void
+on_device_removed(const VrtDomainRef *dom, const char *alias, gpointer data)
+{
+    vrt_daemon_emit_device_removed(data, dom->name, dom->uuid, dom->id, alias);
+}
+#endif
 
 bool
 vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
 {
+    daemon->host = vrt_host_new(daemon->host_root, error);
+    if (!daemon->host)
+        return false;
+    daemon->nodedev = vrt_nodedev_driver_new(daemon->host, error);
+    if (!daemon->nodedev)
+        return false;
+
+    daemon->network = vrt_network_driver_new(daemon->root, pf_vfs, daemon, error);
+    if (!daemon->network || !vrt_network_driver_load(daemon->network, error))
+        return false;
+
+#ifdef VRT_WITH_QEMU_DRIVER
+    VrtQemuDriverConfig cfg = {
+        .root = daemon->root,
+        .emulator = daemon->emulator,
+        .lifecycle_event = on_lifecycle,
+        .device_removed = on_device_removed,
+        .data = daemon,
+    };
+    daemon->qemu = vrt_qemu_driver_new(&cfg, error);
+    if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))
+        return false;
+#endif
     return true;
 }
 
 void
 vrt_daemon_drivers_free(VrtDaemon *daemon)
 {
+#ifdef VRT_WITH_QEMU_DRIVER
+    g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);
+#endif
+    g_clear_pointer((VrtNetworkDriver **)&daemon->network, vrt_network_driver_free);
+    g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
+    g_clear_pointer((VrtHost **)&daemon->host, vrt_host_free);
 }

@@ -1,0 +1,518 @@
+/*
+ * Handlers of the domain procedures: thin translations between the wire
+ * types and the QEMU driver (src/drivers/qemu/qemu_driver.h).
+ */
+#include "daemon/daemon.h"
+#include "drivers/qemu/qemu_driver.h"
+#include "util/error.h"
+
+#include <string.h>
+
+static VrtQemuDriver *
+qemu(VrtCall *call, GError **error)
+{
+    VrtQemuDriver *drv = vrt_call_daemon(call)->qemu;
+    if (!drv)
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "the QEMU driver is not running");
+    return drv;
+}
+
+static void
+ref_to_wire(const VrtDomainRef *ref, remote_nonnull_domain *dom)
+{
+    dom->name = g_strdup(ref->name);
+    memcpy(dom->uuid, ref->uuid, 16);
+    dom->id = ref->id;
+}
+
+/* Finishes a call that produced a domain reference. */
+static bool
+ret_domain(VrtDomainRef *ref, remote_domain_ret *ret)
+{
+    if (!ref)
+        return false;
+    ref_to_wire(ref, &ret->dom);
+    vrt_domain_ref_free(ref);
+    return true;
+}
+
+static bool
+ret_string(char *s, remote_string_ret *ret)
+{
+    if (!s)
+        return false;
+    ret->str = s;
+    return true;
+}
+
+static bool
+ret_int(int v, remote_int_ret *ret)
+{
+    if (v < 0)
+        return false;
+    ret->value = v;
+    return true;
+}
+
+#define DRV(call, error)                          \
+    VrtQemuDriver *drv = qemu((call), (error));   \
+    if (!drv)                                     \
+        return false
+
+bool
+vrt_handle_domain_lookup_by_name(VrtCall *call, remote_domain_lookup_by_name_args *args, remote_domain_ret *ret,
+                                 GError **error)
+{
+    DRV(call, error);
+    return ret_domain(vrt_qemu_domain_lookup(drv, args->name, NULL, 0, error), ret);
+}
+
+bool
+vrt_handle_domain_lookup_by_uuid(VrtCall *call, remote_domain_lookup_by_uuid_args *args, remote_domain_ret *ret,
+                                 GError **error)
+{
+    DRV(call, error);
+    return ret_domain(vrt_qemu_domain_lookup(drv, NULL, (const guchar *)args->uuid, 0, error), ret);
+}
+
+bool
+vrt_handle_domain_lookup_by_id(VrtCall *call, remote_domain_lookup_by_id_args *args, remote_domain_ret *ret,
+                               GError **error)
+{
+    DRV(call, error);
+    if (args->id <= 0) {
+        vrt_error_set(error, VIR_ERR_NO_DOMAIN, "no domain with matching id %d", args->id);
+        return false;
+    }
+    return ret_domain(vrt_qemu_domain_lookup(drv, NULL, NULL, args->id, error), ret);
+}
+
+bool
+vrt_handle_domain_define_xml(VrtCall *call, remote_xml_args *args, remote_domain_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_domain(vrt_qemu_domain_define_xml(drv, args->xml, 0, error), ret);
+}
+
+bool
+vrt_handle_domain_define_xml_flags(VrtCall *call, remote_xml_flags_args *args, remote_domain_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_domain(vrt_qemu_domain_define_xml(drv, args->xml, args->flags, error), ret);
+}
+
+bool
+vrt_handle_domain_create_xml(VrtCall *call, remote_xml_flags_args *args, remote_domain_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_domain(vrt_qemu_domain_create_xml(drv, args->xml, args->flags, error), ret);
+}
+
+bool
+vrt_handle_domain_undefine(VrtCall *call, remote_domain_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_undefine(drv, WIRE_UUID(args->dom.uuid), 0, error);
+}
+
+bool
+vrt_handle_domain_undefine_flags(VrtCall *call, remote_domain_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_undefine(drv, WIRE_UUID(args->dom.uuid), args->flags, error);
+}
+
+bool
+vrt_handle_domain_create(VrtCall *call, remote_domain_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_create(drv, WIRE_UUID(args->dom.uuid), 0, error);
+}
+
+bool
+vrt_handle_domain_create_with_flags(VrtCall *call, remote_domain_flags_args *args, remote_domain_ret *ret,
+                                    GError **error)
+{
+    DRV(call, error);
+    if (!vrt_qemu_domain_create(drv, WIRE_UUID(args->dom.uuid), args->flags, error))
+        return false;
+    /* The reply carries the domain with its new id. */
+    return ret_domain(vrt_qemu_domain_lookup(drv, NULL, WIRE_UUID(args->dom.uuid), 0, error), ret);
+}
+
+bool
+vrt_handle_domain_destroy(VrtCall *call, remote_domain_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_destroy(drv, WIRE_UUID(args->dom.uuid), 0, error);
+}
+
+bool
+vrt_handle_domain_destroy_flags(VrtCall *call, remote_domain_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_destroy(drv, WIRE_UUID(args->dom.uuid), args->flags, error);
+}
+
+bool
+vrt_handle_domain_shutdown(VrtCall *call, remote_domain_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_shutdown(drv, WIRE_UUID(args->dom.uuid), 0, error);
+}
+
+bool
+vrt_handle_domain_shutdown_flags(VrtCall *call, remote_domain_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_shutdown(drv, WIRE_UUID(args->dom.uuid), args->flags, error);
+}
+
+bool
+vrt_handle_domain_reboot(VrtCall *call, remote_domain_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_reboot(drv, WIRE_UUID(args->dom.uuid), args->flags, error);
+}
+
+bool
+vrt_handle_domain_reset(VrtCall *call, remote_domain_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_reset(drv, WIRE_UUID(args->dom.uuid), args->flags, error);
+}
+
+bool
+vrt_handle_domain_suspend(VrtCall *call, remote_domain_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_suspend(drv, WIRE_UUID(args->dom.uuid), error);
+}
+
+bool
+vrt_handle_domain_resume(VrtCall *call, remote_domain_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_resume(drv, WIRE_UUID(args->dom.uuid), error);
+}
+
+bool
+vrt_handle_domain_get_info(VrtCall *call, remote_domain_only_args *args, remote_domain_get_info_ret *ret,
+                           GError **error)
+{
+    DRV(call, error);
+    VrtDomainInfo info = { 0 };
+    if (!vrt_qemu_domain_get_info(drv, WIRE_UUID(args->dom.uuid), &info, error))
+        return false;
+    ret->state = (u_char)info.state;
+    ret->maxMem = info.max_mem_kib;
+    ret->memory = info.memory_kib;
+    ret->nrVirtCpu = (u_short)info.nr_virt_cpu;
+    ret->cpuTime = info.cpu_time_ns;
+    return true;
+}
+
+bool
+vrt_handle_domain_get_state(VrtCall *call, remote_domain_flags_args *args, remote_domain_get_state_ret *ret,
+                            GError **error)
+{
+    DRV(call, error);
+    if (args->flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function virDomainGetState", args->flags);
+        return false;
+    }
+    return vrt_qemu_domain_get_state(drv, WIRE_UUID(args->dom.uuid), &ret->state, &ret->reason, error);
+}
+
+bool
+vrt_handle_domain_get_xml_desc(VrtCall *call, remote_domain_flags_args *args, remote_string_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_string(vrt_qemu_domain_get_xml(drv, WIRE_UUID(args->dom.uuid), args->flags, error), ret);
+}
+
+bool
+vrt_handle_domain_get_os_type(VrtCall *call, remote_domain_only_args *args, remote_string_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_string(vrt_qemu_domain_get_os_type(drv, WIRE_UUID(args->dom.uuid), error), ret);
+}
+
+bool
+vrt_handle_domain_get_max_memory(VrtCall *call, remote_domain_only_args *args, remote_domain_get_max_memory_ret *ret,
+                                 GError **error)
+{
+    DRV(call, error);
+    GError *local = NULL;
+    ret->memory = vrt_qemu_domain_get_max_memory(drv, WIRE_UUID(args->dom.uuid), &local);
+    if (local) {
+        g_propagate_error(error, local);
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_handle_domain_get_max_vcpus(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    /* VIR_DOMAIN_VCPU_LIVE | VIR_DOMAIN_VCPU_MAXIMUM, as libvirt answers it. */
+    return ret_int(vrt_qemu_domain_get_vcpus_flags(drv, WIRE_UUID(args->dom.uuid), 1 | 4, error), ret);
+}
+
+bool
+vrt_handle_domain_get_vcpus_flags(VrtCall *call, remote_domain_flags_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_int(vrt_qemu_domain_get_vcpus_flags(drv, WIRE_UUID(args->dom.uuid), args->flags, error), ret);
+}
+
+bool
+vrt_handle_domain_is_active(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_int(vrt_qemu_domain_is_active(drv, WIRE_UUID(args->dom.uuid), error), ret);
+}
+
+bool
+vrt_handle_domain_is_persistent(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_int(vrt_qemu_domain_is_persistent(drv, WIRE_UUID(args->dom.uuid), error), ret);
+}
+
+bool
+vrt_handle_domain_is_updated(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_int(vrt_qemu_domain_is_updated(drv, WIRE_UUID(args->dom.uuid), error), ret);
+}
+
+bool
+vrt_handle_domain_get_autostart(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_int(vrt_qemu_domain_get_autostart(drv, WIRE_UUID(args->dom.uuid), error), ret);
+}
+
+bool
+vrt_handle_domain_set_autostart(VrtCall *call, remote_domain_set_autostart_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_set_autostart(drv, WIRE_UUID(args->dom.uuid), args->autostart, error);
+}
+
+bool
+vrt_handle_domain_has_managed_save_image(VrtCall *call, remote_domain_flags_args *args, remote_int_ret *ret,
+                                         GError **error)
+{
+    DRV(call, error);
+    /* vrt keeps no managed save images; the domain must still exist. */
+    g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_lookup(drv, NULL, WIRE_UUID(args->dom.uuid), 0, error);
+    if (!ref)
+        return false;
+    ret->value = 0;
+    return true;
+}
+
+static bool
+security_label(VrtCall *call, const guchar *uuid, remote_domain_get_security_label_ret *label, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_lookup(drv, NULL, uuid, 0, error);
+    if (!ref)
+        return false;
+    /* Security model "none": an empty label, not enforcing. */
+    label->label.label_len = 1;
+    label->label.label_val = g_strdup("");
+    label->enforcing = 0;
+    return true;
+}
+
+bool
+vrt_handle_domain_get_security_label(VrtCall *call, remote_domain_only_args *args,
+                                     remote_domain_get_security_label_ret *ret, GError **error)
+{
+    return security_label(call, WIRE_UUID(args->dom.uuid), ret, error);
+}
+
+bool
+vrt_handle_domain_get_security_label_list(VrtCall *call, remote_domain_only_args *args,
+                                          remote_domain_get_security_label_list_ret *ret, GError **error)
+{
+    ret->labels.labels_val = g_new0(remote_domain_get_security_label_ret, 1);
+    if (!security_label(call, WIRE_UUID(args->dom.uuid), &ret->labels.labels_val[0], error))
+        return false;
+    ret->labels.labels_len = 1;
+    ret->ret = 1;
+    return true;
+}
+
+bool
+vrt_handle_domain_set_memory(VrtCall *call, remote_domain_set_memory_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_set_memory(drv, WIRE_UUID(args->dom.uuid), args->memory, 1 /* AFFECT_LIVE */, error);
+}
+
+bool
+vrt_handle_domain_set_memory_flags(VrtCall *call, remote_domain_set_memory_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_set_memory(drv, WIRE_UUID(args->dom.uuid), args->memory, args->flags, error);
+}
+
+bool
+vrt_handle_domain_set_vcpus(VrtCall *call, remote_domain_set_vcpus_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_set_vcpus(drv, WIRE_UUID(args->dom.uuid), args->nvcpus, 1 /* AFFECT_LIVE */, error);
+}
+
+bool
+vrt_handle_domain_set_vcpus_flags(VrtCall *call, remote_domain_set_vcpus_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_set_vcpus(drv, WIRE_UUID(args->dom.uuid), args->nvcpus, args->flags, error);
+}
+
+bool
+vrt_handle_domain_get_vcpus(VrtCall *call, remote_domain_get_vcpus_args *args, remote_domain_get_vcpus_ret *ret,
+                            GError **error)
+{
+    DRV(call, error);
+    if (args->maxinfo < 1 || args->maxinfo > REMOTE_VCPUINFO_MAX || args->maplen < 0 ||
+        (gint64)args->maxinfo * args->maplen > REMOTE_CPUMAPS_MAX) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "%s", "maxinfo or maplen out of range");
+        return false;
+    }
+    g_autoptr(GArray) vcpus = vrt_qemu_domain_get_vcpus(drv, WIRE_UUID(args->dom.uuid), error);
+    if (!vcpus)
+        return false;
+    guint n = MIN(vcpus->len, (guint)args->maxinfo);
+    ret->info.info_len = n;
+    ret->info.info_val = g_new0(remote_vcpu_info, MAX(n, 1));
+    for (guint i = 0; i < n; i++) {
+        VrtVcpuInfo *v = &g_array_index(vcpus, VrtVcpuInfo, i);
+        ret->info.info_val[i] = (remote_vcpu_info){ v->number, v->state, v->cpu_time_ns, v->cpu };
+    }
+    /* Every vCPU may run on every host CPU: no pinning. */
+    guint maplen = (guint)args->maplen;
+    ret->cpumaps.cpumaps_len = n * maplen;
+    ret->cpumaps.cpumaps_val = g_malloc0(MAX(n * maplen, 1));
+    memset(ret->cpumaps.cpumaps_val, 0xff, n * maplen);
+    return true;
+}
+
+bool
+vrt_handle_connect_list_all_domains(VrtCall *call, remote_connect_list_all_domains_args *args,
+                                    remote_connect_list_all_domains_ret *ret, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(GPtrArray) doms = vrt_qemu_domain_list_all(drv, args->flags, error);
+    if (!doms)
+        return false;
+    if (doms->len > REMOTE_DOMAIN_LIST_MAX) {
+        vrt_error_set(error, VIR_ERR_RPC, "too many domains '%u' for limit '%d'", doms->len, REMOTE_DOMAIN_LIST_MAX);
+        return false;
+    }
+    if (args->need_results) {
+        ret->domains.domains_len = doms->len;
+        ret->domains.domains_val = g_new0(remote_nonnull_domain, MAX(doms->len, 1));
+        for (guint i = 0; i < doms->len; i++)
+            ref_to_wire(g_ptr_array_index(doms, i), &ret->domains.domains_val[i]);
+    }
+    ret->ret = doms->len;
+    return true;
+}
+
+bool
+vrt_handle_connect_num_of_domains(VrtCall *call, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    ret->value = vrt_qemu_domain_count(drv, true);
+    return true;
+}
+
+bool
+vrt_handle_connect_num_of_defined_domains(VrtCall *call, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    ret->value = vrt_qemu_domain_count(drv, false);
+    return true;
+}
+
+bool
+vrt_handle_connect_list_domains(VrtCall *call, remote_connect_list_domains_args *args,
+                                remote_connect_list_domains_ret *ret, GError **error)
+{
+    DRV(call, error);
+    if (args->maxids < 0 || args->maxids > REMOTE_DOMAIN_LIST_MAX) {
+        vrt_error_set(error, VIR_ERR_RPC, "maxids %d out of range", args->maxids);
+        return false;
+    }
+    g_autoptr(GArray) ids = vrt_qemu_domain_list_ids(drv, args->maxids);
+    ret->ids.ids_len = ids->len;
+    ret->ids.ids_val = g_new0(int, MAX(ids->len, 1));
+    memcpy(ret->ids.ids_val, ids->data, sizeof(int) * ids->len);
+    return true;
+}
+
+bool
+vrt_handle_connect_list_defined_domains(VrtCall *call, remote_maxnames_args *args, remote_names_ret *ret,
+                                        GError **error)
+{
+    DRV(call, error);
+    if (args->maxnames < 0 || args->maxnames > REMOTE_LIST_MAX) {
+        vrt_error_set(error, VIR_ERR_RPC, "maxnames %d out of range", args->maxnames);
+        return false;
+    }
+    g_autoptr(GPtrArray) names = vrt_qemu_domain_list_defined_names(drv, args->maxnames);
+    ret->names.names_len = names->len;
+    ret->names.names_val = g_new0(char *, MAX(names->len, 1));
+    for (guint i = 0; i < names->len; i++)
+        ret->names.names_val[i] = g_strdup(g_ptr_array_index(names, i));
+    return true;
+}
+
+bool
+vrt_handle_domain_attach_device(VrtCall *call, remote_domain_xml_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_attach_device(drv, WIRE_UUID(args->dom.uuid), args->xml, 1 /* AFFECT_LIVE */, error);
+}
+
+bool
+vrt_handle_domain_attach_device_flags(VrtCall *call, remote_domain_xml_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_attach_device(drv, WIRE_UUID(args->dom.uuid), args->xml, args->flags, error);
+}
+
+bool
+vrt_handle_domain_detach_device(VrtCall *call, remote_domain_xml_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_detach_device(drv, WIRE_UUID(args->dom.uuid), args->xml, 1 /* AFFECT_LIVE */, error);
+}
+
+bool
+vrt_handle_domain_detach_device_flags(VrtCall *call, remote_domain_xml_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_detach_device(drv, WIRE_UUID(args->dom.uuid), args->xml, args->flags, error);
+}
+
+bool
+vrt_handle_domain_detach_device_alias(VrtCall *call, remote_domain_detach_device_alias_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_detach_device_alias(drv, WIRE_UUID(args->dom.uuid), args->alias, args->flags, error);
+}
+
+bool
+vrt_handle_domain_update_device_flags(VrtCall *call, remote_domain_xml_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_update_device(drv, WIRE_UUID(args->dom.uuid), args->xml, args->flags, error);
+}

@@ -1,0 +1,299 @@
+/*
+ * Handlers of the network and network port procedures, over the network
+ * driver (src/drivers/network/network_driver.h).
+ */
+#include "daemon/daemon.h"
+#include "drivers/network/network_driver.h"
+#include "util/error.h"
+
+#include <string.h>
+
+static VrtNetworkDriver *
+netdrv(VrtCall *call, GError **error)
+{
+    VrtNetworkDriver *drv = vrt_call_daemon(call)->network;
+    if (!drv)
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "the network driver is not running");
+    return drv;
+}
+
+#define DRV(call, error)                            \
+    VrtNetworkDriver *drv = netdrv((call), (error)); \
+    if (!drv)                                        \
+        return false
+
+static void
+ref_to_wire(const VrtNetworkRef *ref, remote_nonnull_network *net)
+{
+    net->name = g_strdup(ref->name);
+    memcpy(net->uuid, ref->uuid, 16);
+}
+
+static bool
+ret_network(VrtNetworkRef *ref, remote_network_ret *ret)
+{
+    if (!ref)
+        return false;
+    ref_to_wire(ref, &ret->net);
+    vrt_network_ref_free(ref);
+    return true;
+}
+
+static bool
+ret_int(int v, remote_int_ret *ret)
+{
+    if (v < 0)
+        return false;
+    ret->value = v;
+    return true;
+}
+
+static bool
+ret_string(char *s, remote_string_ret *ret)
+{
+    if (!s)
+        return false;
+    ret->str = s;
+    return true;
+}
+
+static void
+port_to_wire(const VrtNetworkPortRef *ref, remote_nonnull_network_port *port)
+{
+    ref_to_wire(ref->net, &port->net);
+    memcpy(port->uuid, ref->uuid, 16);
+}
+
+bool
+vrt_handle_network_lookup_by_name(VrtCall *call, remote_network_lookup_by_name_args *args, remote_network_ret *ret,
+                                  GError **error)
+{
+    DRV(call, error);
+    return ret_network(vrt_network_lookup_by_name(drv, args->name, error), ret);
+}
+
+bool
+vrt_handle_network_lookup_by_uuid(VrtCall *call, remote_network_lookup_by_uuid_args *args, remote_network_ret *ret,
+                                  GError **error)
+{
+    DRV(call, error);
+    return ret_network(vrt_network_lookup_by_uuid(drv, (const guchar *)args->uuid, error), ret);
+}
+
+bool
+vrt_handle_network_define_xml(VrtCall *call, remote_xml_args *args, remote_network_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_network(vrt_network_define_xml(drv, args->xml, 0, error), ret);
+}
+
+bool
+vrt_handle_network_define_xml_flags(VrtCall *call, remote_xml_flags_args *args, remote_network_ret *ret,
+                                    GError **error)
+{
+    DRV(call, error);
+    return ret_network(vrt_network_define_xml(drv, args->xml, args->flags, error), ret);
+}
+
+bool
+vrt_handle_network_create_xml(VrtCall *call, remote_xml_args *args, remote_network_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_network(vrt_network_create_xml(drv, args->xml, 0, error), ret);
+}
+
+bool
+vrt_handle_network_create_xml_flags(VrtCall *call, remote_xml_flags_args *args, remote_network_ret *ret,
+                                    GError **error)
+{
+    DRV(call, error);
+    return ret_network(vrt_network_create_xml(drv, args->xml, args->flags, error), ret);
+}
+
+bool
+vrt_handle_network_undefine(VrtCall *call, remote_network_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_network_undefine(drv, args->net.name, error);
+}
+
+bool
+vrt_handle_network_create(VrtCall *call, remote_network_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_network_create(drv, args->net.name, error);
+}
+
+bool
+vrt_handle_network_destroy(VrtCall *call, remote_network_only_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_network_destroy(drv, args->net.name, error);
+}
+
+bool
+vrt_handle_network_get_xml_desc(VrtCall *call, remote_network_flags_args *args, remote_string_ret *ret,
+                                GError **error)
+{
+    DRV(call, error);
+    return ret_string(vrt_network_get_xml(drv, args->net.name, args->flags, error), ret);
+}
+
+bool
+vrt_handle_network_get_bridge_name(VrtCall *call, remote_network_only_args *args, remote_string_ret *ret,
+                                   GError **error)
+{
+    DRV(call, error);
+    return ret_string(vrt_network_get_bridge_name(drv, args->net.name, error), ret);
+}
+
+bool
+vrt_handle_network_get_autostart(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_int(vrt_network_get_autostart(drv, args->net.name, error), ret);
+}
+
+bool
+vrt_handle_network_set_autostart(VrtCall *call, remote_network_set_autostart_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_network_set_autostart(drv, args->net.name, args->autostart != 0, error);
+}
+
+bool
+vrt_handle_network_is_active(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_int(vrt_network_is_active(drv, args->net.name, error), ret);
+}
+
+bool
+vrt_handle_network_is_persistent(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_int(vrt_network_is_persistent(drv, args->net.name, error), ret);
+}
+
+bool
+vrt_handle_connect_num_of_networks(VrtCall *call, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    ret->value = vrt_network_num_active(drv);
+    return true;
+}
+
+bool
+vrt_handle_connect_num_of_defined_networks(VrtCall *call, remote_int_ret *ret, GError **error)
+{
+    DRV(call, error);
+    ret->value = vrt_network_num_defined(drv);
+    return true;
+}
+
+static bool
+list_names(VrtCall *call, bool active, int maxnames, remote_names_ret *ret, GError **error)
+{
+    DRV(call, error);
+    if (maxnames < 0 || maxnames > REMOTE_LIST_MAX) {
+        vrt_error_set(error, VIR_ERR_RPC, "maxnames %d out of range", maxnames);
+        return false;
+    }
+    g_autoptr(GPtrArray) names = vrt_network_list_names(drv, active);
+    guint n = MIN(names->len, (guint)maxnames);
+    ret->names.names_len = n;
+    ret->names.names_val = g_new0(char *, MAX(n, 1));
+    for (guint i = 0; i < n; i++)
+        ret->names.names_val[i] = g_strdup(g_ptr_array_index(names, i));
+    return true;
+}
+
+bool
+vrt_handle_connect_list_networks(VrtCall *call, remote_maxnames_args *args, remote_names_ret *ret, GError **error)
+{
+    return list_names(call, true, args->maxnames, ret, error);
+}
+
+bool
+vrt_handle_connect_list_defined_networks(VrtCall *call, remote_maxnames_args *args, remote_names_ret *ret,
+                                         GError **error)
+{
+    return list_names(call, false, args->maxnames, ret, error);
+}
+
+bool
+vrt_handle_connect_list_all_networks(VrtCall *call, remote_connect_list_all_networks_args *args,
+                                     remote_connect_list_all_networks_ret *ret, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(GPtrArray) nets = vrt_network_list_all(drv, args->flags, error);
+    if (!nets)
+        return false;
+    if (args->need_results) {
+        ret->nets.nets_len = nets->len;
+        ret->nets.nets_val = g_new0(remote_nonnull_network, MAX(nets->len, 1));
+        for (guint i = 0; i < nets->len; i++)
+            ref_to_wire(g_ptr_array_index(nets, i), &ret->nets.nets_val[i]);
+    }
+    ret->ret = nets->len;
+    return true;
+}
+
+bool
+vrt_handle_network_list_all_ports(VrtCall *call, remote_network_list_all_ports_args *args,
+                                  remote_network_list_all_ports_ret *ret, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(GPtrArray) ports = vrt_network_port_list_all(drv, WIRE_UUID(args->network.uuid), args->flags, error);
+    if (!ports)
+        return false;
+    if (args->need_results) {
+        ret->ports.ports_len = ports->len;
+        ret->ports.ports_val = g_new0(remote_nonnull_network_port, MAX(ports->len, 1));
+        for (guint i = 0; i < ports->len; i++)
+            port_to_wire(g_ptr_array_index(ports, i), &ret->ports.ports_val[i]);
+    }
+    ret->ret = ports->len;
+    return true;
+}
+
+static bool
+ret_port(VrtNetworkPortRef *ref, remote_network_port_ret *ret)
+{
+    if (!ref)
+        return false;
+    port_to_wire(ref, &ret->port);
+    vrt_network_port_ref_free(ref);
+    return true;
+}
+
+bool
+vrt_handle_network_port_lookup_by_uuid(VrtCall *call, remote_network_port_lookup_by_uuid_args *args,
+                                       remote_network_port_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_port(vrt_network_port_lookup_by_uuid(drv, WIRE_UUID(args->network.uuid), (const guchar *)args->uuid, error), ret);
+}
+
+bool
+vrt_handle_network_port_create_xml(VrtCall *call, remote_network_port_create_xml_args *args,
+                                   remote_network_port_ret *ret, GError **error)
+{
+    DRV(call, error);
+    return ret_port(vrt_network_port_create_xml(drv, WIRE_UUID(args->network.uuid), args->xml, args->flags, error), ret);
+}
+
+bool
+vrt_handle_network_port_get_xml_desc(VrtCall *call, remote_network_port_flags_args *args, remote_string_ret *ret,
+                                     GError **error)
+{
+    DRV(call, error);
+    return ret_string(vrt_network_port_get_xml(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error), ret);
+}
+
+bool
+vrt_handle_network_port_delete(VrtCall *call, remote_network_port_flags_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_network_port_delete(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error);
+}

@@ -13,9 +13,21 @@
 #include <string.h>
 #include <libxml/parser.h>
 
+/* libxml2 2.9's lazy global init is not safe when first entered from two
+ * threads at once; do it once here (the daemon should also call
+ * xmlInitParser() in main before starting workers). */
+static gpointer
+init_libxml(gpointer unused)
+{
+    xmlInitParser();
+    return NULL;
+}
+
 xmlDocPtr
 vrt_netxml_parse(const char *data, const char *root_name, const char *what, GError **error)
 {
+    static GOnce once = G_ONCE_INIT;
+    g_once(&once, init_libxml, NULL);
     if (!data) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "%s: no XML given", what);
         return NULL;

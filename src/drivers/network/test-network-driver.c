@@ -569,7 +569,30 @@ typedef struct {
     VrtNetworkDriver *drv;
     GPtrArray *allocs; /* VrtNetworkPortAlloc* this thread got */
     pthread_barrier_t *start;
+    const guchar *net_uuid; /* non-NULL: go through the port XML API */
 } Worker;
+
+/* The libvirt API path: create a port from XML without a plug and read
+ * back which VF it got. */
+static VrtNetworkPortAlloc *
+allocate_by_xml(Worker *w, GError **error)
+{
+    static const char *const xml =
+        "<networkport><owner><name>xml-racer</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
+        "<mac address='52:54:00:00:00:09'/></networkport>";
+    g_autoptr(VrtNetworkPortRef) ref = vrt_network_port_create_xml(w->drv, w->net_uuid, xml, 0, error);
+    if (!ref)
+        return NULL;
+    g_autofree char *out = vrt_network_port_get_xml(w->drv, w->net_uuid, ref->uuid, 0, error);
+    g_assert_nonnull(out);
+    g_autoptr(VrtNetworkPortDef) def = vrt_network_port_def_parse(out, error);
+    g_assert_nonnull(def);
+    g_assert_cmpint(def->plug_type, ==, VRT_NETWORK_PLUG_HOSTDEV_PCI);
+    VrtNetworkPortAlloc *a = g_new0(VrtNetworkPortAlloc, 1);
+    memcpy(a->port_uuid, ref->uuid, 16);
+    a->pci_addr = vrt_network_pci_addr_to_string(&def->plug_addr);
+    return a;
+}
 
 static gpointer
 allocate_until_empty(gpointer data)
@@ -578,7 +601,8 @@ allocate_until_empty(gpointer data)
     pthread_barrier_wait(w->start);
     for (;;) {
         GError *err = NULL;
-        VrtNetworkPortAlloc *a = vrt_network_port_allocate(w->drv, "pfnet", "racer", owner_uuid, mac, &err);
+        VrtNetworkPortAlloc *a = w->net_uuid ? allocate_by_xml(w, &err)
+                                             : vrt_network_port_allocate(w->drv, "pfnet", "racer", owner_uuid, mac, &err);
         if (!a) {
             g_assert_cmpint(err->code, ==, VIR_ERR_INTERNAL_ERROR);
             g_error_free(err);
@@ -603,7 +627,8 @@ test_concurrent(Fixture *f, gconstpointer data)
         Worker w[2];
         GThread *t[2];
         for (int i = 0; i < 2; i++) {
-            w[i] = (Worker){ drv, g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_alloc_free), start };
+            w[i] = (Worker){ drv, g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_alloc_free), start,
+                             i == 1 && round % 2 ? r->uuid : NULL };
             t[i] = g_thread_new("alloc", allocate_until_empty, &w[i]);
         }
         g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);

@@ -321,6 +321,12 @@ vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error)
         json_object_set_string_member(nd, "downscript", "no");
         break;
     case VRT_DOMAIN_NET_TYPE_NETWORK:
+        /* A network's managed bridge (its port was allocated). */
+        if (net->actual.set && net->actual.bridge) {
+            json_object_set_string_member(nd, "type", "bridge");
+            json_object_set_string_member(nd, "br", net->actual.bridge);
+            break;
+        }
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "interface '%s' of network '%s' has no allocated port", net->info.alias,
                       net->source_network ? net->source_network : "");
@@ -382,7 +388,7 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     g_autofree char *netdev = vrt_qemu_command_netdev_id(net);
 
     json_object_set_string_member(dev, "netdev", netdev);
-    vrt_mac_format(net->mac, mac);
+    vrt_domain_mac_format(net->mac, mac);
     json_object_set_string_member(dev, "mac", mac);
     if (net->mtu && g_str_equal(driver, "virtio-net-pci"))
         json_object_set_int_member(dev, "host_mtu", net->mtu);
@@ -668,6 +674,18 @@ build_cpu(CmdBuilder *b)
 }
 
 static bool
+any_boot_index(const VrtDomainDef *def)
+{
+    for (guint i = 0; def->disks && i < def->disks->len; i++)
+        if (((VrtDomainDiskDef *)g_ptr_array_index(def->disks, i))->info.boot_order)
+            return true;
+    for (guint i = 0; def->nets && i < def->nets->len; i++)
+        if (((VrtDomainNetDef *)g_ptr_array_index(def->nets, i))->info.boot_order)
+            return true;
+    return false;
+}
+
+static bool
 build_boot(CmdBuilder *b)
 {
     const VrtDomainDef *def = b->def;
@@ -681,14 +699,15 @@ build_boot(CmdBuilder *b)
         case VRT_DOMAIN_BOOT_FD: g_string_append_c(order, 'a'); break;
         }
     }
-    if (order->len || def->os.bootmenu != VRT_TRISTATE_DEFAULT) {
+    {
         g_autoptr(GString) opt = g_string_new(NULL);
 
-        if (order->len)
-            g_string_append_printf(opt, "order=%s", order->str);
+        /* Per-device boot order (bootindex) excludes -boot order. */
+        if (order->len && !any_boot_index(def))
+            g_string_append_printf(opt, "order=%s,", order->str);
         if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
-            g_string_append_printf(opt, "%smenu=%s", opt->len ? "," : "",
-                                   def->os.bootmenu == VRT_TRISTATE_YES ? "on" : "off");
+            g_string_append_printf(opt, "menu=%s,", def->os.bootmenu == VRT_TRISTATE_YES ? "on" : "off");
+        g_string_append(opt, "strict=on");
         arg(b, "-boot");
         arg(b, opt->str);
     }
@@ -705,6 +724,15 @@ build_boot(CmdBuilder *b)
         arg(b, def->os.cmdline);
     }
     return true;
+}
+
+static gint
+controller_index_cmp(gconstpointer a, gconstpointer b)
+{
+    const VrtDomainControllerDef *ca = *(VrtDomainControllerDef *const *)a;
+    const VrtDomainControllerDef *cb = *(VrtDomainControllerDef *const *)b;
+
+    return (gint)ca->index - (gint)cb->index;
 }
 
 #define FOREACH_DEV(arr, type, var) \
@@ -750,8 +778,6 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     arg(&b, "-no-shutdown");
     if (def->on_reboot == VRT_DOMAIN_LIFECYCLE_DESTROY)
         arg(&b, "-no-reboot");
-    arg(&b, "-boot");
-    arg(&b, "strict=on");
     build_boot(&b);
     if (opts->pidfile) {
         arg(&b, "-pidfile");
@@ -762,8 +788,18 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         arg(&b, "none");
     }
 
-    /* Controllers first so the buses exist, in index order within a type. */
-    FOREACH_DEV(def->controllers, VrtDomainControllerDef, c) ok = ok && build_controller(&b, c, error);
+    /* PCI controllers first, by index, so that every bus exists before a
+     * device names it; then the other controllers. */
+    for (guint pass = 0; pass < 2; pass++) {
+        g_autoptr(GPtrArray) ctrls = g_ptr_array_new();
+
+        FOREACH_DEV(def->controllers, VrtDomainControllerDef, c)
+            if ((c->type == VRT_DOMAIN_CONTROLLER_PCI) == (pass == 0))
+                g_ptr_array_add(ctrls, (gpointer)c);
+        g_ptr_array_sort(ctrls, controller_index_cmp);
+        for (guint i = 0; ok && i < ctrls->len; i++)
+            ok = build_controller(&b, g_ptr_array_index(ctrls, i), error);
+    }
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h) {

@@ -1,0 +1,421 @@
+/*
+ * Domain objects of the QEMU driver: reference counting, the state machine
+ * (libvirt's states and reasons with their names, changed in one place that
+ * logs each transition), the per-domain job, lifecycle events, and the
+ * definition and status files on disk.
+ */
+#include "drivers/qemu/qemu_domain.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <string.h>
+
+/* How long a call waits for another call's job on the same domain. */
+#define JOB_WAIT_TIMEOUT_S 30
+
+VrtDomainRef *
+vrt_domain_ref_new(const char *name, const guchar *uuid, int id)
+{
+    VrtDomainRef *ref = g_new0(VrtDomainRef, 1);
+
+    ref->name = g_strdup(name);
+    memcpy(ref->uuid, uuid, 16);
+    ref->id = id;
+    return ref;
+}
+
+void
+vrt_domain_ref_free(VrtDomainRef *ref)
+{
+    if (!ref)
+        return;
+    g_free(ref->name);
+    g_free(ref);
+}
+
+VrtQemuDom *
+vrt_qemu_dom_new(VrtQemuDriver *drv, VrtDomainDef *def)
+{
+    VrtQemuDom *obj = g_new0(VrtQemuDom, 1);
+
+    obj->refs = 1;
+    g_mutex_init(&obj->lock);
+    g_cond_init(&obj->cond);
+    obj->drv = drv;
+    obj->def = def;
+    obj->def->id = -1;
+    obj->state = VRT_DOMAIN_SHUTOFF;
+    obj->reason = VRT_DOMAIN_SHUTOFF_UNKNOWN;
+    obj->unplug_pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    obj->unplug_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_queue_init(&obj->events);
+    return obj;
+}
+
+VrtQemuDom *
+vrt_qemu_dom_ref(VrtQemuDom *obj)
+{
+    g_atomic_int_inc(&obj->refs);
+    return obj;
+}
+
+void
+vrt_qemu_dom_unref(VrtQemuDom *obj)
+{
+    if (!obj || !g_atomic_int_dec_and_test(&obj->refs))
+        return;
+    if (obj->mon) {
+        vrt_qemu_monitor_close(obj->mon);
+        vrt_qemu_monitor_unref(obj->mon);
+    }
+    vrt_domain_def_free(obj->def);
+    vrt_domain_def_free(obj->newdef);
+    g_free(obj->monitor_path);
+    g_hash_table_unref(obj->unplug_pending);
+    g_hash_table_unref(obj->unplug_done);
+    g_queue_clear_full(&obj->events, vrt_qemu_event_free);
+    g_mutex_clear(&obj->lock);
+    g_cond_clear(&obj->cond);
+    g_free(obj);
+}
+
+bool
+vrt_qemu_dom_is_active(VrtQemuDom *obj)
+{
+    return obj->def->id >= 0;
+}
+
+VrtDomainRef *
+vrt_qemu_dom_make_ref(VrtQemuDom *obj)
+{
+    return vrt_domain_ref_new(obj->def->name, obj->def->uuid, obj->def->id);
+}
+
+/* ---- states ---- */
+
+static const char *const state_names[] = {
+    "nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended",
+};
+static const char *const running_reasons[] = {
+    "unknown", "booted", "migrated", "restored", "from snapshot", "unpaused",
+    "migration canceled", "save canceled", "wakeup", "crashed", "post-copy",
+};
+static const char *const paused_reasons[] = {
+    "unknown", "user", "migration", "save", "dump", "ioerror", "watchdog", "from snapshot",
+    "shutdown", "snapshot", "panicked", "starting up", "post-copy", "post-copy failed",
+};
+static const char *const shutdown_reasons[] = { "unknown", "user" };
+static const char *const shutoff_reasons[] = {
+    "unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from snapshot", "daemon",
+};
+static const char *const crashed_reasons[] = { "unknown", "panicked" };
+
+const char *
+vrt_qemu_state_to_string(int state)
+{
+    if (state < 0 || state >= (int)G_N_ELEMENTS(state_names))
+        return "unknown";
+    return state_names[state];
+}
+
+int
+vrt_qemu_state_from_string(const char *str)
+{
+    for (guint i = 0; str && i < G_N_ELEMENTS(state_names); i++)
+        if (g_str_equal(state_names[i], str))
+            return i;
+    return -1;
+}
+
+static const char *const *
+reason_table(int state, guint *n)
+{
+#define TABLE(t) do { *n = G_N_ELEMENTS(t); return t; } while (0)
+    switch (state) {
+    case VRT_DOMAIN_RUNNING: TABLE(running_reasons);
+    case VRT_DOMAIN_PAUSED: TABLE(paused_reasons);
+    case VRT_DOMAIN_SHUTDOWN: TABLE(shutdown_reasons);
+    case VRT_DOMAIN_SHUTOFF: TABLE(shutoff_reasons);
+    case VRT_DOMAIN_CRASHED: TABLE(crashed_reasons);
+    default: *n = 0; return NULL;
+    }
+#undef TABLE
+}
+
+const char *
+vrt_qemu_state_reason_to_string(int state, int reason)
+{
+    guint n;
+    const char *const *t = reason_table(state, &n);
+
+    if (!t || reason < 0 || (guint)reason >= n)
+        return "unknown";
+    return t[reason];
+}
+
+int
+vrt_qemu_state_reason_from_string(int state, const char *str)
+{
+    guint n;
+    const char *const *t = reason_table(state, &n);
+
+    for (guint i = 0; t && str && i < n; i++)
+        if (g_str_equal(t[i], str))
+            return i;
+    return 0;
+}
+
+void
+vrt_qemu_dom_set_state(VrtQemuDom *obj, int state, int reason)
+{
+    if (obj->state != state || obj->reason != reason)
+        g_info("domain %s: %s (%s) -> %s (%s)", obj->def->name,
+               vrt_qemu_state_to_string(obj->state), vrt_qemu_state_reason_to_string(obj->state, obj->reason),
+               vrt_qemu_state_to_string(state), vrt_qemu_state_reason_to_string(state, reason));
+    obj->state = state;
+    obj->reason = reason;
+}
+
+/* ---- jobs ---- */
+
+bool
+vrt_qemu_dom_begin_job(VrtQemuDom *obj, VrtQemuJob job, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + JOB_WAIT_TIMEOUT_S * G_TIME_SPAN_SECOND;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    while (obj->job != VRT_QEMU_JOB_NONE) {
+        g_debug("domain %s: waiting for job %d to end", obj->def->name, obj->job);
+        if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline) && obj->job != VRT_QEMU_JOB_NONE) {
+            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT,
+                          "cannot acquire state change lock for domain '%s'", obj->def->name);
+            return false;
+        }
+    }
+    if (obj->removed) {
+        char uuid[VRT_UUID_STRING_LEN];
+
+        vrt_uuid_format(obj->def->uuid, uuid);
+        vrt_error_set(error, VIR_ERR_NO_DOMAIN, "no domain with matching uuid '%s' (%s)", uuid, obj->def->name);
+        return false;
+    }
+    obj->job = job;
+    obj->job_owner = g_thread_self();
+    return true;
+}
+
+void
+vrt_qemu_dom_end_job(VrtQemuDom *obj)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    obj->job = VRT_QEMU_JOB_NONE;
+    obj->job_owner = NULL;
+    g_cond_broadcast(&obj->cond);
+}
+
+void
+vrt_qemu_dom_emit(VrtQemuDom *obj, int event, int detail)
+{
+    g_autoptr(VrtDomainRef) ref = NULL;
+
+    if (!obj->drv->cfg.lifecycle_event)
+        return;
+    g_mutex_lock(&obj->lock);
+    ref = vrt_qemu_dom_make_ref(obj);
+    g_mutex_unlock(&obj->lock);
+    obj->drv->cfg.lifecycle_event(ref, event, detail, obj->drv->cfg.data);
+}
+
+bool
+vrt_qemu_dom_affect_flags(VrtQemuDom *obj, guint flags, bool *live, bool *config, GError **error)
+{
+    bool active, persistent;
+
+    g_mutex_lock(&obj->lock);
+    active = vrt_qemu_dom_is_active(obj);
+    persistent = obj->persistent;
+    g_mutex_unlock(&obj->lock);
+
+    *live = flags & VRT_DOMAIN_AFFECT_LIVE;
+    *config = flags & VRT_DOMAIN_AFFECT_CONFIG;
+    if (!*live && !*config) {
+        if (active)
+            *live = true;
+        else
+            *config = true;
+    }
+    if (*live && !active) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+        return false;
+    }
+    if (*config && !persistent) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot change persistent config of a transient domain");
+        return false;
+    }
+    return true;
+}
+
+/* ---- files ---- */
+
+char *
+vrt_qemu_config_path(VrtQemuDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strdup_printf("%s.xml", name);
+
+    return g_build_filename(drv->config_dir, file, NULL);
+}
+
+char *
+vrt_qemu_autostart_path(VrtQemuDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strdup_printf("%s.xml", name);
+
+    return g_build_filename(drv->autostart_dir, file, NULL);
+}
+
+char *
+vrt_qemu_status_path(VrtQemuDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strdup_printf("%s.xml", name);
+
+    return g_build_filename(drv->state_dir, file, NULL);
+}
+
+bool
+vrt_qemu_dom_save_config(VrtQemuDom *obj, const VrtDomainDef *def, GError **error)
+{
+    g_autofree char *xml = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE | VRT_DOMAIN_XML_SECURE, error);
+    g_autofree char *path = NULL;
+
+    if (!xml)
+        return false;
+    path = vrt_qemu_config_path(obj->drv, def->name);
+    return vrt_file_write_atomic(path, xml, -1, 0600, error);
+}
+
+/* Skips an XML declaration so the document can be embedded. */
+static const char *
+skip_xml_decl(const char *xml)
+{
+    if (g_str_has_prefix(xml, "<?xml")) {
+        const char *end = strstr(xml, "?>");
+
+        if (end)
+            return end + 2;
+    }
+    return xml;
+}
+
+bool
+vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error)
+{
+    g_autofree char *xml = vrt_domain_def_format(obj->def, VRT_DOMAIN_XML_STATUS | VRT_DOMAIN_XML_SECURE, error);
+    g_autoptr(GString) out = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *head = NULL;
+    GHashTableIter it;
+    gpointer key;
+
+    if (!xml)
+        return false;
+    out = g_string_new(NULL);
+    head = g_markup_printf_escaped("<domstatus state='%s' reason='%s' pid='%d' fake-reboot='%s'>\n"
+                                   "  <monitor path='%s' type='unix'/>\n",
+                                   vrt_qemu_state_to_string(obj->state),
+                                   vrt_qemu_state_reason_to_string(obj->state, obj->reason),
+                                   (int)obj->pid, obj->fake_reboot ? "yes" : "no",
+                                   obj->monitor_path ? obj->monitor_path : "");
+    g_string_append(out, head);
+    g_hash_table_iter_init(&it, obj->unplug_pending);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        g_autofree char *line = g_markup_printf_escaped("  <unplug-pending alias='%s'/>\n", (char *)key);
+
+        g_string_append(out, line);
+    }
+    g_string_append(out, skip_xml_decl(xml));
+    g_string_append(out, "\n</domstatus>\n");
+    path = vrt_qemu_status_path(obj->drv, obj->def->name);
+    return vrt_file_write_atomic(path, out->str, out->len, 0600, error);
+}
+
+void
+vrt_qemu_status_free(VrtQemuStatus *st)
+{
+    if (!st)
+        return;
+    vrt_domain_def_free(st->def);
+    g_free(st->monitor_path);
+    if (st->unplug_pending)
+        g_ptr_array_unref(st->unplug_pending);
+    g_free(st);
+}
+
+static char *
+xml_prop(xmlNodePtr node, const char *name)
+{
+    xmlChar *v = xmlGetProp(node, (const xmlChar *)name);
+    char *ret = v ? g_strdup((const char *)v) : NULL;
+
+    xmlFree(v);
+    return ret;
+}
+
+VrtQemuStatus *
+vrt_qemu_status_read(const char *path, GError **error)
+{
+    g_autofree char *text = NULL;
+    g_autoptr(VrtQemuStatus) st = g_new0(VrtQemuStatus, 1);
+    g_autofree char *state = NULL, *reason = NULL, *pid = NULL, *fake = NULL;
+    xmlDocPtr doc;
+    xmlNodePtr root;
+    bool ok = false;
+
+    if (!vrt_file_read(path, &text, NULL, error))
+        return NULL;
+    doc = xmlReadMemory(text, strlen(text), path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc || !(root = xmlDocGetRootElement(doc)) || !xmlStrEqual(root->name, (const xmlChar *)"domstatus")) {
+        vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: not a domain status document", path);
+        goto out;
+    }
+    state = xml_prop(root, "state");
+    reason = xml_prop(root, "reason");
+    pid = xml_prop(root, "pid");
+    fake = xml_prop(root, "fake-reboot");
+    st->state = vrt_qemu_state_from_string(state);
+    st->reason = vrt_qemu_state_reason_from_string(st->state, reason);
+    st->pid = pid ? (pid_t)g_ascii_strtoll(pid, NULL, 10) : 0;
+    st->fake_reboot = g_strcmp0(fake, "yes") == 0;
+    st->unplug_pending = g_ptr_array_new_with_free_func(g_free);
+    for (xmlNodePtr n = root->children; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (xmlStrEqual(n->name, (const xmlChar *)"monitor")) {
+            st->monitor_path = xml_prop(n, "path");
+        } else if (xmlStrEqual(n->name, (const xmlChar *)"unplug-pending")) {
+            char *alias = xml_prop(n, "alias");
+
+            if (alias)
+                g_ptr_array_add(st->unplug_pending, alias);
+        } else if (xmlStrEqual(n->name, (const xmlChar *)"domain")) {
+            xmlBufferPtr buf = xmlBufferCreate();
+
+            xmlNodeDump(buf, doc, n, 0, 0);
+            st->def = vrt_domain_def_parse((const char *)xmlBufferContent(buf), VRT_DOMAIN_XML_STATUS, error);
+            xmlBufferFree(buf);
+            if (!st->def)
+                goto out;
+        }
+    }
+    if (!st->def || st->state < 0 || st->pid <= 0 || !st->monitor_path || !*st->monitor_path) {
+        vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: incomplete domain status", path);
+        goto out;
+    }
+    ok = true;
+out:
+    if (doc)
+        xmlFreeDoc(doc);
+    return ok ? g_steal_pointer(&st) : NULL;
+}

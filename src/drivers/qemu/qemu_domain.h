@@ -1,0 +1,162 @@
+/*
+ * Inside the QEMU driver (not for other areas): the domain object, its
+ * state machine and job, the driver struct, status files, and the process
+ * and event functions shared by qemu_driver.c, qemu_process.c and
+ * qemu_hotplug.c.
+ *
+ * Locks: driver lock (drv->lock) < object lock (obj->lock). The object lock
+ * is held only for short field updates, never across a QMP call or a wait;
+ * a job (vrt_qemu_dom_begin_job) is what serializes modifying calls on one
+ * domain and is held across QMP calls.
+ */
+#pragma once
+
+#include "conf/domain/domain_conf.h"
+#include "drivers/qemu/qemu_capabilities.h"
+#include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_monitor.h"
+
+#include <sys/types.h>
+
+typedef enum {
+    VRT_QEMU_JOB_NONE = 0,
+    VRT_QEMU_JOB_MODIFY,    /* define, config changes, hotplug, ... */
+    VRT_QEMU_JOB_START,
+    VRT_QEMU_JOB_STOP,      /* destroy or stop after an event */
+    VRT_QEMU_JOB_SUSPEND,   /* suspend, resume (own the STOP/RESUME events) */
+    VRT_QEMU_JOB_EVENT,     /* handling a QEMU event */
+} VrtQemuJob;
+
+typedef struct _VrtQemuDom VrtQemuDom;
+
+struct _VrtQemuDom {
+    gint refs;
+    GMutex lock;
+    GCond cond;                 /* job changes, unplug acknowledgements */
+    VrtQemuDriver *drv;         /* not owned */
+
+    /* Guarded by lock; changed only by the job holder. */
+    VrtDomainDef *def;          /* live definition when active, else the persistent one */
+    VrtDomainDef *newdef;       /* persistent definition while active (NULL if transient) */
+    bool persistent;
+    bool autostart;
+    bool updated;               /* config changed while running */
+    bool removed;               /* no longer in the driver's tables */
+    int state;
+    int reason;
+    pid_t pid;                  /* 0 when inactive */
+    char *monitor_path;
+    VrtQemuMonitor *mon;
+    bool stop_requested;        /* destroy/shutdown asked: EOF is not a crash */
+    bool guest_shutdown;        /* SHUTDOWN seen */
+    bool fake_reboot;           /* reboot asked: SHUTDOWN becomes reset + cont */
+    GHashTable *unplug_pending; /* alias -> NULL: device_del sent, no DEVICE_DELETED yet */
+    GHashTable *unplug_done;    /* alias -> NULL: DEVICE_DELETED seen, not yet processed */
+
+    VrtQemuJob job;
+    GThread *job_owner;
+
+    /* Events from the monitor, processed in order by one pool thread. */
+    GQueue events;
+    bool events_scheduled;
+};
+
+struct _VrtQemuDriver {
+    GMutex lock;
+    GHashTable *by_uuid;        /* 16-byte uuid -> VrtQemuDom* (ref) */
+    GHashTable *by_name;        /* name -> VrtQemuDom* (no ref) */
+    int next_id;
+    char *root;
+    char *emulator;
+    char *config_dir;           /* <root>/etc/vrt/qemu */
+    char *autostart_dir;
+    char *state_dir;            /* <root>/run/vrt/qemu */
+    char *log_dir;              /* <root>/var/log/vrt/qemu */
+    char *lib_dir;              /* <root>/var/lib/vrt/qemu: QEMU's HOME */
+    char *dev_kvm;
+    VrtQemuDriverConfig cfg;
+    VrtQemuCaps *caps;
+    VrtQemuEventThread *evthread;
+    GThreadPool *event_pool;
+};
+
+/* ---- objects (qemu_domain.c) ---- */
+VrtQemuDom *vrt_qemu_dom_new(VrtQemuDriver *drv, VrtDomainDef *def);
+VrtQemuDom *vrt_qemu_dom_ref(VrtQemuDom *obj);
+void vrt_qemu_dom_unref(VrtQemuDom *obj);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuDom, vrt_qemu_dom_unref)
+
+bool vrt_qemu_dom_is_active(VrtQemuDom *obj);        /* lock held */
+VrtDomainRef *vrt_qemu_dom_make_ref(VrtQemuDom *obj); /* lock held */
+
+/* Changes state and reason and logs old -> new. Lock held. */
+void vrt_qemu_dom_set_state(VrtQemuDom *obj, int state, int reason);
+const char *vrt_qemu_state_to_string(int state);
+const char *vrt_qemu_state_reason_to_string(int state, int reason);
+int vrt_qemu_state_reason_from_string(int state, const char *str);
+int vrt_qemu_state_from_string(const char *str);
+
+/* Waits (bounded) for the domain's job and takes it. Lock NOT held. */
+bool vrt_qemu_dom_begin_job(VrtQemuDom *obj, VrtQemuJob job, GError **error);
+void vrt_qemu_dom_end_job(VrtQemuDom *obj);
+
+/* Emits a lifecycle event (lock NOT held). */
+void vrt_qemu_dom_emit(VrtQemuDom *obj, int event, int detail);
+
+/* ---- driver tables (qemu_driver.c) ---- */
+/* Finds a domain by uuid and returns a reference; VIR_ERR_NO_DOMAIN. */
+VrtQemuDom *vrt_qemu_driver_find(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+void vrt_qemu_driver_add(VrtQemuDriver *drv, VrtQemuDom *obj);
+void vrt_qemu_driver_remove(VrtQemuDriver *drv, VrtQemuDom *obj);
+
+/* ---- files (qemu_domain.c) ---- */
+char *vrt_qemu_config_path(VrtQemuDriver *drv, const char *name);
+char *vrt_qemu_autostart_path(VrtQemuDriver *drv, const char *name);
+char *vrt_qemu_status_path(VrtQemuDriver *drv, const char *name);
+bool vrt_qemu_dom_save_config(VrtQemuDom *obj, const VrtDomainDef *def, GError **error);
+/* Writes the status file (live XML + pid + monitor + state). Lock held. */
+bool vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error);
+/* Reads a status file: the live def, pid, monitor path, state, reason and
+ * the aliases whose unplug is pending. */
+typedef struct {
+    VrtDomainDef *def;
+    pid_t pid;
+    char *monitor_path;
+    int state;
+    int reason;
+    bool fake_reboot;
+    GPtrArray *unplug_pending; /* char* */
+} VrtQemuStatus;
+VrtQemuStatus *vrt_qemu_status_read(const char *path, GError **error);
+void vrt_qemu_status_free(VrtQemuStatus *st);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuStatus, vrt_qemu_status_free)
+
+/* ---- processes (qemu_process.c); job held, lock NOT held ---- */
+bool vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error);
+/* Ends QEMU (SIGTERM, then SIGKILL after a bound), cleans up the live
+ * state and moves the domain to shut off with reason. Transient domains
+ * leave the driver. Emits STOPPED with detail. */
+void vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail);
+/* Sends SIGTERM/SIGKILL without the job so destroy is prompt. */
+void vrt_qemu_process_kill(VrtQemuDom *obj);
+/* Reattaches to a running QEMU from a status file (job held). */
+bool vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st);
+bool vrt_qemu_pid_is_alive(pid_t pid);
+
+/* ---- events (qemu_process.c) ---- */
+void vrt_qemu_event_pool_run(gpointer data, gpointer user_data);
+void vrt_qemu_event_free(gpointer event);
+/* The monitor callbacks (opaque: a VrtQemuDom reference owned by the monitor
+ * owner, i.e. obj->mon lives no longer than obj). */
+extern const VrtQemuMonitorCallbacks vrt_qemu_monitor_callbacks;
+
+/* ---- hotplug (qemu_hotplug.c); job held ---- */
+bool vrt_qemu_hotplug_attach(VrtQemuDom *obj, const char *xml, guint flags, GError **error);
+bool vrt_qemu_hotplug_detach(VrtQemuDom *obj, const char *xml, const char *alias, guint flags, GError **error);
+bool vrt_qemu_hotplug_update(VrtQemuDom *obj, const char *xml, guint flags, GError **error);
+/* Completes the removal of a device QEMU reported deleted (job held). */
+void vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias);
+
+/* Splits AFFECT_CURRENT into LIVE or CONFIG and checks the combination
+ * (lock NOT held). */
+bool vrt_qemu_dom_affect_flags(VrtQemuDom *obj, guint flags, bool *live, bool *config, GError **error);

@@ -1,0 +1,1266 @@
+/*
+ * The QEMU driver's public API (qemu_driver.h): the tables of domain
+ * objects, loading and reconnecting at start-up, and one function per
+ * libvirt domain call. Each modifying call looks the domain up, takes its
+ * job, does its work with the object lock taken only around field updates,
+ * and reports lifecycle events after the change.
+ */
+#include "drivers/qemu/qemu_domain.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DRIVER_EVENT_THREADS 4
+#define CLOCK_TICKS_NS(t) ((guint64)(t) * (1000000000ull / (guint64)sysconf(_SC_CLK_TCK)))
+
+static guint
+uuid_hash(gconstpointer key)
+{
+    guint h;
+
+    memcpy(&h, key, sizeof(h));
+    return h;
+}
+
+static gboolean
+uuid_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, 16) == 0;
+}
+
+static char *
+root_path(const char *root, const char *sub)
+{
+    if (!root || !*root || g_str_equal(root, "/"))
+        return g_build_filename("/", sub, NULL);
+    return g_build_filename(root, sub, NULL);
+}
+
+VrtQemuDriver *
+vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
+{
+    g_autoptr(VrtQemuDriver) drv = g_new0(VrtQemuDriver, 1);
+    GError *err = NULL;
+
+    g_mutex_init(&drv->lock);
+    drv->by_uuid = g_hash_table_new_full(uuid_hash, uuid_equal, NULL, (GDestroyNotify)vrt_qemu_dom_unref);
+    drv->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    drv->cfg = *cfg;
+    drv->root = g_strdup(cfg->root ? cfg->root : "");
+    drv->cfg.root = drv->root;
+    drv->emulator = g_strdup(cfg->emulator);
+    drv->cfg.emulator = drv->emulator;
+    drv->config_dir = root_path(drv->root, "etc/vrt/qemu");
+    drv->autostart_dir = root_path(drv->root, "etc/vrt/qemu/autostart");
+    drv->state_dir = root_path(drv->root, "run/vrt/qemu");
+    drv->log_dir = root_path(drv->root, "var/log/vrt/qemu");
+    drv->lib_dir = root_path(drv->root, "var/lib/vrt/qemu");
+    drv->dev_kvm = g_strdup("/dev/kvm");
+    drv->caps = vrt_qemu_caps_new(drv->dev_kvm);
+    drv->evthread = vrt_qemu_event_thread_new("vrt-qemu-event");
+    drv->event_pool = g_thread_pool_new(vrt_qemu_event_pool_run, drv, DRIVER_EVENT_THREADS, FALSE, &err);
+    if (!drv->event_pool) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot create event threads: %s", err->message);
+        g_error_free(err);
+        return NULL;
+    }
+    if (!vrt_dir_ensure(drv->config_dir, 0755, error) || !vrt_dir_ensure(drv->autostart_dir, 0755, error) ||
+        !vrt_dir_ensure(drv->state_dir, 0700, error) || !vrt_dir_ensure(drv->log_dir, 0700, error) ||
+        !vrt_dir_ensure(drv->lib_dir, 0700, error))
+        return NULL;
+    return g_steal_pointer(&drv);
+}
+
+void
+vrt_qemu_driver_free(VrtQemuDriver *drv)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    if (!drv)
+        return;
+    /* No more events: close every monitor (QEMU keeps running), then let
+     * queued event handling finish. */
+    g_mutex_lock(&drv->lock);
+    g_hash_table_iter_init(&it, drv->by_uuid);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        VrtQemuDom *obj = value;
+        VrtQemuMonitor *mon;
+
+        g_mutex_lock(&obj->lock);
+        mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+        g_mutex_unlock(&obj->lock);
+        if (mon) {
+            vrt_qemu_monitor_close(mon);
+            vrt_qemu_monitor_unref(mon);
+        }
+    }
+    g_mutex_unlock(&drv->lock);
+    if (drv->event_pool)
+        g_thread_pool_free(drv->event_pool, FALSE, TRUE);
+    g_hash_table_unref(drv->by_name);
+    g_hash_table_unref(drv->by_uuid);
+    if (drv->evthread)
+        vrt_qemu_event_thread_free(drv->evthread);
+    vrt_qemu_caps_free(drv->caps);
+    g_free(drv->root);
+    g_free(drv->emulator);
+    g_free(drv->config_dir);
+    g_free(drv->autostart_dir);
+    g_free(drv->state_dir);
+    g_free(drv->log_dir);
+    g_free(drv->lib_dir);
+    g_free(drv->dev_kvm);
+    g_mutex_clear(&drv->lock);
+    g_free(drv);
+}
+
+const VrtQemuCapsInfo *
+vrt_qemu_driver_get_caps(VrtQemuDriver *drv, GError **error)
+{
+    return vrt_qemu_caps_get(drv->caps, drv->emulator, error);
+}
+
+/* ---- tables ---- */
+
+void
+vrt_qemu_driver_add(VrtQemuDriver *drv, VrtQemuDom *obj)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+
+    g_hash_table_insert(drv->by_uuid, obj->def->uuid, obj);
+    g_hash_table_insert(drv->by_name, obj->def->name, obj);
+}
+
+void
+vrt_qemu_driver_remove(VrtQemuDriver *drv, VrtQemuDom *obj)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtQemuDom *cur = g_hash_table_lookup(drv->by_uuid, obj->def->uuid);
+
+    if (cur != obj)
+        return;
+    g_mutex_lock(&obj->lock);
+    obj->removed = true;
+    g_mutex_unlock(&obj->lock);
+    g_hash_table_remove(drv->by_name, obj->def->name);
+    g_hash_table_remove(drv->by_uuid, obj->def->uuid);
+}
+
+static void
+no_domain_uuid(GError **error, const guchar *uuid)
+{
+    char str[VRT_UUID_STRING_LEN];
+
+    vrt_uuid_format(uuid, str);
+    vrt_error_set(error, VIR_ERR_NO_DOMAIN, "no domain with matching uuid '%s'", str);
+}
+
+VrtQemuDom *
+vrt_qemu_driver_find(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtQemuDom *obj = g_hash_table_lookup(drv->by_uuid, uuid);
+
+    if (!obj) {
+        no_domain_uuid(error, uuid);
+        return NULL;
+    }
+    return vrt_qemu_dom_ref(obj);
+}
+
+/* Returns a reference to the domain with this name (driver lock held). */
+static VrtQemuDom *
+find_by_name_locked(VrtQemuDriver *drv, const char *name)
+{
+    VrtQemuDom *obj = g_hash_table_lookup(drv->by_name, name);
+
+    return obj ? vrt_qemu_dom_ref(obj) : NULL;
+}
+
+VrtDomainRef *
+vrt_qemu_domain_lookup(VrtQemuDriver *drv, const char *name, const guchar *uuid, int id, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = NULL;
+    VrtDomainRef *ref;
+
+    g_mutex_lock(&drv->lock);
+    if (name) {
+        obj = find_by_name_locked(drv, name);
+    } else if (uuid) {
+        VrtQemuDom *o = g_hash_table_lookup(drv->by_uuid, uuid);
+        obj = o ? vrt_qemu_dom_ref(o) : NULL;
+    } else {
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, drv->by_uuid);
+        while (!obj && g_hash_table_iter_next(&it, NULL, &value)) {
+            VrtQemuDom *o = value;
+
+            g_mutex_lock(&o->lock);
+            if (id > 0 && o->def->id == id)
+                obj = vrt_qemu_dom_ref(o);
+            g_mutex_unlock(&o->lock);
+        }
+    }
+    g_mutex_unlock(&drv->lock);
+    if (!obj) {
+        if (name)
+            vrt_error_set(error, VIR_ERR_NO_DOMAIN, "no domain with matching name '%s'", name);
+        else if (uuid)
+            no_domain_uuid(error, uuid);
+        else
+            vrt_error_set(error, VIR_ERR_NO_DOMAIN, "no domain with matching id %d", id);
+        return NULL;
+    }
+    g_mutex_lock(&obj->lock);
+    ref = vrt_qemu_dom_make_ref(obj);
+    g_mutex_unlock(&obj->lock);
+    return ref;
+}
+
+/* ---- load ---- */
+
+static void
+load_configs(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->config_dir, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *xml = NULL;
+        g_autofree char *link = NULL;
+        g_autoptr(GError) err = NULL;
+        VrtDomainDef *def;
+        VrtQemuDom *obj;
+
+        if (!g_str_has_suffix(entry, ".xml"))
+            continue;
+        path = g_build_filename(drv->config_dir, entry, NULL);
+        if (!vrt_file_read(path, &xml, NULL, &err) || !(def = vrt_domain_def_parse(xml, 0, &err))) {
+            g_warning("skipping domain config %s: %s", path, err->message);
+            continue;
+        }
+        if (strlen(entry) != strlen(def->name) + 4 || !g_str_has_prefix(entry, def->name)) {
+            g_warning("skipping domain config %s: it defines domain '%s'", path, def->name);
+            vrt_domain_def_free(def);
+            continue;
+        }
+        g_mutex_lock(&drv->lock);
+        if (g_hash_table_contains(drv->by_uuid, def->uuid)) {
+            g_mutex_unlock(&drv->lock);
+            g_warning("skipping domain config %s: its uuid is already used", path);
+            vrt_domain_def_free(def);
+            continue;
+        }
+        g_mutex_unlock(&drv->lock);
+        obj = vrt_qemu_dom_new(drv, def);
+        obj->persistent = true;
+        link = vrt_qemu_autostart_path(drv, def->name);
+        obj->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
+        vrt_qemu_driver_add(drv, obj);
+    }
+}
+
+static void
+reconnect_one(VrtQemuDriver *drv, const char *path)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtQemuStatus) st = vrt_qemu_status_read(path, &err);
+    g_autoptr(VrtQemuDom) obj = NULL;
+    bool ok;
+
+    if (!st) {
+        g_warning("ignoring status file %s: %s", path, err->message);
+        return;
+    }
+    g_mutex_lock(&drv->lock);
+    obj = g_hash_table_lookup(drv->by_uuid, st->def->uuid);
+    if (obj)
+        vrt_qemu_dom_ref(obj);
+    g_mutex_unlock(&drv->lock);
+    if (!obj) {
+        /* A transient domain: it exists only while its QEMU runs. */
+        VrtDomainDef *copy = vrt_domain_def_copy(st->def, &err);
+
+        if (!copy) {
+            g_warning("ignoring status file %s: %s", path, err->message);
+            return;
+        }
+        obj = vrt_qemu_dom_new(drv, copy);
+        vrt_qemu_driver_add(drv, vrt_qemu_dom_ref(obj));
+    }
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, &err)) {
+        g_warning("cannot reconnect domain %s: %s", st->def->name, err->message);
+        return;
+    }
+    ok = vrt_qemu_process_reconnect(obj, st);
+    if (!ok) {
+        bool transient;
+
+        g_mutex_lock(&obj->lock);
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF, VRT_DOMAIN_SHUTOFF_CRASHED);
+        transient = !obj->persistent;
+        g_mutex_unlock(&obj->lock);
+        if (st->monitor_path)
+            unlink(st->monitor_path);
+        vrt_file_remove(path, NULL);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, VRT_DOMAIN_EVENT_STOPPED_CRASHED);
+        if (transient)
+            vrt_qemu_driver_remove(drv, obj);
+    }
+    vrt_qemu_dom_end_job(obj);
+}
+
+bool
+vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
+{
+    g_autoptr(GDir) dir = NULL;
+    g_autoptr(GPtrArray) autostart = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_qemu_dom_unref);
+    GHashTableIter it;
+    gpointer value;
+    const char *entry;
+
+    load_configs(drv);
+
+    dir = g_dir_open(drv->state_dir, 0, NULL);
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+
+        if (!g_str_has_suffix(entry, ".xml"))
+            continue;
+        path = g_build_filename(drv->state_dir, entry, NULL);
+        reconnect_one(drv, path);
+    }
+
+    g_mutex_lock(&drv->lock);
+    g_hash_table_iter_init(&it, drv->by_uuid);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        VrtQemuDom *obj = value;
+
+        g_mutex_lock(&obj->lock);
+        if (obj->autostart && !vrt_qemu_dom_is_active(obj))
+            g_ptr_array_add(autostart, vrt_qemu_dom_ref(obj));
+        g_mutex_unlock(&obj->lock);
+    }
+    g_mutex_unlock(&drv->lock);
+    for (guint i = 0; i < autostart->len; i++) {
+        VrtQemuDom *obj = g_ptr_array_index(autostart, i);
+        g_autoptr(GError) err = NULL;
+
+        if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, &err)) {
+            g_warning("autostart of domain %s: %s", obj->def->name, err->message);
+            continue;
+        }
+        if (!vrt_qemu_dom_is_active(obj) && !vrt_qemu_process_start(obj, 0, &err))
+            g_warning("autostart of domain %s failed: %s", obj->def->name, err->message);
+        vrt_qemu_dom_end_job(obj);
+    }
+    return true;
+}
+
+/* ---- define / undefine ---- */
+
+/* Checks a new definition against the tables (driver lock held); on
+ * success *existing is a reference to the object with the same uuid and
+ * name, or NULL for a new domain. */
+static bool
+check_collision_locked(VrtQemuDriver *drv, const VrtDomainDef *def, VrtQemuDom **existing, GError **error)
+{
+    VrtQemuDom *by_uuid = g_hash_table_lookup(drv->by_uuid, def->uuid);
+    VrtQemuDom *by_name = g_hash_table_lookup(drv->by_name, def->name);
+    char uuid[VRT_UUID_STRING_LEN];
+
+    *existing = NULL;
+    if (by_name && by_name != by_uuid) {
+        vrt_uuid_format(by_name->def->uuid, uuid);
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "domain '%s' already exists with uuid %s", def->name, uuid);
+        return false;
+    }
+    if (by_uuid && !g_str_equal(by_uuid->def->name, def->name)) {
+        vrt_uuid_format(def->uuid, uuid);
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "domain '%s' is already defined with uuid %s",
+                      by_uuid->def->name, uuid);
+        return false;
+    }
+    if (by_uuid)
+        *existing = vrt_qemu_dom_ref(by_uuid);
+    return true;
+}
+
+VrtDomainRef *
+vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
+{
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, error);
+    g_autoptr(VrtQemuDom) obj = NULL;
+    VrtDomainRef *ref;
+    bool added = false;
+
+    if (!def || !vrt_domain_def_assign_addresses(def, error))
+        return NULL;
+    g_mutex_lock(&drv->lock);
+    if (!check_collision_locked(drv, def, &obj, error)) {
+        g_mutex_unlock(&drv->lock);
+        return NULL;
+    }
+    if (!obj) {
+        VrtQemuDom *fresh = vrt_qemu_dom_new(drv, vrt_domain_def_copy(def, error));
+
+        if (!fresh->def) {
+            g_mutex_unlock(&drv->lock);
+            vrt_qemu_dom_unref(fresh);
+            return NULL;
+        }
+        /* Reserved in the tables right away so that a concurrent define of
+         * the same name fails; the job below makes it durable. */
+        g_hash_table_insert(drv->by_uuid, fresh->def->uuid, fresh);
+        g_hash_table_insert(drv->by_name, fresh->def->name, fresh);
+        obj = vrt_qemu_dom_ref(fresh);
+        added = true;
+    }
+    g_mutex_unlock(&drv->lock);
+
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error)) {
+        if (added)
+            vrt_qemu_driver_remove(drv, obj);
+        return NULL;
+    }
+    if (!vrt_qemu_dom_save_config(obj, def, error)) {
+        vrt_qemu_dom_end_job(obj);
+        if (added)
+            vrt_qemu_driver_remove(drv, obj);
+        return NULL;
+    }
+    g_mutex_lock(&obj->lock);
+    if (!added) {
+        if (vrt_qemu_dom_is_active(obj)) {
+            vrt_domain_def_free(obj->newdef);
+            obj->newdef = g_steal_pointer(&def);
+            obj->updated = obj->persistent;
+        } else {
+            vrt_domain_def_free(obj->def);
+            obj->def = g_steal_pointer(&def);
+            obj->def->id = -1;
+        }
+    }
+    obj->persistent = true;
+    ref = vrt_qemu_dom_make_ref(obj);
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_dom_end_job(obj);
+    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_DEFINED,
+                      added ? VRT_DOMAIN_EVENT_DEFINED_ADDED : VRT_DOMAIN_EVENT_DEFINED_UPDATED);
+    return ref;
+}
+
+bool
+vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autofree char *config = NULL;
+    g_autofree char *link = NULL;
+    bool active;
+
+    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+        return false;
+    g_mutex_lock(&obj->lock);
+    if (!obj->persistent) {
+        g_mutex_unlock(&obj->lock);
+        vrt_qemu_dom_end_job(obj);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain");
+        return false;
+    }
+    config = vrt_qemu_config_path(drv, obj->def->name);
+    link = vrt_qemu_autostart_path(drv, obj->def->name);
+    g_mutex_unlock(&obj->lock);
+    if (!vrt_file_remove(config, error)) {
+        vrt_qemu_dom_end_job(obj);
+        return false;
+    }
+    unlink(link);
+    g_mutex_lock(&obj->lock);
+    active = vrt_qemu_dom_is_active(obj);
+    obj->persistent = false;
+    obj->autostart = false;
+    g_clear_pointer(&obj->newdef, vrt_domain_def_free);
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_dom_end_job(obj);
+    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_UNDEFINED, VRT_DOMAIN_EVENT_UNDEFINED_REMOVED);
+    /* A running domain lives on as a transient one. */
+    if (!active)
+        vrt_qemu_driver_remove(drv, obj);
+    return true;
+}
+
+/* ---- start / stop ---- */
+
+static bool
+require_state(VrtQemuDom *obj, bool want_active, GError **error)
+{
+    bool active;
+
+    g_mutex_lock(&obj->lock);
+    active = vrt_qemu_dom_is_active(obj);
+    g_mutex_unlock(&obj->lock);
+    if (active == want_active)
+        return true;
+    if (want_active)
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+    else
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is already running");
+    return false;
+}
+
+bool
+vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    bool ok;
+
+    if (flags & ~VRT_DOMAIN_START_PAUSED) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
+        return false;
+    }
+    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, error))
+        return false;
+    ok = require_state(obj, false, error) && vrt_qemu_process_start(obj, flags, error);
+    vrt_qemu_dom_end_job(obj);
+    return ok;
+}
+
+VrtDomainRef *
+vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
+{
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, error);
+    g_autoptr(VrtQemuDom) obj = NULL;
+    VrtDomainRef *ref;
+    bool added = false;
+
+    if (flags & ~VRT_DOMAIN_START_PAUSED) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
+        return NULL;
+    }
+    if (!def || !vrt_domain_def_assign_addresses(def, error))
+        return NULL;
+    g_mutex_lock(&drv->lock);
+    if (!check_collision_locked(drv, def, &obj, error)) {
+        g_mutex_unlock(&drv->lock);
+        return NULL;
+    }
+    if (!obj) {
+        VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(&def));
+
+        g_hash_table_insert(drv->by_uuid, fresh->def->uuid, fresh);
+        g_hash_table_insert(drv->by_name, fresh->def->name, fresh);
+        obj = vrt_qemu_dom_ref(fresh);
+        added = true;
+    }
+    g_mutex_unlock(&drv->lock);
+
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, error)) {
+        if (added)
+            vrt_qemu_driver_remove(drv, obj);
+        return NULL;
+    }
+    if (!added) {
+        /* An inactive persistent domain runs this definition once. */
+        if (!require_state(obj, false, error)) {
+            vrt_qemu_dom_end_job(obj);
+            return NULL;
+        }
+        g_mutex_lock(&obj->lock);
+        obj->newdef = obj->def;
+        obj->def = g_steal_pointer(&def);
+        g_mutex_unlock(&obj->lock);
+    }
+    if (!vrt_qemu_process_start(obj, flags, error)) {
+        g_mutex_lock(&obj->lock);
+        if (!added && obj->newdef) {
+            vrt_domain_def_free(obj->def);
+            obj->def = g_steal_pointer(&obj->newdef);
+        }
+        g_mutex_unlock(&obj->lock);
+        vrt_qemu_dom_end_job(obj);
+        if (added)
+            vrt_qemu_driver_remove(drv, obj);
+        return NULL;
+    }
+    g_mutex_lock(&obj->lock);
+    ref = vrt_qemu_dom_make_ref(obj);
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_dom_end_job(obj);
+    return ref;
+}
+
+bool
+vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+
+    if (!obj || !require_state(obj, true, error))
+        return false;
+    /* Kill first, without the job, so that a call stuck in QMP does not
+     * delay destroy; then clean up under the job. */
+    vrt_qemu_process_kill(obj);
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, error))
+        return false;
+    if (!require_state(obj, true, error)) {
+        vrt_qemu_dom_end_job(obj);
+        return false;
+    }
+    vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_DESTROYED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED);
+    vrt_qemu_dom_end_job(obj);
+    return true;
+}
+
+/* Runs one monitor call on an active domain under a job of kind job. */
+static bool
+monitor_call(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJob job, VrtQemuDom **objp,
+             bool (*fn)(VrtQemuMonitor *, GError **), GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    bool ok;
+
+    if (!obj || !vrt_qemu_dom_begin_job(obj, job, error))
+        return false;
+    if (!require_state(obj, true, error)) {
+        vrt_qemu_dom_end_job(obj);
+        return false;
+    }
+    g_mutex_lock(&obj->lock);
+    mon = vrt_qemu_monitor_ref(obj->mon);
+    g_mutex_unlock(&obj->lock);
+    ok = fn(mon, error);
+    if (objp) {
+        *objp = g_steal_pointer(&obj); /* caller ends the job */
+        return ok;
+    }
+    vrt_qemu_dom_end_job(obj);
+    return ok;
+}
+
+bool
+vrt_qemu_domain_shutdown(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
+{
+    if (flags & ~VRT_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "only the ACPI power button shutdown method is supported");
+        return false;
+    }
+    return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, NULL, vrt_qemu_monitor_system_powerdown, error);
+}
+
+bool
+vrt_qemu_domain_reboot(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
+{
+    VrtQemuDom *obj = NULL;
+    bool ok;
+
+    if (flags & ~VRT_DOMAIN_REBOOT_ACPI_POWER_BTN) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "only the ACPI power button reboot method is supported");
+        return false;
+    }
+    /* The guest powers off on the ACPI button; its SHUTDOWN then becomes
+     * reset + cont instead of the end of QEMU. */
+    ok = monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, &obj, vrt_qemu_monitor_system_powerdown, error);
+    if (obj) {
+        g_mutex_lock(&obj->lock);
+        obj->fake_reboot = ok;
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+        g_mutex_unlock(&obj->lock);
+        vrt_qemu_dom_end_job(obj);
+        vrt_qemu_dom_unref(obj);
+    }
+    return ok;
+}
+
+bool
+vrt_qemu_domain_reset(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
+{
+    return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, NULL, vrt_qemu_monitor_system_reset, error);
+}
+
+static bool
+suspend_resume(VrtQemuDriver *drv, const guchar *uuid, bool suspend, GError **error)
+{
+    VrtQemuDom *obj = NULL;
+    bool ok, changed = false;
+
+    ok = monitor_call(drv, uuid, VRT_QEMU_JOB_SUSPEND, &obj,
+                      suspend ? vrt_qemu_monitor_stop : vrt_qemu_monitor_cont, error);
+    if (!obj)
+        return false;
+    g_mutex_lock(&obj->lock);
+    if (ok && suspend && obj->state != VRT_DOMAIN_PAUSED) {
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
+        changed = true;
+    } else if (ok && !suspend && obj->state != VRT_DOMAIN_RUNNING) {
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
+        changed = true;
+    }
+    if (changed)
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_dom_end_job(obj);
+    if (changed)
+        vrt_qemu_dom_emit(obj, suspend ? VRT_DOMAIN_EVENT_SUSPENDED : VRT_DOMAIN_EVENT_RESUMED,
+                          suspend ? VRT_DOMAIN_EVENT_SUSPENDED_PAUSED : VRT_DOMAIN_EVENT_RESUMED_UNPAUSED);
+    vrt_qemu_dom_unref(obj);
+    return ok;
+}
+
+bool
+vrt_qemu_domain_suspend(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    return suspend_resume(drv, uuid, true, error);
+}
+
+bool
+vrt_qemu_domain_resume(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    return suspend_resume(drv, uuid, false, error);
+}
+
+/* ---- queries ---- */
+
+/* CPU time of a process or thread from its stat file (utime + stime);
+ * *cpu receives the processor it last ran on when non-NULL. */
+static guint64
+proc_cpu_time(const char *statpath, int *cpu)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) fields = NULL;
+    const char *p;
+    guint64 t;
+
+    if (cpu)
+        *cpu = -1;
+    if (!g_file_get_contents(statpath, &text, NULL, NULL) || !(p = strrchr(text, ')')))
+        return 0;
+    fields = g_strsplit(p + 2, " ", -1);
+    /* After "pid (comm) ": state is field 3, utime 14, stime 15, processor 39. */
+    if (g_strv_length(fields) < 37)
+        return 0;
+    t = g_ascii_strtoull(fields[11], NULL, 10) + g_ascii_strtoull(fields[12], NULL, 10);
+    if (cpu)
+        *cpu = (int)g_ascii_strtoll(fields[36], NULL, 10);
+    return CLOCK_TICKS_NS(t);
+}
+
+bool
+vrt_qemu_domain_get_info(VrtQemuDriver *drv, const guchar *uuid, VrtDomainInfo *info, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    pid_t pid;
+
+    if (!obj)
+        return false;
+    g_mutex_lock(&obj->lock);
+    info->state = obj->state;
+    info->max_mem_kib = obj->def->memory_kib;
+    info->memory_kib = obj->def->current_memory_kib ? obj->def->current_memory_kib : obj->def->memory_kib;
+    info->nr_virt_cpu = obj->def->current_vcpus ? obj->def->current_vcpus : obj->def->vcpus;
+    pid = obj->pid;
+    g_mutex_unlock(&obj->lock);
+    info->cpu_time_ns = 0;
+    if (pid > 0) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+
+        info->cpu_time_ns = proc_cpu_time(path, NULL);
+    }
+    return true;
+}
+
+bool
+vrt_qemu_domain_get_state(VrtQemuDriver *drv, const guchar *uuid, int *state, int *reason, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+
+    if (!obj)
+        return false;
+    g_mutex_lock(&obj->lock);
+    *state = obj->state;
+    if (reason)
+        *reason = obj->reason;
+    g_mutex_unlock(&obj->lock);
+    return true;
+}
+
+char *
+vrt_qemu_domain_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtDomainDef) def = NULL;
+    guint fmt = 0;
+
+    if (!obj)
+        return NULL;
+    if (flags & VRT_DOMAIN_XML_FLAG_SECURE)
+        fmt |= VRT_DOMAIN_XML_SECURE;
+    g_mutex_lock(&obj->lock);
+    if ((flags & VRT_DOMAIN_XML_FLAG_INACTIVE) && obj->newdef) {
+        def = vrt_domain_def_copy(obj->newdef, error);
+        fmt |= VRT_DOMAIN_XML_INACTIVE;
+    } else {
+        def = vrt_domain_def_copy(obj->def, error);
+        if ((flags & VRT_DOMAIN_XML_FLAG_INACTIVE) || !vrt_qemu_dom_is_active(obj))
+            fmt |= VRT_DOMAIN_XML_INACTIVE;
+    }
+    g_mutex_unlock(&obj->lock);
+    if (!def)
+        return NULL;
+    return vrt_domain_def_format(def, fmt, error);
+}
+
+char *
+vrt_qemu_domain_get_os_type(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    char *type;
+
+    if (!obj)
+        return NULL;
+    g_mutex_lock(&obj->lock);
+    type = g_strdup(obj->def->os.type ? obj->def->os.type : "hvm");
+    g_mutex_unlock(&obj->lock);
+    return type;
+}
+
+guint64
+vrt_qemu_domain_get_max_memory(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    guint64 kib;
+
+    if (!obj)
+        return 0;
+    g_mutex_lock(&obj->lock);
+    kib = obj->def->memory_kib;
+    g_mutex_unlock(&obj->lock);
+    return kib;
+}
+
+enum { FLAG_ACTIVE, FLAG_PERSISTENT, FLAG_UPDATED, FLAG_AUTOSTART };
+
+static int
+get_flag(VrtQemuDriver *drv, const guchar *uuid, int which, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    int v = -1;
+
+    if (!obj)
+        return -1;
+    g_mutex_lock(&obj->lock);
+    switch (which) {
+    case FLAG_ACTIVE: v = vrt_qemu_dom_is_active(obj); break;
+    case FLAG_PERSISTENT: v = obj->persistent; break;
+    case FLAG_UPDATED: v = obj->updated; break;
+    case FLAG_AUTOSTART: v = obj->autostart; break;
+    }
+    g_mutex_unlock(&obj->lock);
+    return v;
+}
+
+int vrt_qemu_domain_is_active(VrtQemuDriver *drv, const guchar *uuid, GError **error) { return get_flag(drv, uuid, FLAG_ACTIVE, error); }
+int vrt_qemu_domain_is_persistent(VrtQemuDriver *drv, const guchar *uuid, GError **error) { return get_flag(drv, uuid, FLAG_PERSISTENT, error); }
+int vrt_qemu_domain_is_updated(VrtQemuDriver *drv, const guchar *uuid, GError **error) { return get_flag(drv, uuid, FLAG_UPDATED, error); }
+int vrt_qemu_domain_get_autostart(VrtQemuDriver *drv, const guchar *uuid, GError **error) { return get_flag(drv, uuid, FLAG_AUTOSTART, error); }
+
+bool
+vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int autostart, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autofree char *link = NULL;
+    g_autofree char *target = NULL;
+    bool ok = true;
+
+    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+        return false;
+    g_mutex_lock(&obj->lock);
+    if (!obj->persistent) {
+        g_mutex_unlock(&obj->lock);
+        vrt_qemu_dom_end_job(obj);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot set autostart for transient domain");
+        return false;
+    }
+    link = vrt_qemu_autostart_path(drv, obj->def->name);
+    target = vrt_qemu_config_path(drv, obj->def->name);
+    g_mutex_unlock(&obj->lock);
+    if (autostart && !g_file_test(link, G_FILE_TEST_IS_SYMLINK)) {
+        if (symlink(target, link) < 0) {
+            vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot create autostart link '%s'", link);
+            ok = false;
+        }
+    } else if (!autostart && unlink(link) < 0 && errno != ENOENT) {
+        vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot remove autostart link '%s'", link);
+        ok = false;
+    }
+    if (ok) {
+        g_mutex_lock(&obj->lock);
+        obj->autostart = autostart != 0;
+        g_mutex_unlock(&obj->lock);
+    }
+    vrt_qemu_dom_end_job(obj);
+    return ok;
+}
+
+/* ---- lists ---- */
+
+static bool
+group_matches(guint flags, guint a_flag, guint b_flag, bool is_a)
+{
+    if (!(flags & (a_flag | b_flag)))
+        return true;
+    return is_a ? (flags & a_flag) : (flags & b_flag);
+}
+
+/* Whether obj passes libvirt's list filter (lock held). */
+static bool
+list_filter(VrtQemuDom *obj, guint flags)
+{
+    bool active = vrt_qemu_dom_is_active(obj);
+    guint states = flags & (VRT_CONNECT_LIST_DOMAINS_RUNNING | VRT_CONNECT_LIST_DOMAINS_PAUSED |
+                            VRT_CONNECT_LIST_DOMAINS_SHUTOFF | VRT_CONNECT_LIST_DOMAINS_OTHER);
+
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_ACTIVE, VRT_CONNECT_LIST_DOMAINS_INACTIVE, active))
+        return false;
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_PERSISTENT, VRT_CONNECT_LIST_DOMAINS_TRANSIENT,
+                       obj->persistent))
+        return false;
+    if (states) {
+        guint mine = obj->state == VRT_DOMAIN_RUNNING ? VRT_CONNECT_LIST_DOMAINS_RUNNING
+                   : obj->state == VRT_DOMAIN_PAUSED ? VRT_CONNECT_LIST_DOMAINS_PAUSED
+                   : obj->state == VRT_DOMAIN_SHUTOFF ? VRT_CONNECT_LIST_DOMAINS_SHUTOFF
+                   : VRT_CONNECT_LIST_DOMAINS_OTHER;
+        if (!(states & mine))
+            return false;
+    }
+    /* vrt keeps no managed save images, snapshots or checkpoints. */
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_MANAGEDSAVE, VRT_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE, false))
+        return false;
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_AUTOSTART, VRT_CONNECT_LIST_DOMAINS_NO_AUTOSTART,
+                       obj->autostart))
+        return false;
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, VRT_CONNECT_LIST_DOMAINS_NO_SNAPSHOT, false))
+        return false;
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT, VRT_CONNECT_LIST_DOMAINS_NO_CHECKPOINT, false))
+        return false;
+    return true;
+}
+
+GPtrArray *
+vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error)
+{
+    GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_ref_free);
+    GHashTableIter it;
+    gpointer value;
+
+    g_mutex_lock(&drv->lock);
+    g_hash_table_iter_init(&it, drv->by_uuid);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        VrtQemuDom *obj = value;
+
+        g_mutex_lock(&obj->lock);
+        if (list_filter(obj, flags))
+            g_ptr_array_add(list, vrt_qemu_dom_make_ref(obj));
+        g_mutex_unlock(&obj->lock);
+    }
+    g_mutex_unlock(&drv->lock);
+    return list;
+}
+
+int
+vrt_qemu_domain_count(VrtQemuDriver *drv, bool active)
+{
+    g_autoptr(GPtrArray) list = vrt_qemu_domain_list_all(
+        drv, active ? VRT_CONNECT_LIST_DOMAINS_ACTIVE : VRT_CONNECT_LIST_DOMAINS_INACTIVE, NULL);
+
+    return (int)list->len;
+}
+
+static gint
+int_cmp(gconstpointer a, gconstpointer b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+GArray *
+vrt_qemu_domain_list_ids(VrtQemuDriver *drv, int max)
+{
+    g_autoptr(GPtrArray) list = vrt_qemu_domain_list_all(drv, VRT_CONNECT_LIST_DOMAINS_ACTIVE, NULL);
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(int));
+
+    for (guint i = 0; i < list->len; i++)
+        g_array_append_val(ids, ((VrtDomainRef *)g_ptr_array_index(list, i))->id);
+    g_array_sort(ids, int_cmp);
+    if (max >= 0 && ids->len > (guint)max)
+        g_array_set_size(ids, max);
+    return ids;
+}
+
+GPtrArray *
+vrt_qemu_domain_list_defined_names(VrtQemuDriver *drv, int max)
+{
+    g_autoptr(GPtrArray) list = vrt_qemu_domain_list_all(drv, VRT_CONNECT_LIST_DOMAINS_INACTIVE, NULL);
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < list->len && (max < 0 || names->len < (guint)max); i++)
+        g_ptr_array_add(names, g_strdup(((VrtDomainRef *)g_ptr_array_index(list, i))->name));
+    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+    return names;
+}
+
+/* ---- memory and vcpus ---- */
+
+/* The persistent definition to edit (lock held): newdef while active. */
+static VrtDomainDef *
+config_def(VrtQemuDom *obj)
+{
+    return obj->newdef ? obj->newdef : obj->def;
+}
+
+bool
+vrt_qemu_domain_set_memory(VrtQemuDriver *drv, const guchar *uuid, guint64 kib, guint flags, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    bool live, config, ok = true;
+    bool maximum = flags & VRT_DOMAIN_MEM_MAXIMUM;
+
+    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+        return false;
+    if (!vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_MEM_MAXIMUM, &live, &config, error))
+        goto out_fail;
+    if (live && maximum) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot resize the maximum memory on an active domain");
+        goto out_fail;
+    }
+    if (live) {
+        g_autoptr(VrtQemuMonitor) mon = NULL;
+        bool balloon;
+
+        g_mutex_lock(&obj->lock);
+        balloon = obj->def->memballoon && g_strcmp0(obj->def->memballoon->model, "none") != 0;
+        if (kib > obj->def->memory_kib) {
+            g_mutex_unlock(&obj->lock);
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "cannot set memory higher than max memory");
+            goto out_fail;
+        }
+        mon = vrt_qemu_monitor_ref(obj->mon);
+        g_mutex_unlock(&obj->lock);
+        if (!balloon) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "Unable to change memory of active domain without the balloon device");
+            goto out_fail;
+        }
+        if (!vrt_qemu_monitor_balloon(mon, kib, error))
+            goto out_fail;
+        g_mutex_lock(&obj->lock);
+        obj->def->current_memory_kib = kib;
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+        g_mutex_unlock(&obj->lock);
+    }
+    if (config) {
+        g_autoptr(VrtDomainDef) copy = NULL;
+
+        g_mutex_lock(&obj->lock);
+        copy = vrt_domain_def_copy(config_def(obj), error);
+        g_mutex_unlock(&obj->lock);
+        if (!copy)
+            goto out_fail;
+        if (maximum) {
+            copy->memory_kib = kib;
+            if (copy->current_memory_kib > kib)
+                copy->current_memory_kib = kib;
+        } else {
+            if (kib > copy->memory_kib) {
+                vrt_error_set(error, VIR_ERR_INVALID_ARG, "cannot set memory higher than max memory");
+                goto out_fail;
+            }
+            copy->current_memory_kib = kib;
+        }
+        if (!vrt_qemu_dom_save_config(obj, copy, error))
+            goto out_fail;
+        g_mutex_lock(&obj->lock);
+        if (obj->newdef) {
+            vrt_domain_def_free(obj->newdef);
+            obj->newdef = g_steal_pointer(&copy);
+            obj->updated = true;
+        } else {
+            copy->id = -1;
+            vrt_domain_def_free(obj->def);
+            obj->def = g_steal_pointer(&copy);
+        }
+        g_mutex_unlock(&obj->lock);
+    }
+    vrt_qemu_dom_end_job(obj);
+    return ok;
+out_fail:
+    vrt_qemu_dom_end_job(obj);
+    return false;
+}
+
+bool
+vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint flags, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtDomainDef) copy = NULL;
+    const VrtQemuCapsInfo *caps;
+    bool live, config;
+    bool maximum = flags & VRT_DOMAIN_VCPU_MAXIMUM;
+
+    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+        return false;
+    if (!vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_VCPU_MAXIMUM, &live, &config, error))
+        goto fail;
+    if (live) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                      "changing the vCPU count of a running domain is not supported");
+        goto fail;
+    }
+    if (n == 0) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "requested vcpus must be greater than 0");
+        goto fail;
+    }
+    caps = vrt_qemu_driver_get_caps(drv, NULL);
+    if (caps && n > caps->max_vcpus) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "requested vcpus is greater than max allowable vcpus for the connection: %u > %u",
+                      n, caps->max_vcpus);
+        goto fail;
+    }
+    g_mutex_lock(&obj->lock);
+    copy = vrt_domain_def_copy(config_def(obj), error);
+    g_mutex_unlock(&obj->lock);
+    if (!copy)
+        goto fail;
+    if (maximum) {
+        copy->vcpus = n;
+        if (copy->current_vcpus > n)
+            copy->current_vcpus = n;
+    } else {
+        if (n > copy->vcpus) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "requested vcpus is greater than max allowable vcpus for the persistent domain: %u > %u",
+                          n, copy->vcpus);
+            goto fail;
+        }
+        copy->current_vcpus = n;
+    }
+    if (!vrt_qemu_dom_save_config(obj, copy, error))
+        goto fail;
+    g_mutex_lock(&obj->lock);
+    if (obj->newdef) {
+        vrt_domain_def_free(obj->newdef);
+        obj->newdef = g_steal_pointer(&copy);
+        obj->updated = true;
+    } else {
+        copy->id = -1;
+        vrt_domain_def_free(obj->def);
+        obj->def = g_steal_pointer(&copy);
+    }
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_dom_end_job(obj);
+    return true;
+fail:
+    vrt_qemu_dom_end_job(obj);
+    return false;
+}
+
+int
+vrt_qemu_domain_get_vcpus_flags(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    bool live, config;
+    const VrtDomainDef *def;
+    int n;
+
+    if (!obj || !vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_VCPU_MAXIMUM, &live, &config, error))
+        return -1;
+    g_mutex_lock(&obj->lock);
+    def = config ? config_def(obj) : obj->def;
+    n = (flags & VRT_DOMAIN_VCPU_MAXIMUM) || !def->current_vcpus ? (int)def->vcpus : (int)def->current_vcpus;
+    g_mutex_unlock(&obj->lock);
+    return n;
+}
+
+GArray *
+vrt_qemu_domain_get_vcpus(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(GArray) cpus = NULL;
+    GArray *out;
+    pid_t pid;
+
+    if (!obj || !require_state(obj, true, error))
+        return NULL;
+    g_mutex_lock(&obj->lock);
+    mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+    pid = obj->pid;
+    g_mutex_unlock(&obj->lock);
+    if (!mon) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+        return NULL;
+    }
+    /* A query: no job, the monitor takes concurrent commands. */
+    cpus = vrt_qemu_monitor_query_cpus(mon, error);
+    if (!cpus)
+        return NULL;
+    out = g_array_new(FALSE, TRUE, sizeof(VrtVcpuInfo));
+    for (guint i = 0; i < cpus->len; i++) {
+        VrtQemuCpuInfo *ci = &g_array_index(cpus, VrtQemuCpuInfo, i);
+        g_autofree char *path = g_strdup_printf("/proc/%d/task/%" G_GINT64_FORMAT "/stat", (int)pid, ci->thread_id);
+        VrtVcpuInfo vi = { .number = ci->cpu_index, .state = 1 };
+
+        vi.cpu_time_ns = proc_cpu_time(path, &vi.cpu);
+        g_array_append_val(out, vi);
+    }
+    return out;
+}
+
+/* ---- devices ---- */
+
+static bool
+device_call(VrtQemuDriver *drv, const guchar *uuid, const char *xml, const char *alias, guint flags, int op,
+            GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    bool ok = false;
+
+    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+        return false;
+    switch (op) {
+    case 0: ok = vrt_qemu_hotplug_attach(obj, xml, flags, error); break;
+    case 1: ok = vrt_qemu_hotplug_detach(obj, xml, alias, flags, error); break;
+    case 2: ok = vrt_qemu_hotplug_update(obj, xml, flags, error); break;
+    }
+    vrt_qemu_dom_end_job(obj);
+    return ok;
+}
+
+bool
+vrt_qemu_domain_attach_device(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags, GError **error)
+{
+    return device_call(drv, uuid, xml, NULL, flags, 0, error);
+}
+
+bool
+vrt_qemu_domain_detach_device(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags, GError **error)
+{
+    return device_call(drv, uuid, xml, NULL, flags, 1, error);
+}
+
+bool
+vrt_qemu_domain_detach_device_alias(VrtQemuDriver *drv, const guchar *uuid, const char *alias, guint flags,
+                                    GError **error)
+{
+    return device_call(drv, uuid, NULL, alias, flags, 1, error);
+}
+
+bool
+vrt_qemu_domain_update_device(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags, GError **error)
+{
+    return device_call(drv, uuid, xml, NULL, flags, 2, error);
+}

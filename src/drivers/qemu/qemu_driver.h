@@ -1,0 +1,217 @@
+/*
+ * The QEMU domain driver: libvirt's domain API over domain objects, each
+ * backed by a QEMU process when active. Definitions live in
+ * <root>/etc/vrt/qemu, live status in <root>/run/vrt/qemu, QEMU's output in
+ * <root>/var/log/vrt/qemu. Freeing the driver leaves running VMs running;
+ * the next driver reconnects to them in vrt_qemu_driver_load().
+ *
+ * Threading: every function may be called from any worker thread.
+ * Modifying calls on one domain are serialized by a per-domain job; calls on
+ * other domains and read-only calls proceed meanwhile. Callbacks in the
+ * config are called from driver threads (never with a driver lock held) and
+ * must not block for long.
+ *
+ * Numbers (states, reasons, events, flags) are libvirt's public values.
+ */
+#pragma once
+
+#include "drivers/qemu/qemu_capabilities.h"
+
+#include <glib.h>
+#include <stdbool.h>
+
+/* virDomainState */
+enum {
+    VRT_DOMAIN_NOSTATE = 0,
+    VRT_DOMAIN_RUNNING = 1,
+    VRT_DOMAIN_BLOCKED = 2,
+    VRT_DOMAIN_PAUSED = 3,
+    VRT_DOMAIN_SHUTDOWN = 4,
+    VRT_DOMAIN_SHUTOFF = 5,
+    VRT_DOMAIN_CRASHED = 6,
+    VRT_DOMAIN_PMSUSPENDED = 7,
+};
+
+/* Reasons (virDomainRunningReason, ...) used by vrt. */
+enum {
+    VRT_DOMAIN_RUNNING_UNKNOWN = 0,
+    VRT_DOMAIN_RUNNING_BOOTED = 1,
+    VRT_DOMAIN_RUNNING_UNPAUSED = 5,
+    VRT_DOMAIN_PAUSED_UNKNOWN = 0,
+    VRT_DOMAIN_PAUSED_USER = 1,
+    VRT_DOMAIN_PAUSED_IOERROR = 5,
+    VRT_DOMAIN_PAUSED_WATCHDOG = 6,
+    VRT_DOMAIN_PAUSED_SHUTTING_DOWN = 8,
+    VRT_DOMAIN_PAUSED_CRASHED = 10,
+    VRT_DOMAIN_PAUSED_STARTING_UP = 11,
+    VRT_DOMAIN_SHUTDOWN_UNKNOWN = 0,
+    VRT_DOMAIN_SHUTDOWN_USER = 1,
+    VRT_DOMAIN_SHUTOFF_UNKNOWN = 0,
+    VRT_DOMAIN_SHUTOFF_SHUTDOWN = 1,
+    VRT_DOMAIN_SHUTOFF_DESTROYED = 2,
+    VRT_DOMAIN_SHUTOFF_CRASHED = 3,
+    VRT_DOMAIN_SHUTOFF_FAILED = 6,
+    VRT_DOMAIN_SHUTOFF_DAEMON = 8,
+    VRT_DOMAIN_CRASHED_UNKNOWN = 0,
+    VRT_DOMAIN_CRASHED_PANICKED = 1,
+};
+
+/* virDomainEventType and the details vrt emits. */
+enum {
+    VRT_DOMAIN_EVENT_DEFINED = 0,
+    VRT_DOMAIN_EVENT_UNDEFINED = 1,
+    VRT_DOMAIN_EVENT_STARTED = 2,
+    VRT_DOMAIN_EVENT_SUSPENDED = 3,
+    VRT_DOMAIN_EVENT_RESUMED = 4,
+    VRT_DOMAIN_EVENT_STOPPED = 5,
+    VRT_DOMAIN_EVENT_SHUTDOWN = 6,
+    VRT_DOMAIN_EVENT_PMSUSPENDED = 7,
+    VRT_DOMAIN_EVENT_CRASHED = 8,
+};
+enum {
+    VRT_DOMAIN_EVENT_DEFINED_ADDED = 0,
+    VRT_DOMAIN_EVENT_DEFINED_UPDATED = 1,
+    VRT_DOMAIN_EVENT_UNDEFINED_REMOVED = 0,
+    VRT_DOMAIN_EVENT_STARTED_BOOTED = 0,
+    VRT_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,
+    VRT_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,
+    VRT_DOMAIN_EVENT_SUSPENDED_WATCHDOG = 3,
+    VRT_DOMAIN_EVENT_RESUMED_UNPAUSED = 0,
+    VRT_DOMAIN_EVENT_STOPPED_SHUTDOWN = 0,
+    VRT_DOMAIN_EVENT_STOPPED_DESTROYED = 1,
+    VRT_DOMAIN_EVENT_STOPPED_CRASHED = 2,
+    VRT_DOMAIN_EVENT_STOPPED_FAILED = 5,
+    VRT_DOMAIN_EVENT_SHUTDOWN_FINISHED = 0,
+    VRT_DOMAIN_EVENT_SHUTDOWN_GUEST = 1,
+    VRT_DOMAIN_EVENT_SHUTDOWN_HOST = 2,
+    VRT_DOMAIN_EVENT_CRASHED_PANICKED = 0,
+};
+
+/* Flags (libvirt's values). */
+#define VRT_DOMAIN_START_PAUSED 1u
+#define VRT_DOMAIN_XML_FLAG_SECURE 1u
+#define VRT_DOMAIN_XML_FLAG_INACTIVE 2u
+#define VRT_DOMAIN_AFFECT_CURRENT 0u
+#define VRT_DOMAIN_AFFECT_LIVE 1u
+#define VRT_DOMAIN_AFFECT_CONFIG 2u
+#define VRT_DOMAIN_MEM_MAXIMUM 4u
+#define VRT_DOMAIN_VCPU_MAXIMUM 4u
+#define VRT_DOMAIN_SHUTDOWN_ACPI_POWER_BTN 1u
+#define VRT_DOMAIN_REBOOT_ACPI_POWER_BTN 1u
+#define VRT_DOMAIN_DESTROY_GRACEFUL 1u
+#define VRT_CONNECT_LIST_DOMAINS_ACTIVE (1u << 0)
+#define VRT_CONNECT_LIST_DOMAINS_INACTIVE (1u << 1)
+#define VRT_CONNECT_LIST_DOMAINS_PERSISTENT (1u << 2)
+#define VRT_CONNECT_LIST_DOMAINS_TRANSIENT (1u << 3)
+#define VRT_CONNECT_LIST_DOMAINS_RUNNING (1u << 4)
+#define VRT_CONNECT_LIST_DOMAINS_PAUSED (1u << 5)
+#define VRT_CONNECT_LIST_DOMAINS_SHUTOFF (1u << 6)
+#define VRT_CONNECT_LIST_DOMAINS_OTHER (1u << 7)
+#define VRT_CONNECT_LIST_DOMAINS_MANAGEDSAVE (1u << 8)
+#define VRT_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE (1u << 9)
+#define VRT_CONNECT_LIST_DOMAINS_AUTOSTART (1u << 10)
+#define VRT_CONNECT_LIST_DOMAINS_NO_AUTOSTART (1u << 11)
+#define VRT_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT (1u << 12)
+#define VRT_CONNECT_LIST_DOMAINS_NO_SNAPSHOT (1u << 13)
+#define VRT_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT (1u << 14)
+#define VRT_CONNECT_LIST_DOMAINS_NO_CHECKPOINT (1u << 15)
+
+typedef struct _VrtQemuDriver VrtQemuDriver;
+
+typedef struct {
+    char *name;
+    guchar uuid[16];
+    int id; /* -1 when inactive */
+} VrtDomainRef;
+VrtDomainRef *vrt_domain_ref_new(const char *name, const guchar *uuid, int id);
+void vrt_domain_ref_free(VrtDomainRef *ref);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainRef, vrt_domain_ref_free)
+
+typedef struct {
+    const char *root;     /* state root: <root>/etc/vrt, <root>/run/vrt, <root>/var/log/vrt ("" or "/" = host) */
+    const char *emulator; /* default qemu-system-x86_64 path when the XML has none (NULL: from PATH) */
+    void (*lifecycle_event)(const VrtDomainRef *dom, int event, int detail, gpointer data);
+    void (*device_removed)(const VrtDomainRef *dom, const char *alias, gpointer data);
+    gpointer data;
+} VrtQemuDriverConfig;
+
+VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);
+/* Reads definitions, reconnects to running QEMUs from status files (a dead
+ * one becomes shut off, crashed), then starts autostart domains. */
+bool vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error);
+/* Leaves running VMs running (their status files stay). */
+void vrt_qemu_driver_free(VrtQemuDriver *drv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuDriver, vrt_qemu_driver_free)
+
+/* Exactly one of name / uuid / id (> 0) is given. VIR_ERR_NO_DOMAIN. */
+VrtDomainRef *vrt_qemu_domain_lookup(VrtQemuDriver *drv, const char *name, const guchar *uuid, int id,
+                                     GError **error);
+
+VrtDomainRef *vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error);
+bool vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+bool vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+VrtDomainRef *vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error);
+bool vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+bool vrt_qemu_domain_shutdown(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+bool vrt_qemu_domain_reboot(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+bool vrt_qemu_domain_reset(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+bool vrt_qemu_domain_suspend(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+bool vrt_qemu_domain_resume(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+
+typedef struct {
+    int state;
+    guint64 max_mem_kib;
+    guint64 memory_kib;
+    guint nr_virt_cpu;
+    guint64 cpu_time_ns;
+} VrtDomainInfo;
+bool vrt_qemu_domain_get_info(VrtQemuDriver *drv, const guchar *uuid, VrtDomainInfo *info, GError **error);
+bool vrt_qemu_domain_get_state(VrtQemuDriver *drv, const guchar *uuid, int *state, int *reason, GError **error);
+/* flags: VRT_DOMAIN_XML_FLAG_SECURE, VRT_DOMAIN_XML_FLAG_INACTIVE (libvirt's 1 and 2). */
+char *vrt_qemu_domain_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+char *vrt_qemu_domain_get_os_type(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+guint64 vrt_qemu_domain_get_max_memory(VrtQemuDriver *drv, const guchar *uuid, GError **error); /* 0 on error */
+int vrt_qemu_domain_is_active(VrtQemuDriver *drv, const guchar *uuid, GError **error);     /* -1 on error */
+int vrt_qemu_domain_is_persistent(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+int vrt_qemu_domain_is_updated(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+int vrt_qemu_domain_get_autostart(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+bool vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int autostart, GError **error);
+
+/* VrtDomainRef*, filtered by VRT_CONNECT_LIST_DOMAINS_* flags. */
+GPtrArray *vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error);
+int vrt_qemu_domain_count(VrtQemuDriver *drv, bool active);
+GArray *vrt_qemu_domain_list_ids(VrtQemuDriver *drv, int max);              /* of int */
+GPtrArray *vrt_qemu_domain_list_defined_names(VrtQemuDriver *drv, int max); /* of char* */
+
+/* flags: AFFECT_LIVE (balloon) / AFFECT_CONFIG / MEM_MAXIMUM (config only). */
+bool vrt_qemu_domain_set_memory(VrtQemuDriver *drv, const guchar *uuid, guint64 kib, guint flags, GError **error);
+/* flags: AFFECT_CONFIG / VCPU_MAXIMUM; live changes are refused. */
+bool vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint flags, GError **error);
+/* vCPU count for flags (AFFECT_LIVE/CONFIG, VCPU_MAXIMUM); -1 on error. */
+int vrt_qemu_domain_get_vcpus_flags(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+
+typedef struct {
+    guint number;
+    int state; /* virVcpuState: 1 = running */
+    guint64 cpu_time_ns;
+    int cpu;   /* host CPU it last ran on, -1 unknown */
+} VrtVcpuInfo;
+GArray *vrt_qemu_domain_get_vcpus(VrtQemuDriver *drv, const guchar *uuid, GError **error); /* of VrtVcpuInfo */
+
+/* Device hotplug. Emulated interfaces (user, bridge, ethernet; network with
+ * an allocated bridge) live and config; hostdev kinds answer
+ * VIR_ERR_OPERATION_UNSUPPORTED for now. A detach the guest has not
+ * acknowledged within 5 s returns success with the device still listed; it
+ * leaves when DEVICE_DELETED arrives (device_removed callback). */
+bool vrt_qemu_domain_attach_device(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags,
+                                   GError **error);
+bool vrt_qemu_domain_detach_device(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags,
+                                   GError **error);
+bool vrt_qemu_domain_detach_device_alias(VrtQemuDriver *drv, const guchar *uuid, const char *alias, guint flags,
+                                         GError **error);
+bool vrt_qemu_domain_update_device(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags,
+                                   GError **error);
+
+/* Capabilities of the default emulator, for capabilities XML: see
+ * qemu_capabilities.h. Lives as long as drv. */
+const VrtQemuCapsInfo *vrt_qemu_driver_get_caps(VrtQemuDriver *drv, GError **error);

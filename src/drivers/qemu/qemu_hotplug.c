@@ -1,0 +1,422 @@
+/*
+ * Device attach, detach and update for running and defined domains. Live
+ * changes go through QMP (netdev_add + device_add; device_del, then
+ * DEVICE_DELETED); the live definition and the status file follow QEMU, the
+ * persistent definition follows AFFECT_CONFIG. Emulated interfaces are
+ * handled here; hostdev-backed devices are refused until the SR-IOV
+ * hotplug job exists (it plugs in at hotplug_attach_live/detach_live).
+ * All functions run with the domain's job held and the object lock free.
+ */
+#include "drivers/qemu/qemu_command.h"
+#include "drivers/qemu/qemu_domain.h"
+#include "util/error.h"
+
+#include <string.h>
+
+/* How long detach waits for the guest to release a device. */
+#define UNPLUG_WAIT_MS 5000
+
+static bool
+net_is_hostdev(const VrtDomainNetDef *net)
+{
+    return vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV;
+}
+
+static const char *
+device_type_name(VrtDomainDeviceType type)
+{
+    static const char *const names[] = {
+        "disk", "interface", "hostdev", "controller", "chr", "input", "video", "rng", "watchdog",
+        "memballoon", "graphics",
+    };
+
+    return (guint)type < G_N_ELEMENTS(names) ? names[type] : "device";
+}
+
+/* ---- attach ---- */
+
+static bool
+attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
+{
+    VrtDomainNetDef *net = dev->data.net;
+    g_autoptr(JsonObject) netdev = NULL;
+    g_autoptr(JsonObject) device = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autofree char *netdev_id = NULL;
+    g_autoptr(GError) undo = NULL;
+
+    if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && !net->actual.set) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "interface of network '%s' needs a port from the network driver",
+                      net->source_network ? net->source_network : "");
+        return false;
+    }
+    g_mutex_lock(&obj->lock);
+    if (!vrt_domain_def_assign_device_address(obj->def, dev, error)) {
+        g_mutex_unlock(&obj->lock);
+        return false;
+    }
+    if (net->mac_set && vrt_domain_def_find_net_by_mac(obj->def, net->mac)) {
+        char mac[VRT_MAC_STRING_LEN];
+
+        g_mutex_unlock(&obj->lock);
+        vrt_domain_mac_format(net->mac, mac);
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
+        return false;
+    }
+    netdev = vrt_qemu_command_netdev_props(net, error);
+    device = netdev ? vrt_qemu_command_net_device_props(obj->def, net, error) : NULL;
+    mon = vrt_qemu_monitor_ref(obj->mon);
+    g_mutex_unlock(&obj->lock);
+    if (!device)
+        return false;
+    netdev_id = vrt_qemu_command_netdev_id(net);
+    if (!vrt_qemu_monitor_netdev_add(mon, netdev, error))
+        return false;
+    if (!vrt_qemu_monitor_device_add(mon, device, error)) {
+        if (!vrt_qemu_monitor_netdev_del(mon, netdev_id, &undo))
+            g_warning("domain %s: rollback of netdev %s failed: %s", obj->def->name, netdev_id, undo->message);
+        return false;
+    }
+    g_mutex_lock(&obj->lock);
+    vrt_domain_def_net_insert(obj->def, g_steal_pointer(&dev->data.net));
+    if (!vrt_qemu_dom_save_status_locked(obj, &undo))
+        g_warning("domain %s: %s", obj->def->name, undo->message);
+    g_mutex_unlock(&obj->lock);
+    return true;
+}
+
+static bool
+attach_live(VrtQemuDom *obj, const char *xml, GError **error)
+{
+    g_autoptr(VrtDomainDeviceDef) dev = NULL;
+
+    g_mutex_lock(&obj->lock);
+    dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
+    g_mutex_unlock(&obj->lock);
+    if (!dev)
+        return false;
+    if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV ||
+        (dev->type == VRT_DOMAIN_DEVICE_NET && net_is_hostdev(dev->data.net))) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live attach of host devices is not supported yet");
+        return false;
+    }
+    if (dev->type != VRT_DOMAIN_DEVICE_NET) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live attach of device '%s' is not supported",
+                      device_type_name(dev->type));
+        return false;
+    }
+    return attach_live_net(obj, dev, error);
+}
+
+/* Applies fn to a copy of the persistent definition, assigns addresses,
+ * saves it and installs it. */
+static bool
+edit_config(VrtQemuDom *obj, bool (*fn)(VrtDomainDef *def, gpointer data, GError **error), gpointer data,
+            GError **error)
+{
+    g_autoptr(VrtDomainDef) copy = NULL;
+    bool active;
+
+    g_mutex_lock(&obj->lock);
+    copy = vrt_domain_def_copy(obj->newdef ? obj->newdef : obj->def, error);
+    g_mutex_unlock(&obj->lock);
+    if (!copy || !fn(copy, data, error) || !vrt_domain_def_assign_addresses(copy, error) ||
+        !vrt_qemu_dom_save_config(obj, copy, error))
+        return false;
+    g_mutex_lock(&obj->lock);
+    active = vrt_qemu_dom_is_active(obj);
+    if (active) {
+        vrt_domain_def_free(obj->newdef);
+        obj->newdef = g_steal_pointer(&copy);
+        obj->updated = true;
+    } else {
+        copy->id = -1;
+        vrt_domain_def_free(obj->def);
+        obj->def = g_steal_pointer(&copy);
+    }
+    g_mutex_unlock(&obj->lock);
+    return true;
+}
+
+static bool
+config_insert(VrtDomainDef *def, gpointer data, GError **error)
+{
+    g_autoptr(VrtDomainDeviceDef) dev = vrt_domain_device_def_parse(data, def, 0, error);
+
+    if (!dev)
+        return false;
+    switch (dev->type) {
+    case VRT_DOMAIN_DEVICE_NET:
+        if (dev->data.net->mac_set && vrt_domain_def_find_net_by_mac(def, dev->data.net->mac)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain already has an interface with this MAC address");
+            return false;
+        }
+        if (!vrt_domain_net_link_hostdev(dev->data.net, error))
+            return false;
+        vrt_domain_def_net_insert(def, g_steal_pointer(&dev->data.net));
+        return true;
+    case VRT_DOMAIN_DEVICE_HOSTDEV:
+        if (vrt_domain_def_find_hostdev_by_source(def, &dev->data.hostdev->source)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "device is already in the domain configuration");
+            return false;
+        }
+        vrt_domain_def_hostdev_insert(def, g_steal_pointer(&dev->data.hostdev));
+        return true;
+    case VRT_DOMAIN_DEVICE_DISK:
+        if (vrt_domain_def_find_disk_by_target(def, dev->data.disk->target_dev)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "target %s already exists", dev->data.disk->target_dev);
+            return false;
+        }
+        vrt_domain_def_disk_insert(def, g_steal_pointer(&dev->data.disk));
+        return true;
+    default:
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "persistent attach of device '%s' is not supported",
+                      device_type_name(dev->type));
+        return false;
+    }
+}
+
+bool
+vrt_qemu_hotplug_attach(VrtQemuDom *obj, const char *xml, guint flags, GError **error)
+{
+    bool live, config;
+
+    if (!vrt_qemu_dom_affect_flags(obj, flags, &live, &config, error))
+        return false;
+    /* Config first only when it cannot fail after the live change:
+     * libvirt's order is config check, live, then config save. */
+    if (live && !attach_live(obj, xml, error))
+        return false;
+    if (config && !edit_config(obj, config_insert, (gpointer)xml, error))
+        return false;
+    return true;
+}
+
+/* ---- detach ---- */
+
+typedef struct {
+    const char *xml;
+    const char *alias;
+} DetachTarget;
+
+/* Finds the device to detach in def: returns its alias (borrowed) and type. */
+static const char *
+find_target(VrtDomainDef *def, const DetachTarget *t, VrtDomainDeviceType *type, GError **error)
+{
+    g_autoptr(VrtDomainDeviceDef) dev = NULL;
+
+    if (t->alias) {
+        if (vrt_domain_def_find_net_by_alias(def, t->alias)) {
+            *type = VRT_DOMAIN_DEVICE_NET;
+            return t->alias;
+        }
+        if (vrt_domain_def_find_hostdev_by_alias(def, t->alias)) {
+            *type = VRT_DOMAIN_DEVICE_HOSTDEV;
+            return t->alias;
+        }
+        for (guint i = 0; def->disks && i < def->disks->len; i++) {
+            VrtDomainDiskDef *d = g_ptr_array_index(def->disks, i);
+
+            if (g_strcmp0(d->info.alias, t->alias) == 0) {
+                *type = VRT_DOMAIN_DEVICE_DISK;
+                return d->info.alias;
+            }
+        }
+        vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", t->alias);
+        return NULL;
+    }
+    dev = vrt_domain_device_def_parse(t->xml, def, 0, error);
+    if (!dev)
+        return NULL;
+    *type = dev->type;
+    switch (dev->type) {
+    case VRT_DOMAIN_DEVICE_NET: {
+        VrtDomainNetDef *net = NULL;
+
+        if (dev->data.net->mac_set)
+            net = vrt_domain_def_find_net_by_mac(def, dev->data.net->mac);
+        else if (def->nets && def->nets->len == 1)
+            net = g_ptr_array_index(def->nets, 0);
+        if (!net) {
+            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "matching network device was not found");
+            return NULL;
+        }
+        return net->info.alias;
+    }
+    case VRT_DOMAIN_DEVICE_HOSTDEV: {
+        /* The hostdev of an interface is detached through the interface. */
+        VrtDomainNetDef *net = vrt_domain_def_find_net_by_hostdev_source(def, &dev->data.hostdev->source);
+        VrtDomainHostdevDef *h = vrt_domain_def_find_hostdev_by_source(def, &dev->data.hostdev->source);
+
+        if (net) {
+            *type = VRT_DOMAIN_DEVICE_NET;
+            return net->info.alias;
+        }
+        if (!h) {
+            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "host pci device was not found");
+            return NULL;
+        }
+        return h->info->alias;
+    }
+    case VRT_DOMAIN_DEVICE_DISK: {
+        VrtDomainDiskDef *d = vrt_domain_def_find_disk_by_target(def, dev->data.disk->target_dev);
+
+        if (!d) {
+            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "disk %s not found", dev->data.disk->target_dev);
+            return NULL;
+        }
+        return d->info.alias;
+    }
+    default:
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "detach of device '%s' is not supported",
+                      device_type_name(dev->type));
+        return NULL;
+    }
+}
+
+void
+vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias)
+{
+    g_autoptr(VrtDomainNetDef) net = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *netdev_id = NULL;
+    VrtDomainNetDef *found;
+
+    g_mutex_lock(&obj->lock);
+    g_hash_table_remove(obj->unplug_done, alias);
+    g_hash_table_remove(obj->unplug_pending, alias);
+    found = vrt_domain_def_find_net_by_alias(obj->def, alias);
+    if (found && !net_is_hostdev(found)) {
+        netdev_id = vrt_qemu_command_netdev_id(found);
+        net = vrt_domain_def_net_remove(obj->def, found);
+    }
+    mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+    if (!vrt_qemu_dom_save_status_locked(obj, &err))
+        g_warning("domain %s: %s", obj->def->name, err->message);
+    g_mutex_unlock(&obj->lock);
+    g_clear_error(&err);
+    if (netdev_id && mon && !vrt_qemu_monitor_netdev_del(mon, netdev_id, &err))
+        g_debug("domain %s: netdev_del %s: %s", obj->def->name, netdev_id, err->message);
+    g_info("domain %s: device %s removed", obj->def->name, alias);
+    if (obj->drv->cfg.device_removed) {
+        g_autoptr(VrtDomainRef) ref = NULL;
+
+        g_mutex_lock(&obj->lock);
+        ref = vrt_qemu_dom_make_ref(obj);
+        g_mutex_unlock(&obj->lock);
+        obj->drv->cfg.device_removed(ref, alias, obj->drv->cfg.data);
+    }
+}
+
+static bool
+detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autofree char *alias = NULL;
+    VrtDomainDeviceType type;
+    const char *found;
+    gint64 deadline;
+    bool done;
+
+    g_mutex_lock(&obj->lock);
+    found = find_target(obj->def, t, &type, error);
+    if (!found) {
+        g_mutex_unlock(&obj->lock);
+        return false;
+    }
+    alias = g_strdup(found);
+    if (type != VRT_DOMAIN_DEVICE_NET ||
+        net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias))) {
+        g_mutex_unlock(&obj->lock);
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live detach of device '%s' (%s) is not supported yet",
+                      alias, device_type_name(type));
+        return false;
+    }
+    if (g_hash_table_contains(obj->unplug_pending, alias)) {
+        g_mutex_unlock(&obj->lock);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "device '%s' is already being removed: waiting for the guest to release it", alias);
+        return false;
+    }
+    mon = vrt_qemu_monitor_ref(obj->mon);
+    g_hash_table_remove(obj->unplug_done, alias);
+    g_hash_table_add(obj->unplug_pending, g_strdup(alias));
+    /* Recorded before device_del so that a restart knows to expect the event. */
+    vrt_qemu_dom_save_status_locked(obj, NULL);
+    g_mutex_unlock(&obj->lock);
+
+    if (!vrt_qemu_monitor_device_del(mon, alias, error)) {
+        g_mutex_lock(&obj->lock);
+        g_hash_table_remove(obj->unplug_pending, alias);
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+        g_mutex_unlock(&obj->lock);
+        return false;
+    }
+
+    deadline = g_get_monotonic_time() + UNPLUG_WAIT_MS * 1000;
+    g_mutex_lock(&obj->lock);
+    g_debug("domain %s: waiting up to %d ms for the guest to release %s", obj->def->name, UNPLUG_WAIT_MS, alias);
+    while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && vrt_qemu_dom_is_active(obj)) {
+        if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline))
+            break;
+    }
+    done = g_hash_table_contains(obj->unplug_done, alias);
+    g_mutex_unlock(&obj->lock);
+    if (done)
+        vrt_qemu_hotplug_device_deleted(obj, alias);
+    else
+        g_info("domain %s: guest has not released %s yet; it leaves when QEMU reports it", obj->def->name, alias);
+    return true;
+}
+
+static bool
+config_remove(VrtDomainDef *def, gpointer data, GError **error)
+{
+    const DetachTarget *t = data;
+    VrtDomainDeviceType type;
+    const char *alias = find_target(def, t, &type, error);
+
+    if (!alias)
+        return false;
+    if (type == VRT_DOMAIN_DEVICE_NET) {
+        VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(def, alias);
+
+        vrt_domain_net_def_free(vrt_domain_def_net_remove(def, net));
+    } else if (type == VRT_DOMAIN_DEVICE_HOSTDEV) {
+        vrt_domain_hostdev_def_free(vrt_domain_def_hostdev_remove(def, vrt_domain_def_find_hostdev_by_alias(def, alias)));
+    } else if (type == VRT_DOMAIN_DEVICE_DISK) {
+        for (guint i = 0; def->disks && i < def->disks->len; i++) {
+            VrtDomainDiskDef *d = g_ptr_array_index(def->disks, i);
+
+            if (g_strcmp0(d->info.alias, alias) == 0) {
+                vrt_domain_disk_def_free(vrt_domain_def_disk_remove(def, d));
+                break;
+            }
+        }
+    }
+    return true;
+}
+
+bool
+vrt_qemu_hotplug_detach(VrtQemuDom *obj, const char *xml, const char *alias, guint flags, GError **error)
+{
+    DetachTarget t = { xml, alias };
+    bool live, config;
+
+    if (!vrt_qemu_dom_affect_flags(obj, flags, &live, &config, error))
+        return false;
+    if (live && !detach_live(obj, &t, error))
+        return false;
+    if (config && !edit_config(obj, config_remove, &t, error))
+        return false;
+    return true;
+}
+
+bool
+vrt_qemu_hotplug_update(VrtQemuDom *obj, const char *xml, guint flags, GError **error)
+{
+    vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "updating devices is not supported yet");
+    return false;
+}

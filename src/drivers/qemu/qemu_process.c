@@ -1,0 +1,724 @@
+/*
+ * QEMU processes of domains: start (command line, clean environment, log
+ * file, QMP, cont), stop (SIGTERM then SIGKILL, cleanup), reconnect after a
+ * daemon restart, and the handling of QEMU's events, which runs on a pool
+ * thread per domain in arrival order so that a handler may take the
+ * domain's job and talk QMP.
+ */
+#include "drivers/qemu/qemu_command.h"
+#include "drivers/qemu/qemu_domain.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROCESS_MONITOR_TIMEOUT_MS 10000    /* exec until QMP answers */
+#define PROCESS_RECONNECT_TIMEOUT_MS 3000
+#define PROCESS_TERM_WAIT_MS 3000           /* SIGTERM, then SIGKILL */
+#define PROCESS_KILL_WAIT_MS 5000
+#define PROCESS_POLL_US 1000
+#define PROCESS_LOG_TAIL 1024               /* bytes of QEMU's log in errors */
+#define PROCESS_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+typedef struct {
+    char *name;          /* QMP event name, or NULL for EOF */
+    JsonObject *data;
+    VrtQemuMonitor *mon; /* which connection it came from */
+} QemuEvent;
+
+void
+vrt_qemu_event_free(gpointer p)
+{
+    QemuEvent *ev = p;
+
+    g_free(ev->name);
+    if (ev->data)
+        json_object_unref(ev->data);
+    if (ev->mon)
+        vrt_qemu_monitor_unref(ev->mon);
+    g_free(ev);
+}
+
+bool
+vrt_qemu_pid_is_alive(pid_t pid)
+{
+    g_autofree char *stat = NULL;
+    g_autofree char *path = NULL;
+    const char *p;
+
+    if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+        return false;
+    path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    if (!g_file_get_contents(path, &stat, NULL, NULL))
+        return false;
+    p = strrchr(stat, ')');
+    return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* True when pid is the QEMU of the domain with this uuid. */
+static bool
+pid_is_domain_qemu(pid_t pid, const guint8 uuid[16])
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+    g_autofree char *cmdline = NULL;
+    char uuidstr[VRT_UUID_STRING_LEN];
+    gsize len = 0;
+
+    if (!vrt_qemu_pid_is_alive(pid) || !g_file_get_contents(path, &cmdline, &len, NULL))
+        return false;
+    vrt_uuid_format(uuid, uuidstr);
+    for (gsize i = 0; i < len; i += strlen(cmdline + i) + 1)
+        if (g_str_equal(cmdline + i, uuidstr))
+            return true;
+    return false;
+}
+
+static bool
+wait_pid_gone(pid_t pid, guint ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)ms * 1000;
+
+    while (vrt_qemu_pid_is_alive(pid)) {
+        if (g_get_monotonic_time() >= deadline)
+            return false;
+        g_usleep(PROCESS_POLL_US);
+    }
+    return true;
+}
+
+static char *
+log_path(VrtQemuDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strdup_printf("%s.log", name);
+
+    return g_build_filename(drv->log_dir, file, NULL);
+}
+
+/* The end of QEMU's log since offset, for error messages. */
+static char *
+log_tail(const char *path, off_t offset)
+{
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    const char *start;
+
+    if (!g_file_get_contents(path, &text, &len, NULL) || (gsize)offset >= len)
+        return g_strdup("");
+    start = text + offset;
+    if (strlen(start) > PROCESS_LOG_TAIL)
+        start += strlen(start) - PROCESS_LOG_TAIL;
+    return g_strchomp(g_strdup(start));
+}
+
+static void
+child_setup(gpointer data)
+{
+    /* Own session: a signal to the daemon's group must not reach QEMU. */
+    setsid();
+}
+
+static pid_t
+read_pidfile(const char *path)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    return (pid_t)g_ascii_strtoll(text, NULL, 10);
+}
+
+static void
+cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_path)
+{
+    g_autofree char *status = vrt_qemu_status_path(drv, name);
+    g_autofree char *pidfile = g_strdup_printf("%s/%s.pid", drv->state_dir, name);
+
+    if (monitor_path)
+        unlink(monitor_path);
+    unlink(pidfile);
+    vrt_file_remove(status, NULL);
+}
+
+static bool
+spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, pid_t *pid, off_t *log_start, GError **error)
+{
+    g_autofree char *home = g_strdup_printf("HOME=%s", obj->drv->lib_dir);
+    g_autofree char *xdg_data = g_strdup_printf("XDG_DATA_HOME=%s", obj->drv->lib_dir);
+    g_autofree char *xdg_cache = g_strdup_printf("XDG_CACHE_HOME=%s", obj->drv->lib_dir);
+    g_autofree char *xdg_config = g_strdup_printf("XDG_CONFIG_HOME=%s", obj->drv->lib_dir);
+    const char *envp[] = { "LC_ALL=C", "PATH=" PROCESS_PATH, home, xdg_data, xdg_cache, xdg_config, NULL };
+    g_autofree char *cmdline = g_strjoinv(" ", argv);
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *stamp = g_date_time_format_iso8601(now);
+    g_autofree char *header = g_strdup_printf("%s: starting up\n%s\n", stamp, cmdline);
+    g_autoptr(GError) err = NULL;
+    GPid child = 0;
+    int logfd, nullfd;
+    struct stat sb;
+    bool ok;
+
+    logfd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logfd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot open log file '%s'", logfile);
+        return false;
+    }
+    if (write(logfd, header, strlen(header)) < 0)
+        g_debug("cannot write to %s: %s", logfile, g_strerror(errno));
+    *log_start = fstat(logfd, &sb) == 0 ? sb.st_size : 0;
+    nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    /* Without DO_NOT_REAP_CHILD GLib double-forks: QEMU is nobody's zombie
+     * and outlives the daemon. */
+    ok = g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv, envp, G_SPAWN_DEFAULT,
+                                          child_setup, NULL, nullfd, logfd, logfd, NULL, NULL, 0,
+                                          &child, NULL, NULL, NULL, &err);
+    close(logfd);
+    if (nullfd >= 0)
+        close(nullfd);
+    if (!ok) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot start QEMU '%s': %s", argv[0], err->message);
+        return false;
+    }
+    *pid = child;
+    return true;
+}
+
+/* Resolves emulator and machine, checks KVM; fills def->os.machine with the
+ * canonical name (as libvirt shows it in live XML). */
+static bool
+prepare_def(VrtQemuDom *obj, VrtDomainDef *def, char **emulator, GError **error)
+{
+    VrtQemuDriver *drv = obj->drv;
+    const VrtQemuCapsInfo *caps = vrt_qemu_caps_get(drv->caps, def->emulator ? def->emulator : drv->emulator, error);
+    char *machine;
+
+    if (!caps)
+        return false;
+    if (def->virt_type == VRT_DOMAIN_VIRT_KVM) {
+        g_autoptr(GError) err = NULL;
+
+        if (!vrt_qemu_caps_kvm_usable(drv->dev_kvm, &err)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "domain type 'kvm' needs KVM, which is not usable here (%s); use type='qemu'",
+                          err->message);
+            return false;
+        }
+    }
+    machine = vrt_qemu_caps_canonical_machine(caps, def->os.machine, error);
+    if (!machine)
+        return false;
+    g_free(def->os.machine);
+    def->os.machine = machine;
+    *emulator = g_strdup(caps->emulator);
+    return true;
+}
+
+bool
+vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
+{
+    VrtQemuDriver *drv = obj->drv;
+    g_autoptr(VrtDomainDef) def = NULL;
+    g_autofree char *emulator = NULL;
+    g_autofree char *monitor_path = NULL;
+    g_autofree char *pidfile = NULL;
+    g_autofree char *logfile = NULL;
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(GError) err = NULL;
+    VrtQemuCommandOptions opts = { 0 };
+    pid_t pid = 0, child = 0;
+    off_t log_start = 0;
+    bool paused = flags & VRT_DOMAIN_START_PAUSED;
+    int id;
+
+    g_mutex_lock(&obj->lock);
+    def = vrt_domain_def_copy(obj->def, error);
+    g_mutex_unlock(&obj->lock);
+    if (!def || !vrt_domain_def_assign_addresses(def, error) || !prepare_def(obj, def, &emulator, error))
+        return false;
+
+    if (!vrt_dir_ensure(drv->state_dir, 0700, error) || !vrt_dir_ensure(drv->log_dir, 0700, error) ||
+        !vrt_dir_ensure(drv->lib_dir, 0700, error))
+        return false;
+    monitor_path = g_strdup_printf("%s/%s.monitor", drv->state_dir, def->name);
+    pidfile = g_strdup_printf("%s/%s.pid", drv->state_dir, def->name);
+    logfile = log_path(drv, def->name);
+    unlink(monitor_path);
+    unlink(pidfile);
+
+    opts.emulator = emulator;
+    opts.machine = def->os.machine;
+    opts.monitor_path = monitor_path;
+    opts.pidfile = pidfile;
+    argv = vrt_qemu_command_build(def, &opts, error);
+    if (!argv)
+        return false;
+
+    if (!spawn_qemu(obj, argv, logfile, &child, &log_start, error))
+        return false;
+    g_debug("domain %s: QEMU spawned as pid %d", def->name, (int)child);
+
+    mon = vrt_qemu_monitor_open(monitor_path, vrt_qemu_event_thread_context(drv->evthread), child,
+                                PROCESS_MONITOR_TIMEOUT_MS, &vrt_qemu_monitor_callbacks, obj, &err);
+    pid = read_pidfile(pidfile);
+    if (pid <= 0)
+        pid = child;
+    if (!mon) {
+        g_autofree char *tail = NULL;
+
+        if (vrt_qemu_pid_is_alive(pid)) {
+            kill(pid, SIGKILL);
+            wait_pid_gone(pid, PROCESS_KILL_WAIT_MS);
+        }
+        tail = log_tail(logfile, log_start);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "process exited while connecting to monitor: %s",
+                      *tail ? tail : err->message);
+        cleanup_runtime_files(drv, def->name, monitor_path);
+        return false;
+    }
+
+    g_mutex_lock(&drv->lock);
+    id = ++drv->next_id;
+    g_mutex_unlock(&drv->lock);
+
+    g_mutex_lock(&obj->lock);
+    def->id = id;
+    if (obj->persistent && !obj->newdef)
+        obj->newdef = g_steal_pointer(&obj->def);
+    vrt_domain_def_free(obj->def);
+    obj->def = g_steal_pointer(&def);
+    obj->pid = pid;
+    g_free(obj->monitor_path);
+    obj->monitor_path = g_strdup(monitor_path);
+    obj->mon = vrt_qemu_monitor_ref(mon);
+    obj->stop_requested = false;
+    obj->guest_shutdown = false;
+    obj->fake_reboot = false;
+    obj->updated = false;
+    g_hash_table_remove_all(obj->unplug_pending);
+    g_hash_table_remove_all(obj->unplug_done);
+    vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
+    if (!vrt_qemu_dom_save_status_locked(obj, error)) {
+        g_mutex_unlock(&obj->lock);
+        goto fail;
+    }
+    g_mutex_unlock(&obj->lock);
+
+    if (!paused && !vrt_qemu_monitor_cont(mon, error))
+        goto fail;
+
+    g_mutex_lock(&obj->lock);
+    if (paused)
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
+    else
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+    if (!vrt_qemu_dom_save_status_locked(obj, &err))
+        g_warning("domain %s: %s", obj->def->name, err->message);
+    g_mutex_unlock(&obj->lock);
+
+    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_BOOTED);
+    if (paused)
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, VRT_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    return true;
+
+fail:
+    g_mutex_lock(&obj->lock);
+    obj->stop_requested = true;
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_process_kill(obj);
+    /* Quietly: a start that failed emits no STOPPED. */
+    vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, -1);
+    return false;
+}
+
+void
+vrt_qemu_process_kill(VrtQemuDom *obj)
+{
+    pid_t pid;
+
+    g_mutex_lock(&obj->lock);
+    pid = obj->pid;
+    obj->stop_requested = true;
+    g_mutex_unlock(&obj->lock);
+    if (pid <= 0 || !vrt_qemu_pid_is_alive(pid))
+        return;
+    kill(pid, SIGTERM);
+    if (wait_pid_gone(pid, PROCESS_TERM_WAIT_MS))
+        return;
+    g_warning("QEMU pid %d ignored SIGTERM for %d ms, sending SIGKILL", (int)pid, PROCESS_TERM_WAIT_MS);
+    kill(pid, SIGKILL);
+    if (!wait_pid_gone(pid, PROCESS_KILL_WAIT_MS))
+        g_warning("QEMU pid %d still present after SIGKILL", (int)pid);
+}
+
+void
+vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
+{
+    VrtQemuDriver *drv = obj->drv;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autofree char *monitor_path = NULL;
+    g_autofree char *name = NULL;
+    bool transient;
+
+    vrt_qemu_process_kill(obj);
+
+    g_mutex_lock(&obj->lock);
+    if (!vrt_qemu_dom_is_active(obj)) {
+        g_mutex_unlock(&obj->lock);
+        return;
+    }
+    mon = g_steal_pointer(&obj->mon);
+    monitor_path = g_steal_pointer(&obj->monitor_path);
+    name = g_strdup(obj->def->name);
+    obj->pid = 0;
+    obj->def->id = -1;
+    g_hash_table_remove_all(obj->unplug_pending);
+    g_hash_table_remove_all(obj->unplug_done);
+    vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF, reason);
+    if (obj->newdef) {
+        vrt_domain_def_free(obj->def);
+        obj->def = g_steal_pointer(&obj->newdef);
+        obj->def->id = -1;
+    }
+    transient = !obj->persistent;
+    g_mutex_unlock(&obj->lock);
+
+    if (mon)
+        vrt_qemu_monitor_close(mon);
+    cleanup_runtime_files(drv, name, monitor_path);
+    if (event_detail >= 0)
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, event_detail);
+    if (transient)
+        vrt_qemu_driver_remove(drv, obj);
+}
+
+bool
+vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
+{
+    VrtQemuDriver *drv = obj->drv;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autofree char *status = NULL;
+    bool running = false;
+
+    if (!pid_is_domain_qemu(st->pid, st->def->uuid)) {
+        g_info("domain %s: QEMU pid %d is gone", st->def->name, (int)st->pid);
+        return false;
+    }
+    mon = vrt_qemu_monitor_open(st->monitor_path, vrt_qemu_event_thread_context(drv->evthread), st->pid,
+                                PROCESS_RECONNECT_TIMEOUT_MS, &vrt_qemu_monitor_callbacks, obj, &err);
+    if (!mon || !vrt_qemu_monitor_query_status(mon, &running, &status, &err)) {
+        g_warning("domain %s: cannot reattach to QEMU pid %d: %s", st->def->name, (int)st->pid, err->message);
+        if (mon)
+            vrt_qemu_monitor_close(mon);
+        /* A QEMU we cannot control must not keep running unseen. */
+        kill(st->pid, SIGKILL);
+        wait_pid_gone(st->pid, PROCESS_KILL_WAIT_MS);
+        return false;
+    }
+
+    g_mutex_lock(&obj->lock);
+    if (obj->persistent && !obj->newdef)
+        obj->newdef = g_steal_pointer(&obj->def);
+    vrt_domain_def_free(obj->def);
+    obj->def = g_steal_pointer(&st->def);
+    obj->pid = st->pid;
+    g_free(obj->monitor_path);
+    obj->monitor_path = g_strdup(st->monitor_path);
+    obj->mon = vrt_qemu_monitor_ref(mon);
+    obj->fake_reboot = st->fake_reboot;
+    for (guint i = 0; i < st->unplug_pending->len; i++)
+        g_hash_table_add(obj->unplug_pending, g_strdup(g_ptr_array_index(st->unplug_pending, i)));
+    if (running)
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING,
+                               st->state == VRT_DOMAIN_RUNNING ? st->reason : VRT_DOMAIN_RUNNING_UNPAUSED);
+    else if (g_str_equal(status, "shutdown"))
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
+    else
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED,
+                               st->state == VRT_DOMAIN_PAUSED ? st->reason : VRT_DOMAIN_PAUSED_UNKNOWN);
+    g_mutex_lock(&drv->lock);
+    if (obj->def->id > drv->next_id)
+        drv->next_id = obj->def->id;
+    g_mutex_unlock(&drv->lock);
+    if (!vrt_qemu_dom_save_status_locked(obj, &err))
+        g_warning("domain %s: %s", obj->def->name, err->message);
+    g_mutex_unlock(&obj->lock);
+    g_info("domain %s: reconnected to QEMU pid %d (%s)", obj->def->name, (int)obj->pid, status);
+    return true;
+}
+
+/* ---- events ---- */
+
+static void
+queue_event(VrtQemuDom *obj, VrtQemuMonitor *mon, const char *name, JsonObject *data)
+{
+    QemuEvent *ev = g_new0(QemuEvent, 1);
+    bool schedule;
+
+    ev->name = g_strdup(name);
+    ev->data = data ? json_object_ref(data) : NULL;
+    ev->mon = vrt_qemu_monitor_ref(mon);
+    g_mutex_lock(&obj->lock);
+    g_queue_push_tail(&obj->events, ev);
+    schedule = !obj->events_scheduled;
+    obj->events_scheduled = true;
+    g_mutex_unlock(&obj->lock);
+    if (schedule)
+        g_thread_pool_push(obj->drv->event_pool, vrt_qemu_dom_ref(obj), NULL);
+}
+
+static void
+monitor_event_cb(VrtQemuMonitor *mon, const char *name, JsonObject *data, gpointer opaque)
+{
+    VrtQemuDom *obj = opaque;
+
+    if (g_str_equal(name, "DEVICE_DELETED") && data) {
+        const char *alias = json_object_get_string_member_with_default(data, "device", NULL);
+
+        /* Recorded here, on the event thread, because a detach call may be
+         * waiting for it while holding the job. */
+        if (alias) {
+            g_mutex_lock(&obj->lock);
+            g_hash_table_add(obj->unplug_done, g_strdup(alias));
+            g_cond_broadcast(&obj->cond);
+            g_mutex_unlock(&obj->lock);
+        }
+    }
+    queue_event(obj, mon, name, data);
+}
+
+static void
+monitor_eof_cb(VrtQemuMonitor *mon, gpointer opaque)
+{
+    queue_event(opaque, mon, NULL, NULL);
+}
+
+const VrtQemuMonitorCallbacks vrt_qemu_monitor_callbacks = { monitor_event_cb, monitor_eof_cb };
+
+/* Whether ev still concerns the current QEMU of obj. Lock held. */
+static bool
+event_is_current(VrtQemuDom *obj, QemuEvent *ev)
+{
+    return vrt_qemu_dom_is_active(obj) && obj->mon == ev->mon;
+}
+
+static void
+handle_eof(VrtQemuDom *obj, QemuEvent *ev)
+{
+    bool requested, shutdown;
+
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, NULL))
+        return;
+    g_mutex_lock(&obj->lock);
+    if (!event_is_current(obj, ev)) {
+        g_mutex_unlock(&obj->lock);
+        vrt_qemu_dom_end_job(obj);
+        return;
+    }
+    requested = obj->stop_requested;
+    shutdown = obj->guest_shutdown;
+    g_mutex_unlock(&obj->lock);
+    if (!requested)
+        g_warning("domain %s: QEMU closed its monitor unexpectedly: marking it crashed", obj->def->name);
+    if (shutdown)
+        vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_SHUTDOWN, VRT_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+    else if (requested)
+        vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_DESTROYED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED);
+    else
+        vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_CRASHED, VRT_DOMAIN_EVENT_STOPPED_CRASHED);
+    vrt_qemu_dom_end_job(obj);
+}
+
+static void
+handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
+{
+    gboolean guest = ev->data ? json_object_get_boolean_member_with_default(ev->data, "guest", FALSE) : FALSE;
+    const char *why = ev->data ? json_object_get_string_member_with_default(ev->data, "reason", "") : "";
+    VrtDomainLifecycleAction action;
+    VrtQemuMonitor *mon;
+    bool reboot, fake;
+    g_autoptr(GError) err = NULL;
+
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_EVENT, NULL))
+        return;
+    g_mutex_lock(&obj->lock);
+    if (!event_is_current(obj, ev)) {
+        g_mutex_unlock(&obj->lock);
+        vrt_qemu_dom_end_job(obj);
+        return;
+    }
+    fake = obj->fake_reboot;
+    obj->fake_reboot = false;
+    /* -no-reboot turns a guest reboot into SHUTDOWN with reason guest-reset. */
+    reboot = g_str_equal(why, "guest-reset") || fake;
+    action = reboot ? obj->def->on_reboot : obj->def->on_poweroff;
+    if (fake)
+        action = VRT_DOMAIN_LIFECYCLE_RESTART;
+    mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+    obj->guest_shutdown = true;
+    vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
+    g_mutex_unlock(&obj->lock);
+
+    g_info("domain %s: QEMU reports shutdown (guest %s, reason %s): %s", obj->def->name,
+           guest ? "yes" : "no", why, vrt_domain_lifecycle_action_to_string(action));
+    if (!fake)
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SHUTDOWN,
+                          guest ? VRT_DOMAIN_EVENT_SHUTDOWN_GUEST : VRT_DOMAIN_EVENT_SHUTDOWN_HOST);
+
+    if (action == VRT_DOMAIN_LIFECYCLE_RESTART || action == VRT_DOMAIN_LIFECYCLE_COREDUMP_RESTART) {
+        /* Reboot in place: QEMU stopped (-no-shutdown); reset and continue. */
+        if (vrt_qemu_monitor_system_reset(mon, &err) && vrt_qemu_monitor_cont(mon, &err)) {
+            g_mutex_lock(&obj->lock);
+            obj->guest_shutdown = false;
+            vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+            vrt_qemu_dom_save_status_locked(obj, NULL);
+            g_mutex_unlock(&obj->lock);
+            vrt_qemu_monitor_unref(mon);
+            vrt_qemu_dom_end_job(obj);
+            return;
+        }
+        g_warning("domain %s: restart after shutdown failed: %s", obj->def->name, err->message);
+    } else if (action == VRT_DOMAIN_LIFECYCLE_PRESERVE) {
+        g_mutex_lock(&obj->lock);
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+        g_mutex_unlock(&obj->lock);
+        if (mon)
+            vrt_qemu_monitor_unref(mon);
+        vrt_qemu_dom_end_job(obj);
+        return;
+    }
+    if (mon)
+        vrt_qemu_monitor_unref(mon);
+    vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_SHUTDOWN, VRT_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+    vrt_qemu_dom_end_job(obj);
+}
+
+static void
+handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
+{
+    int event = -1, detail = 0;
+
+    g_mutex_lock(&obj->lock);
+    /* Suspend/resume/start calls set the state themselves; a stop after a
+     * guest shutdown is part of it. */
+    if (!event_is_current(obj, ev) || obj->job == VRT_QEMU_JOB_SUSPEND || obj->job == VRT_QEMU_JOB_START ||
+        obj->state == VRT_DOMAIN_SHUTDOWN || obj->guest_shutdown) {
+        g_mutex_unlock(&obj->lock);
+        return;
+    }
+    if (stop && obj->state == VRT_DOMAIN_RUNNING) {
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_UNKNOWN);
+        event = VRT_DOMAIN_EVENT_SUSPENDED;
+        detail = VRT_DOMAIN_EVENT_SUSPENDED_PAUSED;
+    } else if (!stop && obj->state == VRT_DOMAIN_PAUSED) {
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
+        event = VRT_DOMAIN_EVENT_RESUMED;
+        detail = VRT_DOMAIN_EVENT_RESUMED_UNPAUSED;
+    }
+    if (event >= 0)
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+    g_mutex_unlock(&obj->lock);
+    if (event >= 0)
+        vrt_qemu_dom_emit(obj, event, detail);
+}
+
+static void
+handle_panic(VrtQemuDom *obj, QemuEvent *ev)
+{
+    VrtDomainLifecycleAction action;
+
+    g_mutex_lock(&obj->lock);
+    if (!event_is_current(obj, ev)) {
+        g_mutex_unlock(&obj->lock);
+        return;
+    }
+    action = obj->def->on_crash;
+    vrt_qemu_dom_set_state(obj, VRT_DOMAIN_CRASHED, VRT_DOMAIN_CRASHED_PANICKED);
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_CRASHED, VRT_DOMAIN_EVENT_CRASHED_PANICKED);
+    if (action == VRT_DOMAIN_LIFECYCLE_PRESERVE)
+        return;
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, NULL))
+        return;
+    g_mutex_lock(&obj->lock);
+    obj->stop_requested = true;
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_CRASHED, VRT_DOMAIN_EVENT_STOPPED_CRASHED);
+    vrt_qemu_dom_end_job(obj);
+    if (action == VRT_DOMAIN_LIFECYCLE_RESTART || action == VRT_DOMAIN_LIFECYCLE_COREDUMP_RESTART) {
+        g_autoptr(GError) err = NULL;
+
+        if (vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, &err)) {
+            if (!vrt_qemu_process_start(obj, 0, &err))
+                g_warning("domain %s: restart after crash failed: %s", obj->def->name, err->message);
+            vrt_qemu_dom_end_job(obj);
+        }
+    }
+}
+
+static void
+handle_device_deleted(VrtQemuDom *obj, QemuEvent *ev)
+{
+    const char *alias = ev->data ? json_object_get_string_member_with_default(ev->data, "device", NULL) : NULL;
+
+    if (!alias)
+        return;
+    /* A detach call still waiting consumes it itself; otherwise finish the
+     * removal here under a job. */
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, NULL))
+        return;
+    g_mutex_lock(&obj->lock);
+    if (!event_is_current(obj, ev) || !g_hash_table_contains(obj->unplug_done, alias)) {
+        g_mutex_unlock(&obj->lock);
+        vrt_qemu_dom_end_job(obj);
+        return;
+    }
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_hotplug_device_deleted(obj, alias);
+    vrt_qemu_dom_end_job(obj);
+}
+
+static void
+handle_event(VrtQemuDom *obj, QemuEvent *ev)
+{
+    if (!ev->name)
+        handle_eof(obj, ev);
+    else if (g_str_equal(ev->name, "SHUTDOWN"))
+        handle_shutdown(obj, ev);
+    else if (g_str_equal(ev->name, "STOP"))
+        handle_stop_resume(obj, ev, true);
+    else if (g_str_equal(ev->name, "RESUME"))
+        handle_stop_resume(obj, ev, false);
+    else if (g_str_equal(ev->name, "GUEST_PANICKED"))
+        handle_panic(obj, ev);
+    else if (g_str_equal(ev->name, "DEVICE_DELETED"))
+        handle_device_deleted(obj, ev);
+    else
+        g_debug("domain %s: QEMU event %s", obj->def->name, ev->name);
+}
+
+void
+vrt_qemu_event_pool_run(gpointer data, gpointer user_data)
+{
+    g_autoptr(VrtQemuDom) obj = data;
+
+    for (;;) {
+        QemuEvent *ev;
+
+        g_mutex_lock(&obj->lock);
+        ev = g_queue_pop_head(&obj->events);
+        if (!ev)
+            obj->events_scheduled = false;
+        g_mutex_unlock(&obj->lock);
+        if (!ev)
+            return;
+        handle_event(obj, ev);
+        vrt_qemu_event_free(ev);
+    }
+}

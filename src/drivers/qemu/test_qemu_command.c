@@ -1,0 +1,156 @@
+/*
+ * Command-line generation against golden files: each testdata/NAME.xml is
+ * parsed, given addresses, turned into argv and compared line by line with
+ * testdata/NAME.args (VRT_TEST_REGENERATE=1 rewrites the golden files).
+ * Also: what cannot run is refused by name, and the accelerator follows the
+ * domain type; the machine-type probe parser reads QEMU's help output.
+ */
+#include "drivers/qemu/qemu_capabilities.h"
+#include "drivers/qemu/qemu_command.h"
+#include "util/error.h"
+
+#include <string.h>
+
+static char *
+data_path(const char *name, const char *ext)
+{
+    g_autofree char *file = g_strdup_printf("%s.%s", name, ext);
+
+    return g_build_filename(VRT_QEMU_TESTDATA, file, NULL);
+}
+
+static GStrv
+build_for(const char *name, GError **error)
+{
+    g_autofree char *path = data_path(name, "xml");
+    g_autofree char *xml = NULL;
+    g_autoptr(VrtDomainDef) def = NULL;
+    g_autofree char *monitor = g_strdup_printf("/run/vrt/qemu/%s.monitor", name);
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .monitor_path = monitor,
+        .pidfile = NULL,
+    };
+
+    g_assert_true(g_file_get_contents(path, &xml, NULL, NULL));
+    def = vrt_domain_def_parse(xml, 0, error);
+    if (!def || !vrt_domain_def_assign_addresses(def, error))
+        return NULL;
+    opts.machine = vrt_domain_def_is_q35(def) ? "pc-q35-7.2" : "pc-i440fx-7.2";
+    return vrt_qemu_command_build(def, &opts, error);
+}
+
+static void
+test_golden(gconstpointer data)
+{
+    const char *name = data;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = build_for(name, &err);
+    g_autofree char *got = NULL;
+    g_autofree char *want = NULL;
+    g_autofree char *golden = data_path(name, "args");
+
+    g_assert_no_error(err);
+    got = g_strconcat(g_strjoinv("\n", argv), "\n", NULL);
+    if (g_getenv("VRT_TEST_REGENERATE")) {
+        g_assert_true(g_file_set_contents(golden, got, -1, NULL));
+        return;
+    }
+    g_assert_true(g_file_get_contents(golden, &want, NULL, NULL));
+    g_assert_cmpstr(got, ==, want);
+}
+
+static bool
+argv_has(GStrv argv, const char *a, const char *b)
+{
+    for (guint i = 0; argv[i] && argv[i + 1]; i++)
+        if (g_str_equal(argv[i], a) && strstr(argv[i + 1], b))
+            return true;
+    return false;
+}
+
+static void
+test_properties(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) full = build_for("q35-full", &err);
+    g_auto(GStrv) minimal = NULL;
+
+    g_assert_no_error(err);
+    /* What a user checks on a running VM's command line. */
+    g_assert_true(argv_has(full, "-accel", "kvm"));
+    g_assert_true(argv_has(full, "-name", "guest=full"));
+    g_assert_true(argv_has(full, "-uuid", "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"));
+    g_assert_true(argv_has(full, "-m", "size=524288k"));
+    g_assert_true(argv_has(full, "-smp", "2,maxcpus=4,sockets=1,dies=1,cores=2,threads=2"));
+    g_assert_true(argv_has(full, "-cpu", "host"));
+    g_assert_true(argv_has(full, "-device", "\"id\":\"net0\""));
+    g_assert_true(argv_has(full, "-netdev", "\"id\":\"hostnet0\""));
+    g_assert_true(argv_has(full, "-device", "\"id\":\"virtio-disk0\""));
+    g_assert_true(argv_has(full, "-chardev", "server=on,wait=off"));
+    g_assert_true(argv_has(full, "-mon", "mode=control"));
+    g_assert_true(g_strv_contains((const char *const *)full, "-S"));
+    g_assert_true(g_strv_contains((const char *const *)full, "-nodefaults"));
+    g_assert_true(g_strv_contains((const char *const *)full, "-no-user-config"));
+
+    minimal = build_for("pc-minimal", &err);
+    g_assert_no_error(err);
+    g_assert_true(argv_has(minimal, "-accel", "tcg"));
+    g_assert_true(argv_has(minimal, "-machine", "pc-i440fx-7.2"));
+    g_assert_true(argv_has(minimal, "-machine", "acpi=off"));
+    g_assert_true(argv_has(minimal, "-display", "none"));
+    g_assert_true(g_strv_contains((const char *const *)minimal, "-no-reboot"));
+}
+
+static void
+test_spice_refused(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = build_for("q35-unsupported-spice", &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "spice"));
+}
+
+static void
+test_machine_parse(void)
+{
+    static const char help[] =
+        "Supported machines are:\n"
+        "microvm              microvm (i386)\n"
+        "pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)\n"
+        "pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)\n"
+        "pc-i440fx-7.1        Standard PC (i440FX + PIIX, 1996)\n"
+        "q35                  Standard PC (Q35 + ICH9, 2009) (alias of pc-q35-7.2)\n"
+        "pc-q35-7.2           Standard PC (Q35 + ICH9, 2009)\n"
+        "none                 empty machine\n";
+    g_autoptr(GPtrArray) machines = vrt_qemu_caps_parse_machines(help);
+    VrtQemuCapsInfo info = { .emulator = (char *)"qemu", .machines = machines };
+    g_autoptr(GError) err = NULL;
+    g_autofree char *q35 = vrt_qemu_caps_canonical_machine(&info, "q35", &err);
+    g_autofree char *pc = vrt_qemu_caps_canonical_machine(&info, "pc", &err);
+    g_autofree char *def = vrt_qemu_caps_canonical_machine(&info, NULL, &err);
+    g_autofree char *exact = vrt_qemu_caps_canonical_machine(&info, "pc-i440fx-7.1", &err);
+
+    g_assert_no_error(err);
+    g_assert_cmpuint(machines->len, ==, 5);
+    g_assert_cmpstr(q35, ==, "pc-q35-7.2");
+    g_assert_cmpstr(pc, ==, "pc-i440fx-7.2");
+    g_assert_cmpstr(def, ==, "pc-i440fx-7.2");
+    g_assert_cmpstr(exact, ==, "pc-i440fx-7.1");
+    g_assert_null(vrt_qemu_caps_canonical_machine(&info, "virt", &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_data_func("/qemu/command/golden/q35-full", "q35-full", test_golden);
+    g_test_add_data_func("/qemu/command/golden/pc-minimal", "pc-minimal", test_golden);
+    g_test_add_func("/qemu/command/properties", test_properties);
+    g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
+    g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);
+    return g_test_run();
+}

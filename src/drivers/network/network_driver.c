@@ -624,7 +624,9 @@ vrt_network_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostar
     if (!vrt_file_remove(link, error))
         return false;
     if (autostart) {
-        g_autofree char *target = config_path(drv, name);
+        /* Absolute, so the link still resolves when --root was relative. */
+        g_autofree char *rel = config_path(drv, name);
+        g_autofree char *target = g_canonicalize_filename(rel, NULL);
         if (!vrt_dir_ensure(drv->autostart_dir, NETWORK_DIR_MODE, error))
             return false;
         if (symlink(target, link) < 0) {
@@ -718,7 +720,7 @@ load_configs_locked(VrtNetworkDriver *drv, GError **error)
         VrtNetworkObj *obj = obj_new();
         obj->def = def;
         g_autofree char *link = autostart_path(drv, def->name);
-        obj->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
+        obj->autostart = g_file_test(link, G_FILE_TEST_IS_SYMLINK) || g_file_test(link, G_FILE_TEST_EXISTS);
         g_hash_table_insert(drv->nets, g_strdup(def->name), obj);
     }
     return true;

@@ -467,6 +467,23 @@ alloc_from_port(const VrtNetworkPortDef *port)
     return alloc;
 }
 
+/* What a port file must hold to be read back after a restart. */
+static bool
+check_owner(const char *owner_name, const guint8 mac[6], GError **error)
+{
+    if (!owner_name || !*owner_name) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "a network port needs an owner name");
+        return false;
+    }
+    if (mac[0] & 1) {
+        char m[18];
+        vrt_network_mac_format(mac, m);
+        vrt_error_set(error, VIR_ERR_INVALID_MAC, "multicast mac address '%s' cannot be used by a network port", m);
+        return false;
+    }
+    return true;
+}
+
 static VrtNetworkPortDef *
 new_port(const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6])
 {
@@ -481,10 +498,8 @@ VrtNetworkPortAlloc *
 vrt_network_port_allocate(VrtNetworkDriver *drv, const char *network_name, const char *owner_name,
                           const guchar owner_uuid[16], const guint8 mac[6], GError **error)
 {
-    if (!owner_name || !*owner_name) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "a network port needs an owner name");
+    if (!check_owner(owner_name, mac, error))
         return NULL;
-    }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = active_by_name_locked(drv, network_name, error);
     if (!obj)
@@ -521,11 +536,13 @@ vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const 
                          const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6],
                          const char *pci_addr, GError **error)
 {
+    if (!check_owner(owner_name, mac, error))
+        return false;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = active_by_name_locked(drv, network_name, error);
     if (!obj)
         return false;
-    g_autoptr(VrtNetworkPortDef) port = new_port(owner_name ? owner_name : "", owner_uuid, mac);
+    g_autoptr(VrtNetworkPortDef) port = new_port(owner_name, owner_uuid, mac);
     memcpy(port->uuid, port_uuid, 16);
     if (is_hostdev(obj->live)) {
         if (!pci_addr || !vrt_network_pci_addr_parse(pci_addr, &port->plug_addr)) {

@@ -419,6 +419,15 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     g_assert_cmpstr(again->pci_addr, ==, freed);
     assert_invariants(drv);
 
+    /* What could not be read back after a restart is refused up front. */
+    static const guint8 mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+    g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mcast, &err));
+    assert_error(err, VIR_ERR_INVALID_MAC, "01:00:5e:00:00:01");
+    g_clear_error(&err);
+    g_assert_null(vrt_network_port_allocate(drv, "pool", "", owner_uuid, mac, &err));
+    assert_error(err, VIR_ERR_INVALID_ARG, "owner name");
+    g_clear_error(&err);
+
     /* Inactive network and unknown network. */
     g_assert_null(vrt_network_port_allocate(drv, "nonet", "g", owner_uuid, mac, &err));
     assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching name 'nonet'");

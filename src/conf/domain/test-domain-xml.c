@@ -563,7 +563,7 @@ static void
 test_secure_and_inactive(void)
 {
     g_autofree char *path = g_build_filename(VRT_SOURCE_DIR, "tests", "data", "domain", "q35-full.xml", NULL);
-    g_autofree char *xml = NULL, *plain = NULL, *secure = NULL, *inactive = NULL, *live = NULL;
+    g_autofree char *xml = NULL, *plain = NULL, *secure = NULL, *inactive = NULL;
     g_autoptr(VrtDomainDef) def = NULL;
     g_autoptr(GError) error = NULL;
 

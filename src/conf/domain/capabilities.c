@@ -1,0 +1,308 @@
+/*
+ * The capabilities struct and its formatter, in libvirt's layout: <host>
+ * (uuid, cpu, iommu, migration, NUMA topology, security model) then one
+ * <guest> per os type and arch with its machines and domain types.
+ */
+#include "conf/domain/capabilities.h"
+#include "conf/domain/domain_conf.h"
+#include "util/error.h"
+
+#include <stdarg.h>
+
+static void
+machine_free(gpointer p)
+{
+    VrtCapsMachine *m = p;
+    g_free(m->name);
+    g_free(m->canonical);
+    g_free(m);
+}
+
+static void
+cpu_free(gpointer p)
+{
+    VrtCapsCpu *c = p;
+    g_free(c->siblings);
+    g_free(c);
+}
+
+static void
+cell_free(gpointer p)
+{
+    VrtCapsCell *c = p;
+    g_ptr_array_unref(c->cpus);
+    g_free(c);
+}
+
+static void
+guest_free(gpointer p)
+{
+    VrtCapsGuest *g = p;
+    g_free(g->os_type);
+    g_free(g->arch);
+    g_free(g->emulator);
+    g_ptr_array_unref(g->machines);
+    g_free(g);
+}
+
+VrtCaps *
+vrt_caps_new(const char *host_arch)
+{
+    VrtCaps *caps = g_new0(VrtCaps, 1);
+
+    caps->arch = g_strdup(host_arch);
+    caps->cpu_features = g_ptr_array_new_with_free_func(g_free);
+    caps->page_sizes_kib = g_array_new(FALSE, FALSE, sizeof(guint));
+    caps->cells = g_ptr_array_new_with_free_func(cell_free);
+    caps->uri_transports = g_ptr_array_new_with_free_func(g_free);
+    caps->guests = g_ptr_array_new_with_free_func(guest_free);
+    caps->secmodel = g_strdup("none");
+    caps->secmodel_doi = g_strdup("0");
+    return caps;
+}
+
+void
+vrt_caps_free(VrtCaps *caps)
+{
+    if (!caps)
+        return;
+    g_free(caps->arch);
+    g_free(caps->cpu_vendor);
+    g_free(caps->cpu_model);
+    g_ptr_array_unref(caps->cpu_features);
+    g_array_unref(caps->page_sizes_kib);
+    g_ptr_array_unref(caps->cells);
+    g_ptr_array_unref(caps->uri_transports);
+    g_free(caps->secmodel);
+    g_free(caps->secmodel_doi);
+    g_ptr_array_unref(caps->guests);
+    g_free(caps);
+}
+
+VrtCapsGuest *
+vrt_caps_add_guest(VrtCaps *caps, const char *os_type, const char *arch, guint wordsize,
+                   const char *emulator)
+{
+    VrtCapsGuest *g = g_new0(VrtCapsGuest, 1);
+
+    g->os_type = g_strdup(os_type);
+    g->arch = g_strdup(arch);
+    g->wordsize = wordsize;
+    g->emulator = g_strdup(emulator);
+    g->machines = g_ptr_array_new_with_free_func(machine_free);
+    g_ptr_array_add(caps->guests, g);
+    return g;
+}
+
+void
+vrt_caps_guest_add_machine(VrtCapsGuest *guest, const char *name, const char *canonical, guint max_cpus)
+{
+    VrtCapsMachine *m = g_new0(VrtCapsMachine, 1);
+
+    m->name = g_strdup(name);
+    m->canonical = g_strdup(canonical);
+    m->max_cpus = max_cpus;
+    g_ptr_array_add(guest->machines, m);
+}
+
+VrtCapsCell *
+vrt_caps_add_cell(VrtCaps *caps, guint id, guint64 memory_kib)
+{
+    VrtCapsCell *c = g_new0(VrtCapsCell, 1);
+
+    c->id = id;
+    c->memory_kib = memory_kib;
+    c->cpus = g_ptr_array_new_with_free_func(cpu_free);
+    g_ptr_array_add(caps->cells, c);
+    return c;
+}
+
+void
+vrt_caps_cell_add_cpu(VrtCapsCell *cell, guint id, guint socket_id, guint die_id, guint core_id,
+                      const char *siblings)
+{
+    VrtCapsCpu *c = g_new0(VrtCapsCpu, 1);
+
+    c->id = id;
+    c->socket_id = socket_id;
+    c->die_id = die_id;
+    c->core_id = core_id;
+    c->siblings = g_strdup(siblings);
+    g_ptr_array_add(cell->cpus, c);
+}
+
+static void G_GNUC_PRINTF(3, 4)
+line(GString *buf, guint indent, const char *fmt, ...)
+{
+    va_list ap;
+
+    for (guint i = 0; i < indent; i++)
+        g_string_append(buf, "  ");
+    va_start(ap, fmt);
+    g_string_append_vprintf(buf, fmt, ap);
+    va_end(ap);
+    g_string_append_c(buf, '\n');
+}
+
+static void
+format_host_cpu(GString *buf, const VrtCaps *caps)
+{
+    line(buf, 2, "<cpu>");
+    line(buf, 3, "<arch>%s</arch>", caps->arch);
+    if (caps->cpu_model) {
+        g_autofree char *m = g_markup_escape_text(caps->cpu_model, -1);
+        line(buf, 3, "<model>%s</model>", m);
+    }
+    if (caps->cpu_vendor) {
+        g_autofree char *v = g_markup_escape_text(caps->cpu_vendor, -1);
+        line(buf, 3, "<vendor>%s</vendor>", v);
+    }
+    if (caps->sockets && caps->cores && caps->threads)
+        line(buf, 3, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", caps->sockets,
+             caps->dies ? caps->dies : 1, caps->cores, caps->threads);
+    for (guint i = 0; i < caps->cpu_features->len; i++) {
+        g_autofree char *f = g_markup_escape_text(caps->cpu_features->pdata[i], -1);
+        line(buf, 3, "<feature name='%s'/>", f);
+    }
+    for (guint i = 0; i < caps->page_sizes_kib->len; i++)
+        line(buf, 3, "<pages unit='KiB' size='%u'/>", g_array_index(caps->page_sizes_kib, guint, i));
+    line(buf, 2, "</cpu>");
+}
+
+static void
+format_cell(GString *buf, const VrtCapsCell *cell)
+{
+    line(buf, 4, "<cell id='%u'>", cell->id);
+    if (cell->memory_kib)
+        line(buf, 5, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", cell->memory_kib);
+    if (cell->cpus->len) {
+        line(buf, 5, "<cpus num='%u'>", cell->cpus->len);
+        for (guint i = 0; i < cell->cpus->len; i++) {
+            const VrtCapsCpu *c = cell->cpus->pdata[i];
+            g_autofree char *sib = c->siblings ? g_strdup(c->siblings) : g_strdup_printf("%u", c->id);
+            line(buf, 6, "<cpu id='%u' socket_id='%u' die_id='%u' core_id='%u' siblings='%s'/>", c->id,
+                 c->socket_id, c->die_id, c->core_id, sib);
+        }
+        line(buf, 5, "</cpus>");
+    }
+    line(buf, 4, "</cell>");
+}
+
+static void
+format_host(GString *buf, const VrtCaps *caps)
+{
+    line(buf, 1, "<host>");
+    if (caps->host_uuid_set) {
+        char uuid[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(caps->host_uuid, uuid);
+        line(buf, 2, "<uuid>%s</uuid>", uuid);
+    }
+    format_host_cpu(buf, caps);
+    line(buf, 2, "<power_management/>");
+    line(buf, 2, "<iommu support='%s'/>", caps->iommu ? "yes" : "no");
+    if (caps->migration_live || caps->uri_transports->len) {
+        line(buf, 2, "<migration_features>");
+        if (caps->migration_live)
+            line(buf, 3, "<live/>");
+        if (caps->uri_transports->len) {
+            line(buf, 3, "<uri_transports>");
+            for (guint i = 0; i < caps->uri_transports->len; i++)
+                line(buf, 4, "<uri_transport>%s</uri_transport>", (const char *)caps->uri_transports->pdata[i]);
+            line(buf, 3, "</uri_transports>");
+        }
+        line(buf, 2, "</migration_features>");
+    }
+    if (caps->cells->len || caps->memory_kib) {
+        line(buf, 2, "<topology>");
+        if (caps->cells->len) {
+            line(buf, 3, "<cells num='%u'>", caps->cells->len);
+            for (guint i = 0; i < caps->cells->len; i++)
+                format_cell(buf, caps->cells->pdata[i]);
+        } else {
+            /* one cell holding all memory: what a non-NUMA host looks like */
+            VrtCapsCell whole = { .id = 0, .memory_kib = caps->memory_kib };
+            g_autoptr(GPtrArray) none = g_ptr_array_new();
+            whole.cpus = none;
+            line(buf, 3, "<cells num='1'>");
+            format_cell(buf, &whole);
+        }
+        line(buf, 3, "</cells>");
+        line(buf, 2, "</topology>");
+    }
+    if (caps->secmodel) {
+        line(buf, 2, "<secmodel>");
+        line(buf, 3, "<model>%s</model>", caps->secmodel);
+        line(buf, 3, "<doi>%s</doi>", caps->secmodel_doi ? caps->secmodel_doi : "0");
+        line(buf, 2, "</secmodel>");
+    }
+    line(buf, 1, "</host>");
+}
+
+static void
+format_guest(GString *buf, const VrtCapsGuest *g)
+{
+    g_autofree char *emulator = g->emulator ? g_markup_escape_text(g->emulator, -1) : NULL;
+
+    line(buf, 1, "<guest>");
+    line(buf, 2, "<os_type>%s</os_type>", g->os_type);
+    line(buf, 2, "<arch name='%s'>", g->arch);
+    line(buf, 3, "<wordsize>%u</wordsize>", g->wordsize);
+    if (emulator)
+        line(buf, 3, "<emulator>%s</emulator>", emulator);
+    for (guint i = 0; i < g->machines->len; i++) {
+        const VrtCapsMachine *m = g->machines->pdata[i];
+        g_autoptr(GString) attrs = g_string_new(NULL);
+        if (m->canonical)
+            g_string_append_printf(attrs, " canonical='%s'", m->canonical);
+        if (m->max_cpus)
+            g_string_append_printf(attrs, " maxCpus='%u'", m->max_cpus);
+        if (m->deprecated)
+            g_string_append(attrs, " deprecated='yes'");
+        line(buf, 3, "<machine%s>%s</machine>", attrs->str, m->name);
+    }
+    if (g->domain_qemu)
+        line(buf, 3, "<domain type='qemu'/>");
+    if (g->domain_kvm)
+        line(buf, 3, "<domain type='kvm'/>");
+    line(buf, 2, "</arch>");
+    line(buf, 2, "<features>");
+    line(buf, 3, "<acpi default='on' toggle='yes'/>");
+    line(buf, 3, "<apic default='on' toggle='no'/>");
+    line(buf, 3, "<cpuselection/>");
+    line(buf, 3, "<deviceboot/>");
+    line(buf, 3, "<disksnapshot default='on' toggle='no'/>");
+    if (g_strcmp0(g->arch, "i686") == 0) {
+        line(buf, 3, "<pae/>");
+        line(buf, 3, "<nonpae/>");
+    }
+    line(buf, 2, "</features>");
+    line(buf, 1, "</guest>");
+}
+
+char *
+vrt_caps_format(const VrtCaps *caps, GError **error)
+{
+    g_autoptr(GString) buf = g_string_sized_new(2048);
+
+    if (!caps->arch) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "capabilities lack the host architecture");
+        return NULL;
+    }
+    for (guint i = 0; i < caps->guests->len; i++) {
+        const VrtCapsGuest *g = caps->guests->pdata[i];
+        if (!g->os_type || !g->arch) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "capabilities guest %u lacks os type or arch", i);
+            return NULL;
+        }
+    }
+    line(buf, 0, "<capabilities>");
+    g_string_append_c(buf, '\n');
+    format_host(buf, caps);
+    for (guint i = 0; i < caps->guests->len; i++) {
+        g_string_append_c(buf, '\n');
+        format_guest(buf, caps->guests->pdata[i]);
+    }
+    g_string_append_c(buf, '\n');
+    line(buf, 0, "</capabilities>");
+    return g_string_free(g_steal_pointer(&buf), FALSE);
+}

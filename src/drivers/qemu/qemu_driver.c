@@ -46,8 +46,9 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     GError *err = NULL;
 
     g_mutex_init(&drv->lock);
-    drv->by_uuid = g_hash_table_new_full(uuid_hash, uuid_equal, NULL, (GDestroyNotify)vrt_qemu_dom_unref);
-    drv->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    /* Keys are copies: an object's def is replaced over its life. */
+    drv->by_uuid = g_hash_table_new_full(uuid_hash, uuid_equal, g_free, (GDestroyNotify)vrt_qemu_dom_unref);
+    drv->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     drv->cfg = *cfg;
     drv->root = g_strdup(cfg->root ? cfg->root : "");
     drv->cfg.root = drv->root;
@@ -131,8 +132,8 @@ vrt_qemu_driver_add(VrtQemuDriver *drv, VrtQemuDom *obj)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-    g_hash_table_insert(drv->by_uuid, obj->def->uuid, obj);
-    g_hash_table_insert(drv->by_name, obj->def->name, obj);
+    g_hash_table_insert(drv->by_uuid, g_memdup2(obj->def->uuid, 16), obj);
+    g_hash_table_insert(drv->by_name, g_strdup(obj->def->name), obj);
 }
 
 void
@@ -418,8 +419,8 @@ vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
         }
         /* Reserved in the tables right away so that a concurrent define of
          * the same name fails; the job below makes it durable. */
-        g_hash_table_insert(drv->by_uuid, fresh->def->uuid, fresh);
-        g_hash_table_insert(drv->by_name, fresh->def->name, fresh);
+        g_hash_table_insert(drv->by_uuid, g_memdup2(fresh->def->uuid, 16), fresh);
+        g_hash_table_insert(drv->by_name, g_strdup(fresh->def->name), fresh);
         obj = vrt_qemu_dom_ref(fresh);
         added = true;
     }
@@ -554,8 +555,8 @@ vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     if (!obj) {
         VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(&def));
 
-        g_hash_table_insert(drv->by_uuid, fresh->def->uuid, fresh);
-        g_hash_table_insert(drv->by_name, fresh->def->name, fresh);
+        g_hash_table_insert(drv->by_uuid, g_memdup2(fresh->def->uuid, 16), fresh);
+        g_hash_table_insert(drv->by_name, g_strdup(fresh->def->name), fresh);
         obj = vrt_qemu_dom_ref(fresh);
         added = true;
     }
@@ -600,18 +601,21 @@ bool
 vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(GError) err = NULL;
 
     if (!obj || !require_state(obj, true, error))
         return false;
     /* Kill first, without the job, so that a call stuck in QMP does not
      * delay destroy; then clean up under the job. */
     vrt_qemu_process_kill(obj);
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, error))
-        return false;
-    if (!require_state(obj, true, error)) {
-        vrt_qemu_dom_end_job(obj);
+    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, &err)) {
+        /* A transient domain the EOF handler already cleaned up is gone. */
+        if (vrt_error_code(err) == VIR_ERR_NO_DOMAIN)
+            return true;
+        g_propagate_error(error, g_steal_pointer(&err));
         return false;
     }
+    /* Already cleaned up by an event handler that saw QEMU go: done. */
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_DESTROYED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED);
     vrt_qemu_dom_end_job(obj);
     return true;

@@ -545,10 +545,17 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
     bool reboot, fake;
     g_autoptr(GError) err = NULL;
 
+    /* QEMU also reports SHUTDOWN when destroy's SIGTERM reaches it. */
+    g_mutex_lock(&obj->lock);
+    if (obj->stop_requested) {
+        g_mutex_unlock(&obj->lock);
+        return;
+    }
+    g_mutex_unlock(&obj->lock);
     if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_EVENT, NULL))
         return;
     g_mutex_lock(&obj->lock);
-    if (!event_is_current(obj, ev)) {
+    if (!event_is_current(obj, ev) || obj->stop_requested) {
         g_mutex_unlock(&obj->lock);
         vrt_qemu_dom_end_job(obj);
         return;

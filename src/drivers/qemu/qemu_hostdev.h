@@ -1,0 +1,219 @@
+/*
+ * SR-IOV hostdev hotplug as a journaled job. An attach or detach of a
+ * hostdev-backed device (<interface type='hostdev'>, <interface
+ * type='network'> on a hostdev pool, <hostdev type='pci'>) is a fixed
+ * sequence of steps. Each VF a domain holds has a record (VrtQemuHostdevRecord)
+ * that says which job runs on it, the step it has reached and what is needed
+ * to undo that step (the VF's original driver, MAC, VLAN, spoof check and
+ * trust, the network port). The record is saved, through the driver's status
+ * callback, into the domain's status file before every host-changing step;
+ * rollback undoes the recorded steps in reverse, and after a daemon restart
+ * vrt_qemu_hostdev_recover() reads the records, checks the kernel's and
+ * QEMU's actual state and finishes or undoes what was left half done.
+ *
+ * Everything the engine touches is in one context (VrtQemuHostdevCtx): the
+ * host seam, the network driver, QMP as function pointers, the status
+ * writer, the lock that guards the definition and the records, and the fault
+ * hook. The QEMU driver fills it per call; unit tests fill it with fakes.
+ *
+ * Locking: ctx->lock/unlock guard ctx->def and ctx->state (the domain's
+ * object lock in the driver). The engine takes it only for list changes and
+ * the status write, never across a QMP call or a host change. The caller
+ * holds the domain's job for the whole call, so no other job changes the
+ * same definition meanwhile.
+ */
+#pragma once
+
+#include "conf/domain/domain_conf.h"
+#include "drivers/network/network_driver.h"
+#include "nodedev/host.h"
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+
+/* How long a detach waits for the guest to release a device before it
+ * returns with the removal pending (libvirt's 5 s). */
+#define VRT_QEMU_HOSTDEV_UNPLUG_WAIT_MS 5000
+
+typedef enum {
+    VRT_QEMU_HOSTDEV_JOB_NONE = 0,   /* attached, nothing running */
+    VRT_QEMU_HOSTDEV_JOB_ATTACH,
+    VRT_QEMU_HOSTDEV_JOB_DETACH,
+} VrtQemuHostdevJob;
+
+/* Steps in the order they run. Attach: claim .. commit; detach:
+ * device-del .. done. The record's step is the last one started. */
+typedef enum {
+    VRT_QEMU_HOSTDEV_STEP_NONE = 0,
+    VRT_QEMU_HOSTDEV_STEP_CLAIM,       /* port allocated / VF checked free */
+    VRT_QEMU_HOSTDEV_STEP_SAVE_VF,     /* original driver, MAC, VLAN read */
+    VRT_QEMU_HOSTDEV_STEP_SET_VF,      /* requested MAC/VLAN set via the PF */
+    VRT_QEMU_HOSTDEV_STEP_DETACH_HOST, /* VF moved to vfio-pci */
+    VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD,  /* device_add vfio-pci */
+    VRT_QEMU_HOSTDEV_STEP_COMMIT,      /* in nets/hostdevs, status written */
+    VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL,  /* device_del sent, waiting for the guest */
+    VRT_QEMU_HOSTDEV_STEP_REMOVE,      /* out of nets/hostdevs */
+    VRT_QEMU_HOSTDEV_STEP_REATTACH,    /* VF back on its original driver */
+    VRT_QEMU_HOSTDEV_STEP_RESTORE_VF,  /* original MAC/VLAN set and read back */
+    VRT_QEMU_HOSTDEV_STEP_RELEASE,     /* network port released */
+    VRT_QEMU_HOSTDEV_STEP_DONE,
+} VrtQemuHostdevStep;
+
+typedef enum {
+    VRT_QEMU_HOSTDEV_KIND_NET_HOSTDEV = 0, /* <interface type='hostdev'> */
+    VRT_QEMU_HOSTDEV_KIND_NET_NETWORK,     /* <interface type='network'> on a pool */
+    VRT_QEMU_HOSTDEV_KIND_HOSTDEV,         /* standalone <hostdev> */
+} VrtQemuHostdevKind;
+
+const char *vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job);
+const char *vrt_qemu_hostdev_step_to_string(VrtQemuHostdevStep step);
+const char *vrt_qemu_hostdev_kind_to_string(VrtQemuHostdevKind kind);
+
+/* One VF held (or being taken or given back) by a domain. */
+typedef struct {
+    char *alias;                 /* the device's alias (net1, hostdev0) */
+    VrtQemuHostdevKind kind;
+    char *addr;                  /* the VF, "0000:06:10.0" */
+    bool managed;
+    bool is_vf;                  /* an SR-IOV VF (MAC/VLAN through its PF) */
+    char *network;               /* KIND_NET_NETWORK */
+    guchar port_uuid[16];
+    bool port_set;
+    guint8 mac[6];               /* requested MAC (interfaces) */
+    VrtQemuHostdevJob job;
+    VrtQemuHostdevStep step;
+    bool pending;                /* device_del sent, no DEVICE_DELETED yet */
+    /* What undo needs (valid when saved is true). */
+    bool saved;
+    char *orig_driver;           /* NULL: it had none */
+    guint8 orig_mac[6];
+    guint orig_vlan;
+    guint orig_qos;
+    bool orig_spoofchk;
+    bool orig_trust;
+} VrtQemuHostdevRecord;
+
+void vrt_qemu_hostdev_record_free(VrtQemuHostdevRecord *rec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevRecord, vrt_qemu_hostdev_record_free)
+
+/* The records of one domain (kept with the domain object, saved in its
+ * status file). */
+typedef struct {
+    GPtrArray *records;          /* VrtQemuHostdevRecord* (owned) */
+} VrtQemuHostdevState;
+
+VrtQemuHostdevState *vrt_qemu_hostdev_state_new(void);
+void vrt_qemu_hostdev_state_free(VrtQemuHostdevState *st);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevState, vrt_qemu_hostdev_state_free)
+
+VrtQemuHostdevRecord *vrt_qemu_hostdev_state_find(VrtQemuHostdevState *st, const char *alias);
+VrtQemuHostdevRecord *vrt_qemu_hostdev_state_find_addr(VrtQemuHostdevState *st, const char *addr);
+/* A deep copy (for tests and for snapshots taken under the lock). */
+VrtQemuHostdevState *vrt_qemu_hostdev_state_copy(const VrtQemuHostdevState *st);
+
+/* The <hostdev-records> element for the status file (indented two
+ * spaces, ending in a newline); "" when there are no records. */
+char *vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st);
+/* Parses a <hostdev-records> element (NULL or "" gives an empty state).
+ * VIR_ERR_PARSE_FAILED naming what is wrong. */
+VrtQemuHostdevState *vrt_qemu_hostdev_state_parse(const char *xml, GError **error);
+
+/* ---- the context ---- */
+
+/* QMP as the engine needs it. data is VrtQemuHostdevCtx.mon_data. */
+typedef struct {
+    /* device_add with props (borrowed). */
+    bool (*device_add)(gpointer data, JsonObject *props, GError **error);
+    bool (*device_del)(gpointer data, const char *alias, GError **error);
+    /* Waits up to timeout_ms for DEVICE_DELETED of alias (called without
+     * the lock); true when it came (and consumes it). */
+    bool (*wait_deleted)(gpointer data, const char *alias, guint timeout_ms);
+    /* Ids of QEMU's devices (qom-list /machine/peripheral), char*. */
+    GPtrArray *(*list_ids)(gpointer data, GError **error);
+} VrtQemuHostdevMonitorOps;
+
+/* Asked right before each step (job and step names as in the status
+ * file). Returning false with error fails that step (tests); the driver's
+ * hook may also end the process there (VRT_FAULT_DIE_AT). */
+typedef bool (*VrtQemuHostdevFaultFunc)(const char *job, const char *step, gpointer data, GError **error);
+
+typedef struct {
+    VrtHost *host;                   /* required for hostdev kinds */
+    VrtNetworkDriver *network;       /* NULL: no network pools */
+    const VrtQemuHostdevMonitorOps *mon;
+    gpointer mon_data;
+    /* Writes ctx->def and ctx->state to the status file atomically; called
+     * with the lock held. */
+    bool (*save_status)(gpointer data, GError **error);
+    void (*lock)(gpointer data);     /* NULL: no locking (tests) */
+    void (*unlock)(gpointer data);
+    gpointer data;                   /* for save_status, lock, unlock */
+    VrtQemuHostdevFaultFunc fault;   /* may be NULL */
+    gpointer fault_data;
+    VrtDomainDef *def;               /* the live definition */
+    VrtQemuHostdevState *state;      /* the domain's records */
+    guint unplug_wait_ms;            /* 0: VRT_QEMU_HOSTDEV_UNPLUG_WAIT_MS */
+} VrtQemuHostdevCtx;
+
+/* ---- the jobs ---- */
+
+/* Whether a device goes through this engine: a standalone PCI hostdev, an
+ * interface of type hostdev, or an interface of type network whose network
+ * has <forward mode='hostdev'> (asked from the network driver). */
+bool vrt_qemu_hostdev_wants_device(VrtQemuHostdevCtx *ctx, const VrtDomainDeviceDef *dev);
+
+/* Attaches dev (a device parsed from XML; its net or hostdev is taken on
+ * success and the member cleared). On failure every step taken is undone
+ * in reverse, the first error is returned and the undo errors are logged. */
+bool vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **error);
+
+/* Finds the device to detach: by the interface XML (MAC), by the hostdev
+ * XML of the same VF, or by alias (exactly one of xml/alias). Returns the
+ * alias of the engine's record (g_malloc'ed), NULL with no error when the
+ * device is not one of the engine's (the caller handles it), NULL with an
+ * error when the XML is invalid or nothing matches a hostdev source. */
+char *vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias, GError **error);
+
+/* Sends one device_del for the device with alias and waits up to
+ * unplug_wait_ms for the guest. When it answers, the VF is given back
+ * (vrt_qemu_hostdev_device_deleted). When it does not, returns true with
+ * the removal pending: the device stays in both lists and a second detach
+ * fails with VIR_ERR_OPERATION_FAILED without sending device_del again. */
+bool vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
+
+/* True when alias is one of the engine's records (a DEVICE_DELETED for it
+ * belongs to vrt_qemu_hostdev_device_deleted). */
+bool vrt_qemu_hostdev_owns(VrtQemuHostdevCtx *ctx, const char *alias);
+
+/* QEMU reported the device gone: removes it from both lists, gives the VF
+ * back to its original driver, restores and verifies its MAC/VLAN,
+ * releases the port and writes the status. A step that fails leaves the
+ * record at that step (recovery retries it); returns the first error. */
+bool vrt_qemu_hostdev_device_deleted(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
+
+/* Domain start: sets up every hostdev-backed device in ctx->def (which
+ * QEMU is not yet running with): allocates ports, saves and sets VF
+ * settings, detaches to vfio-pci, fills actual data and records. On
+ * failure releases what it took. No device_add (the command line has them). */
+bool vrt_qemu_hostdev_prepare_start(VrtQemuHostdevCtx *ctx, GError **error);
+
+/* Domain stop (QEMU gone): gives every VF of the records back, restores
+ * its settings, releases ports and drops the records. Errors are logged. */
+void vrt_qemu_hostdev_release_all(VrtQemuHostdevCtx *ctx);
+
+/* After a restart, with QEMU reachable through ctx->mon: finishes or undoes
+ * every unfinished record (see the file comment), re-registers the ports
+ * of attached devices, releases ports owned by this domain that nothing
+ * references, and saves the status. Errors are logged; returns false when
+ * something could not be brought to a consistent state. */
+bool vrt_qemu_hostdev_recover(VrtQemuHostdevCtx *ctx, GError **error);
+
+/* Checks the invariants for one domain: nets and hostdevs agree, every
+ * record matches a device, every VF is on vfio-pci while attached, and
+ * (when ids is non-NULL) QEMU's device list has every attached device. */
+bool vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **error);
+
+/* The driver's fault hook: die_at is "JOB:STEP" (VRT_FAULT_DIE_AT, read
+ * once by the driver); at that step the process ends with SIGKILL. */
+bool vrt_qemu_hostdev_fault_die_at(const char *job, const char *step, gpointer die_at, GError **error);

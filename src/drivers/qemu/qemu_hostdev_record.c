@@ -1,0 +1,309 @@
+/*
+ * The hostdev job's records: names of jobs, steps and kinds, the per-domain
+ * set of records, and their XML form inside the domain's status file
+ * (<hostdev-records>), which is what a restarted daemon recovers from. Also
+ * the driver's die-at fault hook, so every name a test may write in
+ * VRT_FAULT_DIE_AT is defined in this one file.
+ */
+#include "drivers/qemu/qemu_hostdev.h"
+#include "util/error.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const job_names[] = { "none", "attach", "detach" };
+static const char *const step_names[] = {
+    "none", "claim", "save-vf", "set-vf", "detach-host", "device-add", "commit",
+    "device-del", "remove", "reattach", "restore-vf", "release", "done",
+};
+static const char *const kind_names[] = { "interface-hostdev", "interface-network", "hostdev" };
+
+G_STATIC_ASSERT(G_N_ELEMENTS(step_names) == VRT_QEMU_HOSTDEV_STEP_DONE + 1);
+
+const char *
+vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job)
+{
+    return (guint)job < G_N_ELEMENTS(job_names) ? job_names[job] : "unknown";
+}
+
+const char *
+vrt_qemu_hostdev_step_to_string(VrtQemuHostdevStep step)
+{
+    return (guint)step < G_N_ELEMENTS(step_names) ? step_names[step] : "unknown";
+}
+
+const char *
+vrt_qemu_hostdev_kind_to_string(VrtQemuHostdevKind kind)
+{
+    return (guint)kind < G_N_ELEMENTS(kind_names) ? kind_names[kind] : "unknown";
+}
+
+static int
+name_index(const char *const *names, guint n, const char *name)
+{
+    for (guint i = 0; name && i < n; i++) {
+        if (g_str_equal(names[i], name))
+            return (int)i;
+    }
+    return -1;
+}
+
+void
+vrt_qemu_hostdev_record_free(VrtQemuHostdevRecord *rec)
+{
+    if (!rec)
+        return;
+    g_free(rec->alias);
+    g_free(rec->addr);
+    g_free(rec->network);
+    g_free(rec->orig_driver);
+    g_free(rec);
+}
+
+static VrtQemuHostdevRecord *
+record_copy(const VrtQemuHostdevRecord *rec)
+{
+    VrtQemuHostdevRecord *c = g_memdup2(rec, sizeof(*rec));
+
+    c->alias = g_strdup(rec->alias);
+    c->addr = g_strdup(rec->addr);
+    c->network = g_strdup(rec->network);
+    c->orig_driver = g_strdup(rec->orig_driver);
+    return c;
+}
+
+VrtQemuHostdevState *
+vrt_qemu_hostdev_state_new(void)
+{
+    VrtQemuHostdevState *st = g_new0(VrtQemuHostdevState, 1);
+
+    st->records = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_qemu_hostdev_record_free);
+    return st;
+}
+
+void
+vrt_qemu_hostdev_state_free(VrtQemuHostdevState *st)
+{
+    if (!st)
+        return;
+    g_ptr_array_unref(st->records);
+    g_free(st);
+}
+
+VrtQemuHostdevState *
+vrt_qemu_hostdev_state_copy(const VrtQemuHostdevState *st)
+{
+    VrtQemuHostdevState *c = vrt_qemu_hostdev_state_new();
+
+    for (guint i = 0; st && i < st->records->len; i++)
+        g_ptr_array_add(c->records, record_copy(g_ptr_array_index(st->records, i)));
+    return c;
+}
+
+VrtQemuHostdevRecord *
+vrt_qemu_hostdev_state_find(VrtQemuHostdevState *st, const char *alias)
+{
+    for (guint i = 0; st && alias && i < st->records->len; i++) {
+        VrtQemuHostdevRecord *rec = g_ptr_array_index(st->records, i);
+
+        if (g_strcmp0(rec->alias, alias) == 0)
+            return rec;
+    }
+    return NULL;
+}
+
+VrtQemuHostdevRecord *
+vrt_qemu_hostdev_state_find_addr(VrtQemuHostdevState *st, const char *addr)
+{
+    for (guint i = 0; st && addr && i < st->records->len; i++) {
+        VrtQemuHostdevRecord *rec = g_ptr_array_index(st->records, i);
+
+        if (g_strcmp0(rec->addr, addr) == 0)
+            return rec;
+    }
+    return NULL;
+}
+
+/* ---- XML ---- */
+
+static const char *
+yesno(bool b)
+{
+    return b ? "yes" : "no";
+}
+
+char *
+vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    if (!st || st->records->len == 0)
+        return g_strdup("");
+    g_string_append(out, "  <hostdev-records>\n");
+    for (guint i = 0; i < st->records->len; i++) {
+        const VrtQemuHostdevRecord *r = g_ptr_array_index(st->records, i);
+        char mac[VRT_MAC_STRING_LEN];
+        char uuid[VRT_UUID_STRING_LEN];
+        g_autofree char *head = NULL;
+
+        vrt_domain_mac_format(r->mac, mac);
+        vrt_uuid_format(r->port_uuid, uuid);
+        head = g_markup_printf_escaped("    <record alias='%s' kind='%s' addr='%s' managed='%s' vf='%s'"
+                                       " job='%s' step='%s' pending='%s' mac='%s'",
+                                       r->alias, vrt_qemu_hostdev_kind_to_string(r->kind), r->addr,
+                                       yesno(r->managed), yesno(r->is_vf), vrt_qemu_hostdev_job_to_string(r->job),
+                                       vrt_qemu_hostdev_step_to_string(r->step), yesno(r->pending), mac);
+        g_string_append(out, head);
+        if (r->network) {
+            g_autofree char *n = g_markup_printf_escaped(" network='%s'", r->network);
+
+            g_string_append(out, n);
+        }
+        if (r->port_set)
+            g_string_append_printf(out, " port='%s'", uuid);
+        if (r->saved) {
+            g_autofree char *drv = r->orig_driver ? g_markup_printf_escaped(" driver='%s'", r->orig_driver)
+                                                  : g_strdup("");
+
+            vrt_domain_mac_format(r->orig_mac, mac);
+            g_string_append_printf(out, ">\n      <original%s mac='%s' vlan='%u' qos='%u' spoofchk='%s' trust='%s'/>\n"
+                                        "    </record>\n",
+                                   drv, mac, r->orig_vlan, r->orig_qos, yesno(r->orig_spoofchk),
+                                   yesno(r->orig_trust));
+        } else {
+            g_string_append(out, "/>\n");
+        }
+    }
+    g_string_append(out, "  </hostdev-records>\n");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static char *
+prop(xmlNodePtr node, const char *name)
+{
+    xmlChar *v = xmlGetProp(node, (const xmlChar *)name);
+    char *ret = v ? g_strdup((const char *)v) : NULL;
+
+    xmlFree(v);
+    return ret;
+}
+
+static bool
+prop_yes(xmlNodePtr node, const char *name)
+{
+    g_autofree char *v = prop(node, name);
+
+    return g_strcmp0(v, "yes") == 0;
+}
+
+static bool
+prop_uint(xmlNodePtr node, const char *name, guint *out)
+{
+    g_autofree char *v = prop(node, name);
+    guint64 n;
+
+    if (!v)
+        return true;
+    if (!g_ascii_string_to_unsigned(v, 10, 0, G_MAXUINT, &n, NULL))
+        return false;
+    *out = (guint)n;
+    return true;
+}
+
+static VrtQemuHostdevRecord *
+parse_record(xmlNodePtr n, GError **error)
+{
+    g_autoptr(VrtQemuHostdevRecord) r = g_new0(VrtQemuHostdevRecord, 1);
+    g_autofree char *kind = prop(n, "kind");
+    g_autofree char *job = prop(n, "job");
+    g_autofree char *step = prop(n, "step");
+    g_autofree char *mac = prop(n, "mac");
+    g_autofree char *port = prop(n, "port");
+    int k = name_index(kind_names, G_N_ELEMENTS(kind_names), kind);
+    int j = name_index(job_names, G_N_ELEMENTS(job_names), job);
+    int s = name_index(step_names, G_N_ELEMENTS(step_names), step);
+
+    r->alias = prop(n, "alias");
+    r->addr = prop(n, "addr");
+    r->network = prop(n, "network");
+    if (!r->alias || !r->addr || k < 0 || j < 0 || s < 0 || (mac && !vrt_domain_mac_parse(mac, r->mac)) ||
+        (port && !vrt_uuid_parse(port, r->port_uuid))) {
+        vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid hostdev record '%s'", r->alias ? r->alias : "");
+        return NULL;
+    }
+    r->kind = k;
+    r->job = j;
+    r->step = s;
+    r->port_set = port != NULL;
+    r->managed = prop_yes(n, "managed");
+    r->is_vf = prop_yes(n, "vf");
+    r->pending = prop_yes(n, "pending");
+    for (xmlNodePtr c = n->children; c; c = c->next) {
+        g_autofree char *omac = NULL;
+
+        if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, (const xmlChar *)"original"))
+            continue;
+        omac = prop(c, "mac");
+        r->saved = true;
+        r->orig_driver = prop(c, "driver");
+        r->orig_spoofchk = prop_yes(c, "spoofchk");
+        r->orig_trust = prop_yes(c, "trust");
+        if ((omac && !vrt_domain_mac_parse(omac, r->orig_mac)) || !prop_uint(c, "vlan", &r->orig_vlan) ||
+            !prop_uint(c, "qos", &r->orig_qos)) {
+            vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid original settings in hostdev record '%s'",
+                          r->alias);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&r);
+}
+
+VrtQemuHostdevState *
+vrt_qemu_hostdev_state_parse(const char *xml, GError **error)
+{
+    g_autoptr(VrtQemuHostdevState) st = vrt_qemu_hostdev_state_new();
+    xmlDocPtr doc;
+    xmlNodePtr root;
+    bool ok = true;
+
+    if (!xml || !*xml)
+        return g_steal_pointer(&st);
+    doc = xmlReadMemory(xml, strlen(xml), "hostdev-records", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!root || !xmlStrEqual(root->name, (const xmlChar *)"hostdev-records")) {
+        vrt_error_set(error, VIR_ERR_PARSE_FAILED, "not a <hostdev-records> element");
+        ok = false;
+    }
+    for (xmlNodePtr n = root ? root->children : NULL; ok && n; n = n->next) {
+        VrtQemuHostdevRecord *r;
+
+        if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, (const xmlChar *)"record"))
+            continue;
+        if (!(r = parse_record(n, error)))
+            ok = false;
+        else
+            g_ptr_array_add(st->records, r);
+    }
+    if (doc)
+        xmlFreeDoc(doc);
+    return ok ? g_steal_pointer(&st) : NULL;
+}
+
+/* ---- fault hook ---- */
+
+bool
+vrt_qemu_hostdev_fault_die_at(const char *job, const char *step, gpointer die_at, GError **error)
+{
+    g_autofree char *here = g_strdup_printf("%s:%s", job, step);
+
+    if (die_at && g_str_equal(here, (const char *)die_at)) {
+        g_message("VRT_FAULT_DIE_AT=%s: ending the process before step %s", here, step);
+        kill(getpid(), SIGKILL);
+        pause();
+    }
+    return true;
+}

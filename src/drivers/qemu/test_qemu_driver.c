@@ -1,0 +1,522 @@
+/*
+ * The QEMU driver against real qemu-system-x86_64 with guest-less VMs
+ * (type='kvm' when /dev/kvm opens, else type='qemu'), each test in its own
+ * state root: define/start/suspend/resume/destroy/undefine with libvirt's
+ * errors, states and events; persistence across driver objects; reconnect
+ * to a QEMU that outlived its driver; crash detection after kill -9; a
+ * live NIC attach and a detach the guest never acknowledges.
+ * Every QEMU started under a test root is killed at exit, also on failure.
+ */
+#include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_driver.h"
+#include "util/error.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WAIT_MS 10000
+
+static char *test_base; /* parent of every test root; QEMUs below it are ours */
+
+typedef struct {
+    int event;
+    int detail;
+    char *name;
+} Event;
+
+typedef struct {
+    char *root;
+    GMutex lock;
+    GCond cond;
+    GArray *events;   /* Event */
+    GPtrArray *removed; /* aliases */
+    VrtQemuDriver *drv;
+} Fixture;
+
+/* Kills every process whose command line mentions test_base. */
+static void
+kill_our_qemus(void)
+{
+    DIR *d;
+    struct dirent *e;
+
+    if (!test_base)
+        return;
+    d = opendir("/proc");
+    while (d && (e = readdir(d))) {
+        g_autofree char *path = NULL;
+        g_autofree char *cmd = NULL;
+        gsize len = 0;
+        int pid = atoi(e->d_name);
+
+        if (pid <= 0 || pid == getpid())
+            continue;
+        path = g_strdup_printf("/proc/%d/cmdline", pid);
+        if (!g_file_get_contents(path, &cmd, &len, NULL))
+            continue;
+        for (gsize i = 0; i + 1 < len; i++)
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
+        if (strstr(cmd, test_base) && strstr(cmd, "qemu"))
+            kill(pid, SIGKILL);
+    }
+    if (d)
+        closedir(d);
+}
+
+static void
+on_abort(int sig)
+{
+    kill_our_qemus();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void
+lifecycle_cb(const VrtDomainRef *dom, int event, int detail, gpointer data)
+{
+    Fixture *fx = data;
+    Event ev = { event, detail, g_strdup(dom->name) };
+
+    g_mutex_lock(&fx->lock);
+    g_array_append_val(fx->events, ev);
+    g_cond_broadcast(&fx->cond);
+    g_mutex_unlock(&fx->lock);
+}
+
+static void
+removed_cb(const VrtDomainRef *dom, const char *alias, gpointer data)
+{
+    Fixture *fx = data;
+
+    g_mutex_lock(&fx->lock);
+    g_ptr_array_add(fx->removed, g_strdup(alias));
+    g_cond_broadcast(&fx->cond);
+    g_mutex_unlock(&fx->lock);
+}
+
+static VrtQemuDriver *
+driver_open(Fixture *fx)
+{
+    VrtQemuDriverConfig cfg = {
+        .root = fx->root,
+        .emulator = NULL,
+        .lifecycle_event = lifecycle_cb,
+        .device_removed = removed_cb,
+        .data = fx,
+    };
+    g_autoptr(GError) err = NULL;
+    VrtQemuDriver *drv = vrt_qemu_driver_new(&cfg, &err);
+
+    g_assert_no_error(err);
+    g_assert_true(vrt_qemu_driver_load(drv, &err));
+    g_assert_no_error(err);
+    return drv;
+}
+
+static void
+fixture_setup(Fixture *fx, gconstpointer unused)
+{
+    fx->root = g_build_filename(test_base, "rootXXXXXX", NULL);
+    g_assert_nonnull(g_mkdtemp(fx->root));
+    g_mutex_init(&fx->lock);
+    g_cond_init(&fx->cond);
+    fx->events = g_array_new(FALSE, TRUE, sizeof(Event));
+    fx->removed = g_ptr_array_new_with_free_func(g_free);
+    fx->drv = driver_open(fx);
+}
+
+static void
+fixture_teardown(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *cmd = NULL;
+
+    vrt_qemu_driver_free(fx->drv);
+    kill_our_qemus();
+    for (guint i = 0; i < fx->events->len; i++)
+        g_free(g_array_index(fx->events, Event, i).name);
+    g_array_unref(fx->events);
+    g_ptr_array_unref(fx->removed);
+    cmd = g_strdup_printf("rm -rf '%s'", fx->root);
+    g_assert_cmpint(system(cmd), ==, 0);
+    g_free(fx->root);
+    g_mutex_clear(&fx->lock);
+    g_cond_clear(&fx->cond);
+}
+
+/* Waits until the event (event, detail) was seen; true if so. */
+static bool
+wait_event(Fixture *fx, int event, int detail)
+{
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+    for (;;) {
+        for (guint i = 0; i < fx->events->len; i++) {
+            Event *ev = &g_array_index(fx->events, Event, i);
+
+            if (ev->event == event && ev->detail == detail)
+                return true;
+        }
+        if (!g_cond_wait_until(&fx->cond, &fx->lock, deadline))
+            return false;
+    }
+}
+
+static bool
+wait_state(Fixture *fx, const guchar *uuid, int want_state, int want_reason)
+{
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    int state = -1, reason = -1;
+
+    while (g_get_monotonic_time() < deadline) {
+        if (!vrt_qemu_domain_get_state(fx->drv, uuid, &state, &reason, NULL))
+            return false;
+        if (state == want_state && reason == want_reason)
+            return true;
+        g_usleep(10 * 1000);
+    }
+    g_test_message("state %d reason %d, wanted %d %d", state, reason, want_state, want_reason);
+    return false;
+}
+
+static const char *
+domain_type(void)
+{
+    return vrt_qemu_caps_kvm_usable(NULL, NULL) ? "kvm" : "qemu";
+}
+
+static char *
+domain_xml(const char *name, const char *uuid, const char *extra_devices)
+{
+    return g_strdup_printf("<domain type='%s'><name>%s</name><uuid>%s</uuid>"
+                           "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                           "<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>"
+                           "<devices><memballoon model='virtio'/>%s</devices></domain>",
+                           domain_type(), name, uuid, extra_devices ? extra_devices : "");
+}
+
+static pid_t
+dom_pid(Fixture *fx, const guchar *uuid)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(fx->drv, uuid, NULL);
+    pid_t pid;
+
+    g_assert_nonnull(obj);
+    g_mutex_lock(&obj->lock);
+    pid = obj->pid;
+    g_mutex_unlock(&obj->lock);
+    return pid;
+}
+
+static void
+test_lifecycle(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *xml = domain_xml("life", "11111111-2222-3333-4444-555555555555", NULL);
+    g_autofree char *clash = domain_xml("life", "11111111-2222-3333-4444-666666666666", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
+    g_autoptr(VrtDomainRef) byname = NULL;
+    g_autofree char *live = NULL;
+    g_autofree char *inactive = NULL;
+    g_autoptr(GArray) vcpus = NULL;
+    VrtDomainInfo info;
+    int state, reason;
+
+    g_assert_no_error(err);
+    g_assert_cmpint(ref->id, ==, -1);
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_DEFINED, VRT_DOMAIN_EVENT_DEFINED_ADDED));
+
+    g_assert_null(vrt_qemu_domain_define_xml(fx->drv, clash, 0, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_FAILED);
+    g_assert_cmpstr(err->message, ==,
+                    "operation failed: domain 'life' already exists with uuid 11111111-2222-3333-4444-555555555555");
+    g_clear_error(&err);
+
+    g_assert_null(vrt_qemu_domain_lookup(fx->drv, "nope", NULL, 0, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_NO_DOMAIN);
+    g_assert_cmpstr(err->message, ==, "Domain not found: no domain with matching name 'nope'");
+    g_clear_error(&err);
+
+    g_assert_false(vrt_qemu_domain_suspend(fx->drv, ref->uuid, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_assert_cmpstr(err->message, ==, "Requested operation is not valid: domain is not running");
+    g_clear_error(&err);
+
+    g_assert_true(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_BOOTED));
+    g_assert_true(vrt_qemu_domain_get_state(fx->drv, ref->uuid, &state, &reason, &err));
+    g_assert_cmpint(state, ==, VRT_DOMAIN_RUNNING);
+    g_assert_cmpint(reason, ==, VRT_DOMAIN_RUNNING_BOOTED);
+    byname = vrt_qemu_domain_lookup(fx->drv, "life", NULL, 0, &err);
+    g_assert_cmpint(byname->id, >, 0);
+    g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, ref->uuid, NULL), ==, 1);
+    g_assert_cmpint(vrt_qemu_domain_count(fx->drv, true), ==, 1);
+
+    g_assert_false(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    g_assert_cmpstr(err->message, ==, "Requested operation is not valid: domain is already running");
+    g_clear_error(&err);
+
+    live = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, 0, &err);
+
+    g_assert_no_error(err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(live, "id='"));
+    g_assert_nonnull(strstr(live, "pc-i440fx-")); /* canonical machine in live XML */
+    inactive = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, VRT_DOMAIN_XML_FLAG_INACTIVE, &err);
+    g_assert_no_error(err);
+    g_assert_null(strstr(inactive, "id='"));
+
+    g_assert_true(vrt_qemu_domain_get_info(fx->drv, ref->uuid, &info, &err));
+    g_assert_cmpint(info.state, ==, VRT_DOMAIN_RUNNING);
+    g_assert_cmpuint(info.max_mem_kib, ==, 65536);
+    g_assert_cmpuint(info.nr_virt_cpu, ==, 1);
+    vcpus = vrt_qemu_domain_get_vcpus(fx->drv, ref->uuid, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(vcpus->len, ==, 1);
+
+    g_assert_true(vrt_qemu_domain_suspend(fx->drv, ref->uuid, &err));
+    g_assert_true(vrt_qemu_domain_get_state(fx->drv, ref->uuid, &state, &reason, &err));
+    g_assert_cmpint(state, ==, VRT_DOMAIN_PAUSED);
+    g_assert_cmpint(reason, ==, VRT_DOMAIN_PAUSED_USER);
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_SUSPENDED, VRT_DOMAIN_EVENT_SUSPENDED_PAUSED));
+    g_assert_true(vrt_qemu_domain_resume(fx->drv, ref->uuid, &err));
+    g_assert_true(wait_state(fx, ref->uuid, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED));
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_UNPAUSED));
+
+    g_assert_true(vrt_qemu_domain_set_memory(fx->drv, ref->uuid, 32768, VRT_DOMAIN_AFFECT_LIVE, &err));
+    g_assert_no_error(err);
+    g_assert_false(vrt_qemu_domain_set_vcpus(fx->drv, ref->uuid, 2, VRT_DOMAIN_AFFECT_LIVE, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_UNSUPPORTED);
+    g_clear_error(&err);
+
+    g_assert_true(vrt_qemu_domain_destroy(fx->drv, ref->uuid, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(vrt_qemu_domain_get_state(fx->drv, ref->uuid, &state, &reason, &err));
+    g_assert_cmpint(state, ==, VRT_DOMAIN_SHUTOFF);
+    g_assert_cmpint(reason, ==, VRT_DOMAIN_SHUTOFF_DESTROYED);
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_STOPPED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED));
+
+    g_assert_true(vrt_qemu_domain_undefine(fx->drv, ref->uuid, 0, &err));
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_UNDEFINED, VRT_DOMAIN_EVENT_UNDEFINED_REMOVED));
+    g_assert_null(vrt_qemu_domain_lookup(fx->drv, NULL, ref->uuid, 0, &err));
+    g_assert_cmpstr(err->message, ==,
+                    "Domain not found: no domain with matching uuid '11111111-2222-3333-4444-555555555555'");
+}
+
+static void
+test_transient_and_undefine_running(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *xml = domain_xml("tran", "21111111-2222-3333-4444-555555555555", NULL);
+    g_autofree char *pxml = domain_xml("pers", "31111111-2222-3333-4444-555555555555", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainRef) t = vrt_qemu_domain_create_xml(fx->drv, xml, VRT_DOMAIN_START_PAUSED, &err);
+    g_autoptr(VrtDomainRef) p = NULL;
+    g_autoptr(GPtrArray) transient = NULL;
+    int state, reason;
+
+    g_assert_no_error(err);
+    g_assert_true(vrt_qemu_domain_get_state(fx->drv, t->uuid, &state, &reason, &err));
+    g_assert_cmpint(state, ==, VRT_DOMAIN_PAUSED);
+    g_assert_cmpint(reason, ==, VRT_DOMAIN_PAUSED_USER);
+    g_assert_cmpint(vrt_qemu_domain_is_persistent(fx->drv, t->uuid, NULL), ==, 0);
+    g_assert_false(vrt_qemu_domain_undefine(fx->drv, t->uuid, 0, &err));
+    g_assert_cmpstr(err->message, ==, "Requested operation is not valid: cannot undefine transient domain");
+    g_clear_error(&err);
+
+    p = vrt_qemu_domain_define_xml(fx->drv, pxml, 0, &err);
+    g_assert_true(vrt_qemu_domain_create(fx->drv, p->uuid, 0, &err));
+    transient = vrt_qemu_domain_list_all(fx->drv, VRT_CONNECT_LIST_DOMAINS_TRANSIENT, &err);
+    g_assert_cmpuint(transient->len, ==, 1);
+    g_assert_cmpstr(((VrtDomainRef *)g_ptr_array_index(transient, 0))->name, ==, "tran");
+
+    /* Undefine of a running persistent domain leaves it running, transient. */
+    g_assert_true(vrt_qemu_domain_undefine(fx->drv, p->uuid, 0, &err));
+    g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, p->uuid, NULL), ==, 1);
+    g_assert_cmpint(vrt_qemu_domain_is_persistent(fx->drv, p->uuid, NULL), ==, 0);
+
+    /* Destroying a transient domain makes it disappear. */
+    g_assert_true(vrt_qemu_domain_destroy(fx->drv, t->uuid, 0, &err));
+    g_assert_true(vrt_qemu_domain_destroy(fx->drv, p->uuid, 0, &err));
+    g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, t->uuid, &err), ==, -1);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_NO_DOMAIN);
+    g_clear_error(&err);
+    g_assert_cmpint(vrt_qemu_domain_count(fx->drv, true) + vrt_qemu_domain_count(fx->drv, false), ==, 0);
+}
+
+static void
+test_reconnect_and_crash(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *xml = domain_xml("recon", "41111111-2222-3333-4444-555555555555", NULL);
+    g_autofree char *xml2 = domain_xml("dead", "51111111-2222-3333-4444-555555555555", NULL);
+    g_autofree char *xml3 = domain_xml("auto", "61111111-2222-3333-4444-555555555555", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainRef) a = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
+    g_autoptr(VrtDomainRef) b = vrt_qemu_domain_define_xml(fx->drv, xml2, 0, &err);
+    g_autoptr(VrtDomainRef) c = vrt_qemu_domain_define_xml(fx->drv, xml3, 0, &err);
+    g_autoptr(VrtDomainRef) again = NULL;
+    pid_t pa, pb;
+    int state, reason, id;
+
+    g_assert_no_error(err);
+    g_assert_true(vrt_qemu_domain_create(fx->drv, a->uuid, 0, &err));
+    g_assert_true(vrt_qemu_domain_create(fx->drv, b->uuid, VRT_DOMAIN_START_PAUSED, &err));
+    g_assert_true(vrt_qemu_domain_set_autostart(fx->drv, c->uuid, 1, &err));
+    g_assert_no_error(err);
+    again = vrt_qemu_domain_lookup(fx->drv, "recon", NULL, 0, &err);
+    id = again->id;
+    pa = dom_pid(fx, a->uuid);
+    pb = dom_pid(fx, b->uuid);
+
+    /* The driver goes away (daemon stop); QEMU keeps running. */
+    vrt_qemu_driver_free(fx->drv);
+    fx->drv = NULL;
+    g_assert_true(vrt_qemu_pid_is_alive(pa));
+    g_assert_true(vrt_qemu_pid_is_alive(pb));
+    /* One QEMU dies while no driver watches. */
+    kill(pb, SIGKILL);
+    while (vrt_qemu_pid_is_alive(pb))
+        g_usleep(1000);
+
+    fx->drv = driver_open(fx);
+    g_assert_true(vrt_qemu_domain_get_state(fx->drv, a->uuid, &state, &reason, &err));
+    g_assert_cmpint(state, ==, VRT_DOMAIN_RUNNING);
+    g_clear_pointer(&again, vrt_domain_ref_free);
+    again = vrt_qemu_domain_lookup(fx->drv, NULL, NULL, id, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(again->name, ==, "recon");
+    g_assert_true(vrt_qemu_domain_get_state(fx->drv, b->uuid, &state, &reason, &err));
+    g_assert_cmpint(state, ==, VRT_DOMAIN_SHUTOFF);
+    g_assert_cmpint(reason, ==, VRT_DOMAIN_SHUTOFF_CRASHED);
+    /* autostart ran at load */
+    g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, c->uuid, NULL), ==, 1);
+    g_assert_cmpint(vrt_qemu_domain_get_autostart(fx->drv, c->uuid, NULL), ==, 1);
+
+    /* The reconnected monitor works, and kill -9 is seen as a crash. */
+    g_assert_true(vrt_qemu_domain_suspend(fx->drv, a->uuid, &err));
+    g_assert_no_error(err);
+    kill(pa, SIGKILL);
+    g_assert_true(wait_state(fx, a->uuid, VRT_DOMAIN_SHUTOFF, VRT_DOMAIN_SHUTOFF_CRASHED));
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_STOPPED, VRT_DOMAIN_EVENT_STOPPED_CRASHED));
+    g_assert_cmpint(vrt_qemu_domain_is_persistent(fx->drv, a->uuid, NULL), ==, 1);
+    g_assert_true(vrt_qemu_domain_destroy(fx->drv, c->uuid, 0, &err));
+}
+
+static void
+test_nic_hotplug(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *xml = domain_xml("nic", "71111111-2222-3333-4444-555555555555", NULL);
+    const char *nic = "<interface type='user'><mac address='52:54:00:aa:bb:cc'/><model type='virtio'/></interface>";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
+    g_autofree char *live = NULL;
+    g_autofree char *after = NULL;
+    g_autofree char *cfg = NULL;
+    bool ok;
+
+    g_assert_true(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    g_assert_no_error(err);
+    ok = vrt_qemu_domain_attach_device(fx->drv, ref->uuid, nic, VRT_DOMAIN_AFFECT_LIVE | VRT_DOMAIN_AFFECT_CONFIG,
+                                       &err);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    live = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, 0, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(live, "52:54:00:aa:bb:cc"));
+    g_assert_nonnull(strstr(live, "alias name='net0'"));
+    cfg = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, VRT_DOMAIN_XML_FLAG_INACTIVE, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(cfg, "52:54:00:aa:bb:cc"));
+
+    g_assert_false(vrt_qemu_domain_attach_device(fx->drv, ref->uuid,
+                                                 "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                                                 "<address domain='0' bus='6' slot='16' function='0'/></source></hostdev>",
+                                                 VRT_DOMAIN_AFFECT_LIVE, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_UNSUPPORTED);
+    g_clear_error(&err);
+
+    /* No guest OS answers the unplug: the call returns after the wait
+     * with the device still there, and a second request says so. */
+    g_assert_true(vrt_qemu_domain_detach_device_alias(fx->drv, ref->uuid, "net0", VRT_DOMAIN_AFFECT_LIVE, &err));
+    g_assert_no_error(err);
+    after = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, 0, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(after, "52:54:00:aa:bb:cc"));
+    g_assert_false(vrt_qemu_domain_detach_device_alias(fx->drv, ref->uuid, "net0", VRT_DOMAIN_AFFECT_LIVE, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_clear_error(&err);
+
+    /* Config-only detach changes the definition only. */
+    g_assert_true(vrt_qemu_domain_detach_device(fx->drv, ref->uuid, nic, VRT_DOMAIN_AFFECT_CONFIG, &err));
+    g_clear_pointer(&cfg, g_free);
+    cfg = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, VRT_DOMAIN_XML_FLAG_INACTIVE, &err);
+    g_assert_no_error(err);
+    g_assert_null(strstr(cfg, "52:54:00:aa:bb:cc"));
+    g_assert_cmpint(vrt_qemu_domain_is_updated(fx->drv, ref->uuid, NULL), ==, 1);
+    g_assert_true(vrt_qemu_domain_destroy(fx->drv, ref->uuid, 0, &err));
+}
+
+static void
+test_kvm_required(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *xml = domain_xml("kvmless", "81111111-2222-3333-4444-555555555555", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainRef) ref = NULL;
+    char *p;
+
+    /* type='kvm' on a host where /dev/kvm cannot be opened */
+    p = strstr(xml, "type='qemu'");
+    if (p)
+        memcpy(p, "type='kvm' ", 11);
+    ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
+    g_assert_no_error(err);
+    g_free(fx->drv->dev_kvm);
+    fx->drv->dev_kvm = g_strdup("/nonexistent/kvm");
+    g_assert_false(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "/nonexistent/kvm"));
+    g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, ref->uuid, NULL), ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *base = NULL;
+    g_autofree char *cmd = NULL;
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    /* Crashes are expected here and logged as warnings. */
+    g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+    if (!g_find_program_in_path("qemu-system-x86_64")) {
+        g_test_skip("qemu-system-x86_64 is not installed");
+        return 77;
+    }
+    /* Short: the QMP socket path must fit in sun_path. */
+    base = g_strdup("/tmp/vrtqXXXXXX");
+    g_assert_nonnull(g_mkdtemp(base));
+    test_base = base;
+    signal(SIGABRT, on_abort);
+    signal(SIGTERM, on_abort);
+    signal(SIGTRAP, on_abort);
+    signal(SIGSEGV, on_abort);
+    atexit(kill_our_qemus);
+
+    g_test_add("/qemu/driver/lifecycle", Fixture, NULL, fixture_setup, test_lifecycle, fixture_teardown);
+    g_test_add("/qemu/driver/transient", Fixture, NULL, fixture_setup, test_transient_and_undefine_running,
+               fixture_teardown);
+    g_test_add("/qemu/driver/reconnect-crash-autostart", Fixture, NULL, fixture_setup, test_reconnect_and_crash,
+               fixture_teardown);
+    g_test_add("/qemu/driver/nic-hotplug", Fixture, NULL, fixture_setup, test_nic_hotplug, fixture_teardown);
+    g_test_add("/qemu/driver/kvm-required", Fixture, NULL, fixture_setup, test_kvm_required, fixture_teardown);
+    ret = g_test_run();
+    kill_our_qemus();
+    cmd = g_strdup_printf("rm -rf '%s'", base);
+    if (system(cmd) != 0)
+        g_warning("cannot remove %s", base);
+    return ret;
+}

@@ -1,0 +1,86 @@
+/*
+ * What the vrt command's files share: the invocation state (URI, read-only,
+ * JSON), the command table type, and helpers for connecting, reporting
+ * errors, parsing a command's options and printing tables and JSON.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+#include "vrt.h"
+
+enum {
+    VRT_EXIT_OK = 0,
+    VRT_EXIT_ERROR = 1, /* the operation failed */
+    VRT_EXIT_USAGE = 2, /* bad command line */
+};
+
+typedef struct {
+    const char *uri;  /* NULL: $VRT_DEFAULT_URI or qemu:///system */
+    bool readonly;
+    bool json;
+    vrt_conn *conn;   /* opened on first use, closed by main */
+} VrtCli;
+
+/* An option a command accepts: "--name" or "--name VALUE" (also --name=VALUE). */
+typedef struct {
+    const char *name;
+    bool has_value;
+} VrtOpt;
+
+/* A parsed command line: positional arguments and the options given. */
+typedef struct {
+    char **pos;         /* borrowed from argv */
+    int npos;
+    GHashTable *opts;   /* option name -> value ("" for flags) */
+} VrtArgs;
+
+typedef struct VrtCmd VrtCmd;
+typedef int (*VrtCmdFunc)(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args);
+
+struct VrtCmd {
+    const char *name;
+    VrtCmdFunc func;
+    const char *usage;   /* arguments after the name, e.g. "NAME [--reason]" */
+    const char *help;
+    const VrtOpt *opts;  /* terminated by { NULL }; NULL when none */
+};
+
+bool vrt_cli_flag(VrtArgs *args, const char *name);
+/* The value of an option, or NULL when it was not given. */
+const char *vrt_cli_value(VrtArgs *args, const char *name);
+
+extern const VrtCmd vrt_cmds_host[];
+extern const VrtCmd vrt_cmds_domain[];
+extern const VrtCmd vrt_cmds_network[];
+extern const VrtCmd vrt_cmds_nodedev[];
+
+/* The connection, opened on first use; NULL after printing the error. */
+vrt_conn *vrt_cli_conn(VrtCli *cli);
+/* Prints "error: <message>" and frees err; returns VRT_EXIT_ERROR. */
+int vrt_cli_fail(vrt_error *err);
+/* Prints "error: <formatted>"; returns VRT_EXIT_ERROR. */
+int vrt_cli_failf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Prints the command's usage line on stderr; returns VRT_EXIT_USAGE. */
+int vrt_cli_usage(const VrtCmd *cmd, const char *why);
+/* Checks the number of positional arguments. */
+bool vrt_cli_nargs(const VrtCmd *cmd, int nargs, int min, int max, int *rc);
+/* Reads a whole file for define/attach commands; NULL after printing why. */
+char *vrt_cli_read_file(const char *path);
+
+/* Prints a JSON node (consumed) and a newline. */
+void vrt_cli_print_json(JsonNode *node);
+/* A table as virsh prints it: header, dashes, rows; cols columns per row. */
+void vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols);
+
+/* A domain named by id, UUID or name (as virsh does); NULL after printing why. */
+vrt_domain *vrt_cli_domain(VrtCli *cli, const char *what);
+int vrt_cli_cmd_event(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vrt_domain, vrt_domain_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vrt_network, vrt_network_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vrt_nodedev, vrt_nodedev_free)
+
+/* Formats libvirt's version number major*1000000+minor*1000+micro. */
+char *vrt_cli_version_string(unsigned long long v);

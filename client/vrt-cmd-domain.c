@@ -1,0 +1,519 @@
+/*
+ * vrt's domain commands: list, define/undefine, lifecycle, dominfo,
+ * domstate, dumpxml, autostart and device attach/detach/update. Domains are
+ * named as virsh names them: by id, UUID or name.
+ */
+#include "vrt-cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Looks a domain up as virsh does: a number is an id, then a UUID, then a name. */
+vrt_domain *
+vrt_cli_domain(VrtCli *cli, const char *what)
+{
+    vrt_conn *conn = vrt_cli_conn(cli);
+    if (!conn)
+        return NULL;
+    vrt_domain *dom = NULL;
+    char *end = NULL;
+    long id = strtol(what, &end, 10);
+    if (*what && !*end && id >= 0 && id <= G_MAXINT)
+        dom = vrt_domain_lookup_by_id(conn, (int)id, NULL);
+    if (!dom && strlen(what) == VRT_UUID_STRING_BUFLEN - 1)
+        dom = vrt_domain_lookup_by_uuid_string(conn, what, NULL);
+    if (!dom) {
+        vrt_error *err = NULL;
+        dom = vrt_domain_lookup_by_name(conn, what, &err);
+        if (!dom)
+            vrt_cli_fail(err);
+    }
+    return dom;
+}
+
+/* ---- list ---- */
+
+static gint
+domain_order(gconstpointer a, gconstpointer b)
+{
+    vrt_domain *da = *(vrt_domain **)a, *db = *(vrt_domain **)b;
+    int ia = vrt_domain_get_id(da), ib = vrt_domain_get_id(db);
+    /* Running ones first by id, then the others by name, as virsh lists them. */
+    if ((ia >= 0) != (ib >= 0))
+        return ia >= 0 ? -1 : 1;
+    if (ia >= 0)
+        return ia - ib;
+    return strcmp(vrt_domain_get_name(da), vrt_domain_get_name(db));
+}
+
+static int
+cmd_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 0, 0, &rc))
+        return rc;
+    vrt_conn *conn = vrt_cli_conn(cli);
+    if (!conn)
+        return VRT_EXIT_ERROR;
+    unsigned int flags = VRT_CONNECT_LIST_DOMAINS_ACTIVE;
+    if (vrt_cli_flag(args, "all"))
+        flags = 0;
+    else if (vrt_cli_flag(args, "inactive"))
+        flags = VRT_CONNECT_LIST_DOMAINS_INACTIVE;
+    vrt_error *err = NULL;
+    vrt_domain **doms = NULL;
+    int n = vrt_conn_list_all_domains(conn, &doms, flags, &err);
+    if (n < 0)
+        return vrt_cli_fail(err);
+    qsort(doms, n, sizeof(*doms), (int (*)(const void *, const void *))domain_order);
+    g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_array(b);
+    for (int i = 0; i < n; i++) {
+        int state = VRT_DOMAIN_NOSTATE;
+        if (vrt_domain_get_state(doms[i], &state, NULL, &err) < 0) {
+            /* Gone between the list and this call: leave it out. */
+            vrt_error_free(err);
+            err = NULL;
+            continue;
+        }
+        int id = vrt_domain_get_id(doms[i]);
+        char uuid[VRT_UUID_STRING_BUFLEN];
+        vrt_domain_get_uuid_string(doms[i], uuid);
+        char **row = g_new0(char *, 4);
+        row[0] = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
+        row[1] = g_strdup(vrt_domain_get_name(doms[i]));
+        row[2] = g_strdup(vrt_domain_state_to_string(state));
+        g_ptr_array_add(rows, row);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "id");
+        if (id >= 0)
+            json_builder_add_int_value(b, id);
+        else
+            json_builder_add_null_value(b);
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, vrt_domain_get_name(doms[i]));
+        json_builder_set_member_name(b, "uuid");
+        json_builder_add_string_value(b, uuid);
+        json_builder_set_member_name(b, "state");
+        json_builder_add_string_value(b, vrt_domain_state_to_string(state));
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    vrt_domain_list_free(doms);
+    if (cli->json) {
+        vrt_cli_print_json(json_builder_get_root(b));
+    } else {
+        static const char *const header[] = { "Id", "Name", "State" };
+        vrt_cli_print_table(header, rows, 3);
+    }
+    return VRT_EXIT_OK;
+}
+
+/* ---- define, undefine, create ---- */
+
+static int
+cmd_define(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autofree char *xml = vrt_cli_read_file(args->pos[0]);
+    if (!xml)
+        return VRT_EXIT_ERROR;
+    vrt_conn *conn = vrt_cli_conn(cli);
+    if (!conn)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    g_autoptr(vrt_domain) dom = vrt_domain_define_xml(conn, xml, 0, &err);
+    if (!dom)
+        return vrt_cli_fail(err);
+    printf("Domain '%s' defined from %s\n\n", vrt_domain_get_name(dom), args->pos[0]);
+    return VRT_EXIT_OK;
+}
+
+static int
+cmd_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autofree char *xml = vrt_cli_read_file(args->pos[0]);
+    if (!xml)
+        return VRT_EXIT_ERROR;
+    vrt_conn *conn = vrt_cli_conn(cli);
+    if (!conn)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    unsigned int flags = vrt_cli_flag(args, "paused") ? VRT_DOMAIN_START_PAUSED : 0;
+    g_autoptr(vrt_domain) dom = vrt_domain_create_xml(conn, xml, flags, &err);
+    if (!dom)
+        return vrt_cli_fail(err);
+    printf("Domain '%s' created from %s\n\n", vrt_domain_get_name(dom), args->pos[0]);
+    return VRT_EXIT_OK;
+}
+
+/* The commands that take one domain and print one line when done. */
+typedef enum { OP_UNDEFINE, OP_START, OP_SHUTDOWN, OP_REBOOT, OP_RESET, OP_DESTROY, OP_SUSPEND, OP_RESUME } DomOp;
+
+static int
+simple_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DomOp op)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    if (!dom)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    const char *name = vrt_domain_get_name(dom);
+    int r = -1;
+    const char *done = NULL;
+    switch (op) {
+    case OP_UNDEFINE:
+        r = vrt_domain_undefine(dom, 0, &err);
+        done = "has been undefined";
+        break;
+    case OP_START:
+        r = vrt_domain_create(dom, vrt_cli_flag(args, "paused") ? VRT_DOMAIN_START_PAUSED : 0, &err);
+        done = "started";
+        break;
+    case OP_SHUTDOWN:
+        r = vrt_domain_shutdown(dom, &err);
+        done = "is being shutdown";
+        break;
+    case OP_REBOOT:
+        r = vrt_domain_reboot(dom, 0, &err);
+        done = "is being rebooted";
+        break;
+    case OP_RESET:
+        r = vrt_domain_reset(dom, &err);
+        done = "was reset";
+        break;
+    case OP_DESTROY:
+        r = vrt_domain_destroy(dom, &err);
+        done = "destroyed";
+        break;
+    case OP_SUSPEND:
+        r = vrt_domain_suspend(dom, &err);
+        done = "suspended";
+        break;
+    case OP_RESUME:
+        r = vrt_domain_resume(dom, &err);
+        done = "resumed";
+        break;
+    }
+    if (r < 0)
+        return vrt_cli_fail(err);
+    printf("Domain '%s' %s\n\n", name, done);
+    return VRT_EXIT_OK;
+}
+
+#define SIMPLE_CMD(fn, op) \
+    static int fn(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args) { return simple_op(cli, cmd, args, op); }
+SIMPLE_CMD(cmd_undefine, OP_UNDEFINE)
+SIMPLE_CMD(cmd_start, OP_START)
+SIMPLE_CMD(cmd_shutdown, OP_SHUTDOWN)
+SIMPLE_CMD(cmd_reboot, OP_REBOOT)
+SIMPLE_CMD(cmd_reset, OP_RESET)
+SIMPLE_CMD(cmd_destroy, OP_DESTROY)
+SIMPLE_CMD(cmd_suspend, OP_SUSPEND)
+SIMPLE_CMD(cmd_resume, OP_RESUME)
+
+/* ---- queries ---- */
+
+static void
+json_str(JsonBuilder *b, const char *key, const char *v)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_add_string_value(b, v);
+}
+
+static void
+json_int(JsonBuilder *b, const char *key, gint64 v)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_add_int_value(b, v);
+}
+
+static void
+json_bool(JsonBuilder *b, const char *key, bool v)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_add_boolean_value(b, v);
+}
+
+static int
+cmd_dominfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    if (!dom)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    vrt_domain_info info;
+    if (vrt_domain_get_info(dom, &info, &err) < 0)
+        return vrt_cli_fail(err);
+    g_autofree char *os = vrt_domain_get_os_type(dom, &err);
+    if (!os)
+        return vrt_cli_fail(err);
+    int persistent = vrt_domain_is_persistent(dom, &err);
+    if (persistent < 0)
+        return vrt_cli_fail(err);
+    int autostart = 0;
+    if (vrt_domain_get_autostart(dom, &autostart, &err) < 0)
+        return vrt_cli_fail(err);
+    /* The handle's id is from lookup time; a fresh lookup by name has the current one. */
+    g_autoptr(vrt_domain) fresh = vrt_domain_lookup_by_name(vrt_cli_conn(cli), vrt_domain_get_name(dom), NULL);
+    int id = vrt_domain_get_id(fresh ? fresh : dom);
+    char uuid[VRT_UUID_STRING_BUFLEN];
+    vrt_domain_get_uuid_string(dom, uuid);
+    bool active = info.state != VRT_DOMAIN_SHUTOFF && info.state != VRT_DOMAIN_NOSTATE;
+    if (cli->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "id");
+        if (id >= 0)
+            json_builder_add_int_value(b, id);
+        else
+            json_builder_add_null_value(b);
+        json_str(b, "name", vrt_domain_get_name(dom));
+        json_str(b, "uuid", uuid);
+        json_str(b, "os_type", os);
+        json_str(b, "state", vrt_domain_state_to_string(info.state));
+        json_int(b, "cpus", info.nr_virt_cpu);
+        json_int(b, "cpu_time_ns", info.cpu_time);
+        json_int(b, "max_memory_kib", info.max_mem);
+        json_int(b, "used_memory_kib", info.memory);
+        json_bool(b, "persistent", persistent);
+        json_bool(b, "autostart", autostart);
+        json_builder_end_object(b);
+        vrt_cli_print_json(json_builder_get_root(b));
+        return VRT_EXIT_OK;
+    }
+    g_autofree char *id_s = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
+    printf("%-15s %s\n", "Id:", id_s);
+    printf("%-15s %s\n", "Name:", vrt_domain_get_name(dom));
+    printf("%-15s %s\n", "UUID:", uuid);
+    printf("%-15s %s\n", "OS Type:", os);
+    printf("%-15s %s\n", "State:", vrt_domain_state_to_string(info.state));
+    printf("%-15s %u\n", "CPU(s):", info.nr_virt_cpu);
+    if (active)
+        printf("%-15s %.1fs\n", "CPU time:", info.cpu_time / 1e9);
+    printf("%-15s %llu KiB\n", "Max memory:", info.max_mem);
+    printf("%-15s %llu KiB\n", "Used memory:", info.memory);
+    printf("%-15s %s\n", "Persistent:", persistent ? "yes" : "no");
+    printf("%-15s %s\n", "Autostart:", autostart ? "enable" : "disable");
+    printf("\n");
+    return VRT_EXIT_OK;
+}
+
+/* virsh's words for virDomain*Reason, per state, in libvirt's numeric order. */
+static const char *
+reason_string(int state, int reason)
+{
+    static const char *const running[] = { "unknown", "booted", "migrated", "restored", "from snapshot", "unpaused",
+                                           "migration canceled", "save canceled", "event wakeup", "crashed",
+                                           "post-copy" };
+    static const char *const paused[] = { "unknown", "user", "migrating", "saving", "dumping", "I/O error",
+                                          "watchdog", "from snapshot", "shutting down", "creating snapshot",
+                                          "crashed", "starting up", "post-copy", "post-copy failed" };
+    static const char *const shutoff[] = { "unknown", "shutdown", "destroyed", "crashed", "migrated", "saved",
+                                           "failed", "from snapshot", "daemon" };
+    static const char *const shutdown[] = { "unknown", "user" };
+    static const char *const crashed[] = { "unknown", "panicked" };
+#define PICK(arr) return reason >= 0 && reason < (int)G_N_ELEMENTS(arr) ? arr[reason] : "unknown"
+    switch (state) {
+    case VRT_DOMAIN_RUNNING: PICK(running);
+    case VRT_DOMAIN_PAUSED: PICK(paused);
+    case VRT_DOMAIN_SHUTOFF: PICK(shutoff);
+    case VRT_DOMAIN_SHUTDOWN: PICK(shutdown);
+    case VRT_DOMAIN_CRASHED: PICK(crashed);
+    default: return "unknown";
+    }
+#undef PICK
+}
+
+static int
+cmd_domstate(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    if (!dom)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    int state = 0, reason = 0;
+    if (vrt_domain_get_state(dom, &state, &reason, &err) < 0)
+        return vrt_cli_fail(err);
+    if (cli->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        json_str(b, "state", vrt_domain_state_to_string(state));
+        json_int(b, "state_code", state);
+        json_str(b, "reason", reason_string(state, reason));
+        json_int(b, "reason_code", reason);
+        json_builder_end_object(b);
+        vrt_cli_print_json(json_builder_get_root(b));
+    } else if (vrt_cli_flag(args, "reason")) {
+        printf("%s (%s)\n\n", vrt_domain_state_to_string(state), reason_string(state, reason));
+    } else {
+        printf("%s\n\n", vrt_domain_state_to_string(state));
+    }
+    return VRT_EXIT_OK;
+}
+
+static int
+cmd_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    if (!dom)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    unsigned int flags = 0;
+    if (vrt_cli_flag(args, "inactive"))
+        flags |= VRT_DOMAIN_XML_INACTIVE;
+    if (vrt_cli_flag(args, "security-info"))
+        flags |= VRT_DOMAIN_XML_SECURE;
+    g_autofree char *xml = vrt_domain_get_xml_desc(dom, flags, &err);
+    if (!xml)
+        return vrt_cli_fail(err);
+    printf("%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
+    return VRT_EXIT_OK;
+}
+
+static int
+cmd_autostart(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    if (!dom)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    bool disable = vrt_cli_flag(args, "disable");
+    if (vrt_domain_set_autostart(dom, !disable, &err) < 0)
+        return vrt_cli_fail(err);
+    printf("Domain '%s' %s as autostarted\n\n", vrt_domain_get_name(dom), disable ? "unmarked" : "marked");
+    return VRT_EXIT_OK;
+}
+
+/* ---- devices ---- */
+
+/* --live/--config/--current/--persistent as virsh reads them; -1 when they conflict. */
+static int
+affect_flags(VrtArgs *args, vrt_domain *dom)
+{
+    bool live = vrt_cli_flag(args, "live"), config = vrt_cli_flag(args, "config");
+    bool current = vrt_cli_flag(args, "current"), persistent = vrt_cli_flag(args, "persistent");
+    if (current && (live || config || persistent))
+        return -1;
+    unsigned int flags = VRT_DOMAIN_AFFECT_CURRENT;
+    if (live)
+        flags |= VRT_DOMAIN_AFFECT_LIVE;
+    if (config)
+        flags |= VRT_DOMAIN_AFFECT_CONFIG;
+    if (persistent) {
+        flags |= VRT_DOMAIN_AFFECT_CONFIG;
+        if (vrt_domain_is_active(dom, NULL) == 1)
+            flags |= VRT_DOMAIN_AFFECT_LIVE;
+    }
+    return (int)flags;
+}
+
+typedef enum { DEV_ATTACH, DEV_DETACH, DEV_DETACH_ALIAS, DEV_UPDATE } DevOp;
+
+static int
+device_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 2, 2, &rc))
+        return rc;
+    g_autofree char *xml = NULL;
+    if (op != DEV_DETACH_ALIAS && !(xml = vrt_cli_read_file(args->pos[1])))
+        return VRT_EXIT_ERROR;
+    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    if (!dom)
+        return VRT_EXIT_ERROR;
+    int flags = affect_flags(args, dom);
+    if (flags < 0)
+        return vrt_cli_usage(cmd, "--current is exclusive with --live, --config and --persistent");
+    vrt_error *err = NULL;
+    int r = -1;
+    const char *done = NULL;
+    switch (op) {
+    case DEV_ATTACH:
+        r = vrt_domain_attach_device(dom, xml, flags, &err);
+        done = "Device attached successfully";
+        break;
+    case DEV_DETACH:
+        r = vrt_domain_detach_device(dom, xml, flags, &err);
+        done = "Device detached successfully";
+        break;
+    case DEV_DETACH_ALIAS:
+        r = vrt_domain_detach_device_alias(dom, args->pos[1], flags, &err);
+        done = "Device detach request sent successfully";
+        break;
+    case DEV_UPDATE:
+        r = vrt_domain_update_device(dom, xml, flags, &err);
+        done = "Device updated successfully";
+        break;
+    }
+    if (r < 0)
+        return vrt_cli_fail(err);
+    printf("%s\n\n", done);
+    return VRT_EXIT_OK;
+}
+
+#define DEVICE_CMD(fn, op) \
+    static int fn(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args) { return device_op(cli, cmd, args, op); }
+DEVICE_CMD(cmd_attach_device, DEV_ATTACH)
+DEVICE_CMD(cmd_detach_device, DEV_DETACH)
+DEVICE_CMD(cmd_detach_device_alias, DEV_DETACH_ALIAS)
+DEVICE_CMD(cmd_update_device, DEV_UPDATE)
+
+static const VrtOpt list_opts[] = { { "all", false }, { "inactive", false }, { NULL, false } };
+static const VrtOpt paused_opts[] = { { "paused", false }, { NULL, false } };
+static const VrtOpt state_opts[] = { { "reason", false }, { NULL, false } };
+static const VrtOpt xml_opts[] = { { "inactive", false }, { "security-info", false }, { NULL, false } };
+static const VrtOpt autostart_opts[] = { { "disable", false }, { NULL, false } };
+static const VrtOpt affect_opts[] = { { "live", false }, { "config", false }, { "current", false },
+                                      { "persistent", false }, { NULL, false } };
+static const VrtOpt event_opts[] = { { "all", false }, { "loop", false }, { "timeout", true },
+                                     { "domain", true }, { "event", true }, { NULL, false } };
+
+#define AFFECT "[--live] [--config] [--current] [--persistent]"
+const VrtCmd vrt_cmds_domain[] = {
+    { "list", cmd_list, "[--all] [--inactive]", "list domains (running ones without --all)", list_opts },
+    { "define", cmd_define, "FILE", "define a domain from an XML file", NULL },
+    { "create", cmd_create, "FILE [--paused]", "start a transient domain from an XML file", paused_opts },
+    { "undefine", cmd_undefine, "DOMAIN", "remove a domain's definition", NULL },
+    { "start", cmd_start, "DOMAIN [--paused]", "start a defined domain", paused_opts },
+    { "shutdown", cmd_shutdown, "DOMAIN", "ask a domain to shut down (ACPI)", NULL },
+    { "reboot", cmd_reboot, "DOMAIN", "ask a domain to reboot", NULL },
+    { "reset", cmd_reset, "DOMAIN", "reset a domain like the reset button", NULL },
+    { "destroy", cmd_destroy, "DOMAIN", "stop a domain at once", NULL },
+    { "suspend", cmd_suspend, "DOMAIN", "pause a domain", NULL },
+    { "resume", cmd_resume, "DOMAIN", "resume a paused domain", NULL },
+    { "dominfo", cmd_dominfo, "DOMAIN", "a domain's state, CPUs and memory", NULL },
+    { "domstate", cmd_domstate, "DOMAIN [--reason]", "a domain's state", state_opts },
+    { "dumpxml", cmd_dumpxml, "DOMAIN [--inactive] [--security-info]", "a domain's XML", xml_opts },
+    { "autostart", cmd_autostart, "DOMAIN [--disable]", "start a domain with the daemon (or not)", autostart_opts },
+    { "attach-device", cmd_attach_device, "DOMAIN FILE " AFFECT, "attach a device from an XML file", affect_opts },
+    { "detach-device", cmd_detach_device, "DOMAIN FILE " AFFECT, "detach a device given as XML", affect_opts },
+    { "detach-device-alias", cmd_detach_device_alias, "DOMAIN ALIAS " AFFECT, "detach a device by its alias",
+      affect_opts },
+    { "update-device", cmd_update_device, "DOMAIN FILE " AFFECT, "change a device from an XML file", affect_opts },
+    { "event", vrt_cli_cmd_event,
+      "(--all | --event lifecycle|device-removed) [--domain DOMAIN] [--loop] [--timeout SECONDS]",
+      "wait for domain events and print them", event_opts },
+    { NULL, NULL, NULL, NULL, NULL },
+};

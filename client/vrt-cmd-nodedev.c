@@ -1,0 +1,158 @@
+/*
+ * vrt's node device commands: nodedev-list, nodedev-dumpxml and the PCI
+ * detach/reattach/reset commands.
+ */
+#include "vrt-cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static vrt_nodedev *
+lookup(VrtCli *cli, const char *name)
+{
+    vrt_conn *conn = vrt_cli_conn(cli);
+    if (!conn)
+        return NULL;
+    vrt_error *err = NULL;
+    vrt_nodedev *dev = vrt_nodedev_lookup_by_name(conn, name, &err);
+    if (!dev)
+        vrt_cli_fail(err);
+    return dev;
+}
+
+static gint
+name_order(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char **)a, *(char **)b);
+}
+
+static int
+cmd_nodedev_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 0, 0, &rc))
+        return rc;
+    unsigned int flags = 0;
+    const char *caps = vrt_cli_value(args, "cap");
+    if (caps) {
+        /* virsh takes a comma-separated list. */
+        g_auto(GStrv) words = g_strsplit(caps, ",", -1);
+        for (char **w = words; *w; w++) {
+            unsigned int f = vrt_nodedev_cap_flag(g_strstrip(*w));
+            if (!f) {
+                g_autofree char *why = g_strdup_printf("unknown capability '%s'", *w);
+                return vrt_cli_usage(cmd, why);
+            }
+            flags |= f;
+        }
+    }
+    vrt_conn *conn = vrt_cli_conn(cli);
+    if (!conn)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    vrt_nodedev **devs = NULL;
+    int n = vrt_conn_list_all_nodedevs(conn, &devs, flags, &err);
+    if (n < 0)
+        return vrt_cli_fail(err);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    for (int i = 0; i < n; i++)
+        g_ptr_array_add(names, g_strdup(vrt_nodedev_get_name(devs[i])));
+    vrt_nodedev_list_free(devs);
+    g_ptr_array_sort(names, name_order);
+    if (cli->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_array(b);
+        for (guint i = 0; i < names->len; i++)
+            json_builder_add_string_value(b, names->pdata[i]);
+        json_builder_end_array(b);
+        vrt_cli_print_json(json_builder_get_root(b));
+        return VRT_EXIT_OK;
+    }
+    for (guint i = 0; i < names->len; i++)
+        printf("%s\n", (char *)names->pdata[i]);
+    printf("\n");
+    return VRT_EXIT_OK;
+}
+
+static int
+cmd_nodedev_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autoptr(vrt_nodedev) dev = lookup(cli, args->pos[0]);
+    if (!dev)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    g_autofree char *xml = vrt_nodedev_get_xml_desc(dev, 0, &err);
+    if (!xml)
+        return vrt_cli_fail(err);
+    printf("%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
+    return VRT_EXIT_OK;
+}
+
+typedef enum { DEV_DETACH, DEV_REATTACH, DEV_RESET } DevOp;
+
+static int
+dev_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
+        return rc;
+    g_autoptr(vrt_nodedev) dev = lookup(cli, args->pos[0]);
+    if (!dev)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    int r = -1;
+    const char *done = NULL;
+    switch (op) {
+    case DEV_DETACH:
+        r = vrt_nodedev_detach(dev, vrt_cli_value(args, "driver"), 0, &err);
+        done = "detached";
+        break;
+    case DEV_REATTACH:
+        r = vrt_nodedev_reattach(dev, &err);
+        done = "re-attached";
+        break;
+    case DEV_RESET:
+        r = vrt_nodedev_reset(dev, &err);
+        done = "reset";
+        break;
+    }
+    if (r < 0)
+        return vrt_cli_fail(err);
+    printf("Device %s %s\n\n", vrt_nodedev_get_name(dev), done);
+    return VRT_EXIT_OK;
+}
+
+static int
+cmd_nodedev_detach(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    return dev_op(cli, cmd, args, DEV_DETACH);
+}
+
+static int
+cmd_nodedev_reattach(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    return dev_op(cli, cmd, args, DEV_REATTACH);
+}
+
+static int
+cmd_nodedev_reset(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    return dev_op(cli, cmd, args, DEV_RESET);
+}
+
+static const VrtOpt list_opts[] = { { "cap", true }, { NULL, false } };
+static const VrtOpt detach_opts[] = { { "driver", true }, { NULL, false } };
+
+const VrtCmd vrt_cmds_nodedev[] = {
+    { "nodedev-list", cmd_nodedev_list, "[--cap TYPE[,TYPE...]]", "list host devices", list_opts },
+    { "nodedev-dumpxml", cmd_nodedev_dumpxml, "DEVICE", "a host device's XML", NULL },
+    { "nodedev-detach", cmd_nodedev_detach, "DEVICE [--driver vfio]", "detach a PCI device from its host driver",
+      detach_opts },
+    { "nodedev-reattach", cmd_nodedev_reattach, "DEVICE", "give a PCI device back to its host driver", NULL },
+    { "nodedev-reset", cmd_nodedev_reset, "DEVICE", "reset a PCI device", NULL },
+    { NULL, NULL, NULL, NULL, NULL },
+};

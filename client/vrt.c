@@ -1,0 +1,280 @@
+/*
+ * The vrt command: `vrt [-c URI] [-r] [--json] COMMAND [ARGS]`, a small
+ * virsh for vrtd (and any libvirtd) built on libvrt. This file holds the
+ * global options, the command lookup and the helpers all commands share.
+ */
+#include "vrt-cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VRT_DEFAULT_URI_ENV "VRT_DEFAULT_URI"
+
+static const VrtCmd *const families[] = { vrt_cmds_host, vrt_cmds_domain, vrt_cmds_network, vrt_cmds_nodedev };
+
+vrt_conn *
+vrt_cli_conn(VrtCli *cli)
+{
+    if (cli->conn)
+        return cli->conn;
+    const char *uri = cli->uri ? cli->uri : g_getenv(VRT_DEFAULT_URI_ENV);
+    vrt_error *err = NULL;
+    cli->conn = vrt_conn_open(uri, cli->readonly ? VRT_CONNECT_RO : 0, &err);
+    if (!cli->conn) {
+        fprintf(stderr, "error: failed to connect to the hypervisor\n");
+        vrt_cli_fail(err);
+    }
+    return cli->conn;
+}
+
+int
+vrt_cli_fail(vrt_error *err)
+{
+    fprintf(stderr, "error: %s\n", err && err->message ? err->message : "unknown error");
+    vrt_error_free(err);
+    return VRT_EXIT_ERROR;
+}
+
+int
+vrt_cli_failf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "error: %s\n", msg);
+    return VRT_EXIT_ERROR;
+}
+
+int
+vrt_cli_usage(const VrtCmd *cmd, const char *why)
+{
+    if (why)
+        fprintf(stderr, "error: %s\n", why);
+    fprintf(stderr, "usage: vrt [-c URI] [-r] [--json] %s%s%s\n", cmd->name, cmd->usage ? " " : "",
+            cmd->usage ? cmd->usage : "");
+    return VRT_EXIT_USAGE;
+}
+
+bool
+vrt_cli_nargs(const VrtCmd *cmd, int nargs, int min, int max, int *rc)
+{
+    if (nargs < min) {
+        *rc = vrt_cli_usage(cmd, "missing argument");
+        return false;
+    }
+    if (nargs > max) {
+        *rc = vrt_cli_usage(cmd, "too many arguments");
+        return false;
+    }
+    return true;
+}
+
+char *
+vrt_cli_read_file(const char *path)
+{
+    char *data = NULL;
+    g_autoptr(GError) gerr = NULL;
+    if (!g_file_get_contents(path, &data, NULL, &gerr)) {
+        vrt_cli_failf("Failed to open file '%s': %s", path, gerr->message);
+        return NULL;
+    }
+    return data;
+}
+
+void
+vrt_cli_print_json(JsonNode *node)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    json_generator_set_pretty(gen, TRUE);
+    json_generator_set_root(gen, node);
+    g_autofree char *text = json_generator_to_data(gen, NULL);
+    printf("%s\n", text);
+    json_node_unref(node);
+}
+
+void
+vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols)
+{
+    g_autofree gsize *width = g_new0(gsize, cols);
+    for (guint c = 0; c < cols; c++)
+        width[c] = g_utf8_strlen(header[c], -1);
+    for (guint r = 0; r < rows->len; r++) {
+        char **row = rows->pdata[r];
+        for (guint c = 0; c < cols; c++)
+            width[c] = MAX(width[c], (gsize)g_utf8_strlen(row[c], -1));
+    }
+    gsize total = 1;
+    GString *line = g_string_new(" ");
+    for (guint c = 0; c < cols; c++) {
+        g_string_append_printf(line, "%-*s%s", (int)width[c], header[c], c + 1 < cols ? "   " : "");
+        total += width[c] + (c + 1 < cols ? 3 : 0);
+    }
+    printf("%s\n", line->str);
+    g_string_free(line, TRUE);
+    for (gsize i = 0; i < total + 1; i++)
+        putchar('-');
+    putchar('\n');
+    for (guint r = 0; r < rows->len; r++) {
+        char **row = rows->pdata[r];
+        GString *l = g_string_new(" ");
+        for (guint c = 0; c < cols; c++)
+            g_string_append_printf(l, "%-*s%s", (int)width[c], row[c], c + 1 < cols ? "   " : "");
+        printf("%s\n", l->str);
+        g_string_free(l, TRUE);
+    }
+    printf("\n");
+}
+
+char *
+vrt_cli_version_string(unsigned long long v)
+{
+    return g_strdup_printf("%llu.%llu.%llu", v / 1000000, (v / 1000) % 1000, v % 1000);
+}
+
+static const VrtCmd *
+find_cmd(const char *name)
+{
+    for (guint f = 0; f < G_N_ELEMENTS(families); f++) {
+        for (const VrtCmd *c = families[f]; c->name; c++) {
+            if (strcmp(c->name, name) == 0)
+                return c;
+        }
+    }
+    return NULL;
+}
+
+static void
+print_help(FILE *out)
+{
+    fprintf(out, "usage: vrt [-c URI] [-r] [--json] COMMAND [ARGS]\n\n"
+                 "  -c, --connect URI  hypervisor connection URI (default $%s or qemu:///system)\n"
+                 "  -r, --readonly     connect read-only\n"
+                 "      --json         print query results as JSON\n\ncommands:\n",
+            VRT_DEFAULT_URI_ENV);
+    for (guint f = 0; f < G_N_ELEMENTS(families); f++) {
+        for (const VrtCmd *c = families[f]; c->name; c++)
+            fprintf(out, "  %-20s %s\n", c->name, c->help);
+    }
+}
+
+bool
+vrt_cli_flag(VrtArgs *args, const char *name)
+{
+    return g_hash_table_contains(args->opts, name);
+}
+
+const char *
+vrt_cli_value(VrtArgs *args, const char *name)
+{
+    return g_hash_table_lookup(args->opts, name);
+}
+
+static const VrtOpt *
+find_opt(const VrtCmd *cmd, const char *name)
+{
+    for (const VrtOpt *o = cmd->opts; o && o->name; o++) {
+        if (strcmp(o->name, name) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* argv[0] is the command name; options may come before or after positional
+ * arguments, "--" ends options. */
+static int
+run_cmd(VrtCli *cli, const VrtCmd *cmd, int argc, char **argv)
+{
+    g_autoptr(GHashTable) opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autofree char **pos = g_new0(char *, argc + 1);
+    int npos = 0;
+    bool only_pos = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || a[1] != '-' || a[2] == '\0') {
+            if (!only_pos && strcmp(a, "--") == 0) {
+                only_pos = true;
+                continue;
+            }
+            pos[npos++] = argv[i];
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        g_autofree char *name = eq ? g_strndup(a + 2, eq - a - 2) : g_strdup(a + 2);
+        const VrtOpt *o = find_opt(cmd, name);
+        if (!o) {
+            g_autofree char *why = g_strdup_printf("command '%s' does not take option '--%s'", cmd->name, name);
+            return vrt_cli_usage(cmd, why);
+        }
+        const char *value = "";
+        if (o->has_value) {
+            if (eq) {
+                value = eq + 1;
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                g_autofree char *why = g_strdup_printf("option '--%s' needs a value", name);
+                return vrt_cli_usage(cmd, why);
+            }
+        } else if (eq) {
+            g_autofree char *why = g_strdup_printf("option '--%s' takes no value", name);
+            return vrt_cli_usage(cmd, why);
+        }
+        g_hash_table_replace(opts, g_steal_pointer(&name), g_strdup(value));
+    }
+    VrtArgs args = { .pos = pos, .npos = npos, .opts = opts };
+    return cmd->func(cli, cmd, &args);
+}
+
+int
+main(int argc, char **argv)
+{
+    VrtCli cli = { 0 };
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--connect") == 0) {
+            if (++i == argc) {
+                fprintf(stderr, "error: option %s needs a URI\n", a);
+                print_help(stderr);
+                return VRT_EXIT_USAGE;
+            }
+            cli.uri = argv[i];
+        } else if (g_str_has_prefix(a, "--connect=")) {
+            cli.uri = a + strlen("--connect=");
+        } else if (strcmp(a, "-r") == 0 || strcmp(a, "--readonly") == 0) {
+            cli.readonly = true;
+        } else if (strcmp(a, "--json") == 0) {
+            cli.json = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_help(stdout);
+            return VRT_EXIT_OK;
+        } else {
+            fprintf(stderr, "error: unknown option '%s'\n", a);
+            print_help(stderr);
+            return VRT_EXIT_USAGE;
+        }
+    }
+    if (i == argc) {
+        fprintf(stderr, "error: no command given\n");
+        print_help(stderr);
+        return VRT_EXIT_USAGE;
+    }
+    if (strcmp(argv[i], "help") == 0) {
+        print_help(stdout);
+        return VRT_EXIT_OK;
+    }
+    const VrtCmd *cmd = find_cmd(argv[i]);
+    if (!cmd) {
+        fprintf(stderr, "error: unknown command: '%s'\n", argv[i]);
+        fprintf(stderr, "usage: vrt [-c URI] [-r] [--json] COMMAND [ARGS] (vrt help lists the commands)\n");
+        return VRT_EXIT_USAGE;
+    }
+    int rc = run_cmd(&cli, cmd, argc - i, argv + i);
+    vrt_conn_close(cli.conn);
+    fflush(stdout);
+    return rc;
+}

@@ -101,6 +101,7 @@ vrt_network_def_free(VrtNetworkDef *def)
     if (!def)
         return;
     g_free(def->name);
+    g_free(def->metadata_xml);
     g_free(def->bridge_name);
     g_free(def->bridge_zone);
     g_free(def->bridge_mac_table_manager);
@@ -128,6 +129,7 @@ vrt_network_def_copy(const VrtNetworkDef *src)
     def->forward_ifs = ifs;
     def->ips = ips;
     def->name = g_strdup(src->name);
+    def->metadata_xml = g_strdup(src->metadata_xml);
     def->bridge_name = g_strdup(src->bridge_name);
     def->bridge_zone = g_strdup(src->bridge_zone);
     def->bridge_mac_table_manager = g_strdup(src->bridge_mac_table_manager);
@@ -504,6 +506,54 @@ check_device_name(const char *what, const char *name, GError **error)
 }
 
 static bool
+ns_declared_within(xmlNodePtr node, xmlNodePtr top, xmlNsPtr ns)
+{
+    for (xmlNodePtr p = node; p; p = p->parent) {
+        for (xmlNsPtr d = p->nsDef; d; d = d->next)
+            if (d == ns || (g_strcmp0((const char *)d->prefix, (const char *)ns->prefix) == 0 &&
+                            g_strcmp0((const char *)d->href, (const char *)ns->href) == 0))
+                return true;
+        if (p == top)
+            break;
+    }
+    return false;
+}
+
+static void
+declare_outer_ns(xmlNodePtr node, xmlNodePtr top)
+{
+    for (xmlNodePtr n = node; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (n->ns && !ns_declared_within(n, top, n->ns))
+            xmlNewNs(top, n->ns->href, n->ns->prefix);
+        for (xmlAttrPtr a = n->properties; a; a = a->next)
+            if (a->ns && !ns_declared_within(n, top, a->ns))
+                xmlNewNs(top, a->ns->href, a->ns->prefix);
+        declare_outer_ns(n->children, top);
+    }
+}
+
+/* Serialises <metadata> on its own; namespaces its content uses but that
+ * were declared on <network> are declared on <metadata> so the kept text
+ * stands alone. */
+static bool
+keep_metadata(xmlNodePtr node, VrtNetworkDef *def, GError **error)
+{
+    declare_outer_ns(node->children, node);
+    xmlBufferPtr buf = xmlBufferCreate();
+    if (!buf) {
+        vrt_error_set(error, VIR_ERR_NO_MEMORY, "cannot copy <metadata>");
+        return false;
+    }
+    xmlNodeDump(buf, node->doc, node, 1, 0);
+    g_free(def->metadata_xml);
+    def->metadata_xml = g_strdup((const char *)xmlBufferContent(buf));
+    xmlBufferFree(buf);
+    return true;
+}
+
+static bool
 parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
 {
     xmlNodePtr forward = NULL;
@@ -524,6 +574,10 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
                 return false;
             }
             def->uuid_given = true;
+        } else if (vrt_netxml_is(c, "metadata")) {
+            /* Applications' own data: kept as written, never interpreted. */
+            if (!keep_metadata(c, def, error))
+                return false;
         } else if (vrt_netxml_is(c, "bridge")) {
             if (!parse_bridge(c, def, error))
                 return false;
@@ -759,6 +813,8 @@ vrt_network_def_format(const VrtNetworkDef *def)
     g_string_append_printf(out, "  <name>%s</name>\n", name);
     vrt_network_uuid_format(def->uuid, uuid);
     g_string_append_printf(out, "  <uuid>%s</uuid>\n", uuid);
+    if (def->metadata_xml)
+        g_string_append_printf(out, "  %s\n", def->metadata_xml);
     if (def->has_forward)
         format_forward(out, def);
     if (def->has_bridge) {

@@ -97,6 +97,7 @@ typedef struct {
     char *name;
     guchar uuid[16];
     bool uuid_given;           /* the XML had <uuid> (else it was generated) */
+    char *metadata_xml;        /* <metadata> element kept verbatim, NULL absent */
 
     int ipv6;                  /* root ipv6='yes|no': -1 absent */
     int trust_guest_rx_filters;/* root trustGuestRxFilters: -1 absent */

@@ -210,6 +210,24 @@ test_escaping(void)
     assert_validates(out, "network");
 }
 
+/* A namespace declared on <network> must travel with <metadata>. */
+static void
+test_metadata_namespace(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(
+        "<network xmlns:app='http://example.org/app/1'><name>m</name>"
+        "<metadata><app:tag>x</app:tag></metadata></network>", 0, &err);
+    g_assert_no_error(err);
+    g_autofree char *out = vrt_network_def_format(def);
+    g_autoptr(VrtNetworkDef) again = vrt_network_def_parse(out, 0, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(again->metadata_xml, "http://example.org/app/1"));
+    g_autofree char *out2 = vrt_network_def_format(again);
+    g_assert_cmpstr(out, ==, out2);
+    assert_validates(out, "network");
+}
+
 static void
 test_value_helpers(void)
 {
@@ -262,5 +280,6 @@ main(int argc, char **argv)
     g_test_add_func("/network/live-needs-status-flag", test_live_needs_status_flag);
     g_test_add_func("/network/escaping", test_escaping);
     g_test_add_func("/network/value-helpers", test_value_helpers);
+    g_test_add_func("/network/metadata-namespace", test_metadata_namespace);
     return g_test_run();
 }

@@ -198,6 +198,7 @@ typedef enum {
 } VrtDomainNetType;
 
 #define VRT_DOMAIN_NET_MAX_VLAN_TAGS 8
+#define VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX "vnet"
 
 typedef struct _VrtDomainHostdevDef VrtDomainHostdevDef;
 typedef struct _VrtDomainNetDef VrtDomainNetDef;
@@ -225,7 +226,9 @@ struct _VrtDomainNetDef {
     char *source_network;    /* type NETWORK: network name */
     char *portgroup;         /* type NETWORK: optional */
     char *source_bridge;     /* type BRIDGE */
-    char *ifname;            /* <target dev=>: tap name (ETHERNET, live) */
+    /* <target dev=>: tap name. Names starting with "vnet" are the
+     * driver's to generate: runtime only (dropped from definitions). */
+    char *ifname;
     char *driver_name;       /* <driver name='vhost|qemu'>, NULL */
     guint driver_queues;     /* 0 = unset */
     VrtTristate link_up;     /* <link state='up|down'/> */
@@ -543,7 +546,9 @@ VrtDomainDeviceDef *vrt_domain_device_def_parse(const char *xml, const VrtDomain
 char *vrt_domain_device_def_format(const VrtDomainDeviceDef *dev, guint flags, GError **error);
 
 /* Assigns alias, address (and MAC) to a device about to be hotplugged into
- * def, avoiding everything def already uses. Does not insert it. On q35
+ * def, avoiding everything def already uses. Does not insert it. For an
+ * interface of type network, fill net->actual first: a hostdev-backed one
+ * is named hostdevN, others netN. On q35
  * a device needing a free pcie-root-port fails (VIR_ERR_OPERATION_FAILED)
  * rather than adding a controller to a running domain. */
 bool vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev, GError **error);

@@ -258,14 +258,14 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
         vrt_fmt_line(f, "<mac address='%s'/>", mac);
     }
     format_net_source(f, net, shown);
-    if (is_status(f) && net->actual.set)
+    if (is_status(f) && net->actual.set && net->type == VRT_DOMAIN_NET_TYPE_NETWORK)
         format_net_actual(f, net);
     if (public_actual && net->actual.n_vlan_tags) {
         tags = net->actual.vlan_tags;
         n_tags = net->actual.n_vlan_tags;
     }
     format_vlan(f, tags, n_tags, net->vlan_trunk);
-    if (net->ifname && (net->type == VRT_DOMAIN_NET_TYPE_ETHERNET || is_live(f))) {
+    if (net->ifname && (is_live(f) || !g_str_has_prefix(net->ifname, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
         E(esc_net_ifname, net->ifname);
         vrt_fmt_line(f, "<target dev='%s'/>", esc_net_ifname);
     }

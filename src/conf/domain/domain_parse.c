@@ -486,6 +486,44 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
     return vrt_xml_unsupported(c, error);
 }
 
+static bool
+note_boot_order(GHashTable *seen, const VrtDomainDeviceInfo *info, GError **error)
+{
+    if (!info->boot_order)
+        return true;
+    if (!g_hash_table_add(seen, GUINT_TO_POINTER(info->boot_order))) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "boot order '%u' used for more than one device",
+                      info->boot_order);
+        return false;
+    }
+    return true;
+}
+
+/* Per-device <boot order> and <os><boot dev> exclude each other. */
+static bool
+check_boot_orders(const VrtDomainDef *def, GError **error)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+
+    for (guint i = 0; i < def->disks->len; i++)
+        if (!note_boot_order(seen, &((VrtDomainDiskDef *)def->disks->pdata[i])->info, error))
+            return false;
+    for (guint i = 0; i < def->nets->len; i++)
+        if (!note_boot_order(seen, &((VrtDomainNetDef *)def->nets->pdata[i])->info, error))
+            return false;
+    for (guint i = 0; i < def->hostdevs->len; i++) {
+        VrtDomainHostdevDef *h = def->hostdevs->pdata[i];
+        if (!h->parent_net && !note_boot_order(seen, h->info, error))
+            return false;
+    }
+    if (g_hash_table_size(seen) > 0 && def->os.n_boot > 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "per-device boot elements cannot be used together with os/boot elements");
+        return false;
+    }
+    return true;
+}
+
 /* A console of target type serial stands for the first serial port;
  * libvirt adds that port when only the console is given. */
 static void
@@ -571,6 +609,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
     }
     if (!have_uuid)
         vrt_uuid_generate(def->uuid);
+    if (!check_boot_orders(def, error))
+        return false;
     post_parse_console(def);
     post_parse_serials(def);
     post_parse_controllers(def);

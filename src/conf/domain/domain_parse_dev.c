@@ -534,10 +534,11 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         } else if (vrt_xml_is(c, "target")) {
             if (!vrt_xml_check_attrs(c, error, "dev", NULL))
                 return false;
-            /* tap names of managed kinds are the driver's (vnetN) */
-            if (net->type == VRT_DOMAIN_NET_TYPE_ETHERNET || status) {
+            g_autofree char *dev = vrt_xml_prop(c, "dev");
+            /* generated tap names (vnetN) are runtime data, as in libvirt */
+            if (dev && (status || !g_str_has_prefix(dev, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
                 g_free(net->ifname);
-                net->ifname = vrt_xml_prop(c, "dev");
+                net->ifname = g_steal_pointer(&dev);
             }
         } else if (vrt_xml_is(c, "model") && net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
             if (!vrt_xml_check_attrs(c, error, "type", NULL))

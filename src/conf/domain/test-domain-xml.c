@@ -211,6 +211,12 @@ test_error_values(void)
                        VIR_ERR_XML_ERROR, "network");
     assert_parse_error(DOM_HEAD "  <devices><disk type='file'><source file='/a'/></disk></devices>\n</domain>",
                        VIR_ERR_NO_TARGET, NULL);
+    assert_parse_error("<domain type='kvm'><name>t</name><memory>1</memory><os><type>hvm</type><boot dev='hd'/></os>"
+                       "<devices><interface type='user'><boot order='1'/></interface></devices></domain>",
+                       VIR_ERR_XML_ERROR, "per-device boot");
+    assert_parse_error(DOM_HEAD "  <devices><interface type='user'><boot order='2'/></interface>"
+                       "<disk type='file'><source file='/a'/><target dev='vda'/><boot order='2'/></disk>"
+                       "</devices>\n</domain>", VIR_ERR_XML_ERROR, "boot order '2'");
     assert_parse_error(DOM_HEAD "  <devices><interface type='user'><address type='pci' slot='0x20'/>"
                        "</interface></devices>\n</domain>", VIR_ERR_XML_ERROR, "slot");
 }

@@ -514,10 +514,24 @@ vrt_nodedev_detach(VrtNodedevDriver *drv, const char *name, const char *driver_n
     return ok;
 }
 
+/* The host driver for VFs of addr's PF, when addr is a VF and it is known. */
+static char *
+vf_host_driver(VrtHost *host, const VrtPciAddr *addr)
+{
+    g_autofree char *pf_driver = NULL;
+    VrtPciAddr pf;
+    guint index;
+
+    if (vrt_sriov_get_pf(host, addr, &pf, &index, NULL) != 1 || !vrt_pci_get_driver(host, &pf, &pf_driver, NULL))
+        return NULL;
+    return g_strdup(vrt_sriov_vf_driver_for(pf_driver));
+}
+
 bool
 vrt_nodedev_reattach(VrtNodedevDriver *drv, const char *name, GError **error)
 {
     g_autofree char *key = NULL;
+    g_autofree char *orig = NULL;
     VrtPciAddr addr;
     bool ok;
 
@@ -525,8 +539,12 @@ vrt_nodedev_reattach(VrtNodedevDriver *drv, const char *name, GError **error)
         return false;
     key = vrt_pci_addr_format(&addr);
     g_mutex_lock(&drv->lock);
-    /* the driver it had before our detach; the kernel's choice otherwise */
-    ok = vrt_pci_reattach(drv->host, &addr, g_hash_table_lookup(drv->orig_drivers, key), error);
+    /* the driver it had before our detach, else a VF's host VF driver, else
+     * the kernel's choice */
+    orig = g_strdup(g_hash_table_lookup(drv->orig_drivers, key));
+    if (!orig)
+        orig = vf_host_driver(drv->host, &addr);
+    ok = vrt_pci_reattach(drv->host, &addr, orig, error);
     if (ok)
         g_hash_table_remove(drv->orig_drivers, key);
     g_mutex_unlock(&drv->lock);

@@ -280,11 +280,21 @@ reattach_locked(VrtHost *host, const VrtPciAddr *addr, const char *driver, GErro
         return false;
     if (driver) {
         g_autofree char *bind = g_strdup_printf("/sys/bus/pci/drivers/%s/bind", driver);
-        if (!write_addr(host, bind, addr, error))
-            return false;
+        g_autoptr(GError) bind_err = NULL;
+        if (!write_addr(host, bind, addr, &bind_err)) {
+            g_autoptr(GError) scratch = NULL;
+            /* a probe may still reach the driver (or at least some driver) */
+            g_warning("PCI device %s: %s; probing instead", s, bind_err->message);
+            if (!probe(host, addr, &scratch) || !vrt_pci_get_driver(host, addr, &now, &scratch) ||
+                g_strcmp0(now, driver) != 0) {
+                g_propagate_error(error, g_steal_pointer(&bind_err));
+                return false;
+            }
+        }
     } else if (!probe(host, addr, error)) {
         return false;
     }
+    g_clear_pointer(&now, g_free);
     if (!vrt_pci_get_driver(host, addr, &now, error))
         return false;
     if (driver ? g_strcmp0(now, driver) != 0 : g_strcmp0(now, VRT_PCI_VFIO_DRIVER) == 0) {

@@ -204,6 +204,15 @@ def test_faults(host):
     host.probe("detach", "pci_0000_06_10_3")            # the fault was one-shot
     assert host.driver(vf) == "vfio-pci"
 
+    # the VF driver refuses the bind and the probe: an error, and no driver
+    hostsim("fault", host.root, "bind:ixgbevf", "--count", "2")
+    r = host.probe("reattach", "pci_0000_06_10_3", ok=False)
+    assert "error 38:" in r.stderr and "ixgbevf/bind" in r.stderr
+    assert host.driver(vf) is None
+    host.probe("reattach", "pci_0000_06_10_3")          # a retry finishes the job
+    assert host.driver(vf) == "ixgbevf"
+    host.probe("detach", "pci_0000_06_10_3")
+
     hostsim("fault", host.root, "netlink:setlink", "--errno", "EBUSY", "--count", "2")
     host.probe("setvf", vf, "52:54:00:00:00:03", "7")   # retried through
     assert host.vf(3)["mac"] == "52:54:00:00:00:03"

@@ -655,6 +655,17 @@ vrt_network_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError **er
     return g_strdup(def->bridge_name);
 }
 
+int
+vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (!obj)
+        return -1;
+    const VrtNetworkDef *def = vrt_network_obj_def(obj);
+    return def->has_forward ? (int)def->forward_mode : (int)VRT_NETWORK_FORWARD_NONE;
+}
+
 /* ---- load ---- */
 
 /* Names of the *.xml files in dir (without temporaries), sorted. NULL

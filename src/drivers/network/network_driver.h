@@ -121,6 +121,11 @@ int vrt_network_is_persistent(VrtNetworkDriver *drv, const char *name, GError **
 int vrt_network_get_autostart(VrtNetworkDriver *drv, const char *name, GError **error);
 bool vrt_network_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error);
 char *vrt_network_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError **error);
+/* The network's VrtNetworkForwardMode (VRT_NETWORK_FORWARD_NONE without
+ * <forward>; the running definition when active), or -1 with
+ * VIR_ERR_NO_NETWORK: lets the qemu driver tell a hostdev pool from a
+ * bridge before allocating. */
+int vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError **error);
 
 /* ---- ports: the libvirt API (virNetworkPort*) ---- */
 

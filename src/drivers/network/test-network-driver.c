@@ -247,6 +247,11 @@ test_define_rules(Fixture *f, gconstpointer data)
     assert_error(err, VIR_ERR_CONFIG_UNSUPPORTED, "forward mode 'nat'");
     g_clear_error(&err);
     g_assert_cmpint(vrt_network_is_active(drv, "default", NULL), ==, 0);
+    g_assert_cmpint(vrt_network_get_forward_mode(drv, "default", NULL), ==, VRT_NETWORK_FORWARD_NAT);
+    g_assert_cmpint(vrt_network_get_forward_mode(drv, "pool", NULL), ==, VRT_NETWORK_FORWARD_HOSTDEV);
+    g_assert_cmpint(vrt_network_get_forward_mode(drv, "nope", &err), ==, -1);
+    assert_error(err, VIR_ERR_NO_NETWORK, "'nope'");
+    g_clear_error(&err);
     g_autofree char *bn = vrt_network_get_bridge_name(drv, "default", &err);
     g_assert_cmpstr(bn, ==, "virbr0");
     g_assert_null(vrt_network_get_bridge_name(drv, "pool", &err));

@@ -318,6 +318,7 @@ typedef struct {
 typedef struct {
     char *model;             /* "vga", "cirrus", "qxl", "virtio", "bochs", "none" */
     guint vram;              /* KiB, 0 = unset */
+    guint ram, vgamem;       /* qxl only, KiB, 0 = unset */
     guint heads;             /* 0 = unset */
     bool primary;
     VrtDomainDeviceInfo info;

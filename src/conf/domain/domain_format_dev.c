@@ -405,8 +405,12 @@ vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
     g_autoptr(GString) attrs = g_string_new(NULL);
 
     g_string_append_printf(attrs, "type='%s'", v->model);
+    if (v->ram)
+        g_string_append_printf(attrs, " ram='%u'", v->ram);
     if (v->vram)
         g_string_append_printf(attrs, " vram='%u'", v->vram);
+    if (v->vgamem)
+        g_string_append_printf(attrs, " vgamem='%u'", v->vgamem);
     if (v->heads)
         g_string_append_printf(attrs, " heads='%u'", v->heads);
     if (v->primary)

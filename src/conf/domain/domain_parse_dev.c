@@ -520,7 +520,10 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 break;
             }
             case VRT_DOMAIN_NET_TYPE_BRIDGE:
-                if (!vrt_xml_check_attrs(c, error, "bridge", NULL))
+                /* network= and portid= appear in libvirt's live XML of an
+                 * interface whose network gave it a host bridge: they say
+                 * where it came from and change nothing here */
+                if (!vrt_xml_check_attrs(c, error, "bridge", "network", "portid", NULL))
                     return false;
                 net->source_bridge = vrt_xml_prop(c, "bridge");
                 break;
@@ -884,8 +887,10 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
     VRT_XML_FOREACH_CHILD(c, node) {
         if (vrt_xml_is(c, "model")) {
             VrtTristate primary = VRT_TRISTATE_DEFAULT;
-            if (!vrt_xml_check_attrs(c, error, "type", "vram", "heads", "primary", NULL) ||
+            if (!vrt_xml_check_attrs(c, error, "type", "vram", "ram", "vgamem", "heads", "primary", NULL) ||
                 !vrt_xml_prop_uint(c, "vram", G_MAXINT, &vd->vram, NULL, error) ||
+                !vrt_xml_prop_uint(c, "ram", G_MAXINT, &vd->ram, NULL, error) ||
+                !vrt_xml_prop_uint(c, "vgamem", G_MAXINT, &vd->vgamem, NULL, error) ||
                 !vrt_xml_prop_uint(c, "heads", 16, &vd->heads, NULL, error) ||
                 !vrt_xml_prop_tristate(c, "primary", false, &primary, error))
                 return false;
@@ -904,6 +909,10 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
     }
     if (!vd->model)
         vd->model = g_strdup("vga");
+    if ((vd->ram || vd->vgamem) && !g_str_equal(vd->model, "qxl")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "video attributes 'ram' and 'vgamem' are only for model 'qxl'");
+        return false;
+    }
     *out = g_ptr_array_steal_index(holder, 0);
     return true;
 }

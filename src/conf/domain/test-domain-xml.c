@@ -528,6 +528,45 @@ test_hostdev_interface(void)
     g_assert_cmpuint(def->hostdevs->len, ==, 3);
 }
 
+/* A network that hands out a host bridge: the live view says type
+ * 'bridge' and where it came from, and still validates and parses back. */
+static void
+test_network_actual_bridge(void)
+{
+    g_autoptr(VrtDomainDef) def = parse_ok(
+        "<domain type='kvm'><name>b</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+        "<devices><interface type='network'><source network='host-bridge'/><model type='virtio'/>"
+        "</interface></devices></domain>", 0);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *live = NULL, *status = NULL;
+    VrtDomainNetDef *net = def->nets->pdata[0];
+
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    net->actual.set = true;
+    net->actual.type = VRT_DOMAIN_NET_TYPE_BRIDGE;
+    net->actual.bridge = g_strdup("br0");
+    vrt_uuid_generate(net->port_uuid);
+    net->port_uuid_set = true;
+    net->ifname = g_strdup("vnet4");
+    def->id = 9;
+    live = format_ok(def, 0);
+    assert_validates(live, "domain", "live XML of a bridge from a network");
+    g_assert_nonnull(strstr(live, "<interface type='bridge'>"));
+    g_assert_nonnull(strstr(live, "network='host-bridge' portid='"));
+    g_assert_nonnull(strstr(live, "bridge='br0'/>"));
+    g_assert_nonnull(strstr(live, "<target dev='vnet4'/>"));
+    {
+        /* what virsh detach-device sends back: the live element */
+        g_autoptr(VrtDomainDef) cfg = parse_ok(live, 0);
+        g_autofree char *inactive = format_ok(cfg, VRT_DOMAIN_XML_INACTIVE);
+        g_assert_null(strstr(inactive, "vnet4"));
+    }
+    status = format_ok(def, VRT_DOMAIN_XML_STATUS);
+    g_assert_nonnull(strstr(status, "<interface type='network'>"));
+    g_assert_nonnull(strstr(status, "<actual type='bridge'>"));
+    assert_stable(status, VRT_DOMAIN_XML_STATUS, VRT_DOMAIN_XML_STATUS);
+}
+
 static void
 test_device_parse(void)
 {
@@ -638,6 +677,7 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/address/hotplug", test_hotplug_address);
     g_test_add_func("/domconf/net/hostdev-interface", test_hostdev_interface);
     g_test_add_func("/domconf/device-parse", test_device_parse);
+    g_test_add_func("/domconf/net/actual-bridge", test_network_actual_bridge);
     g_test_add_func("/domconf/views", test_secure_and_inactive);
     return g_test_run();
 }

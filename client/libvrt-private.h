@@ -24,6 +24,7 @@ typedef struct {
 
 struct vrt_conn {
     VrtRpcClient *rpc;
+    char *uri;          /* as opened (the default filled in) */
     GMutex lock;        /* guards events (registrations are read on the reader thread) */
     GPtrArray *events;  /* VrtEventReg* */
 };

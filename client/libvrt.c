@@ -136,6 +136,7 @@ conn_free(vrt_conn *conn)
     if (conn->events)
         g_ptr_array_unref(conn->events);
     g_mutex_clear(&conn->lock);
+    g_free(conn->uri);
     g_free(conn);
 }
 
@@ -151,6 +152,7 @@ vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err)
     vrt_conn *conn = g_new0(vrt_conn, 1);
     g_mutex_init(&conn->lock);
     conn->events = g_ptr_array_new_with_free_func(g_free);
+    conn->uri = g_strdup(uri && *uri ? uri : VRT_URI_DEFAULT);
     conn->rpc = vrt_rpc_client_new_unix(parsed->socket, &gerr);
     if (!conn->rpc)
         goto fail;
@@ -232,7 +234,15 @@ vrt_conn_get_lib_version(vrt_conn *conn, unsigned long long *lib_version, vrt_er
 
 STRING_CALL(vrt_conn_get_type, vrt_call_connect_get_type, remote_connect_get_type_ret, type)
 STRING_CALL(vrt_conn_get_hostname, vrt_call_connect_get_hostname, remote_connect_get_hostname_ret, hostname)
-STRING_CALL(vrt_conn_get_uri, vrt_call_connect_get_uri, remote_connect_get_uri_ret, uri)
+
+/* As libvirt's client does, the URI is the one the connection was opened
+ * with: the server only knows the transport-less part. */
+char *
+vrt_conn_get_uri(vrt_conn *conn, vrt_error **err)
+{
+    VRT_CHECK_ARG(conn, err, NULL);
+    return g_strdup(conn->uri);
+}
 STRING_CALL(vrt_conn_get_capabilities, vrt_call_connect_get_capabilities, remote_connect_get_capabilities_ret,
             capabilities)
 

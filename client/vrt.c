@@ -110,19 +110,26 @@ vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols)
     gsize total = 1;
     GString *line = g_string_new(" ");
     for (guint c = 0; c < cols; c++) {
-        g_string_append_printf(line, "%-*s%s", (int)width[c], header[c], c + 1 < cols ? "   " : "");
+        if (c + 1 < cols)
+            g_string_append_printf(line, "%-*s   ", (int)width[c], header[c]);
+        else
+            g_string_append(line, header[c]);
         total += width[c] + (c + 1 < cols ? 3 : 0);
     }
     printf("%s\n", line->str);
     g_string_free(line, TRUE);
-    for (gsize i = 0; i < total + 1; i++)
+    /* virsh's rule line runs two past the widest row. */
+    for (gsize i = 0; i < total + 2; i++)
         putchar('-');
     putchar('\n');
     for (guint r = 0; r < rows->len; r++) {
         char **row = rows->pdata[r];
         GString *l = g_string_new(" ");
         for (guint c = 0; c < cols; c++)
-            g_string_append_printf(l, "%-*s%s", (int)width[c], row[c], c + 1 < cols ? "   " : "");
+            if (c + 1 < cols)
+                g_string_append_printf(l, "%-*s   ", (int)width[c], row[c]);
+            else
+                g_string_append(l, row[c]);
         printf("%s\n", l->str);
         g_string_free(l, TRUE);
     }

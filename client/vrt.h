@@ -84,6 +84,7 @@ int vrt_conn_get_version(vrt_conn *conn, unsigned long long *hv_version, vrt_err
 int vrt_conn_get_lib_version(vrt_conn *conn, unsigned long long *lib_version, vrt_error **err);
 char *vrt_conn_get_type(vrt_conn *conn, vrt_error **err);
 char *vrt_conn_get_hostname(vrt_conn *conn, vrt_error **err);
+/* The URI the connection was opened with (as libvirt reports it). */
 char *vrt_conn_get_uri(vrt_conn *conn, vrt_error **err);
 char *vrt_conn_get_capabilities(vrt_conn *conn, vrt_error **err);
 /* type may be NULL (the default hypervisor); returns the count or -1. */

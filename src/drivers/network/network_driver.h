@@ -174,6 +174,15 @@ VrtNetworkPortAlloc *vrt_network_port_allocate(VrtNetworkDriver *drv, const char
                                                const char *owner_name, const guchar owner_uuid[16],
                                                const guint8 mac[6], GError **error);
 
+/* Like vrt_network_port_allocate() with a port uuid the caller chose (and
+ * could journal before the call). If that port already exists for the same
+ * owner uuid, its allocation is returned unchanged (a retry after a crash);
+ * for another owner: VIR_ERR_NETWORK_PORT_EXIST. */
+VrtNetworkPortAlloc *vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name,
+                                                    const char *owner_name, const guchar owner_uuid[16],
+                                                    const guint8 mac[6], const guchar port_uuid[16],
+                                                    GError **error);
+
 /* Gives a port back (file removed, then the VF freed). Idempotent for the
  * rollback and recovery paths: an unknown port, or a network that is gone
  * or inactive, is not an error (logged at debug level). Fails only when

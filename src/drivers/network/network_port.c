@@ -498,6 +498,14 @@ VrtNetworkPortAlloc *
 vrt_network_port_allocate(VrtNetworkDriver *drv, const char *network_name, const char *owner_name,
                           const guchar owner_uuid[16], const guint8 mac[6], GError **error)
 {
+    return vrt_network_port_allocate_uuid(drv, network_name, owner_name, owner_uuid, mac, NULL, error);
+}
+
+VrtNetworkPortAlloc *
+vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name, const char *owner_name,
+                               const guchar owner_uuid[16], const guint8 mac[6], const guchar port_uuid[16],
+                               GError **error)
+{
     if (!check_owner(owner_name, mac, error))
         return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
@@ -505,7 +513,21 @@ vrt_network_port_allocate(VrtNetworkDriver *drv, const char *network_name, const
     if (!obj)
         return NULL;
     g_autoptr(VrtNetworkPortDef) port = new_port(owner_name, owner_uuid, mac);
-    fresh_port_uuid(obj, port->uuid);
+    if (port_uuid) {
+        const VrtNetworkPortDef *existing = find_port(obj, port_uuid);
+        if (existing && memcmp(existing->owner_uuid, owner_uuid, 16) == 0)
+            return alloc_from_port(existing);
+        if (existing) {
+            char u[VRT_NETWORK_UUID_BUFLEN];
+            vrt_network_uuid_format(port_uuid, u);
+            vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'",
+                          u, network_name);
+            return NULL;
+        }
+        memcpy(port->uuid, port_uuid, 16);
+    } else {
+        fresh_port_uuid(obj, port->uuid);
+    }
     if (!assign_plug_locked(drv, obj, port, error))
         return NULL;
     VrtNetworkPortAlloc *alloc = alloc_from_port(port);

@@ -424,6 +424,23 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     g_assert_cmpstr(again->pci_addr, ==, freed);
     assert_invariants(drv);
 
+    /* A caller-chosen port uuid: a retry returns the same claim. */
+    g_assert_true(vrt_network_port_release(drv, "pool", again->port_uuid, &err));
+    guchar chosen[16];
+    vrt_network_uuid_generate(chosen);
+    g_autoptr(VrtNetworkPortAlloc) c1 = vrt_network_port_allocate_uuid(drv, "pool", "g", owner_uuid, mac, chosen, &err);
+    g_assert_no_error(err);
+    g_assert_cmpmem(c1->port_uuid, 16, chosen, 16);
+    g_autoptr(VrtNetworkPortAlloc) c2 = vrt_network_port_allocate_uuid(drv, "pool", "g", owner_uuid, mac, chosen, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(c1->pci_addr, ==, c2->pci_addr);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 3);
+    static const guchar other_owner[16] = { 9 };
+    g_assert_null(vrt_network_port_allocate_uuid(drv, "pool", "h", other_owner, mac, chosen, &err));
+    assert_error(err, VIR_ERR_NETWORK_PORT_EXIST, "already exists");
+    g_clear_error(&err);
+    assert_invariants(drv);
+
     /* What could not be read back after a restart is refused up front. */
     static const guint8 mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mcast, &err));

@@ -31,6 +31,28 @@ vrt_parse_pci_address(xmlNodePtr node, VrtPciAddress *addr, GError **error)
 }
 
 static bool
+only_chars(const char *s, const char *allowed)
+{
+    return *s && s[strspn(s, allowed)] == '\0';
+}
+
+/* "1" or "1.2.3": up to five numbers of one to three digits */
+static bool
+usb_port_valid(const char *port)
+{
+    g_auto(GStrv) parts = g_strsplit(port, ".", -1);
+    guint n = g_strv_length(parts);
+
+    if (n < 1 || n > 5)
+        return false;
+    for (guint i = 0; i < n; i++) {
+        if (strlen(parts[i]) > 3 || !only_chars(parts[i], "0123456789"))
+            return false;
+    }
+    return true;
+}
+
+static bool
 parse_address(xmlNodePtr node, VrtDomainDeviceInfo *info, GError **error)
 {
     g_autofree char *type = vrt_xml_prop(node, "type");
@@ -66,8 +88,7 @@ parse_address(xmlNodePtr node, VrtDomainDeviceInfo *info, GError **error)
             return false;
         g_free(info->usb.port);
         info->usb.port = vrt_xml_prop(node, "port");
-        if (info->usb.port && !g_regex_match_simple("^[0-9]{1,3}(\\.[0-9]{1,3}){0,4}$",
-                                                     info->usb.port, 0, 0)) {
+        if (info->usb.port && !usb_port_valid(info->usb.port)) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid USB port '%s' (line %ld)",
                           info->usb.port, xmlGetLineNo(node));
             return false;
@@ -88,7 +109,7 @@ vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceIn
         if (!vrt_xml_check_attrs(child, error, "name", NULL))
             return -1;
         if (!name || !*name || strlen(name) > 64 ||
-            !g_regex_match_simple("^[a-zA-Z0-9_.-]+$", name, 0, 0)) {
+            !only_chars(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid alias name '%s' (line %ld)",
                           name ? name : "", xmlGetLineNo(child));
             return -1;
@@ -215,7 +236,7 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         }
     }
     if (!disk->target_dev || !*disk->target_dev ||
-        !g_regex_match_simple("^[a-z]+$", disk->target_dev, 0, 0)) {
+        !only_chars(disk->target_dev, "abcdefghijklmnopqrstuvwxyz")) {
         vrt_error_set(error, VIR_ERR_NO_TARGET, "%s", disk->src ? disk->src : "disk");
         return false;
     }

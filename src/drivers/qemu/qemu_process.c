@@ -606,10 +606,27 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
     vrt_qemu_dom_end_job(obj);
 }
 
+/* Whether QEMU's CPUs run right now (false also when it cannot tell). */
+static bool
+qemu_running_now(VrtQemuMonitor *mon, bool *known)
+{
+    bool running = false;
+
+    *known = vrt_qemu_monitor_query_status(mon, &running, NULL, NULL);
+    return running;
+}
+
 static void
 handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
 {
     int event = -1, detail = 0;
+    bool known, running;
+
+    /* A STOP already undone (reset + cont after a reboot) or a RESUME
+     * already undone is history: the state follows what QEMU does now. */
+    running = qemu_running_now(ev->mon, &known);
+    if (known && running == stop)
+        return;
 
     g_mutex_lock(&obj->lock);
     /* Suspend/resume/start calls set the state themselves; a stop after a

@@ -46,12 +46,14 @@ test_golden(gconstpointer data)
     const char *name = data;
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) argv = build_for(name, &err);
+    g_autofree char *joined = NULL;
     g_autofree char *got = NULL;
     g_autofree char *want = NULL;
     g_autofree char *golden = data_path(name, "args");
 
     g_assert_no_error(err);
-    got = g_strconcat(g_strjoinv("\n", argv), "\n", NULL);
+    joined = g_strjoinv("\n", argv);
+    got = g_strconcat(joined, "\n", NULL);
     if (g_getenv("VRT_TEST_REGENERATE")) {
         g_assert_true(g_file_set_contents(golden, got, -1, NULL));
         return;

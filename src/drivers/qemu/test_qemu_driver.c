@@ -482,6 +482,116 @@ test_kvm_required(Fixture *fx, gconstpointer unused)
     g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, ref->uuid, NULL), ==, 0);
 }
 
+/* ---- with the tiny test guest (tests/guest): ACPI shutdown, reboot and an
+ * acknowledged unplug ---- */
+
+#define GUEST_BOOT_MS 60000
+
+static bool
+guest_paths(char **kernel, char **initrd)
+{
+    const char *argv[] = { VRT_SOURCE_ROOT "/tests/guest/build-guest.sh", NULL };
+    g_autofree char *out = NULL;
+    g_auto(GStrv) lines = NULL;
+    int status = 0;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, NULL) ||
+        !g_spawn_check_wait_status(status, NULL))
+        return false;
+    lines = g_strsplit(out, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        if (g_str_has_prefix(lines[i], "kernel "))
+            *kernel = g_strdup(lines[i] + 7);
+        else if (g_str_has_prefix(lines[i], "initrd "))
+            *initrd = g_strdup(lines[i] + 7);
+    }
+    return *kernel && *initrd;
+}
+
+static guint
+console_count(const char *path, const char *marker)
+{
+    g_autofree char *text = NULL;
+    guint n = 0;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    for (const char *p = text; (p = strstr(p, marker)); p += strlen(marker))
+        n++;
+    return n;
+}
+
+static bool
+wait_console(const char *path, const char *marker, guint count)
+{
+    gint64 deadline = g_get_monotonic_time() + GUEST_BOOT_MS * 1000;
+
+    while (g_get_monotonic_time() < deadline) {
+        if (console_count(path, marker) >= count)
+            return true;
+        g_usleep(50 * 1000);
+    }
+    return false;
+}
+
+static void
+test_guest(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *kernel = NULL;
+    g_autofree char *initrd = NULL;
+    g_autofree char *console = g_build_filename(fx->root, "console.log", NULL);
+    g_autofree char *xml = NULL;
+    g_autofree char *live = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainRef) ref = NULL;
+    const char *nic = "<interface type='user'><mac address='52:54:00:aa:bb:dd'/><model type='virtio'/></interface>";
+    bool ok;
+
+    if (!guest_paths(&kernel, &initrd)) {
+        g_test_skip("the test guest (tests/guest/build-guest.sh) is not available");
+        return;
+    }
+    xml = g_strdup_printf("<domain type='qemu'><name>guest</name><uuid>91111111-2222-3333-4444-555555555555</uuid>"
+                          "<memory unit='MiB'>256</memory><vcpu>1</vcpu>"
+                          "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>%s</kernel><initrd>%s</initrd>"
+                          "<cmdline>console=ttyS0</cmdline></os><features><acpi/></features>"
+                          "<devices><serial type='file'><source path='%s'/><target port='0'/></serial>"
+                          "<memballoon model='none'/></devices></domain>", kernel, initrd, console);
+    ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(wait_console(console, "VRT-GUEST-READY", 1));
+
+    /* The guest acknowledges the unplug: the device leaves within the wait. */
+    ok = vrt_qemu_domain_attach_device(fx->drv, ref->uuid, nic, VRT_DOMAIN_AFFECT_LIVE, &err);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    g_usleep(500 * 1000); /* let the guest finish enumerating it */
+    g_assert_true(vrt_qemu_domain_detach_device(fx->drv, ref->uuid, nic, VRT_DOMAIN_AFFECT_LIVE, &err));
+    g_assert_no_error(err);
+    live = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, 0, &err);
+    g_assert_no_error(err);
+    g_assert_null(strstr(live, "52:54:00:aa:bb:dd"));
+    g_mutex_lock(&fx->lock);
+    g_assert_cmpuint(fx->removed->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(fx->removed, 0), ==, "net0");
+    g_mutex_unlock(&fx->lock);
+
+    /* Reboot: the guest powers off on the button, QEMU resets it in place. */
+    g_assert_true(vrt_qemu_domain_reboot(fx->drv, ref->uuid, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(wait_console(console, "VRT-GUEST-READY", 2));
+    g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, ref->uuid, NULL), ==, 1);
+
+    /* ACPI shutdown ends the domain (on_poweroff destroy). */
+    g_assert_true(vrt_qemu_domain_shutdown(fx->drv, ref->uuid, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(wait_state(fx, ref->uuid, VRT_DOMAIN_SHUTOFF, VRT_DOMAIN_SHUTOFF_SHUTDOWN));
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_SHUTDOWN, VRT_DOMAIN_EVENT_SHUTDOWN_GUEST));
+    g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_STOPPED, VRT_DOMAIN_EVENT_STOPPED_SHUTDOWN));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -492,7 +602,9 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     /* Crashes are expected here and logged as warnings. */
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-    if (!g_find_program_in_path("qemu-system-x86_64")) {
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+
+    if (!qemu) {
         g_test_skip("qemu-system-x86_64 is not installed");
         return 77;
     }
@@ -512,11 +624,13 @@ main(int argc, char **argv)
     g_test_add("/qemu/driver/reconnect-crash-autostart", Fixture, NULL, fixture_setup, test_reconnect_and_crash,
                fixture_teardown);
     g_test_add("/qemu/driver/nic-hotplug", Fixture, NULL, fixture_setup, test_nic_hotplug, fixture_teardown);
+    g_test_add("/qemu/driver/guest", Fixture, NULL, fixture_setup, test_guest, fixture_teardown);
     g_test_add("/qemu/driver/kvm-required", Fixture, NULL, fixture_setup, test_kvm_required, fixture_teardown);
     ret = g_test_run();
     kill_our_qemus();
     cmd = g_strdup_printf("rm -rf '%s'", base);
     if (system(cmd) != 0)
         g_warning("cannot remove %s", base);
+    test_base = NULL; /* base is freed on return; atexit must not use it */
     return ret;
 }

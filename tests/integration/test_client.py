@@ -15,7 +15,9 @@ import uuid
 
 import pytest
 
-from conftest import VRT, run, virsh, vrt
+from conftest import BUILD, VRT, run, virsh, vrt
+
+API_TEST = os.path.join(BUILD, "client", "test-libvrt-api")
 
 NO_SUPPORT = "this function is not supported by the connection driver"
 
@@ -174,6 +176,24 @@ def test_file_errors(vrtd, tmp_path):
     p = vrt(vrtd.uri, "define", str(tmp_path / "missing.xml"), check=False)
     assert p.returncode == 1
     assert "missing.xml" in p.stderr
+
+
+# ---- the C API (client/test-libvrt-api.c) ----
+
+def run_api_test(uri):
+    p = run([API_TEST, uri], check=False, timeout=120)
+    if p.returncode == 77:
+        pytest.skip("the daemon does not serve domain procedures yet (VIR_ERR_NO_SUPPORT)")
+    assert p.returncode == 0, f"stdout: {p.stdout}\nstderr: {p.stderr}"
+    assert p.stdout.strip() == "ok"
+
+
+def test_c_api_against_vrtd(vrtd):
+    run_api_test(vrtd.uri)
+
+
+def test_c_api_against_libvirtd(libvirtd):
+    run_api_test(libvirtd.uri)
 
 
 # ---- against Debian's libvirtd (required: vrt works against a real libvirtd) ----

@@ -39,6 +39,7 @@ struct _VrtDaemon {
     bool probed;
     guint64 hv_version;     /* QEMU's version as major*1e6+minor*1e3+micro */
     int max_vcpus;
+    char *capabilities;     /* capabilities XML, built on first request */
 
     gpointer qemu;          /* VrtQemuDriver*, when built in */
     gpointer network;       /* VrtNetworkDriver* */

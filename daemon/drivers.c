@@ -27,6 +27,26 @@ pf_vfs(const char *pf_dev, gpointer data, GError **error)
     return out;
 }
 
+/* A VF the host itself uses (netdev up, foreign driver) is not free. */
+static int
+vf_busy(const char *pci_addr, char **why, gpointer data, GError **error)
+{
+    VrtDaemon *daemon = data;
+    VrtPciAddr addr;
+    if (!vrt_pci_addr_parse(pci_addr, &addr, error))
+        return -1;
+    return vrt_pci_is_busy_on_host(daemon->host, &addr, why, error);
+}
+
+/* Who uses a PCI device, for node device detach/reattach refusals. */
+static char *
+pci_in_use(const VrtPciAddr *addr, gpointer data)
+{
+    VrtDaemon *daemon = data;
+    g_autofree char *text = vrt_pci_addr_format(addr);
+    return vrt_network_vf_owner(daemon->network, text);
+}
+
 #ifdef VRT_WITH_QEMU_DRIVER
 static void
 on_lifecycle(const VrtDomainRef *dom, int event, int detail, gpointer data)
@@ -52,7 +72,11 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         return false;
 
     daemon->network = vrt_network_driver_new(daemon->root, pf_vfs, daemon, error);
-    if (!daemon->network || !vrt_network_driver_load(daemon->network, error))
+    if (!daemon->network)
+        return false;
+    vrt_network_driver_set_vf_busy_func(daemon->network, vf_busy, daemon);
+    vrt_nodedev_set_in_use_func(daemon->nodedev, pci_in_use, daemon);
+    if (!vrt_network_driver_load(daemon->network, error))
         return false;
 
 #ifdef VRT_WITH_QEMU_DRIVER

@@ -14,6 +14,7 @@
 #include "vrt-config.h"
 
 #include <errno.h>
+#include <libxml/parser.h>
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <grp.h>
@@ -280,6 +281,7 @@ daemon_free(VrtDaemon *daemon)
     g_free(daemon->host_root);
     g_free(daemon->emulator);
     g_free(daemon->pidfile);
+    g_free(daemon->capabilities);
     g_free(daemon);
 }
 
@@ -310,6 +312,8 @@ main(int argc, char **argv)
         return 0;
     }
 
+    /* libxml2's globals are set up once, before any worker thread parses. */
+    xmlInitParser();
     VrtDaemon *daemon = g_new0(VrtDaemon, 1);
     daemon->pidfile_fd = -1;
     g_mutex_init(&daemon->conns_lock);

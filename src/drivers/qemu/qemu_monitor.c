@@ -19,7 +19,7 @@
 
 #define MONITOR_READ_CHUNK 65536
 #define MONITOR_MAX_LINE (16 * 1024 * 1024)
-#define MONITOR_CONNECT_RETRY_MS 5
+#define MONITOR_CONNECT_RETRY_US 1000
 #define MONITOR_GREETING_TIMEOUT_MS 10000
 
 /* ---- event thread ---- */
@@ -411,7 +411,7 @@ vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid,
                           path, connect_timeout_ms);
             return NULL;
         }
-        g_usleep(MONITOR_CONNECT_RETRY_MS * 1000);
+        g_usleep(MONITOR_CONNECT_RETRY_US);
     }
     g_unix_set_fd_nonblocking(fd, TRUE, NULL);
 
@@ -720,4 +720,32 @@ vrt_qemu_monitor_query_cpus(VrtQemuMonitor *mon, GError **error)
         g_array_append_val(cpus, ci);
     }
     return g_steal_pointer(&cpus);
+}
+
+GHashTable *
+vrt_qemu_monitor_query_pty_paths(VrtQemuMonitor *mon, GError **error)
+{
+    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "query-chardev", NULL, 0, error);
+    g_autoptr(GHashTable) ptys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    JsonArray *arr;
+
+    if (!ret)
+        return NULL;
+    if (!JSON_NODE_HOLDS_ARRAY(ret)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed query-chardev reply");
+        return NULL;
+    }
+    arr = json_node_get_array(ret);
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+        const char *label, *filename;
+
+        if (!o)
+            continue;
+        label = json_object_get_string_member_with_default(o, "label", NULL);
+        filename = json_object_get_string_member_with_default(o, "filename", NULL);
+        if (label && filename && g_str_has_prefix(filename, "pty:"))
+            g_hash_table_insert(ptys, g_strdup(label), g_strdup(filename + 4));
+    }
+    return g_steal_pointer(&ptys);
 }

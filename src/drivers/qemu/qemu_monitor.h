@@ -95,3 +95,6 @@ typedef struct {
 } VrtQemuCpuInfo;
 /* query-cpus-fast: array of VrtQemuCpuInfo. */
 GArray *vrt_qemu_monitor_query_cpus(VrtQemuMonitor *mon, GError **error);
+
+/* query-chardev: chardev id -> pty path ("/dev/pts/3") for pty backends. */
+GHashTable *vrt_qemu_monitor_query_pty_paths(VrtQemuMonitor *mon, GError **error);

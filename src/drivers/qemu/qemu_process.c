@@ -218,6 +218,42 @@ prepare_def(VrtQemuDom *obj, VrtDomainDef *def, char **emulator, GError **error)
     return true;
 }
 
+/* Live XML shows where each pty-backed serial port or console ended up. */
+static void
+set_pty_paths(VrtDomainDef *def, VrtQemuMonitor *mon)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GHashTable) ptys = vrt_qemu_monitor_query_pty_paths(mon, &err);
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+
+    if (!ptys) {
+        g_debug("domain %s: no pty paths: %s", def->name, err->message);
+        return;
+    }
+    for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+        for (guint i = 0; lists[l] && i < lists[l]->len; i++) {
+            VrtDomainChrDef *chr = g_ptr_array_index(lists[l], i);
+            g_autofree char *id = g_strdup_printf("char%s", chr->info.alias ? chr->info.alias : "");
+            const char *path = g_hash_table_lookup(ptys, id);
+
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_PTY && path) {
+                g_free(chr->path);
+                chr->path = g_strdup(path);
+            }
+        }
+    }
+    /* A serial-type console is the first serial port: same pty. */
+    if (def->consoles && def->consoles->len && def->serials && def->serials->len) {
+        VrtDomainChrDef *con = g_ptr_array_index(def->consoles, 0);
+        VrtDomainChrDef *ser = g_ptr_array_index(def->serials, 0);
+
+        if (con->type == VRT_DOMAIN_CHR_TYPE_PTY && g_strcmp0(con->target_type, "virtio") != 0 && ser->path) {
+            g_free(con->path);
+            con->path = g_strdup(ser->path);
+        }
+    }
+}
+
 bool
 vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 {
@@ -281,6 +317,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         cleanup_runtime_files(drv, def->name, monitor_path);
         return false;
     }
+
+    set_pty_paths(def, mon);
 
     g_mutex_lock(&drv->lock);
     id = ++drv->next_id;
@@ -397,6 +435,41 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
         vrt_qemu_driver_remove(drv, obj);
 }
 
+/* An unplug whose DEVICE_DELETED came while no daemon listened: QEMU's
+ * device list no longer has the device, so finish its removal now. */
+static void
+finish_missed_unplugs(VrtQemuDom *obj, VrtQemuMonitor *mon)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) ids = NULL;
+    g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+    GHashTableIter it;
+    gpointer key;
+
+    g_mutex_lock(&obj->lock);
+    if (g_hash_table_size(obj->unplug_pending) == 0) {
+        g_mutex_unlock(&obj->lock);
+        return;
+    }
+    g_mutex_unlock(&obj->lock);
+    ids = vrt_qemu_monitor_list_device_ids(mon, &err);
+    if (!ids) {
+        g_warning("domain %s: cannot list QEMU's devices: %s", obj->def->name, err->message);
+        return;
+    }
+    g_mutex_lock(&obj->lock);
+    g_hash_table_iter_init(&it, obj->unplug_pending);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        if (!g_ptr_array_find_with_equal_func(ids, key, g_str_equal, NULL)) {
+            g_ptr_array_add(gone, g_strdup(key));
+            g_hash_table_add(obj->unplug_done, g_strdup(key));
+        }
+    }
+    g_mutex_unlock(&obj->lock);
+    for (guint i = 0; i < gone->len; i++)
+        vrt_qemu_hotplug_device_deleted(obj, g_ptr_array_index(gone, i));
+}
+
 bool
 vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
 {
@@ -450,6 +523,7 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
         g_warning("domain %s: %s", obj->def->name, err->message);
     g_mutex_unlock(&obj->lock);
     g_info("domain %s: reconnected to QEMU pid %d (%s)", obj->def->name, (int)obj->pid, status);
+    finish_missed_unplugs(obj, mon);
     return true;
 }
 

@@ -215,7 +215,8 @@ dom_pid(Fixture *fx, const guchar *uuid)
 static void
 test_lifecycle(Fixture *fx, gconstpointer unused)
 {
-    g_autofree char *xml = domain_xml("life", "11111111-2222-3333-4444-555555555555", NULL);
+    g_autofree char *xml = domain_xml("life", "11111111-2222-3333-4444-555555555555",
+                                      "<serial type='pty'><target port='0'/></serial>");
     g_autofree char *clash = domain_xml("life", "11111111-2222-3333-4444-666666666666", NULL);
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
@@ -267,6 +268,7 @@ test_lifecycle(Fixture *fx, gconstpointer unused)
     g_assert_no_error(err);
     g_assert_nonnull(strstr(live, "id='"));
     g_assert_nonnull(strstr(live, "pc-i440fx-")); /* canonical machine in live XML */
+    g_assert_nonnull(strstr(live, "/dev/pts/"));  /* where the serial port's pty is */
     inactive = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, VRT_DOMAIN_XML_FLAG_INACTIVE, &err);
     g_assert_no_error(err);
     g_assert_null(strstr(inactive, "id='"));
@@ -535,6 +537,47 @@ wait_console(const char *path, const char *marker, guint count)
 }
 
 static void
+note_event(VrtQemuMonitor *mon, const char *name, JsonObject *data, gpointer opaque)
+{
+    if (g_str_equal(name, "DEVICE_DELETED"))
+        g_atomic_int_set((gint *)opaque, 1);
+}
+
+static void
+simulate_unplug_while_down(Fixture *fx, const guchar *uuid, const char *alias)
+{
+    static const VrtQemuMonitorCallbacks cb = { note_event, NULL };
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(fx->drv, uuid, NULL);
+    g_autoptr(VrtQemuEventThread) thr = vrt_qemu_event_thread_new("test-qmp");
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = NULL;
+    gint deleted = 0;
+    gint64 deadline;
+
+    /* What detach records before it sends device_del. */
+    g_mutex_lock(&obj->lock);
+    g_hash_table_add(obj->unplug_pending, g_strdup(alias));
+    g_assert_true(vrt_qemu_dom_save_status_locked(obj, NULL));
+    path = g_strdup(obj->monitor_path);
+    g_mutex_unlock(&obj->lock);
+    g_clear_pointer(&obj, vrt_qemu_dom_unref);
+    vrt_qemu_driver_free(fx->drv);
+    fx->drv = NULL;
+
+    mon = vrt_qemu_monitor_open(path, vrt_qemu_event_thread_context(thr), 0, 2000, &cb, &deleted, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_qemu_monitor_device_del(mon, alias, &err));
+    deadline = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+    while (!g_atomic_int_get(&deleted) && g_get_monotonic_time() < deadline)
+        g_usleep(10 * 1000);
+    g_assert_true(g_atomic_int_get(&deleted));
+    vrt_qemu_monitor_close(mon);
+
+    fx->drv = driver_open(fx);
+}
+
+static void
 test_guest(Fixture *fx, gconstpointer unused)
 {
     g_autofree char *kernel = NULL;
@@ -576,6 +619,21 @@ test_guest(Fixture *fx, gconstpointer unused)
     g_mutex_lock(&fx->lock);
     g_assert_cmpuint(fx->removed->len, ==, 1);
     g_assert_cmpstr(g_ptr_array_index(fx->removed, 0), ==, "net0");
+    g_mutex_unlock(&fx->lock);
+
+    /* The daemon dies between device_del and DEVICE_DELETED: the next one
+     * finds the device gone from QEMU and completes the removal. */
+    ok = vrt_qemu_domain_attach_device(fx->drv, ref->uuid, nic, VRT_DOMAIN_AFFECT_LIVE, &err);
+    g_assert_no_error(err);
+    g_assert_true(ok);
+    g_usleep(500 * 1000);
+    simulate_unplug_while_down(fx, ref->uuid, "net0");
+    g_clear_pointer(&live, g_free);
+    live = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, 0, &err);
+    g_assert_no_error(err);
+    g_assert_null(strstr(live, "52:54:00:aa:bb:dd"));
+    g_mutex_lock(&fx->lock);
+    g_assert_cmpuint(fx->removed->len, ==, 2);
     g_mutex_unlock(&fx->lock);
 
     /* Reboot: the guest powers off on the button, QEMU resets it in place. */

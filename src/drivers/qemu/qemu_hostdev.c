@@ -9,7 +9,6 @@
  * there, so running them twice is harmless. See qemu_hostdev.h.
  */
 #include "drivers/qemu/qemu_hostdev.h"
-#include "conf/network/network_conf.h"
 #include "drivers/qemu/qemu_command.h"
 #include "nodedev/pci.h"
 #include "nodedev/sriov.h"
@@ -114,14 +113,8 @@ remove_record(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
 static bool
 network_is_pool(VrtQemuHostdevCtx *ctx, const char *network)
 {
-    g_autofree char *xml = NULL;
-    g_autoptr(VrtNetworkDef) def = NULL;
-
-    if (!ctx->network || !network)
-        return false;
-    xml = vrt_network_get_xml(ctx->network, network, 0, NULL);
-    def = xml ? vrt_network_def_parse(xml, 0, NULL) : NULL;
-    return def && def->has_forward && def->forward_mode == VRT_NETWORK_FORWARD_HOSTDEV;
+    return ctx->network && network &&
+           vrt_network_get_forward_mode(ctx->network, network, NULL) == VRT_NETWORK_FORWARD_HOSTDEV;
 }
 
 bool

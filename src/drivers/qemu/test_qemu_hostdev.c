@@ -767,9 +767,10 @@ hostsim(const char *cmd, const char *root, char **out)
                                             VRT_SOURCE_ROOT, cmd, root,
                                             g_str_equal(cmd, "start") ? " --pfs 1 --vfs 4" : "");
     g_autofree char *err = NULL;
+    g_autofree char *ignored = NULL;
     int status = -1;
 
-    if (!g_spawn_command_line_sync(line, out, &err, &status, NULL))
+    if (!g_spawn_command_line_sync(line, out ? out : &ignored, &err, &status, NULL))
         return false;
     if (status != 0)
         g_printerr("hostsim %s: %s\n", cmd, err ? err : "");

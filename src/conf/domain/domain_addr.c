@@ -18,7 +18,7 @@
 #define PC_VIDEO_SLOT 2
 #define Q35_VIDEO_SLOT 1
 #define Q35_ICH9_SLOT 0x1f     /* LPC (.0), SATA (.2), SMBus (.3) */
-#define Q35_ROOT_PORT_FIRST_SLOT 2
+#define Q35_ROOT_PORT_FIRST_SLOT 1 /* slot 1 unless the primary video holds it */
 #define SATA_UNITS 6
 #define SCSI_UNITS 7
 #define IDE_UNITS 4
@@ -84,7 +84,23 @@ controller_need(const VrtDomainDef *def, const VrtDomainControllerDef *c)
     return NEED_NONE;
 }
 
-/* Every device that can hold an address, in libvirt's assignment order. */
+static void
+add_controller_refs(const VrtDomainDef *def, GArray *refs, bool pci)
+{
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        g_autofree char *idx = NULL;
+        if ((c->type == VRT_DOMAIN_CONTROLLER_PCI) != pci)
+            continue;
+        idx = g_strdup_printf("%s %u", vrt_controller_type_names[c->type], c->index);
+        add_ref(refs, &c->info, controller_need(def, c), c, "controller %s", idx);
+    }
+}
+
+/* Every device that can hold an address, in libvirt's assignment order
+ * (PCI controllers, interfaces, other controllers, disks, host devices,
+ * balloon, rng, watchdog, inputs, video; the primary video is placed
+ * before all of them). */
 static GArray *
 collect_refs(const VrtDomainDef *cdef)
 {
@@ -92,16 +108,7 @@ collect_refs(const VrtDomainDef *cdef)
     GArray *refs = g_array_new(FALSE, TRUE, sizeof(DevRef));
 
     g_array_set_clear_func(refs, devref_clear);
-    for (guint i = 0; i < def->videos->len; i++) {
-        VrtDomainVideoDef *v = def->videos->pdata[i];
-        add_ref(refs, &v->info, g_str_equal(v->model, "none") ? NEED_NONE
-                : g_str_equal(v->model, "virtio") ? NEED_PCIE : NEED_PCI, NULL, "video '%s'", v->model);
-    }
-    for (guint i = 0; i < def->controllers->len; i++) {
-        VrtDomainControllerDef *c = def->controllers->pdata[i];
-        g_autofree char *idx = g_strdup_printf("%s %u", vrt_controller_type_names[c->type], c->index);
-        add_ref(refs, &c->info, controller_need(def, c), c, "controller %s", idx);
-    }
+    add_controller_refs(def, refs, true);
     for (guint i = 0; i < def->nets->len; i++) {
         VrtDomainNetDef *n = def->nets->pdata[i];
         bool legacy = n->model && (g_str_equal(n->model, "e1000") || g_str_equal(n->model, "rtl8139")) &&
@@ -109,6 +116,7 @@ collect_refs(const VrtDomainDef *cdef)
         add_ref(refs, &n->info, legacy ? NEED_PCI : NEED_PCIE, NULL, "interface %s",
                 vrt_net_type_names[n->type]);
     }
+    add_controller_refs(def, refs, false);
     for (guint i = 0; i < def->disks->len; i++) {
         VrtDomainDiskDef *d = def->disks->pdata[i];
         add_ref(refs, &d->info, d->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ? NEED_PCIE : NEED_NONE, NULL,
@@ -132,6 +140,11 @@ collect_refs(const VrtDomainDef *cdef)
         VrtDomainInputDef *in = def->inputs->pdata[i];
         add_ref(refs, &in->info, g_str_equal(in->bus, "virtio") ? NEED_PCIE : NEED_NONE, NULL, "input '%s'",
                 in->type);
+    }
+    for (guint i = 0; i < def->videos->len; i++) {
+        VrtDomainVideoDef *v = def->videos->pdata[i];
+        add_ref(refs, &v->info, g_str_equal(v->model, "none") ? NEED_NONE
+                : g_str_equal(v->model, "virtio") ? NEED_PCIE : NEED_PCI, NULL, "video '%s'", v->model);
     }
     for (guint i = 0; i < def->serials->len; i++) {
         VrtDomainChrDef *s = def->serials->pdata[i];
@@ -203,26 +216,12 @@ pci_find_slot_bus0(PciMap *m, VrtPciAddress *out)
     return false;
 }
 
-/* Keeps controllers grouped by type and ordered by index, as libvirt
- * lists them: after the last one of the same type with a lower index. */
+/* New controllers go at the end, in the order they are created, as
+ * libvirt adds them. */
 static void
 controller_insert(VrtDomainDef *def, VrtDomainControllerDef *c)
 {
-    gint pos = -1;
-
-    for (guint i = 0; i < def->controllers->len; i++) {
-        VrtDomainControllerDef *o = def->controllers->pdata[i];
-        if (o->type != c->type)
-            continue;
-        if (o->index < c->index)
-            pos = (gint)i + 1;
-        else if (pos < 0)
-            pos = (gint)i;
-    }
-    if (pos < 0)
-        g_ptr_array_add(def->controllers, c);
-    else
-        g_ptr_array_insert(def->controllers, pos, c);
+    g_ptr_array_add(def->controllers, c);
 }
 
 static bool
@@ -579,6 +578,17 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
     bool need_vserial = false;
     VrtDomainControllerDef *c;
 
+    if (!find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0)) {
+        c = add_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0, q35 ? "qemu-xhci" : "piix3-uhci");
+        if (!q35)
+            set_builtin_pci(c, PC_PIIX3_SLOT, 2);
+        else
+            c->ports = 15;
+    } else if (!q35) {
+        c = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
+        if (!c->model || g_str_equal(c->model, "piix3-uhci"))
+            set_builtin_pci(c, PC_PIIX3_SLOT, 2);
+    }
     add_controller(def, VRT_DOMAIN_CONTROLLER_PCI, 0, q35 ? "pcie-root" : "pci-root");
     for (guint i = 0; i < def->controllers->len; i++) {
         c = def->controllers->pdata[i];
@@ -595,18 +605,13 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
     if (q35) {
         set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_SATA, 0, NULL), Q35_ICH9_SLOT, 2);
     } else {
-        set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0, NULL), PC_PIIX3_SLOT, 1);
-    }
-    if (!find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0)) {
-        c = add_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0, q35 ? "qemu-xhci" : "piix3-uhci");
-        if (!q35)
-            set_builtin_pci(c, PC_PIIX3_SLOT, 2);
-        else
-            c->ports = 15;
-    } else if (!q35) {
-        c = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
-        if (!c->model || g_str_equal(c->model, "piix3-uhci"))
-            set_builtin_pci(c, PC_PIIX3_SLOT, 2);
+        /* PIIX3's IDE is always there; listed once a disk uses it */
+        for (guint i = 0; i < def->disks->len; i++) {
+            if (((VrtDomainDiskDef *)def->disks->pdata[i])->bus == VRT_DOMAIN_DISK_BUS_IDE) {
+                set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0, NULL), PC_PIIX3_SLOT, 1);
+                break;
+            }
+        }
     }
     for (guint i = 0; i < def->disks->len; i++) {
         VrtDomainDiskDef *d = def->disks->pdata[i];

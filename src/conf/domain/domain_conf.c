@@ -19,6 +19,23 @@ info_clear(VrtDomainDeviceInfo *info)
 }
 
 static void
+cpu_feature_free(gpointer p)
+{
+    VrtDomainCpuFeature *f = p;
+    g_free(f->policy);
+    g_free(f->name);
+    g_free(f);
+}
+
+static void
+audio_free(gpointer p)
+{
+    VrtDomainAudioDef *a = p;
+    g_free(a->type);
+    g_free(a);
+}
+
+static void
 timer_free(gpointer p)
 {
     VrtDomainTimerDef *t = p;
@@ -190,6 +207,8 @@ vrt_domain_def_new(void)
     def->on_reboot = VRT_DOMAIN_LIFECYCLE_RESTART;
     def->on_crash = VRT_DOMAIN_LIFECYCLE_DESTROY;
     def->clock.timers = g_ptr_array_new_with_free_func(timer_free);
+    def->cpu.features = g_ptr_array_new_with_free_func(cpu_feature_free);
+    def->audios = g_ptr_array_new_with_free_func(audio_free);
     def->disks = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_disk_def_free);
     def->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_controller_def_free);
     def->nets = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_net_def_free);
@@ -220,6 +239,11 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->os.initrd);
     g_free(def->os.cmdline);
     g_free(def->cpu.check);
+    g_free(def->cpu.match);
+    g_free(def->cpu.model);
+    g_free(def->cpu.fallback);
+    g_ptr_array_unref(def->cpu.features);
+    g_ptr_array_unref(def->audios);
     g_free(def->emulator);
     g_ptr_array_unref(def->clock.timers);
     g_ptr_array_unref(def->disks);

@@ -61,8 +61,21 @@ typedef enum {
     VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH,
     VRT_DOMAIN_CPU_MODE_HOST_MODEL,
     VRT_DOMAIN_CPU_MODE_MAXIMUM,
-    VRT_DOMAIN_CPU_MODE_CUSTOM,         /* only topology, no model */
+    VRT_DOMAIN_CPU_MODE_CUSTOM,         /* a named model (e.g. qemu64) and/or topology */
 } VrtDomainCpuMode;
+
+/* <cpu><feature policy= name=/> */
+typedef struct {
+    char *policy;            /* "force", "require", "optional", "disable", "forbid" */
+    char *name;
+} VrtDomainCpuFeature;
+
+/* <audio id= type=/>: libvirt 9 adds one ('none', or 'spice' with spice
+ * graphics) to every qemu domain. */
+typedef struct {
+    guint id;                /* 1..255 */
+    char *type;              /* "none", "spice" */
+} VrtDomainAudioDef;
 
 typedef enum {
     VRT_DOMAIN_CLOCK_UTC = 0,
@@ -388,6 +401,10 @@ typedef struct _VrtDomainDef {
     struct {
         VrtDomainCpuMode mode;
         char *check;         /* "none", "partial", "full", NULL */
+        char *match;         /* custom: "exact", "minimum", "strict", NULL */
+        char *model;         /* custom: QEMU/libvirt model name, NULL */
+        char *fallback;      /* <model fallback='allow|forbid'>, NULL */
+        GPtrArray *features; /* VrtDomainCpuFeature* */
         VrtTristate migratable;
         guint sockets, dies, cores, threads; /* 0 = no <topology> */
     } cpu;
@@ -418,6 +435,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *channels;     /* VrtDomainChrDef* */
     GPtrArray *inputs;       /* VrtDomainInputDef* */
     GPtrArray *graphics;     /* VrtDomainGraphicsDef* */
+    GPtrArray *audios;       /* VrtDomainAudioDef* */
     GPtrArray *videos;       /* VrtDomainVideoDef* */
     GPtrArray *rngs;         /* VrtDomainRngDef* */
     VrtDomainMemballoonDef *memballoon; /* NULL = none written */

@@ -63,18 +63,31 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
     if (def->cpu.mode == VRT_DOMAIN_CPU_MODE_NONE)
         return;
     g_string_append_printf(attrs, " mode='%s'", vrt_cpu_mode_names[def->cpu.mode]);
+    if (def->cpu.match)
+        g_string_append_printf(attrs, " match='%s'", def->cpu.match);
     if (def->cpu.check)
         g_string_append_printf(attrs, " check='%s'", def->cpu.check);
     if (def->cpu.migratable != VRT_TRISTATE_DEFAULT)
         g_string_append_printf(attrs, " migratable='%s'", def->cpu.migratable == VRT_TRISTATE_YES ? "on" : "off");
-    if (!def->cpu.sockets) {
+    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0) {
         vrt_fmt_line(f, "<cpu%s/>", attrs->str);
         return;
     }
     vrt_fmt_line(f, "<cpu%s>", attrs->str);
     f->indent++;
-    vrt_fmt_line(f, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->cpu.sockets,
-                 def->cpu.dies, def->cpu.cores, def->cpu.threads);
+    if (def->cpu.model) {
+        if (def->cpu.fallback)
+            vrt_fmt_line(f, "<model fallback='%s'>%s</model>", def->cpu.fallback, def->cpu.model);
+        else
+            vrt_fmt_line(f, "<model>%s</model>", def->cpu.model);
+    }
+    if (def->cpu.sockets)
+        vrt_fmt_line(f, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->cpu.sockets,
+                     def->cpu.dies, def->cpu.cores, def->cpu.threads);
+    for (guint i = 0; i < def->cpu.features->len; i++) {
+        const VrtDomainCpuFeature *feat = def->cpu.features->pdata[i];
+        vrt_fmt_line(f, "<feature policy='%s' name='%s'/>", feat->policy, feat->name);
+    }
     f->indent--;
     vrt_fmt_line(f, "</cpu>");
 }
@@ -167,6 +180,10 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_input(f, def->inputs->pdata[i]);
     for (guint i = 0; i < def->graphics->len; i++)
         vrt_format_graphics(f, def->graphics->pdata[i]);
+    for (guint i = 0; i < def->audios->len; i++) {
+        const VrtDomainAudioDef *a = def->audios->pdata[i];
+        vrt_fmt_line(f, "<audio id='%u' type='%s'/>", a->id, a->type);
+    }
     for (guint i = 0; i < def->videos->len; i++)
         vrt_format_video(f, def->videos->pdata[i]);
     for (guint i = 0; i < def->hostdevs->len; i++) {

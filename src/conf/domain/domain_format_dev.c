@@ -236,6 +236,20 @@ format_net_source(VrtFmt *f, const VrtDomainNetDef *net, VrtDomainNetType shown)
     }
 }
 
+static void
+format_net_driver(VrtFmt *f, const VrtDomainNetDef *net)
+{
+    g_autoptr(GString) attrs = g_string_new(NULL);
+
+    if (!net->driver_name && !net->driver_queues)
+        return;
+    if (net->driver_name)
+        g_string_append_printf(attrs, " name='%s'", net->driver_name);
+    if (net->driver_queues)
+        g_string_append_printf(attrs, " queues='%u'", net->driver_queues);
+    vrt_fmt_line(f, "<driver%s/>", attrs->str);
+}
+
 void
 vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
 {
@@ -257,6 +271,8 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
         vrt_domain_mac_format(net->mac, mac);
         vrt_fmt_line(f, "<mac address='%s'/>", mac);
     }
+    if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV)
+        format_net_driver(f, net); /* libvirt writes it before the source here */
     format_net_source(f, net, shown);
     if (is_status(f) && net->actual.set && net->type == VRT_DOMAIN_NET_TYPE_NETWORK)
         format_net_actual(f, net);
@@ -271,14 +287,8 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     }
     if (net->model && shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
         vrt_fmt_line(f, "<model type='%s'/>", net->model);
-    if (net->driver_name || net->driver_queues) {
-        g_autoptr(GString) attrs = g_string_new(NULL);
-        if (net->driver_name)
-            g_string_append_printf(attrs, " name='%s'", net->driver_name);
-        if (net->driver_queues)
-            g_string_append_printf(attrs, " queues='%u'", net->driver_queues);
-        vrt_fmt_line(f, "<driver%s/>", attrs->str);
-    }
+    if (shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
+        format_net_driver(f, net);
     if (net->link_up != VRT_TRISTATE_DEFAULT)
         vrt_fmt_line(f, "<link state='%s'/>", net->link_up == VRT_TRISTATE_YES ? "up" : "down");
     if (net->mtu)
@@ -377,10 +387,14 @@ vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
     E(esc_g_passwd, g->passwd);
     E(esc_g_keymap, g->keymap);
 
-    g_string_append_printf(attrs, "type='%s' port='%d'", vrt_graphics_type_names[g->type],
-                           live_port ? g->port : -1);
-    if (g->type == VRT_DOMAIN_GRAPHICS_SPICE && (g->tls_port >= 0 || g->autoport))
-        g_string_append_printf(attrs, " tlsPort='%d'", live_port ? g->tls_port : -1);
+    g_string_append_printf(attrs, "type='%s'", vrt_graphics_type_names[g->type]);
+    /* vnc always says port='-1' for autoport; spice leaves it out */
+    if (live_port && g->port >= 0)
+        g_string_append_printf(attrs, " port='%d'", g->port);
+    else if (g->type == VRT_DOMAIN_GRAPHICS_VNC)
+        g_string_append(attrs, " port='-1'");
+    if (g->type == VRT_DOMAIN_GRAPHICS_SPICE && g->tls_port >= 0 && live_port)
+        g_string_append_printf(attrs, " tlsPort='%d'", g->tls_port);
     g_string_append_printf(attrs, " autoport='%s'", g->autoport ? "yes" : "no");
     if (g->listen)
         g_string_append_printf(attrs, " listen='%s'", esc_g_listen);

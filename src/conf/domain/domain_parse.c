@@ -104,6 +104,17 @@ parse_vcpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* CPU model and feature names: letters, digits and "-_.". */
+static bool
+only_model_chars(const char *s)
+{
+    for (; *s; s++) {
+        if (!g_ascii_isalnum(*s) && *s != '-' && *s != '_' && *s != '.')
+            return false;
+    }
+    return true;
+}
+
 static bool
 machine_supported(const char *m)
 {
@@ -212,12 +223,56 @@ parse_features(xmlNodePtr node, VrtDomainDef *def, GError **error)
 }
 
 static bool
+parse_cpu_model(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    if (!vrt_xml_check_attrs(node, error, "fallback", NULL))
+        return false;
+    g_free(def->cpu.fallback);
+    def->cpu.fallback = vrt_xml_prop(node, "fallback");
+    if (def->cpu.fallback && !g_str_equal(def->cpu.fallback, "allow") &&
+        !g_str_equal(def->cpu.fallback, "forbid")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU model fallback '%s'", def->cpu.fallback);
+        return false;
+    }
+    g_free(def->cpu.model);
+    def->cpu.model = g_strstrip(vrt_xml_text(node));
+    if (!*def->cpu.model || !only_model_chars(def->cpu.model)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU model name '%s'", def->cpu.model);
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_cpu_feature(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    VrtDomainCpuFeature *f;
+
+    if (!vrt_xml_check_attrs(node, error, "policy", "name", NULL))
+        return false;
+    f = g_new0(VrtDomainCpuFeature, 1);
+    g_ptr_array_add(def->cpu.features, f);
+    f->policy = vrt_xml_prop(node, "policy");
+    f->name = vrt_xml_prop(node, "name");
+    if (!f->policy || !g_strv_contains((const char *const[]){ "force", "require", "optional", "disable",
+                                         "forbid", NULL }, f->policy)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU feature policy '%s'", f->policy ? f->policy : "");
+        return false;
+    }
+    if (!f->name || !*f->name || !only_model_chars(f->name)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU feature name '%s'", f->name ? f->name : "");
+        return false;
+    }
+    return true;
+}
+
+static bool
 parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
     g_autofree char *mode = vrt_xml_prop(node, "mode");
     int m;
 
-    if (!vrt_xml_check_attrs(node, error, "mode", "check", "migratable", NULL) ||
+    if (!vrt_xml_check_attrs(node, error, "mode", "check", "migratable", "match", NULL) ||
         !vrt_xml_prop_tristate(node, "migratable", true, &def->cpu.migratable, error))
         return false;
     m = mode ? vrt_enum_from_string(vrt_cpu_mode_names, mode) : VRT_DOMAIN_CPU_MODE_CUSTOM;
@@ -232,26 +287,79 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU check '%s'", def->cpu.check);
         return false;
     }
-    VRT_XML_FOREACH_CHILD(c, node) {
-        if (!vrt_xml_is(c, "topology"))
-            return vrt_xml_unsupported(c, error);
-        if (!vrt_xml_check_attrs(c, error, "sockets", "dies", "cores", "threads", NULL) ||
-            !vrt_xml_prop_uint(c, "sockets", VRT_DOMAIN_MAX_VCPUS, &def->cpu.sockets, NULL, error) ||
-            !vrt_xml_prop_uint(c, "dies", VRT_DOMAIN_MAX_VCPUS, &def->cpu.dies, NULL, error) ||
-            !vrt_xml_prop_uint(c, "cores", VRT_DOMAIN_MAX_VCPUS, &def->cpu.cores, NULL, error) ||
-            !vrt_xml_prop_uint(c, "threads", VRT_DOMAIN_MAX_VCPUS, &def->cpu.threads, NULL, error))
-            return false;
-        if (!def->cpu.sockets || !def->cpu.cores || !def->cpu.threads) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU topology needs sockets, cores and threads above 0");
-            return false;
-        }
-        if (!def->cpu.dies)
-            def->cpu.dies = 1;
-    }
-    if (def->cpu.mode == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.sockets) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "CPU mode 'custom' needs a <model>, which is not supported");
+    def->cpu.match = vrt_xml_prop(node, "match");
+    if (def->cpu.match && (m != VRT_DOMAIN_CPU_MODE_CUSTOM ||
+                           !g_strv_contains((const char *const[]){ "exact", "minimum", "strict", NULL },
+                                            def->cpu.match))) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU match '%s' for mode '%s'", def->cpu.match,
+                      vrt_cpu_mode_names[m]);
         return false;
     }
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (vrt_xml_is(c, "model") && m == VRT_DOMAIN_CPU_MODE_CUSTOM) {
+            if (!parse_cpu_model(c, def, error))
+                return false;
+        } else if (vrt_xml_is(c, "feature")) {
+            if (!parse_cpu_feature(c, def, error))
+                return false;
+        } else if (vrt_xml_is(c, "topology")) {
+            if (!vrt_xml_check_attrs(c, error, "sockets", "dies", "cores", "threads", NULL) ||
+                !vrt_xml_prop_uint(c, "sockets", VRT_DOMAIN_MAX_VCPUS, &def->cpu.sockets, NULL, error) ||
+                !vrt_xml_prop_uint(c, "dies", VRT_DOMAIN_MAX_VCPUS, &def->cpu.dies, NULL, error) ||
+                !vrt_xml_prop_uint(c, "cores", VRT_DOMAIN_MAX_VCPUS, &def->cpu.cores, NULL, error) ||
+                !vrt_xml_prop_uint(c, "threads", VRT_DOMAIN_MAX_VCPUS, &def->cpu.threads, NULL, error))
+                return false;
+            if (!def->cpu.sockets || !def->cpu.cores || !def->cpu.threads) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU topology needs sockets, cores and threads above 0");
+                return false;
+            }
+            if (!def->cpu.dies)
+                def->cpu.dies = 1;
+        } else {
+            return vrt_xml_unsupported(c, error);
+        }
+    }
+    if (m == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model && !def->cpu.sockets) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU mode 'custom' needs a <model> or a <topology>");
+        return false;
+    }
+    if (m == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model && def->cpu.features->len) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU features need a CPU <model>");
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    VrtDomainAudioDef *a;
+    bool present = false;
+
+    if (!vrt_xml_check_attrs(node, error, "id", "type", NULL))
+        return false;
+    a = g_new0(VrtDomainAudioDef, 1);
+    g_ptr_array_add(def->audios, a);
+    a->type = vrt_xml_prop(node, "type");
+    if (!vrt_xml_prop_uint(node, "id", 255, &a->id, &present, error))
+        return false;
+    if (!present || a->id == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "audio needs an 'id' from 1 to 255");
+        return false;
+    }
+    if (!a->type || (!g_str_equal(a->type, "none") && !g_str_equal(a->type, "spice"))) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "audio type '%s' is not supported",
+                      a->type ? a->type : "");
+        return false;
+    }
+    for (guint i = 0; i + 1 < def->audios->len; i++) {
+        if (((VrtDomainAudioDef *)def->audios->pdata[i])->id == a->id) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "audio id '%u' is used more than once", a->id);
+            return false;
+        }
+    }
+    VRT_XML_FOREACH_CHILD(c, node)
+        return vrt_xml_unsupported(c, error);
     return true;
 }
 
@@ -375,6 +483,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
         return false;
     VRT_XML_FOREACH_CHILD(c, node) {
         g_autofree VrtDomainDeviceDef *dev = NULL;
+        if (vrt_xml_is(c, "audio")) {
+            if (!parse_audio(c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "emulator")) {
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;

@@ -1,0 +1,206 @@
+"""Shared pieces of vrt's side-by-side benchmarks against Debian's libvirtd.
+
+Starts a private libvirtd (the system instance with its sockets, pid file and
+log in a temporary directory: config written here, auth none, no TCP/TLS) or
+a private vrtd (`vrtd --root DIR`, binary from $VRTD or build/daemon/vrtd),
+and measures a daemon from /proc: CPU time (utime+stime in clock ticks),
+resident memory (VmRSS), and the time from spawn to the first answered
+python3-libvirt connect+getVersion. Needs Debian's /usr/bin/python3 (the
+libvirt module is built for it) and root for libvirtd.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import libvirt
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBVIRTD = os.environ.get("LIBVIRTD", "/usr/sbin/libvirtd")
+VRTD = os.environ.get("VRTD", os.path.join(REPO, "build", "daemon", "vrtd"))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 30
+CONNECT_RETRY_S = 0.001
+LIBVIRTD_BUSY_WAIT_S = 300
+SYSTEM_DRIVER_LOCKS = ["/run/libvirt/qemu/driver.pid", "/run/libvirt/network/driver.pid",
+                       "/run/libvirt/nodedev/driver.pid"]
+
+# Without a handler, every failed connect attempt while a daemon starts would
+# be printed by libvirt on stderr.
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+
+
+class Daemon:
+    """A daemon process we started: pid, client URI, work dir; stop() ends it."""
+
+    def __init__(self, name, argv, uri, workdir, log_path, env=None):
+        self.name = name
+        self.uri = uri
+        self.dir = workdir
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.spawned_at = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env)
+        self.pid = self.proc.pid
+        self.first_answer_s = None
+
+    def wait_first_answer(self, timeout=START_TIMEOUT_S):
+        """Seconds from spawn to the first connect+getVersion that succeeds."""
+        deadline = self.spawned_at + timeout
+        while True:
+            try:
+                conn = libvirt.open(self.uri)
+                conn.getVersion()
+                self.first_answer_s = time.monotonic() - self.spawned_at
+                conn.close()
+                return self.first_answer_s
+            except libvirt.libvirtError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; "
+                                   f"log: {self.log_path}\n{tail(self.log_path)}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not answer within {timeout} s; "
+                                   f"log: {self.log_path}")
+            time.sleep(CONNECT_RETRY_S)
+
+    def cpu_seconds(self):
+        return cpu_seconds(self.pid)
+
+    def rss_kib(self):
+        return rss_kib(self.pid)
+
+    def stop(self, keep_dir=False):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        if not keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return self.proc.returncode
+
+
+def tail(path, lines=20):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def cpu_ticks(pid):
+    """utime+stime of a process (all its threads), in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    # The command name may hold spaces and parentheses: fields start after the last ')'.
+    fields = stat[stat.rindex(")") + 2:].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return int(fields[11]) + int(fields[12])
+
+
+def cpu_seconds(pid):
+    return cpu_ticks(pid) / CLK_TCK
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def system_libvirtd_pid():
+    """Pid of a running system-instance libvirtd (any socket), or None.
+
+    Its drivers hold locks on pid files under /run/libvirt; a second system
+    instance fails with "Failed to acquire pid file" and cannot be measured.
+    """
+    for lock in SYSTEM_DRIVER_LOCKS:
+        try:
+            with open(lock) as f:
+                pid = int(f.read().strip() or 0)
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "libvirtd":
+                    return pid
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def start_libvirtd(workdir=None, wait_busy_s=LIBVIRTD_BUSY_WAIT_S):
+    """Debian's libvirtd, system instance, on private sockets in a temporary dir.
+
+    It still keeps state under /etc/libvirt and /run/libvirt, so only one such
+    libvirtd (or the host's own) can run at a time: wait up to wait_busy_s for
+    another one (e.g. an integration test's) to exit, then give up clearly.
+    """
+    if not os.path.exists(LIBVIRTD):
+        raise FileNotFoundError(f"{LIBVIRTD} not found (apt-get install libvirt-daemon-system)")
+    deadline = time.monotonic() + wait_busy_s
+    while (other := system_libvirtd_pid()) is not None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"another system libvirtd (pid {other}) holds /run/libvirt; "
+                               f"only one can run at a time")
+        time.sleep(0.5)
+    d = workdir or tempfile.mkdtemp(prefix="vrt-bench-libvirtd-")
+    conf = os.path.join(d, "libvirtd.conf")
+    with open(conf, "w") as f:
+        f.write(f'unix_sock_dir = "{d}"\n'
+                'auth_unix_rw = "none"\n'
+                'auth_unix_ro = "none"\n'
+                'listen_tls = 0\n'
+                'listen_tcp = 0\n'
+                f'log_outputs = "3:file:{d}/libvirtd.log"\n')
+    argv = [LIBVIRTD, "--config", conf, "--pid-file", os.path.join(d, "libvirtd.pid")]
+    uri = f"qemu+unix:///system?socket={d}/libvirt-sock"
+    return Daemon("libvirtd", argv, uri, d, os.path.join(d, "stderr.log"))
+
+
+def start_vrtd(workdir=None, extra_args=()):
+    """vrtd on a private root: sockets at ROOT/run/vrt/vrtd-sock(-ro)."""
+    if not os.path.exists(VRTD):
+        raise FileNotFoundError(f"{VRTD} not found (build vrt first, or set VRTD)")
+    d = workdir or tempfile.mkdtemp(prefix="vrt-bench-vrtd-")
+    argv = [VRTD, "--root", d, *extra_args]
+    uri = f"qemu+unix:///system?socket={d}/run/vrt/vrtd-sock"
+    return Daemon("vrtd", argv, uri, d, os.path.join(d, "vrtd.stderr.log"))
+
+
+STARTERS = {"libvirtd": start_libvirtd, "vrtd": start_vrtd}
+
+
+def measure_loop(daemon, conn, fn, calls, warmup=200):
+    """Run fn(conn) `calls` times; return (calls per second, daemon CPU µs per call)."""
+    for _ in range(warmup):
+        fn(conn)
+    cpu0 = cpu_ticks(daemon.pid)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn(conn)
+    elapsed = time.perf_counter() - t0
+    cpu = (cpu_ticks(daemon.pid) - cpu0) / CLK_TCK
+    return calls / elapsed, cpu / calls * 1e6
+
+
+def print_table(title, rows, daemons):
+    """rows: list of (label, {daemon: value or None}, format)."""
+    width = max(len(r[0]) for r in rows) + 2
+    print(title)
+    print("".ljust(width) + "".join(d.rjust(14) for d in daemons))
+    for label, values, fmt in rows:
+        cells = []
+        for d in daemons:
+            v = values.get(d)
+            cells.append(("n/a" if v is None else format(v, fmt)).rjust(14))
+        print(label.ljust(width) + "".join(cells))

@@ -18,6 +18,9 @@
 
 /* How often recovery polls QEMU's device list for a device it unplugs. */
 #define RECOVER_POLL_MS 50
+/* How long recovery waits for a guest to release a device whose unplug it
+ * re-requested; longer and the removal completes on DEVICE_DELETED. */
+#define RECOVER_UNPLUG_WAIT_MS 1000
 
 /* ---- small helpers ---- */
 
@@ -721,7 +724,7 @@ vrt_qemu_hostdev_device_deleted(VrtQemuHostdevCtx *ctx, const char *alias, GErro
     rec->pending = false;
     ctx_unlock(ctx);
 
-    if (rec->step < VRT_QEMU_HOSTDEV_STEP_REMOVE) {
+    if (rec->step <= VRT_QEMU_HOSTDEV_STEP_REMOVE) {
         if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_REMOVE, error))
             return false;
         ctx_lock(ctx);
@@ -850,9 +853,9 @@ vrt_qemu_hostdev_release_all(VrtQemuHostdevCtx *ctx)
 /* ---- recovery ---- */
 
 static bool
-wait_gone(VrtQemuHostdevCtx *ctx, const char *alias)
+wait_gone(VrtQemuHostdevCtx *ctx, const char *alias, guint timeout_ms)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)unplug_wait_ms(ctx) * 1000;
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
     do {
         g_autoptr(GPtrArray) ids = ctx->mon->list_ids(ctx->mon_data, NULL);
@@ -874,7 +877,7 @@ recover_attach(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GPtrArray *ids
          * it out of the guest again before the VF goes back. */
         if (!ctx->mon->device_del(ctx->mon_data, rec->alias, &err))
             log_undo(ctx, rec->alias, "device_add", g_steal_pointer(&err));
-        if (!wait_gone(ctx, rec->alias)) {
+        if (!wait_gone(ctx, rec->alias, unplug_wait_ms(ctx))) {
             g_warning("domain %s: guest still holds %s; it is given back when QEMU reports it", dom_name(ctx),
                       rec->alias);
             rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
@@ -911,7 +914,8 @@ recover_one(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GPtrArray *ids)
             rec->step = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
             if (!ctx->mon->device_del(ctx->mon_data, alias, &err))
                 g_debug("domain %s: device_del %s again: %s", dom_name(ctx), alias, err->message);
-            return true;
+            if (!wait_gone(ctx, alias, RECOVER_UNPLUG_WAIT_MS))
+                return true; /* DEVICE_DELETED finishes it later */
         }
         break;
     case VRT_QEMU_HOSTDEV_JOB_NONE:

@@ -744,6 +744,7 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
     xmlDocPtr doc = vrt_xml_read(xml, "domain_definition", error);
     xmlNodePtr root;
     VrtParseCtx ctx = { .flags = flags };
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     bool have_uuid = false, have_cur = false, ok = false;
     int vt = -1;
 
@@ -778,6 +779,12 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
         }
     }
     VRT_XML_FOREACH_CHILD(c, root) {
+        /* every top-level element is a singleton in libvirt's schema */
+        if (!g_hash_table_add(seen, (gpointer)c->name)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "element <%s> (line %ld) appears more than once",
+                          (const char *)c->name, xmlGetLineNo(c));
+            goto out;
+        }
         if (!parse_top(&ctx, c, def, &have_uuid, &have_cur, error))
             goto out;
     }

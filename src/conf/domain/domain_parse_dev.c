@@ -529,7 +529,9 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 g_autofree char *portid = vrt_xml_prop(c, "portid");
                 if (!vrt_xml_check_attrs(c, error, "network", "portgroup", "portid", "bridge", NULL))
                     return false;
+                g_free(net->source_network);
                 net->source_network = vrt_xml_prop(c, "network");
+                g_free(net->portgroup);
                 net->portgroup = vrt_xml_prop(c, "portgroup");
                 if (portid && status) {
                     if (!vrt_uuid_parse(portid, net->port_uuid)) {
@@ -546,6 +548,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                  * where it came from and change nothing here */
                 if (!vrt_xml_check_attrs(c, error, "bridge", "network", "portid", NULL))
                     return false;
+                g_free(net->source_bridge);
                 net->source_bridge = vrt_xml_prop(c, "bridge");
                 break;
             case VRT_DOMAIN_NET_TYPE_HOSTDEV:

@@ -347,10 +347,13 @@ place_behind_root_port(VrtDomainDef *def, PciMap *m, VrtDomainDeviceInfo *info, 
     return true;
 }
 
+/* On q35 conventional PCI devices go behind root ports too (QEMU accepts
+ * them there) rather than on a pcie-to-pci-bridge as libvirt does: that
+ * keeps every endpoint hot-unpluggable and needs no bridge. */
 static bool
 place_device(VrtDomainDef *def, PciMap *m, DevRef *r, bool may_add, GError **error)
 {
-    if (m->q35 && r->need == NEED_PCIE)
+    if (m->q35 && (r->need == NEED_PCIE || r->need == NEED_PCI))
         return place_behind_root_port(def, m, r->info, may_add, error);
     if (!pci_find_slot_bus0(m, &r->info->pci)) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on bus 0 for %s", r->what);
@@ -963,8 +966,6 @@ vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev,
             }
             return pci_reserve(m, &info->pci, "new device", error);
         }
-        if (m->q35 && need == NEED_PCIE)
-            return place_behind_root_port(def, m, info, false, error);
         return place_device(def, m, &r, false, error);
     }
     return true;

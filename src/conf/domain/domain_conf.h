@@ -503,8 +503,10 @@ VrtDomainDef *vrt_domain_def_copy(const VrtDomainDef *def, GError **error);
 /* Gives every device without one a PCI/drive address, an alias and every
  * interface without one a MAC (52:54:00:xx:xx:xx). Existing addresses
  * are kept; new devices take free slots. q35 (os.machine "q35" or
- * "pc-q35-*"): endpoint devices go on pcie-root-port controllers that are
- * added as needed; pc: slots on bus 0. Implicit controllers (pci-root or
+ * "pc-q35-*"): endpoint devices (conventional PCI ones too, unlike libvirt's
+ * pcie-to-pci-bridge) go on pcie-root-port controllers that are added as
+ * needed, the primary video at 00:01.0; pc: slots on bus 0, the primary
+ * video at 00:02.0. Implicit controllers (pci-root or
  * pcie-root, usb, sata on q35) are added as libvirt does. Fails with
  * VIR_ERR_XML_ERROR on duplicate addresses, VIR_ERR_INTERNAL_ERROR when
  * the buses are full. Aliases: net0, hostdev0, virtio-disk0, sata0-0-0,

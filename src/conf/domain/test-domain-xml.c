@@ -319,6 +319,27 @@ test_q35_root_ports(void)
     g_assert_cmpint(def->memballoon->info.type, ==, VRT_DEVICE_ADDRESS_PCI);
 }
 
+/* conventional PCI devices on q35 sit behind root ports too, so they can
+ * be unplugged */
+static void
+test_q35_legacy_behind_port(void)
+{
+    g_autoptr(VrtDomainDef) def = parse_ok(
+        "<domain type='kvm'><name>q</name><memory>65536</memory><os><type machine='q35'>hvm</type></os>"
+        "<devices><interface type='user'><model type='e1000'/></interface>"
+        "<watchdog model='i6300esb'/></devices></domain>", 0);
+    g_autoptr(GError) error = NULL;
+    VrtDomainNetDef *n;
+
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    n = def->nets->pdata[0];
+    g_assert_cmpuint(n->info.pci.bus, >, 0);
+    g_assert_cmpstr(find_pci_controller(def, n->info.pci.bus)->model, ==, "pcie-root-port");
+    g_assert_cmpuint(def->watchdog->info.pci.bus, >, 0);
+    /* no video: root ports start in slot 1, as libvirt lays them out */
+    g_assert_cmpuint(find_pci_controller(def, 1)->info.pci.slot, ==, 1);
+}
+
 static void
 test_addresses_stable(void)
 {
@@ -673,6 +694,7 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/uuid-generated", test_uuid_generated);
     g_test_add_func("/domconf/address/q35-root-ports", test_q35_root_ports);
     g_test_add_func("/domconf/address/stable", test_addresses_stable);
+    g_test_add_func("/domconf/address/q35-legacy", test_q35_legacy_behind_port);
     g_test_add_func("/domconf/address/pc-slots", test_pc_slots);
     g_test_add_func("/domconf/address/hotplug", test_hotplug_address);
     g_test_add_func("/domconf/net/hostdev-interface", test_hostdev_interface);

@@ -312,6 +312,27 @@ find_free_root_port(const VrtDomainDef *def, const PciMap *m)
     return NULL;
 }
 
+static VrtDomainControllerDef *
+add_root_port(VrtDomainDef *def, PciMap *m, GError **error)
+{
+    VrtDomainControllerDef *port = g_new0(VrtDomainControllerDef, 1);
+
+    port->type = VRT_DOMAIN_CONTROLLER_PCI;
+    port->model = g_strdup("pcie-root-port");
+    port->index = next_pci_index(def);
+    port->chassis = port->port = port->ports = -1;
+    if (port->index >= PCI_BUSES) {
+        vrt_domain_controller_def_free(port);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no PCI bus number left for a pcie-root-port");
+        return NULL;
+    }
+    controller_insert(def, port);
+    if (!place_root_port(def, m, port, error))
+        return NULL;
+    fill_root_port(port);
+    return port;
+}
+
 static bool
 place_behind_root_port(VrtDomainDef *def, PciMap *m, VrtDomainDeviceInfo *info, bool may_add,
                        GError **error)
@@ -325,20 +346,8 @@ place_behind_root_port(VrtDomainDef *def, PciMap *m, VrtDomainDeviceInfo *info, 
                           "<controller type='pci' model='pcie-root-port'/> elements");
             return false;
         }
-        port = g_new0(VrtDomainControllerDef, 1);
-        port->type = VRT_DOMAIN_CONTROLLER_PCI;
-        port->model = g_strdup("pcie-root-port");
-        port->index = next_pci_index(def);
-        port->chassis = port->port = port->ports = -1;
-        if (port->index >= PCI_BUSES) {
-            vrt_domain_controller_def_free(port);
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no PCI bus number left for a pcie-root-port");
+        if (!(port = add_root_port(def, m, error)))
             return false;
-        }
-        controller_insert(def, port);
-        if (!place_root_port(def, m, port, error))
-            return false;
-        fill_root_port(port);
     }
     info->type = VRT_DEVICE_ADDRESS_PCI;
     memset(&info->pci, 0, sizeof(info->pci));
@@ -392,6 +401,7 @@ assign_pci(VrtDomainDef *def, GError **error)
 {
     g_autoptr(GArray) refs = collect_refs(def);
     g_autofree PciMap *m = g_new0(PciMap, 1);
+    guint ncontrollers;
 
     if (!pci_map_fill(def, refs, m, error))
         return false;
@@ -418,6 +428,7 @@ assign_pci(VrtDomainDef *def, GError **error)
     }
     /* place_behind_root_port may append controllers: refs point into the
      * elements (not the array), so they stay valid. */
+    ncontrollers = def->controllers->len;
     for (guint i = 0; i < refs->len; i++) {
         DevRef *r = &g_array_index(refs, DevRef, i);
         if (r->info->type != VRT_DEVICE_ADDRESS_NONE || r->need == NEED_NONE || r->need == NEED_ROOT_PORT)
@@ -425,6 +436,10 @@ assign_pci(VrtDomainDef *def, GError **error)
         if (!place_device(def, m, r, true, error))
             return false;
     }
+    /* like libvirt: when ports had to be added, leave one free for hotplug */
+    if (m->q35 && def->controllers->len > ncontrollers && !find_free_root_port(def, m) &&
+        !add_root_port(def, m, error))
+        return false;
     return true;
 }
 

@@ -292,7 +292,8 @@ typedef enum {
 typedef struct {
     VrtDomainChrDeviceType devtype;
     VrtDomainChrType type;
-    /* file: path; unix: socket path; pty: the live pty (runtime, NULL
+    /* file: path; unix: socket path (a listening channel may leave it
+     * NULL for the driver to choose); pty: the live pty (runtime, NULL
      * until the driver knows it) */
     char *path;
     bool listen;             /* unix: mode='bind' (true) or 'connect' */
@@ -505,7 +506,8 @@ VrtDomainDef *vrt_domain_def_copy(const VrtDomainDef *def, GError **error);
  * are kept; new devices take free slots. q35 (os.machine "q35" or
  * "pc-q35-*"): endpoint devices (conventional PCI ones too, unlike libvirt's
  * pcie-to-pci-bridge) go on pcie-root-port controllers that are added as
- * needed, the primary video at 00:01.0; pc: slots on bus 0, the primary
+ * needed (plus one spare for hotplug when any had to be added, as libvirt
+ * does), the primary video at 00:01.0; pc: slots on bus 0, the primary
  * video at 00:02.0. Implicit controllers (pci-root or
  * pcie-root, usb, sata on q35) are added as libvirt does. Fails with
  * VIR_ERR_XML_ERROR on duplicate addresses, VIR_ERR_INTERNAL_ERROR when

@@ -432,9 +432,17 @@ test_hotplug_address(void)
     g_assert_true(dev->data.net->mac_set);
     g_clear_pointer(&dev, vrt_domain_device_def_free);
 
-    /* q35 without a spare root port: refused, nothing added */
+    /* q35: the spare root port left at define time takes the first one */
     g_assert_true(vrt_domain_def_assign_addresses(q35, &error));
     guint ncontrollers = q35->controllers->len;
+    dev = vrt_domain_device_def_parse("<interface type='user'><model type='virtio'/></interface>", q35, 0, &error);
+    g_assert_true(vrt_domain_def_assign_device_address(q35, dev, &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(find_pci_controller(q35, dev->data.net->info.pci.bus)->model, ==, "pcie-root-port");
+    vrt_domain_def_net_insert(q35, g_steal_pointer(&dev->data.net));
+    g_clear_pointer(&dev, vrt_domain_device_def_free);
+
+    /* without a spare root port: refused, nothing added */
     dev = vrt_domain_device_def_parse("<interface type='user'><model type='virtio'/></interface>", q35, 0, &error);
     g_assert_false(vrt_domain_def_assign_device_address(q35, dev, &error));
     g_assert_error(error, VRT_ERROR, VIR_ERR_OPERATION_FAILED);

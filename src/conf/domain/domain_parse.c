@@ -505,16 +505,40 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
     return true;
 }
 
-/* <metadata> changes nothing for vrt: kept as written. */
+/* <metadata> changes nothing for vrt: kept as written, with the
+ * namespace declarations it uses copied in (they may sit on <domain>),
+ * so it stands alone when written back. Its elements must be namespaced,
+ * as libvirt's schema requires. */
 static char *
-dump_node(xmlNodePtr node)
+dump_metadata(xmlNodePtr node, GError **error)
 {
-    xmlBufferPtr buf = xmlBufferCreate();
+    xmlDocPtr tmp;
+    xmlNodePtr copy;
+    xmlBufferPtr buf;
     char *ret;
 
-    xmlNodeDump(buf, node->doc, node, 0, 0);
+    VRT_XML_FOREACH_CHILD(c, node) {
+        if (!c->ns) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "element <%s> in <metadata> (line %ld) needs its own XML namespace",
+                          (const char *)c->name, xmlGetLineNo(c));
+            return NULL;
+        }
+    }
+    tmp = xmlNewDoc((const xmlChar *)"1.0");
+    copy = xmlDocCopyNode(node, tmp, 1);
+    if (!copy) {
+        xmlFreeDoc(tmp);
+        vrt_error_set(error, VIR_ERR_NO_MEMORY, "cannot copy <metadata>");
+        return NULL;
+    }
+    xmlDocSetRootElement(tmp, copy);
+    xmlReconciliateNs(tmp, copy);
+    buf = xmlBufferCreate();
+    xmlNodeDump(buf, tmp, copy, 0, 0);
     ret = g_strdup((const char *)xmlBufferContent(buf));
     xmlBufferFree(buf);
+    xmlFreeDoc(tmp);
     return ret;
 }
 
@@ -567,8 +591,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
     }
     if (vrt_xml_is(c, "metadata")) {
         g_free(def->metadata);
-        def->metadata = dump_node(c);
-        return true;
+        def->metadata = dump_metadata(c, error);
+        return def->metadata != NULL;
     }
     if (vrt_xml_is(c, "memory"))
         return parse_memory(c, &def->memory_kib, error);

@@ -184,6 +184,7 @@ test_error_unsupported(void)
                        VIR_ERR_CONFIG_UNSUPPORTED, "'io'");
     assert_parse_error(DOM_HEAD "  <devices><interface type='direct'><source dev='eth0'/></interface>"
                        "</devices>\n</domain>", VIR_ERR_CONFIG_UNSUPPORTED, "'direct'");
+    assert_parse_error(DOM_HEAD "  <metadata><plain/></metadata>\n</domain>", VIR_ERR_XML_ERROR, "<plain>");
     assert_parse_error("<domain type='xen'><name>t</name><memory>1</memory><os><type>hvm</type></os></domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "'xen'");
 }

@@ -327,6 +327,39 @@ vrt_domain_net_link_hostdev(VrtDomainNetDef *net, GError **error)
     return true;
 }
 
+bool
+vrt_domain_def_net_link_hostdev(VrtDomainDef *def, VrtDomainNetDef *net, GError **error)
+{
+    if (!g_ptr_array_find(def->nets, net, NULL)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "interface is not part of domain '%s'", def->name);
+        return false;
+    }
+    if (!vrt_domain_net_link_hostdev(net, error))
+        return false;
+    if (net->hostdev && !g_ptr_array_find(def->hostdevs, net->hostdev, NULL))
+        g_ptr_array_add(def->hostdevs, net->hostdev);
+    return true;
+}
+
+VrtDomainDeviceInfo *
+vrt_domain_device_def_info(VrtDomainDeviceDef *dev)
+{
+    switch (dev->type) {
+    case VRT_DOMAIN_DEVICE_DISK: return &dev->data.disk->info;
+    case VRT_DOMAIN_DEVICE_NET: return &dev->data.net->info;
+    case VRT_DOMAIN_DEVICE_HOSTDEV: return dev->data.hostdev->info;
+    case VRT_DOMAIN_DEVICE_CONTROLLER: return &dev->data.controller->info;
+    case VRT_DOMAIN_DEVICE_CHR: return &dev->data.chr->info;
+    case VRT_DOMAIN_DEVICE_INPUT: return &dev->data.input->info;
+    case VRT_DOMAIN_DEVICE_VIDEO: return &dev->data.video->info;
+    case VRT_DOMAIN_DEVICE_RNG: return &dev->data.rng->info;
+    case VRT_DOMAIN_DEVICE_WATCHDOG: return &dev->data.watchdog->info;
+    case VRT_DOMAIN_DEVICE_MEMBALLOON: return &dev->data.memballoon->info;
+    case VRT_DOMAIN_DEVICE_GRAPHICS: return NULL;
+    }
+    return NULL;
+}
+
 void
 vrt_domain_def_net_insert(VrtDomainDef *def, VrtDomainNetDef *net)
 {
@@ -421,6 +454,9 @@ vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *def, const VrtPciA
             return net;
         if (!net->hostdev && net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV &&
             vrt_pci_address_equal(&net->hostdev_source, addr))
+            return net;
+        if (!net->hostdev && net->actual.set && net->actual.type == VRT_DOMAIN_NET_TYPE_HOSTDEV &&
+            vrt_pci_address_equal(&net->actual.hostdev_addr, addr))
             return net;
     }
     return NULL;

@@ -598,6 +598,16 @@ VrtDomainNetType vrt_domain_net_get_actual_type(const VrtDomainNetDef *net);
  * hostdev interface. */
 bool vrt_domain_net_link_hostdev(VrtDomainNetDef *net, GError **error);
 
+/* For an interface already in def->nets whose actual type just became
+ * HOSTDEV (its network port was allocated): links the hostdev
+ * (vrt_domain_net_link_hostdev) and lists it in def->hostdevs. No-op when
+ * already done; false (VIR_ERR_INTERNAL_ERROR) if net is not in def. */
+bool vrt_domain_def_net_link_hostdev(VrtDomainDef *def, VrtDomainNetDef *net, GError **error);
+
+/* The info (alias, address, boot order) of whatever device dev holds;
+ * NULL for kinds without one (graphics). */
+VrtDomainDeviceInfo *vrt_domain_device_def_info(VrtDomainDeviceDef *dev);
+
 /* Appends net to def->nets (takes ownership) and its hostdev (if any) to
  * def->hostdevs. */
 void vrt_domain_def_net_insert(VrtDomainDef *def, VrtDomainNetDef *net);

@@ -510,8 +510,10 @@ test_hostdev_interface(void)
     pooled->actual.n_vlan_tags = 1;
     vrt_uuid_generate(pooled->port_uuid);
     pooled->port_uuid_set = true;
-    g_assert_true(vrt_domain_net_link_hostdev(pooled, &error));
-    g_ptr_array_add(def->hostdevs, pooled->hostdev);
+    g_assert_true(vrt_domain_def_net_link_hostdev(def, pooled, &error));
+    g_assert_true(vrt_domain_def_net_link_hostdev(def, pooled, &error)); /* twice: no-op */
+    g_assert_cmpuint(def->hostdevs->len, ==, 4);
+    g_assert_true(pooled->hostdev->info == &pooled->info);
     def->id = 3;
 
     live = format_ok(def, 0);

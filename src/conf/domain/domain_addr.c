@@ -854,14 +854,22 @@ assign_mac(const VrtDomainDef *def, VrtDomainNetDef *net)
     net->mac_set = true;
 }
 
-static void
-assign_usb(VrtDomainDef *def)
+static bool
+assign_usb(VrtDomainDef *def, GError **error)
 {
     VrtDomainControllerDef *usb = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
     guint next = 1;
 
-    if (!usb || g_strcmp0(usb->model, "none") == 0)
-        return;
+    if (!usb || g_strcmp0(usb->model, "none") == 0) {
+        for (guint i = 0; i < def->inputs->len; i++) {
+            if (g_str_equal(((VrtDomainInputDef *)def->inputs->pdata[i])->bus, "usb")) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                              "USB is disabled for this domain, but USB devices are present in the domain XML");
+                return false;
+            }
+        }
+        return true;
+    }
     for (guint i = 0; i < def->inputs->len; i++) {
         VrtDomainInputDef *in = def->inputs->pdata[i];
         guint64 p;
@@ -877,6 +885,7 @@ assign_usb(VrtDomainDef *def)
         in->info.usb.bus = 0;
         in->info.usb.port = g_strdup_printf("%u", next++);
     }
+    return true;
 }
 
 bool
@@ -889,8 +898,7 @@ vrt_domain_def_assign_addresses(VrtDomainDef *def, GError **error)
     if (!vrt_domain_def_validate_addresses(def, error) || !add_implicit_controllers(def, error))
         return false;
     assign_vserial(def);
-    assign_usb(def);
-    if (!assign_pci(def, error))
+    if (!assign_usb(def, error) || !assign_pci(def, error))
         return false;
     for (guint i = 0; i < def->nets->len; i++)
         assign_mac(def, def->nets->pdata[i]);

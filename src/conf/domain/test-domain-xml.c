@@ -412,6 +412,19 @@ test_pc_slots(void)
 }
 
 static void
+test_usb_disabled(void)
+{
+    g_autoptr(VrtDomainDef) def = parse_ok(
+        "<domain type='qemu'><name>u</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+        "<devices><controller type='usb' model='none'/><input type='tablet' bus='usb'/></devices></domain>", 0);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(vrt_domain_def_assign_addresses(def, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(error->message, "USB is disabled"));
+}
+
+static void
 test_hotplug_address(void)
 {
     g_autoptr(VrtDomainDef) pc = parse_ok(
@@ -708,6 +721,7 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/address/q35-legacy", test_q35_legacy_behind_port);
     g_test_add_func("/domconf/address/pc-slots", test_pc_slots);
     g_test_add_func("/domconf/address/hotplug", test_hotplug_address);
+    g_test_add_func("/domconf/address/usb-disabled", test_usb_disabled);
     g_test_add_func("/domconf/net/hostdev-interface", test_hostdev_interface);
     g_test_add_func("/domconf/device-parse", test_device_parse);
     g_test_add_func("/domconf/net/actual-bridge", test_network_actual_bridge);

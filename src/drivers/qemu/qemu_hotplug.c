@@ -96,11 +96,9 @@ attach_live(VrtQemuDom *obj, const char *xml, GError **error)
     g_mutex_unlock(&obj->lock);
     if (!dev)
         return false;
-    if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV ||
-        (dev->type == VRT_DOMAIN_DEVICE_NET && net_is_hostdev(dev->data.net))) {
-        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live attach of host devices is not supported yet");
-        return false;
-    }
+    /* Host devices and hostdev pool interfaces: the journaled job. */
+    if (vrt_qemu_hostdev_dom_wants(obj, dev))
+        return vrt_qemu_hostdev_dom_attach(obj, dev, error);
     if (dev->type != VRT_DOMAIN_DEVICE_NET) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live attach of device '%s' is not supported",
                       device_type_name(dev->type));
@@ -284,6 +282,7 @@ vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias)
     g_autofree char *netdev_id = NULL;
     VrtDomainNetDef *found;
 
+    vrt_qemu_hostdev_dom_device_deleted(obj, alias); /* a VF goes back first */
     g_mutex_lock(&obj->lock);
     g_hash_table_remove(obj->unplug_done, alias);
     g_hash_table_remove(obj->unplug_pending, alias);
@@ -320,6 +319,13 @@ detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
     gint64 deadline;
     bool done;
 
+    {
+        bool handled = false;
+        bool ok = vrt_qemu_hostdev_dom_detach(obj, t->xml, t->alias, &handled, error);
+
+        if (handled)
+            return ok;
+    }
     g_mutex_lock(&obj->lock);
     found = find_target(obj->def, t, &type, error);
     if (!found) {
@@ -358,7 +364,7 @@ detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
     deadline = g_get_monotonic_time() + UNPLUG_WAIT_MS * 1000;
     g_mutex_lock(&obj->lock);
     g_debug("domain %s: waiting up to %d ms for the guest to release %s", obj->def->name, UNPLUG_WAIT_MS, alias);
-    while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && vrt_qemu_dom_is_active(obj)) {
+    while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && !vrt_qemu_monitor_is_closed(mon)) {
         if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline))
             break;
     }

@@ -507,7 +507,11 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
     bool closed;
     JsonObject *reply;
 
-    g_return_val_if_fail(g_main_context_is_owner(mon->ctx) == FALSE, NULL);
+    if (g_main_context_is_owner(mon->ctx)) {
+        /* It would wait for a reply only this thread can read. */
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "QMP command '%s' issued on the monitor thread", cmd);
+        return NULL;
+    }
     if (timeout_ms == 0)
         timeout_ms = VRT_QEMU_MONITOR_TIMEOUT_MS;
     deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;

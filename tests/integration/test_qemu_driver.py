@@ -1,0 +1,125 @@
+"""The QEMU driver through vrtd with Debian's virsh: a guest-less VM's life
+cycle with libvirt's states, reasons and errors, and a vrtd killed with -9
+that leaves its VM running and reconnects to it (a QEMU that died meanwhile
+becomes shut off, crashed)."""
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import Vrtd, virsh, wait_for
+
+
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+def domain_xml(name):
+    kind = "kvm" if kvm_usable() else "qemu"
+    return (f"<domain type='{kind}'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>"
+            "<devices><memballoon model='virtio'/></devices></domain>")
+
+
+def define(uri, root, name):
+    path = os.path.join(root, f"{name}.xml")
+    with open(path, "w") as f:
+        f.write(domain_xml(name))
+    virsh(uri, "define", path)
+
+
+def qemu_pid(root, name):
+    with open(os.path.join(root, "run", "vrt", "qemu", f"{name}.xml")) as f:
+        return int(re.search(r"pid='(\d+)'", f.read()).group(1))
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def qemu_reaper(tmproot):
+    """Kills every QEMU started under this test's root, also on failure."""
+    yield
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "qemu" in cmd and tmproot in cmd:
+            os.kill(int(entry), signal.SIGKILL)
+
+
+def domstate(uri, name):
+    return virsh(uri, "domstate", "--reason", name).stdout.strip()
+
+
+def test_lifecycle_with_virsh(vrtd, tmproot, qemu_reaper):
+    uri = vrtd.uri
+    define(uri, tmproot, "vm1")
+    assert re.search(r"vm1\s+shut off", virsh(uri, "list", "--all").stdout)
+
+    virsh(uri, "start", "vm1")
+    assert domstate(uri, "vm1") == "running (booted)"
+    info = virsh(uri, "dominfo", "vm1").stdout
+    assert re.search(r"State:\s+running", info)
+    assert re.search(r"Max memory:\s+65536 KiB", info)
+    p = virsh(uri, "start", "vm1", check=False)
+    assert p.returncode != 0 and "already active" in p.stderr  # virsh checks first
+
+    virsh(uri, "suspend", "vm1")
+    assert domstate(uri, "vm1") == "paused (user)"
+    virsh(uri, "resume", "vm1")
+    assert domstate(uri, "vm1") == "running (unpaused)"
+
+    live = virsh(uri, "dumpxml", "vm1").stdout
+    inactive = virsh(uri, "dumpxml", "--inactive", "vm1").stdout
+    assert re.search(r"<domain type='\w+' id='\d+'", live)
+    assert " id='" not in inactive.splitlines()[0]
+    assert os.path.exists(os.path.join(tmproot, "var", "log", "vrt", "qemu", "vm1.log"))
+
+    virsh(uri, "destroy", "vm1")
+    assert domstate(uri, "vm1") == "shut off (destroyed)"
+    virsh(uri, "undefine", "vm1")
+    p = virsh(uri, "domstate", "vm1", check=False)
+    assert p.returncode != 0 and "failed to get domain 'vm1'" in p.stderr
+
+
+def test_vrtd_kill9_leaves_vm_running_and_reconnects(tmproot, qemu_reaper):
+    d = Vrtd(tmproot).start()
+    try:
+        define(d.uri, tmproot, "keep")
+        define(d.uri, tmproot, "dies")
+        virsh(d.uri, "start", "keep")
+        virsh(d.uri, "start", "dies")
+        keep, dies = qemu_pid(tmproot, "keep"), qemu_pid(tmproot, "dies")
+    finally:
+        d.stop(sig=signal.SIGKILL)
+    assert alive(keep) and alive(dies)
+    os.kill(dies, signal.SIGKILL)
+    wait_for(lambda: not alive(dies), what="QEMU to die")
+
+    d = Vrtd(tmproot).start()
+    try:
+        assert domstate(d.uri, "keep").startswith("running")
+        assert domstate(d.uri, "dies") == "shut off (crashed)"
+        # The reattached monitor works, and QEMU's death is a crash.
+        virsh(d.uri, "suspend", "keep")
+        assert domstate(d.uri, "keep") == "paused (user)"
+        os.kill(keep, signal.SIGKILL)
+        wait_for(lambda: domstate(d.uri, "keep") == "shut off (crashed)", what="crash to be noticed")
+    finally:
+        d.stop()

@@ -50,6 +50,7 @@ vrt_qemu_dom_new(VrtQemuDriver *drv, VrtDomainDef *def)
     obj->reason = VRT_DOMAIN_SHUTOFF_UNKNOWN;
     obj->unplug_pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     obj->unplug_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    obj->hostdevs = vrt_qemu_hostdev_state_new();
     g_queue_init(&obj->events);
     return obj;
 }
@@ -75,6 +76,7 @@ vrt_qemu_dom_unref(VrtQemuDom *obj)
     g_free(obj->monitor_path);
     g_hash_table_unref(obj->unplug_pending);
     g_hash_table_unref(obj->unplug_done);
+    vrt_qemu_hostdev_state_free(obj->hostdevs);
     g_queue_clear_full(&obj->events, vrt_qemu_event_free);
     g_mutex_clear(&obj->lock);
     g_cond_clear(&obj->cond);
@@ -335,6 +337,11 @@ vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error)
 
         g_string_append(out, line);
     }
+    {
+        g_autofree char *records = vrt_qemu_hostdev_state_format(obj->hostdevs);
+
+        g_string_append(out, records);
+    }
     g_string_append(out, skip_xml_decl(xml));
     g_string_append(out, "\n</domstatus>\n");
     path = vrt_qemu_status_path(obj->drv, obj->def->name);
@@ -350,6 +357,7 @@ vrt_qemu_status_free(VrtQemuStatus *st)
     g_free(st->monitor_path);
     if (st->unplug_pending)
         g_ptr_array_unref(st->unplug_pending);
+    vrt_qemu_hostdev_state_free(st->hostdevs);
     g_free(st);
 }
 
@@ -399,6 +407,14 @@ vrt_qemu_status_read(const char *path, GError **error)
 
             if (alias)
                 g_ptr_array_add(st->unplug_pending, alias);
+        } else if (xmlStrEqual(n->name, (const xmlChar *)"hostdev-records")) {
+            xmlBufferPtr buf = xmlBufferCreate();
+
+            xmlNodeDump(buf, doc, n, 0, 0);
+            st->hostdevs = vrt_qemu_hostdev_state_parse((const char *)xmlBufferContent(buf), error);
+            xmlBufferFree(buf);
+            if (!st->hostdevs)
+                goto out;
         } else if (xmlStrEqual(n->name, (const xmlChar *)"domain")) {
             xmlBufferPtr buf = xmlBufferCreate();
 
@@ -409,6 +425,8 @@ vrt_qemu_status_read(const char *path, GError **error)
                 goto out;
         }
     }
+    if (!st->hostdevs)
+        st->hostdevs = vrt_qemu_hostdev_state_new();
     if (!st->def || st->state < 0 || st->pid <= 0 || !st->monitor_path || !*st->monitor_path) {
         vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: incomplete domain status", path);
         goto out;

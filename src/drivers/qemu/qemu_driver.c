@@ -60,6 +60,8 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->log_dir = root_path(drv->root, "var/log/vrt/qemu");
     drv->lib_dir = root_path(drv->root, "var/lib/vrt/qemu");
     drv->dev_kvm = g_strdup("/dev/kvm");
+    /* Fault tests: the hostdev job ends vrtd at this step (qemu_hostdev.h). */
+    drv->hostdev_die_at = g_strdup(g_getenv("VRT_FAULT_DIE_AT"));
     drv->caps = vrt_qemu_caps_new(drv->dev_kvm);
     drv->evthread = vrt_qemu_event_thread_new("vrt-qemu-event");
     drv->event_pool = g_thread_pool_new(vrt_qemu_event_pool_run, drv, DRIVER_EVENT_THREADS, FALSE, &err);
@@ -115,6 +117,7 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
     g_free(drv->log_dir);
     g_free(drv->lib_dir);
     g_free(drv->dev_kvm);
+    g_free(drv->hostdev_die_at);
     g_mutex_clear(&drv->lock);
     g_free(drv);
 }
@@ -301,6 +304,11 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         return;
     }
     ok = vrt_qemu_process_reconnect(obj, st);
+    /* Unfinished hostdev jobs are finished or undone once QEMU is known. */
+    if (ok)
+        vrt_qemu_hostdev_dom_recover(obj);
+    else
+        vrt_qemu_hostdev_dom_release_dead(obj, st);
     if (!ok) {
         bool transient;
 

@@ -16,6 +16,8 @@
 #pragma once
 
 #include "drivers/qemu/qemu_capabilities.h"
+#include "drivers/network/network_driver.h"
+#include "nodedev/host.h"
 
 #include <glib.h>
 #include <stdbool.h>
@@ -133,6 +135,10 @@ typedef struct {
     void (*lifecycle_event)(const VrtDomainRef *dom, int event, int detail, gpointer data);
     void (*device_removed)(const VrtDomainRef *dom, const char *alias, gpointer data);
     gpointer data;
+    /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
+     * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */
+    VrtHost *host;
+    VrtNetworkDriver *network;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);

@@ -538,7 +538,7 @@ vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError 
     GError *err = NULL;
 
     if (!ctx->host) {
-        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "host device assignment is not available in this daemon");
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "host device assignment is not available in this daemon");
         return false;
     }
     ctx_lock(ctx);
@@ -779,7 +779,7 @@ vrt_qemu_hostdev_prepare_start(VrtQemuHostdevCtx *ctx, GError **error)
     if (devs->len == 0 && (!ctx->def->hostdevs || ctx->def->hostdevs->len == 0))
         return true;
     if (!ctx->host) {
-        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "host device assignment is not available in this daemon");
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "host device assignment is not available in this daemon");
         return false;
     }
     for (guint i = 0; i < devs->len; i++) {

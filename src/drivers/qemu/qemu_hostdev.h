@@ -99,7 +99,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevRecord, vrt_qemu_hostdev_record_free
 
 /* The records of one domain (kept with the domain object, saved in its
  * status file). */
-typedef struct {
+typedef struct _VrtQemuHostdevState {
     GPtrArray *records;          /* VrtQemuHostdevRecord* (owned) */
 } VrtQemuHostdevState;
 

@@ -271,11 +271,15 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     off_t log_start = 0;
     bool paused = flags & VRT_DOMAIN_START_PAUSED;
     int id;
+    g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
 
     g_mutex_lock(&obj->lock);
     def = vrt_domain_def_copy(obj->def, error);
     g_mutex_unlock(&obj->lock);
     if (!def || !vrt_domain_def_assign_addresses(def, error) || !prepare_def(obj, def, &emulator, error))
+        return false;
+    /* VFs are claimed and moved to vfio-pci before QEMU opens them. */
+    if (!(hostdevs = vrt_qemu_hostdev_dom_prepare_start(obj, def, error)))
         return false;
 
     if (!vrt_dir_ensure(drv->state_dir, 0700, error) || !vrt_dir_ensure(drv->log_dir, 0700, error) ||
@@ -330,6 +334,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         obj->newdef = g_steal_pointer(&obj->def);
     vrt_domain_def_free(obj->def);
     obj->def = g_steal_pointer(&def);
+    vrt_qemu_hostdev_start_commit(g_steal_pointer(&hostdevs)); /* now released by process_stop */
     obj->pid = pid;
     g_free(obj->monitor_path);
     obj->monitor_path = g_strdup(monitor_path);
@@ -404,6 +409,7 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     bool transient;
 
     vrt_qemu_process_kill(obj);
+    vrt_qemu_hostdev_dom_release(obj);
 
     g_mutex_lock(&obj->lock);
     if (!vrt_qemu_dom_is_active(obj)) {
@@ -505,6 +511,8 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
     obj->monitor_path = g_strdup(st->monitor_path);
     obj->mon = vrt_qemu_monitor_ref(mon);
     obj->fake_reboot = st->fake_reboot;
+    vrt_qemu_hostdev_state_free(obj->hostdevs);
+    obj->hostdevs = g_steal_pointer(&st->hostdevs);
     for (guint i = 0; i < st->unplug_pending->len; i++)
         g_hash_table_add(obj->unplug_pending, g_strdup(g_ptr_array_index(st->unplug_pending, i)));
     if (running)

@@ -1,0 +1,283 @@
+/*
+ * The QEMU driver's side of the hostdev job: builds a VrtQemuHostdevCtx
+ * from a domain object (its lock, its status file, its monitor, the
+ * driver's host seam, network driver and die-at fault hook) and calls the
+ * engine from hotplug, process start/stop and reconnect. Everything here
+ * runs with the domain's job held and the object lock free.
+ */
+#include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_hostdev.h"
+#include "util/error.h"
+
+typedef struct {
+    VrtQemuDom *obj;
+    VrtQemuMonitor *mon; /* NULL when QEMU is gone */
+} Glue;
+
+static bool
+glue_device_add(gpointer data, JsonObject *props, GError **error)
+{
+    Glue *g = data;
+
+    if (!g->mon) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+        return false;
+    }
+    return vrt_qemu_monitor_device_add(g->mon, props, error);
+}
+
+static bool
+glue_device_del(gpointer data, const char *alias, GError **error)
+{
+    Glue *g = data;
+
+    if (!g->mon) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+        return false;
+    }
+    return vrt_qemu_monitor_device_del(g->mon, alias, error);
+}
+
+/* DEVICE_DELETED is noted in unplug_done by the monitor's event thread;
+ * taking it out here means the queued event finds nothing left to do. */
+static bool
+glue_wait_deleted(gpointer data, const char *alias, guint timeout_ms)
+{
+    Glue *g = data;
+    VrtQemuDom *obj = g->obj;
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    bool done;
+
+    g_mutex_lock(&obj->lock);
+    while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && g->mon &&
+           !vrt_qemu_monitor_is_closed(g->mon)) {
+        if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline))
+            break;
+    }
+    done = g_hash_table_remove(obj->unplug_done, alias);
+    g_mutex_unlock(&obj->lock);
+    return done;
+}
+
+static GPtrArray *
+glue_list_ids(gpointer data, GError **error)
+{
+    Glue *g = data;
+
+    if (!g->mon) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+        return NULL;
+    }
+    return vrt_qemu_monitor_list_device_ids(g->mon, error);
+}
+
+static const VrtQemuHostdevMonitorOps glue_mon_ops = {
+    glue_device_add, glue_device_del, glue_wait_deleted, glue_list_ids,
+};
+
+static bool
+glue_save(gpointer data, GError **error)
+{
+    Glue *g = data;
+
+    return vrt_qemu_dom_save_status_locked(g->obj, error);
+}
+
+static void
+glue_lock(gpointer data)
+{
+    g_mutex_lock(&((Glue *)data)->obj->lock);
+}
+
+static void
+glue_unlock(gpointer data)
+{
+    g_mutex_unlock(&((Glue *)data)->obj->lock);
+}
+
+/* Fills ctx for obj; g->mon holds a monitor reference (release with
+ * glue_done). def NULL means the object's live definition. */
+static void
+glue_init(Glue *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *def, bool with_status)
+{
+    VrtQemuDriver *drv = obj->drv;
+
+    g->obj = obj;
+    g_mutex_lock(&obj->lock);
+    g->mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+    *ctx = (VrtQemuHostdevCtx){
+        .host = drv->cfg.host,
+        .network = drv->cfg.network,
+        .mon = &glue_mon_ops,
+        .mon_data = g,
+        .save_status = with_status ? glue_save : NULL,
+        .lock = glue_lock,
+        .unlock = glue_unlock,
+        .data = g,
+        .fault = vrt_qemu_hostdev_fault_die_at,
+        .fault_data = drv->hostdev_die_at,
+        .def = def ? def : obj->def,
+        .state = obj->hostdevs,
+    };
+    g_mutex_unlock(&obj->lock);
+}
+
+static void
+glue_done(Glue *g)
+{
+    g_clear_pointer(&g->mon, vrt_qemu_monitor_unref);
+}
+
+bool
+vrt_qemu_hostdev_dom_wants(VrtQemuDom *obj, const VrtDomainDeviceDef *dev)
+{
+    Glue g;
+    VrtQemuHostdevCtx ctx;
+    bool wants;
+
+    glue_init(&g, &ctx, obj, NULL, false);
+    wants = vrt_qemu_hostdev_wants_device(&ctx, dev);
+    glue_done(&g);
+    return wants;
+}
+
+bool
+vrt_qemu_hostdev_dom_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
+{
+    Glue g;
+    VrtQemuHostdevCtx ctx;
+    bool ok;
+
+    glue_init(&g, &ctx, obj, NULL, true);
+    ok = vrt_qemu_hostdev_attach(&ctx, dev, error);
+    glue_done(&g);
+    return ok;
+}
+
+bool
+vrt_qemu_hostdev_dom_detach(VrtQemuDom *obj, const char *xml, const char *alias, bool *handled, GError **error)
+{
+    Glue g;
+    VrtQemuHostdevCtx ctx;
+    g_autofree char *found = NULL;
+    GError *err = NULL;
+    bool ok;
+
+    glue_init(&g, &ctx, obj, NULL, true);
+    found = vrt_qemu_hostdev_find(&ctx, xml, alias, &err);
+    *handled = found || err;
+    if (!found) {
+        glue_done(&g);
+        if (err)
+            g_propagate_error(error, err);
+        return false;
+    }
+    ok = vrt_qemu_hostdev_detach(&ctx, found, error);
+    if (ok && !vrt_qemu_hostdev_owns(&ctx, found)) {
+        glue_done(&g);
+        /* Gone already: emit DEVICE_REMOVED as for any other device. */
+        vrt_qemu_hotplug_device_deleted(obj, found);
+        return true;
+    }
+    glue_done(&g);
+    return ok;
+}
+
+bool
+vrt_qemu_hostdev_dom_device_deleted(VrtQemuDom *obj, const char *alias)
+{
+    Glue g;
+    VrtQemuHostdevCtx ctx;
+    g_autoptr(GError) err = NULL;
+    bool owned;
+
+    glue_init(&g, &ctx, obj, NULL, true);
+    owned = vrt_qemu_hostdev_owns(&ctx, alias);
+    if (owned && !vrt_qemu_hostdev_device_deleted(&ctx, alias, &err))
+        g_warning("domain %s: removal of %s left unfinished (retried at the next start of vrtd): %s",
+                  obj->def->name, alias, err->message);
+    glue_done(&g);
+    return owned;
+}
+
+struct _VrtQemuHostdevStart {
+    VrtQemuDom *obj;
+};
+
+VrtQemuHostdevStart *
+vrt_qemu_hostdev_dom_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, GError **error)
+{
+    Glue g;
+    VrtQemuHostdevCtx ctx;
+    VrtQemuHostdevStart *hs;
+    bool ok;
+
+    glue_init(&g, &ctx, obj, def, false);
+    ok = vrt_qemu_hostdev_prepare_start(&ctx, error);
+    glue_done(&g);
+    if (!ok)
+        return NULL;
+    hs = g_new0(VrtQemuHostdevStart, 1);
+    hs->obj = vrt_qemu_dom_ref(obj);
+    return hs;
+}
+
+void
+vrt_qemu_hostdev_start_commit(VrtQemuHostdevStart *hs)
+{
+    if (!hs)
+        return;
+    vrt_qemu_dom_unref(hs->obj);
+    g_free(hs);
+}
+
+void
+vrt_qemu_hostdev_start_free(VrtQemuHostdevStart *hs)
+{
+    if (!hs)
+        return;
+    vrt_qemu_hostdev_dom_release(hs->obj);
+    vrt_qemu_hostdev_start_commit(hs);
+}
+
+void
+vrt_qemu_hostdev_dom_release(VrtQemuDom *obj)
+{
+    Glue g;
+    VrtQemuHostdevCtx ctx;
+
+    glue_init(&g, &ctx, obj, NULL, false);
+    if (ctx.state && ctx.state->records->len > 0)
+        vrt_qemu_hostdev_release_all(&ctx);
+    glue_done(&g);
+}
+
+void
+vrt_qemu_hostdev_dom_recover(VrtQemuDom *obj)
+{
+    Glue g;
+    VrtQemuHostdevCtx ctx;
+    g_autoptr(GError) err = NULL;
+
+    glue_init(&g, &ctx, obj, NULL, true);
+    if (!vrt_qemu_hostdev_recover(&ctx, &err))
+        g_warning("domain %s: host device recovery: %s", obj->def->name, err ? err->message : "failed");
+    glue_done(&g);
+}
+
+void
+vrt_qemu_hostdev_dom_release_dead(VrtQemuDom *obj, VrtQemuStatus *st)
+{
+    Glue g;
+    VrtQemuHostdevCtx ctx;
+
+    if (!st->hostdevs || st->hostdevs->records->len == 0)
+        return;
+    glue_init(&g, &ctx, obj, st->def, false);
+    ctx.state = st->hostdevs;
+    ctx.lock = NULL;
+    ctx.unlock = NULL;
+    g_info("domain %s: QEMU is gone; giving back %u host devices", st->def->name, st->hostdevs->records->len);
+    vrt_qemu_hostdev_release_all(&ctx);
+    glue_done(&g);
+}

@@ -508,8 +508,9 @@ VrtDomainDef *vrt_domain_def_copy(const VrtDomainDef *def, GError **error);
  * pcie-to-pci-bridge) go on pcie-root-port controllers that are added as
  * needed (plus one spare for hotplug when any had to be added, as libvirt
  * does), the primary video at 00:01.0; pc: slots on bus 0, the primary
- * video at 00:02.0. Implicit controllers (pci-root or
- * pcie-root, usb, sata on q35) are added as libvirt does. Fails with
+ * video at 00:02.0. Implicit devices are added as libvirt does: pci-root
+ * or pcie-root, usb (piix3-uhci / qemu-xhci), sata on q35, ide on pc when
+ * a disk uses it, virtio-serial for channels, a virtio memballoon. Fails with
  * VIR_ERR_XML_ERROR on duplicate addresses, VIR_ERR_INTERNAL_ERROR when
  * the buses are full. Aliases: net0, hostdev0, virtio-disk0, sata0-0-0,
  * scsi0-0-0-0, ide0-0-0, serial0, console0, channel0, input0, video0,

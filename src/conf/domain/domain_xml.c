@@ -14,12 +14,27 @@
 /* Documents larger than this are refused before libxml2 sees them. */
 #define VRT_XML_MAX_DOC_BYTES (10 * 1024 * 1024)
 
+/* libxml2 2.9 initialises itself lazily without a lock: the first call
+ * must not race between the daemon's worker threads. */
+static void
+xml_init_once(void)
+{
+    static gsize done = 0;
+
+    if (g_once_init_enter(&done)) {
+        xmlInitParser();
+        g_once_init_leave(&done, 1);
+    }
+}
+
 xmlDocPtr
 vrt_xml_read(const char *xml, const char *what, GError **error)
 {
     xmlParserCtxtPtr ctxt;
     xmlDocPtr doc;
     size_t len;
+
+    xml_init_once();
 
     if (!xml) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "no %s document given", what);

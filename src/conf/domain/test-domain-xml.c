@@ -690,6 +690,43 @@ test_secure_and_inactive(void)
     }
 }
 
+#define THREADS 4
+#define THREAD_ROUNDS 50
+
+static gpointer
+thread_round_trip(gpointer data)
+{
+    const char *status = data;
+
+    for (guint i = 0; i < THREAD_ROUNDS; i++) {
+        g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(status, VRT_DOMAIN_XML_STATUS, NULL);
+        g_autofree char *again = def ? vrt_domain_def_format(def, VRT_DOMAIN_XML_STATUS, NULL) : NULL;
+        if (g_strcmp0(again, status) != 0)
+            return GINT_TO_POINTER(1);
+    }
+    return NULL;
+}
+
+/* The daemon parses in several worker threads at once. */
+static void
+test_threads(void)
+{
+    g_autofree char *path = g_build_filename(VRT_SOURCE_DIR, "tests", "data", "domain", "q35-full.xml", NULL);
+    g_autofree char *xml = NULL, *status = NULL;
+    g_autoptr(VrtDomainDef) def = NULL;
+    g_autoptr(GError) error = NULL;
+    GThread *threads[THREADS];
+
+    g_assert_true(g_file_get_contents(path, &xml, NULL, &error));
+    def = parse_ok(xml, 0);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    status = format_ok(def, VRT_DOMAIN_XML_STATUS);
+    for (guint i = 0; i < THREADS; i++)
+        threads[i] = g_thread_new("parse", thread_round_trip, status);
+    for (guint i = 0; i < THREADS; i++)
+        g_assert_null(g_thread_join(threads[i]));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -726,5 +763,6 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/device-parse", test_device_parse);
     g_test_add_func("/domconf/net/actual-bridge", test_network_actual_bridge);
     g_test_add_func("/domconf/views", test_secure_and_inactive);
+    g_test_add_func("/domconf/threads", test_threads);
     return g_test_run();
 }

@@ -1,6 +1,6 @@
 /*
- * Device attach, detach and update for running and defined domains. Live
- * changes go through QMP (netdev_add + device_add; device_del, then
+ * Device attach, detach and update (an interface's link state) for running
+ * and defined domains. Live changes go through QMP (netdev_add + device_add; device_del, then
  * DEVICE_DELETED); the live definition and the status file follow QEMU, the
  * persistent definition follows AFFECT_CONFIG. Emulated interfaces are
  * handled here; hostdev-backed devices are refused until the SR-IOV
@@ -420,9 +420,88 @@ vrt_qemu_hotplug_detach(VrtQemuDom *obj, const char *xml, const char *alias, gui
     return true;
 }
 
+/* ---- update ---- */
+
+/* The interface of def that dev (an <interface>) designates, by MAC. */
+static VrtDomainNetDef *
+update_find_net(VrtDomainDef *def, const VrtDomainDeviceDef *dev, GError **error)
+{
+    VrtDomainNetDef *net = NULL;
+
+    if (dev->type != VRT_DOMAIN_DEVICE_NET) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "update of device '%s' is not supported",
+                      device_type_name(dev->type));
+        return NULL;
+    }
+    if (dev->data.net->mac_set)
+        net = vrt_domain_def_find_net_by_mac(def, dev->data.net->mac);
+    if (!net)
+        vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "cannot find existing network device to modify");
+    return net;
+}
+
+static bool
+config_update(VrtDomainDef *def, gpointer data, GError **error)
+{
+    g_autoptr(VrtDomainDeviceDef) dev = vrt_domain_device_def_parse(data, def, 0, error);
+    VrtDomainNetDef *net;
+
+    if (!dev || !(net = update_find_net(def, dev, error)))
+        return false;
+    net->link_up = dev->data.net->link_up;
+    return true;
+}
+
+/* Only the link state of an interface changes on a running domain, as
+ * with libvirt's domif-setlink; other differences are refused. */
+static bool
+update_live(VrtQemuDom *obj, const char *xml, GError **error)
+{
+    g_autoptr(VrtDomainDeviceDef) dev = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autofree char *alias = NULL;
+    VrtDomainNetDef *net;
+    VrtTristate want;
+
+    g_mutex_lock(&obj->lock);
+    dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
+    net = dev ? update_find_net(obj->def, dev, error) : NULL;
+    if (!net) {
+        g_mutex_unlock(&obj->lock);
+        return false;
+    }
+    if (g_strcmp0(net->model, dev->data.net->model) != 0 || net->type != dev->data.net->type) {
+        g_mutex_unlock(&obj->lock);
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                      "cannot modify network device type or model of a running domain");
+        return false;
+    }
+    want = dev->data.net->link_up;
+    alias = g_strdup(net->info.alias);
+    mon = vrt_qemu_monitor_ref(obj->mon);
+    g_mutex_unlock(&obj->lock);
+
+    if (!vrt_qemu_monitor_set_link(mon, alias, want != VRT_TRISTATE_NO, error))
+        return false;
+    g_mutex_lock(&obj->lock);
+    net = vrt_domain_def_find_net_by_alias(obj->def, alias);
+    if (net)
+        net->link_up = want;
+    vrt_qemu_dom_save_status_locked(obj, NULL);
+    g_mutex_unlock(&obj->lock);
+    return true;
+}
+
 bool
 vrt_qemu_hotplug_update(VrtQemuDom *obj, const char *xml, guint flags, GError **error)
 {
-    vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "updating devices is not supported yet");
-    return false;
+    bool live, config;
+
+    if (!vrt_qemu_dom_affect_flags(obj, flags, &live, &config, error))
+        return false;
+    if (live && !update_live(obj, xml, error))
+        return false;
+    if (config && !edit_config(obj, config_update, (gpointer)xml, error))
+        return false;
+    return true;
 }

@@ -691,6 +691,16 @@ vrt_qemu_monitor_netdev_del(VrtQemuMonitor *mon, const char *id, GError **error)
 }
 
 bool
+vrt_qemu_monitor_set_link(VrtQemuMonitor *mon, const char *id, bool up, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+
+    json_object_set_string_member(args, "name", id);
+    json_object_set_boolean_member(args, "up", up);
+    return monitor_with_args(mon, "set_link", args, error);
+}
+
+bool
 vrt_qemu_monitor_balloon(VrtQemuMonitor *mon, guint64 kib, GError **error)
 {
     g_autoptr(JsonObject) args = json_object_new();

@@ -86,6 +86,9 @@ bool vrt_qemu_monitor_device_del(VrtQemuMonitor *mon, const char *id, GError **e
 bool vrt_qemu_monitor_netdev_add(VrtQemuMonitor *mon, JsonObject *props, GError **error);
 bool vrt_qemu_monitor_netdev_del(VrtQemuMonitor *mon, const char *id, GError **error);
 
+/* set_link: the guest sees the NIC's link up or down. */
+bool vrt_qemu_monitor_set_link(VrtQemuMonitor *mon, const char *id, bool up, GError **error);
+
 /* balloon target in KiB. */
 bool vrt_qemu_monitor_balloon(VrtQemuMonitor *mon, guint64 kib, GError **error);
 

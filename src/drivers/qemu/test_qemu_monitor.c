@@ -1,6 +1,7 @@
 /*
  * QMP monitor against a scripted peer on a real UNIX socket: greeting and
- * capabilities, replies matched by id when they come back out of order,
+ * capabilities, replies matched by id when they come back out of order or
+ * split across writes or joined with an event in one write,
  * events delivered, QEMU's errors reported, per-command timeout, and the end
  * of the connection failing a waiting command and reaching the owner.
  */
@@ -85,6 +86,16 @@ peer_run(gpointer data)
             g_assert_cmpstr(cmd2, ==, "fast");
             peer_send(f, "{\"return\": {\"who\": \"fast\"}, \"id\": \"%s\"}", id2);
             peer_send(f, "{\"return\": {\"who\": \"slow\"}, \"id\": \"%s\"}", id);
+        } else if (g_str_equal(cmd, "split")) {
+            /* One reply in two writes, then an event and a reply in one. */
+            fputs("{\"return\": {\"who\": ", f);
+            fflush(f);
+            g_usleep(50 * 1000);
+            fprintf(f, "\"split\"}, \"id\": \"%s\"}\r\n", id);
+            fflush(f);
+        } else if (g_str_equal(cmd, "joined")) {
+            fprintf(f, "{\"event\": \"RESUME\"}\r\n{\"return\": {\"who\": \"joined\"}, \"id\": \"%s\"}\r\n", id);
+            fflush(f);
         } else if (g_str_equal(cmd, "bad")) {
             peer_send(f, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no such thing\"}, \"id\": \"%s\"}", id);
         } else if (g_str_equal(cmd, "hang")) {
@@ -206,6 +217,22 @@ test_commands_and_events(Fixture *fx, gconstpointer unused)
     g_assert_cmpstr(json_object_get_string_member(json_node_get_object(fast.ret), "who"), ==, "fast");
     json_node_unref(slow.ret);
     json_node_unref(fast.ret);
+
+    {
+        g_autoptr(JsonNode) split = vrt_qemu_monitor_command(mon, "split", NULL, 0, &err);
+        g_autoptr(JsonNode) joined = NULL;
+
+        g_assert_no_error(err);
+        g_assert_cmpstr(json_object_get_string_member(json_node_get_object(split), "who"), ==, "split");
+        joined = vrt_qemu_monitor_command(mon, "joined", NULL, 0, &err);
+        g_assert_no_error(err);
+        g_assert_cmpstr(json_object_get_string_member(json_node_get_object(joined), "who"), ==, "joined");
+        g_mutex_lock(&fx->lock);
+        while (fx->events->len < 2)
+            g_cond_wait(&fx->cond, &fx->lock);
+        g_assert_cmpstr(g_ptr_array_index(fx->events, 1), ==, "RESUME");
+        g_mutex_unlock(&fx->lock);
+    }
 
     bad = vrt_qemu_monitor_command(mon, "bad", NULL, 0, &err);
     g_assert_null(bad);

@@ -15,6 +15,12 @@
 #define PCI_MAX_FUNCTION 0x7
 #define DRIVE_MAX 0xffff
 #define VLAN_MAX_TAG 4095
+#define CONTROLLER_MAX_INDEX 255
+#define CONTROLLER_MAX_PORTS 255
+#define NET_MAX_QUEUES 256
+#define NET_MAX_MTU 65535
+#define VIDEO_MAX_HEADS 16
+#define CHR_MAX_PORT 255
 
 bool
 vrt_parse_pci_address(xmlNodePtr node, VrtPciAddress *addr, GError **error)
@@ -300,8 +306,8 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
         return false;
     c->type = v;
     c->index = G_MAXUINT;
-    if (!vrt_xml_prop_uint(node, "index", 255, &c->index, NULL, error) ||
-        !vrt_xml_prop_uint(node, "ports", 255, &ports, &present, error))
+    if (!vrt_xml_prop_uint(node, "index", CONTROLLER_MAX_INDEX, &c->index, NULL, error) ||
+        !vrt_xml_prop_uint(node, "ports", CONTROLLER_MAX_PORTS, &ports, &present, error))
         return false;
     if (present)
         c->ports = ports;
@@ -340,11 +346,11 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
             guint val;
             if (!vrt_xml_check_attrs(ch, error, "chassis", "port", NULL))
                 return false;
-            if (!vrt_xml_prop_uint(ch, "chassis", 255, &val, &present, error))
+            if (!vrt_xml_prop_uint(ch, "chassis", CONTROLLER_MAX_INDEX, &val, &present, error))
                 return false;
             if (present)
                 c->chassis = val;
-            if (!vrt_xml_prop_uint(ch, "port", 255, &val, &present, error))
+            if (!vrt_xml_prop_uint(ch, "port", CONTROLLER_MAX_INDEX, &val, &present, error))
                 return false;
             if (present)
                 c->port = val;
@@ -579,7 +585,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
             }
         } else if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "name", "queues", NULL) ||
-                !vrt_xml_prop_uint(c, "queues", 256, &net->driver_queues, NULL, error))
+                !vrt_xml_prop_uint(c, "queues", NET_MAX_QUEUES, &net->driver_queues, NULL, error))
                 return false;
             g_free(net->driver_name);
             net->driver_name = vrt_xml_prop(c, "name");
@@ -603,7 +609,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
             }
         } else if (vrt_xml_is(c, "mtu")) {
             if (!vrt_xml_check_attrs(c, error, "size", NULL) ||
-                !vrt_xml_prop_uint(c, "size", 65535, &net->mtu, NULL, error))
+                !vrt_xml_prop_uint(c, "size", NET_MAX_MTU, &net->mtu, NULL, error))
                 return false;
         } else if (vrt_xml_is(c, "vlan")) {
             if (!parse_vlan(c, net->vlan_tags, &net->n_vlan_tags, &net->vlan_trunk, error))
@@ -744,7 +750,7 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
             guint port = 0;
             bool present = false;
             if (!vrt_xml_check_attrs(c, error, "type", "port", "name", "state", NULL) ||
-                !vrt_xml_prop_uint(c, "port", 255, &port, &present, error))
+                !vrt_xml_prop_uint(c, "port", CHR_MAX_PORT, &port, &present, error))
                 return false;
             if (present)
                 chr->target_port = port;
@@ -917,7 +923,7 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
                 !vrt_xml_prop_uint(c, "vram", G_MAXINT, &vd->vram, NULL, error) ||
                 !vrt_xml_prop_uint(c, "ram", G_MAXINT, &vd->ram, NULL, error) ||
                 !vrt_xml_prop_uint(c, "vgamem", G_MAXINT, &vd->vgamem, NULL, error) ||
-                !vrt_xml_prop_uint(c, "heads", 16, &vd->heads, NULL, error) ||
+                !vrt_xml_prop_uint(c, "heads", VIDEO_MAX_HEADS, &vd->heads, NULL, error) ||
                 !vrt_xml_prop_tristate(c, "primary", false, &primary, error))
                 return false;
             vd->primary = primary == VRT_TRISTATE_YES;

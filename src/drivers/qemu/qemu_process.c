@@ -441,6 +441,8 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
         vrt_qemu_driver_remove(drv, obj);
 }
 
+static void queue_event(VrtQemuDom *obj, VrtQemuMonitor *mon, const char *name, JsonObject *data);
+
 /* An unplug whose DEVICE_DELETED came while no daemon listened: QEMU's
  * device list no longer has the device, so finish its removal now. */
 static void
@@ -532,6 +534,15 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
     g_mutex_unlock(&obj->lock);
     g_info("domain %s: reconnected to QEMU pid %d (%s)", obj->def->name, (int)obj->pid, status);
     finish_missed_unplugs(obj, mon);
+    if (g_str_equal(status, "shutdown")) {
+        /* The guest powered off while no daemon listened: act on it as on
+         * the SHUTDOWN event that was missed (after this job ends). */
+        g_autoptr(JsonObject) data = json_object_new();
+
+        json_object_set_boolean_member(data, "guest", TRUE);
+        json_object_set_string_member(data, "reason", "guest-shutdown");
+        queue_event(obj, mon, "SHUTDOWN", data);
+    }
     return true;
 }
 
@@ -578,7 +589,13 @@ monitor_event_cb(VrtQemuMonitor *mon, const char *name, JsonObject *data, gpoint
 static void
 monitor_eof_cb(VrtQemuMonitor *mon, gpointer opaque)
 {
-    queue_event(opaque, mon, NULL, NULL);
+    VrtQemuDom *obj = opaque;
+
+    /* Wake a detach waiting for DEVICE_DELETED: it will not come now. */
+    g_mutex_lock(&obj->lock);
+    g_cond_broadcast(&obj->cond);
+    g_mutex_unlock(&obj->lock);
+    queue_event(obj, mon, NULL, NULL);
 }
 
 const VrtQemuMonitorCallbacks vrt_qemu_monitor_callbacks = { monitor_event_cb, monitor_eof_cb };

@@ -163,7 +163,7 @@ format_vlan(VrtFmt *f, const guint *tags, guint n, bool trunk)
 {
     if (n == 0)
         return;
-    vrt_fmt_line(f, "<vlan%s>", trunk && n == 1 ? " trunk='yes'" : "");
+    vrt_fmt_line(f, "<vlan%s>", trunk || n > 1 ? " trunk='yes'" : "");
     f->indent++;
     for (guint i = 0; i < n; i++)
         vrt_fmt_line(f, "<tag id='%u'/>", tags[i]);

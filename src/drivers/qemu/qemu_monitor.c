@@ -763,3 +763,22 @@ vrt_qemu_monitor_query_pty_paths(VrtQemuMonitor *mon, GError **error)
     }
     return g_steal_pointer(&ptys);
 }
+
+bool
+vrt_qemu_monitor_query_vnc_port(VrtQemuMonitor *mon, int *port, GError **error)
+{
+    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "query-vnc", NULL, 0, error);
+    JsonObject *obj;
+
+    if (!ret)
+        return false;
+    if (!JSON_NODE_HOLDS_OBJECT(ret)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed query-vnc reply");
+        return false;
+    }
+    obj = json_node_get_object(ret);
+    *port = 0;
+    if (json_object_get_boolean_member_with_default(obj, "enabled", FALSE))
+        *port = (int)g_ascii_strtoll(json_object_get_string_member_with_default(obj, "service", "0"), NULL, 10);
+    return true;
+}

@@ -101,3 +101,6 @@ GArray *vrt_qemu_monitor_query_cpus(VrtQemuMonitor *mon, GError **error);
 
 /* query-chardev: chardev id -> pty path ("/dev/pts/3") for pty backends. */
 GHashTable *vrt_qemu_monitor_query_pty_paths(VrtQemuMonitor *mon, GError **error);
+
+/* query-vnc: the TCP port the VNC server listens on; 0 when disabled. */
+bool vrt_qemu_monitor_query_vnc_port(VrtQemuMonitor *mon, int *port, GError **error);

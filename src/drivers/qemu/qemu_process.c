@@ -254,6 +254,28 @@ set_pty_paths(VrtDomainDef *def, VrtQemuMonitor *mon)
     }
 }
 
+/* Live XML shows the port QEMU chose for an autoport VNC server. */
+static void
+set_vnc_port(VrtDomainDef *def, VrtQemuMonitor *mon)
+{
+    g_autoptr(GError) err = NULL;
+    int port = 0;
+
+    for (guint i = 0; def->graphics && i < def->graphics->len; i++) {
+        VrtDomainGraphicsDef *g = g_ptr_array_index(def->graphics, i);
+
+        if (g->type != VRT_DOMAIN_GRAPHICS_VNC || (!g->autoport && g->port >= 0))
+            continue;
+        if (!vrt_qemu_monitor_query_vnc_port(mon, &port, &err)) {
+            g_debug("domain %s: no VNC port: %s", def->name, err->message);
+            return;
+        }
+        if (port > 0)
+            g->port = port;
+        return;
+    }
+}
+
 bool
 vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 {
@@ -323,6 +345,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     }
 
     set_pty_paths(def, mon);
+    set_vnc_port(def, mon);
 
     g_mutex_lock(&drv->lock);
     id = ++drv->next_id;

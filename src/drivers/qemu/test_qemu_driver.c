@@ -216,7 +216,8 @@ static void
 test_lifecycle(Fixture *fx, gconstpointer unused)
 {
     g_autofree char *xml = domain_xml("life", "11111111-2222-3333-4444-555555555555",
-                                      "<serial type='pty'><target port='0'/></serial>");
+                                      "<serial type='pty'><target port='0'/></serial>"
+                                      "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>");
     g_autofree char *clash = domain_xml("life", "11111111-2222-3333-4444-666666666666", NULL);
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
@@ -269,6 +270,7 @@ test_lifecycle(Fixture *fx, gconstpointer unused)
     g_assert_nonnull(strstr(live, "id='"));
     g_assert_nonnull(strstr(live, "pc-i440fx-")); /* canonical machine in live XML */
     g_assert_nonnull(strstr(live, "/dev/pts/"));  /* where the serial port's pty is */
+    g_assert_true(g_regex_match_simple("<graphics type='vnc' port='59[0-9][0-9]' autoport='yes'", live, 0, 0));
     inactive = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, VRT_DOMAIN_XML_FLAG_INACTIVE, &err);
     g_assert_no_error(err);
     g_assert_null(strstr(inactive, "id='"));

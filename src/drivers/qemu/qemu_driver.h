@@ -205,8 +205,10 @@ typedef struct {
 GArray *vrt_qemu_domain_get_vcpus(VrtQemuDriver *drv, const guchar *uuid, GError **error); /* of VrtVcpuInfo */
 
 /* Device hotplug. Emulated interfaces (user, bridge, ethernet; network with
- * an allocated bridge) live and config; hostdev kinds answer
- * VIR_ERR_OPERATION_UNSUPPORTED for now. A detach the guest has not
+ * an allocated bridge) live and config; hostdev kinds and hostdev pool
+ * networks go through the journaled hostdev job (qemu_hostdev.h; without
+ * cfg->host they fail with VIR_ERR_NO_SUPPORT); update changes an
+ * interface's link state. A detach the guest has not
  * acknowledged within 5 s returns success with the device still listed; it
  * leaves when DEVICE_DELETED arrives (device_removed callback). */
 bool vrt_qemu_domain_attach_device(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags,

@@ -10,6 +10,7 @@
 #include "util/fileutil.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -326,6 +327,48 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
     vrt_qemu_dom_end_job(obj);
 }
 
+/* A QEMU whose start the previous vrtd did not finish (it died between
+ * spawn and the first status file) has a pidfile but no status file: it
+ * runs unseen and unconfigured, so it is ended. */
+static void
+reap_orphans(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *name = NULL;
+        g_autofree char *status = NULL;
+        g_autofree char *pidfile = NULL;
+        g_autofree char *text = NULL;
+        g_autofree char *cmdpath = NULL;
+        g_autofree char *cmdline = NULL;
+        gsize len = 0;
+        pid_t pid;
+
+        if (!g_str_has_suffix(entry, ".pid"))
+            continue;
+        name = g_strndup(entry, strlen(entry) - 4);
+        status = vrt_qemu_status_path(drv, name);
+        pidfile = g_build_filename(drv->state_dir, entry, NULL);
+        if (g_file_test(status, G_FILE_TEST_EXISTS) || !g_file_get_contents(pidfile, &text, NULL, NULL))
+            continue;
+        pid = (pid_t)g_ascii_strtoll(text, NULL, 10);
+        cmdpath = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+        if (pid > 0 && vrt_qemu_pid_is_alive(pid) && g_file_get_contents(cmdpath, &cmdline, &len, NULL)) {
+            /* Only ours: its command line names this pidfile. */
+            for (gsize i = 0; i < len; i += strlen(cmdline + i) + 1) {
+                if (g_str_equal(cmdline + i, pidfile)) {
+                    g_warning("ending QEMU pid %d of domain %s: its start was never completed", (int)pid, name);
+                    kill(pid, SIGKILL);
+                    break;
+                }
+            }
+        }
+        unlink(pidfile);
+    }
+}
+
 bool
 vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
 {
@@ -336,6 +379,7 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
     const char *entry;
 
     load_configs(drv);
+    reap_orphans(drv);
 
     dir = g_dir_open(drv->state_dir, 0, NULL);
     while (dir && (entry = g_dir_read_name(dir))) {

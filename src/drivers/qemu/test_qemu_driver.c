@@ -411,6 +411,31 @@ test_reconnect_and_crash(Fixture *fx, gconstpointer unused)
 }
 
 static void
+test_orphan_reaped(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *xml = domain_xml("orph", "a1111111-2222-3333-4444-555555555555", NULL);
+    g_autofree char *status = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
+    gint64 deadline;
+    pid_t pid;
+
+    g_assert_true(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    g_assert_no_error(err);
+    pid = dom_pid(fx, ref->uuid);
+    vrt_qemu_driver_free(fx->drv);
+    /* As if vrtd died after spawning QEMU, before writing the status. */
+    status = g_build_filename(fx->root, "run/vrt/qemu/orph.xml", NULL);
+    g_assert_cmpint(unlink(status), ==, 0);
+    fx->drv = driver_open(fx);
+    deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    while (vrt_qemu_pid_is_alive(pid) && g_get_monotonic_time() < deadline)
+        g_usleep(1000);
+    g_assert_false(vrt_qemu_pid_is_alive(pid));
+    g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, ref->uuid, NULL), ==, 0);
+}
+
+static void
 test_nic_hotplug(Fixture *fx, gconstpointer unused)
 {
     g_autofree char *xml = domain_xml("nic", "71111111-2222-3333-4444-555555555555", NULL);
@@ -740,6 +765,7 @@ main(int argc, char **argv)
                fixture_teardown);
     g_test_add("/qemu/driver/reconnect-crash-autostart", Fixture, NULL, fixture_setup, test_reconnect_and_crash,
                fixture_teardown);
+    g_test_add("/qemu/driver/orphan-reaped", Fixture, NULL, fixture_setup, test_orphan_reaped, fixture_teardown);
     g_test_add("/qemu/driver/nic-hotplug", Fixture, NULL, fixture_setup, test_nic_hotplug, fixture_teardown);
     g_test_add("/qemu/driver/guest", Fixture, NULL, fixture_setup, test_guest, fixture_teardown);
     g_test_add("/qemu/driver/kvm-required", Fixture, NULL, fixture_setup, test_kvm_required, fixture_teardown);

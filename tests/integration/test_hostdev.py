@@ -1,0 +1,426 @@
+"""SR-IOV hostdev hotplug through vrtd, end to end, with Debian's virsh and
+python3-libvirt: a simulated SR-IOV host (tests/hostsim: PF ens1f0 with VFs
+0000:06:10.0-3) and the QMP emulator (tests/qmpemu) standing in for QEMU,
+since vfio-pci device_add needs real VFIO hardware. The emulator is told to
+refuse a vfio-pci device whose host function is not bound to vfio-pci in the
+simulated sysfs, as real vfio-pci would.
+
+Checked as a user would: each VF's driver, admin MAC and VLAN in the
+simulated host, the pool's ports (net-port-list), the domain's live XML and
+status file (interfaces vs host devices), and the emulator's own device list
+(qom-list over a second QMP connection). vrtd is also killed with SIGKILL at
+every attach and detach step (VRT_FAULT_DIE_AT) and restarted. One test uses
+real QEMU, whose vfio-pci device_add fails here, to check the rollback.
+Skipped (with the reason) only when hostsim cannot mount FUSE here."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import SRC, Vrtd, virsh, wait_for
+
+PY = "/usr/bin/python3"
+HOSTSIM = os.path.join(SRC, "tests", "hostsim", "hostsim")
+QMPEMU = os.path.join(SRC, "tests", "qmpemu", "qmpemu.py")
+VFS = ["0000:06:10.0", "0000:06:10.1", "0000:06:10.2", "0000:06:10.3"]
+ZERO_MAC = "00:00:00:00:00:00"
+UNPLUG_WAIT = 5.0
+
+ATTACH_STEPS = ["claim", "save-vf", "set-vf", "detach-host", "device-add", "commit"]
+DETACH_STEPS = ["device-del", "remove", "reattach", "restore-vf", "release", "done"]
+
+POOL_IF = ("<interface type='network'><mac address='52:54:00:aa:00:01'/><source network='pool'/>"
+           "<vlan><tag id='42'/></vlan></interface>")
+NAMED_IF = ("<interface type='hostdev' managed='yes'><mac address='52:54:00:aa:00:02'/>"
+            "<source><address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x2'/></source>"
+            "<vlan><tag id='7'/></vlan></interface>")
+NAMED_HOSTDEV = ("<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                 "<address domain='0x0000' bus='0x06' slot='0x10' function='0x2'/></source></hostdev>")
+
+
+def fuse_reason():
+    if os.geteuid() != 0:
+        return "hostsim needs root to mount FUSE"
+    if not os.path.exists("/dev/fuse"):
+        return "no /dev/fuse on this machine"
+    if subprocess.run([PY, "-c", "import fusepy"], capture_output=True).returncode != 0:
+        return "python3-fusepy is not installed (apt-get install python3-fusepy)"
+    return None
+
+
+def qmp(sock_path, *cmds):
+    """Runs QMP commands on a second connection to the emulator's monitor."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock_path)
+    f = s.makefile("rwb")
+
+    def reply():
+        while True:
+            msg = json.loads(f.readline())
+            if "return" in msg or "error" in msg:
+                return msg
+
+    json.loads(f.readline())  # greeting
+    for cmd in ("qmp_capabilities",) + cmds:
+        f.write(json.dumps({"execute": cmd[0] if isinstance(cmd, tuple) else cmd,
+                            "arguments": cmd[1] if isinstance(cmd, tuple) else {}}).encode() + b"\r\n")
+        f.flush()
+        out = reply()
+    s.close()
+    return out
+
+
+class Env:
+    def __init__(self, root):
+        self.root = root
+        self.host = os.path.join(root, "host")
+        self.vrtd = None
+
+    def hostsim(self, *args):
+        r = subprocess.run([PY, HOSTSIM] + list(args), capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def vfs(self):
+        show = json.loads(self.hostsim("show", self.host))
+        return {vf["addr"]: vf for pf in show["pfs"] for vf in pf["vfs"]}
+
+    def emulator(self, dom, behaviour=None):
+        """A wrapper that runs qmpemu for dom (QEMU gets a clean environment)."""
+        cfg = os.path.join(self.root, f"{dom}-qmpemu.json")
+        self.set_behaviour(dom, behaviour or {})
+        path = os.path.join(self.root, f"{dom}-qemu")
+        with open(path, "w") as f:
+            # vrtd probes machine types with "-machine help": real QEMU answers.
+            f.write("#!/bin/sh\n"
+                    "if [ \"$1 $2\" = '-machine help' ]; then exec qemu-system-x86_64 -machine help; fi\n"
+                    f"export QMPEMU_CONFIG='{cfg}' QMPEMU_LOG='{self.root}/{dom}-qmp.log'\n"
+                    f"exec {PY} '{QMPEMU}' \"$@\"\n")
+        os.chmod(path, 0o755)
+        return path
+
+    def set_behaviour(self, dom, behaviour):
+        b = {"device_del_ack_ms": 20, "vfio_sysfs_root": self.host}
+        b.update(behaviour)
+        tmp = os.path.join(self.root, f"{dom}-qmpemu.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(b, f)
+        os.replace(tmp, os.path.join(self.root, f"{dom}-qmpemu.json"))
+
+    def qmp_log(self, dom):
+        try:
+            with open(os.path.join(self.root, f"{dom}-qmp.log")) as f:
+                return [json.loads(line)["cmd"] for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def start_vrtd(self, env=None):
+        v = Vrtd(self.root, extra_args=["--host-root", self.host], env=env)
+        # A daemon killed with SIGKILL leaves its sockets behind: wait for new ones.
+        for path in (v.sock, v.sock_ro):
+            if os.path.exists(path):
+                os.unlink(path)
+        self.vrtd = v.start()
+        self.uri = self.vrtd.uri
+        return self.vrtd
+
+    def virsh(self, *args, check=True, timeout=60):
+        return virsh(self.uri, *args, check=check, timeout=timeout)
+
+    def define_domain(self, name, emulator):
+        xml = (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+               "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+               f"<devices><emulator>{emulator}</emulator><controller type='usb' model='none'/>"
+               "<memballoon model='none'/></devices></domain>")
+        path = os.path.join(self.root, f"{name}.xml")
+        with open(path, "w") as f:
+            f.write(xml)
+        self.virsh("define", path)
+        self.virsh("start", name)
+
+    def write(self, name, text):
+        path = os.path.join(self.root, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def attach(self, dom, xml, check=True):
+        return self.virsh("attach-device", dom, self.write("dev.xml", xml), "--live", check=check)
+
+    def detach(self, dom, xml, check=True, timeout=60):
+        return self.virsh("detach-device", dom, self.write("dev.xml", xml), "--live", check=check, timeout=timeout)
+
+    def status(self, dom):
+        with open(os.path.join(self.root, "run", "vrt", "qemu", f"{dom}.xml")) as f:
+            return f.read()
+
+    def monitor(self, dom):
+        return re.search(r"<monitor path='([^']+)'", self.status(dom)).group(1)
+
+    def qemu_ids(self, dom):
+        out = qmp(self.monitor(dom), ("qom-list", {"path": "/machine/peripheral"}))
+        return {p["name"] for p in out["return"] if p["name"] != "type"}
+
+    def ports(self, net="pool"):
+        out = self.virsh("net-port-list", net).stdout
+        return len([ln for ln in out.splitlines() if re.match(r"\s*[0-9a-f]{8}-", ln)])
+
+    def hostdev_ifaces(self, dom):
+        """alias -> VF address of the domain's hostdev-backed interfaces (live XML)."""
+        xml = self.virsh("dumpxml", dom).stdout
+        out = {}
+        for m in re.finditer(r"<interface type='(hostdev|network)'.*?</interface>", xml, re.S):
+            block = m.group(0)
+            alias = re.search(r"<alias name='([^']+)'", block)
+            addr = re.search(r"<source>\s*<address type='pci' domain='0x(\w+)' bus='0x(\w+)' slot='0x(\w+)' "
+                             r"function='0x(\w+)'", block)
+            if alias and addr:
+                d, b, s, fn = addr.groups()
+                out[alias.group(1)] = f"{int(d, 16):04x}:{int(b, 16):02x}:{int(s, 16):02x}.{int(fn, 16)}"
+            elif alias:
+                out[alias.group(1)] = None
+        return out
+
+    def check_invariants(self, doms, originals):
+        """Every VF owned at most once, pool ports = interfaces using them,
+        live XML = status hostdevs = QEMU's devices, free VFs clean."""
+        vfs = self.vfs()
+        owners = {}
+        for dom in doms:
+            ifaces = self.hostdev_ifaces(dom)
+            st = self.status(dom)
+            # The status keeps one record per VF the domain holds (the
+            # interface's host device); they must match the interfaces.
+            recs = {re.search(r"alias='([^']+)'", r).group(1): r for r in re.findall(r"<record [^>]*>", st)}
+            assert set(recs) == set(ifaces), (dom, recs, ifaces)
+            for alias, rec in recs.items():
+                assert "job='none'" in rec or "pending='yes'" in rec, rec
+                assert f"addr='{ifaces[alias]}'" in rec, (rec, ifaces)
+            if dom != "real":  # real QEMU serves one QMP client: vrtd
+                assert self.qemu_ids(dom) >= set(ifaces), (dom, self.qemu_ids(dom), ifaces)
+            for alias, addr in ifaces.items():
+                assert addr, f"{dom}: {alias} has no VF"
+                assert addr not in owners, f"{addr} owned by {owners[addr]} and {dom}/{alias}"
+                owners[addr] = f"{dom}/{alias}"
+        pool_users = sum(1 for d in doms for a in self.hostdev_ifaces(d) if a.startswith("net"))
+        assert self.ports("pool") == pool_users
+        for addr, vf in vfs.items():
+            if addr in owners:
+                assert vf["driver"] == "vfio-pci", (addr, vf)
+            else:
+                assert vf["driver"] == "ixgbevf", (addr, vf)
+                assert (vf["mac"], vf["vlan"]) == originals[addr], (addr, vf)
+
+
+@pytest.fixture
+def env(tmp_path):
+    reason = fuse_reason()
+    if reason:
+        pytest.skip(reason)
+    root = str(tmp_path)
+    e = Env(root)
+    os.makedirs(e.host)
+    e.hostsim("start", e.host, "--pfs", "1", "--vfs", "4")
+    try:
+        e.start_vrtd()
+        e.virsh("net-define", e.write("pool.xml", "<network><name>pool</name><forward mode='hostdev' "
+                                                  "managed='yes'><pf dev='ens1f0'/></forward></network>"))
+        e.virsh("net-start", "pool")
+        e.virsh("net-define", e.write("one.xml", "<network><name>one</name><forward mode='hostdev' managed='yes'>"
+                                                 "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' "
+                                                 "function='0x3'/></forward></network>"))
+        e.virsh("net-start", "one")
+        e.define_domain("g", e.emulator("g"))
+        e.originals = {a: (vf["mac"], vf["vlan"]) for a, vf in e.vfs().items()}
+        yield e
+    finally:
+        if e.vrtd:
+            for dom in ("g", "g2", "real"):
+                virsh(e.uri, "destroy", dom, check=False)
+            e.vrtd.stop()
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        if root.encode() in f.read() and int(pid) != os.getpid():
+                            os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+        subprocess.run([PY, HOSTSIM, "stop", e.host], capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_attach_detach_by_interface_xml(env):
+    env.attach("g", POOL_IF)
+    ifaces = env.hostdev_ifaces("g")
+    assert list(ifaces) == ["net0"]
+    addr = ifaces["net0"]
+    vf = env.vfs()[addr]
+    assert (vf["driver"], vf["mac"], vf["vlan"]) == ("vfio-pci", "52:54:00:aa:00:01", 42)
+    assert env.ports() == 1
+    assert "net0" in env.qemu_ids("g")
+    adds = [c for c in env.qmp_log("g") if c.get("execute") == "device_add"]
+    assert adds[-1]["arguments"]["driver"] == "vfio-pci"
+    assert adds[-1]["arguments"]["host"] == addr and adds[-1]["arguments"]["id"] == "net0"
+    env.check_invariants(["g"], env.originals)
+
+    env.detach("g", POOL_IF)
+    assert env.hostdev_ifaces("g") == {}
+    assert env.ports() == 0
+    assert "net0" not in env.qemu_ids("g")
+    env.check_invariants(["g"], env.originals)
+
+
+def test_detach_by_hostdev_xml_and_alias(env):
+    env.attach("g", NAMED_IF)
+    assert env.hostdev_ifaces("g") == {"hostdev0": "0000:06:10.2"}
+    assert env.vfs()["0000:06:10.2"]["vlan"] == 7
+    env.detach("g", NAMED_HOSTDEV)
+    assert env.hostdev_ifaces("g") == {}
+    env.check_invariants(["g"], env.originals)
+
+    env.attach("g", NAMED_IF)
+    alias = list(env.hostdev_ifaces("g"))[0]
+    env.virsh("detach-device-alias", "g", alias, "--live")
+    assert env.hostdev_ifaces("g") == {}
+    assert alias not in env.qemu_ids("g")
+    env.check_invariants(["g"], env.originals)
+
+
+def test_pool_exhausted_changes_nothing(env):
+    one = "<interface type='network'><source network='one'/></interface>"
+    env.attach("g", one)
+    before = env.vfs()
+    xml_before = env.virsh("dumpxml", "g").stdout
+    r = env.attach("g", one, check=False)
+    assert r.returncode != 0
+    assert "none are available" in r.stderr
+    assert env.vfs() == before
+    assert env.virsh("dumpxml", "g").stdout == xml_before
+    assert env.ports("one") == 1
+
+
+def test_two_clients_same_pool(env):
+    import libvirt
+
+    env.define_domain("g2", env.emulator("g2"))
+    results = {}
+
+    def attach(dom, mac):
+        conn = libvirt.open(env.uri)
+        try:
+            d = conn.lookupByName(dom)
+            xml = f"<interface type='network'><mac address='{mac}'/><source network='pool'/></interface>"
+            for _ in range(2):
+                d.attachDeviceFlags(xml.replace(mac, mac[:-1] + str(_)), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            results[dom] = True
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=attach, args=(d, m)) for d, m in
+               (("g", "52:54:00:bb:00:10"), ("g2", "52:54:00:bb:01:10"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == {"g": True, "g2": True}
+    a, b = env.hostdev_ifaces("g"), env.hostdev_ifaces("g2")
+    used = list(a.values()) + list(b.values())
+    assert len(used) == 4 and len(set(used)) == 4, (a, b)
+    assert env.ports() == 4
+    env.check_invariants(["g", "g2"], env.originals)
+    r = env.attach("g", "<interface type='network'><source network='pool'/></interface>", check=False)
+    assert r.returncode != 0 and "none are available" in r.stderr
+
+
+def test_guest_never_acks_then_acks(env):
+    env.attach("g", POOL_IF)
+    addr = env.hostdev_ifaces("g")["net0"]
+    env.set_behaviour("g", {"device_del_ack": {"net0": 8000}})
+    t0 = time.monotonic()
+    env.detach("g", POOL_IF)
+    took = time.monotonic() - t0
+    assert UNPLUG_WAIT - 0.5 <= took < UNPLUG_WAIT + 2.5, took
+    assert env.hostdev_ifaces("g") == {"net0": addr}
+    assert env.vfs()[addr]["driver"] == "vfio-pci"
+    assert env.ports() == 1
+    r = env.detach("g", POOL_IF, check=False)
+    assert r.returncode != 0 and "already in progress" in r.stderr
+    dels = [c for c in env.qmp_log("g") if c.get("execute") == "device_del"]
+    assert len(dels) == 1
+    wait_for(lambda: env.hostdev_ifaces("g") == {}, timeout=10, what="the late DEVICE_DELETED")
+    wait_for(lambda: env.vfs()[addr]["driver"] == "ixgbevf", timeout=5, what="the VF back on ixgbevf")
+    assert env.ports() == 0
+    env.check_invariants(["g"], env.originals)
+
+
+def test_pending_unplug_completes_after_restart(env):
+    env.attach("g", POOL_IF)
+    addr = env.hostdev_ifaces("g")["net0"]
+    env.set_behaviour("g", {"device_del_ack": {"net0": 9000}})
+    env.detach("g", POOL_IF)
+    env.vrtd.stop(signal.SIGKILL)
+    time.sleep(5)  # the ack comes while no daemon listens
+    env.start_vrtd()
+    wait_for(lambda: env.hostdev_ifaces("g") == {}, timeout=15, what="the removal after restart")
+    assert env.vfs()[addr]["driver"] == "ixgbevf"
+    assert env.ports() == 0
+    env.check_invariants(["g"], env.originals)
+
+
+def kill_at(env, job, step):
+    env.vrtd.stop()
+    env.start_vrtd(env={"VRT_FAULT_DIE_AT": f"{job}:{step}"})
+    if job == "attach":
+        env.attach("g", POOL_IF, check=False)
+    else:
+        env.detach("g", POOL_IF, check=False)
+    wait_for(lambda: env.vrtd.proc.poll() is not None, timeout=15, what=f"vrtd to die at {job}:{step}")
+    assert env.vrtd.proc.returncode == -signal.SIGKILL
+    env.start_vrtd()
+
+
+@pytest.mark.parametrize("step", ATTACH_STEPS)
+def test_kill_during_attach(env, step):
+    kill_at(env, "attach", step)
+    env.check_invariants(["g"], env.originals)
+    # The domain is usable afterwards: a clean attach and detach.
+    if not env.hostdev_ifaces("g"):
+        env.attach("g", POOL_IF)
+    env.detach("g", POOL_IF)
+    env.check_invariants(["g"], env.originals)
+    assert env.hostdev_ifaces("g") == {}
+
+
+@pytest.mark.parametrize("step", DETACH_STEPS)
+def test_kill_during_detach(env, step):
+    env.attach("g", POOL_IF)
+    kill_at(env, "detach", step)
+    env.check_invariants(["g"], env.originals)
+    if env.hostdev_ifaces("g"):
+        env.detach("g", POOL_IF)
+    env.check_invariants(["g"], env.originals)
+    assert env.hostdev_ifaces("g") == {}
+
+
+def test_real_qemu_vfio_add_fails_and_rolls_back(env):
+    qemu = shutil.which("qemu-system-x86_64")
+    if not qemu:
+        pytest.skip("qemu-system-x86_64 is not installed")
+    env.define_domain("real", qemu)
+    xml_before = env.virsh("dumpxml", "real").stdout
+    r = env.attach("real", NAMED_IF, check=False)
+    assert r.returncode != 0
+    assert "vfio" in r.stderr.lower() or "0000:06:10.2" in r.stderr, r.stderr
+    assert env.virsh("dumpxml", "real").stdout == xml_before
+    vf = env.vfs()["0000:06:10.2"]
+    assert (vf["driver"], vf["mac"], vf["vlan"]) == ("ixgbevf",) + env.originals["0000:06:10.2"]
+    env.check_invariants(["g", "real"], env.originals)

@@ -112,7 +112,9 @@ def test_vrtd_kill9_leaves_vm_running_and_reconnects(tmproot, qemu_reaper):
     os.kill(dies, signal.SIGKILL)
     wait_for(lambda: not alive(dies), what="QEMU to die")
 
+    # The killed vrtd left its socket file behind: wait until the new one answers.
     d = Vrtd(tmproot).start()
+    wait_for(lambda: virsh(d.uri, "version", check=False).returncode == 0, what="the new vrtd to answer")
     try:
         assert domstate(d.uri, "keep").startswith("running")
         assert domstate(d.uri, "dies") == "shut off (crashed)"

@@ -5,9 +5,7 @@
  */
 #include "daemon/drivers.h"
 #include "drivers/network/network_driver.h"
-#ifdef VRT_WITH_QEMU_DRIVER
 #include "drivers/qemu/qemu_driver.h"
-#endif
 #include "nodedev/host.h"
 #include "nodedev/nodedev.h"
 #include "nodedev/pci.h"
@@ -47,7 +45,6 @@ pci_in_use(const VrtPciAddr *addr, gpointer data)
     return vrt_network_vf_owner(daemon->network, text);
 }
 
-#ifdef VRT_WITH_QEMU_DRIVER
 static void
 on_lifecycle(const VrtDomainRef *dom, int event, int detail, gpointer data)
 {
@@ -59,7 +56,6 @@ on_device_removed(const VrtDomainRef *dom, const char *alias, gpointer data)
 {
     vrt_daemon_emit_device_removed(data, dom->name, dom->uuid, dom->id, alias);
 }
-#endif
 
 bool
 vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
@@ -79,7 +75,6 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     if (!vrt_network_driver_load(daemon->network, error))
         return false;
 
-#ifdef VRT_WITH_QEMU_DRIVER
     VrtQemuDriverConfig cfg = {
         .root = daemon->root,
         .emulator = daemon->emulator,
@@ -91,16 +86,13 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
     if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))
         return false;
-#endif
     return true;
 }
 
 void
 vrt_daemon_drivers_free(VrtDaemon *daemon)
 {
-#ifdef VRT_WITH_QEMU_DRIVER
     g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);
-#endif
     g_clear_pointer((VrtNetworkDriver **)&daemon->network, vrt_network_driver_free);
     g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
     g_clear_pointer((VrtHost **)&daemon->host, vrt_host_free);

@@ -3,6 +3,7 @@
  * features and the event callback registry.
  */
 #include "daemon/daemon.h"
+#include "drivers/qemu/qemu_driver.h"
 #include "util/error.h"
 #include "vrt-config.h"
 
@@ -143,6 +144,13 @@ vrt_handle_connect_get_max_vcpus(VrtCall *call, remote_connect_get_max_vcpus_arg
     if (type && g_ascii_strcasecmp(type, "qemu") != 0 && g_ascii_strcasecmp(type, "kvm") != 0) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown type '%s'", type);
         return false;
+    }
+    if (daemon->qemu) {
+        const VrtQemuCapsInfo *info = vrt_qemu_driver_get_caps(daemon->qemu, error);
+        if (!info)
+            return false;
+        ret->max_vcpus = (int)info->max_vcpus;
+        return true;
     }
     vrt_daemon_probe(daemon);
     ret->max_vcpus = daemon->max_vcpus;

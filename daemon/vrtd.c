@@ -149,30 +149,56 @@ vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const gu
 
 /* ---- facts probed once ---- */
 
-void
-vrt_daemon_probe(VrtDaemon *daemon)
+/* QEMU's version, cached in <run_dir>/qemu-version with the binary's size and
+ * mtime, so a restarted vrtd answers without running QEMU. */
+static guint64
+qemu_version_cached(VrtDaemon *daemon)
 {
-    g_mutex_lock(&daemon->probe_lock);
-    if (daemon->probed) {
-        g_mutex_unlock(&daemon->probe_lock);
-        return;
+    struct stat st;
+    if (stat(daemon->emulator, &st) < 0)
+        return 0;
+    g_autofree char *cache = g_build_filename(daemon->run_dir, "qemu-version", NULL);
+    g_autofree char *key = g_strdup_printf("%s %lld %lld", daemon->emulator, (long long)st.st_size,
+                                           (long long)st.st_mtime);
+    g_autofree char *text = NULL;
+    if (g_file_get_contents(cache, &text, NULL, NULL)) {
+        char *sp = strrchr(text, ' ');
+        if (sp && (size_t)(sp - text) == strlen(key) && strncmp(text, key, strlen(key)) == 0)
+            return g_ascii_strtoull(sp + 1, NULL, 10);
     }
     const char *argv[] = { daemon->emulator, "--version", NULL };
     g_autofree char *out = NULL;
     g_autoptr(GError) err = NULL;
     int status = 0;
+    guint64 version = 0;
     if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &err) &&
         status == 0) {
         const char *v = strstr(out, "version ");
         unsigned maj = 0, min = 0, mic = 0;
         if (v && sscanf(v + 8, "%u.%u.%u", &maj, &min, &mic) >= 2)
-            daemon->hv_version = (guint64)maj * 1000000 + min * 1000 + mic;
+            version = (guint64)maj * 1000000 + min * 1000 + mic;
     } else {
         g_warning("cannot run %s --version: %s", daemon->emulator, err ? err->message : "non-zero exit");
     }
-    /* QEMU's limit for the q35 machine type; pc allows 255. */
-    daemon->max_vcpus = 288;
-    daemon->probed = true;
+    if (version) {
+        g_autofree char *line = g_strdup_printf("%s %" G_GUINT64_FORMAT, key, version);
+        g_autoptr(GError) werr = NULL;
+        if (!vrt_file_write_atomic(cache, line, -1, 0644, &werr))
+            g_debug("cannot cache QEMU's version: %s", werr->message);
+    }
+    return version;
+}
+
+void
+vrt_daemon_probe(VrtDaemon *daemon)
+{
+    g_mutex_lock(&daemon->probe_lock);
+    if (!daemon->probed) {
+        daemon->hv_version = qemu_version_cached(daemon);
+        /* Without the QEMU driver's probe: QEMU's limit for q35. */
+        daemon->max_vcpus = 288;
+        daemon->probed = true;
+    }
     g_mutex_unlock(&daemon->probe_lock);
 }
 

@@ -3,6 +3,7 @@ root, a private Debian libvirtd, and helpers to run virsh and vrt."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -49,9 +50,20 @@ class Vrtd:
             env.update(self.env)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"), env=env)
         if wait:
-            wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, what="vrtd's socket")
+            # A killed vrtd leaves its socket file: wait until one accepts.
+            wait_for(lambda: self._connectable() or self.proc.poll() is not None, what="vrtd's socket")
             assert self.proc.poll() is None, f"vrtd exited: {self.stderr()}"
         return self
+
+    def _connectable(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
 
     def stderr(self):
         try:

@@ -98,12 +98,21 @@ class Env:
         cfg = os.path.join(self.root, f"{dom}-qmpemu.json")
         self.set_behaviour(dom, behaviour or {})
         path = os.path.join(self.root, f"{dom}-qemu")
+        # vrtd probes machine types with "-machine help" (real QEMU answers)
+        # and writes -device as JSON, which qmpemu reads as key=value.
         with open(path, "w") as f:
-            # vrtd probes machine types with "-machine help": real QEMU answers.
-            f.write("#!/bin/sh\n"
-                    "if [ \"$1 $2\" = '-machine help' ]; then exec qemu-system-x86_64 -machine help; fi\n"
-                    f"export QMPEMU_CONFIG='{cfg}' QMPEMU_LOG='{self.root}/{dom}-qmp.log'\n"
-                    f"exec {PY} '{QMPEMU}' \"$@\"\n")
+            f.write(f"""#!{PY}
+import json, os, sys
+args = sys.argv[1:]
+if args[:2] == ["-machine", "help"]:
+    os.execvp("qemu-system-x86_64", ["qemu-system-x86_64"] + args)
+for i, a in enumerate(args):
+    if i and args[i - 1] == "-device" and a.startswith("{{"):
+        d = json.loads(a)
+        args[i] = ",".join([d.pop("driver")] + [f"{{k}}={{v}}" for k, v in d.items()])
+os.environ.update(QMPEMU_CONFIG={cfg!r}, QMPEMU_LOG={self.root + '/' + dom + '-qmp.log'!r})
+os.execv({PY!r}, [{PY!r}, {QMPEMU!r}] + args)
+""")
         os.chmod(path, 0o755)
         return path
 
@@ -135,10 +144,10 @@ class Env:
     def virsh(self, *args, check=True, timeout=60):
         return virsh(self.uri, *args, check=check, timeout=timeout)
 
-    def define_domain(self, name, emulator):
+    def define_domain(self, name, emulator, devices=""):
         xml = (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
                "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
-               f"<devices><emulator>{emulator}</emulator><controller type='usb' model='none'/>"
+               f"<devices><emulator>{emulator}</emulator><controller type='usb' model='none'/>{devices}"
                "<memballoon model='none'/></devices></domain>")
         path = os.path.join(self.root, f"{name}.xml")
         with open(path, "w") as f:
@@ -357,8 +366,9 @@ def test_guest_never_acks_then_acks(env):
     dels = [c for c in env.qmp_log("g") if c.get("execute") == "device_del"]
     assert len(dels) == 1
     wait_for(lambda: env.hostdev_ifaces("g") == {}, timeout=10, what="the late DEVICE_DELETED")
-    wait_for(lambda: env.vfs()[addr]["driver"] == "ixgbevf", timeout=5, what="the VF back on ixgbevf")
-    assert env.ports() == 0
+    # The VF goes back to ixgbevf, then gets its MAC/VLAN back, then its port.
+    wait_for(lambda: env.ports() == 0, timeout=5, what="the port released")
+    assert env.vfs()[addr]["driver"] == "ixgbevf"
     env.check_invariants(["g"], env.originals)
 
 
@@ -371,8 +381,8 @@ def test_pending_unplug_completes_after_restart(env):
     time.sleep(5)  # the ack comes while no daemon listens
     env.start_vrtd()
     wait_for(lambda: env.hostdev_ifaces("g") == {}, timeout=15, what="the removal after restart")
+    wait_for(lambda: env.ports() == 0, timeout=5, what="the port released")
     assert env.vfs()[addr]["driver"] == "ixgbevf"
-    assert env.ports() == 0
     env.check_invariants(["g"], env.originals)
 
 
@@ -424,3 +434,38 @@ def test_real_qemu_vfio_add_fails_and_rolls_back(env):
     vf = env.vfs()["0000:06:10.2"]
     assert (vf["driver"], vf["mac"], vf["vlan"]) == ("ixgbevf",) + env.originals["0000:06:10.2"]
     env.check_invariants(["g", "real"], env.originals)
+
+
+def test_same_vf_in_two_domains_refused(env):
+    env.define_domain("g2", env.emulator("g2"))
+    env.attach("g", NAMED_IF)
+    before = env.vfs()
+    r = env.attach("g2", NAMED_IF.replace("aa:00:02", "aa:00:22"), check=False)
+    assert r.returncode != 0 and "in use" in r.stderr and "domain g" in r.stderr, r.stderr
+    assert env.vfs() == before
+    assert env.hostdev_ifaces("g2") == {}
+    env.check_invariants(["g", "g2"], env.originals)
+
+
+def test_start_and_stop_with_hostdevs_in_definition(env):
+    env.define_domain("g2", env.emulator("g2"), devices=POOL_IF + NAMED_IF)
+    ifaces = env.hostdev_ifaces("g2")
+    assert len(ifaces) == 2 and ifaces["hostdev0"] == "0000:06:10.2", ifaces
+    vfs = env.vfs()
+    assert (vfs["0000:06:10.2"]["driver"], vfs["0000:06:10.2"]["mac"], vfs["0000:06:10.2"]["vlan"]) == \
+        ("vfio-pci", "52:54:00:aa:00:02", 7)
+    pool_vf = [a for al, a in ifaces.items() if al != "hostdev0"][0]
+    assert (vfs[pool_vf]["driver"], vfs[pool_vf]["mac"], vfs[pool_vf]["vlan"]) == \
+        ("vfio-pci", "52:54:00:aa:00:01", 42)
+    assert env.ports() == 1
+    env.check_invariants(["g", "g2"], env.originals)
+
+    # A daemon restart keeps them (records come back from the status file).
+    env.vrtd.stop(signal.SIGKILL)
+    env.start_vrtd()
+    assert env.hostdev_ifaces("g2") == ifaces
+    env.check_invariants(["g", "g2"], env.originals)
+
+    env.virsh("destroy", "g2")
+    assert env.ports() == 0
+    env.check_invariants(["g"], env.originals)

@@ -223,3 +223,9 @@ bool vrt_qemu_domain_update_device(VrtQemuDriver *drv, const guchar *uuid, const
 /* Capabilities of the default emulator, for capabilities XML: see
  * qemu_capabilities.h. Lives as long as drv. */
 const VrtQemuCapsInfo *vrt_qemu_driver_get_caps(VrtQemuDriver *drv, GError **error);
+
+/* The domain (name, g_malloc'ed) holding host PCI function addr
+ * ("0000:06:10.2") through a hostdev interface or <hostdev>, or NULL: for
+ * the network driver's "VF busy" check and node device detach refusals.
+ * Takes the driver and object locks (call with no qemu lock held). */
+char *vrt_qemu_driver_pci_owner(VrtQemuDriver *drv, const char *addr);

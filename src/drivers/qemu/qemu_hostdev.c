@@ -249,6 +249,8 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
     VrtPciAddr a;
     int busy;
 
+    if (!owner && ctx->vf_owner)
+        owner = ctx->vf_owner(rec->addr, ctx->data);
     if (owner && g_strcmp0(owner, ctx->def->name) != 0) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s",
                       rec->addr, owner);

@@ -151,6 +151,9 @@ typedef struct {
     gpointer data;                   /* for save_status, lock, unlock */
     VrtQemuHostdevFaultFunc fault;   /* may be NULL */
     gpointer fault_data;
+    /* The other domain holding PCI function addr ("0000:06:10.2"),
+     * g_malloc'ed, or NULL; called without the lock. May be NULL. */
+    char *(*vf_owner)(const char *addr, gpointer data);
     VrtDomainDef *def;               /* the live definition */
     VrtQemuHostdevState *state;      /* the domain's records */
     guint unplug_wait_ms;            /* 0: VRT_QEMU_HOSTDEV_UNPLUG_WAIT_MS */

@@ -71,6 +71,44 @@ glue_list_ids(gpointer data, GError **error)
     return vrt_qemu_monitor_list_device_ids(g->mon, error);
 }
 
+/* The domain other than except holding addr. */
+static char *
+pci_owner(VrtQemuDriver *drv, const char *addr, VrtQemuDom *except)
+{
+    GHashTableIter it;
+    gpointer value;
+    char *owner = NULL;
+
+    g_mutex_lock(&drv->lock);
+    g_hash_table_iter_init(&it, drv->by_uuid);
+    while (!owner && g_hash_table_iter_next(&it, NULL, &value)) {
+        VrtQemuDom *obj = value;
+
+        if (obj == except)
+            continue;
+        g_mutex_lock(&obj->lock);
+        if (vrt_qemu_hostdev_state_find_addr(obj->hostdevs, addr))
+            owner = g_strdup(obj->def->name);
+        g_mutex_unlock(&obj->lock);
+    }
+    g_mutex_unlock(&drv->lock);
+    return owner;
+}
+
+char *
+vrt_qemu_driver_pci_owner(VrtQemuDriver *drv, const char *addr)
+{
+    return pci_owner(drv, addr, NULL);
+}
+
+static char *
+glue_vf_owner(const char *addr, gpointer data)
+{
+    Glue *g = data;
+
+    return pci_owner(g->obj->drv, addr, g->obj);
+}
+
 static const VrtQemuHostdevMonitorOps glue_mon_ops = {
     glue_device_add, glue_device_del, glue_wait_deleted, glue_list_ids,
 };
@@ -116,6 +154,7 @@ glue_init(Glue *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *def, b
         .data = g,
         .fault = vrt_qemu_hostdev_fault_die_at,
         .fault_data = drv->hostdev_die_at,
+        .vf_owner = glue_vf_owner,
         .def = def ? def : obj->def,
         .state = obj->hostdevs,
     };

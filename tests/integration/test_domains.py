@@ -1,0 +1,357 @@
+"""Domains on real QEMU through vrtd, as virsh and python3-libvirt users see
+them: lifecycle, XML, errors worded as libvirt words them, events, autostart,
+transient domains, crash detection, restarts, and a real guest for ACPI
+shutdown and reboot."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid as uuidlib
+
+import pytest
+
+from conftest import Vrtd, run, virsh, wait_for
+
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+libvirt = pytest.importorskip("libvirt")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
+
+KVM = os.access("/dev/kvm", os.R_OK | os.W_OK)
+VTYPE = "kvm" if KVM else "qemu"
+
+
+def guestless(name, uuid=None, machine="q35", extra=""):
+    u = f"<uuid>{uuid}</uuid>" if uuid else ""
+    return f"""<domain type='{VTYPE}'>
+  <name>{name}</name>{u}
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='{machine}'>hvm</type></os>
+  <devices>{extra}<memballoon model='none'/></devices>
+</domain>"""
+
+
+def write(tmp, name, text):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def validate(tmp, xml):
+    path = write(tmp, "check.xml", xml)
+    p = run(["virt-xml-validate", path, "domain"], check=False)
+    assert p.returncode == 0, p.stdout + p.stderr + xml
+
+
+def qemu_pid(root, name):
+    path = os.path.join(root, "run", "vrt", "qemu", f"{name}.xml")
+    with open(path) as f:
+        m = re.search(r"pid=['\"](\d+)['\"]", f.read())
+    return int(m.group(1))
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def test_virsh_lifecycle_and_xml(vrtd, tmp_path):
+    u = vrtd.uri
+    path = write(tmp_path, "d.xml", guestless("vm1"))
+    virsh(u, "define", path)
+    assert re.search(r"-\s+vm1\s+shut off", virsh(u, "list", "--all").stdout)
+    assert virsh(u, "domstate", "vm1").stdout.strip() == "shut off"
+    inactive = virsh(u, "dumpxml", "--inactive", "vm1").stdout
+    validate(tmp_path, inactive)
+    assert "<name>vm1</name>" in inactive
+
+    virsh(u, "start", "vm1")
+    out = virsh(u, "list").stdout
+    m = re.search(r"(\d+)\s+vm1\s+running", out)
+    assert m, out
+    dom_id = m.group(1)
+    info = virsh(u, "dominfo", "vm1").stdout
+    assert re.search(r"State:\s+running", info)
+    assert re.search(r"Max memory:\s+131072 KiB", info)
+    assert re.search(r"CPU\(s\):\s+1", info)
+    assert re.search(r"Persistent:\s+yes", info)
+    live = virsh(u, "dumpxml", "vm1").stdout
+    validate(tmp_path, live)
+    assert f"id='{dom_id}'" in live
+    assert "id=" not in virsh(u, "dumpxml", "--inactive", "vm1").stdout.split("\n")[0]
+    assert virsh(u, "domstate", "--reason", "vm1").stdout.strip() == "running (booted)"
+
+    virsh(u, "suspend", "vm1")
+    assert virsh(u, "domstate", "--reason", "vm1").stdout.strip() == "paused (user)"
+    virsh(u, "resume", "vm1")
+    assert virsh(u, "domstate", "--reason", "vm1").stdout.strip() == "running (unpaused)"
+
+    pid = qemu_pid(vrtd.root, "vm1")
+    virsh(u, "destroy", "vm1")
+    assert virsh(u, "domstate", "--reason", "vm1").stdout.strip() == "shut off (destroyed)"
+    wait_for(lambda: not alive(pid), what="QEMU to exit after destroy")
+    assert not os.path.exists(os.path.join(vrtd.root, "run", "vrt", "qemu", "vm1.xml"))
+
+    virsh(u, "autostart", "vm1")
+    assert re.search(r"Autostart:\s+enable", virsh(u, "dominfo", "vm1").stdout)
+    virsh(u, "autostart", "--disable", "vm1")
+    assert re.search(r"Autostart:\s+disable", virsh(u, "dominfo", "vm1").stdout)
+    virsh(u, "undefine", "vm1")
+    assert "vm1" not in virsh(u, "list", "--all").stdout
+    assert not os.path.exists(os.path.join(vrtd.root, "etc", "vrt", "qemu", "vm1.xml"))
+
+
+def test_python_api_and_libvirt_errors(vrtd):
+    conn = libvirt.open(vrtd.uri)
+    u = str(uuidlib.uuid4())
+    dom = conn.defineXML(guestless("py1", u))
+    assert dom.UUIDString() == u
+    assert conn.lookupByUUIDString(u).name() == "py1"
+    assert dom.isPersistent() == 1 and dom.isActive() == 0
+    assert dom.OSType() == "hvm"
+    assert dom.maxMemory() == 131072
+    assert dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_UNKNOWN]
+    assert conn.listDefinedDomains() == ["py1"]
+    assert conn.numOfDefinedDomains() == 1 and conn.numOfDomains() == 0
+
+    with pytest.raises(libvirt.libvirtError) as e:
+        conn.lookupByName("nope")
+    assert e.value.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
+    assert "Domain not found: no domain with matching name 'nope'" in str(e.value)
+
+    with pytest.raises(libvirt.libvirtError) as e:
+        conn.defineXML(guestless("py1", str(uuidlib.uuid4())))
+    assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED
+    assert f"domain 'py1' already exists with uuid {u}" in str(e.value)
+
+    with pytest.raises(libvirt.libvirtError) as e:
+        dom.destroy()
+    assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID
+    assert "domain is not running" in str(e.value)
+
+    with pytest.raises(libvirt.libvirtError) as e:
+        conn.defineXML("<domain type='qemu'><name>bad</name>")
+    assert e.value.get_error_code() == libvirt.VIR_ERR_XML_ERROR
+
+    with pytest.raises(libvirt.libvirtError) as e:
+        conn.defineXML(guestless("bad2", extra="<frobnicator/>"))
+    assert e.value.get_error_code() == libvirt.VIR_ERR_CONFIG_UNSUPPORTED
+    assert "frobnicator" in str(e.value)
+    assert [d.name() for d in conn.listAllDomains()] == ["py1"]
+
+    dom.create()
+    with pytest.raises(libvirt.libvirtError) as e:
+        dom.create()
+    assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID
+    assert "domain is already running" in str(e.value)
+    assert dom.isActive() == 1
+    assert conn.lookupByID(dom.ID()).name() == "py1"
+    assert conn.listDomainsID() == [dom.ID()]
+    state, maxmem, mem, ncpu, cputime = dom.info()
+    assert (state, maxmem, ncpu) == (libvirt.VIR_DOMAIN_RUNNING, 131072, 1)
+    flags = libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE
+    assert [d.name() for d in conn.listAllDomains(flags)] == ["py1"]
+    assert conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE) == []
+
+    # Undefine of a running persistent domain leaves it running, transient.
+    dom.undefine()
+    assert dom.isActive() == 1 and dom.isPersistent() == 0
+    dom.destroy()
+    with pytest.raises(libvirt.libvirtError) as e:
+        conn.lookupByName("py1")
+    assert e.value.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
+    conn.close()
+
+
+def test_transient_domain(vrtd):
+    conn = libvirt.open(vrtd.uri)
+    dom = conn.createXML(guestless("tr1"), 0)
+    assert dom.isActive() == 1 and dom.isPersistent() == 0
+    with pytest.raises(libvirt.libvirtError) as e:
+        dom.undefine()
+    assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID
+    dom.destroy()
+    assert conn.listAllDomains() == []
+    conn.close()
+
+
+def test_start_paused(vrtd):
+    conn = libvirt.open(vrtd.uri)
+    dom = conn.defineXML(guestless("p1"))
+    dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED)
+    assert dom.state() == [libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_USER] or \
+        dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
+    dom.resume()
+    assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    dom.destroy()
+    dom.undefine()
+    conn.close()
+
+
+class EventLoop:
+    def __init__(self):
+        libvirt.virEventRegisterDefaultImpl()
+        self.stop = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.stop:
+            libvirt.virEventRunDefaultImpl()
+
+
+_loop = None
+
+
+def event_loop():
+    global _loop
+    if _loop is None:
+        _loop = EventLoop()
+    return _loop
+
+
+def test_lifecycle_events_python_and_virsh(vrtd):
+    event_loop()
+    conn = libvirt.open(vrtd.uri)
+    events = []
+    cb = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                     lambda c, d, ev, det, op: events.append((d.name(), ev, det)), None)
+    vev = subprocess.Popen(["virsh", "-c", vrtd.uri, "event", "--all", "--loop", "--timeout", "30"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.5)
+    dom = conn.defineXML(guestless("ev1"))
+    dom.create()
+    dom.suspend()
+    dom.resume()
+    dom.destroy()
+    dom.undefine()
+    E = libvirt
+    want = [("ev1", E.VIR_DOMAIN_EVENT_DEFINED, E.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+            ("ev1", E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_BOOTED),
+            ("ev1", E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
+            ("ev1", E.VIR_DOMAIN_EVENT_RESUMED, E.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
+            ("ev1", E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
+            ("ev1", E.VIR_DOMAIN_EVENT_UNDEFINED, E.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)]
+    wait_for(lambda: all(w in events for w in want), timeout=15, what=f"events {want}, got {events}")
+    order = [events.index(w) for w in want]
+    assert order == sorted(order), events
+    conn.domainEventDeregisterAny(cb)
+    vev.send_signal(signal.SIGINT)
+    out = vev.communicate(timeout=15)[0]
+    assert "event 'lifecycle' for domain 'ev1': Defined Added" in out, out
+    assert "event 'lifecycle' for domain 'ev1': Started Booted" in out, out
+    assert "event 'lifecycle' for domain 'ev1': Stopped Destroyed" in out, out
+    assert "event 'lifecycle' for domain 'ev1': Undefined Removed" in out, out
+    conn.close()
+
+
+def test_crash_detected_and_reported(vrtd):
+    event_loop()
+    conn = libvirt.open(vrtd.uri)
+    events = []
+    conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                lambda c, d, ev, det, op: events.append((ev, det)), None)
+    dom = conn.defineXML(guestless("cr1"))
+    dom.create()
+    os.kill(qemu_pid(vrtd.root, "cr1"), signal.SIGKILL)
+    wait_for(lambda: dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF, what="crash to be noticed")
+    assert dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_CRASHED]
+    wait_for(lambda: (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED) in events,
+             what="a stopped/crashed event")
+    dom.undefine()
+    conn.close()
+
+
+def test_restart_keeps_vms_and_honours_autostart(tmproot):
+    d = Vrtd(tmproot).start()
+    conn = libvirt.open(d.uri)
+    run_dom = conn.defineXML(guestless("keep"))
+    run_dom.create()
+    pid = qemu_pid(tmproot, "keep")
+    auto = conn.defineXML(guestless("auto"))
+    auto.setAutostart(1)
+    conn.close()
+    assert d.stop(signal.SIGTERM) == 0
+    assert alive(pid), "SIGTERM of vrtd must leave its VMs running"
+    d2 = Vrtd(tmproot).start()
+    try:
+        conn = libvirt.open(d2.uri)
+        keep = conn.lookupByName("keep")
+        assert keep.isActive() == 1 and qemu_pid(tmproot, "keep") == pid
+        assert keep.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+        # Autostart ran at start-up.
+        wait_for(lambda: conn.lookupByName("auto").isActive() == 1, what="autostart domain to run")
+        keep.suspend()
+        assert keep.state()[0] == libvirt.VIR_DOMAIN_PAUSED
+        # A VM whose QEMU dies while vrtd is down is shut off (crashed) after the next start.
+        conn.close()
+        d2.stop(signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not alive(pid), what="QEMU to die")
+        d3 = Vrtd(tmproot).start()
+        conn = libvirt.open(d3.uri)
+        assert conn.lookupByName("keep").state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_CRASHED]
+        for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            dom.destroy()
+        conn.close()
+        d3.stop()
+    finally:
+        d2.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def guest():
+    try:
+        import guest as g
+        return g.guest_paths()
+    except Exception as e:  # noqa: BLE001 - reported as the skip reason
+        pytest.skip(f"the test guest cannot be built here: {e}")
+
+
+def guest_domain(name, kernel, initrd, log, machine="pc"):
+    return f"""<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='{machine}'>hvm</type>
+    <kernel>{kernel}</kernel><initrd>{initrd}</initrd><cmdline>console=ttyS0</cmdline></os>
+  <features><acpi/></features>
+  <on_reboot>restart</on_reboot>
+  <devices>
+    <serial type='file'><source path='{log}'/></serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>"""
+
+
+def marker_count(log, marker="VRT-GUEST-READY"):
+    try:
+        with open(log, errors="replace") as f:
+            return f.read().count(marker)
+    except FileNotFoundError:
+        return 0
+
+
+def test_guest_acpi_shutdown_and_reboot(vrtd, guest, tmp_path):
+    kernel, initrd = guest
+    log = str(tmp_path / "console.log")
+    conn = libvirt.open(vrtd.uri)
+    dom = conn.defineXML(guest_domain("g1", kernel, initrd, log))
+    dom.create()
+    wait_for(lambda: marker_count(log) >= 1, timeout=90, what="the guest to boot")
+    dom.reboot(0)
+    wait_for(lambda: marker_count(log) >= 2, timeout=90, what="the guest to boot again after reboot")
+    assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    dom.shutdown()
+    wait_for(lambda: dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF, timeout=60, what="ACPI shutdown")
+    assert dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_SHUTDOWN]
+    dom.undefine()
+    conn.close()

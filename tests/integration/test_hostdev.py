@@ -469,3 +469,34 @@ def test_start_and_stop_with_hostdevs_in_definition(env):
     env.virsh("destroy", "g2")
     assert env.ports() == 0
     env.check_invariants(["g"], env.originals)
+
+
+def test_device_removed_event_for_late_ack(env):
+    """A client registered for DEVICE_REMOVED hears of the hostdev interface
+    once the guest lets go, also when that happens after detach returned."""
+    import libvirt
+
+    libvirt.virEventRegisterDefaultImpl()
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            libvirt.virEventRunDefaultImpl()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    conn = libvirt.open(env.uri)
+    seen = []
+    try:
+        dom = conn.lookupByName("g")
+        cb = conn.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                         lambda c, d, alias, opaque: seen.append(alias), None)
+        dom.attachDeviceFlags(POOL_IF, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        env.set_behaviour("g", {"device_del_ack": {"net0": 6500}})
+        dom.detachDeviceFlags(POOL_IF, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        assert seen == []
+        wait_for(lambda: seen == ["net0"], timeout=10, what="DEVICE_REMOVED net0")
+        conn.domainEventDeregisterAny(cb)
+    finally:
+        conn.close()
+        stop.set()

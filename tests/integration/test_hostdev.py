@@ -500,3 +500,26 @@ def test_device_removed_event_for_late_ack(env):
     finally:
         conn.close()
         stop.set()
+
+
+def qemu_pid(env, dom):
+    return int(re.search(r"pid='(\d+)'", env.status(dom)).group(1))
+
+
+def test_qemu_gone_gives_vfs_back(env):
+    """QEMU ends while vrtd runs, and while vrtd is down: either way the VF
+    returns to its driver with its MAC and VLAN and the port is freed."""
+    env.attach("g", POOL_IF)
+    os.kill(qemu_pid(env, "g"), signal.SIGKILL)
+    wait_for(lambda: "shut off" in env.virsh("domstate", "g").stdout, timeout=15, what="g shut off")
+    wait_for(lambda: env.ports() == 0, timeout=5, what="the port released")
+    env.check_invariants([], env.originals)
+
+    env.virsh("start", "g")
+    env.attach("g", NAMED_IF)
+    pid = qemu_pid(env, "g")
+    env.vrtd.stop(signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+    env.start_vrtd()
+    assert "shut off" in env.virsh("domstate", "g").stdout
+    env.check_invariants([], env.originals)

@@ -629,6 +629,8 @@ vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias
                 net = vrt_domain_def_find_net_by_mac(ctx->def, dev->data.net->mac);
             else if (dev->data.net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV)
                 net = vrt_domain_def_find_net_by_hostdev_source(ctx->def, &dev->data.net->hostdev_source);
+            else if (ctx->def->nets && ctx->def->nets->len == 1) /* as libvirt: the only one */
+                net = g_ptr_array_index(ctx->def->nets, 0);
             rec = net ? vrt_qemu_hostdev_state_find(ctx->state, net->info.alias) : NULL;
         } else if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
             /* The hostdev of an interface goes through the interface. */

@@ -297,6 +297,28 @@ vrt_network_port_create_xml(vrt_network *net, const char *xml, unsigned int flag
     return port;
 }
 
+vrt_network_port *
+vrt_network_port_lookup_by_uuid_string(vrt_network *net, const char *uuid, vrt_error **err)
+{
+    VRT_CHECK_ARG(net, err, NULL);
+    VRT_CHECK_ARG(uuid, err, NULL);
+    remote_network_port_lookup_by_uuid_args args;
+    if (!vrt_priv_uuid_parse(uuid, (unsigned char *)args.uuid)) {
+        vrt_err_new(err, VIR_ERR_INVALID_ARG, VIR_FROM_NETWORK, "invalid argument: malformed UUID '%s'", uuid);
+        return NULL;
+    }
+    vrt_network_to_wire(net, &args.network);
+    remote_network_port_ret ret = { 0 };
+    GError *gerr = NULL;
+    if (!vrt_call_network_port_lookup_by_uuid(net->conn->rpc, &args, &ret, &gerr)) {
+        vrt_err_take(err, gerr, VIR_FROM_NETWORK);
+        return NULL;
+    }
+    vrt_network_port *port = port_from_wire(net->conn, &ret.port);
+    FREE_RET(remote_network_port_ret, ret);
+    return port;
+}
+
 char *
 vrt_network_port_get_xml_desc(vrt_network_port *port, unsigned int flags, vrt_error **err)
 {

@@ -235,6 +235,69 @@ cmd_net_port_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     return VRT_EXIT_OK;
 }
 
+static int
+cmd_net_port_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 2, 2, &rc))
+        return rc;
+    g_autofree char *xml = vrt_cli_read_file(args->pos[1]);
+    if (!xml)
+        return VRT_EXIT_ERROR;
+    g_autoptr(vrt_network) net = lookup(cli, args->pos[0]);
+    if (!net)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    vrt_network_port *port = vrt_network_port_create_xml(net, xml, 0, &err);
+    if (!port)
+        return vrt_cli_fail(err);
+    char uuid[VRT_UUID_STRING_BUFLEN];
+    vrt_network_port_get_uuid_string(port, uuid);
+    vrt_network_port_free(port);
+    printf("Network port %s created from %s\n\n", uuid, args->pos[1]);
+    return VRT_EXIT_OK;
+}
+
+/* net-port-dumpxml and net-port-delete: NETWORK PORT-UUID. */
+static int
+port_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, bool delete)
+{
+    int rc;
+    if (!vrt_cli_nargs(cmd, args->npos, 2, 2, &rc))
+        return rc;
+    g_autoptr(vrt_network) net = lookup(cli, args->pos[0]);
+    if (!net)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    vrt_network_port *port = vrt_network_port_lookup_by_uuid_string(net, args->pos[1], &err);
+    if (!port)
+        return vrt_cli_fail(err);
+    if (delete) {
+        rc = vrt_network_port_delete(port, 0, &err);
+        if (rc == 0)
+            printf("Network port %s deleted\n\n", args->pos[1]);
+    } else {
+        g_autofree char *xml = vrt_network_port_get_xml_desc(port, 0, &err);
+        rc = xml ? 0 : -1;
+        if (xml)
+            printf("%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
+    }
+    vrt_network_port_free(port);
+    return rc < 0 ? vrt_cli_fail(err) : VRT_EXIT_OK;
+}
+
+static int
+cmd_net_port_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    return port_op(cli, cmd, args, false);
+}
+
+static int
+cmd_net_port_delete(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    return port_op(cli, cmd, args, true);
+}
+
 static const VrtOpt list_opts[] = { { "all", false }, { "inactive", false }, { NULL, false } };
 static const VrtOpt xml_opts[] = { { "inactive", false }, { NULL, false } };
 static const VrtOpt autostart_opts[] = { { "disable", false }, { NULL, false } };
@@ -249,5 +312,8 @@ const VrtCmd vrt_cmds_network[] = {
     { "net-autostart", cmd_net_autostart, "NETWORK [--disable]", "start a network with the daemon (or not)",
       autostart_opts },
     { "net-port-list", cmd_net_port_list, "NETWORK", "list a network's ports", NULL },
+    { "net-port-create", cmd_net_port_create, "NETWORK FILE", "create a network port from an XML file", NULL },
+    { "net-port-dumpxml", cmd_net_port_dumpxml, "NETWORK PORT-UUID", "a network port's XML", NULL },
+    { "net-port-delete", cmd_net_port_delete, "NETWORK PORT-UUID", "delete a network port", NULL },
     { NULL, NULL, NULL, NULL, NULL },
 };

@@ -281,6 +281,8 @@ int vrt_network_is_persistent(vrt_network *net, vrt_error **err);
 int vrt_network_list_all_ports(vrt_network *net, vrt_network_port ***ports, unsigned int flags, vrt_error **err);
 void vrt_network_port_list_free(vrt_network_port **ports);
 vrt_network_port *vrt_network_port_create_xml(vrt_network *net, const char *xml, unsigned int flags, vrt_error **err);
+/* uuid in its 36-character text form. */
+vrt_network_port *vrt_network_port_lookup_by_uuid_string(vrt_network *net, const char *uuid, vrt_error **err);
 void vrt_network_port_free(vrt_network_port *port);
 void vrt_network_port_get_uuid_string(vrt_network_port *port, char buf[VRT_UUID_STRING_BUFLEN]);
 char *vrt_network_port_get_xml_desc(vrt_network_port *port, unsigned int flags, vrt_error **err);

@@ -386,3 +386,83 @@ def test_nodedev_list_and_dumpxml_match_virsh(vrtd):
     assert p.returncode == 2
     p = vrt(uri, "nodedev-detach", "pci_ffff_ff_1f_7", check=False)
     assert p.returncode == 1 and "Node device not found" in p.stderr
+
+
+# ---- node devices and a hostdev network on a simulated SR-IOV host ----
+
+HOSTSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hostsim", "hostsim")
+PY = "/usr/bin/python3"
+
+
+@pytest.fixture
+def simhost(tmp_path):
+    """vrtd on a private root reading a simulated host (1 PF ens1f0, 4 VFs)."""
+    if not os.path.exists("/dev/fuse") or run([PY, "-c", "import fusepy"], check=False).returncode != 0:
+        pytest.skip("the simulated host needs /dev/fuse and python3-fusepy")
+    from conftest import Vrtd
+    host = str(tmp_path / "host")
+    run([PY, HOSTSIM, "start", host, "--pfs", "1", "--vfs", "4"], timeout=30)
+    root = str(tmp_path / "root")
+    os.makedirs(root)
+    d = Vrtd(root, extra_args=["--host-root", host]).start()
+    d.host = host
+    try:
+        yield d
+    finally:
+        d.stop()
+        run([PY, HOSTSIM, "stop", host], check=False, timeout=30)
+
+
+def vf_driver(host, addr):
+    return os.path.basename(os.readlink(f"{host}/sys/bus/pci/devices/{addr}/driver"))
+
+
+def test_nodedev_detach_reattach_on_simulated_host(simhost):
+    uri = simhost.uri
+    need(uri, "nodedev-list")
+    pci = vrt(uri, "nodedev-list", "--cap", "pci").stdout.split()
+    assert pci == ["pci_0000_06_00_0", "pci_0000_06_10_0", "pci_0000_06_10_1", "pci_0000_06_10_2",
+                   "pci_0000_06_10_3"]
+    assert pci == virsh(uri, "nodedev-list", "--cap", "pci").stdout.split()
+    pf = vrt(uri, "nodedev-dumpxml", "pci_0000_06_00_0").stdout
+    assert "<capability type='virt_functions'" in pf.replace('"', "'")
+    assert pf.count("slot='0x10'") == 4
+    assert vf_driver(simhost.host, "0000:06:10.1") == "ixgbevf"
+    assert "Device pci_0000_06_10_1 detached" in vrt(uri, "nodedev-detach", "pci_0000_06_10_1",
+                                                       "--driver", "vfio").stdout
+    assert vf_driver(simhost.host, "0000:06:10.1") == "vfio-pci"
+    assert "Device pci_0000_06_10_1 reset" in vrt(uri, "nodedev-reset", "pci_0000_06_10_1").stdout
+    assert "Device pci_0000_06_10_1 re-attached" in vrt(uri, "nodedev-reattach", "pci_0000_06_10_1").stdout
+    assert vf_driver(simhost.host, "0000:06:10.1") == "ixgbevf"
+    p = vrt(simhost.uri_ro, "nodedev-detach", "pci_0000_06_10_1", check=False)
+    assert p.returncode == 1 and "read only" in p.stderr
+
+
+def test_hostdev_network_and_ports_on_simulated_host(simhost, tmp_path):
+    uri = simhost.uri
+    need(uri, "net-list", "--all")
+    net = tmp_path / "net.xml"
+    net.write_text("<network><name>sriov</name><forward mode='hostdev' managed='yes'>"
+                   "<pf dev='ens1f0'/></forward></network>")
+    port = tmp_path / "port.xml"
+    port.write_text("<networkport><owner><name>vm1</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
+                    "</owner><mac address='52:54:00:aa:bb:cc'/></networkport>")
+    assert "Network sriov defined" in vrt(uri, "net-define", str(net)).stdout
+    assert "Network sriov started" in vrt(uri, "net-start", "sriov").stdout
+    rows = [l.split() for l in vrt(uri, "net-list").stdout.splitlines()]
+    assert ["sriov", "active", "no", "yes"] in rows
+    assert rows[2:-1] == [l.split() for l in virsh(uri, "net-list").stdout.splitlines() if l.strip()]
+    xml = vrt(uri, "net-dumpxml", "sriov").stdout
+    assert xml.count("<address type='pci'") == 4
+    out = vrt(uri, "net-port-create", "sriov", str(port)).stdout
+    port_uuid = re.search(r"Network port ([0-9a-f-]{36}) created", out).group(1)
+    assert json.loads(vrt(uri, "--json", "net-port-list", "sriov").stdout) == [port_uuid]
+    pxml = vrt(uri, "net-port-dumpxml", "sriov", port_uuid).stdout
+    assert "52:54:00:aa:bb:cc" in pxml and "hostdev-pci" in pxml
+    p = vrt(uri, "net-destroy", "sriov", check=False)
+    assert p.returncode == 1 and "in use" in p.stderr
+    assert f"Network port {port_uuid} deleted" in vrt(uri, "net-port-delete", "sriov", port_uuid).stdout
+    assert json.loads(vrt(uri, "--json", "net-port-list", "sriov").stdout) == []
+    assert "Network sriov destroyed" in vrt(uri, "net-destroy", "sriov").stdout
+    assert "Network sriov has been undefined" in vrt(uri, "net-undefine", "sriov").stdout
+    assert json.loads(vrt(uri, "--json", "net-list", "--all").stdout) == []

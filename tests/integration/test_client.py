@@ -45,7 +45,7 @@ def need(uri, *probe):
 
 def guestless_domain_xml(name, dom_type="qemu"):
     return (f"<domain type='{dom_type}'><name>{name}</name><memory unit='MiB'>128</memory>"
-            "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+            "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>"
             "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>")
 
 
@@ -279,6 +279,14 @@ def test_domain_lifecycle_and_events(vrtd, domfile):
         row = [l.split() for l in vrt(uri, "list").stdout.splitlines() if name in l][0]
         assert row[1:] == [name, "running"] and int(row[0]) > 0
         assert vrt(uri, "domstate", "--reason", name).stdout.strip() == "running (booted)"
+        nic = os.path.join(os.path.dirname(path), "live-nic.xml")
+        with open(nic, "w") as f:
+            f.write("<interface type='user'><mac address='52:54:00:65:43:21'/><model type='virtio'/></interface>")
+        p = vrt(uri, "attach-device", name, nic, "--live", check=False)
+        if NO_SUPPORT not in p.stderr:
+            assert "Device attached successfully" in p.stdout, p.stderr
+            assert "52:54:00:65:43:21" in vrt(uri, "dumpxml", name).stdout
+            assert "52:54:00:65:43:21" not in vrt(uri, "dumpxml", "--inactive", name).stdout
         assert "suspended" in vrt(uri, "suspend", name).stdout
         assert vrt(uri, "domstate", name).stdout.strip() == "paused"
         assert "resumed" in vrt(uri, "resume", name).stdout

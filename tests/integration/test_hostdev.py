@@ -523,3 +523,25 @@ def test_qemu_gone_gives_vfs_back(env):
     env.start_vrtd()
     assert "shut off" in env.virsh("domstate", "g").stdout
     env.check_invariants([], env.originals)
+
+
+@pytest.mark.parametrize("step", ["set-vf", "detach-host"])
+def test_kill_during_domain_start(env, step):
+    """vrtd killed while it sets up a starting domain's VFs: the next vrtd
+    gives them back (the domain stays shut off) and the domain starts."""
+    env.virsh("define", env.write("g2.xml", (
+        "<domain type='qemu'><name>g2</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+        f"<devices><emulator>{env.emulator('g2')}</emulator><controller type='usb' model='none'/>"
+        f"{POOL_IF}{NAMED_IF}<memballoon model='none'/></devices></domain>")))
+    env.vrtd.stop()
+    env.start_vrtd(env={"VRT_FAULT_DIE_AT": f"attach:{step}"})
+    env.virsh("start", "g2", check=False)
+    wait_for(lambda: env.vrtd.proc.poll() is not None, timeout=15, what="vrtd to die")
+    env.start_vrtd()
+    assert "shut off" in env.virsh("domstate", "g2").stdout
+    env.check_invariants(["g"], env.originals)
+    env.virsh("start", "g2")
+    env.check_invariants(["g", "g2"], env.originals)
+    env.virsh("destroy", "g2")
+    env.check_invariants(["g"], env.originals)

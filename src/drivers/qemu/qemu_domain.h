@@ -187,3 +187,6 @@ void vrt_qemu_hostdev_dom_release(VrtQemuDom *obj);
 void vrt_qemu_hostdev_dom_recover(VrtQemuDom *obj);
 /* QEMU died while vrtd was down: give back the VFs of the status file. */
 void vrt_qemu_hostdev_dom_release_dead(VrtQemuDom *obj, VrtQemuStatus *st);
+/* Driver load, after reconnecting: gives back VFs of starts a killed daemon
+ * left unfinished. */
+void vrt_qemu_hostdev_driver_load(VrtQemuDriver *drv);

@@ -390,6 +390,7 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
         path = g_build_filename(drv->state_dir, entry, NULL);
         reconnect_one(drv, path);
     }
+    vrt_qemu_hostdev_driver_load(drv);
 
     g_mutex_lock(&drv->lock);
     g_hash_table_iter_init(&it, drv->by_uuid);

@@ -8,6 +8,14 @@
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev.h"
 #include "util/error.h"
+#include "util/fileutil.h"
+
+#include <string.h>
+
+/* Records of a domain being started live in <state_dir>/NAME + this until
+ * QEMU runs (the status file needs a pid): a daemon that dies meanwhile
+ * gives the VFs back at its next load. */
+#define START_JOURNAL_SUFFIX ".hostdev-start"
 
 typedef struct {
     VrtQemuDom *obj;
@@ -119,6 +127,25 @@ glue_save(gpointer data, GError **error)
     Glue *g = data;
 
     return vrt_qemu_dom_save_status_locked(g->obj, error);
+}
+
+static char *
+start_journal_path(VrtQemuDriver *drv, const char *name)
+{
+    g_autofree char *file = g_strconcat(name, START_JOURNAL_SUFFIX, NULL);
+
+    return g_build_filename(drv->state_dir, file, NULL);
+}
+
+/* The status writer while a domain starts: only the records. Lock held. */
+static bool
+glue_save_start(gpointer data, GError **error)
+{
+    Glue *g = data;
+    g_autofree char *path = start_journal_path(g->obj->drv, g->obj->def->name);
+    g_autofree char *records = vrt_qemu_hostdev_state_format(g->obj->hostdevs);
+
+    return vrt_file_write_atomic(path, records, -1, 0600, error);
 }
 
 static void
@@ -252,6 +279,7 @@ vrt_qemu_hostdev_dom_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, GError **
     bool ok;
 
     glue_init(&g, &ctx, obj, def, false);
+    ctx.save_status = glue_save_start;
     ok = vrt_qemu_hostdev_prepare_start(&ctx, error);
     glue_done(&g);
     if (!ok)
@@ -284,11 +312,66 @@ vrt_qemu_hostdev_dom_release(VrtQemuDom *obj)
 {
     Glue g;
     VrtQemuHostdevCtx ctx;
+    g_autofree char *journal = NULL;
 
     glue_init(&g, &ctx, obj, NULL, false);
     if (ctx.state && ctx.state->records->len > 0)
         vrt_qemu_hostdev_release_all(&ctx);
+    g_mutex_lock(&obj->lock);
+    journal = start_journal_path(obj->drv, obj->def->name);
+    g_mutex_unlock(&obj->lock);
+    vrt_file_remove(journal, NULL);
     glue_done(&g);
+}
+
+/* One start journal left by a daemon that died while starting a domain. */
+static void
+load_start_journal(VrtQemuDriver *drv, const char *path, const char *name)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+    g_autoptr(VrtQemuHostdevState) st = NULL;
+    VrtQemuDom *obj;
+    bool active = false;
+
+    g_mutex_lock(&drv->lock);
+    obj = g_hash_table_lookup(drv->by_name, name);
+    if (obj) {
+        g_mutex_lock(&obj->lock);
+        active = vrt_qemu_dom_is_active(obj);
+        g_mutex_unlock(&obj->lock);
+    }
+    g_mutex_unlock(&drv->lock);
+    /* A running domain's records are in its status file already. */
+    if (!active && vrt_file_read(path, &text, NULL, &err) && (st = vrt_qemu_hostdev_state_parse(text, &err))) {
+        VrtQemuHostdevCtx ctx = {
+            .host = drv->cfg.host, .network = drv->cfg.network, .state = st,
+        };
+
+        g_info("domain %s: a start was interrupted; giving back %u host devices", name, st->records->len);
+        vrt_qemu_hostdev_release_all(&ctx);
+    }
+    if (err)
+        g_warning("%s: %s", path, err->message);
+    vrt_file_remove(path, NULL);
+}
+
+void
+vrt_qemu_hostdev_driver_load(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *name = NULL;
+
+        if (!g_str_has_suffix(entry, START_JOURNAL_SUFFIX))
+            continue;
+        name = g_strndup(entry, strlen(entry) - strlen(START_JOURNAL_SUFFIX));
+        path = g_build_filename(drv->state_dir, entry, NULL);
+        load_start_journal(drv, path, name);
+    }
 }
 
 void

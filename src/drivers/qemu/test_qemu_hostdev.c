@@ -43,6 +43,7 @@ typedef struct {
     guint device_dels;
     char *last_props;    /* JSON of the last device_add */
     const char *fail_step; /* "job:step" the fault hook fails */
+    int fail_skip;       /* matches of fail_step let through first */
     VrtHost *host;
     VrtNetworkDriver *net;
     VrtDomainDef *def;
@@ -178,7 +179,7 @@ fail_at_step(const char *job, const char *step, gpointer data, GError **error)
     Env *env = data;
     g_autofree char *here = g_strdup_printf("%s:%s", job, step);
 
-    if (env->fail_step && g_str_equal(here, env->fail_step)) {
+    if (env->fail_step && g_str_equal(here, env->fail_step) && env->fail_skip-- <= 0) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "injected failure at %s", here);
         return false;
     }
@@ -672,6 +673,73 @@ test_record_xml(void)
     g_assert_error(err, VRT_ERROR, VIR_ERR_PARSE_FAILED);
 }
 
+/* Domain start sets up every hostdev-backed device of the definition
+ * (pool interface, named VF, standalone hostdev) and stop gives them all
+ * back; a failure part way releases what was taken. */
+static void
+set_start_def(Env *env)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *xml = g_strdup_printf(
+        "<domain type='qemu'><name>guest</name><uuid>6a1e2f3c-0d4b-4c5e-9f60-7182a3b4c5d6</uuid>"
+        "<memory unit='KiB'>131072</memory><vcpu>1</vcpu>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>%s%s%s</devices></domain>",
+        pool_if, hostdev_if, plain_hostdev);
+
+    vrt_domain_def_free(env->def);
+    env->def = vrt_domain_def_parse(xml, 0, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_domain_def_assign_addresses(env->def, &err));
+    env->ctx.def = env->def;
+}
+
+static void
+test_start_release(void)
+{
+    Env *env = env_open(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *before = host_snapshot(env);
+    g_autofree char *after = NULL;
+    g_autofree char *d0 = NULL, *d1 = NULL, *d2 = NULL;
+    VrtDomainNetDef *pool;
+
+    set_start_def(env);
+    g_assert_true(vrt_qemu_hostdev_prepare_start(&env->ctx, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(env->state->records->len, ==, 3);
+    g_assert_cmpint(ports(env, POOL), ==, 1);
+    pool = vrt_domain_def_find_net_by_mac(env->def, (const guint8[]){ 0x52, 0x54, 0, 0xaa, 0xbb, 1 });
+    g_assert_nonnull(pool);
+    g_assert_true(pool->actual.set);
+    g_assert_nonnull(pool->hostdev);
+    g_assert_cmpuint(n_hostdevs(env), ==, 3);
+    d0 = vf_driver(env, 0);
+    d1 = vf_driver(env, 1);
+    d2 = vf_driver(env, 2);
+    g_assert_cmpstr(d0, ==, "vfio-pci"); /* the pool's first free VF */
+    g_assert_cmpstr(d1, ==, "vfio-pci");
+    g_assert_cmpstr(d2, ==, "vfio-pci");
+    vrt_qemu_hostdev_release_all(&env->ctx);
+    g_assert_cmpuint(env->state->records->len, ==, 0);
+    g_assert_cmpint(ports(env, POOL), ==, 0);
+    g_assert_false(pool->actual.set);
+    after = host_snapshot(env);
+    g_assert_cmpstr(after, ==, before);
+
+    /* The standalone hostdev (third device) fails: the first two go back. */
+    env->fail_step = "attach:detach-host";
+    env->fail_skip = 2;
+    set_start_def(env);
+    g_assert_false(vrt_qemu_hostdev_prepare_start(&env->ctx, &err));
+    g_assert_nonnull(err);
+    g_assert_cmpuint(env->state->records->len, ==, 0);
+    g_assert_cmpint(ports(env, POOL), ==, 0);
+    g_clear_pointer(&after, g_free);
+    after = host_snapshot(env);
+    g_assert_cmpstr(after, ==, before);
+    env_close(env, true);
+}
+
 /* ---- crash and recovery ---- */
 
 typedef struct {
@@ -816,6 +884,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/hostdev/named-vf-and-hostdev", test_named_vf_and_hostdev);
     g_test_add_func("/qemu/hostdev/pool-exhausted", test_pool_exhausted);
     g_test_add_func("/qemu/hostdev/pending-unplug", test_pending_unplug);
+    g_test_add_func("/qemu/hostdev/start-release", test_start_release);
     for (guint i = 0; i < G_N_ELEMENTS(fail_cases); i++) {
         g_autofree char *path = g_strdup_printf("/qemu/hostdev/rollback/%s", fail_cases[i].name);
         g_test_add_data_func(path, &fail_cases[i], test_rollback);

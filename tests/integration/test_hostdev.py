@@ -545,3 +545,20 @@ def test_kill_during_domain_start(env, step):
     env.check_invariants(["g", "g2"], env.originals)
     env.virsh("destroy", "g2")
     env.check_invariants(["g"], env.originals)
+
+
+def test_pool_skips_vf_held_by_name(env):
+    """A VF a domain holds by address is never handed out by the pool."""
+    env.define_domain("g2", env.emulator("g2"))
+    env.attach("g", NAMED_IF)
+    got = []
+    for i in range(4):
+        r = env.attach("g2", f"<interface type='network'><mac address='52:54:00:cc:00:0{i}'/>"
+                             "<source network='pool'/></interface>", check=False)
+        if r.returncode != 0:
+            assert "none are available" in r.stderr, r.stderr
+            break
+        got = list(env.hostdev_ifaces("g2").values())
+    assert sorted(got) == ["0000:06:10.0", "0000:06:10.1", "0000:06:10.3"], got
+    assert env.ports() == 3
+    env.check_invariants(["g", "g2"], env.originals)

@@ -21,6 +21,8 @@
 /* How long recovery waits for a guest to release a device whose unplug it
  * re-requested; longer and the removal completes on DEVICE_DELETED. */
 #define RECOVER_UNPLUG_WAIT_MS 1000
+/* Pool ports tried before giving up when VFs are held by other domains. */
+#define MAX_POOL_TRIES 256
 
 /* ---- small helpers ---- */
 
@@ -283,6 +285,40 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
     return true;
 }
 
+/* Allocates a pool port whose VF no other domain holds by name: such VFs
+ * stay claimed while the next is tried (so the pool does not hand them out
+ * again), then are given back. The network driver's own busy check may
+ * already skip them; this keeps the rule when it does not. */
+static VrtNetworkPortAlloc *
+allocate_port(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, const guint8 mac[6], GError **error)
+{
+    g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_alloc_free);
+    VrtNetworkPortAlloc *alloc = NULL;
+
+    for (guint tries = 0; tries < MAX_POOL_TRIES; tries++) {
+        g_autofree char *owner = NULL;
+
+        alloc = vrt_network_port_allocate(ctx->network, rec->network, ctx->def->name, ctx->def->uuid, mac, error);
+        if (!alloc || !ctx->vf_owner || !alloc->pci_addr || !(owner = ctx->vf_owner(alloc->pci_addr, ctx->data)))
+            break;
+        g_info("domain %s: pool '%s' offered VF %s, which domain %s holds; trying another", dom_name(ctx),
+               rec->network, alloc->pci_addr, owner);
+        g_ptr_array_add(skipped, alloc);
+        alloc = NULL;
+    }
+    for (guint i = 0; i < skipped->len; i++) {
+        VrtNetworkPortAlloc *s = g_ptr_array_index(skipped, i);
+        GError *err = NULL;
+
+        if (!vrt_network_port_release(ctx->network, rec->network, s->port_uuid, &err))
+            log_undo(ctx, rec->alias, "skipped port", err);
+    }
+    if (!alloc && error && !*error)
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                      "network '%s' requires exclusive access to interfaces, but none are available", rec->network);
+    return alloc;
+}
+
 static bool
 step_claim(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, VrtDomainNetDef *net, GError **error)
 {
@@ -294,8 +330,7 @@ step_claim(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, VrtDomainNetDef *n
             vrt_error_set(error, VIR_ERR_NO_SUPPORT, "network driver is not available");
             return false;
         }
-        alloc = vrt_network_port_allocate(ctx->network, rec->network, ctx->def->name, ctx->def->uuid, net->mac,
-                                          error);
+        alloc = allocate_port(ctx, rec, net->mac, error);
         if (!alloc)
             return false;
         if (alloc->type != VRT_NETWORK_PORT_ACTUAL_HOSTDEV || !alloc->pci_addr ||

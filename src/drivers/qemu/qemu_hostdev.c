@@ -1059,14 +1059,12 @@ bool
 vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **error)
 {
     VrtDomainDef *def = ctx->def;
-    guint linked = 0;
 
     for (guint i = 0; def->nets && i < def->nets->len; i++) {
         VrtDomainNetDef *net = g_ptr_array_index(def->nets, i);
 
         if (!net->hostdev)
             continue;
-        linked++;
         if (net->hostdev->parent_net != net || !g_ptr_array_find(def->hostdevs, net->hostdev, NULL)) {
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "interface %s and its hostdev are not linked both ways",
                           net->info.alias);
@@ -1115,6 +1113,5 @@ vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **err
             }
         }
     }
-    (void)linked;
     return true;
 }

@@ -42,7 +42,11 @@ pci_in_use(const VrtPciAddr *addr, gpointer data)
 {
     VrtDaemon *daemon = data;
     g_autofree char *text = vrt_pci_addr_format(addr);
-    return vrt_network_vf_owner(daemon->network, text);
+    char *owner = vrt_network_vf_owner(daemon->network, text);
+    /* A VF or device a domain holds by address, not through a pool. */
+    if (!owner && daemon->qemu)
+        owner = vrt_qemu_driver_pci_owner(daemon->qemu, text);
+    return owner;
 }
 
 static void

@@ -562,3 +562,20 @@ def test_pool_skips_vf_held_by_name(env):
     assert sorted(got) == ["0000:06:10.0", "0000:06:10.1", "0000:06:10.3"], got
     assert env.ports() == 3
     env.check_invariants(["g", "g2"], env.originals)
+
+
+def test_nodedev_detach_refused_while_a_domain_holds_the_vf(env):
+    """virsh nodedev-reattach/detach of a VF a running domain uses is refused,
+    naming the domain, whether the VF came by address or from a pool."""
+    env.attach("g", NAMED_IF)
+    env.attach("g", POOL_IF)
+    pool_vf = [a for al, a in env.hostdev_ifaces("g").items() if al != "hostdev0"][0]
+    before = env.vfs()
+    for addr in ("0000:06:10.2", pool_vf):
+        name = "pci_" + addr.replace(":", "_").replace(".", "_")
+        for cmd in ("nodedev-reattach", "nodedev-detach"):
+            r = env.virsh(cmd, name, check=False)
+            assert r.returncode != 0, (cmd, addr, r.stdout)
+            assert f"Requested operation is not valid: PCI device {addr} is in use by domain 'g'" in r.stderr, r.stderr
+    assert env.vfs() == before
+    env.check_invariants(["g"], env.originals)

@@ -24,19 +24,20 @@ vrt_conn_domain_event_register(vrt_conn *conn, vrt_domain *dom, int event_id, vr
         args.dom = &wire;
     }
     remote_connect_domain_event_callback_register_any_ret ret = { 0 };
-    /* Registered under the lock so that an event for this id that arrives
-     * before the reply is stored is not lost: the reader waits for the lock. */
-    g_mutex_lock(&conn->lock);
+    /* The lock is not held across the call: the reader thread takes it to
+     * deliver events, and it must stay free to read this call's reply. An
+     * event the server sends between its reply and the store below has no
+     * callback yet and is dropped; it can only concern what happened before
+     * this function returned. */
     GError *gerr = NULL;
-    if (!vrt_call_connect_domain_event_callback_register_any(conn->rpc, &args, &ret, &gerr)) {
-        g_mutex_unlock(&conn->lock);
+    if (!vrt_call_connect_domain_event_callback_register_any(conn->rpc, &args, &ret, &gerr))
         return vrt_err_take(err, gerr, VIR_FROM_DOMAIN);
-    }
     VrtEventReg *reg = g_new0(VrtEventReg, 1);
     reg->callback_id = ret.callbackID;
     reg->event_id = event_id;
     reg->cb = cb;
     reg->opaque = opaque;
+    g_mutex_lock(&conn->lock);
     g_ptr_array_add(conn->events, reg);
     g_mutex_unlock(&conn->lock);
     return ret.callbackID;

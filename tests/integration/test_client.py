@@ -480,3 +480,39 @@ def test_hostdev_network_and_ports_on_simulated_host(simhost, tmp_path):
     assert "Network sriov destroyed" in vrt(uri, "net-destroy", "sriov").stdout
     assert "Network sriov has been undefined" in vrt(uri, "net-undefine", "sriov").stdout
     assert json.loads(vrt(uri, "--json", "net-list", "--all").stdout) == []
+
+
+def test_persistent_attach_detach_by_alias_and_update(vrtd, domfile, tmp_path):
+    need(vrtd.uri, "dominfo", "probe-domain")
+    name, path = domfile
+    uri = vrtd.uri
+    vrt(uri, "define", path)
+    nic = tmp_path / "nic.xml"
+    nic.write_text("<interface type='user'><mac address='52:54:00:11:22:33'/><model type='virtio'/></interface>")
+    down = tmp_path / "nic-down.xml"
+    down.write_text("<interface type='user'><mac address='52:54:00:11:22:33'/><model type='virtio'/>"
+                    "<link state='down'/></interface>")
+    try:
+        p = vrt(uri, "start", name, "--paused", check=False)
+        if p.returncode != 0:
+            pytest.skip(f"QEMU cannot start here: {p.stderr.strip()}")
+        assert vrt(uri, "domstate", name).stdout.strip() == "paused"
+        p = vrt(uri, "attach-device", name, str(nic), "--persistent", check=False)
+        if NO_SUPPORT in p.stderr:
+            pytest.skip("attach-device is not served yet")
+        assert "Device attached successfully" in p.stdout, p.stderr
+        live = vrt(uri, "dumpxml", name).stdout
+        assert "52:54:00:11:22:33" in live and "52:54:00:11:22:33" in vrt(uri, "dumpxml", "--inactive", name).stdout
+        alias = re.search(r"<mac address='52:54:00:11:22:33'/>.*?<alias name='([^']+)'/>",
+                          live.replace('"', "'"), re.S).group(1)
+        # A paused guest never acknowledges the unplug: the request is sent and the device stays.
+        p = vrt(uri, "detach-device-alias", name, alias, "--live", check=False)
+        assert p.returncode == 0, p.stderr
+        assert "Device detach request sent successfully" in p.stdout
+        p = vrt(uri, "update-device", name, str(down), "--config", check=False)
+        if NO_SUPPORT not in p.stderr:
+            assert "Device updated successfully" in p.stdout, p.stderr
+            assert "<link state='down'/>" in vrt(uri, "dumpxml", "--inactive", name).stdout.replace('"', "'")
+    finally:
+        vrt(uri, "destroy", name, check=False)
+        vrt(uri, "undefine", name, check=False)

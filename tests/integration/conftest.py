@@ -131,7 +131,13 @@ class Libvirtd:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, timeout=30,
                  what="libvirtd's socket")
-        assert self.proc.poll() is None, "libvirtd exited at start"
+        if self.proc.poll() is not None:
+            try:
+                with open(os.path.join(self.dir, "libvirtd.log"), errors="replace") as f:
+                    log = f.read()[-2000:]
+            except FileNotFoundError:
+                log = ""
+            raise AssertionError(f"libvirtd exited at start (another libvirtd running?):\n{log}")
         return self
 
     def stop(self):

@@ -69,6 +69,26 @@ typedef struct {
 /* The wire's uuid (XDR opaque, char[16]) as the drivers take it. */
 #define WIRE_UUID(u) ((const guchar *)(u))
 
+/* Handlers' common endings: a driver's result (negative or NULL on error,
+ * with *error already set) moved into the reply. */
+static inline bool
+vrt_ret_int(int v, remote_int_ret *ret)
+{
+    if (v < 0)
+        return false;
+    ret->value = v;
+    return true;
+}
+
+static inline bool
+vrt_ret_string(char *s, remote_string_ret *ret)
+{
+    if (!s)
+        return false;
+    ret->str = s;
+    return true;
+}
+
 VrtConn *vrt_call_conn(VrtCall *call);
 VrtDaemon *vrt_call_daemon(VrtCall *call);
 

@@ -36,24 +36,6 @@ ret_domain(VrtDomainRef *ref, remote_domain_ret *ret)
     return true;
 }
 
-static bool
-ret_string(char *s, remote_string_ret *ret)
-{
-    if (!s)
-        return false;
-    ret->str = s;
-    return true;
-}
-
-static bool
-ret_int(int v, remote_int_ret *ret)
-{
-    if (v < 0)
-        return false;
-    ret->value = v;
-    return true;
-}
-
 #define DRV(call, error)                          \
     VrtQemuDriver *drv = qemu((call), (error));   \
     if (!drv)                                     \
@@ -228,14 +210,14 @@ bool
 vrt_handle_domain_get_xml_desc(VrtCall *call, remote_domain_flags_args *args, remote_string_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_string(vrt_qemu_domain_get_xml(drv, WIRE_UUID(args->dom.uuid), args->flags, error), ret);
+    return vrt_ret_string(vrt_qemu_domain_get_xml(drv, WIRE_UUID(args->dom.uuid), args->flags, error), ret);
 }
 
 bool
 vrt_handle_domain_get_os_type(VrtCall *call, remote_domain_only_args *args, remote_string_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_string(vrt_qemu_domain_get_os_type(drv, WIRE_UUID(args->dom.uuid), error), ret);
+    return vrt_ret_string(vrt_qemu_domain_get_os_type(drv, WIRE_UUID(args->dom.uuid), error), ret);
 }
 
 bool
@@ -257,42 +239,42 @@ vrt_handle_domain_get_max_vcpus(VrtCall *call, remote_domain_only_args *args, re
 {
     DRV(call, error);
     /* VIR_DOMAIN_VCPU_LIVE | VIR_DOMAIN_VCPU_MAXIMUM, as libvirt answers it. */
-    return ret_int(vrt_qemu_domain_get_vcpus_flags(drv, WIRE_UUID(args->dom.uuid), 1 | 4, error), ret);
+    return vrt_ret_int(vrt_qemu_domain_get_vcpus_flags(drv, WIRE_UUID(args->dom.uuid), 1 | 4, error), ret);
 }
 
 bool
 vrt_handle_domain_get_vcpus_flags(VrtCall *call, remote_domain_flags_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_int(vrt_qemu_domain_get_vcpus_flags(drv, WIRE_UUID(args->dom.uuid), args->flags, error), ret);
+    return vrt_ret_int(vrt_qemu_domain_get_vcpus_flags(drv, WIRE_UUID(args->dom.uuid), args->flags, error), ret);
 }
 
 bool
 vrt_handle_domain_is_active(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_int(vrt_qemu_domain_is_active(drv, WIRE_UUID(args->dom.uuid), error), ret);
+    return vrt_ret_int(vrt_qemu_domain_is_active(drv, WIRE_UUID(args->dom.uuid), error), ret);
 }
 
 bool
 vrt_handle_domain_is_persistent(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_int(vrt_qemu_domain_is_persistent(drv, WIRE_UUID(args->dom.uuid), error), ret);
+    return vrt_ret_int(vrt_qemu_domain_is_persistent(drv, WIRE_UUID(args->dom.uuid), error), ret);
 }
 
 bool
 vrt_handle_domain_is_updated(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_int(vrt_qemu_domain_is_updated(drv, WIRE_UUID(args->dom.uuid), error), ret);
+    return vrt_ret_int(vrt_qemu_domain_is_updated(drv, WIRE_UUID(args->dom.uuid), error), ret);
 }
 
 bool
 vrt_handle_domain_get_autostart(VrtCall *call, remote_domain_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_int(vrt_qemu_domain_get_autostart(drv, WIRE_UUID(args->dom.uuid), error), ret);
+    return vrt_ret_int(vrt_qemu_domain_get_autostart(drv, WIRE_UUID(args->dom.uuid), error), ret);
 }
 
 bool

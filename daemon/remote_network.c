@@ -39,24 +39,6 @@ ret_network(VrtNetworkRef *ref, remote_network_ret *ret)
     return true;
 }
 
-static bool
-ret_int(int v, remote_int_ret *ret)
-{
-    if (v < 0)
-        return false;
-    ret->value = v;
-    return true;
-}
-
-static bool
-ret_string(char *s, remote_string_ret *ret)
-{
-    if (!s)
-        return false;
-    ret->str = s;
-    return true;
-}
-
 static void
 port_to_wire(const VrtNetworkPortRef *ref, remote_nonnull_network_port *port)
 {
@@ -136,7 +118,7 @@ vrt_handle_network_get_xml_desc(VrtCall *call, remote_network_flags_args *args, 
                                 GError **error)
 {
     DRV(call, error);
-    return ret_string(vrt_network_get_xml(drv, args->net.name, args->flags, error), ret);
+    return vrt_ret_string(vrt_network_get_xml(drv, args->net.name, args->flags, error), ret);
 }
 
 bool
@@ -144,14 +126,14 @@ vrt_handle_network_get_bridge_name(VrtCall *call, remote_network_only_args *args
                                    GError **error)
 {
     DRV(call, error);
-    return ret_string(vrt_network_get_bridge_name(drv, args->net.name, error), ret);
+    return vrt_ret_string(vrt_network_get_bridge_name(drv, args->net.name, error), ret);
 }
 
 bool
 vrt_handle_network_get_autostart(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_int(vrt_network_get_autostart(drv, args->net.name, error), ret);
+    return vrt_ret_int(vrt_network_get_autostart(drv, args->net.name, error), ret);
 }
 
 bool
@@ -165,14 +147,14 @@ bool
 vrt_handle_network_is_active(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_int(vrt_network_is_active(drv, args->net.name, error), ret);
+    return vrt_ret_int(vrt_network_is_active(drv, args->net.name, error), ret);
 }
 
 bool
 vrt_handle_network_is_persistent(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_int(vrt_network_is_persistent(drv, args->net.name, error), ret);
+    return vrt_ret_int(vrt_network_is_persistent(drv, args->net.name, error), ret);
 }
 
 bool
@@ -288,7 +270,7 @@ vrt_handle_network_port_get_xml_desc(VrtCall *call, remote_network_port_flags_ar
                                      GError **error)
 {
     DRV(call, error);
-    return ret_string(vrt_network_port_get_xml(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error), ret);
+    return vrt_ret_string(vrt_network_port_get_xml(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error), ret);
 }
 
 bool

@@ -23,8 +23,10 @@
 #     modules in this kernel and are loaded by /init;
 #   - a busybox shell runs on the console afterwards: typing "reboot -f" or
 #     "poweroff -f" there makes the guest itself reboot or power off.
-# Measured on the project machine (TCG, 2 shared cores, QEMU 7.2): see
-# tests/guest/README in guest.py's module docstring.
+# Measured on the project machine (TCG, 2 shared cores, QEMU 7.2, 256 MiB):
+# exec to ready marker 2.3-2.9 s on pc and q35; system_powerdown to QEMU exit
+# about 20-50 ms; device_del of a virtio-net-pci to DEVICE_DELETED 100-170 ms
+# (pc, and q35 behind a pcie-root-port). Python helpers: tests/guest/guest.py.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)

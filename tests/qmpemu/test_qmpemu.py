@@ -210,6 +210,44 @@ def test_same_answers_as_qemu(tmpdir_):
         emu.stop()
 
 
+SCRIPT_PC = [
+    ("qmp_capabilities", {}),
+    ("device_add", {"driver": "virtio-net-pci", "id": "net1", "addr": "0x5"}),
+    ("device_add", {"driver": "e1000", "id": "net2", "addr": "0x5"}),
+    ("device_add", {"driver": "e1000", "id": "net3"}),
+    ("device_del", {"id": "net1"}),
+    ("device_del", {"id": "net1"}),
+    ("query-status", {}),
+    ("quit", {}),
+]
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="no QEMU")
+def test_same_answers_as_qemu_pc(tmpdir_):
+    # pc's root bus takes hotplug directly; a repeated unplug request is refused.
+    replies = []
+    for kind in ("real", "emu"):
+        d = os.path.join(tmpdir_, kind)
+        os.mkdir(d)
+        argv = ["-machine", "pc", "-accel", "tcg", "-S", "-nodefaults", "-display", "none",
+                "-chardev", f"socket,id=mon,path={d}/mon.sock,server=on,wait=off",
+                "-mon", "chardev=mon,mode=control"]
+        if kind == "real":
+            p = Proc(["qemu-system-x86_64", *argv], d)
+        else:
+            env = dict(os.environ, QMPEMU_CONFIG=os.path.join(d, "emu.json"))
+            with open(env["QMPEMU_CONFIG"], "w") as f:
+                json.dump({"device_del_ack_ms": None}, f)
+            p = Proc([PYTHON, QMPEMU, *argv], d, env)
+        try:
+            replies.append([p.qmp.execute(name, **args) for name, args in SCRIPT_PC])
+            assert p.proc.wait(EXIT_BOUND_S) == 0
+        finally:
+            p.stop()
+    for (name, args), r, e in zip(SCRIPT_PC, *replies):
+        assert r == e, f"{name} {args}: real {r} emu {e}"
+
+
 @pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="no QEMU")
 def test_sigterm_like_qemu(tmpdir_):
     results = []

@@ -202,6 +202,49 @@ test_domains(vrt_conn *conn)
 }
 
 static void
+test_nodedevs(vrt_conn *conn)
+{
+    step("nodedevs");
+    vrt_error *err = NULL;
+    CHECK(vrt_nodedev_cap_flag("pci") == VRT_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV);
+    CHECK(vrt_nodedev_cap_flag("net") == VRT_CONNECT_LIST_NODE_DEVICES_CAP_NET);
+    CHECK(vrt_nodedev_cap_flag("nonsense") == 0);
+    vrt_nodedev **devs = NULL;
+    int n = vrt_conn_list_all_nodedevs(conn, &devs, VRT_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV, &err);
+    if (n < 0) {
+        /* A libvirtd without udev may have no node device driver. */
+        fprintf(stderr, "node devices not listed: %s\n", err->message);
+        vrt_error_free(err);
+        return;
+    }
+    CHECK(devs[n] == NULL);
+    if (n > 0) {
+        const char *name = vrt_nodedev_get_name(devs[0]);
+        CHECK(strncmp(name, "pci_", 4) == 0);
+        vrt_nodedev *dev = vrt_nodedev_lookup_by_name(conn, name, &err);
+        CHECK(dev && strcmp(vrt_nodedev_get_name(dev), name) == 0);
+        char *xml = vrt_nodedev_get_xml_desc(dev, 0, &err);
+        CHECK(xml && strstr(xml, name) && strstr(xml, "<capability type='pci'>"));
+        free(xml);
+        char **caps = vrt_nodedev_list_caps(dev, &err);
+        CHECK(caps && caps[0]);
+        int has_pci = 0;
+        for (char **c = caps; *c; c++)
+            has_pci |= strcmp(*c, "pci") == 0;
+        CHECK(has_pci);
+        vrt_string_list_free(caps);
+        char *parent = vrt_nodedev_get_parent(dev, &err);
+        CHECK(parent || !err);
+        free(parent);
+        vrt_nodedev_free(dev);
+    }
+    vrt_nodedev_list_free(devs);
+    CHECK(vrt_nodedev_lookup_by_name(conn, "pci_ffff_ff_1f_7", &err) == NULL);
+    CHECK(err->code == 53);
+    vrt_error_free(err);
+}
+
+static void
 test_threads(vrt_conn *conn)
 {
     step("threads");
@@ -231,6 +274,7 @@ main(int argc, char **argv)
     }
     test_host(conn);
     test_threads(conn);
+    test_nodedevs(conn);
     int rc = test_domains(conn);
     vrt_conn_close(conn);
     printf(rc == 77 ? "SKIP domains\n" : "ok\n");

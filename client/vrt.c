@@ -212,6 +212,11 @@ run_cmd(VrtCli *cli, const VrtCmd *cmd, int argc, char **argv)
         const char *eq = strchr(a, '=');
         g_autofree char *name = eq ? g_strndup(a + 2, eq - a - 2) : g_strdup(a + 2);
         const VrtOpt *o = find_opt(cmd, name);
+        if (!o && strcmp(name, "json") == 0 && !eq) {
+            /* Accepted after the command too: `vrt list --all --json`. */
+            cli->json = true;
+            continue;
+        }
         if (!o) {
             g_autofree char *why = g_strdup_printf("command '%s' does not take option '--%s'", cmd->name, name);
             return vrt_cli_usage(cmd, why);

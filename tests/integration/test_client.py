@@ -110,6 +110,7 @@ def test_json_output_parses_and_carries_the_same_numbers(vrtd):
 
     h = json.loads(vrt(vrtd.uri, "--json", "hostname").stdout)
     assert h["hostname"] == socket.gethostname()
+    assert json.loads(vrt(vrtd.uri, "nodeinfo", "--json").stdout) == n  # --json after the command too
     lst = json.loads(vrt(vrtd.uri, "--json", "list", "--all").stdout)
     assert isinstance(lst, list)
     assert len(lst) == len([l for l in virsh(vrtd.uri, "list", "--all").stdout.splitlines() if l.strip()])

@@ -13,18 +13,54 @@
 /* How often the main thread checks that the connection is still alive. */
 #define EVENT_POLL_US (200 * G_TIME_SPAN_MILLISECOND)
 
+typedef struct {
+    GAsyncQueue *lines; /* char*, printed by the main thread */
+    bool json;
+} EventSink;
+
+static char *
+event_json(const vrt_domain_event *ev)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "event");
+    json_builder_add_string_value(b, ev->event_id == VRT_DOMAIN_EVENT_ID_LIFECYCLE ? "lifecycle" : "device-removed");
+    json_builder_set_member_name(b, "domain");
+    json_builder_add_string_value(b, ev->name);
+    if (ev->event_id == VRT_DOMAIN_EVENT_ID_LIFECYCLE) {
+        json_builder_set_member_name(b, "type");
+        json_builder_add_string_value(b, vrt_domain_event_to_string(ev->event));
+        json_builder_set_member_name(b, "detail");
+        json_builder_add_string_value(b, vrt_domain_event_detail_to_string(ev->event, ev->detail));
+        json_builder_set_member_name(b, "type_code");
+        json_builder_add_int_value(b, ev->event);
+        json_builder_set_member_name(b, "detail_code");
+        json_builder_add_int_value(b, ev->detail);
+    } else {
+        json_builder_set_member_name(b, "alias");
+        json_builder_add_string_value(b, ev->alias);
+    }
+    json_builder_end_object(b);
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    return json_generator_to_data(gen, NULL);
+}
+
 static void
 on_event(vrt_conn *conn, const vrt_domain_event *ev, void *opaque)
 {
-    GAsyncQueue *queue = opaque;
+    EventSink *sink = opaque;
     char *line;
-    if (ev->event_id == VRT_DOMAIN_EVENT_ID_LIFECYCLE)
+    if (sink->json)
+        line = event_json(ev);
+    else if (ev->event_id == VRT_DOMAIN_EVENT_ID_LIFECYCLE)
         line = g_strdup_printf("event 'lifecycle' for domain '%s': %s %s", ev->name,
                                vrt_domain_event_to_string(ev->event),
                                vrt_domain_event_detail_to_string(ev->event, ev->detail));
     else
         line = g_strdup_printf("event 'device-removed' for domain '%s': %s", ev->name, ev->alias);
-    g_async_queue_push(queue, line);
+    g_async_queue_push(sink->lines, line);
 }
 
 int
@@ -56,15 +92,16 @@ vrt_cli_cmd_event(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         return VRT_EXIT_ERROR;
 
     g_autoptr(GAsyncQueue) queue = g_async_queue_new_full(g_free);
+    EventSink sink = { .lines = queue, .json = cli->json };
     int ids[2] = { -1, -1 };
     vrt_error *err = NULL;
     if (all || strcmp(which, "lifecycle") == 0) {
-        ids[0] = vrt_conn_domain_event_register(conn, dom, VRT_DOMAIN_EVENT_ID_LIFECYCLE, on_event, queue, &err);
+        ids[0] = vrt_conn_domain_event_register(conn, dom, VRT_DOMAIN_EVENT_ID_LIFECYCLE, on_event, &sink, &err);
         if (ids[0] < 0)
             return vrt_cli_fail(err);
     }
     if (all || strcmp(which, "device-removed") == 0) {
-        ids[1] = vrt_conn_domain_event_register(conn, dom, VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_event, queue,
+        ids[1] = vrt_conn_domain_event_register(conn, dom, VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_event, &sink,
                                                 &err);
         if (ids[1] < 0)
             return vrt_cli_fail(err);
@@ -88,7 +125,8 @@ vrt_cli_cmd_event(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
             break;
         }
         if (deadline && g_get_monotonic_time() >= deadline) {
-            printf("event loop timed out\n");
+            if (!cli->json)
+                printf("event loop timed out\n");
             break;
         }
     }
@@ -101,6 +139,7 @@ vrt_cli_cmd_event(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     }
     vrt_conn_close(cli->conn);
     cli->conn = NULL;
-    printf("events received: %d\n", count);
+    if (!cli->json)
+        printf("events received: %d\n", count);
     return rc;
 }

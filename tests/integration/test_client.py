@@ -517,3 +517,22 @@ def test_persistent_attach_detach_by_alias_and_update(vrtd, domfile, tmp_path):
     finally:
         vrt(uri, "destroy", name, check=False)
         vrt(uri, "undefine", name, check=False)
+
+
+def test_event_json_lines(vrtd, domfile):
+    need(vrtd.uri, "dominfo", "probe-domain")
+    name, path = domfile
+    ev = subprocess.Popen([VRT, "-c", vrtd.uri, "--json", "event", "--all", "--loop", "--timeout", "20"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        vrt(vrtd.uri, "define", path)
+        vrt(vrtd.uri, "undefine", name)
+        time.sleep(0.5)
+    finally:
+        ev.terminate()
+        out, _ = ev.communicate(timeout=10)
+    events = [json.loads(line) for line in out.splitlines() if line.strip()]
+    mine = [(e["type"], e["detail"], e["type_code"]) for e in events if e["domain"] == name]
+    assert mine == [("Defined", "Added", 0), ("Undefined", "Removed", 1)]
+    assert all(e["event"] == "lifecycle" for e in events)

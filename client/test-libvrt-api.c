@@ -93,7 +93,7 @@ test_errors(const char *uri)
 {
     vrt_error *err = NULL;
     CHECK(vrt_conn_open("qemu+tcp://somewhere/system", 0, &err) == NULL);
-    CHECK(err && err->code == 8 && err->domain == 45);
+    CHECK(err && err->code == VRT_ERR_INVALID_ARG && err->domain == VRT_FROM_URI);
     CHECK(strstr(err->message, "transport 'tcp'"));
     vrt_error_free(err);
     vrt_error_free(NULL);
@@ -135,7 +135,7 @@ test_domains(vrt_conn *conn)
         vrt_error_free(err);
         return 77;
     }
-    CHECK(err->code == 42);
+    CHECK(err->code == VRT_ERR_NO_DOMAIN);
     CHECK(strstr(err->message, "Domain not found") && strstr(err->message, "libvrt-api-no-such-domain"));
     vrt_error_free(err);
     err = NULL;
@@ -185,7 +185,7 @@ test_domains(vrt_conn *conn)
 
     /* Stopping a domain that is not running: libvirt's "not valid" error. */
     CHECK(vrt_domain_destroy(dom, &err) == -1);
-    CHECK(err->code == 55 && strstr(err->message, "not running"));
+    CHECK(err->code == VRT_ERR_OPERATION_INVALID && strstr(err->message, "not running"));
     vrt_error_free(err);
     err = NULL;
 
@@ -240,7 +240,7 @@ test_nodedevs(vrt_conn *conn)
     }
     vrt_nodedev_list_free(devs);
     CHECK(vrt_nodedev_lookup_by_name(conn, "pci_ffff_ff_1f_7", &err) == NULL);
-    CHECK(err->code == 53);
+    CHECK(err->code == VRT_ERR_NO_NODE_DEVICE);
     vrt_error_free(err);
 }
 

@@ -47,9 +47,38 @@ typedef struct vrt_nodedev vrt_nodedev;
 
 typedef struct {
     int code;      /* libvirt's virErrorNumber */
-    int domain;    /* libvirt's virErrorDomain: where it was raised (13 = remote, 45 = URI) */
+    int domain;    /* libvirt's virErrorDomain of the call's family (VRT_FROM_*) */
     char *message; /* complete message, never NULL */
 } vrt_error;
+
+/* The virErrorNumber values a caller most often tests (libvirt's numbers). */
+enum {
+    VRT_ERR_INTERNAL_ERROR = 1,
+    VRT_ERR_NO_SUPPORT = 3,          /* the daemon does not implement the call */
+    VRT_ERR_INVALID_ARG = 8,         /* also: a URI libvrt does not accept */
+    VRT_ERR_OPERATION_FAILED = 9,
+    VRT_ERR_XML_ERROR = 27,
+    VRT_ERR_OPERATION_DENIED = 29,   /* e.g. a change on a read-only connection */
+    VRT_ERR_SYSTEM_ERROR = 38,       /* e.g. the socket cannot be reached */
+    VRT_ERR_RPC = 39,                /* the connection broke */
+    VRT_ERR_NO_DOMAIN = 42,
+    VRT_ERR_NO_NETWORK = 43,
+    VRT_ERR_AUTH_FAILED = 45,
+    VRT_ERR_NO_NODE_DEVICE = 53,
+    VRT_ERR_OPERATION_INVALID = 55,  /* e.g. "domain is not running" */
+    VRT_ERR_CONFIG_UNSUPPORTED = 67,
+    VRT_ERR_NO_NETWORK_PORT = 107,
+};
+
+/* virErrorDomain values libvrt reports in vrt_error.domain. */
+enum {
+    VRT_FROM_NONE = 0,
+    VRT_FROM_REMOTE = 13,
+    VRT_FROM_NETWORK = 19,
+    VRT_FROM_DOMAIN = 20,
+    VRT_FROM_NODEDEV = 22,
+    VRT_FROM_URI = 45,
+};
 
 void vrt_error_free(vrt_error *err);
 /* Frees a string or array returned by libvrt (same as free()). */

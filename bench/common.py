@@ -32,6 +32,9 @@ START_TIMEOUT_S = float(os.environ.get("BENCH_START_TIMEOUT", "600"))
 STOP_TIMEOUT_S = 30
 CONNECT_RETRY_S = 0.001
 LIBVIRTD_BUSY_WAIT_S = 300
+# See host_like_wrapper(); BENCH_LIBVIRTD_STOCK=1 measures the machine as it is.
+HOST_LIKE = os.environ.get("BENCH_LIBVIRTD_STOCK", "") != "1"
+HOST_LIKE_DIR = "/var/tmp/vrt-bench-libvirtd"
 SYSTEM_DRIVER_LOCKS = ["/run/libvirt/qemu/driver.pid", "/run/libvirt/network/driver.pid",
                        "/run/libvirt/nodedev/driver.pid"]
 
@@ -156,6 +159,37 @@ def system_libvirtd_pid():
     return None
 
 
+def host_like_wrapper(argv):
+    """Run argv in a private mount namespace that looks like a normal Debian host.
+
+    Here /dev/kvm is 0600 root:root (no udev), so libvirtd finds KVM unusable
+    for its libvirt-qemu user, declares its QEMU capability cache stale and
+    re-probes QEMU on every start (seconds to minutes on a busy machine), and
+    concurrent libvirtds rewrite the shared cache. Only inside the namespace,
+    /dev/kvm is replaced by a node with udev's usual 0660 root:kvm and the cache
+    directory by one kept for the benchmarks, so after its first start libvirtd
+    starts as on a host. Nothing outside the namespace changes.
+    """
+    os.makedirs(HOST_LIKE_DIR, exist_ok=True)
+    cache = os.path.join(HOST_LIKE_DIR, "qemu-cache")
+    os.makedirs(cache, exist_ok=True)
+    kvm = os.path.join(HOST_LIKE_DIR, "kvm")
+    if os.path.exists("/dev/kvm") and not os.path.exists(kvm):
+        st = os.stat("/dev/kvm")
+        os.mknod(kvm, 0o660 | (st.st_mode & 0o170000), st.st_rdev)
+    if os.path.exists(kvm):
+        os.chmod(kvm, 0o660)    # mknod's mode passes through the umask
+        try:
+            shutil.chown(kvm, "root", "kvm")
+        except LookupError:
+            pass
+    script = ""
+    if os.path.exists(kvm):
+        script += f'mount --bind "{kvm}" /dev/kvm && '
+    script += f'mount --bind "{cache}" /var/cache/libvirt/qemu && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
+
+
 def start_libvirtd(workdir=None, wait_busy_s=LIBVIRTD_BUSY_WAIT_S):
     """Debian's libvirtd, system instance, on private sockets in a temporary dir.
 
@@ -183,6 +217,8 @@ def start_libvirtd(workdir=None, wait_busy_s=LIBVIRTD_BUSY_WAIT_S):
         if LIBVIRTD_LOG_FILTERS:
             f.write(f'log_filters = "{LIBVIRTD_LOG_FILTERS}"\n')
     argv = [LIBVIRTD, "--config", conf, "--pid-file", os.path.join(d, "libvirtd.pid")]
+    if HOST_LIKE:
+        argv = host_like_wrapper(argv)
     uri = f"qemu+unix:///system?socket={d}/libvirt-sock"
     return Daemon("libvirtd", argv, uri, d, os.path.join(d, "stderr.log"))
 

@@ -220,3 +220,45 @@ def test_config_sets_socket_perms_and_dir(tmproot):
         assert os.stat(os.path.join(sockdir, "vrtd-sock-ro")).st_mode & 0o777 == 0o750
     finally:
         d.stop()
+
+
+def test_capabilities_valid_and_describe_this_host(vrtd, tmp_path):
+    xml = virsh(vrtd.uri, "capabilities").stdout
+    path = tmp_path / "caps.xml"
+    path.write_text(xml)
+    p = run(["virt-xml-validate", str(path), "capability"], check=False)
+    assert p.returncode == 0, p.stdout + p.stderr + xml
+    assert f"<arch>{os.uname().machine}</arch>" in xml
+    assert "<emulator>/usr/bin/qemu-system-x86_64</emulator>" in xml
+    assert "<domain type='qemu'" in xml
+    assert ("<domain type='kvm'" in xml) == os.access("/dev/kvm", os.R_OK | os.W_OK)
+    machines = run(["qemu-system-x86_64", "-machine", "help"]).stdout
+    canonical_q35 = re.search(r"^q35\s+.*alias of (\S+)\)", machines, re.M).group(1)
+    assert f"canonical='{canonical_q35}'" in xml and ">q35</machine>" in xml
+
+
+def test_max_clients_refuses_extra_connections(tmproot):
+    conf = os.path.join(tmproot, "vrtd.conf")
+    with open(conf, "w") as f:
+        f.write("max_clients = 2\n")
+    d = Vrtd(tmproot, config=conf).start()
+    try:
+        a = libvirt.open(d.uri)
+        b = libvirt.open(d.uri)
+        w = wire.Wire(d.sock)
+        assert wire.is_closed(w)
+        w.close()
+        assert a.getHostname() == b.getHostname() == socket.gethostname()
+        b.close()
+        # A freed place is taken again (once vrtd has seen the close).
+        def reopen():
+            try:
+                return libvirt.open(d.uri)
+            except libvirt.libvirtError:
+                return None
+        c = wait_for(reopen, what="a connection after one closed")
+        assert c.getHostname() == socket.gethostname()
+        c.close()
+        a.close()
+    finally:
+        d.stop()

@@ -24,9 +24,11 @@
 #   - a busybox shell runs on the console afterwards: typing "reboot -f" or
 #     "poweroff -f" there makes the guest itself reboot or power off.
 # Measured on the project machine (TCG, 2 shared cores, QEMU 7.2, 256 MiB):
-# exec to ready marker 2.3-2.9 s on pc and q35; system_powerdown to QEMU exit
-# about 20-50 ms; device_del of a virtio-net-pci to DEVICE_DELETED 100-170 ms
-# (pc, and q35 behind a pcie-root-port). Python helpers: tests/guest/guest.py.
+# exec to ready marker 2.45-2.9 s on pc and q35; system_reset to ready again
+# 2.6-2.7 s (now and then ~5.2 s); system_powerdown to QEMU exit ~65 ms;
+# device_del to DEVICE_DELETED of a virtio-net-pci (virtio_net bound) 160-210 ms
+# on pc, 90-120 ms on q35 behind a pcie-root-port; of a device with no guest
+# driver (e1000) 55-60 ms on both. Python helpers: tests/guest/guest.py.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -9,13 +9,16 @@ Run: /usr/bin/python3 -m pytest tests/guest
 
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Guest, QMPError, guest_paths, POWEROFF_MARKER  # noqa: E402
+from guest import (Guest, QMPError, guest_paths, domain_xml,  # noqa: E402
+                   POWEROFF_MARKER)
 
 # Bounds: measured values are ~2.5 s boot, ~20 ms power off, ~60-170 ms unplug
 # on an idle machine; these leave room for two cores shared with builds.
@@ -137,3 +140,18 @@ def test_unplug_without_guest_is_not_acknowledged():
         # A second request while one is pending: QEMU 7.2 refuses it.
         with pytest.raises(QMPError):
             g.qmp.cmd("device_del", id="net1")
+
+
+@pytest.mark.skipif(shutil.which("virt-xml-validate") is None, reason="no virt-xml-validate")
+@pytest.mark.parametrize("machine", ["pc", "q35"])
+def test_domain_xml_validates(machine):
+    xml = domain_xml("vrt-guest-" + machine, machine=machine,
+                     console_log="/tmp/vrt-guest-console.log",
+                     uuid="c7a5fdbd-cdaf-9455-926a-d65c16db1809")
+    with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+        f.write(xml)
+        f.flush()
+        r = subprocess.run(["virt-xml-validate", f.name, "domain"],
+                           capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert guest_paths()[0] in xml

@@ -168,7 +168,8 @@ def host_like_wrapper(argv):
     concurrent libvirtds rewrite the shared cache. Only inside the namespace,
     /dev/kvm is replaced by a node with udev's usual 0660 root:kvm and the cache
     directory by one kept for the benchmarks, so after its first start libvirtd
-    starts as on a host. Nothing outside the namespace changes.
+    starts as on a host; its qemu.conf gains stdio_handler = "file" so domains
+    start without virtlogd. Nothing outside the namespace changes.
     """
     os.makedirs(HOST_LIKE_DIR, exist_ok=True)
     cache = os.path.join(HOST_LIKE_DIR, "qemu-cache")
@@ -183,7 +184,13 @@ def host_like_wrapper(argv):
             shutil.chown(kvm, "root", "kvm")
         except LookupError:
             pass
-    script = ""
+    # Starting a domain needs virtlogd or stdio_handler = "file"; take the
+    # host's qemu.conf and add the latter, visible to this libvirtd only.
+    qemu_conf = os.path.join(HOST_LIKE_DIR, "qemu.conf")
+    with open("/etc/libvirt/qemu.conf") as src, open(qemu_conf + ".tmp", "w") as dst:
+        dst.write(src.read() + '\nstdio_handler = "file"\n')
+    os.replace(qemu_conf + ".tmp", qemu_conf)
+    script = f'mount --bind "{qemu_conf}" /etc/libvirt/qemu.conf && '
     if os.path.exists(kvm):
         script += f'mount --bind "{kvm}" /dev/kvm && '
     script += f'mount --bind "{cache}" /var/cache/libvirt/qemu && exec "$@"'

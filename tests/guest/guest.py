@@ -70,7 +70,7 @@ def guest_paths():
 
 
 def domain_xml(name, machine="q35", memory_mib=256, console_log=None,
-               root_ports=2, devices="", uuid=None, emulator="/usr/bin/qemu-system-x86_64"):
+               root_ports=4, devices="", uuid=None, emulator="/usr/bin/qemu-system-x86_64"):
     """libvirt domain XML booting the test guest under TCG (type='qemu').
 
     console_log: file that receives the serial console (watch it with
@@ -81,8 +81,10 @@ def domain_xml(name, machine="q35", memory_mib=256, console_log=None,
     uuid_xml = f"  <uuid>{uuid}</uuid>\n" if uuid else ""
     ports = ""
     if machine == "q35":
-        ports = "".join("    <controller type='pci' model='pcie-root-port'/>\n"
-                        for _ in range(root_ports))
+        # libvirt numbers unindexed controllers from 0, which must be pcie-root.
+        ports = "    <controller type='pci' index='0' model='pcie-root'/>\n" + "".join(
+            f"    <controller type='pci' index='{i}' model='pcie-root-port'/>\n"
+            for i in range(1, root_ports + 1))
     serial = ""
     if console_log:
         serial = (f"    <serial type='file'>\n      <source path='{console_log}'/>\n"
@@ -95,7 +97,10 @@ def domain_xml(name, machine="q35", memory_mib=256, console_log=None,
             f"  <features>\n    <acpi/>\n  </features>\n"
             f"  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
             f"  <on_crash>destroy</on_crash>\n"
-            f"  <devices>\n    <emulator>{emulator}</emulator>\n{ports}{serial}{devices}"
+            f"  <devices>\n    <emulator>{emulator}</emulator>\n{ports}"
+            # No USB controller or balloon: they would take root ports meant for hotplug.
+            f"    <controller type='usb' model='none'/>\n{serial}{devices}"
+            f"    <memballoon model='none'/>\n"
             f"  </devices>\n</domain>\n")
 
 

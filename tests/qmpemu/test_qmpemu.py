@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -448,3 +449,29 @@ def test_daemonize_writes_pidfile(tmpdir_):
     else:
         os.kill(pid, signal.SIGKILL)
         pytest.fail("daemonized emulator did not exit after quit")
+
+
+def test_monitor_on_passed_listening_fd(tmpdir_):
+    # A daemon may create the monitor socket itself and pass it as fd=N.
+    path = os.path.join(tmpdir_, "passed.sock")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(1)
+    fd = lsock.fileno()
+    argv = [PYTHON, QMPEMU, "-machine", "q35", "-chardev", f"socket,id=mon,fd={fd},server=on,wait=off",
+            "-mon", "chardev=mon,mode=control"]
+    proc = subprocess.Popen(argv, pass_fds=[fd], stderr=subprocess.PIPE)
+    lsock.close()
+    q = QMP(path)
+    try:
+        q.cmd("qmp_capabilities")
+        assert q.cmd("query-status") == {"status": "running", "singlestep": False,
+                                         "running": True}
+        q.cmd("quit")
+        assert proc.wait(EXIT_BOUND_S) == 0
+    finally:
+        q.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stderr.close()

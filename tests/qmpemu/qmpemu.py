@@ -353,7 +353,17 @@ class Emulator:
             try:
                 obj, end = dec.raw_decode(text, pos)
             except json.JSONDecodeError:
-                break
+                # Incomplete input waits for more; a complete bad line is answered
+                # with an error and skipped, as QEMU's parser does.
+                nl = text.find("\n", pos)
+                if nl < 0:
+                    break
+                word = text[pos:nl].strip().split()[0] if text[pos:nl].strip() else ""
+                desc = (f"JSON parse error, invalid keyword '{word}'" if word.isalpha()
+                        else "JSON parse error, invalid literal")
+                self.send(conn, {"error": {"class": "GenericError", "desc": desc}})
+                pos = nl + 1
+                continue
             pos = end
             self.handle(conn, obj)
             if conn not in self.clients:
@@ -376,12 +386,22 @@ class Emulator:
         self.load_behaviour()
         with open(self.log_path, "a") as log:
             log.write(json.dumps({"ts": time.time(), "cmd": msg}) + "\n")
+        if not isinstance(msg, dict):
+            self.send(conn, {"error": {"class": "GenericError",
+                                       "desc": "QMP input must be a JSON object"}})
+            return
         if self.matches_crash(msg):
             os.kill(os.getpid(), signal.SIGKILL)
         reply = {}
         if "id" in msg:
             reply["id"] = msg["id"]
-        if not isinstance(msg, dict) or "execute" not in msg:
+        for key in msg:
+            if key not in ("execute", "arguments", "id", "exec-oob"):
+                reply["error"] = {"class": "GenericError",
+                                  "desc": f"QMP input member '{key}' is unexpected"}
+                self.send(conn, reply)
+                return
+        if "execute" not in msg:
             reply["error"] = {"class": "GenericError",
                               "desc": "QMP input lacks member 'execute'"}
             self.send(conn, reply)

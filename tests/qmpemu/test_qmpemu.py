@@ -475,3 +475,27 @@ def test_monitor_on_passed_listening_fd(tmpdir_):
             proc.kill()
         proc.wait()
         proc.stderr.close()
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="no QEMU")
+def test_bad_input_like_qemu(tmpdir_):
+    # Malformed QMP input gets the same error as from QEMU, and the monitor goes on.
+    lines = [b"[1,2]", b'{"foo": 1}', b"garbage", b'{"execute": "query-status", "id": 7}']
+    replies = []
+    for kind in ("real", "emu"):
+        d = os.path.join(tmpdir_, kind)
+        os.mkdir(d)
+        argv = ["-S", "-nodefaults", "-display", "none", "-chardev",
+                f"socket,id=mon,path={d}/mon.sock,server=on,wait=off",
+                "-mon", "chardev=mon,mode=control"]
+        p = Proc(["qemu-system-x86_64", *argv] if kind == "real" else [PYTHON, QMPEMU, *argv], d)
+        try:
+            p.qmp.cmd("qmp_capabilities")
+            got = []
+            for line in lines:
+                p.qmp.sock.sendall(line + b"\r\n")
+                got.append(p.qmp._read())
+            replies.append(got)
+        finally:
+            p.stop()
+    assert replies[0] == replies[1]

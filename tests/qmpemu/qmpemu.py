@@ -6,7 +6,8 @@ start this program in QEMU's place. It accepts the command line vrtd gives
 QEMU (``-name guest=X``, ``-uuid``, ``-chardev socket,id=..,path=..,server=on,
 wait=off`` or ``fd=N``, ``-mon chardev=..,mode=control``, ``-qmp``, ``-S``,
 ``-machine``, ``-m``, ``-smp``, ``-device``, ``-netdev``, ``-pidfile``,
-``-daemonize``, ``-no-shutdown``; any other option is accepted and ignored)
+``-daemonize``, ``-no-shutdown``; -device and -netdev in key=value or JSON
+syntax; any other option is accepted and ignored)
 and serves QMP on the monitor socket with QEMU 7.2's greeting, replies, error
 classes and texts, and events (checked against real QEMU by test_qmpemu.py).
 
@@ -134,7 +135,13 @@ def split_opts(text):
 
 
 def parse_opts(text, implied=None):
-    """'a,b=1' -> {implied: 'a', 'b': '1'}; a bare first word names `implied`."""
+    """'a,b=1' -> {implied: 'a', 'b': '1'}; a bare first word names `implied`.
+
+    JSON option syntax ('{"driver": ..., "id": ...}', used by libvirt and vrtd
+    for -device and -netdev) is accepted too; values keep their JSON types.
+    """
+    if text.lstrip().startswith("{"):
+        return json.loads(text)
     out = {}
     for n, part in enumerate(split_opts(text)):
         if "=" in part:
@@ -177,6 +184,10 @@ def parse_argv(argv):
                 sys.exit(f"qmpemu: option -{opt} requires an argument")
             val = argv[i]
             i += 1
+        if opt == "version":
+            print("QEMU emulator version 7.2.0 (vrt-qmpemu)\n"
+                  "Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers")
+            sys.exit(0)
         if opt == "S":
             cfg["paused"] = True
         elif opt == "daemonize":

@@ -499,3 +499,32 @@ def test_bad_input_like_qemu(tmpdir_):
         finally:
             p.stop()
     assert replies[0] == replies[1]
+
+
+def test_json_device_syntax(tmpdir_):
+    # vrtd, like libvirt, writes -device and -netdev as JSON objects.
+    argv = [PYTHON, QMPEMU, "-machine", "pc-q35-7.2", "-S",
+            "-chardev", f"socket,id=mon,path={tmpdir_}/mon.sock,server=on,wait=off",
+            "-mon", "chardev=mon,mode=control",
+            "-device", '{"driver":"pcie-root-port","port":8,"chassis":1,"bus":"pcie.0",'
+                       '"addr":"0x1","multifunction":true,"id":"pci.1"}',
+            "-netdev", '{"type":"user","id":"hostnet0"}',
+            "-device", '{"driver":"virtio-net-pci","netdev":"hostnet0","id":"net0",'
+                       '"mac":"52:54:00:00:00:01","bus":"pci.1","addr":"0x0"}']
+    emu = Proc(argv, tmpdir_)
+    try:
+        q = emu.qmp
+        q.cmd("qmp_capabilities")
+        names = {x["name"] for x in q.cmd("qom-list", path="/machine/peripheral")}
+        assert {"pci.1", "net0"} <= names
+        with pytest.raises(QMPError, match="Duplicate ID 'hostnet0'"):
+            q.cmd("netdev_add", type="user", id="hostnet0")
+    finally:
+        emu.stop()
+
+
+def test_version_option_like_qemu():
+    out = subprocess.run([PYTHON, QMPEMU, "-version"], capture_output=True, text=True,
+                         timeout=EXIT_BOUND_S)
+    assert out.returncode == 0
+    assert out.stdout.startswith("QEMU emulator version 7.2.")

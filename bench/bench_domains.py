@@ -152,6 +152,17 @@ def start_libvirtd_with_file_stdio():
     return common.Daemon("libvirtd", argv, uri, d, os.path.join(d, "stderr.log"))
 
 
+def remove_libvirtd_logs():
+    """QEMU logs libvirtd wrote for our domains (stdio_handler = "file")."""
+    d = "/var/log/libvirt/qemu"
+    try:
+        for f in os.listdir(d):
+            if f.startswith(PREFIX):
+                os.unlink(os.path.join(d, f))
+    except OSError:
+        pass
+
+
 def start_daemon(name):
     return start_libvirtd_with_file_stdio() if name == "libvirtd" else common.start_vrtd()
 
@@ -192,7 +203,7 @@ def bench_lifecycle(conn, vtype, runs):
         if i:
             starts.append(started)
             destroys.append(destroyed)
-    return statistics.median(starts), statistics.median(destroys)
+    return starts, destroys
 
 
 def bench_define_undefine(conn, vtype, count):
@@ -252,7 +263,11 @@ def bench_daemon(name, vtype, args):
         conn = libvirt.open(daemon.uri)
         cleanup_domains(conn)
         try:
-            res["start_ms"], res["destroy_ms"] = [x * 1e3 for x in bench_lifecycle(conn, vtype, args.runs)]
+            starts, destroys = bench_lifecycle(conn, vtype, args.runs)
+            res["start_ms"] = statistics.median(starts) * 1e3
+            res["start_max_ms"] = max(starts) * 1e3
+            res["destroy_ms"] = statistics.median(destroys) * 1e3
+            res["destroy_max_ms"] = max(destroys) * 1e3
         except libvirt.libvirtError as e:
             print(f"{name}: start/destroy failed: {e}", file=sys.stderr)
             cleanup_domains(conn)
@@ -278,6 +293,8 @@ def bench_daemon(name, vtype, args):
             pass
     finally:
         daemon.stop()
+        if name == "libvirtd":
+            remove_libvirtd_logs()
     return res
 
 
@@ -306,12 +323,14 @@ def main():
     n = args.count
     # (label, key, format, higher_is_better, target text)
     rows = [
-        ("start: define+create to running, ms", "start_ms", ".1f", False,
+        ("start: define+create to running, ms (median)", "start_ms", ".1f", False,
          f"vrtd <= {TARGET_START_VS_QEMU}x bare QEMU = {qemu_run_s * 1e3 * TARGET_START_VS_QEMU:.0f} ms"),
-        ("destroy, ms", "destroy_ms", ".1f", False, f"vrtd <= {TARGET_DESTROY_MS} ms"),
+        ("start, slowest run, ms", "start_max_ms", ".1f", False, ""),
+        ("destroy, ms (median)", "destroy_ms", ".1f", False, f"vrtd <= {TARGET_DESTROY_MS} ms"),
+        ("destroy, slowest run, ms", "destroy_max_ms", ".1f", False, ""),
         ("define+undefine per s", "define_undefine_per_s", ",.0f", True, f">= {TARGET_AHEAD:.0f}x libvirtd"),
         (f"listAllDomains ({n} defined) per s", "list_per_s", ",.1f", True, f">= {TARGET_AHEAD:.0f}x libvirtd"),
-        (f"listAllDomains daemon CPU us/call", "list_cpu_us", ",.0f", False, f"<= 1/{TARGET_AHEAD:.0f} libvirtd"),
+        ("listAllDomains daemon CPU us/call", "list_cpu_us", ",.0f", False, f"<= 1/{TARGET_AHEAD:.0f} libvirtd"),
         (f"dumpxml of {n} domains, total ms", "dumpxml_total_ms", ",.0f", False, f"<= 1/{TARGET_AHEAD:.0f} libvirtd"),
         ("dumpxml per call, us", "dumpxml_per_call_us", ",.0f", False, ""),
         ("dumpxml daemon CPU us/call", "dumpxml_cpu_us", ",.0f", False, ""),

@@ -56,10 +56,11 @@ def qemu_pid(root, name):
 
 
 def alive(pid):
+    """True while the process exists and is not a zombie waiting for its reaper."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
         return False
 
 
@@ -353,5 +354,29 @@ def test_guest_acpi_shutdown_and_reboot(vrtd, guest, tmp_path):
     dom.shutdown()
     wait_for(lambda: dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF, timeout=60, what="ACPI shutdown")
     assert dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_SHUTDOWN]
+    dom.undefine()
+    conn.close()
+
+
+def test_qemu_starts_with_no_signal_blocked_and_destroy_is_prompt(vrtd):
+    """QEMU must not inherit a blocked signal mask from vrtd's threads: with
+    SIGTERM blocked it ignores destroy until the SIGKILL seconds later."""
+    conn = libvirt.open(vrtd.uri)
+    dom = conn.defineXML(guestless("sig1"))
+    slow = []
+    for _ in range(10):
+        dom.create()
+        pid = qemu_pid(vrtd.root, "sig1")
+        with open(f"/proc/{pid}/status") as f:
+            blocked = [ln.split()[1] for ln in f if ln.startswith("SigBlk:")][0]
+        # QEMU blocks a few signals of its own (SIGBUS, SIGUSR1, SIGALRM, SIGIO); never SIGTERM.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            assert not int(blocked, 16) & (1 << (sig - 1)), f"QEMU runs with {sig.name} blocked: SigBlk {blocked}"
+        t = time.monotonic()
+        dom.destroy()
+        if time.monotonic() - t > 1.0:
+            slow.append(time.monotonic() - t)
+        wait_for(lambda: not alive(pid), timeout=2, what="QEMU to be gone after destroy")
+    assert slow == [], f"destroy took {slow} s"
     dom.undefine()
     conn.close()

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,7 +21,10 @@
 
 #define PROCESS_MONITOR_TIMEOUT_MS 10000    /* exec until QMP answers */
 #define PROCESS_RECONNECT_TIMEOUT_MS 3000
-#define PROCESS_TERM_WAIT_MS 3000           /* SIGTERM, then SIGKILL */
+/* SIGTERM, then SIGKILL. A healthy QEMU exits on SIGTERM within tens of ms
+ * (flushing its disks); QEMU 7.2 started with -no-shutdown now and then
+ * reports the signal and a SHUTDOWN event and then stays: it gets SIGKILL. */
+#define PROCESS_TERM_WAIT_MS 500
 #define PROCESS_KILL_WAIT_MS 5000
 #define PROCESS_POLL_US 1000
 #define PROCESS_LOG_TAIL 1024               /* bytes of QEMU's log in errors */
@@ -121,6 +125,16 @@ child_setup(gpointer data)
 {
     /* Own session: a signal to the daemon's group must not reach QEMU. */
     setsid();
+    /* The spawning thread's signal mask and ignored signals survive exec:
+     * QEMU starts with the defaults whichever vrtd thread starts it, so
+     * destroy's SIGTERM always reaches it. */
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    }
 }
 
 static pid_t

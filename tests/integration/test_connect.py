@@ -262,3 +262,19 @@ def test_max_clients_refuses_extra_connections(tmproot):
         a.close()
     finally:
         d.stop()
+
+
+def test_daemon_option_forks_and_serves(tmproot):
+    p = run([VRTD, "--root", tmproot, "--daemon"], check=False, timeout=10)
+    assert p.returncode == 0, p.stderr
+    pidfile = os.path.join(tmproot, "run", "vrt", "vrtd.pid")
+    pid = wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), what="the pid file")
+    sock = os.path.join(tmproot, "run", "vrt", "vrtd-sock")
+    try:
+        uri = f"qemu+unix:///system?socket={sock}"
+        wait_for(lambda: os.path.exists(sock), what="the socket")
+        assert virsh(uri, "hostname").stdout.strip() == socket.gethostname()
+        assert os.path.exists(f"/proc/{int(pid)}")
+    finally:
+        os.kill(int(pid), signal.SIGTERM)
+        wait_for(lambda: not os.path.exists(pidfile), what="vrtd to exit")

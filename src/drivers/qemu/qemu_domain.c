@@ -298,6 +298,36 @@ vrt_qemu_dom_save_config(VrtQemuDom *obj, const VrtDomainDef *def, GError **erro
     return vrt_file_write_atomic(path, xml, -1, 0600, error);
 }
 
+VrtDomainDef *
+vrt_qemu_dom_config_copy(VrtQemuDom *obj, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return vrt_domain_def_copy(obj->newdef ? obj->newdef : obj->def, error);
+}
+
+bool
+vrt_qemu_dom_config_install(VrtQemuDom *obj, VrtDomainDef *def, GError **error)
+{
+    g_autoptr(VrtDomainDef) copy = def;
+
+    if (!vrt_qemu_dom_save_config(obj, copy, error))
+        return false;
+    g_mutex_lock(&obj->lock);
+    /* Under the job a persistent domain has newdef exactly while active. */
+    if (obj->newdef) {
+        vrt_domain_def_free(obj->newdef);
+        obj->newdef = g_steal_pointer(&copy);
+        obj->updated = true;
+    } else {
+        copy->id = -1;
+        vrt_domain_def_free(obj->def);
+        obj->def = g_steal_pointer(&copy);
+    }
+    g_mutex_unlock(&obj->lock);
+    return true;
+}
+
 /* Skips an XML declaration so the document can be embedded. */
 static const char *
 skip_xml_decl(const char *xml)

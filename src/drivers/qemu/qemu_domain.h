@@ -117,6 +117,13 @@ char *vrt_qemu_config_path(VrtQemuDriver *drv, const char *name);
 char *vrt_qemu_autostart_path(VrtQemuDriver *drv, const char *name);
 char *vrt_qemu_status_path(VrtQemuDriver *drv, const char *name);
 bool vrt_qemu_dom_save_config(VrtQemuDom *obj, const VrtDomainDef *def, GError **error);
+/* A copy of the persistent definition (newdef while active) to edit.
+ * Job held, lock NOT held. */
+VrtDomainDef *vrt_qemu_dom_config_copy(VrtQemuDom *obj, GError **error);
+/* Saves an edited copy of the persistent definition and installs it (as
+ * newdef, marking the domain updated, while active). Takes def, also on
+ * failure. Job held on a persistent domain, lock NOT held. */
+bool vrt_qemu_dom_config_install(VrtQemuDom *obj, VrtDomainDef *def, GError **error);
 /* Writes the status file (live XML + pid + monitor + state). Lock held. */
 bool vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error);
 /* Reads a status file: the live def, pid, monitor path, state, reason and

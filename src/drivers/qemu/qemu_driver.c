@@ -177,6 +177,18 @@ vrt_qemu_driver_find(VrtQemuDriver *drv, const guchar *uuid, GError **error)
     return vrt_qemu_dom_ref(obj);
 }
 
+/* Finds a domain and takes a job of kind job on it: a reference the caller
+ * ends the job on, or NULL with VIR_ERR_NO_DOMAIN or the job's error. */
+static VrtQemuDom *
+find_with_job(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJob job, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+
+    if (!obj || !vrt_qemu_dom_begin_job(obj, job, error))
+        return NULL;
+    return g_steal_pointer(&obj);
+}
+
 /* Returns a reference to the domain with this name (driver lock held). */
 static VrtQemuDom *
 find_by_name_locked(VrtQemuDriver *drv, const char *name)
@@ -514,12 +526,12 @@ vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
 bool
 vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
     g_autofree char *config = NULL;
     g_autofree char *link = NULL;
     bool active;
 
-    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+    if (!obj)
         return false;
     g_mutex_lock(&obj->lock);
     if (!obj->persistent) {
@@ -679,11 +691,11 @@ static bool
 monitor_call(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJob job, VrtQemuDom **objp,
              bool (*fn)(VrtQemuMonitor *, GError **), GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, job, error);
     g_autoptr(VrtQemuMonitor) mon = NULL;
     bool ok;
 
-    if (!obj || !vrt_qemu_dom_begin_job(obj, job, error))
+    if (!obj)
         return false;
     if (!require_state(obj, true, error)) {
         vrt_qemu_dom_end_job(obj);
@@ -930,12 +942,12 @@ int vrt_qemu_domain_get_autostart(VrtQemuDriver *drv, const guchar *uuid, GError
 bool
 vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int autostart, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
     g_autofree char *link = NULL;
     g_autofree char *target = NULL;
     bool ok = true;
 
-    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+    if (!obj)
         return false;
     g_mutex_lock(&obj->lock);
     if (!obj->persistent) {
@@ -1083,11 +1095,11 @@ config_def(VrtQemuDom *obj)
 bool
 vrt_qemu_domain_set_memory(VrtQemuDriver *drv, const guchar *uuid, guint64 kib, guint flags, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
     bool live, config, ok = true;
     bool maximum = flags & VRT_DOMAIN_MEM_MAXIMUM;
 
-    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+    if (!obj)
         return false;
     if (!vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_MEM_MAXIMUM, &live, &config, error))
         goto out_fail;
@@ -1121,11 +1133,8 @@ vrt_qemu_domain_set_memory(VrtQemuDriver *drv, const guchar *uuid, guint64 kib, 
         g_mutex_unlock(&obj->lock);
     }
     if (config) {
-        g_autoptr(VrtDomainDef) copy = NULL;
+        g_autoptr(VrtDomainDef) copy = vrt_qemu_dom_config_copy(obj, error);
 
-        g_mutex_lock(&obj->lock);
-        copy = vrt_domain_def_copy(config_def(obj), error);
-        g_mutex_unlock(&obj->lock);
         if (!copy)
             goto out_fail;
         if (maximum) {
@@ -1139,19 +1148,8 @@ vrt_qemu_domain_set_memory(VrtQemuDriver *drv, const guchar *uuid, guint64 kib, 
             }
             copy->current_memory_kib = kib;
         }
-        if (!vrt_qemu_dom_save_config(obj, copy, error))
+        if (!vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error))
             goto out_fail;
-        g_mutex_lock(&obj->lock);
-        if (obj->newdef) {
-            vrt_domain_def_free(obj->newdef);
-            obj->newdef = g_steal_pointer(&copy);
-            obj->updated = true;
-        } else {
-            copy->id = -1;
-            vrt_domain_def_free(obj->def);
-            obj->def = g_steal_pointer(&copy);
-        }
-        g_mutex_unlock(&obj->lock);
     }
     vrt_qemu_dom_end_job(obj);
     return ok;
@@ -1163,13 +1161,13 @@ out_fail:
 bool
 vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint flags, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
     g_autoptr(VrtDomainDef) copy = NULL;
     const VrtQemuCapsInfo *caps;
     bool live, config;
     bool maximum = flags & VRT_DOMAIN_VCPU_MAXIMUM;
 
-    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+    if (!obj)
         return false;
     if (!vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_VCPU_MAXIMUM, &live, &config, error))
         goto fail;
@@ -1188,9 +1186,7 @@ vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint
                       n, caps->max_vcpus);
         goto fail;
     }
-    g_mutex_lock(&obj->lock);
-    copy = vrt_domain_def_copy(config_def(obj), error);
-    g_mutex_unlock(&obj->lock);
+    copy = vrt_qemu_dom_config_copy(obj, error);
     if (!copy)
         goto fail;
     if (maximum) {
@@ -1205,19 +1201,8 @@ vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint
         }
         copy->current_vcpus = n;
     }
-    if (!vrt_qemu_dom_save_config(obj, copy, error))
+    if (!vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error))
         goto fail;
-    g_mutex_lock(&obj->lock);
-    if (obj->newdef) {
-        vrt_domain_def_free(obj->newdef);
-        obj->newdef = g_steal_pointer(&copy);
-        obj->updated = true;
-    } else {
-        copy->id = -1;
-        vrt_domain_def_free(obj->def);
-        obj->def = g_steal_pointer(&copy);
-    }
-    g_mutex_unlock(&obj->lock);
     vrt_qemu_dom_end_job(obj);
     return true;
 fail:
@@ -1283,10 +1268,10 @@ static bool
 device_call(VrtQemuDriver *drv, const guchar *uuid, const char *xml, const char *alias, guint flags, int op,
             GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
     bool ok = false;
 
-    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error))
+    if (!obj)
         return false;
     switch (op) {
     case 0: ok = vrt_qemu_hotplug_attach(obj, xml, flags, error); break;

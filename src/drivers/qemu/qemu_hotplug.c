@@ -113,28 +113,11 @@ static bool
 edit_config(VrtQemuDom *obj, bool (*fn)(VrtDomainDef *def, gpointer data, GError **error), gpointer data,
             GError **error)
 {
-    g_autoptr(VrtDomainDef) copy = NULL;
-    bool active;
+    g_autoptr(VrtDomainDef) copy = vrt_qemu_dom_config_copy(obj, error);
 
-    g_mutex_lock(&obj->lock);
-    copy = vrt_domain_def_copy(obj->newdef ? obj->newdef : obj->def, error);
-    g_mutex_unlock(&obj->lock);
-    if (!copy || !fn(copy, data, error) || !vrt_domain_def_assign_addresses(copy, error) ||
-        !vrt_qemu_dom_save_config(obj, copy, error))
+    if (!copy || !fn(copy, data, error) || !vrt_domain_def_assign_addresses(copy, error))
         return false;
-    g_mutex_lock(&obj->lock);
-    active = vrt_qemu_dom_is_active(obj);
-    if (active) {
-        vrt_domain_def_free(obj->newdef);
-        obj->newdef = g_steal_pointer(&copy);
-        obj->updated = true;
-    } else {
-        copy->id = -1;
-        vrt_domain_def_free(obj->def);
-        obj->def = g_steal_pointer(&copy);
-    }
-    g_mutex_unlock(&obj->lock);
-    return true;
+    return vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error);
 }
 
 static bool

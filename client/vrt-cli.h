@@ -66,16 +66,34 @@ int vrt_cli_failf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 int vrt_cli_usage(const VrtCmd *cmd, const char *why);
 /* Checks the number of positional arguments. */
 bool vrt_cli_nargs(const VrtCmd *cmd, int nargs, int min, int max, int *rc);
+/* Checks the positional arguments, then opens the connection; NULL with *rc
+ * set (usage or error, already printed) when either fails. */
+vrt_conn *vrt_cli_begin(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int min, int max, int *rc);
+/* Like vrt_cli_begin for commands taking one FILE of XML: reads it (into
+ * *xml) before connecting, so a missing file is reported without a daemon. */
+vrt_conn *vrt_cli_begin_xml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, char **xml, int *rc);
 /* Reads a whole file for define/attach commands; NULL after printing why. */
 char *vrt_cli_read_file(const char *path);
 
 /* Prints a JSON node (consumed) and a newline. */
 void vrt_cli_print_json(JsonNode *node);
+/* Prints the builder's root (a finished object or array) as vrt_cli_print_json does. */
+void vrt_cli_print_builder(JsonBuilder *b);
+/* Object members: a string, an integer, a boolean, and an id that is null when negative. */
+void vrt_cli_json_str(JsonBuilder *b, const char *key, const char *v);
+void vrt_cli_json_int(JsonBuilder *b, const char *key, gint64 v);
+void vrt_cli_json_bool(JsonBuilder *b, const char *key, bool v);
+void vrt_cli_json_id(JsonBuilder *b, const char *key, int id);
+/* Prints text (XML) as the daemon sent it, with a newline unless it ends in one. */
+void vrt_cli_print_text(const char *text);
 /* A table as virsh prints it: header, dashes, rows; cols columns per row. */
 void vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols);
 
 /* A domain named by id, UUID or name (as virsh does); NULL after printing why. */
 vrt_domain *vrt_cli_domain(VrtCli *cli, const char *what);
+/* Checks the positional arguments and looks up the domain named first;
+ * NULL with *rc set (usage or error, already printed) when either fails. */
+vrt_domain *vrt_cli_domain_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc);
 int vrt_cli_cmd_event(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vrt_domain, vrt_domain_free)

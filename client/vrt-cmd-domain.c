@@ -32,6 +32,15 @@ vrt_cli_domain(VrtCli *cli, const char *what)
     return dom;
 }
 
+vrt_domain *
+vrt_cli_domain_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc)
+{
+    if (!vrt_cli_nargs(cmd, args->npos, nargs, nargs, rc))
+        return NULL;
+    *rc = VRT_EXIT_ERROR;
+    return vrt_cli_domain(cli, args->pos[0]);
+}
+
 /* ---- list ---- */
 
 static gint
@@ -51,11 +60,9 @@ static int
 cmd_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 0, 0, &rc))
-        return rc;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     unsigned int flags = VRT_CONNECT_LIST_DOMAINS_ACTIVE;
     if (vrt_cli_flag(args, "all"))
         flags = 0;
@@ -87,23 +94,16 @@ cmd_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         row[2] = g_strdup(vrt_domain_state_to_string(state));
         g_ptr_array_add(rows, row);
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "id");
-        if (id >= 0)
-            json_builder_add_int_value(b, id);
-        else
-            json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "name");
-        json_builder_add_string_value(b, vrt_domain_get_name(doms[i]));
-        json_builder_set_member_name(b, "uuid");
-        json_builder_add_string_value(b, uuid);
-        json_builder_set_member_name(b, "state");
-        json_builder_add_string_value(b, vrt_domain_state_to_string(state));
+        vrt_cli_json_id(b, "id", id);
+        vrt_cli_json_str(b, "name", vrt_domain_get_name(doms[i]));
+        vrt_cli_json_str(b, "uuid", uuid);
+        vrt_cli_json_str(b, "state", vrt_domain_state_to_string(state));
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
     vrt_domain_list_free(doms);
     if (cli->json) {
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
     } else {
         static const char *const header[] = { "Id", "Name", "State" };
         vrt_cli_print_table(header, rows, 3);
@@ -117,14 +117,10 @@ static int
 cmd_define(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autofree char *xml = vrt_cli_read_file(args->pos[0]);
-    if (!xml)
-        return VRT_EXIT_ERROR;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    g_autofree char *xml = NULL;
+    vrt_conn *conn = vrt_cli_begin_xml(cli, cmd, args, &xml, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     g_autoptr(vrt_domain) dom = vrt_domain_define_xml(conn, xml, 0, &err);
     if (!dom)
@@ -137,14 +133,10 @@ static int
 cmd_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autofree char *xml = vrt_cli_read_file(args->pos[0]);
-    if (!xml)
-        return VRT_EXIT_ERROR;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    g_autofree char *xml = NULL;
+    vrt_conn *conn = vrt_cli_begin_xml(cli, cmd, args, &xml, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     unsigned int flags = vrt_cli_flag(args, "paused") ? VRT_DOMAIN_START_PAUSED : 0;
     g_autoptr(vrt_domain) dom = vrt_domain_create_xml(conn, xml, flags, &err);
@@ -161,11 +153,9 @@ static int
 simple_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DomOp op)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
     if (!dom)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     const char *name = vrt_domain_get_name(dom);
     int r = -1;
@@ -223,36 +213,13 @@ SIMPLE_CMD(cmd_resume, OP_RESUME)
 
 /* ---- queries ---- */
 
-static void
-json_str(JsonBuilder *b, const char *key, const char *v)
-{
-    json_builder_set_member_name(b, key);
-    json_builder_add_string_value(b, v);
-}
-
-static void
-json_int(JsonBuilder *b, const char *key, gint64 v)
-{
-    json_builder_set_member_name(b, key);
-    json_builder_add_int_value(b, v);
-}
-
-static void
-json_bool(JsonBuilder *b, const char *key, bool v)
-{
-    json_builder_set_member_name(b, key);
-    json_builder_add_boolean_value(b, v);
-}
-
 static int
 cmd_dominfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
     if (!dom)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     vrt_domain_info info;
     if (vrt_domain_get_info(dom, &info, &err) < 0)
@@ -275,23 +242,19 @@ cmd_dominfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     if (cli->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "id");
-        if (id >= 0)
-            json_builder_add_int_value(b, id);
-        else
-            json_builder_add_null_value(b);
-        json_str(b, "name", vrt_domain_get_name(dom));
-        json_str(b, "uuid", uuid);
-        json_str(b, "os_type", os);
-        json_str(b, "state", vrt_domain_state_to_string(info.state));
-        json_int(b, "cpus", info.nr_virt_cpu);
-        json_int(b, "cpu_time_ns", info.cpu_time);
-        json_int(b, "max_memory_kib", info.max_mem);
-        json_int(b, "used_memory_kib", info.memory);
-        json_bool(b, "persistent", persistent);
-        json_bool(b, "autostart", autostart);
+        vrt_cli_json_id(b, "id", id);
+        vrt_cli_json_str(b, "name", vrt_domain_get_name(dom));
+        vrt_cli_json_str(b, "uuid", uuid);
+        vrt_cli_json_str(b, "os_type", os);
+        vrt_cli_json_str(b, "state", vrt_domain_state_to_string(info.state));
+        vrt_cli_json_int(b, "cpus", info.nr_virt_cpu);
+        vrt_cli_json_int(b, "cpu_time_ns", info.cpu_time);
+        vrt_cli_json_int(b, "max_memory_kib", info.max_mem);
+        vrt_cli_json_int(b, "used_memory_kib", info.memory);
+        vrt_cli_json_bool(b, "persistent", persistent);
+        vrt_cli_json_bool(b, "autostart", autostart);
         json_builder_end_object(b);
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
         return VRT_EXIT_OK;
     }
     g_autofree char *id_s = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
@@ -341,11 +304,9 @@ static int
 cmd_domstate(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
     if (!dom)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     int state = 0, reason = 0;
     if (vrt_domain_get_state(dom, &state, &reason, &err) < 0)
@@ -353,12 +314,12 @@ cmd_domstate(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     if (cli->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        json_str(b, "state", vrt_domain_state_to_string(state));
-        json_int(b, "state_code", state);
-        json_str(b, "reason", reason_string(state, reason));
-        json_int(b, "reason_code", reason);
+        vrt_cli_json_str(b, "state", vrt_domain_state_to_string(state));
+        vrt_cli_json_int(b, "state_code", state);
+        vrt_cli_json_str(b, "reason", reason_string(state, reason));
+        vrt_cli_json_int(b, "reason_code", reason);
         json_builder_end_object(b);
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
     } else if (vrt_cli_flag(args, "reason")) {
         printf("%s (%s)\n\n", vrt_domain_state_to_string(state), reason_string(state, reason));
     } else {
@@ -371,11 +332,9 @@ static int
 cmd_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
     if (!dom)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     unsigned int flags = 0;
     if (vrt_cli_flag(args, "inactive"))
@@ -385,7 +344,7 @@ cmd_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     g_autofree char *xml = vrt_domain_get_xml_desc(dom, flags, &err);
     if (!xml)
         return vrt_cli_fail(err);
-    printf("%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
+    vrt_cli_print_text(xml);
     return VRT_EXIT_OK;
 }
 
@@ -393,11 +352,9 @@ static int
 cmd_autostart(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
+    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
     if (!dom)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     bool disable = vrt_cli_flag(args, "disable");
     if (vrt_domain_set_autostart(dom, !disable, &err) < 0)

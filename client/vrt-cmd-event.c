@@ -23,22 +23,15 @@ event_json(const vrt_domain_event *ev)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "event");
-    json_builder_add_string_value(b, ev->event_id == VRT_DOMAIN_EVENT_ID_LIFECYCLE ? "lifecycle" : "device-removed");
-    json_builder_set_member_name(b, "domain");
-    json_builder_add_string_value(b, ev->name);
+    vrt_cli_json_str(b, "event", ev->event_id == VRT_DOMAIN_EVENT_ID_LIFECYCLE ? "lifecycle" : "device-removed");
+    vrt_cli_json_str(b, "domain", ev->name);
     if (ev->event_id == VRT_DOMAIN_EVENT_ID_LIFECYCLE) {
-        json_builder_set_member_name(b, "type");
-        json_builder_add_string_value(b, vrt_domain_event_to_string(ev->event));
-        json_builder_set_member_name(b, "detail");
-        json_builder_add_string_value(b, vrt_domain_event_detail_to_string(ev->event, ev->detail));
-        json_builder_set_member_name(b, "type_code");
-        json_builder_add_int_value(b, ev->event);
-        json_builder_set_member_name(b, "detail_code");
-        json_builder_add_int_value(b, ev->detail);
+        vrt_cli_json_str(b, "type", vrt_domain_event_to_string(ev->event));
+        vrt_cli_json_str(b, "detail", vrt_domain_event_detail_to_string(ev->event, ev->detail));
+        vrt_cli_json_int(b, "type_code", ev->event);
+        vrt_cli_json_int(b, "detail_code", ev->detail);
     } else {
-        json_builder_set_member_name(b, "alias");
-        json_builder_add_string_value(b, ev->alias);
+        vrt_cli_json_str(b, "alias", ev->alias);
     }
     json_builder_end_object(b);
     g_autoptr(JsonGenerator) gen = json_generator_new();

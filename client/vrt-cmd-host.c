@@ -12,11 +12,9 @@ static int
 cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 0, 0, &rc))
-        return rc;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     g_autofree char *type = vrt_conn_get_type(conn, &err);
     if (!type)
@@ -37,24 +35,17 @@ cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     if (cli->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "library");
-        json_builder_add_string_value(b, lib_s);
-        json_builder_set_member_name(b, "library_version");
-        json_builder_add_int_value(b, lib);
-        json_builder_set_member_name(b, "type");
-        json_builder_add_string_value(b, type);
-        json_builder_set_member_name(b, "hypervisor");
-        json_builder_add_string_value(b, hv_s);
-        json_builder_set_member_name(b, "hypervisor_version");
-        json_builder_add_int_value(b, hv);
+        vrt_cli_json_str(b, "library", lib_s);
+        vrt_cli_json_int(b, "library_version", lib);
+        vrt_cli_json_str(b, "type", type);
+        vrt_cli_json_str(b, "hypervisor", hv_s);
+        vrt_cli_json_int(b, "hypervisor_version", hv);
         if (have_daemon) {
-            json_builder_set_member_name(b, "daemon");
-            json_builder_add_string_value(b, daemon_s);
-            json_builder_set_member_name(b, "daemon_version");
-            json_builder_add_int_value(b, daemon);
+            vrt_cli_json_str(b, "daemon", daemon_s);
+            vrt_cli_json_int(b, "daemon_version", daemon);
         }
         json_builder_end_object(b);
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
         return VRT_EXIT_OK;
     }
     printf("Compiled against library: vrt %s\n", VRT_VERSION);
@@ -68,14 +59,12 @@ cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 
 /* Commands that print one string the connection answers. */
 static int
-print_string(VrtCli *cli, const VrtCmd *cmd, int nargs, char *(*get)(vrt_conn *, vrt_error **), const char *key)
+print_string(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, char *(*get)(vrt_conn *, vrt_error **), const char *key)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, nargs, 0, 0, &rc))
-        return rc;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     g_autofree char *s = get(conn, &err);
     if (!s)
@@ -83,12 +72,11 @@ print_string(VrtCli *cli, const VrtCmd *cmd, int nargs, char *(*get)(vrt_conn *,
     if (cli->json && key) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, key);
-        json_builder_add_string_value(b, s);
+        vrt_cli_json_str(b, key, s);
         json_builder_end_object(b);
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
     } else {
-        printf("%s%s", s, g_str_has_suffix(s, "\n") ? "" : "\n");
+        vrt_cli_print_text(s);
     }
     return VRT_EXIT_OK;
 }
@@ -96,38 +84,29 @@ print_string(VrtCli *cli, const VrtCmd *cmd, int nargs, char *(*get)(vrt_conn *,
 static int
 cmd_hostname(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    return print_string(cli, cmd, args->npos, vrt_conn_get_hostname, "hostname");
+    return print_string(cli, cmd, args, vrt_conn_get_hostname, "hostname");
 }
 
 static int
 cmd_uri(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    return print_string(cli, cmd, args->npos, vrt_conn_get_uri, "uri");
+    return print_string(cli, cmd, args, vrt_conn_get_uri, "uri");
 }
 
 static int
 cmd_capabilities(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     /* XML is already structured: --json does not wrap it. */
-    return print_string(cli, cmd, args->npos, vrt_conn_get_capabilities, NULL);
-}
-
-static void
-add_int(JsonBuilder *b, const char *key, gint64 v)
-{
-    json_builder_set_member_name(b, key);
-    json_builder_add_int_value(b, v);
+    return print_string(cli, cmd, args, vrt_conn_get_capabilities, NULL);
 }
 
 static int
 cmd_nodeinfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 0, 0, &rc))
-        return rc;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     vrt_node_info info;
     if (vrt_conn_get_node_info(conn, &info, &err) < 0)
@@ -135,17 +114,16 @@ cmd_nodeinfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     if (cli->json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "model");
-        json_builder_add_string_value(b, info.model);
-        add_int(b, "cpus", info.cpus);
-        add_int(b, "mhz", info.mhz);
-        add_int(b, "sockets", info.sockets);
-        add_int(b, "cores", info.cores);
-        add_int(b, "threads", info.threads);
-        add_int(b, "nodes", info.nodes);
-        add_int(b, "memory_kib", info.memory);
+        vrt_cli_json_str(b, "model", info.model);
+        vrt_cli_json_int(b, "cpus", info.cpus);
+        vrt_cli_json_int(b, "mhz", info.mhz);
+        vrt_cli_json_int(b, "sockets", info.sockets);
+        vrt_cli_json_int(b, "cores", info.cores);
+        vrt_cli_json_int(b, "threads", info.threads);
+        vrt_cli_json_int(b, "nodes", info.nodes);
+        vrt_cli_json_int(b, "memory_kib", info.memory);
         json_builder_end_object(b);
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
         return VRT_EXIT_OK;
     }
     printf("%-20s %s\n", "CPU model:", info.model);
@@ -164,11 +142,9 @@ static int
 cmd_maxvcpus(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 0, 0, &rc))
-        return rc;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     int n = vrt_conn_get_max_vcpus(conn, NULL, &err);
     if (n < 0)
@@ -181,11 +157,9 @@ static int
 cmd_freemem(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 0, 0, &rc))
-        return rc;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     unsigned long long bytes = 0;
     if (vrt_conn_get_free_memory(conn, &bytes, &err) < 0)

@@ -21,6 +21,17 @@ lookup(VrtCli *cli, const char *name)
     return net;
 }
 
+/* Checks the positional arguments and looks up the network named first;
+ * NULL with *rc set (usage or error, already printed) when either fails. */
+static vrt_network *
+network_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc)
+{
+    if (!vrt_cli_nargs(cmd, args->npos, nargs, nargs, rc))
+        return NULL;
+    *rc = VRT_EXIT_ERROR;
+    return lookup(cli, args->pos[0]);
+}
+
 static gint
 network_order(gconstpointer a, gconstpointer b)
 {
@@ -31,11 +42,9 @@ static int
 cmd_net_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 0, 0, &rc))
-        return rc;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     unsigned int flags = VRT_CONNECT_LIST_NETWORKS_ACTIVE;
     if (vrt_cli_flag(args, "all"))
         flags = 0;
@@ -69,22 +78,17 @@ cmd_net_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         char uuid[VRT_UUID_STRING_BUFLEN];
         vrt_network_get_uuid_string(nets[i], uuid);
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "name");
-        json_builder_add_string_value(b, vrt_network_get_name(nets[i]));
-        json_builder_set_member_name(b, "uuid");
-        json_builder_add_string_value(b, uuid);
-        json_builder_set_member_name(b, "active");
-        json_builder_add_boolean_value(b, active);
-        json_builder_set_member_name(b, "autostart");
-        json_builder_add_boolean_value(b, autostart);
-        json_builder_set_member_name(b, "persistent");
-        json_builder_add_boolean_value(b, persistent);
+        vrt_cli_json_str(b, "name", vrt_network_get_name(nets[i]));
+        vrt_cli_json_str(b, "uuid", uuid);
+        vrt_cli_json_bool(b, "active", active);
+        vrt_cli_json_bool(b, "autostart", autostart);
+        vrt_cli_json_bool(b, "persistent", persistent);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
     vrt_network_list_free(nets);
     if (cli->json) {
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
     } else {
         static const char *const header[] = { "Name", "State", "Autostart", "Persistent" };
         vrt_cli_print_table(header, rows, 4);
@@ -96,14 +100,10 @@ static int
 cmd_net_define(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autofree char *xml = vrt_cli_read_file(args->pos[0]);
-    if (!xml)
-        return VRT_EXIT_ERROR;
-    vrt_conn *conn = vrt_cli_conn(cli);
+    g_autofree char *xml = NULL;
+    vrt_conn *conn = vrt_cli_begin_xml(cli, cmd, args, &xml, &rc);
     if (!conn)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     g_autoptr(vrt_network) net = vrt_network_define_xml(conn, xml, &err);
     if (!net)
@@ -118,11 +118,9 @@ static int
 net_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, NetOp op)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_network) net = lookup(cli, args->pos[0]);
+    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 1, &rc);
     if (!net)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     int r = -1;
     const char *done = NULL;
@@ -168,17 +166,15 @@ static int
 cmd_net_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_network) net = lookup(cli, args->pos[0]);
+    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 1, &rc);
     if (!net)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     unsigned int flags = vrt_cli_flag(args, "inactive") ? VRT_NETWORK_XML_INACTIVE : 0;
     g_autofree char *xml = vrt_network_get_xml_desc(net, flags, &err);
     if (!xml)
         return vrt_cli_fail(err);
-    printf("%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
+    vrt_cli_print_text(xml);
     return VRT_EXIT_OK;
 }
 
@@ -186,11 +182,9 @@ static int
 cmd_net_autostart(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_network) net = lookup(cli, args->pos[0]);
+    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 1, &rc);
     if (!net)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     bool disable = vrt_cli_flag(args, "disable");
     if (vrt_network_set_autostart(net, !disable, &err) < 0)
@@ -203,11 +197,9 @@ static int
 cmd_net_port_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_network) net = lookup(cli, args->pos[0]);
+    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 1, &rc);
     if (!net)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     vrt_network_port **ports = NULL;
     int n = vrt_network_list_all_ports(net, &ports, 0, &err);
@@ -227,7 +219,7 @@ cmd_net_port_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     json_builder_end_array(b);
     vrt_network_port_list_free(ports);
     if (cli->json) {
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
     } else {
         static const char *const header[] = { "UUID" };
         vrt_cli_print_table(header, rows, 1);
@@ -263,11 +255,9 @@ static int
 port_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, bool delete)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 2, 2, &rc))
-        return rc;
-    g_autoptr(vrt_network) net = lookup(cli, args->pos[0]);
+    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 2, &rc);
     if (!net)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     vrt_network_port *port = vrt_network_port_lookup_by_uuid_string(net, args->pos[1], &err);
     if (!port)
@@ -280,7 +270,7 @@ port_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, bool delete)
         g_autofree char *xml = vrt_network_port_get_xml_desc(port, 0, &err);
         rc = xml ? 0 : -1;
         if (xml)
-            printf("%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
+            vrt_cli_print_text(xml);
     }
     vrt_network_port_free(port);
     return rc < 0 ? vrt_cli_fail(err) : VRT_EXIT_OK;

@@ -8,14 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Checks for the one positional argument and looks up the device it names;
+ * NULL with *rc set (usage or error, already printed) when either fails. */
 static vrt_nodedev *
-lookup(VrtCli *cli, const char *name)
+nodedev_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int *rc)
 {
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, rc))
+        return NULL;
+    *rc = VRT_EXIT_ERROR;
     vrt_conn *conn = vrt_cli_conn(cli);
     if (!conn)
         return NULL;
     vrt_error *err = NULL;
-    vrt_nodedev *dev = vrt_nodedev_lookup_by_name(conn, name, &err);
+    vrt_nodedev *dev = vrt_nodedev_lookup_by_name(conn, args->pos[0], &err);
     if (!dev)
         vrt_cli_fail(err);
     return dev;
@@ -66,7 +71,7 @@ cmd_nodedev_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         for (guint i = 0; i < names->len; i++)
             json_builder_add_string_value(b, names->pdata[i]);
         json_builder_end_array(b);
-        vrt_cli_print_json(json_builder_get_root(b));
+        vrt_cli_print_builder(b);
         return VRT_EXIT_OK;
     }
     for (guint i = 0; i < names->len; i++)
@@ -79,16 +84,14 @@ static int
 cmd_nodedev_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_nodedev) dev = lookup(cli, args->pos[0]);
+    g_autoptr(vrt_nodedev) dev = nodedev_arg(cli, cmd, args, &rc);
     if (!dev)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     g_autofree char *xml = vrt_nodedev_get_xml_desc(dev, 0, &err);
     if (!xml)
         return vrt_cli_fail(err);
-    printf("%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
+    vrt_cli_print_text(xml);
     return VRT_EXIT_OK;
 }
 
@@ -98,11 +101,9 @@ static int
 dev_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
 {
     int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, &rc))
-        return rc;
-    g_autoptr(vrt_nodedev) dev = lookup(cli, args->pos[0]);
+    g_autoptr(vrt_nodedev) dev = nodedev_arg(cli, cmd, args, &rc);
     if (!dev)
-        return VRT_EXIT_ERROR;
+        return rc;
     vrt_error *err = NULL;
     int r = -1;
     const char *done = NULL;

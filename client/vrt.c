@@ -73,6 +73,28 @@ vrt_cli_nargs(const VrtCmd *cmd, int nargs, int min, int max, int *rc)
     return true;
 }
 
+vrt_conn *
+vrt_cli_begin(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int min, int max, int *rc)
+{
+    if (!vrt_cli_nargs(cmd, args->npos, min, max, rc))
+        return NULL;
+    vrt_conn *conn = vrt_cli_conn(cli);
+    if (!conn)
+        *rc = VRT_EXIT_ERROR;
+    return conn;
+}
+
+vrt_conn *
+vrt_cli_begin_xml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, char **xml, int *rc)
+{
+    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, rc))
+        return NULL;
+    *rc = VRT_EXIT_ERROR;
+    if (!(*xml = vrt_cli_read_file(args->pos[0])))
+        return NULL;
+    return vrt_cli_conn(cli);
+}
+
 char *
 vrt_cli_read_file(const char *path)
 {
@@ -94,6 +116,49 @@ vrt_cli_print_json(JsonNode *node)
     g_autofree char *text = json_generator_to_data(gen, NULL);
     printf("%s\n", text);
     json_node_unref(node);
+}
+
+void
+vrt_cli_print_builder(JsonBuilder *b)
+{
+    vrt_cli_print_json(json_builder_get_root(b));
+}
+
+void
+vrt_cli_json_str(JsonBuilder *b, const char *key, const char *v)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_add_string_value(b, v);
+}
+
+void
+vrt_cli_json_int(JsonBuilder *b, const char *key, gint64 v)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_add_int_value(b, v);
+}
+
+void
+vrt_cli_json_bool(JsonBuilder *b, const char *key, bool v)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_add_boolean_value(b, v);
+}
+
+void
+vrt_cli_json_id(JsonBuilder *b, const char *key, int id)
+{
+    json_builder_set_member_name(b, key);
+    if (id >= 0)
+        json_builder_add_int_value(b, id);
+    else
+        json_builder_add_null_value(b);
+}
+
+void
+vrt_cli_print_text(const char *text)
+{
+    printf("%s%s", text, g_str_has_suffix(text, "\n") ? "" : "\n");
 }
 
 void

@@ -88,6 +88,8 @@ void vrt_cli_json_id(JsonBuilder *b, const char *key, int id);
 void vrt_cli_print_text(const char *text);
 /* A table as virsh prints it: header, dashes, rows; cols columns per row. */
 void vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols);
+/* A list command's result: with --json the builder's array, else the table. */
+void vrt_cli_print_list(VrtCli *cli, JsonBuilder *b, const char *const *header, GPtrArray *rows, guint cols);
 
 /* A domain named by id, UUID or name (as virsh does); NULL after printing why. */
 vrt_domain *vrt_cli_domain(VrtCli *cli, const char *what);

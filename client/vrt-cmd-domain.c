@@ -102,12 +102,8 @@ cmd_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     }
     json_builder_end_array(b);
     vrt_domain_list_free(doms);
-    if (cli->json) {
-        vrt_cli_print_builder(b);
-    } else {
-        static const char *const header[] = { "Id", "Name", "State" };
-        vrt_cli_print_table(header, rows, 3);
-    }
+    static const char *const header[] = { "Id", "Name", "State" };
+    vrt_cli_print_list(cli, b, header, rows, 3);
     return VRT_EXIT_OK;
 }
 

@@ -87,12 +87,8 @@ cmd_net_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     }
     json_builder_end_array(b);
     vrt_network_list_free(nets);
-    if (cli->json) {
-        vrt_cli_print_builder(b);
-    } else {
-        static const char *const header[] = { "Name", "State", "Autostart", "Persistent" };
-        vrt_cli_print_table(header, rows, 4);
-    }
+    static const char *const header[] = { "Name", "State", "Autostart", "Persistent" };
+    vrt_cli_print_list(cli, b, header, rows, 4);
     return VRT_EXIT_OK;
 }
 
@@ -218,12 +214,8 @@ cmd_net_port_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     }
     json_builder_end_array(b);
     vrt_network_port_list_free(ports);
-    if (cli->json) {
-        vrt_cli_print_builder(b);
-    } else {
-        static const char *const header[] = { "UUID" };
-        vrt_cli_print_table(header, rows, 1);
-    }
+    static const char *const header[] = { "UUID" };
+    vrt_cli_print_list(cli, b, header, rows, 1);
     return VRT_EXIT_OK;
 }
 

@@ -161,6 +161,21 @@ vrt_cli_print_text(const char *text)
     printf("%s%s", text, g_str_has_suffix(text, "\n") ? "" : "\n");
 }
 
+/* One line of a table: a space, then each cell padded to its column's width
+ * and three spaces, but for the last one. */
+static void
+print_table_line(const char *const *cells, const gsize *width, guint cols)
+{
+    g_autoptr(GString) line = g_string_new(" ");
+    for (guint c = 0; c < cols; c++) {
+        if (c + 1 < cols)
+            g_string_append_printf(line, "%-*s   ", (int)width[c], cells[c]);
+        else
+            g_string_append(line, cells[c]);
+    }
+    printf("%s\n", line->str);
+}
+
 void
 vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols)
 {
@@ -173,32 +188,25 @@ vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols)
             width[c] = MAX(width[c], (gsize)g_utf8_strlen(row[c], -1));
     }
     gsize total = 1;
-    GString *line = g_string_new(" ");
-    for (guint c = 0; c < cols; c++) {
-        if (c + 1 < cols)
-            g_string_append_printf(line, "%-*s   ", (int)width[c], header[c]);
-        else
-            g_string_append(line, header[c]);
+    for (guint c = 0; c < cols; c++)
         total += width[c] + (c + 1 < cols ? 3 : 0);
-    }
-    printf("%s\n", line->str);
-    g_string_free(line, TRUE);
+    print_table_line(header, width, cols);
     /* virsh's rule line runs two past the widest row. */
     for (gsize i = 0; i < total + 2; i++)
         putchar('-');
     putchar('\n');
-    for (guint r = 0; r < rows->len; r++) {
-        char **row = rows->pdata[r];
-        GString *l = g_string_new(" ");
-        for (guint c = 0; c < cols; c++)
-            if (c + 1 < cols)
-                g_string_append_printf(l, "%-*s   ", (int)width[c], row[c]);
-            else
-                g_string_append(l, row[c]);
-        printf("%s\n", l->str);
-        g_string_free(l, TRUE);
-    }
+    for (guint r = 0; r < rows->len; r++)
+        print_table_line((const char *const *)rows->pdata[r], width, cols);
     printf("\n");
+}
+
+void
+vrt_cli_print_list(VrtCli *cli, JsonBuilder *b, const char *const *header, GPtrArray *rows, guint cols)
+{
+    if (cli->json)
+        vrt_cli_print_builder(b);
+    else
+        vrt_cli_print_table(header, rows, cols);
 }
 
 char *

@@ -25,6 +25,10 @@
 #define MAX_OUT_QUEUE_BYTES (64u * 1024 * 1024)
 /* How long a shutdown waits for one client's replies to drain. */
 #define SHUTDOWN_FLUSH_MS 2000
+/* One recv takes up to READ_CHUNK bytes; READ_ROUNDS recvs per wakeup at most,
+ * so one busy client cannot hold the I/O thread. */
+#define READ_CHUNK 65536
+#define READ_ROUNDS 16
 
 typedef struct {
     VrtRpcServer *server;
@@ -45,11 +49,7 @@ struct _VrtServerClient {
     gid_t gid;
 
     /* I/O thread only */
-    guint8 lenbuf[4];
-    gsize lenhave;
-    guint8 *frame;
-    gsize frame_len;
-    gsize frame_have;
+    GByteArray *inbuf;       /* received bytes not yet handled as frames */
     GSource *in_source;
     bool ka_enabled;
     gint64 last_rx;
@@ -98,6 +98,7 @@ struct _VrtRpcServer {
 static void client_close_now(VrtServerClient *client);
 static void client_flush_locked(VrtServerClient *client);
 static void client_start_reading(VrtServerClient *client);
+static bool client_process_input(VrtServerClient *client);
 
 void
 vrt_rpc_server_limits_init(VrtRpcServerLimits *limits)
@@ -129,7 +130,7 @@ vrt_server_client_unref(VrtServerClient *client)
     g_queue_clear_full(&client->out, (GDestroyNotify)g_bytes_unref);
     if (client->fd >= 0)
         close(client->fd);
-    g_free(client->frame);
+    g_byte_array_unref(client->inbuf);
     g_mutex_clear(&client->lock);
     g_main_context_unref(client->ctx);
     g_free(client);
@@ -370,7 +371,17 @@ resume_reading_cb(gpointer opaque)
     bool resume = client->read_paused && !client->closed;
     client->read_paused = false;
     g_mutex_unlock(&client->lock);
-    if (resume)
+    if (!resume)
+        return G_SOURCE_REMOVE;
+    /* Frames already received run first; they may fill the queue again. */
+    if (!client_process_input(client)) {
+        client_close_now(client);
+        return G_SOURCE_REMOVE;
+    }
+    g_mutex_lock(&client->lock);
+    bool paused = client->read_paused;
+    g_mutex_unlock(&client->lock);
+    if (!paused)
         client_start_reading(client);
     return G_SOURCE_REMOVE;
 }
@@ -487,51 +498,47 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
     return true;
 }
 
+/* Handles the complete frames in the client's input buffer, in order, until
+ * it holds none or the client's queue is full. False when the client must
+ * be closed (a bad frame). I/O thread only. */
+static bool
+client_process_input(VrtServerClient *client)
+{
+    while (client->inbuf->len >= VRT_MESSAGE_LEN_SIZE) {
+        guint32 total;
+        g_autoptr(GError) err = NULL;
+        if (!vrt_message_decode_length(client->inbuf->data, &total, &err)) {
+            g_message("client fd %d: %s; closing", client->fd, err->message);
+            return false;
+        }
+        if (client->inbuf->len < total)
+            return true;
+        guint8 *frame = g_memdup2(client->inbuf->data, total);
+        g_byte_array_remove_range(client->inbuf, 0, total);
+        if (!handle_frame(client, frame, total))
+            return false;
+        g_mutex_lock(&client->lock);
+        bool paused = client->read_paused;
+        g_mutex_unlock(&client->lock);
+        if (paused)
+            return true;
+    }
+    return true;
+}
+
 static gboolean
 on_client_readable(int fd, GIOCondition cond, gpointer opaque)
 {
     VrtServerClient *client = opaque;
+    guint8 buf[READ_CHUNK];
 
-    for (int rounds = 0; rounds < 64; rounds++) {
-        ssize_t n;
-        if (client->lenhave < 4) {
-            n = recv(fd, client->lenbuf + client->lenhave, 4 - client->lenhave, MSG_DONTWAIT);
-        } else {
-            n = recv(fd, client->frame + client->frame_have, client->frame_len - client->frame_have, MSG_DONTWAIT);
-        }
+    for (int rounds = 0; rounds < READ_ROUNDS; rounds++) {
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return G_SOURCE_CONTINUE;
-        if (n <= 0) {
-            client_close_now(client);
-            return G_SOURCE_REMOVE;
-        }
-        if (client->lenhave < 4) {
-            client->lenhave += (gsize)n;
-            if (client->lenhave < 4)
-                continue;
-            guint32 total;
-            g_autoptr(GError) err = NULL;
-            if (!vrt_message_decode_length(client->lenbuf, &total, &err)) {
-                g_message("client fd %d: %s; closing", fd, err->message);
-                client_close_now(client);
-                return G_SOURCE_REMOVE;
-            }
-            client->frame = g_malloc(total);
-            memcpy(client->frame, client->lenbuf, 4);
-            client->frame_len = total;
-            client->frame_have = 4;
-            continue;
-        }
-        client->frame_have += (gsize)n;
-        if (client->frame_have < client->frame_len)
-            continue;
-        guint8 *frame = g_steal_pointer(&client->frame);
-        gsize len = client->frame_len;
-        client->lenhave = 0;
-        client->frame_len = client->frame_have = 0;
-        if (!handle_frame(client, frame, len)) {
+        if (n <= 0 || !(g_byte_array_append(client->inbuf, buf, (guint)n), client_process_input(client))) {
             client_close_now(client);
             return G_SOURCE_REMOVE;
         }
@@ -542,6 +549,9 @@ on_client_readable(int fd, GIOCondition cond, gpointer opaque)
             g_clear_pointer(&client->in_source, g_source_unref);
             return G_SOURCE_REMOVE;
         }
+        /* A short read drained the socket: wait for poll instead of an EAGAIN. */
+        if ((size_t)n < sizeof(buf))
+            return G_SOURCE_CONTINUE;
     }
     return G_SOURCE_CONTINUE;
 }
@@ -623,6 +633,7 @@ on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
     client->uid = (uid_t)-1;
     client->gid = (gid_t)-1;
     client->last_rx = g_get_monotonic_time();
+    client->inbuf = g_byte_array_new();
     g_mutex_init(&client->lock);
     g_queue_init(&client->out);
     g_queue_init(&client->pending);

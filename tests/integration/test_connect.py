@@ -278,3 +278,30 @@ def test_daemon_option_forks_and_serves(tmproot):
     finally:
         os.kill(int(pid), signal.SIGTERM)
         wait_for(lambda: not os.path.exists(pidfile), what="vrtd to exit")
+
+
+def test_flood_of_calls_past_the_queue_limit_is_answered_in_full(tmproot):
+    """More calls than the per-client queue holds: vrtd stops reading that
+    client for a while, then answers every call, in order, none lost."""
+    conf = os.path.join(tmproot, "vrtd.conf")
+    with open(conf, "w") as f:
+        f.write("max_client_requests = 1\nmax_workers = 2\n")
+    d = Vrtd(tmproot, config=conf).start()
+    try:
+        w = wire.Wire(d.sock, timeout=60)
+        w.open()
+        n = 3000
+        # getMaxVcpus(NULL) runs on a worker: one at a time for this client.
+        w.send(b"".join(wire.frame(wire.REMOTE, 5, wire.CALL, 1000 + i, payload=struct.pack(">I", 0))
+                        for i in range(n)))
+        serials = []
+        while len(serials) < n:
+            m = w.recv()
+            assert m["status"] == wire.OK, wire.error_of(m)
+            serials.append(m["serial"])
+        assert serials == list(range(1000, 1000 + n))
+        # The connection still serves ordinary calls afterwards.
+        assert w.call(3)["status"] == wire.OK
+        w.close()
+    finally:
+        d.stop()

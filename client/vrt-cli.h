@@ -86,6 +86,9 @@ void vrt_cli_json_bool(JsonBuilder *b, const char *key, bool v);
 void vrt_cli_json_id(JsonBuilder *b, const char *key, int id);
 /* Prints text (XML) as the daemon sent it, with a newline unless it ends in one. */
 void vrt_cli_print_text(const char *text);
+/* The end of a dumpxml command: prints the XML a call returned and frees it,
+ * or, when it is NULL, the call's error; returns the exit code. */
+int vrt_cli_print_xml(char *xml, vrt_error **err);
 /* A table as virsh prints it: header, dashes, rows; cols columns per row. */
 void vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols);
 /* A list command's result: with --json the builder's array, else the table. */

@@ -337,11 +337,7 @@ cmd_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         flags |= VRT_DOMAIN_XML_INACTIVE;
     if (vrt_cli_flag(args, "security-info"))
         flags |= VRT_DOMAIN_XML_SECURE;
-    g_autofree char *xml = vrt_domain_get_xml_desc(dom, flags, &err);
-    if (!xml)
-        return vrt_cli_fail(err);
-    vrt_cli_print_text(xml);
-    return VRT_EXIT_OK;
+    return vrt_cli_print_xml(vrt_domain_get_xml_desc(dom, flags, &err), &err);
 }
 
 static int

@@ -167,11 +167,7 @@ cmd_net_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         return rc;
     vrt_error *err = NULL;
     unsigned int flags = vrt_cli_flag(args, "inactive") ? VRT_NETWORK_XML_INACTIVE : 0;
-    g_autofree char *xml = vrt_network_get_xml_desc(net, flags, &err);
-    if (!xml)
-        return vrt_cli_fail(err);
-    vrt_cli_print_text(xml);
-    return VRT_EXIT_OK;
+    return vrt_cli_print_xml(vrt_network_get_xml_desc(net, flags, &err), &err);
 }
 
 static int

@@ -88,11 +88,7 @@ cmd_nodedev_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     if (!dev)
         return rc;
     vrt_error *err = NULL;
-    g_autofree char *xml = vrt_nodedev_get_xml_desc(dev, 0, &err);
-    if (!xml)
-        return vrt_cli_fail(err);
-    vrt_cli_print_text(xml);
-    return VRT_EXIT_OK;
+    return vrt_cli_print_xml(vrt_nodedev_get_xml_desc(dev, 0, &err), &err);
 }
 
 typedef enum { DEV_DETACH, DEV_REATTACH, DEV_RESET } DevOp;

@@ -176,6 +176,16 @@ print_table_line(const char *const *cells, const gsize *width, guint cols)
     printf("%s\n", line->str);
 }
 
+int
+vrt_cli_print_xml(char *xml, vrt_error **err)
+{
+    if (!xml)
+        return vrt_cli_fail(*err);
+    vrt_cli_print_text(xml);
+    g_free(xml);
+    return VRT_EXIT_OK;
+}
+
 void
 vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols)
 {

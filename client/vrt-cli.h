@@ -47,6 +47,11 @@ struct VrtCmd {
     const VrtOpt *opts;  /* terminated by { NULL }; NULL when none */
 };
 
+/* Defines command fn as impl(cli, cmd, args, variant): for the commands that
+ * are one shared operation with a fixed choice (start/destroy/...). */
+#define VRT_CLI_CMD_VARIANT(fn, impl, variant) \
+    static int fn(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args) { return impl(cli, cmd, args, variant); }
+
 bool vrt_cli_flag(VrtArgs *args, const char *name);
 /* The value of an option, or NULL when it was not given. */
 const char *vrt_cli_value(VrtArgs *args, const char *name);

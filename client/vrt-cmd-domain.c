@@ -196,16 +196,14 @@ simple_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DomOp op)
     return VRT_EXIT_OK;
 }
 
-#define SIMPLE_CMD(fn, op) \
-    static int fn(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args) { return simple_op(cli, cmd, args, op); }
-SIMPLE_CMD(cmd_undefine, OP_UNDEFINE)
-SIMPLE_CMD(cmd_start, OP_START)
-SIMPLE_CMD(cmd_shutdown, OP_SHUTDOWN)
-SIMPLE_CMD(cmd_reboot, OP_REBOOT)
-SIMPLE_CMD(cmd_reset, OP_RESET)
-SIMPLE_CMD(cmd_destroy, OP_DESTROY)
-SIMPLE_CMD(cmd_suspend, OP_SUSPEND)
-SIMPLE_CMD(cmd_resume, OP_RESUME)
+VRT_CLI_CMD_VARIANT(cmd_undefine, simple_op, OP_UNDEFINE)
+VRT_CLI_CMD_VARIANT(cmd_start, simple_op, OP_START)
+VRT_CLI_CMD_VARIANT(cmd_shutdown, simple_op, OP_SHUTDOWN)
+VRT_CLI_CMD_VARIANT(cmd_reboot, simple_op, OP_REBOOT)
+VRT_CLI_CMD_VARIANT(cmd_reset, simple_op, OP_RESET)
+VRT_CLI_CMD_VARIANT(cmd_destroy, simple_op, OP_DESTROY)
+VRT_CLI_CMD_VARIANT(cmd_suspend, simple_op, OP_SUSPEND)
+VRT_CLI_CMD_VARIANT(cmd_resume, simple_op, OP_RESUME)
 
 /* ---- queries ---- */
 
@@ -422,12 +420,10 @@ device_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
     return VRT_EXIT_OK;
 }
 
-#define DEVICE_CMD(fn, op) \
-    static int fn(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args) { return device_op(cli, cmd, args, op); }
-DEVICE_CMD(cmd_attach_device, DEV_ATTACH)
-DEVICE_CMD(cmd_detach_device, DEV_DETACH)
-DEVICE_CMD(cmd_detach_device_alias, DEV_DETACH_ALIAS)
-DEVICE_CMD(cmd_update_device, DEV_UPDATE)
+VRT_CLI_CMD_VARIANT(cmd_attach_device, device_op, DEV_ATTACH)
+VRT_CLI_CMD_VARIANT(cmd_detach_device, device_op, DEV_DETACH)
+VRT_CLI_CMD_VARIANT(cmd_detach_device_alias, device_op, DEV_DETACH_ALIAS)
+VRT_CLI_CMD_VARIANT(cmd_update_device, device_op, DEV_UPDATE)
 
 static const VrtOpt list_opts[] = { { "all", false }, { "inactive", false }, { NULL, false } };
 static const VrtOpt paused_opts[] = { { "paused", false }, { NULL, false } };

@@ -140,23 +140,9 @@ net_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, NetOp op)
     return VRT_EXIT_OK;
 }
 
-static int
-cmd_net_start(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    return net_op(cli, cmd, args, NET_START);
-}
-
-static int
-cmd_net_destroy(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    return net_op(cli, cmd, args, NET_DESTROY);
-}
-
-static int
-cmd_net_undefine(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    return net_op(cli, cmd, args, NET_UNDEFINE);
-}
+VRT_CLI_CMD_VARIANT(cmd_net_start, net_op, NET_START)
+VRT_CLI_CMD_VARIANT(cmd_net_destroy, net_op, NET_DESTROY)
+VRT_CLI_CMD_VARIANT(cmd_net_undefine, net_op, NET_UNDEFINE)
 
 static int
 cmd_net_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
@@ -264,17 +250,8 @@ port_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, bool delete)
     return rc < 0 ? vrt_cli_fail(err) : VRT_EXIT_OK;
 }
 
-static int
-cmd_net_port_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    return port_op(cli, cmd, args, false);
-}
-
-static int
-cmd_net_port_delete(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    return port_op(cli, cmd, args, true);
-}
+VRT_CLI_CMD_VARIANT(cmd_net_port_dumpxml, port_op, false)
+VRT_CLI_CMD_VARIANT(cmd_net_port_delete, port_op, true)
 
 static const VrtOpt list_opts[] = { { "all", false }, { "inactive", false }, { NULL, false } };
 static const VrtOpt xml_opts[] = { { "inactive", false }, { NULL, false } };

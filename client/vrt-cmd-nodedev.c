@@ -123,23 +123,9 @@ dev_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
     return VRT_EXIT_OK;
 }
 
-static int
-cmd_nodedev_detach(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    return dev_op(cli, cmd, args, DEV_DETACH);
-}
-
-static int
-cmd_nodedev_reattach(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    return dev_op(cli, cmd, args, DEV_REATTACH);
-}
-
-static int
-cmd_nodedev_reset(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    return dev_op(cli, cmd, args, DEV_RESET);
-}
+VRT_CLI_CMD_VARIANT(cmd_nodedev_detach, dev_op, DEV_DETACH)
+VRT_CLI_CMD_VARIANT(cmd_nodedev_reattach, dev_op, DEV_REATTACH)
+VRT_CLI_CMD_VARIANT(cmd_nodedev_reset, dev_op, DEV_RESET)
 
 static const VrtOpt list_opts[] = { { "cap", true }, { NULL, false } };
 static const VrtOpt detach_opts[] = { { "driver", true }, { NULL, false } };

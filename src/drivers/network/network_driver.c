@@ -59,12 +59,14 @@ obj_free(gpointer p)
     g_free(obj);
 }
 
+/* A new object with no definition yet, entered in the table under name. */
 static VrtNetworkObj *
-obj_new(void)
+obj_add_locked(VrtNetworkDriver *drv, const char *name)
 {
     VrtNetworkObj *obj = g_new0(VrtNetworkObj, 1);
     obj->ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify)vrt_network_port_def_free);
+    g_hash_table_insert(drv->nets, g_strdup(name), obj);
     return obj;
 }
 
@@ -320,11 +322,20 @@ stop_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, GError **error)
 
 /* ---- define / undefine ---- */
 
+/* Parses a definition a client sends, with the flags func accepts. */
+static VrtNetworkDef *
+parse_client_def(const char *xml, guint flags, const char *func, GError **error)
+{
+    if (!check_flags(flags, NETWORK_DEFINE_VALIDATE, func, error))
+        return NULL;
+    return vrt_network_def_parse(xml, 0, error);
+}
+
 /* libvirt's rules for a new definition against the known networks; adopts
- * the existing uuid when the XML had none. Returns the object with the
- * same name, or NULL (also NULL on error, with *error set). */
-static VrtNetworkObj *
-check_new_def_locked(VrtNetworkDriver *drv, VrtNetworkDef *def, GError **error)
+ * the existing uuid when the XML had none. Sets *same_name to the object
+ * with the same name (or NULL); false with *error set when def clashes. */
+static bool
+check_new_def_locked(VrtNetworkDriver *drv, VrtNetworkDef *def, VrtNetworkObj **same_name, GError **error)
 {
     VrtNetworkObj *by_name = g_hash_table_lookup(drv->nets, def->name);
     if (by_name && !def->uuid_given)
@@ -335,40 +346,34 @@ check_new_def_locked(VrtNetworkDriver *drv, VrtNetworkDef *def, GError **error)
         vrt_network_uuid_format(def->uuid, u);
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "network '%s' is already defined with uuid %s",
                       vrt_network_obj_def(by_uuid)->name, u);
-        return NULL;
+        return false;
     }
     if (by_name && by_uuid != by_name) {
         vrt_network_uuid_format(vrt_network_obj_def(by_name)->uuid, u);
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "network '%s' already exists with uuid %s", def->name, u);
-        return NULL;
+        return false;
     }
-    return by_name;
+    *same_name = by_name;
+    return true;
 }
 
 VrtNetworkRef *
 vrt_network_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
 {
-    if (!check_flags(flags, NETWORK_DEFINE_VALIDATE, "vrt_network_define_xml", error))
-        return NULL;
-    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(xml, 0, error);
+    g_autoptr(VrtNetworkDef) def = parse_client_def(xml, flags, "vrt_network_define_xml", error);
     if (!def)
         return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    g_autoptr(GError) local = NULL;
-    VrtNetworkObj *obj = check_new_def_locked(drv, def, &local);
-    if (local) {
-        g_propagate_error(error, g_steal_pointer(&local));
+    VrtNetworkObj *obj = NULL;
+    if (!check_new_def_locked(drv, def, &obj, error))
         return NULL;
-    }
     g_autofree char *path = config_path(drv, def->name);
     g_autofree char *out = vrt_network_def_format(def);
     if (!vrt_dir_ensure(drv->config_dir, NETWORK_DIR_MODE, error) ||
         !vrt_file_write_atomic(path, out, -1, NETWORK_FILE_MODE, error))
         return NULL;
-    if (!obj) {
-        obj = obj_new();
-        g_hash_table_insert(drv->nets, g_strdup(def->name), obj);
-    }
+    if (!obj)
+        obj = obj_add_locked(drv, def->name);
     vrt_network_def_free(obj->def);
     obj->def = g_steal_pointer(&def);
     g_info("network '%s': defined", obj->def->name);
@@ -420,26 +425,20 @@ vrt_network_create(VrtNetworkDriver *drv, const char *name, GError **error)
 VrtNetworkRef *
 vrt_network_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
 {
-    if (!check_flags(flags, NETWORK_DEFINE_VALIDATE, "vrt_network_create_xml", error))
-        return NULL;
-    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(xml, 0, error);
+    g_autoptr(VrtNetworkDef) def = parse_client_def(xml, flags, "vrt_network_create_xml", error);
     if (!def)
         return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    g_autoptr(GError) local = NULL;
-    VrtNetworkObj *obj = check_new_def_locked(drv, def, &local);
-    if (local) {
-        g_propagate_error(error, g_steal_pointer(&local));
+    VrtNetworkObj *obj = NULL;
+    if (!check_new_def_locked(drv, def, &obj, error))
         return NULL;
-    }
     if (obj && obj->live) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is already active as '%s'", obj->live->name);
         return NULL;
     }
     bool created = false;
     if (!obj) {
-        obj = obj_new();
-        g_hash_table_insert(drv->nets, g_strdup(def->name), obj);
+        obj = obj_add_locked(drv, def->name);
         created = true;
     }
     g_autofree char *name = g_strdup(def->name);
@@ -728,11 +727,10 @@ load_configs_locked(VrtNetworkDriver *drv, GError **error)
             vrt_network_def_free(def);
             continue;
         }
-        VrtNetworkObj *obj = obj_new();
+        VrtNetworkObj *obj = obj_add_locked(drv, def->name);
         obj->def = def;
         g_autofree char *link = autostart_path(drv, def->name);
         obj->autostart = g_file_test(link, G_FILE_TEST_IS_SYMLINK) || g_file_test(link, G_FILE_TEST_EXISTS);
-        g_hash_table_insert(drv->nets, g_strdup(def->name), obj);
     }
     return true;
 }
@@ -753,10 +751,8 @@ load_status_locked(VrtNetworkDriver *drv, GError **error)
             g_warning("network '%s': running state ignored, its uuid does not match the definition", live->name);
             continue;
         }
-        if (!obj) {
-            obj = obj_new();
-            g_hash_table_insert(drv->nets, g_strdup(live->name), obj);
-        }
+        if (!obj)
+            obj = obj_add_locked(drv, live->name);
         live->connections = 0;
         obj->live = g_steal_pointer(&live);
         vrt_network_load_ports_locked(drv, obj);

@@ -347,6 +347,20 @@ assert_consistent(Env *env)
     g_assert_cmpuint(ids->len, ==, env->state->records->len);
 }
 
+/* All given back: the host as in before, no port in the pool, no device
+ * in the definition and no record left. */
+static void
+assert_released(Env *env, const char *before)
+{
+    g_autofree char *after = host_snapshot(env);
+
+    g_assert_cmpstr(after, ==, before);
+    g_assert_cmpint(ports(env, POOL), ==, 0);
+    g_assert_cmpuint(n_nets(env), ==, 0);
+    g_assert_cmpuint(n_hostdevs(env), ==, 0);
+    g_assert_cmpuint(env->state->records->len, ==, 0);
+}
+
 static VrtDomainDeviceDef *
 parse_dev(Env *env, const char *xml)
 {
@@ -391,7 +405,6 @@ test_pool_attach_detach(void)
     Env *env = env_open(NULL);
     g_autoptr(GError) err = NULL;
     g_autofree char *before = host_snapshot(env);
-    g_autofree char *after = NULL;
     g_autofree char *drv = NULL;
     g_autofree char *alias = NULL;
     VrtDomainNetDef *net;
@@ -426,12 +439,7 @@ test_pool_attach_detach(void)
     g_assert_cmpstr(alias, ==, "net0");
     g_assert_true(vrt_qemu_hostdev_detach(&env->ctx, alias, &err));
     g_assert_no_error(err);
-    g_assert_cmpuint(n_nets(env), ==, 0);
-    g_assert_cmpuint(n_hostdevs(env), ==, 0);
-    g_assert_cmpint(ports(env, POOL), ==, 0);
-    g_assert_cmpuint(env->state->records->len, ==, 0);
-    after = host_snapshot(env);
-    g_assert_cmpstr(after, ==, before);
+    assert_released(env, before);
     assert_consistent(env);
     env_close(env, true);
 }
@@ -444,7 +452,6 @@ test_named_vf_and_hostdev(void)
     Env *env = env_open(NULL);
     g_autoptr(GError) err = NULL;
     g_autofree char *before = host_snapshot(env);
-    g_autofree char *after = NULL;
     g_autofree char *alias = NULL;
     g_autofree char *alias2 = NULL;
     g_autofree char *drv = NULL;
@@ -476,10 +483,7 @@ test_named_vf_and_hostdev(void)
     g_assert_cmpstr(alias2, ==, "hostdev1");
     g_assert_true(vrt_qemu_hostdev_detach(&env->ctx, alias2, &err));
     g_assert_no_error(err);
-    g_assert_cmpuint(n_nets(env), ==, 0);
-    g_assert_cmpuint(n_hostdevs(env), ==, 0);
-    after = host_snapshot(env);
-    g_assert_cmpstr(after, ==, before);
+    assert_released(env, before);
     assert_consistent(env);
     env_close(env, true);
 }
@@ -547,7 +551,6 @@ test_rollback(gconstpointer data)
     Env *env = env_open(NULL);
     g_autoptr(GError) err = NULL;
     g_autofree char *before = host_snapshot(env);
-    g_autofree char *after = NULL;
     g_autoptr(GPtrArray) ids = NULL;
     HostFault hf = { fc->host_fault, false };
 
@@ -561,12 +564,7 @@ test_rollback(gconstpointer data)
     g_test_message("%s: %s", fc->name, err->message);
     g_assert_cmpint(err->code, ==, fc->code);
     vrt_host_set_fault_func(env->host, NULL, NULL);
-    after = host_snapshot(env);
-    g_assert_cmpstr(after, ==, before);
-    g_assert_cmpint(ports(env, POOL), ==, 0);
-    g_assert_cmpuint(n_nets(env), ==, 0);
-    g_assert_cmpuint(n_hostdevs(env), ==, 0);
-    g_assert_cmpuint(env->state->records->len, ==, 0);
+    assert_released(env, before);
     ids = read_ids(env);
     g_assert_cmpuint(ids->len, ==, 0);
     assert_consistent(env);
@@ -596,7 +594,6 @@ test_pending_unplug(void)
     Env *env = env_open(NULL);
     g_autoptr(GError) err = NULL;
     g_autofree char *before = host_snapshot(env);
-    g_autofree char *after = NULL;
     g_autoptr(GPtrArray) ids = NULL;
     VrtQemuHostdevRecord *rec;
     gint64 t0;
@@ -626,11 +623,7 @@ test_pending_unplug(void)
     write_ids(env, ids);
     g_assert_true(vrt_qemu_hostdev_device_deleted(&env->ctx, "net0", &err));
     g_assert_no_error(err);
-    g_assert_cmpuint(n_nets(env), ==, 0);
-    g_assert_cmpuint(n_hostdevs(env), ==, 0);
-    g_assert_cmpint(ports(env, POOL), ==, 0);
-    after = host_snapshot(env);
-    g_assert_cmpstr(after, ==, before);
+    assert_released(env, before);
     assert_consistent(env);
     env_close(env, true);
 }
@@ -771,7 +764,6 @@ test_crash(gconstpointer data)
     Env *env = env_open(NULL);
     g_autoptr(GError) err = NULL;
     g_autofree char *before = host_snapshot(env);
-    g_autofree char *after = NULL;
     g_autofree char *dir = g_strdup(env->dir);
     g_autoptr(GPtrArray) ids = NULL;
     pid_t pid;
@@ -796,11 +788,7 @@ test_crash(gconstpointer data)
     ids = read_ids(env);
     if (env->state->records->len == 0) {
         /* Undone (attach) or finished (detach): the host is as before. */
-        after = host_snapshot(env);
-        g_assert_cmpstr(after, ==, before);
-        g_assert_cmpint(ports(env, POOL), ==, 0);
-        g_assert_cmpuint(n_nets(env), ==, 0);
-        g_assert_cmpuint(n_hostdevs(env), ==, 0);
+        assert_released(env, before);
         g_assert_cmpuint(ids->len, ==, 0);
     } else {
         /* Kept (detach not yet acknowledged): one VF, one port, listed. */
@@ -823,10 +811,7 @@ test_crash(gconstpointer data)
             g_assert_true(vrt_qemu_hostdev_detach(&env->ctx, "net0", &err));
         }
         g_assert_no_error(err);
-        g_clear_pointer(&after, g_free);
-        after = host_snapshot(env);
-        g_assert_cmpstr(after, ==, before);
-        g_assert_cmpint(ports(env, POOL), ==, 0);
+        assert_released(env, before);
     }
     env_close(env, true);
 }

@@ -601,19 +601,44 @@ vrt_qemu_monitor_quit(VrtQemuMonitor *mon, GError **error)
     return true;
 }
 
+/* Runs cmd and returns its reply, which must be a JSON object (a new
+ * reference), else VIR_ERR_INTERNAL_ERROR "malformed <cmd> reply". */
+static JsonObject *
+command_object(VrtQemuMonitor *mon, const char *cmd, JsonObject *args, GError **error)
+{
+    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, cmd, args, 0, error);
+
+    if (!ret)
+        return NULL;
+    if (!JSON_NODE_HOLDS_OBJECT(ret)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed %s reply", cmd);
+        return NULL;
+    }
+    return json_object_ref(json_node_get_object(ret));
+}
+
+/* As command_object, for a reply that must be a JSON array. */
+static JsonArray *
+command_array(VrtQemuMonitor *mon, const char *cmd, JsonObject *args, GError **error)
+{
+    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, cmd, args, 0, error);
+
+    if (!ret)
+        return NULL;
+    if (!JSON_NODE_HOLDS_ARRAY(ret)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed %s reply", cmd);
+        return NULL;
+    }
+    return json_array_ref(json_node_get_array(ret));
+}
+
 bool
 vrt_qemu_monitor_query_status(VrtQemuMonitor *mon, bool *running, char **status, GError **error)
 {
-    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "query-status", NULL, 0, error);
-    JsonObject *obj;
+    g_autoptr(JsonObject) obj = command_object(mon, "query-status", NULL, error);
 
-    if (!ret)
+    if (!obj)
         return false;
-    if (!JSON_NODE_HOLDS_OBJECT(ret)) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed query-status reply");
-        return false;
-    }
-    obj = json_node_get_object(ret);
     *running = json_object_get_boolean_member_with_default(obj, "running", FALSE);
     if (status)
         *status = g_strdup(json_object_get_string_member_with_default(obj, "status", "unknown"));
@@ -624,19 +649,13 @@ GPtrArray *
 vrt_qemu_monitor_list_device_ids(VrtQemuMonitor *mon, GError **error)
 {
     g_autoptr(JsonObject) args = json_object_new();
-    g_autoptr(JsonNode) ret = NULL;
+    g_autoptr(JsonArray) arr = NULL;
     g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
-    JsonArray *arr;
 
     json_object_set_string_member(args, "path", "/machine/peripheral");
-    ret = vrt_qemu_monitor_command(mon, "qom-list", args, 0, error);
-    if (!ret)
+    arr = command_array(mon, "qom-list", args, error);
+    if (!arr)
         return NULL;
-    if (!JSON_NODE_HOLDS_ARRAY(ret)) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed qom-list reply");
-        return NULL;
-    }
-    arr = json_node_get_array(ret);
     for (guint i = 0; i < json_array_get_length(arr); i++) {
         JsonObject *o = json_array_get_object_element(arr, i);
         const char *name, *type;
@@ -660,6 +679,16 @@ monitor_with_args(VrtQemuMonitor *mon, const char *cmd, JsonObject *args, GError
     return ret != NULL;
 }
 
+/* device_del and netdev_del: one argument, the id. */
+static bool
+monitor_del_id(VrtQemuMonitor *mon, const char *cmd, const char *id, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+
+    json_object_set_string_member(args, "id", id);
+    return monitor_with_args(mon, cmd, args, error);
+}
+
 bool
 vrt_qemu_monitor_device_add(VrtQemuMonitor *mon, JsonObject *props, GError **error)
 {
@@ -669,10 +698,7 @@ vrt_qemu_monitor_device_add(VrtQemuMonitor *mon, JsonObject *props, GError **err
 bool
 vrt_qemu_monitor_device_del(VrtQemuMonitor *mon, const char *id, GError **error)
 {
-    g_autoptr(JsonObject) args = json_object_new();
-
-    json_object_set_string_member(args, "id", id);
-    return monitor_with_args(mon, "device_del", args, error);
+    return monitor_del_id(mon, "device_del", id, error);
 }
 
 bool
@@ -684,10 +710,7 @@ vrt_qemu_monitor_netdev_add(VrtQemuMonitor *mon, JsonObject *props, GError **err
 bool
 vrt_qemu_monitor_netdev_del(VrtQemuMonitor *mon, const char *id, GError **error)
 {
-    g_autoptr(JsonObject) args = json_object_new();
-
-    json_object_set_string_member(args, "id", id);
-    return monitor_with_args(mon, "netdev_del", args, error);
+    return monitor_del_id(mon, "netdev_del", id, error);
 }
 
 bool
@@ -712,17 +735,11 @@ vrt_qemu_monitor_balloon(VrtQemuMonitor *mon, guint64 kib, GError **error)
 GArray *
 vrt_qemu_monitor_query_cpus(VrtQemuMonitor *mon, GError **error)
 {
-    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "query-cpus-fast", NULL, 0, error);
+    g_autoptr(JsonArray) arr = command_array(mon, "query-cpus-fast", NULL, error);
     g_autoptr(GArray) cpus = g_array_new(FALSE, TRUE, sizeof(VrtQemuCpuInfo));
-    JsonArray *arr;
 
-    if (!ret)
+    if (!arr)
         return NULL;
-    if (!JSON_NODE_HOLDS_ARRAY(ret)) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed query-cpus-fast reply");
-        return NULL;
-    }
-    arr = json_node_get_array(ret);
     for (guint i = 0; i < json_array_get_length(arr); i++) {
         JsonObject *o = json_array_get_object_element(arr, i);
         VrtQemuCpuInfo ci;
@@ -739,17 +756,11 @@ vrt_qemu_monitor_query_cpus(VrtQemuMonitor *mon, GError **error)
 GHashTable *
 vrt_qemu_monitor_query_pty_paths(VrtQemuMonitor *mon, GError **error)
 {
-    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "query-chardev", NULL, 0, error);
+    g_autoptr(JsonArray) arr = command_array(mon, "query-chardev", NULL, error);
     g_autoptr(GHashTable) ptys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    JsonArray *arr;
 
-    if (!ret)
+    if (!arr)
         return NULL;
-    if (!JSON_NODE_HOLDS_ARRAY(ret)) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed query-chardev reply");
-        return NULL;
-    }
-    arr = json_node_get_array(ret);
     for (guint i = 0; i < json_array_get_length(arr); i++) {
         JsonObject *o = json_array_get_object_element(arr, i);
         const char *label, *filename;
@@ -767,16 +778,10 @@ vrt_qemu_monitor_query_pty_paths(VrtQemuMonitor *mon, GError **error)
 bool
 vrt_qemu_monitor_query_vnc_port(VrtQemuMonitor *mon, int *port, GError **error)
 {
-    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "query-vnc", NULL, 0, error);
-    JsonObject *obj;
+    g_autoptr(JsonObject) obj = command_object(mon, "query-vnc", NULL, error);
 
-    if (!ret)
+    if (!obj)
         return false;
-    if (!JSON_NODE_HOLDS_OBJECT(ret)) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed query-vnc reply");
-        return false;
-    }
-    obj = json_node_get_object(ret);
     *port = 0;
     if (json_object_get_boolean_member_with_default(obj, "enabled", FALSE))
         *port = (int)g_ascii_strtoll(json_object_get_string_member_with_default(obj, "service", "0"), NULL, 10);

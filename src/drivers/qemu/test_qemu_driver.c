@@ -583,6 +583,29 @@ note_event(VrtQemuMonitor *mon, const char *name, JsonObject *data, gpointer opa
         g_atomic_int_set((gint *)opaque, 1);
 }
 
+/* Closes the driver as a dying daemon would and opens the monitor of the
+ * domain's still running QEMU directly, with events to cb. */
+static VrtQemuMonitor *
+open_monitor_driver_down(Fixture *fx, const guchar *uuid, VrtQemuEventThread *thr,
+                         const VrtQemuMonitorCallbacks *cb, gpointer opaque)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(fx->drv, uuid, NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = NULL;
+    VrtQemuMonitor *mon;
+
+    g_mutex_lock(&obj->lock);
+    path = g_strdup(obj->monitor_path);
+    g_mutex_unlock(&obj->lock);
+    g_clear_pointer(&obj, vrt_qemu_dom_unref);
+    vrt_qemu_driver_free(fx->drv);
+    fx->drv = NULL;
+
+    mon = vrt_qemu_monitor_open(path, vrt_qemu_event_thread_context(thr), 0, 2000, cb, opaque, &err);
+    g_assert_no_error(err);
+    return mon;
+}
+
 static void
 simulate_unplug_while_down(Fixture *fx, const guchar *uuid, const char *alias)
 {
@@ -591,7 +614,6 @@ simulate_unplug_while_down(Fixture *fx, const guchar *uuid, const char *alias)
     g_autoptr(VrtQemuEventThread) thr = vrt_qemu_event_thread_new("test-qmp");
     g_autoptr(VrtQemuMonitor) mon = NULL;
     g_autoptr(GError) err = NULL;
-    g_autofree char *path = NULL;
     gint deleted = 0;
     gint64 deadline;
 
@@ -599,14 +621,10 @@ simulate_unplug_while_down(Fixture *fx, const guchar *uuid, const char *alias)
     g_mutex_lock(&obj->lock);
     g_hash_table_add(obj->unplug_pending, g_strdup(alias));
     g_assert_true(vrt_qemu_dom_save_status_locked(obj, NULL));
-    path = g_strdup(obj->monitor_path);
     g_mutex_unlock(&obj->lock);
     g_clear_pointer(&obj, vrt_qemu_dom_unref);
-    vrt_qemu_driver_free(fx->drv);
-    fx->drv = NULL;
 
-    mon = vrt_qemu_monitor_open(path, vrt_qemu_event_thread_context(thr), 0, 2000, &cb, &deleted, &err);
-    g_assert_no_error(err);
+    mon = open_monitor_driver_down(fx, uuid, thr, &cb, &deleted);
     g_assert_true(vrt_qemu_monitor_device_del(mon, alias, &err));
     deadline = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
     while (!g_atomic_int_get(&deleted) && g_get_monotonic_time() < deadline)
@@ -621,25 +639,15 @@ static void
 poweroff_while_down(Fixture *fx, const guchar *uuid)
 {
     static const VrtQemuMonitorCallbacks cb = { note_event, NULL };
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(fx->drv, uuid, NULL);
     g_autoptr(VrtQemuEventThread) thr = vrt_qemu_event_thread_new("test-qmp");
     g_autoptr(VrtQemuMonitor) mon = NULL;
     g_autoptr(GError) err = NULL;
-    g_autofree char *path = NULL;
     g_autofree char *status = NULL;
     gint64 deadline = g_get_monotonic_time() + GUEST_BOOT_MS * 1000;
     bool running = true;
     gint dummy = 0;
 
-    g_mutex_lock(&obj->lock);
-    path = g_strdup(obj->monitor_path);
-    g_mutex_unlock(&obj->lock);
-    g_clear_pointer(&obj, vrt_qemu_dom_unref);
-    vrt_qemu_driver_free(fx->drv);
-    fx->drv = NULL;
-
-    mon = vrt_qemu_monitor_open(path, vrt_qemu_event_thread_context(thr), 0, 2000, &cb, &dummy, &err);
-    g_assert_no_error(err);
+    mon = open_monitor_driver_down(fx, uuid, thr, &cb, &dummy);
     g_assert_true(vrt_qemu_monitor_system_powerdown(mon, &err));
     do {
         g_clear_pointer(&status, g_free);

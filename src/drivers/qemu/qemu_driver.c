@@ -523,6 +523,23 @@ vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     return ref;
 }
 
+/* The config file and autostart link of a persistent domain (job held);
+ * VIR_ERR_OPERATION_INVALID with transient_msg for a transient one. */
+static bool
+persistent_paths(VrtQemuDriver *drv, VrtQemuDom *obj, const char *transient_msg, char **config, char **link,
+                 GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    if (!obj->persistent) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", transient_msg);
+        return false;
+    }
+    *config = vrt_qemu_config_path(drv, obj->def->name);
+    *link = vrt_qemu_autostart_path(drv, obj->def->name);
+    return true;
+}
+
 bool
 vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
@@ -533,16 +550,10 @@ vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GE
 
     if (!obj)
         return false;
-    g_mutex_lock(&obj->lock);
-    if (!obj->persistent) {
-        g_mutex_unlock(&obj->lock);
+    if (!persistent_paths(drv, obj, "cannot undefine transient domain", &config, &link, error)) {
         vrt_qemu_dom_end_job(obj);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain");
         return false;
     }
-    config = vrt_qemu_config_path(drv, obj->def->name);
-    link = vrt_qemu_autostart_path(drv, obj->def->name);
-    g_mutex_unlock(&obj->lock);
     if (!vrt_file_remove(config, error)) {
         vrt_qemu_dom_end_job(obj);
         return false;
@@ -949,16 +960,10 @@ vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int autost
 
     if (!obj)
         return false;
-    g_mutex_lock(&obj->lock);
-    if (!obj->persistent) {
-        g_mutex_unlock(&obj->lock);
+    if (!persistent_paths(drv, obj, "cannot set autostart for transient domain", &target, &link, error)) {
         vrt_qemu_dom_end_job(obj);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot set autostart for transient domain");
         return false;
     }
-    link = vrt_qemu_autostart_path(drv, obj->def->name);
-    target = vrt_qemu_config_path(drv, obj->def->name);
-    g_mutex_unlock(&obj->lock);
     if (autostart && !g_file_test(link, G_FILE_TEST_IS_SYMLINK)) {
         if (symlink(target, link) < 0) {
             vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot create autostart link '%s'", link);

@@ -380,17 +380,40 @@ vrt_network_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErr
     return obj_ref(obj);
 }
 
+/* The network name names, if it has a persistent definition; else
+ * VIR_ERR_OPERATION_INVALID with transient_msg. Driver lock held. */
+static VrtNetworkObj *
+find_persistent_locked(VrtNetworkDriver *drv, const char *name, const char *transient_msg, GError **error)
+{
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (obj && !obj->def) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", transient_msg);
+        return NULL;
+    }
+    return obj;
+}
+
+/* The network name names, if it is running (want_active) or not; else
+ * libvirt's VIR_ERR_OPERATION_INVALID. Driver lock held. */
+static VrtNetworkObj *
+find_in_state_locked(VrtNetworkDriver *drv, const char *name, bool want_active, GError **error)
+{
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    if (obj && (obj->live != NULL) != want_active) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s",
+                      want_active ? "network is not active" : "network is already active");
+        return NULL;
+    }
+    return obj;
+}
+
 bool
 vrt_network_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    VrtNetworkObj *obj = find_persistent_locked(drv, name, "cannot undefine transient network", error);
     if (!obj)
         return false;
-    if (!obj->def) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot undefine transient network");
-        return false;
-    }
     g_autofree char *link = autostart_path(drv, name);
     g_autofree char *path = config_path(drv, name);
     if (!vrt_file_remove(link, error))
@@ -412,13 +435,9 @@ bool
 vrt_network_create(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    VrtNetworkObj *obj = find_in_state_locked(drv, name, false, error);
     if (!obj)
         return false;
-    if (obj->live) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is already active");
-        return false;
-    }
     return start_locked(drv, obj, vrt_network_def_copy(obj->def), error);
 }
 
@@ -454,13 +473,9 @@ bool
 vrt_network_destroy(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    VrtNetworkObj *obj = find_in_state_locked(drv, name, true, error);
     if (!obj)
         return false;
-    if (!obj->live) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is not active");
-        return false;
-    }
     if (!stop_locked(drv, obj, error))
         return false;
     if (!obj->def)
@@ -612,13 +627,9 @@ bool
 vrt_network_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
+    VrtNetworkObj *obj = find_persistent_locked(drv, name, "cannot set autostart for transient network", error);
     if (!obj)
         return false;
-    if (!obj->def) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot set autostart for transient network");
-        return false;
-    }
     g_autofree char *link = autostart_path(drv, name);
     if (!vrt_file_remove(link, error))
         return false;

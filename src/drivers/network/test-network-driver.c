@@ -102,12 +102,14 @@ new_driver(Fixture *f)
     return drv;
 }
 
+/* Checks the error and clears it, so the next call can set one. */
 static void
-assert_error(GError *err, int code, const char *needle)
+assert_error(GError **err, int code, const char *needle)
 {
-    g_assert_nonnull(err);
-    if (err->code != code || !strstr(err->message, needle))
-        g_error("got code %d '%s', want code %d containing '%s'", err->code, err->message, code, needle);
+    g_assert_nonnull(*err);
+    if ((*err)->code != code || !strstr((*err)->message, needle))
+        g_error("got code %d '%s', want code %d containing '%s'", (*err)->code, (*err)->message, code, needle);
+    g_clear_error(err);
 }
 
 /* virt-xml-validate on what the driver emits (skipped when not installed). */
@@ -181,22 +183,19 @@ test_lifecycle(Fixture *f, gconstpointer data)
     g_assert_cmpstr(g_ptr_array_index(names, 0), ==, "pool");
 
     g_assert_false(vrt_network_create(drv, "pool", &err));
-    assert_error(err, VIR_ERR_OPERATION_INVALID, "network is already active");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "network is already active");
 
     g_assert_true(vrt_network_destroy(drv, "pool", &err));
     g_assert_false(g_file_test(status, G_FILE_TEST_EXISTS));
     g_assert_false(vrt_network_destroy(drv, "pool", &err));
-    assert_error(err, VIR_ERR_OPERATION_INVALID, "network is not active");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "network is not active");
 
     g_assert_true(vrt_network_undefine(drv, "pool", &err));
     g_assert_false(g_file_test(cfg, G_FILE_TEST_EXISTS));
     g_assert_null(vrt_network_lookup_by_name(drv, "pool", &err));
-    assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching name 'pool'");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_NO_NETWORK, "no network with matching name 'pool'");
     g_assert_null(vrt_network_lookup_by_uuid(drv, ref->uuid, &err));
-    assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching uuid '0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e'");
+    assert_error(&err, VIR_ERR_NO_NETWORK, "no network with matching uuid '0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e'");
 }
 
 static void
@@ -217,13 +216,11 @@ test_define_rules(Fixture *f, gconstpointer data)
     /* Same name, other uuid. */
     g_assert_null(vrt_network_define_xml(drv,
         "<network><name>pool</name><uuid>11111111-2222-3333-4444-555555555555</uuid></network>", 0, &err));
-    assert_error(err, VIR_ERR_OPERATION_FAILED, "network 'pool' already exists with uuid 0f5a7a42");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_FAILED, "network 'pool' already exists with uuid 0f5a7a42");
     /* Other name, same uuid. */
     g_assert_null(vrt_network_define_xml(drv,
         "<network><name>other</name><uuid>0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e</uuid></network>", 0, &err));
-    assert_error(err, VIR_ERR_OPERATION_FAILED, "network 'pool' is already defined with uuid");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_FAILED, "network 'pool' is already defined with uuid");
     g_assert_cmpint(vrt_network_num_defined(drv), ==, 1);
     /* Connection counts in a definition are dropped. */
     g_autoptr(VrtNetworkRef) c = vrt_network_define_xml(drv,
@@ -235,30 +232,25 @@ test_define_rules(Fixture *f, gconstpointer data)
     g_assert_true(vrt_network_undefine(drv, "counted", &err));
     /* Bad XML and flags. */
     g_assert_null(vrt_network_define_xml(drv, "<network><name>x</name><dns/></network>", 0, &err));
-    assert_error(err, VIR_ERR_CONFIG_UNSUPPORTED, "<dns>");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_CONFIG_UNSUPPORTED, "<dns>");
     g_assert_null(vrt_network_define_xml(drv, hostdev_xml, 0x80, &err));
-    assert_error(err, VIR_ERR_INVALID_ARG, "unsupported flags (0x80)");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INVALID_ARG, "unsupported flags (0x80)");
     /* nat: defined and dumped, not started. */
     g_autoptr(VrtNetworkRef) n = vrt_network_define_xml(drv, nat_xml, 0, &err);
     g_assert_no_error(err);
     g_assert_false(vrt_network_create(drv, "default", &err));
-    assert_error(err, VIR_ERR_CONFIG_UNSUPPORTED, "forward mode 'nat'");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_CONFIG_UNSUPPORTED, "forward mode 'nat'");
     g_assert_cmpint(vrt_network_is_active(drv, "default", NULL), ==, 0);
     g_assert_cmpint(vrt_network_get_forward_mode(drv, "default", NULL), ==, VRT_NETWORK_FORWARD_NAT);
     g_assert_cmpint(vrt_network_get_forward_mode(drv, "pool", NULL), ==, VRT_NETWORK_FORWARD_HOSTDEV);
     g_assert_cmpint(vrt_network_get_forward_mode(drv, "nope", &err), ==, -1);
-    assert_error(err, VIR_ERR_NO_NETWORK, "'nope'");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_NO_NETWORK, "'nope'");
     g_autofree char *bn = vrt_network_get_bridge_name(drv, "default", &err);
     g_assert_cmpstr(bn, ==, "virbr0");
     g_assert_null(vrt_network_get_bridge_name(drv, "pool", &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "does not have a bridge name");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "does not have a bridge name");
     g_assert_false(vrt_network_create(drv, "nope", &err));
-    assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching name 'nope'");
+    assert_error(&err, VIR_ERR_NO_NETWORK, "no network with matching name 'nope'");
 }
 
 static void
@@ -273,14 +265,11 @@ test_transient(Fixture *f, gconstpointer data)
     g_autoptr(GPtrArray) tr = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_TRANSIENT, &err);
     g_assert_cmpuint(tr->len, ==, 1);
     g_assert_false(vrt_network_undefine(drv, "br", &err));
-    assert_error(err, VIR_ERR_OPERATION_INVALID, "cannot undefine transient network");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "cannot undefine transient network");
     g_assert_false(vrt_network_set_autostart(drv, "br", true, &err));
-    assert_error(err, VIR_ERR_OPERATION_INVALID, "transient");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "transient");
     g_assert_null(vrt_network_create_xml(drv, bridge_xml, 0, &err));
-    assert_error(err, VIR_ERR_OPERATION_INVALID, "network is already active as 'br'");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "network is already active as 'br'");
     g_assert_true(vrt_network_destroy(drv, "br", &err));
     g_assert_null(vrt_network_lookup_by_name(drv, "br", NULL));
 
@@ -317,7 +306,7 @@ test_autostart(Fixture *f, gconstpointer data)
         g_assert_cmpuint(noau->len, ==, 1);
         g_assert_cmpstr(((VrtNetworkRef *)g_ptr_array_index(noau, 0))->name, ==, "br");
         g_assert_null(vrt_network_list_all(drv, 0x40, &err));
-        assert_error(err, VIR_ERR_INVALID_ARG, "unsupported flags");
+        assert_error(&err, VIR_ERR_INVALID_ARG, "unsupported flags");
         g_clear_error(&err);
     }
     /* A new driver on the same root starts the autostart network only. */
@@ -341,12 +330,10 @@ test_pf_pool(Fixture *f, gconstpointer data)
     g_assert_no_error(err);
     f->pf_vfs = G_MAXUINT;
     g_assert_false(vrt_network_create(drv, "pfnet", &err));
-    assert_error(err, VIR_ERR_NO_NODE_DEVICE, "ens1");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_NO_NODE_DEVICE, "ens1");
     f->pf_vfs = 0;
     g_assert_false(vrt_network_create(drv, "pfnet", &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "no virtual functions found on SR-IOV PF 'ens1'");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "no virtual functions found on SR-IOV PF 'ens1'");
     g_assert_cmpint(vrt_network_is_active(drv, "pfnet", NULL), ==, 0);
     f->pf_vfs = 2;
     g_assert_true(vrt_network_create(drv, "pfnet", &err));
@@ -398,9 +385,8 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     }
     g_autofree char *before = vrt_network_get_xml(drv, "pool", 0, &err);
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR,
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR,
                  "network 'pool' requires exclusive access to interfaces, but none are available");
-    g_clear_error(&err);
     g_autofree char *after = vrt_network_get_xml(drv, "pool", 0, &err);
     g_assert_cmpstr(before, ==, after);
     g_assert_true(g_str_has_prefix(after, "<network connections='3'>"));
@@ -408,8 +394,7 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     assert_invariants(drv);
 
     g_assert_false(vrt_network_destroy(drv, "pool", &err));
-    assert_error(err, VIR_ERR_OPERATION_INVALID, "still in use by 3 ports");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "still in use by 3 ports");
     g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
 
     /* Release gives the VF back; a second release is a no-op. */
@@ -437,26 +422,22 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 3);
     static const guchar other_owner[16] = { 9 };
     g_assert_null(vrt_network_port_allocate_uuid(drv, "pool", "h", other_owner, mac, chosen, &err));
-    assert_error(err, VIR_ERR_NETWORK_PORT_EXIST, "already exists");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_NETWORK_PORT_EXIST, "already exists");
     assert_invariants(drv);
 
     /* What could not be read back after a restart is refused up front. */
     static const guint8 mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mcast, &err));
-    assert_error(err, VIR_ERR_INVALID_MAC, "01:00:5e:00:00:01");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INVALID_MAC, "01:00:5e:00:00:01");
     g_assert_null(vrt_network_port_allocate(drv, "pool", "", owner_uuid, mac, &err));
-    assert_error(err, VIR_ERR_INVALID_ARG, "owner name");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INVALID_ARG, "owner name");
 
     /* Inactive network and unknown network. */
     g_assert_null(vrt_network_port_allocate(drv, "nonet", "g", owner_uuid, mac, &err));
-    assert_error(err, VIR_ERR_NO_NETWORK, "no network with matching name 'nonet'");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_NO_NETWORK, "no network with matching name 'nonet'");
     g_autoptr(VrtNetworkRef) b = vrt_network_define_xml(drv, bridge_xml, 0, &err);
     g_assert_null(vrt_network_port_allocate(drv, "br", "g", owner_uuid, mac, &err));
-    assert_error(err, VIR_ERR_OPERATION_INVALID, "network 'br' is not active");
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "network 'br' is not active");
 }
 
 static void
@@ -515,14 +496,11 @@ test_persistence(Fixture *f, gconstpointer data)
     guchar other[16];
     vrt_network_uuid_generate(other);
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, vf1, &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "is already in use by port");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "is already in use by port");
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, "0000:99:00.0", &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "not in the pool");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "not in the pool");
     g_assert_false(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf1, &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "already registered");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "already registered");
 
     g_autoptr(VrtNetworkPortAlloc) c = vrt_network_port_allocate(drv, "pool", "g3", owner_uuid, mac, &err);
     g_assert_no_error(err);
@@ -538,7 +516,7 @@ test_persistence(Fixture *f, gconstpointer data)
     g_autofree char *stray = path_in(f, "run/vrt/network/pool/ports/00000000-0000-0000-0000-000000000001.xml");
     g_assert_true(g_file_set_contents(stray, "<networkport/>", -1, NULL));
     g_assert_false(vrt_network_driver_check_invariants(drv, &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "has no port in memory");
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "has no port in memory");
     g_unlink(stray);
 }
 
@@ -551,8 +529,7 @@ test_ports_api(Fixture *f, gconstpointer data)
     const char *noplug = "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
                          "<mac address='52:54:00:00:00:01'/></networkport>";
     g_assert_null(vrt_network_port_create_xml(drv, r->uuid, noplug, 0, &err));
-    assert_error(err, VIR_ERR_OPERATION_INVALID, "is not active");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "is not active");
     g_assert_true(vrt_network_create(drv, "pool", &err));
 
     g_autoptr(VrtNetworkPortRef) p1 = vrt_network_port_create_xml(drv, r->uuid, noplug, 0, &err);
@@ -569,13 +546,11 @@ test_ports_api(Fixture *f, gconstpointer data)
     g_autoptr(VrtNetworkPortRef) p2 = vrt_network_port_create_xml(drv, r->uuid, named, 0, &err);
     g_assert_no_error(err);
     g_assert_null(vrt_network_port_create_xml(drv, r->uuid, named, 0, &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "PCI device 0000:06:10.4 is already in use");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "PCI device 0000:06:10.4 is already in use");
 
     g_autofree char *p1xml_again = g_strdup(x1);
     g_assert_null(vrt_network_port_create_xml(drv, r->uuid, p1xml_again, 0, &err));
-    assert_error(err, VIR_ERR_NETWORK_PORT_EXIST, "already exists");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_NETWORK_PORT_EXIST, "already exists");
 
     g_autoptr(GPtrArray) ports = vrt_network_port_list_all(drv, r->uuid, 0, &err);
     g_assert_cmpuint(ports->len, ==, 2);
@@ -585,11 +560,9 @@ test_ports_api(Fixture *f, gconstpointer data)
 
     g_assert_true(vrt_network_port_delete(drv, r->uuid, p2->uuid, 0, &err));
     g_assert_false(vrt_network_port_delete(drv, r->uuid, p2->uuid, 0, &err));
-    assert_error(err, VIR_ERR_NO_NETWORK_PORT, "no network port with matching uuid");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_NO_NETWORK_PORT, "no network port with matching uuid");
     g_assert_null(vrt_network_port_get_xml(drv, r->uuid, p2->uuid, 0, &err));
-    assert_error(err, VIR_ERR_NO_NETWORK_PORT, "no network port");
-    g_clear_error(&err);
+    assert_error(&err, VIR_ERR_NO_NETWORK_PORT, "no network port");
     g_assert_true(vrt_network_port_delete(drv, r->uuid, p1->uuid, 0, &err));
     g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 0);
     g_assert_true(vrt_network_destroy(drv, "pool", &err));
@@ -705,7 +678,7 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
     g_autoptr(VrtNetworkPortAlloc) p = vrt_network_port_allocate(drv, "pfnet", "g", owner_uuid, mac, &err);
     g_assert_cmpstr(p->pci_addr, ==, "0000:3b:02.0");
     g_assert_null(vrt_network_port_allocate(drv, "list", "g", owner_uuid, mac, &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "none are available");
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
     assert_invariants(drv);
 }
 
@@ -736,7 +709,7 @@ test_host_busy_vfs(Fixture *f, gconstpointer data)
     g_assert_no_error(err);
     g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
-    assert_error(err, VIR_ERR_INTERNAL_ERROR, "none are available");
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
     g_autofree char *owner = vrt_network_vf_owner(drv, "0000:06:10.4");
     g_assert_cmpstr(owner, ==, "guest");
     g_autofree char *none = vrt_network_vf_owner(drv, "0000:06:10.0");

@@ -22,15 +22,23 @@ typedef struct {
     VrtQemuMonitor *mon; /* NULL when QEMU is gone */
 } Glue;
 
+/* QEMU commands need a monitor; without one QEMU is gone. */
+static bool
+glue_running(Glue *g, GError **error)
+{
+    if (g->mon)
+        return true;
+    vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+    return false;
+}
+
 static bool
 glue_device_add(gpointer data, JsonObject *props, GError **error)
 {
     Glue *g = data;
 
-    if (!g->mon) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+    if (!glue_running(g, error))
         return false;
-    }
     return vrt_qemu_monitor_device_add(g->mon, props, error);
 }
 
@@ -39,10 +47,8 @@ glue_device_del(gpointer data, const char *alias, GError **error)
 {
     Glue *g = data;
 
-    if (!g->mon) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+    if (!glue_running(g, error))
         return false;
-    }
     return vrt_qemu_monitor_device_del(g->mon, alias, error);
 }
 

@@ -131,13 +131,20 @@ vrt_qemu_driver_get_caps(VrtQemuDriver *drv, GError **error)
 
 /* ---- tables ---- */
 
+/* Enters obj (the tables' reference) under its uuid and name. Driver lock held. */
+static void
+driver_add_locked(VrtQemuDriver *drv, VrtQemuDom *obj)
+{
+    g_hash_table_insert(drv->by_uuid, g_memdup2(obj->def->uuid, 16), obj);
+    g_hash_table_insert(drv->by_name, g_strdup(obj->def->name), obj);
+}
+
 void
 vrt_qemu_driver_add(VrtQemuDriver *drv, VrtQemuDom *obj)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-    g_hash_table_insert(drv->by_uuid, g_memdup2(obj->def->uuid, 16), obj);
-    g_hash_table_insert(drv->by_name, g_strdup(obj->def->name), obj);
+    driver_add_locked(drv, obj);
 }
 
 void
@@ -484,8 +491,7 @@ vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
         }
         /* Reserved in the tables right away so that a concurrent define of
          * the same name fails; the job below makes it durable. */
-        g_hash_table_insert(drv->by_uuid, g_memdup2(fresh->def->uuid, 16), fresh);
-        g_hash_table_insert(drv->by_name, g_strdup(fresh->def->name), fresh);
+        driver_add_locked(drv, fresh);
         obj = vrt_qemu_dom_ref(fresh);
         added = true;
     }
@@ -631,8 +637,7 @@ vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     if (!obj) {
         VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(&def));
 
-        g_hash_table_insert(drv->by_uuid, g_memdup2(fresh->def->uuid, 16), fresh);
-        g_hash_table_insert(drv->by_name, g_strdup(fresh->def->name), fresh);
+        driver_add_locked(drv, fresh);
         obj = vrt_qemu_dom_ref(fresh);
         added = true;
     }

@@ -227,6 +227,9 @@ def test_lifecycle_events_python_and_virsh(vrtd):
                                      lambda c, d, ev, det, op: events.append((d.name(), ev, det)), None)
     vev = subprocess.Popen(["virsh", "-c", vrtd.uri, "event", "--all", "--loop", "--timeout", "30"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(vev.stdout.readline, "")), daemon=True)
+    reader.start()
     time.sleep(0.5)
     dom = conn.defineXML(guestless("ev1"))
     dom.create()
@@ -245,8 +248,13 @@ def test_lifecycle_events_python_and_virsh(vrtd):
     order = [events.index(w) for w in want]
     assert order == sorted(order), events
     conn.domainEventDeregisterAny(cb)
+    # virsh prints events as they arrive: wait for the last one, then stop it.
+    wait_for(lambda: any("Undefined Removed" in ln for ln in lines), timeout=15,
+             what=f"virsh to print the undefined event, got {lines}")
     vev.send_signal(signal.SIGINT)
-    out = vev.communicate(timeout=15)[0]
+    vev.wait(timeout=15)
+    reader.join(timeout=5)
+    out = "".join(lines)
     assert "event 'lifecycle' for domain 'ev1': Defined Added" in out, out
     assert "event 'lifecycle' for domain 'ev1': Started Booted" in out, out
     assert "event 'lifecycle' for domain 'ev1': Stopped Destroyed" in out, out

@@ -83,10 +83,29 @@ class Vrtd:
         return self.proc.returncode if self.proc else None
 
 
+def kill_vms_under(root):
+    """VMs outlive vrtd by design: a test's teardown ends those of its root."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if root in cmd and cmd.split("\0", 1)[0].endswith(("qemu-system-x86_64", "-qemu", "qmpemu.py", "python3")) \
+                and "qemu" in cmd:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 @pytest.fixture
 def tmproot():
     d = tempfile.mkdtemp(prefix="vrt-test-")
     yield d
+    kill_vms_under(d)
     shutil.rmtree(d, ignore_errors=True)
 
 

@@ -327,10 +327,11 @@ run_call(VrtCall *call)
     g_autoptr(GError) err = NULL;
     g_autofree void *args = info->args_size ? g_malloc0(info->args_size) : NULL;
     g_autofree void *ret = info->ret_size ? g_malloc0(info->ret_size) : NULL;
-    bool ok;
+    bool ok, decoded = false;
 
     if (info->args_size) {
-        ok = vrt_message_decode_payload(call->frame, call->len, info->args_filter, args, &err);
+        /* A failed decode has freed what it had decoded. */
+        ok = decoded = vrt_message_decode_payload(call->frame, call->len, info->args_filter, args, &err);
     } else {
         ok = call->len == VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE;
         if (!ok)
@@ -357,9 +358,10 @@ run_call(VrtCall *call)
         g_debug("proc %s failed: %s", info->name, err ? err->message : "?");
         reply_error(call->client, &call->hdr, err, info->origin);
     }
-    if (ok && info->ret_size)
+    /* A handler that failed may have filled part of its reply. */
+    if (info->ret_size)
         vrt_message_free_payload(info->ret_filter, ret);
-    if (info->args_size && args && (ok || server->check || TRUE))
+    if (decoded)
         vrt_message_free_payload(info->args_filter, args);
 }
 
@@ -583,7 +585,6 @@ client_close_now(VrtServerClient *client)
     g_clear_pointer(&client->out_source, g_source_unref);
     GQueue pending = client->pending;
     g_queue_init(&client->pending);
-    client->inflight -= 0;
     g_mutex_unlock(&client->lock);
     g_queue_clear_full(&pending, (GDestroyNotify)call_free);
 

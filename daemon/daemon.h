@@ -38,7 +38,6 @@ struct _VrtDaemon {
     GMutex probe_lock;      /* guards the lazily probed facts below */
     bool probed;
     guint64 hv_version;     /* QEMU's version as major*1e6+minor*1e3+micro */
-    int max_vcpus;
     char *capabilities;     /* capabilities XML, built on first request */
 
     gpointer qemu;          /* VrtQemuDriver*, when built in */
@@ -92,7 +91,7 @@ vrt_ret_string(char *s, remote_string_ret *ret)
 VrtConn *vrt_call_conn(VrtCall *call);
 VrtDaemon *vrt_call_daemon(VrtCall *call);
 
-/* Probes QEMU's version and limits once (cheap afterwards). */
+/* Finds QEMU's version once (cheap afterwards). */
 void vrt_daemon_probe(VrtDaemon *daemon);
 
 /* Sends a domain event to every connection that registered for it. dom_name,

@@ -145,15 +145,10 @@ vrt_handle_connect_get_max_vcpus(VrtCall *call, remote_connect_get_max_vcpus_arg
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown type '%s'", type);
         return false;
     }
-    if (daemon->qemu) {
-        const VrtQemuCapsInfo *info = vrt_qemu_driver_get_caps(daemon->qemu, error);
-        if (!info)
-            return false;
-        ret->max_vcpus = (int)info->max_vcpus;
-        return true;
-    }
-    vrt_daemon_probe(daemon);
-    ret->max_vcpus = daemon->max_vcpus;
+    const VrtQemuCapsInfo *info = vrt_qemu_driver_get_caps(daemon->qemu, error);
+    if (!info)
+        return false;
+    ret->max_vcpus = (int)info->max_vcpus;
     return true;
 }
 

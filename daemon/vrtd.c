@@ -87,10 +87,11 @@ check_call(VrtCall *call, const VrtProcInfo *info, gpointer data, GError **error
     return true;
 }
 
-/* Sends one event message to every connection with a matching callback. */
+/* Sends one event message to every connection with a matching callback;
+ * callback_id points into msg and is set per registration. */
 static void
-emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t filter,
-     void (*fill)(void *msg, int callback_id, gpointer data), void *msg, gpointer data)
+emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t filter, const void *msg,
+     int *callback_id)
 {
     g_mutex_lock(&daemon->conns_lock);
     for (guint i = 0; i < daemon->conns->len; i++) {
@@ -100,18 +101,12 @@ emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t
             VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
             if (cb->event_id != event_id || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0))
                 continue;
-            fill(msg, cb->id, data);
+            *callback_id = cb->id;
             vrt_server_client_send_event(conn->client, proc, filter, msg);
         }
         g_mutex_unlock(&conn->lock);
     }
     g_mutex_unlock(&daemon->conns_lock);
-}
-
-static void
-fill_lifecycle(void *msg, int id, gpointer data)
-{
-    ((remote_domain_event_callback_lifecycle_msg *)msg)->callbackID = id;
 }
 
 void
@@ -125,13 +120,7 @@ vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar 
     msg.msg.event = event;
     msg.msg.detail = detail;
     emit(daemon, VRT_DOMAIN_EVENT_ID_LIFECYCLE, uuid, VRT_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
-         (xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg, fill_lifecycle, &msg, NULL);
-}
-
-static void
-fill_removed(void *msg, int id, gpointer data)
-{
-    ((remote_domain_event_callback_device_removed_msg *)msg)->callbackID = id;
+         (xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg, &msg, &msg.callbackID);
 }
 
 void
@@ -144,10 +133,8 @@ vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const gu
     msg.msg.dom.id = id;
     msg.msg.devAlias = (char *)alias;
     emit(daemon, VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED, uuid, VRT_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
-         (xdrproc_t)xdr_remote_domain_event_callback_device_removed_msg, fill_removed, &msg, NULL);
+         (xdrproc_t)xdr_remote_domain_event_callback_device_removed_msg, &msg, &msg.callbackID);
 }
-
-/* ---- facts probed once ---- */
 
 /* QEMU's version, cached in <run_dir>/qemu-version with the binary's size and
  * mtime, so a restarted vrtd answers without running QEMU. */
@@ -195,8 +182,6 @@ vrt_daemon_probe(VrtDaemon *daemon)
     g_mutex_lock(&daemon->probe_lock);
     if (!daemon->probed) {
         daemon->hv_version = qemu_version_cached(daemon);
-        /* Without the QEMU driver's probe: QEMU's limit for q35. */
-        daemon->max_vcpus = 288;
         daemon->probed = true;
     }
     g_mutex_unlock(&daemon->probe_lock);

@@ -366,25 +366,30 @@ def test_guest_acpi_shutdown_and_reboot(vrtd, guest, tmp_path):
     conn.close()
 
 
-def test_qemu_starts_with_no_signal_blocked_and_destroy_is_prompt(vrtd):
-    """QEMU must not inherit a blocked signal mask from vrtd's threads: with
-    SIGTERM blocked it ignores destroy until the SIGKILL seconds later."""
+def test_qemu_starts_with_no_signal_blocked_and_exits_on_destroys_sigterm(vrtd):
+    """Destroy sends SIGTERM so that QEMU flushes and exits by itself, and
+    SIGKILL only to a QEMU that is still there half a second later. QEMU must
+    not inherit a blocked signal mask from vrtd's threads, and vrtd must not
+    have a monitor command in flight when it destroys a domain it just
+    started (QEMU 7.2 then hangs in its exit path): in both cases QEMU would
+    ignore the SIGTERM and vrtd would log that it sent SIGKILL."""
     conn = libvirt.open(vrtd.uri)
     dom = conn.defineXML(guestless("sig1"))
-    slow = []
-    for _ in range(10):
+    for i in range(40):
         dom.create()
+        if i % 2 == 0:
+            # Destroyed at once, as a script does.
+            dom.destroy()
+            continue
         pid = qemu_pid(vrtd.root, "sig1")
         with open(f"/proc/{pid}/status") as f:
             blocked = [ln.split()[1] for ln in f if ln.startswith("SigBlk:")][0]
         # QEMU blocks a few signals of its own (SIGBUS, SIGUSR1, SIGALRM, SIGIO); never SIGTERM.
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             assert not int(blocked, 16) & (1 << (sig - 1)), f"QEMU runs with {sig.name} blocked: SigBlk {blocked}"
-        t = time.monotonic()
         dom.destroy()
-        if time.monotonic() - t > 1.0:
-            slow.append(time.monotonic() - t)
         wait_for(lambda: not alive(pid), timeout=2, what="QEMU to be gone after destroy")
-    assert slow == [], f"destroy took {slow} s"
+    ignored = [ln for ln in vrtd.stderr().splitlines() if "ignored SIGTERM" in ln]
+    assert ignored == [], "QEMU needed SIGKILL:\n" + "\n".join(ignored)
     dom.undefine()
     conn.close()

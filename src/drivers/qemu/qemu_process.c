@@ -752,23 +752,41 @@ qemu_running_now(VrtQemuMonitor *mon, bool *known)
     return running;
 }
 
+/* Whether a STOP (stop) or RESUME event would change the domain's state:
+ * suspend/resume/start calls set the state themselves, a stop after a guest
+ * shutdown is part of it, and a domain being destroyed changes no more. */
+static bool
+stop_resume_applies_locked(VrtQemuDom *obj, QemuEvent *ev, bool stop)
+{
+    if (!event_is_current(obj, ev) || obj->job == VRT_QEMU_JOB_SUSPEND || obj->job == VRT_QEMU_JOB_START ||
+        obj->state == VRT_DOMAIN_SHUTDOWN || obj->guest_shutdown || obj->stop_requested)
+        return false;
+    return stop ? obj->state == VRT_DOMAIN_RUNNING : obj->state == VRT_DOMAIN_PAUSED;
+}
+
 static void
 handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
 {
     int event = -1, detail = 0;
-    bool known, running;
+    bool known, running, applies;
+
+    g_mutex_lock(&obj->lock);
+    applies = stop_resume_applies_locked(obj, ev, stop);
+    g_mutex_unlock(&obj->lock);
+    if (!applies)
+        return;
 
     /* A STOP already undone (reset + cont after a reboot) or a RESUME
-     * already undone is history: the state follows what QEMU does now. */
+     * already undone is history: the state follows what QEMU does now.
+     * Asked only when the event would change the state: QEMU 7.2 can hang
+     * in its exit path when SIGTERM meets a command in flight, so the
+     * RESUME of every start must not send one. */
     running = qemu_running_now(ev->mon, &known);
     if (known && running == stop)
         return;
 
     g_mutex_lock(&obj->lock);
-    /* Suspend/resume/start calls set the state themselves; a stop after a
-     * guest shutdown is part of it. */
-    if (!event_is_current(obj, ev) || obj->job == VRT_QEMU_JOB_SUSPEND || obj->job == VRT_QEMU_JOB_START ||
-        obj->state == VRT_DOMAIN_SHUTDOWN || obj->guest_shutdown) {
+    if (!stop_resume_applies_locked(obj, ev, stop)) {
         g_mutex_unlock(&obj->lock);
         return;
     }

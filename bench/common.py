@@ -97,6 +97,9 @@ class Daemon:
     def rss_kib(self):
         return rss_kib(self.pid)
 
+    def uss_kib(self):
+        return uss_kib(self.pid)
+
     def stop(self, keep_dir=False):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -139,6 +142,18 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def uss_kib(pid):
+    """Unique set size: the daemon's private pages (Private_Clean +
+    Private_Dirty), without the shared libraries' pages it shares with other
+    processes, which VmRSS counts in full."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total
 
 
 def system_libvirtd_pid():
@@ -230,11 +245,16 @@ def start_libvirtd(workdir=None, wait_busy_s=LIBVIRTD_BUSY_WAIT_S):
     return Daemon("libvirtd", argv, uri, d, os.path.join(d, "stderr.log"))
 
 
-def start_vrtd(workdir=None, extra_args=()):
-    """vrtd on a private root: sockets at ROOT/run/vrt/vrtd-sock(-ro)."""
+def start_vrtd(workdir=None, extra_args=(), config=None):
+    """vrtd on a private root: sockets at ROOT/run/vrt/vrtd-sock(-ro);
+    config: vrtd.conf text (ROOT/etc/vrt/vrtd.conf)."""
     if not os.path.exists(VRTD):
         raise FileNotFoundError(f"{VRTD} not found (build vrt first, or set VRTD)")
     d = workdir or tempfile.mkdtemp(prefix="vrt-bench-vrtd-")
+    if config is not None:
+        os.makedirs(os.path.join(d, "etc", "vrt"), exist_ok=True)
+        with open(os.path.join(d, "etc", "vrt", "vrtd.conf"), "w") as f:
+            f.write(config)
     argv = [VRTD, "--root", d, *extra_args]
     uri = f"qemu+unix:///system?socket={d}/run/vrt/vrtd-sock"
     return Daemon("vrtd", argv, uri, d, os.path.join(d, "vrtd.stderr.log"))

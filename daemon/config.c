@@ -208,6 +208,17 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_string(lx, key, v, &cfg->log_outputs, error);
     if (g_str_equal(key, "host_root"))
         return want_string(lx, key, v, &cfg->host_root, error);
+    if (g_str_equal(key, "config_sync_ms")) {
+        if (!want_uint(lx, key, v, 0, &u, error))
+            return false;
+        if (u > 60000) {
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected 0 (flush in the call) to 60000 ms",
+                          lx->path, lx->line, key);
+            return false;
+        }
+        cfg->config_sync_ms = u;
+        return true;
+    }
     /* libvirtd.conf keys vrt does not use are accepted so a libvirt config
      * can be reused, but said so. */
     g_message("%s:%d: ignoring unknown setting '%s'", lx->path, lx->line, key);
@@ -226,6 +237,7 @@ vrt_config_init(VrtConfig *cfg)
     cfg->keepalive_interval = 5;
     cfg->keepalive_count = 5;
     cfg->log_level = 3;
+    cfg->config_sync_ms = 100;
 }
 
 void

@@ -21,6 +21,7 @@ typedef struct {
     int log_level;               /* 1 debug .. 4 error; default 3 */
     char *log_outputs;           /* e.g. "3:stderr 1:file:/var/log/vrt/vrtd.log" */
     char *host_root;             /* root of sysfs and /dev as the daemon sees them; default "/" */
+    guint config_sync_ms;        /* domain definitions are on disk at most this late; 0: at once */
 } VrtConfig;
 
 void vrt_config_init(VrtConfig *cfg);

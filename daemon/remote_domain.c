@@ -17,10 +17,11 @@ qemu(VrtCall *call, GError **error)
     return drv;
 }
 
+/* Moves ref's name into the wire form. */
 static void
-ref_to_wire(const VrtDomainRef *ref, remote_nonnull_domain *dom)
+ref_to_wire(VrtDomainRef *ref, remote_nonnull_domain *dom)
 {
-    dom->name = g_strdup(ref->name);
+    dom->name = g_steal_pointer(&ref->name);
     memcpy(dom->uuid, ref->uuid, 16);
     dom->id = ref->id;
 }

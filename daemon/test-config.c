@@ -24,6 +24,7 @@ test_values(void)
         "keepalive_count = 0\n"
         "log_level = 1\n"
         "log_outputs = \"1:stderr\"\n"
+        "config_sync_ms = 0\n"
         "listen_addr = \"0.0.0.0\"\n"
         "access_drivers = [ \"polkit\", \"none\" ]\n";
     g_assert_true(vrt_config_parse(&cfg, "t.conf", text, &err));
@@ -37,6 +38,7 @@ test_values(void)
     g_assert_cmpuint(cfg.keepalive_count, ==, 0);
     g_assert_cmpint(cfg.log_level, ==, 1);
     g_assert_cmpstr(cfg.log_outputs, ==, "1:stderr");
+    g_assert_cmpuint(cfg.config_sync_ms, ==, 0);
     vrt_config_clear(&cfg);
 }
 
@@ -62,6 +64,8 @@ test_errors(void)
     expect_error("unix_sock_dir = \"/tmp\n", "bad.conf:1: unix_sock_dir: unterminated string");
     expect_error("log_level 3\n", "bad.conf:1: log_level: expected '='");
     expect_error("log_level = 9\n", "bad.conf:1: log_level");
+    expect_error("config_sync_ms = 600000\n", "bad.conf:1: config_sync_ms: expected 0");
+    expect_error("config_sync_ms = -1\n", "bad.conf:1: config_sync_ms");
     expect_error("max_clients = 5 6\n", "bad.conf:1: max_clients");
     expect_error("= 5\n", "bad.conf:1: expected a setting name");
     expect_error("x = [ \"a\" \"b\" ]\n", "bad.conf:1: x: expected ',' or ']'");

@@ -73,31 +73,57 @@ vrt_message_free_payload(xdrproc_t filter, void *obj)
         xdr_free(filter, obj);
 }
 
-GBytes *
-vrt_message_encode(const vrt_net_header *hdr, xdrproc_t filter, const void *obj, GError **error)
+/* Encodes hdr and obj into a frame of at most cap bytes; NULL when they do
+ * not fit (or obj cannot be encoded). */
+static guint8 *
+encode_into(const vrt_net_header *hdr, xdrproc_t filter, const void *obj, gsize cap, gsize *total)
 {
-    unsigned long payload = filter ? xdr_sizeof(filter, (void *)obj) : 0;
-    gsize total = VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE + payload;
-    if (payload > VRT_MESSAGE_MAX || total > VRT_MESSAGE_MAX + VRT_MESSAGE_LEN_SIZE) {
-        vrt_error_set(error, VIR_ERR_RPC, "message of %zu bytes is larger than the protocol allows (%u)",
-                      total, VRT_MESSAGE_MAX);
-        return NULL;
-    }
-    guint8 *buf = g_malloc(total);
-    buf[0] = (guint8)(total >> 24);
-    buf[1] = (guint8)(total >> 16);
-    buf[2] = (guint8)(total >> 8);
-    buf[3] = (guint8)total;
+    guint8 *buf = g_malloc(cap);
     XDR xdr;
-    xdrmem_create(&xdr, (char *)buf + VRT_MESSAGE_LEN_SIZE, (u_int)(total - VRT_MESSAGE_LEN_SIZE), XDR_ENCODE);
-    bool ok = xdr_vrt_net_header(&xdr, (vrt_net_header *)hdr);
-    if (ok && filter)
-        ok = filter(&xdr, (void *)obj, 0);
+    bool ok;
+
+    xdrmem_create(&xdr, (char *)buf + VRT_MESSAGE_LEN_SIZE, (u_int)(cap - VRT_MESSAGE_LEN_SIZE), XDR_ENCODE);
+    ok = xdr_vrt_net_header(&xdr, (vrt_net_header *)hdr) && (!filter || filter(&xdr, (void *)obj, 0));
+    *total = VRT_MESSAGE_LEN_SIZE + xdr_getpos(&xdr);
     xdr_destroy(&xdr);
     if (!ok) {
         g_free(buf);
-        vrt_error_set(error, VIR_ERR_RPC, "%s", "unable to encode message");
         return NULL;
+    }
+    buf[0] = (guint8)(*total >> 24);
+    buf[1] = (guint8)(*total >> 16);
+    buf[2] = (guint8)(*total >> 8);
+    buf[3] = (guint8)*total;
+    return buf;
+}
+
+/* Most messages fit the first guess and are encoded once; a larger one is
+ * measured with xdr_sizeof and encoded again. */
+#define ENCODE_FIRST_GUESS (64 * 1024)
+
+GBytes *
+vrt_message_encode(const vrt_net_header *hdr, xdrproc_t filter, const void *obj, GError **error)
+{
+    gsize total = 0;
+    guint8 *buf = encode_into(hdr, filter, obj, ENCODE_FIRST_GUESS, &total);
+
+    if (!buf) {
+        unsigned long payload = filter ? xdr_sizeof(filter, (void *)obj) : 0;
+        gsize need = VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE + payload;
+
+        if (payload > VRT_MESSAGE_MAX || need > VRT_MESSAGE_MAX + VRT_MESSAGE_LEN_SIZE) {
+            vrt_error_set(error, VIR_ERR_RPC, "message of %zu bytes is larger than the protocol allows (%u)",
+                          need, VRT_MESSAGE_MAX);
+            return NULL;
+        }
+        if (need > ENCODE_FIRST_GUESS)
+            buf = encode_into(hdr, filter, obj, need, &total);
+        if (!buf) {
+            vrt_error_set(error, VIR_ERR_RPC, "%s", "unable to encode message");
+            return NULL;
+        }
+    } else if (total + 4096 < ENCODE_FIRST_GUESS) {
+        buf = g_realloc(buf, total);
     }
     return g_bytes_new_take(buf, total);
 }

@@ -1,7 +1,10 @@
 /*
  * Atomic state files. A state file is written to a temporary name in the same
- * directory, flushed, renamed over the old one, and the directory flushed, so
- * a daemon killed at any instant leaves the old or the new file.
+ * directory and renamed over the old one, so a daemon killed at any instant
+ * leaves the old or the new file. A durable write also flushes the file
+ * before the rename and the directory after it, so that a power loss leaves
+ * the old or the new file too; a volatile one (run state, which a reboot
+ * ends anyway) does not.
  */
 #include "util/fileutil.h"
 #include "util/error.h"
@@ -29,8 +32,8 @@ write_all(int fd, const char *data, gsize len)
     return true;
 }
 
-bool
-vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_t mode, GError **error)
+static bool
+write_atomic(const char *path, const char *data, gssize len, mode_t mode, bool durable, GError **error)
 {
     if (len < 0)
         len = (gssize)strlen(data);
@@ -41,7 +44,7 @@ vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_t mod
         vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot create '%s'", tmp);
         return false;
     }
-    if (fchmod(fd, mode) < 0 || !write_all(fd, data, (gsize)len) || fsync(fd) < 0) {
+    if (fchmod(fd, mode) < 0 || !write_all(fd, data, (gsize)len) || (durable && fsync(fd) < 0)) {
         int saved = errno;
         close(fd);
         unlink(tmp);
@@ -54,12 +57,32 @@ vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_t mod
         vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, saved, "cannot replace '%s'", path);
         return false;
     }
+    if (durable)
+        vrt_dir_sync(dir);
+    return true;
+}
+
+bool
+vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_t mode, GError **error)
+{
+    return write_atomic(path, data, len, mode, true, error);
+}
+
+bool
+vrt_file_write_volatile(const char *path, const char *data, gssize len, mode_t mode, GError **error)
+{
+    return write_atomic(path, data, len, mode, false, error);
+}
+
+void
+vrt_dir_sync(const char *dir)
+{
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
     if (dfd >= 0) {
         (void)fsync(dfd);
         close(dfd);
     }
-    return true;
 }
 
 bool

@@ -1,7 +1,7 @@
 /*
- * Files as state: atomic replacement (temp file, fsync, rename, fsync of the
- * directory), whole-file reads and directory creation, with errors that name
- * the path.
+ * Files as state: atomic replacement (temp file, rename; durable or
+ * volatile), whole-file reads and directory creation, with errors that name
+ * the path. statesync.h batches the flushes of durable files.
  */
 #pragma once
 
@@ -9,9 +9,17 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Replaces path with data[0..len) so that a reader (or a crash) sees either
- * the old or the new content, never a mix. */
+/* Replaces path with data[0..len) so that a reader, a killed daemon or a
+ * power loss sees either the old or the new content, never a mix (fsync of
+ * the file and of its directory). */
 bool vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_t mode, GError **error);
+
+/* The same for state that does not outlive the host's uptime (under run/):
+ * old or new for readers and a killed daemon, without flushing to disk. */
+bool vrt_file_write_volatile(const char *path, const char *data, gssize len, mode_t mode, GError **error);
+
+/* fsync of a directory (its entries); errors are ignored. */
+void vrt_dir_sync(const char *dir);
 
 /* Reads a whole file; *contents is NUL-terminated. */
 bool vrt_file_read(const char *path, char **contents, gsize *len, GError **error);

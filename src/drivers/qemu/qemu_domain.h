@@ -16,6 +16,7 @@
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_hostdev.h"
 #include "drivers/qemu/qemu_monitor.h"
+#include "util/statesync.h"
 
 #include <sys/types.h>
 
@@ -81,6 +82,7 @@ struct _VrtQemuDriver {
     VrtQemuEventThread *evthread;
     GThreadPool *event_pool;
     char *hostdev_die_at;       /* VRT_FAULT_DIE_AT ("job:step"), read once at creation */
+    VrtStateSync *config_sync;  /* flushes of the definitions under config_dir */
 };
 
 /* ---- objects (qemu_domain.c) ---- */

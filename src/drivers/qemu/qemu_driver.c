@@ -56,6 +56,7 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->emulator = g_strdup(cfg->emulator);
     drv->cfg.emulator = drv->emulator;
     drv->config_dir = root_path(drv->root, "etc/vrt/qemu");
+    drv->config_sync = vrt_state_sync_new(cfg->config_sync_ms);
     drv->autostart_dir = root_path(drv->root, "etc/vrt/qemu/autostart");
     drv->state_dir = root_path(drv->root, "run/vrt/qemu");
     drv->log_dir = root_path(drv->root, "var/log/vrt/qemu");
@@ -110,6 +111,7 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
     if (drv->evthread)
         vrt_qemu_event_thread_free(drv->evthread);
     vrt_qemu_caps_free(drv->caps);
+    vrt_state_sync_free(drv->config_sync);
     g_free(drv->root);
     g_free(drv->emulator);
     g_free(drv->config_dir);
@@ -249,12 +251,52 @@ vrt_qemu_domain_lookup(VrtQemuDriver *drv, const char *name, const guchar *uuid,
 
 /* ---- load ---- */
 
+/* A definition file that reads and parses (for vrt_state_sync_recover). */
+static bool
+config_usable(const char *path, gpointer data G_GNUC_UNUSED)
+{
+    g_autofree char *xml = NULL;
+    g_autoptr(VrtDomainDef) def = NULL;
+
+    return vrt_file_read(path, &xml, NULL, NULL) && (def = vrt_domain_def_parse(xml, 0, NULL)) != NULL;
+}
+
+/* After a power loss a definition changed shortly before may be incomplete;
+ * its previous version is kept beside it until the new one is flushed. */
+static void
+recover_configs(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->config_dir, 0, NULL);
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        if (g_str_has_suffix(entry, ".xml.prev"))
+            g_ptr_array_add(paths, g_build_filename(drv->config_dir, entry, NULL));
+        else if (strstr(entry, ".xml.new."))
+            g_ptr_array_add(paths, g_build_filename(drv->config_dir, entry, NULL));
+    }
+    for (guint i = 0; i < paths->len; i++) {
+        char *path = g_ptr_array_index(paths, i);
+
+        if (g_str_has_suffix(path, ".prev")) {
+            path[strlen(path) - strlen(".prev")] = '\0';
+            vrt_state_sync_recover(path, config_usable, NULL);
+        } else {
+            /* A temporary file of a write that never reached its rename. */
+            unlink(path);
+        }
+    }
+}
+
 static void
 load_configs(VrtQemuDriver *drv)
 {
-    g_autoptr(GDir) dir = g_dir_open(drv->config_dir, 0, NULL);
+    g_autoptr(GDir) dir = NULL;
     const char *entry;
 
+    recover_configs(drv);
+    dir = g_dir_open(drv->config_dir, 0, NULL);
     while (dir && (entry = g_dir_read_name(dir))) {
         g_autofree char *path = NULL;
         g_autofree char *xml = NULL;
@@ -482,13 +524,10 @@ vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
         return NULL;
     }
     if (!obj) {
-        VrtQemuDom *fresh = vrt_qemu_dom_new(drv, vrt_domain_def_copy(def, error));
+        /* The new domain takes the definition; under the job below nothing
+         * else changes it while it is written. */
+        VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(&def));
 
-        if (!fresh->def) {
-            g_mutex_unlock(&drv->lock);
-            vrt_qemu_dom_unref(fresh);
-            return NULL;
-        }
         /* Reserved in the tables right away so that a concurrent define of
          * the same name fails; the job below makes it durable. */
         driver_add_locked(drv, fresh);
@@ -502,7 +541,7 @@ vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
             vrt_qemu_driver_remove(drv, obj);
         return NULL;
     }
-    if (!vrt_qemu_dom_save_config(obj, def, error)) {
+    if (!vrt_qemu_dom_save_config(obj, added ? obj->def : def, error)) {
         vrt_qemu_dom_end_job(obj);
         if (added)
             vrt_qemu_driver_remove(drv, obj);
@@ -560,7 +599,7 @@ vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GE
         vrt_qemu_dom_end_job(obj);
         return false;
     }
-    if (!vrt_file_remove(config, error)) {
+    if (!vrt_state_sync_remove(drv->config_sync, config, error)) {
         vrt_qemu_dom_end_job(obj);
         return false;
     }
@@ -879,26 +918,27 @@ char *
 vrt_qemu_domain_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
-    g_autoptr(VrtDomainDef) def = NULL;
+    const VrtDomainDef *def;
     guint fmt = 0;
+    char *xml;
 
     if (!obj)
         return NULL;
     if (flags & VRT_DOMAIN_XML_FLAG_SECURE)
         fmt |= VRT_DOMAIN_XML_SECURE;
+    /* Definitions change only under the object lock: formatted in place. */
     g_mutex_lock(&obj->lock);
     if ((flags & VRT_DOMAIN_XML_FLAG_INACTIVE) && obj->newdef) {
-        def = vrt_domain_def_copy(obj->newdef, error);
+        def = obj->newdef;
         fmt |= VRT_DOMAIN_XML_INACTIVE;
     } else {
-        def = vrt_domain_def_copy(obj->def, error);
+        def = obj->def;
         if ((flags & VRT_DOMAIN_XML_FLAG_INACTIVE) || !vrt_qemu_dom_is_active(obj))
             fmt |= VRT_DOMAIN_XML_INACTIVE;
     }
+    xml = vrt_domain_def_format(def, fmt, error);
     g_mutex_unlock(&obj->lock);
-    if (!def)
-        return NULL;
-    return vrt_domain_def_format(def, fmt, error);
+    return xml;
 }
 
 char *

@@ -139,6 +139,9 @@ typedef struct {
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */
     VrtHost *host;
     VrtNetworkDriver *network;
+    /* Domain definitions reach the disk at most this many ms after they
+     * change (statesync.h); 0: before the call that changes them returns. */
+    guint config_sync_ms;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);

@@ -33,6 +33,7 @@ typedef struct {
     GCond cond;
     GArray *events;   /* Event */
     GPtrArray *removed; /* aliases */
+    guint config_sync_ms;
     VrtQemuDriver *drv;
 } Fixture;
 
@@ -107,6 +108,7 @@ driver_open(Fixture *fx)
         .lifecycle_event = lifecycle_cb,
         .device_removed = removed_cb,
         .data = fx,
+        .config_sync_ms = fx->config_sync_ms,
     };
     g_autoptr(GError) err = NULL;
     VrtQemuDriver *drv = vrt_qemu_driver_new(&cfg, &err);
@@ -408,6 +410,64 @@ test_reconnect_and_crash(Fixture *fx, gconstpointer unused)
     g_assert_true(wait_event(fx, VRT_DOMAIN_EVENT_STOPPED, VRT_DOMAIN_EVENT_STOPPED_CRASHED));
     g_assert_cmpint(vrt_qemu_domain_is_persistent(fx->drv, a->uuid, NULL), ==, 1);
     g_assert_true(vrt_qemu_domain_destroy(fx->drv, c->uuid, 0, &err));
+}
+
+/* Batched flushes of definitions: after a power loss that cut a rewrite
+ * short, the loader puts back the previous version; a write's leftover
+ * temporary file goes. Without a power loss the new one is simply there. */
+static void
+test_config_recover(Fixture *fx, gconstpointer unused)
+{
+    const char *uuid = "c1111111-2222-3333-4444-555555555555";
+    g_autofree char *base = domain_xml("cfg", uuid, NULL);
+    g_autofree char *config = g_build_filename(fx->root, "etc/vrt/qemu/cfg.xml", NULL);
+    g_autofree char *prev = g_strconcat(config, ".prev", NULL);
+    g_autofree char *stray = g_strconcat(config, ".new.Ab12Cd", NULL);
+    g_autofree char *saved = NULL;
+    g_autofree char *xml = NULL;
+    g_autoptr(GError) err = NULL;
+    GString *v;
+    guchar u[16];
+
+    vrt_qemu_driver_free(fx->drv);
+    fx->config_sync_ms = 60000;
+    fx->drv = driver_open(fx);
+    v = g_string_new(base);
+    g_string_replace(v, "<name>cfg</name>", "<name>cfg</name><title>one</title>", 1);
+    g_free(vrt_qemu_domain_define_xml(fx->drv, v->str, 0, &err));
+    g_assert_no_error(err);
+    vrt_qemu_driver_free(fx->drv); /* flushes */
+    g_assert_false(g_file_test(prev, G_FILE_TEST_EXISTS));
+
+    fx->drv = driver_open(fx);
+    g_string_replace(v, "<title>one</title>", "<title>two</title>", 1);
+    g_free(vrt_qemu_domain_define_xml(fx->drv, v->str, 0, &err));
+    g_assert_no_error(err);
+    g_string_free(v, TRUE);
+    g_assert_true(g_file_get_contents(prev, &saved, NULL, NULL));
+    g_assert_nonnull(strstr(saved, "<title>one</title>"));
+    g_assert_true(g_file_get_contents(config, &xml, NULL, NULL));
+    g_assert_nonnull(strstr(xml, "<title>two</title>"));
+    g_clear_pointer(&xml, g_free);
+
+    /* The disk as a power loss would leave it: the rewrite half there. */
+    vrt_qemu_driver_free(fx->drv);
+    g_assert_true(g_file_get_contents(config, &xml, NULL, NULL));
+    xml[strlen(xml) / 2] = '\0';
+    g_assert_true(g_file_set_contents(config, xml, -1, NULL));
+    g_assert_true(g_file_set_contents(prev, saved, -1, NULL));
+    g_assert_true(g_file_set_contents(stray, "<dom", -1, NULL));
+    g_clear_pointer(&xml, g_free);
+
+    g_test_expect_message("vrt", G_LOG_LEVEL_WARNING, "*cfg.xml' is missing or incomplete*");
+    fx->drv = driver_open(fx);
+    g_test_assert_expected_messages();
+    g_assert_true(vrt_uuid_parse(uuid, u));
+    xml = vrt_qemu_domain_get_xml(fx->drv, u, 0, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(xml, "<title>one</title>"));
+    g_assert_false(g_file_test(prev, G_FILE_TEST_EXISTS));
+    g_assert_false(g_file_test(stray, G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -773,6 +833,7 @@ main(int argc, char **argv)
                fixture_teardown);
     g_test_add("/qemu/driver/reconnect-crash-autostart", Fixture, NULL, fixture_setup, test_reconnect_and_crash,
                fixture_teardown);
+    g_test_add("/qemu/driver/config-recover", Fixture, NULL, fixture_setup, test_config_recover, fixture_teardown);
     g_test_add("/qemu/driver/orphan-reaped", Fixture, NULL, fixture_setup, test_orphan_reaped, fixture_teardown);
     g_test_add("/qemu/driver/nic-hotplug", Fixture, NULL, fixture_setup, test_nic_hotplug, fixture_teardown);
     g_test_add("/qemu/driver/guest", Fixture, NULL, fixture_setup, test_guest, fixture_teardown);

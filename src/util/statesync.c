@@ -1,0 +1,242 @@
+/*
+ * Durable state files with batched flushes: see statesync.h.
+ *
+ * A path is "durable" when its current content is on disk: it is neither
+ * pending (written since the last flush began) nor being flushed. Only
+ * then may a write make the current content its .prev; otherwise the .prev
+ * already holds an older flushed version (or the file is new and has none).
+ */
+#include "util/statesync.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+struct _VrtStateSync {
+    guint delay_ms;
+    GMutex lock;
+    GCond cond;
+    GHashTable *pending;  /* path -> NULL: written since the last flush began */
+    GHashTable *flushing; /* path -> NULL: taken by the flush under way */
+    gint64 first_pending; /* monotonic time of the oldest pending write */
+    guint64 flushes;      /* flushes completed */
+    bool flush_now;
+    bool stopping;
+    GThread *thread;
+};
+
+char *
+vrt_state_sync_prev_path(const char *path)
+{
+    return g_strconcat(path, ".prev", NULL);
+}
+
+static bool
+durable_locked(VrtStateSync *s, const char *path)
+{
+    return !g_hash_table_contains(s->pending, path) && !g_hash_table_contains(s->flushing, path);
+}
+
+static void
+mark_pending_locked(VrtStateSync *s, const char *path)
+{
+    if (g_hash_table_size(s->pending) == 0) {
+        s->first_pending = g_get_monotonic_time();
+        g_cond_broadcast(&s->cond);
+    }
+    g_hash_table_add(s->pending, g_strdup(path));
+}
+
+static void
+flush_paths(GHashTable *paths)
+{
+    g_autoptr(GHashTable) dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, paths);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        const char *path = key;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd >= 0) {
+            if (fsync(fd) < 0)
+                g_warning("cannot flush '%s': %s", path, g_strerror(errno));
+            close(fd);
+        } else if (errno != ENOENT) {
+            g_warning("cannot open '%s' to flush it: %s", path, g_strerror(errno));
+        }
+        g_hash_table_add(dirs, g_path_get_dirname(path));
+    }
+    g_hash_table_iter_init(&it, dirs);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        vrt_dir_sync(key);
+}
+
+static gpointer
+flusher(gpointer data)
+{
+    VrtStateSync *s = data;
+
+    g_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->stopping && !s->flush_now && g_hash_table_size(s->pending) == 0)
+            g_cond_wait(&s->cond, &s->lock);
+        while (!s->stopping && !s->flush_now && g_hash_table_size(s->pending) > 0 &&
+               g_cond_wait_until(&s->cond, &s->lock, s->first_pending + (gint64)s->delay_ms * 1000))
+            ;
+        s->flush_now = false;
+        if (g_hash_table_size(s->pending) > 0) {
+            GHashTable *taken = s->pending;
+            GHashTableIter it;
+            gpointer key;
+
+            s->pending = s->flushing;
+            s->flushing = taken;
+            g_mutex_unlock(&s->lock);
+            flush_paths(taken);
+            g_mutex_lock(&s->lock);
+            /* Flushed and not written again since: the .prev has served. */
+            g_hash_table_iter_init(&it, taken);
+            while (g_hash_table_iter_next(&it, &key, NULL)) {
+                if (!g_hash_table_contains(s->pending, key)) {
+                    g_autofree char *prev = vrt_state_sync_prev_path(key);
+                    unlink(prev);
+                }
+            }
+            g_hash_table_remove_all(taken);
+        }
+        s->flushes++;
+        g_cond_broadcast(&s->cond);
+        if (s->stopping && g_hash_table_size(s->pending) == 0)
+            break;
+    }
+    g_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+VrtStateSync *
+vrt_state_sync_new(guint delay_ms)
+{
+    VrtStateSync *s = g_new0(VrtStateSync, 1);
+
+    s->delay_ms = delay_ms;
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    s->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->flushing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (delay_ms > 0)
+        s->thread = g_thread_new("vrt-statesync", flusher, s);
+    return s;
+}
+
+void
+vrt_state_sync_free(VrtStateSync *s)
+{
+    if (!s)
+        return;
+    if (s->thread) {
+        g_mutex_lock(&s->lock);
+        s->stopping = true;
+        g_cond_broadcast(&s->cond);
+        g_mutex_unlock(&s->lock);
+        g_thread_join(s->thread);
+    }
+    g_hash_table_unref(s->pending);
+    g_hash_table_unref(s->flushing);
+    g_mutex_clear(&s->lock);
+    g_cond_clear(&s->cond);
+    g_free(s);
+}
+
+bool
+vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize len, mode_t mode,
+                     GError **error)
+{
+    g_autofree char *prev = NULL;
+    bool ok;
+
+    if (!s->thread)
+        return vrt_file_write_atomic(path, data, len, mode, error);
+    prev = vrt_state_sync_prev_path(path);
+    g_mutex_lock(&s->lock);
+    if (durable_locked(s, path)) {
+        /* The content on disk becomes the fallback until this write is. */
+        if (unlink(prev) < 0 && errno != ENOENT) {
+            vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot remove '%s'", prev);
+            g_mutex_unlock(&s->lock);
+            return false;
+        }
+        if (link(path, prev) < 0 && errno != ENOENT) {
+            vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot keep '%s' as '%s'", path, prev);
+            g_mutex_unlock(&s->lock);
+            return false;
+        }
+    }
+    ok = vrt_file_write_volatile(path, data, len, mode, error);
+    if (ok)
+        mark_pending_locked(s, path);
+    g_mutex_unlock(&s->lock);
+    return ok;
+}
+
+bool
+vrt_state_sync_remove(VrtStateSync *s, const char *path, GError **error)
+{
+    g_autofree char *prev = vrt_state_sync_prev_path(path);
+    bool ok;
+
+    if (!s->thread) {
+        unlink(prev);
+        return vrt_file_remove(path, error);
+    }
+    g_mutex_lock(&s->lock);
+    /* The fallback first: a .prev without its file is never left behind. */
+    unlink(prev);
+    ok = vrt_file_remove(path, error);
+    if (ok)
+        mark_pending_locked(s, path); /* the directory entry is flushed too */
+    g_mutex_unlock(&s->lock);
+    return ok;
+}
+
+void
+vrt_state_sync_flush(VrtStateSync *s)
+{
+    guint64 target;
+
+    if (!s->thread)
+        return;
+    g_mutex_lock(&s->lock);
+    /* A flush that began before the call may miss writes made after it
+     * took its set: wait for one that begins now. */
+    target = s->flushes + (g_hash_table_size(s->flushing) > 0 ? 2 : 1);
+    s->flush_now = true;
+    g_cond_broadcast(&s->cond);
+    while (s->flushes < target)
+        g_cond_wait(&s->cond, &s->lock);
+    g_mutex_unlock(&s->lock);
+}
+
+bool
+vrt_state_sync_recover(const char *path, bool (*usable)(const char *path, gpointer data), gpointer data)
+{
+    g_autofree char *prev = vrt_state_sync_prev_path(path);
+
+    if (!g_file_test(prev, G_FILE_TEST_EXISTS))
+        return g_file_test(path, G_FILE_TEST_EXISTS);
+    if (g_file_test(path, G_FILE_TEST_EXISTS) && usable(path, data)) {
+        unlink(prev);
+        return true;
+    }
+    g_warning("'%s' is missing or incomplete (a power loss before it was flushed); using its previous version",
+              path);
+    if (rename(prev, path) < 0) {
+        g_warning("cannot restore '%s' from '%s': %s", path, prev, g_strerror(errno));
+        return false;
+    }
+    return true;
+}

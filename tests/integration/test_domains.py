@@ -316,6 +316,35 @@ def test_restart_keeps_vms_and_honours_autostart(tmproot):
         d2.stop(signal.SIGKILL)
 
 
+def test_definitions_survive_kill_before_their_flush(tmproot):
+    """Definitions are flushed to disk in batches (config_sync_ms, default
+    100 ms), but a define or undefine that returned is what a vrtd killed
+    right after it finds at its next start; the fallback copies kept until
+    the flush are gone after that start."""
+    d = Vrtd(tmproot).start()
+    conn = libvirt.open(d.uri)
+    uuids = [conn.defineXML(guestless(f"kf{i}")).UUIDString() for i in range(30)]
+    confdir = os.path.join(tmproot, "etc", "vrt", "qemu")
+    time.sleep(0.5)  # flushed
+    # Rewritten and undefined just before the kill, before their flush.
+    conn.defineXML(guestless("kf0", uuids[0]).replace("<name>kf0</name>", "<name>kf0</name><title>second</title>"))
+    assert os.path.exists(os.path.join(confdir, "kf0.xml.prev")), "the flushed version is kept until the flush"
+    for i in range(20, 30):
+        conn.lookupByName(f"kf{i}").undefine()
+    conn.close()
+    d.stop(signal.SIGKILL)
+    d2 = Vrtd(tmproot).start()
+    try:
+        conn = libvirt.open(d2.uri)
+        names = sorted(dom.name() for dom in conn.listAllDomains())
+        assert names == sorted(f"kf{i}" for i in range(20))
+        assert "<title>second</title>" in conn.lookupByName("kf0").XMLDesc(0)
+        conn.close()
+        assert [f for f in os.listdir(confdir) if not f.endswith(".xml") and f != "autostart"] == []
+    finally:
+        d2.stop()
+
+
 @pytest.fixture(scope="module")
 def guest():
     try:

@@ -565,6 +565,11 @@ client_start_reading(VrtServerClient *client)
         return;
     client->in_source = g_unix_fd_source_new(client->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
     g_source_set_callback(client->in_source, (GSourceFunc)(void (*)(void))on_client_readable, client, NULL);
+    /* GLib blocks a non-recursive source while it is dispatched, which
+     * removes and re-adds its fd and wakes the context twice per message;
+     * the callback never iterates the context, so there is nothing to
+     * block against. */
+    g_source_set_can_recurse(client->in_source, TRUE);
     g_source_attach(client->in_source, client->ctx);
 }
 

@@ -3,8 +3,9 @@
  *
  * A path is "durable" when its current content is on disk: it is neither
  * pending (written since the last flush began) nor being flushed. Only
- * then may a write make the current content its .prev; otherwise the .prev
- * already holds an older flushed version (or the file is new and has none).
+ * then may a write make the current content its .prev; a write to a path
+ * being flushed waits for that flush, and a write to a pending path keeps
+ * the .prev it has (the version on disk), or none for a new file.
  */
 #include "util/statesync.h"
 #include "util/error.h"
@@ -163,6 +164,9 @@ vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize
         return vrt_file_write_atomic(path, data, len, mode, error);
     prev = vrt_state_sync_prev_path(path);
     g_mutex_lock(&s->lock);
+    /* Being flushed: once that is done the content on disk is known. */
+    while (g_hash_table_contains(s->flushing, path) && !g_hash_table_contains(s->pending, path))
+        g_cond_wait(&s->cond, &s->lock);
     if (durable_locked(s, path)) {
         /* The content on disk becomes the fallback until this write is. */
         if (unlink(prev) < 0 && errno != ENOENT) {

@@ -387,25 +387,53 @@ vrt_handle_domain_get_vcpus(VrtCall *call, remote_domain_get_vcpus_args *args, r
     return true;
 }
 
+typedef struct {
+    bool need_results;
+    guint count;
+    GArray *doms; /* remote_nonnull_domain */
+} ListAll;
+
+static void
+list_all_add(const char *name, const guchar *uuid, int id, gpointer data)
+{
+    ListAll *acc = data;
+    remote_nonnull_domain d = { .name = NULL };
+
+    acc->count++;
+    if (!acc->doms || acc->count > REMOTE_DOMAIN_LIST_MAX)
+        return;
+    d.name = g_strdup(name);
+    memcpy(d.uuid, uuid, 16);
+    d.id = id;
+    g_array_append_val(acc->doms, d);
+}
+
 bool
 vrt_handle_connect_list_all_domains(VrtCall *call, remote_connect_list_all_domains_args *args,
                                     remote_connect_list_all_domains_ret *ret, GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) doms = vrt_qemu_domain_list_all(drv, args->flags, error);
-    if (!doms)
-        return false;
-    if (doms->len > REMOTE_DOMAIN_LIST_MAX) {
-        vrt_error_set(error, VIR_ERR_RPC, "too many domains '%u' for limit '%d'", doms->len, REMOTE_DOMAIN_LIST_MAX);
+    ListAll acc = { .need_results = args->need_results };
+
+    if (args->need_results)
+        acc.doms = g_array_sized_new(FALSE, FALSE, sizeof(remote_nonnull_domain), 64);
+    vrt_qemu_domain_foreach(drv, args->flags, list_all_add, &acc);
+    if (acc.count > REMOTE_DOMAIN_LIST_MAX) {
+        if (acc.doms) {
+            for (guint i = 0; i < acc.doms->len; i++)
+                g_free(g_array_index(acc.doms, remote_nonnull_domain, i).name);
+            g_array_unref(acc.doms);
+        }
+        vrt_error_set(error, VIR_ERR_RPC, "too many domains '%u' for limit '%d'", acc.count, REMOTE_DOMAIN_LIST_MAX);
         return false;
     }
-    if (args->need_results) {
-        ret->domains.domains_len = doms->len;
-        ret->domains.domains_val = g_new0(remote_nonnull_domain, MAX(doms->len, 1));
-        for (guint i = 0; i < doms->len; i++)
-            ref_to_wire(g_ptr_array_index(doms, i), &ret->domains.domains_val[i]);
+    if (acc.doms) {
+        ret->domains.domains_len = acc.doms->len;
+        if (acc.doms->len == 0)
+            g_array_set_size(acc.doms, 1); /* a non-NULL array, freed by xdr_free */
+        ret->domains.domains_val = (remote_nonnull_domain *)(void *)g_array_free(acc.doms, FALSE);
     }
-    ret->ret = doms->len;
+    ret->ret = (int)acc.count;
     return true;
 }
 

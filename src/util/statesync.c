@@ -168,13 +168,14 @@ vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize
     while (g_hash_table_contains(s->flushing, path) && !g_hash_table_contains(s->pending, path))
         g_cond_wait(&s->cond, &s->lock);
     if (durable_locked(s, path)) {
-        /* The content on disk becomes the fallback until this write is. */
-        if (unlink(prev) < 0 && errno != ENOENT) {
-            vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot remove '%s'", prev);
-            g_mutex_unlock(&s->lock);
-            return false;
-        }
-        if (link(path, prev) < 0 && errno != ENOENT) {
+        /* The content on disk becomes the fallback until this write is
+         * (ENOENT: a new file has none). A durable file has no .prev left
+         * (the flusher or the loader removed it) unless removing it failed. */
+        int rc = link(path, prev);
+
+        if (rc < 0 && errno == EEXIST && unlink(prev) == 0)
+            rc = link(path, prev);
+        if (rc < 0 && errno != ENOENT) {
             vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot keep '%s' as '%s'", path, prev);
             g_mutex_unlock(&s->lock);
             return false;
@@ -198,8 +199,10 @@ vrt_state_sync_remove(VrtStateSync *s, const char *path, GError **error)
         return vrt_file_remove(path, error);
     }
     g_mutex_lock(&s->lock);
-    /* The fallback first: a .prev without its file is never left behind. */
-    unlink(prev);
+    /* The fallback first: a .prev without its file is never left behind.
+     * Only a file written since the last flush has one. */
+    if (!durable_locked(s, path))
+        unlink(prev);
     ok = vrt_file_remove(path, error);
     if (ok)
         mark_pending_locked(s, path); /* the directory entry is flushed too */

@@ -1071,10 +1071,9 @@ list_filter(VrtQemuDom *obj, guint flags)
     return true;
 }
 
-GPtrArray *
-vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error)
+void
+vrt_qemu_domain_foreach(VrtQemuDriver *drv, guint flags, VrtDomainFunc fn, gpointer data)
 {
-    GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_ref_free);
     GHashTableIter it;
     gpointer value;
 
@@ -1085,10 +1084,24 @@ vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error)
 
         g_mutex_lock(&obj->lock);
         if (list_filter(obj, flags))
-            g_ptr_array_add(list, vrt_qemu_dom_make_ref(obj));
+            fn(obj->def->name, obj->def->uuid, obj->def->id, data);
         g_mutex_unlock(&obj->lock);
     }
     g_mutex_unlock(&drv->lock);
+}
+
+static void
+add_ref(const char *name, const guchar *uuid, int id, gpointer data)
+{
+    g_ptr_array_add(data, vrt_domain_ref_new(name, uuid, id));
+}
+
+GPtrArray *
+vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error)
+{
+    GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_ref_free);
+
+    vrt_qemu_domain_foreach(drv, flags, add_ref, list);
     return list;
 }
 

@@ -188,6 +188,10 @@ bool vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int a
 
 /* VrtDomainRef*, filtered by VRT_CONNECT_LIST_DOMAINS_* flags. */
 GPtrArray *vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error);
+/* Calls fn for each domain that passes the CONNECT_LIST_DOMAINS flags, with
+ * the driver and the domain locked: fn must not call into the driver. */
+typedef void (*VrtDomainFunc)(const char *name, const guchar *uuid, int id, gpointer data);
+void vrt_qemu_domain_foreach(VrtQemuDriver *drv, guint flags, VrtDomainFunc fn, gpointer data);
 int vrt_qemu_domain_count(VrtQemuDriver *drv, bool active);
 GArray *vrt_qemu_domain_list_ids(VrtQemuDriver *drv, int max);              /* of int */
 GPtrArray *vrt_qemu_domain_list_defined_names(VrtQemuDriver *drv, int max); /* of char* */

@@ -20,7 +20,8 @@ struct _VrtStateSync {
     guint delay_ms;
     GMutex lock;
     GCond cond;
-    GHashTable *pending;  /* path -> NULL: written since the last flush began */
+    GHashTable *pending;  /* path -> whether a flushed version was replaced or removed
+                           * since the last flush began (else the file is new) */
     GHashTable *flushing; /* path -> NULL: taken by the flush under way */
     gint64 first_pending; /* monotonic time of the oldest pending write */
     guint64 flushes;      /* flushes completed */
@@ -42,13 +43,17 @@ durable_locked(VrtStateSync *s, const char *path)
 }
 
 static void
-mark_pending_locked(VrtStateSync *s, const char *path)
+mark_pending_locked(VrtStateSync *s, const char *path, bool replaced_flushed)
 {
+    gpointer old = NULL;
+
     if (g_hash_table_size(s->pending) == 0) {
         s->first_pending = g_get_monotonic_time();
         g_cond_broadcast(&s->cond);
     }
-    g_hash_table_add(s->pending, g_strdup(path));
+    if (g_hash_table_lookup_extended(s->pending, path, NULL, &old))
+        replaced_flushed = replaced_flushed || GPOINTER_TO_INT(old);
+    g_hash_table_insert(s->pending, g_strdup(path), GINT_TO_POINTER(replaced_flushed));
 }
 
 static void
@@ -163,6 +168,7 @@ vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize
     if (!s->thread)
         return vrt_file_write_atomic(path, data, len, mode, error);
     prev = vrt_state_sync_prev_path(path);
+    bool replaced_flushed = false;
     g_mutex_lock(&s->lock);
     /* Being flushed: once that is done the content on disk is known. */
     while (g_hash_table_contains(s->flushing, path) && !g_hash_table_contains(s->pending, path))
@@ -180,10 +186,11 @@ vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize
             g_mutex_unlock(&s->lock);
             return false;
         }
+        replaced_flushed = rc == 0;
     }
     ok = vrt_file_write_volatile(path, data, len, mode, error);
     if (ok)
-        mark_pending_locked(s, path);
+        mark_pending_locked(s, path, replaced_flushed);
     g_mutex_unlock(&s->lock);
     return ok;
 }
@@ -199,13 +206,19 @@ vrt_state_sync_remove(VrtStateSync *s, const char *path, GError **error)
         return vrt_file_remove(path, error);
     }
     g_mutex_lock(&s->lock);
+    gpointer replaced_flushed = NULL;
+    bool created_since_flush = g_hash_table_lookup_extended(s->pending, path, NULL, &replaced_flushed) &&
+                               !GPOINTER_TO_INT(replaced_flushed) && !g_hash_table_contains(s->flushing, path);
+
     /* The fallback first: a .prev without its file is never left behind.
      * Only a file written since the last flush has one. */
     if (!durable_locked(s, path))
         unlink(prev);
     ok = vrt_file_remove(path, error);
-    if (ok)
-        mark_pending_locked(s, path); /* the directory entry is flushed too */
+    if (ok && created_since_flush)
+        g_hash_table_remove(s->pending, path); /* never on disk: nothing to flush */
+    else if (ok)
+        mark_pending_locked(s, path, true); /* a flushed file's removal is flushed too */
     g_mutex_unlock(&s->lock);
     return ok;
 }

@@ -145,6 +145,19 @@ want_uint(const Lexer *lx, const char *key, Value *v, gint64 min, guint *dst, GE
     return true;
 }
 
+/* An integer in [min, max]; range describes it in the error. */
+static bool
+want_uint_range(const Lexer *lx, const char *key, Value *v, gint64 min, gint64 max, const char *range, guint *dst,
+                GError **error)
+{
+    if (v->kind != VAL_INT || v->num < min || v->num > max) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected %s", lx->path, lx->line, key, range);
+        return false;
+    }
+    *dst = (guint)v->num;
+    return true;
+}
+
 static bool
 want_perms(const Lexer *lx, const char *key, Value *v, guint *dst, GError **error)
 {
@@ -194,13 +207,8 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
     if (g_str_equal(key, "keepalive_count"))
         return want_uint(lx, key, v, 0, &cfg->keepalive_count, error);
     if (g_str_equal(key, "log_level")) {
-        if (!want_uint(lx, key, v, 1, &u, error))
+        if (!want_uint_range(lx, key, v, 1, 4, "1 (debug) to 4 (error)", &u, error))
             return false;
-        if (u > 4) {
-            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected 1 (debug) to 4 (error)",
-                          lx->path, lx->line, key);
-            return false;
-        }
         cfg->log_level = (int)u;
         return true;
     }
@@ -208,17 +216,9 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_string(lx, key, v, &cfg->log_outputs, error);
     if (g_str_equal(key, "host_root"))
         return want_string(lx, key, v, &cfg->host_root, error);
-    if (g_str_equal(key, "config_sync_ms")) {
-        if (!want_uint(lx, key, v, 0, &u, error))
-            return false;
-        if (u > 60000) {
-            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected 0 (flush in the call) to 60000 ms",
-                          lx->path, lx->line, key);
-            return false;
-        }
-        cfg->config_sync_ms = u;
-        return true;
-    }
+    if (g_str_equal(key, "config_sync_ms"))
+        return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms,
+                               error);
     /* libvirtd.conf keys vrt does not use are accepted so a libvirt config
      * can be reused, but said so. */
     g_message("%s:%d: ignoring unknown setting '%s'", lx->path, lx->line, key);

@@ -388,9 +388,8 @@ vrt_handle_domain_get_vcpus(VrtCall *call, remote_domain_get_vcpus_args *args, r
 }
 
 typedef struct {
-    bool need_results;
     guint count;
-    GArray *doms; /* remote_nonnull_domain */
+    GArray *doms; /* remote_nonnull_domain; NULL when the client wants the count only */
 } ListAll;
 
 static void
@@ -413,7 +412,7 @@ vrt_handle_connect_list_all_domains(VrtCall *call, remote_connect_list_all_domai
                                     remote_connect_list_all_domains_ret *ret, GError **error)
 {
     DRV(call, error);
-    ListAll acc = { .need_results = args->need_results };
+    ListAll acc = { .doms = NULL };
 
     if (args->need_results)
         acc.doms = g_array_sized_new(FALSE, FALSE, sizeof(remote_nonnull_domain), 64);

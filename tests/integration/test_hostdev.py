@@ -288,6 +288,23 @@ def test_attach_detach_by_interface_xml(env):
     env.check_invariants(["g"], env.originals)
 
 
+def test_live_update_of_hostdev_interface_refused(env):
+    """As libvirt: a hostdev-backed interface (from a pool or by address)
+    cannot be changed on a running domain; nothing changes."""
+    env.attach("g", POOL_IF)
+    env.attach("g", NAMED_IF)
+    before = (env.hostdev_ifaces("g"), env.vfs(), env.ports(), env.qemu_ids("g"))
+    for xml in (POOL_IF.replace("<tag id='42'/>", "<tag id='43'/>"),
+                NAMED_IF.replace("<vlan>", "<link state='down'/><vlan>")):
+        r = env.virsh("update-device", "g", env.write("upd.xml", xml), "--live", check=False)
+        assert r.returncode != 0
+        assert "cannot change config of 'hostdev' network interface type" in r.stderr
+    assert (env.hostdev_ifaces("g"), env.vfs(), env.ports(), env.qemu_ids("g")) == before
+    env.detach("g", POOL_IF)
+    env.detach("g", NAMED_IF)
+    env.check_invariants(["g"], env.originals)
+
+
 def test_detach_by_hostdev_xml_and_alias(env):
     env.attach("g", NAMED_IF)
     assert env.hostdev_ifaces("g") == {"hostdev0": "0000:06:10.2"}

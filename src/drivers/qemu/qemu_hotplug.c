@@ -453,6 +453,14 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
         g_mutex_unlock(&obj->lock);
         return false;
     }
+    if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+        /* As libvirt: a VF assigned to the guest has no settings QEMU could
+         * change; a different MAC or VLAN means detach and attach. */
+        g_mutex_unlock(&obj->lock);
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "cannot change config of '%s' network interface type",
+                      "hostdev");
+        return false;
+    }
     if (g_strcmp0(net->model, dev->data.net->model) != 0 || net->type != dev->data.net->type) {
         g_mutex_unlock(&obj->lock);
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,

@@ -317,18 +317,18 @@ def bench_daemon(name, vtype, args):
         if name == "libvirtd":
             remove_libvirtd_logs()
     if name == "vrtd":
-        # The same with every definition flushed before the call returns,
-        # as libvirtd does (vrtd's default batches the flushes).
-        daemon = common.start_vrtd(config="config_sync_ms = 0\n")
+        # The same with definitions flushed in batches (vrtd's default, like
+        # libvirtd, flushes each one before the call returns).
+        daemon = common.start_vrtd(config="config_sync_ms = 100\n")
         try:
             daemon.wait_first_answer()
             conn = libvirt.open(daemon.uri)
-            res["define_undefine_sync_per_s"] = bench_define_undefine(conn, vtype, args.count)
+            res["define_undefine_batched_per_s"] = bench_define_undefine(conn, vtype, args.count)
             conn.close()
         finally:
             daemon.stop()
     else:
-        res["define_undefine_sync_per_s"] = res.get("define_undefine_per_s")
+        res["define_undefine_batched_per_s"] = res.get("define_undefine_per_s")
     return res
 
 
@@ -363,7 +363,8 @@ def main():
         ("destroy, ms (median)", "destroy_ms", ".1f", False, f"vrtd <= {TARGET_DESTROY_MS} ms"),
         ("destroy, slowest run, ms", "destroy_max_ms", ".1f", False, ""),
         ("define+undefine per s", "define_undefine_per_s", ",.0f", True, f">= {TARGET_AHEAD:.0f}x libvirtd"),
-        ("  the same, vrtd with config_sync_ms = 0", "define_undefine_sync_per_s", ",.0f", True, ""),
+        ("  the same, vrtd with config_sync_ms = 100", "define_undefine_batched_per_s", ",.0f", True,
+         f">= {TARGET_AHEAD:.0f}x libvirtd"),
         (f"listAllDomains ({n} defined) per s", "list_per_s", ",.1f", True, f">= {TARGET_AHEAD:.0f}x libvirtd"),
         ("listAllDomains daemon CPU us/call", "list_cpu_us", ",.0f", False, f"<= 1/{TARGET_AHEAD:.0f} libvirtd"),
         ("listAllDomains client CPU us/call", "list_client_cpu_us", ",.0f", False, "python3-libvirt's own"),

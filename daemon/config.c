@@ -237,7 +237,7 @@ vrt_config_init(VrtConfig *cfg)
     cfg->keepalive_interval = 5;
     cfg->keepalive_count = 5;
     cfg->log_level = 3;
-    cfg->config_sync_ms = 100;
+    cfg->config_sync_ms = 0;
 }
 
 void

@@ -170,7 +170,7 @@ qemu_version_cached(VrtDaemon *daemon)
     if (version) {
         g_autofree char *line = g_strdup_printf("%s %" G_GUINT64_FORMAT, key, version);
         g_autoptr(GError) werr = NULL;
-        if (!vrt_file_write_volatile(cache, line, -1, 0644, &werr))
+        if (!vrt_file_write_atomic(cache, line, -1, 0644, &werr))
             g_debug("cannot cache QEMU's version: %s", werr->message);
     }
     return version;

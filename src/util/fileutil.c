@@ -3,8 +3,8 @@
  * directory and renamed over the old one, so a daemon killed at any instant
  * leaves the old or the new file. A durable write also flushes the file
  * before the rename and the directory after it, so that a power loss leaves
- * the old or the new file too; a volatile one (run state, which a reboot
- * ends anyway) does not.
+ * the old or the new file too; a volatile one does not (statesync.c flushes
+ * those later).
  */
 #include "util/fileutil.h"
 #include "util/error.h"

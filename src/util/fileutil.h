@@ -14,8 +14,8 @@
  * the file and of its directory). */
 bool vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_t mode, GError **error);
 
-/* The same for state that does not outlive the host's uptime (under run/):
- * old or new for readers and a killed daemon, without flushing to disk. */
+/* The same without flushing to disk: old or new for readers and a killed
+ * daemon only. For statesync.h, which flushes such files later. */
 bool vrt_file_write_volatile(const char *path, const char *data, gssize len, mode_t mode, GError **error);
 
 /* fsync of a directory (its entries); errors are ignored. */

@@ -316,12 +316,20 @@ def test_restart_keeps_vms_and_honours_autostart(tmproot):
         d2.stop(signal.SIGKILL)
 
 
+def batched_config(root, ms=100):
+    """A vrtd.conf that flushes definitions in batches (config_sync_ms)."""
+    path = os.path.join(root, "batched.conf")
+    with open(path, "w") as f:
+        f.write(f"config_sync_ms = {ms}\n")
+    return path
+
+
 def test_definitions_survive_kill_before_their_flush(tmproot):
-    """Definitions are flushed to disk in batches (config_sync_ms, default
-    100 ms), but a define or undefine that returned is what a vrtd killed
-    right after it finds at its next start; the fallback copies kept until
-    the flush are gone after that start."""
-    d = Vrtd(tmproot).start()
+    """With definitions flushed to disk in batches (config_sync_ms = 100), a
+    define or undefine that returned is still what a vrtd killed right after
+    it finds at its next start; the fallback copies kept until the flush are
+    gone after that start."""
+    d = Vrtd(tmproot, config=batched_config(tmproot)).start()
     conn = libvirt.open(d.uri)
     uuids = [conn.defineXML(guestless(f"kf{i}")).UUIDString() for i in range(30)]
     confdir = os.path.join(tmproot, "etc", "vrt", "qemu")
@@ -333,7 +341,7 @@ def test_definitions_survive_kill_before_their_flush(tmproot):
         conn.lookupByName(f"kf{i}").undefine()
     conn.close()
     d.stop(signal.SIGKILL)
-    d2 = Vrtd(tmproot).start()
+    d2 = Vrtd(tmproot, config=batched_config(tmproot)).start()
     try:
         conn = libvirt.open(d2.uri)
         names = sorted(dom.name() for dom in conn.listAllDomains())
@@ -345,12 +353,15 @@ def test_definitions_survive_kill_before_their_flush(tmproot):
         d2.stop()
 
 
-def test_concurrent_define_dumpxml_undefine_and_lists(tmproot):
+@pytest.mark.parametrize("sync_ms", [0, 100])
+def test_concurrent_define_dumpxml_undefine_and_lists(tmproot, sync_ms):
     """Several clients defining, reading and undefining domains while
     another lists them: every call succeeds, each reader sees whole XML, and
     what is left on disk and after a restart is exactly what was left
-    defined (definitions' batched flushes, reads on the I/O thread)."""
-    d = Vrtd(tmproot).start()
+    defined (reads on the I/O thread; definitions flushed in the call or in
+    batches)."""
+    conf = batched_config(tmproot, sync_ms)
+    d = Vrtd(tmproot, config=conf).start()
     errors = []
     stop = threading.Event()
 
@@ -402,7 +413,7 @@ def test_concurrent_define_dumpxml_undefine_and_lists(tmproot):
         assert d.stop(signal.SIGTERM) == 0
         confdir = os.path.join(tmproot, "etc", "vrt", "qemu")
         assert sorted(f[:-4] for f in os.listdir(confdir) if f != "autostart") == want
-        d2 = Vrtd(tmproot).start()
+        d2 = Vrtd(tmproot, config=conf).start()
         conn = libvirt.open(d2.uri)
         assert sorted(dom.name() for dom in conn.listAllDomains()) == want
         conn.close()

@@ -289,7 +289,7 @@ start_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkDef *live_in, 
     g_autofree char *path = status_path(drv, live->name);
     g_autofree char *xml = vrt_network_def_format(live);
     if (!vrt_dir_ensure(ports, NETWORK_DIR_MODE, error) ||
-        !vrt_file_write_volatile(path, xml, -1, NETWORK_FILE_MODE, error))
+        !vrt_file_write_atomic(path, xml, -1, NETWORK_FILE_MODE, error))
         return false;
     g_info("network '%s': started (%s, %u devices in pool)", live->name,
            vrt_network_forward_mode_to_string(live->forward_mode), live->forward_addrs->len);

@@ -285,7 +285,7 @@ commit_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef 
     g_autofree char *dir = vrt_network_ports_dir(drv, net);
     g_autofree char *path = vrt_network_port_path(drv, net, port->uuid);
     g_autofree char *xml = vrt_network_port_def_format(port);
-    if (!vrt_dir_ensure(dir, PORT_DIR_MODE, error) || !vrt_file_write_volatile(path, xml, -1, PORT_FILE_MODE, error))
+    if (!vrt_dir_ensure(dir, PORT_DIR_MODE, error) || !vrt_file_write_atomic(path, xml, -1, PORT_FILE_MODE, error))
         return false;
     char u[VRT_NETWORK_UUID_BUFLEN];
     vrt_network_uuid_format(port->uuid, u);

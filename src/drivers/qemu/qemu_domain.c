@@ -375,7 +375,7 @@ vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error)
     g_string_append(out, skip_xml_decl(xml));
     g_string_append(out, "\n</domstatus>\n");
     path = vrt_qemu_status_path(obj->drv, obj->def->name);
-    return vrt_file_write_volatile(path, out->str, out->len, 0600, error);
+    return vrt_file_write_atomic(path, out->str, out->len, 0600, error);
 }
 
 void

@@ -330,17 +330,19 @@ def test_definitions_survive_kill_before_their_flush(tmproot):
     it finds at its next start; the fallback copies kept until the flush are
     gone after that start."""
     d = Vrtd(tmproot, config=batched_config(tmproot)).start()
-    conn = libvirt.open(d.uri)
-    uuids = [conn.defineXML(guestless(f"kf{i}")).UUIDString() for i in range(30)]
     confdir = os.path.join(tmproot, "etc", "vrt", "qemu")
-    time.sleep(0.5)  # flushed
-    # Rewritten and undefined just before the kill, before their flush.
-    conn.defineXML(guestless("kf0", uuids[0]).replace("<name>kf0</name>", "<name>kf0</name><title>second</title>"))
-    assert os.path.exists(os.path.join(confdir, "kf0.xml.prev")), "the flushed version is kept until the flush"
-    for i in range(20, 30):
-        conn.lookupByName(f"kf{i}").undefine()
-    conn.close()
-    d.stop(signal.SIGKILL)
+    try:
+        conn = libvirt.open(d.uri)
+        uuids = [conn.defineXML(guestless(f"kf{i}")).UUIDString() for i in range(30)]
+        time.sleep(0.5)  # flushed
+        # Rewritten and undefined just before the kill, before their flush.
+        conn.defineXML(guestless("kf0", uuids[0]).replace("<name>kf0</name>", "<name>kf0</name><title>second</title>"))
+        assert os.path.exists(os.path.join(confdir, "kf0.xml.prev")), "the flushed version is kept until the flush"
+        for i in range(20, 30):
+            conn.lookupByName(f"kf{i}").undefine()
+        conn.close()
+    finally:
+        d.stop(signal.SIGKILL)
     d2 = Vrtd(tmproot, config=batched_config(tmproot)).start()
     try:
         conn = libvirt.open(d2.uri)

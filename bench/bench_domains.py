@@ -231,7 +231,7 @@ def bench_inventory(daemon, conn, vtype, count):
     out["define_s"] = time.perf_counter() - t0
     time.sleep(1)
     out["rss_kib"] = daemon.rss_kib()
-    out["uss_kib"] = daemon.uss_kib()
+    out["anon_kib"] = daemon.anon_kib()
 
     n = len([d for d in conn.listAllDomains(0) if d.name().startswith(PREFIX)])
     if n != count:
@@ -299,7 +299,7 @@ def bench_daemon(name, vtype, args):
         res["dumpxml_per_call_us"] = inv["dumpxml_s"] / args.count * 1e6
         res["dumpxml_cpu_us"] = inv["dumpxml_cpu_us"]
         res["rss_mb"] = inv["rss_kib"] / 1024
-        res["uss_mb"] = inv["uss_kib"] / 1024
+        res["anon_mb"] = inv["anon_kib"] / 1024
         res["define_n_ms"] = inv["define_s"] * 1e3
         cleanup_domains(conn)
         conn.close()
@@ -373,7 +373,7 @@ def main():
         ("dumpxml daemon CPU us/call", "dumpxml_cpu_us", ",.0f", False, ""),
         ("dumpxml client CPU us/call", "dumpxml_client_cpu_us", ",.0f", False, "python3-libvirt's own"),
         (f"daemon RSS with {n} defined, MB", "rss_mb", ".1f", False, f"<= 1/{TARGET_AHEAD:.0f} libvirtd"),
-        ("  its private part (USS), MB", "uss_mb", ".1f", False, ""),
+        ("  of it anonymous (heap, stacks), MB", "anon_mb", ".1f", False, ""),
         (f"define of {n} domains, total ms", "define_n_ms", ",.0f", False, ""),
         ("daemon start to first answer, ms", "first_answer_ms", ".1f", False, ""),
     ]

@@ -97,8 +97,8 @@ class Daemon:
     def rss_kib(self):
         return rss_kib(self.pid)
 
-    def uss_kib(self):
-        return uss_kib(self.pid)
+    def anon_kib(self):
+        return anon_kib(self.pid)
 
     def stop(self, keep_dir=False):
         if self.proc.poll() is None:
@@ -144,16 +144,16 @@ def rss_kib(pid):
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def uss_kib(pid):
-    """Unique set size: the daemon's private pages (Private_Clean +
-    Private_Dirty), without the shared libraries' pages it shares with other
-    processes, which VmRSS counts in full."""
-    total = 0
+def anon_kib(pid):
+    """The daemon's anonymous resident memory (heap, stacks, its own data):
+    what it allocates, without the pages of the shared libraries it maps,
+    which VmRSS counts in full (and a unique-set-size count calls private
+    whenever no other process happens to map the same library)."""
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
-            if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                total += int(line.split()[1])
-    return total
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no Anonymous in smaps_rollup of pid {pid}")
 
 
 def system_libvirtd_pid():

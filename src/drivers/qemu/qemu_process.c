@@ -233,13 +233,29 @@ prepare_def(VrtQemuDom *obj, VrtDomainDef *def, char **emulator, GError **error)
 }
 
 /* Live XML shows where each pty-backed serial port or console ended up. */
+static bool
+has_pty(VrtDomainDef *def)
+{
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+
+    for (guint l = 0; l < G_N_ELEMENTS(lists); l++)
+        for (guint i = 0; lists[l] && i < lists[l]->len; i++)
+            if (((VrtDomainChrDef *)g_ptr_array_index(lists[l], i))->type == VRT_DOMAIN_CHR_TYPE_PTY)
+                return true;
+    return false;
+}
+
 static void
 set_pty_paths(VrtDomainDef *def, VrtQemuMonitor *mon)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(GHashTable) ptys = vrt_qemu_monitor_query_pty_paths(mon, &err);
+    g_autoptr(GHashTable) ptys = NULL;
     GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
 
+    /* Without a pty there is nothing to ask QEMU (one round trip less). */
+    if (!has_pty(def))
+        return;
+    ptys = vrt_qemu_monitor_query_pty_paths(mon, &err);
     if (!ptys) {
         g_debug("domain %s: no pty paths: %s", def->name, err->message);
         return;

@@ -514,6 +514,115 @@ vrt_netlink_set_vf(VrtNetlink *nl, const char *pf_ifname, guint vf, const VrtVfI
     return true;
 }
 
+/* ---- addresses ---- */
+
+GByteArray *
+vrt_netlink_encode_getaddr(guint32 seq)
+{
+    GByteArray *b = g_byte_array_new();
+    struct nlmsghdr h = { .nlmsg_type = RTM_GETADDR, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = seq };
+    struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
+
+    g_byte_array_append(b, (const guint8 *)&h, sizeof(h));
+    g_byte_array_append(b, (const guint8 *)&ifa, sizeof(ifa));
+    return msg_end(b);
+}
+
+GByteArray *
+vrt_netlink_encode_newaddr(guint32 seq, guint ifindex, int family, const guint8 *addr, gsize addr_len)
+{
+    GByteArray *b = g_byte_array_new();
+    struct nlmsghdr h = { .nlmsg_type = RTM_NEWADDR, .nlmsg_flags = NLM_F_MULTI, .nlmsg_seq = seq };
+    struct ifaddrmsg ifa = { .ifa_family = (guint8)family, .ifa_prefixlen = family == AF_INET ? 24 : 64,
+                             .ifa_index = ifindex };
+
+    g_byte_array_append(b, (const guint8 *)&h, sizeof(h));
+    g_byte_array_append(b, (const guint8 *)&ifa, sizeof(ifa));
+    put_attr(b, IFA_ADDRESS, addr, (guint16)addr_len);
+    return msg_end(b);
+}
+
+bool
+vrt_netlink_decode_addr_dump(const guint8 *buf, gsize len, guint32 seq, guint ifindex, guint *count, bool *done,
+                             GError **error)
+{
+    gsize off = 0;
+
+    while (off + NLMSG_HDRLEN <= len) {
+        struct nlmsghdr h;
+
+        memcpy(&h, buf + off, sizeof(h));
+        if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "malformed netlink address dump");
+            return false;
+        }
+        if (h.nlmsg_seq == seq) {
+            if (h.nlmsg_type == NLMSG_DONE) {
+                *done = true;
+                return true;
+            }
+            if (h.nlmsg_type == NLMSG_ERROR) {
+                int e = EPROTO;
+
+                if (h.nlmsg_len >= NLMSG_HDRLEN + sizeof(int))
+                    memcpy(&e, buf + off + NLMSG_HDRLEN, sizeof(e));
+                vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, e < 0 ? -e : e, "%s",
+                                    "cannot list interface addresses");
+                return false;
+            }
+            if (h.nlmsg_type == RTM_NEWADDR) {
+                struct ifaddrmsg ifa;
+
+                if (h.nlmsg_len < NLMSG_HDRLEN + sizeof(ifa)) {
+                    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "malformed netlink address message");
+                    return false;
+                }
+                memcpy(&ifa, buf + off + NLMSG_HDRLEN, sizeof(ifa));
+                if (ifa.ifa_index == ifindex)
+                    (*count)++;
+            }
+        }
+        off += NLMSG_ALIGN(h.nlmsg_len);
+    }
+    return true;
+}
+
+bool
+vrt_netlink_count_addrs(VrtNetlink *nl, guint ifindex, guint *count, GError **error)
+{
+    guint32 seq = (guint32)g_atomic_int_add(&nl->seq, 1) + 1;
+    g_autoptr(GByteArray) req = vrt_netlink_encode_getaddr(seq);
+    struct timeval tv = { .tv_sec = VRT_NETLINK_TIMEOUT_S };
+    int fd = nl->backend->open(nl, error);
+    bool done = false, ok = true;
+
+    if (fd < 0)
+        return false;
+    *count = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (send(fd, req->data, req->len, 0) != (ssize_t)req->len) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "%s", "cannot send netlink request");
+        close(fd);
+        return false;
+    }
+    while (ok && !done) {
+        ssize_t need = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+        gsize size = CLAMP(need, VRT_NETLINK_RECV_MIN, VRT_NETLINK_RECV_MAX);
+        g_autofree guint8 *buf = g_malloc(size);
+        ssize_t got = need < 0 ? need : recv(fd, buf, size, 0);
+
+        if (got <= 0) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, got < 0 ? errno : ECONNRESET,
+                                "no netlink reply (%s)", nl->backend->name);
+            ok = false;
+        } else {
+            ok = vrt_netlink_decode_addr_dump(buf, (gsize)got, seq, ifindex, count, &done, error);
+        }
+    }
+    close(fd);
+    return ok;
+}
+
 bool
 vrt_netlink_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN])
 {

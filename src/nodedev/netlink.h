@@ -1,7 +1,8 @@
 /*
  * The narrow rtnetlink module: get and set a VF's MAC, VLAN, spoof check
  * and trust through its PF (RTM_GETLINK with RTEXT_FILTER_VF, RTM_SETLINK
- * with IFLA_VFINFO_LIST), written with plain sockets. One encoder and one
+ * with IFLA_VFINFO_LIST), and count an interface's addresses (an
+ * RTM_GETADDR dump), written with plain sockets. One encoder and one
  * decoder serve two transports chosen by the host seam: the kernel
  * (AF_NETLINK) and the simulated host (the same bytes over a UNIX
  * SOCK_SEQPACKET socket). Changes are retried a bounded number of times on
@@ -44,6 +45,10 @@ bool vrt_netlink_get_vf(VrtNetlink *nl, const char *pf_ifname, guint vf, VrtVfIn
 bool vrt_netlink_set_vf(VrtNetlink *nl, const char *pf_ifname, guint vf, const VrtVfInfo *info, guint fields,
                         GError **error);
 
+/* How many addresses (IPv4 and IPv6) interface ifindex has: an
+ * RTM_GETADDR dump, counted for that interface. */
+bool vrt_netlink_count_addrs(VrtNetlink *nl, guint ifindex, guint *count, GError **error);
+
 /* The wire format, exposed for tests and fuzzers. */
 GByteArray *vrt_netlink_encode_getlink(guint32 seq, const char *ifname);
 GByteArray *vrt_netlink_encode_setlink_vf(guint32 seq, const char *ifname, guint vf, const VrtVfInfo *info,
@@ -58,6 +63,15 @@ bool vrt_netlink_decode_setlink_vf(const guint8 *buf, gsize len, char **ifname, 
 /* Builds an RTM_NEWLINK message describing VFs, as the kernel would
  * answer a RTM_GETLINK (for tests). */
 GByteArray *vrt_netlink_encode_newlink(guint32 seq, const char *ifname, const VrtVfInfo *vfs, guint n_vfs);
+
+GByteArray *vrt_netlink_encode_getaddr(guint32 seq);
+/* One datagram of an RTM_GETADDR dump answering seq: adds the RTM_NEWADDR
+ * messages of ifindex to *count and sets *done at NLMSG_DONE. An
+ * NLMSG_ERROR for seq, or a malformed message, is an error. */
+bool vrt_netlink_decode_addr_dump(const guint8 *buf, gsize len, guint32 seq, guint ifindex, guint *count, bool *done,
+                                  GError **error);
+/* An RTM_NEWADDR message of a dump (for tests). */
+GByteArray *vrt_netlink_encode_newaddr(guint32 seq, guint ifindex, int family, const guint8 *addr, gsize addr_len);
 
 bool vrt_netlink_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN]);
 char *vrt_netlink_mac_format(const guint8 mac[VRT_MAC_LEN]);

@@ -394,11 +394,24 @@ vrt_pci_is_busy_on_host(VrtHost *host, const VrtPciAddr *addr, char **why, GErro
     if (!(netdevs = vrt_pci_get_netdevs(host, addr, error)))
         return -1;
     for (guint i = 0; i < netdevs->len; i++) {
-        int up = netdev_up(host, netdevs->pdata[i], error);
+        const char *ifname = netdevs->pdata[i];
+        g_autofree char *ifindex_path = g_strdup_printf("/sys/class/net/%s/ifindex", ifname);
+        guint64 ifindex = 0;
+        guint addrs = 0;
+        int up = netdev_up(host, ifname, error);
+
         if (up < 0)
             return -1;
         if (up) {
-            *why = g_strdup_printf("its host interface '%s' is up", (char *)netdevs->pdata[i]);
+            *why = g_strdup_printf("its host interface '%s' is up", ifname);
+            return 1;
+        }
+        /* An interface that is down may still carry addresses someone set. */
+        if (!vrt_host_read_u64(host, ifindex_path, &ifindex, error) ||
+            !vrt_netlink_count_addrs(vrt_host_netlink(host), (guint)ifindex, &addrs, error))
+            return -1;
+        if (addrs > 0) {
+            *why = g_strdup_printf("its host interface '%s' has %u address%s", ifname, addrs, addrs == 1 ? "" : "es");
             return 1;
         }
     }

@@ -362,6 +362,65 @@ assert_valid_nodedev(const char *xml)
     unlink(path);
 }
 
+/* An address dump: the RTM_NEWADDR messages of one interface are counted,
+ * others' are not, NLMSG_DONE ends it, an error or a cut message fails. */
+static void
+test_netlink_addr_dump(void)
+{
+    const guint8 v4[4] = { 192, 0, 2, 1 }, v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+    g_autoptr(GByteArray) dump = g_byte_array_new();
+    g_autoptr(GByteArray) a = vrt_netlink_encode_newaddr(7, 5, AF_INET, v4, sizeof(v4));
+    g_autoptr(GByteArray) b = vrt_netlink_encode_newaddr(7, 6, AF_INET, v4, sizeof(v4));
+    g_autoptr(GByteArray) c = vrt_netlink_encode_newaddr(7, 5, AF_INET6, v6, sizeof(v6));
+    g_autoptr(GByteArray) other = vrt_netlink_encode_newaddr(8, 5, AF_INET, v4, sizeof(v4));
+    g_autoptr(GError) err = NULL;
+    struct nlmsghdr done_msg = { .nlmsg_len = NLMSG_HDRLEN + 4, .nlmsg_type = NLMSG_DONE, .nlmsg_seq = 7 };
+    struct nlmsghdr err_msg = { .nlmsg_len = NLMSG_HDRLEN + 4, .nlmsg_type = NLMSG_ERROR, .nlmsg_seq = 7 };
+    int zero = 0, eperm = -EPERM;
+    guint count = 0;
+    bool done = false;
+
+    g_byte_array_append(dump, a->data, a->len);
+    g_byte_array_append(dump, b->data, b->len);
+    g_byte_array_append(dump, other->data, other->len); /* another request's */
+    g_byte_array_append(dump, c->data, c->len);
+    g_assert_true(vrt_netlink_decode_addr_dump(dump->data, dump->len, 7, 5, &count, &done, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(count, ==, 2);
+    g_assert_false(done);
+    g_byte_array_append(dump, (const guint8 *)&done_msg, sizeof(done_msg));
+    g_byte_array_append(dump, (const guint8 *)&zero, sizeof(zero));
+    count = 0;
+    g_assert_true(vrt_netlink_decode_addr_dump(dump->data, dump->len, 7, 5, &count, &done, &err));
+    g_assert_true(done);
+    g_assert_cmpuint(count, ==, 2);
+
+    g_byte_array_set_size(dump, 0);
+    g_byte_array_append(dump, (const guint8 *)&err_msg, sizeof(err_msg));
+    g_byte_array_append(dump, (const guint8 *)&eperm, sizeof(eperm));
+    g_assert_false(vrt_netlink_decode_addr_dump(dump->data, dump->len, 7, 5, &count, &done, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_SYSTEM_ERROR);
+    g_clear_error(&err);
+    /* A message whose length runs past the datagram. */
+    g_assert_false(vrt_netlink_decode_addr_dump(a->data, a->len - 4, 7, 5, &count, &done, &err));
+    g_assert_nonnull(err);
+}
+
+/* The kernel's own dump: the loopback interface (index 1) has 127.0.0.1. */
+static void
+test_netlink_kernel_addrs(void)
+{
+    g_autoptr(VrtNetlink) nl = vrt_netlink_new_kernel();
+    g_autoptr(GError) err = NULL;
+    guint count = 0;
+
+    if (!vrt_netlink_count_addrs(nl, 1, &count, &err)) {
+        g_test_skip(err->message);
+        return;
+    }
+    g_assert_cmpuint(count, >=, 1);
+}
+
 static void
 test_xml_pci(void)
 {
@@ -448,6 +507,8 @@ main(int argc, char **argv)
     g_test_add_func("/nodedev/netlink/newlink-decode", test_netlink_newlink_decode);
     g_test_add_func("/nodedev/netlink/unix-transport-retry", test_netlink_unix_transport);
     g_test_add_func("/nodedev/netlink/kernel-getlink", test_netlink_kernel);
+    g_test_add_func("/nodedev/netlink/addr-dump", test_netlink_addr_dump);
+    g_test_add_func("/nodedev/netlink/kernel-addrs", test_netlink_kernel_addrs);
     g_test_add_func("/nodedev/xml/pci", test_xml_pci);
     g_test_add_func("/nodedev/xml/net-system", test_xml_net_and_system);
     return g_test_run();

@@ -288,6 +288,27 @@ def test_attach_detach_by_interface_xml(env):
     env.check_invariants(["g"], env.originals)
 
 
+def test_pool_skips_vf_whose_host_netdev_has_an_address(env):
+    """A VF whose host interface is down but addressed is in use by the
+    host: the pool passes over it, and naming it directly is refused."""
+    first = min(env.vfs())
+    netdev = env.vfs()[first]["netdev"]
+    env.hostsim("addr", env.host, netdev, "192.0.2.10")
+    env.attach("g", POOL_IF)
+    (addr,) = env.hostdev_ifaces("g").values()
+    assert addr != first and env.vfs()[first]["driver"] == "ixgbevf"
+    env.detach("g", POOL_IF)
+    bus, slot, fn = first[5:7], first[8:10], first[11]
+    named = (f"<interface type='hostdev' managed='yes'><mac address='52:54:00:aa:00:09'/><source>"
+             f"<address type='pci' domain='0x0000' bus='0x{bus}' slot='0x{slot}' function='0x{fn}'/>"
+             "</source></interface>")
+    r = env.attach("g", named, check=False)
+    assert r.returncode != 0 and f"'{netdev}' has 1 address" in r.stderr, r.stderr
+    assert env.hostdev_ifaces("g") == {} and env.vfs()[first]["driver"] == "ixgbevf"
+    env.hostsim("addr", env.host, netdev)
+    env.check_invariants(["g"], env.originals)
+
+
 def test_live_update_of_hostdev_interface_refused(env):
     """As libvirt: a hostdev-backed interface (from a pool or by address)
     cannot be changed on a running domain; nothing changes."""

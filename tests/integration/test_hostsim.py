@@ -186,6 +186,11 @@ def test_refusals(host):
 def test_busy_on_host(host):
     vf = "0000:06:10.1"
     assert host.probe("busy", vf).stdout.strip() == "free"
+    # Down, but with addresses someone gave it (an RTM_GETADDR dump lists them).
+    hostsim("addr", host.root, "ens1f0v1", "192.0.2.7", "2001:db8::7")
+    assert host.probe("busy", vf).stdout.strip() == "its host interface 'ens1f0v1' has 2 addresses"
+    hostsim("addr", host.root, "ens1f0v1")
+    assert host.probe("busy", vf).stdout.strip() == "free"
     host.write("/sys/class/net/ens1f0v1/flags", "0x1003")
     assert host.probe("busy", vf).stdout.strip() == "its host interface 'ens1f0v1' is up"
     host.write(PCI + vf + "/driver/unbind", vf)

@@ -508,39 +508,52 @@ check_collision_locked(VrtQemuDriver *drv, const VrtDomainDef *def, VrtQemuDom *
     return true;
 }
 
+/* The domain *def (parsed, addresses to be assigned) names, with job
+ * begun: the existing one with its uuid and name, or a new one that takes
+ * *def (*added), reserved in the tables right away so that a concurrent
+ * define of the same name fails. NULL on a collision or a failed job; a
+ * new domain is removed again then. */
+static VrtQemuDom *
+reserve_with_job(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJob job, bool *added, GError **error)
+{
+    VrtQemuDom *obj = NULL;
+
+    *added = false;
+    if (!*def || !vrt_domain_def_assign_addresses(*def, error))
+        return NULL;
+    g_mutex_lock(&drv->lock);
+    if (!check_collision_locked(drv, *def, &obj, error)) {
+        g_mutex_unlock(&drv->lock);
+        return NULL;
+    }
+    if (!obj) {
+        /* Under the job nothing else changes the new domain's definition. */
+        VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(def));
+
+        driver_add_locked(drv, fresh);
+        obj = vrt_qemu_dom_ref(fresh);
+        *added = true;
+    }
+    g_mutex_unlock(&drv->lock);
+    if (!vrt_qemu_dom_begin_job(obj, job, error)) {
+        if (*added)
+            vrt_qemu_driver_remove(drv, obj);
+        vrt_qemu_dom_unref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
 VrtDomainRef *
 vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
 {
     g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, error);
     g_autoptr(VrtQemuDom) obj = NULL;
     VrtDomainRef *ref;
-    bool added = false;
+    bool added;
 
-    if (!def || !vrt_domain_def_assign_addresses(def, error))
+    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_MODIFY, &added, error)))
         return NULL;
-    g_mutex_lock(&drv->lock);
-    if (!check_collision_locked(drv, def, &obj, error)) {
-        g_mutex_unlock(&drv->lock);
-        return NULL;
-    }
-    if (!obj) {
-        /* The new domain takes the definition; under the job below nothing
-         * else changes it while it is written. */
-        VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(&def));
-
-        /* Reserved in the tables right away so that a concurrent define of
-         * the same name fails; the job below makes it durable. */
-        driver_add_locked(drv, fresh);
-        obj = vrt_qemu_dom_ref(fresh);
-        added = true;
-    }
-    g_mutex_unlock(&drv->lock);
-
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, error)) {
-        if (added)
-            vrt_qemu_driver_remove(drv, obj);
-        return NULL;
-    }
     if (!vrt_qemu_dom_save_config(obj, added ? obj->def : def, error)) {
         vrt_qemu_dom_end_job(obj);
         if (added)
@@ -666,27 +679,8 @@ vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
         return NULL;
     }
-    if (!def || !vrt_domain_def_assign_addresses(def, error))
+    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_START, &added, error)))
         return NULL;
-    g_mutex_lock(&drv->lock);
-    if (!check_collision_locked(drv, def, &obj, error)) {
-        g_mutex_unlock(&drv->lock);
-        return NULL;
-    }
-    if (!obj) {
-        VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(&def));
-
-        driver_add_locked(drv, fresh);
-        obj = vrt_qemu_dom_ref(fresh);
-        added = true;
-    }
-    g_mutex_unlock(&drv->lock);
-
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, error)) {
-        if (added)
-            vrt_qemu_driver_remove(drv, obj);
-        return NULL;
-    }
     if (!added) {
         /* An inactive persistent domain runs this definition once. */
         if (!require_state(obj, false, error)) {

@@ -400,6 +400,28 @@ vrt_netlink_decode_setlink_vf(const guint8 *buf, gsize len, char **ifname, guint
 
 /* ---- transport ---- */
 
+/* Reads one datagram into *buf (replaced) and its length into *got; sized
+ * by a peek, as a GETLINK reply grows with the VF count. False with error
+ * set on a timeout, an error or an end of stream. */
+static bool
+recv_datagram(VrtNetlink *nl, int fd, guint8 **buf, gsize *got, GError **error)
+{
+    ssize_t need = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+    gsize size = CLAMP(need, VRT_NETLINK_RECV_MIN, VRT_NETLINK_RECV_MAX);
+    ssize_t n;
+
+    g_free(*buf);
+    *buf = g_malloc(size);
+    n = need < 0 ? need : recv(fd, *buf, size, 0);
+    if (n <= 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, n < 0 ? errno : ECONNRESET, "no netlink reply (%s)",
+                            nl->backend->name);
+        return false;
+    }
+    *got = (gsize)n;
+    return true;
+}
+
 /* Sends one request and reads until the reply matching seq: an
  * RTM_NEWLINK (copied to *reply) or an NLMSG_ERROR (its errno returned,
  * 0 for an ack). Returns -1 with error set on transport failures. */
@@ -420,25 +442,14 @@ transact(VrtNetlink *nl, GByteArray *req, GByteArray **reply, GError **error)
         goto out;
     }
     for (;;) {
-        /* peek at the datagram's real size: a GETLINK reply grows with the VF count */
-        ssize_t need = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
-        gsize size = CLAMP(need, VRT_NETLINK_RECV_MIN, VRT_NETLINK_RECV_MAX);
-        ssize_t got;
-        gsize off = 0;
+        gsize got = 0, off = 0;
 
-        g_free(buf);
-        buf = g_malloc(size);
-        got = need < 0 ? need : recv(fd, buf, size, 0);
-
-        if (got <= 0) {
-            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, got < 0 ? errno : ECONNRESET,
-                                "no netlink reply (%s)", nl->backend->name);
+        if (!recv_datagram(nl, fd, &buf, &got, error))
             goto out;
-        }
-        while (off + NLMSG_HDRLEN <= (gsize)got) {
+        while (off + NLMSG_HDRLEN <= got) {
             struct nlmsghdr h;
             memcpy(&h, buf + off, sizeof(h));
-            if (h.nlmsg_len < NLMSG_HDRLEN || off + h.nlmsg_len > (gsize)got)
+            if (h.nlmsg_len < NLMSG_HDRLEN || off + h.nlmsg_len > got)
                 break;
             if (h.nlmsg_seq == seq) {
                 if (h.nlmsg_type == NLMSG_ERROR && h.nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
@@ -592,6 +603,7 @@ vrt_netlink_count_addrs(VrtNetlink *nl, guint ifindex, guint *count, GError **er
 {
     guint32 seq = (guint32)g_atomic_int_add(&nl->seq, 1) + 1;
     g_autoptr(GByteArray) req = vrt_netlink_encode_getaddr(seq);
+    g_autofree guint8 *buf = NULL;
     struct timeval tv = { .tv_sec = VRT_NETLINK_TIMEOUT_S };
     int fd = nl->backend->open(nl, error);
     bool done = false, ok = true;
@@ -606,18 +618,10 @@ vrt_netlink_count_addrs(VrtNetlink *nl, guint ifindex, guint *count, GError **er
         return false;
     }
     while (ok && !done) {
-        ssize_t need = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
-        gsize size = CLAMP(need, VRT_NETLINK_RECV_MIN, VRT_NETLINK_RECV_MAX);
-        g_autofree guint8 *buf = g_malloc(size);
-        ssize_t got = need < 0 ? need : recv(fd, buf, size, 0);
+        gsize got = 0;
 
-        if (got <= 0) {
-            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, got < 0 ? errno : ECONNRESET,
-                                "no netlink reply (%s)", nl->backend->name);
-            ok = false;
-        } else {
-            ok = vrt_netlink_decode_addr_dump(buf, (gsize)got, seq, ifindex, count, &done, error);
-        }
+        ok = recv_datagram(nl, fd, &buf, &got, error) &&
+             vrt_netlink_decode_addr_dump(buf, got, seq, ifindex, count, &done, error);
     }
     close(fd);
     return ok;

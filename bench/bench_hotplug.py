@@ -250,8 +250,6 @@ def bench_daemon(name, vtype, args):
     finally:
         daemon.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-        if name == "libvirtd":
-            bench_domains.remove_libvirtd_logs()
     return res
 
 

@@ -11,9 +11,11 @@
  * started + 1 as it looks, the first one that begins after its rename: it
  * waits until done reaches that number, and runs that fsync itself when
  * none is under way. So while one fsync runs, every writer that renames
- * meanwhile waits for the next one, and one thread runs it for all of them:
- * with N concurrent writers a directory sees about two fsyncs per round
- * instead of N. A removal (undefine) is the same with unlink for rename.
+ * meanwhile waits for the next one, and one thread runs it for all of them.
+ * How many share one depends on how many rename while one runs: 8 writers
+ * that all rename during the first need 2 (test-fileutil.c); 8 clients
+ * defining and undefining (bench_domains.py) share each by about 2. A
+ * removal (undefine) is the same with unlink for rename.
  */
 #include "util/fileutil.h"
 #include "util/error.h"

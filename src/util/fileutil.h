@@ -25,7 +25,9 @@ bool vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_
  * old or the new content too: fsync of the file, rename, fsync of the
  * directory. The directory fsync is shared (group commit): concurrent
  * writers and removers in one directory wait for one fsync of it that
- * began after their rename. For definitions. */
+ * began after their rename. For definitions. When that directory fsync
+ * fails the new file is in place, but may not survive a power loss: the
+ * error says the directory could not be flushed. */
 bool vrt_file_write_durable(const char *path, const char *data, gssize len, mode_t mode, GError **error);
 
 /* Removes path and returns once its removal is on disk (the shared

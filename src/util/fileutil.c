@@ -13,8 +13,8 @@
  * none is under way. So while one fsync runs, every writer that renames
  * meanwhile waits for the next one, and one thread runs it for all of them.
  * How many share one depends on how many rename while one runs: 8 writers
- * that all rename during the first need 2 (test-fileutil.c); 8 clients
- * defining and undefining (bench_domains.py) share each by about 2. A
+ * that all rename during the first need 2 (test-fileutil.c); in
+ * bench_domains.py's run with 8 clients about 2 writers shared each. A
  * removal (undefine) is the same with unlink for rename.
  */
 #include "util/fileutil.h"

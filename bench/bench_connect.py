@@ -55,7 +55,7 @@ def main():
     for name in names:
         runs = []
         if name == "libvirtd":
-            # Fills libvirtd's QEMU capability cache (see common.host_like_wrapper)
+            # Fills libvirtd's QEMU capability cache (see tests/lib/private_libvirtd.py)
             # so the runs measure a start as on a host, not a QEMU probe.
             try:
                 d = common.start_libvirtd()

@@ -35,14 +35,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import common  # noqa: E402
+import common  # noqa: E402 - also puts tests/lib on the path
+import qmpemu_wrapper  # noqa: E402
 import bench_domains  # noqa: E402
 import libvirt  # noqa: E402
 
 PY = "/usr/bin/python3"
 QEMU = bench_domains.QEMU
 HOSTSIM = os.path.join(common.REPO, "tests", "hostsim", "hostsim")
-QMPEMU = os.path.join(common.REPO, "tests", "qmpemu", "qmpemu.py")
 GUEST_DIR = os.path.join(common.REPO, "tests", "guest")
 PREFIX = bench_domains.PREFIX
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -92,26 +92,6 @@ def cycles(dom, xml, n):
 
 # ---------------------------------------------------------------- (a) hostdev on the simulated host
 
-def emulator_wrapper(root, dom, cfg, log):
-    """Runs qmpemu in QEMU's place (as tests/integration/test_hostdev.py's Env.emulator)."""
-    path = os.path.join(root, f"{dom}-qemu")
-    with open(path, "w") as f:
-        f.write(f"""#!{PY}
-import json, os, sys
-args = sys.argv[1:]
-if args[:2] == ["-machine", "help"]:
-    os.execvp("qemu-system-x86_64", ["qemu-system-x86_64"] + args)
-for i, a in enumerate(args):
-    if i and args[i - 1] == "-device" and a.startswith("{{"):
-        d = json.loads(a)
-        args[i] = ",".join([d.pop("driver")] + [f"{{k}}={{v}}" for k, v in d.items()])
-os.environ.update(QMPEMU_CONFIG={cfg!r}, QMPEMU_LOG={log!r})
-os.execv({PY!r}, [{PY!r}, {QMPEMU!r}] + args)
-""")
-    os.chmod(path, 0o755)
-    return path
-
-
 def hostsim(*args):
     r = subprocess.run([PY, HOSTSIM, *args], capture_output=True, text=True, timeout=HOSTSIM_TIMEOUT_S)
     if r.returncode != 0:
@@ -151,7 +131,7 @@ def bench_hostdev(n, ack_ms):
         cfg = os.path.join(root, "qmpemu.json")
         with open(cfg, "w") as f:
             json.dump({"device_del_ack_ms": ack_ms, "vfio_sysfs_root": host}, f)
-        emu = emulator_wrapper(root, "g", cfg, os.path.join(root, "qmp.log"))
+        emu = qmpemu_wrapper.write(os.path.join(root, "g-qemu"), cfg, os.path.join(root, "qmp.log"))
         dom = conn.defineXML(f"<domain type='qemu'><name>{PREFIX}hd</name><memory unit='MiB'>64</memory>"
                              "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
                              f"<devices><emulator>{emu}</emulator><controller type='usb' model='none'/>"
@@ -250,8 +230,6 @@ def bench_daemon(name, vtype, args):
     finally:
         daemon.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-        if name == "libvirtd":
-            bench_domains.remove_libvirtd_logs()
     return res
 
 

@@ -1,7 +1,8 @@
 """Shared pieces of vrt's side-by-side benchmarks against Debian's libvirtd.
 
-Starts a private libvirtd (the system instance with its sockets, pid file and
-log in a temporary directory: config written here, auth none, no TCP/TLS) or
+Starts a private libvirtd (the system instance in its own mount namespace,
+with its sockets, pid file, log and state in a temporary directory; the same
+code as the integration tests' fixture, tests/lib/private_libvirtd.py) or
 a private vrtd (`vrtd --root DIR`, binary from $VRTD or build/daemon/vrtd),
 and measures a daemon from /proc: CPU time (utime+stime in clock ticks),
 resident memory (VmRSS), and the time from spawn to the first answered
@@ -13,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,7 +22,10 @@ import time
 import libvirt
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LIBVIRTD = os.environ.get("LIBVIRTD", "/usr/sbin/libvirtd")
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+import private_libvirtd  # noqa: E402
+
+LIBVIRTD = private_libvirtd.LIBVIRTD
 VRTD = os.environ.get("VRTD", os.path.join(REPO, "build", "daemon", "vrtd"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # For finding out why a libvirtd is slow to start, e.g. "1:qemu 3:*" and level 1.
@@ -31,12 +36,8 @@ LIBVIRTD_LOG_LEVEL = os.environ.get("BENCH_LIBVIRTD_LOG_LEVEL", "3")
 START_TIMEOUT_S = float(os.environ.get("BENCH_START_TIMEOUT", "600"))
 STOP_TIMEOUT_S = 30
 CONNECT_RETRY_S = 0.001
-LIBVIRTD_BUSY_WAIT_S = 300
-# See host_like_wrapper(); BENCH_LIBVIRTD_STOCK=1 measures the machine as it is.
+# See tests/lib/private_libvirtd.py; BENCH_LIBVIRTD_STOCK=1 measures the machine as it is.
 HOST_LIKE = os.environ.get("BENCH_LIBVIRTD_STOCK", "") != "1"
-HOST_LIKE_DIR = "/var/tmp/vrt-bench-libvirtd"
-SYSTEM_DRIVER_LOCKS = ["/run/libvirt/qemu/driver.pid", "/run/libvirt/network/driver.pid",
-                       "/run/libvirt/nodedev/driver.pid"]
 
 # Without a handler, every failed connect attempt while a daemon starts would
 # be printed by libvirt on stderr.
@@ -156,93 +157,16 @@ def anon_kib(pid):
     raise RuntimeError(f"no Anonymous in smaps_rollup of pid {pid}")
 
 
-def system_libvirtd_pid():
-    """Pid of a running system-instance libvirtd (any socket), or None.
-
-    Its drivers hold locks on pid files under /run/libvirt; a second system
-    instance fails with "Failed to acquire pid file" and cannot be measured.
-    """
-    for lock in SYSTEM_DRIVER_LOCKS:
-        try:
-            with open(lock) as f:
-                pid = int(f.read().strip() or 0)
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() == "libvirtd":
-                    return pid
-        except (OSError, ValueError):
-            continue
-    return None
-
-
-def host_like_wrapper(argv):
-    """Run argv in a private mount namespace that looks like a normal Debian host.
-
-    Here /dev/kvm is 0600 root:root (no udev), so libvirtd finds KVM unusable
-    for its libvirt-qemu user, declares its QEMU capability cache stale and
-    re-probes QEMU on every start (seconds to minutes on a busy machine), and
-    concurrent libvirtds rewrite the shared cache. Only inside the namespace,
-    /dev/kvm is replaced by a node with udev's usual 0660 root:kvm and the cache
-    directory by one kept for the benchmarks, so after its first start libvirtd
-    starts as on a host; its qemu.conf gains stdio_handler = "file" so domains
-    start without virtlogd. Nothing outside the namespace changes.
-    """
-    os.makedirs(HOST_LIKE_DIR, exist_ok=True)
-    cache = os.path.join(HOST_LIKE_DIR, "qemu-cache")
-    os.makedirs(cache, exist_ok=True)
-    kvm = os.path.join(HOST_LIKE_DIR, "kvm")
-    if os.path.exists("/dev/kvm") and not os.path.exists(kvm):
-        st = os.stat("/dev/kvm")
-        os.mknod(kvm, 0o660 | (st.st_mode & 0o170000), st.st_rdev)
-    if os.path.exists(kvm):
-        os.chmod(kvm, 0o660)    # mknod's mode passes through the umask
-        try:
-            shutil.chown(kvm, "root", "kvm")
-        except LookupError:
-            pass
-    # Starting a domain needs virtlogd or stdio_handler = "file"; take the
-    # host's qemu.conf and add the latter, visible to this libvirtd only.
-    qemu_conf = os.path.join(HOST_LIKE_DIR, "qemu.conf")
-    with open("/etc/libvirt/qemu.conf") as src, open(qemu_conf + ".tmp", "w") as dst:
-        dst.write(src.read() + '\nstdio_handler = "file"\n')
-    os.replace(qemu_conf + ".tmp", qemu_conf)
-    script = f'mount --bind "{qemu_conf}" /etc/libvirt/qemu.conf && '
-    if os.path.exists(kvm):
-        script += f'mount --bind "{kvm}" /dev/kvm && '
-    script += f'mount --bind "{cache}" /var/cache/libvirt/qemu && exec "$@"'
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
-
-
-def start_libvirtd(workdir=None, wait_busy_s=LIBVIRTD_BUSY_WAIT_S):
-    """Debian's libvirtd, system instance, on private sockets in a temporary dir.
-
-    It still keeps state under /etc/libvirt and /run/libvirt, so only one such
-    libvirtd (or the host's own) can run at a time: wait up to wait_busy_s for
-    another one (e.g. an integration test's) to exit, then give up clearly.
-    """
+def start_libvirtd(workdir=None):
+    """Debian's libvirtd, system instance, in its own mount namespace with
+    private sockets, config and state (tests/lib/private_libvirtd.py), so it
+    runs beside the host's libvirtd, if any, and never touches it."""
     if not os.path.exists(LIBVIRTD):
         raise FileNotFoundError(f"{LIBVIRTD} not found (apt-get install libvirt-daemon-system)")
-    deadline = time.monotonic() + wait_busy_s
-    while (other := system_libvirtd_pid()) is not None:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"another system libvirtd (pid {other}) holds /run/libvirt; "
-                               f"only one can run at a time")
-        time.sleep(0.5)
     d = workdir or tempfile.mkdtemp(prefix="vrt-bench-libvirtd-")
-    conf = os.path.join(d, "libvirtd.conf")
-    with open(conf, "w") as f:
-        f.write(f'unix_sock_dir = "{d}"\n'
-                'auth_unix_rw = "none"\n'
-                'auth_unix_ro = "none"\n'
-                'listen_tls = 0\n'
-                'listen_tcp = 0\n'
-                f'log_outputs = "{LIBVIRTD_LOG_LEVEL}:file:{d}/libvirtd.log"\n')
-        if LIBVIRTD_LOG_FILTERS:
-            f.write(f'log_filters = "{LIBVIRTD_LOG_FILTERS}"\n')
-    argv = [LIBVIRTD, "--config", conf, "--pid-file", os.path.join(d, "libvirtd.pid")]
-    if HOST_LIKE:
-        argv = host_like_wrapper(argv)
-    uri = f"qemu+unix:///system?socket={d}/libvirt-sock"
-    return Daemon("libvirtd", argv, uri, d, os.path.join(d, "stderr.log"))
+    prep = private_libvirtd.prepare(d, log_level=LIBVIRTD_LOG_LEVEL, log_filters=LIBVIRTD_LOG_FILTERS,
+                                    host_like=HOST_LIKE)
+    return Daemon("libvirtd", prep.argv, prep.uri, d, os.path.join(d, "stderr.log"))
 
 
 def start_vrtd(workdir=None, extra_args=(), config=None):

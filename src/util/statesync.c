@@ -166,7 +166,7 @@ vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize
     bool ok;
 
     if (!s->thread)
-        return vrt_file_write_atomic(path, data, len, mode, error);
+        return vrt_file_write_durable(path, data, len, mode, error);
     prev = vrt_state_sync_prev_path(path);
     bool replaced_flushed = false;
     g_mutex_lock(&s->lock);
@@ -188,7 +188,7 @@ vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize
         }
         replaced_flushed = rc == 0;
     }
-    ok = vrt_file_write_volatile(path, data, len, mode, error);
+    ok = vrt_file_write_atomic(path, data, len, mode, error);
     if (ok)
         mark_pending_locked(s, path, replaced_flushed);
     g_mutex_unlock(&s->lock);
@@ -203,7 +203,7 @@ vrt_state_sync_remove(VrtStateSync *s, const char *path, GError **error)
 
     if (!s->thread) {
         unlink(prev);
-        return vrt_file_remove(path, error);
+        return vrt_file_remove_durable(path, error);
     }
     g_mutex_lock(&s->lock);
     gpointer replaced_flushed = NULL;

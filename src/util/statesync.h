@@ -10,7 +10,8 @@
  * either a complete new file or, with vrt_state_sync_recover(), the previous
  * complete one: a definition changed in the last delay_ms may go back to
  * its earlier version or, for a new one, be missing; it is never half
- * written. delay_ms 0 flushes in the call instead (vrt_file_write_atomic).
+ * written. delay_ms 0 flushes in the call instead (vrt_file_write_durable,
+ * vrt_file_remove_durable: shared directory fsyncs).
  */
 #pragma once
 

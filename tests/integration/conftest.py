@@ -1,16 +1,20 @@
 """Shared fixtures of vrt's integration tests: a private vrtd on a temporary
-root, a private Debian libvirtd, and helpers to run virsh and vrt."""
+root, a private Debian libvirtd (in its own mount namespace, so it runs beside
+a host's libvirtd), and helpers to run virsh and vrt."""
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 import pytest
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+import private_libvirtd  # noqa: E402
 BUILD = os.environ.get("VRT_BUILD", os.path.join(SRC, "build"))
 VRTD = os.path.join(BUILD, "daemon", "vrtd")
 VRT = os.path.join(BUILD, "client", "vrt")
@@ -132,31 +136,33 @@ def vrt(uri, *args, check=True, timeout=60):
 
 
 class Libvirtd:
-    """Debian's libvirtd with a private config and socket directory."""
+    """Debian's libvirtd in its own mount namespace (tests/lib/private_libvirtd.py):
+    private config, sockets, /run/libvirt, /etc/libvirt and state dirs, so it
+    runs beside a host libvirtd and never touches it."""
 
     def __init__(self, d):
+        self.prep = private_libvirtd.prepare(d)
         self.dir = d
-        self.sock = os.path.join(d, "libvirt-sock")
-        self.uri = f"qemu+unix:///system?socket={self.sock}"
-        self.conf = os.path.join(d, "libvirtd.conf")
-        self.pidfile = os.path.join(d, "libvirtd.pid")
-        with open(self.conf, "w") as f:
-            f.write(f'unix_sock_dir = "{d}"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n'
-                    f'listen_tls = 0\nlisten_tcp = 0\nlog_outputs = "3:file:{d}/libvirtd.log"\n')
+        self.sock = self.prep.sock
+        self.uri = self.prep.uri
+        self.conf = self.prep.conf
+        self.pidfile = self.prep.pidfile
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(["libvirtd", "--config", self.conf, "--pid-file", self.pidfile],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, timeout=30,
+        with open(os.path.join(self.dir, "stderr.log"), "ab") as err:
+            self.proc = subprocess.Popen(self.prep.argv, stdout=subprocess.DEVNULL, stderr=err)
+        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, timeout=120,
                  what="libvirtd's socket")
         if self.proc.poll() is not None:
-            try:
-                with open(os.path.join(self.dir, "libvirtd.log"), errors="replace") as f:
-                    log = f.read()[-2000:]
-            except FileNotFoundError:
-                log = ""
-            raise AssertionError(f"libvirtd exited at start (another libvirtd running?):\n{log}")
+            log = ""
+            for name in ("stderr.log", "libvirtd.log"):
+                try:
+                    with open(os.path.join(self.dir, name), errors="replace") as f:
+                        log += f.read()[-2000:]
+                except FileNotFoundError:
+                    pass
+            raise AssertionError(f"libvirtd exited at start:\n{log}")
         return self
 
     def stop(self):
@@ -171,8 +177,10 @@ class Libvirtd:
 
 @pytest.fixture
 def libvirtd():
-    if not shutil.which("libvirtd"):
+    if not os.path.exists(private_libvirtd.LIBVIRTD):
         pytest.skip("Debian's libvirtd is not installed")
+    if os.geteuid() != 0:
+        pytest.skip("a private system libvirtd needs root (its own mount namespace)")
     d = tempfile.mkdtemp(prefix="vrt-libvirtd-")
     lv = Libvirtd(d).start()
     yield lv

@@ -25,10 +25,10 @@ import time
 import pytest
 
 from conftest import SRC, Vrtd, virsh, wait_for
+import qmpemu_wrapper  # noqa: E402 - tests/lib, on the path through conftest
 
 PY = "/usr/bin/python3"
 HOSTSIM = os.path.join(SRC, "tests", "hostsim", "hostsim")
-QMPEMU = os.path.join(SRC, "tests", "qmpemu", "qmpemu.py")
 VFS = ["0000:06:10.0", "0000:06:10.1", "0000:06:10.2", "0000:06:10.3"]
 ZERO_MAC = "00:00:00:00:00:00"
 UNPLUG_WAIT = 5.0
@@ -97,24 +97,8 @@ class Env:
         """A wrapper that runs qmpemu for dom (QEMU gets a clean environment)."""
         cfg = os.path.join(self.root, f"{dom}-qmpemu.json")
         self.set_behaviour(dom, behaviour or {})
-        path = os.path.join(self.root, f"{dom}-qemu")
-        # vrtd probes machine types with "-machine help" (real QEMU answers)
-        # and writes -device as JSON, which qmpemu reads as key=value.
-        with open(path, "w") as f:
-            f.write(f"""#!{PY}
-import json, os, sys
-args = sys.argv[1:]
-if args[:2] == ["-machine", "help"]:
-    os.execvp("qemu-system-x86_64", ["qemu-system-x86_64"] + args)
-for i, a in enumerate(args):
-    if i and args[i - 1] == "-device" and a.startswith("{{"):
-        d = json.loads(a)
-        args[i] = ",".join([d.pop("driver")] + [f"{{k}}={{v}}" for k, v in d.items()])
-os.environ.update(QMPEMU_CONFIG={cfg!r}, QMPEMU_LOG={self.root + '/' + dom + '-qmp.log'!r})
-os.execv({PY!r}, [{PY!r}, {QMPEMU!r}] + args)
-""")
-        os.chmod(path, 0o755)
-        return path
+        return qmpemu_wrapper.write(os.path.join(self.root, f"{dom}-qemu"), cfg,
+                                    os.path.join(self.root, f"{dom}-qmp.log"))
 
     def set_behaviour(self, dom, behaviour):
         b = {"device_del_ack_ms": 20, "vfio_sysfs_root": self.host}

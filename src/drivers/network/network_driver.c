@@ -370,7 +370,7 @@ vrt_network_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErr
     g_autofree char *path = config_path(drv, def->name);
     g_autofree char *out = vrt_network_def_format(def);
     if (!vrt_dir_ensure(drv->config_dir, NETWORK_DIR_MODE, error) ||
-        !vrt_file_write_atomic(path, out, -1, NETWORK_FILE_MODE, error))
+        !vrt_file_write_durable(path, out, -1, NETWORK_FILE_MODE, error))
         return NULL;
     if (!obj)
         obj = obj_add_locked(drv, def->name);
@@ -419,7 +419,7 @@ vrt_network_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
     if (!vrt_file_remove(link, error))
         return false;
     obj->autostart = false;
-    if (!vrt_file_remove(path, error))
+    if (!vrt_file_remove_durable(path, error))
         return false;
     g_info("network '%s': undefined%s", name, obj->live ? " (still running, now transient)" : "");
     if (obj->live)

@@ -15,8 +15,9 @@ Usage:
   gen_fuzz.py corpus TSV X OUTDIR
       Writes one frame per seed: a call per procedure, a reply per return
       type, a message per event type and an error reply, each payload a
-      value of its XDR type (read from the .x file) with every optional
-      field present and two elements in every list, and, where that
+      value of its XDR type (read from the .x file: consts, enums,
+      typedefs, structs and unions) with every optional field present, two
+      elements in every list and a union's arms in turn, and, where that
       differs, a second frame with optional fields absent and lists empty.
 """
 import os
@@ -204,10 +205,10 @@ def tokens(text):
 
 
 class Spec:
-    """Types of a .x file: consts, enums (first value), typedefs, structs."""
+    """Types of a .x file: consts, enums, typedefs, structs and unions."""
 
     def __init__(self, path):
-        self.consts, self.enums, self.typedefs, self.structs = {}, {}, {}, {}
+        self.consts, self.enums, self.typedefs, self.structs, self.unions = {}, {}, {}, {}, {}
         toks = tokens(open(path).read())
         self.toks, self.i = toks, 0
         while self.i < len(toks):
@@ -222,9 +223,10 @@ class Spec:
                 self.expect("{")
                 values = []
                 while True:
-                    self.next()
+                    member = self.next()
                     self.expect("=")
                     values.append(self.number(self.next()))
+                    self.consts[member] = values[-1]
                     if self.next() == "}":
                         break
                 self.expect(";")
@@ -241,6 +243,9 @@ class Spec:
                 self.expect("}")
                 self.expect(";")
                 self.structs[name] = fields
+            elif kw == "union":
+                name = self.next()
+                self.unions[name] = self.union_body()
             else:
                 sys.exit(f"gen_fuzz.py: unexpected '{kw}' in {path}")
 
@@ -259,6 +264,43 @@ class Spec:
 
     def number(self, tok):
         return self.consts[tok] if tok in self.consts else int(tok, 0)
+
+    def union_body(self):
+        """switch (type name) { case A: [case B:] declaration|void; ... [default: ...] };
+        Returns the discriminant's declaration and (values, arm) pairs: arm
+        None for void, values None for the default arm."""
+        self.expect("switch")
+        self.expect("(")
+        t = self.next()
+        if t == "unsigned":
+            t = "unsigned " + self.next() if self.peek() in ("int", "hyper") else "unsigned int"
+        disc = {"type": t, "name": self.next(), "optional": False, "fixed": None, "var": None}
+        self.expect(")")
+        self.expect("{")
+        arms, values = [], []
+        while self.peek() != "}":
+            kw = self.next()
+            if kw == "case":
+                values.append(self.number(self.next()))
+                self.expect(":")
+                if self.peek() != "case":
+                    arms.append((values, self.arm()))
+                    values = []
+            elif kw == "default":
+                self.expect(":")
+                arms.append((None, self.arm()))
+            else:
+                sys.exit(f"gen_fuzz.py: unexpected '{kw}' in a union")
+        self.expect("}")
+        self.expect(";")
+        return disc, arms
+
+    def arm(self):
+        if self.peek() == "void":
+            self.next()
+            self.expect(";")
+            return None
+        return self.declaration()
 
     def declaration(self):
         """type [*] name [ [N] | <MAX> ] ;"""
@@ -301,6 +343,7 @@ def sample_string(name):
 class Encoder:
     def __init__(self, spec, full):
         self.spec, self.full = spec, full
+        self.turns = {}
 
     def u32(self, v):
         return struct.pack(">I", v & 0xFFFFFFFF)
@@ -313,6 +356,12 @@ class Encoder:
             return self.u32(n)
         if t in ("hyper", "unsigned hyper"):
             return struct.pack(">Q", n)
+        if t == "bool":
+            return self.u32(1)
+        if t == "float":
+            return struct.pack(">f", n + 0.5)
+        if t == "double":
+            return struct.pack(">d", n + 0.5)
         return None
 
     def decl(self, d, name=None):
@@ -361,6 +410,15 @@ class Encoder:
             return self.decl(spec.typedefs[t], name)
         if t in spec.structs:
             return b"".join(self.decl(f) for f in spec.structs[t])
+        if t in spec.unions:
+            # its discriminant then its body: each time the next arm with a
+            # value, so the seeds show the fuzzer several
+            disc, arms = spec.unions[t]
+            cases = [(values[0], arm) for values, arm in arms if values]
+            turn = self.turns.get(t, 0)
+            self.turns[t] = turn + 1
+            value, arm = cases[turn % len(cases)]
+            return self.u32(value) + (self.decl(arm) if arm else b"")
         sys.exit(f"gen_fuzz.py: unknown XDR type {t}")
 
 

@@ -422,6 +422,21 @@ recv_datagram(VrtNetlink *nl, int fd, guint8 **buf, gsize *got, GError **error)
     return true;
 }
 
+/* The errno an NLMSG_ERROR carries at payload (the kernel sends it
+ * negated; 0 is an ack). Any other value is no errno and reads as EPROTO:
+ * a positive one would pass for a transport failure with no error set,
+ * and INT_MIN cannot even be negated. */
+static int
+nlmsg_errno(const guint8 *payload)
+{
+    int e;
+
+    memcpy(&e, payload, sizeof(e));
+    if (e == 0)
+        return 0;
+    return e < 0 && e > -4096 ? -e : EPROTO;
+}
+
 /* Sends one request and reads until the reply matching seq: an
  * RTM_NEWLINK (copied to *reply) or an NLMSG_ERROR (its errno returned,
  * 0 for an ack). Returns -1 with error set on transport failures. */
@@ -453,9 +468,7 @@ transact(VrtNetlink *nl, GByteArray *req, GByteArray **reply, GError **error)
                 break;
             if (h.nlmsg_seq == seq) {
                 if (h.nlmsg_type == NLMSG_ERROR && h.nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
-                    int e;
-                    memcpy(&e, buf + off + NLMSG_HDRLEN, sizeof(e));
-                    ret = -e;
+                    ret = nlmsg_errno(buf + off + NLMSG_HDRLEN);
                     goto out;
                 }
                 if (h.nlmsg_type == RTM_NEWLINK && reply) {
@@ -576,8 +589,8 @@ vrt_netlink_decode_addr_dump(const guint8 *buf, gsize len, guint32 seq, guint if
                 int e = EPROTO;
 
                 if (h.nlmsg_len >= NLMSG_HDRLEN + sizeof(int))
-                    memcpy(&e, buf + off + NLMSG_HDRLEN, sizeof(e));
-                vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, e < 0 ? -e : e, "%s",
+                    e = nlmsg_errno(buf + off + NLMSG_HDRLEN);
+                vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, e ? e : EPROTO, "%s",
                                     "cannot list interface addresses");
                 return false;
             }

@@ -151,6 +151,7 @@ test_netlink_newlink_decode(void)
 typedef struct {
     int listen_fd;
     int busy;
+    int raw_error; /* when set, the error field of every ack, as is */
     VrtVfInfo vfs[2];
 } FakePf;
 
@@ -182,7 +183,9 @@ fake_pf_thread(gpointer data)
             guint vf, fields;
             VrtVfInfo info = { 0 };
 
-            if (pf->busy > 0) {
+            if (pf->raw_error) {
+                ack.e.error = pf->raw_error;
+            } else if (pf->busy > 0) {
                 pf->busy--;
                 ack.e.error = -EBUSY;
             } else if (!vrt_netlink_decode_setlink_vf(buf, n, &ifname, &vf, &info, &fields, NULL) || vf > 1) {
@@ -232,6 +235,18 @@ test_netlink_unix_transport(void)
     pf.busy = 0;
     g_assert_false(vrt_netlink_set_vf(nl, "ens1f0", 7, &set, VRT_VF_FIELD_MAC, &err));
     g_assert_nonnull(strstr(err->message, "VF 7"));
+    g_clear_error(&err);
+
+    /* an error field that is no negated errno still fails with a reason */
+    pf.raw_error = EINVAL;
+    g_assert_false(vrt_netlink_set_vf(nl, "ens1f0", 1, &set, VRT_VF_FIELD_MAC, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, g_strerror(EPROTO)));
+    g_clear_error(&err);
+    pf.raw_error = G_MININT;
+    g_assert_false(vrt_netlink_set_vf(nl, "ens1f0", 1, &set, VRT_VF_FIELD_MAC, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, g_strerror(EPROTO)));
     g_clear_error(&err);
 
     shutdown(pf.listen_fd, SHUT_RDWR);

@@ -136,6 +136,7 @@ static bool client_process_input(VrtServerClient *client);
 static void client_resume(VrtServerClient *client);
 static void server_watch_listeners(VrtRpcServer *server);
 static void client_wake_locked(VrtServerClient *client);
+static void client_dispatch_locked(VrtServerClient *client);
 static void server_wake_all(VrtRpcServer *server);
 
 void
@@ -282,8 +283,9 @@ client_wake_locked(VrtServerClient *client)
     g_source_attach(client->wake_source, client->ctx);
 }
 
-/* I/O thread: frames already received run first (they may stop reading
- * again), then the socket is watched. */
+/* I/O thread: frames already received run first; when they stop reading
+ * again, the socket stays unwatched (a later wake-up comes back here, as the
+ * client is marked paused), else it is watched. */
 static void
 client_resume(VrtServerClient *client)
 {
@@ -296,7 +298,10 @@ client_resume(VrtServerClient *client)
         client_close_now(client);
         return;
     }
-    if (client_check_reading(client))
+    g_mutex_lock(&client->lock);
+    paused = client->read_paused;
+    g_mutex_unlock(&client->lock);
+    if (!paused)
         client_start_reading(client);
 }
 
@@ -317,6 +322,7 @@ server_wake_all_cb(gpointer opaque)
     while (g_hash_table_iter_next(&it, &key, NULL)) {
         VrtServerClient *client = key;
         g_mutex_lock(&client->lock);
+        client_dispatch_locked(client);
         if (client->read_paused)
             g_ptr_array_add(paused, vrt_server_client_ref(client));
         g_mutex_unlock(&client->lock);
@@ -327,7 +333,8 @@ server_wake_all_cb(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* Any thread: has the I/O thread look at every client not read. */
+/* Any thread: has the I/O thread look at every client not read, or with
+ * calls waiting. */
 static void
 server_wake_all(VrtRpcServer *server)
 {
@@ -470,7 +477,40 @@ client_flush_locked(VrtServerClient *client)
     }
     if (written) {
         server_discharge(client->server, written);
+        client_dispatch_locked(client);
         client_wake_locked(client);
+    }
+}
+
+/* Whether a waiting call of client may go to a worker: not while its unread
+ * replies cost max_client_queued, nor, past the server's max_queued, while it
+ * has any: each call would add a reply (of any size) to them. Writing them
+ * lets calls go again. Under client->lock. */
+static bool
+client_may_dispatch_locked(VrtServerClient *client)
+{
+    VrtRpcServer *server = client->server;
+    if (client->out_cost >= server->limits.max_client_queued)
+        return false;
+    if (client->out_cost > 0 && server_queued(server) >= server->limits.max_queued) {
+        /* As in client_check_reading: say so, then look again. */
+        g_atomic_int_set(&server->waiting, 1);
+        return server_queued(server) < server->limits.max_queued;
+    }
+    return true;
+}
+
+/* Hands client's waiting calls to the workers, at most max_client_requests
+ * at once, while client_may_dispatch_locked. Under client->lock; not once
+ * the server stops (its pool takes no more work). */
+static void
+client_dispatch_locked(VrtServerClient *client)
+{
+    VrtRpcServer *server = client->server;
+    while (client->inflight < server->limits.max_client_requests && !g_queue_is_empty(&client->pending) &&
+           !client->closed && !g_atomic_int_get(&server->stopping) && client_may_dispatch_locked(client)) {
+        client->inflight++;
+        g_thread_pool_push(server->pool, g_queue_pop_head(&client->pending), NULL);
     }
 }
 
@@ -683,10 +723,9 @@ worker_run(gpointer data, gpointer user_data)
         if (!g_queue_is_empty(&client->pending) && g_atomic_int_get(&server->stopping)) {
             /* Shutting down: the pool takes no new work, so run it here. */
             call = g_queue_pop_head(&client->pending);
-        } else if (!g_queue_is_empty(&client->pending)) {
-            g_thread_pool_push(server->pool, g_queue_pop_head(&client->pending), NULL);
         } else {
             client->inflight--;
+            client_dispatch_locked(client);
         }
         /* The call freed above and the one taken from the queue may let
          * the client be read again. */
@@ -702,7 +741,6 @@ worker_run(gpointer data, gpointer user_data)
 static bool
 handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
 {
-    VrtRpcServer *server = client->server;
     vrt_net_header hdr;
     g_autoptr(GError) err = NULL;
 
@@ -761,12 +799,8 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
         return true;
     }
     g_mutex_lock(&client->lock);
-    if (client->inflight < server->limits.max_client_requests) {
-        client->inflight++;
-        g_thread_pool_push(server->pool, call, NULL);
-    } else {
-        g_queue_push_tail(&client->pending, call);
-    }
+    g_queue_push_tail(&client->pending, call);
+    client_dispatch_locked(client);
     g_mutex_unlock(&client->lock);
     return true;
 }
@@ -926,7 +960,7 @@ server_watch_listeners(VrtRpcServer *server)
         g_warning("%u clients is the limit (max_clients): new connections wait until one leaves",
                   server->limits.max_clients);
     else
-        g_message("accepting connections again (%u clients)", n);
+        g_debug("accepting connections again (%u clients)", n);
     for (guint i = 0; i < server->listeners->len; i++)
         listener_watch(g_ptr_array_index(server->listeners, i), !full);
 }

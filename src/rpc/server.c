@@ -48,6 +48,9 @@
 /* An input buffer that grew past this (a large frame) is given back once it
  * is empty, so one large call does not pin its size for the connection. */
 #define INBUF_KEEP (2u * READ_CHUNK)
+/* Connections waiting to be accepted, at max_clients too (the kernel caps it
+ * at net.core.somaxconn); libvirtd's max_queued_clients default. */
+#define LISTEN_BACKLOG 1000
 /* How long a shutdown waits for one client's replies to drain. */
 #define SHUTDOWN_FLUSH_MS 2000
 /* One recv takes up to READ_CHUNK bytes; READ_ROUNDS recvs per wakeup at most,
@@ -90,6 +93,7 @@ struct _VrtServerClient {
     GSource *out_source;
     bool closing;            /* close once the queue is empty */
     bool closed;
+    bool dropped;            /* refused an event; being closed on the I/O thread */
     bool read_paused;        /* set by the I/O thread when it stops reading */
     GSource *wake_source;    /* an idle source that reads again, when queued */
     guint inflight;
@@ -213,7 +217,7 @@ client_may_read_locked(VrtServerClient *client, bool *for_server)
 
     if (for_server)
         *for_server = false;
-    if (client->closed)
+    if (client->closed || client->dropped)
         return false;
     if (g_queue_get_length(&client->pending) >= server->limits.max_queued_requests ||
         held >= server->limits.max_client_queued)
@@ -536,11 +540,12 @@ client_queue(VrtServerClient *client, GBytes *frame, bool unsolicited)
     gsize dropped = 0, held = 0;
 
     g_mutex_lock(&client->lock);
-    bool closed = client->closed;
+    bool closed = client->closed || client->dropped;
     bool drop = !closed && (client->out_cost + cost > CLIENT_DROP_QUEUED ||
                             (unsolicited && client->out_cost >= server->limits.max_client_queued &&
                              server_queued(server) >= server->limits.max_queued));
     if (drop) {
+        client->dropped = true;
         held = client->out_cost;
         dropped = client_drop_output_locked(client);
         /* Closed on the I/O thread, which may not be reading it now. */
@@ -1070,7 +1075,7 @@ vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid
         unlink(path);
         return false;
     }
-    if (listen(fd, 128) < 0) {
+    if (listen(fd, LISTEN_BACKLOG) < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot listen on '%s'", path);
         close(fd);
         unlink(path);

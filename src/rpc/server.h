@@ -36,7 +36,9 @@ typedef struct {
      * vrtd stops reading it (default 1 MiB); what a queued message really
      * costs is counted (buffer, allocator headers, list node), not its size
      * on the wire. The client's further calls wait in the kernel's socket
-     * buffers, then the client blocks. */
+     * buffers, then the client blocks. Its held calls go to the workers only
+     * while its replies cost less, so it holds at most about twice this plus
+     * the replies of its calls in the workers. */
     gsize max_client_queued;
     /* The same over all clients (default 32 MiB): past it, a client that has
      * anything queued stops being read until that is written or the total

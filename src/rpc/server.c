@@ -1,6 +1,14 @@
 /*
  * RPC server: sockets, framing, dispatch to the generated procedure table,
  * worker pool, replies and keepalive. See server.h for the threading rules.
+ *
+ * Memory is bounded by backpressure: every queued reply and every call held
+ * for a worker is charged at what it costs on the heap, to its client and to
+ * the server; a client whose charge reaches max_client_queued (or, past the
+ * daemon-wide max_queued, any client with a charge) is no longer read until
+ * its charge goes down, so its further calls stay in the kernel's socket
+ * buffers and it blocks, as with libvirtd. Likewise at max_clients the
+ * listeners are not watched and new clients wait in the listen backlog.
  */
 #include "rpc/server.h"
 #include "rpc/message.h"
@@ -9,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,8 +30,27 @@
 #define DEFAULT_MAX_QUEUED_REQUESTS 1000
 #define DEFAULT_KEEPALIVE_INTERVAL 5
 #define DEFAULT_KEEPALIVE_COUNT 5
-/* Replies and events queued for one client before it is dropped as stuck. */
-#define MAX_OUT_QUEUE_BYTES (64u * 1024 * 1024)
+/* Heap cost of one client's queued replies and held calls at which it stops
+ * being read, and the same over all clients (see server.h). Six clients that
+ * never read thus cost at most a few MiB together. */
+#define DEFAULT_MAX_CLIENT_QUEUED ((gsize)1 << 20)
+#define DEFAULT_MAX_QUEUED ((gsize)32 << 20)
+/* Unread output of one client at which it is dropped as stuck. Once it is no
+ * longer read only replies of calls already taken and events can add to it;
+ * an event is also refused (and the client dropped) when the client is past
+ * max_client_queued while the server is past max_queued. */
+#define CLIENT_DROP_QUEUED ((gsize)64 << 20)
+/* What a queued frame costs beyond its buffer: the GBytes (40 bytes) and its
+ * GList node (24), each rounded up to malloc's 16-byte chunks with a header. */
+#define FRAME_STRUCTS_COST 80u
+/* The GList node of a call waiting for a worker slot. */
+#define LIST_NODE_COST 32u
+/* An input buffer that grew past this (a large frame) is given back once it
+ * is empty, so one large call does not pin its size for the connection. */
+#define INBUF_KEEP (2u * READ_CHUNK)
+/* Connections waiting to be accepted, at max_clients too (the kernel caps it
+ * at net.core.somaxconn); libvirtd's max_queued_clients default. */
+#define LISTEN_BACKLOG 1000
 /* How long a shutdown waits for one client's replies to drain. */
 #define SHUTDOWN_FLUSH_MS 2000
 /* One recv takes up to READ_CHUNK bytes; READ_ROUNDS recvs per wakeup at most,
@@ -50,7 +78,8 @@ struct _VrtServerClient {
 
     /* I/O thread only */
     GByteArray *inbuf;       /* received bytes not yet handled as frames */
-    GSource *in_source;
+    bool inbuf_big;          /* inbuf grew past INBUF_KEEP */
+    GSource *in_source;      /* NULL while the client is not read */
     bool ka_enabled;
     gint64 last_rx;
     guint ka_unanswered;
@@ -59,11 +88,14 @@ struct _VrtServerClient {
     GMutex lock;
     GQueue out;              /* GBytes* */
     gsize out_off;
-    gsize out_bytes;
+    gsize out_cost;          /* heap cost of out (frame_cost) */
+    gsize in_cost;           /* heap cost of this client's calls not yet freed */
     GSource *out_source;
     bool closing;            /* close once the queue is empty */
     bool closed;
-    bool read_paused;
+    bool dropped;            /* refused an event; being closed on the I/O thread */
+    bool read_paused;        /* set by the I/O thread when it stops reading */
+    GSource *wake_source;    /* an idle source that reads again, when queued */
     guint inflight;
     GQueue pending;          /* VrtCall* waiting for a worker slot */
 
@@ -77,6 +109,7 @@ struct _VrtCall {
     const VrtProcInfo *info;
     guint8 *frame;
     gsize len;
+    gsize cost;              /* heap cost charged to the client and server */
 };
 
 struct _VrtRpcServer {
@@ -93,12 +126,22 @@ struct _VrtRpcServer {
     gpointer check_data;
     GSource *keepalive_source;
     gint stopping;
+    bool accept_paused;      /* I/O thread: listeners unwatched at max_clients */
+    gsize queued;            /* atomic: the sum of all clients' charges */
+    gint waiting;            /* atomic: a client stopped for the server's total */
+    GMutex wake_lock;        /* a leaf lock for wake_source */
+    GSource *wake_source;    /* reads waiting clients again once below max_queued */
 };
 
 static void client_close_now(VrtServerClient *client);
 static void client_flush_locked(VrtServerClient *client);
 static void client_start_reading(VrtServerClient *client);
 static bool client_process_input(VrtServerClient *client);
+static void client_resume(VrtServerClient *client);
+static void server_watch_listeners(VrtRpcServer *server);
+static void client_wake_locked(VrtServerClient *client);
+static void client_dispatch_locked(VrtServerClient *client);
+static void server_wake_all(VrtRpcServer *server);
 
 void
 vrt_rpc_server_limits_init(VrtRpcServerLimits *limits)
@@ -107,8 +150,206 @@ vrt_rpc_server_limits_init(VrtRpcServerLimits *limits)
     limits->max_workers = DEFAULT_MAX_WORKERS;
     limits->max_client_requests = DEFAULT_MAX_CLIENT_REQUESTS;
     limits->max_queued_requests = DEFAULT_MAX_QUEUED_REQUESTS;
+    limits->max_client_queued = DEFAULT_MAX_CLIENT_QUEUED;
+    limits->max_queued = DEFAULT_MAX_QUEUED;
     limits->keepalive_interval = DEFAULT_KEEPALIVE_INTERVAL;
     limits->keepalive_count = DEFAULT_KEEPALIVE_COUNT;
+}
+
+/* ---- memory accounting ---- */
+
+/* What a heap block really takes: its usable size (a request rounded up to
+ * the allocator's chunk, or a buffer larger than its contents) and malloc's
+ * header. */
+static gsize
+heap_cost(const void *p)
+{
+    return malloc_usable_size((void *)p) + sizeof(size_t);
+}
+
+static gsize
+frame_cost(GBytes *frame)
+{
+    return heap_cost(g_bytes_get_data(frame, NULL)) + FRAME_STRUCTS_COST;
+}
+
+static gsize
+server_queued(VrtRpcServer *server)
+{
+    return __atomic_load_n(&server->queued, __ATOMIC_SEQ_CST);
+}
+
+static void
+server_charge(VrtRpcServer *server, gsize cost)
+{
+    __atomic_add_fetch(&server->queued, cost, __ATOMIC_SEQ_CST);
+}
+
+/* Any thread. A client that stopped for the server's total (server->waiting,
+ * set before it looked at the total, see client_check_reading) is read again
+ * once the total is below max_queued: either it sees the new total or this
+ * sees its flag. */
+static void
+server_discharge(VrtRpcServer *server, gsize cost)
+{
+    if (!cost)
+        return;
+    gsize now = __atomic_sub_fetch(&server->queued, cost, __ATOMIC_SEQ_CST);
+    if (now < server->limits.max_queued && g_atomic_int_compare_and_exchange(&server->waiting, 1, 0))
+        server_wake_all(server);
+}
+
+gsize
+vrt_rpc_server_queued_bytes(VrtRpcServer *server)
+{
+    return server_queued(server);
+}
+
+/* Whether the I/O thread may take more calls from client: not while it holds
+ * max_queued_requests calls, nor while what it holds costs max_client_queued,
+ * nor, past the server's max_queued, while it holds anything. *for_server
+ * tells when only the last rule stops it. Under client->lock. */
+static bool
+client_may_read_locked(VrtServerClient *client, bool *for_server)
+{
+    VrtRpcServer *server = client->server;
+    gsize held = client->out_cost + client->in_cost;
+
+    if (for_server)
+        *for_server = false;
+    if (client->closed || client->dropped)
+        return false;
+    if (g_queue_get_length(&client->pending) >= server->limits.max_queued_requests ||
+        held >= server->limits.max_client_queued)
+        return false;
+    if (held > 0 && server_queued(server) >= server->limits.max_queued) {
+        if (for_server)
+            *for_server = true;
+        return false;
+    }
+    return true;
+}
+
+static void
+client_stop_watching(VrtServerClient *client)
+{
+    if (client->in_source) {
+        g_source_destroy(client->in_source);
+        g_clear_pointer(&client->in_source, g_source_unref);
+    }
+}
+
+/* I/O thread: true when client may be read now; otherwise its socket is no
+ * longer watched (in_source NULL) until a wake-up finds it may be again. */
+static bool
+client_check_reading(VrtServerClient *client)
+{
+    VrtRpcServer *server = client->server;
+    bool for_server;
+
+    g_mutex_lock(&client->lock);
+    bool ok = client_may_read_locked(client, &for_server);
+    if (!ok && for_server) {
+        /* Say so before looking at the total again (see server_discharge). */
+        g_atomic_int_set(&server->waiting, 1);
+        ok = client_may_read_locked(client, NULL);
+    }
+    client->read_paused = !ok;
+    g_mutex_unlock(&client->lock);
+    if (!ok)
+        client_stop_watching(client);
+    return ok;
+}
+
+static gboolean
+client_wake_cb(gpointer opaque)
+{
+    VrtServerClient *client = opaque;
+    g_mutex_lock(&client->lock);
+    g_clear_pointer(&client->wake_source, g_source_unref);
+    g_mutex_unlock(&client->lock);
+    client_resume(client);
+    return G_SOURCE_REMOVE;
+}
+
+/* Any thread, under client->lock, after what client holds went down: when it
+ * is not read and now may be, has the I/O thread read it again. An idle
+ * source, never a direct call: the caller holds the lock. */
+static void
+client_wake_locked(VrtServerClient *client)
+{
+    if (!client->read_paused || client->wake_source || !client_may_read_locked(client, NULL))
+        return;
+    client->wake_source = g_idle_source_new();
+    g_source_set_priority(client->wake_source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(client->wake_source, client_wake_cb, vrt_server_client_ref(client),
+                          (GDestroyNotify)vrt_server_client_unref);
+    g_source_attach(client->wake_source, client->ctx);
+}
+
+/* I/O thread: frames already received run first; when they stop reading
+ * again, the socket stays unwatched (a later wake-up comes back here, as the
+ * client is marked paused), else it is watched. */
+static void
+client_resume(VrtServerClient *client)
+{
+    g_mutex_lock(&client->lock);
+    bool paused = client->read_paused && !client->closed;
+    g_mutex_unlock(&client->lock);
+    if (!paused || !client_check_reading(client))
+        return;
+    if (!client_process_input(client)) {
+        client_close_now(client);
+        return;
+    }
+    g_mutex_lock(&client->lock);
+    paused = client->read_paused;
+    g_mutex_unlock(&client->lock);
+    if (!paused)
+        client_start_reading(client);
+}
+
+static gboolean
+server_wake_all_cb(gpointer opaque)
+{
+    VrtRpcServer *server = opaque;
+    g_autoptr(GPtrArray) paused = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_server_client_unref);
+
+    g_mutex_lock(&server->wake_lock);
+    g_clear_pointer(&server->wake_source, g_source_unref);
+    g_mutex_unlock(&server->wake_lock);
+
+    g_mutex_lock(&server->lock);
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, server->clients);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        VrtServerClient *client = key;
+        g_mutex_lock(&client->lock);
+        client_dispatch_locked(client);
+        if (client->read_paused)
+            g_ptr_array_add(paused, vrt_server_client_ref(client));
+        g_mutex_unlock(&client->lock);
+    }
+    g_mutex_unlock(&server->lock);
+    for (guint i = 0; i < paused->len; i++)
+        client_resume(g_ptr_array_index(paused, i));
+    return G_SOURCE_REMOVE;
+}
+
+/* Any thread: has the I/O thread look at every client not read, or with
+ * calls waiting. */
+static void
+server_wake_all(VrtRpcServer *server)
+{
+    g_mutex_lock(&server->wake_lock);
+    if (!server->wake_source && !g_atomic_int_get(&server->stopping)) {
+        server->wake_source = g_idle_source_new();
+        g_source_set_priority(server->wake_source, G_PRIORITY_DEFAULT);
+        g_source_set_callback(server->wake_source, server_wake_all_cb, server, NULL);
+        g_source_attach(server->wake_source, server->ctx);
+    }
+    g_mutex_unlock(&server->wake_lock);
 }
 
 /* ---- clients ---- */
@@ -186,10 +427,24 @@ on_client_writable(int fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* Writes what the socket takes now; arms a write watch for the rest. */
+/* Empties the output queue without writing it; returns its cost. */
+static gsize
+client_drop_output_locked(VrtServerClient *client)
+{
+    gsize cost = client->out_cost;
+    g_queue_clear_full(&client->out, (GDestroyNotify)g_bytes_unref);
+    client->out_off = 0;
+    client->out_cost = 0;
+    return cost;
+}
+
+/* Writes what the socket takes now; arms a write watch for the rest. What
+ * was written is discharged and may let the client be read again. */
 static void
 client_flush_locked(VrtServerClient *client)
 {
+    gsize written = 0;
+
     while (!client->closed && !g_queue_is_empty(&client->out)) {
         GBytes *head = g_queue_peek_head(&client->out);
         gsize size;
@@ -205,43 +460,113 @@ client_flush_locked(VrtServerClient *client)
                                           vrt_server_client_ref(client), (GDestroyNotify)vrt_server_client_unref);
                     g_source_attach(client->out_source, client->ctx);
                 }
-                return;
+                break;
             }
             g_debug("client fd %d: write failed: %s", client->fd, g_strerror(errno));
-            /* The read side sees the error too and closes the client. */
-            g_queue_clear_full(&client->out, (GDestroyNotify)g_bytes_unref);
-            client->out_off = 0;
-            client->out_bytes = 0;
+            /* The read side sees the error too and closes the client; one
+             * not read is read again (nothing is queued now) to see it. */
+            written += client_drop_output_locked(client);
             shutdown(client->fd, SHUT_RDWR);
-            return;
+            break;
         }
         client->out_off += (gsize)n;
         if (client->out_off == size) {
-            g_bytes_unref(g_queue_pop_head(&client->out));
+            GBytes *done = g_queue_pop_head(&client->out);
+            gsize cost = frame_cost(done);
+            g_bytes_unref(done);
             client->out_off = 0;
-            client->out_bytes -= size;
+            client->out_cost -= cost;
+            written += cost;
         }
+    }
+    if (written) {
+        server_discharge(client->server, written);
+        client_dispatch_locked(client);
+        client_wake_locked(client);
     }
 }
 
-/* Queues a complete frame; takes ownership of frame. */
+/* Whether a waiting call of client may go to a worker: not while its unread
+ * replies cost max_client_queued, nor, past the server's max_queued, while it
+ * has any: each call would add a reply (of any size) to them. Writing them
+ * lets calls go again. Under client->lock. */
 static bool
-client_queue(VrtServerClient *client, GBytes *frame)
+client_may_dispatch_locked(VrtServerClient *client)
+{
+    VrtRpcServer *server = client->server;
+    if (client->out_cost >= server->limits.max_client_queued)
+        return false;
+    if (client->out_cost > 0 && server_queued(server) >= server->limits.max_queued) {
+        /* As in client_check_reading: say so, then look again. */
+        g_atomic_int_set(&server->waiting, 1);
+        return server_queued(server) < server->limits.max_queued;
+    }
+    return true;
+}
+
+/* Hands client's waiting calls to the workers, at most max_client_requests
+ * at once, while client_may_dispatch_locked. Under client->lock; not once
+ * the server stops (its pool takes no more work). */
+static void
+client_dispatch_locked(VrtServerClient *client)
+{
+    VrtRpcServer *server = client->server;
+    while (client->inflight < server->limits.max_client_requests && !g_queue_is_empty(&client->pending) &&
+           !client->closed && !g_atomic_int_get(&server->stopping) && client_may_dispatch_locked(client)) {
+        client->inflight++;
+        g_thread_pool_push(server->pool, g_queue_pop_head(&client->pending), NULL);
+    }
+}
+
+static gboolean
+client_drop_cb(gpointer opaque)
+{
+    client_close_now(opaque);
+    return G_SOURCE_REMOVE;
+}
+
+/* Queues a complete frame; takes ownership of frame. Replies (and PINGs
+ * and PONGs) are always queued: reading stops before they pile up. An event
+ * (unsolicited) comes whether the client reads or not, so one for a client
+ * that has stopped reading while the server is past its total is refused
+ * and the client dropped, as is any frame past CLIENT_DROP_QUEUED. */
+static bool
+client_queue(VrtServerClient *client, GBytes *frame, bool unsolicited)
 {
     if (!frame)
         return false;
+    VrtRpcServer *server = client->server;
+    gsize cost = frame_cost(frame);
+    gsize dropped = 0, held = 0;
+
     g_mutex_lock(&client->lock);
-    if (client->closed || client->out_bytes + g_bytes_get_size(frame) > MAX_OUT_QUEUE_BYTES) {
-        bool overflow = !client->closed;
+    bool closed = client->closed || client->dropped;
+    bool drop = !closed && (client->out_cost + cost > CLIENT_DROP_QUEUED ||
+                            (unsolicited && client->out_cost >= server->limits.max_client_queued &&
+                             server_queued(server) >= server->limits.max_queued));
+    if (drop) {
+        client->dropped = true;
+        held = client->out_cost;
+        dropped = client_drop_output_locked(client);
+        /* Closed on the I/O thread, which may not be reading it now. */
+        GSource *s = g_idle_source_new();
+        g_source_set_callback(s, client_drop_cb, vrt_server_client_ref(client),
+                              (GDestroyNotify)vrt_server_client_unref);
+        g_source_attach(s, client->ctx);
+        g_source_unref(s);
+    }
+    if (closed || drop) {
         g_mutex_unlock(&client->lock);
         g_bytes_unref(frame);
-        if (overflow) {
-            g_warning("client fd %d does not read its replies: dropping it", client->fd);
+        if (drop) {
+            g_warning("client fd %d does not read its messages (%zu bytes queued): dropping it", client->fd, held);
             shutdown(client->fd, SHUT_RDWR);
+            server_discharge(server, dropped);
         }
         return false;
     }
-    client->out_bytes += g_bytes_get_size(frame);
+    client->out_cost += cost;
+    server_charge(server, cost);
     g_queue_push_tail(&client->out, frame);
     if (!client->out_source)
         client_flush_locked(client);
@@ -259,14 +584,14 @@ vrt_server_client_send_event(VrtServerClient *client, int proc, xdrproc_t filter
         g_warning("cannot encode event %d: %s", proc, err->message);
         return false;
     }
-    return client_queue(client, frame);
+    return client_queue(client, frame, true);
 }
 
 static void
 send_keepalive(VrtServerClient *client, int proc)
 {
     vrt_net_header hdr = { VRT_KEEPALIVE_PROGRAM, VRT_KEEPALIVE_VERSION, proc, VRT_NET_MESSAGE, 0, VRT_NET_OK };
-    client_queue(client, vrt_message_encode(&hdr, NULL, NULL, NULL));
+    client_queue(client, vrt_message_encode(&hdr, NULL, NULL, NULL), false);
 }
 
 void
@@ -288,11 +613,34 @@ vrt_server_client_close(VrtServerClient *client)
 
 /* ---- calls ---- */
 
+/* A new call of client, charged to it and the server until call_free. */
+static VrtCall *
+call_new(VrtServerClient *client, const vrt_net_header *hdr, const VrtProcInfo *info, guint8 *frame, gsize len)
+{
+    VrtCall *call = g_new0(VrtCall, 1);
+    call->client = vrt_server_client_ref(client);
+    call->hdr = *hdr;
+    call->info = info;
+    call->frame = frame;
+    call->len = len;
+    call->cost = heap_cost(frame) + heap_cost(call) + LIST_NODE_COST;
+    g_mutex_lock(&client->lock);
+    client->in_cost += call->cost;
+    g_mutex_unlock(&client->lock);
+    server_charge(client->server, call->cost);
+    return call;
+}
+
 static void
 call_free(VrtCall *call)
 {
+    VrtServerClient *client = call->client;
+    g_mutex_lock(&client->lock);
+    client->in_cost -= call->cost;
+    g_mutex_unlock(&client->lock);
+    server_discharge(client->server, call->cost);
     g_free(call->frame);
-    vrt_server_client_unref(call->client);
+    vrt_server_client_unref(client);
     g_free(call);
 }
 
@@ -316,7 +664,7 @@ api_name(const char *proc)
 static void
 reply_error(VrtServerClient *client, const vrt_net_header *call, const GError *err, int origin)
 {
-    client_queue(client, vrt_message_encode_error(call, err, origin));
+    client_queue(client, vrt_message_encode_error(call, err, origin), false);
 }
 
 static void
@@ -349,7 +697,7 @@ run_call(VrtCall *call)
         GError *enc_err = NULL;
         GBytes *frame = vrt_message_encode(&hdr, info->ret_size ? info->ret_filter : NULL, ret, &enc_err);
         if (frame)
-            client_queue(call->client, frame);
+            client_queue(call->client, frame, false);
         else {
             reply_error(call->client, &call->hdr, enc_err, info->origin);
             g_error_free(enc_err);
@@ -363,29 +711,6 @@ run_call(VrtCall *call)
         vrt_message_free_payload(info->ret_filter, ret);
     if (decoded)
         vrt_message_free_payload(info->args_filter, args);
-}
-
-static gboolean
-resume_reading_cb(gpointer opaque)
-{
-    VrtServerClient *client = opaque;
-    g_mutex_lock(&client->lock);
-    bool resume = client->read_paused && !client->closed;
-    client->read_paused = false;
-    g_mutex_unlock(&client->lock);
-    if (!resume)
-        return G_SOURCE_REMOVE;
-    /* Frames already received run first; they may fill the queue again. */
-    if (!client_process_input(client)) {
-        client_close_now(client);
-        return G_SOURCE_REMOVE;
-    }
-    g_mutex_lock(&client->lock);
-    bool paused = client->read_paused;
-    g_mutex_unlock(&client->lock);
-    if (!paused)
-        client_start_reading(client);
-    return G_SOURCE_REMOVE;
 }
 
 static void
@@ -403,16 +728,14 @@ worker_run(gpointer data, gpointer user_data)
         if (!g_queue_is_empty(&client->pending) && g_atomic_int_get(&server->stopping)) {
             /* Shutting down: the pool takes no new work, so run it here. */
             call = g_queue_pop_head(&client->pending);
-        } else if (!g_queue_is_empty(&client->pending)) {
-            g_thread_pool_push(server->pool, g_queue_pop_head(&client->pending), NULL);
         } else {
             client->inflight--;
+            client_dispatch_locked(client);
         }
-        bool resume = client->read_paused && g_queue_get_length(&client->pending) < server->limits.max_queued_requests;
+        /* The call freed above and the one taken from the queue may let
+         * the client be read again. */
+        client_wake_locked(client);
         g_mutex_unlock(&client->lock);
-        if (resume)
-            g_main_context_invoke_full(client->ctx, G_PRIORITY_DEFAULT, resume_reading_cb,
-                                       vrt_server_client_ref(client), (GDestroyNotify)vrt_server_client_unref);
         if (!call)
             break;
     }
@@ -423,7 +746,6 @@ worker_run(gpointer data, gpointer user_data)
 static bool
 handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
 {
-    VrtRpcServer *server = client->server;
     vrt_net_header hdr;
     g_autoptr(GError) err = NULL;
 
@@ -475,57 +797,50 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
         return true;
     }
 
-    VrtCall *call = g_new0(VrtCall, 1);
-    call->client = vrt_server_client_ref(client);
-    call->hdr = hdr;
-    call->info = info;
-    call->frame = frame;
-    call->len = len;
-
+    VrtCall *call = call_new(client, &hdr, info, frame, len);
     if (info->high_priority) {
         run_call(call);
         call_free(call);
         return true;
     }
     g_mutex_lock(&client->lock);
-    if (client->inflight < server->limits.max_client_requests) {
-        client->inflight++;
-        g_thread_pool_push(server->pool, call, NULL);
-    } else {
-        g_queue_push_tail(&client->pending, call);
-        if (g_queue_get_length(&client->pending) >= server->limits.max_queued_requests)
-            client->read_paused = true;
-    }
+    g_queue_push_tail(&client->pending, call);
+    client_dispatch_locked(client);
     g_mutex_unlock(&client->lock);
     return true;
 }
 
-/* Handles the complete frames in the client's input buffer, in order, until
- * it holds none or the client's queue is full. False when the client must
- * be closed (a bad frame). I/O thread only. */
+/* Handles the complete frames in the client's input buffer, in order, while
+ * the client may be read (client_check_reading); the rest stays buffered.
+ * False when the client must be closed (a bad frame). I/O thread only. */
 static bool
 client_process_input(VrtServerClient *client)
 {
-    while (client->inbuf->len >= VRT_MESSAGE_LEN_SIZE) {
+    GByteArray *in = client->inbuf;
+    gsize off = 0;
+    bool ok = true;
+
+    while (in->len - off >= VRT_MESSAGE_LEN_SIZE) {
         guint32 total;
         g_autoptr(GError) err = NULL;
-        if (!vrt_message_decode_length(client->inbuf->data, &total, &err)) {
+        if (!vrt_message_decode_length(in->data + off, &total, &err)) {
             g_message("client fd %d: %s; closing", client->fd, err->message);
-            return false;
+            ok = false;
+            break;
         }
-        if (client->inbuf->len < total)
-            return true;
-        guint8 *frame = g_memdup2(client->inbuf->data, total);
-        g_byte_array_remove_range(client->inbuf, 0, total);
-        if (!handle_frame(client, frame, total))
-            return false;
-        g_mutex_lock(&client->lock);
-        bool paused = client->read_paused;
-        g_mutex_unlock(&client->lock);
-        if (paused)
-            return true;
+        if (in->len - off < total || !client_check_reading(client))
+            break;
+        guint8 *frame = g_memdup2(in->data + off, total);
+        off += total;
+        if (!handle_frame(client, frame, total)) {
+            ok = false;
+            break;
+        }
     }
-    return true;
+    /* One move for all the frames handled, not one per frame. */
+    if (off)
+        g_byte_array_remove_range(in, 0, (guint)off);
+    return ok;
 }
 
 static gboolean
@@ -544,13 +859,16 @@ on_client_readable(int fd, GIOCondition cond, gpointer opaque)
             client_close_now(client);
             return G_SOURCE_REMOVE;
         }
-        g_mutex_lock(&client->lock);
-        bool paused = client->read_paused;
-        g_mutex_unlock(&client->lock);
-        if (paused) {
-            g_clear_pointer(&client->in_source, g_source_unref);
-            return G_SOURCE_REMOVE;
+        if (client->inbuf->len == 0 && client->inbuf_big) {
+            g_byte_array_unref(client->inbuf);
+            client->inbuf = g_byte_array_new();
+            client->inbuf_big = false;
+        } else if (client->inbuf->len > INBUF_KEEP) {
+            client->inbuf_big = true;
         }
+        /* No longer read (see client_check_reading): the source is gone. */
+        if (!client->in_source)
+            return G_SOURCE_REMOVE;
         /* A short read drained the socket: wait for poll instead of an EAGAIN. */
         if ((size_t)n < sizeof(buf))
             return G_SOURCE_CONTINUE;
@@ -588,15 +906,19 @@ client_close_now(VrtServerClient *client)
     if (client->out_source)
         g_source_destroy(client->out_source);
     g_clear_pointer(&client->out_source, g_source_unref);
+    GSource *wake = g_steal_pointer(&client->wake_source);
     GQueue pending = client->pending;
     g_queue_init(&client->pending);
+    gsize unwritten = client_drop_output_locked(client);
     g_mutex_unlock(&client->lock);
+    server_discharge(server, unwritten);
     g_queue_clear_full(&pending, (GDestroyNotify)call_free);
-
-    if (client->in_source) {
-        g_source_destroy(client->in_source);
-        g_clear_pointer(&client->in_source, g_source_unref);
+    if (wake) {
+        g_source_destroy(wake);
+        g_source_unref(wake);
     }
+
+    client_stop_watching(client);
     shutdown(client->fd, SHUT_RDWR);
     g_debug("client fd %d closed", client->fd);
     if (server->on_close)
@@ -606,9 +928,47 @@ client_close_now(VrtServerClient *client)
     g_mutex_unlock(&server->lock);
     if (removed)
         vrt_server_client_unref(client);
+    server_watch_listeners(server);
 }
 
 /* ---- listeners ---- */
+
+static gboolean on_listener_ready(int fd, GIOCondition cond, gpointer opaque);
+
+static void
+listener_watch(VrtListener *l, bool on)
+{
+    if (on && !l->source) {
+        l->source = g_unix_fd_source_new(l->fd, G_IO_IN);
+        g_source_set_callback(l->source, (GSourceFunc)(void (*)(void))on_listener_ready, l, NULL);
+        g_source_attach(l->source, l->server->ctx);
+    } else if (!on && l->source) {
+        g_source_destroy(l->source);
+        g_clear_pointer(&l->source, g_source_unref);
+    }
+}
+
+/* I/O thread: at max_clients the listeners are not watched, so further
+ * clients wait in the listen backlog (as with libvirtd) instead of being
+ * accepted and reset; below it they are watched again. */
+static void
+server_watch_listeners(VrtRpcServer *server)
+{
+    if (g_atomic_int_get(&server->stopping) || server->listeners->len == 0)
+        return;
+    guint n = vrt_rpc_server_client_count(server);
+    bool full = n >= server->limits.max_clients;
+    if (full == server->accept_paused)
+        return;
+    server->accept_paused = full;
+    if (full)
+        g_warning("%u clients is the limit (max_clients): new connections wait until one leaves",
+                  server->limits.max_clients);
+    else
+        g_debug("accepting connections again (%u clients)", n);
+    for (guint i = 0; i < server->listeners->len; i++)
+        listener_watch(g_ptr_array_index(server->listeners, i), !full);
+}
 
 static gboolean
 on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
@@ -619,14 +979,6 @@ on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
     if (cfd < 0) {
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             g_warning("accept failed: %s", g_strerror(errno));
-        return G_SOURCE_CONTINUE;
-    }
-    g_mutex_lock(&server->lock);
-    guint n = g_hash_table_size(server->clients);
-    g_mutex_unlock(&server->lock);
-    if (n >= server->limits.max_clients) {
-        g_message("refusing a connection: %u clients is the limit (max_clients)", server->limits.max_clients);
-        close(cfd);
         return G_SOURCE_CONTINUE;
     }
     VrtServerClient *client = g_new0(VrtServerClient, 1);
@@ -658,7 +1010,9 @@ on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
     if (server->on_connect)
         server->on_connect(client, server->hook_data);
     client_start_reading(client);
-    return G_SOURCE_CONTINUE;
+    /* May unwatch this listener too: then its source is destroyed here. */
+    server_watch_listeners(server);
+    return l->source ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void
@@ -685,9 +1039,7 @@ listener_add(VrtRpcServer *server, int fd, const char *path, bool readonly)
     l->readonly = readonly;
     l->path = g_strdup(path);
     g_unix_set_fd_nonblocking(fd, TRUE, NULL);
-    l->source = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(l->source, (GSourceFunc)(void (*)(void))on_listener_ready, l, NULL);
-    g_source_attach(l->source, server->ctx);
+    listener_watch(l, !server->accept_paused);
     g_ptr_array_add(server->listeners, l);
     return true;
 }
@@ -723,7 +1075,7 @@ vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid
         unlink(path);
         return false;
     }
-    if (listen(fd, 128) < 0) {
+    if (listen(fd, LISTEN_BACKLOG) < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot listen on '%s'", path);
         close(fd);
         unlink(path);
@@ -811,7 +1163,10 @@ vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtClien
         server->limits.max_client_requests = 1;
     if (server->limits.max_queued_requests == 0)
         server->limits.max_queued_requests = 1;
+    if (server->limits.max_clients == 0)
+        server->limits.max_clients = 1;
     g_mutex_init(&server->lock);
+    g_mutex_init(&server->wake_lock);
     server->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)listener_free);
     server->clients = g_hash_table_new(g_direct_hash, g_direct_equal);
     server->on_connect = on_connect;
@@ -845,6 +1200,12 @@ vrt_rpc_server_free(VrtRpcServer *server)
         return;
     g_atomic_int_set(&server->stopping, 1);
     g_ptr_array_free(server->listeners, TRUE);
+    g_mutex_lock(&server->wake_lock);
+    if (server->wake_source) {
+        g_source_destroy(server->wake_source);
+        g_clear_pointer(&server->wake_source, g_source_unref);
+    }
+    g_mutex_unlock(&server->wake_lock);
     if (server->keepalive_source) {
         g_source_destroy(server->keepalive_source);
         g_source_unref(server->keepalive_source);
@@ -876,6 +1237,7 @@ vrt_rpc_server_free(VrtRpcServer *server)
     g_list_free(clients);
     g_hash_table_destroy(server->clients);
     g_mutex_clear(&server->lock);
+    g_mutex_clear(&server->wake_lock);
     g_main_context_unref(server->ctx);
     g_free(server);
 }

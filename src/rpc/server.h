@@ -9,6 +9,12 @@
  * accepts, keepalive, high-priority procedures); a pool of worker threads runs
  * the others. Replies are queued on the client and written by whichever thread
  * finds the socket writable first.
+ *
+ * Memory: a client that does not read its replies stops being read once they
+ * cost max_client_queued (backpressure, like libvirtd's max_client_requests),
+ * so it blocks in its own send; the same holds daemon-wide at max_queued.
+ * A client not read is also not read for keepalive PINGs, which would wait
+ * behind its unread replies anyway; a client that reads is read again.
  */
 #pragma once
 
@@ -26,6 +32,18 @@ typedef struct {
     guint max_workers;          /* worker threads (default 20) */
     guint max_client_requests;  /* calls of one client in the workers at once (default 5) */
     guint max_queued_requests;  /* further calls of one client held before reading stops (default 1000) */
+    /* Heap bytes one client's queued replies and held calls may cost before
+     * vrtd stops reading it (default 1 MiB); what a queued message really
+     * costs is counted (buffer, allocator headers, list node), not its size
+     * on the wire. The client's further calls wait in the kernel's socket
+     * buffers, then the client blocks. Its held calls go to the workers only
+     * while its replies cost less, so it holds at most about twice this plus
+     * the replies of its calls in the workers. */
+    gsize max_client_queued;
+    /* The same over all clients (default 32 MiB): past it, a client that has
+     * anything queued stops being read until that is written or the total
+     * falls below again. */
+    gsize max_queued;
     int keepalive_interval;     /* seconds between PINGs to an idle client; <= 0 disables */
     guint keepalive_count;      /* unanswered PINGs before the client is dropped */
 } VrtRpcServerLimits;
@@ -43,6 +61,10 @@ VrtRpcServer *vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *li
 void vrt_rpc_server_free(VrtRpcServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtRpcServer, vrt_rpc_server_free)
 
+/* At max_clients connections the server stops accepting: further clients
+ * wait in the listen backlog (their connect succeeds, their first call waits)
+ * and are accepted when a client leaves, as libvirtd does. */
+
 /* Listens on a UNIX socket at path with mode and group (gid -1: unchanged).
  * An existing stale socket file is replaced. */
 bool vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid_t gid,
@@ -52,6 +74,8 @@ bool vrt_rpc_server_add_fd(VrtRpcServer *server, int fd, bool readonly, GError *
 /* Stops accepting new connections (first step of a shutdown). */
 void vrt_rpc_server_stop_accepting(VrtRpcServer *server);
 guint vrt_rpc_server_client_count(VrtRpcServer *server);
+/* Heap bytes held by all clients' queued replies and calls (see max_queued). */
+gsize vrt_rpc_server_queued_bytes(VrtRpcServer *server);
 
 /* Clients */
 VrtServerClient *vrt_server_client_ref(VrtServerClient *client);

@@ -237,33 +237,6 @@ def test_capabilities_valid_and_describe_this_host(vrtd, tmp_path):
     assert f"canonical='{canonical_q35}'" in xml and ">q35</machine>" in xml
 
 
-def test_max_clients_refuses_extra_connections(tmproot):
-    conf = os.path.join(tmproot, "vrtd.conf")
-    with open(conf, "w") as f:
-        f.write("max_clients = 2\n")
-    d = Vrtd(tmproot, config=conf).start()
-    try:
-        a = libvirt.open(d.uri)
-        b = libvirt.open(d.uri)
-        w = wire.Wire(d.sock)
-        assert wire.is_closed(w)
-        w.close()
-        assert a.getHostname() == b.getHostname() == socket.gethostname()
-        b.close()
-        # A freed place is taken again (once vrtd has seen the close).
-        def reopen():
-            try:
-                return libvirt.open(d.uri)
-            except libvirt.libvirtError:
-                return None
-        c = wait_for(reopen, what="a connection after one closed")
-        assert c.getHostname() == socket.gethostname()
-        c.close()
-        a.close()
-    finally:
-        d.stop()
-
-
 def test_daemon_option_forks_and_serves(tmproot):
     p = run([VRTD, "--root", tmproot, "--daemon"], check=False, timeout=10)
     assert p.returncode == 0, p.stderr

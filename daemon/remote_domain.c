@@ -464,7 +464,10 @@ vrt_handle_connect_list_domains(VrtCall *call, remote_connect_list_domains_args 
     g_autoptr(GArray) ids = vrt_qemu_domain_list_ids(drv, args->maxids);
     ret->ids.ids_len = ids->len;
     ret->ids.ids_val = g_new0(int, MAX(ids->len, 1));
-    memcpy(ret->ids.ids_val, ids->data, sizeof(int) * ids->len);
+    /* An empty GArray has no storage: its data is NULL, which memcpy may
+     * not be given even for zero bytes. */
+    if (ids->len)
+        memcpy(ret->ids.ids_val, ids->data, sizeof(int) * ids->len);
     return true;
 }
 

@@ -67,7 +67,7 @@ on_client_close(VrtServerClient *client, gpointer data)
 }
 
 static bool
-check_call(VrtCall *call, const VrtProcInfo *info, gpointer data, GError **error)
+check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer data, GError **error)
 {
     VrtConn *conn = vrt_call_conn(call);
     if (CONN_CHECK_UNOPENED_OK(info->proc))
@@ -80,10 +80,9 @@ check_call(VrtCall *call, const VrtProcInfo *info, gpointer data, GError **error
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "connection not open");
         return false;
     }
-    if (ro && !info->readonly_ok) {
-        vrt_error_set(error, VIR_ERR_OPERATION_DENIED, "%s", "read only access prevents this operation");
+    /* The read-only socket, or VIR_CONNECT_RO at open: also the flags. */
+    if (ro && !vrt_proc_readonly_check(info, args, error))
         return false;
-    }
     return true;
 }
 

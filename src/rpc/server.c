@@ -644,23 +644,6 @@ call_free(VrtCall *call)
     g_free(call);
 }
 
-/* "DOMAIN_GET_XML_DESC" -> "virDomainGetXMLDesc"-like API name for messages. */
-static char *
-api_name(const char *proc)
-{
-    GString *s = g_string_new("vir");
-    bool upper = true;
-    for (const char *p = proc; *p; p++) {
-        if (*p == '_') {
-            upper = true;
-            continue;
-        }
-        g_string_append_c(s, upper ? *p : g_ascii_tolower(*p));
-        upper = false;
-    }
-    return g_string_free(s, FALSE);
-}
-
 static void
 reply_error(VrtServerClient *client, const vrt_net_header *call, const GError *err, int origin)
 {
@@ -686,7 +669,7 @@ run_call(VrtCall *call)
             vrt_error_set(&err, VIR_ERR_RPC, "%s", "unexpected payload for a procedure without arguments");
     }
     if (ok && server->check)
-        ok = server->check(call, info, server->check_data, &err);
+        ok = server->check(call, info, args, server->check_data, &err);
     if (ok)
         ok = vrt_dispatch_func(info)(call, args, ret, &err);
 
@@ -789,9 +772,8 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
         g_free(frame);
         return true;
     }
-    if (client->readonly && !info->readonly_ok) {
-        g_autofree char *api = api_name(info->name);
-        vrt_error_set(&err, VIR_ERR_OPERATION_DENIED, "read only access prevents %s", api);
+    /* Before the arguments are decoded; refused flags need them (the call check). */
+    if (client->readonly && !vrt_proc_readonly_check(info, NULL, &err)) {
         reply_error(client, &hdr, err, info->origin);
         g_free(frame);
         return true;

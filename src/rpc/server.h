@@ -98,7 +98,9 @@ void vrt_server_client_close(VrtServerClient *client);
 /* Calls: what a handler knows of the call it serves. */
 VrtServerClient *vrt_call_get_client(VrtCall *call);
 
-/* Runs before every call's handler (on the thread that will run it); false
- * with *error refuses the call (e.g. "connection not open"). */
-typedef bool (*VrtCallCheck)(VrtCall *call, const VrtProcInfo *info, gpointer data, GError **error);
+/* Runs before every call's handler (on the thread that will run it), with
+ * the decoded arguments (NULL for a procedure without); false with *error
+ * refuses the call (e.g. "connection not open"). */
+typedef bool (*VrtCallCheck)(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer data,
+                             GError **error);
 void vrt_rpc_server_set_call_check(VrtRpcServer *server, VrtCallCheck check, gpointer data);

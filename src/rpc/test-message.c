@@ -115,6 +115,26 @@ test_table(void)
     g_assert_true(vrt_proc_lookup(318)->is_message);
     g_assert_false(vrt_proc_lookup(12)->readonly_ok);
     g_assert_true(vrt_proc_lookup(23)->readonly_ok);
+
+    /* Read-only connections: procedures needing write access, and the
+     * flags that reveal secrets, are refused with libvirt's messages. */
+    g_autoptr(GError) denied = NULL;
+    g_assert_false(vrt_proc_readonly_check(vrt_proc_lookup(11), NULL, &denied));
+    g_assert_error(denied, VRT_ERROR, VIR_ERR_OPERATION_DENIED);
+    g_assert_cmpstr(denied->message, ==, "operation forbidden: read only access prevents virDomainDefineXML");
+    g_clear_error(&denied);
+    const VrtProcInfo *xml_desc = vrt_proc_lookup(14);
+    remote_domain_flags_args fa = { .flags = 2 /* INACTIVE */ };
+    g_assert_true(vrt_proc_readonly_check(xml_desc, NULL, NULL));
+    g_assert_true(vrt_proc_readonly_check(xml_desc, &fa, NULL));
+    fa.flags = 1 | 2; /* SECURE */
+    g_assert_false(vrt_proc_readonly_check(xml_desc, &fa, &denied));
+    g_assert_cmpstr(denied->message, ==, "operation forbidden: virDomainGetXMLDesc with secure flag");
+    g_clear_error(&denied);
+    fa.flags = 8; /* VIR_DOMAIN_VCPU_GUEST */
+    g_assert_false(vrt_proc_readonly_check(vrt_proc_lookup(200), &fa, &denied));
+    g_assert_cmpstr(denied->message, ==, "operation forbidden: read only access prevents virDomainGetVcpusFlags");
+
     int prev = 0;
     for (int p = 1; p < 500; p++) {
         const VrtProcInfo *info = vrt_proc_lookup(p);

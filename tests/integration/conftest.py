@@ -1,6 +1,11 @@
 """Shared fixtures of vrt's integration tests: a private vrtd on a temporary
 root, a private Debian libvirtd (in its own mount namespace, so it runs beside
-a host's libvirtd), and helpers to run virsh and vrt."""
+a host's libvirtd), and helpers to run virsh and vrt.
+
+When VRT_BUILD names a build made with -Db_sanitize=address,undefined, every
+vrtd a test starts runs instrumented; a sanitizer report in its stderr (an
+ASan error, or a UBSan "runtime error:") fails that test, whether or not
+the report also made vrtd exit (UBSAN_OPTIONS=halt_on_error=1)."""
 import os
 import shutil
 import signal
@@ -30,6 +35,44 @@ def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+# What sanitizers print at the start of a report.
+SANITIZER_MARKS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer")
+_sanitizer_logs = {}      # vrtd log path -> bytes of it already scanned
+_sanitizer_reports = []   # reports found during the current test
+
+
+def scan_sanitizer_reports(log):
+    """Records sanitizer reports written to log since its last scan."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(_sanitizer_logs.get(log, 0))
+            data = f.read()
+    except FileNotFoundError:
+        return
+    _sanitizer_logs[log] = _sanitizer_logs.get(log, 0) + len(data)
+    text = data.decode(errors="replace")
+    hits = [text.find(m) for m in SANITIZER_MARKS if m in text]
+    if hits:
+        first = min(hits)
+        _sanitizer_reports.append(f"{log}:\n{text[max(0, first - 300):first + 4000]}")
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_reports():
+    """Fails the test when a vrtd it started reported a sanitizer error. The
+    logs are scanned when a vrtd stops and before its root is removed."""
+    _sanitizer_logs.clear()
+    _sanitizer_reports.clear()
+    yield
+    for log in list(_sanitizer_logs):
+        scan_sanitizer_reports(log)
+    reports = list(_sanitizer_reports)
+    _sanitizer_logs.clear()
+    _sanitizer_reports.clear()
+    if reports:
+        pytest.fail("vrtd reported sanitizer errors:\n" + "\n".join(reports), pytrace=False)
+
+
 class Vrtd:
     """A vrtd serving a private root; stopped at the end of the test."""
 
@@ -52,6 +95,7 @@ class Vrtd:
         env = dict(os.environ)
         if self.env:
             env.update(self.env)
+        _sanitizer_logs.setdefault(self.log, os.path.getsize(self.log) if os.path.exists(self.log) else 0)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"), env=env)
         if wait:
             # A killed vrtd leaves its socket file: wait until one accepts.
@@ -84,6 +128,7 @@ class Vrtd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        scan_sanitizer_reports(self.log)
         return self.proc.returncode if self.proc else None
 
 
@@ -110,6 +155,9 @@ def tmproot():
     d = tempfile.mkdtemp(prefix="vrt-test-")
     yield d
     kill_vms_under(d)
+    for log in list(_sanitizer_logs):
+        if log.startswith(d + os.sep):
+            scan_sanitizer_reports(log)
     shutil.rmtree(d, ignore_errors=True)
 
 

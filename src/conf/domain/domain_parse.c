@@ -13,7 +13,12 @@
 #include <libxml/xmlsave.h>
 
 #define VRT_DOMAIN_MAX_VCPUS 4096
-#define VRT_DOMAIN_NAME_MAX 255
+/* A domain's name is a file name component: NAME.xml under etc, and under
+ * run NAME.xml, NAME.pid, NAME.monitor, NAME.hostdev-start, each written
+ * through a temporary "<file>.new.XXXXXX". The longest,
+ * NAME.hostdev-start.new.XXXXXX, must fit in NAME_MAX (255) bytes, so a
+ * name that define accepts can always be saved and loaded again. */
+#define VRT_DOMAIN_NAME_MAX (255 - 25)
 
 /* Memory unit suffix -> bytes: "b"/"bytes"; k m g t p e alone or with
  * "iB" (powers of 1024) or "B" (powers of 1000), case-insensitive. */
@@ -548,13 +553,24 @@ parse_name(xmlNodePtr node, VrtDomainDef *def, GError **error)
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
     g_free(def->name);
-    def->name = g_strstrip(vrt_xml_text(node));
+    /* Kept as written, spaces included, as libvirt does. */
+    def->name = vrt_xml_text(node);
+    /* libvirt's checks and messages (9.0); a newline would split the name
+     * across lines of every listing. */
+    if (strchr(def->name, '\n')) {
+        vrt_error_set_literal(error, VIR_ERR_XML_DETAIL, "invalid char in name: \n");
+        return false;
+    }
     if (strchr(def->name, '/')) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "name %s cannot contain '/'", def->name);
         return false;
     }
-    if (strlen(def->name) > VRT_DOMAIN_NAME_MAX || !g_utf8_validate(def->name, -1, NULL)) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "domain name is too long or not valid UTF-8");
+    if (strlen(def->name) > VRT_DOMAIN_NAME_MAX) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "domain name is longer than %d bytes", VRT_DOMAIN_NAME_MAX);
+        return false;
+    }
+    if (!g_utf8_validate(def->name, -1, NULL)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "domain name is not valid UTF-8");
         return false;
     }
     return true;

@@ -204,6 +204,18 @@ test_error_values(void)
                        "</devices>\n</domain>", VIR_ERR_XML_ERROR, "0000:00:05.0");
     assert_parse_error("<domain type='kvm'><memory>1</memory><os><type>hvm</type></os></domain>",
                        VIR_ERR_NO_NAME, NULL);
+    /* Names, as libvirt checks them; anything else is kept as written. */
+    assert_parse_error("<domain type='kvm'><name>a/b</name><memory>1</memory><os><type>hvm</type></os></domain>",
+                       VIR_ERR_XML_ERROR, "name a/b cannot contain '/'");
+    assert_parse_error("<domain type='kvm'><name>a\nb</name><memory>1</memory><os><type>hvm</type></os></domain>",
+                       VIR_ERR_XML_DETAIL, "invalid char in name: \n");
+    {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VrtDomainDef) def = vrt_domain_def_parse("<domain type='kvm'><name> a\tb </name><memory>1</memory>"
+                                                           "<os><type>hvm</type></os></domain>", 0, &error);
+        g_assert_no_error(error);
+        g_assert_cmpstr(def->name, ==, " a\tb ");
+    }
     assert_parse_error("<domain type='kvm'><name>t</name><memory>1</memory><os><type>xen</type></os></domain>",
                        VIR_ERR_OS_TYPE, "xen");
     assert_parse_error("<domain type='kvm'><name>t</name><os><type>hvm</type></os></domain>",

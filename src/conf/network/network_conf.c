@@ -505,6 +505,35 @@ check_device_name(const char *what, const char *name, GError **error)
     return true;
 }
 
+/* A network's name is a file name component: NAME.xml under etc and run,
+ * written through a temporary NAME.xml.new.XXXXXX, which must fit in
+ * NAME_MAX (255) bytes so that a name define accepts is saved and loaded
+ * again; and a directory, run/.../NAME/ports, which rules out "." and ".."
+ * (libvirt 9.0 accepts those two). */
+#define VRT_NETWORK_NAME_MAX (255 - 15)
+
+static bool
+check_network_name(const char *name, GError **error)
+{
+    const char *bad = strpbrk(name, "/\n");
+    if (bad) {
+        /* libvirt's code and message (9.0), no prefix. */
+        g_autofree char *msg = g_strdup_printf("invalid char in name: %c", *bad);
+        vrt_error_set_literal(error, VIR_ERR_XML_DETAIL, msg);
+        return false;
+    }
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "network name '%s' is not allowed: it names its port directory",
+                      name);
+        return false;
+    }
+    if (strlen(name) > VRT_NETWORK_NAME_MAX) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "network name is longer than %d bytes", VRT_NETWORK_NAME_MAX);
+        return false;
+    }
+    return true;
+}
+
 static bool
 ns_declared_within(xmlNodePtr node, xmlNodePtr top, xmlNsPtr ns)
 {
@@ -565,8 +594,12 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (vrt_netxml_is(c, "name")) {
-            if (!def->name)
-                def->name = vrt_netxml_text(c);
+            /* Kept as written, spaces included, as libvirt does. */
+            if (!def->name) {
+                xmlChar *v = xmlNodeGetContent(c);
+                def->name = g_strdup(v ? (const char *)v : "");
+                xmlFree(v);
+            }
         } else if (vrt_netxml_is(c, "uuid")) {
             g_autofree char *s = vrt_netxml_text(c);
             if (!vrt_network_uuid_parse(s, def->uuid)) {
@@ -623,11 +656,8 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
         vrt_error_set(error, VIR_ERR_NO_NAME, "missing network name");
         return false;
     }
-    if (strchr(def->name, '/') || strcmp(def->name, ".") == 0 || strcmp(def->name, "..") == 0 ||
-        strlen(def->name) > 255 || strpbrk(def->name, "\n")) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "network name '%s' cannot contain '/' or be '.' or '..'", def->name);
+    if (!check_network_name(def->name, error))
         return false;
-    }
     if (forward && !parse_forward(forward, def, flags, error))
         return false;
     if (!check_device_name("bridge", def->bridge_name, error) ||

@@ -678,8 +678,11 @@ vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError **e
 
 /* ---- load ---- */
 
-/* Names of the *.xml files in dir (without temporaries), sorted. NULL
- * with an error only when dir exists but cannot be read. */
+/* Names of the *.xml files in dir, sorted. Every name a network may have
+ * counts, a leading "." included; temporaries (NAME.xml.new.XXXXXX) do not
+ * end in .xml, and a directory (the port directory of a network named
+ * "x.xml") is not a definition. NULL with an error only when dir exists but
+ * cannot be read. */
 static GPtrArray *
 list_xml_files(const char *dir, GError **error)
 {
@@ -693,9 +696,14 @@ list_xml_files(const char *dir, GError **error)
         return NULL;
     }
     const char *n;
-    while ((n = g_dir_read_name(d)))
-        if (n[0] != '.' && g_str_has_suffix(n, ".xml") && strlen(n) > 4)
-            g_ptr_array_add(out, g_strdup(n));
+    while ((n = g_dir_read_name(d))) {
+        if (!g_str_has_suffix(n, ".xml") || strlen(n) <= 4)
+            continue;
+        g_autofree char *path = g_build_filename(dir, n, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_DIR))
+            continue;
+        g_ptr_array_add(out, g_strdup(n));
+    }
     g_ptr_array_sort(out, compare_strings);
     return g_steal_pointer(&out);
 }

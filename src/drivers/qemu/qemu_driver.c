@@ -261,6 +261,26 @@ config_usable(const char *path, gpointer data G_GNUC_UNUSED)
     return vrt_file_read(path, &xml, NULL, NULL) && (def = vrt_domain_def_parse(xml, 0, NULL)) != NULL;
 }
 
+/* Whether entry is the temporary file of an atomic write of a definition,
+ * "NAME.xml.new.XXXXXX" (six random letters and digits): never the
+ * definition of a domain named, say, "a.xml.new.b", whose file ends in
+ * ".xml". */
+static bool
+is_config_temporary(const char *entry)
+{
+    const char *tail = g_strrstr(entry, ".xml.new.");
+
+    if (!tail)
+        return false;
+    tail += strlen(".xml.new.");
+    if (strlen(tail) != 6)
+        return false;
+    for (; *tail; tail++)
+        if (!g_ascii_isalnum(*tail))
+            return false;
+    return true;
+}
+
 /* After a power loss a definition changed shortly before may be incomplete;
  * its previous version is kept beside it until the new one is flushed. */
 static void
@@ -273,7 +293,7 @@ recover_configs(VrtQemuDriver *drv)
     while (dir && (entry = g_dir_read_name(dir))) {
         if (g_str_has_suffix(entry, ".xml.prev"))
             g_ptr_array_add(paths, g_build_filename(drv->config_dir, entry, NULL));
-        else if (strstr(entry, ".xml.new."))
+        else if (is_config_temporary(entry))
             g_ptr_array_add(paths, g_build_filename(drv->config_dir, entry, NULL));
     }
     for (guint i = 0; i < paths->len; i++) {

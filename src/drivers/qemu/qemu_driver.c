@@ -365,23 +365,32 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         g_warning("cannot reconnect domain %s: %s", st->def->name, err->message);
         return;
     }
-    ok = vrt_qemu_process_reconnect(obj, st);
-    /* Unfinished hostdev jobs are finished or undone once QEMU is known. */
-    if (ok)
-        vrt_qemu_hostdev_dom_recover(obj);
-    else
-        vrt_qemu_hostdev_dom_release_dead(obj, st);
+    if (st->starting) {
+        /* Killed mid-start: that QEMU is ended; its VFs are given back
+         * from the start's journal (vrt_qemu_hostdev_driver_load). */
+        vrt_qemu_process_abort_start(obj, st);
+        ok = false;
+    } else {
+        ok = vrt_qemu_process_reconnect(obj, st);
+        /* Unfinished hostdev jobs are finished or undone once QEMU is known. */
+        if (ok)
+            vrt_qemu_hostdev_dom_recover(obj);
+        else
+            vrt_qemu_hostdev_dom_release_dead(obj, st);
+    }
     if (!ok) {
         bool transient;
 
         g_mutex_lock(&obj->lock);
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF, VRT_DOMAIN_SHUTOFF_CRASHED);
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF,
+                               st->starting ? VRT_DOMAIN_SHUTOFF_FAILED : VRT_DOMAIN_SHUTOFF_CRASHED);
         transient = !obj->persistent;
         g_mutex_unlock(&obj->lock);
         if (st->monitor_path)
             unlink(st->monitor_path);
         vrt_file_remove(path, NULL);
-        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, VRT_DOMAIN_EVENT_STOPPED_CRASHED);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED,
+                          st->starting ? VRT_DOMAIN_EVENT_STOPPED_FAILED : VRT_DOMAIN_EVENT_STOPPED_CRASHED);
         if (transient)
             vrt_qemu_driver_remove(drv, obj);
     }
@@ -721,6 +730,7 @@ vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
         return false;
     /* Kill first, without the job, so that a call stuck in QMP does not
      * delay destroy; then clean up under the job. */
+    vrt_qemu_fault(drv, "destroy", "kill");
     vrt_qemu_process_kill(obj);
     if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, &err)) {
         /* A transient domain the EOF handler already cleaned up is gone. */
@@ -730,6 +740,7 @@ vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
         return false;
     }
     /* Already cleaned up by an event handler that saw QEMU go: done. */
+    vrt_qemu_fault(drv, "destroy", "stop");
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_DESTROYED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED);
     vrt_qemu_dom_end_job(obj);
     return true;

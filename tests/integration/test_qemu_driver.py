@@ -125,3 +125,34 @@ def test_vrtd_kill9_leaves_vm_running_and_reconnects(tmproot, qemu_reaper):
         wait_for(lambda: domstate(d.uri, "keep") == "shut off (crashed)", what="crash to be noticed")
     finally:
         d.stop()
+
+
+def test_status_write_failure_is_reported_and_logged(vrtd, tmproot, qemu_reaper):
+    """A change vrtd cannot record in the domain's status file is reported to
+    the caller (as libvirt does) and logged with the domain and the reason."""
+    uri = vrtd.uri
+    define(uri, tmproot, "vm1")
+    virsh(uri, "start", "vm1")
+    status = os.path.join(tmproot, "run", "vrt", "qemu", "vm1.xml")
+    saved = open(status).read()
+    # A non-empty directory where the status file goes: its rename fails.
+    os.unlink(status)
+    os.makedirs(os.path.join(status, "blocker"))
+    try:
+        p = virsh(uri, "suspend", "vm1", check=False)
+        assert p.returncode != 0, p.stdout
+        log = vrtd.stderr()
+        assert re.search(r"domain vm1: cannot save its status: .*vm1\.xml", log), log
+        # The guest did pause: the state in memory follows QEMU.
+        assert domstate(uri, "vm1") == "paused (user)"
+        p = virsh(uri, "setmem", "vm1", "32768", "--live", check=False)
+        assert p.returncode != 0 and "vm1.xml" in p.stderr, p.stderr
+    finally:
+        os.rmdir(os.path.join(status, "blocker"))
+        os.rmdir(status)
+        with open(status, "w") as f:
+            f.write(saved)
+    virsh(uri, "resume", "vm1")
+    assert domstate(uri, "vm1") == "running (unpaused)"
+    assert "state='running'" in open(status).read()
+    virsh(uri, "destroy", "vm1")

@@ -799,7 +799,10 @@ vrt_qemu_domain_reboot(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
     if (obj) {
         g_mutex_lock(&obj->lock);
         obj->fake_reboot = ok;
-        vrt_qemu_dom_save_status_locked(obj, NULL);
+        /* The reboot goes on (the guest got the button), but a restarted
+         * daemon would take it for a poweroff: the caller is told. */
+        if (ok && !vrt_qemu_dom_save_status_locked(obj, error))
+            ok = false;
         g_mutex_unlock(&obj->lock);
         vrt_qemu_dom_end_job(obj);
         vrt_qemu_dom_unref(obj);
@@ -831,8 +834,10 @@ suspend_resume(VrtQemuDriver *drv, const guchar *uuid, bool suspend, GError **er
         vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
         changed = true;
     }
-    if (changed)
-        vrt_qemu_dom_save_status_locked(obj, NULL);
+    /* The change happened (and its event follows), but the status file
+     * still has the old state: as libvirt, the call reports the failure. */
+    if (changed && !vrt_qemu_dom_save_status_locked(obj, error))
+        ok = false;
     g_mutex_unlock(&obj->lock);
     vrt_qemu_dom_end_job(obj);
     if (changed)
@@ -1197,7 +1202,10 @@ vrt_qemu_domain_set_memory(VrtQemuDriver *drv, const guchar *uuid, guint64 kib, 
             goto out_fail;
         g_mutex_lock(&obj->lock);
         obj->def->current_memory_kib = kib;
-        vrt_qemu_dom_save_status_locked(obj, NULL);
+        if (!vrt_qemu_dom_save_status_locked(obj, error)) {
+            g_mutex_unlock(&obj->lock);
+            goto out_fail;
+        }
         g_mutex_unlock(&obj->lock);
     }
     if (config) {

@@ -921,6 +921,7 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
             g_mutex_lock(&obj->lock);
             obj->guest_shutdown = false;
             vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+            /* An event: no caller to tell; a failure is logged. */
             vrt_qemu_dom_save_status_locked(obj, NULL);
             g_mutex_unlock(&obj->lock);
             vrt_qemu_monitor_unref(mon);
@@ -930,6 +931,7 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
         g_warning("domain %s: restart after shutdown failed: %s", obj->def->name, err->message);
     } else if (action == VRT_DOMAIN_LIFECYCLE_PRESERVE) {
         g_mutex_lock(&obj->lock);
+        /* An event: no caller to tell; a failure is logged. */
         vrt_qemu_dom_save_status_locked(obj, NULL);
         g_mutex_unlock(&obj->lock);
         if (mon)
@@ -1000,6 +1002,7 @@ handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
         event = VRT_DOMAIN_EVENT_RESUMED;
         detail = VRT_DOMAIN_EVENT_RESUMED_UNPAUSED;
     }
+    /* An event: no caller to tell; a failure is logged. */
     if (event >= 0)
         vrt_qemu_dom_save_status_locked(obj, NULL);
     g_mutex_unlock(&obj->lock);

@@ -156,3 +156,23 @@ def test_status_write_failure_is_reported_and_logged(vrtd, tmproot, qemu_reaper)
     assert domstate(uri, "vm1") == "running (unpaused)"
     assert "state='running'" in open(status).read()
     virsh(uri, "destroy", "vm1")
+
+
+def test_start_fails_with_qemus_message_when_qemu_exits(vrtd, tmproot, qemu_reaper):
+    """QEMU exiting before its monitor answers (here: a missing disk image)
+    fails the start with QEMU's own message, and leaves nothing running."""
+    uri = vrtd.uri
+    missing = os.path.join(tmproot, "missing.img")
+    xml = domain_xml("bad").replace(
+        "<devices>", f"<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                     f"<source file='{missing}'/><target dev='vda' bus='virtio'/></disk>")
+    path = os.path.join(tmproot, "bad.xml")
+    with open(path, "w") as f:
+        f.write(xml)
+    virsh(uri, "define", path)
+    p = virsh(uri, "start", "bad", check=False)
+    assert p.returncode != 0
+    assert "missing.img" in p.stderr, p.stderr
+    assert domstate(uri, "bad").startswith("shut off")
+    assert not os.path.exists(os.path.join(tmproot, "run", "vrt", "qemu", "bad.xml"))
+    assert not os.path.exists(os.path.join(tmproot, "run", "vrt", "qemu", "bad.monitor"))

@@ -15,7 +15,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,10 @@
 #define PROCESS_KILL_WAIT_MS 5000
 #define PROCESS_POLL_US 1000
 #define PROCESS_LOG_TAIL 1024               /* bytes of QEMU's log in errors */
+/* QEMU's descriptor of its QMP socket, which the daemon binds and listens
+ * on before QEMU runs: a connection made at once waits in the backlog until
+ * QEMU's main loop greets it, with no polling for the socket to appear. */
+#define PROCESS_MONITOR_FD 3
 #define PROCESS_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 typedef struct {
@@ -148,7 +154,7 @@ cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_
  * start is recorded with this pid; end of file instead means the daemon
  * died before recording it, and then QEMU never runs. */
 static G_GNUC_NORETURN void
-exec_child(char *const *argv, char *const *envp, int in, int out, int go)
+exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, int go)
 {
     static const char msg[] = "cannot execute QEMU\n";
     sigset_t none;
@@ -168,18 +174,20 @@ exec_child(char *const *argv, char *const *envp, int in, int out, int go)
     }
     /* Above the standard descriptors first, whatever numbers they had. */
     go = fcntl(go, F_DUPFD, 10);
-    if (go < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0 ||
-        dup2(go, 3) < 0)
+    monitor = fcntl(monitor, F_DUPFD, 10);
+    if (go < 0 || monitor < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+        dup2(out, STDERR_FILENO) < 0 || dup2(monitor, PROCESS_MONITOR_FD) < 0 ||
+        dup2(go, PROCESS_MONITOR_FD + 1) < 0)
         _exit(127);
     /* Nothing else of the daemon's: no other start's pipe either, whose
      * end of file must not wait for this process. */
-    close_range(4, ~0U, 0);
+    close_range(PROCESS_MONITOR_FD + 2, ~0U, 0);
     do
-        n = read(3, &byte, 1);
+        n = read(PROCESS_MONITOR_FD + 1, &byte, 1);
     while (n < 0 && errno == EINTR);
     if (n != 1)
         _exit(0);
-    close(3);
+    close(PROCESS_MONITOR_FD + 1);
     execve(argv[0], argv, envp);
     if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
         _exit(127);
@@ -208,7 +216,8 @@ vrt_qemu_pid_starttime(pid_t pid)
  * the daemon's child (an intermediate process exits at once), so it is
  * nobody's zombie and outlives the daemon. */
 static bool
-spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, pid_t *pid, int *go, off_t *log_start, GError **error)
+spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, pid_t *pid, int *go, off_t *log_start,
+           GError **error)
 {
     g_autofree char *home = g_strdup_printf("HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_data = g_strdup_printf("XDG_DATA_HOME=%s", obj->drv->lib_dir);
@@ -242,7 +251,7 @@ spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, pid_t *pid, int *go
     if (mid == 0) {
         child = fork();
         if (child == 0)
-            exec_child(argv, envp, nullfd, logfd, handshake[0]);
+            exec_child(argv, envp, nullfd, logfd, monitor, handshake[0]);
         n = write(report[1], &child, sizeof(child));
         _exit(n == sizeof(child) && child > 0 ? 0 : 1);
     }
@@ -279,6 +288,28 @@ fail:
         close(nullfd);
     vrt_error_set_errno(error, VIR_ERR_INTERNAL_ERROR, saved_errno, "cannot start QEMU '%s'", argv[0]);
     return false;
+}
+
+/* The QMP socket QEMU will inherit: bound at path and listening. */
+static int
+monitor_listen(const char *path, GError **error)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "monitor socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot listen on monitor socket '%s'", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* Lets the held QEMU process exec (or, with run false, exit unexec'd). */
@@ -452,9 +483,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     VrtQemuCommandOptions opts = { 0 };
     pid_t pid = 0;
     guint64 starttime;
+    int monitor_fd;
     off_t log_start = 0;
     bool paused = flags & VRT_DOMAIN_START_PAUSED;
-    bool recorded;
+    bool recorded, ok;
     int id, go = -1;
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
 
@@ -479,6 +511,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.emulator = emulator;
     opts.machine = def->os.machine;
     opts.monitor_path = monitor_path;
+    opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
     argv = vrt_qemu_command_build(def, &opts, error);
     if (!argv)
@@ -490,8 +523,17 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     def->id = id;
 
     vrt_qemu_fault(drv, "start", "spawn");
-    if (!spawn_qemu(obj, argv, logfile, &pid, &go, &log_start, error))
+    monitor_fd = monitor_listen(monitor_path, error);
+    if (monitor_fd < 0)
         return false;
+    ok = spawn_qemu(obj, argv, logfile, monitor_fd, &pid, &go, &log_start, error);
+    /* QEMU's copy alone keeps it open now: when QEMU ends, a connection
+     * still waiting in its backlog ends too. */
+    close(monitor_fd);
+    if (!ok) {
+        unlink(monitor_path);
+        return false;
+    }
     starttime = vrt_qemu_pid_starttime(pid);
     g_debug("domain %s: QEMU spawned as pid %d", def->name, (int)pid);
 

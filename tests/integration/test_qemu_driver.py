@@ -176,3 +176,44 @@ def test_start_fails_with_qemus_message_when_qemu_exits(vrtd, tmproot, qemu_reap
     assert domstate(uri, "bad").startswith("shut off")
     assert not os.path.exists(os.path.join(tmproot, "run", "vrt", "qemu", "bad.xml"))
     assert not os.path.exists(os.path.join(tmproot, "run", "vrt", "qemu", "bad.monitor"))
+
+
+def test_machine_list_cached_on_disk_by_binary(tmproot):
+    """QEMU's machine list (`-machine help`) is kept on disk keyed by the
+    binary's path, size and mtime: a restarted vrtd takes it from there, and
+    a key that no longer matches the binary makes it ask QEMU again."""
+    d = Vrtd(tmproot).start()
+    try:
+        assert "pc-i440fx" in virsh(d.uri, "capabilities").stdout
+    finally:
+        d.stop()
+    cache_dir = os.path.join(tmproot, "var", "lib", "vrt", "qemu", "capabilities")
+    (entry,) = os.listdir(cache_dir)
+    path = os.path.join(cache_dir, entry)
+    key, help_text = open(path).read().split("\n", 1)
+    emulator, size, mtime = key.rsplit(" ", 2)
+    st = os.stat(emulator)
+    assert (int(size), int(mtime)) == (st.st_size, int(st.st_mtime))
+    assert "pc-i440fx" in help_text
+
+    # A list only the cache has shows that the restarted vrtd read it.
+    fake = "Supported machines are:\npc-cached-9.9        Cached machine (default)\n"
+    with open(path, "w") as f:
+        f.write(f"{key}\n{fake}")
+    d = Vrtd(tmproot).start()
+    try:
+        caps = virsh(d.uri, "capabilities").stdout
+        assert "pc-cached-9.9" in caps and "pc-i440fx" not in caps
+    finally:
+        d.stop()
+
+    # The same file under another binary's size: stale, QEMU is asked.
+    with open(path, "w") as f:
+        f.write(f"{emulator} {int(size) + 1} {mtime}\n{fake}")
+    d = Vrtd(tmproot).start()
+    try:
+        caps = virsh(d.uri, "capabilities").stdout
+        assert "pc-cached-9.9" not in caps and "pc-i440fx" in caps
+    finally:
+        d.stop()
+    assert open(path).read().split("\n", 1)[0] == key

@@ -65,6 +65,11 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     /* Fault tests: the hostdev job ends vrtd at this step (qemu_hostdev.h). */
     drv->hostdev_die_at = g_strdup(g_getenv("VRT_FAULT_DIE_AT"));
     drv->caps = vrt_qemu_caps_new(drv->dev_kvm);
+    {
+        g_autofree char *cache = g_build_filename(drv->lib_dir, "capabilities", NULL);
+
+        vrt_qemu_caps_set_cache_dir(drv->caps, cache);
+    }
     drv->evthread = vrt_qemu_event_thread_new("vrt-qemu-event");
     drv->event_pool = g_thread_pool_new(vrt_qemu_event_pool_run, drv, DRIVER_EVENT_THREADS, FALSE, &err);
     if (!drv->event_pool) {

@@ -378,7 +378,9 @@ write_status(VrtQemuDom *obj, const VrtDomainDef *def, int state, int reason, pi
     g_string_append(out, skip_xml_decl(xml));
     g_string_append(out, "\n</domstatus>\n");
     path = vrt_qemu_status_path(obj->drv, def->name);
-    return vrt_file_write_atomic(path, out->str, out->len, 0600, error);
+    /* Atomic but not flushed: it describes processes that do not outlive a
+     * reboot, and a killed daemon finds what the page cache holds. */
+    return vrt_file_write_volatile(path, out->str, out->len, 0600, error);
 }
 
 bool

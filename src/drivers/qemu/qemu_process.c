@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -210,10 +209,21 @@ vrt_qemu_pid_starttime(pid_t pid)
     return g_ascii_strtoull(fields[19], NULL, 10);
 }
 
+/* Nothing to do but reap: GLib's child watch waits for the process, so a
+ * QEMU that ends is no zombie of the daemon's for longer than a moment. */
+static gboolean
+reap_qemu(GPid pid, gint wait_status, gpointer data)
+{
+    g_spawn_close_pid(pid);
+    return G_SOURCE_REMOVE;
+}
+
 /* Forks QEMU's process held before exec: *go is the write end of its
- * handshake (write a byte to let it exec, close to make it exit). It is not
- * the daemon's child (an intermediate process exits at once), so it is
- * nobody's zombie and outlives the daemon. */
+ * handshake (write a byte to let it exec, close to make it exit). One fork,
+ * no intermediate process: the daemon goes on at once instead of waiting
+ * for two other processes to be scheduled. QEMU is the daemon's child,
+ * reaped by a child watch on the event thread, and outlives the daemon
+ * (its own session). */
 static bool
 spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, pid_t *pid, int *go, off_t *log_start,
            GError **error)
@@ -227,10 +237,10 @@ spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, pid_t 
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *stamp = g_date_time_format_iso8601(now);
     g_autofree char *header = g_strdup_printf("%s: starting up\n%s\n", stamp, cmdline);
-    int handshake[2] = { -1, -1 }, report[2] = { -1, -1 };
-    int logfd, nullfd, saved_errno, status;
-    pid_t mid, child = -1;
-    ssize_t n;
+    int handshake[2] = { -1, -1 };
+    int logfd, nullfd, saved_errno;
+    GSource *watch;
+    pid_t child;
     struct stat sb;
 
     logfd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -242,35 +252,24 @@ spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, pid_t 
         g_debug("cannot write to %s: %s", logfile, g_strerror(errno));
     *log_start = fstat(logfd, &sb) == 0 ? sb.st_size : 0;
     nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (nullfd < 0 || pipe2(handshake, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+    if (nullfd < 0 || pipe2(handshake, O_CLOEXEC) < 0) {
         saved_errno = errno;
         goto fail;
     }
-    mid = fork();
-    if (mid == 0) {
-        child = fork();
-        if (child == 0)
-            exec_child(argv, envp, nullfd, logfd, monitor, handshake[0]);
-        n = write(report[1], &child, sizeof(child));
-        _exit(n == sizeof(child) && child > 0 ? 0 : 1);
-    }
+    child = fork();
+    if (child == 0)
+        exec_child(argv, envp, nullfd, logfd, monitor, handshake[0]);
     saved_errno = errno;
-    close(report[1]);
-    report[1] = -1;
-    if (mid < 0)
+    if (child < 0)
         goto fail;
-    do
-        n = read(report[0], &child, sizeof(child));
-    while (n < 0 && errno == EINTR);
-    saved_errno = n < 0 ? errno : EAGAIN;
-    while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (n != sizeof(child) || child <= 0)
-        goto fail;
+    watch = g_child_watch_source_new(child);
+    g_source_set_callback(watch, (GSourceFunc)(void (*)(void))reap_qemu, NULL, NULL);
+    g_source_set_static_name(watch, "vrt-qemu-reap");
+    g_source_attach(watch, vrt_qemu_event_thread_context(obj->drv->evthread));
+    g_source_unref(watch);
     close(logfd);
     close(nullfd);
     close(handshake[0]);
-    close(report[0]);
     *pid = child;
     *go = handshake[1];
     return true;
@@ -279,8 +278,6 @@ fail:
     for (guint i = 0; i < 2; i++) {
         if (handshake[i] >= 0)
             close(handshake[i]);
-        if (report[i] >= 0)
-            close(report[i]);
     }
     close(logfd);
     if (nullfd >= 0)

@@ -402,9 +402,10 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
     vrt_qemu_dom_end_job(obj);
 }
 
-/* A QEMU whose start the previous vrtd did not finish (it died between
- * spawn and the first status file) has a pidfile but no status file: it
- * runs unseen and unconfigured, so it is ended. */
+/* A QEMU with a pidfile but no status file runs unseen and unconfigured,
+ * so it is ended. A start records its QEMU in the status file before QEMU
+ * runs, so only a vrtd without that record (an older one) leaves such a
+ * QEMU; the pidfile also names the root on QEMU's command line. */
 static void
 reap_orphans(VrtQemuDriver *drv)
 {

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -179,7 +180,13 @@ exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, i
         _exit(127);
     /* Nothing else of the daemon's: no other start's pipe either, whose
      * end of file must not wait for this process. */
-    close_range(PROCESS_MONITOR_FD + 2, ~0U, 0);
+    if (close_range(PROCESS_MONITOR_FD + 2, ~0U, 0) < 0) {
+        struct rlimit lim;
+        int max = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? (int)lim.rlim_cur : 65536;
+
+        for (int fd = PROCESS_MONITOR_FD + 2; fd < max; fd++)
+            close(fd);
+    }
     do
         n = read(PROCESS_MONITOR_FD + 1, &byte, 1);
     while (n < 0 && errno == EINTR);

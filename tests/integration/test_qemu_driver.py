@@ -125,3 +125,95 @@ def test_vrtd_kill9_leaves_vm_running_and_reconnects(tmproot, qemu_reaper):
         wait_for(lambda: domstate(d.uri, "keep") == "shut off (crashed)", what="crash to be noticed")
     finally:
         d.stop()
+
+
+def test_status_write_failure_is_reported_and_logged(vrtd, tmproot, qemu_reaper):
+    """A change vrtd cannot record in the domain's status file is reported to
+    the caller (as libvirt does) and logged with the domain and the reason."""
+    uri = vrtd.uri
+    define(uri, tmproot, "vm1")
+    virsh(uri, "start", "vm1")
+    status = os.path.join(tmproot, "run", "vrt", "qemu", "vm1.xml")
+    saved = open(status).read()
+    # A non-empty directory where the status file goes: its rename fails.
+    os.unlink(status)
+    os.makedirs(os.path.join(status, "blocker"))
+    try:
+        p = virsh(uri, "suspend", "vm1", check=False)
+        assert p.returncode != 0, p.stdout
+        log = vrtd.stderr()
+        assert re.search(r"domain vm1: cannot save its status: .*vm1\.xml", log), log
+        # The guest did pause: the state in memory follows QEMU.
+        assert domstate(uri, "vm1") == "paused (user)"
+        p = virsh(uri, "setmem", "vm1", "32768", "--live", check=False)
+        assert p.returncode != 0 and "vm1.xml" in p.stderr, p.stderr
+    finally:
+        os.rmdir(os.path.join(status, "blocker"))
+        os.rmdir(status)
+        with open(status, "w") as f:
+            f.write(saved)
+    virsh(uri, "resume", "vm1")
+    assert domstate(uri, "vm1") == "running (unpaused)"
+    assert "state='running'" in open(status).read()
+    virsh(uri, "destroy", "vm1")
+
+
+def test_start_fails_with_qemus_message_when_qemu_exits(vrtd, tmproot, qemu_reaper):
+    """QEMU exiting before its monitor answers (here: a missing disk image)
+    fails the start with QEMU's own message, and leaves nothing running."""
+    uri = vrtd.uri
+    missing = os.path.join(tmproot, "missing.img")
+    xml = domain_xml("bad").replace(
+        "<devices>", f"<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                     f"<source file='{missing}'/><target dev='vda' bus='virtio'/></disk>")
+    path = os.path.join(tmproot, "bad.xml")
+    with open(path, "w") as f:
+        f.write(xml)
+    virsh(uri, "define", path)
+    p = virsh(uri, "start", "bad", check=False)
+    assert p.returncode != 0
+    assert "missing.img" in p.stderr, p.stderr
+    assert domstate(uri, "bad").startswith("shut off")
+    assert not os.path.exists(os.path.join(tmproot, "run", "vrt", "qemu", "bad.xml"))
+    assert not os.path.exists(os.path.join(tmproot, "run", "vrt", "qemu", "bad.monitor"))
+
+
+def test_machine_list_cached_on_disk_by_binary(tmproot):
+    """QEMU's machine list (`-machine help`) is kept on disk keyed by the
+    binary's path, size and mtime: a restarted vrtd takes it from there, and
+    a key that no longer matches the binary makes it ask QEMU again."""
+    d = Vrtd(tmproot).start()
+    try:
+        assert "pc-i440fx" in virsh(d.uri, "capabilities").stdout
+    finally:
+        d.stop()
+    cache_dir = os.path.join(tmproot, "var", "lib", "vrt", "qemu", "capabilities")
+    (entry,) = os.listdir(cache_dir)
+    path = os.path.join(cache_dir, entry)
+    key, help_text = open(path).read().split("\n", 1)
+    emulator, size, mtime = key.rsplit(" ", 2)
+    st = os.stat(emulator)
+    assert (int(size), int(mtime)) == (st.st_size, int(st.st_mtime))
+    assert "pc-i440fx" in help_text
+
+    # A list only the cache has shows that the restarted vrtd read it.
+    fake = "Supported machines are:\npc-cached-9.9        Cached machine (default)\n"
+    with open(path, "w") as f:
+        f.write(f"{key}\n{fake}")
+    d = Vrtd(tmproot).start()
+    try:
+        caps = virsh(d.uri, "capabilities").stdout
+        assert "pc-cached-9.9" in caps and "pc-i440fx" not in caps
+    finally:
+        d.stop()
+
+    # The same file under another binary's size: stale, QEMU is asked.
+    with open(path, "w") as f:
+        f.write(f"{emulator} {int(size) + 1} {mtime}\n{fake}")
+    d = Vrtd(tmproot).start()
+    try:
+        caps = virsh(d.uri, "capabilities").stdout
+        assert "pc-cached-9.9" not in caps and "pc-i440fx" in caps
+    finally:
+        d.stop()
+    assert open(path).read().split("\n", 1)[0] == key

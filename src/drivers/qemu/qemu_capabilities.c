@@ -1,16 +1,20 @@
 /*
  * Probes qemu-system-x86_64 once per binary (`-machine help`) and checks
  * /dev/kvm, caching the answer so that starting a domain or building
- * capabilities XML never waits on a probe twice.
+ * capabilities XML never waits on a probe twice. The machine list is also
+ * kept on disk, keyed by the binary's size and mtime, so that the first
+ * start after a daemon restart does not wait on it either (~25 ms).
  */
 #include "drivers/qemu/qemu_capabilities.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CAPS_DEFAULT_EMULATOR "qemu-system-x86_64"
@@ -22,6 +26,7 @@
 struct _VrtQemuCaps {
     GMutex lock;
     char *dev_kvm;
+    char *cache_dir;    /* NULL: no machine lists on disk */
     GHashTable *probes; /* emulator path -> VrtQemuCapsInfo* */
 };
 
@@ -60,8 +65,18 @@ vrt_qemu_caps_free(VrtQemuCaps *caps)
         return;
     g_hash_table_unref(caps->probes);
     g_free(caps->dev_kvm);
+    g_free(caps->cache_dir);
     g_mutex_clear(&caps->lock);
     g_free(caps);
+}
+
+void
+vrt_qemu_caps_set_cache_dir(VrtQemuCaps *caps, const char *dir)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&caps->lock);
+
+    g_free(caps->cache_dir);
+    caps->cache_dir = g_strdup(dir);
 }
 
 static guint
@@ -153,18 +168,40 @@ kvm_max_vcpus(const char *dev_kvm_path)
     return n > 0 ? (guint)n : 0;
 }
 
-static VrtQemuCapsInfo *
-caps_probe(const char *emulator, const char *dev_kvm, GError **error)
+/* The cache file of emulator's machine list, and the key its first line
+ * must hold for the rest to be that binary's answer. */
+static char *
+machines_cache_path(const char *dir, const char *emulator, char **key)
+{
+    g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, emulator, -1);
+    g_autofree char *file = NULL;
+    struct stat st;
+
+    if (!dir || stat(emulator, &st) < 0)
+        return NULL;
+    *key = g_strdup_printf("%s %lld %lld", emulator, (long long)st.st_size, (long long)st.st_mtime);
+    file = g_strdup_printf("machines-%.16s", sum);
+    return g_build_filename(dir, file, NULL);
+}
+
+/* `emulator -machine help`, from the cache when the binary is unchanged. */
+static char *
+machine_help(const char *emulator, const char *cache_dir, GError **error)
 {
     const char *argv[] = { emulator, "-machine", "help", NULL };
     const char *envp[] = { "LC_ALL=C", "PATH=/usr/bin:/bin", NULL };
+    g_autofree char *key = NULL;
+    g_autofree char *cache = machines_cache_path(cache_dir, emulator, &key);
+    g_autofree char *text = NULL;
     g_autofree char *out = NULL;
     g_autofree char *err_out = NULL;
     g_autoptr(GError) err = NULL;
     int status = 0;
-    VrtQemuCapsInfo *info;
-    guint kvm_max;
+    const char *nl;
 
+    if (cache && g_file_get_contents(cache, &text, NULL, NULL) && (nl = strchr(text, '\n')) &&
+        (size_t)(nl - text) == strlen(key) && strncmp(text, key, strlen(key)) == 0)
+        return g_strdup(nl + 1);
     if (!g_spawn_sync(NULL, (char **)argv, (char **)envp, G_SPAWN_DEFAULT, NULL, NULL,
                       &out, &err_out, &status, &err) ||
         !g_spawn_check_wait_status(status, &err)) {
@@ -172,6 +209,26 @@ caps_probe(const char *emulator, const char *dev_kvm, GError **error)
                       emulator, err->message);
         return NULL;
     }
+    if (cache) {
+        g_autofree char *entry = g_strdup_printf("%s\n%s", key, out);
+        g_autoptr(GError) werr = NULL;
+
+        /* Only a saving: without it the next daemon probes again. */
+        if (!vrt_dir_ensure(cache_dir, 0755, &werr) || !vrt_file_write_atomic(cache, entry, -1, 0644, &werr))
+            g_debug("cannot cache the machines of %s: %s", emulator, werr->message);
+    }
+    return g_steal_pointer(&out);
+}
+
+static VrtQemuCapsInfo *
+caps_probe(const char *emulator, const char *dev_kvm, const char *cache_dir, GError **error)
+{
+    g_autofree char *out = machine_help(emulator, cache_dir, error);
+    VrtQemuCapsInfo *info;
+    guint kvm_max;
+
+    if (!out)
+        return NULL;
     info = g_new0(VrtQemuCapsInfo, 1);
     info->emulator = g_strdup(emulator);
     info->arch = g_strdup("x86_64");
@@ -204,7 +261,7 @@ vrt_qemu_caps_get(VrtQemuCaps *caps, const char *emulator, GError **error)
     info = g_hash_table_lookup(caps->probes, path);
     if (info)
         return info;
-    info = caps_probe(path, caps->dev_kvm, error);
+    info = caps_probe(path, caps->dev_kvm, caps->cache_dir, error);
     if (!info)
         return NULL;
     g_hash_table_insert(caps->probes, g_steal_pointer(&path), info);

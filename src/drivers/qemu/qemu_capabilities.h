@@ -28,6 +28,10 @@ typedef struct {
 /* A cache of probes, keyed by emulator path; thread safe. */
 VrtQemuCaps *vrt_qemu_caps_new(const char *dev_kvm_path);
 void vrt_qemu_caps_free(VrtQemuCaps *caps);
+/* Keeps each binary's machine list (`-machine help`) also in dir, keyed by
+ * the binary's path, size and mtime, so that a restarted daemon does not
+ * run QEMU again to learn it. NULL: in memory only (the default). */
+void vrt_qemu_caps_set_cache_dir(VrtQemuCaps *caps, const char *dir);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuCaps, vrt_qemu_caps_free)
 
 /* Probe result for emulator (NULL: the default qemu-system-x86_64 on PATH).

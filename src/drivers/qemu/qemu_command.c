@@ -767,7 +767,10 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     arg(&b, "-no-user-config");
     arg(&b, "-nodefaults");
     arg(&b, "-chardev");
-    argf(&b, "socket,id=charmonitor,path=%s,server=on,wait=off", opts->monitor_path);
+    if (opts->monitor_fd > 2)
+        argf(&b, "socket,id=charmonitor,fd=%d,server=on,wait=off", opts->monitor_fd);
+    else
+        argf(&b, "socket,id=charmonitor,path=%s,server=on,wait=off", opts->monitor_path);
     arg(&b, "-mon");
     arg(&b, "chardev=charmonitor,id=monitor,mode=control");
     arg(&b, "-rtc");

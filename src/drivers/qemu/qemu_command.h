@@ -15,6 +15,8 @@ typedef struct {
     const char *emulator;     /* resolved binary path */
     const char *machine;      /* canonical machine name ("pc-q35-7.2") */
     const char *monitor_path; /* QMP socket path */
+    int monitor_fd;           /* > 2: QEMU inherits the QMP socket, bound and listening at
+                               * monitor_path, as this descriptor; else QEMU binds it */
     const char *pidfile;      /* NULL: none */
 } VrtQemuCommandOptions;
 

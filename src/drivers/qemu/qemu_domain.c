@@ -341,10 +341,13 @@ skip_xml_decl(const char *xml)
     return xml;
 }
 
-bool
-vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error)
+/* Formats and writes a status file; the fields not taken from obj are
+ * arguments so that a start can record its intent before obj changes. */
+static bool
+write_status(VrtQemuDom *obj, const VrtDomainDef *def, int state, int reason, pid_t pid, guint64 starttime,
+             bool starting, const char *monitor_path, GError **error)
 {
-    g_autofree char *xml = vrt_domain_def_format(obj->def, VRT_DOMAIN_XML_STATUS | VRT_DOMAIN_XML_SECURE, error);
+    g_autofree char *xml = vrt_domain_def_format(def, VRT_DOMAIN_XML_STATUS | VRT_DOMAIN_XML_SECURE, error);
     g_autoptr(GString) out = NULL;
     g_autofree char *path = NULL;
     g_autofree char *head = NULL;
@@ -354,12 +357,12 @@ vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error)
     if (!xml)
         return false;
     out = g_string_new(NULL);
-    head = g_markup_printf_escaped("<domstatus state='%s' reason='%s' pid='%d' fake-reboot='%s'>\n"
+    head = g_markup_printf_escaped("<domstatus state='%s' reason='%s' pid='%d' starttime='%" G_GUINT64_FORMAT
+                                   "' starting='%s' fake-reboot='%s'>\n"
                                    "  <monitor path='%s' type='unix'/>\n",
-                                   vrt_qemu_state_to_string(obj->state),
-                                   vrt_qemu_state_reason_to_string(obj->state, obj->reason),
-                                   (int)obj->pid, obj->fake_reboot ? "yes" : "no",
-                                   obj->monitor_path ? obj->monitor_path : "");
+                                   vrt_qemu_state_to_string(state), vrt_qemu_state_reason_to_string(state, reason),
+                                   (int)pid, starttime, starting ? "yes" : "no", obj->fake_reboot ? "yes" : "no",
+                                   monitor_path ? monitor_path : "");
     g_string_append(out, head);
     g_hash_table_iter_init(&it, obj->unplug_pending);
     while (g_hash_table_iter_next(&it, &key, NULL)) {
@@ -374,8 +377,38 @@ vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error)
     }
     g_string_append(out, skip_xml_decl(xml));
     g_string_append(out, "\n</domstatus>\n");
-    path = vrt_qemu_status_path(obj->drv, obj->def->name);
-    return vrt_file_write_atomic(path, out->str, out->len, 0600, error);
+    path = vrt_qemu_status_path(obj->drv, def->name);
+    /* Atomic but not flushed: it describes processes that do not outlive a
+     * reboot, and a killed daemon finds what the page cache holds. */
+    return vrt_file_write_volatile(path, out->str, out->len, 0600, error);
+}
+
+bool
+vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (write_status(obj, obj->def, obj->state, obj->reason, obj->pid, obj->starttime, obj->starting,
+                     obj->monitor_path, &err))
+        return true;
+    /* Logged here, so that no caller can drop it silently. */
+    g_warning("domain %s: cannot save its status: %s", obj->def->name, err->message);
+    g_propagate_error(error, g_steal_pointer(&err));
+    return false;
+}
+
+bool
+vrt_qemu_dom_save_start_status_locked(VrtQemuDom *obj, const VrtDomainDef *def, pid_t pid, guint64 starttime,
+                                      const char *monitor_path, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (write_status(obj, def, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP, pid, starttime, true, monitor_path,
+                     &err))
+        return true;
+    g_warning("domain %s: cannot record its start: %s", def->name, err->message);
+    g_propagate_error(error, g_steal_pointer(&err));
+    return false;
 }
 
 void
@@ -406,7 +439,7 @@ vrt_qemu_status_read(const char *path, GError **error)
 {
     g_autofree char *text = NULL;
     g_autoptr(VrtQemuStatus) st = g_new0(VrtQemuStatus, 1);
-    g_autofree char *state = NULL, *reason = NULL, *pid = NULL, *fake = NULL;
+    g_autofree char *state = NULL, *reason = NULL, *pid = NULL, *fake = NULL, *starttime = NULL, *starting = NULL;
     xmlDocPtr doc;
     xmlNodePtr root;
     bool ok = false;
@@ -422,10 +455,14 @@ vrt_qemu_status_read(const char *path, GError **error)
     reason = xml_prop(root, "reason");
     pid = xml_prop(root, "pid");
     fake = xml_prop(root, "fake-reboot");
+    starttime = xml_prop(root, "starttime");
+    starting = xml_prop(root, "starting");
     st->state = vrt_qemu_state_from_string(state);
     st->reason = vrt_qemu_state_reason_from_string(st->state, reason);
     st->pid = pid ? (pid_t)g_ascii_strtoll(pid, NULL, 10) : 0;
     st->fake_reboot = g_strcmp0(fake, "yes") == 0;
+    st->starttime = starttime ? g_ascii_strtoull(starttime, NULL, 10) : 0;
+    st->starting = g_strcmp0(starting, "yes") == 0;
     st->unplug_pending = g_ptr_array_new_with_free_func(g_free);
     for (xmlNodePtr n = root->children; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)

@@ -47,6 +47,8 @@ struct _VrtQemuDom {
     int state;
     int reason;
     pid_t pid;                  /* 0 when inactive */
+    guint64 starttime;          /* of pid, in clock ticks since boot (/proc/PID/stat): tells a recycled pid */
+    bool starting;              /* the start is not finished: a restarted daemon ends this QEMU */
     char *monitor_path;
     VrtQemuMonitor *mon;
     bool stop_requested;        /* destroy/shutdown asked: EOF is not a crash */
@@ -126,13 +128,23 @@ VrtDomainDef *vrt_qemu_dom_config_copy(VrtQemuDom *obj, GError **error);
  * newdef, marking the domain updated, while active). Takes def, also on
  * failure. Job held on a persistent domain, lock NOT held. */
 bool vrt_qemu_dom_config_install(VrtQemuDom *obj, VrtDomainDef *def, GError **error);
-/* Writes the status file (live XML + pid + monitor + state). Lock held. */
+/* Writes the status file (live XML + pid + monitor + state). Lock held.
+ * A failure is also logged with the domain's name: callers that cannot
+ * undo their change pass the error on or at least know it is logged. */
 bool vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error);
+/* The start's intent record: the status file of def (the definition being
+ * started) marked starting, with the pid and start time of its QEMU, written
+ * before that QEMU may exec. A daemon that finds it at start-up kills that
+ * QEMU and leaves the domain shut off (failed). Lock held. */
+bool vrt_qemu_dom_save_start_status_locked(VrtQemuDom *obj, const VrtDomainDef *def, pid_t pid, guint64 starttime,
+                                           const char *monitor_path, GError **error);
 /* Reads a status file: the live def, pid, monitor path, state, reason and
  * the aliases whose unplug is pending. */
 typedef struct {
     VrtDomainDef *def;
     pid_t pid;
+    guint64 starttime;         /* 0 when not recorded */
+    bool starting;             /* the start never finished */
     char *monitor_path;
     int state;
     int reason;
@@ -154,6 +166,13 @@ void vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail);
 void vrt_qemu_process_kill(VrtQemuDom *obj);
 /* Reattaches to a running QEMU from a status file (job held). */
 bool vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st);
+/* A start the previous daemon did not finish (st->starting): kills its
+ * QEMU if that pid is still the one recorded (job held). */
+void vrt_qemu_process_abort_start(VrtQemuDom *obj, VrtQemuStatus *st);
+/* The start time of pid in clock ticks since boot (0 if gone). */
+guint64 vrt_qemu_pid_starttime(pid_t pid);
+/* VRT_FAULT_DIE_AT: ends vrtd right before step of job when asked to. */
+void vrt_qemu_fault(VrtQemuDriver *drv, const char *job, const char *step);
 bool vrt_qemu_pid_is_alive(pid_t pid);
 
 /* ---- events (qemu_process.c) ---- */

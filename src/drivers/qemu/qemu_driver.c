@@ -65,6 +65,11 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     /* Fault tests: the hostdev job ends vrtd at this step (qemu_hostdev.h). */
     drv->hostdev_die_at = g_strdup(g_getenv("VRT_FAULT_DIE_AT"));
     drv->caps = vrt_qemu_caps_new(drv->dev_kvm);
+    {
+        g_autofree char *cache = g_build_filename(drv->lib_dir, "capabilities", NULL);
+
+        vrt_qemu_caps_set_cache_dir(drv->caps, cache);
+    }
     drv->evthread = vrt_qemu_event_thread_new("vrt-qemu-event");
     drv->event_pool = g_thread_pool_new(vrt_qemu_event_pool_run, drv, DRIVER_EVENT_THREADS, FALSE, &err);
     if (!drv->event_pool) {
@@ -385,32 +390,42 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         g_warning("cannot reconnect domain %s: %s", st->def->name, err->message);
         return;
     }
-    ok = vrt_qemu_process_reconnect(obj, st);
-    /* Unfinished hostdev jobs are finished or undone once QEMU is known. */
-    if (ok)
-        vrt_qemu_hostdev_dom_recover(obj);
-    else
-        vrt_qemu_hostdev_dom_release_dead(obj, st);
+    if (st->starting) {
+        /* Killed mid-start: that QEMU is ended; its VFs are given back
+         * from the start's journal (vrt_qemu_hostdev_driver_load). */
+        vrt_qemu_process_abort_start(obj, st);
+        ok = false;
+    } else {
+        ok = vrt_qemu_process_reconnect(obj, st);
+        /* Unfinished hostdev jobs are finished or undone once QEMU is known. */
+        if (ok)
+            vrt_qemu_hostdev_dom_recover(obj);
+        else
+            vrt_qemu_hostdev_dom_release_dead(obj, st);
+    }
     if (!ok) {
         bool transient;
 
         g_mutex_lock(&obj->lock);
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF, VRT_DOMAIN_SHUTOFF_CRASHED);
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF,
+                               st->starting ? VRT_DOMAIN_SHUTOFF_FAILED : VRT_DOMAIN_SHUTOFF_CRASHED);
         transient = !obj->persistent;
         g_mutex_unlock(&obj->lock);
         if (st->monitor_path)
             unlink(st->monitor_path);
         vrt_file_remove(path, NULL);
-        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, VRT_DOMAIN_EVENT_STOPPED_CRASHED);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED,
+                          st->starting ? VRT_DOMAIN_EVENT_STOPPED_FAILED : VRT_DOMAIN_EVENT_STOPPED_CRASHED);
         if (transient)
             vrt_qemu_driver_remove(drv, obj);
     }
     vrt_qemu_dom_end_job(obj);
 }
 
-/* A QEMU whose start the previous vrtd did not finish (it died between
- * spawn and the first status file) has a pidfile but no status file: it
- * runs unseen and unconfigured, so it is ended. */
+/* A QEMU with a pidfile but no status file runs unseen and unconfigured,
+ * so it is ended. A start records its QEMU in the status file before QEMU
+ * runs, so only a vrtd without that record (an older one) leaves such a
+ * QEMU; the pidfile also names the root on QEMU's command line. */
 static void
 reap_orphans(VrtQemuDriver *drv)
 {
@@ -741,6 +756,7 @@ vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
         return false;
     /* Kill first, without the job, so that a call stuck in QMP does not
      * delay destroy; then clean up under the job. */
+    vrt_qemu_fault(drv, "destroy", "kill");
     vrt_qemu_process_kill(obj);
     if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, &err)) {
         /* A transient domain the EOF handler already cleaned up is gone. */
@@ -750,6 +766,7 @@ vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
         return false;
     }
     /* Already cleaned up by an event handler that saw QEMU go: done. */
+    vrt_qemu_fault(drv, "destroy", "stop");
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_DESTROYED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED);
     vrt_qemu_dom_end_job(obj);
     return true;
@@ -808,7 +825,10 @@ vrt_qemu_domain_reboot(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
     if (obj) {
         g_mutex_lock(&obj->lock);
         obj->fake_reboot = ok;
-        vrt_qemu_dom_save_status_locked(obj, NULL);
+        /* The reboot goes on (the guest got the button), but a restarted
+         * daemon would take it for a poweroff: the caller is told. */
+        if (ok && !vrt_qemu_dom_save_status_locked(obj, error))
+            ok = false;
         g_mutex_unlock(&obj->lock);
         vrt_qemu_dom_end_job(obj);
         vrt_qemu_dom_unref(obj);
@@ -840,8 +860,10 @@ suspend_resume(VrtQemuDriver *drv, const guchar *uuid, bool suspend, GError **er
         vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
         changed = true;
     }
-    if (changed)
-        vrt_qemu_dom_save_status_locked(obj, NULL);
+    /* The change happened (and its event follows), but the status file
+     * still has the old state: as libvirt, the call reports the failure. */
+    if (changed && !vrt_qemu_dom_save_status_locked(obj, error))
+        ok = false;
     g_mutex_unlock(&obj->lock);
     vrt_qemu_dom_end_job(obj);
     if (changed)
@@ -1206,7 +1228,10 @@ vrt_qemu_domain_set_memory(VrtQemuDriver *drv, const guchar *uuid, guint64 kib, 
             goto out_fail;
         g_mutex_lock(&obj->lock);
         obj->def->current_memory_kib = kib;
-        vrt_qemu_dom_save_status_locked(obj, NULL);
+        if (!vrt_qemu_dom_save_status_locked(obj, error)) {
+            g_mutex_unlock(&obj->lock);
+            goto out_fail;
+        }
         g_mutex_unlock(&obj->lock);
     }
     if (config) {

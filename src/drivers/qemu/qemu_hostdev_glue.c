@@ -151,7 +151,8 @@ glue_save_start(gpointer data, GError **error)
     g_autofree char *path = start_journal_path(g->obj->drv, g->obj->def->name);
     g_autofree char *records = vrt_qemu_hostdev_state_format(g->obj->hostdevs);
 
-    return vrt_file_write_atomic(path, records, -1, 0600, error);
+    /* Run state, like the status file: atomic, not flushed. */
+    return vrt_file_write_volatile(path, records, -1, 0600, error);
 }
 
 static void

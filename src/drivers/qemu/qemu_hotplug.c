@@ -80,10 +80,11 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
     }
     g_mutex_lock(&obj->lock);
     vrt_domain_def_net_insert(obj->def, g_steal_pointer(&dev->data.net));
-    if (!vrt_qemu_dom_save_status_locked(obj, &undo))
-        g_warning("domain %s: %s", obj->def->name, undo->message);
+    /* The device is in QEMU and in the live definition; the status file
+     * lacks it: as libvirt, the call reports the failure. */
+    bool ok = vrt_qemu_dom_save_status_locked(obj, error);
     g_mutex_unlock(&obj->lock);
-    return true;
+    return ok;
 }
 
 static bool
@@ -275,10 +276,9 @@ vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias)
         net = vrt_domain_def_net_remove(obj->def, found);
     }
     mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
-    if (!vrt_qemu_dom_save_status_locked(obj, &err))
-        g_warning("domain %s: %s", obj->def->name, err->message);
+    /* No caller to tell (an event or a finished wait): logged. */
+    vrt_qemu_dom_save_status_locked(obj, NULL);
     g_mutex_unlock(&obj->lock);
-    g_clear_error(&err);
     if (netdev_id && mon && !vrt_qemu_monitor_netdev_del(mon, netdev_id, &err))
         g_debug("domain %s: netdev_del %s: %s", obj->def->name, netdev_id, err->message);
     g_info("domain %s: device %s removed", obj->def->name, alias);
@@ -332,13 +332,20 @@ detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
     mon = vrt_qemu_monitor_ref(obj->mon);
     g_hash_table_remove(obj->unplug_done, alias);
     g_hash_table_add(obj->unplug_pending, g_strdup(alias));
-    /* Recorded before device_del so that a restart knows to expect the event. */
-    vrt_qemu_dom_save_status_locked(obj, NULL);
+    /* Recorded before device_del so that a restart knows to expect the
+     * event: without the record, no device_del. */
+    if (!vrt_qemu_dom_save_status_locked(obj, error)) {
+        g_hash_table_remove(obj->unplug_pending, alias);
+        g_mutex_unlock(&obj->lock);
+        return false;
+    }
     g_mutex_unlock(&obj->lock);
 
     if (!vrt_qemu_monitor_device_del(mon, alias, error)) {
         g_mutex_lock(&obj->lock);
         g_hash_table_remove(obj->unplug_pending, alias);
+        /* The call fails with device_del's error; a failed write is logged
+         * and leaves a pending unplug a restart resolves from QEMU's list. */
         vrt_qemu_dom_save_status_locked(obj, NULL);
         g_mutex_unlock(&obj->lock);
         return false;
@@ -478,9 +485,10 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
     net = vrt_domain_def_find_net_by_alias(obj->def, alias);
     if (net)
         net->link_up = want;
-    vrt_qemu_dom_save_status_locked(obj, NULL);
+    /* QEMU's link changed; the status file did not: the caller is told. */
+    bool ok = vrt_qemu_dom_save_status_locked(obj, error);
     g_mutex_unlock(&obj->lock);
-    return true;
+    return ok;
 }
 
 bool

@@ -12,10 +12,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,10 @@
 #define PROCESS_KILL_WAIT_MS 5000
 #define PROCESS_POLL_US 1000
 #define PROCESS_LOG_TAIL 1024               /* bytes of QEMU's log in errors */
+/* QEMU's descriptor of its QMP socket, which the daemon binds and listens
+ * on before QEMU runs: a connection made at once waits in the backlog until
+ * QEMU's main loop greets it, with no polling for the socket to appear. */
+#define PROCESS_MONITOR_FD 3
 #define PROCESS_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 typedef struct {
@@ -63,6 +69,15 @@ vrt_qemu_pid_is_alive(pid_t pid)
         return false;
     p = strrchr(stat, ')');
     return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* True when pid is the process recorded with starttime (0: not recorded,
+ * then any). A pid the kernel gave to another process since has another
+ * start time. */
+static bool
+pid_is_recorded(pid_t pid, guint64 starttime)
+{
+    return vrt_qemu_pid_is_alive(pid) && (!starttime || vrt_qemu_pid_starttime(pid) == starttime);
 }
 
 /* True when pid is the QEMU of the domain with this uuid. */
@@ -121,33 +136,6 @@ log_tail(const char *path, off_t offset)
 }
 
 static void
-child_setup(gpointer data)
-{
-    /* Own session: a signal to the daemon's group must not reach QEMU. */
-    setsid();
-    /* The spawning thread's signal mask and ignored signals survive exec:
-     * QEMU starts with the defaults whichever vrtd thread starts it, so
-     * destroy's SIGTERM always reaches it. */
-    sigset_t none;
-    sigemptyset(&none);
-    pthread_sigmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    }
-}
-
-static pid_t
-read_pidfile(const char *path)
-{
-    g_autofree char *text = NULL;
-
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return 0;
-    return (pid_t)g_ascii_strtoll(text, NULL, 10);
-}
-
-static void
 cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_path)
 {
     g_autofree char *status = vrt_qemu_status_path(drv, name);
@@ -159,23 +147,108 @@ cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_
     vrt_file_remove(status, NULL);
 }
 
+/* The QEMU process between fork and exec. Only async-signal-safe calls:
+ * the daemon has other threads. It waits on go (the read end of the
+ * start's handshake pipe) for one byte, which the daemon writes once the
+ * start is recorded with this pid; end of file instead means the daemon
+ * died before recording it, and then QEMU never runs. */
+static G_GNUC_NORETURN void
+exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, int go)
+{
+    static const char msg[] = "cannot execute QEMU\n";
+    sigset_t none;
+    char byte;
+    ssize_t n;
+
+    /* Own session: a signal to the daemon's group must not reach QEMU. */
+    setsid();
+    /* The spawning thread's signal mask and ignored signals survive exec:
+     * QEMU starts with the defaults whichever vrtd thread starts it, so
+     * destroy's SIGTERM always reaches it. */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    }
+    /* Above the standard descriptors first, whatever numbers they had. */
+    go = fcntl(go, F_DUPFD, 10);
+    monitor = fcntl(monitor, F_DUPFD, 10);
+    if (go < 0 || monitor < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+        dup2(out, STDERR_FILENO) < 0 || dup2(monitor, PROCESS_MONITOR_FD) < 0 ||
+        dup2(go, PROCESS_MONITOR_FD + 1) < 0)
+        _exit(127);
+    /* Nothing else of the daemon's: no other start's pipe either, whose
+     * end of file must not wait for this process. */
+    if (close_range(PROCESS_MONITOR_FD + 2, ~0U, 0) < 0) {
+        struct rlimit lim;
+        int max = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? (int)lim.rlim_cur : 65536;
+
+        for (int fd = PROCESS_MONITOR_FD + 2; fd < max; fd++)
+            close(fd);
+    }
+    do
+        n = read(PROCESS_MONITOR_FD + 1, &byte, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        _exit(0);
+    close(PROCESS_MONITOR_FD + 1);
+    execve(argv[0], argv, envp);
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+        _exit(127);
+    _exit(127);
+}
+
+guint64
+vrt_qemu_pid_starttime(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *stat = NULL;
+    g_auto(GStrv) fields = NULL;
+    const char *p;
+
+    if (pid <= 0 || !g_file_get_contents(path, &stat, NULL, NULL) || !(p = strrchr(stat, ')')))
+        return 0;
+    /* After "comm)": state is field 3, starttime field 22. */
+    fields = g_strsplit(p + 2, " ", 21);
+    if (g_strv_length(fields) < 21)
+        return 0;
+    return g_ascii_strtoull(fields[19], NULL, 10);
+}
+
+/* Nothing to do but reap: GLib's child watch waits for the process, so a
+ * QEMU that ends is no zombie of the daemon's for longer than a moment. */
+static gboolean
+reap_qemu(GPid pid, gint wait_status, gpointer data)
+{
+    g_spawn_close_pid(pid);
+    return G_SOURCE_REMOVE;
+}
+
+/* Forks QEMU's process held before exec: *go is the write end of its
+ * handshake (write a byte to let it exec, close to make it exit). One fork,
+ * no intermediate process: the daemon goes on at once instead of waiting
+ * for two other processes to be scheduled. QEMU is the daemon's child,
+ * reaped by a child watch on the event thread, and outlives the daemon
+ * (its own session). */
 static bool
-spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, pid_t *pid, off_t *log_start, GError **error)
+spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, pid_t *pid, int *go, off_t *log_start,
+           GError **error)
 {
     g_autofree char *home = g_strdup_printf("HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_data = g_strdup_printf("XDG_DATA_HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_cache = g_strdup_printf("XDG_CACHE_HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_config = g_strdup_printf("XDG_CONFIG_HOME=%s", obj->drv->lib_dir);
-    const char *envp[] = { "LC_ALL=C", "PATH=" PROCESS_PATH, home, xdg_data, xdg_cache, xdg_config, NULL };
+    char *envp[] = { "LC_ALL=C", "PATH=" PROCESS_PATH, home, xdg_data, xdg_cache, xdg_config, NULL };
     g_autofree char *cmdline = g_strjoinv(" ", argv);
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *stamp = g_date_time_format_iso8601(now);
     g_autofree char *header = g_strdup_printf("%s: starting up\n%s\n", stamp, cmdline);
-    g_autoptr(GError) err = NULL;
-    GPid child = 0;
-    int logfd, nullfd;
+    int handshake[2] = { -1, -1 };
+    int logfd, nullfd, saved_errno;
+    GSource *watch;
+    pid_t child;
     struct stat sb;
-    bool ok;
 
     logfd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (logfd < 0) {
@@ -186,20 +259,86 @@ spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, pid_t *pid, off_t *
         g_debug("cannot write to %s: %s", logfile, g_strerror(errno));
     *log_start = fstat(logfd, &sb) == 0 ? sb.st_size : 0;
     nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    /* Without DO_NOT_REAP_CHILD GLib double-forks: QEMU is nobody's zombie
-     * and outlives the daemon. */
-    ok = g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv, envp, G_SPAWN_DEFAULT,
-                                          child_setup, NULL, nullfd, logfd, logfd, NULL, NULL, 0,
-                                          &child, NULL, NULL, NULL, &err);
+    if (nullfd < 0 || pipe2(handshake, O_CLOEXEC) < 0) {
+        saved_errno = errno;
+        goto fail;
+    }
+    child = fork();
+    if (child == 0)
+        exec_child(argv, envp, nullfd, logfd, monitor, handshake[0]);
+    saved_errno = errno;
+    if (child < 0)
+        goto fail;
+    watch = g_child_watch_source_new(child);
+    g_source_set_callback(watch, (GSourceFunc)(void (*)(void))reap_qemu, NULL, NULL);
+    g_source_set_static_name(watch, "vrt-qemu-reap");
+    g_source_attach(watch, vrt_qemu_event_thread_context(obj->drv->evthread));
+    g_source_unref(watch);
+    close(logfd);
+    close(nullfd);
+    close(handshake[0]);
+    *pid = child;
+    *go = handshake[1];
+    return true;
+
+fail:
+    for (guint i = 0; i < 2; i++) {
+        if (handshake[i] >= 0)
+            close(handshake[i]);
+    }
     close(logfd);
     if (nullfd >= 0)
         close(nullfd);
-    if (!ok) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot start QEMU '%s': %s", argv[0], err->message);
+    vrt_error_set_errno(error, VIR_ERR_INTERNAL_ERROR, saved_errno, "cannot start QEMU '%s'", argv[0]);
+    return false;
+}
+
+/* The QMP socket QEMU will inherit: bound at path and listening. */
+static int
+monitor_listen(const char *path, GError **error)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "monitor socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot listen on monitor socket '%s'", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Lets the held QEMU process exec (or, with run false, exit unexec'd). */
+static bool
+release_qemu(int go, bool run, GError **error)
+{
+    ssize_t n = 0;
+
+    if (run) {
+        do
+            n = write(go, "g", 1);
+        while (n < 0 && errno == EINTR);
+    }
+    if (run && n != 1) {
+        vrt_error_set_errno(error, VIR_ERR_INTERNAL_ERROR, errno, "cannot let QEMU run");
+        close(go);
         return false;
     }
-    *pid = child;
+    close(go);
     return true;
+}
+
+void
+vrt_qemu_fault(VrtQemuDriver *drv, const char *job, const char *step)
+{
+    vrt_qemu_hostdev_fault_die_at(job, step, drv->hostdev_die_at, NULL);
 }
 
 /* Resolves emulator and machine, checks KVM; fills def->os.machine with the
@@ -306,6 +445,32 @@ set_vnc_port(VrtDomainDef *def, VrtQemuMonitor *mon)
     }
 }
 
+/* Kills a QEMU that never became the domain's (its start failed before
+ * obj took its pid) and removes what its start left. */
+static void
+discard_qemu(VrtQemuDriver *drv, const char *name, pid_t pid, const char *monitor_path)
+{
+    if (vrt_qemu_pid_is_alive(pid)) {
+        kill(pid, SIGKILL);
+        wait_pid_gone(pid, PROCESS_KILL_WAIT_MS);
+    }
+    cleanup_runtime_files(drv, name, monitor_path);
+}
+
+/* Starting a domain, in the order a restarted daemon relies on:
+ *   spawn    fork QEMU's process, held before exec by a pipe handshake
+ *   record   the status file says "starting" with its pid and start time
+ *   exec     the handshake lets it exec (QEMU starts paused, -S)
+ *   monitor  QMP connected; the domain object takes the live definition
+ *   cont     the CPUs run
+ *   running  the status file no longer says "starting": the start is done
+ * A daemon killed before "record" leaves a process that exits unexec'd
+ * (the pipe's end of file); one killed after it leaves a status file that
+ * makes the next daemon kill that QEMU (it checks the pid's start time, so
+ * a recycled pid is spared) and mark the domain shut off, failed. So every
+ * QEMU the daemon ever launched is known to it, and a second start never
+ * meets a first QEMU still running. Each step has a VRT_FAULT_DIE_AT
+ * point "start:<step>" right before it. */
 bool
 vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 {
@@ -319,10 +484,13 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     g_autoptr(VrtQemuMonitor) mon = NULL;
     g_autoptr(GError) err = NULL;
     VrtQemuCommandOptions opts = { 0 };
-    pid_t pid = 0, child = 0;
+    pid_t pid = 0;
+    guint64 starttime;
+    int monitor_fd;
     off_t log_start = 0;
     bool paused = flags & VRT_DOMAIN_START_PAUSED;
-    int id;
+    bool recorded, ok;
+    int id, go = -1;
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
 
     g_mutex_lock(&obj->lock);
@@ -346,20 +514,50 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.emulator = emulator;
     opts.machine = def->os.machine;
     opts.monitor_path = monitor_path;
+    opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
     argv = vrt_qemu_command_build(def, &opts, error);
     if (!argv)
         return false;
 
-    if (!spawn_qemu(obj, argv, logfile, &child, &log_start, error))
-        return false;
-    g_debug("domain %s: QEMU spawned as pid %d", def->name, (int)child);
+    g_mutex_lock(&drv->lock);
+    id = ++drv->next_id;
+    g_mutex_unlock(&drv->lock);
+    def->id = id;
 
-    mon = vrt_qemu_monitor_open(monitor_path, vrt_qemu_event_thread_context(drv->evthread), child,
+    vrt_qemu_fault(drv, "start", "spawn");
+    monitor_fd = monitor_listen(monitor_path, error);
+    if (monitor_fd < 0)
+        return false;
+    ok = spawn_qemu(obj, argv, logfile, monitor_fd, &pid, &go, &log_start, error);
+    /* QEMU's copy alone keeps it open now: when QEMU ends, a connection
+     * still waiting in its backlog ends too. */
+    close(monitor_fd);
+    if (!ok) {
+        unlink(monitor_path);
+        return false;
+    }
+    starttime = vrt_qemu_pid_starttime(pid);
+    g_debug("domain %s: QEMU spawned as pid %d", def->name, (int)pid);
+
+    vrt_qemu_fault(drv, "start", "record");
+    g_mutex_lock(&obj->lock);
+    recorded = vrt_qemu_dom_save_start_status_locked(obj, def, pid, starttime, monitor_path, error);
+    g_mutex_unlock(&obj->lock);
+    if (!recorded) {
+        release_qemu(go, false, NULL);
+        cleanup_runtime_files(drv, def->name, monitor_path);
+        return false;
+    }
+    vrt_qemu_fault(drv, "start", "exec");
+    if (!release_qemu(go, true, error)) {
+        discard_qemu(drv, def->name, pid, monitor_path);
+        return false;
+    }
+
+    vrt_qemu_fault(drv, "start", "monitor");
+    mon = vrt_qemu_monitor_open(monitor_path, vrt_qemu_event_thread_context(drv->evthread), pid,
                                 PROCESS_MONITOR_TIMEOUT_MS, &vrt_qemu_monitor_callbacks, obj, &err);
-    pid = read_pidfile(pidfile);
-    if (pid <= 0)
-        pid = child;
     if (!mon) {
         g_autofree char *tail = NULL;
 
@@ -377,18 +575,15 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     set_pty_paths(def, mon);
     set_vnc_port(def, mon);
 
-    g_mutex_lock(&drv->lock);
-    id = ++drv->next_id;
-    g_mutex_unlock(&drv->lock);
-
     g_mutex_lock(&obj->lock);
-    def->id = id;
     if (obj->persistent && !obj->newdef)
         obj->newdef = g_steal_pointer(&obj->def);
     vrt_domain_def_free(obj->def);
     obj->def = g_steal_pointer(&def);
     vrt_qemu_hostdev_start_commit(g_steal_pointer(&hostdevs)); /* now released by process_stop */
     obj->pid = pid;
+    obj->starttime = starttime;
+    obj->starting = true;
     g_free(obj->monitor_path);
     obj->monitor_path = g_strdup(monitor_path);
     obj->mon = vrt_qemu_monitor_ref(mon);
@@ -399,22 +594,32 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     g_hash_table_remove_all(obj->unplug_pending);
     g_hash_table_remove_all(obj->unplug_done);
     vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
+    /* The live definition (pty paths, VNC port) with the hostdev records. */
     if (!vrt_qemu_dom_save_status_locked(obj, error)) {
         g_mutex_unlock(&obj->lock);
         goto fail;
     }
     g_mutex_unlock(&obj->lock);
 
+    vrt_qemu_fault(drv, "start", "cont");
     if (!paused && !vrt_qemu_monitor_cont(mon, error))
         goto fail;
 
+    vrt_qemu_fault(drv, "start", "running");
     g_mutex_lock(&obj->lock);
     if (paused)
         vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
     else
         vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
-    if (!vrt_qemu_dom_save_status_locked(obj, &err))
-        g_warning("domain %s: %s", obj->def->name, err->message);
+    obj->starting = false;
+    /* Until this write the file says "starting": a start whose end is not
+     * recorded fails, or a restarted daemon would kill a domain a client
+     * was told runs. */
+    if (!vrt_qemu_dom_save_status_locked(obj, error)) {
+        obj->starting = true;
+        g_mutex_unlock(&obj->lock);
+        goto fail;
+    }
     g_mutex_unlock(&obj->lock);
 
     vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_BOOTED);
@@ -473,6 +678,8 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     monitor_path = g_steal_pointer(&obj->monitor_path);
     name = g_strdup(obj->def->name);
     obj->pid = 0;
+    obj->starttime = 0;
+    obj->starting = false;
     obj->def->id = -1;
     g_hash_table_remove_all(obj->unplug_pending);
     g_hash_table_remove_all(obj->unplug_done);
@@ -487,6 +694,8 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
 
     if (mon)
         vrt_qemu_monitor_close(mon);
+    if (reason == VRT_DOMAIN_SHUTOFF_DESTROYED)
+        vrt_qemu_fault(drv, "destroy", "cleanup");
     cleanup_runtime_files(drv, name, monitor_path);
     if (event_detail >= 0)
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, event_detail);
@@ -540,7 +749,7 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
     g_autofree char *status = NULL;
     bool running = false;
 
-    if (!pid_is_domain_qemu(st->pid, st->def->uuid)) {
+    if (!pid_is_recorded(st->pid, st->starttime) || !pid_is_domain_qemu(st->pid, st->def->uuid)) {
         g_info("domain %s: QEMU pid %d is gone", st->def->name, (int)st->pid);
         return false;
     }
@@ -562,6 +771,8 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
     vrt_domain_def_free(obj->def);
     obj->def = g_steal_pointer(&st->def);
     obj->pid = st->pid;
+    obj->starttime = st->starttime;
+    obj->starting = false;
     g_free(obj->monitor_path);
     obj->monitor_path = g_strdup(st->monitor_path);
     obj->mon = vrt_qemu_monitor_ref(mon);
@@ -582,8 +793,8 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
     if (obj->def->id > drv->next_id)
         drv->next_id = obj->def->id;
     g_mutex_unlock(&drv->lock);
-    if (!vrt_qemu_dom_save_status_locked(obj, &err))
-        g_warning("domain %s: %s", obj->def->name, err->message);
+    /* Logged on failure; the old file still names this QEMU. */
+    vrt_qemu_dom_save_status_locked(obj, NULL);
     g_mutex_unlock(&obj->lock);
     g_info("domain %s: reconnected to QEMU pid %d (%s)", obj->def->name, (int)obj->pid, status);
     finish_missed_unplugs(obj, mon);
@@ -597,6 +808,25 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
         queue_event(obj, mon, "SHUTDOWN", data);
     }
     return true;
+}
+
+void
+vrt_qemu_process_abort_start(VrtQemuDom *obj, VrtQemuStatus *st)
+{
+    VrtQemuDriver *drv = obj->drv;
+
+    /* The recorded process, exec'd or still held before exec (then it has
+     * the daemon's command line): both are ended. Without a recorded start
+     * time only a process with the domain's uuid on its command line is. */
+    if (st->starttime ? pid_is_recorded(st->pid, st->starttime) : pid_is_domain_qemu(st->pid, st->def->uuid)) {
+        g_warning("domain %s: ending QEMU pid %d: its start was never completed", st->def->name, (int)st->pid);
+        kill(st->pid, SIGKILL);
+        if (!wait_pid_gone(st->pid, PROCESS_KILL_WAIT_MS))
+            g_warning("QEMU pid %d still present after SIGKILL", (int)st->pid);
+    } else {
+        g_info("domain %s: the QEMU of its unfinished start (pid %d) is gone", st->def->name, (int)st->pid);
+    }
+    cleanup_runtime_files(drv, st->def->name, st->monitor_path);
 }
 
 /* ---- events ---- */
@@ -736,6 +966,7 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
             g_mutex_lock(&obj->lock);
             obj->guest_shutdown = false;
             vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+            /* An event: no caller to tell; a failure is logged. */
             vrt_qemu_dom_save_status_locked(obj, NULL);
             g_mutex_unlock(&obj->lock);
             vrt_qemu_monitor_unref(mon);
@@ -745,6 +976,7 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
         g_warning("domain %s: restart after shutdown failed: %s", obj->def->name, err->message);
     } else if (action == VRT_DOMAIN_LIFECYCLE_PRESERVE) {
         g_mutex_lock(&obj->lock);
+        /* An event: no caller to tell; a failure is logged. */
         vrt_qemu_dom_save_status_locked(obj, NULL);
         g_mutex_unlock(&obj->lock);
         if (mon)
@@ -815,6 +1047,7 @@ handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
         event = VRT_DOMAIN_EVENT_RESUMED;
         detail = VRT_DOMAIN_EVENT_RESUMED_UNPAUSED;
     }
+    /* An event: no caller to tell; a failure is logged. */
     if (event >= 0)
         vrt_qemu_dom_save_status_locked(obj, NULL);
     g_mutex_unlock(&obj->lock);

@@ -40,6 +40,33 @@ build_for(const char *name, GError **error)
     return vrt_qemu_command_build(def, &opts, error);
 }
 
+/* With a descriptor QEMU inherits its QMP socket, bound by the daemon. */
+static void
+test_monitor_fd(void)
+{
+    g_autofree char *path = data_path("pc-minimal", "xml");
+    g_autofree char *xml = NULL;
+    g_autoptr(VrtDomainDef) def = NULL;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = NULL;
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .machine = "pc-i440fx-7.2",
+        .monitor_path = "/run/vrt/qemu/m.monitor",
+        .monitor_fd = 3,
+    };
+
+    g_assert_true(g_file_get_contents(path, &xml, NULL, NULL));
+    def = vrt_domain_def_parse(xml, 0, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &err));
+    argv = vrt_qemu_command_build(def, &opts, &err);
+    g_assert_no_error(err);
+    g_assert_true(g_strv_contains((const char *const *)argv, "socket,id=charmonitor,fd=3,server=on,wait=off"));
+    for (guint i = 0; argv[i]; i++)
+        g_assert_null(strstr(argv[i], "m.monitor"));
+}
+
 static void
 test_golden(gconstpointer data)
 {
@@ -152,6 +179,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/q35-full", "q35-full", test_golden);
     g_test_add_data_func("/qemu/command/golden/pc-minimal", "pc-minimal", test_golden);
     g_test_add_func("/qemu/command/properties", test_properties);
+    g_test_add_func("/qemu/command/monitor-fd", test_monitor_fd);
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);
     return g_test_run();

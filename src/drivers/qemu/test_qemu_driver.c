@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000
@@ -470,6 +471,69 @@ test_config_recover(Fixture *fx, gconstpointer unused)
     g_assert_false(g_file_test(stray, G_FILE_TEST_EXISTS));
 }
 
+/* Replaces the first occurrence of from in the status file of name. */
+static void
+edit_status(Fixture *fx, const char *name, const char *from, const char *to)
+{
+    g_autofree char *file = g_strdup_printf("run/vrt/qemu/%s.xml", name);
+    g_autofree char *path = g_build_filename(fx->root, file, NULL);
+    g_autofree char *text = NULL;
+    GString *s;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    s = g_string_new(text);
+    g_assert_cmpuint(g_string_replace(s, from, to, 1), ==, 1);
+    g_assert_true(g_file_set_contents(path, s->str, -1, NULL));
+    g_string_free(s, TRUE);
+}
+
+/* A status file still marked starting: the restarted driver kills the
+ * recorded QEMU and the domain is shut off, failed; a pid whose start time
+ * is not the recorded one (a recycled pid) is left alone. */
+static void
+test_unfinished_start(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *xml = domain_xml("half", "b1111111-2222-3333-4444-555555555555", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
+    const char *sleep_argv[] = { "/bin/sleep", "60", NULL };
+    g_autofree char *pid_attr = NULL, *other_attr = NULL;
+    GPid other;
+    pid_t pid;
+    int state, reason;
+
+    g_assert_no_error(err);
+    g_assert_true(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    pid = dom_pid(fx, ref->uuid);
+    vrt_qemu_driver_free(fx->drv);
+    fx->drv = NULL;
+    edit_status(fx, "half", "starting='no'", "starting='yes'");
+    fx->drv = driver_open(fx);
+    g_assert_false(vrt_qemu_pid_is_alive(pid));
+    g_assert_true(vrt_qemu_domain_get_state(fx->drv, ref->uuid, &state, &reason, &err));
+    g_assert_cmpint(state, ==, VRT_DOMAIN_SHUTOFF);
+    g_assert_cmpint(reason, ==, VRT_DOMAIN_SHUTOFF_FAILED);
+
+    /* Started again: exactly one QEMU, then a record naming another process. */
+    g_assert_true(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    g_assert_no_error(err);
+    pid = dom_pid(fx, ref->uuid);
+    vrt_qemu_driver_free(fx->drv);
+    fx->drv = NULL;
+    g_assert_true(g_spawn_async(NULL, (char **)sleep_argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &other, &err));
+    pid_attr = g_strdup_printf("pid='%d'", (int)pid);
+    other_attr = g_strdup_printf("pid='%d'", (int)other);
+    edit_status(fx, "half", "starting='no'", "starting='yes'");
+    edit_status(fx, "half", pid_attr, other_attr);
+    fx->drv = driver_open(fx);
+    g_assert_true(vrt_qemu_pid_is_alive(other));
+    g_assert_true(vrt_qemu_domain_get_state(fx->drv, ref->uuid, &state, &reason, &err));
+    g_assert_cmpint(state, ==, VRT_DOMAIN_SHUTOFF);
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+    kill(pid, SIGKILL);
+}
+
 static void
 test_orphan_reaped(Fixture *fx, gconstpointer unused)
 {
@@ -834,6 +898,8 @@ main(int argc, char **argv)
     g_test_add("/qemu/driver/reconnect-crash-autostart", Fixture, NULL, fixture_setup, test_reconnect_and_crash,
                fixture_teardown);
     g_test_add("/qemu/driver/config-recover", Fixture, NULL, fixture_setup, test_config_recover, fixture_teardown);
+    g_test_add("/qemu/driver/unfinished-start", Fixture, NULL, fixture_setup, test_unfinished_start,
+               fixture_teardown);
     g_test_add("/qemu/driver/orphan-reaped", Fixture, NULL, fixture_setup, test_orphan_reaped, fixture_teardown);
     g_test_add("/qemu/driver/nic-hotplug", Fixture, NULL, fixture_setup, test_nic_hotplug, fixture_teardown);
     g_test_add("/qemu/driver/guest", Fixture, NULL, fixture_setup, test_guest, fixture_teardown);

@@ -380,7 +380,7 @@ write_status(VrtQemuDom *obj, const VrtDomainDef *def, int state, int reason, pi
     path = vrt_qemu_status_path(obj->drv, def->name);
     /* Atomic but not flushed: it describes processes that do not outlive a
      * reboot, and a killed daemon finds what the page cache holds. */
-    return vrt_file_write_volatile(path, out->str, out->len, 0600, error);
+    return vrt_file_write_atomic(path, out->str, out->len, 0600, error);
 }
 
 bool

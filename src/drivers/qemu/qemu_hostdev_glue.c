@@ -152,7 +152,7 @@ glue_save_start(gpointer data, GError **error)
     g_autofree char *records = vrt_qemu_hostdev_state_format(g->obj->hostdevs);
 
     /* Run state, like the status file: atomic, not flushed. */
-    return vrt_file_write_volatile(path, records, -1, 0600, error);
+    return vrt_file_write_atomic(path, records, -1, 0600, error);
 }
 
 static void

@@ -23,7 +23,7 @@ struct _VrtDaemon {
     char *run_dir;          /* <root>/run/vrt */
     char *etc_dir;          /* <root>/etc/vrt */
     char *log_dir;          /* <root>/var/log/vrt */
-    char *host_root;        /* where sysfs and /dev are read: "/" or a simulated host */
+    char *host_root;        /* where sysfs, /proc and /dev are read: "/" or a simulated host */
     char *emulator;         /* default QEMU binary */
     VrtConfig cfg;
     GMainContext *ctx;

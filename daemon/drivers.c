@@ -6,10 +6,10 @@
 #include "daemon/drivers.h"
 #include "drivers/network/network_driver.h"
 #include "drivers/qemu/qemu_driver.h"
-#include "nodedev/host.h"
-#include "nodedev/nodedev.h"
-#include "nodedev/pci.h"
-#include "nodedev/sriov.h"
+#include "host/host.h"
+#include "drivers/nodedev/nodedev.h"
+#include "host/pci.h"
+#include "host/sriov.h"
 #include "util/error.h"
 
 static GPtrArray *

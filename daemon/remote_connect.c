@@ -1,9 +1,12 @@
 /*
  * Handlers of the connection procedures: open/close, host questions, auth,
- * features and the event callback registry.
+ * features and the event callback registry. Facts about the host's CPUs and
+ * memory come from the host seam (src/host/hostinfo.h), so --host-root
+ * decides which host they describe.
  */
 #include "daemon/daemon.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "host/hostinfo.h"
 #include "util/error.h"
 #include "vrt-config.h"
 
@@ -202,36 +205,17 @@ vrt_handle_connect_unregister_close_callback(VrtCall *call, GError **error)
     return true;
 }
 
-static guint64
-meminfo_kib(const char *key)
-{
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL))
-        return 0;
-    size_t klen = strlen(key);
-    for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':')
-            return g_ascii_strtoull(line + klen + 1, NULL, 10);
-    }
-    return 0;
-}
-
 bool
 vrt_handle_node_get_info(VrtCall *call, remote_node_get_info_ret *ret, GError **error)
 {
     struct utsname u;
     uname(&u);
     g_strlcpy(ret->model, u.machine, sizeof(ret->model));
-    ret->memory = meminfo_kib("MemTotal");
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    ret->cpus = cpus > 0 ? (int)cpus : 1;
-    g_autofree char *cpuinfo = NULL;
-    ret->mhz = 0;
-    if (g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL)) {
-        char *p = strstr(cpuinfo, "cpu MHz");
-        if (p && (p = strchr(p, ':')))
-            ret->mhz = (int)g_ascii_strtod(p + 1, NULL);
-    }
+    VrtHost *host = vrt_call_daemon(call)->host;
+    ret->memory = vrt_host_meminfo_kib(host, "MemTotal");
+    ret->cpus = (int)vrt_host_cpus_online(host);
+    g_autofree char *mhz = vrt_host_cpuinfo_field(host, "cpu MHz");
+    ret->mhz = mhz ? (int)g_ascii_strtod(mhz, NULL) : 0;
     ret->nodes = 1;
     ret->sockets = 1;
     ret->cores = ret->cpus;
@@ -242,7 +226,7 @@ vrt_handle_node_get_info(VrtCall *call, remote_node_get_info_ret *ret, GError **
 bool
 vrt_handle_node_get_free_memory(VrtCall *call, remote_node_get_free_memory_ret *ret, GError **error)
 {
-    ret->freeMem = meminfo_kib("MemFree") * 1024;
+    ret->freeMem = vrt_host_meminfo_kib(vrt_call_daemon(call)->host, "MemFree") * 1024;
     return true;
 }
 

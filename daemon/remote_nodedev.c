@@ -1,9 +1,9 @@
 /*
  * Handlers of the node device procedures, over the node device driver
- * (src/nodedev/nodedev.h).
+ * (src/drivers/nodedev/nodedev.h).
  */
 #include "daemon/daemon.h"
-#include "nodedev/nodedev.h"
+#include "drivers/nodedev/nodedev.h"
 #include "util/error.h"
 
 static VrtNodedevDriver *

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of fuzz-netlink (src/nodedev/fuzz-netlink-corpus/):
+"""Writes the seed corpus of fuzz-netlink (src/host/fuzz-netlink-corpus/):
 rtnetlink messages as the kernel and the simulated host send them, laid
 out by hand from <linux/netlink.h>, <linux/rtnetlink.h> and
 <linux/if_link.h> (x86-64 byte order), so the seeds do not depend on the

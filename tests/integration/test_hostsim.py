@@ -25,7 +25,7 @@ def probe_path():
     cands = [os.environ.get("VRT_NODEDEV_PROBE", "")]
     for b in (os.environ.get("VRT_BUILD_DIR", ""), os.path.join(SRC, "build")):
         if b:
-            cands.append(os.path.join(b, "src", "nodedev", "vrt-nodedev-probe"))
+            cands.append(os.path.join(b, "src", "drivers", "nodedev", "vrt-nodedev-probe"))
     for c in cands:
         if c and os.access(c, os.X_OK):
             return c

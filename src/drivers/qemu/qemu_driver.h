@@ -17,7 +17,7 @@
 
 #include "drivers/qemu/qemu_capabilities.h"
 #include "drivers/network/network_driver.h"
-#include "nodedev/host.h"
+#include "host/host.h"
 
 #include <glib.h>
 #include <stdbool.h>

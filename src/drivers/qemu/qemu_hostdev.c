@@ -10,8 +10,8 @@
  */
 #include "drivers/qemu/qemu_hostdev.h"
 #include "drivers/qemu/qemu_command.h"
-#include "nodedev/pci.h"
-#include "nodedev/sriov.h"
+#include "host/pci.h"
+#include "host/sriov.h"
 #include "util/error.h"
 
 #include <string.h>

@@ -26,7 +26,7 @@
 
 #include "conf/domain/domain_conf.h"
 #include "drivers/network/network_driver.h"
-#include "nodedev/host.h"
+#include "host/host.h"
 
 #include <glib.h>
 #include <json-glib/json-glib.h>

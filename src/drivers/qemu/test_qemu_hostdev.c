@@ -11,8 +11,8 @@
  * Skipped when hostsim cannot run (no /dev/fuse, no python3-fusepy, not root).
  */
 #include "drivers/qemu/qemu_hostdev.h"
-#include "nodedev/pci.h"
-#include "nodedev/sriov.h"
+#include "host/pci.h"
+#include "host/sriov.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 

@@ -8,9 +8,9 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "nodedev/host.h"
-#include "nodedev/netlink.h"
-#include "nodedev/pci.h"
+#include "host/host.h"
+#include "host/netlink.h"
+#include "host/pci.h"
 
 /* 1 when addr is a VF (then *pf and *vf_index are set), 0 when not, -1 on
  * error. */

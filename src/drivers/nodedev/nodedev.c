@@ -5,11 +5,11 @@
  * between host drivers and vfio-pci on request, refusing devices a domain
  * uses.
  */
-#include "nodedev/nodedev.h"
+#include "drivers/nodedev/nodedev.h"
 
 #include <string.h>
 
-#include "nodedev/sriov.h"
+#include "host/sriov.h"
 #include "util/error.h"
 
 #define VRT_NODEDEV_COMPUTER "computer"

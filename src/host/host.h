@@ -1,6 +1,6 @@
 /*
  * The host seam: the one object through which vrt reads and changes the
- * host it runs on (sysfs, /dev/vfio, rtnetlink). A VrtHost is made from a
+ * host it runs on (sysfs, /dev/vfio, /proc, rtnetlink). A VrtHost is made from a
  * root prefix: "/" on a real host, the directory of a simulated host in
  * tests (tests/hostsim). Every path given to these helpers is an absolute
  * host path ("/sys/bus/pci/devices/0000:06:10.0/driver_override") resolved
@@ -21,7 +21,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "nodedev/netlink.h"
+#include "host/netlink.h"
 
 typedef struct _VrtHost VrtHost;
 

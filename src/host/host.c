@@ -2,7 +2,7 @@
  * The host seam: sysfs and /dev access under a root prefix, the choice of
  * the netlink transport, and the fault hook asked before host changes.
  */
-#include "nodedev/host.h"
+#include "host/host.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nodedev/nodedev.h"
-#include "nodedev/sriov.h"
+#include "drivers/nodedev/nodedev.h"
+#include "host/sriov.h"
 #include "util/error.h"
 
 static char *

@@ -3,7 +3,7 @@
  * encoding and decoding shared by two transports, the kernel's AF_NETLINK
  * socket and the simulated host's UNIX socket.
  */
-#include "nodedev/netlink.h"
+#include "host/netlink.h"
 
 #include <errno.h>
 #include <linux/if_link.h>

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nodedev/netlink.h"
+#include "host/netlink.h"
 
 #define FUZZ_VF 1
 #define FUZZ_SEQ 7

@@ -4,14 +4,14 @@
  * hand a function to vfio-pci and back. Every change is read back: the
  * kernel may accept a write and still leave the device elsewhere.
  */
-#include "nodedev/pci.h"
+#include "host/pci.h"
 
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "nodedev/sriov.h"
+#include "host/sriov.h"
 #include "util/error.h"
 
 #define VRT_PCI_MAX_DOMAIN 0xffff

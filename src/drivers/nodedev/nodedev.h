@@ -15,8 +15,8 @@
 #include <stdbool.h>
 
 #include "conf/nodedev/nodedev_conf.h"
-#include "nodedev/host.h"
-#include "nodedev/pci.h"
+#include "host/host.h"
+#include "host/pci.h"
 
 /* libvirt's virConnectListAllNodeDeviceFlags values */
 #define VIR_CONNECT_LIST_NODE_DEVICES_CAP_SYSTEM (1u << 0)

@@ -9,7 +9,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "nodedev/host.h"
+#include "host/host.h"
 
 #define VRT_PCI_VFIO_DRIVER "vfio-pci"
 

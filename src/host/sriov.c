@@ -3,7 +3,7 @@
  * attributes, and VF admin settings (MAC, VLAN, spoof check, trust) that
  * live in the PF and change over netlink.
  */
-#include "nodedev/sriov.h"
+#include "host/sriov.h"
 
 #include <string.h>
 

@@ -1,0 +1,117 @@
+/*
+ * Unit tests of the node device driver's XML: PCI and net/system devices
+ * checked against libvirt's nodedev.rng with virt-xml-validate.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/nodedev/nodedev_conf.h"
+
+/* Writes xml to a temporary file and runs virt-xml-validate on it. */
+static void
+assert_valid_nodedev(const char *xml)
+{
+    const char *validator = g_getenv("VRT_XML_VALIDATE");
+    g_autofree char *path = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *out = NULL;
+    int fd, status;
+
+    if (!validator || !*validator) {
+        g_test_skip("virt-xml-validate not found");
+        return;
+    }
+    fd = g_file_open_tmp("vrt-nodedev-XXXXXX.xml", &path, &err);
+    g_assert_no_error(err);
+    close(fd);
+    g_assert_true(g_file_set_contents(path, xml, -1, &err));
+    const char *argv[] = { validator, path, "nodedev", NULL };
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                               &status, &err));
+    if (!g_spawn_check_wait_status(status, NULL))
+        g_error("nodedev XML does not validate:\n%s", xml);
+    unlink(path);
+}
+static void
+test_xml_pci(void)
+{
+    g_autoptr(VrtNodedevDef) pf = vrt_nodedev_def_new(VRT_NODEDEV_CAP_PCI);
+    g_autoptr(VrtNodedevDef) vf = vrt_nodedev_def_new(VRT_NODEDEV_CAP_PCI);
+    VrtNodedevPciAddr a1 = { 0, 6, 0x10, 0 }, a2 = { 0, 6, 0x10, 2 }, p = { 0, 6, 0, 0 };
+    g_autofree char *pf_xml = NULL;
+    g_autofree char *vf_xml = NULL;
+
+    pf->name = g_strdup("pci_0000_06_00_0");
+    pf->path = g_strdup("/sys/devices/pci0000:00/0000:00:02.0/0000:06:00.0");
+    pf->parent = g_strdup("computer");
+    pf->driver = g_strdup("ixgbe");
+    pf->pci.klass = 0x020000;
+    pf->pci.addr = p;
+    pf->pci.vendor_id = 0x8086;
+    pf->pci.product_id = 0x10fb;
+    pf->pci.vendor_name = g_strdup("Intel <&> Corporation");
+    pf->pci.is_pf = true;
+    pf->pci.max_vfs = 63;
+    g_array_append_val(pf->pci.vfs, a1);
+    g_array_append_val(pf->pci.vfs, a2);
+    pf->pci.iommu_group = 20;
+    g_array_append_val(pf->pci.iommu_addrs, p);
+    pf->pci.numa_node = 0;
+    pf_xml = vrt_nodedev_def_format(pf);
+    g_assert_nonnull(strstr(pf_xml, "<capability type='virt_functions' maxCount='63'>\n"
+                                    "      <address domain='0x0000' bus='0x06' slot='0x10' function='0x0'/>\n"
+                                    "      <address domain='0x0000' bus='0x06' slot='0x10' function='0x2'/>\n"));
+    g_assert_nonnull(strstr(pf_xml, "<vendor id='0x8086'>Intel &lt;&amp;&gt; Corporation</vendor>"));
+    g_assert_nonnull(strstr(pf_xml, "<product id='0x10fb'/>"));
+    g_assert_nonnull(strstr(pf_xml, "<iommuGroup number='20'>"));
+    assert_valid_nodedev(pf_xml);
+
+    vf->name = g_strdup("pci_0000_06_10_2");
+    vf->parent = g_strdup("pci_0000_00_02_0");
+    vf->pci.addr = a2;
+    vf->pci.vendor_id = 0x8086;
+    vf->pci.product_id = 0x10ed;
+    vf->pci.is_vf = true;
+    vf->pci.pf = p;
+    vf_xml = vrt_nodedev_def_format(vf);
+    g_assert_nonnull(strstr(vf_xml, "<capability type='phys_function'>\n"
+                                    "      <address domain='0x0000' bus='0x06' slot='0x00' function='0x0'/>\n"));
+    g_assert_nonnull(strstr(vf_xml, "<slot>16</slot>\n    <function>2</function>"));
+    g_assert_null(strstr(vf_xml, "<driver>"));
+    g_assert_null(strstr(vf_xml, "iommuGroup"));
+    assert_valid_nodedev(vf_xml);
+}
+
+static void
+test_xml_net_and_system(void)
+{
+    g_autoptr(VrtNodedevDef) net = vrt_nodedev_def_new(VRT_NODEDEV_CAP_NET);
+    g_autoptr(VrtNodedevDef) sys = vrt_nodedev_def_new(VRT_NODEDEV_CAP_SYSTEM);
+    g_autofree char *net_xml = NULL;
+    g_autofree char *sys_xml = NULL;
+
+    net->name = g_strdup("net_ens1f0v0_52_54_00_aa_bb_cc");
+    net->parent = g_strdup("pci_0000_06_10_0");
+    net->net.ifname = g_strdup("ens1f0v0");
+    net->net.mac = g_strdup("52:54:00:aa:bb:cc");
+    net->net.link_state = g_strdup("up");
+    net->net.speed = 10000;
+    net_xml = vrt_nodedev_def_format(net);
+    g_assert_nonnull(strstr(net_xml, "<interface>ens1f0v0</interface>\n    <address>52:54:00:aa:bb:cc</address>\n"
+                                     "    <link speed='10000' state='up'/>"));
+    assert_valid_nodedev(net_xml);
+
+    sys->name = g_strdup("computer");
+    sys_xml = vrt_nodedev_def_format(sys);
+    g_assert_nonnull(strstr(sys_xml, "<capability type='system'>"));
+    assert_valid_nodedev(sys_xml);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/nodedev/xml/pci", test_xml_pci);
+    g_test_add_func("/nodedev/xml/net-system", test_xml_net_and_system);
+    return g_test_run();
+}

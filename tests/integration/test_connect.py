@@ -57,6 +57,64 @@ def test_python_libvirt_connection_calls(vrtd):
         conn.close()
 
 
+# A made-up host: its numbers match no machine the tests run on.
+FAKE_MEMINFO = "MemTotal:        7654321 kB\nMemFree:         1234567 kB\nMemAvailable:    2345678 kB\n"
+FAKE_CPUINFO = "".join(f"processor\t: {i}\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n"
+                       f"cpu MHz\t\t: 1234.567\nflags\t\t: fpu\n\n" for i in range(3))
+FAKE_UUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+@pytest.mark.parametrize("online", [None, "0-4,6\n"], ids=["cpuinfo-only", "sysfs-online"])
+def test_host_facts_come_from_the_host_root(tmp_path, online):
+    """With --host-root, node info, free memory and the capabilities' host
+    describe the /proc and /sys under that root, not the machine vrtd runs on:
+    memory from proc/meminfo, CPU count from sys/devices/system/cpu/online
+    (else the processors of proc/cpuinfo), MHz and vendor from proc/cpuinfo,
+    the host UUID from sys/class/dmi/id/product_uuid."""
+    import xml.etree.ElementTree as ET
+    host = tmp_path / "host"
+    (host / "proc").mkdir(parents=True)
+    (host / "proc" / "meminfo").write_text(FAKE_MEMINFO)
+    (host / "proc" / "cpuinfo").write_text(FAKE_CPUINFO)
+    (host / "sys" / "class" / "dmi" / "id").mkdir(parents=True)
+    (host / "sys" / "class" / "dmi" / "id" / "product_uuid").write_text(FAKE_UUID + "\n")
+    cpus = 3
+    if online:
+        (host / "sys" / "devices" / "system" / "cpu").mkdir(parents=True)
+        (host / "sys" / "devices" / "system" / "cpu" / "online").write_text(online)
+        cpus = 6
+    root = tmp_path / "root"
+    root.mkdir()
+    d = Vrtd(str(root), extra_args=["--host-root", str(host)]).start()
+    try:
+        info = virsh(d.uri, "nodeinfo").stdout
+        fields = dict(line.split(":", 1) for line in info.strip().splitlines())
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        assert fields["CPU model"] == os.uname().machine
+        assert fields["CPU(s)"] == str(cpus)
+        assert fields["CPU frequency"] == "1234 MHz"
+        assert fields["CPU socket(s)"] == "1"
+        assert fields["Core(s) per socket"] == str(cpus)
+        assert fields["Thread(s) per core"] == "1"
+        assert fields["NUMA cell(s)"] == "1"
+        assert fields["Memory size"] == "7654321 KiB"
+
+        conn = libvirt.open(d.uri)
+        try:
+            assert conn.getInfo() == [os.uname().machine, 7654321 // 1024, cpus, 1234, 1, 1, cpus, 1]
+            assert conn.getFreeMemory() == 1234567 * 1024
+            caps = ET.fromstring(conn.getCapabilities())
+        finally:
+            conn.close()
+        assert caps.findtext("host/uuid") == FAKE_UUID
+        assert caps.findtext("host/cpu/vendor") == "AMD"
+        cell = caps.find("host/topology/cells/cell")
+        assert cell.findtext("memory") == "7654321"
+        assert cell.find("cpus").get("num") == str(cpus)
+    finally:
+        d.stop()
+
+
 def test_unknown_procedure_is_unsupported_and_connection_lives(vrtd):
     w = wire.Wire(vrtd.sock)
     w.open()

@@ -305,7 +305,7 @@ main(int argc, char **argv)
     GOptionEntry entries[] = {
         { "root", 'r', 0, G_OPTION_ARG_FILENAME, &root, "Keep all state, sockets and logs under DIR", "DIR" },
         { "config", 'f', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (default <root>/etc/vrt/vrtd.conf)", "FILE" },
-        { "host-root", 0, 0, G_OPTION_ARG_FILENAME, &host_root, "Read sysfs and /dev under DIR (a simulated host)", "DIR" },
+        { "host-root", 0, 0, G_OPTION_ARG_FILENAME, &host_root, "Read sysfs, /proc and /dev under DIR (a simulated host)", "DIR" },
         { "daemon", 'd', 0, G_OPTION_ARG_NONE, &daemonize, "Run in the background", NULL },
         { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
         { NULL },

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the host seam: PCI address syntax, MAC parsing, the rtnetlink
  * encoder/decoder and the UNIX transport with its retry, the host root's
- * path rules and fault function, and the kernel's answers to our netlink.
+ * path rules and fault function, host facts read under the root (hostinfo.c),
+ * and the kernel's answers to our netlink.
  */
 #include <errno.h>
 #include <linux/netlink.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "host/host.h"
+#include "host/hostinfo.h"
 #include "host/netlink.h"
 #include "host/pci.h"
 #include "util/error.h"
@@ -410,11 +412,63 @@ test_netlink_kernel_addrs(void)
 }
 
 
+/* Host facts come from the files under the root: CPU count from the
+ * kernel's online list, else cpuinfo's processors; nothing found says 0 or 1,
+ * as the daemon answered before it read them under the root. */
+static void
+test_host_info(void)
+{
+    g_autofree char *root = g_dir_make_tmp("vrt-hostinfo-XXXXXX", NULL);
+    g_autofree char *proc = g_build_filename(root, "proc", NULL);
+    g_autofree char *cpudir = g_build_filename(root, "sys/devices/system/cpu", NULL);
+    g_autofree char *meminfo = g_build_filename(proc, "meminfo", NULL);
+    g_autofree char *cpuinfo = g_build_filename(proc, "cpuinfo", NULL);
+    g_autofree char *online = g_build_filename(cpudir, "online", NULL);
+    g_autofree char *machine_id = g_build_filename(root, "etc/machine-id", NULL);
+    g_autofree char *etc = g_build_filename(root, "etc", NULL);
+    g_autoptr(VrtHost) host = vrt_host_new(root, NULL);
+    g_autofree char *mhz = NULL;
+    guint8 uuid[16];
+
+    g_assert_nonnull(host);
+    g_assert_cmpuint(vrt_host_meminfo_kib(host, "MemTotal"), ==, 0);
+    g_assert_cmpuint(vrt_host_cpus_online(host), ==, 1);
+    g_assert_null(vrt_host_cpuinfo_field(host, "cpu MHz"));
+    g_assert_false(vrt_host_uuid(host, uuid));
+
+    g_assert_cmpint(g_mkdir_with_parents(proc, 0755), ==, 0);
+    g_assert_cmpint(g_mkdir_with_parents(cpudir, 0755), ==, 0);
+    g_assert_cmpint(g_mkdir_with_parents(etc, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(meminfo, "MemTotal:       1000 kB\nMemFree:         250 kB\n", -1, NULL));
+    g_assert_true(g_file_set_contents(cpuinfo, "processor\t: 0\ncpu MHz\t\t: 999.9\n\n"
+                                               "processor\t: 1\ncpu MHz\t\t: 999.9\n\n", -1, NULL));
+    g_assert_cmpuint(vrt_host_meminfo_kib(host, "MemTotal"), ==, 1000);
+    g_assert_cmpuint(vrt_host_meminfo_kib(host, "MemFree"), ==, 250);
+    g_assert_cmpuint(vrt_host_meminfo_kib(host, "Mem"), ==, 0);
+    g_assert_cmpuint(vrt_host_cpus_online(host), ==, 2);
+    mhz = vrt_host_cpuinfo_field(host, "cpu MHz");
+    g_assert_cmpstr(mhz, ==, "999.9");
+
+    g_assert_true(g_file_set_contents(online, "0-3,8,10-11\n", -1, NULL));
+    g_assert_cmpuint(vrt_host_cpus_online(host), ==, 7);
+    g_assert_true(g_file_set_contents(online, "3-1\n", -1, NULL));   /* malformed: cpuinfo decides */
+    g_assert_cmpuint(vrt_host_cpus_online(host), ==, 2);
+
+    g_assert_true(g_file_set_contents(machine_id, "00112233445566778899aabbccddeeff\n", -1, NULL));
+    g_assert_true(vrt_host_uuid(host, uuid));
+    g_assert_cmpuint(uuid[0], ==, 0x00);
+    g_assert_cmpuint(uuid[15], ==, 0xff);
+
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", root);
+    g_assert_cmpint(system(cmd), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/host/host-seam", test_host_seam);
+    g_test_add_func("/host/info", test_host_info);
     g_test_add_func("/host/pci-addr", test_pci_addr);
     g_test_add_func("/host/mac", test_mac);
     g_test_add_func("/host/netlink/setlink-roundtrip", test_netlink_setlink_roundtrip);

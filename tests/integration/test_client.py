@@ -432,6 +432,15 @@ def vf_driver(host, addr):
     return os.path.basename(os.readlink(f"{host}/sys/bus/pci/devices/{addr}/driver"))
 
 
+def test_nodeinfo_describes_the_simulated_host(simhost):
+    """hostsim's /proc and cpu/online (4 CPUs at 2600 MHz, 8 GiB), not this machine's."""
+    for tool in (vrt, virsh):
+        info = tool(simhost.uri, "nodeinfo").stdout
+        assert re.search(r"^CPU\(s\):\s+4$", info, re.M), info
+        assert re.search(r"^CPU frequency:\s+2600 MHz$", info, re.M), info
+        assert re.search(r"^Memory size:\s+8388608 KiB$", info, re.M), info
+
+
 def test_nodedev_detach_reattach_on_simulated_host(simhost):
     uri = simhost.uri
     need(uri, "nodedev-list")

@@ -3,8 +3,8 @@
  * hostdev-backed device (<interface type='hostdev'>, <interface
  * type='network'> on a hostdev pool, <hostdev type='pci'>) is a fixed
  * sequence of steps. Each VF a domain holds has a record (VrtQemuHostdevRecord)
- * that says which job runs on it, the step it has reached and what is needed
- * to undo that step (the VF's original driver, MAC, VLAN, spoof check and
+ * that says which job runs on it, the steps it has completed (and the one
+ * it started) and what is needed to undo them (the VF's original driver, MAC, VLAN, spoof check and
  * trust, the network port). The record is saved, through the driver's status
  * callback, into the domain's status file before every host-changing step;
  * rollback undoes the recorded steps in reverse, and after a daemon restart
@@ -33,8 +33,9 @@
 #include <stdbool.h>
 
 /* How long a detach waits for the guest to release a device before it
- * returns with the removal pending (libvirt's 5 s). */
-#define VRT_QEMU_HOSTDEV_UNPLUG_WAIT_MS 5000
+ * returns with the removal pending (libvirt's 5 s). The one constant for
+ * every unplug of a domain, emulated or hostdev. */
+#define VRT_QEMU_UNPLUG_WAIT_MS 5000
 
 typedef enum {
     VRT_QEMU_HOSTDEV_JOB_NONE = 0,   /* attached, nothing running */
@@ -42,8 +43,9 @@ typedef enum {
     VRT_QEMU_HOSTDEV_JOB_DETACH,
 } VrtQemuHostdevJob;
 
-/* Steps in the order they run. Attach: claim .. commit; detach:
- * device-del .. done. The record's step is the last one started. */
+/* The steps, in the order of the step table (qemu_hostdev.c), which says
+ * what each does, undoes and recovers. Attach: claim .. commit; detach:
+ * device-del .. done. Their names persist in the status file. */
 typedef enum {
     VRT_QEMU_HOSTDEV_STEP_NONE = 0,
     VRT_QEMU_HOSTDEV_STEP_CLAIM,       /* port allocated / VF checked free */
@@ -57,8 +59,11 @@ typedef enum {
     VRT_QEMU_HOSTDEV_STEP_REATTACH,    /* VF back on its original driver */
     VRT_QEMU_HOSTDEV_STEP_RESTORE_VF,  /* original MAC/VLAN set and read back */
     VRT_QEMU_HOSTDEV_STEP_RELEASE,     /* network port released */
-    VRT_QEMU_HOSTDEV_STEP_DONE,
+    VRT_QEMU_HOSTDEV_STEP_DONE,        /* record dropped */
+    VRT_QEMU_HOSTDEV_N_STEPS,
 } VrtQemuHostdevStep;
+
+#define VRT_QEMU_HOSTDEV_STEP_BIT(step) (1u << (step))
 
 typedef enum {
     VRT_QEMU_HOSTDEV_KIND_NET_HOSTDEV = 0, /* <interface type='hostdev'> */
@@ -67,10 +72,14 @@ typedef enum {
 } VrtQemuHostdevKind;
 
 const char *vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job);
+/* Names from the step table; from_string gives -1 for an unknown name. */
 const char *vrt_qemu_hostdev_step_to_string(VrtQemuHostdevStep step);
+int vrt_qemu_hostdev_step_from_string(const char *name);
 const char *vrt_qemu_hostdev_kind_to_string(VrtQemuHostdevKind kind);
 
-/* One VF held (or being taken or given back) by a domain. */
+/* One VF held (or being taken or given back) by a domain. The job's
+ * progress is the set of steps completed plus the one started and not yet
+ * known to be complete; nothing else steers undo or recovery. */
 typedef struct {
     char *alias;                 /* the device's alias (net1, hostdev0) */
     VrtQemuHostdevKind kind;
@@ -79,13 +88,12 @@ typedef struct {
     bool is_vf;                  /* an SR-IOV VF (MAC/VLAN through its PF) */
     char *network;               /* KIND_NET_NETWORK */
     guchar port_uuid[16];
-    bool port_set;
+    bool port_set;               /* port_uuid holds the claimed port */
     guint8 mac[6];               /* requested MAC (interfaces) */
     VrtQemuHostdevJob job;
-    VrtQemuHostdevStep step;
-    bool pending;                /* device_del sent, no DEVICE_DELETED yet */
-    /* What undo needs (valid when saved is true). */
-    bool saved;
+    guint32 done;                /* VRT_QEMU_HOSTDEV_STEP_BIT of each completed step */
+    VrtQemuHostdevStep running;  /* started, maybe not complete; NONE: none */
+    /* What undo needs (valid once save-vf is done). */
     char *orig_driver;           /* NULL: it had none */
     guint8 orig_mac[6];
     guint orig_vlan;
@@ -93,6 +101,21 @@ typedef struct {
     bool orig_spoofchk;
     bool orig_trust;
 } VrtQemuHostdevRecord;
+
+static inline bool
+vrt_qemu_hostdev_record_done(const VrtQemuHostdevRecord *rec, VrtQemuHostdevStep step)
+{
+    return (rec->done & VRT_QEMU_HOSTDEV_STEP_BIT(step)) != 0;
+}
+
+/* device_del sent, no DEVICE_DELETED yet. */
+bool vrt_qemu_hostdev_record_pending(const VrtQemuHostdevRecord *rec);
+
+/* The status files of vrt before the step table kept only the last step
+ * started (old_step); this fills rec->done and rec->running from it and
+ * the record's job, kind, managed and vf flags, as the table would have
+ * run them. */
+void vrt_qemu_hostdev_record_from_last_step(VrtQemuHostdevRecord *rec, VrtQemuHostdevStep old_step);
 
 void vrt_qemu_hostdev_record_free(VrtQemuHostdevRecord *rec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevRecord, vrt_qemu_hostdev_record_free)
@@ -118,6 +141,10 @@ char *vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st);
 /* Parses a <hostdev-records> element (NULL or "" gives an empty state).
  * VIR_ERR_PARSE_FAILED naming what is wrong. */
 VrtQemuHostdevState *vrt_qemu_hostdev_state_parse(const char *xml, GError **error);
+
+/* The one error of a detach while the device's unplug is pending, for
+ * every device of a domain: VIR_ERR_OPERATION_FAILED. */
+void vrt_qemu_unplug_in_progress_error(GError **error, const char *alias);
 
 /* ---- the context ---- */
 
@@ -156,7 +183,7 @@ typedef struct {
     char *(*vf_owner)(const char *addr, gpointer data);
     VrtDomainDef *def;               /* the live definition */
     VrtQemuHostdevState *state;      /* the domain's records */
-    guint unplug_wait_ms;            /* 0: VRT_QEMU_HOSTDEV_UNPLUG_WAIT_MS */
+    guint unplug_wait_ms;            /* 0: VRT_QEMU_UNPLUG_WAIT_MS */
 } VrtQemuHostdevCtx;
 
 /* ---- the jobs ---- */

@@ -9,6 +9,7 @@
  */
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -303,9 +304,12 @@ detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
     bool done;
 
     {
+        g_autofree char *removed = NULL;
         bool handled = false;
-        bool ok = vrt_qemu_hostdev_dom_detach(obj, t->xml, t->alias, &handled, error);
+        bool ok = vrt_qemu_hostdev_dom_detach(obj, t->xml, t->alias, &handled, &removed, error);
 
+        if (removed)
+            vrt_qemu_hotplug_device_deleted(obj, removed);
         if (handled)
             return ok;
     }

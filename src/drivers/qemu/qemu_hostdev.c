@@ -142,7 +142,7 @@ recorded(const VrtQemuHostdevRecord *rec, VrtQemuHostdevStep step)
 void
 vrt_qemu_unplug_in_progress_error(GError **error, const char *alias)
 {
-    vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+    vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
                   "unplug of device '%s' is already in progress: waiting for the guest to release it", alias);
 }
 
@@ -734,6 +734,26 @@ do_remove(Job *j, GError **error)
 }
 
 static bool
+need_netdev_del(Job *j)
+{
+    return j->rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_EMULATED;
+}
+
+/* The interface's backend goes after its device; a netdev QEMU does not
+ * have (already deleted) is no error. */
+static bool
+do_netdev_del(Job *j, GError **error)
+{
+    VrtDomainNetDef tmp = { .info.alias = j->rec->alias };
+    g_autofree char *id = vrt_qemu_command_netdev_id(&tmp);
+    g_autoptr(GError) err = NULL;
+
+    if (!j->ctx->mon->netdev_del(j->ctx->mon_data, id, &err))
+        g_debug("domain %s: netdev_del %s: %s", dom_name(j->ctx), id, err->message);
+    return true;
+}
+
+static bool
 need_reattach(Job *j)
 {
     return vrt_qemu_hostdev_record_done(j->rec, VRT_QEMU_HOSTDEV_STEP_DETACH_HOST);
@@ -877,6 +897,7 @@ static const StepDef steps[] = {
     { ROW(DEVICE_DEL, "device-del", DETACH), .run = do_device_del, .undo = undo_nothing,
       .recover = recover_device_del },
     { ROW(REMOVE, "remove", DETACH), .run = do_remove, .writes_status = true },
+    { ROW(NETDEV_DEL, "netdev-del", DETACH), .needed = need_netdev_del, .run = do_netdev_del },
     { ROW(REATTACH, "reattach", DETACH), .needed = need_reattach, .run = reattach_host },
     { ROW(RESTORE_VF, "restore-vf", DETACH), .needed = need_restore_vf, .run = restore_vf },
     { ROW(RELEASE, "release", DETACH), .needed = need_release, .run = release_port },
@@ -926,6 +947,8 @@ vrt_qemu_hostdev_record_from_last_step(VrtQemuHostdevRecord *rec, VrtQemuHostdev
         if ((s == VRT_QEMU_HOSTDEV_STEP_SET_VF || s == VRT_QEMU_HOSTDEV_STEP_RESTORE_VF) && !vf_set)
             continue;
         if ((s == VRT_QEMU_HOSTDEV_STEP_DETACH_HOST || s == VRT_QEMU_HOSTDEV_STEP_REATTACH) && !rec->managed)
+            continue;
+        if (s == VRT_QEMU_HOSTDEV_STEP_NETDEV_DEL) /* no emulated records then */
             continue;
         rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(s);
     }
@@ -1112,6 +1135,44 @@ vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias
     return ret;
 }
 
+/* Refuses a device whose record has a job running. Lock held. */
+static bool
+check_idle_locked(VrtQemuHostdevRecord *rec, GError **error)
+{
+    if (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH) {
+        vrt_qemu_unplug_in_progress_error(error, rec->alias);
+        return false;
+    }
+    if (rec->job != VRT_QEMU_HOSTDEV_JOB_NONE) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "device '%s' is being attached", rec->alias);
+        return false;
+    }
+    return true;
+}
+
+/* Runs the detach job of j->rec (job set by the caller). */
+static bool
+run_detach(Job *j, GError **error)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+
+    if (run_steps(j, error))
+        return true;
+    /* device_del did not go out (or QEMU refused it): the device stays
+     * attached. Past it the detach cannot be taken back; recovery or the
+     * next DEVICE_DELETED finishes it. */
+    if (undo_steps(j, VRT_QEMU_HOSTDEV_JOB_DETACH, VRT_QEMU_HOSTDEV_STEP_DONE)) {
+        ctx_lock(ctx);
+        j->rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
+        /* An emulated interface has a record only while it is detached. */
+        if (j->rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_EMULATED)
+            remove_record(ctx, j->rec);
+        ctx_unlock(ctx);
+        save_after_undo(ctx, "detach");
+    }
+    return false;
+}
+
 bool
 vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **error)
 {
@@ -1124,31 +1185,40 @@ vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **erro
         vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", alias);
         return false;
     }
-    if (j.rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH) {
+    if (!check_idle_locked(j.rec, error)) {
         ctx_unlock(ctx);
-        vrt_qemu_unplug_in_progress_error(error, alias);
-        return false;
-    }
-    if (j.rec->job != VRT_QEMU_HOSTDEV_JOB_NONE) {
-        ctx_unlock(ctx);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "device '%s' is being attached", alias);
         return false;
     }
     j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
     ctx_unlock(ctx);
+    return run_detach(&j, error);
+}
 
-    if (run_steps(&j, error))
-        return true;
-    /* device_del did not go out (or QEMU refused it): the device stays
-     * attached. Past it the detach cannot be taken back; recovery or the
-     * next DEVICE_DELETED finishes it. */
-    if (undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_DETACH, VRT_QEMU_HOSTDEV_STEP_DONE)) {
-        ctx_lock(ctx);
-        j.rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
+bool
+vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias, GError **error)
+{
+    Job j = { .ctx = ctx };
+    VrtQemuHostdevRecord *rec;
+
+    ctx_lock(ctx);
+    if ((rec = vrt_qemu_hostdev_state_find(ctx->state, alias)) && !check_idle_locked(rec, error)) {
         ctx_unlock(ctx);
-        save_after_undo(ctx, alias);
+        return false;
     }
-    return false;
+    if (rec || !vrt_domain_def_find_net_by_alias(ctx->def, alias)) {
+        ctx_unlock(ctx);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s is not an emulated interface", alias);
+        return false;
+    }
+    rec = g_new0(VrtQemuHostdevRecord, 1);
+    rec->alias = g_strdup(alias);
+    rec->addr = g_strdup("");
+    rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_EMULATED;
+    rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+    g_ptr_array_add(ctx->state->records, rec);
+    ctx_unlock(ctx);
+    j.rec = rec;
+    return run_detach(&j, error);
 }
 
 bool

@@ -56,6 +56,7 @@ typedef enum {
     VRT_QEMU_HOSTDEV_STEP_COMMIT,      /* in nets/hostdevs, status written */
     VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL,  /* device_del sent, waiting for the guest */
     VRT_QEMU_HOSTDEV_STEP_REMOVE,      /* out of nets/hostdevs */
+    VRT_QEMU_HOSTDEV_STEP_NETDEV_DEL,  /* an emulated interface's netdev_del */
     VRT_QEMU_HOSTDEV_STEP_REATTACH,    /* VF back on its original driver */
     VRT_QEMU_HOSTDEV_STEP_RESTORE_VF,  /* original MAC/VLAN set and read back */
     VRT_QEMU_HOSTDEV_STEP_RELEASE,     /* network port released */
@@ -69,6 +70,7 @@ typedef enum {
     VRT_QEMU_HOSTDEV_KIND_NET_HOSTDEV = 0, /* <interface type='hostdev'> */
     VRT_QEMU_HOSTDEV_KIND_NET_NETWORK,     /* <interface type='network'> on a pool */
     VRT_QEMU_HOSTDEV_KIND_HOSTDEV,         /* standalone <hostdev> */
+    VRT_QEMU_HOSTDEV_KIND_NET_EMULATED,    /* an emulated interface, only while it is detached */
 } VrtQemuHostdevKind;
 
 const char *vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job);
@@ -143,7 +145,7 @@ char *vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st);
 VrtQemuHostdevState *vrt_qemu_hostdev_state_parse(const char *xml, GError **error);
 
 /* The one error of a detach while the device's unplug is pending, for
- * every device of a domain: VIR_ERR_OPERATION_FAILED. */
+ * every device of a domain: VIR_ERR_OPERATION_INVALID. */
 void vrt_qemu_unplug_in_progress_error(GError **error, const char *alias);
 
 /* ---- the context ---- */
@@ -153,6 +155,7 @@ typedef struct {
     /* device_add with props (borrowed). */
     bool (*device_add)(gpointer data, JsonObject *props, GError **error);
     bool (*device_del)(gpointer data, const char *alias, GError **error);
+    bool (*netdev_del)(gpointer data, const char *id, GError **error);
     /* Waits up to timeout_ms for DEVICE_DELETED of alias (called without
      * the lock); true when it came (and consumes it). */
     bool (*wait_deleted)(gpointer data, const char *alias, guint timeout_ms);
@@ -211,6 +214,11 @@ char *vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char 
  * the removal pending: the device stays in both lists and a second detach
  * fails with VIR_ERR_OPERATION_FAILED without sending device_del again. */
 bool vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
+
+/* The same detach for an emulated interface of the domain: one
+ * device_del, the same wait and the same pending state (its record lives
+ * until the removal completes), then netdev_del. */
+bool vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
 
 /* True when alias is one of the engine's records (a DEVICE_DELETED for it
  * belongs to vrt_qemu_hostdev_device_deleted). */

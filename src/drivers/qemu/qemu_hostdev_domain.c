@@ -53,7 +53,18 @@ dom_ctx_device_del(gpointer data, const char *alias, GError **error)
     return vrt_qemu_monitor_device_del(g->mon, alias, error);
 }
 
-/* DEVICE_DELETED is noted in unplug_done by the monitor's event thread;
+static bool
+dom_ctx_netdev_del(gpointer data, const char *id, GError **error)
+{
+    DomCtx *g = data;
+
+    if (!dom_ctx_running(g, error))
+        return false;
+    return vrt_qemu_monitor_netdev_del(g->mon, id, error);
+}
+
+/* The one wait for a guest to release a device. DEVICE_DELETED is noted
+ * in unplug_done by the monitor's event thread;
  * taking it out here means the queued event finds nothing left to do. */
 static bool
 dom_ctx_wait_deleted(gpointer data, const char *alias, guint timeout_ms)
@@ -127,6 +138,7 @@ dom_ctx_vf_owner(const char *addr, gpointer data)
 static const VrtQemuHostdevMonitorOps dom_ctx_mon_ops = {
     .device_add = dom_ctx_device_add,
     .device_del = dom_ctx_device_del,
+    .netdev_del = dom_ctx_netdev_del,
     .wait_deleted = dom_ctx_wait_deleted,
     .list_ids = dom_ctx_list_ids,
 };
@@ -257,6 +269,21 @@ vrt_qemu_hostdev_dom_detach(VrtQemuDom *obj, const char *xml, const char *alias,
 }
 
 bool
+vrt_qemu_hostdev_dom_unplug(VrtQemuDom *obj, const char *alias, char **removed, GError **error)
+{
+    DomCtx g;
+    VrtQemuHostdevCtx ctx;
+    bool ok;
+
+    dom_ctx_init(&g, &ctx, obj, NULL, true);
+    ok = vrt_qemu_hostdev_detach_emulated(&ctx, alias, error);
+    if (ok && !vrt_qemu_hostdev_owns(&ctx, alias))
+        *removed = g_strdup(alias);
+    dom_ctx_done(&g);
+    return ok;
+}
+
+bool
 vrt_qemu_hostdev_dom_device_deleted(VrtQemuDom *obj, const char *alias)
 {
     DomCtx g;
@@ -382,15 +409,43 @@ vrt_qemu_hostdev_driver_load(VrtQemuDriver *drv)
 }
 
 void
+vrt_qemu_hostdev_dom_emit_removed(VrtQemuDom *obj, const char *alias)
+{
+    g_autoptr(VrtDomainRef) ref = NULL;
+
+    if (!obj->drv->cfg.device_removed)
+        return;
+    g_mutex_lock(&obj->lock);
+    ref = vrt_qemu_dom_make_ref(obj);
+    g_mutex_unlock(&obj->lock);
+    obj->drv->cfg.device_removed(ref, alias, obj->drv->cfg.data);
+}
+
+void
 vrt_qemu_hostdev_dom_recover(VrtQemuDom *obj)
 {
     DomCtx g;
     VrtQemuHostdevCtx ctx;
     g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) detaching = g_ptr_array_new_with_free_func(g_free);
 
     dom_ctx_init(&g, &ctx, obj, NULL, true);
+    g_mutex_lock(&obj->lock);
+    for (guint i = 0; i < obj->hostdevs->records->len; i++) {
+        VrtQemuHostdevRecord *rec = g_ptr_array_index(obj->hostdevs->records, i);
+
+        if (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH)
+            g_ptr_array_add(detaching, g_strdup(rec->alias));
+    }
+    g_mutex_unlock(&obj->lock);
     if (!vrt_qemu_hostdev_recover(&ctx, &err))
         g_warning("domain %s: host device recovery: %s", obj->def->name, err ? err->message : "failed");
+    /* A detach the previous daemon left pending that is complete now is
+     * announced as any removal. */
+    for (guint i = 0; i < detaching->len; i++) {
+        if (!vrt_qemu_hostdev_owns(&ctx, g_ptr_array_index(detaching, i)))
+            vrt_qemu_hostdev_dom_emit_removed(obj, g_ptr_array_index(detaching, i));
+    }
     dom_ctx_done(&g);
 }
 

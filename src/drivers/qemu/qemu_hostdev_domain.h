@@ -16,6 +16,9 @@ bool vrt_qemu_hostdev_dom_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GErro
  * the caller to finish as any removed device. */
 bool vrt_qemu_hostdev_dom_detach(VrtQemuDom *obj, const char *xml, const char *alias, bool *handled, char **removed,
                                  GError **error);
+/* Detaches the emulated interface alias through the same job (one
+ * device_del, one wait, one pending state); *removed as above. */
+bool vrt_qemu_hostdev_dom_unplug(VrtQemuDom *obj, const char *alias, char **removed, GError **error);
 /* Finishes a hostdev removal on DEVICE_DELETED; false when alias is not one. */
 bool vrt_qemu_hostdev_dom_device_deleted(VrtQemuDom *obj, const char *alias);
 /* Start: sets up the hostdev devices of def (the definition being started);
@@ -27,7 +30,10 @@ void vrt_qemu_hostdev_start_commit(VrtQemuHostdevStart *hs);
 void vrt_qemu_hostdev_start_free(VrtQemuHostdevStart *hs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevStart, vrt_qemu_hostdev_start_free)
 void vrt_qemu_hostdev_dom_release(VrtQemuDom *obj);
-/* After a reconnect: finish or undo unfinished hostdev jobs. */
+/* Tells the driver's listeners (DEVICE_REMOVED) that alias left. */
+void vrt_qemu_hostdev_dom_emit_removed(VrtQemuDom *obj, const char *alias);
+/* After a reconnect: finish or undo unfinished jobs (hostdev or a pending
+ * detach of an emulated interface). */
 void vrt_qemu_hostdev_dom_recover(VrtQemuDom *obj);
 /* QEMU died while vrtd was down: give back the VFs of the status file. */
 void vrt_qemu_hostdev_dom_release_dead(VrtQemuDom *obj, VrtQemuStatus *st);

@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 static const char *const job_names[] = { "none", "attach", "detach" };
-static const char *const kind_names[] = { "interface-hostdev", "interface-network", "hostdev" };
+static const char *const kind_names[] = { "interface-hostdev", "interface-network", "hostdev",
+                                          "interface-emulated" };
 
 const char *
 vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job)

@@ -41,6 +41,7 @@ typedef struct {
     int saves;
     guint device_adds;
     guint device_dels;
+    guint netdev_dels;
     char *last_props;    /* JSON of the last device_add */
     const char *fail_step; /* "job:step" the fault hook fails */
     int fail_skip;       /* matches of fail_step let through first */
@@ -149,8 +150,21 @@ fake_list_ids(gpointer data, GError **error)
     return read_ids(data);
 }
 
+static bool
+fake_netdev_del(gpointer data, const char *id, GError **error)
+{
+    Env *env = data;
+
+    env->netdev_dels++;
+    return true;
+}
+
 static const VrtQemuHostdevMonitorOps fake_mon = {
-    fake_device_add, fake_device_del, fake_wait_deleted, fake_list_ids,
+    .device_add = fake_device_add,
+    .device_del = fake_device_del,
+    .netdev_del = fake_netdev_del,
+    .wait_deleted = fake_wait_deleted,
+    .list_ids = fake_list_ids,
 };
 
 static bool
@@ -613,7 +627,7 @@ test_pending_unplug(void)
     g_assert_cmpuint(env->device_dels, ==, 1);
 
     g_assert_false(vrt_qemu_hostdev_detach(&env->ctx, "net0", &err));
-    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_FAILED);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
     g_clear_error(&err);
     g_assert_cmpuint(env->device_dels, ==, 1);
 
@@ -624,6 +638,60 @@ test_pending_unplug(void)
     g_assert_true(vrt_qemu_hostdev_device_deleted(&env->ctx, "net0", &err));
     g_assert_no_error(err);
     assert_released(env, before);
+    assert_consistent(env);
+    env_close(env, true);
+}
+
+/* An emulated interface is detached by the same job: one device_del, the
+ * same pending state and refusal, a record in the status file while it
+ * is pending that a restarted daemon finishes, then netdev_del. */
+static void
+test_emulated_unplug(void)
+{
+    Env *env = env_open(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDeviceDef) dev = parse_dev(env, "<interface type='user'><mac address='52:54:00:aa:bb:09'/>"
+                                                       "<model type='virtio'/></interface>");
+    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *dir = g_strdup(env->dir);
+    g_autofree char *alias = NULL;
+    VrtQemuHostdevRecord *rec;
+
+    g_assert_true(vrt_domain_def_assign_device_address(env->def, dev, &err));
+    alias = g_strdup(dev->data.net->info.alias);
+    vrt_domain_def_net_insert(env->def, g_steal_pointer(&dev->data.net));
+    g_ptr_array_add(ids, g_strdup(alias));
+    write_ids(env, ids);
+    g_assert_false(vrt_qemu_hostdev_owns(&env->ctx, alias));
+
+    env->ctx.unplug_wait_ms = SHORT_UNPLUG_MS;
+    env->ack = false;
+    g_assert_true(vrt_qemu_hostdev_detach_emulated(&env->ctx, alias, &err));
+    g_assert_no_error(err);
+    rec = vrt_qemu_hostdev_state_find(env->state, alias);
+    g_assert_nonnull(rec);
+    g_assert_true(vrt_qemu_hostdev_record_pending(rec));
+    g_assert_cmpuint(n_nets(env), ==, 1);
+    g_assert_false(vrt_qemu_hostdev_detach_emulated(&env->ctx, alias, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_clear_error(&err);
+    g_assert_false(vrt_qemu_hostdev_detach(&env->ctx, alias, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_clear_error(&err);
+    g_assert_cmpuint(env->device_dels, ==, 1);
+    g_assert_cmpuint(env->netdev_dels, ==, 0);
+
+    /* The daemon restarts; the guest let go meanwhile. */
+    env_close(env, false);
+    env = env_open(dir);
+    g_ptr_array_set_size(ids, 0);
+    write_ids(env, ids);
+    g_assert_cmpuint(env->state->records->len, ==, 1);
+    g_assert_true(vrt_qemu_hostdev_recover(&env->ctx, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(env->state->records->len, ==, 0);
+    g_assert_cmpuint(n_nets(env), ==, 0);
+    g_assert_cmpuint(env->netdev_dels, ==, 1);
     assert_consistent(env);
     env_close(env, true);
 }
@@ -973,6 +1041,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/hostdev/named-vf-and-hostdev", test_named_vf_and_hostdev);
     g_test_add_func("/qemu/hostdev/pool-exhausted", test_pool_exhausted);
     g_test_add_func("/qemu/hostdev/pending-unplug", test_pending_unplug);
+    g_test_add_func("/qemu/hostdev/emulated-unplug", test_emulated_unplug);
     g_test_add_func("/qemu/hostdev/start-release", test_start_release);
     for (guint i = 0; i < G_N_ELEMENTS(old_cases); i++) {
         g_autofree char *path = g_strdup_printf("/qemu/hostdev/old-record-recovers/%s", old_cases[i].old_step);

@@ -622,18 +622,24 @@ unplug_and_wait(VrtQemuHostdevCtx *ctx, const char *alias, GError **error)
     return true;
 }
 
+/* A guest that does not let go in time still has the VF: it must not go
+ * back to the host or the pool yet. The device is then listed as an
+ * attached one with its detach pending (the record becomes that job), and
+ * the rollback stops; DEVICE_DELETED or recovery finish it. */
 static bool
 undo_device_add(Job *j, GError **error)
 {
-    GError *err = NULL;
+    VrtQemuHostdevCtx *ctx = j->ctx;
 
-    if (!in_qemu(j->ctx, j->rec->alias))
+    if (!in_qemu(ctx, j->rec->alias) || unplug_and_wait(ctx, j->rec->alias, error))
         return true;
-    /* As before the step table: a guest that keeps the device is logged
-     * and the rest is undone anyway. */
-    if (!unplug_and_wait(j->ctx, j->rec->alias, &err))
-        log_undo(j->ctx, j->rec->alias, "device_add", err);
-    return true;
+    ctx_lock(ctx);
+    if (j->dev)
+        insert_device_locked(ctx, j->dev);
+    j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+    j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
+    ctx_unlock(ctx);
+    return false;
 }
 
 /* Hotplug: the device enters nets/hostdevs; start: the interface's
@@ -1090,7 +1096,7 @@ vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError 
         ctx_unlock(ctx);
     }
     save_after_undo(ctx, dev->type == VRT_DOMAIN_DEVICE_NET ? "interface" : "hostdev");
-    if (net) {
+    if (net && dev->data.net) { /* still ours, not listed pending removal */
         net->actual.set = false;
         net->port_uuid_set = false;
     }

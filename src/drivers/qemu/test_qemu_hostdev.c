@@ -642,6 +642,47 @@ test_pending_unplug(void)
     env_close(env, true);
 }
 
+/* An attach fails after device_add (here at commit) and the guest does
+ * not let go of the device in time: the VF must not go back to the host
+ * (nor its port to the pool) while the guest still has it. The device
+ * stays listed, pending removal, and the late DEVICE_DELETED gives it
+ * back. */
+static void
+test_rollback_guest_keeps_device(void)
+{
+    Env *env = env_open(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *before = host_snapshot(env);
+    g_autofree char *drv = NULL;
+    g_autoptr(GPtrArray) ids = NULL;
+    VrtQemuHostdevRecord *rec;
+
+    env->ctx.unplug_wait_ms = SHORT_UNPLUG_MS;
+    env->ack = false;
+    env->fail_step = "attach:commit";
+    g_assert_false(attach(env, pool_if, &err));
+    g_assert_nonnull(err);
+    g_clear_error(&err);
+    g_assert_true(ids_have(env, "net0"));
+    drv = vf_driver(env, 0);
+    g_assert_cmpstr(drv, ==, "vfio-pci");
+    g_assert_cmpint(ports(env, POOL), ==, 1);
+    rec = vrt_qemu_hostdev_state_find(env->state, "net0");
+    g_assert_nonnull(rec);
+    g_assert_true(vrt_qemu_hostdev_record_pending(rec));
+    g_assert_cmpuint(n_nets(env), ==, 1);
+    assert_consistent(env);
+
+    /* The guest lets go. */
+    ids = read_ids(env);
+    g_ptr_array_set_size(ids, 0);
+    write_ids(env, ids);
+    g_assert_true(vrt_qemu_hostdev_device_deleted(&env->ctx, "net0", &err));
+    g_assert_no_error(err);
+    assert_released(env, before);
+    env_close(env, true);
+}
+
 /* An emulated interface is detached by the same job: one device_del, the
  * same pending state and refusal, a record in the status file while it
  * is pending that a restarted daemon finishes, then netdev_del. */
@@ -1042,6 +1083,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/hostdev/pool-exhausted", test_pool_exhausted);
     g_test_add_func("/qemu/hostdev/pending-unplug", test_pending_unplug);
     g_test_add_func("/qemu/hostdev/emulated-unplug", test_emulated_unplug);
+    g_test_add_func("/qemu/hostdev/rollback-guest-keeps-device", test_rollback_guest_keeps_device);
     g_test_add_func("/qemu/hostdev/start-release", test_start_release);
     for (guint i = 0; i < G_N_ELEMENTS(old_cases); i++) {
         g_autofree char *path = g_strdup_printf("/qemu/hostdev/old-record-recovers/%s", old_cases[i].old_step);

@@ -52,7 +52,7 @@ struct _VrtQemuDom {
     bool stop_requested;        /* destroy/shutdown asked: EOF is not a crash */
     bool guest_shutdown;        /* SHUTDOWN seen */
     bool fake_reboot;           /* reboot asked: SHUTDOWN becomes reset + cont */
-    GHashTable *unplug_pending; /* alias -> NULL: device_del sent, no DEVICE_DELETED yet */
+    GHashTable *unplug_pending; /* alias -> NULL: an unplug pending in a status file of older vrt */
     GHashTable *unplug_done;    /* alias -> NULL: DEVICE_DELETED seen, not yet processed */
     VrtQemuHostdevState *hostdevs; /* the hostdev job's records (qemu_hostdev.h), saved in the status */
 

@@ -1,12 +1,15 @@
 /*
  * SR-IOV hostdev hotplug as a journaled job. An attach or detach of a
  * hostdev-backed device (<interface type='hostdev'>, <interface
- * type='network'> on a hostdev pool, <hostdev type='pci'>) is a fixed
- * sequence of steps. Each VF a domain holds has a record (VrtQemuHostdevRecord)
- * that says which job runs on it, the steps it has completed (and the one
- * it started) and what is needed to undo them (the VF's original driver, MAC, VLAN, spoof check and
- * trust, the network port). The record is saved, through the driver's status
- * callback, into the domain's status file before every host-changing step;
+ * type='network'> on a hostdev pool, <hostdev type='pci'>) runs the rows
+ * of one step table (qemu_hostdev.c); so does the live detach of an
+ * emulated interface. Each VF a domain holds (and each interface being
+ * detached) has a record (VrtQemuHostdevRecord) that says which job runs
+ * on it, the steps it has completed (and the one it started) and what is
+ * needed to undo them (the VF's original driver, MAC, VLAN, spoof check
+ * and trust, the network port). The record is saved, through the driver's
+ * status callback, into the domain's status file before every
+ * host-changing step;
  * rollback undoes the recorded steps in reverse, and after a daemon restart
  * vrt_qemu_hostdev_recover() reads the records, checks the kernel's and
  * QEMU's actual state and finishes or undoes what was left half done.
@@ -212,7 +215,7 @@ char *vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char 
  * unplug_wait_ms for the guest. When it answers, the VF is given back
  * (vrt_qemu_hostdev_device_deleted). When it does not, returns true with
  * the removal pending: the device stays in both lists and a second detach
- * fails with VIR_ERR_OPERATION_FAILED without sending device_del again. */
+ * fails with VIR_ERR_OPERATION_INVALID without sending device_del again. */
 bool vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
 
 /* The same detach for an emulated interface of the domain: one
@@ -224,10 +227,11 @@ bool vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias,
  * belongs to vrt_qemu_hostdev_device_deleted). */
 bool vrt_qemu_hostdev_owns(VrtQemuHostdevCtx *ctx, const char *alias);
 
-/* QEMU reported the device gone: removes it from both lists, gives the VF
- * back to its original driver, restores and verifies its MAC/VLAN,
- * releases the port and writes the status. A step that fails leaves the
- * record at that step (recovery retries it); returns the first error. */
+/* QEMU reported the device gone: runs the rest of the detach (out of both
+ * lists, the VF back to its original driver, its MAC/VLAN restored and
+ * verified, the port released, or netdev_del for an emulated interface)
+ * and writes the status. A step that fails stays started in the record
+ * (recovery retries it); returns the first error. */
 bool vrt_qemu_hostdev_device_deleted(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
 
 /* Domain start: sets up every hostdev-backed device in ctx->def (which

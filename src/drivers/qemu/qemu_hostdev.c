@@ -915,7 +915,11 @@ G_STATIC_ASSERT(G_N_ELEMENTS(steps) == VRT_QEMU_HOSTDEV_N_STEPS - 1);
 static const StepDef *
 row_of(VrtQemuHostdevStep step)
 {
-    return step > VRT_QEMU_HOSTDEV_STEP_NONE && step < VRT_QEMU_HOSTDEV_N_STEPS ? &steps[step - 1] : NULL;
+    for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+        if (steps[i].step == step)
+            return &steps[i];
+    }
+    return NULL;
 }
 
 const char *
@@ -938,6 +942,15 @@ vrt_qemu_hostdev_step_from_string(const char *name)
     return -1;
 }
 
+/* The steps of the status format before the table, in their order. Fixed:
+ * a step added to the table later never ran under the old code. */
+static const VrtQemuHostdevStep old_format_steps[] = {
+    VRT_QEMU_HOSTDEV_STEP_CLAIM,      VRT_QEMU_HOSTDEV_STEP_SAVE_VF,    VRT_QEMU_HOSTDEV_STEP_SET_VF,
+    VRT_QEMU_HOSTDEV_STEP_DETACH_HOST, VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD, VRT_QEMU_HOSTDEV_STEP_COMMIT,
+    VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL, VRT_QEMU_HOSTDEV_STEP_REMOVE,     VRT_QEMU_HOSTDEV_STEP_REATTACH,
+    VRT_QEMU_HOSTDEV_STEP_RESTORE_VF, VRT_QEMU_HOSTDEV_STEP_RELEASE,    VRT_QEMU_HOSTDEV_STEP_DONE,
+};
+
 void
 vrt_qemu_hostdev_record_from_last_step(VrtQemuHostdevRecord *rec, VrtQemuHostdevStep old_step)
 {
@@ -947,14 +960,16 @@ vrt_qemu_hostdev_record_from_last_step(VrtQemuHostdevRecord *rec, VrtQemuHostdev
 
     rec->done = 0;
     rec->running = rec->job == VRT_QEMU_HOSTDEV_JOB_NONE ? VRT_QEMU_HOSTDEV_STEP_NONE : old_step;
-    for (guint i = 0; i < G_N_ELEMENTS(steps) && steps[i].step < upto; i++) {
-        VrtQemuHostdevStep s = steps[i].step;
+    if (upto == VRT_QEMU_HOSTDEV_STEP_NONE)
+        return;
+    for (guint i = 0; i < G_N_ELEMENTS(old_format_steps) && old_format_steps[i] != upto; i++) {
+        VrtQemuHostdevStep s = old_format_steps[i];
 
+        /* The old code ran these only for an interface on a VF, and for a
+         * managed device. */
         if ((s == VRT_QEMU_HOSTDEV_STEP_SET_VF || s == VRT_QEMU_HOSTDEV_STEP_RESTORE_VF) && !vf_set)
             continue;
         if ((s == VRT_QEMU_HOSTDEV_STEP_DETACH_HOST || s == VRT_QEMU_HOSTDEV_STEP_REATTACH) && !rec->managed)
-            continue;
-        if (s == VRT_QEMU_HOSTDEV_STEP_NETDEV_DEL) /* no emulated records then */
             continue;
         rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(s);
     }

@@ -46,9 +46,10 @@ typedef enum {
     VRT_QEMU_HOSTDEV_JOB_DETACH,
 } VrtQemuHostdevJob;
 
-/* The steps, in the order of the step table (qemu_hostdev.c), which says
- * what each does, undoes and recovers. Attach: claim .. commit; detach:
- * device-del .. done. Their names persist in the status file. */
+/* The steps; the step table (qemu_hostdev.c) gives their order, names
+ * (which persist in the status file) and what each does, undoes and
+ * recovers. Attach: claim .. commit; detach: device-del .. done. At most
+ * 32 (a record keeps them as bits). */
 typedef enum {
     VRT_QEMU_HOSTDEV_STEP_NONE = 0,
     VRT_QEMU_HOSTDEV_STEP_CLAIM,       /* port allocated / VF checked free */
@@ -67,6 +68,7 @@ typedef enum {
     VRT_QEMU_HOSTDEV_N_STEPS,
 } VrtQemuHostdevStep;
 
+G_STATIC_ASSERT(VRT_QEMU_HOSTDEV_N_STEPS <= 32);
 #define VRT_QEMU_HOSTDEV_STEP_BIT(step) (1u << (step))
 
 typedef enum {

@@ -797,6 +797,8 @@ test_old_record_steps(void)
         " step='commit' pending='no' mac='00:00:00:00:00:00'/>"
         "<record alias='net1' kind='interface-hostdev' addr='0000:06:10.2' managed='yes' vf='yes' job='detach'"
         " step='device-del' pending='yes' mac='52:54:00:aa:bb:02'/>"
+        "<record alias='net2' kind='interface-hostdev' addr='0000:06:10.3' managed='yes' vf='yes' job='attach'"
+        " step='none' pending='no' mac='52:54:00:aa:bb:03'/>"
         "</hostdev-records>", &err);
     VrtQemuHostdevRecord *r;
 
@@ -817,6 +819,10 @@ test_old_record_steps(void)
     g_assert_true(vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_SET_VF));
     g_assert_true(vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_DETACH_HOST));
     g_assert_false(vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL));
+    /* Created, nothing started yet. */
+    r = vrt_qemu_hostdev_state_find(st, "net2");
+    g_assert_cmpuint(r->done, ==, 0);
+    g_assert_cmpint(r->running, ==, VRT_QEMU_HOSTDEV_STEP_NONE);
 }
 
 /* Domain start sets up every hostdev-backed device of the definition

@@ -54,7 +54,7 @@ struct _VrtQemuDom {
     bool stop_requested;        /* destroy/shutdown asked: EOF is not a crash */
     bool guest_shutdown;        /* SHUTDOWN seen */
     bool fake_reboot;           /* reboot asked: SHUTDOWN becomes reset + cont */
-    GHashTable *unplug_pending; /* alias -> NULL: device_del sent, no DEVICE_DELETED yet */
+    GHashTable *unplug_pending; /* alias -> NULL: an unplug pending in a status file of older vrt */
     GHashTable *unplug_done;    /* alias -> NULL: DEVICE_DELETED seen, not yet processed */
     VrtQemuHostdevState *hostdevs; /* the hostdev job's records (qemu_hostdev.h), saved in the status */
 
@@ -192,29 +192,3 @@ void vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias);
 /* Splits AFFECT_CURRENT into LIVE or CONFIG and checks the combination
  * (lock NOT held). */
 bool vrt_qemu_dom_affect_flags(VrtQemuDom *obj, guint flags, bool *live, bool *config, GError **error);
-
-/* ---- the hostdev job (qemu_hostdev_glue.c); job held, lock NOT held ---- */
-/* Whether dev goes through the hostdev job (hostdev kinds, pool networks). */
-bool vrt_qemu_hostdev_dom_wants(VrtQemuDom *obj, const VrtDomainDeviceDef *dev);
-bool vrt_qemu_hostdev_dom_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error);
-/* *handled false: not a device of the hostdev job (the caller goes on). */
-bool vrt_qemu_hostdev_dom_detach(VrtQemuDom *obj, const char *xml, const char *alias, bool *handled,
-                                 GError **error);
-/* Finishes a hostdev removal on DEVICE_DELETED; false when alias is not one. */
-bool vrt_qemu_hostdev_dom_device_deleted(VrtQemuDom *obj, const char *alias);
-/* Start: sets up the hostdev devices of def (the definition being started);
- * freeing the result gives them back, vrt_qemu_hostdev_start_commit keeps
- * them (then vrt_qemu_hostdev_dom_release at stop gives them back). */
-typedef struct _VrtQemuHostdevStart VrtQemuHostdevStart;
-VrtQemuHostdevStart *vrt_qemu_hostdev_dom_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, GError **error);
-void vrt_qemu_hostdev_start_commit(VrtQemuHostdevStart *hs);
-void vrt_qemu_hostdev_start_free(VrtQemuHostdevStart *hs);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevStart, vrt_qemu_hostdev_start_free)
-void vrt_qemu_hostdev_dom_release(VrtQemuDom *obj);
-/* After a reconnect: finish or undo unfinished hostdev jobs. */
-void vrt_qemu_hostdev_dom_recover(VrtQemuDom *obj);
-/* QEMU died while vrtd was down: give back the VFs of the status file. */
-void vrt_qemu_hostdev_dom_release_dead(VrtQemuDom *obj, VrtQemuStatus *st);
-/* Driver load, after reconnecting: gives back VFs of starts a killed daemon
- * left unfinished. */
-void vrt_qemu_hostdev_driver_load(VrtQemuDriver *drv);

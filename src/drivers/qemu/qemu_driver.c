@@ -6,6 +6,7 @@
  * and reports lifecycle events after the change.
  */
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 

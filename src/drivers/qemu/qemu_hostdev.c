@@ -1,12 +1,15 @@
 /*
  * The hostdev hotplug job: attach and detach of SR-IOV VFs (and other PCI
- * functions) as a sequence of recorded steps with rollback, the pending
- * unplug, and recovery after a restart. Each step is announced by saving
- * the device's record (step + what undo needs) through ctx->save_status
- * before the host or QEMU is touched, then the fault hook is asked, then
- * the step runs. Undo and recovery never trust the record alone: they read
- * the VF's driver and settings and QEMU's device list and act on what is
- * there, so running them twice is harmless. See qemu_hostdev.h.
+ * functions) as one table of steps (steps[] below). Each row names a step
+ * and gives what runs it (do), what takes it back (undo) and what a
+ * restarted daemon does with it (recover); the record of each device keeps
+ * the steps completed and the one started. One forward runner, one reverse
+ * walk and one recovery read the table, and the fault hook gets its names
+ * from it. Before a step runs, the record (step + what undo needs) is saved
+ * through ctx->save_status, then the fault hook is asked. Undo and recovery
+ * never trust the record alone: they read the VF's driver and settings and
+ * QEMU's device list and act on what is there, so running them twice is
+ * harmless. See qemu_hostdev.h.
  */
 #include "drivers/qemu/qemu_hostdev.h"
 #include "drivers/qemu/qemu_command.h"
@@ -23,6 +26,38 @@
 #define RECOVER_UNPLUG_WAIT_MS 1000
 /* Pool ports tried before giving up when VFs are held by other domains. */
 #define MAX_POOL_TRIES 256
+
+/* One run of the table over one record. */
+typedef struct {
+    VrtQemuHostdevCtx *ctx;
+    VrtQemuHostdevRecord *rec;
+    VrtDomainDeviceDef *dev;  /* hotplug attach: the device, taken at commit */
+    VrtDomainNetDef *net;     /* attach and start: the interface (NULL for a <hostdev>) */
+    bool waiting;             /* a step left the job waiting for the guest */
+} Job;
+
+/* What a restarted daemon does with a record, decided by the row of the
+ * step it stopped at after looking at QEMU. */
+typedef enum {
+    RECOVER_ROLLBACK, /* undo the recorded steps */
+    RECOVER_FORWARD,  /* run the rest of the (detach) job */
+    RECOVER_KEEP,     /* attached and in QEMU: nothing to do */
+    RECOVER_WAIT,     /* unplug pending: DEVICE_DELETED finishes it */
+    RECOVER_FAILED,
+} Recovery;
+
+typedef struct {
+    VrtQemuHostdevStep step;
+    const char *name;               /* in the status file and VRT_FAULT_DIE_AT */
+    VrtQemuHostdevJob job;
+    bool (*needed)(Job *j);         /* NULL: always; false skips the step */
+    bool (*run)(Job *j, GError **error);  /* do */
+    /* NULL: cannot be taken back, a rollback stops here and recovery
+     * goes forward. */
+    bool (*undo)(Job *j, GError **error);
+    Recovery (*recover)(Job *j, GPtrArray *qemu_ids); /* NULL: attach rolls back, detach goes on */
+    bool writes_status;             /* do is itself the status write: no announcement */
+} StepDef;
 
 /* ---- small helpers ---- */
 
@@ -43,7 +78,7 @@ ctx_unlock(VrtQemuHostdevCtx *ctx)
 static guint
 unplug_wait_ms(VrtQemuHostdevCtx *ctx)
 {
-    return ctx->unplug_wait_ms ? ctx->unplug_wait_ms : VRT_QEMU_HOSTDEV_UNPLUG_WAIT_MS;
+    return ctx->unplug_wait_ms ? ctx->unplug_wait_ms : VRT_QEMU_UNPLUG_WAIT_MS;
 }
 
 static const char *
@@ -67,30 +102,6 @@ save_locked(VrtQemuHostdevCtx *ctx, GError **error)
     return ctx->save_status ? ctx->save_status(ctx->data, error) : true;
 }
 
-/* Announces a step: records it, saves the status, asks the fault hook. */
-static bool
-begin_step(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, VrtQemuHostdevStep step, GError **error)
-{
-    VrtQemuHostdevStep old;
-
-    ctx_lock(ctx);
-    old = rec->step;
-    rec->step = step;
-    if (!save_locked(ctx, error)) {
-        rec->step = old;
-        ctx_unlock(ctx);
-        return false;
-    }
-    ctx_unlock(ctx);
-    g_debug("domain %s: %s %s: step %s", dom_name(ctx), vrt_qemu_hostdev_job_to_string(rec->job), rec->alias,
-            vrt_qemu_hostdev_step_to_string(step));
-    if (ctx->fault &&
-        !ctx->fault(vrt_qemu_hostdev_job_to_string(rec->job), vrt_qemu_hostdev_step_to_string(step),
-                    ctx->fault_data, error))
-        return false;
-    return true;
-}
-
 static bool
 parse_addr(const char *text, VrtPciAddr *addr, GError **error)
 {
@@ -107,10 +118,38 @@ ids_contain(GPtrArray *ids, const char *alias)
     return false;
 }
 
+/* Whether QEMU has the device; when it cannot say, assume it has. */
+static bool
+in_qemu(VrtQemuHostdevCtx *ctx, const char *alias)
+{
+    g_autoptr(GPtrArray) ids = ctx->mon->list_ids(ctx->mon_data, NULL);
+
+    return !ids || ids_contain(ids, alias);
+}
+
 static void
 remove_record(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
 {
     g_ptr_array_remove(ctx->state->records, rec);
+}
+
+static bool
+recorded(const VrtQemuHostdevRecord *rec, VrtQemuHostdevStep step)
+{
+    return rec->running == step || vrt_qemu_hostdev_record_done(rec, step);
+}
+
+void
+vrt_qemu_unplug_in_progress_error(GError **error, const char *alias)
+{
+    vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                  "unplug of device '%s' is already in progress: waiting for the guest to release it", alias);
+}
+
+bool
+vrt_qemu_hostdev_record_pending(const VrtQemuHostdevRecord *rec)
+{
+    return rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH && rec->running == VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
 }
 
 /* ---- which devices are ours ---- */
@@ -176,69 +215,7 @@ set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], g
     return true;
 }
 
-/* Gives a VF back to its original driver when it is on vfio-pci because
- * of us. */
-static bool
-undo_detach_host(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
-{
-    g_autofree char *cur = NULL;
-    VrtPciAddr a;
-
-    if (!rec->managed || !rec->saved || g_strcmp0(rec->orig_driver, VRT_PCI_VFIO_DRIVER) == 0)
-        return true;
-    if (!parse_addr(rec->addr, &a, error) || !vrt_pci_get_driver(ctx->host, &a, &cur, error))
-        return false;
-    if (g_strcmp0(cur, rec->orig_driver) == 0)
-        return true;
-    return vrt_pci_reattach(ctx->host, &a, rec->orig_driver, error);
-}
-
-static bool
-undo_set_vf(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
-{
-    if (!rec->is_vf || !rec->saved || rec->kind == VRT_QEMU_HOSTDEV_KIND_HOSTDEV)
-        return true;
-    return set_vf_verified(ctx, rec->addr, rec->orig_mac, rec->orig_vlan, rec->orig_qos, error);
-}
-
-static bool
-release_port(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
-{
-    if (!rec->port_set || !ctx->network)
-        return true;
-    if (!vrt_network_port_release(ctx->network, rec->network, rec->port_uuid, error))
-        return false;
-    rec->port_set = false;
-    return true;
-}
-
-/* Undoes the host side of a record from its step down (VF driver, VF
- * settings, port). Errors are logged; false when any undo failed. */
-static bool
-undo_host(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
-{
-    GError *err = NULL;
-    bool ok = true;
-
-    if (rec->step >= VRT_QEMU_HOSTDEV_STEP_DETACH_HOST && !undo_detach_host(ctx, rec, &err)) {
-        log_undo(ctx, rec->alias, "detach from the host driver", err);
-        ok = false;
-        err = NULL;
-    }
-    if (rec->step >= VRT_QEMU_HOSTDEV_STEP_SET_VF && !undo_set_vf(ctx, rec, &err)) {
-        log_undo(ctx, rec->alias, "VF MAC/VLAN", err);
-        ok = false;
-        err = NULL;
-    }
-    /* The port goes back only once the VF is clean. */
-    if (ok && !release_port(ctx, rec, &err)) {
-        log_undo(ctx, rec->alias, "port allocation", err);
-        ok = false;
-    }
-    return ok;
-}
-
-/* ---- attach ---- */
+/* ---- the steps: claim ---- */
 
 /* The VF is not in this domain, not another domain's or a pool port's, not
  * used by the host itself; managed='no' needs it on vfio-pci already. */
@@ -320,8 +297,11 @@ allocate_port(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, const guint8 ma
 }
 
 static bool
-step_claim(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, VrtDomainNetDef *net, GError **error)
+do_claim(Job *j, GError **error)
 {
+    VrtQemuHostdevCtx *ctx = j->ctx;
+    VrtQemuHostdevRecord *rec = j->rec;
+    VrtDomainNetDef *net = j->net;
     g_autoptr(VrtNetworkPortAlloc) alloc = NULL;
     VrtPciAddr a;
 
@@ -373,9 +353,27 @@ step_claim(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, VrtDomainNetDef *n
     return check_free(ctx, rec, error);
 }
 
+/* Also the detach's release. */
 static bool
-step_save_vf(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
+release_port(Job *j, GError **error)
 {
+    VrtQemuHostdevRecord *rec = j->rec;
+
+    if (!rec->port_set || !j->ctx->network)
+        return true;
+    if (!vrt_network_port_release(j->ctx->network, rec->network, rec->port_uuid, error))
+        return false;
+    rec->port_set = false;
+    return true;
+}
+
+/* ---- save-vf, set-vf ---- */
+
+static bool
+do_save_vf(Job *j, GError **error)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+    VrtQemuHostdevRecord *rec = j->rec;
     g_autofree char *drv = NULL;
     VrtPciAddr a, pf;
     VrtVfInfo info = { 0 };
@@ -403,8 +401,13 @@ step_save_vf(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
     rec->orig_qos = info.qos;
     rec->orig_spoofchk = info.spoofchk;
     rec->orig_trust = info.trust;
-    rec->saved = true;
     ctx_unlock(ctx);
+    return true;
+}
+
+static bool
+undo_nothing(Job *j, GError **error)
+{
     return true;
 }
 
@@ -418,29 +421,68 @@ net_vlan(const VrtDomainNetDef *net)
     return 0;
 }
 
-/* The host-side steps shared by hotplug and domain start. */
 static bool
-prepare_host(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, VrtDomainNetDef *net, GError **error)
+need_set_vf(Job *j)
 {
+    return j->net && j->rec->is_vf;
+}
+
+static bool
+do_set_vf(Job *j, GError **error)
+{
+    return set_vf_verified(j->ctx, j->rec->addr, j->net->mac, net_vlan(j->net), 0, error);
+}
+
+/* Also the detach's restore-vf. */
+static bool
+restore_vf(Job *j, GError **error)
+{
+    VrtQemuHostdevRecord *rec = j->rec;
+
+    return set_vf_verified(j->ctx, rec->addr, rec->orig_mac, rec->orig_vlan, rec->orig_qos, error);
+}
+
+/* ---- detach-host ---- */
+
+static bool
+need_managed(Job *j)
+{
+    return j->rec->managed;
+}
+
+static bool
+do_detach_host(Job *j, GError **error)
+{
+    g_autofree char *orig = NULL;
     VrtPciAddr a;
 
-    if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_CLAIM, error) || !step_claim(ctx, rec, net, error))
-        return false;
-    if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_SAVE_VF, error) || !step_save_vf(ctx, rec, error))
-        return false;
-    if (net && rec->is_vf) {
-        if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_SET_VF, error) ||
-            !set_vf_verified(ctx, rec->addr, net->mac, net_vlan(net), 0, error))
-            return false;
-    }
-    if (rec->managed) {
-        g_autofree char *orig = NULL;
+    return parse_addr(j->rec->addr, &a, error) && vrt_pci_detach(j->ctx->host, &a, &orig, error);
+}
 
-        if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_DETACH_HOST, error) || !parse_addr(rec->addr, &a, error) ||
-            !vrt_pci_detach(ctx->host, &a, &orig, error))
-            return false;
-    }
-    return true;
+/* Gives the VF back to its original driver unless it is there already or
+ * was on vfio-pci before us. Also the detach's reattach. */
+static bool
+reattach_host(Job *j, GError **error)
+{
+    VrtQemuHostdevRecord *rec = j->rec;
+    g_autofree char *cur = NULL;
+    VrtPciAddr a;
+
+    if (g_strcmp0(rec->orig_driver, VRT_PCI_VFIO_DRIVER) == 0)
+        return true;
+    if (!parse_addr(rec->addr, &a, error) || !vrt_pci_get_driver(j->ctx->host, &a, &cur, error))
+        return false;
+    if (g_strcmp0(cur, rec->orig_driver) == 0)
+        return true;
+    return vrt_pci_reattach(j->ctx->host, &a, rec->orig_driver, error);
+}
+
+/* ---- device-add, commit ---- */
+
+static bool
+need_hotplug(Job *j)
+{
+    return j->dev != NULL;
 }
 
 static VrtQemuHostdevRecord *
@@ -510,6 +552,34 @@ check_duplicate_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError *
     return true;
 }
 
+/* Takes the device out of the engine's hands into ctx->def. Lock held. */
+static void
+insert_device_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev)
+{
+    if (dev->type == VRT_DOMAIN_DEVICE_NET)
+        vrt_domain_def_net_insert(ctx->def, g_steal_pointer(&dev->data.net));
+    else
+        vrt_domain_def_hostdev_insert(ctx->def, g_steal_pointer(&dev->data.hostdev));
+}
+
+/* Puts a device inserted by insert_device_locked back into dev (when it
+ * was taken). */
+static void
+uninsert_device_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, const char *alias)
+{
+    if (dev->type == VRT_DOMAIN_DEVICE_NET ? dev->data.net != NULL : dev->data.hostdev != NULL)
+        return;
+    if (dev->type == VRT_DOMAIN_DEVICE_NET) {
+        VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, alias);
+
+        dev->data.net = net ? vrt_domain_def_net_remove(ctx->def, net) : NULL;
+    } else {
+        VrtDomainHostdevDef *h = vrt_domain_def_find_hostdev_by_alias(ctx->def, alias);
+
+        dev->data.hostdev = h ? vrt_domain_def_hostdev_remove(ctx->def, h) : NULL;
+    }
+}
+
 static JsonObject *
 device_props_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **error)
 {
@@ -525,32 +595,20 @@ device_props_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **er
     return vrt_qemu_command_net_device_props(ctx->def, &tmp, error);
 }
 
-/* Takes the device out of the engine's hands into ctx->def. Lock held. */
-static void
-insert_device_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev)
+static bool
+do_device_add(Job *j, GError **error)
 {
-    if (dev->type == VRT_DOMAIN_DEVICE_NET)
-        vrt_domain_def_net_insert(ctx->def, g_steal_pointer(&dev->data.net));
-    else
-        vrt_domain_def_hostdev_insert(ctx->def, g_steal_pointer(&dev->data.hostdev));
+    g_autoptr(JsonObject) props = NULL;
+
+    if (j->net && !vrt_domain_net_link_hostdev(j->net, error))
+        return false;
+    ctx_lock(j->ctx);
+    props = device_props_locked(j->ctx, j->dev, error);
+    ctx_unlock(j->ctx);
+    return props && j->ctx->mon->device_add(j->ctx->mon_data, props, error);
 }
 
-/* Puts a device inserted by insert_device_locked back into dev. */
-static void
-uninsert_device_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, const char *alias)
-{
-    if (dev->type == VRT_DOMAIN_DEVICE_NET) {
-        VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, alias);
-
-        dev->data.net = net ? vrt_domain_def_net_remove(ctx->def, net) : NULL;
-    } else {
-        VrtDomainHostdevDef *h = vrt_domain_def_find_hostdev_by_alias(ctx->def, alias);
-
-        dev->data.hostdev = h ? vrt_domain_def_hostdev_remove(ctx->def, h) : NULL;
-    }
-}
-
-/* device_del and wait for the guest; used by rollback and recovery. */
+/* device_del and wait for the guest. */
 static bool
 unplug_and_wait(VrtQemuHostdevCtx *ctx, const char *alias, GError **error)
 {
@@ -564,15 +622,462 @@ unplug_and_wait(VrtQemuHostdevCtx *ctx, const char *alias, GError **error)
     return true;
 }
 
+/* A guest that does not let go in time still has the VF: it must not go
+ * back to the host or the pool yet. The device is then listed as an
+ * attached one with its detach pending (the record becomes that job), and
+ * the rollback stops; DEVICE_DELETED or recovery finish it. */
+static bool
+undo_device_add(Job *j, GError **error)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+
+    if (!in_qemu(ctx, j->rec->alias) || unplug_and_wait(ctx, j->rec->alias, error))
+        return true;
+    ctx_lock(ctx);
+    if (j->dev)
+        insert_device_locked(ctx, j->dev);
+    j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+    j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
+    ctx_unlock(ctx);
+    return false;
+}
+
+/* Hotplug: the device enters nets/hostdevs; start: the interface's
+ * hostdev enters hostdevs. Either way the job is over (job none). */
+static bool
+do_commit(Job *j, GError **error)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+    bool ok;
+
+    ctx_lock(ctx);
+    if (j->dev) {
+        insert_device_locked(ctx, j->dev);
+    } else if (j->net) {
+        if (!vrt_domain_net_link_hostdev(j->net, error)) {
+            ctx_unlock(ctx);
+            return false;
+        }
+        if (j->net->hostdev && !g_ptr_array_find(ctx->def->hostdevs, j->net->hostdev, NULL))
+            g_ptr_array_add(ctx->def->hostdevs, j->net->hostdev);
+    }
+    j->rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
+    j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT);
+    j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
+    ok = save_locked(ctx, error);
+    if (!ok) {
+        j->rec->job = VRT_QEMU_HOSTDEV_JOB_ATTACH;
+        j->rec->done &= ~VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT);
+        j->rec->running = VRT_QEMU_HOSTDEV_STEP_COMMIT;
+    }
+    ctx_unlock(ctx);
+    return ok;
+}
+
+/* Removes the device of rec from both lists (if still there). Lock held. */
+static void
+remove_device_locked(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
+{
+    if (rec->kind == VRT_QEMU_HOSTDEV_KIND_HOSTDEV) {
+        VrtDomainHostdevDef *h = vrt_domain_def_find_hostdev_by_alias(ctx->def, rec->alias);
+
+        if (h && !h->parent_net)
+            vrt_domain_hostdev_def_free(vrt_domain_def_hostdev_remove(ctx->def, h));
+    } else {
+        VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, rec->alias);
+
+        if (net)
+            vrt_domain_net_def_free(vrt_domain_def_net_remove(ctx->def, net));
+    }
+}
+
+static bool
+undo_commit(Job *j, GError **error)
+{
+    ctx_lock(j->ctx);
+    if (j->dev)
+        uninsert_device_locked(j->ctx, j->dev, j->rec->alias);
+    else if (j->net)
+        vrt_domain_def_net_unlink_hostdev(j->ctx->def, j->net);
+    else
+        remove_device_locked(j->ctx, j->rec); /* recovery: the status may list it */
+    ctx_unlock(j->ctx);
+    return true;
+}
+
+/* ---- detach: device-del, remove, reattach, restore-vf, release, done ---- */
+
+/* One device_del, then up to unplug_wait_ms for the guest; without an
+ * answer the step stays started (the unplug is pending) and
+ * vrt_qemu_hostdev_device_deleted goes on from it. */
+static bool
+do_device_del(Job *j, GError **error)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+
+    if (!ctx->mon->device_del(ctx->mon_data, j->rec->alias, error))
+        return false;
+    g_debug("domain %s: waiting up to %u ms for the guest to release %s", dom_name(ctx), unplug_wait_ms(ctx),
+            j->rec->alias);
+    if (!ctx->mon->wait_deleted(ctx->mon_data, j->rec->alias, unplug_wait_ms(ctx))) {
+        g_info("domain %s: guest has not released %s yet; its removal completes when QEMU reports it",
+               dom_name(ctx), j->rec->alias);
+        j->waiting = true;
+    }
+    return true;
+}
+
+static bool
+do_remove(Job *j, GError **error)
+{
+    bool ok;
+
+    ctx_lock(j->ctx);
+    remove_device_locked(j->ctx, j->rec);
+    ok = save_locked(j->ctx, error);
+    ctx_unlock(j->ctx);
+    return ok;
+}
+
+static bool
+need_netdev_del(Job *j)
+{
+    return j->rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_EMULATED;
+}
+
+/* The interface's backend goes after its device; a netdev QEMU does not
+ * have (already deleted) is no error. */
+static bool
+do_netdev_del(Job *j, GError **error)
+{
+    VrtDomainNetDef tmp = { .info.alias = j->rec->alias };
+    g_autofree char *id = vrt_qemu_command_netdev_id(&tmp);
+    g_autoptr(GError) err = NULL;
+
+    if (!j->ctx->mon->netdev_del(j->ctx->mon_data, id, &err))
+        g_debug("domain %s: netdev_del %s: %s", dom_name(j->ctx), id, err->message);
+    return true;
+}
+
+static bool
+need_reattach(Job *j)
+{
+    return vrt_qemu_hostdev_record_done(j->rec, VRT_QEMU_HOSTDEV_STEP_DETACH_HOST);
+}
+
+static bool
+need_restore_vf(Job *j)
+{
+    return vrt_qemu_hostdev_record_done(j->rec, VRT_QEMU_HOSTDEV_STEP_SET_VF);
+}
+
+static bool
+need_release(Job *j)
+{
+    return j->rec->port_set;
+}
+
+/* Drops the record: the job is over and rec is freed. */
+static bool
+do_done(Job *j, GError **error)
+{
+    bool ok;
+
+    ctx_lock(j->ctx);
+    remove_record(j->ctx, j->rec);
+    j->rec = NULL;
+    ok = save_locked(j->ctx, error);
+    ctx_unlock(j->ctx);
+    return ok;
+}
+
+/* ---- recovery decisions ---- */
+
+static bool
+wait_gone(VrtQemuHostdevCtx *ctx, const char *alias, guint timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+    do {
+        g_autoptr(GPtrArray) ids = ctx->mon->list_ids(ctx->mon_data, NULL);
+
+        if (ids && !ids_contain(ids, alias))
+            return true;
+        g_usleep(RECOVER_POLL_MS * 1000);
+    } while (g_get_monotonic_time() < deadline);
+    return false;
+}
+
+/* device_add may have gone through without the commit being written: the
+ * device leaves the guest again before the VF goes back. */
+static Recovery
+recover_device_add(Job *j, GPtrArray *ids)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+    GError *err = NULL;
+
+    if (!ids_contain(ids, j->rec->alias))
+        return RECOVER_ROLLBACK;
+    if (!ctx->mon->device_del(ctx->mon_data, j->rec->alias, &err))
+        log_undo(ctx, j->rec->alias, "device_add", err);
+    if (wait_gone(ctx, j->rec->alias, unplug_wait_ms(ctx)))
+        return RECOVER_ROLLBACK;
+    g_warning("domain %s: guest still holds %s; it is given back when QEMU reports it", dom_name(ctx),
+              j->rec->alias);
+    ctx_lock(ctx);
+    j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+    j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
+    ctx_unlock(ctx);
+    return RECOVER_FAILED;
+}
+
+/* The guest lost the device while nobody looked: the rest of the detach
+ * runs from remove. */
+static Recovery
+forward_from_remove(Job *j)
+{
+    ctx_lock(j->ctx);
+    j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+    j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL);
+    j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
+    ctx_unlock(j->ctx);
+    return RECOVER_FORWARD;
+}
+
+/* Attached (job none): still in QEMU, its port is registered again;
+ * gone, its removal is finished. An attach stopped at commit: as at
+ * device-add. */
+static Recovery
+recover_commit(Job *j, GPtrArray *ids)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+    VrtQemuHostdevRecord *rec = j->rec;
+    g_autoptr(GError) err = NULL;
+
+    if (rec->job == VRT_QEMU_HOSTDEV_JOB_ATTACH)
+        return recover_device_add(j, ids);
+    if (!ids_contain(ids, rec->alias))
+        return forward_from_remove(j);
+    if (rec->port_set && ctx->network && rec->network &&
+        !vrt_network_port_reserve(ctx->network, rec->network, rec->port_uuid, ctx->def->name, ctx->def->uuid,
+                                  rec->mac, rec->addr, &err)) {
+        g_warning("domain %s: port of %s: %s", dom_name(ctx), rec->alias, err->message);
+        return RECOVER_FAILED;
+    }
+    return RECOVER_KEEP;
+}
+
+/* Still in the guest: the request may never have reached QEMU, so it is
+ * sent again (QEMU refuses a duplicate harmlessly). */
+static Recovery
+recover_device_del(Job *j, GPtrArray *ids)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+    g_autoptr(GError) err = NULL;
+
+    if (!ids_contain(ids, j->rec->alias))
+        return forward_from_remove(j);
+    ctx_lock(ctx);
+    j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
+    ctx_unlock(ctx);
+    if (!ctx->mon->device_del(ctx->mon_data, j->rec->alias, &err))
+        g_debug("domain %s: device_del %s again: %s", dom_name(ctx), j->rec->alias, err->message);
+    if (!wait_gone(ctx, j->rec->alias, RECOVER_UNPLUG_WAIT_MS))
+        return RECOVER_WAIT;
+    return forward_from_remove(j);
+}
+
+/* ---- the table ---- */
+
+#define ROW(STEP, NAME, JOB) .step = VRT_QEMU_HOSTDEV_STEP_##STEP, .name = NAME, .job = VRT_QEMU_HOSTDEV_JOB_##JOB
+
+static const StepDef steps[] = {
+    { ROW(CLAIM, "claim", ATTACH), .run = do_claim, .undo = release_port },
+    { ROW(SAVE_VF, "save-vf", ATTACH), .run = do_save_vf, .undo = undo_nothing },
+    { ROW(SET_VF, "set-vf", ATTACH), .needed = need_set_vf, .run = do_set_vf, .undo = restore_vf },
+    { ROW(DETACH_HOST, "detach-host", ATTACH), .needed = need_managed, .run = do_detach_host, .undo = reattach_host },
+    { ROW(DEVICE_ADD, "device-add", ATTACH), .needed = need_hotplug, .run = do_device_add, .undo = undo_device_add,
+      .recover = recover_device_add },
+    { ROW(COMMIT, "commit", ATTACH), .run = do_commit, .undo = undo_commit, .recover = recover_commit,
+      .writes_status = true },
+    { ROW(DEVICE_DEL, "device-del", DETACH), .run = do_device_del, .undo = undo_nothing,
+      .recover = recover_device_del },
+    { ROW(REMOVE, "remove", DETACH), .run = do_remove, .writes_status = true },
+    { ROW(NETDEV_DEL, "netdev-del", DETACH), .needed = need_netdev_del, .run = do_netdev_del },
+    { ROW(REATTACH, "reattach", DETACH), .needed = need_reattach, .run = reattach_host },
+    { ROW(RESTORE_VF, "restore-vf", DETACH), .needed = need_restore_vf, .run = restore_vf },
+    { ROW(RELEASE, "release", DETACH), .needed = need_release, .run = release_port },
+    { ROW(DONE, "done", DETACH), .run = do_done, .writes_status = true },
+};
+
+G_STATIC_ASSERT(G_N_ELEMENTS(steps) == VRT_QEMU_HOSTDEV_N_STEPS - 1);
+
+static const StepDef *
+row_of(VrtQemuHostdevStep step)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+        if (steps[i].step == step)
+            return &steps[i];
+    }
+    return NULL;
+}
+
+const char *
+vrt_qemu_hostdev_step_to_string(VrtQemuHostdevStep step)
+{
+    const StepDef *row = row_of(step);
+
+    return step == VRT_QEMU_HOSTDEV_STEP_NONE ? "none" : row ? row->name : "unknown";
+}
+
+int
+vrt_qemu_hostdev_step_from_string(const char *name)
+{
+    if (g_strcmp0(name, "none") == 0)
+        return VRT_QEMU_HOSTDEV_STEP_NONE;
+    for (guint i = 0; name && i < G_N_ELEMENTS(steps); i++) {
+        if (g_str_equal(steps[i].name, name))
+            return steps[i].step;
+    }
+    return -1;
+}
+
+/* The steps of the status format before the table, in their order. Fixed:
+ * a step added to the table later never ran under the old code. */
+static const VrtQemuHostdevStep old_format_steps[] = {
+    VRT_QEMU_HOSTDEV_STEP_CLAIM,      VRT_QEMU_HOSTDEV_STEP_SAVE_VF,    VRT_QEMU_HOSTDEV_STEP_SET_VF,
+    VRT_QEMU_HOSTDEV_STEP_DETACH_HOST, VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD, VRT_QEMU_HOSTDEV_STEP_COMMIT,
+    VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL, VRT_QEMU_HOSTDEV_STEP_REMOVE,     VRT_QEMU_HOSTDEV_STEP_REATTACH,
+    VRT_QEMU_HOSTDEV_STEP_RESTORE_VF, VRT_QEMU_HOSTDEV_STEP_RELEASE,    VRT_QEMU_HOSTDEV_STEP_DONE,
+};
+
+void
+vrt_qemu_hostdev_record_from_last_step(VrtQemuHostdevRecord *rec, VrtQemuHostdevStep old_step)
+{
+    bool vf_set = rec->kind != VRT_QEMU_HOSTDEV_KIND_HOSTDEV && rec->is_vf;
+    /* Job none: every attach step ran; otherwise those before old_step. */
+    VrtQemuHostdevStep upto = rec->job == VRT_QEMU_HOSTDEV_JOB_NONE ? VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL : old_step;
+
+    rec->done = 0;
+    rec->running = rec->job == VRT_QEMU_HOSTDEV_JOB_NONE ? VRT_QEMU_HOSTDEV_STEP_NONE : old_step;
+    if (upto == VRT_QEMU_HOSTDEV_STEP_NONE)
+        return;
+    for (guint i = 0; i < G_N_ELEMENTS(old_format_steps) && old_format_steps[i] != upto; i++) {
+        VrtQemuHostdevStep s = old_format_steps[i];
+
+        /* The old code ran these only for an interface on a VF, and for a
+         * managed device. */
+        if ((s == VRT_QEMU_HOSTDEV_STEP_SET_VF || s == VRT_QEMU_HOSTDEV_STEP_RESTORE_VF) && !vf_set)
+            continue;
+        if ((s == VRT_QEMU_HOSTDEV_STEP_DETACH_HOST || s == VRT_QEMU_HOSTDEV_STEP_REATTACH) && !rec->managed)
+            continue;
+        rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(s);
+    }
+}
+
+/* ---- running the table ---- */
+
+/* Announces a step: records it as started, saves the status (unless the
+ * step is itself that write), asks the fault hook. */
+static bool
+begin_step(Job *j, const StepDef *row, GError **error)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+    VrtQemuHostdevStep old;
+
+    ctx_lock(ctx);
+    old = j->rec->running;
+    j->rec->running = row->step;
+    if (!row->writes_status && !save_locked(ctx, error)) {
+        j->rec->running = old;
+        ctx_unlock(ctx);
+        return false;
+    }
+    ctx_unlock(ctx);
+    g_debug("domain %s: %s %s: step %s", dom_name(ctx), vrt_qemu_hostdev_job_to_string(j->rec->job), j->rec->alias,
+            row->name);
+    return !ctx->fault || ctx->fault(vrt_qemu_hostdev_job_to_string(j->rec->job), row->name, ctx->fault_data, error);
+}
+
+static void
+mark(Job *j, VrtQemuHostdevStep step, bool done)
+{
+    ctx_lock(j->ctx);
+    if (done)
+        j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(step);
+    else
+        j->rec->done &= ~VRT_QEMU_HOSTDEV_STEP_BIT(step);
+    if (j->rec->running == step)
+        j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
+    ctx_unlock(j->ctx);
+}
+
+/* Runs the steps of the record's job that are not done yet, in table
+ * order. Stops at a failure (the step stays started), when a step waits
+ * for the guest, or when the job ends. */
+static bool
+run_steps(Job *j, GError **error)
+{
+    VrtQemuHostdevJob job = j->rec->job;
+
+    for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+        const StepDef *row = &steps[i];
+
+        if (row->job != job || vrt_qemu_hostdev_record_done(j->rec, row->step) || (row->needed && !row->needed(j)))
+            continue;
+        if (!begin_step(j, row, error) || !row->run(j, error))
+            return false;
+        if (!j->rec || j->waiting)
+            return true;
+        mark(j, row->step, true);
+    }
+    return true;
+}
+
+/* Undoes the recorded steps of job from top down. A step without undo
+ * cannot be taken back: the walk stops there. So does a failed undo
+ * (logged): the steps below stay recorded, so the VF is not given to
+ * anyone while it is not clean. */
+static bool
+undo_steps(Job *j, VrtQemuHostdevJob job, VrtQemuHostdevStep top)
+{
+    for (guint i = G_N_ELEMENTS(steps); i-- > 0;) {
+        const StepDef *row = &steps[i];
+        GError *err = NULL;
+
+        if (row->job != job || row->step > top || !recorded(j->rec, row->step))
+            continue;
+        if (!row->undo)
+            return false;
+        if (!row->undo(j, &err)) {
+            log_undo(j->ctx, j->rec->alias, row->name, err);
+            return false;
+        }
+        mark(j, row->step, false);
+    }
+    return true;
+}
+
+/* Saves after a rollback, keeping the first error. */
+static void
+save_after_undo(VrtQemuHostdevCtx *ctx, const char *alias)
+{
+    GError *err = NULL;
+
+    ctx_lock(ctx);
+    if (!save_locked(ctx, &err))
+        log_undo(ctx, alias, "status write", err);
+    ctx_unlock(ctx);
+}
+
+/* ---- attach ---- */
+
 bool
 vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **error)
 {
     g_autoptr(VrtQemuHostdevRecord) owned = NULL;
-    g_autoptr(JsonObject) props = NULL;
-    VrtQemuHostdevRecord *rec;
     VrtDomainNetDef *net = dev->type == VRT_DOMAIN_DEVICE_NET ? dev->data.net : NULL;
-    bool added = false;
-    GError *err = NULL;
+    Job j = { .ctx = ctx, .dev = dev, .net = net };
 
     if (!ctx->host) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "host device assignment is not available in this daemon");
@@ -589,55 +1094,24 @@ vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError 
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "a device with alias %s is already being handled", owned->alias);
         return false;
     }
-    rec = owned;
+    j.rec = owned;
     g_ptr_array_add(ctx->state->records, g_steal_pointer(&owned));
     ctx_unlock(ctx);
 
-    if (!prepare_host(ctx, rec, net, error))
-        goto rollback;
-    if (net && !vrt_domain_net_link_hostdev(net, error))
-        goto rollback;
-
-    if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD, error))
-        goto rollback;
-    ctx_lock(ctx);
-    props = device_props_locked(ctx, dev, error);
-    ctx_unlock(ctx);
-    if (!props || !ctx->mon->device_add(ctx->mon_data, props, error))
-        goto rollback;
-    added = true;
-
-    if (ctx->fault && !ctx->fault("attach", "commit", ctx->fault_data, error))
-        goto rollback;
-    ctx_lock(ctx);
-    insert_device_locked(ctx, dev);
-    rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
-    rec->step = VRT_QEMU_HOSTDEV_STEP_COMMIT;
-    if (!save_locked(ctx, error)) {
-        uninsert_device_locked(ctx, dev, rec->alias);
-        rec->job = VRT_QEMU_HOSTDEV_JOB_ATTACH;
-        rec->step = VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD;
-        ctx_unlock(ctx);
-        goto rollback;
+    if (run_steps(&j, error)) {
+        g_info("domain %s: attached %s (%s) as %s", dom_name(ctx), j.rec->addr,
+               vrt_qemu_hostdev_kind_to_string(j.rec->kind), j.rec->alias);
+        return true;
     }
-    ctx_unlock(ctx);
-    g_info("domain %s: attached %s (%s) as %s", dom_name(ctx), rec->addr, vrt_qemu_hostdev_kind_to_string(rec->kind),
-           rec->alias);
-    return true;
-
-rollback:
-    g_info("domain %s: attach of %s failed at step %s, undoing: %s", dom_name(ctx), rec->alias,
-           vrt_qemu_hostdev_step_to_string(rec->step), error && *error ? (*error)->message : "");
-    if (added && !unplug_and_wait(ctx, rec->alias, &err))
-        log_undo(ctx, rec->alias, "device_add", g_steal_pointer(&err));
-    if (undo_host(ctx, rec)) {
+    g_info("domain %s: attach of %s failed at step %s, undoing: %s", dom_name(ctx), j.rec->alias,
+           vrt_qemu_hostdev_step_to_string(j.rec->running), error && *error ? (*error)->message : "");
+    if (undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_COMMIT)) {
         ctx_lock(ctx);
-        remove_record(ctx, rec);
-        if (!save_locked(ctx, &err))
-            log_undo(ctx, "status", "status write", g_steal_pointer(&err));
+        remove_record(ctx, j.rec);
         ctx_unlock(ctx);
     }
-    if (net) {
+    save_after_undo(ctx, dev->type == VRT_DOMAIN_DEVICE_NET ? "interface" : "hostdev");
+    if (net && dev->data.net) { /* still ours, not listed pending removal */
         net->actual.set = false;
         net->port_uuid_set = false;
     }
@@ -682,202 +1156,181 @@ vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias
     return ret;
 }
 
+/* Refuses a device whose record has a job running. Lock held. */
+static bool
+check_idle_locked(VrtQemuHostdevRecord *rec, GError **error)
+{
+    if (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH) {
+        vrt_qemu_unplug_in_progress_error(error, rec->alias);
+        return false;
+    }
+    if (rec->job != VRT_QEMU_HOSTDEV_JOB_NONE) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "device '%s' is being attached", rec->alias);
+        return false;
+    }
+    return true;
+}
+
+/* Runs the detach job of j->rec (job set by the caller). */
+static bool
+run_detach(Job *j, GError **error)
+{
+    VrtQemuHostdevCtx *ctx = j->ctx;
+
+    if (run_steps(j, error))
+        return true;
+    /* device_del did not go out (or QEMU refused it): the device stays
+     * attached. Past it the detach cannot be taken back; recovery or the
+     * next DEVICE_DELETED finishes it. */
+    if (undo_steps(j, VRT_QEMU_HOSTDEV_JOB_DETACH, VRT_QEMU_HOSTDEV_STEP_DONE)) {
+        ctx_lock(ctx);
+        j->rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
+        /* An emulated interface has a record only while it is detached. */
+        if (j->rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_EMULATED)
+            remove_record(ctx, j->rec);
+        ctx_unlock(ctx);
+        save_after_undo(ctx, "detach");
+    }
+    return false;
+}
+
 bool
 vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **error)
 {
-    VrtQemuHostdevRecord *rec;
+    Job j = { .ctx = ctx };
 
     ctx_lock(ctx);
-    rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
-    if (!rec) {
+    j.rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
+    if (!j.rec) {
         ctx_unlock(ctx);
         vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", alias);
         return false;
     }
-    if (rec->pending || rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH) {
+    if (!check_idle_locked(j.rec, error)) {
         ctx_unlock(ctx);
-        vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
-                      "unplug of device '%s' is already in progress: waiting for the guest to release it", alias);
         return false;
     }
-    if (rec->job != VRT_QEMU_HOSTDEV_JOB_NONE) {
-        ctx_unlock(ctx);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "device '%s' is being attached", alias);
-        return false;
-    }
-    rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    rec->pending = true;
+    j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
     ctx_unlock(ctx);
-
-    if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL, error) ||
-        !ctx->mon->device_del(ctx->mon_data, alias, error)) {
-        GError *err = NULL;
-
-        ctx_lock(ctx);
-        rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
-        rec->step = VRT_QEMU_HOSTDEV_STEP_COMMIT;
-        rec->pending = false;
-        if (!save_locked(ctx, &err))
-            log_undo(ctx, alias, "status write", err);
-        ctx_unlock(ctx);
-        return false;
-    }
-    g_debug("domain %s: waiting up to %u ms for the guest to release %s", dom_name(ctx), unplug_wait_ms(ctx), alias);
-    if (!ctx->mon->wait_deleted(ctx->mon_data, alias, unplug_wait_ms(ctx))) {
-        g_info("domain %s: guest has not released %s yet; its removal completes when QEMU reports it",
-               dom_name(ctx), alias);
-        return true;
-    }
-    return vrt_qemu_hostdev_device_deleted(ctx, alias, error);
+    return run_detach(&j, error);
 }
 
-/* Removes the device of rec from both lists (if still there). Lock held. */
-static void
-remove_device_locked(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
+bool
+vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias, GError **error)
 {
-    if (rec->kind == VRT_QEMU_HOSTDEV_KIND_HOSTDEV) {
-        VrtDomainHostdevDef *h = vrt_domain_def_find_hostdev_by_alias(ctx->def, rec->alias);
+    Job j = { .ctx = ctx };
+    VrtQemuHostdevRecord *rec;
 
-        if (h && !h->parent_net)
-            vrt_domain_hostdev_def_free(vrt_domain_def_hostdev_remove(ctx->def, h));
-    } else {
-        VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, rec->alias);
-
-        if (net)
-            vrt_domain_net_def_free(vrt_domain_def_net_remove(ctx->def, net));
+    ctx_lock(ctx);
+    if ((rec = vrt_qemu_hostdev_state_find(ctx->state, alias)) && !check_idle_locked(rec, error)) {
+        ctx_unlock(ctx);
+        return false;
     }
+    if (rec || !vrt_domain_def_find_net_by_alias(ctx->def, alias)) {
+        ctx_unlock(ctx);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s is not an emulated interface", alias);
+        return false;
+    }
+    rec = g_new0(VrtQemuHostdevRecord, 1);
+    rec->alias = g_strdup(alias);
+    rec->addr = g_strdup("");
+    rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_EMULATED;
+    rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+    g_ptr_array_add(ctx->state->records, rec);
+    ctx_unlock(ctx);
+    j.rec = rec;
+    return run_detach(&j, error);
 }
 
 bool
 vrt_qemu_hostdev_device_deleted(VrtQemuHostdevCtx *ctx, const char *alias, GError **error)
 {
-    VrtQemuHostdevRecord *rec;
+    Job j = { .ctx = ctx };
 
     ctx_lock(ctx);
-    rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
-    if (!rec) {
+    j.rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
+    if (!j.rec) {
         ctx_unlock(ctx);
         return true;
     }
-    rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    rec->pending = false;
+    j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
     ctx_unlock(ctx);
-
-    if (rec->step <= VRT_QEMU_HOSTDEV_STEP_REMOVE) {
-        if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_REMOVE, error))
-            return false;
-        ctx_lock(ctx);
-        remove_device_locked(ctx, rec);
-        if (!save_locked(ctx, error)) {
-            ctx_unlock(ctx);
-            return false;
-        }
-        ctx_unlock(ctx);
-    }
-    if (rec->step <= VRT_QEMU_HOSTDEV_STEP_REATTACH) {
-        if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_REATTACH, error) || !undo_detach_host(ctx, rec, error))
-            return false;
-    }
-    if (rec->step <= VRT_QEMU_HOSTDEV_STEP_RESTORE_VF) {
-        if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_RESTORE_VF, error) || !undo_set_vf(ctx, rec, error))
-            return false;
-    }
-    if (rec->step <= VRT_QEMU_HOSTDEV_STEP_RELEASE) {
-        if (!begin_step(ctx, rec, VRT_QEMU_HOSTDEV_STEP_RELEASE, error) || !release_port(ctx, rec, error))
-            return false;
-    }
-    if (ctx->fault && !ctx->fault("detach", "done", ctx->fault_data, error))
+    mark(&j, VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL, true);
+    if (!run_steps(&j, error))
         return false;
-    ctx_lock(ctx);
-    remove_record(ctx, rec);
-    if (!save_locked(ctx, error)) {
-        ctx_unlock(ctx);
-        return false;
-    }
-    ctx_unlock(ctx);
     g_info("domain %s: device %s removed and its VF given back", dom_name(ctx), alias);
     return true;
 }
 
 /* ---- domain start and stop ---- */
 
+/* Runs the attach steps QEMU's start needs (no device-add) on one device;
+ * on failure undoes them and drops the record. */
+static bool
+prepare_device(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *d, GError **error)
+{
+    g_autoptr(VrtQemuHostdevRecord) owned = record_for_device(ctx, d, error);
+    Job j = { .ctx = ctx, .net = d->type == VRT_DOMAIN_DEVICE_NET ? d->data.net : NULL };
+
+    if (!owned)
+        return false;
+    j.rec = owned;
+    g_ptr_array_add(ctx->state->records, g_steal_pointer(&owned));
+    if (run_steps(&j, error))
+        return true;
+    undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_COMMIT);
+    remove_record(ctx, j.rec);
+    return false;
+}
+
 bool
 vrt_qemu_hostdev_prepare_start(VrtQemuHostdevCtx *ctx, GError **error)
 {
-    g_autoptr(GPtrArray) devs = g_ptr_array_new();
+    g_autoptr(GPtrArray) devs = g_ptr_array_new_with_free_func(g_free);
 
     if (!ctx->def)
         return true;
     for (guint i = 0; ctx->def->nets && i < ctx->def->nets->len; i++) {
-        VrtDomainNetDef *net = g_ptr_array_index(ctx->def->nets, i);
-        VrtDomainDeviceDef d = { .type = VRT_DOMAIN_DEVICE_NET, .data.net = net };
+        VrtDomainDeviceDef d = { .type = VRT_DOMAIN_DEVICE_NET, .data.net = g_ptr_array_index(ctx->def->nets, i) };
 
         if (vrt_qemu_hostdev_wants_device(ctx, &d))
-            g_ptr_array_add(devs, net);
+            g_ptr_array_add(devs, g_memdup2(&d, sizeof(d)));
     }
-    if (devs->len == 0 && (!ctx->def->hostdevs || ctx->def->hostdevs->len == 0))
+    for (guint i = 0; ctx->def->hostdevs && i < ctx->def->hostdevs->len; i++) {
+        VrtDomainHostdevDef *h = g_ptr_array_index(ctx->def->hostdevs, i);
+        VrtDomainDeviceDef d = { .type = VRT_DOMAIN_DEVICE_HOSTDEV, .data.hostdev = h };
+
+        if (!h->parent_net)
+            g_ptr_array_add(devs, g_memdup2(&d, sizeof(d)));
+    }
+    if (devs->len == 0)
         return true;
     if (!ctx->host) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "host device assignment is not available in this daemon");
         return false;
     }
     for (guint i = 0; i < devs->len; i++) {
-        VrtDomainNetDef *net = g_ptr_array_index(devs, i);
-        VrtDomainDeviceDef d = { .type = VRT_DOMAIN_DEVICE_NET, .data.net = net };
-        g_autoptr(VrtQemuHostdevRecord) owned = record_for_device(ctx, &d, error);
-        VrtQemuHostdevRecord *rec = owned;
-
-        if (!owned)
-            goto fail;
-        g_ptr_array_add(ctx->state->records, g_steal_pointer(&owned));
-        if (!prepare_host(ctx, rec, net, error) || !vrt_domain_net_link_hostdev(net, error)) {
-            undo_host(ctx, rec);
-            remove_record(ctx, rec);
-            goto fail;
+        if (!prepare_device(ctx, g_ptr_array_index(devs, i), error)) {
+            vrt_qemu_hostdev_release_all(ctx);
+            return false;
         }
-        /* net was already in the list: add its new hostdev to hostdevs. */
-        if (net->hostdev && !g_ptr_array_find(ctx->def->hostdevs, net->hostdev, NULL))
-            g_ptr_array_add(ctx->def->hostdevs, net->hostdev);
-        rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
-        rec->step = VRT_QEMU_HOSTDEV_STEP_COMMIT;
-    }
-    for (guint i = 0; ctx->def->hostdevs && i < ctx->def->hostdevs->len; i++) {
-        VrtDomainHostdevDef *h = g_ptr_array_index(ctx->def->hostdevs, i);
-        VrtDomainDeviceDef d = { .type = VRT_DOMAIN_DEVICE_HOSTDEV, .data.hostdev = h };
-        g_autoptr(VrtQemuHostdevRecord) owned = NULL;
-        VrtQemuHostdevRecord *rec;
-
-        if (h->parent_net)
-            continue;
-        if (!(owned = record_for_device(ctx, &d, error)))
-            goto fail;
-        rec = owned;
-        g_ptr_array_add(ctx->state->records, g_steal_pointer(&owned));
-        if (!prepare_host(ctx, rec, NULL, error)) {
-            undo_host(ctx, rec);
-            remove_record(ctx, rec);
-            goto fail;
-        }
-        rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
-        rec->step = VRT_QEMU_HOSTDEV_STEP_COMMIT;
     }
     return true;
-
-fail:
-    vrt_qemu_hostdev_release_all(ctx);
-    return false;
 }
 
+/* QEMU is gone, and with it the device_add: only the host steps are
+ * undone. */
 void
 vrt_qemu_hostdev_release_all(VrtQemuHostdevCtx *ctx)
 {
     while (ctx->state && ctx->state->records->len > 0) {
-        VrtQemuHostdevRecord *rec = g_ptr_array_index(ctx->state->records, ctx->state->records->len - 1);
+        Job j = { .ctx = ctx, .rec = g_ptr_array_index(ctx->state->records, ctx->state->records->len - 1) };
 
-        if (!undo_host(ctx, rec))
-            g_warning("domain %s: VF %s of %s could not be fully given back", dom_name(ctx), rec->addr, rec->alias);
-        if (ctx->def && rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK) {
-            VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, rec->alias);
+        if (!undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_DETACH_HOST))
+            g_warning("domain %s: VF %s of %s could not be fully given back", dom_name(ctx), j.rec->addr,
+                      j.rec->alias);
+        if (ctx->def && j.rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK) {
+            VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, j.rec->alias);
 
             if (net) {
                 vrt_domain_def_net_unlink_hostdev(ctx->def, net);
@@ -885,93 +1338,57 @@ vrt_qemu_hostdev_release_all(VrtQemuHostdevCtx *ctx)
                 net->port_uuid_set = false;
             }
         }
-        remove_record(ctx, rec);
+        remove_record(ctx, j.rec);
     }
 }
 
 /* ---- recovery ---- */
 
-static bool
-wait_gone(VrtQemuHostdevCtx *ctx, const char *alias, guint timeout_ms)
+/* The row a record stopped at: the step started, else the last one done. */
+static const StepDef *
+current_row(const VrtQemuHostdevRecord *rec)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-
-    do {
-        g_autoptr(GPtrArray) ids = ctx->mon->list_ids(ctx->mon_data, NULL);
-
-        if (ids && !ids_contain(ids, alias))
-            return true;
-        g_usleep(RECOVER_POLL_MS * 1000);
-    } while (g_get_monotonic_time() < deadline);
-    return false;
-}
-
-static bool
-recover_attach(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GPtrArray *ids)
-{
-    GError *err = NULL;
-
-    if (ids_contain(ids, rec->alias)) {
-        /* device_add went through but the commit was not written: take
-         * it out of the guest again before the VF goes back. */
-        if (!ctx->mon->device_del(ctx->mon_data, rec->alias, &err))
-            log_undo(ctx, rec->alias, "device_add", g_steal_pointer(&err));
-        if (!wait_gone(ctx, rec->alias, unplug_wait_ms(ctx))) {
-            g_warning("domain %s: guest still holds %s; it is given back when QEMU reports it", dom_name(ctx),
-                      rec->alias);
-            rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-            rec->step = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
-            rec->pending = true;
-            return false;
-        }
+    if (rec->running != VRT_QEMU_HOSTDEV_STEP_NONE)
+        return row_of(rec->running);
+    for (guint i = G_N_ELEMENTS(steps); i-- > 0;) {
+        if (vrt_qemu_hostdev_record_done(rec, steps[i].step))
+            return &steps[i];
     }
-    ctx_lock(ctx);
-    remove_device_locked(ctx, rec);
-    ctx_unlock(ctx);
-    if (!undo_host(ctx, rec))
-        return false;
-    remove_record(ctx, rec);
-    return true;
+    return NULL;
 }
 
 static bool
 recover_one(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GPtrArray *ids)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *alias = g_strdup(rec->alias);
+    const StepDef *row = current_row(rec);
+    Job j = { .ctx = ctx, .rec = rec };
+    Recovery what;
 
-    g_info("domain %s: recovering %s (%s, job %s, step %s)", dom_name(ctx), alias, rec->addr,
-           vrt_qemu_hostdev_job_to_string(rec->job), vrt_qemu_hostdev_step_to_string(rec->step));
-    switch (rec->job) {
-    case VRT_QEMU_HOSTDEV_JOB_ATTACH:
-        return recover_attach(ctx, rec, ids);
-    case VRT_QEMU_HOSTDEV_JOB_DETACH:
-        if (rec->step <= VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL && ids_contain(ids, alias)) {
-            /* Still in the guest: the request may never have reached QEMU,
-             * so it is sent again (QEMU refuses a duplicate harmlessly). */
-            rec->pending = true;
-            rec->step = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
-            if (!ctx->mon->device_del(ctx->mon_data, alias, &err))
-                g_debug("domain %s: device_del %s again: %s", dom_name(ctx), alias, err->message);
-            if (!wait_gone(ctx, alias, RECOVER_UNPLUG_WAIT_MS))
-                return true; /* DEVICE_DELETED finishes it later */
-        }
-        break;
-    case VRT_QEMU_HOSTDEV_JOB_NONE:
-        if (ids_contain(ids, alias)) {
-            if (rec->port_set && ctx->network && rec->network &&
-                !vrt_network_port_reserve(ctx->network, rec->network, rec->port_uuid, ctx->def->name,
-                                          ctx->def->uuid, rec->mac, rec->addr, &err)) {
-                g_warning("domain %s: port of %s: %s", dom_name(ctx), alias, err->message);
-                return false;
-            }
-            return true;
-        }
-        /* Gone from QEMU while we were not looking: finish its removal. */
+    g_info("domain %s: recovering %s (%s, job %s, step %s)", dom_name(ctx), rec->alias, rec->addr,
+           vrt_qemu_hostdev_job_to_string(rec->job), row ? row->name : "none");
+    if (row && row->recover)
+        what = row->recover(&j, ids);
+    else
+        what = rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH ? RECOVER_FORWARD : RECOVER_ROLLBACK;
+    switch (what) {
+    case RECOVER_KEEP:
+    case RECOVER_WAIT:
+        return true;
+    case RECOVER_FAILED:
+        return false;
+    case RECOVER_ROLLBACK:
+        if (!undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_COMMIT))
+            return false;
+        ctx_lock(ctx);
+        remove_record(ctx, rec);
+        ctx_unlock(ctx);
+        return true;
+    case RECOVER_FORWARD:
         break;
     }
-    if (!vrt_qemu_hostdev_device_deleted(ctx, alias, &err)) {
-        g_warning("domain %s: cannot finish removal of %s: %s", dom_name(ctx), alias, err->message);
+    if (!run_steps(&j, &err)) {
+        g_warning("domain %s: cannot finish removal of %s: %s", dom_name(ctx), rec->alias, err->message);
         return false;
     }
     return true;
@@ -1086,9 +1503,9 @@ vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **err
                           ? vrt_domain_def_find_hostdev_by_alias(def, rec->alias) != NULL
                           : vrt_domain_def_find_net_by_alias(def, rec->alias) != NULL;
 
-        if (rec->job == VRT_QEMU_HOSTDEV_JOB_ATTACH || (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH && !rec->pending)) {
+        if (rec->job == VRT_QEMU_HOSTDEV_JOB_ATTACH || (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH && !vrt_qemu_hostdev_record_pending(rec))) {
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s has an unfinished %s job at step %s", rec->alias,
-                          vrt_qemu_hostdev_job_to_string(rec->job), vrt_qemu_hostdev_step_to_string(rec->step));
+                          vrt_qemu_hostdev_job_to_string(rec->job), vrt_qemu_hostdev_step_to_string(rec->running));
             return false;
         }
         if (!listed) {

@@ -1,12 +1,15 @@
 /*
  * SR-IOV hostdev hotplug as a journaled job. An attach or detach of a
  * hostdev-backed device (<interface type='hostdev'>, <interface
- * type='network'> on a hostdev pool, <hostdev type='pci'>) is a fixed
- * sequence of steps. Each VF a domain holds has a record (VrtQemuHostdevRecord)
- * that says which job runs on it, the step it has reached and what is needed
- * to undo that step (the VF's original driver, MAC, VLAN, spoof check and
- * trust, the network port). The record is saved, through the driver's status
- * callback, into the domain's status file before every host-changing step;
+ * type='network'> on a hostdev pool, <hostdev type='pci'>) runs the rows
+ * of one step table (qemu_hostdev.c); so does the live detach of an
+ * emulated interface. Each VF a domain holds (and each interface being
+ * detached) has a record (VrtQemuHostdevRecord) that says which job runs
+ * on it, the steps it has completed (and the one it started) and what is
+ * needed to undo them (the VF's original driver, MAC, VLAN, spoof check
+ * and trust, the network port). The record is saved, through the driver's
+ * status callback, into the domain's status file before every
+ * host-changing step;
  * rollback undoes the recorded steps in reverse, and after a daemon restart
  * vrt_qemu_hostdev_recover() reads the records, checks the kernel's and
  * QEMU's actual state and finishes or undoes what was left half done.
@@ -33,8 +36,9 @@
 #include <stdbool.h>
 
 /* How long a detach waits for the guest to release a device before it
- * returns with the removal pending (libvirt's 5 s). */
-#define VRT_QEMU_HOSTDEV_UNPLUG_WAIT_MS 5000
+ * returns with the removal pending (libvirt's 5 s). The one constant for
+ * every unplug of a domain, emulated or hostdev. */
+#define VRT_QEMU_UNPLUG_WAIT_MS 5000
 
 typedef enum {
     VRT_QEMU_HOSTDEV_JOB_NONE = 0,   /* attached, nothing running */
@@ -42,8 +46,10 @@ typedef enum {
     VRT_QEMU_HOSTDEV_JOB_DETACH,
 } VrtQemuHostdevJob;
 
-/* Steps in the order they run. Attach: claim .. commit; detach:
- * device-del .. done. The record's step is the last one started. */
+/* The steps; the step table (qemu_hostdev.c) gives their order, names
+ * (which persist in the status file) and what each does, undoes and
+ * recovers. Attach: claim .. commit; detach: device-del .. done. At most
+ * 32 (a record keeps them as bits). */
 typedef enum {
     VRT_QEMU_HOSTDEV_STEP_NONE = 0,
     VRT_QEMU_HOSTDEV_STEP_CLAIM,       /* port allocated / VF checked free */
@@ -54,23 +60,33 @@ typedef enum {
     VRT_QEMU_HOSTDEV_STEP_COMMIT,      /* in nets/hostdevs, status written */
     VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL,  /* device_del sent, waiting for the guest */
     VRT_QEMU_HOSTDEV_STEP_REMOVE,      /* out of nets/hostdevs */
+    VRT_QEMU_HOSTDEV_STEP_NETDEV_DEL,  /* an emulated interface's netdev_del */
     VRT_QEMU_HOSTDEV_STEP_REATTACH,    /* VF back on its original driver */
     VRT_QEMU_HOSTDEV_STEP_RESTORE_VF,  /* original MAC/VLAN set and read back */
     VRT_QEMU_HOSTDEV_STEP_RELEASE,     /* network port released */
-    VRT_QEMU_HOSTDEV_STEP_DONE,
+    VRT_QEMU_HOSTDEV_STEP_DONE,        /* record dropped */
+    VRT_QEMU_HOSTDEV_N_STEPS,
 } VrtQemuHostdevStep;
+
+G_STATIC_ASSERT(VRT_QEMU_HOSTDEV_N_STEPS <= 32);
+#define VRT_QEMU_HOSTDEV_STEP_BIT(step) (1u << (step))
 
 typedef enum {
     VRT_QEMU_HOSTDEV_KIND_NET_HOSTDEV = 0, /* <interface type='hostdev'> */
     VRT_QEMU_HOSTDEV_KIND_NET_NETWORK,     /* <interface type='network'> on a pool */
     VRT_QEMU_HOSTDEV_KIND_HOSTDEV,         /* standalone <hostdev> */
+    VRT_QEMU_HOSTDEV_KIND_NET_EMULATED,    /* an emulated interface, only while it is detached */
 } VrtQemuHostdevKind;
 
 const char *vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job);
+/* Names from the step table; from_string gives -1 for an unknown name. */
 const char *vrt_qemu_hostdev_step_to_string(VrtQemuHostdevStep step);
+int vrt_qemu_hostdev_step_from_string(const char *name);
 const char *vrt_qemu_hostdev_kind_to_string(VrtQemuHostdevKind kind);
 
-/* One VF held (or being taken or given back) by a domain. */
+/* One VF held (or being taken or given back) by a domain. The job's
+ * progress is the set of steps completed plus the one started and not yet
+ * known to be complete; nothing else steers undo or recovery. */
 typedef struct {
     char *alias;                 /* the device's alias (net1, hostdev0) */
     VrtQemuHostdevKind kind;
@@ -79,13 +95,12 @@ typedef struct {
     bool is_vf;                  /* an SR-IOV VF (MAC/VLAN through its PF) */
     char *network;               /* KIND_NET_NETWORK */
     guchar port_uuid[16];
-    bool port_set;
+    bool port_set;               /* port_uuid holds the claimed port */
     guint8 mac[6];               /* requested MAC (interfaces) */
     VrtQemuHostdevJob job;
-    VrtQemuHostdevStep step;
-    bool pending;                /* device_del sent, no DEVICE_DELETED yet */
-    /* What undo needs (valid when saved is true). */
-    bool saved;
+    guint32 done;                /* VRT_QEMU_HOSTDEV_STEP_BIT of each completed step */
+    VrtQemuHostdevStep running;  /* started, maybe not complete; NONE: none */
+    /* What undo needs (valid once save-vf is done). */
     char *orig_driver;           /* NULL: it had none */
     guint8 orig_mac[6];
     guint orig_vlan;
@@ -93,6 +108,21 @@ typedef struct {
     bool orig_spoofchk;
     bool orig_trust;
 } VrtQemuHostdevRecord;
+
+static inline bool
+vrt_qemu_hostdev_record_done(const VrtQemuHostdevRecord *rec, VrtQemuHostdevStep step)
+{
+    return (rec->done & VRT_QEMU_HOSTDEV_STEP_BIT(step)) != 0;
+}
+
+/* device_del sent, no DEVICE_DELETED yet. */
+bool vrt_qemu_hostdev_record_pending(const VrtQemuHostdevRecord *rec);
+
+/* The status files of vrt before the step table kept only the last step
+ * started (old_step); this fills rec->done and rec->running from it and
+ * the record's job, kind, managed and vf flags, as the table would have
+ * run them. */
+void vrt_qemu_hostdev_record_from_last_step(VrtQemuHostdevRecord *rec, VrtQemuHostdevStep old_step);
 
 void vrt_qemu_hostdev_record_free(VrtQemuHostdevRecord *rec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevRecord, vrt_qemu_hostdev_record_free)
@@ -119,6 +149,10 @@ char *vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st);
  * VIR_ERR_PARSE_FAILED naming what is wrong. */
 VrtQemuHostdevState *vrt_qemu_hostdev_state_parse(const char *xml, GError **error);
 
+/* The one error of a detach while the device's unplug is pending, for
+ * every device of a domain: VIR_ERR_OPERATION_INVALID. */
+void vrt_qemu_unplug_in_progress_error(GError **error, const char *alias);
+
 /* ---- the context ---- */
 
 /* QMP as the engine needs it. data is VrtQemuHostdevCtx.mon_data. */
@@ -126,6 +160,7 @@ typedef struct {
     /* device_add with props (borrowed). */
     bool (*device_add)(gpointer data, JsonObject *props, GError **error);
     bool (*device_del)(gpointer data, const char *alias, GError **error);
+    bool (*netdev_del)(gpointer data, const char *id, GError **error);
     /* Waits up to timeout_ms for DEVICE_DELETED of alias (called without
      * the lock); true when it came (and consumes it). */
     bool (*wait_deleted)(gpointer data, const char *alias, guint timeout_ms);
@@ -156,7 +191,7 @@ typedef struct {
     char *(*vf_owner)(const char *addr, gpointer data);
     VrtDomainDef *def;               /* the live definition */
     VrtQemuHostdevState *state;      /* the domain's records */
-    guint unplug_wait_ms;            /* 0: VRT_QEMU_HOSTDEV_UNPLUG_WAIT_MS */
+    guint unplug_wait_ms;            /* 0: VRT_QEMU_UNPLUG_WAIT_MS */
 } VrtQemuHostdevCtx;
 
 /* ---- the jobs ---- */
@@ -182,17 +217,23 @@ char *vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char 
  * unplug_wait_ms for the guest. When it answers, the VF is given back
  * (vrt_qemu_hostdev_device_deleted). When it does not, returns true with
  * the removal pending: the device stays in both lists and a second detach
- * fails with VIR_ERR_OPERATION_FAILED without sending device_del again. */
+ * fails with VIR_ERR_OPERATION_INVALID without sending device_del again. */
 bool vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
+
+/* The same detach for an emulated interface of the domain: one
+ * device_del, the same wait and the same pending state (its record lives
+ * until the removal completes), then netdev_del. */
+bool vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
 
 /* True when alias is one of the engine's records (a DEVICE_DELETED for it
  * belongs to vrt_qemu_hostdev_device_deleted). */
 bool vrt_qemu_hostdev_owns(VrtQemuHostdevCtx *ctx, const char *alias);
 
-/* QEMU reported the device gone: removes it from both lists, gives the VF
- * back to its original driver, restores and verifies its MAC/VLAN,
- * releases the port and writes the status. A step that fails leaves the
- * record at that step (recovery retries it); returns the first error. */
+/* QEMU reported the device gone: runs the rest of the detach (out of both
+ * lists, the VF back to its original driver, its MAC/VLAN restored and
+ * verified, the port released, or netdev_del for an emulated interface)
+ * and writes the status. A step that fails stays started in the record
+ * (recovery retries it); returns the first error. */
 bool vrt_qemu_hostdev_device_deleted(VrtQemuHostdevCtx *ctx, const char *alias, GError **error);
 
 /* Domain start: sets up every hostdev-backed device in ctx->def (which

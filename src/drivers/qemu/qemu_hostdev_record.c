@@ -1,7 +1,9 @@
 /*
  * The hostdev job's records: names of jobs, steps and kinds, the per-domain
  * set of records, and their XML form inside the domain's status file
- * (<hostdev-records>), which is what a restarted daemon recovers from. Also
+ * (<hostdev-records>), which is what a restarted daemon recovers from,
+ * including the records of vrt before the step table (step = the last one
+ * started, no done list). Step names come from the step table. Also
  * the driver's die-at fault hook, so every name a test may write in
  * VRT_FAULT_DIE_AT is defined in this one file.
  */
@@ -15,24 +17,13 @@
 #include <unistd.h>
 
 static const char *const job_names[] = { "none", "attach", "detach" };
-static const char *const step_names[] = {
-    "none", "claim", "save-vf", "set-vf", "detach-host", "device-add", "commit",
-    "device-del", "remove", "reattach", "restore-vf", "release", "done",
-};
-static const char *const kind_names[] = { "interface-hostdev", "interface-network", "hostdev" };
-
-G_STATIC_ASSERT(G_N_ELEMENTS(step_names) == VRT_QEMU_HOSTDEV_STEP_DONE + 1);
+static const char *const kind_names[] = { "interface-hostdev", "interface-network", "hostdev",
+                                          "interface-emulated" };
 
 const char *
 vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job)
 {
     return (guint)job < G_N_ELEMENTS(job_names) ? job_names[job] : "unknown";
-}
-
-const char *
-vrt_qemu_hostdev_step_to_string(VrtQemuHostdevStep step)
-{
-    return (guint)step < G_N_ELEMENTS(step_names) ? step_names[step] : "unknown";
 }
 
 const char *
@@ -148,14 +139,20 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
         char mac[VRT_MAC_STRING_LEN];
         char uuid[VRT_UUID_STRING_LEN];
         g_autofree char *head = NULL;
+        g_autoptr(GString) done = g_string_new(NULL);
 
+        for (guint s = VRT_QEMU_HOSTDEV_STEP_CLAIM; s < VRT_QEMU_HOSTDEV_N_STEPS; s++) {
+            if (vrt_qemu_hostdev_record_done(r, s))
+                g_string_append_printf(done, "%s%s", done->len ? " " : "", vrt_qemu_hostdev_step_to_string(s));
+        }
         vrt_domain_mac_format(r->mac, mac);
         vrt_uuid_format(r->port_uuid, uuid);
         head = g_markup_printf_escaped("    <record alias='%s' kind='%s' addr='%s' managed='%s' vf='%s'"
-                                       " job='%s' step='%s' pending='%s' mac='%s'",
+                                       " job='%s' step='%s' done='%s' pending='%s' mac='%s'",
                                        r->alias, vrt_qemu_hostdev_kind_to_string(r->kind), r->addr,
                                        yesno(r->managed), yesno(r->is_vf), vrt_qemu_hostdev_job_to_string(r->job),
-                                       vrt_qemu_hostdev_step_to_string(r->step), yesno(r->pending), mac);
+                                       vrt_qemu_hostdev_step_to_string(r->running), done->str,
+                                       yesno(vrt_qemu_hostdev_record_pending(r)), mac);
         g_string_append(out, head);
         if (r->network) {
             g_autofree char *n = g_markup_printf_escaped(" network='%s'", r->network);
@@ -164,7 +161,7 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
         }
         if (r->port_set)
             g_string_append_printf(out, " port='%s'", uuid);
-        if (r->saved) {
+        if (vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_SAVE_VF)) {
             g_autofree char *drv = r->orig_driver ? g_markup_printf_escaped(" driver='%s'", r->orig_driver)
                                                   : g_strdup("");
 
@@ -213,6 +210,24 @@ prop_uint(xmlNodePtr node, const char *name, guint *out)
     return true;
 }
 
+/* done='claim save-vf ...': the names of the steps completed. */
+static bool
+parse_done(const char *text, VrtQemuHostdevRecord *r)
+{
+    g_auto(GStrv) names = g_strsplit(text, " ", -1);
+
+    for (guint i = 0; names[i]; i++) {
+        int s = vrt_qemu_hostdev_step_from_string(names[i]);
+
+        if (!*names[i])
+            continue;
+        if (s <= VRT_QEMU_HOSTDEV_STEP_NONE)
+            return false;
+        r->done |= VRT_QEMU_HOSTDEV_STEP_BIT(s);
+    }
+    return true;
+}
+
 static VrtQemuHostdevRecord *
 parse_record(xmlNodePtr n, GError **error)
 {
@@ -222,9 +237,10 @@ parse_record(xmlNodePtr n, GError **error)
     g_autofree char *step = prop(n, "step");
     g_autofree char *mac = prop(n, "mac");
     g_autofree char *port = prop(n, "port");
+    g_autofree char *done = prop(n, "done");
     int k = name_index(kind_names, G_N_ELEMENTS(kind_names), kind);
     int j = name_index(job_names, G_N_ELEMENTS(job_names), job);
-    int s = name_index(step_names, G_N_ELEMENTS(step_names), step);
+    int s = vrt_qemu_hostdev_step_from_string(step);
 
     r->alias = prop(n, "alias");
     r->addr = prop(n, "addr");
@@ -236,18 +252,24 @@ parse_record(xmlNodePtr n, GError **error)
     }
     r->kind = k;
     r->job = j;
-    r->step = s;
     r->port_set = port != NULL;
     r->managed = prop_yes(n, "managed");
     r->is_vf = prop_yes(n, "vf");
-    r->pending = prop_yes(n, "pending");
+    if (!done) {
+        /* Written before the step table: step is the last one started. */
+        vrt_qemu_hostdev_record_from_last_step(r, s);
+    } else if (!parse_done(done, r)) {
+        vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid steps done in hostdev record '%s'", r->alias);
+        return NULL;
+    } else {
+        r->running = s;
+    }
     for (xmlNodePtr c = n->children; c; c = c->next) {
         g_autofree char *omac = NULL;
 
         if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, (const xmlChar *)"original"))
             continue;
         omac = prop(c, "mac");
-        r->saved = true;
         r->orig_driver = prop(c, "driver");
         r->orig_spoofchk = prop_yes(c, "spoofchk");
         r->orig_trust = prop_yes(c, "trust");

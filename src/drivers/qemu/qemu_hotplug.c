@@ -3,18 +3,16 @@
  * and defined domains. Live changes go through QMP (netdev_add + device_add; device_del, then
  * DEVICE_DELETED); the live definition and the status file follow QEMU, the
  * persistent definition follows AFFECT_CONFIG. Emulated interfaces are
- * handled here; hostdev-backed devices are refused until the SR-IOV
- * hotplug job exists (it plugs in at hotplug_attach_live/detach_live).
+ * attached here; hostdev-backed devices are attached, and every live
+ * detach runs, through the journaled job (qemu_hostdev_domain.h).
  * All functions run with the domain's job held and the object lock free.
  */
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
 
 #include <string.h>
-
-/* How long detach waits for the guest to release a device. */
-#define UNPLUG_WAIT_MS 5000
 
 static bool
 net_is_hostdev(const VrtDomainNetDef *net)
@@ -266,7 +264,10 @@ vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias)
     g_autofree char *netdev_id = NULL;
     VrtDomainNetDef *found;
 
-    vrt_qemu_hostdev_dom_device_deleted(obj, alias); /* a VF goes back first */
+    /* The job's record first (a VF goes back, an emulated interface being
+     * detached leaves); the rest finishes unplugs that older vrt recorded
+     * as <unplug-pending> (obj->unplug_pending) in the status file. */
+    vrt_qemu_hostdev_dom_device_deleted(obj, alias);
     g_mutex_lock(&obj->lock);
     g_hash_table_remove(obj->unplug_done, alias);
     g_hash_table_remove(obj->unplug_pending, alias);
@@ -282,89 +283,39 @@ vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias)
     if (netdev_id && mon && !vrt_qemu_monitor_netdev_del(mon, netdev_id, &err))
         g_debug("domain %s: netdev_del %s: %s", obj->def->name, netdev_id, err->message);
     g_info("domain %s: device %s removed", obj->def->name, alias);
-    if (obj->drv->cfg.device_removed) {
-        g_autoptr(VrtDomainRef) ref = NULL;
-
-        g_mutex_lock(&obj->lock);
-        ref = vrt_qemu_dom_make_ref(obj);
-        g_mutex_unlock(&obj->lock);
-        obj->drv->cfg.device_removed(ref, alias, obj->drv->cfg.data);
-    }
+    vrt_qemu_hostdev_dom_emit_removed(obj, alias);
 }
 
+/* Hostdev-backed devices and emulated interfaces go through the same
+ * detach job (qemu_hostdev.c): one device_del, one wait for the guest, one
+ * pending state; a device already gone is finished here as on
+ * DEVICE_DELETED. */
 static bool
 detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
 {
-    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autofree char *removed = NULL;
     g_autofree char *alias = NULL;
     VrtDomainDeviceType type;
     const char *found;
-    gint64 deadline;
-    bool done;
+    bool handled = false;
+    bool ok = vrt_qemu_hostdev_dom_detach(obj, t->xml, t->alias, &handled, &removed, error);
 
-    {
-        bool handled = false;
-        bool ok = vrt_qemu_hostdev_dom_detach(obj, t->xml, t->alias, &handled, error);
-
-        if (handled)
-            return ok;
-    }
-    g_mutex_lock(&obj->lock);
-    found = find_target(obj->def, t, &type, error);
-    if (!found) {
-        g_mutex_unlock(&obj->lock);
-        return false;
-    }
-    alias = g_strdup(found);
-    if (type != VRT_DOMAIN_DEVICE_NET ||
-        net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias))) {
-        g_mutex_unlock(&obj->lock);
-        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live detach of device '%s' (%s) is not supported yet",
-                      alias, device_type_name(type));
-        return false;
-    }
-    if (g_hash_table_contains(obj->unplug_pending, alias)) {
-        g_mutex_unlock(&obj->lock);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
-                      "device '%s' is already being removed: waiting for the guest to release it", alias);
-        return false;
-    }
-    mon = vrt_qemu_monitor_ref(obj->mon);
-    g_hash_table_remove(obj->unplug_done, alias);
-    g_hash_table_add(obj->unplug_pending, g_strdup(alias));
-    /* Recorded before device_del so that a restart knows to expect the
-     * event: without the record, no device_del. */
-    if (!vrt_qemu_dom_save_status_locked(obj, error)) {
-        g_hash_table_remove(obj->unplug_pending, alias);
-        g_mutex_unlock(&obj->lock);
-        return false;
-    }
-    g_mutex_unlock(&obj->lock);
-
-    if (!vrt_qemu_monitor_device_del(mon, alias, error)) {
+    if (!handled) {
         g_mutex_lock(&obj->lock);
-        g_hash_table_remove(obj->unplug_pending, alias);
-        /* The call fails with device_del's error; a failed write is logged
-         * and leaves a pending unplug a restart resolves from QEMU's list. */
-        vrt_qemu_dom_save_status_locked(obj, NULL);
+        found = find_target(obj->def, t, &type, error);
+        alias = g_strdup(found);
+        if (found && (type != VRT_DOMAIN_DEVICE_NET ||
+                      net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                          "live detach of device '%s' (%s) is not supported yet", alias, device_type_name(type));
+            found = NULL;
+        }
         g_mutex_unlock(&obj->lock);
-        return false;
+        ok = found && vrt_qemu_hostdev_dom_unplug(obj, alias, &removed, error);
     }
-
-    deadline = g_get_monotonic_time() + UNPLUG_WAIT_MS * 1000;
-    g_mutex_lock(&obj->lock);
-    g_debug("domain %s: waiting up to %d ms for the guest to release %s", obj->def->name, UNPLUG_WAIT_MS, alias);
-    while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && !vrt_qemu_monitor_is_closed(mon)) {
-        if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline))
-            break;
-    }
-    done = g_hash_table_contains(obj->unplug_done, alias);
-    g_mutex_unlock(&obj->lock);
-    if (done)
-        vrt_qemu_hotplug_device_deleted(obj, alias);
-    else
-        g_info("domain %s: guest has not released %s yet; it leaves when QEMU reports it", obj->def->name, alias);
-    return true;
+    if (removed)
+        vrt_qemu_hotplug_device_deleted(obj, removed);
+    return ok;
 }
 
 static bool

@@ -7,6 +7,7 @@
  */
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 

@@ -41,6 +41,7 @@ typedef struct {
     int saves;
     guint device_adds;
     guint device_dels;
+    guint netdev_dels;
     char *last_props;    /* JSON of the last device_add */
     const char *fail_step; /* "job:step" the fault hook fails */
     int fail_skip;       /* matches of fail_step let through first */
@@ -149,8 +150,21 @@ fake_list_ids(gpointer data, GError **error)
     return read_ids(data);
 }
 
+static bool
+fake_netdev_del(gpointer data, const char *id, GError **error)
+{
+    Env *env = data;
+
+    env->netdev_dels++;
+    return true;
+}
+
 static const VrtQemuHostdevMonitorOps fake_mon = {
-    fake_device_add, fake_device_del, fake_wait_deleted, fake_list_ids,
+    .device_add = fake_device_add,
+    .device_del = fake_device_del,
+    .netdev_del = fake_netdev_del,
+    .wait_deleted = fake_wait_deleted,
+    .list_ids = fake_list_ids,
 };
 
 static bool
@@ -575,7 +589,7 @@ static const FailCase fail_cases[] = {
     { "vf-config", "netlink setlink", false, 0, NULL, VIR_ERR_SYSTEM_ERROR },
     { "detach-to-vfio", "driver_override", false, 0, NULL, VIR_ERR_SYSTEM_ERROR },
     { "device-add", NULL, true, 0, NULL, VIR_ERR_INTERNAL_ERROR },
-    { "status-write-commit", NULL, false, 6, NULL, VIR_ERR_WRITE_FAILED },
+    { "status-write-commit", NULL, false, 7, NULL, VIR_ERR_WRITE_FAILED },
     { "status-write-first", NULL, false, 1, NULL, VIR_ERR_WRITE_FAILED },
     { "step-claim", NULL, false, 0, "attach:claim", VIR_ERR_INTERNAL_ERROR },
     { "step-save-vf", NULL, false, 0, "attach:save-vf", VIR_ERR_INTERNAL_ERROR },
@@ -609,11 +623,11 @@ test_pending_unplug(void)
     g_assert_cmpuint(n_hostdevs(env), ==, 1);
     g_assert_cmpint(ports(env, POOL), ==, 1);
     rec = vrt_qemu_hostdev_state_find(env->state, "net0");
-    g_assert_true(rec->pending);
+    g_assert_true(vrt_qemu_hostdev_record_pending(rec));
     g_assert_cmpuint(env->device_dels, ==, 1);
 
     g_assert_false(vrt_qemu_hostdev_detach(&env->ctx, "net0", &err));
-    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_FAILED);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
     g_clear_error(&err);
     g_assert_cmpuint(env->device_dels, ==, 1);
 
@@ -624,6 +638,101 @@ test_pending_unplug(void)
     g_assert_true(vrt_qemu_hostdev_device_deleted(&env->ctx, "net0", &err));
     g_assert_no_error(err);
     assert_released(env, before);
+    assert_consistent(env);
+    env_close(env, true);
+}
+
+/* An attach fails after device_add (here at commit) and the guest does
+ * not let go of the device in time: the VF must not go back to the host
+ * (nor its port to the pool) while the guest still has it. The device
+ * stays listed, pending removal, and the late DEVICE_DELETED gives it
+ * back. */
+static void
+test_rollback_guest_keeps_device(void)
+{
+    Env *env = env_open(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *before = host_snapshot(env);
+    g_autofree char *drv = NULL;
+    g_autoptr(GPtrArray) ids = NULL;
+    VrtQemuHostdevRecord *rec;
+
+    env->ctx.unplug_wait_ms = SHORT_UNPLUG_MS;
+    env->ack = false;
+    env->fail_step = "attach:commit";
+    g_assert_false(attach(env, pool_if, &err));
+    g_assert_nonnull(err);
+    g_clear_error(&err);
+    g_assert_true(ids_have(env, "net0"));
+    drv = vf_driver(env, 0);
+    g_assert_cmpstr(drv, ==, "vfio-pci");
+    g_assert_cmpint(ports(env, POOL), ==, 1);
+    rec = vrt_qemu_hostdev_state_find(env->state, "net0");
+    g_assert_nonnull(rec);
+    g_assert_true(vrt_qemu_hostdev_record_pending(rec));
+    g_assert_cmpuint(n_nets(env), ==, 1);
+    assert_consistent(env);
+
+    /* The guest lets go. */
+    ids = read_ids(env);
+    g_ptr_array_set_size(ids, 0);
+    write_ids(env, ids);
+    g_assert_true(vrt_qemu_hostdev_device_deleted(&env->ctx, "net0", &err));
+    g_assert_no_error(err);
+    assert_released(env, before);
+    env_close(env, true);
+}
+
+/* An emulated interface is detached by the same job: one device_del, the
+ * same pending state and refusal, a record in the status file while it
+ * is pending that a restarted daemon finishes, then netdev_del. */
+static void
+test_emulated_unplug(void)
+{
+    Env *env = env_open(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDeviceDef) dev = parse_dev(env, "<interface type='user'><mac address='52:54:00:aa:bb:09'/>"
+                                                       "<model type='virtio'/></interface>");
+    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *dir = g_strdup(env->dir);
+    g_autofree char *alias = NULL;
+    VrtQemuHostdevRecord *rec;
+
+    g_assert_true(vrt_domain_def_assign_device_address(env->def, dev, &err));
+    alias = g_strdup(dev->data.net->info.alias);
+    vrt_domain_def_net_insert(env->def, g_steal_pointer(&dev->data.net));
+    g_ptr_array_add(ids, g_strdup(alias));
+    write_ids(env, ids);
+    g_assert_false(vrt_qemu_hostdev_owns(&env->ctx, alias));
+
+    env->ctx.unplug_wait_ms = SHORT_UNPLUG_MS;
+    env->ack = false;
+    g_assert_true(vrt_qemu_hostdev_detach_emulated(&env->ctx, alias, &err));
+    g_assert_no_error(err);
+    rec = vrt_qemu_hostdev_state_find(env->state, alias);
+    g_assert_nonnull(rec);
+    g_assert_true(vrt_qemu_hostdev_record_pending(rec));
+    g_assert_cmpuint(n_nets(env), ==, 1);
+    g_assert_false(vrt_qemu_hostdev_detach_emulated(&env->ctx, alias, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_clear_error(&err);
+    g_assert_false(vrt_qemu_hostdev_detach(&env->ctx, alias, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_clear_error(&err);
+    g_assert_cmpuint(env->device_dels, ==, 1);
+    g_assert_cmpuint(env->netdev_dels, ==, 0);
+
+    /* The daemon restarts; the guest let go meanwhile. */
+    env_close(env, false);
+    env = env_open(dir);
+    g_ptr_array_set_size(ids, 0);
+    write_ids(env, ids);
+    g_assert_cmpuint(env->state->records->len, ==, 1);
+    g_assert_true(vrt_qemu_hostdev_recover(&env->ctx, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(env->state->records->len, ==, 0);
+    g_assert_cmpuint(n_nets(env), ==, 0);
+    g_assert_cmpuint(env->netdev_dels, ==, 1);
     assert_consistent(env);
     env_close(env, true);
 }
@@ -648,9 +757,12 @@ test_record_xml(void)
     r->managed = true;
     r->is_vf = true;
     r->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    r->step = VRT_QEMU_HOSTDEV_STEP_RESTORE_VF;
-    r->pending = true;
-    r->saved = true;
+    r->running = VRT_QEMU_HOSTDEV_STEP_RESTORE_VF;
+    r->done = VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_CLAIM) |
+              VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_SAVE_VF) |
+              VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_SET_VF) |
+              VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL) |
+              VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_REMOVE);
     r->orig_driver = g_strdup("ixgbevf");
     r->orig_mac[5] = 7;
     r->orig_vlan = 100;
@@ -664,6 +776,53 @@ test_record_xml(void)
     g_assert_cmpstr(((VrtQemuHostdevRecord *)back->records->pdata[0])->network, ==, "po'ol");
     g_assert_null(vrt_qemu_hostdev_state_parse("<hostdev-records><record alias='x'/></hostdev-records>", &err));
     g_assert_error(err, VRT_ERROR, VIR_ERR_PARSE_FAILED);
+    /* Every step's name leads back to it (the table is in step order). */
+    for (int s = VRT_QEMU_HOSTDEV_STEP_NONE; s < VRT_QEMU_HOSTDEV_N_STEPS; s++)
+        g_assert_cmpint(vrt_qemu_hostdev_step_from_string(vrt_qemu_hostdev_step_to_string(s)), ==, s);
+}
+
+/* A record written before the step table (no done list, step = the last
+ * step started) reads as the steps that had run before it. */
+static void
+test_old_record_steps(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtQemuHostdevState) st = vrt_qemu_hostdev_state_parse(
+        "<hostdev-records>"
+        "<record alias='net0' kind='interface-network' addr='0000:06:10.0' managed='yes' vf='yes' job='attach'"
+        " step='set-vf' pending='no' mac='52:54:00:aa:bb:01' network='pool'"
+        " port='6a1e2f3c-0d4b-4c5e-9f60-7182a3b4c5d6'><original driver='ixgbevf' mac='00:00:00:00:00:00'"
+        " vlan='0' qos='0' spoofchk='yes' trust='no'/></record>"
+        "<record alias='hostdev0' kind='hostdev' addr='0000:06:10.1' managed='no' vf='yes' job='none'"
+        " step='commit' pending='no' mac='00:00:00:00:00:00'/>"
+        "<record alias='net1' kind='interface-hostdev' addr='0000:06:10.2' managed='yes' vf='yes' job='detach'"
+        " step='device-del' pending='yes' mac='52:54:00:aa:bb:02'/>"
+        "<record alias='net2' kind='interface-hostdev' addr='0000:06:10.3' managed='yes' vf='yes' job='attach'"
+        " step='none' pending='no' mac='52:54:00:aa:bb:03'/>"
+        "</hostdev-records>", &err);
+    VrtQemuHostdevRecord *r;
+
+    g_assert_no_error(err);
+    r = vrt_qemu_hostdev_state_find(st, "net0");
+    g_assert_cmpuint(r->done, ==, VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_CLAIM) |
+                                      VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_SAVE_VF));
+    g_assert_cmpint(r->running, ==, VRT_QEMU_HOSTDEV_STEP_SET_VF);
+    /* Attached, not managed, no MAC of its own: no set-vf, no detach-host. */
+    r = vrt_qemu_hostdev_state_find(st, "hostdev0");
+    g_assert_cmpint(r->running, ==, VRT_QEMU_HOSTDEV_STEP_NONE);
+    g_assert_cmpuint(r->done, ==, VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_CLAIM) |
+                                      VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_SAVE_VF) |
+                                      VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD) |
+                                      VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT));
+    r = vrt_qemu_hostdev_state_find(st, "net1");
+    g_assert_true(vrt_qemu_hostdev_record_pending(r));
+    g_assert_true(vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_SET_VF));
+    g_assert_true(vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_DETACH_HOST));
+    g_assert_false(vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL));
+    /* Created, nothing started yet. */
+    r = vrt_qemu_hostdev_state_find(st, "net2");
+    g_assert_cmpuint(r->done, ==, 0);
+    g_assert_cmpint(r->running, ==, VRT_QEMU_HOSTDEV_STEP_NONE);
 }
 
 /* Domain start sets up every hostdev-backed device of the definition
@@ -802,7 +961,7 @@ test_crash(gconstpointer data)
     if (env->state->records->len > 0) {
         VrtQemuHostdevRecord *rec = g_ptr_array_index(env->state->records, 0);
 
-        if (rec->pending) {
+        if (vrt_qemu_hostdev_record_pending(rec)) {
             g_autoptr(GPtrArray) none = g_ptr_array_new();
 
             write_ids(env, none);
@@ -822,6 +981,65 @@ static const CrashCase crash_cases[] = {
     { "detach:device-del", true },  { "detach:remove", true },      { "detach:reattach", true },
     { "detach:restore-vf", true },  { "detach:release", true },     { "detach:done", true },
 };
+
+/* A daemon of the old record format died in an attach right after
+ * setting the VF's MAC/VLAN (its record said step='set-vf') or after
+ * moving the VF to vfio-pci (step='detach-host'); the new one reads that
+ * record and gives the VF, its settings and its port back. */
+typedef struct {
+    const char *die_at;   /* where the job stops, leaving the host in that state */
+    const char *old_step; /* the step the old code had recorded there */
+} OldCase;
+
+static const OldCase old_cases[] = {
+    { "attach:detach-host", "set-vf" },
+    { "attach:device-add", "detach-host" },
+};
+
+static void
+test_old_record_recovers(gconstpointer data)
+{
+    const OldCase *oc = data;
+    Env *env = env_open(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *before = host_snapshot(env);
+    g_autofree char *dir = g_strdup(env->dir);
+    g_autofree char *text = NULL;
+    g_autoptr(GRegex) done = g_regex_new(" done='[^']*'", 0, 0, NULL);
+    g_autoptr(GRegex) step = g_regex_new(" step='[^']*'", 0, 0, NULL);
+    g_autofree char *old1 = NULL;
+    g_autofree char *old2 = NULL;
+    g_autofree char *old_attr = g_strdup_printf(" step='%s'", oc->old_step);
+    g_autofree char *rec_path = g_build_filename(dir, "status-records.xml", NULL);
+    pid_t pid;
+    int status = 0;
+
+    env_close(env, false);
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        CrashCase cc = { oc->die_at, false };
+
+        run_child(dir, &cc);
+    }
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFSIGNALED(status));
+    env = env_open(dir);
+    g_assert_cmpint(ports(env, POOL), ==, 1);
+    g_assert_true(g_file_get_contents(env->rec_path, &text, NULL, NULL));
+    old1 = g_regex_replace_literal(done, text, -1, 0, "", 0, NULL);
+    old2 = g_regex_replace_literal(step, old1, -1, 0, old_attr, 0, NULL);
+    g_assert_null(strstr(old2, "done="));
+    env_close(env, false);
+    g_assert_true(g_file_set_contents(rec_path, old2, -1, NULL));
+
+    env = env_open(dir);
+    g_assert_true(vrt_qemu_hostdev_recover(&env->ctx, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(env->state->records->len, ==, 0);
+    assert_released(env, before);
+    env_close(env, true);
+}
 
 /* ---- main: hostsim around the tests ---- */
 
@@ -859,6 +1077,7 @@ main(int argc, char **argv)
      * failures by themselves (the assertions check the outcome). */
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
     g_test_add_func("/qemu/hostdev/record-xml", test_record_xml);
+    g_test_add_func("/qemu/hostdev/old-record-steps", test_old_record_steps);
     tmp = g_dir_make_tmp("vrt-hostsim-XXXXXX", NULL);
     if (getuid() != 0 || !g_file_test("/dev/fuse", G_FILE_TEST_EXISTS) || !hostsim("start", tmp, NULL)) {
         g_test_add_func("/qemu/hostdev/skipped", skip_all);
@@ -869,7 +1088,14 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/hostdev/named-vf-and-hostdev", test_named_vf_and_hostdev);
     g_test_add_func("/qemu/hostdev/pool-exhausted", test_pool_exhausted);
     g_test_add_func("/qemu/hostdev/pending-unplug", test_pending_unplug);
+    g_test_add_func("/qemu/hostdev/emulated-unplug", test_emulated_unplug);
+    g_test_add_func("/qemu/hostdev/rollback-guest-keeps-device", test_rollback_guest_keeps_device);
     g_test_add_func("/qemu/hostdev/start-release", test_start_release);
+    for (guint i = 0; i < G_N_ELEMENTS(old_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/qemu/hostdev/old-record-recovers/%s", old_cases[i].old_step);
+
+        g_test_add_data_func(path, &old_cases[i], test_old_record_recovers);
+    }
     for (guint i = 0; i < G_N_ELEMENTS(fail_cases); i++) {
         g_autofree char *path = g_strdup_printf("/qemu/hostdev/rollback/%s", fail_cases[i].name);
         g_test_add_data_func(path, &fail_cases[i], test_rollback);

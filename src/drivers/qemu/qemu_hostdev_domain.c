@@ -1,12 +1,13 @@
 /*
- * The QEMU driver's side of the hostdev job: builds a VrtQemuHostdevCtx
- * from a domain object (its lock, its status file, its monitor, the
- * driver's host seam, network driver and die-at fault hook) and calls the
- * engine from hotplug, process start/stop and reconnect. Everything here
- * runs with the domain's job held and the object lock free.
+ * The hostdev job bound to a domain object: builds a VrtQemuHostdevCtx
+ * from a VrtQemuDom (its lock, its status file, its monitor, the driver's
+ * host seam, network driver and die-at fault hook) and runs the job for
+ * hotplug, process start/stop and reconnect. It calls only downwards (the
+ * job, the monitor, the domain object); hotplug and the process code call
+ * it. Everything here runs with the domain's job held and the object lock
+ * free.
  */
-#include "drivers/qemu/qemu_domain.h"
-#include "drivers/qemu/qemu_hostdev.h"
+#include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 
@@ -20,11 +21,11 @@
 typedef struct {
     VrtQemuDom *obj;
     VrtQemuMonitor *mon; /* NULL when QEMU is gone */
-} Glue;
+} DomCtx;
 
 /* QEMU commands need a monitor; without one QEMU is gone. */
 static bool
-glue_running(Glue *g, GError **error)
+dom_ctx_running(DomCtx *g, GError **error)
 {
     if (g->mon)
         return true;
@@ -33,31 +34,42 @@ glue_running(Glue *g, GError **error)
 }
 
 static bool
-glue_device_add(gpointer data, JsonObject *props, GError **error)
+dom_ctx_device_add(gpointer data, JsonObject *props, GError **error)
 {
-    Glue *g = data;
+    DomCtx *g = data;
 
-    if (!glue_running(g, error))
+    if (!dom_ctx_running(g, error))
         return false;
     return vrt_qemu_monitor_device_add(g->mon, props, error);
 }
 
 static bool
-glue_device_del(gpointer data, const char *alias, GError **error)
+dom_ctx_device_del(gpointer data, const char *alias, GError **error)
 {
-    Glue *g = data;
+    DomCtx *g = data;
 
-    if (!glue_running(g, error))
+    if (!dom_ctx_running(g, error))
         return false;
     return vrt_qemu_monitor_device_del(g->mon, alias, error);
 }
 
-/* DEVICE_DELETED is noted in unplug_done by the monitor's event thread;
+static bool
+dom_ctx_netdev_del(gpointer data, const char *id, GError **error)
+{
+    DomCtx *g = data;
+
+    if (!dom_ctx_running(g, error))
+        return false;
+    return vrt_qemu_monitor_netdev_del(g->mon, id, error);
+}
+
+/* The one wait for a guest to release a device. DEVICE_DELETED is noted
+ * in unplug_done by the monitor's event thread;
  * taking it out here means the queued event finds nothing left to do. */
 static bool
-glue_wait_deleted(gpointer data, const char *alias, guint timeout_ms)
+dom_ctx_wait_deleted(gpointer data, const char *alias, guint timeout_ms)
 {
-    Glue *g = data;
+    DomCtx *g = data;
     VrtQemuDom *obj = g->obj;
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     bool done;
@@ -74,9 +86,9 @@ glue_wait_deleted(gpointer data, const char *alias, guint timeout_ms)
 }
 
 static GPtrArray *
-glue_list_ids(gpointer data, GError **error)
+dom_ctx_list_ids(gpointer data, GError **error)
 {
-    Glue *g = data;
+    DomCtx *g = data;
 
     if (!g->mon) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
@@ -116,21 +128,25 @@ vrt_qemu_driver_pci_owner(VrtQemuDriver *drv, const char *addr)
 }
 
 static char *
-glue_vf_owner(const char *addr, gpointer data)
+dom_ctx_vf_owner(const char *addr, gpointer data)
 {
-    Glue *g = data;
+    DomCtx *g = data;
 
     return pci_owner(g->obj->drv, addr, g->obj);
 }
 
-static const VrtQemuHostdevMonitorOps glue_mon_ops = {
-    glue_device_add, glue_device_del, glue_wait_deleted, glue_list_ids,
+static const VrtQemuHostdevMonitorOps dom_ctx_mon_ops = {
+    .device_add = dom_ctx_device_add,
+    .device_del = dom_ctx_device_del,
+    .netdev_del = dom_ctx_netdev_del,
+    .wait_deleted = dom_ctx_wait_deleted,
+    .list_ids = dom_ctx_list_ids,
 };
 
 static bool
-glue_save(gpointer data, GError **error)
+dom_ctx_save(gpointer data, GError **error)
 {
-    Glue *g = data;
+    DomCtx *g = data;
 
     return vrt_qemu_dom_save_status_locked(g->obj, error);
 }
@@ -145,9 +161,9 @@ start_journal_path(VrtQemuDriver *drv, const char *name)
 
 /* The status writer while a domain starts: only the records. Lock held. */
 static bool
-glue_save_start(gpointer data, GError **error)
+dom_ctx_save_start(gpointer data, GError **error)
 {
-    Glue *g = data;
+    DomCtx *g = data;
     g_autofree char *path = start_journal_path(g->obj->drv, g->obj->def->name);
     g_autofree char *records = vrt_qemu_hostdev_state_format(g->obj->hostdevs);
 
@@ -156,21 +172,21 @@ glue_save_start(gpointer data, GError **error)
 }
 
 static void
-glue_lock(gpointer data)
+dom_ctx_lock(gpointer data)
 {
-    g_mutex_lock(&((Glue *)data)->obj->lock);
+    g_mutex_lock(&((DomCtx *)data)->obj->lock);
 }
 
 static void
-glue_unlock(gpointer data)
+dom_ctx_unlock(gpointer data)
 {
-    g_mutex_unlock(&((Glue *)data)->obj->lock);
+    g_mutex_unlock(&((DomCtx *)data)->obj->lock);
 }
 
 /* Fills ctx for obj; g->mon holds a monitor reference (release with
- * glue_done). def NULL means the object's live definition. */
+ * dom_ctx_done). def NULL means the object's live definition. */
 static void
-glue_init(Glue *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *def, bool with_status)
+dom_ctx_init(DomCtx *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *def, bool with_status)
 {
     VrtQemuDriver *drv = obj->drv;
 
@@ -180,15 +196,15 @@ glue_init(Glue *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *def, b
     *ctx = (VrtQemuHostdevCtx){
         .host = drv->cfg.host,
         .network = drv->cfg.network,
-        .mon = &glue_mon_ops,
+        .mon = &dom_ctx_mon_ops,
         .mon_data = g,
-        .save_status = with_status ? glue_save : NULL,
-        .lock = glue_lock,
-        .unlock = glue_unlock,
+        .save_status = with_status ? dom_ctx_save : NULL,
+        .lock = dom_ctx_lock,
+        .unlock = dom_ctx_unlock,
         .data = g,
         .fault = vrt_qemu_hostdev_fault_die_at,
         .fault_data = drv->hostdev_die_at,
-        .vf_owner = glue_vf_owner,
+        .vf_owner = dom_ctx_vf_owner,
         .def = def ? def : obj->def,
         .state = obj->hostdevs,
     };
@@ -196,7 +212,7 @@ glue_init(Glue *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *def, b
 }
 
 static void
-glue_done(Glue *g)
+dom_ctx_done(DomCtx *g)
 {
     g_clear_pointer(&g->mon, vrt_qemu_monitor_unref);
 }
@@ -204,72 +220,84 @@ glue_done(Glue *g)
 bool
 vrt_qemu_hostdev_dom_wants(VrtQemuDom *obj, const VrtDomainDeviceDef *dev)
 {
-    Glue g;
+    DomCtx g;
     VrtQemuHostdevCtx ctx;
     bool wants;
 
-    glue_init(&g, &ctx, obj, NULL, false);
+    dom_ctx_init(&g, &ctx, obj, NULL, false);
     wants = vrt_qemu_hostdev_wants_device(&ctx, dev);
-    glue_done(&g);
+    dom_ctx_done(&g);
     return wants;
 }
 
 bool
 vrt_qemu_hostdev_dom_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
 {
-    Glue g;
+    DomCtx g;
     VrtQemuHostdevCtx ctx;
     bool ok;
 
-    glue_init(&g, &ctx, obj, NULL, true);
+    dom_ctx_init(&g, &ctx, obj, NULL, true);
     ok = vrt_qemu_hostdev_attach(&ctx, dev, error);
-    glue_done(&g);
+    dom_ctx_done(&g);
     return ok;
 }
 
 bool
-vrt_qemu_hostdev_dom_detach(VrtQemuDom *obj, const char *xml, const char *alias, bool *handled, GError **error)
+vrt_qemu_hostdev_dom_detach(VrtQemuDom *obj, const char *xml, const char *alias, bool *handled, char **removed,
+                            GError **error)
 {
-    Glue g;
+    DomCtx g;
     VrtQemuHostdevCtx ctx;
     g_autofree char *found = NULL;
     GError *err = NULL;
     bool ok;
 
-    glue_init(&g, &ctx, obj, NULL, true);
+    dom_ctx_init(&g, &ctx, obj, NULL, true);
     found = vrt_qemu_hostdev_find(&ctx, xml, alias, &err);
     *handled = found || err;
     if (!found) {
-        glue_done(&g);
+        dom_ctx_done(&g);
         if (err)
             g_propagate_error(error, err);
         return false;
     }
     ok = vrt_qemu_hostdev_detach(&ctx, found, error);
-    if (ok && !vrt_qemu_hostdev_owns(&ctx, found)) {
-        glue_done(&g);
-        /* Gone already: emit DEVICE_REMOVED as for any other device. */
-        vrt_qemu_hotplug_device_deleted(obj, found);
-        return true;
-    }
-    glue_done(&g);
+    if (ok && !vrt_qemu_hostdev_owns(&ctx, found))
+        *removed = g_steal_pointer(&found);
+    dom_ctx_done(&g);
+    return ok;
+}
+
+bool
+vrt_qemu_hostdev_dom_unplug(VrtQemuDom *obj, const char *alias, char **removed, GError **error)
+{
+    DomCtx g;
+    VrtQemuHostdevCtx ctx;
+    bool ok;
+
+    dom_ctx_init(&g, &ctx, obj, NULL, true);
+    ok = vrt_qemu_hostdev_detach_emulated(&ctx, alias, error);
+    if (ok && !vrt_qemu_hostdev_owns(&ctx, alias))
+        *removed = g_strdup(alias);
+    dom_ctx_done(&g);
     return ok;
 }
 
 bool
 vrt_qemu_hostdev_dom_device_deleted(VrtQemuDom *obj, const char *alias)
 {
-    Glue g;
+    DomCtx g;
     VrtQemuHostdevCtx ctx;
     g_autoptr(GError) err = NULL;
     bool owned;
 
-    glue_init(&g, &ctx, obj, NULL, true);
+    dom_ctx_init(&g, &ctx, obj, NULL, true);
     owned = vrt_qemu_hostdev_owns(&ctx, alias);
     if (owned && !vrt_qemu_hostdev_device_deleted(&ctx, alias, &err))
         g_warning("domain %s: removal of %s left unfinished (retried at the next start of vrtd): %s",
                   obj->def->name, alias, err->message);
-    glue_done(&g);
+    dom_ctx_done(&g);
     return owned;
 }
 
@@ -280,15 +308,15 @@ struct _VrtQemuHostdevStart {
 VrtQemuHostdevStart *
 vrt_qemu_hostdev_dom_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, GError **error)
 {
-    Glue g;
+    DomCtx g;
     VrtQemuHostdevCtx ctx;
     VrtQemuHostdevStart *hs;
     bool ok;
 
-    glue_init(&g, &ctx, obj, def, false);
-    ctx.save_status = glue_save_start;
+    dom_ctx_init(&g, &ctx, obj, def, false);
+    ctx.save_status = dom_ctx_save_start;
     ok = vrt_qemu_hostdev_prepare_start(&ctx, error);
-    glue_done(&g);
+    dom_ctx_done(&g);
     if (!ok)
         return NULL;
     hs = g_new0(VrtQemuHostdevStart, 1);
@@ -317,18 +345,18 @@ vrt_qemu_hostdev_start_free(VrtQemuHostdevStart *hs)
 void
 vrt_qemu_hostdev_dom_release(VrtQemuDom *obj)
 {
-    Glue g;
+    DomCtx g;
     VrtQemuHostdevCtx ctx;
     g_autofree char *journal = NULL;
 
-    glue_init(&g, &ctx, obj, NULL, false);
+    dom_ctx_init(&g, &ctx, obj, NULL, false);
     if (ctx.state && ctx.state->records->len > 0)
         vrt_qemu_hostdev_release_all(&ctx);
     g_mutex_lock(&obj->lock);
     journal = start_journal_path(obj->drv, obj->def->name);
     g_mutex_unlock(&obj->lock);
     vrt_file_remove(journal, NULL);
-    glue_done(&g);
+    dom_ctx_done(&g);
 }
 
 /* One start journal left by a daemon that died while starting a domain. */
@@ -382,31 +410,59 @@ vrt_qemu_hostdev_driver_load(VrtQemuDriver *drv)
 }
 
 void
+vrt_qemu_hostdev_dom_emit_removed(VrtQemuDom *obj, const char *alias)
+{
+    g_autoptr(VrtDomainRef) ref = NULL;
+
+    if (!obj->drv->cfg.device_removed)
+        return;
+    g_mutex_lock(&obj->lock);
+    ref = vrt_qemu_dom_make_ref(obj);
+    g_mutex_unlock(&obj->lock);
+    obj->drv->cfg.device_removed(ref, alias, obj->drv->cfg.data);
+}
+
+void
 vrt_qemu_hostdev_dom_recover(VrtQemuDom *obj)
 {
-    Glue g;
+    DomCtx g;
     VrtQemuHostdevCtx ctx;
     g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) detaching = g_ptr_array_new_with_free_func(g_free);
 
-    glue_init(&g, &ctx, obj, NULL, true);
+    dom_ctx_init(&g, &ctx, obj, NULL, true);
+    g_mutex_lock(&obj->lock);
+    for (guint i = 0; i < obj->hostdevs->records->len; i++) {
+        VrtQemuHostdevRecord *rec = g_ptr_array_index(obj->hostdevs->records, i);
+
+        if (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH)
+            g_ptr_array_add(detaching, g_strdup(rec->alias));
+    }
+    g_mutex_unlock(&obj->lock);
     if (!vrt_qemu_hostdev_recover(&ctx, &err))
         g_warning("domain %s: host device recovery: %s", obj->def->name, err ? err->message : "failed");
-    glue_done(&g);
+    /* A detach the previous daemon left pending that is complete now is
+     * announced as any removal. */
+    for (guint i = 0; i < detaching->len; i++) {
+        if (!vrt_qemu_hostdev_owns(&ctx, g_ptr_array_index(detaching, i)))
+            vrt_qemu_hostdev_dom_emit_removed(obj, g_ptr_array_index(detaching, i));
+    }
+    dom_ctx_done(&g);
 }
 
 void
 vrt_qemu_hostdev_dom_release_dead(VrtQemuDom *obj, VrtQemuStatus *st)
 {
-    Glue g;
+    DomCtx g;
     VrtQemuHostdevCtx ctx;
 
     if (!st->hostdevs || st->hostdevs->records->len == 0)
         return;
-    glue_init(&g, &ctx, obj, st->def, false);
+    dom_ctx_init(&g, &ctx, obj, st->def, false);
     ctx.state = st->hostdevs;
     ctx.lock = NULL;
     ctx.unlock = NULL;
     g_info("domain %s: QEMU is gone; giving back %u host devices", st->def->name, st->hostdevs->records->len);
     vrt_qemu_hostdev_release_all(&ctx);
-    glue_done(&g);
+    dom_ctx_done(&g);
 }

@@ -1,6 +1,7 @@
 /*
- * RPC server: sockets, framing, dispatch to the generated procedure table,
- * worker pool, replies and keepalive. See server.h for the threading rules.
+ * RPC server: sockets, framing, calls checked against the procedure table and
+ * handed to the owner's VrtDispatch, worker pool, replies and keepalive. See
+ * server.h for the threading rules.
  *
  * Memory is bounded by backpressure: every queued reply and every call held
  * for a worker is charged at what it costs on the heap, to its client and to
@@ -119,6 +120,7 @@ struct _VrtRpcServer {
     GMutex lock;
     GPtrArray *listeners;
     GHashTable *clients;     /* VrtServerClient* -> itself (holds a ref) */
+    VrtDispatch dispatch;
     VrtClientHook on_connect;
     VrtClientHook on_close;
     gpointer hook_data;
@@ -671,7 +673,7 @@ run_call(VrtCall *call)
     if (ok && server->check)
         ok = server->check(call, info, args, server->check_data, &err);
     if (ok)
-        ok = vrt_dispatch_func(info)(call, args, ret, &err);
+        ok = server->dispatch(call, info, args, ret, &err);
 
     if (ok) {
         vrt_net_header hdr = call->hdr;
@@ -1132,8 +1134,8 @@ on_keepalive_tick(gpointer opaque)
 /* ---- server ---- */
 
 VrtRpcServer *
-vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtClientHook on_connect,
-                   VrtClientHook on_close, gpointer data, GError **error)
+vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispatch dispatch,
+                   VrtClientHook on_connect, VrtClientHook on_close, gpointer data, GError **error)
 {
     g_autoptr(GError) local = NULL;
     VrtRpcServer *server = g_new0(VrtRpcServer, 1);
@@ -1151,6 +1153,7 @@ vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtClien
     g_mutex_init(&server->wake_lock);
     server->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)listener_free);
     server->clients = g_hash_table_new(g_direct_hash, g_direct_equal);
+    server->dispatch = dispatch;
     server->on_connect = on_connect;
     server->on_close = on_close;
     server->hook_data = data;

@@ -1,9 +1,11 @@
 /*
  * The RPC server: listening sockets, client connections, framing, the worker
  * pool and keepalive. It serves one program whose procedures come from the
- * generated table (protocol/remote_procs.tsv) plus the keepalive program,
- * which the I/O thread answers itself so a busy client never starves its own
- * keepalive.
+ * shared table (protocol/remote_procs.tsv: numbers, types, access, priority)
+ * plus the keepalive program, which the I/O thread answers itself so a busy
+ * client never starves its own keepalive. What a call does is its owner's:
+ * the server decodes, checks and hands each call to the VrtDispatch given at
+ * creation (vrtd's is generated into daemon/), and knows no handler.
  *
  * Threads: one I/O thread runs the GMainContext given at creation (reads,
  * accepts, keepalive, high-priority procedures); a pool of worker threads runs
@@ -21,10 +23,18 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <sys/types.h>
-#include "vrt_dispatch.h"
+#include "vrt_procs.h"
 
 typedef struct _VrtRpcServer VrtRpcServer;
 typedef struct _VrtServerClient VrtServerClient;
+/* One call being served. */
+typedef struct _VrtCall VrtCall;
+
+/* Runs info's procedure for call with its decoded arguments (NULL for a
+ * procedure without) and fills ret (zeroed, NULL for one without); false
+ * with *error set when it failed, which the server sends as the reply.
+ * Called on the I/O thread for a high-priority procedure, else on a worker. */
+typedef bool (*VrtDispatch)(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error);
 
 /* Limits, named where they are set; the daemon fills them from its config. */
 typedef struct {
@@ -54,7 +64,7 @@ void vrt_rpc_server_limits_init(VrtRpcServerLimits *limits);
  * (after its last call finished). */
 typedef void (*VrtClientHook)(VrtServerClient *client, gpointer data);
 
-VrtRpcServer *vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits,
+VrtRpcServer *vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispatch dispatch,
                                  VrtClientHook on_connect, VrtClientHook on_close, gpointer data,
                                  GError **error);
 /* Stops accepting, waits for calls in flight, flushes replies, closes all. */

@@ -92,7 +92,6 @@ struct _VrtServerClient {
     gsize out_cost;          /* heap cost of out (frame_cost) */
     gsize in_cost;           /* heap cost of this client's calls not yet freed */
     GSource *out_source;
-    bool closing;            /* close once the queue is empty */
     bool closed;
     bool dropped;            /* refused an event; being closed on the I/O thread */
     bool read_paused;        /* set by the I/O thread when it stops reading */
@@ -386,17 +385,6 @@ vrt_server_client_is_readonly(VrtServerClient *client)
 }
 
 void
-vrt_server_client_get_peer(VrtServerClient *client, pid_t *pid, uid_t *uid, gid_t *gid)
-{
-    if (pid)
-        *pid = client->pid;
-    if (uid)
-        *uid = client->uid;
-    if (gid)
-        *gid = client->gid;
-}
-
-void
 vrt_server_client_set_data(VrtServerClient *client, gpointer data, GDestroyNotify destroy)
 {
     client->data = data;
@@ -422,10 +410,7 @@ on_client_writable(int fd, GIOCondition cond, gpointer opaque)
     g_mutex_lock(&client->lock);
     g_clear_pointer(&client->out_source, g_source_unref);
     client_flush_locked(client);
-    bool close_now = client->closing && g_queue_is_empty(&client->out) && !client->closed;
     g_mutex_unlock(&client->lock);
-    if (close_now)
-        client_close_now(client);
     return G_SOURCE_REMOVE;
 }
 
@@ -600,17 +585,6 @@ void
 vrt_server_client_enable_keepalive(VrtServerClient *client)
 {
     client->ka_enabled = true;
-}
-
-void
-vrt_server_client_close(VrtServerClient *client)
-{
-    g_mutex_lock(&client->lock);
-    client->closing = true;
-    bool now = g_queue_is_empty(&client->out) && !client->closed;
-    g_mutex_unlock(&client->lock);
-    if (now)
-        shutdown(client->fd, SHUT_RDWR); /* the I/O thread sees EOF and closes */
 }
 
 /* ---- calls ---- */

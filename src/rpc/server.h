@@ -92,8 +92,6 @@ VrtServerClient *vrt_server_client_ref(VrtServerClient *client);
 void vrt_server_client_unref(VrtServerClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtServerClient, vrt_server_client_unref)
 bool vrt_server_client_is_readonly(VrtServerClient *client);
-/* Peer credentials of a UNIX client (-1 when unknown). */
-void vrt_server_client_get_peer(VrtServerClient *client, pid_t *pid, uid_t *uid, gid_t *gid);
 /* The daemon's per-connection state; destroy runs when the client is freed. */
 void vrt_server_client_set_data(VrtServerClient *client, gpointer data, GDestroyNotify destroy);
 gpointer vrt_server_client_get_data(VrtServerClient *client);
@@ -102,8 +100,6 @@ void vrt_server_client_enable_keepalive(VrtServerClient *client);
 /* Sends an event message (type MESSAGE, serial 0) of the remote program.
  * Safe from any thread; false when the client is gone or the queue is full. */
 bool vrt_server_client_send_event(VrtServerClient *client, int proc, xdrproc_t filter, const void *msg);
-/* Closes the connection after queued replies are written. */
-void vrt_server_client_close(VrtServerClient *client);
 
 /* Calls: what a handler knows of the call it serves. */
 VrtServerClient *vrt_call_get_client(VrtCall *call);

@@ -149,17 +149,9 @@ enum {
     VRT_CONNECT_LIST_DOMAINS_NO_AUTOSTART = 1 << 11,
 };
 
-/* virDomainState */
-enum {
-    VRT_DOMAIN_NOSTATE = 0,
-    VRT_DOMAIN_RUNNING = 1,
-    VRT_DOMAIN_BLOCKED = 2,
-    VRT_DOMAIN_PAUSED = 3,
-    VRT_DOMAIN_SHUTDOWN = 4,
-    VRT_DOMAIN_SHUTOFF = 5,
-    VRT_DOMAIN_CRASHED = 6,
-    VRT_DOMAIN_PMSUSPENDED = 7,
-};
+/* virDomainState: VRT_DOMAIN_NOSTATE, VRT_DOMAIN_RUNNING, ... VRT_DOMAIN_PMSUSPENDED
+ * (a header of its own, shared with the daemon). */
+#include "vrt_domain_state.h"
 
 /* Flags of attach/detach/update device, detach by alias (virDomainModificationImpact). */
 enum {

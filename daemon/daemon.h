@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include "daemon/config.h"
 #include "rpc/server.h"
+/* Generated (gen_procs.py dispatch): the handlers' prototypes and vrt_daemon_dispatch. */
+#include "remote_dispatch.h"
 
 typedef struct _VrtDaemon VrtDaemon;
 typedef struct _VrtConn VrtConn;

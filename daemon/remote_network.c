@@ -51,7 +51,7 @@ vrt_handle_network_lookup_by_name(VrtCall *call, remote_network_lookup_by_name_a
                                   GError **error)
 {
     DRV(call, error);
-    return ret_network(vrt_network_lookup_by_name(drv, args->name, error), ret);
+    return ret_network(vrt_netdrv_lookup_by_name(drv, args->name, error), ret);
 }
 
 bool
@@ -59,14 +59,14 @@ vrt_handle_network_lookup_by_uuid(VrtCall *call, remote_network_lookup_by_uuid_a
                                   GError **error)
 {
     DRV(call, error);
-    return ret_network(vrt_network_lookup_by_uuid(drv, (const guchar *)args->uuid, error), ret);
+    return ret_network(vrt_netdrv_lookup_by_uuid(drv, (const guchar *)args->uuid, error), ret);
 }
 
 bool
 vrt_handle_network_define_xml(VrtCall *call, remote_xml_args *args, remote_network_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_network(vrt_network_define_xml(drv, args->xml, 0, error), ret);
+    return ret_network(vrt_netdrv_define_xml(drv, args->xml, 0, error), ret);
 }
 
 bool
@@ -74,14 +74,14 @@ vrt_handle_network_define_xml_flags(VrtCall *call, remote_xml_flags_args *args, 
                                     GError **error)
 {
     DRV(call, error);
-    return ret_network(vrt_network_define_xml(drv, args->xml, args->flags, error), ret);
+    return ret_network(vrt_netdrv_define_xml(drv, args->xml, args->flags, error), ret);
 }
 
 bool
 vrt_handle_network_create_xml(VrtCall *call, remote_xml_args *args, remote_network_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_network(vrt_network_create_xml(drv, args->xml, 0, error), ret);
+    return ret_network(vrt_netdrv_create_xml(drv, args->xml, 0, error), ret);
 }
 
 bool
@@ -89,28 +89,28 @@ vrt_handle_network_create_xml_flags(VrtCall *call, remote_xml_flags_args *args, 
                                     GError **error)
 {
     DRV(call, error);
-    return ret_network(vrt_network_create_xml(drv, args->xml, args->flags, error), ret);
+    return ret_network(vrt_netdrv_create_xml(drv, args->xml, args->flags, error), ret);
 }
 
 bool
 vrt_handle_network_undefine(VrtCall *call, remote_network_only_args *args, GError **error)
 {
     DRV(call, error);
-    return vrt_network_undefine(drv, args->net.name, error);
+    return vrt_netdrv_undefine(drv, args->net.name, error);
 }
 
 bool
 vrt_handle_network_create(VrtCall *call, remote_network_only_args *args, GError **error)
 {
     DRV(call, error);
-    return vrt_network_create(drv, args->net.name, error);
+    return vrt_netdrv_create(drv, args->net.name, error);
 }
 
 bool
 vrt_handle_network_destroy(VrtCall *call, remote_network_only_args *args, GError **error)
 {
     DRV(call, error);
-    return vrt_network_destroy(drv, args->net.name, error);
+    return vrt_netdrv_destroy(drv, args->net.name, error);
 }
 
 bool
@@ -118,7 +118,7 @@ vrt_handle_network_get_xml_desc(VrtCall *call, remote_network_flags_args *args, 
                                 GError **error)
 {
     DRV(call, error);
-    return vrt_ret_string(vrt_network_get_xml(drv, args->net.name, args->flags, error), ret);
+    return vrt_ret_string(vrt_netdrv_get_xml(drv, args->net.name, args->flags, error), ret);
 }
 
 bool
@@ -126,42 +126,42 @@ vrt_handle_network_get_bridge_name(VrtCall *call, remote_network_only_args *args
                                    GError **error)
 {
     DRV(call, error);
-    return vrt_ret_string(vrt_network_get_bridge_name(drv, args->net.name, error), ret);
+    return vrt_ret_string(vrt_netdrv_get_bridge_name(drv, args->net.name, error), ret);
 }
 
 bool
 vrt_handle_network_get_autostart(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return vrt_ret_int(vrt_network_get_autostart(drv, args->net.name, error), ret);
+    return vrt_ret_int(vrt_netdrv_get_autostart(drv, args->net.name, error), ret);
 }
 
 bool
 vrt_handle_network_set_autostart(VrtCall *call, remote_network_set_autostart_args *args, GError **error)
 {
     DRV(call, error);
-    return vrt_network_set_autostart(drv, args->net.name, args->autostart != 0, error);
+    return vrt_netdrv_set_autostart(drv, args->net.name, args->autostart != 0, error);
 }
 
 bool
 vrt_handle_network_is_active(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return vrt_ret_int(vrt_network_is_active(drv, args->net.name, error), ret);
+    return vrt_ret_int(vrt_netdrv_is_active(drv, args->net.name, error), ret);
 }
 
 bool
 vrt_handle_network_is_persistent(VrtCall *call, remote_network_only_args *args, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    return vrt_ret_int(vrt_network_is_persistent(drv, args->net.name, error), ret);
+    return vrt_ret_int(vrt_netdrv_is_persistent(drv, args->net.name, error), ret);
 }
 
 bool
 vrt_handle_connect_num_of_networks(VrtCall *call, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    ret->value = vrt_network_num_active(drv);
+    ret->value = vrt_netdrv_num_active(drv);
     return true;
 }
 
@@ -169,7 +169,7 @@ bool
 vrt_handle_connect_num_of_defined_networks(VrtCall *call, remote_int_ret *ret, GError **error)
 {
     DRV(call, error);
-    ret->value = vrt_network_num_defined(drv);
+    ret->value = vrt_netdrv_num_defined(drv);
     return true;
 }
 
@@ -181,7 +181,7 @@ list_names(VrtCall *call, bool active, int maxnames, remote_names_ret *ret, GErr
         vrt_error_set(error, VIR_ERR_RPC, "maxnames %d out of range", maxnames);
         return false;
     }
-    g_autoptr(GPtrArray) names = vrt_network_list_names(drv, active);
+    g_autoptr(GPtrArray) names = vrt_netdrv_list_names(drv, active);
     guint n = MIN(names->len, (guint)maxnames);
     ret->names.names_len = n;
     ret->names.names_val = g_new0(char *, MAX(n, 1));
@@ -208,7 +208,7 @@ vrt_handle_connect_list_all_networks(VrtCall *call, remote_connect_list_all_netw
                                      remote_connect_list_all_networks_ret *ret, GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) nets = vrt_network_list_all(drv, args->flags, error);
+    g_autoptr(GPtrArray) nets = vrt_netdrv_list_all(drv, args->flags, error);
     if (!nets)
         return false;
     if (args->need_results) {
@@ -226,7 +226,7 @@ vrt_handle_network_list_all_ports(VrtCall *call, remote_network_list_all_ports_a
                                   remote_network_list_all_ports_ret *ret, GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) ports = vrt_network_port_list_all(drv, WIRE_UUID(args->network.uuid), args->flags, error);
+    g_autoptr(GPtrArray) ports = vrt_netdrv_port_list_all(drv, WIRE_UUID(args->network.uuid), args->flags, error);
     if (!ports)
         return false;
     if (args->need_results) {
@@ -254,7 +254,7 @@ vrt_handle_network_port_lookup_by_uuid(VrtCall *call, remote_network_port_lookup
                                        remote_network_port_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_port(vrt_network_port_lookup_by_uuid(drv, WIRE_UUID(args->network.uuid), (const guchar *)args->uuid, error), ret);
+    return ret_port(vrt_netdrv_port_lookup_by_uuid(drv, WIRE_UUID(args->network.uuid), (const guchar *)args->uuid, error), ret);
 }
 
 bool
@@ -262,7 +262,7 @@ vrt_handle_network_port_create_xml(VrtCall *call, remote_network_port_create_xml
                                    remote_network_port_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_port(vrt_network_port_create_xml(drv, WIRE_UUID(args->network.uuid), args->xml, args->flags, error), ret);
+    return ret_port(vrt_netdrv_port_create_xml(drv, WIRE_UUID(args->network.uuid), args->xml, args->flags, error), ret);
 }
 
 bool
@@ -270,12 +270,12 @@ vrt_handle_network_port_get_xml_desc(VrtCall *call, remote_network_port_flags_ar
                                      GError **error)
 {
     DRV(call, error);
-    return vrt_ret_string(vrt_network_port_get_xml(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error), ret);
+    return vrt_ret_string(vrt_netdrv_port_get_xml(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error), ret);
 }
 
 bool
 vrt_handle_network_port_delete(VrtCall *call, remote_network_port_flags_args *args, GError **error)
 {
     DRV(call, error);
-    return vrt_network_port_delete(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error);
+    return vrt_netdrv_port_delete(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error);
 }

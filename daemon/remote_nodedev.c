@@ -44,7 +44,7 @@ vrt_handle_connect_list_all_node_devices(VrtCall *call, remote_connect_list_all_
                                          remote_connect_list_all_node_devices_ret *ret, GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) names = vrt_nodedev_list(drv, args->flags, error);
+    g_autoptr(GPtrArray) names = vrt_nodedev_drv_list(drv, args->flags, error);
     if (!names)
         return false;
     if (args->need_results) {
@@ -62,7 +62,7 @@ vrt_handle_node_num_of_devices(VrtCall *call, remote_node_num_of_devices_args *a
                                GError **error)
 {
     DRV(call, error);
-    int n = vrt_nodedev_count(drv, args->cap ? *args->cap : NULL, error);
+    int n = vrt_nodedev_drv_count(drv, args->cap ? *args->cap : NULL, error);
     if (n < 0)
         return false;
     ret->value = n;
@@ -74,7 +74,7 @@ vrt_handle_node_list_devices(VrtCall *call, remote_node_list_devices_args *args,
                              GError **error)
 {
     DRV(call, error);
-    return names_to_wire(vrt_nodedev_list_names(drv, args->cap ? *args->cap : NULL, error), args->maxnames,
+    return names_to_wire(vrt_nodedev_drv_list_names(drv, args->cap ? *args->cap : NULL, error), args->maxnames,
                          &ret->names.names_val, &ret->names.names_len, error);
 }
 
@@ -83,7 +83,7 @@ vrt_handle_node_device_lookup_by_name(VrtCall *call, remote_node_device_name_arg
                                       GError **error)
 {
     DRV(call, error);
-    if (!vrt_nodedev_exists(drv, args->name, error))
+    if (!vrt_nodedev_drv_exists(drv, args->name, error))
         return false;
     ret->dev.name = g_strdup(args->name);
     return true;
@@ -94,7 +94,7 @@ vrt_handle_node_device_get_xml_desc(VrtCall *call, remote_node_device_name_flags
                                     GError **error)
 {
     DRV(call, error);
-    ret->str = vrt_nodedev_get_xml(drv, args->name, error);
+    ret->str = vrt_nodedev_drv_get_xml(drv, args->name, error);
     return ret->str != NULL;
 }
 
@@ -104,7 +104,7 @@ vrt_handle_node_device_get_parent(VrtCall *call, remote_node_device_name_args *a
 {
     DRV(call, error);
     GError *local = NULL;
-    char *parent = vrt_nodedev_get_parent(drv, args->name, &local);
+    char *parent = vrt_nodedev_drv_get_parent(drv, args->name, &local);
     if (local) {
         g_propagate_error(error, local);
         return false;
@@ -121,7 +121,7 @@ vrt_handle_node_device_num_of_caps(VrtCall *call, remote_node_device_name_args *
                                    GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) caps = vrt_nodedev_list_caps(drv, args->name, error);
+    g_autoptr(GPtrArray) caps = vrt_nodedev_drv_list_caps(drv, args->name, error);
     if (!caps)
         return false;
     ret->value = (int)caps->len;
@@ -133,7 +133,7 @@ vrt_handle_node_device_list_caps(VrtCall *call, remote_node_device_list_caps_arg
                                  remote_node_device_list_caps_ret *ret, GError **error)
 {
     DRV(call, error);
-    return names_to_wire(vrt_nodedev_list_caps(drv, args->name, error), args->maxnames, &ret->names.names_val,
+    return names_to_wire(vrt_nodedev_drv_list_caps(drv, args->name, error), args->maxnames, &ret->names.names_val,
                          &ret->names.names_len, error);
 }
 
@@ -141,7 +141,7 @@ bool
 vrt_handle_node_device_dettach(VrtCall *call, remote_node_device_name_args *args, GError **error)
 {
     DRV(call, error);
-    return vrt_nodedev_detach(drv, args->name, NULL, error);
+    return vrt_nodedev_drv_detach(drv, args->name, NULL, error);
 }
 
 bool
@@ -153,19 +153,19 @@ vrt_handle_node_device_detach_flags(VrtCall *call, remote_node_device_detach_fla
                       args->flags);
         return false;
     }
-    return vrt_nodedev_detach(drv, args->name, args->driverName ? *args->driverName : NULL, error);
+    return vrt_nodedev_drv_detach(drv, args->name, args->driverName ? *args->driverName : NULL, error);
 }
 
 bool
 vrt_handle_node_device_re_attach(VrtCall *call, remote_node_device_name_args *args, GError **error)
 {
     DRV(call, error);
-    return vrt_nodedev_reattach(drv, args->name, error);
+    return vrt_nodedev_drv_reattach(drv, args->name, error);
 }
 
 bool
 vrt_handle_node_device_reset(VrtCall *call, remote_node_device_name_args *args, GError **error)
 {
     DRV(call, error);
-    return vrt_nodedev_reset(drv, args->name, error);
+    return vrt_nodedev_drv_reset(drv, args->name, error);
 }

@@ -390,7 +390,8 @@ main(int argc, char **argv)
     limits.max_client_requests = daemon->cfg.max_client_requests;
     limits.keepalive_interval = daemon->cfg.keepalive_interval;
     limits.keepalive_count = daemon->cfg.keepalive_count;
-    daemon->server = vrt_rpc_server_new(daemon->ctx, &limits, on_client_connect, on_client_close, daemon, &err);
+    daemon->server = vrt_rpc_server_new(daemon->ctx, &limits, vrt_daemon_dispatch, on_client_connect,
+                                        on_client_close, daemon, &err);
     if (!daemon->server)
         goto out;
     vrt_rpc_server_set_call_check(daemon->server, check_call, daemon);

@@ -84,12 +84,6 @@ vrt_host_free(VrtHost *host)
     g_free(host);
 }
 
-const char *
-vrt_host_root(VrtHost *host)
-{
-    return *host->root ? host->root : "/";
-}
-
 bool
 vrt_host_is_simulated(VrtHost *host)
 {

@@ -33,7 +33,6 @@ VrtHost *vrt_host_new(const char *root, GError **error);
 void vrt_host_free(VrtHost *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtHost, vrt_host_free)
 
-const char *vrt_host_root(VrtHost *host);
 bool vrt_host_is_simulated(VrtHost *host);
 /* The netlink channel of this host (owned by the host). */
 VrtNetlink *vrt_host_netlink(VrtHost *host);

@@ -146,12 +146,6 @@ vrt_sriov_get_totalvfs(VrtHost *host, const VrtPciAddr *pf, GError **error)
     return read_count(host, pf, "sriov_totalvfs", error);
 }
 
-int
-vrt_sriov_get_numvfs(VrtHost *host, const VrtPciAddr *pf, GError **error)
-{
-    return read_count(host, pf, "sriov_numvfs", error);
-}
-
 char *
 vrt_sriov_pf_netdev(VrtHost *host, const VrtPciAddr *pf, GError **error)
 {

@@ -20,9 +20,8 @@ GPtrArray *vrt_sriov_list_vfs(VrtHost *host, const VrtPciAddr *pf, GError **erro
 /* The PCI address of the PF behind a net device name. */
 bool vrt_sriov_pf_from_netdev(VrtHost *host, const char *ifname, VrtPciAddr *pf, GError **error);
 GPtrArray *vrt_sriov_list_vfs_by_netdev(VrtHost *host, const char *pf_ifname, GError **error);
-/* sriov_totalvfs / sriov_numvfs; -1 with error when not SR-IOV capable. */
+/* sriov_totalvfs; -1 with error when not SR-IOV capable. */
 int vrt_sriov_get_totalvfs(VrtHost *host, const VrtPciAddr *pf, GError **error);
-int vrt_sriov_get_numvfs(VrtHost *host, const VrtPciAddr *pf, GError **error);
 /* First net device of the PF (the one netlink VF calls go through). */
 char *vrt_sriov_pf_netdev(VrtHost *host, const VrtPciAddr *pf, GError **error);
 /* The driver the host uses for VFs of a PF driver ("ixgbe" -> "ixgbevf"). */

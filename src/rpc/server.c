@@ -1,6 +1,7 @@
 /*
- * RPC server: sockets, framing, dispatch to the generated procedure table,
- * worker pool, replies and keepalive. See server.h for the threading rules.
+ * RPC server: sockets, framing, calls checked against the procedure table and
+ * handed to the owner's VrtDispatch, worker pool, replies and keepalive. See
+ * server.h for the threading rules.
  *
  * Memory is bounded by backpressure: every queued reply and every call held
  * for a worker is charged at what it costs on the heap, to its client and to
@@ -91,7 +92,6 @@ struct _VrtServerClient {
     gsize out_cost;          /* heap cost of out (frame_cost) */
     gsize in_cost;           /* heap cost of this client's calls not yet freed */
     GSource *out_source;
-    bool closing;            /* close once the queue is empty */
     bool closed;
     bool dropped;            /* refused an event; being closed on the I/O thread */
     bool read_paused;        /* set by the I/O thread when it stops reading */
@@ -119,6 +119,7 @@ struct _VrtRpcServer {
     GMutex lock;
     GPtrArray *listeners;
     GHashTable *clients;     /* VrtServerClient* -> itself (holds a ref) */
+    VrtDispatch dispatch;
     VrtClientHook on_connect;
     VrtClientHook on_close;
     gpointer hook_data;
@@ -384,17 +385,6 @@ vrt_server_client_is_readonly(VrtServerClient *client)
 }
 
 void
-vrt_server_client_get_peer(VrtServerClient *client, pid_t *pid, uid_t *uid, gid_t *gid)
-{
-    if (pid)
-        *pid = client->pid;
-    if (uid)
-        *uid = client->uid;
-    if (gid)
-        *gid = client->gid;
-}
-
-void
 vrt_server_client_set_data(VrtServerClient *client, gpointer data, GDestroyNotify destroy)
 {
     client->data = data;
@@ -420,10 +410,7 @@ on_client_writable(int fd, GIOCondition cond, gpointer opaque)
     g_mutex_lock(&client->lock);
     g_clear_pointer(&client->out_source, g_source_unref);
     client_flush_locked(client);
-    bool close_now = client->closing && g_queue_is_empty(&client->out) && !client->closed;
     g_mutex_unlock(&client->lock);
-    if (close_now)
-        client_close_now(client);
     return G_SOURCE_REMOVE;
 }
 
@@ -600,17 +587,6 @@ vrt_server_client_enable_keepalive(VrtServerClient *client)
     client->ka_enabled = true;
 }
 
-void
-vrt_server_client_close(VrtServerClient *client)
-{
-    g_mutex_lock(&client->lock);
-    client->closing = true;
-    bool now = g_queue_is_empty(&client->out) && !client->closed;
-    g_mutex_unlock(&client->lock);
-    if (now)
-        shutdown(client->fd, SHUT_RDWR); /* the I/O thread sees EOF and closes */
-}
-
 /* ---- calls ---- */
 
 /* A new call of client, charged to it and the server until call_free. */
@@ -671,7 +647,7 @@ run_call(VrtCall *call)
     if (ok && server->check)
         ok = server->check(call, info, args, server->check_data, &err);
     if (ok)
-        ok = vrt_dispatch_func(info)(call, args, ret, &err);
+        ok = server->dispatch(call, info, args, ret, &err);
 
     if (ok) {
         vrt_net_header hdr = call->hdr;
@@ -1132,8 +1108,8 @@ on_keepalive_tick(gpointer opaque)
 /* ---- server ---- */
 
 VrtRpcServer *
-vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtClientHook on_connect,
-                   VrtClientHook on_close, gpointer data, GError **error)
+vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispatch dispatch,
+                   VrtClientHook on_connect, VrtClientHook on_close, gpointer data, GError **error)
 {
     g_autoptr(GError) local = NULL;
     VrtRpcServer *server = g_new0(VrtRpcServer, 1);
@@ -1151,6 +1127,7 @@ vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtClien
     g_mutex_init(&server->wake_lock);
     server->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)listener_free);
     server->clients = g_hash_table_new(g_direct_hash, g_direct_equal);
+    server->dispatch = dispatch;
     server->on_connect = on_connect;
     server->on_close = on_close;
     server->hook_data = data;

@@ -1,9 +1,11 @@
 /*
  * The RPC server: listening sockets, client connections, framing, the worker
  * pool and keepalive. It serves one program whose procedures come from the
- * generated table (protocol/remote_procs.tsv) plus the keepalive program,
- * which the I/O thread answers itself so a busy client never starves its own
- * keepalive.
+ * shared table (protocol/remote_procs.tsv: numbers, types, access, priority)
+ * plus the keepalive program, which the I/O thread answers itself so a busy
+ * client never starves its own keepalive. What a call does is its owner's:
+ * the server decodes, checks and hands each call to the VrtDispatch given at
+ * creation (vrtd's is generated into daemon/), and knows no handler.
  *
  * Threads: one I/O thread runs the GMainContext given at creation (reads,
  * accepts, keepalive, high-priority procedures); a pool of worker threads runs
@@ -21,10 +23,18 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <sys/types.h>
-#include "vrt_dispatch.h"
+#include "vrt_procs.h"
 
 typedef struct _VrtRpcServer VrtRpcServer;
 typedef struct _VrtServerClient VrtServerClient;
+/* One call being served. */
+typedef struct _VrtCall VrtCall;
+
+/* Runs info's procedure for call with its decoded arguments (NULL for a
+ * procedure without) and fills ret (zeroed, NULL for one without); false
+ * with *error set when it failed, which the server sends as the reply.
+ * Called on the I/O thread for a high-priority procedure, else on a worker. */
+typedef bool (*VrtDispatch)(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error);
 
 /* Limits, named where they are set; the daemon fills them from its config. */
 typedef struct {
@@ -54,7 +64,7 @@ void vrt_rpc_server_limits_init(VrtRpcServerLimits *limits);
  * (after its last call finished). */
 typedef void (*VrtClientHook)(VrtServerClient *client, gpointer data);
 
-VrtRpcServer *vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits,
+VrtRpcServer *vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispatch dispatch,
                                  VrtClientHook on_connect, VrtClientHook on_close, gpointer data,
                                  GError **error);
 /* Stops accepting, waits for calls in flight, flushes replies, closes all. */
@@ -82,8 +92,6 @@ VrtServerClient *vrt_server_client_ref(VrtServerClient *client);
 void vrt_server_client_unref(VrtServerClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtServerClient, vrt_server_client_unref)
 bool vrt_server_client_is_readonly(VrtServerClient *client);
-/* Peer credentials of a UNIX client (-1 when unknown). */
-void vrt_server_client_get_peer(VrtServerClient *client, pid_t *pid, uid_t *uid, gid_t *gid);
 /* The daemon's per-connection state; destroy runs when the client is freed. */
 void vrt_server_client_set_data(VrtServerClient *client, gpointer data, GDestroyNotify destroy);
 gpointer vrt_server_client_get_data(VrtServerClient *client);
@@ -92,8 +100,6 @@ void vrt_server_client_enable_keepalive(VrtServerClient *client);
 /* Sends an event message (type MESSAGE, serial 0) of the remote program.
  * Safe from any thread; false when the client is gone or the queue is full. */
 bool vrt_server_client_send_event(VrtServerClient *client, int proc, xdrproc_t filter, const void *msg);
-/* Closes the connection after queued replies are written. */
-void vrt_server_client_close(VrtServerClient *client);
 
 /* Calls: what a handler knows of the call it serves. */
 VrtServerClient *vrt_call_get_client(VrtCall *call);

@@ -1,8 +1,8 @@
 /*
  * Socket tests of the RPC server: a real server on a UNIX socket in a
  * temporary directory, its I/O thread running, and raw clients that send what
- * they like. The handlers served are this file's (the generated dispatch
- * table calls them through weak symbols): a version and a hostname answered
+ * they like. The handlers served are this file's, behind its own dispatch
+ * (any other procedure is not supported): a version and a hostname answered
  * on the I/O thread, capabilities of CAPS_LEN bytes and a call that waits at
  * a gate, both on workers. Covered: framing (a frame sent byte by byte, two
  * in one write, a bad length), keepalive under load, backpressure on clients
@@ -34,22 +34,22 @@ static GCond gate_cond;
 static bool gate_open = true;
 static guint gate_waiting;
 
-bool
-vrt_handle_connect_get_version(VrtCall *call, remote_connect_get_version_ret *ret, GError **error)
+static bool
+handle_connect_get_version(VrtCall *call, remote_connect_get_version_ret *ret, GError **error)
 {
     ret->hv_ver = 42;
     return true;
 }
 
-bool
-vrt_handle_connect_get_hostname(VrtCall *call, remote_connect_get_hostname_ret *ret, GError **error)
+static bool
+handle_connect_get_hostname(VrtCall *call, remote_connect_get_hostname_ret *ret, GError **error)
 {
     ret->hostname = g_strdup("test-host");
     return true;
 }
 
-bool
-vrt_handle_connect_get_capabilities(VrtCall *call, remote_connect_get_capabilities_ret *ret, GError **error)
+static bool
+handle_connect_get_capabilities(VrtCall *call, remote_connect_get_capabilities_ret *ret, GError **error)
 {
     ret->capabilities = g_malloc(CAPS_LEN + 1);
     memset(ret->capabilities, 'c', CAPS_LEN);
@@ -58,8 +58,8 @@ vrt_handle_connect_get_capabilities(VrtCall *call, remote_connect_get_capabiliti
 }
 
 /* Waits until the test opens the gate. */
-bool
-vrt_handle_connect_num_of_networks(VrtCall *call, remote_int_ret *ret, GError **error)
+static bool
+handle_connect_num_of_networks(VrtCall *call, remote_int_ret *ret, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&gate_lock);
     gate_waiting++;
@@ -69,6 +69,20 @@ vrt_handle_connect_num_of_networks(VrtCall *call, remote_int_ret *ret, GError **
     gate_waiting--;
     ret->value = 7;
     return true;
+}
+
+static bool
+dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error)
+{
+    switch (info->proc) {
+    case VRT_PROC_CONNECT_GET_VERSION: return handle_connect_get_version(call, ret, error);
+    case VRT_PROC_CONNECT_GET_HOSTNAME: return handle_connect_get_hostname(call, ret, error);
+    case VRT_PROC_CONNECT_GET_CAPABILITIES: return handle_connect_get_capabilities(call, ret, error);
+    case VRT_PROC_CONNECT_NUM_OF_NETWORKS: return handle_connect_num_of_networks(call, ret, error);
+    default:
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", info->api);
+        return false;
+    }
 }
 
 static void
@@ -137,7 +151,7 @@ fixture_start(Fixture *f, const VrtRpcServerLimits *limits)
     f->path = g_build_filename(f->dir, "sock", NULL);
     f->ctx = g_main_context_new();
     f->loop = g_main_loop_new(f->ctx, FALSE);
-    f->server = vrt_rpc_server_new(f->ctx, limits, on_connect, on_close, f, &err);
+    f->server = vrt_rpc_server_new(f->ctx, limits, dispatch, on_connect, on_close, f, &err);
     g_assert_no_error(err);
     g_assert_true(vrt_rpc_server_add_unix(f->server, f->path, 0600, (gid_t)-1, false, &err));
     g_assert_no_error(err);

@@ -28,7 +28,7 @@ def load_procs():
             line = line.rstrip("\n")
             if not line or line.startswith("#"):
                 continue
-            num, name, args, ret, access, prio, family = line.split("\t")
+            num, name, args, ret, access, prio, family, _server = line.split("\t")
             if ret == "msg":
                 continue  # events the server sends, never calls
             mask, secret = 0, False

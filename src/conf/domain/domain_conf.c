@@ -341,25 +341,6 @@ vrt_domain_def_net_link_hostdev(VrtDomainDef *def, VrtDomainNetDef *net, GError 
     return true;
 }
 
-VrtDomainDeviceInfo *
-vrt_domain_device_def_info(VrtDomainDeviceDef *dev)
-{
-    switch (dev->type) {
-    case VRT_DOMAIN_DEVICE_DISK: return &dev->data.disk->info;
-    case VRT_DOMAIN_DEVICE_NET: return &dev->data.net->info;
-    case VRT_DOMAIN_DEVICE_HOSTDEV: return dev->data.hostdev->info;
-    case VRT_DOMAIN_DEVICE_CONTROLLER: return &dev->data.controller->info;
-    case VRT_DOMAIN_DEVICE_CHR: return &dev->data.chr->info;
-    case VRT_DOMAIN_DEVICE_INPUT: return &dev->data.input->info;
-    case VRT_DOMAIN_DEVICE_VIDEO: return &dev->data.video->info;
-    case VRT_DOMAIN_DEVICE_RNG: return &dev->data.rng->info;
-    case VRT_DOMAIN_DEVICE_WATCHDOG: return &dev->data.watchdog->info;
-    case VRT_DOMAIN_DEVICE_MEMBALLOON: return &dev->data.memballoon->info;
-    case VRT_DOMAIN_DEVICE_GRAPHICS: return NULL;
-    }
-    return NULL;
-}
-
 void
 vrt_domain_def_net_insert(VrtDomainDef *def, VrtDomainNetDef *net)
 {

@@ -605,10 +605,6 @@ bool vrt_domain_net_link_hostdev(VrtDomainNetDef *net, GError **error);
  * already done; false (VIR_ERR_INTERNAL_ERROR) if net is not in def. */
 bool vrt_domain_def_net_link_hostdev(VrtDomainDef *def, VrtDomainNetDef *net, GError **error);
 
-/* The info (alias, address, boot order) of whatever device dev holds;
- * NULL for kinds without one (graphics). */
-VrtDomainDeviceInfo *vrt_domain_device_def_info(VrtDomainDeviceDef *dev);
-
 /* Appends net to def->nets (takes ownership) and its hostdev (if any) to
  * def->hostdevs. */
 void vrt_domain_def_net_insert(VrtDomainDef *def, VrtDomainNetDef *net);
@@ -648,7 +644,3 @@ bool vrt_pci_address_equal(const VrtPciAddress *a, const VrtPciAddress *b);
 bool vrt_domain_def_is_q35(const VrtDomainDef *def);
 
 const char *vrt_domain_lifecycle_action_to_string(VrtDomainLifecycleAction action);
-const char *vrt_domain_net_type_to_string(VrtDomainNetType type);
-const char *vrt_domain_virt_type_to_string(VrtDomainVirtType type);
-const char *vrt_domain_disk_bus_to_string(VrtDomainDiskBus bus);
-const char *vrt_domain_cpu_mode_to_string(VrtDomainCpuMode mode);

@@ -147,27 +147,3 @@ vrt_domain_lifecycle_action_to_string(VrtDomainLifecycleAction action)
 {
     return vrt_lifecycle_names[action];
 }
-
-const char *
-vrt_domain_net_type_to_string(VrtDomainNetType type)
-{
-    return vrt_net_type_names[type];
-}
-
-const char *
-vrt_domain_virt_type_to_string(VrtDomainVirtType type)
-{
-    return vrt_virt_type_names[type];
-}
-
-const char *
-vrt_domain_disk_bus_to_string(VrtDomainDiskBus bus)
-{
-    return vrt_disk_bus_names[bus];
-}
-
-const char *
-vrt_domain_cpu_mode_to_string(VrtDomainCpuMode mode)
-{
-    return vrt_cpu_mode_names[mode];
-}

@@ -358,9 +358,9 @@ check_new_def_locked(VrtNetworkDriver *drv, VrtNetworkDef *def, VrtNetworkObj **
 }
 
 VrtNetworkRef *
-vrt_network_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
+vrt_netdrv_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
 {
-    g_autoptr(VrtNetworkDef) def = parse_client_def(xml, flags, "vrt_network_define_xml", error);
+    g_autoptr(VrtNetworkDef) def = parse_client_def(xml, flags, "vrt_netdrv_define_xml", error);
     if (!def)
         return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
@@ -408,7 +408,7 @@ find_in_state_locked(VrtNetworkDriver *drv, const char *name, bool want_active, 
 }
 
 bool
-vrt_network_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
+vrt_netdrv_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = find_persistent_locked(drv, name, "cannot undefine transient network", error);
@@ -432,7 +432,7 @@ vrt_network_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
 /* ---- start / stop API ---- */
 
 bool
-vrt_network_create(VrtNetworkDriver *drv, const char *name, GError **error)
+vrt_netdrv_create(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = find_in_state_locked(drv, name, false, error);
@@ -442,9 +442,9 @@ vrt_network_create(VrtNetworkDriver *drv, const char *name, GError **error)
 }
 
 VrtNetworkRef *
-vrt_network_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
+vrt_netdrv_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
 {
-    g_autoptr(VrtNetworkDef) def = parse_client_def(xml, flags, "vrt_network_create_xml", error);
+    g_autoptr(VrtNetworkDef) def = parse_client_def(xml, flags, "vrt_netdrv_create_xml", error);
     if (!def)
         return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
@@ -470,7 +470,7 @@ vrt_network_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErr
 }
 
 bool
-vrt_network_destroy(VrtNetworkDriver *drv, const char *name, GError **error)
+vrt_netdrv_destroy(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = find_in_state_locked(drv, name, true, error);
@@ -486,7 +486,7 @@ vrt_network_destroy(VrtNetworkDriver *drv, const char *name, GError **error)
 /* ---- queries ---- */
 
 VrtNetworkRef *
-vrt_network_lookup_by_name(VrtNetworkDriver *drv, const char *name, GError **error)
+vrt_netdrv_lookup_by_name(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
@@ -494,7 +494,7 @@ vrt_network_lookup_by_name(VrtNetworkDriver *drv, const char *name, GError **err
 }
 
 VrtNetworkRef *
-vrt_network_lookup_by_uuid(VrtNetworkDriver *drv, const guchar uuid[16], GError **error)
+vrt_netdrv_lookup_by_uuid(VrtNetworkDriver *drv, const guchar uuid[16], GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, uuid, error);
@@ -502,9 +502,9 @@ vrt_network_lookup_by_uuid(VrtNetworkDriver *drv, const guchar uuid[16], GError 
 }
 
 char *
-vrt_network_get_xml(VrtNetworkDriver *drv, const char *name, guint flags, GError **error)
+vrt_netdrv_get_xml(VrtNetworkDriver *drv, const char *name, guint flags, GError **error)
 {
-    if (!check_flags(flags, VRT_NETWORK_XML_INACTIVE, "vrt_network_get_xml", error))
+    if (!check_flags(flags, VRT_NETWORK_XML_INACTIVE, "vrt_netdrv_get_xml", error))
         return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
@@ -546,9 +546,9 @@ compare_refs(gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-vrt_network_list_all(VrtNetworkDriver *drv, guint flags, GError **error)
+vrt_netdrv_list_all(VrtNetworkDriver *drv, guint flags, GError **error)
 {
-    if (!check_flags(flags, NETWORK_LIST_ALL_FLAGS, "vrt_network_list_all", error))
+    if (!check_flags(flags, NETWORK_LIST_ALL_FLAGS, "vrt_netdrv_list_all", error))
         return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_ref_free);
@@ -563,16 +563,16 @@ vrt_network_list_all(VrtNetworkDriver *drv, guint flags, GError **error)
 }
 
 int
-vrt_network_num_active(VrtNetworkDriver *drv)
+vrt_netdrv_num_active(VrtNetworkDriver *drv)
 {
-    g_autoptr(GPtrArray) names = vrt_network_list_names(drv, true);
+    g_autoptr(GPtrArray) names = vrt_netdrv_list_names(drv, true);
     return (int)names->len;
 }
 
 int
-vrt_network_num_defined(VrtNetworkDriver *drv)
+vrt_netdrv_num_defined(VrtNetworkDriver *drv)
 {
-    g_autoptr(GPtrArray) names = vrt_network_list_names(drv, false);
+    g_autoptr(GPtrArray) names = vrt_netdrv_list_names(drv, false);
     return (int)names->len;
 }
 
@@ -583,7 +583,7 @@ compare_strings(gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-vrt_network_list_names(VrtNetworkDriver *drv, bool active)
+vrt_netdrv_list_names(VrtNetworkDriver *drv, bool active)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
@@ -600,7 +600,7 @@ vrt_network_list_names(VrtNetworkDriver *drv, bool active)
 }
 
 int
-vrt_network_is_active(VrtNetworkDriver *drv, const char *name, GError **error)
+vrt_netdrv_is_active(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
@@ -608,7 +608,7 @@ vrt_network_is_active(VrtNetworkDriver *drv, const char *name, GError **error)
 }
 
 int
-vrt_network_is_persistent(VrtNetworkDriver *drv, const char *name, GError **error)
+vrt_netdrv_is_persistent(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
@@ -616,7 +616,7 @@ vrt_network_is_persistent(VrtNetworkDriver *drv, const char *name, GError **erro
 }
 
 int
-vrt_network_get_autostart(VrtNetworkDriver *drv, const char *name, GError **error)
+vrt_netdrv_get_autostart(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
@@ -624,7 +624,7 @@ vrt_network_get_autostart(VrtNetworkDriver *drv, const char *name, GError **erro
 }
 
 bool
-vrt_network_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error)
+vrt_netdrv_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = find_persistent_locked(drv, name, "cannot set autostart for transient network", error);
@@ -651,7 +651,7 @@ vrt_network_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostar
 }
 
 char *
-vrt_network_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError **error)
+vrt_netdrv_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);

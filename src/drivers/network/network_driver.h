@@ -89,38 +89,41 @@ void vrt_network_driver_set_vf_busy_func(VrtNetworkDriver *drv, VrtNetworkVfBusy
  * false only when a state directory cannot be read. */
 bool vrt_network_driver_load(VrtNetworkDriver *drv, GError **error);
 
-/* ---- networks (libvirt semantics and error codes) ---- */
+/* ---- networks (libvirt semantics and error codes) ----
+ * The calls vrtd serves are vrt_netdrv_*: libvrt's public vrt_network_* are
+ * the client's side of the same libvirt API, and one program must never see
+ * both under one name. */
 
-VrtNetworkRef *vrt_network_lookup_by_name(VrtNetworkDriver *drv, const char *name, GError **error);
-VrtNetworkRef *vrt_network_lookup_by_uuid(VrtNetworkDriver *drv, const guchar uuid[16], GError **error);
+VrtNetworkRef *vrt_netdrv_lookup_by_name(VrtNetworkDriver *drv, const char *name, GError **error);
+VrtNetworkRef *vrt_netdrv_lookup_by_uuid(VrtNetworkDriver *drv, const guchar uuid[16], GError **error);
 
 /* Defines (or updates) a persistent network. An update of an existing
  * network keeps its uuid when the XML has none; the same name with another
  * uuid, or the uuid of another network, is refused (VIR_ERR_OPERATION_FAILED). */
-VrtNetworkRef *vrt_network_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error);
+VrtNetworkRef *vrt_netdrv_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error);
 /* A running network stays running as a transient one. */
-bool vrt_network_undefine(VrtNetworkDriver *drv, const char *name, GError **error);
+bool vrt_netdrv_undefine(VrtNetworkDriver *drv, const char *name, GError **error);
 /* Starts a defined network (virNetworkCreate). */
-bool vrt_network_create(VrtNetworkDriver *drv, const char *name, GError **error);
+bool vrt_netdrv_create(VrtNetworkDriver *drv, const char *name, GError **error);
 /* Defines and starts a transient network (virNetworkCreateXML). */
-VrtNetworkRef *vrt_network_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error);
+VrtNetworkRef *vrt_netdrv_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error);
 /* Stops a network; refused while it has ports. A transient network is gone
  * afterwards. */
-bool vrt_network_destroy(VrtNetworkDriver *drv, const char *name, GError **error);
+bool vrt_netdrv_destroy(VrtNetworkDriver *drv, const char *name, GError **error);
 /* flags: VRT_NETWORK_XML_INACTIVE. */
-char *vrt_network_get_xml(VrtNetworkDriver *drv, const char *name, guint flags, GError **error);
+char *vrt_netdrv_get_xml(VrtNetworkDriver *drv, const char *name, guint flags, GError **error);
 /* GPtrArray of VrtNetworkRef*, sorted by name. */
-GPtrArray *vrt_network_list_all(VrtNetworkDriver *drv, guint flags, GError **error);
-int vrt_network_num_active(VrtNetworkDriver *drv);
-int vrt_network_num_defined(VrtNetworkDriver *drv);
+GPtrArray *vrt_netdrv_list_all(VrtNetworkDriver *drv, guint flags, GError **error);
+int vrt_netdrv_num_active(VrtNetworkDriver *drv);
+int vrt_netdrv_num_defined(VrtNetworkDriver *drv);
 /* Names (char*, sorted) of active or of inactive persistent networks. */
-GPtrArray *vrt_network_list_names(VrtNetworkDriver *drv, bool active);
+GPtrArray *vrt_netdrv_list_names(VrtNetworkDriver *drv, bool active);
 /* 1 / 0, or -1 with VIR_ERR_NO_NETWORK. */
-int vrt_network_is_active(VrtNetworkDriver *drv, const char *name, GError **error);
-int vrt_network_is_persistent(VrtNetworkDriver *drv, const char *name, GError **error);
-int vrt_network_get_autostart(VrtNetworkDriver *drv, const char *name, GError **error);
-bool vrt_network_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error);
-char *vrt_network_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError **error);
+int vrt_netdrv_is_active(VrtNetworkDriver *drv, const char *name, GError **error);
+int vrt_netdrv_is_persistent(VrtNetworkDriver *drv, const char *name, GError **error);
+int vrt_netdrv_get_autostart(VrtNetworkDriver *drv, const char *name, GError **error);
+bool vrt_netdrv_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error);
+char *vrt_netdrv_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError **error);
 /* The network's VrtNetworkForwardMode (VRT_NETWORK_FORWARD_NONE without
  * <forward>; the running definition when active), or -1 with
  * VIR_ERR_NO_NETWORK: lets the qemu driver tell a hostdev pool from a
@@ -132,18 +135,18 @@ int vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError
 /* Creates a port on a running network. With no <plug>, a hostdev network
  * picks a free VF and a bridge network plugs into its bridge; a hostdev
  * <plug> names the VF, which must be in the pool and free. */
-VrtNetworkPortRef *vrt_network_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *xml,
-                                               guint flags, GError **error);
-VrtNetworkPortRef *vrt_network_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16],
-                                                   const guchar port_uuid[16], GError **error);
-char *vrt_network_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
-                               guint flags, GError **error);
+VrtNetworkPortRef *vrt_netdrv_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *xml,
+                                              guint flags, GError **error);
+VrtNetworkPortRef *vrt_netdrv_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16],
+                                                  const guchar port_uuid[16], GError **error);
+char *vrt_netdrv_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                              guint flags, GError **error);
 /* GPtrArray of VrtNetworkPortRef*. */
-GPtrArray *vrt_network_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags,
-                                     GError **error);
+GPtrArray *vrt_netdrv_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags,
+                                    GError **error);
 /* Unknown port: VIR_ERR_NO_NETWORK_PORT. */
-bool vrt_network_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
-                             guint flags, GError **error);
+bool vrt_netdrv_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                            guint flags, GError **error);
 
 /* ---- ports: what the qemu driver uses for <interface type='network'> ---- */
 

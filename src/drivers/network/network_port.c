@@ -323,12 +323,12 @@ fresh_port_uuid(VrtNetworkObj *obj, guchar uuid[16])
 /* ---- libvirt port API ---- */
 
 VrtNetworkPortRef *
-vrt_network_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *xml, guint flags,
-                            GError **error)
+vrt_netdrv_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *xml, guint flags,
+                           GError **error)
 {
     if (flags) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "vrt_network_port_create_xml");
+                      "vrt_netdrv_port_create_xml");
         return NULL;
     }
     g_autoptr(VrtNetworkPortDef) port = vrt_network_port_def_parse(xml, error);
@@ -378,8 +378,8 @@ port_by_uuid_locked(VrtNetworkDriver *drv, const guchar net_uuid[16], const guch
 }
 
 VrtNetworkPortRef *
-vrt_network_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
-                                GError **error)
+vrt_netdrv_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                               GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = NULL;
@@ -388,12 +388,12 @@ vrt_network_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16]
 }
 
 char *
-vrt_network_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
-                         guint flags, GError **error)
+vrt_netdrv_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
+                        guint flags, GError **error)
 {
     if (flags) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "vrt_network_port_get_xml");
+                      "vrt_netdrv_port_get_xml");
         return NULL;
     }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
@@ -410,11 +410,11 @@ compare_port_refs(gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-vrt_network_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags, GError **error)
+vrt_netdrv_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags, GError **error)
 {
     if (flags) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "vrt_network_port_list_all");
+                      "vrt_netdrv_port_list_all");
         return NULL;
     }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
@@ -432,12 +432,12 @@ vrt_network_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guin
 }
 
 bool
-vrt_network_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16], guint flags,
-                        GError **error)
+vrt_netdrv_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16], guint flags,
+                       GError **error)
 {
     if (flags) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "vrt_network_port_delete");
+                      "vrt_netdrv_port_delete");
         return false;
     }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);

@@ -155,46 +155,46 @@ test_lifecycle(Fixture *f, gconstpointer data)
 {
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkRef) ref = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) ref = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(ref->name, ==, "pool");
     g_autofree char *cfg = path_in(f, "etc/vrt/network/pool.xml");
     g_assert_true(g_file_test(cfg, G_FILE_TEST_IS_REGULAR));
-    g_assert_cmpint(vrt_network_num_defined(drv), ==, 1);
-    g_assert_cmpint(vrt_network_num_active(drv), ==, 0);
-    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 0);
-    g_assert_cmpint(vrt_network_is_persistent(drv, "pool", NULL), ==, 1);
+    g_assert_cmpint(vrt_netdrv_num_defined(drv), ==, 1);
+    g_assert_cmpint(vrt_netdrv_num_active(drv), ==, 0);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "pool", NULL), ==, 0);
+    g_assert_cmpint(vrt_netdrv_is_persistent(drv, "pool", NULL), ==, 1);
 
-    g_autoptr(VrtNetworkRef) byuuid = vrt_network_lookup_by_uuid(drv, ref->uuid, &err);
+    g_autoptr(VrtNetworkRef) byuuid = vrt_netdrv_lookup_by_uuid(drv, ref->uuid, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(byuuid->name, ==, "pool");
 
-    g_assert_true(vrt_network_create(drv, "pool", &err));
+    g_assert_true(vrt_netdrv_create(drv, "pool", &err));
     g_assert_no_error(err);
     g_autofree char *status = path_in(f, "run/vrt/network/pool.xml");
     g_assert_true(g_file_test(status, G_FILE_TEST_IS_REGULAR));
-    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
-    g_autoptr(GPtrArray) active = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_ACTIVE, &err);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "pool", NULL), ==, 1);
+    g_autoptr(GPtrArray) active = vrt_netdrv_list_all(drv, VRT_CONNECT_LIST_NETWORKS_ACTIVE, &err);
     g_assert_cmpuint(active->len, ==, 1);
-    g_autoptr(GPtrArray) inactive = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_INACTIVE, &err);
+    g_autoptr(GPtrArray) inactive = vrt_netdrv_list_all(drv, VRT_CONNECT_LIST_NETWORKS_INACTIVE, &err);
     g_assert_cmpuint(inactive->len, ==, 0);
-    g_autoptr(GPtrArray) names = vrt_network_list_names(drv, true);
+    g_autoptr(GPtrArray) names = vrt_netdrv_list_names(drv, true);
     g_assert_cmpuint(names->len, ==, 1);
     g_assert_cmpstr(g_ptr_array_index(names, 0), ==, "pool");
 
-    g_assert_false(vrt_network_create(drv, "pool", &err));
+    g_assert_false(vrt_netdrv_create(drv, "pool", &err));
     assert_error(&err, VIR_ERR_OPERATION_INVALID, "network is already active");
 
-    g_assert_true(vrt_network_destroy(drv, "pool", &err));
+    g_assert_true(vrt_netdrv_destroy(drv, "pool", &err));
     g_assert_false(g_file_test(status, G_FILE_TEST_EXISTS));
-    g_assert_false(vrt_network_destroy(drv, "pool", &err));
+    g_assert_false(vrt_netdrv_destroy(drv, "pool", &err));
     assert_error(&err, VIR_ERR_OPERATION_INVALID, "network is not active");
 
-    g_assert_true(vrt_network_undefine(drv, "pool", &err));
+    g_assert_true(vrt_netdrv_undefine(drv, "pool", &err));
     g_assert_false(g_file_test(cfg, G_FILE_TEST_EXISTS));
-    g_assert_null(vrt_network_lookup_by_name(drv, "pool", &err));
+    g_assert_null(vrt_netdrv_lookup_by_name(drv, "pool", &err));
     assert_error(&err, VIR_ERR_NO_NETWORK, "no network with matching name 'pool'");
-    g_assert_null(vrt_network_lookup_by_uuid(drv, ref->uuid, &err));
+    g_assert_null(vrt_netdrv_lookup_by_uuid(drv, ref->uuid, &err));
     assert_error(&err, VIR_ERR_NO_NETWORK, "no network with matching uuid '0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e'");
 }
 
@@ -203,53 +203,53 @@ test_define_rules(Fixture *f, gconstpointer data)
 {
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkRef) a = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) a = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
     g_assert_no_error(err);
     /* Update without uuid keeps the uuid. */
-    g_autoptr(VrtNetworkRef) b = vrt_network_define_xml(drv,
+    g_autoptr(VrtNetworkRef) b = vrt_netdrv_define_xml(drv,
         "<network><name>pool</name><forward mode='hostdev'><pf dev='ens1'/></forward></network>", 0, &err);
     g_assert_no_error(err);
     g_assert_cmpmem(a->uuid, 16, b->uuid, 16);
-    g_autofree char *xml = vrt_network_get_xml(drv, "pool", 0, &err);
+    g_autofree char *xml = vrt_netdrv_get_xml(drv, "pool", 0, &err);
     g_assert_nonnull(strstr(xml, "0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e"));
     g_assert_nonnull(strstr(xml, "<pf dev='ens1'/>"));
     /* Same name, other uuid. */
-    g_assert_null(vrt_network_define_xml(drv,
+    g_assert_null(vrt_netdrv_define_xml(drv,
         "<network><name>pool</name><uuid>11111111-2222-3333-4444-555555555555</uuid></network>", 0, &err));
     assert_error(&err, VIR_ERR_OPERATION_FAILED, "network 'pool' already exists with uuid 0f5a7a42");
     /* Other name, same uuid. */
-    g_assert_null(vrt_network_define_xml(drv,
+    g_assert_null(vrt_netdrv_define_xml(drv,
         "<network><name>other</name><uuid>0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e</uuid></network>", 0, &err));
     assert_error(&err, VIR_ERR_OPERATION_FAILED, "network 'pool' is already defined with uuid");
-    g_assert_cmpint(vrt_network_num_defined(drv), ==, 1);
+    g_assert_cmpint(vrt_netdrv_num_defined(drv), ==, 1);
     /* Connection counts in a definition are dropped. */
-    g_autoptr(VrtNetworkRef) c = vrt_network_define_xml(drv,
+    g_autoptr(VrtNetworkRef) c = vrt_netdrv_define_xml(drv,
         "<network connections='7'><name>counted</name><forward mode='hostdev'>"
         "<address type='pci' domain='0' bus='1' slot='0' function='1' connections='3'/></forward></network>", 0, &err);
     g_assert_no_error(err);
-    g_autofree char *cx = vrt_network_get_xml(drv, "counted", 0, &err);
+    g_autofree char *cx = vrt_netdrv_get_xml(drv, "counted", 0, &err);
     g_assert_null(strstr(cx, "connections"));
-    g_assert_true(vrt_network_undefine(drv, "counted", &err));
+    g_assert_true(vrt_netdrv_undefine(drv, "counted", &err));
     /* Bad XML and flags. */
-    g_assert_null(vrt_network_define_xml(drv, "<network><name>x</name><dns/></network>", 0, &err));
+    g_assert_null(vrt_netdrv_define_xml(drv, "<network><name>x</name><dns/></network>", 0, &err));
     assert_error(&err, VIR_ERR_CONFIG_UNSUPPORTED, "<dns>");
-    g_assert_null(vrt_network_define_xml(drv, hostdev_xml, 0x80, &err));
+    g_assert_null(vrt_netdrv_define_xml(drv, hostdev_xml, 0x80, &err));
     assert_error(&err, VIR_ERR_INVALID_ARG, "unsupported flags (0x80)");
     /* nat: defined and dumped, not started. */
-    g_autoptr(VrtNetworkRef) n = vrt_network_define_xml(drv, nat_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) n = vrt_netdrv_define_xml(drv, nat_xml, 0, &err);
     g_assert_no_error(err);
-    g_assert_false(vrt_network_create(drv, "default", &err));
+    g_assert_false(vrt_netdrv_create(drv, "default", &err));
     assert_error(&err, VIR_ERR_CONFIG_UNSUPPORTED, "forward mode 'nat'");
-    g_assert_cmpint(vrt_network_is_active(drv, "default", NULL), ==, 0);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "default", NULL), ==, 0);
     g_assert_cmpint(vrt_network_get_forward_mode(drv, "default", NULL), ==, VRT_NETWORK_FORWARD_NAT);
     g_assert_cmpint(vrt_network_get_forward_mode(drv, "pool", NULL), ==, VRT_NETWORK_FORWARD_HOSTDEV);
     g_assert_cmpint(vrt_network_get_forward_mode(drv, "nope", &err), ==, -1);
     assert_error(&err, VIR_ERR_NO_NETWORK, "'nope'");
-    g_autofree char *bn = vrt_network_get_bridge_name(drv, "default", &err);
+    g_autofree char *bn = vrt_netdrv_get_bridge_name(drv, "default", &err);
     g_assert_cmpstr(bn, ==, "virbr0");
-    g_assert_null(vrt_network_get_bridge_name(drv, "pool", &err));
+    g_assert_null(vrt_netdrv_get_bridge_name(drv, "pool", &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "does not have a bridge name");
-    g_assert_false(vrt_network_create(drv, "nope", &err));
+    g_assert_false(vrt_netdrv_create(drv, "nope", &err));
     assert_error(&err, VIR_ERR_NO_NETWORK, "no network with matching name 'nope'");
 }
 
@@ -258,31 +258,31 @@ test_transient(Fixture *f, gconstpointer data)
 {
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkRef) t = vrt_network_create_xml(drv, bridge_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) t = vrt_netdrv_create_xml(drv, bridge_xml, 0, &err);
     g_assert_no_error(err);
-    g_assert_cmpint(vrt_network_is_persistent(drv, "br", NULL), ==, 0);
-    g_assert_cmpint(vrt_network_is_active(drv, "br", NULL), ==, 1);
-    g_autoptr(GPtrArray) tr = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_TRANSIENT, &err);
+    g_assert_cmpint(vrt_netdrv_is_persistent(drv, "br", NULL), ==, 0);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "br", NULL), ==, 1);
+    g_autoptr(GPtrArray) tr = vrt_netdrv_list_all(drv, VRT_CONNECT_LIST_NETWORKS_TRANSIENT, &err);
     g_assert_cmpuint(tr->len, ==, 1);
-    g_assert_false(vrt_network_undefine(drv, "br", &err));
+    g_assert_false(vrt_netdrv_undefine(drv, "br", &err));
     assert_error(&err, VIR_ERR_OPERATION_INVALID, "cannot undefine transient network");
-    g_assert_false(vrt_network_set_autostart(drv, "br", true, &err));
+    g_assert_false(vrt_netdrv_set_autostart(drv, "br", true, &err));
     assert_error(&err, VIR_ERR_OPERATION_INVALID, "transient");
-    g_assert_null(vrt_network_create_xml(drv, bridge_xml, 0, &err));
+    g_assert_null(vrt_netdrv_create_xml(drv, bridge_xml, 0, &err));
     assert_error(&err, VIR_ERR_OPERATION_INVALID, "network is already active as 'br'");
-    g_assert_true(vrt_network_destroy(drv, "br", &err));
-    g_assert_null(vrt_network_lookup_by_name(drv, "br", NULL));
+    g_assert_true(vrt_netdrv_destroy(drv, "br", &err));
+    g_assert_null(vrt_netdrv_lookup_by_name(drv, "br", NULL));
 
     /* A running persistent network that is undefined becomes transient. */
-    g_autoptr(VrtNetworkRef) p = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
-    g_assert_true(vrt_network_create(drv, "pool", &err));
-    g_assert_true(vrt_network_undefine(drv, "pool", &err));
+    g_autoptr(VrtNetworkRef) p = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
+    g_assert_true(vrt_netdrv_create(drv, "pool", &err));
+    g_assert_true(vrt_netdrv_undefine(drv, "pool", &err));
     g_assert_no_error(err);
-    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
-    g_assert_cmpint(vrt_network_is_persistent(drv, "pool", NULL), ==, 0);
-    g_assert_true(vrt_network_destroy(drv, "pool", &err));
-    g_assert_null(vrt_network_lookup_by_name(drv, "pool", NULL));
-    g_assert_cmpint(vrt_network_num_defined(drv), ==, 0);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "pool", NULL), ==, 1);
+    g_assert_cmpint(vrt_netdrv_is_persistent(drv, "pool", NULL), ==, 0);
+    g_assert_true(vrt_netdrv_destroy(drv, "pool", &err));
+    g_assert_null(vrt_netdrv_lookup_by_name(drv, "pool", NULL));
+    g_assert_cmpint(vrt_netdrv_num_defined(drv), ==, 0);
 }
 
 static void
@@ -291,33 +291,33 @@ test_autostart(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     {
         g_autoptr(VrtNetworkDriver) drv = new_driver(f);
-        g_autoptr(VrtNetworkRef) a = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
-        g_autoptr(VrtNetworkRef) b = vrt_network_define_xml(drv, bridge_xml, 0, &err);
+        g_autoptr(VrtNetworkRef) a = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
+        g_autoptr(VrtNetworkRef) b = vrt_netdrv_define_xml(drv, bridge_xml, 0, &err);
         g_assert_no_error(err);
-        g_assert_true(vrt_network_set_autostart(drv, "pool", true, &err));
-        g_assert_cmpint(vrt_network_get_autostart(drv, "pool", NULL), ==, 1);
-        g_assert_cmpint(vrt_network_get_autostart(drv, "br", NULL), ==, 0);
+        g_assert_true(vrt_netdrv_set_autostart(drv, "pool", true, &err));
+        g_assert_cmpint(vrt_netdrv_get_autostart(drv, "pool", NULL), ==, 1);
+        g_assert_cmpint(vrt_netdrv_get_autostart(drv, "br", NULL), ==, 0);
         g_autofree char *link = path_in(f, "etc/vrt/network/autostart/pool.xml");
         g_assert_true(g_file_test(link, G_FILE_TEST_IS_SYMLINK));
-        g_autoptr(GPtrArray) au = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_AUTOSTART, &err);
+        g_autoptr(GPtrArray) au = vrt_netdrv_list_all(drv, VRT_CONNECT_LIST_NETWORKS_AUTOSTART, &err);
         g_assert_cmpuint(au->len, ==, 1);
-        g_autoptr(GPtrArray) noau = vrt_network_list_all(drv, VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART |
-                                                              VRT_CONNECT_LIST_NETWORKS_PERSISTENT, &err);
+        g_autoptr(GPtrArray) noau = vrt_netdrv_list_all(drv, VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART |
+                                                             VRT_CONNECT_LIST_NETWORKS_PERSISTENT, &err);
         g_assert_cmpuint(noau->len, ==, 1);
         g_assert_cmpstr(((VrtNetworkRef *)g_ptr_array_index(noau, 0))->name, ==, "br");
-        g_assert_null(vrt_network_list_all(drv, 0x40, &err));
+        g_assert_null(vrt_netdrv_list_all(drv, 0x40, &err));
         assert_error(&err, VIR_ERR_INVALID_ARG, "unsupported flags");
         g_clear_error(&err);
     }
     /* A new driver on the same root starts the autostart network only. */
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
-    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
-    g_assert_cmpint(vrt_network_is_active(drv, "br", NULL), ==, 0);
-    g_assert_cmpint(vrt_network_get_autostart(drv, "pool", NULL), ==, 1);
-    g_assert_true(vrt_network_set_autostart(drv, "pool", false, &err));
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "pool", NULL), ==, 1);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "br", NULL), ==, 0);
+    g_assert_cmpint(vrt_netdrv_get_autostart(drv, "pool", NULL), ==, 1);
+    g_assert_true(vrt_netdrv_set_autostart(drv, "pool", false, &err));
     g_autofree char *link = path_in(f, "etc/vrt/network/autostart/pool.xml");
     g_assert_false(g_file_test(link, G_FILE_TEST_EXISTS));
-    g_assert_true(vrt_network_undefine(drv, "br", &err));
+    g_assert_true(vrt_netdrv_undefine(drv, "br", &err));
     g_assert_no_error(err);
 }
 
@@ -326,35 +326,35 @@ test_pf_pool(Fixture *f, gconstpointer data)
 {
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, pf_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, pf_xml, 0, &err);
     g_assert_no_error(err);
     f->pf_vfs = G_MAXUINT;
-    g_assert_false(vrt_network_create(drv, "pfnet", &err));
+    g_assert_false(vrt_netdrv_create(drv, "pfnet", &err));
     assert_error(&err, VIR_ERR_NO_NODE_DEVICE, "ens1");
     f->pf_vfs = 0;
-    g_assert_false(vrt_network_create(drv, "pfnet", &err));
+    g_assert_false(vrt_netdrv_create(drv, "pfnet", &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "no virtual functions found on SR-IOV PF 'ens1'");
-    g_assert_cmpint(vrt_network_is_active(drv, "pfnet", NULL), ==, 0);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "pfnet", NULL), ==, 0);
     f->pf_vfs = 2;
-    g_assert_true(vrt_network_create(drv, "pfnet", &err));
+    g_assert_true(vrt_netdrv_create(drv, "pfnet", &err));
     g_assert_no_error(err);
-    g_autofree char *live = vrt_network_get_xml(drv, "pfnet", 0, &err);
+    g_autofree char *live = vrt_netdrv_get_xml(drv, "pfnet", 0, &err);
     g_assert_nonnull(strstr(live, "<pf dev='ens1'/>"));
     g_assert_nonnull(strstr(live, "<address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/>"));
-    g_autofree char *inactive = vrt_network_get_xml(drv, "pfnet", VRT_NETWORK_XML_INACTIVE, &err);
+    g_autofree char *inactive = vrt_netdrv_get_xml(drv, "pfnet", VRT_NETWORK_XML_INACTIVE, &err);
     g_assert_null(strstr(inactive, "<address"));
 
     g_autoptr(VrtNetworkPortAlloc) p = vrt_network_port_allocate(drv, "pfnet", "g1", owner_uuid, mac, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(p->pci_addr, ==, "0000:3b:02.0");
     g_assert_false(p->managed);
-    g_autofree char *live2 = vrt_network_get_xml(drv, "pfnet", 0, &err);
+    g_autofree char *live2 = vrt_netdrv_get_xml(drv, "pfnet", 0, &err);
     g_assert_true(g_str_has_prefix(live2, "<network connections='1'>"));
     g_assert_nonnull(strstr(live2, "function='0x0' connections='1'/>"));
     assert_validates(live2, "network");
     assert_validates(inactive, "network");
     g_assert_true(vrt_network_port_release(drv, "pfnet", p->port_uuid, &err));
-    g_assert_true(vrt_network_destroy(drv, "pfnet", &err));
+    g_assert_true(vrt_netdrv_destroy(drv, "pfnet", &err));
 }
 
 static void
@@ -362,8 +362,8 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
 {
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
-    g_assert_true(vrt_network_create(drv, "pool", &err));
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
+    g_assert_true(vrt_netdrv_create(drv, "pool", &err));
     g_assert_no_error(err);
     g_autoptr(GPtrArray) allocs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_alloc_free);
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
@@ -383,19 +383,19 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
         g_autofree char *pf = path_in(f, rel);
         g_assert_true(g_file_test(pf, G_FILE_TEST_IS_REGULAR));
     }
-    g_autofree char *before = vrt_network_get_xml(drv, "pool", 0, &err);
+    g_autofree char *before = vrt_netdrv_get_xml(drv, "pool", 0, &err);
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR,
                  "network 'pool' requires exclusive access to interfaces, but none are available");
-    g_autofree char *after = vrt_network_get_xml(drv, "pool", 0, &err);
+    g_autofree char *after = vrt_netdrv_get_xml(drv, "pool", 0, &err);
     g_assert_cmpstr(before, ==, after);
     g_assert_true(g_str_has_prefix(after, "<network connections='3'>"));
     g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 3);
     assert_invariants(drv);
 
-    g_assert_false(vrt_network_destroy(drv, "pool", &err));
+    g_assert_false(vrt_netdrv_destroy(drv, "pool", &err));
     assert_error(&err, VIR_ERR_OPERATION_INVALID, "still in use by 3 ports");
-    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "pool", NULL), ==, 1);
 
     /* Release gives the VF back; a second release is a no-op. */
     VrtNetworkPortAlloc *mid = g_ptr_array_index(allocs, 1);
@@ -435,7 +435,7 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     /* Inactive network and unknown network. */
     g_assert_null(vrt_network_port_allocate(drv, "nonet", "g", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_NO_NETWORK, "no network with matching name 'nonet'");
-    g_autoptr(VrtNetworkRef) b = vrt_network_define_xml(drv, bridge_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) b = vrt_netdrv_define_xml(drv, bridge_xml, 0, &err);
     g_assert_null(vrt_network_port_allocate(drv, "br", "g", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_OPERATION_INVALID, "network 'br' is not active");
 }
@@ -448,9 +448,9 @@ test_persistence(Fixture *f, gconstpointer data)
     guchar port0[16], port1[16];
     {
         g_autoptr(VrtNetworkDriver) drv = new_driver(f);
-        g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
-        g_assert_true(vrt_network_create(drv, "pool", &err));
-        g_autoptr(VrtNetworkRef) t = vrt_network_create_xml(drv, bridge_xml, 0, &err);
+        g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
+        g_assert_true(vrt_netdrv_create(drv, "pool", &err));
+        g_autoptr(VrtNetworkRef) t = vrt_netdrv_create_xml(drv, bridge_xml, 0, &err);
         g_assert_no_error(err);
         g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "g1", owner_uuid, mac, &err);
         g_autoptr(VrtNetworkPortAlloc) b = vrt_network_port_allocate(drv, "pool", "g2", owner_uuid, mac, &err);
@@ -467,12 +467,12 @@ test_persistence(Fixture *f, gconstpointer data)
     /* As after kill -9: a new driver rebuilds pools and counts from files. */
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     assert_invariants(drv);
-    g_assert_cmpint(vrt_network_is_active(drv, "pool", NULL), ==, 1);
-    g_assert_cmpint(vrt_network_is_active(drv, "br", NULL), ==, 1);
-    g_assert_cmpint(vrt_network_is_persistent(drv, "br", NULL), ==, 0);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "pool", NULL), ==, 1);
+    g_assert_cmpint(vrt_netdrv_is_active(drv, "br", NULL), ==, 1);
+    g_assert_cmpint(vrt_netdrv_is_persistent(drv, "br", NULL), ==, 0);
     g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 2);
     g_assert_cmpint(vrt_network_ports_in_use(drv, "br", NULL), ==, 1);
-    g_autofree char *live = vrt_network_get_xml(drv, "pool", 0, &err);
+    g_autofree char *live = vrt_netdrv_get_xml(drv, "pool", 0, &err);
     g_assert_true(g_str_has_prefix(live, "<network connections='2'>"));
     g_autoptr(GPtrArray) mine = vrt_network_port_list_by_owner(drv, owner_uuid);
     g_assert_cmpuint(mine->len, ==, 3);
@@ -525,16 +525,16 @@ test_ports_api(Fixture *f, gconstpointer data)
 {
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, hostdev_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
     const char *noplug = "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
                          "<mac address='52:54:00:00:00:01'/></networkport>";
-    g_assert_null(vrt_network_port_create_xml(drv, r->uuid, noplug, 0, &err));
+    g_assert_null(vrt_netdrv_port_create_xml(drv, r->uuid, noplug, 0, &err));
     assert_error(&err, VIR_ERR_OPERATION_INVALID, "is not active");
-    g_assert_true(vrt_network_create(drv, "pool", &err));
+    g_assert_true(vrt_netdrv_create(drv, "pool", &err));
 
-    g_autoptr(VrtNetworkPortRef) p1 = vrt_network_port_create_xml(drv, r->uuid, noplug, 0, &err);
+    g_autoptr(VrtNetworkPortRef) p1 = vrt_netdrv_port_create_xml(drv, r->uuid, noplug, 0, &err);
     g_assert_no_error(err);
-    g_autofree char *x1 = vrt_network_port_get_xml(drv, r->uuid, p1->uuid, 0, &err);
+    g_autofree char *x1 = vrt_netdrv_port_get_xml(drv, r->uuid, p1->uuid, 0, &err);
     g_assert_nonnull(strstr(x1, "<plug type='hostdev-pci' managed='yes'>"));
     g_assert_nonnull(strstr(x1, "function='0x0'/>"));
     g_assert_nonnull(strstr(x1, "<tag id='42'/>"));
@@ -543,29 +543,29 @@ test_ports_api(Fixture *f, gconstpointer data)
     const char *named = "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
                         "<mac address='52:54:00:00:00:02'/><plug type='hostdev-pci'>"
                         "<address domain='0x0000' bus='0x06' slot='0x10' function='0x4'/></plug></networkport>";
-    g_autoptr(VrtNetworkPortRef) p2 = vrt_network_port_create_xml(drv, r->uuid, named, 0, &err);
+    g_autoptr(VrtNetworkPortRef) p2 = vrt_netdrv_port_create_xml(drv, r->uuid, named, 0, &err);
     g_assert_no_error(err);
-    g_assert_null(vrt_network_port_create_xml(drv, r->uuid, named, 0, &err));
+    g_assert_null(vrt_netdrv_port_create_xml(drv, r->uuid, named, 0, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "PCI device 0000:06:10.4 is already in use");
 
     g_autofree char *p1xml_again = g_strdup(x1);
-    g_assert_null(vrt_network_port_create_xml(drv, r->uuid, p1xml_again, 0, &err));
+    g_assert_null(vrt_netdrv_port_create_xml(drv, r->uuid, p1xml_again, 0, &err));
     assert_error(&err, VIR_ERR_NETWORK_PORT_EXIST, "already exists");
 
-    g_autoptr(GPtrArray) ports = vrt_network_port_list_all(drv, r->uuid, 0, &err);
+    g_autoptr(GPtrArray) ports = vrt_netdrv_port_list_all(drv, r->uuid, 0, &err);
     g_assert_cmpuint(ports->len, ==, 2);
-    g_autoptr(VrtNetworkPortRef) look = vrt_network_port_lookup_by_uuid(drv, r->uuid, p2->uuid, &err);
+    g_autoptr(VrtNetworkPortRef) look = vrt_netdrv_port_lookup_by_uuid(drv, r->uuid, p2->uuid, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(look->net->name, ==, "pool");
 
-    g_assert_true(vrt_network_port_delete(drv, r->uuid, p2->uuid, 0, &err));
-    g_assert_false(vrt_network_port_delete(drv, r->uuid, p2->uuid, 0, &err));
+    g_assert_true(vrt_netdrv_port_delete(drv, r->uuid, p2->uuid, 0, &err));
+    g_assert_false(vrt_netdrv_port_delete(drv, r->uuid, p2->uuid, 0, &err));
     assert_error(&err, VIR_ERR_NO_NETWORK_PORT, "no network port with matching uuid");
-    g_assert_null(vrt_network_port_get_xml(drv, r->uuid, p2->uuid, 0, &err));
+    g_assert_null(vrt_netdrv_port_get_xml(drv, r->uuid, p2->uuid, 0, &err));
     assert_error(&err, VIR_ERR_NO_NETWORK_PORT, "no network port");
-    g_assert_true(vrt_network_port_delete(drv, r->uuid, p1->uuid, 0, &err));
+    g_assert_true(vrt_netdrv_port_delete(drv, r->uuid, p1->uuid, 0, &err));
     g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 0);
-    g_assert_true(vrt_network_destroy(drv, "pool", &err));
+    g_assert_true(vrt_netdrv_destroy(drv, "pool", &err));
     g_assert_no_error(err);
 }
 
@@ -584,10 +584,10 @@ allocate_by_xml(Worker *w, GError **error)
     static const char *const xml =
         "<networkport><owner><name>xml-racer</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
         "<mac address='52:54:00:00:00:09'/></networkport>";
-    g_autoptr(VrtNetworkPortRef) ref = vrt_network_port_create_xml(w->drv, w->net_uuid, xml, 0, error);
+    g_autoptr(VrtNetworkPortRef) ref = vrt_netdrv_port_create_xml(w->drv, w->net_uuid, xml, 0, error);
     if (!ref)
         return NULL;
-    g_autofree char *out = vrt_network_port_get_xml(w->drv, w->net_uuid, ref->uuid, 0, error);
+    g_autofree char *out = vrt_netdrv_port_get_xml(w->drv, w->net_uuid, ref->uuid, 0, error);
     g_assert_nonnull(out);
     g_autoptr(VrtNetworkPortDef) def = vrt_network_port_def_parse(out, error);
     g_assert_nonnull(def);
@@ -622,8 +622,8 @@ test_concurrent(Fixture *f, gconstpointer data)
     f->pf_vfs = POOL_VFS;
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkRef) r = vrt_network_define_xml(drv, pf_xml, 0, &err);
-    g_assert_true(vrt_network_create(drv, "pfnet", &err));
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, pf_xml, 0, &err);
+    g_assert_true(vrt_netdrv_create(drv, "pfnet", &err));
     g_assert_no_error(err);
     pthread_barrier_t *start = g_new0(pthread_barrier_t, 1);
     for (int round = 0; round < CONCURRENT_ROUNDS; round++) {
@@ -670,8 +670,8 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
 {
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkRef) a = vrt_network_create_xml(drv, pf_xml, 0, &err);
-    g_autoptr(VrtNetworkRef) b = vrt_network_create_xml(drv,
+    g_autoptr(VrtNetworkRef) a = vrt_netdrv_create_xml(drv, pf_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) b = vrt_netdrv_create_xml(drv,
         "<network><name>list</name><forward mode='hostdev'>"
         "<address type='pci' domain='0' bus='0x3b' slot='0x02' function='0'/></forward></network>", 0, &err);
     g_assert_no_error(err);
@@ -703,7 +703,7 @@ test_host_busy_vfs(Fixture *f, gconstpointer data)
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
     vrt_network_driver_set_vf_busy_func(drv, fake_busy, NULL);
-    g_autoptr(VrtNetworkRef) r = vrt_network_create_xml(drv, hostdev_xml, 0, &err);
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_create_xml(drv, hostdev_xml, 0, &err);
     g_assert_no_error(err);
     g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
     g_assert_no_error(err);

@@ -41,40 +41,40 @@ run(VrtHost *host, VrtNodedevDriver *drv, int argc, char **argv, GError **error)
     VrtPciAddr addr;
 
     if (strcmp(cmd, "list") == 0) {
-        g_autoptr(GPtrArray) names = vrt_nodedev_list(drv, arg ? (guint)strtoul(arg, NULL, 0) : 0, error);
+        g_autoptr(GPtrArray) names = vrt_nodedev_drv_list(drv, arg ? (guint)strtoul(arg, NULL, 0) : 0, error);
         if (names)
             print_names(names);
         return names != NULL;
     }
     if (strcmp(cmd, "count") == 0) {
-        int n = vrt_nodedev_count(drv, arg, error);
+        int n = vrt_nodedev_drv_count(drv, arg, error);
         if (n >= 0)
             printf("%d\n", n);
         return n >= 0;
     }
     if (strcmp(cmd, "xml") == 0 || strcmp(cmd, "parent") == 0) {
-        g_autofree char *out = cmd[0] == 'x' ? vrt_nodedev_get_xml(drv, arg, error)
-                                             : vrt_nodedev_get_parent(drv, arg, error);
+        g_autofree char *out = cmd[0] == 'x' ? vrt_nodedev_drv_get_xml(drv, arg, error)
+                                             : vrt_nodedev_drv_get_parent(drv, arg, error);
         if (out)
             printf("%s%s", out, cmd[0] == 'x' ? "" : "\n");
         return out != NULL;
     }
     if (strcmp(cmd, "caps") == 0) {
-        g_autoptr(GPtrArray) caps = vrt_nodedev_list_caps(drv, arg, error);
+        g_autoptr(GPtrArray) caps = vrt_nodedev_drv_list_caps(drv, arg, error);
         if (caps)
             print_names(caps);
         return caps != NULL;
     }
     if (strcmp(cmd, "detach") == 0)
-        return vrt_nodedev_detach(drv, arg, argc > 2 ? argv[2] : NULL, error);
+        return vrt_nodedev_drv_detach(drv, arg, argc > 2 ? argv[2] : NULL, error);
     if (strcmp(cmd, "detach-inuse") == 0 && argc > 2) {
         vrt_nodedev_set_in_use_func(drv, in_use_by, argv[2]);
-        return vrt_nodedev_detach(drv, arg, NULL, error);
+        return vrt_nodedev_drv_detach(drv, arg, NULL, error);
     }
     if (strcmp(cmd, "reattach") == 0)
-        return vrt_nodedev_reattach(drv, arg, error);
+        return vrt_nodedev_drv_reattach(drv, arg, error);
     if (strcmp(cmd, "reset") == 0)
-        return vrt_nodedev_reset(drv, arg, error);
+        return vrt_nodedev_drv_reset(drv, arg, error);
     if (strcmp(cmd, "vfs") == 0) {
         g_autoptr(GPtrArray) vfs = vrt_sriov_list_vfs_by_netdev(host, arg, error);
         for (guint i = 0; vfs && i < vfs->len; i++) {

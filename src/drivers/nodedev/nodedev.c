@@ -351,13 +351,13 @@ cap_wanted(const char *cap, const char *name)
 }
 
 GPtrArray *
-vrt_nodedev_list_names(VrtNodedevDriver *drv, const char *cap, GError **error)
+vrt_nodedev_drv_list_names(VrtNodedevDriver *drv, const char *cap, GError **error)
 {
     return names_with(drv, cap_wanted(cap, "system"), cap_wanted(cap, "pci"), cap_wanted(cap, "net"), error);
 }
 
 GPtrArray *
-vrt_nodedev_list(VrtNodedevDriver *drv, guint flags, GError **error)
+vrt_nodedev_drv_list(VrtNodedevDriver *drv, guint flags, GError **error)
 {
     const guint caps = flags & ~(VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE | VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE);
     const guint state = flags & (VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE | VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE);
@@ -373,9 +373,9 @@ vrt_nodedev_list(VrtNodedevDriver *drv, guint flags, GError **error)
 }
 
 int
-vrt_nodedev_count(VrtNodedevDriver *drv, const char *cap, GError **error)
+vrt_nodedev_drv_count(VrtNodedevDriver *drv, const char *cap, GError **error)
 {
-    g_autoptr(GPtrArray) names = vrt_nodedev_list_names(drv, cap, error);
+    g_autoptr(GPtrArray) names = vrt_nodedev_drv_list_names(drv, cap, error);
     return names ? (int)names->len : -1;
 }
 
@@ -386,7 +386,7 @@ no_device(GError **error, const char *name)
 }
 
 VrtNodedevDef *
-vrt_nodedev_get_def(VrtNodedevDriver *drv, const char *name, GError **error)
+vrt_nodedev_drv_get_def(VrtNodedevDriver *drv, const char *name, GError **error)
 {
     VrtPciAddr addr;
 
@@ -418,23 +418,23 @@ vrt_nodedev_get_def(VrtNodedevDriver *drv, const char *name, GError **error)
 }
 
 bool
-vrt_nodedev_exists(VrtNodedevDriver *drv, const char *name, GError **error)
+vrt_nodedev_drv_exists(VrtNodedevDriver *drv, const char *name, GError **error)
 {
-    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_drv_get_def(drv, name, error);
     return def != NULL;
 }
 
 char *
-vrt_nodedev_get_xml(VrtNodedevDriver *drv, const char *name, GError **error)
+vrt_nodedev_drv_get_xml(VrtNodedevDriver *drv, const char *name, GError **error)
 {
-    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_drv_get_def(drv, name, error);
     return def ? vrt_nodedev_def_format(def) : NULL;
 }
 
 char *
-vrt_nodedev_get_parent(VrtNodedevDriver *drv, const char *name, GError **error)
+vrt_nodedev_drv_get_parent(VrtNodedevDriver *drv, const char *name, GError **error)
 {
-    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_drv_get_def(drv, name, error);
 
     if (!def)
         return NULL;
@@ -446,9 +446,9 @@ vrt_nodedev_get_parent(VrtNodedevDriver *drv, const char *name, GError **error)
 }
 
 GPtrArray *
-vrt_nodedev_list_caps(VrtNodedevDriver *drv, const char *name, GError **error)
+vrt_nodedev_drv_list_caps(VrtNodedevDriver *drv, const char *name, GError **error)
 {
-    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_drv_get_def(drv, name, error);
     GPtrArray *caps;
 
     if (!def)
@@ -464,7 +464,7 @@ vrt_nodedev_list_caps(VrtNodedevDriver *drv, const char *name, GError **error)
 static bool
 pci_of(VrtNodedevDriver *drv, const char *name, VrtPciAddr *addr, GError **error)
 {
-    g_autoptr(VrtNodedevDef) def = vrt_nodedev_get_def(drv, name, error);
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_drv_get_def(drv, name, error);
 
     if (!def)
         return false;
@@ -489,7 +489,7 @@ check_not_in_use(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
 }
 
 bool
-vrt_nodedev_detach(VrtNodedevDriver *drv, const char *name, const char *driver_name, GError **error)
+vrt_nodedev_drv_detach(VrtNodedevDriver *drv, const char *name, const char *driver_name, GError **error)
 {
     g_autofree char *orig = NULL;
     g_autofree char *key = NULL;
@@ -528,7 +528,7 @@ vf_host_driver(VrtHost *host, const VrtPciAddr *addr)
 }
 
 bool
-vrt_nodedev_reattach(VrtNodedevDriver *drv, const char *name, GError **error)
+vrt_nodedev_drv_reattach(VrtNodedevDriver *drv, const char *name, GError **error)
 {
     g_autofree char *key = NULL;
     g_autofree char *orig = NULL;
@@ -552,7 +552,7 @@ vrt_nodedev_reattach(VrtNodedevDriver *drv, const char *name, GError **error)
 }
 
 bool
-vrt_nodedev_reset(VrtNodedevDriver *drv, const char *name, GError **error)
+vrt_nodedev_drv_reset(VrtNodedevDriver *drv, const char *name, GError **error)
 {
     VrtPciAddr addr;
     bool ok;

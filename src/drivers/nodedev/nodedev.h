@@ -57,22 +57,25 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNodedevDriver, vrt_nodedev_driver_free)
 
 void vrt_nodedev_set_in_use_func(VrtNodedevDriver *drv, VrtNodedevInUseFunc func, gpointer data);
 
+/* The calls vrtd serves are vrt_nodedev_drv_*: libvrt's public vrt_nodedev_*
+ * are the client's side of the same libvirt API. */
+
 /* Sorted device names matching the VIR_CONNECT_LIST_NODE_DEVICES_* flags
  * (no capability flag: all). */
-GPtrArray *vrt_nodedev_list(VrtNodedevDriver *drv, guint flags, GError **error);
+GPtrArray *vrt_nodedev_drv_list(VrtNodedevDriver *drv, guint flags, GError **error);
 /* Number of devices with capability `cap` ("pci", "net", "system"; NULL:
  * all), -1 on error. */
-int vrt_nodedev_count(VrtNodedevDriver *drv, const char *cap, GError **error);
+int vrt_nodedev_drv_count(VrtNodedevDriver *drv, const char *cap, GError **error);
 /* Sorted names with capability `cap` (NULL: all). */
-GPtrArray *vrt_nodedev_list_names(VrtNodedevDriver *drv, const char *cap, GError **error);
-bool vrt_nodedev_exists(VrtNodedevDriver *drv, const char *name, GError **error);
+GPtrArray *vrt_nodedev_drv_list_names(VrtNodedevDriver *drv, const char *cap, GError **error);
+bool vrt_nodedev_drv_exists(VrtNodedevDriver *drv, const char *name, GError **error);
 /* The device's definition / XML; VIR_ERR_NO_NODE_DEVICE when unknown. */
-VrtNodedevDef *vrt_nodedev_get_def(VrtNodedevDriver *drv, const char *name, GError **error);
-char *vrt_nodedev_get_xml(VrtNodedevDriver *drv, const char *name, GError **error);
-char *vrt_nodedev_get_parent(VrtNodedevDriver *drv, const char *name, GError **error);
-GPtrArray *vrt_nodedev_list_caps(VrtNodedevDriver *drv, const char *name, GError **error);
+VrtNodedevDef *vrt_nodedev_drv_get_def(VrtNodedevDriver *drv, const char *name, GError **error);
+char *vrt_nodedev_drv_get_xml(VrtNodedevDriver *drv, const char *name, GError **error);
+char *vrt_nodedev_drv_get_parent(VrtNodedevDriver *drv, const char *name, GError **error);
+GPtrArray *vrt_nodedev_drv_list_caps(VrtNodedevDriver *drv, const char *name, GError **error);
 
 /* driver_name: NULL, "" or "vfio". */
-bool vrt_nodedev_detach(VrtNodedevDriver *drv, const char *name, const char *driver_name, GError **error);
-bool vrt_nodedev_reattach(VrtNodedevDriver *drv, const char *name, GError **error);
-bool vrt_nodedev_reset(VrtNodedevDriver *drv, const char *name, GError **error);
+bool vrt_nodedev_drv_detach(VrtNodedevDriver *drv, const char *name, const char *driver_name, GError **error);
+bool vrt_nodedev_drv_reattach(VrtNodedevDriver *drv, const char *name, GError **error);
+bool vrt_nodedev_drv_reset(VrtNodedevDriver *drv, const char *name, GError **error);

@@ -18,21 +18,11 @@
 #include "drivers/qemu/qemu_capabilities.h"
 #include "drivers/network/network_driver.h"
 #include "host/host.h"
+#include "protocol/vrt_domain_state.h"
 
 #include <glib.h>
 #include <stdbool.h>
 
-/* virDomainState */
-enum {
-    VRT_DOMAIN_NOSTATE = 0,
-    VRT_DOMAIN_RUNNING = 1,
-    VRT_DOMAIN_BLOCKED = 2,
-    VRT_DOMAIN_PAUSED = 3,
-    VRT_DOMAIN_SHUTDOWN = 4,
-    VRT_DOMAIN_SHUTOFF = 5,
-    VRT_DOMAIN_CRASHED = 6,
-    VRT_DOMAIN_PMSUSPENDED = 7,
-};
 
 /* Reasons (virDomainRunningReason, ...) used by vrt. */
 enum {

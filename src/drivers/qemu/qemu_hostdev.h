@@ -139,8 +139,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevState, vrt_qemu_hostdev_state_free)
 
 VrtQemuHostdevRecord *vrt_qemu_hostdev_state_find(VrtQemuHostdevState *st, const char *alias);
 VrtQemuHostdevRecord *vrt_qemu_hostdev_state_find_addr(VrtQemuHostdevState *st, const char *addr);
-/* A deep copy (for tests and for snapshots taken under the lock). */
-VrtQemuHostdevState *vrt_qemu_hostdev_state_copy(const VrtQemuHostdevState *st);
 
 /* The <hostdev-records> element for the status file (indented two
  * spaces, ending in a newline); "" when there are no records. */

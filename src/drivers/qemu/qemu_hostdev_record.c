@@ -54,18 +54,6 @@ vrt_qemu_hostdev_record_free(VrtQemuHostdevRecord *rec)
     g_free(rec);
 }
 
-static VrtQemuHostdevRecord *
-record_copy(const VrtQemuHostdevRecord *rec)
-{
-    VrtQemuHostdevRecord *c = g_memdup2(rec, sizeof(*rec));
-
-    c->alias = g_strdup(rec->alias);
-    c->addr = g_strdup(rec->addr);
-    c->network = g_strdup(rec->network);
-    c->orig_driver = g_strdup(rec->orig_driver);
-    return c;
-}
-
 VrtQemuHostdevState *
 vrt_qemu_hostdev_state_new(void)
 {
@@ -82,16 +70,6 @@ vrt_qemu_hostdev_state_free(VrtQemuHostdevState *st)
         return;
     g_ptr_array_unref(st->records);
     g_free(st);
-}
-
-VrtQemuHostdevState *
-vrt_qemu_hostdev_state_copy(const VrtQemuHostdevState *st)
-{
-    VrtQemuHostdevState *c = vrt_qemu_hostdev_state_new();
-
-    for (guint i = 0; st && i < st->records->len; i++)
-        g_ptr_array_add(c->records, record_copy(g_ptr_array_index(st->records, i)));
-    return c;
 }
 
 VrtQemuHostdevRecord *

@@ -587,20 +587,6 @@ bool vrt_qemu_monitor_stop(VrtQemuMonitor *mon, GError **error) { return vrt_qem
 bool vrt_qemu_monitor_system_powerdown(VrtQemuMonitor *mon, GError **error) { return vrt_qemu_monitor_simple(mon, "system_powerdown", error); }
 bool vrt_qemu_monitor_system_reset(VrtQemuMonitor *mon, GError **error) { return vrt_qemu_monitor_simple(mon, "system_reset", error); }
 
-bool
-vrt_qemu_monitor_quit(VrtQemuMonitor *mon, GError **error)
-{
-    g_autoptr(GError) err = NULL;
-    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "quit", NULL, 0, &err);
-
-    /* QEMU may close the socket before its reply arrives: that is success. */
-    if (!ret && vrt_error_code(err) != VIR_ERR_OPERATION_FAILED) {
-        g_propagate_error(error, g_steal_pointer(&err));
-        return false;
-    }
-    return true;
-}
-
 /* Runs cmd and returns its reply, which must be a JSON object (a new
  * reference), else VIR_ERR_INTERNAL_ERROR "malformed <cmd> reply". */
 static JsonObject *

@@ -70,7 +70,6 @@ bool vrt_qemu_monitor_cont(VrtQemuMonitor *mon, GError **error);
 bool vrt_qemu_monitor_stop(VrtQemuMonitor *mon, GError **error);
 bool vrt_qemu_monitor_system_powerdown(VrtQemuMonitor *mon, GError **error);
 bool vrt_qemu_monitor_system_reset(VrtQemuMonitor *mon, GError **error);
-bool vrt_qemu_monitor_quit(VrtQemuMonitor *mon, GError **error);
 
 /* query-status: *running and, when non-NULL, QEMU's status string
  * ("running", "paused", "shutdown", ...). */

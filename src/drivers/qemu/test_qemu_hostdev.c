@@ -242,18 +242,18 @@ env_open(const char *dir)
     g_assert_no_error(err);
     g_assert_true(vrt_network_driver_load(env->net, &err));
     if (!dir) {
-        g_autoptr(VrtNetworkRef) a = vrt_network_define_xml(
+        g_autoptr(VrtNetworkRef) a = vrt_netdrv_define_xml(
             env->net, "<network><name>" POOL "</name><forward mode='hostdev' managed='yes'><pf dev='ens1f0'/>"
                       "</forward></network>", 0, &err);
         g_autoptr(VrtNetworkRef) b = NULL;
 
         g_assert_no_error(err);
-        b = vrt_network_define_xml(env->net, "<network><name>" SMALL "</name><forward mode='hostdev' managed='yes'>"
-                                             "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' "
-                                             "function='0x3'/></forward></network>", 0, &err);
+        b = vrt_netdrv_define_xml(env->net, "<network><name>" SMALL "</name><forward mode='hostdev' managed='yes'>"
+                                            "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' "
+                                            "function='0x3'/></forward></network>", 0, &err);
         g_assert_no_error(err);
-        g_assert_true(vrt_network_create(env->net, POOL, &err));
-        g_assert_true(vrt_network_create(env->net, SMALL, &err));
+        g_assert_true(vrt_netdrv_create(env->net, POOL, &err));
+        g_assert_true(vrt_netdrv_create(env->net, SMALL, &err));
         env->def = vrt_domain_def_parse(domain_xml, 0, &err);
         g_assert_no_error(err);
         g_assert_true(vrt_domain_def_assign_addresses(env->def, &err));

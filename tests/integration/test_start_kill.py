@@ -92,8 +92,10 @@ def test_kill_at_start_step(tmproot, qemu_reaper, step):  # noqa: F811
         if step not in ("spawn", "record", "exec"):
             # QEMU had exec'd: the restarted vrtd found it and ended it.
             assert "its start was never completed" in d.stderr()
-        # Whatever the step, a held process that never exec'd is gone too.
+        # Whatever the step, a held process that never exec'd is gone too,
+        # and so is the run directory of its monitor socket.
         wait_for(lambda: not qemus(tmproot), what="no QEMU left")
+        assert not [e for e in os.listdir(os.path.join(tmproot, "run", "vrt", "qemu")) if e.startswith("domain-")]
         virsh(d.uri, "start", "vm1")
         assert domstate(d.uri, "vm1") == "running (booted)"
         assert check_invariants(d.uri, tmproot, ["vm1"])

@@ -182,6 +182,10 @@ int vrt_qemu_process_dead_reason(const VrtQemuStatus *st, int *event_detail);
 /* Removes a monitor socket and, in the per-domain run directory layout
  * (STATE_DIR/domain-ID-SHORTNAME/monitor.sock), its directory. */
 void vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path);
+/* Driver load, after reconnecting: removes the run directories no domain
+ * runs from (left by a daemon killed between binding a monitor socket and
+ * recording the start). */
+void vrt_qemu_process_sweep_run_dirs(VrtQemuDriver *drv);
 /* The start time of pid in clock ticks since boot (0 if gone). */
 guint64 vrt_qemu_pid_starttime(pid_t pid);
 /* VRT_FAULT_DIE_AT: ends vrtd right before step of job when asked to. */

@@ -486,6 +486,7 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
         reconnect_one(drv, path);
     }
     vrt_qemu_hostdev_driver_load(drv);
+    vrt_qemu_process_sweep_run_dirs(drv);
 
     g_mutex_lock(&drv->lock);
     g_hash_table_iter_init(&it, drv->by_uuid);

@@ -182,6 +182,43 @@ vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path)
     }
 }
 
+void
+vrt_qemu_process_sweep_run_dirs(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    g_autoptr(GHashTable) used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GHashTableIter it;
+    gpointer value;
+    const char *entry;
+
+    if (!dir)
+        return;
+    g_mutex_lock(&drv->lock);
+    g_hash_table_iter_init(&it, drv->by_uuid);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        VrtQemuDom *obj = value;
+
+        g_mutex_lock(&obj->lock);
+        if (obj->monitor_path)
+            g_hash_table_add(used, g_path_get_dirname(obj->monitor_path));
+        g_mutex_unlock(&obj->lock);
+    }
+    g_mutex_unlock(&drv->lock);
+    while ((entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *monitor = NULL;
+
+        if (!g_str_has_prefix(entry, PROCESS_RUN_DIR_PREFIX))
+            continue;
+        path = g_build_filename(drv->state_dir, entry, NULL);
+        if (g_hash_table_contains(used, path) || !g_file_test(path, G_FILE_TEST_IS_DIR))
+            continue;
+        g_info("removing %s: no domain runs from it", path);
+        monitor = g_build_filename(path, PROCESS_MONITOR_FILE, NULL);
+        vrt_qemu_process_remove_monitor(drv, monitor);
+    }
+}
+
 static void
 cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_path)
 {

@@ -204,3 +204,32 @@ def run_kill_rounds(root, names, rounds, rng, daemons):
         check_invariants(d.uri, root, names)
         assert all(len(qemus(root).get(n, [])) == 1 for n in names)
     print(f"{rounds} rounds, {failed_seen} starts caught midway")
+
+
+def test_recorded_destroy_is_finished_after_restart(tmproot, qemu_reaper):  # noqa: F811
+    """A vrtd killed after recording a destroy but before signalling QEMU
+    (no fault point falls there: the status file is edited as that vrtd
+    would have left it): the next vrtd ends that QEMU instead of
+    reconnecting, and the domain reads destroyed."""
+    d = Vrtd(tmproot).start()
+    define(d.uri, tmproot, "vm1")
+    virsh(d.uri, "start", "vm1")
+    pid = status_pid(tmproot, "vm1")
+    d.stop(signal.SIGKILL)
+    path = os.path.join(tmproot, "run", "vrt", "qemu", "vm1.xml")
+    with open(path) as f:
+        text = f.read()
+    assert "destroying='no'" in text
+    with open(path, "w") as f:
+        f.write(text.replace("destroying='no'", "destroying='yes'"))
+
+    d = Vrtd(tmproot).start()
+    try:
+        assert domstate(d.uri, "vm1") == "shut off (destroyed)"
+        assert not alive(pid)
+        assert check_invariants(d.uri, tmproot, ["vm1"])
+        virsh(d.uri, "start", "vm1")
+        assert domstate(d.uri, "vm1") == "running (booted)"
+        virsh(d.uri, "destroy", "vm1")
+    finally:
+        d.stop()

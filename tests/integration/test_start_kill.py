@@ -4,7 +4,9 @@ to every QEMU whose start had finished, kills one caught mid-start (the
 domain is then shut off, reason failed), and a start after that runs exactly
 one QEMU. Checked at every step of start and destroy (VRT_FAULT_DIE_AT) and
 in rounds of kill -9 at random moments under concurrent starts and destroys,
-counting the QEMU processes of each domain from /proc."""
+counting the QEMU processes of each domain from /proc. A destroy cut short
+by the kill still reads destroyed after the restart: it was recorded in the
+status file before QEMU was signalled."""
 import os
 import random
 import re
@@ -90,8 +92,10 @@ def test_kill_at_start_step(tmproot, qemu_reaper, step):  # noqa: F811
         if step not in ("spawn", "record", "exec"):
             # QEMU had exec'd: the restarted vrtd found it and ended it.
             assert "its start was never completed" in d.stderr()
-        # Whatever the step, a held process that never exec'd is gone too.
+        # Whatever the step, a held process that never exec'd is gone too,
+        # and so is the run directory of its monitor socket.
         wait_for(lambda: not qemus(tmproot), what="no QEMU left")
+        assert not [e for e in os.listdir(os.path.join(tmproot, "run", "vrt", "qemu")) if e.startswith("domain-")]
         virsh(d.uri, "start", "vm1")
         assert domstate(d.uri, "vm1") == "running (booted)"
         assert check_invariants(d.uri, tmproot, ["vm1"])
@@ -119,7 +123,10 @@ def test_kill_at_destroy_step(tmproot, qemu_reaper, step):  # noqa: F811
             assert state == "running (booted)"
             virsh(d.uri, "destroy", "vm1")
         else:
-            assert state.startswith("shut off")
+            # A user asked for the destroy: it reads destroyed, not crashed.
+            assert state == "shut off (destroyed)"
+        assert not [e for e in os.listdir(os.path.join(tmproot, "run", "vrt", "qemu"))
+                    if e.startswith(("vm1.", "domain-"))]
         assert qemus(tmproot) == {}
         virsh(d.uri, "start", "vm1")
         check_invariants(d.uri, tmproot, ["vm1"])
@@ -197,3 +204,32 @@ def run_kill_rounds(root, names, rounds, rng, daemons):
         check_invariants(d.uri, root, names)
         assert all(len(qemus(root).get(n, [])) == 1 for n in names)
     print(f"{rounds} rounds, {failed_seen} starts caught midway")
+
+
+def test_recorded_destroy_is_finished_after_restart(tmproot, qemu_reaper):  # noqa: F811
+    """A vrtd killed after recording a destroy but before signalling QEMU
+    (no fault point falls there: the status file is edited as that vrtd
+    would have left it): the next vrtd ends that QEMU instead of
+    reconnecting, and the domain reads destroyed."""
+    d = Vrtd(tmproot).start()
+    define(d.uri, tmproot, "vm1")
+    virsh(d.uri, "start", "vm1")
+    pid = status_pid(tmproot, "vm1")
+    d.stop(signal.SIGKILL)
+    path = os.path.join(tmproot, "run", "vrt", "qemu", "vm1.xml")
+    with open(path) as f:
+        text = f.read()
+    assert "destroying='no'" in text
+    with open(path, "w") as f:
+        f.write(text.replace("destroying='no'", "destroying='yes'"))
+
+    d = Vrtd(tmproot).start()
+    try:
+        assert domstate(d.uri, "vm1") == "shut off (destroyed)"
+        assert not alive(pid)
+        assert check_invariants(d.uri, tmproot, ["vm1"])
+        virsh(d.uri, "start", "vm1")
+        assert domstate(d.uri, "vm1") == "running (booted)"
+        virsh(d.uri, "destroy", "vm1")
+    finally:
+        d.stop()

@@ -2,7 +2,10 @@
  * Builds QEMU's argv from a domain definition. Devices, netdevs, block
  * nodes and objects use QEMU's JSON syntax, so the same property objects
  * serve the command line and hotplug (device_add / netdev_add); chardevs
- * use key=value because QEMU 7.2 has no JSON form for them.
+ * use key=value because QEMU 7.2 has no JSON form for them. In key=value
+ * options every value that comes from a user (the domain's name, paths,
+ * listen addresses) has its commas doubled, QEMU's escape, so that a comma
+ * in it cannot end the value or add an option.
  */
 #include "drivers/qemu/qemu_command.h"
 #include "util/error.h"
@@ -31,6 +34,19 @@ argf(CmdBuilder *b, const char *fmt, ...)
     va_start(ap, fmt);
     g_ptr_array_add(b->argv, g_strdup_vprintf(fmt, ap));
     va_end(ap);
+}
+
+char *
+vrt_qemu_command_escape(const char *value)
+{
+    GString *out = g_string_sized_new(strlen(value) + 4);
+
+    for (const char *p = value; *p; p++) {
+        if (*p == ',')
+            g_string_append_c(out, ',');
+        g_string_append_c(out, *p);
+    }
+    return g_string_free(out, FALSE);
 }
 
 static void
@@ -425,23 +441,31 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
         argf(b, "-chardev");
         argf(b, "pty,id=%s", id);
         return true;
-    case VRT_DOMAIN_CHR_TYPE_FILE:
-        if (!chr->path || strchr(chr->path, ',')) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': file path missing or contains ','", id);
+    case VRT_DOMAIN_CHR_TYPE_FILE: {
+        g_autofree char *path = NULL;
+
+        if (!chr->path) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': file path missing", id);
             return false;
         }
+        path = vrt_qemu_command_escape(chr->path);
         arg(b, "-chardev");
-        argf(b, "file,id=%s,path=%s%s", id, chr->path, chr->append == VRT_TRISTATE_YES ? ",append=on" : "");
+        argf(b, "file,id=%s,path=%s%s", id, path, chr->append == VRT_TRISTATE_YES ? ",append=on" : "");
         return true;
-    case VRT_DOMAIN_CHR_TYPE_UNIX:
-        if (!chr->path || strchr(chr->path, ',')) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': socket path missing or contains ','", id);
+    }
+    case VRT_DOMAIN_CHR_TYPE_UNIX: {
+        g_autofree char *path = NULL;
+
+        if (!chr->path) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': socket path missing", id);
             return false;
         }
+        path = vrt_qemu_command_escape(chr->path);
         arg(b, "-chardev");
-        argf(b, "socket,id=%s,path=%s,server=%s%s", id, chr->path, chr->listen ? "on" : "off",
+        argf(b, "socket,id=%s,path=%s,server=%s%s", id, path, chr->listen ? "on" : "off",
              chr->listen ? ",wait=off" : "");
         return true;
+    }
     }
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
     return false;
@@ -542,15 +566,16 @@ static bool
 build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
 {
     g_autoptr(GString) opt = g_string_new(NULL);
+    g_autofree char *listen = vrt_qemu_command_escape(g->listen ? g->listen : "127.0.0.1");
 
     if (g->type != VRT_DOMAIN_GRAPHICS_VNC) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics type 'spice' is not supported");
         return false;
     }
     if (g->autoport || g->port < 0)
-        g_string_printf(opt, "%s:0,to=100", g->listen ? g->listen : "127.0.0.1");
+        g_string_printf(opt, "%s:0,to=100", listen);
     else if (g->port >= 5900)
-        g_string_printf(opt, "%s:%d", g->listen ? g->listen : "127.0.0.1", g->port - 5900);
+        g_string_printf(opt, "%s:%d", listen, g->port - 5900);
     else {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vnc port %d is below 5900", g->port);
         return false;
@@ -744,16 +769,18 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
     CmdBuilder b = { .def = def, .argv = argv };
+    g_autofree char *name = vrt_qemu_command_escape(def->name);
+    g_autofree char *machine = vrt_qemu_command_escape(opts->machine);
     char uuid[VRT_UUID_STRING_LEN];
     guint serial_index = 0;
     bool ok = true;
 
     arg(&b, opts->emulator);
     argf(&b, "-name");
-    argf(&b, "guest=%s,debug-threads=on", def->name);
+    argf(&b, "guest=%s,debug-threads=on", name);
     arg(&b, "-S");
     arg(&b, "-machine");
-    argf(&b, "%s,usb=off,dump-guest-core=off%s%s", opts->machine,
+    argf(&b, "%s,usb=off,dump-guest-core=off%s%s", machine,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO ? ",vmport=off" : def->vmport == VRT_TRISTATE_YES ? ",vmport=on" : "");
     arg(&b, "-accel");
@@ -769,8 +796,11 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     arg(&b, "-chardev");
     if (opts->monitor_fd > 2)
         argf(&b, "socket,id=charmonitor,fd=%d,server=on,wait=off", opts->monitor_fd);
-    else
-        argf(&b, "socket,id=charmonitor,path=%s,server=on,wait=off", opts->monitor_path);
+    else {
+        g_autofree char *monitor = vrt_qemu_command_escape(opts->monitor_path);
+
+        argf(&b, "socket,id=charmonitor,path=%s,server=on,wait=off", monitor);
+    }
     arg(&b, "-mon");
     arg(&b, "chardev=charmonitor,id=monitor,mode=control");
     arg(&b, "-rtc");

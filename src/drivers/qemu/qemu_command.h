@@ -25,6 +25,10 @@ typedef struct {
  * (e.g. spice, an interface of type network without its allocated port). */
 GStrv vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opts, GError **error);
 
+/* value with each comma doubled, as QEMU's key=value options (-name,
+ * -chardev, -vnc, ...) read a single comma as the end of the value. */
+char *vrt_qemu_command_escape(const char *value);
+
 /* The QEMU accelerator for a domain type: "kvm" or "tcg". */
 const char *vrt_qemu_command_accel(const VrtDomainDef *def);
 

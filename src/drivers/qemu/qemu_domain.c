@@ -358,11 +358,11 @@ write_status(VrtQemuDom *obj, const VrtDomainDef *def, int state, int reason, pi
         return false;
     out = g_string_new(NULL);
     head = g_markup_printf_escaped("<domstatus state='%s' reason='%s' pid='%d' starttime='%" G_GUINT64_FORMAT
-                                   "' starting='%s' fake-reboot='%s'>\n"
+                                   "' starting='%s' fake-reboot='%s' destroying='%s'>\n"
                                    "  <monitor path='%s' type='unix'/>\n",
                                    vrt_qemu_state_to_string(state), vrt_qemu_state_reason_to_string(state, reason),
                                    (int)pid, starttime, starting ? "yes" : "no", obj->fake_reboot ? "yes" : "no",
-                                   monitor_path ? monitor_path : "");
+                                   obj->destroying ? "yes" : "no", monitor_path ? monitor_path : "");
     g_string_append(out, head);
     g_hash_table_iter_init(&it, obj->unplug_pending);
     while (g_hash_table_iter_next(&it, &key, NULL)) {
@@ -440,6 +440,7 @@ vrt_qemu_status_read(const char *path, GError **error)
     g_autofree char *text = NULL;
     g_autoptr(VrtQemuStatus) st = g_new0(VrtQemuStatus, 1);
     g_autofree char *state = NULL, *reason = NULL, *pid = NULL, *fake = NULL, *starttime = NULL, *starting = NULL;
+    g_autofree char *destroying = NULL;
     xmlDocPtr doc;
     xmlNodePtr root;
     bool ok = false;
@@ -457,12 +458,14 @@ vrt_qemu_status_read(const char *path, GError **error)
     fake = xml_prop(root, "fake-reboot");
     starttime = xml_prop(root, "starttime");
     starting = xml_prop(root, "starting");
+    destroying = xml_prop(root, "destroying");
     st->state = vrt_qemu_state_from_string(state);
     st->reason = vrt_qemu_state_reason_from_string(st->state, reason);
     st->pid = pid ? (pid_t)g_ascii_strtoll(pid, NULL, 10) : 0;
     st->fake_reboot = g_strcmp0(fake, "yes") == 0;
     st->starttime = starttime ? g_ascii_strtoull(starttime, NULL, 10) : 0;
     st->starting = g_strcmp0(starting, "yes") == 0;
+    st->destroying = g_strcmp0(destroying, "yes") == 0;
     st->unplug_pending = g_ptr_array_new_with_free_func(g_free);
     for (xmlNodePtr n = root->children; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)

@@ -52,6 +52,8 @@ struct _VrtQemuDom {
     char *monitor_path;
     VrtQemuMonitor *mon;
     bool stop_requested;        /* destroy/shutdown asked: EOF is not a crash */
+    bool destroying;            /* destroy asked, in the status file before QEMU is signalled: a
+                                 * restarted daemon finishes it and the domain reads destroyed */
     bool guest_shutdown;        /* SHUTDOWN seen */
     bool fake_reboot;           /* reboot asked: SHUTDOWN becomes reset + cont */
     GHashTable *unplug_pending; /* alias -> NULL: an unplug pending in a status file of older vrt */
@@ -145,6 +147,7 @@ typedef struct {
     pid_t pid;
     guint64 starttime;         /* 0 when not recorded */
     bool starting;             /* the start never finished */
+    bool destroying;           /* a destroy was under way */
     char *monitor_path;
     int state;
     int reason;
@@ -169,6 +172,20 @@ bool vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st);
 /* A start the previous daemon did not finish (st->starting): kills its
  * QEMU if that pid is still the one recorded (job held). */
 void vrt_qemu_process_abort_start(VrtQemuDom *obj, VrtQemuStatus *st);
+/* Destroy's first step, without the job: records the intent in the status
+ * file, then ends QEMU as vrt_qemu_process_kill does. */
+void vrt_qemu_process_destroy_kill(VrtQemuDom *obj);
+/* The shut-off reason (and STOPPED event detail) of a domain whose QEMU a
+ * restarted daemon did not reconnect to: destroyed when a destroy was
+ * recorded, failed for an unfinished start, else crashed. */
+int vrt_qemu_process_dead_reason(const VrtQemuStatus *st, int *event_detail);
+/* Removes a monitor socket and, in the per-domain run directory layout
+ * (STATE_DIR/domain-ID-SHORTNAME/monitor.sock), its directory. */
+void vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path);
+/* Driver load, after reconnecting: removes the run directories no domain
+ * runs from (left by a daemon killed between binding a monitor socket and
+ * recording the start). */
+void vrt_qemu_process_sweep_run_dirs(VrtQemuDriver *drv);
 /* The start time of pid in clock ticks since boot (0 if gone). */
 guint64 vrt_qemu_pid_starttime(pid_t pid);
 /* VRT_FAULT_DIE_AT: ends vrtd right before step of job when asked to. */

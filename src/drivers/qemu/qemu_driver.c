@@ -406,17 +406,16 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
     }
     if (!ok) {
         bool transient;
+        int detail;
+        int reason = vrt_qemu_process_dead_reason(st, &detail);
 
         g_mutex_lock(&obj->lock);
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF,
-                               st->starting ? VRT_DOMAIN_SHUTOFF_FAILED : VRT_DOMAIN_SHUTOFF_CRASHED);
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF, reason);
         transient = !obj->persistent;
         g_mutex_unlock(&obj->lock);
-        if (st->monitor_path)
-            unlink(st->monitor_path);
+        vrt_qemu_process_remove_monitor(drv, st->monitor_path);
         vrt_file_remove(path, NULL);
-        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED,
-                          st->starting ? VRT_DOMAIN_EVENT_STOPPED_FAILED : VRT_DOMAIN_EVENT_STOPPED_CRASHED);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, detail);
         if (transient)
             vrt_qemu_driver_remove(drv, obj);
     }
@@ -488,6 +487,7 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
         reconnect_one(drv, path);
     }
     vrt_qemu_hostdev_driver_load(drv);
+    vrt_qemu_process_sweep_run_dirs(drv);
 
     g_mutex_lock(&drv->lock);
     g_hash_table_iter_init(&it, drv->by_uuid);
@@ -758,7 +758,7 @@ vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
     /* Kill first, without the job, so that a call stuck in QMP does not
      * delay destroy; then clean up under the job. */
     vrt_qemu_fault(drv, "destroy", "kill");
-    vrt_qemu_process_kill(obj);
+    vrt_qemu_process_destroy_kill(obj);
     if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, &err)) {
         /* A transient domain the EOF handler already cleaned up is gone. */
         if (vrt_error_code(err) == VIR_ERR_NO_DOMAIN)
@@ -767,7 +767,6 @@ vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
         return false;
     }
     /* Already cleaned up by an event handler that saw QEMU go: done. */
-    vrt_qemu_fault(drv, "destroy", "stop");
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_DESTROYED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED);
     vrt_qemu_dom_end_job(obj);
     return true;

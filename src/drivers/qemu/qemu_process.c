@@ -4,6 +4,14 @@
  * daemon restart, and the handling of QEMU's events, which runs on a pool
  * thread per domain in arrival order so that a handler may take the
  * domain's job and talk QMP.
+ *
+ * A running domain's QMP socket lives in its own run directory,
+ * STATE_DIR/domain-ID-SHORTNAME/monitor.sock, as libvirt's do: SHORTNAME is
+ * the name's first 20 characters and ID (unique among running domains)
+ * keeps two names with the same beginning apart, so the path stays within
+ * sun_path's 108 bytes whatever the name's length. Domains started by an
+ * older vrtd (STATE_DIR/NAME.monitor) keep their path: it is in their
+ * status file.
  */
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
@@ -36,6 +44,9 @@
  * QEMU's main loop greets it, with no polling for the socket to appear. */
 #define PROCESS_MONITOR_FD 3
 #define PROCESS_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define PROCESS_SHORT_NAME_MAX 20           /* characters of the name in the run directory's */
+#define PROCESS_RUN_DIR_PREFIX "domain-"
+#define PROCESS_MONITOR_FILE "monitor.sock"
 
 typedef struct {
     char *name;          /* QMP event name, or NULL for EOF */
@@ -136,14 +147,86 @@ log_tail(const char *path, off_t offset)
     return g_strchomp(g_strdup(start));
 }
 
+/* The run directory of a domain started with id: "domain-ID-" and the
+ * name's first PROCESS_SHORT_NAME_MAX characters (whole UTF-8 characters,
+ * which define checked: the cut never splits one). */
+static char *
+run_dir_path(VrtQemuDriver *drv, int id, const char *name)
+{
+    glong chars = g_utf8_strlen(name, -1);
+    const char *end = g_utf8_offset_to_pointer(name, MIN(chars, PROCESS_SHORT_NAME_MAX));
+    g_autofree char *dir = g_strdup_printf(PROCESS_RUN_DIR_PREFIX "%d-%.*s", id, (int)(end - name), name);
+
+    return g_build_filename(drv->state_dir, dir, NULL);
+}
+
+void
+vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *parent = NULL;
+    g_autofree char *base = NULL;
+
+    if (!monitor_path || !*monitor_path)
+        return;
+    unlink(monitor_path);
+    base = g_path_get_basename(monitor_path);
+    dir = g_path_get_dirname(monitor_path);
+    parent = g_path_get_dirname(dir);
+    /* Only a run directory of ours; an old layout's socket sits in
+     * STATE_DIR itself. */
+    if (g_str_equal(base, PROCESS_MONITOR_FILE) && g_str_equal(parent, drv->state_dir)) {
+        g_autofree char *dirname = g_path_get_basename(dir);
+
+        if (g_str_has_prefix(dirname, PROCESS_RUN_DIR_PREFIX) && rmdir(dir) < 0 && errno != ENOENT)
+            g_debug("cannot remove %s: %s", dir, g_strerror(errno));
+    }
+}
+
+void
+vrt_qemu_process_sweep_run_dirs(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    g_autoptr(GHashTable) used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GHashTableIter it;
+    gpointer value;
+    const char *entry;
+
+    if (!dir)
+        return;
+    g_mutex_lock(&drv->lock);
+    g_hash_table_iter_init(&it, drv->by_uuid);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        VrtQemuDom *obj = value;
+
+        g_mutex_lock(&obj->lock);
+        if (obj->monitor_path)
+            g_hash_table_add(used, g_path_get_dirname(obj->monitor_path));
+        g_mutex_unlock(&obj->lock);
+    }
+    g_mutex_unlock(&drv->lock);
+    while ((entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *monitor = NULL;
+
+        if (!g_str_has_prefix(entry, PROCESS_RUN_DIR_PREFIX))
+            continue;
+        path = g_build_filename(drv->state_dir, entry, NULL);
+        if (g_hash_table_contains(used, path) || !g_file_test(path, G_FILE_TEST_IS_DIR))
+            continue;
+        g_info("removing %s: no domain runs from it", path);
+        monitor = g_build_filename(path, PROCESS_MONITOR_FILE, NULL);
+        vrt_qemu_process_remove_monitor(drv, monitor);
+    }
+}
+
 static void
 cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_path)
 {
     g_autofree char *status = vrt_qemu_status_path(drv, name);
     g_autofree char *pidfile = g_strdup_printf("%s/%s.pid", drv->state_dir, name);
 
-    if (monitor_path)
-        unlink(monitor_path);
+    vrt_qemu_process_remove_monitor(drv, monitor_path);
     unlink(pidfile);
     vrt_file_remove(status, NULL);
 }
@@ -478,6 +561,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     VrtQemuDriver *drv = obj->drv;
     g_autoptr(VrtDomainDef) def = NULL;
     g_autofree char *emulator = NULL;
+    g_autofree char *run_dir = NULL;
     g_autofree char *monitor_path = NULL;
     g_autofree char *pidfile = NULL;
     g_autofree char *logfile = NULL;
@@ -503,10 +587,14 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     if (!(hostdevs = vrt_qemu_hostdev_dom_prepare_start(obj, def, error)))
         return false;
 
+    g_mutex_lock(&drv->lock);
+    id = ++drv->next_id;
+    g_mutex_unlock(&drv->lock);
+    run_dir = run_dir_path(drv, id, def->name);
     if (!vrt_dir_ensure(drv->state_dir, 0700, error) || !vrt_dir_ensure(drv->log_dir, 0700, error) ||
-        !vrt_dir_ensure(drv->lib_dir, 0700, error))
+        !vrt_dir_ensure(drv->lib_dir, 0700, error) || !vrt_dir_ensure(run_dir, 0700, error))
         return false;
-    monitor_path = g_strdup_printf("%s/%s.monitor", drv->state_dir, def->name);
+    monitor_path = g_build_filename(run_dir, PROCESS_MONITOR_FILE, NULL);
     pidfile = g_strdup_printf("%s/%s.pid", drv->state_dir, def->name);
     logfile = log_path(drv, def->name);
     unlink(monitor_path);
@@ -518,24 +606,24 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
     argv = vrt_qemu_command_build(def, &opts, error);
-    if (!argv)
+    if (!argv) {
+        vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
-
-    g_mutex_lock(&drv->lock);
-    id = ++drv->next_id;
-    g_mutex_unlock(&drv->lock);
+    }
     def->id = id;
 
     vrt_qemu_fault(drv, "start", "spawn");
     monitor_fd = monitor_listen(monitor_path, error);
-    if (monitor_fd < 0)
+    if (monitor_fd < 0) {
+        vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
+    }
     ok = spawn_qemu(obj, argv, logfile, monitor_fd, &pid, &go, &log_start, error);
     /* QEMU's copy alone keeps it open now: when QEMU ends, a connection
      * still waiting in its backlog ends too. */
     close(monitor_fd);
     if (!ok) {
-        unlink(monitor_path);
+        vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
     starttime = vrt_qemu_pid_starttime(pid);
@@ -589,6 +677,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     obj->monitor_path = g_strdup(monitor_path);
     obj->mon = vrt_qemu_monitor_ref(mon);
     obj->stop_requested = false;
+    obj->destroying = false;
     obj->guest_shutdown = false;
     obj->fake_reboot = false;
     obj->updated = false;
@@ -659,6 +748,37 @@ vrt_qemu_process_kill(VrtQemuDom *obj)
 }
 
 void
+vrt_qemu_process_destroy_kill(VrtQemuDom *obj)
+{
+    g_mutex_lock(&obj->lock);
+    /* Recorded before any signal: a daemon killed from here on leaves a
+     * status file that says a user asked for this, so the next one ends
+     * the QEMU if it still runs and shows the domain destroyed, not
+     * crashed. A failed write is logged; the destroy goes on. */
+    if (vrt_qemu_dom_is_active(obj) && obj->pid > 0 && !obj->destroying) {
+        obj->destroying = true;
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+    }
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_process_kill(obj);
+}
+
+int
+vrt_qemu_process_dead_reason(const VrtQemuStatus *st, int *event_detail)
+{
+    if (st->destroying) {
+        *event_detail = VRT_DOMAIN_EVENT_STOPPED_DESTROYED;
+        return VRT_DOMAIN_SHUTOFF_DESTROYED;
+    }
+    if (st->starting) {
+        *event_detail = VRT_DOMAIN_EVENT_STOPPED_FAILED;
+        return VRT_DOMAIN_SHUTOFF_FAILED;
+    }
+    *event_detail = VRT_DOMAIN_EVENT_STOPPED_CRASHED;
+    return VRT_DOMAIN_SHUTOFF_CRASHED;
+}
+
+void
 vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
 {
     VrtQemuDriver *drv = obj->drv;
@@ -667,6 +787,10 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     g_autofree char *name = NULL;
     bool transient;
 
+    /* Here rather than in destroy itself: the handler of QEMU's end of
+     * file often does this stop before the destroy call gets the job. */
+    if (reason == VRT_DOMAIN_SHUTOFF_DESTROYED)
+        vrt_qemu_fault(drv, "destroy", "stop");
     vrt_qemu_process_kill(obj);
     vrt_qemu_hostdev_dom_release(obj);
 
@@ -681,6 +805,7 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     obj->pid = 0;
     obj->starttime = 0;
     obj->starting = false;
+    obj->destroying = false;
     obj->def->id = -1;
     g_hash_table_remove_all(obj->unplug_pending);
     g_hash_table_remove_all(obj->unplug_done);
@@ -752,6 +877,17 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
 
     if (!pid_is_recorded(st->pid, st->starttime) || !pid_is_domain_qemu(st->pid, st->def->uuid)) {
         g_info("domain %s: QEMU pid %d is gone", st->def->name, (int)st->pid);
+        return false;
+    }
+    if (st->destroying) {
+        /* The previous daemon was destroying it: finish that. */
+        g_info("domain %s: finishing its destroy: ending QEMU pid %d", st->def->name, (int)st->pid);
+        kill(st->pid, SIGTERM);
+        if (!wait_pid_gone(st->pid, PROCESS_TERM_WAIT_MS)) {
+            kill(st->pid, SIGKILL);
+            if (!wait_pid_gone(st->pid, PROCESS_KILL_WAIT_MS))
+                g_warning("QEMU pid %d still present after SIGKILL", (int)st->pid);
+        }
         return false;
     }
     mon = vrt_qemu_monitor_open(st->monitor_path, vrt_qemu_event_thread_context(drv->evthread), st->pid,

@@ -131,6 +131,47 @@ test_properties(void)
     g_assert_true(g_strv_contains((const char *const *)minimal, "-no-reboot"));
 }
 
+/* A comma in a user's string is doubled in key=value options (QEMU's
+ * escape), so it neither ends the value nor adds an option; JSON options
+ * (-blockdev, -device) carry it as it is. */
+static void
+test_commas_escaped(void)
+{
+    static const char xml[] =
+        "<domain type='qemu'><name>a,comma,,vm</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><source file='/var/img,s/d,1.img'/><target dev='vda' bus='virtio'/>"
+        "<serial>s,n</serial></disk>"
+        "<serial type='file'><source path='/tmp/con,sole.log'/><target port='0'/></serial>"
+        "<channel type='unix'><source mode='bind' path='/tmp/ch,an.sock'/>"
+        "<target type='virtio' name='org.test.0'/></channel>"
+        "<controller type='virtio-serial' index='0'/>"
+        "<graphics type='vnc' port='5901' listen='host,name'/>"
+        "</devices></domain>";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &err);
+    g_auto(GStrv) argv = NULL;
+    g_autofree char *plain = vrt_qemu_command_escape("no commas");
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .machine = "pc-i440fx-7.2",
+        .monitor_path = "/run/vrt,x/qemu/domain-1-a,comma,,vm/monitor.sock",
+    };
+
+    g_assert_no_error(err);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &err));
+    argv = vrt_qemu_command_build(def, &opts, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(plain, ==, "no commas");
+    g_assert_true(argv_has(argv, "-name", "guest=a,,comma,,,,vm,debug-threads=on"));
+    g_assert_true(argv_has(argv, "-chardev", "path=/run/vrt,,x/qemu/domain-1-a,,comma,,,,vm/monitor.sock,server=on"));
+    g_assert_true(argv_has(argv, "-chardev", "file,id=charserial0,path=/tmp/con,,sole.log"));
+    g_assert_true(argv_has(argv, "-chardev", "path=/tmp/ch,,an.sock,server=on"));
+    g_assert_true(argv_has(argv, "-vnc", "host,,name:1"));
+    g_assert_true(argv_has(argv, "-blockdev", "\"filename\":\"/var/img,s/d,1.img\""));
+    g_assert_true(argv_has(argv, "-device", "\"serial\":\"s,n\""));
+}
+
 static void
 test_spice_refused(void)
 {
@@ -181,6 +222,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/properties", test_properties);
     g_test_add_func("/qemu/command/monitor-fd", test_monitor_fd);
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
+    g_test_add_func("/qemu/command/commas-escaped", test_commas_escaped);
     g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);
     return g_test_run();
 }

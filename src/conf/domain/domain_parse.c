@@ -14,10 +14,12 @@
 
 #define VRT_DOMAIN_MAX_VCPUS 4096
 /* A domain's name is a file name component: NAME.xml under etc, and under
- * run NAME.xml, NAME.pid, NAME.monitor, NAME.hostdev-start, each written
- * through a temporary "<file>.new.XXXXXX". The longest,
+ * run NAME.xml, NAME.pid, NAME.hostdev-start, each written through a
+ * temporary "<file>.new.XXXXXX". The longest,
  * NAME.hostdev-start.new.XXXXXX, must fit in NAME_MAX (255) bytes, so a
- * name that define accepts can always be saved and loaded again. */
+ * name that define accepts can always be saved and loaded again. (The
+ * monitor socket lives in a run directory named by the domain's id and a
+ * short form of its name, so sun_path's 108 bytes do not limit names.) */
 #define VRT_DOMAIN_NAME_MAX (255 - 25)
 
 /* Memory unit suffix -> bytes: "b"/"bytes"; k m g t p e alone or with

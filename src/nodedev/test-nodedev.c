@@ -17,6 +17,7 @@
 #include "nodedev/netlink.h"
 #include "nodedev/pci.h"
 #include "util/error.h"
+#include "testutil.h"
 
 static void
 test_pci_addr(void)
@@ -203,7 +204,7 @@ fake_pf_thread(gpointer data)
 static void
 test_netlink_unix_transport(void)
 {
-    g_autofree char *dir = g_dir_make_tmp("vrt-nl-XXXXXX", NULL);
+    g_autofree char *dir = vrt_test_make_root("vrt-nl-XXXXXX");
     g_autofree char *path = g_build_filename(dir, "netlink.sock", NULL);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     FakePf pf = { .busy = 2 };
@@ -252,8 +253,7 @@ test_netlink_unix_transport(void)
     shutdown(pf.listen_fd, SHUT_RDWR);
     close(pf.listen_fd);
     g_thread_join(th);
-    unlink(path);
-    rmdir(dir);
+    vrt_test_remove_tree(dir);
 }
 
 static bool
@@ -271,7 +271,7 @@ refuse_unbind(const char *what, gpointer data, GError **error)
 static void
 test_host_seam(void)
 {
-    g_autofree char *root = g_dir_make_tmp("vrt-host-XXXXXX", NULL);
+    g_autofree char *root = vrt_test_make_root("vrt-host-XXXXXX");
     g_autofree char *dev = g_build_filename(root, "sys/bus/pci/devices/0000:06:10.0", NULL);
     g_autofree char *drvdir = g_build_filename(root, "sys/bus/pci/drivers/ixgbevf", NULL);
     g_autofree char *attr = g_build_filename(dev, "vendor", NULL);
@@ -328,10 +328,7 @@ test_host_seam(void)
         g_autoptr(VrtHost) sim = vrt_host_new(root, &err);
         g_assert_true(vrt_host_is_simulated(sim));
     }
-    {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", root);
-        g_assert_cmpint(system(cmd), ==, 0);
-    }
+    vrt_test_remove_tree(root);
 }
 
 /* The kernel parses our RTM_GETLINK: for "lo" it answers with an
@@ -349,32 +346,6 @@ test_netlink_kernel(void)
     g_clear_error(&err);
     g_assert_false(vrt_netlink_get_vf(nl, "vrt-nope0", 0, &info, &err));
     g_assert_nonnull(strstr(err->message, g_strerror(ENODEV)));
-}
-
-/* Writes xml to a temporary file and runs virt-xml-validate on it. */
-static void
-assert_valid_nodedev(const char *xml)
-{
-    const char *validator = g_getenv("VRT_XML_VALIDATE");
-    g_autofree char *path = NULL;
-    g_autoptr(GError) err = NULL;
-    g_autofree char *out = NULL;
-    int fd, status;
-
-    if (!validator || !*validator) {
-        g_test_skip("virt-xml-validate not found");
-        return;
-    }
-    fd = g_file_open_tmp("vrt-nodedev-XXXXXX.xml", &path, &err);
-    g_assert_no_error(err);
-    close(fd);
-    g_assert_true(g_file_set_contents(path, xml, -1, &err));
-    const char *argv[] = { validator, path, "nodedev", NULL };
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
-                               &status, &err));
-    if (!g_spawn_check_wait_status(status, NULL))
-        g_error("nodedev XML does not validate:\n%s", xml);
-    unlink(path);
 }
 
 /* An address dump: the RTM_NEWADDR messages of one interface are counted,
@@ -430,7 +401,7 @@ test_netlink_kernel_addrs(void)
     guint count = 0;
 
     if (!vrt_netlink_count_addrs(nl, 1, &count, &err)) {
-        g_test_skip(err->message);
+        vrt_test_missing("%s", err->message);
         return;
     }
     g_assert_cmpuint(count, >=, 1);
@@ -468,7 +439,7 @@ test_xml_pci(void)
     g_assert_nonnull(strstr(pf_xml, "<vendor id='0x8086'>Intel &lt;&amp;&gt; Corporation</vendor>"));
     g_assert_nonnull(strstr(pf_xml, "<product id='0x10fb'/>"));
     g_assert_nonnull(strstr(pf_xml, "<iommuGroup number='20'>"));
-    assert_valid_nodedev(pf_xml);
+    vrt_test_assert_validates(pf_xml, "nodedev", NULL);
 
     vf->name = g_strdup("pci_0000_06_10_2");
     vf->parent = g_strdup("pci_0000_00_02_0");
@@ -483,7 +454,7 @@ test_xml_pci(void)
     g_assert_nonnull(strstr(vf_xml, "<slot>16</slot>\n    <function>2</function>"));
     g_assert_null(strstr(vf_xml, "<driver>"));
     g_assert_null(strstr(vf_xml, "iommuGroup"));
-    assert_valid_nodedev(vf_xml);
+    vrt_test_assert_validates(vf_xml, "nodedev", NULL);
 }
 
 static void
@@ -503,12 +474,12 @@ test_xml_net_and_system(void)
     net_xml = vrt_nodedev_def_format(net);
     g_assert_nonnull(strstr(net_xml, "<interface>ens1f0v0</interface>\n    <address>52:54:00:aa:bb:cc</address>\n"
                                      "    <link speed='10000' state='up'/>"));
-    assert_valid_nodedev(net_xml);
+    vrt_test_assert_validates(net_xml, "nodedev", NULL);
 
     sys->name = g_strdup("computer");
     sys_xml = vrt_nodedev_def_format(sys);
     g_assert_nonnull(strstr(sys_xml, "<capability type='system'>"));
-    assert_valid_nodedev(sys_xml);
+    vrt_test_assert_validates(sys_xml, "nodedev", NULL);
 }
 
 int

@@ -215,20 +215,24 @@ class Vrtd:
         _sanitizer_logs.setdefault(self.log, os.path.getsize(self.log) if os.path.exists(self.log) else 0)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"), env=env)
         if wait:
-            # A killed vrtd leaves its socket file: wait until one accepts.
-            wait_for(lambda: self._connectable() or self.proc.poll() is not None, what="vrtd's socket")
+            # A killed vrtd leaves its socket files: wait until both accept
+            # (vrtd listens on the read-write socket first, then read-only).
+            wait_for(lambda: self._connectable() or self.proc.poll() is not None, what="vrtd's sockets")
             assert self.proc.poll() is None, f"vrtd exited: {self.stderr()}"
         return self
 
     def _connectable(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(self.sock)
-            return True
-        except OSError:
-            return False
-        finally:
-            s.close()
+        # The read-only socket is vrtd-sock-ro beside vrtd-sock (a test may
+        # move both with unix_sock_dir and set .sock alone).
+        for path in (self.sock, self.sock + "-ro"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+            except OSError:
+                return False
+            finally:
+                s.close()
+        return True
 
     def stderr(self):
         try:

@@ -14,6 +14,9 @@ to a file a meson.build generates (custom_target/configure_file outputs),
 which belongs to the layer of that meson.build's folder, so rpcgen's and
 gen_procs.py's output counts as protocol/. The top meson.build's generated
 header (vrt-config.h, the build's configuration) is usable from any layer.
+A module's own tests and fuzzers beside it (test-*.c, fuzz-*.c) belong to
+the tests' layer: they may use the C test helpers (tests/clib) and any
+layer, and nothing includes them.
 
 Prints each violation as FILE:LINE: ... and exits 1 when there is any.
 Usage: check-layers.py [SOURCE_ROOT]
@@ -95,7 +98,7 @@ def generated_files(root, names):
 
 def resolve(root, src, target, tracked, gen):
     """Repository path of an included file, ('gen', folder) for a generated one, or None."""
-    for base in (os.path.dirname(src), "", "src", "protocol"):
+    for base in (os.path.dirname(src), "", "src", "protocol", "tests/clib"):
         cand = os.path.normpath(os.path.join(base, target))
         if cand in tracked:
             return cand
@@ -116,8 +119,11 @@ def main():
     def name(i):
         return ", ".join(layers[i])
 
+    tests_layer = layer_of("tests/", layers)
     for src in sources:
         mine = layer_of(src, layers)
+        if os.path.basename(src).startswith(("test-", "test_", "fuzz-")) and tests_layer is not None:
+            mine = tests_layer
         if mine is None:
             errors.append(f"{src}:1: not in any layer of docs/architecture.md (add its folder to the table)")
             continue

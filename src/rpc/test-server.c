@@ -13,6 +13,7 @@
 #include "rpc/message.h"
 #include "util/error.h"
 #include "vrt_procs.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -146,8 +147,7 @@ fixture_start(Fixture *f, const VrtRpcServerLimits *limits)
     memset(f, 0, sizeof(*f));
     g_mutex_init(&f->lock);
     f->clients = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_server_client_unref);
-    f->dir = g_dir_make_tmp("vrt-test-server-XXXXXX", &err);
-    g_assert_no_error(err);
+    f->dir = vrt_test_make_root("vrt-test-server-XXXXXX");
     f->path = g_build_filename(f->dir, "sock", NULL);
     f->ctx = g_main_context_new();
     f->loop = g_main_loop_new(f->ctx, FALSE);
@@ -181,7 +181,7 @@ fixture_stop(Fixture *f)
     g_ptr_array_free(f->clients, TRUE);
     g_main_loop_unref(f->loop);
     g_main_context_unref(f->ctx);
-    rmdir(f->dir);
+    vrt_test_remove_tree(f->dir);
     g_free(f->path);
     g_free(f->dir);
     g_mutex_clear(&f->lock);

@@ -3,6 +3,7 @@
  * one directory share directory fsyncs, yet none returns before an fsync
  * of the directory that began after its own rename (or unlink). */
 #include "util/fileutil.h"
+#include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -17,22 +18,14 @@ typedef struct {
 static void
 setup(Fixture *fx, gconstpointer unused)
 {
-    fx->dir = g_dir_make_tmp("vrt-fileutil-XXXXXX", NULL);
-    g_assert_nonnull(fx->dir);
+    fx->dir = vrt_test_make_root("vrt-fileutil-XXXXXX");
 }
 
 static void
 teardown(Fixture *fx, gconstpointer unused)
 {
-    g_autoptr(GDir) d = g_dir_open(fx->dir, 0, NULL);
-    const char *e;
-
     vrt_file_set_dir_sync_hook(NULL, NULL);
-    while (d && (e = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(fx->dir, e, NULL);
-        g_unlink(p);
-    }
-    g_rmdir(fx->dir);
+    vrt_test_remove_tree(fx->dir);
     g_free(fx->dir);
 }
 

@@ -2,6 +2,7 @@
  * loader after a power loss find at each point. */
 #include "util/statesync.h"
 #include "util/fileutil.h"
+#include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -16,8 +17,7 @@ typedef struct {
 static void
 setup(Fixture *fx, gconstpointer unused)
 {
-    fx->dir = g_dir_make_tmp("vrt-statesync-XXXXXX", NULL);
-    g_assert_nonnull(fx->dir);
+    fx->dir = vrt_test_make_root("vrt-statesync-XXXXXX");
     fx->path = g_build_filename(fx->dir, "d1.xml", NULL);
     fx->prev = vrt_state_sync_prev_path(fx->path);
 }
@@ -25,14 +25,7 @@ setup(Fixture *fx, gconstpointer unused)
 static void
 teardown(Fixture *fx, gconstpointer unused)
 {
-    g_autoptr(GDir) d = g_dir_open(fx->dir, 0, NULL);
-    const char *e;
-
-    while (d && (e = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(fx->dir, e, NULL);
-        g_unlink(p);
-    }
-    g_rmdir(fx->dir);
+    vrt_test_remove_tree(fx->dir);
     g_free(fx->dir);
     g_free(fx->path);
     g_free(fx->prev);

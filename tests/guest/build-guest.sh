@@ -5,8 +5,9 @@
 #
 # Usage: tests/guest/build-guest.sh      (prints "kernel PATH" and "initrd PATH")
 #
-# Cache: $VRT_GUEST_CACHE, else tests/.cache/guest/ (git-ignored). The guest is
-# built once; it is rebuilt only when this script changes or a file is missing.
+# Cache: $VRT_GUEST_CACHE, else $XDG_CACHE_HOME/vrt/guest (~/.cache/vrt/guest),
+# never the source tree, and shared by every build dir and checkout. The guest
+# is built once; it is rebuilt only when this script changes or a file is missing.
 # Network: only Debian's apt mirrors, through `apt-get download` (packages
 # linux-image-cloud-amd64's kernel and busybox-static; neither is installed,
 # both are unpacked with dpkg-deb -x). Boot it with
@@ -31,8 +32,7 @@
 # driver (e1000) 55-60 ms on both. Python helpers: tests/guest/guest.py.
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-cache=${VRT_GUEST_CACHE:-$here/../.cache/guest}
+cache=${VRT_GUEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/var/tmp}/.cache}/vrt/guest}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 

@@ -3,7 +3,7 @@
 Tests import this module (put tests/guest on sys.path) for two things:
 
 - ``guest_paths()`` -> ``(kernel, initrd)``: builds the guest once with
-  ``build-guest.sh`` (cached under $VRT_GUEST_CACHE or tests/.cache/guest/).
+  ``build-guest.sh`` (cached under $VRT_GUEST_CACHE or ~/.cache/vrt/guest/).
   Use these in a domain's ``<os><kernel>/<initrd>/<cmdline>console=ttyS0``
   with ``<domain type='qemu'>`` (TCG: nested KVM hangs a Linux guest here).
 - ``domain_xml(name, machine, console_log=...)``: libvirt domain XML that

@@ -19,6 +19,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guest import (Guest, QMPError, guest_paths, domain_xml,  # noqa: E402
                    POWEROFF_MARKER)
+from vrt_fixtures import needs, require  # noqa: E402
 
 # Bounds: measured values are ~2.5 s boot, ~20 ms power off, ~60-170 ms unplug
 # on an idle machine; these leave room for two cores shared with builds.
@@ -26,14 +27,13 @@ BOOT_BOUND_S = 20
 POWEROFF_BOUND_S = 10
 UNPLUG_BOUND_S = 5
 
-pytestmark = pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None,
-                                reason="qemu-system-x86_64 not installed")
 
 ROOT_PORT = ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1"]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def built_guest():
+    require(shutil.which("qemu-system-x86_64"), "qemu-system-x86_64 not installed")
     kernel, initrd = guest_paths()
     assert os.path.getsize(kernel) > 1_000_000
     assert os.path.getsize(initrd) > 100_000
@@ -142,7 +142,7 @@ def test_unplug_without_guest_is_not_acknowledged():
             g.qmp.cmd("device_del", id="net1")
 
 
-@pytest.mark.skipif(shutil.which("virt-xml-validate") is None, reason="no virt-xml-validate")
+@needs(shutil.which("virt-xml-validate"), "no virt-xml-validate")
 @pytest.mark.parametrize("machine", ["pc", "q35"])
 def test_domain_xml_validates(machine):
     xml = domain_xml("vrt-guest-" + machine, machine=machine,

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import BUILD, VRT, run, virsh, vrt
+from vrt_fixtures import BUILD, VRT, require, run, virsh, vrt
 
 API_TEST = os.path.join(BUILD, "client", "test-libvrt-api")
 
@@ -281,7 +281,7 @@ def test_domain_lifecycle_and_events(vrtd, domfile):
         time.sleep(0.5)  # let the registration reach the daemon
         p = vrt(uri, "start", name, check=False)
         if p.returncode != 0 and ("KVM" in p.stderr or "qemu" in p.stderr.lower()):
-            pytest.skip(f"QEMU cannot start here: {p.stderr.strip()}")
+            require(False, f"QEMU cannot start here: {p.stderr.strip()}")
         assert f"Domain '{name}' started" in p.stdout, p.stderr
         row = [l.split() for l in vrt(uri, "list").stdout.splitlines() if name in l][0]
         assert row[1:] == [name, "running"] and int(row[0]) > 0
@@ -405,44 +405,21 @@ def test_nodedev_list_and_dumpxml_match_virsh(vrtd):
 
 # ---- node devices and a hostdev network on a simulated SR-IOV host ----
 
-HOSTSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hostsim", "hostsim")
-PY = "/usr/bin/python3"
-
-
-@pytest.fixture
-def simhost(tmp_path):
-    """vrtd on a private root reading a simulated host (1 PF ens1f0, 4 VFs)."""
-    if not os.path.exists("/dev/fuse") or run([PY, "-c", "import fusepy"], check=False).returncode != 0:
-        pytest.skip("the simulated host needs /dev/fuse and python3-fusepy")
-    from conftest import Vrtd
-    host = str(tmp_path / "host")
-    run([PY, HOSTSIM, "start", host, "--pfs", "1", "--vfs", "4"], timeout=30)
-    root = str(tmp_path / "root")
-    os.makedirs(root)
-    d = Vrtd(root, extra_args=["--host-root", host]).start()
-    d.host = host
-    try:
-        yield d
-    finally:
-        d.stop()
-        run([PY, HOSTSIM, "stop", host], check=False, timeout=30)
-
-
 def vf_driver(host, addr):
     return os.path.basename(os.readlink(f"{host}/sys/bus/pci/devices/{addr}/driver"))
 
 
-def test_nodeinfo_describes_the_simulated_host(simhost):
+def test_nodeinfo_describes_the_simulated_host(hostsim_vrtd):
     """hostsim's /proc and cpu/online (4 CPUs at 2600 MHz, 8 GiB), not this machine's."""
     for tool in (vrt, virsh):
-        info = tool(simhost.uri, "nodeinfo").stdout
+        info = tool(hostsim_vrtd.uri, "nodeinfo").stdout
         assert re.search(r"^CPU\(s\):\s+4$", info, re.M), info
         assert re.search(r"^CPU frequency:\s+2600 MHz$", info, re.M), info
         assert re.search(r"^Memory size:\s+8388608 KiB$", info, re.M), info
 
 
-def test_nodedev_detach_reattach_on_simulated_host(simhost):
-    uri = simhost.uri
+def test_nodedev_detach_reattach_on_simulated_host(hostsim_vrtd):
+    uri = hostsim_vrtd.uri
     need(uri, "nodedev-list")
     pci = vrt(uri, "nodedev-list", "--cap", "pci").stdout.split()
     assert pci == ["pci_0000_06_00_0", "pci_0000_06_10_0", "pci_0000_06_10_1", "pci_0000_06_10_2",
@@ -451,19 +428,19 @@ def test_nodedev_detach_reattach_on_simulated_host(simhost):
     pf = vrt(uri, "nodedev-dumpxml", "pci_0000_06_00_0").stdout
     assert "<capability type='virt_functions'" in pf.replace('"', "'")
     assert pf.count("slot='0x10'") == 4
-    assert vf_driver(simhost.host, "0000:06:10.1") == "ixgbevf"
+    assert vf_driver(hostsim_vrtd.host, "0000:06:10.1") == "ixgbevf"
     assert "Device pci_0000_06_10_1 detached" in vrt(uri, "nodedev-detach", "pci_0000_06_10_1",
                                                        "--driver", "vfio").stdout
-    assert vf_driver(simhost.host, "0000:06:10.1") == "vfio-pci"
+    assert vf_driver(hostsim_vrtd.host, "0000:06:10.1") == "vfio-pci"
     assert "Device pci_0000_06_10_1 reset" in vrt(uri, "nodedev-reset", "pci_0000_06_10_1").stdout
     assert "Device pci_0000_06_10_1 re-attached" in vrt(uri, "nodedev-reattach", "pci_0000_06_10_1").stdout
-    assert vf_driver(simhost.host, "0000:06:10.1") == "ixgbevf"
-    p = vrt(simhost.uri_ro, "nodedev-detach", "pci_0000_06_10_1", check=False)
+    assert vf_driver(hostsim_vrtd.host, "0000:06:10.1") == "ixgbevf"
+    p = vrt(hostsim_vrtd.uri_ro, "nodedev-detach", "pci_0000_06_10_1", check=False)
     assert p.returncode == 1 and "read only" in p.stderr
 
 
-def test_hostdev_network_and_ports_on_simulated_host(simhost, tmp_path):
-    uri = simhost.uri
+def test_hostdev_network_and_ports_on_simulated_host(hostsim_vrtd, tmp_path):
+    uri = hostsim_vrtd.uri
     need(uri, "net-list", "--all")
     net = tmp_path / "net.xml"
     net.write_text("<network><name>sriov</name><forward mode='hostdev' managed='yes'>"
@@ -505,7 +482,7 @@ def test_persistent_attach_detach_by_alias_and_update(vrtd, domfile, tmp_path):
     try:
         p = vrt(uri, "start", name, "--paused", check=False)
         if p.returncode != 0:
-            pytest.skip(f"QEMU cannot start here: {p.stderr.strip()}")
+            require(False, f"QEMU cannot start here: {p.stderr.strip()}")
         assert vrt(uri, "domstate", name).stdout.strip() == "paused"
         p = vrt(uri, "attach-device", name, str(nic), "--persistent", check=False)
         if NO_SUPPORT in p.stderr:

@@ -6,17 +6,14 @@ import re
 import signal
 import socket
 import struct
-import subprocess
-import sys
 import threading
 
 import pytest
 
-from conftest import VRTD, Vrtd, run, virsh, wait_for
+from vrt_fixtures import VRTD, Vrtd, import_required, run, virsh, wait_for
 import wire
 
-sys.path.insert(0, "/usr/lib/python3/dist-packages")
-libvirt = pytest.importorskip("libvirt")
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
 
 def qemu_version():

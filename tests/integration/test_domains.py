@@ -7,17 +7,15 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid as uuidlib
 
 import pytest
 
-from conftest import Vrtd, run, virsh, wait_for
+from vrt_fixtures import Vrtd, import_required, require, run, virsh, wait_for
 
-sys.path.insert(0, "/usr/lib/python3/dist-packages")
-libvirt = pytest.importorskip("libvirt")
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
 
 KVM = os.access("/dev/kvm", os.R_OK | os.W_OK)
@@ -429,8 +427,8 @@ def guest():
     try:
         import guest as g
         return g.guest_paths()
-    except Exception as e:  # noqa: BLE001 - reported as the skip reason
-        pytest.skip(f"the test guest cannot be built here: {e}")
+    except Exception as e:  # noqa: BLE001 - reported as the missing prerequisite
+        require(False, f"the test guest cannot be built here: {e}")
 
 
 def guest_domain(name, kernel, initrd, log, machine="pc"):

@@ -11,24 +11,21 @@ status file (interfaces vs host devices), and the emulator's own device list
 (qom-list over a second QMP connection). vrtd is also killed with SIGKILL at
 every attach and detach step (VRT_FAULT_DIE_AT) and restarted. One test uses
 real QEMU, whose vfio-pci device_add fails here, to check the rollback.
-Skipped (with the reason) only when hostsim cannot mount FUSE here."""
+Needs what hostsim needs (root, /dev/fuse, python3-fusepy): without it the
+tests skip, or fail under CI (vrt_fixtures.require)."""
 import json
 import os
 import re
 import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import SRC, Vrtd, virsh, wait_for
-import qmpemu_wrapper  # noqa: E402 - tests/lib, on the path through conftest
+from vrt_fixtures import QmpEmu, Vrtd, kill_vms_under, require, virsh, wait_for
 
-PY = "/usr/bin/python3"
-HOSTSIM = os.path.join(SRC, "tests", "hostsim", "hostsim")
 VFS = ["0000:06:10.0", "0000:06:10.1", "0000:06:10.2", "0000:06:10.3"]
 ZERO_MAC = "00:00:00:00:00:00"
 UNPLUG_WAIT = 5.0
@@ -43,16 +40,6 @@ NAMED_IF = ("<interface type='hostdev' managed='yes'><mac address='52:54:00:aa:0
             "<vlan><tag id='7'/></vlan></interface>")
 NAMED_HOSTDEV = ("<hostdev mode='subsystem' type='pci' managed='yes'><source>"
                  "<address domain='0x0000' bus='0x06' slot='0x10' function='0x2'/></source></hostdev>")
-
-
-def fuse_reason():
-    if os.geteuid() != 0:
-        return "hostsim needs root to mount FUSE"
-    if not os.path.exists("/dev/fuse"):
-        return "no /dev/fuse on this machine"
-    if subprocess.run([PY, "-c", "import fusepy"], capture_output=True).returncode != 0:
-        return "python3-fusepy is not installed (apt-get install python3-fusepy)"
-    return None
 
 
 def qmp(sock_path, *cmds):
@@ -79,41 +66,31 @@ def qmp(sock_path, *cmds):
 
 
 class Env:
-    def __init__(self, root):
+    def __init__(self, root, sim):
         self.root = root
-        self.host = os.path.join(root, "host")
+        self.sim = sim
+        self.host = sim.root
         self.vrtd = None
+        self.emus = {}
 
     def hostsim(self, *args):
-        r = subprocess.run([PY, HOSTSIM] + list(args), capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-        return r.stdout
+        return self.sim.run(*args)
 
     def vfs(self):
-        show = json.loads(self.hostsim("show", self.host))
-        return {vf["addr"]: vf for pf in show["pfs"] for vf in pf["vfs"]}
+        return self.sim.vfs()
 
     def emulator(self, dom, behaviour=None):
         """A wrapper that runs qmpemu for dom (QEMU gets a clean environment)."""
-        cfg = os.path.join(self.root, f"{dom}-qmpemu.json")
-        self.set_behaviour(dom, behaviour or {})
-        return qmpemu_wrapper.write(os.path.join(self.root, f"{dom}-qemu"), cfg,
-                                    os.path.join(self.root, f"{dom}-qmp.log"))
+        emu = QmpEmu(self.root, dom, behaviour,
+                     defaults={"device_del_ack_ms": 20, "vfio_sysfs_root": self.host})
+        self.emus[dom] = emu
+        return emu.binary
 
     def set_behaviour(self, dom, behaviour):
-        b = {"device_del_ack_ms": 20, "vfio_sysfs_root": self.host}
-        b.update(behaviour)
-        tmp = os.path.join(self.root, f"{dom}-qmpemu.json.tmp")
-        with open(tmp, "w") as f:
-            json.dump(b, f)
-        os.replace(tmp, os.path.join(self.root, f"{dom}-qmpemu.json"))
+        self.emus[dom].set_behaviour(behaviour)
 
     def qmp_log(self, dom):
-        try:
-            with open(os.path.join(self.root, f"{dom}-qmp.log")) as f:
-                return [json.loads(line)["cmd"] for line in f if line.strip()]
-        except FileNotFoundError:
-            return []
+        return self.emus[dom].commands() if dom in self.emus else []
 
     def start_vrtd(self, env=None):
         v = Vrtd(self.root, extra_args=["--host-root", self.host], env=env)
@@ -214,14 +191,9 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path):
-    reason = fuse_reason()
-    if reason:
-        pytest.skip(reason)
+def env(hostsim, tmp_path):
     root = str(tmp_path)
-    e = Env(root)
-    os.makedirs(e.host)
-    e.hostsim("start", e.host, "--pfs", "1", "--vfs", "4")
+    e = Env(root, hostsim)
     try:
         e.start_vrtd()
         e.virsh("net-define", e.write("pool.xml", "<network><name>pool</name><forward mode='hostdev' "
@@ -239,16 +211,8 @@ def env(tmp_path):
             for dom in ("g", "g2", "real"):
                 virsh(e.uri, "destroy", dom, check=False)
             e.vrtd.stop()
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        if root.encode() in f.read() and int(pid) != os.getpid():
-                            os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
-        subprocess.run([PY, HOSTSIM, "stop", e.host], capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
+        # The emulators and QEMUs of this root; the hostsim fixture then unmounts the host.
+        kill_vms_under(root)
 
 
 def test_attach_detach_by_interface_xml(env):
@@ -445,8 +409,7 @@ def test_kill_during_detach(env, step):
 
 def test_real_qemu_vfio_add_fails_and_rolls_back(env):
     qemu = shutil.which("qemu-system-x86_64")
-    if not qemu:
-        pytest.skip("qemu-system-x86_64 is not installed")
+    require(qemu, "qemu-system-x86_64 is not installed")
     env.define_domain("real", qemu)
     xml_before = env.virsh("dumpxml", "real").stdout
     r = env.attach("real", NAMED_IF, check=False)

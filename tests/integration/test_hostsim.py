@@ -7,53 +7,37 @@ the PF's VF MAC/VLAN. Needs Debian's python3-fusepy and /dev/fuse.
 """
 
 import errno
-import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
-SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HOSTSIM = os.path.join(SRC, "tests", "hostsim", "hostsim")
-PY = "/usr/bin/python3"
+from vrt_fixtures import built, run
+
 PCI = "/sys/bus/pci/devices/"
 
 
 def probe_path():
-    cands = [os.environ.get("VRT_NODEDEV_PROBE", "")]
-    for b in (os.environ.get("VRT_BUILD_DIR", ""), os.path.join(SRC, "build")):
-        if b:
-            cands.append(os.path.join(b, "src", "drivers", "nodedev", "vrt-nodedev-probe"))
-    for c in cands:
-        if c and os.access(c, os.X_OK):
-            return c
-    pytest.fail("vrt-nodedev-probe not built (set VRT_NODEDEV_PROBE or VRT_BUILD_DIR)")
-
-
-def hostsim(*args):
-    r = subprocess.run([PY, HOSTSIM] + list(args), capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
+    p = built("src/drivers/nodedev/vrt-nodedev-probe", env="VRT_NODEDEV_PROBE")
+    if not p:
+        pytest.fail("vrt-nodedev-probe not built (set VRT_NODEDEV_PROBE or VRT_BUILD_DIR)")
+    return p
 
 
 @pytest.fixture
-def host(tmp_path):
-    if subprocess.run([PY, "-c", "import fusepy"], capture_output=True).returncode != 0:
-        pytest.fail("python3-fusepy is not installed (apt-get install python3-fusepy)")
-    root = str(tmp_path / "host")
-    hostsim("start", root, "--pfs", "1", "--vfs", "4")
+def host(hostsim):
     try:
-        yield Host(root)
+        yield Host(hostsim)
     finally:
-        hostsim("stop", root)
-        assert not os.path.ismount(os.path.join(root, "sys"))
+        hostsim.stop()
+        assert not os.path.ismount(os.path.join(hostsim.root, "sys"))
 
 
 class Host:
-    def __init__(self, root):
-        self.root = root
+    def __init__(self, sim):
+        self.sim = sim
+        self.root = sim.root
         self.probe_bin = probe_path()
 
     def p(self, path):
@@ -72,7 +56,7 @@ class Host:
             f.write(value)
 
     def show(self):
-        return json.loads(hostsim("show", self.root))
+        return self.sim.show()
 
     def vf(self, index):
         return self.show()["pfs"][0]["vfs"][index]
@@ -187,9 +171,9 @@ def test_busy_on_host(host):
     vf = "0000:06:10.1"
     assert host.probe("busy", vf).stdout.strip() == "free"
     # Down, but with addresses someone gave it (an RTM_GETADDR dump lists them).
-    hostsim("addr", host.root, "ens1f0v1", "192.0.2.7", "2001:db8::7")
+    host.sim.run("addr", host.root, "ens1f0v1", "192.0.2.7", "2001:db8::7")
     assert host.probe("busy", vf).stdout.strip() == "its host interface 'ens1f0v1' has 2 addresses"
-    hostsim("addr", host.root, "ens1f0v1")
+    host.sim.run("addr", host.root, "ens1f0v1")
     assert host.probe("busy", vf).stdout.strip() == "free"
     host.write("/sys/class/net/ens1f0v1/flags", "0x1003")
     assert host.probe("busy", vf).stdout.strip() == "its host interface 'ens1f0v1' is up"
@@ -201,7 +185,7 @@ def test_busy_on_host(host):
 
 def test_faults(host):
     vf = "0000:06:10.3"
-    hostsim("fault", host.root, "bind:vfio-pci")
+    host.sim.run("fault", host.root, "bind:vfio-pci")
     r = host.probe("detach", "pci_0000_06_10_3", ok=False)
     assert "error 9:" in r.stderr and "vfio-pci" in r.stderr
     assert host.driver(vf) == "ixgbevf"                 # rolled back
@@ -210,7 +194,7 @@ def test_faults(host):
     assert host.driver(vf) == "vfio-pci"
 
     # the VF driver refuses the bind and the probe: an error, and no driver
-    hostsim("fault", host.root, "bind:ixgbevf", "--count", "2")
+    host.sim.run("fault", host.root, "bind:ixgbevf", "--count", "2")
     r = host.probe("reattach", "pci_0000_06_10_3", ok=False)
     assert "error 38:" in r.stderr and "ixgbevf/bind" in r.stderr
     assert host.driver(vf) is None
@@ -218,55 +202,31 @@ def test_faults(host):
     assert host.driver(vf) == "ixgbevf"
     host.probe("detach", "pci_0000_06_10_3")
 
-    hostsim("fault", host.root, "netlink:setlink", "--errno", "EBUSY", "--count", "2")
+    host.sim.run("fault", host.root, "netlink:setlink", "--errno", "EBUSY", "--count", "2")
     host.probe("setvf", vf, "52:54:00:00:00:03", "7")   # retried through
     assert host.vf(3)["mac"] == "52:54:00:00:00:03"
-    hostsim("fault", host.root, "netlink:setlink", "--errno", "EBUSY", "--count", "50")
+    host.sim.run("fault", host.root, "netlink:setlink", "--errno", "EBUSY", "--count", "50")
     r = host.probe("setvf", vf, "52:54:00:00:00:04", "7", ok=False)
     assert "Device or resource busy" in r.stderr
     assert host.vf(3)["mac"] == "52:54:00:00:00:03"
 
 
-def vrtd_path():
-    for b in (os.environ.get("VRT_BUILD_DIR", ""), os.path.join(SRC, "build")):
-        p = os.path.join(b, "daemon", "vrtd") if b else ""
-        if p and os.access(p, os.X_OK):
-            return p
-    return None
-
-
-def test_virsh_nodedev_on_simulated_host(host, tmp_path):
+def test_virsh_nodedev_on_simulated_host(host, hostsim_vrtd):
     """vrtd run on the simulated host: what a virsh user sees and does."""
-    vrtd = vrtd_path()
-    if not vrtd:
-        pytest.skip("vrtd is not built in VRT_BUILD_DIR")
-    state = tmp_path / "vrtd"
-    sock = state / "run" / "vrt" / "vrtd-sock"
-    log = open(tmp_path / "vrtd.log", "w")
-    d = subprocess.Popen([vrtd, "--root", str(state), "--host-root", host.root], stdout=log, stderr=log)
-    try:
-        for _ in range(500):
-            if sock.exists() or d.poll() is not None:
-                break
-            time.sleep(0.01)
-        assert sock.exists(), (tmp_path / "vrtd.log").read_text()
-        uri = "qemu+unix:///system?socket=%s" % sock
+    uri = hostsim_vrtd.uri
 
-        def virsh(*args, ok=True):
-            r = subprocess.run(["virsh", "-c", uri] + list(args), capture_output=True, text=True, timeout=30)
-            assert (r.returncode == 0) == ok, r.stdout + r.stderr
-            return r
+    def virsh(*args, ok=True):
+        r = run(["virsh", "-c", uri] + list(args), check=False, timeout=30)
+        assert (r.returncode == 0) == ok, r.stdout + r.stderr
+        return r
 
-        assert virsh("nodedev-list", "--cap", "pci").stdout.split() == \
-            ["pci_0000_06_00_0", "pci_0000_06_10_0", "pci_0000_06_10_1", "pci_0000_06_10_2", "pci_0000_06_10_3"]
-        xml = virsh("nodedev-dumpxml", "pci_0000_06_00_0").stdout
-        assert "<capability type='virt_functions' maxCount='8'>" in xml
-        virsh("nodedev-detach", "pci_0000_06_10_3")
-        assert host.driver("0000:06:10.3") == "vfio-pci"
-        virsh("nodedev-reattach", "pci_0000_06_10_3")
-        assert host.driver("0000:06:10.3") == "ixgbevf"
-        r = virsh("nodedev-dumpxml", "pci_0000_09_00_0", ok=False)
-        assert "no node device with matching name 'pci_0000_09_00_0'" in r.stderr
-    finally:
-        d.terminate()
-        d.wait(timeout=10)
+    assert virsh("nodedev-list", "--cap", "pci").stdout.split() == \
+        ["pci_0000_06_00_0", "pci_0000_06_10_0", "pci_0000_06_10_1", "pci_0000_06_10_2", "pci_0000_06_10_3"]
+    xml = virsh("nodedev-dumpxml", "pci_0000_06_00_0").stdout
+    assert "<capability type='virt_functions' maxCount='8'>" in xml
+    virsh("nodedev-detach", "pci_0000_06_10_3")
+    assert host.driver("0000:06:10.3") == "vfio-pci"
+    virsh("nodedev-reattach", "pci_0000_06_10_3")
+    assert host.driver("0000:06:10.3") == "ixgbevf"
+    r = virsh("nodedev-dumpxml", "pci_0000_09_00_0", ok=False)
+    assert "no node device with matching name 'pci_0000_09_00_0'" in r.stderr

@@ -18,7 +18,7 @@ import textwrap
 
 import pytest
 
-from conftest import BUILD, SRC
+from vrt_fixtures import BUILD, SRC, needs, require
 
 INSTALL_BUILD = os.environ.get("VRT_INSTALL_BUILD", os.path.join(BUILD, "install-test"))
 UNITS = ("vrtd.service", "vrtd.socket", "vrtd-ro.socket")
@@ -43,8 +43,7 @@ def meson_option(name):
 @pytest.fixture(scope="module")
 def staging(tmp_path_factory):
     """The tree `meson install --destdir` made; its paths are those under /."""
-    if not shutil.which("meson"):
-        pytest.skip("meson is not installed")
+    require(shutil.which("meson"), "meson is not installed")
     if not os.path.exists(os.path.join(INSTALL_BUILD, "build.ninja")):
         p = run(["meson", "setup", "--prefix=/usr", "--buildtype=plain", INSTALL_BUILD, SRC])
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
@@ -103,8 +102,7 @@ def test_files_land_where_a_packager_expects(staging, libdir):
 
 
 def test_pkg_config_and_a_program_built_against_the_staged_library(staging, libdir, tmp_path):
-    if not shutil.which("pkg-config"):
-        pytest.skip("pkg-config is not installed")
+    require(shutil.which("pkg-config"), "pkg-config is not installed")
     # PKG_CONFIG_SYSROOT_DIR is how a build uses a staged tree: every path in
     # the .pc file is taken under it.
     env = dict(os.environ, PKG_CONFIG_PATH=staged(staging, f"{libdir}/pkgconfig"),
@@ -160,7 +158,7 @@ def render(path, width=80):
     return p.stdout.replace("\u2010", "-").replace("\u2212", "-")
 
 
-@pytest.mark.skipif(not shutil.which("man"), reason="man-db is not installed")
+@needs(shutil.which("man"), "man-db is not installed")
 @pytest.mark.parametrize("page", MAN_PAGES)
 def test_man_page_renders_without_warnings(staging, page):
     path = staged(staging, f"/usr/share/man/{page}")
@@ -179,7 +177,7 @@ def test_man_page_renders_without_warnings(staging, page):
             assert re.search(f"^{heading}$", text, re.M), f"{page} has no {heading}"
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+@needs(shutil.which("systemd-analyze"), "systemd-analyze is not installed")
 def test_systemd_analyze_verify_accepts_the_staged_units(staging, tmp_path):
     # PID 1 need not be systemd: verify works offline. With --root it reads
     # the units and checks ExecStart= in that tree, so it sees the staged
@@ -188,8 +186,7 @@ def test_systemd_analyze_verify_accepts_the_staged_units(staging, tmp_path):
     # installs on a real host: they are copied from this host. MANPATH points
     # the check of Documentation=man:... at the staged pages.
     host_units = "/usr/lib/systemd/system"
-    if not os.path.exists(os.path.join(host_units, "sysinit.target")):
-        pytest.skip("systemd's own units are not installed")
+    require(os.path.exists(os.path.join(host_units, "sysinit.target")), "systemd's own units are not installed")
     root = tmp_path / "root"
     shutil.copytree(staging, root, symlinks=True)
     targets = root / "etc" / "systemd" / "system"

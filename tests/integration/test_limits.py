@@ -8,17 +8,13 @@ import os
 import select
 import socket
 import struct
-import sys
 import threading
 import time
 
-import pytest
-
-from conftest import Vrtd
+from vrt_fixtures import Vrtd, import_required
 import wire
 
-sys.path.insert(0, "/usr/lib/python3/dist-packages")
-libvirt = pytest.importorskip("libvirt")
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
 PROC_GET_CAPABILITIES = 7   # a worker call with a reply of a few KiB
 PROC_GET_HOSTNAME = 59      # answered on the I/O thread, a small reply

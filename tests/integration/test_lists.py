@@ -5,9 +5,10 @@ run against the ASan+UBSan build (tests/run does) these calls also check
 that no such copy is undefined behaviour."""
 import struct
 
-import libvirt
-
 import wire
+from vrt_fixtures import import_required
+
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
 PROC_CONNECT_LIST_DOMAINS = 37
 PROC_CONNECT_LIST_DEFINED_DOMAINS = 21

@@ -4,10 +4,11 @@ them); the names libvirt 9.0 refuses are refused with its error code and
 message, and leave nothing behind."""
 import os
 
-import libvirt
 import pytest
 
-from conftest import virsh
+from vrt_fixtures import import_required, virsh
+
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
 DOMAIN_NAME_MAX = 230   # NAME.hostdev-start.new.XXXXXX fits in 255 bytes
 NETWORK_NAME_MAX = 240  # NAME.xml.new.XXXXXX fits in 255 bytes

@@ -5,11 +5,10 @@ becomes shut off, crashed)."""
 import os
 import re
 import signal
-import time
 
 import pytest
 
-from conftest import Vrtd, virsh, wait_for
+from vrt_fixtures import Vrtd, kill_vms_under, virsh, wait_for
 
 
 def kvm_usable():
@@ -51,16 +50,7 @@ def alive(pid):
 def qemu_reaper(tmproot):
     """Kills every QEMU started under this test's root, also on failure."""
     yield
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "qemu" in cmd and tmproot in cmd:
-            os.kill(int(entry), signal.SIGKILL)
+    kill_vms_under(tmproot)
 
 
 def domstate(uri, name):

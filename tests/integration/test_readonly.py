@@ -10,11 +10,12 @@ of them itself on a read-only connection: the daemon must not rely on that."""
 import os
 import struct
 
-import libvirt
 import pytest
 
 import wire
-from conftest import SRC, virsh
+from vrt_fixtures import SRC, import_required, virsh
+
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
 TSV = os.path.join(SRC, "protocol", "remote_procs.tsv")
 VIR_CONNECT_RO = 1

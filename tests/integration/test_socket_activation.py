@@ -5,17 +5,15 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 
 import pytest
 
-from conftest import VRTD, virsh, wait_for
+from vrt_fixtures import VRTD, import_required, needs, virsh, wait_for
 
-sys.path.insert(0, "/usr/lib/python3/dist-packages")
-libvirt = pytest.importorskip("libvirt")
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
 
-@pytest.mark.skipif(not shutil.which("systemd-socket-activate"), reason="systemd-socket-activate is not installed")
+@needs(shutil.which("systemd-socket-activate"), "systemd-socket-activate is not installed")
 def test_socket_activation(tmproot):
     rw = os.path.join(tmproot, "act-sock")
     ro = os.path.join(tmproot, "act-sock-ro")

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -24,6 +23,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "guest"))
 from guest import QMP, QMPError  # noqa: E402
+from vrt_fixtures import needs  # noqa: E402
 
 QMPEMU = os.path.join(HERE, "qmpemu.py")
 PYTHON = sys.executable
@@ -58,13 +58,6 @@ class Proc:
             self.proc.kill()
         self.proc.wait()
         self.proc.stderr.close()
-
-
-@pytest.fixture
-def tmpdir_():
-    d = tempfile.mkdtemp(prefix="vrt-qmpemu-")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def start_emu(d, extra=(), config=None, paused=True, env_extra=None):
@@ -166,10 +159,10 @@ def pci_ids(reply):
     return sorted(found)
 
 
-@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="no QEMU")
-def test_same_answers_as_qemu(tmpdir_):
-    rd = os.path.join(tmpdir_, "real")
-    ed = os.path.join(tmpdir_, "emu")
+@needs(shutil.which("qemu-system-x86_64"), "no QEMU")
+def test_same_answers_as_qemu(tmproot):
+    rd = os.path.join(tmproot, "real")
+    ed = os.path.join(tmproot, "emu")
     os.mkdir(rd)
     os.mkdir(ed)
     real = start_qemu(rd)
@@ -223,12 +216,12 @@ SCRIPT_PC = [
 ]
 
 
-@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="no QEMU")
-def test_same_answers_as_qemu_pc(tmpdir_):
+@needs(shutil.which("qemu-system-x86_64"), "no QEMU")
+def test_same_answers_as_qemu_pc(tmproot):
     # pc's root bus takes hotplug directly; a repeated unplug request is refused.
     replies = []
     for kind in ("real", "emu"):
-        d = os.path.join(tmpdir_, kind)
+        d = os.path.join(tmproot, kind)
         os.mkdir(d)
         argv = ["-machine", "pc", "-accel", "tcg", "-S", "-nodefaults", "-display", "none",
                 "-chardev", f"socket,id=mon,path={d}/mon.sock,server=on,wait=off",
@@ -249,11 +242,11 @@ def test_same_answers_as_qemu_pc(tmpdir_):
         assert r == e, f"{name} {args}: real {r} emu {e}"
 
 
-@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="no QEMU")
-def test_sigterm_like_qemu(tmpdir_):
+@needs(shutil.which("qemu-system-x86_64"), "no QEMU")
+def test_sigterm_like_qemu(tmproot):
     results = []
     for kind in ("real", "emu"):
-        d = os.path.join(tmpdir_, kind)
+        d = os.path.join(tmproot, kind)
         os.mkdir(d)
         p = start_qemu(d) if kind == "real" else start_emu(d)
         try:
@@ -269,8 +262,8 @@ def test_sigterm_like_qemu(tmpdir_):
     assert results[1][0] == {"guest": False, "reason": "host-signal"}
 
 
-def test_unplug_acknowledged_after_delay(tmpdir_):
-    emu = start_emu(tmpdir_, config={"device_del_ack_ms": 150}, paused=False)
+def test_unplug_acknowledged_after_delay(tmproot):
+    emu = start_emu(tmproot, config={"device_del_ack_ms": 150}, paused=False)
     try:
         q = emu.qmp
         q.cmd("qmp_capabilities")
@@ -289,8 +282,8 @@ def test_unplug_acknowledged_after_delay(tmpdir_):
         emu.stop()
 
 
-def test_unplug_never_acknowledged_then_config_changed(tmpdir_):
-    emu = start_emu(tmpdir_, config={"device_del_ack": {"hostdev0": None}}, paused=False)
+def test_unplug_never_acknowledged_then_config_changed(tmproot):
+    emu = start_emu(tmproot, config={"device_del_ack": {"hostdev0": None}}, paused=False)
     try:
         q = emu.qmp
         q.cmd("qmp_capabilities")
@@ -310,14 +303,14 @@ def test_unplug_never_acknowledged_then_config_changed(tmpdir_):
         emu.stop()
 
 
-def test_repeated_unplug_refused_on_pc(tmpdir_):
+def test_repeated_unplug_refused_on_pc(tmproot):
     argv = [PYTHON, QMPEMU, "-machine", "pc", "-S", "-chardev",
-            f"socket,id=mon,path={tmpdir_}/mon.sock,server=on,wait=off",
+            f"socket,id=mon,path={tmproot}/mon.sock,server=on,wait=off",
             "-mon", "chardev=mon,mode=control"]
-    env = dict(os.environ, QMPEMU_CONFIG=os.path.join(tmpdir_, "emu.json"))
+    env = dict(os.environ, QMPEMU_CONFIG=os.path.join(tmproot, "emu.json"))
     with open(env["QMPEMU_CONFIG"], "w") as f:
         json.dump({"device_del_ack_ms": None}, f)
-    emu = Proc(argv, tmpdir_, env)
+    emu = Proc(argv, tmproot, env)
     try:
         q = emu.qmp
         q.cmd("qmp_capabilities")
@@ -329,11 +322,11 @@ def test_repeated_unplug_refused_on_pc(tmpdir_):
         emu.stop()
 
 
-def test_device_add_fails_on_demand_and_logs(tmpdir_):
+def test_device_add_fails_on_demand_and_logs(tmproot):
     cfg = {"device_add_fail": {"vfio-pci": {
         "class": "GenericError",
         "desc": "vfio 0000:06:10.0: group 12 is not viable"}}}
-    emu = start_emu(tmpdir_, config=cfg)
+    emu = start_emu(tmproot, config=cfg)
     try:
         q = emu.qmp
         q.cmd("qmp_capabilities")
@@ -347,17 +340,17 @@ def test_device_add_fails_on_demand_and_logs(tmpdir_):
         q.cmd("device_add", driver="virtio-net-pci", id="net0", bus="pci.1")
     finally:
         emu.stop()
-    with open(os.path.join(tmpdir_, "mon.sock.log")) as f:
+    with open(os.path.join(tmproot, "mon.sock.log")) as f:
         cmds = [json.loads(line)["cmd"] for line in f]
     assert [c["execute"] for c in cmds] == ["qmp_capabilities", "device_add", "qom-list",
                                             "device_add"]
     assert cmds[1]["arguments"]["host"] == "06:10.0"
 
 
-def test_crash_on_command(tmpdir_):
-    log = os.path.join(tmpdir_, "cmds.jsonl")
+def test_crash_on_command(tmproot):
+    log = os.path.join(tmproot, "cmds.jsonl")
     cfg = {"crash_on": [{"execute": "device_add", "arguments": {"driver": "vfio-pci"}}]}
-    emu = start_emu(tmpdir_, config=cfg, env_extra={"QMPEMU_LOG": log})
+    emu = start_emu(tmproot, config=cfg, env_extra={"QMPEMU_LOG": log})
     try:
         q = emu.qmp
         q.cmd("qmp_capabilities")
@@ -372,15 +365,15 @@ def test_crash_on_command(tmpdir_):
         assert len(f.readlines()) == 3
 
 
-def test_vfio_requires_vfio_driver_under_sysfs_root(tmpdir_):
-    root = os.path.join(tmpdir_, "host")
+def test_vfio_requires_vfio_driver_under_sysfs_root(tmproot):
+    root = os.path.join(tmproot, "host")
     dev = os.path.join(root, "sys/bus/pci/devices/0000:06:10.0")
     os.makedirs(dev)
     drivers = os.path.join(root, "sys/bus/pci/drivers")
     os.makedirs(os.path.join(drivers, "ixgbevf"))
     os.makedirs(os.path.join(drivers, "vfio-pci"))
     os.symlink(os.path.join(drivers, "ixgbevf"), os.path.join(dev, "driver"))
-    emu = start_emu(tmpdir_, config={"vfio_sysfs_root": root})
+    emu = start_emu(tmproot, config={"vfio_sysfs_root": root})
     try:
         q = emu.qmp
         q.cmd("qmp_capabilities")
@@ -395,13 +388,13 @@ def test_vfio_requires_vfio_driver_under_sysfs_root(tmpdir_):
         emu.stop()
 
 
-def test_powerdown_reconnect_and_no_shutdown(tmpdir_):
-    emu = start_emu(tmpdir_, extra=["-no-shutdown"], paused=False)
+def test_powerdown_reconnect_and_no_shutdown(tmproot):
+    emu = start_emu(tmproot, extra=["-no-shutdown"], paused=False)
     try:
         emu.qmp.cmd("qmp_capabilities")
         emu.qmp.close()
         # A monitor client may go away and come back (vrtd restarting).
-        q = QMP(os.path.join(tmpdir_, "mon.sock"))
+        q = QMP(os.path.join(tmproot, "mon.sock"))
         emu.qmp = q
         assert q.greeting["QMP"]["capabilities"] == ["oob"]
         q.cmd("qmp_capabilities")
@@ -416,24 +409,24 @@ def test_powerdown_reconnect_and_no_shutdown(tmpdir_):
         emu.stop()
 
 
-def test_powerdown_exits(tmpdir_):
-    emu = start_emu(tmpdir_, paused=False)
+def test_powerdown_exits(tmproot):
+    emu = start_emu(tmproot, paused=False)
     try:
         emu.qmp.cmd("qmp_capabilities")
         emu.qmp.cmd("system_powerdown")
         emu.qmp.wait_event("SHUTDOWN", 2)
         assert emu.proc.wait(EXIT_BOUND_S) == 0
-        assert not os.path.exists(os.path.join(tmpdir_, "mon.sock"))
+        assert not os.path.exists(os.path.join(tmproot, "mon.sock"))
     finally:
         emu.stop()
 
 
-def test_daemonize_writes_pidfile(tmpdir_):
-    argv = [PYTHON, QMPEMU, *vrtd_style_args(tmpdir_), "-daemonize"]
+def test_daemonize_writes_pidfile(tmproot):
+    argv = [PYTHON, QMPEMU, *vrtd_style_args(tmproot), "-daemonize"]
     assert subprocess.run(argv, timeout=EXIT_BOUND_S).returncode == 0
-    with open(os.path.join(tmpdir_, "qemu.pid")) as f:
+    with open(os.path.join(tmproot, "qemu.pid")) as f:
         pid = int(f.read())
-    q = QMP(os.path.join(tmpdir_, "mon.sock"))
+    q = QMP(os.path.join(tmproot, "mon.sock"))
     try:
         q.cmd("qmp_capabilities")
         q.cmd("quit")
@@ -451,9 +444,9 @@ def test_daemonize_writes_pidfile(tmpdir_):
         pytest.fail("daemonized emulator did not exit after quit")
 
 
-def test_monitor_on_passed_listening_fd(tmpdir_):
+def test_monitor_on_passed_listening_fd(tmproot):
     # A daemon may create the monitor socket itself and pass it as fd=N.
-    path = os.path.join(tmpdir_, "passed.sock")
+    path = os.path.join(tmproot, "passed.sock")
     lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lsock.bind(path)
     lsock.listen(1)
@@ -477,13 +470,13 @@ def test_monitor_on_passed_listening_fd(tmpdir_):
         proc.stderr.close()
 
 
-@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="no QEMU")
-def test_bad_input_like_qemu(tmpdir_):
+@needs(shutil.which("qemu-system-x86_64"), "no QEMU")
+def test_bad_input_like_qemu(tmproot):
     # Malformed QMP input gets the same error as from QEMU, and the monitor goes on.
     lines = [b"[1,2]", b'{"foo": 1}', b"garbage", b'{"execute": "query-status", "id": 7}']
     replies = []
     for kind in ("real", "emu"):
-        d = os.path.join(tmpdir_, kind)
+        d = os.path.join(tmproot, kind)
         os.mkdir(d)
         argv = ["-S", "-nodefaults", "-display", "none", "-chardev",
                 f"socket,id=mon,path={d}/mon.sock,server=on,wait=off",
@@ -501,17 +494,17 @@ def test_bad_input_like_qemu(tmpdir_):
     assert replies[0] == replies[1]
 
 
-def test_json_device_syntax(tmpdir_):
+def test_json_device_syntax(tmproot):
     # vrtd, like libvirt, writes -device and -netdev as JSON objects.
     argv = [PYTHON, QMPEMU, "-machine", "pc-q35-7.2", "-S",
-            "-chardev", f"socket,id=mon,path={tmpdir_}/mon.sock,server=on,wait=off",
+            "-chardev", f"socket,id=mon,path={tmproot}/mon.sock,server=on,wait=off",
             "-mon", "chardev=mon,mode=control",
             "-device", '{"driver":"pcie-root-port","port":8,"chassis":1,"bus":"pcie.0",'
                        '"addr":"0x1","multifunction":true,"id":"pci.1"}',
             "-netdev", '{"type":"user","id":"hostnet0"}',
             "-device", '{"driver":"virtio-net-pci","netdev":"hostnet0","id":"net0",'
                        '"mac":"52:54:00:00:00:01","bus":"pci.1","addr":"0x0"}']
-    emu = Proc(argv, tmpdir_)
+    emu = Proc(argv, tmproot)
     try:
         q = emu.qmp
         q.cmd("qmp_capabilities")

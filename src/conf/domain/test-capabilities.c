@@ -6,33 +6,11 @@
 #include "conf/domain/capabilities.h"
 #include "conf/domain/domain_conf.h"
 #include "util/error.h"
+#include "testutil.h"
 
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
-
-static void
-assert_validates(const char *xml)
-{
-    g_autofree char *tool = g_find_program_in_path("virt-xml-validate");
-    g_autofree char *path = NULL, *out = NULL, *err = NULL;
-    g_autoptr(GError) error = NULL;
-    int fd, status = -1;
-
-    if (!tool) {
-        g_test_message("virt-xml-validate not found (Debian package libvirt-clients): schema check skipped");
-        return;
-    }
-    fd = g_file_open_tmp("vrt-caps-XXXXXX.xml", &path, &error);
-    g_assert_no_error(error);
-    close(fd);
-    g_assert_true(g_file_set_contents(path, xml, -1, &error));
-    const char *argv[] = { tool, path, "capability", NULL };
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
-    if (!g_spawn_check_wait_status(status, NULL))
-        g_error("capabilities do not validate: %s%s\n%s", out, err, xml);
-    g_unlink(path);
-}
 
 static VrtCaps *
 sample_caps(bool numa)
@@ -80,7 +58,7 @@ test_format(gconstpointer data)
     g_autofree char *xml = vrt_caps_format(caps, &error);
 
     g_assert_no_error(error);
-    assert_validates(xml);
+    vrt_test_assert_validates(xml, "capability", "capabilities");
     g_assert_nonnull(strstr(xml, "<uuid>3c1a3f4e-8d2b-4a51-9e77-0f1b2c3d4e5f</uuid>"));
     g_assert_nonnull(strstr(xml, "<machine canonical='pc-q35-7.2' maxCpus='288'>q35</machine>"));
     g_assert_nonnull(strstr(xml, "<domain type='kvm'/>"));

@@ -8,6 +8,7 @@
 #include "conf/domain/domain_conf.h"
 #include "util/error.h"
 #include "vrt-config.h"
+#include "testutil.h"
 
 #include <string.h>
 #include <glib/gstdio.h>
@@ -17,33 +18,6 @@ corpus_dir(void)
 {
     const char *env = g_getenv("VRT_DOMAIN_CORPUS");
     return env ? g_strdup(env) : g_build_filename(VRT_SOURCE_DIR, "tests", "data", "domain", NULL);
-}
-
-/* Runs virt-xml-validate on xml; skips (once, visibly) when absent. */
-static void
-assert_validates(const char *xml, const char *schema, const char *what)
-{
-    g_autofree char *tool = g_find_program_in_path("virt-xml-validate");
-    g_autofree char *path = NULL;
-    g_autofree char *out = NULL;
-    g_autofree char *err = NULL;
-    g_autoptr(GError) error = NULL;
-    int fd, status = -1;
-
-    if (!tool) {
-        g_test_message("virt-xml-validate not found (Debian package libvirt-clients): schema check of %s skipped",
-                       what);
-        return;
-    }
-    fd = g_file_open_tmp("vrt-domconf-XXXXXX.xml", &path, &error);
-    g_assert_no_error(error);
-    g_assert_true(g_file_set_contents(path, xml, -1, &error));
-    close(fd);
-    const char *argv[] = { tool, path, schema, NULL };
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
-    if (!g_spawn_check_wait_status(status, NULL))
-        g_error("%s does not validate against %s: %s%s\n%s", what, schema, out, err, xml);
-    g_unlink(path);
 }
 
 static VrtDomainDef *
@@ -113,19 +87,19 @@ test_corpus_file(gconstpointer data)
     def = parse_ok(xml, 0);
 
     inactive = format_ok(def, VRT_DOMAIN_XML_INACTIVE);
-    assert_validates(inactive, "domain", path);
+    vrt_test_assert_validates(inactive, "domain", path);
     assert_stable(inactive, 0, VRT_DOMAIN_XML_INACTIVE);
 
     g_assert_true(vrt_domain_def_assign_addresses(def, &error));
     g_assert_no_error(error);
     assigned = format_ok(def, VRT_DOMAIN_XML_INACTIVE);
-    assert_validates(assigned, "domain", path);
+    vrt_test_assert_validates(assigned, "domain", path);
     assert_stable(assigned, 0, VRT_DOMAIN_XML_INACTIVE);
 
     fake_runtime(def);
     live = format_ok(def, 0);
     g_assert_nonnull(strstr(live, "<domain type='") && strstr(live, " id='7'>") ? live : NULL);
-    assert_validates(live, "domain", path);
+    vrt_test_assert_validates(live, "domain", path);
     status = format_ok(def, VRT_DOMAIN_XML_STATUS);
     assert_stable(status, VRT_DOMAIN_XML_STATUS, VRT_DOMAIN_XML_STATUS);
     {
@@ -542,7 +516,7 @@ test_hostdev_interface(void)
     def->id = 3;
 
     live = format_ok(def, 0);
-    assert_validates(live, "domain", "live hostdev domain");
+    vrt_test_assert_validates(live, "domain", "live hostdev domain");
     /* each VF shows once, as an interface; only the standalone ones as <hostdev> */
     g_assert_null(strstr(live, "bus='0x06' slot='0x10' function='0x2'/>\n        </source>\n      </hostdev>"));
     g_assert_nonnull(strstr(live, "<interface type='hostdev' managed='yes'>\n      <mac address='52:54:00:6d:90:03'/>"));
@@ -607,7 +581,7 @@ test_network_actual_bridge(void)
     net->ifname = g_strdup("vnet4");
     def->id = 9;
     live = format_ok(def, 0);
-    assert_validates(live, "domain", "live XML of a bridge from a network");
+    vrt_test_assert_validates(live, "domain", "live XML of a bridge from a network");
     g_assert_nonnull(strstr(live, "<interface type='bridge'>"));
     g_assert_nonnull(strstr(live, "network='host-bridge' portid='"));
     g_assert_nonnull(strstr(live, "bridge='br0'/>"));

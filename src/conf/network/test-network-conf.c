@@ -5,6 +5,7 @@
  */
 #include "conf/network/network_conf.h"
 #include "util/error.h"
+#include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -21,31 +22,6 @@ read_testdata(const char *name)
     return data;
 }
 
-/* Runs virt-xml-validate on xml with the given schema name; skips the
- * check (with a message) when the tool is not installed. */
-static void
-assert_validates(const char *xml, const char *schema)
-{
-    const char *tool = g_getenv("VRT_XML_VALIDATE");
-    if (!tool || !*tool) {
-        g_test_message("virt-xml-validate not found, schema check skipped");
-        return;
-    }
-    g_autoptr(GError) err = NULL;
-    g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("vrt-netxml-XXXXXX.xml", &path, &err);
-    g_assert_no_error(err);
-    g_assert_true(g_file_set_contents(path, xml, -1, &err));
-    close(fd);
-    const char *argv[] = { tool, path, schema, NULL };
-    g_autofree char *out = NULL, *errout = NULL;
-    int status = 0;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errout, &status, &err));
-    if (!g_spawn_check_wait_status(status, NULL))
-        g_error("%s does not validate as %s:\n%s\n%s%s", path, schema, xml, out, errout);
-    g_unlink(path);
-}
-
 static void
 test_network_roundtrip(gconstpointer data)
 {
@@ -60,7 +36,7 @@ test_network_roundtrip(gconstpointer data)
     g_autoptr(VrtNetworkDef) copy = vrt_network_def_copy(def);
     g_autofree char *out2 = vrt_network_def_format(copy);
     g_assert_cmpstr(out2, ==, xml);
-    assert_validates(out, "network");
+    vrt_test_assert_validates(out, "network", NULL);
 }
 
 static void
@@ -75,7 +51,7 @@ test_port_roundtrip(gconstpointer data)
     g_autoptr(VrtNetworkPortDef) copy = vrt_network_port_def_copy(def);
     g_autofree char *out2 = vrt_network_port_def_format(copy);
     g_assert_cmpstr(out2, ==, xml);
-    assert_validates(out, "networkport");
+    vrt_test_assert_validates(out, "networkport", NULL);
 }
 
 static void
@@ -105,7 +81,7 @@ test_uuid_generated(void)
     g_assert_true(memcmp(a->uuid, b->uuid, 16) != 0);
     g_autofree char *out = vrt_network_def_format(a);
     g_assert_nonnull(strstr(out, "<uuid>"));
-    assert_validates(out, "network");
+    vrt_test_assert_validates(out, "network", NULL);
 }
 
 typedef struct {
@@ -209,7 +185,7 @@ test_escaping(void)
     g_autoptr(VrtNetworkDef) again = vrt_network_def_parse(out, 0, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(again->name, ==, "a&b 'q'");
-    assert_validates(out, "network");
+    vrt_test_assert_validates(out, "network", NULL);
 }
 
 /* A namespace declared on <network> must travel with <metadata>. */
@@ -227,7 +203,7 @@ test_metadata_namespace(void)
     g_assert_nonnull(strstr(again->metadata_xml, "http://example.org/app/1"));
     g_autofree char *out2 = vrt_network_def_format(again);
     g_assert_cmpstr(out, ==, out2);
-    assert_validates(out, "network");
+    vrt_test_assert_validates(out, "network", NULL);
 }
 
 static void

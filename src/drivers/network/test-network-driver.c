@@ -6,6 +6,7 @@
  */
 #include "drivers/network/network_driver.h"
 #include "util/error.h"
+#include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <pthread.h>
@@ -61,33 +62,14 @@ fake_pf_vfs(const char *pf_dev, gpointer data, GError **error)
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
-    g_autoptr(GError) err = NULL;
-    f->root = g_dir_make_tmp("vrt-network-XXXXXX", &err);
-    g_assert_no_error(err);
+    f->root = vrt_test_make_root("vrt-network-XXXXXX");
     f->pf_vfs = 4;
-}
-
-static void
-rm_rf(const char *path)
-{
-    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-    if (d) {
-        const char *n;
-        while ((n = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(path, n, NULL);
-            if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-                rm_rf(p);
-            else
-                g_unlink(p);
-        }
-    }
-    g_rmdir(path);
 }
 
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-    rm_rf(f->root);
+    vrt_test_remove_tree(f->root);
     g_free(f->root);
 }
 
@@ -110,30 +92,6 @@ assert_error(GError **err, int code, const char *needle)
     if ((*err)->code != code || !strstr((*err)->message, needle))
         g_error("got code %d '%s', want code %d containing '%s'", (*err)->code, (*err)->message, code, needle);
     g_clear_error(err);
-}
-
-/* virt-xml-validate on what the driver emits (skipped when not installed). */
-static void
-assert_validates(const char *xml, const char *schema)
-{
-    const char *tool = g_getenv("VRT_XML_VALIDATE");
-    if (!tool || !*tool) {
-        g_test_message("virt-xml-validate not found, schema check skipped");
-        return;
-    }
-    g_autoptr(GError) err = NULL;
-    g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("vrt-netdrv-XXXXXX.xml", &path, &err);
-    g_assert_no_error(err);
-    close(fd);
-    g_assert_true(g_file_set_contents(path, xml, -1, &err));
-    const char *argv[] = { tool, path, schema, NULL };
-    int status = 0;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
-                               &status, &err));
-    if (!g_spawn_check_wait_status(status, NULL))
-        g_error("does not validate as %s:\n%s", schema, xml);
-    g_unlink(path);
 }
 
 static void
@@ -351,8 +309,8 @@ test_pf_pool(Fixture *f, gconstpointer data)
     g_autofree char *live2 = vrt_netdrv_get_xml(drv, "pfnet", 0, &err);
     g_assert_true(g_str_has_prefix(live2, "<network connections='1'>"));
     g_assert_nonnull(strstr(live2, "function='0x0' connections='1'/>"));
-    assert_validates(live2, "network");
-    assert_validates(inactive, "network");
+    vrt_test_assert_validates(live2, "network", NULL);
+    vrt_test_assert_validates(inactive, "network", NULL);
     g_assert_true(vrt_network_port_release(drv, "pfnet", p->port_uuid, &err));
     g_assert_true(vrt_netdrv_destroy(drv, "pfnet", &err));
 }
@@ -538,7 +496,7 @@ test_ports_api(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(x1, "<plug type='hostdev-pci' managed='yes'>"));
     g_assert_nonnull(strstr(x1, "function='0x0'/>"));
     g_assert_nonnull(strstr(x1, "<tag id='42'/>"));
-    assert_validates(x1, "networkport");
+    vrt_test_assert_validates(x1, "networkport", NULL);
 
     const char *named = "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>"
                         "<mac address='52:54:00:00:00:02'/><plug type='hostdev-pci'>"

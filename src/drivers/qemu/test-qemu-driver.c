@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "util/error.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -123,8 +124,9 @@ driver_open(Fixture *fx)
 static void
 fixture_setup(Fixture *fx, gconstpointer unused)
 {
-    fx->root = g_build_filename(test_base, "rootXXXXXX", NULL);
-    g_assert_nonnull(g_mkdtemp(fx->root));
+    g_autofree char *tmpl = g_build_filename(test_base, "rootXXXXXX", NULL);
+
+    fx->root = vrt_test_make_root(tmpl);
     g_mutex_init(&fx->lock);
     g_cond_init(&fx->cond);
     fx->events = g_array_new(FALSE, TRUE, sizeof(Event));
@@ -135,16 +137,13 @@ fixture_setup(Fixture *fx, gconstpointer unused)
 static void
 fixture_teardown(Fixture *fx, gconstpointer unused)
 {
-    g_autofree char *cmd = NULL;
-
     vrt_qemu_driver_free(fx->drv);
     kill_our_qemus();
     for (guint i = 0; i < fx->events->len; i++)
         g_free(g_array_index(fx->events, Event, i).name);
     g_array_unref(fx->events);
     g_ptr_array_unref(fx->removed);
-    cmd = g_strdup_printf("rm -rf '%s'", fx->root);
-    g_assert_cmpint(system(cmd), ==, 0);
+    vrt_test_remove_tree(fx->root);
     g_free(fx->root);
     g_mutex_clear(&fx->lock);
     g_cond_clear(&fx->cond);
@@ -798,7 +797,7 @@ test_guest(Fixture *fx, gconstpointer unused)
     bool ok;
 
     if (!guest_paths(&kernel, &initrd)) {
-        g_test_skip("the test guest (tests/guest/build-guest.sh) is not available");
+        vrt_test_missing("the test guest (tests/guest/build-guest.sh) is not available");
         return;
     }
     xml = g_strdup_printf("<domain type='qemu'><name>guest</name><uuid>91111111-2222-3333-4444-555555555555</uuid>"
@@ -870,7 +869,6 @@ int
 main(int argc, char **argv)
 {
     g_autofree char *base = NULL;
-    g_autofree char *cmd = NULL;
     int ret;
 
     g_test_init(&argc, &argv, NULL);
@@ -878,13 +876,10 @@ main(int argc, char **argv)
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
 
-    if (!qemu) {
-        g_test_skip("qemu-system-x86_64 is not installed");
-        return 77;
-    }
+    if (!qemu)
+        return vrt_test_missing_all("qemu-system-x86_64 is not installed");
     /* Short: the QMP socket path must fit in sun_path. */
-    base = g_strdup("/tmp/vrtqXXXXXX");
-    g_assert_nonnull(g_mkdtemp(base));
+    base = vrt_test_make_root("/tmp/vrtqXXXXXX");
     test_base = base;
     signal(SIGABRT, on_abort);
     signal(SIGTERM, on_abort);
@@ -906,9 +901,7 @@ main(int argc, char **argv)
     g_test_add("/qemu/driver/kvm-required", Fixture, NULL, fixture_setup, test_kvm_required, fixture_teardown);
     ret = g_test_run();
     kill_our_qemus();
-    cmd = g_strdup_printf("rm -rf '%s'", base);
-    if (system(cmd) != 0)
-        g_warning("cannot remove %s", base);
+    vrt_test_remove_tree(base);
     test_base = NULL; /* base is freed on return; atexit must not use it */
     return ret;
 }

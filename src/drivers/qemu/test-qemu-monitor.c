@@ -7,6 +7,7 @@
  */
 #include "drivers/qemu/qemu_monitor.h"
 #include "util/error.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -137,7 +138,7 @@ fixture_setup(Fixture *fx, gconstpointer unused)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
-    fx->dir = g_dir_make_tmp("vrt-qmp-XXXXXX", NULL);
+    fx->dir = vrt_test_make_root("vrt-qmp-XXXXXX");
     fx->path = g_build_filename(fx->dir, "qmp.sock", NULL);
     g_strlcpy(addr.sun_path, fx->path, sizeof(addr.sun_path));
     fx->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -154,8 +155,7 @@ fixture_teardown(Fixture *fx, gconstpointer unused)
 {
     g_thread_join(fx->peer);
     close(fx->listen_fd);
-    unlink(fx->path);
-    rmdir(fx->dir);
+    vrt_test_remove_tree(fx->dir);
     g_free(fx->path);
     g_free(fx->dir);
     g_ptr_array_unref(fx->events);

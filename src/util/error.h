@@ -13,7 +13,8 @@
  * Rollback keeps the first error: undo steps report into a scratch GError
  * that is logged, never into the one the caller sees.
  *
- * At the RPC boundary (src/rpc/dispatch) a GError becomes the wire error with
+ * At the RPC boundary (vrt_message_encode_error in src/rpc/message.c, called
+ * by the server for a failed call) a GError becomes the wire error with
  * the code, the message, the origin (VIR_FROM_*) of the procedure's family and
  * level VIR_ERR_ERROR. A GError from another domain (GIO, GLib) becomes
  * VIR_ERR_INTERNAL_ERROR.

@@ -15,6 +15,9 @@ from conftest import Vrtd, virsh, wait_for
 from test_qemu_driver import alive, define, domain_xml, qemu_pid, qemu_reaper  # noqa: F401
 
 
+UUID = "5b0c4d7e-1f2a-4c3b-9d8e-7a6b5c4d3e2f"
+
+
 @pytest.fixture
 def vrtd(tmproot):
     """A vrtd logging at level 2 (info), where each reload says what it did;
@@ -53,7 +56,10 @@ def test_sighup_lists_domain_and_network_files_added_by_hand(vrtd, tmproot):
     os.makedirs(os.path.dirname(config_file(tmproot, "qemu", "x")), exist_ok=True)
     os.makedirs(os.path.dirname(config_file(tmproot, "network", "x")), exist_ok=True)
     with open(config_file(tmproot, "qemu", "byhand"), "w") as f:
-        f.write(domain_xml("byhand"))
+        # With its uuid, as a file copied from another host: without one,
+        # each read makes up a new uuid, which a later reload refuses for
+        # the known name (as libvirt's).
+        f.write(domain_xml("byhand").replace("<name>", f"<uuid>{UUID}</uuid><name>"))
     with open(config_file(tmproot, "network", "nethand"), "w") as f:
         f.write("<network><name>nethand</name><forward mode='hostdev' managed='yes'>"
                 "<pf dev='eth9'/></forward></network>")
@@ -67,7 +73,10 @@ def test_sighup_lists_domain_and_network_files_added_by_hand(vrtd, tmproot):
     # A second reload finds nothing new and changes nothing.
     sighup(vrtd)
     assert "domains: 0 added, 0 updated" in vrtd.stderr()
+    assert "networks: 0 added, 0 updated" in vrtd.stderr()
+    assert "skipping" not in vrtd.stderr()
     assert virsh(vrtd.uri, "list", "--all", "--name").stdout.split() == ["byhand"]
+    assert virsh(vrtd.uri, "domuuid", "byhand").stdout.strip() == UUID
 
 
 def test_sighup_takes_changed_file_of_inactive_domain(vrtd, tmproot):

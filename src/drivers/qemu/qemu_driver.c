@@ -649,7 +649,8 @@ same_config(const VrtDomainDef *a, const VrtDomainDef *b)
 
 /* Takes the definition in one file, as a define would (same collision
  * checks, the domain's job held while it changes). The file is read again
- * under the job, so a define that ran since the first read is not undone. */
+ * under the job, so a define or undefine that ran since the first read is
+ * not undone. */
 static void
 reload_one(VrtQemuDriver *drv, const char *entry, guint *n_added, guint *n_updated)
 {
@@ -662,27 +663,31 @@ reload_one(VrtQemuDriver *drv, const char *entry, guint *n_added, guint *n_updat
     bool added, autostart, changed = false;
 
     if (!def) {
-        g_warning("reload: keeping domain config %s as it was: %s", path, err->message);
+        g_warning("reload: skipping domain config %s: %s", path, err->message);
         return;
     }
     if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_MODIFY, &added, &err))) {
         g_warning("reload: skipping domain config %s: %s", path, err->message);
         return;
     }
-    if (!added) {
-        /* Under the job the file only changes by hand. */
-        g_clear_pointer(&def, vrt_domain_def_free);
-        if (!(def = read_config_file(path, entry, &err)) || !vrt_domain_def_assign_addresses(def, &err)) {
-            g_warning("reload: keeping domain config %s as it was: %s", path, err->message);
-            vrt_qemu_dom_end_job(obj);
-            return;
-        }
-        if (memcmp(def->uuid, obj->def->uuid, 16) != 0) {
+    /* Under the job the file only changes by hand: read again, it is what
+     * a define or undefine that ran since the first read left (a domain
+     * undefined meanwhile is not brought back). */
+    g_clear_pointer(&def, vrt_domain_def_free);
+    if (!(def = read_config_file(path, entry, &err)) || !vrt_domain_def_assign_addresses(def, &err) ||
+        (!added && memcmp(def->uuid, obj->def->uuid, 16) != 0)) {
+        if (err)
+            g_warning("reload: %s domain config %s: %s", added ? "skipping" : "keeping as it was", path,
+                      err->message);
+        else
             g_warning("reload: skipping domain config %s: its uuid changed", path);
-            vrt_qemu_dom_end_job(obj);
-            return;
-        }
+        vrt_qemu_dom_end_job(obj);
+        if (added)
+            vrt_qemu_driver_remove(drv, obj);
+        return;
     }
+    if (added) /* obj took the first read (a file without <uuid> gets a new one at each parse) */
+        g_clear_pointer(&def, vrt_domain_def_free);
     autostart = g_file_test(link, G_FILE_TEST_EXISTS);
 
     g_mutex_lock(&obj->lock);
@@ -727,12 +732,11 @@ vrt_qemu_driver_reload(VrtQemuDriver *drv)
     const char *entry;
     guint n_added = 0, n_updated = 0;
 
-    if (!dir) {
-        if (!g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            g_warning("reload: cannot read %s: %s", drv->config_dir, err->message);
+    if (!dir && !g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+        g_warning("reload: cannot read %s: %s", drv->config_dir, err->message);
         return;
     }
-    while ((entry = g_dir_read_name(dir)))
+    while (dir && (entry = g_dir_read_name(dir)))
         if (g_str_has_suffix(entry, ".xml") && strlen(entry) > 4)
             g_ptr_array_add(entries, g_strdup(entry));
     /* As libvirt: a domain whose file is gone is kept (undefine removes it). */

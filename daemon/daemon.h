@@ -30,6 +30,7 @@ struct _VrtDaemon {
     VrtConfig cfg;
     GMainContext *ctx;
     GMainLoop *loop;
+    GThreadPool *reloader; /* one thread: SIGHUP reloads, in order, off the I/O thread */
     VrtRpcServer *server;
     int pidfile_fd;
     char *pidfile;

@@ -95,6 +95,14 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
 }
 
 void
+vrt_daemon_drivers_reload(VrtDaemon *daemon)
+{
+    g_message("reloading domain and network definitions");
+    vrt_network_driver_reload(daemon->network);
+    vrt_qemu_driver_reload(daemon->qemu);
+}
+
+void
 vrt_daemon_drivers_free(VrtDaemon *daemon)
 {
     g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);

@@ -8,3 +8,6 @@
 
 bool vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error);
 void vrt_daemon_drivers_free(VrtDaemon *daemon);
+/* SIGHUP: networks, then domains (whose interfaces may name a network
+ * the reload adds), take their definition files again. */
+void vrt_daemon_drivers_reload(VrtDaemon *daemon);

@@ -1,7 +1,8 @@
 /*
  * vrtd: the daemon's entry point. Reads options and vrtd.conf, takes the pid
  * file lock of its root, opens the read-write and read-only sockets (or takes
- * them from systemd), starts the drivers and serves until SIGTERM, when it
+ * them from systemd), starts the drivers and serves. SIGHUP reloads the
+ * domain and network definitions, as libvirtd's does. SIGTERM ends it: it
  * finishes the calls in flight, closes its clients and exits 0. VMs keep
  * running across a restart of vrtd.
  */
@@ -266,9 +267,34 @@ on_terminate(gpointer data)
 }
 
 static void
+run_reload(gpointer item G_GNUC_UNUSED, gpointer data)
+{
+    vrt_daemon_drivers_reload(data);
+}
+
+/* SIGHUP reloads definitions as libvirtd does; listeners and vrtd.conf
+ * stay. The reload waits for domain jobs and reads files, so it runs on its
+ * own thread: the I/O thread keeps serving clients meanwhile. */
+static gboolean
+on_reload(gpointer data)
+{
+    VrtDaemon *daemon = data;
+    g_autoptr(GError) err = NULL;
+
+    g_message("SIGHUP: reload requested");
+    if (!g_thread_pool_push(daemon->reloader, GINT_TO_POINTER(1), &err))
+        g_warning("cannot reload: %s", err->message);
+    return G_SOURCE_CONTINUE;
+}
+
+static void
 daemon_free(VrtDaemon *daemon)
 {
     /* Calls in flight finish before the drivers they use go away. */
+    /* A reload under way finishes (queued ones are dropped) while the
+     * clients its events go to and the drivers are still there. */
+    if (daemon->reloader)
+        g_thread_pool_free(g_steal_pointer(&daemon->reloader), TRUE, TRUE);
     g_clear_pointer(&daemon->server, vrt_rpc_server_free);
     vrt_daemon_drivers_free(daemon);
     if (daemon->pidfile_fd >= 0) {
@@ -403,6 +429,10 @@ main(int argc, char **argv)
 
     g_unix_signal_add(SIGTERM, on_terminate, daemon);
     g_unix_signal_add(SIGINT, on_terminate, daemon);
+    daemon->reloader = g_thread_pool_new(run_reload, daemon, 1, FALSE, &err);
+    if (!daemon->reloader)
+        goto out;
+    g_unix_signal_add(SIGHUP, on_reload, daemon);
     signal(SIGPIPE, SIG_IGN);
     sd_notify(0, "READY=1");
     g_main_loop_run(daemon->loop);

@@ -376,6 +376,7 @@ vrt_netdrv_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErro
         obj = obj_add_locked(drv, def->name);
     vrt_network_def_free(obj->def);
     obj->def = g_steal_pointer(&def);
+    drv->defs_gen++;
     g_info("network '%s': defined", obj->def->name);
     return obj_ref(obj);
 }
@@ -416,6 +417,7 @@ vrt_netdrv_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
         return false;
     g_autofree char *link = autostart_path(drv, name);
     g_autofree char *path = config_path(drv, name);
+    drv->defs_gen++;
     if (!vrt_file_remove(link, error))
         return false;
     obj->autostart = false;
@@ -631,6 +633,7 @@ vrt_netdrv_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart
     if (!obj)
         return false;
     g_autofree char *link = autostart_path(drv, name);
+    drv->defs_gen++;
     if (!vrt_file_remove(link, error))
         return false;
     if (autostart) {
@@ -798,4 +801,104 @@ vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
             g_warning("network '%s': autostart failed: %s", obj->def->name, err->message);
     }
     return true;
+}
+
+/* ---- reload (SIGHUP) ---- */
+
+/* One definition file as read for a reload (outside the driver lock). */
+typedef struct {
+    VrtNetworkDef *def;
+    bool autostart;
+} ReloadEntry;
+
+static void
+reload_entry_free(gpointer p)
+{
+    ReloadEntry *e = p;
+    vrt_network_def_free(e->def);
+    g_free(e);
+}
+
+/* The definitions under config_dir that parse (load_def logs the others,
+ * with file and reason) and their autostart marks. NULL when the
+ * directory cannot be read. */
+static GPtrArray *
+read_configs(VrtNetworkDriver *drv, GError **error)
+{
+    g_autoptr(GPtrArray) files = list_xml_files(drv->config_dir, error);
+    if (!files)
+        return NULL;
+    GPtrArray *out = g_ptr_array_new_with_free_func(reload_entry_free);
+    for (guint i = 0; i < files->len; i++) {
+        VrtNetworkDef *def = load_def(drv->config_dir, g_ptr_array_index(files, i), 0);
+        if (!def)
+            continue;
+        ReloadEntry *e = g_new0(ReloadEntry, 1);
+        g_autofree char *link = autostart_path(drv, def->name);
+        e->autostart = g_file_test(link, G_FILE_TEST_IS_SYMLINK) || g_file_test(link, G_FILE_TEST_EXISTS);
+        e->def = def;
+        g_ptr_array_add(out, e);
+    }
+    return out;
+}
+
+/* Takes one definition as a define would (same clash checks); a running
+ * network keeps its live state, the file is its next start. Driver lock held. */
+static void
+reload_one_locked(VrtNetworkDriver *drv, ReloadEntry *e, guint *n_added, guint *n_updated)
+{
+    g_autoptr(GError) err = NULL;
+    VrtNetworkObj *obj = NULL;
+    if (!check_new_def_locked(drv, e->def, &obj, &err)) {
+        g_warning("reload: skipping network config of '%s': %s", e->def->name, err->message);
+        return;
+    }
+    if (!obj) {
+        obj = obj_add_locked(drv, e->def->name);
+        (*n_added)++;
+        g_message("reload: network '%s' added", e->def->name);
+    } else {
+        g_autofree char *old = obj->def ? vrt_network_def_format(obj->def) : NULL;
+        g_autofree char *new = vrt_network_def_format(e->def);
+        if (old && g_str_equal(old, new)) {
+            obj->autostart = e->autostart;
+            return;
+        }
+        (*n_updated)++;
+        g_message("reload: network '%s' updated%s", e->def->name, obj->live ? " (takes effect at its next start)" : "");
+    }
+    vrt_network_def_free(obj->def);
+    obj->def = g_steal_pointer(&e->def);
+    obj->autostart = e->autostart;
+}
+
+void
+vrt_network_driver_reload(VrtNetworkDriver *drv)
+{
+    /* Files are read outside the lock; a define, undefine or autostart
+     * change meanwhile (each bumps defs_gen) makes the files read stale,
+     * so they are read again. */
+    for (guint attempt = 0; attempt < 5; attempt++) {
+        guint gen;
+        g_autoptr(GError) err = NULL;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+            gen = drv->defs_gen;
+        }
+        g_autoptr(GPtrArray) entries = read_configs(drv, &err);
+        if (!entries) {
+            g_warning("reload: %s", err->message);
+            return;
+        }
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        if (drv->defs_gen != gen)
+            continue;
+        guint n_added = 0, n_updated = 0;
+        /* As libvirt: a network whose file is gone is kept. */
+        for (guint i = 0; i < entries->len; i++)
+            reload_one_locked(drv, g_ptr_array_index(entries, i), &n_added, &n_updated);
+        g_message("reload: networks: %u added, %u updated", n_added, n_updated);
+        return;
+    }
+    g_warning("reload: network definitions kept changing while being read; not reloaded");
 }

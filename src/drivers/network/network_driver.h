@@ -89,6 +89,14 @@ void vrt_network_driver_set_vf_busy_func(VrtNetworkDriver *drv, VrtNetworkVfBusy
  * false only when a state directory cannot be read. */
 bool vrt_network_driver_load(VrtNetworkDriver *drv, GError **error);
 
+/* SIGHUP: takes the definitions under the config directory again, as
+ * libvirt's reload: a new file adds its network, a changed file replaces
+ * the definition (a running network's live state stays; the file is its
+ * next start), autostart marks are read again; a file that does not parse
+ * is logged and its network kept; a network whose file is gone is kept.
+ * Files are read outside the driver lock. */
+void vrt_network_driver_reload(VrtNetworkDriver *drv);
+
 /* ---- networks (libvirt semantics and error codes) ----
  * The calls vrtd serves are vrt_netdrv_*: libvrt's public vrt_network_* are
  * the client's side of the same libvirt API, and one program must never see

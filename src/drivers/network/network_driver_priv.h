@@ -24,6 +24,7 @@ struct _VrtNetworkDriver {
     VrtNetworkVfBusyFunc vf_busy;
     gpointer vf_busy_data;
     GHashTable *nets;     /* name -> VrtNetworkObj* */
+    guint defs_gen;       /* bumped by each define, undefine and autostart change (reload) */
 };
 
 /* The definition that names the object: live when running, else config. */

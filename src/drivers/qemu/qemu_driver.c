@@ -617,6 +617,134 @@ vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     return ref;
 }
 
+/* ---- reload (SIGHUP) ---- */
+
+/* The definition in config_dir/entry, which must define the domain the
+ * file is named after; NULL with the reason in *error. */
+static VrtDomainDef *
+read_config_file(const char *path, const char *entry, GError **error)
+{
+    g_autofree char *xml = NULL;
+    g_autoptr(VrtDomainDef) def = NULL;
+
+    if (!vrt_file_read(path, &xml, NULL, error) || !(def = vrt_domain_def_parse(xml, 0, error)))
+        return NULL;
+    if (strlen(entry) != strlen(def->name) + 4 || !g_str_has_prefix(entry, def->name)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "it defines domain '%s'", def->name);
+        return NULL;
+    }
+    return g_steal_pointer(&def);
+}
+
+/* Whether a and b format to the same persistent XML (secrets included). */
+static bool
+same_config(const VrtDomainDef *a, const VrtDomainDef *b)
+{
+    guint fmt = VRT_DOMAIN_XML_INACTIVE | VRT_DOMAIN_XML_SECURE;
+    g_autofree char *xa = vrt_domain_def_format(a, fmt, NULL);
+    g_autofree char *xb = vrt_domain_def_format(b, fmt, NULL);
+
+    return xa && xb && g_str_equal(xa, xb);
+}
+
+/* Takes the definition in one file, as a define would (same collision
+ * checks, the domain's job held while it changes). The file is read again
+ * under the job, so a define or undefine that ran since the first read is
+ * not undone. */
+static void
+reload_one(VrtQemuDriver *drv, const char *entry, guint *n_added, guint *n_updated)
+{
+    g_autofree char *path = g_build_filename(drv->config_dir, entry, NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDef) def = read_config_file(path, entry, &err);
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_autofree char *name = g_strndup(entry, strlen(entry) - 4);
+    g_autofree char *link = vrt_qemu_autostart_path(drv, name);
+    bool added, autostart, changed = false;
+
+    if (!def) {
+        g_warning("reload: skipping domain config %s: %s", path, err->message);
+        return;
+    }
+    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_MODIFY, &added, &err))) {
+        g_warning("reload: skipping domain config %s: %s", path, err->message);
+        return;
+    }
+    /* Under the job the file only changes by hand: read again, it is what
+     * a define or undefine that ran since the first read left (a domain
+     * undefined meanwhile is not brought back). */
+    g_clear_pointer(&def, vrt_domain_def_free);
+    if (!(def = read_config_file(path, entry, &err)) || !vrt_domain_def_assign_addresses(def, &err) ||
+        (!added && memcmp(def->uuid, obj->def->uuid, 16) != 0)) {
+        if (err)
+            g_warning("reload: %s domain config %s: %s", added ? "skipping" : "keeping as it was", path,
+                      err->message);
+        else
+            g_warning("reload: skipping domain config %s: its uuid changed", path);
+        vrt_qemu_dom_end_job(obj);
+        if (added)
+            vrt_qemu_driver_remove(drv, obj);
+        return;
+    }
+    if (added) /* obj took the first read (a file without <uuid> gets a new one at each parse) */
+        g_clear_pointer(&def, vrt_domain_def_free);
+    autostart = g_file_test(link, G_FILE_TEST_EXISTS);
+
+    g_mutex_lock(&obj->lock);
+    if (!added) {
+        if (vrt_qemu_dom_is_active(obj)) {
+            /* The running domain is left alone; the file is its next start. */
+            const VrtDomainDef *cur = obj->newdef ? obj->newdef : obj->def;
+
+            changed = !obj->persistent || !same_config(cur, def);
+            if (changed) {
+                vrt_domain_def_free(obj->newdef);
+                obj->newdef = g_steal_pointer(&def);
+                obj->updated = obj->persistent;
+            }
+        } else if (!same_config(obj->def, def)) {
+            changed = true;
+            vrt_domain_def_free(obj->def);
+            obj->def = g_steal_pointer(&def);
+            obj->def->id = -1;
+        }
+    }
+    obj->persistent = true;
+    obj->autostart = autostart;
+    g_mutex_unlock(&obj->lock);
+    vrt_qemu_dom_end_job(obj);
+    if (added) {
+        (*n_added)++;
+        g_message("reload: domain '%s' added from %s", name, path);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_DEFINED, VRT_DOMAIN_EVENT_DEFINED_ADDED);
+    } else if (changed) {
+        (*n_updated)++;
+        g_message("reload: domain '%s' updated from %s", name, path);
+    }
+}
+
+void
+vrt_qemu_driver_reload(VrtQemuDriver *drv)
+{
+    g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GDir) dir = g_dir_open(drv->config_dir, 0, &err);
+    const char *entry;
+    guint n_added = 0, n_updated = 0;
+
+    if (!dir && !g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+        g_warning("reload: cannot read %s: %s", drv->config_dir, err->message);
+        return;
+    }
+    while (dir && (entry = g_dir_read_name(dir)))
+        if (g_str_has_suffix(entry, ".xml") && strlen(entry) > 4)
+            g_ptr_array_add(entries, g_strdup(entry));
+    /* As libvirt: a domain whose file is gone is kept (undefine removes it). */
+    for (guint i = 0; i < entries->len; i++)
+        reload_one(drv, g_ptr_array_index(entries, i), &n_added, &n_updated);
+    g_message("reload: domains: %u added, %u updated", n_added, n_updated);
+}
+
 /* The config file and autostart link of a persistent domain (job held);
  * VIR_ERR_OPERATION_INVALID with transient_msg for a transient one. */
 static bool

@@ -138,6 +138,13 @@ VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **erro
 /* Reads definitions, reconnects to running QEMUs from status files (a dead
  * one becomes shut off, crashed), then starts autostart domains. */
 bool vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error);
+/* SIGHUP: takes the definitions under the config directory again, as
+ * libvirt's reload: a new file adds its domain, a changed file replaces an
+ * inactive domain's definition or a running one's next-start definition,
+ * autostart marks are read again; a file that does not parse is logged and
+ * its domain kept; a domain whose file is gone is kept. Each domain under
+ * its job, as a define. */
+void vrt_qemu_driver_reload(VrtQemuDriver *drv);
 /* Leaves running VMs running (their status files stay). */
 void vrt_qemu_driver_free(VrtQemuDriver *drv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuDriver, vrt_qemu_driver_free)

@@ -10,7 +10,7 @@ import re
 import signal
 import subprocess
 
-from conftest import Vrtd, virsh, wait_for
+from vrt_fixtures import Vrtd, virsh, wait_for
 from test_qemu_driver import alive, domstate, kvm_usable, qemu_reaper  # noqa: F401 (fixture)
 
 RUN = ("run", "vrt", "qemu")

@@ -11,7 +11,7 @@ import signal
 import libvirt
 import pytest
 
-from conftest import Vrtd, virsh, wait_for
+from vrt_fixtures import Vrtd, virsh, wait_for
 from test_qemu_driver import alive, define, domain_xml, qemu_pid, qemu_reaper  # noqa: F401
 
 

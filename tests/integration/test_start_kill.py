@@ -17,7 +17,7 @@ import time
 import libvirt
 import pytest
 
-from conftest import Vrtd, virsh, wait_for
+from vrt_fixtures import Vrtd, virsh, wait_for
 from test_qemu_driver import alive, define, domstate, qemu_reaper  # noqa: F401 (fixture)
 
 START_STEPS = ["spawn", "record", "exec", "monitor", "cont", "running"]

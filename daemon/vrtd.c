@@ -82,7 +82,7 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
         return false;
     }
     /* The read-only socket, or VIR_CONNECT_RO at open: also the flags. */
-    if (ro && !vrt_proc_readonly_check(info, args, error))
+    if (ro && !vrt_rpc_readonly_check(info, args, error))
         return false;
     return true;
 }

@@ -749,7 +749,7 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
         return true;
     }
     /* Before the arguments are decoded; refused flags need them (the call check). */
-    if (client->readonly && !vrt_proc_readonly_check(info, NULL, &err)) {
+    if (client->readonly && !vrt_rpc_readonly_check(info, NULL, &err)) {
         reply_error(client, &hdr, err, info->origin);
         g_free(frame);
         return true;
@@ -1150,6 +1150,29 @@ vrt_rpc_server_set_call_check(VrtRpcServer *server, VrtCallCheck check, gpointer
 {
     server->check = check;
     server->check_data = data;
+}
+
+/* The table's error origins are libvirt's numbers, written out by the
+ * generator (the protocol layer includes nothing of src/util/). */
+G_STATIC_ASSERT(VRT_PROC_FROM_QEMU == VIR_FROM_QEMU);
+G_STATIC_ASSERT(VRT_PROC_FROM_REMOTE == VIR_FROM_REMOTE);
+G_STATIC_ASSERT(VRT_PROC_FROM_NETWORK == VIR_FROM_NETWORK);
+G_STATIC_ASSERT(VRT_PROC_FROM_NODEDEV == VIR_FROM_NODEDEV);
+
+bool
+vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **error)
+{
+    switch (vrt_proc_readonly_verdict(info, args)) {
+    case VRT_PROC_RO_ALLOWED:
+        return true;
+    case VRT_PROC_RO_DENIED_SECRET:
+        vrt_error_set(error, VIR_ERR_OPERATION_DENIED, "%s with secure flag", info->api);
+        return false;
+    case VRT_PROC_RO_DENIED_WRITE:
+        break;
+    }
+    vrt_error_set(error, VIR_ERR_OPERATION_DENIED, "read only access prevents %s", info->api);
+    return false;
 }
 
 void

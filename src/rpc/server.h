@@ -110,3 +110,10 @@ VrtServerClient *vrt_call_get_client(VrtCall *call);
 typedef bool (*VrtCallCheck)(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer data,
                              GError **error);
 void vrt_rpc_server_set_call_check(VrtRpcServer *server, VrtCallCheck check, gpointer data);
+
+/* Whether a read-only connection may make info's call (args: its decoded
+ * arguments, or NULL before they are decoded): false with libvirt's
+ * VIR_ERR_OPERATION_DENIED and message in *error for a procedure that
+ * needs write access, or a flag of args that needs it or reveals secrets.
+ * The table (vrt_proc_readonly_verdict) decides; this words the refusal. */
+bool vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **error);

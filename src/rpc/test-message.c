@@ -3,6 +3,7 @@
  * and error replies, and the refusals a bad frame gets.
  */
 #include "rpc/message.h"
+#include "rpc/server.h"
 #include "util/error.h"
 #include "vrt_procs.h"
 
@@ -118,21 +119,24 @@ test_table(void)
 
     /* Read-only connections: procedures needing write access, and the
      * flags that reveal secrets, are refused with libvirt's messages. */
+    g_assert_cmpint(vrt_proc_readonly_verdict(vrt_proc_lookup(11), NULL), ==, VRT_PROC_RO_DENIED_WRITE);
+    g_assert_cmpint(vrt_proc_readonly_verdict(vrt_proc_lookup(23), NULL), ==, VRT_PROC_RO_ALLOWED);
     g_autoptr(GError) denied = NULL;
-    g_assert_false(vrt_proc_readonly_check(vrt_proc_lookup(11), NULL, &denied));
+    g_assert_false(vrt_rpc_readonly_check(vrt_proc_lookup(11), NULL, &denied));
     g_assert_error(denied, VRT_ERROR, VIR_ERR_OPERATION_DENIED);
     g_assert_cmpstr(denied->message, ==, "operation forbidden: read only access prevents virDomainDefineXML");
     g_clear_error(&denied);
     const VrtProcInfo *xml_desc = vrt_proc_lookup(14);
     remote_domain_flags_args fa = { .flags = 2 /* INACTIVE */ };
-    g_assert_true(vrt_proc_readonly_check(xml_desc, NULL, NULL));
-    g_assert_true(vrt_proc_readonly_check(xml_desc, &fa, NULL));
+    g_assert_true(vrt_rpc_readonly_check(xml_desc, NULL, NULL));
+    g_assert_true(vrt_rpc_readonly_check(xml_desc, &fa, NULL));
     fa.flags = 1 | 2; /* SECURE */
-    g_assert_false(vrt_proc_readonly_check(xml_desc, &fa, &denied));
+    g_assert_cmpint(vrt_proc_readonly_verdict(xml_desc, &fa), ==, VRT_PROC_RO_DENIED_SECRET);
+    g_assert_false(vrt_rpc_readonly_check(xml_desc, &fa, &denied));
     g_assert_cmpstr(denied->message, ==, "operation forbidden: virDomainGetXMLDesc with secure flag");
     g_clear_error(&denied);
     fa.flags = 8; /* VIR_DOMAIN_VCPU_GUEST */
-    g_assert_false(vrt_proc_readonly_check(vrt_proc_lookup(200), &fa, &denied));
+    g_assert_false(vrt_rpc_readonly_check(vrt_proc_lookup(200), &fa, &denied));
     g_assert_cmpstr(denied->message, ==, "operation forbidden: read only access prevents virDomainGetVcpusFlags");
 
     int prev = 0;

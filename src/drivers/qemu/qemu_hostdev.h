@@ -2,7 +2,7 @@
  * SR-IOV hostdev hotplug as a journaled job. An attach or detach of a
  * hostdev-backed device (<interface type='hostdev'>, <interface
  * type='network'> on a hostdev pool, <hostdev type='pci'>) runs the rows
- * of one step table (qemu_hostdev.c); so does the live detach of an
+ * of one step table (qemu_hostdev_steps.c); so does the live detach of an
  * emulated interface. Each VF a domain holds (and each interface being
  * detached) has a record (VrtQemuHostdevRecord) that says which job runs
  * on it, the steps it has completed (and the one it started) and what is
@@ -46,7 +46,7 @@ typedef enum {
     VRT_QEMU_HOSTDEV_JOB_DETACH,
 } VrtQemuHostdevJob;
 
-/* The steps; the step table (qemu_hostdev.c) gives their order, names
+/* The steps; the step table (qemu_hostdev_steps.c) gives their order, names
  * (which persist in the status file) and what each does, undoes and
  * recovers. Attach: claim .. commit; detach: device-del .. done. At most
  * 32 (a record keeps them as bits). */

@@ -495,9 +495,22 @@ vrt_qemu_status_parse(const char *text, const char *path, GError **error)
     destroying = xml_prop(root, "destroying");
     st->state = vrt_qemu_state_from_string(state);
     st->reason = vrt_qemu_state_reason_from_string(st->state, reason);
-    st->pid = pid ? (pid_t)g_ascii_strtoll(pid, NULL, 10) : 0;
+    /* Whole numbers in range or nothing: a pid read as another number is
+     * a process vrtd would signal as its QEMU. */
+    if (pid) {
+        gint64 n;
+
+        if (!g_ascii_string_to_signed(pid, 10, 1, G_MAXINT32, &n, NULL)) {
+            vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: invalid pid '%s'", path, pid);
+            goto out;
+        }
+        st->pid = (pid_t)n;
+    }
+    if (starttime && !g_ascii_string_to_unsigned(starttime, 10, 0, G_MAXUINT64, &st->starttime, NULL)) {
+        vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: invalid start time '%s'", path, starttime);
+        goto out;
+    }
     st->fake_reboot = g_strcmp0(fake, "yes") == 0;
-    st->starttime = starttime ? g_ascii_strtoull(starttime, NULL, 10) : 0;
     st->starting = g_strcmp0(starting, "yes") == 0;
     st->destroying = g_strcmp0(destroying, "yes") == 0;
     st->unplug_pending = g_ptr_array_new_with_free_func(g_free);

@@ -129,6 +129,36 @@ test_refused(void)
     }
 }
 
+/* A pid or start time that is not a number in range is refused rather
+ * than read as another number: pid='4294967297' used to read as pid 1,
+ * the process a reconnect or an aborted start would then signal. */
+static void
+test_bad_numbers(void)
+{
+    g_autoptr(VrtQemuStatus) good = read_seed("running-minimal.xml");
+    g_autofree char *text = vrt_qemu_status_format(good, NULL);
+    g_autofree char *pid = g_strdup_printf("pid='%d'", (int)good->pid);
+    g_autofree char *starttime = g_strdup_printf("starttime='%" G_GUINT64_FORMAT "'", good->starttime);
+    static const char *const bad[] = {
+        "pid='4294967297'", "pid='12abc'", "pid=' 12'", "pid='-5'", "pid=''",
+        "starttime='18446744073709551616'", "starttime='5x'", "starttime='-1'",
+    };
+
+    g_assert_nonnull(strstr(text, pid));
+    g_assert_nonnull(strstr(text, starttime));
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) err = NULL;
+        const char *field = g_str_has_prefix(bad[i], "pid") ? pid : starttime;
+        g_auto(GStrv) parts = g_strsplit(text, field, 2);
+        g_autofree char *doc = g_strjoinv(bad[i], parts);
+        g_autoptr(VrtQemuStatus) st = vrt_qemu_status_parse(doc, "bad", &err);
+
+        g_test_message("%s", bad[i]);
+        g_assert_null(st);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_PARSE_FAILED);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -137,5 +167,6 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/status/runtime-data", test_runtime_data);
     g_test_add_func("/qemu/status/hostdev-records", test_hostdev_records);
     g_test_add_func("/qemu/status/refused", test_refused);
+    g_test_add_func("/qemu/status/bad-numbers", test_bad_numbers);
     return g_test_run();
 }

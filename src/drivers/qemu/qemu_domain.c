@@ -518,6 +518,10 @@ vrt_qemu_status_parse(const char *text, const char *path, GError **error)
         if (n->type != XML_ELEMENT_NODE)
             continue;
         if (xmlStrEqual(n->name, (const xmlChar *)"monitor")) {
+            if (st->monitor_path) {
+                vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: more than one <monitor>", path);
+                goto out;
+            }
             st->monitor_path = xml_prop(n, "path");
         } else if (xmlStrEqual(n->name, (const xmlChar *)"unplug-pending")) {
             char *alias = xml_prop(n, "alias");
@@ -525,7 +529,14 @@ vrt_qemu_status_parse(const char *text, const char *path, GError **error)
             if (alias)
                 g_ptr_array_add(st->unplug_pending, alias);
         } else if (xmlStrEqual(n->name, (const xmlChar *)"hostdev-records")) {
-            xmlBufferPtr buf = xmlBufferCreate();
+            xmlBufferPtr buf;
+
+            /* vrtd writes one; which of two would be the truth? */
+            if (st->hostdevs) {
+                vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: more than one <hostdev-records>", path);
+                goto out;
+            }
+            buf = xmlBufferCreate();
 
             xmlNodeDump(buf, doc, n, 0, 0);
             st->hostdevs = vrt_qemu_hostdev_state_parse((const char *)xmlBufferContent(buf), error);
@@ -533,7 +544,13 @@ vrt_qemu_status_parse(const char *text, const char *path, GError **error)
             if (!st->hostdevs)
                 goto out;
         } else if (xmlStrEqual(n->name, (const xmlChar *)"domain")) {
-            xmlBufferPtr buf = xmlBufferCreate();
+            xmlBufferPtr buf;
+
+            if (st->def) {
+                vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: more than one <domain>", path);
+                goto out;
+            }
+            buf = xmlBufferCreate();
 
             xmlNodeDump(buf, doc, n, 0, 0);
             st->def = vrt_domain_def_parse((const char *)xmlBufferContent(buf), VRT_DOMAIN_XML_STATUS, error);

@@ -3,7 +3,8 @@
  * (fuzz-status-corpus/, files vrtd wrote) parses, formats as vrtd writes
  * it and reads back the same, and the runtime data a restarted vrtd acts
  * on comes out of the files that carry it: the start record, the destroy
- * flag, pending unplugs and the hostdev job's records.
+ * flag, pending unplugs and the hostdev job's records. The corpus's
+ * crash-* and leak-* files are what the fuzzer found: they are refused.
  */
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver.h"
@@ -33,13 +34,25 @@ test_seeds_round_trip(void)
 
     g_assert_nonnull(dir);
     while ((name = g_dir_read_name(dir))) {
-        g_autoptr(VrtQemuStatus) st = read_seed(name);
+        g_autoptr(VrtQemuStatus) st = NULL;
         g_autoptr(VrtQemuStatus) back = NULL;
         g_autoptr(GError) err = NULL;
-        g_autofree char *out = vrt_qemu_status_format(st, &err);
+        g_autofree char *out = NULL;
         g_autofree char *again = NULL;
 
         g_test_message("%s", name);
+        if (g_str_has_prefix(name, "crash-") || g_str_has_prefix(name, "leak-")) {
+            /* What the fuzzer found: it must be refused, and (in the
+             * sanitizer builds) without a leak or a crash. */
+            g_autofree char *path = g_build_filename(VRT_QEMU_STATUS_CORPUS, name, NULL);
+
+            st = vrt_qemu_status_read(path, &err);
+            g_assert_null(st);
+            g_assert_error(err, VRT_ERROR, VIR_ERR_PARSE_FAILED);
+            continue;
+        }
+        st = read_seed(name);
+        out = vrt_qemu_status_format(st, &err);
         g_assert_no_error(err);
         back = vrt_qemu_status_parse(out, name, &err);
         g_assert_no_error(err);
@@ -159,6 +172,35 @@ test_bad_numbers(void)
     }
 }
 
+/* A status file holds one live definition, one monitor and one set of
+ * hostdev records; a second one is refused (it used to replace the first,
+ * which leaked). */
+static void
+test_duplicate_elements(void)
+{
+    g_autoptr(VrtQemuStatus) good = read_seed("hostdev-records.xml");
+    g_autofree char *text = vrt_qemu_status_format(good, NULL);
+    static const char *const elements[] = { "<domain ", "  <hostdev-records>", "  <monitor " };
+    static const char *const ends[] = { "</domain>\n", "</hostdev-records>\n", "<monitor " };
+
+    for (guint i = 0; i < G_N_ELEMENTS(elements); i++) {
+        const char *start = strstr(text, elements[i]);
+        const char *end = strstr(text, ends[i]);
+        g_autoptr(GError) err = NULL;
+        g_autoptr(VrtQemuStatus) st = NULL;
+        g_autofree char *doc = NULL;
+
+        g_assert_nonnull(start);
+        g_assert_nonnull(end);
+        end = strchr(end, '\n') + 1;
+        /* the element twice in a row */
+        doc = g_strdup_printf("%.*s%.*s%s", (int)(end - text), text, (int)(end - start), start, end);
+        st = vrt_qemu_status_parse(doc, "twice", &err);
+        g_assert_null(st);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_PARSE_FAILED);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -168,5 +210,6 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/status/hostdev-records", test_hostdev_records);
     g_test_add_func("/qemu/status/refused", test_refused);
     g_test_add_func("/qemu/status/bad-numbers", test_bad_numbers);
+    g_test_add_func("/qemu/status/duplicate-elements", test_duplicate_elements);
     return g_test_run();
 }

@@ -2,7 +2,9 @@
  * libFuzzer target for the domain XML parser: arbitrary bytes go through
  * vrt_domain_def_parse (then address assignment and every format view,
  * whose output must parse again and format identically) or, when the first
- * byte is odd, through vrt_domain_device_def_parse. Built with
+ * byte is odd, through vrt_domain_device_def_parse (the XML of attach and
+ * detach), whose formatted device must parse and format the same. The
+ * device seeds (fuzz-device-corpus/) start with the byte 0x01. Built with
  * -Dfuzzing=true (clang); see meson.build for the run target.
  */
 #include "conf/domain/domain_conf.h"
@@ -60,9 +62,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (device) {
         g_autoptr(VrtDomainDeviceDef) dev = vrt_domain_device_def_parse(text, NULL, 0, NULL);
         if (dev) {
+            g_autoptr(GError) error = NULL;
             g_autofree char *xml = vrt_domain_device_def_format(dev, 0, NULL);
+            g_autoptr(VrtDomainDeviceDef) back = NULL;
+            g_autofree char *again = NULL;
+
             if (!xml)
                 abort();
+            /* what virsh dumpxml shows of a device attaches again as it is */
+            if (!(back = vrt_domain_device_def_parse(xml, NULL, 0, &error))) {
+                fprintf(stderr, "formatted device does not parse: %s\n%s\n", error->message, xml);
+                abort();
+            }
+            again = vrt_domain_device_def_format(back, 0, NULL);
+            if (!again || strcmp(again, xml) != 0) {
+                fprintf(stderr, "device format is not stable:\n%s\n---\n%s\n", xml, again ? again : "(null)");
+                abort();
+            }
         }
         return 0;
     }

@@ -341,46 +341,73 @@ skip_xml_decl(const char *xml)
     return xml;
 }
 
+char *
+vrt_qemu_status_format(const VrtQemuStatus *st, GError **error)
+{
+    g_autofree char *xml = vrt_domain_def_format(st->def, VRT_DOMAIN_XML_STATUS | VRT_DOMAIN_XML_SECURE, error);
+    g_autoptr(GString) out = NULL;
+    g_autofree char *head = NULL;
+    g_autofree char *records = NULL;
+
+    if (!xml)
+        return NULL;
+    out = g_string_new(NULL);
+    head = g_markup_printf_escaped("<domstatus state='%s' reason='%s' pid='%d' starttime='%" G_GUINT64_FORMAT
+                                   "' starting='%s' fake-reboot='%s' destroying='%s'>\n"
+                                   "  <monitor path='%s' type='unix'/>\n",
+                                   vrt_qemu_state_to_string(st->state),
+                                   vrt_qemu_state_reason_to_string(st->state, st->reason), (int)st->pid,
+                                   st->starttime, st->starting ? "yes" : "no", st->fake_reboot ? "yes" : "no",
+                                   st->destroying ? "yes" : "no", st->monitor_path ? st->monitor_path : "");
+    g_string_append(out, head);
+    for (guint i = 0; st->unplug_pending && i < st->unplug_pending->len; i++) {
+        g_autofree char *line = g_markup_printf_escaped("  <unplug-pending alias='%s'/>\n",
+                                                        (const char *)g_ptr_array_index(st->unplug_pending, i));
+
+        g_string_append(out, line);
+    }
+    records = vrt_qemu_hostdev_state_format(st->hostdevs);
+    g_string_append(out, records);
+    g_string_append(out, skip_xml_decl(xml));
+    g_string_append(out, "\n</domstatus>\n");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 /* Formats and writes a status file; the fields not taken from obj are
  * arguments so that a start can record its intent before obj changes. */
 static bool
 write_status(VrtQemuDom *obj, const VrtDomainDef *def, int state, int reason, pid_t pid, guint64 starttime,
              bool starting, const char *monitor_path, GError **error)
 {
-    g_autofree char *xml = vrt_domain_def_format(def, VRT_DOMAIN_XML_STATUS | VRT_DOMAIN_XML_SECURE, error);
-    g_autoptr(GString) out = NULL;
+    /* A view of obj and the arguments: every pointer is borrowed. */
+    VrtQemuStatus view = {
+        .def = (VrtDomainDef *)def,
+        .pid = pid,
+        .starttime = starttime,
+        .starting = starting,
+        .destroying = obj->destroying,
+        .monitor_path = (char *)monitor_path,
+        .state = state,
+        .reason = reason,
+        .fake_reboot = obj->fake_reboot,
+        .hostdevs = obj->hostdevs,
+    };
+    g_autoptr(GPtrArray) unplug = g_ptr_array_new();
+    g_autofree char *text = NULL;
     g_autofree char *path = NULL;
-    g_autofree char *head = NULL;
     GHashTableIter it;
     gpointer key;
 
-    if (!xml)
-        return false;
-    out = g_string_new(NULL);
-    head = g_markup_printf_escaped("<domstatus state='%s' reason='%s' pid='%d' starttime='%" G_GUINT64_FORMAT
-                                   "' starting='%s' fake-reboot='%s' destroying='%s'>\n"
-                                   "  <monitor path='%s' type='unix'/>\n",
-                                   vrt_qemu_state_to_string(state), vrt_qemu_state_reason_to_string(state, reason),
-                                   (int)pid, starttime, starting ? "yes" : "no", obj->fake_reboot ? "yes" : "no",
-                                   obj->destroying ? "yes" : "no", monitor_path ? monitor_path : "");
-    g_string_append(out, head);
     g_hash_table_iter_init(&it, obj->unplug_pending);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-        g_autofree char *line = g_markup_printf_escaped("  <unplug-pending alias='%s'/>\n", (char *)key);
-
-        g_string_append(out, line);
-    }
-    {
-        g_autofree char *records = vrt_qemu_hostdev_state_format(obj->hostdevs);
-
-        g_string_append(out, records);
-    }
-    g_string_append(out, skip_xml_decl(xml));
-    g_string_append(out, "\n</domstatus>\n");
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        g_ptr_array_add(unplug, key);
+    view.unplug_pending = unplug;
+    if (!(text = vrt_qemu_status_format(&view, error)))
+        return false;
     path = vrt_qemu_status_path(obj->drv, def->name);
     /* Atomic but not flushed: it describes processes that do not outlive a
      * reboot, and a killed daemon finds what the page cache holds. */
-    return vrt_file_write_atomic(path, out->str, out->len, 0600, error);
+    return vrt_file_write_atomic(path, text, strlen(text), 0600, error);
 }
 
 bool
@@ -438,6 +465,15 @@ VrtQemuStatus *
 vrt_qemu_status_read(const char *path, GError **error)
 {
     g_autofree char *text = NULL;
+
+    if (!vrt_file_read(path, &text, NULL, error))
+        return NULL;
+    return vrt_qemu_status_parse(text, path, error);
+}
+
+VrtQemuStatus *
+vrt_qemu_status_parse(const char *text, const char *path, GError **error)
+{
     g_autoptr(VrtQemuStatus) st = g_new0(VrtQemuStatus, 1);
     g_autofree char *state = NULL, *reason = NULL, *pid = NULL, *fake = NULL, *starttime = NULL, *starting = NULL;
     g_autofree char *destroying = NULL;
@@ -445,8 +481,6 @@ vrt_qemu_status_read(const char *path, GError **error)
     xmlNodePtr root;
     bool ok = false;
 
-    if (!vrt_file_read(path, &text, NULL, error))
-        return NULL;
     doc = xmlReadMemory(text, strlen(text), path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc || !(root = xmlDocGetRootElement(doc)) || !xmlStrEqual(root->name, (const xmlChar *)"domstatus")) {
         vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: not a domain status document", path);
@@ -461,9 +495,22 @@ vrt_qemu_status_read(const char *path, GError **error)
     destroying = xml_prop(root, "destroying");
     st->state = vrt_qemu_state_from_string(state);
     st->reason = vrt_qemu_state_reason_from_string(st->state, reason);
-    st->pid = pid ? (pid_t)g_ascii_strtoll(pid, NULL, 10) : 0;
+    /* Whole numbers in range or nothing: a pid read as another number is
+     * a process vrtd would signal as its QEMU. */
+    if (pid) {
+        gint64 n;
+
+        if (!g_ascii_string_to_signed(pid, 10, 1, G_MAXINT32, &n, NULL)) {
+            vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: invalid pid '%s'", path, pid);
+            goto out;
+        }
+        st->pid = (pid_t)n;
+    }
+    if (starttime && !g_ascii_string_to_unsigned(starttime, 10, 0, G_MAXUINT64, &st->starttime, NULL)) {
+        vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: invalid start time '%s'", path, starttime);
+        goto out;
+    }
     st->fake_reboot = g_strcmp0(fake, "yes") == 0;
-    st->starttime = starttime ? g_ascii_strtoull(starttime, NULL, 10) : 0;
     st->starting = g_strcmp0(starting, "yes") == 0;
     st->destroying = g_strcmp0(destroying, "yes") == 0;
     st->unplug_pending = g_ptr_array_new_with_free_func(g_free);
@@ -471,6 +518,10 @@ vrt_qemu_status_read(const char *path, GError **error)
         if (n->type != XML_ELEMENT_NODE)
             continue;
         if (xmlStrEqual(n->name, (const xmlChar *)"monitor")) {
+            if (st->monitor_path) {
+                vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: more than one <monitor>", path);
+                goto out;
+            }
             st->monitor_path = xml_prop(n, "path");
         } else if (xmlStrEqual(n->name, (const xmlChar *)"unplug-pending")) {
             char *alias = xml_prop(n, "alias");
@@ -478,7 +529,14 @@ vrt_qemu_status_read(const char *path, GError **error)
             if (alias)
                 g_ptr_array_add(st->unplug_pending, alias);
         } else if (xmlStrEqual(n->name, (const xmlChar *)"hostdev-records")) {
-            xmlBufferPtr buf = xmlBufferCreate();
+            xmlBufferPtr buf;
+
+            /* vrtd writes one; which of two would be the truth? */
+            if (st->hostdevs) {
+                vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: more than one <hostdev-records>", path);
+                goto out;
+            }
+            buf = xmlBufferCreate();
 
             xmlNodeDump(buf, doc, n, 0, 0);
             st->hostdevs = vrt_qemu_hostdev_state_parse((const char *)xmlBufferContent(buf), error);
@@ -486,7 +544,13 @@ vrt_qemu_status_read(const char *path, GError **error)
             if (!st->hostdevs)
                 goto out;
         } else if (xmlStrEqual(n->name, (const xmlChar *)"domain")) {
-            xmlBufferPtr buf = xmlBufferCreate();
+            xmlBufferPtr buf;
+
+            if (st->def) {
+                vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: more than one <domain>", path);
+                goto out;
+            }
+            buf = xmlBufferCreate();
 
             xmlNodeDump(buf, doc, n, 0, 0);
             st->def = vrt_domain_def_parse((const char *)xmlBufferContent(buf), VRT_DOMAIN_XML_STATUS, error);

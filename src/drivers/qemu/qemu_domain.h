@@ -156,6 +156,11 @@ typedef struct {
     VrtQemuHostdevState *hostdevs; /* <hostdev-records> */
 } VrtQemuStatus;
 VrtQemuStatus *vrt_qemu_status_read(const char *path, GError **error);
+/* The same from the file's text; path names it in errors. */
+VrtQemuStatus *vrt_qemu_status_parse(const char *text, const char *path, GError **error);
+/* The text of a status file (what vrt_qemu_status_parse reads back).
+ * Fails only when st->def does not format. */
+char *vrt_qemu_status_format(const VrtQemuStatus *st, GError **error);
 void vrt_qemu_status_free(VrtQemuStatus *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuStatus, vrt_qemu_status_free)
 

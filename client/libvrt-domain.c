@@ -186,29 +186,29 @@ vrt_domain_create_xml(vrt_conn *conn, const char *xml, unsigned int flags, vrt_e
 }
 
 /* A call with only the domain as argument and no result. */
-#define DOM_ONLY_CALL(fn, stub)                                           \
-    int fn(vrt_domain *dom, vrt_error **err)                              \
-    {                                                                     \
-        VRT_CHECK_ARG(dom, err, -1);                                      \
-        remote_domain_only_args args;                                     \
-        vrt_domain_to_wire(dom, &args.dom);                               \
-        GError *gerr = NULL;                                              \
-        if (!stub(dom->conn->rpc, &args, &gerr))                          \
-            return vrt_err_take(err, gerr, VIR_FROM_DOMAIN);              \
-        return 0;                                                         \
+#define DOM_ONLY_CALL(fn, stub)                              \
+    int fn(vrt_domain *dom, vrt_error **err)                 \
+    {                                                        \
+        VRT_CHECK_ARG(dom, err, -1);                         \
+        remote_domain_only_args args;                        \
+        vrt_domain_to_wire(dom, &args.dom);                  \
+        GError *gerr = NULL;                                 \
+        if (!stub(dom->conn->rpc, &args, &gerr))             \
+            return vrt_err_take(err, gerr, VIR_FROM_DOMAIN); \
+        return 0;                                            \
     }
 
 /* A call with the domain and flags and no result. */
-#define DOM_FLAGS_CALL(fn, stub)                                          \
-    int fn(vrt_domain *dom, unsigned int flags, vrt_error **err)          \
-    {                                                                     \
-        VRT_CHECK_ARG(dom, err, -1);                                      \
-        remote_domain_flags_args args = { .flags = flags };               \
-        vrt_domain_to_wire(dom, &args.dom);                               \
-        GError *gerr = NULL;                                              \
-        if (!stub(dom->conn->rpc, &args, &gerr))                          \
-            return vrt_err_take(err, gerr, VIR_FROM_DOMAIN);              \
-        return 0;                                                         \
+#define DOM_FLAGS_CALL(fn, stub)                                 \
+    int fn(vrt_domain *dom, unsigned int flags, vrt_error **err) \
+    {                                                            \
+        VRT_CHECK_ARG(dom, err, -1);                             \
+        remote_domain_flags_args args = { .flags = flags };      \
+        vrt_domain_to_wire(dom, &args.dom);                      \
+        GError *gerr = NULL;                                     \
+        if (!stub(dom->conn->rpc, &args, &gerr))                 \
+            return vrt_err_take(err, gerr, VIR_FROM_DOMAIN);     \
+        return 0;                                                \
     }
 
 DOM_ONLY_CALL(vrt_domain_destroy, vrt_call_domain_destroy)

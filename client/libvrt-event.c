@@ -9,8 +9,8 @@
 #include "rpc/message.h"
 
 int
-vrt_conn_domain_event_register(vrt_conn *conn, vrt_domain *dom, int event_id, vrt_domain_event_cb cb,
-                               void *opaque, vrt_error **err)
+vrt_conn_domain_event_register(vrt_conn *conn, vrt_domain *dom, int event_id, vrt_domain_event_cb cb, void *opaque,
+                               vrt_error **err)
 {
     VRT_CHECK_ARG(conn, err, -1);
     VRT_CHECK_ARG(cb, err, -1);
@@ -112,9 +112,8 @@ vrt_conn_dispatch_event(vrt_conn *conn, int proc, const guint8 *frame, gsize len
         vrt_message_free_payload((xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg, &msg);
     } else if (proc == VRT_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED) {
         remote_domain_event_callback_device_removed_msg msg = { 0 };
-        if (!vrt_message_decode_payload(frame, len,
-                                        (xdrproc_t)xdr_remote_domain_event_callback_device_removed_msg, &msg,
-                                        &local)) {
+        if (!vrt_message_decode_payload(frame, len, (xdrproc_t)xdr_remote_domain_event_callback_device_removed_msg,
+                                        &msg, &local)) {
             g_warning("malformed device-removed event: %s", local->message);
             return;
         }
@@ -145,13 +144,13 @@ vrt_domain_event_detail_to_string(int event, int detail)
     static const char *const defined[] = { "Added", "Updated", "Renamed", "Snapshot" };
     static const char *const undefined[] = { "Removed", "Renamed" };
     static const char *const started[] = { "Booted", "Migrated", "Restored", "Snapshot", "Event wakeup", "Recreated" };
-    static const char *const suspended[] = { "Paused", "Migrated", "I/O Error", "Watchdog", "Restored", "Snapshot",
-                                             "API error", "Post-copy", "Post-copy Error" };
+    static const char *const suspended[] = { "Paused",   "Migrated",  "I/O Error", "Watchdog",       "Restored",
+                                             "Snapshot", "API error", "Post-copy", "Post-copy Error" };
     static const char *const resumed[] = { "Unpaused", "Migrated", "Snapshot", "Post-copy", "Post-copy Error" };
-    static const char *const stopped[] = { "Shutdown", "Destroyed", "Crashed", "Migrated", "Saved", "Failed",
-                                           "Snapshot" };
-    static const char *const shutdown[] = { "Finished", "Finished after guest request",
-                                            "Finished after host request" };
+    static const char *const stopped[] = {
+        "Shutdown", "Destroyed", "Crashed", "Migrated", "Saved", "Failed", "Snapshot"
+    };
+    static const char *const shutdown[] = { "Finished", "Finished after guest request", "Finished after host request" };
     static const char *const crashed[] = { "Panicked", "Crashloaded" };
 #define PICK(arr) return detail >= 0 && detail < (int)G_N_ELEMENTS(arr) ? arr[detail] : "unknown"
     switch (event) {

@@ -128,16 +128,16 @@ vrt_network_define_xml(vrt_conn *conn, const char *xml, vrt_error **err)
     return network_ret(conn, ok, &ret, gerr, err);
 }
 
-#define NET_ONLY_CALL(fn, stub)                                           \
-    int fn(vrt_network *net, vrt_error **err)                             \
-    {                                                                     \
-        VRT_CHECK_ARG(net, err, -1);                                      \
-        remote_network_only_args args;                                    \
-        vrt_network_to_wire(net, &args.net);                              \
-        GError *gerr = NULL;                                              \
-        if (!stub(net->conn->rpc, &args, &gerr))                          \
-            return vrt_err_take(err, gerr, VIR_FROM_NETWORK);             \
-        return 0;                                                         \
+#define NET_ONLY_CALL(fn, stub)                               \
+    int fn(vrt_network *net, vrt_error **err)                 \
+    {                                                         \
+        VRT_CHECK_ARG(net, err, -1);                          \
+        remote_network_only_args args;                        \
+        vrt_network_to_wire(net, &args.net);                  \
+        GError *gerr = NULL;                                  \
+        if (!stub(net->conn->rpc, &args, &gerr))              \
+            return vrt_err_take(err, gerr, VIR_FROM_NETWORK); \
+        return 0;                                             \
     }
 
 NET_ONLY_CALL(vrt_network_undefine, vrt_call_network_undefine)

@@ -11,9 +11,9 @@
 
 /* virsh's --cap words in the bit order of virConnectListAllNodeDeviceFlags. */
 static const char *const cap_names[] = {
-    "system", "pci", "usb_device", "usb", "net", "scsi_host", "scsi_target", "scsi", "storage",
-    "fc_host", "vports", "scsi_generic", "drm", "mdev_types", "mdev", "ccw", "css", "vdpa",
-    "ap_card", "ap_queue", "ap_matrix", "vpd",
+    "system",  "pci",     "usb_device", "usb",          "net",       "scsi_host",  "scsi_target", "scsi",
+    "storage", "fc_host", "vports",     "scsi_generic", "drm",       "mdev_types", "mdev",        "ccw",
+    "css",     "vdpa",    "ap_card",    "ap_queue",     "ap_matrix", "vpd",
 };
 
 unsigned int
@@ -154,7 +154,8 @@ vrt_nodedev_detach(vrt_nodedev *dev, const char *driver, unsigned int flags, vrt
 {
     VRT_CHECK_ARG(dev, err, -1);
     char *drv = (char *)driver;
-    remote_node_device_detach_flags_args args = { .name = dev->name, .driverName = driver ? &drv : NULL,
+    remote_node_device_detach_flags_args args = { .name = dev->name,
+                                                  .driverName = driver ? &drv : NULL,
                                                   .flags = flags };
     GError *gerr = NULL;
     if (!vrt_call_node_device_detach_flags(dev->conn->rpc, &args, &gerr))
@@ -163,8 +164,7 @@ vrt_nodedev_detach(vrt_nodedev *dev, const char *driver, unsigned int flags, vrt
 }
 
 static int
-name_call(vrt_nodedev *dev, bool (*stub)(VrtRpcClient *, remote_node_device_name_args *, GError **),
-          vrt_error **err)
+name_call(vrt_nodedev *dev, bool (*stub)(VrtRpcClient *, remote_node_device_name_args *, GError **), vrt_error **err)
 {
     VRT_CHECK_ARG(dev, err, -1);
     remote_node_device_name_args args = { .name = dev->name };

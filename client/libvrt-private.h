@@ -24,9 +24,9 @@ typedef struct {
 
 struct vrt_conn {
     VrtRpcClient *rpc;
-    char *uri;          /* as opened (the default filled in) */
-    GMutex lock;        /* guards events (registrations are read on the reader thread) */
-    GPtrArray *events;  /* VrtEventReg* */
+    char *uri; /* as opened (the default filled in) */
+    GMutex lock; /* guards events (registrations are read on the reader thread) */
+    GPtrArray *events; /* VrtEventReg* */
 };
 
 struct vrt_domain {
@@ -59,12 +59,12 @@ int vrt_err_take(vrt_error **err, GError *gerr, int origin);
 int vrt_err_new(vrt_error **err, int code, int origin, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
 /* Fails with VIR_ERR_INVALID_ARG (naming what) when ptr is NULL. */
-#define VRT_CHECK_ARG(ptr, err, retval)                                                            \
-    do {                                                                                           \
-        if (!(ptr)) {                                                                              \
+#define VRT_CHECK_ARG(ptr, err, retval)                                                                          \
+    do {                                                                                                         \
+        if (!(ptr)) {                                                                                            \
             vrt_err_new(err, VIR_ERR_INVALID_ARG, VIR_FROM_NONE, "invalid argument: %s must not be NULL", #ptr); \
-            return retval;                                                                         \
-        }                                                                                          \
+            return retval;                                                                                       \
+        }                                                                                                        \
     } while (0)
 
 vrt_domain *vrt_domain_from_wire(vrt_conn *conn, const remote_nonnull_domain *d);

@@ -68,15 +68,14 @@ vrt_uri_parse(const char *uri, bool readonly, GError **error)
     const char *rest = sep + 3;
     const char *slash = strchr(rest, '/');
     if (!slash || slash != rest) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "URI '%s' names a host; only local UNIX sockets are supported",
-                      uri);
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "URI '%s' names a host; only local UNIX sockets are supported", uri);
         return NULL;
     }
     const char *q = strchr(slash, '?');
     g_autofree char *path = q ? g_strndup(slash, q - slash) : g_strdup(slash);
     if (g_strcmp0(path, "/system") != 0) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported path '%s' in URI '%s': only /system is served",
-                      path, uri);
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported path '%s' in URI '%s': only /system is served", path,
+                      uri);
         return NULL;
     }
     g_autoptr(VrtUri) out = g_new0(VrtUri, 1);

@@ -13,7 +13,7 @@
 #define VRT_URI_DEFAULT_SOCK_RO "/run/vrt/vrtd-sock-ro"
 
 typedef struct {
-    char *socket;     /* the UNIX socket to connect to */
+    char *socket; /* the UNIX socket to connect to */
     char *remote_uri; /* what CONNECT_OPEN sends: the URI without transport and socket */
 } VrtUri;
 

@@ -13,11 +13,13 @@
 #include "vrt-config.h"
 
 /* The public codes are the same numbers the RPC layer carries. */
-G_STATIC_ASSERT((int)VRT_ERR_NO_SUPPORT == (int)VIR_ERR_NO_SUPPORT && (int)VRT_ERR_INVALID_ARG == (int)VIR_ERR_INVALID_ARG);
+G_STATIC_ASSERT((int)VRT_ERR_NO_SUPPORT == (int)VIR_ERR_NO_SUPPORT &&
+                (int)VRT_ERR_INVALID_ARG == (int)VIR_ERR_INVALID_ARG);
 G_STATIC_ASSERT((int)VRT_ERR_NO_DOMAIN == (int)VIR_ERR_NO_DOMAIN && (int)VRT_ERR_NO_NETWORK == (int)VIR_ERR_NO_NETWORK);
 G_STATIC_ASSERT((int)VRT_ERR_NO_NODE_DEVICE == (int)VIR_ERR_NO_NODE_DEVICE && (int)VRT_ERR_RPC == (int)VIR_ERR_RPC);
 G_STATIC_ASSERT((int)VRT_ERR_OPERATION_INVALID == (int)VIR_ERR_OPERATION_INVALID);
-G_STATIC_ASSERT((int)VRT_ERR_OPERATION_DENIED == (int)VIR_ERR_OPERATION_DENIED && (int)VRT_ERR_AUTH_FAILED == (int)VIR_ERR_AUTH_FAILED);
+G_STATIC_ASSERT((int)VRT_ERR_OPERATION_DENIED == (int)VIR_ERR_OPERATION_DENIED &&
+                (int)VRT_ERR_AUTH_FAILED == (int)VIR_ERR_AUTH_FAILED);
 G_STATIC_ASSERT((int)VRT_ERR_NO_NETWORK_PORT == (int)VIR_ERR_NO_NETWORK_PORT);
 G_STATIC_ASSERT((int)VRT_FROM_URI == (int)VIR_FROM_URI && (int)VRT_FROM_DOMAIN == (int)VIR_FROM_DOMAIN);
 
@@ -226,19 +228,19 @@ vrt_conn_get_lib_version(vrt_conn *conn, unsigned long long *lib_version, vrt_er
 }
 
 /* The calls that answer one string share this shape. */
-#define STRING_CALL(fn, stub, rettype, field)                                   \
-    char *fn(vrt_conn *conn, vrt_error **err)                                   \
-    {                                                                           \
-        VRT_CHECK_ARG(conn, err, NULL);                                         \
-        rettype ret = { 0 };                                                    \
-        GError *gerr = NULL;                                                    \
-        if (!stub(conn->rpc, &ret, &gerr)) {                                    \
-            vrt_err_take(err, gerr, VIR_FROM_REMOTE);                           \
-            return NULL;                                                        \
-        }                                                                       \
-        char *out = g_strdup(ret.field);                                        \
-        vrt_message_free_payload((xdrproc_t)xdr_##rettype, &ret);               \
-        return out;                                                             \
+#define STRING_CALL(fn, stub, rettype, field)                     \
+    char *fn(vrt_conn *conn, vrt_error **err)                     \
+    {                                                             \
+        VRT_CHECK_ARG(conn, err, NULL);                           \
+        rettype ret = { 0 };                                      \
+        GError *gerr = NULL;                                      \
+        if (!stub(conn->rpc, &ret, &gerr)) {                      \
+            vrt_err_take(err, gerr, VIR_FROM_REMOTE);             \
+            return NULL;                                          \
+        }                                                         \
+        char *out = g_strdup(ret.field);                          \
+        vrt_message_free_payload((xdrproc_t)xdr_##rettype, &ret); \
+        return out;                                               \
     }
 
 STRING_CALL(vrt_conn_get_type, vrt_call_connect_get_type, remote_connect_get_type_ret, type)
@@ -305,8 +307,7 @@ vrt_conn_get_node_info(vrt_conn *conn, vrt_node_info *info, vrt_error **err)
 void
 vrt_priv_uuid_format(const unsigned char *u, char buf[VRT_UUID_STRING_BUFLEN])
 {
-    g_snprintf(buf, VRT_UUID_STRING_BUFLEN,
-               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+    g_snprintf(buf, VRT_UUID_STRING_BUFLEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
@@ -325,4 +326,3 @@ vrt_priv_uuid_parse(const char *s, unsigned char out[VRT_UUID_BUFLEN])
     }
     return n == VRT_UUID_BUFLEN;
 }
-

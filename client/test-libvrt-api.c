@@ -148,7 +148,8 @@ test_domains(vrt_conn *conn)
     char xml[1024];
     snprintf(xml, sizeof(xml),
              "<domain type='qemu'><name>%s</name><memory unit='MiB'>64</memory><vcpu>2</vcpu>"
-             "<os><type arch='x86_64' machine='pc'>hvm</type></os></domain>", ev.name);
+             "<os><type arch='x86_64' machine='pc'>hvm</type></os></domain>",
+             ev.name);
     step("define");
     vrt_domain *dom = vrt_domain_define_xml(conn, xml, 0, &err);
     if (!dom)

@@ -17,10 +17,10 @@ enum {
 };
 
 typedef struct {
-    const char *uri;  /* NULL: $VRT_DEFAULT_URI or qemu:///system */
+    const char *uri; /* NULL: $VRT_DEFAULT_URI or qemu:///system */
     bool readonly;
     bool json;
-    vrt_conn *conn;   /* opened on first use, closed by main */
+    vrt_conn *conn; /* opened on first use, closed by main */
 } VrtCli;
 
 /* An option a command accepts: "--name" or "--name VALUE" (also --name=VALUE). */
@@ -31,9 +31,9 @@ typedef struct {
 
 /* A parsed command line: positional arguments and the options given. */
 typedef struct {
-    char **pos;         /* borrowed from argv */
+    char **pos; /* borrowed from argv */
     int npos;
-    GHashTable *opts;   /* option name -> value ("" for flags) */
+    GHashTable *opts; /* option name -> value ("" for flags) */
 } VrtArgs;
 
 typedef struct VrtCmd VrtCmd;
@@ -42,15 +42,18 @@ typedef int (*VrtCmdFunc)(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args);
 struct VrtCmd {
     const char *name;
     VrtCmdFunc func;
-    const char *usage;   /* arguments after the name, e.g. "NAME [--reason]" */
+    const char *usage; /* arguments after the name, e.g. "NAME [--reason]" */
     const char *help;
-    const VrtOpt *opts;  /* terminated by { NULL }; NULL when none */
+    const VrtOpt *opts; /* terminated by { NULL }; NULL when none */
 };
 
 /* Defines command fn as impl(cli, cmd, args, variant): for the commands that
  * are one shared operation with a fixed choice (start/destroy/...). */
-#define VRT_CLI_CMD_VARIANT(fn, impl, variant) \
-    static int fn(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args) { return impl(cli, cmd, args, variant); }
+#define VRT_CLI_CMD_VARIANT(fn, impl, variant)                   \
+    static int fn(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args) \
+    {                                                            \
+        return impl(cli, cmd, args, variant);                    \
+    }
 
 bool vrt_cli_flag(VrtArgs *args, const char *name);
 /* The value of an option, or NULL when it was not given. */

@@ -143,7 +143,16 @@ cmd_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 }
 
 /* The commands that take one domain and print one line when done. */
-typedef enum { OP_UNDEFINE, OP_START, OP_SHUTDOWN, OP_REBOOT, OP_RESET, OP_DESTROY, OP_SUSPEND, OP_RESUME } DomOp;
+typedef enum {
+    OP_UNDEFINE,
+    OP_START,
+    OP_SHUTDOWN,
+    OP_REBOOT,
+    OP_RESET,
+    OP_DESTROY,
+    OP_SUSPEND,
+    OP_RESUME
+} DomOp;
 
 static int
 simple_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DomOp op)
@@ -272,14 +281,15 @@ cmd_dominfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static const char *
 reason_string(int state, int reason)
 {
-    static const char *const running[] = { "unknown", "booted", "migrated", "restored", "from snapshot", "unpaused",
-                                           "migration canceled", "save canceled", "event wakeup", "crashed",
-                                           "post-copy" };
-    static const char *const paused[] = { "unknown", "user", "migrating", "saving", "dumping", "I/O error",
-                                          "watchdog", "from snapshot", "shutting down", "creating snapshot",
-                                          "crashed", "starting up", "post-copy", "post-copy failed" };
-    static const char *const shutoff[] = { "unknown", "shutdown", "destroyed", "crashed", "migrated", "saved",
-                                           "failed", "from snapshot", "daemon" };
+    static const char *const running[] = { "unknown",       "booted",   "migrated",           "restored",
+                                           "from snapshot", "unpaused", "migration canceled", "save canceled",
+                                           "event wakeup",  "crashed",  "post-copy" };
+    static const char *const paused[] = {
+        "unknown",       "user",          "migrating",         "saving",  "dumping",     "I/O error", "watchdog",
+        "from snapshot", "shutting down", "creating snapshot", "crashed", "starting up", "post-copy", "post-copy failed"
+    };
+    static const char *const shutoff[] = { "unknown", "shutdown", "destroyed",     "crashed", "migrated",
+                                           "saved",   "failed",   "from snapshot", "daemon" };
     static const char *const shutdown[] = { "unknown", "user" };
     static const char *const crashed[] = { "unknown", "panicked" };
 #define PICK(arr) return reason >= 0 && reason < (int)G_N_ELEMENTS(arr) ? arr[reason] : "unknown"
@@ -376,7 +386,12 @@ affect_flags(VrtArgs *args, vrt_domain *dom)
     return (int)flags;
 }
 
-typedef enum { DEV_ATTACH, DEV_DETACH, DEV_DETACH_ALIAS, DEV_UPDATE } DevOp;
+typedef enum {
+    DEV_ATTACH,
+    DEV_DETACH,
+    DEV_DETACH_ALIAS,
+    DEV_UPDATE
+} DevOp;
 
 static int
 device_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
@@ -430,9 +445,10 @@ static const VrtOpt paused_opts[] = { { "paused", false }, { NULL, false } };
 static const VrtOpt state_opts[] = { { "reason", false }, { NULL, false } };
 static const VrtOpt xml_opts[] = { { "inactive", false }, { "security-info", false }, { NULL, false } };
 static const VrtOpt autostart_opts[] = { { "disable", false }, { NULL, false } };
-static const VrtOpt affect_opts[] = { { "live", false }, { "config", false }, { "current", false },
-                                      { "persistent", false }, { NULL, false } };
-static const VrtOpt event_opts[] = { { "all", false }, { "loop", false }, { "timeout", true },
+static const VrtOpt affect_opts[] = {
+    { "live", false }, { "config", false }, { "current", false }, { "persistent", false }, { NULL, false }
+};
+static const VrtOpt event_opts[] = { { "all", false },   { "loop", false }, { "timeout", true },
                                      { "domain", true }, { "event", true }, { NULL, false } };
 
 #define AFFECT "[--live] [--config] [--current] [--persistent]"

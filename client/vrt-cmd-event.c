@@ -48,9 +48,9 @@ on_event(vrt_conn *conn, const vrt_domain_event *ev, void *opaque)
     if (sink->json)
         line = event_json(ev);
     else if (ev->event_id == VRT_DOMAIN_EVENT_ID_LIFECYCLE)
-        line = g_strdup_printf("event 'lifecycle' for domain '%s': %s %s", ev->name,
-                               vrt_domain_event_to_string(ev->event),
-                               vrt_domain_event_detail_to_string(ev->event, ev->detail));
+        line =
+            g_strdup_printf("event 'lifecycle' for domain '%s': %s %s", ev->name, vrt_domain_event_to_string(ev->event),
+                            vrt_domain_event_detail_to_string(ev->event, ev->detail));
     else
         line = g_strdup_printf("event 'device-removed' for domain '%s': %s", ev->name, ev->alias);
     g_async_queue_push(sink->lines, line);
@@ -94,8 +94,7 @@ vrt_cli_cmd_event(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
             return vrt_cli_fail(err);
     }
     if (all || strcmp(which, "device-removed") == 0) {
-        ids[1] = vrt_conn_domain_event_register(conn, dom, VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_event, &sink,
-                                                &err);
+        ids[1] = vrt_conn_domain_event_register(conn, dom, VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED, on_event, &sink, &err);
         if (ids[1] < 0)
             return vrt_cli_fail(err);
     }

@@ -108,7 +108,11 @@ cmd_net_define(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     return VRT_EXIT_OK;
 }
 
-typedef enum { NET_START, NET_DESTROY, NET_UNDEFINE } NetOp;
+typedef enum {
+    NET_START,
+    NET_DESTROY,
+    NET_UNDEFINE
+} NetOp;
 
 static int
 net_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, NetOp op)

@@ -91,7 +91,11 @@ cmd_nodedev_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     return vrt_cli_print_xml(vrt_nodedev_get_xml_desc(dev, 0, &err), &err);
 }
 
-typedef enum { DEV_DETACH, DEV_REATTACH, DEV_RESET } DevOp;
+typedef enum {
+    DEV_DETACH,
+    DEV_REATTACH,
+    DEV_RESET
+} DevOp;
 
 static int
 dev_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)

@@ -240,10 +240,11 @@ find_cmd(const char *name)
 static void
 print_help(FILE *out)
 {
-    fprintf(out, "usage: vrt [-c URI] [-r] [--json] COMMAND [ARGS]\n\n"
-                 "  -c, --connect URI  hypervisor connection URI (default $%s or qemu:///system)\n"
-                 "  -r, --readonly     connect read-only\n"
-                 "      --json         print query results as JSON\n\ncommands:\n",
+    fprintf(out,
+            "usage: vrt [-c URI] [-r] [--json] COMMAND [ARGS]\n\n"
+            "  -c, --connect URI  hypervisor connection URI (default $%s or qemu:///system)\n"
+            "  -r, --readonly     connect read-only\n"
+            "      --json         print query results as JSON\n\ncommands:\n",
             VRT_DEFAULT_URI_ENV);
     for (guint f = 0; f < G_N_ELEMENTS(families); f++) {
         for (const VrtCmd *c = families[f]; c->name; c++)

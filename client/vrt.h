@@ -46,26 +46,26 @@ typedef struct vrt_nodedev vrt_nodedev;
 /* ---- errors and memory ---- */
 
 typedef struct {
-    int code;      /* libvirt's virErrorNumber */
-    int domain;    /* libvirt's virErrorDomain of the call's family (VRT_FROM_*) */
+    int code; /* libvirt's virErrorNumber */
+    int domain; /* libvirt's virErrorDomain of the call's family (VRT_FROM_*) */
     char *message; /* complete message, never NULL */
 } vrt_error;
 
 /* The virErrorNumber values a caller most often tests (libvirt's numbers). */
 enum {
     VRT_ERR_INTERNAL_ERROR = 1,
-    VRT_ERR_NO_SUPPORT = 3,          /* the daemon does not implement the call */
-    VRT_ERR_INVALID_ARG = 8,         /* also: a URI libvrt does not accept */
+    VRT_ERR_NO_SUPPORT = 3, /* the daemon does not implement the call */
+    VRT_ERR_INVALID_ARG = 8, /* also: a URI libvrt does not accept */
     VRT_ERR_OPERATION_FAILED = 9,
     VRT_ERR_XML_ERROR = 27,
-    VRT_ERR_OPERATION_DENIED = 29,   /* e.g. a change on a read-only connection */
-    VRT_ERR_SYSTEM_ERROR = 38,       /* e.g. the socket cannot be reached */
-    VRT_ERR_RPC = 39,                /* the connection broke */
+    VRT_ERR_OPERATION_DENIED = 29, /* e.g. a change on a read-only connection */
+    VRT_ERR_SYSTEM_ERROR = 38, /* e.g. the socket cannot be reached */
+    VRT_ERR_RPC = 39, /* the connection broke */
     VRT_ERR_NO_DOMAIN = 42,
     VRT_ERR_NO_NETWORK = 43,
     VRT_ERR_AUTH_FAILED = 45,
     VRT_ERR_NO_NODE_DEVICE = 53,
-    VRT_ERR_OPERATION_INVALID = 55,  /* e.g. "domain is not running" */
+    VRT_ERR_OPERATION_INVALID = 55, /* e.g. "domain is not running" */
     VRT_ERR_CONFIG_UNSUPPORTED = 67,
     VRT_ERR_NO_NETWORK_PORT = 107,
 };
@@ -121,14 +121,14 @@ int vrt_conn_get_max_vcpus(vrt_conn *conn, const char *type, vrt_error **err);
 int vrt_conn_get_free_memory(vrt_conn *conn, unsigned long long *bytes, vrt_error **err);
 
 typedef struct {
-    char model[32];              /* NUL-terminated */
-    unsigned long long memory;   /* KiB */
+    char model[32]; /* NUL-terminated */
+    unsigned long long memory; /* KiB */
     int cpus;
     int mhz;
     int nodes;
-    int sockets;                 /* per node */
-    int cores;                   /* per socket */
-    int threads;                 /* per core */
+    int sockets; /* per node */
+    int cores; /* per socket */
+    int threads; /* per core */
 } vrt_node_info;
 
 int vrt_conn_get_node_info(vrt_conn *conn, vrt_node_info *info, vrt_error **err);
@@ -160,9 +160,14 @@ enum {
     VRT_DOMAIN_AFFECT_CONFIG = 1 << 1,
 };
 
-enum { VRT_DOMAIN_START_PAUSED = 1 << 0 };          /* create flags */
-enum { VRT_DOMAIN_XML_SECURE = 1 << 0, VRT_DOMAIN_XML_INACTIVE = 1 << 1 }; /* XML desc flags */
-enum {                                               /* undefine flags */
+enum {
+    VRT_DOMAIN_START_PAUSED = 1 << 0
+}; /* create flags */
+enum {
+    VRT_DOMAIN_XML_SECURE = 1 << 0,
+    VRT_DOMAIN_XML_INACTIVE = 1 << 1
+}; /* XML desc flags */
+enum { /* undefine flags */
     VRT_DOMAIN_UNDEFINE_MANAGED_SAVE = 1 << 0,
     VRT_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA = 1 << 1,
     VRT_DOMAIN_UNDEFINE_NVRAM = 1 << 2,
@@ -170,11 +175,11 @@ enum {                                               /* undefine flags */
 };
 
 typedef struct {
-    int state;                      /* VRT_DOMAIN_* state */
-    unsigned long long max_mem;     /* KiB */
-    unsigned long long memory;      /* KiB */
+    int state; /* VRT_DOMAIN_* state */
+    unsigned long long max_mem; /* KiB */
+    unsigned long long memory; /* KiB */
     unsigned int nr_virt_cpu;
-    unsigned long long cpu_time;    /* ns */
+    unsigned long long cpu_time; /* ns */
 } vrt_domain_info;
 
 /* Stores a NULL-terminated array of handles in *domains (free it with
@@ -247,14 +252,14 @@ enum {
 };
 
 typedef struct {
-    int event_id;                          /* VRT_DOMAIN_EVENT_ID_* */
-    int callback_id;                       /* what the registration returned */
-    const char *name;                      /* the domain's name */
+    int event_id; /* VRT_DOMAIN_EVENT_ID_* */
+    int callback_id; /* what the registration returned */
+    const char *name; /* the domain's name */
     unsigned char uuid[VRT_UUID_BUFLEN];
-    int id;                                /* -1 when inactive */
-    int event;                             /* lifecycle: VRT_DOMAIN_EVENT_* */
-    int detail;                            /* lifecycle: libvirt's detail number */
-    const char *alias;                     /* device removed: the device's alias */
+    int id; /* -1 when inactive */
+    int event; /* lifecycle: VRT_DOMAIN_EVENT_* */
+    int detail; /* lifecycle: libvirt's detail number */
+    const char *alias; /* device removed: the device's alias */
 } vrt_domain_event;
 
 /* ev and its strings are valid only during the call; runs on the reader thread. */
@@ -262,8 +267,8 @@ typedef void (*vrt_domain_event_cb)(vrt_conn *conn, const vrt_domain_event *ev, 
 
 /* Registers cb for event_id, for one domain (dom) or all (dom NULL).
  * Returns the callback id (>= 0) or -1. */
-int vrt_conn_domain_event_register(vrt_conn *conn, vrt_domain *dom, int event_id,
-                                   vrt_domain_event_cb cb, void *opaque, vrt_error **err);
+int vrt_conn_domain_event_register(vrt_conn *conn, vrt_domain *dom, int event_id, vrt_domain_event_cb cb, void *opaque,
+                                   vrt_error **err);
 int vrt_conn_domain_event_deregister(vrt_conn *conn, int callback_id, vrt_error **err);
 /* virsh's words for a lifecycle event and detail ("Started", "Booted"); static. */
 const char *vrt_domain_event_to_string(int event);
@@ -280,7 +285,9 @@ enum {
     VRT_CONNECT_LIST_NETWORKS_AUTOSTART = 1 << 4,
     VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART = 1 << 5,
 };
-enum { VRT_NETWORK_XML_INACTIVE = 1 << 0 };
+enum {
+    VRT_NETWORK_XML_INACTIVE = 1 << 0
+};
 
 int vrt_conn_list_all_networks(vrt_conn *conn, vrt_network ***nets, unsigned int flags, vrt_error **err);
 void vrt_network_list_free(vrt_network **nets);
@@ -288,7 +295,7 @@ vrt_network *vrt_network_lookup_by_name(vrt_conn *conn, const char *name, vrt_er
 vrt_network *vrt_network_lookup_by_uuid(vrt_conn *conn, const unsigned char uuid[VRT_UUID_BUFLEN], vrt_error **err);
 vrt_network *vrt_network_define_xml(vrt_conn *conn, const char *xml, vrt_error **err);
 void vrt_network_free(vrt_network *net);
-const char *vrt_network_get_name(vrt_network *net);  /* borrowed */
+const char *vrt_network_get_name(vrt_network *net); /* borrowed */
 void vrt_network_get_uuid_string(vrt_network *net, char buf[VRT_UUID_STRING_BUFLEN]);
 int vrt_network_undefine(vrt_network *net, vrt_error **err);
 int vrt_network_create(vrt_network *net, vrt_error **err);

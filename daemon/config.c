@@ -9,7 +9,11 @@
 
 #define MAX_INT_VALUE 1000000000LL
 
-typedef enum { VAL_INT, VAL_STRING, VAL_LIST } ValueKind;
+typedef enum {
+    VAL_INT,
+    VAL_STRING,
+    VAL_LIST
+} ValueKind;
 
 typedef struct {
     ValueKind kind;
@@ -87,8 +91,8 @@ parse_value(Lexer *lx, const char *key, Value *v, GError **error)
             }
             char *item = NULL;
             if (*lx->p != '"' && *lx->p != '\'') {
-                vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected a string in the list",
-                              lx->path, lx->line, key);
+                vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected a string in the list", lx->path,
+                              lx->line, key);
                 return false;
             }
             if (!parse_string(lx, &item, key, error))
@@ -98,8 +102,8 @@ parse_value(Lexer *lx, const char *key, Value *v, GError **error)
             if (*lx->p == ',')
                 lx->p++;
             else if (*lx->p != ']') {
-                vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected ',' or ']' in the list",
-                              lx->path, lx->line, key);
+                vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected ',' or ']' in the list", lx->path,
+                              lx->line, key);
                 return false;
             }
         }
@@ -116,8 +120,8 @@ parse_value(Lexer *lx, const char *key, Value *v, GError **error)
         v->num = n;
         return true;
     }
-    vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected a value (integer, \"string\" or [list])",
-                  lx->path, lx->line, key);
+    vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected a value (integer, \"string\" or [list])", lx->path,
+                  lx->line, key);
     return false;
 }
 
@@ -163,14 +167,14 @@ want_perms(const Lexer *lx, const char *key, Value *v, guint *dst, GError **erro
 {
     char *end = NULL;
     if (v->kind != VAL_STRING || !v->str[0]) {
-        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected an octal mode string such as \"0770\"",
-                      lx->path, lx->line, key);
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected an octal mode string such as \"0770\"", lx->path,
+                      lx->line, key);
         return false;
     }
     guint64 mode = g_ascii_strtoull(v->str, &end, 8);
     if (*end || mode > 0777) {
-        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: '%s' is not an octal mode between 0 and 0777",
-                      lx->path, lx->line, key, v->str);
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: '%s' is not an octal mode between 0 and 0777", lx->path,
+                      lx->line, key, v->str);
         return false;
     }
     *dst = (guint)mode;
@@ -197,8 +201,8 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_uint(lx, key, v, 1, &cfg->max_client_requests, error);
     if (g_str_equal(key, "keepalive_interval")) {
         if (v->kind != VAL_INT || v->num < -1 || v->num > MAX_INT_VALUE) {
-            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected an integer (-1 disables)",
-                          lx->path, lx->line, key);
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected an integer (-1 disables)", lx->path,
+                          lx->line, key);
             return false;
         }
         cfg->keepalive_interval = (int)v->num;
@@ -217,8 +221,7 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
     if (g_str_equal(key, "host_root"))
         return want_string(lx, key, v, &cfg->host_root, error);
     if (g_str_equal(key, "config_sync_ms"))
-        return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms,
-                               error);
+        return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms, error);
     /* libvirtd.conf keys vrt does not use are accepted so a libvirt config
      * can be reused, but said so. */
     g_message("%s:%d: ignoring unknown setting '%s'", lx->path, lx->line, key);

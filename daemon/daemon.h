@@ -21,12 +21,12 @@ typedef struct _VrtConn VrtConn;
 #define VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED 15
 
 struct _VrtDaemon {
-    char *root;             /* "" for the real root, else a directory */
-    char *run_dir;          /* <root>/run/vrt */
-    char *etc_dir;          /* <root>/etc/vrt */
-    char *log_dir;          /* <root>/var/log/vrt */
-    char *host_root;        /* where sysfs, /proc and /dev are read: "/" or a simulated host */
-    char *emulator;         /* default QEMU binary */
+    char *root; /* "" for the real root, else a directory */
+    char *run_dir; /* <root>/run/vrt */
+    char *etc_dir; /* <root>/etc/vrt */
+    char *log_dir; /* <root>/var/log/vrt */
+    char *host_root; /* where sysfs, /proc and /dev are read: "/" or a simulated host */
+    char *emulator; /* default QEMU binary */
     VrtConfig cfg;
     GMainContext *ctx;
     GMainLoop *loop;
@@ -36,28 +36,28 @@ struct _VrtDaemon {
     char *pidfile;
 
     GMutex conns_lock;
-    GPtrArray *conns;       /* VrtConn*, under conns_lock */
+    GPtrArray *conns; /* VrtConn*, under conns_lock */
 
-    GMutex probe_lock;      /* guards the lazily probed facts below */
+    GMutex probe_lock; /* guards the lazily probed facts below */
     bool probed;
-    guint64 hv_version;     /* QEMU's version as major*1e6+minor*1e3+micro */
-    char *capabilities;     /* capabilities XML, built on first request */
+    guint64 hv_version; /* QEMU's version as major*1e6+minor*1e3+micro */
+    char *capabilities; /* capabilities XML, built on first request */
 
-    gpointer qemu;          /* VrtQemuDriver*, when built in */
-    gpointer network;       /* VrtNetworkDriver* */
-    gpointer nodedev;       /* VrtNodedevDriver* */
-    gpointer host;          /* VrtHost* */
+    gpointer qemu; /* VrtQemuDriver*, when built in */
+    gpointer network; /* VrtNetworkDriver* */
+    gpointer nodedev; /* VrtNodedevDriver* */
+    gpointer host; /* VrtHost* */
 };
 
 /* A client connection as the daemon sees it. */
 struct _VrtConn {
     VrtDaemon *daemon;
-    VrtServerClient *client;   /* not a reference: the conn lives inside the client */
+    VrtServerClient *client; /* not a reference: the conn lives inside the client */
     GMutex lock;
     bool opened;
     bool readonly;
     char *uri;
-    GArray *callbacks;          /* VrtEventCallback */
+    GArray *callbacks; /* VrtEventCallback */
     int next_callback_id;
 };
 
@@ -99,7 +99,7 @@ void vrt_daemon_probe(VrtDaemon *daemon);
 
 /* Sends a domain event to every connection that registered for it. dom_name,
  * uuid and id identify the domain as the wire's remote_nonnull_domain. */
-void vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
-                               int event, int detail);
+void vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int event,
+                               int detail);
 void vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
                                     const char *alias);

@@ -85,7 +85,8 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .lifecycle_event = on_lifecycle,
         .device_removed = on_device_removed,
         .data = daemon,
-        .host = daemon->host, .network = daemon->network, /* hostdev job: VFs and pools */
+        .host = daemon->host,
+        .network = daemon->network, /* hostdev job: VFs and pools */
         .config_sync_ms = daemon->cfg.config_sync_ms,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);

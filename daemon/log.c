@@ -10,7 +10,11 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
-typedef enum { OUT_STDERR, OUT_FILE, OUT_JOURNALD } OutKind;
+typedef enum {
+    OUT_STDERR,
+    OUT_FILE,
+    OUT_JOURNALD
+} OutKind;
 
 typedef struct {
     OutKind kind;
@@ -53,7 +57,8 @@ vrt_log_new(int default_level, const char *outputs, GError **error)
         long level = parts[0] ? strtol(parts[0], &end, 10) : 0;
         Output o = { 0 };
         if (!parts[0] || !parts[1] || end == parts[0] || *end || level < 1 || level > 4) {
-            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "log_outputs: '%s' is not LEVEL:stderr, LEVEL:file:PATH or LEVEL:journald", *it);
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX,
+                          "log_outputs: '%s' is not LEVEL:stderr, LEVEL:file:PATH or LEVEL:journald", *it);
             vrt_log_free(log);
             return NULL;
         }
@@ -102,14 +107,14 @@ writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer d
         if (level < o->level)
             continue;
         switch (o->kind) {
-        case OUT_STDERR:
-            fprintf(stderr, "%.23s: %d: %s : %s\n", stamp, (int)getpid(), names[level], message);
-            break;
-        case OUT_FILE:
-            fprintf(o->fp, "%.23s: %d: %s : %s\n", stamp, (int)getpid(), names[level], message);
-            break;
+        case OUT_STDERR: fprintf(stderr, "%.23s: %d: %s : %s\n", stamp, (int)getpid(), names[level], message); break;
+        case OUT_FILE: fprintf(o->fp, "%.23s: %d: %s : %s\n", stamp, (int)getpid(), names[level], message); break;
         case OUT_JOURNALD:
-            sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", level == 4 ? 3 : level == 3 ? 4 : level == 2 ? 6 : 7,
+            sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d",
+                            level == 4   ? 3
+                            : level == 3 ? 4
+                            : level == 2 ? 6
+                                         : 7,
                             "SYSLOG_IDENTIFIER=vrtd", NULL);
             break;
         }

@@ -49,8 +49,8 @@ uri_is_ours(const char *name, char **canonical, GError **error)
     }
     const char *path = g_uri_get_path(uri);
     if (g_strcmp0(path, "/system") != 0) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG,
-                      "unexpected QEMU URI path '%s', try qemu:///system", path && *path ? path : "");
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unexpected QEMU URI path '%s', try qemu:///system",
+                      path && *path ? path : "");
         return false;
     }
     *canonical = g_strdup("qemu:///system");
@@ -175,11 +175,8 @@ vrt_handle_connect_supports_feature(VrtCall *call, remote_connect_supports_featu
     case FEATURE_REMOTE:
     case FEATURE_TYPED_PARAM_STRING:
     case FEATURE_REMOTE_EVENT_CALLBACK:
-    case FEATURE_REMOTE_CLOSE_CALLBACK:
-        ret->supported = 1;
-        break;
-    default:
-        ret->supported = 0;
+    case FEATURE_REMOTE_CLOSE_CALLBACK: ret->supported = 1; break;
+    default: ret->supported = 0;
     }
     return true;
 }

@@ -37,10 +37,10 @@ ret_domain(VrtDomainRef *ref, remote_domain_ret *ret)
     return true;
 }
 
-#define DRV(call, error)                          \
-    VrtQemuDriver *drv = qemu((call), (error));   \
-    if (!drv)                                     \
-        return false
+#define DRV(call, error)                        \
+    VrtQemuDriver *drv = qemu((call), (error)); \
+    if (!drv)                                   \
+    return false
 
 bool
 vrt_handle_domain_lookup_by_name(VrtCall *call, remote_domain_lookup_by_name_args *args, remote_domain_ret *ret,
@@ -201,7 +201,8 @@ vrt_handle_domain_get_state(VrtCall *call, remote_domain_flags_args *args, remot
 {
     DRV(call, error);
     if (args->flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function virDomainGetState", args->flags);
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function virDomainGetState",
+                      args->flags);
         return false;
     }
     return vrt_qemu_domain_get_state(drv, WIRE_UUID(args->dom.uuid), &ret->state, &ret->reason, error);

@@ -17,10 +17,10 @@ netdrv(VrtCall *call, GError **error)
     return drv;
 }
 
-#define DRV(call, error)                            \
+#define DRV(call, error)                             \
     VrtNetworkDriver *drv = netdrv((call), (error)); \
     if (!drv)                                        \
-        return false
+    return false
 
 static void
 ref_to_wire(const VrtNetworkRef *ref, remote_nonnull_network *net)
@@ -70,8 +70,7 @@ vrt_handle_network_define_xml(VrtCall *call, remote_xml_args *args, remote_netwo
 }
 
 bool
-vrt_handle_network_define_xml_flags(VrtCall *call, remote_xml_flags_args *args, remote_network_ret *ret,
-                                    GError **error)
+vrt_handle_network_define_xml_flags(VrtCall *call, remote_xml_flags_args *args, remote_network_ret *ret, GError **error)
 {
     DRV(call, error);
     return ret_network(vrt_netdrv_define_xml(drv, args->xml, args->flags, error), ret);
@@ -85,8 +84,7 @@ vrt_handle_network_create_xml(VrtCall *call, remote_xml_args *args, remote_netwo
 }
 
 bool
-vrt_handle_network_create_xml_flags(VrtCall *call, remote_xml_flags_args *args, remote_network_ret *ret,
-                                    GError **error)
+vrt_handle_network_create_xml_flags(VrtCall *call, remote_xml_flags_args *args, remote_network_ret *ret, GError **error)
 {
     DRV(call, error);
     return ret_network(vrt_netdrv_create_xml(drv, args->xml, args->flags, error), ret);
@@ -114,8 +112,7 @@ vrt_handle_network_destroy(VrtCall *call, remote_network_only_args *args, GError
 }
 
 bool
-vrt_handle_network_get_xml_desc(VrtCall *call, remote_network_flags_args *args, remote_string_ret *ret,
-                                GError **error)
+vrt_handle_network_get_xml_desc(VrtCall *call, remote_network_flags_args *args, remote_string_ret *ret, GError **error)
 {
     DRV(call, error);
     return vrt_ret_string(vrt_netdrv_get_xml(drv, args->net.name, args->flags, error), ret);
@@ -254,7 +251,8 @@ vrt_handle_network_port_lookup_by_uuid(VrtCall *call, remote_network_port_lookup
                                        remote_network_port_ret *ret, GError **error)
 {
     DRV(call, error);
-    return ret_port(vrt_netdrv_port_lookup_by_uuid(drv, WIRE_UUID(args->network.uuid), (const guchar *)args->uuid, error), ret);
+    return ret_port(
+        vrt_netdrv_port_lookup_by_uuid(drv, WIRE_UUID(args->network.uuid), (const guchar *)args->uuid, error), ret);
 }
 
 bool
@@ -270,7 +268,9 @@ vrt_handle_network_port_get_xml_desc(VrtCall *call, remote_network_port_flags_ar
                                      GError **error)
 {
     DRV(call, error);
-    return vrt_ret_string(vrt_netdrv_port_get_xml(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error), ret);
+    return vrt_ret_string(
+        vrt_netdrv_port_get_xml(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error),
+        ret);
 }
 
 bool

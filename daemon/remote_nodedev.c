@@ -18,7 +18,7 @@ devdrv(VrtCall *call, GError **error)
 #define DRV(call, error)                             \
     VrtNodedevDriver *drv = devdrv((call), (error)); \
     if (!drv)                                        \
-        return false
+    return false
 
 static bool
 names_to_wire(GPtrArray *names, int max, char ***val, u_int *len, GError **error)
@@ -70,8 +70,7 @@ vrt_handle_node_num_of_devices(VrtCall *call, remote_node_num_of_devices_args *a
 }
 
 bool
-vrt_handle_node_list_devices(VrtCall *call, remote_node_list_devices_args *args, remote_names_ret *ret,
-                             GError **error)
+vrt_handle_node_list_devices(VrtCall *call, remote_node_list_devices_args *args, remote_names_ret *ret, GError **error)
 {
     DRV(call, error);
     return names_to_wire(vrt_nodedev_drv_list_names(drv, args->cap ? *args->cap : NULL, error), args->maxnames,

@@ -13,20 +13,19 @@ test_values(void)
     VrtConfig cfg;
     vrt_config_init(&cfg);
     g_autoptr(GError) err = NULL;
-    const char *text =
-        "# a comment\n"
-        "unix_sock_dir = \"/tmp/x\"   # trailing comment\n"
-        "unix_sock_ro_perms = \"0770\"\n"
-        "unix_sock_rw_perms = '0700'\n"
-        "max_clients = 10\n"
-        "max_workers=3\n"
-        "keepalive_interval = -1\n"
-        "keepalive_count = 0\n"
-        "log_level = 1\n"
-        "log_outputs = \"1:stderr\"\n"
-        "config_sync_ms = 0\n"
-        "listen_addr = \"0.0.0.0\"\n"
-        "access_drivers = [ \"polkit\", \"none\" ]\n";
+    const char *text = "# a comment\n"
+                       "unix_sock_dir = \"/tmp/x\"   # trailing comment\n"
+                       "unix_sock_ro_perms = \"0770\"\n"
+                       "unix_sock_rw_perms = '0700'\n"
+                       "max_clients = 10\n"
+                       "max_workers=3\n"
+                       "keepalive_interval = -1\n"
+                       "keepalive_count = 0\n"
+                       "log_level = 1\n"
+                       "log_outputs = \"1:stderr\"\n"
+                       "config_sync_ms = 0\n"
+                       "listen_addr = \"0.0.0.0\"\n"
+                       "access_drivers = [ \"polkit\", \"none\" ]\n";
     g_assert_true(vrt_config_parse(&cfg, "t.conf", text, &err));
     g_assert_no_error(err);
     g_assert_cmpstr(cfg.unix_sock_dir, ==, "/tmp/x");

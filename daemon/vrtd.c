@@ -110,8 +110,7 @@ emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t
 }
 
 void
-vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int event,
-                          int detail)
+vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int event, int detail)
 {
     remote_domain_event_callback_lifecycle_msg msg = { 0 };
     msg.msg.dom.name = (char *)dom_name;
@@ -145,8 +144,8 @@ qemu_version_cached(VrtDaemon *daemon)
     if (stat(daemon->emulator, &st) < 0)
         return 0;
     g_autofree char *cache = g_build_filename(daemon->run_dir, "qemu-version", NULL);
-    g_autofree char *key = g_strdup_printf("%s %lld %lld", daemon->emulator, (long long)st.st_size,
-                                           (long long)st.st_mtime);
+    g_autofree char *key =
+        g_strdup_printf("%s %lld %lld", daemon->emulator, (long long)st.st_size, (long long)st.st_mtime);
     g_autofree char *text = NULL;
     if (g_file_get_contents(cache, &text, NULL, NULL)) {
         char *sp = strrchr(text, ' ');
@@ -243,7 +242,8 @@ open_sockets(VrtDaemon *daemon, GError **error)
     if (daemon->cfg.unix_sock_group) {
         struct group *gr = getgrnam(daemon->cfg.unix_sock_group);
         if (!gr) {
-            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "unix_sock_group: no group named '%s'", daemon->cfg.unix_sock_group);
+            vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "unix_sock_group: no group named '%s'",
+                          daemon->cfg.unix_sock_group);
             return false;
         }
         gid = gr->gr_gid;
@@ -330,8 +330,10 @@ main(int argc, char **argv)
     gboolean daemonize = FALSE, version = FALSE;
     GOptionEntry entries[] = {
         { "root", 'r', 0, G_OPTION_ARG_FILENAME, &root, "Keep all state, sockets and logs under DIR", "DIR" },
-        { "config", 'f', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (default <root>/etc/vrt/vrtd.conf)", "FILE" },
-        { "host-root", 0, 0, G_OPTION_ARG_FILENAME, &host_root, "Read sysfs, /proc and /dev under DIR (a simulated host)", "DIR" },
+        { "config", 'f', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (default <root>/etc/vrt/vrtd.conf)",
+          "FILE" },
+        { "host-root", 0, 0, G_OPTION_ARG_FILENAME, &host_root,
+          "Read sysfs, /proc and /dev under DIR (a simulated host)", "DIR" },
         { "daemon", 'd', 0, G_OPTION_ARG_NONE, &daemonize, "Run in the background", NULL },
         { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
         { NULL },
@@ -416,8 +418,8 @@ main(int argc, char **argv)
     limits.max_client_requests = daemon->cfg.max_client_requests;
     limits.keepalive_interval = daemon->cfg.keepalive_interval;
     limits.keepalive_count = daemon->cfg.keepalive_count;
-    daemon->server = vrt_rpc_server_new(daemon->ctx, &limits, vrt_daemon_dispatch, on_client_connect,
-                                        on_client_close, daemon, &err);
+    daemon->server =
+        vrt_rpc_server_new(daemon->ctx, &limits, vrt_daemon_dispatch, on_client_connect, on_client_close, daemon, &err);
     if (!daemon->server)
         goto out;
     vrt_rpc_server_set_call_check(daemon->server, check_call, daemon);

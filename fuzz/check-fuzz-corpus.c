@@ -71,7 +71,8 @@ main(int argc, char **argv)
     }
     for (size_t i = 0; i < vrt_fuzz_n_seeds; i++) {
         if (!seen[i]) {
-            fprintf(stderr, "no seed for the %s of %s (%s): run protocol/gen_fuzz.py corpus "
+            fprintf(stderr,
+                    "no seed for the %s of %s (%s): run protocol/gen_fuzz.py corpus "
                     "protocol/remote_procs.tsv protocol/vrt_remote.x fuzz/corpus/protocol\n",
                     kind_name(vrt_fuzz_seeds[i].kind), vrt_fuzz_seeds[i].name, vrt_fuzz_seeds[i].type);
             failed = 1;

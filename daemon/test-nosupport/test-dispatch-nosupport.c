@@ -32,8 +32,8 @@ test_every_call_answers_no_support(void)
             events++;
             continue;
         }
-        g_autofree char *want = g_strdup_printf("this function is not supported by the connection driver: %s",
-                                                info->api);
+        g_autofree char *want =
+            g_strdup_printf("this function is not supported by the connection driver: %s", info->api);
         g_assert_cmpstr(err->message, ==, want);
         calls++;
     }

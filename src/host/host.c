@@ -14,10 +14,10 @@
 
 #define VRT_HOST_SIM_MARKER ".vrt-hostsim"
 #define VRT_HOST_SIM_NETLINK "run/vrt-hostsim/netlink.sock"
-#define VRT_HOST_ATTR_MAX (64 * 1024)   /* sysfs attributes fit in a page; be generous */
+#define VRT_HOST_ATTR_MAX (64 * 1024) /* sysfs attributes fit in a page; be generous */
 
 struct _VrtHost {
-    char *root;          /* without trailing slash; "" for "/" */
+    char *root; /* without trailing slash; "" for "/" */
     bool simulated;
     VrtNetlink *netlink;
     VrtHostFaultFunc fault_func;

@@ -18,10 +18,10 @@
 
 #include "util/error.h"
 
-#define VRT_NETLINK_RETRIES 6            /* attempts on EBUSY/EAGAIN */
-#define VRT_NETLINK_RETRY_DELAY_US 5000  /* doubled after each attempt */
+#define VRT_NETLINK_RETRIES 6 /* attempts on EBUSY/EAGAIN */
+#define VRT_NETLINK_RETRY_DELAY_US 5000 /* doubled after each attempt */
 #define VRT_NETLINK_RECV_MIN 16384
-#define VRT_NETLINK_RECV_MAX (4 * 1024 * 1024)  /* a PF with hundreds of VFs stays far below */
+#define VRT_NETLINK_RECV_MAX (4 * 1024 * 1024) /* a PF with hundreds of VFs stays far below */
 #define VRT_NETLINK_TIMEOUT_S 5
 
 typedef struct {
@@ -32,7 +32,7 @@ typedef struct {
 struct _VrtNetlink {
     const VrtNetlinkBackend *backend;
     char *socket_path;
-    gint seq;   /* atomically incremented: one VrtNetlink serves many threads */
+    gint seq; /* atomically incremented: one VrtNetlink serves many threads */
 };
 
 static int
@@ -311,8 +311,7 @@ decode_vf_info(const guint8 *data, gsize len, VrtVfInfo *info, guint *fields)
             *fields |= VRT_VF_FIELD_TRUST;
             break;
         }
-        default:
-            break;
+        default: break;
         }
     }
     return index;
@@ -367,8 +366,8 @@ vrt_netlink_decode_vf(const guint8 *buf, gsize len, guint vf, VrtVfInfo *info, G
 }
 
 bool
-vrt_netlink_decode_setlink_vf(const guint8 *buf, gsize len, char **ifname, guint *vf, VrtVfInfo *info,
-                              guint *fields, GError **error)
+vrt_netlink_decode_setlink_vf(const guint8 *buf, gsize len, char **ifname, guint *vf, VrtVfInfo *info, guint *fields,
+                              GError **error)
 {
     AttrIter it, list;
     guint16 type;
@@ -523,8 +522,7 @@ vrt_netlink_get_vf(VrtNetlink *nl, const char *pf_ifname, guint vf, VrtVfInfo *i
 }
 
 bool
-vrt_netlink_set_vf(VrtNetlink *nl, const char *pf_ifname, guint vf, const VrtVfInfo *info, guint fields,
-                   GError **error)
+vrt_netlink_set_vf(VrtNetlink *nl, const char *pf_ifname, guint vf, const VrtVfInfo *info, guint fields, GError **error)
 {
     g_autoptr(GByteArray) req = vrt_netlink_encode_setlink_vf(0, pf_ifname, vf, info, fields);
     int rc = transact_retry(nl, req, NULL, error);
@@ -557,7 +555,8 @@ vrt_netlink_encode_newaddr(guint32 seq, guint ifindex, int family, const guint8 
 {
     GByteArray *b = g_byte_array_new();
     struct nlmsghdr h = { .nlmsg_type = RTM_NEWADDR, .nlmsg_flags = NLM_F_MULTI, .nlmsg_seq = seq };
-    struct ifaddrmsg ifa = { .ifa_family = (guint8)family, .ifa_prefixlen = family == AF_INET ? 24 : 64,
+    struct ifaddrmsg ifa = { .ifa_family = (guint8)family,
+                             .ifa_prefixlen = family == AF_INET ? 24 : 64,
                              .ifa_index = ifindex };
 
     g_byte_array_append(b, (const guint8 *)&h, sizeof(h));

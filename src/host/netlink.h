@@ -17,7 +17,7 @@
 
 typedef struct {
     guint8 mac[VRT_MAC_LEN];
-    guint vlan;        /* 0 = none */
+    guint vlan; /* 0 = none */
     guint qos;
     bool spoofchk;
     bool trust;
@@ -26,7 +26,7 @@ typedef struct {
 /* Which fields of a VrtVfInfo a set call changes. */
 typedef enum {
     VRT_VF_FIELD_MAC = 1 << 0,
-    VRT_VF_FIELD_VLAN = 1 << 1,      /* vlan and qos */
+    VRT_VF_FIELD_VLAN = 1 << 1, /* vlan and qos */
     VRT_VF_FIELD_SPOOFCHK = 1 << 2,
     VRT_VF_FIELD_TRUST = 1 << 3,
 } VrtVfField;

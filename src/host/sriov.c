@@ -15,9 +15,9 @@ static const struct {
     const char *pf;
     const char *vf;
 } vf_drivers[] = {
-    { "ixgbe", "ixgbevf" }, { "igb", "igbvf" },   { "i40e", "iavf" },           { "ice", "iavf" },
-    { "ixgbevf", NULL },    { "mlx5_core", "mlx5_core" }, { "mlx4_core", "mlx4_core" },
-    { "bnxt_en", "bnxt_en" }, { "qede", "qede" },  { "enic", "enic" },
+    { "ixgbe", "ixgbevf" }, { "igb", "igbvf" },           { "i40e", "iavf" },           { "ice", "iavf" },
+    { "ixgbevf", NULL },    { "mlx5_core", "mlx5_core" }, { "mlx4_core", "mlx4_core" }, { "bnxt_en", "bnxt_en" },
+    { "qede", "qede" },     { "enic", "enic" },
 };
 
 const char *
@@ -155,8 +155,7 @@ vrt_sriov_pf_netdev(VrtHost *host, const VrtPciAddr *pf, GError **error)
         return NULL;
     if (names->len == 0) {
         g_autofree char *s = vrt_pci_addr_format(pf);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PF %s has no network interface (is its driver loaded?)",
-                      s);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PF %s has no network interface (is its driver loaded?)", s);
         return NULL;
     }
     return g_strdup(names->pdata[0]);

@@ -29,5 +29,4 @@ const char *vrt_sriov_vf_driver_for(const char *pf_driver);
 
 /* A VF's admin settings held by its PF. */
 bool vrt_sriov_get_vf_config(VrtHost *host, const VrtPciAddr *vf, VrtVfInfo *info, GError **error);
-bool vrt_sriov_set_vf_config(VrtHost *host, const VrtPciAddr *vf, const VrtVfInfo *info, guint fields,
-                             GError **error);
+bool vrt_sriov_set_vf_config(VrtHost *host, const VrtPciAddr *vf, const VrtVfInfo *info, guint fields, GError **error);

@@ -25,12 +25,15 @@ test_pci_addr(void)
         const char *in;
         const char *out;
     } good[] = {
-        { "0000:06:10.0", "0000:06:10.0" }, { "06:10.1", "0000:06:10.1" }, { "ffff:ff:1f.7", "ffff:ff:1f.7" },
+        { "0000:06:10.0", "0000:06:10.0" },
+        { "06:10.1", "0000:06:10.1" },
+        { "ffff:ff:1f.7", "ffff:ff:1f.7" },
         { "0000:0A:1F.3", "0000:0a:1f.3" },
     };
-    static const char *const bad[] = { "", "06:10", "0000:06:20.0", "0000:06:10.8", "0000:06:10.0x",
-                                       "00000:06:10.0", "0000:100:10.0", "xyz", "0000:06:10.", ":06:10.0",
-                                       "0000:06::10.0", "0000:06:10.00" };
+    static const char *const bad[] = {
+        "",    "06:10",       "0000:06:20.0", "0000:06:10.8",  "0000:06:10.0x", "00000:06:10.0", "0000:100:10.0",
+        "xyz", "0000:06:10.", ":06:10.0",     "0000:06::10.0", "0000:06:10.00"
+    };
 
     for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
         VrtPciAddr a;
@@ -82,8 +85,9 @@ test_mac(void)
 static void
 test_netlink_setlink_roundtrip(void)
 {
-    VrtVfInfo in = { .mac = { 0x52, 0x54, 0, 0xaa, 0xbb, 0xcc }, .vlan = 42, .qos = 3, .spoofchk = true,
-                     .trust = true };
+    VrtVfInfo in = {
+        .mac = { 0x52, 0x54, 0, 0xaa, 0xbb, 0xcc }, .vlan = 42, .qos = 3, .spoofchk = true, .trust = true
+    };
     guint all = VRT_VF_FIELD_MAC | VRT_VF_FIELD_VLAN | VRT_VF_FIELD_SPOOFCHK | VRT_VF_FIELD_TRUST;
     guint sets[] = { VRT_VF_FIELD_MAC, VRT_VF_FIELD_VLAN, VRT_VF_FIELD_MAC | VRT_VF_FIELD_VLAN, all };
 
@@ -120,7 +124,8 @@ test_netlink_setlink_roundtrip(void)
 static void
 test_netlink_newlink_decode(void)
 {
-    VrtVfInfo vfs[3] = { { .vlan = 1 }, { .mac = { 2, 0, 0, 0, 0, 1 }, .vlan = 100, .spoofchk = true },
+    VrtVfInfo vfs[3] = { { .vlan = 1 },
+                         { .mac = { 2, 0, 0, 0, 0, 1 }, .vlan = 100, .spoofchk = true },
                          { .vlan = 7, .trust = true } };
     g_autoptr(GByteArray) msg = vrt_netlink_encode_newlink(9, "ens1f0", vfs, 3);
     g_autoptr(GError) err = NULL;
@@ -351,7 +356,6 @@ test_netlink_kernel(void)
     g_assert_nonnull(strstr(err->message, g_strerror(ENODEV)));
 }
 
-
 /* An address dump: the RTM_NEWADDR messages of one interface are counted,
  * others' are not, NLMSG_DONE ends it, an error or a cut message fails. */
 static void
@@ -411,7 +415,6 @@ test_netlink_kernel_addrs(void)
     g_assert_cmpuint(count, >=, 1);
 }
 
-
 /* Host facts come from the files under the root: CPU count from the
  * kernel's online list, else cpuinfo's processors; nothing found says 0 or 1,
  * as the daemon answered before it read them under the root. */
@@ -440,8 +443,10 @@ test_host_info(void)
     g_assert_cmpint(g_mkdir_with_parents(cpudir, 0755), ==, 0);
     g_assert_cmpint(g_mkdir_with_parents(etc, 0755), ==, 0);
     g_assert_true(g_file_set_contents(meminfo, "MemTotal:       1000 kB\nMemFree:         250 kB\n", -1, NULL));
-    g_assert_true(g_file_set_contents(cpuinfo, "processor\t: 0\ncpu MHz\t\t: 999.9\n\n"
-                                               "processor\t: 1\ncpu MHz\t\t: 999.9\n\n", -1, NULL));
+    g_assert_true(g_file_set_contents(cpuinfo,
+                                      "processor\t: 0\ncpu MHz\t\t: 999.9\n\n"
+                                      "processor\t: 1\ncpu MHz\t\t: 999.9\n\n",
+                                      -1, NULL));
     g_assert_cmpuint(vrt_host_meminfo_kib(host, "MemTotal"), ==, 1000);
     g_assert_cmpuint(vrt_host_meminfo_kib(host, "MemFree"), ==, 250);
     g_assert_cmpuint(vrt_host_meminfo_kib(host, "Mem"), ==, 0);
@@ -451,7 +456,7 @@ test_host_info(void)
 
     g_assert_true(g_file_set_contents(online, "0-3,8,10-11\n", -1, NULL));
     g_assert_cmpuint(vrt_host_cpus_online(host), ==, 7);
-    g_assert_true(g_file_set_contents(online, "3-1\n", -1, NULL));   /* malformed: cpuinfo decides */
+    g_assert_true(g_file_set_contents(online, "3-1\n", -1, NULL)); /* malformed: cpuinfo decides */
     g_assert_cmpuint(vrt_host_cpus_online(host), ==, 2);
 
     g_assert_true(g_file_set_contents(machine_id, "00112233445566778899aabbccddeeff\n", -1, NULL));

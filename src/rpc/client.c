@@ -23,13 +23,13 @@ typedef struct {
 
 struct _VrtRpcClient {
     int fd;
-    int wake[2];             /* pipe to stop the reader */
+    int wake[2]; /* pipe to stop the reader */
     GThread *reader;
     GMutex lock;
     GCond cond;
     GMutex write_lock;
     guint32 serial;
-    GHashTable *pending;     /* serial -> VrtPendingCall* (owned by the caller) */
+    GHashTable *pending; /* serial -> VrtPendingCall* (owned by the caller) */
     bool closed;
     char *close_reason;
     VrtRpcEventFunc event_func;
@@ -266,13 +266,14 @@ vrt_rpc_client_is_open(VrtRpcClient *client)
 }
 
 bool
-vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
-                    void *ret, GError **error)
+vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
+                    GError **error)
 {
     VrtPendingCall pc = { 0 };
     g_mutex_lock(&client->lock);
     if (client->closed) {
-        vrt_error_set(error, VIR_ERR_RPC, "%s", client->close_reason ? client->close_reason : "client socket is closed");
+        vrt_error_set(error, VIR_ERR_RPC, "%s",
+                      client->close_reason ? client->close_reason : "client socket is closed");
         g_mutex_unlock(&client->lock);
         return false;
     }

@@ -30,5 +30,5 @@ bool vrt_rpc_client_is_open(VrtRpcClient *client);
 /* One call of the remote program. args_filter/args and ret_filter/ret describe
  * the payloads (ret is zeroed and filled; free it with xdr_free). An error
  * reply becomes *error with the server's code and message. */
-bool vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args,
-                         xdrproc_t ret_filter, void *ret, GError **error);
+bool vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
+                         void *ret, GError **error);

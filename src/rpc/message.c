@@ -12,13 +12,13 @@ vrt_message_decode_length(const guint8 buf[4], guint32 *total, GError **error)
 {
     guint32 len = ((guint32)buf[0] << 24) | ((guint32)buf[1] << 16) | ((guint32)buf[2] << 8) | buf[3];
     if (len < VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE) {
-        vrt_error_set(error, VIR_ERR_RPC, "packet %u bytes received from client too small, want %u",
-                      len, VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE);
+        vrt_error_set(error, VIR_ERR_RPC, "packet %u bytes received from client too small, want %u", len,
+                      VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE);
         return false;
     }
     if (len > VRT_MESSAGE_MAX + VRT_MESSAGE_LEN_SIZE) {
-        vrt_error_set(error, VIR_ERR_RPC, "packet %u bytes received from client too large, want %u",
-                      len, VRT_MESSAGE_MAX + VRT_MESSAGE_LEN_SIZE);
+        vrt_error_set(error, VIR_ERR_RPC, "packet %u bytes received from client too large, want %u", len,
+                      VRT_MESSAGE_MAX + VRT_MESSAGE_LEN_SIZE);
         return false;
     }
     *total = len;
@@ -112,8 +112,8 @@ vrt_message_encode(const vrt_net_header *hdr, xdrproc_t filter, const void *obj,
         gsize need = VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE + payload;
 
         if (payload > VRT_MESSAGE_MAX || need > VRT_MESSAGE_MAX + VRT_MESSAGE_LEN_SIZE) {
-            vrt_error_set(error, VIR_ERR_RPC, "message of %zu bytes is larger than the protocol allows (%u)",
-                          need, VRT_MESSAGE_MAX);
+            vrt_error_set(error, VIR_ERR_RPC, "message of %zu bytes is larger than the protocol allows (%u)", need,
+                          VRT_MESSAGE_MAX);
             return NULL;
         }
         if (need > ENCODE_FIRST_GUESS)

@@ -63,13 +63,13 @@ typedef struct {
     VrtRpcServer *server;
     int fd;
     bool readonly;
-    char *path;      /* unlinked at shutdown when we created it */
+    char *path; /* unlinked at shutdown when we created it */
     GSource *source;
 } VrtListener;
 
 struct _VrtServerClient {
     gint ref;
-    VrtRpcServer *server;    /* valid while !detached */
+    VrtRpcServer *server; /* valid while !detached */
     GMainContext *ctx;
     int fd;
     bool readonly;
@@ -78,26 +78,26 @@ struct _VrtServerClient {
     gid_t gid;
 
     /* I/O thread only */
-    GByteArray *inbuf;       /* received bytes not yet handled as frames */
-    bool inbuf_big;          /* inbuf grew past INBUF_KEEP */
-    GSource *in_source;      /* NULL while the client is not read */
+    GByteArray *inbuf; /* received bytes not yet handled as frames */
+    bool inbuf_big; /* inbuf grew past INBUF_KEEP */
+    GSource *in_source; /* NULL while the client is not read */
     bool ka_enabled;
     gint64 last_rx;
     guint ka_unanswered;
 
     /* under lock */
     GMutex lock;
-    GQueue out;              /* GBytes* */
+    GQueue out; /* GBytes* */
     gsize out_off;
-    gsize out_cost;          /* heap cost of out (frame_cost) */
-    gsize in_cost;           /* heap cost of this client's calls not yet freed */
+    gsize out_cost; /* heap cost of out (frame_cost) */
+    gsize in_cost; /* heap cost of this client's calls not yet freed */
     GSource *out_source;
     bool closed;
-    bool dropped;            /* refused an event; being closed on the I/O thread */
-    bool read_paused;        /* set by the I/O thread when it stops reading */
-    GSource *wake_source;    /* an idle source that reads again, when queued */
+    bool dropped; /* refused an event; being closed on the I/O thread */
+    bool read_paused; /* set by the I/O thread when it stops reading */
+    GSource *wake_source; /* an idle source that reads again, when queued */
     guint inflight;
-    GQueue pending;          /* VrtCall* waiting for a worker slot */
+    GQueue pending; /* VrtCall* waiting for a worker slot */
 
     gpointer data;
     GDestroyNotify data_destroy;
@@ -109,7 +109,7 @@ struct _VrtCall {
     const VrtProcInfo *info;
     guint8 *frame;
     gsize len;
-    gsize cost;              /* heap cost charged to the client and server */
+    gsize cost; /* heap cost charged to the client and server */
 };
 
 struct _VrtRpcServer {
@@ -118,7 +118,7 @@ struct _VrtRpcServer {
     GThreadPool *pool;
     GMutex lock;
     GPtrArray *listeners;
-    GHashTable *clients;     /* VrtServerClient* -> itself (holds a ref) */
+    GHashTable *clients; /* VrtServerClient* -> itself (holds a ref) */
     VrtDispatch dispatch;
     VrtClientHook on_connect;
     VrtClientHook on_close;
@@ -127,11 +127,11 @@ struct _VrtRpcServer {
     gpointer check_data;
     GSource *keepalive_source;
     gint stopping;
-    bool accept_paused;      /* I/O thread: listeners unwatched at max_clients */
-    gsize queued;            /* atomic: the sum of all clients' charges */
-    gint waiting;            /* atomic: a client stopped for the server's total */
-    GMutex wake_lock;        /* a leaf lock for wake_source */
-    GSource *wake_source;    /* reads waiting clients again once below max_queued */
+    bool accept_paused; /* I/O thread: listeners unwatched at max_clients */
+    gsize queued; /* atomic: the sum of all clients' charges */
+    gint waiting; /* atomic: a client stopped for the server's total */
+    GMutex wake_lock; /* a leaf lock for wake_source */
+    GSource *wake_source; /* reads waiting clients again once below max_queued */
 };
 
 static void client_close_now(VrtServerClient *client);
@@ -1003,8 +1003,7 @@ listener_add(VrtRpcServer *server, int fd, const char *path, bool readonly)
 }
 
 bool
-vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid_t gid, bool readonly,
-                        GError **error)
+vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid_t gid, bool readonly, GError **error)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -1108,8 +1107,8 @@ on_keepalive_tick(gpointer opaque)
 /* ---- server ---- */
 
 VrtRpcServer *
-vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispatch dispatch,
-                   VrtClientHook on_connect, VrtClientHook on_close, gpointer data, GError **error)
+vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispatch dispatch, VrtClientHook on_connect,
+                   VrtClientHook on_close, gpointer data, GError **error)
 {
     g_autoptr(GError) local = NULL;
     VrtRpcServer *server = g_new0(VrtRpcServer, 1);
@@ -1163,13 +1162,11 @@ bool
 vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **error)
 {
     switch (vrt_proc_readonly_verdict(info, args)) {
-    case VRT_PROC_RO_ALLOWED:
-        return true;
+    case VRT_PROC_RO_ALLOWED: return true;
     case VRT_PROC_RO_DENIED_SECRET:
         vrt_error_set(error, VIR_ERR_OPERATION_DENIED, "%s with secure flag", info->api);
         return false;
-    case VRT_PROC_RO_DENIED_WRITE:
-        break;
+    case VRT_PROC_RO_DENIED_WRITE: break;
     }
     vrt_error_set(error, VIR_ERR_OPERATION_DENIED, "read only access prevents %s", info->api);
     return false;

@@ -38,10 +38,10 @@ typedef bool (*VrtDispatch)(VrtCall *call, const VrtProcInfo *info, void *args, 
 
 /* Limits, named where they are set; the daemon fills them from its config. */
 typedef struct {
-    guint max_clients;          /* connections at once (default 5000) */
-    guint max_workers;          /* worker threads (default 20) */
-    guint max_client_requests;  /* calls of one client in the workers at once (default 5) */
-    guint max_queued_requests;  /* further calls of one client held before reading stops (default 1000) */
+    guint max_clients; /* connections at once (default 5000) */
+    guint max_workers; /* worker threads (default 20) */
+    guint max_client_requests; /* calls of one client in the workers at once (default 5) */
+    guint max_queued_requests; /* further calls of one client held before reading stops (default 1000) */
     /* Heap bytes one client's queued replies and held calls may cost before
      * vrtd stops reading it (default 1 MiB); what a queued message really
      * costs is counted (buffer, allocator headers, list node), not its size
@@ -54,8 +54,8 @@ typedef struct {
      * anything queued stops being read until that is written or the total
      * falls below again. */
     gsize max_queued;
-    int keepalive_interval;     /* seconds between PINGs to an idle client; <= 0 disables */
-    guint keepalive_count;      /* unanswered PINGs before the client is dropped */
+    int keepalive_interval; /* seconds between PINGs to an idle client; <= 0 disables */
+    guint keepalive_count; /* unanswered PINGs before the client is dropped */
 } VrtRpcServerLimits;
 
 void vrt_rpc_server_limits_init(VrtRpcServerLimits *limits);
@@ -65,8 +65,7 @@ void vrt_rpc_server_limits_init(VrtRpcServerLimits *limits);
 typedef void (*VrtClientHook)(VrtServerClient *client, gpointer data);
 
 VrtRpcServer *vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispatch dispatch,
-                                 VrtClientHook on_connect, VrtClientHook on_close, gpointer data,
-                                 GError **error);
+                                 VrtClientHook on_connect, VrtClientHook on_close, gpointer data, GError **error);
 /* Stops accepting, waits for calls in flight, flushes replies, closes all. */
 void vrt_rpc_server_free(VrtRpcServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtRpcServer, vrt_rpc_server_free)
@@ -77,8 +76,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtRpcServer, vrt_rpc_server_free)
 
 /* Listens on a UNIX socket at path with mode and group (gid -1: unchanged).
  * An existing stale socket file is replaced. */
-bool vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid_t gid,
-                             bool readonly, GError **error);
+bool vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid_t gid, bool readonly,
+                             GError **error);
 /* Serves an already listening socket (systemd socket activation). */
 bool vrt_rpc_server_add_fd(VrtRpcServer *server, int fd, bool readonly, GError **error);
 /* Stops accepting new connections (first step of a shutdown). */
@@ -107,8 +106,7 @@ VrtServerClient *vrt_call_get_client(VrtCall *call);
 /* Runs before every call's handler (on the thread that will run it), with
  * the decoded arguments (NULL for a procedure without); false with *error
  * refuses the call (e.g. "connection not open"). */
-typedef bool (*VrtCallCheck)(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer data,
-                             GError **error);
+typedef bool (*VrtCallCheck)(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer data, GError **error);
 void vrt_rpc_server_set_call_check(VrtRpcServer *server, VrtCallCheck check, gpointer data);
 
 /* Whether a read-only connection may make info's call (args: its decoded

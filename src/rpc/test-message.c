@@ -69,7 +69,7 @@ test_bad_lengths(void)
 {
     guint8 small[4] = { 0, 0, 0, 27 };
     guint8 big[4] = { 0x01, 0x00, 0x00, 0x05 }; /* 16 MiB + 5 */
-    guint8 ok[4] = { 0x01, 0x00, 0x00, 0x04 };  /* exactly the maximum */
+    guint8 ok[4] = { 0x01, 0x00, 0x00, 0x04 }; /* exactly the maximum */
     guint32 total;
     g_autoptr(GError) e1 = NULL;
     g_autoptr(GError) e2 = NULL;
@@ -91,13 +91,15 @@ test_bad_payloads(void)
     /* Truncated: the string's length says more than the frame holds. */
     remote_domain_lookup_by_name_args out = { 0 };
     g_autoptr(GError) e1 = NULL;
-    g_assert_false(vrt_message_decode_payload(buf, len - 4, (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &out, &e1));
+    g_assert_false(
+        vrt_message_decode_payload(buf, len - 4, (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &out, &e1));
     g_assert_error(e1, VRT_ERROR, VIR_ERR_RPC);
     /* Trailing bytes after a complete payload. */
     g_autofree guint8 *longer = g_malloc0(len + 8);
     memcpy(longer, buf, len);
     g_autoptr(GError) e2 = NULL;
-    g_assert_false(vrt_message_decode_payload(longer, len + 8, (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &out, &e2));
+    g_assert_false(
+        vrt_message_decode_payload(longer, len + 8, (xdrproc_t)xdr_remote_domain_lookup_by_name_args, &out, &e2));
     g_assert_nonnull(strstr(e2->message, "trailing"));
     /* A string length far beyond the protocol's limit. */
     g_autofree guint8 *huge = g_memdup2(buf, len);

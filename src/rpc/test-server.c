@@ -80,9 +80,7 @@ dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError *
     case VRT_PROC_CONNECT_GET_HOSTNAME: return handle_connect_get_hostname(call, ret, error);
     case VRT_PROC_CONNECT_GET_CAPABILITIES: return handle_connect_get_capabilities(call, ret, error);
     case VRT_PROC_CONNECT_NUM_OF_NETWORKS: return handle_connect_num_of_networks(call, ret, error);
-    default:
-        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", info->api);
-        return false;
+    default: vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", info->api); return false;
     }
 }
 
@@ -111,7 +109,7 @@ typedef struct {
     char *dir;
     char *path;
     GMutex lock;
-    GPtrArray *clients;      /* VrtServerClient* connected, for events */
+    GPtrArray *clients; /* VrtServerClient* connected, for events */
 } Fixture;
 
 static void
@@ -221,7 +219,8 @@ client_connect(Fixture *f)
 static GBytes *
 call_frame(guint32 prog, int proc, int type, guint32 serial)
 {
-    vrt_net_header hdr = { prog, prog == VRT_REMOTE_PROGRAM ? VRT_REMOTE_VERSION : VRT_KEEPALIVE_VERSION, proc, type,
+    vrt_net_header hdr = { prog,   prog == VRT_REMOTE_PROGRAM ? VRT_REMOTE_VERSION : VRT_KEEPALIVE_VERSION,
+                           proc,   type,
                            serial, VRT_NET_OK };
     g_autoptr(GError) err = NULL;
     GBytes *b = vrt_message_encode(&hdr, NULL, NULL, &err);
@@ -419,9 +418,9 @@ test_keepalive_under_load(void)
 typedef struct {
     int fd;
     int proc;
-    guint32 calls;           /* to send, from serial 1 */
+    guint32 calls; /* to send, from serial 1 */
     GThread *thread;
-    int send_errno;          /* why sending stopped early (the server closed) */
+    int send_errno; /* why sending stopped early (the server closed) */
 } Flooder;
 
 static gpointer
@@ -526,8 +525,8 @@ test_client_that_does_not_read_stops_being_read(void)
         Settle s = { f.server, 0, 0 };
         g_assert_true(wait_until(queued_settled, &s));
         gsize queued = vrt_rpc_server_queued_bytes(f.server);
-        g_test_message("%s flood: %zu bytes queued (client limit %zu)", k == 0 ? "worker" : "I/O thread",
-                       queued, limits.max_client_queued);
+        g_test_message("%s flood: %zu bytes queued (client limit %zu)", k == 0 ? "worker" : "I/O thread", queued,
+                       limits.max_client_queued);
         /* The limit, for held calls and for replies (no call goes to a
          * worker past it), and the replies of the calls in the workers
          * (max_client_requests) and one more. */

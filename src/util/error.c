@@ -6,7 +6,10 @@
 
 #include <string.h>
 
+/* The quark's name is stringified as written. */
+/* clang-format off */
 G_DEFINE_QUARK(vrt-error-quark, vrt_error)
+/* clang-format on */
 
 const char *
 vrt_error_code_prefix(int code)

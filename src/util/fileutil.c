@@ -30,8 +30,8 @@
 typedef struct {
     GCond cond;
     guint64 started; /* dir fsyncs begun */
-    guint64 done;    /* the last one ended (they run one at a time) */
-    guint64 failed;  /* the last one that failed, 0 if none did */
+    guint64 done; /* the last one ended (they run one at a time) */
+    guint64 failed; /* the last one that failed, 0 if none did */
     int failed_errno;
     bool syncing;
 } DirSync;
@@ -205,8 +205,7 @@ vrt_file_read(const char *path, char **contents, gsize *len, GError **error)
 {
     g_autoptr(GError) local = NULL;
     if (!g_file_get_contents(path, contents, len, &local)) {
-        int code = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? VIR_ERR_OPEN_FAILED
-                                                                              : VIR_ERR_READ_FAILED;
+        int code = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? VIR_ERR_OPEN_FAILED : VIR_ERR_READ_FAILED;
         vrt_error_set(error, code, "%s", local->message);
         return false;
     }

@@ -20,11 +20,11 @@ struct _VrtStateSync {
     guint delay_ms;
     GMutex lock;
     GCond cond;
-    GHashTable *pending;  /* path -> whether a flushed version was replaced or removed
+    GHashTable *pending; /* path -> whether a flushed version was replaced or removed
                            * since the last flush began (else the file is new) */
     GHashTable *flushing; /* path -> NULL: taken by the flush under way */
     gint64 first_pending; /* monotonic time of the oldest pending write */
-    guint64 flushes;      /* flushes completed */
+    guint64 flushes; /* flushes completed */
     bool flush_now;
     bool stopping;
     GThread *thread;
@@ -159,8 +159,7 @@ vrt_state_sync_free(VrtStateSync *s)
 }
 
 bool
-vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize len, mode_t mode,
-                     GError **error)
+vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize len, mode_t mode, GError **error)
 {
     g_autofree char *prev = NULL;
     bool ok;
@@ -252,8 +251,7 @@ vrt_state_sync_recover(const char *path, bool (*usable)(const char *path, gpoint
         unlink(prev);
         return true;
     }
-    g_warning("'%s' is missing or incomplete (a power loss before it was flushed); using its previous version",
-              path);
+    g_warning("'%s' is missing or incomplete (a power loss before it was flushed); using its previous version", path);
     if (rename(prev, path) < 0) {
         g_warning("cannot restore '%s' from '%s': %s", path, prev, g_strerror(errno));
         return false;

@@ -25,8 +25,7 @@ VrtStateSync *vrt_state_sync_new(guint delay_ms);
 /* Flushes what is pending, then stops the thread. */
 void vrt_state_sync_free(VrtStateSync *s);
 
-bool vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize len, mode_t mode,
-                          GError **error);
+bool vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize len, mode_t mode, GError **error);
 /* Removes path (and its .prev); a missing file is not an error. */
 bool vrt_state_sync_remove(VrtStateSync *s, const char *path, GError **error);
 /* Returns once every write and removal made before the call is on disk. */

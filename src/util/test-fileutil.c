@@ -41,9 +41,9 @@ typedef struct {
     GMutex lock;
     const char *dir;
     bool removing;
-    GPtrArray *seen;  /* per fsync: a GHashTable of the names present as it began */
-    GArray *ended;    /* per fsync: whether it has returned */
-    guint in_flight;  /* fsyncs begun and not yet ended */
+    GPtrArray *seen; /* per fsync: a GHashTable of the names present as it began */
+    GArray *ended; /* per fsync: whether it has returned */
+    guint in_flight; /* fsyncs begun and not yet ended */
     guint max_in_flight;
 } Syncs;
 

@@ -75,8 +75,8 @@ run_child(const char *path, const char *ci, int *status)
     char *out = NULL;
 
     env = ci ? g_environ_setenv(env, "CI", ci, TRUE) : g_environ_unsetenv(env, "CI");
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, status,
-                               &err));
+    g_assert_true(
+        g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, status, &err));
     g_assert_no_error(err);
     return out;
 }

@@ -15,7 +15,6 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
-
 bool
 vrt_test_in_ci(void)
 {

@@ -80,8 +80,7 @@ vrt_caps_free(VrtCaps *caps)
 }
 
 VrtCapsGuest *
-vrt_caps_add_guest(VrtCaps *caps, const char *os_type, const char *arch, guint wordsize,
-                   const char *emulator)
+vrt_caps_add_guest(VrtCaps *caps, const char *os_type, const char *arch, guint wordsize, const char *emulator)
 {
     VrtCapsGuest *g = g_new0(VrtCapsGuest, 1);
 
@@ -118,8 +117,7 @@ vrt_caps_add_cell(VrtCaps *caps, guint id, guint64 memory_kib)
 }
 
 void
-vrt_caps_cell_add_cpu(VrtCapsCell *cell, guint id, guint socket_id, guint die_id, guint core_id,
-                      const char *siblings)
+vrt_caps_cell_add_cpu(VrtCapsCell *cell, guint id, guint socket_id, guint die_id, guint core_id, const char *siblings)
 {
     VrtCapsCpu *c = g_new0(VrtCapsCpu, 1);
 
@@ -131,8 +129,7 @@ vrt_caps_cell_add_cpu(VrtCapsCell *cell, guint id, guint socket_id, guint die_id
     g_ptr_array_add(cell->cpus, c);
 }
 
-static void G_GNUC_PRINTF(3, 4)
-line(GString *buf, guint indent, const char *fmt, ...)
+static void G_GNUC_PRINTF(3, 4) line(GString *buf, guint indent, const char *fmt, ...)
 {
     va_list ap;
 
@@ -180,8 +177,8 @@ format_cell(GString *buf, const VrtCapsCell *cell)
         for (guint i = 0; i < cell->cpus->len; i++) {
             const VrtCapsCpu *c = cell->cpus->pdata[i];
             g_autofree char *sib = c->siblings ? g_strdup(c->siblings) : g_strdup_printf("%u", c->id);
-            line(buf, 6, "<cpu id='%u' socket_id='%u' die_id='%u' core_id='%u' siblings='%s'/>", c->id,
-                 c->socket_id, c->die_id, c->core_id, sib);
+            line(buf, 6, "<cpu id='%u' socket_id='%u' die_id='%u' core_id='%u' siblings='%s'/>", c->id, c->socket_id,
+                 c->die_id, c->core_id, sib);
         }
         line(buf, 5, "</cpus>");
     }

@@ -11,51 +11,51 @@
 #include <stdbool.h>
 
 typedef struct {
-    char *name;              /* "pc-q35-7.2" or an alias like "q35" */
-    char *canonical;         /* for an alias: the machine it stands for; NULL */
-    guint max_cpus;          /* 0 = not written */
+    char *name; /* "pc-q35-7.2" or an alias like "q35" */
+    char *canonical; /* for an alias: the machine it stands for; NULL */
+    guint max_cpus; /* 0 = not written */
     bool deprecated;
 } VrtCapsMachine;
 
 typedef struct {
     guint id;
     guint socket_id, die_id, core_id;
-    char *siblings;          /* "0,4"; NULL = just the id */
+    char *siblings; /* "0,4"; NULL = just the id */
 } VrtCapsCpu;
 
 typedef struct {
     guint id;
-    guint64 memory_kib;      /* 0 = not written */
-    GPtrArray *cpus;         /* VrtCapsCpu* */
+    guint64 memory_kib; /* 0 = not written */
+    GPtrArray *cpus; /* VrtCapsCpu* */
 } VrtCapsCell;
 
 typedef struct {
-    char *os_type;           /* "hvm" */
-    char *arch;              /* "x86_64" */
-    guint wordsize;          /* 64 */
-    char *emulator;          /* "/usr/bin/qemu-system-x86_64" */
-    GPtrArray *machines;     /* VrtCapsMachine* */
-    bool domain_qemu;        /* <domain type='qemu'/> */
-    bool domain_kvm;         /* <domain type='kvm'/> (when /dev/kvm is usable) */
+    char *os_type; /* "hvm" */
+    char *arch; /* "x86_64" */
+    guint wordsize; /* 64 */
+    char *emulator; /* "/usr/bin/qemu-system-x86_64" */
+    GPtrArray *machines; /* VrtCapsMachine* */
+    bool domain_qemu; /* <domain type='qemu'/> */
+    bool domain_kvm; /* <domain type='kvm'/> (when /dev/kvm is usable) */
 } VrtCapsGuest;
 
 typedef struct {
     guint8 host_uuid[16];
     bool host_uuid_set;
-    char *arch;              /* host arch, "x86_64" (required) */
-    char *cpu_vendor;        /* "Intel", "AMD"; NULL = omitted */
-    char *cpu_model;         /* libvirt CPU model name; NULL = omitted */
+    char *arch; /* host arch, "x86_64" (required) */
+    char *cpu_vendor; /* "Intel", "AMD"; NULL = omitted */
+    char *cpu_model; /* libvirt CPU model name; NULL = omitted */
     guint sockets, dies, cores, threads; /* 0 = no <topology> */
     GPtrArray *cpu_features; /* char* feature names ("vmx", ...) */
-    GArray *page_sizes_kib;  /* guint: 4, 2048, 1048576 */
-    guint64 memory_kib;      /* total; used for a single cell when cells is empty */
-    GPtrArray *cells;        /* VrtCapsCell*; empty = no <topology> unless memory_kib */
-    bool iommu;              /* <iommu support='yes|no'/> */
-    bool migration_live;     /* <migration_features><live/> */
+    GArray *page_sizes_kib; /* guint: 4, 2048, 1048576 */
+    guint64 memory_kib; /* total; used for a single cell when cells is empty */
+    GPtrArray *cells; /* VrtCapsCell*; empty = no <topology> unless memory_kib */
+    bool iommu; /* <iommu support='yes|no'/> */
+    bool migration_live; /* <migration_features><live/> */
     GPtrArray *uri_transports; /* char*: "tcp", "rdma" */
-    char *secmodel;          /* "none" */
-    char *secmodel_doi;      /* "0" */
-    GPtrArray *guests;       /* VrtCapsGuest* */
+    char *secmodel; /* "none" */
+    char *secmodel_doi; /* "0" */
+    GPtrArray *guests; /* VrtCapsGuest* */
 } VrtCaps;
 
 VrtCaps *vrt_caps_new(const char *host_arch);
@@ -63,15 +63,14 @@ void vrt_caps_free(VrtCaps *caps);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtCaps, vrt_caps_free)
 
 /* Adds and returns a guest (owned by caps). */
-VrtCapsGuest *vrt_caps_add_guest(VrtCaps *caps, const char *os_type, const char *arch,
-                                 guint wordsize, const char *emulator);
+VrtCapsGuest *vrt_caps_add_guest(VrtCaps *caps, const char *os_type, const char *arch, guint wordsize,
+                                 const char *emulator);
 /* Adds a machine type; canonical may be NULL. */
-void vrt_caps_guest_add_machine(VrtCapsGuest *guest, const char *name, const char *canonical,
-                                guint max_cpus);
+void vrt_caps_guest_add_machine(VrtCapsGuest *guest, const char *name, const char *canonical, guint max_cpus);
 /* Adds and returns a NUMA cell (owned by caps). */
 VrtCapsCell *vrt_caps_add_cell(VrtCaps *caps, guint id, guint64 memory_kib);
-void vrt_caps_cell_add_cpu(VrtCapsCell *cell, guint id, guint socket_id, guint die_id,
-                           guint core_id, const char *siblings);
+void vrt_caps_cell_add_cpu(VrtCapsCell *cell, guint id, guint socket_id, guint die_id, guint core_id,
+                           const char *siblings);
 
 /* libvirt's capabilities XML; fails (VIR_ERR_INTERNAL_ERROR) only when
  * required pieces are missing (host arch, a guest's os type/arch). */

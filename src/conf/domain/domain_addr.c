@@ -14,10 +14,10 @@
 #define PCI_SLOTS 32
 #define PCI_FUNCS 8
 #define PCI_FIRST_SLOT 1
-#define PC_PIIX3_SLOT 1        /* ISA bridge, IDE (.1), UHCI (.2), ACPI (.3) */
+#define PC_PIIX3_SLOT 1 /* ISA bridge, IDE (.1), UHCI (.2), ACPI (.3) */
 #define PC_VIDEO_SLOT 2
 #define Q35_VIDEO_SLOT 1
-#define Q35_ICH9_SLOT 0x1f     /* LPC (.0), SATA (.2), SMBus (.3) */
+#define Q35_ICH9_SLOT 0x1f /* LPC (.0), SATA (.2), SMBus (.3) */
 #define Q35_ROOT_PORT_FIRST_SLOT 1 /* slot 1 unless the primary video holds it */
 #define SATA_UNITS 6
 #define SCSI_UNITS 7
@@ -28,15 +28,15 @@
 
 typedef enum {
     NEED_NONE = 0,
-    NEED_PCI,        /* conventional PCI: bus 0 (q35: integrated on pcie.0) */
-    NEED_PCIE,       /* q35: behind a pcie-root-port; pc: bus 0 */
-    NEED_ROOT_PORT,  /* a pcie-root-port itself: bus 0, multifunction slots */
+    NEED_PCI, /* conventional PCI: bus 0 (q35: integrated on pcie.0) */
+    NEED_PCIE, /* q35: behind a pcie-root-port; pc: bus 0 */
+    NEED_ROOT_PORT, /* a pcie-root-port itself: bus 0, multifunction slots */
 } PciNeed;
 
 typedef struct {
     VrtDomainDeviceInfo *info;
     PciNeed need;
-    char *what;      /* for messages */
+    char *what; /* for messages */
     VrtDomainControllerDef *ctrl; /* when the device is a controller */
 } DevRef;
 
@@ -47,8 +47,8 @@ devref_clear(gpointer p)
 }
 
 static void
-add_ref(GArray *refs, VrtDomainDeviceInfo *info, PciNeed need, VrtDomainControllerDef *ctrl,
-        const char *fmt, const char *arg)
+add_ref(GArray *refs, VrtDomainDeviceInfo *info, PciNeed need, VrtDomainControllerDef *ctrl, const char *fmt,
+        const char *arg)
 {
     DevRef r = { .info = info, .need = need, .ctrl = ctrl, .what = g_strdup_printf(fmt, arg) };
     g_array_append_val(refs, r);
@@ -72,14 +72,10 @@ controller_need(const VrtDomainDef *def, const VrtDomainControllerDef *c)
         if (c->model && strstr(c->model, "xhci"))
             return NEED_PCIE;
         return NEED_PCI;
-    case VRT_DOMAIN_CONTROLLER_SATA:
-        return NEED_PCI;
-    case VRT_DOMAIN_CONTROLLER_IDE:
-        return q35 ? NEED_NONE : NEED_PCI;
-    case VRT_DOMAIN_CONTROLLER_SCSI:
-        return g_strcmp0(c->model, "lsilogic") == 0 ? NEED_PCI : NEED_PCIE;
-    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
-        return NEED_PCIE;
+    case VRT_DOMAIN_CONTROLLER_SATA: return NEED_PCI;
+    case VRT_DOMAIN_CONTROLLER_IDE: return q35 ? NEED_NONE : NEED_PCI;
+    case VRT_DOMAIN_CONTROLLER_SCSI: return g_strcmp0(c->model, "lsilogic") == 0 ? NEED_PCI : NEED_PCIE;
+    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return NEED_PCIE;
     }
     return NEED_NONE;
 }
@@ -113,14 +109,13 @@ collect_refs(const VrtDomainDef *cdef)
         VrtDomainNetDef *n = def->nets->pdata[i];
         bool legacy = n->model && (g_str_equal(n->model, "e1000") || g_str_equal(n->model, "rtl8139")) &&
                       vrt_domain_net_get_actual_type(n) != VRT_DOMAIN_NET_TYPE_HOSTDEV;
-        add_ref(refs, &n->info, legacy ? NEED_PCI : NEED_PCIE, NULL, "interface %s",
-                vrt_net_type_names[n->type]);
+        add_ref(refs, &n->info, legacy ? NEED_PCI : NEED_PCIE, NULL, "interface %s", vrt_net_type_names[n->type]);
     }
     add_controller_refs(def, refs, false);
     for (guint i = 0; i < def->disks->len; i++) {
         VrtDomainDiskDef *d = def->disks->pdata[i];
-        add_ref(refs, &d->info, d->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ? NEED_PCIE : NEED_NONE, NULL,
-                "disk '%s'", d->target_dev);
+        add_ref(refs, &d->info, d->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ? NEED_PCIE : NEED_NONE, NULL, "disk '%s'",
+                d->target_dev);
     }
     for (guint i = 0; i < def->hostdevs->len; i++) {
         VrtDomainHostdevDef *h = def->hostdevs->pdata[i];
@@ -128,28 +123,29 @@ collect_refs(const VrtDomainDef *cdef)
             add_ref(refs, h->info, NEED_PCIE, NULL, "hostdev %s", "pci");
     }
     if (def->memballoon)
-        add_ref(refs, &def->memballoon->info,
-                g_str_equal(def->memballoon->model, "virtio") ? NEED_PCIE : NEED_NONE, NULL, "%s", "memballoon");
+        add_ref(refs, &def->memballoon->info, g_str_equal(def->memballoon->model, "virtio") ? NEED_PCIE : NEED_NONE,
+                NULL, "%s", "memballoon");
     for (guint i = 0; i < def->rngs->len; i++)
         add_ref(refs, &((VrtDomainRngDef *)def->rngs->pdata[i])->info, NEED_PCIE, NULL, "%s", "rng");
     if (def->watchdog)
-        add_ref(refs, &def->watchdog->info,
-                g_str_equal(def->watchdog->model, "i6300esb") ? NEED_PCI : NEED_NONE, NULL, "watchdog '%s'",
-                def->watchdog->model);
+        add_ref(refs, &def->watchdog->info, g_str_equal(def->watchdog->model, "i6300esb") ? NEED_PCI : NEED_NONE, NULL,
+                "watchdog '%s'", def->watchdog->model);
     for (guint i = 0; i < def->inputs->len; i++) {
         VrtDomainInputDef *in = def->inputs->pdata[i];
-        add_ref(refs, &in->info, g_str_equal(in->bus, "virtio") ? NEED_PCIE : NEED_NONE, NULL, "input '%s'",
-                in->type);
+        add_ref(refs, &in->info, g_str_equal(in->bus, "virtio") ? NEED_PCIE : NEED_NONE, NULL, "input '%s'", in->type);
     }
     for (guint i = 0; i < def->videos->len; i++) {
         VrtDomainVideoDef *v = def->videos->pdata[i];
-        add_ref(refs, &v->info, g_str_equal(v->model, "none") ? NEED_NONE
-                : g_str_equal(v->model, "virtio") ? NEED_PCIE : NEED_PCI, NULL, "video '%s'", v->model);
+        add_ref(refs, &v->info,
+                g_str_equal(v->model, "none")     ? NEED_NONE
+                : g_str_equal(v->model, "virtio") ? NEED_PCIE
+                                                  : NEED_PCI,
+                NULL, "video '%s'", v->model);
     }
     for (guint i = 0; i < def->serials->len; i++) {
         VrtDomainChrDef *s = def->serials->pdata[i];
-        add_ref(refs, &s->info, g_strcmp0(s->target_type, "pci-serial") == 0 ? NEED_PCI : NEED_NONE, NULL,
-                "serial %s", s->target_type);
+        add_ref(refs, &s->info, g_strcmp0(s->target_type, "pci-serial") == 0 ? NEED_PCI : NEED_NONE, NULL, "serial %s",
+                s->target_type);
     }
     return refs;
 }
@@ -165,8 +161,7 @@ static bool
 pci_reserve(PciMap *m, const VrtPciAddress *a, const char *what, GError **error)
 {
     if (a->domain != 0) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "PCI domain 0x%04x of %s is not supported",
-                      a->domain, what);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "PCI domain 0x%04x of %s is not supported", a->domain, what);
         return false;
     }
     if (m->used[a->bus][a->slot][a->function]) {
@@ -197,7 +192,7 @@ pci_reserve_machine(PciMap *m)
     guint slot = m->q35 ? Q35_ICH9_SLOT : PC_PIIX3_SLOT;
 
     for (guint f = 0; f < PCI_FUNCS; f++) {
-        m->used[0][0][f] = 1;                         /* host bridge */
+        m->used[0][0][f] = 1; /* host bridge */
         m->used[0][slot][f] = 1;
     }
 }
@@ -334,8 +329,7 @@ add_root_port(VrtDomainDef *def, PciMap *m, GError **error)
 }
 
 static bool
-place_behind_root_port(VrtDomainDef *def, PciMap *m, VrtDomainDeviceInfo *info, bool may_add,
-                       GError **error)
+place_behind_root_port(VrtDomainDef *def, PciMap *m, VrtDomainDeviceInfo *info, bool may_add, GError **error)
 {
     VrtDomainControllerDef *port = find_free_root_port(def, m);
 
@@ -409,8 +403,7 @@ assign_pci(VrtDomainDef *def, GError **error)
     if (def->videos->len > 0) {
         VrtDomainVideoDef *v = def->videos->pdata[0];
         guint slot = m->q35 ? Q35_VIDEO_SLOT : PC_VIDEO_SLOT;
-        if (v->info.type == VRT_DEVICE_ADDRESS_NONE && !g_str_equal(v->model, "none") &&
-            pci_slot_free(m, 0, slot)) {
+        if (v->info.type == VRT_DEVICE_ADDRESS_NONE && !g_str_equal(v->model, "none") && pci_slot_free(m, 0, slot)) {
             v->info.type = VRT_DEVICE_ADDRESS_PCI;
             memset(&v->info.pci, 0, sizeof(v->info.pci));
             v->info.pci.slot = slot;
@@ -437,8 +430,7 @@ assign_pci(VrtDomainDef *def, GError **error)
             return false;
     }
     /* like libvirt: when ports had to be added, leave one free for hotplug */
-    if (m->q35 && def->controllers->len > ncontrollers && !find_free_root_port(def, m) &&
-        !add_root_port(def, m, error))
+    if (m->q35 && def->controllers->len > ncontrollers && !find_free_root_port(def, m) && !add_root_port(def, m, error))
         return false;
     return true;
 }
@@ -471,8 +463,9 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
                 memcmp(&a->info.drive, &b->info.drive, sizeof(a->info.drive)) == 0) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR,
                               "Found duplicate drive address for disk with target name '%s' controller='%u' "
-                              "bus='%u' target='%u' unit='%u'", b->target_dev, b->info.drive.controller,
-                              b->info.drive.bus, b->info.drive.target, b->info.drive.unit);
+                              "bus='%u' target='%u' unit='%u'",
+                              b->target_dev, b->info.drive.controller, b->info.drive.bus, b->info.drive.target,
+                              b->info.drive.unit);
                 return false;
             }
         }
@@ -557,8 +550,7 @@ assign_drive(VrtDomainDiskDef *d)
         d->info.drive.bus = (idx % IDE_UNITS) / 2;
         d->info.drive.unit = idx % 2;
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -615,8 +607,9 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
         if (q35 ? (g_str_equal(c->model, "pci-root") || g_str_equal(c->model, "pci-bridge"))
                 : (g_str_equal(c->model, "pcie-root") || is_root_port(c) ||
                    g_str_equal(c->model, "dmi-to-pci-bridge") || g_str_equal(c->model, "pcie-to-pci-bridge"))) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "PCI controller model '%s' is not supported on machine '%s'",
-                          c->model, def->os.machine ? def->os.machine : "pc");
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "PCI controller model '%s' is not supported on machine '%s'", c->model,
+                          def->os.machine ? def->os.machine : "pc");
             return false;
         }
     }
@@ -750,12 +743,9 @@ disk_alias(const VrtDomainDiskDef *d)
         int idx = disk_index(d->target_dev);
         return g_strdup_printf("virtio-disk%d", idx < 0 ? 0 : idx);
     }
-    case VRT_DOMAIN_DISK_BUS_SATA:
-        return g_strdup_printf("sata%u-%u-%u", a->controller, a->bus, a->unit);
-    case VRT_DOMAIN_DISK_BUS_SCSI:
-        return g_strdup_printf("scsi%u-%u-%u-%u", a->controller, a->bus, a->target, a->unit);
-    case VRT_DOMAIN_DISK_BUS_IDE:
-        return g_strdup_printf("ide%u-%u-%u", a->controller, a->bus, a->unit);
+    case VRT_DOMAIN_DISK_BUS_SATA: return g_strdup_printf("sata%u-%u-%u", a->controller, a->bus, a->unit);
+    case VRT_DOMAIN_DISK_BUS_SCSI: return g_strdup_printf("scsi%u-%u-%u-%u", a->controller, a->bus, a->target, a->unit);
+    case VRT_DOMAIN_DISK_BUS_IDE: return g_strdup_printf("ide%u-%u-%u", a->controller, a->bus, a->unit);
     }
     return NULL;
 }
@@ -768,19 +758,15 @@ controller_alias(const VrtDomainDef *def, const VrtDomainControllerDef *c)
         if (g_str_equal(c->model, "pcie-root"))
             return g_strdup("pcie.0");
         return g_strdup_printf("pci.%u", c->index);
-    case VRT_DOMAIN_CONTROLLER_USB:
-        return c->index == 0 ? g_strdup("usb") : g_strdup_printf("usb%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_USB: return c->index == 0 ? g_strdup("usb") : g_strdup_printf("usb%u", c->index);
     case VRT_DOMAIN_CONTROLLER_SATA:
         /* q35's built-in AHCI is called "ide" by QEMU */
         if (c->index == 0 && vrt_domain_def_is_q35(def))
             return g_strdup("ide");
         return g_strdup_printf("sata%u", c->index);
-    case VRT_DOMAIN_CONTROLLER_IDE:
-        return c->index == 0 ? g_strdup("ide") : g_strdup_printf("ide%u", c->index);
-    case VRT_DOMAIN_CONTROLLER_SCSI:
-        return g_strdup_printf("scsi%u", c->index);
-    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
-        return g_strdup_printf("virtio-serial%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_IDE: return c->index == 0 ? g_strdup("ide") : g_strdup_printf("ide%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_SCSI: return g_strdup_printf("scsi%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return g_strdup_printf("virtio-serial%u", c->index);
     }
     return NULL;
 }
@@ -789,8 +775,7 @@ static void
 assign_net_alias(const VrtDomainDef *def, VrtDomainNetDef *n)
 {
     /* a hostdev-backed interface is a vfio-pci device: named like one */
-    alias_next(def, &n->info,
-               vrt_domain_net_get_actual_type(n) == VRT_DOMAIN_NET_TYPE_HOSTDEV ? "hostdev" : "net");
+    alias_next(def, &n->info, vrt_domain_net_get_actual_type(n) == VRT_DOMAIN_NET_TYPE_HOSTDEV ? "hostdev" : "net");
 }
 
 static void
@@ -919,24 +904,18 @@ device_need(const VrtDomainDef *def, const VrtDomainDeviceDef *dev, VrtDomainDev
             return NEED_PCI;
         return NEED_PCIE;
     }
-    case VRT_DOMAIN_DEVICE_HOSTDEV:
-        *info = dev->data.hostdev->info;
-        return NEED_PCIE;
+    case VRT_DOMAIN_DEVICE_HOSTDEV: *info = dev->data.hostdev->info; return NEED_PCIE;
     case VRT_DOMAIN_DEVICE_DISK:
         *info = &dev->data.disk->info;
         return dev->data.disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ? NEED_PCIE : NEED_NONE;
-    case VRT_DOMAIN_DEVICE_RNG:
-        *info = &dev->data.rng->info;
-        return NEED_PCIE;
+    case VRT_DOMAIN_DEVICE_RNG: *info = &dev->data.rng->info; return NEED_PCIE;
     case VRT_DOMAIN_DEVICE_CONTROLLER:
         *info = &dev->data.controller->info;
         return controller_need(def, dev->data.controller);
     case VRT_DOMAIN_DEVICE_INPUT:
         *info = &dev->data.input->info;
         return g_str_equal(dev->data.input->bus, "virtio") ? NEED_PCIE : NEED_NONE;
-    default:
-        *info = NULL;
-        return NEED_NONE;
+    default: *info = NULL; return NEED_NONE;
     }
 }
 

@@ -57,24 +57,24 @@ typedef enum {
 } VrtDomainFeature;
 
 typedef enum {
-    VRT_DOMAIN_CPU_MODE_NONE = 0,       /* no <cpu> element */
+    VRT_DOMAIN_CPU_MODE_NONE = 0, /* no <cpu> element */
     VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH,
     VRT_DOMAIN_CPU_MODE_HOST_MODEL,
     VRT_DOMAIN_CPU_MODE_MAXIMUM,
-    VRT_DOMAIN_CPU_MODE_CUSTOM,         /* a named model (e.g. qemu64) and/or topology */
+    VRT_DOMAIN_CPU_MODE_CUSTOM, /* a named model (e.g. qemu64) and/or topology */
 } VrtDomainCpuMode;
 
 /* <cpu><feature policy= name=/> */
 typedef struct {
-    char *policy;            /* "force", "require", "optional", "disable", "forbid" */
+    char *policy; /* "force", "require", "optional", "disable", "forbid" */
     char *name;
 } VrtDomainCpuFeature;
 
 /* <audio id= type=/>: libvirt 9 adds one ('none', or 'spice' with spice
  * graphics) to every qemu domain. */
 typedef struct {
-    guint id;                /* 1..255 */
-    char *type;              /* "none", "spice" */
+    guint id; /* 1..255 */
+    char *type; /* "none", "spice" */
 } VrtDomainAudioDef;
 
 typedef enum {
@@ -100,9 +100,9 @@ typedef enum {
 /* ---- addresses and per-device info --------------------------------- */
 
 typedef struct {
-    guint domain;   /* 0..0xffff */
-    guint bus;      /* 0..0xff */
-    guint slot;     /* 0..0x1f */
+    guint domain; /* 0..0xffff */
+    guint bus; /* 0..0xff */
+    guint slot; /* 0..0x1f */
     guint function; /* 0..7 */
     VrtTristate multifunction;
 } VrtPciAddress;
@@ -129,13 +129,13 @@ typedef struct {
  * type != VRT_DEVICE_ADDRESS_NONE and then the member of that type holds it
  * (the PCI address is "present" when type == VRT_DEVICE_ADDRESS_PCI). */
 typedef struct {
-    char *alias;            /* "net0", "ua-foo", ...; NULL when unassigned */
+    char *alias; /* "net0", "ua-foo", ...; NULL when unassigned */
     VrtDeviceAddressType type;
     VrtPciAddress pci;
     VrtDriveAddress drive;
     VrtVirtioSerialAddress vserial;
     VrtUsbAddress usb;
-    guint boot_order;       /* <boot order='N'/>, 0 = none */
+    guint boot_order; /* <boot order='N'/>, 0 = none */
 } VrtDomainDeviceInfo;
 
 /* ---- devices --------------------------------------------------------- */
@@ -167,10 +167,10 @@ typedef struct {
     VrtDomainDiskType type;
     VrtDomainDiskDevice device;
     VrtDomainDiskFormat format;
-    char *driver_name;       /* "qemu" or NULL */
-    char *cache;             /* driver cache=, NULL = default */
-    char *src;               /* file/block path; NULL: empty cdrom */
-    char *target_dev;        /* "vda", "sda", ... (required) */
+    char *driver_name; /* "qemu" or NULL */
+    char *cache; /* driver cache=, NULL = default */
+    char *src; /* file/block path; NULL: empty cdrom */
+    char *target_dev; /* "vda", "sda", ... (required) */
     VrtDomainDiskBus bus;
     bool readonly;
     bool shareable;
@@ -195,10 +195,10 @@ typedef struct {
      * usb: "qemu-xhci", "nec-xhci", "piix3-uhci", "ich9-ehci1", "none", ...;
      * scsi: "virtio-scsi", "lsilogic". NULL when absent. */
     char *model;
-    char *model_name;        /* pci <model name='pcie-root-port'/> */
-    int chassis;             /* pci <target chassis=>, -1 = unset */
-    int port;                /* pci <target port=>, -1 = unset */
-    int ports;               /* usb ports=, -1 = unset */
+    char *model_name; /* pci <model name='pcie-root-port'/> */
+    int chassis; /* pci <target chassis=>, -1 = unset */
+    int port; /* pci <target port=>, -1 = unset */
+    int ports; /* usb ports=, -1 = unset */
     VrtDomainDeviceInfo info;
 } VrtDomainControllerDef;
 
@@ -224,9 +224,9 @@ typedef struct {
      * networks, libvirt shows type='network' with bridge=); BRIDGE: a
      * host bridge (forward mode bridge); HOSTDEV: a VF from a pool. */
     VrtDomainNetType type;
-    char *bridge;            /* NETWORK/BRIDGE: bridge name */
+    char *bridge; /* NETWORK/BRIDGE: bridge name */
     VrtPciAddress hostdev_addr; /* type HOSTDEV: the VF */
-    bool managed;            /* type HOSTDEV */
+    bool managed; /* type HOSTDEV */
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
 } VrtDomainNetActual;
@@ -234,18 +234,18 @@ typedef struct {
 struct _VrtDomainNetDef {
     VrtDomainNetType type;
     guint8 mac[6];
-    bool mac_set;            /* false until given or assigned */
-    char *model;             /* "virtio", "e1000", "e1000e", "rtl8139"; NULL */
-    char *source_network;    /* type NETWORK: network name */
-    char *portgroup;         /* type NETWORK: optional */
-    char *source_bridge;     /* type BRIDGE */
+    bool mac_set; /* false until given or assigned */
+    char *model; /* "virtio", "e1000", "e1000e", "rtl8139"; NULL */
+    char *source_network; /* type NETWORK: network name */
+    char *portgroup; /* type NETWORK: optional */
+    char *source_bridge; /* type BRIDGE */
     /* <target dev=>: tap name. Names starting with "vnet" are the
      * driver's to generate: runtime only (dropped from definitions). */
     char *ifname;
-    char *driver_name;       /* <driver name='vhost|qemu'>, NULL */
-    guint driver_queues;     /* 0 = unset */
-    VrtTristate link_up;     /* <link state='up|down'/> */
-    guint mtu;               /* 0 = unset */
+    char *driver_name; /* <driver name='vhost|qemu'>, NULL */
+    guint driver_queues; /* 0 = unset */
+    VrtTristate link_up; /* <link state='up|down'/> */
+    guint mtu; /* 0 = unset */
     /* <vlan><tag id=/></vlan>; trunk when more than one or vlan_trunk */
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
@@ -255,7 +255,7 @@ struct _VrtDomainNetDef {
     VrtPciAddress hostdev_source;
     /* type NETWORK, filled by the driver (port allocated). */
     VrtDomainNetActual actual;
-    guint8 port_uuid[16];    /* network port uuid (status only) */
+    guint8 port_uuid[16]; /* network port uuid (status only) */
     bool port_uuid_set;
     /* When the (actual) type is HOSTDEV: the host device standing in for
      * this interface. Owned by the interface; also listed (not owned) in
@@ -267,8 +267,8 @@ struct _VrtDomainNetDef {
 /* <hostdev mode='subsystem' type='pci'>: the only kind supported. */
 struct _VrtDomainHostdevDef {
     bool managed;
-    VrtPciAddress source;    /* host PCI address */
-    char *driver_name;       /* <driver name='vfio'/>, NULL */
+    VrtPciAddress source; /* host PCI address */
+    char *driver_name; /* <driver name='vfio'/>, NULL */
     /* Always use info: it points at own_info for a standalone hostdev and
      * at parent_net->info for one that stands in for an interface (one
      * device, one alias, one guest address). */
@@ -296,21 +296,21 @@ typedef struct {
      * NULL for the driver to choose); pty: the live pty (runtime, NULL
      * until the driver knows it) */
     char *path;
-    bool listen;             /* unix: mode='bind' (true) or 'connect' */
-    VrtTristate append;      /* file: append= */
+    bool listen; /* unix: mode='bind' (true) or 'connect' */
+    VrtTristate append; /* file: append= */
     /* <target>: serial: type "isa-serial"/"pci-serial"/..., port;
      * console: type "serial"/"virtio", port; channel: type "virtio",
      * name (e.g. "org.qemu.guest_agent.0"). */
     char *target_type;
-    int target_port;         /* -1 = unset */
+    int target_port; /* -1 = unset */
     char *target_name;
-    char *target_model;      /* serial <model name=> */
+    char *target_model; /* serial <model name=> */
     VrtDomainDeviceInfo info;
 } VrtDomainChrDef;
 
 typedef struct {
-    char *type;              /* "tablet", "mouse", "keyboard" */
-    char *bus;               /* "usb", "ps2", "virtio" */
+    char *type; /* "tablet", "mouse", "keyboard" */
+    char *bus; /* "usb", "ps2", "virtio" */
     VrtDomainDeviceInfo info;
 } VrtDomainInputDef;
 
@@ -321,49 +321,49 @@ typedef enum {
 
 typedef struct {
     VrtDomainGraphicsType type;
-    int port;                /* -1 = autoport / unset */
+    int port; /* -1 = autoport / unset */
     bool autoport;
-    int tls_port;            /* spice, -1 = unset */
-    char *listen;            /* listen address, NULL = default */
-    char *passwd;            /* only formatted with VRT_DOMAIN_XML_SECURE */
+    int tls_port; /* spice, -1 = unset */
+    char *listen; /* listen address, NULL = default */
+    char *passwd; /* only formatted with VRT_DOMAIN_XML_SECURE */
     char *keymap;
 } VrtDomainGraphicsDef;
 
 typedef struct {
-    char *model;             /* "vga", "cirrus", "qxl", "virtio", "bochs", "none" */
-    guint vram;              /* KiB, 0 = unset */
-    guint ram, vgamem;       /* qxl only, KiB, 0 = unset */
-    guint heads;             /* 0 = unset */
+    char *model; /* "vga", "cirrus", "qxl", "virtio", "bochs", "none" */
+    guint vram; /* KiB, 0 = unset */
+    guint ram, vgamem; /* qxl only, KiB, 0 = unset */
+    guint heads; /* 0 = unset */
     bool primary;
     VrtDomainDeviceInfo info;
 } VrtDomainVideoDef;
 
 typedef struct {
-    char *model;             /* "virtio", "none" */
+    char *model; /* "virtio", "none" */
     VrtTristate autodeflate;
-    guint stats_period;      /* 0 = unset */
+    guint stats_period; /* 0 = unset */
     VrtDomainDeviceInfo info;
 } VrtDomainMemballoonDef;
 
 typedef struct {
-    char *model;             /* "virtio" */
-    char *backend_path;      /* <backend model='random'>/dev/urandom</backend> */
-    guint rate_bytes;        /* 0 = unset */
-    guint rate_period;       /* 0 = unset */
+    char *model; /* "virtio" */
+    char *backend_path; /* <backend model='random'>/dev/urandom</backend> */
+    guint rate_bytes; /* 0 = unset */
+    guint rate_period; /* 0 = unset */
     VrtDomainDeviceInfo info;
 } VrtDomainRngDef;
 
 typedef struct {
-    char *model;             /* "i6300esb", "ib700" (libvirt 9.0 has no itco) */
-    char *action;            /* "reset", "shutdown", "poweroff", "pause", "none", "dump", "inject-nmi"; NULL = default */
+    char *model; /* "i6300esb", "ib700" (libvirt 9.0 has no itco) */
+    char *action; /* "reset", "shutdown", "poweroff", "pause", "none", "dump", "inject-nmi"; NULL = default */
     VrtDomainDeviceInfo info;
 } VrtDomainWatchdogDef;
 
 /* ---- the domain ------------------------------------------------------ */
 
 typedef struct {
-    char *name;              /* "rtc", "pit", "hpet", "kvmclock" */
-    char *tickpolicy;        /* NULL */
+    char *name; /* "rtc", "pit", "hpet", "kvmclock" */
+    char *tickpolicy; /* NULL */
     VrtTristate present;
 } VrtDomainTimerDef;
 
@@ -371,23 +371,23 @@ typedef struct {
 
 typedef struct _VrtDomainDef {
     VrtDomainVirtType virt_type;
-    int id;                  /* live id, -1 when not running; formatted
+    int id; /* live id, -1 when not running; formatted
                               * as <domain id=> unless INACTIVE */
     char *name;
-    guint8 uuid[16];         /* generated when absent */
+    guint8 uuid[16]; /* generated when absent */
     char *title;
     char *description;
-    char *metadata;          /* <metadata> kept verbatim (XML text), NULL */
+    char *metadata; /* <metadata> kept verbatim (XML text), NULL */
 
-    guint64 memory_kib;       /* <memory> */
+    guint64 memory_kib; /* <memory> */
     guint64 current_memory_kib; /* <currentMemory>; == memory_kib when absent */
-    guint vcpus;             /* <vcpu> */
-    guint current_vcpus;     /* <vcpu current=>; == vcpus when absent */
+    guint vcpus; /* <vcpu> */
+    guint current_vcpus; /* <vcpu current=>; == vcpus when absent */
 
     struct {
-        char *type;          /* "hvm" (the only one accepted) */
-        char *arch;          /* "x86_64", "i686"; NULL = host default */
-        char *machine;       /* "q35", "pc", "pc-q35-7.2", ...; NULL */
+        char *type; /* "hvm" (the only one accepted) */
+        char *arch; /* "x86_64", "i686"; NULL = host default */
+        char *machine; /* "q35", "pc", "pc-q35-7.2", ...; NULL */
         VrtDomainBootDev boot[VRT_DOMAIN_MAX_BOOT_DEVS];
         guint n_boot;
         VrtTristate bootmenu;
@@ -396,15 +396,15 @@ typedef struct _VrtDomainDef {
         char *cmdline;
     } os;
 
-    guint features;          /* VrtDomainFeature bits */
-    VrtTristate vmport;      /* <features><vmport state=> */
+    guint features; /* VrtDomainFeature bits */
+    VrtTristate vmport; /* <features><vmport state=> */
 
     struct {
         VrtDomainCpuMode mode;
-        char *check;         /* "none", "partial", "full", NULL */
-        char *match;         /* custom: "exact", "minimum", "strict", NULL */
-        char *model;         /* custom: QEMU/libvirt model name, NULL */
-        char *fallback;      /* <model fallback='allow|forbid'>, NULL */
+        char *check; /* "none", "partial", "full", NULL */
+        char *match; /* custom: "exact", "minimum", "strict", NULL */
+        char *model; /* custom: QEMU/libvirt model name, NULL */
+        char *fallback; /* <model fallback='allow|forbid'>, NULL */
         GPtrArray *features; /* VrtDomainCpuFeature* */
         VrtTristate migratable;
         guint sockets, dies, cores, threads; /* 0 = no <topology> */
@@ -413,12 +413,12 @@ typedef struct _VrtDomainDef {
     struct {
         VrtDomainClockOffset offset;
         /* <timer name= tickpolicy= present=> */
-        GPtrArray *timers;   /* of VrtDomainTimerDef* */
+        GPtrArray *timers; /* of VrtDomainTimerDef* */
     } clock;
 
     VrtDomainLifecycleAction on_poweroff; /* default destroy */
-    VrtDomainLifecycleAction on_reboot;   /* default restart */
-    VrtDomainLifecycleAction on_crash;    /* default destroy */
+    VrtDomainLifecycleAction on_reboot; /* default restart */
+    VrtDomainLifecycleAction on_crash; /* default destroy */
 
     struct {
         VrtTristate suspend_to_mem;
@@ -427,20 +427,20 @@ typedef struct _VrtDomainDef {
 
     char *emulator;
 
-    GPtrArray *disks;        /* VrtDomainDiskDef* (owned) */
-    GPtrArray *controllers;  /* VrtDomainControllerDef* (owned) */
-    GPtrArray *nets;         /* VrtDomainNetDef* (owned) */
-    GPtrArray *hostdevs;     /* VrtDomainHostdevDef*: owned unless parent_net */
-    GPtrArray *serials;      /* VrtDomainChrDef* */
-    GPtrArray *consoles;     /* VrtDomainChrDef* */
-    GPtrArray *channels;     /* VrtDomainChrDef* */
-    GPtrArray *inputs;       /* VrtDomainInputDef* */
-    GPtrArray *graphics;     /* VrtDomainGraphicsDef* */
-    GPtrArray *audios;       /* VrtDomainAudioDef* */
-    GPtrArray *videos;       /* VrtDomainVideoDef* */
-    GPtrArray *rngs;         /* VrtDomainRngDef* */
+    GPtrArray *disks; /* VrtDomainDiskDef* (owned) */
+    GPtrArray *controllers; /* VrtDomainControllerDef* (owned) */
+    GPtrArray *nets; /* VrtDomainNetDef* (owned) */
+    GPtrArray *hostdevs; /* VrtDomainHostdevDef*: owned unless parent_net */
+    GPtrArray *serials; /* VrtDomainChrDef* */
+    GPtrArray *consoles; /* VrtDomainChrDef* */
+    GPtrArray *channels; /* VrtDomainChrDef* */
+    GPtrArray *inputs; /* VrtDomainInputDef* */
+    GPtrArray *graphics; /* VrtDomainGraphicsDef* */
+    GPtrArray *audios; /* VrtDomainAudioDef* */
+    GPtrArray *videos; /* VrtDomainVideoDef* */
+    GPtrArray *rngs; /* VrtDomainRngDef* */
     VrtDomainMemballoonDef *memballoon; /* NULL = none written */
-    VrtDomainWatchdogDef *watchdog;     /* NULL = none */
+    VrtDomainWatchdogDef *watchdog; /* NULL = none */
 } VrtDomainDef;
 
 /* ---- lifecycle of the structs -------------------------------------- */
@@ -529,7 +529,7 @@ typedef enum {
     VRT_DOMAIN_DEVICE_NET,
     VRT_DOMAIN_DEVICE_HOSTDEV,
     VRT_DOMAIN_DEVICE_CONTROLLER,
-    VRT_DOMAIN_DEVICE_CHR,      /* serial, console or channel */
+    VRT_DOMAIN_DEVICE_CHR, /* serial, console or channel */
     VRT_DOMAIN_DEVICE_INPUT,
     VRT_DOMAIN_DEVICE_VIDEO,
     VRT_DOMAIN_DEVICE_RNG,
@@ -544,7 +544,7 @@ typedef struct {
     VrtDomainDeviceType type;
     union {
         VrtDomainDiskDef *disk;
-        VrtDomainNetDef *net;    /* with net->hostdev when type hostdev */
+        VrtDomainNetDef *net; /* with net->hostdev when type hostdev */
         VrtDomainHostdevDef *hostdev;
         VrtDomainControllerDef *controller;
         VrtDomainChrDef *chr;
@@ -563,8 +563,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainDeviceDef, vrt_domain_device_def_free)
 /* Parses one device element (<disk>, <interface>, <hostdev>, ...). def
  * (may be NULL) gives context (e.g. machine type). flags as for
  * vrt_domain_def_parse. */
-VrtDomainDeviceDef *vrt_domain_device_def_parse(const char *xml, const VrtDomainDef *def,
-                                                guint flags, GError **error);
+VrtDomainDeviceDef *vrt_domain_device_def_parse(const char *xml, const VrtDomainDef *def, guint flags, GError **error);
 
 /* Formats one device as it would appear inside <devices>. */
 char *vrt_domain_device_def_format(const VrtDomainDeviceDef *dev, guint flags, GError **error);
@@ -629,7 +628,7 @@ VrtDomainDiskDef *vrt_domain_def_disk_remove(VrtDomainDef *def, VrtDomainDiskDef
 /* ---- small helpers ------------------------------------------------- */
 
 #define VRT_UUID_STRING_LEN 37 /* incl. NUL */
-#define VRT_MAC_STRING_LEN 18  /* incl. NUL */
+#define VRT_MAC_STRING_LEN 18 /* incl. NUL */
 
 void vrt_uuid_format(const guint8 uuid[16], char out[VRT_UUID_STRING_LEN]);
 bool vrt_uuid_parse(const char *str, guint8 uuid[16]);

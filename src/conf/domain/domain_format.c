@@ -82,8 +82,8 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
             vrt_fmt_line(f, "<model>%s</model>", def->cpu.model);
     }
     if (def->cpu.sockets)
-        vrt_fmt_line(f, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->cpu.sockets,
-                     def->cpu.dies, def->cpu.cores, def->cpu.threads);
+        vrt_fmt_line(f, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->cpu.sockets, def->cpu.dies,
+                     def->cpu.cores, def->cpu.threads);
     for (guint i = 0; i < def->cpu.features->len; i++) {
         const VrtDomainCpuFeature *feat = def->cpu.features->pdata[i];
         vrt_fmt_line(f, "<feature policy='%s' name='%s'/>", feat->policy, feat->name);
@@ -230,8 +230,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     if (def->metadata)
         vrt_fmt_line(&f, "%s", def->metadata);
     vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
-    vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>",
-                 def->current_memory_kib);
+    vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>", def->current_memory_kib);
     if (def->current_vcpus && def->current_vcpus != def->vcpus)
         vrt_fmt_line(&f, "<vcpu placement='static' current='%u'>%u</vcpu>", def->current_vcpus, def->vcpus);
     else

@@ -46,8 +46,9 @@ is_status(const VrtFmt *f)
 static void
 format_pci_address(VrtFmt *f, const VrtPciAddress *a, bool with_type)
 {
-    const char *mf = a->multifunction == VRT_TRISTATE_YES ? " multifunction='on'"
-                   : a->multifunction == VRT_TRISTATE_NO ? " multifunction='off'" : "";
+    const char *mf = a->multifunction == VRT_TRISTATE_YES  ? " multifunction='on'"
+                     : a->multifunction == VRT_TRISTATE_NO ? " multifunction='off'"
+                                                           : "";
     vrt_fmt_line(f, "<address%s domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'%s/>",
                  with_type ? " type='pci'" : "", a->domain, a->bus, a->slot, a->function, mf);
 }
@@ -63,18 +64,15 @@ format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
         vrt_fmt_line(f, "<alias name='%s'/>", esc_info_alias);
     }
     switch (info->type) {
-    case VRT_DEVICE_ADDRESS_NONE:
-        break;
-    case VRT_DEVICE_ADDRESS_PCI:
-        format_pci_address(f, &info->pci, true);
-        break;
+    case VRT_DEVICE_ADDRESS_NONE: break;
+    case VRT_DEVICE_ADDRESS_PCI: format_pci_address(f, &info->pci, true); break;
     case VRT_DEVICE_ADDRESS_DRIVE:
         vrt_fmt_line(f, "<address type='drive' controller='%u' bus='%u' target='%u' unit='%u'/>",
                      info->drive.controller, info->drive.bus, info->drive.target, info->drive.unit);
         break;
     case VRT_DEVICE_ADDRESS_VIRTIO_SERIAL:
-        vrt_fmt_line(f, "<address type='virtio-serial' controller='%u' bus='%u' port='%u'/>",
-                     info->vserial.controller, info->vserial.bus, info->vserial.port);
+        vrt_fmt_line(f, "<address type='virtio-serial' controller='%u' bus='%u' port='%u'/>", info->vserial.controller,
+                     info->vserial.bus, info->vserial.port);
         break;
     case VRT_DEVICE_ADDRESS_USB:
         if (info->usb.port)
@@ -88,8 +86,7 @@ format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
 static bool
 info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
 {
-    return info->boot_order || info->type != VRT_DEVICE_ADDRESS_NONE ||
-           vrt_alias_visible(info->alias, f->flags);
+    return info->boot_order || info->type != VRT_DEVICE_ADDRESS_NONE || vrt_alias_visible(info->alias, f->flags);
 }
 
 void
@@ -99,8 +96,7 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
     E(esc_d_target_dev, d->target_dev);
     E(esc_d_serial, d->serial);
 
-    vrt_fmt_line(f, "<disk type='%s' device='%s'>", vrt_disk_type_names[d->type],
-                 vrt_disk_device_names[d->device]);
+    vrt_fmt_line(f, "<disk type='%s' device='%s'>", vrt_disk_type_names[d->type], vrt_disk_device_names[d->device]);
     f->indent++;
     if (d->driver_name || d->format || d->cache) {
         g_autoptr(GString) attrs = g_string_new(NULL);
@@ -211,8 +207,8 @@ format_net_source(VrtFmt *f, const VrtDomainNetDef *net, VrtDomainNetType shown)
     E(esc_net_source_bridge, net->source_bridge);
 
     if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
-        const VrtPciAddress *src = net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source
-                                                                         : &net->actual.hostdev_addr;
+        const VrtPciAddress *src =
+            net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source : &net->actual.hostdev_addr;
         format_hostdev_source(f, src, true);
         return;
     }
@@ -254,8 +250,7 @@ void
 vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
 {
     /* the live view shows the type the guest got, as libvirt does */
-    bool public_actual = is_live(f) && !is_status(f) && net->type == VRT_DOMAIN_NET_TYPE_NETWORK &&
-                         net->actual.set;
+    bool public_actual = is_live(f) && !is_status(f) && net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set;
     VrtDomainNetType shown = public_actual ? net->actual.type : net->type;
     bool managed = net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? net->managed : net->actual.managed;
     const guint *tags = net->vlan_tags;
@@ -339,9 +334,7 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
             else
                 vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path);
             break;
-        case VRT_DOMAIN_CHR_TYPE_PTY:
-            vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path);
-            break;
+        case VRT_DOMAIN_CHR_TYPE_PTY: vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path); break;
         }
     }
     {
@@ -443,8 +436,9 @@ vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
 void
 vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b)
 {
-    const char *ad = b->autodeflate == VRT_TRISTATE_YES ? " autodeflate='on'"
-                   : b->autodeflate == VRT_TRISTATE_NO ? " autodeflate='off'" : "";
+    const char *ad = b->autodeflate == VRT_TRISTATE_YES  ? " autodeflate='on'"
+                     : b->autodeflate == VRT_TRISTATE_NO ? " autodeflate='off'"
+                                                         : "";
 
     if (!b->stats_period && !info_has_content(f, &b->info)) {
         vrt_fmt_line(f, "<memballoon model='%s'%s/>", b->model, ad);
@@ -507,9 +501,7 @@ vrt_format_device(VrtFmt *f, const VrtDomainDeviceDef *dev, GError **error)
     case VRT_DOMAIN_DEVICE_WATCHDOG: vrt_format_watchdog(f, dev->data.watchdog); break;
     case VRT_DOMAIN_DEVICE_MEMBALLOON: vrt_format_memballoon(f, dev->data.memballoon); break;
     case VRT_DOMAIN_DEVICE_GRAPHICS: vrt_format_graphics(f, dev->data.graphics); break;
-    default:
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unknown device type %d", dev->type);
-        return false;
+    default: vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unknown device type %d", dev->type); return false;
     }
     return true;
 }

@@ -59,20 +59,18 @@ parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
         return false;
     scale = unit ? mem_unit_scale(unit) : 1024;
     if (!scale) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown suffix '%s' in <%s>", unit,
-                      (const char *)node->name);
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown suffix '%s' in <%s>", unit, (const char *)node->name);
         return false;
     }
     errno = 0;
     value = g_ascii_strtoull(text, &end, 10);
     if (!*text || *text == '-' || errno || *end) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid value '%s' for <%s>", text,
-                      (const char *)node->name);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid value '%s' for <%s>", text, (const char *)node->name);
         return false;
     }
     if (value > G_MAXUINT64 / scale || value * scale / 1024 > G_MAXUINT64 / 1024 / 1024) {
-        vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text,
-                      unit ? unit : "KiB", (const char *)node->name);
+        vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text, unit ? unit : "KiB",
+                      (const char *)node->name);
         return false;
     }
     *kib = (value * scale + 1023) / 1024;
@@ -136,7 +134,8 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
 
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "type")) {
             if (!vrt_xml_check_attrs(c, error, "arch", "machine", NULL))
                 return false;
@@ -163,8 +162,9 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
                 !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error))
                 return false;
         } else if (vrt_xml_is(c, "kernel") || vrt_xml_is(c, "initrd") || vrt_xml_is(c, "cmdline")) {
-            char **slot = vrt_xml_is(c, "kernel") ? &def->os.kernel
-                        : vrt_xml_is(c, "initrd") ? &def->os.initrd : &def->os.cmdline;
+            char **slot = vrt_xml_is(c, "kernel")   ? &def->os.kernel
+                          : vrt_xml_is(c, "initrd") ? &def->os.initrd
+                                                    : &def->os.cmdline;
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;
             g_free(*slot);
@@ -184,13 +184,11 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
         return false;
     }
     if (def->os.arch && !g_str_equal(def->os.arch, "x86_64") && !g_str_equal(def->os.arch, "i686")) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "No guest options available for arch '%s'",
-                      def->os.arch);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "No guest options available for arch '%s'", def->os.arch);
         return false;
     }
     if (def->os.machine && !machine_supported(def->os.machine)) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "machine type '%s' is not supported",
-                      def->os.machine);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "machine type '%s' is not supported", def->os.machine);
         return false;
     }
     if ((def->os.initrd || def->os.cmdline) && !def->os.kernel) {
@@ -205,7 +203,8 @@ parse_features(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "acpi") || vrt_xml_is(c, "pae")) {
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;
@@ -236,8 +235,7 @@ parse_cpu_model(xmlNodePtr node, VrtDomainDef *def, GError **error)
         return false;
     g_free(def->cpu.fallback);
     def->cpu.fallback = vrt_xml_prop(node, "fallback");
-    if (def->cpu.fallback && !g_str_equal(def->cpu.fallback, "allow") &&
-        !g_str_equal(def->cpu.fallback, "forbid")) {
+    if (def->cpu.fallback && !g_str_equal(def->cpu.fallback, "allow") && !g_str_equal(def->cpu.fallback, "forbid")) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU model fallback '%s'", def->cpu.fallback);
         return false;
     }
@@ -261,8 +259,9 @@ parse_cpu_feature(xmlNodePtr node, VrtDomainDef *def, GError **error)
     g_ptr_array_add(def->cpu.features, f);
     f->policy = vrt_xml_prop(node, "policy");
     f->name = vrt_xml_prop(node, "name");
-    if (!f->policy || !g_strv_contains((const char *const[]){ "force", "require", "optional", "disable",
-                                         "forbid", NULL }, f->policy)) {
+    if (!f->policy ||
+        !g_strv_contains((const char *const[]){ "force", "require", "optional", "disable", "forbid", NULL },
+                         f->policy)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU feature policy '%s'", f->policy ? f->policy : "");
         return false;
     }
@@ -289,20 +288,20 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
     }
     def->cpu.mode = m;
     def->cpu.check = vrt_xml_prop(node, "check");
-    if (def->cpu.check && !g_strv_contains((const char *const[]){ "none", "partial", "full", NULL },
-                                           def->cpu.check)) {
+    if (def->cpu.check && !g_strv_contains((const char *const[]){ "none", "partial", "full", NULL }, def->cpu.check)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU check '%s'", def->cpu.check);
         return false;
     }
     def->cpu.match = vrt_xml_prop(node, "match");
-    if (def->cpu.match && (m != VRT_DOMAIN_CPU_MODE_CUSTOM ||
-                           !g_strv_contains((const char *const[]){ "exact", "minimum", "strict", NULL },
-                                            def->cpu.match))) {
+    if (def->cpu.match &&
+        (m != VRT_DOMAIN_CPU_MODE_CUSTOM ||
+         !g_strv_contains((const char *const[]){ "exact", "minimum", "strict", NULL }, def->cpu.match))) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU match '%s' for mode '%s'", def->cpu.match,
                       vrt_cpu_mode_names[m]);
         return false;
     }
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "model") && m == VRT_DOMAIN_CPU_MODE_CUSTOM) {
             if (!parse_cpu_model(c, def, error))
                 return false;
@@ -355,8 +354,7 @@ parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error)
         return false;
     }
     if (!a->type || (!g_str_equal(a->type, "none") && !g_str_equal(a->type, "spice"))) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "audio type '%s' is not supported",
-                      a->type ? a->type : "");
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "audio type '%s' is not supported", a->type ? a->type : "");
         return false;
     }
     for (guint i = 0; i + 1 < def->audios->len; i++) {
@@ -366,7 +364,7 @@ parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error)
         }
     }
     VRT_XML_FOREACH_CHILD(c, node)
-        return vrt_xml_unsupported(c, error);
+    return vrt_xml_unsupported(c, error);
     return true;
 }
 
@@ -379,7 +377,8 @@ parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
         !vrt_xml_prop_enum(node, "offset", vrt_clock_offset_names, false, &off, error))
         return false;
     def->clock.offset = off;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         VrtDomainTimerDef *t;
         if (!vrt_xml_is(c, "timer"))
             return vrt_xml_unsupported(c, error);
@@ -391,14 +390,14 @@ parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
         t->tickpolicy = vrt_xml_prop(c, "tickpolicy");
         if (!vrt_xml_prop_tristate(c, "present", false, &t->present, error))
             return false;
-        if (!t->name || !g_strv_contains((const char *const[]){ "rtc", "pit", "hpet", "kvmclock", "tsc",
-                                           "hypervclock", NULL }, t->name)) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "timer '%s' is not supported",
-                          t->name ? t->name : "");
+        if (!t->name ||
+            !g_strv_contains((const char *const[]){ "rtc", "pit", "hpet", "kvmclock", "tsc", "hypervclock", NULL },
+                             t->name)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "timer '%s' is not supported", t->name ? t->name : "");
             return false;
         }
-        if (t->tickpolicy && !g_strv_contains((const char *const[]){ "delay", "catchup", "merge",
-                                                "discard", NULL }, t->tickpolicy)) {
+        if (t->tickpolicy &&
+            !g_strv_contains((const char *const[]){ "delay", "catchup", "merge", "discard", NULL }, t->tickpolicy)) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown timer tickpolicy '%s'", t->tickpolicy);
             return false;
         }
@@ -428,7 +427,8 @@ parse_pm(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         VrtTristate *t;
         if (vrt_xml_is(c, "suspend-to-mem"))
             t = &def->pm.suspend_to_mem;
@@ -436,8 +436,7 @@ parse_pm(xmlNodePtr node, VrtDomainDef *def, GError **error)
             t = &def->pm.suspend_to_disk;
         else
             return vrt_xml_unsupported(c, error);
-        if (!vrt_xml_check_attrs(c, error, "enabled", NULL) ||
-            !vrt_xml_prop_tristate(c, "enabled", false, t, error))
+        if (!vrt_xml_check_attrs(c, error, "enabled", NULL) || !vrt_xml_prop_tristate(c, "enabled", false, t, error))
             return false;
     }
     return true;
@@ -451,13 +450,12 @@ def_add_device(VrtDomainDef *def, VrtDomainDeviceDef *dev, GError **error)
     case VRT_DOMAIN_DEVICE_DISK: g_ptr_array_add(def->disks, g_steal_pointer(&dev->data.disk)); break;
     case VRT_DOMAIN_DEVICE_NET: vrt_domain_def_net_insert(def, g_steal_pointer(&dev->data.net)); break;
     case VRT_DOMAIN_DEVICE_HOSTDEV: g_ptr_array_add(def->hostdevs, g_steal_pointer(&dev->data.hostdev)); break;
-    case VRT_DOMAIN_DEVICE_CONTROLLER:
-        g_ptr_array_add(def->controllers, g_steal_pointer(&dev->data.controller));
-        break;
+    case VRT_DOMAIN_DEVICE_CONTROLLER: g_ptr_array_add(def->controllers, g_steal_pointer(&dev->data.controller)); break;
     case VRT_DOMAIN_DEVICE_CHR: {
         VrtDomainChrDef *chr = g_steal_pointer(&dev->data.chr);
-        GPtrArray *list = chr->devtype == VRT_DOMAIN_CHR_DEVICE_SERIAL ? def->serials
-                        : chr->devtype == VRT_DOMAIN_CHR_DEVICE_CONSOLE ? def->consoles : def->channels;
+        GPtrArray *list = chr->devtype == VRT_DOMAIN_CHR_DEVICE_SERIAL    ? def->serials
+                          : chr->devtype == VRT_DOMAIN_CHR_DEVICE_CONSOLE ? def->consoles
+                                                                          : def->channels;
         g_ptr_array_add(list, chr);
         break;
     }
@@ -488,7 +486,8 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
 {
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         g_autofree VrtDomainDeviceDef *dev = NULL;
         if (vrt_xml_is(c, "audio")) {
             if (!parse_audio(c, def, error))
@@ -524,10 +523,10 @@ dump_metadata(xmlNodePtr node, GError **error)
     xmlBufferPtr buf;
     char *ret;
 
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (!c->ns) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR,
-                          "element <%s> in <metadata> (line %ld) needs its own XML namespace",
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "element <%s> in <metadata> (line %ld) needs its own XML namespace",
                           (const char *)c->name, xmlGetLineNo(c));
             return NULL;
         }
@@ -579,8 +578,7 @@ parse_name(xmlNodePtr node, VrtDomainDef *def, GError **error)
 }
 
 static bool
-parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uuid, bool *have_cur,
-          GError **error)
+parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uuid, bool *have_cur, GError **error)
 {
     if (vrt_xml_is(c, "name"))
         return parse_name(c, def, error);
@@ -647,8 +645,7 @@ note_boot_order(GHashTable *seen, const VrtDomainDeviceInfo *info, GError **erro
     if (!info->boot_order)
         return true;
     if (!g_hash_table_add(seen, GUINT_TO_POINTER(info->boot_order))) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "boot order '%u' used for more than one device",
-                      info->boot_order);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "boot order '%u' used for more than one device", info->boot_order);
         return false;
     }
     return true;
@@ -756,10 +753,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         def->current_memory_kib = def->memory_kib;
     if (def->vcpus == 0)
         def->vcpus = def->current_vcpus = 1;
-    if (def->cpu.sockets &&
-        def->cpu.sockets * def->cpu.dies * def->cpu.cores * def->cpu.threads != def->vcpus) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR,
-                      "CPU topology doesn't match maximum vcpu count");
+    if (def->cpu.sockets && def->cpu.sockets * def->cpu.dies * def->cpu.cores * def->cpu.threads != def->vcpus) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU topology doesn't match maximum vcpu count");
         return false;
     }
     if (!have_uuid)
@@ -810,9 +805,11 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
         def->id = present ? (int)id : -1;
     }
     /* the machine type decides defaults inside <devices> */
-    VRT_XML_FOREACH_CHILD(c, root) {
+    VRT_XML_FOREACH_CHILD(c, root)
+    {
         if (vrt_xml_is(c, "os")) {
-            VRT_XML_FOREACH_CHILD(t, c) {
+            VRT_XML_FOREACH_CHILD(t, c)
+            {
                 if (vrt_xml_is(t, "type")) {
                     g_autofree char *m = vrt_xml_prop(t, "machine");
                     ctx.q35 = m && (g_str_equal(m, "q35") || g_str_has_prefix(m, "pc-q35"));
@@ -820,7 +817,8 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
             }
         }
     }
-    VRT_XML_FOREACH_CHILD(c, root) {
+    VRT_XML_FOREACH_CHILD(c, root)
+    {
         /* every top-level element is a singleton in libvirt's schema */
         if (!g_hash_table_add(seen, (gpointer)c->name)) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "element <%s> (line %ld) appears more than once",

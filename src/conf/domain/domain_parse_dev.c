@@ -25,8 +25,7 @@
 bool
 vrt_parse_pci_address(xmlNodePtr node, VrtPciAddress *addr, GError **error)
 {
-    if (!vrt_xml_check_attrs(node, error, "type", "domain", "bus", "slot", "function",
-                             "multifunction", NULL) ||
+    if (!vrt_xml_check_attrs(node, error, "type", "domain", "bus", "slot", "function", "multifunction", NULL) ||
         !vrt_xml_prop_uint(node, "domain", PCI_MAX_DOMAIN, &addr->domain, NULL, error) ||
         !vrt_xml_prop_uint(node, "bus", PCI_MAX_BUS, &addr->bus, NULL, error) ||
         !vrt_xml_prop_uint(node, "slot", PCI_MAX_SLOT, &addr->slot, NULL, error) ||
@@ -64,8 +63,7 @@ parse_address(xmlNodePtr node, VrtDomainDeviceInfo *info, GError **error)
     g_autofree char *type = vrt_xml_prop(node, "type");
 
     if (!type) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "missing attribute 'type' of <address> (line %ld)",
-                      xmlGetLineNo(node));
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "missing attribute 'type' of <address> (line %ld)", xmlGetLineNo(node));
         return false;
     }
     if (g_str_equal(type, "pci")) {
@@ -95,20 +93,20 @@ parse_address(xmlNodePtr node, VrtDomainDeviceInfo *info, GError **error)
         g_free(info->usb.port);
         info->usb.port = vrt_xml_prop(node, "port");
         if (info->usb.port && !usb_port_valid(info->usb.port)) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid USB port '%s' (line %ld)",
-                          info->usb.port, xmlGetLineNo(node));
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid USB port '%s' (line %ld)", info->usb.port,
+                          xmlGetLineNo(node));
             return false;
         }
         return true;
     }
-    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                  "address type '%s' (line %ld) is not supported", type, xmlGetLineNo(node));
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "address type '%s' (line %ld) is not supported", type,
+                  xmlGetLineNo(node));
     return false;
 }
 
 int
-vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceInfo *info,
-                     bool allow_boot, GError **error)
+vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceInfo *info, bool allow_boot,
+                     GError **error)
 {
     if (vrt_xml_is(child, "alias")) {
         g_autofree char *name = vrt_xml_prop(child, "name");
@@ -116,8 +114,8 @@ vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceIn
             return -1;
         if (!name || !*name || strlen(name) > 64 ||
             !only_chars(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid alias name '%s' (line %ld)",
-                          name ? name : "", xmlGetLineNo(child));
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid alias name '%s' (line %ld)", name ? name : "",
+                          xmlGetLineNo(child));
             return -1;
         }
         /* Runtime aliases are the driver's to give; only user aliases
@@ -146,13 +144,13 @@ vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceIn
 }
 
 /* Runs the info parser and falls back to refusing the element. */
-#define INFO_OR_UNSUPPORTED(ctx, child, info, boot, error) \
-    do { \
+#define INFO_OR_UNSUPPORTED(ctx, child, info, boot, error)            \
+    do {                                                              \
         int r_ = vrt_parse_info_child(ctx, child, info, boot, error); \
-        if (r_ < 0) \
-            return false; \
-        if (r_ == 0) \
-            return vrt_xml_unsupported(child, error); \
+        if (r_ < 0)                                                   \
+            return false;                                             \
+        if (r_ == 0)                                                  \
+            return vrt_xml_unsupported(child, error);                 \
     } while (0)
 
 /* ---- disk ---------------------------------------------------------- */
@@ -189,7 +187,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         return false;
     disk->device = v;
 
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", NULL))
                 return false;
@@ -206,10 +205,10 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             disk->format = v;
             g_free(disk->cache);
             disk->cache = vrt_xml_prop(c, "cache");
-            if (disk->cache && !g_strv_contains((const char *const[]){ "default", "none", "writethrough",
-                                                 "writeback", "directsync", "unsafe", NULL }, disk->cache)) {
-                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk cache mode '%s' is not supported",
-                              disk->cache);
+            if (disk->cache && !g_strv_contains((const char *const[]){ "default", "none", "writethrough", "writeback",
+                                                                       "directsync", "unsafe", NULL },
+                                                disk->cache)) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk cache mode '%s' is not supported", disk->cache);
                 return false;
             }
         } else if (vrt_xml_is(c, "source")) {
@@ -241,14 +240,12 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             INFO_OR_UNSUPPORTED(ctx, c, &disk->info, true, error);
         }
     }
-    if (!disk->target_dev || !*disk->target_dev ||
-        !only_chars(disk->target_dev, "abcdefghijklmnopqrstuvwxyz")) {
+    if (!disk->target_dev || !*disk->target_dev || !only_chars(disk->target_dev, "abcdefghijklmnopqrstuvwxyz")) {
         vrt_error_set(error, VIR_ERR_NO_TARGET, "%s", disk->src ? disk->src : "disk");
         return false;
     }
     if (!have_bus && !disk_bus_from_target(disk->target_dev, &disk->bus)) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'",
-                      disk->target_dev);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'", disk->target_dev);
         return false;
     }
     if (disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM) {
@@ -263,13 +260,12 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         return false;
     }
     if (disk->info.type == VRT_DEVICE_ADDRESS_PCI && disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a PCI address",
-                      disk->target_dev, vrt_disk_bus_names[disk->bus]);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a PCI address", disk->target_dev,
+                      vrt_disk_bus_names[disk->bus]);
         return false;
     }
     if (disk->info.type == VRT_DEVICE_ADDRESS_DRIVE && disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "virtio disk '%s' cannot have a drive address",
-                      disk->target_dev);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "virtio disk '%s' cannot have a drive address", disk->target_dev);
         return false;
     }
     *out = g_steal_pointer(&disk);
@@ -279,12 +275,11 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
 /* ---- controller ---------------------------------------------------- */
 
 static const char *const pci_models[] = {
-    "pci-root", "pcie-root", "pcie-root-port", "pci-bridge", "dmi-to-pci-bridge",
-    "pcie-to-pci-bridge", NULL,
+    "pci-root", "pcie-root", "pcie-root-port", "pci-bridge", "dmi-to-pci-bridge", "pcie-to-pci-bridge", NULL,
 };
 static const char *const usb_models[] = {
-    "qemu-xhci", "nec-xhci", "piix3-uhci", "piix4-uhci", "ich9-ehci1", "ich9-uhci1",
-    "ich9-uhci2", "ich9-uhci3", "none", NULL,
+    "qemu-xhci",  "nec-xhci",   "piix3-uhci", "piix4-uhci", "ich9-ehci1",
+    "ich9-uhci1", "ich9-uhci2", "ich9-uhci3", "none",       NULL,
 };
 static const char *const scsi_models[] = { "virtio-scsi", "lsilogic", NULL };
 static const char *const pci_model_names[] = {
@@ -331,7 +326,8 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
             return false;
         }
     }
-    VRT_XML_FOREACH_CHILD(ch, node) {
+    VRT_XML_FOREACH_CHILD(ch, node)
+    {
         if (c->type == VRT_DOMAIN_CONTROLLER_PCI && vrt_xml_is(ch, "model")) {
             if (!vrt_xml_check_attrs(ch, error, "name", NULL))
                 return false;
@@ -384,19 +380,18 @@ parse_vlan(xmlNodePtr node, guint *tags, guint *n_tags, bool *trunk, GError **er
 {
     VrtTristate t = VRT_TRISTATE_DEFAULT;
 
-    if (!vrt_xml_check_attrs(node, error, "trunk", NULL) ||
-        !vrt_xml_prop_tristate(node, "trunk", false, &t, error))
+    if (!vrt_xml_check_attrs(node, error, "trunk", NULL) || !vrt_xml_prop_tristate(node, "trunk", false, &t, error))
         return false;
     *n_tags = 0;
-    VRT_XML_FOREACH_CHILD(tag, node) {
+    VRT_XML_FOREACH_CHILD(tag, node)
+    {
         bool present = false;
         if (!vrt_xml_is(tag, "tag"))
             return vrt_xml_unsupported(tag, error);
         if (!vrt_xml_check_attrs(tag, error, "id", NULL))
             return false;
         if (*n_tags == VRT_DOMAIN_NET_MAX_VLAN_TAGS) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "more than %d VLAN tags",
-                          VRT_DOMAIN_NET_MAX_VLAN_TAGS);
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "more than %d VLAN tags", VRT_DOMAIN_NET_MAX_VLAN_TAGS);
             return false;
         }
         if (!vrt_xml_prop_uint(tag, "id", VLAN_MAX_TAG, &tags[*n_tags], &present, error))
@@ -427,14 +422,14 @@ parse_hostdev_source(xmlNodePtr node, VrtPciAddress *addr, GError **error)
 
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         g_autofree char *type = NULL;
         if (!vrt_xml_is(c, "address"))
             return vrt_xml_unsupported(c, error);
         type = vrt_xml_prop(c, "type");
         if (type && !g_str_equal(type, "pci")) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "hostdev source address type '%s' is not supported",
-                          type);
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "hostdev source address type '%s' is not supported", type);
             return false;
         }
         if (!vrt_parse_pci_address(c, addr, error))
@@ -471,7 +466,8 @@ parse_net_actual(xmlNodePtr node, VrtDomainNetDef *net, GError **error)
             return false;
         a->managed = m == VRT_TRISTATE_YES;
     }
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "source") && a->type == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
             if (!parse_hostdev_source(c, &a->hostdev_addr, error))
                 return false;
@@ -513,7 +509,8 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         return vrt_xml_check_attrs(node, error, "type", NULL);
     net->managed = managed == VRT_TRISTATE_YES;
 
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "mac")) {
             g_autofree char *mac = vrt_xml_prop(c, "address");
             if (!vrt_xml_check_attrs(c, error, "address", NULL))
@@ -523,8 +520,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 return false;
             }
             if (net->mac[0] & 1) {
-                vrt_error_set(error, VIR_ERR_XML_ERROR,
-                              "expected unicast mac address, found multicast '%s'", mac);
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "expected unicast mac address, found multicast '%s'", mac);
                 return false;
             }
             net->mac_set = true;
@@ -561,8 +557,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 if (!parse_hostdev_source(c, &net->hostdev_source, error))
                     return false;
                 break;
-            default:
-                return vrt_xml_unsupported(c, error);
+            default: return vrt_xml_unsupported(c, error);
             }
         } else if (vrt_xml_is(c, "target")) {
             if (!vrt_xml_check_attrs(c, error, "dev", NULL))
@@ -643,8 +638,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
             return false;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     if (!vrt_domain_net_link_hostdev(net, error))
         return false;
@@ -677,7 +671,8 @@ parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out
     if (!vrt_xml_prop_tristate(node, "managed", false, &managed, error))
         return false;
     h->managed = managed == VRT_TRISTATE_YES;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "source")) {
             if (!parse_hostdev_source(c, &h->source, error))
                 return false;
@@ -707,8 +702,8 @@ parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out
 /* ---- character devices -------------------------------------------- */
 
 static bool
-parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtype,
-          VrtDomainChrDef **out, GError **error)
+parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtype, VrtDomainChrDef **out,
+          GError **error)
 {
     VrtDomainChrDef *chr = g_new0(VrtDomainChrDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
@@ -722,7 +717,8 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
         !vrt_xml_prop_enum(node, "type", vrt_chr_type_names, true, &v, error))
         return false;
     chr->type = v;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "source")) {
             if (!vrt_xml_check_attrs(c, error, "path", "mode", "append", NULL))
                 return false;
@@ -758,7 +754,8 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
             chr->target_type = vrt_xml_prop(c, "type");
             g_free(chr->target_name);
             chr->target_name = vrt_xml_prop(c, "name");
-            VRT_XML_FOREACH_CHILD(m, c) {
+            VRT_XML_FOREACH_CHILD(m, c)
+            {
                 if (!vrt_xml_is(m, "model") || devtype != VRT_DOMAIN_CHR_DEVICE_SERIAL)
                     return vrt_xml_unsupported(m, error);
                 if (!vrt_xml_check_attrs(m, error, "name", NULL))
@@ -778,16 +775,16 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     }
     switch (devtype) {
     case VRT_DOMAIN_CHR_DEVICE_SERIAL:
-        if (chr->target_type && !g_strv_contains((const char *const[]){ "isa-serial", "pci-serial",
-                                                   "usb-serial", NULL }, chr->target_type)) {
+        if (chr->target_type &&
+            !g_strv_contains((const char *const[]){ "isa-serial", "pci-serial", "usb-serial", NULL },
+                             chr->target_type)) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "serial target type '%s' is not supported",
                           chr->target_type);
             return false;
         }
         break;
     case VRT_DOMAIN_CHR_DEVICE_CONSOLE:
-        if (chr->target_type && !g_str_equal(chr->target_type, "serial") &&
-            !g_str_equal(chr->target_type, "virtio")) {
+        if (chr->target_type && !g_str_equal(chr->target_type, "serial") && !g_str_equal(chr->target_type, "virtio")) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "console target type '%s' is not supported",
                           chr->target_type);
             return false;
@@ -823,20 +820,19 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
     in->type = vrt_xml_prop(node, "type");
     in->bus = vrt_xml_prop(node, "bus");
     if (!in->type || !g_strv_contains((const char *const[]){ "mouse", "tablet", "keyboard", NULL }, in->type)) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input type '%s' is not supported",
-                      in->type ? in->type : "");
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input type '%s' is not supported", in->type ? in->type : "");
         return false;
     }
     if (!in->bus)
         in->bus = g_strdup(g_str_equal(in->type, "tablet") ? "usb" : "ps2");
     if (!g_strv_contains((const char *const[]){ "ps2", "usb", "virtio", NULL }, in->bus) ||
         (g_str_equal(in->type, "tablet") && g_str_equal(in->bus, "ps2"))) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input bus '%s' for type '%s' is not supported",
-                      in->bus, in->type);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input bus '%s' for type '%s' is not supported", in->bus,
+                      in->type);
         return false;
     }
     VRT_XML_FOREACH_CHILD(c, node)
-        INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
+    INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
     *out = g_ptr_array_steal_index(holder, 0);
     return true;
 }
@@ -872,10 +868,9 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
         return false;
     g->type = v;
     if (!(g->type == VRT_DOMAIN_GRAPHICS_SPICE
-              ? vrt_xml_check_attrs(node, error, "type", "port", "tlsPort", "autoport", "listen",
-                                    "passwd", "keymap", NULL)
-              : vrt_xml_check_attrs(node, error, "type", "port", "autoport", "listen", "passwd",
-                                    "keymap", NULL)))
+              ? vrt_xml_check_attrs(node, error, "type", "port", "tlsPort", "autoport", "listen", "passwd", "keymap",
+                                    NULL)
+              : vrt_xml_check_attrs(node, error, "type", "port", "autoport", "listen", "passwd", "keymap", NULL)))
         return false;
     if (!parse_graphics_port(node, "port", &g->port, error) ||
         !parse_graphics_port(node, "tlsPort", &g->tls_port, error) ||
@@ -888,7 +883,8 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
     g->listen = vrt_xml_prop(node, "listen");
     g->passwd = vrt_xml_prop(node, "passwd");
     g->keymap = vrt_xml_prop(node, "keymap");
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         g_autofree char *type = NULL;
         if (!vrt_xml_is(c, "listen"))
             return vrt_xml_unsupported(c, error);
@@ -916,7 +912,8 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
     g_ptr_array_add(holder, vd);
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "model")) {
             VrtTristate primary = VRT_TRISTATE_DEFAULT;
             if (!vrt_xml_check_attrs(c, error, "type", "vram", "ram", "vgamem", "heads", "primary", NULL) ||
@@ -929,8 +926,9 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
             vd->primary = primary == VRT_TRISTATE_YES;
             g_free(vd->model);
             vd->model = vrt_xml_prop(c, "type");
-            if (!vd->model || !g_strv_contains((const char *const[]){ "vga", "cirrus", "qxl", "virtio",
-                                                 "bochs", "none", NULL }, vd->model)) {
+            if (!vd->model ||
+                !g_strv_contains((const char *const[]){ "vga", "cirrus", "qxl", "virtio", "bochs", "none", NULL },
+                                 vd->model)) {
                 vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "video model '%s' is not supported",
                               vd->model ? vd->model : "");
                 return false;
@@ -942,7 +940,8 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
     if (!vd->model)
         vd->model = g_strdup("vga");
     if ((vd->ram || vd->vgamem) && !g_str_equal(vd->model, "qxl")) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "video attributes 'ram' and 'vgamem' are only for model 'qxl'");
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "video attributes 'ram' and 'vgamem' are only for model 'qxl'");
         return false;
     }
     *out = g_ptr_array_steal_index(holder, 0);
@@ -965,7 +964,8 @@ parse_memballoon(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainMemballoonDef
                       b->model ? b->model : "");
         return false;
     }
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "stats")) {
             if (!vrt_xml_check_attrs(c, error, "period", NULL) ||
                 !vrt_xml_prop_uint(c, "period", G_MAXINT, &b->stats_period, NULL, error))
@@ -989,11 +989,11 @@ parse_rng(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainRngDef **out, GError
         return false;
     r->model = vrt_xml_prop(node, "model");
     if (g_strcmp0(r->model, "virtio") != 0) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "rng model '%s' is not supported",
-                      r->model ? r->model : "");
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "rng model '%s' is not supported", r->model ? r->model : "");
         return false;
     }
-    VRT_XML_FOREACH_CHILD(c, node) {
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
         if (vrt_xml_is(c, "backend")) {
             g_autofree char *model = vrt_xml_prop(c, "model");
             if (!vrt_xml_check_attrs(c, error, "model", NULL))
@@ -1043,13 +1043,14 @@ parse_watchdog(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainWatchdogDef **o
                       w->model ? w->model : "");
         return false;
     }
-    if (w->action && !g_strv_contains((const char *const[]){ "reset", "shutdown", "poweroff", "pause",
-                                        "none", "dump", "inject-nmi", NULL }, w->action)) {
+    if (w->action && !g_strv_contains((const char *const[]){ "reset", "shutdown", "poweroff", "pause", "none", "dump",
+                                                             "inject-nmi", NULL },
+                                      w->action)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown watchdog action '%s'", w->action);
         return false;
     }
     VRT_XML_FOREACH_CHILD(c, node)
-        INFO_OR_UNSUPPORTED(ctx, c, &w->info, false, error);
+    INFO_OR_UNSUPPORTED(ctx, c, &w->info, false, error);
     *out = g_ptr_array_steal_index(holder, 0);
     return true;
 }

@@ -41,23 +41,20 @@ bool vrt_xml_unsupported(xmlNodePtr node, GError **error);
 /* Next element sibling starting at node (node itself if an element). */
 xmlNodePtr vrt_xml_next_element(xmlNodePtr node);
 #define VRT_XML_FOREACH_CHILD(child, parent) \
-    for (xmlNodePtr child = vrt_xml_next_element((parent)->children); child; \
-         child = vrt_xml_next_element(child->next))
+    for (xmlNodePtr child = vrt_xml_next_element((parent)->children); child; child = vrt_xml_next_element(child->next))
 bool vrt_xml_is(xmlNodePtr node, const char *name);
 
 char *vrt_xml_prop(xmlNodePtr node, const char *name);
 char *vrt_xml_text(xmlNodePtr node);
 /* Unsigned number attribute (decimal, 0x hex); absent: *out untouched,
  * *present (optional) false. Garbage: VIR_ERR_XML_ERROR. */
-bool vrt_xml_prop_uint(xmlNodePtr node, const char *name, guint max, guint *out,
-                       bool *present, GError **error);
+bool vrt_xml_prop_uint(xmlNodePtr node, const char *name, guint max, guint *out, bool *present, GError **error);
 /* yes/no (or on/off when onoff) attribute into a tristate. */
-bool vrt_xml_prop_tristate(xmlNodePtr node, const char *name, bool onoff,
-                           VrtTristate *out, GError **error);
+bool vrt_xml_prop_tristate(xmlNodePtr node, const char *name, bool onoff, VrtTristate *out, GError **error);
 /* Enum attribute looked up in table; required => error when absent.
  * *out is left untouched when absent and not required. */
-bool vrt_xml_prop_enum(xmlNodePtr node, const char *name, const char *const *table,
-                       bool required, int *out, GError **error);
+bool vrt_xml_prop_enum(xmlNodePtr node, const char *name, const char *const *table, bool required, int *out,
+                       GError **error);
 
 /* ---- shared parse pieces (domain_parse_dev.c) ---------------------- */
 
@@ -68,13 +65,12 @@ typedef struct {
 
 /* Handles <alias>, <address>, <boot> children of a device; returns 1 when
  * child was one of them, 0 when not, -1 on error. */
-int vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceInfo *info,
-                         bool allow_boot, GError **error);
+int vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceInfo *info, bool allow_boot,
+                         GError **error);
 bool vrt_parse_pci_address(xmlNodePtr node, VrtPciAddress *addr, GError **error);
 /* Parses one device element into dev (type chosen by element name);
  * def is filled (for consoles mirroring serials) only when given. */
-bool vrt_parse_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDeviceDef *dev,
-                      GError **error);
+bool vrt_parse_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDeviceDef *dev, GError **error);
 
 /* ---- formatting (domain_format*.c) --------------------------------- */
 

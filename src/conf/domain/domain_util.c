@@ -11,10 +11,9 @@
 void
 vrt_uuid_format(const guint8 uuid[16], char out[VRT_UUID_STRING_LEN])
 {
-    g_snprintf(out, VRT_UUID_STRING_LEN,
-               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-               uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7],
-               uuid[8], uuid[9], uuid[10], uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+    g_snprintf(out, VRT_UUID_STRING_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+               uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10],
+               uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
 }
 
 /* Accepts what libvirt accepts: 32 hex digits, dashes anywhere between
@@ -54,8 +53,8 @@ vrt_uuid_generate(guint8 uuid[16])
 void
 vrt_domain_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN])
 {
-    g_snprintf(out, VRT_MAC_STRING_LEN, "%02x:%02x:%02x:%02x:%02x:%02x",
-               mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    g_snprintf(out, VRT_MAC_STRING_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+               mac[5]);
 }
 
 /* Six groups of one or two hex digits separated by ':' (or '-'). */
@@ -94,8 +93,7 @@ vrt_pci_address_to_string(const VrtPciAddress *addr)
 bool
 vrt_pci_address_equal(const VrtPciAddress *a, const VrtPciAddress *b)
 {
-    return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot &&
-           a->function == b->function;
+    return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot && a->function == b->function;
 }
 
 bool

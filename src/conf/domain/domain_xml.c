@@ -42,8 +42,7 @@ vrt_xml_read(const char *xml, const char *what, GError **error)
     }
     len = strlen(xml);
     if (len > VRT_XML_MAX_DOC_BYTES) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s document is larger than %d bytes",
-                      what, VRT_XML_MAX_DOC_BYTES);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s document is larger than %d bytes", what, VRT_XML_MAX_DOC_BYTES);
         return NULL;
     }
     ctxt = xmlNewParserCtxt();
@@ -51,14 +50,12 @@ vrt_xml_read(const char *xml, const char *what, GError **error)
         vrt_error_set(error, VIR_ERR_NO_MEMORY, "cannot create XML parser");
         return NULL;
     }
-    doc = xmlCtxtReadMemory(ctxt, xml, (int)len, what, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    doc = xmlCtxtReadMemory(ctxt, xml, (int)len, what, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc || !xmlDocGetRootElement(doc)) {
         const xmlError *err = xmlCtxtGetLastError(ctxt);
         if (err && err->message) {
             g_autofree char *msg = g_strchomp(g_strdup(err->message));
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s:%d: %s (at line %d)",
-                          what, err->line, msg, err->line);
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s:%d: %s (at line %d)", what, err->line, msg, err->line);
         } else {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "%s: empty or unreadable document", what);
         }
@@ -99,8 +96,8 @@ vrt_xml_check_attrs(xmlNodePtr node, GError **error, ...)
         va_end(ap);
         if (!found) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                          "attribute '%s' of element <%s> (line %ld) is not supported",
-                          (const char *)a->name, (const char *)node->name, xmlGetLineNo(node));
+                          "attribute '%s' of element <%s> (line %ld) is not supported", (const char *)a->name,
+                          (const char *)node->name, xmlGetLineNo(node));
             return false;
         }
     }
@@ -110,8 +107,7 @@ vrt_xml_check_attrs(xmlNodePtr node, GError **error, ...)
 bool
 vrt_xml_unsupported(xmlNodePtr node, GError **error)
 {
-    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                  "element <%s> in <%s> (line %ld) is not supported",
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "element <%s> in <%s> (line %ld) is not supported",
                   (const char *)node->name, parent_name(node), xmlGetLineNo(node));
     return false;
 }
@@ -157,8 +153,7 @@ vrt_xml_text(xmlNodePtr node)
 }
 
 bool
-vrt_xml_prop_uint(xmlNodePtr node, const char *name, guint max, guint *out,
-                  bool *present, GError **error)
+vrt_xml_prop_uint(xmlNodePtr node, const char *name, guint max, guint *out, bool *present, GError **error)
 {
     g_autofree char *s = vrt_xml_prop(node, name);
     guint64 v;
@@ -173,8 +168,8 @@ vrt_xml_prop_uint(xmlNodePtr node, const char *name, guint max, guint *out,
     v = g_ascii_strtoull(s, &end, 0);
     if (!*s || *s == '-' || errno || !end || *end || v > max) {
         vrt_error_set(error, VIR_ERR_XML_ERROR,
-                      "invalid value '%s' for attribute '%s' of <%s> (line %ld): expected a number up to %u",
-                      s, name, (const char *)node->name, xmlGetLineNo(node), max);
+                      "invalid value '%s' for attribute '%s' of <%s> (line %ld): expected a number up to %u", s, name,
+                      (const char *)node->name, xmlGetLineNo(node), max);
         return false;
     }
     *out = (guint)v;
@@ -198,24 +193,23 @@ vrt_xml_prop_tristate(xmlNodePtr node, const char *name, bool onoff, VrtTristate
         *out = VRT_TRISTATE_NO;
     } else {
         vrt_error_set(error, VIR_ERR_XML_ERROR,
-                      "invalid value '%s' for attribute '%s' of <%s> (line %ld): expected '%s' or '%s'",
-                      s, name, (const char *)node->name, xmlGetLineNo(node), yes, no);
+                      "invalid value '%s' for attribute '%s' of <%s> (line %ld): expected '%s' or '%s'", s, name,
+                      (const char *)node->name, xmlGetLineNo(node), yes, no);
         return false;
     }
     return true;
 }
 
 bool
-vrt_xml_prop_enum(xmlNodePtr node, const char *name, const char *const *table,
-                  bool required, int *out, GError **error)
+vrt_xml_prop_enum(xmlNodePtr node, const char *name, const char *const *table, bool required, int *out, GError **error)
 {
     g_autofree char *s = vrt_xml_prop(node, name);
     int v;
 
     if (!s) {
         if (required) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "missing attribute '%s' of <%s> (line %ld)",
-                          name, (const char *)node->name, xmlGetLineNo(node));
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "missing attribute '%s' of <%s> (line %ld)", name,
+                          (const char *)node->name, xmlGetLineNo(node));
             return false;
         }
         return true;
@@ -223,8 +217,8 @@ vrt_xml_prop_enum(xmlNodePtr node, const char *name, const char *const *table,
     v = vrt_enum_from_string(table, s);
     if (v < 0 || !*s) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                      "value '%s' of attribute '%s' of <%s> (line %ld) is not supported",
-                      s, name, (const char *)node->name, xmlGetLineNo(node));
+                      "value '%s' of attribute '%s' of <%s> (line %ld) is not supported", s, name,
+                      (const char *)node->name, xmlGetLineNo(node));
         return false;
     }
     *out = v;

@@ -122,8 +122,9 @@ test_corpus_file(gconstpointer data)
 
 /* ---- errors -------------------------------------------------------- */
 
-#define DOM_HEAD "<domain type='kvm'>\n  <name>t</name>\n  <memory>65536</memory>\n" \
-                 "  <os><type>hvm</type></os>\n"
+#define DOM_HEAD                                                        \
+    "<domain type='kvm'>\n  <name>t</name>\n  <memory>65536</memory>\n" \
+    "  <os><type>hvm</type></os>\n"
 
 static void
 assert_parse_error(const char *xml, int code, const char *needle)
@@ -140,8 +141,8 @@ assert_parse_error(const char *xml, int code, const char *needle)
 static void
 test_error_malformed(void)
 {
-    assert_parse_error("<domain type='kvm'>\n  <name>t</name>\n  <memory>1</memory\n</domain>\n",
-                       VIR_ERR_XML_ERROR, "line 4");
+    assert_parse_error("<domain type='kvm'>\n  <name>t</name>\n  <memory>1</memory\n</domain>\n", VIR_ERR_XML_ERROR,
+                       "line 4");
     assert_parse_error("", VIR_ERR_XML_ERROR, NULL);
     assert_parse_error("<network><name>x</name></network>", VIR_ERR_XML_ERROR, "expecting <domain>");
 }
@@ -151,13 +152,13 @@ test_error_unsupported(void)
 {
     assert_parse_error(DOM_HEAD "  <devices>\n    <sound model='ich6'/>\n  </devices>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "<sound>");
-    assert_parse_error(DOM_HEAD "  <iothreads>2</iothreads>\n</domain>", VIR_ERR_CONFIG_UNSUPPORTED,
-                       "<iothreads>");
+    assert_parse_error(DOM_HEAD "  <iothreads>2</iothreads>\n</domain>", VIR_ERR_CONFIG_UNSUPPORTED, "<iothreads>");
     assert_parse_error(DOM_HEAD "  <devices><disk type='file'><driver name='qemu' io='native'/>"
-                       "<source file='/a'/><target dev='vda'/></disk></devices>\n</domain>",
+                                "<source file='/a'/><target dev='vda'/></disk></devices>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "'io'");
     assert_parse_error(DOM_HEAD "  <devices><interface type='direct'><source dev='eth0'/></interface>"
-                       "</devices>\n</domain>", VIR_ERR_CONFIG_UNSUPPORTED, "'direct'");
+                                "</devices>\n</domain>",
+                       VIR_ERR_CONFIG_UNSUPPORTED, "'direct'");
     assert_parse_error(DOM_HEAD "  <metadata><plain/></metadata>\n</domain>", VIR_ERR_XML_ERROR, "<plain>");
     assert_parse_error("<domain type='xen'><name>t</name><memory>1</memory><os><type>hvm</type></os></domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "'xen'");
@@ -167,17 +168,22 @@ static void
 test_error_values(void)
 {
     assert_parse_error("<domain type='kvm'><name>t</name><memory unit='furlongs'>1</memory>"
-                       "<os><type>hvm</type></os></domain>", VIR_ERR_INVALID_ARG, "furlongs");
+                       "<os><type>hvm</type></os></domain>",
+                       VIR_ERR_INVALID_ARG, "furlongs");
     assert_parse_error("<domain type='kvm'><name>t</name><uuid>not-a-uuid</uuid><memory>1</memory>"
-                       "<os><type>hvm</type></os></domain>", VIR_ERR_INTERNAL_ERROR, "uuid");
+                       "<os><type>hvm</type></os></domain>",
+                       VIR_ERR_INTERNAL_ERROR, "uuid");
     assert_parse_error(DOM_HEAD "  <devices><interface type='user'><mac address='52:54:00:zz:00:01'/>"
-                       "</interface></devices>\n</domain>", VIR_ERR_INVALID_MAC, "52:54:00:zz:00:01");
-    assert_parse_error(DOM_HEAD "  <devices>\n"
-                       "<interface type='user'><address type='pci' domain='0' bus='0' slot='5' function='0'/></interface>\n"
-                       "<interface type='user'><address type='pci' domain='0' bus='0' slot='5' function='0'/></interface>\n"
-                       "</devices>\n</domain>", VIR_ERR_XML_ERROR, "0000:00:05.0");
-    assert_parse_error("<domain type='kvm'><memory>1</memory><os><type>hvm</type></os></domain>",
-                       VIR_ERR_NO_NAME, NULL);
+                                "</interface></devices>\n</domain>",
+                       VIR_ERR_INVALID_MAC, "52:54:00:zz:00:01");
+    assert_parse_error(
+        DOM_HEAD "  <devices>\n"
+                 "<interface type='user'><address type='pci' domain='0' bus='0' slot='5' function='0'/></interface>\n"
+                 "<interface type='user'><address type='pci' domain='0' bus='0' slot='5' function='0'/></interface>\n"
+                 "</devices>\n</domain>",
+        VIR_ERR_XML_ERROR, "0000:00:05.0");
+    assert_parse_error("<domain type='kvm'><memory>1</memory><os><type>hvm</type></os></domain>", VIR_ERR_NO_NAME,
+                       NULL);
     /* Names, as libvirt checks them; anything else is kept as written. */
     assert_parse_error("<domain type='kvm'><name>a/b</name><memory>1</memory><os><type>hvm</type></os></domain>",
                        VIR_ERR_XML_ERROR, "name a/b cannot contain '/'");
@@ -186,39 +192,46 @@ test_error_values(void)
     {
         g_autoptr(GError) error = NULL;
         g_autoptr(VrtDomainDef) def = vrt_domain_def_parse("<domain type='kvm'><name> a\tb </name><memory>1</memory>"
-                                                           "<os><type>hvm</type></os></domain>", 0, &error);
+                                                           "<os><type>hvm</type></os></domain>",
+                                                           0, &error);
         g_assert_no_error(error);
         g_assert_cmpstr(def->name, ==, " a\tb ");
     }
     assert_parse_error("<domain type='kvm'><name>t</name><memory>1</memory><os><type>xen</type></os></domain>",
                        VIR_ERR_OS_TYPE, "xen");
-    assert_parse_error("<domain type='kvm'><name>t</name><os><type>hvm</type></os></domain>",
-                       VIR_ERR_XML_ERROR, "Memory");
-    assert_parse_error(DOM_HEAD "  <devices><interface type='network'/></devices>\n</domain>",
-                       VIR_ERR_XML_ERROR, "network");
+    assert_parse_error("<domain type='kvm'><name>t</name><os><type>hvm</type></os></domain>", VIR_ERR_XML_ERROR,
+                       "Memory");
+    assert_parse_error(DOM_HEAD "  <devices><interface type='network'/></devices>\n</domain>", VIR_ERR_XML_ERROR,
+                       "network");
     assert_parse_error(DOM_HEAD "  <devices><disk type='file'><source file='/a'/></disk></devices>\n</domain>",
                        VIR_ERR_NO_TARGET, NULL);
     assert_parse_error("<domain type='kvm'><name>t</name><memory>1</memory><os><type>hvm</type><boot dev='hd'/></os>"
                        "<devices><interface type='user'><boot order='1'/></interface></devices></domain>",
                        VIR_ERR_XML_ERROR, "per-device boot");
     assert_parse_error(DOM_HEAD "  <devices><interface type='user'><boot order='2'/></interface>"
-                       "<disk type='file'><source file='/a'/><target dev='vda'/><boot order='2'/></disk>"
-                       "</devices>\n</domain>", VIR_ERR_XML_ERROR, "boot order '2'");
+                                "<disk type='file'><source file='/a'/><target dev='vda'/><boot order='2'/></disk>"
+                                "</devices>\n</domain>",
+                       VIR_ERR_XML_ERROR, "boot order '2'");
     assert_parse_error(DOM_HEAD "  <devices><interface type='user'><address type='pci' slot='0x20'/>"
-                       "</interface></devices>\n</domain>", VIR_ERR_XML_ERROR, "slot");
+                                "</interface></devices>\n</domain>",
+                       VIR_ERR_XML_ERROR, "slot");
 }
 
 static void
 test_memory_units(void)
 {
-    static const struct { const char *unit, *value; guint64 kib; } cases[] = {
-        { "KiB", "1024", 1024 }, { "k", "3", 3 }, { "MiB", "2", 2048 }, { "M", "1", 1024 },
-        { "MB", "1", 977 }, { "GiB", "1", 1048576 }, { "G", "2", 2097152 }, { "GB", "1", 976563 },
-        { "b", "1025", 2 }, { "bytes", "1024", 1 }, { "KB", "1024", 1000 }, { "TiB", "1", 1073741824ULL },
+    static const struct {
+        const char *unit, *value;
+        guint64 kib;
+    } cases[] = {
+        { "KiB", "1024", 1024 }, { "k", "3", 3 },         { "MiB", "2", 2048 },   { "M", "1", 1024 },
+        { "MB", "1", 977 },      { "GiB", "1", 1048576 }, { "G", "2", 2097152 },  { "GB", "1", 976563 },
+        { "b", "1025", 2 },      { "bytes", "1024", 1 },  { "KB", "1024", 1000 }, { "TiB", "1", 1073741824ULL },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *xml = g_strdup_printf("<domain type='qemu'><name>m</name><memory unit='%s'>%s</memory>"
-                                               "<os><type>hvm</type></os></domain>", cases[i].unit, cases[i].value);
+                                               "<os><type>hvm</type></os></domain>",
+                                               cases[i].unit, cases[i].value);
         g_autoptr(VrtDomainDef) def = parse_ok(xml, 0);
         g_assert_cmpuint(def->memory_kib, ==, cases[i].kib);
         g_assert_cmpuint(def->current_memory_kib, ==, cases[i].kib);
@@ -229,9 +242,11 @@ static void
 test_uuid_generated(void)
 {
     g_autoptr(VrtDomainDef) a = parse_ok("<domain type='qemu'><name>u</name><memory>1</memory>"
-                                         "<os><type>hvm</type></os></domain>", 0);
+                                         "<os><type>hvm</type></os></domain>",
+                                         0);
     g_autoptr(VrtDomainDef) b = parse_ok("<domain type='qemu'><name>u</name><memory>1</memory>"
-                                         "<os><type>hvm</type></os></domain>", 0);
+                                         "<os><type>hvm</type></os></domain>",
+                                         0);
     static const guint8 zero[16];
     g_assert_true(memcmp(a->uuid, zero, 16) != 0);
     g_assert_true(memcmp(a->uuid, b->uuid, 16) != 0);
@@ -239,16 +254,15 @@ test_uuid_generated(void)
 
 /* ---- addresses ----------------------------------------------------- */
 
-static const char *q35_three_nets =
-    "<domain type='kvm'><name>q</name><memory>65536</memory>"
-    "<os><type machine='q35'>hvm</type></os><devices>"
-    "<interface type='user'><model type='virtio'/></interface>"
-    "<interface type='user'><model type='virtio'/></interface>"
-    "<interface type='user'><model type='virtio'/></interface>"
-    "<disk type='file'><source file='/a.img'/><target dev='vda'/></disk>"
-    "<disk type='file' device='cdrom'><target dev='sda' bus='sata'/></disk>"
-    "<serial type='pty'/><video><model type='vga'/></video>"
-    "</devices></domain>";
+static const char *q35_three_nets = "<domain type='kvm'><name>q</name><memory>65536</memory>"
+                                    "<os><type machine='q35'>hvm</type></os><devices>"
+                                    "<interface type='user'><model type='virtio'/></interface>"
+                                    "<interface type='user'><model type='virtio'/></interface>"
+                                    "<interface type='user'><model type='virtio'/></interface>"
+                                    "<disk type='file'><source file='/a.img'/><target dev='vda'/></disk>"
+                                    "<disk type='file' device='cdrom'><target dev='sda' bus='sata'/></disk>"
+                                    "<serial type='pty'/><video><model type='vga'/></video>"
+                                    "</devices></domain>";
 
 static VrtDomainControllerDef *
 find_pci_controller(const VrtDomainDef *def, guint index)
@@ -311,10 +325,11 @@ test_q35_root_ports(void)
 static void
 test_q35_legacy_behind_port(void)
 {
-    g_autoptr(VrtDomainDef) def = parse_ok(
-        "<domain type='kvm'><name>q</name><memory>65536</memory><os><type machine='q35'>hvm</type></os>"
-        "<devices><interface type='user'><model type='e1000'/></interface>"
-        "<watchdog model='i6300esb'/></devices></domain>", 0);
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='kvm'><name>q</name><memory>65536</memory><os><type machine='q35'>hvm</type></os>"
+                 "<devices><interface type='user'><model type='e1000'/></interface>"
+                 "<watchdog model='i6300esb'/></devices></domain>",
+                 0);
     g_autoptr(GError) error = NULL;
     VrtDomainNetDef *n;
 
@@ -362,13 +377,14 @@ test_addresses_stable(void)
 static void
 test_pc_slots(void)
 {
-    g_autoptr(VrtDomainDef) def = parse_ok(
-        "<domain type='qemu'><name>p</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
-        "<devices><interface type='user'><model type='virtio'/></interface>"
-        "<interface type='user'><model type='e1000'/></interface>"
-        "<video><model type='vga'/></video><watchdog model='i6300esb'/>"
-        "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
-        "<input type='tablet' bus='usb'/></devices></domain>", 0);
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='qemu'><name>p</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+                 "<devices><interface type='user'><model type='virtio'/></interface>"
+                 "<interface type='user'><model type='e1000'/></interface>"
+                 "<video><model type='vga'/></video><watchdog model='i6300esb'/>"
+                 "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
+                 "<input type='tablet' bus='usb'/></devices></domain>",
+                 0);
     g_autoptr(GError) error = NULL;
     g_autoptr(GHashTable) slots = g_hash_table_new(NULL, NULL);
 
@@ -400,9 +416,10 @@ test_pc_slots(void)
 static void
 test_usb_disabled(void)
 {
-    g_autoptr(VrtDomainDef) def = parse_ok(
-        "<domain type='qemu'><name>u</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
-        "<devices><controller type='usb' model='none'/><input type='tablet' bus='usb'/></devices></domain>", 0);
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='qemu'><name>u</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+                 "<devices><controller type='usb' model='none'/><input type='tablet' bus='usb'/></devices></domain>",
+                 0);
     g_autoptr(GError) error = NULL;
 
     g_assert_false(vrt_domain_def_assign_addresses(def, &error));
@@ -413,9 +430,10 @@ test_usb_disabled(void)
 static void
 test_hotplug_address(void)
 {
-    g_autoptr(VrtDomainDef) pc = parse_ok(
-        "<domain type='qemu'><name>p</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
-        "<devices><interface type='user'><model type='virtio'/></interface></devices></domain>", 0);
+    g_autoptr(VrtDomainDef) pc =
+        parse_ok("<domain type='qemu'><name>p</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+                 "<devices><interface type='user'><model type='virtio'/></interface></devices></domain>",
+                 0);
     g_autoptr(VrtDomainDef) q35 = parse_ok(q35_three_nets, 0);
     g_autoptr(VrtDomainDeviceDef) dev = NULL;
     g_autoptr(GError) error = NULL;
@@ -519,7 +537,8 @@ test_hostdev_interface(void)
     vrt_test_assert_validates(live, "domain", "live hostdev domain");
     /* each VF shows once, as an interface; only the standalone ones as <hostdev> */
     g_assert_null(strstr(live, "bus='0x06' slot='0x10' function='0x2'/>\n        </source>\n      </hostdev>"));
-    g_assert_nonnull(strstr(live, "<interface type='hostdev' managed='yes'>\n      <mac address='52:54:00:6d:90:03'/>"));
+    g_assert_nonnull(
+        strstr(live, "<interface type='hostdev' managed='yes'>\n      <mac address='52:54:00:6d:90:03'/>"));
     g_assert_null(strstr(live, "sriov-pool"));
     g_assert_nonnull(strstr(live, "<tag id='7'/>"));
     {
@@ -564,10 +583,11 @@ test_hostdev_interface(void)
 static void
 test_network_actual_bridge(void)
 {
-    g_autoptr(VrtDomainDef) def = parse_ok(
-        "<domain type='kvm'><name>b</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
-        "<devices><interface type='network'><source network='host-bridge'/><model type='virtio'/>"
-        "</interface></devices></domain>", 0);
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='kvm'><name>b</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+                 "<devices><interface type='network'><source network='host-bridge'/><model type='virtio'/>"
+                 "</interface></devices></domain>",
+                 0);
     g_autoptr(GError) error = NULL;
     g_autofree char *live = NULL, *status = NULL;
     VrtDomainNetDef *net = def->nets->pdata[0];
@@ -605,7 +625,8 @@ test_device_parse(void)
     g_autoptr(VrtDomainDeviceDef) net = vrt_domain_device_def_parse(
         "<interface type='hostdev' managed='yes'><mac address='52:54:00:01:02:03'/>"
         "<source><address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x1'/></source>"
-        "<vlan><tag id='42'/></vlan></interface>", NULL, 0, &error);
+        "<vlan><tag id='42'/></vlan></interface>",
+        NULL, 0, &error);
     g_autoptr(VrtDomainDeviceDef) disk = NULL;
     g_autoptr(VrtDomainDeviceDef) bad = NULL;
     g_autofree char *xml = NULL;

@@ -17,14 +17,10 @@
 #define NETWORK_MAX_POOL 4096u
 
 static const char *const forward_mode_names[] = {
-    [VRT_NETWORK_FORWARD_NONE] = "none",
-    [VRT_NETWORK_FORWARD_NAT] = "nat",
-    [VRT_NETWORK_FORWARD_ROUTE] = "route",
-    [VRT_NETWORK_FORWARD_OPEN] = "open",
-    [VRT_NETWORK_FORWARD_BRIDGE] = "bridge",
-    [VRT_NETWORK_FORWARD_PASSTHROUGH] = "passthrough",
-    [VRT_NETWORK_FORWARD_PRIVATE] = "private",
-    [VRT_NETWORK_FORWARD_VEPA] = "vepa",
+    [VRT_NETWORK_FORWARD_NONE] = "none",       [VRT_NETWORK_FORWARD_NAT] = "nat",
+    [VRT_NETWORK_FORWARD_ROUTE] = "route",     [VRT_NETWORK_FORWARD_OPEN] = "open",
+    [VRT_NETWORK_FORWARD_BRIDGE] = "bridge",   [VRT_NETWORK_FORWARD_PASSTHROUGH] = "passthrough",
+    [VRT_NETWORK_FORWARD_PRIVATE] = "private", [VRT_NETWORK_FORWARD_VEPA] = "vepa",
     [VRT_NETWORK_FORWARD_HOSTDEV] = "hostdev",
 };
 
@@ -260,8 +256,8 @@ parse_nat(xmlNodePtr node, VrtNetworkDef *def, GError **error)
                 !vrt_netxml_uint(c, "end", NETWORK_PORT_MAX, true, &def->nat_port_end, NULL, error))
                 return false;
             if (def->nat_port_start == 0 || def->nat_port_start > def->nat_port_end) {
-                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid nat port range %u-%u",
-                              def->nat_port_start, def->nat_port_end);
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid nat port range %u-%u", def->nat_port_start,
+                              def->nat_port_end);
                 return false;
             }
         } else {
@@ -320,14 +316,16 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
             if (!vrt_netxml_uint(c, "connections", G_MAXUINT, false, &fa.connections, NULL, error))
                 return false;
             for (guint i = 0; i < def->forward_addrs->len; i++) {
-                if (vrt_network_pci_addr_equal(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i).addr, &fa.addr)) {
+                if (vrt_network_pci_addr_equal(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i).addr,
+                                               &fa.addr)) {
                     g_autofree char *s = vrt_network_pci_addr_to_string(&fa.addr);
                     vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI address %s is listed twice in <forward>", s);
                     return false;
                 }
             }
             if (def->forward_addrs->len >= NETWORK_MAX_POOL) {
-                vrt_error_set(error, VIR_ERR_XML_ERROR, "too many addresses in <forward> (at most %u)", NETWORK_MAX_POOL);
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "too many addresses in <forward> (at most %u)",
+                              NETWORK_MAX_POOL);
                 return false;
             }
             g_array_append_val(def->forward_addrs, fa);
@@ -344,9 +342,10 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
         } else if (vrt_netxml_is(c, "driver")) {
             g_free(def->forward_driver);
             def->forward_driver = vrt_netxml_prop(c, "name");
-            if (!def->forward_driver || (strcmp(def->forward_driver, "vfio") != 0 &&
-                                         strcmp(def->forward_driver, "kvm") != 0)) {
-                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid <driver name='%s'> in <forward>, expecting 'vfio' or 'kvm'",
+            if (!def->forward_driver ||
+                (strcmp(def->forward_driver, "vfio") != 0 && strcmp(def->forward_driver, "kvm") != 0)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "invalid <driver name='%s'> in <forward>, expecting 'vfio' or 'kvm'",
                               def->forward_driver ? def->forward_driver : "");
                 return false;
             }
@@ -365,15 +364,17 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
     }
     if (def->forward_mode == VRT_NETWORK_FORWARD_HOSTDEV) {
         if (def->forward_ifs->len > 0) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR,
-                          "network '%s' with forward mode 'hostdev' takes <pf> or PCI <address> elements, not <interface>",
-                          def->name ? def->name : "");
+            vrt_error_set(
+                error, VIR_ERR_XML_ERROR,
+                "network '%s' with forward mode 'hostdev' takes <pf> or PCI <address> elements, not <interface>",
+                def->name ? def->name : "");
             return false;
         }
         if (def->pf_dev && def->forward_addrs->len > 0 && !(flags & VRT_NETWORK_PARSE_STATUS)) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR,
-                          "network '%s' with forward mode 'hostdev' takes either <pf> or a list of PCI <address>, not both",
-                          def->name ? def->name : "");
+            vrt_error_set(
+                error, VIR_ERR_XML_ERROR,
+                "network '%s' with forward mode 'hostdev' takes either <pf> or a list of PCI <address>, not both",
+                def->name ? def->name : "");
             return false;
         }
     } else if (def->forward_addrs->len > 0) {
@@ -443,7 +444,8 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
             range->end = vrt_netxml_prop(r, "end");
             if (!range->start || !range->end || !g_hostname_is_ip_address(range->start) ||
                 !g_hostname_is_ip_address(range->end)) {
-                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid dhcp <range> in network '%s': needs IP addresses start and end",
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "invalid dhcp <range> in network '%s': needs IP addresses start and end",
                               def->name ? def->name : "");
                 return false;
             }
@@ -466,7 +468,8 @@ parse_bridge(xmlNodePtr node, VrtNetworkDef *def, GError **error)
     def->bridge_mac_table_manager = vrt_netxml_prop(node, "macTableManager");
     if (def->bridge_mac_table_manager && strcmp(def->bridge_mac_table_manager, "kernel") != 0 &&
         strcmp(def->bridge_mac_table_manager, "libvirt") != 0) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid macTableManager='%s' in <bridge>, expecting 'kernel' or 'libvirt'",
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "invalid macTableManager='%s' in <bridge>, expecting 'kernel' or 'libvirt'",
                       def->bridge_mac_table_manager);
         return false;
     }
@@ -497,8 +500,7 @@ check_device_name(const char *what, const char *name, GError **error)
 {
     if (!name)
         return true;
-    if (!*name || strlen(name) >= 16 || strchr(name, '/') || g_str_has_prefix(name, ".") ||
-        strpbrk(name, " \t\n:")) {
+    if (!*name || strlen(name) >= 16 || strchr(name, '/') || g_str_has_prefix(name, ".") || strpbrk(name, " \t\n:")) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid %s name '%s'", what, name);
         return false;
     }
@@ -523,8 +525,7 @@ check_network_name(const char *name, GError **error)
         return false;
     }
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "network name '%s' is not allowed: it names its port directory",
-                      name);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "network name '%s' is not allowed: it names its port directory", name);
         return false;
     }
     if (strlen(name) > VRT_NETWORK_NAME_MAX) {
@@ -665,13 +666,14 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
         !check_device_name("pf device", def->pf_dev, error))
         return false;
     if (def->has_bridge && def->has_forward && def->forward_mode == VRT_NETWORK_FORWARD_HOSTDEV) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "network '%s' with forward mode 'hostdev' cannot have a <bridge>", def->name);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "network '%s' with forward mode 'hostdev' cannot have a <bridge>",
+                      def->name);
         return false;
     }
     if (def->has_forward && def->forward_mode == VRT_NETWORK_FORWARD_BRIDGE && !def->bridge_name &&
         def->forward_ifs->len == 0 && !def->forward_dev) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "network '%s' with forward mode 'bridge' needs <bridge name=...> or interfaces",
-                      def->name);
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "network '%s' with forward mode 'bridge' needs <bridge name=...> or interfaces", def->name);
         return false;
     }
     if (!(flags & VRT_NETWORK_PARSE_STATUS)) {
@@ -729,15 +731,15 @@ vrt_netxml_format_vlan(GString *out, const VrtNetworkVlan *vlan, const char *ind
 void
 vrt_netxml_format_pci(GString *out, const VrtNetworkPciAddr *a)
 {
-    g_string_append_printf(out, " domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'",
-                           a->domain, a->bus, a->slot, a->function);
+    g_string_append_printf(out, " domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'", a->domain, a->bus,
+                           a->slot, a->function);
 }
 
 static void
 format_forward(GString *out, const VrtNetworkDef *def)
 {
-    bool children = def->has_nat || def->forward_driver || def->pf_dev || def->forward_addrs->len ||
-                    def->forward_ifs->len;
+    bool children =
+        def->has_nat || def->forward_driver || def->pf_dev || def->forward_addrs->len || def->forward_ifs->len;
     g_string_append(out, "  <forward");
     vrt_netxml_attr(out, "dev", def->forward_dev);
     vrt_netxml_attr(out, "mode", vrt_network_forward_mode_to_string(def->forward_mode));

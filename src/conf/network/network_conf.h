@@ -11,7 +11,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define VRT_NETWORK_UUID_BUFLEN 37    /* 36 characters + NUL */
+#define VRT_NETWORK_UUID_BUFLEN 37 /* 36 characters + NUL */
 #define VRT_NETWORK_VLAN_MAX_TAGS 64
 #define VRT_NETWORK_XML_MAX_BYTES (4 * 1024 * 1024)
 
@@ -21,9 +21,9 @@
 /* ---- small value types shared with the driver ---- */
 
 typedef struct {
-    guint domain;   /* 0..0xffff */
-    guint bus;      /* 0..0xff */
-    guint slot;     /* 0..0x1f */
+    guint domain; /* 0..0xffff */
+    guint bus; /* 0..0xff */
+    guint slot; /* 0..0x1f */
     guint function; /* 0..7 */
 } VrtNetworkPciAddr;
 
@@ -85,10 +85,10 @@ typedef struct {
 } VrtNetworkDhcpRange;
 
 typedef struct {
-    char *family;   /* NULL, "ipv4" or "ipv6" */
+    char *family; /* NULL, "ipv4" or "ipv6" */
     char *address;
     char *netmask;
-    int prefix;     /* -1 when absent */
+    int prefix; /* -1 when absent */
     GPtrArray *ranges; /* VrtNetworkDhcpRange*; empty when no <dhcp> */
     bool has_dhcp;
 } VrtNetworkIpDef;
@@ -96,41 +96,41 @@ typedef struct {
 typedef struct {
     char *name;
     guchar uuid[16];
-    bool uuid_given;           /* the XML had <uuid> (else it was generated) */
-    char *metadata_xml;        /* <metadata> element kept verbatim, NULL absent */
+    bool uuid_given; /* the XML had <uuid> (else it was generated) */
+    char *metadata_xml; /* <metadata> element kept verbatim, NULL absent */
 
-    int ipv6;                  /* root ipv6='yes|no': -1 absent */
-    int trust_guest_rx_filters;/* root trustGuestRxFilters: -1 absent */
+    int ipv6; /* root ipv6='yes|no': -1 absent */
+    int trust_guest_rx_filters; /* root trustGuestRxFilters: -1 absent */
 
     char *bridge_name;
     char *bridge_zone;
     char *bridge_mac_table_manager; /* "kernel" or "libvirt" */
-    int bridge_stp;            /* -1 absent, 0 off, 1 on */
+    int bridge_stp; /* -1 absent, 0 off, 1 on */
     bool has_bridge_delay;
     guint64 bridge_delay;
     bool has_bridge;
-    char *mac;                 /* as written, validated */
-    guint mtu;                 /* 0: absent */
+    char *mac; /* as written, validated */
+    guint mtu; /* 0: absent */
     char *domain_name;
-    int domain_local_only;     /* -1/0/1 */
+    int domain_local_only; /* -1/0/1 */
 
     bool has_forward;
     VrtNetworkForwardMode forward_mode;
     char *forward_dev;
-    int forward_managed;       /* -1 absent, 0 no, 1 yes */
-    char *forward_driver;      /* <driver name=...>, NULL absent */
+    int forward_managed; /* -1 absent, 0 no, 1 yes */
+    char *forward_driver; /* <driver name=...>, NULL absent */
     char *pf_dev;
-    GArray *forward_addrs;     /* VrtNetworkForwardAddr */
-    GPtrArray *forward_ifs;    /* VrtNetworkForwardIf* */
+    GArray *forward_addrs; /* VrtNetworkForwardAddr */
+    GPtrArray *forward_ifs; /* VrtNetworkForwardIf* */
     bool has_nat;
-    int nat_ipv6;              /* -1/0/1 */
+    int nat_ipv6; /* -1/0/1 */
     char *nat_addr_start, *nat_addr_end;
     guint nat_port_start, nat_port_end; /* 0: absent */
 
     VrtNetworkVlan vlan;
-    GPtrArray *ips;            /* VrtNetworkIpDef* */
+    GPtrArray *ips; /* VrtNetworkIpDef* */
 
-    guint connections;         /* live XML only: ports in use */
+    guint connections; /* live XML only: ports in use */
 } VrtNetworkDef;
 
 typedef enum {
@@ -177,12 +177,12 @@ typedef struct {
     VrtNetworkVlan vlan;
 
     VrtNetworkPlugType plug_type;
-    char *plug_bridge;           /* network, bridge */
+    char *plug_bridge; /* network, bridge */
     char *plug_mac_table_manager;
-    char *plug_dev;              /* direct */
-    char *plug_direct_mode;      /* direct */
-    int plug_managed;            /* hostdev-pci: -1/0/1 */
-    char *plug_driver;           /* hostdev-pci <driver name> */
+    char *plug_dev; /* direct */
+    char *plug_direct_mode; /* direct */
+    int plug_managed; /* hostdev-pci: -1/0/1 */
+    char *plug_driver; /* hostdev-pci <driver name> */
     VrtNetworkPciAddr plug_addr; /* hostdev-pci */
 } VrtNetworkPortDef;
 

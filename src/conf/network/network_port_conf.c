@@ -149,8 +149,8 @@ parse_plug(xmlNodePtr node, VrtNetworkPortDef *def, GError **error)
             } else if (vrt_netxml_is(c, "driver")) {
                 g_free(def->plug_driver);
                 def->plug_driver = vrt_netxml_prop(c, "name");
-                if (!def->plug_driver || (strcmp(def->plug_driver, "vfio") != 0 &&
-                                          strcmp(def->plug_driver, "kvm") != 0)) {
+                if (!def->plug_driver ||
+                    (strcmp(def->plug_driver, "vfio") != 0 && strcmp(def->plug_driver, "kvm") != 0)) {
                     vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid <driver> name in network port <plug>");
                     return false;
                 }
@@ -166,9 +166,7 @@ parse_plug(xmlNodePtr node, VrtNetworkPortDef *def, GError **error)
         break;
     }
     case VRT_NETWORK_PLUG_NONE:
-    default:
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown network port plug type '%s'", type);
-        return false;
+    default: vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown network port plug type '%s'", type); return false;
     }
     return true;
 }
@@ -288,8 +286,7 @@ vrt_network_port_def_format(const VrtNetworkPortDef *def)
         g_string_append(out, "/>\n  </plug>\n");
         break;
     case VRT_NETWORK_PLUG_NONE:
-    default:
-        break;
+    default: break;
     }
     g_string_append(out, "</networkport>\n");
     return g_string_free(out, FALSE);

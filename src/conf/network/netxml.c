@@ -34,8 +34,7 @@ vrt_netxml_parse(const char *data, const char *root_name, const char *what, GErr
     }
     size_t len = strlen(data);
     if (len > VRT_NETWORK_XML_MAX_BYTES) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s: document larger than %d bytes", what,
-                      VRT_NETWORK_XML_MAX_BYTES);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s: document larger than %d bytes", what, VRT_NETWORK_XML_MAX_BYTES);
         return NULL;
     }
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
@@ -45,8 +44,8 @@ vrt_netxml_parse(const char *data, const char *root_name, const char *what, GErr
     }
     /* No network access, no entity expansion; errors stay in the context
      * instead of going to stderr. */
-    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, data, (int)len, what, NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDocPtr doc =
+        xmlCtxtReadMemory(ctxt, data, (int)len, what, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc) {
         const xmlError *err = xmlCtxtGetLastError(ctxt);
         if (err && err->message) {
@@ -92,8 +91,7 @@ vrt_netxml_text(xmlNodePtr node)
 bool
 vrt_netxml_is(xmlNodePtr node, const char *name)
 {
-    return node && node->type == XML_ELEMENT_NODE && node->ns == NULL &&
-           strcmp((const char *)node->name, name) == 0;
+    return node && node->type == XML_ELEMENT_NODE && node->ns == NULL && strcmp((const char *)node->name, name) == 0;
 }
 
 bool
@@ -108,24 +106,22 @@ vrt_netxml_yes_no(xmlNodePtr node, const char *attr, int *out, GError **error)
     else if (strcmp(v, "no") == 0)
         *out = 0;
     else {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid %s='%s' in <%s>, expecting 'yes' or 'no'",
-                      attr, v, (const char *)node->name);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid %s='%s' in <%s>, expecting 'yes' or 'no'", attr, v,
+                      (const char *)node->name);
         return false;
     }
     return true;
 }
 
 bool
-vrt_netxml_uint(xmlNodePtr node, const char *attr, guint max, bool required, guint *out,
-                bool *present, GError **error)
+vrt_netxml_uint(xmlNodePtr node, const char *attr, guint max, bool required, guint *out, bool *present, GError **error)
 {
     g_autofree char *v = vrt_netxml_prop(node, attr);
     if (present)
         *present = v != NULL;
     if (!v) {
         if (required) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "missing %s attribute in <%s>", attr,
-                          (const char *)node->name);
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "missing %s attribute in <%s>", attr, (const char *)node->name);
             return false;
         }
         return true;
@@ -166,8 +162,8 @@ vrt_network_pci_addr_parse(const char *str, VrtNetworkPciAddr *out)
     for (int i = 0; i < 12; i++)
         if (i != 4 && i != 7 && i != 10 && !g_ascii_isxdigit(str[i]))
             return false;
-    if (sscanf(str, "%4x:%2x:%2x.%1x%n", &dom, &bus, &slot, &fn, &n) != 4 ||
-        (size_t)n != strlen(str) || slot > 0x1f || fn > 7)
+    if (sscanf(str, "%4x:%2x:%2x.%1x%n", &dom, &bus, &slot, &fn, &n) != 4 || (size_t)n != strlen(str) || slot > 0x1f ||
+        fn > 7)
         return false;
     out->domain = dom;
     out->bus = bus;
@@ -185,8 +181,7 @@ vrt_network_pci_addr_to_string(const VrtNetworkPciAddr *addr)
 bool
 vrt_network_pci_addr_equal(const VrtNetworkPciAddr *a, const VrtNetworkPciAddr *b)
 {
-    return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot &&
-           a->function == b->function;
+    return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot && a->function == b->function;
 }
 
 bool
@@ -219,10 +214,9 @@ vrt_network_uuid_parse(const char *str, guchar uuid[16])
 void
 vrt_network_uuid_format(const guchar uuid[16], char out[VRT_NETWORK_UUID_BUFLEN])
 {
-    g_snprintf(out, VRT_NETWORK_UUID_BUFLEN,
-               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-               uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8],
-               uuid[9], uuid[10], uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+    g_snprintf(out, VRT_NETWORK_UUID_BUFLEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+               uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10],
+               uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
 }
 
 void

@@ -30,8 +30,8 @@ bool vrt_netxml_is(xmlNodePtr node, const char *name);
 bool vrt_netxml_yes_no(xmlNodePtr node, const char *attr, int *out, GError **error);
 
 /* Parses an unsigned number attribute in base 0 (0x.. allowed) with a max. */
-bool vrt_netxml_uint(xmlNodePtr node, const char *attr, guint max, bool required, guint *out,
-                     bool *present, GError **error);
+bool vrt_netxml_uint(xmlNodePtr node, const char *attr, guint max, bool required, guint *out, bool *present,
+                     GError **error);
 
 /* Error for an element vrt does not handle, naming it. */
 void vrt_netxml_unsupported(GError **error, xmlNodePtr node, const char *where);

@@ -63,7 +63,8 @@ test_hostdev_fields(void)
     g_assert_cmpint(def->forward_mode, ==, VRT_NETWORK_FORWARD_HOSTDEV);
     g_assert_cmpint(def->forward_managed, ==, 0);
     g_assert_cmpuint(def->forward_addrs->len, ==, 3);
-    g_autofree char *a = vrt_network_pci_addr_to_string(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, 2).addr);
+    g_autofree char *a =
+        vrt_network_pci_addr_to_string(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, 2).addr);
     g_assert_cmpstr(a, ==, "0001:81:1f.7");
 }
 
@@ -71,7 +72,8 @@ static void
 test_uuid_generated(void)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkDef) a = vrt_network_def_parse("<network><name>n</name><forward mode='hostdev'><pf dev='ens1'/></forward></network>", 0, &err);
+    g_autoptr(VrtNetworkDef) a = vrt_network_def_parse(
+        "<network><name>n</name><forward mode='hostdev'><pf dev='ens1'/></forward></network>", 0, &err);
     g_assert_no_error(err);
     g_autoptr(VrtNetworkDef) b = vrt_network_def_parse("<network><name>n</name></network>", 0, &err);
     g_assert_no_error(err);
@@ -91,20 +93,24 @@ typedef struct {
 } ErrorCase;
 
 static const ErrorCase network_errors[] = {
-    { "<network>\n  <name>x</name>\n  <forward mode='hostdev'>\n</network>", VIR_ERR_XML_ERROR, "(network_definition):4:" },
+    { "<network>\n  <name>x</name>\n  <forward mode='hostdev'>\n</network>", VIR_ERR_XML_ERROR,
+      "(network_definition):4:" },
     { "<domain><name>x</name></domain>", VIR_ERR_XML_ERROR, "unexpected root element <domain>, expecting <network>" },
     { "<network><name>x</name><dns enable='no'/></network>", VIR_ERR_CONFIG_UNSUPPORTED, "element <dns>" },
     { "<network><name>x</name><portgroup name='a'/></network>", VIR_ERR_CONFIG_UNSUPPORTED, "<portgroup>" },
     { "<network><name>x</name><forward mode='hostdev'><pf dev='ens1'/><address type='pci' domain='0' bus='6' slot='16' function='0'/></forward></network>",
       VIR_ERR_XML_ERROR, "not both" },
-    { "<network><name>x</name><forward mode='hostdev'><pf dev='a'/><pf dev='b'/></forward></network>", VIR_ERR_XML_ERROR, "only one <pf>" },
+    { "<network><name>x</name><forward mode='hostdev'><pf dev='a'/><pf dev='b'/></forward></network>",
+      VIR_ERR_XML_ERROR, "only one <pf>" },
     { "<network><name>x</name><forward mode='hostdev'><address type='pci' bus='0x06' slot='0x20' function='0'/></forward></network>",
       VIR_ERR_XML_ERROR, "slot='0x20'" },
     { "<network><name>x</name><forward mode='hostdev'><address type='usb' bus='1' slot='1' function='0'/></forward></network>",
       VIR_ERR_XML_ERROR, "address type 'usb'" },
-    { "<network><name>x</name><forward mode='hostdev'><interface dev='eth0'/></forward></network>", VIR_ERR_XML_ERROR, "not <interface>" },
+    { "<network><name>x</name><forward mode='hostdev'><interface dev='eth0'/></forward></network>", VIR_ERR_XML_ERROR,
+      "not <interface>" },
     { "<network><name>x</name><forward mode='warp'/></network>", VIR_ERR_XML_ERROR, "unknown forwarding type 'warp'" },
-    { "<network><name>x</name><forward mode='bridge'/><bridge name='br0'/><uuid>nope</uuid></network>", VIR_ERR_XML_ERROR, "malformed uuid" },
+    { "<network><name>x</name><forward mode='bridge'/><bridge name='br0'/><uuid>nope</uuid></network>",
+      VIR_ERR_XML_ERROR, "malformed uuid" },
     { "<network><uuid>5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d</uuid></network>", VIR_ERR_NO_NAME, "missing network name" },
     { "<network><name>a/b</name></network>", VIR_ERR_XML_DETAIL, "invalid char in name: /" },
     { "<network><name>a\nb</name></network>", VIR_ERR_XML_DETAIL, "invalid char in name: \n" },
@@ -113,22 +119,28 @@ static const ErrorCase network_errors[] = {
     { "<network><name>x</name><vlan><tag id='5000'/></vlan></network>", VIR_ERR_XML_ERROR, "id='5000'" },
     { "<network><name>x</name><ip address='300.1.1.1'/></network>", VIR_ERR_XML_ERROR, "invalid ip address" },
     { "<network><name>x</name><forward mode='bridge'/></network>", VIR_ERR_XML_ERROR, "needs <bridge name=...>" },
-    { "<network><name>x</name><forward mode='hostdev'><pf dev='ens1'/></forward><bridge name='br0'/></network>", VIR_ERR_XML_ERROR, "cannot have a <bridge>" },
+    { "<network><name>x</name><forward mode='hostdev'><pf dev='ens1'/></forward><bridge name='br0'/></network>",
+      VIR_ERR_XML_ERROR, "cannot have a <bridge>" },
     { "", VIR_ERR_XML_ERROR, "(network_definition)" },
 };
 
 static const ErrorCase port_errors[] = {
     { "<networkport><mac address='52:54:00:00:00:01'/></networkport>", VIR_ERR_XML_ERROR, "no owner" },
-    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner></networkport>", VIR_ERR_XML_ERROR, "no mac" },
-    { "<networkport><owner><name>g</name></owner><mac address='52:54:00:00:00:01'/></networkport>", VIR_ERR_XML_ERROR, "no owner UUID" },
+    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner></networkport>",
+      VIR_ERR_XML_ERROR, "no mac" },
+    { "<networkport><owner><name>g</name></owner><mac address='52:54:00:00:00:01'/></networkport>", VIR_ERR_XML_ERROR,
+      "no owner UUID" },
     { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='zz'/></networkport>",
       VIR_ERR_INVALID_MAC, "unable to parse mac 'zz'" },
     { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
-      "<plug type='hostdev-pci'/></networkport>", VIR_ERR_XML_ERROR, "missing PCI <address>" },
+      "<plug type='hostdev-pci'/></networkport>",
+      VIR_ERR_XML_ERROR, "missing PCI <address>" },
     { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
-      "<plug type='teleport'/></networkport>", VIR_ERR_XML_ERROR, "plug type 'teleport'" },
+      "<plug type='teleport'/></networkport>",
+      VIR_ERR_XML_ERROR, "plug type 'teleport'" },
     { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
-      "<bandwidth/></networkport>", VIR_ERR_CONFIG_UNSUPPORTED, "<bandwidth>" },
+      "<bandwidth/></networkport>",
+      VIR_ERR_CONFIG_UNSUPPORTED, "<bandwidth>" },
     { "<network/>", VIR_ERR_XML_ERROR, "expecting <networkport>" },
 };
 
@@ -138,8 +150,8 @@ check_error(const GError *err, const ErrorCase *c)
     g_assert_nonnull(err);
     g_assert_true(err->domain == VRT_ERROR);
     if (err->code != c->code || !strstr(err->message, c->needle))
-        g_error("for %s: got code %d '%s', want code %d containing '%s'", c->xml, err->code, err->message,
-                c->code, c->needle);
+        g_error("for %s: got code %d '%s', want code %d containing '%s'", c->xml, err->code, err->message, c->code,
+                c->needle);
 }
 
 static void
@@ -193,9 +205,9 @@ static void
 test_metadata_namespace(void)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(
-        "<network xmlns:app='http://example.org/app/1'><name>m</name>"
-        "<metadata><app:tag>x</app:tag></metadata></network>", 0, &err);
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse("<network xmlns:app='http://example.org/app/1'><name>m</name>"
+                                                         "<metadata><app:tag>x</app:tag></metadata></network>",
+                                                         0, &err);
     g_assert_no_error(err);
     g_autofree char *out = vrt_network_def_format(def);
     g_autoptr(VrtNetworkDef) again = vrt_network_def_parse(out, 0, &err);
@@ -241,7 +253,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     static const char *const nets[] = { "net-hostdev-pf.xml", "net-hostdev-addrs.xml", "net-hostdev-live.xml",
-                                        "net-bridge.xml", "net-nat.xml", "net-isolated.xml" };
+                                        "net-bridge.xml",     "net-nat.xml",           "net-isolated.xml" };
     static const char *const ports[] = { "port-hostdev.xml", "port-bridge.xml", "port-noplug.xml" };
     for (guint i = 0; i < G_N_ELEMENTS(nets); i++) {
         g_autofree char *name = g_strdup_printf("/network/roundtrip/%s", nets[i]);

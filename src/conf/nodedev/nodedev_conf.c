@@ -75,8 +75,8 @@ elem(GString *out, int indent, const char *name, const char *text)
 static void
 addr_elem(GString *out, int indent, const VrtNodedevPciAddr *a)
 {
-    g_string_append_printf(out, "%*s<address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>\n",
-                           indent, "", a->domain, a->bus, a->slot, a->function);
+    g_string_append_printf(out, "%*s<address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>\n", indent,
+                           "", a->domain, a->bus, a->slot, a->function);
 }
 
 static void
@@ -176,15 +176,9 @@ vrt_nodedev_def_format(const VrtNodedevDef *def)
     }
     g_string_append_printf(out, "  <capability type='%s'>\n", vrt_nodedev_cap_type_to_string(def->type));
     switch (def->type) {
-    case VRT_NODEDEV_CAP_SYSTEM:
-        format_system(out, def);
-        break;
-    case VRT_NODEDEV_CAP_PCI:
-        format_pci(out, def);
-        break;
-    case VRT_NODEDEV_CAP_NET:
-        format_net(out, def);
-        break;
+    case VRT_NODEDEV_CAP_SYSTEM: format_system(out, def); break;
+    case VRT_NODEDEV_CAP_PCI: format_pci(out, def); break;
+    case VRT_NODEDEV_CAP_NET: format_net(out, def); break;
     }
     g_string_append(out, "  </capability>\n</device>\n");
     return g_string_free(out, FALSE);

@@ -25,10 +25,10 @@ typedef struct {
 } VrtNodedevPciAddr;
 
 typedef struct {
-    char *name;       /* "pci_0000_06_10_0" */
-    char *path;       /* sysfs path, may be NULL */
-    char *parent;     /* parent's name, NULL for the computer */
-    char *driver;     /* bound driver, may be NULL */
+    char *name; /* "pci_0000_06_10_0" */
+    char *path; /* sysfs path, may be NULL */
+    char *parent; /* parent's name, NULL for the computer */
+    char *driver; /* bound driver, may be NULL */
     VrtNodedevCapType type;
 
     struct {
@@ -38,25 +38,25 @@ typedef struct {
     } system;
 
     struct {
-        guint klass;                 /* 0xCCSSPP, -1 (G_MAXUINT) when unknown */
+        guint klass; /* 0xCCSSPP, -1 (G_MAXUINT) when unknown */
         VrtNodedevPciAddr addr;
         guint vendor_id, product_id;
         char *vendor_name, *product_name;
         bool is_vf;
-        VrtNodedevPciAddr pf;        /* when is_vf */
+        VrtNodedevPciAddr pf; /* when is_vf */
         bool is_pf;
-        guint max_vfs;               /* when is_pf */
-        GArray *vfs;                 /* VrtNodedevPciAddr, when is_pf */
-        int iommu_group;             /* -1 when none */
-        GArray *iommu_addrs;         /* VrtNodedevPciAddr */
-        int numa_node;               /* -1 when unknown */
+        guint max_vfs; /* when is_pf */
+        GArray *vfs; /* VrtNodedevPciAddr, when is_pf */
+        int iommu_group; /* -1 when none */
+        GArray *iommu_addrs; /* VrtNodedevPciAddr */
+        int numa_node; /* -1 when unknown */
     } pci;
 
     struct {
         char *ifname;
-        char *mac;                   /* may be NULL */
-        char *link_state;            /* "up", "down", ... may be NULL */
-        guint speed;                 /* Mb/s, 0 when unknown */
+        char *mac; /* may be NULL */
+        char *link_state; /* "up", "down", ... may be NULL */
+        guint speed; /* Mb/s, 0 when unknown */
     } net;
 } VrtNodedevDef;
 

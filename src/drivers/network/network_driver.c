@@ -64,8 +64,7 @@ static VrtNetworkObj *
 obj_add_locked(VrtNetworkDriver *drv, const char *name)
 {
     VrtNetworkObj *obj = g_new0(VrtNetworkObj, 1);
-    obj->ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                       (GDestroyNotify)vrt_network_port_def_free);
+    obj->ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vrt_network_port_def_free);
     g_hash_table_insert(drv->nets, g_strdup(name), obj);
     return obj;
 }
@@ -219,8 +218,8 @@ resolve_pf_pool(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
         VrtNetworkForwardAddr fa = { 0 };
         const char *s = g_ptr_array_index(vfs, i);
         if (!vrt_network_pci_addr_parse(s, &fa.addr)) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "invalid VF PCI address '%s' reported for PF '%s'",
-                          s ? s : "", live->pf_dev);
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "invalid VF PCI address '%s' reported for PF '%s'", s ? s : "",
+                          live->pf_dev);
             return false;
         }
         g_array_append_val(live->forward_addrs, fa);
@@ -254,7 +253,8 @@ prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
             return true;
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "network '%s': forward mode 'bridge' over interfaces (macvtap) is not supported by vrt yet; "
-                      "use <bridge name=...> of an existing host bridge", live->name);
+                      "use <bridge name=...> of an existing host bridge",
+                      live->name);
         return false;
     case VRT_NETWORK_FORWARD_NONE:
     case VRT_NETWORK_FORWARD_NAT:

@@ -147,14 +147,13 @@ VrtNetworkPortRef *vrt_netdrv_port_create_xml(VrtNetworkDriver *drv, const gucha
                                               guint flags, GError **error);
 VrtNetworkPortRef *vrt_netdrv_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16],
                                                   const guchar port_uuid[16], GError **error);
-char *vrt_netdrv_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
-                              guint flags, GError **error);
+char *vrt_netdrv_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16], guint flags,
+                              GError **error);
 /* GPtrArray of VrtNetworkPortRef*. */
-GPtrArray *vrt_netdrv_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags,
-                                    GError **error);
+GPtrArray *vrt_netdrv_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags, GError **error);
 /* Unknown port: VIR_ERR_NO_NETWORK_PORT. */
-bool vrt_netdrv_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
-                            guint flags, GError **error);
+bool vrt_netdrv_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16], guint flags,
+                            GError **error);
 
 /* ---- ports: what the qemu driver uses for <interface type='network'> ---- */
 
@@ -166,10 +165,10 @@ typedef enum {
 typedef struct {
     guchar port_uuid[16];
     VrtNetworkPortActualType type;
-    char *pci_addr;  /* hostdev: "0000:06:10.0" */
-    bool managed;    /* hostdev: forward managed='yes' */
-    char *bridge;    /* bridge: host bridge name */
-    int vlan;        /* first vlan tag of the network, -1 when none */
+    char *pci_addr; /* hostdev: "0000:06:10.0" */
+    bool managed; /* hostdev: forward managed='yes' */
+    char *bridge; /* bridge: host bridge name */
+    int vlan; /* first vlan tag of the network, -1 when none */
     VrtNetworkVlan vlan_full;
 } VrtNetworkPortAlloc;
 
@@ -181,9 +180,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortAlloc, vrt_network_port_alloc_free)
  * exhausted pool fails with VIR_ERR_INTERNAL_ERROR "network 'NAME' requires
  * exclusive access to interfaces, but none are available" and changes
  * nothing. An inactive network: VIR_ERR_OPERATION_INVALID. */
-VrtNetworkPortAlloc *vrt_network_port_allocate(VrtNetworkDriver *drv, const char *network_name,
-                                               const char *owner_name, const guchar owner_uuid[16],
-                                               const guint8 mac[6], GError **error);
+VrtNetworkPortAlloc *vrt_network_port_allocate(VrtNetworkDriver *drv, const char *network_name, const char *owner_name,
+                                               const guchar owner_uuid[16], const guint8 mac[6], GError **error);
 
 /* Like vrt_network_port_allocate() with a port uuid the caller chose (and
  * could journal before the call). If that port already exists for the same
@@ -191,8 +189,7 @@ VrtNetworkPortAlloc *vrt_network_port_allocate(VrtNetworkDriver *drv, const char
  * for another owner: VIR_ERR_NETWORK_PORT_EXIST. */
 VrtNetworkPortAlloc *vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name,
                                                     const char *owner_name, const guchar owner_uuid[16],
-                                                    const guint8 mac[6], const guchar port_uuid[16],
-                                                    GError **error);
+                                                    const guint8 mac[6], const guchar port_uuid[16], GError **error);
 
 /* Gives a port back (file removed, then the VF freed). Idempotent for the
  * rollback and recovery paths: an unknown port, or a network that is gone

@@ -8,10 +8,10 @@
 #include "drivers/network/network_driver.h"
 
 typedef struct {
-    VrtNetworkDef *def;   /* persistent definition; NULL for a transient network */
-    VrtNetworkDef *live;  /* running definition (pool resolved); NULL when inactive */
+    VrtNetworkDef *def; /* persistent definition; NULL for a transient network */
+    VrtNetworkDef *live; /* running definition (pool resolved); NULL when inactive */
     bool autostart;
-    GHashTable *ports;    /* port uuid string -> VrtNetworkPortDef*; empty when inactive */
+    GHashTable *ports; /* port uuid string -> VrtNetworkPortDef*; empty when inactive */
 } VrtNetworkObj;
 
 struct _VrtNetworkDriver {
@@ -23,8 +23,8 @@ struct _VrtNetworkDriver {
     gpointer pf_vfs_data;
     VrtNetworkVfBusyFunc vf_busy;
     gpointer vf_busy_data;
-    GHashTable *nets;     /* name -> VrtNetworkObj* */
-    guint defs_gen;       /* bumped by each define, undefine and autostart change (reload) */
+    GHashTable *nets; /* name -> VrtNetworkObj* */
+    guint defs_gen; /* bumped by each define, undefine and autostart change (reload) */
 };
 
 /* The definition that names the object: live when running, else config. */

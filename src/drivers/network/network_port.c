@@ -257,8 +257,8 @@ check_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const VrtNetworkPor
             char u[VRT_NETWORK_UUID_BUFLEN];
             vrt_network_uuid_format(owner->uuid, u);
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
-                          "network '%s': PCI device %s is already in use by port %s of '%s' (network '%s')",
-                          live->name, addr, u, owner->owner_name, vrt_network_obj_def(owner_net)->name);
+                          "network '%s': PCI device %s is already in use by port %s of '%s' (network '%s')", live->name,
+                          addr, u, owner->owner_name, vrt_network_obj_def(owner_net)->name);
             return false;
         }
         return true;
@@ -341,8 +341,8 @@ vrt_netdrv_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], con
     if (find_port(obj, port->uuid)) {
         char u[VRT_NETWORK_UUID_BUFLEN];
         vrt_network_uuid_format(port->uuid, u);
-        vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'",
-                      u, obj->live->name);
+        vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'", u,
+                      obj->live->name);
         return NULL;
     }
     if (port->plug_type == VRT_NETWORK_PLUG_NONE) {
@@ -388,8 +388,8 @@ vrt_netdrv_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16],
 }
 
 char *
-vrt_netdrv_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16],
-                        guint flags, GError **error)
+vrt_netdrv_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const guchar port_uuid[16], guint flags,
+                        GError **error)
 {
     if (flags) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
@@ -539,8 +539,7 @@ vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name, 
 }
 
 bool
-vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
-                         GError **error)
+vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16], GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = network_name ? g_hash_table_lookup(drv->nets, network_name) : NULL;
@@ -555,8 +554,8 @@ vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, const 
 
 bool
 vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
-                         const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6],
-                         const char *pci_addr, GError **error)
+                         const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6], const char *pci_addr,
+                         GError **error)
 {
     if (!check_owner(owner_name, mac, error))
         return false;
@@ -590,8 +589,9 @@ vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const 
             return true;
         char u[VRT_NETWORK_UUID_BUFLEN];
         vrt_network_uuid_format(port_uuid, u);
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "port %s of network '%s' is already registered for '%s' with another device",
-                      u, network_name, existing->owner_name);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                      "port %s of network '%s' is already registered for '%s' with another device", u, network_name,
+                      existing->owner_name);
         return false;
     }
     if (port->plug_type == VRT_NETWORK_PLUG_NONE) {

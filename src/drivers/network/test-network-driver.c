@@ -16,19 +16,17 @@
 #define CONCURRENT_ROUNDS 200
 #define POOL_VFS 8
 
-static const char *const hostdev_xml =
-    "<network><name>pool</name><uuid>0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e</uuid>"
-    "<forward mode='hostdev' managed='yes'>"
-    "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x0'/>"
-    "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x2'/>"
-    "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x4'/>"
-    "</forward><vlan><tag id='42'/></vlan></network>";
+static const char *const hostdev_xml = "<network><name>pool</name><uuid>0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e</uuid>"
+                                       "<forward mode='hostdev' managed='yes'>"
+                                       "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x0'/>"
+                                       "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x2'/>"
+                                       "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x4'/>"
+                                       "</forward><vlan><tag id='42'/></vlan></network>";
 
 static const char *const pf_xml =
     "<network><name>pfnet</name><forward mode='hostdev' managed='no'><pf dev='ens1'/></forward></network>";
 
-static const char *const bridge_xml =
-    "<network><name>br</name><forward mode='bridge'/><bridge name='br0'/></network>";
+static const char *const bridge_xml = "<network><name>br</name><forward mode='bridge'/><bridge name='br0'/></network>";
 
 static const char *const nat_xml =
     "<network><name>default</name><forward mode='nat'/><bridge name='virbr0'/>"
@@ -164,26 +162,28 @@ test_define_rules(Fixture *f, gconstpointer data)
     g_autoptr(VrtNetworkRef) a = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
     g_assert_no_error(err);
     /* Update without uuid keeps the uuid. */
-    g_autoptr(VrtNetworkRef) b = vrt_netdrv_define_xml(drv,
-        "<network><name>pool</name><forward mode='hostdev'><pf dev='ens1'/></forward></network>", 0, &err);
+    g_autoptr(VrtNetworkRef) b = vrt_netdrv_define_xml(
+        drv, "<network><name>pool</name><forward mode='hostdev'><pf dev='ens1'/></forward></network>", 0, &err);
     g_assert_no_error(err);
     g_assert_cmpmem(a->uuid, 16, b->uuid, 16);
     g_autofree char *xml = vrt_netdrv_get_xml(drv, "pool", 0, &err);
     g_assert_nonnull(strstr(xml, "0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e"));
     g_assert_nonnull(strstr(xml, "<pf dev='ens1'/>"));
     /* Same name, other uuid. */
-    g_assert_null(vrt_netdrv_define_xml(drv,
-        "<network><name>pool</name><uuid>11111111-2222-3333-4444-555555555555</uuid></network>", 0, &err));
+    g_assert_null(vrt_netdrv_define_xml(
+        drv, "<network><name>pool</name><uuid>11111111-2222-3333-4444-555555555555</uuid></network>", 0, &err));
     assert_error(&err, VIR_ERR_OPERATION_FAILED, "network 'pool' already exists with uuid 0f5a7a42");
     /* Other name, same uuid. */
-    g_assert_null(vrt_netdrv_define_xml(drv,
-        "<network><name>other</name><uuid>0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e</uuid></network>", 0, &err));
+    g_assert_null(vrt_netdrv_define_xml(
+        drv, "<network><name>other</name><uuid>0f5a7a42-6a4f-47a3-8b1c-2f3a4b5c6d7e</uuid></network>", 0, &err));
     assert_error(&err, VIR_ERR_OPERATION_FAILED, "network 'pool' is already defined with uuid");
     g_assert_cmpint(vrt_netdrv_num_defined(drv), ==, 1);
     /* Connection counts in a definition are dropped. */
-    g_autoptr(VrtNetworkRef) c = vrt_netdrv_define_xml(drv,
+    g_autoptr(VrtNetworkRef) c = vrt_netdrv_define_xml(
+        drv,
         "<network connections='7'><name>counted</name><forward mode='hostdev'>"
-        "<address type='pci' domain='0' bus='1' slot='0' function='1' connections='3'/></forward></network>", 0, &err);
+        "<address type='pci' domain='0' bus='1' slot='0' function='1' connections='3'/></forward></network>",
+        0, &err);
     g_assert_no_error(err);
     g_autofree char *cx = vrt_netdrv_get_xml(drv, "counted", 0, &err);
     g_assert_null(strstr(cx, "connections"));
@@ -259,8 +259,8 @@ test_autostart(Fixture *f, gconstpointer data)
         g_assert_true(g_file_test(link, G_FILE_TEST_IS_SYMLINK));
         g_autoptr(GPtrArray) au = vrt_netdrv_list_all(drv, VRT_CONNECT_LIST_NETWORKS_AUTOSTART, &err);
         g_assert_cmpuint(au->len, ==, 1);
-        g_autoptr(GPtrArray) noau = vrt_netdrv_list_all(drv, VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART |
-                                                             VRT_CONNECT_LIST_NETWORKS_PERSISTENT, &err);
+        g_autoptr(GPtrArray) noau = vrt_netdrv_list_all(
+            drv, VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART | VRT_CONNECT_LIST_NETWORKS_PERSISTENT, &err);
         g_assert_cmpuint(noau->len, ==, 1);
         g_assert_cmpstr(((VrtNetworkRef *)g_ptr_array_index(noau, 0))->name, ==, "br");
         g_assert_null(vrt_netdrv_list_all(drv, 0x40, &err));
@@ -563,8 +563,9 @@ allocate_until_empty(gpointer data)
     pthread_barrier_wait(w->start);
     for (;;) {
         GError *err = NULL;
-        VrtNetworkPortAlloc *a = w->net_uuid ? allocate_by_xml(w, &err)
-                                             : vrt_network_port_allocate(w->drv, "pfnet", "racer", owner_uuid, mac, &err);
+        VrtNetworkPortAlloc *a = w->net_uuid
+                                     ? allocate_by_xml(w, &err)
+                                     : vrt_network_port_allocate(w->drv, "pfnet", "racer", owner_uuid, mac, &err);
         if (!a) {
             g_assert_cmpint(err->code, ==, VIR_ERR_INTERNAL_ERROR);
             g_error_free(err);
@@ -629,9 +630,11 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtNetworkRef) a = vrt_netdrv_create_xml(drv, pf_xml, 0, &err);
-    g_autoptr(VrtNetworkRef) b = vrt_netdrv_create_xml(drv,
+    g_autoptr(VrtNetworkRef) b = vrt_netdrv_create_xml(
+        drv,
         "<network><name>list</name><forward mode='hostdev'>"
-        "<address type='pci' domain='0' bus='0x3b' slot='0x02' function='0'/></forward></network>", 0, &err);
+        "<address type='pci' domain='0' bus='0x3b' slot='0x02' function='0'/></forward></network>",
+        0, &err);
     g_assert_no_error(err);
     g_autoptr(VrtNetworkPortAlloc) p = vrt_network_port_allocate(drv, "pfnet", "g", owner_uuid, mac, &err);
     g_assert_cmpstr(p->pci_addr, ==, "0000:3b:02.0");

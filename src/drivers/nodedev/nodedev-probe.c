@@ -53,8 +53,8 @@ run(VrtHost *host, VrtNodedevDriver *drv, int argc, char **argv, GError **error)
         return n >= 0;
     }
     if (strcmp(cmd, "xml") == 0 || strcmp(cmd, "parent") == 0) {
-        g_autofree char *out = cmd[0] == 'x' ? vrt_nodedev_drv_get_xml(drv, arg, error)
-                                             : vrt_nodedev_drv_get_parent(drv, arg, error);
+        g_autofree char *out =
+            cmd[0] == 'x' ? vrt_nodedev_drv_get_xml(drv, arg, error) : vrt_nodedev_drv_get_parent(drv, arg, error);
         if (out)
             printf("%s%s", out, cmd[0] == 'x' ? "" : "\n");
         return out != NULL;

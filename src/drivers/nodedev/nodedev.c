@@ -18,9 +18,9 @@ static const char *const pci_ids_paths[] = { "/usr/share/misc/pci.ids", "/usr/sh
 
 struct _VrtNodedevDriver {
     VrtHost *host;
-    GHashTable *ids;            /* "8086" / "8086:10ed" -> name, from pci.ids */
-    GMutex lock;                /* serializes detach/reattach/reset; guards orig_drivers */
-    GHashTable *orig_drivers;   /* PCI address -> driver it had before detach */
+    GHashTable *ids; /* "8086" / "8086:10ed" -> name, from pci.ids */
+    GMutex lock; /* serializes detach/reattach/reset; guards orig_drivers */
+    GHashTable *orig_drivers; /* PCI address -> driver it had before detach */
     VrtNodedevInUseFunc in_use;
     gpointer in_use_data;
 };
@@ -284,10 +284,10 @@ net_def(VrtNodedevDriver *drv, const char *ifname, GError **error)
         def->driver = vrt_host_link_name(h, drvlink, NULL);
     }
     def->net.link_state = net_attr(h, ifname, "operstate");
-    if (def->net.link_state && !g_strv_contains((const char *const[]){ "unknown", "notpresent", "down",
-                                                                        "lowerlayerdown", "testing", "dormant",
-                                                                        "up", NULL },
-                                                 def->net.link_state))
+    if (def->net.link_state &&
+        !g_strv_contains((const char *const[]){ "unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant",
+                                                "up", NULL },
+                         def->net.link_state))
         g_clear_pointer(&def->net.link_state, g_free);
     if ((speed = net_attr(h, ifname, "speed"))) {
         gint64 s = g_ascii_strtoll(speed, NULL, 10);

@@ -26,8 +26,8 @@ assert_valid_nodedev(const char *xml)
     close(fd);
     g_assert_true(g_file_set_contents(path, xml, -1, &err));
     const char *argv[] = { validator, path, "nodedev", NULL };
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
-                               &status, &err));
+    g_assert_true(
+        g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &err));
     if (!g_spawn_check_wait_status(status, NULL))
         g_error("nodedev XML does not validate:\n%s", xml);
     unlink(path);

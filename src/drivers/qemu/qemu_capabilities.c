@@ -26,7 +26,7 @@
 struct _VrtQemuCaps {
     GMutex lock;
     char *dev_kvm;
-    char *cache_dir;    /* NULL: no machine lists on disk */
+    char *cache_dir; /* NULL: no machine lists on disk */
     GHashTable *probes; /* emulator path -> VrtQemuCapsInfo* */
 };
 
@@ -144,8 +144,7 @@ vrt_qemu_caps_kvm_usable(const char *dev_kvm_path, GError **error)
     int fd = open(dev_kvm_path ? dev_kvm_path : "/dev/kvm", O_RDWR | O_CLOEXEC);
 
     if (fd < 0) {
-        vrt_error_set_errno(error, VIR_ERR_CONFIG_UNSUPPORTED, errno,
-                            "KVM is not available: cannot open '%s'",
+        vrt_error_set_errno(error, VIR_ERR_CONFIG_UNSUPPORTED, errno, "KVM is not available: cannot open '%s'",
                             dev_kvm_path ? dev_kvm_path : "/dev/kvm");
         return false;
     }
@@ -202,11 +201,9 @@ machine_help(const char *emulator, const char *cache_dir, GError **error)
     if (cache && g_file_get_contents(cache, &text, NULL, NULL) && (nl = strchr(text, '\n')) &&
         (size_t)(nl - text) == strlen(key) && strncmp(text, key, strlen(key)) == 0)
         return g_strdup(nl + 1);
-    if (!g_spawn_sync(NULL, (char **)argv, (char **)envp, G_SPAWN_DEFAULT, NULL, NULL,
-                      &out, &err_out, &status, &err) ||
+    if (!g_spawn_sync(NULL, (char **)argv, (char **)envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err_out, &status, &err) ||
         !g_spawn_check_wait_status(status, &err)) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot probe emulator '%s': %s",
-                      emulator, err->message);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot probe emulator '%s': %s", emulator, err->message);
         return NULL;
     }
     if (cache) {
@@ -274,11 +271,10 @@ vrt_qemu_caps_canonical_machine(const VrtQemuCapsInfo *info, const char *machine
     for (guint i = 0; i < info->machines->len; i++) {
         VrtQemuMachine *m = g_ptr_array_index(info->machines, i);
 
-        if (machine ? (g_str_equal(m->name, machine) || g_strcmp0(m->alias, machine) == 0)
-                    : m->is_default)
+        if (machine ? (g_str_equal(m->name, machine) || g_strcmp0(m->alias, machine) == 0) : m->is_default)
             return g_strdup(m->name);
     }
-    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Emulator '%s' does not support machine type '%s'",
-                  info->emulator, machine ? machine : "(default)");
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Emulator '%s' does not support machine type '%s'", info->emulator,
+                  machine ? machine : "(default)");
     return NULL;
 }

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 
 typedef struct {
-    char *name;       /* "pc-i440fx-7.2" */
-    char *alias;      /* "pc" or NULL */
+    char *name; /* "pc-i440fx-7.2" */
+    char *alias; /* "pc" or NULL */
     bool is_default;
     guint max_cpus;
 } VrtQemuMachine;
@@ -18,11 +18,11 @@ typedef struct {
 typedef struct _VrtQemuCaps VrtQemuCaps;
 
 typedef struct {
-    char *emulator;       /* absolute path */
-    char *arch;           /* "x86_64" */
-    GPtrArray *machines;  /* VrtQemuMachine* */
-    bool kvm_usable;      /* /dev/kvm opens read-write */
-    guint max_vcpus;      /* what KVM or TCG accepts for the default machine */
+    char *emulator; /* absolute path */
+    char *arch; /* "x86_64" */
+    GPtrArray *machines; /* VrtQemuMachine* */
+    bool kvm_usable; /* /dev/kvm opens read-write */
+    guint max_vcpus; /* what KVM or TCG accepts for the default machine */
 } VrtQemuCapsInfo;
 
 /* A cache of probes, keyed by emulator path; thread safe. */

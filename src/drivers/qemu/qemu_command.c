@@ -24,8 +24,7 @@ arg(CmdBuilder *b, const char *a)
     g_ptr_array_add(b->argv, g_strdup(a));
 }
 
-static void
-argf(CmdBuilder *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void argf(CmdBuilder *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void
 argf(CmdBuilder *b, const char *fmt, ...)
 {
@@ -49,8 +48,7 @@ vrt_qemu_command_escape(const char *value)
     return g_string_free(out, FALSE);
 }
 
-static void
-set_strf(JsonObject *o, const char *key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void set_strf(JsonObject *o, const char *key, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 static void
 set_strf(JsonObject *o, const char *key, const char *fmt, ...)
 {
@@ -168,10 +166,10 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
             model = vrt_domain_def_is_q35(b->def) ? "qemu-xhci" : "piix3-uhci";
         if (g_str_equal(model, "piix3-uhci"))
             dev = device_new("piix3-usb-uhci");
-        else if (g_str_equal(model, "qemu-xhci") || g_str_equal(model, "nec-xhci") ||
-                 g_str_equal(model, "ich9-ehci1"))
-            dev = device_new(g_str_equal(model, "nec-xhci") ? "nec-usb-xhci"
-                             : g_str_equal(model, "ich9-ehci1") ? "ich9-usb-ehci1" : "qemu-xhci");
+        else if (g_str_equal(model, "qemu-xhci") || g_str_equal(model, "nec-xhci") || g_str_equal(model, "ich9-ehci1"))
+            dev = device_new(g_str_equal(model, "nec-xhci")     ? "nec-usb-xhci"
+                             : g_str_equal(model, "ich9-ehci1") ? "ich9-usb-ehci1"
+                                                                : "qemu-xhci");
         else {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported USB controller model '%s'", model);
             return false;
@@ -191,11 +189,8 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
             return true; /* the ICH9 AHCI controller is built in */
         dev = device_new("ahci");
         break;
-    case VRT_DOMAIN_CONTROLLER_IDE:
-        return true; /* built into pc (PIIX) */
-    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
-        dev = device_new("virtio-serial-pci");
-        break;
+    case VRT_DOMAIN_CONTROLLER_IDE: return true; /* built into pc (PIIX) */
+    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: dev = device_new("virtio-serial-pci"); break;
     }
     add_device_info(b->def, dev, &c->info);
     arg_json(b, "-device", dev);
@@ -260,12 +255,8 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         driver = "virtio-blk-pci";
         break;
     case VRT_DOMAIN_DISK_BUS_SATA:
-    case VRT_DOMAIN_DISK_BUS_IDE:
-        driver = cdrom ? "ide-cd" : "ide-hd";
-        break;
-    case VRT_DOMAIN_DISK_BUS_SCSI:
-        driver = cdrom ? "scsi-cd" : "scsi-hd";
-        break;
+    case VRT_DOMAIN_DISK_BUS_IDE: driver = cdrom ? "ide-cd" : "ide-hd"; break;
+    case VRT_DOMAIN_DISK_BUS_SCSI: driver = cdrom ? "scsi-cd" : "scsi-hd"; break;
     default:
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported disk bus for '%s'", disk->target_dev);
         return false;
@@ -284,7 +275,8 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         } else if (disk->bus == VRT_DOMAIN_DISK_BUS_SATA) {
             const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_SATA, d->controller);
             const char *name = vrt_domain_def_is_q35(b->def) && d->controller == 0
-                               ? "ide" : (c && c->info.alias ? c->info.alias : "sata0");
+                                   ? "ide"
+                                   : (c && c->info.alias ? c->info.alias : "sata0");
 
             set_strf(dev, "bus", "%s.%u", name, d->unit);
         } else if (disk->bus == VRT_DOMAIN_DISK_BUS_IDE) {
@@ -318,9 +310,7 @@ vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error)
 
     set_strf(nd, "id", "host%s", net->info.alias ? net->info.alias : "net");
     switch (type) {
-    case VRT_DOMAIN_NET_TYPE_USER:
-        json_object_set_string_member(nd, "type", "user");
-        break;
+    case VRT_DOMAIN_NET_TYPE_USER: json_object_set_string_member(nd, "type", "user"); break;
     case VRT_DOMAIN_NET_TYPE_BRIDGE:
         if (!bridge) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface '%s' has no bridge", net->info.alias);
@@ -343,9 +333,8 @@ vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error)
             json_object_set_string_member(nd, "br", net->actual.bridge);
             break;
         }
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                      "interface '%s' of network '%s' has no allocated port", net->info.alias,
-                      net->source_network ? net->source_network : "");
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface '%s' of network '%s' has no allocated port",
+                      net->info.alias, net->source_network ? net->source_network : "");
         return NULL;
     case VRT_DOMAIN_NET_TYPE_HOSTDEV:
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface '%s' is a host device, not a netdev",
@@ -392,8 +381,8 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     JsonObject *dev;
 
     if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
-        const VrtPciAddress *src = net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source
-                                                                           : &net->actual.hostdev_addr;
+        const VrtPciAddress *src =
+            net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source : &net->actual.hostdev_addr;
         return hostdev_device_props(def, src, &net->info);
     }
     if (!driver) {
@@ -682,8 +671,7 @@ build_cpu(CmdBuilder *b)
         arg(b, "max");
         break;
     case VRT_DOMAIN_CPU_MODE_NONE:
-    case VRT_DOMAIN_CPU_MODE_CUSTOM:
-        break;
+    case VRT_DOMAIN_CPU_MODE_CUSTOM: break;
     }
 
     g_string_printf(smp, "%u,maxcpus=%u", cur, maxv);
@@ -760,7 +748,7 @@ controller_index_cmp(gconstpointer a, gconstpointer b)
     return (gint)ca->index - (gint)cb->index;
 }
 
-#define FOREACH_DEV(arr, type, var) \
+#define FOREACH_DEV(arr, type, var)                    \
     for (guint _i = 0; (arr) && _i < (arr)->len; _i++) \
         for (const type *var = g_ptr_array_index((arr), _i); var; var = NULL)
 
@@ -782,7 +770,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     arg(&b, "-machine");
     argf(&b, "%s,usb=off,dump-guest-core=off%s%s", machine,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
-         def->vmport == VRT_TRISTATE_NO ? ",vmport=off" : def->vmport == VRT_TRISTATE_YES ? ",vmport=on" : "");
+         def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
+         : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"
+                                           : "");
     arg(&b, "-accel");
     arg(&b, vrt_qemu_command_accel(def));
     build_cpu(&b);
@@ -827,15 +817,16 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         g_autoptr(GPtrArray) ctrls = g_ptr_array_new();
 
         FOREACH_DEV(def->controllers, VrtDomainControllerDef, c)
-            if ((c->type == VRT_DOMAIN_CONTROLLER_PCI) == (pass == 0))
-                g_ptr_array_add(ctrls, (gpointer)c);
+        if ((c->type == VRT_DOMAIN_CONTROLLER_PCI) == (pass == 0))
+            g_ptr_array_add(ctrls, (gpointer)c);
         g_ptr_array_sort(ctrls, controller_index_cmp);
         for (guint i = 0; ok && i < ctrls->len; i++)
             ok = build_controller(&b, g_ptr_array_index(ctrls, i), error);
     }
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
-    FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h) {
+    FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)
+    {
         if (ok && !h->parent_net) {
             JsonObject *dev = hostdev_device_props(def, &h->source, h->info);
             arg_json(&b, "-device", dev);
@@ -844,7 +835,8 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     FOREACH_DEV(def->serials, VrtDomainChrDef, s) ok = ok && build_serial(&b, s, serial_index++, error);
     /* A serial-type console is the first serial port (libvirt shows it in
      * both places); only without any <serial> does it make its own port. */
-    FOREACH_DEV(def->consoles, VrtDomainChrDef, c) {
+    FOREACH_DEV(def->consoles, VrtDomainChrDef, c)
+    {
         if (!ok)
             break;
         if (g_strcmp0(c->target_type, "virtio") == 0)

@@ -12,12 +12,12 @@
 #include <stdbool.h>
 
 typedef struct {
-    const char *emulator;     /* resolved binary path */
-    const char *machine;      /* canonical machine name ("pc-q35-7.2") */
+    const char *emulator; /* resolved binary path */
+    const char *machine; /* canonical machine name ("pc-q35-7.2") */
     const char *monitor_path; /* QMP socket path */
-    int monitor_fd;           /* > 2: QEMU inherits the QMP socket, bound and listening at
+    int monitor_fd; /* > 2: QEMU inherits the QMP socket, bound and listening at
                                * monitor_path, as this descriptor; else QEMU binds it */
-    const char *pidfile;      /* NULL: none */
+    const char *pidfile; /* NULL: none */
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses
@@ -38,5 +38,4 @@ char *vrt_qemu_command_netdev_id(const VrtDomainNetDef *net);
 /* netdev_add / device_add arguments for hotplugging an emulated interface
  * (user, bridge, ethernet, network with an actual bridge). */
 JsonObject *vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error);
-JsonObject *vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net,
-                                              GError **error);
+JsonObject *vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error);

@@ -101,12 +101,12 @@ static const char *const state_names[] = {
     "nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended",
 };
 static const char *const running_reasons[] = {
-    "unknown", "booted", "migrated", "restored", "from snapshot", "unpaused",
-    "migration canceled", "save canceled", "wakeup", "crashed", "post-copy",
+    "unknown",       "booted", "migrated", "restored",  "from snapshot", "unpaused", "migration canceled",
+    "save canceled", "wakeup", "crashed",  "post-copy",
 };
 static const char *const paused_reasons[] = {
-    "unknown", "user", "migration", "save", "dump", "ioerror", "watchdog", "from snapshot",
-    "shutdown", "snapshot", "panicked", "starting up", "post-copy", "post-copy failed",
+    "unknown",       "user",     "migration", "save",     "dump",        "ioerror",   "watchdog",
+    "from snapshot", "shutdown", "snapshot",  "panicked", "starting up", "post-copy", "post-copy failed",
 };
 static const char *const shutdown_reasons[] = { "unknown", "user" };
 static const char *const shutoff_reasons[] = {
@@ -134,7 +134,11 @@ vrt_qemu_state_from_string(const char *str)
 static const char *const *
 reason_table(int state, guint *n)
 {
-#define TABLE(t) do { *n = G_N_ELEMENTS(t); return t; } while (0)
+#define TABLE(t)              \
+    do {                      \
+        *n = G_N_ELEMENTS(t); \
+        return t;             \
+    } while (0)
     switch (state) {
     case VRT_DOMAIN_RUNNING: TABLE(running_reasons);
     case VRT_DOMAIN_PAUSED: TABLE(paused_reasons);
@@ -173,9 +177,9 @@ void
 vrt_qemu_dom_set_state(VrtQemuDom *obj, int state, int reason)
 {
     if (obj->state != state || obj->reason != reason)
-        g_info("domain %s: %s (%s) -> %s (%s)", obj->def->name,
-               vrt_qemu_state_to_string(obj->state), vrt_qemu_state_reason_to_string(obj->state, obj->reason),
-               vrt_qemu_state_to_string(state), vrt_qemu_state_reason_to_string(state, reason));
+        g_info("domain %s: %s (%s) -> %s (%s)", obj->def->name, vrt_qemu_state_to_string(obj->state),
+               vrt_qemu_state_reason_to_string(obj->state, obj->reason), vrt_qemu_state_to_string(state),
+               vrt_qemu_state_reason_to_string(state, reason));
     obj->state = state;
     obj->reason = reason;
 }
@@ -191,8 +195,8 @@ vrt_qemu_dom_begin_job(VrtQemuDom *obj, VrtQemuJob job, GError **error)
     while (obj->job != VRT_QEMU_JOB_NONE) {
         g_debug("domain %s: waiting for job %d to end", obj->def->name, obj->job);
         if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline) && obj->job != VRT_QEMU_JOB_NONE) {
-            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT,
-                          "cannot acquire state change lock for domain '%s'", obj->def->name);
+            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT, "cannot acquire state change lock for domain '%s'",
+                          obj->def->name);
             return false;
         }
     }
@@ -356,8 +360,8 @@ vrt_qemu_status_format(const VrtQemuStatus *st, GError **error)
                                    "' starting='%s' fake-reboot='%s' destroying='%s'>\n"
                                    "  <monitor path='%s' type='unix'/>\n",
                                    vrt_qemu_state_to_string(st->state),
-                                   vrt_qemu_state_reason_to_string(st->state, st->reason), (int)st->pid,
-                                   st->starttime, st->starting ? "yes" : "no", st->fake_reboot ? "yes" : "no",
+                                   vrt_qemu_state_reason_to_string(st->state, st->reason), (int)st->pid, st->starttime,
+                                   st->starting ? "yes" : "no", st->fake_reboot ? "yes" : "no",
                                    st->destroying ? "yes" : "no", st->monitor_path ? st->monitor_path : "");
     g_string_append(out, head);
     for (guint i = 0; st->unplug_pending && i < st->unplug_pending->len; i++) {
@@ -415,8 +419,8 @@ vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error)
 {
     g_autoptr(GError) err = NULL;
 
-    if (write_status(obj, obj->def, obj->state, obj->reason, obj->pid, obj->starttime, obj->starting,
-                     obj->monitor_path, &err))
+    if (write_status(obj, obj->def, obj->state, obj->reason, obj->pid, obj->starttime, obj->starting, obj->monitor_path,
+                     &err))
         return true;
     /* Logged here, so that no caller can drop it silently. */
     g_warning("domain %s: cannot save its status: %s", obj->def->name, err->message);

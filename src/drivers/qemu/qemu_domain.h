@@ -22,11 +22,11 @@
 
 typedef enum {
     VRT_QEMU_JOB_NONE = 0,
-    VRT_QEMU_JOB_MODIFY,    /* define, config changes, hotplug, ... */
+    VRT_QEMU_JOB_MODIFY, /* define, config changes, hotplug, ... */
     VRT_QEMU_JOB_START,
-    VRT_QEMU_JOB_STOP,      /* destroy or stop after an event */
-    VRT_QEMU_JOB_SUSPEND,   /* suspend, resume (own the STOP/RESUME events) */
-    VRT_QEMU_JOB_EVENT,     /* handling a QEMU event */
+    VRT_QEMU_JOB_STOP, /* destroy or stop after an event */
+    VRT_QEMU_JOB_SUSPEND, /* suspend, resume (own the STOP/RESUME events) */
+    VRT_QEMU_JOB_EVENT, /* handling a QEMU event */
 } VrtQemuJob;
 
 typedef struct _VrtQemuDom VrtQemuDom;
@@ -34,30 +34,30 @@ typedef struct _VrtQemuDom VrtQemuDom;
 struct _VrtQemuDom {
     gint refs;
     GMutex lock;
-    GCond cond;                 /* job changes, unplug acknowledgements */
-    VrtQemuDriver *drv;         /* not owned */
+    GCond cond; /* job changes, unplug acknowledgements */
+    VrtQemuDriver *drv; /* not owned */
 
     /* Guarded by lock; changed only by the job holder. */
-    VrtDomainDef *def;          /* live definition when active, else the persistent one */
-    VrtDomainDef *newdef;       /* persistent definition while active (NULL if transient) */
+    VrtDomainDef *def; /* live definition when active, else the persistent one */
+    VrtDomainDef *newdef; /* persistent definition while active (NULL if transient) */
     bool persistent;
     bool autostart;
-    bool updated;               /* config changed while running */
-    bool removed;               /* no longer in the driver's tables */
+    bool updated; /* config changed while running */
+    bool removed; /* no longer in the driver's tables */
     int state;
     int reason;
-    pid_t pid;                  /* 0 when inactive */
-    guint64 starttime;          /* of pid, in clock ticks since boot (/proc/PID/stat): tells a recycled pid */
-    bool starting;              /* the start is not finished: a restarted daemon ends this QEMU */
+    pid_t pid; /* 0 when inactive */
+    guint64 starttime; /* of pid, in clock ticks since boot (/proc/PID/stat): tells a recycled pid */
+    bool starting; /* the start is not finished: a restarted daemon ends this QEMU */
     char *monitor_path;
     VrtQemuMonitor *mon;
-    bool stop_requested;        /* destroy/shutdown asked: EOF is not a crash */
-    bool destroying;            /* destroy asked, in the status file before QEMU is signalled: a
+    bool stop_requested; /* destroy/shutdown asked: EOF is not a crash */
+    bool destroying; /* destroy asked, in the status file before QEMU is signalled: a
                                  * restarted daemon finishes it and the domain reads destroyed */
-    bool guest_shutdown;        /* SHUTDOWN seen */
-    bool fake_reboot;           /* reboot asked: SHUTDOWN becomes reset + cont */
+    bool guest_shutdown; /* SHUTDOWN seen */
+    bool fake_reboot; /* reboot asked: SHUTDOWN becomes reset + cont */
     GHashTable *unplug_pending; /* alias -> NULL: an unplug pending in a status file of older vrt */
-    GHashTable *unplug_done;    /* alias -> NULL: DEVICE_DELETED seen, not yet processed */
+    GHashTable *unplug_done; /* alias -> NULL: DEVICE_DELETED seen, not yet processed */
     VrtQemuHostdevState *hostdevs; /* the hostdev job's records (qemu_hostdev.h), saved in the status */
 
     VrtQemuJob job;
@@ -70,23 +70,23 @@ struct _VrtQemuDom {
 
 struct _VrtQemuDriver {
     GMutex lock;
-    GHashTable *by_uuid;        /* 16-byte uuid -> VrtQemuDom* (ref) */
-    GHashTable *by_name;        /* name -> VrtQemuDom* (no ref) */
+    GHashTable *by_uuid; /* 16-byte uuid -> VrtQemuDom* (ref) */
+    GHashTable *by_name; /* name -> VrtQemuDom* (no ref) */
     int next_id;
     char *root;
     char *emulator;
-    char *config_dir;           /* <root>/etc/vrt/qemu */
+    char *config_dir; /* <root>/etc/vrt/qemu */
     char *autostart_dir;
-    char *state_dir;            /* <root>/run/vrt/qemu */
-    char *log_dir;              /* <root>/var/log/vrt/qemu */
-    char *lib_dir;              /* <root>/var/lib/vrt/qemu: QEMU's HOME */
+    char *state_dir; /* <root>/run/vrt/qemu */
+    char *log_dir; /* <root>/var/log/vrt/qemu */
+    char *lib_dir; /* <root>/var/lib/vrt/qemu: QEMU's HOME */
     char *dev_kvm;
     VrtQemuDriverConfig cfg;
     VrtQemuCaps *caps;
     VrtQemuEventThread *evthread;
     GThreadPool *event_pool;
-    char *hostdev_die_at;       /* VRT_FAULT_DIE_AT ("job:step"), read once at creation */
-    VrtStateSync *config_sync;  /* flushes of the definitions under config_dir */
+    char *hostdev_die_at; /* VRT_FAULT_DIE_AT ("job:step"), read once at creation */
+    VrtStateSync *config_sync; /* flushes of the definitions under config_dir */
 };
 
 /* ---- objects (qemu_domain.c) ---- */
@@ -95,7 +95,7 @@ VrtQemuDom *vrt_qemu_dom_ref(VrtQemuDom *obj);
 void vrt_qemu_dom_unref(VrtQemuDom *obj);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuDom, vrt_qemu_dom_unref)
 
-bool vrt_qemu_dom_is_active(VrtQemuDom *obj);        /* lock held */
+bool vrt_qemu_dom_is_active(VrtQemuDom *obj); /* lock held */
 VrtDomainRef *vrt_qemu_dom_make_ref(VrtQemuDom *obj); /* lock held */
 
 /* Changes state and reason and logs old -> new. Lock held. */
@@ -145,9 +145,9 @@ bool vrt_qemu_dom_save_start_status_locked(VrtQemuDom *obj, const VrtDomainDef *
 typedef struct {
     VrtDomainDef *def;
     pid_t pid;
-    guint64 starttime;         /* 0 when not recorded */
-    bool starting;             /* the start never finished */
-    bool destroying;           /* a destroy was under way */
+    guint64 starttime; /* 0 when not recorded */
+    bool starting; /* the start never finished */
+    bool destroying; /* a destroy was under way */
     char *monitor_path;
     int state;
     int reason;

@@ -677,8 +677,7 @@ reload_one(VrtQemuDriver *drv, const char *entry, guint *n_added, guint *n_updat
     if (!(def = read_config_file(path, entry, &err)) || !vrt_domain_def_assign_addresses(def, &err) ||
         (!added && memcmp(def->uuid, obj->def->uuid, 16) != 0)) {
         if (err)
-            g_warning("reload: %s domain config %s: %s", added ? "skipping" : "keeping as it was", path,
-                      err->message);
+            g_warning("reload: %s domain config %s: %s", added ? "skipping" : "keeping as it was", path, err->message);
         else
             g_warning("reload: skipping domain config %s: its uuid changed", path);
         vrt_qemu_dom_end_job(obj);
@@ -976,8 +975,8 @@ suspend_resume(VrtQemuDriver *drv, const guchar *uuid, bool suspend, GError **er
     VrtQemuDom *obj = NULL;
     bool ok, changed = false;
 
-    ok = monitor_call(drv, uuid, VRT_QEMU_JOB_SUSPEND, &obj,
-                      suspend ? vrt_qemu_monitor_stop : vrt_qemu_monitor_cont, error);
+    ok = monitor_call(drv, uuid, VRT_QEMU_JOB_SUSPEND, &obj, suspend ? vrt_qemu_monitor_stop : vrt_qemu_monitor_cont,
+                      error);
     if (!obj)
         return false;
     g_mutex_lock(&obj->lock);
@@ -1133,7 +1132,12 @@ vrt_qemu_domain_get_max_memory(VrtQemuDriver *drv, const guchar *uuid, GError **
     return kib;
 }
 
-enum { FLAG_ACTIVE, FLAG_PERSISTENT, FLAG_UPDATED, FLAG_AUTOSTART };
+enum {
+    FLAG_ACTIVE,
+    FLAG_PERSISTENT,
+    FLAG_UPDATED,
+    FLAG_AUTOSTART
+};
 
 static int
 get_flag(VrtQemuDriver *drv, const guchar *uuid, int which, GError **error)
@@ -1154,10 +1158,26 @@ get_flag(VrtQemuDriver *drv, const guchar *uuid, int which, GError **error)
     return v;
 }
 
-int vrt_qemu_domain_is_active(VrtQemuDriver *drv, const guchar *uuid, GError **error) { return get_flag(drv, uuid, FLAG_ACTIVE, error); }
-int vrt_qemu_domain_is_persistent(VrtQemuDriver *drv, const guchar *uuid, GError **error) { return get_flag(drv, uuid, FLAG_PERSISTENT, error); }
-int vrt_qemu_domain_is_updated(VrtQemuDriver *drv, const guchar *uuid, GError **error) { return get_flag(drv, uuid, FLAG_UPDATED, error); }
-int vrt_qemu_domain_get_autostart(VrtQemuDriver *drv, const guchar *uuid, GError **error) { return get_flag(drv, uuid, FLAG_AUTOSTART, error); }
+int
+vrt_qemu_domain_is_active(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    return get_flag(drv, uuid, FLAG_ACTIVE, error);
+}
+int
+vrt_qemu_domain_is_persistent(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    return get_flag(drv, uuid, FLAG_PERSISTENT, error);
+}
+int
+vrt_qemu_domain_is_updated(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    return get_flag(drv, uuid, FLAG_UPDATED, error);
+}
+int
+vrt_qemu_domain_get_autostart(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    return get_flag(drv, uuid, FLAG_AUTOSTART, error);
+}
 
 bool
 vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int autostart, GError **error)
@@ -1211,14 +1231,13 @@ list_filter(VrtQemuDom *obj, guint flags)
 
     if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_ACTIVE, VRT_CONNECT_LIST_DOMAINS_INACTIVE, active))
         return false;
-    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_PERSISTENT, VRT_CONNECT_LIST_DOMAINS_TRANSIENT,
-                       obj->persistent))
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_PERSISTENT, VRT_CONNECT_LIST_DOMAINS_TRANSIENT, obj->persistent))
         return false;
     if (states) {
-        guint mine = obj->state == VRT_DOMAIN_RUNNING ? VRT_CONNECT_LIST_DOMAINS_RUNNING
-                   : obj->state == VRT_DOMAIN_PAUSED ? VRT_CONNECT_LIST_DOMAINS_PAUSED
-                   : obj->state == VRT_DOMAIN_SHUTOFF ? VRT_CONNECT_LIST_DOMAINS_SHUTOFF
-                   : VRT_CONNECT_LIST_DOMAINS_OTHER;
+        guint mine = obj->state == VRT_DOMAIN_RUNNING   ? VRT_CONNECT_LIST_DOMAINS_RUNNING
+                     : obj->state == VRT_DOMAIN_PAUSED  ? VRT_CONNECT_LIST_DOMAINS_PAUSED
+                     : obj->state == VRT_DOMAIN_SHUTOFF ? VRT_CONNECT_LIST_DOMAINS_SHUTOFF
+                                                        : VRT_CONNECT_LIST_DOMAINS_OTHER;
         if (!(states & mine))
             return false;
     }
@@ -1412,8 +1431,9 @@ vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint
     }
     caps = vrt_qemu_driver_get_caps(drv, NULL);
     if (caps && n > caps->max_vcpus) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "requested vcpus is greater than max allowable vcpus for the connection: %u > %u",
-                      n, caps->max_vcpus);
+        vrt_error_set(error, VIR_ERR_INVALID_ARG,
+                      "requested vcpus is greater than max allowable vcpus for the connection: %u > %u", n,
+                      caps->max_vcpus);
         goto fail;
     }
     copy = vrt_qemu_dom_config_copy(obj, error);
@@ -1425,8 +1445,9 @@ vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint
             copy->current_vcpus = n;
     } else {
         if (n > copy->vcpus) {
-            vrt_error_set(error, VIR_ERR_INVALID_ARG, "requested vcpus is greater than max allowable vcpus for the persistent domain: %u > %u",
-                          n, copy->vcpus);
+            vrt_error_set(error, VIR_ERR_INVALID_ARG,
+                          "requested vcpus is greater than max allowable vcpus for the persistent domain: %u > %u", n,
+                          copy->vcpus);
             goto fail;
         }
         copy->current_vcpus = n;

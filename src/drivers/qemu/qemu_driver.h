@@ -23,7 +23,6 @@
 #include <glib.h>
 #include <stdbool.h>
 
-
 /* Reasons (virDomainRunningReason, ...) used by vrt. */
 enum {
     VRT_DOMAIN_RUNNING_UNKNOWN = 0,
@@ -120,7 +119,7 @@ void vrt_domain_ref_free(VrtDomainRef *ref);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainRef, vrt_domain_ref_free)
 
 typedef struct {
-    const char *root;     /* state root: <root>/etc/vrt, <root>/run/vrt, <root>/var/log/vrt ("" or "/" = host) */
+    const char *root; /* state root: <root>/etc/vrt, <root>/run/vrt, <root>/var/log/vrt ("" or "/" = host) */
     const char *emulator; /* default qemu-system-x86_64 path when the XML has none (NULL: from PATH) */
     void (*lifecycle_event)(const VrtDomainRef *dom, int event, int detail, gpointer data);
     void (*device_removed)(const VrtDomainRef *dom, const char *alias, gpointer data);
@@ -150,8 +149,7 @@ void vrt_qemu_driver_free(VrtQemuDriver *drv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuDriver, vrt_qemu_driver_free)
 
 /* Exactly one of name / uuid / id (> 0) is given. VIR_ERR_NO_DOMAIN. */
-VrtDomainRef *vrt_qemu_domain_lookup(VrtQemuDriver *drv, const char *name, const guchar *uuid, int id,
-                                     GError **error);
+VrtDomainRef *vrt_qemu_domain_lookup(VrtQemuDriver *drv, const char *name, const guchar *uuid, int id, GError **error);
 
 VrtDomainRef *vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error);
 bool vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
@@ -177,7 +175,7 @@ bool vrt_qemu_domain_get_state(VrtQemuDriver *drv, const guchar *uuid, int *stat
 char *vrt_qemu_domain_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
 char *vrt_qemu_domain_get_os_type(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 guint64 vrt_qemu_domain_get_max_memory(VrtQemuDriver *drv, const guchar *uuid, GError **error); /* 0 on error */
-int vrt_qemu_domain_is_active(VrtQemuDriver *drv, const guchar *uuid, GError **error);     /* -1 on error */
+int vrt_qemu_domain_is_active(VrtQemuDriver *drv, const guchar *uuid, GError **error); /* -1 on error */
 int vrt_qemu_domain_is_persistent(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 int vrt_qemu_domain_is_updated(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 int vrt_qemu_domain_get_autostart(VrtQemuDriver *drv, const guchar *uuid, GError **error);
@@ -190,7 +188,7 @@ GPtrArray *vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **er
 typedef void (*VrtDomainFunc)(const char *name, const guchar *uuid, int id, gpointer data);
 void vrt_qemu_domain_foreach(VrtQemuDriver *drv, guint flags, VrtDomainFunc fn, gpointer data);
 int vrt_qemu_domain_count(VrtQemuDriver *drv, bool active);
-GArray *vrt_qemu_domain_list_ids(VrtQemuDriver *drv, int max);              /* of int */
+GArray *vrt_qemu_domain_list_ids(VrtQemuDriver *drv, int max); /* of int */
 GPtrArray *vrt_qemu_domain_list_defined_names(VrtQemuDriver *drv, int max); /* of char* */
 
 /* flags: AFFECT_LIVE (balloon) / AFFECT_CONFIG / MEM_MAXIMUM (config only). */
@@ -204,7 +202,7 @@ typedef struct {
     guint number;
     int state; /* virVcpuState: 1 = running */
     guint64 cpu_time_ns;
-    int cpu;   /* host CPU it last ran on, -1 unknown */
+    int cpu; /* host CPU it last ran on, -1 unknown */
 } VrtVcpuInfo;
 GArray *vrt_qemu_domain_get_vcpus(VrtQemuDriver *drv, const guchar *uuid, GError **error); /* of VrtVcpuInfo */
 

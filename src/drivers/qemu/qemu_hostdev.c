@@ -44,8 +44,7 @@ vrt_qemu_hostdev_wants_device(VrtQemuHostdevCtx *ctx, const VrtDomainDeviceDef *
         return false;
     if (vrt_domain_net_get_actual_type(dev->data.net) == VRT_DOMAIN_NET_TYPE_HOSTDEV)
         return true;
-    return dev->data.net->type == VRT_DOMAIN_NET_TYPE_NETWORK &&
-           network_is_pool(ctx, dev->data.net->source_network);
+    return dev->data.net->type == VRT_DOMAIN_NET_TYPE_NETWORK && network_is_pool(ctx, dev->data.net->source_network);
 }
 
 bool
@@ -252,7 +251,8 @@ vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError 
     }
     if (vrt_qemu_hostdev_state_find(ctx->state, owned->alias)) {
         ctx_unlock(ctx);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "a device with alias %s is already being handled", owned->alias);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "a device with alias %s is already being handled",
+                      owned->alias);
         return false;
     }
     j.rec = owned;
@@ -488,8 +488,7 @@ vrt_qemu_hostdev_release_all(VrtQemuHostdevCtx *ctx)
         Job j = { .ctx = ctx, .rec = g_ptr_array_index(ctx->state->records, ctx->state->records->len - 1) };
 
         if (!undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_DETACH_HOST))
-            g_warning("domain %s: VF %s of %s could not be fully given back", dom_name(ctx), j.rec->addr,
-                      j.rec->alias);
+            g_warning("domain %s: VF %s of %s could not be fully given back", dom_name(ctx), j.rec->addr, j.rec->alias);
         if (ctx->def && j.rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK) {
             VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, j.rec->alias);
 
@@ -534,10 +533,8 @@ recover_one(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GPtrArray *ids)
         what = rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH ? RECOVER_FORWARD : RECOVER_ROLLBACK;
     switch (what) {
     case RECOVER_KEEP:
-    case RECOVER_WAIT:
-        return true;
-    case RECOVER_FAILED:
-        return false;
+    case RECOVER_WAIT: return true;
+    case RECOVER_FAILED: return false;
     case RECOVER_ROLLBACK:
         if (!undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_COMMIT))
             return false;
@@ -545,8 +542,7 @@ recover_one(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GPtrArray *ids)
         remove_record(ctx, rec);
         ctx_unlock(ctx);
         return true;
-    case RECOVER_FORWARD:
-        break;
+    case RECOVER_FORWARD: break;
     }
     if (!run_steps(&j, &err)) {
         g_warning("domain %s: cannot finish removal of %s: %s", dom_name(ctx), rec->alias, err->message);
@@ -664,7 +660,8 @@ vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **err
                           ? vrt_domain_def_find_hostdev_by_alias(def, rec->alias) != NULL
                           : vrt_domain_def_find_net_by_alias(def, rec->alias) != NULL;
 
-        if (rec->job == VRT_QEMU_HOSTDEV_JOB_ATTACH || (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH && !vrt_qemu_hostdev_record_pending(rec))) {
+        if (rec->job == VRT_QEMU_HOSTDEV_JOB_ATTACH ||
+            (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH && !vrt_qemu_hostdev_record_pending(rec))) {
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s has an unfinished %s job at step %s", rec->alias,
                           vrt_qemu_hostdev_job_to_string(rec->job), vrt_qemu_hostdev_step_to_string(rec->running));
             return false;

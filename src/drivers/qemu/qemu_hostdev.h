@@ -41,7 +41,7 @@
 #define VRT_QEMU_UNPLUG_WAIT_MS 5000
 
 typedef enum {
-    VRT_QEMU_HOSTDEV_JOB_NONE = 0,   /* attached, nothing running */
+    VRT_QEMU_HOSTDEV_JOB_NONE = 0, /* attached, nothing running */
     VRT_QEMU_HOSTDEV_JOB_ATTACH,
     VRT_QEMU_HOSTDEV_JOB_DETACH,
 } VrtQemuHostdevJob;
@@ -52,19 +52,19 @@ typedef enum {
  * 32 (a record keeps them as bits). */
 typedef enum {
     VRT_QEMU_HOSTDEV_STEP_NONE = 0,
-    VRT_QEMU_HOSTDEV_STEP_CLAIM,       /* port allocated / VF checked free */
-    VRT_QEMU_HOSTDEV_STEP_SAVE_VF,     /* original driver, MAC, VLAN read */
-    VRT_QEMU_HOSTDEV_STEP_SET_VF,      /* requested MAC/VLAN set via the PF */
+    VRT_QEMU_HOSTDEV_STEP_CLAIM, /* port allocated / VF checked free */
+    VRT_QEMU_HOSTDEV_STEP_SAVE_VF, /* original driver, MAC, VLAN read */
+    VRT_QEMU_HOSTDEV_STEP_SET_VF, /* requested MAC/VLAN set via the PF */
     VRT_QEMU_HOSTDEV_STEP_DETACH_HOST, /* VF moved to vfio-pci */
-    VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD,  /* device_add vfio-pci */
-    VRT_QEMU_HOSTDEV_STEP_COMMIT,      /* in nets/hostdevs, status written */
-    VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL,  /* device_del sent, waiting for the guest */
-    VRT_QEMU_HOSTDEV_STEP_REMOVE,      /* out of nets/hostdevs */
-    VRT_QEMU_HOSTDEV_STEP_NETDEV_DEL,  /* an emulated interface's netdev_del */
-    VRT_QEMU_HOSTDEV_STEP_REATTACH,    /* VF back on its original driver */
-    VRT_QEMU_HOSTDEV_STEP_RESTORE_VF,  /* original MAC/VLAN set and read back */
-    VRT_QEMU_HOSTDEV_STEP_RELEASE,     /* network port released */
-    VRT_QEMU_HOSTDEV_STEP_DONE,        /* record dropped */
+    VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD, /* device_add vfio-pci */
+    VRT_QEMU_HOSTDEV_STEP_COMMIT, /* in nets/hostdevs, status written */
+    VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL, /* device_del sent, waiting for the guest */
+    VRT_QEMU_HOSTDEV_STEP_REMOVE, /* out of nets/hostdevs */
+    VRT_QEMU_HOSTDEV_STEP_NETDEV_DEL, /* an emulated interface's netdev_del */
+    VRT_QEMU_HOSTDEV_STEP_REATTACH, /* VF back on its original driver */
+    VRT_QEMU_HOSTDEV_STEP_RESTORE_VF, /* original MAC/VLAN set and read back */
+    VRT_QEMU_HOSTDEV_STEP_RELEASE, /* network port released */
+    VRT_QEMU_HOSTDEV_STEP_DONE, /* record dropped */
     VRT_QEMU_HOSTDEV_N_STEPS,
 } VrtQemuHostdevStep;
 
@@ -73,9 +73,9 @@ G_STATIC_ASSERT(VRT_QEMU_HOSTDEV_N_STEPS <= 32);
 
 typedef enum {
     VRT_QEMU_HOSTDEV_KIND_NET_HOSTDEV = 0, /* <interface type='hostdev'> */
-    VRT_QEMU_HOSTDEV_KIND_NET_NETWORK,     /* <interface type='network'> on a pool */
-    VRT_QEMU_HOSTDEV_KIND_HOSTDEV,         /* standalone <hostdev> */
-    VRT_QEMU_HOSTDEV_KIND_NET_EMULATED,    /* an emulated interface, only while it is detached */
+    VRT_QEMU_HOSTDEV_KIND_NET_NETWORK, /* <interface type='network'> on a pool */
+    VRT_QEMU_HOSTDEV_KIND_HOSTDEV, /* standalone <hostdev> */
+    VRT_QEMU_HOSTDEV_KIND_NET_EMULATED, /* an emulated interface, only while it is detached */
 } VrtQemuHostdevKind;
 
 const char *vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job);
@@ -88,20 +88,20 @@ const char *vrt_qemu_hostdev_kind_to_string(VrtQemuHostdevKind kind);
  * progress is the set of steps completed plus the one started and not yet
  * known to be complete; nothing else steers undo or recovery. */
 typedef struct {
-    char *alias;                 /* the device's alias (net1, hostdev0) */
+    char *alias; /* the device's alias (net1, hostdev0) */
     VrtQemuHostdevKind kind;
-    char *addr;                  /* the VF, "0000:06:10.0" */
+    char *addr; /* the VF, "0000:06:10.0" */
     bool managed;
-    bool is_vf;                  /* an SR-IOV VF (MAC/VLAN through its PF) */
-    char *network;               /* KIND_NET_NETWORK */
+    bool is_vf; /* an SR-IOV VF (MAC/VLAN through its PF) */
+    char *network; /* KIND_NET_NETWORK */
     guchar port_uuid[16];
-    bool port_set;               /* port_uuid holds the claimed port */
-    guint8 mac[6];               /* requested MAC (interfaces) */
+    bool port_set; /* port_uuid holds the claimed port */
+    guint8 mac[6]; /* requested MAC (interfaces) */
     VrtQemuHostdevJob job;
-    guint32 done;                /* VRT_QEMU_HOSTDEV_STEP_BIT of each completed step */
-    VrtQemuHostdevStep running;  /* started, maybe not complete; NONE: none */
+    guint32 done; /* VRT_QEMU_HOSTDEV_STEP_BIT of each completed step */
+    VrtQemuHostdevStep running; /* started, maybe not complete; NONE: none */
     /* What undo needs (valid once save-vf is done). */
-    char *orig_driver;           /* NULL: it had none */
+    char *orig_driver; /* NULL: it had none */
     guint8 orig_mac[6];
     guint orig_vlan;
     guint orig_qos;
@@ -130,7 +130,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevRecord, vrt_qemu_hostdev_record_free
 /* The records of one domain (kept with the domain object, saved in its
  * status file). */
 typedef struct _VrtQemuHostdevState {
-    GPtrArray *records;          /* VrtQemuHostdevRecord* (owned) */
+    GPtrArray *records; /* VrtQemuHostdevRecord* (owned) */
 } VrtQemuHostdevState;
 
 VrtQemuHostdevState *vrt_qemu_hostdev_state_new(void);
@@ -172,24 +172,24 @@ typedef struct {
 typedef bool (*VrtQemuHostdevFaultFunc)(const char *job, const char *step, gpointer data, GError **error);
 
 typedef struct {
-    VrtHost *host;                   /* required for hostdev kinds */
-    VrtNetworkDriver *network;       /* NULL: no network pools */
+    VrtHost *host; /* required for hostdev kinds */
+    VrtNetworkDriver *network; /* NULL: no network pools */
     const VrtQemuHostdevMonitorOps *mon;
     gpointer mon_data;
     /* Writes ctx->def and ctx->state to the status file atomically; called
      * with the lock held. */
     bool (*save_status)(gpointer data, GError **error);
-    void (*lock)(gpointer data);     /* NULL: no locking (tests) */
+    void (*lock)(gpointer data); /* NULL: no locking (tests) */
     void (*unlock)(gpointer data);
-    gpointer data;                   /* for save_status, lock, unlock */
-    VrtQemuHostdevFaultFunc fault;   /* may be NULL */
+    gpointer data; /* for save_status, lock, unlock */
+    VrtQemuHostdevFaultFunc fault; /* may be NULL */
     gpointer fault_data;
     /* The other domain holding PCI function addr ("0000:06:10.2"),
      * g_malloc'ed, or NULL; called without the lock. May be NULL. */
     char *(*vf_owner)(const char *addr, gpointer data);
-    VrtDomainDef *def;               /* the live definition */
-    VrtQemuHostdevState *state;      /* the domain's records */
-    guint unplug_wait_ms;            /* 0: VRT_QEMU_UNPLUG_WAIT_MS */
+    VrtDomainDef *def; /* the live definition */
+    VrtQemuHostdevState *state; /* the domain's records */
+    guint unplug_wait_ms; /* 0: VRT_QEMU_UNPLUG_WAIT_MS */
 } VrtQemuHostdevCtx;
 
 /* ---- the jobs ---- */

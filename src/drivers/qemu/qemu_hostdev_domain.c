@@ -75,8 +75,7 @@ dom_ctx_wait_deleted(gpointer data, const char *alias, guint timeout_ms)
     bool done;
 
     g_mutex_lock(&obj->lock);
-    while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && g->mon &&
-           !vrt_qemu_monitor_is_closed(g->mon)) {
+    while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && g->mon && !vrt_qemu_monitor_is_closed(g->mon)) {
         if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline))
             break;
     }
@@ -295,8 +294,8 @@ vrt_qemu_hostdev_dom_device_deleted(VrtQemuDom *obj, const char *alias)
     dom_ctx_init(&g, &ctx, obj, NULL, true);
     owned = vrt_qemu_hostdev_owns(&ctx, alias);
     if (owned && !vrt_qemu_hostdev_device_deleted(&ctx, alias, &err))
-        g_warning("domain %s: removal of %s left unfinished (retried at the next start of vrtd): %s",
-                  obj->def->name, alias, err->message);
+        g_warning("domain %s: removal of %s left unfinished (retried at the next start of vrtd): %s", obj->def->name,
+                  alias, err->message);
     dom_ctx_done(&g);
     return owned;
 }
@@ -380,7 +379,9 @@ load_start_journal(VrtQemuDriver *drv, const char *path, const char *name)
     /* A running domain's records are in its status file already. */
     if (!active && vrt_file_read(path, &text, NULL, &err) && (st = vrt_qemu_hostdev_state_parse(text, &err))) {
         VrtQemuHostdevCtx ctx = {
-            .host = drv->cfg.host, .network = drv->cfg.network, .state = st,
+            .host = drv->cfg.host,
+            .network = drv->cfg.network,
+            .state = st,
         };
 
         g_info("domain %s: a start was interrupted; giving back %u host devices", name, st->records->len);

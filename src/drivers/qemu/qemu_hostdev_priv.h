@@ -18,32 +18,32 @@
 typedef struct {
     VrtQemuHostdevCtx *ctx;
     VrtQemuHostdevRecord *rec;
-    VrtDomainDeviceDef *dev;  /* hotplug attach: the device, taken at commit */
-    VrtDomainNetDef *net;     /* attach and start: the interface (NULL for a <hostdev>) */
-    bool waiting;             /* a step left the job waiting for the guest */
+    VrtDomainDeviceDef *dev; /* hotplug attach: the device, taken at commit */
+    VrtDomainNetDef *net; /* attach and start: the interface (NULL for a <hostdev>) */
+    bool waiting; /* a step left the job waiting for the guest */
 } Job;
 
 /* What a restarted daemon does with a record, decided by the row of the
  * step it stopped at after looking at QEMU. */
 typedef enum {
     RECOVER_ROLLBACK, /* undo the recorded steps */
-    RECOVER_FORWARD,  /* run the rest of the (detach) job */
-    RECOVER_KEEP,     /* attached and in QEMU: nothing to do */
-    RECOVER_WAIT,     /* unplug pending: DEVICE_DELETED finishes it */
+    RECOVER_FORWARD, /* run the rest of the (detach) job */
+    RECOVER_KEEP, /* attached and in QEMU: nothing to do */
+    RECOVER_WAIT, /* unplug pending: DEVICE_DELETED finishes it */
     RECOVER_FAILED,
 } Recovery;
 
 typedef struct {
     VrtQemuHostdevStep step;
-    const char *name;               /* in the status file and VRT_FAULT_DIE_AT */
+    const char *name; /* in the status file and VRT_FAULT_DIE_AT */
     VrtQemuHostdevJob job;
-    bool (*needed)(Job *j);         /* NULL: always; false skips the step */
-    bool (*run)(Job *j, GError **error);  /* do */
+    bool (*needed)(Job *j); /* NULL: always; false skips the step */
+    bool (*run)(Job *j, GError **error); /* do */
     /* NULL: cannot be taken back, a rollback stops here and recovery
      * goes forward. */
     bool (*undo)(Job *j, GError **error);
     Recovery (*recover)(Job *j, GPtrArray *qemu_ids); /* NULL: attach rolls back, detach goes on */
-    bool writes_status;             /* do is itself the status write: no announcement */
+    bool writes_status; /* do is itself the status write: no announcement */
 } StepDef;
 
 /* The table's rows, one per step except none, in the order the forward

@@ -17,8 +17,7 @@
 #include <unistd.h>
 
 static const char *const job_names[] = { "none", "attach", "detach" };
-static const char *const kind_names[] = { "interface-hostdev", "interface-network", "hostdev",
-                                          "interface-emulated" };
+static const char *const kind_names[] = { "interface-hostdev", "interface-network", "hostdev", "interface-emulated" };
 
 const char *
 vrt_qemu_hostdev_job_to_string(VrtQemuHostdevJob job)
@@ -127,8 +126,8 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
         vrt_uuid_format(r->port_uuid, uuid);
         head = g_markup_printf_escaped("    <record alias='%s' kind='%s' addr='%s' managed='%s' vf='%s'"
                                        " job='%s' step='%s' done='%s' pending='%s' mac='%s'",
-                                       r->alias, vrt_qemu_hostdev_kind_to_string(r->kind), r->addr,
-                                       yesno(r->managed), yesno(r->is_vf), vrt_qemu_hostdev_job_to_string(r->job),
+                                       r->alias, vrt_qemu_hostdev_kind_to_string(r->kind), r->addr, yesno(r->managed),
+                                       yesno(r->is_vf), vrt_qemu_hostdev_job_to_string(r->job),
                                        vrt_qemu_hostdev_step_to_string(r->running), done->str,
                                        yesno(vrt_qemu_hostdev_record_pending(r)), mac);
         g_string_append(out, head);
@@ -140,14 +139,14 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
         if (r->port_set)
             g_string_append_printf(out, " port='%s'", uuid);
         if (vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_SAVE_VF)) {
-            g_autofree char *drv = r->orig_driver ? g_markup_printf_escaped(" driver='%s'", r->orig_driver)
-                                                  : g_strdup("");
+            g_autofree char *drv =
+                r->orig_driver ? g_markup_printf_escaped(" driver='%s'", r->orig_driver) : g_strdup("");
 
             vrt_domain_mac_format(r->orig_mac, mac);
-            g_string_append_printf(out, ">\n      <original%s mac='%s' vlan='%u' qos='%u' spoofchk='%s' trust='%s'/>\n"
-                                        "    </record>\n",
-                                   drv, mac, r->orig_vlan, r->orig_qos, yesno(r->orig_spoofchk),
-                                   yesno(r->orig_trust));
+            g_string_append_printf(out,
+                                   ">\n      <original%s mac='%s' vlan='%u' qos='%u' spoofchk='%s' trust='%s'/>\n"
+                                   "    </record>\n",
+                                   drv, mac, r->orig_vlan, r->orig_qos, yesno(r->orig_spoofchk), yesno(r->orig_trust));
         } else {
             g_string_append(out, "/>\n");
         }
@@ -253,8 +252,7 @@ parse_record(xmlNodePtr n, GError **error)
         r->orig_trust = prop_yes(c, "trust");
         if ((omac && !vrt_domain_mac_parse(omac, r->orig_mac)) || !prop_uint(c, "vlan", &r->orig_vlan) ||
             !prop_uint(c, "qos", &r->orig_qos)) {
-            vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid original settings in hostdev record '%s'",
-                          r->alias);
+            vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid original settings in hostdev record '%s'", r->alias);
             return NULL;
         }
     }

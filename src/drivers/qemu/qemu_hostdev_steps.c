@@ -45,8 +45,7 @@ in_qemu(VrtQemuHostdevCtx *ctx, const char *alias)
 
 /* Sets MAC and VLAN and reads them back. */
 static bool
-set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], guint vlan, guint qos,
-                GError **error)
+set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], guint vlan, guint qos, GError **error)
 {
     VrtPciAddr a;
     VrtVfInfo want = { 0 };
@@ -64,8 +63,8 @@ set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], g
 
         vrt_domain_mac_format(want.mac, m1);
         vrt_domain_mac_format(got.mac, m2);
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s kept MAC %s VLAN %u after setting MAC %s VLAN %u", addr,
-                      m2, got.vlan, m1, want.vlan);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s kept MAC %s VLAN %u after setting MAC %s VLAN %u", addr, m2,
+                      got.vlan, m1, want.vlan);
         return false;
     }
     return true;
@@ -87,8 +86,8 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
     if (!owner && ctx->vf_owner)
         owner = ctx->vf_owner(rec->addr, ctx->data);
     if (owner && g_strcmp0(owner, ctx->def->name) != 0) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s",
-                      rec->addr, owner);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s", rec->addr,
+                      owner);
         return false;
     }
     if (!parse_addr(rec->addr, &a, error))
@@ -134,8 +133,8 @@ allocate_port(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, const guint8 ma
         alloc = vrt_network_port_allocate(ctx->network, rec->network, ctx->def->name, ctx->def->uuid, mac, error);
         if (!alloc || !ctx->vf_owner || !alloc->pci_addr || !(owner = ctx->vf_owner(alloc->pci_addr, ctx->data)))
             break;
-        g_info("domain %s: pool '%s' offered VF %s, which domain %s holds; trying another", dom_name(ctx),
-               rec->network, alloc->pci_addr, owner);
+        g_info("domain %s: pool '%s' offered VF %s, which domain %s holds; trying another", dom_name(ctx), rec->network,
+               alloc->pci_addr, owner);
         g_ptr_array_add(skipped, alloc);
         alloc = NULL;
     }
@@ -242,8 +241,8 @@ do_save_vf(Job *j, GError **error)
     if (is_vf < 0)
         return false;
     if (!is_vf && rec->kind != VRT_QEMU_HOSTDEV_KIND_HOSTDEV) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                      "interface type 'hostdev' needs an SR-IOV VF; %s is not one", rec->addr);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface type 'hostdev' needs an SR-IOV VF; %s is not one",
+                      rec->addr);
         return false;
     }
     if (is_vf && !vrt_sriov_get_vf_config(ctx->host, &a, &info, error))
@@ -509,8 +508,8 @@ do_device_del(Job *j, GError **error)
     g_debug("domain %s: waiting up to %u ms for the guest to release %s", dom_name(ctx), unplug_wait_ms(ctx),
             j->rec->alias);
     if (!ctx->mon->wait_deleted(ctx->mon_data, j->rec->alias, unplug_wait_ms(ctx))) {
-        g_info("domain %s: guest has not released %s yet; its removal completes when QEMU reports it",
-               dom_name(ctx), j->rec->alias);
+        g_info("domain %s: guest has not released %s yet; its removal completes when QEMU reports it", dom_name(ctx),
+               j->rec->alias);
         j->waiting = true;
     }
     return true;
@@ -611,8 +610,7 @@ recover_device_add(Job *j, GPtrArray *ids)
         log_undo(ctx, j->rec->alias, "device_add", err);
     if (wait_gone(ctx, j->rec->alias, unplug_wait_ms(ctx)))
         return RECOVER_ROLLBACK;
-    g_warning("domain %s: guest still holds %s; it is given back when QEMU reports it", dom_name(ctx),
-              j->rec->alias);
+    g_warning("domain %s: guest still holds %s; it is given back when QEMU reports it", dom_name(ctx), j->rec->alias);
     ctx_lock(ctx);
     j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
     j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
@@ -648,8 +646,8 @@ recover_commit(Job *j, GPtrArray *ids)
     if (!ids_contain(ids, rec->alias))
         return forward_from_remove(j);
     if (rec->port_set && ctx->network && rec->network &&
-        !vrt_network_port_reserve(ctx->network, rec->network, rec->port_uuid, ctx->def->name, ctx->def->uuid,
-                                  rec->mac, rec->addr, &err)) {
+        !vrt_network_port_reserve(ctx->network, rec->network, rec->port_uuid, ctx->def->name, ctx->def->uuid, rec->mac,
+                                  rec->addr, &err)) {
         g_warning("domain %s: port of %s: %s", dom_name(ctx), rec->alias, err->message);
         return RECOVER_FAILED;
     }
@@ -729,10 +727,10 @@ vrt_qemu_hostdev_step_from_string(const char *name)
 /* The steps of the status format before the table, in their order. Fixed:
  * a step added to the table later never ran under the old code. */
 static const VrtQemuHostdevStep old_format_steps[] = {
-    VRT_QEMU_HOSTDEV_STEP_CLAIM,      VRT_QEMU_HOSTDEV_STEP_SAVE_VF,    VRT_QEMU_HOSTDEV_STEP_SET_VF,
+    VRT_QEMU_HOSTDEV_STEP_CLAIM,       VRT_QEMU_HOSTDEV_STEP_SAVE_VF,    VRT_QEMU_HOSTDEV_STEP_SET_VF,
     VRT_QEMU_HOSTDEV_STEP_DETACH_HOST, VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD, VRT_QEMU_HOSTDEV_STEP_COMMIT,
-    VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL, VRT_QEMU_HOSTDEV_STEP_REMOVE,     VRT_QEMU_HOSTDEV_STEP_REATTACH,
-    VRT_QEMU_HOSTDEV_STEP_RESTORE_VF, VRT_QEMU_HOSTDEV_STEP_RELEASE,    VRT_QEMU_HOSTDEV_STEP_DONE,
+    VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL,  VRT_QEMU_HOSTDEV_STEP_REMOVE,     VRT_QEMU_HOSTDEV_STEP_REATTACH,
+    VRT_QEMU_HOSTDEV_STEP_RESTORE_VF,  VRT_QEMU_HOSTDEV_STEP_RELEASE,    VRT_QEMU_HOSTDEV_STEP_DONE,
 };
 
 void
@@ -758,4 +756,3 @@ vrt_qemu_hostdev_record_from_last_step(VrtQemuHostdevRecord *rec, VrtQemuHostdev
         rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(s);
     }
 }
-

@@ -24,8 +24,8 @@ static const char *
 device_type_name(VrtDomainDeviceType type)
 {
     static const char *const names[] = {
-        "disk", "interface", "hostdev", "controller", "chr", "input", "video", "rng", "watchdog",
-        "memballoon", "graphics",
+        "disk",  "interface", "hostdev",  "controller", "chr",      "input",
+        "video", "rng",       "watchdog", "memballoon", "graphics",
     };
 
     return (guint)type < G_N_ELEMENTS(names) ? names[type] : "device";
@@ -304,10 +304,10 @@ detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
         g_mutex_lock(&obj->lock);
         found = find_target(obj->def, t, &type, error);
         alias = g_strdup(found);
-        if (found && (type != VRT_DOMAIN_DEVICE_NET ||
-                      net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
-            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
-                          "live detach of device '%s' (%s) is not supported yet", alias, device_type_name(type));
+        if (found &&
+            (type != VRT_DOMAIN_DEVICE_NET || net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live detach of device '%s' (%s) is not supported yet",
+                          alias, device_type_name(type));
             found = NULL;
         }
         g_mutex_unlock(&obj->lock);
@@ -332,7 +332,8 @@ config_remove(VrtDomainDef *def, gpointer data, GError **error)
 
         vrt_domain_net_def_free(vrt_domain_def_net_remove(def, net));
     } else if (type == VRT_DOMAIN_DEVICE_HOSTDEV) {
-        vrt_domain_hostdev_def_free(vrt_domain_def_hostdev_remove(def, vrt_domain_def_find_hostdev_by_alias(def, alias)));
+        vrt_domain_hostdev_def_free(
+            vrt_domain_def_hostdev_remove(def, vrt_domain_def_find_hostdev_by_alias(def, alias)));
     } else if (type == VRT_DOMAIN_DEVICE_DISK) {
         for (guint i = 0; def->disks && i < def->disks->len; i++) {
             VrtDomainDiskDef *d = g_ptr_array_index(def->disks, i);

@@ -99,11 +99,11 @@ struct _VrtQemuMonitor {
     GSource *source;
     gpointer fd_tag;
     GString *inbuf;
-    GString *outbuf;     /* bytes not yet written; guarded by lock */
-    bool write_armed;    /* event thread waits for POLLOUT */
+    GString *outbuf; /* bytes not yet written; guarded by lock */
+    bool write_armed; /* event thread waits for POLLOUT */
     bool greeted;
-    bool closed;         /* connection ended or was closed */
-    bool closing;        /* the owner closed it: no more callbacks */
+    bool closed; /* connection ended or was closed */
+    bool closing; /* the owner closed it: no more callbacks */
     guint callbacks_running;
     guint64 next_id;
     GHashTable *pending; /* id -> PendingCommand* (on the caller's stack) */
@@ -175,8 +175,7 @@ monitor_handle_message(VrtQemuMonitor *mon, JsonNode *msg)
         JsonObject *data = NULL;
         bool deliver;
 
-        if (json_object_has_member(obj, "data") &&
-            JSON_NODE_HOLDS_OBJECT(json_object_get_member(obj, "data")))
+        if (json_object_has_member(obj, "data") && JSON_NODE_HOLDS_OBJECT(json_object_get_member(obj, "data")))
             data = json_object_get_object_member(obj, "data");
         g_mutex_lock(&mon->lock);
         deliver = !mon->closing && name && mon->cb.event;
@@ -223,8 +222,7 @@ monitor_process_input(VrtQemuMonitor *mon)
         g_autoptr(JsonParser) parser = json_parser_new_immutable();
         g_autoptr(GError) err = NULL;
 
-        if (linelen > 0 &&
-            !json_parser_load_from_data(parser, mon->inbuf->str, linelen, &err))
+        if (linelen > 0 && !json_parser_load_from_data(parser, mon->inbuf->str, linelen, &err))
             g_warning("qemu monitor %s: malformed message dropped: %s", mon->path, err->message);
         else if (linelen > 0 && json_parser_get_root(parser))
             monitor_handle_message(mon, json_parser_get_root(parser));
@@ -255,8 +253,7 @@ monitor_flush(VrtQemuMonitor *mon)
         bool want = mon->outbuf->len > 0;
 
         if (want != mon->write_armed) {
-            g_source_modify_unix_fd(mon->source, mon->fd_tag,
-                                    G_IO_IN | G_IO_HUP | G_IO_ERR | (want ? G_IO_OUT : 0));
+            g_source_modify_unix_fd(mon->source, mon->fd_tag, G_IO_IN | G_IO_HUP | G_IO_ERR | (want ? G_IO_OUT : 0));
             mon->write_armed = want;
         }
     }
@@ -382,9 +379,8 @@ pid_alive(pid_t pid)
 }
 
 VrtQemuMonitor *
-vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid,
-                      guint connect_timeout_ms, const VrtQemuMonitorCallbacks *cb,
-                      gpointer opaque, GError **error)
+vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid, guint connect_timeout_ms,
+                      const VrtQemuMonitorCallbacks *cb, gpointer opaque, GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)connect_timeout_ms * 1000;
     g_autoptr(VrtQemuMonitor) mon = NULL;
@@ -396,19 +392,16 @@ vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid,
         if (fd >= 0)
             break;
         if (errno != ENOENT && errno != ECONNREFUSED && errno != EAGAIN) {
-            vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno,
-                                "cannot connect to QEMU monitor at '%s'", path);
+            vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot connect to QEMU monitor at '%s'", path);
             return NULL;
         }
         if (alive_pid > 0 && !pid_alive(alive_pid)) {
-            vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
-                          "QEMU exited before its monitor at '%s' was ready", path);
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "QEMU exited before its monitor at '%s' was ready", path);
             return NULL;
         }
         if (g_get_monotonic_time() >= deadline) {
             vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT,
-                          "QEMU monitor at '%s' did not accept a connection within %u ms",
-                          path, connect_timeout_ms);
+                          "QEMU monitor at '%s' did not accept a connection within %u ms", path, connect_timeout_ms);
             return NULL;
         }
         g_usleep(MONITOR_CONNECT_RETRY_US);
@@ -450,11 +443,9 @@ vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid,
             g_clear_pointer(&locker, g_mutex_locker_free);
             vrt_qemu_monitor_close(mon);
             if (closed)
-                vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
-                              "QEMU unexpectedly closed the monitor at '%s'", path);
+                vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "QEMU unexpectedly closed the monitor at '%s'", path);
             else
-                vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT,
-                              "no QMP greeting from QEMU monitor at '%s'", path);
+                vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT, "no QMP greeting from QEMU monitor at '%s'", path);
             return NULL;
         }
     }
@@ -494,8 +485,7 @@ vrt_qemu_monitor_close(VrtQemuMonitor *mon)
 }
 
 JsonNode *
-vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
-                         guint timeout_ms, GError **error)
+vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args, guint timeout_ms, GError **error)
 {
     g_autoptr(JsonObject) msg = json_object_new();
     g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
@@ -534,8 +524,8 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
     g_hash_table_insert(mon->pending, g_strdup(id), &pc);
     g_mutex_unlock(&mon->lock);
 
-    g_main_context_invoke_full(mon->ctx, G_PRIORITY_DEFAULT, monitor_flush_idle,
-                               vrt_qemu_monitor_ref(mon), (GDestroyNotify)vrt_qemu_monitor_unref);
+    g_main_context_invoke_full(mon->ctx, G_PRIORITY_DEFAULT, monitor_flush_idle, vrt_qemu_monitor_ref(mon),
+                               (GDestroyNotify)vrt_qemu_monitor_unref);
 
     g_mutex_lock(&mon->lock);
     while (!pc.done && !mon->closed) {
@@ -550,8 +540,7 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
 
     if (!pc.done) {
         if (timed_out && !closed)
-            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT,
-                          "QEMU did not answer '%s' within %u ms", cmd, timeout_ms);
+            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT, "QEMU did not answer '%s' within %u ms", cmd, timeout_ms);
         else
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "QEMU unexpectedly closed the monitor");
         return NULL;
@@ -565,8 +554,8 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
 
         if (JSON_NODE_HOLDS_OBJECT(en))
             desc = json_object_get_string_member_with_default(json_node_get_object(en), "desc", NULL);
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unable to execute QEMU command '%s': %s",
-                      cmd, desc ? desc : "unknown error");
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unable to execute QEMU command '%s': %s", cmd,
+                      desc ? desc : "unknown error");
         return NULL;
     }
     if (json_object_has_member(reply, "return"))
@@ -582,10 +571,26 @@ vrt_qemu_monitor_simple(VrtQemuMonitor *mon, const char *cmd, GError **error)
     return ret != NULL;
 }
 
-bool vrt_qemu_monitor_cont(VrtQemuMonitor *mon, GError **error) { return vrt_qemu_monitor_simple(mon, "cont", error); }
-bool vrt_qemu_monitor_stop(VrtQemuMonitor *mon, GError **error) { return vrt_qemu_monitor_simple(mon, "stop", error); }
-bool vrt_qemu_monitor_system_powerdown(VrtQemuMonitor *mon, GError **error) { return vrt_qemu_monitor_simple(mon, "system_powerdown", error); }
-bool vrt_qemu_monitor_system_reset(VrtQemuMonitor *mon, GError **error) { return vrt_qemu_monitor_simple(mon, "system_reset", error); }
+bool
+vrt_qemu_monitor_cont(VrtQemuMonitor *mon, GError **error)
+{
+    return vrt_qemu_monitor_simple(mon, "cont", error);
+}
+bool
+vrt_qemu_monitor_stop(VrtQemuMonitor *mon, GError **error)
+{
+    return vrt_qemu_monitor_simple(mon, "stop", error);
+}
+bool
+vrt_qemu_monitor_system_powerdown(VrtQemuMonitor *mon, GError **error)
+{
+    return vrt_qemu_monitor_simple(mon, "system_powerdown", error);
+}
+bool
+vrt_qemu_monitor_system_reset(VrtQemuMonitor *mon, GError **error)
+{
+    return vrt_qemu_monitor_simple(mon, "system_reset", error);
+}
 
 /* Runs cmd and returns its reply, which must be a JSON object (a new
  * reference), else VIR_ERR_INTERNAL_ERROR "malformed <cmd> reply". */

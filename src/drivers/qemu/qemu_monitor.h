@@ -41,9 +41,8 @@ typedef struct {
  * and that process disappears meanwhile, gives up at once. Then reads the
  * greeting and negotiates capabilities (qmp_capabilities). The callbacks
  * start after this returns successfully. */
-VrtQemuMonitor *vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid,
-                                      guint connect_timeout_ms, const VrtQemuMonitorCallbacks *cb,
-                                      gpointer opaque, GError **error);
+VrtQemuMonitor *vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid, guint connect_timeout_ms,
+                                      const VrtQemuMonitorCallbacks *cb, gpointer opaque, GError **error);
 
 VrtQemuMonitor *vrt_qemu_monitor_ref(VrtQemuMonitor *mon);
 void vrt_qemu_monitor_unref(VrtQemuMonitor *mon);
@@ -61,8 +60,8 @@ bool vrt_qemu_monitor_is_closed(VrtQemuMonitor *mon);
  * timeout_ms 0 means VRT_QEMU_MONITOR_TIMEOUT_MS. Errors: VIR_ERR_INTERNAL_ERROR
  * with QEMU's description when QEMU refuses, VIR_ERR_OPERATION_TIMEOUT,
  * VIR_ERR_OPERATION_FAILED when the monitor closed. */
-JsonNode *vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
-                                   guint timeout_ms, GError **error);
+JsonNode *vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args, guint timeout_ms,
+                                   GError **error);
 
 /* Convenience wrappers. */
 bool vrt_qemu_monitor_simple(VrtQemuMonitor *mon, const char *cmd, GError **error);

@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROCESS_MONITOR_TIMEOUT_MS 10000    /* exec until QMP answers */
+#define PROCESS_MONITOR_TIMEOUT_MS 10000 /* exec until QMP answers */
 #define PROCESS_RECONNECT_TIMEOUT_MS 3000
 /* SIGTERM, then SIGKILL. A healthy QEMU exits on SIGTERM within tens of ms
  * (flushing its disks); QEMU 7.2 started with -no-shutdown now and then
@@ -38,18 +38,18 @@
 #define PROCESS_TERM_WAIT_MS 500
 #define PROCESS_KILL_WAIT_MS 5000
 #define PROCESS_POLL_US 1000
-#define PROCESS_LOG_TAIL 1024               /* bytes of QEMU's log in errors */
+#define PROCESS_LOG_TAIL 1024 /* bytes of QEMU's log in errors */
 /* QEMU's descriptor of its QMP socket, which the daemon binds and listens
  * on before QEMU runs: a connection made at once waits in the backlog until
  * QEMU's main loop greets it, with no polling for the socket to appear. */
 #define PROCESS_MONITOR_FD 3
 #define PROCESS_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define PROCESS_SHORT_NAME_MAX 20           /* characters of the name in the run directory's */
+#define PROCESS_SHORT_NAME_MAX 20 /* characters of the name in the run directory's */
 #define PROCESS_RUN_DIR_PREFIX "domain-"
 #define PROCESS_MONITOR_FILE "monitor.sock"
 
 typedef struct {
-    char *name;          /* QMP event name, or NULL for EOF */
+    char *name; /* QMP event name, or NULL for EOF */
     JsonObject *data;
     VrtQemuMonitor *mon; /* which connection it came from */
 } QemuEvent;
@@ -259,8 +259,7 @@ exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, i
     go = fcntl(go, F_DUPFD, 10);
     monitor = fcntl(monitor, F_DUPFD, 10);
     if (go < 0 || monitor < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
-        dup2(out, STDERR_FILENO) < 0 || dup2(monitor, PROCESS_MONITOR_FD) < 0 ||
-        dup2(go, PROCESS_MONITOR_FD + 1) < 0)
+        dup2(out, STDERR_FILENO) < 0 || dup2(monitor, PROCESS_MONITOR_FD) < 0 || dup2(go, PROCESS_MONITOR_FD + 1) < 0)
         _exit(127);
     /* Nothing else of the daemon's: no other start's pipe either, whose
      * end of file must not wait for this process. */
@@ -441,8 +440,7 @@ prepare_def(VrtQemuDom *obj, VrtDomainDef *def, char **emulator, GError **error)
 
         if (!vrt_qemu_caps_kvm_usable(drv->dev_kvm, &err)) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                          "domain type 'kvm' needs KVM, which is not usable here (%s); use type='qemu'",
-                          err->message);
+                          "domain type 'kvm' needs KVM, which is not usable here (%s); use type='qemu'", err->message);
             return false;
         }
     }
@@ -1091,8 +1089,8 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
     vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
     g_mutex_unlock(&obj->lock);
 
-    g_info("domain %s: QEMU reports shutdown (guest %s, reason %s): %s", obj->def->name,
-           guest ? "yes" : "no", why, vrt_domain_lifecycle_action_to_string(action));
+    g_info("domain %s: QEMU reports shutdown (guest %s, reason %s): %s", obj->def->name, guest ? "yes" : "no", why,
+           vrt_domain_lifecycle_action_to_string(action));
     if (!fake)
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SHUTDOWN,
                           guest ? VRT_DOMAIN_EVENT_SHUTDOWN_GUEST : VRT_DOMAIN_EVENT_SHUTDOWN_HOST);

@@ -186,15 +186,14 @@ test_spice_refused(void)
 static void
 test_machine_parse(void)
 {
-    static const char help[] =
-        "Supported machines are:\n"
-        "microvm              microvm (i386)\n"
-        "pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)\n"
-        "pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)\n"
-        "pc-i440fx-7.1        Standard PC (i440FX + PIIX, 1996)\n"
-        "q35                  Standard PC (Q35 + ICH9, 2009) (alias of pc-q35-7.2)\n"
-        "pc-q35-7.2           Standard PC (Q35 + ICH9, 2009)\n"
-        "none                 empty machine\n";
+    static const char help[] = "Supported machines are:\n"
+                               "microvm              microvm (i386)\n"
+                               "pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)\n"
+                               "pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)\n"
+                               "pc-i440fx-7.1        Standard PC (i440FX + PIIX, 1996)\n"
+                               "q35                  Standard PC (Q35 + ICH9, 2009) (alias of pc-q35-7.2)\n"
+                               "pc-q35-7.2           Standard PC (Q35 + ICH9, 2009)\n"
+                               "none                 empty machine\n";
     g_autoptr(GPtrArray) machines = vrt_qemu_caps_parse_machines(help);
     VrtQemuCapsInfo info = { .emulator = (char *)"qemu", .machines = machines };
     g_autoptr(GError) err = NULL;

@@ -33,7 +33,7 @@ typedef struct {
     char *root;
     GMutex lock;
     GCond cond;
-    GArray *events;   /* Event */
+    GArray *events; /* Event */
     GPtrArray *removed; /* aliases */
     guint config_sync_ms;
     VrtQemuDriver *drv;
@@ -271,7 +271,7 @@ test_lifecycle(Fixture *fx, gconstpointer unused)
     g_assert_no_error(err);
     g_assert_nonnull(strstr(live, "id='"));
     g_assert_nonnull(strstr(live, "pc-i440fx-")); /* canonical machine in live XML */
-    g_assert_nonnull(strstr(live, "/dev/pts/"));  /* where the serial port's pty is */
+    g_assert_nonnull(strstr(live, "/dev/pts/")); /* where the serial port's pty is */
     g_assert_true(g_regex_match_simple("<graphics type='vnc' port='59[0-9][0-9]' autoport='yes'", live, 0, 0));
     inactive = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, VRT_DOMAIN_XML_FLAG_INACTIVE, &err);
     g_assert_no_error(err);
@@ -572,8 +572,8 @@ test_nic_hotplug(Fixture *fx, gconstpointer unused)
 
     g_assert_true(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
     g_assert_no_error(err);
-    ok = vrt_qemu_domain_attach_device(fx->drv, ref->uuid, nic, VRT_DOMAIN_AFFECT_LIVE | VRT_DOMAIN_AFFECT_CONFIG,
-                                       &err);
+    ok =
+        vrt_qemu_domain_attach_device(fx->drv, ref->uuid, nic, VRT_DOMAIN_AFFECT_LIVE | VRT_DOMAIN_AFFECT_CONFIG, &err);
     g_assert_no_error(err);
     g_assert_true(ok);
     live = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, 0, &err);
@@ -596,10 +596,11 @@ test_nic_hotplug(Fixture *fx, gconstpointer unused)
     g_assert_no_error(err);
     g_assert_nonnull(strstr(live, "<link state='down'/>"));
 
-    g_assert_false(vrt_qemu_domain_attach_device(fx->drv, ref->uuid,
-                                                 "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
-                                                 "<address domain='0' bus='6' slot='16' function='0'/></source></hostdev>",
-                                                 VRT_DOMAIN_AFFECT_LIVE, &err));
+    g_assert_false(
+        vrt_qemu_domain_attach_device(fx->drv, ref->uuid,
+                                      "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                                      "<address domain='0' bus='6' slot='16' function='0'/></source></hostdev>",
+                                      VRT_DOMAIN_AFFECT_LIVE, &err));
     /* No host devices in this driver (no host given): a clear refusal. */
     g_assert_true(vrt_error_code(err) == VIR_ERR_OPERATION_UNSUPPORTED || vrt_error_code(err) == VIR_ERR_NO_SUPPORT);
     g_clear_error(&err);
@@ -709,8 +710,8 @@ note_event(VrtQemuMonitor *mon, const char *name, JsonObject *data, gpointer opa
 /* Closes the driver as a dying daemon would and opens the monitor of the
  * domain's still running QEMU directly, with events to cb. */
 static VrtQemuMonitor *
-open_monitor_driver_down(Fixture *fx, const guchar *uuid, VrtQemuEventThread *thr,
-                         const VrtQemuMonitorCallbacks *cb, gpointer opaque)
+open_monitor_driver_down(Fixture *fx, const guchar *uuid, VrtQemuEventThread *thr, const VrtQemuMonitorCallbacks *cb,
+                         gpointer opaque)
 {
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(fx->drv, uuid, NULL);
     g_autoptr(GError) err = NULL;
@@ -805,7 +806,8 @@ test_guest(Fixture *fx, gconstpointer unused)
                           "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>%s</kernel><initrd>%s</initrd>"
                           "<cmdline>console=ttyS0</cmdline></os><features><acpi/></features>"
                           "<devices><serial type='file'><source path='%s'/><target port='0'/></serial>"
-                          "<memballoon model='none'/></devices></domain>", kernel, initrd, console);
+                          "<memballoon model='none'/></devices></domain>",
+                          kernel, initrd, console);
     ref = vrt_qemu_domain_define_xml(fx->drv, xml, 0, &err);
     g_assert_no_error(err);
     g_assert_true(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
@@ -893,8 +895,7 @@ main(int argc, char **argv)
     g_test_add("/qemu/driver/reconnect-crash-autostart", Fixture, NULL, fixture_setup, test_reconnect_and_crash,
                fixture_teardown);
     g_test_add("/qemu/driver/config-recover", Fixture, NULL, fixture_setup, test_config_recover, fixture_teardown);
-    g_test_add("/qemu/driver/unfinished-start", Fixture, NULL, fixture_setup, test_unfinished_start,
-               fixture_teardown);
+    g_test_add("/qemu/driver/unfinished-start", Fixture, NULL, fixture_setup, test_unfinished_start, fixture_teardown);
     g_test_add("/qemu/driver/orphan-reaped", Fixture, NULL, fixture_setup, test_orphan_reaped, fixture_teardown);
     g_test_add("/qemu/driver/nic-hotplug", Fixture, NULL, fixture_setup, test_nic_hotplug, fixture_teardown);
     g_test_add("/qemu/driver/guest", Fixture, NULL, fixture_setup, test_guest, fixture_teardown);

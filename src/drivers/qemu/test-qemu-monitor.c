@@ -27,8 +27,7 @@ typedef struct {
     int eofs;
 } Fixture;
 
-static void
-peer_send(FILE *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void peer_send(FILE *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void
 peer_send(FILE *f, const char *fmt, ...)
 {
@@ -183,8 +182,8 @@ test_commands_and_events(Fixture *fx, gconstpointer unused)
 {
     g_autoptr(VrtQemuEventThread) thr = vrt_qemu_event_thread_new("test-event");
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtQemuMonitor) mon = vrt_qemu_monitor_open(fx->path, vrt_qemu_event_thread_context(thr), 0,
-                                                          1000, &callbacks, fx, &err);
+    g_autoptr(VrtQemuMonitor) mon =
+        vrt_qemu_monitor_open(fx->path, vrt_qemu_event_thread_context(thr), 0, 1000, &callbacks, fx, &err);
     g_autofree char *status = NULL;
     bool running = true;
     CallArgs slow = { 0 }, fast = { 0 };
@@ -266,8 +265,8 @@ test_close_by_owner(Fixture *fx, gconstpointer unused)
 {
     g_autoptr(VrtQemuEventThread) thr = vrt_qemu_event_thread_new("test-event");
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtQemuMonitor) mon = vrt_qemu_monitor_open(fx->path, vrt_qemu_event_thread_context(thr), 0,
-                                                          1000, &callbacks, fx, &err);
+    g_autoptr(VrtQemuMonitor) mon =
+        vrt_qemu_monitor_open(fx->path, vrt_qemu_event_thread_context(thr), 0, 1000, &callbacks, fx, &err);
 
     g_assert_no_error(err);
     vrt_qemu_monitor_close(mon);
@@ -284,8 +283,8 @@ test_no_listener(void)
 {
     g_autoptr(VrtQemuEventThread) thr = vrt_qemu_event_thread_new("test-event");
     g_autoptr(GError) err = NULL;
-    VrtQemuMonitor *mon = vrt_qemu_monitor_open("/nonexistent/vrt-qmp.sock", vrt_qemu_event_thread_context(thr),
-                                                0, 100, &callbacks, NULL, &err);
+    VrtQemuMonitor *mon = vrt_qemu_monitor_open("/nonexistent/vrt-qmp.sock", vrt_qemu_event_thread_context(thr), 0, 100,
+                                                &callbacks, NULL, &err);
 
     g_assert_null(mon);
     g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_TIMEOUT);
@@ -295,10 +294,9 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add("/qemu/monitor/commands-events-timeout-eof", Fixture, NULL, fixture_setup,
-               test_commands_and_events, fixture_teardown);
-    g_test_add("/qemu/monitor/close-by-owner", Fixture, NULL, fixture_setup,
-               test_close_by_owner, fixture_teardown);
+    g_test_add("/qemu/monitor/commands-events-timeout-eof", Fixture, NULL, fixture_setup, test_commands_and_events,
+               fixture_teardown);
+    g_test_add("/qemu/monitor/close-by-owner", Fixture, NULL, fixture_setup, test_close_by_owner, fixture_teardown);
     g_test_add_func("/qemu/monitor/no-listener", test_no_listener);
     return g_test_run();
 }

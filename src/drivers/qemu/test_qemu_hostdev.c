@@ -32,19 +32,19 @@ static char *host_root; /* set by main when hostsim runs */
 
 typedef struct {
     char *dir;
-    char *ids_path;      /* fake QEMU: device ids, one per line */
-    char *def_path;      /* fake status: the live definition */
-    char *rec_path;      /* fake status: the records */
+    char *ids_path; /* fake QEMU: device ids, one per line */
+    char *def_path; /* fake status: the live definition */
+    char *rec_path; /* fake status: the records */
     bool fail_device_add;
-    bool ack;            /* device_del acknowledged at once */
-    int save_fail_at;    /* fail the Nth status write (1-based), 0: never */
+    bool ack; /* device_del acknowledged at once */
+    int save_fail_at; /* fail the Nth status write (1-based), 0: never */
     int saves;
     guint device_adds;
     guint device_dels;
     guint netdev_dels;
-    char *last_props;    /* JSON of the last device_add */
+    char *last_props; /* JSON of the last device_add */
     const char *fail_step; /* "job:step" the fault hook fails */
-    int fail_skip;       /* matches of fail_step let through first */
+    int fail_skip; /* matches of fail_step let through first */
     VrtHost *host;
     VrtNetworkDriver *net;
     VrtDomainDef *def;
@@ -243,14 +243,18 @@ env_open(const char *dir)
     g_assert_true(vrt_network_driver_load(env->net, &err));
     if (!dir) {
         g_autoptr(VrtNetworkRef) a = vrt_netdrv_define_xml(
-            env->net, "<network><name>" POOL "</name><forward mode='hostdev' managed='yes'><pf dev='ens1f0'/>"
-                      "</forward></network>", 0, &err);
+            env->net,
+            "<network><name>" POOL "</name><forward mode='hostdev' managed='yes'><pf dev='ens1f0'/>"
+            "</forward></network>",
+            0, &err);
         g_autoptr(VrtNetworkRef) b = NULL;
 
         g_assert_no_error(err);
-        b = vrt_netdrv_define_xml(env->net, "<network><name>" SMALL "</name><forward mode='hostdev' managed='yes'>"
-                                            "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' "
-                                            "function='0x3'/></forward></network>", 0, &err);
+        b = vrt_netdrv_define_xml(env->net,
+                                  "<network><name>" SMALL "</name><forward mode='hostdev' managed='yes'>"
+                                  "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' "
+                                  "function='0x3'/></forward></network>",
+                                  0, &err);
         g_assert_no_error(err);
         g_assert_true(vrt_netdrv_create(env->net, POOL, &err));
         g_assert_true(vrt_netdrv_create(env->net, SMALL, &err));
@@ -270,9 +274,16 @@ env_open(const char *dir)
         g_assert_no_error(err);
     }
     env->ctx = (VrtQemuHostdevCtx){
-        .host = env->host, .network = env->net, .mon = &fake_mon, .mon_data = env,
-        .save_status = fake_save, .data = env, .fault = fail_at_step, .fault_data = env,
-        .def = env->def, .state = env->state,
+        .host = env->host,
+        .network = env->net,
+        .mon = &fake_mon,
+        .mon_data = env,
+        .save_status = fake_save,
+        .data = env,
+        .fault = fail_at_step,
+        .fault_data = env,
+        .def = env->def,
+        .state = env->state,
     };
     if (!dir)
         g_assert_true(fake_save(env, NULL));
@@ -394,9 +405,8 @@ attach(Env *env, const char *xml, GError **error)
     return vrt_qemu_hostdev_attach(&env->ctx, dev, error);
 }
 
-static const char pool_if[] =
-    "<interface type='network'><mac address='52:54:00:aa:bb:01'/><source network='" POOL "'/>"
-    "<vlan><tag id='42'/></vlan></interface>";
+static const char pool_if[] = "<interface type='network'><mac address='52:54:00:aa:bb:01'/><source network='" POOL "'/>"
+                              "<vlan><tag id='42'/></vlan></interface>";
 static const char hostdev_if[] =
     "<interface type='hostdev' managed='yes'><mac address='52:54:00:aa:bb:02'/>"
     "<source><address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x2'/></source>"
@@ -533,8 +543,8 @@ typedef struct {
     const char *name;
     const char *host_fault; /* substring of the host change to refuse */
     bool device_add;
-    int save_fail_at;       /* status write to fail (counted from attach) */
-    const char *step;       /* engine step to fail */
+    int save_fail_at; /* status write to fail (counted from attach) */
+    const char *step; /* engine step to fail */
     int code;
 } FailCase;
 
@@ -799,21 +809,24 @@ test_old_record_steps(void)
         " step='device-del' pending='yes' mac='52:54:00:aa:bb:02'/>"
         "<record alias='net2' kind='interface-hostdev' addr='0000:06:10.3' managed='yes' vf='yes' job='attach'"
         " step='none' pending='no' mac='52:54:00:aa:bb:03'/>"
-        "</hostdev-records>", &err);
+        "</hostdev-records>",
+        &err);
     VrtQemuHostdevRecord *r;
 
     g_assert_no_error(err);
     r = vrt_qemu_hostdev_state_find(st, "net0");
-    g_assert_cmpuint(r->done, ==, VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_CLAIM) |
-                                      VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_SAVE_VF));
+    g_assert_cmpuint(r->done, ==,
+                     VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_CLAIM) |
+                         VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_SAVE_VF));
     g_assert_cmpint(r->running, ==, VRT_QEMU_HOSTDEV_STEP_SET_VF);
     /* Attached, not managed, no MAC of its own: no set-vf, no detach-host. */
     r = vrt_qemu_hostdev_state_find(st, "hostdev0");
     g_assert_cmpint(r->running, ==, VRT_QEMU_HOSTDEV_STEP_NONE);
-    g_assert_cmpuint(r->done, ==, VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_CLAIM) |
-                                      VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_SAVE_VF) |
-                                      VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD) |
-                                      VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT));
+    g_assert_cmpuint(r->done, ==,
+                     VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_CLAIM) |
+                         VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_SAVE_VF) |
+                         VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD) |
+                         VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT));
     r = vrt_qemu_hostdev_state_find(st, "net1");
     g_assert_true(vrt_qemu_hostdev_record_pending(r));
     g_assert_true(vrt_qemu_hostdev_record_done(r, VRT_QEMU_HOSTDEV_STEP_SET_VF));
@@ -832,11 +845,11 @@ static void
 set_start_def(Env *env)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *xml = g_strdup_printf(
-        "<domain type='qemu'><name>guest</name><uuid>6a1e2f3c-0d4b-4c5e-9f60-7182a3b4c5d6</uuid>"
-        "<memory unit='KiB'>131072</memory><vcpu>1</vcpu>"
-        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>%s%s%s</devices></domain>",
-        pool_if, hostdev_if, plain_hostdev);
+    g_autofree char *xml =
+        g_strdup_printf("<domain type='qemu'><name>guest</name><uuid>6a1e2f3c-0d4b-4c5e-9f60-7182a3b4c5d6</uuid>"
+                        "<memory unit='KiB'>131072</memory><vcpu>1</vcpu>"
+                        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>%s%s%s</devices></domain>",
+                        pool_if, hostdev_if, plain_hostdev);
 
     vrt_domain_def_free(env->def);
     env->def = vrt_domain_def_parse(xml, 0, &err);
@@ -976,10 +989,10 @@ test_crash(gconstpointer data)
 }
 
 static const CrashCase crash_cases[] = {
-    { "attach:claim", false },      { "attach:save-vf", false },    { "attach:set-vf", false },
+    { "attach:claim", false },       { "attach:save-vf", false },    { "attach:set-vf", false },
     { "attach:detach-host", false }, { "attach:device-add", false }, { "attach:commit", false },
-    { "detach:device-del", true },  { "detach:remove", true },      { "detach:reattach", true },
-    { "detach:restore-vf", true },  { "detach:release", true },     { "detach:done", true },
+    { "detach:device-del", true },   { "detach:remove", true },      { "detach:reattach", true },
+    { "detach:restore-vf", true },   { "detach:release", true },     { "detach:done", true },
 };
 
 /* A daemon of the old record format died in an attach right after
@@ -987,7 +1000,7 @@ static const CrashCase crash_cases[] = {
  * moving the VF to vfio-pci (step='detach-host'); the new one reads that
  * record and gives the VF, its settings and its port back. */
 typedef struct {
-    const char *die_at;   /* where the job stops, leaving the host in that state */
+    const char *die_at; /* where the job stops, leaving the host in that state */
     const char *old_step; /* the step the old code had recorded there */
 } OldCase;
 
@@ -1046,9 +1059,8 @@ test_old_record_recovers(gconstpointer data)
 static bool
 hostsim(const char *cmd, const char *root, char **out)
 {
-    g_autofree char *line = g_strdup_printf("/usr/bin/python3 '%s/tests/hostsim/hostsim' %s '%s'%s",
-                                            VRT_SOURCE_ROOT, cmd, root,
-                                            g_str_equal(cmd, "start") ? " --pfs 1 --vfs 4" : "");
+    g_autofree char *line = g_strdup_printf("/usr/bin/python3 '%s/tests/hostsim/hostsim' %s '%s'%s", VRT_SOURCE_ROOT,
+                                            cmd, root, g_str_equal(cmd, "start") ? " --pfs 1 --vfs 4" : "");
     g_autofree char *err = NULL;
     g_autofree char *ignored = NULL;
     int status = -1;

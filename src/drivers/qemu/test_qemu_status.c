@@ -153,8 +153,8 @@ test_bad_numbers(void)
     g_autofree char *pid = g_strdup_printf("pid='%d'", (int)good->pid);
     g_autofree char *starttime = g_strdup_printf("starttime='%" G_GUINT64_FORMAT "'", good->starttime);
     static const char *const bad[] = {
-        "pid='4294967297'", "pid='12abc'", "pid=' 12'", "pid='-5'", "pid=''",
-        "starttime='18446744073709551616'", "starttime='5x'", "starttime='-1'",
+        "pid='4294967297'", "pid='12abc'",    "pid=' 12'", "pid='-5'", "pid=''", "starttime='18446744073709551616'",
+        "starttime='5x'",   "starttime='-1'",
     };
 
     g_assert_nonnull(strstr(text, pid));

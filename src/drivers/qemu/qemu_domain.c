@@ -11,9 +11,11 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <string.h>
+#include <unistd.h>
 
 /* How long a call waits for another call's job on the same domain. */
 #define JOB_WAIT_TIMEOUT_S 30
+#define CLOCK_TICKS_NS(t) ((guint64)(t) * (1000000000ull / (guint64)sysconf(_SC_CLK_TCK)))
 
 VrtDomainRef *
 vrt_domain_ref_new(const char *name, const guchar *uuid, int id)
@@ -574,4 +576,28 @@ out:
     if (doc)
         xmlFreeDoc(doc);
     return ok ? g_steal_pointer(&st) : NULL;
+}
+
+/* CPU time of a process or thread from its stat file (utime + stime);
+ * *cpu receives the processor it last ran on when non-NULL. */
+guint64
+vrt_qemu_proc_cpu_time(const char *statpath, int *cpu)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) fields = NULL;
+    const char *p;
+    guint64 t;
+
+    if (cpu)
+        *cpu = -1;
+    if (!g_file_get_contents(statpath, &text, NULL, NULL) || !(p = strrchr(text, ')')))
+        return 0;
+    fields = g_strsplit(p + 2, " ", -1);
+    /* After "pid (comm) ": state is field 3, utime 14, stime 15, processor 39. */
+    if (g_strv_length(fields) < 37)
+        return 0;
+    t = g_ascii_strtoull(fields[11], NULL, 10) + g_ascii_strtoull(fields[12], NULL, 10);
+    if (cpu)
+        *cpu = (int)g_ascii_strtoll(fields[36], NULL, 10);
+    return CLOCK_TICKS_NS(t);
 }

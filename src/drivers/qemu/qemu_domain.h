@@ -214,3 +214,8 @@ void vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias);
 /* Splits AFFECT_CURRENT into LIVE or CONFIG and checks the combination
  * (lock NOT held). */
 bool vrt_qemu_dom_affect_flags(VrtQemuDom *obj, guint flags, bool *live, bool *config, GError **error);
+
+/* CPU time in ns of a process or thread from its /proc stat file (utime +
+ * stime); *cpu receives the processor it last ran on when non-NULL; 0 when
+ * the file cannot be read. */
+guint64 vrt_qemu_proc_cpu_time(const char *statpath, int *cpu);

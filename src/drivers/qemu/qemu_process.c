@@ -539,6 +539,66 @@ discard_qemu(VrtQemuDriver *drv, const char *name, pid_t pid, const char *monito
     cleanup_runtime_files(drv, name, monitor_path);
 }
 
+/* The domain object takes the started QEMU: its live definition (whose
+ * ownership passes to obj), the hostdevs prepared for it, its pid, start
+ * time and monitor; the flags of any earlier run are reset (lock held). */
+static void
+adopt_qemu_locked(VrtQemuDom *obj, VrtDomainDef *def, VrtQemuHostdevStart *hostdevs, pid_t pid, guint64 starttime,
+                  const char *monitor_path, VrtQemuMonitor *mon)
+{
+    if (obj->persistent && !obj->newdef)
+        obj->newdef = g_steal_pointer(&obj->def);
+    vrt_domain_def_free(obj->def);
+    obj->def = def;
+    vrt_qemu_hostdev_start_commit(hostdevs); /* now released by process_stop */
+    obj->pid = pid;
+    obj->starttime = starttime;
+    obj->starting = true;
+    g_free(obj->monitor_path);
+    obj->monitor_path = g_strdup(monitor_path);
+    obj->mon = vrt_qemu_monitor_ref(mon);
+    obj->stop_requested = false;
+    obj->destroying = false;
+    obj->guest_shutdown = false;
+    obj->fake_reboot = false;
+    obj->updated = false;
+    g_hash_table_remove_all(obj->unplug_pending);
+    g_hash_table_remove_all(obj->unplug_done);
+}
+
+/* Lets the CPUs run (unless the start asked for a paused domain) and records
+ * that the start is done; a start whose end is not recorded fails, or a
+ * restarted daemon would kill a domain a client was told runs. */
+static bool
+finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
+{
+    VrtQemuDriver *drv = obj->drv;
+
+    vrt_qemu_fault(drv, "start", "cont");
+    if (!paused && !vrt_qemu_monitor_cont(mon, error))
+        return false;
+
+    vrt_qemu_fault(drv, "start", "running");
+    g_mutex_lock(&obj->lock);
+    if (paused)
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
+    else
+        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+    obj->starting = false;
+    /* Until this write the file says "starting". */
+    if (!vrt_qemu_dom_save_status_locked(obj, error)) {
+        obj->starting = true;
+        g_mutex_unlock(&obj->lock);
+        return false;
+    }
+    g_mutex_unlock(&obj->lock);
+
+    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_BOOTED);
+    if (paused)
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, VRT_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    return true;
+}
+
 /* Starting a domain, in the order a restarted daemon relies on:
  *   spawn    fork QEMU's process, held before exec by a pipe handshake
  *   record   the status file says "starting" with its pid and start time
@@ -663,24 +723,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     set_vnc_port(def, mon);
 
     g_mutex_lock(&obj->lock);
-    if (obj->persistent && !obj->newdef)
-        obj->newdef = g_steal_pointer(&obj->def);
-    vrt_domain_def_free(obj->def);
-    obj->def = g_steal_pointer(&def);
-    vrt_qemu_hostdev_start_commit(g_steal_pointer(&hostdevs)); /* now released by process_stop */
-    obj->pid = pid;
-    obj->starttime = starttime;
-    obj->starting = true;
-    g_free(obj->monitor_path);
-    obj->monitor_path = g_strdup(monitor_path);
-    obj->mon = vrt_qemu_monitor_ref(mon);
-    obj->stop_requested = false;
-    obj->destroying = false;
-    obj->guest_shutdown = false;
-    obj->fake_reboot = false;
-    obj->updated = false;
-    g_hash_table_remove_all(obj->unplug_pending);
-    g_hash_table_remove_all(obj->unplug_done);
+    adopt_qemu_locked(obj, g_steal_pointer(&def), g_steal_pointer(&hostdevs), pid, starttime, monitor_path, mon);
     vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
     /* The live definition (pty paths, VNC port) with the hostdev records. */
     if (!vrt_qemu_dom_save_status_locked(obj, error)) {
@@ -689,30 +732,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     }
     g_mutex_unlock(&obj->lock);
 
-    vrt_qemu_fault(drv, "start", "cont");
-    if (!paused && !vrt_qemu_monitor_cont(mon, error))
+    if (!finish_start(obj, mon, paused, error))
         goto fail;
-
-    vrt_qemu_fault(drv, "start", "running");
-    g_mutex_lock(&obj->lock);
-    if (paused)
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
-    else
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
-    obj->starting = false;
-    /* Until this write the file says "starting": a start whose end is not
-     * recorded fails, or a restarted daemon would kill a domain a client
-     * was told runs. */
-    if (!vrt_qemu_dom_save_status_locked(obj, error)) {
-        obj->starting = true;
-        g_mutex_unlock(&obj->lock);
-        goto fail;
-    }
-    g_mutex_unlock(&obj->lock);
-
-    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_BOOTED);
-    if (paused)
-        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, VRT_DOMAIN_EVENT_SUSPENDED_PAUSED);
     return true;
 
 fail:

@@ -36,20 +36,52 @@ typedef struct {
     bool syncing;
 } DirSync;
 
-/* dir path -> DirSync. Never shrinks: a daemon writes definitions into a
- * handful of directories. */
-static GMutex dirs_lock;
-static GHashTable *dirs;
-static VrtDirSyncHook dir_hook;
-static gpointer dir_hook_data;
+/* The directory fsyncs shared by the writers of one owner (a state syncer,
+ * a driver): dir path -> DirSync. Never shrinks: an owner writes
+ * definitions into a handful of directories. */
+struct _VrtDirSync {
+    GMutex lock;
+    GHashTable *dirs;
+    VrtDirSyncHook hook;
+    gpointer hook_data;
+};
+
+static void
+dir_entry_free(gpointer p)
+{
+    DirSync *d = p;
+
+    g_cond_clear(&d->cond);
+    g_free(d);
+}
+
+VrtDirSync *
+vrt_dir_sync_new(void)
+{
+    VrtDirSync *ds = g_new0(VrtDirSync, 1);
+
+    g_mutex_init(&ds->lock);
+    ds->dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, dir_entry_free);
+    return ds;
+}
 
 void
-vrt_file_set_dir_sync_hook(VrtDirSyncHook hook, gpointer data)
+vrt_dir_sync_free(VrtDirSync *ds)
 {
-    g_mutex_lock(&dirs_lock);
-    dir_hook = hook;
-    dir_hook_data = data;
-    g_mutex_unlock(&dirs_lock);
+    if (!ds)
+        return;
+    g_hash_table_unref(ds->dirs);
+    g_mutex_clear(&ds->lock);
+    g_free(ds);
+}
+
+void
+vrt_dir_sync_set_hook(VrtDirSync *ds, VrtDirSyncHook hook, gpointer data)
+{
+    g_mutex_lock(&ds->lock);
+    ds->hook = hook;
+    ds->hook_data = data;
+    g_mutex_unlock(&ds->lock);
 }
 
 /* 0 or the errno of a failed fsync of dir. A file system that cannot
@@ -71,43 +103,41 @@ dir_fsync(const char *dir)
 /* Returns once an fsync of dir that began after the call has ended; false
  * if it failed (or a later one did, which is reported rather than missed). */
 static bool
-dir_sync_shared(const char *dir, GError **error)
+dir_sync_shared(VrtDirSync *owner, const char *dir, GError **error)
 {
     DirSync *ds;
     guint64 target;
     bool ok;
 
-    g_mutex_lock(&dirs_lock);
-    if (!dirs)
-        dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    ds = g_hash_table_lookup(dirs, dir);
+    g_mutex_lock(&owner->lock);
+    ds = g_hash_table_lookup(owner->dirs, dir);
     if (!ds) {
         ds = g_new0(DirSync, 1);
         g_cond_init(&ds->cond);
-        g_hash_table_insert(dirs, g_strdup(dir), ds);
+        g_hash_table_insert(owner->dirs, g_strdup(dir), ds);
     }
     target = ds->started + 1;
     while (ds->done < target) {
-        VrtDirSyncHook hook = dir_hook;
-        gpointer hook_data = dir_hook_data;
+        VrtDirSyncHook hook = owner->hook;
+        gpointer hook_data = owner->hook_data;
         guint64 gen;
         int err;
 
         if (ds->syncing) {
-            g_cond_wait(&ds->cond, &dirs_lock);
+            g_cond_wait(&ds->cond, &owner->lock);
             continue;
         }
         /* None under way, so started == done == target - 1: this one is
          * the target, and covers every writer waiting for it. */
         ds->syncing = true;
         gen = ++ds->started;
-        g_mutex_unlock(&dirs_lock);
+        g_mutex_unlock(&owner->lock);
         if (hook)
             hook(dir, false, hook_data);
         err = dir_fsync(dir);
         if (hook)
             hook(dir, true, hook_data);
-        g_mutex_lock(&dirs_lock);
+        g_mutex_lock(&owner->lock);
         ds->syncing = false;
         ds->done = gen;
         if (err) {
@@ -119,7 +149,7 @@ dir_sync_shared(const char *dir, GError **error)
     ok = ds->failed < target;
     if (!ok)
         vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, ds->failed_errno, "cannot flush directory '%s'", dir);
-    g_mutex_unlock(&dirs_lock);
+    g_mutex_unlock(&owner->lock);
     return ok;
 }
 
@@ -140,7 +170,7 @@ write_all(int fd, const char *data, gsize len)
 }
 
 static bool
-write_atomic(const char *path, const char *data, gssize len, mode_t mode, bool durable, GError **error)
+write_atomic(VrtDirSync *owner, const char *path, const char *data, gssize len, mode_t mode, GError **error)
 {
     if (len < 0)
         len = (gssize)strlen(data);
@@ -151,7 +181,7 @@ write_atomic(const char *path, const char *data, gssize len, mode_t mode, bool d
         vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot create '%s'", tmp);
         return false;
     }
-    if (fchmod(fd, mode) < 0 || !write_all(fd, data, (gsize)len) || (durable && fsync(fd) < 0)) {
+    if (fchmod(fd, mode) < 0 || !write_all(fd, data, (gsize)len) || (owner && fsync(fd) < 0)) {
         int saved = errno;
         close(fd);
         unlink(tmp);
@@ -164,23 +194,23 @@ write_atomic(const char *path, const char *data, gssize len, mode_t mode, bool d
         vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, saved, "cannot replace '%s'", path);
         return false;
     }
-    return !durable || dir_sync_shared(dir, error);
+    return !owner || dir_sync_shared(owner, dir, error);
 }
 
 bool
 vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_t mode, GError **error)
 {
-    return write_atomic(path, data, len, mode, false, error);
+    return write_atomic(NULL, path, data, len, mode, error);
 }
 
 bool
-vrt_file_write_durable(const char *path, const char *data, gssize len, mode_t mode, GError **error)
+vrt_file_write_durable(VrtDirSync *ds, const char *path, const char *data, gssize len, mode_t mode, GError **error)
 {
-    return write_atomic(path, data, len, mode, true, error);
+    return write_atomic(ds, path, data, len, mode, error);
 }
 
 bool
-vrt_file_remove_durable(const char *path, GError **error)
+vrt_file_remove_durable(VrtDirSync *ds, const char *path, GError **error)
 {
     g_autofree char *dir = NULL;
 
@@ -191,7 +221,7 @@ vrt_file_remove_durable(const char *path, GError **error)
         return false;
     }
     dir = g_path_get_dirname(path);
-    return dir_sync_shared(dir, error);
+    return dir_sync_shared(ds, dir, error);
 }
 
 void

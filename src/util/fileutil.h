@@ -21,6 +21,13 @@
  * run state. */
 bool vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_t mode, GError **error);
 
+/* The directory fsyncs that concurrent durable writers share (group
+ * commit), one per owner: a state syncer, a driver. */
+typedef struct _VrtDirSync VrtDirSync;
+VrtDirSync *vrt_dir_sync_new(void);
+void vrt_dir_sync_free(VrtDirSync *ds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDirSync, vrt_dir_sync_free)
+
 /* The same, and on disk before it returns, so that a power loss leaves the
  * old or the new content too: fsync of the file, rename, fsync of the
  * directory. The directory fsync is shared (group commit): concurrent
@@ -28,12 +35,13 @@ bool vrt_file_write_atomic(const char *path, const char *data, gssize len, mode_
  * began after their rename. For definitions. When that directory fsync
  * fails the new file is in place, but may not survive a power loss: the
  * error says the directory could not be flushed. */
-bool vrt_file_write_durable(const char *path, const char *data, gssize len, mode_t mode, GError **error);
+bool vrt_file_write_durable(VrtDirSync *ds, const char *path, const char *data, gssize len, mode_t mode,
+                            GError **error);
 
 /* Removes path and returns once its removal is on disk (the shared
  * directory fsync above). A missing file is not an error and costs no
  * fsync. For definitions. */
-bool vrt_file_remove_durable(const char *path, GError **error);
+bool vrt_file_remove_durable(VrtDirSync *ds, const char *path, GError **error);
 
 /* fsync of a directory (its entries); errors are ignored. */
 void vrt_dir_sync(const char *dir);
@@ -42,7 +50,7 @@ void vrt_dir_sync(const char *dir);
  * writers sharing it (after = false) and once that fsync has returned
  * (after = true). NULL removes it. */
 typedef void (*VrtDirSyncHook)(const char *dir, bool after, gpointer data);
-void vrt_file_set_dir_sync_hook(VrtDirSyncHook hook, gpointer data);
+void vrt_dir_sync_set_hook(VrtDirSync *ds, VrtDirSyncHook hook, gpointer data);
 
 /* Reads a whole file; *contents is NUL-terminated. */
 bool vrt_file_read(const char *path, char **contents, gsize *len, GError **error);

@@ -28,6 +28,7 @@ struct _VrtStateSync {
     bool flush_now;
     bool stopping;
     GThread *thread;
+    VrtDirSync *dir_sync; /* the directory fsyncs of writes flushed in the call */
 };
 
 char *
@@ -134,6 +135,7 @@ vrt_state_sync_new(guint delay_ms)
     g_cond_init(&s->cond);
     s->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->flushing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->dir_sync = vrt_dir_sync_new();
     if (delay_ms > 0)
         s->thread = g_thread_new("vrt-statesync", flusher, s);
     return s;
@@ -153,6 +155,7 @@ vrt_state_sync_free(VrtStateSync *s)
     }
     g_hash_table_unref(s->pending);
     g_hash_table_unref(s->flushing);
+    vrt_dir_sync_free(s->dir_sync);
     g_mutex_clear(&s->lock);
     g_cond_clear(&s->cond);
     g_free(s);
@@ -165,7 +168,7 @@ vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize
     bool ok;
 
     if (!s->thread)
-        return vrt_file_write_durable(path, data, len, mode, error);
+        return vrt_file_write_durable(s->dir_sync, path, data, len, mode, error);
     prev = vrt_state_sync_prev_path(path);
     bool replaced_flushed = false;
     g_mutex_lock(&s->lock);
@@ -202,7 +205,7 @@ vrt_state_sync_remove(VrtStateSync *s, const char *path, GError **error)
 
     if (!s->thread) {
         unlink(prev);
-        return vrt_file_remove_durable(path, error);
+        return vrt_file_remove_durable(s->dir_sync, path, error);
     }
     g_mutex_lock(&s->lock);
     gpointer replaced_flushed = NULL;

@@ -13,18 +13,20 @@
 
 typedef struct {
     char *dir;
+    VrtDirSync *ds;
 } Fixture;
 
 static void
 setup(Fixture *fx, gconstpointer unused)
 {
     fx->dir = vrt_test_make_root("vrt-fileutil-XXXXXX");
+    fx->ds = vrt_dir_sync_new();
 }
 
 static void
 teardown(Fixture *fx, gconstpointer unused)
 {
-    vrt_file_set_dir_sync_hook(NULL, NULL);
+    vrt_dir_sync_free(fx->ds);
     vrt_test_remove_tree(fx->dir);
     g_free(fx->dir);
 }
@@ -102,6 +104,7 @@ hook(const char *dir, bool after, gpointer data)
 
 typedef struct {
     Syncs *sy;
+    VrtDirSync *ds;
     const char *dir;
     int index;
     GThread *thread;
@@ -118,9 +121,9 @@ writer_run(gpointer data)
     g_autoptr(GError) err = NULL;
 
     if (w->sy->removing)
-        w->ok = vrt_file_remove_durable(path, &err);
+        w->ok = vrt_file_remove_durable(w->ds, path, &err);
     else
-        w->ok = vrt_file_write_durable(path, "<domain/>", -1, 0600, &err);
+        w->ok = vrt_file_write_durable(w->ds, path, "<domain/>", -1, 0600, &err);
     g_assert_no_error(err);
     g_mutex_lock(&w->sy->lock);
     for (guint i = 0; i < w->sy->seen->len; i++) {
@@ -143,9 +146,9 @@ run_writers(Fixture *fx, bool removing)
     g_mutex_init(&sy.lock);
     sy.seen = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
     sy.ended = g_array_new(FALSE, TRUE, sizeof(gboolean));
-    vrt_file_set_dir_sync_hook(hook, &sy);
+    vrt_dir_sync_set_hook(fx->ds, hook, &sy);
     for (int i = 0; i < WRITERS; i++) {
-        w[i] = (Writer){ .sy = &sy, .dir = fx->dir, .index = i };
+        w[i] = (Writer){ .sy = &sy, .ds = fx->ds, .dir = fx->dir, .index = i };
         w[i].thread = g_thread_new("writer", writer_run, &w[i]);
     }
     for (int i = 0; i < WRITERS; i++) {
@@ -154,7 +157,7 @@ run_writers(Fixture *fx, bool removing)
         /* Never back before an fsync that began after its change ended. */
         g_assert_true(w[i].covered);
     }
-    vrt_file_set_dir_sync_hook(NULL, NULL);
+    vrt_dir_sync_set_hook(fx->ds, NULL, NULL);
     g_assert_cmpuint(sy.max_in_flight, ==, 1);
     fsyncs = sy.seen->len;
     g_ptr_array_unref(sy.seen);
@@ -208,8 +211,8 @@ test_single_writer(Fixture *fx, gconstpointer unused)
     g_autofree char *got = NULL;
     guint fsyncs = 0;
 
-    vrt_file_set_dir_sync_hook(count_hook, &fsyncs);
-    g_assert_true(vrt_file_write_durable(path, "<domain>v1</domain>", -1, 0640, &err));
+    vrt_dir_sync_set_hook(fx->ds, count_hook, &fsyncs);
+    g_assert_true(vrt_file_write_durable(fx->ds, path, "<domain>v1</domain>", -1, 0640, &err));
     g_assert_no_error(err);
     g_assert_cmpuint(fsyncs, ==, 1);
     g_assert_true(vrt_file_write_atomic(path, "<domain>v2</domain>", -1, 0640, &err));
@@ -219,10 +222,10 @@ test_single_writer(Fixture *fx, gconstpointer unused)
     GStatBuf st;
     g_assert_cmpint(g_stat(path, &st), ==, 0);
     g_assert_cmpint(st.st_mode & 0777, ==, 0640);
-    g_assert_true(vrt_file_remove_durable(path, &err));
+    g_assert_true(vrt_file_remove_durable(fx->ds, path, &err));
     g_assert_cmpuint(fsyncs, ==, 2);
     g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
-    g_assert_true(vrt_file_remove_durable(path, &err));
+    g_assert_true(vrt_file_remove_durable(fx->ds, path, &err));
     g_assert_no_error(err);
     g_assert_cmpuint(fsyncs, ==, 2);
 }
@@ -239,7 +242,7 @@ test_errors(Fixture *fx, gconstpointer unused)
     g_autoptr(GDir) d = NULL;
     const char *e;
 
-    g_assert_false(vrt_file_write_durable(missing, "x", -1, 0600, &err));
+    g_assert_false(vrt_file_write_durable(fx->ds, missing, "x", -1, 0600, &err));
     g_assert_nonnull(err);
     g_assert_nonnull(strstr(err->message, "d0.xml"));
     g_clear_error(&err);
@@ -247,7 +250,7 @@ test_errors(Fixture *fx, gconstpointer unused)
     g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
     g_assert_cmpint(g_mkdir(onto_dir, 0700), ==, 0);
     g_assert_true(vrt_file_write_atomic(inside, "y", -1, 0600, NULL));
-    g_assert_false(vrt_file_write_durable(onto_dir, "x", -1, 0600, &err));
+    g_assert_false(vrt_file_write_durable(fx->ds, onto_dir, "x", -1, 0600, &err));
     g_assert_nonnull(strstr(err->message, "cannot replace"));
     d = g_dir_open(sub, 0, NULL);
     while ((e = g_dir_read_name(d)))

@@ -170,6 +170,7 @@ vrt_network_driver_new(const char *state_root, VrtNetworkPfVfsFunc pf_vfs, gpoin
     drv->config_dir = g_build_filename(root, "etc", "vrt", "network", NULL);
     drv->autostart_dir = g_build_filename(drv->config_dir, "autostart", NULL);
     drv->state_dir = g_build_filename(root, "run", "vrt", "network", NULL);
+    drv->dir_sync = vrt_dir_sync_new();
     drv->pf_vfs = pf_vfs;
     drv->pf_vfs_data = data;
     if (!vrt_dir_ensure(drv->autostart_dir, NETWORK_DIR_MODE, error) ||
@@ -196,6 +197,7 @@ vrt_network_driver_free(VrtNetworkDriver *drv)
     g_free(drv->config_dir);
     g_free(drv->autostart_dir);
     g_free(drv->state_dir);
+    vrt_dir_sync_free(drv->dir_sync);
     g_mutex_clear(&drv->lock);
     g_free(drv);
 }
@@ -370,7 +372,7 @@ vrt_netdrv_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErro
     g_autofree char *path = config_path(drv, def->name);
     g_autofree char *out = vrt_network_def_format(def);
     if (!vrt_dir_ensure(drv->config_dir, NETWORK_DIR_MODE, error) ||
-        !vrt_file_write_durable(path, out, -1, NETWORK_FILE_MODE, error))
+        !vrt_file_write_durable(drv->dir_sync, path, out, -1, NETWORK_FILE_MODE, error))
         return NULL;
     if (!obj)
         obj = obj_add_locked(drv, def->name);
@@ -421,7 +423,7 @@ vrt_netdrv_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
     if (!vrt_file_remove(link, error))
         return false;
     obj->autostart = false;
-    if (!vrt_file_remove_durable(path, error))
+    if (!vrt_file_remove_durable(drv->dir_sync, path, error))
         return false;
     g_info("network '%s': undefined%s", name, obj->live ? " (still running, now transient)" : "");
     if (obj->live)

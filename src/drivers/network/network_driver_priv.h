@@ -6,6 +6,7 @@
 #pragma once
 
 #include "drivers/network/network_driver.h"
+#include "util/fileutil.h"
 
 typedef struct {
     VrtNetworkDef *def; /* persistent definition; NULL for a transient network */
@@ -19,6 +20,7 @@ struct _VrtNetworkDriver {
     char *config_dir;
     char *autostart_dir;
     char *state_dir;
+    VrtDirSync *dir_sync; /* shared directory fsyncs of definition writes */
     VrtNetworkPfVfsFunc pf_vfs;
     gpointer pf_vfs_data;
     VrtNetworkVfBusyFunc vf_busy;

@@ -527,15 +527,33 @@ set_vnc_port(VrtDomainDef *def, VrtQemuMonitor *mon)
     }
 }
 
+/* SIGKILL, then waits for pid to be gone; a pid still present is logged. */
+static void
+kill_pid_now(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    if (!wait_pid_gone(pid, PROCESS_KILL_WAIT_MS))
+        g_warning("QEMU pid %d still present after SIGKILL", (int)pid);
+}
+
+/* SIGTERM, and SIGKILL when pid has not gone PROCESS_TERM_WAIT_MS later. */
+static void
+term_pid(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    if (wait_pid_gone(pid, PROCESS_TERM_WAIT_MS))
+        return;
+    g_warning("QEMU pid %d ignored SIGTERM for %d ms, sending SIGKILL", (int)pid, PROCESS_TERM_WAIT_MS);
+    kill_pid_now(pid);
+}
+
 /* Kills a QEMU that never became the domain's (its start failed before
  * obj took its pid) and removes what its start left. */
 static void
 discard_qemu(VrtQemuDriver *drv, const char *name, pid_t pid, const char *monitor_path)
 {
-    if (vrt_qemu_pid_is_alive(pid)) {
-        kill(pid, SIGKILL);
-        wait_pid_gone(pid, PROCESS_KILL_WAIT_MS);
-    }
+    if (vrt_qemu_pid_is_alive(pid))
+        kill_pid_now(pid);
     cleanup_runtime_files(drv, name, monitor_path);
 }
 
@@ -708,14 +726,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     if (!mon) {
         g_autofree char *tail = NULL;
 
-        if (vrt_qemu_pid_is_alive(pid)) {
-            kill(pid, SIGKILL);
-            wait_pid_gone(pid, PROCESS_KILL_WAIT_MS);
-        }
+        discard_qemu(drv, def->name, pid, monitor_path);
         tail = log_tail(logfile, log_start);
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "process exited while connecting to monitor: %s",
                       *tail ? tail : err->message);
-        cleanup_runtime_files(drv, def->name, monitor_path);
         return false;
     }
 
@@ -755,15 +769,8 @@ vrt_qemu_process_kill(VrtQemuDom *obj)
     pid = obj->pid;
     obj->stop_requested = true;
     g_mutex_unlock(&obj->lock);
-    if (pid <= 0 || !vrt_qemu_pid_is_alive(pid))
-        return;
-    kill(pid, SIGTERM);
-    if (wait_pid_gone(pid, PROCESS_TERM_WAIT_MS))
-        return;
-    g_warning("QEMU pid %d ignored SIGTERM for %d ms, sending SIGKILL", (int)pid, PROCESS_TERM_WAIT_MS);
-    kill(pid, SIGKILL);
-    if (!wait_pid_gone(pid, PROCESS_KILL_WAIT_MS))
-        g_warning("QEMU pid %d still present after SIGKILL", (int)pid);
+    if (pid > 0 && vrt_qemu_pid_is_alive(pid))
+        term_pid(pid);
 }
 
 void
@@ -901,12 +908,7 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
     if (st->destroying) {
         /* The previous daemon was destroying it: finish that. */
         g_info("domain %s: finishing its destroy: ending QEMU pid %d", st->def->name, (int)st->pid);
-        kill(st->pid, SIGTERM);
-        if (!wait_pid_gone(st->pid, PROCESS_TERM_WAIT_MS)) {
-            kill(st->pid, SIGKILL);
-            if (!wait_pid_gone(st->pid, PROCESS_KILL_WAIT_MS))
-                g_warning("QEMU pid %d still present after SIGKILL", (int)st->pid);
-        }
+        term_pid(st->pid);
         return false;
     }
     mon = vrt_qemu_monitor_open(st->monitor_path, vrt_qemu_event_thread_context(drv->evthread), st->pid,
@@ -916,8 +918,7 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
         if (mon)
             vrt_qemu_monitor_close(mon);
         /* A QEMU we cannot control must not keep running unseen. */
-        kill(st->pid, SIGKILL);
-        wait_pid_gone(st->pid, PROCESS_KILL_WAIT_MS);
+        kill_pid_now(st->pid);
         return false;
     }
 
@@ -976,9 +977,7 @@ vrt_qemu_process_abort_start(VrtQemuDom *obj, VrtQemuStatus *st)
      * time only a process with the domain's uuid on its command line is. */
     if (st->starttime ? pid_is_recorded(st->pid, st->starttime) : pid_is_domain_qemu(st->pid, st->def->uuid)) {
         g_warning("domain %s: ending QEMU pid %d: its start was never completed", st->def->name, (int)st->pid);
-        kill(st->pid, SIGKILL);
-        if (!wait_pid_gone(st->pid, PROCESS_KILL_WAIT_MS))
-            g_warning("QEMU pid %d still present after SIGKILL", (int)st->pid);
+        kill_pid_now(st->pid);
     } else {
         g_info("domain %s: the QEMU of its unfinished start (pid %d) is gone", st->def->name, (int)st->pid);
     }

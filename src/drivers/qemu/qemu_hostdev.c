@@ -679,7 +679,7 @@ vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **err
             g_autofree char *drv = NULL;
             VrtPciAddr a;
 
-            if (!parse_addr(rec->addr, &a, error) || !vrt_pci_get_driver(ctx->host, &a, &drv, error))
+            if (!vrt_pci_addr_parse(rec->addr, &a, error) || !vrt_pci_get_driver(ctx->host, &a, &drv, error))
                 return false;
             if (g_strcmp0(drv, VRT_PCI_VFIO_DRIVER) != 0) {
                 vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s of %s is on driver %s, not vfio-pci", rec->addr,

@@ -98,12 +98,6 @@ save_locked(VrtQemuHostdevCtx *ctx, GError **error)
 }
 
 static inline bool
-parse_addr(const char *text, VrtPciAddr *addr, GError **error)
-{
-    return vrt_pci_addr_parse(text, addr, error);
-}
-
-static inline bool
 ids_contain(GPtrArray *ids, const char *alias)
 {
     for (guint i = 0; ids && i < ids->len; i++) {

@@ -54,7 +54,7 @@ set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], g
     memcpy(want.mac, mac, 6);
     want.vlan = vlan;
     want.qos = qos;
-    if (!parse_addr(addr, &a, error) ||
+    if (!vrt_pci_addr_parse(addr, &a, error) ||
         !vrt_sriov_set_vf_config(ctx->host, &a, &want, VRT_VF_FIELD_MAC | VRT_VF_FIELD_VLAN, error) ||
         !vrt_sriov_get_vf_config(ctx->host, &a, &got, error))
         return false;
@@ -90,7 +90,7 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
                       owner);
         return false;
     }
-    if (!parse_addr(rec->addr, &a, error))
+    if (!vrt_pci_addr_parse(rec->addr, &a, error))
         return false;
     if (!vrt_pci_exists(ctx->host, &a)) {
         vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host", rec->addr);
@@ -169,7 +169,7 @@ do_claim(Job *j, GError **error)
         if (!alloc)
             return false;
         if (alloc->type != VRT_NETWORK_PORT_ACTUAL_HOSTDEV || !alloc->pci_addr ||
-            !parse_addr(alloc->pci_addr, &a, error)) {
+            !vrt_pci_addr_parse(alloc->pci_addr, &a, error)) {
             GError *err = NULL;
 
             if (!vrt_network_port_release(ctx->network, rec->network, alloc->port_uuid, &err))
@@ -235,7 +235,7 @@ do_save_vf(Job *j, GError **error)
     guint index;
     int is_vf;
 
-    if (!parse_addr(rec->addr, &a, error) || !vrt_pci_get_driver(ctx->host, &a, &drv, error))
+    if (!vrt_pci_addr_parse(rec->addr, &a, error) || !vrt_pci_get_driver(ctx->host, &a, &drv, error))
         return false;
     is_vf = vrt_sriov_get_pf(ctx->host, &a, &pf, &index, error);
     if (is_vf < 0)
@@ -311,7 +311,7 @@ do_detach_host(Job *j, GError **error)
     g_autofree char *orig = NULL;
     VrtPciAddr a;
 
-    return parse_addr(j->rec->addr, &a, error) && vrt_pci_detach(j->ctx->host, &a, &orig, error);
+    return vrt_pci_addr_parse(j->rec->addr, &a, error) && vrt_pci_detach(j->ctx->host, &a, &orig, error);
 }
 
 /* Gives the VF back to its original driver unless it is there already or
@@ -325,7 +325,7 @@ reattach_host(Job *j, GError **error)
 
     if (g_strcmp0(rec->orig_driver, VRT_PCI_VFIO_DRIVER) == 0)
         return true;
-    if (!parse_addr(rec->addr, &a, error) || !vrt_pci_get_driver(j->ctx->host, &a, &cur, error))
+    if (!vrt_pci_addr_parse(rec->addr, &a, error) || !vrt_pci_get_driver(j->ctx->host, &a, &cur, error))
         return false;
     if (g_strcmp0(cur, rec->orig_driver) == 0)
         return true;

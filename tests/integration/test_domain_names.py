@@ -10,8 +10,8 @@ import re
 import signal
 import subprocess
 
-from vrt_fixtures import Vrtd, virsh, wait_for
-from test_qemu_driver import alive, domstate, kvm_usable, qemu_reaper  # noqa: F401 (fixture)
+from vrt_fixtures import Vrtd, pid_alive, virsh, wait_for
+from test_qemu_driver import domstate, kvm_usable, qemu_reaper  # noqa: F401 (fixture)
 
 RUN = ("run", "vrt", "qemu")
 
@@ -87,7 +87,7 @@ def test_commas_in_name_and_paths(tmproot, qemu_reaper):  # noqa: F811
         assert domstate(d.uri, name) == "running (booted)"
         virsh(d.uri, "destroy", name)
         assert domstate(d.uri, name) == "shut off (destroyed)"
-        assert not alive(pid)
+        assert not pid_alive(pid)
     finally:
         d.stop()
 
@@ -117,7 +117,7 @@ def test_longest_names_start_reconnect_and_destroy(tmproot, qemu_reaper):  # noq
         for n in names:
             assert domstate(d.uri, n) == "running (booted)"
             assert listed(d.uri, n)
-            assert alive(pids[n])
+            assert pid_alive(pids[n])
         # The reattached monitors work.
         virsh(d.uri, "suspend", names[0])
         assert domstate(d.uri, names[0]) == "paused (user)"
@@ -126,7 +126,7 @@ def test_longest_names_start_reconnect_and_destroy(tmproot, qemu_reaper):  # noq
         for n in names:
             virsh(d.uri, "destroy", n)
             assert domstate(d.uri, n) == "shut off (destroyed)"
-            assert not alive(pids[n])
+            assert not pid_alive(pids[n])
         assert run_entries(tmproot) == []
     finally:
         d.stop()
@@ -158,7 +158,7 @@ def test_domain_of_older_layout_reconnects(tmproot, qemu_reaper):  # noqa: F811
         assert domstate(d.uri, "old") == "paused (user)"
         virsh(d.uri, "destroy", "old")
         assert domstate(d.uri, "old") == "shut off (destroyed)"
-        assert not alive(pid)
+        assert not pid_alive(pid)
         assert run_entries(tmproot) == []
     finally:
         d.stop()

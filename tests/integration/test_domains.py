@@ -13,7 +13,7 @@ import uuid as uuidlib
 
 import pytest
 
-from vrt_fixtures import Vrtd, import_required, require, run, virsh, wait_for
+from vrt_fixtures import Vrtd, import_required, pid_alive, require, run, virsh, wait_for
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
@@ -53,13 +53,6 @@ def qemu_pid(root, name):
     return int(m.group(1))
 
 
-def alive(pid):
-    """True while the process exists and is not a zombie waiting for its reaper."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_virsh_lifecycle_and_xml(vrtd, tmp_path):
@@ -96,7 +89,7 @@ def test_virsh_lifecycle_and_xml(vrtd, tmp_path):
     pid = qemu_pid(vrtd.root, "vm1")
     virsh(u, "destroy", "vm1")
     assert virsh(u, "domstate", "--reason", "vm1").stdout.strip() == "shut off (destroyed)"
-    wait_for(lambda: not alive(pid), what="QEMU to exit after destroy")
+    wait_for(lambda: not pid_alive(pid), what="QEMU to exit after destroy")
     assert not os.path.exists(os.path.join(vrtd.root, "run", "vrt", "qemu", "vm1.xml"))
 
     virsh(u, "autostart", "vm1")
@@ -287,7 +280,7 @@ def test_restart_keeps_vms_and_honours_autostart(tmproot):
     auto.setAutostart(1)
     conn.close()
     assert d.stop(signal.SIGTERM) == 0
-    assert alive(pid), "SIGTERM of vrtd must leave its VMs running"
+    assert pid_alive(pid), "SIGTERM of vrtd must leave its VMs running"
     d2 = Vrtd(tmproot).start()
     try:
         conn = libvirt.open(d2.uri)
@@ -302,7 +295,7 @@ def test_restart_keeps_vms_and_honours_autostart(tmproot):
         conn.close()
         d2.stop(signal.SIGKILL)
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: not alive(pid), what="QEMU to die")
+        wait_for(lambda: not pid_alive(pid), what="QEMU to die")
         d3 = Vrtd(tmproot).start()
         conn = libvirt.open(d3.uri)
         assert conn.lookupByName("keep").state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_CRASHED]
@@ -494,7 +487,7 @@ def test_qemu_starts_with_no_signal_blocked_and_exits_on_destroys_sigterm(vrtd):
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             assert not int(blocked, 16) & (1 << (sig - 1)), f"QEMU runs with {sig.name} blocked: SigBlk {blocked}"
         dom.destroy()
-        wait_for(lambda: not alive(pid), timeout=2, what="QEMU to be gone after destroy")
+        wait_for(lambda: not pid_alive(pid), timeout=2, what="QEMU to be gone after destroy")
     ignored = [ln for ln in vrtd.stderr().splitlines() if "ignored SIGTERM" in ln]
     assert ignored == [], "QEMU needed SIGKILL:\n" + "\n".join(ignored)
     dom.undefine()

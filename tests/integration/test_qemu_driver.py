@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from vrt_fixtures import Vrtd, kill_vms_under, virsh, wait_for
+from vrt_fixtures import Vrtd, kill_vms_under, pid_alive, virsh, wait_for
 
 
 def kvm_usable():
@@ -38,12 +38,6 @@ def qemu_pid(root, name):
         return int(re.search(r"pid='(\d+)'", f.read()).group(1))
 
 
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture
@@ -98,9 +92,9 @@ def test_vrtd_kill9_leaves_vm_running_and_reconnects(tmproot, qemu_reaper):
         keep, dies = qemu_pid(tmproot, "keep"), qemu_pid(tmproot, "dies")
     finally:
         d.stop(sig=signal.SIGKILL)
-    assert alive(keep) and alive(dies)
+    assert pid_alive(keep) and pid_alive(dies)
     os.kill(dies, signal.SIGKILL)
-    wait_for(lambda: not alive(dies), what="QEMU to die")
+    wait_for(lambda: not pid_alive(dies), what="QEMU to die")
 
     # The killed vrtd left its socket file behind: wait until the new one answers.
     d = Vrtd(tmproot).start()

@@ -11,8 +11,8 @@ import signal
 import libvirt
 import pytest
 
-from vrt_fixtures import Vrtd, virsh, wait_for
-from test_qemu_driver import alive, define, domain_xml, qemu_pid, qemu_reaper  # noqa: F401
+from vrt_fixtures import Vrtd, pid_alive, virsh, wait_for
+from test_qemu_driver import define, domain_xml, qemu_pid, qemu_reaper  # noqa: F401
 
 
 UUID = "5b0c4d7e-1f2a-4c3b-9d8e-7a6b5c4d3e2f"
@@ -114,7 +114,7 @@ def test_sighup_leaves_running_domain_and_its_client_alone(vrtd, tmproot, qemu_r
         sighup(vrtd)
         # Same connection, same QEMU, same live definition.
         assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
-        assert alive(pid) and qemu_pid(tmproot, "vm1") == pid
+        assert pid_alive(pid) and qemu_pid(tmproot, "vm1") == pid
         assert "<memory unit='KiB'>65536</memory>" in dom.XMLDesc(0)
         # As libvirt: the file is the definition of its next start.
         assert "<memory unit='KiB'>131072</memory>" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)

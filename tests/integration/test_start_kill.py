@@ -17,8 +17,8 @@ import time
 import libvirt
 import pytest
 
-from vrt_fixtures import Vrtd, virsh, wait_for
-from test_qemu_driver import alive, define, domstate, qemu_reaper  # noqa: F401 (fixture)
+from vrt_fixtures import Vrtd, pid_alive, virsh, wait_for
+from test_qemu_driver import define, domstate, qemu_reaper  # noqa: F401 (fixture)
 
 START_STEPS = ["spawn", "record", "exec", "monitor", "cont", "running"]
 DESTROY_STEPS = ["kill", "stop", "cleanup"]
@@ -35,7 +35,7 @@ def qemus(root):
                 argv = f.read().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if not argv or "qemu-system" not in os.path.basename(argv[0]) or not alive(int(entry)):
+        if not argv or "qemu-system" not in os.path.basename(argv[0]) or not pid_alive(int(entry)):
             continue
         if not any(root in a for a in argv) or "-name" not in argv:
             continue
@@ -226,7 +226,7 @@ def test_recorded_destroy_is_finished_after_restart(tmproot, qemu_reaper):  # no
     d = Vrtd(tmproot).start()
     try:
         assert domstate(d.uri, "vm1") == "shut off (destroyed)"
-        assert not alive(pid)
+        assert not pid_alive(pid)
         assert check_invariants(d.uri, tmproot, ["vm1"])
         virsh(d.uri, "start", "vm1")
         assert domstate(d.uri, "vm1") == "running (booted)"

@@ -113,6 +113,17 @@ def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def pid_alive(pid):
+    """True while pid runs. A zombie (exited, not reaped yet) counts as gone,
+    and so does a process that exits between the open and the read of its
+    stat file (the read then fails with ESRCH)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def run(args, check=True, timeout=60, **kw):
     p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
     if check and p.returncode != 0:

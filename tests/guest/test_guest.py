@@ -21,11 +21,12 @@ from guest import (Guest, QMPError, guest_paths, domain_xml,  # noqa: E402
                    POWEROFF_MARKER)
 from vrt_fixtures import needs, require  # noqa: E402
 
-# Bounds: measured values are ~2.5 s boot, ~20 ms power off, ~60-170 ms unplug
-# on an idle machine; these leave room for two cores shared with builds.
-BOOT_BOUND_S = 20
-POWEROFF_BOUND_S = 10
-UNPLUG_BOUND_S = 5
+# Hang guards, not speed checks: on an idle machine a boot takes ~2.5 s, a
+# power off ~20 ms and an unplug 60-170 ms, but a TCG guest on two cores
+# shared with builds and sanitized daemons has taken over 20 s to boot.
+BOOT_BOUND_S = 60
+POWEROFF_BOUND_S = 30
+UNPLUG_BOUND_S = 20
 
 
 ROOT_PORT = ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1"]
@@ -76,7 +77,7 @@ def test_reset_boots_again(machine):
         g.wait_ready(timeout=BOOT_BOUND_S)
         t0 = time.monotonic()
         g.qmp.cmd("system_reset")
-        g.qmp.wait_event("RESET", 5)
+        g.qmp.wait_event("RESET", POWEROFF_BOUND_S)
         g.wait_ready(count=2, timeout=BOOT_BOUND_S)
         print(f"{machine}: reset -> ready {time.monotonic() - t0:.2f} s")
         # The guest is whole again: power button still handled after the reset.

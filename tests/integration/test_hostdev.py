@@ -353,7 +353,7 @@ def test_guest_never_acks_then_acks(env):
     assert len(dels) == 1
     wait_for(lambda: env.hostdev_ifaces("g") == {}, timeout=10, what="the late DEVICE_DELETED")
     # The VF goes back to ixgbevf, then gets its MAC/VLAN back, then its port.
-    wait_for(lambda: env.ports() == 0, timeout=5, what="the port released")
+    wait_for(lambda: env.ports() == 0, timeout=15, what="the port released")
     assert env.vfs()[addr]["driver"] == "ixgbevf"
     env.check_invariants(["g"], env.originals)
 
@@ -367,7 +367,7 @@ def test_pending_unplug_completes_after_restart(env):
     time.sleep(5)  # the ack comes while no daemon listens
     env.start_vrtd()
     wait_for(lambda: env.hostdev_ifaces("g") == {}, timeout=15, what="the removal after restart")
-    wait_for(lambda: env.ports() == 0, timeout=5, what="the port released")
+    wait_for(lambda: env.ports() == 0, timeout=15, what="the port released")
     assert env.vfs()[addr]["driver"] == "ixgbevf"
     env.check_invariants(["g"], env.originals)
 
@@ -497,7 +497,7 @@ def test_qemu_gone_gives_vfs_back(env):
     env.attach("g", POOL_IF)
     os.kill(qemu_pid(env, "g"), signal.SIGKILL)
     wait_for(lambda: "shut off" in env.virsh("domstate", "g").stdout, timeout=15, what="g shut off")
-    wait_for(lambda: env.ports() == 0, timeout=5, what="the port released")
+    wait_for(lambda: env.ports() == 0, timeout=15, what="the port released")
     env.check_invariants([], env.originals)
 
     env.virsh("start", "g")

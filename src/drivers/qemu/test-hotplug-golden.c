@@ -1401,10 +1401,12 @@ prepare_state(Run *r, GError **error)
     }
     mkdirs(etc);
     mkdirs(mondir);
-    if (!(inactive = vrt_domain_def_format(r->def, VRT_DOMAIN_XML_INACTIVE, error)) ||
+    /* As a define stores it: with its devices' addresses. */
+    if (!vrt_domain_def_assign_addresses(r->def, error) ||
+        !(inactive = vrt_domain_def_format(r->def, VRT_DOMAIN_XML_INACTIVE, error)) ||
         !g_file_set_contents(config, inactive, -1, error))
         return false;
-    if (!(live = vrt_domain_def_copy(r->def, error)) || !vrt_domain_def_assign_addresses(live, error))
+    if (!(live = vrt_domain_def_copy(r->def, error)))
         return false;
     live->id = 1;
     st.def = live;

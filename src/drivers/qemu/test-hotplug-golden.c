@@ -1557,7 +1557,7 @@ check_output(Run *r, const char *name, const char *actual)
         return;
     }
     {
-        g_autofree char *dir = g_build_filename(g_get_current_dir(), "golden-actual", r->c->name, NULL);
+        g_autofree char *dir = g_build_filename(g_get_tmp_dir(), "vrt-golden-actual", r->c->name, NULL);
         g_autofree char *out = g_build_filename(dir, name, NULL);
         g_autofree char *diff = NULL;
         g_autofree char *cmd = NULL;
@@ -1781,6 +1781,8 @@ main(int argc, char **argv)
         return daemon_main(argv[2], argv[3], argv[4]);
     }
     g_test_init(&argc, &argv, NULL);
+    /* Only the daemons a case kills get the fault hook. */
+    g_unsetenv("VRT_FAULT_DIE_AT");
     /* Warnings (a failed undo, a guest that keeps a device) are part of
      * what a case shows; the outputs decide. */
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);

@@ -47,7 +47,8 @@
 #define PF_DEVICE_ID "0x10fb"
 #define VF_DEVICE_ID "0x10ed"
 #define NETLINK_SOCK "run/vrt-golden/netlink.sock"
-/* Bounds on waits that only a broken case reaches (never asserted on). */
+/* Bounds on waits that only a broken case reaches: it then fails or stops
+ * waiting; a working case never comes near them. */
 #define WAIT_EVENT_MS 30000
 #define POLL_MS 30000
 

@@ -1,8 +1,8 @@
 /*
  * Unit tests of the host seam: PCI address syntax, MAC parsing, the rtnetlink
  * encoder/decoder and the UNIX transport with its retry, the host root's
- * path rules, fault function and write function, host facts read under the root (hostinfo.c),
- * and the kernel's answers to our netlink.
+ * path rules, fault function and write function, host facts read under
+ * the root (hostinfo.c), and the kernel's answers to our netlink.
  */
 #include <errno.h>
 #include <linux/netlink.h>

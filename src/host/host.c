@@ -1,6 +1,7 @@
 /*
  * The host seam: sysfs and /dev access under a root prefix, the choice of
- * the netlink transport, and the fault hook asked before host changes.
+ * the netlink transport, the fault hook asked before host changes, and
+ * the write function that stands in for the kernel in tests.
  */
 #include "host/host.h"
 
@@ -22,6 +23,8 @@ struct _VrtHost {
     VrtNetlink *netlink;
     VrtHostFaultFunc fault_func;
     gpointer fault_data;
+    VrtHostWriteFunc write_func;
+    gpointer write_data;
     GRecMutex changes;
 };
 
@@ -101,6 +104,13 @@ vrt_host_set_fault_func(VrtHost *host, VrtHostFaultFunc func, gpointer data)
 {
     host->fault_func = func;
     host->fault_data = data;
+}
+
+void
+vrt_host_set_write_func(VrtHost *host, VrtHostWriteFunc func, gpointer data)
+{
+    host->write_func = func;
+    host->write_data = data;
 }
 
 bool
@@ -198,6 +208,8 @@ vrt_host_write(VrtHost *host, const char *path, const char *value, GError **erro
 
     if (!vrt_host_check_fault(host, what, error))
         return false;
+    if (host->write_func)
+        return host->write_func(path, value, host->write_data, error);
     fd = open(real, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open '%s' for writing", path);

@@ -15,6 +15,11 @@
  * Fault injection: a fault function, when set, is asked before every
  * host-changing operation (sysfs write, netlink change) and may fail it;
  * tests use it to stop at a chosen step.
+ *
+ * Kernel stand-in: a write function, when set, takes every sysfs write in
+ * place of the file (after the fault function). The golden hotplug tests
+ * use it to run the host tree as plain files and links, without FUSE: it
+ * makes the change the kernel would (unbind drops the driver link, ...).
  */
 #pragma once
 
@@ -37,6 +42,11 @@ bool vrt_host_is_simulated(VrtHost *host);
 /* The netlink channel of this host (owned by the host). */
 VrtNetlink *vrt_host_netlink(VrtHost *host);
 void vrt_host_set_fault_func(VrtHost *host, VrtHostFaultFunc func, gpointer data);
+/* Takes every vrt_host_write(path, value) instead of the file; path is
+ * the host path ("/sys/bus/pci/drivers_probe"). Set it before the host is
+ * shared between threads. */
+typedef bool (*VrtHostWriteFunc)(const char *path, const char *value, gpointer data, GError **error);
+void vrt_host_set_write_func(VrtHost *host, VrtHostWriteFunc func, gpointer data);
 /* Runs the fault function for a change described by `what`. */
 bool vrt_host_check_fault(VrtHost *host, const char *what, GError **error);
 

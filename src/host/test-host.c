@@ -1,8 +1,8 @@
 /*
  * Unit tests of the host seam: PCI address syntax, MAC parsing, the rtnetlink
  * encoder/decoder and the UNIX transport with its retry, the host root's
- * path rules and fault function, host facts read under the root (hostinfo.c),
- * and the kernel's answers to our netlink.
+ * path rules, fault function and write function, host facts read under
+ * the root (hostinfo.c), and the kernel's answers to our netlink.
  */
 #include <errno.h>
 #include <linux/netlink.h>
@@ -271,8 +271,22 @@ refuse_unbind(const char *what, gpointer data, GError **error)
     return true;
 }
 
+/* A kernel stand-in: notes the write and refuses a bind. */
+static bool
+note_write(const char *path, const char *value, gpointer data, GError **error)
+{
+    g_string_append_printf(data, "%s=%s;", path, value);
+    if (g_str_has_suffix(path, "/bind")) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, ENODEV, "cannot write '%s' to '%s'", value, path);
+        return false;
+    }
+    return true;
+}
+
 /* The seam resolves host paths under its root and names the host path,
- * not the real one, in its errors; the fault hook sees every write. */
+ * not the real one, in its errors; the fault hook sees every write; a
+ * write function takes every write the fault hook lets through, in place
+ * of the file. */
 static void
 test_host_seam(void)
 {
@@ -324,6 +338,28 @@ test_host_seam(void)
     g_assert_false(vrt_host_write(host, "/sys/bus/pci/drivers/ixgbevf/unbind", "0000:06:10.0", &err));
     g_assert_nonnull(strstr(err->message, "injected fault at 'write /sys/bus/pci/drivers/ixgbevf/unbind'"));
     g_clear_error(&err);
+
+    {
+        g_autoptr(GString) seen = g_string_new(NULL);
+        g_autofree char *after = NULL;
+
+        vrt_host_set_write_func(host, note_write, seen);
+        g_assert_true(g_file_set_contents(unbind, "", -1, NULL));
+        g_assert_false(vrt_host_write(host, "/sys/bus/pci/drivers/ixgbevf/unbind", "0000:06:10.0", &err));
+        g_clear_error(&err);
+        g_assert_cmpstr(seen->str, ==, "");
+        vrt_host_set_fault_func(host, NULL, NULL);
+        g_assert_true(vrt_host_write(host, "/sys/bus/pci/drivers/ixgbevf/unbind", "0000:06:10.0", &err));
+        g_assert_false(vrt_host_write(host, "/sys/bus/pci/drivers/ixgbevf/bind", "0000:06:10.0", &err));
+        g_assert_cmpint(vrt_error_code(err), ==, VIR_ERR_SYSTEM_ERROR);
+        g_clear_error(&err);
+        g_assert_cmpstr(
+            seen->str, ==,
+            "/sys/bus/pci/drivers/ixgbevf/unbind=0000:06:10.0;/sys/bus/pci/drivers/ixgbevf/bind=0000:06:10.0;");
+        g_assert_true(g_file_get_contents(unbind, &after, NULL, NULL));
+        g_assert_cmpstr(after, ==, "");
+        vrt_host_set_write_func(host, NULL, NULL);
+    }
 
     g_assert_null(vrt_host_new("relative/root", &err));
     g_assert_cmpint(vrt_error_code(err), ==, VIR_ERR_INVALID_ARG);

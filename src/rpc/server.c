@@ -434,7 +434,7 @@ on_client_writable(int fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* Empties the output queue without writing it; returns its cost. */
+/* Empties the output queue without writing it; returns its cost. Under client->lock. */
 static gsize
 client_drop_output_locked(VrtServerClient *client)
 {

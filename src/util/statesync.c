@@ -37,12 +37,15 @@ vrt_state_sync_prev_path(const char *path)
     return g_strconcat(path, ".prev", NULL);
 }
 
+/* Whether path is on disk as last written: neither pending nor being
+ * flushed. s->lock held. */
 static bool
 durable_locked(VrtStateSync *s, const char *path)
 {
     return !g_hash_table_contains(s->pending, path) && !g_hash_table_contains(s->flushing, path);
 }
 
+/* Enters path in the next flush. s->lock held. */
 static void
 mark_pending_locked(VrtStateSync *s, const char *path, bool replaced_flushed)
 {
@@ -86,7 +89,7 @@ flush_paths(GHashTable *paths)
 /* Waits for files to flush (at most delay_ms after the first) or for a
  * flush or stop request, and takes the pending files: the set to flush
  * (now s->flushing), or NULL when there were none, the round then counted
- * as done. Lock held (the waits release it). */
+ * as done. s->lock held (the waits release it). */
 static GHashTable *
 flusher_take_locked(VrtStateSync *s)
 {
@@ -110,7 +113,7 @@ flusher_take_locked(VrtStateSync *s)
 }
 
 /* Ends a round that flushed taken: a file not written again since has no
- * use for its .prev. Lock held. */
+ * use for its .prev. s->lock held. */
 static void
 flusher_done_locked(VrtStateSync *s, GHashTable *taken)
 {

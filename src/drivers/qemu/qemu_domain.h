@@ -4,10 +4,13 @@
  * and event functions shared by qemu_driver.c, qemu_process.c and
  * qemu_hotplug.c.
  *
- * Locks: driver lock (drv->lock) < object lock (obj->lock). The object lock
- * is held only for short field updates, never across a QMP call or a wait;
- * a job (VrtQemuJob, vrt_qemu_job_begin) is what serializes modifying calls on one
- * domain and is held across QMP calls.
+ * Locks (docs/architecture.md has the daemon's whole table): job < driver
+ * lock (drv->lock) < object lock (obj->lock). The object lock is held only
+ * for short field updates, never across a QMP call or a wait; a job
+ * (g_auto(VrtQemuJob), vrt_qemu_job_begin) is what serializes modifying
+ * calls on one domain and is held across QMP calls. A function named
+ * *_locked needs the object lock held (or the driver lock, where its
+ * comment says so).
  */
 #pragma once
 
@@ -157,14 +160,14 @@ VrtDomainDef *vrt_qemu_dom_config_copy(VrtQemuDom *obj, GError **error);
  * newdef, marking the domain updated, while active). Takes def, also on
  * failure. Job held on a persistent domain, lock NOT held. */
 bool vrt_qemu_dom_config_install(VrtQemuDom *obj, VrtDomainDef *def, GError **error);
-/* Writes the status file (live XML + pid + monitor + state). Lock held.
+/* Writes the status file (live XML + pid + monitor + state). Object lock held.
  * A failure is also logged with the domain's name: callers that cannot
  * undo their change pass the error on or at least know it is logged. */
 bool vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error);
 /* The start's intent record: the status file of def (the definition being
  * started) marked starting, with the pid and start time of its QEMU, written
  * before that QEMU may exec. A daemon that finds it at start-up kills that
- * QEMU and leaves the domain shut off (failed). Lock held. */
+ * QEMU and leaves the domain shut off (failed). Object lock held. */
 bool vrt_qemu_dom_save_start_status_locked(VrtQemuDom *obj, const VrtDomainDef *def, pid_t pid, guint64 starttime,
                                            const char *monitor_path, GError **error);
 /* Reads a status file: the live def, pid, monitor path, state, reason and

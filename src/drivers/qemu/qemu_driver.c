@@ -991,7 +991,7 @@ vrt_qemu_domain_reset(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErro
     return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, vrt_qemu_monitor_system_reset, error);
 }
 
-/* Records a suspend's or resume's state change (lock held): whether the
+/* Records a suspend's or resume's state change (object lock held): whether the
  * state changed; false in *ok when the status file could not record it. */
 static bool
 suspend_resume_state_locked(VrtQemuDom *obj, bool suspend, bool *ok, GError **error)

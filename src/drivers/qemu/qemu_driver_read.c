@@ -176,9 +176,9 @@ group_matches(guint flags, guint a_flag, guint b_flag, bool is_a)
     return is_a ? (flags & a_flag) : (flags & b_flag);
 }
 
-/* Whether obj passes libvirt's list filter (lock held). */
+/* Whether obj passes libvirt's list filter (object lock held). */
 static bool
-list_filter(VrtQemuDom *obj, guint flags)
+list_filter_locked(VrtQemuDom *obj, guint flags)
 {
     bool active = vrt_qemu_dom_is_active_locked(obj);
     guint states = flags & (VRT_CONNECT_LIST_DOMAINS_RUNNING | VRT_CONNECT_LIST_DOMAINS_PAUSED |
@@ -225,7 +225,7 @@ vrt_qemu_domain_foreach(VrtQemuDriver *drv, guint flags, VrtDomainFunc fn, gpoin
             {
                 g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
 
-                if (list_filter(obj, flags))
+                if (list_filter_locked(obj, flags))
                     fn(obj->def->name, obj->def->uuid, obj->def->id, data);
             }
         }

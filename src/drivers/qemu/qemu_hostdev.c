@@ -317,7 +317,7 @@ vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias
     return ret;
 }
 
-/* Refuses a device whose record has a job running. Lock held. */
+/* Refuses a device whose record has a job running. ctx lock (the object lock) held. */
 static bool
 check_idle_locked(VrtQemuHostdevRecord *rec, GError **error)
 {

@@ -149,8 +149,9 @@ static const VrtQemuHostdevMonitorOps dom_ctx_mon_ops = {
     .list_ids = dom_ctx_list_ids,
 };
 
+/* The status writer of a running domain. Object lock held. */
 static bool
-dom_ctx_save(gpointer data, GError **error)
+dom_ctx_save_locked(gpointer data, GError **error)
 {
     DomCtx *g = data;
 
@@ -165,9 +166,9 @@ start_journal_path(VrtQemuDriver *drv, const char *name)
     return g_build_filename(drv->state_dir, file, NULL);
 }
 
-/* The status writer while a domain starts: only the records. Lock held. */
+/* The status writer while a domain starts: only the records. Object lock held. */
 static bool
-dom_ctx_save_start(gpointer data, GError **error)
+dom_ctx_save_start_locked(gpointer data, GError **error)
 {
     DomCtx *g = data;
     g_autofree char *path = start_journal_path(g->obj->drv, g->obj->def->name);
@@ -209,7 +210,7 @@ dom_ctx_init(DomCtx *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *d
             .network = drv->cfg.network,
             .mon = &dom_ctx_mon_ops,
             .mon_data = g,
-            .save_status = with_status ? dom_ctx_save : NULL,
+            .save_status = with_status ? dom_ctx_save_locked : NULL,
             .lock = dom_ctx_lock,
             .unlock = dom_ctx_unlock,
             .data = g,
@@ -325,7 +326,7 @@ vrt_qemu_hostdev_dom_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, GError **
     bool ok;
 
     dom_ctx_init(&g, &ctx, obj, def, false);
-    ctx.save_status = dom_ctx_save_start;
+    ctx.save_status = dom_ctx_save_start_locked;
     ok = vrt_qemu_hostdev_prepare_start(&ctx, error);
     dom_ctx_done(&g);
     if (!ok)

@@ -90,7 +90,7 @@ log_undo(VrtQemuHostdevCtx *ctx, const char *alias, const char *what, GError *er
     g_clear_error(&err);
 }
 
-/* Saves the status (lock held by the caller). */
+/* Saves the status (ctx lock, the object lock, held by the caller). */
 static inline bool
 save_locked(VrtQemuHostdevCtx *ctx, GError **error)
 {

@@ -340,7 +340,7 @@ need_hotplug(Job *j)
     return j->dev != NULL;
 }
 
-/* Takes the device out of the engine's hands into ctx->def. Lock held. */
+/* Takes the device out of the engine's hands into ctx->def. ctx lock held. */
 static void
 insert_device_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev)
 {
@@ -462,7 +462,7 @@ do_commit(Job *j, GError **error)
     return ok;
 }
 
-/* Removes the device of rec from both lists (if still there). Lock held. */
+/* Removes the device of rec from both lists (if still there). ctx lock held. */
 static void
 remove_device_locked(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
 {

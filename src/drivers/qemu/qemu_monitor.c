@@ -145,7 +145,7 @@ vrt_qemu_monitor_is_closed(VrtQemuMonitor *mon)
     return mon->closed;
 }
 
-/* Marks the connection ended and wakes every waiter. Lock held. */
+/* Marks the connection ended and wakes every waiter. mon->lock held. */
 static void
 monitor_mark_closed_locked(VrtQemuMonitor *mon)
 {

@@ -563,7 +563,7 @@ discard_qemu(VrtQemuDriver *drv, const char *name, pid_t pid, const char *monito
 
 /* The domain object takes the started QEMU: its live definition (whose
  * ownership passes to obj), the hostdevs prepared for it, its pid, start
- * time and monitor; the flags of any earlier run are reset (lock held). */
+ * time and monitor; the flags of any earlier run are reset (object lock held). */
 static void
 adopt_qemu_locked(VrtQemuDom *obj, VrtDomainDef *def, VrtQemuHostdevStart *hostdevs, pid_t pid, guint64 starttime,
                   const char *monitor_path, VrtQemuMonitor *mon)
@@ -1071,7 +1071,7 @@ monitor_eof_cb(VrtQemuMonitor *mon, gpointer opaque)
 
 const VrtQemuMonitorCallbacks vrt_qemu_monitor_callbacks = { monitor_event_cb, monitor_eof_cb };
 
-/* Whether ev still concerns the current QEMU of obj. Lock held. */
+/* Whether ev still concerns the current QEMU of obj. Object lock held. */
 static bool
 event_is_current_locked(VrtQemuDom *obj, QemuEvent *ev)
 {

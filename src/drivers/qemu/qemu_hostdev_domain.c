@@ -180,7 +180,7 @@ dom_ctx_save_start_locked(gpointer data, GError **error)
 
 /* The engine's lock callbacks (VrtQemuHostdevCtx.lock/unlock): the object
  * lock taken and released in two calls, so no scoped guard here; the
- * engine pairs them in its own guard (qemu_hostdev.c). */
+ * engine pairs them in its guard (CtxLocker, qemu_hostdev_priv.h). */
 static void
 dom_ctx_lock(gpointer data)
 {

@@ -101,22 +101,18 @@ static void
 emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t filter, const void *msg,
      int *callback_id)
 {
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);
 
-        for (guint i = 0; i < daemon->conns->len; i++) {
-            VrtConn *conn = g_ptr_array_index(daemon->conns, i);
-            {
-                g_autoptr(GMutexLocker) conn_locker = g_mutex_locker_new(&conn->lock);
+    for (guint i = 0; i < daemon->conns->len; i++) {
+        VrtConn *conn = g_ptr_array_index(daemon->conns, i);
+        g_autoptr(GMutexLocker) conn_locker = g_mutex_locker_new(&conn->lock);
 
-                for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
-                    VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
-                    if (cb->event_id != event_id || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0))
-                        continue;
-                    *callback_id = cb->id;
-                    vrt_server_client_send_event(conn->client, proc, filter, msg);
-                }
-            }
+        for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
+            VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
+            if (cb->event_id != event_id || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0))
+                continue;
+            *callback_id = cb->id;
+            vrt_server_client_send_event(conn->client, proc, filter, msg);
         }
     }
 }

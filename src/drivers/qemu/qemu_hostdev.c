@@ -381,9 +381,8 @@ vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **erro
             vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", alias);
             return false;
         }
-        if (!check_idle_locked(j.rec, error)) {
+        if (!check_idle_locked(j.rec, error))
             return false;
-        }
         j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
     }
     return run_detach(&j, error);
@@ -398,9 +397,8 @@ vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias, GErr
     {
         g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
 
-        if ((rec = vrt_qemu_hostdev_state_find(ctx->state, alias)) && !check_idle_locked(rec, error)) {
+        if ((rec = vrt_qemu_hostdev_state_find(ctx->state, alias)) && !check_idle_locked(rec, error))
             return false;
-        }
         if (rec || !vrt_domain_def_find_net_by_alias(ctx->def, alias)) {
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s is not an emulated interface", alias);
             return false;
@@ -425,9 +423,8 @@ vrt_qemu_hostdev_device_deleted(VrtQemuHostdevCtx *ctx, const char *alias, GErro
         g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
 
         j.rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
-        if (!j.rec) {
+        if (!j.rec)
             return true;
-        }
         j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
     }
     mark(&j, VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL, true);

@@ -201,9 +201,8 @@ do_claim(Job *j, GError **error)
             net->port_uuid_set = true;
             /* The claim is on disk in the network driver; the port uuid goes
              * into our record now so that a restart can release it. */
-            if (!save_locked(ctx, error)) {
+            if (!save_locked(ctx, error))
                 return false;
-            }
         }
     }
     return check_free(ctx, rec, error);
@@ -451,9 +450,8 @@ do_commit(Job *j, GError **error)
         if (j->dev) {
             insert_device_locked(ctx, j->dev);
         } else if (j->net) {
-            if (!vrt_domain_net_link_hostdev(j->net, error)) {
+            if (!vrt_domain_net_link_hostdev(j->net, error))
                 return false;
-            }
             if (j->net->hostdev && !g_ptr_array_find(ctx->def->hostdevs, j->net->hostdev, NULL))
                 g_ptr_array_add(ctx->def->hostdevs, j->net->hostdev);
         }

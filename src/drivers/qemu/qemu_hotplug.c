@@ -52,9 +52,8 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        if (!vrt_domain_def_assign_device_address(obj->def, dev, error)) {
+        if (!vrt_domain_def_assign_device_address(obj->def, dev, error))
             return false;
-        }
         if (net->mac_set && vrt_domain_def_find_net_by_mac(obj->def, net->mac)) {
             char mac[VRT_MAC_STRING_LEN];
 
@@ -415,9 +414,8 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
 
         dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
         net = dev ? update_find_net(obj->def, dev, error) : NULL;
-        if (!net) {
+        if (!net)
             return false;
-        }
         if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
             /* As libvirt: a VF assigned to the guest has no settings QEMU could
              * change; a different MAC or VLAN means detach and attach. */

@@ -753,20 +753,16 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         adopt_qemu_locked(obj, g_steal_pointer(&def), g_steal_pointer(&hostdevs), pid, starttime, monitor_path, mon);
         vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
         /* The live definition (pty paths, VNC port) with the hostdev records. */
-        if (!vrt_qemu_dom_save_status_locked(obj, error)) {
+        if (!vrt_qemu_dom_save_status_locked(obj, error))
             goto fail;
-        }
     }
 
     if (!finish_start(obj, mon, paused, error))
         goto fail;
     return true;
 
-fail : {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-
-    obj->stop_requested = true;
-}
+fail:
+    /* Marks the stop requested (its EOF is no crash) before the signal. */
     vrt_qemu_process_kill(obj);
     /* Quietly: a start that failed emits no STOPPED. */
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, -1);
@@ -840,9 +836,8 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        if (!vrt_qemu_dom_is_active_locked(obj)) {
+        if (!vrt_qemu_dom_is_active_locked(obj))
             return;
-        }
         mon = g_steal_pointer(&obj->mon);
         monitor_path = g_steal_pointer(&obj->monitor_path);
         name = g_strdup(obj->def->name);
@@ -889,9 +884,8 @@ finish_missed_unplugs(VrtQemuDom *obj, VrtQemuMonitor *mon)
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        if (g_hash_table_size(obj->unplug_pending) == 0) {
+        if (g_hash_table_size(obj->unplug_pending) == 0)
             return;
-        }
     }
     ids = vrt_qemu_monitor_list_device_ids(mon, &err);
     if (!ids) {

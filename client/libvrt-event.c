@@ -37,9 +37,11 @@ vrt_conn_domain_event_register(vrt_conn *conn, vrt_domain *dom, int event_id, vr
     reg->event_id = event_id;
     reg->cb = cb;
     reg->opaque = opaque;
-    g_mutex_lock(&conn->lock);
-    g_ptr_array_add(conn->events, reg);
-    g_mutex_unlock(&conn->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+        g_ptr_array_add(conn->events, reg);
+    }
     return ret.callbackID;
 }
 
@@ -51,15 +53,17 @@ vrt_conn_domain_event_deregister(vrt_conn *conn, int callback_id, vrt_error **er
     GError *gerr = NULL;
     if (!vrt_call_connect_domain_event_callback_deregister_any(conn->rpc, &args, &gerr))
         return vrt_err_take(err, gerr, VIR_FROM_DOMAIN);
-    g_mutex_lock(&conn->lock);
-    for (guint i = 0; i < conn->events->len; i++) {
-        VrtEventReg *reg = conn->events->pdata[i];
-        if (reg->callback_id == callback_id) {
-            g_ptr_array_remove_index(conn->events, i);
-            break;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+        for (guint i = 0; i < conn->events->len; i++) {
+            VrtEventReg *reg = conn->events->pdata[i];
+            if (reg->callback_id == callback_id) {
+                g_ptr_array_remove_index(conn->events, i);
+                break;
+            }
         }
     }
-    g_mutex_unlock(&conn->lock);
     return 0;
 }
 
@@ -68,15 +72,17 @@ deliver(vrt_conn *conn, vrt_domain_event *ev)
 {
     vrt_domain_event_cb cb = NULL;
     void *opaque = NULL;
-    g_mutex_lock(&conn->lock);
-    for (guint i = 0; i < conn->events->len; i++) {
-        VrtEventReg *reg = conn->events->pdata[i];
-        if (reg->callback_id == ev->callback_id && reg->event_id == ev->event_id) {
-            cb = reg->cb;
-            opaque = reg->opaque;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+        for (guint i = 0; i < conn->events->len; i++) {
+            VrtEventReg *reg = conn->events->pdata[i];
+            if (reg->callback_id == ev->callback_id && reg->event_id == ev->event_id) {
+                cb = reg->cb;
+                opaque = reg->opaque;
+            }
         }
     }
-    g_mutex_unlock(&conn->lock);
     if (cb)
         cb(conn, ev, opaque);
     else

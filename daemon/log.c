@@ -101,25 +101,29 @@ writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer d
     static const char *names[] = { "", "debug", "info", "warning", "error" };
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S.%f");
-    g_mutex_lock(&log->lock);
-    for (guint i = 0; i < log->outputs->len; i++) {
-        Output *o = &g_array_index(log->outputs, Output, i);
-        if (level < o->level)
-            continue;
-        switch (o->kind) {
-        case OUT_STDERR: fprintf(stderr, "%.23s: %d: %s : %s\n", stamp, (int)getpid(), names[level], message); break;
-        case OUT_FILE: fprintf(o->fp, "%.23s: %d: %s : %s\n", stamp, (int)getpid(), names[level], message); break;
-        case OUT_JOURNALD:
-            sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d",
-                            level == 4   ? 3
-                            : level == 3 ? 4
-                            : level == 2 ? 6
-                                         : 7,
-                            "SYSLOG_IDENTIFIER=vrtd", NULL);
-            break;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&log->lock);
+
+        for (guint i = 0; i < log->outputs->len; i++) {
+            Output *o = &g_array_index(log->outputs, Output, i);
+            if (level < o->level)
+                continue;
+            switch (o->kind) {
+            case OUT_STDERR:
+                fprintf(stderr, "%.23s: %d: %s : %s\n", stamp, (int)getpid(), names[level], message);
+                break;
+            case OUT_FILE: fprintf(o->fp, "%.23s: %d: %s : %s\n", stamp, (int)getpid(), names[level], message); break;
+            case OUT_JOURNALD:
+                sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d",
+                                level == 4   ? 3
+                                : level == 3 ? 4
+                                : level == 2 ? 6
+                                             : 7,
+                                "SYSLOG_IDENTIFIER=vrtd", NULL);
+                break;
+            }
         }
     }
-    g_mutex_unlock(&log->lock);
     return G_LOG_WRITER_HANDLED;
 }
 

@@ -62,11 +62,12 @@ vrt_handle_connect_open(VrtCall *call, remote_connect_open_args *args, GError **
 {
     VrtConn *conn = vrt_call_conn(call);
     g_autofree char *uri = NULL;
+    g_autoptr(GMutexLocker) locker = NULL;
+
     if (!uri_is_ours(args->name ? *args->name : NULL, &uri, error))
         return false;
-    g_mutex_lock(&conn->lock);
+    locker = g_mutex_locker_new(&conn->lock);
     if (conn->opened) {
-        g_mutex_unlock(&conn->lock);
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "connection already open");
         return false;
     }
@@ -74,7 +75,6 @@ vrt_handle_connect_open(VrtCall *call, remote_connect_open_args *args, GError **
     conn->readonly = vrt_server_client_is_readonly(conn->client) || (args->flags & VIR_CONNECT_RO);
     g_free(conn->uri);
     conn->uri = g_steal_pointer(&uri);
-    g_mutex_unlock(&conn->lock);
     return true;
 }
 
@@ -82,10 +82,12 @@ bool
 vrt_handle_connect_close(VrtCall *call, GError **error)
 {
     VrtConn *conn = vrt_call_conn(call);
-    g_mutex_lock(&conn->lock);
-    conn->opened = false;
-    g_array_set_size(conn->callbacks, 0);
-    g_mutex_unlock(&conn->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+        conn->opened = false;
+        g_array_set_size(conn->callbacks, 0);
+    }
     return true;
 }
 
@@ -132,9 +134,11 @@ bool
 vrt_handle_connect_get_uri(VrtCall *call, remote_connect_get_uri_ret *ret, GError **error)
 {
     VrtConn *conn = vrt_call_conn(call);
-    g_mutex_lock(&conn->lock);
-    ret->uri = g_strdup(conn->uri ? conn->uri : "qemu:///system");
-    g_mutex_unlock(&conn->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+        ret->uri = g_strdup(conn->uri ? conn->uri : "qemu:///system");
+    }
     return true;
 }
 
@@ -255,10 +259,12 @@ vrt_handle_connect_domain_event_callback_register_any(VrtCall *call,
         cb.has_dom = true;
         memcpy(cb.uuid, args->dom->uuid, 16);
     }
-    g_mutex_lock(&conn->lock);
-    cb.id = ++conn->next_callback_id;
-    g_array_append_val(conn->callbacks, cb);
-    g_mutex_unlock(&conn->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+        cb.id = ++conn->next_callback_id;
+        g_array_append_val(conn->callbacks, cb);
+    }
     ret->callbackID = cb.id;
     return true;
 }
@@ -269,15 +275,14 @@ vrt_handle_connect_domain_event_callback_deregister_any(VrtCall *call,
                                                         GError **error)
 {
     VrtConn *conn = vrt_call_conn(call);
-    g_mutex_lock(&conn->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
     for (guint i = 0; i < conn->callbacks->len; i++) {
         if (g_array_index(conn->callbacks, VrtEventCallback, i).id == args->callbackID) {
             g_array_remove_index(conn->callbacks, i);
-            g_mutex_unlock(&conn->lock);
             return true;
         }
     }
-    g_mutex_unlock(&conn->lock);
     vrt_error_set(error, VIR_ERR_INVALID_ARG, "callback ID %d not registered", args->callbackID);
     return false;
 }

@@ -59,11 +59,15 @@ bool
 vrt_handle_connect_get_capabilities(VrtCall *call, remote_connect_get_capabilities_ret *ret, GError **error)
 {
     VrtDaemon *daemon = vrt_call_daemon(call);
-    g_mutex_lock(&daemon->probe_lock);
-    if (!daemon->capabilities)
-        daemon->capabilities = build_caps(daemon, error);
-    char *xml = g_strdup(daemon->capabilities);
-    g_mutex_unlock(&daemon->probe_lock);
+    char *xml;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->probe_lock);
+
+        if (!daemon->capabilities)
+            daemon->capabilities = build_caps(daemon, error);
+        xml = g_strdup(daemon->capabilities);
+    }
     if (!xml)
         return false;
     ret->capabilities = xml;

@@ -52,9 +52,11 @@ on_client_connect(VrtServerClient *client, gpointer data)
     g_mutex_init(&conn->lock);
     conn->callbacks = g_array_new(FALSE, TRUE, sizeof(VrtEventCallback));
     vrt_server_client_set_data(client, conn, conn_free);
-    g_mutex_lock(&daemon->conns_lock);
-    g_ptr_array_add(daemon->conns, conn);
-    g_mutex_unlock(&daemon->conns_lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);
+
+        g_ptr_array_add(daemon->conns, conn);
+    }
 }
 
 static void
@@ -62,9 +64,11 @@ on_client_close(VrtServerClient *client, gpointer data)
 {
     VrtDaemon *daemon = data;
     VrtConn *conn = vrt_server_client_get_data(client);
-    g_mutex_lock(&daemon->conns_lock);
-    g_ptr_array_remove(daemon->conns, conn);
-    g_mutex_unlock(&daemon->conns_lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);
+
+        g_ptr_array_remove(daemon->conns, conn);
+    }
 }
 
 static bool
@@ -73,10 +77,14 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
     VrtConn *conn = vrt_call_conn(call);
     if (CONN_CHECK_UNOPENED_OK(info->proc))
         return true;
-    g_mutex_lock(&conn->lock);
-    bool opened = conn->opened;
-    bool ro = conn->readonly;
-    g_mutex_unlock(&conn->lock);
+    bool opened, ro;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+        opened = conn->opened;
+        ro = conn->readonly;
+    }
     if (!opened) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "connection not open");
         return false;
@@ -93,10 +101,12 @@ static void
 emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t filter, const void *msg,
      int *callback_id)
 {
-    g_mutex_lock(&daemon->conns_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);
+
     for (guint i = 0; i < daemon->conns->len; i++) {
         VrtConn *conn = g_ptr_array_index(daemon->conns, i);
-        g_mutex_lock(&conn->lock);
+        g_autoptr(GMutexLocker) conn_locker = g_mutex_locker_new(&conn->lock);
+
         for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
             VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
             if (cb->event_id != event_id || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0))
@@ -104,9 +114,7 @@ emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t
             *callback_id = cb->id;
             vrt_server_client_send_event(conn->client, proc, filter, msg);
         }
-        g_mutex_unlock(&conn->lock);
     }
-    g_mutex_unlock(&daemon->conns_lock);
 }
 
 void
@@ -178,12 +186,14 @@ qemu_version_cached(VrtDaemon *daemon)
 void
 vrt_daemon_probe(VrtDaemon *daemon)
 {
-    g_mutex_lock(&daemon->probe_lock);
-    if (!daemon->probed) {
-        daemon->hv_version = qemu_version_cached(daemon);
-        daemon->probed = true;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->probe_lock);
+
+        if (!daemon->probed) {
+            daemon->hv_version = qemu_version_cached(daemon);
+            daemon->probed = true;
+        }
     }
-    g_mutex_unlock(&daemon->probe_lock);
 }
 
 /* ---- start-up ---- */

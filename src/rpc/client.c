@@ -43,21 +43,20 @@ write_frame(VrtRpcClient *client, GBytes *frame, GError **error)
 {
     gsize len;
     const guint8 *data = g_bytes_get_data(frame, &len);
-    g_mutex_lock(&client->write_lock);
+    /* Held across send: it keeps each frame whole on the socket. */
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->write_lock);
+
     while (len > 0) {
         ssize_t n = send(client->fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            int saved = errno;
-            g_mutex_unlock(&client->write_lock);
-            vrt_error_set_errno(error, VIR_ERR_RPC, saved, "%s", "cannot send data");
+            vrt_error_set_errno(error, VIR_ERR_RPC, errno, "%s", "cannot send data");
             return false;
         }
         data += n;
         len -= (gsize)n;
     }
-    g_mutex_unlock(&client->write_lock);
     return true;
 }
 
@@ -99,13 +98,15 @@ read_full(VrtRpcClient *client, guint8 *buf, gsize len, int timeout_ms, bool *ti
 static void
 mark_closed(VrtRpcClient *client, const char *reason)
 {
-    g_mutex_lock(&client->lock);
-    if (!client->closed) {
-        client->closed = true;
-        client->close_reason = g_strdup(reason);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        if (!client->closed) {
+            client->closed = true;
+            client->close_reason = g_strdup(reason);
+        }
+        g_cond_broadcast(&client->cond);
     }
-    g_cond_broadcast(&client->cond);
-    g_mutex_unlock(&client->lock);
 }
 
 static gpointer
@@ -161,16 +162,18 @@ reader_main(gpointer opaque)
             g_free(frame);
             continue;
         }
-        g_mutex_lock(&client->lock);
-        VrtPendingCall *pc = g_hash_table_lookup(client->pending, GUINT_TO_POINTER(hdr.serial));
-        if (pc && hdr.type == VRT_NET_REPLY) {
-            pc->frame = frame;
-            pc->len = total;
-            pc->done = true;
-            g_cond_broadcast(&client->cond);
-            frame = NULL;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+            VrtPendingCall *pc = g_hash_table_lookup(client->pending, GUINT_TO_POINTER(hdr.serial));
+            if (pc && hdr.type == VRT_NET_REPLY) {
+                pc->frame = frame;
+                pc->len = total;
+                pc->done = true;
+                g_cond_broadcast(&client->cond);
+                frame = NULL;
+            }
         }
-        g_mutex_unlock(&client->lock);
         g_free(frame);
     }
     return NULL;
@@ -243,10 +246,12 @@ vrt_rpc_client_free(VrtRpcClient *client)
 void
 vrt_rpc_client_set_event_func(VrtRpcClient *client, VrtRpcEventFunc func, gpointer data)
 {
-    g_mutex_lock(&client->lock);
-    client->event_func = func;
-    client->event_data = data;
-    g_mutex_unlock(&client->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        client->event_func = func;
+        client->event_data = data;
+    }
 }
 
 void
@@ -259,10 +264,9 @@ vrt_rpc_client_set_keepalive(VrtRpcClient *client, int interval, guint count)
 bool
 vrt_rpc_client_is_open(VrtRpcClient *client)
 {
-    g_mutex_lock(&client->lock);
-    bool open = !client->closed;
-    g_mutex_unlock(&client->lock);
-    return open;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+    return !client->closed;
 }
 
 bool
@@ -270,30 +274,35 @@ vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void 
                     GError **error)
 {
     VrtPendingCall pc = { 0 };
-    g_mutex_lock(&client->lock);
-    if (client->closed) {
-        vrt_error_set(error, VIR_ERR_RPC, "%s",
-                      client->close_reason ? client->close_reason : "client socket is closed");
-        g_mutex_unlock(&client->lock);
-        return false;
+    guint32 serial;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        if (client->closed) {
+            vrt_error_set(error, VIR_ERR_RPC, "%s",
+                          client->close_reason ? client->close_reason : "client socket is closed");
+            return false;
+        }
+        serial = ++client->serial;
+        g_hash_table_insert(client->pending, GUINT_TO_POINTER(serial), &pc);
     }
-    guint32 serial = ++client->serial;
-    g_hash_table_insert(client->pending, GUINT_TO_POINTER(serial), &pc);
-    g_mutex_unlock(&client->lock);
 
     vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, VRT_NET_CALL, serial, VRT_NET_OK };
     g_autoptr(GBytes) frame = vrt_message_encode(&hdr, args ? args_filter : NULL, args, error);
     bool ok = frame && write_frame(client, frame, error);
 
-    g_mutex_lock(&client->lock);
-    while (ok && !pc.done && !client->closed)
-        g_cond_wait(&client->cond, &client->lock);
-    g_hash_table_remove(client->pending, GUINT_TO_POINTER(serial));
-    if (ok && !pc.done) {
-        vrt_error_set(error, VIR_ERR_RPC, "%s", client->close_reason ? client->close_reason : "connection closed");
-        ok = false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        while (ok && !pc.done && !client->closed)
+            g_cond_wait(&client->cond, &client->lock);
+        g_hash_table_remove(client->pending, GUINT_TO_POINTER(serial));
+        if (ok && !pc.done) {
+            vrt_error_set(error, VIR_ERR_RPC, "%s", client->close_reason ? client->close_reason : "connection closed");
+            ok = false;
+        }
     }
-    g_mutex_unlock(&client->lock);
     if (!ok) {
         g_free(pc.frame);
         return false;

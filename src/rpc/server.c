@@ -246,17 +246,19 @@ static bool
 client_check_reading(VrtServerClient *client)
 {
     VrtRpcServer *server = client->server;
-    bool for_server;
+    bool for_server, ok;
 
-    g_mutex_lock(&client->lock);
-    bool ok = client_may_read_locked(client, &for_server);
-    if (!ok && for_server) {
-        /* Say so before looking at the total again (see server_discharge). */
-        g_atomic_int_set(&server->waiting, 1);
-        ok = client_may_read_locked(client, NULL);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        ok = client_may_read_locked(client, &for_server);
+        if (!ok && for_server) {
+            /* Say so before looking at the total again (see server_discharge). */
+            g_atomic_int_set(&server->waiting, 1);
+            ok = client_may_read_locked(client, NULL);
+        }
+        client->read_paused = !ok;
     }
-    client->read_paused = !ok;
-    g_mutex_unlock(&client->lock);
     if (!ok)
         client_stop_watching(client);
     return ok;
@@ -266,9 +268,11 @@ static gboolean
 client_wake_cb(gpointer opaque)
 {
     VrtServerClient *client = opaque;
-    g_mutex_lock(&client->lock);
-    g_clear_pointer(&client->wake_source, g_source_unref);
-    g_mutex_unlock(&client->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        g_clear_pointer(&client->wake_source, g_source_unref);
+    }
     client_resume(client);
     return G_SOURCE_REMOVE;
 }
@@ -294,18 +298,24 @@ client_wake_locked(VrtServerClient *client)
 static void
 client_resume(VrtServerClient *client)
 {
-    g_mutex_lock(&client->lock);
-    bool paused = client->read_paused && !client->closed;
-    g_mutex_unlock(&client->lock);
+    bool paused;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        paused = client->read_paused && !client->closed;
+    }
     if (!paused || !client_check_reading(client))
         return;
     if (!client_process_input(client)) {
         client_close_now(client);
         return;
     }
-    g_mutex_lock(&client->lock);
-    paused = client->read_paused;
-    g_mutex_unlock(&client->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        paused = client->read_paused;
+    }
     if (!paused)
         client_start_reading(client);
 }
@@ -316,23 +326,29 @@ server_wake_all_cb(gpointer opaque)
     VrtRpcServer *server = opaque;
     g_autoptr(GPtrArray) paused = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_server_client_unref);
 
-    g_mutex_lock(&server->wake_lock);
-    g_clear_pointer(&server->wake_source, g_source_unref);
-    g_mutex_unlock(&server->wake_lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->wake_lock);
 
-    g_mutex_lock(&server->lock);
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init(&it, server->clients);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-        VrtServerClient *client = key;
-        g_mutex_lock(&client->lock);
-        client_dispatch_locked(client);
-        if (client->read_paused)
-            g_ptr_array_add(paused, vrt_server_client_ref(client));
-        g_mutex_unlock(&client->lock);
+        g_clear_pointer(&server->wake_source, g_source_unref);
     }
-    g_mutex_unlock(&server->lock);
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->lock);
+
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init(&it, server->clients);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+            VrtServerClient *client = key;
+            {
+                g_autoptr(GMutexLocker) client_locker = g_mutex_locker_new(&client->lock);
+
+                client_dispatch_locked(client);
+                if (client->read_paused)
+                    g_ptr_array_add(paused, vrt_server_client_ref(client));
+            }
+        }
+    }
     for (guint i = 0; i < paused->len; i++)
         client_resume(g_ptr_array_index(paused, i));
     return G_SOURCE_REMOVE;
@@ -343,14 +359,16 @@ server_wake_all_cb(gpointer opaque)
 static void
 server_wake_all(VrtRpcServer *server)
 {
-    g_mutex_lock(&server->wake_lock);
-    if (!server->wake_source && !g_atomic_int_get(&server->stopping)) {
-        server->wake_source = g_idle_source_new();
-        g_source_set_priority(server->wake_source, G_PRIORITY_DEFAULT);
-        g_source_set_callback(server->wake_source, server_wake_all_cb, server, NULL);
-        g_source_attach(server->wake_source, server->ctx);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->wake_lock);
+
+        if (!server->wake_source && !g_atomic_int_get(&server->stopping)) {
+            server->wake_source = g_idle_source_new();
+            g_source_set_priority(server->wake_source, G_PRIORITY_DEFAULT);
+            g_source_set_callback(server->wake_source, server_wake_all_cb, server, NULL);
+            g_source_attach(server->wake_source, server->ctx);
+        }
     }
-    g_mutex_unlock(&server->wake_lock);
 }
 
 /* ---- clients ---- */
@@ -407,14 +425,16 @@ static gboolean
 on_client_writable(int fd, GIOCondition cond, gpointer opaque)
 {
     VrtServerClient *client = opaque;
-    g_mutex_lock(&client->lock);
-    g_clear_pointer(&client->out_source, g_source_unref);
-    client_flush_locked(client);
-    g_mutex_unlock(&client->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        g_clear_pointer(&client->out_source, g_source_unref);
+        client_flush_locked(client);
+    }
     return G_SOURCE_REMOVE;
 }
 
-/* Empties the output queue without writing it; returns its cost. */
+/* Empties the output queue without writing it; returns its cost. Under client->lock. */
 static gsize
 client_drop_output_locked(VrtServerClient *client)
 {
@@ -512,6 +532,40 @@ client_drop_cb(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+/* client_queue's part under the client lock: queues frame (true), or
+ * refuses it because the client is closed or, *drop, is dropped now with
+ * the *held bytes its output held (*dropped of them charged). Client lock held. */
+static bool
+client_enqueue_locked(VrtServerClient *client, GBytes *frame, gsize cost, bool unsolicited, bool *drop, gsize *dropped,
+                      gsize *held)
+{
+    VrtRpcServer *server = client->server;
+    bool closed = client->closed || client->dropped;
+
+    *drop = !closed && (client->out_cost + cost > CLIENT_DROP_QUEUED ||
+                        (unsolicited && client->out_cost >= server->limits.max_client_queued &&
+                         server_queued(server) >= server->limits.max_queued));
+    if (*drop) {
+        client->dropped = true;
+        *held = client->out_cost;
+        *dropped = client_drop_output_locked(client);
+        /* Closed on the I/O thread, which may not be reading it now. */
+        GSource *s = g_idle_source_new();
+        g_source_set_callback(s, client_drop_cb, vrt_server_client_ref(client),
+                              (GDestroyNotify)vrt_server_client_unref);
+        g_source_attach(s, client->ctx);
+        g_source_unref(s);
+    }
+    if (closed || *drop)
+        return false;
+    client->out_cost += cost;
+    server_charge(server, cost);
+    g_queue_push_tail(&client->out, frame);
+    if (!client->out_source)
+        client_flush_locked(client);
+    return true;
+}
+
 /* Queues a complete frame; takes ownership of frame. Replies (and PINGs
  * and PONGs) are always queued: reading stops before they pile up. An event
  * (unsolicited) comes whether the client reads or not, so one for a client
@@ -525,40 +579,23 @@ client_queue(VrtServerClient *client, GBytes *frame, bool unsolicited)
     VrtRpcServer *server = client->server;
     gsize cost = frame_cost(frame);
     gsize dropped = 0, held = 0;
+    bool queued, drop;
 
-    g_mutex_lock(&client->lock);
-    bool closed = client->closed || client->dropped;
-    bool drop = !closed && (client->out_cost + cost > CLIENT_DROP_QUEUED ||
-                            (unsolicited && client->out_cost >= server->limits.max_client_queued &&
-                             server_queued(server) >= server->limits.max_queued));
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        queued = client_enqueue_locked(client, frame, cost, unsolicited, &drop, &dropped, &held);
+    }
+    if (queued)
+        return true;
+    /* Outside the client lock: the discharge may wake every client. */
+    g_bytes_unref(frame);
     if (drop) {
-        client->dropped = true;
-        held = client->out_cost;
-        dropped = client_drop_output_locked(client);
-        /* Closed on the I/O thread, which may not be reading it now. */
-        GSource *s = g_idle_source_new();
-        g_source_set_callback(s, client_drop_cb, vrt_server_client_ref(client),
-                              (GDestroyNotify)vrt_server_client_unref);
-        g_source_attach(s, client->ctx);
-        g_source_unref(s);
+        g_warning("client fd %d does not read its messages (%zu bytes queued): dropping it", client->fd, held);
+        shutdown(client->fd, SHUT_RDWR);
+        server_discharge(server, dropped);
     }
-    if (closed || drop) {
-        g_mutex_unlock(&client->lock);
-        g_bytes_unref(frame);
-        if (drop) {
-            g_warning("client fd %d does not read its messages (%zu bytes queued): dropping it", client->fd, held);
-            shutdown(client->fd, SHUT_RDWR);
-            server_discharge(server, dropped);
-        }
-        return false;
-    }
-    client->out_cost += cost;
-    server_charge(server, cost);
-    g_queue_push_tail(&client->out, frame);
-    if (!client->out_source)
-        client_flush_locked(client);
-    g_mutex_unlock(&client->lock);
-    return true;
+    return false;
 }
 
 bool
@@ -600,9 +637,11 @@ call_new(VrtServerClient *client, const vrt_net_header *hdr, const VrtProcInfo *
     call->frame = frame;
     call->len = len;
     call->cost = heap_cost(frame) + heap_cost(call) + LIST_NODE_COST;
-    g_mutex_lock(&client->lock);
-    client->in_cost += call->cost;
-    g_mutex_unlock(&client->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        client->in_cost += call->cost;
+    }
     server_charge(client->server, call->cost);
     return call;
 }
@@ -611,9 +650,11 @@ static void
 call_free(VrtCall *call)
 {
     VrtServerClient *client = call->client;
-    g_mutex_lock(&client->lock);
-    client->in_cost -= call->cost;
-    g_mutex_unlock(&client->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        client->in_cost -= call->cost;
+    }
     server_discharge(client->server, call->cost);
     g_free(call->frame);
     vrt_server_client_unref(client);
@@ -683,18 +724,20 @@ worker_run(gpointer data, gpointer user_data)
         run_call(call);
         call_free(call);
         call = NULL;
-        g_mutex_lock(&client->lock);
-        if (!g_queue_is_empty(&client->pending) && g_atomic_int_get(&server->stopping)) {
-            /* Shutting down: the pool takes no new work, so run it here. */
-            call = g_queue_pop_head(&client->pending);
-        } else {
-            client->inflight--;
-            client_dispatch_locked(client);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+            if (!g_queue_is_empty(&client->pending) && g_atomic_int_get(&server->stopping)) {
+                /* Shutting down: the pool takes no new work, so run it here. */
+                call = g_queue_pop_head(&client->pending);
+            } else {
+                client->inflight--;
+                client_dispatch_locked(client);
+            }
+            /* The call freed above and the one taken from the queue may let
+             * the client be read again. */
+            client_wake_locked(client);
         }
-        /* The call freed above and the one taken from the queue may let
-         * the client be read again. */
-        client_wake_locked(client);
-        g_mutex_unlock(&client->lock);
         if (!call)
             break;
     }
@@ -761,10 +804,12 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
         call_free(call);
         return true;
     }
-    g_mutex_lock(&client->lock);
-    g_queue_push_tail(&client->pending, call);
-    client_dispatch_locked(client);
-    g_mutex_unlock(&client->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        g_queue_push_tail(&client->pending, call);
+        client_dispatch_locked(client);
+    }
     return true;
 }
 
@@ -849,26 +894,40 @@ client_start_reading(VrtServerClient *client)
     g_source_attach(client->in_source, client->ctx);
 }
 
+/* Removes client from the server's table: true when it was there (the
+ * caller then owns the table's reference). Takes the server lock. */
+static bool
+server_steal_client(VrtRpcServer *server, VrtServerClient *client)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->lock);
+
+    return g_hash_table_steal(server->clients, client);
+}
+
 /* Closes a client on the I/O thread: no more reads or writes; its calls in
  * the workers finish and their replies are dropped. */
 static void
 client_close_now(VrtServerClient *client)
 {
     VrtRpcServer *server = client->server;
-    g_mutex_lock(&client->lock);
-    if (client->closed) {
-        g_mutex_unlock(&client->lock);
-        return;
+    GSource *wake;
+    GQueue pending;
+    gsize unwritten;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        if (client->closed)
+            return;
+        client->closed = true;
+        if (client->out_source)
+            g_source_destroy(client->out_source);
+        g_clear_pointer(&client->out_source, g_source_unref);
+        wake = g_steal_pointer(&client->wake_source);
+        pending = client->pending;
+        g_queue_init(&client->pending);
+        unwritten = client_drop_output_locked(client);
     }
-    client->closed = true;
-    if (client->out_source)
-        g_source_destroy(client->out_source);
-    g_clear_pointer(&client->out_source, g_source_unref);
-    GSource *wake = g_steal_pointer(&client->wake_source);
-    GQueue pending = client->pending;
-    g_queue_init(&client->pending);
-    gsize unwritten = client_drop_output_locked(client);
-    g_mutex_unlock(&client->lock);
     server_discharge(server, unwritten);
     g_queue_clear_full(&pending, (GDestroyNotify)call_free);
     if (wake) {
@@ -881,10 +940,7 @@ client_close_now(VrtServerClient *client)
     g_debug("client fd %d closed", client->fd);
     if (server->on_close)
         server->on_close(client, server->hook_data);
-    g_mutex_lock(&server->lock);
-    bool removed = g_hash_table_steal(server->clients, client);
-    g_mutex_unlock(&server->lock);
-    if (removed)
+    if (server_steal_client(server, client))
         vrt_server_client_unref(client);
     server_watch_listeners(server);
 }
@@ -960,9 +1016,11 @@ on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
         client->uid = cred.uid;
         client->gid = cred.gid;
     }
-    g_mutex_lock(&server->lock);
-    g_hash_table_add(server->clients, client);
-    g_mutex_unlock(&server->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->lock);
+
+        g_hash_table_add(server->clients, client);
+    }
     g_debug("client fd %d connected (pid %d uid %d%s)", cfd, (int)client->pid, (int)client->uid,
             client->readonly ? ", read-only" : "");
     if (server->on_connect)
@@ -1059,13 +1117,35 @@ vrt_rpc_server_stop_accepting(VrtRpcServer *server)
     g_ptr_array_set_size(server->listeners, 0);
 }
 
+/* A list of the server's clients, each a reference (takes the server lock). */
+static GList *
+server_ref_clients(VrtRpcServer *server)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->lock);
+    GList *clients = g_hash_table_get_keys(server->clients);
+
+    for (GList *l = clients; l; l = l->next)
+        vrt_server_client_ref(l->data);
+    return clients;
+}
+
+/* Writes what the socket takes of client's output now: true when nothing
+ * is left to write (takes the client lock). */
+static bool
+client_flush_done(VrtServerClient *client)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+    client_flush_locked(client);
+    return g_queue_is_empty(&client->out) || client->closed;
+}
+
 guint
 vrt_rpc_server_client_count(VrtRpcServer *server)
 {
-    g_mutex_lock(&server->lock);
-    guint n = g_hash_table_size(server->clients);
-    g_mutex_unlock(&server->lock);
-    return n;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->lock);
+
+    return g_hash_table_size(server->clients);
 }
 
 /* ---- keepalive ---- */
@@ -1078,23 +1158,25 @@ on_keepalive_tick(gpointer opaque)
     gint64 interval = (gint64)server->limits.keepalive_interval * G_USEC_PER_SEC;
     g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_server_client_unref);
 
-    g_mutex_lock(&server->lock);
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init(&it, server->clients);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-        VrtServerClient *client = key;
-        if (!client->ka_enabled || now - client->last_rx < interval)
-            continue;
-        if (client->ka_unanswered >= server->limits.keepalive_count) {
-            g_ptr_array_add(dead, vrt_server_client_ref(client));
-            continue;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->lock);
+
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init(&it, server->clients);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+            VrtServerClient *client = key;
+            if (!client->ka_enabled || now - client->last_rx < interval)
+                continue;
+            if (client->ka_unanswered >= server->limits.keepalive_count) {
+                g_ptr_array_add(dead, vrt_server_client_ref(client));
+                continue;
+            }
+            client->ka_unanswered++;
+            client->last_rx = now;
+            send_keepalive(client, VRT_KEEPALIVE_PROC_PING);
         }
-        client->ka_unanswered++;
-        client->last_rx = now;
-        send_keepalive(client, VRT_KEEPALIVE_PROC_PING);
     }
-    g_mutex_unlock(&server->lock);
     for (guint i = 0; i < dead->len; i++) {
         VrtServerClient *client = g_ptr_array_index(dead, i);
         g_message("client fd %d did not answer %u keepalive messages: closing it", client->fd,
@@ -1179,12 +1261,14 @@ vrt_rpc_server_free(VrtRpcServer *server)
         return;
     g_atomic_int_set(&server->stopping, 1);
     g_ptr_array_free(server->listeners, TRUE);
-    g_mutex_lock(&server->wake_lock);
-    if (server->wake_source) {
-        g_source_destroy(server->wake_source);
-        g_clear_pointer(&server->wake_source, g_source_unref);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->wake_lock);
+
+        if (server->wake_source) {
+            g_source_destroy(server->wake_source);
+            g_clear_pointer(&server->wake_source, g_source_unref);
+        }
     }
-    g_mutex_unlock(&server->wake_lock);
     if (server->keepalive_source) {
         g_source_destroy(server->keepalive_source);
         g_source_unref(server->keepalive_source);
@@ -1193,20 +1277,13 @@ vrt_rpc_server_free(VrtRpcServer *server)
     if (server->pool)
         g_thread_pool_free(server->pool, FALSE, TRUE);
 
-    g_mutex_lock(&server->lock);
-    GList *clients = g_hash_table_get_keys(server->clients);
-    for (GList *l = clients; l; l = l->next)
-        vrt_server_client_ref(l->data);
-    g_mutex_unlock(&server->lock);
+    GList *clients = server_ref_clients(server);
+
     for (GList *l = clients; l; l = l->next) {
         VrtServerClient *client = l->data;
         gint64 deadline = g_get_monotonic_time() + SHUTDOWN_FLUSH_MS * 1000;
         for (;;) {
-            g_mutex_lock(&client->lock);
-            client_flush_locked(client);
-            bool empty = g_queue_is_empty(&client->out) || client->closed;
-            g_mutex_unlock(&client->lock);
-            if (empty || g_get_monotonic_time() > deadline)
+            if (client_flush_done(client) || g_get_monotonic_time() > deadline)
                 break;
             g_usleep(1000);
         }

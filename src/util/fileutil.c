@@ -78,10 +78,12 @@ vrt_dir_sync_free(VrtDirSync *ds)
 void
 vrt_dir_sync_set_hook(VrtDirSync *ds, VrtDirSyncHook hook, gpointer data)
 {
-    g_mutex_lock(&ds->lock);
-    ds->hook = hook;
-    ds->hook_data = data;
-    g_mutex_unlock(&ds->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&ds->lock);
+
+        ds->hook = hook;
+        ds->hook_data = data;
+    }
 }
 
 /* 0 or the errno of a failed fsync of dir. A file system that cannot
@@ -100,57 +102,97 @@ dir_fsync(const char *dir)
     return err;
 }
 
-/* Returns once an fsync of dir that began after the call has ended; false
- * if it failed (or a later one did, which is reported rather than missed). */
-static bool
-dir_sync_shared(VrtDirSync *owner, const char *dir, GError **error)
+/* The shared state of dir's fsyncs, created on first use. Owner lock held. */
+static DirSync *
+dir_sync_get_locked(VrtDirSync *owner, const char *dir)
 {
-    DirSync *ds;
-    guint64 target;
-    bool ok;
+    DirSync *ds = g_hash_table_lookup(owner->dirs, dir);
 
-    g_mutex_lock(&owner->lock);
-    ds = g_hash_table_lookup(owner->dirs, dir);
     if (!ds) {
         ds = g_new0(DirSync, 1);
         g_cond_init(&ds->cond);
         g_hash_table_insert(owner->dirs, g_strdup(dir), ds);
     }
-    target = ds->started + 1;
-    while (ds->done < target) {
-        VrtDirSyncHook hook = owner->hook;
-        gpointer hook_data = owner->hook_data;
-        guint64 gen;
-        int err;
+    return ds;
+}
 
+/* Waits while another writer's fsync of ds runs; true, with *gen, when
+ * the fsync target needs is this caller's to run (none under way, so
+ * started == done == target - 1: it covers every writer waiting for it),
+ * false once target is done. Owner lock held (the wait releases it). */
+static bool
+dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *gen)
+{
+    while (ds->done < target) {
         if (ds->syncing) {
             g_cond_wait(&ds->cond, &owner->lock);
             continue;
         }
-        /* None under way, so started == done == target - 1: this one is
-         * the target, and covers every writer waiting for it. */
         ds->syncing = true;
-        gen = ++ds->started;
-        g_mutex_unlock(&owner->lock);
+        *gen = ++ds->started;
+        return true;
+    }
+    return false;
+}
+
+/* Records the end of fsync gen (err: its errno, 0 if it worked) and wakes
+ * the writers waiting for it. Owner lock held. */
+static void
+dir_sync_finish_locked(DirSync *ds, guint64 gen, int err)
+{
+    ds->syncing = false;
+    ds->done = gen;
+    if (err) {
+        ds->failed = gen;
+        ds->failed_errno = err;
+    }
+    g_cond_broadcast(&ds->cond);
+}
+
+/* Returns once an fsync of dir that began after the call has ended; false
+ * if it failed (or a later one did, which is reported rather than missed).
+ * The fsync itself runs without the owner lock. */
+static bool
+dir_sync_shared(VrtDirSync *owner, const char *dir, GError **error)
+{
+    DirSync *ds;
+    guint64 target;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
+
+        ds = dir_sync_get_locked(owner, dir);
+        target = ds->started + 1;
+    }
+    for (;;) {
+        VrtDirSyncHook hook;
+        gpointer hook_data;
+        guint64 gen;
+        int err;
+
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
+
+            if (!dir_sync_claim_locked(owner, ds, target, &gen)) {
+                if (ds->failed < target)
+                    return true;
+                vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, ds->failed_errno, "cannot flush directory '%s'", dir);
+                return false;
+            }
+            hook = owner->hook;
+            hook_data = owner->hook_data;
+        }
         if (hook)
             hook(dir, false, hook_data);
         err = dir_fsync(dir);
         if (hook)
             hook(dir, true, hook_data);
-        g_mutex_lock(&owner->lock);
-        ds->syncing = false;
-        ds->done = gen;
-        if (err) {
-            ds->failed = gen;
-            ds->failed_errno = err;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
+
+            dir_sync_finish_locked(ds, gen, err);
         }
-        g_cond_broadcast(&ds->cond);
     }
-    ok = ds->failed < target;
-    if (!ok)
-        vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, ds->failed_errno, "cannot flush directory '%s'", dir);
-    g_mutex_unlock(&owner->lock);
-    return ok;
 }
 
 static bool

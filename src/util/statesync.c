@@ -37,12 +37,15 @@ vrt_state_sync_prev_path(const char *path)
     return g_strconcat(path, ".prev", NULL);
 }
 
+/* Whether path is on disk as last written: neither pending nor being
+ * flushed. s->lock held. */
 static bool
 durable_locked(VrtStateSync *s, const char *path)
 {
     return !g_hash_table_contains(s->pending, path) && !g_hash_table_contains(s->flushing, path);
 }
 
+/* Enters path in the next flush. s->lock held. */
 static void
 mark_pending_locked(VrtStateSync *s, const char *path, bool replaced_flushed)
 {
@@ -83,46 +86,79 @@ flush_paths(GHashTable *paths)
         vrt_dir_sync(key);
 }
 
+/* Waits for files to flush (at most delay_ms after the first) or for a
+ * flush or stop request, and takes the pending files: the set to flush
+ * (now s->flushing), or NULL when there were none, the round then counted
+ * as done. s->lock held (the waits release it). */
+static GHashTable *
+flusher_take_locked(VrtStateSync *s)
+{
+    GHashTable *taken;
+
+    while (!s->stopping && !s->flush_now && g_hash_table_size(s->pending) == 0)
+        g_cond_wait(&s->cond, &s->lock);
+    while (!s->stopping && !s->flush_now && g_hash_table_size(s->pending) > 0 &&
+           g_cond_wait_until(&s->cond, &s->lock, s->first_pending + (gint64)s->delay_ms * 1000))
+        ;
+    s->flush_now = false;
+    if (g_hash_table_size(s->pending) == 0) {
+        s->flushes++;
+        g_cond_broadcast(&s->cond);
+        return NULL;
+    }
+    taken = s->pending;
+    s->pending = s->flushing;
+    s->flushing = taken;
+    return taken;
+}
+
+/* Ends a round that flushed taken: a file not written again since has no
+ * use for its .prev. s->lock held. */
+static void
+flusher_done_locked(VrtStateSync *s, GHashTable *taken)
+{
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, taken);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        if (!g_hash_table_contains(s->pending, key)) {
+            g_autofree char *prev = vrt_state_sync_prev_path(key);
+            unlink(prev);
+        }
+    }
+    g_hash_table_remove_all(taken);
+    s->flushes++;
+    g_cond_broadcast(&s->cond);
+}
+
 static gpointer
 flusher(gpointer data)
 {
     VrtStateSync *s = data;
 
-    g_mutex_lock(&s->lock);
     for (;;) {
-        while (!s->stopping && !s->flush_now && g_hash_table_size(s->pending) == 0)
-            g_cond_wait(&s->cond, &s->lock);
-        while (!s->stopping && !s->flush_now && g_hash_table_size(s->pending) > 0 &&
-               g_cond_wait_until(&s->cond, &s->lock, s->first_pending + (gint64)s->delay_ms * 1000))
-            ;
-        s->flush_now = false;
-        if (g_hash_table_size(s->pending) > 0) {
-            GHashTable *taken = s->pending;
-            GHashTableIter it;
-            gpointer key;
+        GHashTable *taken;
 
-            s->pending = s->flushing;
-            s->flushing = taken;
-            g_mutex_unlock(&s->lock);
-            flush_paths(taken);
-            g_mutex_lock(&s->lock);
-            /* Flushed and not written again since: the .prev has served. */
-            g_hash_table_iter_init(&it, taken);
-            while (g_hash_table_iter_next(&it, &key, NULL)) {
-                if (!g_hash_table_contains(s->pending, key)) {
-                    g_autofree char *prev = vrt_state_sync_prev_path(key);
-                    unlink(prev);
-                }
-            }
-            g_hash_table_remove_all(taken);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+            taken = flusher_take_locked(s);
+            if (!taken && s->stopping && g_hash_table_size(s->pending) == 0)
+                return NULL;
         }
-        s->flushes++;
-        g_cond_broadcast(&s->cond);
-        if (s->stopping && g_hash_table_size(s->pending) == 0)
-            break;
+        if (!taken)
+            continue;
+        /* The fsyncs, without the lock: writers go on meanwhile. */
+        flush_paths(taken);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+            flusher_done_locked(s, taken);
+            if (s->stopping && g_hash_table_size(s->pending) == 0)
+                return NULL;
+        }
     }
-    g_mutex_unlock(&s->lock);
-    return NULL;
 }
 
 VrtStateSync *
@@ -147,10 +183,12 @@ vrt_state_sync_free(VrtStateSync *s)
     if (!s)
         return;
     if (s->thread) {
-        g_mutex_lock(&s->lock);
-        s->stopping = true;
-        g_cond_broadcast(&s->cond);
-        g_mutex_unlock(&s->lock);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+            s->stopping = true;
+            g_cond_broadcast(&s->cond);
+        }
         g_thread_join(s->thread);
     }
     g_hash_table_unref(s->pending);
@@ -171,29 +209,30 @@ vrt_state_sync_write(VrtStateSync *s, const char *path, const char *data, gssize
         return vrt_file_write_durable(s->dir_sync, path, data, len, mode, error);
     prev = vrt_state_sync_prev_path(path);
     bool replaced_flushed = false;
-    g_mutex_lock(&s->lock);
-    /* Being flushed: once that is done the content on disk is known. */
-    while (g_hash_table_contains(s->flushing, path) && !g_hash_table_contains(s->pending, path))
-        g_cond_wait(&s->cond, &s->lock);
-    if (durable_locked(s, path)) {
-        /* The content on disk becomes the fallback until this write is
-         * (ENOENT: a new file has none). A durable file has no .prev left
-         * (the flusher or the loader removed it) unless removing it failed. */
-        int rc = link(path, prev);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
-        if (rc < 0 && errno == EEXIST && unlink(prev) == 0)
-            rc = link(path, prev);
-        if (rc < 0 && errno != ENOENT) {
-            vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot keep '%s' as '%s'", path, prev);
-            g_mutex_unlock(&s->lock);
-            return false;
+        /* Being flushed: once that is done the content on disk is known. */
+        while (g_hash_table_contains(s->flushing, path) && !g_hash_table_contains(s->pending, path))
+            g_cond_wait(&s->cond, &s->lock);
+        if (durable_locked(s, path)) {
+            /* The content on disk becomes the fallback until this write is
+             * (ENOENT: a new file has none). A durable file has no .prev left
+             * (the flusher or the loader removed it) unless removing it failed. */
+            int rc = link(path, prev);
+
+            if (rc < 0 && errno == EEXIST && unlink(prev) == 0)
+                rc = link(path, prev);
+            if (rc < 0 && errno != ENOENT) {
+                vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot keep '%s' as '%s'", path, prev);
+                return false;
+            }
+            replaced_flushed = rc == 0;
         }
-        replaced_flushed = rc == 0;
+        ok = vrt_file_write_atomic(path, data, len, mode, error);
+        if (ok)
+            mark_pending_locked(s, path, replaced_flushed);
     }
-    ok = vrt_file_write_atomic(path, data, len, mode, error);
-    if (ok)
-        mark_pending_locked(s, path, replaced_flushed);
-    g_mutex_unlock(&s->lock);
     return ok;
 }
 
@@ -207,21 +246,23 @@ vrt_state_sync_remove(VrtStateSync *s, const char *path, GError **error)
         unlink(prev);
         return vrt_file_remove_durable(s->dir_sync, path, error);
     }
-    g_mutex_lock(&s->lock);
-    gpointer replaced_flushed = NULL;
-    bool created_since_flush = g_hash_table_lookup_extended(s->pending, path, NULL, &replaced_flushed) &&
-                               !GPOINTER_TO_INT(replaced_flushed) && !g_hash_table_contains(s->flushing, path);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
 
-    /* The fallback first: a .prev without its file is never left behind.
-     * Only a file written since the last flush has one. */
-    if (!durable_locked(s, path))
-        unlink(prev);
-    ok = vrt_file_remove(path, error);
-    if (ok && created_since_flush)
-        g_hash_table_remove(s->pending, path); /* never on disk: nothing to flush */
-    else if (ok)
-        mark_pending_locked(s, path, true); /* a flushed file's removal is flushed too */
-    g_mutex_unlock(&s->lock);
+        gpointer replaced_flushed = NULL;
+        bool created_since_flush = g_hash_table_lookup_extended(s->pending, path, NULL, &replaced_flushed) &&
+                                   !GPOINTER_TO_INT(replaced_flushed) && !g_hash_table_contains(s->flushing, path);
+
+        /* The fallback first: a .prev without its file is never left behind.
+         * Only a file written since the last flush has one. */
+        if (!durable_locked(s, path))
+            unlink(prev);
+        ok = vrt_file_remove(path, error);
+        if (ok && created_since_flush)
+            g_hash_table_remove(s->pending, path); /* never on disk: nothing to flush */
+        else if (ok)
+            mark_pending_locked(s, path, true); /* a flushed file's removal is flushed too */
+    }
     return ok;
 }
 
@@ -232,15 +273,17 @@ vrt_state_sync_flush(VrtStateSync *s)
 
     if (!s->thread)
         return;
-    g_mutex_lock(&s->lock);
-    /* A flush that began before the call may miss writes made after it
-     * took its set: wait for one that begins now. */
-    target = s->flushes + (g_hash_table_size(s->flushing) > 0 ? 2 : 1);
-    s->flush_now = true;
-    g_cond_broadcast(&s->cond);
-    while (s->flushes < target)
-        g_cond_wait(&s->cond, &s->lock);
-    g_mutex_unlock(&s->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&s->lock);
+
+        /* A flush that began before the call may miss writes made after it
+         * took its set: wait for one that begins now. */
+        target = s->flushes + (g_hash_table_size(s->flushing) > 0 ? 2 : 1);
+        s->flush_now = true;
+        g_cond_broadcast(&s->cond);
+        while (s->flushes < target)
+            g_cond_wait(&s->cond, &s->lock);
+    }
 }
 
 bool

@@ -70,11 +70,13 @@ hook(const char *dir, bool after, gpointer data)
 
     g_assert_cmpstr(dir, ==, sy->dir);
     if (after) {
-        g_mutex_lock(&sy->lock);
-        /* They run one at a time, so the one ending is the last begun. */
-        g_array_index(sy->ended, gboolean, sy->ended->len - 1) = TRUE;
-        sy->in_flight--;
-        g_mutex_unlock(&sy->lock);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&sy->lock);
+
+            /* They run one at a time, so the one ending is the last begun. */
+            g_array_index(sy->ended, gboolean, sy->ended->len - 1) = TRUE;
+            sy->in_flight--;
+        }
         return;
     }
     GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -84,14 +86,16 @@ hook(const char *dir, bool after, gpointer data)
 
     while (d && (e = g_dir_read_name(d)))
         g_hash_table_add(names, g_strdup(e));
-    g_mutex_lock(&sy->lock);
-    g_ptr_array_add(sy->seen, names);
-    gboolean no = FALSE;
-    g_array_append_val(sy->ended, no);
-    sy->in_flight++;
-    sy->max_in_flight = MAX(sy->max_in_flight, sy->in_flight);
-    first = sy->seen->len == 1;
-    g_mutex_unlock(&sy->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&sy->lock);
+
+        g_ptr_array_add(sy->seen, names);
+        gboolean no = FALSE;
+        g_array_append_val(sy->ended, no);
+        sy->in_flight++;
+        sy->max_in_flight = MAX(sy->max_in_flight, sy->in_flight);
+        first = sy->seen->len == 1;
+    }
     /* The first fsync lasts until every writer has renamed (or unlinked):
      * those that did so after it began must wait for another one. */
     if (first) {
@@ -125,14 +129,16 @@ writer_run(gpointer data)
     else
         w->ok = vrt_file_write_durable(w->ds, path, "<domain/>", -1, 0600, &err);
     g_assert_no_error(err);
-    g_mutex_lock(&w->sy->lock);
-    for (guint i = 0; i < w->sy->seen->len; i++) {
-        bool present = g_hash_table_contains(g_ptr_array_index(w->sy->seen, i), name);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&w->sy->lock);
 
-        if (g_array_index(w->sy->ended, gboolean, i) && present != w->sy->removing)
-            w->covered = true;
+        for (guint i = 0; i < w->sy->seen->len; i++) {
+            bool present = g_hash_table_contains(g_ptr_array_index(w->sy->seen, i), name);
+
+            if (g_array_index(w->sy->ended, gboolean, i) && present != w->sy->removing)
+                w->covered = true;
+        }
     }
-    g_mutex_unlock(&w->sy->lock);
     return NULL;
 }
 

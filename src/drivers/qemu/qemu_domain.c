@@ -86,15 +86,23 @@ vrt_qemu_dom_unref(VrtQemuDom *obj)
 }
 
 bool
-vrt_qemu_dom_is_active(VrtQemuDom *obj)
+vrt_qemu_dom_is_active_locked(VrtQemuDom *obj)
 {
     return obj->def->id >= 0;
 }
 
 VrtDomainRef *
-vrt_qemu_dom_make_ref(VrtQemuDom *obj)
+vrt_qemu_dom_make_ref_locked(VrtQemuDom *obj)
 {
     return vrt_domain_ref_new(obj->def->name, obj->def->uuid, obj->def->id);
+}
+
+VrtDomainRef *
+vrt_qemu_dom_make_ref(VrtQemuDom *obj)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return vrt_qemu_dom_make_ref_locked(obj);
 }
 
 /* ---- states ---- */
@@ -176,7 +184,7 @@ vrt_qemu_state_reason_from_string(int state, const char *str)
 }
 
 void
-vrt_qemu_dom_set_state(VrtQemuDom *obj, int state, int reason)
+vrt_qemu_dom_set_state_locked(VrtQemuDom *obj, int state, int reason)
 {
     if (obj->state != state || obj->reason != reason)
         g_info("domain %s: %s (%s) -> %s (%s)", obj->def->name, vrt_qemu_state_to_string(obj->state),
@@ -189,7 +197,7 @@ vrt_qemu_dom_set_state(VrtQemuDom *obj, int state, int reason)
 /* ---- jobs ---- */
 
 bool
-vrt_qemu_dom_begin_job(VrtQemuDom *obj, VrtQemuJob job, GError **error)
+vrt_qemu_job_begin(VrtQemuJob *job, VrtQemuDom *obj, VrtQemuJobKind kind, GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + JOB_WAIT_TIMEOUT_S * G_TIME_SPAN_SECOND;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -209,13 +217,16 @@ vrt_qemu_dom_begin_job(VrtQemuDom *obj, VrtQemuJob job, GError **error)
         vrt_error_set(error, VIR_ERR_NO_DOMAIN, "no domain with matching uuid '%s' (%s)", uuid, obj->def->name);
         return false;
     }
-    obj->job = job;
+    g_assert(!job->obj);
+    obj->job = kind;
     obj->job_owner = g_thread_self();
+    job->obj = vrt_qemu_dom_ref(obj);
     return true;
 }
 
-void
-vrt_qemu_dom_end_job(VrtQemuDom *obj)
+/* Marks obj's job ended and wakes its waiters (object lock taken here). */
+static void
+end_job(VrtQemuDom *obj)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
@@ -225,15 +236,22 @@ vrt_qemu_dom_end_job(VrtQemuDom *obj)
 }
 
 void
+vrt_qemu_job_end(VrtQemuJob *job)
+{
+    g_autoptr(VrtQemuDom) obj = g_steal_pointer(&job->obj);
+
+    if (obj)
+        end_job(obj);
+}
+
+void
 vrt_qemu_dom_emit(VrtQemuDom *obj, int event, int detail)
 {
     g_autoptr(VrtDomainRef) ref = NULL;
 
     if (!obj->drv->cfg.lifecycle_event)
         return;
-    g_mutex_lock(&obj->lock);
     ref = vrt_qemu_dom_make_ref(obj);
-    g_mutex_unlock(&obj->lock);
     obj->drv->cfg.lifecycle_event(ref, event, detail, obj->drv->cfg.data);
 }
 
@@ -242,10 +260,12 @@ vrt_qemu_dom_affect_flags(VrtQemuDom *obj, guint flags, bool *live, bool *config
 {
     bool active, persistent;
 
-    g_mutex_lock(&obj->lock);
-    active = vrt_qemu_dom_is_active(obj);
-    persistent = obj->persistent;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        active = vrt_qemu_dom_is_active_locked(obj);
+        persistent = obj->persistent;
+    }
 
     *live = flags & VRT_DOMAIN_AFFECT_LIVE;
     *config = flags & VRT_DOMAIN_AFFECT_CONFIG;
@@ -319,18 +339,20 @@ vrt_qemu_dom_config_install(VrtQemuDom *obj, VrtDomainDef *def, GError **error)
 
     if (!vrt_qemu_dom_save_config(obj, copy, error))
         return false;
-    g_mutex_lock(&obj->lock);
-    /* Under the job a persistent domain has newdef exactly while active. */
-    if (obj->newdef) {
-        vrt_domain_def_free(obj->newdef);
-        obj->newdef = g_steal_pointer(&copy);
-        obj->updated = true;
-    } else {
-        copy->id = -1;
-        vrt_domain_def_free(obj->def);
-        obj->def = g_steal_pointer(&copy);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        /* Under the job a persistent domain has newdef exactly while active. */
+        if (obj->newdef) {
+            vrt_domain_def_free(obj->newdef);
+            obj->newdef = g_steal_pointer(&copy);
+            obj->updated = true;
+        } else {
+            copy->id = -1;
+            vrt_domain_def_free(obj->def);
+            obj->def = g_steal_pointer(&copy);
+        }
     }
-    g_mutex_unlock(&obj->lock);
     return true;
 }
 

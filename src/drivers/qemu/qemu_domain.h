@@ -4,10 +4,13 @@
  * and event functions shared by qemu_driver.c, qemu_process.c and
  * qemu_hotplug.c.
  *
- * Locks: driver lock (drv->lock) < object lock (obj->lock). The object lock
- * is held only for short field updates, never across a QMP call or a wait;
- * a job (vrt_qemu_dom_begin_job) is what serializes modifying calls on one
- * domain and is held across QMP calls.
+ * Locks (docs/architecture.md has the daemon's whole table): job < driver
+ * lock (drv->lock) < object lock (obj->lock). The object lock is held only
+ * for short field updates, never across a QMP call or a wait; a job
+ * (g_auto(VrtQemuJob), vrt_qemu_job_begin) is what serializes modifying
+ * calls on one domain and is held across QMP calls. A function named
+ * *_locked needs the object lock held (or the driver lock, where its
+ * comment says so).
  */
 #pragma once
 
@@ -27,7 +30,7 @@ typedef enum {
     VRT_QEMU_JOB_STOP, /* destroy or stop after an event */
     VRT_QEMU_JOB_SUSPEND, /* suspend, resume (own the STOP/RESUME events) */
     VRT_QEMU_JOB_EVENT, /* handling a QEMU event */
-} VrtQemuJob;
+} VrtQemuJobKind;
 
 typedef struct _VrtQemuDom VrtQemuDom;
 
@@ -60,7 +63,7 @@ struct _VrtQemuDom {
     GHashTable *unplug_done; /* alias -> NULL: DEVICE_DELETED seen, not yet processed */
     VrtQemuHostdevState *hostdevs; /* the hostdev job's records (qemu_hostdev.h), saved in the status */
 
-    VrtQemuJob job;
+    VrtQemuJobKind job;
     GThread *job_owner;
 
     /* Events from the monitor, processed in order by one pool thread. */
@@ -95,19 +98,46 @@ VrtQemuDom *vrt_qemu_dom_ref(VrtQemuDom *obj);
 void vrt_qemu_dom_unref(VrtQemuDom *obj);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuDom, vrt_qemu_dom_unref)
 
-bool vrt_qemu_dom_is_active(VrtQemuDom *obj); /* lock held */
-VrtDomainRef *vrt_qemu_dom_make_ref(VrtQemuDom *obj); /* lock held */
+/* A function named *_locked is called with the object lock (obj->lock) held;
+ * the others take it themselves when they need it. */
+bool vrt_qemu_dom_is_active_locked(VrtQemuDom *obj);
+VrtDomainRef *vrt_qemu_dom_make_ref_locked(VrtQemuDom *obj);
+/* The same, taking the object lock. */
+VrtDomainRef *vrt_qemu_dom_make_ref(VrtQemuDom *obj);
 
-/* Changes state and reason and logs old -> new. Lock held. */
-void vrt_qemu_dom_set_state(VrtQemuDom *obj, int state, int reason);
+/* Changes state and reason and logs old -> new. Object lock held. */
+void vrt_qemu_dom_set_state_locked(VrtQemuDom *obj, int state, int reason);
 const char *vrt_qemu_state_to_string(int state);
 const char *vrt_qemu_state_reason_to_string(int state, int reason);
 int vrt_qemu_state_reason_from_string(int state, const char *str);
 int vrt_qemu_state_from_string(const char *str);
 
-/* Waits (bounded) for the domain's job and takes it. Lock NOT held. */
-bool vrt_qemu_dom_begin_job(VrtQemuDom *obj, VrtQemuJob job, GError **error);
-void vrt_qemu_dom_end_job(VrtQemuDom *obj);
+/* A domain's job as its holder sees it: a scoped guard.
+ *
+ *     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+ *
+ *     if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_MODIFY, error))
+ *         return false;
+ *
+ * ends the job on every return, after the variables declared below it are
+ * cleaned up. job.obj holds a reference to the domain while the job is
+ * held, so the domain outlives its job whatever the caller releases first. */
+typedef struct {
+    VrtQemuDom *obj; /* a reference while the job is held, else NULL */
+} VrtQemuJob;
+#define VRT_QEMU_JOB_INIT \
+    {                     \
+        NULL              \
+    }
+/* Waits (bounded) for the domain's job and takes it into *job (which must
+ * not hold one). Object lock NOT held. */
+bool vrt_qemu_job_begin(VrtQemuJob *job, VrtQemuDom *obj, VrtQemuJobKind kind, GError **error);
+/* Ends the job now (wakes the next waiter) and drops the reference; a
+ * no-op when *job holds none, so the guard's own end after it is too.
+ * Called early only where something must run after the job ends (an
+ * event emitted in the order of the jobs, a second job). Object lock NOT held. */
+void vrt_qemu_job_end(VrtQemuJob *job);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VrtQemuJob, vrt_qemu_job_end)
 
 /* Emits a lifecycle event (lock NOT held). */
 void vrt_qemu_dom_emit(VrtQemuDom *obj, int event, int detail);
@@ -130,14 +160,14 @@ VrtDomainDef *vrt_qemu_dom_config_copy(VrtQemuDom *obj, GError **error);
  * newdef, marking the domain updated, while active). Takes def, also on
  * failure. Job held on a persistent domain, lock NOT held. */
 bool vrt_qemu_dom_config_install(VrtQemuDom *obj, VrtDomainDef *def, GError **error);
-/* Writes the status file (live XML + pid + monitor + state). Lock held.
+/* Writes the status file (live XML + pid + monitor + state). Object lock held.
  * A failure is also logged with the domain's name: callers that cannot
  * undo their change pass the error on or at least know it is logged. */
 bool vrt_qemu_dom_save_status_locked(VrtQemuDom *obj, GError **error);
 /* The start's intent record: the status file of def (the definition being
  * started) marked starting, with the pid and start time of its QEMU, written
  * before that QEMU may exec. A daemon that finds it at start-up kills that
- * QEMU and leaves the domain shut off (failed). Lock held. */
+ * QEMU and leaves the domain shut off (failed). Object lock held. */
 bool vrt_qemu_dom_save_start_status_locked(VrtQemuDom *obj, const VrtDomainDef *def, pid_t pid, guint64 starttime,
                                            const char *monitor_path, GError **error);
 /* Reads a status file: the live def, pid, monitor path, state, reason and

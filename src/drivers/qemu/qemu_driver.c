@@ -95,21 +95,25 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
         return;
     /* No more events: close every monitor (QEMU keeps running), then let
      * queued event handling finish. */
-    g_mutex_lock(&drv->lock);
-    g_hash_table_iter_init(&it, drv->by_uuid);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        VrtQemuDom *obj = value;
-        VrtQemuMonitor *mon;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-        g_mutex_lock(&obj->lock);
-        mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
-        g_mutex_unlock(&obj->lock);
-        if (mon) {
-            vrt_qemu_monitor_close(mon);
-            vrt_qemu_monitor_unref(mon);
+        g_hash_table_iter_init(&it, drv->by_uuid);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+            VrtQemuDom *obj = value;
+            VrtQemuMonitor *mon;
+
+            {
+                g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
+
+                mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+            }
+            if (mon) {
+                vrt_qemu_monitor_close(mon);
+                vrt_qemu_monitor_unref(mon);
+            }
         }
     }
-    g_mutex_unlock(&drv->lock);
     if (drv->event_pool)
         g_thread_pool_free(drv->event_pool, FALSE, TRUE);
     g_hash_table_unref(drv->by_name);
@@ -163,9 +167,11 @@ vrt_qemu_driver_remove(VrtQemuDriver *drv, VrtQemuDom *obj)
 
     if (cur != obj)
         return;
-    g_mutex_lock(&obj->lock);
-    obj->removed = true;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
+
+        obj->removed = true;
+    }
     g_hash_table_remove(drv->by_name, obj->def->name);
     g_hash_table_remove(drv->by_uuid, obj->def->uuid);
 }
@@ -192,14 +198,14 @@ vrt_qemu_driver_find(VrtQemuDriver *drv, const guchar *uuid, GError **error)
     return vrt_qemu_dom_ref(obj);
 }
 
-/* Finds a domain and takes a job of kind job on it: a reference the caller
- * ends the job on, or NULL with VIR_ERR_NO_DOMAIN or the job's error. */
+/* Finds a domain and takes a job of kind on it into *job: a reference to
+ * the domain, or NULL with VIR_ERR_NO_DOMAIN or the job's error. */
 static VrtQemuDom *
-find_with_job(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJob job, GError **error)
+find_with_job(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJobKind kind, VrtQemuJob *job, GError **error)
 {
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
 
-    if (!obj || !vrt_qemu_dom_begin_job(obj, job, error))
+    if (!obj || !vrt_qemu_job_begin(job, obj, kind, error))
         return NULL;
     return g_steal_pointer(&obj);
 }
@@ -213,33 +219,42 @@ find_by_name_locked(VrtQemuDriver *drv, const char *name)
     return obj ? vrt_qemu_dom_ref(obj) : NULL;
 }
 
+/* A reference to the domain with this name, else uuid, else id; NULL when
+ * there is none. Driver lock held (takes each object lock in turn). */
+static VrtQemuDom *
+lookup_locked(VrtQemuDriver *drv, const char *name, const guchar *uuid, int id)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    if (name)
+        return find_by_name_locked(drv, name);
+    if (uuid) {
+        VrtQemuDom *o = g_hash_table_lookup(drv->by_uuid, uuid);
+
+        return o ? vrt_qemu_dom_ref(o) : NULL;
+    }
+    g_hash_table_iter_init(&it, drv->by_uuid);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        VrtQemuDom *o = value;
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&o->lock);
+
+        if (id > 0 && o->def->id == id)
+            return vrt_qemu_dom_ref(o);
+    }
+    return NULL;
+}
+
 VrtDomainRef *
 vrt_qemu_domain_lookup(VrtQemuDriver *drv, const char *name, const guchar *uuid, int id, GError **error)
 {
     g_autoptr(VrtQemuDom) obj = NULL;
-    VrtDomainRef *ref;
 
-    g_mutex_lock(&drv->lock);
-    if (name) {
-        obj = find_by_name_locked(drv, name);
-    } else if (uuid) {
-        VrtQemuDom *o = g_hash_table_lookup(drv->by_uuid, uuid);
-        obj = o ? vrt_qemu_dom_ref(o) : NULL;
-    } else {
-        GHashTableIter it;
-        gpointer value;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-        g_hash_table_iter_init(&it, drv->by_uuid);
-        while (!obj && g_hash_table_iter_next(&it, NULL, &value)) {
-            VrtQemuDom *o = value;
-
-            g_mutex_lock(&o->lock);
-            if (id > 0 && o->def->id == id)
-                obj = vrt_qemu_dom_ref(o);
-            g_mutex_unlock(&o->lock);
-        }
+        obj = lookup_locked(drv, name, uuid, id);
     }
-    g_mutex_unlock(&drv->lock);
     if (!obj) {
         if (name)
             vrt_error_set(error, VIR_ERR_NO_DOMAIN, "no domain with matching name '%s'", name);
@@ -249,10 +264,7 @@ vrt_qemu_domain_lookup(VrtQemuDriver *drv, const char *name, const guchar *uuid,
             vrt_error_set(error, VIR_ERR_NO_DOMAIN, "no domain with matching id %d", id);
         return NULL;
     }
-    g_mutex_lock(&obj->lock);
-    ref = vrt_qemu_dom_make_ref(obj);
-    g_mutex_unlock(&obj->lock);
-    return ref;
+    return vrt_qemu_dom_make_ref(obj);
 }
 
 /* ---- load ---- */
@@ -315,6 +327,15 @@ recover_configs(VrtQemuDriver *drv)
     }
 }
 
+/* Whether a domain has this uuid (takes the driver lock). */
+static bool
+uuid_used(VrtQemuDriver *drv, const guchar *uuid)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+
+    return g_hash_table_contains(drv->by_uuid, uuid);
+}
+
 static void
 load_configs(VrtQemuDriver *drv)
 {
@@ -343,14 +364,11 @@ load_configs(VrtQemuDriver *drv)
             vrt_domain_def_free(def);
             continue;
         }
-        g_mutex_lock(&drv->lock);
-        if (g_hash_table_contains(drv->by_uuid, def->uuid)) {
-            g_mutex_unlock(&drv->lock);
+        if (uuid_used(drv, def->uuid)) {
             g_warning("skipping domain config %s: its uuid is already used", path);
             vrt_domain_def_free(def);
             continue;
         }
-        g_mutex_unlock(&drv->lock);
         obj = vrt_qemu_dom_new(drv, def);
         obj->persistent = true;
         link = vrt_qemu_autostart_path(drv, def->name);
@@ -365,17 +383,20 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtQemuStatus) st = vrt_qemu_status_read(path, &err);
     g_autoptr(VrtQemuDom) obj = NULL;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     bool ok;
 
     if (!st) {
         g_warning("ignoring status file %s: %s", path, err->message);
         return;
     }
-    g_mutex_lock(&drv->lock);
-    obj = g_hash_table_lookup(drv->by_uuid, st->def->uuid);
-    if (obj)
-        vrt_qemu_dom_ref(obj);
-    g_mutex_unlock(&drv->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+
+        obj = g_hash_table_lookup(drv->by_uuid, st->def->uuid);
+        if (obj)
+            vrt_qemu_dom_ref(obj);
+    }
     if (!obj) {
         /* A transient domain: it exists only while its QEMU runs. */
         VrtDomainDef *copy = vrt_domain_def_copy(st->def, &err);
@@ -387,7 +408,7 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         obj = vrt_qemu_dom_new(drv, copy);
         vrt_qemu_driver_add(drv, vrt_qemu_dom_ref(obj));
     }
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, &err)) {
+    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, &err)) {
         g_warning("cannot reconnect domain %s: %s", st->def->name, err->message);
         return;
     }
@@ -409,17 +430,18 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         int detail;
         int reason = vrt_qemu_process_dead_reason(st, &detail);
 
-        g_mutex_lock(&obj->lock);
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF, reason);
-        transient = !obj->persistent;
-        g_mutex_unlock(&obj->lock);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTOFF, reason);
+            transient = !obj->persistent;
+        }
         vrt_qemu_process_remove_monitor(drv, st->monitor_path);
         vrt_file_remove(path, NULL);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, detail);
         if (transient)
             vrt_qemu_driver_remove(drv, obj);
     }
-    vrt_qemu_dom_end_job(obj);
 }
 
 /* A QEMU with a pidfile but no status file runs unseen and unconfigured,
@@ -489,28 +511,32 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
     vrt_qemu_hostdev_driver_load(drv);
     vrt_qemu_process_sweep_run_dirs(drv);
 
-    g_mutex_lock(&drv->lock);
-    g_hash_table_iter_init(&it, drv->by_uuid);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        VrtQemuDom *obj = value;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-        g_mutex_lock(&obj->lock);
-        if (obj->autostart && !vrt_qemu_dom_is_active(obj))
-            g_ptr_array_add(autostart, vrt_qemu_dom_ref(obj));
-        g_mutex_unlock(&obj->lock);
+        g_hash_table_iter_init(&it, drv->by_uuid);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+            VrtQemuDom *obj = value;
+
+            {
+                g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
+
+                if (obj->autostart && !vrt_qemu_dom_is_active_locked(obj))
+                    g_ptr_array_add(autostart, vrt_qemu_dom_ref(obj));
+            }
+        }
     }
-    g_mutex_unlock(&drv->lock);
     for (guint i = 0; i < autostart->len; i++) {
         VrtQemuDom *obj = g_ptr_array_index(autostart, i);
         g_autoptr(GError) err = NULL;
+        g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
 
-        if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, &err)) {
+        if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, &err)) {
             g_warning("autostart of domain %s: %s", obj->def->name, err->message);
             continue;
         }
-        if (!vrt_qemu_dom_is_active(obj) && !vrt_qemu_process_start(obj, 0, &err))
+        if (!vrt_qemu_dom_is_active_locked(obj) && !vrt_qemu_process_start(obj, 0, &err))
             g_warning("autostart of domain %s failed: %s", obj->def->name, err->message);
-        vrt_qemu_dom_end_job(obj);
     }
     return true;
 }
@@ -544,74 +570,77 @@ check_collision_locked(VrtQemuDriver *drv, const VrtDomainDef *def, VrtQemuDom *
     return true;
 }
 
-/* The domain *def (parsed, addresses to be assigned) names, with job
- * begun: the existing one with its uuid and name, or a new one that takes
- * *def (*added), reserved in the tables right away so that a concurrent
- * define of the same name fails. NULL on a collision or a failed job; a
- * new domain is removed again then. */
+/* The domain *def (parsed, addresses to be assigned) names, a reference,
+ * with a job of kind begun in *job: the existing one with its uuid and
+ * name, or a new one that takes *def (*added), reserved in the tables
+ * right away so that a concurrent define of the same name fails. NULL on a
+ * collision or a failed job; a new domain is removed again then. */
 static VrtQemuDom *
-reserve_with_job(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJob job, bool *added, GError **error)
+reserve_with_job(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind kind, VrtQemuJob *job, bool *added,
+                 GError **error)
 {
-    VrtQemuDom *obj = NULL;
+    g_autoptr(VrtQemuDom) obj = NULL;
 
     *added = false;
     if (!*def || !vrt_domain_def_assign_addresses(*def, error))
         return NULL;
-    g_mutex_lock(&drv->lock);
-    if (!check_collision_locked(drv, *def, &obj, error)) {
-        g_mutex_unlock(&drv->lock);
-        return NULL;
-    }
-    if (!obj) {
-        /* Under the job nothing else changes the new domain's definition. */
-        VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(def));
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-        driver_add_locked(drv, fresh);
-        obj = vrt_qemu_dom_ref(fresh);
-        *added = true;
+        if (!check_collision_locked(drv, *def, &obj, error))
+            return NULL;
+        if (!obj) {
+            /* Under the job nothing else changes the new domain's definition. */
+            VrtQemuDom *fresh = vrt_qemu_dom_new(drv, g_steal_pointer(def));
+
+            driver_add_locked(drv, fresh);
+            obj = vrt_qemu_dom_ref(fresh);
+            *added = true;
+        }
     }
-    g_mutex_unlock(&drv->lock);
-    if (!vrt_qemu_dom_begin_job(obj, job, error)) {
+    if (!vrt_qemu_job_begin(job, obj, kind, error)) {
         if (*added)
             vrt_qemu_driver_remove(drv, obj);
-        vrt_qemu_dom_unref(obj);
         return NULL;
     }
-    return obj;
+    return g_steal_pointer(&obj);
 }
 
 VrtDomainRef *
 vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
 {
     g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     g_autoptr(VrtQemuDom) obj = NULL;
     VrtDomainRef *ref;
     bool added;
 
-    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_MODIFY, &added, error)))
+    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_MODIFY, &job, &added, error)))
         return NULL;
     if (!vrt_qemu_dom_save_config(obj, added ? obj->def : def, error)) {
-        vrt_qemu_dom_end_job(obj);
         if (added)
             vrt_qemu_driver_remove(drv, obj);
         return NULL;
     }
-    g_mutex_lock(&obj->lock);
-    if (!added) {
-        if (vrt_qemu_dom_is_active(obj)) {
-            vrt_domain_def_free(obj->newdef);
-            obj->newdef = g_steal_pointer(&def);
-            obj->updated = obj->persistent;
-        } else {
-            vrt_domain_def_free(obj->def);
-            obj->def = g_steal_pointer(&def);
-            obj->def->id = -1;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (!added) {
+            if (vrt_qemu_dom_is_active_locked(obj)) {
+                vrt_domain_def_free(obj->newdef);
+                obj->newdef = g_steal_pointer(&def);
+                obj->updated = obj->persistent;
+            } else {
+                vrt_domain_def_free(obj->def);
+                obj->def = g_steal_pointer(&def);
+                obj->def->id = -1;
+            }
         }
+        obj->persistent = true;
+        ref = vrt_qemu_dom_make_ref_locked(obj);
     }
-    obj->persistent = true;
-    ref = vrt_qemu_dom_make_ref(obj);
-    g_mutex_unlock(&obj->lock);
-    vrt_qemu_dom_end_job(obj);
+    /* The event follows the job (another call may already see the change). */
+    vrt_qemu_job_end(&job);
     vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_DEFINED,
                       added ? VRT_DOMAIN_EVENT_DEFINED_ADDED : VRT_DOMAIN_EVENT_DEFINED_UPDATED);
     return ref;
@@ -657,6 +686,7 @@ reload_one(VrtQemuDriver *drv, const char *entry, guint *n_added, guint *n_updat
     g_autofree char *path = g_build_filename(drv->config_dir, entry, NULL);
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtDomainDef) def = read_config_file(path, entry, &err);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     g_autoptr(VrtQemuDom) obj = NULL;
     g_autofree char *name = g_strndup(entry, strlen(entry) - 4);
     g_autofree char *link = vrt_qemu_autostart_path(drv, name);
@@ -666,7 +696,7 @@ reload_one(VrtQemuDriver *drv, const char *entry, guint *n_added, guint *n_updat
         g_warning("reload: skipping domain config %s: %s", path, err->message);
         return;
     }
-    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_MODIFY, &added, &err))) {
+    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_MODIFY, &job, &added, &err))) {
         g_warning("reload: skipping domain config %s: %s", path, err->message);
         return;
     }
@@ -680,7 +710,6 @@ reload_one(VrtQemuDriver *drv, const char *entry, guint *n_added, guint *n_updat
             g_warning("reload: %s domain config %s: %s", added ? "skipping" : "keeping as it was", path, err->message);
         else
             g_warning("reload: skipping domain config %s: its uuid changed", path);
-        vrt_qemu_dom_end_job(obj);
         if (added)
             vrt_qemu_driver_remove(drv, obj);
         return;
@@ -689,29 +718,31 @@ reload_one(VrtQemuDriver *drv, const char *entry, guint *n_added, guint *n_updat
         g_clear_pointer(&def, vrt_domain_def_free);
     autostart = g_file_test(link, G_FILE_TEST_EXISTS);
 
-    g_mutex_lock(&obj->lock);
-    if (!added) {
-        if (vrt_qemu_dom_is_active(obj)) {
-            /* The running domain is left alone; the file is its next start. */
-            const VrtDomainDef *cur = obj->newdef ? obj->newdef : obj->def;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-            changed = !obj->persistent || !same_config(cur, def);
-            if (changed) {
-                vrt_domain_def_free(obj->newdef);
-                obj->newdef = g_steal_pointer(&def);
-                obj->updated = obj->persistent;
+        if (!added) {
+            if (vrt_qemu_dom_is_active_locked(obj)) {
+                /* The running domain is left alone; the file is its next start. */
+                const VrtDomainDef *cur = obj->newdef ? obj->newdef : obj->def;
+
+                changed = !obj->persistent || !same_config(cur, def);
+                if (changed) {
+                    vrt_domain_def_free(obj->newdef);
+                    obj->newdef = g_steal_pointer(&def);
+                    obj->updated = obj->persistent;
+                }
+            } else if (!same_config(obj->def, def)) {
+                changed = true;
+                vrt_domain_def_free(obj->def);
+                obj->def = g_steal_pointer(&def);
+                obj->def->id = -1;
             }
-        } else if (!same_config(obj->def, def)) {
-            changed = true;
-            vrt_domain_def_free(obj->def);
-            obj->def = g_steal_pointer(&def);
-            obj->def->id = -1;
         }
+        obj->persistent = true;
+        obj->autostart = autostart;
     }
-    obj->persistent = true;
-    obj->autostart = autostart;
-    g_mutex_unlock(&obj->lock);
-    vrt_qemu_dom_end_job(obj);
+    vrt_qemu_job_end(&job); /* before the event, as a define */
     if (added) {
         (*n_added)++;
         g_message("reload: domain '%s' added from %s", name, path);
@@ -764,29 +795,25 @@ persistent_paths(VrtQemuDriver *drv, VrtQemuDom *obj, const char *transient_msg,
 bool
 vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
     g_autofree char *config = NULL;
     g_autofree char *link = NULL;
     bool active;
 
-    if (!obj)
+    if (!obj || !persistent_paths(drv, obj, "cannot undefine transient domain", &config, &link, error) ||
+        !vrt_state_sync_remove(drv->config_sync, config, error))
         return false;
-    if (!persistent_paths(drv, obj, "cannot undefine transient domain", &config, &link, error)) {
-        vrt_qemu_dom_end_job(obj);
-        return false;
-    }
-    if (!vrt_state_sync_remove(drv->config_sync, config, error)) {
-        vrt_qemu_dom_end_job(obj);
-        return false;
-    }
     unlink(link);
-    g_mutex_lock(&obj->lock);
-    active = vrt_qemu_dom_is_active(obj);
-    obj->persistent = false;
-    obj->autostart = false;
-    g_clear_pointer(&obj->newdef, vrt_domain_def_free);
-    g_mutex_unlock(&obj->lock);
-    vrt_qemu_dom_end_job(obj);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        active = vrt_qemu_dom_is_active_locked(obj);
+        obj->persistent = false;
+        obj->autostart = false;
+        g_clear_pointer(&obj->newdef, vrt_domain_def_free);
+    }
+    vrt_qemu_job_end(&job); /* before the event, as a define */
     vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_UNDEFINED, VRT_DOMAIN_EVENT_UNDEFINED_REMOVED);
     /* A running domain lives on as a transient one. */
     if (!active)
@@ -801,9 +828,11 @@ require_state(VrtQemuDom *obj, bool want_active, GError **error)
 {
     bool active;
 
-    g_mutex_lock(&obj->lock);
-    active = vrt_qemu_dom_is_active(obj);
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        active = vrt_qemu_dom_is_active_locked(obj);
+    }
     if (active == want_active)
         return true;
     if (want_active)
@@ -817,67 +846,62 @@ bool
 vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
-    bool ok;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
 
     if (flags & ~VRT_DOMAIN_START_PAUSED) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
         return false;
     }
-    if (!obj || !vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, error))
-        return false;
-    ok = require_state(obj, false, error) && vrt_qemu_process_start(obj, flags, error);
-    vrt_qemu_dom_end_job(obj);
-    return ok;
+    return obj && vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, error) && require_state(obj, false, error) &&
+           vrt_qemu_process_start(obj, flags, error);
 }
 
 VrtDomainRef *
 vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
 {
     g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     g_autoptr(VrtQemuDom) obj = NULL;
-    VrtDomainRef *ref;
     bool added = false;
 
     if (flags & ~VRT_DOMAIN_START_PAUSED) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
         return NULL;
     }
-    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_START, &added, error)))
+    if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_START, &job, &added, error)))
         return NULL;
     if (!added) {
         /* An inactive persistent domain runs this definition once. */
-        if (!require_state(obj, false, error)) {
-            vrt_qemu_dom_end_job(obj);
+        if (!require_state(obj, false, error))
             return NULL;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            obj->newdef = obj->def;
+            obj->def = g_steal_pointer(&def);
         }
-        g_mutex_lock(&obj->lock);
-        obj->newdef = obj->def;
-        obj->def = g_steal_pointer(&def);
-        g_mutex_unlock(&obj->lock);
     }
     if (!vrt_qemu_process_start(obj, flags, error)) {
-        g_mutex_lock(&obj->lock);
-        if (!added && obj->newdef) {
-            vrt_domain_def_free(obj->def);
-            obj->def = g_steal_pointer(&obj->newdef);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            if (!added && obj->newdef) {
+                vrt_domain_def_free(obj->def);
+                obj->def = g_steal_pointer(&obj->newdef);
+            }
         }
-        g_mutex_unlock(&obj->lock);
-        vrt_qemu_dom_end_job(obj);
         if (added)
             vrt_qemu_driver_remove(drv, obj);
         return NULL;
     }
-    g_mutex_lock(&obj->lock);
-    ref = vrt_qemu_dom_make_ref(obj);
-    g_mutex_unlock(&obj->lock);
-    vrt_qemu_dom_end_job(obj);
-    return ref;
+    return vrt_qemu_dom_make_ref(obj);
 }
 
 bool
 vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     g_autoptr(GError) err = NULL;
 
     if (!obj || !require_state(obj, true, error))
@@ -886,7 +910,7 @@ vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
      * delay destroy; then clean up under the job. */
     vrt_qemu_fault(drv, "destroy", "kill");
     vrt_qemu_process_destroy_kill(obj);
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, &err)) {
+    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, &err)) {
         /* A transient domain the EOF handler already cleaned up is gone. */
         if (vrt_error_code(err) == VIR_ERR_NO_DOMAIN)
             return true;
@@ -895,35 +919,34 @@ vrt_qemu_domain_destroy(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
     }
     /* Already cleaned up by an event handler that saw QEMU go: done. */
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_DESTROYED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED);
-    vrt_qemu_dom_end_job(obj);
     return true;
 }
 
-/* Runs one monitor call on an active domain under a job of kind job. */
-static bool
-monitor_call(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJob job, VrtQemuDom **objp,
-             bool (*fn)(VrtQemuMonitor *, GError **), GError **error)
+/* A reference to the monitor of an active domain (job held);
+ * VIR_ERR_OPERATION_INVALID when it does not run. */
+static VrtQemuMonitor *
+active_monitor(VrtQemuDom *obj, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, job, error);
-    g_autoptr(VrtQemuMonitor) mon = NULL;
-    bool ok;
+    g_autoptr(GMutexLocker) locker = NULL;
 
-    if (!obj)
+    if (!require_state(obj, true, error))
+        return NULL;
+    locker = g_mutex_locker_new(&obj->lock);
+    return vrt_qemu_monitor_ref(obj->mon);
+}
+
+/* Runs one monitor call on an active domain under a job of kind. */
+static bool
+monitor_call(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJobKind kind, bool (*fn)(VrtQemuMonitor *, GError **),
+             GError **error)
+{
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, kind, &job, error);
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+
+    if (!obj || !(mon = active_monitor(obj, error)))
         return false;
-    if (!require_state(obj, true, error)) {
-        vrt_qemu_dom_end_job(obj);
-        return false;
-    }
-    g_mutex_lock(&obj->lock);
-    mon = vrt_qemu_monitor_ref(obj->mon);
-    g_mutex_unlock(&obj->lock);
-    ok = fn(mon, error);
-    if (objp) {
-        *objp = g_steal_pointer(&obj); /* caller ends the job */
-        return ok;
-    }
-    vrt_qemu_dom_end_job(obj);
-    return ok;
+    return fn(mon, error);
 }
 
 bool
@@ -933,70 +956,82 @@ vrt_qemu_domain_shutdown(VrtQemuDriver *drv, const guchar *uuid, guint flags, GE
         vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "only the ACPI power button shutdown method is supported");
         return false;
     }
-    return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, NULL, vrt_qemu_monitor_system_powerdown, error);
+    return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, vrt_qemu_monitor_system_powerdown, error);
 }
 
 bool
 vrt_qemu_domain_reboot(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
-    VrtQemuDom *obj = NULL;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(GMutexLocker) locker = NULL;
     bool ok;
 
     if (flags & ~VRT_DOMAIN_REBOOT_ACPI_POWER_BTN) {
         vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "only the ACPI power button reboot method is supported");
         return false;
     }
+    obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
+    if (!obj || !(mon = active_monitor(obj, error)))
+        return false;
     /* The guest powers off on the ACPI button; its SHUTDOWN then becomes
      * reset + cont instead of the end of QEMU. */
-    ok = monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, &obj, vrt_qemu_monitor_system_powerdown, error);
-    if (obj) {
-        g_mutex_lock(&obj->lock);
-        obj->fake_reboot = ok;
-        /* The reboot goes on (the guest got the button), but a restarted
-         * daemon would take it for a poweroff: the caller is told. */
-        if (ok && !vrt_qemu_dom_save_status_locked(obj, error))
-            ok = false;
-        g_mutex_unlock(&obj->lock);
-        vrt_qemu_dom_end_job(obj);
-        vrt_qemu_dom_unref(obj);
-    }
-    return ok;
+    ok = vrt_qemu_monitor_system_powerdown(mon, error);
+    locker = g_mutex_locker_new(&obj->lock);
+    obj->fake_reboot = ok;
+    /* The reboot goes on (the guest got the button), but a restarted
+     * daemon would take it for a poweroff: the caller is told. */
+    return ok && vrt_qemu_dom_save_status_locked(obj, error);
 }
 
 bool
 vrt_qemu_domain_reset(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
-    return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, NULL, vrt_qemu_monitor_system_reset, error);
+    return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, vrt_qemu_monitor_system_reset, error);
 }
 
+/* Records a suspend's or resume's state change (object lock held): whether the
+ * state changed; false in *ok when the status file could not record it. */
 static bool
-suspend_resume(VrtQemuDriver *drv, const guchar *uuid, bool suspend, GError **error)
+suspend_resume_state_locked(VrtQemuDom *obj, bool suspend, bool *ok, GError **error)
 {
-    VrtQemuDom *obj = NULL;
-    bool ok, changed = false;
+    bool changed = false;
 
-    ok = monitor_call(drv, uuid, VRT_QEMU_JOB_SUSPEND, &obj, suspend ? vrt_qemu_monitor_stop : vrt_qemu_monitor_cont,
-                      error);
-    if (!obj)
-        return false;
-    g_mutex_lock(&obj->lock);
-    if (ok && suspend && obj->state != VRT_DOMAIN_PAUSED) {
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
+    if (*ok && suspend && obj->state != VRT_DOMAIN_PAUSED) {
+        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
         changed = true;
-    } else if (ok && !suspend && obj->state != VRT_DOMAIN_RUNNING) {
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
+    } else if (*ok && !suspend && obj->state != VRT_DOMAIN_RUNNING) {
+        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
         changed = true;
     }
     /* The change happened (and its event follows), but the status file
      * still has the old state: as libvirt, the call reports the failure. */
     if (changed && !vrt_qemu_dom_save_status_locked(obj, error))
-        ok = false;
-    g_mutex_unlock(&obj->lock);
-    vrt_qemu_dom_end_job(obj);
+        *ok = false;
+    return changed;
+}
+
+static bool
+suspend_resume(VrtQemuDriver *drv, const guchar *uuid, bool suspend, GError **error)
+{
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_SUSPEND, &job, error);
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    bool ok, changed;
+
+    if (!obj || !(mon = active_monitor(obj, error)))
+        return false;
+    ok = suspend ? vrt_qemu_monitor_stop(mon, error) : vrt_qemu_monitor_cont(mon, error);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        changed = suspend_resume_state_locked(obj, suspend, &ok, error);
+    }
+    vrt_qemu_job_end(&job); /* the event follows the job */
     if (changed)
         vrt_qemu_dom_emit(obj, suspend ? VRT_DOMAIN_EVENT_SUSPENDED : VRT_DOMAIN_EVENT_RESUMED,
                           suspend ? VRT_DOMAIN_EVENT_SUSPENDED_PAUSED : VRT_DOMAIN_EVENT_RESUMED_UNPAUSED);
-    vrt_qemu_dom_unref(obj);
     return ok;
 }
 
@@ -1017,145 +1052,146 @@ vrt_qemu_domain_resume(VrtQemuDriver *drv, const guchar *uuid, GError **error)
 bool
 vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int autostart, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
     g_autofree char *link = NULL;
     g_autofree char *target = NULL;
-    bool ok = true;
 
-    if (!obj)
+    if (!obj || !persistent_paths(drv, obj, "cannot set autostart for transient domain", &target, &link, error))
         return false;
-    if (!persistent_paths(drv, obj, "cannot set autostart for transient domain", &target, &link, error)) {
-        vrt_qemu_dom_end_job(obj);
-        return false;
-    }
     if (autostart && !g_file_test(link, G_FILE_TEST_IS_SYMLINK)) {
         if (symlink(target, link) < 0) {
             vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot create autostart link '%s'", link);
-            ok = false;
+            return false;
         }
     } else if (!autostart && unlink(link) < 0 && errno != ENOENT) {
         vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot remove autostart link '%s'", link);
-        ok = false;
+        return false;
     }
-    if (ok) {
-        g_mutex_lock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
         obj->autostart = autostart != 0;
-        g_mutex_unlock(&obj->lock);
     }
-    vrt_qemu_dom_end_job(obj);
-    return ok;
+    return true;
 }
 
 /* ---- memory and vcpus ---- */
 
-/* The persistent definition to edit (lock held): newdef while active. */
+/* The persistent definition to edit (object lock held): newdef while active. */
 static VrtDomainDef *
-config_def(VrtQemuDom *obj)
+config_def_locked(VrtQemuDom *obj)
 {
     return obj->newdef ? obj->newdef : obj->def;
+}
+
+/* The balloon's monitor for a live memory change to kib (job held, takes
+ * the object lock); NULL with the reason. */
+static VrtQemuMonitor *
+balloon_monitor(VrtQemuDom *obj, guint64 kib, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+    bool balloon = obj->def->memballoon && g_strcmp0(obj->def->memballoon->model, "none") != 0;
+
+    if (kib > obj->def->memory_kib) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "cannot set memory higher than max memory");
+        return NULL;
+    }
+    if (!balloon) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "Unable to change memory of active domain without the balloon device");
+        return NULL;
+    }
+    return vrt_qemu_monitor_ref(obj->mon);
+}
+
+/* The live half of set_memory (job held): the balloon, then the status. */
+static bool
+set_memory_live(VrtQemuDom *obj, guint64 kib, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = balloon_monitor(obj, kib, error);
+    g_autoptr(GMutexLocker) locker = NULL;
+
+    /* QMP without the object lock. */
+    if (!mon || !vrt_qemu_monitor_balloon(mon, kib, error))
+        return false;
+    locker = g_mutex_locker_new(&obj->lock);
+    obj->def->current_memory_kib = kib;
+    return vrt_qemu_dom_save_status_locked(obj, error);
+}
+
+/* The persistent half of set_memory (job held, object lock NOT held). */
+static bool
+set_memory_config(VrtQemuDom *obj, guint64 kib, bool maximum, GError **error)
+{
+    g_autoptr(VrtDomainDef) copy = vrt_qemu_dom_config_copy(obj, error);
+
+    if (!copy)
+        return false;
+    if (maximum) {
+        copy->memory_kib = kib;
+        if (copy->current_memory_kib > kib)
+            copy->current_memory_kib = kib;
+    } else {
+        if (kib > copy->memory_kib) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "cannot set memory higher than max memory");
+            return false;
+        }
+        copy->current_memory_kib = kib;
+    }
+    return vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error);
 }
 
 bool
 vrt_qemu_domain_set_memory(VrtQemuDriver *drv, const guchar *uuid, guint64 kib, guint flags, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
-    bool live, config, ok = true;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
+    bool live, config;
     bool maximum = flags & VRT_DOMAIN_MEM_MAXIMUM;
 
-    if (!obj)
+    if (!obj || !vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_MEM_MAXIMUM, &live, &config, error))
         return false;
-    if (!vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_MEM_MAXIMUM, &live, &config, error))
-        goto out_fail;
     if (live && maximum) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot resize the maximum memory on an active domain");
-        goto out_fail;
+        return false;
     }
-    if (live) {
-        g_autoptr(VrtQemuMonitor) mon = NULL;
-        bool balloon;
-
-        g_mutex_lock(&obj->lock);
-        balloon = obj->def->memballoon && g_strcmp0(obj->def->memballoon->model, "none") != 0;
-        if (kib > obj->def->memory_kib) {
-            g_mutex_unlock(&obj->lock);
-            vrt_error_set(error, VIR_ERR_INVALID_ARG, "cannot set memory higher than max memory");
-            goto out_fail;
-        }
-        mon = vrt_qemu_monitor_ref(obj->mon);
-        g_mutex_unlock(&obj->lock);
-        if (!balloon) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
-                          "Unable to change memory of active domain without the balloon device");
-            goto out_fail;
-        }
-        if (!vrt_qemu_monitor_balloon(mon, kib, error))
-            goto out_fail;
-        g_mutex_lock(&obj->lock);
-        obj->def->current_memory_kib = kib;
-        if (!vrt_qemu_dom_save_status_locked(obj, error)) {
-            g_mutex_unlock(&obj->lock);
-            goto out_fail;
-        }
-        g_mutex_unlock(&obj->lock);
-    }
-    if (config) {
-        g_autoptr(VrtDomainDef) copy = vrt_qemu_dom_config_copy(obj, error);
-
-        if (!copy)
-            goto out_fail;
-        if (maximum) {
-            copy->memory_kib = kib;
-            if (copy->current_memory_kib > kib)
-                copy->current_memory_kib = kib;
-        } else {
-            if (kib > copy->memory_kib) {
-                vrt_error_set(error, VIR_ERR_INVALID_ARG, "cannot set memory higher than max memory");
-                goto out_fail;
-            }
-            copy->current_memory_kib = kib;
-        }
-        if (!vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error))
-            goto out_fail;
-    }
-    vrt_qemu_dom_end_job(obj);
-    return ok;
-out_fail:
-    vrt_qemu_dom_end_job(obj);
-    return false;
+    if (live && !set_memory_live(obj, kib, error))
+        return false;
+    return !config || set_memory_config(obj, kib, maximum, error);
 }
 
 bool
 vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint flags, GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
     g_autoptr(VrtDomainDef) copy = NULL;
     const VrtQemuCapsInfo *caps;
     bool live, config;
     bool maximum = flags & VRT_DOMAIN_VCPU_MAXIMUM;
 
-    if (!obj)
+    if (!obj || !vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_VCPU_MAXIMUM, &live, &config, error))
         return false;
-    if (!vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_VCPU_MAXIMUM, &live, &config, error))
-        goto fail;
     if (live) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
                       "changing the vCPU count of a running domain is not supported");
-        goto fail;
+        return false;
     }
     if (n == 0) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "requested vcpus must be greater than 0");
-        goto fail;
+        return false;
     }
     caps = vrt_qemu_driver_get_caps(drv, NULL);
     if (caps && n > caps->max_vcpus) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG,
                       "requested vcpus is greater than max allowable vcpus for the connection: %u > %u", n,
                       caps->max_vcpus);
-        goto fail;
+        return false;
     }
     copy = vrt_qemu_dom_config_copy(obj, error);
     if (!copy)
-        goto fail;
+        return false;
     if (maximum) {
         copy->vcpus = n;
         if (copy->current_vcpus > n)
@@ -1165,17 +1201,11 @@ vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint
             vrt_error_set(error, VIR_ERR_INVALID_ARG,
                           "requested vcpus is greater than max allowable vcpus for the persistent domain: %u > %u", n,
                           copy->vcpus);
-            goto fail;
+            return false;
         }
         copy->current_vcpus = n;
     }
-    if (!vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error))
-        goto fail;
-    vrt_qemu_dom_end_job(obj);
-    return true;
-fail:
-    vrt_qemu_dom_end_job(obj);
-    return false;
+    return vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error);
 }
 
 int
@@ -1188,10 +1218,12 @@ vrt_qemu_domain_get_vcpus_flags(VrtQemuDriver *drv, const guchar *uuid, guint fl
 
     if (!obj || !vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_VCPU_MAXIMUM, &live, &config, error))
         return -1;
-    g_mutex_lock(&obj->lock);
-    def = config ? config_def(obj) : obj->def;
-    n = (flags & VRT_DOMAIN_VCPU_MAXIMUM) || !def->current_vcpus ? (int)def->vcpus : (int)def->current_vcpus;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        def = config ? config_def_locked(obj) : obj->def;
+        n = (flags & VRT_DOMAIN_VCPU_MAXIMUM) || !def->current_vcpus ? (int)def->vcpus : (int)def->current_vcpus;
+    }
     return n;
 }
 
@@ -1206,10 +1238,12 @@ vrt_qemu_domain_get_vcpus(VrtQemuDriver *drv, const guchar *uuid, GError **error
 
     if (!obj || !require_state(obj, true, error))
         return NULL;
-    g_mutex_lock(&obj->lock);
-    mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
-    pid = obj->pid;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+        pid = obj->pid;
+    }
     if (!mon) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
         return NULL;
@@ -1236,18 +1270,17 @@ static bool
 device_call(VrtQemuDriver *drv, const guchar *uuid, const char *xml, const char *alias, guint flags, int op,
             GError **error)
 {
-    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, error);
-    bool ok = false;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
 
     if (!obj)
         return false;
     switch (op) {
-    case 0: ok = vrt_qemu_hotplug_attach(obj, xml, flags, error); break;
-    case 1: ok = vrt_qemu_hotplug_detach(obj, xml, alias, flags, error); break;
-    case 2: ok = vrt_qemu_hotplug_update(obj, xml, flags, error); break;
+    case 0: return vrt_qemu_hotplug_attach(obj, xml, flags, error);
+    case 1: return vrt_qemu_hotplug_detach(obj, xml, alias, flags, error);
+    case 2: return vrt_qemu_hotplug_update(obj, xml, flags, error);
     }
-    vrt_qemu_dom_end_job(obj);
-    return ok;
+    return false;
 }
 
 bool

@@ -21,13 +21,15 @@ vrt_qemu_domain_get_info(VrtQemuDriver *drv, const guchar *uuid, VrtDomainInfo *
 
     if (!obj)
         return false;
-    g_mutex_lock(&obj->lock);
-    info->state = obj->state;
-    info->max_mem_kib = obj->def->memory_kib;
-    info->memory_kib = obj->def->current_memory_kib ? obj->def->current_memory_kib : obj->def->memory_kib;
-    info->nr_virt_cpu = obj->def->current_vcpus ? obj->def->current_vcpus : obj->def->vcpus;
-    pid = obj->pid;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        info->state = obj->state;
+        info->max_mem_kib = obj->def->memory_kib;
+        info->memory_kib = obj->def->current_memory_kib ? obj->def->current_memory_kib : obj->def->memory_kib;
+        info->nr_virt_cpu = obj->def->current_vcpus ? obj->def->current_vcpus : obj->def->vcpus;
+        pid = obj->pid;
+    }
     info->cpu_time_ns = 0;
     if (pid > 0) {
         g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
@@ -44,11 +46,13 @@ vrt_qemu_domain_get_state(VrtQemuDriver *drv, const guchar *uuid, int *state, in
 
     if (!obj)
         return false;
-    g_mutex_lock(&obj->lock);
-    *state = obj->state;
-    if (reason)
-        *reason = obj->reason;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        *state = obj->state;
+        if (reason)
+            *reason = obj->reason;
+    }
     return true;
 }
 
@@ -65,17 +69,19 @@ vrt_qemu_domain_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GEr
     if (flags & VRT_DOMAIN_XML_FLAG_SECURE)
         fmt |= VRT_DOMAIN_XML_SECURE;
     /* Definitions change only under the object lock: formatted in place. */
-    g_mutex_lock(&obj->lock);
-    if ((flags & VRT_DOMAIN_XML_FLAG_INACTIVE) && obj->newdef) {
-        def = obj->newdef;
-        fmt |= VRT_DOMAIN_XML_INACTIVE;
-    } else {
-        def = obj->def;
-        if ((flags & VRT_DOMAIN_XML_FLAG_INACTIVE) || !vrt_qemu_dom_is_active(obj))
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if ((flags & VRT_DOMAIN_XML_FLAG_INACTIVE) && obj->newdef) {
+            def = obj->newdef;
             fmt |= VRT_DOMAIN_XML_INACTIVE;
+        } else {
+            def = obj->def;
+            if ((flags & VRT_DOMAIN_XML_FLAG_INACTIVE) || !vrt_qemu_dom_is_active_locked(obj))
+                fmt |= VRT_DOMAIN_XML_INACTIVE;
+        }
+        xml = vrt_domain_def_format(def, fmt, error);
     }
-    xml = vrt_domain_def_format(def, fmt, error);
-    g_mutex_unlock(&obj->lock);
     return xml;
 }
 
@@ -87,9 +93,11 @@ vrt_qemu_domain_get_os_type(VrtQemuDriver *drv, const guchar *uuid, GError **err
 
     if (!obj)
         return NULL;
-    g_mutex_lock(&obj->lock);
-    type = g_strdup(obj->def->os.type ? obj->def->os.type : "hvm");
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        type = g_strdup(obj->def->os.type ? obj->def->os.type : "hvm");
+    }
     return type;
 }
 
@@ -101,9 +109,11 @@ vrt_qemu_domain_get_max_memory(VrtQemuDriver *drv, const guchar *uuid, GError **
 
     if (!obj)
         return 0;
-    g_mutex_lock(&obj->lock);
-    kib = obj->def->memory_kib;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        kib = obj->def->memory_kib;
+    }
     return kib;
 }
 
@@ -122,14 +132,16 @@ get_flag(VrtQemuDriver *drv, const guchar *uuid, int which, GError **error)
 
     if (!obj)
         return -1;
-    g_mutex_lock(&obj->lock);
-    switch (which) {
-    case FLAG_ACTIVE: v = vrt_qemu_dom_is_active(obj); break;
-    case FLAG_PERSISTENT: v = obj->persistent; break;
-    case FLAG_UPDATED: v = obj->updated; break;
-    case FLAG_AUTOSTART: v = obj->autostart; break;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        switch (which) {
+        case FLAG_ACTIVE: v = vrt_qemu_dom_is_active_locked(obj); break;
+        case FLAG_PERSISTENT: v = obj->persistent; break;
+        case FLAG_UPDATED: v = obj->updated; break;
+        case FLAG_AUTOSTART: v = obj->autostart; break;
+        }
     }
-    g_mutex_unlock(&obj->lock);
     return v;
 }
 
@@ -164,11 +176,11 @@ group_matches(guint flags, guint a_flag, guint b_flag, bool is_a)
     return is_a ? (flags & a_flag) : (flags & b_flag);
 }
 
-/* Whether obj passes libvirt's list filter (lock held). */
+/* Whether obj passes libvirt's list filter (object lock held). */
 static bool
-list_filter(VrtQemuDom *obj, guint flags)
+list_filter_locked(VrtQemuDom *obj, guint flags)
 {
-    bool active = vrt_qemu_dom_is_active(obj);
+    bool active = vrt_qemu_dom_is_active_locked(obj);
     guint states = flags & (VRT_CONNECT_LIST_DOMAINS_RUNNING | VRT_CONNECT_LIST_DOMAINS_PAUSED |
                             VRT_CONNECT_LIST_DOMAINS_SHUTOFF | VRT_CONNECT_LIST_DOMAINS_OTHER);
 
@@ -203,17 +215,21 @@ vrt_qemu_domain_foreach(VrtQemuDriver *drv, guint flags, VrtDomainFunc fn, gpoin
     GHashTableIter it;
     gpointer value;
 
-    g_mutex_lock(&drv->lock);
-    g_hash_table_iter_init(&it, drv->by_uuid);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        VrtQemuDom *obj = value;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-        g_mutex_lock(&obj->lock);
-        if (list_filter(obj, flags))
-            fn(obj->def->name, obj->def->uuid, obj->def->id, data);
-        g_mutex_unlock(&obj->lock);
+        g_hash_table_iter_init(&it, drv->by_uuid);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+            VrtQemuDom *obj = value;
+
+            {
+                g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
+
+                if (list_filter_locked(obj, flags))
+                    fn(obj->def->name, obj->def->uuid, obj->def->id, data);
+            }
+        }
     }
-    g_mutex_unlock(&drv->lock);
 }
 
 static void

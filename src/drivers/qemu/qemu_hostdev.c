@@ -52,9 +52,11 @@ vrt_qemu_hostdev_owns(VrtQemuHostdevCtx *ctx, const char *alias)
 {
     bool owns;
 
-    ctx_lock(ctx);
-    owns = vrt_qemu_hostdev_state_find(ctx->state, alias) != NULL;
-    ctx_unlock(ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        owns = vrt_qemu_hostdev_state_find(ctx->state, alias) != NULL;
+    }
     return owns;
 }
 
@@ -137,15 +139,16 @@ begin_step(Job *j, const StepDef *row, GError **error)
     VrtQemuHostdevCtx *ctx = j->ctx;
     VrtQemuHostdevStep old;
 
-    ctx_lock(ctx);
-    old = j->rec->running;
-    j->rec->running = row->step;
-    if (!row->writes_status && !save_locked(ctx, error)) {
-        j->rec->running = old;
-        ctx_unlock(ctx);
-        return false;
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        old = j->rec->running;
+        j->rec->running = row->step;
+        if (!row->writes_status && !save_locked(ctx, error)) {
+            j->rec->running = old;
+            return false;
+        }
     }
-    ctx_unlock(ctx);
     g_debug("domain %s: %s %s: step %s", dom_name(ctx), vrt_qemu_hostdev_job_to_string(j->rec->job), j->rec->alias,
             row->name);
     return !ctx->fault || ctx->fault(vrt_qemu_hostdev_job_to_string(j->rec->job), row->name, ctx->fault_data, error);
@@ -154,14 +157,16 @@ begin_step(Job *j, const StepDef *row, GError **error)
 static void
 mark(Job *j, VrtQemuHostdevStep step, bool done)
 {
-    ctx_lock(j->ctx);
-    if (done)
-        j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(step);
-    else
-        j->rec->done &= ~VRT_QEMU_HOSTDEV_STEP_BIT(step);
-    if (j->rec->running == step)
-        j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
-    ctx_unlock(j->ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(j->ctx);
+
+        if (done)
+            j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(step);
+        else
+            j->rec->done &= ~VRT_QEMU_HOSTDEV_STEP_BIT(step);
+        if (j->rec->running == step)
+            j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
+    }
 }
 
 /* Runs the steps of the record's job that are not done yet, in table
@@ -224,10 +229,12 @@ save_after_undo(VrtQemuHostdevCtx *ctx, const char *alias)
 {
     GError *err = NULL;
 
-    ctx_lock(ctx);
-    if (!save_locked(ctx, &err))
-        log_undo(ctx, alias, "status write", err);
-    ctx_unlock(ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        if (!save_locked(ctx, &err))
+            log_undo(ctx, alias, "status write", err);
+    }
 }
 
 /* ---- attach ---- */
@@ -243,21 +250,21 @@ vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError 
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "host device assignment is not available in this daemon");
         return false;
     }
-    ctx_lock(ctx);
-    if (!check_duplicate_locked(ctx, dev, error) || !vrt_domain_def_assign_device_address(ctx->def, dev, error) ||
-        !(owned = record_for_device(ctx, dev, error))) {
-        ctx_unlock(ctx);
-        return false;
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        if (!check_duplicate_locked(ctx, dev, error) || !vrt_domain_def_assign_device_address(ctx->def, dev, error) ||
+            !(owned = record_for_device(ctx, dev, error))) {
+            return false;
+        }
+        if (vrt_qemu_hostdev_state_find(ctx->state, owned->alias)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "a device with alias %s is already being handled",
+                          owned->alias);
+            return false;
+        }
+        j.rec = owned;
+        g_ptr_array_add(ctx->state->records, g_steal_pointer(&owned));
     }
-    if (vrt_qemu_hostdev_state_find(ctx->state, owned->alias)) {
-        ctx_unlock(ctx);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "a device with alias %s is already being handled",
-                      owned->alias);
-        return false;
-    }
-    j.rec = owned;
-    g_ptr_array_add(ctx->state->records, g_steal_pointer(&owned));
-    ctx_unlock(ctx);
 
     if (run_steps(&j, error)) {
         g_info("domain %s: attached %s (%s) as %s", dom_name(ctx), j.rec->addr,
@@ -267,9 +274,11 @@ vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError 
     g_info("domain %s: attach of %s failed at step %s, undoing: %s", dom_name(ctx), j.rec->alias,
            vrt_qemu_hostdev_step_to_string(j.rec->running), error && *error ? (*error)->message : "");
     if (undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_COMMIT)) {
-        ctx_lock(ctx);
-        remove_record(ctx, j.rec);
-        ctx_unlock(ctx);
+        {
+            g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+            remove_record(ctx, j.rec);
+        }
     }
     save_after_undo(ctx, dev->type == VRT_DOMAIN_DEVICE_NET ? "interface" : "hostdev");
     if (net && dev->data.net) { /* still ours, not listed pending removal */
@@ -288,36 +297,38 @@ vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias
     VrtQemuHostdevRecord *rec = NULL;
     char *ret = NULL;
 
-    ctx_lock(ctx);
-    if (alias) {
-        rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
-    } else if ((dev = vrt_domain_device_def_parse(xml, ctx->def, 0, error))) {
-        if (dev->type == VRT_DOMAIN_DEVICE_NET) {
-            VrtDomainNetDef *net = NULL;
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
 
-            if (dev->data.net->mac_set)
-                net = vrt_domain_def_find_net_by_mac(ctx->def, dev->data.net->mac);
-            else if (dev->data.net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV)
-                net = vrt_domain_def_find_net_by_hostdev_source(ctx->def, &dev->data.net->hostdev_source);
-            else if (ctx->def->nets && ctx->def->nets->len == 1) /* as libvirt: the only one */
-                net = g_ptr_array_index(ctx->def->nets, 0);
-            rec = net ? vrt_qemu_hostdev_state_find(ctx->state, net->info.alias) : NULL;
-        } else if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
-            /* The hostdev of an interface goes through the interface. */
-            g_autofree char *addr = vrt_pci_address_to_string(&dev->data.hostdev->source);
+        if (alias) {
+            rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
+        } else if ((dev = vrt_domain_device_def_parse(xml, ctx->def, 0, error))) {
+            if (dev->type == VRT_DOMAIN_DEVICE_NET) {
+                VrtDomainNetDef *net = NULL;
 
-            rec = vrt_qemu_hostdev_state_find_addr(ctx->state, addr);
-            if (!rec)
-                vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "host pci device %s not found", addr);
+                if (dev->data.net->mac_set)
+                    net = vrt_domain_def_find_net_by_mac(ctx->def, dev->data.net->mac);
+                else if (dev->data.net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV)
+                    net = vrt_domain_def_find_net_by_hostdev_source(ctx->def, &dev->data.net->hostdev_source);
+                else if (ctx->def->nets && ctx->def->nets->len == 1) /* as libvirt: the only one */
+                    net = g_ptr_array_index(ctx->def->nets, 0);
+                rec = net ? vrt_qemu_hostdev_state_find(ctx->state, net->info.alias) : NULL;
+            } else if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
+                /* The hostdev of an interface goes through the interface. */
+                g_autofree char *addr = vrt_pci_address_to_string(&dev->data.hostdev->source);
+
+                rec = vrt_qemu_hostdev_state_find_addr(ctx->state, addr);
+                if (!rec)
+                    vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "host pci device %s not found", addr);
+            }
         }
+        if (rec)
+            ret = g_strdup(rec->alias);
     }
-    if (rec)
-        ret = g_strdup(rec->alias);
-    ctx_unlock(ctx);
     return ret;
 }
 
-/* Refuses a device whose record has a job running. Lock held. */
+/* Refuses a device whose record has a job running. ctx lock (the object lock) held. */
 static bool
 check_idle_locked(VrtQemuHostdevRecord *rec, GError **error)
 {
@@ -344,12 +355,14 @@ run_detach(Job *j, GError **error)
      * attached. Past it the detach cannot be taken back; recovery or the
      * next DEVICE_DELETED finishes it. */
     if (undo_steps(j, VRT_QEMU_HOSTDEV_JOB_DETACH, VRT_QEMU_HOSTDEV_STEP_DONE)) {
-        ctx_lock(ctx);
-        j->rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
-        /* An emulated interface has a record only while it is detached. */
-        if (j->rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_EMULATED)
-            remove_record(ctx, j->rec);
-        ctx_unlock(ctx);
+        {
+            g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+            j->rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
+            /* An emulated interface has a record only while it is detached. */
+            if (j->rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_EMULATED)
+                remove_record(ctx, j->rec);
+        }
         save_after_undo(ctx, "detach");
     }
     return false;
@@ -360,19 +373,18 @@ vrt_qemu_hostdev_detach(VrtQemuHostdevCtx *ctx, const char *alias, GError **erro
 {
     Job j = { .ctx = ctx };
 
-    ctx_lock(ctx);
-    j.rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
-    if (!j.rec) {
-        ctx_unlock(ctx);
-        vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", alias);
-        return false;
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        j.rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
+        if (!j.rec) {
+            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", alias);
+            return false;
+        }
+        if (!check_idle_locked(j.rec, error))
+            return false;
+        j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
     }
-    if (!check_idle_locked(j.rec, error)) {
-        ctx_unlock(ctx);
-        return false;
-    }
-    j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    ctx_unlock(ctx);
     return run_detach(&j, error);
 }
 
@@ -382,23 +394,22 @@ vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias, GErr
     Job j = { .ctx = ctx };
     VrtQemuHostdevRecord *rec;
 
-    ctx_lock(ctx);
-    if ((rec = vrt_qemu_hostdev_state_find(ctx->state, alias)) && !check_idle_locked(rec, error)) {
-        ctx_unlock(ctx);
-        return false;
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        if ((rec = vrt_qemu_hostdev_state_find(ctx->state, alias)) && !check_idle_locked(rec, error))
+            return false;
+        if (rec || !vrt_domain_def_find_net_by_alias(ctx->def, alias)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s is not an emulated interface", alias);
+            return false;
+        }
+        rec = g_new0(VrtQemuHostdevRecord, 1);
+        rec->alias = g_strdup(alias);
+        rec->addr = g_strdup("");
+        rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_EMULATED;
+        rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+        g_ptr_array_add(ctx->state->records, rec);
     }
-    if (rec || !vrt_domain_def_find_net_by_alias(ctx->def, alias)) {
-        ctx_unlock(ctx);
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s is not an emulated interface", alias);
-        return false;
-    }
-    rec = g_new0(VrtQemuHostdevRecord, 1);
-    rec->alias = g_strdup(alias);
-    rec->addr = g_strdup("");
-    rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_EMULATED;
-    rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    g_ptr_array_add(ctx->state->records, rec);
-    ctx_unlock(ctx);
     j.rec = rec;
     return run_detach(&j, error);
 }
@@ -408,14 +419,14 @@ vrt_qemu_hostdev_device_deleted(VrtQemuHostdevCtx *ctx, const char *alias, GErro
 {
     Job j = { .ctx = ctx };
 
-    ctx_lock(ctx);
-    j.rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
-    if (!j.rec) {
-        ctx_unlock(ctx);
-        return true;
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        j.rec = vrt_qemu_hostdev_state_find(ctx->state, alias);
+        if (!j.rec)
+            return true;
+        j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
     }
-    j.rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    ctx_unlock(ctx);
     mark(&j, VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL, true);
     if (!run_steps(&j, error))
         return false;
@@ -538,9 +549,11 @@ recover_one(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GPtrArray *ids)
     case RECOVER_ROLLBACK:
         if (!undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_COMMIT))
             return false;
-        ctx_lock(ctx);
-        remove_record(ctx, rec);
-        ctx_unlock(ctx);
+        {
+            g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+            remove_record(ctx, rec);
+        }
         return true;
     case RECOVER_FORWARD: break;
     }
@@ -603,24 +616,31 @@ vrt_qemu_hostdev_recover(VrtQemuHostdevCtx *ctx, GError **error)
     ids = ctx->mon->list_ids(ctx->mon_data, error);
     if (!ids)
         return false;
-    ctx_lock(ctx);
-    for (guint i = 0; i < ctx->state->records->len; i++)
-        g_ptr_array_add(aliases, g_strdup(((VrtQemuHostdevRecord *)g_ptr_array_index(ctx->state->records, i))->alias));
-    ctx_unlock(ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        for (guint i = 0; i < ctx->state->records->len; i++)
+            g_ptr_array_add(aliases,
+                            g_strdup(((VrtQemuHostdevRecord *)g_ptr_array_index(ctx->state->records, i))->alias));
+    }
     for (guint i = 0; i < aliases->len; i++) {
         VrtQemuHostdevRecord *rec;
 
-        ctx_lock(ctx);
-        rec = vrt_qemu_hostdev_state_find(ctx->state, g_ptr_array_index(aliases, i));
-        ctx_unlock(ctx);
+        {
+            g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+            rec = vrt_qemu_hostdev_state_find(ctx->state, g_ptr_array_index(aliases, i));
+        }
         if (rec && !recover_one(ctx, rec, ids))
             ok = false;
     }
     release_orphan_ports(ctx);
-    ctx_lock(ctx);
-    if (!save_locked(ctx, error))
-        ok = false;
-    ctx_unlock(ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        if (!save_locked(ctx, error))
+            ok = false;
+    }
     if (!ok && error && !*error)
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "domain %s: some host devices could not be recovered",
                       dom_name(ctx));

@@ -74,13 +74,16 @@ dom_ctx_wait_deleted(gpointer data, const char *alias, guint timeout_ms)
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     bool done;
 
-    g_mutex_lock(&obj->lock);
-    while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && g->mon && !vrt_qemu_monitor_is_closed(g->mon)) {
-        if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline))
-            break;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        while (!(done = g_hash_table_contains(obj->unplug_done, alias)) && g->mon &&
+               !vrt_qemu_monitor_is_closed(g->mon)) {
+            if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline))
+                break;
+        }
+        done = g_hash_table_remove(obj->unplug_done, alias);
     }
-    done = g_hash_table_remove(obj->unplug_done, alias);
-    g_mutex_unlock(&obj->lock);
     return done;
 }
 
@@ -104,19 +107,23 @@ pci_owner(VrtQemuDriver *drv, const char *addr, VrtQemuDom *except)
     gpointer value;
     char *owner = NULL;
 
-    g_mutex_lock(&drv->lock);
-    g_hash_table_iter_init(&it, drv->by_uuid);
-    while (!owner && g_hash_table_iter_next(&it, NULL, &value)) {
-        VrtQemuDom *obj = value;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-        if (obj == except)
-            continue;
-        g_mutex_lock(&obj->lock);
-        if (vrt_qemu_hostdev_state_find_addr(obj->hostdevs, addr))
-            owner = g_strdup(obj->def->name);
-        g_mutex_unlock(&obj->lock);
+        g_hash_table_iter_init(&it, drv->by_uuid);
+        while (!owner && g_hash_table_iter_next(&it, NULL, &value)) {
+            VrtQemuDom *obj = value;
+
+            if (obj == except)
+                continue;
+            {
+                g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
+
+                if (vrt_qemu_hostdev_state_find_addr(obj->hostdevs, addr))
+                    owner = g_strdup(obj->def->name);
+            }
+        }
     }
-    g_mutex_unlock(&drv->lock);
     return owner;
 }
 
@@ -142,8 +149,9 @@ static const VrtQemuHostdevMonitorOps dom_ctx_mon_ops = {
     .list_ids = dom_ctx_list_ids,
 };
 
+/* The status writer of a running domain. Object lock held. */
 static bool
-dom_ctx_save(gpointer data, GError **error)
+dom_ctx_save_locked(gpointer data, GError **error)
 {
     DomCtx *g = data;
 
@@ -158,9 +166,9 @@ start_journal_path(VrtQemuDriver *drv, const char *name)
     return g_build_filename(drv->state_dir, file, NULL);
 }
 
-/* The status writer while a domain starts: only the records. Lock held. */
+/* The status writer while a domain starts: only the records. Object lock held. */
 static bool
-dom_ctx_save_start(gpointer data, GError **error)
+dom_ctx_save_start_locked(gpointer data, GError **error)
 {
     DomCtx *g = data;
     g_autofree char *path = start_journal_path(g->obj->drv, g->obj->def->name);
@@ -170,6 +178,9 @@ dom_ctx_save_start(gpointer data, GError **error)
     return vrt_file_write_atomic(path, records, -1, 0600, error);
 }
 
+/* The engine's lock callbacks (VrtQemuHostdevCtx.lock/unlock): the object
+ * lock taken and released in two calls, so no scoped guard here; the
+ * engine pairs them in its guard (CtxLocker, qemu_hostdev_priv.h). */
 static void
 dom_ctx_lock(gpointer data)
 {
@@ -190,24 +201,26 @@ dom_ctx_init(DomCtx *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *d
     VrtQemuDriver *drv = obj->drv;
 
     g->obj = obj;
-    g_mutex_lock(&obj->lock);
-    g->mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
-    *ctx = (VrtQemuHostdevCtx){
-        .host = drv->cfg.host,
-        .network = drv->cfg.network,
-        .mon = &dom_ctx_mon_ops,
-        .mon_data = g,
-        .save_status = with_status ? dom_ctx_save : NULL,
-        .lock = dom_ctx_lock,
-        .unlock = dom_ctx_unlock,
-        .data = g,
-        .fault = vrt_qemu_hostdev_fault_die_at,
-        .fault_data = drv->hostdev_die_at,
-        .vf_owner = dom_ctx_vf_owner,
-        .def = def ? def : obj->def,
-        .state = obj->hostdevs,
-    };
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        g->mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+        *ctx = (VrtQemuHostdevCtx){
+            .host = drv->cfg.host,
+            .network = drv->cfg.network,
+            .mon = &dom_ctx_mon_ops,
+            .mon_data = g,
+            .save_status = with_status ? dom_ctx_save_locked : NULL,
+            .lock = dom_ctx_lock,
+            .unlock = dom_ctx_unlock,
+            .data = g,
+            .fault = vrt_qemu_hostdev_fault_die_at,
+            .fault_data = drv->hostdev_die_at,
+            .vf_owner = dom_ctx_vf_owner,
+            .def = def ? def : obj->def,
+            .state = obj->hostdevs,
+        };
+    }
 }
 
 static void
@@ -313,7 +326,7 @@ vrt_qemu_hostdev_dom_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, GError **
     bool ok;
 
     dom_ctx_init(&g, &ctx, obj, def, false);
-    ctx.save_status = dom_ctx_save_start;
+    ctx.save_status = dom_ctx_save_start_locked;
     ok = vrt_qemu_hostdev_prepare_start(&ctx, error);
     dom_ctx_done(&g);
     if (!ok)
@@ -351,9 +364,11 @@ vrt_qemu_hostdev_dom_release(VrtQemuDom *obj)
     dom_ctx_init(&g, &ctx, obj, NULL, false);
     if (ctx.state && ctx.state->records->len > 0)
         vrt_qemu_hostdev_release_all(&ctx);
-    g_mutex_lock(&obj->lock);
-    journal = start_journal_path(obj->drv, obj->def->name);
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        journal = start_journal_path(obj->drv, obj->def->name);
+    }
     vrt_file_remove(journal, NULL);
     dom_ctx_done(&g);
 }
@@ -368,14 +383,18 @@ load_start_journal(VrtQemuDriver *drv, const char *path, const char *name)
     VrtQemuDom *obj;
     bool active = false;
 
-    g_mutex_lock(&drv->lock);
-    obj = g_hash_table_lookup(drv->by_name, name);
-    if (obj) {
-        g_mutex_lock(&obj->lock);
-        active = vrt_qemu_dom_is_active(obj);
-        g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+
+        obj = g_hash_table_lookup(drv->by_name, name);
+        if (obj) {
+            {
+                g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
+
+                active = vrt_qemu_dom_is_active_locked(obj);
+            }
+        }
     }
-    g_mutex_unlock(&drv->lock);
     /* A running domain's records are in its status file already. */
     if (!active && vrt_file_read(path, &text, NULL, &err) && (st = vrt_qemu_hostdev_state_parse(text, &err))) {
         VrtQemuHostdevCtx ctx = {
@@ -417,9 +436,7 @@ vrt_qemu_hostdev_dom_emit_removed(VrtQemuDom *obj, const char *alias)
 
     if (!obj->drv->cfg.device_removed)
         return;
-    g_mutex_lock(&obj->lock);
     ref = vrt_qemu_dom_make_ref(obj);
-    g_mutex_unlock(&obj->lock);
     obj->drv->cfg.device_removed(ref, alias, obj->drv->cfg.data);
 }
 
@@ -432,14 +449,16 @@ vrt_qemu_hostdev_dom_recover(VrtQemuDom *obj)
     g_autoptr(GPtrArray) detaching = g_ptr_array_new_with_free_func(g_free);
 
     dom_ctx_init(&g, &ctx, obj, NULL, true);
-    g_mutex_lock(&obj->lock);
-    for (guint i = 0; i < obj->hostdevs->records->len; i++) {
-        VrtQemuHostdevRecord *rec = g_ptr_array_index(obj->hostdevs->records, i);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        if (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH)
-            g_ptr_array_add(detaching, g_strdup(rec->alias));
+        for (guint i = 0; i < obj->hostdevs->records->len; i++) {
+            VrtQemuHostdevRecord *rec = g_ptr_array_index(obj->hostdevs->records, i);
+
+            if (rec->job == VRT_QEMU_HOSTDEV_JOB_DETACH)
+                g_ptr_array_add(detaching, g_strdup(rec->alias));
+        }
     }
-    g_mutex_unlock(&obj->lock);
     if (!vrt_qemu_hostdev_recover(&ctx, &err))
         g_warning("domain %s: host device recovery: %s", obj->def->name, err ? err->message : "failed");
     /* A detach the previous daemon left pending that is complete now is

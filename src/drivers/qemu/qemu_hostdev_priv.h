@@ -76,6 +76,25 @@ ctx_unlock(VrtQemuHostdevCtx *ctx)
     if (ctx->unlock)
         ctx->unlock(ctx->data);
 }
+
+/* ctx's lock as a scoped guard, as GMutexLocker for a GMutex:
+ * g_autoptr(CtxLocker) locker = ctx_locker_new(ctx) releases it on every
+ * return. */
+typedef VrtQemuHostdevCtx CtxLocker;
+
+static inline CtxLocker *
+ctx_locker_new(VrtQemuHostdevCtx *ctx)
+{
+    ctx_lock(ctx);
+    return ctx;
+}
+
+static inline void
+ctx_locker_free(CtxLocker *ctx)
+{
+    ctx_unlock(ctx);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtxLocker, ctx_locker_free)
 static inline const char *
 dom_name(VrtQemuHostdevCtx *ctx)
 {
@@ -90,7 +109,7 @@ log_undo(VrtQemuHostdevCtx *ctx, const char *alias, const char *what, GError *er
     g_clear_error(&err);
 }
 
-/* Saves the status (lock held by the caller). */
+/* Saves the status (ctx lock, the object lock, held by the caller). */
 static inline bool
 save_locked(VrtQemuHostdevCtx *ctx, GError **error)
 {

@@ -178,32 +178,32 @@ do_claim(Job *j, GError **error)
                 vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s' is not a hostdev pool", rec->network);
             return false;
         }
-        ctx_lock(ctx);
-        memcpy(rec->port_uuid, alloc->port_uuid, 16);
-        rec->port_set = true;
-        g_free(rec->addr);
-        rec->addr = g_strdup(alloc->pci_addr);
-        rec->managed = alloc->managed;
-        net->actual.set = true;
-        net->actual.type = VRT_DOMAIN_NET_TYPE_HOSTDEV;
-        net->actual.hostdev_addr.domain = a.domain;
-        net->actual.hostdev_addr.bus = a.bus;
-        net->actual.hostdev_addr.slot = a.slot;
-        net->actual.hostdev_addr.function = a.function;
-        net->actual.managed = alloc->managed;
-        if (alloc->vlan >= 0 && net->n_vlan_tags == 0) {
-            net->actual.vlan_tags[0] = (guint)alloc->vlan;
-            net->actual.n_vlan_tags = 1;
+        {
+            g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+            memcpy(rec->port_uuid, alloc->port_uuid, 16);
+            rec->port_set = true;
+            g_free(rec->addr);
+            rec->addr = g_strdup(alloc->pci_addr);
+            rec->managed = alloc->managed;
+            net->actual.set = true;
+            net->actual.type = VRT_DOMAIN_NET_TYPE_HOSTDEV;
+            net->actual.hostdev_addr.domain = a.domain;
+            net->actual.hostdev_addr.bus = a.bus;
+            net->actual.hostdev_addr.slot = a.slot;
+            net->actual.hostdev_addr.function = a.function;
+            net->actual.managed = alloc->managed;
+            if (alloc->vlan >= 0 && net->n_vlan_tags == 0) {
+                net->actual.vlan_tags[0] = (guint)alloc->vlan;
+                net->actual.n_vlan_tags = 1;
+            }
+            memcpy(net->port_uuid, alloc->port_uuid, 16);
+            net->port_uuid_set = true;
+            /* The claim is on disk in the network driver; the port uuid goes
+             * into our record now so that a restart can release it. */
+            if (!save_locked(ctx, error))
+                return false;
         }
-        memcpy(net->port_uuid, alloc->port_uuid, 16);
-        net->port_uuid_set = true;
-        /* The claim is on disk in the network driver; the port uuid goes
-         * into our record now so that a restart can release it. */
-        if (!save_locked(ctx, error)) {
-            ctx_unlock(ctx);
-            return false;
-        }
-        ctx_unlock(ctx);
     }
     return check_free(ctx, rec, error);
 }
@@ -247,16 +247,18 @@ do_save_vf(Job *j, GError **error)
     }
     if (is_vf && !vrt_sriov_get_vf_config(ctx->host, &a, &info, error))
         return false;
-    ctx_lock(ctx);
-    rec->is_vf = is_vf;
-    g_free(rec->orig_driver);
-    rec->orig_driver = g_steal_pointer(&drv);
-    memcpy(rec->orig_mac, info.mac, 6);
-    rec->orig_vlan = info.vlan;
-    rec->orig_qos = info.qos;
-    rec->orig_spoofchk = info.spoofchk;
-    rec->orig_trust = info.trust;
-    ctx_unlock(ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        rec->is_vf = is_vf;
+        g_free(rec->orig_driver);
+        rec->orig_driver = g_steal_pointer(&drv);
+        memcpy(rec->orig_mac, info.mac, 6);
+        rec->orig_vlan = info.vlan;
+        rec->orig_qos = info.qos;
+        rec->orig_spoofchk = info.spoofchk;
+        rec->orig_trust = info.trust;
+    }
     return true;
 }
 
@@ -340,7 +342,7 @@ need_hotplug(Job *j)
     return j->dev != NULL;
 }
 
-/* Takes the device out of the engine's hands into ctx->def. Lock held. */
+/* Takes the device out of the engine's hands into ctx->def. ctx lock held. */
 static void
 insert_device_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev)
 {
@@ -390,9 +392,11 @@ do_device_add(Job *j, GError **error)
 
     if (j->net && !vrt_domain_net_link_hostdev(j->net, error))
         return false;
-    ctx_lock(j->ctx);
-    props = device_props_locked(j->ctx, j->dev, error);
-    ctx_unlock(j->ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(j->ctx);
+
+        props = device_props_locked(j->ctx, j->dev, error);
+    }
     return props && j->ctx->mon->device_add(j->ctx->mon_data, props, error);
 }
 
@@ -421,12 +425,14 @@ undo_device_add(Job *j, GError **error)
 
     if (!in_qemu(ctx, j->rec->alias) || unplug_and_wait(ctx, j->rec->alias, error))
         return true;
-    ctx_lock(ctx);
-    if (j->dev)
-        insert_device_locked(ctx, j->dev);
-    j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
-    ctx_unlock(ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        if (j->dev)
+            insert_device_locked(ctx, j->dev);
+        j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+        j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
+    }
     return false;
 }
 
@@ -438,31 +444,31 @@ do_commit(Job *j, GError **error)
     VrtQemuHostdevCtx *ctx = j->ctx;
     bool ok;
 
-    ctx_lock(ctx);
-    if (j->dev) {
-        insert_device_locked(ctx, j->dev);
-    } else if (j->net) {
-        if (!vrt_domain_net_link_hostdev(j->net, error)) {
-            ctx_unlock(ctx);
-            return false;
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        if (j->dev) {
+            insert_device_locked(ctx, j->dev);
+        } else if (j->net) {
+            if (!vrt_domain_net_link_hostdev(j->net, error))
+                return false;
+            if (j->net->hostdev && !g_ptr_array_find(ctx->def->hostdevs, j->net->hostdev, NULL))
+                g_ptr_array_add(ctx->def->hostdevs, j->net->hostdev);
         }
-        if (j->net->hostdev && !g_ptr_array_find(ctx->def->hostdevs, j->net->hostdev, NULL))
-            g_ptr_array_add(ctx->def->hostdevs, j->net->hostdev);
+        j->rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
+        j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT);
+        j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
+        ok = save_locked(ctx, error);
+        if (!ok) {
+            j->rec->job = VRT_QEMU_HOSTDEV_JOB_ATTACH;
+            j->rec->done &= ~VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT);
+            j->rec->running = VRT_QEMU_HOSTDEV_STEP_COMMIT;
+        }
     }
-    j->rec->job = VRT_QEMU_HOSTDEV_JOB_NONE;
-    j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT);
-    j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
-    ok = save_locked(ctx, error);
-    if (!ok) {
-        j->rec->job = VRT_QEMU_HOSTDEV_JOB_ATTACH;
-        j->rec->done &= ~VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_COMMIT);
-        j->rec->running = VRT_QEMU_HOSTDEV_STEP_COMMIT;
-    }
-    ctx_unlock(ctx);
     return ok;
 }
 
-/* Removes the device of rec from both lists (if still there). Lock held. */
+/* Removes the device of rec from both lists (if still there). ctx lock held. */
 static void
 remove_device_locked(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
 {
@@ -482,14 +488,16 @@ remove_device_locked(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
 static bool
 undo_commit(Job *j, GError **error)
 {
-    ctx_lock(j->ctx);
-    if (j->dev)
-        uninsert_device_locked(j->ctx, j->dev, j->rec->alias);
-    else if (j->net)
-        vrt_domain_def_net_unlink_hostdev(j->ctx->def, j->net);
-    else
-        remove_device_locked(j->ctx, j->rec); /* recovery: the status may list it */
-    ctx_unlock(j->ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(j->ctx);
+
+        if (j->dev)
+            uninsert_device_locked(j->ctx, j->dev, j->rec->alias);
+        else if (j->net)
+            vrt_domain_def_net_unlink_hostdev(j->ctx->def, j->net);
+        else
+            remove_device_locked(j->ctx, j->rec); /* recovery: the status may list it */
+    }
     return true;
 }
 
@@ -520,10 +528,12 @@ do_remove(Job *j, GError **error)
 {
     bool ok;
 
-    ctx_lock(j->ctx);
-    remove_device_locked(j->ctx, j->rec);
-    ok = save_locked(j->ctx, error);
-    ctx_unlock(j->ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(j->ctx);
+
+        remove_device_locked(j->ctx, j->rec);
+        ok = save_locked(j->ctx, error);
+    }
     return ok;
 }
 
@@ -571,11 +581,13 @@ do_done(Job *j, GError **error)
 {
     bool ok;
 
-    ctx_lock(j->ctx);
-    remove_record(j->ctx, j->rec);
-    j->rec = NULL;
-    ok = save_locked(j->ctx, error);
-    ctx_unlock(j->ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(j->ctx);
+
+        remove_record(j->ctx, j->rec);
+        j->rec = NULL;
+        ok = save_locked(j->ctx, error);
+    }
     return ok;
 }
 
@@ -611,10 +623,12 @@ recover_device_add(Job *j, GPtrArray *ids)
     if (wait_gone(ctx, j->rec->alias, unplug_wait_ms(ctx)))
         return RECOVER_ROLLBACK;
     g_warning("domain %s: guest still holds %s; it is given back when QEMU reports it", dom_name(ctx), j->rec->alias);
-    ctx_lock(ctx);
-    j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
-    ctx_unlock(ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+        j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
+    }
     return RECOVER_FAILED;
 }
 
@@ -623,11 +637,13 @@ recover_device_add(Job *j, GPtrArray *ids)
 static Recovery
 forward_from_remove(Job *j)
 {
-    ctx_lock(j->ctx);
-    j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
-    j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL);
-    j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
-    ctx_unlock(j->ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(j->ctx);
+
+        j->rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+        j->rec->done |= VRT_QEMU_HOSTDEV_STEP_BIT(VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL);
+        j->rec->running = VRT_QEMU_HOSTDEV_STEP_NONE;
+    }
     return RECOVER_FORWARD;
 }
 
@@ -664,9 +680,11 @@ recover_device_del(Job *j, GPtrArray *ids)
 
     if (!ids_contain(ids, j->rec->alias))
         return forward_from_remove(j);
-    ctx_lock(ctx);
-    j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
-    ctx_unlock(ctx);
+    {
+        g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
+
+        j->rec->running = VRT_QEMU_HOSTDEV_STEP_DEVICE_DEL;
+    }
     if (!ctx->mon->device_del(ctx->mon_data, j->rec->alias, &err))
         g_debug("domain %s: device_del %s again: %s", dom_name(ctx), j->rec->alias, err->message);
     if (!wait_gone(ctx, j->rec->alias, RECOVER_UNPLUG_WAIT_MS))

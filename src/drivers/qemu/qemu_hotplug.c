@@ -49,23 +49,22 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
                       net->source_network ? net->source_network : "");
         return false;
     }
-    g_mutex_lock(&obj->lock);
-    if (!vrt_domain_def_assign_device_address(obj->def, dev, error)) {
-        g_mutex_unlock(&obj->lock);
-        return false;
-    }
-    if (net->mac_set && vrt_domain_def_find_net_by_mac(obj->def, net->mac)) {
-        char mac[VRT_MAC_STRING_LEN];
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        g_mutex_unlock(&obj->lock);
-        vrt_domain_mac_format(net->mac, mac);
-        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
-        return false;
+        if (!vrt_domain_def_assign_device_address(obj->def, dev, error))
+            return false;
+        if (net->mac_set && vrt_domain_def_find_net_by_mac(obj->def, net->mac)) {
+            char mac[VRT_MAC_STRING_LEN];
+
+            vrt_domain_mac_format(net->mac, mac);
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
+            return false;
+        }
+        netdev = vrt_qemu_command_netdev_props(net, error);
+        device = netdev ? vrt_qemu_command_net_device_props(obj->def, net, error) : NULL;
+        mon = vrt_qemu_monitor_ref(obj->mon);
     }
-    netdev = vrt_qemu_command_netdev_props(net, error);
-    device = netdev ? vrt_qemu_command_net_device_props(obj->def, net, error) : NULL;
-    mon = vrt_qemu_monitor_ref(obj->mon);
-    g_mutex_unlock(&obj->lock);
     if (!device)
         return false;
     netdev_id = vrt_qemu_command_netdev_id(net);
@@ -76,13 +75,12 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
             g_warning("domain %s: rollback of netdev %s failed: %s", obj->def->name, netdev_id, undo->message);
         return false;
     }
-    g_mutex_lock(&obj->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
     vrt_domain_def_net_insert(obj->def, g_steal_pointer(&dev->data.net));
     /* The device is in QEMU and in the live definition; the status file
      * lacks it: as libvirt, the call reports the failure. */
-    bool ok = vrt_qemu_dom_save_status_locked(obj, error);
-    g_mutex_unlock(&obj->lock);
-    return ok;
+    return vrt_qemu_dom_save_status_locked(obj, error);
 }
 
 static bool
@@ -90,9 +88,11 @@ attach_live(VrtQemuDom *obj, const char *xml, GError **error)
 {
     g_autoptr(VrtDomainDeviceDef) dev = NULL;
 
-    g_mutex_lock(&obj->lock);
-    dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
+    }
     if (!dev)
         return false;
     /* Host devices and hostdev pool interfaces: the journaled job. */
@@ -268,18 +268,20 @@ vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias)
      * detached leaves); the rest finishes unplugs that older vrt recorded
      * as <unplug-pending> (obj->unplug_pending) in the status file. */
     vrt_qemu_hostdev_dom_device_deleted(obj, alias);
-    g_mutex_lock(&obj->lock);
-    g_hash_table_remove(obj->unplug_done, alias);
-    g_hash_table_remove(obj->unplug_pending, alias);
-    found = vrt_domain_def_find_net_by_alias(obj->def, alias);
-    if (found && !net_is_hostdev(found)) {
-        netdev_id = vrt_qemu_command_netdev_id(found);
-        net = vrt_domain_def_net_remove(obj->def, found);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        g_hash_table_remove(obj->unplug_done, alias);
+        g_hash_table_remove(obj->unplug_pending, alias);
+        found = vrt_domain_def_find_net_by_alias(obj->def, alias);
+        if (found && !net_is_hostdev(found)) {
+            netdev_id = vrt_qemu_command_netdev_id(found);
+            net = vrt_domain_def_net_remove(obj->def, found);
+        }
+        mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+        /* No caller to tell (an event or a finished wait): logged. */
+        vrt_qemu_dom_save_status_locked(obj, NULL);
     }
-    mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
-    /* No caller to tell (an event or a finished wait): logged. */
-    vrt_qemu_dom_save_status_locked(obj, NULL);
-    g_mutex_unlock(&obj->lock);
     if (netdev_id && mon && !vrt_qemu_monitor_netdev_del(mon, netdev_id, &err))
         g_debug("domain %s: netdev_del %s: %s", obj->def->name, netdev_id, err->message);
     g_info("domain %s: device %s removed", obj->def->name, alias);
@@ -301,16 +303,18 @@ detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
     bool ok = vrt_qemu_hostdev_dom_detach(obj, t->xml, t->alias, &handled, &removed, error);
 
     if (!handled) {
-        g_mutex_lock(&obj->lock);
-        found = find_target(obj->def, t, &type, error);
-        alias = g_strdup(found);
-        if (found &&
-            (type != VRT_DOMAIN_DEVICE_NET || net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
-            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live detach of device '%s' (%s) is not supported yet",
-                          alias, device_type_name(type));
-            found = NULL;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            found = find_target(obj->def, t, &type, error);
+            alias = g_strdup(found);
+            if (found &&
+                (type != VRT_DOMAIN_DEVICE_NET || net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
+                vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                              "live detach of device '%s' (%s) is not supported yet", alias, device_type_name(type));
+                found = NULL;
+            }
         }
-        g_mutex_unlock(&obj->lock);
         ok = found && vrt_qemu_hostdev_dom_unplug(obj, alias, &removed, error);
     }
     if (removed)
@@ -405,42 +409,39 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
     VrtDomainNetDef *net;
     VrtTristate want;
 
-    g_mutex_lock(&obj->lock);
-    dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
-    net = dev ? update_find_net(obj->def, dev, error) : NULL;
-    if (!net) {
-        g_mutex_unlock(&obj->lock);
-        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
+        net = dev ? update_find_net(obj->def, dev, error) : NULL;
+        if (!net)
+            return false;
+        if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+            /* As libvirt: a VF assigned to the guest has no settings QEMU could
+             * change; a different MAC or VLAN means detach and attach. */
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "cannot change config of '%s' network interface type",
+                          "hostdev");
+            return false;
+        }
+        if (g_strcmp0(net->model, dev->data.net->model) != 0 || net->type != dev->data.net->type) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                          "cannot modify network device type or model of a running domain");
+            return false;
+        }
+        want = dev->data.net->link_up;
+        alias = g_strdup(net->info.alias);
+        mon = vrt_qemu_monitor_ref(obj->mon);
     }
-    if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
-        /* As libvirt: a VF assigned to the guest has no settings QEMU could
-         * change; a different MAC or VLAN means detach and attach. */
-        g_mutex_unlock(&obj->lock);
-        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "cannot change config of '%s' network interface type",
-                      "hostdev");
-        return false;
-    }
-    if (g_strcmp0(net->model, dev->data.net->model) != 0 || net->type != dev->data.net->type) {
-        g_mutex_unlock(&obj->lock);
-        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
-                      "cannot modify network device type or model of a running domain");
-        return false;
-    }
-    want = dev->data.net->link_up;
-    alias = g_strdup(net->info.alias);
-    mon = vrt_qemu_monitor_ref(obj->mon);
-    g_mutex_unlock(&obj->lock);
 
     if (!vrt_qemu_monitor_set_link(mon, alias, want != VRT_TRISTATE_NO, error))
         return false;
-    g_mutex_lock(&obj->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
     net = vrt_domain_def_find_net_by_alias(obj->def, alias);
     if (net)
         net->link_up = want;
     /* QEMU's link changed; the status file did not: the caller is told. */
-    bool ok = vrt_qemu_dom_save_status_locked(obj, error);
-    g_mutex_unlock(&obj->lock);
-    return ok;
+    return vrt_qemu_dom_save_status_locked(obj, error);
 }
 
 bool

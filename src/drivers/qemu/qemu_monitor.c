@@ -145,7 +145,7 @@ vrt_qemu_monitor_is_closed(VrtQemuMonitor *mon)
     return mon->closed;
 }
 
-/* Marks the connection ended and wakes every waiter. Lock held. */
+/* Marks the connection ended and wakes every waiter. mon->lock held. */
 static void
 monitor_mark_closed_locked(VrtQemuMonitor *mon)
 {
@@ -163,10 +163,12 @@ monitor_handle_message(VrtQemuMonitor *mon, JsonNode *msg)
     obj = json_node_get_object(msg);
 
     if (json_object_has_member(obj, "QMP")) {
-        g_mutex_lock(&mon->lock);
-        mon->greeted = true;
-        g_cond_broadcast(&mon->cond);
-        g_mutex_unlock(&mon->lock);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+            mon->greeted = true;
+            g_cond_broadcast(&mon->cond);
+        }
         return;
     }
 
@@ -177,19 +179,23 @@ monitor_handle_message(VrtQemuMonitor *mon, JsonNode *msg)
 
         if (json_object_has_member(obj, "data") && JSON_NODE_HOLDS_OBJECT(json_object_get_member(obj, "data")))
             data = json_object_get_object_member(obj, "data");
-        g_mutex_lock(&mon->lock);
-        deliver = !mon->closing && name && mon->cb.event;
-        if (deliver)
-            mon->callbacks_running++;
-        g_mutex_unlock(&mon->lock);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+            deliver = !mon->closing && name && mon->cb.event;
+            if (deliver)
+                mon->callbacks_running++;
+        }
         if (!deliver)
             return;
         g_debug("qemu monitor %s: event %s", mon->path, name);
         mon->cb.event(mon, name, data, mon->opaque);
-        g_mutex_lock(&mon->lock);
-        mon->callbacks_running--;
-        g_cond_broadcast(&mon->cond);
-        g_mutex_unlock(&mon->lock);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+            mon->callbacks_running--;
+            g_cond_broadcast(&mon->cond);
+        }
         return;
     }
 
@@ -199,14 +205,16 @@ monitor_handle_message(VrtQemuMonitor *mon, JsonNode *msg)
 
         if (!JSON_NODE_HOLDS_VALUE(idn) || json_node_get_value_type(idn) != G_TYPE_STRING)
             return;
-        g_mutex_lock(&mon->lock);
-        pc = g_hash_table_lookup(mon->pending, json_node_get_string(idn));
-        if (pc && !pc->done) {
-            pc->reply = json_node_ref(msg);
-            pc->done = true;
-            g_cond_broadcast(&mon->cond);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+            pc = g_hash_table_lookup(mon->pending, json_node_get_string(idn));
+            if (pc && !pc->done) {
+                pc->reply = json_node_ref(msg);
+                pc->done = true;
+                g_cond_broadcast(&mon->cond);
+            }
         }
-        g_mutex_unlock(&mon->lock);
         return;
     }
     /* A reply without id (we always send one) or something unknown: ignore. */
@@ -265,20 +273,24 @@ monitor_report_eof(VrtQemuMonitor *mon)
 {
     bool deliver;
 
-    g_mutex_lock(&mon->lock);
-    monitor_mark_closed_locked(mon);
-    deliver = !mon->closing && mon->cb.eof;
-    if (deliver)
-        mon->callbacks_running++;
-    g_mutex_unlock(&mon->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+        monitor_mark_closed_locked(mon);
+        deliver = !mon->closing && mon->cb.eof;
+        if (deliver)
+            mon->callbacks_running++;
+    }
     g_debug("qemu monitor %s: end of connection", mon->path);
     if (!deliver)
         return;
     mon->cb.eof(mon, mon->opaque);
-    g_mutex_lock(&mon->lock);
-    mon->callbacks_running--;
-    g_cond_broadcast(&mon->cond);
-    g_mutex_unlock(&mon->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+        mon->callbacks_running--;
+        g_cond_broadcast(&mon->cond);
+    }
 }
 
 static gboolean
@@ -464,17 +476,19 @@ vrt_qemu_monitor_close(VrtQemuMonitor *mon)
 
     if (!mon)
         return;
-    g_mutex_lock(&mon->lock);
-    mon->closing = true;
-    monitor_mark_closed_locked(mon);
-    source = g_steal_pointer(&mon->source);
-    /* Callbacks must have returned before the owner may drop its state;
-     * a callback calling close on its own thread would wait forever. */
-    if (!g_main_context_is_owner(mon->ctx)) {
-        while (mon->callbacks_running > 0)
-            g_cond_wait(&mon->cond, &mon->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+        mon->closing = true;
+        monitor_mark_closed_locked(mon);
+        source = g_steal_pointer(&mon->source);
+        /* Callbacks must have returned before the owner may drop its state;
+         * a callback calling close on its own thread would wait forever. */
+        if (!g_main_context_is_owner(mon->ctx)) {
+            while (mon->callbacks_running > 0)
+                g_cond_wait(&mon->cond, &mon->lock);
+        }
     }
-    g_mutex_unlock(&mon->lock);
     if (source) {
         g_source_destroy(source);
         g_source_unref(source);
@@ -506,37 +520,40 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
         timeout_ms = VRT_QEMU_MONITOR_TIMEOUT_MS;
     deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
-    g_mutex_lock(&mon->lock);
-    if (mon->closed) {
-        g_mutex_unlock(&mon->lock);
-        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "QEMU unexpectedly closed the monitor");
-        return NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+        if (mon->closed) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "QEMU unexpectedly closed the monitor");
+            return NULL;
+        }
+        id = g_strdup_printf("vrt-%" G_GUINT64_FORMAT, ++mon->next_id);
+        json_object_set_string_member(msg, "execute", cmd);
+        if (args)
+            json_object_set_object_member(msg, "arguments", json_object_ref(args));
+        json_object_set_string_member(msg, "id", id);
+        json_node_set_object(root, msg);
+        text = json_to_string(root, FALSE);
+        g_string_append(mon->outbuf, text);
+        g_string_append(mon->outbuf, "\r\n");
+        g_hash_table_insert(mon->pending, g_strdup(id), &pc);
     }
-    id = g_strdup_printf("vrt-%" G_GUINT64_FORMAT, ++mon->next_id);
-    json_object_set_string_member(msg, "execute", cmd);
-    if (args)
-        json_object_set_object_member(msg, "arguments", json_object_ref(args));
-    json_object_set_string_member(msg, "id", id);
-    json_node_set_object(root, msg);
-    text = json_to_string(root, FALSE);
-    g_string_append(mon->outbuf, text);
-    g_string_append(mon->outbuf, "\r\n");
-    g_hash_table_insert(mon->pending, g_strdup(id), &pc);
-    g_mutex_unlock(&mon->lock);
 
     g_main_context_invoke_full(mon->ctx, G_PRIORITY_DEFAULT, monitor_flush_idle, vrt_qemu_monitor_ref(mon),
                                (GDestroyNotify)vrt_qemu_monitor_unref);
 
-    g_mutex_lock(&mon->lock);
-    while (!pc.done && !mon->closed) {
-        if (!g_cond_wait_until(&mon->cond, &mon->lock, deadline)) {
-            timed_out = !pc.done;
-            break;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
+
+        while (!pc.done && !mon->closed) {
+            if (!g_cond_wait_until(&mon->cond, &mon->lock, deadline)) {
+                timed_out = !pc.done;
+                break;
+            }
         }
+        g_hash_table_remove(mon->pending, id);
+        closed = mon->closed;
     }
-    g_hash_table_remove(mon->pending, id);
-    closed = mon->closed;
-    g_mutex_unlock(&mon->lock);
 
     if (!pc.done) {
         if (timed_out && !closed)

@@ -194,17 +194,21 @@ vrt_qemu_process_sweep_run_dirs(VrtQemuDriver *drv)
 
     if (!dir)
         return;
-    g_mutex_lock(&drv->lock);
-    g_hash_table_iter_init(&it, drv->by_uuid);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        VrtQemuDom *obj = value;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
 
-        g_mutex_lock(&obj->lock);
-        if (obj->monitor_path)
-            g_hash_table_add(used, g_path_get_dirname(obj->monitor_path));
-        g_mutex_unlock(&obj->lock);
+        g_hash_table_iter_init(&it, drv->by_uuid);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+            VrtQemuDom *obj = value;
+
+            {
+                g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
+
+                if (obj->monitor_path)
+                    g_hash_table_add(used, g_path_get_dirname(obj->monitor_path));
+            }
+        }
     }
-    g_mutex_unlock(&drv->lock);
     while ((entry = g_dir_read_name(dir))) {
         g_autofree char *path = NULL;
         g_autofree char *monitor = NULL;
@@ -559,7 +563,7 @@ discard_qemu(VrtQemuDriver *drv, const char *name, pid_t pid, const char *monito
 
 /* The domain object takes the started QEMU: its live definition (whose
  * ownership passes to obj), the hostdevs prepared for it, its pid, start
- * time and monitor; the flags of any earlier run are reset (lock held). */
+ * time and monitor; the flags of any earlier run are reset (object lock held). */
 static void
 adopt_qemu_locked(VrtQemuDom *obj, VrtDomainDef *def, VrtQemuHostdevStart *hostdevs, pid_t pid, guint64 starttime,
                   const char *monitor_path, VrtQemuMonitor *mon)
@@ -597,19 +601,20 @@ finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
         return false;
 
     vrt_qemu_fault(drv, "start", "running");
-    g_mutex_lock(&obj->lock);
-    if (paused)
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
-    else
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
-    obj->starting = false;
-    /* Until this write the file says "starting". */
-    if (!vrt_qemu_dom_save_status_locked(obj, error)) {
-        obj->starting = true;
-        g_mutex_unlock(&obj->lock);
-        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (paused)
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
+        else
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+        obj->starting = false;
+        /* Until this write the file says "starting". */
+        if (!vrt_qemu_dom_save_status_locked(obj, error)) {
+            obj->starting = true;
+            return false;
+        }
     }
-    g_mutex_unlock(&obj->lock);
 
     vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_BOOTED);
     if (paused)
@@ -654,18 +659,22 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     int id, go = -1;
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
 
-    g_mutex_lock(&obj->lock);
-    def = vrt_domain_def_copy(obj->def, error);
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        def = vrt_domain_def_copy(obj->def, error);
+    }
     if (!def || !vrt_domain_def_assign_addresses(def, error) || !prepare_def(obj, def, &emulator, error))
         return false;
     /* VFs are claimed and moved to vfio-pci before QEMU opens them. */
     if (!(hostdevs = vrt_qemu_hostdev_dom_prepare_start(obj, def, error)))
         return false;
 
-    g_mutex_lock(&drv->lock);
-    id = ++drv->next_id;
-    g_mutex_unlock(&drv->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+
+        id = ++drv->next_id;
+    }
     run_dir = run_dir_path(drv, id, def->name);
     if (!vrt_dir_ensure(drv->state_dir, 0700, error) || !vrt_dir_ensure(drv->log_dir, 0700, error) ||
         !vrt_dir_ensure(drv->lib_dir, 0700, error) || !vrt_dir_ensure(run_dir, 0700, error))
@@ -706,9 +715,11 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     g_debug("domain %s: QEMU spawned as pid %d", def->name, (int)pid);
 
     vrt_qemu_fault(drv, "start", "record");
-    g_mutex_lock(&obj->lock);
-    recorded = vrt_qemu_dom_save_start_status_locked(obj, def, pid, starttime, monitor_path, error);
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        recorded = vrt_qemu_dom_save_start_status_locked(obj, def, pid, starttime, monitor_path, error);
+    }
     if (!recorded) {
         release_qemu(go, false, NULL);
         cleanup_runtime_files(drv, def->name, monitor_path);
@@ -736,24 +747,22 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     set_pty_paths(def, mon);
     set_vnc_port(def, mon);
 
-    g_mutex_lock(&obj->lock);
-    adopt_qemu_locked(obj, g_steal_pointer(&def), g_steal_pointer(&hostdevs), pid, starttime, monitor_path, mon);
-    vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
-    /* The live definition (pty paths, VNC port) with the hostdev records. */
-    if (!vrt_qemu_dom_save_status_locked(obj, error)) {
-        g_mutex_unlock(&obj->lock);
-        goto fail;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        adopt_qemu_locked(obj, g_steal_pointer(&def), g_steal_pointer(&hostdevs), pid, starttime, monitor_path, mon);
+        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
+        /* The live definition (pty paths, VNC port) with the hostdev records. */
+        if (!vrt_qemu_dom_save_status_locked(obj, error))
+            goto fail;
     }
-    g_mutex_unlock(&obj->lock);
 
     if (!finish_start(obj, mon, paused, error))
         goto fail;
     return true;
 
 fail:
-    g_mutex_lock(&obj->lock);
-    obj->stop_requested = true;
-    g_mutex_unlock(&obj->lock);
+    /* Marks the stop requested (its EOF is no crash) before the signal. */
     vrt_qemu_process_kill(obj);
     /* Quietly: a start that failed emits no STOPPED. */
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, -1);
@@ -765,10 +774,12 @@ vrt_qemu_process_kill(VrtQemuDom *obj)
 {
     pid_t pid;
 
-    g_mutex_lock(&obj->lock);
-    pid = obj->pid;
-    obj->stop_requested = true;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        pid = obj->pid;
+        obj->stop_requested = true;
+    }
     if (pid > 0 && vrt_qemu_pid_is_alive(pid))
         term_pid(pid);
 }
@@ -776,16 +787,18 @@ vrt_qemu_process_kill(VrtQemuDom *obj)
 void
 vrt_qemu_process_destroy_kill(VrtQemuDom *obj)
 {
-    g_mutex_lock(&obj->lock);
-    /* Recorded before any signal: a daemon killed from here on leaves a
-     * status file that says a user asked for this, so the next one ends
-     * the QEMU if it still runs and shows the domain destroyed, not
-     * crashed. A failed write is logged; the destroy goes on. */
-    if (vrt_qemu_dom_is_active(obj) && obj->pid > 0 && !obj->destroying) {
-        obj->destroying = true;
-        vrt_qemu_dom_save_status_locked(obj, NULL);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        /* Recorded before any signal: a daemon killed from here on leaves a
+         * status file that says a user asked for this, so the next one ends
+         * the QEMU if it still runs and shows the domain destroyed, not
+         * crashed. A failed write is logged; the destroy goes on. */
+        if (vrt_qemu_dom_is_active_locked(obj) && obj->pid > 0 && !obj->destroying) {
+            obj->destroying = true;
+            vrt_qemu_dom_save_status_locked(obj, NULL);
+        }
     }
-    g_mutex_unlock(&obj->lock);
     vrt_qemu_process_kill(obj);
 }
 
@@ -820,29 +833,29 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     vrt_qemu_process_kill(obj);
     vrt_qemu_hostdev_dom_release(obj);
 
-    g_mutex_lock(&obj->lock);
-    if (!vrt_qemu_dom_is_active(obj)) {
-        g_mutex_unlock(&obj->lock);
-        return;
-    }
-    mon = g_steal_pointer(&obj->mon);
-    monitor_path = g_steal_pointer(&obj->monitor_path);
-    name = g_strdup(obj->def->name);
-    obj->pid = 0;
-    obj->starttime = 0;
-    obj->starting = false;
-    obj->destroying = false;
-    obj->def->id = -1;
-    g_hash_table_remove_all(obj->unplug_pending);
-    g_hash_table_remove_all(obj->unplug_done);
-    vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTOFF, reason);
-    if (obj->newdef) {
-        vrt_domain_def_free(obj->def);
-        obj->def = g_steal_pointer(&obj->newdef);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (!vrt_qemu_dom_is_active_locked(obj))
+            return;
+        mon = g_steal_pointer(&obj->mon);
+        monitor_path = g_steal_pointer(&obj->monitor_path);
+        name = g_strdup(obj->def->name);
+        obj->pid = 0;
+        obj->starttime = 0;
+        obj->starting = false;
+        obj->destroying = false;
         obj->def->id = -1;
+        g_hash_table_remove_all(obj->unplug_pending);
+        g_hash_table_remove_all(obj->unplug_done);
+        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTOFF, reason);
+        if (obj->newdef) {
+            vrt_domain_def_free(obj->def);
+            obj->def = g_steal_pointer(&obj->newdef);
+            obj->def->id = -1;
+        }
+        transient = !obj->persistent;
     }
-    transient = !obj->persistent;
-    g_mutex_unlock(&obj->lock);
 
     if (mon)
         vrt_qemu_monitor_close(mon);
@@ -868,26 +881,28 @@ finish_missed_unplugs(VrtQemuDom *obj, VrtQemuMonitor *mon)
     GHashTableIter it;
     gpointer key;
 
-    g_mutex_lock(&obj->lock);
-    if (g_hash_table_size(obj->unplug_pending) == 0) {
-        g_mutex_unlock(&obj->lock);
-        return;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (g_hash_table_size(obj->unplug_pending) == 0)
+            return;
     }
-    g_mutex_unlock(&obj->lock);
     ids = vrt_qemu_monitor_list_device_ids(mon, &err);
     if (!ids) {
         g_warning("domain %s: cannot list QEMU's devices: %s", obj->def->name, err->message);
         return;
     }
-    g_mutex_lock(&obj->lock);
-    g_hash_table_iter_init(&it, obj->unplug_pending);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-        if (!g_ptr_array_find_with_equal_func(ids, key, g_str_equal, NULL)) {
-            g_ptr_array_add(gone, g_strdup(key));
-            g_hash_table_add(obj->unplug_done, g_strdup(key));
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        g_hash_table_iter_init(&it, obj->unplug_pending);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+            if (!g_ptr_array_find_with_equal_func(ids, key, g_str_equal, NULL)) {
+                g_ptr_array_add(gone, g_strdup(key));
+                g_hash_table_add(obj->unplug_done, g_strdup(key));
+            }
         }
     }
-    g_mutex_unlock(&obj->lock);
     for (guint i = 0; i < gone->len; i++)
         vrt_qemu_hotplug_device_deleted(obj, g_ptr_array_index(gone, i));
 }
@@ -922,37 +937,43 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
         return false;
     }
 
-    g_mutex_lock(&obj->lock);
-    if (obj->persistent && !obj->newdef)
-        obj->newdef = g_steal_pointer(&obj->def);
-    vrt_domain_def_free(obj->def);
-    obj->def = g_steal_pointer(&st->def);
-    obj->pid = st->pid;
-    obj->starttime = st->starttime;
-    obj->starting = false;
-    g_free(obj->monitor_path);
-    obj->monitor_path = g_strdup(st->monitor_path);
-    obj->mon = vrt_qemu_monitor_ref(mon);
-    obj->fake_reboot = st->fake_reboot;
-    vrt_qemu_hostdev_state_free(obj->hostdevs);
-    obj->hostdevs = g_steal_pointer(&st->hostdevs);
-    for (guint i = 0; i < st->unplug_pending->len; i++)
-        g_hash_table_add(obj->unplug_pending, g_strdup(g_ptr_array_index(st->unplug_pending, i)));
-    if (running)
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING,
-                               st->state == VRT_DOMAIN_RUNNING ? st->reason : VRT_DOMAIN_RUNNING_UNPAUSED);
-    else if (g_str_equal(status, "shutdown"))
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
-    else
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED,
-                               st->state == VRT_DOMAIN_PAUSED ? st->reason : VRT_DOMAIN_PAUSED_UNKNOWN);
-    g_mutex_lock(&drv->lock);
-    if (obj->def->id > drv->next_id)
-        drv->next_id = obj->def->id;
-    g_mutex_unlock(&drv->lock);
-    /* Logged on failure; the old file still names this QEMU. */
-    vrt_qemu_dom_save_status_locked(obj, NULL);
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (obj->persistent && !obj->newdef)
+            obj->newdef = g_steal_pointer(&obj->def);
+        vrt_domain_def_free(obj->def);
+        obj->def = g_steal_pointer(&st->def);
+        obj->pid = st->pid;
+        obj->starttime = st->starttime;
+        obj->starting = false;
+        g_free(obj->monitor_path);
+        obj->monitor_path = g_strdup(st->monitor_path);
+        obj->mon = vrt_qemu_monitor_ref(mon);
+        obj->fake_reboot = st->fake_reboot;
+        vrt_qemu_hostdev_state_free(obj->hostdevs);
+        obj->hostdevs = g_steal_pointer(&st->hostdevs);
+        for (guint i = 0; i < st->unplug_pending->len; i++)
+            g_hash_table_add(obj->unplug_pending, g_strdup(g_ptr_array_index(st->unplug_pending, i)));
+        if (running)
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING,
+                                          st->state == VRT_DOMAIN_RUNNING ? st->reason : VRT_DOMAIN_RUNNING_UNPAUSED);
+        else if (g_str_equal(status, "shutdown"))
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
+        else
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED,
+                                          st->state == VRT_DOMAIN_PAUSED ? st->reason : VRT_DOMAIN_PAUSED_UNKNOWN);
+        /* Logged on failure; the old file still names this QEMU. */
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+    }
+    {
+        /* After the object lock (driver lock < object lock); under the job
+         * obj->def is ours to read. */
+        g_autoptr(GMutexLocker) drv_locker = g_mutex_locker_new(&drv->lock);
+
+        if (obj->def->id > drv->next_id)
+            drv->next_id = obj->def->id;
+    }
     g_info("domain %s: reconnected to QEMU pid %d (%s)", obj->def->name, (int)obj->pid, status);
     finish_missed_unplugs(obj, mon);
     if (g_str_equal(status, "shutdown")) {
@@ -995,11 +1016,13 @@ queue_event(VrtQemuDom *obj, VrtQemuMonitor *mon, const char *name, JsonObject *
     ev->name = g_strdup(name);
     ev->data = data ? json_object_ref(data) : NULL;
     ev->mon = vrt_qemu_monitor_ref(mon);
-    g_mutex_lock(&obj->lock);
-    g_queue_push_tail(&obj->events, ev);
-    schedule = !obj->events_scheduled;
-    obj->events_scheduled = true;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        g_queue_push_tail(&obj->events, ev);
+        schedule = !obj->events_scheduled;
+        obj->events_scheduled = true;
+    }
     if (schedule)
         g_thread_pool_push(obj->drv->event_pool, vrt_qemu_dom_ref(obj), NULL);
 }
@@ -1015,10 +1038,12 @@ monitor_event_cb(VrtQemuMonitor *mon, const char *name, JsonObject *data, gpoint
         /* Recorded here, on the event thread, because a detach call may be
          * waiting for it while holding the job. */
         if (alias) {
-            g_mutex_lock(&obj->lock);
-            g_hash_table_add(obj->unplug_done, g_strdup(alias));
-            g_cond_broadcast(&obj->cond);
-            g_mutex_unlock(&obj->lock);
+            {
+                g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+                g_hash_table_add(obj->unplug_done, g_strdup(alias));
+                g_cond_broadcast(&obj->cond);
+            }
         }
     }
     queue_event(obj, mon, name, data);
@@ -1030,37 +1055,39 @@ monitor_eof_cb(VrtQemuMonitor *mon, gpointer opaque)
     VrtQemuDom *obj = opaque;
 
     /* Wake a detach waiting for DEVICE_DELETED: it will not come now. */
-    g_mutex_lock(&obj->lock);
-    g_cond_broadcast(&obj->cond);
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        g_cond_broadcast(&obj->cond);
+    }
     queue_event(obj, mon, NULL, NULL);
 }
 
 const VrtQemuMonitorCallbacks vrt_qemu_monitor_callbacks = { monitor_event_cb, monitor_eof_cb };
 
-/* Whether ev still concerns the current QEMU of obj. Lock held. */
+/* Whether ev still concerns the current QEMU of obj. Object lock held. */
 static bool
-event_is_current(VrtQemuDom *obj, QemuEvent *ev)
+event_is_current_locked(VrtQemuDom *obj, QemuEvent *ev)
 {
-    return vrt_qemu_dom_is_active(obj) && obj->mon == ev->mon;
+    return vrt_qemu_dom_is_active_locked(obj) && obj->mon == ev->mon;
 }
 
 static void
 handle_eof(VrtQemuDom *obj, QemuEvent *ev)
 {
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     bool requested, shutdown;
 
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, NULL))
+    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
         return;
-    g_mutex_lock(&obj->lock);
-    if (!event_is_current(obj, ev)) {
-        g_mutex_unlock(&obj->lock);
-        vrt_qemu_dom_end_job(obj);
-        return;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (!event_is_current_locked(obj, ev))
+            return;
+        requested = obj->stop_requested;
+        shutdown = obj->guest_shutdown;
     }
-    requested = obj->stop_requested;
-    shutdown = obj->guest_shutdown;
-    g_mutex_unlock(&obj->lock);
     if (!requested)
         g_warning("domain %s: QEMU closed its monitor unexpectedly: marking it crashed", obj->def->name);
     if (shutdown)
@@ -1069,7 +1096,39 @@ handle_eof(VrtQemuDom *obj, QemuEvent *ev)
         vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_DESTROYED, VRT_DOMAIN_EVENT_STOPPED_DESTROYED);
     else
         vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_CRASHED, VRT_DOMAIN_EVENT_STOPPED_CRASHED);
-    vrt_qemu_dom_end_job(obj);
+}
+
+/* Whether destroy asked QEMU to end (takes the object lock). */
+static bool
+stop_requested(VrtQemuDom *obj)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return obj->stop_requested;
+}
+
+/* SHUTDOWN's bookkeeping under the event's job (object lock held): the
+ * action to take, in *action, and a reference to the monitor; false when
+ * the event is stale or destroy asked QEMU to end. */
+static bool
+shutdown_begin_locked(VrtQemuDom *obj, QemuEvent *ev, const char *why, VrtDomainLifecycleAction *action, bool *fake,
+                      VrtQemuMonitor **mon)
+{
+    bool reboot;
+
+    if (!event_is_current_locked(obj, ev) || obj->stop_requested)
+        return false;
+    *fake = obj->fake_reboot;
+    obj->fake_reboot = false;
+    /* -no-reboot turns a guest reboot into SHUTDOWN with reason guest-reset. */
+    reboot = g_str_equal(why, "guest-reset") || *fake;
+    *action = reboot ? obj->def->on_reboot : obj->def->on_poweroff;
+    if (*fake)
+        *action = VRT_DOMAIN_LIFECYCLE_RESTART;
+    *mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+    obj->guest_shutdown = true;
+    vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
+    return true;
 }
 
 static void
@@ -1077,37 +1136,22 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
 {
     gboolean guest = ev->data ? json_object_get_boolean_member_with_default(ev->data, "guest", FALSE) : FALSE;
     const char *why = ev->data ? json_object_get_string_member_with_default(ev->data, "reason", "") : "";
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
     VrtDomainLifecycleAction action;
-    VrtQemuMonitor *mon;
-    bool reboot, fake;
+    bool fake, begun;
     g_autoptr(GError) err = NULL;
 
     /* QEMU also reports SHUTDOWN when destroy's SIGTERM reaches it. */
-    g_mutex_lock(&obj->lock);
-    if (obj->stop_requested) {
-        g_mutex_unlock(&obj->lock);
+    if (stop_requested(obj) || !vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_EVENT, NULL))
         return;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        begun = shutdown_begin_locked(obj, ev, why, &action, &fake, &mon);
     }
-    g_mutex_unlock(&obj->lock);
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_EVENT, NULL))
+    if (!begun)
         return;
-    g_mutex_lock(&obj->lock);
-    if (!event_is_current(obj, ev) || obj->stop_requested) {
-        g_mutex_unlock(&obj->lock);
-        vrt_qemu_dom_end_job(obj);
-        return;
-    }
-    fake = obj->fake_reboot;
-    obj->fake_reboot = false;
-    /* -no-reboot turns a guest reboot into SHUTDOWN with reason guest-reset. */
-    reboot = g_str_equal(why, "guest-reset") || fake;
-    action = reboot ? obj->def->on_reboot : obj->def->on_poweroff;
-    if (fake)
-        action = VRT_DOMAIN_LIFECYCLE_RESTART;
-    mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
-    obj->guest_shutdown = true;
-    vrt_qemu_dom_set_state(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
-    g_mutex_unlock(&obj->lock);
 
     g_info("domain %s: QEMU reports shutdown (guest %s, reason %s): %s", obj->def->name, guest ? "yes" : "no", why,
            vrt_domain_lifecycle_action_to_string(action));
@@ -1118,31 +1162,24 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
     if (action == VRT_DOMAIN_LIFECYCLE_RESTART || action == VRT_DOMAIN_LIFECYCLE_COREDUMP_RESTART) {
         /* Reboot in place: QEMU stopped (-no-shutdown); reset and continue. */
         if (vrt_qemu_monitor_system_reset(mon, &err) && vrt_qemu_monitor_cont(mon, &err)) {
-            g_mutex_lock(&obj->lock);
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
             obj->guest_shutdown = false;
-            vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
             /* An event: no caller to tell; a failure is logged. */
             vrt_qemu_dom_save_status_locked(obj, NULL);
-            g_mutex_unlock(&obj->lock);
-            vrt_qemu_monitor_unref(mon);
-            vrt_qemu_dom_end_job(obj);
             return;
         }
         g_warning("domain %s: restart after shutdown failed: %s", obj->def->name, err->message);
     } else if (action == VRT_DOMAIN_LIFECYCLE_PRESERVE) {
-        g_mutex_lock(&obj->lock);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
         /* An event: no caller to tell; a failure is logged. */
         vrt_qemu_dom_save_status_locked(obj, NULL);
-        g_mutex_unlock(&obj->lock);
-        if (mon)
-            vrt_qemu_monitor_unref(mon);
-        vrt_qemu_dom_end_job(obj);
         return;
     }
-    if (mon)
-        vrt_qemu_monitor_unref(mon);
+    g_clear_pointer(&mon, vrt_qemu_monitor_unref);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_SHUTDOWN, VRT_DOMAIN_EVENT_STOPPED_SHUTDOWN);
-    vrt_qemu_dom_end_job(obj);
 }
 
 /* Whether QEMU's CPUs run right now (false also when it cannot tell). */
@@ -1157,26 +1194,54 @@ qemu_running_now(VrtQemuMonitor *mon, bool *known)
 
 /* Whether a STOP (stop) or RESUME event would change the domain's state:
  * suspend/resume/start calls set the state themselves, a stop after a guest
- * shutdown is part of it, and a domain being destroyed changes no more. */
+ * shutdown is part of it, and a domain being destroyed changes no more.
+ * Object lock held. */
 static bool
 stop_resume_applies_locked(VrtQemuDom *obj, QemuEvent *ev, bool stop)
 {
-    if (!event_is_current(obj, ev) || obj->job == VRT_QEMU_JOB_SUSPEND || obj->job == VRT_QEMU_JOB_START ||
+    if (!event_is_current_locked(obj, ev) || obj->job == VRT_QEMU_JOB_SUSPEND || obj->job == VRT_QEMU_JOB_START ||
         obj->state == VRT_DOMAIN_SHUTDOWN || obj->guest_shutdown || obj->stop_requested)
         return false;
     return stop ? obj->state == VRT_DOMAIN_RUNNING : obj->state == VRT_DOMAIN_PAUSED;
+}
+
+/* The same, taking the object lock. */
+static bool
+stop_resume_applies(VrtQemuDom *obj, QemuEvent *ev, bool stop)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return stop_resume_applies_locked(obj, ev, stop);
+}
+
+/* Applies a STOP or RESUME to the state (object lock held): the lifecycle
+ * event to emit in *event and *detail, -1 for none. */
+static void
+stop_resume_apply_locked(VrtQemuDom *obj, QemuEvent *ev, bool stop, int *event, int *detail)
+{
+    if (!stop_resume_applies_locked(obj, ev, stop))
+        return;
+    if (stop && obj->state == VRT_DOMAIN_RUNNING) {
+        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_UNKNOWN);
+        *event = VRT_DOMAIN_EVENT_SUSPENDED;
+        *detail = VRT_DOMAIN_EVENT_SUSPENDED_PAUSED;
+    } else if (!stop && obj->state == VRT_DOMAIN_PAUSED) {
+        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
+        *event = VRT_DOMAIN_EVENT_RESUMED;
+        *detail = VRT_DOMAIN_EVENT_RESUMED_UNPAUSED;
+    }
+    /* An event: no caller to tell; a failure is logged. */
+    if (*event >= 0)
+        vrt_qemu_dom_save_status_locked(obj, NULL);
 }
 
 static void
 handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
 {
     int event = -1, detail = 0;
-    bool known, running, applies;
+    bool known, running;
 
-    g_mutex_lock(&obj->lock);
-    applies = stop_resume_applies_locked(obj, ev, stop);
-    g_mutex_unlock(&obj->lock);
-    if (!applies)
+    if (!stop_resume_applies(obj, ev, stop))
         return;
 
     /* A STOP already undone (reset + cont after a reboot) or a RESUME
@@ -1188,82 +1253,98 @@ handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
     if (known && running == stop)
         return;
 
-    g_mutex_lock(&obj->lock);
-    if (!stop_resume_applies_locked(obj, ev, stop)) {
-        g_mutex_unlock(&obj->lock);
-        return;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        stop_resume_apply_locked(obj, ev, stop, &event, &detail);
     }
-    if (stop && obj->state == VRT_DOMAIN_RUNNING) {
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_UNKNOWN);
-        event = VRT_DOMAIN_EVENT_SUSPENDED;
-        detail = VRT_DOMAIN_EVENT_SUSPENDED_PAUSED;
-    } else if (!stop && obj->state == VRT_DOMAIN_PAUSED) {
-        vrt_qemu_dom_set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
-        event = VRT_DOMAIN_EVENT_RESUMED;
-        detail = VRT_DOMAIN_EVENT_RESUMED_UNPAUSED;
-    }
-    /* An event: no caller to tell; a failure is logged. */
-    if (event >= 0)
-        vrt_qemu_dom_save_status_locked(obj, NULL);
-    g_mutex_unlock(&obj->lock);
     if (event >= 0)
         vrt_qemu_dom_emit(obj, event, detail);
+}
+
+/* Marks a panicked domain crashed (object lock held): false when ev is
+ * stale; its on_crash action in *action. */
+static bool
+panic_apply_locked(VrtQemuDom *obj, QemuEvent *ev, VrtDomainLifecycleAction *action)
+{
+    if (!event_is_current_locked(obj, ev))
+        return false;
+    *action = obj->def->on_crash;
+    vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_CRASHED, VRT_DOMAIN_CRASHED_PANICKED);
+    return true;
+}
+
+/* Ends a panicked QEMU under a stop job: false when the job was not had. */
+static bool
+panic_stop(VrtQemuDom *obj)
+{
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
+        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        obj->stop_requested = true;
+    }
+    vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_CRASHED, VRT_DOMAIN_EVENT_STOPPED_CRASHED);
+    return true;
+}
+
+/* Starts a panicked domain again under its own start job (after the stop's
+ * job ended, as any start). */
+static void
+panic_restart(VrtQemuDom *obj)
+{
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(GError) err = NULL;
+
+    if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, &err) && !vrt_qemu_process_start(obj, 0, &err))
+        g_warning("domain %s: restart after crash failed: %s", obj->def->name, err->message);
 }
 
 static void
 handle_panic(VrtQemuDom *obj, QemuEvent *ev)
 {
     VrtDomainLifecycleAction action;
+    bool applied;
 
-    g_mutex_lock(&obj->lock);
-    if (!event_is_current(obj, ev)) {
-        g_mutex_unlock(&obj->lock);
-        return;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        applied = panic_apply_locked(obj, ev, &action);
     }
-    action = obj->def->on_crash;
-    vrt_qemu_dom_set_state(obj, VRT_DOMAIN_CRASHED, VRT_DOMAIN_CRASHED_PANICKED);
-    g_mutex_unlock(&obj->lock);
+    if (!applied)
+        return;
     vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_CRASHED, VRT_DOMAIN_EVENT_CRASHED_PANICKED);
-    if (action == VRT_DOMAIN_LIFECYCLE_PRESERVE)
+    if (action == VRT_DOMAIN_LIFECYCLE_PRESERVE || !panic_stop(obj))
         return;
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_STOP, NULL))
-        return;
-    g_mutex_lock(&obj->lock);
-    obj->stop_requested = true;
-    g_mutex_unlock(&obj->lock);
-    vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_CRASHED, VRT_DOMAIN_EVENT_STOPPED_CRASHED);
-    vrt_qemu_dom_end_job(obj);
-    if (action == VRT_DOMAIN_LIFECYCLE_RESTART || action == VRT_DOMAIN_LIFECYCLE_COREDUMP_RESTART) {
-        g_autoptr(GError) err = NULL;
+    if (action == VRT_DOMAIN_LIFECYCLE_RESTART || action == VRT_DOMAIN_LIFECYCLE_COREDUMP_RESTART)
+        panic_restart(obj);
+}
 
-        if (vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_START, &err)) {
-            if (!vrt_qemu_process_start(obj, 0, &err))
-                g_warning("domain %s: restart after crash failed: %s", obj->def->name, err->message);
-            vrt_qemu_dom_end_job(obj);
-        }
-    }
+/* Whether ev is current and QEMU reported alias deleted (takes the object lock). */
+static bool
+device_deleted_pending(VrtQemuDom *obj, QemuEvent *ev, const char *alias)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return event_is_current_locked(obj, ev) && g_hash_table_contains(obj->unplug_done, alias);
 }
 
 static void
 handle_device_deleted(VrtQemuDom *obj, QemuEvent *ev)
 {
     const char *alias = ev->data ? json_object_get_string_member_with_default(ev->data, "device", NULL) : NULL;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
 
     if (!alias)
         return;
     /* A detach call still waiting consumes it itself; otherwise finish the
      * removal here under a job. */
-    if (!vrt_qemu_dom_begin_job(obj, VRT_QEMU_JOB_MODIFY, NULL))
+    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_MODIFY, NULL) || !device_deleted_pending(obj, ev, alias))
         return;
-    g_mutex_lock(&obj->lock);
-    if (!event_is_current(obj, ev) || !g_hash_table_contains(obj->unplug_done, alias)) {
-        g_mutex_unlock(&obj->lock);
-        vrt_qemu_dom_end_job(obj);
-        return;
-    }
-    g_mutex_unlock(&obj->lock);
     vrt_qemu_hotplug_device_deleted(obj, alias);
-    vrt_qemu_dom_end_job(obj);
 }
 
 static void
@@ -1293,11 +1374,13 @@ vrt_qemu_event_pool_run(gpointer data, gpointer user_data)
     for (;;) {
         QemuEvent *ev;
 
-        g_mutex_lock(&obj->lock);
-        ev = g_queue_pop_head(&obj->events);
-        if (!ev)
-            obj->events_scheduled = false;
-        g_mutex_unlock(&obj->lock);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            ev = g_queue_pop_head(&obj->events);
+            if (!ev)
+                obj->events_scheduled = false;
+        }
         if (!ev)
             return;
         handle_event(obj, ev);

@@ -84,10 +84,12 @@ lifecycle_cb(const VrtDomainRef *dom, int event, int detail, gpointer data)
     Fixture *fx = data;
     Event ev = { event, detail, g_strdup(dom->name) };
 
-    g_mutex_lock(&fx->lock);
-    g_array_append_val(fx->events, ev);
-    g_cond_broadcast(&fx->cond);
-    g_mutex_unlock(&fx->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+        g_array_append_val(fx->events, ev);
+        g_cond_broadcast(&fx->cond);
+    }
 }
 
 static void
@@ -95,10 +97,12 @@ removed_cb(const VrtDomainRef *dom, const char *alias, gpointer data)
 {
     Fixture *fx = data;
 
-    g_mutex_lock(&fx->lock);
-    g_ptr_array_add(fx->removed, g_strdup(alias));
-    g_cond_broadcast(&fx->cond);
-    g_mutex_unlock(&fx->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+        g_ptr_array_add(fx->removed, g_strdup(alias));
+        g_cond_broadcast(&fx->cond);
+    }
 }
 
 static VrtQemuDriver *
@@ -208,9 +212,11 @@ dom_pid(Fixture *fx, const guchar *uuid)
     pid_t pid;
 
     g_assert_nonnull(obj);
-    g_mutex_lock(&obj->lock);
-    pid = obj->pid;
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        pid = obj->pid;
+    }
     return pid;
 }
 
@@ -718,9 +724,11 @@ open_monitor_driver_down(Fixture *fx, const guchar *uuid, VrtQemuEventThread *th
     g_autofree char *path = NULL;
     VrtQemuMonitor *mon;
 
-    g_mutex_lock(&obj->lock);
-    path = g_strdup(obj->monitor_path);
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        path = g_strdup(obj->monitor_path);
+    }
     g_clear_pointer(&obj, vrt_qemu_dom_unref);
     vrt_qemu_driver_free(fx->drv);
     fx->drv = NULL;
@@ -742,10 +750,12 @@ simulate_unplug_while_down(Fixture *fx, const guchar *uuid, const char *alias)
     gint64 deadline;
 
     /* What detach records before it sends device_del. */
-    g_mutex_lock(&obj->lock);
-    g_hash_table_add(obj->unplug_pending, g_strdup(alias));
-    g_assert_true(vrt_qemu_dom_save_status_locked(obj, NULL));
-    g_mutex_unlock(&obj->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        g_hash_table_add(obj->unplug_pending, g_strdup(alias));
+        g_assert_true(vrt_qemu_dom_save_status_locked(obj, NULL));
+    }
     g_clear_pointer(&obj, vrt_qemu_dom_unref);
 
     mon = open_monitor_driver_down(fx, uuid, thr, &cb, &deleted);
@@ -824,10 +834,12 @@ test_guest(Fixture *fx, gconstpointer unused)
     live = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, 0, &err);
     g_assert_no_error(err);
     g_assert_null(strstr(live, "52:54:00:aa:bb:dd"));
-    g_mutex_lock(&fx->lock);
-    g_assert_cmpuint(fx->removed->len, ==, 1);
-    g_assert_cmpstr(g_ptr_array_index(fx->removed, 0), ==, "net0");
-    g_mutex_unlock(&fx->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+        g_assert_cmpuint(fx->removed->len, ==, 1);
+        g_assert_cmpstr(g_ptr_array_index(fx->removed, 0), ==, "net0");
+    }
 
     /* The daemon dies between device_del and DEVICE_DELETED: the next one
      * finds the device gone from QEMU and completes the removal. */
@@ -840,9 +852,11 @@ test_guest(Fixture *fx, gconstpointer unused)
     live = vrt_qemu_domain_get_xml(fx->drv, ref->uuid, 0, &err);
     g_assert_no_error(err);
     g_assert_null(strstr(live, "52:54:00:aa:bb:dd"));
-    g_mutex_lock(&fx->lock);
-    g_assert_cmpuint(fx->removed->len, ==, 2);
-    g_mutex_unlock(&fx->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+        g_assert_cmpuint(fx->removed->len, ==, 2);
+    }
 
     /* Reboot: the guest powers off on the button, QEMU resets it in place. */
     g_assert_true(vrt_qemu_domain_reboot(fx->drv, ref->uuid, 0, &err));

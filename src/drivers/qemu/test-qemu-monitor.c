@@ -113,10 +113,12 @@ on_event(VrtQemuMonitor *mon, const char *name, JsonObject *data, gpointer opaqu
 {
     Fixture *fx = opaque;
 
-    g_mutex_lock(&fx->lock);
-    g_ptr_array_add(fx->events, g_strdup(name));
-    g_cond_broadcast(&fx->cond);
-    g_mutex_unlock(&fx->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+        g_ptr_array_add(fx->events, g_strdup(name));
+        g_cond_broadcast(&fx->cond);
+    }
 }
 
 static void
@@ -124,10 +126,12 @@ on_eof(VrtQemuMonitor *mon, gpointer opaque)
 {
     Fixture *fx = opaque;
 
-    g_mutex_lock(&fx->lock);
-    fx->eofs++;
-    g_cond_broadcast(&fx->cond);
-    g_mutex_unlock(&fx->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+        fx->eofs++;
+        g_cond_broadcast(&fx->cond);
+    }
 }
 
 static const VrtQemuMonitorCallbacks callbacks = { on_event, on_eof };
@@ -196,11 +200,13 @@ test_commands_and_events(Fixture *fx, gconstpointer unused)
     g_assert_true(vrt_qemu_monitor_query_status(mon, &running, &status, &err));
     g_assert_false(running);
     g_assert_cmpstr(status, ==, "paused");
-    g_mutex_lock(&fx->lock);
-    while (fx->events->len == 0)
-        g_cond_wait(&fx->cond, &fx->lock);
-    g_assert_cmpstr(g_ptr_array_index(fx->events, 0), ==, "STOP");
-    g_mutex_unlock(&fx->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+        while (fx->events->len == 0)
+            g_cond_wait(&fx->cond, &fx->lock);
+        g_assert_cmpstr(g_ptr_array_index(fx->events, 0), ==, "STOP");
+    }
 
     /* Two callers at once; the peer answers the second first. */
     slow = (CallArgs){ mon, "slow", NULL };
@@ -226,11 +232,13 @@ test_commands_and_events(Fixture *fx, gconstpointer unused)
         joined = vrt_qemu_monitor_command(mon, "joined", NULL, 0, &err);
         g_assert_no_error(err);
         g_assert_cmpstr(json_object_get_string_member(json_node_get_object(joined), "who"), ==, "joined");
-        g_mutex_lock(&fx->lock);
-        while (fx->events->len < 2)
-            g_cond_wait(&fx->cond, &fx->lock);
-        g_assert_cmpstr(g_ptr_array_index(fx->events, 1), ==, "RESUME");
-        g_mutex_unlock(&fx->lock);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+            while (fx->events->len < 2)
+                g_cond_wait(&fx->cond, &fx->lock);
+            g_assert_cmpstr(g_ptr_array_index(fx->events, 1), ==, "RESUME");
+        }
     }
 
     bad = vrt_qemu_monitor_command(mon, "bad", NULL, 0, &err);
@@ -248,11 +256,13 @@ test_commands_and_events(Fixture *fx, gconstpointer unused)
     g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_FAILED);
     g_assert_nonnull(strstr(err->message, "QEMU unexpectedly closed the monitor"));
     g_clear_error(&err);
-    g_mutex_lock(&fx->lock);
-    while (fx->eofs == 0)
-        g_cond_wait(&fx->cond, &fx->lock);
-    g_assert_cmpint(fx->eofs, ==, 1);
-    g_mutex_unlock(&fx->lock);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&fx->lock);
+
+        while (fx->eofs == 0)
+            g_cond_wait(&fx->cond, &fx->lock);
+        g_assert_cmpint(fx->eofs, ==, 1);
+    }
     g_assert_true(vrt_qemu_monitor_is_closed(mon));
 
     g_assert_false(vrt_qemu_monitor_cont(mon, &err));

@@ -335,8 +335,8 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
         g_hash_table_add(seen, a->pci_addr);
         g_ptr_array_add(allocs, a);
         /* The claim is on disk when allocate returns. */
-        char u[VRT_NETWORK_UUID_BUFLEN];
-        vrt_network_uuid_format(a->port_uuid, u);
+        char u[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(a->port_uuid, u);
         g_autofree char *rel = g_strdup_printf("run/vrt/network/pool/ports/%s.xml", u);
         g_autofree char *pf = path_in(f, rel);
         g_assert_true(g_file_test(pf, G_FILE_TEST_IS_REGULAR));
@@ -370,7 +370,7 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     /* A caller-chosen port uuid: a retry returns the same claim. */
     g_assert_true(vrt_network_port_release(drv, "pool", again->port_uuid, &err));
     guchar chosen[16];
-    vrt_network_uuid_generate(chosen);
+    vrt_uuid_generate(chosen);
     g_autoptr(VrtNetworkPortAlloc) c1 = vrt_network_port_allocate_uuid(drv, "pool", "g", owner_uuid, mac, chosen, &err);
     g_assert_no_error(err);
     g_assert_cmpmem(c1->port_uuid, 16, chosen, 16);
@@ -452,7 +452,7 @@ test_persistence(Fixture *f, gconstpointer data)
     g_assert_true(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf0, &err));
     g_assert_no_error(err);
     guchar other[16];
-    vrt_network_uuid_generate(other);
+    vrt_uuid_generate(other);
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, vf1, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "is already in use by port");
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, "0000:99:00.0", &err));
@@ -552,7 +552,7 @@ allocate_by_xml(Worker *w, GError **error)
     g_assert_cmpint(def->plug_type, ==, VRT_NETWORK_PLUG_HOSTDEV_PCI);
     VrtNetworkPortAlloc *a = g_new0(VrtNetworkPortAlloc, 1);
     memcpy(a->port_uuid, ref->uuid, 16);
-    a->pci_addr = vrt_network_pci_addr_to_string(&def->plug_addr);
+    a->pci_addr = vrt_pci_addr_format(&def->plug_addr);
     return a;
 }
 

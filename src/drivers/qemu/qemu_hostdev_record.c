@@ -122,7 +122,7 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
             if (vrt_qemu_hostdev_record_done(r, s))
                 g_string_append_printf(done, "%s%s", done->len ? " " : "", vrt_qemu_hostdev_step_to_string(s));
         }
-        vrt_domain_mac_format(r->mac, mac);
+        vrt_mac_format(r->mac, mac);
         vrt_uuid_format(r->port_uuid, uuid);
         head = g_markup_printf_escaped("    <record alias='%s' kind='%s' addr='%s' managed='%s' vf='%s'"
                                        " job='%s' step='%s' done='%s' pending='%s' mac='%s'",
@@ -142,7 +142,7 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
             g_autofree char *drv =
                 r->orig_driver ? g_markup_printf_escaped(" driver='%s'", r->orig_driver) : g_strdup("");
 
-            vrt_domain_mac_format(r->orig_mac, mac);
+            vrt_mac_format(r->orig_mac, mac);
             g_string_append_printf(out,
                                    ">\n      <original%s mac='%s' vlan='%u' qos='%u' spoofchk='%s' trust='%s'/>\n"
                                    "    </record>\n",
@@ -222,7 +222,7 @@ parse_record(xmlNodePtr n, GError **error)
     r->alias = prop(n, "alias");
     r->addr = prop(n, "addr");
     r->network = prop(n, "network");
-    if (!r->alias || !r->addr || k < 0 || j < 0 || s < 0 || (mac && !vrt_domain_mac_parse(mac, r->mac)) ||
+    if (!r->alias || !r->addr || k < 0 || j < 0 || s < 0 || (mac && !vrt_mac_parse(mac, r->mac)) ||
         (port && !vrt_uuid_parse(port, r->port_uuid))) {
         vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid hostdev record '%s'", r->alias ? r->alias : "");
         return NULL;
@@ -250,7 +250,7 @@ parse_record(xmlNodePtr n, GError **error)
         r->orig_driver = prop(c, "driver");
         r->orig_spoofchk = prop_yes(c, "spoofchk");
         r->orig_trust = prop_yes(c, "trust");
-        if ((omac && !vrt_domain_mac_parse(omac, r->orig_mac)) || !prop_uint(c, "vlan", &r->orig_vlan) ||
+        if ((omac && !vrt_mac_parse(omac, r->orig_mac)) || !prop_uint(c, "vlan", &r->orig_vlan) ||
             !prop_uint(c, "qos", &r->orig_qos)) {
             vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid original settings in hostdev record '%s'", r->alias);
             return NULL;

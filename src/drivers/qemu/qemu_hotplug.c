@@ -58,7 +58,7 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
         char mac[VRT_MAC_STRING_LEN];
 
         g_mutex_unlock(&obj->lock);
-        vrt_domain_mac_format(net->mac, mac);
+        vrt_mac_format(net->mac, mac);
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
         return false;
     }

@@ -324,7 +324,7 @@ host_snapshot(Env *env)
 
         g_assert_true(vrt_pci_get_driver(env->host, &a, &drv, NULL));
         g_assert_true(vrt_sriov_get_vf_config(env->host, &a, &info, NULL));
-        vrt_domain_mac_format(info.mac, mac);
+        vrt_mac_format(info.mac, mac);
         g_string_append_printf(s, "06:10.%u %s %s vlan %u; ", k, drv ? drv : "-", mac, info.vlan);
     }
     return g_string_free(g_steal_pointer(&s), FALSE);
@@ -451,7 +451,7 @@ test_pool_attach_detach(void)
     g_assert_true(vrt_pci_get_driver(env->host, &a, &drv, NULL));
     g_assert_cmpstr(drv, ==, "vfio-pci");
     g_assert_true(vrt_sriov_get_vf_config(env->host, &a, &info, NULL));
-    vrt_domain_mac_format(info.mac, mac);
+    vrt_mac_format(info.mac, mac);
     g_assert_cmpstr(mac, ==, "52:54:00:aa:bb:01");
     g_assert_cmpuint(info.vlan, ==, 42);
     g_assert_nonnull(strstr(env->last_props, "\"driver\":\"vfio-pci\""));

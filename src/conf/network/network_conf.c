@@ -827,7 +827,7 @@ vrt_network_def_format(const VrtNetworkDef *def)
     if (def->trust_guest_rx_filters >= 0)
         vrt_xml_format_attr(out, "trustGuestRxFilters", def->trust_guest_rx_filters ? "yes" : "no");
     g_string_append(out, ">\n");
-    g_autofree char *name = g_markup_escape_text(def->name ? def->name : "", -1);
+    g_autofree char *name = vrt_xml_escape(def->name ? def->name : "");
     g_string_append_printf(out, "  <name>%s</name>\n", name);
     vrt_uuid_format(def->uuid, uuid);
     g_string_append_printf(out, "  <uuid>%s</uuid>\n", uuid);

@@ -249,11 +249,11 @@ vrt_network_port_def_format(const VrtNetworkPortDef *def)
     char uuid[VRT_UUID_STRING_LEN], mac[18];
     vrt_uuid_format(def->uuid, uuid);
     g_string_append_printf(out, "  <uuid>%s</uuid>\n", uuid);
-    g_autofree char *owner = g_markup_escape_text(def->owner_name ? def->owner_name : "", -1);
+    g_autofree char *owner = vrt_xml_escape(def->owner_name ? def->owner_name : "");
     vrt_uuid_format(def->owner_uuid, uuid);
     g_string_append_printf(out, "  <owner>\n    <name>%s</name>\n    <uuid>%s</uuid>\n  </owner>\n", owner, uuid);
     if (def->group) {
-        g_autofree char *group = g_markup_escape_text(def->group, -1);
+        g_autofree char *group = vrt_xml_escape(def->group);
         g_string_append_printf(out, "  <group>%s</group>\n", group);
     }
     vrt_mac_format(def->mac, mac);

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "util/xml.h"
+
 static const char *const cap_names[] = {
     [VRT_NODEDEV_CAP_SYSTEM] = "system",
     [VRT_NODEDEV_CAP_PCI] = "pci",
@@ -68,7 +70,7 @@ elem(GString *out, int indent, const char *name, const char *text)
 
     if (!text)
         return;
-    esc = g_markup_escape_text(text, -1);
+    esc = vrt_xml_escape(text);
     g_string_append_printf(out, "%*s<%s>%s</%s>\n", indent, "", name, esc, name);
 }
 
@@ -83,7 +85,7 @@ addr_elem(GString *out, int indent, const VrtPciAddr *a)
 static void
 id_elem(GString *out, const char *name, guint id, const char *text)
 {
-    g_autofree char *esc = text ? g_markup_escape_text(text, -1) : NULL;
+    g_autofree char *esc = vrt_xml_escape(text);
 
     if (esc && *esc)
         g_string_append_printf(out, "    <%s id='0x%04x'>%s</%s>\n", name, id, esc, name);

@@ -217,13 +217,7 @@ resolve_pf_pool(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
         return false;
     g_array_set_size(live->forward_addrs, 0);
     for (guint i = 0; i < vfs->len; i++) {
-        VrtNetworkForwardAddr fa = { 0 };
-        const char *s = g_ptr_array_index(vfs, i);
-        if (!vrt_pci_addr_parse(s, &fa.addr, NULL)) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "invalid VF PCI address '%s' reported for PF '%s'", s ? s : "",
-                          live->pf_dev);
-            return false;
-        }
+        VrtNetworkForwardAddr fa = { .addr = *(const VrtPciAddr *)g_ptr_array_index(vfs, i) };
         g_array_append_val(live->forward_addrs, fa);
     }
     if (live->forward_addrs->len == 0) {

@@ -93,12 +93,13 @@ vf_busy_on_host_locked(VrtNetworkDriver *drv, const VrtNetworkDef *live, const V
 {
     if (!drv->vf_busy)
         return false;
-    g_autofree char *a = vrt_pci_addr_format(addr);
     g_autofree char *why = NULL;
     g_autoptr(GError) err = NULL;
-    int r = drv->vf_busy(a, &why, drv->vf_busy_data, &err);
+    int r = drv->vf_busy(addr, &why, drv->vf_busy_data, &err);
     if (r == 0)
         return false;
+    /* the text form only for the log */
+    g_autofree char *a = vrt_pci_addr_format(addr);
     if (r < 0)
         g_warning("network '%s': skipping VF %s: cannot tell whether the host uses it: %s", live->name, a,
                   err ? err->message : "unknown error");
@@ -147,13 +148,10 @@ vrt_network_port_list_by_owner(VrtNetworkDriver *drv, const guchar *owner_uuid)
 }
 
 char *
-vrt_network_vf_owner(VrtNetworkDriver *drv, const char *pci_addr)
+vrt_network_vf_owner(VrtNetworkDriver *drv, const VrtPciAddr *addr)
 {
-    VrtPciAddr addr;
-    if (!vrt_pci_addr_parse(pci_addr, &addr, NULL))
-        return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkPortDef *port = vf_owner_locked(drv, &addr, NULL);
+    VrtNetworkPortDef *port = vf_owner_locked(drv, addr, NULL);
     return port ? g_strdup(port->owner_name) : NULL;
 }
 

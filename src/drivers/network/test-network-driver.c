@@ -52,8 +52,10 @@ fake_pf_vfs(const char *pf_dev, gpointer data, GError **error)
         return NULL;
     }
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < f->pf_vfs; i++)
-        g_ptr_array_add(out, g_strdup_printf("0000:3b:%02x.%x", 2 + i / 8, i % 8));
+    for (guint i = 0; i < f->pf_vfs; i++) {
+        VrtPciAddr a = { .domain = 0, .bus = 0x3b, .slot = 2 + i / 8, .function = i % 8 };
+        g_ptr_array_add(out, g_memdup2(&a, sizeof(a)));
+    }
     return out;
 }
 
@@ -644,8 +646,10 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
 }
 
 static int
-fake_busy(const char *pci_addr, char **why, gpointer data, GError **error)
+fake_busy(const VrtPciAddr *addr, char **why, gpointer data, GError **error)
 {
+    g_autofree char *pci_addr = vrt_pci_addr_format(addr);
+
     if (strcmp(pci_addr, "0000:06:10.0") == 0) {
         *why = g_strdup("netdev eth7 is up");
         return 1;
@@ -671,9 +675,9 @@ test_host_busy_vfs(Fixture *f, gconstpointer data)
     g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
-    g_autofree char *owner = vrt_network_vf_owner(drv, "0000:06:10.4");
+    g_autofree char *owner = vrt_network_vf_owner(drv, &(VrtPciAddr){ .bus = 6, .slot = 0x10, .function = 4 });
     g_assert_cmpstr(owner, ==, "guest");
-    g_autofree char *none = vrt_network_vf_owner(drv, "0000:06:10.0");
+    g_autofree char *none = vrt_network_vf_owner(drv, &(VrtPciAddr){ .bus = 6, .slot = 0x10, .function = 0 });
     g_assert_null(none);
 }
 

@@ -77,12 +77,16 @@ set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], g
 static bool
 check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
 {
-    g_autofree char *owner = ctx->network ? vrt_network_vf_owner(ctx->network, rec->addr) : NULL;
+    g_autofree char *owner = NULL;
     g_autofree char *why = NULL;
     g_autofree char *drv = NULL;
     VrtPciAddr a;
     int busy;
 
+    if (!vrt_pci_addr_parse(rec->addr, &a, error))
+        return false;
+    if (ctx->network)
+        owner = vrt_network_vf_owner(ctx->network, &a);
     if (!owner && ctx->vf_owner)
         owner = ctx->vf_owner(rec->addr, ctx->data);
     if (owner && g_strcmp0(owner, ctx->def->name) != 0) {
@@ -90,8 +94,6 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
                       owner);
         return false;
     }
-    if (!vrt_pci_addr_parse(rec->addr, &a, error))
-        return false;
     if (!vrt_pci_exists(ctx->host, &a)) {
         vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host", rec->addr);
         return false;

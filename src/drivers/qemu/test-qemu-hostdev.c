@@ -204,15 +204,7 @@ static GPtrArray *
 pf_vfs(const char *pf_dev, gpointer data, GError **error)
 {
     Env *env = data;
-    g_autoptr(GPtrArray) vfs = vrt_sriov_list_vfs_by_netdev(env->host, pf_dev, error);
-    GPtrArray *out;
-
-    if (!vfs)
-        return NULL;
-    out = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < vfs->len; i++)
-        g_ptr_array_add(out, vrt_pci_addr_format(g_ptr_array_index(vfs, i)));
-    return out;
+    return vrt_sriov_list_vfs_by_netdev(env->host, pf_dev, error);
 }
 
 static const char domain_xml[] =

@@ -14,8 +14,8 @@
 
 #include "util/mac.h"
 #include "util/pciaddr.h"
+#include "util/tristate.h"
 #include "util/uuid.h"
-#include "util/xml.h"
 
 /* ---- flags for parse and format ------------------------------------- */
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "conf/domain/domain_conf.h"
+#include "util/xml.h"
 
 extern const char *const vrt_lifecycle_names[];
 extern const char *const vrt_net_type_names[];
@@ -21,8 +22,6 @@ extern const char *const vrt_chr_type_names[];
 extern const char *const vrt_chr_device_names[];
 extern const char *const vrt_graphics_type_names[];
 extern const char *const vrt_clock_offset_names[];
-
-#include "util/xml.h"
 
 /* ---- shared parse pieces (domain_parse_dev.c) ---------------------- */
 

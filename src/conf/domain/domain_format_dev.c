@@ -43,8 +43,10 @@ format_pci_address(VrtFmt *f, const VrtPciAddr *a, bool with_type)
     const char *mf = a->multifunction == VRT_TRISTATE_YES  ? " multifunction='on'"
                      : a->multifunction == VRT_TRISTATE_NO ? " multifunction='off'"
                                                            : "";
-    vrt_fmt_line(f, "<address%s domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'%s/>",
-                 with_type ? " type='pci'" : "", a->domain, a->bus, a->slot, a->function, mf);
+    g_autoptr(GString) attrs = g_string_new(NULL);
+
+    vrt_pci_addr_format_attrs(attrs, a);
+    vrt_fmt_line(f, "<address%s%s%s/>", with_type ? " type='pci'" : "", attrs->str, mf);
 }
 
 /* boot order, alias, address: the tail every device shares */

@@ -69,7 +69,7 @@ vrt_domain_get_uuid(vrt_domain *dom, unsigned char uuid[VRT_UUID_BUFLEN])
 void
 vrt_domain_get_uuid_string(vrt_domain *dom, char buf[VRT_UUID_STRING_BUFLEN])
 {
-    vrt_priv_uuid_format(dom->uuid, buf);
+    vrt_uuid_format(dom->uuid, buf);
 }
 
 int
@@ -136,7 +136,7 @@ vrt_domain_lookup_by_uuid_string(vrt_conn *conn, const char *uuid, vrt_error **e
 {
     VRT_CHECK_ARG(uuid, err, NULL);
     unsigned char raw[VRT_UUID_BUFLEN];
-    if (!vrt_priv_uuid_parse(uuid, raw)) {
+    if (!vrt_uuid_parse(uuid, raw)) {
         vrt_err_new(err, VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN, "invalid argument: malformed UUID '%s'", uuid);
         return NULL;
     }

@@ -54,7 +54,7 @@ vrt_network_get_name(vrt_network *net)
 void
 vrt_network_get_uuid_string(vrt_network *net, char buf[VRT_UUID_STRING_BUFLEN])
 {
-    vrt_priv_uuid_format(net->uuid, buf);
+    vrt_uuid_format(net->uuid, buf);
 }
 
 int
@@ -253,7 +253,7 @@ vrt_network_port_list_free(vrt_network_port **ports)
 void
 vrt_network_port_get_uuid_string(vrt_network_port *port, char buf[VRT_UUID_STRING_BUFLEN])
 {
-    vrt_priv_uuid_format(port->uuid, buf);
+    vrt_uuid_format(port->uuid, buf);
 }
 
 int
@@ -303,7 +303,7 @@ vrt_network_port_lookup_by_uuid_string(vrt_network *net, const char *uuid, vrt_e
     VRT_CHECK_ARG(net, err, NULL);
     VRT_CHECK_ARG(uuid, err, NULL);
     remote_network_port_lookup_by_uuid_args args;
-    if (!vrt_priv_uuid_parse(uuid, (unsigned char *)args.uuid)) {
+    if (!vrt_uuid_parse(uuid, (unsigned char *)args.uuid)) {
         vrt_err_new(err, VIR_ERR_INVALID_ARG, VIR_FROM_NETWORK, "invalid argument: malformed UUID '%s'", uuid);
         return NULL;
     }

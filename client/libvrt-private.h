@@ -10,6 +10,7 @@
 #include "vrt.h"
 #include "vrt_client_stubs.h"
 #include "util/error.h"
+#include "util/uuid.h"
 
 /* libvirt's default keepalive (seconds between PINGs, unanswered ones before closing). */
 #define VRT_KEEPALIVE_INTERVAL 5
@@ -71,9 +72,5 @@ vrt_domain *vrt_domain_from_wire(vrt_conn *conn, const remote_nonnull_domain *d)
 void vrt_domain_to_wire(vrt_domain *dom, remote_nonnull_domain *d);
 vrt_network *vrt_network_from_wire(vrt_conn *conn, const remote_nonnull_network *n);
 void vrt_network_to_wire(vrt_network *net, remote_nonnull_network *n);
-
-void vrt_priv_uuid_format(const unsigned char *uuid, char buf[VRT_UUID_STRING_BUFLEN]);
-/* Accepts the 36-character form (dashes optional, as libvirt does). */
-bool vrt_priv_uuid_parse(const char *s, unsigned char out[VRT_UUID_BUFLEN]);
 
 void vrt_conn_dispatch_event(vrt_conn *conn, int proc, const guint8 *frame, gsize len);

@@ -303,26 +303,3 @@ vrt_conn_get_node_info(vrt_conn *conn, vrt_node_info *info, vrt_error **err)
     info->threads = ret.threads;
     return 0;
 }
-
-void
-vrt_priv_uuid_format(const unsigned char *u, char buf[VRT_UUID_STRING_BUFLEN])
-{
-    g_snprintf(buf, VRT_UUID_STRING_BUFLEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-               u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-/* Accepts the 36-character form (dashes optional, as libvirt does). */
-bool
-vrt_priv_uuid_parse(const char *s, unsigned char out[VRT_UUID_BUFLEN])
-{
-    int n = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p == '-')
-            continue;
-        if (!g_ascii_isxdigit(p[0]) || !g_ascii_isxdigit(p[1]) || n == VRT_UUID_BUFLEN)
-            return false;
-        out[n++] = g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]);
-        p++;
-    }
-    return n == VRT_UUID_BUFLEN;
-}

@@ -16,24 +16,15 @@ static GPtrArray *
 pf_vfs(const char *pf_dev, gpointer data, GError **error)
 {
     VrtDaemon *daemon = data;
-    g_autoptr(GPtrArray) vfs = vrt_sriov_list_vfs_by_netdev(daemon->host, pf_dev, error);
-    if (!vfs)
-        return NULL;
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < vfs->len; i++)
-        g_ptr_array_add(out, vrt_pci_addr_format(g_ptr_array_index(vfs, i)));
-    return out;
+    return vrt_sriov_list_vfs_by_netdev(daemon->host, pf_dev, error);
 }
 
 /* A VF the host itself uses (netdev up, foreign driver) is not free. */
 static int
-vf_busy(const char *pci_addr, char **why, gpointer data, GError **error)
+vf_busy(const VrtPciAddr *addr, char **why, gpointer data, GError **error)
 {
     VrtDaemon *daemon = data;
-    VrtPciAddr addr;
-    if (!vrt_pci_addr_parse(pci_addr, &addr, error))
-        return -1;
-    return vrt_pci_is_busy_on_host(daemon->host, &addr, why, error);
+    return vrt_pci_is_busy_on_host(daemon->host, addr, why, error);
 }
 
 /* Who uses a PCI device, for node device detach/reattach refusals. */
@@ -42,7 +33,7 @@ pci_in_use(const VrtPciAddr *addr, gpointer data)
 {
     VrtDaemon *daemon = data;
     g_autofree char *text = vrt_pci_addr_format(addr);
-    char *owner = vrt_network_vf_owner(daemon->network, text);
+    char *owner = vrt_network_vf_owner(daemon->network, addr);
     /* A VF or device a domain holds by address, not through a pool. */
     if (!owner && daemon->qemu)
         owner = vrt_qemu_driver_pci_owner(daemon->qemu, text);

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "util/uuid.h"
+
 static char *
 read_whole(VrtHost *host, const char *path)
 {
@@ -96,27 +98,11 @@ vrt_host_cpus_online(VrtHost *host)
     return n > 0 ? n : 1;
 }
 
-/* 32 hex digits, anything else (dashes, the newline) skipped, into 16 bytes. */
-static bool
-parse_uuid(const char *text, guint8 uuid[16])
-{
-    g_autoptr(GString) hex = g_string_new(NULL);
-    for (const char *p = text; *p; p++) {
-        if (g_ascii_isxdigit(*p))
-            g_string_append_c(hex, *p);
-    }
-    if (hex->len != 32)
-        return false;
-    for (int i = 0; i < 16; i++)
-        uuid[i] = (guint8)((g_ascii_xdigit_value(hex->str[2 * i]) << 4) | g_ascii_xdigit_value(hex->str[2 * i + 1]));
-    return true;
-}
-
 bool
 vrt_host_uuid(VrtHost *host, guint8 uuid[16])
 {
     g_autofree char *text = read_whole(host, "/sys/class/dmi/id/product_uuid");
     if (!text)
         text = read_whole(host, "/etc/machine-id");
-    return text && parse_uuid(text, uuid);
+    return text && vrt_uuid_parse(text, uuid);
 }

@@ -638,22 +638,3 @@ vrt_netlink_count_addrs(VrtNetlink *nl, guint ifindex, guint *count, GError **er
     close(fd);
     return ok;
 }
-
-bool
-vrt_netlink_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN])
-{
-    unsigned int v[VRT_MAC_LEN];
-    char end;
-
-    if (!text || sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
-        return false;
-    for (int i = 0; i < VRT_MAC_LEN; i++)
-        mac[i] = v[i];
-    return strlen(text) == 17;
-}
-
-char *
-vrt_netlink_mac_format(const guint8 mac[VRT_MAC_LEN])
-{
-    return g_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}

@@ -13,7 +13,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define VRT_MAC_LEN 6
+#include "util/mac.h"
 
 typedef struct {
     guint8 mac[VRT_MAC_LEN];
@@ -72,6 +72,3 @@ bool vrt_netlink_decode_addr_dump(const guint8 *buf, gsize len, guint32 seq, gui
                                   GError **error);
 /* An RTM_NEWADDR message of a dump (for tests). */
 GByteArray *vrt_netlink_encode_newaddr(guint32 seq, guint ifindex, int family, const guint8 *addr, gsize addr_len);
-
-bool vrt_netlink_mac_parse(const char *text, guint8 mac[VRT_MAC_LEN]);
-char *vrt_netlink_mac_format(const guint8 mac[VRT_MAC_LEN]);

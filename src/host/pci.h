@@ -10,23 +10,10 @@
 #include <stdbool.h>
 
 #include "host/host.h"
+#include "util/pciaddr.h"
 
 #define VRT_PCI_VFIO_DRIVER "vfio-pci"
 
-typedef struct {
-    guint domain;
-    guint bus;
-    guint slot;
-    guint function;
-} VrtPciAddr;
-
-/* "0000:06:10.0" (the domain may be omitted: "06:10.0"). */
-bool vrt_pci_addr_parse(const char *text, VrtPciAddr *addr, GError **error);
-/* "pci_0000_06_10_0" */
-bool vrt_pci_addr_parse_nodedev_name(const char *name, VrtPciAddr *addr);
-char *vrt_pci_addr_format(const VrtPciAddr *addr);
-char *vrt_pci_addr_nodedev_name(const VrtPciAddr *addr);
-bool vrt_pci_addr_equal(const VrtPciAddr *a, const VrtPciAddr *b);
 /* "/sys/bus/pci/devices/0000:06:10.0[/attr]" */
 char *vrt_pci_sysfs_path(const VrtPciAddr *addr, const char *attr);
 

@@ -19,70 +19,6 @@
 #include "host/pci.h"
 #include "util/error.h"
 static void
-test_pci_addr(void)
-{
-    static const struct {
-        const char *in;
-        const char *out;
-    } good[] = {
-        { "0000:06:10.0", "0000:06:10.0" },
-        { "06:10.1", "0000:06:10.1" },
-        { "ffff:ff:1f.7", "ffff:ff:1f.7" },
-        { "0000:0A:1F.3", "0000:0a:1f.3" },
-    };
-    static const char *const bad[] = {
-        "",    "06:10",       "0000:06:20.0", "0000:06:10.8",  "0000:06:10.0x", "00000:06:10.0", "0000:100:10.0",
-        "xyz", "0000:06:10.", ":06:10.0",     "0000:06::10.0", "0000:06:10.00"
-    };
-
-    for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
-        VrtPciAddr a;
-        g_autoptr(GError) err = NULL;
-        g_autofree char *s = NULL;
-        g_autofree char *n = NULL;
-        VrtPciAddr b;
-
-        g_assert_true(vrt_pci_addr_parse(good[i].in, &a, &err));
-        g_assert_no_error(err);
-        s = vrt_pci_addr_format(&a);
-        g_assert_cmpstr(s, ==, good[i].out);
-        n = vrt_pci_addr_nodedev_name(&a);
-        g_assert_true(g_str_has_prefix(n, "pci_"));
-        g_assert_true(vrt_pci_addr_parse_nodedev_name(n, &b));
-        g_assert_true(vrt_pci_addr_equal(&a, &b));
-    }
-    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-        VrtPciAddr a;
-        g_autoptr(GError) err = NULL;
-        g_assert_false(vrt_pci_addr_parse(bad[i], &a, &err));
-        g_assert_cmpint(vrt_error_code(err), ==, VIR_ERR_INVALID_ARG);
-        g_assert_nonnull(strstr(err->message, bad[i]));
-    }
-    {
-        VrtPciAddr a = { 0, 6, 0x10, 2 };
-        g_autofree char *n = vrt_pci_addr_nodedev_name(&a);
-        g_assert_cmpstr(n, ==, "pci_0000_06_10_2");
-        g_assert_false(vrt_pci_addr_parse_nodedev_name("pci_06_10_2", &a));
-        g_assert_false(vrt_pci_addr_parse_nodedev_name("net_0000_06_10_2", &a));
-    }
-}
-
-static void
-test_mac(void)
-{
-    guint8 mac[VRT_MAC_LEN];
-    g_autofree char *s = NULL;
-
-    g_assert_true(vrt_netlink_mac_parse("52:54:00:AA:bb:0c", mac));
-    s = vrt_netlink_mac_format(mac);
-    g_assert_cmpstr(s, ==, "52:54:00:aa:bb:0c");
-    g_assert_false(vrt_netlink_mac_parse("52:54:00:aa:bb", mac));
-    g_assert_false(vrt_netlink_mac_parse("52:54:00:aa:bb:cc:dd", mac));
-    g_assert_false(vrt_netlink_mac_parse("52-54-00-aa-bb-cc", mac));
-    g_assert_false(vrt_netlink_mac_parse(NULL, mac));
-}
-
-static void
 test_netlink_setlink_roundtrip(void)
 {
     VrtVfInfo in = {
@@ -510,8 +446,6 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/host/host-seam", test_host_seam);
     g_test_add_func("/host/info", test_host_info);
-    g_test_add_func("/host/pci-addr", test_pci_addr);
-    g_test_add_func("/host/mac", test_mac);
     g_test_add_func("/host/netlink/setlink-roundtrip", test_netlink_setlink_roundtrip);
     g_test_add_func("/host/netlink/newlink-decode", test_netlink_newlink_decode);
     g_test_add_func("/host/netlink/unix-transport-retry", test_netlink_unix_transport);

@@ -6,6 +6,7 @@
 #include "conf/domain/capabilities.h"
 #include "conf/domain/domain_conf.h"
 #include "util/error.h"
+#include "util/xml.h"
 
 #include <stdarg.h>
 
@@ -147,18 +148,18 @@ format_host_cpu(GString *buf, const VrtCaps *caps)
     line(buf, 2, "<cpu>");
     line(buf, 3, "<arch>%s</arch>", caps->arch);
     if (caps->cpu_model) {
-        g_autofree char *m = g_markup_escape_text(caps->cpu_model, -1);
+        g_autofree char *m = vrt_xml_escape(caps->cpu_model);
         line(buf, 3, "<model>%s</model>", m);
     }
     if (caps->cpu_vendor) {
-        g_autofree char *v = g_markup_escape_text(caps->cpu_vendor, -1);
+        g_autofree char *v = vrt_xml_escape(caps->cpu_vendor);
         line(buf, 3, "<vendor>%s</vendor>", v);
     }
     if (caps->sockets && caps->cores && caps->threads)
         line(buf, 3, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", caps->sockets,
              caps->dies ? caps->dies : 1, caps->cores, caps->threads);
     for (guint i = 0; i < caps->cpu_features->len; i++) {
-        g_autofree char *f = g_markup_escape_text(caps->cpu_features->pdata[i], -1);
+        g_autofree char *f = vrt_xml_escape(caps->cpu_features->pdata[i]);
         line(buf, 3, "<feature name='%s'/>", f);
     }
     for (guint i = 0; i < caps->page_sizes_kib->len; i++)
@@ -238,7 +239,7 @@ format_host(GString *buf, const VrtCaps *caps)
 static void
 format_guest(GString *buf, const VrtCapsGuest *g)
 {
-    g_autofree char *emulator = g->emulator ? g_markup_escape_text(g->emulator, -1) : NULL;
+    g_autofree char *emulator = vrt_xml_escape(g->emulator);
 
     line(buf, 1, "<guest>");
     line(buf, 2, "<os_type>%s</os_type>", g->os_type);

@@ -158,14 +158,14 @@ typedef struct {
 } PciMap;
 
 static bool
-pci_reserve(PciMap *m, const VrtPciAddress *a, const char *what, GError **error)
+pci_reserve(PciMap *m, const VrtPciAddr *a, const char *what, GError **error)
 {
     if (a->domain != 0) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "PCI domain 0x%04x of %s is not supported", a->domain, what);
         return false;
     }
     if (m->used[a->bus][a->slot][a->function]) {
-        g_autofree char *s = vrt_pci_address_to_string(a);
+        g_autofree char *s = vrt_pci_addr_format(a);
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Attempted double use of PCI Address %s (%s)", s, what);
         return false;
     }
@@ -198,7 +198,7 @@ pci_reserve_machine(PciMap *m)
 }
 
 static bool
-pci_find_slot_bus0(PciMap *m, VrtPciAddress *out)
+pci_find_slot_bus0(PciMap *m, VrtPciAddr *out)
 {
     for (guint slot = PCI_FIRST_SLOT; slot < PCI_SLOTS; slot++) {
         if (pci_slot_free(m, 0, slot)) {
@@ -485,7 +485,7 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
             const VrtDomainNetDef *b = def->nets->pdata[j];
             if (b->mac_set && memcmp(a->mac, b->mac, 6) == 0) {
                 char mac[VRT_MAC_STRING_LEN];
-                vrt_domain_mac_format(a->mac, mac);
+                vrt_mac_format(a->mac, mac);
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "MAC address '%s' is used by two interfaces", mac);
                 return false;
             }
@@ -929,7 +929,7 @@ vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev,
         VrtDomainNetDef *n = dev->data.net;
         if (n->mac_set && vrt_domain_def_find_net_by_mac(def, n->mac)) {
             char mac[VRT_MAC_STRING_LEN];
-            vrt_domain_mac_format(n->mac, mac);
+            vrt_mac_format(n->mac, mac);
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "target already exists: MAC %s is in use", mac);
             return false;
         }

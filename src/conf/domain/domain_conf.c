@@ -427,28 +427,27 @@ vrt_domain_def_find_net_by_alias(const VrtDomainDef *def, const char *alias)
 }
 
 VrtDomainNetDef *
-vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *def, const VrtPciAddress *addr)
+vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *def, const VrtPciAddr *addr)
 {
     for (guint i = 0; i < def->nets->len; i++) {
         VrtDomainNetDef *net = def->nets->pdata[i];
-        if (net->hostdev && vrt_pci_address_equal(&net->hostdev->source, addr))
+        if (net->hostdev && vrt_pci_addr_equal(&net->hostdev->source, addr))
             return net;
-        if (!net->hostdev && net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV &&
-            vrt_pci_address_equal(&net->hostdev_source, addr))
+        if (!net->hostdev && net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV && vrt_pci_addr_equal(&net->hostdev_source, addr))
             return net;
         if (!net->hostdev && net->actual.set && net->actual.type == VRT_DOMAIN_NET_TYPE_HOSTDEV &&
-            vrt_pci_address_equal(&net->actual.hostdev_addr, addr))
+            vrt_pci_addr_equal(&net->actual.hostdev_addr, addr))
             return net;
     }
     return NULL;
 }
 
 VrtDomainHostdevDef *
-vrt_domain_def_find_hostdev_by_source(const VrtDomainDef *def, const VrtPciAddress *addr)
+vrt_domain_def_find_hostdev_by_source(const VrtDomainDef *def, const VrtPciAddr *addr)
 {
     for (guint i = 0; i < def->hostdevs->len; i++) {
         VrtDomainHostdevDef *h = def->hostdevs->pdata[i];
-        if (vrt_pci_address_equal(&h->source, addr))
+        if (vrt_pci_addr_equal(&h->source, addr))
             return h;
     }
     return NULL;

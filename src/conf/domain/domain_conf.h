@@ -12,6 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/mac.h"
+#include "util/pciaddr.h"
+#include "util/tristate.h"
+#include "util/uuid.h"
+
 /* ---- flags for parse and format ------------------------------------- */
 
 /* Format: the persistent view (no id, no runtime aliases other than
@@ -82,13 +87,6 @@ typedef enum {
     VRT_DOMAIN_CLOCK_LOCALTIME,
 } VrtDomainClockOffset;
 
-/* Tri-state for yes/no and on/off attributes: DEFAULT means absent. */
-typedef enum {
-    VRT_TRISTATE_DEFAULT = 0,
-    VRT_TRISTATE_YES,
-    VRT_TRISTATE_NO,
-} VrtTristate;
-
 typedef enum {
     VRT_DEVICE_ADDRESS_NONE = 0,
     VRT_DEVICE_ADDRESS_PCI,
@@ -98,14 +96,6 @@ typedef enum {
 } VrtDeviceAddressType;
 
 /* ---- addresses and per-device info --------------------------------- */
-
-typedef struct {
-    guint domain; /* 0..0xffff */
-    guint bus; /* 0..0xff */
-    guint slot; /* 0..0x1f */
-    guint function; /* 0..7 */
-    VrtTristate multifunction;
-} VrtPciAddress;
 
 typedef struct {
     guint controller;
@@ -131,7 +121,7 @@ typedef struct {
 typedef struct {
     char *alias; /* "net0", "ua-foo", ...; NULL when unassigned */
     VrtDeviceAddressType type;
-    VrtPciAddress pci;
+    VrtPciAddr pci;
     VrtDriveAddress drive;
     VrtVirtioSerialAddress vserial;
     VrtUsbAddress usb;
@@ -225,7 +215,7 @@ typedef struct {
      * host bridge (forward mode bridge); HOSTDEV: a VF from a pool. */
     VrtDomainNetType type;
     char *bridge; /* NETWORK/BRIDGE: bridge name */
-    VrtPciAddress hostdev_addr; /* type HOSTDEV: the VF */
+    VrtPciAddr hostdev_addr; /* type HOSTDEV: the VF */
     bool managed; /* type HOSTDEV */
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
@@ -252,7 +242,7 @@ struct _VrtDomainNetDef {
     bool vlan_trunk;
     /* type HOSTDEV: managed= and the VF's PCI address */
     bool managed;
-    VrtPciAddress hostdev_source;
+    VrtPciAddr hostdev_source;
     /* type NETWORK, filled by the driver (port allocated). */
     VrtDomainNetActual actual;
     guint8 port_uuid[16]; /* network port uuid (status only) */
@@ -267,7 +257,7 @@ struct _VrtDomainNetDef {
 /* <hostdev mode='subsystem' type='pci'>: the only kind supported. */
 struct _VrtDomainHostdevDef {
     bool managed;
-    VrtPciAddress source; /* host PCI address */
+    VrtPciAddr source; /* host PCI address */
     char *driver_name; /* <driver name='vfio'/>, NULL */
     /* Always use info: it points at own_info for a standalone hostdev and
      * at parent_net->info for one that stands in for an interface (one
@@ -581,8 +571,8 @@ bool vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef 
 VrtDomainNetDef *vrt_domain_def_find_net_by_mac(const VrtDomainDef *def, const guint8 mac[6]);
 VrtDomainNetDef *vrt_domain_def_find_net_by_alias(const VrtDomainDef *def, const char *alias);
 /* The interface whose (actual) hostdev is the host PCI device addr. */
-VrtDomainNetDef *vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *def, const VrtPciAddress *addr);
-VrtDomainHostdevDef *vrt_domain_def_find_hostdev_by_source(const VrtDomainDef *def, const VrtPciAddress *addr);
+VrtDomainNetDef *vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *def, const VrtPciAddr *addr);
+VrtDomainHostdevDef *vrt_domain_def_find_hostdev_by_source(const VrtDomainDef *def, const VrtPciAddr *addr);
 VrtDomainHostdevDef *vrt_domain_def_find_hostdev_by_alias(const VrtDomainDef *def, const char *alias);
 VrtDomainDiskDef *vrt_domain_def_find_disk_by_target(const VrtDomainDef *def, const char *target_dev);
 
@@ -626,18 +616,6 @@ void vrt_domain_def_disk_insert(VrtDomainDef *def, VrtDomainDiskDef *disk);
 VrtDomainDiskDef *vrt_domain_def_disk_remove(VrtDomainDef *def, VrtDomainDiskDef *disk);
 
 /* ---- small helpers ------------------------------------------------- */
-
-#define VRT_UUID_STRING_LEN 37 /* incl. NUL */
-#define VRT_MAC_STRING_LEN 18 /* incl. NUL */
-
-void vrt_uuid_format(const guint8 uuid[16], char out[VRT_UUID_STRING_LEN]);
-bool vrt_uuid_parse(const char *str, guint8 uuid[16]);
-void vrt_uuid_generate(guint8 uuid[16]);
-void vrt_domain_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN]);
-bool vrt_domain_mac_parse(const char *str, guint8 mac[6]);
-/* "0000:06:10.0" */
-char *vrt_pci_address_to_string(const VrtPciAddress *addr);
-bool vrt_pci_address_equal(const VrtPciAddress *a, const VrtPciAddress *b);
 
 /* True for os.machine "q35" / "pc-q35-*". */
 bool vrt_domain_def_is_q35(const VrtDomainDef *def);

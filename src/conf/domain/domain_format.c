@@ -11,9 +11,9 @@ static void
 format_os(VrtFmt *f, const VrtDomainDef *def)
 {
     g_autoptr(GString) attrs = g_string_new(NULL);
-    g_autofree char *kernel = vrt_fmt_escape(def->os.kernel);
-    g_autofree char *initrd = vrt_fmt_escape(def->os.initrd);
-    g_autofree char *cmdline = vrt_fmt_escape(def->os.cmdline);
+    g_autofree char *kernel = vrt_xml_escape(def->os.kernel);
+    g_autofree char *initrd = vrt_xml_escape(def->os.initrd);
+    g_autofree char *cmdline = vrt_xml_escape(def->os.cmdline);
 
     if (def->os.arch)
         g_string_append_printf(attrs, " arch='%s'", def->os.arch);
@@ -158,7 +158,7 @@ format_console(VrtFmt *f, const VrtDomainDef *def, const VrtDomainChrDef *con, g
 static void
 format_devices(VrtFmt *f, const VrtDomainDef *def)
 {
-    g_autofree char *emulator = vrt_fmt_escape(def->emulator);
+    g_autofree char *emulator = vrt_xml_escape(def->emulator);
 
     vrt_fmt_line(f, "<devices>");
     f->indent++;
@@ -207,9 +207,9 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     g_autoptr(GString) buf = g_string_sized_new(4096);
     VrtFmt f = { .buf = buf, .indent = 0, .flags = flags };
     char uuid[VRT_UUID_STRING_LEN];
-    g_autofree char *name = vrt_fmt_escape(def->name);
-    g_autofree char *title = vrt_fmt_escape(def->title);
-    g_autofree char *desc = vrt_fmt_escape(def->description);
+    g_autofree char *name = vrt_xml_escape(def->name);
+    g_autofree char *title = vrt_xml_escape(def->title);
+    g_autofree char *desc = vrt_xml_escape(def->description);
 
     if (!def->name || !def->os.type) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "domain definition is incomplete");

@@ -10,7 +10,7 @@
 
 #include <stdarg.h>
 
-#define E(var, expr) g_autofree char *var = vrt_fmt_escape(expr)
+#define E(var, expr) g_autofree char *var = vrt_xml_escape(expr)
 
 void
 vrt_fmt_line(VrtFmt *f, const char *fmt, ...)
@@ -23,12 +23,6 @@ vrt_fmt_line(VrtFmt *f, const char *fmt, ...)
     g_string_append_vprintf(f->buf, fmt, ap);
     va_end(ap);
     g_string_append_c(f->buf, '\n');
-}
-
-char *
-vrt_fmt_escape(const char *s)
-{
-    return s ? g_markup_escape_text(s, -1) : NULL;
 }
 
 static bool
@@ -44,13 +38,15 @@ is_status(const VrtFmt *f)
 }
 
 static void
-format_pci_address(VrtFmt *f, const VrtPciAddress *a, bool with_type)
+format_pci_address(VrtFmt *f, const VrtPciAddr *a, bool with_type)
 {
     const char *mf = a->multifunction == VRT_TRISTATE_YES  ? " multifunction='on'"
                      : a->multifunction == VRT_TRISTATE_NO ? " multifunction='off'"
                                                            : "";
-    vrt_fmt_line(f, "<address%s domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'%s/>",
-                 with_type ? " type='pci'" : "", a->domain, a->bus, a->slot, a->function, mf);
+    g_autoptr(GString) attrs = g_string_new(NULL);
+
+    vrt_pci_addr_format_attrs(attrs, a);
+    vrt_fmt_line(f, "<address%s%s%s/>", with_type ? " type='pci'" : "", attrs->str, mf);
 }
 
 /* boot order, alias, address: the tail every device shares */
@@ -169,7 +165,7 @@ format_vlan(VrtFmt *f, const guint *tags, guint n, bool trunk)
 
 /* <interface type='hostdev'> writes the address type, <hostdev> does not */
 static void
-format_hostdev_source(VrtFmt *f, const VrtPciAddress *a, bool with_type)
+format_hostdev_source(VrtFmt *f, const VrtPciAddr *a, bool with_type)
 {
     vrt_fmt_line(f, "<source>");
     f->indent++;
@@ -207,7 +203,7 @@ format_net_source(VrtFmt *f, const VrtDomainNetDef *net, VrtDomainNetType shown)
     E(esc_net_source_bridge, net->source_bridge);
 
     if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
-        const VrtPciAddress *src =
+        const VrtPciAddr *src =
             net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source : &net->actual.hostdev_addr;
         format_hostdev_source(f, src, true);
         return;
@@ -223,7 +219,7 @@ format_net_source(VrtFmt *f, const VrtDomainNetDef *net, VrtDomainNetType shown)
             g_string_append_printf(attrs, " portid='%s'", uuid);
         }
         if (is_live(f) && !is_status(f) && net->actual.set && net->actual.bridge) {
-            g_autofree char *br = vrt_fmt_escape(net->actual.bridge);
+            g_autofree char *br = vrt_xml_escape(net->actual.bridge);
             g_string_append_printf(attrs, " bridge='%s'", br);
         }
         vrt_fmt_line(f, "<source%s/>", attrs->str);
@@ -263,7 +259,7 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     f->indent++;
     if (net->mac_set) {
         char mac[VRT_MAC_STRING_LEN];
-        vrt_domain_mac_format(net->mac, mac);
+        vrt_mac_format(net->mac, mac);
         vrt_fmt_line(f, "<mac address='%s'/>", mac);
     }
     if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV)

@@ -778,7 +778,7 @@ VrtDomainDef *
 vrt_domain_def_parse(const char *xml, guint flags, GError **error)
 {
     g_autoptr(VrtDomainDef) def = vrt_domain_def_new();
-    xmlDocPtr doc = vrt_xml_read(xml, "domain_definition", error);
+    xmlDocPtr doc = vrt_xml_read(xml, "domain_definition", "domain", NULL, error);
     xmlNodePtr root;
     VrtParseCtx ctx = { .flags = flags };
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
@@ -788,11 +788,6 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
     if (!doc)
         return NULL;
     root = xmlDocGetRootElement(doc);
-    if (!vrt_xml_is(root, "domain")) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "unexpected root element <%s>, expecting <domain>",
-                      (const char *)root->name);
-        goto out;
-    }
     if (!vrt_xml_check_attrs(root, error, "type", "id", NULL) ||
         !vrt_xml_prop_enum(root, "type", vrt_virt_type_names, true, &vt, error))
         goto out;
@@ -838,7 +833,7 @@ VrtDomainDeviceDef *
 vrt_domain_device_def_parse(const char *xml, const VrtDomainDef *def, guint flags, GError **error)
 {
     g_autoptr(VrtDomainDeviceDef) dev = g_new0(VrtDomainDeviceDef, 1);
-    xmlDocPtr doc = vrt_xml_read(xml, "device_definition", error);
+    xmlDocPtr doc = vrt_xml_read(xml, "device_definition", NULL, NULL, error);
     VrtParseCtx ctx = { .flags = flags, .q35 = def && vrt_domain_def_is_q35(def) };
     bool ok;
 

@@ -9,10 +9,6 @@
 
 #include <string.h>
 
-#define PCI_MAX_DOMAIN 0xffff
-#define PCI_MAX_BUS 0xff
-#define PCI_MAX_SLOT 0x1f
-#define PCI_MAX_FUNCTION 0x7
 #define DRIVE_MAX 0xffff
 #define VLAN_MAX_TAG 4095
 #define CONTROLLER_MAX_INDEX 255
@@ -23,16 +19,10 @@
 #define CHR_MAX_PORT 255
 
 bool
-vrt_parse_pci_address(xmlNodePtr node, VrtPciAddress *addr, GError **error)
+vrt_parse_pci_address(xmlNodePtr node, VrtPciAddr *addr, GError **error)
 {
-    if (!vrt_xml_check_attrs(node, error, "type", "domain", "bus", "slot", "function", "multifunction", NULL) ||
-        !vrt_xml_prop_uint(node, "domain", PCI_MAX_DOMAIN, &addr->domain, NULL, error) ||
-        !vrt_xml_prop_uint(node, "bus", PCI_MAX_BUS, &addr->bus, NULL, error) ||
-        !vrt_xml_prop_uint(node, "slot", PCI_MAX_SLOT, &addr->slot, NULL, error) ||
-        !vrt_xml_prop_uint(node, "function", PCI_MAX_FUNCTION, &addr->function, NULL, error) ||
-        !vrt_xml_prop_tristate(node, "multifunction", true, &addr->multifunction, error))
-        return false;
-    return true;
+    return vrt_xml_check_attrs(node, error, "type", "domain", "bus", "slot", "function", "multifunction", NULL) &&
+           vrt_xml_prop_pci_addr(node, VRT_XML_PCI_MULTIFUNCTION, addr, error);
 }
 
 static bool
@@ -416,7 +406,7 @@ parse_vlan(xmlNodePtr node, guint *tags, guint *n_tags, bool *trunk, GError **er
 
 /* <source><address type='pci' .../></source> of a hostdev. */
 static bool
-parse_hostdev_source(xmlNodePtr node, VrtPciAddress *addr, GError **error)
+parse_hostdev_source(xmlNodePtr node, VrtPciAddr *addr, GError **error)
 {
     bool found = false;
 
@@ -515,7 +505,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
             g_autofree char *mac = vrt_xml_prop(c, "address");
             if (!vrt_xml_check_attrs(c, error, "address", NULL))
                 return false;
-            if (!vrt_domain_mac_parse(mac, net->mac)) {
+            if (!vrt_mac_parse(mac, net->mac)) {
                 vrt_error_set(error, VIR_ERR_INVALID_MAC, "unable to parse mac address '%s'", mac ? mac : "");
                 return false;
             }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "conf/domain/domain_conf.h"
+#include "util/xml.h"
 
 extern const char *const vrt_lifecycle_names[];
 extern const char *const vrt_net_type_names[];
@@ -22,40 +23,6 @@ extern const char *const vrt_chr_device_names[];
 extern const char *const vrt_graphics_type_names[];
 extern const char *const vrt_clock_offset_names[];
 
-/* Index of str in a NULL-terminated table, -1 when absent or str NULL. */
-int vrt_enum_from_string(const char *const *table, const char *str);
-
-/* ---- XML reading helpers (domain_xml.c) ---------------------------- */
-
-#include <libxml/tree.h>
-
-/* Parses a whole document; malformed input gives VIR_ERR_XML_ERROR with
- * the parser's line. Never prints to stderr. */
-xmlDocPtr vrt_xml_read(const char *xml, const char *what, GError **error);
-
-/* Refuses any attribute of node that is not in the NULL-terminated list
- * (VIR_ERR_CONFIG_UNSUPPORTED naming element, attribute and line). */
-bool vrt_xml_check_attrs(xmlNodePtr node, GError **error, ...) G_GNUC_NULL_TERMINATED;
-/* VIR_ERR_CONFIG_UNSUPPORTED for an element vrt does not handle. */
-bool vrt_xml_unsupported(xmlNodePtr node, GError **error);
-/* Next element sibling starting at node (node itself if an element). */
-xmlNodePtr vrt_xml_next_element(xmlNodePtr node);
-#define VRT_XML_FOREACH_CHILD(child, parent) \
-    for (xmlNodePtr child = vrt_xml_next_element((parent)->children); child; child = vrt_xml_next_element(child->next))
-bool vrt_xml_is(xmlNodePtr node, const char *name);
-
-char *vrt_xml_prop(xmlNodePtr node, const char *name);
-char *vrt_xml_text(xmlNodePtr node);
-/* Unsigned number attribute (decimal, 0x hex); absent: *out untouched,
- * *present (optional) false. Garbage: VIR_ERR_XML_ERROR. */
-bool vrt_xml_prop_uint(xmlNodePtr node, const char *name, guint max, guint *out, bool *present, GError **error);
-/* yes/no (or on/off when onoff) attribute into a tristate. */
-bool vrt_xml_prop_tristate(xmlNodePtr node, const char *name, bool onoff, VrtTristate *out, GError **error);
-/* Enum attribute looked up in table; required => error when absent.
- * *out is left untouched when absent and not required. */
-bool vrt_xml_prop_enum(xmlNodePtr node, const char *name, const char *const *table, bool required, int *out,
-                       GError **error);
-
 /* ---- shared parse pieces (domain_parse_dev.c) ---------------------- */
 
 typedef struct {
@@ -67,7 +34,7 @@ typedef struct {
  * child was one of them, 0 when not, -1 on error. */
 int vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceInfo *info, bool allow_boot,
                          GError **error);
-bool vrt_parse_pci_address(xmlNodePtr node, VrtPciAddress *addr, GError **error);
+bool vrt_parse_pci_address(xmlNodePtr node, VrtPciAddr *addr, GError **error);
 /* Parses one device element into dev (type chosen by element name);
  * def is filled (for consoles mirroring serials) only when given. */
 bool vrt_parse_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDeviceDef *dev, GError **error);
@@ -81,8 +48,6 @@ typedef struct {
 } VrtFmt;
 
 void vrt_fmt_line(VrtFmt *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* Appends text with XML escaping for attribute or element content. */
-char *vrt_fmt_escape(const char *s);
 bool vrt_format_device(VrtFmt *f, const VrtDomainDeviceDef *dev, GError **error);
 void vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net);
 void vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h);

@@ -1,100 +1,12 @@
 /*
- * Small value helpers of the domain XML layer: uuids, MAC addresses, PCI
- * addresses and the enum <-> string tables shared by parser and formatter.
+ * Small helpers of the domain XML layer: the q35 test and the enum <->
+ * string tables shared by parser and formatter.
  */
 #include "conf/domain/domain_conf.h"
 #include "conf/domain/domain_priv.h"
 
 #include <stdio.h>
 #include <string.h>
-
-void
-vrt_uuid_format(const guint8 uuid[16], char out[VRT_UUID_STRING_LEN])
-{
-    g_snprintf(out, VRT_UUID_STRING_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-               uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10],
-               uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
-}
-
-/* Accepts what libvirt accepts: 32 hex digits, dashes anywhere between
- * byte pairs, surrounding blanks. */
-bool
-vrt_uuid_parse(const char *str, guint8 uuid[16])
-{
-    guint i = 0;
-    const char *p = str;
-
-    if (!str)
-        return false;
-    while (g_ascii_isspace(*p))
-        p++;
-    while (i < 16) {
-        if (*p == '-') {
-            p++;
-            continue;
-        }
-        if (!g_ascii_isxdigit(p[0]) || !g_ascii_isxdigit(p[1]))
-            return false;
-        uuid[i++] = (g_ascii_xdigit_value(p[0]) << 4) | g_ascii_xdigit_value(p[1]);
-        p += 2;
-    }
-    while (g_ascii_isspace(*p))
-        p++;
-    return *p == '\0';
-}
-
-void
-vrt_uuid_generate(guint8 uuid[16])
-{
-    g_autofree char *s = g_uuid_string_random();
-    vrt_uuid_parse(s, uuid);
-}
-
-void
-vrt_domain_mac_format(const guint8 mac[6], char out[VRT_MAC_STRING_LEN])
-{
-    g_snprintf(out, VRT_MAC_STRING_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-               mac[5]);
-}
-
-/* Six groups of one or two hex digits separated by ':' (or '-'). */
-bool
-vrt_domain_mac_parse(const char *str, guint8 mac[6])
-{
-    const char *p = str;
-
-    if (!str)
-        return false;
-    for (guint i = 0; i < 6; i++) {
-        guint v = 0, n = 0;
-        while (g_ascii_isxdigit(*p) && n < 2) {
-            v = (v << 4) | g_ascii_xdigit_value(*p);
-            p++;
-            n++;
-        }
-        if (n == 0)
-            return false;
-        mac[i] = v;
-        if (i < 5) {
-            if (*p != ':' && *p != '-')
-                return false;
-            p++;
-        }
-    }
-    return *p == '\0';
-}
-
-char *
-vrt_pci_address_to_string(const VrtPciAddress *addr)
-{
-    return g_strdup_printf("%04x:%02x:%02x.%x", addr->domain, addr->bus, addr->slot, addr->function);
-}
-
-bool
-vrt_pci_address_equal(const VrtPciAddress *a, const VrtPciAddress *b)
-{
-    return a->domain == b->domain && a->bus == b->bus && a->slot == b->slot && a->function == b->function;
-}
 
 bool
 vrt_domain_def_is_q35(const VrtDomainDef *def)
@@ -128,20 +40,18 @@ const char *const vrt_chr_device_names[] = { "serial", "console", "channel", NUL
 const char *const vrt_graphics_type_names[] = { "vnc", "spice", NULL };
 const char *const vrt_clock_offset_names[] = { "utc", "localtime", NULL };
 
-int
-vrt_enum_from_string(const char *const *table, const char *str)
-{
-    if (!str)
-        return -1;
-    for (int i = 0; table[i]; i++) {
-        if (g_str_equal(table[i], str))
-            return i;
-    }
-    return -1;
-}
-
 const char *
 vrt_domain_lifecycle_action_to_string(VrtDomainLifecycleAction action)
 {
     return vrt_lifecycle_names[action];
+}
+
+bool
+vrt_alias_visible(const char *alias, guint flags)
+{
+    if (!alias)
+        return false;
+    if (g_str_has_prefix(alias, "ua-"))
+        return true;
+    return !(flags & VRT_DOMAIN_XML_INACTIVE);
 }

@@ -350,7 +350,7 @@ test_addresses_stable(void)
     g_autoptr(GError) error = NULL;
     g_autofree char *first = NULL, *second = NULL;
     g_autoptr(VrtDomainNetDef) extra = vrt_domain_net_def_new();
-    VrtPciAddress before[3];
+    VrtPciAddr before[3];
 
     g_assert_true(vrt_domain_def_assign_addresses(def, &error));
     first = format_ok(def, VRT_DOMAIN_XML_INACTIVE);
@@ -368,7 +368,7 @@ test_addresses_stable(void)
     VrtDomainNetDef *added = g_steal_pointer(&extra);
     g_assert_true(vrt_domain_def_assign_addresses(again, &error));
     for (guint i = 0; i < 3; i++)
-        g_assert_true(vrt_pci_address_equal(&before[i], &((VrtDomainNetDef *)again->nets->pdata[i])->info.pci));
+        g_assert_true(vrt_pci_addr_equal(&before[i], &((VrtDomainNetDef *)again->nets->pdata[i])->info.pci));
     for (guint i = 0; i < 3; i++)
         g_assert_cmpuint(added->info.pci.bus, !=, before[i].bus);
     g_assert_nonnull(find_pci_controller(again, added->info.pci.bus));
@@ -446,7 +446,7 @@ test_hotplug_address(void)
     g_assert_true(vrt_domain_def_assign_device_address(pc, dev, &error));
     g_assert_cmpstr(dev->data.net->info.alias, ==, "net1");
     g_assert_cmpint(dev->data.net->info.type, ==, VRT_DEVICE_ADDRESS_PCI);
-    g_assert_false(vrt_pci_address_equal(&dev->data.net->info.pci, &existing->info.pci));
+    g_assert_false(vrt_pci_addr_equal(&dev->data.net->info.pci, &existing->info.pci));
     g_assert_true(dev->data.net->mac_set);
     g_clear_pointer(&dev, vrt_domain_device_def_free);
 
@@ -496,7 +496,7 @@ test_hostdev_interface(void)
     g_autoptr(VrtDomainDef) def = NULL;
     g_autoptr(GError) error = NULL;
     g_autofree char *live = NULL, *status = NULL;
-    VrtPciAddress vf = { .domain = 0, .bus = 6, .slot = 0x10, .function = 2 };
+    VrtPciAddr vf = { .domain = 0, .bus = 6, .slot = 0x10, .function = 2 };
     VrtDomainNetDef *net;
 
     path = g_build_filename(VRT_SOURCE_DIR, "tests", "data", "domain", "q35-hostdev.xml", NULL);
@@ -522,7 +522,7 @@ test_hostdev_interface(void)
     pooled->actual.set = true;
     pooled->actual.type = VRT_DOMAIN_NET_TYPE_HOSTDEV;
     pooled->actual.managed = true;
-    pooled->actual.hostdev_addr = (VrtPciAddress){ .bus = 6, .slot = 0x10, .function = 3 };
+    pooled->actual.hostdev_addr = (VrtPciAddr){ .bus = 6, .slot = 0x10, .function = 3 };
     pooled->actual.vlan_tags[0] = 7;
     pooled->actual.n_vlan_tags = 1;
     vrt_uuid_generate(pooled->port_uuid);
@@ -553,7 +553,7 @@ test_hostdev_interface(void)
     g_assert_nonnull(strstr(status, "network='sriov-pool' portid="));
     {
         g_autoptr(VrtDomainDef) back = parse_ok(status, VRT_DOMAIN_XML_STATUS);
-        VrtPciAddress vf3 = { .bus = 6, .slot = 0x10, .function = 3 };
+        VrtPciAddr vf3 = { .bus = 6, .slot = 0x10, .function = 3 };
         VrtDomainNetDef *n3 = vrt_domain_def_find_net_by_hostdev_source(back, &vf3);
         g_assert_cmpint(back->id, ==, 3);
         g_assert_nonnull(n3);

@@ -5,13 +5,19 @@
  * (whose <forward> lists the hostdev pool with per-VF connections).
  */
 #include "conf/network/network_conf.h"
-#include "conf/network/netxml.h"
+#include "conf/network/network_priv.h"
 #include "util/error.h"
 
 #include <string.h>
 #include <libxml/tree.h>
 
-#define WHERE "network XML"
+/* The wording network XML errors have always had; a child of <network>
+ * that vrt does not model is "in network XML". */
+const VrtXmlWording vrt_network_xml_wording = {
+    .style = VRT_XML_STYLE_NETWORK,
+    .max_bytes = VRT_NETWORK_XML_MAX_BYTES,
+    .root_label = "network XML",
+};
 #define NETWORK_MTU_MAX 65535u
 #define NETWORK_PORT_MAX 65535u
 #define NETWORK_MAX_POOL 4096u
@@ -167,9 +173,9 @@ vrt_network_def_copy(const VrtNetworkDef *src)
 /* ---- parsing ---- */
 
 bool
-vrt_netxml_parse_vlan(xmlNodePtr node, VrtNetworkVlan *vlan, GError **error)
+vrt_network_parse_vlan(xmlNodePtr node, VrtNetworkVlan *vlan, GError **error)
 {
-    g_autofree char *trunk = vrt_netxml_prop(node, "trunk");
+    g_autofree char *trunk = vrt_xml_prop(node, "trunk");
     memset(vlan, 0, sizeof(*vlan));
     vlan->present = true;
     if (trunk) {
@@ -182,8 +188,8 @@ vrt_netxml_parse_vlan(xmlNodePtr node, VrtNetworkVlan *vlan, GError **error)
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (!vrt_netxml_is(c, "tag")) {
-            vrt_netxml_unsupported(error, c, "<vlan>");
+        if (!vrt_xml_is(c, "tag")) {
+            vrt_xml_unsupported(c, error);
             return false;
         }
         if (vlan->ntags >= VRT_NETWORK_VLAN_MAX_TAGS) {
@@ -191,9 +197,9 @@ vrt_netxml_parse_vlan(xmlNodePtr node, VrtNetworkVlan *vlan, GError **error)
             return false;
         }
         guint id = 0;
-        if (!vrt_netxml_uint(c, "id", 4095, true, &id, NULL, error))
+        if (!vrt_xml_prop_uint_required(c, "id", 4095, &id, error))
             return false;
-        g_autofree char *native = vrt_netxml_prop(c, "nativeMode");
+        g_autofree char *native = vrt_xml_prop(c, "nativeMode");
         VrtNetworkVlanNative nm = VRT_NETWORK_VLAN_NATIVE_NONE;
         if (native) {
             if (strcmp(native, "tagged") == 0)
@@ -219,41 +225,38 @@ vrt_netxml_parse_vlan(xmlNodePtr node, VrtNetworkVlan *vlan, GError **error)
 }
 
 bool
-vrt_netxml_parse_pci(xmlNodePtr node, VrtNetworkPciAddr *addr, GError **error)
+vrt_network_parse_pci(xmlNodePtr node, VrtPciAddr *addr, GError **error)
 {
-    g_autofree char *type = vrt_netxml_prop(node, "type");
+    g_autofree char *type = vrt_xml_prop(node, "type");
     if (type && strcmp(type, "pci") != 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "unsupported address type '%s', expecting 'pci'", type);
         return false;
     }
     memset(addr, 0, sizeof(*addr));
-    return vrt_netxml_uint(node, "domain", 0xffff, false, &addr->domain, NULL, error) &&
-           vrt_netxml_uint(node, "bus", 0xff, true, &addr->bus, NULL, error) &&
-           vrt_netxml_uint(node, "slot", 0x1f, true, &addr->slot, NULL, error) &&
-           vrt_netxml_uint(node, "function", 7, true, &addr->function, NULL, error);
+    return vrt_xml_prop_pci_addr(node, VRT_XML_PCI_REQUIRED, addr, error);
 }
 
 static bool
 parse_nat(xmlNodePtr node, VrtNetworkDef *def, GError **error)
 {
     def->has_nat = true;
-    if (!vrt_netxml_yes_no(node, "ipv6", &def->nat_ipv6, error))
+    if (!vrt_xml_prop_yes_no(node, "ipv6", &def->nat_ipv6, error))
         return false;
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (vrt_netxml_is(c, "address")) {
+        if (vrt_xml_is(c, "address")) {
             g_free(def->nat_addr_start);
             g_free(def->nat_addr_end);
-            def->nat_addr_start = vrt_netxml_prop(c, "start");
-            def->nat_addr_end = vrt_netxml_prop(c, "end");
+            def->nat_addr_start = vrt_xml_prop(c, "start");
+            def->nat_addr_end = vrt_xml_prop(c, "end");
             if (!def->nat_addr_start || !def->nat_addr_end) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "<nat><address> needs both start and end");
                 return false;
             }
-        } else if (vrt_netxml_is(c, "port")) {
-            if (!vrt_netxml_uint(c, "start", NETWORK_PORT_MAX, true, &def->nat_port_start, NULL, error) ||
-                !vrt_netxml_uint(c, "end", NETWORK_PORT_MAX, true, &def->nat_port_end, NULL, error))
+        } else if (vrt_xml_is(c, "port")) {
+            if (!vrt_xml_prop_uint_required(c, "start", NETWORK_PORT_MAX, &def->nat_port_start, error) ||
+                !vrt_xml_prop_uint_required(c, "end", NETWORK_PORT_MAX, &def->nat_port_end, error))
                 return false;
             if (def->nat_port_start == 0 || def->nat_port_start > def->nat_port_end) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid nat port range %u-%u", def->nat_port_start,
@@ -261,7 +264,7 @@ parse_nat(xmlNodePtr node, VrtNetworkDef *def, GError **error)
                 return false;
             }
         } else {
-            vrt_netxml_unsupported(error, c, "<nat>");
+            vrt_xml_unsupported(c, error);
             return false;
         }
     }
@@ -283,42 +286,41 @@ parse_mode(const char *mode, VrtNetworkForwardMode *out)
 static bool
 parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
 {
-    g_autofree char *mode = vrt_netxml_prop(node, "mode");
+    g_autofree char *mode = vrt_xml_prop(node, "mode");
     def->has_forward = true;
     def->forward_mode = VRT_NETWORK_FORWARD_NAT;
     if (mode && !parse_mode(mode, &def->forward_mode)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown forwarding type '%s'", mode);
         return false;
     }
-    def->forward_dev = vrt_netxml_prop(node, "dev");
-    if (!vrt_netxml_yes_no(node, "managed", &def->forward_managed, error))
+    def->forward_dev = vrt_xml_prop(node, "dev");
+    if (!vrt_xml_prop_yes_no(node, "managed", &def->forward_managed, error))
         return false;
     guint npf = 0;
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (vrt_netxml_is(c, "pf")) {
+        if (vrt_xml_is(c, "pf")) {
             if (++npf > 1) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "only one <pf> element is allowed in <forward> of network '%s'",
                               def->name ? def->name : "");
                 return false;
             }
-            def->pf_dev = vrt_netxml_prop(c, "dev");
+            def->pf_dev = vrt_xml_prop(c, "dev");
             if (!def->pf_dev || !*def->pf_dev) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "missing dev attribute in <pf>");
                 return false;
             }
-        } else if (vrt_netxml_is(c, "address")) {
+        } else if (vrt_xml_is(c, "address")) {
             VrtNetworkForwardAddr fa = { 0 };
-            if (!vrt_netxml_parse_pci(c, &fa.addr, error))
+            if (!vrt_network_parse_pci(c, &fa.addr, error))
                 return false;
             /* Kept for round trips; the driver recounts from its ports. */
-            if (!vrt_netxml_uint(c, "connections", G_MAXUINT, false, &fa.connections, NULL, error))
+            if (!vrt_xml_prop_uint(c, "connections", G_MAXUINT, &fa.connections, NULL, error))
                 return false;
             for (guint i = 0; i < def->forward_addrs->len; i++) {
-                if (vrt_network_pci_addr_equal(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i).addr,
-                                               &fa.addr)) {
-                    g_autofree char *s = vrt_network_pci_addr_to_string(&fa.addr);
+                if (vrt_pci_addr_equal(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i).addr, &fa.addr)) {
+                    g_autofree char *s = vrt_pci_addr_format(&fa.addr);
                     vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI address %s is listed twice in <forward>", s);
                     return false;
                 }
@@ -329,19 +331,19 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
                 return false;
             }
             g_array_append_val(def->forward_addrs, fa);
-        } else if (vrt_netxml_is(c, "interface")) {
+        } else if (vrt_xml_is(c, "interface")) {
             VrtNetworkForwardIf *fi = g_new0(VrtNetworkForwardIf, 1);
-            fi->dev = vrt_netxml_prop(c, "dev");
+            fi->dev = vrt_xml_prop(c, "dev");
             g_ptr_array_add(def->forward_ifs, fi);
-            if (!vrt_netxml_uint(c, "connections", G_MAXUINT, false, &fi->connections, NULL, error))
+            if (!vrt_xml_prop_uint(c, "connections", G_MAXUINT, &fi->connections, NULL, error))
                 return false;
             if (!fi->dev || !*fi->dev) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "missing dev attribute in <forward><interface>");
                 return false;
             }
-        } else if (vrt_netxml_is(c, "driver")) {
+        } else if (vrt_xml_is(c, "driver")) {
             g_free(def->forward_driver);
-            def->forward_driver = vrt_netxml_prop(c, "name");
+            def->forward_driver = vrt_xml_prop(c, "name");
             if (!def->forward_driver ||
                 (strcmp(def->forward_driver, "vfio") != 0 && strcmp(def->forward_driver, "kvm") != 0)) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR,
@@ -349,11 +351,11 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
                               def->forward_driver ? def->forward_driver : "");
                 return false;
             }
-        } else if (vrt_netxml_is(c, "nat")) {
+        } else if (vrt_xml_is(c, "nat")) {
             if (!parse_nat(c, def, error))
                 return false;
         } else {
-            vrt_netxml_unsupported(error, c, "<forward>");
+            vrt_xml_unsupported(c, error);
             return false;
         }
     }
@@ -395,9 +397,9 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
 {
     VrtNetworkIpDef *ip = ip_def_new();
     g_ptr_array_add(def->ips, ip);
-    ip->family = vrt_netxml_prop(node, "family");
-    ip->address = vrt_netxml_prop(node, "address");
-    ip->netmask = vrt_netxml_prop(node, "netmask");
+    ip->family = vrt_xml_prop(node, "family");
+    ip->address = vrt_xml_prop(node, "address");
+    ip->netmask = vrt_xml_prop(node, "netmask");
     if (ip->family && strcmp(ip->family, "ipv4") != 0 && strcmp(ip->family, "ipv6") != 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid ip family '%s'", ip->family);
         return false;
@@ -415,7 +417,7 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
     }
     guint prefix = 0;
     bool has_prefix = false;
-    if (!vrt_netxml_uint(node, "prefix", is6 ? 128 : 32, false, &prefix, &has_prefix, error))
+    if (!vrt_xml_prop_uint(node, "prefix", is6 ? 128 : 32, &prefix, &has_prefix, error))
         return false;
     if (has_prefix && ip->netmask) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "<ip> of network '%s' has both netmask and prefix",
@@ -426,22 +428,22 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (!vrt_netxml_is(c, "dhcp")) {
-            vrt_netxml_unsupported(error, c, "<ip>");
+        if (!vrt_xml_is(c, "dhcp")) {
+            vrt_xml_unsupported(c, error);
             return false;
         }
         ip->has_dhcp = true;
         for (xmlNodePtr r = c->children; r; r = r->next) {
             if (r->type != XML_ELEMENT_NODE)
                 continue;
-            if (!vrt_netxml_is(r, "range") || r->children) {
-                vrt_netxml_unsupported(error, vrt_netxml_is(r, "range") ? r->children : r, "<dhcp>");
+            if (!vrt_xml_is(r, "range") || r->children) {
+                vrt_xml_unsupported(vrt_xml_is(r, "range") ? r->children : r, error);
                 return false;
             }
             VrtNetworkDhcpRange *range = g_new0(VrtNetworkDhcpRange, 1);
             g_ptr_array_add(ip->ranges, range);
-            range->start = vrt_netxml_prop(r, "start");
-            range->end = vrt_netxml_prop(r, "end");
+            range->start = vrt_xml_prop(r, "start");
+            range->end = vrt_xml_prop(r, "end");
             if (!range->start || !range->end || !g_hostname_is_ip_address(range->start) ||
                 !g_hostname_is_ip_address(range->end)) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR,
@@ -457,15 +459,15 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
 static bool
 parse_bridge(xmlNodePtr node, VrtNetworkDef *def, GError **error)
 {
-    g_autofree char *stp = vrt_netxml_prop(node, "stp");
-    g_autofree char *delay = vrt_netxml_prop(node, "delay");
+    g_autofree char *stp = vrt_xml_prop(node, "stp");
+    g_autofree char *delay = vrt_xml_prop(node, "delay");
     def->has_bridge = true;
     g_free(def->bridge_name);
     g_free(def->bridge_zone);
     g_free(def->bridge_mac_table_manager);
-    def->bridge_name = vrt_netxml_prop(node, "name");
-    def->bridge_zone = vrt_netxml_prop(node, "zone");
-    def->bridge_mac_table_manager = vrt_netxml_prop(node, "macTableManager");
+    def->bridge_name = vrt_xml_prop(node, "name");
+    def->bridge_zone = vrt_xml_prop(node, "zone");
+    def->bridge_mac_table_manager = vrt_xml_prop(node, "macTableManager");
     if (def->bridge_mac_table_manager && strcmp(def->bridge_mac_table_manager, "kernel") != 0 &&
         strcmp(def->bridge_mac_table_manager, "libvirt") != 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR,
@@ -587,69 +589,69 @@ static bool
 parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
 {
     xmlNodePtr forward = NULL;
-    if (!vrt_netxml_uint(root, "connections", G_MAXUINT, false, &def->connections, NULL, error) ||
-        !vrt_netxml_yes_no(root, "ipv6", &def->ipv6, error) ||
-        !vrt_netxml_yes_no(root, "trustGuestRxFilters", &def->trust_guest_rx_filters, error))
+    if (!vrt_xml_prop_uint(root, "connections", G_MAXUINT, &def->connections, NULL, error) ||
+        !vrt_xml_prop_yes_no(root, "ipv6", &def->ipv6, error) ||
+        !vrt_xml_prop_yes_no(root, "trustGuestRxFilters", &def->trust_guest_rx_filters, error))
         return false;
     for (xmlNodePtr c = root->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (vrt_netxml_is(c, "name")) {
+        if (vrt_xml_is(c, "name")) {
             /* Kept as written, spaces included, as libvirt does. */
             if (!def->name) {
                 xmlChar *v = xmlNodeGetContent(c);
                 def->name = g_strdup(v ? (const char *)v : "");
                 xmlFree(v);
             }
-        } else if (vrt_netxml_is(c, "uuid")) {
-            g_autofree char *s = vrt_netxml_text(c);
-            if (!vrt_network_uuid_parse(s, def->uuid)) {
+        } else if (vrt_xml_is(c, "uuid")) {
+            g_autofree char *s = g_strstrip(vrt_xml_text(c));
+            if (!vrt_uuid_parse(s, def->uuid)) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "malformed uuid element");
                 return false;
             }
             def->uuid_given = true;
-        } else if (vrt_netxml_is(c, "metadata")) {
+        } else if (vrt_xml_is(c, "metadata")) {
             /* Applications' own data: kept as written, never interpreted. */
             if (!keep_metadata(c, def, error))
                 return false;
-        } else if (vrt_netxml_is(c, "bridge")) {
+        } else if (vrt_xml_is(c, "bridge")) {
             if (!parse_bridge(c, def, error))
                 return false;
-        } else if (vrt_netxml_is(c, "mac")) {
+        } else if (vrt_xml_is(c, "mac")) {
             guint8 mac[6];
             g_free(def->mac);
-            def->mac = vrt_netxml_prop(c, "address");
-            if (!vrt_network_mac_parse(def->mac, mac) || (mac[0] & 1)) {
+            def->mac = vrt_xml_prop(c, "address");
+            if (!vrt_mac_parse(def->mac, mac) || (mac[0] & 1)) {
                 vrt_error_set(error, VIR_ERR_INVALID_MAC, "invalid bridge mac address '%s' in network '%s'",
                               def->mac ? def->mac : "", def->name ? def->name : "");
                 return false;
             }
-        } else if (vrt_netxml_is(c, "mtu")) {
-            if (!vrt_netxml_uint(c, "size", NETWORK_MTU_MAX, true, &def->mtu, NULL, error))
+        } else if (vrt_xml_is(c, "mtu")) {
+            if (!vrt_xml_prop_uint_required(c, "size", NETWORK_MTU_MAX, &def->mtu, error))
                 return false;
-        } else if (vrt_netxml_is(c, "domain")) {
+        } else if (vrt_xml_is(c, "domain")) {
             g_free(def->domain_name);
-            def->domain_name = vrt_netxml_prop(c, "name");
-            if (!vrt_netxml_yes_no(c, "localOnly", &def->domain_local_only, error))
+            def->domain_name = vrt_xml_prop(c, "name");
+            if (!vrt_xml_prop_yes_no(c, "localOnly", &def->domain_local_only, error))
                 return false;
             if (!def->domain_name) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "missing name attribute in <domain>");
                 return false;
             }
-        } else if (vrt_netxml_is(c, "forward")) {
+        } else if (vrt_xml_is(c, "forward")) {
             if (forward) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "only one <forward> element is allowed");
                 return false;
             }
             forward = c;
-        } else if (vrt_netxml_is(c, "vlan")) {
-            if (!vrt_netxml_parse_vlan(c, &def->vlan, error))
+        } else if (vrt_xml_is(c, "vlan")) {
+            if (!vrt_network_parse_vlan(c, &def->vlan, error))
                 return false;
-        } else if (vrt_netxml_is(c, "ip")) {
+        } else if (vrt_xml_is(c, "ip")) {
             if (!parse_ip(c, def, error))
                 return false;
         } else {
-            vrt_netxml_unsupported(error, c, WHERE);
+            vrt_xml_unsupported(c, error);
             return false;
         }
     }
@@ -685,14 +687,14 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
             ((VrtNetworkForwardIf *)g_ptr_array_index(def->forward_ifs, i))->connections = 0;
     }
     if (!def->uuid_given)
-        vrt_network_uuid_generate(def->uuid);
+        vrt_uuid_generate(def->uuid);
     return true;
 }
 
 VrtNetworkDef *
 vrt_network_def_parse(const char *xml, guint flags, GError **error)
 {
-    xmlDocPtr doc = vrt_netxml_parse(xml, "network", "(network_definition)", error);
+    xmlDocPtr doc = vrt_xml_read(xml, "(network_definition)", "network", &vrt_network_xml_wording, error);
     if (!doc)
         return NULL;
     g_autoptr(VrtNetworkDef) def = vrt_network_def_new();
@@ -704,16 +706,7 @@ vrt_network_def_parse(const char *xml, guint flags, GError **error)
 /* ---- formatting ---- */
 
 void
-vrt_netxml_attr(GString *out, const char *name, const char *value)
-{
-    if (!value)
-        return;
-    g_autofree char *esc = g_markup_escape_text(value, -1);
-    g_string_append_printf(out, " %s='%s'", name, esc);
-}
-
-void
-vrt_netxml_format_vlan(GString *out, const VrtNetworkVlan *vlan, const char *indent)
+vrt_network_format_vlan(GString *out, const VrtNetworkVlan *vlan, const char *indent)
 {
     if (!vlan->present)
         return;
@@ -728,23 +721,16 @@ vrt_netxml_format_vlan(GString *out, const VrtNetworkVlan *vlan, const char *ind
     g_string_append_printf(out, "%s</vlan>\n", indent);
 }
 
-void
-vrt_netxml_format_pci(GString *out, const VrtNetworkPciAddr *a)
-{
-    g_string_append_printf(out, " domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'", a->domain, a->bus,
-                           a->slot, a->function);
-}
-
 static void
 format_forward(GString *out, const VrtNetworkDef *def)
 {
     bool children =
         def->has_nat || def->forward_driver || def->pf_dev || def->forward_addrs->len || def->forward_ifs->len;
     g_string_append(out, "  <forward");
-    vrt_netxml_attr(out, "dev", def->forward_dev);
-    vrt_netxml_attr(out, "mode", vrt_network_forward_mode_to_string(def->forward_mode));
+    vrt_xml_format_attr(out, "dev", def->forward_dev);
+    vrt_xml_format_attr(out, "mode", vrt_network_forward_mode_to_string(def->forward_mode));
     if (def->forward_managed >= 0)
-        vrt_netxml_attr(out, "managed", def->forward_managed ? "yes" : "no");
+        vrt_xml_format_attr(out, "managed", def->forward_managed ? "yes" : "no");
     if (!children) {
         g_string_append(out, "/>\n");
         return;
@@ -753,15 +739,15 @@ format_forward(GString *out, const VrtNetworkDef *def)
     if (def->has_nat) {
         g_string_append(out, "    <nat");
         if (def->nat_ipv6 >= 0)
-            vrt_netxml_attr(out, "ipv6", def->nat_ipv6 ? "yes" : "no");
+            vrt_xml_format_attr(out, "ipv6", def->nat_ipv6 ? "yes" : "no");
         if (!def->nat_addr_start && !def->nat_port_start) {
             g_string_append(out, "/>\n");
         } else {
             g_string_append(out, ">\n");
             if (def->nat_addr_start) {
                 g_string_append(out, "      <address");
-                vrt_netxml_attr(out, "start", def->nat_addr_start);
-                vrt_netxml_attr(out, "end", def->nat_addr_end);
+                vrt_xml_format_attr(out, "start", def->nat_addr_start);
+                vrt_xml_format_attr(out, "end", def->nat_addr_end);
                 g_string_append(out, "/>\n");
             }
             if (def->nat_port_start)
@@ -772,26 +758,26 @@ format_forward(GString *out, const VrtNetworkDef *def)
     }
     if (def->forward_driver) {
         g_string_append(out, "    <driver");
-        vrt_netxml_attr(out, "name", def->forward_driver);
+        vrt_xml_format_attr(out, "name", def->forward_driver);
         g_string_append(out, "/>\n");
     }
     for (guint i = 0; i < def->forward_ifs->len; i++) {
         const VrtNetworkForwardIf *fi = g_ptr_array_index(def->forward_ifs, i);
         g_string_append(out, "    <interface");
-        vrt_netxml_attr(out, "dev", fi->dev);
+        vrt_xml_format_attr(out, "dev", fi->dev);
         if (fi->connections)
             g_string_append_printf(out, " connections='%u'", fi->connections);
         g_string_append(out, "/>\n");
     }
     if (def->pf_dev) {
         g_string_append(out, "    <pf");
-        vrt_netxml_attr(out, "dev", def->pf_dev);
+        vrt_xml_format_attr(out, "dev", def->pf_dev);
         g_string_append(out, "/>\n");
     }
     for (guint i = 0; i < def->forward_addrs->len; i++) {
         const VrtNetworkForwardAddr *fa = &g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i);
         g_string_append(out, "    <address type='pci'");
-        vrt_netxml_format_pci(out, &fa->addr);
+        vrt_pci_addr_format_attrs(out, &fa->addr);
         if (fa->connections)
             g_string_append_printf(out, " connections='%u'", fa->connections);
         g_string_append(out, "/>\n");
@@ -803,9 +789,9 @@ static void
 format_ip(GString *out, const VrtNetworkIpDef *ip)
 {
     g_string_append(out, "  <ip");
-    vrt_netxml_attr(out, "family", ip->family);
-    vrt_netxml_attr(out, "address", ip->address);
-    vrt_netxml_attr(out, "netmask", ip->netmask);
+    vrt_xml_format_attr(out, "family", ip->family);
+    vrt_xml_format_attr(out, "address", ip->address);
+    vrt_xml_format_attr(out, "netmask", ip->netmask);
     if (ip->prefix >= 0)
         g_string_append_printf(out, " prefix='%d'", ip->prefix);
     if (!ip->has_dhcp) {
@@ -820,8 +806,8 @@ format_ip(GString *out, const VrtNetworkIpDef *ip)
         for (guint i = 0; i < ip->ranges->len; i++) {
             const VrtNetworkDhcpRange *r = g_ptr_array_index(ip->ranges, i);
             g_string_append(out, "      <range");
-            vrt_netxml_attr(out, "start", r->start);
-            vrt_netxml_attr(out, "end", r->end);
+            vrt_xml_format_attr(out, "start", r->start);
+            vrt_xml_format_attr(out, "end", r->end);
             g_string_append(out, "/>\n");
         }
         g_string_append(out, "    </dhcp>\n");
@@ -833,17 +819,17 @@ char *
 vrt_network_def_format(const VrtNetworkDef *def)
 {
     GString *out = g_string_new("<network");
-    char uuid[VRT_NETWORK_UUID_BUFLEN];
+    char uuid[VRT_UUID_STRING_LEN];
     if (def->connections)
         g_string_append_printf(out, " connections='%u'", def->connections);
     if (def->ipv6 >= 0)
-        vrt_netxml_attr(out, "ipv6", def->ipv6 ? "yes" : "no");
+        vrt_xml_format_attr(out, "ipv6", def->ipv6 ? "yes" : "no");
     if (def->trust_guest_rx_filters >= 0)
-        vrt_netxml_attr(out, "trustGuestRxFilters", def->trust_guest_rx_filters ? "yes" : "no");
+        vrt_xml_format_attr(out, "trustGuestRxFilters", def->trust_guest_rx_filters ? "yes" : "no");
     g_string_append(out, ">\n");
-    g_autofree char *name = g_markup_escape_text(def->name ? def->name : "", -1);
+    g_autofree char *name = vrt_xml_escape(def->name ? def->name : "");
     g_string_append_printf(out, "  <name>%s</name>\n", name);
-    vrt_network_uuid_format(def->uuid, uuid);
+    vrt_uuid_format(def->uuid, uuid);
     g_string_append_printf(out, "  <uuid>%s</uuid>\n", uuid);
     if (def->metadata_xml)
         g_string_append_printf(out, "  %s\n", def->metadata_xml);
@@ -851,30 +837,30 @@ vrt_network_def_format(const VrtNetworkDef *def)
         format_forward(out, def);
     if (def->has_bridge) {
         g_string_append(out, "  <bridge");
-        vrt_netxml_attr(out, "name", def->bridge_name);
-        vrt_netxml_attr(out, "zone", def->bridge_zone);
+        vrt_xml_format_attr(out, "name", def->bridge_name);
+        vrt_xml_format_attr(out, "zone", def->bridge_zone);
         if (def->bridge_stp >= 0)
-            vrt_netxml_attr(out, "stp", def->bridge_stp ? "on" : "off");
+            vrt_xml_format_attr(out, "stp", def->bridge_stp ? "on" : "off");
         if (def->has_bridge_delay)
             g_string_append_printf(out, " delay='%" G_GUINT64_FORMAT "'", def->bridge_delay);
-        vrt_netxml_attr(out, "macTableManager", def->bridge_mac_table_manager);
+        vrt_xml_format_attr(out, "macTableManager", def->bridge_mac_table_manager);
         g_string_append(out, "/>\n");
     }
     if (def->mtu)
         g_string_append_printf(out, "  <mtu size='%u'/>\n", def->mtu);
     if (def->mac) {
         g_string_append(out, "  <mac");
-        vrt_netxml_attr(out, "address", def->mac);
+        vrt_xml_format_attr(out, "address", def->mac);
         g_string_append(out, "/>\n");
     }
     if (def->domain_name) {
         g_string_append(out, "  <domain");
-        vrt_netxml_attr(out, "name", def->domain_name);
+        vrt_xml_format_attr(out, "name", def->domain_name);
         if (def->domain_local_only >= 0)
-            vrt_netxml_attr(out, "localOnly", def->domain_local_only ? "yes" : "no");
+            vrt_xml_format_attr(out, "localOnly", def->domain_local_only ? "yes" : "no");
         g_string_append(out, "/>\n");
     }
-    vrt_netxml_format_vlan(out, &def->vlan, "  ");
+    vrt_network_format_vlan(out, &def->vlan, "  ");
     for (guint i = 0; i < def->ips->len; i++)
         format_ip(out, g_ptr_array_index(def->ips, i));
     g_string_append(out, "</network>\n");

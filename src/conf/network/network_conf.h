@@ -11,33 +11,15 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define VRT_NETWORK_UUID_BUFLEN 37 /* 36 characters + NUL */
+#include "util/mac.h"
+#include "util/pciaddr.h"
+#include "util/uuid.h"
+
 #define VRT_NETWORK_VLAN_MAX_TAGS 64
 #define VRT_NETWORK_XML_MAX_BYTES (4 * 1024 * 1024)
 
 /* virNetworkXMLFlags */
 #define VRT_NETWORK_XML_INACTIVE 1u
-
-/* ---- small value types shared with the driver ---- */
-
-typedef struct {
-    guint domain; /* 0..0xffff */
-    guint bus; /* 0..0xff */
-    guint slot; /* 0..0x1f */
-    guint function; /* 0..7 */
-} VrtNetworkPciAddr;
-
-/* "0000:06:10.0" <-> struct. Parse returns false on a malformed string. */
-bool vrt_network_pci_addr_parse(const char *str, VrtNetworkPciAddr *out);
-char *vrt_network_pci_addr_to_string(const VrtNetworkPciAddr *addr);
-bool vrt_network_pci_addr_equal(const VrtNetworkPciAddr *a, const VrtNetworkPciAddr *b);
-
-bool vrt_network_uuid_parse(const char *str, guchar uuid[16]);
-void vrt_network_uuid_format(const guchar uuid[16], char out[VRT_NETWORK_UUID_BUFLEN]);
-void vrt_network_uuid_generate(guchar uuid[16]);
-
-bool vrt_network_mac_parse(const char *str, guint8 mac[6]);
-void vrt_network_mac_format(const guint8 mac[6], char out[18]);
 
 typedef enum {
     VRT_NETWORK_VLAN_NATIVE_NONE = 0,
@@ -70,7 +52,7 @@ typedef enum {
 const char *vrt_network_forward_mode_to_string(VrtNetworkForwardMode mode);
 
 typedef struct {
-    VrtNetworkPciAddr addr;
+    VrtPciAddr addr;
     guint connections; /* live XML only */
 } VrtNetworkForwardAddr;
 
@@ -183,7 +165,7 @@ typedef struct {
     char *plug_direct_mode; /* direct */
     int plug_managed; /* hostdev-pci: -1/0/1 */
     char *plug_driver; /* hostdev-pci <driver name> */
-    VrtNetworkPciAddr plug_addr; /* hostdev-pci */
+    VrtPciAddr plug_addr; /* hostdev-pci */
 } VrtNetworkPortDef;
 
 VrtNetworkPortDef *vrt_network_port_def_new(void);

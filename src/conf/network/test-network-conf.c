@@ -63,8 +63,7 @@ test_hostdev_fields(void)
     g_assert_cmpint(def->forward_mode, ==, VRT_NETWORK_FORWARD_HOSTDEV);
     g_assert_cmpint(def->forward_managed, ==, 0);
     g_assert_cmpuint(def->forward_addrs->len, ==, 3);
-    g_autofree char *a =
-        vrt_network_pci_addr_to_string(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, 2).addr);
+    g_autofree char *a = vrt_pci_addr_format(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, 2).addr);
     g_assert_cmpstr(a, ==, "0001:81:1f.7");
 }
 
@@ -218,36 +217,6 @@ test_metadata_namespace(void)
     vrt_test_assert_validates(out, "network", NULL);
 }
 
-static void
-test_value_helpers(void)
-{
-    VrtNetworkPciAddr a;
-    g_assert_true(vrt_network_pci_addr_parse("0000:06:10.2", &a));
-    g_assert_cmpuint(a.bus, ==, 6);
-    g_assert_cmpuint(a.slot, ==, 0x10);
-    g_assert_cmpuint(a.function, ==, 2);
-    g_autofree char *s = vrt_network_pci_addr_to_string(&a);
-    g_assert_cmpstr(s, ==, "0000:06:10.2");
-    g_assert_false(vrt_network_pci_addr_parse("0000:06:10.8", &a));
-    g_assert_false(vrt_network_pci_addr_parse("0000:06:20.0", &a));
-    g_assert_false(vrt_network_pci_addr_parse(" 000:06:10.0", &a));
-    g_assert_false(vrt_network_pci_addr_parse("0000:06:10.0x", &a));
-    guint8 mac[6];
-    char buf[18];
-    g_assert_true(vrt_network_mac_parse("52:54:00:AB:cd:01", mac));
-    vrt_network_mac_format(mac, buf);
-    g_assert_cmpstr(buf, ==, "52:54:00:ab:cd:01");
-    g_assert_false(vrt_network_mac_parse("52:54:00:ab:cd", mac));
-    g_assert_false(vrt_network_mac_parse("52:54:00:ab:cd:0", mac));
-    guchar uuid[16];
-    char ubuf[VRT_NETWORK_UUID_BUFLEN];
-    g_assert_true(vrt_network_uuid_parse("7c1c4b1e3f0a4d2c9a550c7d1f3b9e21", uuid));
-    vrt_network_uuid_format(uuid, ubuf);
-    g_assert_cmpstr(ubuf, ==, "7c1c4b1e-3f0a-4d2c-9a55-0c7d1f3b9e21");
-    g_assert_false(vrt_network_uuid_parse("7c1c4b1e-3f0a-4d2c-9a55-0c7d1f3b9e2", uuid));
-    g_assert_false(vrt_network_uuid_parse("7c1c4b1e-3f0a-4d2c-9a55-0c7d1f3b9e211", uuid));
-}
-
 int
 main(int argc, char **argv)
 {
@@ -269,7 +238,6 @@ main(int argc, char **argv)
     g_test_add_func("/network/port-errors", test_port_errors);
     g_test_add_func("/network/live-needs-status-flag", test_live_needs_status_flag);
     g_test_add_func("/network/escaping", test_escaping);
-    g_test_add_func("/network/value-helpers", test_value_helpers);
     g_test_add_func("/network/metadata-namespace", test_metadata_namespace);
     return g_test_run();
 }

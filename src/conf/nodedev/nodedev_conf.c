@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "util/xml.h"
+
 static const char *const cap_names[] = {
     [VRT_NODEDEV_CAP_SYSTEM] = "system",
     [VRT_NODEDEV_CAP_PCI] = "pci",
@@ -27,8 +29,8 @@ vrt_nodedev_def_new(VrtNodedevCapType type)
     def->pci.klass = G_MAXUINT;
     def->pci.iommu_group = -1;
     def->pci.numa_node = -1;
-    def->pci.vfs = g_array_new(FALSE, FALSE, sizeof(VrtNodedevPciAddr));
-    def->pci.iommu_addrs = g_array_new(FALSE, FALSE, sizeof(VrtNodedevPciAddr));
+    def->pci.vfs = g_array_new(FALSE, FALSE, sizeof(VrtPciAddr));
+    def->pci.iommu_addrs = g_array_new(FALSE, FALSE, sizeof(VrtPciAddr));
     return def;
 }
 
@@ -68,21 +70,22 @@ elem(GString *out, int indent, const char *name, const char *text)
 
     if (!text)
         return;
-    esc = g_markup_escape_text(text, -1);
+    esc = vrt_xml_escape(text);
     g_string_append_printf(out, "%*s<%s>%s</%s>\n", indent, "", name, esc, name);
 }
 
 static void
-addr_elem(GString *out, int indent, const VrtNodedevPciAddr *a)
+addr_elem(GString *out, int indent, const VrtPciAddr *a)
 {
-    g_string_append_printf(out, "%*s<address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>\n", indent,
-                           "", a->domain, a->bus, a->slot, a->function);
+    g_string_append_printf(out, "%*s<address", indent, "");
+    vrt_pci_addr_format_attrs(out, a);
+    g_string_append(out, "/>\n");
 }
 
 static void
 id_elem(GString *out, const char *name, guint id, const char *text)
 {
-    g_autofree char *esc = text ? g_markup_escape_text(text, -1) : NULL;
+    g_autofree char *esc = vrt_xml_escape(text);
 
     if (esc && *esc)
         g_string_append_printf(out, "    <%s id='0x%04x'>%s</%s>\n", name, id, esc, name);
@@ -109,7 +112,7 @@ format_system(GString *out, const VrtNodedevDef *def)
 static void
 format_pci(GString *out, const VrtNodedevDef *def)
 {
-    const VrtNodedevPciAddr *a = &def->pci.addr;
+    const VrtPciAddr *a = &def->pci.addr;
 
     if (def->pci.klass != G_MAXUINT)
         g_string_append_printf(out, "    <class>0x%06x</class>\n", def->pci.klass & 0xffffff);
@@ -131,14 +134,14 @@ format_pci(GString *out, const VrtNodedevDef *def)
         } else {
             g_string_append(out, ">\n");
             for (guint i = 0; i < def->pci.vfs->len; i++)
-                addr_elem(out, 6, &g_array_index(def->pci.vfs, VrtNodedevPciAddr, i));
+                addr_elem(out, 6, &g_array_index(def->pci.vfs, VrtPciAddr, i));
             g_string_append(out, "    </capability>\n");
         }
     }
     if (def->pci.iommu_group >= 0 && def->pci.iommu_addrs->len > 0) {
         g_string_append_printf(out, "    <iommuGroup number='%d'>\n", def->pci.iommu_group);
         for (guint i = 0; i < def->pci.iommu_addrs->len; i++)
-            addr_elem(out, 6, &g_array_index(def->pci.iommu_addrs, VrtNodedevPciAddr, i));
+            addr_elem(out, 6, &g_array_index(def->pci.iommu_addrs, VrtPciAddr, i));
         g_string_append(out, "    </iommuGroup>\n");
     }
     if (def->pci.numa_node >= 0)

@@ -8,6 +8,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "util/pciaddr.h"
+
 typedef enum {
     VRT_NODEDEV_CAP_SYSTEM,
     VRT_NODEDEV_CAP_PCI,
@@ -16,13 +18,6 @@ typedef enum {
 
 /* libvirt's capability name for a type ("system", "pci", "net"). */
 const char *vrt_nodedev_cap_type_to_string(VrtNodedevCapType type);
-
-typedef struct {
-    guint domain;
-    guint bus;
-    guint slot;
-    guint function;
-} VrtNodedevPciAddr;
 
 typedef struct {
     char *name; /* "pci_0000_06_10_0" */
@@ -39,16 +34,16 @@ typedef struct {
 
     struct {
         guint klass; /* 0xCCSSPP, -1 (G_MAXUINT) when unknown */
-        VrtNodedevPciAddr addr;
+        VrtPciAddr addr;
         guint vendor_id, product_id;
         char *vendor_name, *product_name;
         bool is_vf;
-        VrtNodedevPciAddr pf; /* when is_vf */
+        VrtPciAddr pf; /* when is_vf */
         bool is_pf;
         guint max_vfs; /* when is_pf */
-        GArray *vfs; /* VrtNodedevPciAddr, when is_pf */
+        GArray *vfs; /* VrtPciAddr, when is_pf */
         int iommu_group; /* -1 when none */
-        GArray *iommu_addrs; /* VrtNodedevPciAddr */
+        GArray *iommu_addrs; /* VrtPciAddr */
         int numa_node; /* -1 when unknown */
     } pci;
 

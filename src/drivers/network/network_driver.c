@@ -103,8 +103,8 @@ vrt_network_find_uuid_locked(VrtNetworkDriver *drv, const guchar uuid[16], GErro
 {
     VrtNetworkObj *obj = find_uuid_quiet(drv, uuid);
     if (!obj) {
-        char s[VRT_NETWORK_UUID_BUFLEN];
-        vrt_network_uuid_format(uuid, s);
+        char s[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(uuid, s);
         vrt_error_set(error, VIR_ERR_NO_NETWORK, "no network with matching uuid '%s'", s);
     }
     return obj;
@@ -142,8 +142,8 @@ vrt_network_ports_dir(VrtNetworkDriver *drv, const char *net_name)
 char *
 vrt_network_port_path(VrtNetworkDriver *drv, const char *net_name, const guchar port_uuid[16])
 {
-    char u[VRT_NETWORK_UUID_BUFLEN];
-    vrt_network_uuid_format(port_uuid, u);
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(port_uuid, u);
     g_autofree char *file = g_strconcat(u, ".xml", NULL);
     return g_build_filename(drv->state_dir, net_name, "ports", file, NULL);
 }
@@ -217,13 +217,7 @@ resolve_pf_pool(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
         return false;
     g_array_set_size(live->forward_addrs, 0);
     for (guint i = 0; i < vfs->len; i++) {
-        VrtNetworkForwardAddr fa = { 0 };
-        const char *s = g_ptr_array_index(vfs, i);
-        if (!vrt_network_pci_addr_parse(s, &fa.addr)) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "invalid VF PCI address '%s' reported for PF '%s'", s ? s : "",
-                          live->pf_dev);
-            return false;
-        }
+        VrtNetworkForwardAddr fa = { .addr = *(const VrtPciAddr *)g_ptr_array_index(vfs, i) };
         g_array_append_val(live->forward_addrs, fa);
     }
     if (live->forward_addrs->len == 0) {
@@ -343,15 +337,15 @@ check_new_def_locked(VrtNetworkDriver *drv, VrtNetworkDef *def, VrtNetworkObj **
     if (by_name && !def->uuid_given)
         memcpy(def->uuid, vrt_network_obj_def(by_name)->uuid, 16);
     VrtNetworkObj *by_uuid = find_uuid_quiet(drv, def->uuid);
-    char u[VRT_NETWORK_UUID_BUFLEN];
+    char u[VRT_UUID_STRING_LEN];
     if (by_uuid && by_uuid != by_name) {
-        vrt_network_uuid_format(def->uuid, u);
+        vrt_uuid_format(def->uuid, u);
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "network '%s' is already defined with uuid %s",
                       vrt_network_obj_def(by_uuid)->name, u);
         return false;
     }
     if (by_name && by_uuid != by_name) {
-        vrt_network_uuid_format(vrt_network_obj_def(by_name)->uuid, u);
+        vrt_uuid_format(vrt_network_obj_def(by_name)->uuid, u);
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "network '%s' already exists with uuid %s", def->name, u);
         return false;
     }

@@ -39,15 +39,16 @@
 #define VRT_CONNECT_LIST_NETWORKS_AUTOSTART (1u << 4)
 #define VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART (1u << 5)
 
-/* Returns the PF's VF PCI addresses ("0000:06:10.0") in VF index order as
- * a GPtrArray of char* (with g_free as free func), or NULL with an error. */
+/* Returns the PF's VF PCI addresses in VF index order as a GPtrArray of
+ * VrtPciAddr* (with g_free as free func, as vrt_sriov_list_vfs gives
+ * them), or NULL with an error. */
 typedef GPtrArray *(*VrtNetworkPfVfsFunc)(const char *pf_dev, gpointer data, GError **error);
 
 /* Whether the host itself uses a VF (netdev up or addressed, bound to a
  * foreign driver): 1 busy (*why set, g_malloc'ed), 0 free, -1 error (the VF
  * is then skipped too). The node device layer's vrt_pci_is_busy_on_host()
  * fits behind it. Called with the network driver lock held. */
-typedef int (*VrtNetworkVfBusyFunc)(const char *pci_addr, char **why, gpointer data, GError **error);
+typedef int (*VrtNetworkVfBusyFunc)(const VrtPciAddr *addr, char **why, gpointer data, GError **error);
 
 typedef struct _VrtNetworkDriver VrtNetworkDriver;
 
@@ -224,10 +225,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortInfo, vrt_network_port_info_free)
  * (a crash between allocate and the domain's own status write). */
 GPtrArray *vrt_network_port_list_by_owner(VrtNetworkDriver *drv, const guchar *owner_uuid);
 
-/* Owner name (g_malloc'ed) of the port holding VF pci_addr
- * ("0000:06:10.0") on any running network, or NULL when none: for the
+/* Owner name (g_malloc'ed) of the port holding VF addr on any running
+ * network, or NULL when none: for the
  * node device layer's "in use by a domain" check. */
-char *vrt_network_vf_owner(VrtNetworkDriver *drv, const char *pci_addr);
+char *vrt_network_vf_owner(VrtNetworkDriver *drv, const VrtPciAddr *addr);
 
 /* Ports in use on a network (-1 with VIR_ERR_NO_NETWORK). */
 int vrt_network_ports_in_use(VrtNetworkDriver *drv, const char *network_name, GError **error);

@@ -52,14 +52,14 @@ is_hostdev(const VrtNetworkDef *def)
 static VrtNetworkPortDef *
 find_port(VrtNetworkObj *obj, const guchar uuid[16])
 {
-    char u[VRT_NETWORK_UUID_BUFLEN];
-    vrt_network_uuid_format(uuid, u);
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(uuid, u);
     return g_hash_table_lookup(obj->ports, u);
 }
 
 /* The port (of any running network) that owns the VF at addr, or NULL. */
 static VrtNetworkPortDef *
-vf_owner_locked(VrtNetworkDriver *drv, const VrtNetworkPciAddr *addr, VrtNetworkObj **owner_net)
+vf_owner_locked(VrtNetworkDriver *drv, const VrtPciAddr *addr, VrtNetworkObj **owner_net)
 {
     GHashTableIter nit, pit;
     gpointer nv, pv;
@@ -68,7 +68,7 @@ vf_owner_locked(VrtNetworkDriver *drv, const VrtNetworkPciAddr *addr, VrtNetwork
         g_hash_table_iter_init(&pit, ((VrtNetworkObj *)nv)->ports);
         while (g_hash_table_iter_next(&pit, NULL, &pv)) {
             VrtNetworkPortDef *p = pv;
-            if (p->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI && vrt_network_pci_addr_equal(&p->plug_addr, addr)) {
+            if (p->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI && vrt_pci_addr_equal(&p->plug_addr, addr)) {
                 if (owner_net)
                     *owner_net = nv;
                 return p;
@@ -79,26 +79,27 @@ vf_owner_locked(VrtNetworkDriver *drv, const VrtNetworkPciAddr *addr, VrtNetwork
 }
 
 static bool
-in_pool(const VrtNetworkDef *live, const VrtNetworkPciAddr *addr)
+in_pool(const VrtNetworkDef *live, const VrtPciAddr *addr)
 {
     for (guint i = 0; i < live->forward_addrs->len; i++)
-        if (vrt_network_pci_addr_equal(&g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr, addr))
+        if (vrt_pci_addr_equal(&g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr, addr))
             return true;
     return false;
 }
 
 /* A VF the host uses is not free, whatever the pool says. */
 static bool
-vf_busy_on_host_locked(VrtNetworkDriver *drv, const VrtNetworkDef *live, const VrtNetworkPciAddr *addr)
+vf_busy_on_host_locked(VrtNetworkDriver *drv, const VrtNetworkDef *live, const VrtPciAddr *addr)
 {
     if (!drv->vf_busy)
         return false;
-    g_autofree char *a = vrt_network_pci_addr_to_string(addr);
     g_autofree char *why = NULL;
     g_autoptr(GError) err = NULL;
-    int r = drv->vf_busy(a, &why, drv->vf_busy_data, &err);
+    int r = drv->vf_busy(addr, &why, drv->vf_busy_data, &err);
     if (r == 0)
         return false;
+    /* the text form only for the log */
+    g_autofree char *a = vrt_pci_addr_format(addr);
     if (r < 0)
         g_warning("network '%s': skipping VF %s: cannot tell whether the host uses it: %s", live->name, a,
                   err ? err->message : "unknown error");
@@ -147,13 +148,10 @@ vrt_network_port_list_by_owner(VrtNetworkDriver *drv, const guchar *owner_uuid)
 }
 
 char *
-vrt_network_vf_owner(VrtNetworkDriver *drv, const char *pci_addr)
+vrt_network_vf_owner(VrtNetworkDriver *drv, const VrtPciAddr *addr)
 {
-    VrtNetworkPciAddr addr;
-    if (!vrt_network_pci_addr_parse(pci_addr, &addr))
-        return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkPortDef *port = vf_owner_locked(drv, &addr, NULL);
+    VrtNetworkPortDef *port = vf_owner_locked(drv, addr, NULL);
     return port ? g_strdup(port->owner_name) : NULL;
 }
 
@@ -170,7 +168,7 @@ vrt_network_live_with_counts_locked(VrtNetworkObj *obj)
         g_hash_table_iter_init(&it, obj->ports);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
             const VrtNetworkPortDef *p = v;
-            if (p->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI && vrt_network_pci_addr_equal(&p->plug_addr, &fa->addr))
+            if (p->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI && vrt_pci_addr_equal(&p->plug_addr, &fa->addr))
                 fa->connections++;
         }
     }
@@ -209,7 +207,7 @@ assign_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef 
         port->vlan = live->vlan;
     if (is_hostdev(live)) {
         for (guint i = 0; i < live->forward_addrs->len; i++) {
-            const VrtNetworkPciAddr *a = &g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr;
+            const VrtPciAddr *a = &g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr;
             if (vf_owner_locked(drv, a, NULL) || vf_busy_on_host_locked(drv, live, a))
                 continue;
             port->plug_type = VRT_NETWORK_PLUG_HOSTDEV_PCI;
@@ -240,7 +238,7 @@ check_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const VrtNetworkPor
 {
     const VrtNetworkDef *live = obj->live;
     if (is_hostdev(live)) {
-        g_autofree char *addr = vrt_network_pci_addr_to_string(&port->plug_addr);
+        g_autofree char *addr = vrt_pci_addr_format(&port->plug_addr);
         if (port->plug_type != VRT_NETWORK_PLUG_HOSTDEV_PCI) {
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s' is a hostdev pool, but the port plugs type '%s'",
                           live->name, vrt_network_plug_type_to_string(port->plug_type));
@@ -254,8 +252,8 @@ check_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const VrtNetworkPor
         VrtNetworkObj *owner_net = NULL;
         VrtNetworkPortDef *owner = vf_owner_locked(drv, &port->plug_addr, &owner_net);
         if (owner) {
-            char u[VRT_NETWORK_UUID_BUFLEN];
-            vrt_network_uuid_format(owner->uuid, u);
+            char u[VRT_UUID_STRING_LEN];
+            vrt_uuid_format(owner->uuid, u);
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
                           "network '%s': PCI device %s is already in use by port %s of '%s' (network '%s')", live->name,
                           addr, u, owner->owner_name, vrt_network_obj_def(owner_net)->name);
@@ -287,10 +285,10 @@ commit_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef 
     g_autofree char *xml = vrt_network_port_def_format(port);
     if (!vrt_dir_ensure(dir, PORT_DIR_MODE, error) || !vrt_file_write_atomic(path, xml, -1, PORT_FILE_MODE, error))
         return false;
-    char u[VRT_NETWORK_UUID_BUFLEN];
-    vrt_network_uuid_format(port->uuid, u);
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(port->uuid, u);
     if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
-        g_autofree char *a = vrt_network_pci_addr_to_string(&port->plug_addr);
+        g_autofree char *a = vrt_pci_addr_format(&port->plug_addr);
         g_info("network '%s': port %s of '%s' holds VF %s", net, u, port->owner_name, a);
     } else {
         g_info("network '%s': port %s of '%s' added", net, u, port->owner_name);
@@ -302,8 +300,8 @@ commit_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef 
 static bool
 remove_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const guchar port_uuid[16], GError **error)
 {
-    char u[VRT_NETWORK_UUID_BUFLEN];
-    vrt_network_uuid_format(port_uuid, u);
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(port_uuid, u);
     g_autofree char *path = vrt_network_port_path(drv, obj->live->name, port_uuid);
     if (!vrt_file_remove(path, error))
         return false;
@@ -316,7 +314,7 @@ static void
 fresh_port_uuid(VrtNetworkObj *obj, guchar uuid[16])
 {
     do
-        vrt_network_uuid_generate(uuid);
+        vrt_uuid_generate(uuid);
     while (find_port(obj, uuid));
 }
 
@@ -339,8 +337,8 @@ vrt_netdrv_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], con
     if (!obj)
         return NULL;
     if (find_port(obj, port->uuid)) {
-        char u[VRT_NETWORK_UUID_BUFLEN];
-        vrt_network_uuid_format(port->uuid, u);
+        char u[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(port->uuid, u);
         vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'", u,
                       obj->live->name);
         return NULL;
@@ -368,8 +366,8 @@ port_by_uuid_locked(VrtNetworkDriver *drv, const guchar net_uuid[16], const guch
         return NULL;
     VrtNetworkPortDef *port = find_port(obj, port_uuid);
     if (!port) {
-        char u[VRT_NETWORK_UUID_BUFLEN];
-        vrt_network_uuid_format(port_uuid, u);
+        char u[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(port_uuid, u);
         vrt_error_set(error, VIR_ERR_NO_NETWORK_PORT, "no network port with matching uuid '%s'", u);
         return NULL;
     }
@@ -456,7 +454,7 @@ alloc_from_port(const VrtNetworkPortDef *port)
     memcpy(alloc->port_uuid, port->uuid, 16);
     if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
         alloc->type = VRT_NETWORK_PORT_ACTUAL_HOSTDEV;
-        alloc->pci_addr = vrt_network_pci_addr_to_string(&port->plug_addr);
+        alloc->pci_addr = vrt_pci_addr_format(&port->plug_addr);
         alloc->managed = port->plug_managed == 1;
     } else {
         alloc->type = VRT_NETWORK_PORT_ACTUAL_BRIDGE;
@@ -476,8 +474,8 @@ check_owner(const char *owner_name, const guint8 mac[6], GError **error)
         return false;
     }
     if (mac[0] & 1) {
-        char m[18];
-        vrt_network_mac_format(mac, m);
+        char m[VRT_MAC_STRING_LEN];
+        vrt_mac_format(mac, m);
         vrt_error_set(error, VIR_ERR_INVALID_MAC, "multicast mac address '%s' cannot be used by a network port", m);
         return false;
     }
@@ -518,8 +516,8 @@ vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name, 
         if (existing && memcmp(existing->owner_uuid, owner_uuid, 16) == 0)
             return alloc_from_port(existing);
         if (existing) {
-            char u[VRT_NETWORK_UUID_BUFLEN];
-            vrt_network_uuid_format(port_uuid, u);
+            char u[VRT_UUID_STRING_LEN];
+            vrt_uuid_format(port_uuid, u);
             vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'",
                           u, network_name);
             return NULL;
@@ -543,8 +541,8 @@ vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, const 
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = network_name ? g_hash_table_lookup(drv->nets, network_name) : NULL;
-    char u[VRT_NETWORK_UUID_BUFLEN];
-    vrt_network_uuid_format(port_uuid, u);
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(port_uuid, u);
     if (!obj || !obj->live || !find_port(obj, port_uuid)) {
         g_debug("network '%s': release of unknown port %s ignored", network_name ? network_name : "", u);
         return true;
@@ -566,7 +564,7 @@ vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const 
     g_autoptr(VrtNetworkPortDef) port = new_port(owner_name, owner_uuid, mac);
     memcpy(port->uuid, port_uuid, 16);
     if (is_hostdev(obj->live)) {
-        if (!pci_addr || !vrt_network_pci_addr_parse(pci_addr, &port->plug_addr)) {
+        if (!pci_addr || !vrt_pci_addr_parse(pci_addr, &port->plug_addr, NULL)) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid VF PCI address '%s' for a port of network '%s'",
                           pci_addr ? pci_addr : "", network_name);
             return false;
@@ -585,10 +583,10 @@ vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const 
         /* Already known (loaded from its file): fine if it is the same claim. */
         if (memcmp(existing->owner_uuid, owner_uuid, 16) == 0 && existing->plug_type == port->plug_type &&
             (port->plug_type != VRT_NETWORK_PLUG_HOSTDEV_PCI ||
-             vrt_network_pci_addr_equal(&existing->plug_addr, &port->plug_addr)))
+             vrt_pci_addr_equal(&existing->plug_addr, &port->plug_addr)))
             return true;
-        char u[VRT_NETWORK_UUID_BUFLEN];
-        vrt_network_uuid_format(port_uuid, u);
+        char u[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(port_uuid, u);
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
                       "port %s of network '%s' is already registered for '%s' with another device", u, network_name,
                       existing->owner_name);
@@ -637,15 +635,15 @@ vrt_network_load_ports_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj)
             g_warning("network '%s': skipping port file %s: %s", obj->live->name, path, err->message);
             continue;
         }
-        char u[VRT_NETWORK_UUID_BUFLEN + 4];
-        vrt_network_uuid_format(port->uuid, u);
+        char u[VRT_UUID_STRING_LEN + 4];
+        vrt_uuid_format(port->uuid, u);
         g_strlcat(u, ".xml", sizeof(u));
         if (strcmp(u, file) != 0 || find_port(obj, port->uuid)) {
             g_warning("network '%s': skipping port file %s: its uuid does not match its name", obj->live->name, path);
             continue;
         }
         if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
-            g_autofree char *a = vrt_network_pci_addr_to_string(&port->plug_addr);
+            g_autofree char *a = vrt_pci_addr_format(&port->plug_addr);
             if (vf_owner_locked(drv, &port->plug_addr, NULL)) {
                 g_warning("network '%s': skipping port file %s: VF %s is already owned by another port",
                           obj->live->name, path, a);
@@ -713,7 +711,7 @@ vrt_network_driver_check_invariants(VrtNetworkDriver *drv, GError **error)
             VrtNetworkPortDef *port = pv;
             if (port->plug_type != VRT_NETWORK_PLUG_HOSTDEV_PCI)
                 continue;
-            g_autofree char *a = vrt_network_pci_addr_to_string(&port->plug_addr);
+            g_autofree char *a = vrt_pci_addr_format(&port->plug_addr);
             const char *prev = g_hash_table_lookup(owners, a);
             if (prev) {
                 vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s is owned by port %s and by port %s/%s", a, prev,

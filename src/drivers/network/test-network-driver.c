@@ -52,8 +52,10 @@ fake_pf_vfs(const char *pf_dev, gpointer data, GError **error)
         return NULL;
     }
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < f->pf_vfs; i++)
-        g_ptr_array_add(out, g_strdup_printf("0000:3b:%02x.%x", 2 + i / 8, i % 8));
+    for (guint i = 0; i < f->pf_vfs; i++) {
+        VrtPciAddr a = { .domain = 0, .bus = 0x3b, .slot = 2 + i / 8, .function = i % 8 };
+        g_ptr_array_add(out, g_memdup2(&a, sizeof(a)));
+    }
     return out;
 }
 
@@ -335,8 +337,8 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
         g_hash_table_add(seen, a->pci_addr);
         g_ptr_array_add(allocs, a);
         /* The claim is on disk when allocate returns. */
-        char u[VRT_NETWORK_UUID_BUFLEN];
-        vrt_network_uuid_format(a->port_uuid, u);
+        char u[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(a->port_uuid, u);
         g_autofree char *rel = g_strdup_printf("run/vrt/network/pool/ports/%s.xml", u);
         g_autofree char *pf = path_in(f, rel);
         g_assert_true(g_file_test(pf, G_FILE_TEST_IS_REGULAR));
@@ -370,7 +372,7 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     /* A caller-chosen port uuid: a retry returns the same claim. */
     g_assert_true(vrt_network_port_release(drv, "pool", again->port_uuid, &err));
     guchar chosen[16];
-    vrt_network_uuid_generate(chosen);
+    vrt_uuid_generate(chosen);
     g_autoptr(VrtNetworkPortAlloc) c1 = vrt_network_port_allocate_uuid(drv, "pool", "g", owner_uuid, mac, chosen, &err);
     g_assert_no_error(err);
     g_assert_cmpmem(c1->port_uuid, 16, chosen, 16);
@@ -452,7 +454,7 @@ test_persistence(Fixture *f, gconstpointer data)
     g_assert_true(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf0, &err));
     g_assert_no_error(err);
     guchar other[16];
-    vrt_network_uuid_generate(other);
+    vrt_uuid_generate(other);
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, vf1, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "is already in use by port");
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, "0000:99:00.0", &err));
@@ -552,7 +554,7 @@ allocate_by_xml(Worker *w, GError **error)
     g_assert_cmpint(def->plug_type, ==, VRT_NETWORK_PLUG_HOSTDEV_PCI);
     VrtNetworkPortAlloc *a = g_new0(VrtNetworkPortAlloc, 1);
     memcpy(a->port_uuid, ref->uuid, 16);
-    a->pci_addr = vrt_network_pci_addr_to_string(&def->plug_addr);
+    a->pci_addr = vrt_pci_addr_format(&def->plug_addr);
     return a;
 }
 
@@ -644,8 +646,10 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
 }
 
 static int
-fake_busy(const char *pci_addr, char **why, gpointer data, GError **error)
+fake_busy(const VrtPciAddr *addr, char **why, gpointer data, GError **error)
 {
+    g_autofree char *pci_addr = vrt_pci_addr_format(addr);
+
     if (strcmp(pci_addr, "0000:06:10.0") == 0) {
         *why = g_strdup("netdev eth7 is up");
         return 1;
@@ -671,9 +675,9 @@ test_host_busy_vfs(Fixture *f, gconstpointer data)
     g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
-    g_autofree char *owner = vrt_network_vf_owner(drv, "0000:06:10.4");
+    g_autofree char *owner = vrt_network_vf_owner(drv, &(VrtPciAddr){ .bus = 6, .slot = 0x10, .function = 4 });
     g_assert_cmpstr(owner, ==, "guest");
-    g_autofree char *none = vrt_network_vf_owner(drv, "0000:06:10.0");
+    g_autofree char *none = vrt_network_vf_owner(drv, &(VrtPciAddr){ .bus = 6, .slot = 0x10, .function = 0 });
     g_assert_null(none);
 }
 

@@ -97,16 +97,16 @@ run(VrtHost *host, VrtNodedevDriver *drv, int argc, char **argv, GError **error)
     }
     if (strcmp(cmd, "getvf") == 0) {
         VrtVfInfo info;
-        g_autofree char *mac = NULL;
+        char mac[VRT_MAC_STRING_LEN];
         if (!vrt_sriov_get_vf_config(host, &addr, &info, error))
             return false;
-        mac = vrt_netlink_mac_format(info.mac);
+        vrt_mac_format(info.mac, mac);
         printf("mac %s vlan %u qos %u spoofchk %d trust %d\n", mac, info.vlan, info.qos, info.spoofchk, info.trust);
         return true;
     }
     if (strcmp(cmd, "setvf") == 0 && argc > 3) {
         VrtVfInfo info = { 0 };
-        if (!vrt_netlink_mac_parse(argv[2], info.mac)) {
+        if (!vrt_mac_parse(argv[2], info.mac)) {
             vrt_error_set(error, VIR_ERR_INVALID_MAC, "invalid MAC '%s'", argv[2]);
             return false;
         }

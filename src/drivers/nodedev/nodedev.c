@@ -175,12 +175,6 @@ system_def(VrtNodedevDriver *drv)
     return def;
 }
 
-static VrtNodedevPciAddr
-to_def_addr(const VrtPciAddr *a)
-{
-    return (VrtNodedevPciAddr){ a->domain, a->bus, a->slot, a->function };
-}
-
 static guint
 read_hex(VrtHost *host, const VrtPciAddr *addr, const char *attr, guint fallback)
 {
@@ -214,7 +208,7 @@ pci_def(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
     def->parent = parent_name_of(dir);
     if (!vrt_pci_get_driver(h, addr, &def->driver, error))
         return NULL;
-    def->pci.addr = to_def_addr(addr);
+    def->pci.addr = *addr;
     def->pci.klass = read_hex(h, addr, "class", G_MAXUINT);
     def->pci.vendor_id = read_hex(h, addr, "vendor", 0);
     def->pci.product_id = read_hex(h, addr, "device", 0);
@@ -228,7 +222,7 @@ pci_def(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
         return NULL;
     if (rc) {
         def->pci.is_vf = true;
-        def->pci.pf = to_def_addr(&pf);
+        def->pci.pf = pf;
     }
     {
         g_autofree char *tot = vrt_pci_sysfs_path(addr, "sriov_totalvfs");
@@ -239,10 +233,8 @@ pci_def(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
                 return NULL;
             def->pci.is_pf = true;
             def->pci.max_vfs = total;
-            for (guint i = 0; i < vfs->len; i++) {
-                VrtNodedevPciAddr a = to_def_addr(vfs->pdata[i]);
-                g_array_append_val(def->pci.vfs, a);
-            }
+            for (guint i = 0; i < vfs->len; i++)
+                g_array_append_vals(def->pci.vfs, vfs->pdata[i], 1);
         }
     }
     {
@@ -253,10 +245,8 @@ pci_def(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
             if (!members)
                 return NULL;
             def->pci.iommu_group = group;
-            for (guint i = 0; i < members->len; i++) {
-                VrtNodedevPciAddr a = to_def_addr(members->pdata[i]);
-                g_array_append_val(def->pci.iommu_addrs, a);
-            }
+            for (guint i = 0; i < members->len; i++)
+                g_array_append_vals(def->pci.iommu_addrs, members->pdata[i], 1);
         }
     }
     if ((numa = read_opt(h, numa_path)))

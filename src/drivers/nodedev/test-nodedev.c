@@ -37,7 +37,7 @@ test_xml_pci(void)
 {
     g_autoptr(VrtNodedevDef) pf = vrt_nodedev_def_new(VRT_NODEDEV_CAP_PCI);
     g_autoptr(VrtNodedevDef) vf = vrt_nodedev_def_new(VRT_NODEDEV_CAP_PCI);
-    VrtNodedevPciAddr a1 = { 0, 6, 0x10, 0 }, a2 = { 0, 6, 0x10, 2 }, p = { 0, 6, 0, 0 };
+    VrtPciAddr a1 = { 0, 6, 0x10, 0 }, a2 = { 0, 6, 0x10, 2 }, p = { 0, 6, 0, 0 };
     g_autofree char *pf_xml = NULL;
     g_autofree char *vf_xml = NULL;
 

@@ -363,10 +363,10 @@ net_model_driver(const char *model)
 }
 
 static JsonObject *
-hostdev_device_props(const VrtDomainDef *def, const VrtPciAddress *src, const VrtDomainDeviceInfo *info)
+hostdev_device_props(const VrtDomainDef *def, const VrtPciAddr *src, const VrtDomainDeviceInfo *info)
 {
     JsonObject *dev = device_new("vfio-pci");
-    g_autofree char *host = vrt_pci_address_to_string(src);
+    g_autofree char *host = vrt_pci_addr_format(src);
 
     json_object_set_string_member(dev, "host", host);
     add_device_info(def, dev, info);
@@ -381,7 +381,7 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     JsonObject *dev;
 
     if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
-        const VrtPciAddress *src =
+        const VrtPciAddr *src =
             net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source : &net->actual.hostdev_addr;
         return hostdev_device_props(def, src, &net->info);
     }
@@ -393,7 +393,7 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     g_autofree char *netdev = vrt_qemu_command_netdev_id(net);
 
     json_object_set_string_member(dev, "netdev", netdev);
-    vrt_domain_mac_format(net->mac, mac);
+    vrt_mac_format(net->mac, mac);
     json_object_set_string_member(dev, "mac", mac);
     if (net->mtu && g_str_equal(driver, "virtio-net-pci"))
         json_object_set_int_member(dev, "host_mtu", net->mtu);

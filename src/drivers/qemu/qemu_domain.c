@@ -7,6 +7,7 @@
 #include "drivers/qemu/qemu_domain.h"
 #include "util/error.h"
 #include "util/fileutil.h"
+#include "util/xml.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -479,16 +480,6 @@ vrt_qemu_status_free(VrtQemuStatus *st)
     g_free(st);
 }
 
-static char *
-xml_prop(xmlNodePtr node, const char *name)
-{
-    xmlChar *v = xmlGetProp(node, (const xmlChar *)name);
-    char *ret = v ? g_strdup((const char *)v) : NULL;
-
-    xmlFree(v);
-    return ret;
-}
-
 VrtQemuStatus *
 vrt_qemu_status_read(const char *path, GError **error)
 {
@@ -509,18 +500,19 @@ vrt_qemu_status_parse(const char *text, const char *path, GError **error)
     xmlNodePtr root;
     bool ok = false;
 
-    doc = xmlReadMemory(text, strlen(text), path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc || !(root = xmlDocGetRootElement(doc)) || !xmlStrEqual(root->name, (const xmlChar *)"domstatus")) {
+    doc = vrt_xml_read(text, path, "domstatus", NULL, NULL);
+    if (!doc) {
         vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: not a domain status document", path);
         goto out;
     }
-    state = xml_prop(root, "state");
-    reason = xml_prop(root, "reason");
-    pid = xml_prop(root, "pid");
-    fake = xml_prop(root, "fake-reboot");
-    starttime = xml_prop(root, "starttime");
-    starting = xml_prop(root, "starting");
-    destroying = xml_prop(root, "destroying");
+    root = xmlDocGetRootElement(doc);
+    state = vrt_xml_prop(root, "state");
+    reason = vrt_xml_prop(root, "reason");
+    pid = vrt_xml_prop(root, "pid");
+    fake = vrt_xml_prop(root, "fake-reboot");
+    starttime = vrt_xml_prop(root, "starttime");
+    starting = vrt_xml_prop(root, "starting");
+    destroying = vrt_xml_prop(root, "destroying");
     st->state = vrt_qemu_state_from_string(state);
     st->reason = vrt_qemu_state_reason_from_string(st->state, reason);
     /* Whole numbers in range or nothing: a pid read as another number is
@@ -550,9 +542,9 @@ vrt_qemu_status_parse(const char *text, const char *path, GError **error)
                 vrt_error_set(error, VIR_ERR_PARSE_FAILED, "%s: more than one <monitor>", path);
                 goto out;
             }
-            st->monitor_path = xml_prop(n, "path");
+            st->monitor_path = vrt_xml_prop(n, "path");
         } else if (xmlStrEqual(n->name, (const xmlChar *)"unplug-pending")) {
-            char *alias = xml_prop(n, "alias");
+            char *alias = vrt_xml_prop(n, "alias");
 
             if (alias)
                 g_ptr_array_add(st->unplug_pending, alias);
@@ -595,8 +587,7 @@ vrt_qemu_status_parse(const char *text, const char *path, GError **error)
     }
     ok = true;
 out:
-    if (doc)
-        xmlFreeDoc(doc);
+    xmlFreeDoc(doc);
     return ok ? g_steal_pointer(&st) : NULL;
 }
 

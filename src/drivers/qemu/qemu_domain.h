@@ -221,11 +221,8 @@ void vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_pat
  * runs from (left by a daemon killed between binding a monitor socket and
  * recording the start). */
 void vrt_qemu_process_sweep_run_dirs(VrtQemuDriver *drv);
-/* The start time of pid in clock ticks since boot (0 if gone). */
-guint64 vrt_qemu_pid_starttime(pid_t pid);
 /* VRT_FAULT_DIE_AT: ends vrtd right before step of job when asked to. */
 void vrt_qemu_fault(VrtQemuDriver *drv, const char *job, const char *step);
-bool vrt_qemu_pid_is_alive(pid_t pid);
 
 /* ---- events (qemu_process.c) ---- */
 void vrt_qemu_event_pool_run(gpointer data, gpointer user_data);

@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
 #include "util/fileutil.h"
+#include "util/proc.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -459,9 +460,6 @@ reap_orphans(VrtQemuDriver *drv)
         g_autofree char *status = NULL;
         g_autofree char *pidfile = NULL;
         g_autofree char *text = NULL;
-        g_autofree char *cmdpath = NULL;
-        g_autofree char *cmdline = NULL;
-        gsize len = 0;
         pid_t pid;
 
         if (!g_str_has_suffix(entry, ".pid"))
@@ -472,16 +470,10 @@ reap_orphans(VrtQemuDriver *drv)
         if (g_file_test(status, G_FILE_TEST_EXISTS) || !g_file_get_contents(pidfile, &text, NULL, NULL))
             continue;
         pid = (pid_t)g_ascii_strtoll(text, NULL, 10);
-        cmdpath = g_strdup_printf("/proc/%d/cmdline", (int)pid);
-        if (pid > 0 && vrt_qemu_pid_is_alive(pid) && g_file_get_contents(cmdpath, &cmdline, &len, NULL)) {
-            /* Only ours: its command line names this pidfile. */
-            for (gsize i = 0; i < len; i += strlen(cmdline + i) + 1) {
-                if (g_str_equal(cmdline + i, pidfile)) {
-                    g_warning("ending QEMU pid %d of domain %s: its start was never completed", (int)pid, name);
-                    kill(pid, SIGKILL);
-                    break;
-                }
-            }
+        /* Only ours: its command line names this pidfile. */
+        if (vrt_proc_pid_has_arg(NULL, pid, pidfile)) {
+            g_warning("ending QEMU pid %d of domain %s: its start was never completed", (int)pid, name);
+            kill(pid, SIGKILL);
         }
         unlink(pidfile);
     }

@@ -70,7 +70,7 @@ record_for_device(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **erro
     if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
         rec->kind = VRT_QEMU_HOSTDEV_KIND_HOSTDEV;
         rec->alias = g_strdup(dev->data.hostdev->info->alias);
-        rec->addr = vrt_pci_address_to_string(&dev->data.hostdev->source);
+        rec->addr = vrt_pci_addr_format(&dev->data.hostdev->source);
         rec->managed = dev->data.hostdev->managed;
     } else {
         VrtDomainNetDef *net = dev->data.net;
@@ -79,7 +79,7 @@ record_for_device(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **erro
         memcpy(rec->mac, net->mac, 6);
         if (net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
             rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_HOSTDEV;
-            rec->addr = vrt_pci_address_to_string(&net->hostdev_source);
+            rec->addr = vrt_pci_addr_format(&net->hostdev_source);
             rec->managed = net->managed;
         } else {
             rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_NETWORK;
@@ -99,7 +99,7 @@ record_for_device(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **erro
 static bool
 check_duplicate_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **error)
 {
-    const VrtPciAddress *src = NULL;
+    const VrtPciAddr *src = NULL;
 
     if (dev->type == VRT_DOMAIN_DEVICE_NET) {
         VrtDomainNetDef *net = dev->data.net;
@@ -107,7 +107,7 @@ check_duplicate_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError *
         if (net->mac_set && vrt_domain_def_find_net_by_mac(ctx->def, net->mac)) {
             char mac[VRT_MAC_STRING_LEN];
 
-            vrt_domain_mac_format(net->mac, mac);
+            vrt_mac_format(net->mac, mac);
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
             return false;
         }
@@ -117,7 +117,7 @@ check_duplicate_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError *
         src = &dev->data.hostdev->source;
     }
     if (src) {
-        g_autofree char *addr = vrt_pci_address_to_string(src);
+        g_autofree char *addr = vrt_pci_addr_format(src);
 
         if (vrt_domain_def_find_hostdev_by_source(ctx->def, src) ||
             vrt_qemu_hostdev_state_find_addr(ctx->state, addr)) {
@@ -315,7 +315,7 @@ vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias
                 rec = net ? vrt_qemu_hostdev_state_find(ctx->state, net->info.alias) : NULL;
             } else if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
                 /* The hostdev of an interface goes through the interface. */
-                g_autofree char *addr = vrt_pci_address_to_string(&dev->data.hostdev->source);
+                g_autofree char *addr = vrt_pci_addr_format(&dev->data.hostdev->source);
 
                 rec = vrt_qemu_hostdev_state_find_addr(ctx->state, addr);
                 if (!rec)

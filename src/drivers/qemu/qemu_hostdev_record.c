@@ -9,6 +9,7 @@
  */
 #include "drivers/qemu/qemu_hostdev.h"
 #include "util/error.h"
+#include "util/xml.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -122,7 +123,7 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
             if (vrt_qemu_hostdev_record_done(r, s))
                 g_string_append_printf(done, "%s%s", done->len ? " " : "", vrt_qemu_hostdev_step_to_string(s));
         }
-        vrt_domain_mac_format(r->mac, mac);
+        vrt_mac_format(r->mac, mac);
         vrt_uuid_format(r->port_uuid, uuid);
         head = g_markup_printf_escaped("    <record alias='%s' kind='%s' addr='%s' managed='%s' vf='%s'"
                                        " job='%s' step='%s' done='%s' pending='%s' mac='%s'",
@@ -142,7 +143,7 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
             g_autofree char *drv =
                 r->orig_driver ? g_markup_printf_escaped(" driver='%s'", r->orig_driver) : g_strdup("");
 
-            vrt_domain_mac_format(r->orig_mac, mac);
+            vrt_mac_format(r->orig_mac, mac);
             g_string_append_printf(out,
                                    ">\n      <original%s mac='%s' vlan='%u' qos='%u' spoofchk='%s' trust='%s'/>\n"
                                    "    </record>\n",
@@ -155,20 +156,10 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
-static char *
-prop(xmlNodePtr node, const char *name)
-{
-    xmlChar *v = xmlGetProp(node, (const xmlChar *)name);
-    char *ret = v ? g_strdup((const char *)v) : NULL;
-
-    xmlFree(v);
-    return ret;
-}
-
 static bool
 prop_yes(xmlNodePtr node, const char *name)
 {
-    g_autofree char *v = prop(node, name);
+    g_autofree char *v = vrt_xml_prop(node, name);
 
     return g_strcmp0(v, "yes") == 0;
 }
@@ -176,7 +167,7 @@ prop_yes(xmlNodePtr node, const char *name)
 static bool
 prop_uint(xmlNodePtr node, const char *name, guint *out)
 {
-    g_autofree char *v = prop(node, name);
+    g_autofree char *v = vrt_xml_prop(node, name);
     guint64 n;
 
     if (!v)
@@ -209,20 +200,20 @@ static VrtQemuHostdevRecord *
 parse_record(xmlNodePtr n, GError **error)
 {
     g_autoptr(VrtQemuHostdevRecord) r = g_new0(VrtQemuHostdevRecord, 1);
-    g_autofree char *kind = prop(n, "kind");
-    g_autofree char *job = prop(n, "job");
-    g_autofree char *step = prop(n, "step");
-    g_autofree char *mac = prop(n, "mac");
-    g_autofree char *port = prop(n, "port");
-    g_autofree char *done = prop(n, "done");
+    g_autofree char *kind = vrt_xml_prop(n, "kind");
+    g_autofree char *job = vrt_xml_prop(n, "job");
+    g_autofree char *step = vrt_xml_prop(n, "step");
+    g_autofree char *mac = vrt_xml_prop(n, "mac");
+    g_autofree char *port = vrt_xml_prop(n, "port");
+    g_autofree char *done = vrt_xml_prop(n, "done");
     int k = name_index(kind_names, G_N_ELEMENTS(kind_names), kind);
     int j = name_index(job_names, G_N_ELEMENTS(job_names), job);
     int s = vrt_qemu_hostdev_step_from_string(step);
 
-    r->alias = prop(n, "alias");
-    r->addr = prop(n, "addr");
-    r->network = prop(n, "network");
-    if (!r->alias || !r->addr || k < 0 || j < 0 || s < 0 || (mac && !vrt_domain_mac_parse(mac, r->mac)) ||
+    r->alias = vrt_xml_prop(n, "alias");
+    r->addr = vrt_xml_prop(n, "addr");
+    r->network = vrt_xml_prop(n, "network");
+    if (!r->alias || !r->addr || k < 0 || j < 0 || s < 0 || (mac && !vrt_mac_parse(mac, r->mac)) ||
         (port && !vrt_uuid_parse(port, r->port_uuid))) {
         vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid hostdev record '%s'", r->alias ? r->alias : "");
         return NULL;
@@ -246,11 +237,11 @@ parse_record(xmlNodePtr n, GError **error)
 
         if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, (const xmlChar *)"original"))
             continue;
-        omac = prop(c, "mac");
-        r->orig_driver = prop(c, "driver");
+        omac = vrt_xml_prop(c, "mac");
+        r->orig_driver = vrt_xml_prop(c, "driver");
         r->orig_spoofchk = prop_yes(c, "spoofchk");
         r->orig_trust = prop_yes(c, "trust");
-        if ((omac && !vrt_domain_mac_parse(omac, r->orig_mac)) || !prop_uint(c, "vlan", &r->orig_vlan) ||
+        if ((omac && !vrt_mac_parse(omac, r->orig_mac)) || !prop_uint(c, "vlan", &r->orig_vlan) ||
             !prop_uint(c, "qos", &r->orig_qos)) {
             vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid original settings in hostdev record '%s'", r->alias);
             return NULL;
@@ -269,10 +260,9 @@ vrt_qemu_hostdev_state_parse(const char *xml, GError **error)
 
     if (!xml || !*xml)
         return g_steal_pointer(&st);
-    doc = xmlReadMemory(xml, strlen(xml), "hostdev-records", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    doc = vrt_xml_read(xml, "hostdev-records", "hostdev-records", NULL, NULL);
     root = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (!root || !xmlStrEqual(root->name, (const xmlChar *)"hostdev-records")) {
+    if (!root) {
         vrt_error_set(error, VIR_ERR_PARSE_FAILED, "not a <hostdev-records> element");
         ok = false;
     }

@@ -61,8 +61,8 @@ set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], g
     if (memcmp(got.mac, want.mac, 6) != 0 || got.vlan != want.vlan) {
         char m1[VRT_MAC_STRING_LEN], m2[VRT_MAC_STRING_LEN];
 
-        vrt_domain_mac_format(want.mac, m1);
-        vrt_domain_mac_format(got.mac, m2);
+        vrt_mac_format(want.mac, m1);
+        vrt_mac_format(got.mac, m2);
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s kept MAC %s VLAN %u after setting MAC %s VLAN %u", addr, m2,
                       got.vlan, m1, want.vlan);
         return false;
@@ -77,12 +77,16 @@ set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], g
 static bool
 check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
 {
-    g_autofree char *owner = ctx->network ? vrt_network_vf_owner(ctx->network, rec->addr) : NULL;
+    g_autofree char *owner = NULL;
     g_autofree char *why = NULL;
     g_autofree char *drv = NULL;
     VrtPciAddr a;
     int busy;
 
+    if (!vrt_pci_addr_parse(rec->addr, &a, error))
+        return false;
+    if (ctx->network)
+        owner = vrt_network_vf_owner(ctx->network, &a);
     if (!owner && ctx->vf_owner)
         owner = ctx->vf_owner(rec->addr, ctx->data);
     if (owner && g_strcmp0(owner, ctx->def->name) != 0) {
@@ -90,8 +94,6 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
                       owner);
         return false;
     }
-    if (!vrt_pci_addr_parse(rec->addr, &a, error))
-        return false;
     if (!vrt_pci_exists(ctx->host, &a)) {
         vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host", rec->addr);
         return false;
@@ -188,10 +190,7 @@ do_claim(Job *j, GError **error)
             rec->managed = alloc->managed;
             net->actual.set = true;
             net->actual.type = VRT_DOMAIN_NET_TYPE_HOSTDEV;
-            net->actual.hostdev_addr.domain = a.domain;
-            net->actual.hostdev_addr.bus = a.bus;
-            net->actual.hostdev_addr.slot = a.slot;
-            net->actual.hostdev_addr.function = a.function;
+            net->actual.hostdev_addr = a;
             net->actual.managed = alloc->managed;
             if (alloc->vlan >= 0 && net->n_vlan_tags == 0) {
                 net->actual.vlan_tags[0] = (guint)alloc->vlan;

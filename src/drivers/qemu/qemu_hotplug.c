@@ -57,7 +57,7 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
         if (net->mac_set && vrt_domain_def_find_net_by_mac(obj->def, net->mac)) {
             char mac[VRT_MAC_STRING_LEN];
 
-            vrt_domain_mac_format(net->mac, mac);
+            vrt_mac_format(net->mac, mac);
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
             return false;
         }

@@ -6,6 +6,7 @@
  */
 #include "drivers/qemu/qemu_monitor.h"
 #include "util/error.h"
+#include "util/proc.h"
 
 #include <glib-unix.h>
 
@@ -373,23 +374,6 @@ monitor_connect_once(const char *path)
     return fd;
 }
 
-static bool
-pid_alive(pid_t pid)
-{
-    g_autofree char *stat = NULL;
-    g_autofree char *path = NULL;
-    const char *p;
-
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-        return false;
-    /* A zombie answers kill(); its state letter says it is gone. */
-    path = g_strdup_printf("/proc/%d/stat", (int)pid);
-    if (!g_file_get_contents(path, &stat, NULL, NULL))
-        return true;
-    p = strrchr(stat, ')');
-    return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
-}
-
 VrtQemuMonitor *
 vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid, guint connect_timeout_ms,
                       const VrtQemuMonitorCallbacks *cb, gpointer opaque, GError **error)
@@ -407,7 +391,7 @@ vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid, guin
             vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot connect to QEMU monitor at '%s'", path);
             return NULL;
         }
-        if (alive_pid > 0 && !pid_alive(alive_pid)) {
+        if (alive_pid > 0 && !vrt_proc_pid_alive(NULL, alive_pid)) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "QEMU exited before its monitor at '%s' was ready", path);
             return NULL;
         }

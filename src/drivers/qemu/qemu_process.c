@@ -18,6 +18,7 @@
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
 #include "util/fileutil.h"
+#include "util/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,47 +68,23 @@ vrt_qemu_event_free(gpointer p)
     g_free(ev);
 }
 
-bool
-vrt_qemu_pid_is_alive(pid_t pid)
-{
-    g_autofree char *stat = NULL;
-    g_autofree char *path = NULL;
-    const char *p;
-
-    if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-        return false;
-    path = g_strdup_printf("/proc/%d/stat", (int)pid);
-    if (!g_file_get_contents(path, &stat, NULL, NULL))
-        return false;
-    p = strrchr(stat, ')');
-    return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
-}
-
 /* True when pid is the process recorded with starttime (0: not recorded,
  * then any). A pid the kernel gave to another process since has another
  * start time. */
 static bool
 pid_is_recorded(pid_t pid, guint64 starttime)
 {
-    return vrt_qemu_pid_is_alive(pid) && (!starttime || vrt_qemu_pid_starttime(pid) == starttime);
+    return vrt_proc_pid_alive(NULL, pid) && (!starttime || vrt_proc_pid_starttime(NULL, pid) == starttime);
 }
 
 /* True when pid is the QEMU of the domain with this uuid. */
 static bool
 pid_is_domain_qemu(pid_t pid, const guint8 uuid[16])
 {
-    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
-    g_autofree char *cmdline = NULL;
     char uuidstr[VRT_UUID_STRING_LEN];
-    gsize len = 0;
 
-    if (!vrt_qemu_pid_is_alive(pid) || !g_file_get_contents(path, &cmdline, &len, NULL))
-        return false;
     vrt_uuid_format(uuid, uuidstr);
-    for (gsize i = 0; i < len; i += strlen(cmdline + i) + 1)
-        if (g_str_equal(cmdline + i, uuidstr))
-            return true;
-    return false;
+    return vrt_proc_pid_has_arg(NULL, pid, uuidstr);
 }
 
 static bool
@@ -115,7 +92,7 @@ wait_pid_gone(pid_t pid, guint ms)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)ms * 1000;
 
-    while (vrt_qemu_pid_is_alive(pid)) {
+    while (vrt_proc_pid_alive(NULL, pid)) {
         if (g_get_monotonic_time() >= deadline)
             return false;
         g_usleep(PROCESS_POLL_US);
@@ -284,23 +261,6 @@ exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, i
     if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
         _exit(127);
     _exit(127);
-}
-
-guint64
-vrt_qemu_pid_starttime(pid_t pid)
-{
-    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-    g_autofree char *stat = NULL;
-    g_auto(GStrv) fields = NULL;
-    const char *p;
-
-    if (pid <= 0 || !g_file_get_contents(path, &stat, NULL, NULL) || !(p = strrchr(stat, ')')))
-        return 0;
-    /* After "comm)": state is field 3, starttime field 22. */
-    fields = g_strsplit(p + 2, " ", 21);
-    if (g_strv_length(fields) < 21)
-        return 0;
-    return g_ascii_strtoull(fields[19], NULL, 10);
 }
 
 /* Nothing to do but reap: GLib's child watch waits for the process, so a
@@ -556,7 +516,7 @@ term_pid(pid_t pid)
 static void
 discard_qemu(VrtQemuDriver *drv, const char *name, pid_t pid, const char *monitor_path)
 {
-    if (vrt_qemu_pid_is_alive(pid))
+    if (vrt_proc_pid_alive(NULL, pid))
         kill_pid_now(pid);
     cleanup_runtime_files(drv, name, monitor_path);
 }
@@ -711,7 +671,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
-    starttime = vrt_qemu_pid_starttime(pid);
+    starttime = vrt_proc_pid_starttime(NULL, pid);
     g_debug("domain %s: QEMU spawned as pid %d", def->name, (int)pid);
 
     vrt_qemu_fault(drv, "start", "record");
@@ -780,7 +740,7 @@ vrt_qemu_process_kill(VrtQemuDom *obj)
         pid = obj->pid;
         obj->stop_requested = true;
     }
-    if (pid > 0 && vrt_qemu_pid_is_alive(pid))
+    if (pid > 0 && vrt_proc_pid_alive(NULL, pid))
         term_pid(pid);
 }
 

@@ -24,6 +24,8 @@
 #include "host/sriov.h"
 #include "util/error.h"
 #include "util/fileutil.h"
+#include "util/mac.h"
+#include "util/proc.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -1187,26 +1189,16 @@ static GPtrArray *
 daemon_pf_vfs(const char *pf_dev, gpointer data, GError **error)
 {
     Daemon *d = data;
-    g_autoptr(GPtrArray) vfs = vrt_sriov_list_vfs_by_netdev(d->host, pf_dev, error);
-    GPtrArray *out;
 
-    if (!vfs)
-        return NULL;
-    out = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < vfs->len; i++)
-        g_ptr_array_add(out, vrt_pci_addr_format(g_ptr_array_index(vfs, i)));
-    return out;
+    return vrt_sriov_list_vfs_by_netdev(d->host, pf_dev, error);
 }
 
 static int
-daemon_vf_busy(const char *pci_addr, char **why, gpointer data, GError **error)
+daemon_vf_busy(const VrtPciAddr *addr, char **why, gpointer data, GError **error)
 {
     Daemon *d = data;
-    VrtPciAddr addr;
 
-    if (!vrt_pci_addr_parse(pci_addr, &addr, error))
-        return -1;
-    return vrt_pci_is_busy_on_host(d->host, &addr, why, error);
+    return vrt_pci_is_busy_on_host(d->host, addr, why, error);
 }
 
 static void
@@ -1412,7 +1404,7 @@ prepare_state(Run *r, GError **error)
     live->id = 1;
     st.def = live;
     st.pid = r->qemu_pid;
-    st.starttime = vrt_qemu_pid_starttime(r->qemu_pid);
+    st.starttime = vrt_proc_pid_starttime(NULL, r->qemu_pid);
     st.monitor_path = mon;
     st.state = VRT_DOMAIN_RUNNING;
     st.reason = VRT_DOMAIN_RUNNING_BOOTED;
@@ -1499,10 +1491,10 @@ host_dump(Run *r, Daemon *d)
                                drv ? drv : "none", ov ? ov : "?", netdev ? netdev : "none");
         if (k > 0) {
             VrtVfInfo *vf = &r->nl->vfs[k - 1];
-            g_autofree char *mac = NULL;
+            char mac[VRT_MAC_STRING_LEN];
 
             g_mutex_lock(&r->nl->lock);
-            mac = vrt_netlink_mac_format(vf->mac);
+            vrt_mac_format(vf->mac, mac);
             g_string_append_printf(s, " mac=%s vlan=%u qos=%u spoofchk=%s trust=%s", mac, vf->vlan, vf->qos,
                                    vf->spoofchk ? "on" : "off", vf->trust ? "on" : "off");
             g_mutex_unlock(&r->nl->lock);

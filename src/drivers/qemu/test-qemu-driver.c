@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "util/error.h"
+#include "util/proc.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -387,11 +388,11 @@ test_reconnect_and_crash(Fixture *fx, gconstpointer unused)
     /* The driver goes away (daemon stop); QEMU keeps running. */
     vrt_qemu_driver_free(fx->drv);
     fx->drv = NULL;
-    g_assert_true(vrt_qemu_pid_is_alive(pa));
-    g_assert_true(vrt_qemu_pid_is_alive(pb));
+    g_assert_true(vrt_proc_pid_alive(NULL, pa));
+    g_assert_true(vrt_proc_pid_alive(NULL, pb));
     /* One QEMU dies while no driver watches. */
     kill(pb, SIGKILL);
-    while (vrt_qemu_pid_is_alive(pb))
+    while (vrt_proc_pid_alive(NULL, pb))
         g_usleep(1000);
 
     fx->drv = driver_open(fx);
@@ -514,7 +515,7 @@ test_unfinished_start(Fixture *fx, gconstpointer unused)
     fx->drv = NULL;
     edit_status(fx, "half", "starting='no'", "starting='yes'");
     fx->drv = driver_open(fx);
-    g_assert_false(vrt_qemu_pid_is_alive(pid));
+    g_assert_false(vrt_proc_pid_alive(NULL, pid));
     g_assert_true(vrt_qemu_domain_get_state(fx->drv, ref->uuid, &state, &reason, &err));
     g_assert_cmpint(state, ==, VRT_DOMAIN_SHUTOFF);
     g_assert_cmpint(reason, ==, VRT_DOMAIN_SHUTOFF_FAILED);
@@ -531,7 +532,7 @@ test_unfinished_start(Fixture *fx, gconstpointer unused)
     edit_status(fx, "half", "starting='no'", "starting='yes'");
     edit_status(fx, "half", pid_attr, other_attr);
     fx->drv = driver_open(fx);
-    g_assert_true(vrt_qemu_pid_is_alive(other));
+    g_assert_true(vrt_proc_pid_alive(NULL, other));
     g_assert_true(vrt_qemu_domain_get_state(fx->drv, ref->uuid, &state, &reason, &err));
     g_assert_cmpint(state, ==, VRT_DOMAIN_SHUTOFF);
     kill(other, SIGKILL);
@@ -558,9 +559,9 @@ test_orphan_reaped(Fixture *fx, gconstpointer unused)
     g_assert_cmpint(unlink(status), ==, 0);
     fx->drv = driver_open(fx);
     deadline = g_get_monotonic_time() + WAIT_MS * 1000;
-    while (vrt_qemu_pid_is_alive(pid) && g_get_monotonic_time() < deadline)
+    while (vrt_proc_pid_alive(NULL, pid) && g_get_monotonic_time() < deadline)
         g_usleep(1000);
-    g_assert_false(vrt_qemu_pid_is_alive(pid));
+    g_assert_false(vrt_proc_pid_alive(NULL, pid));
     g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, ref->uuid, NULL), ==, 0);
 }
 

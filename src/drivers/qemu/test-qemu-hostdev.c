@@ -204,15 +204,7 @@ static GPtrArray *
 pf_vfs(const char *pf_dev, gpointer data, GError **error)
 {
     Env *env = data;
-    g_autoptr(GPtrArray) vfs = vrt_sriov_list_vfs_by_netdev(env->host, pf_dev, error);
-    GPtrArray *out;
-
-    if (!vfs)
-        return NULL;
-    out = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < vfs->len; i++)
-        g_ptr_array_add(out, vrt_pci_addr_format(g_ptr_array_index(vfs, i)));
-    return out;
+    return vrt_sriov_list_vfs_by_netdev(env->host, pf_dev, error);
 }
 
 static const char domain_xml[] =
@@ -324,7 +316,7 @@ host_snapshot(Env *env)
 
         g_assert_true(vrt_pci_get_driver(env->host, &a, &drv, NULL));
         g_assert_true(vrt_sriov_get_vf_config(env->host, &a, &info, NULL));
-        vrt_domain_mac_format(info.mac, mac);
+        vrt_mac_format(info.mac, mac);
         g_string_append_printf(s, "06:10.%u %s %s vlan %u; ", k, drv ? drv : "-", mac, info.vlan);
     }
     return g_string_free(g_steal_pointer(&s), FALSE);
@@ -451,7 +443,7 @@ test_pool_attach_detach(void)
     g_assert_true(vrt_pci_get_driver(env->host, &a, &drv, NULL));
     g_assert_cmpstr(drv, ==, "vfio-pci");
     g_assert_true(vrt_sriov_get_vf_config(env->host, &a, &info, NULL));
-    vrt_domain_mac_format(info.mac, mac);
+    vrt_mac_format(info.mac, mac);
     g_assert_cmpstr(mac, ==, "52:54:00:aa:bb:01");
     g_assert_cmpuint(info.vlan, ==, 42);
     g_assert_nonnull(strstr(env->last_props, "\"driver\":\"vfio-pci\""));

@@ -1,0 +1,25 @@
+/*
+ * What the network and network port parsers share beyond the XML helper
+ * library (util/xml.h): <vlan> and the PCI <address> of a VF, read and
+ * written the same way in both documents, and the family's wording of
+ * errors. Private to src/conf/network.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "conf/network/network_conf.h"
+#include "util/xml.h"
+
+/* The network family's error wording and size limit for vrt_xml_read. */
+extern const VrtXmlWording vrt_network_xml_wording;
+extern const VrtXmlWording vrt_network_port_xml_wording;
+
+/* <vlan> with <tag> children; the same in network and port XML. */
+bool vrt_network_parse_vlan(xmlNodePtr node, VrtNetworkVlan *vlan, GError **error);
+void vrt_network_format_vlan(GString *out, const VrtNetworkVlan *vlan, const char *indent);
+
+/* domain/bus/slot/function attributes of a PCI <address> (type='pci' if
+ * given; bus, slot and function required). */
+bool vrt_network_parse_pci(xmlNodePtr node, VrtPciAddr *addr, GError **error);

@@ -38,36 +38,68 @@ static const guint8 mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
 typedef struct {
     char *root;
-    guint pf_vfs; /* how many VFs the fake PF reports; G_MAXUINT: fail */
-    guint pf_calls;
+    char *hostroot; /* a sysfs tree for the host seam: PF ens1 (0000:3b:00.0), idle VFs 0000:06:10.x */
+    VrtHost *host;
 } Fixture;
 
-static GPtrArray *
-fake_pf_vfs(const char *pf_dev, gpointer data, GError **error)
+static void
+host_mkdir(Fixture *f, const char *rel)
 {
-    Fixture *f = data;
-    f->pf_calls++;
-    if (f->pf_vfs == G_MAXUINT || strcmp(pf_dev, "ens1") != 0) {
-        vrt_error_set(error, VIR_ERR_NO_NODE_DEVICE, "no PF named '%s'", pf_dev);
-        return NULL;
+    g_autofree char *path = g_build_filename(f->hostroot, rel, NULL);
+    g_assert_cmpint(g_mkdir_with_parents(path, 0755), ==, 0);
+}
+
+static void
+host_link(Fixture *f, const char *rel, const char *target)
+{
+    g_autofree char *path = g_build_filename(f->hostroot, rel, NULL);
+    (void)unlink(path);
+    if (target)
+        g_assert_cmpint(symlink(target, path), ==, 0);
+}
+
+/* Gives the PF ens1 n VFs (0000:3b:02.0 ...); G_MAXUINT: no ens1 at all. */
+static void
+set_pf_vfs(Fixture *f, guint n)
+{
+    for (guint i = 0; i < 64; i++) {
+        g_autofree char *link = g_strdup_printf("sys/bus/pci/devices/0000:3b:00.0/virtfn%u", i);
+        host_link(f, link, NULL);
     }
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < f->pf_vfs; i++)
-        g_ptr_array_add(out, g_strdup_printf("0000:3b:%02x.%x", 2 + i / 8, i % 8));
-    return out;
+    host_link(f, "sys/class/net/ens1/device", n == G_MAXUINT ? NULL : "../../../bus/pci/devices/0000:3b:00.0");
+    for (guint i = 0; n != G_MAXUINT && i < n; i++) {
+        g_autofree char *vf = g_strdup_printf("0000:3b:%02x.%x", 2 + i / 8, i % 8);
+        g_autofree char *dir = g_strdup_printf("sys/bus/pci/devices/%s", vf);
+        g_autofree char *link = g_strdup_printf("sys/bus/pci/devices/0000:3b:00.0/virtfn%u", i);
+        g_autofree char *target = g_strdup_printf("../%s", vf);
+        host_mkdir(f, dir);
+        host_link(f, link, target);
+    }
 }
 
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
+    g_autoptr(GError) err = NULL;
     f->root = vrt_test_make_root("vrt-network-XXXXXX");
-    f->pf_vfs = 4;
+    f->hostroot = g_build_filename(f->root, "host", NULL);
+    host_mkdir(f, "sys/class/net/ens1");
+    host_mkdir(f, "sys/bus/pci/devices/0000:3b:00.0");
+    for (guint i = 0; i < 8; i++) {
+        g_autofree char *dir = g_strdup_printf("sys/bus/pci/devices/0000:06:10.%u", i);
+        host_mkdir(f, dir);
+    }
+    set_pf_vfs(f, 4);
+    f->host = vrt_host_new(f->hostroot, &err);
+    g_assert_no_error(err);
 }
 
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
+    vrt_host_free(f->host);
     vrt_test_remove_tree(f->root);
+    g_free(f->hostroot);
     g_free(f->root);
 }
 
@@ -75,7 +107,7 @@ static VrtNetworkDriver *
 new_driver(Fixture *f)
 {
     g_autoptr(GError) err = NULL;
-    VrtNetworkDriver *drv = vrt_network_driver_new(f->root, fake_pf_vfs, f, &err);
+    VrtNetworkDriver *drv = vrt_network_driver_new(f->root, f->host, NULL, &err);
     g_assert_no_error(err);
     g_assert_true(vrt_network_driver_load(drv, &err));
     g_assert_no_error(err);
@@ -286,14 +318,14 @@ test_pf_pool(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, pf_xml, 0, &err);
     g_assert_no_error(err);
-    f->pf_vfs = G_MAXUINT;
+    set_pf_vfs(f, G_MAXUINT);
     g_assert_false(vrt_netdrv_create(drv, "pfnet", &err));
     assert_error(&err, VIR_ERR_NO_NODE_DEVICE, "ens1");
-    f->pf_vfs = 0;
+    set_pf_vfs(f, 0);
     g_assert_false(vrt_netdrv_create(drv, "pfnet", &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "no virtual functions found on SR-IOV PF 'ens1'");
     g_assert_cmpint(vrt_netdrv_is_active(drv, "pfnet", NULL), ==, 0);
-    f->pf_vfs = 2;
+    set_pf_vfs(f, 2);
     g_assert_true(vrt_netdrv_create(drv, "pfnet", &err));
     g_assert_no_error(err);
     g_autofree char *live = vrt_netdrv_get_xml(drv, "pfnet", 0, &err);
@@ -454,7 +486,7 @@ test_persistence(Fixture *f, gconstpointer data)
     guchar other[16];
     vrt_network_uuid_generate(other);
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, vf1, &err));
-    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "is already in use by port");
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "is already in use by domain");
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, "0000:99:00.0", &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "not in the pool");
     g_assert_false(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf1, &err));
@@ -578,7 +610,7 @@ allocate_until_empty(gpointer data)
 static void
 test_concurrent(Fixture *f, gconstpointer data)
 {
-    f->pf_vfs = POOL_VFS;
+    set_pf_vfs(f, POOL_VFS);
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, pf_xml, 0, &err);
@@ -643,27 +675,24 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
     assert_invariants(drv);
 }
 
-static int
-fake_busy(const char *pci_addr, char **why, gpointer data, GError **error)
-{
-    if (strcmp(pci_addr, "0000:06:10.0") == 0) {
-        *why = g_strdup("netdev eth7 is up");
-        return 1;
-    }
-    if (strcmp(pci_addr, "0000:06:10.2") == 0) {
-        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "cannot read sysfs");
-        return -1;
-    }
-    return 0;
-}
-
-/* VFs the host uses are skipped; the owner lookup names the domain. */
+/* VFs the host uses are skipped: one bound to a host driver, one whose
+ * state cannot be read; the port's claim is in the VF registry. */
 static void
 test_host_busy_vfs(Fixture *f, gconstpointer data)
 {
-    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    vrt_network_driver_set_vf_busy_func(drv, fake_busy, NULL);
+    g_autoptr(VrtVfRegistry) vfs = vrt_vf_registry_new();
+    /* 06:10.0: a VF of ens1's PF bound to a driver that is not its VF driver */
+    host_mkdir(f, "sys/bus/pci/drivers/e1000e");
+    host_link(f, "sys/bus/pci/devices/0000:06:10.0/driver", "../../../bus/pci/drivers/e1000e");
+    host_link(f, "sys/bus/pci/devices/0000:06:10.0/physfn", "../0000:3b:00.0");
+    host_link(f, "sys/bus/pci/devices/0000:3b:00.0/virtfn4", "../0000:06:10.0");
+    /* 06:10.2: gone from sysfs, so nothing can be said about it */
+    g_autofree char *gone = g_build_filename(f->hostroot, "sys/bus/pci/devices/0000:06:10.2", NULL);
+    g_assert_cmpint(g_rmdir(gone), ==, 0);
+    g_autoptr(VrtNetworkDriver) drv = vrt_network_driver_new(f->root, f->host, vfs, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_network_driver_load(drv, &err));
     g_autoptr(VrtNetworkRef) r = vrt_netdrv_create_xml(drv, hostdev_xml, 0, &err);
     g_assert_no_error(err);
     g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
@@ -671,10 +700,51 @@ test_host_busy_vfs(Fixture *f, gconstpointer data)
     g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
-    g_autofree char *owner = vrt_network_vf_owner(drv, "0000:06:10.4");
-    g_assert_cmpstr(owner, ==, "guest");
-    g_autofree char *none = vrt_network_vf_owner(drv, "0000:06:10.0");
-    g_assert_null(none);
+    /* the skipped VFs were tried and given back */
+    g_autoptr(VrtVfHolder) owner = vrt_vf_registry_lookup(vfs, "0000:06:10.4");
+    g_assert_nonnull(owner);
+    g_assert_cmpint(owner->kind, ==, VRT_VF_HOLDER_PORT);
+    g_assert_cmpstr(owner->domain, ==, "guest");
+    g_assert_cmpstr(owner->network, ==, "pool");
+    g_assert_null(vrt_vf_registry_lookup(vfs, "0000:06:10.0"));
+    g_assert_cmpuint(vrt_vf_registry_count(vfs), ==, 1);
+    assert_invariants(drv);
+    g_assert_true(vrt_network_port_release(drv, "pool", a->port_uuid, &err));
+    g_assert_cmpuint(vrt_vf_registry_count(vfs), ==, 0);
+}
+
+/* A domain's own <hostdev> of a pool VF, or a node device operation on
+ * it, holds it in the shared registry: the pool skips it, and a port that
+ * names it is refused. */
+static void
+test_registry_shared(Fixture *f, gconstpointer data)
+{
+    static const guchar dom_uuid[16] = { 0xd };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtVfRegistry) vfs = vrt_vf_registry_new();
+    g_autoptr(VrtNetworkDriver) drv = vrt_network_driver_new(f->root, f->host, vfs, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_network_driver_load(drv, &err));
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_create_xml(drv, hostdev_xml, 0, &err);
+    g_assert_no_error(err);
+    g_autoptr(VrtVfHolder) dom = vrt_vf_holder_new_domain("other", dom_uuid);
+    g_autoptr(VrtVfHolder) nd = vrt_vf_holder_new_nodedev("detach");
+    g_assert_true(vrt_vf_registry_claim(vfs, "0000:06:10.0", dom, NULL, NULL));
+    g_assert_true(vrt_vf_registry_claim(vfs, "0000:06:10.2", nd, NULL, NULL));
+    g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
+    g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
+    g_autofree char *port_xml = g_strdup_printf(
+        "<networkport><uuid>5d3ec0b5-6e0f-4d8e-9f3c-6d1b2b7c8e90</uuid><owner><name>g2</name>"
+        "<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:02'/>"
+        "<plug type='hostdev-pci' managed='yes'><address type='pci' domain='0x0000' bus='0x06' slot='0x10' "
+        "function='0x0'/></plug></networkport>");
+    g_assert_null(vrt_netdrv_port_create_xml(drv, r->uuid, port_xml, 0, &err));
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "in use by domain 'other'");
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 1);
+    assert_invariants(drv);
 }
 
 int
@@ -694,5 +764,6 @@ main(int argc, char **argv)
     ADD("/network-driver/concurrent", test_concurrent);
     ADD("/network-driver/overlapping-pools", test_overlapping_pools);
     ADD("/network-driver/host-busy-vfs", test_host_busy_vfs);
+    ADD("/network-driver/registry-shared", test_registry_shared);
     return g_test_run();
 }

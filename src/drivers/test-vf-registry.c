@@ -72,6 +72,10 @@ test_kinds(void)
     g_assert_false(vrt_vf_registry_claim(reg, "0000:06:10.1", nd2, NULL, &err));
     g_assert_nonnull(strstr(err->message, "in use by node device detach"));
     g_assert_cmpuint(vrt_vf_registry_count(reg), ==, 2);
+    /* only the operation that took it gives it back */
+    g_assert_false(vrt_vf_registry_release(reg, "0000:06:10.1", nd2));
+    g_assert_true(vrt_vf_registry_release(reg, "0000:06:10.1", nd));
+    g_assert_cmpuint(vrt_vf_registry_count(reg), ==, 1);
 }
 
 #define RACERS 8

@@ -44,8 +44,10 @@ VrtVfHolder *
 vrt_vf_holder_new_nodedev(const char *what)
 {
     VrtVfHolder *h = g_new0(VrtVfHolder, 1);
+    static gint next_op; /* wraps after 2^32 operations: long after any is done */
     h->kind = VRT_VF_HOLDER_NODEDEV;
     h->what = g_strdup(what);
+    h->op = (guint64)(guint)g_atomic_int_add(&next_op, 1) + 1;
     return h;
 }
 
@@ -79,10 +81,9 @@ vrt_vf_holder_same(const VrtVfHolder *a, const VrtVfHolder *b)
     case VRT_VF_HOLDER_PORT: return memcmp(a->port_uuid, b->port_uuid, 16) == 0;
     case VRT_VF_HOLDER_DOMAIN: return memcmp(a->domain_uuid, b->domain_uuid, 16) == 0;
     case VRT_VF_HOLDER_NODEDEV:
-    default:
-        /* node device operations are not re-entrant: a second one waits
-         * its turn by failing, never shares */
-        return false;
+        /* two node device operations never share a device */
+        return a->op == b->op;
+    default: return false;
     }
 }
 

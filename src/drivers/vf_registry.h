@@ -33,6 +33,7 @@ typedef struct {
     char *network; /* PORT: the network */
     guchar port_uuid[16]; /* PORT: the port (the same holder is the same port) */
     char *what; /* NODEDEV: the operation ("detach", "reattach", "reset") */
+    guint64 op; /* NODEDEV: unique per operation (the same holder is the same operation) */
 } VrtVfHolder;
 
 VrtVfHolder *vrt_vf_holder_new_port(const char *network, const guchar port_uuid[16], const char *domain,
@@ -44,7 +45,7 @@ void vrt_vf_holder_free(VrtVfHolder *holder);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtVfHolder, vrt_vf_holder_free)
 
 /* Whether a and b are the same claimant: the same port, the same domain,
- * or (never) two node device operations. */
+ * the same node device operation (each new nodedev holder is another). */
 bool vrt_vf_holder_same(const VrtVfHolder *a, const VrtVfHolder *b);
 /* "domain 'g'", "domain 'g' (port UUID of network 'pool')", "node device
  * detach": for messages. */

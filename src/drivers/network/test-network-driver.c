@@ -8,7 +8,9 @@
 #include "util/error.h"
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -747,6 +749,70 @@ test_registry_shared(Fixture *f, gconstpointer data)
     assert_invariants(drv);
 }
 
+typedef struct {
+    VrtNetworkDriver *drv;
+    VrtNetworkPortAlloc *alloc;
+} Allocator;
+
+static gpointer
+allocate_one(gpointer data)
+{
+    Allocator *a = data;
+    g_autoptr(GError) err = NULL;
+    a->alloc = vrt_network_port_allocate(a->drv, "pool", "guest", owner_uuid, mac, &err);
+    g_assert_no_error(err);
+    return NULL;
+}
+
+/* The host check of a VF (sysfs, then a netlink dump) runs without the
+ * driver lock: while one allocation waits on the host, the driver answers
+ * other calls, and the VF it looks at is already its claim. The VF's host
+ * interface flags are a FIFO here, so the check waits until the test
+ * writes them; with the check under the lock, the calls below would never
+ * return. */
+static void
+test_host_check_outside_lock(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtVfRegistry) vfs = vrt_vf_registry_new();
+    host_mkdir(f, "sys/bus/pci/devices/0000:06:10.0/net/eth9");
+    host_mkdir(f, "sys/class/net/eth9");
+    g_autofree char *flags = g_build_filename(f->hostroot, "sys/class/net/eth9/flags", NULL);
+    g_assert_cmpint(mkfifo(flags, 0600), ==, 0);
+    g_autoptr(VrtNetworkDriver) drv = vrt_network_driver_new(f->root, f->host, vfs, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_network_driver_load(drv, &err));
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_create_xml(drv, hostdev_xml, 0, &err);
+    g_assert_no_error(err);
+
+    Allocator a = { drv, NULL };
+    GThread *t = g_thread_new("alloc", allocate_one, &a);
+    /* returns once the allocation reads the flags of 06:10.0's interface */
+    int fd = open(flags, O_WRONLY);
+    g_assert_cmpint(fd, >=, 0);
+    g_autoptr(VrtVfHolder) held = vrt_vf_registry_lookup(vfs, "0000:06:10.0");
+    g_assert_nonnull(held);
+    g_assert_cmpint(held->kind, ==, VRT_VF_HOLDER_PORT);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", &err), ==, 0);
+    g_autofree char *xml = vrt_netdrv_get_xml(drv, "pool", 0, &err);
+    g_assert_no_error(err);
+    g_autoptr(GPtrArray) names = vrt_netdrv_list_names(drv, true);
+    g_assert_cmpuint(names->len, ==, 1);
+    /* the pool is busy adding a port: it does not stop under it */
+    g_assert_false(vrt_netdrv_destroy(drv, "pool", &err));
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "still in use by 1 port");
+    /* the interface is up: the VF is the host's, the next one is taken */
+    g_assert_cmpint(write(fd, "0x1003\n", 7), ==, 7);
+    close(fd);
+    g_thread_join(t);
+    g_assert_nonnull(a.alloc);
+    g_assert_cmpstr(a.alloc->pci_addr, ==, "0000:06:10.2");
+    g_assert_null(vrt_vf_registry_lookup(vfs, "0000:06:10.0"));
+    assert_invariants(drv);
+    g_assert_true(vrt_network_port_release(drv, "pool", a.alloc->port_uuid, &err));
+    vrt_network_port_alloc_free(a.alloc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -765,5 +831,6 @@ main(int argc, char **argv)
     ADD("/network-driver/overlapping-pools", test_overlapping_pools);
     ADD("/network-driver/host-busy-vfs", test_host_busy_vfs);
     ADD("/network-driver/registry-shared", test_registry_shared);
+    ADD("/network-driver/host-check-outside-lock", test_host_check_outside_lock);
     return g_test_run();
 }

@@ -403,8 +403,9 @@ port_exists_error(GError **error, const guchar uuid[16], const char *net)
 
 /* Adds port (ownership taken) to the running network obj: a plug it names
  * is checked and claimed under the lock, a hostdev pool's VF is picked
- * without it; then add_port_finish. The lock is held on entry and dropped
- * on return. */
+ * without it; then add_port_finish. The lock (*locker) is held on entry;
+ * once the port is pending it is dropped (*locker NULL), so the caller
+ * must not touch obj after a return without taking it again. */
 static bool
 add_port_locked(VrtNetworkDriver *drv, GMutexLocker **locker, VrtNetworkObj *obj, VrtNetworkPortDef *port_in,
                 VrtNetworkPortAlloc **alloc, GError **error)
@@ -528,7 +529,8 @@ vrt_netdrv_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint
     return out;
 }
 
-/* Removes a port of obj; the lock is held on entry and dropped on return. */
+/* Removes a port of obj; the lock (*locker) is held on entry and dropped
+ * (*locker NULL) before the port's file is removed. */
 static bool
 remove_port_locked(VrtNetworkDriver *drv, GMutexLocker **locker, VrtNetworkObj *obj, const guchar port_uuid[16],
                    GError **error)

@@ -1,7 +1,7 @@
 /*
  * The hostdev job bound to a domain object: builds a VrtQemuHostdevCtx
  * from a VrtQemuDom (its lock, its status file, its monitor, the driver's
- * host seam, network driver and die-at fault hook) and runs the job for
+ * host seam, network driver, VF ownership registry and die-at fault hook) and runs the job for
  * hotplug, process start/stop and reconnect. It calls only downwards (the
  * job, the monitor, the domain object); hotplug and the process code call
  * it. Everything here runs with the domain's job held and the object lock

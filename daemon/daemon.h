@@ -47,6 +47,7 @@ struct _VrtDaemon {
     gpointer network; /* VrtNetworkDriver* */
     gpointer nodedev; /* VrtNodedevDriver* */
     gpointer host; /* VrtHost* */
+    gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
 };
 
 /* A client connection as the daemon sees it. */

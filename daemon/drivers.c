@@ -1,44 +1,17 @@
 /*
- * Driver wiring (see drivers.h): the host seam and node devices first, then
- * networks (whose hostdev pools ask the node device layer for a PF's VFs),
- * then QEMU domains, whose events go to the daemon's event registry.
+ * Driver wiring (see drivers.h): the host seam and the VF ownership registry
+ * first, handed to every driver (their one way to host facts and to who
+ * holds a device); then node devices, networks (whose load claims their
+ * ports' VFs) and QEMU domains (whose reconnect claims the devices they
+ * hold by address), whose events go to the daemon's event registry.
  */
 #include "daemon/drivers.h"
 #include "drivers/network/network_driver.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "host/host.h"
 #include "drivers/nodedev/nodedev.h"
-#include "host/pci.h"
-#include "host/sriov.h"
+#include "drivers/vf_registry.h"
 #include "util/error.h"
-
-static GPtrArray *
-pf_vfs(const char *pf_dev, gpointer data, GError **error)
-{
-    VrtDaemon *daemon = data;
-    return vrt_sriov_list_vfs_by_netdev(daemon->host, pf_dev, error);
-}
-
-/* A VF the host itself uses (netdev up, foreign driver) is not free. */
-static int
-vf_busy(const VrtPciAddr *addr, char **why, gpointer data, GError **error)
-{
-    VrtDaemon *daemon = data;
-    return vrt_pci_is_busy_on_host(daemon->host, addr, why, error);
-}
-
-/* Who uses a PCI device, for node device detach/reattach refusals. */
-static char *
-pci_in_use(const VrtPciAddr *addr, gpointer data)
-{
-    VrtDaemon *daemon = data;
-    g_autofree char *text = vrt_pci_addr_format(addr);
-    char *owner = vrt_network_vf_owner(daemon->network, addr);
-    /* A VF or device a domain holds by address, not through a pool. */
-    if (!owner && daemon->qemu)
-        owner = vrt_qemu_driver_pci_owner(daemon->qemu, text);
-    return owner;
-}
 
 static void
 on_lifecycle(const VrtDomainRef *dom, int event, int detail, gpointer data)
@@ -58,15 +31,14 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     daemon->host = vrt_host_new(daemon->host_root, error);
     if (!daemon->host)
         return false;
-    daemon->nodedev = vrt_nodedev_driver_new(daemon->host, error);
+    daemon->vfs = vrt_vf_registry_new();
+    daemon->nodedev = vrt_nodedev_driver_new(daemon->host, daemon->vfs, error);
     if (!daemon->nodedev)
         return false;
 
-    daemon->network = vrt_network_driver_new(daemon->root, pf_vfs, daemon, error);
+    daemon->network = vrt_network_driver_new(daemon->root, daemon->host, daemon->vfs, error);
     if (!daemon->network)
         return false;
-    vrt_network_driver_set_vf_busy_func(daemon->network, vf_busy, daemon);
-    vrt_nodedev_set_in_use_func(daemon->nodedev, pci_in_use, daemon);
     if (!vrt_network_driver_load(daemon->network, error))
         return false;
 
@@ -78,6 +50,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .data = daemon,
         .host = daemon->host,
         .network = daemon->network, /* hostdev job: VFs and pools */
+        .vfs = daemon->vfs,
         .config_sync_ms = daemon->cfg.config_sync_ms,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
@@ -100,5 +73,6 @@ vrt_daemon_drivers_free(VrtDaemon *daemon)
     g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);
     g_clear_pointer((VrtNetworkDriver **)&daemon->network, vrt_network_driver_free);
     g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
+    g_clear_pointer((VrtVfRegistry **)&daemon->vfs, vrt_vf_registry_free);
     g_clear_pointer((VrtHost **)&daemon->host, vrt_host_free);
 }

@@ -2,9 +2,14 @@
  * Network lifecycle: define, undefine, start, stop, autostart, listing and
  * the load of everything under the state root when vrtd starts. Ports and
  * hostdev pools are in network_port.c; both share one driver mutex (see
- * network_driver.h for the locking contract).
+ * network_driver.h for the locking contract). An operation that writes a
+ * definition, reads the host (a <pf>'s VFs) or writes run state holds the
+ * network's name and uuid (NetHold) instead of the mutex while it does so,
+ * and takes the mutex only to check and to commit.
  */
 #include "drivers/network/network_driver_priv.h"
+#include "host/pci.h"
+#include "host/sriov.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 
@@ -39,7 +44,7 @@ vrt_network_ref_free(VrtNetworkRef *ref)
 }
 
 static VrtNetworkRef *
-obj_ref(const VrtNetworkObj *obj)
+obj_ref_locked(const VrtNetworkObj *obj)
 {
     const VrtNetworkDef *def = vrt_network_obj_def(obj);
     return vrt_network_ref_new(def->name, def->uuid);
@@ -56,6 +61,7 @@ obj_free(gpointer p)
     vrt_network_def_free(obj->def);
     vrt_network_def_free(obj->live);
     g_hash_table_unref(obj->ports);
+    g_hash_table_unref(obj->pending);
     g_free(obj);
 }
 
@@ -65,6 +71,7 @@ obj_add_locked(VrtNetworkDriver *drv, const char *name)
 {
     VrtNetworkObj *obj = g_new0(VrtNetworkObj, 1);
     obj->ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vrt_network_port_def_free);
+    obj->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_hash_table_insert(drv->nets, g_strdup(name), obj);
     return obj;
 }
@@ -85,7 +92,7 @@ vrt_network_find_name_locked(VrtNetworkDriver *drv, const char *name, GError **e
 }
 
 static VrtNetworkObj *
-find_uuid_quiet(VrtNetworkDriver *drv, const guchar uuid[16])
+find_uuid_quiet_locked(VrtNetworkDriver *drv, const guchar uuid[16])
 {
     GHashTableIter it;
     gpointer v;
@@ -101,7 +108,7 @@ find_uuid_quiet(VrtNetworkDriver *drv, const guchar uuid[16])
 VrtNetworkObj *
 vrt_network_find_uuid_locked(VrtNetworkDriver *drv, const guchar uuid[16], GError **error)
 {
-    VrtNetworkObj *obj = find_uuid_quiet(drv, uuid);
+    VrtNetworkObj *obj = find_uuid_quiet_locked(drv, uuid);
     if (!obj) {
         char s[VRT_UUID_STRING_LEN];
         vrt_uuid_format(uuid, s);
@@ -161,30 +168,26 @@ check_flags(guint flags, guint allowed, const char *func, GError **error)
 /* ---- driver ---- */
 
 VrtNetworkDriver *
-vrt_network_driver_new(const char *state_root, VrtNetworkPfVfsFunc pf_vfs, gpointer data, GError **error)
+vrt_network_driver_new(const char *state_root, VrtHost *host, VrtVfRegistry *vfs, GError **error)
 {
     g_autoptr(VrtNetworkDriver) drv = g_new0(VrtNetworkDriver, 1);
     g_mutex_init(&drv->lock);
+    g_cond_init(&drv->changed);
     drv->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, obj_free);
+    drv->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     const char *root = state_root && *state_root ? state_root : "/";
     drv->config_dir = g_build_filename(root, "etc", "vrt", "network", NULL);
     drv->autostart_dir = g_build_filename(drv->config_dir, "autostart", NULL);
     drv->state_dir = g_build_filename(root, "run", "vrt", "network", NULL);
     drv->dir_sync = vrt_dir_sync_new();
-    drv->pf_vfs = pf_vfs;
-    drv->pf_vfs_data = data;
+    drv->host = host;
+    if (!vfs)
+        vfs = drv->own_vfs = vrt_vf_registry_new();
+    drv->vfs = vfs;
     if (!vrt_dir_ensure(drv->autostart_dir, NETWORK_DIR_MODE, error) ||
         !vrt_dir_ensure(drv->state_dir, NETWORK_DIR_MODE, error))
         return NULL;
     return g_steal_pointer(&drv);
-}
-
-void
-vrt_network_driver_set_vf_busy_func(VrtNetworkDriver *drv, VrtNetworkVfBusyFunc func, gpointer data)
-{
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    drv->vf_busy = func;
-    drv->vf_busy_data = data;
 }
 
 void
@@ -194,25 +197,80 @@ vrt_network_driver_free(VrtNetworkDriver *drv)
         return;
     if (drv->nets)
         g_hash_table_unref(drv->nets);
+    if (drv->busy)
+        g_hash_table_unref(drv->busy);
     g_free(drv->config_dir);
     g_free(drv->autostart_dir);
     g_free(drv->state_dir);
     vrt_dir_sync_free(drv->dir_sync);
+    vrt_vf_registry_free(drv->own_vfs);
+    g_cond_clear(&drv->changed);
     g_mutex_clear(&drv->lock);
     g_free(drv);
 }
 
+/* ---- operations in progress ---- */
+
+/* The names and uuid of a network an operation changes. While held, no
+ * other operation changes that network (it waits), so the operation may
+ * drop the driver lock for its I/O and commit after it. */
+typedef struct {
+    VrtNetworkDriver *drv; /* NULL: nothing held */
+    char *keys[2];
+} NetHold;
+
+static void
+net_hold_clear(NetHold *h)
+{
+    if (!h->drv)
+        return;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&h->drv->lock);
+    for (guint i = 0; i < G_N_ELEMENTS(h->keys); i++) {
+        if (h->keys[i])
+            g_hash_table_remove(h->drv->busy, h->keys[i]);
+        g_clear_pointer(&h->keys[i], g_free);
+    }
+    /* a changed network invalidates what a reload has read */
+    h->drv->defs_gen++;
+    g_cond_broadcast(&h->drv->changed);
+    h->drv = NULL;
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NetHold, net_hold_clear)
+
+/* Waits (releasing the driver lock meanwhile) until no other operation
+ * holds key, then holds it. Driver lock held. */
+static void
+net_hold_key_locked(VrtNetworkDriver *drv, NetHold *h, const char *kind, const char *value)
+{
+    g_autofree char *key = g_strconcat(kind, ":", value, NULL);
+    guint slot = h->keys[0] ? 1 : 0;
+    g_assert(!h->keys[slot]);
+    while (g_hash_table_contains(drv->busy, key))
+        g_cond_wait(&drv->changed, &drv->lock);
+    g_hash_table_add(drv->busy, g_strdup(key));
+    h->drv = drv;
+    h->keys[slot] = g_steal_pointer(&key);
+    drv->defs_gen++;
+}
+
+static void
+net_hold_name_locked(VrtNetworkDriver *drv, NetHold *h, const char *name)
+{
+    net_hold_key_locked(drv, h, "name", name);
+}
+
 /* ---- start / stop ---- */
 
+/* Reads the VFs of live's <pf> from the host (no lock held). */
 static bool
 resolve_pf_pool(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
 {
-    if (!drv->pf_vfs) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': no node device layer to find the VFs of PF '%s'",
-                      live->name, live->pf_dev);
+    if (!drv->host) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': no host to find the VFs of PF '%s'", live->name,
+                      live->pf_dev);
         return false;
     }
-    g_autoptr(GPtrArray) vfs = drv->pf_vfs(live->pf_dev, drv->pf_vfs_data, error);
+    g_autoptr(GPtrArray) vfs = vrt_sriov_list_vfs_by_netdev(drv->host, live->pf_dev, error);
     if (!vfs)
         return false;
     g_array_set_size(live->forward_addrs, 0);
@@ -271,11 +329,12 @@ prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     }
 }
 
-/* Starts obj with live (ownership taken). Nothing changes on failure. */
+/* The host and file side of a start, without the lock (the caller holds
+ * the network): resolves the pool, makes the ports directory and writes
+ * the live state. Nothing is left behind on failure but the directory. */
 static bool
-start_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkDef *live_in, GError **error)
+start_prepare(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
 {
-    g_autoptr(VrtNetworkDef) live = live_in;
     live->connections = 0;
     for (guint i = 0; i < live->forward_addrs->len; i++)
         g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).connections = 0;
@@ -284,20 +343,24 @@ start_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkDef *live_in, 
     g_autofree char *ports = vrt_network_ports_dir(drv, live->name);
     g_autofree char *path = status_path(drv, live->name);
     g_autofree char *xml = vrt_network_def_format(live);
-    if (!vrt_dir_ensure(ports, NETWORK_DIR_MODE, error) ||
-        !vrt_file_write_atomic(path, xml, -1, NETWORK_FILE_MODE, error))
-        return false;
+    return vrt_dir_ensure(ports, NETWORK_DIR_MODE, error) &&
+           vrt_file_write_atomic(path, xml, -1, NETWORK_FILE_MODE, error);
+}
+
+/* Makes live (ownership taken) obj's running definition. */
+static void
+start_commit_locked(VrtNetworkObj *obj, VrtNetworkDef *live)
+{
     g_info("network '%s': started (%s, %u devices in pool)", live->name,
            vrt_network_forward_mode_to_string(live->forward_mode), live->forward_addrs->len);
-    obj->live = g_steal_pointer(&live);
-    return true;
+    obj->live = live;
 }
 
 static bool
 stop_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, GError **error)
 {
     const char *name = obj->live->name;
-    guint n = g_hash_table_size(obj->ports);
+    guint n = g_hash_table_size(obj->ports) + g_hash_table_size(obj->pending);
     if (n > 0) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network '%s' is still in use by %u port%s", name, n,
                       n == 1 ? "" : "s");
@@ -336,7 +399,7 @@ check_new_def_locked(VrtNetworkDriver *drv, VrtNetworkDef *def, VrtNetworkObj **
     VrtNetworkObj *by_name = g_hash_table_lookup(drv->nets, def->name);
     if (by_name && !def->uuid_given)
         memcpy(def->uuid, vrt_network_obj_def(by_name)->uuid, 16);
-    VrtNetworkObj *by_uuid = find_uuid_quiet(drv, def->uuid);
+    VrtNetworkObj *by_uuid = find_uuid_quiet_locked(drv, def->uuid);
     char u[VRT_UUID_STRING_LEN];
     if (by_uuid && by_uuid != by_name) {
         vrt_uuid_format(def->uuid, u);
@@ -353,28 +416,50 @@ check_new_def_locked(VrtNetworkDriver *drv, VrtNetworkDef *def, VrtNetworkObj **
     return true;
 }
 
+/* Holds def's name and then its uuid (adopted from the network of that
+ * name when the XML has none) and checks def against the known networks
+ * as check_new_def_locked, once both are held. Driver lock held. */
+static bool
+hold_new_def_locked(VrtNetworkDriver *drv, NetHold *h, VrtNetworkDef *def, VrtNetworkObj **same_name, GError **error)
+{
+    char u[VRT_UUID_STRING_LEN];
+    net_hold_name_locked(drv, h, def->name);
+    if (!check_new_def_locked(drv, def, same_name, error))
+        return false;
+    vrt_uuid_format(def->uuid, u);
+    net_hold_key_locked(drv, h, "uuid", u);
+    /* another network may have taken the uuid while we waited for it */
+    return check_new_def_locked(drv, def, same_name, error);
+}
+
 VrtNetworkRef *
 vrt_netdrv_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GError **error)
 {
     g_autoptr(VrtNetworkDef) def = parse_client_def(xml, flags, "vrt_netdrv_define_xml", error);
     if (!def)
         return NULL;
+    g_auto(NetHold) hold = { 0 };
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = NULL;
-    if (!check_new_def_locked(drv, def, &obj, error))
+    if (!hold_new_def_locked(drv, &hold, def, &obj, error))
         return NULL;
     g_autofree char *path = config_path(drv, def->name);
     g_autofree char *out = vrt_network_def_format(def);
+    /* The write and its fsyncs run without the lock (the network is held):
+     * other networks' calls and ports go on meanwhile, and concurrent
+     * defines share the directory fsync. */
+    g_clear_pointer(&locker, g_mutex_locker_free);
     if (!vrt_dir_ensure(drv->config_dir, NETWORK_DIR_MODE, error) ||
         !vrt_file_write_durable(drv->dir_sync, path, out, -1, NETWORK_FILE_MODE, error))
         return NULL;
+    locker = g_mutex_locker_new(&drv->lock);
+    obj = g_hash_table_lookup(drv->nets, def->name);
     if (!obj)
         obj = obj_add_locked(drv, def->name);
     vrt_network_def_free(obj->def);
     obj->def = g_steal_pointer(&def);
-    drv->defs_gen++;
     g_info("network '%s': defined", obj->def->name);
-    return obj_ref(obj);
+    return obj_ref_locked(obj);
 }
 
 /* The network name names, if it has a persistent definition; else
@@ -407,17 +492,22 @@ find_in_state_locked(VrtNetworkDriver *drv, const char *name, bool want_active, 
 bool
 vrt_netdrv_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
 {
+    g_auto(NetHold) hold = { 0 };
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkObj *obj = find_persistent_locked(drv, name, "cannot undefine transient network", error);
-    if (!obj)
+    net_hold_name_locked(drv, &hold, name ? name : "");
+    if (!find_persistent_locked(drv, name, "cannot undefine transient network", error))
         return false;
     g_autofree char *link = autostart_path(drv, name);
     g_autofree char *path = config_path(drv, name);
-    drv->defs_gen++;
-    if (!vrt_file_remove(link, error))
-        return false;
-    obj->autostart = false;
-    if (!vrt_file_remove_durable(drv->dir_sync, path, error))
+    g_clear_pointer(&locker, g_mutex_locker_free);
+    bool unlinked = vrt_file_remove(link, error);
+    bool removed = unlinked && vrt_file_remove_durable(drv->dir_sync, path, error);
+    locker = g_mutex_locker_new(&drv->lock);
+    /* held by us, so still there and still persistent */
+    VrtNetworkObj *obj = g_hash_table_lookup(drv->nets, name);
+    if (unlinked)
+        obj->autostart = false;
+    if (!removed)
         return false;
     g_info("network '%s': undefined%s", name, obj->live ? " (still running, now transient)" : "");
     if (obj->live)
@@ -432,11 +522,20 @@ vrt_netdrv_undefine(VrtNetworkDriver *drv, const char *name, GError **error)
 bool
 vrt_netdrv_create(VrtNetworkDriver *drv, const char *name, GError **error)
 {
+    g_auto(NetHold) hold = { 0 };
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    net_hold_name_locked(drv, &hold, name ? name : "");
     VrtNetworkObj *obj = find_in_state_locked(drv, name, false, error);
     if (!obj)
         return false;
-    return start_locked(drv, obj, vrt_network_def_copy(obj->def), error);
+    g_autoptr(VrtNetworkDef) live = vrt_network_def_copy(obj->def);
+    g_clear_pointer(&locker, g_mutex_locker_free);
+    if (!start_prepare(drv, live, error))
+        return false;
+    locker = g_mutex_locker_new(&drv->lock);
+    obj = g_hash_table_lookup(drv->nets, name); /* held by us: still there, inactive */
+    start_commit_locked(obj, g_steal_pointer(&live));
+    return true;
 }
 
 VrtNetworkRef *
@@ -445,32 +544,32 @@ vrt_netdrv_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErro
     g_autoptr(VrtNetworkDef) def = parse_client_def(xml, flags, "vrt_netdrv_create_xml", error);
     if (!def)
         return NULL;
+    g_auto(NetHold) hold = { 0 };
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = NULL;
-    if (!check_new_def_locked(drv, def, &obj, error))
+    if (!hold_new_def_locked(drv, &hold, def, &obj, error))
         return NULL;
     if (obj && obj->live) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is already active as '%s'", obj->live->name);
         return NULL;
     }
-    bool created = false;
-    if (!obj) {
-        obj = obj_add_locked(drv, def->name);
-        created = true;
-    }
-    g_autofree char *name = g_strdup(def->name);
-    if (!start_locked(drv, obj, g_steal_pointer(&def), error)) {
-        if (created)
-            g_hash_table_remove(drv->nets, name);
+    g_clear_pointer(&locker, g_mutex_locker_free);
+    if (!start_prepare(drv, def, error))
         return NULL;
-    }
-    return obj_ref(obj);
+    locker = g_mutex_locker_new(&drv->lock);
+    obj = g_hash_table_lookup(drv->nets, def->name);
+    if (!obj)
+        obj = obj_add_locked(drv, def->name);
+    start_commit_locked(obj, g_steal_pointer(&def));
+    return obj_ref_locked(obj);
 }
 
 bool
 vrt_netdrv_destroy(VrtNetworkDriver *drv, const char *name, GError **error)
 {
+    g_auto(NetHold) hold = { 0 };
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    net_hold_name_locked(drv, &hold, name ? name : "");
     VrtNetworkObj *obj = find_in_state_locked(drv, name, true, error);
     if (!obj)
         return false;
@@ -488,7 +587,7 @@ vrt_netdrv_lookup_by_name(VrtNetworkDriver *drv, const char *name, GError **erro
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, error);
-    return obj ? obj_ref(obj) : NULL;
+    return obj ? obj_ref_locked(obj) : NULL;
 }
 
 VrtNetworkRef *
@@ -496,7 +595,7 @@ vrt_netdrv_lookup_by_uuid(VrtNetworkDriver *drv, const guchar uuid[16], GError *
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, uuid, error);
-    return obj ? obj_ref(obj) : NULL;
+    return obj ? obj_ref_locked(obj) : NULL;
 }
 
 char *
@@ -555,7 +654,7 @@ vrt_netdrv_list_all(VrtNetworkDriver *drv, guint flags, GError **error)
     g_hash_table_iter_init(&it, drv->nets);
     while (g_hash_table_iter_next(&it, NULL, &v))
         if (matches_filter(v, flags))
-            g_ptr_array_add(out, obj_ref(v));
+            g_ptr_array_add(out, obj_ref_locked(v));
     g_ptr_array_sort(out, compare_refs);
     return out;
 }
@@ -624,29 +723,31 @@ vrt_netdrv_get_autostart(VrtNetworkDriver *drv, const char *name, GError **error
 bool
 vrt_netdrv_set_autostart(VrtNetworkDriver *drv, const char *name, bool autostart, GError **error)
 {
+    g_auto(NetHold) hold = { 0 };
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkObj *obj = find_persistent_locked(drv, name, "cannot set autostart for transient network", error);
-    if (!obj)
+    net_hold_name_locked(drv, &hold, name ? name : "");
+    if (!find_persistent_locked(drv, name, "cannot set autostart for transient network", error))
         return false;
     g_autofree char *link = autostart_path(drv, name);
-    drv->defs_gen++;
-    if (!vrt_file_remove(link, error))
-        return false;
-    if (autostart) {
-        /* Absolute, so the link still resolves when --root was relative. */
-        g_autofree char *rel = config_path(drv, name);
-        g_autofree char *target = g_canonicalize_filename(rel, NULL);
-        if (!vrt_dir_ensure(drv->autostart_dir, NETWORK_DIR_MODE, error))
-            return false;
-        if (symlink(target, link) < 0) {
+    /* Absolute, so the link still resolves when --root was relative. */
+    g_autofree char *rel = config_path(drv, name);
+    g_autofree char *target = g_canonicalize_filename(rel, NULL);
+    g_clear_pointer(&locker, g_mutex_locker_free);
+    bool ok = vrt_file_remove(link, error);
+    bool linked = false;
+    if (ok && autostart) {
+        ok = vrt_dir_ensure(drv->autostart_dir, NETWORK_DIR_MODE, error);
+        if (ok && symlink(target, link) < 0) {
             vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "failed to create symlink '%s' to '%s'", link,
                                 target);
-            obj->autostart = false;
-            return false;
+            ok = false;
         }
+        linked = ok;
     }
-    obj->autostart = autostart;
-    return true;
+    locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = g_hash_table_lookup(drv->nets, name); /* held by us: still there */
+    obj->autostart = linked;
+    return ok;
 }
 
 char *
@@ -740,7 +841,7 @@ load_configs_locked(VrtNetworkDriver *drv, GError **error)
         VrtNetworkDef *def = load_def(drv->config_dir, g_ptr_array_index(files, i), 0);
         if (!def)
             continue;
-        if (find_uuid_quiet(drv, def->uuid)) {
+        if (find_uuid_quiet_locked(drv, def->uuid)) {
             g_warning("network '%s': skipped, its uuid is already used by another network", def->name);
             vrt_network_def_free(def);
             continue;
@@ -764,7 +865,7 @@ load_status_locked(VrtNetworkDriver *drv, GError **error)
         if (!live)
             continue;
         VrtNetworkObj *obj = g_hash_table_lookup(drv->nets, live->name);
-        VrtNetworkObj *other = find_uuid_quiet(drv, live->uuid);
+        VrtNetworkObj *other = find_uuid_quiet_locked(drv, live->uuid);
         if ((obj && obj->def && memcmp(obj->def->uuid, live->uuid, 16) != 0) || (other && other != obj)) {
             g_warning("network '%s': running state ignored, its uuid does not match the definition", live->name);
             continue;
@@ -782,19 +883,26 @@ load_status_locked(VrtNetworkDriver *drv, GError **error)
 bool
 vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    if (!load_configs_locked(drv, error) || !load_status_locked(drv, error))
-        return false;
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, drv->nets);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        VrtNetworkObj *obj = v;
-        if (!obj->autostart || obj->live || !obj->def)
-            continue;
+    g_autoptr(GPtrArray) autostart = g_ptr_array_new_with_free_func(g_free);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        if (!load_configs_locked(drv, error) || !load_status_locked(drv, error))
+            return false;
+        GHashTableIter it;
+        gpointer v;
+        g_hash_table_iter_init(&it, drv->nets);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+            VrtNetworkObj *obj = v;
+            if (obj->autostart && !obj->live && obj->def)
+                g_ptr_array_add(autostart, g_strdup(obj->def->name));
+        }
+    }
+    /* A start reads the host: without the lock, as any start. */
+    for (guint i = 0; i < autostart->len; i++) {
         g_autoptr(GError) err = NULL;
-        if (!start_locked(drv, obj, vrt_network_def_copy(obj->def), &err))
-            g_warning("network '%s': autostart failed: %s", obj->def->name, err->message);
+        const char *name = g_ptr_array_index(autostart, i);
+        if (!vrt_netdrv_create(drv, name, &err))
+            g_warning("network '%s': autostart failed: %s", name, err->message);
     }
     return true;
 }
@@ -871,14 +979,16 @@ reload_one_locked(VrtNetworkDriver *drv, ReloadEntry *e, guint *n_added, guint *
 void
 vrt_network_driver_reload(VrtNetworkDriver *drv)
 {
-    /* Files are read outside the lock; a define, undefine or autostart
-     * change meanwhile (each bumps defs_gen) makes the files read stale,
-     * so they are read again. */
+    /* Files are read outside the lock, once no operation is changing a
+     * network; one that starts meanwhile (taking and giving back a network
+     * bumps defs_gen) makes the files read stale, so they are read again. */
     for (guint attempt = 0; attempt < 5; attempt++) {
         guint gen;
         g_autoptr(GError) err = NULL;
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+            while (g_hash_table_size(drv->busy) > 0)
+                g_cond_wait(&drv->changed, &drv->lock);
             gen = drv->defs_gen;
         }
         g_autoptr(GPtrArray) entries = read_configs(drv, &err);

@@ -10,11 +10,20 @@
  * hands it out returns, so a daemon restart rebuilds every pool's accounting
  * from the port files (vrt_network_driver_load).
  *
- * Locking: one mutex per driver guards every network, pool and port; all
- * functions take it themselves and may be called from any thread. No
- * function calls out while holding it except the VrtNetworkPfVfsFunc
- * callback (during create), which must not call back into this driver.
- * Lock order: network driver lock before anything the callback takes.
+ * Host facts (a <pf>'s VFs, whether the host itself uses a VF) come from
+ * the host seam (VrtHost) given at creation; which VF is whose comes from
+ * the daemon's VF ownership registry (drivers/vf_registry.h), where every
+ * hostdev port claims its VF, so a domain's own <hostdev> and a node device
+ * detach meet the pools' claims there.
+ *
+ * Locking: one mutex per driver guards the table of networks and their
+ * ports; every function takes it itself and may be called from any thread.
+ * No host I/O, definition write or fsync runs under it: an operation on a
+ * network holds that network's name (and uuid) in the driver's set of
+ * networks being changed, does its I/O without the mutex, and commits
+ * under it; a port being added or removed is pending in its network (which
+ * cannot stop meanwhile) while its VF claim, host checks and file are done.
+ * Lock order: driver mutex before the VF registry's.
  *
  * What starts: forward mode 'hostdev' (pool from <pf> or <address> list)
  * and forward mode 'bridge' with <bridge name=...> (an existing host bridge,
@@ -30,6 +39,8 @@
 #include <stdbool.h>
 
 #include "conf/network/network_conf.h"
+#include "drivers/vf_registry.h"
+#include "host/host.h"
 
 /* virConnectListAllNetworksFlags */
 #define VRT_CONNECT_LIST_NETWORKS_INACTIVE (1u << 0)
@@ -38,17 +49,6 @@
 #define VRT_CONNECT_LIST_NETWORKS_TRANSIENT (1u << 3)
 #define VRT_CONNECT_LIST_NETWORKS_AUTOSTART (1u << 4)
 #define VRT_CONNECT_LIST_NETWORKS_NO_AUTOSTART (1u << 5)
-
-/* Returns the PF's VF PCI addresses in VF index order as a GPtrArray of
- * VrtPciAddr* (with g_free as free func, as vrt_sriov_list_vfs gives
- * them), or NULL with an error. */
-typedef GPtrArray *(*VrtNetworkPfVfsFunc)(const char *pf_dev, gpointer data, GError **error);
-
-/* Whether the host itself uses a VF (netdev up or addressed, bound to a
- * foreign driver): 1 busy (*why set, g_malloc'ed), 0 free, -1 error (the VF
- * is then skipped too). The node device layer's vrt_pci_is_busy_on_host()
- * fits behind it. Called with the network driver lock held. */
-typedef int (*VrtNetworkVfBusyFunc)(const VrtPciAddr *addr, char **why, gpointer data, GError **error);
 
 typedef struct _VrtNetworkDriver VrtNetworkDriver;
 
@@ -73,19 +73,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortRef, vrt_network_port_ref_free)
 
 /* ---- driver ---- */
 
-/* Creates the driver rooted at state_root ("/" for the host); pf_vfs
- * (may be NULL: then a <pf> pool cannot be resolved) is called with data
- * when a <pf> network starts. Creates the state directories. */
-VrtNetworkDriver *vrt_network_driver_new(const char *state_root, VrtNetworkPfVfsFunc pf_vfs, gpointer data,
-                                         GError **error);
+/* Creates the driver rooted at state_root ("/" for the host). host (may
+ * be NULL: then a <pf> pool cannot be resolved and no VF is checked for
+ * use by the host) gives the host facts; vfs is the VF ownership registry
+ * the ports claim in (NULL: one of the driver's own). Both are borrowed
+ * and must outlive the driver. Creates the state directories. */
+VrtNetworkDriver *vrt_network_driver_new(const char *state_root, VrtHost *host, VrtVfRegistry *vfs, GError **error);
 void vrt_network_driver_free(VrtNetworkDriver *drv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDriver, vrt_network_driver_free)
 
-/* Optional: lets allocation skip VFs the host uses (see VrtNetworkVfBusyFunc).
- * Set it before the driver is shared between threads. */
-void vrt_network_driver_set_vf_busy_func(VrtNetworkDriver *drv, VrtNetworkVfBusyFunc func, gpointer data);
-
-/* Loads definitions, live state and ports, then starts autostart networks.
+/* Loads definitions, live state and ports (claiming each port's VF in the
+ * registry: the rebuild at daemon start), then starts autostart networks.
  * A broken file is logged and skipped (the daemon still starts); returns
  * false only when a state directory cannot be read. */
 bool vrt_network_driver_load(VrtNetworkDriver *drv, GError **error);
@@ -176,8 +174,9 @@ typedef struct {
 void vrt_network_port_alloc_free(VrtNetworkPortAlloc *alloc);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortAlloc, vrt_network_port_alloc_free)
 
-/* Claims a port (a free VF for a hostdev network) for owner and writes its
- * file before returning. Concurrent callers never get the same VF. An
+/* Claims a port (a VF of a hostdev network that nobody holds in the VF
+ * registry and the host does not use) for owner and writes its file before
+ * returning. Concurrent callers never get the same VF. An
  * exhausted pool fails with VIR_ERR_INTERNAL_ERROR "network 'NAME' requires
  * exclusive access to interfaces, but none are available" and changes
  * nothing. An inactive network: VIR_ERR_OPERATION_INVALID. */
@@ -225,17 +224,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortInfo, vrt_network_port_info_free)
  * (a crash between allocate and the domain's own status write). */
 GPtrArray *vrt_network_port_list_by_owner(VrtNetworkDriver *drv, const guchar *owner_uuid);
 
-/* Owner name (g_malloc'ed) of the port holding VF addr on any running
- * network, or NULL when none: for the
- * node device layer's "in use by a domain" check. */
-char *vrt_network_vf_owner(VrtNetworkDriver *drv, const VrtPciAddr *addr);
-
 /* Ports in use on a network (-1 with VIR_ERR_NO_NETWORK). */
 int vrt_network_ports_in_use(VrtNetworkDriver *drv, const char *network_name, GError **error);
 
 /* Checks, for fault tests: every VF owned by at most one port across all
  * networks; each network's connection count equals its ports; each VF
- * claim matches a port; the port files on disk are exactly the ports in
+ * claim matches a port and the port holds it in the VF registry; the port files on disk are exactly the ports in
  * memory. Returns false with VIR_ERR_INTERNAL_ERROR naming the first
  * violation. */
 bool vrt_network_driver_check_invariants(VrtNetworkDriver *drv, GError **error);

@@ -13,6 +13,9 @@ typedef struct {
     VrtNetworkDef *live; /* running definition (pool resolved); NULL when inactive */
     bool autostart;
     GHashTable *ports; /* port uuid string -> VrtNetworkPortDef*; empty when inactive */
+    /* uuid strings of ports being added or removed outside the lock: taken
+     * by no one else, and the network does not stop while any is here */
+    GHashTable *pending;
 } VrtNetworkObj;
 
 struct _VrtNetworkDriver {
@@ -21,11 +24,14 @@ struct _VrtNetworkDriver {
     char *autostart_dir;
     char *state_dir;
     VrtDirSync *dir_sync; /* shared directory fsyncs of definition writes */
-    VrtNetworkPfVfsFunc pf_vfs;
-    gpointer pf_vfs_data;
-    VrtNetworkVfBusyFunc vf_busy;
-    gpointer vf_busy_data;
+    VrtHost *host; /* borrowed; NULL: no host facts */
+    VrtVfRegistry *vfs; /* borrowed, or own_vfs */
+    VrtVfRegistry *own_vfs;
     GHashTable *nets; /* name -> VrtNetworkObj* */
+    /* names and uuid strings of networks an operation is changing (its I/O
+     * runs without the lock); others wait on changed */
+    GHashTable *busy;
+    GCond changed;
     guint defs_gen; /* bumped by each define, undefine and autostart change (reload) */
 };
 
@@ -35,12 +41,15 @@ const VrtNetworkDef *vrt_network_obj_def(const VrtNetworkObj *obj);
 VrtNetworkObj *vrt_network_find_name_locked(VrtNetworkDriver *drv, const char *name, GError **error);
 VrtNetworkObj *vrt_network_find_uuid_locked(VrtNetworkDriver *drv, const guchar uuid[16], GError **error);
 
+/* The registry holder of a port's VF. */
+VrtVfHolder *vrt_network_port_holder(const char *net_name, const VrtNetworkPortDef *port);
+
 /* <state_dir>/NAME/ports and the file of one port in it. */
 char *vrt_network_ports_dir(VrtNetworkDriver *drv, const char *net_name);
 char *vrt_network_port_path(VrtNetworkDriver *drv, const char *net_name, const guchar port_uuid[16]);
 
-/* Loads the port files of a running network; conflicting or broken files
- * are logged and skipped. */
+/* Loads the port files of a running network and claims their VFs in the
+ * registry; conflicting or broken files are logged and skipped. */
 void vrt_network_load_ports_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj);
 
 /* Live definition with connection counts filled from the ports. */

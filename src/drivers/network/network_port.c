@@ -1,11 +1,15 @@
 /*
  * Ports of running networks and the hostdev pools they draw from. A VF is
- * owned by the port whose plug names it; ownership is computed from the
- * ports of every running network, so two networks over the same PF still
- * never hand out one VF twice. Every claim is made and written to its port
- * file under the driver lock before the caller sees it.
+ * owned by the port whose plug names it, and that port holds it in the
+ * daemon's VF ownership registry, where the claim (check and take) is one
+ * step: two networks over the same PF, a domain's own <hostdev> of the VF
+ * or a node device detach never get it at the same time. A port being added
+ * is pending in its network while its VF is picked (claim, then the host's
+ * own use of the VF is read without the driver lock) and its file written;
+ * it is in the network, with its file on disk, before the caller sees it.
  */
 #include "drivers/network/network_driver_priv.h"
+#include "host/pci.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 
@@ -24,7 +28,7 @@ vrt_network_port_ref_free(VrtNetworkPortRef *ref)
 }
 
 static VrtNetworkPortRef *
-port_ref(const VrtNetworkObj *obj, const VrtNetworkPortDef *port)
+port_ref_locked(const VrtNetworkObj *obj, const VrtNetworkPortDef *port)
 {
     const VrtNetworkDef *def = vrt_network_obj_def(obj);
     VrtNetworkPortRef *ref = g_new0(VrtNetworkPortRef, 1);
@@ -50,32 +54,11 @@ is_hostdev(const VrtNetworkDef *def)
 }
 
 static VrtNetworkPortDef *
-find_port(VrtNetworkObj *obj, const guchar uuid[16])
+find_port_locked(VrtNetworkObj *obj, const guchar uuid[16])
 {
     char u[VRT_UUID_STRING_LEN];
     vrt_uuid_format(uuid, u);
     return g_hash_table_lookup(obj->ports, u);
-}
-
-/* The port (of any running network) that owns the VF at addr, or NULL. */
-static VrtNetworkPortDef *
-vf_owner_locked(VrtNetworkDriver *drv, const VrtPciAddr *addr, VrtNetworkObj **owner_net)
-{
-    GHashTableIter nit, pit;
-    gpointer nv, pv;
-    g_hash_table_iter_init(&nit, drv->nets);
-    while (g_hash_table_iter_next(&nit, NULL, &nv)) {
-        g_hash_table_iter_init(&pit, ((VrtNetworkObj *)nv)->ports);
-        while (g_hash_table_iter_next(&pit, NULL, &pv)) {
-            VrtNetworkPortDef *p = pv;
-            if (p->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI && vrt_pci_addr_equal(&p->plug_addr, addr)) {
-                if (owner_net)
-                    *owner_net = nv;
-                return p;
-            }
-        }
-    }
-    return NULL;
 }
 
 static bool
@@ -87,24 +70,31 @@ in_pool(const VrtNetworkDef *live, const VrtPciAddr *addr)
     return false;
 }
 
-/* A VF the host uses is not free, whatever the pool says. */
-static bool
-vf_busy_on_host_locked(VrtNetworkDriver *drv, const VrtNetworkDef *live, const VrtPciAddr *addr)
+VrtVfHolder *
+vrt_network_port_holder(const char *net_name, const VrtNetworkPortDef *port)
 {
-    if (!drv->vf_busy)
+    return vrt_vf_holder_new_port(net_name, port->uuid, port->owner_name, port->owner_uuid);
+}
+
+/* A VF the host uses is not free, whatever the pool says. Reads sysfs and
+ * dumps the host's addresses: no lock held. */
+static bool
+vf_busy_on_host(VrtNetworkDriver *drv, const char *net_name, const VrtPciAddr *addr)
+{
+    if (!drv->host)
         return false;
     g_autofree char *why = NULL;
     g_autoptr(GError) err = NULL;
-    int r = drv->vf_busy(addr, &why, drv->vf_busy_data, &err);
+    int r = vrt_pci_is_busy_on_host(drv->host, addr, &why, &err);
     if (r == 0)
         return false;
     /* the text form only for the log */
     g_autofree char *a = vrt_pci_addr_format(addr);
     if (r < 0)
-        g_warning("network '%s': skipping VF %s: cannot tell whether the host uses it: %s", live->name, a,
+        g_warning("network '%s': skipping VF %s: cannot tell whether the host uses it: %s", net_name, a,
                   err ? err->message : "unknown error");
     else
-        g_info("network '%s': skipping VF %s: used by the host (%s)", live->name, a, why ? why : "busy");
+        g_info("network '%s': skipping VF %s: used by the host (%s)", net_name, a, why ? why : "busy");
     return true;
 }
 
@@ -145,14 +135,6 @@ vrt_network_port_list_by_owner(VrtNetworkDriver *drv, const guchar *owner_uuid)
         }
     }
     return out;
-}
-
-char *
-vrt_network_vf_owner(VrtNetworkDriver *drv, const VrtPciAddr *addr)
-{
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-    VrtNetworkPortDef *port = vf_owner_locked(drv, addr, NULL);
-    return port ? g_strdup(port->owner_name) : NULL;
 }
 
 VrtNetworkDef *
@@ -197,29 +179,26 @@ active_by_uuid_locked(VrtNetworkDriver *drv, const guchar uuid[16], GError **err
     return obj;
 }
 
-/* Fills the plug of a port without one: a free VF of a hostdev pool or the
- * network's bridge; copies the network's vlan unless the port has one. */
+/* Fills what a port without a plug gets from its network: its bridge, or
+ * (a hostdev pool) the managed flag and driver, with *pool set to the
+ * pool's VFs to pick from outside the lock; the network's vlan unless the
+ * port has one. */
 static bool
-assign_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef *port, GError **error)
+plan_plug_locked(VrtNetworkObj *obj, VrtNetworkPortDef *port, GPtrArray **pool, GError **error)
 {
     const VrtNetworkDef *live = obj->live;
     if (!port->vlan.present)
         port->vlan = live->vlan;
     if (is_hostdev(live)) {
-        for (guint i = 0; i < live->forward_addrs->len; i++) {
-            const VrtPciAddr *a = &g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr;
-            if (vf_owner_locked(drv, a, NULL) || vf_busy_on_host_locked(drv, live, a))
-                continue;
-            port->plug_type = VRT_NETWORK_PLUG_HOSTDEV_PCI;
-            port->plug_addr = *a;
-            port->plug_managed = live->forward_managed == 1 ? 1 : 0;
-            g_free(port->plug_driver);
-            port->plug_driver = g_strdup(live->forward_driver);
-            return true;
-        }
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
-                      "network '%s' requires exclusive access to interfaces, but none are available", live->name);
-        return false;
+        *pool = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < live->forward_addrs->len; i++)
+            g_ptr_array_add(*pool, g_memdup2(&g_array_index(live->forward_addrs, VrtNetworkForwardAddr, i).addr,
+                                             sizeof(VrtPciAddr)));
+        port->plug_type = VRT_NETWORK_PLUG_HOSTDEV_PCI;
+        port->plug_managed = live->forward_managed == 1 ? 1 : 0;
+        g_free(port->plug_driver);
+        port->plug_driver = g_strdup(live->forward_driver);
+        return true;
     }
     if (live->has_forward && live->forward_mode == VRT_NETWORK_FORWARD_BRIDGE && live->bridge_name) {
         port->plug_type = VRT_NETWORK_PLUG_BRIDGE;
@@ -232,7 +211,32 @@ assign_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef 
     return false;
 }
 
-/* Checks a port that names its plug against the network and the pools. */
+/* Picks the port's VF from pool: the first one the registry gives the
+ * port (nobody else holds it) that the host does not use. The host check
+ * reads sysfs and netlink, so this runs without the driver lock; the
+ * claim makes the VF the port's while it looks. */
+static bool
+pick_vf(VrtNetworkDriver *drv, const char *net_name, GPtrArray *pool, VrtNetworkPortDef *port, GError **error)
+{
+    g_autoptr(VrtVfHolder) holder = vrt_network_port_holder(net_name, port);
+    for (guint i = 0; i < pool->len; i++) {
+        const VrtPciAddr *addr = g_ptr_array_index(pool, i);
+        if (!vrt_vf_registry_claim(drv->vfs, addr, holder, NULL, NULL))
+            continue;
+        if (vf_busy_on_host(drv, net_name, addr)) {
+            vrt_vf_registry_release(drv->vfs, addr, holder);
+            continue;
+        }
+        port->plug_addr = *addr;
+        return true;
+    }
+    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                  "network '%s' requires exclusive access to interfaces, but none are available", net_name);
+    return false;
+}
+
+/* Checks a port that names its plug against the network and, for a VF,
+ * claims it in the registry for the port. */
 static bool
 check_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const VrtNetworkPortDef *port, GError **error)
 {
@@ -249,14 +253,13 @@ check_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const VrtNetworkPor
                           live->name);
             return false;
         }
-        VrtNetworkObj *owner_net = NULL;
-        VrtNetworkPortDef *owner = vf_owner_locked(drv, &port->plug_addr, &owner_net);
-        if (owner) {
-            char u[VRT_UUID_STRING_LEN];
-            vrt_uuid_format(owner->uuid, u);
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
-                          "network '%s': PCI device %s is already in use by port %s of '%s' (network '%s')", live->name,
-                          addr, u, owner->owner_name, vrt_network_obj_def(owner_net)->name);
+        g_autoptr(VrtVfHolder) holder = vrt_network_port_holder(live->name, port);
+        g_autoptr(VrtVfHolder) other = NULL;
+        g_autoptr(GError) err = NULL;
+        if (!vrt_vf_registry_claim(drv->vfs, &port->plug_addr, holder, &other, &err)) {
+            g_autofree char *who = other ? vrt_vf_holder_describe(other) : g_strdup(err->message);
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "network '%s': PCI device %s is already in use by %s",
+                          live->name, addr, who);
             return false;
         }
         return true;
@@ -273,18 +276,62 @@ check_plug_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const VrtNetworkPor
     return false;
 }
 
-/* Writes the port file, then adds the port (ownership taken). Nothing
- * changes on failure. */
+/* Marks a port uuid as being added or removed: nobody else takes it, and
+ * the network (obj stays in the table) does not stop meanwhile. */
+static void
+pending_add_locked(VrtNetworkObj *obj, const guchar uuid[16])
+{
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(uuid, u);
+    g_hash_table_add(obj->pending, g_strdup(u));
+}
+
+static void
+pending_drop_locked(VrtNetworkObj *obj, const guchar uuid[16])
+{
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(uuid, u);
+    g_hash_table_remove(obj->pending, u);
+}
+
 static bool
-commit_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef *port_in, GError **error)
+pending_has_locked(VrtNetworkObj *obj, const guchar uuid[16])
+{
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(uuid, u);
+    return g_hash_table_contains(obj->pending, u);
+}
+
+/* Gives back the VF claim of a port that is not (or no longer) in its
+ * network. */
+static void
+release_vf(VrtNetworkDriver *drv, const char *net_name, const VrtNetworkPortDef *port)
+{
+    if (port->plug_type != VRT_NETWORK_PLUG_HOSTDEV_PCI)
+        return;
+    g_autoptr(VrtVfHolder) holder = vrt_network_port_holder(net_name, port);
+    vrt_vf_registry_release(drv->vfs, &port->plug_addr, holder);
+}
+
+/* Finishes adding a pending port (ownership taken) whose VF, if any, the
+ * port holds: writes its file without the lock, then puts it in obj (and
+ * what it got in *alloc, when not NULL). On failure the claim and the
+ * pending mark are given back. */
+static bool
+add_port_finish(VrtNetworkDriver *drv, VrtNetworkObj *obj, const char *net, VrtNetworkPortDef *port_in,
+                VrtNetworkPortAlloc **alloc, GError **error)
 {
     g_autoptr(VrtNetworkPortDef) port = port_in;
-    const char *net = obj->live->name;
     g_autofree char *dir = vrt_network_ports_dir(drv, net);
     g_autofree char *path = vrt_network_port_path(drv, net, port->uuid);
     g_autofree char *xml = vrt_network_port_def_format(port);
-    if (!vrt_dir_ensure(dir, PORT_DIR_MODE, error) || !vrt_file_write_atomic(path, xml, -1, PORT_FILE_MODE, error))
+    bool ok = vrt_dir_ensure(dir, PORT_DIR_MODE, error) && vrt_file_write_atomic(path, xml, -1, PORT_FILE_MODE, error);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    pending_drop_locked(obj, port->uuid);
+    if (!ok) {
+        release_vf(drv, net, port);
         return false;
+    }
     char u[VRT_UUID_STRING_LEN];
     vrt_uuid_format(port->uuid, u);
     if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
@@ -293,32 +340,94 @@ commit_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef 
     } else {
         g_info("network '%s': port %s of '%s' added", net, u, port->owner_name);
     }
+    if (alloc)
+        *alloc = alloc_from_port(port);
     g_hash_table_insert(obj->ports, g_strdup(u), g_steal_pointer(&port));
     return true;
 }
 
-static bool
-remove_port_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, const guchar port_uuid[16], GError **error)
+/* Takes the port out of obj, pending, for remove_port_finish. */
+static VrtNetworkPortDef *
+remove_port_begin_locked(VrtNetworkObj *obj, const guchar port_uuid[16])
 {
     char u[VRT_UUID_STRING_LEN];
     vrt_uuid_format(port_uuid, u);
-    g_autofree char *path = vrt_network_port_path(drv, obj->live->name, port_uuid);
-    if (!vrt_file_remove(path, error))
+    VrtNetworkPortDef *port = NULL;
+    g_autofree char *key = NULL;
+    if (!g_hash_table_steal_extended(obj->ports, u, (gpointer *)&key, (gpointer *)&port))
+        return NULL;
+    pending_add_locked(obj, port_uuid);
+    return port;
+}
+
+/* Removes the port's file without the lock; then the port is gone and its
+ * VF free, or (the file could not be removed) back in obj. */
+static bool
+remove_port_finish(VrtNetworkDriver *drv, VrtNetworkObj *obj, const char *net, VrtNetworkPortDef *port_in,
+                   GError **error)
+{
+    g_autoptr(VrtNetworkPortDef) port = port_in;
+    g_autofree char *path = vrt_network_port_path(drv, net, port->uuid);
+    bool ok = vrt_file_remove(path, error);
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(port->uuid, u);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    pending_drop_locked(obj, port->uuid);
+    if (!ok) {
+        g_hash_table_insert(obj->ports, g_strdup(u), g_steal_pointer(&port));
         return false;
-    g_info("network '%s': port %s released", obj->live->name, u);
-    g_hash_table_remove(obj->ports, u);
+    }
+    release_vf(drv, net, port);
+    g_info("network '%s': port %s released", net, u);
     return true;
 }
 
 static void
-fresh_port_uuid(VrtNetworkObj *obj, guchar uuid[16])
+fresh_port_uuid_locked(VrtNetworkObj *obj, guchar uuid[16])
 {
     do
         vrt_uuid_generate(uuid);
-    while (find_port(obj, uuid));
+    while (find_port_locked(obj, uuid) || pending_has_locked(obj, uuid));
+}
+
+static void
+port_exists_error(GError **error, const guchar uuid[16], const char *net)
+{
+    char u[VRT_UUID_STRING_LEN];
+    vrt_uuid_format(uuid, u);
+    vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'", u,
+                  net);
 }
 
 /* ---- libvirt port API ---- */
+
+/* Adds port (ownership taken) to the running network obj: a plug it names
+ * is checked and claimed under the lock, a hostdev pool's VF is picked
+ * without it; then add_port_finish. The lock (*locker) is held on entry;
+ * once the port is pending it is dropped (*locker NULL), so the caller
+ * must not touch obj after a return without taking it again. */
+static bool
+add_port_locked(VrtNetworkDriver *drv, GMutexLocker **locker, VrtNetworkObj *obj, VrtNetworkPortDef *port_in,
+                VrtNetworkPortAlloc **alloc, GError **error)
+{
+    g_autoptr(VrtNetworkPortDef) port = port_in;
+    g_autoptr(GPtrArray) pool = NULL;
+    g_autofree char *net = g_strdup(obj->live->name);
+    if (port->plug_type == VRT_NETWORK_PLUG_NONE) {
+        if (!plan_plug_locked(obj, port, &pool, error))
+            return false;
+    } else if (!check_plug_locked(drv, obj, port, error)) {
+        return false;
+    }
+    pending_add_locked(obj, port->uuid);
+    g_clear_pointer(locker, g_mutex_locker_free);
+    if (pool && !pick_vf(drv, net, pool, port, error)) {
+        g_autoptr(GMutexLocker) relock = g_mutex_locker_new(&drv->lock);
+        pending_drop_locked(obj, port->uuid);
+        return false;
+    }
+    return add_port_finish(drv, obj, net, g_steal_pointer(&port), alloc, error);
+}
 
 VrtNetworkPortRef *
 vrt_netdrv_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *xml, guint flags,
@@ -336,21 +445,12 @@ vrt_netdrv_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], con
     VrtNetworkObj *obj = active_by_uuid_locked(drv, net_uuid, error);
     if (!obj)
         return NULL;
-    if (find_port(obj, port->uuid)) {
-        char u[VRT_UUID_STRING_LEN];
-        vrt_uuid_format(port->uuid, u);
-        vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'", u,
-                      obj->live->name);
+    if (find_port_locked(obj, port->uuid) || pending_has_locked(obj, port->uuid)) {
+        port_exists_error(error, port->uuid, obj->live->name);
         return NULL;
     }
-    if (port->plug_type == VRT_NETWORK_PLUG_NONE) {
-        if (!assign_plug_locked(drv, obj, port, error))
-            return NULL;
-    } else if (!check_plug_locked(drv, obj, port, error)) {
-        return NULL;
-    }
-    VrtNetworkPortRef *ref = port_ref(obj, port);
-    if (!commit_port_locked(drv, obj, g_steal_pointer(&port), error)) {
+    VrtNetworkPortRef *ref = port_ref_locked(obj, port);
+    if (!add_port_locked(drv, &locker, obj, g_steal_pointer(&port), NULL, error)) {
         vrt_network_port_ref_free(ref);
         return NULL;
     }
@@ -364,7 +464,7 @@ port_by_uuid_locked(VrtNetworkDriver *drv, const guchar net_uuid[16], const guch
     VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, net_uuid, error);
     if (!obj)
         return NULL;
-    VrtNetworkPortDef *port = find_port(obj, port_uuid);
+    VrtNetworkPortDef *port = find_port_locked(obj, port_uuid);
     if (!port) {
         char u[VRT_UUID_STRING_LEN];
         vrt_uuid_format(port_uuid, u);
@@ -382,7 +482,7 @@ vrt_netdrv_port_lookup_by_uuid(VrtNetworkDriver *drv, const guchar net_uuid[16],
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     VrtNetworkObj *obj = NULL;
     VrtNetworkPortDef *port = port_by_uuid_locked(drv, net_uuid, port_uuid, &obj, error);
-    return port ? port_ref(obj, port) : NULL;
+    return port ? port_ref_locked(obj, port) : NULL;
 }
 
 char *
@@ -424,9 +524,21 @@ vrt_netdrv_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint
     gpointer v;
     g_hash_table_iter_init(&it, obj->ports);
     while (g_hash_table_iter_next(&it, NULL, &v))
-        g_ptr_array_add(out, port_ref(obj, v));
+        g_ptr_array_add(out, port_ref_locked(obj, v));
     g_ptr_array_sort(out, compare_port_refs);
     return out;
+}
+
+/* Removes a port of obj; the lock (*locker) is held on entry and dropped
+ * (*locker NULL) before the port's file is removed. */
+static bool
+remove_port_locked(VrtNetworkDriver *drv, GMutexLocker **locker, VrtNetworkObj *obj, const guchar port_uuid[16],
+                   GError **error)
+{
+    g_autofree char *net = g_strdup(obj->live->name);
+    VrtNetworkPortDef *port = remove_port_begin_locked(obj, port_uuid);
+    g_clear_pointer(locker, g_mutex_locker_free);
+    return !port || remove_port_finish(drv, obj, net, port, error);
 }
 
 bool
@@ -442,7 +554,7 @@ vrt_netdrv_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const g
     VrtNetworkObj *obj = NULL;
     if (!port_by_uuid_locked(drv, net_uuid, port_uuid, &obj, error))
         return false;
-    return remove_port_locked(drv, obj, port_uuid, error);
+    return remove_port_locked(drv, &locker, obj, port_uuid, error);
 }
 
 /* ---- the qemu driver's entry points ---- */
@@ -512,27 +624,20 @@ vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name, 
         return NULL;
     g_autoptr(VrtNetworkPortDef) port = new_port(owner_name, owner_uuid, mac);
     if (port_uuid) {
-        const VrtNetworkPortDef *existing = find_port(obj, port_uuid);
+        const VrtNetworkPortDef *existing = find_port_locked(obj, port_uuid);
         if (existing && memcmp(existing->owner_uuid, owner_uuid, 16) == 0)
             return alloc_from_port(existing);
-        if (existing) {
-            char u[VRT_UUID_STRING_LEN];
-            vrt_uuid_format(port_uuid, u);
-            vrt_error_set(error, VIR_ERR_NETWORK_PORT_EXIST, "network port with uuid %s already exists in network '%s'",
-                          u, network_name);
+        if (existing || pending_has_locked(obj, port_uuid)) {
+            port_exists_error(error, port_uuid, network_name);
             return NULL;
         }
         memcpy(port->uuid, port_uuid, 16);
     } else {
-        fresh_port_uuid(obj, port->uuid);
+        fresh_port_uuid_locked(obj, port->uuid);
     }
-    if (!assign_plug_locked(drv, obj, port, error))
+    VrtNetworkPortAlloc *alloc = NULL;
+    if (!add_port_locked(drv, &locker, obj, g_steal_pointer(&port), &alloc, error))
         return NULL;
-    VrtNetworkPortAlloc *alloc = alloc_from_port(port);
-    if (!commit_port_locked(drv, obj, g_steal_pointer(&port), error)) {
-        vrt_network_port_alloc_free(alloc);
-        return NULL;
-    }
     return alloc;
 }
 
@@ -543,11 +648,11 @@ vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, const 
     VrtNetworkObj *obj = network_name ? g_hash_table_lookup(drv->nets, network_name) : NULL;
     char u[VRT_UUID_STRING_LEN];
     vrt_uuid_format(port_uuid, u);
-    if (!obj || !obj->live || !find_port(obj, port_uuid)) {
+    if (!obj || !obj->live || !find_port_locked(obj, port_uuid)) {
         g_debug("network '%s': release of unknown port %s ignored", network_name ? network_name : "", u);
         return true;
     }
-    return remove_port_locked(drv, obj, port_uuid, error);
+    return remove_port_locked(drv, &locker, obj, port_uuid, error);
 }
 
 bool
@@ -578,7 +683,7 @@ vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const 
     }
     port->vlan = obj->live->vlan;
 
-    VrtNetworkPortDef *existing = find_port(obj, port_uuid);
+    VrtNetworkPortDef *existing = find_port_locked(obj, port_uuid);
     if (existing) {
         /* Already known (loaded from its file): fine if it is the same claim. */
         if (memcmp(existing->owner_uuid, owner_uuid, 16) == 0 && existing->plug_type == port->plug_type &&
@@ -592,13 +697,15 @@ vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const 
                       existing->owner_name);
         return false;
     }
+    if (pending_has_locked(obj, port_uuid)) {
+        port_exists_error(error, port_uuid, network_name);
+        return false;
+    }
     if (port->plug_type == VRT_NETWORK_PLUG_NONE) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s' cannot hold ports in vrt", network_name);
         return false;
     }
-    if (!check_plug_locked(drv, obj, port, error))
-        return false;
-    return commit_port_locked(drv, obj, g_steal_pointer(&port), error);
+    return add_port_locked(drv, &locker, obj, g_steal_pointer(&port), NULL, error);
 }
 
 int
@@ -638,15 +745,15 @@ vrt_network_load_ports_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj)
         char u[VRT_UUID_STRING_LEN + 4];
         vrt_uuid_format(port->uuid, u);
         g_strlcat(u, ".xml", sizeof(u));
-        if (strcmp(u, file) != 0 || find_port(obj, port->uuid)) {
+        if (strcmp(u, file) != 0 || find_port_locked(obj, port->uuid)) {
             g_warning("network '%s': skipping port file %s: its uuid does not match its name", obj->live->name, path);
             continue;
         }
         if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
             g_autofree char *a = vrt_pci_addr_format(&port->plug_addr);
-            if (vf_owner_locked(drv, &port->plug_addr, NULL)) {
-                g_warning("network '%s': skipping port file %s: VF %s is already owned by another port",
-                          obj->live->name, path, a);
+            g_autoptr(VrtVfHolder) holder = vrt_network_port_holder(obj->live->name, port);
+            if (!vrt_vf_registry_claim(drv->vfs, &port->plug_addr, holder, NULL, &err)) {
+                g_warning("network '%s': skipping port file %s: %s", obj->live->name, path, err->message);
                 continue;
             }
             if (!in_pool(obj->live, &port->plug_addr))
@@ -667,8 +774,10 @@ check_disk_ports_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, GError **erro
     while (d && (n = g_dir_read_name(d))) {
         if (n[0] == '.' || !g_str_has_suffix(n, ".xml"))
             continue;
-        on_disk++;
         g_autofree char *key = g_strndup(n, strlen(n) - 4);
+        if (g_hash_table_contains(obj->pending, key))
+            continue; /* being added or removed right now */
+        on_disk++;
         VrtNetworkPortDef *port = g_hash_table_lookup(obj->ports, key);
         g_autofree char *path = g_build_filename(dir, n, NULL);
         g_autofree char *xml = NULL;
@@ -721,6 +830,13 @@ vrt_network_driver_check_invariants(VrtNetworkDriver *drv, GError **error)
             if (obj->live && !in_pool(obj->live, &port->plug_addr)) {
                 vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "port %s/%s holds VF %s outside the pool", name,
                               (const char *)pk, a);
+                return false;
+            }
+            g_autoptr(VrtVfHolder) held = vrt_vf_registry_lookup(drv->vfs, &port->plug_addr);
+            g_autoptr(VrtVfHolder) want = vrt_network_port_holder(name, port);
+            if (!held || !vrt_vf_holder_same(held, want)) {
+                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "port %s/%s holds VF %s, but the VF registry %s", name,
+                              (const char *)pk, a, held ? "names another holder" : "has no claim for it");
                 return false;
             }
             g_hash_table_insert(owners, g_strdup(a), g_strdup_printf("%s/%s", name, (const char *)pk));

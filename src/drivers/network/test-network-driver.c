@@ -8,7 +8,9 @@
 #include "util/error.h"
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,41 +37,75 @@ static const char *const nat_xml =
 static const guchar owner_uuid[16] = { 0xc7, 0xa5, 0xfd, 0xbd, 0xed, 0xaf, 0x94, 0x55,
                                        0x92, 0x6a, 0xd6, 0x5c, 0x16, 0xdb, 0x18, 0x09 };
 static const guint8 mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+/* Pool VFs, as the VF registry keys them. */
+static const VrtPciAddr vf_06_10_0 = { .bus = 0x06, .slot = 0x10, .function = 0 };
+static const VrtPciAddr vf_06_10_2 = { .bus = 0x06, .slot = 0x10, .function = 2 };
+static const VrtPciAddr vf_06_10_4 = { .bus = 0x06, .slot = 0x10, .function = 4 };
 
 typedef struct {
     char *root;
-    guint pf_vfs; /* how many VFs the fake PF reports; G_MAXUINT: fail */
-    guint pf_calls;
+    char *hostroot; /* a sysfs tree for the host seam: PF ens1 (0000:3b:00.0), idle VFs 0000:06:10.x */
+    VrtHost *host;
 } Fixture;
 
-static GPtrArray *
-fake_pf_vfs(const char *pf_dev, gpointer data, GError **error)
+static void
+host_mkdir(Fixture *f, const char *rel)
 {
-    Fixture *f = data;
-    f->pf_calls++;
-    if (f->pf_vfs == G_MAXUINT || strcmp(pf_dev, "ens1") != 0) {
-        vrt_error_set(error, VIR_ERR_NO_NODE_DEVICE, "no PF named '%s'", pf_dev);
-        return NULL;
+    g_autofree char *path = g_build_filename(f->hostroot, rel, NULL);
+    g_assert_cmpint(g_mkdir_with_parents(path, 0755), ==, 0);
+}
+
+static void
+host_link(Fixture *f, const char *rel, const char *target)
+{
+    g_autofree char *path = g_build_filename(f->hostroot, rel, NULL);
+    (void)unlink(path);
+    if (target)
+        g_assert_cmpint(symlink(target, path), ==, 0);
+}
+
+/* Gives the PF ens1 n VFs (0000:3b:02.0 ...); G_MAXUINT: no ens1 at all. */
+static void
+set_pf_vfs(Fixture *f, guint n)
+{
+    for (guint i = 0; i < 64; i++) {
+        g_autofree char *link = g_strdup_printf("sys/bus/pci/devices/0000:3b:00.0/virtfn%u", i);
+        host_link(f, link, NULL);
     }
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < f->pf_vfs; i++) {
-        VrtPciAddr a = { .domain = 0, .bus = 0x3b, .slot = 2 + i / 8, .function = i % 8 };
-        g_ptr_array_add(out, g_memdup2(&a, sizeof(a)));
+    host_link(f, "sys/class/net/ens1/device", n == G_MAXUINT ? NULL : "../../../bus/pci/devices/0000:3b:00.0");
+    for (guint i = 0; n != G_MAXUINT && i < n; i++) {
+        g_autofree char *vf = g_strdup_printf("0000:3b:%02x.%x", 2 + i / 8, i % 8);
+        g_autofree char *dir = g_strdup_printf("sys/bus/pci/devices/%s", vf);
+        g_autofree char *link = g_strdup_printf("sys/bus/pci/devices/0000:3b:00.0/virtfn%u", i);
+        g_autofree char *target = g_strdup_printf("../%s", vf);
+        host_mkdir(f, dir);
+        host_link(f, link, target);
     }
-    return out;
 }
 
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
+    g_autoptr(GError) err = NULL;
     f->root = vrt_test_make_root("vrt-network-XXXXXX");
-    f->pf_vfs = 4;
+    f->hostroot = g_build_filename(f->root, "host", NULL);
+    host_mkdir(f, "sys/class/net/ens1");
+    host_mkdir(f, "sys/bus/pci/devices/0000:3b:00.0");
+    for (guint i = 0; i < 8; i++) {
+        g_autofree char *dir = g_strdup_printf("sys/bus/pci/devices/0000:06:10.%u", i);
+        host_mkdir(f, dir);
+    }
+    set_pf_vfs(f, 4);
+    f->host = vrt_host_new(f->hostroot, &err);
+    g_assert_no_error(err);
 }
 
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
+    vrt_host_free(f->host);
     vrt_test_remove_tree(f->root);
+    g_free(f->hostroot);
     g_free(f->root);
 }
 
@@ -77,7 +113,7 @@ static VrtNetworkDriver *
 new_driver(Fixture *f)
 {
     g_autoptr(GError) err = NULL;
-    VrtNetworkDriver *drv = vrt_network_driver_new(f->root, fake_pf_vfs, f, &err);
+    VrtNetworkDriver *drv = vrt_network_driver_new(f->root, f->host, NULL, &err);
     g_assert_no_error(err);
     g_assert_true(vrt_network_driver_load(drv, &err));
     g_assert_no_error(err);
@@ -288,14 +324,14 @@ test_pf_pool(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, pf_xml, 0, &err);
     g_assert_no_error(err);
-    f->pf_vfs = G_MAXUINT;
+    set_pf_vfs(f, G_MAXUINT);
     g_assert_false(vrt_netdrv_create(drv, "pfnet", &err));
     assert_error(&err, VIR_ERR_NO_NODE_DEVICE, "ens1");
-    f->pf_vfs = 0;
+    set_pf_vfs(f, 0);
     g_assert_false(vrt_netdrv_create(drv, "pfnet", &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "no virtual functions found on SR-IOV PF 'ens1'");
     g_assert_cmpint(vrt_netdrv_is_active(drv, "pfnet", NULL), ==, 0);
-    f->pf_vfs = 2;
+    set_pf_vfs(f, 2);
     g_assert_true(vrt_netdrv_create(drv, "pfnet", &err));
     g_assert_no_error(err);
     g_autofree char *live = vrt_netdrv_get_xml(drv, "pfnet", 0, &err);
@@ -456,7 +492,7 @@ test_persistence(Fixture *f, gconstpointer data)
     guchar other[16];
     vrt_uuid_generate(other);
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, vf1, &err));
-    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "is already in use by port");
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "is already in use by domain");
     g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, "0000:99:00.0", &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "not in the pool");
     g_assert_false(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf1, &err));
@@ -580,7 +616,7 @@ allocate_until_empty(gpointer data)
 static void
 test_concurrent(Fixture *f, gconstpointer data)
 {
-    f->pf_vfs = POOL_VFS;
+    set_pf_vfs(f, POOL_VFS);
     g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
     g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, pf_xml, 0, &err);
@@ -645,29 +681,24 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
     assert_invariants(drv);
 }
 
-static int
-fake_busy(const VrtPciAddr *addr, char **why, gpointer data, GError **error)
-{
-    g_autofree char *pci_addr = vrt_pci_addr_format(addr);
-
-    if (strcmp(pci_addr, "0000:06:10.0") == 0) {
-        *why = g_strdup("netdev eth7 is up");
-        return 1;
-    }
-    if (strcmp(pci_addr, "0000:06:10.2") == 0) {
-        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "cannot read sysfs");
-        return -1;
-    }
-    return 0;
-}
-
-/* VFs the host uses are skipped; the owner lookup names the domain. */
+/* VFs the host uses are skipped: one bound to a host driver, one whose
+ * state cannot be read; the port's claim is in the VF registry. */
 static void
 test_host_busy_vfs(Fixture *f, gconstpointer data)
 {
-    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
     g_autoptr(GError) err = NULL;
-    vrt_network_driver_set_vf_busy_func(drv, fake_busy, NULL);
+    g_autoptr(VrtVfRegistry) vfs = vrt_vf_registry_new();
+    /* 06:10.0: a VF of ens1's PF bound to a driver that is not its VF driver */
+    host_mkdir(f, "sys/bus/pci/drivers/e1000e");
+    host_link(f, "sys/bus/pci/devices/0000:06:10.0/driver", "../../../bus/pci/drivers/e1000e");
+    host_link(f, "sys/bus/pci/devices/0000:06:10.0/physfn", "../0000:3b:00.0");
+    host_link(f, "sys/bus/pci/devices/0000:3b:00.0/virtfn4", "../0000:06:10.0");
+    /* 06:10.2: gone from sysfs, so nothing can be said about it */
+    g_autofree char *gone = g_build_filename(f->hostroot, "sys/bus/pci/devices/0000:06:10.2", NULL);
+    g_assert_cmpint(g_rmdir(gone), ==, 0);
+    g_autoptr(VrtNetworkDriver) drv = vrt_network_driver_new(f->root, f->host, vfs, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_network_driver_load(drv, &err));
     g_autoptr(VrtNetworkRef) r = vrt_netdrv_create_xml(drv, hostdev_xml, 0, &err);
     g_assert_no_error(err);
     g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
@@ -675,10 +706,115 @@ test_host_busy_vfs(Fixture *f, gconstpointer data)
     g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
-    g_autofree char *owner = vrt_network_vf_owner(drv, &(VrtPciAddr){ .bus = 6, .slot = 0x10, .function = 4 });
-    g_assert_cmpstr(owner, ==, "guest");
-    g_autofree char *none = vrt_network_vf_owner(drv, &(VrtPciAddr){ .bus = 6, .slot = 0x10, .function = 0 });
-    g_assert_null(none);
+    /* the skipped VFs were tried and given back */
+    g_autoptr(VrtVfHolder) owner = vrt_vf_registry_lookup(vfs, &vf_06_10_4);
+    g_assert_nonnull(owner);
+    g_assert_cmpint(owner->kind, ==, VRT_VF_HOLDER_PORT);
+    g_assert_cmpstr(owner->domain, ==, "guest");
+    g_assert_cmpstr(owner->network, ==, "pool");
+    g_assert_null(vrt_vf_registry_lookup(vfs, &vf_06_10_0));
+    g_assert_cmpuint(vrt_vf_registry_count(vfs), ==, 1);
+    assert_invariants(drv);
+    g_assert_true(vrt_network_port_release(drv, "pool", a->port_uuid, &err));
+    g_assert_cmpuint(vrt_vf_registry_count(vfs), ==, 0);
+}
+
+/* A domain's own <hostdev> of a pool VF, or a node device operation on
+ * it, holds it in the shared registry: the pool skips it, and a port that
+ * names it is refused. */
+static void
+test_registry_shared(Fixture *f, gconstpointer data)
+{
+    static const guchar dom_uuid[16] = { 0xd };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtVfRegistry) vfs = vrt_vf_registry_new();
+    g_autoptr(VrtNetworkDriver) drv = vrt_network_driver_new(f->root, f->host, vfs, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_network_driver_load(drv, &err));
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_create_xml(drv, hostdev_xml, 0, &err);
+    g_assert_no_error(err);
+    g_autoptr(VrtVfHolder) dom = vrt_vf_holder_new_domain("other", dom_uuid);
+    g_autoptr(VrtVfHolder) nd = vrt_vf_holder_new_nodedev("detach");
+    g_assert_true(vrt_vf_registry_claim(vfs, &vf_06_10_0, dom, NULL, NULL));
+    g_assert_true(vrt_vf_registry_claim(vfs, &vf_06_10_2, nd, NULL, NULL));
+    g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
+    g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
+    g_autofree char *port_xml = g_strdup_printf(
+        "<networkport><uuid>5d3ec0b5-6e0f-4d8e-9f3c-6d1b2b7c8e90</uuid><owner><name>g2</name>"
+        "<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:02'/>"
+        "<plug type='hostdev-pci' managed='yes'><address type='pci' domain='0x0000' bus='0x06' slot='0x10' "
+        "function='0x0'/></plug></networkport>");
+    g_assert_null(vrt_netdrv_port_create_xml(drv, r->uuid, port_xml, 0, &err));
+    assert_error(&err, VIR_ERR_INTERNAL_ERROR, "in use by domain 'other'");
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 1);
+    assert_invariants(drv);
+}
+
+typedef struct {
+    VrtNetworkDriver *drv;
+    VrtNetworkPortAlloc *alloc;
+} Allocator;
+
+static gpointer
+allocate_one(gpointer data)
+{
+    Allocator *a = data;
+    g_autoptr(GError) err = NULL;
+    a->alloc = vrt_network_port_allocate(a->drv, "pool", "guest", owner_uuid, mac, &err);
+    g_assert_no_error(err);
+    return NULL;
+}
+
+/* The host check of a VF (sysfs, then a netlink dump) runs without the
+ * driver lock: while one allocation waits on the host, the driver answers
+ * other calls, and the VF it looks at is already its claim. The VF's host
+ * interface flags are a FIFO here, so the check waits until the test
+ * writes them; with the check under the lock, the calls below would never
+ * return. */
+static void
+test_host_check_outside_lock(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtVfRegistry) vfs = vrt_vf_registry_new();
+    host_mkdir(f, "sys/bus/pci/devices/0000:06:10.0/net/eth9");
+    host_mkdir(f, "sys/class/net/eth9");
+    g_autofree char *flags = g_build_filename(f->hostroot, "sys/class/net/eth9/flags", NULL);
+    g_assert_cmpint(mkfifo(flags, 0600), ==, 0);
+    g_autoptr(VrtNetworkDriver) drv = vrt_network_driver_new(f->root, f->host, vfs, &err);
+    g_assert_no_error(err);
+    g_assert_true(vrt_network_driver_load(drv, &err));
+    g_autoptr(VrtNetworkRef) r = vrt_netdrv_create_xml(drv, hostdev_xml, 0, &err);
+    g_assert_no_error(err);
+
+    Allocator a = { drv, NULL };
+    GThread *t = g_thread_new("alloc", allocate_one, &a);
+    /* returns once the allocation reads the flags of 06:10.0's interface */
+    int fd = open(flags, O_WRONLY);
+    g_assert_cmpint(fd, >=, 0);
+    g_autoptr(VrtVfHolder) held = vrt_vf_registry_lookup(vfs, &vf_06_10_0);
+    g_assert_nonnull(held);
+    g_assert_cmpint(held->kind, ==, VRT_VF_HOLDER_PORT);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", &err), ==, 0);
+    g_autofree char *xml = vrt_netdrv_get_xml(drv, "pool", 0, &err);
+    g_assert_no_error(err);
+    g_autoptr(GPtrArray) names = vrt_netdrv_list_names(drv, true);
+    g_assert_cmpuint(names->len, ==, 1);
+    /* the pool is busy adding a port: it does not stop under it */
+    g_assert_false(vrt_netdrv_destroy(drv, "pool", &err));
+    assert_error(&err, VIR_ERR_OPERATION_INVALID, "still in use by 1 port");
+    /* the interface is up: the VF is the host's, the next one is taken */
+    g_assert_cmpint(write(fd, "0x1003\n", 7), ==, 7);
+    close(fd);
+    g_thread_join(t);
+    g_assert_nonnull(a.alloc);
+    g_assert_cmpstr(a.alloc->pci_addr, ==, "0000:06:10.2");
+    g_assert_null(vrt_vf_registry_lookup(vfs, &vf_06_10_0));
+    assert_invariants(drv);
+    g_assert_true(vrt_network_port_release(drv, "pool", a.alloc->port_uuid, &err));
+    vrt_network_port_alloc_free(a.alloc);
 }
 
 int
@@ -698,5 +834,7 @@ main(int argc, char **argv)
     ADD("/network-driver/concurrent", test_concurrent);
     ADD("/network-driver/overlapping-pools", test_overlapping_pools);
     ADD("/network-driver/host-busy-vfs", test_host_busy_vfs);
+    ADD("/network-driver/registry-shared", test_registry_shared);
+    ADD("/network-driver/host-check-outside-lock", test_host_check_outside_lock);
     return g_test_run();
 }

@@ -20,12 +20,6 @@
 #include "host/sriov.h"
 #include "util/error.h"
 
-static char *
-in_use_by(const VrtPciAddr *addr, gpointer data)
-{
-    return g_strdup(data);
-}
-
 static void
 print_names(GPtrArray *names)
 {
@@ -34,7 +28,7 @@ print_names(GPtrArray *names)
 }
 
 static bool
-run(VrtHost *host, VrtNodedevDriver *drv, int argc, char **argv, GError **error)
+run(VrtHost *host, VrtNodedevDriver *drv, VrtVfRegistry *reg, int argc, char **argv, GError **error)
 {
     const char *cmd = argv[0];
     const char *arg = argc > 1 ? argv[1] : NULL;
@@ -68,7 +62,15 @@ run(VrtHost *host, VrtNodedevDriver *drv, int argc, char **argv, GError **error)
     if (strcmp(cmd, "detach") == 0)
         return vrt_nodedev_drv_detach(drv, arg, argc > 2 ? argv[2] : NULL, error);
     if (strcmp(cmd, "detach-inuse") == 0 && argc > 2) {
-        vrt_nodedev_set_in_use_func(drv, in_use_by, argv[2]);
+        /* domain argv[2] holds the device, as a running domain would */
+        static const guchar dom_uuid[16] = { 1 };
+        g_autoptr(VrtVfHolder) dom = vrt_vf_holder_new_domain(argv[2], dom_uuid);
+        if (!vrt_pci_addr_parse_nodedev_name(arg, &addr)) {
+            vrt_error_set(error, VIR_ERR_NO_NODE_DEVICE, "no node device with matching name '%s'", arg);
+            return false;
+        }
+        if (!vrt_vf_registry_claim(reg, &addr, dom, NULL, error))
+            return false;
         return vrt_nodedev_drv_detach(drv, arg, NULL, error);
     }
     if (strcmp(cmd, "reattach") == 0)
@@ -122,14 +124,15 @@ main(int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(VrtHost) host = NULL;
+    g_autoptr(VrtVfRegistry) vfs = vrt_vf_registry_new();
     g_autoptr(VrtNodedevDriver) drv = NULL;
 
     if (argc < 3) {
         fprintf(stderr, "usage: %s ROOT COMMAND [ARGS...]\n", argv[0]);
         return 2;
     }
-    if (!(host = vrt_host_new(argv[1], &error)) || !(drv = vrt_nodedev_driver_new(host, &error)) ||
-        !run(host, drv, argc - 2, argv + 2, &error)) {
+    if (!(host = vrt_host_new(argv[1], &error)) || !(drv = vrt_nodedev_driver_new(host, vfs, &error)) ||
+        !run(host, drv, vfs, argc - 2, argv + 2, &error)) {
         fprintf(stderr, "error %d: %s\n", vrt_error_code(error), error ? error->message : "unknown");
         return 1;
     }

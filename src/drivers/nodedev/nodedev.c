@@ -19,10 +19,9 @@ static const char *const pci_ids_paths[] = { "/usr/share/misc/pci.ids", "/usr/sh
 struct _VrtNodedevDriver {
     VrtHost *host;
     GHashTable *ids; /* "8086" / "8086:10ed" -> name, from pci.ids */
+    VrtVfRegistry *vfs; /* borrowed; NULL: nobody else's use is checked */
     GMutex lock; /* serializes detach/reattach/reset; guards orig_drivers */
     GHashTable *orig_drivers; /* PCI address -> driver it had before detach */
-    VrtNodedevInUseFunc in_use;
-    gpointer in_use_data;
 };
 
 /* Loads vendor and device names from the first pci.ids found under the
@@ -57,11 +56,12 @@ load_pci_ids(VrtNodedevDriver *drv)
 }
 
 VrtNodedevDriver *
-vrt_nodedev_driver_new(VrtHost *host, GError **error)
+vrt_nodedev_driver_new(VrtHost *host, VrtVfRegistry *vfs, GError **error)
 {
     VrtNodedevDriver *drv = g_new0(VrtNodedevDriver, 1);
 
     drv->host = host;
+    drv->vfs = vfs;
     drv->ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     drv->orig_drivers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_mutex_init(&drv->lock);
@@ -78,13 +78,6 @@ vrt_nodedev_driver_free(VrtNodedevDriver *drv)
     g_hash_table_unref(drv->orig_drivers);
     g_mutex_clear(&drv->lock);
     g_free(drv);
-}
-
-void
-vrt_nodedev_set_in_use_func(VrtNodedevDriver *drv, VrtNodedevInUseFunc func, gpointer data)
-{
-    drv->in_use = func;
-    drv->in_use_data = data;
 }
 
 /* ---- names ---- */
@@ -465,16 +458,44 @@ pci_of(VrtNodedevDriver *drv, const char *name, VrtPciAddr *addr, GError **error
     return true;
 }
 
-static bool
-check_not_in_use(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
-{
-    g_autofree char *dom = drv->in_use ? drv->in_use(addr, drv->in_use_data) : NULL;
+/* The device, claimed in the registry for one node device operation
+ * (what): the check that nobody else uses it and the taking of it are one
+ * step, so no domain or port takes it while the operation runs. Released
+ * by claim_clear at the end of the caller's scope. */
+typedef struct {
+    VrtNodedevDriver *drv; /* NULL: nothing claimed */
+    VrtPciAddr addr;
+    VrtVfHolder *holder;
+} Claim;
 
-    if (dom) {
-        g_autofree char *s = vrt_pci_addr_format(addr);
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by domain '%s'", s, dom);
+static void
+claim_clear(Claim *c)
+{
+    if (c->drv && c->drv->vfs)
+        vrt_vf_registry_release(c->drv->vfs, &c->addr, c->holder);
+    g_clear_pointer(&c->holder, vrt_vf_holder_free);
+    c->drv = NULL;
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Claim, claim_clear)
+
+static bool
+claim_device(VrtNodedevDriver *drv, Claim *c, const VrtPciAddr *addr, const char *what, GError **error)
+{
+    g_autofree char *s = vrt_pci_addr_format(addr);
+    g_autoptr(VrtVfHolder) holder = vrt_vf_holder_new_nodedev(what);
+    g_autoptr(VrtVfHolder) other = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (drv->vfs && !vrt_vf_registry_claim(drv->vfs, addr, holder, &other, &err)) {
+        if (other && other->domain)
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by domain '%s'", s, other->domain);
+        else
+            g_propagate_error(error, g_steal_pointer(&err));
         return false;
     }
+    c->drv = drv;
+    c->addr = *addr;
+    c->holder = g_steal_pointer(&holder);
     return true;
 }
 
@@ -482,7 +503,7 @@ bool
 vrt_nodedev_drv_detach(VrtNodedevDriver *drv, const char *name, const char *driver_name, GError **error)
 {
     g_autofree char *orig = NULL;
-    g_autofree char *key = NULL;
+    g_auto(Claim) claim = { 0 };
     VrtPciAddr addr;
 
     if (driver_name && *driver_name && strcmp(driver_name, VRT_NODEDEV_VFIO_NAME) != 0) {
@@ -493,15 +514,14 @@ vrt_nodedev_drv_detach(VrtNodedevDriver *drv, const char *name, const char *driv
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown driver name '%s'", driver_name);
         return false;
     }
-    if (!pci_of(drv, name, &addr, error) || !check_not_in_use(drv, &addr, error))
+    if (!pci_of(drv, name, &addr, error) || !claim_device(drv, &claim, &addr, "detach", error))
         return false;
-    key = vrt_pci_addr_format(&addr);
-    g_mutex_lock(&drv->lock);
-    bool ok = vrt_pci_detach(drv->host, &addr, &orig, error);
-    if (ok && orig)
-        g_hash_table_insert(drv->orig_drivers, g_steal_pointer(&key), g_steal_pointer(&orig));
-    g_mutex_unlock(&drv->lock);
-    return ok;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    if (!vrt_pci_detach(drv->host, &addr, &orig, error))
+        return false;
+    if (orig)
+        g_hash_table_insert(drv->orig_drivers, vrt_pci_addr_format(&addr), g_steal_pointer(&orig));
+    return true;
 }
 
 /* The host driver for VFs of addr's PF, when addr is a VF and it is known. */
@@ -522,35 +542,32 @@ vrt_nodedev_drv_reattach(VrtNodedevDriver *drv, const char *name, GError **error
 {
     g_autofree char *key = NULL;
     g_autofree char *orig = NULL;
+    g_auto(Claim) claim = { 0 };
     VrtPciAddr addr;
-    bool ok;
 
-    if (!pci_of(drv, name, &addr, error) || !check_not_in_use(drv, &addr, error))
+    if (!pci_of(drv, name, &addr, error) || !claim_device(drv, &claim, &addr, "reattach", error))
         return false;
     key = vrt_pci_addr_format(&addr);
-    g_mutex_lock(&drv->lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     /* the driver it had before our detach, else a VF's host VF driver, else
      * the kernel's choice */
     orig = g_strdup(g_hash_table_lookup(drv->orig_drivers, key));
     if (!orig)
         orig = vf_host_driver(drv->host, &addr);
-    ok = vrt_pci_reattach(drv->host, &addr, orig, error);
-    if (ok)
-        g_hash_table_remove(drv->orig_drivers, key);
-    g_mutex_unlock(&drv->lock);
-    return ok;
+    if (!vrt_pci_reattach(drv->host, &addr, orig, error))
+        return false;
+    g_hash_table_remove(drv->orig_drivers, key);
+    return true;
 }
 
 bool
 vrt_nodedev_drv_reset(VrtNodedevDriver *drv, const char *name, GError **error)
 {
+    g_auto(Claim) claim = { 0 };
     VrtPciAddr addr;
-    bool ok;
 
-    if (!pci_of(drv, name, &addr, error) || !check_not_in_use(drv, &addr, error))
+    if (!pci_of(drv, name, &addr, error) || !claim_device(drv, &claim, &addr, "reset", error))
         return false;
-    g_mutex_lock(&drv->lock);
-    ok = vrt_pci_reset(drv->host, &addr, error);
-    g_mutex_unlock(&drv->lock);
-    return ok;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    return vrt_pci_reset(drv->host, &addr, error);
 }

@@ -2,12 +2,15 @@
  * The node device driver: the host's devices as libvirt's node device API
  * shows them (the computer, PCI functions, network interfaces), read from
  * sysfs through the host seam each time they are asked for, and the
- * detach/reattach/reset of PCI functions. The daemon tells the driver which
- * PCI devices its domains use (set_in_use_func) so that a device a domain
- * holds cannot be moved by hand.
+ * detach/reattach/reset of PCI functions. Host facts come from the host
+ * seam (VrtHost); who uses a device comes from the daemon's VF ownership
+ * registry (drivers/vf_registry.h): a detach, reattach or reset claims the
+ * device there before it looks at or changes anything and gives it back
+ * when done, so a device a domain or a pool port holds cannot be moved by
+ * hand, and no domain takes a device while it is being moved.
  *
  * Thread safety: every call may come from any thread; detach, reattach and
- * reset are serialized by the driver.
+ * reset are serialized by the driver (its lock, taken after the claim).
  */
 #pragma once
 
@@ -15,6 +18,7 @@
 #include <stdbool.h>
 
 #include "conf/nodedev/nodedev_conf.h"
+#include "drivers/vf_registry.h"
 #include "host/host.h"
 #include "host/pci.h"
 
@@ -46,16 +50,11 @@
 
 typedef struct _VrtNodedevDriver VrtNodedevDriver;
 
-/* Name (g_malloc'ed) of the domain using the PCI device, or NULL. Called
- * without driver locks held. */
-typedef char *(*VrtNodedevInUseFunc)(const VrtPciAddr *addr, gpointer data);
-
-/* The driver borrows host, which must outlive it. */
-VrtNodedevDriver *vrt_nodedev_driver_new(VrtHost *host, GError **error);
+/* The driver borrows host and vfs (the VF ownership registry; NULL: no
+ * check of who uses a device), which must outlive it. */
+VrtNodedevDriver *vrt_nodedev_driver_new(VrtHost *host, VrtVfRegistry *vfs, GError **error);
 void vrt_nodedev_driver_free(VrtNodedevDriver *drv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNodedevDriver, vrt_nodedev_driver_free)
-
-void vrt_nodedev_set_in_use_func(VrtNodedevDriver *drv, VrtNodedevInUseFunc func, gpointer data);
 
 /* The calls vrtd serves are vrt_nodedev_drv_*: libvrt's public vrt_nodedev_*
  * are the client's side of the same libvirt API. */
@@ -75,7 +74,9 @@ char *vrt_nodedev_drv_get_xml(VrtNodedevDriver *drv, const char *name, GError **
 char *vrt_nodedev_drv_get_parent(VrtNodedevDriver *drv, const char *name, GError **error);
 GPtrArray *vrt_nodedev_drv_list_caps(VrtNodedevDriver *drv, const char *name, GError **error);
 
-/* driver_name: NULL, "" or "vfio". */
+/* Refused (VIR_ERR_OPERATION_INVALID, "PCI device ADDR is in use by
+ * domain 'NAME'") while anyone else holds the device in the registry.
+ * driver_name: NULL, "" or "vfio". */
 bool vrt_nodedev_drv_detach(VrtNodedevDriver *drv, const char *name, const char *driver_name, GError **error);
 bool vrt_nodedev_drv_reattach(VrtNodedevDriver *drv, const char *name, GError **error);
 bool vrt_nodedev_drv_reset(VrtNodedevDriver *drv, const char *name, GError **error);

@@ -1,11 +1,17 @@
 /*
- * Unit tests of the node device driver's XML: PCI and net/system devices
- * checked against libvirt's nodedev.rng with virt-xml-validate.
+ * Unit tests of the node device driver: its XML (PCI and net/system devices
+ * checked against libvirt's nodedev.rng with virt-xml-validate), and its use
+ * of the VF ownership registry on a small sysfs tree: a device a domain
+ * holds is not moved, and while a detach changes the host no domain can
+ * take the device.
  */
 #include <string.h>
 #include <unistd.h>
 
 #include "conf/nodedev/nodedev_conf.h"
+#include "drivers/nodedev/nodedev.h"
+#include "testutil.h"
+#include "util/error.h"
 
 /* Writes xml to a temporary file and runs virt-xml-validate on it. */
 static void
@@ -107,11 +113,143 @@ test_xml_net_and_system(void)
     assert_valid_nodedev(sys_xml);
 }
 
+/* ---- the registry ---- */
+
+static const guchar dom_uuid[16] = { 0xd };
+/* The VF these tests detach, as the registry keys it. */
+static const VrtPciAddr vf_06_10_2 = { .domain = 0, .bus = 0x06, .slot = 0x10, .function = 2 };
+
+typedef struct {
+    char *root; /* sysfs tree: VF 0000:06:10.2 bound to vfio-pci */
+    VrtHost *host;
+    VrtVfRegistry *vfs;
+    VrtNodedevDriver *drv;
+    guint changes; /* host changes the driver attempted */
+    bool domain_got_it; /* a domain's claim during a change went through */
+    bool domain_tried;
+} Env;
+
+static void
+mk(Env *e, const char *rel, const char *link_target)
+{
+    g_autofree char *path = g_build_filename(e->root, rel, NULL);
+    if (link_target) {
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        g_assert_cmpint(symlink(link_target, path), ==, 0);
+    } else {
+        g_assert_cmpint(g_mkdir_with_parents(path, 0755), ==, 0);
+    }
+}
+
+/* Every host change of the driver: a domain tries to take the device right
+ * then, as a hotplug racing the node device call would. */
+static bool
+on_change(const char *what, gpointer data, GError **error)
+{
+    Env *e = data;
+    g_autoptr(VrtVfHolder) dom = vrt_vf_holder_new_domain("g", dom_uuid);
+    g_autoptr(GError) err = NULL;
+
+    e->changes++;
+    e->domain_tried = true;
+    if (vrt_vf_registry_claim(e->vfs, &vf_06_10_2, dom, NULL, &err)) {
+        e->domain_got_it = true;
+        vrt_vf_registry_release(e->vfs, &vf_06_10_2, dom);
+    } else {
+        g_assert_nonnull(strstr(err->message, "in use by node device"));
+    }
+    return true;
+}
+
+static Env *
+env_new(void)
+{
+    Env *e = g_new0(Env, 1);
+    g_autoptr(GError) err = NULL;
+
+    e->root = vrt_test_make_root("vrt-nodedev-XXXXXX");
+    mk(e, "sys/devices/pci0000:00/0000:06:10.2", NULL);
+    mk(e, "sys/bus/pci/drivers/vfio-pci", NULL);
+    mk(e, "sys/bus/pci/devices/0000:06:10.2", "../../../devices/pci0000:00/0000:06:10.2");
+    mk(e, "sys/devices/pci0000:00/0000:06:10.2/driver", "../../../bus/pci/drivers/vfio-pci");
+    {
+        g_autofree char *f = g_build_filename(e->root, "sys/devices/pci0000:00/0000:06:10.2/driver_override", NULL);
+        g_assert_true(g_file_set_contents(f, "(null)\n", -1, NULL));
+    }
+    e->host = vrt_host_new(e->root, &err);
+    g_assert_no_error(err);
+    vrt_host_set_fault_func(e->host, on_change, e);
+    e->vfs = vrt_vf_registry_new();
+    e->drv = vrt_nodedev_driver_new(e->host, e->vfs, &err);
+    g_assert_no_error(err);
+    return e;
+}
+
+static void
+env_free(Env *e)
+{
+    vrt_nodedev_driver_free(e->drv);
+    vrt_vf_registry_free(e->vfs);
+    vrt_host_free(e->host);
+    vrt_test_remove_tree(e->root);
+    g_free(e->root);
+    g_free(e);
+}
+
+/* While a detach changes the host, the device is the detach's: a domain
+ * claiming it then is refused; afterwards it is free again. */
+static void
+test_detach_holds_device(void)
+{
+    Env *e = env_new();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtVfHolder) dom = vrt_vf_holder_new_domain("g", dom_uuid);
+
+    g_assert_true(vrt_nodedev_drv_detach(e->drv, "pci_0000_06_10_2", NULL, &err));
+    g_assert_no_error(err);
+    g_assert_true(e->domain_tried);
+    g_assert_cmpuint(e->changes, >, 0);
+    g_assert_false(e->domain_got_it);
+    g_assert_cmpuint(vrt_vf_registry_count(e->vfs), ==, 0);
+    g_assert_true(vrt_vf_registry_claim(e->vfs, &vf_06_10_2, dom, NULL, &err));
+    env_free(e);
+}
+
+/* A device a domain holds is neither detached, reattached nor reset, and
+ * the refusal comes before any change of the host. */
+static void
+test_refused_while_domain_holds(void)
+{
+    Env *e = env_new();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtVfHolder) dom = vrt_vf_holder_new_domain("g", dom_uuid);
+
+    g_assert_true(vrt_vf_registry_claim(e->vfs, &vf_06_10_2, dom, NULL, &err));
+    g_assert_false(vrt_nodedev_drv_detach(e->drv, "pci_0000_06_10_2", NULL, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_assert_cmpstr(err->message, ==,
+                    "Requested operation is not valid: PCI device 0000:06:10.2 is in use by domain 'g'");
+    g_clear_error(&err);
+    g_assert_false(vrt_nodedev_drv_reattach(e->drv, "pci_0000_06_10_2", &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_clear_error(&err);
+    g_assert_false(vrt_nodedev_drv_reset(e->drv, "pci_0000_06_10_2", &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_assert_cmpuint(e->changes, ==, 0);
+    /* the domain still holds it */
+    g_autoptr(VrtVfHolder) cur = vrt_vf_registry_lookup(e->vfs, &vf_06_10_2);
+    g_assert_true(cur && vrt_vf_holder_same(cur, dom));
+    env_free(e);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/nodedev/xml/pci", test_xml_pci);
     g_test_add_func("/nodedev/xml/net-system", test_xml_net_and_system);
+    g_test_add_func("/nodedev/registry/detach-holds-device", test_detach_holds_device);
+    g_test_add_func("/nodedev/registry/refused-while-domain-holds", test_refused_while_domain_holds);
     return g_test_run();
 }

@@ -17,6 +17,7 @@
 
 #include "drivers/qemu/qemu_capabilities.h"
 #include "drivers/network/network_driver.h"
+#include "drivers/vf_registry.h"
 #include "host/host.h"
 #include "protocol/vrt_domain_state.h"
 
@@ -128,6 +129,10 @@ typedef struct {
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */
     VrtHost *host;
     VrtNetworkDriver *network;
+    /* The VF ownership registry shared with the network and node device
+     * drivers: a domain's own <hostdev> and <interface type='hostdev'>
+     * claim their device there (NULL: not checked against other users). */
+    VrtVfRegistry *vfs;
     /* Domain definitions reach the disk at most this many ms after they
      * change (statesync.h); 0: before the call that changes them returns. */
     guint config_sync_ms;
@@ -225,9 +230,3 @@ bool vrt_qemu_domain_update_device(VrtQemuDriver *drv, const guchar *uuid, const
 /* Capabilities of the default emulator, for capabilities XML: see
  * qemu_capabilities.h. Lives as long as drv. */
 const VrtQemuCapsInfo *vrt_qemu_driver_get_caps(VrtQemuDriver *drv, GError **error);
-
-/* The domain (name, g_malloc'ed) holding host PCI function addr
- * ("0000:06:10.2") through a hostdev interface or <hostdev>, or NULL: for
- * the network driver's "VF busy" check and node device detach refusals.
- * Takes the driver and object locks (call with no qemu lock held). */
-char *vrt_qemu_driver_pci_owner(VrtQemuDriver *drv, const char *addr);

@@ -606,6 +606,26 @@ release_orphan_ports(VrtQemuHostdevCtx *ctx)
     }
 }
 
+/* A restarted daemon's registry knows only the pools' ports (from their
+ * files): the domain claims again every device it holds by address, as
+ * its records say, before anything else may take one. */
+static void
+claim_records_locked(VrtQemuHostdevCtx *ctx)
+{
+    for (guint i = 0; ctx->vfs && i < ctx->state->records->len; i++) {
+        VrtQemuHostdevRecord *rec = g_ptr_array_index(ctx->state->records, i);
+        g_autoptr(VrtVfHolder) holder = NULL;
+        g_autoptr(GError) err = NULL;
+        VrtPciAddr pci;
+
+        if (rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK || !rec->addr || !*rec->addr)
+            continue;
+        holder = record_holder(ctx, rec);
+        if (!vrt_pci_addr_parse(rec->addr, &pci, &err) || !vrt_vf_registry_claim(ctx->vfs, &pci, holder, NULL, &err))
+            g_warning("domain %s: %s: %s", dom_name(ctx), rec->alias, err->message);
+    }
+}
+
 bool
 vrt_qemu_hostdev_recover(VrtQemuHostdevCtx *ctx, GError **error)
 {
@@ -613,6 +633,9 @@ vrt_qemu_hostdev_recover(VrtQemuHostdevCtx *ctx, GError **error)
     g_autoptr(GPtrArray) aliases = g_ptr_array_new_with_free_func(g_free);
     bool ok = true;
 
+    ctx_lock(ctx);
+    claim_records_locked(ctx);
+    ctx_unlock(ctx);
     ids = ctx->mon->list_ids(ctx->mon_data, error);
     if (!ids)
         return false;

@@ -29,6 +29,7 @@
 
 #include "conf/domain/domain_conf.h"
 #include "drivers/network/network_driver.h"
+#include "drivers/vf_registry.h"
 #include "host/host.h"
 
 #include <glib.h>
@@ -184,9 +185,9 @@ typedef struct {
     gpointer data; /* for save_status, lock, unlock */
     VrtQemuHostdevFaultFunc fault; /* may be NULL */
     gpointer fault_data;
-    /* The other domain holding PCI function addr ("0000:06:10.2"),
-     * g_malloc'ed, or NULL; called without the lock. May be NULL. */
-    char *(*vf_owner)(const char *addr, gpointer data);
+    /* The VF ownership registry (vf_registry.h): the claim step takes the
+     * device there, a pool's VF is held by its port; NULL: not checked. */
+    VrtVfRegistry *vfs;
     VrtDomainDef *def; /* the live definition */
     VrtQemuHostdevState *state; /* the domain's records */
     guint unplug_wait_ms; /* 0: VRT_QEMU_UNPLUG_WAIT_MS */
@@ -244,8 +245,10 @@ bool vrt_qemu_hostdev_prepare_start(VrtQemuHostdevCtx *ctx, GError **error);
  * its settings, releases ports and drops the records. Errors are logged. */
 void vrt_qemu_hostdev_release_all(VrtQemuHostdevCtx *ctx);
 
-/* After a restart, with QEMU reachable through ctx->mon: finishes or undoes
- * every unfinished record (see the file comment), re-registers the ports
+/* After a restart, with QEMU reachable through ctx->mon: claims again in
+ * ctx->vfs every device the records hold by address (the registry's
+ * rebuild), finishes or undoes every unfinished record (see the file
+ * comment), re-registers the ports
  * of attached devices, releases ports owned by this domain that nothing
  * references, and saves the status. Errors are logged; returns false when
  * something could not be brought to a consistent state. */

@@ -1,7 +1,7 @@
 /*
  * The hostdev job bound to a domain object: builds a VrtQemuHostdevCtx
  * from a VrtQemuDom (its lock, its status file, its monitor, the driver's
- * host seam, network driver and die-at fault hook) and runs the job for
+ * host seam, network driver, VF ownership registry and die-at fault hook) and runs the job for
  * hotplug, process start/stop and reconnect. It calls only downwards (the
  * job, the monitor, the domain object); hotplug and the process code call
  * it. Everything here runs with the domain's job held and the object lock
@@ -99,48 +99,6 @@ dom_ctx_list_ids(gpointer data, GError **error)
     return vrt_qemu_monitor_list_device_ids(g->mon, error);
 }
 
-/* The domain other than except holding addr. */
-static char *
-pci_owner(VrtQemuDriver *drv, const char *addr, VrtQemuDom *except)
-{
-    GHashTableIter it;
-    gpointer value;
-    char *owner = NULL;
-
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
-
-        g_hash_table_iter_init(&it, drv->by_uuid);
-        while (!owner && g_hash_table_iter_next(&it, NULL, &value)) {
-            VrtQemuDom *obj = value;
-
-            if (obj == except)
-                continue;
-            {
-                g_autoptr(GMutexLocker) obj_locker = g_mutex_locker_new(&obj->lock);
-
-                if (vrt_qemu_hostdev_state_find_addr(obj->hostdevs, addr))
-                    owner = g_strdup(obj->def->name);
-            }
-        }
-    }
-    return owner;
-}
-
-char *
-vrt_qemu_driver_pci_owner(VrtQemuDriver *drv, const char *addr)
-{
-    return pci_owner(drv, addr, NULL);
-}
-
-static char *
-dom_ctx_vf_owner(const char *addr, gpointer data)
-{
-    DomCtx *g = data;
-
-    return pci_owner(g->obj->drv, addr, g->obj);
-}
-
 static const VrtQemuHostdevMonitorOps dom_ctx_mon_ops = {
     .device_add = dom_ctx_device_add,
     .device_del = dom_ctx_device_del,
@@ -216,7 +174,7 @@ dom_ctx_init(DomCtx *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *d
             .data = g,
             .fault = vrt_qemu_hostdev_fault_die_at,
             .fault_data = drv->hostdev_die_at,
-            .vf_owner = dom_ctx_vf_owner,
+            .vfs = drv->cfg.vfs,
             .def = def ? def : obj->def,
             .state = obj->hostdevs,
         };
@@ -400,6 +358,7 @@ load_start_journal(VrtQemuDriver *drv, const char *path, const char *name)
         VrtQemuHostdevCtx ctx = {
             .host = drv->cfg.host,
             .network = drv->cfg.network,
+            .vfs = drv->cfg.vfs,
             .state = st,
         };
 

@@ -125,8 +125,28 @@ ids_contain(GPtrArray *ids, const char *alias)
     }
     return false;
 }
+/* The registry holder of a record's device: its port for a pool's VF,
+ * else the domain itself. */
+static inline VrtVfHolder *
+record_holder(VrtQemuHostdevCtx *ctx, const VrtQemuHostdevRecord *rec)
+{
+    if (rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK)
+        return vrt_vf_holder_new_port(rec->network, rec->port_uuid, dom_name(ctx), ctx->def->uuid);
+    return vrt_vf_holder_new_domain(dom_name(ctx), ctx->def->uuid);
+}
+
+/* Drops a record. The domain's own claim of the device goes with its last
+ * record of it (a pool's VF goes with its port, released by its step). */
 static inline void
 remove_record(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
 {
+    g_autofree char *addr = g_strdup(rec->addr);
+    g_autoptr(VrtVfHolder) holder = NULL;
+    VrtPciAddr pci;
+
+    if (ctx->vfs && ctx->def && rec->kind != VRT_QEMU_HOSTDEV_KIND_NET_NETWORK)
+        holder = record_holder(ctx, rec);
     g_ptr_array_remove(ctx->state->records, rec);
+    if (holder && addr && vrt_pci_addr_parse(addr, &pci, NULL) && !vrt_qemu_hostdev_state_find_addr(ctx->state, addr))
+        vrt_vf_registry_release(ctx->vfs, &pci, holder);
 }

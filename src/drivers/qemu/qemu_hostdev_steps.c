@@ -23,8 +23,6 @@
 /* How long recovery waits for a guest to release a device whose unplug it
  * re-requested; longer and the removal completes on DEVICE_DELETED. */
 #define RECOVER_UNPLUG_WAIT_MS 1000
-/* Pool ports tried before giving up when VFs are held by other domains. */
-#define MAX_POOL_TRIES 256
 
 static guint
 unplug_wait_ms(VrtQemuHostdevCtx *ctx)
@@ -72,12 +70,13 @@ set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], g
 
 /* ---- the steps: claim ---- */
 
-/* The VF is not in this domain, not another domain's or a pool port's, not
- * used by the host itself; managed='no' needs it on vfio-pci already. */
+/* Claims the VF in the registry (check and take in one step: a pool's VF
+ * is its port's already, a device by address becomes the domain's until
+ * its last record goes), then checks that the host itself does not use it;
+ * managed='no' needs it on vfio-pci already. */
 static bool
 check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
 {
-    g_autofree char *owner = NULL;
     g_autofree char *why = NULL;
     g_autofree char *drv = NULL;
     VrtPciAddr a;
@@ -85,14 +84,19 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
 
     if (!vrt_pci_addr_parse(rec->addr, &a, error))
         return false;
-    if (ctx->network)
-        owner = vrt_network_vf_owner(ctx->network, &a);
-    if (!owner && ctx->vf_owner)
-        owner = ctx->vf_owner(rec->addr, ctx->data);
-    if (owner && g_strcmp0(owner, ctx->def->name) != 0) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s", rec->addr,
-                      owner);
-        return false;
+    if (ctx->vfs) {
+        g_autoptr(VrtVfHolder) holder = record_holder(ctx, rec);
+        g_autoptr(VrtVfHolder) other = NULL;
+        g_autoptr(GError) err = NULL;
+
+        if (!vrt_vf_registry_claim(ctx->vfs, &a, holder, &other, &err)) {
+            if (other && other->domain)
+                vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s",
+                              rec->addr, other->domain);
+            else
+                g_propagate_error(error, g_steal_pointer(&err));
+            return false;
+        }
     }
     if (!vrt_pci_exists(ctx->host, &a)) {
         vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host", rec->addr);
@@ -119,38 +123,13 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
     return true;
 }
 
-/* Allocates a pool port whose VF no other domain holds by name: such VFs
- * stay claimed while the next is tried (so the pool does not hand them out
- * again), then are given back. The network driver's own busy check may
- * already skip them; this keeps the rule when it does not. */
+/* Allocates a pool port: the network driver picks a VF nobody holds in
+ * the registry (another domain's <hostdev>, a node device operation, a
+ * port of any network) and the host does not use. */
 static VrtNetworkPortAlloc *
 allocate_port(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, const guint8 mac[6], GError **error)
 {
-    g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_alloc_free);
-    VrtNetworkPortAlloc *alloc = NULL;
-
-    for (guint tries = 0; tries < MAX_POOL_TRIES; tries++) {
-        g_autofree char *owner = NULL;
-
-        alloc = vrt_network_port_allocate(ctx->network, rec->network, ctx->def->name, ctx->def->uuid, mac, error);
-        if (!alloc || !ctx->vf_owner || !alloc->pci_addr || !(owner = ctx->vf_owner(alloc->pci_addr, ctx->data)))
-            break;
-        g_info("domain %s: pool '%s' offered VF %s, which domain %s holds; trying another", dom_name(ctx), rec->network,
-               alloc->pci_addr, owner);
-        g_ptr_array_add(skipped, alloc);
-        alloc = NULL;
-    }
-    for (guint i = 0; i < skipped->len; i++) {
-        VrtNetworkPortAlloc *s = g_ptr_array_index(skipped, i);
-        GError *err = NULL;
-
-        if (!vrt_network_port_release(ctx->network, rec->network, s->port_uuid, &err))
-            log_undo(ctx, rec->alias, "skipped port", err);
-    }
-    if (!alloc && error && !*error)
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
-                      "network '%s' requires exclusive access to interfaces, but none are available", rec->network);
-    return alloc;
+    return vrt_network_port_allocate(ctx->network, rec->network, ctx->def->name, ctx->def->uuid, mac, error);
 }
 
 static bool

@@ -18,6 +18,7 @@
 #include "drivers/network/network_driver.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/vf_registry.h"
 #include "host/host.h"
 #include "host/netlink.h"
 #include "host/pci.h"
@@ -1178,28 +1179,13 @@ qmp_stop(Qmp *q)
 typedef struct {
     char *root;
     VrtHost *host;
+    VrtVfRegistry *vfs;
     VrtNetworkDriver *net;
     VrtQemuDriver *qemu;
     GMutex lock;
     GCond cond;
     GPtrArray *events; /* "device-removed ALIAS", "lifecycle EVENT DETAIL" */
 } Daemon;
-
-static GPtrArray *
-daemon_pf_vfs(const char *pf_dev, gpointer data, GError **error)
-{
-    Daemon *d = data;
-
-    return vrt_sriov_list_vfs_by_netdev(d->host, pf_dev, error);
-}
-
-static int
-daemon_vf_busy(const VrtPciAddr *addr, char **why, gpointer data, GError **error)
-{
-    Daemon *d = data;
-
-    return vrt_pci_is_busy_on_host(d->host, addr, why, error);
-}
 
 static void
 daemon_event(Daemon *d, char *text)
@@ -1229,6 +1215,7 @@ daemon_free(Daemon *d)
         return;
     vrt_qemu_driver_free(d->qemu);
     vrt_network_driver_free(d->net);
+    vrt_vf_registry_free(d->vfs);
     vrt_host_free(d->host);
     g_ptr_array_unref(d->events);
     g_mutex_clear(&d->lock);
@@ -1257,13 +1244,14 @@ daemon_open(const char *root, GError **error)
     if (!(d->host = vrt_host_new(root, error)))
         goto fail;
     vrt_host_set_write_func(d->host, kernel_write, d->root);
-    if (!(d->net = vrt_network_driver_new(root, daemon_pf_vfs, d, error)))
+    d->vfs = vrt_vf_registry_new();
+    if (!(d->net = vrt_network_driver_new(root, d->host, d->vfs, error)))
         goto fail;
-    vrt_network_driver_set_vf_busy_func(d->net, daemon_vf_busy, d);
     if (!vrt_network_driver_load(d->net, error))
         goto fail;
     cfg.host = d->host;
     cfg.network = d->net;
+    cfg.vfs = d->vfs;
     if (!(d->qemu = vrt_qemu_driver_new(&cfg, error)) || !vrt_qemu_driver_load(d->qemu, error))
         goto fail;
     return d;
@@ -1383,11 +1371,13 @@ prepare_state(Run *r, GError **error)
         if (!(d.host = vrt_host_new(r->root, error)))
             return false;
         vrt_host_set_write_func(d.host, kernel_write, r->root);
-        d.net = vrt_network_driver_new(r->root, daemon_pf_vfs, &d, error);
+        d.vfs = vrt_vf_registry_new();
+        d.net = vrt_network_driver_new(r->root, d.host, d.vfs, error);
         ok = d.net && vrt_network_driver_load(d.net, error) &&
              (ref = vrt_netdrv_define_xml(d.net, r->c->network_xml, 0, error)) &&
              vrt_netdrv_create(d.net, ref->name, error);
         vrt_network_driver_free(d.net);
+        vrt_vf_registry_free(d.vfs);
         vrt_host_free(d.host);
         if (!ok)
             return false;

@@ -46,6 +46,7 @@ typedef struct {
     const char *fail_step; /* "job:step" the fault hook fails */
     int fail_skip; /* matches of fail_step let through first */
     VrtHost *host;
+    VrtVfRegistry *vfs; /* shared by the network driver and the job, as in vrtd */
     VrtNetworkDriver *net;
     VrtDomainDef *def;
     VrtQemuHostdevState *state;
@@ -200,13 +201,6 @@ fail_at_step(const char *job, const char *step, gpointer data, GError **error)
     return true;
 }
 
-static GPtrArray *
-pf_vfs(const char *pf_dev, gpointer data, GError **error)
-{
-    Env *env = data;
-    return vrt_sriov_list_vfs_by_netdev(env->host, pf_dev, error);
-}
-
 static const char domain_xml[] =
     "<domain type='qemu'><name>guest</name><uuid>6a1e2f3c-0d4b-4c5e-9f60-7182a3b4c5d6</uuid>"
     "<memory unit='KiB'>131072</memory><vcpu>1</vcpu>"
@@ -230,7 +224,8 @@ env_open(const char *dir)
     env->ack = true;
     env->host = vrt_host_new(host_root, &err);
     g_assert_no_error(err);
-    env->net = vrt_network_driver_new(netroot, pf_vfs, env, &err);
+    env->vfs = vrt_vf_registry_new();
+    env->net = vrt_network_driver_new(netroot, env->host, env->vfs, &err);
     g_assert_no_error(err);
     g_assert_true(vrt_network_driver_load(env->net, &err));
     if (!dir) {
@@ -268,6 +263,7 @@ env_open(const char *dir)
     env->ctx = (VrtQemuHostdevCtx){
         .host = env->host,
         .network = env->net,
+        .vfs = env->vfs,
         .mon = &fake_mon,
         .mon_data = env,
         .save_status = fake_save,
@@ -291,6 +287,7 @@ env_close(Env *env, bool remove)
         g_assert_cmpint(system(cmd), ==, 0);
     }
     vrt_network_driver_free(env->net);
+    vrt_vf_registry_free(env->vfs);
     vrt_host_free(env->host);
     vrt_domain_def_free(env->def);
     vrt_qemu_hostdev_state_free(env->state);

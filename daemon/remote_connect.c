@@ -112,7 +112,9 @@ vrt_handle_connect_get_version(VrtCall *call, remote_connect_get_version_ret *re
 bool
 vrt_handle_connect_get_lib_version(VrtCall *call, remote_connect_get_lib_version_ret *ret, GError **error)
 {
-    ret->lib_ver = VRT_VERSION_NUMBER;
+    /* The libvirt release whose API vrtd serves, not vrt's own version:
+     * clients gate features on it (virt-install, virt-manager). */
+    ret->lib_ver = VRT_LIBVIRT_API_VERSION;
     return true;
 }
 

@@ -641,5 +641,9 @@ bool vrt_pci_address_equal(const VrtPciAddress *a, const VrtPciAddress *b);
 
 /* True for os.machine "q35" / "pc-q35-*". */
 bool vrt_domain_def_is_q35(const VrtDomainDef *def);
+/* Whether vrt builds and starts this machine type: the i440FX and Q35 PCs
+ * ("pc", "q35", "pc-i440fx-*", "pc-q35-*"); a definition naming another
+ * (microvm, isapc, xenfv...) is refused, and capabilities list only these. */
+bool vrt_domain_machine_supported(const char *machine);
 
 const char *vrt_domain_lifecycle_action_to_string(VrtDomainLifecycleAction action);

@@ -121,13 +121,6 @@ only_model_chars(const char *s)
 }
 
 static bool
-machine_supported(const char *m)
-{
-    return g_str_equal(m, "pc") || g_str_equal(m, "q35") || g_str_has_prefix(m, "pc-i440fx-") ||
-           g_str_has_prefix(m, "pc-q35-");
-}
-
-static bool
 parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
     bool have_type = false;
@@ -187,7 +180,7 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "No guest options available for arch '%s'", def->os.arch);
         return false;
     }
-    if (def->os.machine && !machine_supported(def->os.machine)) {
+    if (def->os.machine && !vrt_domain_machine_supported(def->os.machine)) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "machine type '%s' is not supported", def->os.machine);
         return false;
     }

@@ -103,6 +103,13 @@ vrt_domain_def_is_q35(const VrtDomainDef *def)
     return m && (g_str_equal(m, "q35") || g_str_has_prefix(m, "pc-q35"));
 }
 
+bool
+vrt_domain_machine_supported(const char *machine)
+{
+    return g_str_equal(machine, "pc") || g_str_equal(machine, "q35") || g_str_has_prefix(machine, "pc-i440fx-") ||
+           g_str_has_prefix(machine, "pc-q35-");
+}
+
 /* ---- enum tables ---------------------------------------------------- */
 
 const char *const vrt_lifecycle_names[] = {

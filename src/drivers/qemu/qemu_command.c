@@ -670,8 +670,25 @@ build_cpu(CmdBuilder *b)
         arg(b, "-cpu");
         arg(b, "max");
         break;
-    case VRT_DOMAIN_CPU_MODE_NONE:
-    case VRT_DOMAIN_CPU_MODE_CUSTOM: break;
+    case VRT_DOMAIN_CPU_MODE_CUSTOM:
+        /* A model domain capabilities listed (QEMU's own names), with the
+         * features the definition requires or forbids. */
+        if (def->cpu.model) {
+            g_autoptr(GString) cpu = g_string_new(def->cpu.model);
+
+            for (guint i = 0; def->cpu.features && i < def->cpu.features->len; i++) {
+                const VrtDomainCpuFeature *f = g_ptr_array_index(def->cpu.features, i);
+
+                if (g_str_equal(f->policy, "force") || g_str_equal(f->policy, "require"))
+                    g_string_append_printf(cpu, ",%s=on", f->name);
+                else if (g_str_equal(f->policy, "disable") || g_str_equal(f->policy, "forbid"))
+                    g_string_append_printf(cpu, ",%s=off", f->name);
+            }
+            arg(b, "-cpu");
+            arg(b, cpu->str);
+        }
+        break;
+    case VRT_DOMAIN_CPU_MODE_NONE: break;
     }
 
     g_string_printf(smp, "%u,maxcpus=%u", cur, maxv);

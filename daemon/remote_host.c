@@ -34,9 +34,29 @@ build_caps(VrtDaemon *daemon, GError **error)
     caps->dies = 1;
     caps->cores = cpus;
     caps->threads = 1;
-    VrtCapsCell *cell = vrt_caps_add_cell(caps, 0, vrt_host_meminfo_kib(host, "MemTotal"));
-    for (guint i = 0; i < cpus; i++)
-        vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
+    int max_node = vrt_host_numa_max_node(host);
+    if (max_node < 0) {
+        VrtCapsCell *cell = vrt_caps_add_cell(caps, 0, vrt_host_meminfo_kib(host, "MemTotal"));
+        for (guint i = 0; i < cpus; i++)
+            vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
+    }
+    /* A NUMA host: its nodes as the kernel lists them, each with its
+     * memory and CPUs (virsh freecell --all asks each of these cells). */
+    for (int n = 0; n <= max_node; n++) {
+        g_autofree char *list_path = g_strdup_printf("/sys/devices/system/node/node%d/cpulist", n);
+        g_autofree char *list = vrt_host_read(host, list_path, NULL);
+        g_autofree guint8 *set = NULL;
+        guint64 total = 0, free_kib = 0;
+        guint len = 0;
+
+        if (!vrt_host_node_meminfo(host, n, &total, &free_kib, NULL))
+            continue;
+        VrtCapsCell *cell = vrt_caps_add_cell(caps, (guint)n, total);
+        set = list ? vrt_host_parse_cpu_list(list, &len) : NULL;
+        for (guint i = 0; set && i < len; i++)
+            if (set[i / 8] & (1u << (i % 8)))
+                vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
+    }
     caps->secmodel = g_strdup("none");
     caps->secmodel_doi = g_strdup("0");
 

@@ -151,3 +151,32 @@ def test_cpu_model_names_and_a_custom_model_runs(vrtd):
             dom.destroy()
     finally:
         conn.close()
+
+
+def test_cpu_models_cached_on_disk_by_binary(tmproot):
+    """QEMU is asked for its CPU models once per binary and accelerator; a
+    restarted vrtd takes them from the cache beside the machine list."""
+    from vrt_fixtures import Vrtd
+    d = Vrtd(tmproot).start()
+    try:
+        dc = ET.fromstring(virsh(d.uri, "domcapabilities").stdout)
+    finally:
+        d.stop()
+    accel = "kvm" if dc.findtext("domain") == "kvm" else "tcg"
+    cache_dir = os.path.join(tmproot, "var", "lib", "vrt", "qemu", "capabilities")
+    (entry,) = [e for e in os.listdir(cache_dir) if e.startswith(f"cpus-{accel}-")]
+    path = os.path.join(cache_dir, entry)
+    key, body = open(path).read().split("\n", 1)
+    assert "qemu64\t" in body
+    # A model only the cache has shows that the restarted vrtd read it.
+    with open(path, "w") as f:
+        f.write(f"{key}\nCached-Model\tIntel\t1\t0\n")
+    d = Vrtd(tmproot).start()
+    try:
+        dc = ET.fromstring(virsh(d.uri, "domcapabilities").stdout)
+        assert [(m.text, m.get("vendor"), m.get("usable")) for m in dc.findall("cpu/mode[@name='custom']/model")] == \
+            [("Cached-Model", "Intel", "yes")]
+        if accel == "tcg":  # cpu-models reads the TCG list
+            assert virsh(d.uri, "cpu-models", "x86_64").stdout.split() == ["Cached-Model"]
+    finally:
+        d.stop()

@@ -183,8 +183,9 @@ kvm_max_vcpus(const char *dev_kvm_path)
     return n > 0 ? (guint)n : 0;
 }
 
-/* The cache file of one of emulator's answers ("machines", "cpus-kvm"...),
- * and the key its first line must hold for the rest to be that binary's. */
+/* The cache file of one of emulator's answers ("machines", "cpus-kvm"...:
+ * the kind names the file), and the key its first line must hold for the
+ * rest to be that binary's. */
 static char *
 cache_path(const char *dir, const char *emulator, const char *kind, char **key)
 {
@@ -194,7 +195,7 @@ cache_path(const char *dir, const char *emulator, const char *kind, char **key)
 
     if (!dir || stat(emulator, &st) < 0)
         return NULL;
-    *key = g_strdup_printf("%s %lld %lld %s", emulator, (long long)st.st_size, (long long)st.st_mtime, kind);
+    *key = g_strdup_printf("%s %lld %lld", emulator, (long long)st.st_size, (long long)st.st_mtime);
     file = g_strdup_printf("%s-%.16s", kind, sum);
     return g_build_filename(dir, file, NULL);
 }

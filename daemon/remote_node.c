@@ -144,7 +144,7 @@ vrt_handle_node_get_cells_free_memory(VrtCall *call, remote_node_get_cells_free_
     int last;
 
     if (args->maxcells > REMOTE_NODE_MAX_CELLS) {
-        vrt_error_set(error, VIR_ERR_RPC, "maxCells > REMOTE_NODE_MAX_CELLS");
+        vrt_error_set(error, VIR_ERR_RPC, "maxcells > REMOTE_NODE_MAX_CELLS");
         return false;
     }
     if (args->maxcells <= 0 || args->startCell < 0) {

@@ -61,9 +61,10 @@ bool vrt_qemu_caps_kvm_usable(const char *dev_kvm_path, GError **error);
 GPtrArray *vrt_qemu_caps_parse_machines(const char *help_output);
 
 /* The CPU models of info's emulator under KVM (kvm) or TCG, asked of QEMU
- * over QMP (`-machine none`, one run for the definitions and one for each
- * model's vendor) the first time and kept, also on disk beside the machine
- * list (keyed by the binary and the accelerator). Only the names a domain
+ * over QMP the first time (`-machine none`: one run for the definitions,
+ * one for every model's vendor, ~0.5 s together, under the cache's lock, so
+ * a domain start then waits for it) and kept, also on disk beside the
+ * machine list (a file per accelerator, keyed by the binary). Only the names a domain
  * can give as a custom model: QEMU's versioned aliases ("-v1") and the
  * host, max and base pseudo-models are left out. */
 const GPtrArray *vrt_qemu_caps_get_cpu_models(VrtQemuCaps *caps, const VrtQemuCapsInfo *info, bool kvm, GError **error);

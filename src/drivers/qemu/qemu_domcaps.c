@@ -164,8 +164,10 @@ vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, co
     c->max_vcpus = kvm ? MIN(m->max_cpus, info->max_vcpus) : m->max_cpus;
     /* No firmware selection and no <loader> yet: BIOS only, so the
      * firmware enum stays empty and loader says no. */
+    /* Passing the host CPU through needs KVM; host-model runs QEMU's
+     * "max" under TCG, so it starts either way. */
     c->host_passthrough = kvm;
-    c->host_model = kvm;
+    c->host_model = true;
     c->maximum = true;
     c->custom = true;
     for (guint i = 0; i < models->len; i++) {

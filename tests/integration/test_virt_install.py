@@ -60,3 +60,20 @@ def test_virt_install_import_runs(vrtd):
     virsh(vrtd.uri, "destroy", "vi1")
     assert not os.path.exists(os.path.dirname(path))
     virsh(vrtd.uri, "undefine", "vi1")
+
+
+def test_virt_install_default_graphics_runs(vrtd):
+    """With no --graphics virt-install adds what the domain capabilities
+    offer: VNC with a VGA card and a USB tablet."""
+    require(VIRT_INSTALL, "virt-install is not installed (Debian package virtinst)")
+    p = run([VIRT_INSTALL, "--connect", vrtd.uri, "--name", "vi2", "--memory", "128",
+             "--osinfo", "detect=off,require=off", "--disk", "none", "--import", "--noautoconsole",
+             "--network", "none"], check=False, timeout=180)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert virsh(vrtd.uri, "domstate", "vi2").stdout.strip() == "running"
+    live = ET.fromstring(virsh(vrtd.uri, "dumpxml", "vi2").stdout)
+    assert live.find("devices/graphics").get("type") == "vnc"
+    assert int(live.find("devices/graphics").get("port")) >= 5900
+    assert live.find("devices/input[@type='tablet']").get("bus") == "usb"
+    virsh(vrtd.uri, "destroy", "vi2")
+    virsh(vrtd.uri, "undefine", "vi2")

@@ -57,8 +57,7 @@ build_caps(VrtDaemon *daemon, GError **error)
             if (set[i / 8] & (1u << (i % 8)))
                 vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
     }
-    caps->secmodel = g_strdup("none");
-    caps->secmodel_doi = g_strdup("0");
+    /* vrt_caps_new set the security model: none, DOI 0. */
 
     VrtQemuDriver *drv = daemon->qemu;
     if (drv) {

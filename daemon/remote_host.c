@@ -35,11 +35,6 @@ build_caps(VrtDaemon *daemon, GError **error)
     caps->cores = cpus;
     caps->threads = 1;
     int max_node = vrt_host_numa_max_node(host);
-    if (max_node < 0) {
-        VrtCapsCell *cell = vrt_caps_add_cell(caps, 0, vrt_host_meminfo_kib(host, "MemTotal"));
-        for (guint i = 0; i < cpus; i++)
-            vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
-    }
     /* A NUMA host: its nodes as the kernel lists them, each with its
      * memory and CPUs (virsh freecell --all asks each of these cells). */
     for (int n = 0; n <= max_node; n++) {
@@ -56,6 +51,12 @@ build_caps(VrtDaemon *daemon, GError **error)
         for (guint i = 0; set && i < len; i++)
             if (set[i / 8] & (1u << (i % 8)))
                 vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
+    }
+    /* Without NUMA nodes the host is one cell. */
+    if (caps->cells->len == 0) {
+        VrtCapsCell *cell = vrt_caps_add_cell(caps, 0, vrt_host_meminfo_kib(host, "MemTotal"));
+        for (guint i = 0; i < cpus; i++)
+            vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
     }
     /* vrt_caps_new set the security model: none, DOI 0. */
 

@@ -114,7 +114,9 @@ vrt_handle_connect_get_version(VrtCall *call, remote_connect_get_version_ret *re
 bool
 vrt_handle_connect_get_lib_version(VrtCall *call, remote_connect_get_lib_version_ret *ret, GError **error)
 {
-    ret->lib_ver = VRT_VERSION_NUMBER;
+    /* The libvirt release whose API vrtd serves, not vrt's own version:
+     * clients gate features on it (virt-install, virt-manager). */
+    ret->lib_ver = VRT_LIBVIRT_API_VERSION;
     return true;
 }
 
@@ -227,7 +229,18 @@ vrt_handle_node_get_info(VrtCall *call, remote_node_get_info_ret *ret, GError **
 bool
 vrt_handle_node_get_free_memory(VrtCall *call, remote_node_get_free_memory_ret *ret, GError **error)
 {
-    ret->freeMem = vrt_host_meminfo_kib(vrt_call_daemon(call)->host, "MemFree") * 1024;
+    VrtHost *host = vrt_call_daemon(call)->host;
+    int max_node = vrt_host_numa_max_node(host);
+    guint64 sum = 0;
+
+    /* With NUMA, the free memory of the nodes added up, as libvirt counts
+     * it (so it is the total virsh freecell --all shows). */
+    for (int n = 0; n <= max_node; n++) {
+        guint64 total = 0, free_kib = 0;
+        if (vrt_host_node_meminfo(host, n, &total, &free_kib, NULL))
+            sum += free_kib;
+    }
+    ret->freeMem = (max_node >= 0 ? sum : vrt_host_meminfo_kib(host, "MemFree")) * 1024;
     return true;
 }
 

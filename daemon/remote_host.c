@@ -2,10 +2,13 @@
  * CONNECT_GET_CAPABILITIES: the host as /proc and sysfs under the host root
  * describe it (src/host/hostinfo.h) and the guests the installed QEMU can
  * run, as libvirt's capabilities XML. Built once and kept: none of it
- * changes while vrtd runs.
+ * changes while vrtd runs. Also CONNECT_GET_DOMAIN_CAPABILITIES and
+ * CONNECT_GET_CPU_MODEL_NAMES, which the QEMU driver answers
+ * (qemu_domcaps.c).
  */
 #include "daemon/daemon.h"
 #include "conf/domain/capabilities.h"
+#include "conf/domain/domain_conf.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
@@ -31,11 +34,31 @@ build_caps(VrtDaemon *daemon, GError **error)
     caps->dies = 1;
     caps->cores = cpus;
     caps->threads = 1;
-    VrtCapsCell *cell = vrt_caps_add_cell(caps, 0, vrt_host_meminfo_kib(host, "MemTotal"));
-    for (guint i = 0; i < cpus; i++)
-        vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
-    caps->secmodel = g_strdup("none");
-    caps->secmodel_doi = g_strdup("0");
+    int max_node = vrt_host_numa_max_node(host);
+    /* A NUMA host: its nodes as the kernel lists them, each with its
+     * memory and CPUs (virsh freecell --all asks each of these cells). */
+    for (int n = 0; n <= max_node; n++) {
+        g_autofree char *list_path = g_strdup_printf("/sys/devices/system/node/node%d/cpulist", n);
+        g_autofree char *list = vrt_host_read(host, list_path, NULL);
+        g_autofree guint8 *set = NULL;
+        guint64 total = 0, free_kib = 0;
+        guint len = 0;
+
+        if (!vrt_host_node_meminfo(host, n, &total, &free_kib, NULL))
+            continue;
+        VrtCapsCell *cell = vrt_caps_add_cell(caps, (guint)n, total);
+        set = list ? vrt_host_parse_cpu_list(list, &len) : NULL;
+        for (guint i = 0; set && i < len; i++)
+            if (set[i / 8] & (1u << (i % 8)))
+                vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
+    }
+    /* Without NUMA nodes the host is one cell. */
+    if (caps->cells->len == 0) {
+        VrtCapsCell *cell = vrt_caps_add_cell(caps, 0, vrt_host_meminfo_kib(host, "MemTotal"));
+        for (guint i = 0; i < cpus; i++)
+            vrt_caps_cell_add_cpu(cell, i, 0, 0, i, NULL);
+    }
+    /* vrt_caps_new set the security model: none, DOI 0. */
 
     VrtQemuDriver *drv = daemon->qemu;
     if (drv) {
@@ -43,11 +66,20 @@ build_caps(VrtDaemon *daemon, GError **error)
         if (!info)
             return NULL;
         VrtCapsGuest *guest = vrt_caps_add_guest(caps, "hvm", info->arch, 64, info->emulator);
-        for (guint i = 0; i < info->machines->len; i++) {
-            VrtQemuMachine *m = g_ptr_array_index(info->machines, i);
-            vrt_caps_guest_add_machine(guest, m->name, NULL, m->max_cpus);
-            if (m->alias)
-                vrt_caps_guest_add_machine(guest, m->alias, m->name, m->max_cpus);
+        /* Only the machines vrt starts (a client picks from this list:
+         * virt-install took microvm, QEMU's first, and saw it refused),
+         * the default first as libvirt orders them, then QEMU's order. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (guint i = 0; i < info->machines->len; i++) {
+                VrtQemuMachine *m = g_ptr_array_index(info->machines, i);
+                if (m->is_default != (pass == 0) || !vrt_domain_machine_supported(m->name))
+                    continue;
+                vrt_caps_guest_add_machine(guest, m->name, NULL, m->max_cpus);
+                ((VrtCapsMachine *)g_ptr_array_index(guest->machines, guest->machines->len - 1))->deprecated =
+                    m->deprecated;
+                if (m->alias)
+                    vrt_caps_guest_add_machine(guest, m->alias, m->name, m->max_cpus);
+            }
         }
         guest->domain_qemu = true;
         guest->domain_kvm = info->kvm_usable;
@@ -71,5 +103,67 @@ vrt_handle_connect_get_capabilities(VrtCall *call, remote_connect_get_capabiliti
     if (!xml)
         return false;
     ret->capabilities = xml;
+    return true;
+}
+
+bool
+vrt_handle_connect_get_domain_capabilities(VrtCall *call, remote_connect_get_domain_capabilities_args *args,
+                                           remote_connect_get_domain_capabilities_ret *ret, GError **error)
+{
+    VrtDaemon *daemon = vrt_call_daemon(call);
+    g_autoptr(VrtDomCaps) caps = NULL;
+    char *xml;
+
+    if (args->flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", args->flags,
+                      "qemuConnectGetDomainCapabilities");
+        return false;
+    }
+    if (!daemon->qemu) {
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "this function is not supported by the connection driver: %s",
+                      "virConnectGetDomainCapabilities");
+        return false;
+    }
+    caps = vrt_qemu_driver_domain_capabilities(daemon->qemu, args->emulatorbin ? *args->emulatorbin : NULL,
+                                               args->arch ? *args->arch : NULL, args->machine ? *args->machine : NULL,
+                                               args->virttype ? *args->virttype : NULL, error);
+    if (!caps || !(xml = vrt_domcaps_format(caps, error)))
+        return false;
+    ret->capabilities = xml;
+    return true;
+}
+
+bool
+vrt_handle_connect_get_cpu_model_names(VrtCall *call, remote_connect_get_cpu_model_names_args *args,
+                                       remote_connect_get_cpu_model_names_ret *ret, GError **error)
+{
+    VrtDaemon *daemon = vrt_call_daemon(call);
+    g_autoptr(GPtrArray) names = NULL;
+
+    if (args->flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", args->flags,
+                      "virCPUGetModels");
+        return false;
+    }
+    if (!daemon->qemu) {
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "this function is not supported by the connection driver: %s",
+                      "virConnectGetCPUModelNames");
+        return false;
+    }
+    names = vrt_qemu_driver_cpu_model_names(daemon->qemu, args->arch, error);
+    if (!names)
+        return false;
+    if (names->len > REMOTE_CONNECT_CPU_MODELS_MAX) {
+        vrt_error_set(error, VIR_ERR_RPC, "Too many CPU models '%u' for limit '%d'", names->len,
+                      REMOTE_CONNECT_CPU_MODELS_MAX);
+        return false;
+    }
+    if (args->need_results) {
+        ret->models.models_len = names->len;
+        ret->models.models_val = g_new0(char *, names->len);
+        for (guint i = 0; i < names->len; i++)
+            ret->models.models_val[i] = g_strdup(g_ptr_array_index(names, i));
+    }
+    ret->ret = (int)names->len;
     return true;
 }

@@ -30,7 +30,7 @@ ORIGIN_NUM = {"VIR_FROM_QEMU": 10, "VIR_FROM_REMOTE": 13, "VIR_FROM_NETWORK": 19
 def origin_macro(family):
     return "VRT_PROC_" + ORIGIN[family][len("VIR_"):]
 # Words libvirt's API names keep in capitals (virDomainGetXMLDesc).
-API_UPPER = {"XML", "UUID", "ID", "URI"}
+API_UPPER = {"XML", "UUID", "ID", "URI", "CPU"}
 
 
 def api_name(proc):

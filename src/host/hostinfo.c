@@ -4,8 +4,11 @@
  * runs to hundreds of KiB on a large machine, past a sysfs attribute's size.
  */
 #include "host/hostinfo.h"
+#include "util/error.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/uuid.h"
 
@@ -105,4 +108,223 @@ vrt_host_uuid(VrtHost *host, guint8 uuid[16])
     if (!text)
         text = read_whole(host, "/etc/machine-id");
     return text && vrt_uuid_parse(text, uuid);
+}
+
+/* ---- node statistics ---- */
+
+bool
+vrt_host_parse_proc_stat(const char *text, int cpu, guint64 ticks[4])
+{
+    g_autofree char *head = cpu < 0 ? g_strdup("cpu ") : g_strdup_printf("cpu%d ", cpu);
+    size_t hlen = strlen(head);
+
+    for (const char *line = text; line && *line; line = next_line(line)) {
+        guint64 v[10] = { 0 };
+        const char *p = line + hlen;
+        int n = 0;
+
+        if (strncmp(line, head, hlen) != 0)
+            continue;
+        /* user nice system idle iowait irq softirq steal guest guest_nice;
+         * older kernels stop after idle. */
+        while (n < 10) {
+            char *end = NULL;
+            while (*p == ' ')
+                p++;
+            if (!g_ascii_isdigit(*p))
+                break;
+            v[n++] = g_ascii_strtoull(p, &end, 10);
+            p = end;
+        }
+        if (n < 4)
+            continue;
+        ticks[0] = v[2] + v[5] + v[6];
+        ticks[1] = v[0] + v[1];
+        ticks[2] = v[3];
+        ticks[3] = v[4];
+        return true;
+    }
+    return false;
+}
+
+bool
+vrt_host_cpu_stats(VrtHost *host, int cpu, VrtHostCpuStats *stats, GError **error)
+{
+    g_autofree char *text = read_whole(host, "/proc/stat");
+    guint64 ticks[4];
+    long hz = sysconf(_SC_CLK_TCK);
+    guint64 ns_per_tick = 1000000000ull / (guint64)(hz > 0 ? hz : 100);
+
+    if (!text) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open %s", "/proc/stat");
+        return false;
+    }
+    if (!vrt_host_parse_proc_stat(text, cpu, ticks)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Invalid cpuNum in %s", "virHostCPUGetStatsLinux");
+        return false;
+    }
+    stats->kernel_ns = ticks[0] * ns_per_tick;
+    stats->user_ns = ticks[1] * ns_per_tick;
+    stats->idle_ns = ticks[2] * ns_per_tick;
+    stats->iowait_ns = ticks[3] * ns_per_tick;
+    return true;
+}
+
+bool
+vrt_host_parse_meminfo(const char *text, const char *key, guint64 *kib)
+{
+    size_t klen = strlen(key);
+
+    for (const char *line = text; line && *line; line = next_line(line)) {
+        const char *p = line;
+
+        if (g_str_has_prefix(p, "Node ")) {
+            /* "Node 0 MemFree:  123 kB": skip the node's two words. */
+            p = strchr(p + 5, ' ');
+            if (!p)
+                continue;
+            p++;
+        }
+        if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
+            *kib = g_ascii_strtoull(p + klen + 1, NULL, 10);
+            return true;
+        }
+    }
+    return false;
+}
+
+int
+vrt_host_numa_max_node(VrtHost *host)
+{
+    g_autofree char *online = read_whole(host, "/sys/devices/system/node/online");
+    g_autoptr(GPtrArray) names = NULL;
+    int max = -1;
+
+    if (online) {
+        guint len = 0;
+        g_autofree guint8 *set = vrt_host_parse_cpu_list(g_strstrip(online), &len);
+        if (set && len > 0)
+            return (int)len - 1;
+    }
+    names = vrt_host_list_dir(host, "/sys/devices/system/node", NULL);
+    for (guint i = 0; names && i < names->len; i++) {
+        const char *n = g_ptr_array_index(names, i);
+        char *end = NULL;
+        guint64 id;
+
+        if (!g_str_has_prefix(n, "node") || !g_ascii_isdigit(n[4]))
+            continue;
+        id = g_ascii_strtoull(n + 4, &end, 10);
+        if (*end == '\0' && id < G_MAXINT && (int)id > max)
+            max = (int)id;
+    }
+    return max;
+}
+
+bool
+vrt_host_node_meminfo(VrtHost *host, int node, guint64 *total_kib, guint64 *free_kib, GError **error)
+{
+    g_autofree char *path = g_strdup_printf("/sys/devices/system/node/node%d/meminfo", node);
+    g_autofree char *text = read_whole(host, path);
+
+    if (!text) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open %s", path);
+        return false;
+    }
+    if (!vrt_host_parse_meminfo(text, "MemTotal", total_kib) || !vrt_host_parse_meminfo(text, "MemFree", free_kib)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no available memory line found in %s", path);
+        return false;
+    }
+    return true;
+}
+
+guint8 *
+vrt_host_parse_cpu_list(const char *list, guint *len)
+{
+    g_auto(GStrv) parts = g_strsplit(list, ",", -1);
+    g_autoptr(GByteArray) set = g_byte_array_new();
+    guint top = 0;
+
+    for (char **p = parts; *p; p++) {
+        const char *s = g_strstrip(*p);
+        char *end = NULL;
+        guint64 lo, hi;
+
+        if (!*s)
+            continue;
+        lo = hi = g_ascii_strtoull(s, &end, 10);
+        if (end == s)
+            return NULL;
+        if (*end == '-') {
+            const char *h = end + 1;
+            hi = g_ascii_strtoull(h, &end, 10);
+            if (end == h || hi < lo)
+                return NULL;
+        }
+        /* Far past any machine's CPU count (libvirt's map is 2048 bytes). */
+        if (*end || hi >= 65536)
+            return NULL;
+        if (hi + 1 > top) {
+            g_byte_array_set_size(set, (guint)((hi + 8) / 8));
+            for (guint i = (top + 7) / 8; i < set->len; i++)
+                set->data[i] = 0;
+            top = (guint)hi + 1;
+        }
+        for (guint64 i = lo; i <= hi; i++)
+            set->data[i / 8] |= (guint8)(1u << (i % 8));
+    }
+    *len = top;
+    return g_byte_array_free(g_steal_pointer(&set), FALSE);
+}
+
+guint8 *
+vrt_host_cpu_map(VrtHost *host, guint *ncpus, guint *online, GError **error)
+{
+    g_autofree char *on_text = read_whole(host, "/sys/devices/system/cpu/online");
+    g_autofree char *present_text = read_whole(host, "/sys/devices/system/cpu/present");
+    g_autofree guint8 *map = NULL;
+    guint on_len = 0, present_len = 0, count = 0;
+
+    if (on_text) {
+        map = vrt_host_parse_cpu_list(g_strstrip(on_text), &on_len);
+        if (!map) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot parse %s", "/sys/devices/system/cpu/online");
+            return NULL;
+        }
+    } else {
+        g_autofree char *all = NULL;
+        on_len = vrt_host_cpus_online(host);
+        all = g_strdup_printf("0-%u", on_len - 1);
+        map = vrt_host_parse_cpu_list(all, &on_len);
+    }
+    if (present_text) {
+        g_autofree guint8 *present = vrt_host_parse_cpu_list(g_strstrip(present_text), &present_len);
+        if (!present)
+            present_len = 0;
+    }
+    if (present_len < on_len)
+        present_len = on_len;
+    /* Room for every present CPU's bit, zero past the online ones. */
+    map = g_realloc(map, (present_len + 7) / 8 + 1);
+    for (guint i = (on_len + 7) / 8; i < (present_len + 7) / 8 + 1; i++)
+        map[i] = 0;
+    for (guint i = 0; i < on_len; i++)
+        count += (map[i / 8] >> (i % 8)) & 1;
+    *ncpus = present_len;
+    *online = count;
+    return g_steal_pointer(&map);
+}
+
+char *
+vrt_host_dmi(VrtHost *host, const char *attr)
+{
+    g_autofree char *path = g_strdup_printf("/sys/class/dmi/id/%s", attr);
+    g_autofree char *text = read_whole(host, path);
+
+    if (!text)
+        return NULL;
+    g_strstrip(text);
+    if (!*text)
+        return NULL;
+    return g_steal_pointer(&text);
 }

@@ -25,3 +25,45 @@ char *vrt_host_cpuinfo_field(VrtHost *host, const char *key);
  * else systemd's machine id (/etc/machine-id); false when neither is a
  * 128-bit hex value. */
 bool vrt_host_uuid(VrtHost *host, guint8 uuid[16]);
+
+/* ---- node statistics (virsh nodecpustats, nodememstats, freecell, cpumap) ---- */
+
+/* One CPU's (or, for cpu -1, all CPUs') times from /proc/stat in
+ * nanoseconds, as libvirt sums them: kernel = system + irq + softirq,
+ * user = user + nice, idle, iowait. */
+typedef struct {
+    guint64 kernel_ns, user_ns, idle_ns, iowait_ns;
+} VrtHostCpuStats;
+
+/* Parses /proc/stat text for cpu (-1: the "cpu " total line) into clock
+ * ticks (kernel, user, idle, iowait as above); false when there is no
+ * such line with at least four numbers. Exposed for tests. */
+bool vrt_host_parse_proc_stat(const char *text, int cpu, guint64 ticks[4]);
+/* The times of CPU cpu (-1: all); VIR_ERR_INVALID_ARG "Invalid cpuNum"
+ * when /proc/stat has no line for it. */
+bool vrt_host_cpu_stats(VrtHost *host, int cpu, VrtHostCpuStats *stats, GError **error);
+
+/* The value in KiB of "Key: N kB" in meminfo text, also with the "Node N "
+ * prefix of a NUMA node's meminfo; false when the key is missing. */
+bool vrt_host_parse_meminfo(const char *text, const char *key, guint64 *kib);
+/* The highest NUMA node the host has (/sys/devices/system/node/online, else
+ * its nodeN directories), -1 when the kernel shows no NUMA nodes. */
+int vrt_host_numa_max_node(VrtHost *host);
+/* Total and free memory of NUMA node `node` in KiB from its meminfo. */
+bool vrt_host_node_meminfo(VrtHost *host, int node, guint64 *total_kib, guint64 *free_kib, GError **error);
+
+/* The kernel's CPU list syntax ("0-3,8") as a bit array: set[i] for each
+ * CPU i listed; *len is the highest CPU + 1. NULL when malformed. Exposed
+ * for tests. */
+guint8 *vrt_host_parse_cpu_list(const char *list, guint *len);
+/* The online CPUs as a byte map (bit i of byte i/8 for CPU i, libvirt's
+ * cpumap layout) of *ncpus bits, *ncpus being the present CPUs (the highest
+ * present id + 1, as libvirt counts them), and how many are online. Read
+ * from /sys/devices/system/cpu/{online,present}; without them CPUs
+ * 0..N-1, N from /proc/cpuinfo. */
+guint8 *vrt_host_cpu_map(VrtHost *host, guint *ncpus, guint *online, GError **error);
+
+/* An SMBIOS string the kernel exports in /sys/class/dmi/id (attr
+ * "bios_vendor", "product_uuid"...), without its newline; NULL when the
+ * file is missing, unreadable or empty. */
+char *vrt_host_dmi(VrtHost *host, const char *attr);

@@ -440,12 +440,120 @@ test_host_info(void)
     g_assert_cmpint(system(cmd), ==, 0);
 }
 
+/* The node statistics' parsers, on the texts the kernel writes. */
+static void
+test_host_stat_parsers(void)
+{
+    const char *stat = "cpu  100 20 30 400 50 6 7 8 0 0\n"
+                       "cpu0 60 10 20 200 25 3 4 4 0 0\n"
+                       "cpu1 40 10 10 200\n"
+                       "intr 12345\n";
+    const char *node = "Node 1 MemTotal:        8000 kB\nNode 1 MemFree:          3000 kB\n";
+    guint64 t[4], kib = 0;
+    guint len = 0;
+    g_autofree guint8 *set = NULL;
+
+    g_assert_true(vrt_host_parse_proc_stat(stat, -1, t));
+    g_assert_cmpuint(t[0], ==, 30 + 6 + 7); /* kernel: system, irq, softirq */
+    g_assert_cmpuint(t[1], ==, 100 + 20); /* user: user, nice */
+    g_assert_cmpuint(t[2], ==, 400);
+    g_assert_cmpuint(t[3], ==, 50);
+    g_assert_true(vrt_host_parse_proc_stat(stat, 0, t));
+    g_assert_cmpuint(t[0], ==, 27);
+    /* An old kernel's four columns: no iowait. */
+    g_assert_true(vrt_host_parse_proc_stat(stat, 1, t));
+    g_assert_cmpuint(t[1], ==, 50);
+    g_assert_cmpuint(t[3], ==, 0);
+    g_assert_false(vrt_host_parse_proc_stat(stat, 2, t));
+    g_assert_false(vrt_host_parse_proc_stat(stat, 10, t));
+
+    g_assert_true(vrt_host_parse_meminfo(node, "MemFree", &kib));
+    g_assert_cmpuint(kib, ==, 3000);
+    g_assert_true(vrt_host_parse_meminfo("MemTotal:  5 kB\nCached:  7 kB\n", "Cached", &kib));
+    g_assert_cmpuint(kib, ==, 7);
+    g_assert_false(vrt_host_parse_meminfo(node, "Buffers", &kib));
+
+    set = vrt_host_parse_cpu_list("0-2,9", &len);
+    g_assert_nonnull(set);
+    g_assert_cmpuint(len, ==, 10);
+    g_assert_cmpuint(set[0], ==, 0x07);
+    g_assert_cmpuint(set[1], ==, 0x02);
+    g_assert_null(vrt_host_parse_cpu_list("3-1", &len));
+    g_assert_null(vrt_host_parse_cpu_list("x", &len));
+}
+
+/* Node files under a host root: NUMA nodes, the CPU map, DMI strings. */
+static void
+test_host_node_files(void)
+{
+    g_autofree char *root = g_dir_make_tmp("vrt-hostnode-XXXXXX", NULL);
+    g_autofree char *nodes = g_build_filename(root, "sys/devices/system/node", NULL);
+    g_autofree char *node1 = g_build_filename(nodes, "node1", NULL);
+    g_autofree char *cpus = g_build_filename(root, "sys/devices/system/cpu", NULL);
+    g_autofree char *dmi = g_build_filename(root, "sys/class/dmi/id", NULL);
+    g_autofree char *path = NULL;
+    g_autoptr(VrtHost) host = vrt_host_new(root, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autofree guint8 *map = NULL;
+    g_autofree char *vendor = NULL;
+    guint64 total = 0, free_kib = 0;
+    guint n = 0, online = 0;
+
+    g_assert_nonnull(host);
+    g_assert_cmpint(vrt_host_numa_max_node(host), ==, -1);
+    g_assert_null(vrt_host_dmi(host, "bios_vendor"));
+    g_assert_cmpint(g_mkdir_with_parents(node1, 0755), ==, 0);
+    g_assert_cmpint(vrt_host_numa_max_node(host), ==, 1);
+    path = g_build_filename(node1, "meminfo", NULL);
+    g_assert_true(g_file_set_contents(path, "Node 1 MemTotal: 8000 kB\nNode 1 MemFree:  3000 kB\n", -1, NULL));
+    g_assert_true(vrt_host_node_meminfo(host, 1, &total, &free_kib, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(total, ==, 8000);
+    g_assert_cmpuint(free_kib, ==, 3000);
+    g_assert_false(vrt_host_node_meminfo(host, 0, &total, &free_kib, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_SYSTEM_ERROR);
+    g_clear_error(&error);
+    g_free(path);
+    path = g_build_filename(nodes, "online", NULL);
+    g_assert_true(g_file_set_contents(path, "0-3\n", -1, NULL));
+    g_assert_cmpint(vrt_host_numa_max_node(host), ==, 3);
+
+    g_assert_cmpint(g_mkdir_with_parents(cpus, 0755), ==, 0);
+    g_free(path);
+    path = g_build_filename(cpus, "online", NULL);
+    g_assert_true(g_file_set_contents(path, "0-1,3\n", -1, NULL));
+    g_free(path);
+    path = g_build_filename(cpus, "present", NULL);
+    g_assert_true(g_file_set_contents(path, "0-11\n", -1, NULL));
+    map = vrt_host_cpu_map(host, &n, &online, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(n, ==, 12);
+    g_assert_cmpuint(online, ==, 3);
+    g_assert_cmpuint(map[0], ==, 0x0b);
+    g_assert_cmpuint(map[1], ==, 0);
+
+    g_assert_cmpint(g_mkdir_with_parents(dmi, 0755), ==, 0);
+    g_free(path);
+    path = g_build_filename(dmi, "bios_vendor", NULL);
+    g_assert_true(g_file_set_contents(path, "SeaBIOS\n", -1, NULL));
+    vendor = vrt_host_dmi(host, "bios_vendor");
+    g_assert_cmpstr(vendor, ==, "SeaBIOS");
+    g_free(path);
+    path = g_build_filename(dmi, "board_name", NULL);
+    g_assert_true(g_file_set_contents(path, "\n", -1, NULL));
+    g_assert_null(vrt_host_dmi(host, "board_name"));
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", root);
+    g_assert_cmpint(system(cmd), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/host/host-seam", test_host_seam);
     g_test_add_func("/host/info", test_host_info);
+    g_test_add_func("/host/stat-parsers", test_host_stat_parsers);
+    g_test_add_func("/host/node-files", test_host_node_files);
     g_test_add_func("/host/netlink/setlink-roundtrip", test_netlink_setlink_roundtrip);
     g_test_add_func("/host/netlink/newlink-decode", test_netlink_newlink_decode);
     g_test_add_func("/host/netlink/unix-transport-retry", test_netlink_unix_transport);

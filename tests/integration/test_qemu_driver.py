@@ -173,7 +173,7 @@ def test_machine_list_cached_on_disk_by_binary(tmproot):
     finally:
         d.stop()
     cache_dir = os.path.join(tmproot, "var", "lib", "vrt", "qemu", "capabilities")
-    (entry,) = os.listdir(cache_dir)
+    (entry,) = [e for e in os.listdir(cache_dir) if e.startswith("machines-")]
     path = os.path.join(cache_dir, entry)
     key, help_text = open(path).read().split("\n", 1)
     emulator, size, mtime = key.rsplit(" ", 2)
@@ -181,14 +181,15 @@ def test_machine_list_cached_on_disk_by_binary(tmproot):
     assert (int(size), int(mtime)) == (st.st_size, int(st.st_mtime))
     assert "pc-i440fx" in help_text
 
-    # A list only the cache has shows that the restarted vrtd read it.
-    fake = "Supported machines are:\npc-cached-9.9        Cached machine (default)\n"
+    # A list only the cache has shows that the restarted vrtd read it (a
+    # machine vrtd starts: the capabilities list no other).
+    fake = "Supported machines are:\npc-q35-99.9          Cached machine (default)\n"
     with open(path, "w") as f:
         f.write(f"{key}\n{fake}")
     d = Vrtd(tmproot).start()
     try:
         caps = virsh(d.uri, "capabilities").stdout
-        assert "pc-cached-9.9" in caps and "pc-i440fx" not in caps
+        assert "pc-q35-99.9" in caps and "pc-i440fx" not in caps
     finally:
         d.stop()
 
@@ -198,7 +199,7 @@ def test_machine_list_cached_on_disk_by_binary(tmproot):
     d = Vrtd(tmproot).start()
     try:
         caps = virsh(d.uri, "capabilities").stdout
-        assert "pc-cached-9.9" not in caps and "pc-i440fx" in caps
+        assert "pc-q35-99.9" not in caps and "pc-i440fx" in caps
     finally:
         d.stop()
     assert open(path).read().split("\n", 1)[0] == key

@@ -304,3 +304,276 @@ vrt_caps_format(const VrtCaps *caps, GError **error)
     line(buf, 0, "</capabilities>");
     return g_string_free(g_steal_pointer(&buf), FALSE);
 }
+
+/* ---- domain capabilities ---- */
+
+static void
+domcaps_enum_free(gpointer p)
+{
+    VrtDomCapsEnum *e = p;
+    g_free(e->name);
+    g_ptr_array_unref(e->values);
+    g_free(e);
+}
+
+static void
+domcaps_item_free(gpointer p)
+{
+    VrtDomCapsItem *it = p;
+    g_free(it->element);
+    g_ptr_array_unref(it->enums);
+    g_free(it);
+}
+
+static void
+domcaps_model_free(gpointer p)
+{
+    VrtDomCapsCpuModel *m = p;
+    g_free(m->name);
+    g_free(m->vendor);
+    g_free(m);
+}
+
+VrtDomCaps *
+vrt_domcaps_new(void)
+{
+    VrtDomCaps *c = g_new0(VrtDomCaps, 1);
+
+    c->firmware = g_ptr_array_new_with_free_func(g_free);
+    c->loaders = g_ptr_array_new_with_free_func(g_free);
+    c->loader_types = g_ptr_array_new_with_free_func(g_free);
+    c->cpu_models = g_ptr_array_new_with_free_func(domcaps_model_free);
+    c->memory_backing = g_ptr_array_new_with_free_func(g_free);
+    c->devices = g_ptr_array_new_with_free_func(domcaps_item_free);
+    c->features = g_ptr_array_new_with_free_func(domcaps_item_free);
+    return c;
+}
+
+void
+vrt_domcaps_free(VrtDomCaps *c)
+{
+    if (!c)
+        return;
+    g_free(c->path);
+    g_free(c->domain_type);
+    g_free(c->machine);
+    g_free(c->arch);
+    g_ptr_array_unref(c->firmware);
+    g_ptr_array_unref(c->loaders);
+    g_ptr_array_unref(c->loader_types);
+    g_ptr_array_unref(c->cpu_models);
+    g_ptr_array_unref(c->memory_backing);
+    g_ptr_array_unref(c->devices);
+    g_ptr_array_unref(c->features);
+    g_free(c);
+}
+
+VrtDomCapsItem *
+vrt_domcaps_add_item(GPtrArray *list, const char *element, bool supported)
+{
+    VrtDomCapsItem *it = g_new0(VrtDomCapsItem, 1);
+
+    it->element = g_strdup(element);
+    it->supported = supported;
+    it->enums = g_ptr_array_new_with_free_func(domcaps_enum_free);
+    g_ptr_array_add(list, it);
+    return it;
+}
+
+void
+vrt_domcaps_item_enum(VrtDomCapsItem *item, const char *name, ...)
+{
+    VrtDomCapsEnum *e = g_new0(VrtDomCapsEnum, 1);
+    va_list ap;
+
+    e->name = g_strdup(name);
+    e->values = g_ptr_array_new_with_free_func(g_free);
+    va_start(ap, name);
+    for (const char *v = va_arg(ap, const char *); v; v = va_arg(ap, const char *))
+        g_ptr_array_add(e->values, g_strdup(v));
+    va_end(ap);
+    g_ptr_array_add(item->enums, e);
+}
+
+void
+vrt_domcaps_add_cpu_model(VrtDomCaps *caps, const char *name, const char *vendor, const char *usable, bool deprecated)
+{
+    VrtDomCapsCpuModel *m = g_new0(VrtDomCapsCpuModel, 1);
+
+    m->name = g_strdup(name);
+    m->vendor = g_strdup(vendor ? vendor : "unknown");
+    m->usable = usable;
+    m->deprecated = deprecated;
+    g_ptr_array_add(caps->cpu_models, m);
+}
+
+/* <enum name='NAME'> with a <value> per entry; empty: <enum name='NAME'/>. */
+static void
+format_enum(GString *buf, guint indent, const char *name, GPtrArray *values)
+{
+    if (!values || values->len == 0) {
+        line(buf, indent, "<enum name='%s'/>", name);
+        return;
+    }
+    line(buf, indent, "<enum name='%s'>", name);
+    for (guint i = 0; i < values->len; i++) {
+        g_autofree char *v = g_markup_escape_text(values->pdata[i], -1);
+        line(buf, indent + 1, "<value>%s</value>", v);
+    }
+    line(buf, indent, "</enum>");
+}
+
+static void
+format_items(GString *buf, const char *wrapper, GPtrArray *items)
+{
+    if (!items || items->len == 0)
+        return;
+    line(buf, 1, "<%s>", wrapper);
+    for (guint i = 0; i < items->len; i++) {
+        const VrtDomCapsItem *it = items->pdata[i];
+
+        if (it->enums->len == 0) {
+            line(buf, 2, "<%s supported='%s'/>", it->element, it->supported ? "yes" : "no");
+            continue;
+        }
+        line(buf, 2, "<%s supported='%s'>", it->element, it->supported ? "yes" : "no");
+        for (guint j = 0; j < it->enums->len; j++) {
+            const VrtDomCapsEnum *e = it->enums->pdata[j];
+            format_enum(buf, 3, e->name, e->values);
+        }
+        line(buf, 2, "</%s>", it->element);
+    }
+    line(buf, 1, "</%s>", wrapper);
+}
+
+static void
+format_domcaps_cpu(GString *buf, const VrtDomCaps *c)
+{
+    line(buf, 1, "<cpu>");
+    line(buf, 2, "<mode name='host-passthrough' supported='%s'/>", c->host_passthrough ? "yes" : "no");
+    line(buf, 2, "<mode name='maximum' supported='%s'/>", c->maximum ? "yes" : "no");
+    line(buf, 2, "<mode name='host-model' supported='%s'/>", c->host_model ? "yes" : "no");
+    if (!c->custom || c->cpu_models->len == 0) {
+        line(buf, 2, "<mode name='custom' supported='%s'/>", c->custom ? "yes" : "no");
+    } else {
+        line(buf, 2, "<mode name='custom' supported='yes'>");
+        for (guint i = 0; i < c->cpu_models->len; i++) {
+            const VrtDomCapsCpuModel *m = c->cpu_models->pdata[i];
+            g_autofree char *name = g_markup_escape_text(m->name, -1);
+            g_autofree char *vendor = g_markup_escape_text(m->vendor, -1);
+
+            line(buf, 3, "<model usable='%s'%s vendor='%s'>%s</model>", m->usable,
+                 m->deprecated ? " deprecated='yes'" : "", vendor, name);
+        }
+        line(buf, 2, "</mode>");
+    }
+    line(buf, 1, "</cpu>");
+}
+
+char *
+vrt_domcaps_format(const VrtDomCaps *c, GError **error)
+{
+    g_autoptr(GString) buf = g_string_new("<domainCapabilities>\n");
+    g_autofree char *path = NULL;
+
+    if (!c->path || !c->domain_type || !c->arch) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "domain capabilities need an emulator, a domain type and an arch");
+        return NULL;
+    }
+    path = g_markup_escape_text(c->path, -1);
+    line(buf, 1, "<path>%s</path>", path);
+    line(buf, 1, "<domain>%s</domain>", c->domain_type);
+    if (c->machine)
+        line(buf, 1, "<machine>%s</machine>", c->machine);
+    line(buf, 1, "<arch>%s</arch>", c->arch);
+    if (c->max_vcpus)
+        line(buf, 1, "<vcpu max='%u'/>", c->max_vcpus);
+    line(buf, 1, "<iothreads supported='%s'/>", c->iothreads ? "yes" : "no");
+
+    line(buf, 1, "<os supported='yes'>");
+    format_enum(buf, 2, "firmware", c->firmware);
+    if (c->loaders->len == 0) {
+        line(buf, 2, "<loader supported='no'/>");
+    } else {
+        line(buf, 2, "<loader supported='yes'>");
+        for (guint i = 0; i < c->loaders->len; i++) {
+            g_autofree char *v = g_markup_escape_text(c->loaders->pdata[i], -1);
+            line(buf, 3, "<value>%s</value>", v);
+        }
+        format_enum(buf, 3, "type", c->loader_types);
+        line(buf, 2, "</loader>");
+    }
+    line(buf, 1, "</os>");
+
+    format_domcaps_cpu(buf, c);
+    if (c->memory_backing->len) {
+        line(buf, 1, "<memoryBacking supported='yes'>");
+        format_enum(buf, 2, "sourceType", c->memory_backing);
+        line(buf, 1, "</memoryBacking>");
+    } else {
+        line(buf, 1, "<memoryBacking supported='no'/>");
+    }
+    format_items(buf, "devices", c->devices);
+    format_items(buf, "features", c->features);
+    g_string_append(buf, "</domainCapabilities>\n");
+    return g_string_free(g_steal_pointer(&buf), FALSE);
+}
+
+/* ---- host sysinfo ---- */
+
+/* libvirt's sections and entry names, with the kernel's DMI attribute of
+ * each: what dmidecode would have told libvirt for types 0 to 3. */
+static const struct {
+    const char *section, *entry, *attr;
+} sysinfo_rows[] = {
+    { "bios", "vendor", "bios_vendor" },
+    { "bios", "version", "bios_version" },
+    { "bios", "date", "bios_date" },
+    { "bios", "release", "bios_release" },
+    { "system", "manufacturer", "sys_vendor" },
+    { "system", "product", "product_name" },
+    { "system", "version", "product_version" },
+    { "system", "serial", "product_serial" },
+    { "system", "uuid", "product_uuid" },
+    { "system", "sku", "product_sku" },
+    { "system", "family", "product_family" },
+    { "baseBoard", "manufacturer", "board_vendor" },
+    { "baseBoard", "product", "board_name" },
+    { "baseBoard", "version", "board_version" },
+    { "baseBoard", "serial", "board_serial" },
+    { "baseBoard", "asset", "board_asset_tag" },
+    { "chassis", "manufacturer", "chassis_vendor" },
+    { "chassis", "version", "chassis_version" },
+    { "chassis", "serial", "chassis_serial" },
+    { "chassis", "asset", "chassis_asset_tag" },
+};
+
+char *
+vrt_sysinfo_format(char *(*lookup)(const char *attr, gpointer data), gpointer data)
+{
+    g_autoptr(GString) buf = g_string_new("<sysinfo type='smbios'>\n");
+    g_autoptr(GString) section = g_string_new(NULL);
+    bool any = false;
+
+    for (guint i = 0; i < G_N_ELEMENTS(sysinfo_rows); i++) {
+        g_autofree char *value = lookup(sysinfo_rows[i].attr, data);
+
+        if (value) {
+            g_autofree char *v = g_markup_escape_text(value, -1);
+            line(section, 2, "<entry name='%s'>%s</entry>", sysinfo_rows[i].entry, v);
+        }
+        if (i + 1 == G_N_ELEMENTS(sysinfo_rows) || !g_str_equal(sysinfo_rows[i + 1].section, sysinfo_rows[i].section)) {
+            if (section->len) {
+                line(buf, 1, "<%s>", sysinfo_rows[i].section);
+                g_string_append(buf, section->str);
+                line(buf, 1, "</%s>", sysinfo_rows[i].section);
+                any = true;
+            }
+            g_string_truncate(section, 0);
+        }
+    }
+    if (!any)
+        return NULL;
+    g_string_append(buf, "</sysinfo>\n");
+    return g_string_free(g_steal_pointer(&buf), FALSE);
+}

@@ -75,3 +75,67 @@ void vrt_caps_cell_add_cpu(VrtCapsCell *cell, guint id, guint socket_id, guint d
 /* libvirt's capabilities XML; fails (VIR_ERR_INTERNAL_ERROR) only when
  * required pieces are missing (host arch, a guest's os type/arch). */
 char *vrt_caps_format(const VrtCaps *caps, GError **error);
+
+/* ---- domain capabilities (virsh domcapabilities) ---- */
+
+typedef struct {
+    char *name; /* "Skylake-Client" */
+    char *vendor; /* "Intel", "AMD", "unknown" */
+    const char *usable; /* "yes", "no", "unknown" */
+    bool deprecated;
+} VrtDomCapsCpuModel;
+
+/* An <enum name=...> of allowed values. */
+typedef struct {
+    char *name;
+    GPtrArray *values; /* char* */
+} VrtDomCapsEnum;
+
+/* An element with supported='yes|no' and its enums: a device (<disk>,
+ * <graphics>...) or a feature (<genid>, <sev>...). */
+typedef struct {
+    char *element;
+    bool supported;
+    GPtrArray *enums; /* VrtDomCapsEnum* */
+} VrtDomCapsItem;
+
+typedef struct {
+    char *path; /* the emulator */
+    char *domain_type; /* "kvm" or "qemu" */
+    char *machine; /* canonical name */
+    char *arch;
+    guint max_vcpus;
+    bool iothreads;
+    GPtrArray *firmware; /* char*: "bios", "efi" */
+    GPtrArray *loaders; /* char*: loader paths that exist */
+    GPtrArray *loader_types; /* char*: "rom", "pflash" */
+    bool host_passthrough, maximum, host_model, custom;
+    GPtrArray *cpu_models; /* VrtDomCapsCpuModel* */
+    GPtrArray *memory_backing; /* char*: source types; empty = not supported */
+    GPtrArray *devices; /* VrtDomCapsItem*, in the schema's order */
+    GPtrArray *features; /* VrtDomCapsItem*, in the schema's order */
+} VrtDomCaps;
+
+VrtDomCaps *vrt_domcaps_new(void);
+void vrt_domcaps_free(VrtDomCaps *caps);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomCaps, vrt_domcaps_free)
+
+/* Adds an item (device or feature) to list and returns it; the enums
+ * follow with vrt_domcaps_item_enum(item, "bus", "virtio", "sata", NULL). */
+VrtDomCapsItem *vrt_domcaps_add_item(GPtrArray *list, const char *element, bool supported);
+void vrt_domcaps_item_enum(VrtDomCapsItem *item, const char *name, ...) G_GNUC_NULL_TERMINATED;
+void vrt_domcaps_add_cpu_model(VrtDomCaps *caps, const char *name, const char *vendor, const char *usable,
+                               bool deprecated);
+
+/* libvirt's domainCapabilities XML (valid against domaincaps.rng); fails
+ * (VIR_ERR_INTERNAL_ERROR) when path, domain type or arch is missing. */
+char *vrt_domcaps_format(const VrtDomCaps *caps, GError **error);
+
+/* ---- host sysinfo (virsh sysinfo) ---- */
+
+/* libvirt's <sysinfo type='smbios'> of the host: the bios, system,
+ * baseBoard and chassis entries, each value asked of lookup by its name
+ * in the kernel's /sys/class/dmi/id ("bios_vendor"; caller frees, NULL
+ * when unknown). A section without any value is left out; NULL when no
+ * section has one. */
+char *vrt_sysinfo_format(char *(*lookup)(const char *attr, gpointer data), gpointer data);

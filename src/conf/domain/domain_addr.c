@@ -315,7 +315,7 @@ add_root_port(VrtDomainDef *def, PciMap *m, GError **error)
     port->type = VRT_DOMAIN_CONTROLLER_PCI;
     port->model = g_strdup("pcie-root-port");
     port->index = next_pci_index(def);
-    port->chassis = port->port = port->ports = -1;
+    port->chassis = port->port = port->ports = port->master_startport = -1;
     if (port->index >= PCI_BUSES) {
         vrt_domain_controller_def_free(port);
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no PCI bus number left for a pcie-root-port");
@@ -390,6 +390,48 @@ pci_map_fill(const VrtDomainDef *def, GArray *refs, PciMap *m, GError **error)
     return true;
 }
 
+/* An ich9-ehci1 without an address and its companions without one share
+ * a bus-0 slot as on ICH9: UHCI1..3 at functions 0..2 (the first opening
+ * the multifunction slot), EHCI at function 7. */
+static bool
+place_usb2_groups(VrtDomainDef *def, PciMap *m, GError **error)
+{
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *e = def->controllers->pdata[i];
+        VrtDomainControllerDef *uhci[3] = { NULL, NULL, NULL };
+        VrtPciAddr slot;
+
+        if (g_strcmp0(e->model, "ich9-ehci1") != 0 || e->info.type != VRT_DEVICE_ADDRESS_NONE)
+            continue;
+        for (guint j = 0; j < def->controllers->len; j++) {
+            VrtDomainControllerDef *u = def->controllers->pdata[j];
+            if (vrt_domain_controller_is_usb2(u) && u != e && u->index == e->index &&
+                u->info.type == VRT_DEVICE_ADDRESS_NONE && g_str_has_prefix(u->model, "ich9-uhci"))
+                uhci[u->model[9] - '1'] = u;
+        }
+        if (!uhci[0])
+            continue; /* no function 0 to open the slot: placed alone */
+        if (!pci_find_slot_bus0(m, &slot)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on bus 0 for %s", "controller usb");
+            return false;
+        }
+        e->info.type = VRT_DEVICE_ADDRESS_PCI;
+        e->info.pci = slot;
+        e->info.pci.function = 7;
+        m->used[0][slot.slot][7] = 1;
+        for (guint f = 0; f < 3; f++) {
+            if (!uhci[f])
+                continue;
+            uhci[f]->info.type = VRT_DEVICE_ADDRESS_PCI;
+            uhci[f]->info.pci = slot;
+            uhci[f]->info.pci.function = f;
+            uhci[f]->info.pci.multifunction = f == 0 ? VRT_TRISTATE_YES : VRT_TRISTATE_DEFAULT;
+            m->used[0][slot.slot][f] = 1;
+        }
+    }
+    return true;
+}
+
 static bool
 assign_pci(VrtDomainDef *def, GError **error)
 {
@@ -419,6 +461,8 @@ assign_pci(VrtDomainDef *def, GError **error)
         if (r->need == NEED_ROOT_PORT)
             fill_root_port(r->ctrl);
     }
+    if (!place_usb2_groups(def, m, error))
+        return false;
     /* place_behind_root_port may append controllers: refs point into the
      * elements (not the array), so they stay valid. */
     ncontrollers = def->controllers->len;
@@ -495,6 +539,10 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
         const VrtDomainControllerDef *a = def->controllers->pdata[i];
         for (guint j = i + 1; j < def->controllers->len; j++) {
             const VrtDomainControllerDef *b = def->controllers->pdata[j];
+            /* an ICH9 USB2 group shares its index, one of each model */
+            if (vrt_domain_controller_is_usb2(a) && vrt_domain_controller_is_usb2(b) &&
+                !g_str_equal(a->model, b->model) && (a->master_startport >= 0 || b->master_startport >= 0))
+                continue;
             if (a->type == b->type && a->index == b->index) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "Multiple '%s' controllers with index '%u'",
                               vrt_controller_type_names[a->type], a->index);
@@ -565,7 +613,7 @@ add_controller(VrtDomainDef *def, VrtDomainControllerType type, guint index, con
     c->type = type;
     c->index = index;
     c->model = g_strdup(model);
-    c->chassis = c->port = c->ports = -1;
+    c->chassis = c->port = c->ports = c->master_startport = -1;
     controller_insert(def, c);
     return c;
 }

@@ -189,6 +189,9 @@ typedef struct {
     int chassis; /* pci <target chassis=>, -1 = unset */
     int port; /* pci <target port=>, -1 = unset */
     int ports; /* usb ports=, -1 = unset */
+    /* usb <master startport=>: a USB1 companion (ich9-uhci1..3) of the
+     * ich9-ehci1 with the same index, its ports from this one; -1 = none */
+    int master_startport;
     VrtDomainDeviceInfo info;
 } VrtDomainControllerDef;
 
@@ -619,5 +622,12 @@ VrtDomainDiskDef *vrt_domain_def_disk_remove(VrtDomainDef *def, VrtDomainDiskDef
 
 /* True for os.machine "q35" / "pc-q35-*". */
 bool vrt_domain_def_is_q35(const VrtDomainDef *def);
+/* Whether vrt builds and starts this machine type: the i440FX and Q35 PCs
+ * ("pc", "q35", "pc-i440fx-*", "pc-q35-*"); a definition naming another
+ * (microvm, isapc, xenfv...) is refused, and capabilities list only these. */
+bool vrt_domain_machine_supported(const char *machine);
+/* An ICH9 USB2 controller: the ich9-ehci1 or one of its ich9-uhci1..3
+ * companions, which share an index (one USB bus) and a PCI slot. */
+bool vrt_domain_controller_is_usb2(const VrtDomainControllerDef *c);
 
 const char *vrt_domain_lifecycle_action_to_string(VrtDomainLifecycleAction action);

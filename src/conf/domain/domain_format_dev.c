@@ -49,9 +49,10 @@ format_pci_address(VrtFmt *f, const VrtPciAddr *a, bool with_type)
     vrt_fmt_line(f, "<address%s%s%s/>", with_type ? " type='pci'" : "", attrs->str, mf);
 }
 
-/* boot order, alias, address: the tail every device shares */
+/* boot order, alias, a USB companion's master, address: the tail every
+ * device shares (master_startport -1: none) */
 static void
-format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
+format_info_master(VrtFmt *f, const VrtDomainDeviceInfo *info, int master_startport)
 {
     if (info->boot_order)
         vrt_fmt_line(f, "<boot order='%u'/>", info->boot_order);
@@ -59,6 +60,8 @@ format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
         E(esc_info_alias, info->alias);
         vrt_fmt_line(f, "<alias name='%s'/>", esc_info_alias);
     }
+    if (master_startport >= 0)
+        vrt_fmt_line(f, "<master startport='%d'/>", master_startport);
     switch (info->type) {
     case VRT_DEVICE_ADDRESS_NONE: break;
     case VRT_DEVICE_ADDRESS_PCI: format_pci_address(f, &info->pci, true); break;
@@ -77,6 +80,12 @@ format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
             vrt_fmt_line(f, "<address type='usb' bus='%u'/>", info->usb.bus);
         break;
     }
+}
+
+static void
+format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
+{
+    format_info_master(f, info, -1);
 }
 
 static bool
@@ -122,7 +131,10 @@ void
 vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
 {
     g_autoptr(GString) attrs = g_string_new(NULL);
-    bool pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0;
+    /* a companion's <master>; only USB controllers have one (a controller
+     * made in code with g_new0 and no -1 has none either) */
+    int master = c->type == VRT_DOMAIN_CONTROLLER_USB ? c->master_startport : -1;
+    bool pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0 || master >= 0;
 
     g_string_append_printf(attrs, "type='%s' index='%u'", vrt_controller_type_names[c->type], c->index);
     if (c->model)
@@ -145,7 +157,7 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
             g_string_append_printf(t, " port='0x%x'", c->port);
         vrt_fmt_line(f, "<target%s/>", t->str);
     }
-    format_info(f, &c->info);
+    format_info_master(f, &c->info, master);
     f->indent--;
     vrt_fmt_line(f, "</controller>");
 }

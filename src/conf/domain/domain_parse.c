@@ -121,13 +121,6 @@ only_model_chars(const char *s)
 }
 
 static bool
-machine_supported(const char *m)
-{
-    return g_str_equal(m, "pc") || g_str_equal(m, "q35") || g_str_has_prefix(m, "pc-i440fx-") ||
-           g_str_has_prefix(m, "pc-q35-");
-}
-
-static bool
 parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
     bool have_type = false;
@@ -187,7 +180,7 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "No guest options available for arch '%s'", def->os.arch);
         return false;
     }
-    if (def->os.machine && !machine_supported(def->os.machine)) {
+    if (def->os.machine && !vrt_domain_machine_supported(def->os.machine)) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "machine type '%s' is not supported", def->os.machine);
         return false;
     }
@@ -718,11 +711,41 @@ post_parse_serials(VrtDomainDef *def)
     }
 }
 
+/* The index an unnumbered USB2 controller shares with the USB2 group just
+ * before it (the USB controller listed last before it is USB2, and that
+ * group has no controller of its model yet), as libvirt groups
+ * virt-install's ich9-ehci1 + ich9-uhci1..3; G_MAXUINT when none. */
+static guint
+usb2_group_index(VrtDomainDef *def, guint pos)
+{
+    VrtDomainControllerDef *c = def->controllers->pdata[pos];
+    VrtDomainControllerDef *prev = NULL;
+
+    if (!vrt_domain_controller_is_usb2(c))
+        return G_MAXUINT;
+    for (guint i = pos; i-- > 0 && !prev;) {
+        VrtDomainControllerDef *o = def->controllers->pdata[i];
+        if (o->type == VRT_DOMAIN_CONTROLLER_USB)
+            prev = o;
+    }
+    if (!prev || !vrt_domain_controller_is_usb2(prev) || prev->index == G_MAXUINT)
+        return G_MAXUINT;
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *o = def->controllers->pdata[i];
+        if (o->type == VRT_DOMAIN_CONTROLLER_USB && o->index == prev->index && g_strcmp0(o->model, c->model) == 0)
+            return G_MAXUINT;
+    }
+    return prev->index;
+}
+
 static void
 post_parse_controllers(VrtDomainDef *def)
 {
     for (guint i = 0; i < def->controllers->len; i++) {
         VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (c->index != G_MAXUINT)
+            continue;
+        c->index = usb2_group_index(def, i);
         if (c->index != G_MAXUINT)
             continue;
         c->index = 0;

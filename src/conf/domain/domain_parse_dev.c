@@ -285,7 +285,7 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
     guint ports = 0;
     int v = 0;
 
-    c->chassis = c->port = c->ports = -1;
+    c->chassis = c->port = c->ports = c->master_startport = -1;
     if (!vrt_xml_check_attrs(node, error, "type", "index", "model", "ports", NULL) ||
         !vrt_xml_prop_enum(node, "type", vrt_controller_type_names, true, &v, error))
         return false;
@@ -328,6 +328,12 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
                               c->model_name ? c->model_name : "");
                 return false;
             }
+        } else if (c->type == VRT_DOMAIN_CONTROLLER_USB && vrt_xml_is(ch, "master")) {
+            guint start = 0;
+            if (!vrt_xml_check_attrs(ch, error, "startport", NULL) ||
+                !vrt_xml_prop_uint(ch, "startport", CONTROLLER_MAX_PORTS, &start, &present, error))
+                return false;
+            c->master_startport = (int)start;
         } else if (c->type == VRT_DOMAIN_CONTROLLER_PCI && vrt_xml_is(ch, "target")) {
             guint val;
             if (!vrt_xml_check_attrs(ch, error, "chassis", "port", NULL))

@@ -15,6 +15,21 @@ vrt_domain_def_is_q35(const VrtDomainDef *def)
     return m && (g_str_equal(m, "q35") || g_str_has_prefix(m, "pc-q35"));
 }
 
+bool
+vrt_domain_machine_supported(const char *machine)
+{
+    return g_str_equal(machine, "pc") || g_str_equal(machine, "q35") || g_str_has_prefix(machine, "pc-i440fx-") ||
+           g_str_has_prefix(machine, "pc-q35-");
+}
+
+bool
+vrt_domain_controller_is_usb2(const VrtDomainControllerDef *c)
+{
+    return c->type == VRT_DOMAIN_CONTROLLER_USB && c->model &&
+           (g_str_equal(c->model, "ich9-ehci1") || g_str_equal(c->model, "ich9-uhci1") ||
+            g_str_equal(c->model, "ich9-uhci2") || g_str_equal(c->model, "ich9-uhci3"));
+}
+
 /* ---- enum tables ---------------------------------------------------- */
 
 const char *const vrt_lifecycle_names[] = {

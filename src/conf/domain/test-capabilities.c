@@ -78,6 +78,97 @@ test_missing_arch(void)
     g_assert_error(error, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
 }
 
+/* Domain capabilities as the QEMU driver fills them validate against
+ * libvirt's domaincaps.rng, also with nothing optional filled in. */
+static void
+test_domcaps(gconstpointer data)
+{
+    bool full = GPOINTER_TO_INT(data);
+    g_autoptr(VrtDomCaps) c = vrt_domcaps_new();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+    VrtDomCapsItem *it;
+
+    c->path = g_strdup("/usr/bin/qemu-system-x86_64");
+    c->domain_type = g_strdup(full ? "kvm" : "qemu");
+    c->arch = g_strdup("x86_64");
+    if (full) {
+        c->machine = g_strdup("pc-i440fx-7.2");
+        c->max_vcpus = 255;
+        c->host_passthrough = c->host_model = c->maximum = c->custom = true;
+        g_ptr_array_add(c->firmware, g_strdup("bios"));
+        g_ptr_array_add(c->loaders, g_strdup("/usr/share/OVMF/OVMF_CODE.fd"));
+        g_ptr_array_add(c->loader_types, g_strdup("pflash"));
+        g_ptr_array_add(c->memory_backing, g_strdup("anonymous"));
+        vrt_domcaps_add_cpu_model(c, "Skylake-Client", "Intel", "no", false);
+        vrt_domcaps_add_cpu_model(c, "qemu64", NULL, "yes", false);
+        vrt_domcaps_add_cpu_model(c, "Icelake-Client", "Intel", "no", true);
+        it = vrt_domcaps_add_item(c->devices, "disk", true);
+        vrt_domcaps_item_enum(it, "bus", "virtio", "sata", NULL);
+        vrt_domcaps_item_enum(it, "model", NULL);
+        vrt_domcaps_add_item(c->devices, "tpm", false);
+        vrt_domcaps_add_item(c->features, "genid", false);
+    }
+    xml = vrt_domcaps_format(c, &error);
+    g_assert_no_error(error);
+    vrt_test_assert_validates(xml, "domaincaps", "domain capabilities");
+    g_assert_nonnull(strstr(xml, "<path>/usr/bin/qemu-system-x86_64</path>"));
+    if (full) {
+        g_assert_nonnull(strstr(xml, "<model usable='yes' vendor='unknown'>qemu64</model>"));
+        g_assert_nonnull(strstr(xml, "<model usable='no' deprecated='yes' vendor='Intel'>Icelake-Client</model>"));
+        g_assert_nonnull(strstr(xml, "<enum name='model'/>"));
+    } else {
+        g_assert_nonnull(strstr(xml, "<loader supported='no'/>"));
+    }
+}
+
+static void
+test_domcaps_missing(void)
+{
+    g_autoptr(VrtDomCaps) c = vrt_domcaps_new();
+    g_autoptr(GError) error = NULL;
+
+    c->path = g_strdup("/usr/bin/qemu-system-x86_64");
+    g_assert_null(vrt_domcaps_format(c, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+}
+
+static char *
+sample_dmi(const char *attr, gpointer data)
+{
+    if (g_str_equal(attr, "bios_vendor"))
+        return g_strdup("SeaBIOS & co");
+    if (g_str_equal(attr, "product_uuid"))
+        return g_strdup("3c1a3f4e-8d2b-4a51-9e77-0f1b2c3d4e5f");
+    return data ? g_strdup("x") : NULL;
+}
+
+static char *
+no_dmi(const char *attr, gpointer data)
+{
+    return NULL;
+}
+
+static void
+test_sysinfo(void)
+{
+    g_autofree char *xml = vrt_sysinfo_format(sample_dmi, NULL);
+    g_autofree char *all = vrt_sysinfo_format(sample_dmi, GINT_TO_POINTER(1));
+
+    g_assert_cmpstr(xml, ==,
+                    "<sysinfo type='smbios'>\n"
+                    "  <bios>\n"
+                    "    <entry name='vendor'>SeaBIOS &amp; co</entry>\n"
+                    "  </bios>\n"
+                    "  <system>\n"
+                    "    <entry name='uuid'>3c1a3f4e-8d2b-4a51-9e77-0f1b2c3d4e5f</entry>\n"
+                    "  </system>\n"
+                    "</sysinfo>\n");
+    g_assert_nonnull(strstr(all, "<baseBoard>\n    <entry name='manufacturer'>x</entry>"));
+    g_assert_nonnull(strstr(all, "<chassis>\n    <entry name='manufacturer'>x</entry>"));
+    g_assert_null(vrt_sysinfo_format(no_dmi, NULL));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -85,5 +176,9 @@ main(int argc, char **argv)
     g_test_add_data_func("/domconf/caps/flat", GINT_TO_POINTER(0), test_format);
     g_test_add_data_func("/domconf/caps/numa", GINT_TO_POINTER(1), test_format);
     g_test_add_func("/domconf/caps/missing-arch", test_missing_arch);
+    g_test_add_data_func("/domconf/domcaps/full", GINT_TO_POINTER(1), test_domcaps);
+    g_test_add_data_func("/domconf/domcaps/bare", GINT_TO_POINTER(0), test_domcaps);
+    g_test_add_func("/domconf/domcaps/missing", test_domcaps_missing);
+    g_test_add_func("/domconf/sysinfo", test_sysinfo);
     return g_test_run();
 }

@@ -427,6 +427,56 @@ test_usb_disabled(void)
     g_assert_nonnull(strstr(error->message, "USB is disabled"));
 }
 
+/* virt-install's default USB2 set for pc: the companions take their EHCI's
+ * index and share its slot (UHCI1..3 at functions 0..2, EHCI at 7), and
+ * <master> survives a format and parse. */
+static void
+test_usb2_companions(void)
+{
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='qemu'><name>u</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+                 "<devices><controller type='usb' model='ich9-ehci1'/>"
+                 "<controller type='usb' model='ich9-uhci1'><master startport='0'/></controller>"
+                 "<controller type='usb' model='ich9-uhci2'><master startport='2'/></controller>"
+                 "<controller type='usb' model='ich9-uhci3'><master startport='4'/></controller>"
+                 "<controller type='usb' model='qemu-xhci'/></devices></domain>",
+                 0);
+    g_autoptr(VrtDomainDef) again = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+    guint slot;
+
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    g_assert_no_error(error);
+    g_assert_true(vrt_domain_def_validate_addresses(def, &error));
+    slot = ((VrtDomainControllerDef *)def->controllers->pdata[0])->info.pci.slot;
+    for (guint i = 0; i < 4; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        g_assert_cmpuint(c->index, ==, 0);
+        g_assert_cmpint(c->info.type, ==, VRT_DEVICE_ADDRESS_PCI);
+        g_assert_cmpuint(c->info.pci.slot, ==, slot);
+        g_assert_cmpuint(c->info.pci.function, ==, i == 0 ? 7 : i - 1);
+        g_assert_cmpint(c->master_startport, ==, i == 0 ? -1 : (int)(i - 1) * 2);
+    }
+    g_assert_cmpint(((VrtDomainControllerDef *)def->controllers->pdata[1])->info.pci.multifunction, ==,
+                    VRT_TRISTATE_YES);
+    /* a USB controller of another kind starts a bus of its own */
+    g_assert_cmpuint(((VrtDomainControllerDef *)def->controllers->pdata[4])->index, ==, 1);
+    xml = vrt_domain_def_format(def, 0, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(strstr(xml, "<master startport='4'/>"));
+    again = parse_ok(xml, 0);
+    g_assert_cmpint(((VrtDomainControllerDef *)again->controllers->pdata[2])->master_startport, ==, 2);
+
+    /* two of one model on one index stay an error */
+    g_assert_null(vrt_domain_def_parse(
+        "<domain type='qemu'><name>u</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+        "<devices><controller type='usb' index='0' model='ich9-ehci1'/>"
+        "<controller type='usb' index='0' model='ich9-ehci1'/></devices></domain>",
+        0, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_XML_ERROR);
+}
+
 static void
 test_hotplug_address(void)
 {
@@ -473,7 +523,7 @@ test_hotplug_address(void)
     spare->type = VRT_DOMAIN_CONTROLLER_PCI;
     spare->model = g_strdup("pcie-root-port");
     spare->index = 30;
-    spare->chassis = spare->port = spare->ports = -1;
+    spare->chassis = spare->port = spare->ports = spare->master_startport = -1;
     g_ptr_array_add(q35->controllers, spare);
     g_assert_true(vrt_domain_def_assign_addresses(q35, &error));
     dev = vrt_domain_device_def_parse("<hostdev mode='subsystem' type='pci' managed='yes'><source>"
@@ -766,6 +816,7 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/address/pc-slots", test_pc_slots);
     g_test_add_func("/domconf/address/hotplug", test_hotplug_address);
     g_test_add_func("/domconf/address/usb-disabled", test_usb_disabled);
+    g_test_add_func("/domconf/address/usb2-companions", test_usb2_companions);
     g_test_add_func("/domconf/net/hostdev-interface", test_hostdev_interface);
     g_test_add_func("/domconf/device-parse", test_device_parse);
     g_test_add_func("/domconf/net/actual-bridge", test_network_actual_bridge);

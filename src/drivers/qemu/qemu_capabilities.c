@@ -3,7 +3,9 @@
  * /dev/kvm, caching the answer so that starting a domain or building
  * capabilities XML never waits on a probe twice. The machine list is also
  * kept on disk, keyed by the binary's size and mtime, so that the first
- * start after a daemon restart does not wait on it either (~25 ms).
+ * start after a daemon restart does not wait on it either (~25 ms). The CPU
+ * models (for domain capabilities) are asked of QEMU over QMP only when a
+ * client wants them (two runs of ~0.3 s) and kept the same way.
  */
 #include "drivers/qemu/qemu_capabilities.h"
 #include "util/error.h"
@@ -11,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -39,8 +43,19 @@ machine_free(VrtQemuMachine *m)
 }
 
 static void
+cpu_model_free(VrtQemuCpuModel *m)
+{
+    g_free(m->name);
+    g_free(m->vendor);
+    g_free(m);
+}
+
+static void
 info_free(VrtQemuCapsInfo *info)
 {
+    for (guint i = 0; i < G_N_ELEMENTS(info->cpu_models); i++)
+        if (info->cpu_models[i])
+            g_ptr_array_unref(info->cpu_models[i]);
     g_free(info->emulator);
     g_free(info->arch);
     g_ptr_array_unref(info->machines);
@@ -113,6 +128,7 @@ vrt_qemu_caps_parse_machines(const char *help_output)
         m = g_new0(VrtQemuMachine, 1);
         m->name = g_strndup(line, sp - line);
         m->is_default = strstr(sp, "(default)") != NULL;
+        m->deprecated = strstr(sp, "(deprecated)") != NULL;
         m->max_cpus = machine_max_cpus(m->name);
         alias_of = strstr(sp, "(alias of ");
         if (alias_of) {
@@ -167,10 +183,11 @@ kvm_max_vcpus(const char *dev_kvm_path)
     return n > 0 ? (guint)n : 0;
 }
 
-/* The cache file of emulator's machine list, and the key its first line
- * must hold for the rest to be that binary's answer. */
+/* The cache file of one of emulator's answers ("machines", "cpus-kvm"...:
+ * the kind names the file), and the key its first line must hold for the
+ * rest to be that binary's. */
 static char *
-machines_cache_path(const char *dir, const char *emulator, char **key)
+cache_path(const char *dir, const char *emulator, const char *kind, char **key)
 {
     g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, emulator, -1);
     g_autofree char *file = NULL;
@@ -179,8 +196,35 @@ machines_cache_path(const char *dir, const char *emulator, char **key)
     if (!dir || stat(emulator, &st) < 0)
         return NULL;
     *key = g_strdup_printf("%s %lld %lld", emulator, (long long)st.st_size, (long long)st.st_mtime);
-    file = g_strdup_printf("machines-%.16s", sum);
+    file = g_strdup_printf("%s-%.16s", kind, sum);
     return g_build_filename(dir, file, NULL);
+}
+
+/* The cached text after the key line, or NULL when absent or stale. */
+static char *
+cache_read(const char *path, const char *key)
+{
+    g_autofree char *text = NULL;
+    const char *nl;
+
+    if (!path || !g_file_get_contents(path, &text, NULL, NULL) || !(nl = strchr(text, '\n')) ||
+        (size_t)(nl - text) != strlen(key) || strncmp(text, key, strlen(key)) != 0)
+        return NULL;
+    return g_strdup(nl + 1);
+}
+
+static void
+cache_write(const char *dir, const char *path, const char *key, const char *body)
+{
+    g_autofree char *entry = NULL;
+    g_autoptr(GError) werr = NULL;
+
+    if (!path)
+        return;
+    entry = g_strdup_printf("%s\n%s", key, body);
+    /* Only a saving: without it the next daemon probes again. */
+    if (!vrt_dir_ensure(dir, 0755, &werr) || !vrt_file_write_atomic(path, entry, -1, 0644, &werr))
+        g_debug("cannot cache %s: %s", path, werr->message);
 }
 
 /* `emulator -machine help`, from the cache when the binary is unchanged. */
@@ -190,30 +234,21 @@ machine_help(const char *emulator, const char *cache_dir, GError **error)
     const char *argv[] = { emulator, "-machine", "help", NULL };
     const char *envp[] = { "LC_ALL=C", "PATH=/usr/bin:/bin", NULL };
     g_autofree char *key = NULL;
-    g_autofree char *cache = machines_cache_path(cache_dir, emulator, &key);
-    g_autofree char *text = NULL;
+    g_autofree char *cache = cache_path(cache_dir, emulator, "machines", &key);
+    g_autofree char *text = cache_read(cache, key);
     g_autofree char *out = NULL;
     g_autofree char *err_out = NULL;
     g_autoptr(GError) err = NULL;
     int status = 0;
-    const char *nl;
 
-    if (cache && g_file_get_contents(cache, &text, NULL, NULL) && (nl = strchr(text, '\n')) &&
-        (size_t)(nl - text) == strlen(key) && strncmp(text, key, strlen(key)) == 0)
-        return g_strdup(nl + 1);
+    if (text)
+        return g_steal_pointer(&text);
     if (!g_spawn_sync(NULL, (char **)argv, (char **)envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err_out, &status, &err) ||
         !g_spawn_check_wait_status(status, &err)) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot probe emulator '%s': %s", emulator, err->message);
         return NULL;
     }
-    if (cache) {
-        g_autofree char *entry = g_strdup_printf("%s\n%s", key, out);
-        g_autoptr(GError) werr = NULL;
-
-        /* Only a saving: without it the next daemon probes again. */
-        if (!vrt_dir_ensure(cache_dir, 0755, &werr) || !vrt_file_write_atomic(cache, entry, -1, 0644, &werr))
-            g_debug("cannot cache the machines of %s: %s", emulator, werr->message);
-    }
+    cache_write(cache_dir, cache, key, out);
     return g_steal_pointer(&out);
 }
 
@@ -277,4 +312,230 @@ vrt_qemu_caps_canonical_machine(const VrtQemuCapsInfo *info, const char *machine
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Emulator '%s' does not support machine type '%s'", info->emulator,
                   machine ? machine : "(default)");
     return NULL;
+}
+
+/* ---- CPU models (QMP) ---- */
+
+/* Whether a domain names this model: not a pseudo-model, and not one of
+ * QEMU's versioned names ("Skylake-Client-v4"), as libvirt lists them. */
+static bool
+cpu_model_listed(const char *name)
+{
+    const char *dash = strrchr(name, '-');
+
+    if (g_str_equal(name, "host") || g_str_equal(name, "max") || g_str_equal(name, "base"))
+        return false;
+    if (dash && dash[1] == 'v' && dash[2]) {
+        for (const char *p = dash + 2; *p; p++)
+            if (!g_ascii_isdigit(*p))
+                return true;
+        return false;
+    }
+    return true;
+}
+
+/* libvirt's vendor names for the CPUID vendor strings. */
+static const char *
+cpu_vendor_name(const char *cpuid)
+{
+    if (g_strcmp0(cpuid, "GenuineIntel") == 0)
+        return "Intel";
+    if (g_strcmp0(cpuid, "AuthenticAMD") == 0)
+        return "AMD";
+    if (g_strcmp0(cpuid, "HygonGenuine") == 0)
+        return "Hygon";
+    return NULL;
+}
+
+GPtrArray *
+vrt_qemu_caps_parse_cpu_models(const char *qmp_output, GError **error)
+{
+    g_autoptr(GPtrArray) models = g_ptr_array_new_with_free_func((GDestroyNotify)cpu_model_free);
+    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    g_auto(GStrv) lines = g_strsplit(qmp_output, "\n", -1);
+    bool have_defs = false;
+
+    for (guint i = 0; lines[i]; i++) {
+        g_autoptr(JsonParser) parser = json_parser_new();
+        JsonNode *root;
+        JsonObject *msg;
+        const char *id;
+
+        if (!*g_strstrip(lines[i]) || !json_parser_load_from_data(parser, lines[i], -1, NULL))
+            continue;
+        root = json_parser_get_root(parser);
+        if (!JSON_NODE_HOLDS_OBJECT(root))
+            continue;
+        msg = json_node_get_object(root);
+        id = json_object_get_string_member_with_default(msg, "id", "");
+        if (g_str_equal(id, "defs")) {
+            JsonArray *defs;
+
+            if (!json_object_has_member(msg, "return") ||
+                !JSON_NODE_HOLDS_ARRAY(json_object_get_member(msg, "return"))) {
+                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "QEMU refused query-cpu-definitions: %s", lines[i]);
+                return NULL;
+            }
+            defs = json_object_get_array_member(msg, "return");
+            for (guint j = 0; j < json_array_get_length(defs); j++) {
+                JsonObject *d = json_array_get_object_element(defs, j);
+                const char *name = d ? json_object_get_string_member_with_default(d, "name", NULL) : NULL;
+                JsonArray *missing;
+                VrtQemuCpuModel *m;
+
+                if (!name || !cpu_model_listed(name) || g_hash_table_contains(by_name, name))
+                    continue;
+                m = g_new0(VrtQemuCpuModel, 1);
+                m->name = g_strdup(name);
+                missing = json_object_has_member(d, "unavailable-features")
+                              ? json_object_get_array_member(d, "unavailable-features")
+                              : NULL;
+                m->usable = missing && json_array_get_length(missing) == 0;
+                m->deprecated = json_object_get_boolean_member_with_default(d, "deprecated", FALSE);
+                g_ptr_array_add(models, m);
+                g_hash_table_insert(by_name, m->name, m);
+            }
+            have_defs = true;
+        } else if (g_str_has_prefix(id, "x:") && json_object_has_member(msg, "return")) {
+            VrtQemuCpuModel *m = g_hash_table_lookup(by_name, id + 2);
+            JsonObject *ret = json_object_get_object_member(msg, "return");
+            JsonObject *model =
+                ret && json_object_has_member(ret, "model") ? json_object_get_object_member(ret, "model") : NULL;
+            JsonObject *props =
+                model && json_object_has_member(model, "props") ? json_object_get_object_member(model, "props") : NULL;
+            const char *vendor = props ? json_object_get_string_member_with_default(props, "vendor", NULL) : NULL;
+
+            if (m && cpu_vendor_name(vendor)) {
+                g_free(m->vendor);
+                m->vendor = g_strdup(cpu_vendor_name(vendor));
+            }
+        }
+    }
+    if (!have_defs) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "QEMU did not answer query-cpu-definitions");
+        return NULL;
+    }
+    return g_steal_pointer(&models);
+}
+
+/* Runs emulator with QMP on its stdin and stdout, sends input (ending with
+ * "quit") and returns everything QEMU wrote. */
+static char *
+qmp_run(const char *emulator, bool kvm, const char *input, GError **error)
+{
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+        G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    const char *envp[] = { "LC_ALL=C", "PATH=/usr/bin:/bin", NULL };
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err_out = NULL;
+
+    g_subprocess_launcher_set_environ(launcher, (char **)envp);
+    proc = g_subprocess_launcher_spawn(launcher, &err, emulator, "-machine", kvm ? "none,accel=kvm" : "none,accel=tcg",
+                                       "-nodefaults", "-no-user-config", "-display", "none", "-qmp", "stdio", NULL);
+    if (!proc || !g_subprocess_communicate_utf8(proc, input, NULL, &out, &err_out, &err) ||
+        !g_subprocess_wait_check(proc, NULL, &err)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot ask emulator '%s' for its CPU models: %s%s%s", emulator,
+                      err ? err->message : "", err_out && *err_out ? ": " : "", err_out ? g_strstrip(err_out) : "");
+        return NULL;
+    }
+    return g_steal_pointer(&out);
+}
+
+/* The models' cache form: one "name<TAB>vendor<TAB>usable<TAB>deprecated" line each. */
+static char *
+cpu_models_to_text(GPtrArray *models)
+{
+    g_autoptr(GString) text = g_string_new(NULL);
+
+    for (guint i = 0; i < models->len; i++) {
+        VrtQemuCpuModel *m = g_ptr_array_index(models, i);
+        g_string_append_printf(text, "%s\t%s\t%d\t%d\n", m->name, m->vendor ? m->vendor : "", m->usable, m->deprecated);
+    }
+    return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+static GPtrArray *
+cpu_models_from_text(const char *text)
+{
+    GPtrArray *models = g_ptr_array_new_with_free_func((GDestroyNotify)cpu_model_free);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+    for (guint i = 0; lines[i]; i++) {
+        g_auto(GStrv) f = g_strsplit(lines[i], "\t", -1);
+        VrtQemuCpuModel *m;
+
+        if (g_strv_length(f) != 4 || !*f[0])
+            continue;
+        m = g_new0(VrtQemuCpuModel, 1);
+        m->name = g_strdup(f[0]);
+        m->vendor = *f[1] ? g_strdup(f[1]) : NULL;
+        m->usable = g_str_equal(f[2], "1");
+        m->deprecated = g_str_equal(f[3], "1");
+        g_ptr_array_add(models, m);
+    }
+    return models;
+}
+
+static GPtrArray *
+cpu_models_probe(const char *emulator, bool kvm, GError **error)
+{
+    static const char head[] = "{\"execute\":\"qmp_capabilities\"}\n";
+    g_autofree char *defs_in =
+        g_strdup_printf("%s{\"execute\":\"query-cpu-definitions\",\"id\":\"defs\"}\n{\"execute\":\"quit\"}\n", head);
+    g_autofree char *defs_out = qmp_run(emulator, kvm, defs_in, error);
+    g_autoptr(GPtrArray) models = NULL;
+    g_autoptr(GString) exp_in = g_string_new(head);
+    g_autofree char *exp_out = NULL;
+    g_autofree char *all = NULL;
+
+    if (!defs_out || !(models = vrt_qemu_caps_parse_cpu_models(defs_out, error)))
+        return NULL;
+    /* QEMU's definitions carry no vendor: a full expansion of each model
+     * does, and all of them go in one run. */
+    for (guint i = 0; i < models->len; i++) {
+        VrtQemuCpuModel *m = g_ptr_array_index(models, i);
+        g_string_append_printf(exp_in,
+                               "{\"execute\":\"query-cpu-model-expansion\",\"id\":\"x:%s\","
+                               "\"arguments\":{\"type\":\"full\",\"model\":{\"name\":\"%s\"}}}\n",
+                               m->name, m->name);
+    }
+    g_string_append(exp_in, "{\"execute\":\"quit\"}\n");
+    exp_out = qmp_run(emulator, kvm, exp_in->str, error);
+    if (!exp_out)
+        return NULL;
+    all = g_strconcat(defs_out, "\n", exp_out, NULL);
+    return vrt_qemu_caps_parse_cpu_models(all, error);
+}
+
+const GPtrArray *
+vrt_qemu_caps_get_cpu_models(VrtQemuCaps *caps, const VrtQemuCapsInfo *cinfo, bool kvm, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&caps->lock);
+    /* The probe result is filled in once, under the lock, into the info
+     * the cache owns. */
+    VrtQemuCapsInfo *info = (VrtQemuCapsInfo *)cinfo;
+    g_autofree char *key = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *text = NULL;
+    GPtrArray *models;
+
+    if (info->cpu_models[kvm])
+        return info->cpu_models[kvm];
+    path = cache_path(caps->cache_dir, info->emulator, kvm ? "cpus-kvm" : "cpus-tcg", &key);
+    text = cache_read(path, key);
+    if (text) {
+        models = cpu_models_from_text(text);
+    } else {
+        g_autofree char *body = NULL;
+
+        models = cpu_models_probe(info->emulator, kvm, error);
+        if (!models)
+            return NULL;
+        body = cpu_models_to_text(models);
+        cache_write(caps->cache_dir, path, key, body);
+    }
+    info->cpu_models[kvm] = models;
+    return models;
 }

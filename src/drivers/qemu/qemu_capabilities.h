@@ -12,10 +12,20 @@ typedef struct {
     char *name; /* "pc-i440fx-7.2" */
     char *alias; /* "pc" or NULL */
     bool is_default;
+    bool deprecated; /* QEMU marks it "(deprecated)" */
     guint max_cpus;
 } VrtQemuMachine;
 
 typedef struct _VrtQemuCaps VrtQemuCaps;
+
+/* A CPU model as QEMU's query-cpu-definitions and query-cpu-model-expansion
+ * tell it for one accelerator. */
+typedef struct {
+    char *name; /* "Skylake-Client" */
+    char *vendor; /* "Intel", "AMD", "Hygon"...; NULL when QEMU names none */
+    bool usable; /* QEMU lists no unavailable features for it */
+    bool deprecated;
+} VrtQemuCpuModel;
 
 typedef struct {
     char *emulator; /* absolute path */
@@ -23,6 +33,7 @@ typedef struct {
     GPtrArray *machines; /* VrtQemuMachine* */
     bool kvm_usable; /* /dev/kvm opens read-write */
     guint max_vcpus; /* what KVM or TCG accepts for the default machine */
+    GPtrArray *cpu_models[2]; /* VrtQemuCpuModel*, [0] TCG, [1] KVM; NULL until asked */
 } VrtQemuCapsInfo;
 
 /* A cache of probes, keyed by emulator path; thread safe. */
@@ -48,3 +59,17 @@ bool vrt_qemu_caps_kvm_usable(const char *dev_kvm_path, GError **error);
 
 /* Parses `-machine help` output (exposed for tests). */
 GPtrArray *vrt_qemu_caps_parse_machines(const char *help_output);
+
+/* The CPU models of info's emulator under KVM (kvm) or TCG, asked of QEMU
+ * over QMP the first time (`-machine none`: one run for the definitions,
+ * one for every model's vendor, ~0.5 s together, under the cache's lock, so
+ * a domain start then waits for it) and kept, also on disk beside the
+ * machine list (a file per accelerator, keyed by the binary). Only the names a domain
+ * can give as a custom model: QEMU's versioned aliases ("-v1") and the
+ * host, max and base pseudo-models are left out. */
+const GPtrArray *vrt_qemu_caps_get_cpu_models(VrtQemuCaps *caps, const VrtQemuCapsInfo *info, bool kvm, GError **error);
+/* The models of query-cpu-definitions' reply in QMP output (one JSON
+ * message a line, the reply with id "defs"), and the vendors of the
+ * query-cpu-model-expansion replies (ids "x:NAME") when there are any.
+ * Exposed for tests. */
+GPtrArray *vrt_qemu_caps_parse_cpu_models(const char *qmp_output, GError **error);

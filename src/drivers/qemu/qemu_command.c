@@ -132,6 +132,37 @@ device_new(const char *driver)
 
 /* ---- controllers ---- */
 
+/* An ich9-uhci companion: a USB1 controller for the ports of its EHCI
+ * master's bus from startport on, with no id of its own (as libvirt). */
+static bool
+build_usb_companion(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
+{
+    const VrtDomainControllerDef *master = NULL;
+    VrtDomainDeviceInfo info = c->info;
+    JsonObject *dev;
+
+    for (guint i = 0; i < b->def->controllers->len && !master; i++) {
+        const VrtDomainControllerDef *o = g_ptr_array_index(b->def->controllers, i);
+        if (o->type == VRT_DOMAIN_CONTROLLER_USB && o->index == c->index && g_strcmp0(o->model, "ich9-ehci1") == 0)
+            master = o;
+    }
+    if (!vrt_domain_controller_is_usb2(c) || g_str_equal(c->model, "ich9-ehci1") || !master || !master->info.alias) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "USB controller model '%s' with <master> needs an ich9-ehci1 controller with index %u",
+                      c->model ? c->model : "", c->index);
+        return false;
+    }
+    dev = device_new(g_str_equal(c->model, "ich9-uhci1")   ? "ich9-usb-uhci1"
+                     : g_str_equal(c->model, "ich9-uhci2") ? "ich9-usb-uhci2"
+                                                           : "ich9-usb-uhci3");
+    set_strf(dev, "masterbus", "%s.0", master->info.alias);
+    json_object_set_int_member(dev, "firstport", c->master_startport);
+    info.alias = NULL;
+    add_device_info(b->def, dev, &info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
 static bool
 build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
 {
@@ -162,6 +193,8 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
     case VRT_DOMAIN_CONTROLLER_USB:
         if (g_str_equal(model, "none"))
             return true;
+        if (c->master_startport >= 0)
+            return build_usb_companion(b, c, error);
         if (!*model)
             model = vrt_domain_def_is_q35(b->def) ? "qemu-xhci" : "piix3-uhci";
         if (g_str_equal(model, "piix3-uhci"))
@@ -670,8 +703,25 @@ build_cpu(CmdBuilder *b)
         arg(b, "-cpu");
         arg(b, "max");
         break;
-    case VRT_DOMAIN_CPU_MODE_NONE:
-    case VRT_DOMAIN_CPU_MODE_CUSTOM: break;
+    case VRT_DOMAIN_CPU_MODE_CUSTOM:
+        /* A model domain capabilities listed (QEMU's own names), with the
+         * features the definition requires or forbids. */
+        if (def->cpu.model) {
+            g_autoptr(GString) cpu = g_string_new(def->cpu.model);
+
+            for (guint i = 0; def->cpu.features && i < def->cpu.features->len; i++) {
+                const VrtDomainCpuFeature *f = g_ptr_array_index(def->cpu.features, i);
+
+                if (g_str_equal(f->policy, "force") || g_str_equal(f->policy, "require"))
+                    g_string_append_printf(cpu, ",%s=on", f->name);
+                else if (g_str_equal(f->policy, "disable") || g_str_equal(f->policy, "forbid"))
+                    g_string_append_printf(cpu, ",%s=off", f->name);
+            }
+            arg(b, "-cpu");
+            arg(b, cpu->str);
+        }
+        break;
+    case VRT_DOMAIN_CPU_MODE_NONE: break;
     }
 
     g_string_printf(smp, "%u,maxcpus=%u", cur, maxv);

@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include "conf/domain/capabilities.h"
 #include "drivers/qemu/qemu_capabilities.h"
 #include "drivers/network/network_driver.h"
 #include "drivers/vf_registry.h"
@@ -230,3 +231,12 @@ bool vrt_qemu_domain_update_device(VrtQemuDriver *drv, const guchar *uuid, const
 /* Capabilities of the default emulator, for capabilities XML: see
  * qemu_capabilities.h. Lives as long as drv. */
 const VrtQemuCapsInfo *vrt_qemu_driver_get_caps(VrtQemuDriver *drv, GError **error);
+
+/* Domain capabilities for an emulator (NULL: the default), arch, machine
+ * (NULL: the default one vrt starts) and domain type ("kvm", "qemu"; NULL:
+ * kvm when /dev/kvm opens), with libvirt's errors for what vrt cannot
+ * serve (qemu_domcaps.c). Asks QEMU for its CPU models the first time. */
+VrtDomCaps *vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, const char *arch,
+                                                const char *machine, const char *virttype, GError **error);
+/* The names of the CPU models a domain of arch can ask for (char*). */
+GPtrArray *vrt_qemu_driver_cpu_model_names(VrtQemuDriver *drv, const char *arch, GError **error);

@@ -154,8 +154,21 @@ vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path)
      * STATE_DIR itself. */
     if (g_str_equal(base, PROCESS_MONITOR_FILE) && g_str_equal(parent, drv->state_dir)) {
         g_autofree char *dirname = g_path_get_basename(dir);
+        g_autoptr(GDir) d = NULL;
+        const char *entry;
 
-        if (g_str_has_prefix(dirname, PROCESS_RUN_DIR_PREFIX) && rmdir(dir) < 0 && errno != ENOENT)
+        if (!g_str_has_prefix(dirname, PROCESS_RUN_DIR_PREFIX))
+            return;
+        /* The channels' sockets vrt put there (a killed QEMU leaves them). */
+        d = g_dir_open(dir, 0, NULL);
+        while (d && (entry = g_dir_read_name(d))) {
+            g_autofree char *path = g_build_filename(dir, entry, NULL);
+            struct stat st;
+
+            if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+                unlink(path);
+        }
+        if (rmdir(dir) < 0 && errno != ENOENT)
             g_debug("cannot remove %s: %s", dir, g_strerror(errno));
     }
 }
@@ -417,6 +430,29 @@ prepare_def(VrtQemuDom *obj, VrtDomainDef *def, char **emulator, GError **error)
     return true;
 }
 
+/* A unix channel without a socket path (virt-install's guest agent
+ * channel) gets one in the domain's run directory, named after its target
+ * as libvirt names it, and QEMU listens there. */
+static bool
+fill_channel_paths(VrtDomainDef *def, const char *run_dir, GError **error)
+{
+    for (guint i = 0; def->channels && i < def->channels->len; i++) {
+        VrtDomainChrDef *ch = g_ptr_array_index(def->channels, i);
+
+        if (ch->type != VRT_DOMAIN_CHR_TYPE_UNIX || ch->path)
+            continue;
+        if (!ch->target_name || !*ch->target_name || strchr(ch->target_name, '/') ||
+            g_str_equal(ch->target_name, ".") || g_str_equal(ch->target_name, "..")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "a unix channel without a source path needs a virtio target name to name its socket");
+            return false;
+        }
+        ch->path = g_build_filename(run_dir, ch->target_name, NULL);
+        ch->listen = true;
+    }
+    return true;
+}
+
 /* Live XML shows where each pty-backed serial port or console ended up. */
 static bool
 has_pty(VrtDomainDef *def)
@@ -645,6 +681,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     unlink(monitor_path);
     unlink(pidfile);
 
+    if (!fill_channel_paths(def, run_dir, error)) {
+        vrt_qemu_process_remove_monitor(drv, monitor_path);
+        return false;
+    }
     opts.emulator = emulator;
     opts.machine = def->os.machine;
     opts.monitor_path = monitor_path;

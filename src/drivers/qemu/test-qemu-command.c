@@ -190,7 +190,7 @@ test_machine_parse(void)
                                "microvm              microvm (i386)\n"
                                "pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)\n"
                                "pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)\n"
-                               "pc-i440fx-7.1        Standard PC (i440FX + PIIX, 1996)\n"
+                               "pc-i440fx-7.1        Standard PC (i440FX + PIIX, 1996) (deprecated)\n"
                                "q35                  Standard PC (Q35 + ICH9, 2009) (alias of pc-q35-7.2)\n"
                                "pc-q35-7.2           Standard PC (Q35 + ICH9, 2009)\n"
                                "none                 empty machine\n";
@@ -208,8 +208,83 @@ test_machine_parse(void)
     g_assert_cmpstr(pc, ==, "pc-i440fx-7.2");
     g_assert_cmpstr(def, ==, "pc-i440fx-7.2");
     g_assert_cmpstr(exact, ==, "pc-i440fx-7.1");
+    g_assert_true(((VrtQemuMachine *)g_ptr_array_index(machines, 2))->deprecated);
+    g_assert_false(((VrtQemuMachine *)g_ptr_array_index(machines, 1))->deprecated);
     g_assert_null(vrt_qemu_caps_canonical_machine(&info, "virt", &err));
     g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+}
+
+/* A custom CPU model reaches QEMU with the features the definition
+ * requires or forbids (before, the model was dropped and QEMU ran its
+ * default qemu64). */
+static void
+test_custom_cpu(void)
+{
+    static const char xml[] = "<domain type='qemu'><name>c</name><memory unit='MiB'>64</memory>"
+                              "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                              "<cpu mode='custom' match='exact'><model fallback='forbid'>Westmere</model>"
+                              "<feature policy='require' name='pcid'/><feature policy='disable' name='vmx'/>"
+                              "<feature policy='optional' name='x2apic'/></cpu></domain>";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &err);
+    g_auto(GStrv) argv = NULL;
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .machine = "pc-i440fx-7.2",
+        .monitor_path = "/run/vrt/qemu/domain-1-c/monitor.sock",
+    };
+
+    g_assert_no_error(err);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &err));
+    argv = vrt_qemu_command_build(def, &opts, &err);
+    g_assert_no_error(err);
+    g_assert_true(argv_has(argv, "-cpu", "Westmere,pcid=on,vmx=off"));
+}
+
+/* QMP output as `-qmp stdio` writes it: the greeting, the answers with
+ * their ids, versioned and pseudo models left out, vendors from the
+ * expansions. */
+static void
+test_cpu_models_parse(void)
+{
+    static const char out[] =
+        "{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}\n"
+        "{\"return\": {}}\n"
+        "{\"return\": [{\"name\": \"max\", \"unavailable-features\": []},"
+        " {\"name\": \"qemu64-v1\", \"unavailable-features\": []},"
+        " {\"name\": \"qemu64\", \"unavailable-features\": [], \"alias-of\": \"qemu64-v1\"},"
+        " {\"name\": \"Westmere-IBRS\", \"unavailable-features\": [\"spec-ctrl\"], \"deprecated\": false},"
+        " {\"name\": \"Icelake-Client\", \"unavailable-features\": [\"avx512f\"], \"deprecated\": true}],"
+        " \"id\": \"defs\"}\n"
+        "{\"return\": {}}\n"
+        "{\"return\": {\"model\": {\"name\": \"Westmere-IBRS\", \"props\": {\"vendor\": \"GenuineIntel\"}}},"
+        " \"id\": \"x:Westmere-IBRS\"}\n"
+        "{\"return\": {\"model\": {\"name\": \"qemu64\", \"props\": {\"vendor\": \"Other\"}}},"
+        " \"id\": \"x:qemu64\"}\n"
+        "{\"timestamp\": {}, \"event\": \"SHUTDOWN\"}\n";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) models = vrt_qemu_caps_parse_cpu_models(out, &err);
+    VrtQemuCpuModel *m;
+
+    g_assert_no_error(err);
+    g_assert_cmpuint(models->len, ==, 3);
+    m = g_ptr_array_index(models, 0);
+    g_assert_cmpstr(m->name, ==, "qemu64");
+    g_assert_true(m->usable);
+    g_assert_null(m->vendor);
+    m = g_ptr_array_index(models, 1);
+    g_assert_cmpstr(m->name, ==, "Westmere-IBRS");
+    g_assert_false(m->usable);
+    g_assert_cmpstr(m->vendor, ==, "Intel");
+    m = g_ptr_array_index(models, 2);
+    g_assert_true(m->deprecated);
+
+    g_assert_null(
+        vrt_qemu_caps_parse_cpu_models("{\"error\": {\"class\": \"GenericError\"}, \"id\": \"defs\"}\n", &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+    g_clear_error(&err);
+    g_assert_null(vrt_qemu_caps_parse_cpu_models("", &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
 }
 
 int
@@ -223,5 +298,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/command/commas-escaped", test_commas_escaped);
     g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);
+    g_test_add_func("/qemu/caps/cpu-models-parse", test_cpu_models_parse);
+    g_test_add_func("/qemu/command/custom-cpu", test_custom_cpu);
     return g_test_run();
 }

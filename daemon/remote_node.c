@@ -1,0 +1,225 @@
+/*
+ * Handlers of the node statistics procedures that monitoring tools and
+ * virsh call (nodecpustats, nodememstats, freecell, the CPU map, sysinfo).
+ * Every fact comes from the host seam (src/host/hostinfo.h) under the host
+ * root; the answers follow libvirt's QEMU driver on Linux: the same
+ * fields, units and argument checks, so a client cannot tell them apart.
+ */
+#include "daemon/daemon.h"
+#include "conf/domain/capabilities.h"
+#include "host/hostinfo.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* libvirt's "all CPUs" and "all cells" arguments. */
+#define NODE_CPU_STATS_ALL_CPUS (-1)
+#define NODE_MEMORY_STATS_ALL_CELLS (-1)
+/* What Linux reports: kernel, user, idle, iowait; total, free, buffers,
+ * cached for the host and total, free for a NUMA cell. */
+#define NODE_CPU_STATS_COUNT 4
+#define NODE_MEMORY_STATS_ALL 4
+#define NODE_MEMORY_STATS_CELL 2
+
+static bool
+check_no_flags(unsigned int flags, const char *func, GError **error)
+{
+    if (flags == 0)
+        return true;
+    vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, func);
+    return false;
+}
+
+bool
+vrt_handle_node_get_cpu_stats(VrtCall *call, remote_node_get_cpu_stats_args *args, remote_node_get_cpu_stats_ret *ret,
+                              GError **error)
+{
+    VrtHostCpuStats st;
+
+    if (!check_no_flags(args->flags, "virHostCPUGetStats", error))
+        return false;
+    if (args->nparams > REMOTE_NODE_CPU_STATS_MAX) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "nparams too large");
+        return false;
+    }
+    /* nparams 0 asks how many there are (virsh asks first). */
+    if (args->nparams == 0) {
+        ret->nparams = NODE_CPU_STATS_COUNT;
+        return true;
+    }
+    if (args->nparams != NODE_CPU_STATS_COUNT) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "nparams in virHostCPUGetStatsLinux must be equal to %d",
+                      NODE_CPU_STATS_COUNT);
+        return false;
+    }
+    if (!vrt_host_cpu_stats(vrt_call_daemon(call)->host, args->cpuNum < 0 ? -1 : args->cpuNum, &st, error))
+        return false;
+    const char *names[] = { "kernel", "user", "idle", "iowait" };
+    guint64 values[] = { st.kernel_ns, st.user_ns, st.idle_ns, st.iowait_ns };
+    ret->params.params_len = NODE_CPU_STATS_COUNT;
+    ret->params.params_val = g_new0(remote_node_get_cpu_stats, NODE_CPU_STATS_COUNT);
+    for (guint i = 0; i < NODE_CPU_STATS_COUNT; i++) {
+        ret->params.params_val[i].field = g_strdup(names[i]);
+        ret->params.params_val[i].value = values[i];
+    }
+    ret->nparams = NODE_CPU_STATS_COUNT;
+    return true;
+}
+
+bool
+vrt_handle_node_get_memory_stats(VrtCall *call, remote_node_get_memory_stats_args *args,
+                                 remote_node_get_memory_stats_ret *ret, GError **error)
+{
+    VrtHost *host = vrt_call_daemon(call)->host;
+    int max_node = vrt_host_numa_max_node(host);
+    int cell = args->cellNum;
+    const char *names[NODE_MEMORY_STATS_ALL] = { "total", "free", "buffers", "cached" };
+    guint64 values[NODE_MEMORY_STATS_ALL] = { 0 };
+    int n;
+
+    if (!check_no_flags(args->flags, "virHostMemGetStats", error))
+        return false;
+    if (args->nparams > REMOTE_NODE_MEMORY_STATS_MAX) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "nparams too large");
+        return false;
+    }
+    /* Without NUMA the host is its one cell 0, as libvirt shows it. */
+    if (max_node < 0 && cell == 0)
+        cell = NODE_MEMORY_STATS_ALL_CELLS;
+    n = cell == NODE_MEMORY_STATS_ALL_CELLS ? NODE_MEMORY_STATS_ALL : NODE_MEMORY_STATS_CELL;
+    if (args->nparams == 0) {
+        ret->nparams = n;
+        return true;
+    }
+    if (args->nparams != n) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "nparams in virHostMemGetStatsLinux must be %d", n);
+        return false;
+    }
+    if (cell == NODE_MEMORY_STATS_ALL_CELLS) {
+        g_autofree char *path = vrt_host_path(host, "/proc/meminfo");
+        g_autofree char *text = NULL;
+        const char *keys[NODE_MEMORY_STATS_ALL] = { "MemTotal", "MemFree", "Buffers", "Cached" };
+        int found = 0;
+
+        if (!g_file_get_contents(path, &text, NULL, NULL)) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open %s", "/proc/meminfo");
+            return false;
+        }
+        for (int i = 0; i < n; i++)
+            found += vrt_host_parse_meminfo(text, keys[i], &values[i]);
+        if (found == 0) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no available memory line found");
+            return false;
+        }
+    } else {
+        if (max_node < 0) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "NUMA isn't available on this host");
+            return false;
+        }
+        if (cell < 0 || cell > max_node) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "cellNum in virHostMemGetStats must be less than or equal to %d",
+                          max_node);
+            return false;
+        }
+        if (!vrt_host_node_meminfo(host, cell, &values[0], &values[1], error))
+            return false;
+    }
+    ret->params.params_len = n;
+    ret->params.params_val = g_new0(remote_node_get_memory_stats, n);
+    for (int i = 0; i < n; i++) {
+        ret->params.params_val[i].field = g_strdup(names[i]);
+        ret->params.params_val[i].value = values[i];
+    }
+    ret->nparams = n;
+    return true;
+}
+
+bool
+vrt_handle_node_get_cells_free_memory(VrtCall *call, remote_node_get_cells_free_memory_args *args,
+                                      remote_node_get_cells_free_memory_ret *ret, GError **error)
+{
+    VrtHost *host = vrt_call_daemon(call)->host;
+    int max_node = vrt_host_numa_max_node(host);
+    int last;
+
+    if (args->maxcells > REMOTE_NODE_MAX_CELLS) {
+        vrt_error_set(error, VIR_ERR_RPC, "maxcells > REMOTE_NODE_MAX_CELLS");
+        return false;
+    }
+    if (args->maxcells <= 0 || args->startCell < 0) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "maxcells must be positive and startCell not negative");
+        return false;
+    }
+    if (max_node < 0) {
+        /* No NUMA: one cell holding the host's free memory. */
+        if (args->startCell != 0) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "start cell %d out of range (0-%d)", args->startCell, 0);
+            return false;
+        }
+        ret->cells.cells_len = 1;
+        ret->cells.cells_val = g_new0(guint64, 1);
+        ret->cells.cells_val[0] = vrt_host_meminfo_kib(host, "MemFree") * 1024;
+        return true;
+    }
+    if (args->startCell > max_node) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "start cell %d out of range (0-%d)", args->startCell, max_node);
+        return false;
+    }
+    last = MIN(max_node, args->startCell + args->maxcells - 1);
+    ret->cells.cells_len = (u_int)(last - args->startCell + 1);
+    ret->cells.cells_val = g_new0(guint64, ret->cells.cells_len);
+    for (int n = args->startCell; n <= last; n++) {
+        guint64 total = 0, free_kib = 0;
+
+        /* A node without meminfo (memoryless, or offline) has nothing free. */
+        if (vrt_host_node_meminfo(host, n, &total, &free_kib, NULL))
+            ret->cells.cells_val[n - args->startCell] = free_kib * 1024;
+    }
+    return true;
+}
+
+bool
+vrt_handle_node_get_cpu_map(VrtCall *call, remote_node_get_cpu_map_args *args, remote_node_get_cpu_map_ret *ret,
+                            GError **error)
+{
+    guint ncpus = 0, online = 0;
+    g_autofree guint8 *map = NULL;
+
+    if (!check_no_flags(args->flags, "virHostCPUGetMap", error))
+        return false;
+    map = vrt_host_cpu_map(vrt_call_daemon(call)->host, &ncpus, &online, error);
+    if (!map)
+        return false;
+    if (args->need_map) {
+        ret->cpumap.cpumap_len = (ncpus + 7) / 8;
+        ret->cpumap.cpumap_val = (char *)g_steal_pointer(&map);
+    }
+    if (args->need_online)
+        ret->online = online;
+    ret->ret = (int)ncpus;
+    return true;
+}
+
+static char *
+dmi_lookup(const char *attr, gpointer host)
+{
+    return vrt_host_dmi(host, attr);
+}
+
+bool
+vrt_handle_connect_get_sysinfo(VrtCall *call, remote_connect_get_sysinfo_args *args,
+                               remote_connect_get_sysinfo_ret *ret, GError **error)
+{
+    char *xml;
+
+    if (!check_no_flags(args->flags, "qemuConnectGetSysinfo", error))
+        return false;
+    xml = vrt_sysinfo_format(dmi_lookup, vrt_call_daemon(call)->host);
+    if (!xml) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Host SMBIOS information is not available");
+        return false;
+    }
+    ret->sysinfo = xml;
+    return true;
+}

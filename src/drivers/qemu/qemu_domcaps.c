@@ -1,0 +1,205 @@
+/*
+ * Domain capabilities (virConnectGetDomainCapabilities) and the CPU model
+ * names (virConnectGetCPUModelNames) of the QEMU driver: what a domain of
+ * one emulator, machine and domain type may ask for here. Every entry is
+ * something vrt starts (the machine types of vrt_domain_machine_supported,
+ * the device models the command line builds), with the emulator's own
+ * answers for the rest (machine list, CPU models over QMP, /dev/kvm). A
+ * client such as virt-install picks its defaults from this, so listing
+ * more than vrt starts makes it build domains vrt then refuses.
+ */
+#include "conf/domain/capabilities.h"
+#include "conf/domain/domain_conf.h"
+#include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_driver.h"
+#include "util/error.h"
+
+#include <string.h>
+
+static const VrtQemuMachine *
+find_machine(const VrtQemuCapsInfo *info, const char *name)
+{
+    for (guint i = 0; i < info->machines->len; i++) {
+        const VrtQemuMachine *m = g_ptr_array_index(info->machines, i);
+
+        if (g_str_equal(m->name, name))
+            return m;
+    }
+    return NULL;
+}
+
+/* The machine a domain without one gets: QEMU's default when vrt starts
+ * it, else the first one vrt starts. */
+static const VrtQemuMachine *
+default_machine(const VrtQemuCapsInfo *info)
+{
+    const VrtQemuMachine *first = NULL;
+
+    for (guint i = 0; i < info->machines->len; i++) {
+        const VrtQemuMachine *m = g_ptr_array_index(info->machines, i);
+
+        if (!vrt_domain_machine_supported(m->name))
+            continue;
+        if (m->is_default)
+            return m;
+        if (!first)
+            first = m;
+    }
+    return first;
+}
+
+/* The emulator for arch (NULL: the host's, which vrt's only emulator
+ * serves); libvirt's errors for what vrt cannot serve. */
+static const VrtQemuCapsInfo *
+caps_for(VrtQemuDriver *drv, const char *emulator, const char *arch, GError **error)
+{
+    const VrtQemuCapsInfo *info;
+
+    if (arch && !g_str_equal(arch, "x86_64") && !emulator) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unable to find any emulator to serve '%s' architecture",
+                      arch);
+        return NULL;
+    }
+    info = vrt_qemu_caps_get(drv->caps, emulator ? emulator : drv->emulator, error);
+    if (!info)
+        return NULL;
+    if (arch && !g_str_equal(arch, info->arch) && !g_str_equal(arch, "i686")) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG,
+                      "architecture from emulator '%s' doesn't match given architecture '%s'", info->arch, arch);
+        return NULL;
+    }
+    return info;
+}
+
+static void
+add_devices(VrtDomCaps *c, bool q35)
+{
+    VrtDomCapsItem *it;
+
+    it = vrt_domcaps_add_item(c->devices, "disk", true);
+    vrt_domcaps_item_enum(it, "diskDevice", "disk", "cdrom", NULL);
+    if (q35)
+        vrt_domcaps_item_enum(it, "bus", "scsi", "virtio", "sata", NULL);
+    else
+        vrt_domcaps_item_enum(it, "bus", "ide", "scsi", "virtio", "sata", NULL);
+    it = vrt_domcaps_add_item(c->devices, "graphics", true);
+    vrt_domcaps_item_enum(it, "type", "vnc", NULL);
+    it = vrt_domcaps_add_item(c->devices, "video", true);
+    vrt_domcaps_item_enum(it, "modelType", "vga", "cirrus", "qxl", "virtio", "none", "bochs", NULL);
+    it = vrt_domcaps_add_item(c->devices, "hostdev", true);
+    vrt_domcaps_item_enum(it, "mode", "subsystem", NULL);
+    vrt_domcaps_item_enum(it, "startupPolicy", NULL);
+    vrt_domcaps_item_enum(it, "subsysType", "pci", NULL);
+    vrt_domcaps_item_enum(it, "capsType", NULL);
+    vrt_domcaps_item_enum(it, "pciBackend", "default", "vfio", NULL);
+    it = vrt_domcaps_add_item(c->devices, "rng", true);
+    vrt_domcaps_item_enum(it, "model", "virtio", NULL);
+    vrt_domcaps_item_enum(it, "backendModel", "random", NULL);
+    vrt_domcaps_add_item(c->devices, "filesystem", false);
+    vrt_domcaps_add_item(c->devices, "tpm", false);
+    vrt_domcaps_add_item(c->devices, "redirdev", false);
+    it = vrt_domcaps_add_item(c->devices, "channel", true);
+    vrt_domcaps_item_enum(it, "type", "pty", "unix", NULL);
+}
+
+static void
+add_features(VrtDomCaps *c)
+{
+    vrt_domcaps_add_item(c->features, "gic", false);
+    vrt_domcaps_add_item(c->features, "vmcoreinfo", false);
+    vrt_domcaps_add_item(c->features, "genid", false);
+    vrt_domcaps_add_item(c->features, "backingStoreInput", false);
+    vrt_domcaps_add_item(c->features, "backup", false);
+    vrt_domcaps_add_item(c->features, "sev", false);
+    vrt_domcaps_add_item(c->features, "sgx", false);
+}
+
+VrtDomCaps *
+vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, const char *arch, const char *machine,
+                                    const char *virttype, GError **error)
+{
+    const VrtQemuCapsInfo *info;
+    const VrtQemuMachine *m;
+    g_autoptr(VrtDomCaps) c = NULL;
+    const GPtrArray *models;
+    bool kvm_usable = vrt_qemu_caps_kvm_usable(drv->dev_kvm, NULL);
+    bool kvm;
+
+    if (virttype && !g_str_equal(virttype, "qemu") && !g_str_equal(virttype, "kvm")) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown virttype: %s", virttype);
+        return NULL;
+    }
+    info = caps_for(drv, emulator, arch, error);
+    if (!info)
+        return NULL;
+    kvm = virttype ? g_str_equal(virttype, "kvm") : kvm_usable;
+    if (kvm && !kvm_usable) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "the accel '%s' is not supported by '%s' on this host", "kvm",
+                      info->emulator);
+        return NULL;
+    }
+    if (machine) {
+        g_autofree char *canonical = vrt_qemu_caps_canonical_machine(info, machine, NULL);
+
+        m = canonical ? find_machine(info, canonical) : NULL;
+        if (!m || !vrt_domain_machine_supported(m->name)) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "the machine '%s' is not supported by emulator '%s'",
+                          canonical ? canonical : machine, info->emulator);
+            return NULL;
+        }
+    } else if (!(m = default_machine(info))) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "emulator '%s' has no machine type vrt can start",
+                      info->emulator);
+        return NULL;
+    }
+    models = vrt_qemu_caps_get_cpu_models(drv->caps, info, kvm, error);
+    if (!models)
+        return NULL;
+
+    c = vrt_domcaps_new();
+    c->path = g_strdup(info->emulator);
+    c->domain_type = g_strdup(kvm ? "kvm" : "qemu");
+    c->machine = g_strdup(m->name);
+    c->arch = g_strdup(arch ? arch : info->arch);
+    c->max_vcpus = kvm ? MIN(m->max_cpus, info->max_vcpus) : m->max_cpus;
+    /* No firmware selection and no <loader> yet: BIOS only, so the
+     * firmware enum stays empty and loader says no. */
+    /* Passing the host CPU through needs KVM; host-model runs QEMU's
+     * "max" under TCG, so it starts either way. */
+    c->host_passthrough = kvm;
+    c->host_model = true;
+    c->maximum = true;
+    c->custom = true;
+    for (guint i = 0; i < models->len; i++) {
+        const VrtQemuCpuModel *cm = g_ptr_array_index(models, i);
+
+        vrt_domcaps_add_cpu_model(c, cm->name, cm->vendor, cm->usable ? "yes" : "no", cm->deprecated);
+    }
+    add_devices(c, g_str_has_prefix(m->name, "pc-q35"));
+    add_features(c);
+    return g_steal_pointer(&c);
+}
+
+GPtrArray *
+vrt_qemu_driver_cpu_model_names(VrtQemuDriver *drv, const char *arch, GError **error)
+{
+    const VrtQemuCapsInfo *info;
+    const GPtrArray *models;
+    GPtrArray *names;
+
+    if (!g_str_equal(arch, "x86_64") && !g_str_equal(arch, "i686")) {
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "'%s' architecture is not supported by CPU driver", arch);
+        return NULL;
+    }
+    info = vrt_qemu_caps_get(drv->caps, drv->emulator, error);
+    if (!info)
+        return NULL;
+    /* The names do not depend on the accelerator; TCG is there everywhere. */
+    models = vrt_qemu_caps_get_cpu_models(drv->caps, info, false, error);
+    if (!models)
+        return NULL;
+    names = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < models->len; i++)
+        g_ptr_array_add(names, g_strdup(((VrtQemuCpuModel *)g_ptr_array_index(models, i))->name));
+    return names;
+}

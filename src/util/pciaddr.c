@@ -84,6 +84,14 @@ vrt_pci_addr_format(const VrtPciAddr *addr)
     return g_strdup_printf("%04x:%02x:%02x.%x", addr->domain, addr->bus, addr->slot, addr->function);
 }
 
+const char *
+vrt_pci_addr_format_buf(const VrtPciAddr *addr, char out[VRT_PCI_ADDR_STRING_LEN])
+{
+    /* Fields past their maximum (never parsed so) are cut, not overrun. */
+    g_snprintf(out, VRT_PCI_ADDR_STRING_LEN, "%04x:%02x:%02x.%x", addr->domain, addr->bus, addr->slot, addr->function);
+    return out;
+}
+
 char *
 vrt_pci_addr_nodedev_name(const VrtPciAddr *addr)
 {

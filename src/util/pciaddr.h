@@ -34,6 +34,10 @@ bool vrt_pci_addr_parse(const char *text, VrtPciAddr *addr, GError **error);
 bool vrt_pci_addr_parse_nodedev_name(const char *name, VrtPciAddr *addr);
 /* "0000:06:10.0" */
 char *vrt_pci_addr_format(const VrtPciAddr *addr);
+/* The same text into a caller's buffer, for messages and files written
+ * in a loop (as vrt_mac_format); returns out. */
+#define VRT_PCI_ADDR_STRING_LEN 13 /* "ffff:ff:1f.7" + NUL */
+const char *vrt_pci_addr_format_buf(const VrtPciAddr *addr, char out[VRT_PCI_ADDR_STRING_LEN]);
 /* "pci_0000_06_10_0" */
 char *vrt_pci_addr_nodedev_name(const VrtPciAddr *addr);
 /* Appends the XML attributes as libvirt writes them:

@@ -29,12 +29,14 @@ test_text_forms(void)
         g_autoptr(GError) err = NULL;
         g_autofree char *s = NULL;
         g_autofree char *n = NULL;
+        char buf[VRT_PCI_ADDR_STRING_LEN];
         VrtPciAddr b;
 
         g_assert_true(vrt_pci_addr_parse(good[i].in, &a, &err));
         g_assert_no_error(err);
         s = vrt_pci_addr_format(&a);
         g_assert_cmpstr(s, ==, good[i].out);
+        g_assert_cmpstr(vrt_pci_addr_format_buf(&a, buf), ==, good[i].out);
         n = vrt_pci_addr_nodedev_name(&a);
         g_assert_true(g_str_has_prefix(n, "pci_"));
         g_assert_true(vrt_pci_addr_parse_nodedev_name(n, &b));

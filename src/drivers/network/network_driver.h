@@ -164,7 +164,7 @@ typedef enum {
 typedef struct {
     guchar port_uuid[16];
     VrtNetworkPortActualType type;
-    char *pci_addr; /* hostdev: "0000:06:10.0" */
+    VrtPciAddr pci_addr; /* hostdev: the VF */
     bool managed; /* hostdev: forward managed='yes' */
     char *bridge; /* bridge: host bridge name */
     int vlan; /* first vlan tag of the network, -1 when none */
@@ -205,7 +205,7 @@ bool vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, c
  * The port is persisted before returning. */
 bool vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
                               const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6],
-                              const char *pci_addr, GError **error);
+                              const VrtPciAddr *pci_addr, GError **error);
 
 /* A port as the qemu driver's recovery sees it. */
 typedef struct {

@@ -42,7 +42,6 @@ vrt_network_port_alloc_free(VrtNetworkPortAlloc *alloc)
 {
     if (!alloc)
         return;
-    g_free(alloc->pci_addr);
     g_free(alloc->bridge);
     g_free(alloc);
 }
@@ -566,7 +565,7 @@ alloc_from_port(const VrtNetworkPortDef *port)
     memcpy(alloc->port_uuid, port->uuid, 16);
     if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
         alloc->type = VRT_NETWORK_PORT_ACTUAL_HOSTDEV;
-        alloc->pci_addr = vrt_pci_addr_format(&port->plug_addr);
+        alloc->pci_addr = port->plug_addr;
         alloc->managed = port->plug_managed == 1;
     } else {
         alloc->type = VRT_NETWORK_PORT_ACTUAL_BRIDGE;
@@ -657,8 +656,8 @@ vrt_network_port_release(VrtNetworkDriver *drv, const char *network_name, const 
 
 bool
 vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
-                         const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6], const char *pci_addr,
-                         GError **error)
+                         const char *owner_name, const guchar owner_uuid[16], const guint8 mac[6],
+                         const VrtPciAddr *pci_addr, GError **error)
 {
     if (!check_owner(owner_name, mac, error))
         return false;
@@ -669,11 +668,12 @@ vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const 
     g_autoptr(VrtNetworkPortDef) port = new_port(owner_name, owner_uuid, mac);
     memcpy(port->uuid, port_uuid, 16);
     if (is_hostdev(obj->live)) {
-        if (!pci_addr || !vrt_pci_addr_parse(pci_addr, &port->plug_addr, NULL)) {
-            vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid VF PCI address '%s' for a port of network '%s'",
-                          pci_addr ? pci_addr : "", network_name);
+        if (!pci_addr) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid VF PCI address '%s' for a port of network '%s'", "",
+                          network_name);
             return false;
         }
+        port->plug_addr = *pci_addr;
         port->plug_type = VRT_NETWORK_PLUG_HOSTDEV_PCI;
         port->plug_managed = obj->live->forward_managed == 1 ? 1 : 0;
         port->plug_driver = g_strdup(obj->live->forward_driver);

@@ -130,6 +130,14 @@ assert_error(GError **err, int code, const char *needle)
     g_clear_error(err);
 }
 
+/* A port's VF, in the text form of logs and port files. */
+static void
+assert_vf(const VrtPciAddr *addr, const char *want)
+{
+    char buf[VRT_PCI_ADDR_STRING_LEN];
+    g_assert_cmpstr(vrt_pci_addr_format_buf(addr, buf), ==, want);
+}
+
 static void
 assert_invariants(VrtNetworkDriver *drv)
 {
@@ -342,7 +350,7 @@ test_pf_pool(Fixture *f, gconstpointer data)
 
     g_autoptr(VrtNetworkPortAlloc) p = vrt_network_port_allocate(drv, "pfnet", "g1", owner_uuid, mac, &err);
     g_assert_no_error(err);
-    g_assert_cmpstr(p->pci_addr, ==, "0000:3b:02.0");
+    assert_vf(&p->pci_addr, "0000:3b:02.0");
     g_assert_false(p->managed);
     g_autofree char *live2 = vrt_netdrv_get_xml(drv, "pfnet", 0, &err);
     g_assert_true(g_str_has_prefix(live2, "<network connections='1'>"));
@@ -362,15 +370,14 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     g_assert_true(vrt_netdrv_create(drv, "pool", &err));
     g_assert_no_error(err);
     g_autoptr(GPtrArray) allocs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_port_alloc_free);
-    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (int i = 0; i < 3; i++) {
         VrtNetworkPortAlloc *a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
         g_assert_no_error(err);
         g_assert_cmpint(a->type, ==, VRT_NETWORK_PORT_ACTUAL_HOSTDEV);
         g_assert_true(a->managed);
         g_assert_cmpint(a->vlan, ==, 42);
-        g_assert_false(g_hash_table_contains(seen, a->pci_addr));
-        g_hash_table_add(seen, a->pci_addr);
+        g_assert_true(g_hash_table_add(seen, vrt_pci_addr_format(&a->pci_addr)));
         g_ptr_array_add(allocs, a);
         /* The claim is on disk when allocate returns. */
         char u[VRT_UUID_STRING_LEN];
@@ -395,14 +402,14 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
 
     /* Release gives the VF back; a second release is a no-op. */
     VrtNetworkPortAlloc *mid = g_ptr_array_index(allocs, 1);
-    g_autofree char *freed = g_strdup(mid->pci_addr);
+    VrtPciAddr freed = mid->pci_addr;
     g_assert_true(vrt_network_port_release(drv, "pool", mid->port_uuid, &err));
     g_assert_true(vrt_network_port_release(drv, "pool", mid->port_uuid, &err));
     g_assert_true(vrt_network_port_release(drv, "nonet", mid->port_uuid, &err));
     g_assert_no_error(err);
     g_autoptr(VrtNetworkPortAlloc) again = vrt_network_port_allocate(drv, "pool", "guest2", owner_uuid, mac, &err);
     g_assert_no_error(err);
-    g_assert_cmpstr(again->pci_addr, ==, freed);
+    g_assert_true(vrt_pci_addr_equal(&again->pci_addr, &freed));
     assert_invariants(drv);
 
     /* A caller-chosen port uuid: a retry returns the same claim. */
@@ -414,7 +421,7 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
     g_assert_cmpmem(c1->port_uuid, 16, chosen, 16);
     g_autoptr(VrtNetworkPortAlloc) c2 = vrt_network_port_allocate_uuid(drv, "pool", "g", owner_uuid, mac, chosen, &err);
     g_assert_no_error(err);
-    g_assert_cmpstr(c1->pci_addr, ==, c2->pci_addr);
+    g_assert_true(vrt_pci_addr_equal(&c1->pci_addr, &c2->pci_addr));
     g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", NULL), ==, 3);
     static const guchar other_owner[16] = { 9 };
     g_assert_null(vrt_network_port_allocate_uuid(drv, "pool", "h", other_owner, mac, chosen, &err));
@@ -440,7 +447,7 @@ static void
 test_persistence(Fixture *f, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *vf0 = NULL, *vf1 = NULL;
+    VrtPciAddr vf0, vf1;
     guchar port0[16], port1[16];
     {
         g_autoptr(VrtNetworkDriver) drv = new_driver(f);
@@ -455,8 +462,8 @@ test_persistence(Fixture *f, gconstpointer data)
         g_assert_cmpint(c->type, ==, VRT_NETWORK_PORT_ACTUAL_BRIDGE);
         g_assert_cmpstr(c->bridge, ==, "br0");
         g_assert_cmpint(c->vlan, ==, -1);
-        vf0 = g_strdup(a->pci_addr);
-        vf1 = g_strdup(b->pci_addr);
+        vf0 = a->pci_addr;
+        vf1 = b->pci_addr;
         memcpy(port0, a->port_uuid, 16);
         memcpy(port1, b->port_uuid, 16);
     }
@@ -480,31 +487,35 @@ test_persistence(Fixture *f, gconstpointer data)
         VrtNetworkPortInfo *info = g_ptr_array_index(mine, i);
         if (info->alloc->type == VRT_NETWORK_PORT_ACTUAL_HOSTDEV) {
             g_assert_cmpstr(info->network, ==, "pool");
-            g_assert_true(g_strcmp0(info->alloc->pci_addr, vf0) == 0 || g_strcmp0(info->alloc->pci_addr, vf1) == 0);
+            g_assert_true(vrt_pci_addr_equal(&info->alloc->pci_addr, &vf0) ||
+                          vrt_pci_addr_equal(&info->alloc->pci_addr, &vf1));
             hostdev++;
         }
     }
     g_assert_cmpuint(hostdev, ==, 2);
 
     /* The qemu driver re-registers what it knows: same claim is fine. */
-    g_assert_true(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf0, &err));
+    g_assert_true(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, &vf0, &err));
     g_assert_no_error(err);
     guchar other[16];
     vrt_uuid_generate(other);
-    g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, vf1, &err));
+    g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, &vf1, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "is already in use by domain");
-    g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, "0000:99:00.0", &err));
+    static const VrtPciAddr stray_vf = { .bus = 0x99 };
+    g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, &stray_vf, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "not in the pool");
-    g_assert_false(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, vf1, &err));
+    g_assert_false(vrt_network_port_reserve(drv, "pool", other, "g9", owner_uuid, mac, NULL, &err));
+    assert_error(&err, VIR_ERR_INVALID_ARG, "invalid VF PCI address '' for a port of network 'pool'");
+    g_assert_false(vrt_network_port_reserve(drv, "pool", port0, "g1", owner_uuid, mac, &vf1, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "already registered");
 
     g_autoptr(VrtNetworkPortAlloc) c = vrt_network_port_allocate(drv, "pool", "g3", owner_uuid, mac, &err);
     g_assert_no_error(err);
-    g_assert_cmpstr(c->pci_addr, !=, vf0);
-    g_assert_cmpstr(c->pci_addr, !=, vf1);
+    g_assert_false(vrt_pci_addr_equal(&c->pci_addr, &vf0));
+    g_assert_false(vrt_pci_addr_equal(&c->pci_addr, &vf1));
     /* A released port can be reserved again after a restart-like rebuild. */
     g_assert_true(vrt_network_port_release(drv, "pool", port1, &err));
-    g_assert_true(vrt_network_port_reserve(drv, "pool", port1, "g2", owner_uuid, mac, vf1, &err));
+    g_assert_true(vrt_network_port_reserve(drv, "pool", port1, "g2", owner_uuid, mac, &vf1, &err));
     g_assert_no_error(err);
     assert_invariants(drv);
 
@@ -590,7 +601,7 @@ allocate_by_xml(Worker *w, GError **error)
     g_assert_cmpint(def->plug_type, ==, VRT_NETWORK_PLUG_HOSTDEV_PCI);
     VrtNetworkPortAlloc *a = g_new0(VrtNetworkPortAlloc, 1);
     memcpy(a->port_uuid, ref->uuid, 16);
-    a->pci_addr = vrt_pci_addr_format(&def->plug_addr);
+    a->pci_addr = def->plug_addr;
     return a;
 }
 
@@ -632,14 +643,15 @@ test_concurrent(Fixture *f, gconstpointer data)
                              i == 1 && round % 2 ? r->uuid : NULL };
             t[i] = g_thread_new("alloc", allocate_until_empty, &w[i]);
         }
-        g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         guint total = 0;
         for (int i = 0; i < 2; i++) {
             g_thread_join(t[i]);
             for (guint j = 0; j < w[i].allocs->len; j++) {
                 VrtNetworkPortAlloc *a = g_ptr_array_index(w[i].allocs, j);
-                if (!g_hash_table_add(seen, a->pci_addr))
-                    g_error("round %d: VF %s handed out twice", round, a->pci_addr);
+                char *vf = vrt_pci_addr_format(&a->pci_addr);
+                if (!g_hash_table_add(seen, vf))
+                    g_error("round %d: VF %s handed out twice", round, vf);
                 total++;
             }
         }
@@ -675,7 +687,7 @@ test_overlapping_pools(Fixture *f, gconstpointer data)
         0, &err);
     g_assert_no_error(err);
     g_autoptr(VrtNetworkPortAlloc) p = vrt_network_port_allocate(drv, "pfnet", "g", owner_uuid, mac, &err);
-    g_assert_cmpstr(p->pci_addr, ==, "0000:3b:02.0");
+    assert_vf(&p->pci_addr, "0000:3b:02.0");
     g_assert_null(vrt_network_port_allocate(drv, "list", "g", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
     assert_invariants(drv);
@@ -703,7 +715,7 @@ test_host_busy_vfs(Fixture *f, gconstpointer data)
     g_assert_no_error(err);
     g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
     g_assert_no_error(err);
-    g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
+    assert_vf(&a->pci_addr, "0000:06:10.4");
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
     /* the skipped VFs were tried and given back */
@@ -739,7 +751,7 @@ test_registry_shared(Fixture *f, gconstpointer data)
     g_assert_true(vrt_vf_registry_claim(vfs, &vf_06_10_2, nd, NULL, NULL));
     g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
     g_assert_no_error(err);
-    g_assert_cmpstr(a->pci_addr, ==, "0000:06:10.4");
+    assert_vf(&a->pci_addr, "0000:06:10.4");
     g_assert_null(vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "none are available");
     g_autofree char *port_xml = g_strdup_printf(
@@ -810,7 +822,7 @@ test_host_check_outside_lock(Fixture *f, gconstpointer data)
     close(fd);
     g_thread_join(t);
     g_assert_nonnull(a.alloc);
-    g_assert_cmpstr(a.alloc->pci_addr, ==, "0000:06:10.2");
+    assert_vf(&a.alloc->pci_addr, "0000:06:10.2");
     g_assert_null(vrt_vf_registry_lookup(vfs, &vf_06_10_0));
     assert_invariants(drv);
     g_assert_true(vrt_network_port_release(drv, "pool", a.alloc->port_uuid, &err));

@@ -70,7 +70,8 @@ record_for_device(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **erro
     if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
         rec->kind = VRT_QEMU_HOSTDEV_KIND_HOSTDEV;
         rec->alias = g_strdup(dev->data.hostdev->info->alias);
-        rec->addr = vrt_pci_addr_format(&dev->data.hostdev->source);
+        rec->addr = dev->data.hostdev->source;
+        rec->addr_set = true;
         rec->managed = dev->data.hostdev->managed;
     } else {
         VrtDomainNetDef *net = dev->data.net;
@@ -79,12 +80,13 @@ record_for_device(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **erro
         memcpy(rec->mac, net->mac, 6);
         if (net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
             rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_HOSTDEV;
-            rec->addr = vrt_pci_addr_format(&net->hostdev_source);
+            rec->addr = net->hostdev_source;
+            rec->addr_set = true;
             rec->managed = net->managed;
         } else {
             rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_NETWORK;
             rec->network = g_strdup(net->source_network);
-            rec->addr = g_strdup(""); /* known after the claim */
+            /* its address is known after the claim */
         }
     }
     if (!rec->alias) {
@@ -116,15 +118,13 @@ check_duplicate_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError *
     } else {
         src = &dev->data.hostdev->source;
     }
-    if (src) {
-        g_autofree char *addr = vrt_pci_addr_format(src);
+    if (src &&
+        (vrt_domain_def_find_hostdev_by_source(ctx->def, src) || vrt_qemu_hostdev_state_find_addr(ctx->state, src))) {
+        char addr[VRT_PCI_ADDR_STRING_LEN];
 
-        if (vrt_domain_def_find_hostdev_by_source(ctx->def, src) ||
-            vrt_qemu_hostdev_state_find_addr(ctx->state, addr)) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is already in use by domain %s", addr,
-                          ctx->def->name);
-            return false;
-        }
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is already in use by domain %s",
+                      vrt_pci_addr_format_buf(src, addr), ctx->def->name);
+        return false;
     }
     return true;
 }
@@ -267,7 +267,9 @@ vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError 
     }
 
     if (run_steps(&j, error)) {
-        g_info("domain %s: attached %s (%s) as %s", dom_name(ctx), j.rec->addr,
+        char addr[VRT_PCI_ADDR_STRING_LEN];
+
+        g_info("domain %s: attached %s (%s) as %s", dom_name(ctx), vrt_qemu_hostdev_record_addr_string(j.rec, addr),
                vrt_qemu_hostdev_kind_to_string(j.rec->kind), j.rec->alias);
         return true;
     }
@@ -315,11 +317,12 @@ vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias
                 rec = net ? vrt_qemu_hostdev_state_find(ctx->state, net->info.alias) : NULL;
             } else if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
                 /* The hostdev of an interface goes through the interface. */
-                g_autofree char *addr = vrt_pci_addr_format(&dev->data.hostdev->source);
+                char addr[VRT_PCI_ADDR_STRING_LEN];
 
-                rec = vrt_qemu_hostdev_state_find_addr(ctx->state, addr);
+                rec = vrt_qemu_hostdev_state_find_addr(ctx->state, &dev->data.hostdev->source);
                 if (!rec)
-                    vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "host pci device %s not found", addr);
+                    vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "host pci device %s not found",
+                                  vrt_pci_addr_format_buf(&dev->data.hostdev->source, addr));
             }
         }
         if (rec)
@@ -405,7 +408,6 @@ vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias, GErr
         }
         rec = g_new0(VrtQemuHostdevRecord, 1);
         rec->alias = g_strdup(alias);
-        rec->addr = g_strdup("");
         rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_EMULATED;
         rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
         g_ptr_array_add(ctx->state->records, rec);
@@ -497,9 +499,11 @@ vrt_qemu_hostdev_release_all(VrtQemuHostdevCtx *ctx)
 {
     while (ctx->state && ctx->state->records->len > 0) {
         Job j = { .ctx = ctx, .rec = g_ptr_array_index(ctx->state->records, ctx->state->records->len - 1) };
+        char addr[VRT_PCI_ADDR_STRING_LEN];
 
         if (!undo_steps(&j, VRT_QEMU_HOSTDEV_JOB_ATTACH, VRT_QEMU_HOSTDEV_STEP_DETACH_HOST))
-            g_warning("domain %s: VF %s of %s could not be fully given back", dom_name(ctx), j.rec->addr, j.rec->alias);
+            g_warning("domain %s: VF %s of %s could not be fully given back", dom_name(ctx),
+                      vrt_qemu_hostdev_record_addr_string(j.rec, addr), j.rec->alias);
         if (ctx->def && j.rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK) {
             VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, j.rec->alias);
 
@@ -535,9 +539,11 @@ recover_one(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GPtrArray *ids)
     const StepDef *row = current_row(rec);
     Job j = { .ctx = ctx, .rec = rec };
     Recovery what;
+    char addr[VRT_PCI_ADDR_STRING_LEN];
 
-    g_info("domain %s: recovering %s (%s, job %s, step %s)", dom_name(ctx), rec->alias, rec->addr,
-           vrt_qemu_hostdev_job_to_string(rec->job), row ? row->name : "none");
+    g_info("domain %s: recovering %s (%s, job %s, step %s)", dom_name(ctx), rec->alias,
+           vrt_qemu_hostdev_record_addr_string(rec, addr), vrt_qemu_hostdev_job_to_string(rec->job),
+           row ? row->name : "none");
     if (row && row->recover)
         what = row->recover(&j, ids);
     else
@@ -596,11 +602,12 @@ release_orphan_ports(VrtQemuHostdevCtx *ctx)
     for (guint i = 0; ports && i < ports->len; i++) {
         VrtNetworkPortInfo *p = g_ptr_array_index(ports, i);
         g_autoptr(GError) err = NULL;
+        char addr[VRT_PCI_ADDR_STRING_LEN];
 
         if (!p->alloc || p->alloc->type != VRT_NETWORK_PORT_ACTUAL_HOSTDEV || port_referenced(ctx, p->alloc->port_uuid))
             continue;
         g_info("domain %s: releasing unreferenced port of network %s (VF %s)", dom_name(ctx), p->network,
-               p->alloc->pci_addr ? p->alloc->pci_addr : "?");
+               vrt_pci_addr_format_buf(&p->alloc->pci_addr, addr));
         if (!vrt_network_port_release(ctx->network, p->network, p->alloc->port_uuid, &err))
             g_warning("domain %s: %s", dom_name(ctx), err->message);
     }
@@ -616,12 +623,11 @@ claim_records_locked(VrtQemuHostdevCtx *ctx)
         VrtQemuHostdevRecord *rec = g_ptr_array_index(ctx->state->records, i);
         g_autoptr(VrtVfHolder) holder = NULL;
         g_autoptr(GError) err = NULL;
-        VrtPciAddr pci;
 
-        if (rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK || !rec->addr || !*rec->addr)
+        if (rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK || !rec->addr_set)
             continue;
         holder = record_holder(ctx, rec);
-        if (!vrt_pci_addr_parse(rec->addr, &pci, &err) || !vrt_vf_registry_claim(ctx->vfs, &pci, holder, NULL, &err))
+        if (!vrt_vf_registry_claim(ctx->vfs, &rec->addr, holder, NULL, &err))
             g_warning("domain %s: %s: %s", dom_name(ctx), rec->alias, err->message);
     }
 }
@@ -699,6 +705,7 @@ vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **err
     }
     for (guint i = 0; i < ctx->state->records->len; i++) {
         VrtQemuHostdevRecord *rec = g_ptr_array_index(ctx->state->records, i);
+        char addr[VRT_PCI_ADDR_STRING_LEN];
         bool listed = rec->kind == VRT_QEMU_HOSTDEV_KIND_HOSTDEV
                           ? vrt_domain_def_find_hostdev_by_alias(def, rec->alias) != NULL
                           : vrt_domain_def_find_net_by_alias(def, rec->alias) != NULL;
@@ -711,7 +718,7 @@ vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **err
         }
         if (!listed) {
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s holds VF %s but is not in the domain", rec->alias,
-                          rec->addr);
+                          vrt_qemu_hostdev_record_addr_string(rec, addr));
             return false;
         }
         if (qemu_ids && !ids_contain(qemu_ids, rec->alias)) {
@@ -720,13 +727,13 @@ vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **err
         }
         if (rec->managed && ctx->host) {
             g_autofree char *drv = NULL;
-            VrtPciAddr a;
+            const VrtPciAddr *a = record_pci(rec, error);
 
-            if (!vrt_pci_addr_parse(rec->addr, &a, error) || !vrt_pci_get_driver(ctx->host, &a, &drv, error))
+            if (!a || !vrt_pci_get_driver(ctx->host, a, &drv, error))
                 return false;
             if (g_strcmp0(drv, VRT_PCI_VFIO_DRIVER) != 0) {
-                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s of %s is on driver %s, not vfio-pci", rec->addr,
-                              rec->alias, drv ? drv : "(none)");
+                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s of %s is on driver %s, not vfio-pci",
+                              vrt_qemu_hostdev_record_addr_string(rec, addr), rec->alias, drv ? drv : "(none)");
                 return false;
             }
         }

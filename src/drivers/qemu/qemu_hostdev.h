@@ -31,6 +31,7 @@
 #include "drivers/network/network_driver.h"
 #include "drivers/vf_registry.h"
 #include "host/host.h"
+#include "util/pciaddr.h"
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -91,7 +92,10 @@ const char *vrt_qemu_hostdev_kind_to_string(VrtQemuHostdevKind kind);
 typedef struct {
     char *alias; /* the device's alias (net1, hostdev0) */
     VrtQemuHostdevKind kind;
-    char *addr; /* the VF, "0000:06:10.0" */
+    /* The VF (or PCI function). Not set for a pool's interface before its
+     * claim nor for an emulated interface (addr='' in the status file). */
+    VrtPciAddr addr;
+    bool addr_set;
     bool managed;
     bool is_vf; /* an SR-IOV VF (MAC/VLAN through its PF) */
     char *network; /* KIND_NET_NETWORK */
@@ -114,6 +118,14 @@ static inline bool
 vrt_qemu_hostdev_record_done(const VrtQemuHostdevRecord *rec, VrtQemuHostdevStep step)
 {
     return (rec->done & VRT_QEMU_HOSTDEV_STEP_BIT(step)) != 0;
+}
+
+/* The record's address as text, for messages: "" when it has none. */
+static inline const char *
+vrt_qemu_hostdev_record_addr_string(const VrtQemuHostdevRecord *rec, char out[VRT_PCI_ADDR_STRING_LEN])
+{
+    out[0] = '\0';
+    return rec->addr_set ? vrt_pci_addr_format_buf(&rec->addr, out) : out;
 }
 
 /* device_del sent, no DEVICE_DELETED yet. */
@@ -139,7 +151,8 @@ void vrt_qemu_hostdev_state_free(VrtQemuHostdevState *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuHostdevState, vrt_qemu_hostdev_state_free)
 
 VrtQemuHostdevRecord *vrt_qemu_hostdev_state_find(VrtQemuHostdevState *st, const char *alias);
-VrtQemuHostdevRecord *vrt_qemu_hostdev_state_find_addr(VrtQemuHostdevState *st, const char *addr);
+/* The record holding the function at addr (multifunction ignored). */
+VrtQemuHostdevRecord *vrt_qemu_hostdev_state_find_addr(VrtQemuHostdevState *st, const VrtPciAddr *addr);
 
 /* The <hostdev-records> element for the status file (indented two
  * spaces, ending in a newline); "" when there are no records. */

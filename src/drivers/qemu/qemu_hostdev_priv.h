@@ -10,6 +10,7 @@
 
 #include "drivers/qemu/qemu_hostdev.h"
 #include "host/pci.h"
+#include "util/error.h"
 
 #include <glib.h>
 #include <stdbool.h>
@@ -135,18 +136,30 @@ record_holder(VrtQemuHostdevCtx *ctx, const VrtQemuHostdevRecord *rec)
     return vrt_vf_holder_new_domain(dom_name(ctx), ctx->def->uuid);
 }
 
+/* The record's device for a step that acts on it. A record without one
+ * (a pool's interface before its claim, an emulated interface) never
+ * reaches such a step; if it did, no step acts on a made-up address. */
+static inline const VrtPciAddr *
+record_pci(const VrtQemuHostdevRecord *rec, GError **error)
+{
+    if (!rec->addr_set) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "device %s has no PCI address", rec->alias);
+        return NULL;
+    }
+    return &rec->addr;
+}
+
 /* Drops a record. The domain's own claim of the device goes with its last
  * record of it (a pool's VF goes with its port, released by its step). */
 static inline void
 remove_record(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec)
 {
-    g_autofree char *addr = g_strdup(rec->addr);
     g_autoptr(VrtVfHolder) holder = NULL;
-    VrtPciAddr pci;
+    VrtPciAddr pci = rec->addr;
 
-    if (ctx->vfs && ctx->def && rec->kind != VRT_QEMU_HOSTDEV_KIND_NET_NETWORK)
+    if (ctx->vfs && ctx->def && rec->kind != VRT_QEMU_HOSTDEV_KIND_NET_NETWORK && rec->addr_set)
         holder = record_holder(ctx, rec);
     g_ptr_array_remove(ctx->state->records, rec);
-    if (holder && addr && vrt_pci_addr_parse(addr, &pci, NULL) && !vrt_qemu_hostdev_state_find_addr(ctx->state, addr))
+    if (holder && !vrt_qemu_hostdev_state_find_addr(ctx->state, &pci))
         vrt_vf_registry_release(ctx->vfs, &pci, holder);
 }

@@ -48,7 +48,6 @@ vrt_qemu_hostdev_record_free(VrtQemuHostdevRecord *rec)
     if (!rec)
         return;
     g_free(rec->alias);
-    g_free(rec->addr);
     g_free(rec->network);
     g_free(rec->orig_driver);
     g_free(rec);
@@ -85,12 +84,12 @@ vrt_qemu_hostdev_state_find(VrtQemuHostdevState *st, const char *alias)
 }
 
 VrtQemuHostdevRecord *
-vrt_qemu_hostdev_state_find_addr(VrtQemuHostdevState *st, const char *addr)
+vrt_qemu_hostdev_state_find_addr(VrtQemuHostdevState *st, const VrtPciAddr *addr)
 {
     for (guint i = 0; st && addr && i < st->records->len; i++) {
         VrtQemuHostdevRecord *rec = g_ptr_array_index(st->records, i);
 
-        if (g_strcmp0(rec->addr, addr) == 0)
+        if (rec->addr_set && vrt_pci_addr_equal(&rec->addr, addr))
             return rec;
     }
     return NULL;
@@ -116,6 +115,7 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
         const VrtQemuHostdevRecord *r = g_ptr_array_index(st->records, i);
         char mac[VRT_MAC_STRING_LEN];
         char uuid[VRT_UUID_STRING_LEN];
+        char addr[VRT_PCI_ADDR_STRING_LEN];
         g_autofree char *head = NULL;
         g_autoptr(GString) done = g_string_new(NULL);
 
@@ -125,12 +125,12 @@ vrt_qemu_hostdev_state_format(const VrtQemuHostdevState *st)
         }
         vrt_mac_format(r->mac, mac);
         vrt_uuid_format(r->port_uuid, uuid);
-        head = g_markup_printf_escaped("    <record alias='%s' kind='%s' addr='%s' managed='%s' vf='%s'"
-                                       " job='%s' step='%s' done='%s' pending='%s' mac='%s'",
-                                       r->alias, vrt_qemu_hostdev_kind_to_string(r->kind), r->addr, yesno(r->managed),
-                                       yesno(r->is_vf), vrt_qemu_hostdev_job_to_string(r->job),
-                                       vrt_qemu_hostdev_step_to_string(r->running), done->str,
-                                       yesno(vrt_qemu_hostdev_record_pending(r)), mac);
+        head = g_markup_printf_escaped(
+            "    <record alias='%s' kind='%s' addr='%s' managed='%s' vf='%s'"
+            " job='%s' step='%s' done='%s' pending='%s' mac='%s'",
+            r->alias, vrt_qemu_hostdev_kind_to_string(r->kind), vrt_qemu_hostdev_record_addr_string(r, addr),
+            yesno(r->managed), yesno(r->is_vf), vrt_qemu_hostdev_job_to_string(r->job),
+            vrt_qemu_hostdev_step_to_string(r->running), done->str, yesno(vrt_qemu_hostdev_record_pending(r)), mac);
         g_string_append(out, head);
         if (r->network) {
             g_autofree char *n = g_markup_printf_escaped(" network='%s'", r->network);
@@ -206,15 +206,18 @@ parse_record(xmlNodePtr n, GError **error)
     g_autofree char *mac = vrt_xml_prop(n, "mac");
     g_autofree char *port = vrt_xml_prop(n, "port");
     g_autofree char *done = vrt_xml_prop(n, "done");
+    g_autofree char *addr = vrt_xml_prop(n, "addr");
     int k = name_index(kind_names, G_N_ELEMENTS(kind_names), kind);
     int j = name_index(job_names, G_N_ELEMENTS(job_names), job);
     int s = vrt_qemu_hostdev_step_from_string(step);
 
     r->alias = vrt_xml_prop(n, "alias");
-    r->addr = vrt_xml_prop(n, "addr");
     r->network = vrt_xml_prop(n, "network");
-    if (!r->alias || !r->addr || k < 0 || j < 0 || s < 0 || (mac && !vrt_mac_parse(mac, r->mac)) ||
-        (port && !vrt_uuid_parse(port, r->port_uuid))) {
+    /* addr='': no device yet (a pool's interface before its claim) or
+     * none (an emulated interface). */
+    r->addr_set = addr && *addr;
+    if (!r->alias || !addr || (r->addr_set && !vrt_pci_addr_parse(addr, &r->addr, NULL)) || k < 0 || j < 0 || s < 0 ||
+        (mac && !vrt_mac_parse(mac, r->mac)) || (port && !vrt_uuid_parse(port, r->port_uuid))) {
         vrt_error_set(error, VIR_ERR_PARSE_FAILED, "invalid hostdev record '%s'", r->alias ? r->alias : "");
         return NULL;
     }

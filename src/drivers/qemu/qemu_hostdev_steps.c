@@ -43,26 +43,26 @@ in_qemu(VrtQemuHostdevCtx *ctx, const char *alias)
 
 /* Sets MAC and VLAN and reads them back. */
 static bool
-set_vf_verified(VrtQemuHostdevCtx *ctx, const char *addr, const guint8 mac[6], guint vlan, guint qos, GError **error)
+set_vf_verified(VrtQemuHostdevCtx *ctx, const VrtPciAddr *addr, const guint8 mac[6], guint vlan, guint qos,
+                GError **error)
 {
-    VrtPciAddr a;
     VrtVfInfo want = { 0 };
     VrtVfInfo got = { 0 };
 
     memcpy(want.mac, mac, 6);
     want.vlan = vlan;
     want.qos = qos;
-    if (!vrt_pci_addr_parse(addr, &a, error) ||
-        !vrt_sriov_set_vf_config(ctx->host, &a, &want, VRT_VF_FIELD_MAC | VRT_VF_FIELD_VLAN, error) ||
-        !vrt_sriov_get_vf_config(ctx->host, &a, &got, error))
+    if (!vrt_sriov_set_vf_config(ctx->host, addr, &want, VRT_VF_FIELD_MAC | VRT_VF_FIELD_VLAN, error) ||
+        !vrt_sriov_get_vf_config(ctx->host, addr, &got, error))
         return false;
     if (memcmp(got.mac, want.mac, 6) != 0 || got.vlan != want.vlan) {
         char m1[VRT_MAC_STRING_LEN], m2[VRT_MAC_STRING_LEN];
+        char a[VRT_PCI_ADDR_STRING_LEN];
 
         vrt_mac_format(want.mac, m1);
         vrt_mac_format(got.mac, m2);
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s kept MAC %s VLAN %u after setting MAC %s VLAN %u", addr, m2,
-                      got.vlan, m1, want.vlan);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "VF %s kept MAC %s VLAN %u after setting MAC %s VLAN %u",
+                      vrt_pci_addr_format_buf(addr, a), m2, got.vlan, m1, want.vlan);
         return false;
     }
     return true;
@@ -79,44 +79,45 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
 {
     g_autofree char *why = NULL;
     g_autofree char *drv = NULL;
-    VrtPciAddr a;
+    const VrtPciAddr *a = record_pci(rec, error);
+    char addr[VRT_PCI_ADDR_STRING_LEN];
     int busy;
 
-    if (!vrt_pci_addr_parse(rec->addr, &a, error))
+    if (!a)
         return false;
+    vrt_pci_addr_format_buf(a, addr);
     if (ctx->vfs) {
         g_autoptr(VrtVfHolder) holder = record_holder(ctx, rec);
         g_autoptr(VrtVfHolder) other = NULL;
         g_autoptr(GError) err = NULL;
 
-        if (!vrt_vf_registry_claim(ctx->vfs, &a, holder, &other, &err)) {
+        if (!vrt_vf_registry_claim(ctx->vfs, a, holder, &other, &err)) {
             if (other && other->domain)
                 vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s",
-                              rec->addr, other->domain);
+                              addr, other->domain);
             else
                 g_propagate_error(error, g_steal_pointer(&err));
             return false;
         }
     }
-    if (!vrt_pci_exists(ctx->host, &a)) {
-        vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host", rec->addr);
+    if (!vrt_pci_exists(ctx->host, a)) {
+        vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host", addr);
         return false;
     }
-    busy = vrt_pci_is_busy_on_host(ctx->host, &a, &why, error);
+    busy = vrt_pci_is_busy_on_host(ctx->host, a, &why, error);
     if (busy < 0)
         return false;
     if (busy) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by the host: %s", rec->addr,
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by the host: %s", addr,
                       why ? why : "busy");
         return false;
     }
     if (!rec->managed) {
-        if (!vrt_pci_get_driver(ctx->host, &a, &drv, error))
+        if (!vrt_pci_get_driver(ctx->host, a, &drv, error))
             return false;
         if (g_strcmp0(drv, VRT_PCI_VFIO_DRIVER) != 0) {
             vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
-                          "PCI device %s is not bound to vfio-pci (managed='no' needs nodedev-detach first)",
-                          rec->addr);
+                          "PCI device %s is not bound to vfio-pci (managed='no' needs nodedev-detach first)", addr);
             return false;
         }
     }
@@ -139,7 +140,6 @@ do_claim(Job *j, GError **error)
     VrtQemuHostdevRecord *rec = j->rec;
     VrtDomainNetDef *net = j->net;
     g_autoptr(VrtNetworkPortAlloc) alloc = NULL;
-    VrtPciAddr a;
 
     if (rec->kind == VRT_QEMU_HOSTDEV_KIND_NET_NETWORK) {
         if (!ctx->network) {
@@ -149,14 +149,12 @@ do_claim(Job *j, GError **error)
         alloc = allocate_port(ctx, rec, net->mac, error);
         if (!alloc)
             return false;
-        if (alloc->type != VRT_NETWORK_PORT_ACTUAL_HOSTDEV || !alloc->pci_addr ||
-            !vrt_pci_addr_parse(alloc->pci_addr, &a, error)) {
+        if (alloc->type != VRT_NETWORK_PORT_ACTUAL_HOSTDEV) {
             GError *err = NULL;
 
             if (!vrt_network_port_release(ctx->network, rec->network, alloc->port_uuid, &err))
                 log_undo(ctx, rec->alias, "port allocation", err);
-            if (error && !*error)
-                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s' is not a hostdev pool", rec->network);
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s' is not a hostdev pool", rec->network);
             return false;
         }
         {
@@ -164,12 +162,12 @@ do_claim(Job *j, GError **error)
 
             memcpy(rec->port_uuid, alloc->port_uuid, 16);
             rec->port_set = true;
-            g_free(rec->addr);
-            rec->addr = g_strdup(alloc->pci_addr);
+            rec->addr = alloc->pci_addr;
+            rec->addr_set = true;
             rec->managed = alloc->managed;
             net->actual.set = true;
             net->actual.type = VRT_DOMAIN_NET_TYPE_HOSTDEV;
-            net->actual.hostdev_addr = a;
+            net->actual.hostdev_addr = alloc->pci_addr;
             net->actual.managed = alloc->managed;
             if (alloc->vlan >= 0 && net->n_vlan_tags == 0) {
                 net->actual.vlan_tags[0] = (guint)alloc->vlan;
@@ -208,22 +206,25 @@ do_save_vf(Job *j, GError **error)
     VrtQemuHostdevCtx *ctx = j->ctx;
     VrtQemuHostdevRecord *rec = j->rec;
     g_autofree char *drv = NULL;
-    VrtPciAddr a, pf;
+    const VrtPciAddr *a = record_pci(rec, error);
+    VrtPciAddr pf;
     VrtVfInfo info = { 0 };
     guint index;
     int is_vf;
 
-    if (!vrt_pci_addr_parse(rec->addr, &a, error) || !vrt_pci_get_driver(ctx->host, &a, &drv, error))
+    if (!a || !vrt_pci_get_driver(ctx->host, a, &drv, error))
         return false;
-    is_vf = vrt_sriov_get_pf(ctx->host, &a, &pf, &index, error);
+    is_vf = vrt_sriov_get_pf(ctx->host, a, &pf, &index, error);
     if (is_vf < 0)
         return false;
     if (!is_vf && rec->kind != VRT_QEMU_HOSTDEV_KIND_HOSTDEV) {
+        char addr[VRT_PCI_ADDR_STRING_LEN];
+
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface type 'hostdev' needs an SR-IOV VF; %s is not one",
-                      rec->addr);
+                      vrt_pci_addr_format_buf(a, addr));
         return false;
     }
-    if (is_vf && !vrt_sriov_get_vf_config(ctx->host, &a, &info, error))
+    if (is_vf && !vrt_sriov_get_vf_config(ctx->host, a, &info, error))
         return false;
     {
         g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
@@ -265,7 +266,9 @@ need_set_vf(Job *j)
 static bool
 do_set_vf(Job *j, GError **error)
 {
-    return set_vf_verified(j->ctx, j->rec->addr, j->net->mac, net_vlan(j->net), 0, error);
+    const VrtPciAddr *a = record_pci(j->rec, error);
+
+    return a && set_vf_verified(j->ctx, a, j->net->mac, net_vlan(j->net), 0, error);
 }
 
 /* Also the detach's restore-vf. */
@@ -273,8 +276,9 @@ static bool
 restore_vf(Job *j, GError **error)
 {
     VrtQemuHostdevRecord *rec = j->rec;
+    const VrtPciAddr *a = record_pci(rec, error);
 
-    return set_vf_verified(j->ctx, rec->addr, rec->orig_mac, rec->orig_vlan, rec->orig_qos, error);
+    return a && set_vf_verified(j->ctx, a, rec->orig_mac, rec->orig_vlan, rec->orig_qos, error);
 }
 
 /* ---- detach-host ---- */
@@ -289,9 +293,9 @@ static bool
 do_detach_host(Job *j, GError **error)
 {
     g_autofree char *orig = NULL;
-    VrtPciAddr a;
+    const VrtPciAddr *a = record_pci(j->rec, error);
 
-    return vrt_pci_addr_parse(j->rec->addr, &a, error) && vrt_pci_detach(j->ctx->host, &a, &orig, error);
+    return a && vrt_pci_detach(j->ctx->host, a, &orig, error);
 }
 
 /* Gives the VF back to its original driver unless it is there already or
@@ -301,15 +305,15 @@ reattach_host(Job *j, GError **error)
 {
     VrtQemuHostdevRecord *rec = j->rec;
     g_autofree char *cur = NULL;
-    VrtPciAddr a;
+    const VrtPciAddr *a;
 
     if (g_strcmp0(rec->orig_driver, VRT_PCI_VFIO_DRIVER) == 0)
         return true;
-    if (!vrt_pci_addr_parse(rec->addr, &a, error) || !vrt_pci_get_driver(j->ctx->host, &a, &cur, error))
+    if (!(a = record_pci(rec, error)) || !vrt_pci_get_driver(j->ctx->host, a, &cur, error))
         return false;
     if (g_strcmp0(cur, rec->orig_driver) == 0)
         return true;
-    return vrt_pci_reattach(j->ctx->host, &a, rec->orig_driver, error);
+    return vrt_pci_reattach(j->ctx->host, a, rec->orig_driver, error);
 }
 
 /* ---- device-add, commit ---- */
@@ -641,7 +645,7 @@ recover_commit(Job *j, GPtrArray *ids)
         return forward_from_remove(j);
     if (rec->port_set && ctx->network && rec->network &&
         !vrt_network_port_reserve(ctx->network, rec->network, rec->port_uuid, ctx->def->name, ctx->def->uuid, rec->mac,
-                                  rec->addr, &err)) {
+                                  rec->addr_set ? &rec->addr : NULL, &err)) {
         g_warning("domain %s: port of %s: %s", dom_name(ctx), rec->alias, err->message);
         return RECOVER_FAILED;
     }

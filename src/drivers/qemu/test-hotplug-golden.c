@@ -1494,10 +1494,13 @@ host_dump(Run *r, Daemon *d)
     for (guint i = 0; ports && i < ports->len; i++) {
         VrtNetworkPortInfo *p = g_ptr_array_index(ports, i);
         char uuid[VRT_UUID_STRING_LEN];
+        char vf[VRT_PCI_ADDR_STRING_LEN] = "none";
 
         vrt_uuid_format(p->alloc->port_uuid, uuid);
-        g_ptr_array_add(lines, g_strdup_printf("port %s network=%s owner=%s vf=%s\n", uuid, p->network, p->owner_name,
-                                               p->alloc->pci_addr ? p->alloc->pci_addr : "none"));
+        if (p->alloc->type == VRT_NETWORK_PORT_ACTUAL_HOSTDEV)
+            vrt_pci_addr_format_buf(&p->alloc->pci_addr, vf);
+        g_ptr_array_add(lines,
+                        g_strdup_printf("port %s network=%s owner=%s vf=%s\n", uuid, p->network, p->owner_name, vf));
     }
     g_ptr_array_sort(lines, (GCompareFunc)g_strcmp0);
     for (guint i = 0; i < lines->len; i++)

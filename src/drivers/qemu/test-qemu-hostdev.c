@@ -748,7 +748,8 @@ test_record_xml(void)
     g_autofree char *xml2 = NULL;
 
     r->alias = g_strdup("net1");
-    r->addr = g_strdup("0000:06:10.2");
+    r->addr = (VrtPciAddr){ .bus = 6, .slot = 0x10, .function = 2 };
+    r->addr_set = true;
     r->kind = VRT_QEMU_HOSTDEV_KIND_NET_NETWORK;
     r->network = g_strdup("po'ol");
     r->port_set = true;
@@ -775,6 +776,25 @@ test_record_xml(void)
     g_assert_cmpstr(((VrtQemuHostdevRecord *)back->records->pdata[0])->network, ==, "po'ol");
     g_assert_null(vrt_qemu_hostdev_state_parse("<hostdev-records><record alias='x'/></hostdev-records>", &err));
     g_assert_error(err, VRT_ERROR, VIR_ERR_PARSE_FAILED);
+    g_clear_error(&err);
+    /* The address is read once, here: one that is not a PCI address
+     * refuses the record; addr='' is a record without a device yet. */
+    g_assert_null(vrt_qemu_hostdev_state_parse("<hostdev-records><record alias='x' kind='hostdev' addr='06:10'"
+                                               " job='none' step='none'/></hostdev-records>",
+                                               &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_PARSE_FAILED);
+    g_clear_error(&err);
+    {
+        g_autoptr(VrtQemuHostdevState) some = vrt_qemu_hostdev_state_parse(
+            "<hostdev-records><record alias='a' kind='interface-network' addr='' job='attach' step='claim'/>"
+            "<record alias='b' kind='hostdev' addr='06:10.1' job='none' step='none'/></hostdev-records>",
+            &err);
+        VrtPciAddr vf = { .bus = 6, .slot = 0x10, .function = 1 };
+
+        g_assert_no_error(err);
+        g_assert_false(vrt_qemu_hostdev_state_find(some, "a")->addr_set);
+        g_assert_true(vrt_qemu_hostdev_state_find_addr(some, &vf) == vrt_qemu_hostdev_state_find(some, "b"));
+    }
     /* Every step's name leads back to it (the table is in step order). */
     for (int s = VRT_QEMU_HOSTDEV_STEP_NONE; s < VRT_QEMU_HOSTDEV_N_STEPS; s++)
         g_assert_cmpint(vrt_qemu_hostdev_step_from_string(vrt_qemu_hostdev_step_to_string(s)), ==, s);

@@ -122,6 +122,57 @@ test_hostdev_records(void)
     g_assert_cmpint(net3->kind, ==, VRT_QEMU_HOSTDEV_KIND_NET_EMULATED);
 }
 
+/* The golden hotplug cases' expected status files are files vrtd wrote
+ * (their hostdev records too: VFs of a pool, by address and as <hostdev>,
+ * an emulated interface without one): with their placeholders filled in,
+ * each reads and is written back byte for byte, so a vrtd restarted over
+ * status files of an older vrtd reads them as they were meant. */
+static void
+test_golden_status_files(void)
+{
+    g_autoptr(GDir) dir = g_dir_open(VRT_GOLDEN_HOTPLUG_DIR, 0, NULL);
+    g_autoptr(GRegex) uuid_re = g_regex_new("@UUID([0-9])@", 0, 0, NULL);
+    const char *name;
+    guint n = 0, records = 0;
+
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(VRT_GOLDEN_HOTPLUG_DIR, name, "expected-status.xml", NULL);
+        g_autofree char *golden = NULL;
+        g_autofree char *text = NULL;
+        g_autofree char *out = NULL;
+        g_autoptr(VrtQemuStatus) st = NULL;
+        g_autoptr(GError) err = NULL;
+        g_auto(GStrv) a = NULL;
+        g_auto(GStrv) b = NULL;
+        g_auto(GStrv) c = NULL;
+        g_autofree char *ja = NULL;
+        g_autofree char *jb = NULL;
+
+        if (!g_file_get_contents(path, &golden, NULL, NULL))
+            continue;
+        g_test_message("%s", name);
+        a = g_strsplit(golden, "@PID@", -1);
+        ja = g_strjoinv("4242", a);
+        b = g_strsplit(ja, "@STARTTIME@", -1);
+        jb = g_strjoinv("77", b);
+        c = g_strsplit(jb, "@ROOT@", -1);
+        g_free(ja);
+        ja = g_strjoinv("/golden-root", c);
+        text = g_regex_replace(uuid_re, ja, -1, 0, "6a1e2f3c-0d4b-4c5e-9f60-7182a3b4c5d\\1", 0, &err);
+        g_assert_no_error(err);
+        st = vrt_qemu_status_parse(text, path, &err);
+        g_assert_no_error(err);
+        out = vrt_qemu_status_format(st, &err);
+        g_assert_no_error(err);
+        g_assert_cmpstr(out, ==, text);
+        records += st->hostdevs->records->len;
+        n++;
+    }
+    g_assert_cmpuint(n, >=, 32);
+    g_assert_cmpuint(records, >, 0);
+}
+
 /* What is not a status file is refused with a reason, not read half. */
 static void
 test_refused(void)
@@ -208,6 +259,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/status/seeds-round-trip", test_seeds_round_trip);
     g_test_add_func("/qemu/status/runtime-data", test_runtime_data);
     g_test_add_func("/qemu/status/hostdev-records", test_hostdev_records);
+    g_test_add_func("/qemu/status/golden-status-files", test_golden_status_files);
     g_test_add_func("/qemu/status/refused", test_refused);
     g_test_add_func("/qemu/status/bad-numbers", test_bad_numbers);
     g_test_add_func("/qemu/status/duplicate-elements", test_duplicate_elements);

@@ -102,6 +102,31 @@ void vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols)
 /* A list command's result: with --json the builder's array, else the table. */
 void vrt_cli_print_list(VrtCli *cli, JsonBuilder *b, const char *const *header, GPtrArray *rows, guint cols);
 
+/* A list command's output while it is built: the table's rows and, begun
+ * as an array, the JSON of --json (one object or value per item). */
+typedef struct {
+    GPtrArray *rows; /* char** (NULL-terminated cells) */
+    JsonBuilder *json;
+} VrtCliList;
+void vrt_cli_list_init(VrtCliList *list);
+/* Adds a table row: its cells, then NULL. */
+void vrt_cli_list_row(VrtCliList *list, const char *cell, ...) G_GNUC_NULL_TERMINATED;
+/* Prints the list (the table under header, or the JSON array) and frees it. */
+void vrt_cli_list_print(VrtCli *cli, VrtCliList *list, const char *const *header, guint cols);
+/* The list flags of --all (none), --inactive or neither (active). */
+unsigned int vrt_cli_list_flags(VrtArgs *args, unsigned int active, unsigned int inactive);
+/* Frees the error of a call whose failure is not reported (an object gone
+ * between a list and a query of it, a call an old daemon lacks). */
+void vrt_cli_forget(vrt_error **err);
+/* The end of a command that changes something: the error when r < 0, else
+ * the formatted line and a blank one as virsh prints them; the exit code. */
+int vrt_cli_done(int r, vrt_error *err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* A command's object named by its first positional argument: checks that
+ * there are nargs, then looks it up with lookup (which prints why it fails);
+ * NULL with *rc set (usage or error, already printed) when either fails. */
+void *vrt_cli_object_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc,
+                         void *(*lookup)(VrtCli *cli, const char *name));
+
 /* A domain named by id, UUID or name (as virsh does); NULL after printing why. */
 vrt_domain *vrt_cli_domain(VrtCli *cli, const char *what);
 /* Checks the positional arguments and looks up the domain named first;

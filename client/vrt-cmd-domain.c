@@ -32,13 +32,16 @@ vrt_cli_domain(VrtCli *cli, const char *what)
     return dom;
 }
 
+static void *
+lookup(VrtCli *cli, const char *what)
+{
+    return vrt_cli_domain(cli, what);
+}
+
 vrt_domain *
 vrt_cli_domain_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc)
 {
-    if (!vrt_cli_nargs(cmd, args->npos, nargs, nargs, rc))
-        return NULL;
-    *rc = VRT_EXIT_ERROR;
-    return vrt_cli_domain(cli, args->pos[0]);
+    return vrt_cli_object_arg(cli, cmd, args, nargs, rc, lookup);
 }
 
 /* ---- list ---- */
@@ -63,70 +66,46 @@ cmd_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
     if (!conn)
         return rc;
-    unsigned int flags = VRT_CONNECT_LIST_DOMAINS_ACTIVE;
-    if (vrt_cli_flag(args, "all"))
-        flags = 0;
-    else if (vrt_cli_flag(args, "inactive"))
-        flags = VRT_CONNECT_LIST_DOMAINS_INACTIVE;
+    unsigned int flags = vrt_cli_list_flags(args, VRT_CONNECT_LIST_DOMAINS_ACTIVE, VRT_CONNECT_LIST_DOMAINS_INACTIVE);
     vrt_error *err = NULL;
     vrt_domain **doms = NULL;
     int n = vrt_conn_list_all_domains(conn, &doms, flags, &err);
     if (n < 0)
         return vrt_cli_fail(err);
     qsort(doms, n, sizeof(*doms), (int (*)(const void *, const void *))domain_order);
-    g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_array(b);
+    VrtCliList list;
+    vrt_cli_list_init(&list);
     for (int i = 0; i < n; i++) {
         int state = VRT_DOMAIN_NOSTATE;
         if (vrt_domain_get_state(doms[i], &state, NULL, &err) < 0) {
             /* Gone between the list and this call: leave it out. */
-            vrt_error_free(err);
-            err = NULL;
+            vrt_cli_forget(&err);
             continue;
         }
         int id = vrt_domain_get_id(doms[i]);
         char uuid[VRT_UUID_STRING_BUFLEN];
         vrt_domain_get_uuid_string(doms[i], uuid);
-        char **row = g_new0(char *, 4);
-        row[0] = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
-        row[1] = g_strdup(vrt_domain_get_name(doms[i]));
-        row[2] = g_strdup(vrt_domain_state_to_string(state));
-        g_ptr_array_add(rows, row);
-        json_builder_begin_object(b);
-        vrt_cli_json_id(b, "id", id);
-        vrt_cli_json_str(b, "name", vrt_domain_get_name(doms[i]));
-        vrt_cli_json_str(b, "uuid", uuid);
-        vrt_cli_json_str(b, "state", vrt_domain_state_to_string(state));
-        json_builder_end_object(b);
+        g_autofree char *id_s = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
+        const char *name = vrt_domain_get_name(doms[i]), *state_s = vrt_domain_state_to_string(state);
+        vrt_cli_list_row(&list, id_s, name, state_s, NULL);
+        json_builder_begin_object(list.json);
+        vrt_cli_json_id(list.json, "id", id);
+        vrt_cli_json_str(list.json, "name", name);
+        vrt_cli_json_str(list.json, "uuid", uuid);
+        vrt_cli_json_str(list.json, "state", state_s);
+        json_builder_end_object(list.json);
     }
-    json_builder_end_array(b);
     vrt_domain_list_free(doms);
     static const char *const header[] = { "Id", "Name", "State" };
-    vrt_cli_print_list(cli, b, header, rows, 3);
+    vrt_cli_list_print(cli, &list, header, 3);
     return VRT_EXIT_OK;
 }
 
 /* ---- define, undefine, create ---- */
 
+/* define FILE, create FILE [--paused]. */
 static int
-cmd_define(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    int rc;
-    g_autofree char *xml = NULL;
-    vrt_conn *conn = vrt_cli_begin_xml(cli, cmd, args, &xml, &rc);
-    if (!conn)
-        return rc;
-    vrt_error *err = NULL;
-    g_autoptr(vrt_domain) dom = vrt_domain_define_xml(conn, xml, 0, &err);
-    if (!dom)
-        return vrt_cli_fail(err);
-    printf("Domain '%s' defined from %s\n\n", vrt_domain_get_name(dom), args->pos[0]);
-    return VRT_EXIT_OK;
-}
-
-static int
-cmd_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+xml_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, bool create)
 {
     int rc;
     g_autofree char *xml = NULL;
@@ -135,12 +114,14 @@ cmd_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         return rc;
     vrt_error *err = NULL;
     unsigned int flags = vrt_cli_flag(args, "paused") ? VRT_DOMAIN_START_PAUSED : 0;
-    g_autoptr(vrt_domain) dom = vrt_domain_create_xml(conn, xml, flags, &err);
-    if (!dom)
-        return vrt_cli_fail(err);
-    printf("Domain '%s' created from %s\n\n", vrt_domain_get_name(dom), args->pos[0]);
-    return VRT_EXIT_OK;
+    g_autoptr(vrt_domain) dom =
+        create ? vrt_domain_create_xml(conn, xml, flags, &err) : vrt_domain_define_xml(conn, xml, 0, &err);
+    return vrt_cli_done(dom ? 0 : -1, err, "Domain '%s' %s from %s", dom ? vrt_domain_get_name(dom) : "",
+                        create ? "created" : "defined", args->pos[0]);
 }
+
+VRT_CLI_CMD_VARIANT(cmd_define, xml_op, false)
+VRT_CLI_CMD_VARIANT(cmd_create, xml_op, true)
 
 /* The commands that take one domain and print one line when done. */
 typedef enum {
@@ -199,10 +180,7 @@ simple_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DomOp op)
         done = "resumed";
         break;
     }
-    if (r < 0)
-        return vrt_cli_fail(err);
-    printf("Domain '%s' %s\n\n", name, done);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(r, err, "Domain '%s' %s", name, done);
 }
 
 VRT_CLI_CMD_VARIANT(cmd_undefine, simple_op, OP_UNDEFINE)
@@ -357,10 +335,9 @@ cmd_autostart(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         return rc;
     vrt_error *err = NULL;
     bool disable = vrt_cli_flag(args, "disable");
-    if (vrt_domain_set_autostart(dom, !disable, &err) < 0)
-        return vrt_cli_fail(err);
-    printf("Domain '%s' %s as autostarted\n\n", vrt_domain_get_name(dom), disable ? "unmarked" : "marked");
-    return VRT_EXIT_OK;
+    int r = vrt_domain_set_autostart(dom, !disable, &err);
+    return vrt_cli_done(r, err, "Domain '%s' %s as autostarted", vrt_domain_get_name(dom),
+                        disable ? "unmarked" : "marked");
 }
 
 /* ---- devices ---- */
@@ -429,10 +406,7 @@ device_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
         done = "Device updated successfully";
         break;
     }
-    if (r < 0)
-        return vrt_cli_fail(err);
-    printf("%s\n\n", done);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(r, err, "%s", done);
 }
 
 VRT_CLI_CMD_VARIANT(cmd_attach_device, device_op, DEV_ATTACH)

@@ -24,10 +24,8 @@ cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         return vrt_cli_fail(err);
     /* An old daemon may lack the call: the line is left out, as virsh does. */
     bool have_daemon = vrt_conn_get_lib_version(conn, &daemon, &err) == 0;
-    if (!have_daemon) {
-        vrt_error_free(err);
-        err = NULL;
-    }
+    if (!have_daemon)
+        vrt_cli_forget(&err);
     unsigned long lib = vrt_lib_version();
     g_autofree char *lib_s = vrt_cli_version_string(lib);
     g_autofree char *hv_s = vrt_cli_version_string(hv);
@@ -147,10 +145,7 @@ cmd_maxvcpus(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         return rc;
     vrt_error *err = NULL;
     int n = vrt_conn_get_max_vcpus(conn, NULL, &err);
-    if (n < 0)
-        return vrt_cli_fail(err);
-    printf("%d\n\n", n);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(n, err, "%d", n);
 }
 
 static int

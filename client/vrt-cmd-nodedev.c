@@ -8,22 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void *
+lookup(VrtCli *cli, const char *name)
+{
+    vrt_conn *conn = vrt_cli_conn(cli);
+    if (!conn)
+        return NULL;
+    vrt_error *err = NULL;
+    vrt_nodedev *dev = vrt_nodedev_lookup_by_name(conn, name, &err);
+    if (!dev)
+        vrt_cli_fail(err);
+    return dev;
+}
+
 /* Checks for the one positional argument and looks up the device it names;
  * NULL with *rc set (usage or error, already printed) when either fails. */
 static vrt_nodedev *
 nodedev_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int *rc)
 {
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, rc))
-        return NULL;
-    *rc = VRT_EXIT_ERROR;
-    vrt_conn *conn = vrt_cli_conn(cli);
-    if (!conn)
-        return NULL;
-    vrt_error *err = NULL;
-    vrt_nodedev *dev = vrt_nodedev_lookup_by_name(conn, args->pos[0], &err);
-    if (!dev)
-        vrt_cli_fail(err);
-    return dev;
+    return vrt_cli_object_arg(cli, cmd, args, 1, rc, lookup);
 }
 
 static gint
@@ -121,10 +124,7 @@ dev_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
         done = "reset";
         break;
     }
-    if (r < 0)
-        return vrt_cli_fail(err);
-    printf("Device %s %s\n\n", vrt_nodedev_get_name(dev), done);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(r, err, "Device %s %s", vrt_nodedev_get_name(dev), done);
 }
 
 VRT_CLI_CMD_VARIANT(cmd_nodedev_detach, dev_op, DEV_DETACH)

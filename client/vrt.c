@@ -219,6 +219,73 @@ vrt_cli_print_list(VrtCli *cli, JsonBuilder *b, const char *const *header, GPtrA
         vrt_cli_print_table(header, rows, cols);
 }
 
+void
+vrt_cli_list_init(VrtCliList *list)
+{
+    list->rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    list->json = json_builder_new();
+    json_builder_begin_array(list->json);
+}
+
+void
+vrt_cli_list_row(VrtCliList *list, const char *cell, ...)
+{
+    g_autoptr(GStrvBuilder) row = g_strv_builder_new();
+    va_list ap;
+    va_start(ap, cell);
+    for (const char *c = cell; c; c = va_arg(ap, const char *))
+        g_strv_builder_add(row, c);
+    va_end(ap);
+    g_ptr_array_add(list->rows, g_strv_builder_end(row));
+}
+
+void
+vrt_cli_list_print(VrtCli *cli, VrtCliList *list, const char *const *header, guint cols)
+{
+    json_builder_end_array(list->json);
+    vrt_cli_print_list(cli, list->json, header, list->rows, cols);
+    g_clear_object(&list->json);
+    g_clear_pointer(&list->rows, g_ptr_array_unref);
+}
+
+unsigned int
+vrt_cli_list_flags(VrtArgs *args, unsigned int active, unsigned int inactive)
+{
+    if (vrt_cli_flag(args, "all"))
+        return 0;
+    return vrt_cli_flag(args, "inactive") ? inactive : active;
+}
+
+void
+vrt_cli_forget(vrt_error **err)
+{
+    vrt_error_free(*err);
+    *err = NULL;
+}
+
+int
+vrt_cli_done(int r, vrt_error *err, const char *fmt, ...)
+{
+    if (r < 0)
+        return vrt_cli_fail(err);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n\n");
+    return VRT_EXIT_OK;
+}
+
+void *
+vrt_cli_object_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc,
+                   void *(*lookup)(VrtCli *cli, const char *name))
+{
+    if (!vrt_cli_nargs(cmd, args->npos, nargs, nargs, rc))
+        return NULL;
+    *rc = VRT_EXIT_ERROR;
+    return lookup(cli, args->pos[0]);
+}
+
 char *
 vrt_cli_version_string(unsigned long long v)
 {

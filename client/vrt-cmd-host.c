@@ -11,10 +11,7 @@
 static int
 cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     g_autofree char *type = vrt_conn_get_type(conn, &err);
     if (!type)
@@ -59,10 +56,7 @@ cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 print_string(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, char *(*get)(vrt_conn *, vrt_error **), const char *key)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     g_autofree char *s = get(conn, &err);
     if (!s)
@@ -101,10 +95,7 @@ cmd_capabilities(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_nodeinfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     vrt_node_info info;
     if (vrt_conn_get_node_info(conn, &info, &err) < 0)
@@ -139,10 +130,7 @@ cmd_nodeinfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_maxvcpus(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     int n = vrt_conn_get_max_vcpus(conn, NULL, &err);
     return vrt_cli_done(n, err, "%d", n);
@@ -151,10 +139,7 @@ cmd_maxvcpus(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_freemem(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     unsigned long long bytes = 0;
     if (vrt_conn_get_free_memory(conn, &bytes, &err) < 0)
@@ -164,12 +149,12 @@ cmd_freemem(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 }
 
 const VrtCmd vrt_cmds_host[] = {
-    { "version", cmd_version, NULL, "versions of vrt, the daemon and the hypervisor", NULL },
-    { "hostname", cmd_hostname, NULL, "the host's name", NULL },
-    { "uri", cmd_uri, NULL, "the connection's canonical URI", NULL },
-    { "nodeinfo", cmd_nodeinfo, NULL, "the host's CPUs and memory", NULL },
-    { "capabilities", cmd_capabilities, NULL, "the capabilities XML", NULL },
-    { "maxvcpus", cmd_maxvcpus, NULL, "the most vCPUs a guest may have", NULL },
-    { "freemem", cmd_freemem, NULL, "the host's free memory", NULL },
-    { NULL, NULL, NULL, NULL, NULL },
+    { "version", cmd_version, NULL, "versions of vrt, the daemon and the hypervisor", NULL, VRT_ON_CONN },
+    { "hostname", cmd_hostname, NULL, "the host's name", NULL, VRT_ON_CONN },
+    { "uri", cmd_uri, NULL, "the connection's canonical URI", NULL, VRT_ON_CONN },
+    { "nodeinfo", cmd_nodeinfo, NULL, "the host's CPUs and memory", NULL, VRT_ON_CONN },
+    { "capabilities", cmd_capabilities, NULL, "the capabilities XML", NULL, VRT_ON_CONN },
+    { "maxvcpus", cmd_maxvcpus, NULL, "the most vCPUs a guest may have", NULL, VRT_ON_CONN },
+    { "freemem", cmd_freemem, NULL, "the host's free memory", NULL, VRT_ON_CONN },
+    { NULL, NULL, NULL, NULL, NULL, VRT_ON_NONE },
 };

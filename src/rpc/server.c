@@ -274,14 +274,25 @@ client_attach(VrtServerClient *client, GSource *source, GSourceFunc func)
     return source;
 }
 
+/* I/O thread, in the callback of a source client_attach attached, which
+ * then ends: forgets it (*slot) under client->lock and returns the guard of
+ * that lock, for the caller to go on under it or to free. */
+static GMutexLocker *
+client_source_fired(VrtServerClient *client, GSource **slot)
+{
+    GMutexLocker *locker = g_mutex_locker_new(&client->lock);
+
+    g_clear_pointer(slot, g_source_unref);
+    return locker;
+}
+
 static gboolean
 client_wake_cb(gpointer opaque)
 {
     VrtServerClient *client = opaque;
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
 
-        g_clear_pointer(&client->wake_source, g_source_unref);
+    {
+        g_autoptr(GMutexLocker) locker = client_source_fired(client, &client->wake_source);
     }
     client_resume(client);
     return G_SOURCE_REMOVE;
@@ -433,12 +444,9 @@ static gboolean
 on_client_writable(int fd, GIOCondition cond, gpointer opaque)
 {
     VrtServerClient *client = opaque;
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+    g_autoptr(GMutexLocker) locker = client_source_fired(client, &client->out_source);
 
-        g_clear_pointer(&client->out_source, g_source_unref);
-        client_flush_locked(client);
-    }
+    client_flush_locked(client);
     return G_SOURCE_REMOVE;
 }
 

@@ -41,11 +41,7 @@ vrt_domain_free(vrt_domain *dom)
 void
 vrt_domain_list_free(vrt_domain **domains)
 {
-    if (!domains)
-        return;
-    for (vrt_domain **d = domains; *d; d++)
-        vrt_domain_free(*d);
-    g_free(domains);
+    vrt_list_free_full((void **)domains, (GDestroyNotify)vrt_domain_free);
 }
 
 const char *

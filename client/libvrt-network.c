@@ -38,11 +38,7 @@ vrt_network_free(vrt_network *net)
 void
 vrt_network_list_free(vrt_network **nets)
 {
-    if (!nets)
-        return;
-    for (vrt_network **n = nets; *n; n++)
-        vrt_network_free(*n);
-    g_free(nets);
+    vrt_list_free_full((void **)nets, (GDestroyNotify)vrt_network_free);
 }
 
 const char *
@@ -243,11 +239,7 @@ vrt_network_port_free(vrt_network_port *port)
 void
 vrt_network_port_list_free(vrt_network_port **ports)
 {
-    if (!ports)
-        return;
-    for (vrt_network_port **p = ports; *p; p++)
-        vrt_network_port_free(*p);
-    g_free(ports);
+    vrt_list_free_full((void **)ports, (GDestroyNotify)vrt_network_port_free);
 }
 
 void

@@ -47,11 +47,7 @@ vrt_nodedev_free(vrt_nodedev *dev)
 void
 vrt_nodedev_list_free(vrt_nodedev **devs)
 {
-    if (!devs)
-        return;
-    for (vrt_nodedev **d = devs; *d; d++)
-        vrt_nodedev_free(*d);
-    g_free(devs);
+    vrt_list_free_full((void **)devs, (GDestroyNotify)vrt_nodedev_free);
 }
 
 const char *

@@ -59,6 +59,10 @@ int vrt_err_take(vrt_error **err, GError *gerr, int origin);
 /* Builds a vrt_error directly. */
 int vrt_err_new(vrt_error **err, int code, int origin, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
+/* Frees a NULL-terminated array of handles (the *_list_free of vrt.h) and
+ * each handle in it with free_one; NULL is nothing to free. */
+void vrt_list_free_full(void **list, GDestroyNotify free_one);
+
 /* Fails with VIR_ERR_INVALID_ARG (naming what) when ptr is NULL. */
 #define VRT_CHECK_ARG(ptr, err, retval)                                                                          \
     do {                                                                                                         \

@@ -42,6 +42,16 @@ vrt_free(void *ptr)
 }
 
 void
+vrt_list_free_full(void **list, GDestroyNotify free_one)
+{
+    if (!list)
+        return;
+    for (void **p = list; *p; p++)
+        free_one(*p);
+    g_free(list);
+}
+
+void
 vrt_string_list_free(char **list)
 {
     g_strfreev(list);

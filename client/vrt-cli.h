@@ -29,12 +29,30 @@ typedef struct {
     bool has_value;
 } VrtOpt;
 
-/* A parsed command line: positional arguments and the options given. */
+/* A parsed command line: positional arguments and the options given, and
+ * what the command's table row says it works on, found before it runs. */
 typedef struct {
     char **pos; /* borrowed from argv */
     int npos;
     GHashTable *opts; /* option name -> value ("" for flags) */
+    vrt_conn *conn; /* VRT_ON_CONN and the objects: the connection (cli's) */
+    vrt_domain *dom; /* VRT_ON_DOMAIN: named by pos[0] */
+    vrt_network *net; /* VRT_ON_NETWORK: named by pos[0] */
+    vrt_nodedev *dev; /* VRT_ON_NODEDEV: named by pos[0] */
+    char *xml; /* with file: the contents of the last positional argument */
 } VrtArgs;
+
+/* What a command works on. For all but VRT_ON_NONE the dispatcher checks
+ * that there are nargs positional arguments, reads the file (a usage error
+ * or a missing file is reported without a daemon), connects and looks up
+ * the object, in that order, printing why any of them fails. */
+typedef enum {
+    VRT_ON_NONE, /* the command checks its arguments and connects itself */
+    VRT_ON_CONN,
+    VRT_ON_DOMAIN, /* by id, UUID or name, as virsh names it */
+    VRT_ON_NETWORK,
+    VRT_ON_NODEDEV,
+} VrtCmdOn;
 
 typedef struct VrtCmd VrtCmd;
 typedef int (*VrtCmdFunc)(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args);
@@ -45,6 +63,9 @@ struct VrtCmd {
     const char *usage; /* arguments after the name, e.g. "NAME [--reason]" */
     const char *help;
     const VrtOpt *opts; /* terminated by { NULL }; NULL when none */
+    VrtCmdOn on;
+    int nargs; /* positional arguments, with on != VRT_ON_NONE */
+    bool file; /* the last of them is a file of XML, read into args->xml */
 };
 
 /* Defines command fn as impl(cli, cmd, args, variant): for the commands that
@@ -74,12 +95,6 @@ int vrt_cli_failf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 int vrt_cli_usage(const VrtCmd *cmd, const char *why);
 /* Checks the number of positional arguments. */
 bool vrt_cli_nargs(const VrtCmd *cmd, int nargs, int min, int max, int *rc);
-/* Checks the positional arguments, then opens the connection; NULL with *rc
- * set (usage or error, already printed) when either fails. */
-vrt_conn *vrt_cli_begin(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int min, int max, int *rc);
-/* Like vrt_cli_begin for commands taking one FILE of XML: reads it (into
- * *xml) before connecting, so a missing file is reported without a daemon. */
-vrt_conn *vrt_cli_begin_xml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, char **xml, int *rc);
 /* Reads a whole file for define/attach commands; NULL after printing why. */
 char *vrt_cli_read_file(const char *path);
 
@@ -102,11 +117,28 @@ void vrt_cli_print_table(const char *const *header, GPtrArray *rows, guint cols)
 /* A list command's result: with --json the builder's array, else the table. */
 void vrt_cli_print_list(VrtCli *cli, JsonBuilder *b, const char *const *header, GPtrArray *rows, guint cols);
 
+/* A list command's output while it is built: the table's rows and, begun
+ * as an array, the JSON of --json (one object or value per item). */
+typedef struct {
+    GPtrArray *rows; /* char** (NULL-terminated cells) */
+    JsonBuilder *json;
+} VrtCliList;
+void vrt_cli_list_init(VrtCliList *list);
+/* Adds a table row: its cells, then NULL. */
+void vrt_cli_list_row(VrtCliList *list, const char *cell, ...) G_GNUC_NULL_TERMINATED;
+/* Prints the list (the table under header, or the JSON array) and frees it. */
+void vrt_cli_list_print(VrtCli *cli, VrtCliList *list, const char *const *header, guint cols);
+/* The list flags of --all (none), --inactive or neither (active). */
+unsigned int vrt_cli_list_flags(VrtArgs *args, unsigned int active, unsigned int inactive);
+/* Frees the error of a call whose failure is not reported (an object gone
+ * between a list and a query of it, a call an old daemon lacks). */
+void vrt_cli_forget(vrt_error **err);
+/* The end of a command that changes something: the error when r < 0, else
+ * the formatted line and a blank one as virsh prints them; the exit code. */
+int vrt_cli_done(int r, vrt_error *err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
 /* A domain named by id, UUID or name (as virsh does); NULL after printing why. */
 vrt_domain *vrt_cli_domain(VrtCli *cli, const char *what);
-/* Checks the positional arguments and looks up the domain named first;
- * NULL with *rc set (usage or error, already printed) when either fails. */
-vrt_domain *vrt_cli_domain_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc);
 int vrt_cli_cmd_event(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vrt_domain, vrt_domain_free)

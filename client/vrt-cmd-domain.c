@@ -32,15 +32,6 @@ vrt_cli_domain(VrtCli *cli, const char *what)
     return dom;
 }
 
-vrt_domain *
-vrt_cli_domain_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc)
-{
-    if (!vrt_cli_nargs(cmd, args->npos, nargs, nargs, rc))
-        return NULL;
-    *rc = VRT_EXIT_ERROR;
-    return vrt_cli_domain(cli, args->pos[0]);
-}
-
 /* ---- list ---- */
 
 static gint
@@ -59,88 +50,57 @@ domain_order(gconstpointer a, gconstpointer b)
 static int
 cmd_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
-    unsigned int flags = VRT_CONNECT_LIST_DOMAINS_ACTIVE;
-    if (vrt_cli_flag(args, "all"))
-        flags = 0;
-    else if (vrt_cli_flag(args, "inactive"))
-        flags = VRT_CONNECT_LIST_DOMAINS_INACTIVE;
+    unsigned int flags = vrt_cli_list_flags(args, VRT_CONNECT_LIST_DOMAINS_ACTIVE, VRT_CONNECT_LIST_DOMAINS_INACTIVE);
     vrt_error *err = NULL;
     vrt_domain **doms = NULL;
-    int n = vrt_conn_list_all_domains(conn, &doms, flags, &err);
+    int n = vrt_conn_list_all_domains(args->conn, &doms, flags, &err);
     if (n < 0)
         return vrt_cli_fail(err);
     qsort(doms, n, sizeof(*doms), (int (*)(const void *, const void *))domain_order);
-    g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_array(b);
+    VrtCliList list;
+    vrt_cli_list_init(&list);
     for (int i = 0; i < n; i++) {
         int state = VRT_DOMAIN_NOSTATE;
         if (vrt_domain_get_state(doms[i], &state, NULL, &err) < 0) {
             /* Gone between the list and this call: leave it out. */
-            vrt_error_free(err);
-            err = NULL;
+            vrt_cli_forget(&err);
             continue;
         }
         int id = vrt_domain_get_id(doms[i]);
         char uuid[VRT_UUID_STRING_BUFLEN];
         vrt_domain_get_uuid_string(doms[i], uuid);
-        char **row = g_new0(char *, 4);
-        row[0] = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
-        row[1] = g_strdup(vrt_domain_get_name(doms[i]));
-        row[2] = g_strdup(vrt_domain_state_to_string(state));
-        g_ptr_array_add(rows, row);
-        json_builder_begin_object(b);
-        vrt_cli_json_id(b, "id", id);
-        vrt_cli_json_str(b, "name", vrt_domain_get_name(doms[i]));
-        vrt_cli_json_str(b, "uuid", uuid);
-        vrt_cli_json_str(b, "state", vrt_domain_state_to_string(state));
-        json_builder_end_object(b);
+        g_autofree char *id_s = id >= 0 ? g_strdup_printf("%d", id) : g_strdup("-");
+        const char *name = vrt_domain_get_name(doms[i]), *state_s = vrt_domain_state_to_string(state);
+        vrt_cli_list_row(&list, id_s, name, state_s, NULL);
+        json_builder_begin_object(list.json);
+        vrt_cli_json_id(list.json, "id", id);
+        vrt_cli_json_str(list.json, "name", name);
+        vrt_cli_json_str(list.json, "uuid", uuid);
+        vrt_cli_json_str(list.json, "state", state_s);
+        json_builder_end_object(list.json);
     }
-    json_builder_end_array(b);
     vrt_domain_list_free(doms);
     static const char *const header[] = { "Id", "Name", "State" };
-    vrt_cli_print_list(cli, b, header, rows, 3);
+    vrt_cli_list_print(cli, &list, header, 3);
     return VRT_EXIT_OK;
 }
 
 /* ---- define, undefine, create ---- */
 
+/* define FILE, create FILE [--paused]. */
 static int
-cmd_define(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+xml_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, bool create)
 {
-    int rc;
-    g_autofree char *xml = NULL;
-    vrt_conn *conn = vrt_cli_begin_xml(cli, cmd, args, &xml, &rc);
-    if (!conn)
-        return rc;
-    vrt_error *err = NULL;
-    g_autoptr(vrt_domain) dom = vrt_domain_define_xml(conn, xml, 0, &err);
-    if (!dom)
-        return vrt_cli_fail(err);
-    printf("Domain '%s' defined from %s\n\n", vrt_domain_get_name(dom), args->pos[0]);
-    return VRT_EXIT_OK;
-}
-
-static int
-cmd_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
-{
-    int rc;
-    g_autofree char *xml = NULL;
-    vrt_conn *conn = vrt_cli_begin_xml(cli, cmd, args, &xml, &rc);
-    if (!conn)
-        return rc;
     vrt_error *err = NULL;
     unsigned int flags = vrt_cli_flag(args, "paused") ? VRT_DOMAIN_START_PAUSED : 0;
-    g_autoptr(vrt_domain) dom = vrt_domain_create_xml(conn, xml, flags, &err);
-    if (!dom)
-        return vrt_cli_fail(err);
-    printf("Domain '%s' created from %s\n\n", vrt_domain_get_name(dom), args->pos[0]);
-    return VRT_EXIT_OK;
+    g_autoptr(vrt_domain) dom = create ? vrt_domain_create_xml(args->conn, args->xml, flags, &err)
+                                       : vrt_domain_define_xml(args->conn, args->xml, 0, &err);
+    return vrt_cli_done(dom ? 0 : -1, err, "Domain '%s' %s from %s", dom ? vrt_domain_get_name(dom) : "",
+                        create ? "created" : "defined", args->pos[0]);
 }
+
+VRT_CLI_CMD_VARIANT(cmd_define, xml_op, false)
+VRT_CLI_CMD_VARIANT(cmd_create, xml_op, true)
 
 /* The commands that take one domain and print one line when done. */
 typedef enum {
@@ -157,10 +117,7 @@ typedef enum {
 static int
 simple_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DomOp op)
 {
-    int rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
-    if (!dom)
-        return rc;
+    vrt_domain *dom = args->dom;
     vrt_error *err = NULL;
     const char *name = vrt_domain_get_name(dom);
     int r = -1;
@@ -199,10 +156,7 @@ simple_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DomOp op)
         done = "resumed";
         break;
     }
-    if (r < 0)
-        return vrt_cli_fail(err);
-    printf("Domain '%s' %s\n\n", name, done);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(r, err, "Domain '%s' %s", name, done);
 }
 
 VRT_CLI_CMD_VARIANT(cmd_undefine, simple_op, OP_UNDEFINE)
@@ -219,10 +173,7 @@ VRT_CLI_CMD_VARIANT(cmd_resume, simple_op, OP_RESUME)
 static int
 cmd_dominfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
-    if (!dom)
-        return rc;
+    vrt_domain *dom = args->dom;
     vrt_error *err = NULL;
     vrt_domain_info info;
     if (vrt_domain_get_info(dom, &info, &err) < 0)
@@ -307,10 +258,7 @@ reason_string(int state, int reason)
 static int
 cmd_domstate(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
-    if (!dom)
-        return rc;
+    vrt_domain *dom = args->dom;
     vrt_error *err = NULL;
     int state = 0, reason = 0;
     if (vrt_domain_get_state(dom, &state, &reason, &err) < 0)
@@ -335,10 +283,7 @@ cmd_domstate(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
-    if (!dom)
-        return rc;
+    vrt_domain *dom = args->dom;
     vrt_error *err = NULL;
     unsigned int flags = 0;
     if (vrt_cli_flag(args, "inactive"))
@@ -351,16 +296,12 @@ cmd_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_autostart(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain_arg(cli, cmd, args, 1, &rc);
-    if (!dom)
-        return rc;
+    vrt_domain *dom = args->dom;
     vrt_error *err = NULL;
     bool disable = vrt_cli_flag(args, "disable");
-    if (vrt_domain_set_autostart(dom, !disable, &err) < 0)
-        return vrt_cli_fail(err);
-    printf("Domain '%s' %s as autostarted\n\n", vrt_domain_get_name(dom), disable ? "unmarked" : "marked");
-    return VRT_EXIT_OK;
+    int r = vrt_domain_set_autostart(dom, !disable, &err);
+    return vrt_cli_done(r, err, "Domain '%s' %s as autostarted", vrt_domain_get_name(dom),
+                        disable ? "unmarked" : "marked");
 }
 
 /* ---- devices ---- */
@@ -396,15 +337,8 @@ typedef enum {
 static int
 device_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
 {
-    int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 2, 2, &rc))
-        return rc;
-    g_autofree char *xml = NULL;
-    if (op != DEV_DETACH_ALIAS && !(xml = vrt_cli_read_file(args->pos[1])))
-        return VRT_EXIT_ERROR;
-    g_autoptr(vrt_domain) dom = vrt_cli_domain(cli, args->pos[0]);
-    if (!dom)
-        return VRT_EXIT_ERROR;
+    vrt_domain *dom = args->dom;
+    const char *xml = args->xml;
     int flags = affect_flags(args, dom);
     if (flags < 0)
         return vrt_cli_usage(cmd, "--current is exclusive with --live, --config and --persistent");
@@ -429,10 +363,7 @@ device_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
         done = "Device updated successfully";
         break;
     }
-    if (r < 0)
-        return vrt_cli_fail(err);
-    printf("%s\n\n", done);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(r, err, "%s", done);
 }
 
 VRT_CLI_CMD_VARIANT(cmd_attach_device, device_op, DEV_ATTACH)
@@ -452,29 +383,36 @@ static const VrtOpt event_opts[] = { { "all", false },   { "loop", false }, { "t
                                      { "domain", true }, { "event", true }, { NULL, false } };
 
 #define AFFECT "[--live] [--config] [--current] [--persistent]"
+#define DOM VRT_ON_DOMAIN, 1, false
+#define DOM_FILE VRT_ON_DOMAIN, 2, true
 const VrtCmd vrt_cmds_domain[] = {
-    { "list", cmd_list, "[--all] [--inactive]", "list domains (running ones without --all)", list_opts },
-    { "define", cmd_define, "FILE", "define a domain from an XML file", NULL },
-    { "create", cmd_create, "FILE [--paused]", "start a transient domain from an XML file", paused_opts },
-    { "undefine", cmd_undefine, "DOMAIN", "remove a domain's definition", NULL },
-    { "start", cmd_start, "DOMAIN [--paused]", "start a defined domain", paused_opts },
-    { "shutdown", cmd_shutdown, "DOMAIN", "ask a domain to shut down (ACPI)", NULL },
-    { "reboot", cmd_reboot, "DOMAIN", "ask a domain to reboot", NULL },
-    { "reset", cmd_reset, "DOMAIN", "reset a domain like the reset button", NULL },
-    { "destroy", cmd_destroy, "DOMAIN", "stop a domain at once", NULL },
-    { "suspend", cmd_suspend, "DOMAIN", "pause a domain", NULL },
-    { "resume", cmd_resume, "DOMAIN", "resume a paused domain", NULL },
-    { "dominfo", cmd_dominfo, "DOMAIN", "a domain's state, CPUs and memory", NULL },
-    { "domstate", cmd_domstate, "DOMAIN [--reason]", "a domain's state", state_opts },
-    { "dumpxml", cmd_dumpxml, "DOMAIN [--inactive] [--security-info]", "a domain's XML", xml_opts },
-    { "autostart", cmd_autostart, "DOMAIN [--disable]", "start a domain with the daemon (or not)", autostart_opts },
-    { "attach-device", cmd_attach_device, "DOMAIN FILE " AFFECT, "attach a device from an XML file", affect_opts },
-    { "detach-device", cmd_detach_device, "DOMAIN FILE " AFFECT, "detach a device given as XML", affect_opts },
+    { "list", cmd_list, "[--all] [--inactive]", "list domains (running ones without --all)", list_opts, VRT_ON_CONN },
+    { "define", cmd_define, "FILE", "define a domain from an XML file", NULL, VRT_ON_CONN, 1, true },
+    { "create", cmd_create, "FILE [--paused]", "start a transient domain from an XML file", paused_opts, VRT_ON_CONN, 1,
+      true },
+    { "undefine", cmd_undefine, "DOMAIN", "remove a domain's definition", NULL, DOM },
+    { "start", cmd_start, "DOMAIN [--paused]", "start a defined domain", paused_opts, DOM },
+    { "shutdown", cmd_shutdown, "DOMAIN", "ask a domain to shut down (ACPI)", NULL, DOM },
+    { "reboot", cmd_reboot, "DOMAIN", "ask a domain to reboot", NULL, DOM },
+    { "reset", cmd_reset, "DOMAIN", "reset a domain like the reset button", NULL, DOM },
+    { "destroy", cmd_destroy, "DOMAIN", "stop a domain at once", NULL, DOM },
+    { "suspend", cmd_suspend, "DOMAIN", "pause a domain", NULL, DOM },
+    { "resume", cmd_resume, "DOMAIN", "resume a paused domain", NULL, DOM },
+    { "dominfo", cmd_dominfo, "DOMAIN", "a domain's state, CPUs and memory", NULL, DOM },
+    { "domstate", cmd_domstate, "DOMAIN [--reason]", "a domain's state", state_opts, DOM },
+    { "dumpxml", cmd_dumpxml, "DOMAIN [--inactive] [--security-info]", "a domain's XML", xml_opts, DOM },
+    { "autostart", cmd_autostart, "DOMAIN [--disable]", "start a domain with the daemon (or not)", autostart_opts,
+      DOM },
+    { "attach-device", cmd_attach_device, "DOMAIN FILE " AFFECT, "attach a device from an XML file", affect_opts,
+      DOM_FILE },
+    { "detach-device", cmd_detach_device, "DOMAIN FILE " AFFECT, "detach a device given as XML", affect_opts,
+      DOM_FILE },
     { "detach-device-alias", cmd_detach_device_alias, "DOMAIN ALIAS " AFFECT, "detach a device by its alias",
-      affect_opts },
-    { "update-device", cmd_update_device, "DOMAIN FILE " AFFECT, "change a device from an XML file", affect_opts },
+      affect_opts, VRT_ON_DOMAIN, 2, false },
+    { "update-device", cmd_update_device, "DOMAIN FILE " AFFECT, "change a device from an XML file", affect_opts,
+      DOM_FILE },
     { "event", vrt_cli_cmd_event,
       "(--all | --event lifecycle|device-removed) [--domain DOMAIN] [--loop] [--timeout SECONDS]",
-      "wait for domain events and print them", event_opts },
-    { NULL, NULL, NULL, NULL, NULL },
+      "wait for domain events and print them", event_opts, VRT_ON_NONE },
+    { NULL, NULL, NULL, NULL, NULL, VRT_ON_NONE },
 };

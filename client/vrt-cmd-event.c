@@ -124,10 +124,8 @@ vrt_cli_cmd_event(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
     }
     /* The callbacks hold the queue: stop them before it goes. */
     for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
-        if (ids[i] >= 0 && vrt_conn_domain_event_deregister(conn, ids[i], &err) < 0) {
-            vrt_error_free(err);
-            err = NULL;
-        }
+        if (ids[i] >= 0 && vrt_conn_domain_event_deregister(conn, ids[i], &err) < 0)
+            vrt_cli_forget(&err);
     }
     vrt_conn_close(cli->conn);
     cli->conn = NULL;

@@ -11,10 +11,7 @@
 static int
 cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     g_autofree char *type = vrt_conn_get_type(conn, &err);
     if (!type)
@@ -24,10 +21,8 @@ cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
         return vrt_cli_fail(err);
     /* An old daemon may lack the call: the line is left out, as virsh does. */
     bool have_daemon = vrt_conn_get_lib_version(conn, &daemon, &err) == 0;
-    if (!have_daemon) {
-        vrt_error_free(err);
-        err = NULL;
-    }
+    if (!have_daemon)
+        vrt_cli_forget(&err);
     unsigned long lib = vrt_lib_version();
     g_autofree char *lib_s = vrt_cli_version_string(lib);
     g_autofree char *hv_s = vrt_cli_version_string(hv);
@@ -61,10 +56,7 @@ cmd_version(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 print_string(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, char *(*get)(vrt_conn *, vrt_error **), const char *key)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     g_autofree char *s = get(conn, &err);
     if (!s)
@@ -103,10 +95,7 @@ cmd_capabilities(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_nodeinfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     vrt_node_info info;
     if (vrt_conn_get_node_info(conn, &info, &err) < 0)
@@ -141,25 +130,16 @@ cmd_nodeinfo(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_maxvcpus(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     int n = vrt_conn_get_max_vcpus(conn, NULL, &err);
-    if (n < 0)
-        return vrt_cli_fail(err);
-    printf("%d\n\n", n);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(n, err, "%d", n);
 }
 
 static int
 cmd_freemem(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
+    vrt_conn *conn = args->conn;
     vrt_error *err = NULL;
     unsigned long long bytes = 0;
     if (vrt_conn_get_free_memory(conn, &bytes, &err) < 0)
@@ -169,12 +149,12 @@ cmd_freemem(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 }
 
 const VrtCmd vrt_cmds_host[] = {
-    { "version", cmd_version, NULL, "versions of vrt, the daemon and the hypervisor", NULL },
-    { "hostname", cmd_hostname, NULL, "the host's name", NULL },
-    { "uri", cmd_uri, NULL, "the connection's canonical URI", NULL },
-    { "nodeinfo", cmd_nodeinfo, NULL, "the host's CPUs and memory", NULL },
-    { "capabilities", cmd_capabilities, NULL, "the capabilities XML", NULL },
-    { "maxvcpus", cmd_maxvcpus, NULL, "the most vCPUs a guest may have", NULL },
-    { "freemem", cmd_freemem, NULL, "the host's free memory", NULL },
-    { NULL, NULL, NULL, NULL, NULL },
+    { "version", cmd_version, NULL, "versions of vrt, the daemon and the hypervisor", NULL, VRT_ON_CONN },
+    { "hostname", cmd_hostname, NULL, "the host's name", NULL, VRT_ON_CONN },
+    { "uri", cmd_uri, NULL, "the connection's canonical URI", NULL, VRT_ON_CONN },
+    { "nodeinfo", cmd_nodeinfo, NULL, "the host's CPUs and memory", NULL, VRT_ON_CONN },
+    { "capabilities", cmd_capabilities, NULL, "the capabilities XML", NULL, VRT_ON_CONN },
+    { "maxvcpus", cmd_maxvcpus, NULL, "the most vCPUs a guest may have", NULL, VRT_ON_CONN },
+    { "freemem", cmd_freemem, NULL, "the host's free memory", NULL, VRT_ON_CONN },
+    { NULL, NULL, NULL, NULL, NULL, VRT_ON_NONE },
 };

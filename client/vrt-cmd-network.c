@@ -8,30 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static vrt_network *
-lookup(VrtCli *cli, const char *name)
-{
-    vrt_conn *conn = vrt_cli_conn(cli);
-    if (!conn)
-        return NULL;
-    vrt_error *err = NULL;
-    vrt_network *net = vrt_network_lookup_by_name(conn, name, &err);
-    if (!net)
-        vrt_cli_fail(err);
-    return net;
-}
-
-/* Checks the positional arguments and looks up the network named first;
- * NULL with *rc set (usage or error, already printed) when either fails. */
-static vrt_network *
-network_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int nargs, int *rc)
-{
-    if (!vrt_cli_nargs(cmd, args->npos, nargs, nargs, rc))
-        return NULL;
-    *rc = VRT_EXIT_ERROR;
-    return lookup(cli, args->pos[0]);
-}
-
 static gint
 network_order(gconstpointer a, gconstpointer b)
 {
@@ -41,71 +17,50 @@ network_order(gconstpointer a, gconstpointer b)
 static int
 cmd_net_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    vrt_conn *conn = vrt_cli_begin(cli, cmd, args, 0, 0, &rc);
-    if (!conn)
-        return rc;
-    unsigned int flags = VRT_CONNECT_LIST_NETWORKS_ACTIVE;
-    if (vrt_cli_flag(args, "all"))
-        flags = 0;
-    else if (vrt_cli_flag(args, "inactive"))
-        flags = VRT_CONNECT_LIST_NETWORKS_INACTIVE;
+    unsigned int flags = vrt_cli_list_flags(args, VRT_CONNECT_LIST_NETWORKS_ACTIVE, VRT_CONNECT_LIST_NETWORKS_INACTIVE);
     vrt_error *err = NULL;
     vrt_network **nets = NULL;
-    int n = vrt_conn_list_all_networks(conn, &nets, flags, &err);
+    int n = vrt_conn_list_all_networks(args->conn, &nets, flags, &err);
     if (n < 0)
         return vrt_cli_fail(err);
     qsort(nets, n, sizeof(*nets), (int (*)(const void *, const void *))network_order);
-    g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_array(b);
+    VrtCliList list;
+    vrt_cli_list_init(&list);
     for (int i = 0; i < n; i++) {
         int active = vrt_network_is_active(nets[i], &err);
         int autostart = 0;
         int persistent = active < 0 ? -1 : vrt_network_is_persistent(nets[i], &err);
         if (active < 0 || persistent < 0 || vrt_network_get_autostart(nets[i], &autostart, &err) < 0) {
             /* Gone between the list and these calls: leave it out. */
-            vrt_error_free(err);
-            err = NULL;
+            vrt_cli_forget(&err);
             continue;
         }
-        char **row = g_new0(char *, 5);
-        row[0] = g_strdup(vrt_network_get_name(nets[i]));
-        row[1] = g_strdup(active ? "active" : "inactive");
-        row[2] = g_strdup(autostart ? "yes" : "no");
-        row[3] = g_strdup(persistent ? "yes" : "no");
-        g_ptr_array_add(rows, row);
+        const char *name = vrt_network_get_name(nets[i]);
+        vrt_cli_list_row(&list, name, active ? "active" : "inactive", autostart ? "yes" : "no",
+                         persistent ? "yes" : "no", NULL);
         char uuid[VRT_UUID_STRING_BUFLEN];
         vrt_network_get_uuid_string(nets[i], uuid);
-        json_builder_begin_object(b);
-        vrt_cli_json_str(b, "name", vrt_network_get_name(nets[i]));
-        vrt_cli_json_str(b, "uuid", uuid);
-        vrt_cli_json_bool(b, "active", active);
-        vrt_cli_json_bool(b, "autostart", autostart);
-        vrt_cli_json_bool(b, "persistent", persistent);
-        json_builder_end_object(b);
+        json_builder_begin_object(list.json);
+        vrt_cli_json_str(list.json, "name", name);
+        vrt_cli_json_str(list.json, "uuid", uuid);
+        vrt_cli_json_bool(list.json, "active", active);
+        vrt_cli_json_bool(list.json, "autostart", autostart);
+        vrt_cli_json_bool(list.json, "persistent", persistent);
+        json_builder_end_object(list.json);
     }
-    json_builder_end_array(b);
     vrt_network_list_free(nets);
     static const char *const header[] = { "Name", "State", "Autostart", "Persistent" };
-    vrt_cli_print_list(cli, b, header, rows, 4);
+    vrt_cli_list_print(cli, &list, header, 4);
     return VRT_EXIT_OK;
 }
 
 static int
 cmd_net_define(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autofree char *xml = NULL;
-    vrt_conn *conn = vrt_cli_begin_xml(cli, cmd, args, &xml, &rc);
-    if (!conn)
-        return rc;
     vrt_error *err = NULL;
-    g_autoptr(vrt_network) net = vrt_network_define_xml(conn, xml, &err);
-    if (!net)
-        return vrt_cli_fail(err);
-    printf("Network %s defined from %s\n\n", vrt_network_get_name(net), args->pos[0]);
-    return VRT_EXIT_OK;
+    g_autoptr(vrt_network) net = vrt_network_define_xml(args->conn, args->xml, &err);
+    return vrt_cli_done(net ? 0 : -1, err, "Network %s defined from %s", net ? vrt_network_get_name(net) : "",
+                        args->pos[0]);
 }
 
 typedef enum {
@@ -117,10 +72,7 @@ typedef enum {
 static int
 net_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, NetOp op)
 {
-    int rc;
-    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 1, &rc);
-    if (!net)
-        return rc;
+    vrt_network *net = args->net;
     vrt_error *err = NULL;
     int r = -1;
     const char *done = NULL;
@@ -138,10 +90,7 @@ net_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, NetOp op)
         done = "has been undefined";
         break;
     }
-    if (r < 0)
-        return vrt_cli_fail(err);
-    printf("Network %s %s\n\n", vrt_network_get_name(net), done);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(r, err, "Network %s %s", vrt_network_get_name(net), done);
 }
 
 VRT_CLI_CMD_VARIANT(cmd_net_start, net_op, NET_START)
@@ -151,10 +100,7 @@ VRT_CLI_CMD_VARIANT(cmd_net_undefine, net_op, NET_UNDEFINE)
 static int
 cmd_net_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 1, &rc);
-    if (!net)
-        return rc;
+    vrt_network *net = args->net;
     vrt_error *err = NULL;
     unsigned int flags = vrt_cli_flag(args, "inactive") ? VRT_NETWORK_XML_INACTIVE : 0;
     return vrt_cli_print_xml(vrt_network_get_xml_desc(net, flags, &err), &err);
@@ -163,62 +109,42 @@ cmd_net_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_net_autostart(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 1, &rc);
-    if (!net)
-        return rc;
+    vrt_network *net = args->net;
     vrt_error *err = NULL;
     bool disable = vrt_cli_flag(args, "disable");
-    if (vrt_network_set_autostart(net, !disable, &err) < 0)
-        return vrt_cli_fail(err);
-    printf("Network %s %s as autostarted\n\n", vrt_network_get_name(net), disable ? "unmarked" : "marked");
-    return VRT_EXIT_OK;
+    int r = vrt_network_set_autostart(net, !disable, &err);
+    return vrt_cli_done(r, err, "Network %s %s as autostarted", vrt_network_get_name(net),
+                        disable ? "unmarked" : "marked");
 }
 
 static int
 cmd_net_port_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 1, &rc);
-    if (!net)
-        return rc;
+    vrt_network *net = args->net;
     vrt_error *err = NULL;
     vrt_network_port **ports = NULL;
     int n = vrt_network_list_all_ports(net, &ports, 0, &err);
     if (n < 0)
         return vrt_cli_fail(err);
-    g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_array(b);
+    VrtCliList list;
+    vrt_cli_list_init(&list);
     for (int i = 0; i < n; i++) {
         char uuid[VRT_UUID_STRING_BUFLEN];
         vrt_network_port_get_uuid_string(ports[i], uuid);
-        char **row = g_new0(char *, 2);
-        row[0] = g_strdup(uuid);
-        g_ptr_array_add(rows, row);
-        json_builder_add_string_value(b, uuid);
+        vrt_cli_list_row(&list, uuid, NULL);
+        json_builder_add_string_value(list.json, uuid);
     }
-    json_builder_end_array(b);
     vrt_network_port_list_free(ports);
     static const char *const header[] = { "UUID" };
-    vrt_cli_print_list(cli, b, header, rows, 1);
+    vrt_cli_list_print(cli, &list, header, 1);
     return VRT_EXIT_OK;
 }
 
 static int
 cmd_net_port_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    if (!vrt_cli_nargs(cmd, args->npos, 2, 2, &rc))
-        return rc;
-    g_autofree char *xml = vrt_cli_read_file(args->pos[1]);
-    if (!xml)
-        return VRT_EXIT_ERROR;
-    g_autoptr(vrt_network) net = lookup(cli, args->pos[0]);
-    if (!net)
-        return VRT_EXIT_ERROR;
     vrt_error *err = NULL;
-    vrt_network_port *port = vrt_network_port_create_xml(net, xml, 0, &err);
+    vrt_network_port *port = vrt_network_port_create_xml(args->net, args->xml, 0, &err);
     if (!port)
         return vrt_cli_fail(err);
     char uuid[VRT_UUID_STRING_BUFLEN];
@@ -232,10 +158,8 @@ cmd_net_port_create(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 port_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, bool delete)
 {
+    vrt_network *net = args->net;
     int rc;
-    g_autoptr(vrt_network) net = network_arg(cli, cmd, args, 2, &rc);
-    if (!net)
-        return rc;
     vrt_error *err = NULL;
     vrt_network_port *port = vrt_network_port_lookup_by_uuid_string(net, args->pos[1], &err);
     if (!port)
@@ -261,18 +185,23 @@ static const VrtOpt list_opts[] = { { "all", false }, { "inactive", false }, { N
 static const VrtOpt xml_opts[] = { { "inactive", false }, { NULL, false } };
 static const VrtOpt autostart_opts[] = { { "disable", false }, { NULL, false } };
 
+#define NET VRT_ON_NETWORK, 1, false
 const VrtCmd vrt_cmds_network[] = {
-    { "net-list", cmd_net_list, "[--all] [--inactive]", "list networks (active ones without --all)", list_opts },
-    { "net-define", cmd_net_define, "FILE", "define a network from an XML file", NULL },
-    { "net-start", cmd_net_start, "NETWORK", "start a defined network", NULL },
-    { "net-destroy", cmd_net_destroy, "NETWORK", "stop a network", NULL },
-    { "net-undefine", cmd_net_undefine, "NETWORK", "remove a network's definition", NULL },
-    { "net-dumpxml", cmd_net_dumpxml, "NETWORK [--inactive]", "a network's XML", xml_opts },
+    { "net-list", cmd_net_list, "[--all] [--inactive]", "list networks (active ones without --all)", list_opts,
+      VRT_ON_CONN },
+    { "net-define", cmd_net_define, "FILE", "define a network from an XML file", NULL, VRT_ON_CONN, 1, true },
+    { "net-start", cmd_net_start, "NETWORK", "start a defined network", NULL, NET },
+    { "net-destroy", cmd_net_destroy, "NETWORK", "stop a network", NULL, NET },
+    { "net-undefine", cmd_net_undefine, "NETWORK", "remove a network's definition", NULL, NET },
+    { "net-dumpxml", cmd_net_dumpxml, "NETWORK [--inactive]", "a network's XML", xml_opts, NET },
     { "net-autostart", cmd_net_autostart, "NETWORK [--disable]", "start a network with the daemon (or not)",
-      autostart_opts },
-    { "net-port-list", cmd_net_port_list, "NETWORK", "list a network's ports", NULL },
-    { "net-port-create", cmd_net_port_create, "NETWORK FILE", "create a network port from an XML file", NULL },
-    { "net-port-dumpxml", cmd_net_port_dumpxml, "NETWORK PORT-UUID", "a network port's XML", NULL },
-    { "net-port-delete", cmd_net_port_delete, "NETWORK PORT-UUID", "delete a network port", NULL },
-    { NULL, NULL, NULL, NULL, NULL },
+      autostart_opts, NET },
+    { "net-port-list", cmd_net_port_list, "NETWORK", "list a network's ports", NULL, NET },
+    { "net-port-create", cmd_net_port_create, "NETWORK FILE", "create a network port from an XML file", NULL,
+      VRT_ON_NETWORK, 2, true },
+    { "net-port-dumpxml", cmd_net_port_dumpxml, "NETWORK PORT-UUID", "a network port's XML", NULL, VRT_ON_NETWORK, 2,
+      false },
+    { "net-port-delete", cmd_net_port_delete, "NETWORK PORT-UUID", "delete a network port", NULL, VRT_ON_NETWORK, 2,
+      false },
+    { NULL, NULL, NULL, NULL, NULL, VRT_ON_NONE },
 };

@@ -8,24 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Checks for the one positional argument and looks up the device it names;
- * NULL with *rc set (usage or error, already printed) when either fails. */
-static vrt_nodedev *
-nodedev_arg(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int *rc)
-{
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, rc))
-        return NULL;
-    *rc = VRT_EXIT_ERROR;
-    vrt_conn *conn = vrt_cli_conn(cli);
-    if (!conn)
-        return NULL;
-    vrt_error *err = NULL;
-    vrt_nodedev *dev = vrt_nodedev_lookup_by_name(conn, args->pos[0], &err);
-    if (!dev)
-        vrt_cli_fail(err);
-    return dev;
-}
-
 static gint
 name_order(gconstpointer a, gconstpointer b)
 {
@@ -83,10 +65,7 @@ cmd_nodedev_list(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 static int
 cmd_nodedev_dumpxml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
 {
-    int rc;
-    g_autoptr(vrt_nodedev) dev = nodedev_arg(cli, cmd, args, &rc);
-    if (!dev)
-        return rc;
+    vrt_nodedev *dev = args->dev;
     vrt_error *err = NULL;
     return vrt_cli_print_xml(vrt_nodedev_get_xml_desc(dev, 0, &err), &err);
 }
@@ -100,10 +79,7 @@ typedef enum {
 static int
 dev_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
 {
-    int rc;
-    g_autoptr(vrt_nodedev) dev = nodedev_arg(cli, cmd, args, &rc);
-    if (!dev)
-        return rc;
+    vrt_nodedev *dev = args->dev;
     vrt_error *err = NULL;
     int r = -1;
     const char *done = NULL;
@@ -121,10 +97,7 @@ dev_op(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, DevOp op)
         done = "reset";
         break;
     }
-    if (r < 0)
-        return vrt_cli_fail(err);
-    printf("Device %s %s\n\n", vrt_nodedev_get_name(dev), done);
-    return VRT_EXIT_OK;
+    return vrt_cli_done(r, err, "Device %s %s", vrt_nodedev_get_name(dev), done);
 }
 
 VRT_CLI_CMD_VARIANT(cmd_nodedev_detach, dev_op, DEV_DETACH)
@@ -134,12 +107,13 @@ VRT_CLI_CMD_VARIANT(cmd_nodedev_reset, dev_op, DEV_RESET)
 static const VrtOpt list_opts[] = { { "cap", true }, { NULL, false } };
 static const VrtOpt detach_opts[] = { { "driver", true }, { NULL, false } };
 
+#define DEV VRT_ON_NODEDEV, 1, false
 const VrtCmd vrt_cmds_nodedev[] = {
-    { "nodedev-list", cmd_nodedev_list, "[--cap TYPE[,TYPE...]]", "list host devices", list_opts },
-    { "nodedev-dumpxml", cmd_nodedev_dumpxml, "DEVICE", "a host device's XML", NULL },
+    { "nodedev-list", cmd_nodedev_list, "[--cap TYPE[,TYPE...]]", "list host devices", list_opts, VRT_ON_NONE },
+    { "nodedev-dumpxml", cmd_nodedev_dumpxml, "DEVICE", "a host device's XML", NULL, DEV },
     { "nodedev-detach", cmd_nodedev_detach, "DEVICE [--driver vfio]", "detach a PCI device from its host driver",
-      detach_opts },
-    { "nodedev-reattach", cmd_nodedev_reattach, "DEVICE", "give a PCI device back to its host driver", NULL },
-    { "nodedev-reset", cmd_nodedev_reset, "DEVICE", "reset a PCI device", NULL },
-    { NULL, NULL, NULL, NULL, NULL },
+      detach_opts, DEV },
+    { "nodedev-reattach", cmd_nodedev_reattach, "DEVICE", "give a PCI device back to its host driver", NULL, DEV },
+    { "nodedev-reset", cmd_nodedev_reset, "DEVICE", "reset a PCI device", NULL, DEV },
+    { NULL, NULL, NULL, NULL, NULL, VRT_ON_NONE },
 };

@@ -73,28 +73,6 @@ vrt_cli_nargs(const VrtCmd *cmd, int nargs, int min, int max, int *rc)
     return true;
 }
 
-vrt_conn *
-vrt_cli_begin(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int min, int max, int *rc)
-{
-    if (!vrt_cli_nargs(cmd, args->npos, min, max, rc))
-        return NULL;
-    vrt_conn *conn = vrt_cli_conn(cli);
-    if (!conn)
-        *rc = VRT_EXIT_ERROR;
-    return conn;
-}
-
-vrt_conn *
-vrt_cli_begin_xml(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, char **xml, int *rc)
-{
-    if (!vrt_cli_nargs(cmd, args->npos, 1, 1, rc))
-        return NULL;
-    *rc = VRT_EXIT_ERROR;
-    if (!(*xml = vrt_cli_read_file(args->pos[0])))
-        return NULL;
-    return vrt_cli_conn(cli);
-}
-
 char *
 vrt_cli_read_file(const char *path)
 {
@@ -219,6 +197,63 @@ vrt_cli_print_list(VrtCli *cli, JsonBuilder *b, const char *const *header, GPtrA
         vrt_cli_print_table(header, rows, cols);
 }
 
+void
+vrt_cli_list_init(VrtCliList *list)
+{
+    list->rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    list->json = json_builder_new();
+    json_builder_begin_array(list->json);
+}
+
+void
+vrt_cli_list_row(VrtCliList *list, const char *cell, ...)
+{
+    g_autoptr(GStrvBuilder) row = g_strv_builder_new();
+    va_list ap;
+    va_start(ap, cell);
+    for (const char *c = cell; c; c = va_arg(ap, const char *))
+        g_strv_builder_add(row, c);
+    va_end(ap);
+    g_ptr_array_add(list->rows, g_strv_builder_end(row));
+}
+
+void
+vrt_cli_list_print(VrtCli *cli, VrtCliList *list, const char *const *header, guint cols)
+{
+    json_builder_end_array(list->json);
+    vrt_cli_print_list(cli, list->json, header, list->rows, cols);
+    g_clear_object(&list->json);
+    g_clear_pointer(&list->rows, g_ptr_array_unref);
+}
+
+unsigned int
+vrt_cli_list_flags(VrtArgs *args, unsigned int active, unsigned int inactive)
+{
+    if (vrt_cli_flag(args, "all"))
+        return 0;
+    return vrt_cli_flag(args, "inactive") ? inactive : active;
+}
+
+void
+vrt_cli_forget(vrt_error **err)
+{
+    vrt_error_free(*err);
+    *err = NULL;
+}
+
+int
+vrt_cli_done(int r, vrt_error *err, const char *fmt, ...)
+{
+    if (r < 0)
+        return vrt_cli_fail(err);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n\n");
+    return VRT_EXIT_OK;
+}
+
 char *
 vrt_cli_version_string(unsigned long long v)
 {
@@ -274,6 +309,37 @@ find_opt(const VrtCmd *cmd, const char *name)
     return NULL;
 }
 
+/* Finds what the command's row says it works on (see VrtCmdOn); false with
+ * *rc set after printing why it cannot. */
+static bool
+prepare(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args, int *rc)
+{
+    if (cmd->on == VRT_ON_NONE)
+        return true;
+    if (!vrt_cli_nargs(cmd, args->npos, cmd->nargs, cmd->nargs, rc))
+        return false;
+    *rc = VRT_EXIT_ERROR;
+    if (cmd->file && !(args->xml = vrt_cli_read_file(args->pos[args->npos - 1])))
+        return false;
+    if (!(args->conn = vrt_cli_conn(cli)))
+        return false;
+    vrt_error *err = NULL;
+    switch (cmd->on) {
+    case VRT_ON_NONE:
+    case VRT_ON_CONN: return true;
+    case VRT_ON_DOMAIN: return (args->dom = vrt_cli_domain(cli, args->pos[0])) != NULL;
+    case VRT_ON_NETWORK:
+        if (!(args->net = vrt_network_lookup_by_name(args->conn, args->pos[0], &err)))
+            vrt_cli_fail(err);
+        return args->net != NULL;
+    case VRT_ON_NODEDEV:
+        if (!(args->dev = vrt_nodedev_lookup_by_name(args->conn, args->pos[0], &err)))
+            vrt_cli_fail(err);
+        return args->dev != NULL;
+    }
+    return false;
+}
+
 /* argv[0] is the command name; options may come before or after positional
  * arguments, "--" ends options. */
 static int
@@ -322,7 +388,14 @@ run_cmd(VrtCli *cli, const VrtCmd *cmd, int argc, char **argv)
         g_hash_table_replace(opts, g_steal_pointer(&name), g_strdup(value));
     }
     VrtArgs args = { .pos = pos, .npos = npos, .opts = opts };
-    return cmd->func(cli, cmd, &args);
+    int rc = VRT_EXIT_OK;
+    if (prepare(cli, cmd, &args, &rc))
+        rc = cmd->func(cli, cmd, &args);
+    g_free(args.xml);
+    g_clear_pointer(&args.dom, vrt_domain_free);
+    g_clear_pointer(&args.net, vrt_network_free);
+    g_clear_pointer(&args.dev, vrt_nodedev_free);
+    return rc;
 }
 
 int

@@ -264,14 +264,35 @@ client_check_reading(VrtServerClient *client)
     return ok;
 }
 
+/* Has the I/O thread call func(client) when source fires, holding a
+ * reference on client until the source goes; returns source. */
+static GSource *
+client_attach(VrtServerClient *client, GSource *source, GSourceFunc func)
+{
+    g_source_set_callback(source, func, vrt_server_client_ref(client), (GDestroyNotify)vrt_server_client_unref);
+    g_source_attach(source, client->ctx);
+    return source;
+}
+
+/* I/O thread, in the callback of a source client_attach attached, which
+ * then ends: forgets it (*slot) under client->lock and returns the guard of
+ * that lock, for the caller to go on under it or to free. */
+static GMutexLocker *
+client_source_fired(VrtServerClient *client, GSource **slot)
+{
+    GMutexLocker *locker = g_mutex_locker_new(&client->lock);
+
+    g_clear_pointer(slot, g_source_unref);
+    return locker;
+}
+
 static gboolean
 client_wake_cb(gpointer opaque)
 {
     VrtServerClient *client = opaque;
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
 
-        g_clear_pointer(&client->wake_source, g_source_unref);
+    {
+        g_autoptr(GMutexLocker) locker = client_source_fired(client, &client->wake_source);
     }
     client_resume(client);
     return G_SOURCE_REMOVE;
@@ -285,11 +306,9 @@ client_wake_locked(VrtServerClient *client)
 {
     if (!client->read_paused || client->wake_source || !client_may_read_locked(client, NULL))
         return;
-    client->wake_source = g_idle_source_new();
-    g_source_set_priority(client->wake_source, G_PRIORITY_DEFAULT);
-    g_source_set_callback(client->wake_source, client_wake_cb, vrt_server_client_ref(client),
-                          (GDestroyNotify)vrt_server_client_unref);
-    g_source_attach(client->wake_source, client->ctx);
+    GSource *idle = g_idle_source_new();
+    g_source_set_priority(idle, G_PRIORITY_DEFAULT);
+    client->wake_source = client_attach(client, idle, client_wake_cb);
 }
 
 /* I/O thread: frames already received run first; when they stop reading
@@ -425,12 +444,9 @@ static gboolean
 on_client_writable(int fd, GIOCondition cond, gpointer opaque)
 {
     VrtServerClient *client = opaque;
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+    g_autoptr(GMutexLocker) locker = client_source_fired(client, &client->out_source);
 
-        g_clear_pointer(&client->out_source, g_source_unref);
-        client_flush_locked(client);
-    }
+    client_flush_locked(client);
     return G_SOURCE_REMOVE;
 }
 
@@ -461,12 +477,10 @@ client_flush_locked(VrtServerClient *client)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (!client->out_source) {
-                    client->out_source = g_unix_fd_source_new(client->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP);
-                    g_source_set_callback(client->out_source, (GSourceFunc)(void (*)(void))on_client_writable,
-                                          vrt_server_client_ref(client), (GDestroyNotify)vrt_server_client_unref);
-                    g_source_attach(client->out_source, client->ctx);
-                }
+                if (!client->out_source)
+                    client->out_source =
+                        client_attach(client, g_unix_fd_source_new(client->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP),
+                                      (GSourceFunc)(void (*)(void))on_client_writable);
                 break;
             }
             g_debug("client fd %d: write failed: %s", client->fd, g_strerror(errno));
@@ -550,11 +564,7 @@ client_enqueue_locked(VrtServerClient *client, GBytes *frame, gsize cost, bool u
         *held = client->out_cost;
         *dropped = client_drop_output_locked(client);
         /* Closed on the I/O thread, which may not be reading it now. */
-        GSource *s = g_idle_source_new();
-        g_source_set_callback(s, client_drop_cb, vrt_server_client_ref(client),
-                              (GDestroyNotify)vrt_server_client_unref);
-        g_source_attach(s, client->ctx);
-        g_source_unref(s);
+        g_source_unref(client_attach(client, g_idle_source_new(), client_drop_cb));
     }
     if (closed || *drop)
         return false;

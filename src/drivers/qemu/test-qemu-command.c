@@ -19,12 +19,34 @@ data_path(const char *name, const char *ext)
     return g_build_filename(VRT_QEMU_TESTDATA, file, NULL);
 }
 
+/* The command line of a domain's XML as vrtd builds it: parsed, given
+ * addresses, and with the machine type of its chipset unless opts names one. */
 static GStrv
-build_for(const char *name, GError **error)
+build_xml(const char *xml, VrtQemuCommandOptions *opts, GError **error)
+{
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, error);
+
+    if (!def || !vrt_domain_def_assign_addresses(def, error))
+        return NULL;
+    if (!opts->machine)
+        opts->machine = vrt_domain_def_is_q35(def) ? "pc-q35-7.2" : "pc-i440fx-7.2";
+    return vrt_qemu_command_build(def, opts, error);
+}
+
+/* The command line of testdata/NAME.xml, its monitor named after it. */
+static GStrv
+build_file(const char *name, VrtQemuCommandOptions *opts, GError **error)
 {
     g_autofree char *path = data_path(name, "xml");
     g_autofree char *xml = NULL;
-    g_autoptr(VrtDomainDef) def = NULL;
+
+    g_assert_true(g_file_get_contents(path, &xml, NULL, NULL));
+    return build_xml(xml, opts, error);
+}
+
+static GStrv
+build_for(const char *name, GError **error)
+{
     g_autofree char *monitor = g_strdup_printf("/run/vrt/qemu/%s.monitor", name);
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
@@ -32,35 +54,22 @@ build_for(const char *name, GError **error)
         .pidfile = NULL,
     };
 
-    g_assert_true(g_file_get_contents(path, &xml, NULL, NULL));
-    def = vrt_domain_def_parse(xml, 0, error);
-    if (!def || !vrt_domain_def_assign_addresses(def, error))
-        return NULL;
-    opts.machine = vrt_domain_def_is_q35(def) ? "pc-q35-7.2" : "pc-i440fx-7.2";
-    return vrt_qemu_command_build(def, &opts, error);
+    return build_file(name, &opts, error);
 }
 
 /* With a descriptor QEMU inherits its QMP socket, bound by the daemon. */
 static void
 test_monitor_fd(void)
 {
-    g_autofree char *path = data_path("pc-minimal", "xml");
-    g_autofree char *xml = NULL;
-    g_autoptr(VrtDomainDef) def = NULL;
     g_autoptr(GError) err = NULL;
-    g_auto(GStrv) argv = NULL;
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
         .machine = "pc-i440fx-7.2",
         .monitor_path = "/run/vrt/qemu/m.monitor",
         .monitor_fd = 3,
     };
+    g_auto(GStrv) argv = build_file("pc-minimal", &opts, &err);
 
-    g_assert_true(g_file_get_contents(path, &xml, NULL, NULL));
-    def = vrt_domain_def_parse(xml, 0, &err);
-    g_assert_no_error(err);
-    g_assert_true(vrt_domain_def_assign_addresses(def, &err));
-    argv = vrt_qemu_command_build(def, &opts, &err);
     g_assert_no_error(err);
     g_assert_true(g_strv_contains((const char *const *)argv, "socket,id=charmonitor,fd=3,server=on,wait=off"));
     for (guint i = 0; argv[i]; i++)
@@ -149,18 +158,14 @@ test_commas_escaped(void)
         "<graphics type='vnc' port='5901' listen='host,name'/>"
         "</devices></domain>";
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &err);
-    g_auto(GStrv) argv = NULL;
     g_autofree char *plain = vrt_qemu_command_escape("no commas");
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
         .machine = "pc-i440fx-7.2",
         .monitor_path = "/run/vrt,x/qemu/domain-1-a,comma,,vm/monitor.sock",
     };
+    g_auto(GStrv) argv = build_xml(xml, &opts, &err);
 
-    g_assert_no_error(err);
-    g_assert_true(vrt_domain_def_assign_addresses(def, &err));
-    argv = vrt_qemu_command_build(def, &opts, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(plain, ==, "no commas");
     g_assert_true(argv_has(argv, "-name", "guest=a,,comma,,,,vm,debug-threads=on"));

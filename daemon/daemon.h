@@ -62,12 +62,26 @@ struct _VrtConn {
     int next_callback_id;
 };
 
+/* The event_id of a QEMU program's monitor event callback (not a libvirt
+ * domain event ID). */
+#define VRT_EVENT_ID_QEMU_MONITOR (-1)
+/* virConnectDomainQemuMonitorEventRegister's flags. */
+#define VRT_QEMU_MONITOR_EVENT_REGISTER_REGEX (1u << 0)
+#define VRT_QEMU_MONITOR_EVENT_REGISTER_NOCASE (1u << 1)
+
 typedef struct {
     int id;
-    int event_id;
+    int event_id; /* a domain event ID, or VRT_EVENT_ID_QEMU_MONITOR */
     bool has_dom;
     guchar uuid[16];
+    /* Monitor events only: the QMP event name wanted (NULL: all), matched
+     * as written, ignoring case (NOCASE) or by regex (REGEX, then regex). */
+    char *event;
+    guint flags;
+    GRegex *regex;
 } VrtEventCallback;
+/* Frees what a callback owns (the registry's GArray clear function). */
+void vrt_event_callback_clear(gpointer data);
 
 /* The wire's uuid (XDR opaque, char[16]) as the drivers take it. */
 #define WIRE_UUID(u) ((const guchar *)(u))
@@ -102,5 +116,9 @@ void vrt_daemon_probe(VrtDaemon *daemon);
  * uuid and id identify the domain as the wire's remote_nonnull_domain. */
 void vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int event,
                                int detail);
+/* Sends one QMP event of a domain to every connection with a matching
+ * QEMU monitor event callback (the QEMU program's DOMAIN_MONITOR_EVENT). */
+void vrt_daemon_emit_monitor_event(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
+                                   const char *event, gint64 seconds, guint micros, const char *details);
 void vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
                                     const char *alias);

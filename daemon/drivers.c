@@ -25,6 +25,13 @@ on_device_removed(const VrtDomainRef *dom, const char *alias, gpointer data)
     vrt_daemon_emit_device_removed(data, dom->name, dom->uuid, dom->id, alias);
 }
 
+static void
+on_monitor_event(const VrtDomainRef *dom, const char *event, gint64 seconds, guint micros, const char *details,
+                 gpointer data)
+{
+    vrt_daemon_emit_monitor_event(data, dom->name, dom->uuid, dom->id, event, seconds, micros, details);
+}
+
 bool
 vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
 {
@@ -47,6 +54,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .emulator = daemon->emulator,
         .lifecycle_event = on_lifecycle,
         .device_removed = on_device_removed,
+        .monitor_event = on_monitor_event,
         .data = daemon,
         .host = daemon->host,
         .network = daemon->network, /* hostdev job: VFs and pools */

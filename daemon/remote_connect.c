@@ -291,7 +291,9 @@ vrt_handle_connect_domain_event_callback_deregister_any(VrtCall *call,
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
 
     for (guint i = 0; i < conn->callbacks->len; i++) {
-        if (g_array_index(conn->callbacks, VrtEventCallback, i).id == args->callbackID) {
+        const VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, i);
+
+        if (cb->id == args->callbackID && cb->event_id != VRT_EVENT_ID_QEMU_MONITOR) {
             g_array_remove_index(conn->callbacks, i);
             return true;
         }

@@ -27,8 +27,10 @@
 
 #define DEFAULT_CONFIG_FILE "/etc/vrt/vrtd.conf"
 #define DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
-#define CONN_CHECK_UNOPENED_OK(proc) \
-    ((proc) == VRT_PROC_CONNECT_OPEN || (proc) == VRT_PROC_AUTH_LIST || (proc) == VRT_PROC_CONNECT_SUPPORTS_FEATURE)
+#define CONN_CHECK_UNOPENED_OK(info) \
+    ((info)->prog == VRT_REMOTE_PROGRAM && \
+     ((info)->proc == VRT_PROC_CONNECT_OPEN || (info)->proc == VRT_PROC_AUTH_LIST || \
+      (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE))
 
 /* ---- connections and events ---- */
 
@@ -51,6 +53,7 @@ on_client_connect(VrtServerClient *client, gpointer data)
     conn->client = client;
     g_mutex_init(&conn->lock);
     conn->callbacks = g_array_new(FALSE, TRUE, sizeof(VrtEventCallback));
+    g_array_set_clear_func(conn->callbacks, vrt_event_callback_clear);
     vrt_server_client_set_data(client, conn, conn_free);
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);
@@ -75,7 +78,7 @@ static bool
 check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer data, GError **error)
 {
     VrtConn *conn = vrt_call_conn(call);
-    if (CONN_CHECK_UNOPENED_OK(info->proc))
+    if (CONN_CHECK_UNOPENED_OK(info))
         return true;
     bool opened, ro;
 
@@ -141,6 +144,59 @@ vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const gu
     msg.msg.devAlias = (char *)alias;
     emit(daemon, VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED, uuid, VRT_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
          (xdrproc_t)xdr_remote_domain_event_callback_device_removed_msg, &msg, &msg.callbackID);
+}
+
+void
+vrt_event_callback_clear(gpointer data)
+{
+    VrtEventCallback *cb = data;
+
+    g_clear_pointer(&cb->event, g_free);
+    g_clear_pointer(&cb->regex, g_regex_unref);
+}
+
+/* Whether monitor event callback cb wants QMP event name. */
+static bool
+monitor_event_wanted(const VrtEventCallback *cb, const char *name)
+{
+    if (!cb->event)
+        return true;
+    if (cb->regex)
+        return g_regex_match(cb->regex, name, 0, NULL);
+    if (cb->flags & VRT_QEMU_MONITOR_EVENT_REGISTER_NOCASE)
+        return g_ascii_strcasecmp(cb->event, name) == 0;
+    return strcmp(cb->event, name) == 0;
+}
+
+void
+vrt_daemon_emit_monitor_event(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
+                              const char *event, gint64 seconds, guint micros, const char *details)
+{
+    qemu_domain_monitor_event_msg msg = { 0 };
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);
+
+    msg.dom.name = (char *)dom_name;
+    memcpy(msg.dom.uuid, uuid, 16);
+    msg.dom.id = id;
+    msg.event = (char *)event;
+    msg.seconds = seconds;
+    msg.micros = micros;
+    msg.details = details ? (char **)&details : NULL;
+    for (guint i = 0; i < daemon->conns->len; i++) {
+        VrtConn *conn = g_ptr_array_index(daemon->conns, i);
+        g_autoptr(GMutexLocker) conn_locker = g_mutex_locker_new(&conn->lock);
+
+        for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
+            VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
+            if (cb->event_id != VRT_EVENT_ID_QEMU_MONITOR || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0) ||
+                !monitor_event_wanted(cb, event))
+                continue;
+            msg.callbackID = cb->id;
+            vrt_server_client_send_program_event(conn->client, VRT_QEMU_PROGRAM, VRT_QEMU_VERSION,
+                                                 VRT_PROC_QEMU_DOMAIN_MONITOR_EVENT,
+                                                 (xdrproc_t)xdr_qemu_domain_monitor_event_msg, &msg);
+        }
+    }
 }
 
 /* QEMU's version, cached in <run_dir>/qemu-version with the binary's size and

@@ -1,10 +1,10 @@
 /*
- * A procedure that remote_procs.tsv marks nosupport is answered by vrtd's
+ * A procedure that its program's .tsv marks nosupport is answered by vrtd's
  * generated dispatch, without a handler, with libvirt's VIR_ERR_NO_SUPPORT
  * "this function is not supported by the connection driver: virXxx". Built
  * from a copy of the table in which every procedure is nosupport (see
- * meson.build), so every call of the remote program is checked; an event
- * message is never a call.
+ * meson.build), so every call of the remote and QEMU programs is checked; an
+ * event message is never a call.
  */
 #include "remote_dispatch.h"
 #include "util/error.h"
@@ -15,8 +15,10 @@ test_every_call_answers_no_support(void)
     guint calls = 0, events = 0;
 
     /* The highest procedure number vrt knows is below 1000. */
-    for (int proc = 0; proc < 1000; proc++) {
-        const VrtProcInfo *info = vrt_proc_lookup(proc);
+    for (int i = 0; i < 2000; i++) {
+        int proc = i % 1000;
+        const VrtProcInfo *info = i < 1000 ? vrt_proc_lookup(proc)
+                                           : vrt_proc_find(VRT_QEMU_PROGRAM, VRT_QEMU_VERSION, proc);
         g_autoptr(GError) err = NULL;
         g_autofree void *args = NULL;
         g_autofree void *ret = NULL;
@@ -38,7 +40,7 @@ test_every_call_answers_no_support(void)
         calls++;
     }
     g_assert_cmpuint(calls, >, 100);
-    g_assert_cmpuint(events, ==, 2);
+    g_assert_cmpuint(events, ==, 3);
 }
 
 int

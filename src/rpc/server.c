@@ -611,7 +611,14 @@ client_queue(VrtServerClient *client, GBytes *frame, bool unsolicited)
 bool
 vrt_server_client_send_event(VrtServerClient *client, int proc, xdrproc_t filter, const void *msg)
 {
-    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, VRT_NET_MESSAGE, 0, VRT_NET_OK };
+    return vrt_server_client_send_program_event(client, VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, filter, msg);
+}
+
+bool
+vrt_server_client_send_program_event(VrtServerClient *client, unsigned int prog, unsigned int vers, int proc,
+                                     xdrproc_t filter, const void *msg)
+{
+    vrt_net_header hdr = { prog, vers, proc, VRT_NET_MESSAGE, 0, VRT_NET_OK };
     g_autoptr(GError) err = NULL;
     GBytes *frame = vrt_message_encode(&hdr, filter, msg, &err);
     if (!frame) {
@@ -782,13 +789,14 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
         g_free(frame);
         return true;
     }
-    if (hdr.prog != VRT_REMOTE_PROGRAM || hdr.vers != VRT_REMOTE_VERSION) {
+    /* Every program of the table (remote, QEMU): a program is its rows there. */
+    if (!vrt_proc_program_known(hdr.prog, hdr.vers)) {
         vrt_error_set(&err, VIR_ERR_RPC, "cannot find program %u version %u", hdr.prog, hdr.vers);
         reply_error(client, &hdr, err, VIR_FROM_RPC);
         g_free(frame);
         return true;
     }
-    const VrtProcInfo *info = vrt_proc_lookup(hdr.proc);
+    const VrtProcInfo *info = vrt_proc_find(hdr.prog, hdr.vers, hdr.proc);
     if (!info || info->is_message) {
         vrt_error_set(&err, VIR_ERR_NO_SUPPORT, "unknown procedure: %d", hdr.proc);
         reply_error(client, &hdr, err, VIR_FROM_RPC);

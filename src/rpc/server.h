@@ -99,6 +99,9 @@ void vrt_server_client_enable_keepalive(VrtServerClient *client);
 /* Sends an event message (type MESSAGE, serial 0) of the remote program.
  * Safe from any thread; false when the client is gone or the queue is full. */
 bool vrt_server_client_send_event(VrtServerClient *client, int proc, xdrproc_t filter, const void *msg);
+/* The same for program prog of version vers (the QEMU program's monitor events). */
+bool vrt_server_client_send_program_event(VrtServerClient *client, unsigned int prog, unsigned int vers, int proc,
+                                          xdrproc_t filter, const void *msg);
 
 /* Calls: what a handler knows of the call it serves. */
 VrtServerClient *vrt_call_get_client(VrtCall *call);

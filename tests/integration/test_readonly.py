@@ -29,7 +29,9 @@ def load_procs():
             line = line.rstrip("\n")
             if not line or line.startswith("#"):
                 continue
-            num, name, args, ret, access, prio, family, _server = line.split("\t")
+            if line.startswith("@"):
+                continue  # the program line
+            num, name, args, ret, access, prio, family, _server = line.split("\t")[:8]
             if ret == "msg":
                 continue  # events the server sends, never calls
             mask, secret = 0, False

@@ -11,6 +11,7 @@
 #include "util/error.h"
 #include "util/fileutil.h"
 #include "util/proc.h"
+#include "util/uuid.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -1037,6 +1038,65 @@ bool
 vrt_qemu_domain_resume(VrtQemuDriver *drv, const guchar *uuid, GError **error)
 {
     return suspend_resume(drv, uuid, false, error);
+}
+
+/* ---- the QEMU program: monitor and agent commands ---- */
+
+/* Marks obj tainted by a user's monitor command; logs it the first time
+ * on this QEMU, as libvirt does. */
+static void
+taint_custom_monitor(VrtQemuDom *obj)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+    char uuid[VRT_UUID_STRING_LEN];
+
+    if (obj->taint_custom_monitor)
+        return;
+    obj->taint_custom_monitor = true;
+    vrt_uuid_format(obj->def->uuid, uuid);
+    g_warning("Domain id=%d name='%s' uuid=%s is tainted: custom-monitor", obj->def->id, obj->def->name, uuid);
+}
+
+char *
+vrt_qemu_domain_monitor_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, guint flags, GError **error)
+{
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+
+    if (flags & ~VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s",
+                      flags & ~VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP, "qemuDomainQemuMonitorCommandWithFiles");
+        return NULL;
+    }
+    obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
+    if (!obj || !(mon = active_monitor(obj, error)))
+        return NULL;
+    taint_custom_monitor(obj);
+    if (flags & VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
+        return vrt_qemu_monitor_human(mon, cmd, error);
+    return vrt_qemu_monitor_arbitrary(mon, cmd, error);
+}
+
+char *
+vrt_qemu_domain_agent_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, int timeout, guint flags,
+                              GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = NULL;
+
+    (void)cmd;
+    (void)timeout;
+    if (flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
+                      "qemuDomainQemuAgentCommand");
+        return NULL;
+    }
+    obj = vrt_qemu_driver_find(drv, uuid, error);
+    if (!obj || !require_state(obj, true, error))
+        return NULL;
+    /* No <channel> to a guest agent is ever set up by vrt. */
+    vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "QEMU guest agent is not configured");
+    return NULL;
 }
 
 /* ---- autostart ---- */

@@ -125,6 +125,11 @@ typedef struct {
     const char *emulator; /* default qemu-system-x86_64 path when the XML has none (NULL: from PATH) */
     void (*lifecycle_event)(const VrtDomainRef *dom, int event, int detail, gpointer data);
     void (*device_removed)(const VrtDomainRef *dom, const char *alias, gpointer data);
+    /* Every QMP event of a domain's QEMU (libvirt's QEMU monitor events):
+     * its name, QEMU's timestamp (seconds -1 when none) and its data as JSON
+     * text (NULL when none). Called on the monitor thread: must not block. */
+    void (*monitor_event)(const VrtDomainRef *dom, const char *event, gint64 seconds, guint micros,
+                          const char *details, gpointer data);
     gpointer data;
     /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */
@@ -166,6 +171,20 @@ bool vrt_qemu_domain_shutdown(VrtQemuDriver *drv, const guchar *uuid, guint flag
 bool vrt_qemu_domain_reboot(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
 bool vrt_qemu_domain_reset(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
 bool vrt_qemu_domain_suspend(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+/* virDomainQemuMonitorCommand's flag: cmd is an HMP command line. */
+#define VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP (1u << 0)
+/* virDomainQemuMonitorCommand: cmd (a QMP command object as JSON text, or
+ * with the HMP flag a human monitor command line, run through QMP's
+ * human-monitor-command) on the active domain's monitor; returns QEMU's
+ * whole reply as JSON text (HMP: the command's output). Marks the domain
+ * tainted (custom-monitor) and logs it the first time, as libvirt. */
+char *vrt_qemu_domain_monitor_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, guint flags,
+                                      GError **error);
+/* virDomainQemuAgentCommand: vrt has no guest agent channel, so for an
+ * active domain this is libvirt's answer for a domain without one
+ * (VIR_ERR_ARGUMENT_UNSUPPORTED "QEMU guest agent is not configured"). */
+char *vrt_qemu_domain_agent_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, int timeout, guint flags,
+                                    GError **error);
 bool vrt_qemu_domain_resume(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 
 typedef struct {

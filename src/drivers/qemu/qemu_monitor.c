@@ -154,6 +154,30 @@ monitor_mark_closed_locked(VrtQemuMonitor *mon)
     g_cond_broadcast(&mon->cond);
 }
 
+/* Hands event name of msg to the raw_event callback with QEMU's timestamp
+ * and its data as text. */
+static void
+monitor_raw_event(VrtQemuMonitor *mon, JsonObject *msg, const char *name, JsonObject *data)
+{
+    gint64 seconds = -1;
+    guint micros = 0;
+    g_autofree char *details = NULL;
+    JsonNode *ts = json_object_get_member(msg, "timestamp");
+
+    if (ts && JSON_NODE_HOLDS_OBJECT(ts)) {
+        JsonObject *t = json_node_get_object(ts);
+
+        seconds = json_object_get_int_member_with_default(t, "seconds", -1);
+        micros = (guint)json_object_get_int_member_with_default(t, "microseconds", 0);
+    }
+    if (data) {
+        g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), data);
+
+        details = json_to_string(node, FALSE);
+    }
+    mon->cb.raw_event(mon, name, seconds, micros, details, mon->opaque);
+}
+
 static void
 monitor_handle_message(VrtQemuMonitor *mon, JsonNode *msg)
 {
@@ -191,6 +215,8 @@ monitor_handle_message(VrtQemuMonitor *mon, JsonNode *msg)
             return;
         g_debug("qemu monitor %s: event %s", mon->path, name);
         mon->cb.event(mon, name, data, mon->opaque);
+        if (mon->cb.raw_event)
+            monitor_raw_event(mon, obj, name, data);
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
 
@@ -482,10 +508,11 @@ vrt_qemu_monitor_close(VrtQemuMonitor *mon)
     shutdown(mon->fd, SHUT_RDWR);
 }
 
-JsonNode *
-vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args, guint timeout_ms, GError **error)
+/* Sends msg (a command object; its "id" is set here) and returns QEMU's
+ * whole reply object; cmd names it in errors. */
+static JsonNode *
+monitor_exchange(VrtQemuMonitor *mon, const char *cmd, JsonObject *msg, guint timeout_ms, GError **error)
 {
-    g_autoptr(JsonObject) msg = json_object_new();
     g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
     g_autofree char *id = NULL;
     g_autofree char *text = NULL;
@@ -493,7 +520,6 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
     gint64 deadline;
     bool timed_out = false;
     bool closed;
-    JsonObject *reply;
 
     if (g_main_context_is_owner(mon->ctx)) {
         /* It would wait for a reply only this thread can read. */
@@ -512,9 +538,6 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
             return NULL;
         }
         id = g_strdup_printf("vrt-%" G_GUINT64_FORMAT, ++mon->next_id);
-        json_object_set_string_member(msg, "execute", cmd);
-        if (args)
-            json_object_set_object_member(msg, "arguments", json_object_ref(args));
         json_object_set_string_member(msg, "id", id);
         json_node_set_object(root, msg);
         text = json_to_string(root, FALSE);
@@ -546,8 +569,21 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "QEMU unexpectedly closed the monitor");
         return NULL;
     }
+    return pc.reply;
+}
 
-    g_autoptr(JsonNode) whole = pc.reply;
+JsonNode *
+vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args, guint timeout_ms, GError **error)
+{
+    g_autoptr(JsonObject) msg = json_object_new();
+    JsonObject *reply;
+
+    json_object_set_string_member(msg, "execute", cmd);
+    if (args)
+        json_object_set_object_member(msg, "arguments", json_object_ref(args));
+    g_autoptr(JsonNode) whole = monitor_exchange(mon, cmd, msg, timeout_ms, error);
+    if (!whole)
+        return NULL;
     reply = json_node_get_object(whole);
     if (json_object_has_member(reply, "error")) {
         JsonNode *en = json_object_get_member(reply, "error");
@@ -562,6 +598,49 @@ vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args,
     if (json_object_has_member(reply, "return"))
         return json_node_copy(json_object_get_member(reply, "return"));
     return json_node_init_object(json_node_alloc(), json_object_new());
+}
+
+char *
+vrt_qemu_monitor_arbitrary(VrtQemuMonitor *mon, const char *cmd, GError **error)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) perr = NULL;
+    JsonNode *root;
+    const char *name;
+
+    if (!json_parser_load_from_data(parser, cmd, -1, &perr)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot parse json %s: %s", cmd, perr->message);
+        return NULL;
+    }
+    root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "expecting JSON object");
+        return NULL;
+    }
+    /* The node outlives the parser; the monitor adds its "id" to the object. */
+    g_autoptr(JsonNode) copy = json_node_copy(root);
+    JsonObject *msg = json_node_get_object(copy);
+    name = json_object_get_string_member_with_default(msg, "execute", NULL);
+    g_autoptr(JsonNode) reply = monitor_exchange(mon, name ? name : "(none)", msg, 0, error);
+    if (!reply)
+        return NULL;
+    return json_to_string(reply, FALSE);
+}
+
+char *
+vrt_qemu_monitor_human(VrtQemuMonitor *mon, const char *cmdline, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+
+    json_object_set_string_member(args, "command-line", cmdline);
+    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "human-monitor-command", args, 0, error);
+    if (!ret)
+        return NULL;
+    if (!JSON_NODE_HOLDS_VALUE(ret) || json_node_get_value_type(ret) != G_TYPE_STRING) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "human monitor command was missing return data");
+        return NULL;
+    }
+    return g_strdup(json_node_get_string(ret));
 }
 
 bool

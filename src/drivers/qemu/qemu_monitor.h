@@ -31,6 +31,12 @@ typedef struct {
     /* The connection ended (QEMU exited or closed it); called at most once
      * and never after vrt_qemu_monitor_close() returned. */
     void (*eof)(VrtQemuMonitor *mon, gpointer opaque);
+    /* Optional, for every event after event(): QEMU's timestamp of it
+     * (seconds, microseconds; -1 and 0 when it had none) and its "data"
+     * as JSON text (NULL when it had none), as libvirt forwards QMP events
+     * to its QEMU program's clients. */
+    void (*raw_event)(VrtQemuMonitor *mon, const char *name, gint64 seconds, guint micros, const char *details,
+                      gpointer opaque);
 } VrtQemuMonitorCallbacks;
 
 /* Default time a command may take before the caller gets an error. */
@@ -63,6 +69,15 @@ bool vrt_qemu_monitor_is_closed(VrtQemuMonitor *mon);
 JsonNode *vrt_qemu_monitor_command(VrtQemuMonitor *mon, const char *cmd, JsonObject *args, guint timeout_ms,
                                    GError **error);
 
+/* Sends cmd, the text of one QMP command object from a user (virDomainQemu
+ * MonitorCommand), with an "id" of the monitor's added, and returns QEMU's
+ * whole reply as JSON text (its "return" or "error" and the id): an error
+ * QEMU answers is part of the text, not a failure. Errors: VIR_ERR_INTERNAL_ERROR
+ * when cmd is not a JSON object, else as vrt_qemu_monitor_command(). */
+char *vrt_qemu_monitor_arbitrary(VrtQemuMonitor *mon, const char *cmd, GError **error);
+/* Runs an HMP command line through QMP's human-monitor-command and returns
+ * its output text; a QMP error is a failure as in vrt_qemu_monitor_command(). */
+char *vrt_qemu_monitor_human(VrtQemuMonitor *mon, const char *cmdline, GError **error);
 /* Convenience wrappers. */
 bool vrt_qemu_monitor_simple(VrtQemuMonitor *mon, const char *cmd, GError **error);
 bool vrt_qemu_monitor_cont(VrtQemuMonitor *mon, GError **error);

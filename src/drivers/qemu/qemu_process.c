@@ -579,6 +579,7 @@ adopt_qemu_locked(VrtQemuDom *obj, VrtDomainDef *def, VrtQemuHostdevStart *hostd
     obj->destroying = false;
     obj->guest_shutdown = false;
     obj->fake_reboot = false;
+    obj->taint_custom_monitor = false;
     obj->updated = false;
     g_hash_table_remove_all(obj->unplug_pending);
     g_hash_table_remove_all(obj->unplug_done);
@@ -1063,7 +1064,23 @@ monitor_eof_cb(VrtQemuMonitor *mon, gpointer opaque)
     queue_event(obj, mon, NULL, NULL);
 }
 
-const VrtQemuMonitorCallbacks vrt_qemu_monitor_callbacks = { monitor_event_cb, monitor_eof_cb };
+/* Every event, as it came, to the driver's monitor event callback (the
+ * QEMU program's monitor events), on the monitor thread. */
+static void
+monitor_raw_event_cb(VrtQemuMonitor *mon, const char *name, gint64 seconds, guint micros, const char *details,
+                     gpointer opaque)
+{
+    VrtQemuDom *obj = opaque;
+    g_autoptr(VrtDomainRef) ref = NULL;
+
+    (void)mon;
+    if (!obj->drv->cfg.monitor_event)
+        return;
+    ref = vrt_qemu_dom_make_ref(obj);
+    obj->drv->cfg.monitor_event(ref, name, seconds, micros, details, obj->drv->cfg.data);
+}
+
+const VrtQemuMonitorCallbacks vrt_qemu_monitor_callbacks = { monitor_event_cb, monitor_eof_cb, monitor_raw_event_cb };
 
 /* Whether ev still concerns the current QEMU of obj. Object lock held. */
 static bool

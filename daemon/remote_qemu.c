@@ -32,8 +32,7 @@ vrt_handle_qemu_domain_monitor_command(VrtCall *call, qemu_domain_monitor_comman
 }
 
 bool
-vrt_handle_qemu_domain_attach(VrtCall *call, qemu_domain_attach_args *args, qemu_domain_attach_ret *ret,
-                              GError **error)
+vrt_handle_qemu_domain_attach(VrtCall *call, qemu_domain_attach_args *args, qemu_domain_attach_ret *ret, GError **error)
 {
     (void)call;
     (void)args;
@@ -52,8 +51,8 @@ vrt_handle_qemu_domain_agent_command(VrtCall *call, qemu_domain_agent_command_ar
 
     if (!drv)
         return false;
-    result = vrt_qemu_domain_agent_command(drv, WIRE_UUID(args->dom.uuid), args->cmd, args->timeout, args->flags,
-                                           error);
+    result =
+        vrt_qemu_domain_agent_command(drv, WIRE_UUID(args->dom.uuid), args->cmd, args->timeout, args->flags, error);
     if (!result)
         return false;
     ret->result = g_new(char *, 1);

@@ -27,8 +27,8 @@
 
 #define DEFAULT_CONFIG_FILE "/etc/vrt/vrtd.conf"
 #define DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
-#define CONN_CHECK_UNOPENED_OK(info) \
-    ((info)->prog == VRT_REMOTE_PROGRAM && \
+#define CONN_CHECK_UNOPENED_OK(info)                                                 \
+    ((info)->prog == VRT_REMOTE_PROGRAM &&                                           \
      ((info)->proc == VRT_PROC_CONNECT_OPEN || (info)->proc == VRT_PROC_AUTH_LIST || \
       (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE))
 
@@ -169,8 +169,8 @@ monitor_event_wanted(const VrtEventCallback *cb, const char *name)
 }
 
 void
-vrt_daemon_emit_monitor_event(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
-                              const char *event, gint64 seconds, guint micros, const char *details)
+vrt_daemon_emit_monitor_event(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, const char *event,
+                              gint64 seconds, guint micros, const char *details)
 {
     qemu_domain_monitor_event_msg msg = { 0 };
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);

@@ -17,8 +17,8 @@ test_every_call_answers_no_support(void)
     /* The highest procedure number vrt knows is below 1000. */
     for (int i = 0; i < 2000; i++) {
         int proc = i % 1000;
-        const VrtProcInfo *info = i < 1000 ? vrt_proc_lookup(proc)
-                                           : vrt_proc_find(VRT_QEMU_PROGRAM, VRT_QEMU_VERSION, proc);
+        const VrtProcInfo *info =
+            i < 1000 ? vrt_proc_lookup(proc) : vrt_proc_find(VRT_QEMU_PROGRAM, VRT_QEMU_VERSION, proc);
         g_autoptr(GError) err = NULL;
         g_autofree void *args = NULL;
         g_autofree void *ret = NULL;

@@ -128,8 +128,8 @@ typedef struct {
     /* Every QMP event of a domain's QEMU (libvirt's QEMU monitor events):
      * its name, QEMU's timestamp (seconds -1 when none) and its data as JSON
      * text (NULL when none). Called on the monitor thread: must not block. */
-    void (*monitor_event)(const VrtDomainRef *dom, const char *event, gint64 seconds, guint micros,
-                          const char *details, gpointer data);
+    void (*monitor_event)(const VrtDomainRef *dom, const char *event, gint64 seconds, guint micros, const char *details,
+                          gpointer data);
     gpointer data;
     /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */

@@ -19,7 +19,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int proc;
+    const char *program;
 
-    vrt_fuzz_frame(data, size, &proc);
+    vrt_fuzz_frame(data, size, &proc, &program);
     return 0;
 }

@@ -119,6 +119,23 @@ test_table(void)
     g_assert_false(vrt_proc_lookup(12)->readonly_ok);
     g_assert_true(vrt_proc_lookup(23)->readonly_ok);
 
+    /* The table is keyed by program: the QEMU program's procedure 1 is its
+     * monitor command, not the remote program's CONNECT_OPEN. */
+    g_assert_true(vrt_proc_program_known(VRT_QEMU_PROGRAM, VRT_QEMU_VERSION));
+    g_assert_false(vrt_proc_program_known(VRT_QEMU_PROGRAM, 2));
+    g_assert_false(vrt_proc_program_known(0x20008088, 1));
+    const VrtProcInfo *mon = vrt_proc_find(VRT_QEMU_PROGRAM, VRT_QEMU_VERSION, 1);
+    g_assert_nonnull(mon);
+    g_assert_cmpstr(mon->name, ==, "QEMU_DOMAIN_MONITOR_COMMAND");
+    g_assert_cmpuint(mon->prog, ==, VRT_QEMU_PROGRAM);
+    g_assert_cmpstr(vrt_proc_lookup(1)->name, ==, "CONNECT_OPEN");
+    g_assert_true(vrt_proc_find(VRT_QEMU_PROGRAM, VRT_QEMU_VERSION, 6)->is_message);
+    g_assert_null(vrt_proc_find(VRT_QEMU_PROGRAM, VRT_QEMU_VERSION, 7));
+    g_autoptr(GError) mon_denied = NULL;
+    g_assert_false(vrt_rpc_readonly_check(mon, NULL, &mon_denied));
+    g_assert_cmpstr(mon_denied->message, ==,
+                    "operation forbidden: read only access prevents virDomainQemuMonitorCommand");
+
     /* Read-only connections: procedures needing write access, and the
      * flags that reveal secrets, are refused with libvirt's messages. */
     g_assert_cmpint(vrt_proc_readonly_verdict(vrt_proc_lookup(11), NULL), ==, VRT_PROC_RO_DENIED_WRITE);

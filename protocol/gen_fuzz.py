@@ -263,7 +263,7 @@ class Spec:
                 name = self.next()
                 self.unions[name] = self.union_body()
             else:
-                sys.exit(f"gen_fuzz.py: unexpected '{kw}' in {path}")
+                sys.exit(f"gen_fuzz.py: unexpected '{kw}' in {', '.join(paths)}")
 
     def next(self):
         tok = self.toks[self.i]

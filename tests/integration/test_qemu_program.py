@@ -10,11 +10,10 @@ import os
 import re
 import subprocess
 import threading
-import time
 
 import pytest
 
-from vrt_fixtures import import_required, run, virsh, wait_for
+from vrt_fixtures import import_required, virsh, wait_for
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 libvirt_qemu = import_required("libvirt_qemu", "python3-libvirt is not installed")
@@ -104,6 +103,13 @@ def test_readonly_connection_refused(vrtd, running):
     dom = conn.lookupByName(running)
     with pytest.raises(libvirt.libvirtError) as e:
         libvirt_qemu.qemuMonitorCommand(dom, '{"execute":"query-status"}', 0)
+    assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+    # Every call of the QEMU program needs write access in libvirt 9.0.
+    with pytest.raises(libvirt.libvirtError) as e:
+        libvirt_qemu.qemuAgentCommand(dom, '{"execute":"guest-ping"}', 5, 0)
+    assert "read only access prevents virDomainQemuAgentCommand" in str(e.value)
+    with pytest.raises(libvirt.libvirtError) as e:
+        libvirt_qemu.qemuMonitorEventRegister(conn, dom, None, lambda *a: None, None, 0)
     assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
     conn.close()
     assert "is tainted" not in vrtd.stderr()

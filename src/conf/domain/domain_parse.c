@@ -532,7 +532,12 @@ dump_metadata(xmlNodePtr node, GError **error)
         return NULL;
     }
     xmlDocSetRootElement(tmp, copy);
-    xmlReconciliateNs(tmp, copy);
+    /* Each element gets the declarations it lacks on itself, as libvirt
+     * writes them, not on <metadata>. */
+    for (xmlNodePtr c = copy->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE)
+            xmlReconciliateNs(tmp, c);
+    }
     buf = xmlBufferCreate();
     xmlNodeDump(buf, tmp, copy, 0, 0);
     ret = g_strdup((const char *)xmlBufferContent(buf));

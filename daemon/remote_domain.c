@@ -553,12 +553,11 @@ vrt_handle_domain_get_metadata(VrtCall *call, remote_domain_get_metadata_args *a
 }
 
 bool
-vrt_handle_domain_rename(VrtCall *call, remote_domain_rename_args *args, remote_domain_rename_ret *ret,
-                         GError **error)
+vrt_handle_domain_rename(VrtCall *call, remote_domain_rename_args *args, remote_domain_rename_ret *ret, GError **error)
 {
     DRV(call, error);
-    if (!vrt_qemu_domain_rename(drv, WIRE_UUID(args->dom.uuid), args->new_name ? *args->new_name : NULL,
-                                args->flags, error))
+    if (!vrt_qemu_domain_rename(drv, WIRE_UUID(args->dom.uuid), args->new_name ? *args->new_name : NULL, args->flags,
+                                error))
         return false;
     ret->retcode = 0;
     return true;

@@ -195,22 +195,21 @@ bool vrt_qemu_domain_set_metadata(VrtQemuDriver *drv, const guchar *uuid, int ty
 char *vrt_qemu_domain_get_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, const char *uri, guint flags,
                                    GError **error);
 /* Renames a shut-off persistent domain, its definition file and autostart link. */
-bool vrt_qemu_domain_rename(VrtQemuDriver *drv, const guchar *uuid, const char *new_name, guint flags,
-                            GError **error);
+bool vrt_qemu_domain_rename(VrtQemuDriver *drv, const guchar *uuid, const char *new_name, guint flags, GError **error);
 /* Sends keys of libvirt's codeset (linux, xt, atset1, qnum) through QMP send-key. */
 bool vrt_qemu_domain_send_key(VrtQemuDriver *drv, const guchar *uuid, guint codeset, guint holdtime,
                               const guint *keycodes, guint nkeycodes, guint flags, GError **error);
 /* virDomainControlInfo of a running domain: state, details, time in it (ms). */
-bool vrt_qemu_domain_get_control_info(VrtQemuDriver *drv, const guchar *uuid, guint flags, guint *state,
-                                      guint *details, guint64 *state_time, GError **error);
+bool vrt_qemu_domain_get_control_info(VrtQemuDriver *drv, const guchar *uuid, guint flags, guint *state, guint *details,
+                                      guint64 *state_time, GError **error);
 /* No long job runs in vrt: true (job type NONE) for a running domain. */
 bool vrt_qemu_domain_get_job_info(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 /* Fails as libvirt's does when no job runs ("no job is active on the domain"). */
 bool vrt_qemu_domain_abort_job(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 /* Grows (or, if QEMU agrees, shrinks) a running domain's disk, named by
  * target or source path, to size KiB (bytes with VRT_DOMAIN_BLOCK_RESIZE_BYTES). */
-bool vrt_qemu_domain_block_resize(VrtQemuDriver *drv, const guchar *uuid, const char *disk, guint64 size,
-                                  guint flags, GError **error);
+bool vrt_qemu_domain_block_resize(VrtQemuDriver *drv, const guchar *uuid, const char *disk, guint64 size, guint flags,
+                                  GError **error);
 
 /* VrtDomainRef*, filtered by VRT_CONNECT_LIST_DOMAINS_* flags. */
 GPtrArray *vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error);

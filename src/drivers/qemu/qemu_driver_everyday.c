@@ -51,8 +51,8 @@ check_flags(guint flags, guint allowed, const char *api, GError **error)
 /* ---- metadata ---- */
 
 bool
-vrt_qemu_domain_set_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, const char *metadata,
-                             const char *key, const char *uri, guint flags, GError **error)
+vrt_qemu_domain_set_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, const char *metadata, const char *key,
+                             const char *uri, guint flags, GError **error)
 {
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     g_autoptr(VrtQemuDom) obj = NULL;
@@ -109,8 +109,8 @@ vrt_qemu_domain_get_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, c
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "transient domains do not have any persistent config");
         return NULL;
     }
-    return vrt_domain_def_get_metadata((flags & VRT_DOMAIN_AFFECT_CONFIG) && obj->newdef ? obj->newdef : obj->def,
-                                       type, uri, error);
+    return vrt_domain_def_get_metadata((flags & VRT_DOMAIN_AFFECT_CONFIG) && obj->newdef ? obj->newdef : obj->def, type,
+                                       uri, error);
 }
 
 /* ---- rename ---- */
@@ -231,14 +231,14 @@ static const struct {
     guint linux_code;
     guint qnum;
 } linux_extended[] = {
-    { 85, 0x76 },  /* KEY_ZENKAKUHANKAKU */
-    { 86, 0x56 },  /* KEY_102ND */
-    { 87, 0x57 },  /* KEY_F11 */
-    { 88, 0x58 },  /* KEY_F12 */
-    { 96, 0x9c },  /* KEY_KPENTER */
-    { 97, 0x9d },  /* KEY_RIGHTCTRL */
-    { 98, 0xb5 },  /* KEY_KPSLASH */
-    { 99, 0x54 },  /* KEY_SYSRQ */
+    { 85, 0x76 }, /* KEY_ZENKAKUHANKAKU */
+    { 86, 0x56 }, /* KEY_102ND */
+    { 87, 0x57 }, /* KEY_F11 */
+    { 88, 0x58 }, /* KEY_F12 */
+    { 96, 0x9c }, /* KEY_KPENTER */
+    { 97, 0x9d }, /* KEY_RIGHTCTRL */
+    { 98, 0xb5 }, /* KEY_KPSLASH */
+    { 99, 0x54 }, /* KEY_SYSRQ */
     { 100, 0xb8 }, /* KEY_RIGHTALT */
     { 102, 0xc7 }, /* KEY_HOME */
     { 103, 0xc8 }, /* KEY_UP */
@@ -266,8 +266,8 @@ static const struct {
 static const char *
 codeset_name(guint codeset)
 {
-    static const char *const names[] = { "linux", "xt", "atset1", "atset2", "atset3", "os_x",
-                                         "xt_kbd", "usb", "win32", "qnum" };
+    static const char *const names[] = { "linux", "xt",     "atset1", "atset2", "atset3",
+                                         "os_x",  "xt_kbd", "usb",    "win32",  "qnum" };
 
     return codeset < G_N_ELEMENTS(names) ? names[codeset] : "unknown";
 }
@@ -402,9 +402,8 @@ disk_node_name(VrtQemuMonitor *mon, const char *path, GError **error)
     arr = JSON_NODE_HOLDS_ARRAY(reply) ? json_node_get_array(reply) : NULL;
     for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
         JsonObject *dev = json_array_get_object_element(arr, i);
-        JsonObject *ins = dev && json_object_has_member(dev, "inserted")
-                              ? json_object_get_object_member(dev, "inserted")
-                              : NULL;
+        JsonObject *ins =
+            dev && json_object_has_member(dev, "inserted") ? json_object_get_object_member(dev, "inserted") : NULL;
 
         if (ins && g_strcmp0(json_object_get_string_member_with_default(ins, "file", NULL), path) == 0 &&
             json_object_has_member(ins, "node-name"))

@@ -19,6 +19,7 @@ typedef struct _VrtConn VrtConn;
 #define VRT_DOMAIN_EVENT_ID_LAST 26
 #define VRT_DOMAIN_EVENT_ID_LIFECYCLE 0
 #define VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED 15
+#define VRT_DOMAIN_EVENT_ID_METADATA_CHANGE 23
 
 struct _VrtDaemon {
     char *root; /* "" for the real root, else a directory */
@@ -104,3 +105,5 @@ void vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const gu
                                int detail);
 void vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
                                     const char *alias);
+void vrt_daemon_emit_metadata_change(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int type,
+                                     const char *nsuri);

@@ -25,6 +25,12 @@ on_device_removed(const VrtDomainRef *dom, const char *alias, gpointer data)
     vrt_daemon_emit_device_removed(data, dom->name, dom->uuid, dom->id, alias);
 }
 
+static void
+on_metadata_change(const VrtDomainRef *dom, int type, const char *nsuri, gpointer data)
+{
+    vrt_daemon_emit_metadata_change(data, dom->name, dom->uuid, dom->id, type, nsuri);
+}
+
 bool
 vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
 {
@@ -47,6 +53,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .emulator = daemon->emulator,
         .lifecycle_event = on_lifecycle,
         .device_removed = on_device_removed,
+        .metadata_change = on_metadata_change,
         .data = daemon,
         .host = daemon->host,
         .network = daemon->network, /* hostdev job: VFs and pools */

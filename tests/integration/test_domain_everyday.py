@@ -7,10 +7,11 @@ blockresize), each with libvirt's errors for bad input."""
 import json
 import os
 import re
+import threading
 
 import pytest
 
-from vrt_fixtures import import_required, kill_vms_under, run, virsh
+from vrt_fixtures import import_required, kill_vms_under, run, virsh, wait_for
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
@@ -120,6 +121,32 @@ def test_metadata_with_python_live_and_config(conn, vrtd):
     assert code == libvirt.VIR_ERR_INVALID_ARG
     code, _ = error_code(dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT, "<a", "k", "http://x/", config)
     assert code == libvirt.VIR_ERR_XML_DETAIL
+
+
+def start_event_loop():
+    # One default event loop per process, before the connection opens.
+    if not getattr(libvirt, "_vrt_everyday_loop", None):
+        libvirt.virEventRegisterDefaultImpl()
+        t = threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True)
+        t.start()
+        libvirt._vrt_everyday_loop = t
+
+
+def test_metadata_change_event(vrtd, tmproot):
+    start_event_loop()
+    c = libvirt.open(vrtd.uri)
+    try:
+        events = []
+        c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                 lambda conn, d, mtype, nsuri, op: events.append((d.name(), mtype, nsuri)), None)
+        dom = c.defineXML(domain_xml("ev1"))
+        dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "t", None, None, 0)
+        dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, "<a/>", "k", "http://example.org/k", 0)
+        want = [("ev1", libvirt.VIR_DOMAIN_METADATA_TITLE, None),
+                ("ev1", libvirt.VIR_DOMAIN_METADATA_ELEMENT, "http://example.org/k")]
+        wait_for(lambda: events == want, timeout=15, what=f"events {want}, got {events}")
+    finally:
+        c.close()
 
 
 # ---- rename ----

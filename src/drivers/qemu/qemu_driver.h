@@ -125,6 +125,8 @@ typedef struct {
     const char *emulator; /* default qemu-system-x86_64 path when the XML has none (NULL: from PATH) */
     void (*lifecycle_event)(const VrtDomainRef *dom, int event, int detail, gpointer data);
     void (*device_removed)(const VrtDomainRef *dom, const char *alias, gpointer data);
+    /* A title, description or <metadata> element (nsuri) changed (METADATA_CHANGE). */
+    void (*metadata_change)(const VrtDomainRef *dom, int type, const char *nsuri, gpointer data);
     gpointer data;
     /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */

@@ -50,18 +50,14 @@ check_flags(guint flags, guint allowed, const char *api, GError **error)
 
 /* ---- metadata ---- */
 
-bool
-vrt_qemu_domain_set_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, const char *metadata, const char *key,
-                             const char *uri, guint flags, GError **error)
+/* The change under the domain's job: live, persistent, or both. */
+static bool
+set_metadata_job(VrtQemuDom *obj, int type, const char *metadata, const char *key, const char *uri, guint flags,
+                 GError **error)
 {
-    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
-    g_autoptr(VrtQemuDom) obj = NULL;
     bool live, config;
 
-    if (!check_flags(flags, VRT_DOMAIN_AFFECT_LIVE | VRT_DOMAIN_AFFECT_CONFIG, "qemuDomainSetMetadata", error))
-        return false;
-    obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
-    if (!obj || !vrt_qemu_dom_affect_flags(obj, flags, &live, &config, error))
+    if (!vrt_qemu_dom_affect_flags(obj, flags, &live, &config, error))
         return false;
     if (live) {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -77,6 +73,27 @@ vrt_qemu_domain_set_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, c
             return false;
         /* While inactive the definition is the one object: saved, then installed. */
         return vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error);
+    }
+    return true;
+}
+
+bool
+vrt_qemu_domain_set_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, const char *metadata, const char *key,
+                             const char *uri, guint flags, GError **error)
+{
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_autoptr(VrtDomainRef) ref = NULL;
+
+    if (!check_flags(flags, VRT_DOMAIN_AFFECT_LIVE | VRT_DOMAIN_AFFECT_CONFIG, "qemuDomainSetMetadata", error))
+        return false;
+    obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
+    if (!obj || !set_metadata_job(obj, type, metadata, key, uri, flags, error))
+        return false;
+    vrt_qemu_job_end(&job); /* the event follows the job, as lifecycle events do */
+    if (drv->cfg.metadata_change) {
+        ref = vrt_qemu_dom_make_ref(obj);
+        drv->cfg.metadata_change(ref, type, uri, drv->cfg.data);
     }
     return true;
 }

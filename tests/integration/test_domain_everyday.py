@@ -264,3 +264,18 @@ def test_blockresize_with_virsh_and_python(conn, vrtd, tmproot):
     assert image_size(img) == 8 * 1024 * 1024
     code, msg = error_code(dom.blockResize, "vdz", 1024, 0)
     assert code == libvirt.VIR_ERR_INVALID_ARG and "disk 'vdz' was not found in the domain config" in msg
+
+
+def test_read_only_connection(conn, vrtd):
+    dom = define(conn, "ro1")
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "seen", None, None, 0)
+    ro = libvirt.openReadOnly(vrtd.uri_ro)
+    try:
+        rdom = ro.lookupByName("ro1")
+        assert rdom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None, 0) == "seen"
+        for call in (lambda: rdom.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "x", None, None, 0),
+                     lambda: rdom.rename("ro2", 0), lambda: rdom.abortJob()):
+            code, msg = error_code(call)
+            assert code == libvirt.VIR_ERR_OPERATION_DENIED and "read only access prevents" in msg
+    finally:
+        ro.close()

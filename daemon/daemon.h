@@ -19,6 +19,7 @@ typedef struct _VrtConn VrtConn;
 #define VRT_DOMAIN_EVENT_ID_LAST 26
 #define VRT_DOMAIN_EVENT_ID_LIFECYCLE 0
 #define VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED 15
+#define VRT_DOMAIN_EVENT_ID_METADATA_CHANGE 23
 
 struct _VrtDaemon {
     char *root; /* "" for the real root, else a directory */
@@ -122,3 +123,5 @@ void vrt_daemon_emit_monitor_event(VrtDaemon *daemon, const char *dom_name, cons
                                    const char *event, gint64 seconds, guint micros, const char *details);
 void vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
                                     const char *alias);
+void vrt_daemon_emit_metadata_change(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int type,
+                                     const char *nsuri);

@@ -32,6 +32,12 @@ on_monitor_event(const VrtDomainRef *dom, const char *event, gint64 seconds, gui
     vrt_daemon_emit_monitor_event(data, dom->name, dom->uuid, dom->id, event, seconds, micros, details);
 }
 
+static void
+on_metadata_change(const VrtDomainRef *dom, int type, const char *nsuri, gpointer data)
+{
+    vrt_daemon_emit_metadata_change(data, dom->name, dom->uuid, dom->id, type, nsuri);
+}
+
 bool
 vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
 {
@@ -55,6 +61,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .lifecycle_event = on_lifecycle,
         .device_removed = on_device_removed,
         .monitor_event = on_monitor_event,
+        .metadata_change = on_metadata_change,
         .data = daemon,
         .host = daemon->host,
         .network = daemon->network, /* hostdev job: VFs and pools */

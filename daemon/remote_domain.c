@@ -530,3 +530,79 @@ vrt_handle_domain_update_device_flags(VrtCall *call, remote_domain_xml_flags_arg
     DRV(call, error);
     return vrt_qemu_domain_update_device(drv, WIRE_UUID(args->dom.uuid), args->xml, args->flags, error);
 }
+
+/* ---- everyday calls: metadata, rename, keys, control and job, block resize ---- */
+
+bool
+vrt_handle_domain_set_metadata(VrtCall *call, remote_domain_set_metadata_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_set_metadata(drv, WIRE_UUID(args->dom.uuid), args->type,
+                                        args->metadata ? *args->metadata : NULL, args->key ? *args->key : NULL,
+                                        args->uri ? *args->uri : NULL, args->flags, error);
+}
+
+bool
+vrt_handle_domain_get_metadata(VrtCall *call, remote_domain_get_metadata_args *args,
+                               remote_domain_get_metadata_ret *ret, GError **error)
+{
+    DRV(call, error);
+    ret->metadata = vrt_qemu_domain_get_metadata(drv, WIRE_UUID(args->dom.uuid), args->type,
+                                                 args->uri ? *args->uri : NULL, args->flags, error);
+    return ret->metadata != NULL;
+}
+
+bool
+vrt_handle_domain_rename(VrtCall *call, remote_domain_rename_args *args, remote_domain_rename_ret *ret, GError **error)
+{
+    DRV(call, error);
+    if (!vrt_qemu_domain_rename(drv, WIRE_UUID(args->dom.uuid), args->new_name ? *args->new_name : NULL, args->flags,
+                                error))
+        return false;
+    ret->retcode = 0;
+    return true;
+}
+
+bool
+vrt_handle_domain_send_key(VrtCall *call, remote_domain_send_key_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_send_key(drv, WIRE_UUID(args->dom.uuid), args->codeset, args->holdtime,
+                                    args->keycodes.keycodes_val, args->keycodes.keycodes_len, args->flags, error);
+}
+
+bool
+vrt_handle_domain_get_control_info(VrtCall *call, remote_domain_get_control_info_args *args,
+                                   remote_domain_get_control_info_ret *ret, GError **error)
+{
+    DRV(call, error);
+    guint64 state_time = 0;
+    if (!vrt_qemu_domain_get_control_info(drv, WIRE_UUID(args->dom.uuid), args->flags, &ret->state, &ret->details,
+                                          &state_time, error))
+        return false;
+    ret->stateTime = state_time;
+    return true;
+}
+
+bool
+vrt_handle_domain_get_job_info(VrtCall *call, remote_domain_get_job_info_args *args,
+                               remote_domain_get_job_info_ret *ret, GError **error)
+{
+    DRV(call, error);
+    memset(ret, 0, sizeof(*ret)); /* VIR_DOMAIN_JOB_NONE */
+    return vrt_qemu_domain_get_job_info(drv, WIRE_UUID(args->dom.uuid), error);
+}
+
+bool
+vrt_handle_domain_abort_job(VrtCall *call, remote_domain_abort_job_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_abort_job(drv, WIRE_UUID(args->dom.uuid), error);
+}
+
+bool
+vrt_handle_domain_block_resize(VrtCall *call, remote_domain_block_resize_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_block_resize(drv, WIRE_UUID(args->dom.uuid), args->disk, args->size, args->flags, error);
+}

@@ -199,6 +199,21 @@ vrt_daemon_emit_monitor_event(VrtDaemon *daemon, const char *dom_name, const guc
     }
 }
 
+void
+vrt_daemon_emit_metadata_change(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int type,
+                                const char *nsuri)
+{
+    remote_domain_event_callback_metadata_change_msg msg = { 0 };
+    char *uri = (char *)nsuri;
+    msg.dom.name = (char *)dom_name;
+    memcpy(msg.dom.uuid, uuid, 16);
+    msg.dom.id = id;
+    msg.type = type;
+    msg.nsuri = nsuri ? &uri : NULL;
+    emit(daemon, VRT_DOMAIN_EVENT_ID_METADATA_CHANGE, uuid, VRT_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
+         (xdrproc_t)xdr_remote_domain_event_callback_metadata_change_msg, &msg, &msg.callbackID);
+}
+
 /* QEMU's version, cached in <run_dir>/qemu-version with the binary's size and
  * mtime, so a restarted vrtd answers without running QEMU. */
 static guint64

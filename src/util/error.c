@@ -57,6 +57,7 @@ vrt_error_code_prefix(int code)
     case VIR_ERR_OPERATION_TIMEOUT: return "Timed out during operation";
     case VIR_ERR_ARGUMENT_UNSUPPORTED: return "argument unsupported";
     case VIR_ERR_OPERATION_ABORTED: return "operation aborted";
+    case VIR_ERR_NO_DOMAIN_METADATA: return "metadata not found";
     case VIR_ERR_OVERFLOW: return "value too large";
     case VIR_ERR_OPERATION_UNSUPPORTED: return "Operation not supported";
     case VIR_ERR_AGENT_UNRESPONSIVE: return "Guest agent is not responding";

@@ -492,6 +492,23 @@ char *vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error
  * inside the copy). */
 VrtDomainDef *vrt_domain_def_copy(const VrtDomainDef *def, GError **error);
 
+/* ---- title, description, metadata (domain_metadata.c) ---- */
+
+/* virDomainMetadataType */
+enum {
+    VRT_DOMAIN_METADATA_DESCRIPTION = 0,
+    VRT_DOMAIN_METADATA_TITLE = 1,
+    VRT_DOMAIN_METADATA_ELEMENT = 2,
+};
+/* The description, title, or the <metadata> element in namespace uri
+ * (without its prefix); VIR_ERR_NO_DOMAIN_METADATA when there is none. */
+char *vrt_domain_def_get_metadata(const VrtDomainDef *def, int type, const char *uri, GError **error);
+/* Sets (an empty or NULL text removes) the description or title, or puts
+ * metadata (XML text) into <metadata> in namespace uri with prefix key,
+ * replacing that namespace's element (NULL metadata removes it). */
+bool vrt_domain_def_set_metadata(VrtDomainDef *def, int type, const char *metadata, const char *key, const char *uri,
+                                 GError **error);
+
 /* ---- addresses, aliases, MACs -------------------------------------- */
 
 /* Gives every device without one a PCI/drive address, an alias and every

@@ -525,14 +525,21 @@ dump_metadata(xmlNodePtr node, GError **error)
         }
     }
     tmp = xmlNewDoc((const xmlChar *)"1.0");
-    copy = xmlDocCopyNode(node, tmp, 1);
-    if (!copy) {
-        xmlFreeDoc(tmp);
-        vrt_error_set(error, VIR_ERR_NO_MEMORY, "cannot copy <metadata>");
-        return NULL;
-    }
+    copy = xmlNewDocNode(tmp, NULL, (const xmlChar *)"metadata", NULL);
     xmlDocSetRootElement(tmp, copy);
-    xmlReconciliateNs(tmp, copy);
+    /* Each child is copied on its own, so the declarations it uses from
+     * outside (<domain>'s) land on it, as libvirt writes them, and not on
+     * <metadata>. */
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        xmlNodePtr cc = xmlDocCopyNode(c, tmp, 1);
+
+        if (!cc || !xmlAddChild(copy, cc)) {
+            xmlFreeNode(cc);
+            xmlFreeDoc(tmp);
+            vrt_error_set(error, VIR_ERR_NO_MEMORY, "cannot copy <metadata>");
+            return NULL;
+        }
+    }
     buf = xmlBufferCreate();
     xmlNodeDump(buf, tmp, copy, 0, 0);
     ret = g_strdup((const char *)xmlBufferContent(buf));

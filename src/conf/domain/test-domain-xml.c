@@ -252,6 +252,60 @@ test_uuid_generated(void)
     g_assert_true(memcmp(a->uuid, b->uuid, 16) != 0);
 }
 
+/* ---- title, description, metadata ---------------------------------- */
+
+/* A namespace declared on <domain> goes with the element that uses it,
+ * and on that element alone, as libvirt writes <metadata>. */
+static void
+test_metadata_namespaces(void)
+{
+    g_autoptr(VrtDomainDef) def = parse_ok("<domain type='qemu' xmlns:app='http://a/'><name>m</name>"
+                                           "<memory>1</memory><os><type>hvm</type></os>"
+                                           "<metadata><app:x><app:y/></app:x>"
+                                           "<b:z xmlns:b='http://b/'/></metadata></domain>",
+                                           0);
+
+    g_assert_cmpstr(def->metadata, ==,
+                    "<metadata><app:x xmlns:app=\"http://a/\"><app:y/></app:x>"
+                    "<b:z xmlns:b=\"http://b/\"/></metadata>");
+}
+
+static void
+test_metadata_set_get(void)
+{
+    g_autoptr(VrtDomainDef) def = parse_ok("<domain type='qemu'><name>m</name><memory>1</memory>"
+                                           "<os><type>hvm</type></os></domain>",
+                                           0);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *got = NULL;
+    g_autofree char *title = NULL;
+
+    g_assert_true(
+        vrt_domain_def_set_metadata(def, VRT_DOMAIN_METADATA_ELEMENT, "<x><y>1</y></x>", "k", "http://k/", &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(def->metadata, ==, "<metadata><k:x xmlns:k=\"http://k/\"><k:y>1</k:y></k:x></metadata>");
+    got = vrt_domain_def_get_metadata(def, VRT_DOMAIN_METADATA_ELEMENT, "http://k/", &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(got, ==, "<x>\n  <y>1</y>\n</x>");
+    /* Replaced, then removed: no empty <metadata/> is left. */
+    g_assert_true(vrt_domain_def_set_metadata(def, VRT_DOMAIN_METADATA_ELEMENT, "<w/>", "k", "http://k/", &error));
+    g_assert_cmpstr(def->metadata, ==, "<metadata><k:w xmlns:k=\"http://k/\"/></metadata>");
+    g_assert_true(vrt_domain_def_set_metadata(def, VRT_DOMAIN_METADATA_ELEMENT, NULL, NULL, "http://k/", &error));
+    g_assert_null(def->metadata);
+    g_assert_null(vrt_domain_def_get_metadata(def, VRT_DOMAIN_METADATA_ELEMENT, "http://k/", &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_NO_DOMAIN_METADATA);
+    g_clear_error(&error);
+    /* Titles are one line; an empty one removes it. */
+    g_assert_false(vrt_domain_def_set_metadata(def, VRT_DOMAIN_METADATA_TITLE, "a\nb", NULL, NULL, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_INVALID_ARG);
+    g_clear_error(&error);
+    g_assert_true(vrt_domain_def_set_metadata(def, VRT_DOMAIN_METADATA_TITLE, "T", NULL, NULL, &error));
+    title = vrt_domain_def_get_metadata(def, VRT_DOMAIN_METADATA_TITLE, NULL, &error);
+    g_assert_cmpstr(title, ==, "T");
+    g_assert_true(vrt_domain_def_set_metadata(def, VRT_DOMAIN_METADATA_TITLE, "", NULL, NULL, &error));
+    g_assert_null(def->title);
+}
+
 /* ---- addresses ----------------------------------------------------- */
 
 static const char *q35_three_nets = "<domain type='kvm'><name>q</name><memory>65536</memory>"
@@ -822,5 +876,7 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/net/actual-bridge", test_network_actual_bridge);
     g_test_add_func("/domconf/views", test_secure_and_inactive);
     g_test_add_func("/domconf/threads", test_threads);
+    g_test_add_func("/domconf/metadata/namespaces", test_metadata_namespaces);
+    g_test_add_func("/domconf/metadata/set-get", test_metadata_set_get);
     return g_test_run();
 }

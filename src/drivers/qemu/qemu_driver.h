@@ -130,6 +130,8 @@ typedef struct {
      * text (NULL when none). Called on the monitor thread: must not block. */
     void (*monitor_event)(const VrtDomainRef *dom, const char *event, gint64 seconds, guint micros, const char *details,
                           gpointer data);
+    /* A title, description or <metadata> element (nsuri) changed (METADATA_CHANGE). */
+    void (*metadata_change)(const VrtDomainRef *dom, int type, const char *nsuri, gpointer data);
     gpointer data;
     /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */
@@ -205,6 +207,30 @@ int vrt_qemu_domain_is_persistent(VrtQemuDriver *drv, const guchar *uuid, GError
 int vrt_qemu_domain_is_updated(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 int vrt_qemu_domain_get_autostart(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 bool vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int autostart, GError **error);
+
+/* ---- everyday calls (qemu_driver_everyday.c) ---- */
+#define VRT_DOMAIN_BLOCK_RESIZE_BYTES 1u
+/* type: VRT_DOMAIN_METADATA_* (domain_conf.h); flags: VRT_DOMAIN_AFFECT_*. */
+bool vrt_qemu_domain_set_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, const char *metadata,
+                                  const char *key, const char *uri, guint flags, GError **error);
+char *vrt_qemu_domain_get_metadata(VrtQemuDriver *drv, const guchar *uuid, int type, const char *uri, guint flags,
+                                   GError **error);
+/* Renames a shut-off persistent domain, its definition file and autostart link. */
+bool vrt_qemu_domain_rename(VrtQemuDriver *drv, const guchar *uuid, const char *new_name, guint flags, GError **error);
+/* Sends keys of libvirt's codeset (linux, xt, atset1, qnum) through QMP send-key. */
+bool vrt_qemu_domain_send_key(VrtQemuDriver *drv, const guchar *uuid, guint codeset, guint holdtime,
+                              const guint *keycodes, guint nkeycodes, guint flags, GError **error);
+/* virDomainControlInfo of a running domain: state, details, time in it (ms). */
+bool vrt_qemu_domain_get_control_info(VrtQemuDriver *drv, const guchar *uuid, guint flags, guint *state, guint *details,
+                                      guint64 *state_time, GError **error);
+/* No long job runs in vrt: true (job type NONE) for a running domain. */
+bool vrt_qemu_domain_get_job_info(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+/* Fails as libvirt's does when no job runs ("no job is active on the domain"). */
+bool vrt_qemu_domain_abort_job(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+/* Grows (or, if QEMU agrees, shrinks) a running domain's disk, named by
+ * target or source path, to size KiB (bytes with VRT_DOMAIN_BLOCK_RESIZE_BYTES). */
+bool vrt_qemu_domain_block_resize(VrtQemuDriver *drv, const guchar *uuid, const char *disk, guint64 size, guint flags,
+                                  GError **error);
 
 /* VrtDomainRef*, filtered by VRT_CONNECT_LIST_DOMAINS_* flags. */
 GPtrArray *vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error);

@@ -697,6 +697,10 @@ run_call(VrtCall *call)
     }
     if (ok && server->check)
         ok = server->check(call, info, args, server->check_data, &err);
+    /* After the read-only check, before the handler: libvirt's public API
+     * refuses a read-only call before its driver looks at the flags. */
+    if (ok)
+        ok = vrt_rpc_flags_check(info, args, &err);
     if (ok)
         ok = server->dispatch(call, info, args, ret, &err);
 
@@ -1261,6 +1265,17 @@ vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **error
     case VRT_PROC_RO_DENIED_WRITE: break;
     }
     vrt_error_set(error, VIR_ERR_OPERATION_DENIED, "read only access prevents %s", info->api);
+    return false;
+}
+
+bool
+vrt_rpc_flags_check(const VrtProcInfo *info, const void *args, GError **error)
+{
+    unsigned int bad = vrt_proc_unsupported_flags(info, args);
+
+    if (!bad)
+        return true;
+    vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", bad, info->flags_func);
     return false;
 }
 

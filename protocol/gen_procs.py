@@ -27,11 +27,21 @@ ORIGIN = {"connect": "VIR_FROM_REMOTE", "domain": "VIR_FROM_QEMU",
 # Their numbers in libvirt's virErrorDomain (fixed by its ABI). The table
 # carries them as VRT_PROC_FROM_* so the protocol layer needs nothing of
 # src/util/; src/rpc/server.c checks each against util/error.h.
-ORIGIN_NUM = {"VIR_FROM_QEMU": 10, "VIR_FROM_REMOTE": 13, "VIR_FROM_NETWORK": 19, "VIR_FROM_NODEDEV": 22}
+ORIGIN_NUM = {"VIR_FROM_QEMU": 10, "VIR_FROM_REMOTE": 13, "VIR_FROM_NETWORK": 19, "VIR_FROM_DOMAIN": 20,
+              "VIR_FROM_NODEDEV": 22}
+# The origin of a read-only refusal: libvirt's public API refuses the call
+# (virCheckReadOnlyGoto, and "with secure flag") before any driver, with the
+# VIR_FROM_THIS of its file: libvirt-domain.c and libvirt-host.c (the
+# connect family's calls) VIR_FROM_DOMAIN, libvirt-network.c
+# VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
+RO_ORIGIN = {"connect": "VIR_FROM_DOMAIN", "domain": "VIR_FROM_DOMAIN",
+             "network": "VIR_FROM_NETWORK", "nodedev": "VIR_FROM_NODEDEV"}
 
 
-def origin_macro(family):
-    return "VRT_PROC_" + ORIGIN[family][len("VIR_"):]
+def origin_macro(family, table=ORIGIN):
+    return "VRT_PROC_" + table[family][len("VIR_"):]
+
+
 # Words libvirt's API names keep in capitals (virDomainGetXMLDesc).
 API_UPPER = {"XML", "UUID", "ID", "URI", "CPU"}
 
@@ -181,6 +191,7 @@ def gen_table(procs, out, tsv):
              "    bool high_priority; /* answered on the I/O thread */\n"
              "    bool is_message;   /* an event the server sends, never a call */\n"
              "    int origin;        /* VIR_FROM_* for errors of this procedure */\n"
+             "    int ro_origin;     /* VIR_FROM_* of its read-only refusal (libvirt's public API) */\n"
              "} VrtProcInfo;\n\n")
     h.append("/* The entry for proc in the remote program, or NULL. */\n"
              "const VrtProcInfo *vrt_proc_lookup(int proc);\n"
@@ -214,7 +225,8 @@ def gen_table(procs, out, tsv):
                  f"{xdr(p['ret'])}, {size(p['ret'])}, {str(p['ro']).lower()}, "
                  f"{p['ro_flags']:#x}, {str(p['ro_secret']).lower()}, {offset}, {str(checked).lower()}, "
                  f"{p.get('flags_mask') or 0:#x}, {func}, \"{p['api']}\", "
-                 f"{str(p['high']).lower()}, {str(p['msg']).lower()}, {origin_macro(p['family'])} }},\n")
+                 f"{str(p['high']).lower()}, {str(p['msg']).lower()}, {origin_macro(p['family'])}, "
+                 f"{origin_macro(p['family'], RO_ORIGIN)} }},\n")
     c.append("};\n\n")
     c.append("static int\ncmp_proc(const void *key, const void *elem)\n{\n"
              "    int k = *(const int *)key;\n    int e = ((const VrtProcInfo *)elem)->proc;\n"

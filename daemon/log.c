@@ -25,6 +25,7 @@ typedef struct {
 struct _VrtLog {
     GMutex lock;
     GArray *outputs;
+    int level; /* log_level: below it, no output shows a message (libvirt's default priority) */
 };
 
 static int
@@ -47,6 +48,7 @@ vrt_log_new(int default_level, const char *outputs, GError **error)
         spec = g_strdup_printf("%d:stderr", default_level);
     VrtLog *log = g_new0(VrtLog, 1);
     g_mutex_init(&log->lock);
+    log->level = default_level;
     log->outputs = g_array_new(FALSE, TRUE, sizeof(Output));
     g_auto(GStrv) items = g_strsplit_set(spec, " \t", -1);
     for (char **it = items; *it; it++) {
@@ -98,6 +100,10 @@ writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer d
     }
     if (!message)
         return G_LOG_WRITER_UNHANDLED;
+    /* As libvirt: a message below log_level reaches no output, whatever
+     * the output's own level (it has no log_filters to lower it). */
+    if (level < log->level)
+        return G_LOG_WRITER_HANDLED;
     static const char *names[] = { "", "debug", "info", "warning", "error" };
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S.%f");

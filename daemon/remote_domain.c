@@ -200,11 +200,6 @@ vrt_handle_domain_get_state(VrtCall *call, remote_domain_flags_args *args, remot
                             GError **error)
 {
     DRV(call, error);
-    if (args->flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function virDomainGetState",
-                      args->flags);
-        return false;
-    }
     return vrt_qemu_domain_get_state(drv, WIRE_UUID(args->dom.uuid), &ret->state, &ret->reason, error);
 }
 

@@ -114,11 +114,6 @@ vrt_handle_connect_get_domain_capabilities(VrtCall *call, remote_connect_get_dom
     g_autoptr(VrtDomCaps) caps = NULL;
     char *xml;
 
-    if (args->flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", args->flags,
-                      "qemuConnectGetDomainCapabilities");
-        return false;
-    }
     if (!daemon->qemu) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "this function is not supported by the connection driver: %s",
                       "virConnectGetDomainCapabilities");
@@ -140,11 +135,6 @@ vrt_handle_connect_get_cpu_model_names(VrtCall *call, remote_connect_get_cpu_mod
     VrtDaemon *daemon = vrt_call_daemon(call);
     g_autoptr(GPtrArray) names = NULL;
 
-    if (args->flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", args->flags,
-                      "virCPUGetModels");
-        return false;
-    }
     if (!daemon->qemu) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "this function is not supported by the connection driver: %s",
                       "virConnectGetCPUModelNames");

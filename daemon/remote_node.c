@@ -22,23 +22,12 @@
 #define NODE_MEMORY_STATS_ALL 4
 #define NODE_MEMORY_STATS_CELL 2
 
-static bool
-check_no_flags(unsigned int flags, const char *func, GError **error)
-{
-    if (flags == 0)
-        return true;
-    vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, func);
-    return false;
-}
-
 bool
 vrt_handle_node_get_cpu_stats(VrtCall *call, remote_node_get_cpu_stats_args *args, remote_node_get_cpu_stats_ret *ret,
                               GError **error)
 {
     VrtHostCpuStats st;
 
-    if (!check_no_flags(args->flags, "virHostCPUGetStats", error))
-        return false;
     if (args->nparams > REMOTE_NODE_CPU_STATS_MAX) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "nparams too large");
         return false;
@@ -78,8 +67,6 @@ vrt_handle_node_get_memory_stats(VrtCall *call, remote_node_get_memory_stats_arg
     guint64 values[NODE_MEMORY_STATS_ALL] = { 0 };
     int n;
 
-    if (!check_no_flags(args->flags, "virHostMemGetStats", error))
-        return false;
     if (args->nparams > REMOTE_NODE_MEMORY_STATS_MAX) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "nparams too large");
         return false;
@@ -186,8 +173,6 @@ vrt_handle_node_get_cpu_map(VrtCall *call, remote_node_get_cpu_map_args *args, r
     guint ncpus = 0, online = 0;
     g_autofree guint8 *map = NULL;
 
-    if (!check_no_flags(args->flags, "virHostCPUGetMap", error))
-        return false;
     map = vrt_host_cpu_map(vrt_call_daemon(call)->host, &ncpus, &online, error);
     if (!map)
         return false;
@@ -213,8 +198,6 @@ vrt_handle_connect_get_sysinfo(VrtCall *call, remote_connect_get_sysinfo_args *a
 {
     char *xml;
 
-    if (!check_no_flags(args->flags, "qemuConnectGetSysinfo", error))
-        return false;
     xml = vrt_sysinfo_format(dmi_lookup, vrt_call_daemon(call)->host);
     if (!xml) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Host SMBIOS information is not available");

@@ -402,6 +402,52 @@ daemon_free(VrtDaemon *daemon)
     g_free(daemon);
 }
 
+/* --daemon's child tells its parent, through the pipe *fd, that it serves
+ * (error NULL: one NUL byte) or why it stopped (the message), as libvirtd
+ * does; the parent waits for it (wait_for_daemon). Closes *fd. */
+static void
+report_ready(int *fd, const char *error)
+{
+    if (*fd < 0)
+        return;
+    const char *msg = error ? error : "";
+    size_t len = strlen(msg) + 1, done = 0;
+    while (done < len) {
+        ssize_t n = write(*fd, msg + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    close(*fd);
+    *fd = -1;
+}
+
+/* --daemon's parent: the exit status once the child reported on fd, 0 when
+ * it serves; otherwise its error printed on stderr and 1 (the child's
+ * stderr is /dev/null by then). */
+static int
+wait_for_daemon(int fd)
+{
+    g_autoptr(GString) msg = g_string_new(NULL);
+    char buf[512];
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        g_string_append_len(msg, buf, n);
+    }
+    close(fd);
+    if (msg->len == 1 && msg->str[0] == '\0')
+        return 0;
+    fprintf(stderr, "vrtd: %s\n", msg->len ? msg->str : "the daemon exited before it was ready");
+    return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -451,6 +497,7 @@ main(int argc, char **argv)
     vrt_config_init(&daemon->cfg);
 
     int rc = 1;
+    int ready_fd = -1; /* --daemon: the pipe to the parent, until ready or failed */
     VrtLog *log = NULL;
     g_autofree char *cfgpath = config ? g_strdup(config) : g_strconcat(daemon->etc_dir, "/vrtd.conf", NULL);
     if (config || g_file_test(cfgpath, G_FILE_TEST_EXISTS)) {
@@ -470,13 +517,24 @@ main(int argc, char **argv)
         goto out;
 
     if (daemonize) {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0) {
+            vrt_error_set_errno(&err, VIR_ERR_SYSTEM_ERROR, errno, "%s", "cannot create a pipe");
+            goto out;
+        }
         pid_t pid = fork();
         if (pid < 0) {
             vrt_error_set_errno(&err, VIR_ERR_SYSTEM_ERROR, errno, "%s", "cannot fork");
+            close(fds[0]);
+            close(fds[1]);
             goto out;
         }
-        if (pid > 0)
-            _exit(0);
+        if (pid > 0) {
+            close(fds[1]);
+            _exit(wait_for_daemon(fds[0]));
+        }
+        close(fds[0]);
+        ready_fd = fds[1];
         setsid();
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null >= 0) {
@@ -518,6 +576,7 @@ main(int argc, char **argv)
     g_unix_signal_add(SIGHUP, on_reload, daemon);
     signal(SIGPIPE, SIG_IGN);
     sd_notify(0, "READY=1");
+    report_ready(&ready_fd, NULL);
     g_main_loop_run(daemon->loop);
     sd_notify(0, "STOPPING=1");
     vrt_rpc_server_stop_accepting(daemon->server);
@@ -526,6 +585,7 @@ main(int argc, char **argv)
 out:
     if (err)
         fprintf(stderr, "vrtd: %s\n", err->message);
+    report_ready(&ready_fd, err ? err->message : "the daemon failed to start");
     daemon_free(daemon);
     vrt_log_free(log);
     return rc;

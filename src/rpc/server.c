@@ -693,6 +693,7 @@ run_call(VrtCall *call)
     g_autofree void *args = info->args_size ? g_malloc0(info->args_size) : NULL;
     g_autofree void *ret = info->ret_size ? g_malloc0(info->ret_size) : NULL;
     bool ok, decoded = false;
+    int origin = info->origin;
 
     if (info->args_size) {
         /* A failed decode has freed what it had decoded. */
@@ -702,8 +703,16 @@ run_call(VrtCall *call)
         if (!ok)
             vrt_error_set(&err, VIR_ERR_RPC, "%s", "unexpected payload for a procedure without arguments");
     }
-    if (ok && server->check)
+    if (ok && server->check) {
         ok = server->check(call, info, args, server->check_data, &err);
+        /* Its only refusal for access is the read-only one (libvirt's public API). */
+        if (!ok && g_error_matches(err, VRT_ERROR, VIR_ERR_OPERATION_DENIED))
+            origin = info->ro_origin;
+    }
+    /* After the read-only check, before the handler: libvirt's public API
+     * refuses a read-only call before its driver looks at the flags. */
+    if (ok)
+        ok = vrt_rpc_flags_check(info, args, &err);
     if (ok)
         ok = server->dispatch(call, info, args, ret, &err);
 
@@ -721,7 +730,7 @@ run_call(VrtCall *call)
         }
     } else {
         g_debug("proc %s failed: %s", info->name, err ? err->message : "?");
-        reply_error(call->client, &call->hdr, err, info->origin);
+        reply_error(call->client, &call->hdr, err, origin);
     }
     /* A handler that failed may have filled part of its reply. */
     if (info->ret_size)
@@ -811,7 +820,7 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
     }
     /* Before the arguments are decoded; refused flags need them (the call check). */
     if (client->readonly && !vrt_rpc_readonly_check(info, NULL, &err)) {
-        reply_error(client, &hdr, err, info->origin);
+        reply_error(client, &hdr, err, info->ro_origin);
         g_free(frame);
         return true;
     }
@@ -1257,6 +1266,7 @@ G_STATIC_ASSERT(VRT_PROC_FROM_QEMU == VIR_FROM_QEMU);
 G_STATIC_ASSERT(VRT_PROC_FROM_REMOTE == VIR_FROM_REMOTE);
 G_STATIC_ASSERT(VRT_PROC_FROM_NETWORK == VIR_FROM_NETWORK);
 G_STATIC_ASSERT(VRT_PROC_FROM_NODEDEV == VIR_FROM_NODEDEV);
+G_STATIC_ASSERT(VRT_PROC_FROM_DOMAIN == VIR_FROM_DOMAIN);
 
 bool
 vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **error)
@@ -1269,6 +1279,17 @@ vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **error
     case VRT_PROC_RO_DENIED_WRITE: break;
     }
     vrt_error_set(error, VIR_ERR_OPERATION_DENIED, "read only access prevents %s", info->api);
+    return false;
+}
+
+bool
+vrt_rpc_flags_check(const VrtProcInfo *info, const void *args, GError **error)
+{
+    unsigned int bad = vrt_proc_unsupported_flags(info, args);
+
+    if (!bad)
+        return true;
+    vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", bad, info->flags_func);
     return false;
 }
 

@@ -118,3 +118,9 @@ void vrt_rpc_server_set_call_check(VrtRpcServer *server, VrtCallCheck check, gpo
  * needs write access, or a flag of args that needs it or reveals secrets.
  * The table (vrt_proc_readonly_verdict) decides; this words the refusal. */
 bool vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **error);
+
+/* Whether info's call accepts the flags of args (its decoded arguments): false
+ * with libvirt's VIR_ERR_INVALID_ARG "unsupported flags (0x%x) in function %s"
+ * in *error for a bit libvirt's driver does not accept (remote_flags.tsv).
+ * Every call runs it after the call check and before its handler. */
+bool vrt_rpc_flags_check(const VrtProcInfo *info, const void *args, GError **error);

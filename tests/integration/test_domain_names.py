@@ -162,3 +162,25 @@ def test_domain_of_older_layout_reconnects(tmproot, qemu_reaper):  # noqa: F811
         assert run_entries(tmproot) == []
     finally:
         d.stop()
+
+
+def test_run_directory_is_no_other_domains_file(tmproot, qemu_reaper):  # noqa: F811
+    # The run directory of "x.xml" started as ID was STATE_DIR/domain-ID-x.xml,
+    # the status file of a domain named "domain-ID-x".
+    d = Vrtd(tmproot).start()
+    try:
+        define(d.uri, tmproot, "x.xml")
+        virsh(d.uri, "start", "x.xml")
+        other = f"domain-{virsh(d.uri, 'domid', 'x.xml').stdout.strip()}-x"
+        define(d.uri, tmproot, other)
+        virsh(d.uri, "start", other)
+        for n in ("x.xml", other):
+            assert domstate(d.uri, n) == "running (booted)"
+        assert os.path.isfile(os.path.join(tmproot, *RUN, f"{other}.xml"))
+        d = restart(d, tmproot)
+        for n in ("x.xml", other):
+            assert domstate(d.uri, n) == "running (booted)"
+            virsh(d.uri, "destroy", n)
+        assert run_entries(tmproot) == []
+    finally:
+        d.stop()

@@ -172,3 +172,54 @@ def test_virsh_on_read_only_socket(vrtd):
     assert "<graphics type='vnc'" in p.stdout and "s3cr3t-pw" not in p.stdout
     p = virsh(vrtd.uri_ro, "undefine", "secretive", check=False)
     assert p.returncode != 0 and "read only access prevents virDomainUndefine" in p.stderr
+
+
+# libvirt's public API refuses a read-only call before any driver, with the
+# origin of its file: libvirt-domain.c and libvirt-host.c VIR_FROM_DOMAIN,
+# libvirt-network.c VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
+RO_ORIGIN = {"connect": libvirt.VIR_FROM_DOMAIN, "domain": libvirt.VIR_FROM_DOMAIN,
+             "network": libvirt.VIR_FROM_NETWORK, "nodedev": libvirt.VIR_FROM_NODEDEV}
+
+
+def families():
+    out = {}
+    with open(TSV) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                cols = line.rstrip("\n").split("\t")
+                out[int(cols[0])] = cols[6]
+    return out
+
+
+def test_read_only_refusal_origin(ro_wire):
+    family = families()
+    seen = set()
+    for p in PROCS:
+        if p["ro"]:
+            continue
+        m = call_zero_args(ro_wire, p["num"])
+        code, origin, _ = wire.error_of(m)
+        assert code == libvirt.VIR_ERR_OPERATION_DENIED
+        assert origin == RO_ORIGIN[family[p["num"]]], p["name"]
+        seen.add(family[p["num"]])
+    for p in PROCS:
+        if p["mask"]:
+            m = call_zero_args(ro_wire, p["num"], flags=p["mask"] & -p["mask"])
+            assert wire.error_of(m)[:2] == (libvirt.VIR_ERR_OPERATION_DENIED, libvirt.VIR_FROM_DOMAIN), p["name"]
+    assert {"domain", "network", "nodedev"} <= seen
+
+
+def test_read_only_refusal_origin_python(vrtd):
+    rw = libvirt.open(vrtd.uri)
+    rw.defineXML(DOMAIN)
+    rw.close()
+    ro = libvirt.open(vrtd.uri_ro)
+    dom = ro.lookupByName("secretive")
+    for call, origin in ((dom.undefine, libvirt.VIR_FROM_DOMAIN),
+                         (lambda: dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE), libvirt.VIR_FROM_DOMAIN),
+                         (lambda: ro.networkDefineXML("<network><name>n</name></network>"), libvirt.VIR_FROM_NETWORK)):
+        with pytest.raises(libvirt.libvirtError) as e:
+            call()
+        assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+        assert e.value.get_error_domain() == origin
+    ro.close()

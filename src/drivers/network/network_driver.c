@@ -140,10 +140,15 @@ status_path(VrtNetworkDriver *drv, const char *name)
     return g_build_filename(drv->state_dir, file, NULL);
 }
 
+/* A network's ports live in ports/NAME/ under the state directory, not in
+ * NAME/ports/ beside the status files: the directory of network "a.xml"
+ * would be the status file of network "a". No status file is named
+ * "ports" (each ends in ".xml"), and ports/ holds only directories named
+ * after networks, so the mapping from names to paths is injective. */
 char *
 vrt_network_ports_dir(VrtNetworkDriver *drv, const char *net_name)
 {
-    return g_build_filename(drv->state_dir, net_name, "ports", NULL);
+    return g_build_filename(drv->state_dir, "ports", net_name, NULL);
 }
 
 char *
@@ -152,7 +157,8 @@ vrt_network_port_path(VrtNetworkDriver *drv, const char *net_name, const guchar 
     char u[VRT_UUID_STRING_LEN];
     vrt_uuid_format(port_uuid, u);
     g_autofree char *file = g_strconcat(u, ".xml", NULL);
-    return g_build_filename(drv->state_dir, net_name, "ports", file, NULL);
+    g_autofree char *dir = vrt_network_ports_dir(drv, net_name);
+    return g_build_filename(dir, file, NULL);
 }
 
 static bool
@@ -370,10 +376,8 @@ stop_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj, GError **error)
     if (!vrt_file_remove(path, error))
         return false;
     g_autofree char *ports = vrt_network_ports_dir(drv, name);
-    g_autofree char *netdir = g_build_filename(drv->state_dir, name, NULL);
     if (g_rmdir(ports) < 0 && errno != ENOENT)
         g_debug("network '%s': cannot remove %s: %s", name, ports, g_strerror(errno));
-    (void)g_rmdir(netdir);
     g_info("network '%s': stopped", name);
     g_clear_pointer(&obj->live, vrt_network_def_free);
     return true;

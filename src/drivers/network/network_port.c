@@ -13,7 +13,10 @@
 #include "util/error.h"
 #include "util/fileutil.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #define PORT_DIR_MODE 0755
 #define PORT_FILE_MODE 0600
@@ -722,6 +725,19 @@ void
 vrt_network_load_ports_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj)
 {
     g_autofree char *dir = vrt_network_ports_dir(drv, obj->live->name);
+    /* An older vrtd kept them in NAME/ports/ (see vrt_network_ports_dir). */
+    g_autofree char *old_parent = g_build_filename(drv->state_dir, obj->live->name, NULL);
+    g_autofree char *old_dir = g_build_filename(old_parent, "ports", NULL);
+    if (g_file_test(old_dir, G_FILE_TEST_IS_DIR) && !g_file_test(dir, G_FILE_TEST_EXISTS)) {
+        g_autofree char *parent = g_path_get_dirname(dir);
+        g_autoptr(GError) err = NULL;
+        if (!vrt_dir_ensure(parent, PORT_DIR_MODE, &err))
+            g_warning("network '%s': %s", obj->live->name, err->message);
+        else if (rename(old_dir, dir) < 0)
+            g_warning("network '%s': cannot move %s to %s: %s", obj->live->name, old_dir, dir, g_strerror(errno));
+        else
+            (void)g_rmdir(old_parent);
+    }
     g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
     if (!d)
         return;

@@ -361,6 +361,67 @@ test_pf_pool(Fixture *f, gconstpointer data)
     g_assert_true(vrt_netdrv_destroy(drv, "pfnet", &err));
 }
 
+/* Network "a.xml"'s ports and network "a"'s status file are two paths:
+ * both run, keep their ports and come back after a restart. */
+static const char *const clash_a_xml = "<network><name>a</name><forward mode='hostdev' managed='yes'>"
+                                       "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x0'/>"
+                                       "</forward></network>";
+static const char *const clash_axml_xml = "<network><name>a.xml</name><forward mode='hostdev' managed='yes'>"
+                                          "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x2'/>"
+                                          "</forward></network>";
+
+static void
+test_names_do_not_share_files(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    {
+        g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+        g_autoptr(VrtNetworkRef) a = vrt_netdrv_define_xml(drv, clash_a_xml, 0, &err);
+        g_autoptr(VrtNetworkRef) b = vrt_netdrv_define_xml(drv, clash_axml_xml, 0, &err);
+        g_assert_no_error(err);
+        /* Either order: the second used to find the first's file or directory. */
+        g_assert_true(vrt_netdrv_create(drv, "a.xml", &err));
+        g_assert_no_error(err);
+        g_assert_true(vrt_netdrv_create(drv, "a", &err));
+        g_assert_no_error(err);
+        g_autoptr(VrtNetworkPortAlloc) pa = vrt_network_port_allocate(drv, "a", "guest", owner_uuid, mac, &err);
+        g_assert_no_error(err);
+        g_autoptr(VrtNetworkPortAlloc) pb = vrt_network_port_allocate(drv, "a.xml", "guest", owner_uuid, mac, &err);
+        g_assert_no_error(err);
+        assert_invariants(drv);
+    }
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "a", &err), ==, 1);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "a.xml", &err), ==, 1);
+    g_assert_no_error(err);
+    assert_invariants(drv);
+}
+
+/* Ports an older vrtd kept in NAME/ports/ are found and moved. */
+static void
+test_ports_of_older_layout(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    {
+        g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+        g_autoptr(VrtNetworkRef) r = vrt_netdrv_define_xml(drv, hostdev_xml, 0, &err);
+        g_assert_true(vrt_netdrv_create(drv, "pool", &err));
+        g_autoptr(VrtNetworkPortAlloc) a = vrt_network_port_allocate(drv, "pool", "guest", owner_uuid, mac, &err);
+        g_assert_no_error(err);
+    }
+    g_autofree char *now = path_in(f, "run/vrt/network/ports/pool");
+    g_autofree char *old_parent = path_in(f, "run/vrt/network/pool");
+    g_autofree char *old = path_in(f, "run/vrt/network/pool/ports");
+    g_assert_cmpint(g_mkdir_with_parents(old_parent, 0755), ==, 0);
+    g_assert_cmpint(rename(now, old), ==, 0);
+    g_autoptr(VrtNetworkDriver) drv = new_driver(f);
+    g_assert_cmpint(vrt_network_ports_in_use(drv, "pool", &err), ==, 1);
+    g_assert_no_error(err);
+    g_assert_true(g_file_test(now, G_FILE_TEST_IS_DIR));
+    g_assert_false(g_file_test(old_parent, G_FILE_TEST_EXISTS));
+    assert_invariants(drv);
+}
+
 static void
 test_allocate_until_empty(Fixture *f, gconstpointer data)
 {
@@ -382,7 +443,7 @@ test_allocate_until_empty(Fixture *f, gconstpointer data)
         /* The claim is on disk when allocate returns. */
         char u[VRT_UUID_STRING_LEN];
         vrt_uuid_format(a->port_uuid, u);
-        g_autofree char *rel = g_strdup_printf("run/vrt/network/pool/ports/%s.xml", u);
+        g_autofree char *rel = g_strdup_printf("run/vrt/network/ports/pool/%s.xml", u);
         g_autofree char *pf = path_in(f, rel);
         g_assert_true(g_file_test(pf, G_FILE_TEST_IS_REGULAR));
     }
@@ -520,7 +581,7 @@ test_persistence(Fixture *f, gconstpointer data)
     assert_invariants(drv);
 
     /* A port file nobody loaded (written behind the driver's back) is caught. */
-    g_autofree char *stray = path_in(f, "run/vrt/network/pool/ports/00000000-0000-0000-0000-000000000001.xml");
+    g_autofree char *stray = path_in(f, "run/vrt/network/ports/pool/00000000-0000-0000-0000-000000000001.xml");
     g_assert_true(g_file_set_contents(stray, "<networkport/>", -1, NULL));
     g_assert_false(vrt_network_driver_check_invariants(drv, &err));
     assert_error(&err, VIR_ERR_INTERNAL_ERROR, "has no port in memory");
@@ -848,5 +909,7 @@ main(int argc, char **argv)
     ADD("/network-driver/host-busy-vfs", test_host_busy_vfs);
     ADD("/network-driver/registry-shared", test_registry_shared);
     ADD("/network-driver/host-check-outside-lock", test_host_check_outside_lock);
+    ADD("/network-driver/names-do-not-share-files", test_names_do_not_share_files);
+    ADD("/network-driver/ports-of-older-layout", test_ports_of_older_layout);
     return g_test_run();
 }

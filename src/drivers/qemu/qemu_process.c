@@ -126,13 +126,20 @@ log_tail(const char *path, off_t offset)
 
 /* The run directory of a domain started with id: "domain-ID-" and the
  * name's first PROCESS_SHORT_NAME_MAX characters (whole UTF-8 characters,
- * which define checked: the cut never splits one). */
+ * which define checked: the cut never splits one), each '.' made '_'. It
+ * shares the state directory with the domains' NAME.xml, NAME.pid and
+ * NAME.hostdev-start files: without a '.' it is never one of them (the run
+ * directory of "x.xml" started as 1 would be the status file of domain
+ * "domain-1-x"), and the id, unique among running domains, tells the run
+ * directories apart. */
 static char *
 run_dir_path(VrtQemuDriver *drv, int id, const char *name)
 {
     glong chars = g_utf8_strlen(name, -1);
     const char *end = g_utf8_offset_to_pointer(name, MIN(chars, PROCESS_SHORT_NAME_MAX));
     g_autofree char *dir = g_strdup_printf(PROCESS_RUN_DIR_PREFIX "%d-%.*s", id, (int)(end - name), name);
+
+    g_strdelimit(dir, ".", '_');
 
     return g_build_filename(drv->state_dir, dir, NULL);
 }

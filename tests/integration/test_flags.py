@@ -23,7 +23,8 @@ def load():
     nums = {}
     with open(PROCS_TSV) as f:
         for line in f:
-            if line.strip() and not line.startswith("#"):
+            # the "@program" line names the program, not a procedure
+            if line.strip() and not line.startswith(("#", "@")):
                 cols = line.rstrip("\n").split("\t")
                 nums[cols[1]] = int(cols[0])
     out = []

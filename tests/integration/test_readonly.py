@@ -185,7 +185,7 @@ def families():
     out = {}
     with open(TSV) as f:
         for line in f:
-            if line.strip() and not line.startswith("#"):
+            if line.strip() and not line.startswith(("#", "@")):
                 cols = line.rstrip("\n").split("\t")
                 out[int(cols[0])] = cols[6]
     return out

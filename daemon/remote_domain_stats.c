@@ -11,11 +11,11 @@
 
 #include <string.h>
 
-#define DRV(call, error)                                     \
-    VrtQemuDriver *drv = vrt_call_daemon(call)->qemu;        \
-    if (!drv) {                                              \
+#define DRV(call, error)                                                                  \
+    VrtQemuDriver *drv = vrt_call_daemon(call)->qemu;                                     \
+    if (!drv) {                                                                           \
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "the QEMU driver is not running"); \
-        return false;                                        \
+        return false;                                                                     \
     }
 
 /* Moves typed parameters into their wire form (xdr_free frees them). */
@@ -172,8 +172,7 @@ vrt_handle_domain_memory_stats(VrtCall *call, remote_domain_memory_stats_args *a
     g_autoptr(GArray) stats = NULL;
 
     if (args->maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
-                      "maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX");
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX");
         return false;
     }
     stats = vrt_qemu_domain_memory_stats(drv, WIRE_UUID(args->dom.uuid), args->maxStats, args->flags, error);
@@ -219,8 +218,8 @@ vrt_handle_domain_get_cpu_stats(VrtCall *call, remote_domain_get_cpu_stats_args 
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "ncpus too large");
         return false;
     }
-    params = vrt_qemu_domain_get_cpu_stats(drv, WIRE_UUID(args->dom.uuid), args->nparams, args->start_cpu,
-                                           args->ncpus, args->flags, &count, error);
+    params = vrt_qemu_domain_get_cpu_stats(drv, WIRE_UUID(args->dom.uuid), args->nparams, args->start_cpu, args->ncpus,
+                                           args->flags, &count, error);
     if (!params)
         return false;
     ret->nparams = count;

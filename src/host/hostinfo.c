@@ -359,8 +359,14 @@ vrt_host_parse_net_dev(const char *text, const char *ifname, VrtHostNetDevStats 
         if (n < 12)
             return false;
         *stats = (VrtHostNetDevStats){
-            .rx_bytes = v[0], .rx_packets = v[1], .rx_errs = v[2], .rx_drop = v[3],
-            .tx_bytes = v[8], .tx_packets = v[9], .tx_errs = v[10], .tx_drop = v[11],
+            .rx_bytes = v[0],
+            .rx_packets = v[1],
+            .rx_errs = v[2],
+            .rx_drop = v[3],
+            .tx_bytes = v[8],
+            .tx_packets = v[9],
+            .tx_errs = v[10],
+            .tx_drop = v[11],
         };
         return true;
     }

@@ -45,8 +45,7 @@ vrt_domain_stats_record_free(VrtDomainStatsRecord *rec)
     g_free(rec);
 }
 
-static VrtTypedParam *
-param_new(GPtrArray *params, int type, const char *fmt, va_list ap) G_GNUC_PRINTF(3, 0);
+static VrtTypedParam *param_new(GPtrArray *params, int type, const char *fmt, va_list ap) G_GNUC_PRINTF(3, 0);
 
 static VrtTypedParam *
 param_new(GPtrArray *params, int type, const char *fmt, va_list ap)
@@ -323,8 +322,7 @@ block_entries(VrtQemuMonitor *mon, GError **error)
  * capacity (a qcow2 header's virtual size, else the file size), allocation
  * (blocks in use), physical (file size). */
 static bool
-file_sizes(const char *path, bool qcow2, guint64 *capacity, guint64 *allocation, guint64 *physical,
-           GError **error)
+file_sizes(const char *path, bool qcow2, guint64 *capacity, guint64 *allocation, guint64 *physical, GError **error)
 {
     struct stat st;
 
@@ -429,8 +427,7 @@ stats_vcpu(const Snap *s, GPtrArray *params)
         return;
     for (guint i = 0; i < cpus->len; i++) {
         VrtQemuCpuInfo *ci = &g_array_index(cpus, VrtQemuCpuInfo, i);
-        g_autofree char *path =
-            g_strdup_printf("/proc/%d/task/%" G_GINT64_FORMAT "/stat", (int)s->pid, ci->thread_id);
+        g_autofree char *path = g_strdup_printf("/proc/%d/task/%" G_GINT64_FORMAT "/stat", (int)s->pid, ci->thread_id);
 
         /* VIR_VCPU_RUNNING (1); vrt keeps no scheduler wait or delay
          * figures, which libvirt reads from schedstat: 0 as libvirt
@@ -568,13 +565,12 @@ add_uuid(const char *name, const guchar *uuid, int id, gpointer data)
 }
 
 GPtrArray *
-vrt_qemu_connect_get_all_domain_stats(VrtQemuDriver *drv, const guchar *const *uuids, guint n, guint stats,
-                                      guint flags, GError **error)
+vrt_qemu_connect_get_all_domain_stats(VrtQemuDriver *drv, const guchar *const *uuids, guint n, guint stats, guint flags,
+                                      GError **error)
 {
     const guint filters = 0xffu; /* ACTIVE .. OTHER: libvirt's list filters */
     const guint allowed = filters | VRT_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT |
-                          VRT_CONNECT_GET_ALL_DOMAINS_STATS_BACKING |
-                          VRT_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS;
+                          VRT_CONNECT_GET_ALL_DOMAINS_STATS_BACKING | VRT_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS;
     g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
     GPtrArray *records;
 
@@ -744,8 +740,8 @@ vrt_qemu_domain_memory_stats(VrtQemuDriver *drv, const guchar *uuid, guint max, 
 }
 
 bool
-vrt_qemu_domain_get_block_info(VrtQemuDriver *drv, const guchar *uuid, const char *path, guint flags,
-                               guint64 out[3], GError **error)
+vrt_qemu_domain_get_block_info(VrtQemuDriver *drv, const guchar *uuid, const char *path, guint flags, guint64 out[3],
+                               GError **error)
 {
     g_autoptr(Snap) s = NULL;
     g_autoptr(GHashTable) entries = NULL;

@@ -72,16 +72,15 @@ bool vrt_qemu_domain_block_stats(VrtQemuDriver *drv, const guchar *uuid, const c
 
 /* virDomainInterfaceStats: device is the interface's host name (target
  * dev) or MAC; counters seen from the guest (a tap's rx is the host's tx). */
-bool vrt_qemu_domain_interface_stats(VrtQemuDriver *drv, const guchar *uuid, const char *device,
-                                     gint64 out[8], GError **error);
+bool vrt_qemu_domain_interface_stats(VrtQemuDriver *drv, const guchar *uuid, const char *device, gint64 out[8],
+                                     GError **error);
 
 /* virDomainMemoryStats: {tag, value} pairs (libvirt's tags), at most max. */
 typedef struct {
     int tag;
     guint64 val;
 } VrtMemoryStat;
-GArray *vrt_qemu_domain_memory_stats(VrtQemuDriver *drv, const guchar *uuid, guint max, guint flags,
-                                     GError **error);
+GArray *vrt_qemu_domain_memory_stats(VrtQemuDriver *drv, const guchar *uuid, guint max, guint flags, GError **error);
 
 /* virDomainGetBlockInfo: allocation, capacity, physical in bytes. */
 bool vrt_qemu_domain_get_block_info(VrtQemuDriver *drv, const guchar *uuid, const char *path, guint flags,

@@ -491,7 +491,8 @@ stats_interface(VrtQemuDriver *drv, const Snap *s, GPtrArray *params)
 static void
 stats_block(const Snap *s, GPtrArray *params)
 {
-    g_autoptr(GHashTable) entries = s->active && s->mon ? block_entries(s->mon, NULL) : NULL;
+    /* No QMP round trips for a domain without disks. */
+    g_autoptr(GHashTable) entries = s->active && s->mon && s->disks->len ? block_entries(s->mon, NULL) : NULL;
 
     add_uint(params, s->disks->len, "block.count");
     for (guint i = 0; i < s->disks->len; i++) {

@@ -110,10 +110,9 @@ vrt_handle_domain_block_stats_flags(VrtCall *call, remote_domain_block_stats_fla
         const char *name;
         gint64 *v;
     } fields[] = {
-        { "wr_bytes", &st.wr_bytes },
-        { "wr_operations", &st.wr_req },
-        { "rd_bytes", &st.rd_bytes },
-        { "rd_operations", &st.rd_req },
+        { "wr_bytes", &st.wr_bytes },    { "wr_operations", &st.wr_req },    { "rd_bytes", &st.rd_bytes },
+        { "rd_operations", &st.rd_req }, { "flush_operations", &st.fl_req }, { "wr_total_times", &st.wr_ns },
+        { "rd_total_times", &st.rd_ns }, { "flush_total_times", &st.fl_ns },
     };
 
     if (args->nparams < 0 || args->nparams > REMOTE_DOMAIN_BLOCK_STATS_PARAMETERS_MAX) {

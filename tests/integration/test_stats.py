@@ -169,7 +169,10 @@ def test_virsh_dommemstat_domblkstat_domblkinfo(vrtd, running):
     assert dom.blockStats(disk)[0] >= 0  # by source path too
     rd_req, rd_bytes, wr_req, wr_bytes, errs = dom.blockStats("vda")
     assert rd_req >= 0 and wr_bytes >= 0 and errs == -1
-    assert dom.blockStatsFlags("vda")["rd_operations"] >= rd_req
+    flags = dom.blockStatsFlags("vda")
+    assert set(flags) == {"rd_bytes", "rd_operations", "rd_total_times", "wr_bytes", "wr_operations",
+                          "wr_total_times", "flush_operations", "flush_total_times"}
+    assert flags["rd_operations"] >= rd_req
 
     info = virsh(u, "domblkinfo", "st1", "vda").stdout
     assert re.search(rf"Capacity:\s+{DISK_BYTES}\b", info)

@@ -665,6 +665,10 @@ vrt_qemu_domain_block_stats(VrtQemuDriver *drv, const guchar *uuid, const char *
         out->rd_bytes += (gint64)e->rd_bytes;
         out->wr_req += (gint64)e->wr_req;
         out->wr_bytes += (gint64)e->wr_bytes;
+        out->fl_req += (gint64)e->fl_req;
+        out->rd_ns += (gint64)e->rd_ns;
+        out->wr_ns += (gint64)e->wr_ns;
+        out->fl_ns += (gint64)e->fl_ns;
     }
     return true;
 }

@@ -64,6 +64,7 @@ GPtrArray *vrt_qemu_connect_get_all_domain_stats(VrtQemuDriver *drv, const gucha
 
 typedef struct {
     gint64 rd_req, rd_bytes, wr_req, wr_bytes, errs;
+    gint64 fl_req, rd_ns, wr_ns, fl_ns; /* virDomainBlockStatsFlags only */
 } VrtBlockStats;
 /* virDomainBlockStats: path is a disk's target ("vda") or source path; ""
  * sums every disk. errs is -1 (QEMU does not count them). */

@@ -385,14 +385,20 @@ stats_cpu(const Snap *s, GPtrArray *params)
     g_autofree char *path = NULL;
     guint64 user = 0, sys = 0, rss = 0;
 
-    if (!s->active || s->pid <= 0)
-        return;
-    path = g_strdup_printf("/proc/%d/stat", (int)s->pid);
-    if (!vrt_qemu_proc_stat(path, &user, &sys, &rss))
-        return;
+    /* A domain not running has used no CPU: zeros, as libvirt reports. */
+    if (s->active && s->pid > 0) {
+        path = g_strdup_printf("/proc/%d/stat", (int)s->pid);
+        if (!vrt_qemu_proc_stat(path, &user, &sys, &rss))
+            return;
+    }
     add_ullong(params, user + sys, "cpu.time");
     add_ullong(params, user, "cpu.user");
     add_ullong(params, sys, "cpu.system");
+    if (!s->active)
+        return;
+    /* vrt sets up no resctrl cache monitors: none to report, as libvirt
+     * says for a domain without <cachetune><monitor>. */
+    add_uint(params, 0, "cpu.cache.monitor.count");
 }
 
 static void
@@ -416,12 +422,10 @@ stats_vcpu(const Snap *s, GPtrArray *params)
 
     add_uint(params, s->vcpus, "vcpu.current");
     add_uint(params, s->max_vcpus, "vcpu.maximum");
-    if (!s->active || !s->mon) {
-        /* An inactive domain's vCPUs are all offline (VIR_VCPU_OFFLINE 0). */
-        for (guint i = 0; i < s->vcpus; i++)
-            add_int(params, 0, "vcpu.%u.state", i);
+    /* An inactive domain has no vCPU threads to describe: only the counts,
+     * as libvirt. */
+    if (!s->active || !s->mon)
         return;
-    }
     cpus = vrt_qemu_monitor_query_cpus(s->mon, NULL);
     if (!cpus)
         return;

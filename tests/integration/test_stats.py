@@ -240,8 +240,10 @@ def test_same_fields_as_libvirtd(vrtd, libvirtd, shared_dir):
     """The same domains (a running one with a disk, a user NIC and a balloon,
     an inactive one) on vrtd and on Debian's libvirtd: every field vrtd sends
     libvirtd sends too, with the same value where it is the domain's (state,
-    sizes, counts); libvirtd's extra fields are the ones vrt leaves out."""
-    got = {}
+    sizes, counts); libvirtd's extra fields are the ones vrt leaves out. The
+    same for dommemstat's tags, domblkstat's flags fields, domblkinfo's
+    sizes and cpu-stats --total."""
+    got, single = {}, {}
     for name, uri in (("vrtd", vrtd.uri), ("libvirtd", libvirtd.uri)):
         conn = libvirt.open(uri)
         dom = conn.defineXML(domain_xml("cmp1", disk=make_disk(shared_dir, f"{name}.raw"), nic=True))
@@ -249,6 +251,12 @@ def test_same_fields_as_libvirtd(vrtd, libvirtd, shared_dir):
         dom.create()
         try:
             got[name] = {d.name(): p for d, p in conn.domainListGetStats([dom, off], GROUPS)}
+            single[name] = {"mem": set(dom.memoryStats()), "blkinfo": dom.blockInfo("vda"),
+                            "blkflags": set(dom.blockStatsFlags("vda")), "offinfo": off.blockInfo("vda")}
+            try:
+                single[name]["cpu"] = set(dom.getCPUStats(True)[0])
+            except libvirt.libvirtError as e:
+                single[name]["cpu"] = e.get_error_code()
         finally:
             dom.destroy()
             dom.undefine()
@@ -267,3 +275,9 @@ def test_same_fields_as_libvirtd(vrtd, libvirtd, shared_dir):
             assert v["cpu.time"] == 0
         extra = {re.sub(r"\.\d+\.", ".N.", k) for k in set(lv) - set(v)}
         assert extra <= LIBVIRT_ONLY, (dname, sorted(extra - LIBVIRT_ONLY))
+    v, lv = single["vrtd"], single["libvirtd"]
+    assert v["mem"] <= lv["mem"]
+    assert v["blkflags"] == lv["blkflags"]
+    assert v["blkinfo"][0] == lv["blkinfo"][0] and v["blkinfo"][2] == lv["blkinfo"][2]  # capacity, physical
+    assert v["offinfo"] == lv["offinfo"]
+    assert v["cpu"] == lv["cpu"] == {"cpu_time", "user_time", "system_time"}

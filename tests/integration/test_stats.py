@@ -149,6 +149,7 @@ def test_python_get_all_domain_stats_flags(vrtd, running):
     recs = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE,
                                   libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE)
     assert [d.name() for d, _ in recs] == ["st2"]
+    assert conn.getAllDomainStats(0, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_PAUSED) == []
     recs = conn.getAllDomainStats(0, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING)
     assert [d.name() for d, _ in recs] == ["st1"]
     assert {"state.state", "cpu.time", "balloon.current", "vcpu.current", "net.count", "block.count"} <= set(recs[0][1])
@@ -159,6 +160,13 @@ def test_python_get_all_domain_stats_flags(vrtd, running):
     recs = conn.domainListGetStats([off, dom], libvirt.VIR_DOMAIN_STATS_BALLOON,
                                    libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE)
     assert [d.name() for d, _ in recs] == ["st1"]
+
+    # A domain gone meanwhile is left out of the list; asked alone, it is unknown.
+    gone = conn.defineXML(domain_xml("gone"))
+    gone.undefine()
+    assert [d.name() for d, _ in conn.domainListGetStats([gone, dom])] == ["st1"]
+    assert error_code(gone.memoryStats)[0] == libvirt.VIR_ERR_NO_DOMAIN
+    assert error_code(gone.blockInfo, "vda")[0] == libvirt.VIR_ERR_NO_DOMAIN
 
     # A group vrt does not answer: left out, or refused with ENFORCE_STATS.
     recs = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_PERF)

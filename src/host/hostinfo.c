@@ -328,3 +328,63 @@ vrt_host_dmi(VrtHost *host, const char *attr)
         return NULL;
     return g_steal_pointer(&text);
 }
+
+/* ---- network interface counters ---- */
+
+bool
+vrt_host_parse_net_dev(const char *text, const char *ifname, VrtHostNetDevStats *stats)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    size_t len = strlen(ifname);
+
+    for (guint i = 0; lines[i]; i++) {
+        const char *p = lines[i];
+        guint64 v[16];
+        char *end;
+        guint n = 0;
+
+        while (*p == ' ')
+            p++;
+        if (strncmp(p, ifname, len) != 0 || p[len] != ':')
+            continue;
+        /* "name: rx bytes packets errs drop fifo frame compressed multicast
+         *  tx bytes packets errs drop fifo colls carrier compressed" */
+        p += len + 1;
+        for (; n < 16; n++) {
+            v[n] = g_ascii_strtoull(p, &end, 10);
+            if (end == p)
+                break;
+            p = end;
+        }
+        if (n < 12)
+            return false;
+        *stats = (VrtHostNetDevStats){
+            .rx_bytes = v[0],
+            .rx_packets = v[1],
+            .rx_errs = v[2],
+            .rx_drop = v[3],
+            .tx_bytes = v[8],
+            .tx_packets = v[9],
+            .tx_errs = v[10],
+            .tx_drop = v[11],
+        };
+        return true;
+    }
+    return false;
+}
+
+bool
+vrt_host_net_dev_stats(VrtHost *host, const char *ifname, VrtHostNetDevStats *stats, GError **error)
+{
+    g_autofree char *text = read_whole(host, "/proc/net/dev");
+
+    if (!text) {
+        vrt_error_set_errno(error, VIR_ERR_INTERNAL_ERROR, errno, "Could not open /proc/net/dev");
+        return false;
+    }
+    if (!vrt_host_parse_net_dev(text, ifname, stats)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "/proc/net/dev: Interface not found");
+        return false;
+    }
+    return true;
+}

@@ -67,3 +67,19 @@ guint8 *vrt_host_cpu_map(VrtHost *host, guint *ncpus, guint *online, GError **er
  * "bios_vendor", "product_uuid"...), without its newline; NULL when the
  * file is missing, unreadable or empty. */
 char *vrt_host_dmi(VrtHost *host, const char *attr);
+
+/* ---- network interface counters (virsh domifstat, domstats net.*) ---- */
+
+/* One interface's counters as the host's /proc/net/dev shows them (the
+ * host's view: rx is what the host received from the interface). */
+typedef struct {
+    guint64 rx_bytes, rx_packets, rx_errs, rx_drop;
+    guint64 tx_bytes, tx_packets, tx_errs, tx_drop;
+} VrtHostNetDevStats;
+
+/* Parses /proc/net/dev text for ifname; false when it has no such line.
+ * Exposed for tests. */
+bool vrt_host_parse_net_dev(const char *text, const char *ifname, VrtHostNetDevStats *stats);
+/* The counters of ifname from /proc/net/dev; VIR_ERR_INTERNAL_ERROR, as
+ * libvirt words it, when the file cannot be read or has no such interface. */
+bool vrt_host_net_dev_stats(VrtHost *host, const char *ifname, VrtHostNetDevStats *stats, GError **error);

@@ -546,6 +546,54 @@ test_host_node_files(void)
     g_assert_cmpint(system(cmd), ==, 0);
 }
 
+/* /proc/net/dev under a host root: a tap's counters by name, in the
+ * file's column order, and libvirt's errors for a missing interface or file. */
+static void
+test_host_net_dev(void)
+{
+    g_autofree char *root = g_dir_make_tmp("vrt-hostnet-XXXXXX", NULL);
+    g_autofree char *dir = g_build_filename(root, "proc/net", NULL);
+    g_autofree char *path = g_build_filename(dir, "dev", NULL);
+    g_autoptr(VrtHost) host = vrt_host_new(root, NULL);
+    g_autoptr(GError) err = NULL;
+    VrtHostNetDevStats st;
+    const char *text =
+        "Inter-|   Receive                                                |  Transmit\n"
+        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls "
+        "carrier compressed\n"
+        "    lo:  100       2    0    0    0     0          0         0      100       2    0    0    0     0       0 "
+        "         0\n"
+        "vnet10: 5000      40    1    2    0     0          0         0     7000      60    3    4    0     0       0 "
+        "         0\n"
+        "vnet1:    11      12   13   14    0     0          0         0       15      16   17   18    0     0       0 "
+        "         0\n";
+
+    g_assert_nonnull(host);
+    g_assert_false(vrt_host_net_dev_stats(host, "vnet1", &st, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+    g_clear_error(&err);
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(path, text, -1, NULL));
+    g_assert_true(vrt_host_net_dev_stats(host, "vnet1", &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(st.rx_bytes, ==, 11);
+    g_assert_cmpuint(st.rx_packets, ==, 12);
+    g_assert_cmpuint(st.rx_errs, ==, 13);
+    g_assert_cmpuint(st.rx_drop, ==, 14);
+    g_assert_cmpuint(st.tx_bytes, ==, 15);
+    g_assert_cmpuint(st.tx_packets, ==, 16);
+    g_assert_cmpuint(st.tx_errs, ==, 17);
+    g_assert_cmpuint(st.tx_drop, ==, 18);
+    g_assert_true(vrt_host_parse_net_dev(text, "vnet10", &st));
+    g_assert_cmpuint(st.rx_bytes, ==, 5000);
+    g_assert_cmpuint(st.tx_drop, ==, 4);
+    g_assert_false(vrt_host_net_dev_stats(host, "vnet", &st, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+    g_assert_nonnull(strstr(err->message, "Interface not found"));
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", root);
+    g_assert_cmpint(system(cmd), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -554,6 +602,7 @@ main(int argc, char **argv)
     g_test_add_func("/host/info", test_host_info);
     g_test_add_func("/host/stat-parsers", test_host_stat_parsers);
     g_test_add_func("/host/node-files", test_host_node_files);
+    g_test_add_func("/host/net-dev", test_host_net_dev);
     g_test_add_func("/host/netlink/setlink-roundtrip", test_netlink_setlink_roundtrip);
     g_test_add_func("/host/netlink/newlink-decode", test_netlink_newlink_decode);
     g_test_add_func("/host/netlink/unix-transport-retry", test_netlink_unix_transport);

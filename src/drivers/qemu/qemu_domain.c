@@ -591,6 +591,27 @@ out:
     return ok ? g_steal_pointer(&st) : NULL;
 }
 
+/* User and system time (ns) and resident set (KiB) of a process from its
+ * stat file; false when it cannot be read (the process is gone). */
+bool
+vrt_qemu_proc_stat(const char *statpath, guint64 *user_ns, guint64 *sys_ns, guint64 *rss_kib)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) fields = NULL;
+    const char *p;
+
+    if (!g_file_get_contents(statpath, &text, NULL, NULL) || !(p = strrchr(text, ')')))
+        return false;
+    fields = g_strsplit(p + 2, " ", -1);
+    /* After "pid (comm) ": utime is field 14, stime 15, rss (pages) 24. */
+    if (g_strv_length(fields) < 22)
+        return false;
+    *user_ns = CLOCK_TICKS_NS(g_ascii_strtoull(fields[11], NULL, 10));
+    *sys_ns = CLOCK_TICKS_NS(g_ascii_strtoull(fields[12], NULL, 10));
+    *rss_kib = g_ascii_strtoull(fields[21], NULL, 10) * (guint64)sysconf(_SC_PAGESIZE) / 1024;
+    return true;
+}
+
 /* CPU time of a process or thread from its stat file (utime + stime);
  * *cpu receives the processor it last ran on when non-NULL. */
 guint64

@@ -247,3 +247,6 @@ bool vrt_qemu_dom_affect_flags(VrtQemuDom *obj, guint flags, bool *live, bool *c
  * stime); *cpu receives the processor it last ran on when non-NULL; 0 when
  * the file cannot be read. */
 guint64 vrt_qemu_proc_cpu_time(const char *statpath, int *cpu);
+/* User and system time in ns and resident set in KiB of a process from its
+ * stat file; false when it cannot be read. */
+bool vrt_qemu_proc_stat(const char *statpath, guint64 *user_ns, guint64 *sys_ns, guint64 *rss_kib);

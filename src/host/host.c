@@ -121,16 +121,10 @@ vrt_host_check_fault(VrtHost *host, const char *what, GError **error)
     return host->fault_func(what, host->fault_data, error);
 }
 
-void
-vrt_host_lock_changes(VrtHost *host)
+GRecMutexLocker *
+vrt_host_changes_locker(VrtHost *host)
 {
-    g_rec_mutex_lock(&host->changes);
-}
-
-void
-vrt_host_unlock_changes(VrtHost *host)
-{
-    g_rec_mutex_unlock(&host->changes);
+    return g_rec_mutex_locker_new(&host->changes);
 }
 
 char *

@@ -52,9 +52,9 @@ bool vrt_host_check_fault(VrtHost *host, const char *what, GError **error);
 
 /* Serializes driver changes of PCI functions (detach, reattach, reset)
  * across every user of this host; recursive. Innermost lock: take no
- * other lock while holding it. */
-void vrt_host_lock_changes(VrtHost *host);
-void vrt_host_unlock_changes(VrtHost *host);
+ * other lock while holding it. A scoped guard:
+ * g_autoptr(GRecMutexLocker) locker = vrt_host_changes_locker(host); */
+GRecMutexLocker *vrt_host_changes_locker(VrtHost *host);
 
 /* The real path of a host path (caller frees). */
 char *vrt_host_path(VrtHost *host, const char *path);

@@ -234,34 +234,25 @@ reset_locked(VrtHost *host, const VrtPciAddr *addr, GError **error)
 bool
 vrt_pci_detach(VrtHost *host, const VrtPciAddr *addr, char **orig_driver, GError **error)
 {
-    bool ok;
+    g_autoptr(GRecMutexLocker) locker = vrt_host_changes_locker(host);
 
-    vrt_host_lock_changes(host);
-    ok = detach_locked(host, addr, orig_driver, error);
-    vrt_host_unlock_changes(host);
-    return ok;
+    return detach_locked(host, addr, orig_driver, error);
 }
 
 bool
 vrt_pci_reattach(VrtHost *host, const VrtPciAddr *addr, const char *driver, GError **error)
 {
-    bool ok;
+    g_autoptr(GRecMutexLocker) locker = vrt_host_changes_locker(host);
 
-    vrt_host_lock_changes(host);
-    ok = reattach_locked(host, addr, driver, error);
-    vrt_host_unlock_changes(host);
-    return ok;
+    return reattach_locked(host, addr, driver, error);
 }
 
 bool
 vrt_pci_reset(VrtHost *host, const VrtPciAddr *addr, GError **error)
 {
-    bool ok;
+    g_autoptr(GRecMutexLocker) locker = vrt_host_changes_locker(host);
 
-    vrt_host_lock_changes(host);
-    ok = reset_locked(host, addr, error);
-    vrt_host_unlock_changes(host);
-    return ok;
+    return reset_locked(host, addr, error);
 }
 
 static int

@@ -110,6 +110,12 @@ vrt_ret_string(char *s, remote_string_ret *ret)
 VrtConn *vrt_call_conn(VrtCall *call);
 VrtDaemon *vrt_call_daemon(VrtCall *call);
 
+/* Registers cb (its id set here) on conn; returns the id. */
+int vrt_conn_add_callback(VrtConn *conn, VrtEventCallback *cb);
+/* Removes callback id of conn if it is a QEMU monitor one (qemu) or a
+ * remote program one (!qemu); false when conn has none such. */
+bool vrt_conn_remove_callback(VrtConn *conn, int id, bool qemu);
+
 /* Finds QEMU's version once (cheap afterwards). */
 void vrt_daemon_probe(VrtDaemon *daemon);
 

@@ -272,13 +272,7 @@ vrt_handle_connect_domain_event_callback_register_any(VrtCall *call,
         cb.has_dom = true;
         memcpy(cb.uuid, args->dom->uuid, 16);
     }
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
-
-        cb.id = ++conn->next_callback_id;
-        g_array_append_val(conn->callbacks, cb);
-    }
-    ret->callbackID = cb.id;
+    ret->callbackID = vrt_conn_add_callback(conn, &cb);
     return true;
 }
 
@@ -287,17 +281,34 @@ vrt_handle_connect_domain_event_callback_deregister_any(VrtCall *call,
                                                         remote_connect_domain_event_callback_deregister_any_args *args,
                                                         GError **error)
 {
-    VrtConn *conn = vrt_call_conn(call);
+    if (vrt_conn_remove_callback(vrt_call_conn(call), args->callbackID, false))
+        return true;
+    vrt_error_set(error, VIR_ERR_INVALID_ARG, "callback ID %d not registered", args->callbackID);
+    return false;
+}
+
+int
+vrt_conn_add_callback(VrtConn *conn, VrtEventCallback *cb)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+    cb->id = ++conn->next_callback_id;
+    g_array_append_val(conn->callbacks, *cb);
+    return cb->id;
+}
+
+bool
+vrt_conn_remove_callback(VrtConn *conn, int id, bool qemu)
+{
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
 
     for (guint i = 0; i < conn->callbacks->len; i++) {
         const VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, i);
 
-        if (cb->id == args->callbackID && cb->event_id != VRT_EVENT_ID_QEMU_MONITOR) {
+        if (cb->id == id && (cb->event_id == VRT_EVENT_ID_QEMU_MONITOR) == qemu) {
             g_array_remove_index(conn->callbacks, i);
             return true;
         }
     }
-    vrt_error_set(error, VIR_ERR_INVALID_ARG, "callback ID %d not registered", args->callbackID);
     return false;
 }

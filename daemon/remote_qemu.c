@@ -98,13 +98,7 @@ vrt_handle_qemu_connect_domain_monitor_event_register(VrtCall *call,
         }
         cb.event = g_strdup(event);
     }
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
-
-        cb.id = ++conn->next_callback_id;
-        g_array_append_val(conn->callbacks, cb);
-    }
-    ret->callbackID = cb.id;
+    ret->callbackID = vrt_conn_add_callback(conn, &cb);
     return true;
 }
 
@@ -113,17 +107,8 @@ vrt_handle_qemu_connect_domain_monitor_event_deregister(VrtCall *call,
                                                         qemu_connect_domain_monitor_event_deregister_args *args,
                                                         GError **error)
 {
-    VrtConn *conn = vrt_call_conn(call);
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
-
-    for (guint i = 0; i < conn->callbacks->len; i++) {
-        const VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, i);
-
-        if (cb->id == args->callbackID && cb->event_id == VRT_EVENT_ID_QEMU_MONITOR) {
-            g_array_remove_index(conn->callbacks, i);
-            return true;
-        }
-    }
+    if (vrt_conn_remove_callback(vrt_call_conn(call), args->callbackID, true))
+        return true;
     vrt_error_set(error, VIR_ERR_INVALID_ARG, "qemu monitor event callback %d not registered", args->callbackID);
     return false;
 }

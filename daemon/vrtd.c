@@ -585,8 +585,10 @@ main(int argc, char **argv)
 out:
     if (err)
         fprintf(stderr, "vrtd: %s\n", err->message);
-    report_ready(&ready_fd, err ? err->message : "the daemon failed to start");
+    /* The pid file and sockets go before the parent hears of the failure,
+     * so that what it reports is all that is left of this daemon. */
     daemon_free(daemon);
+    report_ready(&ready_fd, err ? err->message : "the daemon failed to start");
     vrt_log_free(log);
     return rc;
 }

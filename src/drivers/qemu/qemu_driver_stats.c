@@ -574,16 +574,9 @@ vrt_qemu_connect_get_all_domain_stats(VrtQemuDriver *drv, const guchar *const *u
                                       GError **error)
 {
     const guint filters = 0xffu; /* ACTIVE .. OTHER: libvirt's list filters */
-    const guint allowed = filters | VRT_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT |
-                          VRT_CONNECT_GET_ALL_DOMAINS_STATS_BACKING | VRT_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS;
     g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
     GPtrArray *records;
 
-    if (flags & ~allowed) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags & ~allowed,
-                      "qemuConnectGetAllDomainStats");
-        return NULL;
-    }
     if (stats == 0) {
         stats = VRT_DOMAIN_STATS_SUPPORTED;
     } else if ((flags & VRT_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS) && (stats & ~VRT_DOMAIN_STATS_SUPPORTED)) {
@@ -720,11 +713,6 @@ vrt_qemu_domain_memory_stats(VrtQemuDriver *drv, const guchar *uuid, guint max, 
     guint64 user, sys, rss;
     VrtMemoryStat st;
 
-    if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "qemuDomainMemoryStats");
-        return NULL;
-    }
     s = snap_find(drv, uuid, true, error);
     if (!s)
         return NULL;
@@ -759,11 +747,6 @@ vrt_qemu_domain_get_block_info(VrtQemuDriver *drv, const guchar *uuid, const cha
     guint64 alloc, phys;
     int idx;
 
-    if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "qemuDomainGetBlockInfo");
-        return false;
-    }
     s = snap_find(drv, uuid, false, error);
     if (!s)
         return false;
@@ -817,12 +800,6 @@ vrt_qemu_domain_get_cpu_stats(VrtQemuDriver *drv, const guchar *uuid, guint npar
     g_autofree char *path = NULL;
     guint64 user = 0, sys = 0, rss;
 
-    /* VIR_TYPED_PARAM_STRING_OKAY (4) is the only flag. */
-    if (flags & ~4u) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags & ~4u,
-                      "qemuDomainGetCPUStats");
-        return NULL;
-    }
     s = snap_find(drv, uuid, true, error);
     if (!s)
         return NULL;

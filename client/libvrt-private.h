@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include "vrt.h"
+#include "libvrt-ssh.h"
 #include "vrt_client_stubs.h"
 #include "util/error.h"
 #include "util/uuid.h"
@@ -25,6 +26,7 @@ typedef struct {
 
 struct vrt_conn {
     VrtRpcClient *rpc;
+    VrtSshChild *ssh; /* the ssh carrying rpc, for qemu+ssh */
     char *uri; /* as opened (the default filled in) */
     GMutex lock; /* guards events (registrations are read on the reader thread) */
     GPtrArray *events; /* VrtEventReg* */

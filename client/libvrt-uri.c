@@ -1,5 +1,6 @@
 /*
- * URI parsing for libvrt: qemu:///system and qemu+unix:///system?socket=PATH.
+ * URI parsing for libvrt: qemu:///system, qemu+unix:///system?socket=PATH and
+ * qemu+ssh://[user@]host[:port]/system (parsed by libvrt-ssh.c).
  * The transport and the socket parameter are local matters; the daemon is
  * sent the plain driver URI, as libvirt's remote driver does.
  */
@@ -14,6 +15,7 @@ vrt_uri_free(VrtUri *uri)
     if (!uri)
         return;
     g_free(uri->socket);
+    vrt_ssh_target_free(uri->ssh);
     g_free(uri->remote_uri);
     g_free(uri);
 }
@@ -60,9 +62,17 @@ vrt_uri_parse(const char *uri, bool readonly, GError **error)
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported URI '%s': only the 'qemu' driver is served", uri);
         return NULL;
     }
+    if (g_strcmp0(transport, "ssh") == 0) {
+        g_autoptr(VrtUri) out = g_new0(VrtUri, 1);
+        out->ssh = vrt_ssh_target_parse(uri, readonly, error);
+        if (!out->ssh)
+            return NULL;
+        out->remote_uri = g_strdup("qemu:///system");
+        return g_steal_pointer(&out);
+    }
     if (transport && g_strcmp0(transport, "unix") != 0) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported transport '%s' in URI '%s': only 'unix' is supported",
-                      transport, uri);
+        vrt_error_set(error, VIR_ERR_INVALID_ARG,
+                      "unsupported transport '%s' in URI '%s': only 'unix' and 'ssh' are supported", transport, uri);
         return NULL;
     }
     const char *rest = sep + 3;

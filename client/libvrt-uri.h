@@ -7,13 +7,16 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "libvrt-ssh.h"
+
 /* Sockets of a system vrtd (issue 2: DIR/run/vrt/... without --root). */
 #define VRT_URI_DEFAULT "qemu:///system"
 #define VRT_URI_DEFAULT_SOCK "/run/vrt/vrtd-sock"
 #define VRT_URI_DEFAULT_SOCK_RO "/run/vrt/vrtd-sock-ro"
 
 typedef struct {
-    char *socket; /* the UNIX socket to connect to */
+    char *socket; /* the UNIX socket to connect to (NULL over ssh) */
+    VrtSshTarget *ssh; /* qemu+ssh: whom to reach and how (NULL for a local socket) */
     char *remote_uri; /* what CONNECT_OPEN sends: the URI without transport and socket */
 } VrtUri;
 

@@ -154,6 +154,7 @@ conn_free(vrt_conn *conn)
     if (!conn)
         return;
     vrt_rpc_client_free(conn->rpc);
+    vrt_ssh_child_free(conn->ssh);
     if (conn->events)
         g_ptr_array_unref(conn->events);
     g_mutex_clear(&conn->lock);
@@ -174,7 +175,15 @@ vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err)
     g_mutex_init(&conn->lock);
     conn->events = g_ptr_array_new_with_free_func(g_free);
     conn->uri = g_strdup(uri && *uri ? uri : VRT_URI_DEFAULT);
-    conn->rpc = vrt_rpc_client_new_unix(parsed->socket, &gerr);
+    if (parsed->ssh) {
+        int fd = -1;
+        conn->ssh = vrt_ssh_spawn(parsed->ssh, &fd, &gerr);
+        if (!conn->ssh)
+            goto fail;
+        conn->rpc = vrt_rpc_client_new_fd(fd, &gerr);
+    } else {
+        conn->rpc = vrt_rpc_client_new_unix(parsed->socket, &gerr);
+    }
     if (!conn->rpc)
         goto fail;
     vrt_rpc_client_set_event_func(conn->rpc, on_event, conn);
@@ -187,6 +196,15 @@ vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err)
     return conn;
 
 fail:
+    if (conn->ssh && gerr) {
+        /* The protocol error says only that the channel ended; ssh says why. */
+        g_autofree char *said = vrt_ssh_child_stderr(conn->ssh);
+        if (*said) {
+            g_autofree char *msg = g_strdup_printf("%s: %s", gerr->message, said);
+            g_free(gerr->message);
+            gerr->message = g_steal_pointer(&msg);
+        }
+    }
     conn_free(conn);
     vrt_err_take(err, gerr, VIR_FROM_REMOTE);
     return NULL;

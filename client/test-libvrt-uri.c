@@ -1,10 +1,12 @@
 /*
  * Unit tests of libvrt's URI parser: which socket each accepted URI names,
  * what CONNECT_OPEN is sent, and that bad URIs fail with a message naming
- * the fault.
+ * the fault; over ssh, the command line libvrt runs, and what the far
+ * side's shell makes of it.
  */
 #include "libvrt-uri.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 #include "util/error.h"
 
@@ -53,13 +55,79 @@ test_bad(void)
 {
     expect_bad("xen:///system", "'qemu' driver");
     expect_bad("qemu+tcp://host/system", "transport 'tcp'");
-    expect_bad("qemu+ssh://host/system", "transport 'ssh'");
+    expect_bad("qemu+ssh:///system", "names no host");
+    expect_bad("qemu+ssh://host/session", "path '/session'");
+    expect_bad("qemu+ssh://host/system?socket=rel", "absolute path");
+    expect_bad("qemu+ssh://host/system?no_verify=yes", "must be 0 or 1");
+    expect_bad("qemu+ssh://host/system?proxy=native", "netcat only");
+    expect_bad("qemu+ssh://host/system?sshauth=agent", "parameter 'sshauth'");
     expect_bad("qemu://host/system", "names a host");
     expect_bad("qemu:///session", "path '/session'");
     expect_bad("qemu+unix:///system?socket=relative", "absolute path");
     expect_bad("qemu+unix:///system?socket=", "absolute path");
     expect_bad("qemu+unix:///system?mode=legacy", "parameter 'mode'");
     expect_bad("nonsense", "cannot parse URI");
+}
+
+/* The far side's shell runs the last argument; a stand-in netcat prints
+ * the arguments it got, so the quoting of an awkward socket path shows. */
+static char *
+run_far_side(const char *remote, const char *netcat_script)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vrt-ssh-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_autofree char *nc = g_build_filename(dir, "nc", NULL);
+    g_assert_true(g_file_set_contents(nc, netcat_script, -1, &err));
+    g_assert_cmpint(g_chmod(nc, 0755), ==, 0);
+    g_autofree char *cmd = g_strdup(remote);
+    /* the target was made with netcat=@NC@: put the stand-in's path there */
+    GString *s = g_string_new(cmd);
+    g_string_replace(s, "@NC@", nc, 0);
+    g_autofree char *final = g_string_free(s, FALSE);
+    char *out = NULL;
+    int status = 0;
+    const char *argv[] = { "/bin/sh", "-c", final, NULL };
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status, &err));
+    g_assert_no_error(err);
+    g_unlink(nc);
+    g_rmdir(dir);
+    return out;
+}
+
+static void
+test_ssh(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtUri) u = vrt_uri_parse("qemu+ssh://ann@node7:2222/system?socket=/srv/it%27s%20here/vrtd-sock"
+                                        "&keyfile=/k/id&no_verify=1&no_tty=1&command=/opt/ssh&netcat=@NC@",
+                                        false, &err);
+    g_assert_no_error(err);
+    g_assert_null(u->socket);
+    g_assert_cmpstr(u->remote_uri, ==, "qemu:///system");
+    g_assert_cmpstr(u->ssh->socket, ==, "/srv/it's here/vrtd-sock");
+    g_auto(GStrv) argv = vrt_ssh_argv(u->ssh);
+    g_assert_cmpuint(g_strv_length(argv), ==, 17);
+    g_autofree char *head = g_strjoinv(" ", argv);
+    g_assert_true(g_str_has_prefix(head, "/opt/ssh -p 2222 -l ann -i /k/id -T -e none -o BatchMode=yes "
+                                         "-o StrictHostKeyChecking=no -- node7 sh -c "));
+
+    /* A netcat that ends on EOF by itself (no -q): it gets -U and the path. */
+    g_autofree char *plain = run_far_side(argv[16], "#!/bin/sh\nfor a; do printf '[%s]' \"$a\"; done\n");
+    g_assert_cmpstr(plain, ==, "[-U][/srv/it's here/vrtd-sock]");
+    /* OpenBSD's netcat, which wants -q0 to end on EOF. */
+    g_autofree char *bsd = run_far_side(
+        argv[16], "#!/bin/sh\n[ \"$1\" = -q ] && [ $# = 1 ] && { echo 'nc: option requires an argument -- q' >&2; "
+                  "exit 1; }\nfor a; do printf '[%s]' \"$a\"; done\n");
+    g_assert_cmpstr(bsd, ==, "[-q0][-U][/srv/it's here/vrtd-sock]");
+
+    /* Defaults: ssh from PATH, the far side's standard socket, read-only too. */
+    g_autoptr(VrtUri) d = vrt_uri_parse("qemu+ssh://node7/system", true, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(d->ssh->socket, ==, "/run/vrt/vrtd-sock-ro");
+    g_auto(GStrv) dargv = vrt_ssh_argv(d->ssh);
+    g_autofree char *dline = g_strjoinv(" ", dargv);
+    g_assert_true(g_str_has_prefix(dline, "ssh -T -e none -- node7 sh -c "));
 }
 
 int
@@ -69,5 +137,6 @@ main(int argc, char **argv)
     g_test_add_func("/libvrt/uri/default", test_default);
     g_test_add_func("/libvrt/uri/socket-param", test_socket_param);
     g_test_add_func("/libvrt/uri/bad", test_bad);
+    g_test_add_func("/libvrt/uri/ssh", test_ssh);
     return g_test_run();
 }

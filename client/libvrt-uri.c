@@ -1,6 +1,7 @@
 /*
  * URI parsing for libvrt: qemu:///system, qemu+unix:///system?socket=PATH
- * and qemu+tls://HOST[:PORT]/system with libvirt's pkipath and no_verify.
+ * and qemu+tls://HOST[:PORT]/system with libvirt's pkipath, no_verify and
+ * no_sanity.
  * The transport and the socket parameter are local matters; the daemon is
  * sent the plain driver URI, as libvirt's remote driver does.
  */
@@ -38,6 +39,10 @@ parse_query(const char *uri, const char *query, VrtUri *out, GError **error)
         }
         if (out->tls && g_str_equal(key, "no_verify") && value) {
             out->no_verify = g_strcmp0(value, "0") != 0;
+            continue;
+        }
+        if (out->tls && g_str_equal(key, "no_sanity") && value) {
+            out->no_sanity = g_strcmp0(value, "0") != 0;
             continue;
         }
         if (g_strcmp0(key, "socket") != 0 || out->tls) {

@@ -18,12 +18,13 @@
 typedef struct {
     char *socket; /* the UNIX socket to connect to (not for TLS) */
     char *remote_uri; /* what CONNECT_OPEN sends: the URI without transport and socket */
-    /* qemu+tls://HOST[:PORT]/system[?pkipath=DIR&no_verify=1] */
+    /* qemu+tls://HOST[:PORT]/system[?pkipath=DIR&no_verify=1&no_sanity=1] */
     bool tls;
     char *host;
     guint port;
     char *pkipath; /* NULL: libvirt's client certificate locations */
     bool no_verify; /* accept a server certificate that fails the checks */
+    bool no_sanity; /* send our certificate without checking it first */
 } VrtUri;
 
 void vrt_uri_free(VrtUri *uri);

@@ -192,6 +192,7 @@ connect_tls(const VrtUri *uri, GError **error)
         .cert_file = cert,
         .key_file = key,
         .no_verify = uri->no_verify,
+        .no_sanity = uri->no_sanity,
     };
 
     return vrt_rpc_client_new_tls(uri->host, uri->port, &cfg, error);

@@ -41,13 +41,15 @@ static void
 test_tls(void)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(VrtUri) u = vrt_uri_parse("qemu+tls://127.0.0.1/system?pkipath=/tmp/p%20ki&no_verify=1", false, &err);
+    g_autoptr(VrtUri) u =
+        vrt_uri_parse("qemu+tls://127.0.0.1/system?pkipath=/tmp/p%20ki&no_verify=1&no_sanity=1", false, &err);
     g_assert_no_error(err);
     g_assert_true(u->tls);
     g_assert_cmpstr(u->host, ==, "127.0.0.1");
     g_assert_cmpuint(u->port, ==, 16514);
     g_assert_cmpstr(u->pkipath, ==, "/tmp/p ki");
     g_assert_true(u->no_verify);
+    g_assert_true(u->no_sanity);
     g_assert_null(u->socket);
     g_assert_cmpstr(u->remote_uri, ==, "qemu:///system");
 

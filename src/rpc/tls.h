@@ -38,6 +38,7 @@ typedef struct {
     const char *key_file;
     const char *priority; /* NULL: VRT_TLS_DEFAULT_PRIORITY */
     bool no_verify; /* accept a peer whose certificate fails the checks (logged) */
+    bool no_sanity; /* client: send our certificate without checking it first */
     const char *const *allowed_dn; /* server: NULL allows any DN */
 } VrtTlsConfig;
 

@@ -202,20 +202,23 @@ want_auth(const Lexer *lx, const char *key, Value *v, char **dst, GError **error
 static bool
 apply_remote(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, bool *handled, GError **error)
 {
-    struct {
-        const char *key;
-        char **dst;
-    } strings[] = {
-        { "listen_addr", &cfg->listen_addr }, { "tls_port", &cfg->tls_port },         { "tcp_port", &cfg->tcp_port },
-        { "key_file", &cfg->key_file },       { "cert_file", &cfg->cert_file },       { "ca_file", &cfg->ca_file },
-        { "crl_file", &cfg->crl_file },       { "tls_priority", &cfg->tls_priority },
-    };
-
     *handled = true;
-    for (gsize i = 0; i < G_N_ELEMENTS(strings); i++) {
-        if (g_str_equal(key, strings[i].key))
-            return want_string(lx, key, v, strings[i].dst, error);
-    }
+    if (g_str_equal(key, "listen_addr"))
+        return want_string(lx, key, v, &cfg->listen_addr, error);
+    if (g_str_equal(key, "tls_port"))
+        return want_string(lx, key, v, &cfg->tls_port, error);
+    if (g_str_equal(key, "tcp_port"))
+        return want_string(lx, key, v, &cfg->tcp_port, error);
+    if (g_str_equal(key, "key_file"))
+        return want_string(lx, key, v, &cfg->key_file, error);
+    if (g_str_equal(key, "cert_file"))
+        return want_string(lx, key, v, &cfg->cert_file, error);
+    if (g_str_equal(key, "ca_file"))
+        return want_string(lx, key, v, &cfg->ca_file, error);
+    if (g_str_equal(key, "crl_file"))
+        return want_string(lx, key, v, &cfg->crl_file, error);
+    if (g_str_equal(key, "tls_priority"))
+        return want_string(lx, key, v, &cfg->tls_priority, error);
     if (g_str_equal(key, "listen_tls"))
         return want_bool(lx, key, v, &cfg->listen_tls, error);
     if (g_str_equal(key, "listen_tcp"))
@@ -320,7 +323,7 @@ vrt_config_init(VrtConfig *cfg)
     cfg->keepalive_count = 5;
     cfg->log_level = 3;
     cfg->config_sync_ms = 0;
-    cfg->listen_tls = true;
+    cfg->listen_tls = 1;
     cfg->tls_port = g_strdup("16514");
     cfg->tcp_port = g_strdup("16509");
     cfg->auth_tls = g_strdup("none");

@@ -302,8 +302,9 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
     if (g_str_equal(key, "config_sync_ms"))
         return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms, error);
     bool handled;
-    if (!apply_remote(cfg, lx, key, v, &handled, error) || handled)
-        return handled;
+    bool ok = apply_remote(cfg, lx, key, v, &handled, error);
+    if (handled)
+        return ok;
     /* libvirtd.conf keys vrt does not use are accepted so a libvirt config
      * can be reused, but said so. */
     g_message("%s:%d: ignoring unknown setting '%s'", lx->path, lx->line, key);

@@ -155,15 +155,41 @@ auth_failed(VrtConn *conn, const char *why, GError **error)
     return false;
 }
 
+/* Takes the connection's SASL session out (NULL when there is none): the
+ * exchange's steps read the SASL configuration and database, so they run
+ * without the connection lock, which events take. */
+static VrtSaslSession *
+take_session(VrtConn *conn)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+    return g_steal_pointer((VrtSaslSession **)&conn->sasl);
+}
+
+/* Gives the session back for the next step; false when another exchange
+ * began meanwhile (then sess is freed). */
+static bool
+put_session(VrtConn *conn, VrtSaslSession *sess)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
+
+    if (conn->sasl) {
+        vrt_sasl_session_free(sess);
+        return false;
+    }
+    conn->sasl = sess;
+    return true;
+}
+
 bool
 vrt_handle_auth_sasl_init(VrtCall *call, remote_auth_sasl_init_ret *ret, GError **error)
 {
     VrtConn *conn = vrt_call_conn(call);
     VrtServerClient *client = vrt_call_get_client(call);
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
     g_autoptr(GError) why = NULL;
+    g_autoptr(VrtSaslSession) old = take_session(conn);
 
-    if (vrt_server_client_get_auth(client) != VRT_RPC_AUTH_SASL || conn->sasl)
+    if (vrt_server_client_get_auth(client) != VRT_RPC_AUTH_SASL || old)
         return auth_failed(conn, "client tried invalid SASL init request", error);
     g_autoptr(VrtSaslSession) sess =
         vrt_sasl_session_new(vrt_server_client_is_secure(client), vrt_server_client_tls_ssf(client),
@@ -171,53 +197,58 @@ vrt_handle_auth_sasl_init(VrtCall *call, remote_auth_sasl_init_ret *ret, GError 
     char *list = sess ? vrt_sasl_session_mechlist(sess, &why) : NULL;
     if (!list)
         return auth_failed(conn, why->message, error);
+    if (!put_session(conn, g_steal_pointer(&sess))) {
+        g_free(list);
+        return auth_failed(conn, "client tried invalid SASL init request", error);
+    }
     g_debug("SASL mechanisms for client fd %d: %s", vrt_server_client_get_fd(client), list);
     ret->mechlist = list;
-    conn->sasl = g_steal_pointer(&sess);
     return true;
 }
 
-/* One START or STEP; conn->lock held. On completion the client is let in
- * and, over plain TCP, the security layer starts after this reply. */
+/* One START (mech given) or STEP. On completion the client is let in and,
+ * over plain TCP, the security layer starts after this reply; on a failure
+ * the exchange is over (a new one starts with AUTH_SASL_INIT). */
 static bool
-sasl_step_locked(VrtCall *call, VrtConn *conn, const char *mech, int nil, const char *data, unsigned int len,
-                 int *complete, int *ret_nil, char **ret_data, unsigned int *ret_len, GError **error)
+sasl_step(VrtCall *call, const char *mech, int nil, const char *data, unsigned int len, int *complete, int *ret_nil,
+          char **ret_data, unsigned int *ret_len, GError **error)
 {
+    VrtConn *conn = vrt_call_conn(call);
     VrtServerClient *client = vrt_call_get_client(call);
     VrtDaemon *daemon = vrt_call_daemon(call);
     g_autoptr(GError) why = NULL;
+    g_autoptr(VrtSaslSession) sess = take_session(conn);
     const char *out = NULL;
     unsigned int outlen = 0;
 
-    if (vrt_server_client_get_auth(client) != VRT_RPC_AUTH_SASL || !conn->sasl)
+    if (vrt_server_client_get_auth(client) != VRT_RPC_AUTH_SASL || !sess)
         return auth_failed(
             conn, mech ? "client tried invalid SASL start request" : "client tried invalid SASL step request", error);
-    int rc = vrt_sasl_session_step(conn->sasl, mech, nil ? NULL : data, len, &out, &outlen, &why);
-    if (rc < 0 || (rc == 1 && !vrt_sasl_session_check(
-                                  conn->sasl, (const char *const *)daemon->cfg.sasl_allowed_username_list, &why))) {
-        vrt_conn_auth_clear(conn);
+    int rc = vrt_sasl_session_step(sess, mech, nil ? NULL : data, len, &out, &outlen, &why);
+    if (rc < 0 ||
+        (rc == 1 && !vrt_sasl_session_check(sess, (const char *const *)daemon->cfg.sasl_allowed_username_list, &why)))
         return auth_failed(conn, why->message, error);
-    }
-    if (outlen > 65536) {
-        vrt_conn_auth_clear(conn);
+    if (outlen > 65536)
         return auth_failed(conn, "SASL reply data too long", error);
-    }
     /* NULL and "" differ in SASL. */
     *ret_nil = out ? 0 : 1;
     *ret_data = out ? g_memdup2(out, outlen) : NULL;
     *ret_len = outlen;
     *complete = rc;
-    if (rc == 1) {
-        VrtSaslSession *sess = g_steal_pointer((VrtSaslSession **)&conn->sasl);
-        g_message("client fd %d authenticated as '%s' with SASL", vrt_server_client_get_fd(client),
-                  vrt_sasl_session_username(sess));
-        if (vrt_sasl_session_ssf(sess) > 0 && !vrt_server_client_is_secure(client))
-            vrt_server_client_push_layer(client, vrt_sasl_layer_new(sess, vrt_server_client_get_transport(client),
-                                                                    vrt_server_client_get_fd(client)));
-        else
-            vrt_sasl_session_free(sess);
-        vrt_server_client_set_authenticated(client);
+    if (rc == 0) {
+        if (!put_session(conn, g_steal_pointer(&sess))) {
+            g_clear_pointer(ret_data, g_free);
+            return auth_failed(conn, "client tried invalid SASL step request", error);
+        }
+        return true;
     }
+    g_message("client fd %d authenticated as '%s' with SASL", vrt_server_client_get_fd(client),
+              vrt_sasl_session_username(sess));
+    if (vrt_sasl_session_ssf(sess) > 0 && !vrt_server_client_is_secure(client))
+        vrt_server_client_push_layer(client,
+                                     vrt_sasl_layer_new(g_steal_pointer(&sess), vrt_server_client_get_transport(client),
+                                                        vrt_server_client_get_fd(client)));
+    vrt_server_client_set_authenticated(client);
     return true;
 }
 
@@ -225,20 +256,14 @@ bool
 vrt_handle_auth_sasl_start(VrtCall *call, remote_auth_sasl_start_args *args, remote_auth_sasl_start_ret *ret,
                            GError **error)
 {
-    VrtConn *conn = vrt_call_conn(call);
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
-
-    return sasl_step_locked(call, conn, args->mech, args->nil, args->data.data_val, args->data.data_len, &ret->complete,
-                            &ret->nil, &ret->data.data_val, &ret->data.data_len, error);
+    return sasl_step(call, args->mech, args->nil, args->data.data_val, args->data.data_len, &ret->complete, &ret->nil,
+                     &ret->data.data_val, &ret->data.data_len, error);
 }
 
 bool
 vrt_handle_auth_sasl_step(VrtCall *call, remote_auth_sasl_step_args *args, remote_auth_sasl_step_ret *ret,
                           GError **error)
 {
-    VrtConn *conn = vrt_call_conn(call);
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&conn->lock);
-
-    return sasl_step_locked(call, conn, NULL, args->nil, args->data.data_val, args->data.data_len, &ret->complete,
-                            &ret->nil, &ret->data.data_val, &ret->data.data_len, error);
+    return sasl_step(call, NULL, args->nil, args->data.data_val, args->data.data_len, &ret->complete, &ret->nil,
+                     &ret->data.data_val, &ret->data.data_len, error);
 }

@@ -971,14 +971,15 @@ client_process_input(VrtServerClient *client)
     return ok;
 }
 
-/* The read side of client's transport; I/O thread. The layer is read under
- * the client lock, as the writer replaces it. */
+/* The read side of client's transport; I/O thread. Only a SASL client's
+ * transport changes (the writer puts its layer in, under the client lock);
+ * the others read it without a lock. */
 static ssize_t
 client_recv(VrtServerClient *client, void *buf, size_t len)
 {
-    VrtTransport *t;
+    VrtTransport *t = client->transport;
 
-    {
+    if (client->auth == VRT_RPC_AUTH_SASL) {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
 
         t = client->transport;
@@ -1111,7 +1112,8 @@ server_watch_listeners(VrtRpcServer *server)
 {
     if (g_atomic_int_get(&server->stopping) || server->listeners->len == 0)
         return;
-    guint n = vrt_rpc_server_client_count(server);
+    /* TLS handshakes under way count: each holds a connection. */
+    guint n = vrt_rpc_server_client_count(server) + server->handshakes->len;
     bool full = n >= server->limits.max_clients;
     if (full == server->accept_paused)
         return;

@@ -17,8 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A handshake or the confirmation that takes longer than this is given up. */
+/* A handshake or the confirmation that takes longer than this is given up,
+ * on either side: a peer that connects and sends nothing does not hold a
+ * connection of the server for ever. */
 #define TLS_CLIENT_TIMEOUT_MS 30000
+#define TLS_SERVER_HANDSHAKE_S 30
 #define TLS_MAX_CA_CERTS 16
 
 struct _VrtTlsContext {
@@ -456,6 +459,7 @@ struct _VrtTlsAccept {
     TlsSession *sess;
     int fd;
     GSource *source;
+    GSource *timeout;
     GMainContext *main_ctx;
     bool confirming; /* the handshake and checks passed; '\1' not sent yet */
     VrtTlsAcceptDone done;
@@ -482,6 +486,10 @@ accept_free(VrtTlsAccept *acc, bool close_fd)
     if (acc->source) {
         g_source_destroy(acc->source);
         g_source_unref(acc->source);
+    }
+    if (acc->timeout) {
+        g_source_destroy(acc->timeout);
+        g_source_unref(acc->timeout);
     }
     if (acc->sess)
         tls_free(&acc->sess->base);
@@ -547,6 +555,17 @@ accept_step(int fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+static gboolean
+accept_timed_out(gpointer opaque)
+{
+    VrtTlsAccept *acc = opaque;
+    GError *error = NULL;
+
+    vrt_error_set(&error, VIR_ERR_AUTH_FAILED, "no TLS handshake within %d seconds", TLS_SERVER_HANDSHAKE_S);
+    accept_fail(acc, error);
+    return G_SOURCE_REMOVE;
+}
+
 VrtTlsAccept *
 vrt_tls_accept(VrtTlsContext *ctx, GMainContext *main_ctx, int fd, VrtTlsAcceptDone done, gpointer data)
 {
@@ -563,6 +582,9 @@ vrt_tls_accept(VrtTlsContext *ctx, GMainContext *main_ctx, int fd, VrtTlsAcceptD
         accept_fail(acc, error);
         return NULL;
     }
+    acc->timeout = g_timeout_source_new_seconds(TLS_SERVER_HANDSHAKE_S);
+    g_source_set_callback(acc->timeout, accept_timed_out, acc, NULL);
+    g_source_attach(acc->timeout, main_ctx);
     accept_watch(acc, G_IO_IN);
     return acc;
 }

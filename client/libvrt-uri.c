@@ -1,6 +1,8 @@
 /*
- * URI parsing for libvrt: qemu:///system, qemu+unix:///system?socket=PATH and
- * qemu+ssh://[user@]host[:port]/system (parsed by libvrt-ssh.c).
+ * URI parsing for libvrt: qemu:///system, qemu+unix:///system?socket=PATH,
+ * qemu+tls://HOST[:PORT]/system with libvirt's pkipath, no_verify and
+ * no_sanity, and qemu+ssh://[user@]host[:port]/system (parsed by
+ * libvrt-ssh.c).
  * The transport and the socket parameter are local matters; the daemon is
  * sent the plain driver URI, as libvirt's remote driver does.
  */
@@ -17,11 +19,13 @@ vrt_uri_free(VrtUri *uri)
     g_free(uri->socket);
     vrt_ssh_target_free(uri->ssh);
     g_free(uri->remote_uri);
+    g_free(uri->host);
+    g_free(uri->pkipath);
     g_free(uri);
 }
 
 static bool
-parse_query(const char *uri, const char *query, char **socket, GError **error)
+parse_query(const char *uri, const char *query, VrtUri *out, GError **error)
 {
     g_auto(GStrv) params = g_strsplit(query, "&", -1);
     for (char **p = params; *p; p++) {
@@ -29,17 +33,30 @@ parse_query(const char *uri, const char *query, char **socket, GError **error)
             continue;
         const char *eq = strchr(*p, '=');
         g_autofree char *key = eq ? g_strndup(*p, eq - *p) : g_strdup(*p);
-        if (g_strcmp0(key, "socket") != 0) {
+        g_autofree char *value = eq ? g_uri_unescape_string(eq + 1, NULL) : NULL;
+        if (out->tls && g_str_equal(key, "pkipath") && value && value[0] == '/') {
+            g_free(out->pkipath);
+            out->pkipath = g_steal_pointer(&value);
+            continue;
+        }
+        if (out->tls && g_str_equal(key, "no_verify") && value) {
+            out->no_verify = g_strcmp0(value, "0") != 0;
+            continue;
+        }
+        if (out->tls && g_str_equal(key, "no_sanity") && value) {
+            out->no_sanity = g_strcmp0(value, "0") != 0;
+            continue;
+        }
+        if (g_strcmp0(key, "socket") != 0 || out->tls) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported parameter '%s' in URI '%s'", key, uri);
             return false;
         }
-        g_autofree char *value = eq ? g_uri_unescape_string(eq + 1, NULL) : NULL;
         if (!value || value[0] != '/') {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "socket in URI '%s' must be an absolute path", uri);
             return false;
         }
-        g_free(*socket);
-        *socket = g_steal_pointer(&value);
+        g_free(out->socket);
+        out->socket = g_steal_pointer(&value);
     }
     return true;
 }
@@ -70,14 +87,44 @@ vrt_uri_parse(const char *uri, bool readonly, GError **error)
         out->remote_uri = g_strdup("qemu:///system");
         return g_steal_pointer(&out);
     }
-    if (transport && g_strcmp0(transport, "unix") != 0) {
+    if (transport && g_strcmp0(transport, "unix") != 0 && g_strcmp0(transport, "tls") != 0) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG,
-                      "unsupported transport '%s' in URI '%s': only 'unix' and 'ssh' are supported", transport, uri);
+                      "unsupported transport '%s' in URI '%s': only 'unix', 'tls' and 'ssh' are supported", transport,
+                      uri);
         return NULL;
     }
+    g_autoptr(VrtUri) out = g_new0(VrtUri, 1);
+    out->tls = g_strcmp0(transport, "tls") == 0;
     const char *rest = sep + 3;
     const char *slash = strchr(rest, '/');
-    if (!slash || slash != rest) {
+    if (out->tls) {
+        if (!slash || slash == rest) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "URI '%s': expected qemu+tls://HOST/system", uri);
+            return NULL;
+        }
+        g_autofree char *hostport = g_strndup(rest, slash - rest);
+        /* [v6addr]:port, host:port or host */
+        const char *port_text = NULL;
+        if (hostport[0] == '[') {
+            char *close = strchr(hostport, ']');
+            if (!close || (close[1] && close[1] != ':')) {
+                vrt_error_set(error, VIR_ERR_INVALID_ARG, "bad host in URI '%s'", uri);
+                return NULL;
+            }
+            port_text = close[1] ? close + 2 : NULL;
+            out->host = g_strndup(hostport + 1, (gsize)(close - hostport - 1));
+        } else {
+            char *colon = strrchr(hostport, ':');
+            port_text = colon ? colon + 1 : NULL;
+            out->host = colon ? g_strndup(hostport, (gsize)(colon - hostport)) : g_strdup(hostport);
+        }
+        guint64 port = VRT_URI_TLS_PORT;
+        if (port_text && !g_ascii_string_to_unsigned(port_text, 10, 1, 65535, &port, NULL)) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "bad port '%s' in URI '%s'", port_text, uri);
+            return NULL;
+        }
+        out->port = (guint)port;
+    } else if (!slash || slash != rest) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "URI '%s' names a host; only local UNIX sockets are supported", uri);
         return NULL;
     }
@@ -88,10 +135,9 @@ vrt_uri_parse(const char *uri, bool readonly, GError **error)
                       uri);
         return NULL;
     }
-    g_autoptr(VrtUri) out = g_new0(VrtUri, 1);
-    if (q && !parse_query(uri, q + 1, &out->socket, error))
+    if (q && !parse_query(uri, q + 1, out, error))
         return NULL;
-    if (!out->socket)
+    if (!out->socket && !out->tls)
         out->socket = g_strdup(readonly ? VRT_URI_DEFAULT_SOCK_RO : VRT_URI_DEFAULT_SOCK);
     out->remote_uri = g_strdup("qemu:///system");
     return g_steal_pointer(&out);

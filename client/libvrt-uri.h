@@ -14,10 +14,20 @@
 #define VRT_URI_DEFAULT_SOCK "/run/vrt/vrtd-sock"
 #define VRT_URI_DEFAULT_SOCK_RO "/run/vrt/vrtd-sock-ro"
 
+/* libvirt's TLS port, which qemu+tls:// connects to without a port. */
+#define VRT_URI_TLS_PORT 16514
+
 typedef struct {
-    char *socket; /* the UNIX socket to connect to (NULL over ssh) */
+    char *socket; /* the UNIX socket to connect to (NULL over ssh and TLS) */
     VrtSshTarget *ssh; /* qemu+ssh: whom to reach and how (NULL for a local socket) */
     char *remote_uri; /* what CONNECT_OPEN sends: the URI without transport and socket */
+    /* qemu+tls://HOST[:PORT]/system[?pkipath=DIR&no_verify=1&no_sanity=1] */
+    bool tls;
+    char *host;
+    guint port;
+    char *pkipath; /* NULL: libvirt's client certificate locations */
+    bool no_verify; /* accept a server certificate that fails the checks */
+    bool no_sanity; /* send our certificate without checking it first */
 } VrtUri;
 
 void vrt_uri_free(VrtUri *uri);

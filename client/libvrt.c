@@ -8,8 +8,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "libvrt-uri.h"
 #include "rpc/message.h"
+#include "rpc/tls.h"
 #include "vrt-config.h"
 
 /* The public codes are the same numbers the RPC layer carries. */
@@ -162,6 +164,41 @@ conn_free(vrt_conn *conn)
     g_free(conn);
 }
 
+/* One of libvirt's client certificate files: in pkipath when the URI gives
+ * one; else, for a user other than root, in ~/.pki/libvirt when it is
+ * there; else at the system's path. */
+static char *
+client_pki_file(const VrtUri *uri, const char *name, const char *system_path)
+{
+    if (uri->pkipath)
+        return g_build_filename(uri->pkipath, name, NULL);
+    if (geteuid() != 0) {
+        g_autofree char *user = g_build_filename(g_get_home_dir(), ".pki", "libvirt", name, NULL);
+        if (g_file_test(user, G_FILE_TEST_EXISTS))
+            return g_steal_pointer(&user);
+    }
+    return g_strdup(system_path);
+}
+
+static VrtRpcClient *
+connect_tls(const VrtUri *uri, GError **error)
+{
+    g_autofree char *ca = client_pki_file(uri, "cacert.pem", VRT_TLS_CACERT);
+    g_autofree char *crl = client_pki_file(uri, "cacrl.pem", VRT_TLS_CACRL);
+    g_autofree char *cert = client_pki_file(uri, "clientcert.pem", VRT_TLS_CLIENTCERT);
+    g_autofree char *key = client_pki_file(uri, "clientkey.pem", VRT_TLS_CLIENTKEY);
+    VrtTlsConfig cfg = {
+        .ca_file = ca,
+        .crl_file = crl,
+        .cert_file = cert,
+        .key_file = key,
+        .no_verify = uri->no_verify,
+        .no_sanity = uri->no_sanity,
+    };
+
+    return vrt_rpc_client_new_tls(uri->host, uri->port, &cfg, error);
+}
+
 vrt_conn *
 vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err)
 {
@@ -181,6 +218,8 @@ vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err)
         if (!conn->ssh)
             goto fail;
         conn->rpc = vrt_rpc_client_new_fd(fd, &gerr);
+    } else if (parsed->tls) {
+        conn->rpc = connect_tls(parsed, &gerr);
     } else {
         conn->rpc = vrt_rpc_client_new_unix(parsed->socket, &gerr);
     }

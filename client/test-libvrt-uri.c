@@ -40,6 +40,30 @@ test_socket_param(void)
 }
 
 static void
+test_tls(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtUri) u =
+        vrt_uri_parse("qemu+tls://127.0.0.1/system?pkipath=/tmp/p%20ki&no_verify=1&no_sanity=1", false, &err);
+    g_assert_no_error(err);
+    g_assert_true(u->tls);
+    g_assert_cmpstr(u->host, ==, "127.0.0.1");
+    g_assert_cmpuint(u->port, ==, 16514);
+    g_assert_cmpstr(u->pkipath, ==, "/tmp/p ki");
+    g_assert_true(u->no_verify);
+    g_assert_true(u->no_sanity);
+    g_assert_null(u->socket);
+    g_assert_cmpstr(u->remote_uri, ==, "qemu:///system");
+
+    g_autoptr(VrtUri) port = vrt_uri_parse("qemu+tls://[::1]:1234/system", false, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(port->host, ==, "::1");
+    g_assert_cmpuint(port->port, ==, 1234);
+    g_assert_null(port->pkipath);
+    g_assert_false(port->no_verify);
+}
+
+static void
 expect_bad(const char *uri, const char *words)
 {
     g_autoptr(GError) err = NULL;
@@ -67,6 +91,10 @@ test_bad(void)
     expect_bad("qemu+unix:///system?socket=", "absolute path");
     expect_bad("qemu+unix:///system?mode=legacy", "parameter 'mode'");
     expect_bad("nonsense", "cannot parse URI");
+    expect_bad("qemu+tls:///system", "qemu+tls://HOST/system");
+    expect_bad("qemu+tls://host:99999/system", "bad port");
+    expect_bad("qemu+tls://host/system?socket=/x", "parameter 'socket'");
+    expect_bad("qemu+unix:///system?pkipath=/x", "parameter 'pkipath'");
 }
 
 /* The far side's shell runs the last argument; a stand-in netcat prints
@@ -136,6 +164,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/libvrt/uri/default", test_default);
     g_test_add_func("/libvrt/uri/socket-param", test_socket_param);
+    g_test_add_func("/libvrt/uri/tls", test_tls);
     g_test_add_func("/libvrt/uri/bad", test_bad);
     g_test_add_func("/libvrt/uri/ssh", test_ssh);
     return g_test_run();

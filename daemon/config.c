@@ -163,6 +163,85 @@ want_uint_range(const Lexer *lx, const char *key, Value *v, gint64 min, gint64 m
 }
 
 static bool
+want_bool(const Lexer *lx, const char *key, Value *v, bool *dst, GError **error)
+{
+    if (v->kind != VAL_INT || (v->num != 0 && v->num != 1)) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected 0 or 1", lx->path, lx->line, key);
+        return false;
+    }
+    *dst = v->num == 1;
+    return true;
+}
+
+static bool
+want_list(const Lexer *lx, const char *key, Value *v, char ***dst, GError **error)
+{
+    if (v->kind != VAL_LIST) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected a list of strings", lx->path, lx->line, key);
+        return false;
+    }
+    g_strfreev(*dst);
+    g_ptr_array_add(v->list, NULL);
+    *dst = (char **)g_ptr_array_free(g_steal_pointer(&v->list), FALSE);
+    return true;
+}
+
+/* "none" or "sasl", the auth types vrtd serves ("polkit" is libvirt's too). */
+static bool
+want_auth(const Lexer *lx, const char *key, Value *v, char **dst, GError **error)
+{
+    if (v->kind != VAL_STRING || (!g_str_equal(v->str, "none") && !g_str_equal(v->str, "sasl"))) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected \"none\" or \"sasl\"", lx->path, lx->line, key);
+        return false;
+    }
+    return want_string(lx, key, v, dst, error);
+}
+
+/* The remote access keys (TLS, TCP, SASL); false with *handled false for
+ * another key. */
+static bool
+apply_remote(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, bool *handled, GError **error)
+{
+    *handled = true;
+    if (g_str_equal(key, "listen_addr"))
+        return want_string(lx, key, v, &cfg->listen_addr, error);
+    if (g_str_equal(key, "tls_port"))
+        return want_string(lx, key, v, &cfg->tls_port, error);
+    if (g_str_equal(key, "tcp_port"))
+        return want_string(lx, key, v, &cfg->tcp_port, error);
+    if (g_str_equal(key, "key_file"))
+        return want_string(lx, key, v, &cfg->key_file, error);
+    if (g_str_equal(key, "cert_file"))
+        return want_string(lx, key, v, &cfg->cert_file, error);
+    if (g_str_equal(key, "ca_file"))
+        return want_string(lx, key, v, &cfg->ca_file, error);
+    if (g_str_equal(key, "crl_file"))
+        return want_string(lx, key, v, &cfg->crl_file, error);
+    if (g_str_equal(key, "tls_priority"))
+        return want_string(lx, key, v, &cfg->tls_priority, error);
+    if (g_str_equal(key, "listen_tls"))
+        return want_bool(lx, key, v, &cfg->listen_tls, error);
+    if (g_str_equal(key, "listen_tcp"))
+        return want_bool(lx, key, v, &cfg->listen_tcp, error);
+    if (g_str_equal(key, "tls_no_verify_certificate"))
+        return want_bool(lx, key, v, &cfg->tls_no_verify_certificate, error);
+    if (g_str_equal(key, "tls_allowed_dn_list"))
+        return want_list(lx, key, v, &cfg->tls_allowed_dn_list, error);
+    if (g_str_equal(key, "sasl_allowed_username_list"))
+        return want_list(lx, key, v, &cfg->sasl_allowed_username_list, error);
+    if (g_str_equal(key, "auth_tls"))
+        return want_auth(lx, key, v, &cfg->auth_tls, error);
+    if (g_str_equal(key, "auth_tcp"))
+        return want_auth(lx, key, v, &cfg->auth_tcp, error);
+    if (g_str_equal(key, "auth_unix_rw"))
+        return want_auth(lx, key, v, &cfg->auth_unix_rw, error);
+    if (g_str_equal(key, "tcp_min_ssf"))
+        return want_uint(lx, key, v, 56, &cfg->tcp_min_ssf, error);
+    *handled = false;
+    return true;
+}
+
+static bool
 want_perms(const Lexer *lx, const char *key, Value *v, guint *dst, GError **error)
 {
     char *end = NULL;
@@ -222,6 +301,10 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_string(lx, key, v, &cfg->host_root, error);
     if (g_str_equal(key, "config_sync_ms"))
         return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms, error);
+    bool handled;
+    bool ok = apply_remote(cfg, lx, key, v, &handled, error);
+    if (handled)
+        return ok;
     /* libvirtd.conf keys vrt does not use are accepted so a libvirt config
      * can be reused, but said so. */
     g_message("%s:%d: ignoring unknown setting '%s'", lx->path, lx->line, key);
@@ -241,6 +324,13 @@ vrt_config_init(VrtConfig *cfg)
     cfg->keepalive_count = 5;
     cfg->log_level = 3;
     cfg->config_sync_ms = 0;
+    cfg->listen_tls = 1;
+    cfg->tls_port = g_strdup("16514");
+    cfg->tcp_port = g_strdup("16509");
+    cfg->auth_tls = g_strdup("none");
+    cfg->auth_tcp = g_strdup("sasl");
+    cfg->auth_unix_rw = g_strdup("none");
+    cfg->tcp_min_ssf = 56;
 }
 
 void
@@ -250,6 +340,19 @@ vrt_config_clear(VrtConfig *cfg)
     g_free(cfg->unix_sock_group);
     g_free(cfg->log_outputs);
     g_free(cfg->host_root);
+    g_free(cfg->listen_addr);
+    g_free(cfg->tls_port);
+    g_free(cfg->tcp_port);
+    g_free(cfg->key_file);
+    g_free(cfg->cert_file);
+    g_free(cfg->ca_file);
+    g_free(cfg->crl_file);
+    g_free(cfg->tls_priority);
+    g_free(cfg->auth_tls);
+    g_free(cfg->auth_tcp);
+    g_free(cfg->auth_unix_rw);
+    g_strfreev(cfg->tls_allowed_dn_list);
+    g_strfreev(cfg->sasl_allowed_username_list);
     memset(cfg, 0, sizeof(*cfg));
 }
 

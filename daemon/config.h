@@ -22,6 +22,22 @@ typedef struct {
     char *log_outputs; /* e.g. "3:stderr 1:file:/var/log/vrt/vrtd.log" */
     char *host_root; /* root of sysfs and /dev as the daemon sees them; default "/" */
     guint config_sync_ms; /* domain definitions are on disk at most this late; 0: at once */
+    /* Remote access, libvirtd.conf's keys and defaults: the TCP and TLS
+     * sockets are opened only with --listen (or passed by systemd). */
+    bool listen_tls; /* default on */
+    bool listen_tcp; /* default off */
+    char *listen_addr; /* NULL: every address */
+    char *tls_port; /* "16514" */
+    char *tcp_port; /* "16509" */
+    char *key_file, *cert_file, *ca_file, *crl_file; /* NULL: libvirt's paths under the root */
+    bool tls_no_verify_certificate;
+    char **tls_allowed_dn_list; /* NULL: any client DN the CA signed */
+    char *tls_priority; /* NULL: TLS 1.2 and later (see src/rpc/tls.h) */
+    char *auth_tls; /* "none" (the certificate is the check) or "sasl" */
+    char *auth_tcp; /* "sasl" (default) or "none" */
+    char *auth_unix_rw; /* "none" (default) or "sasl" */
+    char **sasl_allowed_username_list; /* NULL: any user SASL authenticates */
+    guint tcp_min_ssf; /* SASL's minimum layer over plain TCP, default 56 */
 } VrtConfig;
 
 void vrt_config_init(VrtConfig *cfg);

@@ -49,6 +49,7 @@ struct _VrtDaemon {
     gpointer nodedev; /* VrtNodedevDriver* */
     gpointer host; /* VrtHost* */
     gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
+    gpointer tls; /* VrtTlsContext* of the TLS socket, when vrtd listens on it (daemon/remote_auth.c) */
 };
 
 /* A client connection as the daemon sees it. */
@@ -61,7 +62,19 @@ struct _VrtConn {
     char *uri;
     GArray *callbacks; /* VrtEventCallback */
     int next_callback_id;
+    gpointer sasl; /* VrtSaslSession* while an AUTH_SASL exchange runs, under lock */
 };
+
+/* Remote access (daemon/remote_auth.c): opens the TLS and TCP sockets as
+ * vrtd.conf says (with --listen, or as systemd passed them: names
+ * containing "tls" or "tcp"), sets up Cyrus SASL when an auth_* key asks
+ * for it. */
+bool vrt_daemon_remote_init(VrtDaemon *daemon, bool listen, GError **error);
+/* Whether systemd passed fd as the TLS or TCP socket (by its name); then
+ * serves it so. */
+bool vrt_daemon_remote_add_fd(VrtDaemon *daemon, int fd, const char *name, bool *taken, GError **error);
+void vrt_daemon_remote_free(VrtDaemon *daemon);
+void vrt_conn_auth_clear(VrtConn *conn);
 
 /* The event_id of a QEMU program's monitor event callback (not a libvirt
  * domain event ID). */

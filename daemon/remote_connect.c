@@ -164,8 +164,11 @@ vrt_handle_connect_get_max_vcpus(VrtCall *call, remote_connect_get_max_vcpus_arg
 bool
 vrt_handle_connect_is_secure(VrtCall *call, remote_connect_is_secure_ret *ret, GError **error)
 {
-    /* UNIX sockets are local and authenticated by the kernel. */
-    ret->secure = 1;
+    /* UNIX sockets are local and authenticated by the kernel; TLS and a SASL
+     * security layer encrypt (libvirt's rule). */
+    VrtServerClient *client = vrt_call_get_client(call);
+    VrtTransport *t = vrt_server_client_get_transport(client);
+    ret->secure = vrt_server_client_is_secure(client) || (t && t->ssf > 0);
     return true;
 }
 
@@ -192,7 +195,10 @@ vrt_handle_auth_list(VrtCall *call, remote_auth_list_ret *ret, GError **error)
 {
     ret->types.types_len = 1;
     ret->types.types_val = g_new0(remote_auth_type, 1);
-    ret->types.types_val[0] = REMOTE_AUTH_NONE;
+    /* The auth of the socket the client came by (auth_tls, auth_tcp, auth_unix_rw). */
+    ret->types.types_val[0] = vrt_server_client_get_auth(vrt_call_get_client(call)) == VRT_RPC_AUTH_SASL
+                                  ? REMOTE_AUTH_SASL
+                                  : REMOTE_AUTH_NONE;
     return true;
 }
 

@@ -42,6 +42,40 @@ test_values(void)
 }
 
 static void
+test_remote(void)
+{
+    VrtConfig cfg;
+    vrt_config_init(&cfg);
+    g_autoptr(GError) err = NULL;
+
+    /* libvirtd's defaults: TLS on with --listen, TCP off, SASL on TCP. */
+    g_assert_true(cfg.listen_tls);
+    g_assert_false(cfg.listen_tcp);
+    g_assert_cmpstr(cfg.tls_port, ==, "16514");
+    g_assert_cmpstr(cfg.tcp_port, ==, "16509");
+    g_assert_cmpstr(cfg.auth_tcp, ==, "sasl");
+    g_assert_cmpstr(cfg.auth_tls, ==, "none");
+    g_assert_null(cfg.tls_allowed_dn_list);
+    const char *text = "listen_tls = 0\nlisten_tcp = 1\ntcp_port = \"1234\"\nauth_tcp = \"none\"\n"
+                       "ca_file = \"/p/ca.pem\"\ntls_no_verify_certificate = 1\n"
+                       "tls_allowed_dn_list = [ \"O=a,CN=*\",\n  \"O=b,CN=x\" ]\n"
+                       "sasl_allowed_username_list = [ \"fred\" ]\ntcp_min_ssf = 112\n";
+    g_assert_true(vrt_config_parse(&cfg, "t.conf", text, &err));
+    g_assert_no_error(err);
+    g_assert_false(cfg.listen_tls);
+    g_assert_true(cfg.listen_tcp);
+    g_assert_cmpstr(cfg.tcp_port, ==, "1234");
+    g_assert_cmpstr(cfg.auth_tcp, ==, "none");
+    g_assert_cmpstr(cfg.ca_file, ==, "/p/ca.pem");
+    g_assert_true(cfg.tls_no_verify_certificate);
+    g_assert_cmpuint(g_strv_length(cfg.tls_allowed_dn_list), ==, 2);
+    g_assert_cmpstr(cfg.tls_allowed_dn_list[1], ==, "O=b,CN=x");
+    g_assert_cmpstr(cfg.sasl_allowed_username_list[0], ==, "fred");
+    g_assert_cmpuint(cfg.tcp_min_ssf, ==, 112);
+    vrt_config_clear(&cfg);
+}
+
+static void
 expect_error(const char *text, const char *fragment)
 {
     VrtConfig cfg;
@@ -68,6 +102,10 @@ test_errors(void)
     expect_error("max_clients = 5 6\n", "bad.conf:1: max_clients");
     expect_error("= 5\n", "bad.conf:1: expected a setting name");
     expect_error("x = [ \"a\" \"b\" ]\n", "bad.conf:1: x: expected ',' or ']'");
+    expect_error("auth_tcp = \"polkit\"\n", "bad.conf:1: auth_tcp: expected \"none\" or \"sasl\"");
+    expect_error("listen_tls = 2\n", "bad.conf:1: listen_tls: expected 0 or 1");
+    expect_error("tls_allowed_dn_list = \"O=a\"\n", "bad.conf:1: tls_allowed_dn_list: expected a list");
+    expect_error("tcp_min_ssf = 0\n", "bad.conf:1: tcp_min_ssf");
 }
 
 int
@@ -75,6 +113,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/config/values", test_values);
+    g_test_add_func("/config/remote", test_remote);
     g_test_add_func("/config/errors", test_errors);
     return g_test_run();
 }

@@ -27,10 +27,12 @@
 
 #define DEFAULT_CONFIG_FILE "/etc/vrt/vrtd.conf"
 #define DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
+/* The SASL exchange (AUTH_SASL_INIT 67 to STEP 69) comes before the open. */
 #define CONN_CHECK_UNOPENED_OK(info)                                                 \
     ((info)->prog == VRT_REMOTE_PROGRAM &&                                           \
      ((info)->proc == VRT_PROC_CONNECT_OPEN || (info)->proc == VRT_PROC_AUTH_LIST || \
-      (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE))
+      (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE ||                           \
+      ((info)->proc >= VRT_PROC_AUTH_SASL_INIT && (info)->proc <= VRT_PROC_AUTH_SASL_STEP)))
 
 /* ---- connections and events ---- */
 
@@ -38,6 +40,7 @@ static void
 conn_free(gpointer data)
 {
     VrtConn *conn = data;
+    vrt_conn_auth_clear(conn);
     g_array_free(conn->callbacks, TRUE);
     g_free(conn->uri);
     g_mutex_clear(&conn->lock);
@@ -304,6 +307,16 @@ open_sockets(VrtDaemon *daemon, GError **error)
     if (n > 0) {
         for (int i = 0; i < n; i++) {
             bool ro = names && names[i] && (strstr(names[i], "-ro") || g_str_equal(names[i], "ro"));
+            bool taken = false;
+            /* vrtd-tls.socket and vrtd-tcp.socket (FileDescriptorName tls, tcp). */
+            if (!vrt_daemon_remote_add_fd(daemon, SD_LISTEN_FDS_START + i, names ? names[i] : NULL, &taken, error)) {
+                g_strfreev(names);
+                return false;
+            }
+            if (taken) {
+                g_message("serving socket passed by systemd: fd %d (%s)", SD_LISTEN_FDS_START + i, names[i]);
+                continue;
+            }
             g_message("serving socket passed by systemd: fd %d (%s)%s", SD_LISTEN_FDS_START + i,
                       names && names[i] ? names[i] : "unnamed", ro ? ", read-only" : "");
             if (!vrt_rpc_server_add_fd(daemon->server, SD_LISTEN_FDS_START + i, ro, error)) {
@@ -377,6 +390,7 @@ daemon_free(VrtDaemon *daemon)
     if (daemon->reloader)
         g_thread_pool_free(g_steal_pointer(&daemon->reloader), TRUE, TRUE);
     g_clear_pointer(&daemon->server, vrt_rpc_server_free);
+    vrt_daemon_remote_free(daemon);
     vrt_daemon_drivers_free(daemon);
     if (daemon->pidfile_fd >= 0) {
         unlink(daemon->pidfile);
@@ -454,7 +468,7 @@ main(int argc, char **argv)
     g_autofree char *root = NULL;
     g_autofree char *config = NULL;
     g_autofree char *host_root = NULL;
-    gboolean daemonize = FALSE, version = FALSE;
+    gboolean daemonize = FALSE, version = FALSE, listen = FALSE;
     GOptionEntry entries[] = {
         { "root", 'r', 0, G_OPTION_ARG_FILENAME, &root, "Keep all state, sockets and logs under DIR", "DIR" },
         { "config", 'f', 0, G_OPTION_ARG_FILENAME, &config, "Configuration file (default <root>/etc/vrt/vrtd.conf)",
@@ -462,6 +476,8 @@ main(int argc, char **argv)
         { "host-root", 0, 0, G_OPTION_ARG_FILENAME, &host_root,
           "Read sysfs, /proc and /dev under DIR (a simulated host)", "DIR" },
         { "daemon", 'd', 0, G_OPTION_ARG_NONE, &daemonize, "Run in the background", NULL },
+        { "listen", 'l', 0, G_OPTION_ARG_NONE, &listen, "Listen for TCP/IP connections (listen_tls, listen_tcp)",
+          NULL },
         { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
         { NULL },
     };
@@ -565,7 +581,7 @@ main(int argc, char **argv)
 
     if (!vrt_daemon_drivers_init(daemon, &err))
         goto out;
-    if (!open_sockets(daemon, &err))
+    if (!vrt_daemon_remote_init(daemon, listen, &err) || !open_sockets(daemon, &err))
         goto out;
 
     g_unix_signal_add(SIGTERM, on_terminate, daemon);

@@ -5,10 +5,14 @@
  */
 #include "rpc/client.h"
 #include "rpc/message.h"
+#include "rpc/tls.h"
 #include "util/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,6 +27,10 @@ typedef struct {
 
 struct _VrtRpcClient {
     int fd;
+    /* TLS (the socket is then non-blocking): recv by the reader, send
+     * under the write lock; NULL for a plain socket. */
+    VrtTransport *transport;
+    VrtTlsContext *tls;
     int wake[2]; /* pipe to stop the reader */
     GThread *reader;
     GMutex lock;
@@ -47,9 +55,15 @@ write_frame(VrtRpcClient *client, GBytes *frame, GError **error)
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->write_lock);
 
     while (len > 0) {
-        ssize_t n = send(client->fd, data, len, MSG_NOSIGNAL);
+        ssize_t n = client->transport ? vrt_transport_send(client->transport, data, len)
+                                      : send(client->fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = { client->fd, POLLOUT, 0 };
+            poll(&p, 1, -1);
+            continue;
+        }
         if (n < 0) {
             vrt_error_set_errno(error, VIR_ERR_RPC, errno, "%s", "cannot send data");
             return false;
@@ -76,7 +90,8 @@ read_full(VrtRpcClient *client, guint8 *buf, gsize len, int timeout_ms, bool *ti
     *timed_out = false;
     while (have < len) {
         struct pollfd fds[2] = { { client->fd, POLLIN, 0 }, { client->wake[0], POLLIN, 0 } };
-        int rc = poll(fds, 2, have == 0 ? timeout_ms : -1);
+        /* TLS may hold decrypted bytes that poll does not see. */
+        int rc = vrt_transport_pending(client->transport) ? 1 : poll(fds, 2, have == 0 ? timeout_ms : -1);
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc < 0 || fds[1].revents)
@@ -85,8 +100,9 @@ read_full(VrtRpcClient *client, guint8 *buf, gsize len, int timeout_ms, bool *ti
             *timed_out = true;
             return false;
         }
-        ssize_t n = recv(client->fd, buf + have, len - have, 0);
-        if (n < 0 && errno == EINTR)
+        ssize_t n = client->transport ? vrt_transport_recv(client->transport, buf + have, len - have)
+                                      : recv(client->fd, buf + have, len - have, 0);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0)
             return false;
@@ -179,13 +195,19 @@ reader_main(gpointer opaque)
     return NULL;
 }
 
-VrtRpcClient *
-vrt_rpc_client_new_fd(int fd, GError **error)
+/* A client on fd over transport t (NULL: plain) with its TLS context; takes
+ * all three, also on failure. */
+static VrtRpcClient *
+client_start(int fd, VrtTransport *t, VrtTlsContext *tls, GError **error)
 {
     VrtRpcClient *client = g_new0(VrtRpcClient, 1);
     client->fd = fd;
+    client->transport = t;
+    client->tls = tls;
     if (pipe2(client->wake, O_CLOEXEC) < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "%s", "cannot create pipe");
+        vrt_transport_free(t);
+        vrt_tls_context_free(tls);
         close(fd);
         g_free(client);
         return NULL;
@@ -197,6 +219,12 @@ vrt_rpc_client_new_fd(int fd, GError **error)
     client->ka_count = 5;
     client->reader = g_thread_new("vrt-rpc-reader", reader_main, client);
     return client;
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_fd(int fd, GError **error)
+{
+    return client_start(fd, NULL, NULL, error);
 }
 
 VrtRpcClient *
@@ -223,6 +251,47 @@ vrt_rpc_client_new_unix(const char *path, GError **error)
     return vrt_rpc_client_new_fd(fd, error);
 }
 
+VrtRpcClient *
+vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+    struct addrinfo *ai = NULL;
+    g_autofree char *service = g_strdup_printf("%u", port);
+    g_autoptr(VrtTlsContext) tls = vrt_tls_context_new(cfg, false, error);
+    int fd = -1, saved = 0;
+
+    if (!tls)
+        return NULL;
+    int rc = getaddrinfo(host, service, &hints, &ai);
+    if (rc != 0) {
+        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Unable to resolve address '%s' service '%s': %s", host, service,
+                      gai_strerror(rc));
+        return NULL;
+    }
+    for (struct addrinfo *p = ai; p && fd < 0; p = p->ai_next) {
+        fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
+        if (fd >= 0 && connect(fd, p->ai_addr, p->ai_addrlen) < 0) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, saved, "unable to connect to server at '%s:%s'", host,
+                            service);
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    VrtTransport *t = vrt_tls_connect(tls, fd, host, error);
+    if (!t) {
+        close(fd);
+        return NULL;
+    }
+    return client_start(fd, t, g_steal_pointer(&tls), error);
+}
+
 void
 vrt_rpc_client_free(VrtRpcClient *client)
 {
@@ -232,6 +301,8 @@ vrt_rpc_client_free(VrtRpcClient *client)
     (void)ignored;
     shutdown(client->fd, SHUT_RDWR);
     g_thread_join(client->reader);
+    vrt_transport_free(client->transport);
+    vrt_tls_context_free(client->tls);
     close(client->fd);
     close(client->wake[0]);
     close(client->wake[1]);

@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <rpc/xdr.h>
+#include "rpc/tls.h"
 
 typedef struct _VrtRpcClient VrtRpcClient;
 
@@ -18,6 +19,10 @@ typedef void (*VrtRpcEventFunc)(int proc, const guint8 *frame, gsize len, gpoint
 VrtRpcClient *vrt_rpc_client_new_unix(const char *path, GError **error);
 /* Takes ownership of a connected stream socket. */
 VrtRpcClient *vrt_rpc_client_new_fd(int fd, GError **error);
+/* Connects to host:port over TLS with cfg's certificates (src/rpc/tls.h:
+ * the server's certificate checked against host, libvirt's confirmation
+ * read before the first call). */
+VrtRpcClient *vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error);
 void vrt_rpc_client_free(VrtRpcClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtRpcClient, vrt_rpc_client_free)
 

@@ -13,12 +13,16 @@
  */
 #include "rpc/server.h"
 #include "rpc/message.h"
+#include "rpc/tls.h"
 #include "util/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <malloc.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -65,6 +69,8 @@ typedef struct {
     bool readonly;
     char *path; /* unlinked at shutdown when we created it */
     GSource *source;
+    VrtTlsContext *tls; /* a TLS listener's (not owned), else NULL */
+    int auth; /* VrtRpcAuth of its clients */
 } VrtListener;
 
 struct _VrtServerClient {
@@ -76,6 +82,16 @@ struct _VrtServerClient {
     pid_t pid;
     uid_t uid;
     gid_t gid;
+    bool local; /* a UNIX socket */
+    int auth; /* VrtRpcAuth */
+    gint authenticated; /* atomic: calls other than the auth ones may run */
+    /* NULL: plain socket calls. Read on the I/O thread; replaced (under
+     * lock) by next_layer once the frame layer_after is written. */
+    VrtTransport *transport;
+    VrtTransport *next_layer; /* under lock */
+    VrtTransport *lower; /* the transport below the layer now in use */
+    GBytes *layer_after; /* under lock: the frame after which next_layer starts */
+    bool layer_armed; /* under lock: next_layer waits for the next queued frame */
 
     /* I/O thread only */
     GByteArray *inbuf; /* received bytes not yet handled as frames */
@@ -130,6 +146,8 @@ struct _VrtRpcServer {
     bool accept_paused; /* I/O thread: listeners unwatched at max_clients */
     gsize queued; /* atomic: the sum of all clients' charges */
     gint waiting; /* atomic: a client stopped for the server's total */
+    GPtrArray *handshakes; /* I/O thread: Handshake* under way */
+    int unix_auth; /* VrtRpcAuth of the read-write UNIX socket's clients */
     GMutex wake_lock; /* a leaf lock for wake_source */
     GSource *wake_source; /* reads waiting clients again once below max_queued */
 };
@@ -407,6 +425,9 @@ vrt_server_client_unref(VrtServerClient *client)
     if (client->data_destroy)
         client->data_destroy(client->data);
     g_queue_clear_full(&client->out, (GDestroyNotify)g_bytes_unref);
+    vrt_transport_free(client->next_layer);
+    vrt_transport_free(client->transport);
+    vrt_transport_free(client->lower);
     if (client->fd >= 0)
         close(client->fd);
     g_byte_array_unref(client->inbuf);
@@ -458,7 +479,20 @@ client_drop_output_locked(VrtServerClient *client)
     g_queue_clear_full(&client->out, (GDestroyNotify)g_bytes_unref);
     client->out_off = 0;
     client->out_cost = 0;
+    client->layer_after = NULL;
     return cost;
+}
+
+/* The frame that ended the authentication is written: from now on the
+ * security layer (SASL) carries the connection both ways. The client sends
+ * nothing before it has read that frame, so no byte it sent was read
+ * without the layer. Under client->lock. */
+static void
+client_switch_layer_locked(VrtServerClient *client)
+{
+    client->lower = client->transport;
+    client->transport = g_steal_pointer(&client->next_layer);
+    client->layer_after = NULL;
 }
 
 /* Writes what the socket takes now; arms a write watch for the rest. What
@@ -472,7 +506,9 @@ client_flush_locked(VrtServerClient *client)
         GBytes *head = g_queue_peek_head(&client->out);
         gsize size;
         const guint8 *data = g_bytes_get_data(head, &size);
-        ssize_t n = send(client->fd, data + client->out_off, size - client->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = client->transport
+                        ? vrt_transport_send(client->transport, data + client->out_off, size - client->out_off)
+                        : send(client->fd, data + client->out_off, size - client->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -493,6 +529,8 @@ client_flush_locked(VrtServerClient *client)
         client->out_off += (gsize)n;
         if (client->out_off == size) {
             GBytes *done = g_queue_pop_head(&client->out);
+            if (done == client->layer_after)
+                client_switch_layer_locked(client);
             gsize cost = frame_cost(done);
             g_bytes_unref(done);
             client->out_off = 0;
@@ -571,6 +609,10 @@ client_enqueue_locked(VrtServerClient *client, GBytes *frame, gsize cost, bool u
     client->out_cost += cost;
     server_charge(server, cost);
     g_queue_push_tail(&client->out, frame);
+    if (client->layer_armed) {
+        client->layer_after = frame;
+        client->layer_armed = false;
+    }
     if (!client->out_source)
         client_flush_locked(client);
     return true;
@@ -639,6 +681,52 @@ void
 vrt_server_client_enable_keepalive(VrtServerClient *client)
 {
     client->ka_enabled = true;
+}
+
+int
+vrt_server_client_get_auth(VrtServerClient *client)
+{
+    return client->auth;
+}
+
+void
+vrt_server_client_set_authenticated(VrtServerClient *client)
+{
+    g_atomic_int_set(&client->authenticated, 1);
+}
+
+bool
+vrt_server_client_is_secure(VrtServerClient *client)
+{
+    return client->local || (client->transport && client->transport->is_tls);
+}
+
+unsigned int
+vrt_server_client_tls_ssf(VrtServerClient *client)
+{
+    return client->transport && client->transport->is_tls ? client->transport->ssf : 0;
+}
+
+int
+vrt_server_client_get_fd(VrtServerClient *client)
+{
+    return client->fd;
+}
+
+VrtTransport *
+vrt_server_client_get_transport(VrtServerClient *client)
+{
+    return client->transport;
+}
+
+void
+vrt_server_client_push_layer(VrtServerClient *client, VrtTransport *layer)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+    vrt_transport_free(client->next_layer);
+    client->next_layer = layer;
+    client->layer_armed = true;
 }
 
 /* ---- calls ---- */
@@ -818,6 +906,16 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
         g_free(frame);
         return true;
     }
+    /* libvirt's order: a known procedure, then authentication, as libvirtd
+     * refuses every call but the auth ones (AUTH_LIST 66 to AUTH_POLKIT 70)
+     * until it is done. */
+    if (!g_atomic_int_get(&client->authenticated) &&
+        !(hdr.prog == VRT_REMOTE_PROGRAM && hdr.proc >= VRT_PROC_AUTH_LIST && hdr.proc <= VRT_PROC_AUTH_LIST + 4)) {
+        vrt_error_set(&err, VIR_ERR_RPC, "%s", "authentication required");
+        reply_error(client, &hdr, err, VIR_FROM_RPC);
+        g_free(frame);
+        return true;
+    }
     /* Before the arguments are decoded; refused flags need them (the call check). */
     if (client->readonly && !vrt_rpc_readonly_check(info, NULL, &err)) {
         reply_error(client, &hdr, err, info->ro_origin);
@@ -873,6 +971,22 @@ client_process_input(VrtServerClient *client)
     return ok;
 }
 
+/* The read side of client's transport; I/O thread. Only a SASL client's
+ * transport changes (the writer puts its layer in, under the client lock);
+ * the others read it without a lock. */
+static ssize_t
+client_recv(VrtServerClient *client, void *buf, size_t len)
+{
+    VrtTransport *t = client->transport;
+
+    if (client->auth == VRT_RPC_AUTH_SASL) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        t = client->transport;
+    }
+    return t ? vrt_transport_recv(t, buf, len) : recv(client->fd, buf, len, MSG_DONTWAIT);
+}
+
 static gboolean
 on_client_readable(int fd, GIOCondition cond, gpointer opaque)
 {
@@ -880,7 +994,7 @@ on_client_readable(int fd, GIOCondition cond, gpointer opaque)
     guint8 buf[READ_CHUNK];
 
     for (int rounds = 0; rounds < READ_ROUNDS; rounds++) {
-        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        ssize_t n = client_recv(client, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -899,8 +1013,9 @@ on_client_readable(int fd, GIOCondition cond, gpointer opaque)
         /* No longer read (see client_check_reading): the source is gone. */
         if (!client->in_source)
             return G_SOURCE_REMOVE;
-        /* A short read drained the socket: wait for poll instead of an EAGAIN. */
-        if ((size_t)n < sizeof(buf))
+        /* A short read drained the socket: wait for poll instead of an EAGAIN
+         * (unless TLS or SASL holds decrypted bytes poll cannot see). */
+        if ((size_t)n < sizeof(buf) && !vrt_transport_pending(client->transport))
             return G_SOURCE_CONTINUE;
     }
     return G_SOURCE_CONTINUE;
@@ -997,7 +1112,8 @@ server_watch_listeners(VrtRpcServer *server)
 {
     if (g_atomic_int_get(&server->stopping) || server->listeners->len == 0)
         return;
-    guint n = vrt_rpc_server_client_count(server);
+    /* TLS handshakes under way count: each holds a connection. */
+    guint n = vrt_rpc_server_client_count(server) + server->handshakes->len;
     bool full = n >= server->limits.max_clients;
     if (full == server->accept_paused)
         return;
@@ -1011,23 +1127,21 @@ server_watch_listeners(VrtRpcServer *server)
         listener_watch(g_ptr_array_index(server->listeners, i), !full);
 }
 
-static gboolean
-on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
+/* A new client on fd (accepted, non-blocking) with transport (NULL: plain),
+ * served from now on. I/O thread. */
+static void
+client_new(VrtRpcServer *server, int cfd, bool readonly, bool local, int auth, VrtTransport *transport)
 {
-    VrtListener *l = opaque;
-    VrtRpcServer *server = l->server;
-    int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (cfd < 0) {
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            g_warning("accept failed: %s", g_strerror(errno));
-        return G_SOURCE_CONTINUE;
-    }
     VrtServerClient *client = g_new0(VrtServerClient, 1);
     client->ref = 1;
     client->server = server;
     client->ctx = g_main_context_ref(server->ctx);
     client->fd = cfd;
-    client->readonly = l->readonly;
+    client->readonly = readonly;
+    client->local = local;
+    client->auth = auth;
+    client->authenticated = auth == VRT_RPC_AUTH_NONE;
+    client->transport = transport;
     client->pid = -1;
     client->uid = (uid_t)-1;
     client->gid = (gid_t)-1;
@@ -1038,7 +1152,7 @@ on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
     g_queue_init(&client->pending);
     struct ucred cred;
     socklen_t clen = sizeof(cred);
-    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+    if (local && getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
         client->pid = cred.pid;
         client->uid = cred.uid;
         client->gid = cred.gid;
@@ -1048,11 +1162,66 @@ on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
 
         g_hash_table_add(server->clients, client);
     }
-    g_debug("client fd %d connected (pid %d uid %d%s)", cfd, (int)client->pid, (int)client->uid,
-            client->readonly ? ", read-only" : "");
+    g_debug("client fd %d connected (pid %d uid %d%s%s)", cfd, (int)client->pid, (int)client->uid,
+            client->readonly ? ", read-only" : "", transport && transport->is_tls ? ", TLS" : "");
     if (server->on_connect)
         server->on_connect(client, server->hook_data);
     client_start_reading(client);
+}
+
+typedef struct {
+    VrtRpcServer *server;
+    VrtTlsAccept *acc;
+    bool readonly;
+    int auth;
+} Handshake;
+
+/* A TLS handshake ended: the client is served, or was refused (logged and
+ * closed by tls.c), and the daemon goes on with the others. */
+static void
+on_handshake_done(VrtTransport *transport, int fd, const GError *error, gpointer data)
+{
+    Handshake *hs = data;
+    VrtRpcServer *server = hs->server;
+
+    g_ptr_array_remove_fast(server->handshakes, hs);
+    if (transport)
+        client_new(server, fd, hs->readonly, false, hs->auth, transport);
+    g_free(hs);
+    server_watch_listeners(server);
+}
+
+static gboolean
+on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
+{
+    VrtListener *l = opaque;
+    VrtRpcServer *server = l->server;
+    struct sockaddr_storage addr;
+    socklen_t alen = sizeof(addr);
+    int cfd = accept4(fd, (struct sockaddr *)&addr, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (cfd < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            g_warning("accept failed: %s", g_strerror(errno));
+        return G_SOURCE_CONTINUE;
+    }
+    bool local = addr.ss_family == AF_UNIX;
+    if (!local) {
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    if (l->tls) {
+        Handshake *hs = g_new0(Handshake, 1);
+        hs->server = server;
+        hs->readonly = l->readonly;
+        hs->auth = l->auth;
+        g_ptr_array_add(server->handshakes, hs);
+        /* A session that cannot even start ends at once, hs with it. */
+        VrtTlsAccept *acc = vrt_tls_accept(l->tls, server->ctx, cfd, on_handshake_done, hs);
+        if (acc)
+            hs->acc = acc;
+    } else {
+        client_new(server, cfd, l->readonly, local, l->auth, NULL);
+    }
     /* May unwatch this listener too: then its source is destroyed here. */
     server_watch_listeners(server);
     return l->source ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
@@ -1074,12 +1243,14 @@ listener_free(VrtListener *l)
 }
 
 static bool
-listener_add(VrtRpcServer *server, int fd, const char *path, bool readonly)
+listener_add(VrtRpcServer *server, int fd, const char *path, bool readonly, VrtTlsContext *tls, int auth)
 {
     VrtListener *l = g_new0(VrtListener, 1);
     l->server = server;
     l->fd = fd;
     l->readonly = readonly;
+    l->tls = tls;
+    l->auth = auth;
     l->path = g_strdup(path);
     g_unix_set_fd_nonblocking(fd, TRUE, NULL);
     listener_watch(l, !server->accept_paused);
@@ -1123,7 +1294,7 @@ vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid
         unlink(path);
         return false;
     }
-    return listener_add(server, fd, path, readonly);
+    return listener_add(server, fd, path, readonly, NULL, readonly ? VRT_RPC_AUTH_NONE : server->unix_auth);
 }
 
 bool
@@ -1135,7 +1306,71 @@ vrt_rpc_server_add_fd(VrtRpcServer *server, int fd, bool readonly, GError **erro
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "file descriptor %d is not a stream socket", fd);
         return false;
     }
-    return listener_add(server, fd, NULL, readonly);
+    return listener_add(server, fd, NULL, readonly, NULL, readonly ? VRT_RPC_AUTH_NONE : server->unix_auth);
+}
+
+bool
+vrt_rpc_server_add_fd_remote(VrtRpcServer *server, int fd, VrtTlsContext *tls, VrtRpcAuth auth, GError **error)
+{
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "file descriptor %d is not a stream socket", fd);
+        return false;
+    }
+    return listener_add(server, fd, NULL, false, tls, auth);
+}
+
+bool
+vrt_rpc_server_add_tcp(VrtRpcServer *server, const char *addr, guint port, VrtTlsContext *tls, VrtRpcAuth auth,
+                       GError **error)
+{
+    struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_ADDRCONFIG, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *ai = NULL;
+    g_autofree char *service = g_strdup_printf("%u", port);
+    const char *node = addr && *addr ? addr : NULL;
+    int rc = getaddrinfo(node, service, &hints, &ai);
+    guint added = 0;
+
+    if (rc != 0) {
+        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Unable to resolve address '%s' service '%s': %s", node ? node : "*",
+                      service, gai_strerror(rc));
+        return false;
+    }
+    for (struct addrinfo *p = ai; p; p = p->ai_next) {
+        int fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
+        int one = 1;
+        if (fd < 0)
+            continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (p->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (bind(fd, p->ai_addr, p->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+            int saved = errno;
+            close(fd);
+            /* An IPv6 wildcard without IPv6 on the host is not an error. */
+            if (saved == EADDRNOTAVAIL || saved == EAFNOSUPPORT)
+                continue;
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, saved, "Unable to bind to port %s", service);
+            freeaddrinfo(ai);
+            return false;
+        }
+        listener_add(server, fd, NULL, false, tls, auth);
+        added++;
+    }
+    freeaddrinfo(ai);
+    if (!added) {
+        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "No addresses to bind to for '%s' port %s", node ? node : "*",
+                      service);
+        return false;
+    }
+    return true;
+}
+
+void
+vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth)
+{
+    server->unix_auth = auth;
 }
 
 void
@@ -1235,6 +1470,7 @@ vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispa
     g_mutex_init(&server->wake_lock);
     server->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)listener_free);
     server->clients = g_hash_table_new(g_direct_hash, g_direct_equal);
+    server->handshakes = g_ptr_array_new();
     server->dispatch = dispatch;
     server->on_connect = on_connect;
     server->on_close = on_close;
@@ -1300,6 +1536,13 @@ vrt_rpc_server_free(VrtRpcServer *server)
         return;
     g_atomic_int_set(&server->stopping, 1);
     g_ptr_array_free(server->listeners, TRUE);
+    /* TLS handshakes under way: their connections are closed. */
+    for (guint i = 0; i < server->handshakes->len; i++) {
+        Handshake *hs = g_ptr_array_index(server->handshakes, i);
+        vrt_tls_accept_cancel(hs->acc);
+        g_free(hs);
+    }
+    g_ptr_array_free(server->handshakes, TRUE);
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->wake_lock);
 

@@ -23,9 +23,21 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include "rpc/transport.h"
 #include "vrt_procs.h"
 
 typedef struct _VrtRpcServer VrtRpcServer;
+typedef struct _VrtTlsContext VrtTlsContext;
+
+/* How a listener's clients authenticate, remote_auth_type's numbers: NONE
+ * is served at once; SASL must finish AUTH_SASL_* (the daemon's handlers
+ * call vrt_server_client_set_authenticated) before any call other than
+ * AUTH_LIST and the AUTH_SASL ones, which are refused as libvirtd does
+ * (VIR_ERR_RPC "authentication required"). */
+typedef enum {
+    VRT_RPC_AUTH_NONE = 0,
+    VRT_RPC_AUTH_SASL = 1,
+} VrtRpcAuth;
 typedef struct _VrtServerClient VrtServerClient;
 /* One call being served. */
 typedef struct _VrtCall VrtCall;
@@ -80,6 +92,18 @@ bool vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode
                              GError **error);
 /* Serves an already listening socket (systemd socket activation). */
 bool vrt_rpc_server_add_fd(VrtRpcServer *server, int fd, bool readonly, GError **error);
+/* Serves an already listening TCP socket (systemd socket activation of the
+ * TLS or TCP socket): TLS when tls is given (not owned; it must outlive the
+ * server), with auth. */
+bool vrt_rpc_server_add_fd_remote(VrtRpcServer *server, int fd, VrtTlsContext *tls, VrtRpcAuth auth, GError **error);
+/* Listens on TCP port of addr (NULL or "": every address), TLS when tls is
+ * given (see vrt_rpc_server_add_fd_remote). A client whose TLS handshake or
+ * certificate checks fail is logged and closed; the others go on. */
+bool vrt_rpc_server_add_tcp(VrtRpcServer *server, const char *addr, guint port, VrtTlsContext *tls, VrtRpcAuth auth,
+                            GError **error);
+/* The authentication of read-write UNIX socket clients from now on (the
+ * read-only socket's need none), as auth_unix_rw. */
+void vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth);
 /* Stops accepting new connections (first step of a shutdown). */
 void vrt_rpc_server_stop_accepting(VrtRpcServer *server);
 guint vrt_rpc_server_client_count(VrtRpcServer *server);
@@ -94,6 +118,22 @@ bool vrt_server_client_is_readonly(VrtServerClient *client);
 /* The daemon's per-connection state; destroy runs when the client is freed. */
 void vrt_server_client_set_data(VrtServerClient *client, gpointer data, GDestroyNotify destroy);
 gpointer vrt_server_client_get_data(VrtServerClient *client);
+/* The listener's VrtRpcAuth for this client. */
+int vrt_server_client_get_auth(VrtServerClient *client);
+/* Lets the client's other calls run (its authentication succeeded). */
+void vrt_server_client_set_authenticated(VrtServerClient *client);
+/* TLS or a UNIX socket: what SASL needs no security layer over. */
+bool vrt_server_client_is_secure(VrtServerClient *client);
+/* The TLS cipher's key size in bits, 0 without TLS. */
+unsigned int vrt_server_client_tls_ssf(VrtServerClient *client);
+int vrt_server_client_get_fd(VrtServerClient *client);
+/* The transport now (NULL: the plain socket), for a layer to wrap. */
+VrtTransport *vrt_server_client_get_transport(VrtServerClient *client);
+/* Makes layer (over the client's transport now, which stays the client's)
+ * carry the connection once
+ * the next frame queued for the client (the reply of the call that
+ * finished the authentication, which goes in clear) is written. */
+void vrt_server_client_push_layer(VrtServerClient *client, VrtTransport *layer);
 /* Starts server-side keepalive PINGs (after the client said it answers them). */
 void vrt_server_client_enable_keepalive(VrtServerClient *client);
 /* Sends an event message (type MESSAGE, serial 0) of the remote program.

@@ -21,7 +21,7 @@ import pytest
 from vrt_fixtures import BUILD, SRC, needs, require
 
 INSTALL_BUILD = os.environ.get("VRT_INSTALL_BUILD", os.path.join(BUILD, "install-test"))
-UNITS = ("vrtd.service", "vrtd.socket", "vrtd-ro.socket")
+UNITS = ("vrtd.service", "vrtd.socket", "vrtd-ro.socket", "vrtd-tcp.socket", "vrtd-tls.socket")
 MAN_PAGES = ("man1/vrt.1", "man5/vrtd.conf.5", "man8/vrtd.8")
 
 

@@ -164,7 +164,22 @@ vrt_qemu_caps_kvm_usable(const char *dev_kvm_path, GError **error)
                             dev_kvm_path ? dev_kvm_path : "/dev/kvm");
         return false;
     }
+    /* A file that opens is not yet KVM (an empty regular file left at
+     * /dev/kvm opens too, and QEMU then fails with "kvm version too old"):
+     * ask it for its API version, as QEMU does. */
+    int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    int saved = errno;
     close(fd);
+    if (version != KVM_API_VERSION) {
+        if (version < 0)
+            vrt_error_set_errno(error, VIR_ERR_CONFIG_UNSUPPORTED, saved,
+                                "KVM is not available: '%s' is not a KVM device",
+                                dev_kvm_path ? dev_kvm_path : "/dev/kvm");
+        else
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "KVM is not available: '%s' has API version %d, not %d",
+                          dev_kvm_path ? dev_kvm_path : "/dev/kvm", version, KVM_API_VERSION);
+        return false;
+    }
     return true;
 }
 

@@ -653,6 +653,24 @@ test_kvm_required(Fixture *fx, gconstpointer unused)
     g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
     g_assert_nonnull(strstr(err->message, "/nonexistent/kvm"));
     g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, ref->uuid, NULL), ==, 0);
+    g_clear_error(&err);
+
+    /* A file that opens but is no KVM device (an empty regular file left
+     * where /dev/kvm would be) is no KVM either. */
+    g_autofree char *dir = g_dir_make_tmp("vrt-kvm-XXXXXX", NULL);
+    g_autofree char *fake = g_build_filename(dir, "kvm", NULL);
+    g_assert_true(g_file_set_contents(fake, "", 0, NULL));
+    g_free(fx->drv->dev_kvm);
+    fx->drv->dev_kvm = g_strdup(fake);
+    g_assert_false(vrt_qemu_caps_kvm_usable(fake, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "is not a KVM device"));
+    g_clear_error(&err);
+    g_assert_false(vrt_qemu_domain_create(fx->drv, ref->uuid, 0, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_cmpint(vrt_qemu_domain_is_active(fx->drv, ref->uuid, NULL), ==, 0);
+    unlink(fake);
+    rmdir(dir);
 }
 
 /* ---- with the tiny test guest (tests/guest): ACPI shutdown, reboot and an

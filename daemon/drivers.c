@@ -39,6 +39,12 @@ on_metadata_change(const VrtDomainRef *dom, int type, const char *nsuri, gpointe
     vrt_daemon_emit_metadata_change(data, dom->name, dom->uuid, dom->id, type, nsuri);
 }
 
+static bool
+volume_path(const char *pool, const char *vol, char **path, char **format, gpointer data, GError **error)
+{
+    return vrt_stordrv_volume_path(data, pool, vol, path, format, error);
+}
+
 static void
 on_storage_pool_event(const char *name, const guint8 uuid[16], int event, int detail, gpointer data)
 {
@@ -80,6 +86,8 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .network = daemon->network, /* hostdev job: VFs and pools */
         .vfs = daemon->vfs,
         .config_sync_ms = daemon->cfg.config_sync_ms,
+        .volume_path = volume_path,
+        .volume_data = daemon->storage,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
     if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))

@@ -1920,14 +1920,16 @@ vrt_stordrv_vol_resize(VrtStorageDriver *drv, const char *pool_name, const char 
             vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Unable to open '%s'", def->target.path);
         } else {
             ok = true;
-            if ((flags & VRT_STORAGE_VOL_RESIZE_ALLOCATE) && abs_cap > (guint64)def->physical &&
-                posix_fallocate(fd, def->physical, abs_cap - def->physical) != 0) {
-                vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Failed to pre-allocate space for file '%s'",
-                              def->target.path);
+            /* libvirt's virFileResize: the whole new size allocated */
+            int rc = (flags & VRT_STORAGE_VOL_RESIZE_ALLOCATE) ? posix_fallocate(fd, 0, abs_cap) : 0;
+            if (rc != 0) {
+                vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, rc, "Failed to pre-allocate space for file '%s'",
+                                    def->target.path);
                 ok = false;
             }
             if (ok && ftruncate(fd, abs_cap) < 0) {
-                vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Unable to truncate '%s'", def->target.path);
+                vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Failed to truncate file '%s'",
+                                    def->target.path);
                 ok = false;
             }
             close(fd);

@@ -27,9 +27,9 @@ stordrv(VrtCall *call, GError **error)
     return drv;
 }
 
-#define DRV(call, error)                             \
+#define DRV(call, error)                              \
     VrtStorageDriver *drv = stordrv((call), (error)); \
-    if (!drv)                                        \
+    if (!drv)                                         \
     return false
 
 static void
@@ -193,8 +193,7 @@ list_pool_names(VrtCall *call, bool active, int maxnames, remote_names_ret *ret,
 }
 
 bool
-vrt_handle_connect_list_storage_pools(VrtCall *call, remote_maxnames_args *args, remote_names_ret *ret,
-                                      GError **error)
+vrt_handle_connect_list_storage_pools(VrtCall *call, remote_maxnames_args *args, remote_names_ret *ret, GError **error)
 {
     return list_pool_names(call, true, args->maxnames, ret, error);
 }
@@ -228,9 +227,9 @@ vrt_handle_connect_find_storage_pool_sources(VrtCall *call, remote_connect_find_
 {
     (void)ret;
     DRV(call, error);
-    static const char *const types[] = { "dir",      "fs",       "netfs",   "logical", "disk", "iscsi",
-                                         "iscsi-direct", "scsi", "mpath",   "rbd",     "sheepdog",
-                                         "gluster",  "zfs",      "vstorage", NULL };
+    static const char *const types[] = { "dir",      "fs",           "netfs", "logical",  "disk",
+                                         "iscsi",    "iscsi-direct", "scsi",  "mpath",    "rbd",
+                                         "sheepdog", "gluster",      "zfs",   "vstorage", NULL };
     if (!g_strv_contains(types, args->type)) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unknown storage pool type %s", args->type);
         return false;
@@ -394,8 +393,8 @@ vrt_handle_storage_pool_num_of_volumes(VrtCall *call, remote_storage_pool_only_a
 }
 
 bool
-vrt_handle_storage_pool_list_volumes(VrtCall *call, remote_storage_pool_list_volumes_args *args,
-                                     remote_names_ret *ret, GError **error)
+vrt_handle_storage_pool_list_volumes(VrtCall *call, remote_storage_pool_list_volumes_args *args, remote_names_ret *ret,
+                                     GError **error)
 {
     DRV(call, error);
     if (args->maxnames < 0 || args->maxnames > REMOTE_STORAGE_VOL_LIST_MAX) {
@@ -427,8 +426,8 @@ vrt_handle_storage_pool_list_all_volumes(VrtCall *call, remote_storage_pool_list
 /* ---- volumes ---- */
 
 bool
-vrt_handle_storage_vol_create_xml(VrtCall *call, remote_storage_vol_create_xml_args *args,
-                                  remote_storage_vol_ret *ret, GError **error)
+vrt_handle_storage_vol_create_xml(VrtCall *call, remote_storage_vol_create_xml_args *args, remote_storage_vol_ret *ret,
+                                  GError **error)
 {
     DRV(call, error);
     return ret_vol(vrt_stordrv_vol_create_xml(drv, POOL_ARGS(args->pool), args->xml, args->flags, error), ret);
@@ -491,8 +490,8 @@ vol_info(VrtCall *call, remote_nonnull_storage_vol *vol, guint flags, remote_sto
 }
 
 bool
-vrt_handle_storage_vol_get_info(VrtCall *call, remote_storage_vol_only_args *args,
-                                remote_storage_vol_get_info_ret *ret, GError **error)
+vrt_handle_storage_vol_get_info(VrtCall *call, remote_storage_vol_only_args *args, remote_storage_vol_get_info_ret *ret,
+                                GError **error)
 {
     return vol_info(call, &args->vol, 0, ret, error);
 }

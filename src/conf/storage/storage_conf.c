@@ -22,8 +22,8 @@ static const VrtXmlWording storage_wording = {
 
 /* libvirt's virStorageFileFormat names (storagevol.rng's format types). */
 static const char *const vol_formats[] = {
-    "none", "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat",
-    "vhd", "ploop", "cow", "qcow", "qcow2", "qed", "vmdk", NULL,
+    "none", "raw", "dir",   "bochs", "cloop", "dmg",   "iso", "vpc",  "vdi",
+    "fat",  "vhd", "ploop", "cow",   "qcow",  "qcow2", "qed", "vmdk", NULL,
 };
 
 bool
@@ -284,9 +284,9 @@ parse_pool(xmlNodePtr root, VrtStoragePoolDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing required attribute 'type' in element 'pool'");
         return false;
     }
-    static const char *const pool_types[] = { "dir",      "fs",       "netfs",   "logical", "disk", "iscsi",
-                                              "iscsi-direct", "scsi", "mpath",   "rbd",     "sheepdog",
-                                              "gluster",  "zfs",      "vstorage", NULL };
+    static const char *const pool_types[] = { "dir",      "fs",           "netfs", "logical",  "disk",
+                                              "iscsi",    "iscsi-direct", "scsi",  "mpath",    "rbd",
+                                              "sheepdog", "gluster",      "zfs",   "vstorage", NULL };
     if (vrt_enum_from_string(pool_types, def->type) < 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element 'pool': '%s'.",
                       def->type);

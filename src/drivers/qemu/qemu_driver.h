@@ -147,8 +147,7 @@ typedef struct {
     /* Resolves a <disk type='volume'> when its domain starts: the file of
      * volume vol in storage pool pool and its format (the storage driver's
      * vrt_stordrv_volume_path); NULL: such a disk does not start. */
-    bool (*volume_path)(const char *pool, const char *vol, char **path, char **format, gpointer data,
-                        GError **error);
+    bool (*volume_path)(const char *pool, const char *vol, char **path, char **format, gpointer data, GError **error);
     gpointer volume_data;
 } VrtQemuDriverConfig;
 

@@ -207,8 +207,7 @@ static bool
 check_no_jobs(const Pool *pool, GError **error)
 {
     if (pool->asyncjobs > 0) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "pool '%s' has asynchronous jobs running.",
-                      pool_def(pool)->name);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "pool '%s' has asynchronous jobs running.", pool_def(pool)->name);
         return false;
     }
     return true;
@@ -228,8 +227,7 @@ find_vol_locked(Pool *pool, const char *name)
 /* The active pool named pool and its volume name (libvirt's
  * virStorageVolDefFromVol). */
 static Vol *
-find_pool_vol_locked(VrtStorageDriver *drv, const char *pool_name, const char *name, Pool **pool_out,
-                     GError **error)
+find_pool_vol_locked(VrtStorageDriver *drv, const char *pool_name, const char *name, Pool **pool_out, GError **error)
 {
     Pool *pool = find_name_locked(drv, pool_name, error);
     if (!pool || !check_active(pool, error))
@@ -770,8 +768,7 @@ check_duplicate_locked(VrtStorageDriver *drv, const VrtStoragePoolDef *def, bool
             }
             *existing = pool;
         } else if (strcmp(d->name, def->name) == 0) {
-            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "pool '%s' already exists with uuid %s", def->name,
-                          uuidstr);
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "pool '%s' already exists with uuid %s", def->name, uuidstr);
             return false;
         }
     }
@@ -831,8 +828,7 @@ vrt_stordrv_pool_undefine(VrtStorageDriver *drv, const guint8 uuid[16], const ch
         if (!pool)
             return false;
         if (pool->live) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "storage pool '%s' is still active",
-                          pool_def(pool)->name);
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "storage pool '%s' is still active", pool_def(pool)->name);
             return false;
         }
         if (!check_no_jobs(pool, error))
@@ -885,8 +881,8 @@ build_dir(const VrtStoragePoolDef *def, GError **error)
     gid_t gid = def->perms.gid != -1 ? (gid_t)def->perms.gid : (gid_t)-1;
     if ((uid != (uid_t)-1 && uid != st.st_uid) || (gid != (gid_t)-1 && gid != st.st_gid)) {
         if (chown(def->target_path, uid, gid) < 0) {
-            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot chown '%s' to (%u, %u)",
-                                def->target_path, (unsigned)uid, (unsigned)gid);
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot chown '%s' to (%u, %u)", def->target_path,
+                                (unsigned)uid, (unsigned)gid);
             return false;
         }
     }
@@ -1096,8 +1092,7 @@ vrt_stordrv_pool_delete(VrtStorageDriver *drv, const guint8 uuid[16], const char
         if (!pool)
             return false;
         if (pool->live) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "storage pool '%s' is still active",
-                          pool_def(pool)->name);
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "storage pool '%s' is still active", pool_def(pool)->name);
             return false;
         }
         if (!check_no_jobs(pool, error))
@@ -1168,8 +1163,8 @@ vrt_stordrv_pool_refresh(VrtStorageDriver *drv, const guint8 uuid[16], const cha
 }
 
 bool
-vrt_stordrv_pool_get_info(VrtStorageDriver *drv, const guint8 uuid[16], const char *name, int *state,
-                          guint64 *capacity, guint64 *allocation, guint64 *available, GError **error)
+vrt_stordrv_pool_get_info(VrtStorageDriver *drv, const guint8 uuid[16], const char *name, int *state, guint64 *capacity,
+                          guint64 *allocation, guint64 *available, GError **error)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     Pool *pool = find_uuid_locked(drv, uuid, name, error);
@@ -1345,8 +1340,7 @@ vrt_stordrv_vol_lookup_by_path(VrtStorageDriver *drv, const char *path, GError *
         if (strcmp(clean, path) == 0)
             vrt_error_set(error, VIR_ERR_NO_STORAGE_VOL, "no storage vol with matching path '%s'", path);
         else
-            vrt_error_set(error, VIR_ERR_NO_STORAGE_VOL, "no storage vol with matching path '%s' (%s)", path,
-                          clean);
+            vrt_error_set(error, VIR_ERR_NO_STORAGE_VOL, "no storage vol with matching path '%s' (%s)", path, clean);
     }
     return ref;
 }
@@ -1428,7 +1422,8 @@ static bool
 create_raw(const VrtStorageVolDef *def, guint flags, GError **error)
 {
     if (flags & VRT_STORAGE_VOL_CREATE_PREALLOC_METADATA) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "metadata preallocation is not supported for raw volumes");
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "metadata preallocation is not supported for raw volumes");
         return false;
     }
     mode_t mode = def->target.perms.mode != -1 ? (mode_t)def->target.perms.mode : DEFAULT_VOL_MODE;
@@ -1459,8 +1454,7 @@ qemu_img_format(const char *format)
 
 /* qemu-img create, as libvirt's storageBackendCreateQemuImg builds it. */
 static bool
-create_qemu_img(VrtStorageDriver *drv, const char *pool_path, const VrtStorageVolDef *def, guint flags,
-                GError **error)
+create_qemu_img(VrtStorageDriver *drv, const char *pool_path, const VrtStorageVolDef *def, guint flags, GError **error)
 {
     if (!need_qemu_img(drv, error))
         return false;
@@ -1476,7 +1470,8 @@ create_qemu_img(VrtStorageDriver *drv, const char *pool_path, const VrtStorageVo
     }
     if (def->backing) {
         if (prealloc) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "metadata preallocation conflicts with backing store");
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "metadata preallocation conflicts with backing store");
             return false;
         }
         g_autofree char *abs = def->backing->path[0] == '/' ? g_strdup(def->backing->path)
@@ -1501,7 +1496,7 @@ create_qemu_img(VrtStorageDriver *drv, const char *pool_path, const VrtStorageVo
         g_string_append_printf(opts, "backing_fmt=%s,", def->backing->format);
     if (prealloc)
         g_string_append(opts, def->capacity / 1024 > def->allocation / 1024 ? "preallocation=metadata,"
-                                                                              : "preallocation=falloc,");
+                                                                            : "preallocation=falloc,");
     if (def->compat)
         g_string_append_printf(opts, "compat=%s,", def->compat);
     else if (qcow2)
@@ -1648,9 +1643,8 @@ vrt_stordrv_vol_create_xml(VrtStorageDriver *drv, const guint8 uuid[16], const c
 }
 
 VrtStorageVolRef *
-vrt_stordrv_vol_create_xml_from(VrtStorageDriver *drv, const guint8 uuid[16], const char *pool_name,
-                                const char *xml, const char *src_pool, const char *src_name, guint flags,
-                                GError **error)
+vrt_stordrv_vol_create_xml_from(VrtStorageDriver *drv, const guint8 uuid[16], const char *pool_name, const char *xml,
+                                const char *src_pool, const char *src_name, guint flags, GError **error)
 {
     (void)flags;
     g_autoptr(VrtStorageVolDef) def = NULL;
@@ -1712,8 +1706,8 @@ vrt_stordrv_vol_create_xml_from(VrtStorageDriver *drv, const guint8 uuid[16], co
         }
         if (ok && def->capacity > src->capacity) {
             g_autofree char *size = g_strdup_printf("%" G_GUINT64_FORMAT, def->capacity);
-            const char *rs[] = { drv->qemu_img, "resize", "-f", qemu_img_format(def->target.format),
-                                 def->target.path, size, NULL };
+            const char *rs[] = { drv->qemu_img,    "resize", "-f", qemu_img_format(def->target.format),
+                                 def->target.path, size,     NULL };
             ok = run_tool((char **)rs, error);
         }
     }
@@ -1840,8 +1834,7 @@ wipe_zero(const VrtStorageVolDef *def, GError **error)
             off += w;
         }
         if (ok && fdatasync(fd) < 0) {
-            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot sync data to file '%s'",
-                                def->target.path);
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot sync data to file '%s'", def->target.path);
             ok = false;
         }
     }
@@ -1854,8 +1847,8 @@ vrt_stordrv_vol_wipe(VrtStorageDriver *drv, const char *pool_name, const char *n
                      GError **error)
 {
     (void)flags;
-    static const char *const algs[] = { "zero", "nnsa", "dod", "bsi", "gutmann", "schneier", "pfitzner7",
-                                        "pfitzner33", "random" };
+    static const char *const algs[] = { "zero",     "nnsa",      "dod",        "bsi",   "gutmann",
+                                        "schneier", "pfitzner7", "pfitzner33", "random" };
     if (algorithm >= 10) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "wiping algorithm %u not supported", algorithm);
         return false;
@@ -1873,8 +1866,7 @@ vrt_stordrv_vol_wipe(VrtStorageDriver *drv, const char *pool_name, const char *n
         /* the patterns are scrub's, as libvirt runs it */
         g_autofree char *scrub = g_find_program_in_path("scrub");
         if (!scrub) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Cannot find '%s' in path: %s", "scrub",
-                          g_strerror(ENOENT));
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Cannot find '%s' in path: %s", "scrub", g_strerror(ENOENT));
             ok = false;
         } else {
             const char *argv[] = { scrub, "-f", "-p", algs[algorithm], def->target.path, NULL };

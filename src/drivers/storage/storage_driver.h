@@ -48,8 +48,7 @@ enum {
     VRT_STORAGE_POOL_EVENT_DELETED = 5,
 };
 /* event -1: the pool's REFRESH event. */
-typedef void (*VrtStoragePoolEventFunc)(const char *name, const guint8 uuid[16], int event, int detail,
-                                        gpointer data);
+typedef void (*VrtStoragePoolEventFunc)(const char *name, const guint8 uuid[16], int event, int detail, gpointer data);
 
 /* libvirt's flags (libvirt-storage.h) */
 #define VRT_STORAGE_POOL_CREATE_WITH_BUILD (1u << 0)
@@ -116,8 +115,8 @@ int vrt_stordrv_pool_is_active(VrtStorageDriver *drv, const guint8 uuid[16], con
 int vrt_stordrv_pool_is_persistent(VrtStorageDriver *drv, const guint8 uuid[16], const char *name, GError **error);
 int vrt_stordrv_pool_num_volumes(VrtStorageDriver *drv, const guint8 uuid[16], const char *name, GError **error);
 /* of char* (names) or VrtStorageVolRef*; NULL on error */
-GPtrArray *vrt_stordrv_pool_list_volumes(VrtStorageDriver *drv, const guint8 uuid[16], const char *name,
-                                         int maxnames, GError **error);
+GPtrArray *vrt_stordrv_pool_list_volumes(VrtStorageDriver *drv, const guint8 uuid[16], const char *name, int maxnames,
+                                         GError **error);
 GPtrArray *vrt_stordrv_pool_list_all_volumes(VrtStorageDriver *drv, const guint8 uuid[16], const char *name,
                                              GError **error);
 
@@ -140,8 +139,7 @@ bool vrt_stordrv_vol_resize(VrtStorageDriver *drv, const char *pool, const char 
 /* type: libvirt's virStorageVolType (0 file). */
 bool vrt_stordrv_vol_get_info(VrtStorageDriver *drv, const char *pool, const char *name, guint flags, int *type,
                               guint64 *capacity, guint64 *allocation, GError **error);
-char *vrt_stordrv_vol_get_xml(VrtStorageDriver *drv, const char *pool, const char *name, guint flags,
-                              GError **error);
+char *vrt_stordrv_vol_get_xml(VrtStorageDriver *drv, const char *pool, const char *name, guint flags, GError **error);
 char *vrt_stordrv_vol_get_path(VrtStorageDriver *drv, const char *pool, const char *name, GError **error);
 
 /* For <disk type='volume'>: the file of volume name in active pool pool

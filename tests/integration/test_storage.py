@@ -417,3 +417,36 @@ def test_vrt_cli_pool_and_volume_commands(vrtd, pooldir, tmp_path):
     vrt(u, "pool-undefine", "cli")
     assert not os.path.exists(pooldir)
     assert json.loads(vrt(u, "--json", "pool-list", "--all").stdout) == []
+
+
+def test_pool_names_survive_restart(tmproot):
+    # Names are file names (NAME.xml): odd ones come back unchanged; the
+    # longest is 240 bytes (NAME.xml.new.XXXXXX fits in 255).
+    names = [".hidden", "with space", "a'quote", "x.xml", "autostart", "ünïcödé", "-dash", "é" * 120]
+    assert len(names[-1].encode()) == 240
+    d = Vrtd(tmproot).start()
+    try:
+        conn = libvirt.open(d.uri)
+        uuids = {}
+        for i, n in enumerate(names):
+            esc = n.replace("&", "&amp;").replace("<", "&lt;").replace("'", "&apos;")
+            pool = conn.storagePoolDefineXML(
+                f"<pool type='dir'><name>{esc}</name><target><path>{tmproot}/n{i}</path></target></pool>")
+            assert pool.name() == n
+            uuids[n] = pool.UUIDString()
+        with pytest.raises(libvirt.libvirtError) as e:
+            conn.storagePoolDefineXML(
+                f"<pool type='dir'><name>{'é' * 120}x</name><target><path>{tmproot}/long</path></target></pool>")
+        assert e.value.get_error_code() == libvirt.VIR_ERR_XML_ERROR
+        conn.close()
+        d.stop()
+        d.start()
+        conn = libvirt.open(d.uri)
+        assert sorted(conn.listDefinedStoragePools()) == sorted(names)
+        for n in names:
+            assert conn.storagePoolLookupByName(n).UUIDString() == uuids[n]
+            conn.storagePoolLookupByName(n).undefine()
+        conn.close()
+        assert [f for f in os.listdir(os.path.join(tmproot, "etc", "vrt", "storage")) if f.endswith(".xml")] == []
+    finally:
+        d.stop()

@@ -450,3 +450,45 @@ def test_pool_names_survive_restart(tmproot):
         assert [f for f in os.listdir(os.path.join(tmproot, "etc", "vrt", "storage")) if f.endswith(".xml")] == []
     finally:
         d.stop()
+
+
+def test_volume_being_built(tmproot):
+    # qemu-img is held at its start until the test lets it go: meanwhile
+    # vrtd answers other calls (qemu-img runs outside the driver's lock)
+    # and refuses what would pull the volume or its pool away.
+    real = shutil.which("qemu-img")
+    require(real, "qemu-img is not installed")
+    fakebin = os.path.join(tmproot, "fakebin")
+    os.makedirs(fakebin)
+    started, go = os.path.join(tmproot, "started"), os.path.join(tmproot, "go")
+    with open(os.path.join(fakebin, "qemu-img"), "w") as f:
+        f.write(f"#!/bin/sh\ntouch {started}\nwhile [ ! -e {go} ]; do sleep 0.05; done\nexec {real} \"$@\"\n")
+    os.chmod(os.path.join(fakebin, "qemu-img"), 0o755)
+    d = Vrtd(tmproot, env={"PATH": fakebin + ":" + os.environ["PATH"]}).start()
+    try:
+        u = d.uri
+        pooldir = os.path.join(tmproot, "bp")
+        virsh(u, "pool-define-as", "bp", "dir", "--target", pooldir)
+        virsh(u, "pool-start", "bp", "--build")
+        result = {}
+
+        def create():
+            result["p"] = virsh(u, "vol-create-as", "bp", "slow.qcow2", "8M", "--format", "qcow2", check=False)
+
+        t = threading.Thread(target=create)
+        t.start()
+        wait_for(lambda: os.path.exists(started), timeout=30, what="qemu-img to start")
+        assert "slow.qcow2" in virsh(u, "vol-list", "bp").stdout
+        assert "volume 'slow.qcow2' is still being allocated." in fail(u, "vol-delete", "--pool", "bp", "slow.qcow2")
+        assert "pool 'bp' has asynchronous jobs running." in fail(u, "pool-destroy", "bp")
+        assert "pool 'bp' has asynchronous jobs running." in fail(u, "pool-refresh", "bp")
+        virsh(u, "vol-create-as", "bp", "other.raw", "1M")
+        open(go, "w").close()
+        t.join(timeout=60)
+        assert result["p"].returncode == 0, result["p"].stderr
+        assert qemu_img_info(os.path.join(pooldir, "slow.qcow2"))["format"] == "qcow2"
+        virsh(u, "vol-delete", "--pool", "bp", "slow.qcow2")
+        virsh(u, "pool-destroy", "bp")
+    finally:
+        open(go, "w").close()
+        d.stop()

@@ -66,7 +66,7 @@ def test_dir_pool_lifecycle(vrtd, pooldir, tmp_path):
     vfs = os.statvfs(pooldir)
     assert state == libvirt.VIR_STORAGE_POOL_RUNNING
     assert cap == vfs.f_frsize * vfs.f_blocks
-    assert 0 < avail <= cap and 0 < alloc <= cap
+    assert 0 < avail <= cap and alloc == cap - avail
     assert pool.isActive() == 1 and pool.isPersistent() == 1 and pool.autostart() == 0
     assert conn.storagePoolLookupByUUIDString(pool.UUIDString()).name() == "p1"
     assert conn.storagePoolLookupByTargetPath(pooldir + "/").name() == "p1"

@@ -387,9 +387,10 @@ probe_fs(VrtStoragePoolDef *live)
     struct statvfs sv;
     if (statvfs(live->target_path, &sv) < 0)
         return;
+    /* as libvirt: blocks free to root count as available */
     live->capacity = (guint64)sv.f_frsize * sv.f_blocks;
-    live->available = (guint64)sv.f_frsize * sv.f_bavail;
-    live->allocation = (guint64)sv.f_frsize * (sv.f_blocks - sv.f_bfree);
+    live->available = (guint64)sv.f_frsize * sv.f_bfree;
+    live->allocation = live->capacity - live->available;
 }
 
 /* Scans a pool's directory (no lock): its regular files become volumes;

@@ -247,6 +247,8 @@ def test_readonly_connection_lists_but_does_not_change(vrtd, pooldir):
     assert "p1" in virsh(vrtd.uri_ro, "pool-list", "--all", "--name").stdout
     err = fail(vrtd.uri_ro, "pool-build", "p1")
     assert "read only access prevents virStoragePoolBuild" in err
+    err = fail(vrtd.uri_ro, "find-storage-pool-sources", "dir")
+    assert "read only access prevents virConnectFindStoragePoolSources" in err
     assert not os.path.exists(pooldir)
 
 

@@ -100,6 +100,7 @@ vrt_daemon_drivers_reload(VrtDaemon *daemon)
 {
     g_message("reloading domain and network definitions");
     vrt_network_driver_reload(daemon->network);
+    vrt_storage_driver_reload(daemon->storage);
     vrt_qemu_driver_reload(daemon->qemu);
 }
 

@@ -610,6 +610,42 @@ vrt_storage_driver_load(VrtStorageDriver *drv, GError **error)
     return true;
 }
 
+static bool check_duplicate_locked(VrtStorageDriver *drv, const VrtStoragePoolDef *def, bool for_start, Pool **existing,
+                                   GError **error);
+
+void
+vrt_storage_driver_reload(VrtStorageDriver *drv)
+{
+    g_autoptr(GMutexLocker) op = g_mutex_locker_new(&drv->op_lock);
+    g_autoptr(GPtrArray) configs = list_xml(drv->config_dir);
+    guint added = 0, changed = 0;
+    for (guint i = 0; i < configs->len; i++) {
+        g_autoptr(VrtStoragePoolDef) def = load_def(g_ptr_array_index(configs, i));
+        if (!def)
+            continue;
+        g_autofree char *link = autostart_path(drv, def->name);
+        bool autostart = g_file_test(link, G_FILE_TEST_EXISTS);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        Pool *existing;
+        g_autoptr(GError) err = NULL;
+        if (!check_duplicate_locked(drv, def, false, &existing, &err)) {
+            g_warning("reload: storage pool file %s: %s", (char *)g_ptr_array_index(configs, i), err->message);
+            continue;
+        }
+        if (!existing) {
+            existing = pool_new();
+            g_hash_table_insert(drv->pools, g_strdup(def->name), existing);
+            added++;
+        } else {
+            changed++;
+        }
+        vrt_storage_pool_def_free(existing->def);
+        existing->def = g_steal_pointer(&def);
+        existing->autostart = autostart;
+    }
+    g_message("reload: storage pools: %u added, %u taken again", added, changed);
+}
+
 /* ---- pool listing ---- */
 
 int

@@ -81,6 +81,12 @@ VrtStorageDriver *vrt_storage_driver_new(const char *root, const char *qemu_img,
  * skipped. */
 bool vrt_storage_driver_load(VrtStorageDriver *drv, GError **error);
 void vrt_storage_driver_free(VrtStorageDriver *drv);
+/* SIGHUP: takes the definition files again, as libvirt's reload: a new
+ * file adds its pool (inactive), a changed file is an inactive pool's
+ * definition or an active one's next-start definition, autostart marks are
+ * read again; a file that does not parse, or names a pool of another uuid,
+ * is logged and its pool kept; a pool whose file is gone is kept. */
+void vrt_storage_driver_reload(VrtStorageDriver *drv);
 
 /* ---- pools ---- */
 int vrt_stordrv_num_pools(VrtStorageDriver *drv, bool active);

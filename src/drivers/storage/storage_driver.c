@@ -1398,7 +1398,7 @@ run_tool(char **argv, GError **error)
     if (!g_spawn_check_wait_status(status, NULL)) {
         g_autofree char *cmd = g_strjoinv(" ", argv);
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Child process (%s) unexpected exit status %d: %s", cmd,
-                      WIFEXITED(status) ? WEXITSTATUS(status) : status, g_strstrip(err ? err : g_strdup("")));
+                      WIFEXITED(status) ? WEXITSTATUS(status) : status, err ? g_strstrip(err) : "");
         return false;
     }
     return true;

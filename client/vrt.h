@@ -42,6 +42,8 @@ typedef struct vrt_domain vrt_domain;
 typedef struct vrt_network vrt_network;
 typedef struct vrt_network_port vrt_network_port;
 typedef struct vrt_nodedev vrt_nodedev;
+typedef struct vrt_storage_pool vrt_storage_pool;
+typedef struct vrt_storage_vol vrt_storage_vol;
 
 /* ---- errors and memory ---- */
 
@@ -349,6 +351,80 @@ char **vrt_nodedev_list_caps(vrt_nodedev *dev, vrt_error **err);
 int vrt_nodedev_detach(vrt_nodedev *dev, const char *driver, unsigned int flags, vrt_error **err);
 int vrt_nodedev_reattach(vrt_nodedev *dev, vrt_error **err);
 int vrt_nodedev_reset(vrt_nodedev *dev, vrt_error **err);
+
+/* ---- storage pools and volumes ---- */
+
+/* virConnectListAllStoragePoolsFlags (the type filters as libvirt's); 0 lists all. */
+enum {
+    VRT_CONNECT_LIST_STORAGE_POOLS_INACTIVE = 1 << 0,
+    VRT_CONNECT_LIST_STORAGE_POOLS_ACTIVE = 1 << 1,
+    VRT_CONNECT_LIST_STORAGE_POOLS_PERSISTENT = 1 << 2,
+    VRT_CONNECT_LIST_STORAGE_POOLS_TRANSIENT = 1 << 3,
+    VRT_CONNECT_LIST_STORAGE_POOLS_AUTOSTART = 1 << 4,
+    VRT_CONNECT_LIST_STORAGE_POOLS_NO_AUTOSTART = 1 << 5,
+    VRT_CONNECT_LIST_STORAGE_POOLS_DIR = 1 << 6,
+};
+enum {
+    VRT_STORAGE_XML_INACTIVE = 1 << 0
+};
+/* virStoragePoolCreateFlags (build before starting) and virStorageVolResizeFlags */
+enum {
+    VRT_STORAGE_POOL_CREATE_WITH_BUILD = 1 << 0
+};
+enum {
+    VRT_STORAGE_VOL_RESIZE_ALLOCATE = 1 << 0,
+    VRT_STORAGE_VOL_RESIZE_DELTA = 1 << 1,
+    VRT_STORAGE_VOL_RESIZE_SHRINK = 1 << 2,
+};
+
+typedef struct {
+    int state; /* libvirt's virStoragePoolState: 0 inactive, 2 running */
+    unsigned long long capacity; /* bytes */
+    unsigned long long allocation;
+    unsigned long long available;
+} vrt_storage_pool_info;
+
+typedef struct {
+    int type; /* libvirt's virStorageVolType: 0 file */
+    unsigned long long capacity; /* bytes */
+    unsigned long long allocation;
+} vrt_storage_vol_info;
+
+int vrt_conn_list_all_storage_pools(vrt_conn *conn, vrt_storage_pool ***pools, unsigned int flags, vrt_error **err);
+void vrt_storage_pool_list_free(vrt_storage_pool **pools);
+vrt_storage_pool *vrt_storage_pool_lookup_by_name(vrt_conn *conn, const char *name, vrt_error **err);
+vrt_storage_pool *vrt_storage_pool_define_xml(vrt_conn *conn, const char *xml, unsigned int flags, vrt_error **err);
+void vrt_storage_pool_free(vrt_storage_pool *pool);
+const char *vrt_storage_pool_get_name(vrt_storage_pool *pool); /* borrowed */
+void vrt_storage_pool_get_uuid_string(vrt_storage_pool *pool, char buf[VRT_UUID_STRING_BUFLEN]);
+int vrt_storage_pool_build(vrt_storage_pool *pool, unsigned int flags, vrt_error **err);
+int vrt_storage_pool_create(vrt_storage_pool *pool, unsigned int flags, vrt_error **err);
+int vrt_storage_pool_destroy(vrt_storage_pool *pool, vrt_error **err);
+int vrt_storage_pool_delete(vrt_storage_pool *pool, unsigned int flags, vrt_error **err);
+int vrt_storage_pool_undefine(vrt_storage_pool *pool, vrt_error **err);
+int vrt_storage_pool_refresh(vrt_storage_pool *pool, unsigned int flags, vrt_error **err);
+char *vrt_storage_pool_get_xml_desc(vrt_storage_pool *pool, unsigned int flags, vrt_error **err);
+int vrt_storage_pool_get_info(vrt_storage_pool *pool, vrt_storage_pool_info *info, vrt_error **err);
+int vrt_storage_pool_get_autostart(vrt_storage_pool *pool, int *autostart, vrt_error **err);
+int vrt_storage_pool_set_autostart(vrt_storage_pool *pool, int autostart, vrt_error **err);
+int vrt_storage_pool_is_active(vrt_storage_pool *pool, vrt_error **err);
+int vrt_storage_pool_is_persistent(vrt_storage_pool *pool, vrt_error **err);
+
+int vrt_storage_pool_list_all_volumes(vrt_storage_pool *pool, vrt_storage_vol ***vols, unsigned int flags,
+                                      vrt_error **err);
+void vrt_storage_vol_list_free(vrt_storage_vol **vols);
+vrt_storage_vol *vrt_storage_vol_lookup_by_name(vrt_storage_pool *pool, const char *name, vrt_error **err);
+vrt_storage_vol *vrt_storage_vol_create_xml(vrt_storage_pool *pool, const char *xml, unsigned int flags,
+                                            vrt_error **err);
+void vrt_storage_vol_free(vrt_storage_vol *vol);
+const char *vrt_storage_vol_get_name(vrt_storage_vol *vol); /* borrowed */
+const char *vrt_storage_vol_get_key(vrt_storage_vol *vol); /* borrowed; a file volume's path */
+char *vrt_storage_vol_get_path(vrt_storage_vol *vol, vrt_error **err);
+int vrt_storage_vol_get_info(vrt_storage_vol *vol, vrt_storage_vol_info *info, vrt_error **err);
+char *vrt_storage_vol_get_xml_desc(vrt_storage_vol *vol, unsigned int flags, vrt_error **err);
+int vrt_storage_vol_delete(vrt_storage_vol *vol, unsigned int flags, vrt_error **err);
+int vrt_storage_vol_wipe(vrt_storage_vol *vol, unsigned int flags, vrt_error **err);
+int vrt_storage_vol_resize(vrt_storage_vol *vol, unsigned long long capacity, unsigned int flags, vrt_error **err);
 
 #ifdef __cplusplus
 }

@@ -47,6 +47,7 @@ struct _VrtDaemon {
     gpointer qemu; /* VrtQemuDriver*, when built in */
     gpointer network; /* VrtNetworkDriver* */
     gpointer nodedev; /* VrtNodedevDriver* */
+    gpointer storage; /* VrtStorageDriver*: storage pools and volumes */
     gpointer host; /* VrtHost* */
     gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
     gpointer tls; /* VrtTlsContext* of the TLS socket, when vrtd listens on it (daemon/remote_auth.c) */
@@ -142,5 +143,10 @@ void vrt_daemon_emit_monitor_event(VrtDaemon *daemon, const char *dom_name, cons
                                    const char *event, gint64 seconds, guint micros, const char *details);
 void vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
                                     const char *alias);
+/* Sends a storage pool's lifecycle event (event >= 0: libvirt's
+ * virStoragePoolEventLifecycleType) or its refresh event (event -1) to
+ * every connection that registered for it (daemon/remote_storage.c). */
+void vrt_daemon_emit_storage_pool_event(VrtDaemon *daemon, const char *name, const guchar uuid[16], int event,
+                                        int detail);
 void vrt_daemon_emit_metadata_change(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int type,
                                      const char *nsuri);

@@ -8,6 +8,7 @@
 #include "daemon/drivers.h"
 #include "drivers/network/network_driver.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/storage/storage_driver.h"
 #include "host/host.h"
 #include "drivers/nodedev/nodedev.h"
 #include "drivers/vf_registry.h"
@@ -38,6 +39,18 @@ on_metadata_change(const VrtDomainRef *dom, int type, const char *nsuri, gpointe
     vrt_daemon_emit_metadata_change(data, dom->name, dom->uuid, dom->id, type, nsuri);
 }
 
+static bool
+volume_path(const char *pool, const char *vol, char **path, char **format, gpointer data, GError **error)
+{
+    return vrt_stordrv_volume_path(data, pool, vol, path, format, error);
+}
+
+static void
+on_storage_pool_event(const char *name, const guint8 uuid[16], int event, int detail, gpointer data)
+{
+    vrt_daemon_emit_storage_pool_event(data, name, uuid, event, detail);
+}
+
 bool
 vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
 {
@@ -55,6 +68,12 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     if (!vrt_network_driver_load(daemon->network, error))
         return false;
 
+    /* Storage before QEMU: a domain's <disk type='volume'> is resolved
+     * through it when the domain starts. */
+    daemon->storage = vrt_storage_driver_new(daemon->root, NULL, on_storage_pool_event, daemon, error);
+    if (!daemon->storage || !vrt_storage_driver_load(daemon->storage, error))
+        return false;
+
     VrtQemuDriverConfig cfg = {
         .root = daemon->root,
         .emulator = daemon->emulator,
@@ -67,6 +86,8 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .network = daemon->network, /* hostdev job: VFs and pools */
         .vfs = daemon->vfs,
         .config_sync_ms = daemon->cfg.config_sync_ms,
+        .volume_path = volume_path,
+        .volume_data = daemon->storage,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
     if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))
@@ -79,6 +100,7 @@ vrt_daemon_drivers_reload(VrtDaemon *daemon)
 {
     g_message("reloading domain and network definitions");
     vrt_network_driver_reload(daemon->network);
+    vrt_storage_driver_reload(daemon->storage);
     vrt_qemu_driver_reload(daemon->qemu);
 }
 
@@ -86,6 +108,7 @@ void
 vrt_daemon_drivers_free(VrtDaemon *daemon)
 {
     g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);
+    g_clear_pointer((VrtStorageDriver **)&daemon->storage, vrt_storage_driver_free);
     g_clear_pointer((VrtNetworkDriver **)&daemon->network, vrt_network_driver_free);
     g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
     g_clear_pointer((VrtVfRegistry **)&daemon->vfs, vrt_vf_registry_free);

@@ -8,6 +8,7 @@
 
 bool vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error);
 void vrt_daemon_drivers_free(VrtDaemon *daemon);
-/* SIGHUP: networks, then domains (whose interfaces may name a network
- * the reload adds), take their definition files again. */
+/* SIGHUP: networks and storage pools, then domains (whose interfaces and
+ * disks may name a network or a pool the reload adds), take their
+ * definition files again. */
 void vrt_daemon_drivers_reload(VrtDaemon *daemon);

@@ -42,6 +42,10 @@ ORIGIN_NUM = {"VIR_FROM_QEMU": 10, "VIR_FROM_REMOTE": 13, "VIR_FROM_NETWORK": 19
 # VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
 RO_ORIGIN = {"connect": "VIR_FROM_DOMAIN", "domain": "VIR_FROM_DOMAIN",
              "network": "VIR_FROM_NETWORK", "nodedev": "VIR_FROM_NODEDEV"}
+# Storage pools and volumes: libvirt's storage driver and libvirt-storage.c
+# both report VIR_FROM_STORAGE.
+ORIGIN["storage"] = RO_ORIGIN["storage"] = "VIR_FROM_STORAGE"
+ORIGIN_NUM["VIR_FROM_STORAGE"] = 18
 
 
 def origin_macro(family, table=ORIGIN):

@@ -49,6 +49,10 @@ vrt_error_code_prefix(int code)
     case VIR_ERR_NO_NETWORK: return "Network not found";
     case VIR_ERR_INVALID_MAC: return "invalid MAC address";
     case VIR_ERR_AUTH_FAILED: return "authentication failed";
+    case VIR_ERR_INVALID_STORAGE_POOL: return "invalid storage pool pointer in";
+    case VIR_ERR_INVALID_STORAGE_VOL: return "invalid storage volume pointer in";
+    case VIR_ERR_NO_STORAGE_POOL: return "Storage pool not found";
+    case VIR_ERR_NO_STORAGE_VOL: return "Storage volume not found";
     case VIR_ERR_INVALID_NODE_DEVICE: return "invalid node device pointer";
     case VIR_ERR_NO_NODE_DEVICE: return "Node device not found";
     case VIR_ERR_NO_SECURITY_MODEL: return "Security model not found";
@@ -59,6 +63,7 @@ vrt_error_code_prefix(int code)
     case VIR_ERR_OPERATION_ABORTED: return "operation aborted";
     case VIR_ERR_NO_DOMAIN_METADATA: return "metadata not found";
     case VIR_ERR_OVERFLOW: return "value too large";
+    case VIR_ERR_STORAGE_VOL_EXIST: return "this storage volume exists already";
     case VIR_ERR_OPERATION_UNSUPPORTED: return "Operation not supported";
     case VIR_ERR_AGENT_UNRESPONSIVE: return "Guest agent is not responding";
     case VIR_ERR_RESOURCE_BUSY: return "resource busy";

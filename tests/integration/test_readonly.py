@@ -179,6 +179,7 @@ def test_virsh_on_read_only_socket(vrtd):
 # libvirt-network.c VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
 RO_ORIGIN = {"connect": libvirt.VIR_FROM_DOMAIN, "domain": libvirt.VIR_FROM_DOMAIN,
              "network": libvirt.VIR_FROM_NETWORK, "nodedev": libvirt.VIR_FROM_NODEDEV}
+RO_ORIGIN["storage"] = libvirt.VIR_FROM_STORAGE  # libvirt-storage.c
 
 
 def families():

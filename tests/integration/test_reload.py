@@ -142,3 +142,17 @@ def test_sighup_keeps_objects_whose_file_was_removed(vrtd, tmproot, kind):
 
     sighup(vrtd)
     assert name in virsh(vrtd.uri, *listing).stdout.split()
+
+
+def test_sighup_lists_storage_pool_file_added_by_hand(vrtd, tmproot):
+    d = os.path.join(tmproot, "etc", "vrt", "storage")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "handmade.xml"), "w") as f:
+        f.write(f"<pool type='dir'><name>handmade</name><uuid>{UUID}</uuid>"
+                f"<target><path>{tmproot}/handmade</path></target></pool>")
+    assert "handmade" not in virsh(vrtd.uri, "pool-list", "--all", "--name").stdout.split()
+    sighup(vrtd)
+    assert "handmade" in virsh(vrtd.uri, "pool-list", "--all", "--name").stdout.split()
+    assert UUID in virsh(vrtd.uri, "pool-uuid", "handmade").stdout
+    virsh(vrtd.uri, "pool-start", "handmade", "--build")
+    assert os.path.isdir(os.path.join(tmproot, "handmade"))

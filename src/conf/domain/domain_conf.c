@@ -52,6 +52,8 @@ vrt_domain_disk_def_free(VrtDomainDiskDef *disk)
     g_free(disk->driver_name);
     g_free(disk->cache);
     g_free(disk->src);
+    g_free(disk->src_pool);
+    g_free(disk->src_volume);
     g_free(disk->target_dev);
     g_free(disk->serial);
     info_clear(&disk->info);

@@ -133,6 +133,7 @@ typedef struct {
 typedef enum {
     VRT_DOMAIN_DISK_TYPE_FILE = 0,
     VRT_DOMAIN_DISK_TYPE_BLOCK,
+    VRT_DOMAIN_DISK_TYPE_VOLUME, /* <source pool= volume=>: a storage pool's volume */
 } VrtDomainDiskType;
 
 typedef enum {
@@ -159,7 +160,9 @@ typedef struct {
     VrtDomainDiskFormat format;
     char *driver_name; /* "qemu" or NULL */
     char *cache; /* driver cache=, NULL = default */
-    char *src; /* file/block path; NULL: empty cdrom */
+    char *src; /* file/block path; NULL: empty cdrom; volume: its file once resolved (runtime) */
+    char *src_pool; /* volume: <source pool=> */
+    char *src_volume; /* volume: <source volume=> */
     char *target_dev; /* "vda", "sda", ... (required) */
     VrtDomainDiskBus bus;
     bool readonly;

@@ -113,8 +113,18 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
             g_string_append_printf(attrs, " cache='%s'", d->cache);
         vrt_fmt_line(f, "<driver%s/>", attrs->str);
     }
-    if (d->src)
+    if (d->type == VRT_DOMAIN_DISK_TYPE_VOLUME) {
+        E(esc_pool, d->src_pool);
+        E(esc_volume, d->src_volume);
+        /* as libvirt, the pool and volume only; a status file keeps the
+         * file they resolved to */
+        if (d->src && (f->flags & VRT_DOMAIN_XML_STATUS))
+            vrt_fmt_line(f, "<source pool='%s' volume='%s' file='%s'/>", esc_pool, esc_volume, esc_d_src);
+        else
+            vrt_fmt_line(f, "<source pool='%s' volume='%s'/>", esc_pool, esc_volume);
+    } else if (d->src) {
         vrt_fmt_line(f, "<source %s='%s'/>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src);
+    }
     vrt_fmt_line(f, "<target dev='%s' bus='%s'/>", esc_d_target_dev, vrt_disk_bus_names[d->bus]);
     if (d->readonly)
         vrt_fmt_line(f, "<readonly/>");

@@ -201,6 +201,21 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
                 vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk cache mode '%s' is not supported", disk->cache);
                 return false;
             }
+        } else if (vrt_xml_is(c, "source") && disk->type == VRT_DOMAIN_DISK_TYPE_VOLUME) {
+            /* the file it resolved to is runtime data, in status files only */
+            if (!vrt_xml_check_attrs(c, error, "pool", "volume", "index",
+                                     (ctx->flags & VRT_DOMAIN_XML_STATUS) ? "file" : NULL, NULL))
+                return false;
+            g_free(disk->src_pool);
+            g_free(disk->src_volume);
+            g_free(disk->src);
+            disk->src_pool = vrt_xml_prop(c, "pool");
+            disk->src_volume = vrt_xml_prop(c, "volume");
+            disk->src = (ctx->flags & VRT_DOMAIN_XML_STATUS) ? vrt_xml_prop(c, "file") : NULL;
+            if (!disk->src_pool || !disk->src_volume) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing 'pool' or 'volume' in disk source");
+                return false;
+            }
         } else if (vrt_xml_is(c, "source")) {
             const char *attr = disk->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev";
             if (!vrt_xml_check_attrs(c, error, attr, "index", NULL))
@@ -245,7 +260,7 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             return false;
         }
         disk->readonly = true;
-    } else if (!disk->src) {
+    } else if (!disk->src && !disk->src_volume) {
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
         return false;
     }

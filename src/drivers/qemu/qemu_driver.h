@@ -144,6 +144,11 @@ typedef struct {
     /* Domain definitions reach the disk at most this many ms after they
      * change (statesync.h); 0: before the call that changes them returns. */
     guint config_sync_ms;
+    /* Resolves a <disk type='volume'> when its domain starts: the file of
+     * volume vol in storage pool pool and its format (the storage driver's
+     * vrt_stordrv_volume_path); NULL: such a disk does not start. */
+    bool (*volume_path)(const char *pool, const char *vol, char **path, char **format, gpointer data, GError **error);
+    gpointer volume_data;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);

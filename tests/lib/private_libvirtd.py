@@ -30,6 +30,7 @@ in ~100 ms as on a host.
 import os
 import shlex
 import shutil
+import stat
 
 LIBVIRTD = os.environ.get("LIBVIRTD", "/usr/sbin/libvirtd")
 HOST_LIKE_DIR = "/var/tmp/vrt-bench-libvirtd"
@@ -66,6 +67,13 @@ def _private_dirs(workdir):
         f.write('\n# private libvirtd: no virtlogd in its /run/libvirt\nstdio_handler = "file"\n')
 
 
+def _is_chr(path):
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _host_like_mounts():
     """Shell commands mounting the /dev/kvm node and the kept QEMU cache."""
     os.makedirs(HOST_LIKE_DIR, exist_ok=True)
@@ -73,10 +81,15 @@ def _host_like_mounts():
     os.makedirs(cache, exist_ok=True)
     cmds = []
     kvm = os.path.join(HOST_LIKE_DIR, "kvm")
-    if os.path.exists("/dev/kvm") and not os.path.exists(kvm):
+    # Only a real KVM node is copied and mounted: a regular file at
+    # /dev/kvm (left by some tool) would become a regular file here, and a
+    # host without /dev/kvm has no mount point for it.
+    if _is_chr("/dev/kvm") and not _is_chr(kvm):
+        if os.path.lexists(kvm):
+            os.unlink(kvm)
         st = os.stat("/dev/kvm")
-        os.mknod(kvm, 0o660 | (st.st_mode & 0o170000), st.st_rdev)
-    if os.path.exists(kvm):
+        os.mknod(kvm, 0o660 | stat.S_IFCHR, st.st_rdev)
+    if _is_chr(kvm) and _is_chr("/dev/kvm"):
         os.chmod(kvm, 0o660)    # mknod's mode passes through the umask
         try:
             shutil.chown(kvm, "root", "kvm")

@@ -220,6 +220,8 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_string(lx, key, v, &cfg->log_outputs, error);
     if (g_str_equal(key, "host_root"))
         return want_string(lx, key, v, &cfg->host_root, error);
+    if (g_str_equal(key, "cgroup_root"))
+        return want_string(lx, key, v, &cfg->cgroup_root, error);
     if (g_str_equal(key, "config_sync_ms"))
         return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms, error);
     /* libvirtd.conf keys vrt does not use are accepted so a libvirt config
@@ -250,6 +252,7 @@ vrt_config_clear(VrtConfig *cfg)
     g_free(cfg->unix_sock_group);
     g_free(cfg->log_outputs);
     g_free(cfg->host_root);
+    g_free(cfg->cgroup_root);
     memset(cfg, 0, sizeof(*cfg));
 }
 

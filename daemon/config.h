@@ -22,6 +22,7 @@ typedef struct {
     char *log_outputs; /* e.g. "3:stderr 1:file:/var/log/vrt/vrtd.log" */
     char *host_root; /* root of sysfs and /dev as the daemon sees them; default "/" */
     guint config_sync_ms; /* domain definitions are on disk at most this late; 0: at once */
+    char *cgroup_root; /* domains' cgroup v2 root (host path); NULL: default, "none": off */
 } VrtConfig;
 
 void vrt_config_init(VrtConfig *cfg);

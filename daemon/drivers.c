@@ -67,6 +67,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .network = daemon->network, /* hostdev job: VFs and pools */
         .vfs = daemon->vfs,
         .config_sync_ms = daemon->cfg.config_sync_ms,
+        .cgroup_root = daemon->cfg.cgroup_root,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
     if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))

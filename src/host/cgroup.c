@@ -298,6 +298,22 @@ vrt_cgroup_domain_add_vcpu(VrtCgroups *cg, const char *name, guint vcpu, pid_t t
     return vrt_cgroup_set(cg, name, sub, "cgroup.threads", value, error);
 }
 
+/* rmdir, waiting up to 2 s while the cgroup is busy: the last threads of
+ * a QEMU that was just killed may still be exiting when its leader is
+ * already a zombie (or reaped). */
+static int
+rmdir_busy_wait(const char *path)
+{
+    for (int i = 0; i < 200; i++) {
+        if (rmdir(path) == 0 || errno == ENOENT)
+            return 0;
+        if (errno != EBUSY)
+            return -1;
+        g_usleep(10 * 1000);
+    }
+    return -1;
+}
+
 bool
 vrt_cgroup_domain_remove(VrtCgroups *cg, const char *name, GError **error)
 {
@@ -319,13 +335,13 @@ vrt_cgroup_domain_remove(VrtCgroups *cg, const char *name, GError **error)
     for (guint i = 0; i < subs->len; i++) {
         g_autofree char *child = g_build_filename(real, g_ptr_array_index(subs, i), NULL);
 
-        if (g_file_test(child, G_FILE_TEST_IS_DIR) && rmdir(child) < 0 && errno != ENOENT) {
+        if (g_file_test(child, G_FILE_TEST_IS_DIR) && rmdir_busy_wait(child) < 0) {
             vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Unable to remove cgroup '%s/%s'", scope,
                                 (const char *)g_ptr_array_index(subs, i));
             return false;
         }
     }
-    if (rmdir(real) < 0 && errno != ENOENT) {
+    if (rmdir_busy_wait(real) < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Unable to remove cgroup '%s'", scope);
         return false;
     }
@@ -383,8 +399,7 @@ vrt_cgroup_get(VrtCgroups *cg, const char *name, const char *sub, const char *fi
 }
 
 bool
-vrt_cgroup_set(VrtCgroups *cg, const char *name, const char *sub, const char *file, const char *value,
-               GError **error)
+vrt_cgroup_set(VrtCgroups *cg, const char *name, const char *sub, const char *file, const char *value, GError **error)
 {
     g_autofree char *dir = NULL;
     g_autofree char *path = NULL;
@@ -416,8 +431,8 @@ vrt_cgroup_get_cpu_max(VrtCgroups *cg, const char *name, const char *sub, gint64
 }
 
 bool
-vrt_cgroup_set_cpu_max(VrtCgroups *cg, const char *name, const char *sub, bool set_quota, gint64 quota,
-                       bool set_period, guint64 period, GError **error)
+vrt_cgroup_set_cpu_max(VrtCgroups *cg, const char *name, const char *sub, bool set_quota, gint64 quota, bool set_period,
+                       guint64 period, GError **error)
 {
     gint64 cur_quota;
     guint64 cur_period;

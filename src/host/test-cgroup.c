@@ -158,7 +158,7 @@ test_domain_lifecycle(void)
      * kernel would before rmdir. */
     {
         const char *files[] = { "emulator/cgroup.procs", "emulator/cgroup.type", "vcpu1/cgroup.threads",
-                                "vcpu1/cgroup.type", "vcpu1/cpu.max", "cgroup.subtree_control" };
+                                "vcpu1/cgroup.type",     "vcpu1/cpu.max",        "cgroup.subtree_control" };
         for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
             g_autofree char *p = g_strdup_printf("%s%s/%s", root, S, files[i]);
             g_assert_cmpint(unlink(p), ==, 0);

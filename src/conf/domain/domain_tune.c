@@ -337,8 +337,9 @@ parse_memtune(xmlNodePtr node, VrtDomainTuneDef *t, GError **error)
     }
     if (t->hard_limit != VRT_MEMORY_UNLIMITED && t->swap_hard_limit != VRT_MEMORY_UNLIMITED &&
         t->swap_hard_limit < t->hard_limit) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "memory hard_limit tunable value must be lower than or equal to "
-                                                "swap_hard_limit");
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "memory hard_limit tunable value must be lower than or equal to "
+                      "swap_hard_limit");
         return false;
     }
     return true;
@@ -441,8 +442,9 @@ parse_numatune(xmlNodePtr node, VrtDomainTuneDef *t, GError **error)
             return false;
         }
         if (!nodeset) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "nodeset for NUMA memory tuning must be set if 'placement' is "
-                                                    "'static'");
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "nodeset for NUMA memory tuning must be set if 'placement' is "
+                          "'static'");
             return false;
         }
         g_free(t->numa_nodeset);
@@ -526,8 +528,7 @@ vrt_domain_tune_format_mem(GString *buf, guint indent, const VrtDomainTuneDef *t
         if (t->soft_limit < VRT_MEMORY_UNLIMITED)
             vrt_fmt_line(&f, "<soft_limit unit='KiB'>%" G_GUINT64_FORMAT "</soft_limit>", t->soft_limit);
         if (t->swap_hard_limit < VRT_MEMORY_UNLIMITED)
-            vrt_fmt_line(&f, "<swap_hard_limit unit='KiB'>%" G_GUINT64_FORMAT "</swap_hard_limit>",
-                         t->swap_hard_limit);
+            vrt_fmt_line(&f, "<swap_hard_limit unit='KiB'>%" G_GUINT64_FORMAT "</swap_hard_limit>", t->swap_hard_limit);
         f.indent--;
         vrt_fmt_line(&f, "</memtune>");
     }

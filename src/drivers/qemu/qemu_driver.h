@@ -144,6 +144,8 @@ typedef struct {
     /* Domain definitions reach the disk at most this many ms after they
      * change (statesync.h); 0: before the call that changes them returns. */
     guint config_sync_ms;
+    /* vrtd.conf cgroup_root: a host path, NULL for the default (qemu_cgroup.h), "none": no cgroups. */
+    const char *cgroup_root;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);

@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_driver.h"
 #include "host/host.h"
 #include "drivers/nodedev/nodedev.h"
+#include "drivers/nwfilter/nwfilter.h"
 #include "drivers/vf_registry.h"
 #include "util/error.h"
 
@@ -55,6 +56,10 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     if (!vrt_network_driver_load(daemon->network, error))
         return false;
 
+    daemon->nwfilter = vrt_nwfilter_driver_new(daemon->root, error);
+    if (!daemon->nwfilter)
+        return false;
+
     VrtQemuDriverConfig cfg = {
         .root = daemon->root,
         .emulator = daemon->emulator,
@@ -89,6 +94,7 @@ vrt_daemon_drivers_free(VrtDaemon *daemon)
     g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);
     g_clear_pointer((VrtNetworkDriver **)&daemon->network, vrt_network_driver_free);
     g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
+    g_clear_pointer((VrtNwfilterDriver **)&daemon->nwfilter, vrt_nwfilter_driver_free);
     g_clear_pointer((VrtVfRegistry **)&daemon->vfs, vrt_vf_registry_free);
     g_clear_pointer((VrtHost **)&daemon->host, vrt_host_free);
 }

@@ -93,6 +93,7 @@ vrt_daemon_drivers_free(VrtDaemon *daemon)
 {
     g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);
     g_clear_pointer((VrtNetworkDriver **)&daemon->network, vrt_network_driver_free);
+    vrt_nodedev_events_stop(daemon);
     g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
     g_clear_pointer((VrtNwfilterDriver **)&daemon->nwfilter, vrt_nwfilter_driver_free);
     g_clear_pointer((VrtVfRegistry **)&daemon->vfs, vrt_vf_registry_free);

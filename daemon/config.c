@@ -299,6 +299,8 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_string(lx, key, v, &cfg->log_outputs, error);
     if (g_str_equal(key, "host_root"))
         return want_string(lx, key, v, &cfg->host_root, error);
+    if (g_str_equal(key, "cgroup_root"))
+        return want_string(lx, key, v, &cfg->cgroup_root, error);
     if (g_str_equal(key, "config_sync_ms"))
         return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms, error);
     bool handled;
@@ -353,6 +355,7 @@ vrt_config_clear(VrtConfig *cfg)
     g_free(cfg->auth_unix_rw);
     g_strfreev(cfg->tls_allowed_dn_list);
     g_strfreev(cfg->sasl_allowed_username_list);
+    g_free(cfg->cgroup_root);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -38,6 +38,7 @@ typedef struct {
     char *auth_unix_rw; /* "none" (default) or "sasl" */
     char **sasl_allowed_username_list; /* NULL: any user SASL authenticates */
     guint tcp_min_ssf; /* SASL's minimum layer over plain TCP, default 56 */
+    char *cgroup_root; /* domains' cgroup v2 root (host path); NULL: default, "none": off */
 } VrtConfig;
 
 void vrt_config_init(VrtConfig *cfg);

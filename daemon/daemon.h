@@ -48,6 +48,8 @@ struct _VrtDaemon {
     gpointer network; /* VrtNetworkDriver* */
     gpointer nodedev; /* VrtNodedevDriver* */
     gpointer storage; /* VrtStorageDriver*: storage pools and volumes */
+    gpointer nwfilter; /* VrtNwfilterDriver* */
+    gpointer nodedev_events; /* the node device event watcher (remote_nodedev_events.c), NULL until used */
     gpointer host; /* VrtHost* */
     gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
     gpointer tls; /* VrtTlsContext* of the TLS socket, when vrtd listens on it (daemon/remote_auth.c) */
@@ -129,6 +131,12 @@ int vrt_conn_add_callback(VrtConn *conn, VrtEventCallback *cb);
 /* Removes callback id of conn if it is a QEMU monitor one (qemu) or a
  * remote program one (!qemu); false when conn has none such. */
 bool vrt_conn_remove_callback(VrtConn *conn, int id, bool qemu);
+
+/* Node device event callbacks: VRT_EVENT_ID_NODEDEV(libvirt's event ID);
+ * a callback for one device keeps its name in `event`. */
+#define VRT_EVENT_ID_NODEDEV(id) (1000 + (id))
+/* Stops the node device event watcher (at shutdown). */
+void vrt_nodedev_events_stop(VrtDaemon *daemon);
 
 /* Finds QEMU's version once (cheap afterwards). */
 void vrt_daemon_probe(VrtDaemon *daemon);

@@ -11,6 +11,7 @@
 #include "drivers/storage/storage_driver.h"
 #include "host/host.h"
 #include "drivers/nodedev/nodedev.h"
+#include "drivers/nwfilter/nwfilter.h"
 #include "drivers/vf_registry.h"
 #include "util/error.h"
 
@@ -74,6 +75,10 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     if (!daemon->storage || !vrt_storage_driver_load(daemon->storage, error))
         return false;
 
+    daemon->nwfilter = vrt_nwfilter_driver_new(daemon->root, error);
+    if (!daemon->nwfilter)
+        return false;
+
     VrtQemuDriverConfig cfg = {
         .root = daemon->root,
         .emulator = daemon->emulator,
@@ -88,6 +93,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .config_sync_ms = daemon->cfg.config_sync_ms,
         .volume_path = volume_path,
         .volume_data = daemon->storage,
+        .cgroup_root = daemon->cfg.cgroup_root,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
     if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))
@@ -110,7 +116,9 @@ vrt_daemon_drivers_free(VrtDaemon *daemon)
     g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);
     g_clear_pointer((VrtStorageDriver **)&daemon->storage, vrt_storage_driver_free);
     g_clear_pointer((VrtNetworkDriver **)&daemon->network, vrt_network_driver_free);
+    vrt_nodedev_events_stop(daemon);
     g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
+    g_clear_pointer((VrtNwfilterDriver **)&daemon->nwfilter, vrt_nwfilter_driver_free);
     g_clear_pointer((VrtVfRegistry **)&daemon->vfs, vrt_vf_registry_free);
     g_clear_pointer((VrtHost **)&daemon->host, vrt_host_free);
 }

@@ -47,6 +47,13 @@ RO_ORIGIN = {"connect": "VIR_FROM_DOMAIN", "domain": "VIR_FROM_DOMAIN",
 ORIGIN["storage"] = RO_ORIGIN["storage"] = "VIR_FROM_STORAGE"
 ORIGIN_NUM["VIR_FROM_STORAGE"] = 18
 
+# Host interfaces (libvirt-interface.c, the udev backend) and network
+# filters (libvirt-nwfilter.c, the nwfilter driver): VIR_FROM_INTERFACE and
+# VIR_FROM_NWFILTER for their errors and read-only refusals alike.
+ORIGIN.update({"interface": "VIR_FROM_INTERFACE", "nwfilter": "VIR_FROM_NWFILTER"})
+ORIGIN_NUM.update({"VIR_FROM_INTERFACE": 26, "VIR_FROM_NWFILTER": 33})
+RO_ORIGIN.update({"interface": "VIR_FROM_INTERFACE", "nwfilter": "VIR_FROM_NWFILTER"})
+
 
 def origin_macro(family, table=ORIGIN):
     return "VRT_PROC_" + table[family][len("VIR_"):]

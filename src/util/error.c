@@ -57,6 +57,11 @@ vrt_error_code_prefix(int code)
     case VIR_ERR_NO_NODE_DEVICE: return "Node device not found";
     case VIR_ERR_NO_SECURITY_MODEL: return "Security model not found";
     case VIR_ERR_OPERATION_INVALID: return "Requested operation is not valid";
+    case VIR_ERR_NO_INTERFACE: return "Interface not found";
+    case VIR_ERR_MULTIPLE_INTERFACES: return "multiple matching interfaces found";
+    case VIR_ERR_INVALID_NWFILTER: return "Invalid network filter";
+    case VIR_ERR_NO_NWFILTER: return "Network filter not found";
+    case VIR_ERR_NO_NWFILTER_BINDING: return "Network filter binding not found";
     case VIR_ERR_CONFIG_UNSUPPORTED: return "unsupported configuration";
     case VIR_ERR_OPERATION_TIMEOUT: return "Timed out during operation";
     case VIR_ERR_ARGUMENT_UNSUPPORTED: return "argument unsupported";

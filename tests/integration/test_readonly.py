@@ -31,7 +31,8 @@ def load_procs():
                 continue
             if line.startswith("@"):
                 continue  # the program line
-            num, name, args, ret, access, prio, family, _server = line.split("\t")[:8]
+            cols = line.split("\t")
+            num, name, args, ret, access, prio, family, _server = cols[:8]
             if ret == "msg":
                 continue  # events the server sends, never calls
             mask, secret = 0, False
@@ -39,7 +40,8 @@ def load_procs():
                 kind, value = access[3:].split("=")
                 mask, secret = int(value, 0), kind == "secret"
                 access = "ro"
-            procs.append(dict(num=int(num), name=name, args=args, ro=(access == "ro"), mask=mask, secret=secret))
+            procs.append(dict(num=int(num), name=name, args=args, ro=(access == "ro"), mask=mask, secret=secret,
+                              api=cols[8] if len(cols) > 8 else None))
     return procs
 
 
@@ -105,7 +107,7 @@ def test_write_procedures_refused_read_only(ro_wire):
     for p in PROCS:
         if p["ro"]:
             continue
-        assert_denied(call_zero_args(ro_wire, p["num"]), f"read only access prevents {api(p['name'])}")
+        assert_denied(call_zero_args(ro_wire, p["num"]), f"read only access prevents {p['api'] or api(p['name'])}")
         refused += 1
     assert refused > 30
 
@@ -116,7 +118,7 @@ def test_refused_flags_refused_read_only(ro_wire, vrtd):
         if not p["mask"]:
             continue
         message = f"{api(p['name'])} with secure flag" if p["secret"] else \
-            f"read only access prevents {api(p['name'])}"
+            f"read only access prevents {p['api'] or api(p['name'])}"
         for bit in range(32):
             flag = 1 << bit
             m = call_zero_args(ro_wire, p["num"], flags=flag)
@@ -178,7 +180,8 @@ def test_virsh_on_read_only_socket(vrtd):
 # origin of its file: libvirt-domain.c and libvirt-host.c VIR_FROM_DOMAIN,
 # libvirt-network.c VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
 RO_ORIGIN = {"connect": libvirt.VIR_FROM_DOMAIN, "domain": libvirt.VIR_FROM_DOMAIN,
-             "network": libvirt.VIR_FROM_NETWORK, "nodedev": libvirt.VIR_FROM_NODEDEV}
+             "network": libvirt.VIR_FROM_NETWORK, "nodedev": libvirt.VIR_FROM_NODEDEV,
+             "interface": libvirt.VIR_FROM_INTERFACE, "nwfilter": libvirt.VIR_FROM_NWFILTER}
 RO_ORIGIN["storage"] = libvirt.VIR_FROM_STORAGE  # libvirt-storage.c
 
 

@@ -7,6 +7,7 @@
  */
 #include "conf/domain/domain_conf.h"
 #include "conf/domain/domain_priv.h"
+#include "conf/domain/domain_tune.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -234,6 +235,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->title);
     g_free(def->description);
     g_free(def->metadata);
+    vrt_domain_tune_free(def->tune);
     g_free(def->os.type);
     g_free(def->os.arch);
     g_free(def->os.machine);

@@ -437,6 +437,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *rngs; /* VrtDomainRngDef* */
     VrtDomainMemballoonDef *memballoon; /* NULL = none written */
     VrtDomainWatchdogDef *watchdog; /* NULL = none */
+    struct _VrtDomainTuneDef *tune; /* blkiotune, memtune, cputune, numatune (domain_tune.h); NULL = none */
 } VrtDomainDef;
 
 /* ---- lifecycle of the structs -------------------------------------- */

@@ -5,6 +5,7 @@
  * written once, as that <interface>.
  */
 #include "conf/domain/domain_priv.h"
+#include "conf/domain/domain_tune.h"
 #include "util/error.h"
 
 static void
@@ -231,10 +232,12 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
         vrt_fmt_line(&f, "%s", def->metadata);
     vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
     vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>", def->current_memory_kib);
+    vrt_domain_tune_format_mem(buf, f.indent, def->tune);
     if (def->current_vcpus && def->current_vcpus != def->vcpus)
         vrt_fmt_line(&f, "<vcpu placement='static' current='%u'>%u</vcpu>", def->current_vcpus, def->vcpus);
     else
         vrt_fmt_line(&f, "<vcpu placement='static'>%u</vcpu>", def->vcpus);
+    vrt_domain_tune_format_cpu(buf, f.indent, def->tune);
     format_os(&f, def);
     format_features(&f, def);
     format_cpu(&f, def);

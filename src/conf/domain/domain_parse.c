@@ -6,6 +6,7 @@
  * address conflicts). Anything not understood is refused by name.
  */
 #include "conf/domain/domain_priv.h"
+#include "conf/domain/domain_tune.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -636,6 +637,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         return parse_pm(c, def, error);
     if (vrt_xml_is(c, "devices"))
         return parse_devices(ctx, c, def, error);
+    if (vrt_domain_tune_is_element((const char *)c->name))
+        return vrt_domain_tune_parse(c, def, error);
     return vrt_xml_unsupported(c, error);
 }
 
@@ -877,4 +880,12 @@ vrt_domain_device_def_parse(const char *xml, const VrtDomainDef *def, guint flag
         !dev->data.chr->target_type)
         dev->data.chr->target_type = g_strdup("isa-serial");
     return g_steal_pointer(&dev);
+}
+
+/* For the tuning elements' limits (domain_tune.c). */
+bool vrt_parse_memory_kib(xmlNodePtr node, guint64 *kib, GError **error);
+bool
+vrt_parse_memory_kib(xmlNodePtr node, guint64 *kib, GError **error)
+{
+    return parse_memory(node, kib, error);
 }

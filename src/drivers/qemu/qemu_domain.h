@@ -19,6 +19,7 @@
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_hostdev.h"
 #include "drivers/qemu/qemu_monitor.h"
+#include "host/cgroup.h"
 #include "util/statesync.h"
 
 #include <sys/types.h>
@@ -91,6 +92,7 @@ struct _VrtQemuDriver {
     GThreadPool *event_pool;
     char *hostdev_die_at; /* VRT_FAULT_DIE_AT ("job:step"), read once at creation */
     VrtStateSync *config_sync; /* flushes of the definitions under config_dir */
+    VrtCgroups *cgroups; /* the domains' cgroups (qemu_cgroup.h); NULL without a host */
 };
 
 /* ---- objects (qemu_domain.c) ---- */

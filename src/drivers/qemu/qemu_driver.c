@@ -6,6 +6,7 @@
  * job, does its work with the object lock taken only around field updates,
  * and reports lifecycle events after the change.
  */
+#include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
@@ -60,6 +61,8 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->cfg.emulator = drv->emulator;
     drv->config_dir = root_path(drv->root, "etc/vrt/qemu");
     drv->config_sync = vrt_state_sync_new(cfg->config_sync_ms);
+    drv->cgroups = vrt_qemu_cgroup_new(cfg);
+    drv->cfg.cgroup_root = NULL; /* read once, above */
     drv->autostart_dir = root_path(drv->root, "etc/vrt/qemu/autostart");
     drv->state_dir = root_path(drv->root, "run/vrt/qemu");
     drv->log_dir = root_path(drv->root, "var/log/vrt/qemu");
@@ -124,6 +127,7 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
         vrt_qemu_event_thread_free(drv->evthread);
     vrt_qemu_caps_free(drv->caps);
     vrt_state_sync_free(drv->config_sync);
+    vrt_cgroups_free(drv->cgroups);
     g_free(drv->root);
     g_free(drv->emulator);
     g_free(drv->config_dir);
@@ -503,6 +507,7 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
     }
     vrt_qemu_hostdev_driver_load(drv);
     vrt_qemu_process_sweep_run_dirs(drv);
+    vrt_qemu_cgroup_sweep(drv);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);

@@ -149,6 +149,8 @@ typedef struct {
      * vrt_stordrv_volume_path); NULL: such a disk does not start. */
     bool (*volume_path)(const char *pool, const char *vol, char **path, char **format, gpointer data, GError **error);
     gpointer volume_data;
+    /* vrtd.conf cgroup_root: a host path, NULL for the default (qemu_cgroup.h), "none": no cgroups. */
+    const char *cgroup_root;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);

@@ -13,6 +13,7 @@
  * older vrtd (STATE_DIR/NAME.monitor) keep their path: it is in their
  * status file.
  */
+#include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
@@ -230,6 +231,7 @@ cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_
     vrt_qemu_process_remove_monitor(drv, monitor_path);
     unlink(pidfile);
     vrt_file_remove(status, NULL);
+    vrt_qemu_cgroup_remove(drv, name);
 }
 
 /* The QEMU process between fork and exec. Only async-signal-safe calls:
@@ -764,6 +766,13 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         cleanup_runtime_files(drv, def->name, monitor_path);
         return false;
     }
+    /* Into its cgroup with its tuning before it runs a single instruction
+     * of its own: every thread QEMU makes starts there. */
+    if (!vrt_qemu_cgroup_setup(obj, def, pid, error)) {
+        release_qemu(go, false, NULL);
+        discard_qemu(drv, def->name, pid, monitor_path);
+        return false;
+    }
     vrt_qemu_fault(drv, "start", "exec");
     if (!release_qemu(go, true, error)) {
         discard_qemu(drv, def->name, pid, monitor_path);
@@ -785,6 +794,11 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
     set_pty_paths(def, mon);
     set_vnc_port(def, mon);
+    if (!vrt_qemu_cgroup_setup_vcpus(obj, def, mon, error)) {
+        vrt_qemu_monitor_close(mon);
+        discard_qemu(drv, def->name, pid, monitor_path);
+        return false;
+    }
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);

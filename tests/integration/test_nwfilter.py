@@ -1,0 +1,141 @@
+"""Network filters through vrtd with Debian's virsh and python3-libvirt:
+Debian's built-in filters (libvirt-daemon-config-nwfilter's
+/etc/libvirt/nwfilter, put where vrtd loads them as the install step does)
+listed and shown as libvirt wrote them, nwfilter-define (with --validate)
+and nwfilter-undefine kept across a restart, the XML a filter reads back
+as Debian's libvirtd writes it for the same input, libvirt's errors, the
+empty binding list, read-only connections, and a domain interface with a
+<filterref> refused (vrt does not enforce filters)."""
+import glob
+import os
+import re
+import shutil
+import signal
+
+import pytest
+
+from vrt_fixtures import Vrtd, import_required, require, run, virsh
+
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
+
+DEBIAN = "/etc/libvirt/nwfilter"
+
+
+def libvirt_body(path):
+    """A filter file libvirt wrote, without its "do not edit" comment."""
+    with open(path) as f:
+        text = f.read()
+    return re.sub(r"<!--.*?-->\s*", "", text, flags=re.S).strip()
+
+
+@pytest.fixture
+def fvrtd(tmproot):
+    files = sorted(glob.glob(os.path.join(DEBIAN, "*.xml")))
+    require(files, f"Debian's built-in filters are not installed ({DEBIAN}, libvirt-daemon-config-nwfilter)")
+    dest = os.path.join(tmproot, "etc", "vrt", "nwfilter")
+    os.makedirs(dest)
+    for f in files:
+        shutil.copy(f, dest)
+    d = Vrtd(tmproot).start()
+    yield d
+    d.stop()
+
+
+def test_builtin_filters_listed_and_shown_as_libvirt_wrote_them(fvrtd):
+    names = [line.split()[1] for line in virsh(fvrtd.uri, "nwfilter-list").stdout.strip().splitlines()]
+    assert names == sorted(os.path.basename(f)[:-4] for f in glob.glob(os.path.join(DEBIAN, "*.xml")))
+    assert "clean-traffic" in names
+    for path in glob.glob(os.path.join(DEBIAN, "*.xml")):
+        name = os.path.basename(path)[:-4]
+        assert virsh(fvrtd.uri, "nwfilter-dumpxml", name).stdout.strip() == libvirt_body(path), name
+    # By UUID too.
+    uuid = re.search(r"<uuid>(.*)</uuid>", libvirt_body(os.path.join(DEBIAN, "clean-traffic.xml"))).group(1)
+    assert "<filter name='clean-traffic'" in virsh(fvrtd.uri, "nwfilter-dumpxml", uuid).stdout
+
+
+def test_define_undefine_and_restart(fvrtd, tmp_path):
+    xml = tmp_path / "f.xml"
+    xml.write_text("<filter name='vrt-test' chain='ipv4'>\n  <!-- mine -->\n"
+                   "  <rule direction='in' action='drop'><ip protocol='tcp' dstportstart='25'/></rule>\n"
+                   "  <filterref filter='clean-traffic'/>\n</filter>\n")
+    virsh(fvrtd.uri, "nwfilter-define", "--validate", str(xml))
+    shown = virsh(fvrtd.uri, "nwfilter-dumpxml", "vrt-test").stdout
+    uuid = re.search(r"<uuid>(.*)</uuid>", shown).group(1)
+    assert shown.strip() == (f"<filter name='vrt-test' chain='ipv4' priority='-700'>\n  <uuid>{uuid}</uuid>\n"
+                             "  <rule action='drop' direction='in' priority='500'>\n"
+                             "    <ip protocol='tcp' dstportstart='25'/>\n  </rule>\n"
+                             "  <filterref filter='clean-traffic'/>\n</filter>")
+    # On disk before the call returned: a killed vrtd loses nothing.
+    fvrtd.stop(sig=signal.SIGKILL)
+    fvrtd.start()
+    assert virsh(fvrtd.uri, "nwfilter-dumpxml", "vrt-test").stdout == shown
+    virsh(fvrtd.uri, "nwfilter-undefine", "vrt-test")
+    r = virsh(fvrtd.uri, "nwfilter-dumpxml", "vrt-test", check=False)
+    assert r.returncode != 0 and "no nwfilter with matching name 'vrt-test'" in r.stderr
+    fvrtd.stop()
+    fvrtd.start()
+    assert "vrt-test" not in virsh(fvrtd.uri, "nwfilter-list").stdout
+
+
+def test_same_xml_as_debian_libvirtd(fvrtd, libvirtd):
+    xml = ("<filter name='vrt-cmp' chain='mac'><uuid>5c4bbf80-1bc1-4b1e-a8a4-3c5ae0d9a5ab</uuid>"
+           "<rule direction='out' action='accept' priority='10'><mac protocolid='arp'/></rule>"
+           "<rule direction='inout' action='drop' statematch='false'/>"
+           "<filterref filter='clean-traffic'><parameter name='IP' value='10.0.0.1'/></filterref></filter>")
+    c1 = libvirt.open(fvrtd.uri)
+    c2 = libvirt.open(libvirtd.uri)
+    try:
+        ours = c1.nwfilterDefineXML(xml).XMLDesc(0)
+        theirs = c2.nwfilterDefineXML(xml).XMLDesc(0)
+        assert ours == theirs
+    finally:
+        c1.close()
+        c2.close()
+
+
+def test_errors_bindings_and_read_only(fvrtd, tmp_path):
+    c = libvirt.open(fvrtd.uri)
+    try:
+        with pytest.raises(libvirt.libvirtError) as e:
+            c.nwfilterLookupByName("nope")
+        assert e.value.get_error_code() == libvirt.VIR_ERR_NO_NWFILTER
+        assert e.value.get_error_domain() == libvirt.VIR_FROM_NWFILTER
+        with pytest.raises(libvirt.libvirtError) as e:
+            c.nwfilterDefineXML("<filter name='x'><rule action='kill' direction='in'/></filter>")
+        assert "unknown rule action attribute value" in str(e.value)
+        clean = c.nwfilterLookupByName("clean-traffic")
+        with pytest.raises(libvirt.libvirtError) as e:
+            c.nwfilterDefineXML(f"<filter name='other'><uuid>{clean.UUIDString()}</uuid></filter>")
+        assert "filter with same UUID but different name ('clean-traffic') already exists" in str(e.value)
+        with pytest.raises(libvirt.libvirtError) as e:
+            c.nwfilterDefineXMLFlags("<filter name='x'><bogus/></filter>", libvirt.VIR_NWFILTER_DEFINE_VALIDATE)
+        assert e.value.get_error_code() == libvirt.VIR_ERR_XML_INVALID_SCHEMA
+        assert c.listAllNWFilterBindings(0) == []
+        with pytest.raises(libvirt.libvirtError) as e:
+            c.nwfilterBindingLookupByPortDev("vnet0")
+        assert e.value.get_error_code() == libvirt.VIR_ERR_NO_NWFILTER_BINDING
+    finally:
+        c.close()
+    assert virsh(fvrtd.uri, "nwfilter-binding-list").stdout.strip() == ""
+
+    # Read-only: list and show, not define or undefine.
+    assert "clean-traffic" in virsh(fvrtd.uri_ro, "nwfilter-list").stdout
+    xml = tmp_path / "ro.xml"
+    xml.write_text("<filter name='ro-x'/>")
+    r = virsh(fvrtd.uri_ro, "nwfilter-define", str(xml), check=False)
+    assert r.returncode != 0 and "read only access prevents virNWFilterDefineXML" in r.stderr, r.stderr
+    r = virsh(fvrtd.uri_ro, "nwfilter-undefine", "clean-traffic", check=False)
+    assert r.returncode != 0 and "read only access prevents virNWFilterUndefine" in r.stderr, r.stderr
+
+
+def test_domain_interface_with_filterref_refused(fvrtd, tmp_path):
+    xml = tmp_path / "d.xml"
+    xml.write_text("<domain type='kvm'><name>fr</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                   "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                   "<interface type='user'><filterref filter='clean-traffic'/></interface>"
+                   "</devices></domain>")
+    r = virsh(fvrtd.uri, "define", str(xml), check=False)
+    assert r.returncode != 0
+    assert "element <filterref> in <interface>" in r.stderr and "not supported" in r.stderr, r.stderr
+    r = virsh(fvrtd.uri, "create", str(xml), check=False)
+    assert r.returncode != 0 and "<filterref>" in r.stderr, r.stderr

@@ -38,6 +38,12 @@ on_metadata_change(const VrtDomainRef *dom, int type, const char *nsuri, gpointe
     vrt_daemon_emit_metadata_change(data, dom->name, dom->uuid, dom->id, type, nsuri);
 }
 
+static void
+on_domain_event(const VrtDomainRef *dom, const VrtQemuDomainEvent *ev, gpointer data)
+{
+    vrt_daemon_emit_domain_event(data, dom->name, dom->uuid, dom->id, ev);
+}
+
 bool
 vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
 {
@@ -62,6 +68,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .device_removed = on_device_removed,
         .monitor_event = on_monitor_event,
         .metadata_change = on_metadata_change,
+        .domain_event = on_domain_event,
         .data = daemon,
         .host = daemon->host,
         .network = daemon->network, /* hostdev job: VFs and pools */

@@ -25,6 +25,10 @@ changes, so a test can alter it while the emulator runs:
 "crash_on" entries are command names or objects whose arguments must match;
 a match kills the emulator with SIGKILL before it answers (monitor EOF).
 
+The command x-qmpemu-emit {"event": NAME, "data": {...}} (not QEMU's)
+sends that event after its reply, for events real QEMU cannot be made to
+raise on demand.
+
 Every command received is appended as one JSON line to $QMPEMU_LOG, else to
 MONITOR_SOCKET.log beside the socket: {"ts": epoch seconds, "cmd": the
 message as received}. Python 3 stdlib only.
@@ -106,6 +110,12 @@ COMMANDS = [
     "query-version", "query-commands", "query-name", "query-uuid", "query-kvm",
     "human-monitor-command", "query-chardev",
 ]
+
+# Not QEMU's: makes the emulator send the event named in its arguments
+# ({"event": NAME, "data": {...}}) after its reply, for tests of events real
+# QEMU cannot be made to raise on demand (RTC_CHANGE, WATCHDOG,
+# BLOCK_IO_ERROR, ...). Left out of query-commands.
+EMIT_COMMAND = "x-qmpemu-emit"
 
 
 class QMPError(Exception):
@@ -428,7 +438,9 @@ class Emulator:
                 raise QMPError("CommandNotFound",
                                "Capabilities negotiation is already complete, command ignored")
             fn = getattr(self, "cmd_" + name.replace("-", "_"), None)
-            if name not in COMMANDS or fn is None:
+            if name == EMIT_COMMAND:
+                fn = self.cmd_emit
+            elif name not in COMMANDS or fn is None:
                 raise QMPError("CommandNotFound", f"The command {name} has not been found")
             after = []
             reply["return"] = fn(args, st, after)
@@ -507,6 +519,12 @@ class Emulator:
     def cmd_query_chardev(self, args, st, after):
         return [{"label": k, "filename": "unix:" + v.get("path", ""), "frontend-open": True}
                 for k, v in self.cfg["chardevs"].items()]
+
+    def cmd_emit(self, args, st, after):
+        if "event" not in args:
+            raise QMPError("GenericError", "Parameter 'event' is missing")
+        after.append(lambda: self.event(args["event"], args.get("data")))
+        return {}
 
     def cmd_human_monitor_command(self, args, st, after):
         return ""

@@ -1347,6 +1347,15 @@ handle_panic(VrtQemuDom *obj, QemuEvent *ev)
         panic_restart(obj);
 }
 
+/* Whether ev still concerns the current QEMU of obj (takes the object lock). */
+static bool
+event_is_current(VrtQemuDom *obj, QemuEvent *ev)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return event_is_current_locked(obj, ev);
+}
+
 /* Whether ev is current and QEMU reported alias deleted (takes the object lock). */
 static bool
 device_deleted_pending(VrtQemuDom *obj, QemuEvent *ev, const char *alias)
@@ -1386,6 +1395,8 @@ handle_event(VrtQemuDom *obj, QemuEvent *ev)
         handle_panic(obj, ev);
     else if (g_str_equal(ev->name, "DEVICE_DELETED"))
         handle_device_deleted(obj, ev);
+    else if (event_is_current(obj, ev) && vrt_qemu_events_handle(obj, ev->name, ev->data))
+        return;
     else
         g_debug("domain %s: QEMU event %s", obj->def->name, ev->name);
 }

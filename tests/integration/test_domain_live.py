@@ -1,0 +1,255 @@
+"""Live domain calls through vrtd with Debian's virsh and python3-libvirt:
+domain events beyond lifecycle (reboot, graphics, balloon-change from real
+QEMU or the QMP emulator; the kinds real QEMU cannot be made to raise on
+demand from the QMP emulator, tests/qmpemu's x-qmpemu-emit), live vCPU
+changes (virsh setvcpus --live, vcpucount, vcpuinfo, kept across a vrtd
+restart), job statistics (virsh domjobinfo), interface addresses and
+hostname (virsh domifaddr, domhostname), the balloon's statistics period
+(virsh dommemstat --period) and the dirty page rate (virsh domdirtyrate-calc,
+domstats --dirtyrate), each with libvirt's errors for bad input."""
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from vrt_fixtures import QmpEmu, import_required, kill_vms_under, virsh, wait_for
+
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
+
+
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+def domain_xml(name, devices="<memballoon model='none'/>", vcpu="<vcpu>1</vcpu>", emulator=None, kind=None):
+    kind = kind or ("kvm" if kvm_usable() else "qemu")
+    emu = f"<emulator>{emulator}</emulator>" if emulator else ""
+    return (f"<domain type='{kind}'><name>{name}</name><memory unit='MiB'>64</memory>{vcpu}"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+            f"<devices>{emu}{devices}</devices></domain>")
+
+
+@pytest.fixture
+def conn(vrtd, tmproot):
+    c = libvirt.open(vrtd.uri)
+    yield c
+    c.close()
+    kill_vms_under(tmproot)
+
+
+def error_of(fn, *args):
+    with pytest.raises(libvirt.libvirtError) as e:
+        fn(*args)
+    return e.value.get_error_code(), e.value.get_error_message()
+
+
+def start_event_loop():
+    # One default event loop per process, before the connection opens.
+    if not getattr(libvirt, "_vrt_event_loop", None):
+        libvirt.virEventRegisterDefaultImpl()
+        t = threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True)
+        t.start()
+        libvirt._vrt_event_loop = t
+
+
+def emu_domain(vrtd, tmproot, name, devices="<memballoon model='none'/>"):
+    """A domain whose QEMU is the QMP emulator (tests/qmpemu)."""
+    emu = QmpEmu(tmproot, name)
+    c = libvirt.open(vrtd.uri)
+    try:
+        c.defineXML(domain_xml(name, devices, emulator=emu.binary, kind="qemu")).create()
+    finally:
+        c.close()
+    return emu
+
+
+def emit(vrtd, name, event, data=None):
+    """Has the domain's QMP emulator send event (through virsh qemu-monitor-command)."""
+    args = {"event": event}
+    if data is not None:
+        args["data"] = data
+    virsh(vrtd.uri, "qemu-monitor-command", name, json.dumps({"execute": "x-qmpemu-emit", "arguments": args}))
+
+
+# ---- events ----
+
+class Recorder:
+    """python3-libvirt callbacks for every event ID under test on one connection."""
+
+    def __init__(self, uri):
+        start_event_loop()
+        self.conn = libvirt.open(uri)
+        self.events = []
+        self.lock = threading.Lock()
+        L = libvirt
+        regs = {
+            L.VIR_DOMAIN_EVENT_ID_REBOOT: lambda c, d, o: self.add("reboot", d),
+            L.VIR_DOMAIN_EVENT_ID_RTC_CHANGE: lambda c, d, off, o: self.add("rtc-change", d, off),
+            L.VIR_DOMAIN_EVENT_ID_WATCHDOG: lambda c, d, act, o: self.add("watchdog", d, act),
+            L.VIR_DOMAIN_EVENT_ID_IO_ERROR: lambda c, d, src, alias, act, o: self.add("io-error", d, src, alias, act),
+            L.VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON:
+                lambda c, d, src, alias, act, why, o: self.add("io-error-reason", d, src, alias, act, why),
+            L.VIR_DOMAIN_EVENT_ID_GRAPHICS:
+                lambda c, d, phase, local, remote, auth, subject, o:
+                    self.add("graphics", d, phase, local["node"], remote["family"], auth, subject),
+            L.VIR_DOMAIN_EVENT_ID_TRAY_CHANGE: lambda c, d, alias, why, o: self.add("tray-change", d, alias, why),
+            L.VIR_DOMAIN_EVENT_ID_PMWAKEUP: lambda c, d, why, o: self.add("pmwakeup", d),
+            L.VIR_DOMAIN_EVENT_ID_PMSUSPEND: lambda c, d, why, o: self.add("pmsuspend", d),
+            L.VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK: lambda c, d, why, o: self.add("pmsuspend-disk", d),
+            L.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE: lambda c, d, actual, o: self.add("balloon-change", d, actual),
+            L.VIR_DOMAIN_EVENT_ID_BLOCK_JOB:
+                lambda c, d, path, typ, status, o: self.add("block-job", d, path, typ, status),
+            L.VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2:
+                lambda c, d, dst, typ, status, o: self.add("block-job-2", d, dst, typ, status),
+            L.VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE:
+                lambda c, d, state, why, o: self.add("agent-lifecycle", d, state, why),
+            L.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED:
+                lambda c, d, alias, o: self.add("device-removal-failed", d, alias),
+            L.VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE:
+                lambda c, d, recipient, action, flags, o: self.add("memory-failure", d, recipient, action, flags),
+        }
+        self.ids = [self.conn.domainEventRegisterAny(None, ev, cb, None) for ev, cb in regs.items()]
+
+    def add(self, kind, dom, *rest):
+        with self.lock:
+            self.events.append((kind, dom.name()) + tuple(rest))
+
+    def of(self, kind):
+        with self.lock:
+            return [e for e in self.events if e[0] == kind]
+
+    def wait(self, kind, what=None):
+        wait_for(lambda: self.of(kind), timeout=20, what=what or f"a {kind} event, got {self.events}")
+        return self.of(kind)
+
+    def close(self):
+        for i in self.ids:
+            try:
+                self.conn.domainEventDeregisterAny(i)
+            except libvirt.libvirtError:
+                pass
+        self.conn.close()
+
+
+@pytest.fixture
+def recorder(vrtd):
+    r = Recorder(vrtd.uri)
+    yield r
+    r.close()
+
+
+def test_reboot_event_from_real_qemu_reset(conn, vrtd, recorder):
+    conn.defineXML(domain_xml("rb1")).create()
+    virsh(vrtd.uri, "reset", "rb1")
+    assert recorder.wait("reboot") == [("reboot", "rb1")]
+
+
+def test_graphics_event_from_a_vnc_client(conn, vrtd, recorder):
+    dom = conn.defineXML(domain_xml("gfx1", "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
+                                            "<memballoon model='none'/>"))
+    dom.create()
+    port = int(re.search(r"<graphics type='vnc' port='(\d+)'", dom.XMLDesc(0)).group(1))
+    s = socket.create_connection(("127.0.0.1", port))
+    try:
+        # QEMU's VNC server greets, then the client is connected (phase 0).
+        assert s.recv(12).startswith(b"RFB ")
+        got = recorder.wait("graphics")
+        assert got[0][:6] == ("graphics", "gfx1", libvirt.VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, "127.0.0.1",
+                              libvirt.VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV4, "none")
+    finally:
+        s.close()
+    wait_for(lambda: any(e[2] == libvirt.VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT for e in recorder.of("graphics")),
+             timeout=20, what="a graphics disconnect event")
+
+
+def test_balloon_change_event_from_setmem(vrtd, tmproot, recorder):
+    emu_domain(vrtd, tmproot, "bal1", "<memballoon model='virtio'/>")
+    virsh(vrtd.uri, "setmem", "bal1", "32M", "--live")
+    assert recorder.wait("balloon-change") == [("balloon-change", "bal1", 32768)]
+
+
+def test_events_qemu_raises_on_its_own(vrtd, tmproot, recorder):
+    disk = os.path.join(tmproot, "d1.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    devices = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{disk}'/>"
+               "<target dev='vda' bus='virtio'/></disk>"
+               "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>"
+               f"<channel type='unix'><source mode='bind' path='{tmproot}/ga.sock'/>"
+               "<target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+               "<memballoon model='none'/>")
+    emu_domain(vrtd, tmproot, "ev1", devices)
+    xml = virsh(vrtd.uri, "dumpxml", "ev1").stdout
+    vda = re.search(r"<target dev='vda'.*?<alias name='([^']+)'/>", xml, re.S).group(1)
+    hdc = re.search(r"<target dev='hdc'.*?<alias name='([^']+)'/>", xml, re.S).group(1)
+    chan = re.search(r"org.qemu.guest_agent.0.*?<alias name='([^']+)'/>", xml, re.S).group(1)
+
+    emit(vrtd, "ev1", "RTC_CHANGE", {"offset": 42, "qom-path": "/machine/unattached/device[7]"})
+    assert recorder.wait("rtc-change") == [("rtc-change", "ev1", 42)]
+    emit(vrtd, "ev1", "WATCHDOG", {"action": "poweroff"})
+    assert recorder.wait("watchdog") == [("watchdog", "ev1", libvirt.VIR_DOMAIN_EVENT_WATCHDOG_POWEROFF)]
+    emit(vrtd, "ev1", "BLOCK_IO_ERROR", {"device": "", "node-name": "vrt-1-format", "operation": "write",
+                                         "action": "stop", "nospace": True, "reason": "No space left on device"})
+    assert recorder.wait("io-error") == [("io-error", "ev1", disk, vda, libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE)]
+    assert recorder.wait("io-error-reason") == [
+        ("io-error-reason", "ev1", disk, vda, libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE, "enospc")]
+    emit(vrtd, "ev1", "DEVICE_TRAY_MOVED", {"device": "", "id": hdc, "tray-open": True})
+    assert recorder.wait("tray-change") == [("tray-change", "ev1", hdc, libvirt.VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN)]
+    emit(vrtd, "ev1", "SUSPEND")
+    emit(vrtd, "ev1", "WAKEUP")
+    emit(vrtd, "ev1", "SUSPEND_DISK")
+    for kind in ("pmsuspend", "pmwakeup", "pmsuspend-disk"):
+        assert recorder.wait(kind) == [(kind, "ev1")]
+    emit(vrtd, "ev1", "BLOCK_JOB_COMPLETED", {"type": "commit", "device": vda, "len": 10, "offset": 10,
+                                              "speed": 0})
+    assert recorder.wait("block-job") == [("block-job", "ev1", disk, libvirt.VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT,
+                                           libvirt.VIR_DOMAIN_BLOCK_JOB_COMPLETED)]
+    assert recorder.wait("block-job-2") == [("block-job-2", "ev1", "vda", libvirt.VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT,
+                                             libvirt.VIR_DOMAIN_BLOCK_JOB_COMPLETED)]
+    emit(vrtd, "ev1", "VSERPORT_CHANGE", {"id": chan, "open": True})
+    assert recorder.wait("agent-lifecycle") == [
+        ("agent-lifecycle", "ev1", libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED,
+         libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_CHANNEL)]
+    emit(vrtd, "ev1", "DEVICE_UNPLUG_GUEST_ERROR", {"device": "net0", "path": "/machine/peripheral/net0"})
+    assert recorder.wait("device-removal-failed") == [("device-removal-failed", "ev1", "net0")]
+    emit(vrtd, "ev1", "MEMORY_FAILURE", {"recipient": "guest", "action": "inject",
+                                         "flags": {"action-required": True, "recursive": False}})
+    assert recorder.wait("memory-failure") == [
+        ("memory-failure", "ev1", libvirt.VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_GUEST,
+         libvirt.VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_INJECT,
+         libvirt.VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED)]
+
+
+def test_virsh_event_all_loop_prints_them(vrtd, tmproot):
+    emu_domain(vrtd, tmproot, "ev2")
+    p = subprocess.Popen(["virsh", "-c", vrtd.uri, "event", "--all", "--loop", "--timeout", "30"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = []
+    reader = threading.Thread(target=lambda: [out.append(line) for line in p.stdout], daemon=True)
+    reader.start()
+    try:
+        # virsh registers its callbacks before it prints nothing: send until seen.
+        def seen():
+            emit(vrtd, "ev2", "RTC_CHANGE", {"offset": -7})
+            return any("rtc-change" in line for line in out)
+        wait_for(seen, timeout=20, what=f"virsh event output, got {out}")
+        emit(vrtd, "ev2", "WATCHDOG", {"action": "reset"})
+        virsh(vrtd.uri, "reset", "ev2")
+        wait_for(lambda: any("watchdog" in line for line in out) and any("reboot" in line for line in out),
+                 timeout=20, what=f"watchdog and reboot lines, got {out}")
+    finally:
+        p.terminate()
+        p.wait()
+    text = "".join(out)
+    assert "event 'rtc-change' for domain 'ev2': -7" in text
+    assert "event 'watchdog' for domain 'ev2': reset" in text
+    assert "event 'reboot' for domain 'ev2'" in text

@@ -253,3 +253,184 @@ def test_virsh_event_all_loop_prints_them(vrtd, tmproot):
     assert "event 'rtc-change' for domain 'ev2': -7" in text
     assert "event 'watchdog' for domain 'ev2': reset" in text
     assert "event 'reboot' for domain 'ev2'" in text
+
+
+# ---- live vCPUs ----
+
+VCPUS = "<vcpu current='1'>4</vcpu>"
+
+
+def vcpucount(uri, name, *flags):
+    return int(virsh(uri, "vcpucount", name, *flags).stdout.strip())
+
+
+def test_setvcpus_live_hotplugs_and_survives_restart(conn, vrtd):
+    dom = conn.defineXML(domain_xml("vc1", vcpu=VCPUS))
+    dom.create()
+    assert vcpucount(vrtd.uri, "vc1", "--live", "--current") == 1
+    virsh(vrtd.uri, "setvcpus", "vc1", "3", "--live")
+    assert vcpucount(vrtd.uri, "vc1", "--live", "--current") == 3
+    assert vcpucount(vrtd.uri, "vc1", "--config", "--current") == 1
+    assert len(re.findall(r"^VCPU:", virsh(vrtd.uri, "vcpuinfo", "vc1").stdout, re.M)) == 3
+    assert len(dom.vcpus()[0]) == 3
+    assert "current='3'>4</vcpu>" in dom.XMLDesc(0)
+    # QEMU has them as libvirt names them: vcpuN, N the vCPU's index.
+    cpus = json.loads(virsh(vrtd.uri, "qemu-monitor-command", "vc1",
+                            '{"execute":"query-hotpluggable-cpus"}').stdout)["return"]
+    assert sorted(c["qom-path"] for c in cpus if "qom-path" in c and "peripheral" in c["qom-path"]) == \
+        ["/machine/peripheral/vcpu1", "/machine/peripheral/vcpu2"]
+    # Above the maximum: libvirt's error, nothing changes.
+    code, msg = error_of(dom.setVcpusFlags, 5, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    assert code == libvirt.VIR_ERR_INVALID_ARG
+    assert "requested vcpus is greater than max allowable vcpus for the live domain: 5 > 4" in msg
+    # (--live --maximum is refused by libvirt's client library before any call.)
+    # --live --config: both.
+    dom.setVcpusFlags(4, libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    assert vcpucount(vrtd.uri, "vc1", "--live", "--current") == 4
+    assert vcpucount(vrtd.uri, "vc1", "--config", "--current") == 4
+    # The status file keeps the count: a restarted vrtd reports it.
+    vrtd.stop()
+    vrtd.start()
+    c2 = libvirt.open(vrtd.uri)
+    try:
+        d2 = c2.lookupByName("vc1")
+        assert d2.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) == 4
+        assert len(d2.vcpus()[0]) == 4
+    finally:
+        c2.close()
+    # A vCPU of QEMU's command line is not one to unplug (vCPU 0 here,
+    # the others were hot-added and stay as QEMU's answer says).
+    assert vcpucount(vrtd.uri, "vc1", "--maximum", "--live") == 4
+
+
+def test_setvcpus_config_maximum_still_works(conn, vrtd):
+    conn.defineXML(domain_xml("vc2", vcpu=VCPUS))
+    virsh(vrtd.uri, "setvcpus", "vc2", "2", "--config", "--maximum")
+    assert vcpucount(vrtd.uri, "vc2", "--config", "--maximum") == 2
+    p = virsh(vrtd.uri, "setvcpus", "vc2", "2", "--live", check=False)
+    assert p.returncode != 0 and "domain is not running" in p.stderr
+
+
+# ---- job statistics ----
+
+def test_job_stats_none(conn, vrtd):
+    dom = conn.defineXML(domain_xml("js1"))
+    code, msg = error_of(dom.jobStats, 0)
+    assert code == libvirt.VIR_ERR_OPERATION_INVALID and "domain is not running" in msg
+    # The completed job's statistics need no running domain: none.
+    assert dom.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED) == {"type": libvirt.VIR_DOMAIN_JOB_NONE}
+    dom.create()
+    assert dom.jobStats(0) == {"type": libvirt.VIR_DOMAIN_JOB_NONE}
+    out = virsh(vrtd.uri, "domjobinfo", "js1", "--completed").stdout
+    assert re.search(r"Job type:\s+None", out)
+    code, msg = error_of(dom.jobStats, 4)
+    assert code == libvirt.VIR_ERR_INVALID_ARG and "unsupported flags (0x4) in function qemuDomainGetJobStats" in msg
+
+
+# ---- interface addresses, hostname ----
+
+def test_domifaddr_sources(conn, vrtd, tmproot):
+    devices = ("<interface type='user'><mac address='52:54:00:aa:bb:01'/><model type='virtio'/></interface>"
+               f"<channel type='unix'><source mode='bind' path='{tmproot}/ga.sock'/>"
+               "<target type='virtio' name='org.qemu.guest_agent.0'/></channel><memballoon model='none'/>")
+    dom = conn.defineXML(domain_xml("ia1", devices))
+    code, msg = error_of(dom.interfaceAddresses, libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE)
+    assert code == libvirt.VIR_ERR_OPERATION_INVALID and "domain is not running" in msg
+    dom.create()
+    # No interface on a network: no lease to report; the host's ARP table
+    # has no entry for this MAC.
+    assert dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE) == {}
+    assert dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP) == {}
+    # The agent's channel is there, but no agent answers on it.
+    p = virsh(vrtd.uri, "domifaddr", "ia1", "--source", "agent", check=False)
+    assert p.returncode != 0
+    assert "Guest agent is not responding: QEMU guest agent is not connected" in p.stderr
+    p = virsh(vrtd.uri, "domhostname", "ia1", check=False)
+    assert "Guest agent is not responding: QEMU guest agent is not connected" in p.stderr
+    p = virsh(vrtd.uri, "domhostname", "ia1", "--source", "lease", check=False)
+    assert p.returncode != 0 and "no hostname found for domain ia1" in p.stderr
+    code, msg = error_of(dom.interfaceAddresses, 9)
+    assert code == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED and "Unknown IP address data source 9" in msg
+    # The agent source needs write access; the others do not.
+    ro = libvirt.openReadOnly(vrtd.uri)
+    try:
+        rdom = ro.lookupByName("ia1")
+        assert rdom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP) == {}
+        code, msg = error_of(rdom.interfaceAddresses, libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
+        assert code == libvirt.VIR_ERR_OPERATION_DENIED
+        assert "read only access prevents virDomainInterfaceAddresses" in msg
+    finally:
+        ro.close()
+
+
+def test_agent_not_configured(conn, vrtd):
+    dom = conn.defineXML(domain_xml("ia2"))
+    dom.create()
+    code, msg = error_of(dom.hostname, 0)
+    assert code == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED and "QEMU guest agent is not configured" in msg
+    code, msg = error_of(dom.hostname, libvirt.VIR_DOMAIN_GET_HOSTNAME_LEASE | libvirt.VIR_DOMAIN_GET_HOSTNAME_AGENT)
+    assert code == libvirt.VIR_ERR_INVALID_ARG and "are mutually exclusive" in msg
+
+
+def test_domifaddr_arp_from_the_host_table(tmproot):
+    """The ARP source reads /proc/net/arp under --host-root: a simulated host
+    with an entry for the guest's MAC gives its address."""
+    host = os.path.join(tmproot, "host")
+    os.makedirs(os.path.join(host, "proc", "net"))
+    os.makedirs(os.path.join(host, "sys"))
+    os.makedirs(os.path.join(host, "dev"))
+    with open(os.path.join(host, "proc", "net", "arp"), "w") as f:
+        f.write("IP address       HW type     Flags       HW address            Mask     Device\n"
+                "192.0.2.7        0x1         0x2         52:54:00:AA:BB:02     *        vnet9\n"
+                "192.0.2.8        0x1         0x0         00:00:00:00:00:00     *        vnet9\n")
+    from vrt_fixtures import Vrtd
+    d = Vrtd(tmproot, extra_args=["--host-root", host]).start()
+    try:
+        c = libvirt.open(d.uri)
+        devices = ("<interface type='user'><mac address='52:54:00:aa:bb:02'/><model type='virtio'/></interface>"
+                   "<memballoon model='none'/>")
+        dom = c.defineXML(domain_xml("ia3", devices, kind="qemu"))
+        dom.create()
+        got = dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP)
+        assert len(got) == 1
+        (iface,) = got.values()
+        assert iface["hwaddr"] == "52:54:00:aa:bb:02"
+        assert iface["addrs"] == [{"type": libvirt.VIR_IP_ADDR_TYPE_IPV4, "addr": "192.0.2.7", "prefix": 0}]
+        out = virsh(d.uri, "domifaddr", "ia3", "--source", "arp").stdout
+        assert "52:54:00:aa:bb:02" in out and "192.0.2.7" in out
+        c.close()
+    finally:
+        d.stop()
+
+
+# ---- balloon period, dirty rate ----
+
+def test_memory_stats_period(conn, vrtd):
+    dom = conn.defineXML(domain_xml("mp1", "<memballoon model='virtio'/>"))
+    dom.create()
+    virsh(vrtd.uri, "dommemstat", "mp1", "--period", "5", "--live", "--config")
+    # QEMU has the interval, the live and the persistent XML name it.
+    got = json.loads(virsh(vrtd.uri, "qemu-monitor-command", "mp1", json.dumps(
+        {"execute": "qom-get", "arguments": {"path": "/machine/peripheral/balloon0",
+                                             "property": "guest-stats-polling-interval"}})).stdout)
+    assert got["return"] == 5
+    assert re.search(r"<memballoon model='virtio'>\s*<stats period='5'/>", dom.XMLDesc(0))
+    assert re.search(r"<stats period='5'/>", dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    nob = conn.defineXML(domain_xml("mp2"))
+    nob.create()
+    code, msg = error_of(nob.setMemoryStatsPeriod, 5, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    assert code == libvirt.VIR_ERR_INTERNAL_ERROR
+    assert "No memory balloon device configured, can not set the collection period" in msg
+
+
+def test_dirty_rate_calc(conn, vrtd):
+    dom = conn.defineXML(domain_xml("dr1"))
+    code, msg = error_of(dom.startDirtyRateCalc, 0, 0)
+    assert code == libvirt.VIR_ERR_CONFIG_UNSUPPORTED
+    assert "seconds=0 is invalid, please choose value within [1, 60]." in msg
+    code, msg = error_of(dom.startDirtyRateCalc, 1, 0)
+    assert code == libvirt.VIR_ERR_OPERATION_INVALID and "domain is not running" in msg
+    dom.create()
+    virsh(vrtd.uri, "domdirtyrate-calc", "dr1", "--seconds", "1")
+    log = json.loads(virsh(vrtd.uri, "qemu-monitor-command", "dr1", '{"execute":"query-dirty-rate"}').stdout)
+    assert log["return"]["calc-time"] == 1

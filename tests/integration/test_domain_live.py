@@ -11,6 +11,7 @@ import json
 import os
 import re
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -24,6 +25,8 @@ libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
 def kvm_usable():
     try:
+        if not stat.S_ISCHR(os.stat("/dev/kvm").st_mode):
+            return False  # a stray file is no KVM
         os.close(os.open("/dev/kvm", os.O_RDWR))
         return True
     except OSError:
@@ -434,3 +437,63 @@ def test_dirty_rate_calc(conn, vrtd):
     virsh(vrtd.uri, "domdirtyrate-calc", "dr1", "--seconds", "1")
     log = json.loads(virsh(vrtd.uri, "qemu-monitor-command", "dr1", '{"execute":"query-dirty-rate"}').stdout)
     assert log["return"]["calc-time"] == 1
+
+
+# ---- statistics groups ----
+
+def domstats(uri, name, *groups):
+    out = virsh(uri, "domstats", name, *groups).stdout
+    return dict(line.strip().split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def test_guest_balloon_stats_in_dommemstat_and_domstats(vrtd, tmproot):
+    emu = emu_domain(vrtd, tmproot, "gs1", "<memballoon model='virtio'/>")
+    # Before the guest reports anything: the balloon's size and QEMU's RSS only.
+    keys = [line.split()[0] for line in virsh(vrtd.uri, "dommemstat", "gs1").stdout.splitlines() if line.strip()]
+    assert keys == ["actual", "rss"]
+    virsh(vrtd.uri, "dommemstat", "gs1", "--period", "2", "--live")
+    emu.set_behaviour({"guest_stats": {"stat-swap-in": 4096, "stat-swap-out": 0, "stat-major-faults": 12,
+                                       "stat-minor-faults": 345, "stat-free-memory": 10485760,
+                                       "stat-total-memory": 62914560, "stat-available-memory": 31457280,
+                                       "stat-disk-caches": 2097152, "stat-htlb-pgalloc": 0,
+                                       "stat-htlb-pgfail": -1},
+                       "guest_stats_last_update": 1700000000})
+    got = dict(line.split() for line in virsh(vrtd.uri, "dommemstat", "gs1").stdout.splitlines() if line.strip())
+    assert got["swap_in"] == "4" and got["major_fault"] == "12" and got["minor_fault"] == "345"
+    assert got["unused"] == "10240" and got["available"] == "61440" and got["usable"] == "30720"
+    assert got["last_update"] == "1700000000" and got["disk_caches"] == "2048"
+    assert "hugetlb_pgfail" not in got  # not collected (-1): left out, as libvirt
+    assert list(got)[0] == "actual" and list(got)[-1] == "rss"
+    st = domstats(vrtd.uri, "gs1", "--balloon")
+    assert st["balloon.unused"] == "10240" and st["balloon.last-update"] == "1700000000"
+    assert st["balloon.maximum"] == "65536"
+    qom = [c for c in emu.commands() if c.get("execute") == "qom-set"]
+    assert qom[-1]["arguments"] == {"path": "/machine/peripheral/balloon0",
+                                    "property": "guest-stats-polling-interval", "value": 2}
+
+
+def test_perf_iothread_memory_dirtyrate_groups(conn, vrtd):
+    dom = conn.defineXML(domain_xml("st1"))
+    dom.create()
+    # No perf events, no I/O threads, no memory bandwidth monitors: the
+    # groups are accepted and empty, as libvirt's.
+    out = virsh(vrtd.uri, "domstats", "st1", "--perf", "--iothread", "--memory", "--enforce").stdout
+    assert out.strip() == "Domain: 'st1'"
+    st = domstats(vrtd.uri, "st1", "--dirtyrate")
+    assert st["dirtyrate.calc_status"] == "0" and st["dirtyrate.calc_mode"] == "page-sampling"
+    virsh(vrtd.uri, "domdirtyrate-calc", "st1", "--seconds", "1")
+    wait_for(lambda: domstats(vrtd.uri, "st1", "--dirtyrate")["dirtyrate.calc_status"] == "2", timeout=20,
+             what="a measured dirty rate")
+    st = domstats(vrtd.uri, "st1", "--dirtyrate")
+    assert st["dirtyrate.calc_period"] == "1" and "dirtyrate.megabytes_per_second" in st
+    assert int(st["dirtyrate.calc_start_time"]) > 0
+    # An I/O thread QEMU has is listed with its polling parameters.
+    virsh(vrtd.uri, "qemu-monitor-command", "st1",
+          '{"execute":"object-add","arguments":{"qom-type":"iothread","id":"iothread1","poll-max-ns":32768}}')
+    st = domstats(vrtd.uri, "st1", "--iothread")
+    assert st["iothread.count"] == "1" and st["iothread.1.poll-max-ns"] == "32768"
+    assert "iothread.1.poll-grow" in st and "iothread.1.poll-shrink" in st
+    # Python sees the same bits.
+    recs = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_DIRTYRATE | libvirt.VIR_DOMAIN_STATS_IOTHREAD,
+                                  libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS)
+    assert recs[0][1]["iothread.count"] == 1 and recs[0][1]["dirtyrate.calc_status"] == 2

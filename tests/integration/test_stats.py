@@ -169,12 +169,12 @@ def test_python_get_all_domain_stats_flags(vrtd, running):
     assert error_code(gone.blockInfo, "vda")[0] == libvirt.VIR_ERR_NO_DOMAIN
 
     # A group vrt does not answer: left out, or refused with ENFORCE_STATS.
-    recs = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_PERF)
+    recs = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_VM)
     assert all(set(p) == {"state.state", "state.reason"} for _, p in recs)
-    code, msg = error_code(conn.getAllDomainStats, libvirt.VIR_DOMAIN_STATS_PERF,
+    code, msg = error_code(conn.getAllDomainStats, libvirt.VIR_DOMAIN_STATS_VM,
                            libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS)
     assert code == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED
-    assert "Stats types bits 0x40 are not supported" in msg
+    assert "Stats types bits 0x400 are not supported" in msg
 
 
 def test_virsh_dommemstat_domblkstat_domblkinfo(vrtd, running):

@@ -108,7 +108,7 @@ COMMANDS = [
     "system_reset", "quit", "query-pci", "qom-list", "device_add", "device_del",
     "netdev_add", "netdev_del", "query-cpus-fast", "query-balloon", "balloon",
     "query-version", "query-commands", "query-name", "query-uuid", "query-kvm",
-    "human-monitor-command", "query-chardev",
+    "human-monitor-command", "query-chardev", "qom-get", "qom-set",
 ]
 
 # Not QEMU's: makes the emulator send the event named in its arguments
@@ -568,6 +568,40 @@ class Emulator:
         if args.get("id") not in self.netdevs:
             raise QMPError("DeviceNotFound", f"Device '{args.get('id')}' not found")
         del self.netdevs[args["id"]]
+        return {}
+
+    def _balloon_at(self, path):
+        dev_id = (path or "").rsplit("/", 1)[-1]
+        dev = self.devices.get(dev_id) if (path or "").startswith("/machine/peripheral/") else None
+        if dev is None:
+            raise QMPError("DeviceNotFound", f"Device '{path}' not found")
+        if dev["driver"] != "virtio-balloon-pci":
+            raise QMPError("GenericError", f"Property '{dev['driver']}.guest-stats' not found")
+        return dev
+
+    def cmd_qom_get(self, args, st, after):
+        # The balloon's statistics only: its polling interval, and the
+        # guest's figures, set by the behaviour file's "guest_stats"
+        # (absent: the guest has reported none, QEMU's error).
+        dev = self._balloon_at(args.get("path"))
+        prop = args.get("property")
+        if prop == "guest-stats-polling-interval":
+            return dev.get("stats_interval", 0)
+        if prop == "guest-stats":
+            stats = self.behaviour.get("guest_stats")
+            if not stats:
+                raise QMPError("GenericError", "guest hasn't updated any stats yet")
+            return {"stats": stats, "last-update": self.behaviour.get("guest_stats_last_update", int(time.time()))}
+        raise QMPError("GenericError", f"Property '{dev['driver']}.{prop}' not found")
+
+    def cmd_qom_set(self, args, st, after):
+        dev = self._balloon_at(args.get("path"))
+        if args.get("property") != "guest-stats-polling-interval":
+            raise QMPError("GenericError", f"Property '{dev['driver']}.{args.get('property')}' not found")
+        value = args.get("value")
+        if not isinstance(value, int) or value < 0:
+            raise QMPError("GenericError", "timer value must be greater than zero")
+        dev["stats_interval"] = value
         return {}
 
     def cmd_qom_list(self, args, st, after):

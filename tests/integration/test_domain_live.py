@@ -491,3 +491,48 @@ def test_perf_iothread_memory_dirtyrate_groups(conn, vrtd):
     recs = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_DIRTYRATE | libvirt.VIR_DOMAIN_STATS_IOTHREAD,
                                   libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS)
     assert recs[0][1]["iothread.count"] == 1 and recs[0][1]["dirtyrate.calc_status"] == 2
+
+
+# ---- the vrt command ----
+
+def test_vrt_setvcpus_domifaddr_and_event_kinds(vrtd, tmproot):
+    from vrt_fixtures import VRT, vrt
+    emu_domain(vrtd, tmproot, "cl1")
+    c = libvirt.open(vrtd.uri)
+    try:
+        c.defineXML(domain_xml("cl2", vcpu=VCPUS)).create()
+    finally:
+        c.close()
+    vrt(vrtd.uri, "setvcpus", "cl2", "2", "--live")
+    assert vrt(vrtd.uri, "vcpucount", "cl2", "--live").stdout.strip() == "2"
+    assert vrt(vrtd.uri, "vcpucount", "cl2", "--config").stdout.strip() == "1"
+    p = vrt(vrtd.uri, "setvcpus", "cl2", "9", "--live", check=False)
+    assert p.returncode == 1 and "greater than max allowable vcpus for the live domain: 9 > 4" in p.stderr
+    out = vrt(vrtd.uri, "domifaddr", "cl2", "--source", "arp").stdout
+    assert "MAC address" in out
+    p = vrt(vrtd.uri, "domifaddr", "cl2", "--source", "agent", check=False)
+    assert p.returncode == 1 and "QEMU guest agent is not configured" in p.stderr
+    # vrt event --all prints the other kinds as virsh does.
+    p = subprocess.Popen([VRT, "-c", vrtd.uri,
+                          "event", "--all", "--loop", "--timeout", "30"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = []
+    threading.Thread(target=lambda: [out.append(line) for line in p.stdout], daemon=True).start()
+    try:
+        def seen():
+            emit(vrtd, "cl1", "RTC_CHANGE", {"offset": 5})
+            return any("rtc-change" in line for line in out)
+        wait_for(seen, timeout=20, what=f"vrt event output, got {out}")
+        emit(vrtd, "cl1", "BLOCK_IO_ERROR", {"device": "", "node-name": "x", "operation": "read",
+                                             "action": "report", "nospace": False})
+        virsh(vrtd.uri, "reset", "cl1")
+        wait_for(lambda: any("reboot" in line for line in out) and any("io-error-reason" in line for line in out),
+                 timeout=20, what=f"reboot and io-error lines, got {out}")
+    finally:
+        p.terminate()
+        p.wait()
+    text = "".join(out)
+    assert "event 'rtc-change' for domain 'cl1': 5" in text
+    assert "event 'reboot' for domain 'cl1'" in text
+    assert "event 'io-error' for domain 'cl1':  () report" in text
+    assert "event 'io-error-reason' for domain 'cl1':  () report due to " in text

@@ -13,10 +13,13 @@ import re
 import socket
 import stat
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
 
 from vrt_fixtures import QmpEmu, import_required, kill_vms_under, virsh, wait_for
 
@@ -536,3 +539,30 @@ def test_vrt_setvcpus_domifaddr_and_event_kinds(vrtd, tmproot):
     assert "event 'reboot' for domain 'cl1'" in text
     assert "event 'io-error' for domain 'cl1':  () report" in text
     assert "event 'io-error-reason' for domain 'cl1':  () report due to " in text
+
+
+# ---- vCPU unplug acknowledged by a guest (the TCG test guest, booted once) ----
+
+def test_setvcpus_live_unplug_with_a_guest(vrtd, tmproot):
+    from vrt_fixtures import require
+    try:
+        import guest as g
+        g.guest_paths()
+    except Exception as e:  # noqa: BLE001 - reported as the missing prerequisite
+        require(False, f"the test guest cannot be built here: {e}")
+    log = os.path.join(tmproot, "console.log")
+    xml = g.domain_xml("gv1", machine="pc", console_log=log).replace("<vcpu>1</vcpu>", "<vcpu current='1'>3</vcpu>")
+    c = libvirt.open(vrtd.uri)
+    try:
+        dom = c.defineXML(xml)
+        dom.create()
+        g.wait_file_marker(log)
+        dom.setVcpusFlags(3, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        assert dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) == 3
+        # The guest ejects the hot-added vCPUs (ACPI): the highest first.
+        dom.setVcpusFlags(1, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        assert dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) == 1
+        assert len(dom.vcpus()[0]) == 1
+        assert "current='1'>3</vcpu>" in dom.XMLDesc(0)
+    finally:
+        c.close()

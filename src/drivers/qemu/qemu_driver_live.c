@@ -187,18 +187,50 @@ add_vcpu(VrtQemuMonitor *mon, const CpuSlot *s, guint index, GError **error)
     return vrt_qemu_monitor_device_add(mon, dev, error);
 }
 
-/* Waits up to the unplug timeout for QEMU's DEVICE_DELETED of alias (job
- * held; takes the object lock). */
+/* Whether QEMU still has the vCPU whose QOM path is qom_path. */
 static bool
-wait_vcpu_deleted(VrtQemuDom *obj, VrtQemuMonitor *mon, const char *alias)
+vcpu_present(VrtQemuMonitor *mon, const char *qom_path)
+{
+    g_autoptr(GArray) slots = query_cpu_slots(mon, NULL);
+
+    if (!slots)
+        return true;
+    for (guint i = 0; i < slots->len; i++)
+        if (g_strcmp0(g_array_index(slots, CpuSlot, i).qom_path, qom_path) == 0)
+            return true;
+    return false;
+}
+
+/* Waits up to the unplug timeout for the guest to release vCPU alias (job
+ * held; takes the object lock). QEMU 7.2 reports an x86 vCPU's removal
+ * only with the DEVICE_DELETED of its local APIC (a path, no device id), so
+ * besides a DEVICE_DELETED naming it the slot is asked for every
+ * VCPU_UNPLUG_POLL_MS: once free, the vCPU is gone. */
+#define VCPU_UNPLUG_POLL_MS 100
+static bool
+wait_vcpu_deleted(VrtQemuDom *obj, VrtQemuMonitor *mon, const char *alias, const char *qom_path)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)VRT_QEMU_UNPLUG_WAIT_MS * 1000;
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-    while (!g_hash_table_contains(obj->unplug_done, alias) && !vrt_qemu_monitor_is_closed(mon))
-        if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline))
-            break;
-    return g_hash_table_remove(obj->unplug_done, alias);
+    for (;;) {
+        gint64 next = MIN(deadline, g_get_monotonic_time() + VCPU_UNPLUG_POLL_MS * 1000);
+        bool seen;
+
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            while (!g_hash_table_contains(obj->unplug_done, alias) && !vrt_qemu_monitor_is_closed(mon))
+                if (!g_cond_wait_until(&obj->cond, &obj->lock, next))
+                    break;
+            seen = g_hash_table_remove(obj->unplug_done, alias);
+        }
+        if (seen || vrt_qemu_monitor_is_closed(mon))
+            return seen;
+        if (!vcpu_present(mon, qom_path))
+            return true;
+        if (g_get_monotonic_time() >= deadline)
+            return false;
+    }
 }
 
 /* Records n online vCPUs in the live definition and the status file. */
@@ -254,7 +286,7 @@ vrt_qemu_dom_set_vcpus_live(VrtQemuDom *obj, guint n, GError **error)
             save_vcpus(obj, online, NULL);
             return false;
         }
-        if (!wait_vcpu_deleted(obj, mon, alias)) {
+        if (!wait_vcpu_deleted(obj, mon, alias, s->qom_path)) {
             save_vcpus(obj, online, NULL);
             vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT,
                           "vcpu unplug request timed out. Unplug result must be manually inspected in the domain");

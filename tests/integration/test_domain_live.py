@@ -566,3 +566,18 @@ def test_setvcpus_live_unplug_with_a_guest(vrtd, tmproot):
         assert "current='1'>3</vcpu>" in dom.XMLDesc(0)
     finally:
         c.close()
+
+
+def test_tray_change_event_from_real_qemu_eject(conn, vrtd, recorder, tmproot):
+    iso = os.path.join(tmproot, "cd.iso")
+    with open(iso, "wb") as f:
+        f.truncate(1 << 20)
+    dom = conn.defineXML(domain_xml("tr1", f"<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
+                                           f"<source file='{iso}'/><target dev='hdc' bus='ide'/><readonly/></disk>"
+                                           "<memballoon model='none'/>"))
+    dom.create()
+    alias = re.search(r"<target dev='hdc'.*?<alias name='([^']+)'/>", dom.XMLDesc(0), re.S).group(1)
+    # QEMU opens the tray itself on eject: DEVICE_TRAY_MOVED, tray-change "opened".
+    virsh(vrtd.uri, "qemu-monitor-command", "tr1",
+          json.dumps({"execute": "eject", "arguments": {"id": alias, "force": True}}))
+    assert recorder.wait("tray-change") == [("tray-change", "tr1", alias, libvirt.VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN)]

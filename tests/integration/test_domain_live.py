@@ -581,3 +581,32 @@ def test_tray_change_event_from_real_qemu_eject(conn, vrtd, recorder, tmproot):
     virsh(vrtd.uri, "qemu-monitor-command", "tr1",
           json.dumps({"execute": "eject", "arguments": {"id": alias, "force": True}}))
     assert recorder.wait("tray-change") == [("tray-change", "tr1", alias, libvirt.VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN)]
+
+
+def test_domifaddr_and_domhostname_from_the_guest_agent(vrtd, tmproot):
+    """The QMP emulator plays a guest running qemu-ga on its agent channel."""
+    devices = ("<interface type='user'><mac address='52:54:00:aa:bb:04'/><model type='virtio'/></interface>"
+               f"<channel type='unix'><source mode='bind' path='{tmproot}/ga4.sock'/>"
+               "<target type='virtio' name='org.qemu.guest_agent.0'/></channel><memballoon model='none'/>")
+    emu = emu_domain(vrtd, tmproot, "ag1", devices)
+    # The guest has not opened the port: libvirt's "not connected".
+    p = virsh(vrtd.uri, "domhostname", "ag1", check=False)
+    assert p.returncode != 0 and "Guest agent is not responding: QEMU guest agent is not connected" in p.stderr
+    emu.set_behaviour({"agent": {"hostname": "guest-one", "interfaces": [
+        {"name": "lo", "hardware-address": "00:00:00:00:00:00",
+         "ip-addresses": [{"ip-address-type": "ipv4", "ip-address": "127.0.0.1", "prefix": 8}]},
+        {"name": "eth0", "hardware-address": "52:54:00:aa:bb:04",
+         "ip-addresses": [{"ip-address-type": "ipv4", "ip-address": "192.0.2.44", "prefix": 24},
+                          {"ip-address-type": "ipv6", "ip-address": "fe80::5054:ff:feaa:bb04", "prefix": 64}]}]}})
+    assert virsh(vrtd.uri, "domhostname", "ag1").stdout.strip() == "guest-one"
+    c = libvirt.open(vrtd.uri)
+    try:
+        got = c.lookupByName("ag1").interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
+    finally:
+        c.close()
+    assert got["eth0"] == {"hwaddr": "52:54:00:aa:bb:04", "addrs": [
+        {"type": libvirt.VIR_IP_ADDR_TYPE_IPV4, "addr": "192.0.2.44", "prefix": 24},
+        {"type": libvirt.VIR_IP_ADDR_TYPE_IPV6, "addr": "fe80::5054:ff:feaa:bb04", "prefix": 64}]}
+    assert got["lo"]["addrs"][0]["addr"] == "127.0.0.1"
+    out = virsh(vrtd.uri, "domifaddr", "ag1", "--source", "agent").stdout
+    assert re.search(r"eth0\s+52:54:00:aa:bb:04\s+ipv4\s+192.0.2.44/24", out)

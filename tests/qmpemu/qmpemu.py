@@ -25,6 +25,13 @@ changes, so a test can alter it while the emulator runs:
 "crash_on" entries are command names or objects whose arguments must match;
 a match kills the emulator with SIGKILL before it answers (monitor EOF).
 
+A listening socket -chardev that is not a monitor is a guest agent's
+channel: behaviour "agent": {"interfaces": [...guest-network-get-interfaces
+answer...], "hostname": "..."} makes an emulated qemu-ga answer there
+(guest-sync, guest-sync-delimited, guest-ping, guest-network-get-interfaces,
+guest-get-host-name) and query-chardev report its port open; without it
+nobody answers, as with a guest that runs no agent.
+
 The command x-qmpemu-emit {"event": NAME, "data": {...}} (not QEMU's)
 sends that event after its reply, for events real QEMU cannot be made to
 raise on demand.
@@ -266,6 +273,8 @@ class Emulator:
         self.config_path = os.environ.get("QMPEMU_CONFIG")
         self.listeners = []
         self.sock_paths = []
+        self.agent_chardevs = set()
+        self.agents = {}         # connection -> input buffer
         self.log_path = os.environ.get("QMPEMU_LOG")
         self.exiting = None
         for nd in cfg["netdevs"]:
@@ -315,6 +324,18 @@ class Emulator:
         if not self.log_path:
             self.log_path = (self.sock_paths[0] if self.sock_paths else
                              f"/tmp/qmpemu-{os.getpid()}") + ".log"
+        # Every other listening socket chardev is a guest agent's channel,
+        # answered by the emulated agent (behaviour "agent").
+        for chr_id, ch in self.cfg["chardevs"].items():
+            if chr_id in self.cfg["monitors"] or ch.get("backend") != "socket" or \
+                    ch.get("server") != "on" or "path" not in ch:
+                continue
+            s, path = listen_socket(ch)
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ, ("agent-listen", chr_id))
+            self.listeners.append(s)
+            self.sock_paths.append(path)
+            self.agent_chardevs.add(chr_id)
 
     def accept(self, lsock):
         conn, _ = lsock.accept()
@@ -517,8 +538,59 @@ class Emulator:
         return {"enabled": False, "present": False}
 
     def cmd_query_chardev(self, args, st, after):
-        return [{"label": k, "filename": "unix:" + v.get("path", ""), "frontend-open": True}
+        # A guest agent's port is open while the emulated guest runs one.
+        return [{"label": k, "filename": "unix:" + v.get("path", ""),
+                 "frontend-open": bool(self.behaviour.get("agent")) if k in self.agent_chardevs else True}
                 for k, v in self.cfg["chardevs"].items()]
+
+    # ---- the emulated guest agent (qemu-ga's protocol on its channel) ----
+    def read_agent(self, conn):
+        try:
+            chunk = conn.recv(RECV_CHUNK)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.sel.unregister(conn)
+            self.agents.pop(conn, None)
+            conn.close()
+            return
+        self.load_behaviour()
+        agent = self.behaviour.get("agent")
+        # 0xFF resets qemu-ga's parser; without an agent nobody reads the port.
+        buf = (self.agents[conn] + chunk).replace(b"\xff", b"")
+        if not agent:
+            self.agents[conn] = b""
+            return
+        dec = json.JSONDecoder()
+        text = buf.decode(errors="replace")
+        pos = 0
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            try:
+                msg, pos = dec.raw_decode(text, pos)
+            except json.JSONDecodeError:
+                break
+            self.agent_reply(conn, msg, agent)
+        self.agents[conn] = text[pos:].encode()
+
+    def agent_reply(self, conn, msg, agent):
+        name = msg.get("execute")
+        args = msg.get("arguments") or {}
+        if name == "guest-sync-delimited":
+            conn.sendall(b"\xff")
+            reply = {"return": args.get("id")}
+        elif name == "guest-sync":
+            reply = {"return": args.get("id")}
+        elif name == "guest-ping":
+            reply = {"return": {}}
+        elif name == "guest-network-get-interfaces":
+            reply = {"return": agent.get("interfaces", [])}
+        elif name == "guest-get-host-name":
+            reply = {"return": {"host-name": agent.get("hostname", "localhost")}}
+        else:
+            reply = {"error": {"class": "CommandNotFound", "desc": f"The command {name} has not been found"}}
+        conn.sendall(json.dumps(reply).encode() + b"\n")
 
     def cmd_emit(self, args, st, after):
         if "event" not in args:
@@ -791,6 +863,15 @@ class Emulator:
                         self.accept(key.fileobj)
                     except OSError:
                         pass
+                elif kind == "agent-listen":
+                    try:
+                        conn, _ = key.fileobj.accept()
+                        self.agents[conn] = b""
+                        self.sel.register(conn, selectors.EVENT_READ, ("agent", None))
+                    except OSError:
+                        pass
+                elif kind == "agent":
+                    self.read_agent(key.fileobj)
                 elif key.fileobj in self.clients:
                     self.read_client(key.fileobj)
             now = time.monotonic()

@@ -3,8 +3,9 @@
  * qemu_driver_live.h): vCPU hotplug over query-hotpluggable-cpus and
  * device_add/device_del, job statistics, interface addresses and hostname
  * (DHCP leases through the network driver, the host's ARP table through the
- * host seam; vrt has no guest agent connection, so the agent source fails as
- * libvirt's does when its agent is not connected), the balloon's statistics
+ * host seam, or the guest agent: qemu-ga on the domain's
+ * org.qemu.guest_agent.0 channel, reached per call through the channel's
+ * unix socket after its guest-sync handshake), the balloon's statistics
  * period (qom-set guest-stats-polling-interval) and the dirty page rate
  * calculation (calc-dirty-rate). Errors are worded as libvirt 9.0's.
  */
@@ -15,6 +16,8 @@
 #include "util/error.h"
 #include "util/mac.h"
 
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
 #include <string.h>
 
 #define AGENT_CHANNEL_NAME "org.qemu.guest_agent.0"
@@ -317,30 +320,247 @@ vrt_qemu_domain_get_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flag
 
 /* ---- interface addresses and hostname ---- */
 
-/* libvirt's check that the guest agent can be used: a domain without the
- * agent's channel has none configured; with it, vrt has no connection to
- * the agent, which libvirt reports as not connected. */
-static bool
-agent_available(VrtQemuDom *obj, GError **error)
-{
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-    bool configured = false;
+/* ---- the guest agent ---- */
 
-    if (obj->state != VRT_DOMAIN_RUNNING) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+#define AGENT_TIMEOUT_MS 5000
+
+typedef struct {
+    char *alias;
+    char *path; /* its unix socket, where QEMU listens */
+} AgentChannel;
+
+static void
+agent_channel_clear(AgentChannel *a)
+{
+    g_free(a->alias);
+    g_free(a->path);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(AgentChannel, agent_channel_clear)
+
+/* libvirt's check that the guest agent can be used: the domain runs and
+ * has the agent's channel (else "not configured"), and the guest opened
+ * its end of that port (QEMU's query-chardev: frontend-open; else "not
+ * connected"). Fills chan. */
+static bool
+agent_available(VrtQemuDom *obj, AgentChannel *chan, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autofree char *label = NULL;
+    bool open = false;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (obj->state != VRT_DOMAIN_RUNNING || !obj->mon) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+            return false;
+        }
+        for (guint i = 0; obj->def->channels && i < obj->def->channels->len && !chan->alias; i++) {
+            const VrtDomainChrDef *chr = g_ptr_array_index(obj->def->channels, i);
+
+            if (g_strcmp0(chr->target_name, AGENT_CHANNEL_NAME) != 0)
+                continue;
+            chan->alias = g_strdup(chr->info.alias ? chr->info.alias : "channel0");
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)
+                chan->path = g_strdup(chr->path);
+        }
+        mon = vrt_qemu_monitor_ref(obj->mon);
+    }
+    if (!chan->alias) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured");
         return false;
     }
-    for (guint i = 0; obj->def->channels && i < obj->def->channels->len; i++) {
-        const VrtDomainChrDef *chr = g_ptr_array_index(obj->def->channels, i);
+    label = g_strdup_printf("char%s", chan->alias);
+    ret = vrt_qemu_monitor_command(mon, "query-chardev", NULL, 0, NULL);
+    for (guint i = 0; ret && JSON_NODE_HOLDS_ARRAY(ret) && i < json_array_get_length(json_node_get_array(ret)); i++) {
+        JsonObject *o = json_array_get_object_element(json_node_get_array(ret), i);
 
-        if (g_strcmp0(chr->target_name, AGENT_CHANNEL_NAME) == 0)
-            configured = true;
+        if (o && g_strcmp0(json_object_get_string_member_with_default(o, "label", NULL), label) == 0)
+            open = json_object_get_boolean_member_with_default(o, "frontend-open", FALSE);
     }
-    if (configured)
+    if (!open || !chan->path) {
         vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "QEMU guest agent is not connected");
-    else
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured");
-    return false;
+        return false;
+    }
+    return true;
+}
+
+/* One line of the agent's answer (without its newline; 0xFF delimiters
+ * dropped), NULL on timeout or end of stream. */
+static char *
+agent_read_line(GSocket *sock, GString *buf, gint64 deadline)
+{
+    for (;;) {
+        char *nl = memchr(buf->str, '\n', buf->len);
+        char chunk[4096];
+        gssize n;
+        gint64 left;
+
+        if (nl) {
+            char *line = g_strndup(buf->str, (gsize)(nl - buf->str));
+
+            g_string_erase(buf, 0, nl - buf->str + 1);
+            return line;
+        }
+        left = deadline - g_get_monotonic_time();
+        if (left <= 0)
+            return NULL;
+        g_socket_set_timeout(sock, (guint)MAX(1, left / G_USEC_PER_SEC));
+        if (!g_socket_condition_timed_wait(sock, G_IO_IN, left, NULL, NULL))
+            return NULL;
+        n = g_socket_receive(sock, chunk, sizeof(chunk), NULL, NULL);
+        if (n <= 0)
+            return NULL;
+        for (gssize i = 0; i < n; i++)
+            if ((guchar)chunk[i] != 0xff)
+                g_string_append_c(buf, chunk[i]);
+    }
+}
+
+static bool
+agent_send(GSocket *sock, const char *text)
+{
+    gsize len = strlen(text), off = 0;
+
+    while (off < len) {
+        gssize n = g_socket_send(sock, text + off, len - off, NULL, NULL);
+
+        if (n <= 0)
+            return false;
+        off += (gsize)n;
+    }
+    return true;
+}
+
+/* Runs agent command cmd (no arguments) after qemu-ga's guest-sync
+ * handshake, as libvirt does; its "return" member, NULL with the reason. */
+static JsonNode *
+agent_command(VrtQemuDom *obj, const char *cmd, GError **error)
+{
+    g_auto(AgentChannel) chan = { 0 };
+    g_autoptr(GSocket) sock = NULL;
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GString) buf = g_string_new(NULL);
+    gint64 deadline = g_get_monotonic_time() + (gint64)AGENT_TIMEOUT_MS * 1000;
+    guint64 id = (guint64)g_get_real_time();
+    g_autofree char *sync = NULL;
+    g_autofree char *req = NULL;
+    bool synced = false;
+
+    if (!agent_available(obj, &chan, error))
+        return NULL;
+    sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    addr = g_unix_socket_address_new(chan.path);
+    if (!sock || !g_socket_connect(sock, addr, NULL, NULL)) {
+        vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "QEMU guest agent is not connected");
+        return NULL;
+    }
+    /* 0xFF first: qemu-ga drops whatever partial input an earlier client left. */
+    sync = g_strdup_printf("\xff{\"execute\":\"guest-sync\",\"arguments\":{\"id\":%" G_GUINT64_FORMAT "}}\n", id);
+    if (!agent_send(sock, sync)) {
+        vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "Guest agent not available for now");
+        return NULL;
+    }
+    while (!synced) {
+        g_autofree char *line = agent_read_line(sock, buf, deadline);
+        g_autoptr(JsonNode) node = NULL;
+
+        if (!line) {
+            vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "Guest agent not available for now");
+            return NULL;
+        }
+        node = json_from_string(line, NULL);
+        /* Replies to an earlier client's commands may come first. */
+        synced = node && JSON_NODE_HOLDS_OBJECT(node) && json_object_has_member(json_node_get_object(node), "return") &&
+                 (guint64)json_object_get_int_member(json_node_get_object(node), "return") == id;
+    }
+    req = g_strdup_printf("{\"execute\":\"%s\"}\n", cmd);
+    if (!agent_send(sock, req)) {
+        vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "Guest agent not available for now");
+        return NULL;
+    }
+    for (;;) {
+        g_autofree char *line = agent_read_line(sock, buf, deadline);
+        g_autoptr(JsonNode) node = NULL;
+        JsonObject *o;
+
+        if (!line) {
+            vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "Guest agent not available for now");
+            return NULL;
+        }
+        node = json_from_string(line, NULL);
+        if (!node || !JSON_NODE_HOLDS_OBJECT(node))
+            continue;
+        o = json_node_get_object(node);
+        if (json_object_has_member(o, "error")) {
+            JsonObject *e = json_object_get_object_member(o, "error");
+
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unable to execute QEMU agent command '%s': %s", cmd,
+                          e ? json_object_get_string_member_with_default(e, "desc", "unknown error") : "unknown error");
+            return NULL;
+        }
+        if (json_object_has_member(o, "return"))
+            return json_node_copy(json_object_get_member(o, "return"));
+    }
+}
+
+/* guest-network-get-interfaces as libvirt's interfaces: name, hardware
+ * address, each address with its type and prefix. */
+static GPtrArray *
+agent_interfaces(VrtQemuDom *obj, GError **error)
+{
+    g_autoptr(JsonNode) ret = agent_command(obj, "guest-network-get-interfaces", error);
+    g_autoptr(GPtrArray) out = NULL;
+    JsonArray *arr;
+
+    if (!ret)
+        return NULL;
+    if (!JSON_NODE_HOLDS_ARRAY(ret)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "qemu agent didn't return an array of interfaces");
+        return NULL;
+    }
+    arr = json_node_get_array(ret);
+    out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_iface_free);
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+        JsonArray *ips;
+        VrtDomainIface *iface;
+
+        if (!o || !json_object_get_string_member_with_default(o, "name", NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "qemu agent didn't provide 'name' field");
+            return NULL;
+        }
+        iface = iface_new(json_object_get_string_member(o, "name"),
+                          json_object_get_string_member_with_default(o, "hardware-address", NULL));
+        g_ptr_array_add(out, iface);
+        ips = json_object_has_member(o, "ip-addresses") ? json_object_get_array_member(o, "ip-addresses") : NULL;
+        for (guint j = 0; ips && j < json_array_get_length(ips); j++) {
+            JsonObject *a = json_array_get_object_element(ips, j);
+            VrtDomainIpAddr ip = { 0 };
+
+            if (!a || !json_object_get_string_member_with_default(a, "ip-address", NULL))
+                continue;
+            ip.type = g_strcmp0(json_object_get_string_member_with_default(a, "ip-address-type", ""), "ipv6") == 0;
+            ip.addr = g_strdup(json_object_get_string_member(a, "ip-address"));
+            ip.prefix = (guint)json_object_get_int_member_with_default(a, "prefix", 0);
+            g_array_append_val(iface->addrs, ip);
+        }
+    }
+    return g_steal_pointer(&out);
+}
+
+/* guest-get-host-name; NULL with an empty error when the agent has none. */
+static char *
+agent_hostname(VrtQemuDom *obj, GError **error)
+{
+    g_autoptr(JsonNode) ret = agent_command(obj, "guest-get-host-name", error);
+
+    if (!ret)
+        return NULL;
+    if (!JSON_NODE_HOLDS_OBJECT(ret))
+        return NULL;
+    return g_strdup(json_object_get_string_member_with_default(json_node_get_object(ret), "host-name", NULL));
 }
 
 typedef struct {
@@ -451,7 +671,7 @@ vrt_qemu_domain_interface_addresses(VrtQemuDriver *drv, const guchar *uuid, guin
         if (!lease_networks_exist(drv, nets, error))
             return NULL;
         return g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_iface_free);
-    case VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT: agent_available(obj, error); return NULL;
+    case VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT: return agent_interfaces(obj, error);
     case VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP: return arp_interfaces(drv, nets, error);
     default:
         vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "Unknown IP address data source %u", source);
@@ -476,13 +696,21 @@ vrt_qemu_domain_get_hostname(VrtQemuDriver *drv, const guchar *uuid, guint flags
     if (!obj || !check_active(obj, error))
         return NULL;
     if (!(flags & VRT_DOMAIN_GET_HOSTNAME_LEASE)) {
-        agent_available(obj, error);
-        return NULL;
+        g_autoptr(GError) local = NULL;
+        char *host = agent_hostname(obj, &local);
+
+        if (host)
+            return host;
+        if (local) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return NULL;
+        }
+    } else {
+        nets = nets_snap(obj);
+        if (!lease_networks_exist(drv, nets, error))
+            return NULL;
+        /* No lease, so no hostname from one. */
     }
-    nets = nets_snap(obj);
-    if (!lease_networks_exist(drv, nets, error))
-        return NULL;
-    /* No lease, so no hostname from one. */
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 

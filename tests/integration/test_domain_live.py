@@ -181,6 +181,11 @@ def test_balloon_change_event_from_setmem(vrtd, tmproot, recorder):
     emu_domain(vrtd, tmproot, "bal1", "<memballoon model='virtio'/>")
     virsh(vrtd.uri, "setmem", "bal1", "32M", "--live")
     assert recorder.wait("balloon-change") == [("balloon-change", "bal1", 32768)]
+    # A change the guest makes by itself: the live current memory follows.
+    emit(vrtd, "bal1", "BALLOON_CHANGE", {"actual": 16 << 20})
+    wait_for(lambda: len(recorder.of("balloon-change")) == 2, timeout=20, what="a second balloon-change")
+    assert recorder.of("balloon-change")[1] == ("balloon-change", "bal1", 16384)
+    assert re.search(r"Used memory:\s+16384 KiB", virsh(vrtd.uri, "dominfo", "bal1").stdout)
 
 
 def test_events_qemu_raises_on_its_own(vrtd, tmproot, recorder):
@@ -210,11 +215,20 @@ def test_events_qemu_raises_on_its_own(vrtd, tmproot, recorder):
         ("io-error-reason", "ev1", disk, vda, libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE, "enospc")]
     emit(vrtd, "ev1", "DEVICE_TRAY_MOVED", {"device": "", "id": hdc, "tray-open": True})
     assert recorder.wait("tray-change") == [("tray-change", "ev1", hdc, libvirt.VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN)]
+    # Power management events move the state as libvirt's do.
     emit(vrtd, "ev1", "SUSPEND")
+    assert recorder.wait("pmsuspend") == [("pmsuspend", "ev1")]
+    wait_for(lambda: virsh(vrtd.uri, "domstate", "ev1", "--reason").stdout.strip() == "pmsuspended (unknown)",
+             timeout=20, what="the domain pmsuspended")
     emit(vrtd, "ev1", "WAKEUP")
+    assert recorder.wait("pmwakeup") == [("pmwakeup", "ev1")]
+    wait_for(lambda: virsh(vrtd.uri, "domstate", "ev1", "--reason").stdout.strip() == "running (event wakeup)",
+             timeout=20, what="the domain running after its wakeup")
     emit(vrtd, "ev1", "SUSPEND_DISK")
-    for kind in ("pmsuspend", "pmwakeup", "pmsuspend-disk"):
-        assert recorder.wait(kind) == [(kind, "ev1")]
+    assert recorder.wait("pmsuspend-disk") == [("pmsuspend-disk", "ev1")]
+    wait_for(lambda: virsh(vrtd.uri, "domstate", "ev1").stdout.strip() == "pmsuspended", timeout=20,
+             what="the domain pmsuspended to disk")
+    emit(vrtd, "ev1", "WAKEUP")
     emit(vrtd, "ev1", "BLOCK_JOB_COMPLETED", {"type": "commit", "device": vda, "len": 10, "offset": 10,
                                               "speed": 0})
     assert recorder.wait("block-job") == [("block-job", "ev1", disk, libvirt.VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT,

@@ -6,7 +6,9 @@
  * BLOCK_JOB_COMPLETED/CANCELLED/READY (block-job and its target-named
  * variant), VSERPORT_CHANGE of the guest agent's channel (agent-lifecycle),
  * DEVICE_UNPLUG_GUEST_ERROR (device-removal-failed) and MEMORY_FAILURE.
- * Each is read as libvirt 9.0 reads it (the same defaults when a member is
+ * Power management events also move the domain in and out of pmsuspended
+ * and a balloon change sets its current memory, as libvirt's do. Each is
+ * read as libvirt 9.0 reads it (the same defaults when a member is
  * missing), named after the domain's devices (alias, source path, target),
  * and handed to the driver's domain_event callback. It runs on the domain's
  * event pool thread, in order with the lifecycle events, holding no lock but
@@ -235,6 +237,43 @@ handle_memory_failure(VrtQemuDom *obj, JsonObject *data)
     emit(obj, &ev);
 }
 
+/* SUSPEND, SUSPEND_DISK (to_suspend) and WAKEUP move the state as libvirt
+ * does: a running guest that suspends is pmsuspended (lifecycle
+ * PMSUSPENDED, detail memory 0 or disk 1); a pmsuspended one that wakes up
+ * runs again (lifecycle STARTED, detail wakeup 4). Other states stay. */
+static void
+pm_transition(VrtQemuDom *obj, bool to_suspend, int detail)
+{
+    bool changed = false;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (to_suspend && obj->state == VRT_DOMAIN_RUNNING) {
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PMSUSPENDED, 0);
+            changed = true;
+        } else if (!to_suspend && obj->state == VRT_DOMAIN_PMSUSPENDED) {
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING, 8 /* VIR_DOMAIN_RUNNING_WAKEUP */);
+            changed = true;
+        }
+        if (changed)
+            vrt_qemu_dom_save_status_locked(obj, NULL); /* logged on failure */
+    }
+    if (changed)
+        vrt_qemu_dom_emit(obj, to_suspend ? VRT_DOMAIN_EVENT_PMSUSPENDED : VRT_DOMAIN_EVENT_STARTED, detail);
+}
+
+/* BALLOON_CHANGE: the guest gave or took memory; the live definition's
+ * current memory follows, as libvirt's does. */
+static void
+balloon_changed(VrtQemuDom *obj, guint64 kib)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    obj->def->current_memory_kib = kib;
+    vrt_qemu_dom_save_status_locked(obj, NULL); /* logged on failure */
+}
+
 bool
 vrt_qemu_events_handle(VrtQemuDom *obj, const char *name, JsonObject *data)
 {
@@ -267,10 +306,19 @@ vrt_qemu_events_handle(VrtQemuDom *obj, const char *name, JsonObject *data)
         return true;
     } else if (g_str_equal(name, "WAKEUP")) {
         ev.id = VRT_EVENT_ID_PMWAKEUP;
+        emit(obj, &ev);
+        pm_transition(obj, false, 4);
+        return true;
     } else if (g_str_equal(name, "SUSPEND")) {
         ev.id = VRT_EVENT_ID_PMSUSPEND;
+        emit(obj, &ev);
+        pm_transition(obj, true, 0);
+        return true;
     } else if (g_str_equal(name, "SUSPEND_DISK")) {
         ev.id = VRT_EVENT_ID_PMSUSPEND_DISK;
+        emit(obj, &ev);
+        pm_transition(obj, true, 1);
+        return true;
     } else if (g_str_equal(name, "BALLOON_CHANGE")) {
         gint64 bytes = data && json_object_has_member(data, "actual") ? json_object_get_int_member(data, "actual") : -1;
 
@@ -278,6 +326,7 @@ vrt_qemu_events_handle(VrtQemuDom *obj, const char *name, JsonObject *data)
             return true;
         ev.id = VRT_EVENT_ID_BALLOON_CHANGE;
         ev.actual = ((guint64)bytes + 1023) / 1024;
+        balloon_changed(obj, ev.actual);
     } else if (g_str_equal(name, "BLOCK_JOB_COMPLETED") || g_str_equal(name, "BLOCK_JOB_CANCELLED") ||
                g_str_equal(name, "BLOCK_JOB_READY")) {
         if (data)

@@ -968,6 +968,8 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
                                           st->state == VRT_DOMAIN_RUNNING ? st->reason : VRT_DOMAIN_RUNNING_UNPAUSED);
         else if (g_str_equal(status, "shutdown"))
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
+        else if (g_str_equal(status, "suspended")) /* the guest suspended itself (S3) */
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PMSUSPENDED, 0);
         else
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED,
                                           st->state == VRT_DOMAIN_PAUSED ? st->reason : VRT_DOMAIN_PAUSED_UNKNOWN);

@@ -23,12 +23,9 @@ MAC = "52:54:00:5e:11:01"
 DISK_BYTES = 64 * 1024 * 1024
 GROUPS = (libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL | libvirt.VIR_DOMAIN_STATS_BALLOON
           | libvirt.VIR_DOMAIN_STATS_VCPU | libvirt.VIR_DOMAIN_STATS_INTERFACE | libvirt.VIR_DOMAIN_STATS_BLOCK)
-# Fields libvirtd 9.0 sends in those groups that vrt leaves out: the time of
-# the balloon driver's last guest statistics (QEMU's stats polling, which
-# vrt does not turn on), the disk's index in libvirt's backing chain
-# numbering, KVM's halt-polling times.
-LIBVIRT_ONLY = {"balloon.last-update", "block.N.backingIndex", "cpu.haltpoll.fail.time",
-                "cpu.haltpoll.success.time"}
+# Fields libvirtd 9.0 sends in those groups that vrt leaves out: the disk's
+# index in libvirt's backing chain numbering, KVM's halt-polling times.
+LIBVIRT_ONLY = {"block.N.backingIndex", "cpu.haltpoll.fail.time", "cpu.haltpoll.success.time"}
 
 
 def domain_xml(name, disk=None, nic=False, balloon=True):

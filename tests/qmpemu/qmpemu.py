@@ -118,6 +118,11 @@ COMMANDS = [
     "human-monitor-command", "query-chardev", "qom-get", "qom-set",
 ]
 
+# The balloon's guest statistics QEMU 7.2 reports (qom-get guest-stats).
+GUEST_STATS = ["stat-swap-in", "stat-swap-out", "stat-major-faults", "stat-minor-faults", "stat-free-memory",
+               "stat-total-memory", "stat-available-memory", "stat-disk-caches", "stat-htlb-pgalloc",
+               "stat-htlb-pgfail"]
+
 # Not QEMU's: makes the emulator send the event named in its arguments
 # ({"event": NAME, "data": {...}}) after its reply, for tests of events real
 # QEMU cannot be made to raise on demand (RTC_CHANGE, WATCHDOG,
@@ -653,17 +658,18 @@ class Emulator:
 
     def cmd_qom_get(self, args, st, after):
         # The balloon's statistics only: its polling interval, and the
-        # guest's figures, set by the behaviour file's "guest_stats"
-        # (absent: the guest has reported none, QEMU's error).
+        # guest's figures, set by the behaviour file's "guest_stats" and
+        # "guest_stats_last_update" (absent: none reported yet).
         dev = self._balloon_at(args.get("path"))
         prop = args.get("property")
         if prop == "guest-stats-polling-interval":
             return dev.get("stats_interval", 0)
         if prop == "guest-stats":
-            stats = self.behaviour.get("guest_stats")
-            if not stats:
-                raise QMPError("GenericError", "guest hasn't updated any stats yet")
-            return {"stats": stats, "last-update": self.behaviour.get("guest_stats_last_update", int(time.time()))}
+            # QEMU 7.2 before the guest reports anything: every figure 2^64-1
+            # (not collected), last update 0.
+            stats = {k: (1 << 64) - 1 for k in GUEST_STATS}
+            stats.update(self.behaviour.get("guest_stats") or {})
+            return {"stats": stats, "last-update": self.behaviour.get("guest_stats_last_update", 0)}
         raise QMPError("GenericError", f"Property '{dev['driver']}.{prop}' not found")
 
     def cmd_qom_set(self, args, st, after):

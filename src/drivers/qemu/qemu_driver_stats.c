@@ -429,8 +429,8 @@ stats_cpu(const Snap *s, GPtrArray *params)
 /* The guest's own memory figures, which its balloon driver reports to
  * QEMU once a statistics period is set (qom-get guest-stats), in libvirt's
  * tags and units (KiB; counts as they are). None when the domain has no
- * balloon, the guest has reported nothing yet or a figure is not collected
- * (QEMU's -1). */
+ * balloon; a figure the guest does not report (QEMU's 2^64-1) is left out,
+ * its last update (0 before any) is kept, as libvirt's are. */
 static GArray *
 guest_balloon_stats(const Snap *s)
 {
@@ -473,9 +473,20 @@ guest_balloon_stats(const Snap *s)
 
         if (!n || !JSON_NODE_HOLDS_VALUE(n))
             continue;
-        v = json_node_get_int(n);
-        if (v == -1)
-            continue;
+        /* QEMU sends a figure not collected as 2^64-1, past what JSON-GLib
+         * holds as an integer: a double that large, or a negative or
+         * saturated integer. */
+        if (json_node_get_value_type(n) == G_TYPE_DOUBLE) {
+            double d = json_node_get_double(n);
+
+            if (d < 0 || d >= 9.2e18)
+                continue;
+            v = (gint64)d;
+        } else {
+            v = json_node_get_int(n);
+            if (v < 0 || v == G_MAXINT64)
+                continue;
+        }
         st = (VrtMemoryStat){ fields[i].tag, (guint64)v / fields[i].div };
         g_array_append_val(out, st);
     }

@@ -14,7 +14,7 @@ vrt_conn_domain_event_register(vrt_conn *conn, vrt_domain *dom, int event_id, vr
 {
     VRT_CHECK_ARG(conn, err, -1);
     VRT_CHECK_ARG(cb, err, -1);
-    if (event_id != VRT_DOMAIN_EVENT_ID_LIFECYCLE && event_id != VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED)
+    if (!vrt_domain_event_id_to_string(event_id))
         return vrt_err_new(err, VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN,
                            "invalid argument: event %d is not delivered by libvrt", event_id);
     remote_nonnull_domain wire;
@@ -97,6 +97,90 @@ fill_domain(vrt_domain_event *ev, const remote_nonnull_domain *d)
     ev->id = d->id;
 }
 
+/* Decodes one message of type T (its xdr_T) into msg, hands ev (filled by
+ * FILL from msg) to its callback and frees msg. */
+#define DELIVER(T, ID, FILL)                                                             \
+    do {                                                                                 \
+        T msg = { 0 };                                                                   \
+        g_autoptr(GError) local = NULL;                                                  \
+        if (!vrt_message_decode_payload(frame, len, (xdrproc_t)xdr_##T, &msg, &local)) { \
+            g_warning("malformed event message %d: %s", proc, local->message);           \
+            return true;                                                                 \
+        }                                                                                \
+        ev.event_id = (ID);                                                              \
+        ev.callback_id = msg.callbackID;                                                 \
+        FILL;                                                                            \
+        deliver(conn, &ev);                                                              \
+        vrt_message_free_payload((xdrproc_t)xdr_##T, &msg);                              \
+        return true;                                                                     \
+    } while (0)
+
+/* The event messages beside lifecycle and device-removed; false for a
+ * procedure that is none of them. */
+static bool
+dispatch_other(vrt_conn *conn, int proc, const guint8 *frame, gsize len)
+{
+    vrt_domain_event ev = { 0 };
+
+    switch (proc) {
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_REBOOT:
+        DELIVER(remote_domain_event_callback_reboot_msg, VRT_DOMAIN_EVENT_ID_REBOOT, fill_domain(&ev, &msg.msg.dom));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE:
+        DELIVER(remote_domain_event_callback_rtc_change_msg, VRT_DOMAIN_EVENT_ID_RTC_CHANGE,
+                (fill_domain(&ev, &msg.msg.dom), ev.offset = msg.msg.offset));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG:
+        DELIVER(remote_domain_event_callback_watchdog_msg, VRT_DOMAIN_EVENT_ID_WATCHDOG,
+                (fill_domain(&ev, &msg.msg.dom), ev.action = msg.msg.action));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR:
+        DELIVER(remote_domain_event_callback_io_error_msg, VRT_DOMAIN_EVENT_ID_IO_ERROR,
+                (fill_domain(&ev, &msg.msg.dom), ev.src_path = msg.msg.srcPath, ev.alias = msg.msg.devAlias,
+                 ev.action = msg.msg.action));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON:
+        DELIVER(remote_domain_event_callback_io_error_reason_msg, VRT_DOMAIN_EVENT_ID_IO_ERROR_REASON,
+                (fill_domain(&ev, &msg.msg.dom), ev.src_path = msg.msg.srcPath, ev.alias = msg.msg.devAlias,
+                 ev.action = msg.msg.action, ev.reason_text = msg.msg.reason));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS:
+        DELIVER(remote_domain_event_callback_graphics_msg, VRT_DOMAIN_EVENT_ID_GRAPHICS,
+                (fill_domain(&ev, &msg.msg.dom), ev.phase = msg.msg.phase, ev.local_family = msg.msg.local.family,
+                 ev.local_node = msg.msg.local.node, ev.local_service = msg.msg.local.service,
+                 ev.remote_family = msg.msg.remote.family, ev.remote_node = msg.msg.remote.node,
+                 ev.remote_service = msg.msg.remote.service, ev.auth_scheme = msg.msg.authScheme));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB:
+        DELIVER(remote_domain_event_callback_block_job_msg, VRT_DOMAIN_EVENT_ID_BLOCK_JOB,
+                (fill_domain(&ev, &msg.msg.dom), ev.src_path = msg.msg.path, ev.type = msg.msg.type,
+                 ev.status = msg.msg.status));
+    case VRT_PROC_DOMAIN_EVENT_BLOCK_JOB_2:
+        DELIVER(remote_domain_event_block_job_2_msg, VRT_DOMAIN_EVENT_ID_BLOCK_JOB_2,
+                (fill_domain(&ev, &msg.dom), ev.alias = msg.dst, ev.type = msg.type, ev.status = msg.status));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE:
+        DELIVER(remote_domain_event_callback_tray_change_msg, VRT_DOMAIN_EVENT_ID_TRAY_CHANGE,
+                (fill_domain(&ev, &msg.msg.dom), ev.alias = msg.msg.devAlias, ev.reason = msg.msg.reason));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP:
+        DELIVER(remote_domain_event_callback_pmwakeup_msg, VRT_DOMAIN_EVENT_ID_PMWAKEUP,
+                (fill_domain(&ev, &msg.msg.dom), ev.reason = msg.reason));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND:
+        DELIVER(remote_domain_event_callback_pmsuspend_msg, VRT_DOMAIN_EVENT_ID_PMSUSPEND,
+                (fill_domain(&ev, &msg.msg.dom), ev.reason = msg.reason));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK:
+        DELIVER(remote_domain_event_callback_pmsuspend_disk_msg, VRT_DOMAIN_EVENT_ID_PMSUSPEND_DISK,
+                (fill_domain(&ev, &msg.msg.dom), ev.reason = msg.reason));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE:
+        DELIVER(remote_domain_event_callback_balloon_change_msg, VRT_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+                (fill_domain(&ev, &msg.msg.dom), ev.actual = msg.msg.actual));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE:
+        DELIVER(remote_domain_event_callback_agent_lifecycle_msg, VRT_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+                (fill_domain(&ev, &msg.dom), ev.state = msg.state, ev.reason = msg.reason));
+    case VRT_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED:
+        DELIVER(remote_domain_event_callback_device_removal_failed_msg, VRT_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
+                (fill_domain(&ev, &msg.dom), ev.alias = msg.devAlias));
+    case VRT_PROC_DOMAIN_EVENT_MEMORY_FAILURE:
+        DELIVER(remote_domain_event_memory_failure_msg, VRT_DOMAIN_EVENT_ID_MEMORY_FAILURE,
+                (fill_domain(&ev, &msg.dom), ev.type = msg.recipient, ev.action = msg.action, ev.flags = msg.flags));
+    default: return false;
+    }
+}
+#undef DELIVER
+
 void
 vrt_conn_dispatch_event(vrt_conn *conn, int proc, const guint8 *frame, gsize len)
 {
@@ -129,7 +213,7 @@ vrt_conn_dispatch_event(vrt_conn *conn, int proc, const guint8 *frame, gsize len
         ev.alias = msg.msg.devAlias;
         deliver(conn, &ev);
         vrt_message_free_payload((xdrproc_t)xdr_remote_domain_event_callback_device_removed_msg, &msg);
-    } else {
+    } else if (!dispatch_other(conn, proc, frame, len)) {
         g_debug("event message %d ignored", proc);
     }
 }
@@ -171,4 +255,41 @@ vrt_domain_event_detail_to_string(int event, int detail)
     default: return "unknown";
     }
 #undef PICK
+}
+
+/* virsh event's names, by event ID. */
+static const char *const event_names[] = {
+    [VRT_DOMAIN_EVENT_ID_LIFECYCLE] = "lifecycle",
+    [VRT_DOMAIN_EVENT_ID_REBOOT] = "reboot",
+    [VRT_DOMAIN_EVENT_ID_RTC_CHANGE] = "rtc-change",
+    [VRT_DOMAIN_EVENT_ID_WATCHDOG] = "watchdog",
+    [VRT_DOMAIN_EVENT_ID_IO_ERROR] = "io-error",
+    [VRT_DOMAIN_EVENT_ID_GRAPHICS] = "graphics",
+    [VRT_DOMAIN_EVENT_ID_IO_ERROR_REASON] = "io-error-reason",
+    [VRT_DOMAIN_EVENT_ID_BLOCK_JOB] = "block-job",
+    [VRT_DOMAIN_EVENT_ID_TRAY_CHANGE] = "tray-change",
+    [VRT_DOMAIN_EVENT_ID_PMWAKEUP] = "pm-wakeup",
+    [VRT_DOMAIN_EVENT_ID_PMSUSPEND] = "pm-suspend",
+    [VRT_DOMAIN_EVENT_ID_BALLOON_CHANGE] = "balloon-change",
+    [VRT_DOMAIN_EVENT_ID_PMSUSPEND_DISK] = "pm-suspend-disk",
+    [VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED] = "device-removed",
+    [VRT_DOMAIN_EVENT_ID_BLOCK_JOB_2] = "block-job-2",
+    [VRT_DOMAIN_EVENT_ID_AGENT_LIFECYCLE] = "agent-lifecycle",
+    [VRT_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED] = "device-removal-failed",
+    [VRT_DOMAIN_EVENT_ID_MEMORY_FAILURE] = "memory-failure",
+};
+
+const char *
+vrt_domain_event_id_to_string(int event_id)
+{
+    return event_id >= 0 && event_id < (int)G_N_ELEMENTS(event_names) ? event_names[event_id] : NULL;
+}
+
+int
+vrt_domain_event_id_from_string(const char *name)
+{
+    for (guint i = 0; name && i < G_N_ELEMENTS(event_names); i++)
+        if (event_names[i] && strcmp(event_names[i], name) == 0)
+            return (int)i;
+    return -1;
 }

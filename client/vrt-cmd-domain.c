@@ -411,8 +411,7 @@ const VrtCmd vrt_cmds_domain[] = {
       affect_opts, VRT_ON_DOMAIN, 2, false },
     { "update-device", cmd_update_device, "DOMAIN FILE " AFFECT, "change a device from an XML file", affect_opts,
       DOM_FILE },
-    { "event", vrt_cli_cmd_event,
-      "(--all | --event lifecycle|device-removed) [--domain DOMAIN] [--loop] [--timeout SECONDS]",
+    { "event", vrt_cli_cmd_event, "(--all | --event NAME) [--domain DOMAIN] [--loop] [--timeout SECONDS]",
       "wait for domain events and print them", event_opts, VRT_ON_NONE },
     { NULL, NULL, NULL, NULL, NULL, VRT_ON_NONE },
 };

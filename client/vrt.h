@@ -232,12 +232,64 @@ int vrt_domain_update_device(vrt_domain *dom, const char *xml, unsigned int flag
 /* Text of a state ("running", "shut off", ... as virsh prints it); static. */
 const char *vrt_domain_state_to_string(int state);
 
+/* ---- live state: vCPUs, interface addresses ---- */
+
+#define VRT_DOMAIN_VCPU_MAXIMUM 4u
+
+/* virDomainSetVcpusFlags: n vCPUs (AFFECT_LIVE: hotplugged into the
+ * running domain; AFFECT_CONFIG; VRT_DOMAIN_VCPU_MAXIMUM with CONFIG: the
+ * maximum). */
+int vrt_domain_set_vcpus(vrt_domain *dom, unsigned int n, unsigned int flags, vrt_error **err);
+/* virDomainGetVcpusFlags: the count (flags as above); -1 on error. */
+int vrt_domain_get_vcpus(vrt_domain *dom, unsigned int flags, vrt_error **err);
+
+/* virDomainInterfaceAddressesSource */
+enum {
+    VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE = 0,
+    VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT = 1,
+    VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP = 2,
+};
+
+typedef struct {
+    int type; /* 0 IPv4, 1 IPv6 */
+    char *addr;
+    unsigned int prefix;
+} vrt_domain_ip_addr;
+
+typedef struct {
+    char *name;
+    char *hwaddr; /* NULL when unknown */
+    unsigned int naddrs;
+    vrt_domain_ip_addr *addrs;
+} vrt_domain_iface;
+
+/* virDomainInterfaceAddresses: the number of interfaces (*ifaces set, free
+ * it with vrt_domain_iface_list_free) or -1. */
+int vrt_domain_interface_addresses(vrt_domain *dom, unsigned int source, vrt_domain_iface **ifaces, vrt_error **err);
+void vrt_domain_iface_list_free(vrt_domain_iface *ifaces, int n);
+
 /* ---- domain events ---- */
 
 /* virDomainEventID values libvrt delivers. */
 enum {
     VRT_DOMAIN_EVENT_ID_LIFECYCLE = 0,
+    VRT_DOMAIN_EVENT_ID_REBOOT = 1,
+    VRT_DOMAIN_EVENT_ID_RTC_CHANGE = 2,
+    VRT_DOMAIN_EVENT_ID_WATCHDOG = 3,
+    VRT_DOMAIN_EVENT_ID_IO_ERROR = 4,
+    VRT_DOMAIN_EVENT_ID_GRAPHICS = 5,
+    VRT_DOMAIN_EVENT_ID_IO_ERROR_REASON = 6,
+    VRT_DOMAIN_EVENT_ID_BLOCK_JOB = 8,
+    VRT_DOMAIN_EVENT_ID_TRAY_CHANGE = 10,
+    VRT_DOMAIN_EVENT_ID_PMWAKEUP = 11,
+    VRT_DOMAIN_EVENT_ID_PMSUSPEND = 12,
+    VRT_DOMAIN_EVENT_ID_BALLOON_CHANGE = 13,
+    VRT_DOMAIN_EVENT_ID_PMSUSPEND_DISK = 14,
     VRT_DOMAIN_EVENT_ID_DEVICE_REMOVED = 15,
+    VRT_DOMAIN_EVENT_ID_BLOCK_JOB_2 = 16,
+    VRT_DOMAIN_EVENT_ID_AGENT_LIFECYCLE = 18,
+    VRT_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED = 22,
+    VRT_DOMAIN_EVENT_ID_MEMORY_FAILURE = 25,
 };
 
 /* virDomainEventType (lifecycle event) */
@@ -261,7 +313,22 @@ typedef struct {
     int id; /* -1 when inactive */
     int event; /* lifecycle: VRT_DOMAIN_EVENT_* */
     int detail; /* lifecycle: libvirt's detail number */
-    const char *alias; /* device removed: the device's alias */
+    const char *alias; /* device removed, removal failed, I/O error, tray change: the device's alias;
+                        * block job 2: the disk's target */
+    /* The other kinds (libvirt's callback arguments of each): */
+    long long offset; /* rtc-change, seconds */
+    int action; /* watchdog, io-error(-reason), memory-failure */
+    const char *src_path; /* io-error(-reason); block-job: the disk's path */
+    const char *reason_text; /* io-error-reason */
+    int reason; /* tray-change, agent-lifecycle */
+    int state; /* agent-lifecycle */
+    int phase; /* graphics: connect 0, initialize 1, disconnect 2 */
+    int local_family, remote_family; /* graphics: IPv4 0, IPv6 1, unix 2 */
+    const char *local_node, *local_service, *remote_node, *remote_service, *auth_scheme; /* graphics */
+    unsigned long long actual; /* balloon-change, KiB */
+    int type; /* block-job(-2): the job's type; memory-failure: the recipient */
+    int status; /* block-job(-2) */
+    unsigned int flags; /* memory-failure */
 } vrt_domain_event;
 
 /* ev and its strings are valid only during the call; runs on the reader thread. */
@@ -275,6 +342,10 @@ int vrt_conn_domain_event_deregister(vrt_conn *conn, int callback_id, vrt_error 
 /* virsh's words for a lifecycle event and detail ("Started", "Booted"); static. */
 const char *vrt_domain_event_to_string(int event);
 const char *vrt_domain_event_detail_to_string(int event, int detail);
+/* virsh event's name of an event ID ("lifecycle", "rtc-change"), NULL for
+ * one libvrt does not deliver; and the ID of a name, -1 if none. Static. */
+const char *vrt_domain_event_id_to_string(int event_id);
+int vrt_domain_event_id_from_string(const char *name);
 
 /* ---- networks ---- */
 

@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include "daemon/config.h"
+#include "drivers/qemu/qemu_events.h"
 #include "rpc/server.h"
 /* Generated (gen_procs.py dispatch): the handlers' prototypes and vrt_daemon_dispatch. */
 #include "remote_dispatch.h"
@@ -156,5 +157,14 @@ void vrt_daemon_emit_device_removed(VrtDaemon *daemon, const char *dom_name, con
  * every connection that registered for it (daemon/remote_storage.c). */
 void vrt_daemon_emit_storage_pool_event(VrtDaemon *daemon, const char *name, const guchar uuid[16], int event,
                                         int detail);
+/* Sends msg (an event message of procedure proc, encoded with filter) to
+ * every connection with a callback for event_id matching uuid; callback_id
+ * points into msg and is set per registration. */
+void vrt_daemon_emit_event(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t filter,
+                           const void *msg, int *callback_id);
+/* remote_domain_events.c: one of the QEMU driver's other domain events
+ * (qemu_events.h) as libvirt's message of its event ID. */
+void vrt_daemon_emit_domain_event(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id,
+                                  const VrtQemuDomainEvent *ev);
 void vrt_daemon_emit_metadata_change(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int type,
                                      const char *nsuri);

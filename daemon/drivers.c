@@ -52,6 +52,12 @@ on_storage_pool_event(const char *name, const guint8 uuid[16], int event, int de
     vrt_daemon_emit_storage_pool_event(data, name, uuid, event, detail);
 }
 
+static void
+on_domain_event(const VrtDomainRef *dom, const VrtQemuDomainEvent *ev, gpointer data)
+{
+    vrt_daemon_emit_domain_event(data, dom->name, dom->uuid, dom->id, ev);
+}
+
 bool
 vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
 {
@@ -86,6 +92,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .device_removed = on_device_removed,
         .monitor_event = on_monitor_event,
         .metadata_change = on_metadata_change,
+        .domain_event = on_domain_event,
         .data = daemon,
         .host = daemon->host,
         .network = daemon->network, /* hostdev job: VFs and pools */

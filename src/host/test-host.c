@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "host/arp.h"
 #include "host/host.h"
 #include "host/hostinfo.h"
 #include "host/netlink.h"
@@ -594,6 +595,28 @@ test_host_net_dev(void)
     g_assert_cmpint(system(cmd), ==, 0);
 }
 
+/* /proc/net/arp: complete entries with their MAC in lower case; an
+ * incomplete one (flags 0) and malformed lines are left out. */
+static void
+test_host_arp(void)
+{
+    const char *text = "IP address       HW type     Flags       HW address            Mask     Device\n"
+                       "192.0.2.7        0x1         0x2         52:54:00:AA:BB:02     *        vnet9\n"
+                       "192.0.2.8        0x1         0x0         00:00:00:00:00:00     *        vnet9\n"
+                       "garbage\n"
+                       "192.0.2.9        0x1         0x6         52:54:00:aa:bb:03     *        br0\n";
+    g_autoptr(GPtrArray) t = vrt_host_parse_arp(text);
+
+    g_assert_cmpuint(t->len, ==, 2);
+    VrtHostArpEntry *e = g_ptr_array_index(t, 0);
+    g_assert_cmpstr(e->ip, ==, "192.0.2.7");
+    g_assert_cmpstr(e->mac, ==, "52:54:00:aa:bb:02");
+    g_assert_cmpstr(e->dev, ==, "vnet9");
+    e = g_ptr_array_index(t, 1);
+    g_assert_cmpstr(e->ip, ==, "192.0.2.9");
+    g_assert_cmpstr(e->dev, ==, "br0");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -603,6 +626,7 @@ main(int argc, char **argv)
     g_test_add_func("/host/stat-parsers", test_host_stat_parsers);
     g_test_add_func("/host/node-files", test_host_node_files);
     g_test_add_func("/host/net-dev", test_host_net_dev);
+    g_test_add_func("/host/arp", test_host_arp);
     g_test_add_func("/host/netlink/setlink-roundtrip", test_netlink_setlink_roundtrip);
     g_test_add_func("/host/netlink/newlink-decode", test_netlink_newlink_decode);
     g_test_add_func("/host/netlink/unix-transport-retry", test_netlink_unix_transport);

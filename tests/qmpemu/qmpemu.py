@@ -25,6 +25,17 @@ changes, so a test can alter it while the emulator runs:
 "crash_on" entries are command names or objects whose arguments must match;
 a match kills the emulator with SIGKILL before it answers (monitor EOF).
 
+A listening socket -chardev that is not a monitor is a guest agent's
+channel: behaviour "agent": {"interfaces": [...guest-network-get-interfaces
+answer...], "hostname": "..."} makes an emulated qemu-ga answer there
+(guest-sync, guest-sync-delimited, guest-ping, guest-network-get-interfaces,
+guest-get-host-name) and query-chardev report its port open; without it
+nobody answers, as with a guest that runs no agent.
+
+The command x-qmpemu-emit {"event": NAME, "data": {...}} (not QEMU's)
+sends that event after its reply, for events real QEMU cannot be made to
+raise on demand.
+
 Every command received is appended as one JSON line to $QMPEMU_LOG, else to
 MONITOR_SOCKET.log beside the socket: {"ts": epoch seconds, "cmd": the
 message as received}. Python 3 stdlib only.
@@ -104,8 +115,19 @@ COMMANDS = [
     "system_reset", "quit", "query-pci", "qom-list", "device_add", "device_del",
     "netdev_add", "netdev_del", "query-cpus-fast", "query-balloon", "balloon",
     "query-version", "query-commands", "query-name", "query-uuid", "query-kvm",
-    "human-monitor-command", "query-chardev",
+    "human-monitor-command", "query-chardev", "qom-get", "qom-set",
 ]
+
+# The balloon's guest statistics QEMU 7.2 reports (qom-get guest-stats).
+GUEST_STATS = ["stat-swap-in", "stat-swap-out", "stat-major-faults", "stat-minor-faults", "stat-free-memory",
+               "stat-total-memory", "stat-available-memory", "stat-disk-caches", "stat-htlb-pgalloc",
+               "stat-htlb-pgfail"]
+
+# Not QEMU's: makes the emulator send the event named in its arguments
+# ({"event": NAME, "data": {...}}) after its reply, for tests of events real
+# QEMU cannot be made to raise on demand (RTC_CHANGE, WATCHDOG,
+# BLOCK_IO_ERROR, ...). Left out of query-commands.
+EMIT_COMMAND = "x-qmpemu-emit"
 
 
 class QMPError(Exception):
@@ -256,6 +278,8 @@ class Emulator:
         self.config_path = os.environ.get("QMPEMU_CONFIG")
         self.listeners = []
         self.sock_paths = []
+        self.agent_chardevs = set()
+        self.agents = {}         # connection -> input buffer
         self.log_path = os.environ.get("QMPEMU_LOG")
         self.exiting = None
         for nd in cfg["netdevs"]:
@@ -305,6 +329,18 @@ class Emulator:
         if not self.log_path:
             self.log_path = (self.sock_paths[0] if self.sock_paths else
                              f"/tmp/qmpemu-{os.getpid()}") + ".log"
+        # Every other listening socket chardev is a guest agent's channel,
+        # answered by the emulated agent (behaviour "agent").
+        for chr_id, ch in self.cfg["chardevs"].items():
+            if chr_id in self.cfg["monitors"] or ch.get("backend") != "socket" or \
+                    ch.get("server") != "on" or "path" not in ch:
+                continue
+            s, path = listen_socket(ch)
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ, ("agent-listen", chr_id))
+            self.listeners.append(s)
+            self.sock_paths.append(path)
+            self.agent_chardevs.add(chr_id)
 
     def accept(self, lsock):
         conn, _ = lsock.accept()
@@ -428,7 +464,9 @@ class Emulator:
                 raise QMPError("CommandNotFound",
                                "Capabilities negotiation is already complete, command ignored")
             fn = getattr(self, "cmd_" + name.replace("-", "_"), None)
-            if name not in COMMANDS or fn is None:
+            if name == EMIT_COMMAND:
+                fn = self.cmd_emit
+            elif name not in COMMANDS or fn is None:
                 raise QMPError("CommandNotFound", f"The command {name} has not been found")
             after = []
             reply["return"] = fn(args, st, after)
@@ -505,8 +543,65 @@ class Emulator:
         return {"enabled": False, "present": False}
 
     def cmd_query_chardev(self, args, st, after):
-        return [{"label": k, "filename": "unix:" + v.get("path", ""), "frontend-open": True}
+        # A guest agent's port is open while the emulated guest runs one.
+        return [{"label": k, "filename": "unix:" + v.get("path", ""),
+                 "frontend-open": bool(self.behaviour.get("agent")) if k in self.agent_chardevs else True}
                 for k, v in self.cfg["chardevs"].items()]
+
+    # ---- the emulated guest agent (qemu-ga's protocol on its channel) ----
+    def read_agent(self, conn):
+        try:
+            chunk = conn.recv(RECV_CHUNK)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.sel.unregister(conn)
+            self.agents.pop(conn, None)
+            conn.close()
+            return
+        self.load_behaviour()
+        agent = self.behaviour.get("agent")
+        # 0xFF resets qemu-ga's parser; without an agent nobody reads the port.
+        buf = (self.agents[conn] + chunk).replace(b"\xff", b"")
+        if not agent:
+            self.agents[conn] = b""
+            return
+        dec = json.JSONDecoder()
+        text = buf.decode(errors="replace")
+        pos = 0
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            try:
+                msg, pos = dec.raw_decode(text, pos)
+            except json.JSONDecodeError:
+                break
+            self.agent_reply(conn, msg, agent)
+        self.agents[conn] = text[pos:].encode()
+
+    def agent_reply(self, conn, msg, agent):
+        name = msg.get("execute")
+        args = msg.get("arguments") or {}
+        if name == "guest-sync-delimited":
+            conn.sendall(b"\xff")
+            reply = {"return": args.get("id")}
+        elif name == "guest-sync":
+            reply = {"return": args.get("id")}
+        elif name == "guest-ping":
+            reply = {"return": {}}
+        elif name == "guest-network-get-interfaces":
+            reply = {"return": agent.get("interfaces", [])}
+        elif name == "guest-get-host-name":
+            reply = {"return": {"host-name": agent.get("hostname", "localhost")}}
+        else:
+            reply = {"error": {"class": "CommandNotFound", "desc": f"The command {name} has not been found"}}
+        conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    def cmd_emit(self, args, st, after):
+        if "event" not in args:
+            raise QMPError("GenericError", "Parameter 'event' is missing")
+        after.append(lambda: self.event(args["event"], args.get("data")))
+        return {}
 
     def cmd_human_monitor_command(self, args, st, after):
         return ""
@@ -550,6 +645,41 @@ class Emulator:
         if args.get("id") not in self.netdevs:
             raise QMPError("DeviceNotFound", f"Device '{args.get('id')}' not found")
         del self.netdevs[args["id"]]
+        return {}
+
+    def _balloon_at(self, path):
+        dev_id = (path or "").rsplit("/", 1)[-1]
+        dev = self.devices.get(dev_id) if (path or "").startswith("/machine/peripheral/") else None
+        if dev is None:
+            raise QMPError("DeviceNotFound", f"Device '{path}' not found")
+        if dev["driver"] != "virtio-balloon-pci":
+            raise QMPError("GenericError", f"Property '{dev['driver']}.guest-stats' not found")
+        return dev
+
+    def cmd_qom_get(self, args, st, after):
+        # The balloon's statistics only: its polling interval, and the
+        # guest's figures, set by the behaviour file's "guest_stats" and
+        # "guest_stats_last_update" (absent: none reported yet).
+        dev = self._balloon_at(args.get("path"))
+        prop = args.get("property")
+        if prop == "guest-stats-polling-interval":
+            return dev.get("stats_interval", 0)
+        if prop == "guest-stats":
+            # QEMU 7.2 before the guest reports anything: every figure 2^64-1
+            # (not collected), last update 0.
+            stats = {k: (1 << 64) - 1 for k in GUEST_STATS}
+            stats.update(self.behaviour.get("guest_stats") or {})
+            return {"stats": stats, "last-update": self.behaviour.get("guest_stats_last_update", 0)}
+        raise QMPError("GenericError", f"Property '{dev['driver']}.{prop}' not found")
+
+    def cmd_qom_set(self, args, st, after):
+        dev = self._balloon_at(args.get("path"))
+        if args.get("property") != "guest-stats-polling-interval":
+            raise QMPError("GenericError", f"Property '{dev['driver']}.{args.get('property')}' not found")
+        value = args.get("value")
+        if not isinstance(value, int) or value < 0:
+            raise QMPError("GenericError", "timer value must be greater than zero")
+        dev["stats_interval"] = value
         return {}
 
     def cmd_qom_list(self, args, st, after):
@@ -739,6 +869,15 @@ class Emulator:
                         self.accept(key.fileobj)
                     except OSError:
                         pass
+                elif kind == "agent-listen":
+                    try:
+                        conn, _ = key.fileobj.accept()
+                        self.agents[conn] = b""
+                        self.sel.register(conn, selectors.EVENT_READ, ("agent", None))
+                    except OSError:
+                        pass
+                elif kind == "agent":
+                    self.read_agent(key.fileobj)
                 elif key.fileobj in self.clients:
                     self.read_client(key.fileobj)
             now = time.monotonic()

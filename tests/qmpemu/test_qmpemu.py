@@ -120,6 +120,13 @@ SCRIPT = [
     ("query-cpus-fast", {}, "shape"),
     ("query-balloon", {}, "exact"),
     ("query-pci", {}, "pci"),
+    # The balloon's statistics: vrtd's dommemstat --period and guest stats.
+    ("device_add", {"driver": "virtio-balloon-pci", "id": "balloon0", "bus": "pci.2"}, "exact"),
+    ("qom-set", {"path": "/machine/peripheral/balloon0", "property": "guest-stats-polling-interval",
+                 "value": 2}, "exact"),
+    ("qom-get", {"path": "/machine/peripheral/balloon0", "property": "guest-stats-polling-interval"}, "exact"),
+    ("qom-get", {"path": "/machine/peripheral/balloon0", "property": "guest-stats"}, "exact"),
+    ("qom-get", {"path": "/machine/peripheral/nope", "property": "guest-stats"}, "exact"),
     ("cont", {}, "exact"),
     ("cont", {}, "exact"),
     ("query-status", {}, "exact"),

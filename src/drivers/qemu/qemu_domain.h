@@ -144,6 +144,16 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VrtQemuJob, vrt_qemu_job_end)
 
 /* Emits a lifecycle event (lock NOT held). */
 void vrt_qemu_dom_emit(VrtQemuDom *obj, int event, int detail);
+/* The live half of virDomainSetVcpusFlags (called under the domain's
+ * job, object lock not held): hot-adds vCPUs (query-hotpluggable-cpus,
+ * device_add of the free slots, lowest first, ids "vcpuN") or removes the
+ * hot-added ones (device_del, highest first, waiting for the guest),
+ * then records the count in the live definition and the status file. */
+bool vrt_qemu_dom_set_vcpus_live(VrtQemuDom *obj, guint n, GError **error);
+
+/* qemu_events.c: raises the domain event a QMP event stands for (name,
+ * data); false when name is none of them. On the domain's event thread. */
+bool vrt_qemu_events_handle(VrtQemuDom *obj, const char *name, JsonObject *data);
 
 /* ---- driver tables (qemu_driver.c) ---- */
 /* Finds a domain by uuid and returns a reference; VIR_ERR_NO_DOMAIN. */

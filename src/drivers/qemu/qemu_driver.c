@@ -1227,12 +1227,12 @@ vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint
     const VrtQemuCapsInfo *caps;
     bool live, config;
     bool maximum = flags & VRT_DOMAIN_VCPU_MAXIMUM;
+    guint live_max;
 
     if (!obj || !vrt_qemu_dom_affect_flags(obj, flags & ~VRT_DOMAIN_VCPU_MAXIMUM, &live, &config, error))
         return false;
-    if (live) {
-        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
-                      "changing the vCPU count of a running domain is not supported");
+    if (live && maximum) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "maximum vcpu count of a live domain can't be modified");
         return false;
     }
     if (n == 0) {
@@ -1240,26 +1240,42 @@ vrt_qemu_domain_set_vcpus(VrtQemuDriver *drv, const guchar *uuid, guint n, guint
         return false;
     }
     caps = vrt_qemu_driver_get_caps(drv, NULL);
-    if (caps && n > caps->max_vcpus) {
+    if (maximum && caps && n > caps->max_vcpus) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG,
                       "requested vcpus is greater than max allowable vcpus for the connection: %u > %u", n,
                       caps->max_vcpus);
         return false;
     }
-    copy = vrt_qemu_dom_config_copy(obj, error);
-    if (!copy)
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        live_max = obj->def->vcpus;
+    }
+    if (live && n > live_max) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG,
+                      "requested vcpus is greater than max allowable vcpus for the live domain: %u > %u", n, live_max);
         return false;
-    if (maximum) {
-        copy->vcpus = n;
-        if (copy->current_vcpus > n)
-            copy->current_vcpus = n;
-    } else {
-        if (n > copy->vcpus) {
+    }
+    if (config) {
+        copy = vrt_qemu_dom_config_copy(obj, error);
+        if (!copy)
+            return false;
+        if (!maximum && n > copy->vcpus) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG,
                           "requested vcpus is greater than max allowable vcpus for the persistent domain: %u > %u", n,
                           copy->vcpus);
             return false;
         }
+    }
+    if (live && !vrt_qemu_dom_set_vcpus_live(obj, n, error))
+        return false;
+    if (!config)
+        return true;
+    if (maximum) {
+        copy->vcpus = n;
+        if (copy->current_vcpus > n)
+            copy->current_vcpus = n;
+    } else {
         copy->current_vcpus = n;
     }
     return vrt_qemu_dom_config_install(obj, g_steal_pointer(&copy), error);

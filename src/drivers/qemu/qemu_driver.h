@@ -17,6 +17,7 @@
 
 #include "conf/domain/capabilities.h"
 #include "drivers/qemu/qemu_capabilities.h"
+#include "drivers/qemu/qemu_events.h"
 #include "drivers/network/network_driver.h"
 #include "drivers/vf_registry.h"
 #include "host/host.h"
@@ -132,6 +133,10 @@ typedef struct {
                           gpointer data);
     /* A title, description or <metadata> element (nsuri) changed (METADATA_CHANGE). */
     void (*metadata_change)(const VrtDomainRef *dom, int type, const char *nsuri, gpointer data);
+    /* The other domain events (qemu_events.h: reboot, RTC, watchdog, I/O
+     * error, graphics, tray, power management, balloon, block job, agent,
+     * removal failure, memory failure), on the domain's event thread. */
+    void (*domain_event)(const VrtDomainRef *dom, const VrtQemuDomainEvent *ev, gpointer data);
     gpointer data;
     /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */

@@ -14,14 +14,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* libvirt's virDomainMemoryStatTags used here. */
+/* libvirt's virDomainMemoryStatTags. */
 enum {
+    MEMORY_STAT_SWAP_IN = 0,
+    MEMORY_STAT_SWAP_OUT = 1,
+    MEMORY_STAT_MAJOR_FAULT = 2,
+    MEMORY_STAT_MINOR_FAULT = 3,
+    MEMORY_STAT_UNUSED = 4,
+    MEMORY_STAT_AVAILABLE = 5,
     MEMORY_STAT_ACTUAL_BALLOON = 6,
     MEMORY_STAT_RSS = 7,
+    MEMORY_STAT_USABLE = 8,
+    MEMORY_STAT_LAST_UPDATE = 9,
+    MEMORY_STAT_DISK_CACHES = 10,
+    MEMORY_STAT_HUGETLB_PGALLOC = 11,
+    MEMORY_STAT_HUGETLB_PGFAIL = 12,
 };
 
 void
@@ -76,6 +88,15 @@ static void G_GNUC_PRINTF(3, 4) add_uint(GPtrArray *params, guint v, const char 
     va_end(ap);
 }
 
+static void G_GNUC_PRINTF(3, 4) add_llong(GPtrArray *params, gint64 v, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    param_new(params, VRT_TYPED_PARAM_LLONG, fmt, ap)->v.l = v;
+    va_end(ap);
+}
+
 static void G_GNUC_PRINTF(3, 4) add_ullong(GPtrArray *params, guint64 v, const char *fmt, ...)
 {
     va_list ap;
@@ -125,6 +146,7 @@ typedef struct {
     guint vcpus, max_vcpus;
     guint64 mem_kib, cur_kib;
     bool balloon;
+    char *balloon_alias; /* the virtio balloon's device id */
     GArray *disks; /* DiskSnap */
     GArray *nets; /* NetSnap */
 } Snap;
@@ -154,6 +176,7 @@ snap_free(Snap *s)
     if (!s)
         return;
     vrt_domain_ref_free(s->ref);
+    g_free(s->balloon_alias);
     if (s->mon)
         vrt_qemu_monitor_unref(s->mon);
     g_array_unref(s->disks);
@@ -180,6 +203,8 @@ snap_take(VrtQemuDom *obj)
     s->mem_kib = def->memory_kib;
     s->cur_kib = def->current_memory_kib ? def->current_memory_kib : def->memory_kib;
     s->balloon = def->memballoon && g_strcmp0(def->memballoon->model, "none") != 0;
+    if (s->balloon)
+        s->balloon_alias = g_strdup(def->memballoon->info.alias ? def->memballoon->info.alias : "balloon0");
     s->disks = g_array_new(FALSE, TRUE, sizeof(DiskSnap));
     g_array_set_clear_func(s->disks, disk_snap_clear);
     for (guint i = 0; i < def->disks->len; i++) {
@@ -401,11 +426,106 @@ stats_cpu(const Snap *s, GPtrArray *params)
     add_uint(params, 0, "cpu.cache.monitor.count");
 }
 
+/* The guest's own memory figures, which its balloon driver reports to
+ * QEMU once a statistics period is set (qom-get guest-stats), in libvirt's
+ * tags and units (KiB; counts as they are). None when the domain has no
+ * balloon; a figure the guest does not report (QEMU's 2^64-1) is left out,
+ * its last update (0 before any) is kept, as libvirt's are. */
+static GArray *
+guest_balloon_stats(const Snap *s)
+{
+    static const struct {
+        const char *name;
+        int tag;
+        guint div;
+    } fields[] = {
+        { "stat-swap-in", MEMORY_STAT_SWAP_IN, 1024 },         { "stat-swap-out", MEMORY_STAT_SWAP_OUT, 1024 },
+        { "stat-major-faults", MEMORY_STAT_MAJOR_FAULT, 1 },   { "stat-minor-faults", MEMORY_STAT_MINOR_FAULT, 1 },
+        { "stat-free-memory", MEMORY_STAT_UNUSED, 1024 },      { "stat-total-memory", MEMORY_STAT_AVAILABLE, 1024 },
+        { "stat-available-memory", MEMORY_STAT_USABLE, 1024 }, { "last-update", MEMORY_STAT_LAST_UPDATE, 1 },
+        { "stat-disk-caches", MEMORY_STAT_DISK_CACHES, 1024 }, { "stat-htlb-pgalloc", MEMORY_STAT_HUGETLB_PGALLOC, 1 },
+        { "stat-htlb-pgfail", MEMORY_STAT_HUGETLB_PGFAIL, 1 },
+    };
+    GArray *out = g_array_new(FALSE, TRUE, sizeof(VrtMemoryStat));
+    g_autoptr(JsonObject) args = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autofree char *path = NULL;
+    JsonObject *data, *stats;
+
+    if (!s->balloon || !s->mon)
+        return out;
+    path = g_strdup_printf("/machine/peripheral/%s", s->balloon_alias);
+    args = json_object_new();
+    json_object_set_string_member(args, "path", path);
+    json_object_set_string_member(args, "property", "guest-stats");
+    ret = vrt_qemu_monitor_command(s->mon, "qom-get", args, 0, NULL);
+    if (!ret || !JSON_NODE_HOLDS_OBJECT(ret))
+        return out;
+    data = json_node_get_object(ret);
+    stats = json_object_has_member(data, "stats") ? json_object_get_object_member(data, "stats") : NULL;
+    if (!stats)
+        return out;
+    for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
+        JsonObject *o = g_str_equal(fields[i].name, "last-update") ? data : stats;
+        JsonNode *n = json_object_has_member(o, fields[i].name) ? json_object_get_member(o, fields[i].name) : NULL;
+        gint64 v;
+        VrtMemoryStat st;
+
+        if (!n || !JSON_NODE_HOLDS_VALUE(n))
+            continue;
+        /* QEMU sends a figure not collected as 2^64-1, past what JSON-GLib
+         * holds as an integer: a double that large, or a negative or
+         * saturated integer. */
+        if (json_node_get_value_type(n) == G_TYPE_DOUBLE) {
+            double d = json_node_get_double(n);
+
+            if (d < 0 || d >= 9.2e18)
+                continue;
+            v = (gint64)d;
+        } else {
+            v = json_node_get_int(n);
+            if (v < 0 || v == G_MAXINT64)
+                continue;
+        }
+        st = (VrtMemoryStat){ fields[i].tag, (guint64)v / fields[i].div };
+        g_array_append_val(out, st);
+    }
+    return out;
+}
+
+static const char *
+memory_stat_name(int tag)
+{
+    switch (tag) {
+    case MEMORY_STAT_SWAP_IN: return "swap_in";
+    case MEMORY_STAT_SWAP_OUT: return "swap_out";
+    case MEMORY_STAT_MAJOR_FAULT: return "major_fault";
+    case MEMORY_STAT_MINOR_FAULT: return "minor_fault";
+    case MEMORY_STAT_UNUSED: return "unused";
+    case MEMORY_STAT_AVAILABLE: return "available";
+    case MEMORY_STAT_USABLE: return "usable";
+    case MEMORY_STAT_LAST_UPDATE: return "last-update";
+    case MEMORY_STAT_DISK_CACHES: return "disk_caches";
+    case MEMORY_STAT_HUGETLB_PGALLOC: return "hugetlb_pgalloc";
+    case MEMORY_STAT_HUGETLB_PGFAIL: return "hugetlb_pgfail";
+    }
+    return NULL;
+}
+
 static void
 stats_balloon(const Snap *s, GPtrArray *params)
 {
     add_ullong(params, s->balloon ? s->cur_kib : s->mem_kib, "balloon.current");
     add_ullong(params, s->mem_kib, "balloon.maximum");
+    if (s->active) {
+        g_autoptr(GArray) guest = guest_balloon_stats(s);
+
+        for (guint i = 0; i < guest->len; i++) {
+            const VrtMemoryStat *st = &g_array_index(guest, VrtMemoryStat, i);
+
+            add_ullong(params, st->val, "balloon.%s", memory_stat_name(st->tag));
+        }
+    }
     if (s->active && s->pid > 0) {
         g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)s->pid);
         guint64 user, sys, rss;
@@ -541,6 +661,77 @@ stats_block(const Snap *s, GPtrArray *params)
     }
 }
 
+/* iothread: QEMU's I/O threads (query-iothreads), none listed when the
+ * domain has none, as libvirt. */
+static void
+stats_iothread(const Snap *s, GPtrArray *params)
+{
+    g_autoptr(JsonNode) ret = NULL;
+    JsonArray *arr;
+
+    if (!s->active || !s->mon)
+        return;
+    ret = vrt_qemu_monitor_command(s->mon, "query-iothreads", NULL, 0, NULL);
+    if (!ret || !JSON_NODE_HOLDS_ARRAY(ret) || json_array_get_length(arr = json_node_get_array(ret)) == 0)
+        return;
+    add_uint(params, json_array_get_length(arr), "iothread.count");
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+        const char *id = o ? json_object_get_string_member_with_default(o, "id", "") : "";
+        guint n = 0;
+
+        /* libvirt's iothread ids: the number in QEMU's "iothreadN". */
+        if (!o || sscanf(id, "iothread%u", &n) != 1 || !json_object_has_member(o, "poll-max-ns"))
+            continue;
+        add_ullong(params, (guint64)json_object_get_int_member(o, "poll-max-ns"), "iothread.%u.poll-max-ns", n);
+        add_uint(params, (guint)json_object_get_int_member_with_default(o, "poll-grow", 0), "iothread.%u.poll-grow", n);
+        add_uint(params, (guint)json_object_get_int_member_with_default(o, "poll-shrink", 0), "iothread.%u.poll-shrink",
+                 n);
+    }
+}
+
+/* dirtyrate: the last calculation QEMU made (query-dirty-rate). */
+static void
+stats_dirtyrate(const Snap *s, GPtrArray *params)
+{
+    static const char *const statuses[] = { "unstarted", "measuring", "measured", NULL };
+    g_autoptr(JsonNode) ret = NULL;
+    JsonObject *o;
+    const char *status, *mode;
+    int st = 0;
+
+    if (!s->active || !s->mon)
+        return;
+    ret = vrt_qemu_monitor_command(s->mon, "query-dirty-rate", NULL, 0, NULL);
+    if (!ret || !JSON_NODE_HOLDS_OBJECT(ret))
+        return;
+    o = json_node_get_object(ret);
+    status = json_object_get_string_member_with_default(o, "status", "unstarted");
+    mode = json_object_get_string_member_with_default(o, "mode", "page-sampling");
+    for (int i = 0; statuses[i]; i++)
+        if (g_str_equal(status, statuses[i]))
+            st = i;
+    add_int(params, st, "dirtyrate.calc_status");
+    add_llong(params, json_object_get_int_member_with_default(o, "start-time", 0), "dirtyrate.calc_start_time");
+    add_int(params, (gint)json_object_get_int_member_with_default(o, "calc-time", 0), "dirtyrate.calc_period");
+    add_string(params, mode, "dirtyrate.calc_mode");
+    if (st != 2)
+        return;
+    add_llong(params, json_object_get_int_member_with_default(o, "dirty-rate", 0), "dirtyrate.megabytes_per_second");
+    if (g_str_equal(mode, "dirty-ring") && json_object_has_member(o, "vcpu-dirty-rate")) {
+        JsonArray *v = json_object_get_array_member(o, "vcpu-dirty-rate");
+
+        for (guint i = 0; v && i < json_array_get_length(v); i++) {
+            JsonObject *e = json_array_get_object_element(v, i);
+
+            if (e)
+                add_ullong(params, (guint64)json_object_get_int_member_with_default(e, "dirty-rate", 0),
+                           "dirtyrate.vcpu.%d.megabytes_per_second",
+                           (int)json_object_get_int_member_with_default(e, "id", 0));
+        }
+    }
+}
+
 static GPtrArray *
 domain_stats(VrtQemuDriver *drv, const Snap *s, guint stats)
 {
@@ -558,6 +749,13 @@ domain_stats(VrtQemuDriver *drv, const Snap *s, guint stats)
         stats_interface(drv, s, params);
     if (stats & VRT_DOMAIN_STATS_BLOCK)
         stats_block(s, params);
+    /* perf: vrt enables no perf events, so the group has none, as
+     * libvirt's for a domain without <perf>. memory: no memory bandwidth
+     * monitors (resctrl) are set up, so nothing either. */
+    if (stats & VRT_DOMAIN_STATS_IOTHREAD)
+        stats_iothread(s, params);
+    if (stats & VRT_DOMAIN_STATS_DIRTYRATE)
+        stats_dirtyrate(s, params);
     return params;
 }
 
@@ -728,6 +926,12 @@ vrt_qemu_domain_memory_stats(VrtQemuDriver *drv, const guchar *uuid, guint max, 
     }
     if (out->len < max)
         g_array_append_val(out, st);
+    {
+        g_autoptr(GArray) guest = guest_balloon_stats(s);
+
+        for (guint i = 0; i < guest->len && out->len < max; i++)
+            g_array_append_val(out, g_array_index(guest, VrtMemoryStat, i));
+    }
     path = g_strdup_printf("/proc/%d/stat", (int)s->pid);
     if (out->len < max && vrt_qemu_proc_stat(path, &user, &sys, &rss)) {
         st = (VrtMemoryStat){ MEMORY_STAT_RSS, rss };

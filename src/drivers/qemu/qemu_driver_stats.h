@@ -1,10 +1,11 @@
 /*
  * The QEMU driver's statistics: libvirt's virConnectGetAllDomainStats and
- * virDomainListGetStats groups (state, cpu-total, balloon, vcpu, interface,
- * block) with libvirt's typed-parameter names, and the single-purpose
+ * virDomainListGetStats groups (state, cpu-total, balloon with the guest's
+ * own figures, vcpu, interface, block, perf, iothread, memory, dirtyrate) with libvirt's typed-parameter names, and the single-purpose
  * reads behind virsh dommemstat, domblkstat, domifstat, domblkinfo and
  * cpu-stats. They ask QEMU (query-blockstats, query-block, query-balloon,
- * query-cpus-fast) without a domain job, as the other queries do, read the
+ * query-cpus-fast, query-iothreads, query-dirty-rate, the balloon's
+ * guest-stats) without a domain job, as the other queries do, read the
  * QEMU process's times from its /proc entry and the tap devices' counters
  * through the host seam.
  */
@@ -42,7 +43,11 @@ void vrt_typed_param_free(VrtTypedParam *p);
 #define VRT_DOMAIN_STATS_VCPU (1u << 3)
 #define VRT_DOMAIN_STATS_INTERFACE (1u << 4)
 #define VRT_DOMAIN_STATS_BLOCK (1u << 5)
-#define VRT_DOMAIN_STATS_SUPPORTED 0x3fu
+#define VRT_DOMAIN_STATS_PERF (1u << 6)
+#define VRT_DOMAIN_STATS_IOTHREAD (1u << 7)
+#define VRT_DOMAIN_STATS_MEMORY (1u << 8)
+#define VRT_DOMAIN_STATS_DIRTYRATE (1u << 9)
+#define VRT_DOMAIN_STATS_SUPPORTED 0x3ffu
 #define VRT_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT (1u << 29)
 #define VRT_CONNECT_GET_ALL_DOMAINS_STATS_BACKING (1u << 30)
 #define VRT_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS (1u << 31)

@@ -1013,6 +1013,8 @@ vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st)
                                           st->state == VRT_DOMAIN_RUNNING ? st->reason : VRT_DOMAIN_RUNNING_UNPAUSED);
         else if (g_str_equal(status, "shutdown"))
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTDOWN, VRT_DOMAIN_SHUTDOWN_USER);
+        else if (g_str_equal(status, "suspended")) /* the guest suspended itself (S3) */
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PMSUSPENDED, 0);
         else
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED,
                                           st->state == VRT_DOMAIN_PAUSED ? st->reason : VRT_DOMAIN_PAUSED_UNKNOWN);
@@ -1392,6 +1394,15 @@ handle_panic(VrtQemuDom *obj, QemuEvent *ev)
         panic_restart(obj);
 }
 
+/* Whether ev still concerns the current QEMU of obj (takes the object lock). */
+static bool
+event_is_current(VrtQemuDom *obj, QemuEvent *ev)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return event_is_current_locked(obj, ev);
+}
+
 /* Whether ev is current and QEMU reported alias deleted (takes the object lock). */
 static bool
 device_deleted_pending(VrtQemuDom *obj, QemuEvent *ev, const char *alias)
@@ -1431,6 +1442,8 @@ handle_event(VrtQemuDom *obj, QemuEvent *ev)
         handle_panic(obj, ev);
     else if (g_str_equal(ev->name, "DEVICE_DELETED"))
         handle_device_deleted(obj, ev);
+    else if (event_is_current(obj, ev) && vrt_qemu_events_handle(obj, ev->name, ev->data))
+        return;
     else
         g_debug("domain %s: QEMU event %s", obj->def->name, ev->name);
 }

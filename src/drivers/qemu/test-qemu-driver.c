@@ -303,8 +303,10 @@ test_lifecycle(Fixture *fx, gconstpointer unused)
 
     g_assert_true(vrt_qemu_domain_set_memory(fx->drv, ref->uuid, 32768, VRT_DOMAIN_AFFECT_LIVE, &err));
     g_assert_no_error(err);
+    /* Live vCPU changes stay within the maximum (here 1). */
     g_assert_false(vrt_qemu_domain_set_vcpus(fx->drv, ref->uuid, 2, VRT_DOMAIN_AFFECT_LIVE, &err));
-    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_UNSUPPORTED);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INVALID_ARG);
+    g_assert_nonnull(strstr(err->message, "max allowable vcpus for the live domain: 2 > 1"));
     g_clear_error(&err);
 
     g_assert_true(vrt_qemu_domain_destroy(fx->drv, ref->uuid, 0, &err));

@@ -61,9 +61,9 @@ hold_device(VrtCall *call, const guchar *uuid, const char *path, int fd, bool fo
     g_autoptr(VrtServerStream) old = NULL;
     g_autoptr(VrtServerStream) stream = NULL;
 
-    hex = g_strdup_printf("%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x", uuid[0], uuid[1],
-                          uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10], uuid[11],
-                          uuid[12], uuid[13], uuid[14], uuid[15]);
+    hex = g_strdup_printf("%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x", uuid[0], uuid[1], uuid[2],
+                          uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10], uuid[11], uuid[12],
+                          uuid[13], uuid[14], uuid[15]);
     key = g_strdup_printf("%s %s", hex, path);
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&held_lock);
@@ -96,12 +96,11 @@ hold_device(VrtCall *call, const guchar *uuid, const char *path, int fd, bool fo
     return true;
 }
 
-#define DRV(call, error)                                      \
-    VrtQemuDriver *drv = vrt_call_daemon(call)->qemu;         \
-    if (!drv) {                                               \
-        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s",        \
-                      "the QEMU driver is not running");      \
-        return false;                                         \
+#define DRV(call, error)                                                                  \
+    VrtQemuDriver *drv = vrt_call_daemon(call)->qemu;                                     \
+    if (!drv) {                                                                           \
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "the QEMU driver is not running"); \
+        return false;                                                                     \
     }
 
 bool

@@ -297,8 +297,7 @@ attach(VrtServerStream *st, GIOCondition cond, gpointer func)
 {
     GSource *src = g_unix_fd_source_new(st->fd, cond);
 
-    g_source_set_callback(src, (GSourceFunc)func, vrt_server_stream_ref(st),
-                          (GDestroyNotify)vrt_server_stream_unref);
+    g_source_set_callback(src, (GSourceFunc)func, vrt_server_stream_ref(st), (GDestroyNotify)vrt_server_stream_unref);
     g_source_attach(src, st->ctx);
     return src;
 }
@@ -329,7 +328,12 @@ vrt_server_stream_resume(VrtServerStream *st)
 }
 
 /* What one readiness of the fd gives. */
-typedef enum { READ_MORE, READ_WAIT, READ_EOF, READ_FAILED } ReadResult;
+typedef enum {
+    READ_MORE,
+    READ_WAIT,
+    READ_EOF,
+    READ_FAILED
+} ReadResult;
 
 static ReadResult
 read_locked(VrtServerStream *st, int *errsv)

@@ -241,8 +241,8 @@ open_stream(int fd, const char *mode, bool ok)
 {
     char *name = (char *)mode;
     remote_domain_open_console_args args = { .dev_name = &name };
-    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, VRT_PROC_DOMAIN_OPEN_CONSOLE, VRT_NET_CALL,
-                           SERIAL, VRT_NET_OK };
+    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, VRT_PROC_DOMAIN_OPEN_CONSOLE, VRT_NET_CALL, SERIAL,
+                           VRT_NET_OK };
     g_autoptr(GBytes) payload = NULL;
 
     args.dom.name = (char *)"d";
@@ -256,8 +256,7 @@ open_stream(int fd, const char *mode, bool ok)
 static vrt_net_header
 stream_hdr(int type, int status)
 {
-    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, VRT_PROC_DOMAIN_OPEN_CONSOLE, type,
-                           SERIAL, status };
+    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, VRT_PROC_DOMAIN_OPEN_CONSOLE, type, SERIAL, status };
     return hdr;
 }
 

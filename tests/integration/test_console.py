@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from vrt_fixtures import Vrtd, import_required, kill_vms_under, require, virsh, wait_for
+from vrt_fixtures import VRT, Vrtd, import_required, kill_vms_under, require, virsh, vrt, wait_for
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
@@ -125,12 +125,11 @@ def test_second_console_is_refused_then_taken_with_force(env):
     shell(env.st, "echo con-back", b"con-back")
 
 
-def test_virsh_console_on_a_terminal(env):
-    # virsh console needs the console free: this connection lets it go.
-    env.st.finish()
+def console_on_a_terminal(env, argv, marker):
+    """Runs argv (virsh or vrt console) on a pty: it shows the console, runs
+    a command in the guest's shell and leaves on Ctrl-] with status 0."""
     master, slave = pty.openpty()
-    p = subprocess.Popen(["virsh", "-c", env.vrtd.uri, "console", "con1"], stdin=slave, stdout=slave,
-                         stderr=slave, close_fds=True, start_new_session=True)
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, close_fds=True, start_new_session=True)
     os.close(slave)
     out = b""
 
@@ -149,8 +148,8 @@ def test_virsh_console_on_a_terminal(env):
 
     try:
         read_until_pty(b"Escape character is ^]")
-        os.write(master, b"echo virsh-$((2+3))\r")
-        read_until_pty(b"virsh-5")
+        os.write(master, f"echo {marker}-$((2+3))\r".encode())
+        read_until_pty(f"{marker}-5".encode())
         os.write(master, b"\x1d")  # Ctrl-]
         assert p.wait(timeout=30) == 0
     finally:
@@ -158,9 +157,31 @@ def test_virsh_console_on_a_terminal(env):
             p.kill()
             p.wait()
         os.close(master)
+
+
+def test_virsh_console_on_a_terminal(env):
+    # virsh console needs the console free: this connection lets it go.
+    env.st.finish()
+    console_on_a_terminal(env, ["virsh", "-c", env.vrtd.uri, "console", "con1"], "virsh")
     # virsh let the console go: it can be opened without FORCE.
     env.st = env.conn.newStream(0)
     env.dom.openConsole(None, env.st, 0)
+
+
+def test_vrt_console_and_screenshot(env, tmp_path):
+    env.st.finish()
+    console_on_a_terminal(env, [VRT, "-c", env.vrtd.uri, "console", "con1"], "vrtcli")
+    out = tmp_path / "vrt.ppm"
+    p = vrt(env.vrtd.uri, "screenshot", "con1", str(out))
+    assert f"Screenshot saved to {out}, with type of image/x-portable-pixmap" in p.stdout
+    assert out.read_bytes().startswith(b"P6\n")
+    # A held console: vrt says what libvirt says.
+    env.st = env.conn.newStream(0)
+    env.dom.openConsole(None, env.st, 0)
+    p = subprocess.run([VRT, "-c", env.vrtd.uri, "console", "con1"], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "Active console session exists for this domain" in p.stderr
 
 
 def test_channel_is_held_like_a_console(env):

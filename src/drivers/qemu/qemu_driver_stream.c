@@ -42,8 +42,7 @@ console_path_locked(VrtQemuDom *obj, const char *dev_name, GError **error)
     else if (!dev_name && def->serials && def->serials->len)
         chr = g_ptr_array_index(def->serials, 0);
     if (!chr) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot find character device %s",
-                      dev_name ? dev_name : "<null>");
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot find character device %s", dev_name ? dev_name : "<null>");
         return NULL;
     }
     if (chr->type != VRT_DOMAIN_CHR_TYPE_PTY) {

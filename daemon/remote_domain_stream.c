@@ -10,8 +10,8 @@
  * stream (its client gets libvirtd's stream error, "stream had I/O
  * failure") and takes the device. The table
  * of holders is keyed by domain UUID and device path; a holder leaves it
- * when its stream ends (finish, abort, error, client gone, or the domain
- * stopping, which hangs up the pty or socket).
+ * when its stream ends (finish, abort, error, client gone); one whose
+ * device hung up (the domain stopped) no longer counts as holding it.
  */
 #include "daemon/daemon.h"
 #include "drivers/qemu/qemu_driver.h"
@@ -72,7 +72,9 @@ hold_device(VrtCall *call, const guchar *uuid, const char *path, int fd, bool fo
         if (!held)
             held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vrt_server_stream_unref);
         cur = g_hash_table_lookup(held, key);
-        if (cur && !vrt_server_stream_is_closed(cur) && !force) {
+        /* A stream whose device hung up (the domain stopped) holds nothing,
+         * even before its client finishes it. */
+        if (cur && !vrt_server_stream_source_ended(cur) && !force) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "Active console session exists for this domain");
             close(fd);
             return false;

@@ -845,12 +845,20 @@ vrt_server_client_stream_room(VrtServerClient *client)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
 
+    VrtRpcServer *server = client->server;
+
     if (client_stream_room_locked(client))
         return true;
     /* Under the lock that every write's discharge takes: no wake-up lost. */
     client->streams_waiting = true;
-    if (client->out_cost == 0)
-        g_atomic_int_set(&client->server->waiting, 1);
+    if (server_queued(server) >= server->limits.max_queued) {
+        /* As in client_check_reading: say so, then look at the total again. */
+        g_atomic_int_set(&server->waiting, 1);
+        if (client_stream_room_locked(client)) {
+            client->streams_waiting = false;
+            return true;
+        }
+    }
     return false;
 }
 

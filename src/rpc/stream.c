@@ -121,6 +121,14 @@ vrt_server_stream_is_closed(VrtServerStream *st)
 }
 
 bool
+vrt_server_stream_source_ended(VrtServerStream *st)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
+
+    return st->state == STATE_CLOSED || st->eof_sent;
+}
+
+bool
 vrt_server_stream_matches(VrtServerStream *st, const vrt_net_header *hdr)
 {
     return hdr->prog == st->hdr.prog && hdr->vers == st->hdr.vers && hdr->proc == st->hdr.proc &&

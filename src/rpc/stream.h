@@ -76,6 +76,9 @@ void vrt_server_stream_abort(VrtServerStream *stream, const GError *err, int ori
 
 /* Whether the stream has ended. */
 bool vrt_server_stream_is_closed(VrtServerStream *stream);
+/* Whether its source has ended (the client was sent its end of file) or
+ * the stream has: a console whose domain stopped. */
+bool vrt_server_stream_source_ended(VrtServerStream *stream);
 
 /* ---- between the server and its streams (src/rpc only) ---- */
 

@@ -51,6 +51,9 @@ struct _VrtServerStream {
     StreamState state;
     int fd;
     bool registered;
+    bool started; /* the call's reply is queued: messages may follow it */
+    GError *pending_err; /* the owner's abort before that, sent by start */
+    int pending_origin;
     bool eof_sent; /* the source ended and the client was told */
     bool finishing; /* the client finished: answer once inq is written */
     bool waiting_room; /* the fd is not read until the client has room */
@@ -98,6 +101,7 @@ vrt_server_stream_unref(VrtServerStream *st)
         close(st->fd);
     if (st->end_destroy)
         st->end_destroy(st->end_data);
+    g_clear_error(&st->pending_err);
     vrt_server_client_unref(st->client);
     g_main_context_unref(st->ctx);
     g_mutex_clear(&st->lock);
@@ -234,8 +238,11 @@ typedef enum {
     SAY_ERROR, /* STREAM ERROR with err */
 } Say;
 
+/* Ends the stream saying say. What the client asked (finish, abort) or
+ * sent is answered at once: it has the call's reply. The owner's abort
+ * (owner) before the reply is queued is said by vrt_server_stream_start. */
 static void
-end_stream(VrtServerStream *st, Say say, const GError *err, int origin, VrtStreamEnd how)
+end_stream_full(VrtServerStream *st, Say say, const GError *err, int origin, VrtStreamEnd how, bool owner)
 {
     gsize dropped;
     bool unregister, was_open;
@@ -243,21 +250,30 @@ end_stream(VrtServerStream *st, Say say, const GError *err, int origin, VrtStrea
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
 
-        bool started = st->state == STATE_OPEN;
         was_open = close_locked(st, &dropped, &unregister);
         /* Said under the lock: nothing of the stream's can follow it. */
-        if (was_open && started && say == SAY_OK)
+        if (was_open && say == SAY_OK) {
             send_data(st, VRT_NET_OK, NULL, 0);
-        else if (was_open && started && say == SAY_ERROR)
+        } else if (was_open && say == SAY_ERROR && owner && !st->started) {
+            st->pending_err = err ? g_error_copy(err) : NULL;
+            st->pending_origin = origin;
+        } else if (was_open && say == SAY_ERROR) {
             send_error(st, err, origin);
+        }
     }
     ended(st, was_open, dropped, unregister, how);
+}
+
+static void
+end_stream(VrtServerStream *st, Say say, const GError *err, int origin, VrtStreamEnd how)
+{
+    end_stream_full(st, say, err, origin, how, false);
 }
 
 void
 vrt_server_stream_abort(VrtServerStream *st, const GError *err, int origin)
 {
-    end_stream(st, SAY_ERROR, err, origin, VRT_STREAM_END_ERROR);
+    end_stream_full(st, SAY_ERROR, err, origin, VRT_STREAM_END_ERROR, true);
 }
 
 void
@@ -289,8 +305,11 @@ vrt_server_stream_register(VrtServerStream *st)
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
 
+        /* Ended before its reply (its owner aborted it): start says why. */
+        if (st->state == STATE_CLOSED)
+            return true;
         /* The client's list holds a reference until the stream ends. */
-        if (st->state == STATE_NEW && vrt_server_client_add_stream(st->client, st)) {
+        if (vrt_server_client_add_stream(st->client, st)) {
             vrt_server_stream_ref(st);
             st->registered = true;
             return true;
@@ -310,16 +329,34 @@ attach(VrtServerStream *st, GIOCondition cond, gpointer func)
     return src;
 }
 
+static void flush_sink(VrtServerStream *st);
+
 void
 vrt_server_stream_start(VrtServerStream *st)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
+    bool flush;
 
-    if (st->state != STATE_NEW)
-        return;
-    st->state = STATE_OPEN;
-    if (st->dir & VRT_STREAM_SOURCE)
-        st->read_src = attach(st, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
+
+        if (st->started)
+            return;
+        st->started = true;
+        if (st->state == STATE_CLOSED) {
+            if (st->pending_err)
+                send_error(st, st->pending_err, st->pending_origin);
+            g_clear_error(&st->pending_err);
+            return;
+        }
+        st->state = STATE_OPEN;
+        if (st->dir & VRT_STREAM_SOURCE)
+            st->read_src = attach(st, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable);
+        /* The client may have sent data, or finished, as soon as it read the
+         * reply, before this ran. */
+        flush = !g_queue_is_empty(&st->inq) || st->finishing;
+    }
+    if (flush)
+        flush_sink(st);
 }
 
 /* ---- source: fd -> client ---- */
@@ -501,7 +538,8 @@ queue_input(VrtServerStream *st, InItem *item)
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
 
-        if (st->state == STATE_OPEN && !st->eof_sent && !st->finishing) {
+        /* Before the start too: the client sends once it has the reply. */
+        if (st->state != STATE_CLOSED && !st->eof_sent && !st->finishing) {
             g_queue_push_tail(&st->inq, item);
             item = NULL;
         }

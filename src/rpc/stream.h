@@ -7,7 +7,9 @@
  * A handler binds a stream to a file descriptor with vrt_server_stream_new
  * during its call; the server starts it once the call's reply is queued
  * (the client must see the reply first) and discards it when the call
- * fails. Then, on the I/O thread:
+ * fails. What the client sends as soon as it has the reply, before the
+ * start, is kept (and a finish or abort answered); an owner's abort before
+ * the reply is sent after it. Then, on the I/O thread:
  *   - source (fd -> client): what the fd gives is sent as STREAM CONTINUE
  *     messages; its end (read 0, EIO or hang-up) as an empty STREAM
  *     CONTINUE, which the client reads as end of file. The fd is not read

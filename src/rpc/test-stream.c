@@ -3,8 +3,8 @@
  * socket, its I/O thread running, and a raw client speaking libvirt's stream
  * messages. The one procedure served (DOMAIN_OPEN_CONSOLE's number and
  * arguments, this file's handler) binds a stream to one end of a socket pair
- * the test holds ("pair"), to a file ("file"), or binds one and fails
- * ("fail"). Covered: data both ways, finish, abort, the source's end, holes
+ * the test holds ("pair"), to a file ("file"), binds one and fails
+ * ("fail"), or binds one and aborts it before the reply ("abort"). Covered: data both ways, finish, abort, the source's end, holes
  * into a file, a failed call's stream, the client going away, an owner's
  * abort and the bound on what a source queues for a client that does not
  * read (the fd is not read meanwhile, so its writer blocks).
@@ -77,6 +77,13 @@ dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError *
 
         g_clear_pointer(&last_stream, vrt_server_stream_unref);
         last_stream = vrt_server_stream_ref(st);
+    }
+    if (g_str_equal(mode, "abort")) {
+        /* Its owner ends it before the reply goes: the client gets the
+         * reply, then the error. */
+        g_autoptr(GError) err = NULL;
+        vrt_error_set(&err, VIR_ERR_RPC, "%s", "stream had I/O failure");
+        vrt_server_stream_abort(st, err, VIR_FROM_STREAMS);
     }
     if (g_str_equal(mode, "fail")) {
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "refused after binding");
@@ -444,6 +451,22 @@ test_owner_abort_sends_the_error(void)
     fixture_stop(&f);
 }
 
+static void
+test_owner_abort_before_the_reply(void)
+{
+    Fixture f;
+    fixture_start(&f);
+    int fd = client_connect(&f);
+    open_stream(fd, "abort", true);
+    g_autoptr(GBytes) payload = expect_stream(fd, VRT_NET_ERROR);
+    g_assert_nonnull(memmem(g_bytes_get_data(payload, NULL), g_bytes_get_size(payload), "stream had I/O failure",
+                            strlen("stream had I/O failure")));
+    g_assert_cmpint(wait_ends(1), ==, VRT_STREAM_END_ERROR);
+    g_assert_true(peer_sees_eof(peer()));
+    close(fd);
+    fixture_stop(&f);
+}
+
 /* A client that does not read: the source's fd stops being read, so what
  * vrtd holds stays bounded and the fd's writer blocks; once the client
  * reads, every byte arrives, in order, then the end. */
@@ -512,6 +535,7 @@ main(int argc, char **argv)
     g_test_add_func("/rpc/stream/failed-call-discards-its-stream", test_failed_call_discards_its_stream);
     g_test_add_func("/rpc/stream/client-gone-ends-its-streams", test_client_gone_ends_its_streams);
     g_test_add_func("/rpc/stream/owner-abort-sends-the-error", test_owner_abort_sends_the_error);
+    g_test_add_func("/rpc/stream/owner-abort-before-the-reply", test_owner_abort_before_the_reply);
     g_test_add_func("/rpc/stream/source-is-bounded-by-the-client", test_source_is_bounded_by_the_client);
     return g_test_run();
 }

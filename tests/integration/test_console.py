@@ -133,23 +133,27 @@ def console_on_a_terminal(env, argv, marker):
     os.close(slave)
     out = b""
 
-    def read_until_pty(want, timeout=60):
+    def read_until_pty(want, timeout=60, resend=None):
         nonlocal out
         deadline = time.monotonic() + timeout
         while want not in out:
-            assert time.monotonic() < deadline, f"virsh console showed no {want!r}: {out[-500:]!r}"
-            r, _, _ = select.select([master], [], [], 1)
-            if r:
+            assert time.monotonic() < deadline, f"the console showed no {want!r}: {out[-500:]!r}"
+            if resend:
+                # Typed before the command made the terminal raw, a line is
+                # flushed away: type it again until the guest answers.
+                os.write(master, resend)
+            r, _, _ = select.select([master], [], [], 3 if resend else 1)
+            while r:
                 try:
                     out += os.read(master, 4096)
                 except OSError:
-                    break
+                    return out
+                r, _, _ = select.select([master], [], [], 0.2)
         return out
 
     try:
         read_until_pty(b"Escape character is ^]")
-        os.write(master, f"echo {marker}-$((2+3))\r".encode())
-        read_until_pty(f"{marker}-5".encode())
+        read_until_pty(f"{marker}-5".encode(), resend=f"echo {marker}-$((2+3))\r".encode())
         os.write(master, b"\x1d")  # Ctrl-]
         assert p.wait(timeout=30) == 0
     finally:

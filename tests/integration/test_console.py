@@ -69,17 +69,19 @@ def env():
                f"<channel type='unix'><source mode='bind' path='{e.chan}'/>"
                "<target type='virtio' name='org.example.test.0'/></channel>"
                "<video><model type='vga'/></video>")
-    e.conn = libvirt.open(d.uri)
-    e.dom = e.conn.defineXML(g.domain_xml("con1", machine="pc", devices=devices))
-    e.dom.create()
-    # Opened right away: the boot output is read from its start.
-    e.st = e.conn.newStream(0)
-    e.dom.openConsole(None, e.st, 0)
-    e.boot = read_until(e.st, READY, BOOT_TIMEOUT)
+    e.conn = None
     try:
+        e.conn = libvirt.open(d.uri)
+        e.dom = e.conn.defineXML(g.domain_xml("con1", machine="pc", devices=devices))
+        e.dom.create()
+        # Opened right away: the boot output is read from its start.
+        e.st = e.conn.newStream(0)
+        e.dom.openConsole(None, e.st, 0)
+        e.boot = read_until(e.st, READY, BOOT_TIMEOUT)
         yield e
     finally:
-        e.conn.close()
+        if e.conn:
+            e.conn.close()
         d.stop()
         kill_vms_under(root)
         shutil.rmtree(root, ignore_errors=True)

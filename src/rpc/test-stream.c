@@ -7,9 +7,11 @@
  * ("fail"), or binds one and aborts it before the reply ("abort"). Covered: data both ways, finish, abort, the source's end, holes
  * into a file, a failed call's stream, the client going away, an owner's
  * abort and the bound on what a source queues for a client that does not
- * read (the fd is not read meanwhile, so its writer blocks).
+ * read (the fd is not read meanwhile, so its writer blocks); and libvrt's
+ * side (rpc/client.h) against it: data both ways, its bounded queue, finish.
  */
 #include "rpc/server.h"
+#include "rpc/client.h"
 #include "rpc/message.h"
 #include "rpc/stream.h"
 #include "util/error.h"
@@ -525,6 +527,82 @@ test_source_is_bounded_by_the_client(void)
     fixture_stop(&f);
 }
 
+/* libvrt's RPC client: a stream call, data both ways; a stream not received
+ * from holds the client's reader (its queue is bounded), so vrtd's queue
+ * stays bounded and the source's writer blocks; then every byte arrives,
+ * the end, and finish is confirmed. */
+static void
+test_client_side(void)
+{
+    Fixture f;
+    g_autoptr(GError) err = NULL;
+    fixture_start(&f);
+    g_autoptr(VrtRpcClient) client = vrt_rpc_client_new_unix(f.path, &err);
+    g_assert_no_error(err);
+    char *name = (char *)"pair";
+    remote_domain_open_console_args args = { .dev_name = &name };
+    args.dom.name = (char *)"d";
+    VrtRpcStream *st = NULL;
+    g_assert_true(vrt_rpc_client_call_stream(client, VRT_PROC_DOMAIN_OPEN_CONSOLE,
+                                             (xdrproc_t)xdr_remote_domain_open_console_args, &args, NULL, NULL, &st,
+                                             &err));
+    g_assert_no_error(err);
+
+    g_assert_true(vrt_rpc_stream_send(st, "ping", 4, &err));
+    char small[4];
+    g_assert_true(recv_all(peer(), (guint8 *)small, 4));
+    g_assert_cmpmem(small, 4, "ping", 4);
+
+    int w = peer();
+    g_unix_set_fd_nonblocking(w, TRUE, NULL);
+    guint8 chunk[65536];
+    guint64 written = 0;
+    guint8 next = 0;
+    gint64 quiet_since = g_get_monotonic_time();
+    while (g_get_monotonic_time() - quiet_since < 500 * 1000) {
+        for (gsize i = 0; i < sizeof(chunk); i++)
+            chunk[i] = (guint8)(next + i);
+        ssize_t n = write(w, chunk, sizeof(chunk));
+        if (n > 0) {
+            next = (guint8)(next + n);
+            written += (guint64)n;
+            quiet_since = g_get_monotonic_time();
+        } else {
+            g_assert_true(errno == EAGAIN);
+            g_usleep(10000);
+        }
+        g_assert_cmpuint(written, <, 256u << 20);
+    }
+    g_test_message("the fd gave %" G_GUINT64_FORMAT " bytes to a client not receiving; vrtd holds %zu", written,
+                   vrt_rpc_server_queued_bytes(f.server));
+    /* The client's queue (1 MiB) and the sockets took some; vrtd holds no more than for a raw client. */
+    g_assert_cmpuint(written, >=, VRT_RPC_STREAM_QUEUE);
+    g_assert_cmpuint(vrt_rpc_server_queued_bytes(f.server), <=, CLIENT_QUEUED / 2 + 2 * 65536 + 4096);
+    shutdown(w, SHUT_WR);
+
+    guint64 got = 0;
+    guint8 expect = 0;
+    for (;;) {
+        guint8 buf[100000];
+        gssize n = vrt_rpc_stream_recv(st, buf, sizeof(buf), -1, &err);
+        g_assert_no_error(err);
+        g_assert_cmpint(n, >=, 0);
+        if (n == 0)
+            break;
+        for (gssize i = 0; i < n; i++)
+            g_assert_cmpuint(buf[i], ==, (guint8)(expect + i));
+        expect = (guint8)(expect + n);
+        got += (guint64)n;
+    }
+    g_assert_cmpuint(got, ==, written);
+    g_assert_true(vrt_rpc_stream_finish(st, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(wait_ends(1), ==, VRT_STREAM_END_FINISHED);
+    vrt_rpc_stream_free(st);
+    g_clear_pointer(&client, vrt_rpc_client_free);
+    fixture_stop(&f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -537,5 +615,6 @@ main(int argc, char **argv)
     g_test_add_func("/rpc/stream/owner-abort-sends-the-error", test_owner_abort_sends_the_error);
     g_test_add_func("/rpc/stream/owner-abort-before-the-reply", test_owner_abort_before_the_reply);
     g_test_add_func("/rpc/stream/source-is-bounded-by-the-client", test_source_is_bounded_by_the_client);
+    g_test_add_func("/rpc/stream/client-side", test_client_side);
     return g_test_run();
 }

@@ -86,6 +86,7 @@ extern const VrtCmd vrt_cmds_domain_live[];
 extern const VrtCmd vrt_cmds_network[];
 extern const VrtCmd vrt_cmds_nodedev[];
 extern const VrtCmd vrt_cmds_storage[];
+extern const VrtCmd vrt_cmds_stream[];
 
 /* The connection, opened on first use; NULL after printing the error. */
 vrt_conn *vrt_cli_conn(VrtCli *cli);

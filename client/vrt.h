@@ -44,6 +44,7 @@ typedef struct vrt_network_port vrt_network_port;
 typedef struct vrt_nodedev vrt_nodedev;
 typedef struct vrt_storage_pool vrt_storage_pool;
 typedef struct vrt_storage_vol vrt_storage_vol;
+typedef struct vrt_stream vrt_stream;
 
 /* ---- errors and memory ---- */
 
@@ -267,6 +268,43 @@ typedef struct {
  * it with vrt_domain_iface_list_free) or -1. */
 int vrt_domain_interface_addresses(vrt_domain *dom, unsigned int source, vrt_domain_iface **ifaces, vrt_error **err);
 void vrt_domain_iface_list_free(vrt_domain_iface *ifaces, int n);
+
+/* ---- streams: a domain's console, channels and screenshots ---- */
+
+/* A stream is data that follows the call that opened it, both ways for a
+ * console or channel, from the daemon for a screenshot. One thread may
+ * receive while another sends. Data not received holds the connection's
+ * reader once about 1 MiB waits: receive it, or finish or abort the
+ * stream. Free a stream before its connection. */
+enum {
+    VRT_DOMAIN_CONSOLE_FORCE = 1 << 0, /* take a console another client holds */
+    VRT_DOMAIN_CONSOLE_SAFE = 1 << 1,
+    VRT_DOMAIN_CHANNEL_FORCE = 1 << 0,
+};
+/* A running domain's console or serial port (dev_name: its alias; NULL:
+ * the first console, else the first serial port). Fails with libvirt's
+ * VRT_ERR_OPERATION_FAILED "Active console session exists for this
+ * domain" while another stream holds it, unless FORCE. */
+vrt_stream *vrt_domain_open_console(vrt_domain *dom, const char *dev_name, unsigned int flags, vrt_error **err);
+/* A channel (name: its alias or target name; NULL: the first one). */
+vrt_stream *vrt_domain_open_channel(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
+/* A screenshot of screen 0 of a running domain: the image's bytes follow
+ * on the stream; *mime (the caller's) is their type, e.g.
+ * "image/x-portable-pixmap". */
+vrt_stream *vrt_domain_screenshot(vrt_domain *dom, unsigned int screen, unsigned int flags, char **mime,
+                                  vrt_error **err);
+/* Receives up to len bytes: their number, 0 at the stream's end (the
+ * domain stopped, the image is complete), -1 on an error (the daemon's,
+ * e.g. a console taken over with FORCE). timeout_ms < 0 waits as long as
+ * it takes; otherwise -2 when nothing came in time. */
+long vrt_stream_recv(vrt_stream *st, char *buf, size_t len, int timeout_ms, vrt_error **err);
+/* Sends len bytes (to a console: what the guest reads). */
+int vrt_stream_send(vrt_stream *st, const char *data, size_t len, vrt_error **err);
+/* Ends the stream, waiting for the daemon to confirm (data still coming is dropped). */
+int vrt_stream_finish(vrt_stream *st, vrt_error **err);
+/* Ends the stream early; the daemon drops what it did not write yet. */
+int vrt_stream_abort(vrt_stream *st, vrt_error **err);
+void vrt_stream_free(vrt_stream *st);
 
 /* ---- domain events ---- */
 

@@ -1,7 +1,8 @@
 /*
  * Client connection: a reader thread owns the socket's read side; callers
  * write their frame under a write lock and wait on their own condition for
- * the reply with their serial.
+ * the reply with their serial. A stream's messages go to its queue, which
+ * its user takes them from; a full queue holds the reader (flow control).
  */
 #include "rpc/client.h"
 #include "rpc/message.h"
@@ -44,6 +45,23 @@ struct _VrtRpcClient {
     gpointer event_data;
     int ka_interval;
     guint ka_count;
+    GHashTable *streams; /* serial -> VrtRpcStream* (owned by its user) */
+};
+
+/* Largest data message sent: libvirt's clients send 256 KiB at most. */
+#define STREAM_SEND_CHUNK (256u * 1024u)
+
+/* Guarded by the client's lock. */
+struct _VrtRpcStream {
+    VrtRpcClient *client;
+    int proc;
+    guint32 serial;
+    GQueue data; /* GBytes*: received data */
+    gsize head_off; /* taken from the head */
+    gsize queued; /* bytes in data */
+    bool eof; /* the server's end of data (an empty CONTINUE) */
+    bool done; /* the server's last word: OK or an error */
+    GError *err; /* the server's error */
 };
 
 static bool
@@ -125,6 +143,36 @@ mark_closed(VrtRpcClient *client, const char *reason)
     }
 }
 
+/* Reader thread: a message of a stream. Data waits in the stream's queue;
+ * while that is full the reader waits (and reads nothing else). */
+static void
+stream_incoming(VrtRpcClient *client, const vrt_net_header *hdr, const guint8 *frame, gsize len)
+{
+    gsize off = VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+    VrtRpcStream *st;
+
+    for (;;) {
+        st = g_hash_table_lookup(client->streams, GUINT_TO_POINTER(hdr->serial));
+        if (!st || st->proc != hdr->proc || st->done || client->closed)
+            return; /* a stream no longer used, or the end: dropped */
+        if (hdr->status != VRT_NET_CONTINUE || st->queued < VRT_RPC_STREAM_QUEUE)
+            break;
+        g_cond_wait(&client->cond, &client->lock);
+    }
+    if (hdr->status == VRT_NET_CONTINUE && len > off) {
+        g_queue_push_tail(&st->data, g_bytes_new(frame + off, len - off));
+        st->queued += len - off;
+    } else if (hdr->status == VRT_NET_CONTINUE) {
+        st->eof = true;
+    } else {
+        st->done = true;
+        if (hdr->status == VRT_NET_ERROR && !vrt_message_decode_error(frame, len, &st->err))
+            vrt_error_set(&st->err, VIR_ERR_RPC, "%s", "malformed stream error");
+    }
+    g_cond_broadcast(&client->cond);
+}
+
 static gpointer
 reader_main(gpointer opaque)
 {
@@ -178,6 +226,11 @@ reader_main(gpointer opaque)
             g_free(frame);
             continue;
         }
+        if (hdr.type == VRT_NET_STREAM) {
+            stream_incoming(client, &hdr, frame, total);
+            g_free(frame);
+            continue;
+        }
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
 
@@ -216,6 +269,7 @@ client_start(int fd, VrtTransport *t, VrtTlsContext *tls, GError **error)
     g_cond_init(&client->cond);
     g_mutex_init(&client->write_lock);
     client->pending = g_hash_table_new(g_direct_hash, g_direct_equal);
+    client->streams = g_hash_table_new(g_direct_hash, g_direct_equal);
     client->ka_count = 5;
     client->reader = g_thread_new("vrt-rpc-reader", reader_main, client);
     return client;
@@ -299,6 +353,8 @@ vrt_rpc_client_free(VrtRpcClient *client)
         return;
     ssize_t ignored = write(client->wake[1], "x", 1);
     (void)ignored;
+    /* A reader waiting for room in a stream's queue stops waiting too. */
+    mark_closed(client, "client socket is closed");
     shutdown(client->fd, SHUT_RDWR);
     g_thread_join(client->reader);
     vrt_transport_free(client->transport);
@@ -307,6 +363,7 @@ vrt_rpc_client_free(VrtRpcClient *client)
     close(client->wake[0]);
     close(client->wake[1]);
     g_hash_table_destroy(client->pending);
+    g_hash_table_destroy(client->streams);
     g_mutex_clear(&client->lock);
     g_cond_clear(&client->cond);
     g_mutex_clear(&client->write_lock);
@@ -340,12 +397,66 @@ vrt_rpc_client_is_open(VrtRpcClient *client)
     return !client->closed;
 }
 
-bool
-vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
-                    GError **error)
+/* Sends the call of serial (registered in pending as pc) and waits for its reply. */
+static bool
+call_wait(VrtRpcClient *client, int proc, guint32 serial, VrtPendingCall *pc, xdrproc_t args_filter, void *args,
+          xdrproc_t ret_filter, void *ret, GError **error)
+{
+    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, VRT_NET_CALL, serial, VRT_NET_OK };
+    g_autoptr(GBytes) frame = vrt_message_encode(&hdr, args ? args_filter : NULL, args, error);
+    bool ok = frame && write_frame(client, frame, error);
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        while (ok && !pc->done && !client->closed)
+            g_cond_wait(&client->cond, &client->lock);
+        g_hash_table_remove(client->pending, GUINT_TO_POINTER(serial));
+        if (ok && !pc->done) {
+            vrt_error_set(error, VIR_ERR_RPC, "%s", client->close_reason ? client->close_reason : "connection closed");
+            ok = false;
+        }
+    }
+    if (!ok) {
+        g_free(pc->frame);
+        return false;
+    }
+
+    g_autofree guint8 *reply = pc->frame;
+    vrt_net_header rh;
+    if (!vrt_message_decode_header(reply, pc->len, &rh, error))
+        return false;
+    if (rh.status == VRT_NET_ERROR) {
+        if (!vrt_message_decode_error(reply, pc->len, error))
+            vrt_error_set(error, VIR_ERR_RPC, "%s", "malformed error reply");
+        return false;
+    }
+    if (ret && ret_filter) {
+        return vrt_message_decode_payload(reply, pc->len, ret_filter, ret, error);
+    }
+    return true;
+}
+
+static void
+stream_unregister(VrtRpcStream *st)
+{
+    VrtRpcClient *client = st->client;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+    g_hash_table_remove(client->streams, GUINT_TO_POINTER(st->serial));
+    /* The reader may wait for room in this stream's queue. */
+    g_cond_broadcast(&client->cond);
+}
+
+/* A call; with stream, a stream of its serial is registered before it goes
+ * and kept when it succeeds. */
+static bool
+call_full(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
+          VrtRpcStream **stream, GError **error)
 {
     VrtPendingCall pc = { 0 };
     guint32 serial;
+    VrtRpcStream *st = NULL;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
@@ -357,39 +468,176 @@ vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void 
         }
         serial = ++client->serial;
         g_hash_table_insert(client->pending, GUINT_TO_POINTER(serial), &pc);
+        if (stream) {
+            st = g_new0(VrtRpcStream, 1);
+            st->client = client;
+            st->proc = proc;
+            st->serial = serial;
+            g_queue_init(&st->data);
+            g_hash_table_insert(client->streams, GUINT_TO_POINTER(serial), st);
+        }
     }
+    bool ok = call_wait(client, proc, serial, &pc, args_filter, args, ret_filter, ret, error);
+    if (st && ok)
+        *stream = st;
+    else if (st)
+        vrt_rpc_stream_free(st);
+    return ok;
+}
 
-    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, VRT_NET_CALL, serial, VRT_NET_OK };
-    g_autoptr(GBytes) frame = vrt_message_encode(&hdr, args ? args_filter : NULL, args, error);
-    bool ok = frame && write_frame(client, frame, error);
+bool
+vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
+                    GError **error)
+{
+    return call_full(client, proc, args_filter, args, ret_filter, ret, NULL, error);
+}
+
+bool
+vrt_rpc_client_call_stream(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
+                           void *ret, VrtRpcStream **stream, GError **error)
+{
+    return call_full(client, proc, args_filter, args, ret_filter, ret, stream, error);
+}
+
+/* ---- streams ---- */
+
+static bool
+stream_send_frame(VrtRpcStream *st, int status, const void *data, gsize len, GError **error)
+{
+    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, st->proc, VRT_NET_STREAM, st->serial, status };
+    g_autoptr(GBytes) frame = vrt_message_encode_raw(&hdr, data, len, error);
+
+    return frame && write_frame(st->client, frame, error);
+}
+
+/* Why a stream cannot go on: the server's error, or the connection's end.
+ * Under the client lock. */
+static bool
+stream_failed_locked(VrtRpcStream *st, GError **error)
+{
+    VrtRpcClient *client = st->client;
+
+    if (st->err) {
+        g_propagate_error(error, g_error_copy(st->err));
+        return true;
+    }
+    if (client->closed && !st->done) {
+        vrt_error_set(error, VIR_ERR_RPC, "%s", client->close_reason ? client->close_reason : "connection closed");
+        return true;
+    }
+    return false;
+}
+
+gssize
+vrt_rpc_stream_recv(VrtRpcStream *st, void *buf, gsize len, int timeout_ms, GError **error)
+{
+    VrtRpcClient *client = st->client;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+    gint64 deadline = timeout_ms < 0 ? -1 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gsize got = 0;
+
+    while (g_queue_is_empty(&st->data) && !st->eof && !st->done && !client->closed) {
+        if (deadline < 0)
+            g_cond_wait(&client->cond, &client->lock);
+        else if (!g_cond_wait_until(&client->cond, &client->lock, deadline) && g_queue_is_empty(&st->data) &&
+                 !st->eof && !st->done && !client->closed)
+            return -2;
+    }
+    while (got < len && !g_queue_is_empty(&st->data)) {
+        GBytes *head = g_queue_peek_head(&st->data);
+        gsize size;
+        const guint8 *p = g_bytes_get_data(head, &size);
+        gsize n = MIN(len - got, size - st->head_off);
+
+        memcpy((guint8 *)buf + got, p + st->head_off, n);
+        got += n;
+        st->head_off += n;
+        st->queued -= n;
+        if (st->head_off == size) {
+            g_bytes_unref(g_queue_pop_head(&st->data));
+            st->head_off = 0;
+        }
+    }
+    if (got) {
+        /* The reader may wait for room. */
+        g_cond_broadcast(&client->cond);
+        return (gssize)got;
+    }
+    if (stream_failed_locked(st, error))
+        return -1;
+    return 0;
+}
+
+bool
+vrt_rpc_stream_send(VrtRpcStream *st, const void *data, gsize len, GError **error)
+{
+    const guint8 *p = data;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->client->lock);
+
+        if (stream_failed_locked(st, error))
+            return false;
+    }
+    while (len) {
+        gsize n = MIN(len, STREAM_SEND_CHUNK);
+
+        if (!stream_send_frame(st, VRT_NET_CONTINUE, p, n, error))
+            return false;
+        p += n;
+        len -= n;
+    }
+    return true;
+}
+
+/* Sends the stream's last word (finish: OK, abort: ERROR) and waits for the
+ * server's, dropping data that still comes. */
+static bool
+stream_end(VrtRpcStream *st, int status, GError **error)
+{
+    VrtRpcClient *client = st->client;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
 
-        while (ok && !pc.done && !client->closed)
-            g_cond_wait(&client->cond, &client->lock);
-        g_hash_table_remove(client->pending, GUINT_TO_POINTER(serial));
-        if (ok && !pc.done) {
-            vrt_error_set(error, VIR_ERR_RPC, "%s", client->close_reason ? client->close_reason : "connection closed");
-            ok = false;
-        }
+        if (st->done || client->closed)
+            return !stream_failed_locked(st, error);
     }
-    if (!ok) {
-        g_free(pc.frame);
+    if (!stream_send_frame(st, status, NULL, 0, error))
         return false;
-    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
 
-    g_autofree guint8 *reply = pc.frame;
-    vrt_net_header rh;
-    if (!vrt_message_decode_header(reply, pc.len, &rh, error))
-        return false;
-    if (rh.status == VRT_NET_ERROR) {
-        if (!vrt_message_decode_error(reply, pc.len, error))
-            vrt_error_set(error, VIR_ERR_RPC, "%s", "malformed error reply");
-        return false;
+    for (;;) {
+        g_queue_clear_full(&st->data, (GDestroyNotify)g_bytes_unref);
+        st->queued = 0;
+        st->head_off = 0;
+        g_cond_broadcast(&client->cond);
+        if (st->done || client->closed)
+            break;
+        g_cond_wait(&client->cond, &client->lock);
     }
-    if (ret && ret_filter) {
-        return vrt_message_decode_payload(reply, pc.len, ret_filter, ret, error);
-    }
-    return true;
+    return !stream_failed_locked(st, error);
+}
+
+bool
+vrt_rpc_stream_finish(VrtRpcStream *st, GError **error)
+{
+    return stream_end(st, VRT_NET_OK, error);
+}
+
+bool
+vrt_rpc_stream_abort(VrtRpcStream *st, GError **error)
+{
+    return stream_end(st, VRT_NET_ERROR, error);
+}
+
+void
+vrt_rpc_stream_free(VrtRpcStream *st)
+{
+    if (!st)
+        return;
+    stream_unregister(st);
+    g_queue_clear_full(&st->data, (GDestroyNotify)g_bytes_unref);
+    g_clear_error(&st->err);
+    g_free(st);
 }

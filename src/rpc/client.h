@@ -1,7 +1,9 @@
 /*
  * The client side of the wire protocol, used by libvrt: one connection, calls
  * from any number of threads matched to replies by serial, event messages
- * handed to a callback, keepalive answered and sent by a reader thread.
+ * handed to a callback, keepalive answered and sent by a reader thread, and
+ * streams: a call that opens one, then its data both ways (stream.h has the
+ * protocol).
  */
 #pragma once
 
@@ -37,3 +39,29 @@ bool vrt_rpc_client_is_open(VrtRpcClient *client);
  * reply becomes *error with the server's code and message. */
 bool vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
                          void *ret, GError **error);
+
+/* ---- streams ---- */
+
+typedef struct _VrtRpcStream VrtRpcStream;
+
+/* A call that opens a stream, as vrt_rpc_client_call; on success *stream is
+ * the stream of the call's serial (free it with vrt_rpc_stream_free). Its
+ * messages are taken from the call's sending on, so none is lost. While
+ * more than VRT_RPC_STREAM_QUEUE bytes of a stream wait for
+ * vrt_rpc_stream_recv, the reader stops reading the connection (the
+ * server then stops reading the stream's source). */
+#define VRT_RPC_STREAM_QUEUE (1024u * 1024u)
+bool vrt_rpc_client_call_stream(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
+                                void *ret, VrtRpcStream **stream, GError **error);
+/* Receives up to len bytes: their number, 0 at the stream's end, -1 with
+ * *error (the server's stream error, or the connection's end), or -2 when
+ * nothing came within timeout_ms (< 0: wait as long as it takes). */
+gssize vrt_rpc_stream_recv(VrtRpcStream *stream, void *buf, gsize len, int timeout_ms, GError **error);
+/* Sends data (in messages of at most 256 KiB, as libvirt's clients). */
+bool vrt_rpc_stream_send(VrtRpcStream *stream, const void *data, gsize len, GError **error);
+/* Finishes the stream (data not received yet is dropped) and waits for
+ * the server's confirmation or error. */
+bool vrt_rpc_stream_finish(VrtRpcStream *stream, GError **error);
+/* Aborts the stream and waits for the server's confirmation. */
+bool vrt_rpc_stream_abort(VrtRpcStream *stream, GError **error);
+void vrt_rpc_stream_free(VrtRpcStream *stream);

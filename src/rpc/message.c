@@ -129,10 +129,41 @@ vrt_message_encode(const vrt_net_header *hdr, xdrproc_t filter, const void *obj,
 }
 
 GBytes *
+vrt_message_encode_raw(const vrt_net_header *hdr, const void *data, gsize len, GError **error)
+{
+    gsize total = VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE + len;
+
+    if (total > VRT_MESSAGE_MAX + VRT_MESSAGE_LEN_SIZE) {
+        vrt_error_set(error, VIR_ERR_RPC, "message of %zu bytes is larger than the protocol allows (%u)", total,
+                      VRT_MESSAGE_MAX);
+        return NULL;
+    }
+    /* The header alone, then the data appended behind it. */
+    g_autoptr(GBytes) head = vrt_message_encode(hdr, NULL, NULL, error);
+    if (!head)
+        return NULL;
+    guint8 *buf = g_malloc(total);
+    memcpy(buf, g_bytes_get_data(head, NULL), VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE);
+    if (len)
+        memcpy(buf + VRT_MESSAGE_LEN_SIZE + VRT_MESSAGE_HEADER_SIZE, data, len);
+    buf[0] = (guint8)(total >> 24);
+    buf[1] = (guint8)(total >> 16);
+    buf[2] = (guint8)(total >> 8);
+    buf[3] = (guint8)total;
+    return g_bytes_new_take(buf, total);
+}
+
+GBytes *
 vrt_message_encode_error(const vrt_net_header *call, const GError *err, int origin)
 {
+    return vrt_message_encode_error_typed(call, VRT_NET_REPLY, err, origin);
+}
+
+GBytes *
+vrt_message_encode_error_typed(const vrt_net_header *call, int type, const GError *err, int origin)
+{
     vrt_net_header hdr = *call;
-    hdr.type = VRT_NET_REPLY;
+    hdr.type = (vrt_net_message_type)type;
     hdr.status = VRT_NET_ERROR;
     remote_error rerr = { 0 };
     char *msg = err ? err->message : (char *)"unknown error";

@@ -34,6 +34,14 @@ GBytes *vrt_message_encode(const vrt_net_header *hdr, xdrproc_t filter, const vo
  * with origin (VIR_FROM_*) as its domain. Never fails. */
 GBytes *vrt_message_encode_error(const vrt_net_header *call, const GError *err, int origin);
 
+/* Encodes a frame whose payload is len raw bytes of data (a stream's data:
+ * type VRT_NET_STREAM, status CONTINUE); NULL with *error past VRT_MESSAGE_MAX. */
+GBytes *vrt_message_encode_raw(const vrt_net_header *hdr, const void *data, gsize len, GError **error);
+
+/* As vrt_message_encode_error, as a message of type type (VRT_NET_STREAM
+ * for an error that ends a stream). */
+GBytes *vrt_message_encode_error_typed(const vrt_net_header *call, int type, const GError *err, int origin);
+
 /* Fills *out from a received error payload; the message keeps the server's
  * text unchanged. Returns false when the payload is not an error struct. */
 bool vrt_message_decode_error(const guint8 *buf, gsize len, GError **out);

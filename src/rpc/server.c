@@ -14,6 +14,7 @@
 #include "rpc/server.h"
 #include "rpc/message.h"
 #include "rpc/tls.h"
+#include "rpc/stream.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -115,6 +116,10 @@ struct _VrtServerClient {
     guint inflight;
     GQueue pending; /* VrtCall* waiting for a worker slot */
 
+    GList *streams; /* VrtServerStream*, each a reference (stream.h) */
+    bool streams_waiting; /* a stream waits for room in out */
+    GSource *stream_wake_source; /* an idle source that resumes them */
+
     gpointer data;
     GDestroyNotify data_destroy;
 };
@@ -126,6 +131,7 @@ struct _VrtCall {
     guint8 *frame;
     gsize len;
     gsize cost; /* heap cost charged to the client and server */
+    VrtServerStream *stream; /* bound by the handler; started after the reply */
 };
 
 struct _VrtRpcServer {
@@ -161,6 +167,8 @@ static void server_watch_listeners(VrtRpcServer *server);
 static void client_wake_locked(VrtServerClient *client);
 static void client_dispatch_locked(VrtServerClient *client);
 static void server_wake_all(VrtRpcServer *server);
+static void client_wake_streams_locked(VrtServerClient *client);
+static void client_resume_streams(VrtServerClient *client);
 
 void
 vrt_rpc_server_limits_init(VrtRpcServerLimits *limits)
@@ -381,13 +389,15 @@ server_wake_all_cb(gpointer opaque)
                 g_autoptr(GMutexLocker) client_locker = g_mutex_locker_new(&client->lock);
 
                 client_dispatch_locked(client);
-                if (client->read_paused)
+                if (client->read_paused || client->streams_waiting)
                     g_ptr_array_add(paused, vrt_server_client_ref(client));
             }
         }
     }
-    for (guint i = 0; i < paused->len; i++)
+    for (guint i = 0; i < paused->len; i++) {
         client_resume(g_ptr_array_index(paused, i));
+        client_resume_streams(g_ptr_array_index(paused, i));
+    }
     return G_SOURCE_REMOVE;
 }
 
@@ -542,6 +552,7 @@ client_flush_locked(VrtServerClient *client)
         server_discharge(client->server, written);
         client_dispatch_locked(client);
         client_wake_locked(client);
+        client_wake_streams_locked(client);
     }
 }
 
@@ -761,6 +772,8 @@ call_free(VrtCall *call)
         client->in_cost -= call->cost;
     }
     server_discharge(client->server, call->cost);
+    if (call->stream)
+        vrt_server_stream_unref(call->stream);
     g_free(call->frame);
     vrt_server_client_unref(client);
     g_free(call);
@@ -810,14 +823,25 @@ run_call(VrtCall *call)
         hdr.status = VRT_NET_OK;
         GError *enc_err = NULL;
         GBytes *frame = vrt_message_encode(&hdr, info->ret_size ? info->ret_filter : NULL, ret, &enc_err);
-        if (frame)
+        /* A stream the call opened is known before its reply goes, so the
+         * client's first data finds it, and starts after it, so the reply
+         * comes first. */
+        if (frame && call->stream && !vrt_server_stream_register(call->stream))
+            g_clear_pointer(&frame, g_bytes_unref);
+        if (frame) {
             client_queue(call->client, frame, false);
-        else {
+            if (call->stream)
+                vrt_server_stream_start(call->stream);
+        } else if (enc_err) {
+            if (call->stream)
+                vrt_server_stream_discard(call->stream);
             reply_error(call->client, &call->hdr, enc_err, info->origin);
             g_error_free(enc_err);
         }
     } else {
         g_debug("proc %s failed: %s", info->name, err ? err->message : "?");
+        if (call->stream)
+            vrt_server_stream_discard(call->stream);
         reply_error(call->client, &call->hdr, err, origin);
     }
     /* A handler that failed may have filled part of its reply. */
@@ -858,6 +882,186 @@ worker_run(gpointer data, gpointer user_data)
     vrt_server_client_unref(client);
 }
 
+/* ---- streams (stream.h) ---- */
+
+void
+vrt_call_set_stream(VrtCall *call, VrtServerStream *stream)
+{
+    if (call->stream)
+        vrt_server_stream_unref(call->stream);
+    call->stream = vrt_server_stream_ref(stream);
+}
+
+const vrt_net_header *
+vrt_call_get_header(VrtCall *call)
+{
+    return &call->hdr;
+}
+
+GMainContext *
+vrt_server_client_get_context(VrtServerClient *client)
+{
+    return client->ctx;
+}
+
+bool
+vrt_server_client_queue_stream_message(VrtServerClient *client, GBytes *frame)
+{
+    return client_queue(client, frame, false);
+}
+
+gsize
+vrt_server_frame_heap_cost(const void *frame)
+{
+    return heap_cost(frame);
+}
+
+/* Whether client has room for stream data: its unread messages cost less
+ * than half its max_client_queued (replies to its calls keep the other
+ * half) and the server is below max_queued. Under client->lock. */
+static bool
+client_stream_room_locked(VrtServerClient *client)
+{
+    VrtRpcServer *server = client->server;
+
+    return !client->closed && client->out_cost < server->limits.max_client_queued / 2 &&
+           server_queued(server) < server->limits.max_queued;
+}
+
+bool
+vrt_server_client_stream_room(VrtServerClient *client)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+    VrtRpcServer *server = client->server;
+
+    if (client_stream_room_locked(client))
+        return true;
+    /* Under the lock that every write's discharge takes: no wake-up lost. */
+    client->streams_waiting = true;
+    if (server_queued(server) >= server->limits.max_queued) {
+        /* As in client_check_reading: say so, then look at the total again. */
+        g_atomic_int_set(&server->waiting, 1);
+        if (client_stream_room_locked(client)) {
+            client->streams_waiting = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+vrt_server_client_charge_input(VrtServerClient *client, gssize delta)
+{
+    if (delta == 0)
+        return;
+    if (delta > 0) {
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+            client->in_cost += (gsize)delta;
+        }
+        server_charge(client->server, (gsize)delta);
+        return;
+    }
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        client->in_cost -= (gsize)-delta;
+    }
+    server_discharge(client->server, (gsize)-delta);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        client_wake_locked(client);
+    }
+}
+
+bool
+vrt_server_client_add_stream(VrtServerClient *client, VrtServerStream *stream)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+    if (client->closed || client->dropped)
+        return false;
+    client->streams = g_list_prepend(client->streams, stream);
+    return true;
+}
+
+void
+vrt_server_client_remove_stream(VrtServerClient *client, VrtServerStream *stream)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+    client->streams = g_list_remove(client->streams, stream);
+}
+
+/* The client's stream that hdr belongs to (a reference), or NULL. */
+static VrtServerStream *
+client_find_stream(VrtServerClient *client, const vrt_net_header *hdr)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+    for (GList *l = client->streams; l; l = l->next)
+        if (vrt_server_stream_matches(l->data, hdr))
+            return vrt_server_stream_ref(l->data);
+    return NULL;
+}
+
+/* The client's streams, each a reference. Under client->lock. */
+static GList *
+client_ref_streams_locked(VrtServerClient *client)
+{
+    GList *copy = g_list_copy(client->streams);
+
+    for (GList *l = copy; l; l = l->next)
+        vrt_server_stream_ref(l->data);
+    return copy;
+}
+
+/* I/O thread: streams that waited for room read their fds again. */
+static void
+client_resume_streams(VrtServerClient *client)
+{
+    GList *streams;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
+
+        if (!client->streams_waiting || !client_stream_room_locked(client))
+            return;
+        client->streams_waiting = false;
+        streams = client_ref_streams_locked(client);
+    }
+    for (GList *l = streams; l; l = l->next)
+        vrt_server_stream_resume(l->data);
+    g_list_free_full(streams, (GDestroyNotify)vrt_server_stream_unref);
+}
+
+static gboolean
+client_stream_wake_cb(gpointer opaque)
+{
+    VrtServerClient *client = opaque;
+
+    {
+        g_autoptr(GMutexLocker) locker = client_source_fired(client, &client->stream_wake_source);
+    }
+    client_resume_streams(client);
+    return G_SOURCE_REMOVE;
+}
+
+/* Under client->lock, after its output went down: has the I/O thread
+ * resume the streams waiting for room once there is. */
+static void
+client_wake_streams_locked(VrtServerClient *client)
+{
+    if (!client->streams_waiting || client->stream_wake_source || !client_stream_room_locked(client))
+        return;
+    GSource *idle = g_idle_source_new();
+    g_source_set_priority(idle, G_PRIORITY_DEFAULT);
+    client->stream_wake_source = client_attach(client, idle, client_stream_wake_cb);
+}
+
 /* Handles one complete frame read from client; takes ownership of frame. */
 static bool
 handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
@@ -881,8 +1085,21 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
             send_keepalive(client, VRT_KEEPALIVE_PROC_PONG);
         return true;
     }
+    if (hdr.type == VRT_NET_STREAM || hdr.type == VRT_NET_STREAM_HOLE) {
+        VrtServerStream *stream = client_find_stream(client, &hdr);
+
+        /* A stream's messages may still come after it ended (data is not
+         * acknowledged): dropped, as libvirtd does. */
+        if (stream) {
+            vrt_server_stream_incoming(stream, &hdr, frame, len);
+            vrt_server_stream_unref(stream);
+        } else {
+            g_free(frame);
+        }
+        return true;
+    }
     if (hdr.type != VRT_NET_CALL && hdr.type != VRT_NET_CALL_WITH_FDS) {
-        /* Streams and stray replies: vrt has none; ignore them. */
+        /* Stray replies: ignored. */
         g_free(frame);
         return true;
     }
@@ -1052,9 +1269,10 @@ static void
 client_close_now(VrtServerClient *client)
 {
     VrtRpcServer *server = client->server;
-    GSource *wake;
+    GSource *wake, *stream_wake;
     GQueue pending;
     gsize unwritten;
+    GList *streams;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
@@ -1066,6 +1284,8 @@ client_close_now(VrtServerClient *client)
             g_source_destroy(client->out_source);
         g_clear_pointer(&client->out_source, g_source_unref);
         wake = g_steal_pointer(&client->wake_source);
+        stream_wake = g_steal_pointer(&client->stream_wake_source);
+        streams = client_ref_streams_locked(client);
         pending = client->pending;
         g_queue_init(&client->pending);
         unwritten = client_drop_output_locked(client);
@@ -1076,6 +1296,14 @@ client_close_now(VrtServerClient *client)
         g_source_destroy(wake);
         g_source_unref(wake);
     }
+    if (stream_wake) {
+        g_source_destroy(stream_wake);
+        g_source_unref(stream_wake);
+    }
+    /* Each ends, closes its fd and leaves the client's list. */
+    for (GList *l = streams; l; l = l->next)
+        vrt_server_stream_client_closed(l->data);
+    g_list_free_full(streams, (GDestroyNotify)vrt_server_stream_unref);
 
     client_stop_watching(client);
     shutdown(client->fd, SHUT_RDWR);

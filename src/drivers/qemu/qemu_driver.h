@@ -220,6 +220,25 @@ int vrt_qemu_domain_is_updated(VrtQemuDriver *drv, const guchar *uuid, GError **
 int vrt_qemu_domain_get_autostart(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 bool vrt_qemu_domain_set_autostart(VrtQemuDriver *drv, const guchar *uuid, int autostart, GError **error);
 
+/* ---- what streams read and write (qemu_driver_stream.c) ---- */
+#define VRT_DOMAIN_CONSOLE_FORCE 1u /* take a console another stream holds */
+#define VRT_DOMAIN_CONSOLE_SAFE 2u /* only where the device can be held safely (all of vrt's) */
+#define VRT_DOMAIN_CHANNEL_FORCE 1u
+/* The fd of a running domain's console or serial port (dev_name: its alias;
+ * NULL: the first console, else the first serial port), a pty opened raw;
+ * *key: its path, which tells who holds it. flags (FORCE, SAFE) are the
+ * caller's. -1 with libvirt's error. */
+int vrt_qemu_domain_open_console(VrtQemuDriver *drv, const guchar *uuid, const char *dev_name, guint flags, char **key,
+                                 GError **error);
+/* The same for a channel with a UNIX socket source (name: its alias or
+ * target name; NULL: the first channel): a connection to it. */
+int vrt_qemu_domain_open_channel(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, char **key,
+                                 GError **error);
+/* QMP screendump of a running domain's screen 0 into its run directory:
+ * the file opened for reading and already removed, *mime its type. */
+int vrt_qemu_domain_screenshot(VrtQemuDriver *drv, const guchar *uuid, guint screen, guint flags, char **mime,
+                               GError **error);
+
 /* ---- everyday calls (qemu_driver_everyday.c) ---- */
 #define VRT_DOMAIN_BLOCK_RESIZE_BYTES 1u
 /* type: VRT_DOMAIN_METADATA_* (domain_conf.h); flags: VRT_DOMAIN_AFFECT_*. */

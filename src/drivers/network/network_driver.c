@@ -8,6 +8,8 @@
  * and takes the mutex only to check and to commit.
  */
 #include "drivers/network/network_driver_priv.h"
+#include "drivers/network/network_virt.h"
+#include "host/netdev.h"
 #include "host/pci.h"
 #include "host/sriov.h"
 #include "util/error.h"
@@ -320,11 +322,18 @@ prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     case VRT_NETWORK_FORWARD_NAT:
     case VRT_NETWORK_FORWARD_ROUTE:
     case VRT_NETWORK_FORWARD_OPEN:
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                      "network '%s' (forward mode '%s') needs a bridge, dnsmasq and firewall rules set up by the "
-                      "daemon, which vrt does not do yet; only 'hostdev' and 'bridge' networks can be started",
-                      live->name, live->has_forward ? mode : "none");
-        return false;
+        if (live->forward_dev || live->forward_ifs->len > 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "network '%s': forward mode '%s' restricted to a host interface is not supported by vrt yet",
+                          live->name, live->has_forward ? mode : "none");
+            return false;
+        }
+        if (live->has_forward && live->forward_mode == VRT_NETWORK_FORWARD_OPEN && live->ips->len == 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "forward mode 'open' requires at least one ip address in network '%s'", live->name);
+            return false;
+        }
+        return true;
     case VRT_NETWORK_FORWARD_PASSTHROUGH:
     case VRT_NETWORK_FORWARD_PRIVATE:
     case VRT_NETWORK_FORWARD_VEPA:
@@ -332,6 +341,27 @@ prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "network '%s': forward mode '%s' (macvtap) is not supported by vrt yet", live->name, mode);
         return false;
+    }
+}
+
+/* Removes what a start of a virtual network made on the host: its rules,
+ * its dnsmasq and its bridge (which takes its addresses along). */
+static void
+virt_teardown(VrtNetworkDriver *drv, const VrtNetworkDef *live)
+{
+    vrt_network_firewall_remove(drv, live);
+    vrt_network_dnsmasq_stop(drv, live->name);
+    vrt_network_bridge_stop(drv, live);
+}
+
+/* A virtual network without <bridge name> gets a free virbrN in its
+ * running definition, as libvirt. Driver lock held. */
+static void
+pick_bridge_locked(VrtNetworkDriver *drv, VrtNetworkDef *live)
+{
+    if (vrt_network_is_virtual(live) && !live->bridge_name) {
+        live->bridge_name = vrt_network_pick_bridge_locked(drv);
+        live->has_bridge = true;
     }
 }
 
@@ -349,8 +379,21 @@ start_prepare(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     g_autofree char *ports = vrt_network_ports_dir(drv, live->name);
     g_autofree char *path = status_path(drv, live->name);
     g_autofree char *xml = vrt_network_def_format(live);
-    return vrt_dir_ensure(ports, NETWORK_DIR_MODE, error) &&
-           vrt_file_write_atomic(path, xml, -1, NETWORK_FILE_MODE, error);
+    if (!vrt_dir_ensure(ports, NETWORK_DIR_MODE, error))
+        return false;
+    bool virt = vrt_network_is_virtual(live);
+    if (virt && !vrt_network_bridge_start(drv, live, error))
+        return false;
+    if (virt && (!vrt_network_dnsmasq_start(drv, live, error) || !vrt_network_firewall_add(drv, live, error))) {
+        virt_teardown(drv, live);
+        return false;
+    }
+    if (!vrt_file_write_atomic(path, xml, -1, NETWORK_FILE_MODE, error)) {
+        if (virt)
+            virt_teardown(drv, live);
+        return false;
+    }
+    return true;
 }
 
 /* Makes live (ownership taken) obj's running definition. */
@@ -533,6 +576,7 @@ vrt_netdrv_create(VrtNetworkDriver *drv, const char *name, GError **error)
     if (!obj)
         return false;
     g_autoptr(VrtNetworkDef) live = vrt_network_def_copy(obj->def);
+    pick_bridge_locked(drv, live);
     g_clear_pointer(&locker, g_mutex_locker_free);
     if (!start_prepare(drv, live, error))
         return false;
@@ -557,6 +601,7 @@ vrt_netdrv_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErro
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is already active as '%s'", obj->live->name);
         return NULL;
     }
+    pick_bridge_locked(drv, def);
     g_clear_pointer(&locker, g_mutex_locker_free);
     if (!start_prepare(drv, def, error))
         return NULL;
@@ -577,10 +622,16 @@ vrt_netdrv_destroy(VrtNetworkDriver *drv, const char *name, GError **error)
     VrtNetworkObj *obj = find_in_state_locked(drv, name, true, error);
     if (!obj)
         return false;
+    g_autoptr(VrtNetworkDef) live = vrt_network_def_copy(obj->live);
     if (!stop_locked(drv, obj, error))
         return false;
     if (!obj->def)
         g_hash_table_remove(drv->nets, name);
+    /* stopped: the host side goes without the lock (the network is still
+     * held, so no start of it runs meanwhile) */
+    g_clear_pointer(&locker, g_mutex_locker_free);
+    if (vrt_network_is_virtual(live))
+        virt_teardown(drv, live);
     return true;
 }
 
@@ -888,6 +939,7 @@ bool
 vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
 {
     g_autoptr(GPtrArray) autostart = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) running = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_def_free);
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
         if (!load_configs_locked(drv, error) || !load_status_locked(drv, error))
@@ -899,7 +951,23 @@ vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
             VrtNetworkObj *obj = v;
             if (obj->autostart && !obj->live && obj->def)
                 g_ptr_array_add(autostart, g_strdup(obj->def->name));
+            if (obj->live && vrt_network_is_virtual(obj->live))
+                g_ptr_array_add(running, vrt_network_def_copy(obj->live));
         }
+    }
+    /* Running virtual networks keep their bridge, dnsmasq and rules across
+     * a restart of vrtd; what went missing meanwhile is made again. */
+    for (guint i = 0; i < running->len; i++) {
+        const VrtNetworkDef *live = g_ptr_array_index(running, i);
+        g_autoptr(GError) err = NULL;
+        if (!vrt_netdev_exists(drv->host, live->bridge_name) && !vrt_network_bridge_start(drv, live, &err))
+            g_warning("network '%s': cannot create its bridge again: %s", live->name, err->message);
+        g_clear_error(&err);
+        if (!vrt_network_dnsmasq_check(drv, live, &err))
+            g_warning("network '%s': %s", live->name, err->message);
+        g_clear_error(&err);
+        if (!vrt_network_firewall_check(drv, live, &err))
+            g_warning("network '%s': %s", live->name, err->message);
     }
     /* A start reads the host: without the lock, as any start. */
     for (guint i = 0; i < autostart->len; i++) {

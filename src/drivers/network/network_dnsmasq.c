@@ -1,0 +1,244 @@
+/*
+ * One dnsmasq per isolated, nat, route or open network with addresses:
+ * DHCP and DNS on its bridge only. Its files live in the network run
+ * directory beside the network's state, each name ending in its own
+ * suffix: NAME.conf (libvirt's option set, written before each start),
+ * NAME.pid (written by dnsmasq itself), NAME.leases (its lease file, read
+ * for the DHCP lease list), NAME.hostsfile and NAME.addnhosts (present,
+ * empty unless the definition has hosts, so that later additions only need
+ * a SIGHUP). dnsmasq daemonizes and outlives vrtd: a restarted vrtd finds
+ * it by its pid file, checks the pid still runs dnsmasq with this
+ * network's --conf-file (so never a recycled pid), and keeps it, or starts
+ * a new one when it is gone.
+ */
+#include "drivers/network/network_virt.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+#include "util/proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#define DNSMASQ_FILE_MODE 0644
+#define DNSMASQ_STOP_WAIT_MS 3000
+
+static char *
+dnsmasq_file(VrtNetworkDriver *drv, const char *name, const char *suffix)
+{
+    g_autofree char *base = g_strconcat(name, suffix, NULL);
+    return g_build_filename(drv->state_dir, base, NULL);
+}
+
+static char *
+proc_root(VrtNetworkDriver *drv)
+{
+    return drv->host ? vrt_host_path(drv->host, "/proc") : g_strdup("/proc");
+}
+
+static char *
+dnsmasq_binary(void)
+{
+    char *p = g_find_program_in_path("dnsmasq");
+    return p ? p : g_strdup("/usr/sbin/dnsmasq");
+}
+
+static bool
+needs_dnsmasq(const VrtNetworkDef *def)
+{
+    for (guint i = 0; i < def->ips->len; i++)
+        if (vrt_network_ip_prefix(g_ptr_array_index(def->ips, i)) >= 0)
+            return true;
+    return false;
+}
+
+/* Number of addresses from start to end (inclusive), 0 when not IPv4. */
+static guint64
+range_size(const char *start, const char *end)
+{
+    struct in_addr s, e;
+    if (inet_pton(AF_INET, start, &s) != 1 || inet_pton(AF_INET, end, &e) != 1)
+        return 0;
+    guint32 a = ntohl(s.s_addr), b = ntohl(e.s_addr);
+    return b >= a ? (guint64)(b - a) + 1 : 0;
+}
+
+static char *
+conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
+{
+    g_autofree char *pid = dnsmasq_file(drv, def->name, ".pid");
+    g_autofree char *leases = dnsmasq_file(drv, def->name, ".leases");
+    g_autofree char *hosts = dnsmasq_file(drv, def->name, ".hostsfile");
+    g_autofree char *addn = dnsmasq_file(drv, def->name, ".addnhosts");
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s,
+                           "##WARNING:  THIS IS AN AUTO-GENERATED FILE. CHANGES TO IT ARE LIKELY TO BE\n"
+                           "##OVERWRITTEN AND LOST.  Changes to this configuration should be made using:\n"
+                           "##    virsh net-edit %s\n"
+                           "## or other application using the libvirt API.\n"
+                           "##\n## dnsmasq conf file created by vrt\n"
+                           "strict-order\n",
+                           def->name);
+    if (def->domain_name) {
+        if (def->domain_local_only == 1)
+            g_string_append_printf(s, "local=/%s/\n", def->domain_name);
+        g_string_append_printf(s, "domain=%s\nexpand-hosts\n", def->domain_name);
+    }
+    g_string_append_printf(s, "pid-file=%s\n", pid);
+    g_string_append(s, "except-interface=lo\n");
+    g_string_append_printf(s, "bind-dynamic\ninterface=%s\n", def->bridge_name);
+    if (!def->has_forward)
+        /* isolated: no default route for the guests, no forwarding of
+         * their queries to the host's resolvers */
+        g_string_append(s, "dhcp-option=3\nno-resolv\nra-param=*,0,0\n");
+    guint64 nleases = 0;
+    bool dhcp4 = false, dhcp6 = false;
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        int prefix = vrt_network_ip_prefix(ip);
+        bool v6 = vrt_network_ip_is_v6(ip);
+        if (prefix < 0 || ip->ranges->len == 0 || (v6 ? dhcp6 : dhcp4))
+            continue; /* libvirt serves DHCP on the first <ip> of each family with ranges */
+        for (guint r = 0; r < ip->ranges->len; r++) {
+            const VrtNetworkDhcpRange *range = g_ptr_array_index(ip->ranges, r);
+            if (v6) {
+                g_string_append_printf(s, "dhcp-range=%s,%s,%d\n", range->start, range->end, prefix);
+            } else {
+                struct in_addr m = { .s_addr = prefix ? htonl(~0u << (32 - prefix)) : 0 };
+                char mask[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, &m, mask, sizeof(mask));
+                g_string_append_printf(s, "dhcp-range=%s,%s,%s\n", range->start, range->end, mask);
+            }
+            nleases += range_size(range->start, range->end);
+        }
+        if (!v6)
+            g_string_append(s, "dhcp-no-override\ndhcp-authoritative\n");
+        if (v6)
+            dhcp6 = true;
+        else
+            dhcp4 = true;
+    }
+    if (nleases > 0)
+        g_string_append_printf(s, "dhcp-lease-max=%" G_GUINT64_FORMAT "\n", nleases);
+    if (dhcp4 || dhcp6)
+        g_string_append_printf(s, "dhcp-hostsfile=%s\n", hosts);
+    g_string_append_printf(s, "addn-hosts=%s\n", addn);
+    g_string_append_printf(s, "dhcp-leasefile=%s\n", leases);
+    if (def->mtu > 0)
+        g_string_append_printf(s, "dhcp-option=option:mtu,%u\n", def->mtu);
+    if (dhcp6)
+        g_string_append(s, "enable-ra\n");
+    else
+        for (guint i = 0; i < def->ips->len; i++) {
+            const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+            if (vrt_network_ip_is_v6(ip) && ip->address)
+                g_string_append_printf(s, "dhcp-range=%s,ra-only\n", ip->address);
+        }
+    return g_string_free(s, FALSE);
+}
+
+/* The pid in NAME.pid when it is this network's dnsmasq, else 0. */
+pid_t
+vrt_network_dnsmasq_pid(VrtNetworkDriver *drv, const char *name)
+{
+    g_autofree char *pidfile = dnsmasq_file(drv, name, ".pid");
+    g_autofree char *conf = dnsmasq_file(drv, name, ".conf");
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(pidfile, &text, NULL, NULL))
+        return 0;
+    gint64 pid = g_ascii_strtoll(text, NULL, 10);
+    if (pid <= 1 || pid > G_MAXINT32)
+        return 0;
+    g_autofree char *arg = g_strconcat("--conf-file=", conf, NULL);
+    g_autofree char *proc = proc_root(drv);
+    return vrt_proc_pid_has_arg(proc, (pid_t)pid, arg) ? (pid_t)pid : 0;
+}
+
+static bool
+touch(const char *path, GError **error)
+{
+    if (g_file_test(path, G_FILE_TEST_EXISTS))
+        return true;
+    return vrt_file_write_atomic(path, "", 0, DNSMASQ_FILE_MODE, error);
+}
+
+bool
+vrt_network_dnsmasq_start(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error)
+{
+    if (!needs_dnsmasq(live))
+        return true;
+    g_autofree char *conf = dnsmasq_file(drv, live->name, ".conf");
+    g_autofree char *pidfile = dnsmasq_file(drv, live->name, ".pid");
+    g_autofree char *leases = dnsmasq_file(drv, live->name, ".leases");
+    g_autofree char *hosts = dnsmasq_file(drv, live->name, ".hostsfile");
+    g_autofree char *addn = dnsmasq_file(drv, live->name, ".addnhosts");
+    g_autofree char *text = conf_contents(drv, live);
+    g_unlink(pidfile);
+    if (!vrt_file_write_atomic(conf, text, -1, DNSMASQ_FILE_MODE, error) || !touch(leases, error) ||
+        !touch(hosts, error) || !touch(addn, error))
+        return false;
+    g_autofree char *bin = dnsmasq_binary();
+    g_autofree char *arg = g_strconcat("--conf-file=", conf, NULL);
+    char *argv[] = { bin, arg, NULL };
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    gint status = 0;
+    g_autoptr(GError) local = NULL;
+    /* dnsmasq forks; its parent returns once the daemon runs (pid file
+     * written) or with the reason it could not start */
+    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &err, &status, &local)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot run %s: %s", bin, local->message);
+        return false;
+    }
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        g_strstrip(err);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "dnsmasq of network '%s' failed to start: %s", live->name,
+                      err && *err ? err : "no message");
+        return false;
+    }
+    pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
+    if (pid == 0) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "dnsmasq of network '%s' did not write its pid file '%s'",
+                      live->name, pidfile);
+        return false;
+    }
+    g_info("network '%s': dnsmasq started (pid %d)", live->name, (int)pid);
+    return true;
+}
+
+void
+vrt_network_dnsmasq_stop(VrtNetworkDriver *drv, const char *name)
+{
+    pid_t pid = vrt_network_dnsmasq_pid(drv, name);
+    if (pid > 0) {
+        g_autofree char *proc = proc_root(drv);
+        kill(pid, SIGTERM);
+        for (guint waited = 0; waited < DNSMASQ_STOP_WAIT_MS && vrt_proc_pid_alive(proc, pid); waited += 10)
+            g_usleep(10 * 1000);
+        if (vrt_proc_pid_alive(proc, pid))
+            kill(pid, SIGKILL);
+    }
+    static const char *const suffixes[] = { ".pid", ".conf", ".leases", ".hostsfile", ".addnhosts" };
+    for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        g_autofree char *path = dnsmasq_file(drv, name, suffixes[i]);
+        if (g_unlink(path) < 0 && errno != ENOENT)
+            g_warning("network '%s': cannot remove %s: %s", name, path, g_strerror(errno));
+    }
+}
+
+bool
+vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error)
+{
+    if (!needs_dnsmasq(live))
+        return true;
+    pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
+    if (pid > 0) {
+        g_info("network '%s': dnsmasq running (pid %d)", live->name, (int)pid);
+        return true;
+    }
+    g_warning("network '%s': its dnsmasq is gone, starting it again", live->name);
+    return vrt_network_dnsmasq_start(drv, live, error);
+}

@@ -1,0 +1,242 @@
+"""Virtual networks as libvirt runs them (isolated, nat, route, open): the
+bridge vrtd creates, its dnsmasq and its nftables table, checked with the
+tools a user would use (ip, nft, ps, virsh). Every test runs vrtd inside a
+network namespace of its own (`ip netns add`), so nothing touches the
+host's interfaces, routes or ruleset; the namespace, its vrtd and the
+dnsmasq it started are removed afterwards."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import uuid
+
+import pytest
+
+from vrt_fixtures import SRC, VRTD, Vrtd, pid_alive, require, run, virsh, wait_for
+
+DEFAULT_XML = "/usr/share/libvirt/networks/default.xml"
+if not os.path.exists(DEFAULT_XML):
+    DEFAULT_XML = os.path.join(SRC, "tests", "data", "network", "default.xml")
+
+
+
+def prerequisites():
+    require(os.geteuid() == 0, "root (network namespaces)")
+    require(shutil.which("ip") is not None, "iproute2 (ip)")
+    require(shutil.which("nft") or os.path.exists("/usr/sbin/nft"), "nftables (nft)")
+    require(shutil.which("dnsmasq") or os.path.exists("/usr/sbin/dnsmasq"), "dnsmasq-base (dnsmasq)")
+
+
+class NetnsVrtd(Vrtd):
+    """A vrtd run with `ip netns exec NS` (which execs it: the pid is vrtd's)."""
+
+    def __init__(self, root, ns):
+        super().__init__(root)
+        self.ns = ns
+
+    def start(self, wait=True):
+        env = dict(os.environ)
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, VRTD, "--root", self.root],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"), env=env)
+        if wait:
+            wait_for(lambda: self._connectable() or self.proc.poll() is not None, what="vrtd's sockets")
+            assert self.proc.poll() is None, f"vrtd exited: {self.stderr()}"
+        return self
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def ns_pids(ns):
+    out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.fixture
+def netns():
+    prerequisites()
+    name = f"vrt-t-{uuid.uuid4().hex[:8]}"
+    run(["ip", "netns", "add", name])
+    run(["ip", "-n", name, "link", "set", "lo", "up"])
+    yield name
+    # everything still running in it was started by this test (vrtd, its
+    # dnsmasq, its QEMU)
+    for pid in ns_pids(name):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    subprocess.run(["ip", "netns", "del", name])
+
+
+@pytest.fixture
+def nsvrtd(tmproot, netns):
+    d = NetnsVrtd(tmproot, netns).start()
+    yield d
+    d.stop()
+
+
+def ns(netns, *args, check=True):
+    return run(["ip", "netns", "exec", netns] + list(args), check=check)
+
+
+def addrs(netns, dev):
+    r = run(["ip", "-n", netns, "-o", "addr", "show", "dev", dev], check=False)
+    return r.stdout if r.returncode == 0 else None
+
+
+def link_exists(netns, dev):
+    return run(["ip", "-n", netns, "link", "show", "dev", dev], check=False).returncode == 0
+
+
+def nft_table(netns, table):
+    r = ns(netns, "nft", "list", "table", "inet", table, check=False)
+    return r.stdout if r.returncode == 0 else None
+
+
+def nft_ruleset(netns):
+    return ns(netns, "nft", "list", "ruleset").stdout
+
+
+def dnsmasq_pid(d, net):
+    path = os.path.join(d.root, "run", "vrt", "network", f"{net}.pid")
+    try:
+        with open(path) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().decode().split("\0")
+    except OSError:
+        return None
+    return pid if "dnsmasq" in os.path.basename(argv[0]) and any(d.root in a for a in argv) else None
+
+
+def define_start(d, xml_path):
+    virsh(d.uri, "net-define", xml_path)
+    name = re.search(r"<name>([^<]+)</name>", open(xml_path).read()).group(1)
+    virsh(d.uri, "net-start", name)
+    return name
+
+
+def write_xml(tmp_path, text, name="net.xml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+ISOLATED = """<network>
+  <name>iso</name>
+  <bridge name='vrtiso0'/>
+  <ip address='10.77.0.1' netmask='255.255.255.0'>
+    <dhcp><range start='10.77.0.10' end='10.77.0.20'/></dhcp>
+  </ip>
+</network>"""
+
+
+def test_default_network_starts_and_destroy_removes_it(nsvrtd, netns):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    a = addrs(netns, "virbr0")
+    assert a is not None and "192.168.122.1/24" in a
+    pid = dnsmasq_pid(d, "default")
+    assert pid and pid_alive(pid)
+    with open(os.path.join(d.root, "run", "vrt", "network", "default.conf")) as f:
+        conf = f.read()
+    for line in ("strict-order", "except-interface=lo", "bind-dynamic", "interface=virbr0",
+                 "dhcp-range=192.168.122.2,192.168.122.254,255.255.255.0", "dhcp-no-override",
+                 "dhcp-authoritative", "dhcp-lease-max=253"):
+        assert line in conf.splitlines()
+    table = nft_table(netns, "vrt_virbr0")
+    assert table is not None
+    assert "masquerade" in table and "192.168.122.0/24" in table
+    assert "224.0.0.0/24 return" in table and "255.255.255.255 return" in table
+    assert 'iifname "virbr0" udp dport { 53, 67 } accept' in table
+    # the XML a user reads is the one defined
+    assert "<bridge name='virbr0'" in virsh(d.uri, "net-dumpxml", "default").stdout
+
+    virsh(d.uri, "net-destroy", "default")
+    assert not link_exists(netns, "virbr0")
+    wait_for(lambda: not pid_alive(pid), what="dnsmasq's end")
+    assert "vrt_" not in nft_ruleset(netns)
+    assert not [f for f in os.listdir(os.path.join(d.root, "run", "vrt", "network")) if f.startswith("default.")]
+
+
+def test_isolated_network_forwards_nothing(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, ISOLATED))
+    assert "10.77.0.1/24" in addrs(netns, "vrtiso0")
+    table = nft_table(netns, "vrt_vrtiso0")
+    assert table is not None
+    assert "saddr 10.77.0.0/24 accept" not in table and "masquerade" not in table
+    assert 'iifname "vrtiso0" reject' in table and 'oifname "vrtiso0" reject' in table
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "iso.conf")).read()
+    assert "dhcp-option=3" in conf.splitlines() and "no-resolv" in conf.splitlines()
+    # forwarding of an isolated network is not turned on by vrtd
+    virsh(d.uri, "net-destroy", "iso")
+    assert not link_exists(netns, "vrtiso0")
+    assert "vrt_" not in nft_ruleset(netns)
+
+
+def test_route_and_open_networks(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    route = write_xml(tmp_path, """<network><name>rt</name><forward mode='route'/><bridge name='vrtrt0'/>
+      <ip address='10.78.0.1' prefix='24'/></network>""", "rt.xml")
+    opn = write_xml(tmp_path, """<network><name>op</name><forward mode='open'/><bridge name='vrtop0'/>
+      <ip address='10.79.0.1' prefix='24'/></network>""", "op.xml")
+    define_start(d, route)
+    define_start(d, opn)
+    table = nft_table(netns, "vrt_vrtrt0")
+    assert 'iifname "vrtrt0" ip saddr 10.78.0.0/24 accept' in table
+    assert 'oifname "vrtrt0" ip daddr 10.78.0.0/24 accept' in table
+    assert "masquerade" not in table
+    assert ns(netns, "cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip() == "1"
+    # open: libvirt adds no rules at all
+    assert nft_table(netns, "vrt_vrtop0") is None
+    assert "10.79.0.1/24" in addrs(netns, "vrtop0")
+    virsh(d.uri, "net-destroy", "rt")
+    virsh(d.uri, "net-destroy", "op")
+    assert not link_exists(netns, "vrtrt0") and not link_exists(netns, "vrtop0")
+
+
+def test_subnet_in_use_is_refused(nsvrtd, netns):
+    d = nsvrtd
+    run(["ip", "-n", netns, "link", "add", "busy0", "type", "bridge"])
+    run(["ip", "-n", netns, "addr", "add", "192.168.122.5/24", "dev", "busy0"])
+    run(["ip", "-n", netns, "link", "set", "busy0", "up"])
+    virsh(d.uri, "net-define", DEFAULT_XML)
+    r = virsh(d.uri, "net-start", "default", check=False)
+    assert r.returncode != 0
+    assert "Network is already in use by interface busy0" in r.stderr
+    assert not link_exists(netns, "virbr0")
+    assert "vrt_" not in nft_ruleset(netns)
+    assert dnsmasq_pid(d, "default") is None
+
+
+def test_kill9_restart_keeps_and_restores(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    define_start(d, write_xml(tmp_path, ISOLATED))
+    pid = dnsmasq_pid(d, "default")
+    iso_pid = dnsmasq_pid(d, "iso")
+    d.kill9()
+    # while vrtd is down, iso's dnsmasq dies and its table goes
+    os.kill(iso_pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(iso_pid), what="dnsmasq's end")
+    ns(netns, "nft", "delete", "table", "inet", "vrt_vrtiso0")
+    d.start()
+    out = virsh(d.uri, "net-list", "--name").stdout.split()
+    assert sorted(out) == ["default", "iso"]
+    assert dnsmasq_pid(d, "default") == pid  # kept, not restarted
+    new_iso = dnsmasq_pid(d, "iso")
+    assert new_iso and new_iso != iso_pid  # started again
+    assert nft_table(netns, "vrt_virbr0") is not None
+    assert nft_table(netns, "vrt_vrtiso0") is not None  # added again
+    assert "192.168.122.1/24" in addrs(netns, "virbr0")
+    virsh(d.uri, "net-destroy", "default")
+    virsh(d.uri, "net-destroy", "iso")
+    assert "vrt_" not in nft_ruleset(netns)
+    wait_for(lambda: not pid_alive(pid), what="dnsmasq's end")

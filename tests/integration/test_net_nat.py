@@ -240,3 +240,148 @@ def test_kill9_restart_keeps_and_restores(nsvrtd, netns, tmp_path):
     virsh(d.uri, "net-destroy", "iso")
     assert "vrt_" not in nft_ruleset(netns)
     wait_for(lambda: not pid_alive(pid), what="dnsmasq's end")
+
+
+# ---- guest interfaces: taps on the network's bridge ----
+
+def guestless_xml(name, nets=1, acpi=True):
+    ifs = "".join("<interface type='network'><source network='default'/><model type='virtio'/></interface>"
+                  for _ in range(nets))
+    feats = "<features><acpi/></features>" if acpi else ""
+    return (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            f"<os><type arch='x86_64' machine='pc'>hvm</type></os>{feats}"
+            f"<devices>{ifs}<memballoon model='none'/></devices></domain>")
+
+
+def taps(d, dom):
+    """name -> MAC of the domain's interfaces, from virsh domiflist."""
+    out = virsh(d.uri, "domiflist", dom).stdout
+    return {cols[0]: cols[4] for cols in (line.split() for line in out.splitlines()) if len(cols) == 5}
+
+
+def master(netns, dev):
+    r = ns(netns, "readlink", f"/sys/class/net/{dev}/master", check=False)
+    return os.path.basename(r.stdout.strip()) if r.returncode == 0 else None
+
+
+def host_mac(netns, dev):
+    return ns(netns, "cat", f"/sys/class/net/{dev}/address").stdout.strip()
+
+
+def ports(d, net="default"):
+    return virsh(d.uri, "net-port-list", net).stdout.split()
+
+
+def test_domain_interface_is_a_tap_on_the_bridge(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    t = taps(d, "vm1")
+    assert len(t) == 1
+    (tap, mac), = t.items()
+    assert master(netns, tap) == "virbr0"
+    # the host side carries the guest's MAC with 0xfe first, as libvirt
+    assert host_mac(netns, tap) == "fe" + mac[2:]
+    assert len(ports(d)) == 1
+    live = virsh(d.uri, "dumpxml", "vm1").stdout
+    assert f"<target dev='{tap}'/>" in live and "bridge='virbr0'" in live
+    # a network with a guest on it is not destroyed under it
+    r = virsh(d.uri, "net-destroy", "default", check=False)
+    assert r.returncode != 0 and "in use" in r.stderr
+    virsh(d.uri, "destroy", "vm1")
+    assert not link_exists(netns, tap)
+    assert ports(d) == []
+    virsh(d.uri, "net-destroy", "default")
+
+
+def test_kill9_restart_keeps_taps_and_ports(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1", nets=2), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    before_taps = taps(d, "vm1")
+    before_ports = sorted(ports(d))
+    assert len(before_taps) == 2 and len(before_ports) == 2
+    d.kill9()
+    d.start()
+    assert taps(d, "vm1") == before_taps
+    assert sorted(ports(d)) == before_ports
+    for tap in before_taps:
+        assert master(netns, tap) == "virbr0"
+    virsh(d.uri, "destroy", "vm1")
+    assert ports(d) == []
+    for tap in before_taps:
+        assert not link_exists(netns, tap)
+
+
+def test_qemu_crash_releases_ports(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    (tap,) = taps(d, "vm1")
+    with open(os.path.join(d.root, "run", "vrt", "qemu", "vm1.pid")) as f:
+        os.kill(int(f.read().strip()), signal.SIGKILL)
+    wait_for(lambda: "shut off" in virsh(d.uri, "domstate", "vm1").stdout, what="the crash to be seen")
+    wait_for(lambda: ports(d) == [], what="the port's release")
+    assert not link_exists(netns, tap)
+
+
+def test_live_attach_of_a_network_interface(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1", nets=0), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    assert taps(d, "vm1") == {}
+    iface = write_xml(tmp_path, "<interface type='network'><source network='default'/>"
+                      "<mac address='52:54:00:11:22:33'/><model type='virtio'/></interface>", "if.xml")
+    virsh(d.uri, "attach-device", "vm1", iface, "--live")
+    t = taps(d, "vm1")
+    assert list(t.values()) == ["52:54:00:11:22:33"]
+    (tap,) = t
+    assert master(netns, tap) == "virbr0"
+    assert host_mac(netns, tap) == "fe:54:00:11:22:33"
+    assert len(ports(d)) == 1
+    # a guest-less QEMU never acknowledges the unplug: the domain's stop
+    # releases the port and QEMU's end takes the tap
+    virsh(d.uri, "destroy", "vm1")
+    assert ports(d) == [] and not link_exists(netns, tap)
+
+
+@pytest.fixture(scope="module")
+def guest():
+    sys_path = os.path.join(SRC, "tests", "guest")
+    import sys
+    if sys_path not in sys.path:
+        sys.path.insert(0, sys_path)
+    try:
+        import guest as g
+        return g
+    except Exception as e:  # noqa: BLE001 - reported as the missing prerequisite
+        require(False, f"the test guest cannot be built here: {e}")
+
+
+def test_live_detach_with_the_test_guest(nsvrtd, netns, tmp_path, guest):
+    """The TCG test guest acknowledges the unplug: the tap goes and the
+    port is released when the detach returns."""
+    d = nsvrtd
+    try:
+        guest.guest_paths()
+    except Exception as e:  # noqa: BLE001
+        require(False, f"the test guest cannot be built here: {e}")
+    define_start(d, DEFAULT_XML)
+    log = str(tmp_path / "console.log")
+    virsh(d.uri, "define", write_xml(tmp_path, guest.domain_xml("g1", machine="pc", console_log=log), "g1.xml"))
+    virsh(d.uri, "start", "g1")
+    guest.wait_file_marker(log, timeout=120)
+    iface = write_xml(tmp_path, "<interface type='network'><source network='default'/>"
+                      "<mac address='52:54:00:11:22:44'/><model type='virtio'/></interface>", "if.xml")
+    virsh(d.uri, "attach-device", "g1", iface, "--live")
+    (tap,) = taps(d, "g1")
+    assert master(netns, tap) == "virbr0" and len(ports(d)) == 1
+    virsh(d.uri, "detach-device", "g1", iface, "--live")
+    wait_for(lambda: taps(d, "g1") == {}, what="the interface's removal")
+    assert ports(d) == []
+    wait_for(lambda: not link_exists(netns, tap), what="the tap's removal")
+    virsh(d.uri, "destroy", "g1")

@@ -202,6 +202,24 @@ def test_route_and_open_networks(nsvrtd, netns, tmp_path):
     assert not link_exists(netns, "vrtrt0") and not link_exists(netns, "vrtop0")
 
 
+def test_definition_gets_a_bridge_name_and_mac(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    virsh(d.uri, "net-define", DEFAULT_XML)
+    virsh(d.uri, "net-define", write_xml(tmp_path, "<network><name>n2</name><forward mode='nat'/>"
+                                         "<ip address='10.80.0.1' prefix='24'/></network>"))
+    xml = virsh(d.uri, "net-dumpxml", "--inactive", "n2").stdout
+    assert "<bridge name='virbr1'" in xml  # virbr0 is default's
+    mac = re.search(r"<mac address='([0-9a-f:]+)'/>", xml).group(1)
+    assert mac.startswith("52:54:00:")
+    # kept by a redefinition without them, and given to the bridge
+    virsh(d.uri, "net-define", write_xml(tmp_path, "<network><name>n2</name><forward mode='nat'/>"
+                                         "<ip address='10.80.0.1' prefix='24'/></network>", "n2b.xml"))
+    assert "<bridge name='virbr1'" in virsh(d.uri, "net-dumpxml", "--inactive", "n2").stdout
+    virsh(d.uri, "net-start", "n2")
+    assert host_mac(netns, "virbr1") == virsh(d.uri, "net-dumpxml", "n2").stdout.split("<mac address='")[1][:17]
+    virsh(d.uri, "net-destroy", "n2")
+
+
 def test_subnet_in_use_is_refused(nsvrtd, netns):
     d = nsvrtd
     run(["ip", "-n", netns, "link", "add", "busy0", "type", "bridge"])

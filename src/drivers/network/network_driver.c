@@ -434,7 +434,15 @@ parse_client_def(const char *xml, guint flags, const char *func, GError **error)
 {
     if (!check_flags(flags, NETWORK_DEFINE_VALIDATE, func, error))
         return NULL;
-    return vrt_network_def_parse(xml, 0, error);
+    VrtNetworkDef *def = vrt_network_def_parse(xml, 0, error);
+    if (def && vrt_network_is_virtual(def) && !def->mac) {
+        /* as libvirt: the bridge of a network vrt makes gets a fixed MAC
+         * of its own in the definition (52:54:00, QEMU's prefix), so it
+         * keeps its address across restarts instead of taking a guest's */
+        def->mac = g_strdup_printf("52:54:00:%02x:%02x:%02x", g_random_int_range(0, 256), g_random_int_range(0, 256),
+                                   g_random_int_range(0, 256));
+    }
+    return def;
 }
 
 /* libvirt's rules for a new definition against the known networks; adopts
@@ -490,6 +498,13 @@ vrt_netdrv_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErro
     VrtNetworkObj *obj = NULL;
     if (!hold_new_def_locked(drv, &hold, def, &obj, error))
         return NULL;
+    /* as libvirt, the free virbrN is chosen once, into the definition (a
+     * redefinition keeps the one it had) */
+    if (obj && obj->def && obj->def->bridge_name && !def->bridge_name && vrt_network_is_virtual(def)) {
+        def->bridge_name = g_strdup(obj->def->bridge_name);
+        def->has_bridge = true;
+    }
+    pick_bridge_locked(drv, def);
     g_autofree char *path = config_path(drv, def->name);
     g_autofree char *out = vrt_network_def_format(def);
     /* The write and its fsyncs run without the lock (the network is held):

@@ -279,3 +279,51 @@ vrt_handle_network_port_delete(VrtCall *call, remote_network_port_flags_args *ar
     DRV(call, error);
     return vrt_netdrv_port_delete(drv, WIRE_UUID(args->port.net.uuid), WIRE_UUID(args->port.uuid), args->flags, error);
 }
+
+/* ---- DHCP leases ---- */
+
+static char *
+opt_string(remote_string s)
+{
+    return s ? *s : NULL;
+}
+
+static remote_string
+wire_opt_string(const char *s)
+{
+    if (!s)
+        return NULL;
+    remote_string out = g_new0(remote_nonnull_string, 1);
+    *out = g_strdup(s);
+    return out;
+}
+
+bool
+vrt_handle_network_get_dhcp_leases(VrtCall *call, remote_network_get_dhcp_leases_args *args,
+                                   remote_network_get_dhcp_leases_ret *ret, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(GPtrArray) leases =
+        vrt_netdrv_get_dhcp_leases(drv, WIRE_UUID(args->net.uuid), opt_string(args->mac), args->flags, error);
+    if (!leases)
+        return false;
+    if (args->need_results) {
+        ret->leases.leases_len = leases->len;
+        ret->leases.leases_val = g_new0(remote_network_dhcp_lease, MAX(leases->len, 1));
+        for (guint i = 0; i < leases->len; i++) {
+            const VrtNetworkDhcpLease *l = g_ptr_array_index(leases, i);
+            remote_network_dhcp_lease *w = &ret->leases.leases_val[i];
+            w->iface = g_strdup(l->iface);
+            w->expirytime = l->expirytime;
+            w->type = l->type;
+            w->mac = wire_opt_string(l->mac);
+            w->iaid = wire_opt_string(l->iaid);
+            w->ipaddr = g_strdup(l->ipaddr);
+            w->prefix = l->prefix;
+            w->hostname = wire_opt_string(l->hostname);
+            w->clientid = wire_opt_string(l->clientid);
+        }
+    }
+    ret->ret = leases->len;
+    return true;
+}

@@ -403,3 +403,33 @@ def test_live_detach_with_the_test_guest(nsvrtd, netns, tmp_path, guest):
     assert ports(d) == []
     wait_for(lambda: not link_exists(netns, tap), what="the tap's removal")
     virsh(d.uri, "destroy", "g1")
+
+
+def test_dhcp_lease_is_listed(nsvrtd, netns):
+    """A DHCP client behind the bridge (a veth pair into a second namespace,
+    the small client of tests/lib, as the test guest runs none) gets an
+    address from the network's dnsmasq; net-dhcp-leases shows it."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    mac = "52:54:00:aa:bb:cc"
+    cl = netns + "-c"
+    run(["ip", "netns", "add", cl])
+    try:
+        run(["ip", "-n", netns, "link", "add", "vcl0", "address", mac, "type", "veth", "peer", "name", "vbr0"])
+        run(["ip", "-n", netns, "link", "set", "vcl0", "netns", cl])
+        run(["ip", "-n", netns, "link", "set", "vbr0", "master", "virbr0"])
+        run(["ip", "-n", netns, "link", "set", "vbr0", "up"])
+        run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
+        client = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
+        addr = ns(cl, "/usr/bin/python3", client, "vcl0", mac, "client1").stdout.strip()
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+    assert addr.startswith("192.168.122.")
+    out = virsh(d.uri, "net-dhcp-leases", "default").stdout
+    line = [ln for ln in out.splitlines() if mac in ln]
+    assert line and f"{addr}/24" in line[0] and "client1" in line[0] and "ipv4" in line[0]
+    assert virsh(d.uri, "net-dhcp-leases", "default", "--mac", "52:54:00:00:00:01").stdout.strip() == ""
+    assert mac in virsh(d.uri, "net-dhcp-leases", "default", "--mac", mac.upper()).stdout
+    virsh(d.uri, "net-destroy", "default")
+    r = virsh(d.uri, "net-dhcp-leases", "default", check=False)
+    assert r.returncode != 0 and "is not active" in r.stderr

@@ -242,3 +242,118 @@ vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GErr
     g_warning("network '%s': its dnsmasq is gone, starting it again", live->name);
     return vrt_network_dnsmasq_start(drv, live, error);
 }
+
+/* ---- leases ---- */
+
+void
+vrt_network_dhcp_lease_free(VrtNetworkDhcpLease *lease)
+{
+    if (!lease)
+        return;
+    g_free(lease->iface);
+    g_free(lease->mac);
+    g_free(lease->iaid);
+    g_free(lease->ipaddr);
+    g_free(lease->hostname);
+    g_free(lease->clientid);
+    g_free(lease);
+}
+
+/* The prefix of the <ip> of def whose subnet holds addr (0 when none). */
+static guint
+lease_prefix(const VrtNetworkDef *def, const char *addr, bool v6)
+{
+    guint8 a[16], b[16];
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, a) != 1)
+        return 0;
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        int prefix = vrt_network_ip_prefix(ip);
+        if (prefix < 0 || vrt_network_ip_is_v6(ip) != v6 || inet_pton(v6 ? AF_INET6 : AF_INET, ip->address, b) != 1)
+            continue;
+        bool same = true;
+        for (int bit = 0; bit < prefix && same; bit++)
+            same = ((a[bit / 8] ^ b[bit / 8]) & (0x80 >> (bit % 8))) == 0;
+        if (same)
+            return (guint)prefix;
+    }
+    return 0;
+}
+
+static char *
+lease_field(const char *s)
+{
+    return s && strcmp(s, "*") != 0 ? g_strdup(s) : NULL;
+}
+
+/* dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per IPv4 lease;
+ * after a "duid SERVER-DUID" line, "EXPIRY IAID IP HOSTNAME DUID" per
+ * IPv6 lease; "*" for an absent field. */
+static GPtrArray *
+parse_leases(const VrtNetworkDef *def, const char *text, const char *mac)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_lease_free);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    bool v6 = false;
+    for (guint i = 0; lines[i]; i++) {
+        g_auto(GStrv) f = g_strsplit_set(g_strstrip(lines[i]), " \t", -1);
+        if (!f[0] || !*f[0])
+            continue;
+        if (g_str_equal(f[0], "duid")) {
+            v6 = true;
+            continue;
+        }
+        if (g_strv_length(f) < 5)
+            continue;
+        gint64 expiry = g_ascii_strtoll(f[0], NULL, 10);
+        if (expiry != 0 && expiry < now)
+            continue;
+        if (mac && (v6 || g_ascii_strcasecmp(mac, f[1]) != 0))
+            continue;
+        VrtNetworkDhcpLease *l = g_new0(VrtNetworkDhcpLease, 1);
+        l->iface = g_strdup(def->bridge_name);
+        l->expirytime = expiry;
+        l->type = v6 ? 1 : 0;
+        if (v6)
+            l->iaid = g_strdup(f[1]);
+        else
+            l->mac = g_strdup(f[1]);
+        l->ipaddr = g_strdup(f[2]);
+        l->prefix = lease_prefix(def, f[2], v6);
+        l->hostname = lease_field(f[3]);
+        l->clientid = lease_field(f[4]);
+        g_ptr_array_add(out, l);
+    }
+    return out;
+}
+
+GPtrArray *
+vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *mac, guint flags,
+                           GError **error)
+{
+    if (flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "vrt_netdrv_get_dhcp_leases: unsupported flags (0x%x)", flags);
+        return NULL;
+    }
+    g_autoptr(VrtNetworkDef) live = NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, net_uuid, error);
+        if (!obj)
+            return NULL;
+        if (!obj->live) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network '%s' is not active",
+                          vrt_network_obj_def(obj)->name);
+            return NULL;
+        }
+        live = vrt_network_def_copy(obj->live);
+    }
+    if (!vrt_network_is_virtual(live) || !needs_dnsmasq(live))
+        return g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_lease_free);
+    g_autofree char *path = dnsmasq_file(drv, live->name, ".leases");
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        text = g_strdup(""); /* none handed out yet */
+    return parse_leases(live, text, mac);
+}

@@ -137,6 +137,28 @@ char *vrt_netdrv_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError
  * bridge before allocating. */
 int vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError **error);
 
+/* ---- DHCP leases (virNetworkGetDHCPLeases) ---- */
+
+typedef struct {
+    char *iface; /* the network's bridge */
+    gint64 expirytime; /* seconds since the epoch, 0: never */
+    int type; /* 0 IPv4, 1 IPv6 (virIPAddrType) */
+    char *mac; /* NULL for IPv6 */
+    char *iaid; /* IPv6 only */
+    char *ipaddr;
+    guint prefix;
+    char *hostname; /* NULL: none */
+    char *clientid; /* NULL: none (IPv6: the DUID) */
+} VrtNetworkDhcpLease;
+
+void vrt_network_dhcp_lease_free(VrtNetworkDhcpLease *lease);
+
+/* The unexpired leases of a running network's dnsmasq (its lease file),
+ * those of mac only when mac is not NULL, as VrtNetworkDhcpLease*. An
+ * inactive network: VIR_ERR_OPERATION_INVALID; unknown: VIR_ERR_NO_NETWORK. */
+GPtrArray *vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *mac, guint flags,
+                                      GError **error);
+
 /* ---- ports: the libvirt API (virNetworkPort*) ---- */
 
 /* Creates a port on a running network. With no <plug>, a hostdev network

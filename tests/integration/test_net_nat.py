@@ -433,3 +433,39 @@ def test_dhcp_lease_is_listed(nsvrtd, netns):
     virsh(d.uri, "net-destroy", "default")
     r = virsh(d.uri, "net-dhcp-leases", "default", check=False)
     assert r.returncode != 0 and "is not active" in r.stderr
+
+
+def test_autostart_network_before_domain(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "net-autostart", "default")
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    virsh(d.uri, "autostart", "vm1")
+    virsh(d.uri, "start", "vm1")
+    virsh(d.uri, "destroy", "vm1")
+    virsh(d.uri, "net-destroy", "default")
+    assert d.stop() == 0
+    d.start()
+    # the network came up first, so the domain's interface found its bridge
+    assert "running" in virsh(d.uri, "domstate", "vm1").stdout
+    (tap,) = taps(d, "vm1")
+    assert master(netns, tap) == "virbr0"
+    assert len(ports(d)) == 1
+    virsh(d.uri, "destroy", "vm1")
+
+
+def test_bridge_interface_gets_a_tap_on_a_host_bridge(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    run(["ip", "-n", netns, "link", "add", "brhost0", "type", "bridge"])
+    run(["ip", "-n", netns, "link", "set", "brhost0", "up"])
+    xml = guestless_xml("vm1", nets=0).replace(
+        "<devices>", "<devices><interface type='bridge'><source bridge='brhost0'/>"
+        "<mac address='52:54:00:12:34:56'/><mtu size='1400'/><model type='virtio'/></interface>")
+    virsh(d.uri, "define", write_xml(tmp_path, xml, "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    (tap,) = taps(d, "vm1")
+    assert master(netns, tap) == "brhost0"
+    assert host_mac(netns, tap) == "fe:54:00:12:34:56"
+    assert ns(netns, "cat", f"/sys/class/net/{tap}/mtu").stdout.strip() == "1400"
+    virsh(d.uri, "destroy", "vm1")
+    assert not link_exists(netns, tap)

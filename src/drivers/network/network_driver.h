@@ -25,13 +25,13 @@
  * cannot stop meanwhile) while its VF claim, host checks and file are done.
  * Lock order: driver mutex before the VF registry's.
  *
- * What starts: forward mode 'hostdev' (pool from <pf> or <address> list)
- * and forward mode 'bridge' with <bridge name=...> (an existing host bridge,
- * not created or checked). Networks that need vrt to build a bridge, run
- * dnsmasq or set up NAT/routing (no <forward>, nat, route, open) and
- * macvtap modes (passthrough, private, vepa, bridge with interfaces) can be
- * defined and dumped but create() refuses them with
- * VIR_ERR_CONFIG_UNSUPPORTED.
+ * What starts: forward mode 'hostdev' (pool from <pf> or <address> list),
+ * forward mode 'bridge' with <bridge name=...> (an existing host bridge,
+ * not created or checked), and isolated (no <forward>), nat, route and open
+ * networks, whose bridge, dnsmasq and nftables table vrt makes
+ * (network_virt.h). Macvtap modes (passthrough, private, vepa, bridge with
+ * interfaces) and nat/route restricted to a host interface can be defined
+ * and dumped but create() refuses them with VIR_ERR_CONFIG_UNSUPPORTED.
  */
 #pragma once
 

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from vrt_fixtures import SRC, VRTD, Vrtd, pid_alive, require, run, virsh, wait_for
+from vrt_fixtures import SRC, VRTD, Vrtd, import_required, pid_alive, require, run, virsh, wait_for
 
 DEFAULT_XML = "/usr/share/libvirt/networks/default.xml"
 if not os.path.exists(DEFAULT_XML):
@@ -469,3 +469,42 @@ def test_bridge_interface_gets_a_tap_on_a_host_bridge(nsvrtd, netns, tmp_path):
     assert ns(netns, "cat", f"/sys/class/net/{tap}/mtu").stdout.strip() == "1400"
     virsh(d.uri, "destroy", "vm1")
     assert not link_exists(netns, tap)
+
+
+def test_network_lifecycle_events(nsvrtd, netns, tmp_path):
+    libvirt = import_required("libvirt")
+    import threading
+    libvirt.virEventRegisterDefaultImpl()
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            libvirt.virEventRunDefaultImpl()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    d = nsvrtd
+    conn = libvirt.open(d.uri)
+    seen, seen_iso = [], []
+    cb_all = conn.networkEventRegisterAny(None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                          lambda c, net, ev, detail, opaque: seen.append((net.name(), ev)), None)
+    net = conn.networkDefineXML(ISOLATED)
+    cb_iso = conn.networkEventRegisterAny(net, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                          lambda c, n, ev, detail, opaque: seen_iso.append(ev), None)
+    conn.networkDefineXML(open(DEFAULT_XML).read())
+    net.create()
+    net.destroy()
+    net.undefine()
+    want = [("iso", libvirt.VIR_NETWORK_EVENT_DEFINED), ("default", libvirt.VIR_NETWORK_EVENT_DEFINED),
+            ("iso", libvirt.VIR_NETWORK_EVENT_STARTED), ("iso", libvirt.VIR_NETWORK_EVENT_STOPPED),
+            ("iso", libvirt.VIR_NETWORK_EVENT_UNDEFINED)]
+    wait_for(lambda: len(seen) >= len(want), what="the network events")
+    assert seen == want
+    assert seen_iso == [libvirt.VIR_NETWORK_EVENT_STARTED, libvirt.VIR_NETWORK_EVENT_STOPPED,
+                        libvirt.VIR_NETWORK_EVENT_UNDEFINED]
+    conn.networkEventDeregisterAny(cb_iso)
+    conn.networkEventDeregisterAny(cb_all)
+    with pytest.raises(libvirt.libvirtError):
+        conn.networkEventDeregisterAny(cb_all)
+    conn.close()
+    stop.set()

@@ -40,7 +40,8 @@ test_every_call_answers_no_support(void)
         calls++;
     }
     g_assert_cmpuint(calls, >, 100);
-    g_assert_cmpuint(events, ==, 4); /* lifecycle, device removed, metadata change, QEMU monitor event */
+    g_assert_cmpuint(events, ==,
+                     5); /* lifecycle, device removed, metadata change, QEMU monitor event, network lifecycle */
 }
 
 int

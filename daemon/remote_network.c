@@ -414,3 +414,11 @@ vrt_handle_connect_network_event_deregister_any(VrtCall *call, remote_connect_ne
     vrt_error_set(error, VIR_ERR_INVALID_ARG, "callback ID %d not registered", args->callbackID);
     return false;
 }
+
+bool
+vrt_handle_network_update(VrtCall *call, remote_network_update_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_netdrv_update(drv, WIRE_UUID(args->net.uuid), args->command, args->section, args->parentIndex, args->xml,
+                             args->flags, error);
+}

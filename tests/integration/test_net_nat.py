@@ -73,6 +73,10 @@ def netns():
 
 @pytest.fixture
 def nsvrtd(tmproot, netns):
+    # dnsmasq drops to user nobody after its start and reads its hosts file
+    # again on SIGHUP: the path to the run directory must be searchable, as
+    # /run is on a host (mkdtemp makes the root 0700)
+    os.chmod(tmproot, 0o755)
     d = NetnsVrtd(tmproot, netns).start()
     yield d
     d.stop()
@@ -508,3 +512,50 @@ def test_network_lifecycle_events(nsvrtd, netns, tmp_path):
         conn.networkEventDeregisterAny(cb_all)
     conn.close()
     stop.set()
+
+
+def test_update_dhcp_host_reaches_dnsmasq(nsvrtd, netns, tmp_path):
+    """net-update of ip-dhcp-host: the live network's dnsmasq gets the host
+    (SIGHUP, same process) and a client with that MAC gets its address;
+    --config keeps it in the definition; delete takes it out again."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    pid = dnsmasq_pid(d, "default")
+    mac = "52:54:00:aa:bb:dd"
+    host = f"<host mac='{mac}' name='fixed1' ip='192.168.122.42'/>"
+    virsh(d.uri, "net-update", "default", "add", "ip-dhcp-host", host, "--live", "--config")
+    assert host in virsh(d.uri, "net-dumpxml", "default").stdout
+    assert host in virsh(d.uri, "net-dumpxml", "--inactive", "default").stdout
+    hostsfile = os.path.join(d.root, "run", "vrt", "network", "default.hostsfile")
+    assert open(hostsfile).read() == f"{mac},192.168.122.42,fixed1\n"
+    assert dnsmasq_pid(d, "default") == pid
+    r = virsh(d.uri, "net-update", "default", "add", "ip-dhcp-host", host, "--live", check=False)
+    assert r.returncode != 0 and "there is an existing dhcp host entry" in r.stderr
+
+    cl = netns + "-c"
+    run(["ip", "netns", "add", cl])
+    try:
+        run(["ip", "-n", netns, "link", "add", "vcl0", "address", mac, "type", "veth", "peer", "name", "vbr0"])
+        run(["ip", "-n", netns, "link", "set", "vcl0", "netns", cl])
+        run(["ip", "-n", netns, "link", "set", "vbr0", "master", "virbr0"])
+        run(["ip", "-n", netns, "link", "set", "vbr0", "up"])
+        run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
+        client = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
+        addr = ns(cl, "/usr/bin/python3", client, "vcl0", mac).stdout.strip()
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+    assert addr == "192.168.122.42"
+
+    virsh(d.uri, "net-update", "default", "delete", "ip-dhcp-host", host, "--live", "--config")
+    assert "fixed1" not in virsh(d.uri, "net-dumpxml", "default").stdout
+    assert "fixed1" not in virsh(d.uri, "net-dumpxml", "--inactive", "default").stdout
+    assert open(hostsfile).read() == ""
+    # a range change needs a new dnsmasq, which reads the new range
+    virsh(d.uri, "net-update", "default", "add", "ip-dhcp-range", "<range start='192.168.122.2' end='192.168.122.9'/>",
+          "--live")
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "default.conf")).read()
+    assert "dhcp-range=192.168.122.2,192.168.122.9,255.255.255.0" in conf.splitlines()
+    assert dnsmasq_pid(d, "default") not in (None, pid)
+    r = virsh(d.uri, "net-update", "default", "add", "dns-host",
+              "<host ip='192.168.122.7'><hostname>x</hostname></host>", "--live", check=False)
+    assert r.returncode != 0

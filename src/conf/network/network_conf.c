@@ -59,6 +59,33 @@ dhcp_range_free(gpointer p)
     g_free(r);
 }
 
+void
+vrt_network_dhcp_host_free(VrtNetworkDhcpHost *host)
+{
+    if (!host)
+        return;
+    g_free(host->mac);
+    g_free(host->name);
+    g_free(host->ip);
+    g_free(host);
+}
+
+VrtNetworkDhcpHost *
+vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host)
+{
+    VrtNetworkDhcpHost *h = g_new0(VrtNetworkDhcpHost, 1);
+    h->mac = g_strdup(host->mac);
+    h->name = g_strdup(host->name);
+    h->ip = g_strdup(host->ip);
+    return h;
+}
+
+void
+vrt_network_dhcp_range_free(VrtNetworkDhcpRange *range)
+{
+    dhcp_range_free(range);
+}
+
 static void
 ip_def_free(gpointer p)
 {
@@ -69,6 +96,7 @@ ip_def_free(gpointer p)
     g_free(ip->address);
     g_free(ip->netmask);
     g_ptr_array_unref(ip->ranges);
+    g_ptr_array_unref(ip->hosts);
     g_free(ip);
 }
 
@@ -78,6 +106,7 @@ ip_def_new(void)
     VrtNetworkIpDef *ip = g_new0(VrtNetworkIpDef, 1);
     ip->prefix = -1;
     ip->ranges = g_ptr_array_new_with_free_func(dhcp_range_free);
+    ip->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_host_free);
     return ip;
 }
 
@@ -165,6 +194,8 @@ vrt_network_def_copy(const VrtNetworkDef *src)
             r->end = g_strdup(sr->end);
             g_ptr_array_add(ip->ranges, r);
         }
+        for (guint j = 0; j < s->hosts->len; j++)
+            g_ptr_array_add(ip->hosts, vrt_network_dhcp_host_copy(g_ptr_array_index(s->hosts, j)));
         g_ptr_array_add(ips, ip);
     }
     return def;
@@ -392,6 +423,37 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
     return true;
 }
 
+/* <host mac= name= ip=/> of a <dhcp>: an address, and a MAC or a name. */
+static VrtNetworkDhcpHost *
+parse_dhcp_host(xmlNodePtr node, const char *net_name, GError **error)
+{
+    g_autoptr(VrtNetworkDhcpHost) h = g_new0(VrtNetworkDhcpHost, 1);
+    guint8 mac[VRT_MAC_LEN];
+    h->mac = vrt_xml_prop(node, "mac");
+    h->name = vrt_xml_prop(node, "name");
+    h->ip = vrt_xml_prop(node, "ip");
+    if (h->mac && (!vrt_mac_parse(h->mac, mac) || (mac[0] & 1))) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "Invalid to specify MAC address '%s' in network '%s' IPv4 static host definition", h->mac,
+                      net_name ? net_name : "");
+        return NULL;
+    }
+    if (h->mac) {
+        /* as written, lower case: what dnsmasq and a MAC match compare */
+        char text[VRT_MAC_STRING_LEN];
+        vrt_mac_format(mac, text);
+        g_free(h->mac);
+        h->mac = g_strdup(text);
+    }
+    if (!h->ip || !g_hostname_is_ip_address(h->ip) || (!h->mac && !h->name)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "static host definition in network '%s' needs an ip address and a mac address or name",
+                      net_name ? net_name : "");
+        return NULL;
+    }
+    return g_steal_pointer(&h);
+}
+
 static bool
 parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
 {
@@ -436,6 +498,13 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
         for (xmlNodePtr r = c->children; r; r = r->next) {
             if (r->type != XML_ELEMENT_NODE)
                 continue;
+            if (vrt_xml_is(r, "host") && !r->children) {
+                VrtNetworkDhcpHost *h = parse_dhcp_host(r, def->name, error);
+                if (!h)
+                    return false;
+                g_ptr_array_add(ip->hosts, h);
+                continue;
+            }
             if (!vrt_xml_is(r, "range") || r->children) {
                 vrt_xml_unsupported(vrt_xml_is(r, "range") ? r->children : r, error);
                 return false;
@@ -703,6 +772,36 @@ vrt_network_def_parse(const char *xml, guint flags, GError **error)
     return ok ? g_steal_pointer(&def) : NULL;
 }
 
+VrtNetworkDhcpHost *
+vrt_network_dhcp_host_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = vrt_xml_read(xml, "(network_definition)", "host", &vrt_network_xml_wording, error);
+    if (!doc)
+        return NULL;
+    VrtNetworkDhcpHost *h = parse_dhcp_host(xmlDocGetRootElement(doc), NULL, error);
+    xmlFreeDoc(doc);
+    return h;
+}
+
+VrtNetworkDhcpRange *
+vrt_network_dhcp_range_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = vrt_xml_read(xml, "(network_definition)", "range", &vrt_network_xml_wording, error);
+    if (!doc)
+        return NULL;
+    xmlNodePtr r = xmlDocGetRootElement(doc);
+    g_autoptr(VrtNetworkDhcpRange) range = g_new0(VrtNetworkDhcpRange, 1);
+    range->start = vrt_xml_prop(r, "start");
+    range->end = vrt_xml_prop(r, "end");
+    xmlFreeDoc(doc);
+    if (!range->start || !range->end || !g_hostname_is_ip_address(range->start) ||
+        !g_hostname_is_ip_address(range->end)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "invalid dhcp <range>: needs IP addresses start and end");
+        return NULL;
+    }
+    return g_steal_pointer(&range);
+}
+
 /* ---- formatting ---- */
 
 void
@@ -799,7 +898,7 @@ format_ip(GString *out, const VrtNetworkIpDef *ip)
         return;
     }
     g_string_append(out, ">\n");
-    if (ip->ranges->len == 0) {
+    if (ip->ranges->len == 0 && ip->hosts->len == 0) {
         g_string_append(out, "    <dhcp/>\n");
     } else {
         g_string_append(out, "    <dhcp>\n");
@@ -808,6 +907,14 @@ format_ip(GString *out, const VrtNetworkIpDef *ip)
             g_string_append(out, "      <range");
             vrt_xml_format_attr(out, "start", r->start);
             vrt_xml_format_attr(out, "end", r->end);
+            g_string_append(out, "/>\n");
+        }
+        for (guint i = 0; i < ip->hosts->len; i++) {
+            const VrtNetworkDhcpHost *h = g_ptr_array_index(ip->hosts, i);
+            g_string_append(out, "      <host");
+            vrt_xml_format_attr(out, "mac", h->mac);
+            vrt_xml_format_attr(out, "name", h->name);
+            vrt_xml_format_attr(out, "ip", h->ip);
             g_string_append(out, "/>\n");
         }
         g_string_append(out, "    </dhcp>\n");

@@ -65,12 +65,20 @@ typedef struct {
     char *end;
 } VrtNetworkDhcpRange;
 
+/* <dhcp><host mac= name= ip=/>: a fixed lease */
+typedef struct {
+    char *mac; /* NULL: none (IPv6 hosts go by name or id) */
+    char *name;
+    char *ip;
+} VrtNetworkDhcpHost;
+
 typedef struct {
     char *family; /* NULL, "ipv4" or "ipv6" */
     char *address;
     char *netmask;
     int prefix; /* -1 when absent */
     GPtrArray *ranges; /* VrtNetworkDhcpRange*; empty when no <dhcp> */
+    GPtrArray *hosts; /* VrtNetworkDhcpHost* */
     bool has_dhcp;
 } VrtNetworkIpDef;
 
@@ -135,6 +143,16 @@ char *vrt_network_def_format(const VrtNetworkDef *def);
 
 /* Deep copy (never fails). */
 VrtNetworkDef *vrt_network_def_copy(const VrtNetworkDef *def);
+
+/* One <host> or <range> element of a <dhcp>, as NETWORK_UPDATE gives it
+ * (VIR_ERR_XML_ERROR when it is not one). */
+VrtNetworkDhcpHost *vrt_network_dhcp_host_parse(const char *xml, GError **error);
+VrtNetworkDhcpRange *vrt_network_dhcp_range_parse(const char *xml, GError **error);
+void vrt_network_dhcp_host_free(VrtNetworkDhcpHost *host);
+void vrt_network_dhcp_range_free(VrtNetworkDhcpRange *range);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDhcpHost, vrt_network_dhcp_host_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDhcpRange, vrt_network_dhcp_range_free)
+VrtNetworkDhcpHost *vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host);
 
 /* ---- <networkport> ---- */
 

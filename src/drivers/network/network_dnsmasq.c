@@ -100,8 +100,15 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
         const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
         int prefix = vrt_network_ip_prefix(ip);
         bool v6 = vrt_network_ip_is_v6(ip);
-        if (prefix < 0 || ip->ranges->len == 0 || (v6 ? dhcp6 : dhcp4))
-            continue; /* libvirt serves DHCP on the first <ip> of each family with ranges */
+        if (prefix < 0 || (ip->ranges->len == 0 && ip->hosts->len == 0) || (v6 ? dhcp6 : dhcp4))
+            continue; /* libvirt serves DHCP on the first <ip> of each family with ranges or hosts */
+        if (ip->ranges->len == 0) {
+            /* hosts only: dnsmasq serves them with a static range */
+            g_string_append_printf(s, "dhcp-range=%s,static", ip->address);
+            if (v6)
+                g_string_append_printf(s, ",%d", prefix);
+            g_string_append_c(s, '\n');
+        }
         for (guint r = 0; r < ip->ranges->len; r++) {
             const VrtNetworkDhcpRange *range = g_ptr_array_index(ip->ranges, r);
             if (v6) {
@@ -137,6 +144,38 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
             if (vrt_network_ip_is_v6(ip) && ip->address)
                 g_string_append_printf(s, "dhcp-range=%s,ra-only\n", ip->address);
         }
+    return g_string_free(s, FALSE);
+}
+
+/* dnsmasq's dhcp-hostsfile: "MAC,IP,NAME" (or without the name, or
+ * "NAME,IP" without a MAC) per <host> of the <ip> of each family that
+ * serves DHCP, as libvirt writes it. */
+static char *
+hostsfile_contents(const VrtNetworkDef *def)
+{
+    GString *s = g_string_new(NULL);
+    bool done4 = false, done6 = false;
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        bool v6 = vrt_network_ip_is_v6(ip);
+        if (ip->ranges->len == 0 && ip->hosts->len == 0)
+            continue;
+        if (v6 ? done6 : done4)
+            continue;
+        for (guint j = 0; j < ip->hosts->len; j++) {
+            const VrtNetworkDhcpHost *h = g_ptr_array_index(ip->hosts, j);
+            const char *addr_fmt = v6 ? "[%s]" : "%s";
+            g_autofree char *addr = g_strdup_printf(addr_fmt, h->ip);
+            if (h->mac)
+                g_string_append_printf(s, "%s,%s%s%s\n", h->mac, addr, h->name ? "," : "", h->name ? h->name : "");
+            else
+                g_string_append_printf(s, "%s,%s\n", h->name, addr);
+        }
+        if (v6)
+            done6 = true;
+        else
+            done4 = true;
+    }
     return g_string_free(s, FALSE);
 }
 
@@ -176,9 +215,10 @@ vrt_network_dnsmasq_start(VrtNetworkDriver *drv, const VrtNetworkDef *live, GErr
     g_autofree char *hosts = dnsmasq_file(drv, live->name, ".hostsfile");
     g_autofree char *addn = dnsmasq_file(drv, live->name, ".addnhosts");
     g_autofree char *text = conf_contents(drv, live);
+    g_autofree char *hosts_text = hostsfile_contents(live);
     g_unlink(pidfile);
     if (!vrt_file_write_atomic(conf, text, -1, DNSMASQ_FILE_MODE, error) || !touch(leases, error) ||
-        !touch(hosts, error) || !touch(addn, error))
+        !vrt_file_write_atomic(hosts, hosts_text, -1, DNSMASQ_FILE_MODE, error) || !touch(addn, error))
         return false;
     g_autofree char *bin = dnsmasq_binary();
     g_autofree char *arg = g_strconcat("--conf-file=", conf, NULL);
@@ -241,6 +281,37 @@ vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GErr
     }
     g_warning("network '%s': its dnsmasq is gone, starting it again", live->name);
     return vrt_network_dnsmasq_start(drv, live, error);
+}
+
+bool
+vrt_network_dnsmasq_update(VrtNetworkDriver *drv, const VrtNetworkDef *live, bool restart, GError **error)
+{
+    if (!needs_dnsmasq(live))
+        return true;
+    pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
+    if (restart || pid == 0) {
+        /* a range is read at start only: a new dnsmasq, as libvirt */
+        if (pid > 0) {
+            g_autofree char *proc = proc_root(drv);
+            kill(pid, SIGTERM);
+            for (guint waited = 0; waited < DNSMASQ_STOP_WAIT_MS && vrt_proc_pid_alive(proc, pid); waited += 10)
+                g_usleep(10 * 1000);
+        }
+        return vrt_network_dnsmasq_start(drv, live, error);
+    }
+    g_autofree char *hosts = dnsmasq_file(drv, live->name, ".hostsfile");
+    g_autofree char *conf = dnsmasq_file(drv, live->name, ".conf");
+    g_autofree char *hosts_text = hostsfile_contents(live);
+    g_autofree char *conf_text = conf_contents(drv, live);
+    if (!vrt_file_write_atomic(hosts, hosts_text, -1, DNSMASQ_FILE_MODE, error) ||
+        !vrt_file_write_atomic(conf, conf_text, -1, DNSMASQ_FILE_MODE, error))
+        return false;
+    /* dnsmasq reads its hosts files again on SIGHUP */
+    if (kill(pid, SIGHUP) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot signal dnsmasq of network '%s'", live->name);
+        return false;
+    }
+    return true;
 }
 
 /* ---- leases ---- */

@@ -1095,3 +1095,243 @@ vrt_network_driver_reload(VrtNetworkDriver *drv)
     }
     g_warning("reload: network definitions kept changing while being read; not reloaded");
 }
+
+/* ---- NETWORK_UPDATE ---- */
+
+#define NETWORK_UPDATE_AFFECT_LIVE (1u << 0)
+#define NETWORK_UPDATE_AFFECT_CONFIG (1u << 1)
+
+enum {
+    UPDATE_MODIFY = 1,
+    UPDATE_DELETE = 2,
+    UPDATE_ADD_LAST = 3,
+    UPDATE_ADD_FIRST = 4,
+};
+
+enum {
+    SECTION_IP_DHCP_HOST = 4,
+    SECTION_IP_DHCP_RANGE = 5,
+};
+
+/* The <ip> an update of a dhcp section acts on: the one at parent_index,
+ * or (-1) the first IPv4 one with an address. */
+static VrtNetworkIpDef *
+update_ip(VrtNetworkDef *def, int parent_index, GError **error)
+{
+    if (parent_index >= 0) {
+        if ((guint)parent_index < def->ips->len)
+            return g_ptr_array_index(def->ips, parent_index);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "couldn't update dhcp section - no <ip> element found at index %d in network '%s'", parent_index,
+                      def->name);
+        return NULL;
+    }
+    for (guint i = 0; i < def->ips->len; i++) {
+        VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        if (ip->address && !vrt_network_ip_is_v6(ip))
+            return ip;
+    }
+    vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "can't update 'ip' section - no IPv4 address found in network '%s'",
+                  def->name);
+    return NULL;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+    return a && b && g_ascii_strcasecmp(a, b) == 0;
+}
+
+static char *
+host_xml(const VrtNetworkDhcpHost *h)
+{
+    GString *s = g_string_new("<host");
+    const char *names[] = { "mac", "name", "ip" };
+    const char *values[] = { h->mac, h->name, h->ip };
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (values[i]) {
+            g_autofree char *v = g_markup_escape_text(values[i], -1);
+            g_string_append_printf(s, " %s='%s'", names[i], v);
+        }
+    }
+    g_string_append(s, "/>");
+    return g_string_free(s, FALSE);
+}
+
+static bool
+update_hosts(VrtNetworkDef *def, VrtNetworkIpDef *ip, guint command, const char *xml, GError **error)
+{
+    g_autoptr(VrtNetworkDhcpHost) h = vrt_network_dhcp_host_parse(xml, error);
+    if (!h)
+        return false;
+    g_autofree char *text = host_xml(h);
+    gint found = -1;
+    for (guint i = 0; i < ip->hosts->len && found < 0; i++) {
+        const VrtNetworkDhcpHost *e = g_ptr_array_index(ip->hosts, i);
+        bool match = command == UPDATE_ADD_FIRST || command == UPDATE_ADD_LAST
+                         ? same_str(e->mac, h->mac) || same_str(e->name, h->name) || same_str(e->ip, h->ip)
+                     : h->mac ? same_str(e->mac, h->mac)
+                              : same_str(e->name, h->name);
+        if (match && command == UPDATE_DELETE && !same_str(e->ip, h->ip))
+            match = false;
+        if (match)
+            found = (gint)i;
+    }
+    switch (command) {
+    case UPDATE_ADD_FIRST:
+    case UPDATE_ADD_LAST:
+        if (found >= 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "there is an existing dhcp host entry in network '%s' that matches \"%s\"", def->name, text);
+            return false;
+        }
+        ip->has_dhcp = true;
+        if (command == UPDATE_ADD_FIRST)
+            g_ptr_array_insert(ip->hosts, 0, g_steal_pointer(&h));
+        else
+            g_ptr_array_add(ip->hosts, g_steal_pointer(&h));
+        return true;
+    case UPDATE_DELETE:
+    case UPDATE_MODIFY:
+        if (found < 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "couldn't locate a matching dhcp host entry in network '%s'", def->name);
+            return false;
+        }
+        if (command == UPDATE_DELETE)
+            g_ptr_array_remove_index(ip->hosts, found);
+        else {
+            vrt_network_dhcp_host_free(g_ptr_array_index(ip->hosts, found));
+            ip->hosts->pdata[found] = g_steal_pointer(&h);
+        }
+        return true;
+    default:
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unrecognized network update command code %u", command);
+        return false;
+    }
+}
+
+static bool
+update_ranges(VrtNetworkDef *def, VrtNetworkIpDef *ip, guint command, const char *xml, GError **error)
+{
+    g_autoptr(VrtNetworkDhcpRange) r = vrt_network_dhcp_range_parse(xml, error);
+    if (!r)
+        return false;
+    gint found = -1;
+    for (guint i = 0; i < ip->ranges->len && found < 0; i++) {
+        const VrtNetworkDhcpRange *e = g_ptr_array_index(ip->ranges, i);
+        if (same_str(e->start, r->start) && same_str(e->end, r->end))
+            found = (gint)i;
+    }
+    switch (command) {
+    case UPDATE_ADD_FIRST:
+    case UPDATE_ADD_LAST:
+        if (found >= 0) {
+            vrt_error_set(
+                error, VIR_ERR_OPERATION_INVALID,
+                "there is an existing dhcp range entry in network '%s' that matches \"<range start='%s' end='%s'/>\"",
+                def->name, r->start, r->end);
+            return false;
+        }
+        ip->has_dhcp = true;
+        if (command == UPDATE_ADD_FIRST)
+            g_ptr_array_insert(ip->ranges, 0, g_steal_pointer(&r));
+        else
+            g_ptr_array_add(ip->ranges, g_steal_pointer(&r));
+        return true;
+    case UPDATE_DELETE:
+        if (found < 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "couldn't locate a matching dhcp range entry in network '%s'", def->name);
+            return false;
+        }
+        g_ptr_array_remove_index(ip->ranges, found);
+        return true;
+    case UPDATE_MODIFY:
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "dhcp ranges cannot be modified, only added or deleted");
+        return false;
+    default:
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unrecognized network update command code %u", command);
+        return false;
+    }
+}
+
+static bool
+apply_update(VrtNetworkDef *def, guint command, guint section, int parent_index, const char *xml, GError **error)
+{
+    if (section != SECTION_IP_DHCP_HOST && section != SECTION_IP_DHCP_RANGE) {
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT,
+                      "can't update section %u of network '%s': vrt updates ip-dhcp-host and ip-dhcp-range", section,
+                      def->name);
+        return false;
+    }
+    VrtNetworkIpDef *ip = update_ip(def, parent_index, error);
+    if (!ip)
+        return false;
+    return section == SECTION_IP_DHCP_HOST ? update_hosts(def, ip, command, xml, error)
+                                           : update_ranges(def, ip, command, xml, error);
+}
+
+bool
+vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint command, guint section, int parent_index,
+                  const char *xml, guint flags, GError **error)
+{
+    if (!check_flags(flags, NETWORK_UPDATE_AFFECT_LIVE | NETWORK_UPDATE_AFFECT_CONFIG, "vrt_netdrv_update", error))
+        return false;
+    g_auto(NetHold) hold = { 0 };
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, net_uuid, error);
+    if (!obj)
+        return false;
+    g_autofree char *name = g_strdup(vrt_network_obj_def(obj)->name);
+    net_hold_name_locked(drv, &hold, name);
+    obj = g_hash_table_lookup(drv->nets, name);
+    if (!obj) {
+        vrt_error_set(error, VIR_ERR_NO_NETWORK, "no network with matching name '%s'", name);
+        return false;
+    }
+    bool live = (flags & NETWORK_UPDATE_AFFECT_LIVE) || (flags == 0 && obj->live);
+    bool config = (flags & NETWORK_UPDATE_AFFECT_CONFIG) || (flags == 0 && !obj->live);
+    if (live && !obj->live) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "network is not running");
+        return false;
+    }
+    if (config && !obj->def) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "cannot change persistent config of a transient network");
+        return false;
+    }
+    g_autoptr(VrtNetworkDef) newdef = config ? vrt_network_def_copy(obj->def) : NULL;
+    g_autoptr(VrtNetworkDef) newlive = live ? vrt_network_def_copy(obj->live) : NULL;
+    g_clear_pointer(&locker, g_mutex_locker_free);
+
+    if ((newdef && !apply_update(newdef, command, section, parent_index, xml, error)) ||
+        (newlive && !apply_update(newlive, command, section, parent_index, xml, error)))
+        return false;
+    if (newdef) {
+        g_autofree char *path = config_path(drv, name);
+        g_autofree char *out = vrt_network_def_format(newdef);
+        if (!vrt_file_write_durable(drv->dir_sync, path, out, -1, NETWORK_FILE_MODE, error))
+            return false;
+    }
+    if (newlive) {
+        g_autofree char *path = status_path(drv, name);
+        g_autofree char *out = vrt_network_def_format(newlive);
+        if (!vrt_file_write_atomic(path, out, -1, NETWORK_FILE_MODE, error))
+            return false;
+        if (vrt_network_is_virtual(newlive) &&
+            !vrt_network_dnsmasq_update(drv, newlive, section == SECTION_IP_DHCP_RANGE, error))
+            return false;
+    }
+    locker = g_mutex_locker_new(&drv->lock);
+    obj = g_hash_table_lookup(drv->nets, name); /* held by us: still there */
+    if (newdef) {
+        vrt_network_def_free(obj->def);
+        obj->def = g_steal_pointer(&newdef);
+    }
+    if (newlive) {
+        vrt_network_def_free(obj->live);
+        obj->live = g_steal_pointer(&newlive);
+    }
+    g_info("network '%s': updated (section %u, command %u)", name, section, command);
+    return true;
+}

@@ -137,6 +137,15 @@ char *vrt_netdrv_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError
  * bridge before allocating. */
 int vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError **error);
 
+/* virNetworkUpdate of the sections vrt supports: ip-dhcp-host (4) and
+ * ip-dhcp-range (5) with commands modify (1, hosts only), delete (2),
+ * add-last (3), add-first (4); flags AFFECT_LIVE (1), AFFECT_CONFIG (2),
+ * none: the live network when running, else its definition. A live change
+ * reaches dnsmasq (hosts: SIGHUP; ranges: a new dnsmasq). Another section:
+ * VIR_ERR_NO_SUPPORT. */
+bool vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint command, guint section, int parent_index,
+                       const char *xml, guint flags, GError **error);
+
 /* ---- DHCP leases (virNetworkGetDHCPLeases) ---- */
 
 typedef struct {

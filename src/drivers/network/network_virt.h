@@ -36,6 +36,9 @@ void vrt_network_dnsmasq_stop(VrtNetworkDriver *drv, const char *name);
 /* After a restart: keeps a running dnsmasq of this network, starts one
  * when it died. */
 bool vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error);
+/* After a change of live's hosts (restart false: files rewritten and
+ * SIGHUP) or ranges (restart true: a new dnsmasq). */
+bool vrt_network_dnsmasq_update(VrtNetworkDriver *drv, const VrtNetworkDef *live, bool restart, GError **error);
 /* Its pid, 0 when not running. */
 pid_t vrt_network_dnsmasq_pid(VrtNetworkDriver *drv, const char *name);
 

@@ -37,6 +37,7 @@ class NetnsVrtd(Vrtd):
 
     def start(self, wait=True):
         env = dict(os.environ)
+        env.update(self.env or {})
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, VRTD, "--root", self.root],
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"), env=env)
         if wait:
@@ -559,3 +560,23 @@ def test_update_dhcp_host_reaches_dnsmasq(nsvrtd, netns, tmp_path):
     r = virsh(d.uri, "net-update", "default", "add", "dns-host",
               "<host ip='192.168.122.7'><hostname>x</hostname></host>", "--live", check=False)
     assert r.returncode != 0
+
+
+@pytest.mark.parametrize("step", ["spawn", "exec", "monitor"])
+def test_kill_mid_start_releases_the_port(nsvrtd, netns, tmp_path, step):
+    """vrtd killed while it starts a domain (after the port and tap were
+    taken): the restarted vrtd leaves the domain shut off and gives the
+    port back, so the network can be destroyed."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    d.stop()
+    d.env = {"VRT_FAULT_DIE_AT": f"start:{step}"}
+    d.start()
+    virsh(d.uri, "start", "vm1", check=False)
+    d.proc.wait(30)
+    d.env = None
+    d.start()
+    assert "shut off" in virsh(d.uri, "domstate", "vm1").stdout
+    assert ports(d) == []
+    virsh(d.uri, "net-destroy", "default")

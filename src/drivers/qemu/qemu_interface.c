@@ -235,3 +235,43 @@ vrt_qemu_interface_release_all(VrtQemuDom *obj)
             g_warning("domain %s: port on network %s: %s", name, t->network, err->message);
     }
 }
+
+void
+vrt_qemu_interface_driver_load(VrtQemuDriver *drv)
+{
+    VrtNetworkDriver *network = drv->cfg.network;
+    if (!network)
+        return;
+    g_autoptr(GPtrArray) ports = vrt_network_port_list_by_owner(network, NULL);
+    for (guint i = 0; ports && i < ports->len; i++) {
+        VrtNetworkPortInfo *p = g_ptr_array_index(ports, i);
+        g_autoptr(VrtQemuDom) obj = NULL;
+        bool referenced = false;
+        if (!p->alloc || p->alloc->type != VRT_NETWORK_PORT_ACTUAL_BRIDGE)
+            continue;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+            obj = g_hash_table_lookup(drv->by_uuid, p->owner_uuid);
+            if (obj)
+                vrt_qemu_dom_ref(obj);
+        }
+        /* a port of no domain of ours was made by a client (net-port-create) */
+        if (!obj)
+            continue;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+            for (guint j = 0; vrt_qemu_dom_is_active_locked(obj) && j < obj->def->nets->len; j++) {
+                const VrtDomainNetDef *net = g_ptr_array_index(obj->def->nets, j);
+                if (net->port_uuid_set && memcmp(net->port_uuid, p->alloc->port_uuid, 16) == 0)
+                    referenced = true;
+            }
+        }
+        if (referenced)
+            continue;
+        g_autoptr(GError) err = NULL;
+        g_info("domain %s: releasing its unused port on network %s (a start or stop cut short)", p->owner_name,
+               p->network);
+        if (!vrt_network_port_release(network, p->network, p->alloc->port_uuid, &err))
+            g_warning("domain %s: %s", p->owner_name, err->message);
+    }
+}

@@ -47,3 +47,8 @@ void vrt_qemu_interface_release(VrtQemuDom *obj, const char *dom_name, VrtDomain
 /* Gives back the ports of every tap-backed interface of the domain's live
  * definition (a stop, a crash). Takes the object lock itself. */
 void vrt_qemu_interface_release_all(VrtQemuDom *obj);
+
+/* At daemon start, after the reconnects: gives back the tap-backed ports
+ * of the QEMU driver's domains that no running domain's interface holds (a
+ * start or stop cut short by a kill); ports of other owners stay. */
+void vrt_qemu_interface_driver_load(VrtQemuDriver *drv);

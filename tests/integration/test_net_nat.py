@@ -580,3 +580,27 @@ def test_kill_mid_start_releases_the_port(nsvrtd, netns, tmp_path, step):
     assert "shut off" in virsh(d.uri, "domstate", "vm1").stdout
     assert ports(d) == []
     virsh(d.uri, "net-destroy", "default")
+
+
+def test_bridge_settings_and_ipv6(nsvrtd, netns, tmp_path):
+    """STP, forward delay and MTU as the XML says; an IPv6 address on the
+    bridge, served by dnsmasq (router advertisements) and routed by the
+    table of a nat network."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>six</name><forward mode='nat'/>
+      <bridge name='vrtsix0' stp='off' delay='4'/><mtu size='1400'/>
+      <ip address='10.81.0.1' prefix='24'><dhcp><range start='10.81.0.2' end='10.81.0.9'/></dhcp></ip>
+      <ip family='ipv6' address='fd00:81::1' prefix='64'/></network>"""))
+    sysfs = "/sys/class/net/vrtsix0"
+    assert ns(netns, "cat", f"{sysfs}/bridge/stp_state").stdout.strip() == "0"
+    assert ns(netns, "cat", f"{sysfs}/bridge/forward_delay").stdout.strip() == "400"
+    assert ns(netns, "cat", f"{sysfs}/mtu").stdout.strip() == "1400"
+    a = addrs(netns, "vrtsix0")
+    assert "10.81.0.1/24" in a and "fd00:81::1/64" in a
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "six.conf")).read().splitlines()
+    assert "dhcp-range=fd00:81::1,ra-only" in conf and "dhcp-option=option:mtu,1400" in conf
+    table = nft_table(netns, "vrt_vrtsix0")
+    assert 'iifname "vrtsix0" ip6 saddr fd00:81::/64 accept' in table
+    assert ns(netns, "cat", "/proc/sys/net/ipv6/conf/all/forwarding").stdout.strip() == "1"
+    virsh(d.uri, "net-destroy", "six")
+    assert not link_exists(netns, "vrtsix0")

@@ -543,9 +543,21 @@ def test_update_dhcp_host_reaches_dnsmasq(nsvrtd, netns, tmp_path):
         run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
         client = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
         addr = ns(cl, "/usr/bin/python3", client, "vcl0", mac).stdout.strip()
+        assert addr == "192.168.122.42"
+        # dns-host: dnsmasq answers for the name once told (SIGHUP)
+        virsh(d.uri, "net-update", "default", "add", "dns-host",
+              "<host ip='192.168.122.7'><hostname>h7</hostname><hostname>h7.lan</hostname></host>",
+              "--live", "--config")
+        assert "<hostname>h7</hostname>" in virsh(d.uri, "net-dumpxml", "--inactive", "default").stdout
+        run(["ip", "-n", cl, "addr", "add", f"{addr}/24", "dev", "vcl0"])
+        query = os.path.join(SRC, "tests", "lib", "dns_query.py")
+        assert ns(cl, "/usr/bin/python3", query, "192.168.122.1", "h7.lan").stdout.split() == ["192.168.122.7"]
+        assert dnsmasq_pid(d, "default") == pid
+        virsh(d.uri, "net-update", "default", "delete", "dns-host",
+              "<host ip='192.168.122.7'><hostname>h7</hostname><hostname>h7.lan</hostname></host>", "--live")
+        assert ns(cl, "/usr/bin/python3", query, "192.168.122.1", "h7.lan").stdout.split() == []
     finally:
         subprocess.run(["ip", "netns", "del", cl])
-    assert addr == "192.168.122.42"
 
     virsh(d.uri, "net-update", "default", "delete", "ip-dhcp-host", host, "--live", "--config")
     assert "fixed1" not in virsh(d.uri, "net-dumpxml", "default").stdout
@@ -557,9 +569,8 @@ def test_update_dhcp_host_reaches_dnsmasq(nsvrtd, netns, tmp_path):
     conf = open(os.path.join(d.root, "run", "vrt", "network", "default.conf")).read()
     assert "dhcp-range=192.168.122.2,192.168.122.9,255.255.255.0" in conf.splitlines()
     assert dnsmasq_pid(d, "default") not in (None, pid)
-    r = virsh(d.uri, "net-update", "default", "add", "dns-host",
-              "<host ip='192.168.122.7'><hostname>x</hostname></host>", "--live", check=False)
-    assert r.returncode != 0
+    r = virsh(d.uri, "net-update", "default", "add", "dns-txt", "<txt name='t' value='v'/>", "--live", check=False)
+    assert r.returncode != 0 and "not supported" in r.stderr
 
 
 @pytest.mark.parametrize("step", ["spawn", "exec", "monitor"])

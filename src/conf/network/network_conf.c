@@ -81,6 +81,25 @@ vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host)
 }
 
 void
+vrt_network_dns_host_free(VrtNetworkDnsHost *host)
+{
+    if (!host)
+        return;
+    g_free(host->ip);
+    g_strfreev(host->hostnames);
+    g_free(host);
+}
+
+static VrtNetworkDnsHost *
+dns_host_copy(const VrtNetworkDnsHost *h)
+{
+    VrtNetworkDnsHost *c = g_new0(VrtNetworkDnsHost, 1);
+    c->ip = g_strdup(h->ip);
+    c->hostnames = g_strdupv(h->hostnames);
+    return c;
+}
+
+void
 vrt_network_dhcp_range_free(VrtNetworkDhcpRange *range)
 {
     dhcp_range_free(range);
@@ -123,6 +142,7 @@ vrt_network_def_new(void)
     def->forward_addrs = g_array_new(FALSE, TRUE, sizeof(VrtNetworkForwardAddr));
     def->forward_ifs = g_ptr_array_new_with_free_func(forward_if_free);
     def->ips = g_ptr_array_new_with_free_func(ip_def_free);
+    def->dns_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dns_host_free);
     return def;
 }
 
@@ -143,6 +163,7 @@ vrt_network_def_free(VrtNetworkDef *def)
     g_free(def->pf_dev);
     g_array_unref(def->forward_addrs);
     g_ptr_array_unref(def->forward_ifs);
+    g_ptr_array_unref(def->dns_hosts);
     g_free(def->nat_addr_start);
     g_free(def->nat_addr_end);
     g_ptr_array_unref(def->ips);
@@ -154,11 +175,12 @@ vrt_network_def_copy(const VrtNetworkDef *src)
 {
     VrtNetworkDef *def = vrt_network_def_new();
     GArray *addrs = def->forward_addrs;
-    GPtrArray *ifs = def->forward_ifs, *ips = def->ips;
+    GPtrArray *ifs = def->forward_ifs, *ips = def->ips, *dns_hosts = def->dns_hosts;
     *def = *src;
     def->forward_addrs = addrs;
     def->forward_ifs = ifs;
     def->ips = ips;
+    def->dns_hosts = dns_hosts;
     def->name = g_strdup(src->name);
     def->metadata_xml = g_strdup(src->metadata_xml);
     def->bridge_name = g_strdup(src->bridge_name);
@@ -179,6 +201,9 @@ vrt_network_def_copy(const VrtNetworkDef *src)
         fi->connections = s->connections;
         g_ptr_array_add(ifs, fi);
     }
+    def->has_dns = src->has_dns;
+    for (guint i = 0; i < src->dns_hosts->len; i++)
+        g_ptr_array_add(def->dns_hosts, dns_host_copy(g_ptr_array_index(src->dns_hosts, i)));
     for (guint i = 0; i < src->ips->len; i++) {
         const VrtNetworkIpDef *s = g_ptr_array_index(src->ips, i);
         VrtNetworkIpDef *ip = ip_def_new();
@@ -421,6 +446,67 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
         return false;
     }
     return true;
+}
+
+/* <host ip=> of <dns> with its <hostname> children. */
+static VrtNetworkDnsHost *
+parse_dns_host(xmlNodePtr node, GError **error)
+{
+    g_autoptr(VrtNetworkDnsHost) h = g_new0(VrtNetworkDnsHost, 1);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    h->ip = vrt_xml_prop(node, "ip");
+    if (!h->ip || !g_hostname_is_ip_address(h->ip)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid IP address in network's DNS HOST record");
+        return NULL;
+    }
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!vrt_xml_is(c, "hostname")) {
+            vrt_xml_unsupported(c, error);
+            return NULL;
+        }
+        g_autofree char *name = g_strstrip(vrt_xml_text(c));
+        if (*name)
+            g_ptr_array_add(names, g_steal_pointer(&name));
+    }
+    if (names->len == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing ip and hostname in network's DNS HOST record");
+        return NULL;
+    }
+    g_ptr_array_add(names, NULL);
+    h->hostnames = (GStrv)g_ptr_array_free(g_steal_pointer(&names), FALSE);
+    return g_steal_pointer(&h);
+}
+
+static bool
+parse_dns(xmlNodePtr node, VrtNetworkDef *def, GError **error)
+{
+    def->has_dns = true;
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!vrt_xml_is(c, "host")) {
+            vrt_xml_unsupported(c, error);
+            return false;
+        }
+        VrtNetworkDnsHost *h = parse_dns_host(c, error);
+        if (!h)
+            return false;
+        g_ptr_array_add(def->dns_hosts, h);
+    }
+    return true;
+}
+
+VrtNetworkDnsHost *
+vrt_network_dns_host_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = vrt_xml_read(xml, "(network_definition)", "host", &vrt_network_xml_wording, error);
+    if (!doc)
+        return NULL;
+    VrtNetworkDnsHost *h = parse_dns_host(xmlDocGetRootElement(doc), error);
+    xmlFreeDoc(doc);
+    return h;
 }
 
 /* <host mac= name= ip=/> of a <dhcp>: an address, and a MAC or a name. */
@@ -719,6 +805,9 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
         } else if (vrt_xml_is(c, "ip")) {
             if (!parse_ip(c, def, error))
                 return false;
+        } else if (vrt_xml_is(c, "dns") && !def->has_dns && !c->properties) {
+            if (!parse_dns(c, def, error))
+                return false;
         } else {
             vrt_xml_unsupported(c, error);
             return false;
@@ -966,6 +1055,23 @@ vrt_network_def_format(const VrtNetworkDef *def)
         if (def->domain_local_only >= 0)
             vrt_xml_format_attr(out, "localOnly", def->domain_local_only ? "yes" : "no");
         g_string_append(out, "/>\n");
+    }
+    if (def->has_dns && def->dns_hosts->len == 0)
+        g_string_append(out, "  <dns/>\n");
+    if (def->dns_hosts->len > 0) {
+        g_string_append(out, "  <dns>\n");
+        for (guint i = 0; i < def->dns_hosts->len; i++) {
+            const VrtNetworkDnsHost *h = g_ptr_array_index(def->dns_hosts, i);
+            g_string_append(out, "    <host");
+            vrt_xml_format_attr(out, "ip", h->ip);
+            g_string_append(out, ">\n");
+            for (guint j = 0; h->hostnames[j]; j++) {
+                g_autofree char *n = g_markup_escape_text(h->hostnames[j], -1);
+                g_string_append_printf(out, "      <hostname>%s</hostname>\n", n);
+            }
+            g_string_append(out, "    </host>\n");
+        }
+        g_string_append(out, "  </dns>\n");
     }
     vrt_network_format_vlan(out, &def->vlan, "  ");
     for (guint i = 0; i < def->ips->len; i++)

@@ -72,6 +72,12 @@ typedef struct {
     char *ip;
 } VrtNetworkDhcpHost;
 
+/* <dns><host ip=><hostname>NAME</hostname>...</host></dns> */
+typedef struct {
+    char *ip;
+    GStrv hostnames;
+} VrtNetworkDnsHost;
+
 typedef struct {
     char *family; /* NULL, "ipv4" or "ipv6" */
     char *address;
@@ -117,6 +123,8 @@ typedef struct {
     guint nat_port_start, nat_port_end; /* 0: absent */
 
     VrtNetworkVlan vlan;
+    bool has_dns; /* <dns> present (its <host> elements only) */
+    GPtrArray *dns_hosts; /* VrtNetworkDnsHost* */
     GPtrArray *ips; /* VrtNetworkIpDef* */
 
     guint connections; /* live XML only: ports in use */
@@ -149,6 +157,10 @@ VrtNetworkDef *vrt_network_def_copy(const VrtNetworkDef *def);
 VrtNetworkDhcpHost *vrt_network_dhcp_host_parse(const char *xml, GError **error);
 VrtNetworkDhcpRange *vrt_network_dhcp_range_parse(const char *xml, GError **error);
 void vrt_network_dhcp_host_free(VrtNetworkDhcpHost *host);
+/* A <host> of <dns>, as NETWORK_UPDATE gives it. */
+VrtNetworkDnsHost *vrt_network_dns_host_parse(const char *xml, GError **error);
+void vrt_network_dns_host_free(VrtNetworkDnsHost *host);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDnsHost, vrt_network_dns_host_free)
 void vrt_network_dhcp_range_free(VrtNetworkDhcpRange *range);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDhcpHost, vrt_network_dhcp_host_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDhcpRange, vrt_network_dhcp_range_free)

@@ -179,6 +179,19 @@ hostsfile_contents(const VrtNetworkDef *def)
     return g_string_free(s, FALSE);
 }
 
+/* dnsmasq's addn-hosts, in /etc/hosts form: "IP NAME..." per <dns><host>. */
+static char *
+addnhosts_contents(const VrtNetworkDef *def)
+{
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < def->dns_hosts->len; i++) {
+        const VrtNetworkDnsHost *h = g_ptr_array_index(def->dns_hosts, i);
+        g_autofree char *names = g_strjoinv(" ", h->hostnames);
+        g_string_append_printf(s, "%s %s\n", h->ip, names);
+    }
+    return g_string_free(s, FALSE);
+}
+
 /* The pid in NAME.pid when it is this network's dnsmasq, else 0. */
 pid_t
 vrt_network_dnsmasq_pid(VrtNetworkDriver *drv, const char *name)
@@ -216,9 +229,11 @@ vrt_network_dnsmasq_start(VrtNetworkDriver *drv, const VrtNetworkDef *live, GErr
     g_autofree char *addn = dnsmasq_file(drv, live->name, ".addnhosts");
     g_autofree char *text = conf_contents(drv, live);
     g_autofree char *hosts_text = hostsfile_contents(live);
+    g_autofree char *addn_text = addnhosts_contents(live);
     g_unlink(pidfile);
     if (!vrt_file_write_atomic(conf, text, -1, DNSMASQ_FILE_MODE, error) || !touch(leases, error) ||
-        !vrt_file_write_atomic(hosts, hosts_text, -1, DNSMASQ_FILE_MODE, error) || !touch(addn, error))
+        !vrt_file_write_atomic(hosts, hosts_text, -1, DNSMASQ_FILE_MODE, error) ||
+        !vrt_file_write_atomic(addn, addn_text, -1, DNSMASQ_FILE_MODE, error))
         return false;
     g_autofree char *bin = dnsmasq_binary();
     g_autofree char *arg = g_strconcat("--conf-file=", conf, NULL);
@@ -301,9 +316,12 @@ vrt_network_dnsmasq_update(VrtNetworkDriver *drv, const VrtNetworkDef *live, boo
     }
     g_autofree char *hosts = dnsmasq_file(drv, live->name, ".hostsfile");
     g_autofree char *conf = dnsmasq_file(drv, live->name, ".conf");
+    g_autofree char *addn = dnsmasq_file(drv, live->name, ".addnhosts");
     g_autofree char *hosts_text = hostsfile_contents(live);
+    g_autofree char *addn_text = addnhosts_contents(live);
     g_autofree char *conf_text = conf_contents(drv, live);
     if (!vrt_file_write_atomic(hosts, hosts_text, -1, DNSMASQ_FILE_MODE, error) ||
+        !vrt_file_write_atomic(addn, addn_text, -1, DNSMASQ_FILE_MODE, error) ||
         !vrt_file_write_atomic(conf, conf_text, -1, DNSMASQ_FILE_MODE, error))
         return false;
     /* dnsmasq reads its hosts files again on SIGHUP */

@@ -1111,6 +1111,7 @@ enum {
 enum {
     SECTION_IP_DHCP_HOST = 4,
     SECTION_IP_DHCP_RANGE = 5,
+    SECTION_DNS_HOST = 10,
 };
 
 /* The <ip> an update of a dhcp section acts on: the one at parent_index,
@@ -1256,13 +1257,67 @@ update_ranges(VrtNetworkDef *def, VrtNetworkIpDef *ip, guint command, const char
     }
 }
 
+/* <dns><host>: added (no other record with its IP or one of its names) or
+ * deleted (the record with its IP and names); modify is libvirt's refusal. */
+static bool
+update_dns_hosts(VrtNetworkDef *def, guint command, const char *xml, GError **error)
+{
+    g_autoptr(VrtNetworkDnsHost) h = vrt_network_dns_host_parse(xml, error);
+    if (!h)
+        return false;
+    gint same = -1, overlap = -1;
+    for (guint i = 0; i < def->dns_hosts->len; i++) {
+        const VrtNetworkDnsHost *e = g_ptr_array_index(def->dns_hosts, i);
+        bool names_equal = g_strv_equal((const char *const *)e->hostnames, (const char *const *)h->hostnames);
+        bool names_meet = false;
+        for (guint j = 0; h->hostnames[j] && !names_meet; j++)
+            names_meet = g_strv_contains((const char *const *)e->hostnames, h->hostnames[j]);
+        if (same < 0 && same_str(e->ip, h->ip) && names_equal)
+            same = (gint)i;
+        if (overlap < 0 && (same_str(e->ip, h->ip) || names_meet))
+            overlap = (gint)i;
+    }
+    switch (command) {
+    case UPDATE_ADD_FIRST:
+    case UPDATE_ADD_LAST:
+        if (overlap >= 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "there is already at least one DNS HOST record with a matching field in network %s",
+                          def->name);
+            return false;
+        }
+        def->has_dns = true;
+        if (command == UPDATE_ADD_FIRST)
+            g_ptr_array_insert(def->dns_hosts, 0, g_steal_pointer(&h));
+        else
+            g_ptr_array_add(def->dns_hosts, g_steal_pointer(&h));
+        return true;
+    case UPDATE_DELETE:
+        if (same < 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "couldn't locate a matching DNS HOST record in network %s",
+                          def->name);
+            return false;
+        }
+        g_ptr_array_remove_index(def->dns_hosts, same);
+        return true;
+    case UPDATE_MODIFY:
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "DNS HOST records cannot be modified, only added or deleted");
+        return false;
+    default:
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unrecognized network update command code %u", command);
+        return false;
+    }
+}
+
 static bool
 apply_update(VrtNetworkDef *def, guint command, guint section, int parent_index, const char *xml, GError **error)
 {
+    if (section == SECTION_DNS_HOST)
+        return update_dns_hosts(def, command, xml, error);
     if (section != SECTION_IP_DHCP_HOST && section != SECTION_IP_DHCP_RANGE) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT,
-                      "can't update section %u of network '%s': vrt updates ip-dhcp-host and ip-dhcp-range", section,
-                      def->name);
+                      "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range and dns-host",
+                      section, def->name);
         return false;
     }
     VrtNetworkIpDef *ip = update_ip(def, parent_index, error);

@@ -2,7 +2,8 @@
  * libvirt's network XML (<network>) and network port XML (<networkport>)
  * as C structs: parse, format, copy. Covers what vrt runs (hostdev pools
  * of SR-IOV VFs, bridge mode on an existing host bridge, and isolated, nat,
- * route and open networks with their bridge, ip and dhcp ranges). An element vrt does not model is refused by name with
+ * route and open networks with their bridge, ip, dhcp ranges and hosts and
+ * dns host records). An element vrt does not model is refused by name with
  * VIR_ERR_CONFIG_UNSUPPORTED rather than dropped silently.
  */
 #pragma once

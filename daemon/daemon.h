@@ -83,6 +83,9 @@ void vrt_conn_auth_clear(VrtConn *conn);
 /* The event_id of a QEMU program's monitor event callback (not a libvirt
  * domain event ID). */
 #define VRT_EVENT_ID_QEMU_MONITOR (-1)
+/* The event_id of a network lifecycle callback (VIR_NETWORK_EVENT_ID_LIFECYCLE,
+ * kept apart from the domain event IDs); has_dom/uuid then name a network. */
+#define VRT_EVENT_ID_NETWORK_LIFECYCLE (-2)
 /* virConnectDomainQemuMonitorEventRegister's flags. */
 #define VRT_QEMU_MONITOR_EVENT_REGISTER_REGEX (1u << 0)
 #define VRT_QEMU_MONITOR_EVENT_REGISTER_NOCASE (1u << 1)

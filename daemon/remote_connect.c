@@ -21,6 +21,9 @@
 #define FEATURE_PROGRAM_KEEPALIVE 10
 #define FEATURE_REMOTE_EVENT_CALLBACK 14
 #define FEATURE_REMOTE_CLOSE_CALLBACK 15
+/* NETWORK_UPDATE carries command and section in their declared order (as
+ * with libvirtd; without it clients swap them) */
+#define FEATURE_NETWORK_UPDATE_HAS_CORRECT_ORDER 16
 #define VIR_CONNECT_RO 1
 
 VrtConn *
@@ -184,7 +187,8 @@ vrt_handle_connect_supports_feature(VrtCall *call, remote_connect_supports_featu
     case FEATURE_REMOTE:
     case FEATURE_TYPED_PARAM_STRING:
     case FEATURE_REMOTE_EVENT_CALLBACK:
-    case FEATURE_REMOTE_CLOSE_CALLBACK: ret->supported = 1; break;
+    case FEATURE_REMOTE_CLOSE_CALLBACK:
+    case FEATURE_NETWORK_UPDATE_HAS_CORRECT_ORDER: ret->supported = 1; break;
     default: ret->supported = 0;
     }
     return true;

@@ -59,6 +59,52 @@ dhcp_range_free(gpointer p)
     g_free(r);
 }
 
+void
+vrt_network_dhcp_host_free(VrtNetworkDhcpHost *host)
+{
+    if (!host)
+        return;
+    g_free(host->mac);
+    g_free(host->name);
+    g_free(host->ip);
+    g_free(host);
+}
+
+VrtNetworkDhcpHost *
+vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host)
+{
+    VrtNetworkDhcpHost *h = g_new0(VrtNetworkDhcpHost, 1);
+    h->mac = g_strdup(host->mac);
+    h->name = g_strdup(host->name);
+    h->ip = g_strdup(host->ip);
+    return h;
+}
+
+void
+vrt_network_dns_host_free(VrtNetworkDnsHost *host)
+{
+    if (!host)
+        return;
+    g_free(host->ip);
+    g_strfreev(host->hostnames);
+    g_free(host);
+}
+
+static VrtNetworkDnsHost *
+dns_host_copy(const VrtNetworkDnsHost *h)
+{
+    VrtNetworkDnsHost *c = g_new0(VrtNetworkDnsHost, 1);
+    c->ip = g_strdup(h->ip);
+    c->hostnames = g_strdupv(h->hostnames);
+    return c;
+}
+
+void
+vrt_network_dhcp_range_free(VrtNetworkDhcpRange *range)
+{
+    dhcp_range_free(range);
+}
+
 static void
 ip_def_free(gpointer p)
 {
@@ -69,6 +115,7 @@ ip_def_free(gpointer p)
     g_free(ip->address);
     g_free(ip->netmask);
     g_ptr_array_unref(ip->ranges);
+    g_ptr_array_unref(ip->hosts);
     g_free(ip);
 }
 
@@ -78,6 +125,7 @@ ip_def_new(void)
     VrtNetworkIpDef *ip = g_new0(VrtNetworkIpDef, 1);
     ip->prefix = -1;
     ip->ranges = g_ptr_array_new_with_free_func(dhcp_range_free);
+    ip->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_host_free);
     return ip;
 }
 
@@ -94,6 +142,7 @@ vrt_network_def_new(void)
     def->forward_addrs = g_array_new(FALSE, TRUE, sizeof(VrtNetworkForwardAddr));
     def->forward_ifs = g_ptr_array_new_with_free_func(forward_if_free);
     def->ips = g_ptr_array_new_with_free_func(ip_def_free);
+    def->dns_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dns_host_free);
     return def;
 }
 
@@ -114,6 +163,7 @@ vrt_network_def_free(VrtNetworkDef *def)
     g_free(def->pf_dev);
     g_array_unref(def->forward_addrs);
     g_ptr_array_unref(def->forward_ifs);
+    g_ptr_array_unref(def->dns_hosts);
     g_free(def->nat_addr_start);
     g_free(def->nat_addr_end);
     g_ptr_array_unref(def->ips);
@@ -125,11 +175,12 @@ vrt_network_def_copy(const VrtNetworkDef *src)
 {
     VrtNetworkDef *def = vrt_network_def_new();
     GArray *addrs = def->forward_addrs;
-    GPtrArray *ifs = def->forward_ifs, *ips = def->ips;
+    GPtrArray *ifs = def->forward_ifs, *ips = def->ips, *dns_hosts = def->dns_hosts;
     *def = *src;
     def->forward_addrs = addrs;
     def->forward_ifs = ifs;
     def->ips = ips;
+    def->dns_hosts = dns_hosts;
     def->name = g_strdup(src->name);
     def->metadata_xml = g_strdup(src->metadata_xml);
     def->bridge_name = g_strdup(src->bridge_name);
@@ -150,6 +201,9 @@ vrt_network_def_copy(const VrtNetworkDef *src)
         fi->connections = s->connections;
         g_ptr_array_add(ifs, fi);
     }
+    def->has_dns = src->has_dns;
+    for (guint i = 0; i < src->dns_hosts->len; i++)
+        g_ptr_array_add(def->dns_hosts, dns_host_copy(g_ptr_array_index(src->dns_hosts, i)));
     for (guint i = 0; i < src->ips->len; i++) {
         const VrtNetworkIpDef *s = g_ptr_array_index(src->ips, i);
         VrtNetworkIpDef *ip = ip_def_new();
@@ -165,6 +219,8 @@ vrt_network_def_copy(const VrtNetworkDef *src)
             r->end = g_strdup(sr->end);
             g_ptr_array_add(ip->ranges, r);
         }
+        for (guint j = 0; j < s->hosts->len; j++)
+            g_ptr_array_add(ip->hosts, vrt_network_dhcp_host_copy(g_ptr_array_index(s->hosts, j)));
         g_ptr_array_add(ips, ip);
     }
     return def;
@@ -392,6 +448,98 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
     return true;
 }
 
+/* <host ip=> of <dns> with its <hostname> children. */
+static VrtNetworkDnsHost *
+parse_dns_host(xmlNodePtr node, GError **error)
+{
+    g_autoptr(VrtNetworkDnsHost) h = g_new0(VrtNetworkDnsHost, 1);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    h->ip = vrt_xml_prop(node, "ip");
+    if (!h->ip || !g_hostname_is_ip_address(h->ip)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid IP address in network's DNS HOST record");
+        return NULL;
+    }
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!vrt_xml_is(c, "hostname")) {
+            vrt_xml_unsupported(c, error);
+            return NULL;
+        }
+        g_autofree char *name = g_strstrip(vrt_xml_text(c));
+        if (*name)
+            g_ptr_array_add(names, g_steal_pointer(&name));
+    }
+    if (names->len == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing ip and hostname in network's DNS HOST record");
+        return NULL;
+    }
+    g_ptr_array_add(names, NULL);
+    h->hostnames = (GStrv)g_ptr_array_free(g_steal_pointer(&names), FALSE);
+    return g_steal_pointer(&h);
+}
+
+static bool
+parse_dns(xmlNodePtr node, VrtNetworkDef *def, GError **error)
+{
+    def->has_dns = true;
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!vrt_xml_is(c, "host")) {
+            vrt_xml_unsupported(c, error);
+            return false;
+        }
+        VrtNetworkDnsHost *h = parse_dns_host(c, error);
+        if (!h)
+            return false;
+        g_ptr_array_add(def->dns_hosts, h);
+    }
+    return true;
+}
+
+VrtNetworkDnsHost *
+vrt_network_dns_host_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = vrt_xml_read(xml, "(network_definition)", "host", &vrt_network_xml_wording, error);
+    if (!doc)
+        return NULL;
+    VrtNetworkDnsHost *h = parse_dns_host(xmlDocGetRootElement(doc), error);
+    xmlFreeDoc(doc);
+    return h;
+}
+
+/* <host mac= name= ip=/> of a <dhcp>: an address, and a MAC or a name. */
+static VrtNetworkDhcpHost *
+parse_dhcp_host(xmlNodePtr node, const char *net_name, GError **error)
+{
+    g_autoptr(VrtNetworkDhcpHost) h = g_new0(VrtNetworkDhcpHost, 1);
+    guint8 mac[VRT_MAC_LEN];
+    h->mac = vrt_xml_prop(node, "mac");
+    h->name = vrt_xml_prop(node, "name");
+    h->ip = vrt_xml_prop(node, "ip");
+    if (h->mac && (!vrt_mac_parse(h->mac, mac) || (mac[0] & 1))) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "Invalid to specify MAC address '%s' in network '%s' IPv4 static host definition", h->mac,
+                      net_name ? net_name : "");
+        return NULL;
+    }
+    if (h->mac) {
+        /* as written, lower case: what dnsmasq and a MAC match compare */
+        char text[VRT_MAC_STRING_LEN];
+        vrt_mac_format(mac, text);
+        g_free(h->mac);
+        h->mac = g_strdup(text);
+    }
+    if (!h->ip || !g_hostname_is_ip_address(h->ip) || (!h->mac && !h->name)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "static host definition in network '%s' needs an ip address and a mac address or name",
+                      net_name ? net_name : "");
+        return NULL;
+    }
+    return g_steal_pointer(&h);
+}
+
 static bool
 parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
 {
@@ -436,6 +584,13 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
         for (xmlNodePtr r = c->children; r; r = r->next) {
             if (r->type != XML_ELEMENT_NODE)
                 continue;
+            if (vrt_xml_is(r, "host") && !r->children) {
+                VrtNetworkDhcpHost *h = parse_dhcp_host(r, def->name, error);
+                if (!h)
+                    return false;
+                g_ptr_array_add(ip->hosts, h);
+                continue;
+            }
             if (!vrt_xml_is(r, "range") || r->children) {
                 vrt_xml_unsupported(vrt_xml_is(r, "range") ? r->children : r, error);
                 return false;
@@ -650,6 +805,9 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
         } else if (vrt_xml_is(c, "ip")) {
             if (!parse_ip(c, def, error))
                 return false;
+        } else if (vrt_xml_is(c, "dns") && !def->has_dns && !c->properties) {
+            if (!parse_dns(c, def, error))
+                return false;
         } else {
             vrt_xml_unsupported(c, error);
             return false;
@@ -701,6 +859,36 @@ vrt_network_def_parse(const char *xml, guint flags, GError **error)
     bool ok = parse_network(xmlDocGetRootElement(doc), def, flags, error);
     xmlFreeDoc(doc);
     return ok ? g_steal_pointer(&def) : NULL;
+}
+
+VrtNetworkDhcpHost *
+vrt_network_dhcp_host_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = vrt_xml_read(xml, "(network_definition)", "host", &vrt_network_xml_wording, error);
+    if (!doc)
+        return NULL;
+    VrtNetworkDhcpHost *h = parse_dhcp_host(xmlDocGetRootElement(doc), NULL, error);
+    xmlFreeDoc(doc);
+    return h;
+}
+
+VrtNetworkDhcpRange *
+vrt_network_dhcp_range_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = vrt_xml_read(xml, "(network_definition)", "range", &vrt_network_xml_wording, error);
+    if (!doc)
+        return NULL;
+    xmlNodePtr r = xmlDocGetRootElement(doc);
+    g_autoptr(VrtNetworkDhcpRange) range = g_new0(VrtNetworkDhcpRange, 1);
+    range->start = vrt_xml_prop(r, "start");
+    range->end = vrt_xml_prop(r, "end");
+    xmlFreeDoc(doc);
+    if (!range->start || !range->end || !g_hostname_is_ip_address(range->start) ||
+        !g_hostname_is_ip_address(range->end)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "invalid dhcp <range>: needs IP addresses start and end");
+        return NULL;
+    }
+    return g_steal_pointer(&range);
 }
 
 /* ---- formatting ---- */
@@ -799,7 +987,7 @@ format_ip(GString *out, const VrtNetworkIpDef *ip)
         return;
     }
     g_string_append(out, ">\n");
-    if (ip->ranges->len == 0) {
+    if (ip->ranges->len == 0 && ip->hosts->len == 0) {
         g_string_append(out, "    <dhcp/>\n");
     } else {
         g_string_append(out, "    <dhcp>\n");
@@ -808,6 +996,14 @@ format_ip(GString *out, const VrtNetworkIpDef *ip)
             g_string_append(out, "      <range");
             vrt_xml_format_attr(out, "start", r->start);
             vrt_xml_format_attr(out, "end", r->end);
+            g_string_append(out, "/>\n");
+        }
+        for (guint i = 0; i < ip->hosts->len; i++) {
+            const VrtNetworkDhcpHost *h = g_ptr_array_index(ip->hosts, i);
+            g_string_append(out, "      <host");
+            vrt_xml_format_attr(out, "mac", h->mac);
+            vrt_xml_format_attr(out, "name", h->name);
+            vrt_xml_format_attr(out, "ip", h->ip);
             g_string_append(out, "/>\n");
         }
         g_string_append(out, "    </dhcp>\n");
@@ -859,6 +1055,23 @@ vrt_network_def_format(const VrtNetworkDef *def)
         if (def->domain_local_only >= 0)
             vrt_xml_format_attr(out, "localOnly", def->domain_local_only ? "yes" : "no");
         g_string_append(out, "/>\n");
+    }
+    if (def->has_dns && def->dns_hosts->len == 0)
+        g_string_append(out, "  <dns/>\n");
+    if (def->dns_hosts->len > 0) {
+        g_string_append(out, "  <dns>\n");
+        for (guint i = 0; i < def->dns_hosts->len; i++) {
+            const VrtNetworkDnsHost *h = g_ptr_array_index(def->dns_hosts, i);
+            g_string_append(out, "    <host");
+            vrt_xml_format_attr(out, "ip", h->ip);
+            g_string_append(out, ">\n");
+            for (guint j = 0; h->hostnames[j]; j++) {
+                g_autofree char *n = g_markup_escape_text(h->hostnames[j], -1);
+                g_string_append_printf(out, "      <hostname>%s</hostname>\n", n);
+            }
+            g_string_append(out, "    </host>\n");
+        }
+        g_string_append(out, "  </dns>\n");
     }
     vrt_network_format_vlan(out, &def->vlan, "  ");
     for (guint i = 0; i < def->ips->len; i++)

@@ -1,9 +1,9 @@
 /*
  * libvirt's network XML (<network>) and network port XML (<networkport>)
  * as C structs: parse, format, copy. Covers what vrt runs (hostdev pools
- * of SR-IOV VFs, bridge mode on an existing host bridge) and keeps the
- * parts of nat/route networks it can show but not start yet (bridge, ip,
- * dhcp ranges). An element vrt does not model is refused by name with
+ * of SR-IOV VFs, bridge mode on an existing host bridge, and isolated, nat,
+ * route and open networks with their bridge, ip, dhcp ranges and hosts and
+ * dns host records). An element vrt does not model is refused by name with
  * VIR_ERR_CONFIG_UNSUPPORTED rather than dropped silently.
  */
 #pragma once
@@ -66,12 +66,26 @@ typedef struct {
     char *end;
 } VrtNetworkDhcpRange;
 
+/* <dhcp><host mac= name= ip=/>: a fixed lease */
+typedef struct {
+    char *mac; /* NULL: none (IPv6 hosts go by name or id) */
+    char *name;
+    char *ip;
+} VrtNetworkDhcpHost;
+
+/* <dns><host ip=><hostname>NAME</hostname>...</host></dns> */
+typedef struct {
+    char *ip;
+    GStrv hostnames;
+} VrtNetworkDnsHost;
+
 typedef struct {
     char *family; /* NULL, "ipv4" or "ipv6" */
     char *address;
     char *netmask;
     int prefix; /* -1 when absent */
     GPtrArray *ranges; /* VrtNetworkDhcpRange*; empty when no <dhcp> */
+    GPtrArray *hosts; /* VrtNetworkDhcpHost* */
     bool has_dhcp;
 } VrtNetworkIpDef;
 
@@ -110,6 +124,8 @@ typedef struct {
     guint nat_port_start, nat_port_end; /* 0: absent */
 
     VrtNetworkVlan vlan;
+    bool has_dns; /* <dns> present (its <host> elements only) */
+    GPtrArray *dns_hosts; /* VrtNetworkDnsHost* */
     GPtrArray *ips; /* VrtNetworkIpDef* */
 
     guint connections; /* live XML only: ports in use */
@@ -136,6 +152,20 @@ char *vrt_network_def_format(const VrtNetworkDef *def);
 
 /* Deep copy (never fails). */
 VrtNetworkDef *vrt_network_def_copy(const VrtNetworkDef *def);
+
+/* One <host> or <range> element of a <dhcp>, as NETWORK_UPDATE gives it
+ * (VIR_ERR_XML_ERROR when it is not one). */
+VrtNetworkDhcpHost *vrt_network_dhcp_host_parse(const char *xml, GError **error);
+VrtNetworkDhcpRange *vrt_network_dhcp_range_parse(const char *xml, GError **error);
+void vrt_network_dhcp_host_free(VrtNetworkDhcpHost *host);
+/* A <host> of <dns>, as NETWORK_UPDATE gives it. */
+VrtNetworkDnsHost *vrt_network_dns_host_parse(const char *xml, GError **error);
+void vrt_network_dns_host_free(VrtNetworkDnsHost *host);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDnsHost, vrt_network_dns_host_free)
+void vrt_network_dhcp_range_free(VrtNetworkDhcpRange *range);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDhcpHost, vrt_network_dhcp_host_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDhcpRange, vrt_network_dhcp_range_free)
+VrtNetworkDhcpHost *vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host);
 
 /* ---- <networkport> ---- */
 

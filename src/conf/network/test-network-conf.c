@@ -222,7 +222,8 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     static const char *const nets[] = { "net-hostdev-pf.xml", "net-hostdev-addrs.xml", "net-hostdev-live.xml",
-                                        "net-bridge.xml",     "net-nat.xml",           "net-isolated.xml" };
+                                        "net-bridge.xml",     "net-nat.xml",           "net-isolated.xml",
+                                        "net-dhcp-hosts.xml" };
     static const char *const ports[] = { "port-hostdev.xml", "port-bridge.xml", "port-noplug.xml" };
     for (guint i = 0; i < G_N_ELEMENTS(nets); i++) {
         g_autofree char *name = g_strdup_printf("/network/roundtrip/%s", nets[i]);

@@ -8,6 +8,8 @@
  * and takes the mutex only to check and to commit.
  */
 #include "drivers/network/network_driver_priv.h"
+#include "drivers/network/network_virt.h"
+#include "host/netdev.h"
 #include "host/pci.h"
 #include "host/sriov.h"
 #include "util/error.h"
@@ -320,11 +322,18 @@ prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     case VRT_NETWORK_FORWARD_NAT:
     case VRT_NETWORK_FORWARD_ROUTE:
     case VRT_NETWORK_FORWARD_OPEN:
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                      "network '%s' (forward mode '%s') needs a bridge, dnsmasq and firewall rules set up by the "
-                      "daemon, which vrt does not do yet; only 'hostdev' and 'bridge' networks can be started",
-                      live->name, live->has_forward ? mode : "none");
-        return false;
+        if (live->forward_dev || live->forward_ifs->len > 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "network '%s': forward mode '%s' restricted to a host interface is not supported by vrt yet",
+                          live->name, live->has_forward ? mode : "none");
+            return false;
+        }
+        if (live->has_forward && live->forward_mode == VRT_NETWORK_FORWARD_OPEN && live->ips->len == 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "forward mode 'open' requires at least one ip address in network '%s'", live->name);
+            return false;
+        }
+        return true;
     case VRT_NETWORK_FORWARD_PASSTHROUGH:
     case VRT_NETWORK_FORWARD_PRIVATE:
     case VRT_NETWORK_FORWARD_VEPA:
@@ -332,6 +341,27 @@ prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "network '%s': forward mode '%s' (macvtap) is not supported by vrt yet", live->name, mode);
         return false;
+    }
+}
+
+/* Removes what a start of a virtual network made on the host: its rules,
+ * its dnsmasq and its bridge (which takes its addresses along). */
+static void
+virt_teardown(VrtNetworkDriver *drv, const VrtNetworkDef *live)
+{
+    vrt_network_firewall_remove(drv, live);
+    vrt_network_dnsmasq_stop(drv, live->name);
+    vrt_network_bridge_stop(drv, live);
+}
+
+/* A virtual network without <bridge name> gets a free virbrN in its
+ * running definition, as libvirt. Driver lock held. */
+static void
+pick_bridge_locked(VrtNetworkDriver *drv, VrtNetworkDef *live)
+{
+    if (vrt_network_is_virtual(live) && !live->bridge_name) {
+        live->bridge_name = vrt_network_pick_bridge_locked(drv);
+        live->has_bridge = true;
     }
 }
 
@@ -349,8 +379,21 @@ start_prepare(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     g_autofree char *ports = vrt_network_ports_dir(drv, live->name);
     g_autofree char *path = status_path(drv, live->name);
     g_autofree char *xml = vrt_network_def_format(live);
-    return vrt_dir_ensure(ports, NETWORK_DIR_MODE, error) &&
-           vrt_file_write_atomic(path, xml, -1, NETWORK_FILE_MODE, error);
+    if (!vrt_dir_ensure(ports, NETWORK_DIR_MODE, error))
+        return false;
+    bool virt = vrt_network_is_virtual(live);
+    if (virt && !vrt_network_bridge_start(drv, live, error))
+        return false;
+    if (virt && (!vrt_network_dnsmasq_start(drv, live, error) || !vrt_network_firewall_add(drv, live, error))) {
+        virt_teardown(drv, live);
+        return false;
+    }
+    if (!vrt_file_write_atomic(path, xml, -1, NETWORK_FILE_MODE, error)) {
+        if (virt)
+            virt_teardown(drv, live);
+        return false;
+    }
+    return true;
 }
 
 /* Makes live (ownership taken) obj's running definition. */
@@ -391,7 +434,15 @@ parse_client_def(const char *xml, guint flags, const char *func, GError **error)
 {
     if (!check_flags(flags, NETWORK_DEFINE_VALIDATE, func, error))
         return NULL;
-    return vrt_network_def_parse(xml, 0, error);
+    VrtNetworkDef *def = vrt_network_def_parse(xml, 0, error);
+    if (def && vrt_network_is_virtual(def) && !def->mac) {
+        /* as libvirt: the bridge of a network vrt makes gets a fixed MAC
+         * of its own in the definition (52:54:00, QEMU's prefix), so it
+         * keeps its address across restarts instead of taking a guest's */
+        def->mac = g_strdup_printf("52:54:00:%02x:%02x:%02x", g_random_int_range(0, 256), g_random_int_range(0, 256),
+                                   g_random_int_range(0, 256));
+    }
+    return def;
 }
 
 /* libvirt's rules for a new definition against the known networks; adopts
@@ -447,6 +498,13 @@ vrt_netdrv_define_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErro
     VrtNetworkObj *obj = NULL;
     if (!hold_new_def_locked(drv, &hold, def, &obj, error))
         return NULL;
+    /* as libvirt, the free virbrN is chosen once, into the definition (a
+     * redefinition keeps the one it had) */
+    if (obj && obj->def && obj->def->bridge_name && !def->bridge_name && vrt_network_is_virtual(def)) {
+        def->bridge_name = g_strdup(obj->def->bridge_name);
+        def->has_bridge = true;
+    }
+    pick_bridge_locked(drv, def);
     g_autofree char *path = config_path(drv, def->name);
     g_autofree char *out = vrt_network_def_format(def);
     /* The write and its fsyncs run without the lock (the network is held):
@@ -533,6 +591,7 @@ vrt_netdrv_create(VrtNetworkDriver *drv, const char *name, GError **error)
     if (!obj)
         return false;
     g_autoptr(VrtNetworkDef) live = vrt_network_def_copy(obj->def);
+    pick_bridge_locked(drv, live);
     g_clear_pointer(&locker, g_mutex_locker_free);
     if (!start_prepare(drv, live, error))
         return false;
@@ -557,6 +616,7 @@ vrt_netdrv_create_xml(VrtNetworkDriver *drv, const char *xml, guint flags, GErro
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network is already active as '%s'", obj->live->name);
         return NULL;
     }
+    pick_bridge_locked(drv, def);
     g_clear_pointer(&locker, g_mutex_locker_free);
     if (!start_prepare(drv, def, error))
         return NULL;
@@ -577,10 +637,16 @@ vrt_netdrv_destroy(VrtNetworkDriver *drv, const char *name, GError **error)
     VrtNetworkObj *obj = find_in_state_locked(drv, name, true, error);
     if (!obj)
         return false;
+    g_autoptr(VrtNetworkDef) live = vrt_network_def_copy(obj->live);
     if (!stop_locked(drv, obj, error))
         return false;
     if (!obj->def)
         g_hash_table_remove(drv->nets, name);
+    /* stopped: the host side goes without the lock (the network is still
+     * held, so no start of it runs meanwhile) */
+    g_clear_pointer(&locker, g_mutex_locker_free);
+    if (vrt_network_is_virtual(live))
+        virt_teardown(drv, live);
     return true;
 }
 
@@ -888,6 +954,7 @@ bool
 vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
 {
     g_autoptr(GPtrArray) autostart = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) running = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_def_free);
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
         if (!load_configs_locked(drv, error) || !load_status_locked(drv, error))
@@ -899,7 +966,23 @@ vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
             VrtNetworkObj *obj = v;
             if (obj->autostart && !obj->live && obj->def)
                 g_ptr_array_add(autostart, g_strdup(obj->def->name));
+            if (obj->live && vrt_network_is_virtual(obj->live))
+                g_ptr_array_add(running, vrt_network_def_copy(obj->live));
         }
+    }
+    /* Running virtual networks keep their bridge, dnsmasq and rules across
+     * a restart of vrtd; what went missing meanwhile is made again. */
+    for (guint i = 0; i < running->len; i++) {
+        const VrtNetworkDef *live = g_ptr_array_index(running, i);
+        g_autoptr(GError) err = NULL;
+        if (!vrt_netdev_exists(drv->host, live->bridge_name) && !vrt_network_bridge_start(drv, live, &err))
+            g_warning("network '%s': cannot create its bridge again: %s", live->name, err->message);
+        g_clear_error(&err);
+        if (!vrt_network_dnsmasq_check(drv, live, &err))
+            g_warning("network '%s': %s", live->name, err->message);
+        g_clear_error(&err);
+        if (!vrt_network_firewall_check(drv, live, &err))
+            g_warning("network '%s': %s", live->name, err->message);
     }
     /* A start reads the host: without the lock, as any start. */
     for (guint i = 0; i < autostart->len; i++) {
@@ -1011,4 +1094,299 @@ vrt_network_driver_reload(VrtNetworkDriver *drv)
         return;
     }
     g_warning("reload: network definitions kept changing while being read; not reloaded");
+}
+
+/* ---- NETWORK_UPDATE ---- */
+
+#define NETWORK_UPDATE_AFFECT_LIVE (1u << 0)
+#define NETWORK_UPDATE_AFFECT_CONFIG (1u << 1)
+
+enum {
+    UPDATE_MODIFY = 1,
+    UPDATE_DELETE = 2,
+    UPDATE_ADD_LAST = 3,
+    UPDATE_ADD_FIRST = 4,
+};
+
+enum {
+    SECTION_IP_DHCP_HOST = 4,
+    SECTION_IP_DHCP_RANGE = 5,
+    SECTION_DNS_HOST = 10,
+};
+
+/* The <ip> an update of a dhcp section acts on: the one at parent_index,
+ * or (-1) the first IPv4 one with an address. */
+static VrtNetworkIpDef *
+update_ip(VrtNetworkDef *def, int parent_index, GError **error)
+{
+    if (parent_index >= 0) {
+        if ((guint)parent_index < def->ips->len)
+            return g_ptr_array_index(def->ips, parent_index);
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "couldn't update dhcp section - no <ip> element found at index %d in network '%s'", parent_index,
+                      def->name);
+        return NULL;
+    }
+    for (guint i = 0; i < def->ips->len; i++) {
+        VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        if (ip->address && !vrt_network_ip_is_v6(ip))
+            return ip;
+    }
+    vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "can't update 'ip' section - no IPv4 address found in network '%s'",
+                  def->name);
+    return NULL;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+    return a && b && g_ascii_strcasecmp(a, b) == 0;
+}
+
+static char *
+host_xml(const VrtNetworkDhcpHost *h)
+{
+    GString *s = g_string_new("<host");
+    const char *names[] = { "mac", "name", "ip" };
+    const char *values[] = { h->mac, h->name, h->ip };
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (values[i]) {
+            g_autofree char *v = g_markup_escape_text(values[i], -1);
+            g_string_append_printf(s, " %s='%s'", names[i], v);
+        }
+    }
+    g_string_append(s, "/>");
+    return g_string_free(s, FALSE);
+}
+
+static bool
+update_hosts(VrtNetworkDef *def, VrtNetworkIpDef *ip, guint command, const char *xml, GError **error)
+{
+    g_autoptr(VrtNetworkDhcpHost) h = vrt_network_dhcp_host_parse(xml, error);
+    if (!h)
+        return false;
+    g_autofree char *text = host_xml(h);
+    gint found = -1;
+    for (guint i = 0; i < ip->hosts->len && found < 0; i++) {
+        const VrtNetworkDhcpHost *e = g_ptr_array_index(ip->hosts, i);
+        bool match = command == UPDATE_ADD_FIRST || command == UPDATE_ADD_LAST
+                         ? same_str(e->mac, h->mac) || same_str(e->name, h->name) || same_str(e->ip, h->ip)
+                     : h->mac ? same_str(e->mac, h->mac)
+                              : same_str(e->name, h->name);
+        if (match && command == UPDATE_DELETE && !same_str(e->ip, h->ip))
+            match = false;
+        if (match)
+            found = (gint)i;
+    }
+    switch (command) {
+    case UPDATE_ADD_FIRST:
+    case UPDATE_ADD_LAST:
+        if (found >= 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "there is an existing dhcp host entry in network '%s' that matches \"%s\"", def->name, text);
+            return false;
+        }
+        ip->has_dhcp = true;
+        if (command == UPDATE_ADD_FIRST)
+            g_ptr_array_insert(ip->hosts, 0, g_steal_pointer(&h));
+        else
+            g_ptr_array_add(ip->hosts, g_steal_pointer(&h));
+        return true;
+    case UPDATE_DELETE:
+    case UPDATE_MODIFY:
+        if (found < 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "couldn't locate a matching dhcp host entry in network '%s'", def->name);
+            return false;
+        }
+        if (command == UPDATE_DELETE)
+            g_ptr_array_remove_index(ip->hosts, found);
+        else {
+            vrt_network_dhcp_host_free(g_ptr_array_index(ip->hosts, found));
+            ip->hosts->pdata[found] = g_steal_pointer(&h);
+        }
+        return true;
+    default:
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unrecognized network update command code %u", command);
+        return false;
+    }
+}
+
+static bool
+update_ranges(VrtNetworkDef *def, VrtNetworkIpDef *ip, guint command, const char *xml, GError **error)
+{
+    g_autoptr(VrtNetworkDhcpRange) r = vrt_network_dhcp_range_parse(xml, error);
+    if (!r)
+        return false;
+    gint found = -1;
+    for (guint i = 0; i < ip->ranges->len && found < 0; i++) {
+        const VrtNetworkDhcpRange *e = g_ptr_array_index(ip->ranges, i);
+        if (same_str(e->start, r->start) && same_str(e->end, r->end))
+            found = (gint)i;
+    }
+    switch (command) {
+    case UPDATE_ADD_FIRST:
+    case UPDATE_ADD_LAST:
+        if (found >= 0) {
+            vrt_error_set(
+                error, VIR_ERR_OPERATION_INVALID,
+                "there is an existing dhcp range entry in network '%s' that matches \"<range start='%s' end='%s'/>\"",
+                def->name, r->start, r->end);
+            return false;
+        }
+        ip->has_dhcp = true;
+        if (command == UPDATE_ADD_FIRST)
+            g_ptr_array_insert(ip->ranges, 0, g_steal_pointer(&r));
+        else
+            g_ptr_array_add(ip->ranges, g_steal_pointer(&r));
+        return true;
+    case UPDATE_DELETE:
+        if (found < 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "couldn't locate a matching dhcp range entry in network '%s'", def->name);
+            return false;
+        }
+        g_ptr_array_remove_index(ip->ranges, found);
+        return true;
+    case UPDATE_MODIFY:
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "dhcp ranges cannot be modified, only added or deleted");
+        return false;
+    default:
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unrecognized network update command code %u", command);
+        return false;
+    }
+}
+
+/* <dns><host>: added (no other record with its IP or one of its names) or
+ * deleted (the record with its IP and names); modify is libvirt's refusal. */
+static bool
+update_dns_hosts(VrtNetworkDef *def, guint command, const char *xml, GError **error)
+{
+    g_autoptr(VrtNetworkDnsHost) h = vrt_network_dns_host_parse(xml, error);
+    if (!h)
+        return false;
+    gint same = -1, overlap = -1;
+    for (guint i = 0; i < def->dns_hosts->len; i++) {
+        const VrtNetworkDnsHost *e = g_ptr_array_index(def->dns_hosts, i);
+        bool names_equal = g_strv_equal((const char *const *)e->hostnames, (const char *const *)h->hostnames);
+        bool names_meet = false;
+        for (guint j = 0; h->hostnames[j] && !names_meet; j++)
+            names_meet = g_strv_contains((const char *const *)e->hostnames, h->hostnames[j]);
+        if (same < 0 && same_str(e->ip, h->ip) && names_equal)
+            same = (gint)i;
+        if (overlap < 0 && (same_str(e->ip, h->ip) || names_meet))
+            overlap = (gint)i;
+    }
+    switch (command) {
+    case UPDATE_ADD_FIRST:
+    case UPDATE_ADD_LAST:
+        if (overlap >= 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "there is already at least one DNS HOST record with a matching field in network %s",
+                          def->name);
+            return false;
+        }
+        def->has_dns = true;
+        if (command == UPDATE_ADD_FIRST)
+            g_ptr_array_insert(def->dns_hosts, 0, g_steal_pointer(&h));
+        else
+            g_ptr_array_add(def->dns_hosts, g_steal_pointer(&h));
+        return true;
+    case UPDATE_DELETE:
+        if (same < 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "couldn't locate a matching DNS HOST record in network %s",
+                          def->name);
+            return false;
+        }
+        g_ptr_array_remove_index(def->dns_hosts, same);
+        return true;
+    case UPDATE_MODIFY:
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "DNS HOST records cannot be modified, only added or deleted");
+        return false;
+    default:
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unrecognized network update command code %u", command);
+        return false;
+    }
+}
+
+static bool
+apply_update(VrtNetworkDef *def, guint command, guint section, int parent_index, const char *xml, GError **error)
+{
+    if (section == SECTION_DNS_HOST)
+        return update_dns_hosts(def, command, xml, error);
+    if (section != SECTION_IP_DHCP_HOST && section != SECTION_IP_DHCP_RANGE) {
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT,
+                      "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range and dns-host",
+                      section, def->name);
+        return false;
+    }
+    VrtNetworkIpDef *ip = update_ip(def, parent_index, error);
+    if (!ip)
+        return false;
+    return section == SECTION_IP_DHCP_HOST ? update_hosts(def, ip, command, xml, error)
+                                           : update_ranges(def, ip, command, xml, error);
+}
+
+bool
+vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint command, guint section, int parent_index,
+                  const char *xml, guint flags, GError **error)
+{
+    if (!check_flags(flags, NETWORK_UPDATE_AFFECT_LIVE | NETWORK_UPDATE_AFFECT_CONFIG, "vrt_netdrv_update", error))
+        return false;
+    g_auto(NetHold) hold = { 0 };
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, net_uuid, error);
+    if (!obj)
+        return false;
+    g_autofree char *name = g_strdup(vrt_network_obj_def(obj)->name);
+    net_hold_name_locked(drv, &hold, name);
+    obj = g_hash_table_lookup(drv->nets, name);
+    if (!obj) {
+        vrt_error_set(error, VIR_ERR_NO_NETWORK, "no network with matching name '%s'", name);
+        return false;
+    }
+    bool live = (flags & NETWORK_UPDATE_AFFECT_LIVE) || (flags == 0 && obj->live);
+    bool config = (flags & NETWORK_UPDATE_AFFECT_CONFIG) || (flags == 0 && !obj->live);
+    if (live && !obj->live) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "network is not running");
+        return false;
+    }
+    if (config && !obj->def) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "cannot change persistent config of a transient network");
+        return false;
+    }
+    g_autoptr(VrtNetworkDef) newdef = config ? vrt_network_def_copy(obj->def) : NULL;
+    g_autoptr(VrtNetworkDef) newlive = live ? vrt_network_def_copy(obj->live) : NULL;
+    g_clear_pointer(&locker, g_mutex_locker_free);
+
+    if ((newdef && !apply_update(newdef, command, section, parent_index, xml, error)) ||
+        (newlive && !apply_update(newlive, command, section, parent_index, xml, error)))
+        return false;
+    if (newdef) {
+        g_autofree char *path = config_path(drv, name);
+        g_autofree char *out = vrt_network_def_format(newdef);
+        if (!vrt_file_write_durable(drv->dir_sync, path, out, -1, NETWORK_FILE_MODE, error))
+            return false;
+    }
+    if (newlive) {
+        g_autofree char *path = status_path(drv, name);
+        g_autofree char *out = vrt_network_def_format(newlive);
+        if (!vrt_file_write_atomic(path, out, -1, NETWORK_FILE_MODE, error))
+            return false;
+        if (vrt_network_is_virtual(newlive) &&
+            !vrt_network_dnsmasq_update(drv, newlive, section == SECTION_IP_DHCP_RANGE, error))
+            return false;
+    }
+    locker = g_mutex_locker_new(&drv->lock);
+    obj = g_hash_table_lookup(drv->nets, name); /* held by us: still there */
+    if (newdef) {
+        vrt_network_def_free(obj->def);
+        obj->def = g_steal_pointer(&newdef);
+    }
+    if (newlive) {
+        vrt_network_def_free(obj->live);
+        obj->live = g_steal_pointer(&newlive);
+    }
+    g_info("network '%s': updated (section %u, command %u)", name, section, command);
+    return true;
 }

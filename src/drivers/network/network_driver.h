@@ -25,13 +25,13 @@
  * cannot stop meanwhile) while its VF claim, host checks and file are done.
  * Lock order: driver mutex before the VF registry's.
  *
- * What starts: forward mode 'hostdev' (pool from <pf> or <address> list)
- * and forward mode 'bridge' with <bridge name=...> (an existing host bridge,
- * not created or checked). Networks that need vrt to build a bridge, run
- * dnsmasq or set up NAT/routing (no <forward>, nat, route, open) and
- * macvtap modes (passthrough, private, vepa, bridge with interfaces) can be
- * defined and dumped but create() refuses them with
- * VIR_ERR_CONFIG_UNSUPPORTED.
+ * What starts: forward mode 'hostdev' (pool from <pf> or <address> list),
+ * forward mode 'bridge' with <bridge name=...> (an existing host bridge,
+ * not created or checked), and isolated (no <forward>), nat, route and open
+ * networks, whose bridge, dnsmasq and nftables table vrt makes
+ * (network_virt.h). Macvtap modes (passthrough, private, vepa, bridge with
+ * interfaces) and nat/route restricted to a host interface can be defined
+ * and dumped but create() refuses them with VIR_ERR_CONFIG_UNSUPPORTED.
  */
 #pragma once
 
@@ -136,6 +136,37 @@ char *vrt_netdrv_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError
  * VIR_ERR_NO_NETWORK: lets the qemu driver tell a hostdev pool from a
  * bridge before allocating. */
 int vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError **error);
+
+/* virNetworkUpdate of the sections vrt supports: ip-dhcp-host (4) and
+ * ip-dhcp-range (5) with commands modify (1, hosts only), delete (2),
+ * add-last (3), add-first (4); flags AFFECT_LIVE (1), AFFECT_CONFIG (2),
+ * none: the live network when running, else its definition. A live change
+ * reaches dnsmasq (hosts: SIGHUP; ranges: a new dnsmasq). Another section:
+ * VIR_ERR_NO_SUPPORT. */
+bool vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint command, guint section, int parent_index,
+                       const char *xml, guint flags, GError **error);
+
+/* ---- DHCP leases (virNetworkGetDHCPLeases) ---- */
+
+typedef struct {
+    char *iface; /* the network's bridge */
+    gint64 expirytime; /* seconds since the epoch, 0: never */
+    int type; /* 0 IPv4, 1 IPv6 (virIPAddrType) */
+    char *mac; /* NULL for IPv6 */
+    char *iaid; /* IPv6 only */
+    char *ipaddr;
+    guint prefix;
+    char *hostname; /* NULL: none */
+    char *clientid; /* NULL: none (IPv6: the DUID) */
+} VrtNetworkDhcpLease;
+
+void vrt_network_dhcp_lease_free(VrtNetworkDhcpLease *lease);
+
+/* The unexpired leases of a running network's dnsmasq (its lease file),
+ * those of mac only when mac is not NULL, as VrtNetworkDhcpLease*. An
+ * inactive network: VIR_ERR_OPERATION_INVALID; unknown: VIR_ERR_NO_NETWORK. */
+GPtrArray *vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *mac, guint flags,
+                                      GError **error);
 
 /* ---- ports: the libvirt API (virNetworkPort*) ---- */
 

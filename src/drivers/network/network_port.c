@@ -9,6 +9,7 @@
  * it is in the network, with its file on disk, before the caller sees it.
  */
 #include "drivers/network/network_driver_priv.h"
+#include "drivers/network/network_virt.h"
 #include "host/pci.h"
 #include "util/error.h"
 #include "util/fileutil.h"
@@ -204,6 +205,13 @@ plan_plug_locked(VrtNetworkObj *obj, VrtNetworkPortDef *port, GPtrArray **pool, 
     }
     if (live->has_forward && live->forward_mode == VRT_NETWORK_FORWARD_BRIDGE && live->bridge_name) {
         port->plug_type = VRT_NETWORK_PLUG_BRIDGE;
+        g_free(port->plug_bridge);
+        port->plug_bridge = g_strdup(live->bridge_name);
+        return true;
+    }
+    if (vrt_network_is_virtual(live) && live->bridge_name) {
+        /* the bridge vrt made for the network: libvirt's plug type 'network' */
+        port->plug_type = VRT_NETWORK_PLUG_NETWORK;
         g_free(port->plug_bridge);
         port->plug_bridge = g_strdup(live->bridge_name);
         return true;
@@ -681,7 +689,7 @@ vrt_network_port_reserve(VrtNetworkDriver *drv, const char *network_name, const 
         port->plug_managed = obj->live->forward_managed == 1 ? 1 : 0;
         port->plug_driver = g_strdup(obj->live->forward_driver);
     } else if (obj->live->bridge_name) {
-        port->plug_type = VRT_NETWORK_PLUG_BRIDGE;
+        port->plug_type = vrt_network_is_virtual(obj->live) ? VRT_NETWORK_PLUG_NETWORK : VRT_NETWORK_PLUG_BRIDGE;
         port->plug_bridge = g_strdup(obj->live->bridge_name);
     }
     port->vlan = obj->live->vlan;

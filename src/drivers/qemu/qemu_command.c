@@ -16,6 +16,7 @@ typedef struct {
     const VrtDomainDef *def;
     GPtrArray *argv;
     guint next_block_node;
+    GHashTable *tap_fds; /* VrtQemuCommandOptions.tap_fds */
 } CmdBuilder;
 
 static void
@@ -381,6 +382,24 @@ vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error)
     return g_steal_pointer(&nd);
 }
 
+JsonObject *
+vrt_qemu_command_netdev_props_tap_fd(const VrtDomainNetDef *net, const char *fd, GError **error)
+{
+    g_autoptr(JsonObject) nd = json_object_new();
+    VrtDomainNetType type = vrt_domain_net_get_actual_type(net);
+
+    if (type != VRT_DOMAIN_NET_TYPE_BRIDGE && type != VRT_DOMAIN_NET_TYPE_NETWORK) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "interface '%s' is not backed by a tap device", net->info.alias);
+        return NULL;
+    }
+    set_strf(nd, "id", "host%s", net->info.alias ? net->info.alias : "net");
+    json_object_set_string_member(nd, "type", "tap");
+    json_object_set_string_member(nd, "fd", fd);
+    if (net->driver_name && g_str_equal(net->driver_name, "vhost"))
+        json_object_set_boolean_member(nd, "vhost", TRUE);
+    return g_steal_pointer(&nd);
+}
+
 static const char *
 net_model_driver(const char *model)
 {
@@ -440,7 +459,9 @@ build_net(CmdBuilder *b, const VrtDomainNetDef *net, GError **error)
     JsonObject *dev;
 
     if (vrt_domain_net_get_actual_type(net) != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
-        JsonObject *nd = vrt_qemu_command_netdev_props(net, error);
+        const char *fd = b->tap_fds && net->info.alias ? g_hash_table_lookup(b->tap_fds, net->info.alias) : NULL;
+        JsonObject *nd =
+            fd ? vrt_qemu_command_netdev_props_tap_fd(net, fd, error) : vrt_qemu_command_netdev_props(net, error);
 
         if (!nd)
             return false;
@@ -806,7 +827,7 @@ GStrv
 vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opts, GError **error)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    CmdBuilder b = { .def = def, .argv = argv };
+    CmdBuilder b = { .def = def, .argv = argv, .tap_fds = opts->tap_fds };
     g_autofree char *name = vrt_qemu_command_escape(def->name);
     g_autofree char *machine = vrt_qemu_command_escape(opts->machine);
     char uuid[VRT_UUID_STRING_LEN];

@@ -18,6 +18,10 @@ typedef struct {
     int monitor_fd; /* > 2: QEMU inherits the QMP socket, bound and listening at
                                * monitor_path, as this descriptor; else QEMU binds it */
     const char *pidfile; /* NULL: none */
+    /* interface alias -> the descriptor (its number, as text) of the tap
+     * vrtd opened for it and QEMU inherits: that interface's netdev is
+     * "tap" with fd=; NULL or an alias not in it: as without */
+    GHashTable *tap_fds;
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses
@@ -38,4 +42,7 @@ char *vrt_qemu_command_netdev_id(const VrtDomainNetDef *net);
 /* netdev_add / device_add arguments for hotplugging an emulated interface
  * (user, bridge, ethernet, network with an actual bridge). */
 JsonObject *vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error);
+/* The netdev of an interface backed by a tap vrtd opened: type "tap" with
+ * fd (a number QEMU inherited, or the name a getfd gave it). */
+JsonObject *vrt_qemu_command_netdev_props_tap_fd(const VrtDomainNetDef *net, const char *fd, GError **error);
 JsonObject *vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error);

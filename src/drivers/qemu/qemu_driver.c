@@ -9,6 +9,7 @@
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
+#include "drivers/qemu/qemu_interface.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 #include "util/proc.h"
@@ -506,6 +507,7 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
         reconnect_one(drv, path);
     }
     vrt_qemu_hostdev_driver_load(drv);
+    vrt_qemu_interface_driver_load(drv);
     vrt_qemu_process_sweep_run_dirs(drv);
     vrt_qemu_cgroup_sweep(drv);
 

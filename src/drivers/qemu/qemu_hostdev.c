@@ -410,6 +410,18 @@ vrt_qemu_hostdev_detach_emulated(VrtQemuHostdevCtx *ctx, const char *alias, GErr
         rec->alias = g_strdup(alias);
         rec->kind = VRT_QEMU_HOSTDEV_KIND_NET_EMULATED;
         rec->job = VRT_QEMU_HOSTDEV_JOB_DETACH;
+        {
+            /* an interface on a network holds a port: the job's release
+             * step gives it back once the device is gone */
+            const VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(ctx->def, alias);
+
+            if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->port_uuid_set && net->source_network) {
+                rec->network = g_strdup(net->source_network);
+                memcpy(rec->port_uuid, net->port_uuid, 16);
+                memcpy(rec->mac, net->mac, 6);
+                rec->port_set = true;
+            }
+        }
         g_ptr_array_add(ctx->state->records, rec);
     }
     j.rec = rec;

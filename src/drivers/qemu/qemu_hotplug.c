@@ -10,9 +10,11 @@
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
+#include "drivers/qemu/qemu_interface.h"
 #include "util/error.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static bool
 net_is_hostdev(const VrtDomainNetDef *net)
@@ -33,6 +35,84 @@ device_type_name(VrtDomainDeviceType type)
 
 /* ---- attach ---- */
 
+/* An interface backed by a tap vrtd opens: its port and tap, getfd,
+ * netdev_add (tap, fd=) and device_add; each undone on a later failure. */
+static bool
+attach_live_tap_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
+{
+    VrtDomainNetDef *net = dev->data.net;
+    g_autoptr(JsonObject) netdev = NULL;
+    g_autoptr(JsonObject) device = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(VrtDomainDef) snapshot = NULL;
+    g_autofree char *netdev_id = NULL;
+    g_autofree char *fdname = NULL;
+    g_autofree char *dom_name = NULL;
+    g_autoptr(GError) undo = NULL;
+    bool ok;
+    int fd;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (!vrt_domain_def_assign_device_address(obj->def, dev, error))
+            return false;
+        if (net->mac_set && vrt_domain_def_find_net_by_mac(obj->def, net->mac)) {
+            char mac[VRT_MAC_STRING_LEN];
+
+            vrt_mac_format(net->mac, mac);
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
+            return false;
+        }
+        dom_name = g_strdup(obj->def->name);
+        /* the owner the port is taken for: name and uuid only */
+        snapshot = vrt_domain_def_copy(obj->def, error);
+        mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
+    }
+    if (!snapshot)
+        return false;
+    if (!mon) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+        return false;
+    }
+    fd = vrt_qemu_interface_open(obj, snapshot, net, error);
+    if (fd < 0)
+        return false;
+    fdname = g_strdup_printf("fd-%s", net->info.alias);
+    netdev_id = vrt_qemu_command_netdev_id(net);
+    ok = vrt_qemu_monitor_getfd(mon, fdname, fd, error);
+    close(fd);
+    if (!ok)
+        goto fail_port;
+    netdev = vrt_qemu_command_netdev_props_tap_fd(net, fdname, error);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        device = netdev ? vrt_qemu_command_net_device_props(obj->def, net, error) : NULL;
+    }
+    if (!device || !vrt_qemu_monitor_netdev_add(mon, netdev, error)) {
+        if (!vrt_qemu_monitor_closefd(mon, fdname, &undo))
+            g_debug("domain %s: closefd %s: %s", dom_name, fdname, undo->message);
+        goto fail_port;
+    }
+    if (!vrt_qemu_monitor_device_add(mon, device, error)) {
+        /* the netdev held the tap: its removal closes it */
+        if (!vrt_qemu_monitor_netdev_del(mon, netdev_id, &undo))
+            g_warning("domain %s: rollback of netdev %s failed: %s", dom_name, netdev_id, undo->message);
+        goto fail_port;
+    }
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        vrt_domain_def_net_insert(obj->def, g_steal_pointer(&dev->data.net));
+        return vrt_qemu_dom_save_status_locked(obj, error);
+    }
+
+fail_port:
+    vrt_qemu_interface_release(obj, dom_name, net);
+    return false;
+}
+
 static bool
 attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
 {
@@ -43,6 +123,8 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
     g_autofree char *netdev_id = NULL;
     g_autoptr(GError) undo = NULL;
 
+    if (vrt_qemu_interface_wants_tap(obj, net))
+        return attach_live_tap_net(obj, dev, error);
     if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && !net->actual.set) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "interface of network '%s' needs a port from the network driver",

@@ -101,6 +101,10 @@ struct _VrtQemuMonitor {
     gpointer fd_tag;
     GString *inbuf;
     GString *outbuf; /* bytes not yet written; guarded by lock */
+    /* a descriptor to pass (SCM_RIGHTS, getfd) with the byte of outbuf at
+     * send_fd_at, -1 when none; owned, guarded by lock */
+    int send_fd;
+    gsize send_fd_at;
     bool write_armed; /* event thread waits for POLLOUT */
     bool greeted;
     bool closed; /* connection ended or was closed */
@@ -127,6 +131,8 @@ vrt_qemu_monitor_unref(VrtQemuMonitor *mon)
         return;
     if (mon->fd >= 0)
         close(mon->fd);
+    if (mon->send_fd >= 0)
+        close(mon->send_fd);
     g_string_free(mon->inbuf, TRUE);
     g_string_free(mon->outbuf, TRUE);
     g_hash_table_unref(mon->pending);
@@ -265,6 +271,28 @@ monitor_process_input(VrtQemuMonitor *mon)
     }
 }
 
+/* send() of buf with fd attached as SCM_RIGHTS (QEMU's getfd takes it with
+ * the command's first bytes). */
+static ssize_t
+send_with_fd(int sock, const char *buf, gsize len, int fd)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control = { 0 };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)
+    };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    return sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
 /* Writes what it can; true while the connection is usable. Event thread. */
 static bool
 monitor_flush(VrtQemuMonitor *mon)
@@ -272,7 +300,22 @@ monitor_flush(VrtQemuMonitor *mon)
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mon->lock);
 
     while (mon->outbuf->len > 0) {
-        ssize_t n = send(mon->fd, mon->outbuf->str, mon->outbuf->len, MSG_NOSIGNAL);
+        ssize_t n;
+
+        if (mon->send_fd >= 0 && mon->send_fd_at == 0) {
+            n = send_with_fd(mon->fd, mon->outbuf->str, mon->outbuf->len, mon->send_fd);
+            if (n > 0) {
+                close(mon->send_fd);
+                mon->send_fd = -1;
+            }
+        } else {
+            /* bytes before a descriptor's command go alone */
+            gsize len = mon->send_fd >= 0 ? mon->send_fd_at : mon->outbuf->len;
+
+            n = send(mon->fd, mon->outbuf->str, len, MSG_NOSIGNAL);
+            if (n > 0 && mon->send_fd >= 0)
+                mon->send_fd_at -= n;
+        }
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -438,6 +481,7 @@ vrt_qemu_monitor_open(const char *path, GMainContext *ctx, pid_t alive_pid, guin
     mon->ctx = g_main_context_ref(ctx);
     mon->inbuf = g_string_new(NULL);
     mon->outbuf = g_string_new(NULL);
+    mon->send_fd = -1;
     mon->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     if (cb)
         mon->cb = *cb;
@@ -508,10 +552,20 @@ vrt_qemu_monitor_close(VrtQemuMonitor *mon)
     shutdown(mon->fd, SHUT_RDWR);
 }
 
+static JsonNode *monitor_exchange_fd(VrtQemuMonitor *mon, const char *cmd, JsonObject *msg, int fd, guint timeout_ms,
+                                     GError **error);
+
 /* Sends msg (a command object; its "id" is set here) and returns QEMU's
  * whole reply object; cmd names it in errors. */
 static JsonNode *
 monitor_exchange(VrtQemuMonitor *mon, const char *cmd, JsonObject *msg, guint timeout_ms, GError **error)
+{
+    return monitor_exchange_fd(mon, cmd, msg, -1, timeout_ms, error);
+}
+
+/* The same, passing a copy of fd (>= 0) with the command. */
+static JsonNode *
+monitor_exchange_fd(VrtQemuMonitor *mon, const char *cmd, JsonObject *msg, int fd, guint timeout_ms, GError **error)
 {
     g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
     g_autofree char *id = NULL;
@@ -536,6 +590,18 @@ monitor_exchange(VrtQemuMonitor *mon, const char *cmd, JsonObject *msg, guint ti
         if (mon->closed) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "QEMU unexpectedly closed the monitor");
             return NULL;
+        }
+        if (fd >= 0) {
+            if (mon->send_fd >= 0) {
+                vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "another file descriptor is being passed to QEMU");
+                return NULL;
+            }
+            mon->send_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+            if (mon->send_fd < 0) {
+                vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot duplicate file descriptor %d", fd);
+                return NULL;
+            }
+            mon->send_fd_at = mon->outbuf->len;
         }
         id = g_strdup_printf("vrt-%" G_GUINT64_FORMAT, ++mon->next_id);
         json_object_set_string_member(msg, "id", id);
@@ -776,6 +842,42 @@ bool
 vrt_qemu_monitor_netdev_add(VrtQemuMonitor *mon, JsonObject *props, GError **error)
 {
     return monitor_with_args(mon, "netdev_add", props, error);
+}
+
+bool
+vrt_qemu_monitor_getfd(VrtQemuMonitor *mon, const char *fdname, int fd, GError **error)
+{
+    g_autoptr(JsonObject) msg = json_object_new();
+    g_autoptr(JsonObject) args = json_object_new();
+    JsonObject *reply;
+
+    json_object_set_string_member(args, "fdname", fdname);
+    json_object_set_string_member(msg, "execute", "getfd");
+    json_object_set_object_member(msg, "arguments", json_object_ref(args));
+    g_autoptr(JsonNode) whole = monitor_exchange_fd(mon, "getfd", msg, fd, 0, error);
+    if (!whole)
+        return false;
+    reply = json_node_get_object(whole);
+    if (json_object_has_member(reply, "error")) {
+        JsonNode *en = json_object_get_member(reply, "error");
+        const char *desc = JSON_NODE_HOLDS_OBJECT(en)
+                               ? json_object_get_string_member_with_default(json_node_get_object(en), "desc", NULL)
+                               : NULL;
+
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unable to execute QEMU command 'getfd': %s",
+                      desc ? desc : "unknown error");
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_qemu_monitor_closefd(VrtQemuMonitor *mon, const char *fdname, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+
+    json_object_set_string_member(args, "fdname", fdname);
+    return monitor_with_args(mon, "closefd", args, error);
 }
 
 bool

@@ -98,6 +98,10 @@ bool vrt_qemu_monitor_device_del(VrtQemuMonitor *mon, const char *id, GError **e
 /* netdev_add with props (borrowed; must contain "type" and "id"). */
 bool vrt_qemu_monitor_netdev_add(VrtQemuMonitor *mon, JsonObject *props, GError **error);
 bool vrt_qemu_monitor_netdev_del(VrtQemuMonitor *mon, const char *id, GError **error);
+/* getfd: passes a copy of fd to QEMU under fdname (SCM_RIGHTS with the
+ * command); closefd drops it again. */
+bool vrt_qemu_monitor_getfd(VrtQemuMonitor *mon, const char *fdname, int fd, GError **error);
+bool vrt_qemu_monitor_closefd(VrtQemuMonitor *mon, const char *fdname, GError **error);
 
 /* set_link: the guest sees the NIC's link up or down. */
 bool vrt_qemu_monitor_set_link(VrtQemuMonitor *mon, const char *id, bool up, GError **error);

@@ -17,6 +17,7 @@
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
+#include "drivers/qemu/qemu_interface.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 #include "util/proc.h"
@@ -45,6 +46,9 @@
  * on before QEMU runs: a connection made at once waits in the backlog until
  * QEMU's main loop greets it, with no polling for the socket to appear. */
 #define PROCESS_MONITOR_FD 3
+/* QEMU's taps: PROCESS_TAP_FD, +1, ... (after the monitor and the
+ * handshake, which is closed before exec) */
+#define PROCESS_TAP_FD (PROCESS_MONITOR_FD + 2)
 #define PROCESS_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define PROCESS_SHORT_NAME_MAX 20 /* characters of the name in the run directory's */
 #define PROCESS_RUN_DIR_PREFIX "domain-"
@@ -240,7 +244,7 @@ cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_
  * start is recorded with this pid; end of file instead means the daemon
  * died before recording it, and then QEMU never runs. */
 static G_GNUC_NORETURN void
-exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, int go)
+exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, int go, const int *taps, guint ntaps)
 {
     static const char msg[] = "cannot execute QEMU\n";
     sigset_t none;
@@ -264,13 +268,28 @@ exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, i
     if (go < 0 || monitor < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
         dup2(out, STDERR_FILENO) < 0 || dup2(monitor, PROCESS_MONITOR_FD) < 0 || dup2(go, PROCESS_MONITOR_FD + 1) < 0)
         _exit(127);
+    /* The taps at PROCESS_TAP_FD on, as the command line names them: first
+     * copied above every one of them, since a tap may sit on another's
+     * target number. */
+    int high = PROCESS_TAP_FD + (int)ntaps;
+
+    for (guint i = 0; i < ntaps; i++)
+        high = MAX(high, taps[i] + 1);
+    for (guint i = 0; i < ntaps; i++) {
+        if (dup2(taps[i], high + (int)i) < 0)
+            _exit(127);
+    }
+    for (guint i = 0; i < ntaps; i++) {
+        if (dup2(high + (int)i, PROCESS_TAP_FD + (int)i) < 0)
+            _exit(127);
+    }
     /* Nothing else of the daemon's: no other start's pipe either, whose
      * end of file must not wait for this process. */
-    if (close_range(PROCESS_MONITOR_FD + 2, ~0U, 0) < 0) {
+    if (close_range(PROCESS_TAP_FD + ntaps, ~0U, 0) < 0) {
         struct rlimit lim;
         int max = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? (int)lim.rlim_cur : 65536;
 
-        for (int fd = PROCESS_MONITOR_FD + 2; fd < max; fd++)
+        for (int fd = PROCESS_TAP_FD + (int)ntaps; fd < max; fd++)
             close(fd);
     }
     do
@@ -301,8 +320,8 @@ reap_qemu(GPid pid, gint wait_status, gpointer data)
  * reaped by a child watch on the event thread, and outlives the daemon
  * (its own session). */
 static bool
-spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, pid_t *pid, int *go, off_t *log_start,
-           GError **error)
+spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, const GArray *taps, pid_t *pid, int *go,
+           off_t *log_start, GError **error)
 {
     g_autofree char *home = g_strdup_printf("HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_data = g_strdup_printf("XDG_DATA_HOME=%s", obj->drv->lib_dir);
@@ -334,7 +353,7 @@ spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, pid_t 
     }
     child = fork();
     if (child == 0)
-        exec_child(argv, envp, nullfd, logfd, monitor, handshake[0]);
+        exec_child(argv, envp, nullfd, logfd, monitor, handshake[0], (const int *)taps->data, taps->len);
     saved_errno = errno;
     if (child < 0)
         goto fail;
@@ -695,6 +714,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     bool recorded, ok;
     int id, go = -1;
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
+    g_autoptr(VrtQemuTaps) taps = vrt_qemu_taps_new(obj);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -705,6 +725,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         return false;
     /* VFs are claimed and moved to vfio-pci before QEMU opens them. */
     if (!(hostdevs = vrt_qemu_hostdev_dom_prepare_start(obj, def, error)))
+        return false;
+    /* Network ports and taps: released (taps closed) by the guard unless
+     * the domain runs. */
+    if (!vrt_qemu_interface_prepare_start(obj, def, PROCESS_TAP_FD, taps, error))
         return false;
 
     {
@@ -731,6 +755,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.monitor_path = monitor_path;
     opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
+    opts.tap_fds = taps->names;
     argv = vrt_qemu_command_build(def, &opts, error);
     if (!argv) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
@@ -744,7 +769,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
-    ok = spawn_qemu(obj, argv, logfile, monitor_fd, &pid, &go, &log_start, error);
+    ok = spawn_qemu(obj, argv, logfile, monitor_fd, taps->fds, &pid, &go, &log_start, error);
     /* QEMU's copy alone keeps it open now: when QEMU ends, a connection
      * still waiting in its backlog ends too. */
     close(monitor_fd);
@@ -804,6 +829,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
         adopt_qemu_locked(obj, g_steal_pointer(&def), g_steal_pointer(&hostdevs), pid, starttime, monitor_path, mon);
+        /* the ports are the live definition's now: a stop releases them */
+        taps->keep = true;
         vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
         /* The live definition (pty paths, VNC port) with the hostdev records. */
         if (!vrt_qemu_dom_save_status_locked(obj, error))
@@ -885,6 +912,7 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
         vrt_qemu_fault(drv, "destroy", "stop");
     vrt_qemu_process_kill(obj);
     vrt_qemu_hostdev_dom_release(obj);
+    vrt_qemu_interface_release_all(obj);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);

@@ -1,0 +1,448 @@
+/*
+ * One dnsmasq per isolated, nat, route or open network with addresses:
+ * DHCP and DNS on its bridge only. Its files live in the network run
+ * directory beside the network's state, each name ending in its own
+ * suffix: NAME.conf (libvirt's option set, written before each start),
+ * NAME.pid (written by dnsmasq itself), NAME.leases (its lease file, read
+ * for the DHCP lease list), NAME.hostsfile and NAME.addnhosts (present,
+ * empty unless the definition has hosts, so that later additions only need
+ * a SIGHUP). dnsmasq daemonizes and outlives vrtd: a restarted vrtd finds
+ * it by its pid file, checks the pid still runs dnsmasq with this
+ * network's --conf-file (so never a recycled pid), and keeps it, or starts
+ * a new one when it is gone.
+ */
+#include "drivers/network/network_virt.h"
+#include "util/error.h"
+#include "util/fileutil.h"
+#include "util/proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#define DNSMASQ_FILE_MODE 0644
+#define DNSMASQ_STOP_WAIT_MS 3000
+
+static char *
+dnsmasq_file(VrtNetworkDriver *drv, const char *name, const char *suffix)
+{
+    g_autofree char *base = g_strconcat(name, suffix, NULL);
+    return g_build_filename(drv->state_dir, base, NULL);
+}
+
+static char *
+proc_root(VrtNetworkDriver *drv)
+{
+    return drv->host ? vrt_host_path(drv->host, "/proc") : g_strdup("/proc");
+}
+
+static char *
+dnsmasq_binary(void)
+{
+    char *p = g_find_program_in_path("dnsmasq");
+    return p ? p : g_strdup("/usr/sbin/dnsmasq");
+}
+
+static bool
+needs_dnsmasq(const VrtNetworkDef *def)
+{
+    for (guint i = 0; i < def->ips->len; i++)
+        if (vrt_network_ip_prefix(g_ptr_array_index(def->ips, i)) >= 0)
+            return true;
+    return false;
+}
+
+/* Number of addresses from start to end (inclusive), 0 when not IPv4. */
+static guint64
+range_size(const char *start, const char *end)
+{
+    struct in_addr s, e;
+    if (inet_pton(AF_INET, start, &s) != 1 || inet_pton(AF_INET, end, &e) != 1)
+        return 0;
+    guint32 a = ntohl(s.s_addr), b = ntohl(e.s_addr);
+    return b >= a ? (guint64)(b - a) + 1 : 0;
+}
+
+static char *
+conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
+{
+    g_autofree char *pid = dnsmasq_file(drv, def->name, ".pid");
+    g_autofree char *leases = dnsmasq_file(drv, def->name, ".leases");
+    g_autofree char *hosts = dnsmasq_file(drv, def->name, ".hostsfile");
+    g_autofree char *addn = dnsmasq_file(drv, def->name, ".addnhosts");
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s,
+                           "##WARNING:  THIS IS AN AUTO-GENERATED FILE. CHANGES TO IT ARE LIKELY TO BE\n"
+                           "##OVERWRITTEN AND LOST.  Changes to this configuration should be made using:\n"
+                           "##    virsh net-edit %s\n"
+                           "## or other application using the libvirt API.\n"
+                           "##\n## dnsmasq conf file created by vrt\n"
+                           "strict-order\n",
+                           def->name);
+    if (def->domain_name) {
+        if (def->domain_local_only == 1)
+            g_string_append_printf(s, "local=/%s/\n", def->domain_name);
+        g_string_append_printf(s, "domain=%s\nexpand-hosts\n", def->domain_name);
+    }
+    g_string_append_printf(s, "pid-file=%s\n", pid);
+    g_string_append(s, "except-interface=lo\n");
+    g_string_append_printf(s, "bind-dynamic\ninterface=%s\n", def->bridge_name);
+    if (!def->has_forward)
+        /* isolated: no default route for the guests, no forwarding of
+         * their queries to the host's resolvers */
+        g_string_append(s, "dhcp-option=3\nno-resolv\nra-param=*,0,0\n");
+    guint64 nleases = 0;
+    bool dhcp4 = false, dhcp6 = false;
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        int prefix = vrt_network_ip_prefix(ip);
+        bool v6 = vrt_network_ip_is_v6(ip);
+        if (prefix < 0 || (ip->ranges->len == 0 && ip->hosts->len == 0) || (v6 ? dhcp6 : dhcp4))
+            continue; /* libvirt serves DHCP on the first <ip> of each family with ranges or hosts */
+        if (ip->ranges->len == 0) {
+            /* hosts only: dnsmasq serves them with a static range */
+            g_string_append_printf(s, "dhcp-range=%s,static", ip->address);
+            if (v6)
+                g_string_append_printf(s, ",%d", prefix);
+            g_string_append_c(s, '\n');
+        }
+        for (guint r = 0; r < ip->ranges->len; r++) {
+            const VrtNetworkDhcpRange *range = g_ptr_array_index(ip->ranges, r);
+            if (v6) {
+                g_string_append_printf(s, "dhcp-range=%s,%s,%d\n", range->start, range->end, prefix);
+            } else {
+                struct in_addr m = { .s_addr = prefix ? htonl(~0u << (32 - prefix)) : 0 };
+                char mask[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, &m, mask, sizeof(mask));
+                g_string_append_printf(s, "dhcp-range=%s,%s,%s\n", range->start, range->end, mask);
+            }
+            nleases += range_size(range->start, range->end);
+        }
+        if (!v6)
+            g_string_append(s, "dhcp-no-override\ndhcp-authoritative\n");
+        if (v6)
+            dhcp6 = true;
+        else
+            dhcp4 = true;
+    }
+    if (nleases > 0)
+        g_string_append_printf(s, "dhcp-lease-max=%" G_GUINT64_FORMAT "\n", nleases);
+    if (dhcp4 || dhcp6)
+        g_string_append_printf(s, "dhcp-hostsfile=%s\n", hosts);
+    g_string_append_printf(s, "addn-hosts=%s\n", addn);
+    g_string_append_printf(s, "dhcp-leasefile=%s\n", leases);
+    if (def->mtu > 0)
+        g_string_append_printf(s, "dhcp-option=option:mtu,%u\n", def->mtu);
+    if (dhcp6)
+        g_string_append(s, "enable-ra\n");
+    else
+        for (guint i = 0; i < def->ips->len; i++) {
+            const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+            if (vrt_network_ip_is_v6(ip) && ip->address)
+                g_string_append_printf(s, "dhcp-range=%s,ra-only\n", ip->address);
+        }
+    return g_string_free(s, FALSE);
+}
+
+/* dnsmasq's dhcp-hostsfile: "MAC,IP,NAME" (or without the name, or
+ * "NAME,IP" without a MAC) per <host> of the <ip> of each family that
+ * serves DHCP, as libvirt writes it. */
+static char *
+hostsfile_contents(const VrtNetworkDef *def)
+{
+    GString *s = g_string_new(NULL);
+    bool done4 = false, done6 = false;
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        bool v6 = vrt_network_ip_is_v6(ip);
+        if (ip->ranges->len == 0 && ip->hosts->len == 0)
+            continue;
+        if (v6 ? done6 : done4)
+            continue;
+        for (guint j = 0; j < ip->hosts->len; j++) {
+            const VrtNetworkDhcpHost *h = g_ptr_array_index(ip->hosts, j);
+            const char *addr_fmt = v6 ? "[%s]" : "%s";
+            g_autofree char *addr = g_strdup_printf(addr_fmt, h->ip);
+            if (h->mac)
+                g_string_append_printf(s, "%s,%s%s%s\n", h->mac, addr, h->name ? "," : "", h->name ? h->name : "");
+            else
+                g_string_append_printf(s, "%s,%s\n", h->name, addr);
+        }
+        if (v6)
+            done6 = true;
+        else
+            done4 = true;
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* dnsmasq's addn-hosts, in /etc/hosts form: "IP NAME..." per <dns><host>. */
+static char *
+addnhosts_contents(const VrtNetworkDef *def)
+{
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < def->dns_hosts->len; i++) {
+        const VrtNetworkDnsHost *h = g_ptr_array_index(def->dns_hosts, i);
+        g_autofree char *names = g_strjoinv(" ", h->hostnames);
+        g_string_append_printf(s, "%s %s\n", h->ip, names);
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* The pid in NAME.pid when it is this network's dnsmasq, else 0. */
+pid_t
+vrt_network_dnsmasq_pid(VrtNetworkDriver *drv, const char *name)
+{
+    g_autofree char *pidfile = dnsmasq_file(drv, name, ".pid");
+    g_autofree char *conf = dnsmasq_file(drv, name, ".conf");
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(pidfile, &text, NULL, NULL))
+        return 0;
+    gint64 pid = g_ascii_strtoll(text, NULL, 10);
+    if (pid <= 1 || pid > G_MAXINT32)
+        return 0;
+    g_autofree char *arg = g_strconcat("--conf-file=", conf, NULL);
+    g_autofree char *proc = proc_root(drv);
+    return vrt_proc_pid_has_arg(proc, (pid_t)pid, arg) ? (pid_t)pid : 0;
+}
+
+static bool
+touch(const char *path, GError **error)
+{
+    if (g_file_test(path, G_FILE_TEST_EXISTS))
+        return true;
+    return vrt_file_write_atomic(path, "", 0, DNSMASQ_FILE_MODE, error);
+}
+
+bool
+vrt_network_dnsmasq_start(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error)
+{
+    if (!needs_dnsmasq(live))
+        return true;
+    g_autofree char *conf = dnsmasq_file(drv, live->name, ".conf");
+    g_autofree char *pidfile = dnsmasq_file(drv, live->name, ".pid");
+    g_autofree char *leases = dnsmasq_file(drv, live->name, ".leases");
+    g_autofree char *hosts = dnsmasq_file(drv, live->name, ".hostsfile");
+    g_autofree char *addn = dnsmasq_file(drv, live->name, ".addnhosts");
+    g_autofree char *text = conf_contents(drv, live);
+    g_autofree char *hosts_text = hostsfile_contents(live);
+    g_autofree char *addn_text = addnhosts_contents(live);
+    g_unlink(pidfile);
+    if (!vrt_file_write_atomic(conf, text, -1, DNSMASQ_FILE_MODE, error) || !touch(leases, error) ||
+        !vrt_file_write_atomic(hosts, hosts_text, -1, DNSMASQ_FILE_MODE, error) ||
+        !vrt_file_write_atomic(addn, addn_text, -1, DNSMASQ_FILE_MODE, error))
+        return false;
+    g_autofree char *bin = dnsmasq_binary();
+    g_autofree char *arg = g_strconcat("--conf-file=", conf, NULL);
+    char *argv[] = { bin, arg, NULL };
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    gint status = 0;
+    g_autoptr(GError) local = NULL;
+    /* dnsmasq forks; its parent returns once the daemon runs (pid file
+     * written) or with the reason it could not start */
+    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &err, &status, &local)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot run %s: %s", bin, local->message);
+        return false;
+    }
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        g_strstrip(err);
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "dnsmasq of network '%s' failed to start: %s", live->name,
+                      err && *err ? err : "no message");
+        return false;
+    }
+    pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
+    if (pid == 0) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "dnsmasq of network '%s' did not write its pid file '%s'",
+                      live->name, pidfile);
+        return false;
+    }
+    g_info("network '%s': dnsmasq started (pid %d)", live->name, (int)pid);
+    return true;
+}
+
+void
+vrt_network_dnsmasq_stop(VrtNetworkDriver *drv, const char *name)
+{
+    pid_t pid = vrt_network_dnsmasq_pid(drv, name);
+    if (pid > 0) {
+        g_autofree char *proc = proc_root(drv);
+        kill(pid, SIGTERM);
+        for (guint waited = 0; waited < DNSMASQ_STOP_WAIT_MS && vrt_proc_pid_alive(proc, pid); waited += 10)
+            g_usleep(10 * 1000);
+        if (vrt_proc_pid_alive(proc, pid))
+            kill(pid, SIGKILL);
+    }
+    static const char *const suffixes[] = { ".pid", ".conf", ".leases", ".hostsfile", ".addnhosts" };
+    for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        g_autofree char *path = dnsmasq_file(drv, name, suffixes[i]);
+        if (g_unlink(path) < 0 && errno != ENOENT)
+            g_warning("network '%s': cannot remove %s: %s", name, path, g_strerror(errno));
+    }
+}
+
+bool
+vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error)
+{
+    if (!needs_dnsmasq(live))
+        return true;
+    pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
+    if (pid > 0) {
+        g_info("network '%s': dnsmasq running (pid %d)", live->name, (int)pid);
+        return true;
+    }
+    g_warning("network '%s': its dnsmasq is gone, starting it again", live->name);
+    return vrt_network_dnsmasq_start(drv, live, error);
+}
+
+bool
+vrt_network_dnsmasq_update(VrtNetworkDriver *drv, const VrtNetworkDef *live, bool restart, GError **error)
+{
+    if (!needs_dnsmasq(live))
+        return true;
+    pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
+    if (restart || pid == 0) {
+        /* a range is read at start only: a new dnsmasq, as libvirt */
+        if (pid > 0) {
+            g_autofree char *proc = proc_root(drv);
+            kill(pid, SIGTERM);
+            for (guint waited = 0; waited < DNSMASQ_STOP_WAIT_MS && vrt_proc_pid_alive(proc, pid); waited += 10)
+                g_usleep(10 * 1000);
+        }
+        return vrt_network_dnsmasq_start(drv, live, error);
+    }
+    g_autofree char *hosts = dnsmasq_file(drv, live->name, ".hostsfile");
+    g_autofree char *conf = dnsmasq_file(drv, live->name, ".conf");
+    g_autofree char *addn = dnsmasq_file(drv, live->name, ".addnhosts");
+    g_autofree char *hosts_text = hostsfile_contents(live);
+    g_autofree char *addn_text = addnhosts_contents(live);
+    g_autofree char *conf_text = conf_contents(drv, live);
+    if (!vrt_file_write_atomic(hosts, hosts_text, -1, DNSMASQ_FILE_MODE, error) ||
+        !vrt_file_write_atomic(addn, addn_text, -1, DNSMASQ_FILE_MODE, error) ||
+        !vrt_file_write_atomic(conf, conf_text, -1, DNSMASQ_FILE_MODE, error))
+        return false;
+    /* dnsmasq reads its hosts files again on SIGHUP */
+    if (kill(pid, SIGHUP) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot signal dnsmasq of network '%s'", live->name);
+        return false;
+    }
+    return true;
+}
+
+/* ---- leases ---- */
+
+void
+vrt_network_dhcp_lease_free(VrtNetworkDhcpLease *lease)
+{
+    if (!lease)
+        return;
+    g_free(lease->iface);
+    g_free(lease->mac);
+    g_free(lease->iaid);
+    g_free(lease->ipaddr);
+    g_free(lease->hostname);
+    g_free(lease->clientid);
+    g_free(lease);
+}
+
+/* The prefix of the <ip> of def whose subnet holds addr (0 when none). */
+static guint
+lease_prefix(const VrtNetworkDef *def, const char *addr, bool v6)
+{
+    guint8 a[16], b[16];
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, a) != 1)
+        return 0;
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        int prefix = vrt_network_ip_prefix(ip);
+        if (prefix < 0 || vrt_network_ip_is_v6(ip) != v6 || inet_pton(v6 ? AF_INET6 : AF_INET, ip->address, b) != 1)
+            continue;
+        bool same = true;
+        for (int bit = 0; bit < prefix && same; bit++)
+            same = ((a[bit / 8] ^ b[bit / 8]) & (0x80 >> (bit % 8))) == 0;
+        if (same)
+            return (guint)prefix;
+    }
+    return 0;
+}
+
+static char *
+lease_field(const char *s)
+{
+    return s && strcmp(s, "*") != 0 ? g_strdup(s) : NULL;
+}
+
+/* dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per IPv4 lease;
+ * after a "duid SERVER-DUID" line, "EXPIRY IAID IP HOSTNAME DUID" per
+ * IPv6 lease; "*" for an absent field. */
+static GPtrArray *
+parse_leases(const VrtNetworkDef *def, const char *text, const char *mac)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_lease_free);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    bool v6 = false;
+    for (guint i = 0; lines[i]; i++) {
+        g_auto(GStrv) f = g_strsplit_set(g_strstrip(lines[i]), " \t", -1);
+        if (!f[0] || !*f[0])
+            continue;
+        if (g_str_equal(f[0], "duid")) {
+            v6 = true;
+            continue;
+        }
+        if (g_strv_length(f) < 5)
+            continue;
+        gint64 expiry = g_ascii_strtoll(f[0], NULL, 10);
+        if (expiry != 0 && expiry < now)
+            continue;
+        if (mac && (v6 || g_ascii_strcasecmp(mac, f[1]) != 0))
+            continue;
+        VrtNetworkDhcpLease *l = g_new0(VrtNetworkDhcpLease, 1);
+        l->iface = g_strdup(def->bridge_name);
+        l->expirytime = expiry;
+        l->type = v6 ? 1 : 0;
+        if (v6)
+            l->iaid = g_strdup(f[1]);
+        else
+            l->mac = g_strdup(f[1]);
+        l->ipaddr = g_strdup(f[2]);
+        l->prefix = lease_prefix(def, f[2], v6);
+        l->hostname = lease_field(f[3]);
+        l->clientid = lease_field(f[4]);
+        g_ptr_array_add(out, l);
+    }
+    return out;
+}
+
+GPtrArray *
+vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], const char *mac, guint flags,
+                           GError **error)
+{
+    if (flags) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "vrt_netdrv_get_dhcp_leases: unsupported flags (0x%x)", flags);
+        return NULL;
+    }
+    g_autoptr(VrtNetworkDef) live = NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        VrtNetworkObj *obj = vrt_network_find_uuid_locked(drv, net_uuid, error);
+        if (!obj)
+            return NULL;
+        if (!obj->live) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "network '%s' is not active",
+                          vrt_network_obj_def(obj)->name);
+            return NULL;
+        }
+        live = vrt_network_def_copy(obj->live);
+    }
+    if (!vrt_network_is_virtual(live) || !needs_dnsmasq(live))
+        return g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_lease_free);
+    g_autofree char *path = dnsmasq_file(drv, live->name, ".leases");
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        text = g_strdup(""); /* none handed out yet */
+    return parse_leases(live, text, mac);
+}

@@ -1,0 +1,617 @@
+"""Virtual networks as libvirt runs them (isolated, nat, route, open): the
+bridge vrtd creates, its dnsmasq and its nftables table, checked with the
+tools a user would use (ip, nft, ps, virsh). Every test runs vrtd inside a
+network namespace of its own (`ip netns add`), so nothing touches the
+host's interfaces, routes or ruleset; the namespace, its vrtd and the
+dnsmasq it started are removed afterwards."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import uuid
+
+import pytest
+
+from vrt_fixtures import SRC, VRTD, Vrtd, import_required, pid_alive, require, run, virsh, wait_for
+
+DEFAULT_XML = "/usr/share/libvirt/networks/default.xml"
+if not os.path.exists(DEFAULT_XML):
+    DEFAULT_XML = os.path.join(SRC, "tests", "data", "network", "default.xml")
+
+
+
+def prerequisites():
+    require(os.geteuid() == 0, "root (network namespaces)")
+    require(shutil.which("ip") is not None, "iproute2 (ip)")
+    require(shutil.which("nft") or os.path.exists("/usr/sbin/nft"), "nftables (nft)")
+    require(shutil.which("dnsmasq") or os.path.exists("/usr/sbin/dnsmasq"), "dnsmasq-base (dnsmasq)")
+
+
+class NetnsVrtd(Vrtd):
+    """A vrtd run with `ip netns exec NS` (which execs it: the pid is vrtd's)."""
+
+    def __init__(self, root, ns):
+        super().__init__(root)
+        self.ns = ns
+
+    def start(self, wait=True):
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, VRTD, "--root", self.root],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"), env=env)
+        if wait:
+            wait_for(lambda: self._connectable() or self.proc.poll() is not None, what="vrtd's sockets")
+            assert self.proc.poll() is None, f"vrtd exited: {self.stderr()}"
+        return self
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def ns_pids(ns):
+    out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.fixture
+def netns():
+    prerequisites()
+    name = f"vrt-t-{uuid.uuid4().hex[:8]}"
+    run(["ip", "netns", "add", name])
+    run(["ip", "-n", name, "link", "set", "lo", "up"])
+    yield name
+    # everything still running in it was started by this test (vrtd, its
+    # dnsmasq, its QEMU)
+    for pid in ns_pids(name):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    subprocess.run(["ip", "netns", "del", name])
+
+
+@pytest.fixture
+def nsvrtd(tmproot, netns):
+    # dnsmasq drops to user nobody after its start and reads its hosts file
+    # again on SIGHUP: the path to the run directory must be searchable, as
+    # /run is on a host (mkdtemp makes the root 0700)
+    os.chmod(tmproot, 0o755)
+    d = NetnsVrtd(tmproot, netns).start()
+    yield d
+    d.stop()
+
+
+def ns(netns, *args, check=True):
+    return run(["ip", "netns", "exec", netns] + list(args), check=check)
+
+
+def addrs(netns, dev):
+    r = run(["ip", "-n", netns, "-o", "addr", "show", "dev", dev], check=False)
+    return r.stdout if r.returncode == 0 else None
+
+
+def link_exists(netns, dev):
+    return run(["ip", "-n", netns, "link", "show", "dev", dev], check=False).returncode == 0
+
+
+def nft_table(netns, table):
+    r = ns(netns, "nft", "list", "table", "inet", table, check=False)
+    return r.stdout if r.returncode == 0 else None
+
+
+def nft_ruleset(netns):
+    return ns(netns, "nft", "list", "ruleset").stdout
+
+
+def dnsmasq_pid(d, net):
+    path = os.path.join(d.root, "run", "vrt", "network", f"{net}.pid")
+    try:
+        with open(path) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().decode().split("\0")
+    except OSError:
+        return None
+    return pid if "dnsmasq" in os.path.basename(argv[0]) and any(d.root in a for a in argv) else None
+
+
+def define_start(d, xml_path):
+    virsh(d.uri, "net-define", xml_path)
+    name = re.search(r"<name>([^<]+)</name>", open(xml_path).read()).group(1)
+    virsh(d.uri, "net-start", name)
+    return name
+
+
+def write_xml(tmp_path, text, name="net.xml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+ISOLATED = """<network>
+  <name>iso</name>
+  <bridge name='vrtiso0'/>
+  <ip address='10.77.0.1' netmask='255.255.255.0'>
+    <dhcp><range start='10.77.0.10' end='10.77.0.20'/></dhcp>
+  </ip>
+</network>"""
+
+
+def test_default_network_starts_and_destroy_removes_it(nsvrtd, netns):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    a = addrs(netns, "virbr0")
+    assert a is not None and "192.168.122.1/24" in a
+    pid = dnsmasq_pid(d, "default")
+    assert pid and pid_alive(pid)
+    with open(os.path.join(d.root, "run", "vrt", "network", "default.conf")) as f:
+        conf = f.read()
+    for line in ("strict-order", "except-interface=lo", "bind-dynamic", "interface=virbr0",
+                 "dhcp-range=192.168.122.2,192.168.122.254,255.255.255.0", "dhcp-no-override",
+                 "dhcp-authoritative", "dhcp-lease-max=253"):
+        assert line in conf.splitlines()
+    table = nft_table(netns, "vrt_virbr0")
+    assert table is not None
+    assert "masquerade" in table and "192.168.122.0/24" in table
+    assert "224.0.0.0/24 return" in table and "255.255.255.255 return" in table
+    assert 'iifname "virbr0" udp dport { 53, 67 } accept' in table
+    # the XML a user reads is the one defined
+    assert "<bridge name='virbr0'" in virsh(d.uri, "net-dumpxml", "default").stdout
+
+    virsh(d.uri, "net-destroy", "default")
+    assert not link_exists(netns, "virbr0")
+    wait_for(lambda: not pid_alive(pid), what="dnsmasq's end")
+    assert "vrt_" not in nft_ruleset(netns)
+    assert not [f for f in os.listdir(os.path.join(d.root, "run", "vrt", "network")) if f.startswith("default.")]
+
+
+def test_isolated_network_forwards_nothing(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, ISOLATED))
+    assert "10.77.0.1/24" in addrs(netns, "vrtiso0")
+    table = nft_table(netns, "vrt_vrtiso0")
+    assert table is not None
+    assert "saddr 10.77.0.0/24 accept" not in table and "masquerade" not in table
+    assert 'iifname "vrtiso0" reject' in table and 'oifname "vrtiso0" reject' in table
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "iso.conf")).read()
+    assert "dhcp-option=3" in conf.splitlines() and "no-resolv" in conf.splitlines()
+    # forwarding of an isolated network is not turned on by vrtd
+    virsh(d.uri, "net-destroy", "iso")
+    assert not link_exists(netns, "vrtiso0")
+    assert "vrt_" not in nft_ruleset(netns)
+
+
+def test_route_and_open_networks(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    route = write_xml(tmp_path, """<network><name>rt</name><forward mode='route'/><bridge name='vrtrt0'/>
+      <ip address='10.78.0.1' prefix='24'/></network>""", "rt.xml")
+    opn = write_xml(tmp_path, """<network><name>op</name><forward mode='open'/><bridge name='vrtop0'/>
+      <ip address='10.79.0.1' prefix='24'/></network>""", "op.xml")
+    define_start(d, route)
+    define_start(d, opn)
+    table = nft_table(netns, "vrt_vrtrt0")
+    assert 'iifname "vrtrt0" ip saddr 10.78.0.0/24 accept' in table
+    assert 'oifname "vrtrt0" ip daddr 10.78.0.0/24 accept' in table
+    assert "masquerade" not in table
+    assert ns(netns, "cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip() == "1"
+    # open: libvirt adds no rules at all
+    assert nft_table(netns, "vrt_vrtop0") is None
+    assert "10.79.0.1/24" in addrs(netns, "vrtop0")
+    virsh(d.uri, "net-destroy", "rt")
+    virsh(d.uri, "net-destroy", "op")
+    assert not link_exists(netns, "vrtrt0") and not link_exists(netns, "vrtop0")
+
+
+def test_definition_gets_a_bridge_name_and_mac(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    virsh(d.uri, "net-define", DEFAULT_XML)
+    virsh(d.uri, "net-define", write_xml(tmp_path, "<network><name>n2</name><forward mode='nat'/>"
+                                         "<ip address='10.80.0.1' prefix='24'/></network>"))
+    xml = virsh(d.uri, "net-dumpxml", "--inactive", "n2").stdout
+    assert "<bridge name='virbr1'" in xml  # virbr0 is default's
+    mac = re.search(r"<mac address='([0-9a-f:]+)'/>", xml).group(1)
+    assert mac.startswith("52:54:00:")
+    # kept by a redefinition without them, and given to the bridge
+    virsh(d.uri, "net-define", write_xml(tmp_path, "<network><name>n2</name><forward mode='nat'/>"
+                                         "<ip address='10.80.0.1' prefix='24'/></network>", "n2b.xml"))
+    assert "<bridge name='virbr1'" in virsh(d.uri, "net-dumpxml", "--inactive", "n2").stdout
+    virsh(d.uri, "net-start", "n2")
+    assert host_mac(netns, "virbr1") == virsh(d.uri, "net-dumpxml", "n2").stdout.split("<mac address='")[1][:17]
+    virsh(d.uri, "net-destroy", "n2")
+
+
+def test_subnet_in_use_is_refused(nsvrtd, netns):
+    d = nsvrtd
+    run(["ip", "-n", netns, "link", "add", "busy0", "type", "bridge"])
+    run(["ip", "-n", netns, "addr", "add", "192.168.122.5/24", "dev", "busy0"])
+    run(["ip", "-n", netns, "link", "set", "busy0", "up"])
+    virsh(d.uri, "net-define", DEFAULT_XML)
+    r = virsh(d.uri, "net-start", "default", check=False)
+    assert r.returncode != 0
+    assert "Network is already in use by interface busy0" in r.stderr
+    assert not link_exists(netns, "virbr0")
+    assert "vrt_" not in nft_ruleset(netns)
+    assert dnsmasq_pid(d, "default") is None
+
+
+def test_kill9_restart_keeps_and_restores(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    define_start(d, write_xml(tmp_path, ISOLATED))
+    pid = dnsmasq_pid(d, "default")
+    iso_pid = dnsmasq_pid(d, "iso")
+    d.kill9()
+    # while vrtd is down, iso's dnsmasq dies and its table goes
+    os.kill(iso_pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(iso_pid), what="dnsmasq's end")
+    ns(netns, "nft", "delete", "table", "inet", "vrt_vrtiso0")
+    d.start()
+    out = virsh(d.uri, "net-list", "--name").stdout.split()
+    assert sorted(out) == ["default", "iso"]
+    assert dnsmasq_pid(d, "default") == pid  # kept, not restarted
+    new_iso = dnsmasq_pid(d, "iso")
+    assert new_iso and new_iso != iso_pid  # started again
+    assert nft_table(netns, "vrt_virbr0") is not None
+    assert nft_table(netns, "vrt_vrtiso0") is not None  # added again
+    assert "192.168.122.1/24" in addrs(netns, "virbr0")
+    virsh(d.uri, "net-destroy", "default")
+    virsh(d.uri, "net-destroy", "iso")
+    assert "vrt_" not in nft_ruleset(netns)
+    wait_for(lambda: not pid_alive(pid), what="dnsmasq's end")
+
+
+# ---- guest interfaces: taps on the network's bridge ----
+
+def guestless_xml(name, nets=1, acpi=True):
+    ifs = "".join("<interface type='network'><source network='default'/><model type='virtio'/></interface>"
+                  for _ in range(nets))
+    feats = "<features><acpi/></features>" if acpi else ""
+    return (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            f"<os><type arch='x86_64' machine='pc'>hvm</type></os>{feats}"
+            f"<devices>{ifs}<memballoon model='none'/></devices></domain>")
+
+
+def taps(d, dom):
+    """name -> MAC of the domain's interfaces, from virsh domiflist."""
+    out = virsh(d.uri, "domiflist", dom).stdout
+    return {cols[0]: cols[4] for cols in (line.split() for line in out.splitlines()) if len(cols) == 5}
+
+
+def master(netns, dev):
+    r = ns(netns, "readlink", f"/sys/class/net/{dev}/master", check=False)
+    return os.path.basename(r.stdout.strip()) if r.returncode == 0 else None
+
+
+def host_mac(netns, dev):
+    return ns(netns, "cat", f"/sys/class/net/{dev}/address").stdout.strip()
+
+
+def ports(d, net="default"):
+    return virsh(d.uri, "net-port-list", net).stdout.split()
+
+
+def test_domain_interface_is_a_tap_on_the_bridge(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    t = taps(d, "vm1")
+    assert len(t) == 1
+    (tap, mac), = t.items()
+    assert master(netns, tap) == "virbr0"
+    # the host side carries the guest's MAC with 0xfe first, as libvirt
+    assert host_mac(netns, tap) == "fe" + mac[2:]
+    assert len(ports(d)) == 1
+    live = virsh(d.uri, "dumpxml", "vm1").stdout
+    assert f"<target dev='{tap}'/>" in live and "bridge='virbr0'" in live
+    # a network with a guest on it is not destroyed under it
+    r = virsh(d.uri, "net-destroy", "default", check=False)
+    assert r.returncode != 0 and "in use" in r.stderr
+    virsh(d.uri, "destroy", "vm1")
+    assert not link_exists(netns, tap)
+    assert ports(d) == []
+    virsh(d.uri, "net-destroy", "default")
+
+
+def test_kill9_restart_keeps_taps_and_ports(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1", nets=2), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    before_taps = taps(d, "vm1")
+    before_ports = sorted(ports(d))
+    assert len(before_taps) == 2 and len(before_ports) == 2
+    d.kill9()
+    d.start()
+    assert taps(d, "vm1") == before_taps
+    assert sorted(ports(d)) == before_ports
+    for tap in before_taps:
+        assert master(netns, tap) == "virbr0"
+    virsh(d.uri, "destroy", "vm1")
+    assert ports(d) == []
+    for tap in before_taps:
+        assert not link_exists(netns, tap)
+
+
+def test_qemu_crash_releases_ports(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    (tap,) = taps(d, "vm1")
+    with open(os.path.join(d.root, "run", "vrt", "qemu", "vm1.pid")) as f:
+        os.kill(int(f.read().strip()), signal.SIGKILL)
+    wait_for(lambda: "shut off" in virsh(d.uri, "domstate", "vm1").stdout, what="the crash to be seen")
+    wait_for(lambda: ports(d) == [], what="the port's release")
+    assert not link_exists(netns, tap)
+
+
+def test_live_attach_of_a_network_interface(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1", nets=0), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    assert taps(d, "vm1") == {}
+    iface = write_xml(tmp_path, "<interface type='network'><source network='default'/>"
+                      "<mac address='52:54:00:11:22:33'/><model type='virtio'/></interface>", "if.xml")
+    virsh(d.uri, "attach-device", "vm1", iface, "--live")
+    t = taps(d, "vm1")
+    assert list(t.values()) == ["52:54:00:11:22:33"]
+    (tap,) = t
+    assert master(netns, tap) == "virbr0"
+    assert host_mac(netns, tap) == "fe:54:00:11:22:33"
+    assert len(ports(d)) == 1
+    # a guest-less QEMU never acknowledges the unplug: the domain's stop
+    # releases the port and QEMU's end takes the tap
+    virsh(d.uri, "destroy", "vm1")
+    assert ports(d) == [] and not link_exists(netns, tap)
+
+
+@pytest.fixture(scope="module")
+def guest():
+    sys_path = os.path.join(SRC, "tests", "guest")
+    import sys
+    if sys_path not in sys.path:
+        sys.path.insert(0, sys_path)
+    try:
+        import guest as g
+        return g
+    except Exception as e:  # noqa: BLE001 - reported as the missing prerequisite
+        require(False, f"the test guest cannot be built here: {e}")
+
+
+def test_live_detach_with_the_test_guest(nsvrtd, netns, tmp_path, guest):
+    """The TCG test guest acknowledges the unplug: the tap goes and the
+    port is released when the detach returns."""
+    d = nsvrtd
+    try:
+        guest.guest_paths()
+    except Exception as e:  # noqa: BLE001
+        require(False, f"the test guest cannot be built here: {e}")
+    define_start(d, DEFAULT_XML)
+    log = str(tmp_path / "console.log")
+    virsh(d.uri, "define", write_xml(tmp_path, guest.domain_xml("g1", machine="pc", console_log=log), "g1.xml"))
+    virsh(d.uri, "start", "g1")
+    guest.wait_file_marker(log, timeout=120)
+    iface = write_xml(tmp_path, "<interface type='network'><source network='default'/>"
+                      "<mac address='52:54:00:11:22:44'/><model type='virtio'/></interface>", "if.xml")
+    virsh(d.uri, "attach-device", "g1", iface, "--live")
+    (tap,) = taps(d, "g1")
+    assert master(netns, tap) == "virbr0" and len(ports(d)) == 1
+    virsh(d.uri, "detach-device", "g1", iface, "--live")
+    wait_for(lambda: taps(d, "g1") == {}, what="the interface's removal")
+    assert ports(d) == []
+    wait_for(lambda: not link_exists(netns, tap), what="the tap's removal")
+    virsh(d.uri, "destroy", "g1")
+
+
+def test_dhcp_lease_is_listed(nsvrtd, netns):
+    """A DHCP client behind the bridge (a veth pair into a second namespace,
+    the small client of tests/lib, as the test guest runs none) gets an
+    address from the network's dnsmasq; net-dhcp-leases shows it."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    mac = "52:54:00:aa:bb:cc"
+    cl = netns + "-c"
+    run(["ip", "netns", "add", cl])
+    try:
+        run(["ip", "-n", netns, "link", "add", "vcl0", "address", mac, "type", "veth", "peer", "name", "vbr0"])
+        run(["ip", "-n", netns, "link", "set", "vcl0", "netns", cl])
+        run(["ip", "-n", netns, "link", "set", "vbr0", "master", "virbr0"])
+        run(["ip", "-n", netns, "link", "set", "vbr0", "up"])
+        run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
+        client = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
+        addr = ns(cl, "/usr/bin/python3", client, "vcl0", mac, "client1").stdout.strip()
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+    assert addr.startswith("192.168.122.")
+    out = virsh(d.uri, "net-dhcp-leases", "default").stdout
+    line = [ln for ln in out.splitlines() if mac in ln]
+    assert line and f"{addr}/24" in line[0] and "client1" in line[0] and "ipv4" in line[0]
+    assert virsh(d.uri, "net-dhcp-leases", "default", "--mac", "52:54:00:00:00:01").stdout.strip() == ""
+    assert mac in virsh(d.uri, "net-dhcp-leases", "default", "--mac", mac.upper()).stdout
+    virsh(d.uri, "net-destroy", "default")
+    r = virsh(d.uri, "net-dhcp-leases", "default", check=False)
+    assert r.returncode != 0 and "is not active" in r.stderr
+
+
+def test_autostart_network_before_domain(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "net-autostart", "default")
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    virsh(d.uri, "autostart", "vm1")
+    virsh(d.uri, "start", "vm1")
+    virsh(d.uri, "destroy", "vm1")
+    virsh(d.uri, "net-destroy", "default")
+    assert d.stop() == 0
+    d.start()
+    # the network came up first, so the domain's interface found its bridge
+    assert "running" in virsh(d.uri, "domstate", "vm1").stdout
+    (tap,) = taps(d, "vm1")
+    assert master(netns, tap) == "virbr0"
+    assert len(ports(d)) == 1
+    virsh(d.uri, "destroy", "vm1")
+
+
+def test_bridge_interface_gets_a_tap_on_a_host_bridge(nsvrtd, netns, tmp_path):
+    d = nsvrtd
+    run(["ip", "-n", netns, "link", "add", "brhost0", "type", "bridge"])
+    run(["ip", "-n", netns, "link", "set", "brhost0", "up"])
+    xml = guestless_xml("vm1", nets=0).replace(
+        "<devices>", "<devices><interface type='bridge'><source bridge='brhost0'/>"
+        "<mac address='52:54:00:12:34:56'/><mtu size='1400'/><model type='virtio'/></interface>")
+    virsh(d.uri, "define", write_xml(tmp_path, xml, "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    (tap,) = taps(d, "vm1")
+    assert master(netns, tap) == "brhost0"
+    assert host_mac(netns, tap) == "fe:54:00:12:34:56"
+    assert ns(netns, "cat", f"/sys/class/net/{tap}/mtu").stdout.strip() == "1400"
+    virsh(d.uri, "destroy", "vm1")
+    assert not link_exists(netns, tap)
+
+
+def test_network_lifecycle_events(nsvrtd, netns, tmp_path):
+    libvirt = import_required("libvirt")
+    import threading
+    libvirt.virEventRegisterDefaultImpl()
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            libvirt.virEventRunDefaultImpl()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    d = nsvrtd
+    conn = libvirt.open(d.uri)
+    seen, seen_iso = [], []
+    cb_all = conn.networkEventRegisterAny(None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                          lambda c, net, ev, detail, opaque: seen.append((net.name(), ev)), None)
+    net = conn.networkDefineXML(ISOLATED)
+    cb_iso = conn.networkEventRegisterAny(net, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                          lambda c, n, ev, detail, opaque: seen_iso.append(ev), None)
+    conn.networkDefineXML(open(DEFAULT_XML).read())
+    net.create()
+    net.destroy()
+    net.undefine()
+    want = [("iso", libvirt.VIR_NETWORK_EVENT_DEFINED), ("default", libvirt.VIR_NETWORK_EVENT_DEFINED),
+            ("iso", libvirt.VIR_NETWORK_EVENT_STARTED), ("iso", libvirt.VIR_NETWORK_EVENT_STOPPED),
+            ("iso", libvirt.VIR_NETWORK_EVENT_UNDEFINED)]
+    wait_for(lambda: len(seen) >= len(want), what="the network events")
+    assert seen == want
+    assert seen_iso == [libvirt.VIR_NETWORK_EVENT_STARTED, libvirt.VIR_NETWORK_EVENT_STOPPED,
+                        libvirt.VIR_NETWORK_EVENT_UNDEFINED]
+    conn.networkEventDeregisterAny(cb_iso)
+    conn.networkEventDeregisterAny(cb_all)
+    with pytest.raises(libvirt.libvirtError):
+        conn.networkEventDeregisterAny(cb_all)
+    conn.close()
+    stop.set()
+
+
+def test_update_dhcp_host_reaches_dnsmasq(nsvrtd, netns, tmp_path):
+    """net-update of ip-dhcp-host: the live network's dnsmasq gets the host
+    (SIGHUP, same process) and a client with that MAC gets its address;
+    --config keeps it in the definition; delete takes it out again."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    pid = dnsmasq_pid(d, "default")
+    mac = "52:54:00:aa:bb:dd"
+    host = f"<host mac='{mac}' name='fixed1' ip='192.168.122.42'/>"
+    virsh(d.uri, "net-update", "default", "add", "ip-dhcp-host", host, "--live", "--config")
+    assert host in virsh(d.uri, "net-dumpxml", "default").stdout
+    assert host in virsh(d.uri, "net-dumpxml", "--inactive", "default").stdout
+    hostsfile = os.path.join(d.root, "run", "vrt", "network", "default.hostsfile")
+    assert open(hostsfile).read() == f"{mac},192.168.122.42,fixed1\n"
+    assert dnsmasq_pid(d, "default") == pid
+    r = virsh(d.uri, "net-update", "default", "add", "ip-dhcp-host", host, "--live", check=False)
+    assert r.returncode != 0 and "there is an existing dhcp host entry" in r.stderr
+
+    cl = netns + "-c"
+    run(["ip", "netns", "add", cl])
+    try:
+        run(["ip", "-n", netns, "link", "add", "vcl0", "address", mac, "type", "veth", "peer", "name", "vbr0"])
+        run(["ip", "-n", netns, "link", "set", "vcl0", "netns", cl])
+        run(["ip", "-n", netns, "link", "set", "vbr0", "master", "virbr0"])
+        run(["ip", "-n", netns, "link", "set", "vbr0", "up"])
+        run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
+        client = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
+        addr = ns(cl, "/usr/bin/python3", client, "vcl0", mac).stdout.strip()
+        assert addr == "192.168.122.42"
+        # dns-host: dnsmasq answers for the name once told (SIGHUP)
+        virsh(d.uri, "net-update", "default", "add", "dns-host",
+              "<host ip='192.168.122.7'><hostname>h7</hostname><hostname>h7.lan</hostname></host>",
+              "--live", "--config")
+        assert "<hostname>h7</hostname>" in virsh(d.uri, "net-dumpxml", "--inactive", "default").stdout
+        run(["ip", "-n", cl, "addr", "add", f"{addr}/24", "dev", "vcl0"])
+        query = os.path.join(SRC, "tests", "lib", "dns_query.py")
+        assert ns(cl, "/usr/bin/python3", query, "192.168.122.1", "h7.lan").stdout.split() == ["192.168.122.7"]
+        assert dnsmasq_pid(d, "default") == pid
+        virsh(d.uri, "net-update", "default", "delete", "dns-host",
+              "<host ip='192.168.122.7'><hostname>h7</hostname><hostname>h7.lan</hostname></host>", "--live")
+        assert ns(cl, "/usr/bin/python3", query, "192.168.122.1", "h7.lan").stdout.split() == []
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+
+    virsh(d.uri, "net-update", "default", "delete", "ip-dhcp-host", host, "--live", "--config")
+    assert "fixed1" not in virsh(d.uri, "net-dumpxml", "default").stdout
+    assert "fixed1" not in virsh(d.uri, "net-dumpxml", "--inactive", "default").stdout
+    assert open(hostsfile).read() == ""
+    # a range change needs a new dnsmasq, which reads the new range
+    virsh(d.uri, "net-update", "default", "add", "ip-dhcp-range", "<range start='192.168.122.2' end='192.168.122.9'/>",
+          "--live")
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "default.conf")).read()
+    assert "dhcp-range=192.168.122.2,192.168.122.9,255.255.255.0" in conf.splitlines()
+    assert dnsmasq_pid(d, "default") not in (None, pid)
+    r = virsh(d.uri, "net-update", "default", "add", "dns-txt", "<txt name='t' value='v'/>", "--live", check=False)
+    assert r.returncode != 0 and "not supported" in r.stderr
+
+
+@pytest.mark.parametrize("step", ["spawn", "exec", "monitor"])
+def test_kill_mid_start_releases_the_port(nsvrtd, netns, tmp_path, step):
+    """vrtd killed while it starts a domain (after the port and tap were
+    taken): the restarted vrtd leaves the domain shut off and gives the
+    port back, so the network can be destroyed."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    d.stop()
+    d.env = {"VRT_FAULT_DIE_AT": f"start:{step}"}
+    d.start()
+    virsh(d.uri, "start", "vm1", check=False)
+    d.proc.wait(30)
+    d.env = None
+    d.start()
+    assert "shut off" in virsh(d.uri, "domstate", "vm1").stdout
+    assert ports(d) == []
+    virsh(d.uri, "net-destroy", "default")
+
+
+def test_bridge_settings_and_ipv6(nsvrtd, netns, tmp_path):
+    """STP, forward delay and MTU as the XML says; an IPv6 address on the
+    bridge, served by dnsmasq (router advertisements) and routed by the
+    table of a nat network."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>six</name><forward mode='nat'/>
+      <bridge name='vrtsix0' stp='off' delay='4'/><mtu size='1400'/>
+      <ip address='10.81.0.1' prefix='24'><dhcp><range start='10.81.0.2' end='10.81.0.9'/></dhcp></ip>
+      <ip family='ipv6' address='fd00:81::1' prefix='64'/></network>"""))
+    sysfs = "/sys/class/net/vrtsix0"
+    assert ns(netns, "cat", f"{sysfs}/bridge/stp_state").stdout.strip() == "0"
+    assert ns(netns, "cat", f"{sysfs}/bridge/forward_delay").stdout.strip() == "400"
+    assert ns(netns, "cat", f"{sysfs}/mtu").stdout.strip() == "1400"
+    a = addrs(netns, "vrtsix0")
+    assert "10.81.0.1/24" in a and "fd00:81::1/64" in a
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "six.conf")).read().splitlines()
+    assert "dhcp-range=fd00:81::1,ra-only" in conf and "dhcp-option=option:mtu,1400" in conf
+    table = nft_table(netns, "vrt_vrtsix0")
+    assert 'iifname "vrtsix0" ip6 saddr fd00:81::/64 accept' in table
+    assert ns(netns, "cat", "/proc/sys/net/ipv6/conf/all/forwarding").stdout.strip() == "1"
+    virsh(d.uri, "net-destroy", "six")
+    assert not link_exists(netns, "vrtsix0")

@@ -47,6 +47,7 @@ struct _VrtDaemon {
     gpointer qemu; /* VrtQemuDriver*, when built in */
     gpointer network; /* VrtNetworkDriver* */
     gpointer nodedev; /* VrtNodedevDriver* */
+    gpointer secret; /* VrtSecretDriver* */
     gpointer host; /* VrtHost* */
     gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
 };

@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_driver.h"
 #include "host/host.h"
 #include "drivers/nodedev/nodedev.h"
+#include "drivers/secret/secret_driver.h"
 #include "drivers/vf_registry.h"
 #include "util/error.h"
 
@@ -47,6 +48,10 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     daemon->vfs = vrt_vf_registry_new();
     daemon->nodedev = vrt_nodedev_driver_new(daemon->host, daemon->vfs, error);
     if (!daemon->nodedev)
+        return false;
+
+    daemon->secret = vrt_secret_driver_new(daemon->root, error);
+    if (!daemon->secret)
         return false;
 
     daemon->network = vrt_network_driver_new(daemon->root, daemon->host, daemon->vfs, error);
@@ -88,6 +93,7 @@ vrt_daemon_drivers_free(VrtDaemon *daemon)
     g_clear_pointer((VrtQemuDriver **)&daemon->qemu, vrt_qemu_driver_free);
     g_clear_pointer((VrtNetworkDriver **)&daemon->network, vrt_network_driver_free);
     g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
+    g_clear_pointer((VrtSecretDriver **)&daemon->secret, vrt_secret_driver_free);
     g_clear_pointer((VrtVfRegistry **)&daemon->vfs, vrt_vf_registry_free);
     g_clear_pointer((VrtHost **)&daemon->host, vrt_host_free);
 }

@@ -53,6 +53,8 @@ vrt_error_code_prefix(int code)
     case VIR_ERR_NO_NODE_DEVICE: return "Node device not found";
     case VIR_ERR_NO_SECURITY_MODEL: return "Security model not found";
     case VIR_ERR_OPERATION_INVALID: return "Requested operation is not valid";
+    case VIR_ERR_INVALID_SECRET: return "Invalid secret";
+    case VIR_ERR_NO_SECRET: return "Secret not found";
     case VIR_ERR_CONFIG_UNSUPPORTED: return "unsupported configuration";
     case VIR_ERR_OPERATION_TIMEOUT: return "Timed out during operation";
     case VIR_ERR_ARGUMENT_UNSUPPORTED: return "argument unsupported";

@@ -178,7 +178,8 @@ def test_virsh_on_read_only_socket(vrtd):
 # origin of its file: libvirt-domain.c and libvirt-host.c VIR_FROM_DOMAIN,
 # libvirt-network.c VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
 RO_ORIGIN = {"connect": libvirt.VIR_FROM_DOMAIN, "domain": libvirt.VIR_FROM_DOMAIN,
-             "network": libvirt.VIR_FROM_NETWORK, "nodedev": libvirt.VIR_FROM_NODEDEV}
+             "network": libvirt.VIR_FROM_NETWORK, "nodedev": libvirt.VIR_FROM_NODEDEV,
+             "secret": libvirt.VIR_FROM_SECRET}
 
 
 def families():

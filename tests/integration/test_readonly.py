@@ -97,7 +97,8 @@ def ro_wire(request, vrtd):
 
 def test_table_has_both_kinds():
     assert any(p["ro"] for p in PROCS) and any(not p["ro"] for p in PROCS)
-    assert [p["name"] for p in PROCS if p["mask"]] == ["DOMAIN_GET_XML_DESC", "DOMAIN_GET_VCPUS_FLAGS"]
+    assert [p["name"] for p in PROCS if p["mask"]] == ["DOMAIN_GET_XML_DESC", "DOMAIN_GET_VCPUS_FLAGS",
+                                                       "DOMAIN_MANAGED_SAVE_GET_XML_DESC"]
 
 
 def test_write_procedures_refused_read_only(ro_wire):

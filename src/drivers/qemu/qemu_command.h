@@ -18,6 +18,7 @@ typedef struct {
     int monitor_fd; /* > 2: QEMU inherits the QMP socket, bound and listening at
                                * monitor_path, as this descriptor; else QEMU binds it */
     const char *pidfile; /* NULL: none */
+    const char *incoming; /* -incoming's value ("defer" for a restore); NULL: none */
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses

@@ -29,6 +29,7 @@
 enum {
     VRT_DOMAIN_RUNNING_UNKNOWN = 0,
     VRT_DOMAIN_RUNNING_BOOTED = 1,
+    VRT_DOMAIN_RUNNING_RESTORED = 3,
     VRT_DOMAIN_RUNNING_UNPAUSED = 5,
     VRT_DOMAIN_PAUSED_UNKNOWN = 0,
     VRT_DOMAIN_PAUSED_USER = 1,
@@ -66,6 +67,8 @@ enum {
     VRT_DOMAIN_EVENT_DEFINED_UPDATED = 1,
     VRT_DOMAIN_EVENT_UNDEFINED_REMOVED = 0,
     VRT_DOMAIN_EVENT_STARTED_BOOTED = 0,
+    VRT_DOMAIN_EVENT_STARTED_RESTORED = 2,
+    VRT_DOMAIN_EVENT_SUSPENDED_RESTORED = 4,
     VRT_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,
     VRT_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,
     VRT_DOMAIN_EVENT_SUSPENDED_WATCHDOG = 3,
@@ -82,6 +85,7 @@ enum {
 
 /* Flags (libvirt's values). */
 #define VRT_DOMAIN_START_PAUSED 1u
+#define VRT_DOMAIN_START_FORCE_BOOT 8u
 #define VRT_DOMAIN_XML_FLAG_SECURE 1u
 #define VRT_DOMAIN_XML_FLAG_INACTIVE 2u
 #define VRT_DOMAIN_AFFECT_CURRENT 0u
@@ -285,3 +289,18 @@ VrtDomCaps *vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *
                                                 const char *machine, const char *virttype, GError **error);
 /* The names of the CPU models a domain of arch can ask for (char*). */
 GPtrArray *vrt_qemu_driver_cpu_model_names(VrtQemuDriver *drv, const char *arch, GError **error);
+
+/* ---- save, restore, managed save (qemu_save.c) ---- */
+/* flags: libvirt's VIR_DOMAIN_SAVE_* (BYPASS_CACHE is accepted and has no effect). */
+bool vrt_qemu_domain_save(VrtQemuDriver *drv, const guchar *uuid, const char *path, const char *dxml, guint flags,
+                          GError **error);
+bool vrt_qemu_domain_restore(VrtQemuDriver *drv, const char *path, const char *dxml, guint flags, GError **error);
+char *vrt_qemu_domain_save_image_get_xml(VrtQemuDriver *drv, const char *path, guint flags, GError **error);
+bool vrt_qemu_domain_save_image_define_xml(VrtQemuDriver *drv, const char *path, const char *dxml, guint flags,
+                                           GError **error);
+bool vrt_qemu_domain_managed_save(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+int vrt_qemu_domain_has_managed_save(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+bool vrt_qemu_domain_managed_save_remove(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+char *vrt_qemu_domain_managed_save_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+bool vrt_qemu_domain_managed_save_define_xml(VrtQemuDriver *drv, const guchar *uuid, const char *dxml, guint flags,
+                                             GError **error);

@@ -196,8 +196,9 @@ list_filter_locked(VrtQemuDom *obj, guint flags)
         if (!(states & mine))
             return false;
     }
-    /* vrt keeps no managed save images, snapshots or checkpoints. */
-    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_MANAGEDSAVE, VRT_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE, false))
+    /* vrt keeps no snapshots or checkpoints. */
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_MANAGEDSAVE, VRT_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE,
+                       obj->managed_save))
         return false;
     if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_AUTOSTART, VRT_CONNECT_LIST_DOMAINS_NO_AUTOSTART,
                        obj->autostart))

@@ -13,6 +13,7 @@
  * older vrtd (STATE_DIR/NAME.monitor) keep their path: it is in their
  * status file.
  */
+#include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
@@ -599,6 +600,7 @@ static bool
 finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
 {
     VrtQemuDriver *drv = obj->drv;
+    bool restored = obj->restore != NULL; /* set by a restore under this start's job */
 
     vrt_qemu_fault(drv, "start", "cont");
     if (!paused && !vrt_qemu_monitor_cont(mon, error))
@@ -611,7 +613,8 @@ finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
         if (paused)
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
         else
-            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING,
+                                          restored ? VRT_DOMAIN_RUNNING_RESTORED : VRT_DOMAIN_RUNNING_BOOTED);
         obj->starting = false;
         /* Until this write the file says "starting". */
         if (!vrt_qemu_dom_save_status_locked(obj, error)) {
@@ -620,9 +623,11 @@ finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
         }
     }
 
-    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_BOOTED);
+    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED,
+                      restored ? VRT_DOMAIN_EVENT_STARTED_RESTORED : VRT_DOMAIN_EVENT_STARTED_BOOTED);
     if (paused)
-        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, VRT_DOMAIN_EVENT_SUSPENDED_PAUSED);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED,
+                          restored ? VRT_DOMAIN_EVENT_SUSPENDED_RESTORED : VRT_DOMAIN_EVENT_SUSPENDED_PAUSED);
     return true;
 }
 
@@ -698,6 +703,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.monitor_path = monitor_path;
     opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
+    opts.incoming = obj->restore ? "defer" : NULL; /* a restore feeds QEMU its state (qemu_save.c) */
     argv = vrt_qemu_command_build(def, &opts, error);
     if (!argv) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
@@ -765,6 +771,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
             goto fail;
     }
 
+    if (obj->restore && !vrt_qemu_save_load_incoming(obj, mon, error))
+        goto fail;
     if (!finish_start(obj, mon, paused, error))
         goto fail;
     return true;

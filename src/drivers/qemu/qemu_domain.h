@@ -65,6 +65,7 @@ struct _VrtQemuDom {
     VrtQemuHostdevState *hostdevs; /* the hostdev job's records (qemu_hostdev.h), saved in the status */
     struct _VrtQemuRestore *restore; /* set by a restore for the start it runs (qemu_save.c), under the job */
     bool managed_save; /* a managed save image exists (qemu_save.c) */
+    GPtrArray *snapshots; /* VrtSnapshotDef* (conf/domain/snapshot_conf.h), qemu_snapshot.c; NULL: none loaded */
 
     VrtQemuJobKind job;
     GThread *job_owner;

@@ -8,6 +8,7 @@
  */
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_save.h"
+#include "drivers/qemu/qemu_snapshot.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "util/error.h"
 #include "util/fileutil.h"
@@ -377,6 +378,7 @@ load_configs(VrtQemuDriver *drv)
         link = vrt_qemu_autostart_path(drv, def->name);
         obj->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
         obj->managed_save = vrt_qemu_save_managed_exists(drv, def->name);
+        vrt_qemu_snapshot_load(obj);
         vrt_qemu_driver_add(drv, obj);
     }
 }
@@ -804,7 +806,8 @@ vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GE
     bool active;
 
     if (!obj || !persistent_paths(drv, obj, "cannot undefine transient domain", &config, &link, error) ||
-        !vrt_qemu_save_undefine_check(obj, flags, error) || !vrt_state_sync_remove(drv->config_sync, config, error))
+        !vrt_qemu_save_undefine_check(obj, flags, error) || !vrt_qemu_snapshot_undefine_check(obj, flags, error) ||
+        !vrt_state_sync_remove(drv->config_sync, config, error))
         return false;
     unlink(link);
     {

@@ -304,3 +304,21 @@ bool vrt_qemu_domain_managed_save_remove(VrtQemuDriver *drv, const guchar *uuid,
 char *vrt_qemu_domain_managed_save_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
 bool vrt_qemu_domain_managed_save_define_xml(VrtQemuDriver *drv, const guchar *uuid, const char *dxml, guint flags,
                                              GError **error);
+
+/* ---- snapshots (qemu_snapshot.c) ---- */
+/* flags: libvirt's VIR_DOMAIN_SNAPSHOT_CREATE_*; returns the new snapshot's name. */
+char *vrt_qemu_snapshot_create_xml(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags,
+                                   GError **error);
+char *vrt_qemu_snapshot_get_xml(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);
+/* Names (char*) matching libvirt's VIR_DOMAIN_SNAPSHOT_LIST_* flags, parents
+ * before children: the domain's (parent NULL; LIST_ROOTS: roots only) or
+ * parent's children (LIST_DESCENDANTS, the same bit: all descendants). */
+GPtrArray *vrt_qemu_snapshot_list(VrtQemuDriver *drv, const guchar *uuid, const char *parent, guint flags,
+                                  GError **error);
+bool vrt_qemu_snapshot_lookup(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+/* The current snapshot's name; NULL with *none set when there is none. */
+char *vrt_qemu_snapshot_current(VrtQemuDriver *drv, const guchar *uuid, bool *none, GError **error);
+char *vrt_qemu_snapshot_get_parent(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+int vrt_qemu_snapshot_is_current(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+bool vrt_qemu_snapshot_revert(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);
+bool vrt_qemu_snapshot_delete(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);

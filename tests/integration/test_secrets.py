@@ -6,11 +6,12 @@ it; a private secret's value refused; libvirt's errors for bad input and
 for a read-only connection."""
 import base64
 import os
+import shutil
 import stat
 
 import pytest
 
-from vrt_fixtures import Vrtd, import_required, virsh
+from vrt_fixtures import Vrtd, import_required, run, virsh
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
@@ -56,6 +57,9 @@ def test_virsh_secret_lifecycle(vrtd, tmp_path):
     assert "<secret ephemeral='no' private='no'>" in xml
     assert "<description>ceph key</description>" in xml
     assert "<usage type='ceph'>" in xml and "<name>client.admin</name>" in xml
+    if shutil.which("virt-xml-validate"):
+        f.write_text(xml)
+        run(["virt-xml-validate", str(f), "secret"])
     # Both files are the owner's only.
     for suffix in (".xml", ".base64"):
         st = os.stat(os.path.join(secrets_dir(vrtd.root), UUID1 + suffix))

@@ -87,6 +87,10 @@ def test_offline_snapshots_tree_revert_delete(conn, vrtd, tmp_path):
     assert "<state>shutoff</state>" in xml and "<description>first</description>" in xml
     assert "<memory snapshot='no'/>" in xml and "<disk name='vda' snapshot='internal'/>" in xml
     assert "<name>sn1</name>" in xml  # the domain as it was
+    if shutil.which("virt-xml-validate"):
+        f = tmp_path / "snap.xml"
+        f.write_text(xml)
+        run(["virt-xml-validate", str(f), "domainsnapshot"])
     tree = virsh(vrtd.uri, "snapshot-list", "sn1", "--tree").stdout
     assert tree.index("s1") < tree.index("s2")
     assert [s.getName() for s in dom.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS)] == ["s1"]

@@ -13,6 +13,21 @@
 #include "drivers/secret/secret_driver.h"
 #include "drivers/vf_registry.h"
 #include "util/error.h"
+#include "util/uuid.h"
+
+/* A LUKS disk's passphrase for the QEMU driver: the secret driver's value,
+ * private secrets too (the daemon's own use). */
+static GBytes *
+secret_lookup(const char *uuid, gpointer data, GError **error)
+{
+    guint8 raw[16];
+
+    if (!vrt_uuid_parse(uuid, raw)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "malformed secret uuid '%s'", uuid);
+        return NULL;
+    }
+    return vrt_secret_drv_get_value_internal(data, raw, error);
+}
 
 static void
 on_lifecycle(const VrtDomainRef *dom, int event, int detail, gpointer data)
@@ -69,6 +84,8 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .metadata_change = on_metadata_change,
         .data = daemon,
         .host = daemon->host,
+        .secret_lookup = secret_lookup,
+        .secret_data = daemon->secret,
         .network = daemon->network, /* hostdev job: VFs and pools */
         .vfs = daemon->vfs,
         .config_sync_ms = daemon->cfg.config_sync_ms,

@@ -194,3 +194,50 @@ def test_read_only_connection(conn, vrtd):
     finally:
         ro.close()
     assert conn.secretLookupByUUIDString(UUID1).value() == b"x"
+
+
+def luks_domain_xml(name, disk, secret_uuid):
+    import fcntl
+    kind = "qemu"
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+        try:
+            kind = "kvm" if fcntl.ioctl(fd, 0xAE00) == 12 else "qemu"
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    return (f"<domain type='{kind}'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+            f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{disk}'/>"
+            "<target dev='vda' bus='virtio'/>"
+            f"<encryption format='luks'><secret type='passphrase' uuid='{secret_uuid}'/></encryption>"
+            "</disk><memballoon model='none'/></devices></domain>")
+
+
+@pytest.mark.skipif(not shutil.which("qemu-img"), reason="qemu-img (qemu-utils) is needed")
+def test_luks_disk_opens_with_its_secret(conn, vrtd, tmp_path):
+    from vrt_fixtures import kill_vms_under
+    disk = str(tmp_path / "luks.qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=correct horse",
+         "-o", "encrypt.format=luks,encrypt.key-secret=sec0", disk, "16M"])
+    s = conn.secretDefineXML(secret_xml(UUID1, usage="volume", name=disk, private="yes"))
+    s.setValue(b"correct horse")
+    try:
+        dom = conn.defineXML(luks_domain_xml("luks1", disk, UUID1))
+        assert f"<secret type='passphrase' uuid='{UUID1}'/>" in dom.XMLDesc()
+        dom.create()
+        out = virsh(vrtd.uri, "qemu-monitor-command", "luks1", '{"execute":"query-block"}').stdout
+        assert '"encrypted": true' in out.replace('":true', '": true') and disk in out
+        # QEMU had the passphrase from a file that is gone once it runs.
+        run_dir = os.path.join(vrtd.root, "run", "vrt", "qemu")
+        leftovers = [f for _, _, fs in os.walk(run_dir) for f in fs if f.endswith(".secret")]
+        assert leftovers == []
+        dom.destroy()
+        # A wrong passphrase: QEMU cannot open the image and the start fails.
+        s.setValue(b"wrong")
+        with pytest.raises(libvirt.libvirtError) as e:
+            dom.create()
+        assert "Invalid password" in e.value.get_error_message()
+    finally:
+        kill_vms_under(vrtd.root)

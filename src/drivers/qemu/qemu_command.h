@@ -19,6 +19,7 @@ typedef struct {
                                * monitor_path, as this descriptor; else QEMU binds it */
     const char *pidfile; /* NULL: none */
     const char *incoming; /* -incoming's value ("defer" for a restore); NULL: none */
+    GHashTable *disk_secrets; /* target dev -> file holding its LUKS passphrase (0600, run dir); may be NULL */
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses

@@ -140,6 +140,10 @@ typedef struct {
     /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */
     VrtHost *host;
+    /* A secret's value by UUID string (a LUKS disk's passphrase); NULL: such
+     * disks fail to start. The daemon hands the secret driver's here. */
+    GBytes *(*secret_lookup)(const char *uuid, gpointer data, GError **error);
+    gpointer secret_data;
     VrtNetworkDriver *network;
     /* The VF ownership registry shared with the network and node device
      * drivers: a domain's own <hostdev> and <interface type='hostdev'>

@@ -631,6 +631,58 @@ finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
     return true;
 }
 
+/* A passphrase file goes with its table entry: on every return of the
+ * start, and once QEMU has read it. */
+static void
+unlink_free(gpointer path)
+{
+    unlink(path);
+    g_free(path);
+}
+
+/* Removes the passphrase files of write_disk_secrets (NULL: none). */
+static void
+remove_disk_secrets(GHashTable *secrets)
+{
+    if (secrets)
+        g_hash_table_remove_all(secrets);
+}
+
+/* Writes each LUKS disk's passphrase (its secret's value, from the secret
+ * driver) to a file of the run directory that only the daemon's user can
+ * read, for QEMU's -object secret: target dev -> path. */
+static GHashTable *
+write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_dir, GError **error)
+{
+    g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unlink_free);
+
+    for (guint i = 0; def->disks && i < def->disks->len; i++) {
+        const VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);
+        g_autoptr(GBytes) value = NULL;
+        g_autofree char *file = NULL;
+        g_autofree char *path = NULL;
+        gsize len = 0;
+        const char *data;
+
+        if (!disk->encryption_secret)
+            continue;
+        if (!drv->cfg.secret_lookup) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "no secret driver for the disk's passphrase");
+            return NULL;
+        }
+        value = drv->cfg.secret_lookup(disk->encryption_secret, drv->cfg.secret_data, error);
+        file = g_strdup_printf("%s.secret", disk->target_dev);
+        path = g_build_filename(run_dir, file, NULL);
+        data = value ? g_bytes_get_data(value, &len) : NULL;
+        if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error)) {
+            unlink(path);
+            return NULL;
+        }
+        g_hash_table_insert(out, g_strdup(disk->target_dev), g_steal_pointer(&path));
+    }
+    return g_steal_pointer(&out);
+}
+
 /* Starting a domain, in the order a restarted daemon relies on:
  *   spawn    fork QEMU's process, held before exec by a pipe handshake
  *   record   the status file says "starting" with its pid and start time
@@ -667,6 +719,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     bool recorded, ok;
     int id, go = -1;
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
+    g_autoptr(GHashTable) disk_secrets = NULL;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -704,8 +757,14 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
     opts.incoming = obj->restore ? "defer" : NULL; /* a restore feeds QEMU its state (qemu_save.c) */
+    if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, error))) {
+        vrt_qemu_process_remove_monitor(drv, monitor_path);
+        return false;
+    }
+    opts.disk_secrets = disk_secrets;
     argv = vrt_qemu_command_build(def, &opts, error);
     if (!argv) {
+        g_clear_pointer(&disk_secrets, g_hash_table_unref);
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -748,6 +807,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     vrt_qemu_fault(drv, "start", "monitor");
     mon = vrt_qemu_monitor_open(monitor_path, vrt_qemu_event_thread_context(drv->evthread), pid,
                                 PROCESS_MONITOR_TIMEOUT_MS, &vrt_qemu_monitor_callbacks, obj, &err);
+    /* QEMU has read its disks' passphrases by the time its monitor answers. */
+    remove_disk_secrets(disk_secrets);
     if (!mon) {
         g_autofree char *tail = NULL;
 

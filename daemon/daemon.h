@@ -67,6 +67,11 @@ struct _VrtConn {
 /* The event_id of a QEMU program's monitor event callback (not a libvirt
  * domain event ID). */
 #define VRT_EVENT_ID_QEMU_MONITOR (-1)
+/* The event_id of a secret event callback: libvirt's secret event ID
+ * (lifecycle 0, value changed 1) apart from the domain ones; has_dom/uuid
+ * then name the secret. */
+#define VRT_EVENT_ID_SECRET(id) (1000 + (id))
+#define VRT_SECRET_EVENT_ID_LAST 1
 /* virConnectDomainQemuMonitorEventRegister's flags. */
 #define VRT_QEMU_MONITOR_EVENT_REGISTER_REGEX (1u << 0)
 #define VRT_QEMU_MONITOR_EVENT_REGISTER_NOCASE (1u << 1)
@@ -116,6 +121,12 @@ int vrt_conn_add_callback(VrtConn *conn, VrtEventCallback *cb);
 /* Removes callback id of conn if it is a QEMU monitor one (qemu) or a
  * remote program one (!qemu); false when conn has none such. */
 bool vrt_conn_remove_callback(VrtConn *conn, int id, bool qemu);
+
+/* Sends an event message (proc, its XDR filter) to every connection with a
+ * callback of event_id whose object, when it names one, is uuid;
+ * callback_id points into msg and is set per registration. */
+void vrt_daemon_emit_event(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t filter,
+                           const void *msg, int *callback_id);
 
 /* Finds QEMU's version once (cheap afterwards). */
 void vrt_daemon_probe(VrtDaemon *daemon);

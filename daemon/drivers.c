@@ -68,6 +68,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     daemon->secret = vrt_secret_driver_new(daemon->root, error);
     if (!daemon->secret)
         return false;
+    vrt_secret_driver_set_events(daemon->secret, vrt_daemon_secret_lifecycle, vrt_daemon_secret_value_changed, daemon);
 
     daemon->network = vrt_network_driver_new(daemon->root, daemon->host, daemon->vfs, error);
     if (!daemon->network)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "daemon/drivers.h"
 #include "drivers/secret/secret_driver.h"
 #include "util/error.h"
 #include "util/uuid.h"
@@ -152,4 +153,58 @@ vrt_handle_secret_undefine(VrtCall *call, remote_secret_undefine_args *args, GEr
 {
     DRV(call, error);
     return vrt_secret_drv_undefine(drv, WIRE_UUID(args->secret.uuid), error);
+}
+
+/* ---- events ---- */
+
+bool
+vrt_handle_connect_secret_event_register_any(VrtCall *call, remote_connect_secret_event_register_any_args *args,
+                                             remote_connect_secret_event_register_any_ret *ret, GError **error)
+{
+    if (args->eventID < 0 || args->eventID > VRT_SECRET_EVENT_ID_LAST) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported event ID %d", args->eventID);
+        return false;
+    }
+    VrtEventCallback cb = { 0 };
+    cb.event_id = VRT_EVENT_ID_SECRET(args->eventID);
+    if (args->secret) {
+        cb.has_dom = true;
+        memcpy(cb.uuid, args->secret->uuid, 16);
+    }
+    ret->callbackID = vrt_conn_add_callback(vrt_call_conn(call), &cb);
+    return true;
+}
+
+bool
+vrt_handle_connect_secret_event_deregister_any(VrtCall *call, remote_connect_secret_event_deregister_any_args *args,
+                                               GError **error)
+{
+    if (vrt_conn_remove_callback(vrt_call_conn(call), args->callbackID, false))
+        return true;
+    vrt_error_set(error, VIR_ERR_INVALID_ARG, "callback ID %d not registered", args->callbackID);
+    return false;
+}
+
+void
+vrt_daemon_secret_lifecycle(const VrtSecretRef *ref, int event, gpointer data)
+{
+    remote_secret_event_lifecycle_msg msg = { 0 };
+    memcpy(msg.secret.uuid, ref->uuid, 16);
+    msg.secret.usageType = ref->usage_type;
+    msg.secret.usageID = ref->usage_id;
+    msg.event = event;
+    msg.detail = 0;
+    vrt_daemon_emit_event(data, VRT_EVENT_ID_SECRET(0), ref->uuid, VRT_PROC_SECRET_EVENT_LIFECYCLE,
+                          (xdrproc_t)xdr_remote_secret_event_lifecycle_msg, &msg, &msg.callbackID);
+}
+
+void
+vrt_daemon_secret_value_changed(const VrtSecretRef *ref, gpointer data)
+{
+    remote_secret_event_value_changed_msg msg = { 0 };
+    memcpy(msg.secret.uuid, ref->uuid, 16);
+    msg.secret.usageType = ref->usage_type;
+    msg.secret.usageID = ref->usage_id;
+    vrt_daemon_emit_event(data, VRT_EVENT_ID_SECRET(1), ref->uuid, VRT_PROC_SECRET_EVENT_VALUE_CHANGED,
+                          (xdrproc_t)xdr_remote_secret_event_value_changed_msg, &msg, &msg.callbackID);
 }

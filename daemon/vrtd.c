@@ -121,6 +121,13 @@ emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t
 }
 
 void
+vrt_daemon_emit_event(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t filter,
+                      const void *msg, int *callback_id)
+{
+    emit(daemon, event_id, uuid, proc, filter, msg, callback_id);
+}
+
+void
 vrt_daemon_emit_lifecycle(VrtDaemon *daemon, const char *dom_name, const guchar uuid[16], int id, int event, int detail)
 {
     remote_domain_event_callback_lifecycle_msg msg = { 0 };

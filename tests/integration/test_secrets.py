@@ -241,3 +241,36 @@ def test_luks_disk_opens_with_its_secret(conn, vrtd, tmp_path):
         assert "Invalid password" in e.value.get_error_message()
     finally:
         kill_vms_under(vrtd.root)
+
+
+_loop_started = []
+
+
+def start_event_loop():
+    import threading
+    if not _loop_started:
+        libvirt.virEventRegisterDefaultImpl()
+        threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)],
+                         daemon=True).start()
+        _loop_started.append(True)
+
+
+def test_secret_events(vrtd):
+    from vrt_fixtures import wait_for
+    start_event_loop()
+    c = libvirt.open(vrtd.uri)
+    try:
+        got = []
+        c.secretEventRegisterAny(None, libvirt.VIR_SECRET_EVENT_ID_LIFECYCLE,
+                                 lambda conn, s, ev, det, o: got.append(("life", s.UUIDString(), ev)), None)
+        c.secretEventRegisterAny(None, libvirt.VIR_SECRET_EVENT_ID_VALUE_CHANGED,
+                                 lambda conn, s, o: got.append(("value", s.UUIDString())), None)
+        s = c.secretDefineXML(secret_xml(UUID1))
+        s.setValue(b"v")
+        s.undefine()
+        expect = [("life", UUID1, libvirt.VIR_SECRET_EVENT_DEFINED), ("value", UUID1),
+                  ("life", UUID1, libvirt.VIR_SECRET_EVENT_UNDEFINED)]
+        wait_for(lambda: len(got) >= 3, what="secret events")
+        assert got == expect
+    finally:
+        c.close()

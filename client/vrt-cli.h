@@ -84,6 +84,7 @@ extern const VrtCmd vrt_cmds_host[];
 extern const VrtCmd vrt_cmds_domain[];
 extern const VrtCmd vrt_cmds_network[];
 extern const VrtCmd vrt_cmds_nodedev[];
+extern const VrtCmd vrt_cmds_secret[];
 
 /* The connection, opened on first use; NULL after printing the error. */
 vrt_conn *vrt_cli_conn(VrtCli *cli);

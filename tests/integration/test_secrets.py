@@ -274,3 +274,17 @@ def test_secret_events(vrtd):
         assert got == expect
     finally:
         c.close()
+
+
+def test_vrt_cli_secret_commands(vrtd, tmp_path):
+    from vrt_fixtures import vrt
+    f = tmp_path / "s.xml"
+    f.write_text(secret_xml(UUID2, usage="tls", name="tls-cli"))
+    assert f"Secret {UUID2} created" in vrt(vrtd.uri, "secret-define", str(f)).stdout
+    vrt(vrtd.uri, "secret-set-value", UUID2, "aGVsbG8=")
+    assert vrt(vrtd.uri, "secret-get-value", UUID2).stdout.strip() == "aGVsbG8="
+    assert UUID2 in vrt(vrtd.uri, "secret-list").stdout
+    assert "<usage type='tls'>" in vrt(vrtd.uri, "secret-dumpxml", UUID2).stdout
+    vrt(vrtd.uri, "secret-undefine", UUID2)
+    p = vrt(vrtd.uri, "secret-get-value", UUID2, check=False)
+    assert p.returncode == 1 and "Secret not found" in p.stderr

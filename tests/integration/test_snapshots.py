@@ -177,3 +177,30 @@ def test_snapshot_refusals(conn, tmp_path):
     assert code == libvirt.VIR_ERR_INVALID_ARG
     code, _ = error_of(dom.snapshotCurrent)
     assert code == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT
+
+
+def test_vrt_cli_snapshot_and_managedsave(conn, vrtd, tmp_path):
+    from vrt_fixtures import vrt
+    disk = make_disk(str(tmp_path / "c.qcow2"))
+    dom = conn.defineXML(domain_xml("sn5", disk))
+    assert "Domain snapshot c1 created" in vrt(vrtd.uri, "snapshot-create-as", "sn5", "c1").stdout
+    vrt(vrtd.uri, "snapshot-create-as", "sn5", "c2", "--description", "two")
+    assert vrt(vrtd.uri, "snapshot-current", "sn5").stdout.strip() == "c2"
+    listed = vrt(vrtd.uri, "snapshot-list", "sn5").stdout
+    assert listed.index("c1") < listed.index("c2")
+    assert "<description>two</description>" in vrt(vrtd.uri, "snapshot-dumpxml", "sn5", "c2").stdout
+    vrt(vrtd.uri, "snapshot-revert", "sn5", "c1")
+    assert vrt(vrtd.uri, "snapshot-current", "sn5").stdout.strip() == "c1"
+    vrt(vrtd.uri, "snapshot-delete", "sn5", "c1", "--children")
+    assert dom.snapshotNum() == 0
+    # managedsave and the start that restores it.
+    dom.create()
+    vrt(vrtd.uri, "managedsave", "sn5")
+    assert dom.hasManagedSaveImage() == 1
+    vrt(vrtd.uri, "start", "sn5")
+    assert dom.state() == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_RESTORED]
+    image = str(tmp_path / "sn5.img")
+    vrt(vrtd.uri, "save", "sn5", image)
+    vrt(vrtd.uri, "restore", image, "--paused")
+    assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
+    dom.destroy()

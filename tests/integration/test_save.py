@@ -162,3 +162,19 @@ def test_transient_domain_restores_from_its_image(conn, tmp_path):
     code, msg = error_of(dom.managedSave)
     assert msg == "Requested operation is not valid: cannot do managed save for transient domain"
     dom.destroy()
+
+
+def test_libvirtd_reads_a_vrt_save_image(conn, tmp_path, libvirtd):
+    """The image is libvirt's format: Debian's libvirtd finds the header and
+    the domain XML in it."""
+    dom = conn.defineXML(domain_xml("lv1"))
+    dom.create()
+    image = str(tmp_path / "lv1.img")
+    os.chmod(str(tmp_path), 0o755)
+    dom.save(image)
+    lv = libvirt.open(libvirtd.uri)
+    try:
+        xml = lv.saveImageGetXMLDesc(image, 0)
+    finally:
+        lv.close()
+    assert "<name>lv1</name>" in xml and dom.UUIDString() in xml

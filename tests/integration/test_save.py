@@ -178,3 +178,12 @@ def test_libvirtd_reads_a_vrt_save_image(conn, tmp_path, libvirtd):
     finally:
         lv.close()
     assert "<name>lv1</name>" in xml and dom.UUIDString() in xml
+
+
+def test_rename_refused_with_managed_save(conn, vrtd):
+    dom = conn.defineXML(domain_xml("rn1"))
+    dom.create()
+    dom.managedSave()
+    code, msg = error_of(dom.rename, "rn2", 0)
+    assert code == libvirt.VIR_ERR_OPERATION_INVALID
+    assert msg == "Requested operation is not valid: domain with a managed saved state can't be renamed"

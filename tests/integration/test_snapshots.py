@@ -204,3 +204,46 @@ def test_vrt_cli_snapshot_and_managedsave(conn, vrtd, tmp_path):
     vrt(vrtd.uri, "restore", image, "--paused")
     assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
     dom.destroy()
+
+
+def backing_of(path):
+    import json
+    info = json.loads(run(["qemu-img", "info", "-U", "--output=json", path]).stdout)
+    return info.get("backing-filename")
+
+
+def test_external_disk_only_offline_and_running(conn, vrtd, tmp_path):
+    disk = make_disk(str(tmp_path / "e.qcow2"))
+    dom = conn.defineXML(domain_xml("sn6", disk))
+    # Shut off: qemu-img makes the overlay, the definition points to it.
+    virsh(vrtd.uri, "snapshot-create-as", "sn6", "ext1", "--disk-only")
+    overlay1 = str(tmp_path / "e.ext1")
+    assert backing_of(overlay1) == disk
+    assert f"<source file='{overlay1}'/>" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    xml = dom.snapshotLookupByName("ext1").getXMLDesc()
+    assert "<state>disk-snapshot</state>" in xml and "snapshot='external'" in xml and overlay1 in xml
+    if shutil.which("virt-xml-validate"):
+        f = tmp_path / "ext.xml"
+        f.write_text(xml)
+        run(["virt-xml-validate", str(f), "domainsnapshot"])
+    # Running: QEMU switches to a new overlay of the first one.
+    dom.create()
+    overlay2 = str(tmp_path / "ovl2.qcow2")
+    dom.snapshotCreateXML("<domainsnapshot><name>ext2</name><disks><disk name='vda' snapshot='external'>"
+                          f"<source file='{overlay2}'/></disk></disks></domainsnapshot>",
+                          libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY)
+    out = virsh(vrtd.uri, "qemu-monitor-command", "sn6", '{"execute":"query-block"}').stdout
+    assert overlay2 in out
+    assert f"<source file='{overlay2}'/>" in dom.XMLDesc(0)
+    assert f"<source file='{overlay2}'/>" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert dom.snapshotLookupByName("ext2").getParent().getName() == "ext1"
+    dom.destroy()
+    assert backing_of(overlay2) == overlay1
+    # libvirt 9.0 refuses these too.
+    code, msg = error_of(dom.revertToSnapshot, dom.snapshotLookupByName("ext1"))
+    assert msg == "unsupported configuration: revert to external snapshot not supported yet"
+    code, msg = error_of(dom.snapshotCreateXML, "<domainsnapshot/>",
+                         libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE)
+    assert code == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED
+    dom.snapshotLookupByName("ext2").delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
+    assert dom.snapshotNum() == 1

@@ -17,6 +17,7 @@ disk_free(gpointer p)
     VrtSnapshotDiskDef *d = p;
     g_free(d->name);
     g_free(d->snapshot);
+    g_free(d->source);
     g_free(d);
 }
 
@@ -91,6 +92,15 @@ parse_root(xmlDocPtr doc, xmlNodePtr root, VrtSnapshotDef *def, GError **error)
                 VrtSnapshotDiskDef *disk = g_new0(VrtSnapshotDiskDef, 1);
                 disk->name = vrt_xml_prop(d, "name");
                 disk->snapshot = vrt_xml_prop(d, "snapshot");
+                VRT_XML_FOREACH_CHILD(src, d)
+                {
+                    if (vrt_xml_is(src, "source")) {
+                        g_free(disk->source);
+                        disk->source = vrt_xml_prop(src, "file");
+                    }
+                }
+                if (disk->source && !disk->snapshot)
+                    disk->snapshot = g_strdup("external");
                 g_ptr_array_add(def->disks, disk);
                 if (!disk->name) {
                     vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing name from disk snapshot element");
@@ -155,7 +165,13 @@ vrt_snapshot_def_format(const VrtSnapshotDef *def, bool with_current)
             g_string_append(out, "    <disk");
             vrt_xml_format_attr(out, "name", d->name);
             vrt_xml_format_attr(out, "snapshot", d->snapshot);
-            g_string_append(out, "/>\n");
+            if (d->source) {
+                g_string_append(out, " type='file'>\n      <driver type='qcow2'/>\n      <source");
+                vrt_xml_format_attr(out, "file", d->source);
+                g_string_append(out, "/>\n    </disk>\n");
+            } else {
+                g_string_append(out, "/>\n");
+            }
         }
         g_string_append(out, "  </disks>\n");
     }

@@ -13,6 +13,7 @@
 typedef struct {
     char *name; /* the disk's target ("vda") */
     char *snapshot; /* "internal", "external", "no" or NULL (default) */
+    char *source; /* external: the overlay file (<source file=...>), NULL: not given */
 } VrtSnapshotDiskDef;
 
 typedef struct {

@@ -370,6 +370,208 @@ set_current_locked(VrtQemuDom *obj, VrtSnapshotDef *snap)
     }
 }
 
+/* The overlay of disk d for snapshot name: as given, else libvirt's default
+ * (the image's path with its extension replaced by the snapshot's name). */
+static char *
+overlay_path(const VrtSnapshotDef *def, const VrtDomainDiskDef *d)
+{
+    for (guint i = 0; i < def->disks->len; i++) {
+        const VrtSnapshotDiskDef *sd = g_ptr_array_index(def->disks, i);
+        if (g_strcmp0(sd->name, d->target_dev) == 0 && sd->source)
+            return g_strdup(sd->source);
+    }
+    const char *dot = strrchr(d->src, '.');
+    const char *slash = strrchr(d->src, '/');
+    gsize base = dot && (!slash || dot > slash) ? (gsize)(dot - d->src) : strlen(d->src);
+    return g_strdup_printf("%.*s.%s", (int)base, d->src, def->name);
+}
+
+/* The node name of the top of a running disk's chain (query-block). */
+static char *
+disk_node(VrtQemuMonitor *mon, const char *alias, GError **error)
+{
+    g_autoptr(JsonNode) node = vrt_qemu_monitor_command(mon, "query-block", NULL, 0, error);
+    if (!node)
+        return NULL;
+    JsonArray *arr = JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+    for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
+        JsonObject *o = json_array_get_object_element(arr, i);
+        const char *qdev = json_object_get_string_member_with_default(o, "qdev", "");
+        JsonObject *ins = json_object_has_member(o, "inserted") ? json_object_get_object_member(o, "inserted") : NULL;
+        const char *peripheral = "/machine/peripheral/";
+        /* "/machine/peripheral/ALIAS", for virtio "/machine/peripheral/ALIAS/virtio-backend". */
+        const char *rest = g_str_has_prefix(qdev, peripheral) ? qdev + strlen(peripheral) : qdev;
+        gsize n = strlen(alias);
+        bool mine = *alias && strncmp(rest, alias, n) == 0 && (rest[n] == '\0' || rest[n] == '/');
+        if (ins && mine)
+            return g_strdup(json_object_get_string_member_with_default(ins, "node-name", ""));
+    }
+    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot find the block node of disk '%s'", alias);
+    return NULL;
+}
+
+/* An external disk-only snapshot: each writable disk gets a qcow2 overlay
+ * whose backing file is its image (qemu-img on a shut-off domain,
+ * blockdev-snapshot-sync on a running one), and the domain's definitions
+ * then point to the overlays, as libvirt's do. Job held. */
+static char *
+create_external(VrtQemuDom *obj, VrtSnapshotDef *sdef, guint flags, GError **error)
+{
+    g_autoptr(VrtSnapshotDef) def = sdef;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(VrtDomainDef) config = NULL;
+    g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) overlays = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func(g_free);
+    bool active, persistent;
+    int state;
+
+    if (!check_name(def->name, error))
+        return NULL;
+    mon = monitor_if_active(obj, &active, &state);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        if (find_locked(obj, def->name)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain snapshot '%s' already exists", def->name);
+            return NULL;
+        }
+        persistent = obj->persistent;
+        for (guint i = 0; obj->def->disks && i < obj->def->disks->len; i++) {
+            const VrtDomainDiskDef *d = g_ptr_array_index(obj->def->disks, i);
+            if (d->device != VRT_DOMAIN_DISK_DEVICE_DISK || d->readonly || !d->src)
+                continue;
+            g_ptr_array_add(targets, g_strdup(d->target_dev));
+            g_ptr_array_add(overlays, overlay_path(def, d));
+            g_ptr_array_add(nodes, g_strdup(d->info.alias ? d->info.alias : ""));
+        }
+        def->domain_xml = vrt_domain_def_format(obj->def, VRT_DOMAIN_XML_INACTIVE | VRT_DOMAIN_XML_SECURE, error);
+        if (!def->domain_xml)
+            return NULL;
+        VrtSnapshotDef *cur = current_locked(obj);
+        g_free(def->parent);
+        def->parent = cur ? g_strdup(cur->name) : NULL;
+    }
+    if (targets->len == 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "disk-only snapshots require at least one disk to be selected for snapshot");
+        return NULL;
+    }
+    for (guint i = 0; i < overlays->len; i++) {
+        if (g_file_test(g_ptr_array_index(overlays, i), G_FILE_TEST_EXISTS)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                          "external snapshot file for disk %s already exists and is not a block device: %s",
+                          (char *)g_ptr_array_index(targets, i), (char *)g_ptr_array_index(overlays, i));
+            return NULL;
+        }
+    }
+    /* The overlays, disk by disk. */
+    for (guint i = 0; i < targets->len; i++) {
+        const char *overlay = g_ptr_array_index(overlays, i);
+        if (active) {
+            g_autofree char *node = disk_node(mon, g_ptr_array_index(nodes, i), error);
+            if (!node)
+                return NULL;
+            g_autoptr(JsonObject) args = json_object_new();
+            g_autofree char *snap_node =
+                g_strdup_printf("vrt-snap-%s-%s", (char *)g_ptr_array_index(targets, i), def->name);
+            json_object_set_string_member(args, "node-name", node);
+            json_object_set_string_member(args, "snapshot-file", overlay);
+            json_object_set_string_member(args, "snapshot-node-name", snap_node);
+            json_object_set_string_member(args, "format", "qcow2");
+            g_autoptr(JsonNode) r = vrt_qemu_monitor_command(mon, "blockdev-snapshot-sync", args, 0, error);
+            if (!r)
+                return NULL;
+        } else {
+            g_autofree char *src = NULL;
+            const char *fmt = "raw";
+            {
+                g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+                for (guint j = 0; j < obj->def->disks->len; j++) {
+                    const VrtDomainDiskDef *d = g_ptr_array_index(obj->def->disks, j);
+                    if (g_strcmp0(d->target_dev, g_ptr_array_index(targets, i)) == 0) {
+                        src = g_strdup(d->src);
+                        fmt = d->format == VRT_DOMAIN_DISK_FORMAT_QCOW2 ? "qcow2" : "raw";
+                    }
+                }
+            }
+            const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", fmt, "-b", src, overlay, NULL };
+            g_autofree char *err_out = NULL;
+            gint status = 0;
+            g_autoptr(GError) gerr = NULL;
+            if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                              NULL, &err_out, &status, &gerr) ||
+                !g_spawn_check_wait_status(status, NULL)) {
+                vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "cannot create the overlay '%s': %s", overlay,
+                              gerr ? gerr->message : g_strstrip(err_out));
+                return NULL;
+            }
+        }
+    }
+    /* The definitions now point to the overlays. */
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        for (guint i = 0; i < targets->len; i++) {
+            for (guint j = 0; j < obj->def->disks->len; j++) {
+                VrtDomainDiskDef *d = g_ptr_array_index(obj->def->disks, j);
+                if (g_strcmp0(d->target_dev, g_ptr_array_index(targets, i)) == 0) {
+                    g_free(d->src);
+                    d->src = g_strdup(g_ptr_array_index(overlays, i));
+                    d->format = VRT_DOMAIN_DISK_FORMAT_QCOW2;
+                }
+            }
+        }
+        if (active)
+            vrt_qemu_dom_save_status_locked(obj, NULL);
+    }
+    if (persistent) {
+        config = vrt_qemu_dom_config_copy(obj, error);
+        if (!config)
+            return NULL;
+        for (guint i = 0; i < targets->len; i++) {
+            for (guint j = 0; j < config->disks->len; j++) {
+                VrtDomainDiskDef *d = g_ptr_array_index(config->disks, j);
+                if (g_strcmp0(d->target_dev, g_ptr_array_index(targets, i)) == 0) {
+                    g_free(d->src);
+                    d->src = g_strdup(g_ptr_array_index(overlays, i));
+                    d->format = VRT_DOMAIN_DISK_FORMAT_QCOW2;
+                }
+            }
+        }
+        if (!active) {
+            if (!vrt_qemu_dom_save_config(obj, config, error))
+                return NULL;
+        } else {
+            if (!vrt_qemu_dom_config_install(obj, g_steal_pointer(&config), error))
+                return NULL;
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+            obj->updated = false; /* the live definition has the same disks */
+        }
+    }
+    def->creation_time = g_get_real_time() / G_USEC_PER_SEC;
+    g_free(def->state);
+    def->state = g_strdup("disk-snapshot");
+    g_free(def->memory);
+    def->memory = g_strdup("no");
+    g_ptr_array_set_size(def->disks, 0);
+    for (guint i = 0; i < targets->len; i++) {
+        VrtSnapshotDiskDef *sd = g_new0(VrtSnapshotDiskDef, 1);
+        sd->name = g_strdup(g_ptr_array_index(targets, i));
+        sd->snapshot = g_strdup("external");
+        sd->source = g_strdup(g_ptr_array_index(overlays, i));
+        g_ptr_array_add(def->disks, sd);
+    }
+    if (flags & CREATE_NO_METADATA)
+        return g_strdup(def->name);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+    if (!save_meta(obj->drv, obj->def->name, def, error))
+        return NULL;
+    VrtSnapshotDef *snap = g_steal_pointer(&def);
+    ensure_list_locked(obj);
+    g_ptr_array_add(obj->snapshots, snap);
+    set_current_locked(obj, snap);
+    return g_strdup(snap->name);
+}
+
 char *
 vrt_qemu_snapshot_create_xml(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags, GError **error)
 {
@@ -387,9 +589,9 @@ vrt_qemu_snapshot_create_xml(VrtQemuDriver *drv, const guchar *uuid, const char 
                       "'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY'");
         return NULL;
     }
-    if (flags & CREATE_DISK_ONLY) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s",
-                      "external disk-only snapshots are not supported by vrt");
+    if (flags & CREATE_QUIESCE) {
+        /* Freezing the guest's file systems needs its agent, which vrt has not. */
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "QEMU guest agent is not configured");
         return NULL;
     }
     if (!(def = vrt_snapshot_def_parse(xml, error)))
@@ -400,10 +602,8 @@ vrt_qemu_snapshot_create_xml(VrtQemuDriver *drv, const guchar *uuid, const char 
         def->name = g_strdup_printf("%" G_GINT64_FORMAT, g_get_real_time() / G_USEC_PER_SEC);
     if (!check_name(def->name, error))
         return NULL;
-    if (!internal(def)) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "external snapshots are not supported by vrt");
-        return NULL;
-    }
+    if (!(flags & CREATE_REDEFINE) && (flags & CREATE_DISK_ONLY || !internal(def)))
+        return create_external(obj, g_steal_pointer(&def), flags, error);
     mon = monitor_if_active(obj, &active, &state);
     if (flags & CREATE_LIVE) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s",
@@ -596,6 +796,10 @@ vrt_qemu_snapshot_revert(VrtQemuDriver *drv, const guchar *uuid, const char *nam
         if (!s)
             return false;
         state = g_strdup(s->state);
+        if (!internal(s)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "revert to external snapshot not supported yet");
+            return false;
+        }
         files = snapshot_disks_locked(obj, error);
         if (!files)
             return false;
@@ -659,6 +863,12 @@ delete_one(VrtQemuDom *obj, const char *name, bool metadata_only, GError **error
     if (!metadata_only) {
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+            VrtSnapshotDef *s = find_locked(obj, name);
+            if (s && !internal(s)) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                              "deletion of external disk snapshots is not supported by vrt (delete its metadata only)");
+                return false;
+            }
             files = snapshot_disks_locked(obj, error);
             if (!files)
                 return false;

@@ -7,10 +7,13 @@ dominfo, and undefine refuses a domain that has one as libvirt does."""
 import fcntl
 import os
 import struct
+import sys
 
 import pytest
 
-from vrt_fixtures import import_required, kill_vms_under, virsh
+from vrt_fixtures import import_required, kill_vms_under, require, virsh, wait_for
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
@@ -187,3 +190,47 @@ def test_rename_refused_with_managed_save(conn, vrtd):
     code, msg = error_of(dom.rename, "rn2", 0)
     assert code == libvirt.VIR_ERR_OPERATION_INVALID
     assert msg == "Requested operation is not valid: domain with a managed saved state can't be renamed"
+
+
+@pytest.fixture(scope="module")
+def guest():
+    try:
+        import guest as g
+        return g.guest_paths()
+    except Exception as e:  # noqa: BLE001 - reported as the missing prerequisite
+        require(False, f"the test guest cannot be built here: {e}")
+
+
+def log_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def test_guest_goes_on_after_restore(conn, guest, tmp_path):
+    """The TCG test guest, saved once booted and restored: its kernel goes
+    on from where it was and answers the ACPI power button, printing its
+    power-off line, without booting again."""
+    import guest as g
+    kernel, initrd = guest
+    log = str(tmp_path / "console.log")
+    xml = f"""<domain type='qemu'><name>gs1</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{kernel}</kernel><initrd>{initrd}</initrd><cmdline>console=ttyS0</cmdline></os>
+  <features><acpi/></features>
+  <devices><serial type='file'><source path='{log}'/></serial><memballoon model='none'/></devices></domain>"""
+    dom = conn.defineXML(xml)
+    dom.create()
+    wait_for(lambda: g.READY_MARKER in log_text(log), timeout=90, what="the guest to boot")
+    image = str(tmp_path / "gs1.img")
+    dom.save(image)
+    conn.restore(image)
+    assert dom.state() == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_RESTORED]
+    before = log_text(log).count(g.READY_MARKER)
+    dom.shutdown()
+    wait_for(lambda: dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF, timeout=60, what="ACPI shutdown after restore")
+    text = log_text(log)
+    assert g.POWEROFF_MARKER in text
+    assert text.count(g.READY_MARKER) == before  # no second boot: the restored kernel went on

@@ -234,3 +234,25 @@ def test_guest_goes_on_after_restore(conn, guest, tmp_path):
     text = log_text(log)
     assert g.POWEROFF_MARKER in text
     assert text.count(g.READY_MARKER) == before  # no second boot: the restored kernel went on
+
+
+def test_save_image_define_xml(conn, tmp_path):
+    dom = conn.defineXML(domain_xml("sd1"))
+    dom.create()
+    image = str(tmp_path / "sd1.img")
+    dom.saveFlags(image, None, libvirt.VIR_DOMAIN_SAVE_PAUSED)
+    with open(image, "rb") as f:
+        assert struct.unpack("=16s4I", f.read(32))[3] == 0  # was_running: restored paused
+    xml = conn.saveImageGetXMLDesc(image, 0)
+    new = xml.replace("</name>", "</name><description>edited</description>", 1)
+    conn.saveImageDefineXML(image, new, libvirt.VIR_DOMAIN_SAVE_RUNNING)
+    assert "<description>edited</description>" in conn.saveImageGetXMLDesc(image, 0)
+    with open(image, "rb") as f:
+        assert struct.unpack("=16s4I", f.read(32))[3] == 1
+    # Another domain's XML is refused.
+    code, _ = error_of(conn.saveImageDefineXML, image, domain_xml("other"), 0)
+    assert code == libvirt.VIR_ERR_OPERATION_INVALID
+    conn.restore(image)
+    assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    assert "<description>edited</description>" in dom.XMLDesc(0)
+    dom.destroy()

@@ -535,6 +535,38 @@ int vrt_storage_vol_delete(vrt_storage_vol *vol, unsigned int flags, vrt_error *
 int vrt_storage_vol_wipe(vrt_storage_vol *vol, unsigned int flags, vrt_error **err);
 int vrt_storage_vol_resize(vrt_storage_vol *vol, unsigned long long capacity, unsigned int flags, vrt_error **err);
 
+/* ---- secrets (by UUID string) ---- */
+/* Returns the secret's UUID string (free with free()). */
+char *vrt_secret_define_xml(vrt_conn *conn, const char *xml, unsigned int flags, vrt_error **err);
+int vrt_secret_undefine(vrt_conn *conn, const char *uuid, vrt_error **err);
+char *vrt_secret_get_xml_desc(vrt_conn *conn, const char *uuid, unsigned int flags, vrt_error **err);
+int vrt_secret_set_value(vrt_conn *conn, const char *uuid, const unsigned char *value, size_t len, unsigned int flags,
+                         vrt_error **err);
+/* The value (*len bytes; free with free()); a private secret's is refused. */
+unsigned char *vrt_secret_get_value(vrt_conn *conn, const char *uuid, size_t *len, unsigned int flags, vrt_error **err);
+/* UUID strings, NULL-terminated (vrt_string_list_free); flags: libvirt's
+ * VIR_CONNECT_LIST_SECRETS_*. */
+char **vrt_conn_list_secrets(vrt_conn *conn, unsigned int flags, vrt_error **err);
+
+/* ---- save, restore, managed save (flags: libvirt's VIR_DOMAIN_SAVE_*) ---- */
+int vrt_domain_save(vrt_domain *dom, const char *path, const char *dxml, unsigned int flags, vrt_error **err);
+int vrt_conn_restore(vrt_conn *conn, const char *path, const char *dxml, unsigned int flags, vrt_error **err);
+int vrt_domain_managed_save(vrt_domain *dom, unsigned int flags, vrt_error **err);
+int vrt_domain_managed_save_remove(vrt_domain *dom, vrt_error **err);
+/* 1 when the domain has a managed save image, 0 when not, -1 on error. */
+int vrt_domain_has_managed_save(vrt_domain *dom, vrt_error **err);
+
+/* ---- snapshots (by name on a domain) ---- */
+/* Returns the new snapshot's name (free with free()). */
+char *vrt_domain_snapshot_create_xml(vrt_domain *dom, const char *xml, unsigned int flags, vrt_error **err);
+/* Names, parents first, NULL-terminated (vrt_string_list_free); flags:
+ * libvirt's VIR_DOMAIN_SNAPSHOT_LIST_*. */
+char **vrt_domain_snapshot_list(vrt_domain *dom, unsigned int flags, vrt_error **err);
+char *vrt_domain_snapshot_get_xml_desc(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
+char *vrt_domain_snapshot_current(vrt_domain *dom, vrt_error **err);
+int vrt_domain_snapshot_revert(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
+int vrt_domain_snapshot_delete(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -286,12 +286,7 @@ vrt_handle_domain_has_managed_save_image(VrtCall *call, remote_domain_flags_args
                                          GError **error)
 {
     DRV(call, error);
-    /* vrt keeps no managed save images; the domain must still exist. */
-    g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_lookup(drv, NULL, WIRE_UUID(args->dom.uuid), 0, error);
-    if (!ref)
-        return false;
-    ret->value = 0;
-    return true;
+    return vrt_ret_int(vrt_qemu_domain_has_managed_save(drv, WIRE_UUID(args->dom.uuid), error), ret);
 }
 
 static bool

@@ -13,7 +13,7 @@
 
 /* libvirt's VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE and _REFRESH, kept apart
  * from domain event IDs in a connection's callbacks. */
-#define STORAGE_EVENT_BASE 1000
+#define STORAGE_EVENT_BASE VRT_EVENT_ID_STORAGE_POOL(0)
 #define STORAGE_EVENT_ID_LIFECYCLE 0
 #define STORAGE_EVENT_ID_REFRESH 1
 #define STORAGE_EVENT_ID_LAST 2

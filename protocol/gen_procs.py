@@ -29,17 +29,22 @@ import re
 import sys
 
 ORIGIN = {"connect": "VIR_FROM_REMOTE", "domain": "VIR_FROM_QEMU",
-          "network": "VIR_FROM_NETWORK", "nodedev": "VIR_FROM_NODEDEV"}
+          "network": "VIR_FROM_NETWORK", "nodedev": "VIR_FROM_NODEDEV",
+          "secret": "VIR_FROM_SECRET", "snapshot": "VIR_FROM_QEMU"}
 # Their numbers in libvirt's virErrorDomain (fixed by its ABI). The table
 # carries them as VRT_PROC_FROM_* so the protocol layer needs nothing of
 # src/util/; src/rpc/server.c checks each against util/error.h.
 ORIGIN_NUM = {"VIR_FROM_QEMU": 10, "VIR_FROM_REMOTE": 13, "VIR_FROM_NETWORK": 19, "VIR_FROM_DOMAIN": 20,
-              "VIR_FROM_NODEDEV": 22}
+              "VIR_FROM_NODEDEV": 22,
+              "VIR_FROM_SECRET": 30,
+              "VIR_FROM_DOMAIN_SNAPSHOT": 35}
 # The origin of a read-only refusal: libvirt's public API refuses the call
 # (virCheckReadOnlyGoto, and "with secure flag") before any driver, with the
 # VIR_FROM_THIS of its file: libvirt-domain.c and libvirt-host.c (the
 # connect family's calls) VIR_FROM_DOMAIN, libvirt-network.c
-# VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
+# VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV, libvirt-secret.c
+# VIR_FROM_SECRET, libvirt-domain-snapshot.c VIR_FROM_DOMAIN_SNAPSHOT (the
+# snapshot family's driver errors are the QEMU driver's, VIR_FROM_QEMU).
 RO_ORIGIN = {"connect": "VIR_FROM_DOMAIN", "domain": "VIR_FROM_DOMAIN",
              "network": "VIR_FROM_NETWORK", "nodedev": "VIR_FROM_NODEDEV"}
 # Storage pools and volumes: libvirt's storage driver and libvirt-storage.c
@@ -53,6 +58,7 @@ ORIGIN_NUM["VIR_FROM_STORAGE"] = 18
 ORIGIN.update({"interface": "VIR_FROM_INTERFACE", "nwfilter": "VIR_FROM_NWFILTER"})
 ORIGIN_NUM.update({"VIR_FROM_INTERFACE": 26, "VIR_FROM_NWFILTER": 33})
 RO_ORIGIN.update({"interface": "VIR_FROM_INTERFACE", "nwfilter": "VIR_FROM_NWFILTER"})
+RO_ORIGIN.update({"secret": "VIR_FROM_SECRET", "snapshot": "VIR_FROM_DOMAIN_SNAPSHOT"})
 
 
 def origin_macro(family, table=ORIGIN):

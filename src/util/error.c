@@ -62,8 +62,11 @@ vrt_error_code_prefix(int code)
     case VIR_ERR_INVALID_NWFILTER: return "Invalid network filter";
     case VIR_ERR_NO_NWFILTER: return "Network filter not found";
     case VIR_ERR_NO_NWFILTER_BINDING: return "Network filter binding not found";
+    case VIR_ERR_INVALID_SECRET: return "Invalid secret";
+    case VIR_ERR_NO_SECRET: return "Secret not found";
     case VIR_ERR_CONFIG_UNSUPPORTED: return "unsupported configuration";
     case VIR_ERR_OPERATION_TIMEOUT: return "Timed out during operation";
+    case VIR_ERR_NO_DOMAIN_SNAPSHOT: return "Domain snapshot not found";
     case VIR_ERR_ARGUMENT_UNSUPPORTED: return "argument unsupported";
     case VIR_ERR_OPERATION_ABORTED: return "operation aborted";
     case VIR_ERR_NO_DOMAIN_METADATA: return "metadata not found";

@@ -8,6 +8,8 @@
  */
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_save.h"
+#include "drivers/qemu/qemu_snapshot.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
 #include "util/error.h"
@@ -380,6 +382,8 @@ load_configs(VrtQemuDriver *drv)
         obj->persistent = true;
         link = vrt_qemu_autostart_path(drv, def->name);
         obj->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
+        obj->managed_save = vrt_qemu_save_managed_exists(drv, def->name);
+        vrt_qemu_snapshot_load(obj);
         vrt_qemu_driver_add(drv, obj);
     }
 }
@@ -606,6 +610,13 @@ reserve_with_job(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind kind, Vr
     return g_steal_pointer(&obj);
 }
 
+VrtQemuDom *
+vrt_qemu_driver_reserve(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind kind, VrtQemuJob *job, bool *added,
+                        GError **error)
+{
+    return reserve_with_job(drv, def, kind, job, added, error);
+}
+
 VrtDomainRef *
 vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
 {
@@ -802,6 +813,7 @@ vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GE
     bool active;
 
     if (!obj || !persistent_paths(drv, obj, "cannot undefine transient domain", &config, &link, error) ||
+        !vrt_qemu_save_undefine_check(obj, flags, error) || !vrt_qemu_snapshot_undefine_check(obj, flags, error) ||
         !vrt_state_sync_remove(drv->config_sync, config, error))
         return false;
     unlink(link);
@@ -848,12 +860,24 @@ vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
 
-    if (flags & ~VRT_DOMAIN_START_PAUSED) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
+    bool managed;
+
+    if (flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)",
+                      flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT));
         return false;
     }
-    return obj && vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, error) && require_state(obj, false, error) &&
-           vrt_qemu_process_start(obj, flags, error);
+    if (!obj || !vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, error) || !require_state(obj, false, error))
+        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        managed = obj->managed_save;
+    }
+    /* A managed save image: the domain goes on from it (qemu_save.c). */
+    if (managed)
+        return vrt_qemu_save_start_managed(obj, flags, error);
+    return vrt_qemu_process_start(obj, flags & VRT_DOMAIN_START_PAUSED, error);
 }
 
 VrtDomainRef *

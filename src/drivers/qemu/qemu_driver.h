@@ -30,6 +30,7 @@
 enum {
     VRT_DOMAIN_RUNNING_UNKNOWN = 0,
     VRT_DOMAIN_RUNNING_BOOTED = 1,
+    VRT_DOMAIN_RUNNING_RESTORED = 3,
     VRT_DOMAIN_RUNNING_UNPAUSED = 5,
     VRT_DOMAIN_PAUSED_UNKNOWN = 0,
     VRT_DOMAIN_PAUSED_USER = 1,
@@ -67,6 +68,8 @@ enum {
     VRT_DOMAIN_EVENT_DEFINED_UPDATED = 1,
     VRT_DOMAIN_EVENT_UNDEFINED_REMOVED = 0,
     VRT_DOMAIN_EVENT_STARTED_BOOTED = 0,
+    VRT_DOMAIN_EVENT_STARTED_RESTORED = 2,
+    VRT_DOMAIN_EVENT_SUSPENDED_RESTORED = 4,
     VRT_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,
     VRT_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,
     VRT_DOMAIN_EVENT_SUSPENDED_WATCHDOG = 3,
@@ -83,6 +86,7 @@ enum {
 
 /* Flags (libvirt's values). */
 #define VRT_DOMAIN_START_PAUSED 1u
+#define VRT_DOMAIN_START_FORCE_BOOT 8u
 #define VRT_DOMAIN_XML_FLAG_SECURE 1u
 #define VRT_DOMAIN_XML_FLAG_INACTIVE 2u
 #define VRT_DOMAIN_AFFECT_CURRENT 0u
@@ -141,6 +145,10 @@ typedef struct {
     /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */
     VrtHost *host;
+    /* A secret's value by UUID string (a LUKS disk's passphrase); NULL: such
+     * disks fail to start. The daemon hands the secret driver's here. */
+    GBytes *(*secret_lookup)(const char *uuid, gpointer data, GError **error);
+    gpointer secret_data;
     VrtNetworkDriver *network;
     /* The VF ownership registry shared with the network and node device
      * drivers: a domain's own <hostdev> and <interface type='hostdev'>
@@ -316,3 +324,36 @@ VrtDomCaps *vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *
                                                 const char *machine, const char *virttype, GError **error);
 /* The names of the CPU models a domain of arch can ask for (char*). */
 GPtrArray *vrt_qemu_driver_cpu_model_names(VrtQemuDriver *drv, const char *arch, GError **error);
+
+/* ---- save, restore, managed save (qemu_save.c) ---- */
+/* flags: libvirt's VIR_DOMAIN_SAVE_* (BYPASS_CACHE is accepted and has no effect). */
+bool vrt_qemu_domain_save(VrtQemuDriver *drv, const guchar *uuid, const char *path, const char *dxml, guint flags,
+                          GError **error);
+bool vrt_qemu_domain_restore(VrtQemuDriver *drv, const char *path, const char *dxml, guint flags, GError **error);
+char *vrt_qemu_domain_save_image_get_xml(VrtQemuDriver *drv, const char *path, guint flags, GError **error);
+bool vrt_qemu_domain_save_image_define_xml(VrtQemuDriver *drv, const char *path, const char *dxml, guint flags,
+                                           GError **error);
+bool vrt_qemu_domain_managed_save(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+int vrt_qemu_domain_has_managed_save(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+bool vrt_qemu_domain_managed_save_remove(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+char *vrt_qemu_domain_managed_save_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+bool vrt_qemu_domain_managed_save_define_xml(VrtQemuDriver *drv, const guchar *uuid, const char *dxml, guint flags,
+                                             GError **error);
+
+/* ---- snapshots (qemu_snapshot.c) ---- */
+/* flags: libvirt's VIR_DOMAIN_SNAPSHOT_CREATE_*; returns the new snapshot's name. */
+char *vrt_qemu_snapshot_create_xml(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags,
+                                   GError **error);
+char *vrt_qemu_snapshot_get_xml(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);
+/* Names (char*) matching libvirt's VIR_DOMAIN_SNAPSHOT_LIST_* flags, parents
+ * before children: the domain's (parent NULL; LIST_ROOTS: roots only) or
+ * parent's children (LIST_DESCENDANTS, the same bit: all descendants). */
+GPtrArray *vrt_qemu_snapshot_list(VrtQemuDriver *drv, const guchar *uuid, const char *parent, guint flags,
+                                  GError **error);
+bool vrt_qemu_snapshot_lookup(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+/* The current snapshot's name; NULL with *none set when there is none. */
+char *vrt_qemu_snapshot_current(VrtQemuDriver *drv, const guchar *uuid, bool *none, GError **error);
+char *vrt_qemu_snapshot_get_parent(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+int vrt_qemu_snapshot_is_current(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+bool vrt_qemu_snapshot_revert(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);
+bool vrt_qemu_snapshot_delete(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);

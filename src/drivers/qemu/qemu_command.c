@@ -877,6 +877,10 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         arg(&b, "-pidfile");
         arg(&b, opts->pidfile);
     }
+    if (opts->incoming) {
+        arg(&b, "-incoming");
+        arg(&b, opts->incoming);
+    }
     if (!def->graphics || def->graphics->len == 0) {
         arg(&b, "-display");
         arg(&b, "none");

@@ -22,6 +22,7 @@ typedef struct {
      * vrtd opened for it and QEMU inherits: that interface's netdev is
      * "tap" with fd=; NULL or an alias not in it: as without */
     GHashTable *tap_fds;
+    const char *incoming; /* NULL: none; "defer": QEMU waits for migrate-incoming */
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses

@@ -1,0 +1,214 @@
+"""Live migration between two vrtd hosts as Debian's virsh drives it
+(`virsh migrate --live DOM qemu+tls://dst/system`: libvirt's protocol
+version 3 with parameters, the client talking to both daemons). Each vrtd
+has its own root, certificates and host_uuid and runs in a network
+namespace of its own; the test joins the two with a veth pair
+(10.77.0.1/24 and 10.77.0.2/24, made inside the namespaces, gone with
+them), so nothing touches the host's interfaces. virsh runs in the
+source's namespace and reaches both daemons over TLS; QEMU's own
+migration stream goes over the veth pair. The domains are guest-less TCG
+machines (SeaBIOS finds nothing to boot and idles)."""
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+import pytest
+
+from vrt_fixtures import kill_vms_under, pid_alive, require, virsh, wait_for
+from pki import IP, NsVrtd, Netns, Pki, install_server
+
+SRC_IP, DST_IP = "10.77.0.1", "10.77.0.2"
+SRC_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000001"
+DST_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000002"
+# A third daemon at the destination's address (another TLS port) that
+# claims the source's host UUID: libvirt's same-host refusal.
+TWIN_PORT = 16515
+
+
+def ns_ip(ns, *args):
+    subprocess.run([IP, "-n", ns.name, *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def net():
+    a, b = Netns(), Netns()
+    try:
+        ns_ip(a, "link", "add", "vrtm0", "type", "veth", "peer", "name", "vrtm1", "netns", b.name)
+        ns_ip(a, "addr", "add", SRC_IP + "/24", "dev", "vrtm0")
+        ns_ip(a, "link", "set", "vrtm0", "up")
+        ns_ip(b, "addr", "add", DST_IP + "/24", "dev", "vrtm1")
+        ns_ip(b, "link", "set", "vrtm1", "up")
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def certs():
+    require(shutil.which("certtool"), "certtool (gnutls-bin) is not installed")
+    d = tempfile.mkdtemp(prefix="vrt-pki-")
+    p = Pki(d)
+    p.src = p.cert("src", SRC_IP, "tls_www_server", f'ip_address = "{SRC_IP}"\n')
+    p.dst = p.cert("dst", DST_IP, "tls_www_server", f'ip_address = "{DST_IP}"\n')
+    p.client = p.client_dir("client", *p.cert("client", "client1"))
+    yield p
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def start_vrtd(ns, certs, key_cert, host_uuid, address, extra=""):
+    root = tempfile.mkdtemp(prefix="vrt-mig-")
+    install_server(certs, root, *key_cert)
+    conf = (f'listen_tls = 1\nlisten_tcp = 0\nhost_uuid = "{host_uuid}"\n'
+            f'migration_host = "{address}"\nmigration_address = "{address}"\n' + extra)
+    return NsVrtd(ns, root, conf).start()
+
+
+@pytest.fixture(scope="module")
+def hosts(net, certs):
+    a, b = net
+    started = []
+    try:
+        src = start_vrtd(a, certs, certs.src, SRC_UUID, SRC_IP)
+        started.append(src)
+        dst = start_vrtd(b, certs, certs.dst, DST_UUID, DST_IP)
+        started.append(dst)
+        twin = start_vrtd(b, certs, certs.dst, SRC_UUID, DST_IP, f'tls_port = "{TWIN_PORT}"\n')
+        started.append(twin)
+        src.tls = f"qemu+tls://{SRC_IP}/system?pkipath={certs.client}"
+        dst.tls = f"qemu+tls://{DST_IP}/system?pkipath={certs.client}"
+        twin.tls = f"qemu+tls://{DST_IP}:{TWIN_PORT}/system?pkipath={certs.client}"
+        yield a, src, dst, twin
+    finally:
+        for d in started:
+            d.stop()
+            kill_vms_under(d.root)
+            shutil.rmtree(d.root, ignore_errors=True)
+
+
+def domain_xml(name, mib=64):
+    return (f"<domain type='qemu'><name>{name}</name><uuid>{uuid.uuid4()}</uuid>"
+            f"<memory unit='MiB'>{mib}</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+            "<devices><memballoon model='none'/></devices></domain>")
+
+
+def qemu_pid(d, name):
+    with open(os.path.join(d.root, "run", "vrt", "qemu", f"{name}.pid")) as f:
+        return int(f.read().strip())
+
+
+def names(d, *flags):
+    return virsh(d.uri, "list", "--name", *flags).stdout.split()
+
+
+def migrate(ns, src, dst_uri, name, *flags, timeout=120):
+    return ns.run(["virsh", "-q", "-c", src.tls, "migrate", "--live", *flags, name, dst_uri], timeout=timeout)
+
+
+def start_transient(d, tmp_path, name, mib=64):
+    x = tmp_path / f"{name}.xml"
+    x.write_text(domain_xml(name, mib))
+    virsh(d.uri, "create", str(x))
+    return qemu_pid(d, name)
+
+
+def test_live_migration_moves_a_running_domain(hosts, tmp_path):
+    ns, src, dst, _ = hosts
+    src_pid = start_transient(src, tmp_path, "mig-live")
+
+    r = migrate(ns, src, dst.tls, "mig-live")
+    assert r.returncode == 0, r.stderr
+
+    # The destination runs it in a QEMU of its own ...
+    assert virsh(dst.uri, "domstate", "--reason", "mig-live").stdout.strip() == "running (migrated)"
+    dst_pid = qemu_pid(dst, "mig-live")
+    assert pid_alive(dst_pid) and dst_pid != src_pid
+    # ... and the source's QEMU is gone with the (transient) domain.
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-live" not in names(src, "--all")
+    virsh(dst.uri, "destroy", "mig-live")
+
+
+def test_persistent_undefinesource(hosts, tmp_path):
+    ns, src, dst, _ = hosts
+    x = tmp_path / "p.xml"
+    x.write_text(domain_xml("mig-persist"))
+    virsh(src.uri, "define", str(x))
+    virsh(src.uri, "start", "mig-persist")
+    src_pid = qemu_pid(src, "mig-persist")
+
+    r = migrate(ns, src, dst.tls, "mig-persist", "--persistent", "--undefinesource")
+    assert r.returncode == 0, r.stderr
+
+    info = virsh(dst.uri, "dominfo", "mig-persist").stdout
+    assert "running" in info and "Persistent:     yes" in info
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-persist" not in names(src, "--all")
+    # Its definition stays at the destination once it stops.
+    virsh(dst.uri, "destroy", "mig-persist")
+    assert "mig-persist" in names(dst, "--inactive")
+    virsh(dst.uri, "undefine", "mig-persist")
+
+
+def test_persistent_source_stays_defined_without_undefinesource(hosts, tmp_path):
+    ns, src, dst, _ = hosts
+    x = tmp_path / "k.xml"
+    x.write_text(domain_xml("mig-keep"))
+    virsh(src.uri, "define", str(x))
+    virsh(src.uri, "start", "mig-keep")
+
+    r = migrate(ns, src, dst.tls, "mig-keep")
+    assert r.returncode == 0, r.stderr
+    assert virsh(src.uri, "domstate", "--reason", "mig-keep").stdout.strip() == "shut off (migrated)"
+    assert "Persistent:     no" in virsh(dst.uri, "dominfo", "mig-keep").stdout
+    virsh(dst.uri, "destroy", "mig-keep")
+    virsh(src.uri, "undefine", "mig-keep")
+
+
+def test_same_host_uuid_is_refused(hosts, tmp_path):
+    ns, src, _, twin = hosts
+    pid = start_transient(src, tmp_path, "mig-same")
+
+    r = migrate(ns, src, twin.tls, "mig-same")
+    assert r.returncode != 0
+    assert f"Attempt to migrate guest to the same host {SRC_UUID}" in r.stderr
+    # Nothing moved: the source still runs it, the twin never started it.
+    assert virsh(src.uri, "domstate", "mig-same").stdout.strip() == "running"
+    assert pid_alive(pid)
+    assert "mig-same" not in names(twin, "--all")
+    virsh(src.uri, "destroy", "mig-same")
+
+
+def test_domjobabort_leaves_the_source_running(hosts, tmp_path):
+    ns, src, dst, _ = hosts
+    pid = start_transient(src, tmp_path, "mig-abort", mib=256)
+    # 1 MiB/s, and a downtime no round of a ticking BIOS fits in: the
+    # transfer cannot end by itself while the test looks at it.
+    virsh(src.uri, "migrate-setspeed", "mig-abort", "1")
+    virsh(src.uri, "migrate-setmaxdowntime", "mig-abort", "1")
+    assert virsh(src.uri, "migrate-getspeed", "mig-abort").stdout.strip() == "1"
+    assert virsh(src.uri, "migrate-getmaxdowntime", "mig-abort").stdout.strip() == "1"
+
+    proc = subprocess.Popen(ns.cmd(["virsh", "-q", "-c", src.tls, "migrate", "--live", "mig-abort", dst.tls]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: "Unbounded" in virsh(src.uri, "domjobinfo", "mig-abort", check=False).stdout,
+                 timeout=60, what="the migration job")
+        info = virsh(src.uri, "domjobinfo", "mig-abort").stdout
+        assert "Operation:        Outgoing migration" in info and "Data processed" in info
+        virsh(src.uri, "domjobabort", "mig-abort")
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0
+    assert "canceled by client" in err
+    assert virsh(src.uri, "domstate", "--reason", "mig-abort").stdout.strip() in (
+        "running (migration canceled)", "running (booted)")
+    assert pid_alive(pid) and qemu_pid(src, "mig-abort") == pid
+    wait_for(lambda: "mig-abort" not in names(dst, "--all"), what="the destination to drop the incoming domain")
+    virsh(src.uri, "destroy", "mig-abort")

@@ -9,9 +9,11 @@ source's namespace and reaches both daemons over TLS; QEMU's own
 migration stream goes over the veth pair. The domains are guest-less TCG
 machines (SeaBIOS finds nothing to boot and idles)."""
 import os
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -115,12 +117,51 @@ def start_transient(d, tmp_path, name, mib=64):
     return qemu_pid(d, name)
 
 
+class Events:
+    """`virsh event --all --loop` on a daemon's UNIX socket: the lifecycle
+    events of a domain as virsh prints them ("Suspended Migrated")."""
+
+    def __init__(self, d):
+        self.proc = subprocess.Popen(["virsh", "-c", d.uri, "event", "--all", "--loop"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+        self.buf = b""
+        # Registered once virsh answers a second call on the same daemon.
+        wait_for(lambda: virsh(d.uri, "list").returncode == 0, what="virsh")
+
+    def lifecycle(self, name, want):
+        """Waits (30 s at most) until every event of want was seen for name;
+        returns those seen, in order."""
+        tag = f"event 'lifecycle' for domain '{name}': "
+        end = time.monotonic() + 30
+        seen = []
+        while not all(w in seen for w in want) and time.monotonic() < end:
+            if select.select([self.proc.stdout], [], [], 0.5)[0]:
+                self.buf += os.read(self.proc.stdout.fileno(), 65536)
+            *lines, self.buf = self.buf.split(b"\n")
+            seen += [line.decode().split(tag, 1)[1].strip() for line in lines if tag in line.decode()]
+        return seen
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 def test_live_migration_moves_a_running_domain(hosts, tmp_path):
     ns, src, dst, _ = hosts
     src_pid = start_transient(src, tmp_path, "mig-live")
+    src_ev, dst_ev = Events(src), Events(dst)
 
-    r = migrate(ns, src, dst.tls, "mig-live")
-    assert r.returncode == 0, r.stderr
+    try:
+        r = migrate(ns, src, dst.tls, "mig-live")
+        assert r.returncode == 0, r.stderr
+        # libvirt's events on both sides, in their order.
+        assert dst_ev.lifecycle("mig-live", ["Started Migrated", "Resumed Migrated"]) == [
+            "Started Migrated", "Resumed Migrated"]
+        assert src_ev.lifecycle("mig-live", ["Suspended Migrated", "Stopped Migrated"]) == [
+            "Suspended Migrated", "Stopped Migrated"]
+    finally:
+        src_ev.close()
+        dst_ev.close()
 
     # The destination runs it in a QEMU of its own ...
     assert virsh(dst.uri, "domstate", "--reason", "mig-live").stdout.strip() == "running (migrated)"
@@ -163,6 +204,10 @@ def test_persistent_source_stays_defined_without_undefinesource(hosts, tmp_path)
     r = migrate(ns, src, dst.tls, "mig-keep")
     assert r.returncode == 0, r.stderr
     assert virsh(src.uri, "domstate", "--reason", "mig-keep").stdout.strip() == "shut off (migrated)"
+    # The source keeps the completed job's statistics.
+    done = virsh(src.uri, "domjobinfo", "--completed", "mig-keep").stdout
+    assert "Job type:         Completed" in done and "Operation:        Outgoing migration" in done
+    assert "Data remaining:   0.000 B" in done
     assert "Persistent:     no" in virsh(dst.uri, "dominfo", "mig-keep").stdout
     virsh(dst.uri, "destroy", "mig-keep")
     virsh(src.uri, "undefine", "mig-keep")
@@ -212,3 +257,28 @@ def test_domjobabort_leaves_the_source_running(hosts, tmp_path):
     assert pid_alive(pid) and qemu_pid(src, "mig-abort") == pid
     wait_for(lambda: "mig-abort" not in names(dst, "--all"), what="the destination to drop the incoming domain")
     virsh(src.uri, "destroy", "mig-abort")
+
+
+def test_offline_migration_moves_the_definition(hosts, tmp_path):
+    ns, src, dst, _ = hosts
+    x = tmp_path / "o.xml"
+    x.write_text(domain_xml("mig-offline"))
+    virsh(src.uri, "define", str(x))
+
+    r = ns.run(["virsh", "-q", "-c", src.tls, "migrate", "--offline", "--persistent", "--undefinesource",
+                "mig-offline", dst.tls], timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "mig-offline" in names(dst, "--inactive")
+    assert "mig-offline" not in names(src, "--all")
+    virsh(dst.uri, "undefine", "mig-offline")
+
+
+def test_dname_renames_at_the_destination(hosts, tmp_path):
+    ns, src, dst, _ = hosts
+    start_transient(src, tmp_path, "mig-old")
+
+    r = migrate(ns, src, dst.tls, "mig-old", "--dname", "mig-new")
+    assert r.returncode == 0, r.stderr
+    assert virsh(dst.uri, "domstate", "mig-new").stdout.strip() == "running"
+    assert "mig-old" not in names(dst, "--all") and "mig-old" not in names(src, "--all")
+    virsh(dst.uri, "destroy", "mig-new")

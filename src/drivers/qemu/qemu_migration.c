@@ -414,9 +414,10 @@ vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const ch
     out->hostname = g_strdup(g_get_host_name());
     memcpy(out->hostuuid, local, 16);
     if (flags & VRT_MIGRATE_OFFLINE) {
-        /* Only the definition moves: finish defines it. */
+        /* Only the definition moves: finish defines it. libvirt's client
+         * wants a URI all the same; nothing connects to it. */
         *cookie_out = vrt_migration_cookie_format(out);
-        *uri_out = NULL;
+        *uri_out = g_strdup_printf("tcp:%s", host_name(drv));
         return true;
     }
     if (!(xml = renamed_xml(p->dxml, p->dname, error)))
@@ -616,23 +617,21 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
 
 /* Defines the domain from the cookie's persistent definition (renamed to
  * dname), as --persistent asks. */
-static bool
+static VrtDomainRef *
 define_persistent(VrtQemuDriver *drv, const VrtMigrationCookie *c, const VrtMigrateParams *p, GError **error)
 {
     g_autofree char *xml = NULL;
-    g_autoptr(VrtDomainRef) ref = NULL;
-    const char *src = p->persist_xml ? p->persist_xml : c->persistent_xml;
+    const char *src = p->persist_xml ? p->persist_xml : c ? c->persistent_xml : NULL;
 
     if (!src)
         src = p->dxml;
     if (!src) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "no persistent definition in the migration cookie");
-        return false;
+        return NULL;
     }
     if (!(xml = renamed_xml(src, p->dname, error)))
-        return false;
-    ref = vrt_qemu_domain_define_xml(drv, xml, 0, error);
-    return ref != NULL;
+        return NULL;
+    return vrt_qemu_domain_define_xml(drv, xml, 0, error);
 }
 
 VrtDomainRef *
@@ -647,18 +646,18 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
     gint64 deadline;
 
     vrt_qemu_migration_host_uuid(drv, local);
-    if (!(c = vrt_migration_cookie_parse(cookie_in, cookie_len, local, error)))
-        return NULL;
     if (flags & VRT_MIGRATE_OFFLINE) {
+        /* libvirt's client skips perform and passes no cookie: the
+         * definition is the parameters' (prepare checked the host). */
         if (cancelled) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration failed");
             return NULL;
         }
-        if (!define_persistent(drv, c, p, error))
-            return NULL;
         *cookie_out = NULL;
-        return vrt_qemu_domain_lookup(drv, NULL, c->uuid, 0, error);
+        return define_persistent(drv, NULL, p, error);
     }
+    if (!(c = vrt_migration_cookie_parse(cookie_in, cookie_len, local, error)))
+        return NULL;
     if (!(obj = vrt_qemu_driver_find(drv, c->uuid, error)))
         return NULL;
     if (cancelled) {
@@ -705,8 +704,12 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         vrt_qemu_job_end(&job);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_MIGRATED);
     }
-    if ((flags & VRT_MIGRATE_PERSIST_DEST) && !define_persistent(drv, c, p, error))
-        return NULL;
+    if (flags & VRT_MIGRATE_PERSIST_DEST) {
+        g_autoptr(VrtDomainRef) defined = define_persistent(drv, c, p, error);
+
+        if (!defined)
+            return NULL;
+    }
     *cookie_out = NULL;
     return vrt_qemu_dom_make_ref(obj);
 

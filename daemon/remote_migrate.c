@@ -110,8 +110,8 @@ vrt_handle_domain_migrate_prepare3_params(VrtCall *call, remote_domain_migrate_p
     char *uri = NULL;
 
     if (!params_read(args->params.params_val, args->params.params_len, &p, error) ||
-        !vrt_qemu_migrate_prepare(drv, &p, args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len,
-                                  args->flags, &cookie, &uri, error))
+        !vrt_qemu_migrate_prepare(drv, &p, args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len, args->flags,
+                                  &cookie, &uri, error))
         return false;
     cookie_to_wire(cookie, &ret->cookie_out.cookie_out_val, &ret->cookie_out.cookie_out_len);
     if (uri) {
@@ -191,8 +191,7 @@ vrt_handle_domain_migrate_get_max_downtime(VrtCall *call, remote_domain_migrate_
 }
 
 bool
-vrt_handle_domain_migrate_set_max_speed(VrtCall *call, remote_domain_migrate_set_max_speed_args *args,
-                                        GError **error)
+vrt_handle_domain_migrate_set_max_speed(VrtCall *call, remote_domain_migrate_set_max_speed_args *args, GError **error)
 {
     DRV(call, error);
 

@@ -287,9 +287,8 @@ vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateP
     if (flags & VRT_MIGRATE_PERSIST_DEST) {
         if (p->persist_xml)
             c->persistent_xml = g_strdup(p->persist_xml);
-        else if (persistent &&
-                 !(c->persistent_xml = vrt_qemu_domain_get_xml(
-                       drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE | VRT_DOMAIN_XML_FLAG_INACTIVE, error)))
+        else if (persistent && !(c->persistent_xml = vrt_qemu_domain_get_xml(
+                                     drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE | VRT_DOMAIN_XML_FLAG_INACTIVE, error)))
             return NULL;
         else if (!persistent)
             c->persistent_xml = g_strdup(xml);
@@ -683,12 +682,12 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         if (g_str_equal(status, "completed"))
             break;
         if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
-            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration in job: %s",
-                          desc ? desc : "unexpectedly failed");
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration in job: %s", desc ? desc : "unexpectedly failed");
             goto fail;
         }
         if (g_get_monotonic_time() > deadline) {
-            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT, "%s", "migration in job: the incoming state did not arrive");
+            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT, "%s",
+                          "migration in job: the incoming state did not arrive");
             goto fail;
         }
         g_usleep(POLL_MS * 1000);

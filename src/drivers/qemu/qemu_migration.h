@@ -30,8 +30,8 @@
 #define VRT_MIGRATE_ABORT_ON_ERROR (1u << 12)
 #define VRT_MIGRATE_AUTO_CONVERGE (1u << 13)
 /* What vrt carries out; libvirt's other flags are refused as unsupported. */
-#define VRT_MIGRATE_SUPPORTED                                                                              \
-    (VRT_MIGRATE_LIVE | VRT_MIGRATE_PERSIST_DEST | VRT_MIGRATE_UNDEFINE_SOURCE | VRT_MIGRATE_PAUSED |     \
+#define VRT_MIGRATE_SUPPORTED                                                                                \
+    (VRT_MIGRATE_LIVE | VRT_MIGRATE_PERSIST_DEST | VRT_MIGRATE_UNDEFINE_SOURCE | VRT_MIGRATE_PAUSED |        \
      VRT_MIGRATE_CHANGE_PROTECTION | VRT_MIGRATE_UNSAFE | VRT_MIGRATE_OFFLINE | VRT_MIGRATE_ABORT_ON_ERROR | \
      VRT_MIGRATE_AUTO_CONVERGE)
 
@@ -81,8 +81,7 @@ bool vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtM
 /* Destination: resumes the domain (defines it with PERSIST_DEST), or with
  * cancelled ends the incoming QEMU; the domain, or NULL with the reason. */
 VrtDomainRef *vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in,
-                                      gsize cookie_len, guint flags, bool cancelled, char **cookie_out,
-                                      GError **error);
+                                      gsize cookie_len, guint flags, bool cancelled, char **cookie_out, GError **error);
 /* Source: after a migration that went through, stops the source's QEMU
  * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it. */
 bool vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error);

@@ -17,6 +17,7 @@
 
 /* libvirt's driver feature numbers (VIR_DRV_FEATURE_*) that vrt answers yes to. */
 #define FEATURE_REMOTE 2
+#define FEATURE_MIGRATION_P2P 4
 #define FEATURE_MIGRATION_V3 6
 #define FEATURE_MIGRATE_CHANGE_PROTECTION 7
 #define FEATURE_TYPED_PARAM_STRING 9
@@ -193,8 +194,9 @@ vrt_handle_connect_supports_feature(VrtCall *call, remote_connect_supports_featu
     case FEATURE_REMOTE_EVENT_CALLBACK:
     case FEATURE_REMOTE_CLOSE_CALLBACK:
     case FEATURE_NETWORK_UPDATE_HAS_CORRECT_ORDER:
-    /* Migration: version 3 with parameters, offline, the source kept
-     * from other changes meanwhile (daemon/remote_migrate.c). */
+    /* Migration: version 3 with parameters, peer to peer, offline, the
+     * source kept from other changes meanwhile (daemon/remote_migrate.c). */
+    case FEATURE_MIGRATION_P2P:
     case FEATURE_MIGRATION_V3:
     case FEATURE_MIGRATION_PARAMS:
     case FEATURE_MIGRATION_OFFLINE:

@@ -9,6 +9,8 @@
 #include "daemon/remote_migrate.h"
 #include "drivers/qemu/qemu_driver_stats.h"
 #include "drivers/qemu/qemu_migration.h"
+#include "rpc/client.h"
+#include "rpc/tls.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -121,6 +123,129 @@ vrt_handle_domain_migrate_prepare3_params(VrtCall *call, remote_domain_migrate_p
     return true;
 }
 
+/* ---- peer to peer: the source's own connection to the destination ---- */
+
+/* libvirt's params with name set to value (strings borrowed: the array is
+ * never freed with xdr_free). */
+static GArray *
+params_with(const remote_typed_param *val, u_int len, const char *name, const char *value)
+{
+    GArray *out = g_array_new(FALSE, TRUE, sizeof(remote_typed_param));
+    remote_typed_param p = { 0 };
+
+    for (u_int i = 0; i < len; i++)
+        if (!g_str_equal(val[i].field, name))
+            g_array_append_val(out, val[i]);
+    if (value) {
+        p.field = (char *)name;
+        p.value.type = VRT_TYPED_PARAM_STRING;
+        p.value.remote_typed_param_value_u.s = (char *)value;
+        g_array_append_val(out, p);
+    }
+    return out;
+}
+
+/* An RPC connection to the daemon of dconnuri (qemu+tls://HOST[:PORT]/system)
+ * with this daemon's client certificate (libvirt's paths under its root),
+ * opened as qemu:///system. */
+static VrtRpcClient *
+p2p_connect(VrtCall *call, const char *dconnuri, GError **error)
+{
+    const char *root = vrt_call_daemon(call)->root;
+    g_autoptr(GUri) uri = g_uri_parse(dconnuri, G_URI_FLAGS_NONE, NULL);
+    g_autofree char *ca = g_strconcat(root, VRT_TLS_CACERT, NULL);
+    g_autofree char *crl = g_strconcat(root, VRT_TLS_CACRL, NULL);
+    g_autofree char *cert = g_strconcat(root, VRT_TLS_CLIENTCERT, NULL);
+    g_autofree char *key = g_strconcat(root, VRT_TLS_CLIENTKEY, NULL);
+    VrtTlsConfig cfg = { .ca_file = ca, .crl_file = crl, .cert_file = cert, .key_file = key };
+    g_autoptr(VrtRpcClient) rpc = NULL;
+    char *name = (char *)"qemu:///system";
+    remote_connect_open_args open_args = { .name = &name, .flags = 0 };
+
+    if (!uri || g_strcmp0(g_uri_get_scheme(uri), "qemu+tls") != 0 || !g_uri_get_host(uri)) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED,
+                      "peer-to-peer migration goes to a qemu+tls://HOST/system URI only, not '%s'", dconnuri);
+        return NULL;
+    }
+    rpc = vrt_rpc_client_new_tls(g_uri_get_host(uri), g_uri_get_port(uri) > 0 ? (guint)g_uri_get_port(uri) : 16514,
+                                 &cfg, error);
+    if (!rpc || !vrt_rpc_client_call(rpc, VRT_PROC_CONNECT_OPEN, (xdrproc_t)xdr_remote_connect_open_args, &open_args,
+                                     (xdrproc_t)xdr_void, NULL, error))
+        return NULL;
+    return g_steal_pointer(&rpc);
+}
+
+/* libvirt's peer-to-peer migration (version 3 with parameters): this
+ * daemon runs begin, the destination's prepare, perform, the
+ * destination's finish and confirm itself. */
+static bool
+perform_p2p(VrtCall *call, VrtQemuDriver *drv, remote_domain_migrate_perform3_params_args *args,
+            const VrtMigrateParams *p, guint flags, GError **error)
+{
+    const guchar *uuid = WIRE_UUID(args->dom.uuid);
+    g_autoptr(VrtRpcClient) dc = p2p_connect(call, *args->dconnuri, error);
+    g_autofree char *xml = NULL;
+    g_autofree char *cookie = NULL;
+    g_autofree char *cookie3 = NULL;
+    g_autofree char *uri = NULL;
+    g_autoptr(GArray) pp = NULL;
+    g_autoptr(GArray) fp = NULL;
+    g_autoptr(GError) perr = NULL;
+    g_autoptr(GError) ferr = NULL;
+    remote_domain_migrate_prepare3_params_args pa = { 0 };
+    remote_domain_migrate_prepare3_params_ret pr = { 0 };
+    remote_domain_migrate_finish3_params_args fa = { 0 };
+    remote_domain_migrate_finish3_params_ret fr = { 0 };
+    VrtMigrateParams p2 = *p;
+    bool performed, finished;
+
+    if (!dc || !(xml = vrt_qemu_migrate_begin(drv, uuid, p, flags, &cookie, error)))
+        return false;
+
+    pp = params_with(args->params.params_val, args->params.params_len, "destination_xml", xml);
+    pa.params.params_val = (remote_typed_param *)pp->data;
+    pa.params.params_len = pp->len;
+    pa.cookie_in.cookie_in_val = cookie;
+    pa.cookie_in.cookie_in_len = (u_int)strlen(cookie) + 1;
+    pa.flags = flags;
+    if (!vrt_rpc_client_call(dc, VRT_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS,
+                             (xdrproc_t)xdr_remote_domain_migrate_prepare3_params_args, &pa,
+                             (xdrproc_t)xdr_remote_domain_migrate_prepare3_params_ret, &pr, error))
+        return false;
+    uri = g_strdup(pr.uri_out && *pr.uri_out ? *pr.uri_out : p->uri);
+    xdr_free((xdrproc_t)xdr_remote_domain_migrate_prepare3_params_ret, (char *)&pr);
+
+    p2.uri = uri;
+    performed = vrt_qemu_migrate_perform(drv, uuid, &p2, flags, &cookie3, &perr);
+
+    fp = params_with(args->params.params_val, args->params.params_len, "migrate_uri", uri);
+    fa.params.params_val = (remote_typed_param *)fp->data;
+    fa.params.params_len = fp->len;
+    fa.cookie_in.cookie_in_val = cookie3;
+    fa.cookie_in.cookie_in_len = cookie3 ? (u_int)strlen(cookie3) + 1 : 0;
+    fa.flags = flags;
+    fa.cancelled = !performed;
+    finished = vrt_rpc_client_call(dc, VRT_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS,
+                                   (xdrproc_t)xdr_remote_domain_migrate_finish3_params_args, &fa,
+                                   (xdrproc_t)xdr_remote_domain_migrate_finish3_params_ret, &fr, &ferr) &&
+               performed;
+    if (performed && ferr)
+        g_message("peer-to-peer migration: the destination's finish failed: %s", ferr->message);
+    xdr_free((xdrproc_t)xdr_remote_domain_migrate_finish3_params_ret, (char *)&fr);
+
+    if (!vrt_qemu_migrate_confirm(drv, uuid, flags, !finished, finished ? error : NULL))
+        return false;
+    if (!performed) {
+        g_propagate_error(error, g_steal_pointer(&perr));
+        return false;
+    }
+    if (!finished) {
+        g_propagate_error(error, g_steal_pointer(&ferr));
+        return false;
+    }
+    return true;
+}
+
 bool
 vrt_handle_domain_migrate_perform3_params(VrtCall *call, remote_domain_migrate_perform3_params_args *args,
                                           remote_domain_migrate_perform3_params_ret *ret, GError **error)
@@ -129,13 +254,16 @@ vrt_handle_domain_migrate_perform3_params(VrtCall *call, remote_domain_migrate_p
     VrtMigrateParams p;
     char *cookie = NULL;
 
-    if (args->dconnuri && *args->dconnuri) {
-        /* Only a peer-to-peer migration names the destination's daemon. */
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "peer-to-peer migration is not supported by vrt yet");
+    if (!params_read(args->params.params_val, args->params.params_len, &p, error))
         return false;
+    if (args->flags & VRT_MIGRATE_PEER2PEER) {
+        if (!args->dconnuri || !*args->dconnuri) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "%s", "peer-to-peer migration needs a destination URI");
+            return false;
+        }
+        return perform_p2p(call, drv, args, &p, args->flags & ~VRT_MIGRATE_PEER2PEER, error);
     }
-    if (!params_read(args->params.params_val, args->params.params_len, &p, error) ||
-        !vrt_qemu_migrate_perform(drv, WIRE_UUID(args->dom.uuid), &p, args->flags, &cookie, error))
+    if (!vrt_qemu_migrate_perform(drv, WIRE_UUID(args->dom.uuid), &p, args->flags, &cookie, error))
         return false;
     cookie_to_wire(cookie, &ret->cookie_out.cookie_out_val, &ret->cookie_out.cookie_out_len);
     return true;

@@ -55,7 +55,8 @@ def certs():
     p = Pki(d)
     p.src = p.cert("src", SRC_IP, "tls_www_server", f'ip_address = "{SRC_IP}"\n')
     p.dst = p.cert("dst", DST_IP, "tls_www_server", f'ip_address = "{DST_IP}"\n')
-    p.client = p.client_dir("client", *p.cert("client", "client1"))
+    p.client_key, p.client_cert = p.cert("client", "client1")
+    p.client = p.client_dir("client", p.client_key, p.client_cert)
     yield p
     shutil.rmtree(d, ignore_errors=True)
 
@@ -63,6 +64,10 @@ def certs():
 def start_vrtd(ns, certs, key_cert, host_uuid, address, extra=""):
     root = tempfile.mkdtemp(prefix="vrt-mig-")
     install_server(certs, root, *key_cert)
+    # Its own client certificate, for a peer-to-peer migration's connection.
+    for src, dst in ((certs.client_cert, "etc/pki/libvirt/clientcert.pem"),
+                     (certs.client_key, "etc/pki/libvirt/private/clientkey.pem")):
+        shutil.copy(src, os.path.join(root, dst))
     conf = (f'listen_tls = 1\nlisten_tcp = 0\nhost_uuid = "{host_uuid}"\n'
             f'migration_host = "{address}"\nmigration_address = "{address}"\n' + extra)
     return NsVrtd(ns, root, conf).start()
@@ -282,3 +287,25 @@ def test_dname_renames_at_the_destination(hosts, tmp_path):
     assert virsh(dst.uri, "domstate", "mig-new").stdout.strip() == "running"
     assert "mig-old" not in names(dst, "--all") and "mig-old" not in names(src, "--all")
     virsh(dst.uri, "destroy", "mig-new")
+
+
+def test_peer_to_peer_migration(hosts, tmp_path):
+    """--p2p: virsh talks to the source alone; the source's vrtd opens its
+    own TLS connection to the destination (its client certificate under
+    its root) and runs prepare and finish there."""
+    ns, src, dst, twin = hosts
+    src_pid = start_transient(src, tmp_path, "mig-p2p")
+
+    r = migrate(ns, src, dst.tls.split("?")[0], "mig-p2p", "--p2p")
+    assert r.returncode == 0, r.stderr
+    assert virsh(dst.uri, "domstate", "--reason", "mig-p2p").stdout.strip() == "running (migrated)"
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-p2p" not in names(src, "--all")
+    virsh(dst.uri, "destroy", "mig-p2p")
+
+    # The same host's refusal reaches virsh through the source.
+    pid = start_transient(src, tmp_path, "mig-p2p-same")
+    r = migrate(ns, src, f"qemu+tls://{DST_IP}:{TWIN_PORT}/system", "mig-p2p-same", "--p2p")
+    assert r.returncode != 0 and f"Attempt to migrate guest to the same host {SRC_UUID}" in r.stderr
+    assert virsh(src.uri, "domstate", "mig-p2p-same").stdout.strip() == "running" and pid_alive(pid)
+    virsh(src.uri, "destroy", "mig-p2p-same")

@@ -585,7 +585,14 @@ vrt_handle_domain_get_job_info(VrtCall *call, remote_domain_get_job_info_args *a
                                remote_domain_get_job_info_ret *ret, GError **error)
 {
     DRV(call, error);
+    bool handled;
+
     memset(ret, 0, sizeof(*ret)); /* VIR_DOMAIN_JOB_NONE */
+    /* A running migration's progress (daemon/remote_migrate.c). */
+    if (!vrt_migrate_job_info(call, WIRE_UUID(args->dom.uuid), ret, &handled, error))
+        return false;
+    if (handled)
+        return true;
     return vrt_qemu_domain_get_job_info(drv, WIRE_UUID(args->dom.uuid), error);
 }
 

@@ -385,3 +385,30 @@ vrt_migrate_abort_job(VrtCall *call, const guchar *uuid, bool *handled, GError *
     *handled = false;
     return !drv || vrt_qemu_migration_abort(drv, uuid, handled, error);
 }
+
+bool
+vrt_migrate_job_info(VrtCall *call, const guchar *uuid, remote_domain_get_job_info_ret *ret, bool *handled,
+                     GError **error)
+{
+    VrtQemuDriver *drv = vrt_call_daemon(call)->qemu;
+    g_autoptr(GPtrArray) params = NULL;
+    int type = 0;
+
+    *handled = drv && vrt_qemu_migration_job_stats(drv, uuid, 0, &type, &params);
+    if (!*handled)
+        return true;
+    ret->type = type;
+    for (guint i = 0; i < params->len; i++) {
+        VrtTypedParam *p = g_ptr_array_index(params, i);
+
+        if (g_str_equal(p->field, "time_elapsed"))
+            ret->timeElapsed = p->v.ul;
+        else if (g_str_equal(p->field, "data_total"))
+            ret->dataTotal = ret->memTotal = p->v.ul;
+        else if (g_str_equal(p->field, "data_processed"))
+            ret->dataProcessed = ret->memProcessed = p->v.ul;
+        else if (g_str_equal(p->field, "data_remaining"))
+            ret->dataRemaining = ret->memRemaining = p->v.ul;
+    }
+    return true;
+}

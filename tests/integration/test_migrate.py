@@ -235,12 +235,17 @@ def test_same_host_uuid_is_refused(hosts, tmp_path):
 def test_domjobabort_leaves_the_source_running(hosts, tmp_path):
     ns, src, dst, _ = hosts
     pid = start_transient(src, tmp_path, "mig-abort", mib=256)
-    # 1 MiB/s, and a downtime no round of a ticking BIOS fits in: the
-    # transfer cannot end by itself while the test looks at it.
+    # 1 MiB/s; and QEMU told (through the QEMU program, as a user could) to
+    # wait before its switch-over, so the transfer cannot end by itself
+    # while the test looks at it, however little of the guest's memory is
+    # not zero.
     virsh(src.uri, "migrate-setspeed", "mig-abort", "1")
     virsh(src.uri, "migrate-setmaxdowntime", "mig-abort", "1")
     assert virsh(src.uri, "migrate-getspeed", "mig-abort").stdout.strip() == "1"
     assert virsh(src.uri, "migrate-getmaxdowntime", "mig-abort").stdout.strip() == "1"
+    virsh(src.uri, "qemu-monitor-command", "mig-abort",
+          '{"execute":"migrate-set-capabilities","arguments":{"capabilities":'
+          '[{"capability":"pause-before-switchover","state":true}]}}')
 
     proc = subprocess.Popen(ns.cmd(["virsh", "-q", "-c", src.tls, "migrate", "--live", "mig-abort", dst.tls]),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -249,6 +254,14 @@ def test_domjobabort_leaves_the_source_running(hosts, tmp_path):
                  timeout=60, what="the migration job")
         info = virsh(src.uri, "domjobinfo", "mig-abort").stdout
         assert "Operation:        Outgoing migration" in info and "Data processed" in info
+        # The older virDomainGetJobInfo sees it too (python3-libvirt's jobInfo).
+        libvirt = pytest.importorskip("libvirt")
+        c = libvirt.open(src.uri)
+        try:
+            job = c.lookupByName("mig-abort").jobInfo()
+        finally:
+            c.close()
+        assert job[0] == libvirt.VIR_DOMAIN_JOB_UNBOUNDED and job[3] > 0  # type, dataTotal
         virsh(src.uri, "domjobabort", "mig-abort")
         _, err = proc.communicate(timeout=60)
     finally:

@@ -301,6 +301,16 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_string(lx, key, v, &cfg->host_root, error);
     if (g_str_equal(key, "cgroup_root"))
         return want_string(lx, key, v, &cfg->cgroup_root, error);
+    if (g_str_equal(key, "host_uuid"))
+        return want_string(lx, key, v, &cfg->host_uuid, error);
+    if (g_str_equal(key, "migration_host"))
+        return want_string(lx, key, v, &cfg->migration_host, error);
+    if (g_str_equal(key, "migration_address"))
+        return want_string(lx, key, v, &cfg->migration_address, error);
+    if (g_str_equal(key, "migration_port_min"))
+        return want_uint_range(lx, key, v, 1, 65535, "1 to 65535", &cfg->migration_port_min, error);
+    if (g_str_equal(key, "migration_port_max"))
+        return want_uint_range(lx, key, v, 1, 65535, "1 to 65535", &cfg->migration_port_max, error);
     if (g_str_equal(key, "config_sync_ms"))
         return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms, error);
     bool handled;
@@ -356,6 +366,9 @@ vrt_config_clear(VrtConfig *cfg)
     g_strfreev(cfg->tls_allowed_dn_list);
     g_strfreev(cfg->sasl_allowed_username_list);
     g_free(cfg->cgroup_root);
+    g_free(cfg->host_uuid);
+    g_free(cfg->migration_host);
+    g_free(cfg->migration_address);
     memset(cfg, 0, sizeof(*cfg));
 }
 

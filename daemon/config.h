@@ -39,6 +39,10 @@ typedef struct {
     char **sasl_allowed_username_list; /* NULL: any user SASL authenticates */
     guint tcp_min_ssf; /* SASL's minimum layer over plain TCP, default 56 */
     char *cgroup_root; /* domains' cgroup v2 root (host path); NULL: default, "none": off */
+    char *host_uuid; /* libvirtd.conf's host_uuid: the UUID migrations compare; NULL: SMBIOS */
+    char *migration_host; /* qemu.conf's: the address a destination gives its source; NULL: hostname */
+    char *migration_address; /* qemu.conf's: where a destination's QEMU listens; NULL: everywhere */
+    guint migration_port_min, migration_port_max; /* qemu.conf's range, 49152..49215 */
 } VrtConfig;
 
 void vrt_config_init(VrtConfig *cfg);

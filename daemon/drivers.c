@@ -124,6 +124,11 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .volume_path = volume_path,
         .volume_data = daemon->storage,
         .cgroup_root = daemon->cfg.cgroup_root,
+        .host_uuid = daemon->cfg.host_uuid,
+        .migration_host = daemon->cfg.migration_host,
+        .migration_address = daemon->cfg.migration_address,
+        .migration_port_min = daemon->cfg.migration_port_min,
+        .migration_port_max = daemon->cfg.migration_port_max,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
     if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))

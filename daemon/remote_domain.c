@@ -3,6 +3,7 @@
  * types and the QEMU driver (src/drivers/qemu/qemu_driver.h).
  */
 #include "daemon/daemon.h"
+#include "daemon/remote_migrate.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "util/error.h"
 
@@ -579,7 +580,14 @@ vrt_handle_domain_get_job_info(VrtCall *call, remote_domain_get_job_info_args *a
                                remote_domain_get_job_info_ret *ret, GError **error)
 {
     DRV(call, error);
+    bool handled;
+
     memset(ret, 0, sizeof(*ret)); /* VIR_DOMAIN_JOB_NONE */
+    /* A running migration's progress (daemon/remote_migrate.c). */
+    if (!vrt_migrate_job_info(call, WIRE_UUID(args->dom.uuid), ret, &handled, error))
+        return false;
+    if (handled)
+        return true;
     return vrt_qemu_domain_get_job_info(drv, WIRE_UUID(args->dom.uuid), error);
 }
 
@@ -587,6 +595,13 @@ bool
 vrt_handle_domain_abort_job(VrtCall *call, remote_domain_abort_job_args *args, GError **error)
 {
     DRV(call, error);
+    bool handled;
+
+    /* A running migration is cancelled (daemon/remote_migrate.c). */
+    if (!vrt_migrate_abort_job(call, WIRE_UUID(args->dom.uuid), &handled, error))
+        return false;
+    if (handled)
+        return true;
     return vrt_qemu_domain_abort_job(drv, WIRE_UUID(args->dom.uuid), error);
 }
 

@@ -59,16 +59,17 @@ def open_wire(sock, flags=0):
     return w
 
 
-def call_zero_args(w, proc, flags=None):
+def call_zero_args(w, proc, flags=None, after=0):
     """Calls proc with all-zero arguments (empty strings, zero uuids, no list
-    items), the flags member (the last one) set to flags when given: the
-    shortest all-zero payload that decodes. The reply of that call."""
+    items), the flags member (the last one, or followed by `after` bytes of
+    other members) set to flags when given: the shortest all-zero payload
+    that decodes. The reply of that call."""
     for n in range(0, 256, 4):
         payload = bytearray(n)
         if flags is not None:
-            if n < 4:
+            if n < 4 + after:
                 continue
-            payload[-4:] = struct.pack(">I", flags)
+            payload[n - 4 - after:n - after] = struct.pack(">I", flags)
         m = w.call(proc, bytes(payload))
         if m["status"] == wire.ERROR:
             code, _, msg = wire.error_of(m)

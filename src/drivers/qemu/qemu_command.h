@@ -22,7 +22,8 @@ typedef struct {
      * vrtd opened for it and QEMU inherits: that interface's netdev is
      * "tap" with fd=; NULL or an alias not in it: as without */
     GHashTable *tap_fds;
-    const char *incoming; /* -incoming's value ("defer" for a restore); NULL: none */
+    const char *incoming; /* -incoming's value: "defer" for a restore (qemu_save.c) or a migration's
+                           * destination (qemu_migration.c); NULL: none */
     GHashTable *disk_secrets; /* target dev -> file holding its LUKS passphrase (0600, run dir); may be NULL */
 } VrtQemuCommandOptions;
 

@@ -62,6 +62,9 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->cfg.root = drv->root;
     drv->emulator = g_strdup(cfg->emulator);
     drv->cfg.emulator = drv->emulator;
+    drv->cfg.host_uuid = g_intern_string(cfg->host_uuid);
+    drv->cfg.migration_host = g_intern_string(cfg->migration_host);
+    drv->cfg.migration_address = g_intern_string(cfg->migration_address);
     drv->config_dir = root_path(drv->root, "etc/vrt/qemu");
     drv->config_sync = vrt_state_sync_new(cfg->config_sync_ms);
     drv->cgroups = vrt_qemu_cgroup_new(cfg);
@@ -888,7 +891,7 @@ vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     g_autoptr(VrtQemuDom) obj = NULL;
     bool added = false;
 
-    if (flags & ~VRT_DOMAIN_START_PAUSED) {
+    if (flags & ~(VRT_DOMAIN_START_PAUSED | VRT_QEMU_START_INCOMING)) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
         return NULL;
     }

@@ -31,7 +31,10 @@ enum {
     VRT_DOMAIN_RUNNING_UNKNOWN = 0,
     VRT_DOMAIN_RUNNING_BOOTED = 1,
     VRT_DOMAIN_RUNNING_RESTORED = 3,
+    VRT_DOMAIN_RUNNING_MIGRATED = 2,
     VRT_DOMAIN_RUNNING_UNPAUSED = 5,
+    VRT_DOMAIN_RUNNING_MIGRATION_CANCELED = 6,
+    VRT_DOMAIN_PAUSED_MIGRATION = 2,
     VRT_DOMAIN_PAUSED_UNKNOWN = 0,
     VRT_DOMAIN_PAUSED_USER = 1,
     VRT_DOMAIN_PAUSED_IOERROR = 5,
@@ -45,6 +48,7 @@ enum {
     VRT_DOMAIN_SHUTOFF_SHUTDOWN = 1,
     VRT_DOMAIN_SHUTOFF_DESTROYED = 2,
     VRT_DOMAIN_SHUTOFF_CRASHED = 3,
+    VRT_DOMAIN_SHUTOFF_MIGRATED = 4,
     VRT_DOMAIN_SHUTOFF_FAILED = 6,
     VRT_DOMAIN_SHUTOFF_DAEMON = 8,
     VRT_DOMAIN_CRASHED_UNKNOWN = 0,
@@ -70,6 +74,10 @@ enum {
     VRT_DOMAIN_EVENT_STARTED_BOOTED = 0,
     VRT_DOMAIN_EVENT_STARTED_RESTORED = 2,
     VRT_DOMAIN_EVENT_SUSPENDED_RESTORED = 4,
+    VRT_DOMAIN_EVENT_STARTED_MIGRATED = 1,
+    VRT_DOMAIN_EVENT_SUSPENDED_MIGRATED = 1,
+    VRT_DOMAIN_EVENT_RESUMED_MIGRATED = 1,
+    VRT_DOMAIN_EVENT_STOPPED_MIGRATED = 3,
     VRT_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,
     VRT_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,
     VRT_DOMAIN_EVENT_SUSPENDED_WATCHDOG = 3,
@@ -87,6 +95,10 @@ enum {
 /* Flags (libvirt's values). */
 #define VRT_DOMAIN_START_PAUSED 1u
 #define VRT_DOMAIN_START_FORCE_BOOT 8u
+/* Internal (never from the wire, whose flags are checked first): the start
+ * of a migration's destination, QEMU with -incoming defer, left paused for
+ * the incoming state (qemu_migration.c). */
+#define VRT_QEMU_START_INCOMING (1u << 30)
 #define VRT_DOMAIN_XML_FLAG_SECURE 1u
 #define VRT_DOMAIN_XML_FLAG_INACTIVE 2u
 #define VRT_DOMAIN_AFFECT_CURRENT 0u
@@ -164,6 +176,15 @@ typedef struct {
     gpointer volume_data;
     /* vrtd.conf cgroup_root: a host path, NULL for the default (qemu_cgroup.h), "none": no cgroups. */
     const char *cgroup_root;
+    /* Migration (qemu_migration.c): host_uuid (libvirtd.conf's key; NULL:
+     * the SMBIOS UUID) tells a migration to this very host; the destination
+     * listens on migration_address (NULL: every address) at a port of
+     * migration_port_min..max (0: 49152..49215) and names itself to the
+     * source as migration_host (NULL: its hostname). Copied (interned). */
+    const char *host_uuid;
+    const char *migration_host;
+    const char *migration_address;
+    guint migration_port_min, migration_port_max;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);

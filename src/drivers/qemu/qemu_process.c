@@ -649,10 +649,15 @@ adopt_qemu_locked(VrtQemuDom *obj, VrtDomainDef *def, VrtQemuHostdevStart *hostd
  * that the start is done; a start whose end is not recorded fails, or a
  * restarted daemon would kill a domain a client was told runs. */
 static bool
-finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
+finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, bool incoming, GError **error)
 {
     VrtQemuDriver *drv = obj->drv;
     bool restored = obj->restore != NULL; /* set by a restore under this start's job */
+
+    /* A migration's destination stays paused until its state has come in
+     * (qemu_migration.c resumes it), as libvirt's "paused, migration". */
+    if (incoming)
+        paused = true;
 
     vrt_qemu_fault(drv, "start", "cont");
     if (!paused && !vrt_qemu_monitor_cont(mon, error))
@@ -662,7 +667,9 @@ finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        if (paused)
+        if (incoming)
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_MIGRATION);
+        else if (paused)
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
         else
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING,
@@ -675,6 +682,10 @@ finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
         }
     }
 
+    if (incoming) {
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_MIGRATED);
+        return true;
+    }
     vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED,
                       restored ? VRT_DOMAIN_EVENT_STARTED_RESTORED : VRT_DOMAIN_EVENT_STARTED_BOOTED);
     if (paused)
@@ -814,7 +825,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
     opts.tap_fds = taps->names;
-    opts.incoming = obj->restore ? "defer" : NULL; /* a restore feeds QEMU its state (qemu_save.c) */
+    /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
+    opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
     if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
@@ -906,7 +918,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
     if (obj->restore && !vrt_qemu_save_load_incoming(obj, mon, error))
         goto fail;
-    if (!finish_start(obj, mon, paused, error))
+    if (!finish_start(obj, mon, paused, flags & VRT_QEMU_START_INCOMING, error))
         goto fail;
     return true;
 

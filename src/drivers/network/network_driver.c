@@ -1111,7 +1111,10 @@ enum {
 enum {
     SECTION_IP_DHCP_HOST = 4,
     SECTION_IP_DHCP_RANGE = 5,
+    SECTION_PORTGROUP = 9,
     SECTION_DNS_HOST = 10,
+    SECTION_DNS_TXT = 11,
+    SECTION_DNS_SRV = 12,
 };
 
 /* The <ip> an update of a dhcp section acts on: the one at parent_index,
@@ -1314,9 +1317,16 @@ apply_update(VrtNetworkDef *def, guint command, guint section, int parent_index,
 {
     if (section == SECTION_DNS_HOST)
         return update_dns_hosts(def, command, xml, error);
+    if (section == SECTION_DNS_TXT)
+        return vrt_network_update_dns_txt(def, command, xml, error);
+    if (section == SECTION_DNS_SRV)
+        return vrt_network_update_dns_srv(def, command, xml, error);
+    if (section == SECTION_PORTGROUP)
+        return vrt_network_update_portgroup(def, command, xml, error);
     if (section != SECTION_IP_DHCP_HOST && section != SECTION_IP_DHCP_RANGE) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT,
-                      "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range and dns-host",
+                      "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range, dns-host, "
+                      "dns-txt, dns-srv and portgroup",
                       section, def->name);
         return false;
     }
@@ -1373,8 +1383,12 @@ vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint comman
         g_autofree char *out = vrt_network_def_format(newlive);
         if (!vrt_file_write_atomic(path, out, -1, NETWORK_FILE_MODE, error))
             return false;
-        if (vrt_network_is_virtual(newlive) &&
-            !vrt_network_dnsmasq_update(drv, newlive, section == SECTION_IP_DHCP_RANGE, error))
+        /* a range, TXT or SRV record is in dnsmasq's conf file, read at its
+         * start only: a new dnsmasq, as libvirt; a portgroup is no host
+         * state (it applies to the ports taken from now on) */
+        bool restart = section == SECTION_IP_DHCP_RANGE || section == SECTION_DNS_TXT || section == SECTION_DNS_SRV;
+        if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
+            !vrt_network_dnsmasq_update(drv, newlive, restart, error))
             return false;
     }
     locker = g_mutex_locker_new(&drv->lock);

@@ -47,3 +47,17 @@ pid_t vrt_network_dnsmasq_pid(VrtNetworkDriver *drv, const char *name);
 bool vrt_network_firewall_add(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error);
 void vrt_network_firewall_remove(VrtNetworkDriver *drv, const VrtNetworkDef *live);
 bool vrt_network_firewall_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error);
+
+/* NETWORK_UPDATE's commands (virNetworkUpdateCommand) */
+enum {
+    VRT_NETWORK_UPDATE_MODIFY = 1,
+    VRT_NETWORK_UPDATE_DELETE = 2,
+    VRT_NETWORK_UPDATE_ADD_LAST = 3,
+    VRT_NETWORK_UPDATE_ADD_FIRST = 4,
+};
+
+/* network_update.c: one update of a <dns><txt>, <dns><srv> or
+ * <portgroup> on def (a copy the caller owns). */
+bool vrt_network_update_dns_txt(VrtNetworkDef *def, guint command, const char *xml, GError **error);
+bool vrt_network_update_dns_srv(VrtNetworkDef *def, guint command, const char *xml, GError **error);
+bool vrt_network_update_portgroup(VrtNetworkDef *def, guint command, const char *xml, GError **error);

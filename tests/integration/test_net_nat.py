@@ -569,8 +569,8 @@ def test_update_dhcp_host_reaches_dnsmasq(nsvrtd, netns, tmp_path):
     conf = open(os.path.join(d.root, "run", "vrt", "network", "default.conf")).read()
     assert "dhcp-range=192.168.122.2,192.168.122.9,255.255.255.0" in conf.splitlines()
     assert dnsmasq_pid(d, "default") not in (None, pid)
-    r = virsh(d.uri, "net-update", "default", "add", "dns-txt", "<txt name='t' value='v'/>", "--live", check=False)
-    assert r.returncode != 0 and "not supported" in r.stderr
+    r = virsh(d.uri, "net-update", "default", "modify", "dns-txt", "<txt name='t' value='v'/>", "--live", check=False)
+    assert r.returncode != 0 and "DNS TXT records cannot be modified" in r.stderr
 
 
 @pytest.mark.parametrize("step", ["spawn", "exec", "monitor"])
@@ -615,3 +615,133 @@ def test_bridge_settings_and_ipv6(nsvrtd, netns, tmp_path):
     assert ns(netns, "cat", "/proc/sys/net/ipv6/conf/all/forwarding").stdout.strip() == "1"
     virsh(d.uri, "net-destroy", "six")
     assert not link_exists(netns, "vrtsix0")
+
+
+DNS_MORE = """<network>
+  <name>recs</name>
+  <forward mode='nat'/>
+  <bridge name='vrtrec0'/>
+  <domain name='rec.test'/>
+  <dns forwardPlainNames='no'>
+    <forwarder addr='10.99.0.53'/>
+    <forwarder domain='corp.test' addr='10.99.0.54'/>
+    <forwarder domain='nowhere.test'/>
+    <txt name='info' value='hello there'/>
+    <srv service='ldap' protocol='tcp' domain='rec.test' target='db.rec.test' port='389' priority='10' weight='5'/>
+  </dns>
+  <ip address='10.83.0.1' prefix='24'>
+    <tftp root='TFTPROOT'/>
+    <dhcp>
+      <range start='10.83.0.10' end='10.83.0.20'/>
+      <bootp file='pxelinux.0' server='10.83.0.1'/>
+    </dhcp>
+  </ip>
+  <portgroup name='eng' default='yes'>
+    <bandwidth>
+      <inbound average='1000' peak='2000' burst='1024'/>
+    </bandwidth>
+  </portgroup>
+</network>"""
+
+
+def client_on_bridge(netns, bridge, addr):
+    """A second namespace with a veth on the bridge at addr: a guest
+    without QEMU. Returns its name (the caller deletes it)."""
+    cl = netns + "-c"
+    run(["ip", "netns", "add", cl])
+    run(["ip", "-n", netns, "link", "add", "vcl0", "type", "veth", "peer", "name", "vbr0"])
+    run(["ip", "-n", netns, "link", "set", "vcl0", "netns", cl])
+    run(["ip", "-n", netns, "link", "set", "vbr0", "master", bridge])
+    run(["ip", "-n", netns, "link", "set", "vbr0", "up"])
+    run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
+    run(["ip", "-n", cl, "addr", "add", addr, "dev", "vcl0"])
+    return cl
+
+
+def dns(cl, server, name, rtype):
+    query = os.path.join(SRC, "tests", "lib", "dns_query.py")
+    return ns(cl, "/usr/bin/python3", query, server, name, rtype).stdout.splitlines()
+
+
+def test_dns_records_forwarders_tftp_and_portgroups(nsvrtd, netns, tmp_path):
+    """TXT and SRV records of <dns> answered by dnsmasq from behind the
+    bridge; forwarders, forwardPlainNames, TFTP and bootp reach dnsmasq's
+    configuration as libvirt writes them; net-update of dns-txt and dns-srv
+    (a new dnsmasq that answers the new records) and of portgroup, live and
+    in the definition."""
+    d = nsvrtd
+    tftp = os.path.join(d.root, "tftp")  # dnsmasq, as nobody, checks it is there
+    os.mkdir(tftp, 0o755)
+    define_start(d, write_xml(tmp_path, DNS_MORE.replace("TFTPROOT", tftp)))
+    dumped = virsh(d.uri, "net-dumpxml", "recs").stdout
+    assert "<txt name='info' value='hello there'/>" in dumped
+    assert "<forwarder domain='corp.test' addr='10.99.0.54'/>" in dumped
+    assert "<bootp file='pxelinux.0' server='10.83.0.1'/>" in dumped
+    assert "<portgroup name='eng' default='yes'>" in dumped
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "recs.conf")).read().splitlines()
+    for line in ("server=10.99.0.53", "server=/corp.test/10.99.0.54", "server=/nowhere.test/#", "no-resolv",
+                 "domain-needed", "local=//", "txt-record=info,hello there",
+                 "srv-host=_ldap._tcp.rec.test,db.rec.test,389,10,5", "enable-tftp", f"tftp-root={tftp}",
+                 "dhcp-boot=pxelinux.0,,10.83.0.1"):
+        assert line in conf, line
+    pid = dnsmasq_pid(d, "recs")
+    assert pid
+    cl = client_on_bridge(netns, "vrtrec0", "10.83.0.50/24")
+    try:
+        assert dns(cl, "10.83.0.1", "info", "TXT") == ["hello there"]
+        assert dns(cl, "10.83.0.1", "_ldap._tcp.rec.test", "SRV") == ["10 5 389 db.rec.test"]
+        virsh(d.uri, "net-update", "recs", "add", "dns-txt", "<txt name='more' value='v2'/>", "--live", "--config")
+        virsh(d.uri, "net-update", "recs", "add-first", "dns-srv",
+              "<srv service='http' protocol='tcp' target='web.rec.test' port='80'/>", "--live")
+        assert dnsmasq_pid(d, "recs") not in (None, pid)
+        assert dns(cl, "10.83.0.1", "more", "TXT") == ["v2"]
+        # a SRV record without a domain is in the network's (dnsmasq's --domain)
+        assert dns(cl, "10.83.0.1", "_http._tcp.rec.test", "SRV") == ["0 0 80 web.rec.test"]
+        assert "<txt name='more' value='v2'/>" in virsh(d.uri, "net-dumpxml", "--inactive", "recs").stdout
+        assert "_http" not in virsh(d.uri, "net-dumpxml", "--inactive", "recs").stdout
+        r = virsh(d.uri, "net-update", "recs", "add", "dns-txt", "<txt name='more' value='v3'/>", "--live",
+                  check=False)
+        assert r.returncode != 0 and "there is already a DNS TXT record with name 'more'" in r.stderr
+        # a delete names the record by what it gives: a TXT by name, a SRV by its fields
+        virsh(d.uri, "net-update", "recs", "delete", "dns-txt", "<txt name='info'/>", "--live")
+        virsh(d.uri, "net-update", "recs", "delete", "dns-srv", "<srv service='http' protocol='tcp'/>", "--live")
+        assert dns(cl, "10.83.0.1", "info", "TXT") == []
+        assert dns(cl, "10.83.0.1", "_http._tcp.rec.test", "SRV") == []
+        r = virsh(d.uri, "net-update", "recs", "delete", "dns-srv", "<srv service='nope' protocol='udp'/>", "--live",
+                  check=False)
+        assert r.returncode != 0 and "couldn't locate a matching DNS SRV record" in r.stderr
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+
+    sales = "<portgroup name='sales'>\n    <vlan>\n      <tag id='7'/>\n    </vlan>\n  </portgroup>"
+    virsh(d.uri, "net-update", "recs", "add", "portgroup", "<portgroup name='sales'><vlan><tag id='7'/></vlan></portgroup>",
+          "--live", "--config")
+    assert sales in virsh(d.uri, "net-dumpxml", "recs").stdout
+    assert sales in virsh(d.uri, "net-dumpxml", "--inactive", "recs").stdout
+    r = virsh(d.uri, "net-update", "recs", "add", "portgroup", "<portgroup name='x' default='yes'/>", "--config",
+              check=False)
+    assert r.returncode != 0 and "is already set as the default" in r.stderr
+    virsh(d.uri, "net-update", "recs", "modify", "portgroup",
+          "<portgroup name='sales'><bandwidth><outbound average='64'/></bandwidth></portgroup>", "--config")
+    inactive = virsh(d.uri, "net-dumpxml", "--inactive", "recs").stdout
+    assert "<outbound average='64'/>" in inactive and "<tag id='7'/>" not in inactive
+    virsh(d.uri, "net-update", "recs", "delete", "portgroup", "<portgroup name='sales'/>", "--live", "--config")
+    assert "sales" not in virsh(d.uri, "net-dumpxml", "recs").stdout
+    virsh(d.uri, "net-destroy", "recs")
+
+
+def test_dns_disabled_network(nsvrtd, netns, tmp_path):
+    """<dns enable='no'>: dnsmasq serves DHCP only (port=0, no hosts file
+    for DNS); a disabled DNS with records is refused as libvirt does."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>nodns</name><bridge name='vrtnod0'/><dns enable='no'/>
+      <ip address='10.84.0.1' prefix='24'><dhcp><range start='10.84.0.2' end='10.84.0.9'/></dhcp></ip></network>"""))
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "nodns.conf")).read().splitlines()
+    assert "port=0" in conf and not any(c.startswith("addn-hosts=") for c in conf)
+    assert dnsmasq_pid(d, "nodns")
+    assert "<dns enable='no'/>" in virsh(d.uri, "net-dumpxml", "nodns").stdout
+    bad = write_xml(tmp_path, """<network><name>bad</name><dns enable='no'><txt name='a' value='b'/></dns></network>""",
+                    "bad.xml")
+    r = virsh(d.uri, "net-define", bad, check=False)
+    assert r.returncode != 0 and "Extra data in disabled network 'bad'" in r.stderr
+    virsh(d.uri, "net-destroy", "nodns")

@@ -745,3 +745,29 @@ def test_dns_disabled_network(nsvrtd, netns, tmp_path):
     r = virsh(d.uri, "net-define", bad, check=False)
     assert r.returncode != 0 and "Extra data in disabled network 'bad'" in r.stderr
     virsh(d.uri, "net-destroy", "nodns")
+
+
+def test_forward_dev_and_ipv6_nat(nsvrtd, netns, tmp_path):
+    """<forward dev='X'>: the table forwards and masquerades through X
+    only; <nat ipv6='yes'>: the IPv6 subnet is masqueraded too (without it
+    it is routed, as libvirt 9.0)."""
+    d = nsvrtd
+    run(["ip", "-n", netns, "link", "add", "vrtup0", "type", "veth", "peer", "name", "vrtup9"])
+    define_start(d, write_xml(tmp_path, """<network><name>up</name>
+      <forward mode='nat' dev='vrtup0'><nat ipv6='yes'/></forward><bridge name='vrtup1'/>
+      <ip address='10.85.0.1' prefix='24'/><ip family='ipv6' address='fd00:85::1' prefix='64'/></network>"""))
+    table = nft_table(netns, "vrt_vrtup1")
+    assert 'iifname "vrtup1" oifname "vrtup0" ip saddr 10.85.0.0/24 accept' in table
+    assert 'iifname "vrtup0" oifname "vrtup1" ip daddr 10.85.0.0/24 ct state established,related accept' in table
+    assert 'ip saddr 10.85.0.0/24 ip daddr != 10.85.0.0/24 oifname "vrtup0" masquerade' in table
+    assert 'ip6 saddr fd00:85::/64 ip6 daddr != fd00:85::/64 oifname "vrtup0" masquerade' in table
+    assert 'ip6 saddr fd00:85::/64 ip6 daddr ff02::/16 return' in table
+    virsh(d.uri, "net-destroy", "up")
+    # without ipv6='yes' the IPv6 subnet is routed, not masqueraded
+    define_start(d, write_xml(tmp_path, """<network><name>up2</name><forward mode='nat'/><bridge name='vrtup2'/>
+      <ip address='10.86.0.1' prefix='24'/><ip family='ipv6' address='fd00:86::1' prefix='64'/></network>""",
+                              "up2.xml"))
+    table = nft_table(netns, "vrt_vrtup2")
+    assert "ip6 saddr fd00:86::/64 ip6 daddr != fd00:86::/64" not in table
+    assert 'oifname "vrtup2" ip6 daddr fd00:86::/64 accept' in table
+    virsh(d.uri, "net-destroy", "up2")

@@ -322,7 +322,8 @@ prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     case VRT_NETWORK_FORWARD_NAT:
     case VRT_NETWORK_FORWARD_ROUTE:
     case VRT_NETWORK_FORWARD_OPEN:
-        if (live->forward_dev || live->forward_ifs->len > 0) {
+        /* nat and route are limited to the interface in their rules */
+        if (live->forward_mode == VRT_NETWORK_FORWARD_OPEN && (live->forward_dev || live->forward_ifs->len > 0)) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                           "network '%s': forward mode '%s' restricted to a host interface is not supported by vrt yet",
                           live->name, live->has_forward ? mode : "none");

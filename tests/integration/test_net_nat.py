@@ -771,3 +771,23 @@ def test_forward_dev_and_ipv6_nat(nsvrtd, netns, tmp_path):
     assert "ip6 saddr fd00:86::/64 ip6 daddr != fd00:86::/64" not in table
     assert 'oifname "vrtup2" ip6 daddr fd00:86::/64 accept' in table
     virsh(d.uri, "net-destroy", "up2")
+
+
+def test_domif_setlink_on_a_tap(nsvrtd, netns, tmp_path):
+    """domif-setlink / domif-getlink on a tap-backed interface of a running
+    domain: QEMU's link goes down and up (set_link), the live XML says so,
+    and the tap stays on the bridge with its port."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    (tap, mac), = taps(d, "vm1").items()
+    assert virsh(d.uri, "domif-getlink", "vm1", tap).stdout.split()[-1] == "up"
+    virsh(d.uri, "domif-setlink", "vm1", tap, "down")
+    assert virsh(d.uri, "domif-getlink", "vm1", mac).stdout.split()[-1] == "down"
+    assert "<link state='down'/>" in virsh(d.uri, "dumpxml", "vm1").stdout
+    virsh(d.uri, "domif-setlink", "vm1", tap, "up")
+    assert virsh(d.uri, "domif-getlink", "vm1", tap).stdout.split()[-1] == "up"
+    assert master(netns, tap) == "virbr0" and len(ports(d)) == 1
+    virsh(d.uri, "destroy", "vm1")
+    virsh(d.uri, "net-destroy", "default")

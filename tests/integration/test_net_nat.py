@@ -791,3 +791,25 @@ def test_domif_setlink_on_a_tap(nsvrtd, netns, tmp_path):
     assert master(netns, tap) == "virbr0" and len(ports(d)) == 1
     virsh(d.uri, "destroy", "vm1")
     virsh(d.uri, "net-destroy", "default")
+
+
+def test_dnsmasq_death_noticed_while_vrtd_runs(nsvrtd, netns, tmp_path):
+    """A network's dnsmasq that dies while vrtd runs is started again and
+    the log says so, also after a restart of vrtd (when dnsmasq is not
+    vrtd's child); a destroyed network's dnsmasq is not brought back."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, ISOLATED))
+    pid = dnsmasq_pid(d, "iso")
+    os.kill(pid, signal.SIGKILL)
+    new = wait_for(lambda: dnsmasq_pid(d, "iso") not in (None, pid) and dnsmasq_pid(d, "iso"),
+                   what="a new dnsmasq")
+    assert "network 'iso': its dnsmasq died, starting it again" in d.stderr()
+    d.kill9()
+    d.start()
+    assert dnsmasq_pid(d, "iso") == new
+    os.kill(new, signal.SIGKILL)
+    wait_for(lambda: dnsmasq_pid(d, "iso") not in (None, new), what="a new dnsmasq after the restart")
+    last = dnsmasq_pid(d, "iso")
+    virsh(d.uri, "net-destroy", "iso")
+    wait_for(lambda: not pid_alive(last), what="dnsmasq's end")
+    assert dnsmasq_pid(d, "iso") is None

@@ -49,8 +49,8 @@ dnsmasq_binary(void)
 /* A network with addresses has a dnsmasq for DNS, and for DHCP or TFTP
  * when it serves them; with <dns enable='no'> only for the latter, as
  * libvirt. */
-static bool
-needs_dnsmasq(const VrtNetworkDef *def)
+bool
+vrt_network_dnsmasq_wanted(const VrtNetworkDef *def)
 {
     bool any = false;
     for (guint i = 0; i < def->ips->len; i++) {
@@ -302,7 +302,7 @@ touch(const char *path, GError **error)
 bool
 vrt_network_dnsmasq_start(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error)
 {
-    if (!needs_dnsmasq(live))
+    if (!vrt_network_dnsmasq_wanted(live))
         return true;
     g_autofree char *conf = dnsmasq_file(drv, live->name, ".conf");
     g_autofree char *pidfile = dnsmasq_file(drv, live->name, ".pid");
@@ -369,7 +369,7 @@ vrt_network_dnsmasq_stop(VrtNetworkDriver *drv, const char *name)
 bool
 vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error)
 {
-    if (!needs_dnsmasq(live))
+    if (!vrt_network_dnsmasq_wanted(live))
         return true;
     pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
     if (pid > 0) {
@@ -383,7 +383,7 @@ vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GErr
 bool
 vrt_network_dnsmasq_update(VrtNetworkDriver *drv, const VrtNetworkDef *live, bool restart, GError **error)
 {
-    if (!needs_dnsmasq(live))
+    if (!vrt_network_dnsmasq_wanted(live))
         return true;
     pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
     if (restart || pid == 0) {
@@ -520,7 +520,7 @@ vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], con
         }
         live = vrt_network_def_copy(obj->live);
     }
-    if (!vrt_network_is_virtual(live) || !needs_dnsmasq(live))
+    if (!vrt_network_is_virtual(live) || !vrt_network_dnsmasq_wanted(live))
         return g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_lease_free);
     g_autofree char *path = dnsmasq_file(drv, live->name, ".leases");
     g_autofree char *text = NULL;

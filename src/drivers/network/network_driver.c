@@ -181,6 +181,8 @@ vrt_network_driver_new(const char *state_root, VrtHost *host, VrtVfRegistry *vfs
     g_autoptr(VrtNetworkDriver) drv = g_new0(VrtNetworkDriver, 1);
     g_mutex_init(&drv->lock);
     g_cond_init(&drv->changed);
+    g_mutex_init(&drv->watch_lock);
+    g_cond_init(&drv->watch_cond);
     drv->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, obj_free);
     drv->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     const char *root = state_root && *state_root ? state_root : "/";
@@ -203,6 +205,7 @@ vrt_network_driver_free(VrtNetworkDriver *drv)
 {
     if (!drv)
         return;
+    vrt_network_watch_stop(drv);
     if (drv->nets)
         g_hash_table_unref(drv->nets);
     if (drv->busy)
@@ -214,6 +217,8 @@ vrt_network_driver_free(VrtNetworkDriver *drv)
     vrt_vf_registry_free(drv->own_vfs);
     g_cond_clear(&drv->changed);
     g_mutex_clear(&drv->lock);
+    g_cond_clear(&drv->watch_cond);
+    g_mutex_clear(&drv->watch_lock);
     g_free(drv);
 }
 
@@ -992,7 +997,55 @@ vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
         if (!vrt_netdrv_create(drv, name, &err))
             g_warning("network '%s': autostart failed: %s", name, err->message);
     }
+    vrt_network_watch_start(drv);
     return true;
+}
+
+GPtrArray *
+vrt_network_dead_dnsmasqs(VrtNetworkDriver *drv)
+{
+    g_autoptr(GPtrArray) running = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_def_free);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        GHashTableIter it;
+        gpointer v;
+        g_hash_table_iter_init(&it, drv->nets);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+            VrtNetworkObj *obj = v;
+            if (obj->live && vrt_network_is_virtual(obj->live))
+                g_ptr_array_add(running, vrt_network_def_copy(obj->live));
+        }
+    }
+    GPtrArray *dead = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < running->len; i++) {
+        const VrtNetworkDef *live = g_ptr_array_index(running, i);
+        if (vrt_network_dnsmasq_wanted(live) && vrt_network_dnsmasq_pid(drv, live->name) == 0)
+            g_ptr_array_add(dead, g_strdup(live->name));
+    }
+    return dead;
+}
+
+void
+vrt_network_dnsmasq_revive(VrtNetworkDriver *drv, const char *name)
+{
+    /* held: no start, stop or update of this network runs meanwhile (one
+     * that ran since the check above either left a dnsmasq or none) */
+    g_auto(NetHold) hold = { 0 };
+    g_autoptr(VrtNetworkDef) live = NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        net_hold_name_locked(drv, &hold, name);
+        VrtNetworkObj *obj = g_hash_table_lookup(drv->nets, name);
+        if (!obj || !obj->live || !vrt_network_is_virtual(obj->live))
+            return;
+        live = vrt_network_def_copy(obj->live);
+    }
+    if (vrt_network_dnsmasq_pid(drv, name) != 0)
+        return;
+    g_autoptr(GError) err = NULL;
+    g_warning("network '%s': its dnsmasq died, starting it again", name);
+    if (!vrt_network_dnsmasq_start(drv, live, &err))
+        g_warning("network '%s': %s", name, err->message);
 }
 
 /* ---- reload (SIGHUP) ---- */

@@ -65,3 +65,10 @@ bool vrt_network_update_portgroup(VrtNetworkDef *def, guint command, const char 
 /* Whether a running virtual network has a dnsmasq (addresses, and DNS or
  * DHCP or TFTP to serve). */
 bool vrt_network_dnsmasq_wanted(const VrtNetworkDef *def);
+
+/* network_bandwidth.c: a <bandwidth> on ifname with tc, as libvirt's
+ * virNetDevBandwidthSet (hierarchical: a network's bridge; swapped:
+ * inbound is what ifname sends). Clear removes both qdiscs. */
+bool vrt_network_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, bool hierarchical, bool swapped,
+                               GError **error);
+void vrt_network_bandwidth_clear(const char *ifname);

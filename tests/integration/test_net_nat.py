@@ -861,3 +861,29 @@ def test_network_bandwidth_on_the_bridge(nsvrtd, netns, tmp_path):
     assert "police" in police and "rate 4Mbit" in police and "drop" in police
     virsh(d.uri, "net-destroy", "bw")
     assert not link_exists(netns, "vrtbw0")
+
+
+def test_ipv6_dhcp_range_update(nsvrtd, netns, tmp_path):
+    """An IPv6 <ip> with DHCP ranges: dnsmasq serves DHCPv6 with router
+    advertisements (enable-ra) as libvirt configures it; net-update of
+    ip-dhcp-range on it (--parent-index) gives a new dnsmasq with the new
+    range; a range of the other family is refused with libvirt's words."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>v6</name><forward mode='nat'/><bridge name='vrtv60'/>
+      <ip address='10.88.0.1' prefix='24'><dhcp><range start='10.88.0.2' end='10.88.0.9'/></dhcp></ip>
+      <ip family='ipv6' address='fd00:88::1' prefix='64'><dhcp><range start='fd00:88::10' end='fd00:88::20'/></dhcp>
+      </ip></network>"""))
+    conf_path = os.path.join(d.root, "run", "vrt", "network", "v6.conf")
+    conf = open(conf_path).read().splitlines()
+    assert "dhcp-range=fd00:88::10,fd00:88::20,64" in conf and "enable-ra" in conf
+    pid = dnsmasq_pid(d, "v6")
+    virsh(d.uri, "net-update", "v6", "add", "ip-dhcp-range", "<range start='fd00:88::100' end='fd00:88::1ff'/>",
+          "--parent-index", "1", "--live", "--config")
+    assert "dhcp-range=fd00:88::100,fd00:88::1ff,64" in open(conf_path).read().splitlines()
+    assert dnsmasq_pid(d, "v6") not in (None, pid)
+    assert "<range start='fd00:88::100' end='fd00:88::1ff'/>" in virsh(d.uri, "net-dumpxml", "--inactive",
+                                                                         "v6").stdout
+    r = virsh(d.uri, "net-update", "v6", "add", "ip-dhcp-range", "<range start='fd00:88::300' end='fd00:88::3ff'/>",
+              "--parent-index", "0", "--live", check=False)
+    assert r.returncode != 0 and "the address family of a dhcp range must match" in r.stderr
+    virsh(d.uri, "net-destroy", "v6")

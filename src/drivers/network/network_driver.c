@@ -1184,13 +1184,22 @@ update_ip(VrtNetworkDef *def, int parent_index, GError **error)
                       def->name);
         return NULL;
     }
+    /* as libvirt: the <ip> that serves DHCP, else the first IPv4 one,
+     * else the first IPv6 one */
     for (guint i = 0; i < def->ips->len; i++) {
         VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
-        if (ip->address && !vrt_network_ip_is_v6(ip))
+        if (ip->ranges->len || ip->hosts->len)
             return ip;
     }
-    vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "can't update 'ip' section - no IPv4 address found in network '%s'",
-                  def->name);
+    for (int v6 = 0; v6 <= 1; v6++) {
+        for (guint i = 0; i < def->ips->len; i++) {
+            VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+            if (ip->address && vrt_network_ip_is_v6(ip) == (bool)v6)
+                return ip;
+        }
+    }
+    vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                  "couldn't update dhcp host entry - no <ip> element found in network '%s'", def->name);
     return NULL;
 }
 
@@ -1275,6 +1284,12 @@ update_ranges(VrtNetworkDef *def, VrtNetworkIpDef *ip, guint command, const char
     g_autoptr(VrtNetworkDhcpRange) r = vrt_network_dhcp_range_parse(xml, error);
     if (!r)
         return false;
+    if ((strchr(r->start, ':') != NULL) != vrt_network_ip_is_v6(ip)) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s",
+                      "the address family of a dhcp range must match the address family of the dhcp element's "
+                      "parent");
+        return false;
+    }
     gint found = -1;
     for (guint i = 0; i < ip->ranges->len && found < 0; i++) {
         const VrtNetworkDhcpRange *e = g_ptr_array_index(ip->ranges, i);

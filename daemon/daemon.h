@@ -53,6 +53,7 @@ struct _VrtDaemon {
     gpointer nodedev_events; /* the node device event watcher (remote_nodedev_events.c), NULL until used */
     gpointer host; /* VrtHost* */
     gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
+    gpointer log; /* VrtLog*: its outputs and filters change at run time (daemon/remote_admin.c) */
     gpointer tls; /* VrtTlsContext* of the TLS socket, when vrtd listens on it (daemon/remote_auth.c) */
 };
 

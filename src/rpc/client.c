@@ -399,10 +399,10 @@ vrt_rpc_client_is_open(VrtRpcClient *client)
 
 /* Sends the call of serial (registered in pending as pc) and waits for its reply. */
 static bool
-call_wait(VrtRpcClient *client, int proc, guint32 serial, VrtPendingCall *pc, xdrproc_t args_filter, void *args,
-          xdrproc_t ret_filter, void *ret, GError **error)
+call_wait(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, guint32 serial, VrtPendingCall *pc,
+          xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret, GError **error)
 {
-    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, VRT_NET_CALL, serial, VRT_NET_OK };
+    vrt_net_header hdr = { prog, vers, proc, VRT_NET_CALL, serial, VRT_NET_OK };
     g_autoptr(GBytes) frame = vrt_message_encode(&hdr, args ? args_filter : NULL, args, error);
     bool ok = frame && write_frame(client, frame, error);
 
@@ -451,8 +451,8 @@ stream_unregister(VrtRpcStream *st)
 /* A call; with stream, a stream of its serial is registered before it goes
  * and kept when it succeeds. */
 static bool
-call_full(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
-          VrtRpcStream **stream, GError **error)
+call_full(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, xdrproc_t args_filter, void *args,
+          xdrproc_t ret_filter, void *ret, VrtRpcStream **stream, GError **error)
 {
     VrtPendingCall pc = { 0 };
     guint32 serial;
@@ -477,7 +477,7 @@ call_full(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdr
             g_hash_table_insert(client->streams, GUINT_TO_POINTER(serial), st);
         }
     }
-    bool ok = call_wait(client, proc, serial, &pc, args_filter, args, ret_filter, ret, error);
+    bool ok = call_wait(client, prog, vers, proc, serial, &pc, args_filter, args, ret_filter, ret, error);
     if (st && ok)
         *stream = st;
     else if (st)
@@ -489,14 +489,23 @@ bool
 vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
                     GError **error)
 {
-    return call_full(client, proc, args_filter, args, ret_filter, ret, NULL, error);
+    return call_full(client, VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, args_filter, args, ret_filter, ret, NULL,
+                     error);
+}
+
+bool
+vrt_rpc_client_call_program(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, xdrproc_t args_filter,
+                            void *args, xdrproc_t ret_filter, void *ret, GError **error)
+{
+    return call_full(client, prog, vers, proc, args_filter, args, ret_filter, ret, NULL, error);
 }
 
 bool
 vrt_rpc_client_call_stream(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
                            void *ret, VrtRpcStream **stream, GError **error)
 {
-    return call_full(client, proc, args_filter, args, ret_filter, ret, stream, error);
+    return call_full(client, VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, args_filter, args, ret_filter, ret, stream,
+                     error);
 }
 
 /* ---- streams ---- */

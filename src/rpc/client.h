@@ -39,6 +39,9 @@ bool vrt_rpc_client_is_open(VrtRpcClient *client);
  * reply becomes *error with the server's code and message. */
 bool vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
                          void *ret, GError **error);
+/* The same for a call of program prog of version vers (the admin program). */
+bool vrt_rpc_client_call_program(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc,
+                                 xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret, GError **error);
 
 /* ---- streams ---- */
 

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from vrt_fixtures import import_required, require, run, wait_for
+from vrt_fixtures import VRT, import_required, require, run, wait_for
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
@@ -163,3 +163,46 @@ def test_admin_socket_refuses_non_root(admin):
     p = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "virt-admin", "-c", admin.admin_uri,
              "srv-list"], check=False)
     assert p.returncode != 0
+
+
+def vrt_admin(d, *args, check=True):
+    """`vrt admin --socket ... ARGS`: libvrt's admin API through the vrt command."""
+    p = subprocess.run([VRT, "admin", f"--socket={d.admin_sock}"] + list(args), capture_output=True, text=True,
+                       timeout=30)
+    if check:
+        assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout + p.stderr
+
+
+def test_vrt_admin_commands(admin):
+    out = vrt_admin(admin, "srv-list")
+    assert "vrtd" in out and "admin" in out, out
+    vrt_admin(admin, "srv-threadpool-set", "vrtd", "--max-workers", "6")
+    assert kv(vrt_admin(admin, "srv-threadpool-info", "vrtd"))["maxWorkers"] == "6"
+    # virt-admin sees what vrt changed, and the reverse.
+    assert kv(va(admin, "srv-threadpool-info", "vrtd"))["maxWorkers"] == "6"
+    va(admin, "srv-clients-set", "vrtd", "--max-clients", "60")
+    assert kv(vrt_admin(admin, "srv-clients-info", "vrtd"))["nclients_max"] == "60"
+    vrt_admin(admin, "srv-clients-set", "vrtd", "--max-clients", "70", "--max-unauth-clients", "7")
+    info = kv(va(admin, "srv-clients-info", "vrtd"))
+    assert info["nclients_max"] == "70" and info["nclients_unauth_max"] == "7", info
+
+    conn = libvirt.open(admin.uri)
+    rows = [line.split() for line in vrt_admin(admin, "srv-clients-list", "vrtd").splitlines()]
+    ids = [int(r[0]) for r in rows if r and r[0].isdigit()]
+    assert len(ids) == 1 and [r[1] for r in rows if r and r[0].isdigit()] == ["unix"], rows
+    info = kv(vrt_admin(admin, "client-info", "vrtd", str(ids[0])))
+    assert info["unix_process_id"] == str(os.getpid()) and info["readonly"] == "no", info
+    assert f"Client '{ids[0]}' disconnected" in vrt_admin(admin, "client-disconnect", "vrtd", str(ids[0]))
+    with pytest.raises(libvirt.libvirtError):
+        conn.getVersion()
+
+    vrt_admin(admin, "daemon-log-filters", "--filters", "2:qemu")
+    assert "Logging filters: 2:qemu" in vrt_admin(admin, "daemon-log-filters")
+    assert "2:qemu" in va(admin, "daemon-log-filters")
+    assert "Logging outputs: 3:stderr" in vrt_admin(admin, "daemon-log-outputs")
+
+    out = vrt_admin(admin, "client-info", "vrtd", "777", check=False)
+    assert "Client not found: No client with matching ID '777'" in out, out
+    out = vrt_admin(admin, "srv-threadpool-info", "nope", check=False)
+    assert "Server not found: No server named 'nope'" in out, out

@@ -106,6 +106,12 @@ enum {
  * connection open, keepalive.
  */
 vrt_conn *vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err);
+/* Asked for a credential the server's SASL wants, what is "username" or
+ * "password": a malloc'd string (libvrt wipes and frees it), or NULL. */
+typedef char *(*vrt_auth_cb)(const char *what, void *opaque);
+/* vrt_conn_open with SASL credentials: $VRT_AUTH_USERNAME and
+ * $VRT_AUTH_PASSWORD when set, else cb's answers (cb may be NULL). */
+vrt_conn *vrt_conn_open_auth(const char *uri, unsigned int flags, vrt_auth_cb cb, void *opaque, vrt_error **err);
 /* Closes the connection (CONNECT_CLOSE) and frees it; NULL is fine. */
 void vrt_conn_close(vrt_conn *conn);
 /* 1 while the connection is usable, 0 after it broke (EOF, keepalive). */

@@ -305,22 +305,20 @@ vrt_rpc_client_new_unix(const char *path, GError **error)
     return vrt_rpc_client_new_fd(fd, error);
 }
 
-VrtRpcClient *
-vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error)
+/* A TCP connection to host's port (TCP_NODELAY), or -1 with *error. */
+static int
+tcp_connect(const char *host, guint port, GError **error)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
     struct addrinfo *ai = NULL;
     g_autofree char *service = g_strdup_printf("%u", port);
-    g_autoptr(VrtTlsContext) tls = vrt_tls_context_new(cfg, false, error);
     int fd = -1, saved = 0;
 
-    if (!tls)
-        return NULL;
     int rc = getaddrinfo(host, service, &hints, &ai);
     if (rc != 0) {
         vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Unable to resolve address '%s' service '%s': %s", host, service,
                       gai_strerror(rc));
-        return NULL;
+        return -1;
     }
     for (struct addrinfo *p = ai; p && fd < 0; p = p->ai_next) {
         fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
@@ -334,10 +332,31 @@ vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GE
     if (fd < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, saved, "unable to connect to server at '%s:%s'", host,
                             service);
-        return NULL;
+        return -1;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_tcp(const char *host, guint port, GError **error)
+{
+    int fd = tcp_connect(host, port, error);
+
+    return fd < 0 ? NULL : vrt_rpc_client_new_fd(fd, error);
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error)
+{
+    g_autoptr(VrtTlsContext) tls = vrt_tls_context_new(cfg, false, error);
+
+    if (!tls)
+        return NULL;
+    int fd = tcp_connect(host, port, error);
+    if (fd < 0)
+        return NULL;
     VrtTransport *t = vrt_tls_connect(tls, fd, host, error);
     if (!t) {
         close(fd);
@@ -649,4 +668,27 @@ vrt_rpc_stream_free(VrtRpcStream *st)
     g_queue_clear_full(&st->data, (GDestroyNotify)g_bytes_unref);
     g_clear_error(&st->err);
     g_free(st);
+}
+
+unsigned int
+vrt_rpc_client_tls_ssf(VrtRpcClient *client)
+{
+    return client->transport && client->transport->is_tls ? client->transport->ssf : 0;
+}
+
+int
+vrt_rpc_client_get_fd(VrtRpcClient *client)
+{
+    return client->fd;
+}
+
+void
+vrt_rpc_client_push_layer(VrtRpcClient *client, VrtTransport *layer)
+{
+    /* Under the write lock: no frame is being sent. The server sends
+     * nothing before our next call, so the reader's next recv is the
+     * layer's. */
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->write_lock);
+
+    __atomic_store_n(&client->transport, layer, __ATOMIC_SEQ_CST);
 }

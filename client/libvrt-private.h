@@ -55,6 +55,9 @@ struct vrt_nodedev {
     char *name;
 };
 
+/* The AUTH_SASL exchange (libvrt-sasl.c) with host's server. */
+bool vrt_conn_auth_sasl(vrt_conn *conn, const char *host, vrt_auth_cb cb, void *opaque, GError **error);
+
 /* Moves a GError (may be NULL: nothing happens) into *err; origin is the
  * virErrorDomain reported. Always frees gerr. Returns -1 for `return` chains. */
 int vrt_err_take(vrt_error **err, GError *gerr, int origin);

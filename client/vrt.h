@@ -106,6 +106,12 @@ enum {
  * connection open, keepalive.
  */
 vrt_conn *vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err);
+/* Asked for a credential the server's SASL wants, what is "username" or
+ * "password": a malloc'd string (libvrt wipes and frees it), or NULL. */
+typedef char *(*vrt_auth_cb)(const char *what, void *opaque);
+/* vrt_conn_open with SASL credentials: $VRT_AUTH_USERNAME and
+ * $VRT_AUTH_PASSWORD when set, else cb's answers (cb may be NULL). */
+vrt_conn *vrt_conn_open_auth(const char *uri, unsigned int flags, vrt_auth_cb cb, void *opaque, vrt_error **err);
 /* Closes the connection (CONNECT_CLOSE) and frees it; NULL is fine. */
 void vrt_conn_close(vrt_conn *conn);
 /* 1 while the connection is usable, 0 after it broke (EOF, keepalive). */
@@ -566,6 +572,57 @@ char *vrt_domain_snapshot_get_xml_desc(vrt_domain *dom, const char *name, unsign
 char *vrt_domain_snapshot_current(vrt_domain *dom, vrt_error **err);
 int vrt_domain_snapshot_revert(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
 int vrt_domain_snapshot_delete(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
+/* ---- the admin interface (vrtd's admin socket; libvirt's admin program) ---- */
+
+typedef struct vrt_admin vrt_admin;
+
+/* The admin socket of vrtd at path (NULL: /run/vrt/vrtd-admin-sock); root only. */
+vrt_admin *vrt_admin_open(const char *path, vrt_error **err);
+void vrt_admin_close(vrt_admin *adm);
+/* The servers' names, NULL-terminated, freed with vrt_strv_free ("vrtd", "admin"). */
+char **vrt_admin_list_servers(vrt_admin *adm, vrt_error **err);
+void vrt_strv_free(char **strv);
+
+typedef struct {
+    unsigned int min_workers, max_workers, n_workers, free_workers, prio_workers, job_queue_depth;
+} vrt_admin_threadpool;
+int vrt_admin_server_get_threadpool(vrt_admin *adm, const char *server, vrt_admin_threadpool *tp, vrt_error **err);
+int vrt_admin_server_set_max_workers(vrt_admin *adm, const char *server, unsigned int max_workers, vrt_error **err);
+
+typedef struct {
+    unsigned int nclients_max, nclients, nclients_unauth_max, nclients_unauth;
+} vrt_admin_client_limits;
+int vrt_admin_server_get_client_limits(vrt_admin *adm, const char *server, vrt_admin_client_limits *lim,
+                                       vrt_error **err);
+/* A negative value leaves that limit as it is. */
+int vrt_admin_server_set_client_limits(vrt_admin *adm, const char *server, long long nclients_max,
+                                       long long nclients_unauth_max, vrt_error **err);
+
+/* virClientTransport */
+enum {
+    VRT_ADMIN_TRANSPORT_UNIX = 0,
+    VRT_ADMIN_TRANSPORT_TCP = 1,
+    VRT_ADMIN_TRANSPORT_TLS = 2
+};
+typedef struct {
+    unsigned long long id;
+    long long timestamp; /* when it connected, seconds since the epoch */
+    int transport; /* VRT_ADMIN_TRANSPORT_* */
+} vrt_admin_client;
+/* The server's clients in *clients (freed with vrt_free), their number or -1. */
+int vrt_admin_server_list_clients(vrt_admin *adm, const char *server, vrt_admin_client **clients, vrt_error **err);
+/* The client's identity as "name=value" strings (libvirt's typed parameter
+ * names: readonly, sock_addr, unix_user_id, ...), NULL-terminated, freed
+ * with vrt_strv_free. */
+char **vrt_admin_client_get_info(vrt_admin *adm, const char *server, unsigned long long id, vrt_error **err);
+/* Drops the client's connection (it reads EOF). */
+int vrt_admin_client_close(vrt_admin *adm, const char *server, unsigned long long id, vrt_error **err);
+
+/* The daemon's log outputs and filters (libvirt's syntax), read and set. */
+char *vrt_admin_get_log_outputs(vrt_admin *adm, vrt_error **err);
+char *vrt_admin_get_log_filters(vrt_admin *adm, vrt_error **err);
+int vrt_admin_set_log_outputs(vrt_admin *adm, const char *outputs, vrt_error **err);
+int vrt_admin_set_log_filters(vrt_admin *adm, const char *filters, vrt_error **err);
 
 #ifdef __cplusplus
 }

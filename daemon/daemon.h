@@ -54,6 +54,7 @@ struct _VrtDaemon {
     gpointer secret; /* VrtSecretDriver* */
     gpointer host; /* VrtHost* */
     gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
+    gpointer log; /* VrtLog*: its outputs and filters change at run time (daemon/remote_admin.c) */
     gpointer tls; /* VrtTlsContext* of the TLS socket, when vrtd listens on it (daemon/remote_auth.c) */
 };
 

@@ -305,22 +305,20 @@ vrt_rpc_client_new_unix(const char *path, GError **error)
     return vrt_rpc_client_new_fd(fd, error);
 }
 
-VrtRpcClient *
-vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error)
+/* A TCP connection to host's port (TCP_NODELAY), or -1 with *error. */
+static int
+tcp_connect(const char *host, guint port, GError **error)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
     struct addrinfo *ai = NULL;
     g_autofree char *service = g_strdup_printf("%u", port);
-    g_autoptr(VrtTlsContext) tls = vrt_tls_context_new(cfg, false, error);
     int fd = -1, saved = 0;
 
-    if (!tls)
-        return NULL;
     int rc = getaddrinfo(host, service, &hints, &ai);
     if (rc != 0) {
         vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Unable to resolve address '%s' service '%s': %s", host, service,
                       gai_strerror(rc));
-        return NULL;
+        return -1;
     }
     for (struct addrinfo *p = ai; p && fd < 0; p = p->ai_next) {
         fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
@@ -334,10 +332,31 @@ vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GE
     if (fd < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, saved, "unable to connect to server at '%s:%s'", host,
                             service);
-        return NULL;
+        return -1;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_tcp(const char *host, guint port, GError **error)
+{
+    int fd = tcp_connect(host, port, error);
+
+    return fd < 0 ? NULL : vrt_rpc_client_new_fd(fd, error);
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error)
+{
+    g_autoptr(VrtTlsContext) tls = vrt_tls_context_new(cfg, false, error);
+
+    if (!tls)
+        return NULL;
+    int fd = tcp_connect(host, port, error);
+    if (fd < 0)
+        return NULL;
     VrtTransport *t = vrt_tls_connect(tls, fd, host, error);
     if (!t) {
         close(fd);
@@ -399,10 +418,10 @@ vrt_rpc_client_is_open(VrtRpcClient *client)
 
 /* Sends the call of serial (registered in pending as pc) and waits for its reply. */
 static bool
-call_wait(VrtRpcClient *client, int proc, guint32 serial, VrtPendingCall *pc, xdrproc_t args_filter, void *args,
-          xdrproc_t ret_filter, void *ret, GError **error)
+call_wait(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, guint32 serial, VrtPendingCall *pc,
+          xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret, GError **error)
 {
-    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, VRT_NET_CALL, serial, VRT_NET_OK };
+    vrt_net_header hdr = { prog, vers, proc, VRT_NET_CALL, serial, VRT_NET_OK };
     g_autoptr(GBytes) frame = vrt_message_encode(&hdr, args ? args_filter : NULL, args, error);
     bool ok = frame && write_frame(client, frame, error);
 
@@ -451,8 +470,8 @@ stream_unregister(VrtRpcStream *st)
 /* A call; with stream, a stream of its serial is registered before it goes
  * and kept when it succeeds. */
 static bool
-call_full(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
-          VrtRpcStream **stream, GError **error)
+call_full(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, xdrproc_t args_filter, void *args,
+          xdrproc_t ret_filter, void *ret, VrtRpcStream **stream, GError **error)
 {
     VrtPendingCall pc = { 0 };
     guint32 serial;
@@ -477,7 +496,7 @@ call_full(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdr
             g_hash_table_insert(client->streams, GUINT_TO_POINTER(serial), st);
         }
     }
-    bool ok = call_wait(client, proc, serial, &pc, args_filter, args, ret_filter, ret, error);
+    bool ok = call_wait(client, prog, vers, proc, serial, &pc, args_filter, args, ret_filter, ret, error);
     if (st && ok)
         *stream = st;
     else if (st)
@@ -489,14 +508,23 @@ bool
 vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
                     GError **error)
 {
-    return call_full(client, proc, args_filter, args, ret_filter, ret, NULL, error);
+    return call_full(client, VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, args_filter, args, ret_filter, ret, NULL,
+                     error);
+}
+
+bool
+vrt_rpc_client_call_program(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, xdrproc_t args_filter,
+                            void *args, xdrproc_t ret_filter, void *ret, GError **error)
+{
+    return call_full(client, prog, vers, proc, args_filter, args, ret_filter, ret, NULL, error);
 }
 
 bool
 vrt_rpc_client_call_stream(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
                            void *ret, VrtRpcStream **stream, GError **error)
 {
-    return call_full(client, proc, args_filter, args, ret_filter, ret, stream, error);
+    return call_full(client, VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, args_filter, args, ret_filter, ret, stream,
+                     error);
 }
 
 /* ---- streams ---- */
@@ -640,4 +668,27 @@ vrt_rpc_stream_free(VrtRpcStream *st)
     g_queue_clear_full(&st->data, (GDestroyNotify)g_bytes_unref);
     g_clear_error(&st->err);
     g_free(st);
+}
+
+unsigned int
+vrt_rpc_client_tls_ssf(VrtRpcClient *client)
+{
+    return client->transport && client->transport->is_tls ? client->transport->ssf : 0;
+}
+
+int
+vrt_rpc_client_get_fd(VrtRpcClient *client)
+{
+    return client->fd;
+}
+
+void
+vrt_rpc_client_push_layer(VrtRpcClient *client, VrtTransport *layer)
+{
+    /* Under the write lock: no frame is being sent. The server sends
+     * nothing before our next call, so the reader's next recv is the
+     * layer's. */
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->write_lock);
+
+    __atomic_store_n(&client->transport, layer, __ATOMIC_SEQ_CST);
 }

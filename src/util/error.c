@@ -73,6 +73,8 @@ vrt_error_code_prefix(int code)
     case VIR_ERR_OVERFLOW: return "value too large";
     case VIR_ERR_STORAGE_VOL_EXIST: return "this storage volume exists already";
     case VIR_ERR_OPERATION_UNSUPPORTED: return "Operation not supported";
+    case VIR_ERR_NO_SERVER: return "Server not found";
+    case VIR_ERR_NO_CLIENT: return "Client not found";
     case VIR_ERR_AGENT_UNRESPONSIVE: return "Guest agent is not responding";
     case VIR_ERR_RESOURCE_BUSY: return "resource busy";
     case VIR_ERR_ACCESS_DENIED: return "access denied";

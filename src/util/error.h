@@ -91,6 +91,8 @@ typedef enum {
     VIR_ERR_ACCESS_DENIED = 88,
     VIR_ERR_XML_INVALID_SCHEMA = 92,
     VIR_ERR_AUTH_UNAVAILABLE = 94,
+    VIR_ERR_NO_SERVER = 95,
+    VIR_ERR_NO_CLIENT = 96,
     VIR_ERR_DEVICE_MISSING = 99,
     VIR_ERR_NO_NWFILTER_BINDING = 101,
     VIR_ERR_INVALID_NETWORK_PORT = 105,
@@ -124,6 +126,7 @@ typedef enum {
     VIR_FROM_DEVICE = 49,
     VIR_FROM_ACCESS = 55,
     VIR_FROM_POLKIT = 60,
+    VIR_FROM_ADMIN = 62,
 } VrtErrorOrigin;
 
 /* The prefix libvirt clients show for a code, e.g. "Domain not found".

@@ -76,6 +76,13 @@ void vrt_server_stream_set_end_func(VrtServerStream *stream, VrtStreamEndFunc fu
  * (origin: libvirt's VIR_FROM_*) when it was open. Nothing once it ended. */
 void vrt_server_stream_abort(VrtServerStream *stream, const GError *err, int origin);
 
+/* A stream of a file (a storage volume, opened at its offset): at most
+ * length bytes (0: to the end of the file) go each way; a sparse source
+ * sends the file's holes (SEEK_DATA/SEEK_HOLE) as VRT_NET_STREAM_HOLE
+ * messages instead of zeros, each counted once as a queued message. Set
+ * before the call returns. */
+void vrt_server_stream_set_file(VrtServerStream *stream, guint64 length, bool sparse);
+
 /* Whether the stream has ended. */
 bool vrt_server_stream_is_closed(VrtServerStream *stream);
 /* Whether its source has ended (the client was sent its end of file) or

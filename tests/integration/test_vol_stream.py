@@ -245,12 +245,12 @@ def test_vrt_cli(vrtd, pool, tmp_path):
     src = str(tmp_path / "src.img")
     make_sparse(src)
     new_vol(vrtd, "c1")
-    vrt(vrtd.uri, "vol-upload", "--pool", "vs", "c1", src, "--sparse")
+    vrt(vrtd.uri, "vol-upload", "vs", "c1", src, "--sparse")
     assert digest(os.path.join(pool, "c1")) == digest(src)
     assert allocated(os.path.join(pool, "c1")) < DATA + 2 * MIB
     for sparse in ([], ["--sparse"]):
         out = str(tmp_path / f"o{len(sparse)}")
-        vrt(vrtd.uri, "vol-download", "--pool", "vs", "c1", out, *sparse)
+        vrt(vrtd.uri, "vol-download", "vs", "c1", out, *sparse)
         assert digest(out) == digest(src)
         if sparse:
             assert allocated(out) < DATA + 2 * MIB

@@ -1,6 +1,6 @@
 /*
  * Server-side streams of libvirt's wire protocol: the data a call opens
- * (a console, a channel, a screenshot; later storage volume upload and
+ * (a console, a channel, a screenshot, a storage volume's upload or
  * download) flowing after the call's reply as messages of type
  * VRT_NET_STREAM with the call's program, procedure and serial.
  *
@@ -15,7 +15,9 @@
  *     CONTINUE, which the client reads as end of file. The fd is not read
  *     while the client's unread messages cost half its max_client_queued
  *     (or the server is past max_queued): they are queued replies like any
- *     other, charged to the client and the server.
+ *     other, charged to the client and the server. A sparse file source
+ *     (vrt_server_stream_set_file) sends each hole of the file as one
+ *     VRT_NET_STREAM_HOLE message, charged and flow-controlled alike.
  *   - sink (client -> fd): the client's STREAM CONTINUE data (and
  *     VRT_NET_STREAM_HOLE holes, a seek forward) is written to the fd as it
  *     takes it; what waits is charged to the client as its held calls are,

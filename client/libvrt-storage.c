@@ -458,12 +458,11 @@ vrt_storage_vol_upload(vrt_storage_vol *vol, unsigned long long offset, unsigned
 }
 
 vrt_stream *
-vrt_storage_vol_download(vrt_storage_vol *vol, unsigned long long offset, unsigned long long length,
-                         unsigned int flags, vrt_error **err)
+vrt_storage_vol_download(vrt_storage_vol *vol, unsigned long long offset, unsigned long long length, unsigned int flags,
+                         vrt_error **err)
 {
     VRT_CHECK_ARG(vol, err, NULL);
     remote_storage_vol_download_args args = { .offset = offset, .length = length, .flags = flags };
     vol_to_wire(vol, &args.vol);
-    return vol_stream(vol, VRT_PROC_STORAGE_VOL_DOWNLOAD, (xdrproc_t)xdr_remote_storage_vol_download_args, &args,
-                      err);
+    return vol_stream(vol, VRT_PROC_STORAGE_VOL_DOWNLOAD, (xdrproc_t)xdr_remote_storage_vol_download_args, &args, err);
 }

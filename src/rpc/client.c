@@ -661,8 +661,8 @@ vrt_rpc_stream_send_hole(VrtRpcStream *st, gint64 length, GError **error)
         if (stream_failed_locked(st, error))
             return false;
     }
-    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, st->proc, VRT_NET_STREAM_HOLE, st->serial,
-                           VRT_NET_CONTINUE };
+    vrt_net_header hdr = { VRT_REMOTE_PROGRAM,  VRT_REMOTE_VERSION, st->proc,
+                           VRT_NET_STREAM_HOLE, st->serial,         VRT_NET_CONTINUE };
     vrt_net_stream_hole hole = { .length = length, .flags = 0 };
     g_autoptr(GBytes) frame = vrt_message_encode(&hdr, (xdrproc_t)xdr_vrt_net_stream_hole, &hole, error);
 

@@ -82,4 +82,7 @@ void vrt_domain_to_wire(vrt_domain *dom, remote_nonnull_domain *d);
 vrt_network *vrt_network_from_wire(vrt_conn *conn, const remote_nonnull_network *n);
 void vrt_network_to_wire(vrt_network *net, remote_nonnull_network *n);
 
+/* A stream of conn over the RPC stream rpc (taken). */
+vrt_stream *vrt_stream_wrap(vrt_conn *conn, VrtRpcStream *rpc);
+
 void vrt_conn_dispatch_event(vrt_conn *conn, int proc, const guint8 *frame, gsize len);

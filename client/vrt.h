@@ -304,6 +304,12 @@ vrt_stream *vrt_domain_screenshot(vrt_domain *dom, unsigned int screen, unsigned
  * e.g. a console taken over with FORCE). timeout_ms < 0 waits as long as
  * it takes; otherwise -2 when nothing came in time. */
 long vrt_stream_recv(vrt_stream *st, char *buf, size_t len, int timeout_ms, vrt_error **err);
+/* A sparse stream's receive: as vrt_stream_recv, except that where the
+ * daemon sent a hole it returns 0 with *hole its length in bytes (*hole is
+ * 0 otherwise, and 0 is then the end). Data never runs across a hole. */
+long vrt_stream_recv_sparse(vrt_stream *st, char *buf, size_t len, long long *hole, vrt_error **err);
+/* Sends a hole of length bytes (a sparse upload's run of zeros). */
+int vrt_stream_send_hole(vrt_stream *st, long long length, vrt_error **err);
 /* Sends len bytes (to a console: what the guest reads). */
 int vrt_stream_send(vrt_stream *st, const char *data, size_t len, vrt_error **err);
 /* Ends the stream, waiting for the daemon to confirm (data still coming is dropped). */
@@ -623,6 +629,22 @@ char *vrt_admin_get_log_outputs(vrt_admin *adm, vrt_error **err);
 char *vrt_admin_get_log_filters(vrt_admin *adm, vrt_error **err);
 int vrt_admin_set_log_outputs(vrt_admin *adm, const char *outputs, vrt_error **err);
 int vrt_admin_set_log_filters(vrt_admin *adm, const char *filters, vrt_error **err);
+
+/* libvirt's virStorageVolUploadFlags and virStorageVolDownloadFlags */
+enum {
+    VRT_STORAGE_VOL_UPLOAD_SPARSE_STREAM = 1 << 0,
+    VRT_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM = 1 << 0,
+};
+/* A stream into (upload) or out of (download) the volume's file from
+ * offset, length bytes (0: to its end), the volume in use meanwhile. An
+ * upload's bytes go into the file as they are, whatever its format; end it
+ * with vrt_stream_finish. With the SPARSE_STREAM flag a download gives the
+ * file's holes as holes (vrt_stream_recv_sparse) and an upload may send
+ * holes (vrt_stream_send_hole). */
+vrt_stream *vrt_storage_vol_upload(vrt_storage_vol *vol, unsigned long long offset, unsigned long long length,
+                                   unsigned int flags, vrt_error **err);
+vrt_stream *vrt_storage_vol_download(vrt_storage_vol *vol, unsigned long long offset, unsigned long long length,
+                                     unsigned int flags, vrt_error **err);
 
 #ifdef __cplusplus
 }

@@ -71,6 +71,14 @@ bool vrt_rpc_client_call_stream(VrtRpcClient *client, int proc, xdrproc_t args_f
 gssize vrt_rpc_stream_recv(VrtRpcStream *stream, void *buf, gsize len, int timeout_ms, GError **error);
 /* Sends data (in messages of at most 256 KiB, as libvirt's clients). */
 bool vrt_rpc_stream_send(VrtRpcStream *stream, const void *data, gsize len, GError **error);
+/* A sparse stream's receive: as vrt_rpc_stream_recv, and when the server's
+ * next message is a hole, 0 with *hole its length (*hole is 0 otherwise:
+ * 0 is then the end). Data never runs across a hole. vrt_rpc_stream_recv
+ * fails on a hole ("Unexpected stream hole"). */
+gssize vrt_rpc_stream_recv_sparse(VrtRpcStream *stream, void *buf, gsize len, int timeout_ms, gint64 *hole,
+                                  GError **error);
+/* Sends a hole of length bytes (a VRT_NET_STREAM_HOLE message). */
+bool vrt_rpc_stream_send_hole(VrtRpcStream *stream, gint64 length, GError **error);
 /* Finishes the stream (data not received yet is dropped) and waits for
  * the server's confirmation or error. */
 bool vrt_rpc_stream_finish(VrtRpcStream *stream, GError **error);

@@ -128,6 +128,11 @@ check_auth(vrt_conn *conn, GError **error)
             other = ret.types.types_val[i];
     }
     vrt_message_free_payload((xdrproc_t)xdr_remote_auth_list_ret, &ret);
+    if (!none && other == REMOTE_AUTH_POLKIT) {
+        /* The server asks polkitd about this process itself: one call. */
+        remote_auth_polkit_ret pret = { 0 };
+        return vrt_call_auth_polkit(conn->rpc, &pret, error);
+    }
     if (!none) {
         vrt_error_set(error, VIR_ERR_AUTH_FAILED, "the server requires '%s' authentication, which vrt does not support",
                       auth_name(other));

@@ -27,12 +27,13 @@
 
 #define DEFAULT_CONFIG_FILE "/etc/vrt/vrtd.conf"
 #define DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
-/* The SASL exchange (AUTH_SASL_INIT 67 to STEP 69) comes before the open. */
+/* The SASL exchange (AUTH_SASL_INIT 67 to STEP 69) and AUTH_POLKIT (70)
+ * come before the open. */
 #define CONN_CHECK_UNOPENED_OK(info)                                                 \
     ((info)->prog == VRT_REMOTE_PROGRAM &&                                           \
      ((info)->proc == VRT_PROC_CONNECT_OPEN || (info)->proc == VRT_PROC_AUTH_LIST || \
       (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE ||                           \
-      ((info)->proc >= VRT_PROC_AUTH_SASL_INIT && (info)->proc <= VRT_PROC_AUTH_SASL_STEP)))
+      ((info)->proc >= VRT_PROC_AUTH_SASL_INIT && (info)->proc <= VRT_PROC_AUTH_POLKIT)))
 
 /* ---- connections and events ---- */
 

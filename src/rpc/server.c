@@ -154,6 +154,7 @@ struct _VrtRpcServer {
     gint waiting; /* atomic: a client stopped for the server's total */
     GPtrArray *handshakes; /* I/O thread: Handshake* under way */
     int unix_auth; /* VrtRpcAuth of the read-write UNIX socket's clients */
+    int unix_ro_auth; /* VrtRpcAuth of the read-only UNIX socket's clients */
     GMutex wake_lock; /* a leaf lock for wake_source */
     GSource *wake_source; /* reads waiting clients again once below max_queued */
 };
@@ -698,6 +699,16 @@ int
 vrt_server_client_get_auth(VrtServerClient *client)
 {
     return client->auth;
+}
+
+bool
+vrt_server_client_get_unix_identity(VrtServerClient *client, pid_t *pid, uid_t *uid)
+{
+    if (!client->local || client->pid <= 0)
+        return false;
+    *pid = client->pid;
+    *uid = client->uid;
+    return true;
 }
 
 void
@@ -1522,7 +1533,7 @@ vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid
         unlink(path);
         return false;
     }
-    return listener_add(server, fd, path, readonly, NULL, readonly ? VRT_RPC_AUTH_NONE : server->unix_auth);
+    return listener_add(server, fd, path, readonly, NULL, readonly ? server->unix_ro_auth : server->unix_auth);
 }
 
 bool
@@ -1534,7 +1545,7 @@ vrt_rpc_server_add_fd(VrtRpcServer *server, int fd, bool readonly, GError **erro
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "file descriptor %d is not a stream socket", fd);
         return false;
     }
-    return listener_add(server, fd, NULL, readonly, NULL, readonly ? VRT_RPC_AUTH_NONE : server->unix_auth);
+    return listener_add(server, fd, NULL, readonly, NULL, readonly ? server->unix_ro_auth : server->unix_auth);
 }
 
 bool
@@ -1599,6 +1610,12 @@ void
 vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth)
 {
     server->unix_auth = auth;
+}
+
+void
+vrt_rpc_server_set_unix_ro_auth(VrtRpcServer *server, VrtRpcAuth auth)
+{
+    server->unix_ro_auth = auth;
 }
 
 void

@@ -241,6 +241,8 @@ apply_remote(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, bool *h
         return want_bool(lx, key, v, &cfg->tls_no_verify_certificate, error);
     if (g_str_equal(key, "tls_allowed_dn_list"))
         return want_list(lx, key, v, &cfg->tls_allowed_dn_list, error);
+    if (g_str_equal(key, "access_drivers"))
+        return want_list(lx, key, v, &cfg->access_drivers, error);
     if (g_str_equal(key, "sasl_allowed_username_list"))
         return want_list(lx, key, v, &cfg->sasl_allowed_username_list, error);
     if (g_str_equal(key, "auth_tls"))
@@ -375,6 +377,7 @@ vrt_config_clear(VrtConfig *cfg)
     g_free(cfg->auth_unix_ro);
     g_strfreev(cfg->tls_allowed_dn_list);
     g_strfreev(cfg->sasl_allowed_username_list);
+    g_strfreev(cfg->access_drivers);
     g_free(cfg->cgroup_root);
     memset(cfg, 0, sizeof(*cfg));
 }

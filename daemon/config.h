@@ -38,6 +38,7 @@ typedef struct {
     char *auth_tcp; /* "sasl" (default) or "none" */
     char *auth_unix_rw; /* "none" (default), "sasl" or "polkit" */
     char *auth_unix_ro; /* "none" (default) or "polkit" */
+    char **access_drivers; /* NULL or [ "polkit" ]: every call's permission is asked of polkitd */
     char **sasl_allowed_username_list; /* NULL: any user SASL authenticates */
     guint tcp_min_ssf; /* SASL's minimum layer over plain TCP, default 56 */
     char *cgroup_root; /* domains' cgroup v2 root (host path); NULL: default, "none": off */

@@ -2,6 +2,7 @@
  * Handlers of the domain procedures: thin translations between the wire
  * types and the QEMU driver (src/drivers/qemu/qemu_driver.h).
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "util/error.h"
@@ -410,9 +411,28 @@ vrt_handle_connect_list_all_domains(VrtCall *call, remote_connect_list_all_domai
     DRV(call, error);
     ListAll acc = { .doms = NULL };
 
-    if (args->need_results)
+    bool acl = vrt_acl_enabled(vrt_call_daemon(call));
+
+    /* With access control every domain is collected, then those the caller
+     * may not see (domain.getattr, libvirt's @aclfilter) are dropped, with
+     * no driver lock held while polkitd answers. */
+    if (args->need_results || acl)
         acc.doms = g_array_sized_new(FALSE, FALSE, sizeof(remote_nonnull_domain), 64);
     vrt_qemu_domain_foreach(drv, args->flags, list_all_add, &acc);
+    if (acl && acc.count <= REMOTE_DOMAIN_LIST_MAX) {
+        guint kept = 0;
+        for (guint i = 0; i < acc.doms->len; i++) {
+            remote_nonnull_domain *d = &g_array_index(acc.doms, remote_nonnull_domain, i);
+            if (vrt_acl_allows_domain(call, "domain", "getattr", d->name, (const guchar *)d->uuid))
+                g_array_index(acc.doms, remote_nonnull_domain, kept++) = *d;
+            else
+                g_free(d->name);
+        }
+        g_array_set_size(acc.doms, kept);
+        acc.count = kept;
+        if (!args->need_results)
+            g_clear_pointer(&acc.doms, g_array_unref);
+    }
     if (acc.count > REMOTE_DOMAIN_LIST_MAX) {
         if (acc.doms) {
             for (guint i = 0; i < acc.doms->len; i++)

@@ -6,6 +6,7 @@
  * finishes the calls in flight, closes its clients and exits 0. VMs keep
  * running across a restart of vrtd.
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
 #include "daemon/drivers.h"
 #include "daemon/log.h"
@@ -83,7 +84,8 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
 {
     VrtConn *conn = vrt_call_conn(call);
     if (CONN_CHECK_UNOPENED_OK(info))
-        return true;
+        return info->proc != VRT_PROC_CONNECT_OPEN || !vrt_acl_enabled(conn->daemon) ||
+               vrt_acl_check_call(call, info, args, error);
     bool opened, ro;
 
     {
@@ -99,7 +101,8 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
     /* The read-only socket, or VIR_CONNECT_RO at open: also the flags. */
     if (ro && !vrt_rpc_readonly_check(info, args, error))
         return false;
-    return true;
+    /* access_drivers = [ "polkit" ]: the call's permissions (libvirt's @acl). */
+    return !vrt_acl_enabled(conn->daemon) || vrt_acl_check_call(call, info, args, error);
 }
 
 /* Sends one event message to every connection with a matching callback;

@@ -50,6 +50,16 @@ RULES = """polkit.addRule(function(action, subject) {
         return subject.user == "vrtpka" ? polkit.Result.YES : polkit.Result.NO;
     if (action.id == "org.libvirt.unix.monitor")
         return (subject.user == "vrtpka" || subject.user == "vrtpkb") ? polkit.Result.YES : polkit.Result.NO;
+    // access_drivers = [ "polkit" ]: vrtpka may use the connection and see,
+    // read and start domain "one" (but not read its secrets), nothing of "two".
+    if (subject.user != "vrtpka")
+        return polkit.Result.NO;
+    if (action.id.indexOf("org.libvirt.api.connect.") == 0)
+        return action.lookup("connect_driver") == "QEMU" ? polkit.Result.YES : polkit.Result.NO;
+    if (action.id == "org.libvirt.api.domain.read-secure")
+        return polkit.Result.NO;
+    if (action.id.indexOf("org.libvirt.api.domain.") == 0)
+        return action.lookup("domain_name") == "one" ? polkit.Result.YES : polkit.Result.NO;
 });
 """
 
@@ -189,3 +199,65 @@ def test_vrt_authenticates_with_polkit(pkvrtd, pk):
     assert a.returncode == 0, a.stderr
     b = pk.as_user(UID_B, [VRT, "-c", pkvrtd.uri, "list", "--all"])
     assert b.returncode != 0 and "authentication failed: access denied by policy" in b.stderr, b.stderr
+
+
+def domain_xml(name):
+    return f"""<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices><memballoon model='none'/></devices>
+</domain>"""
+
+
+@pytest.fixture
+def aclvrtd(pk, tmproot):
+    d = polkit_vrtd(pk, tmproot, 'access_drivers = [ "polkit" ]\nlog_level = 2\n')
+    for name in ("one", "two"):
+        path = os.path.join(tmproot, name + ".xml")
+        with open(path, "w") as f:
+            f.write(domain_xml(name))
+        os.chmod(path, 0o644)
+        # root: polkitd authorizes uid 0 for every action.
+        r = pk.as_user(0, ["virsh", "-q", "-c", d.uri, "define", path])
+        assert r.returncode == 0, r.stderr
+    yield d
+    d.stop()
+
+
+def test_acl_list_shows_only_what_the_caller_may_see(aclvrtd, pk):
+    a = pk.as_user(UID_A, ["virsh", "-q", "-c", aclvrtd.uri, "list", "--all", "--name"])
+    assert a.returncode == 0, a.stderr
+    assert a.stdout.split() == ["one"]
+    r = pk.as_user(0, ["virsh", "-q", "-c", aclvrtd.uri, "list", "--all", "--name"])
+    assert sorted(r.stdout.split()) == ["one", "two"]
+
+
+def test_acl_refuses_calls_on_a_domain_the_caller_may_not_touch(aclvrtd, pk):
+    a = pk.as_user(UID_A, ["virsh", "-q", "-c", aclvrtd.uri, "dominfo", "one"])
+    assert a.returncode == 0, a.stderr
+    # virsh looks "two" up first (domain.getattr): refused, so virsh has no
+    # domain to start.
+    a = pk.as_user(UID_A, ["virsh", "-q", "-c", aclvrtd.uri, "start", "two"])
+    assert a.returncode != 0 and "failed to get domain 'two'" in a.stderr, a.stderr
+    # Through the API by uuid: libvirt's code and words.
+    script = (
+        "import libvirt, sys\n"
+        f"c = libvirt.open('{aclvrtd.uri}')\n"
+        "root_uuid = sys.argv[1]\n"
+        "try:\n"
+        "    c.lookupByUUIDString(root_uuid).create()\n"
+        "except libvirt.libvirtError as e:\n"
+        "    print(e.get_error_code(), e.get_error_message())\n")
+    uuid = pk.as_user(0, ["virsh", "-q", "-c", aclvrtd.uri, "domuuid", "two"]).stdout.strip()
+    r = pk.as_user(UID_A, ["/usr/bin/python3", "-c", script, uuid])
+    assert r.stdout.strip() == "88 access denied: 'QEMU' denied access", r.stdout + r.stderr
+    assert "org.libvirt.api.domain.getattr" in aclvrtd.stderr()
+
+
+def test_acl_secure_xml_needs_read_secure(aclvrtd, pk):
+    a = pk.as_user(UID_A, ["virsh", "-q", "-c", aclvrtd.uri, "dumpxml", "one"])
+    assert a.returncode == 0 and "<name>one</name>" in a.stdout, a.stderr
+    a = pk.as_user(UID_A, ["virsh", "-q", "-c", aclvrtd.uri, "dumpxml", "--security-info", "one"])
+    assert a.returncode != 0 and "access denied: 'QEMU' denied access" in a.stderr, a.stderr

@@ -155,6 +155,7 @@ struct _VrtRpcServer {
     GPtrArray *handshakes; /* I/O thread: Handshake* under way */
     int unix_auth; /* VrtRpcAuth of the read-write UNIX socket's clients */
     int unix_ro_auth; /* VrtRpcAuth of the read-only UNIX socket's clients */
+    bool no_io_thread_calls; /* every call runs on a worker (the check may block) */
     GMutex wake_lock; /* a leaf lock for wake_source */
     GSource *wake_source; /* reads waiting clients again once below max_queued */
 };
@@ -1152,7 +1153,7 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
     }
 
     VrtCall *call = call_new(client, &hdr, info, frame, len);
-    if (info->high_priority) {
+    if (info->high_priority && !client->server->no_io_thread_calls) {
         run_call(call);
         call_free(call);
         return true;
@@ -1610,6 +1611,12 @@ void
 vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth)
 {
     server->unix_auth = auth;
+}
+
+void
+vrt_rpc_server_set_calls_on_workers(VrtRpcServer *server)
+{
+    server->no_io_thread_calls = true;
 }
 
 void

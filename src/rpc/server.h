@@ -105,6 +105,9 @@ bool vrt_rpc_server_add_tcp(VrtRpcServer *server, const char *addr, guint port, 
 /* The authentication of read-write UNIX socket clients from now on (the
  * read-only socket's need none), as auth_unix_rw. */
 void vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth);
+/* Runs high priority calls on workers too, as the check hook blocks
+ * (polkit access control asks polkitd about every call); set before serving. */
+void vrt_rpc_server_set_calls_on_workers(VrtRpcServer *server);
 /* The same for the read-only UNIX socket's clients, as auth_unix_ro. */
 void vrt_rpc_server_set_unix_ro_auth(VrtRpcServer *server, VrtRpcAuth auth);
 /* Stops accepting new connections (first step of a shutdown). */

@@ -66,6 +66,41 @@ vrt_acl_allows_domain(VrtCall *call, const char *object, const char *perm, const
     return ask(call, object, perm, details, NULL);
 }
 
+bool
+vrt_acl_filter_domains(VrtCall *call, const char *object, const char *perm, guint n, const char *const *names,
+                       const guchar (*uuids)[16], gboolean *allowed)
+{
+    g_autofree char *action = action_of(object, perm);
+    g_autoptr(GError) why = NULL;
+    pid_t pid;
+    uid_t uid;
+    guint64 start;
+
+    if (n == 0)
+        return true;
+    if (!vrt_polkit_client_subject(vrt_call_get_client(call), &pid, &start, &uid, &why)) {
+        g_message("polkit: %s", why->message);
+        memset(allowed, 0, n * sizeof(*allowed));
+        return true;
+    }
+    g_autofree char *uuidstrs = g_malloc(n * VRT_UUID_STRING_LEN);
+    g_autofree const char **all = g_new0(const char *, n * 7);
+    g_autofree const char *const **details = g_new0(const char *const *, n);
+    for (guint i = 0; i < n; i++) {
+        const char **d = &all[i * 7];
+        char *u = &uuidstrs[i * VRT_UUID_STRING_LEN];
+        vrt_uuid_format(uuids[i], u);
+        d[0] = "connect_driver", d[1] = ACL_DRIVER, d[2] = "domain_name", d[3] = names[i];
+        d[4] = "domain_uuid", d[5] = u;
+        details[i] = d;
+    }
+    if (!vrt_polkit_check_many(action, pid, start, uid, details, n, allowed, &why)) {
+        g_message("polkit: %s", why->message);
+        memset(allowed, 0, n * sizeof(*allowed));
+    }
+    return true;
+}
+
 /* The domain a call is about, as the daemon holds it: NULL with *error
  * when it names one that does not exist, NULL without when it names none. */
 static VrtDomainRef *

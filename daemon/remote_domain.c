@@ -420,10 +420,18 @@ vrt_handle_connect_list_all_domains(VrtCall *call, remote_connect_list_all_domai
         acc.doms = g_array_sized_new(FALSE, FALSE, sizeof(remote_nonnull_domain), 64);
     vrt_qemu_domain_foreach(drv, args->flags, list_all_add, &acc);
     if (acl && acc.count <= REMOTE_DOMAIN_LIST_MAX) {
-        guint kept = 0;
-        for (guint i = 0; i < acc.doms->len; i++) {
+        guint kept = 0, n = acc.doms->len;
+        g_autofree const char **names = g_new0(const char *, MAX(n, 1));
+        g_autofree guchar(*uuids)[16] = g_malloc0(16 * MAX(n, 1));
+        g_autofree gboolean *allowed = g_new0(gboolean, MAX(n, 1));
+        for (guint i = 0; i < n; i++) {
+            names[i] = g_array_index(acc.doms, remote_nonnull_domain, i).name;
+            memcpy(uuids[i], g_array_index(acc.doms, remote_nonnull_domain, i).uuid, 16);
+        }
+        vrt_acl_filter_domains(call, "domain", "getattr", n, names, (const guchar(*)[16])uuids, allowed);
+        for (guint i = 0; i < n; i++) {
             remote_nonnull_domain *d = &g_array_index(acc.doms, remote_nonnull_domain, i);
-            if (vrt_acl_allows_domain(call, "domain", "getattr", d->name, (const guchar *)d->uuid))
+            if (allowed[i])
                 g_array_index(acc.doms, remote_nonnull_domain, kept++) = *d;
             else
                 g_free(d->name);

@@ -70,6 +70,83 @@ vrt_polkit_check(const char *action, pid_t pid, guint64 start_time, uid_t uid, c
     return 0;
 }
 
+#define POLKIT_IN_FLIGHT 64
+
+typedef struct {
+    guint pending;
+    gboolean *allowed;
+} Batch;
+
+typedef struct {
+    Batch *batch;
+    guint index;
+} BatchItem;
+
+static void
+batch_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    BatchItem *item = data;
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &local);
+    gboolean authorized = FALSE, challenge = FALSE;
+
+    if (reply) {
+        g_autoptr(GVariantIter) iter = NULL;
+        g_variant_get(reply, "((bba{ss}))", &authorized, &challenge, &iter);
+    } else {
+        g_warning("polkit CheckAuthorization failed: %s", local->message);
+    }
+    item->batch->allowed[item->index] = authorized;
+    item->batch->pending--;
+    g_free(item);
+}
+
+bool
+vrt_polkit_check_many(const char *action, pid_t pid, guint64 start_time, uid_t uid, const char *const *const *details,
+                      guint n, gboolean *allowed, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GDBusConnection) bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &local);
+
+    if (!bus) {
+        vrt_error_set(error, VIR_ERR_DBUS_SERVICE, "cannot reach the system bus for polkit: %s", local->message);
+        return false;
+    }
+    /* Every question is sent at once and the answers are gathered on a
+     * context of this thread's own: the round trips overlap, where one
+     * call after the other waits for each. */
+    g_autoptr(GMainContext) ctx = g_main_context_new();
+    Batch batch = { .pending = n, .allowed = allowed };
+
+    g_main_context_push_thread_default(ctx);
+    for (guint i = 0; i < n; i++) {
+        /* dbus-daemon refuses a connection more than its pending replies
+         * limit (128 on a system bus): a window of questions in flight. */
+        while (i - (n - batch.pending) >= POLKIT_IN_FLIGHT)
+            g_main_context_iteration(ctx, TRUE);
+        GVariantBuilder subject, det;
+        g_variant_builder_init(&subject, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&subject, "{sv}", "pid", g_variant_new_uint32((guint32)pid));
+        g_variant_builder_add(&subject, "{sv}", "start-time", g_variant_new_uint64(start_time));
+        g_variant_builder_add(&subject, "{sv}", "uid", g_variant_new_int32((gint32)uid));
+        g_variant_builder_init(&det, G_VARIANT_TYPE("a{ss}"));
+        for (const char *const *d = details[i]; d && d[0] && d[1]; d += 2)
+            g_variant_builder_add(&det, "{ss}", d[0], d[1]);
+        BatchItem *item = g_new0(BatchItem, 1);
+        item->batch = &batch;
+        item->index = i;
+        allowed[i] = FALSE;
+        g_dbus_connection_call(bus, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+                               "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
+                               g_variant_new("((sa{sv})sa{ss}us)", "unix-process", &subject, action, &det, 0u, ""),
+                               G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, batch_done, item);
+    }
+    while (batch.pending > 0)
+        g_main_context_iteration(ctx, TRUE);
+    g_main_context_pop_thread_default(ctx);
+    return true;
+}
+
 bool
 vrt_polkit_client_subject(VrtServerClient *client, pid_t *pid, guint64 *start_time, uid_t *uid, GError **error)
 {

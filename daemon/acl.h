@@ -16,8 +16,6 @@ bool vrt_acl_enabled(VrtDaemon *daemon);
  * false with libvirt's VIR_ERR_ACCESS_DENIED when one is refused, or the
  * lookup's error when the domain it names does not exist. */
 bool vrt_acl_check_call(VrtCall *call, const VrtProcInfo *info, const void *args, GError **error);
-/* Whether the caller has perm on the domain (name, uuid): a list's filter. */
-bool vrt_acl_allows_domain(VrtCall *call, const char *object, const char *perm, const char *name, const guchar *uuid);
 /* A list's filter for n domains at once (names[i], uuids[i]): allowed[i]
  * says whether the caller has perm on each. */
 bool vrt_acl_filter_domains(VrtCall *call, const char *object, const char *perm, guint n, const char *const *names,

@@ -57,16 +57,6 @@ ask(VrtCall *call, const char *object, const char *perm, const char *const *deta
 }
 
 bool
-vrt_acl_allows_domain(VrtCall *call, const char *object, const char *perm, const char *name, const guchar *uuid)
-{
-    char uuidstr[VRT_UUID_STRING_LEN];
-    const char *details[] = { "connect_driver", ACL_DRIVER, "domain_name", name, "domain_uuid", uuidstr, NULL };
-
-    vrt_uuid_format(uuid, uuidstr);
-    return ask(call, object, perm, details, NULL);
-}
-
-bool
 vrt_acl_filter_domains(VrtCall *call, const char *object, const char *perm, guint n, const char *const *names,
                        const guchar (*uuids)[16], gboolean *allowed)
 {

@@ -132,6 +132,11 @@ check_auth(vrt_conn *conn, const VrtUri *uri, vrt_auth_cb cb, void *opaque, GErr
     vrt_message_free_payload((xdrproc_t)xdr_remote_auth_list_ret, &ret);
     if (none)
         return true;
+    if (other == REMOTE_AUTH_POLKIT) {
+        /* The server asks polkitd about this process itself: one call. */
+        remote_auth_polkit_ret pret = { 0 };
+        return vrt_call_auth_polkit(conn->rpc, &pret, error);
+    }
     if (sasl)
         return vrt_conn_auth_sasl(conn, uri->host, cb, opaque, error);
     vrt_error_set(error, VIR_ERR_AUTH_FAILED, "the server requires '%s' authentication, which vrt does not support",

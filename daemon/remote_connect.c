@@ -211,10 +211,12 @@ vrt_handle_auth_list(VrtCall *call, remote_auth_list_ret *ret, GError **error)
 {
     ret->types.types_len = 1;
     ret->types.types_val = g_new0(remote_auth_type, 1);
-    /* The auth of the socket the client came by (auth_tls, auth_tcp, auth_unix_rw). */
-    ret->types.types_val[0] = vrt_server_client_get_auth(vrt_call_get_client(call)) == VRT_RPC_AUTH_SASL
-                                  ? REMOTE_AUTH_SASL
-                                  : REMOTE_AUTH_NONE;
+    /* The auth of the socket the client came by (auth_tls, auth_tcp, auth_unix_rw, auth_unix_ro). */
+    switch (vrt_server_client_get_auth(vrt_call_get_client(call))) {
+    case VRT_RPC_AUTH_SASL: ret->types.types_val[0] = REMOTE_AUTH_SASL; break;
+    case VRT_RPC_AUTH_POLKIT: ret->types.types_val[0] = REMOTE_AUTH_POLKIT; break;
+    default: ret->types.types_val[0] = REMOTE_AUTH_NONE;
+    }
     return true;
 }
 

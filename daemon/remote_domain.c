@@ -2,6 +2,7 @@
  * Handlers of the domain procedures: thin translations between the wire
  * types and the QEMU driver (src/drivers/qemu/qemu_driver.h).
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
 #include "daemon/remote_migrate.h"
 #include "drivers/qemu/qemu_driver.h"
@@ -406,9 +407,36 @@ vrt_handle_connect_list_all_domains(VrtCall *call, remote_connect_list_all_domai
     DRV(call, error);
     ListAll acc = { .doms = NULL };
 
-    if (args->need_results)
+    bool acl = vrt_acl_enabled(vrt_call_daemon(call));
+
+    /* With access control every domain is collected, then those the caller
+     * may not see (domain.getattr, libvirt's @aclfilter) are dropped, with
+     * no driver lock held while polkitd answers. */
+    if (args->need_results || acl)
         acc.doms = g_array_sized_new(FALSE, FALSE, sizeof(remote_nonnull_domain), 64);
     vrt_qemu_domain_foreach(drv, args->flags, list_all_add, &acc);
+    if (acl && acc.count <= REMOTE_DOMAIN_LIST_MAX) {
+        guint kept = 0, n = acc.doms->len;
+        g_autofree const char **names = g_new0(const char *, MAX(n, 1));
+        g_autofree guchar(*uuids)[16] = g_malloc0(16 * MAX(n, 1));
+        g_autofree gboolean *allowed = g_new0(gboolean, MAX(n, 1));
+        for (guint i = 0; i < n; i++) {
+            names[i] = g_array_index(acc.doms, remote_nonnull_domain, i).name;
+            memcpy(uuids[i], g_array_index(acc.doms, remote_nonnull_domain, i).uuid, 16);
+        }
+        vrt_acl_filter_domains(call, "domain", "getattr", n, names, (const guchar(*)[16])uuids, allowed);
+        for (guint i = 0; i < n; i++) {
+            remote_nonnull_domain *d = &g_array_index(acc.doms, remote_nonnull_domain, i);
+            if (allowed[i])
+                g_array_index(acc.doms, remote_nonnull_domain, kept++) = *d;
+            else
+                g_free(d->name);
+        }
+        g_array_set_size(acc.doms, kept);
+        acc.count = kept;
+        if (!args->need_results)
+            g_clear_pointer(&acc.doms, g_array_unref);
+    }
     if (acc.count > REMOTE_DOMAIN_LIST_MAX) {
         if (acc.doms) {
             for (guint i = 0; i < acc.doms->len; i++)

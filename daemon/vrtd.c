@@ -6,6 +6,7 @@
  * finishes the calls in flight, closes its clients and exits 0. VMs keep
  * running across a restart of vrtd.
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
 #include "daemon/drivers.h"
 #include "daemon/log.h"
@@ -27,12 +28,13 @@
 
 #define DEFAULT_CONFIG_FILE "/etc/vrt/vrtd.conf"
 #define DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
-/* The SASL exchange (AUTH_SASL_INIT 67 to STEP 69) comes before the open. */
-#define CONN_CHECK_UNOPENED_OK(info)                                                             \
-    (((info)->prog == VRT_REMOTE_PROGRAM &&                                                      \
-      ((info)->proc == VRT_PROC_CONNECT_OPEN || (info)->proc == VRT_PROC_AUTH_LIST ||            \
-       (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE ||                                      \
-       ((info)->proc >= VRT_PROC_AUTH_SASL_INIT && (info)->proc <= VRT_PROC_AUTH_SASL_STEP))) || \
+/* The SASL exchange (AUTH_SASL_INIT 67 to STEP 69) and AUTH_POLKIT (70)
+ * come before the open. */
+#define CONN_CHECK_UNOPENED_OK(info)                                                          \
+    (((info)->prog == VRT_REMOTE_PROGRAM &&                                                   \
+      ((info)->proc == VRT_PROC_CONNECT_OPEN || (info)->proc == VRT_PROC_AUTH_LIST ||         \
+       (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE ||                                   \
+       ((info)->proc >= VRT_PROC_AUTH_SASL_INIT && (info)->proc <= VRT_PROC_AUTH_POLKIT))) || \
      ((info)->prog == VRT_ADMIN_PROGRAM && (info)->proc == VRT_PROC_ADMIN_CONNECT_OPEN))
 
 /* ---- connections and events ---- */
@@ -83,7 +85,8 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
 {
     VrtConn *conn = vrt_call_conn(call);
     if (CONN_CHECK_UNOPENED_OK(info))
-        return true;
+        return info->proc != VRT_PROC_CONNECT_OPEN || !vrt_acl_enabled(conn->daemon) ||
+               vrt_acl_check_call(call, info, args, error);
     bool opened, ro;
 
     {
@@ -99,7 +102,8 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
     /* The read-only socket, or VIR_CONNECT_RO at open: also the flags. */
     if (ro && !vrt_rpc_readonly_check(info, args, error))
         return false;
-    return true;
+    /* access_drivers = [ "polkit" ]: the call's permissions (libvirt's @acl). */
+    return !vrt_acl_enabled(conn->daemon) || vrt_acl_check_call(call, info, args, error);
 }
 
 /* Sends one event message to every connection with a matching callback;

@@ -161,6 +161,8 @@ struct _VrtRpcServer {
     int unix_auth; /* VrtRpcAuth of the read-write UNIX socket's clients */
     guint64 last_client_id; /* under lock */
     gint busy_workers; /* atomic: workers running calls */
+    int unix_ro_auth; /* VrtRpcAuth of the read-only UNIX socket's clients */
+    bool no_io_thread_calls; /* every call runs on a worker (the check may block) */
     GMutex wake_lock; /* a leaf lock for wake_source */
     GSource *wake_source; /* reads waiting clients again once below max_queued */
 };
@@ -707,6 +709,16 @@ vrt_server_client_get_auth(VrtServerClient *client)
     return client->auth;
 }
 
+bool
+vrt_server_client_get_unix_identity(VrtServerClient *client, pid_t *pid, uid_t *uid)
+{
+    if (!client->local || client->pid <= 0)
+        return false;
+    *pid = client->pid;
+    *uid = client->uid;
+    return true;
+}
+
 void
 vrt_server_client_set_authenticated(VrtServerClient *client)
 {
@@ -1152,7 +1164,7 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
     }
 
     VrtCall *call = call_new(client, &hdr, info, frame, len);
-    if (info->high_priority) {
+    if (info->high_priority && !client->server->no_io_thread_calls) {
         run_call(call);
         call_free(call);
         return true;
@@ -1539,7 +1551,7 @@ vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid
         unlink(path);
         return false;
     }
-    return listener_add(server, fd, path, readonly, NULL, readonly ? VRT_RPC_AUTH_NONE : server->unix_auth);
+    return listener_add(server, fd, path, readonly, NULL, readonly ? server->unix_ro_auth : server->unix_auth);
 }
 
 bool
@@ -1551,7 +1563,7 @@ vrt_rpc_server_add_fd(VrtRpcServer *server, int fd, bool readonly, GError **erro
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "file descriptor %d is not a stream socket", fd);
         return false;
     }
-    return listener_add(server, fd, NULL, readonly, NULL, readonly ? VRT_RPC_AUTH_NONE : server->unix_auth);
+    return listener_add(server, fd, NULL, readonly, NULL, readonly ? server->unix_ro_auth : server->unix_auth);
 }
 
 bool
@@ -1616,6 +1628,18 @@ void
 vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth)
 {
     server->unix_auth = auth;
+}
+
+void
+vrt_rpc_server_set_calls_on_workers(VrtRpcServer *server)
+{
+    server->no_io_thread_calls = true;
+}
+
+void
+vrt_rpc_server_set_unix_ro_auth(VrtRpcServer *server, VrtRpcAuth auth)
+{
+    server->unix_ro_auth = auth;
 }
 
 void

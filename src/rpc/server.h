@@ -37,6 +37,7 @@ typedef struct _VrtTlsContext VrtTlsContext;
 typedef enum {
     VRT_RPC_AUTH_NONE = 0,
     VRT_RPC_AUTH_SASL = 1,
+    VRT_RPC_AUTH_POLKIT = 2, /* a UNIX socket's: AUTH_POLKIT asks polkitd about the peer */
 } VrtRpcAuth;
 typedef struct _VrtServerClient VrtServerClient;
 /* One call being served. */
@@ -104,6 +105,11 @@ bool vrt_rpc_server_add_tcp(VrtRpcServer *server, const char *addr, guint port, 
 /* The authentication of read-write UNIX socket clients from now on (the
  * read-only socket's need none), as auth_unix_rw. */
 void vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth);
+/* Runs high priority calls on workers too, as the check hook blocks
+ * (polkit access control asks polkitd about every call); set before serving. */
+void vrt_rpc_server_set_calls_on_workers(VrtRpcServer *server);
+/* The same for the read-only UNIX socket's clients, as auth_unix_ro. */
+void vrt_rpc_server_set_unix_ro_auth(VrtRpcServer *server, VrtRpcAuth auth);
 /* Stops accepting new connections (first step of a shutdown). */
 void vrt_rpc_server_stop_accepting(VrtRpcServer *server);
 guint vrt_rpc_server_client_count(VrtRpcServer *server);
@@ -127,6 +133,9 @@ bool vrt_server_client_is_secure(VrtServerClient *client);
 /* The TLS cipher's key size in bits, 0 without TLS. */
 unsigned int vrt_server_client_tls_ssf(VrtServerClient *client);
 int vrt_server_client_get_fd(VrtServerClient *client);
+/* The peer's pid and uid from SO_PEERCRED; false when the client did not
+ * come by a UNIX socket (or the kernel did not say). */
+bool vrt_server_client_get_unix_identity(VrtServerClient *client, pid_t *pid, uid_t *uid);
 /* The transport now (NULL: the plain socket), for a layer to wrap. */
 VrtTransport *vrt_server_client_get_transport(VrtServerClient *client);
 /* Makes layer (over the client's transport now, which stays the client's)

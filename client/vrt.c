@@ -13,8 +13,8 @@
 
 #define VRT_DEFAULT_URI_ENV "VRT_DEFAULT_URI"
 
-static const VrtCmd *const families[] = { vrt_cmds_host,    vrt_cmds_domain,  vrt_cmds_domain_live, vrt_cmds_network,
-                                          vrt_cmds_nodedev, vrt_cmds_storage, vrt_cmds_stream };
+static const VrtCmd *const families[] = { vrt_cmds_host,    vrt_cmds_domain,  vrt_cmds_domain_live, vrt_cmds_agent,
+                                          vrt_cmds_network, vrt_cmds_nodedev, vrt_cmds_storage,     vrt_cmds_stream };
 
 vrt_conn *
 vrt_cli_conn(VrtCli *cli)

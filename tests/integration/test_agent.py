@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from vrt_fixtures import QmpEmu, import_required, kill_vms_under, virsh, wait_for
+from vrt_fixtures import QmpEmu, import_required, kill_vms_under, virsh, vrt, wait_for
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 libvirt_qemu = import_required("libvirt_qemu", "python3-libvirt is not installed")
@@ -173,3 +173,17 @@ def test_real_qemu_agent_channel_nobody_answers(conn, vrtd, tmproot):
         p = virsh(vrtd.uri, *args, check=False)
         assert p.returncode != 0 and NOT_CONNECTED in p.stderr, (args, p.stderr)
     assert conn.lookupByName("rq1").isActive()
+
+
+def test_vrt_cli(conn, vrtd, tmproot):
+    emu = emu_domain(conn, tmproot, "cl1", behaviour={"agent": {"filesystems": ["/", "/srv"]}})
+    assert vrt(vrtd.uri, "domfsfreeze", "cl1", "--mountpoint", "/srv").stdout == "Froze 1 filesystem(s)\n"
+    assert json.loads(vrt(vrtd.uri, "--json", "domfsthaw", "cl1").stdout) == {"filesystems": 1}
+    vrt(vrtd.uri, "domtime", "cl1", "--time", "2000000000")
+    assert emu.agent_commands()[-1] == {"execute": "guest-set-time", "arguments": {"time": 2000000000 * 10 ** 9}}
+    got = int(re.search(r"Time: (\d+)", vrt(vrtd.uri, "domtime", "cl1").stdout).group(1))
+    assert 2000000000 <= got < 2000000060
+    vrt(vrtd.uri, "domtime", "cl1", "--sync")
+    emu_domain(conn, tmproot, "cl2", agent=False)
+    p = vrt(vrtd.uri, "domfsfreeze", "cl2", check=False)
+    assert p.returncode == 1 and "QEMU guest agent is not configured" in p.stderr

@@ -83,6 +83,7 @@ const char *vrt_cli_value(VrtArgs *args, const char *name);
 extern const VrtCmd vrt_cmds_host[];
 extern const VrtCmd vrt_cmds_domain[];
 extern const VrtCmd vrt_cmds_domain_live[];
+extern const VrtCmd vrt_cmds_agent[];
 extern const VrtCmd vrt_cmds_network[];
 extern const VrtCmd vrt_cmds_nodedev[];
 extern const VrtCmd vrt_cmds_storage[];

@@ -275,6 +275,19 @@ typedef struct {
 int vrt_domain_interface_addresses(vrt_domain *dom, unsigned int source, vrt_domain_iface **ifaces, vrt_error **err);
 void vrt_domain_iface_list_free(vrt_domain_iface *ifaces, int n);
 
+/* ---- the guest agent ---- */
+
+/* virDomainSetTime's flag: the guest reads its time from its RTC. */
+#define VRT_DOMAIN_TIME_SYNC (1u << 0)
+
+/* virDomainFSFreeze (n mountpoints, 0: all) and virDomainFSThaw: the number
+ * of filesystems frozen or thawed, or -1. */
+int vrt_domain_fsfreeze(vrt_domain *dom, const char **mountpoints, unsigned int n, unsigned int flags, vrt_error **err);
+int vrt_domain_fsthaw(vrt_domain *dom, unsigned int flags, vrt_error **err);
+/* virDomainGetTime / virDomainSetTime: 0 or -1. */
+int vrt_domain_get_time(vrt_domain *dom, long long *seconds, unsigned int *nseconds, vrt_error **err);
+int vrt_domain_set_time(vrt_domain *dom, long long seconds, unsigned int nseconds, unsigned int flags, vrt_error **err);
+
 /* ---- streams: a domain's console, channels and screenshots ---- */
 
 /* A stream is data that follows the call that opened it, both ways for a

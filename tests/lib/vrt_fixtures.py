@@ -437,6 +437,14 @@ class QmpEmu:
         """The QMP commands it received, in order."""
         try:
             with open(self.log) as f:
-                return [json.loads(line)["cmd"] for line in f if line.strip()]
+                return [r["cmd"] for r in map(json.loads, filter(str.strip, f)) if "cmd" in r]
+        except FileNotFoundError:
+            return []
+
+    def agent_commands(self):
+        """The guest agent commands its emulated qemu-ga received, in order."""
+        try:
+            with open(self.log) as f:
+                return [r["agent"] for r in map(json.loads, filter(str.strip, f)) if "agent" in r]
         except FileNotFoundError:
             return []

@@ -61,6 +61,7 @@ struct _VrtQemuDom {
     bool guest_shutdown; /* SHUTDOWN seen */
     bool fake_reboot; /* reboot asked: SHUTDOWN becomes reset + cont */
     bool taint_custom_monitor; /* a user's monitor command ran on this QEMU (libvirt's "custom-monitor") */
+    bool taint_custom_ga; /* a user's agent command ran in this run (libvirt's "custom-ga-command") */
     GHashTable *unplug_pending; /* alias -> NULL: an unplug pending in a status file of older vrt */
     GHashTable *unplug_done; /* alias -> NULL: DEVICE_DELETED seen, not yet processed */
     VrtQemuHostdevState *hostdevs; /* the hostdev job's records (qemu_hostdev.h), saved in the status */

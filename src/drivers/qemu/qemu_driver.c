@@ -6,6 +6,7 @@
  * job, does its work with the object lock taken only around field updates,
  * and reports lifecycle events after the change.
  */
+#include "drivers/qemu/qemu_agent.h"
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_save.h"
@@ -976,13 +977,43 @@ monitor_call(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJobKind kind, bool (
     return fn(mon, error);
 }
 
+/* The agent mode of shutdown and reboot, libvirt's way: asked for, or
+ * (no method asked for) whenever the agent is there; falls back to the
+ * ACPI button when the agent fails unless the agent alone was asked for.
+ * Whether the agent did it (*done), false with the error otherwise. */
+static bool
+agent_shutdown(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool reboot, bool *done, GError **error)
+{
+    bool requested = flags & VRT_DOMAIN_SHUTDOWN_GUEST_AGENT;
+    bool acpi = flags & VRT_DOMAIN_SHUTDOWN_ACPI_POWER_BTN;
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(GError) local = NULL;
+
+    *done = false;
+    if (!obj || !require_state(obj, true, error))
+        return false;
+    if (!requested && (acpi || !vrt_qemu_agent_check(obj, NULL)))
+        return true;
+    if (vrt_qemu_agent_shutdown(obj, reboot, &local)) {
+        *done = true;
+        return true;
+    }
+    if (requested && !acpi) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return false;
+    }
+    return true;
+}
+
 bool
 vrt_qemu_domain_shutdown(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
-    if (flags & ~VRT_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "only the ACPI power button shutdown method is supported");
+    bool done = false;
+
+    if (!agent_shutdown(drv, uuid, flags, false, &done, error))
         return false;
-    }
+    if (done)
+        return true;
     return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, vrt_qemu_monitor_system_powerdown, error);
 }
 
@@ -995,9 +1026,13 @@ vrt_qemu_domain_reboot(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
     g_autoptr(GMutexLocker) locker = NULL;
     bool ok;
 
-    if (flags & ~VRT_DOMAIN_REBOOT_ACPI_POWER_BTN) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "only the ACPI power button reboot method is supported");
-        return false;
+    {
+        bool done = false;
+
+        if (!agent_shutdown(drv, uuid, flags, true, &done, error))
+            return false;
+        if (done)
+            return true;
     }
     obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
     if (!obj || !(mon = active_monitor(obj, error)))
@@ -1110,27 +1145,6 @@ vrt_qemu_domain_monitor_command(VrtQemuDriver *drv, const guchar *uuid, const ch
     if (flags & VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
         return vrt_qemu_monitor_human(mon, cmd, error);
     return vrt_qemu_monitor_arbitrary(mon, cmd, error);
-}
-
-char *
-vrt_qemu_domain_agent_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, int timeout, guint flags,
-                              GError **error)
-{
-    g_autoptr(VrtQemuDom) obj = NULL;
-
-    (void)cmd;
-    (void)timeout;
-    if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "qemuDomainQemuAgentCommand");
-        return NULL;
-    }
-    obj = vrt_qemu_driver_find(drv, uuid, error);
-    if (!obj || !require_state(obj, true, error))
-        return NULL;
-    /* No <channel> to a guest agent is ever set up by vrt. */
-    vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "QEMU guest agent is not configured");
-    return NULL;
 }
 
 /* ---- autostart ---- */

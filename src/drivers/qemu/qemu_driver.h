@@ -223,9 +223,10 @@ bool vrt_qemu_domain_suspend(VrtQemuDriver *drv, const guchar *uuid, GError **er
  * tainted (custom-monitor) and logs it the first time, as libvirt. */
 char *vrt_qemu_domain_monitor_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, guint flags,
                                       GError **error);
-/* virDomainQemuAgentCommand: vrt has no guest agent channel, so for an
- * active domain this is libvirt's answer for a domain without one
- * (VIR_ERR_ARGUMENT_UNSUPPORTED "QEMU guest agent is not configured"). */
+/* virDomainQemuAgentCommand: cmd (a JSON command object) sent to the
+ * domain's guest agent, its whole reply as JSON text, waiting timeout
+ * seconds as libvirt (-2 forever, -1 the default, 0 not at all); marks
+ * the domain tainted (custom-ga-command). See qemu_agent.c. */
 char *vrt_qemu_domain_agent_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, int timeout, guint flags,
                                     GError **error);
 bool vrt_qemu_domain_resume(VrtQemuDriver *drv, const guchar *uuid, GError **error);

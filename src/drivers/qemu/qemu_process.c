@@ -640,6 +640,7 @@ adopt_qemu_locked(VrtQemuDom *obj, VrtDomainDef *def, VrtQemuHostdevStart *hostd
     obj->guest_shutdown = false;
     obj->fake_reboot = false;
     obj->taint_custom_monitor = false;
+    obj->taint_custom_ga = false;
     obj->updated = false;
     g_hash_table_remove_all(obj->unplug_pending);
     g_hash_table_remove_all(obj->unplug_done);

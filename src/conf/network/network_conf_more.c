@@ -414,7 +414,9 @@ parse_rate(xmlNodePtr node, VrtNetworkBandwidthRate *rate, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "'peak' and 'burst' require 'average' attribute");
         return false;
     }
-    rate->present = true;
+    /* A rate of 0 with no floor limits nothing: libvirt prints no element
+     * for it, so it is not kept (its output would not parse back the same). */
+    rate->present = rate->average || rate->floor;
     return true;
 }
 

@@ -244,6 +244,26 @@ test_metadata_namespace(void)
     vrt_test_assert_validates(out, "network", NULL);
 }
 
+/* A rate of 0 limits nothing and is not written back; the output parses
+ * again to the same text (the network XML fuzzer found the opposite). */
+static void
+test_zero_rate_dropped(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkDef) def =
+        vrt_network_def_parse("<network><name>z</name><portgroup name='p'><bandwidth>"
+                              "<inbound average='10'/><outbound average='000'/></bandwidth></portgroup></network>",
+                              0, &err);
+    g_assert_no_error(err);
+    g_autofree char *out = vrt_network_def_format(def);
+    g_assert_null(strstr(out, "outbound"));
+    g_assert_nonnull(strstr(out, "<inbound average='10'/>"));
+    g_autoptr(VrtNetworkDef) again = vrt_network_def_parse(out, 0, &err);
+    g_assert_no_error(err);
+    g_autofree char *out2 = vrt_network_def_format(again);
+    g_assert_cmpstr(out, ==, out2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -267,5 +287,6 @@ main(int argc, char **argv)
     g_test_add_func("/network/live-needs-status-flag", test_live_needs_status_flag);
     g_test_add_func("/network/escaping", test_escaping);
     g_test_add_func("/network/metadata-namespace", test_metadata_namespace);
+    g_test_add_func("/network/zero-rate-dropped", test_zero_rate_dropped);
     return g_test_run();
 }

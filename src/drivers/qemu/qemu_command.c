@@ -687,6 +687,9 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
     dev = device_new(driver);
     if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
         json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
+    /* Several heads: QEMU's outputs of a virtio GPU or a QXL card. */
+    if (v->heads && (g_str_equal(model, "virtio") || g_str_equal(model, "qxl")))
+        json_object_set_int_member(dev, "max_outputs", v->heads);
     add_device_info(b->def, dev, &v->info);
     arg_json(b, "-device", dev);
     return true;

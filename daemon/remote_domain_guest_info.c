@@ -1,9 +1,11 @@
 /*
  * Handlers of the guest information procedures served through the guest
  * agent (virsh guestinfo, domfsinfo): thin translations between the wire
- * types and the QEMU driver's qemu_agent_info.h.
+ * types and the QEMU driver's qemu_agent_info.h. Also the typed parameters'
+ * wire form every handler and event sending a list of them uses
+ * (remote_params.h).
  */
-#include "daemon/daemon.h"
+#include "daemon/remote_params.h"
 #include "drivers/qemu/qemu_agent_info.h"
 #include "util/error.h"
 
@@ -14,23 +16,11 @@
         return false;                                                                     \
     }
 
-bool
-vrt_handle_domain_get_guest_info(VrtCall *call, remote_domain_get_guest_info_args *args,
-                                 remote_domain_get_guest_info_ret *ret, GError **error)
+void
+vrt_typed_params_to_wire(GPtrArray *params, remote_typed_param **val, u_int *len)
 {
-    DRV(call, error);
-    g_autoptr(GPtrArray) params =
-        vrt_qemu_domain_get_guest_info(drv, WIRE_UUID(args->dom.uuid), args->types, args->flags, error);
-    remote_typed_param *w;
+    remote_typed_param *w = g_new0(remote_typed_param, params->len ? params->len : 1);
 
-    if (!params)
-        return false;
-    if (params->len > REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX) {
-        vrt_error_set(error, VIR_ERR_RPC, "%s", "Too many parameters");
-        return false;
-    }
-    /* Moved into the wire form (xdr_free frees it). */
-    w = g_new0(remote_typed_param, params->len ? params->len : 1);
     for (guint i = 0; i < params->len; i++) {
         VrtTypedParam *p = g_ptr_array_index(params, i);
         remote_typed_param_value *v = &w[i].value;
@@ -46,8 +36,24 @@ vrt_handle_domain_get_guest_info(VrtCall *call, remote_domain_get_guest_info_arg
         case VRT_TYPED_PARAM_STRING: v->remote_typed_param_value_u.s = g_steal_pointer(&p->v.s); break;
         }
     }
-    ret->params.params_val = w;
-    ret->params.params_len = params->len;
+    *val = w;
+    *len = params->len;
+}
+
+bool
+vrt_handle_domain_get_guest_info(VrtCall *call, remote_domain_get_guest_info_args *args,
+                                 remote_domain_get_guest_info_ret *ret, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(GPtrArray) params =
+        vrt_qemu_domain_get_guest_info(drv, WIRE_UUID(args->dom.uuid), args->types, args->flags, error);
+    if (!params)
+        return false;
+    if (params->len > REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX) {
+        vrt_error_set(error, VIR_ERR_RPC, "%s", "Too many parameters");
+        return false;
+    }
+    vrt_typed_params_to_wire(params, &ret->params.params_val, &ret->params.params_len);
     return true;
 }
 

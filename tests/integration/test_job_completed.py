@@ -45,7 +45,8 @@ def test_event_after_save_and_managed_save(conn, tmp_path):
     dom = conn.defineXML(domain_xml("jc1"))
     dom.create()
     dom.save(str(tmp_path / "jc1.img"))
-    wait_for(lambda: any(g[0] == "job" for g in got), what=f"job-completed event, got {got}")
+    wait_for(lambda: any(g[0] == "job" for g in got) and ("life", "jc1", libvirt.VIR_DOMAIN_EVENT_STOPPED) in got,
+             what=f"job-completed and stopped events, got {got}")
     params = next(g[2] for g in got if g[0] == "job")
     assert params["operation"] == libvirt.VIR_DOMAIN_JOB_OPERATION_SAVE
     assert params["memory_total"] > 0 and params["memory_processed"] > 0

@@ -142,9 +142,17 @@ vrt_acl_check_call(VrtCall *call, const VrtProcInfo *info, const void *args, GEr
             details[5] = uuidstr;
         }
     }
+    g_autoptr(VrtAclAttrs) attrs = NULL;
+    const char *const *asked = details;
+    if (!g_str_equal(acl->checks[0].object, "domain") && !g_str_equal(acl->checks[0].object, "connect")) {
+        /* networks, storage, node devices, secrets, filters, interfaces */
+        if (!vrt_acl_object_attrs(call, info, acl->checks[0].object, args, &attrs, error))
+            return false;
+        asked = vrt_acl_attrs_kv(attrs);
+    }
     for (unsigned int i = 0; i < acl->n_checks; i++) {
         const VrtProcAclCheck *c = &acl->checks[i];
-        if (vrt_proc_acl_applies(acl, c, args) && !ask(call, c->object, c->perm, details, error))
+        if (vrt_proc_acl_applies(acl, c, args) && !ask(call, c->object, c->perm, asked, error))
             return false;
     }
     return true;

@@ -33,10 +33,10 @@ bool vrt_acl_object_attrs(VrtCall *call, const VrtProcInfo *info, const char *ob
 const char *const *vrt_acl_attrs_kv(VrtAclAttrs *attrs);
 void vrt_acl_attrs_free(VrtAclAttrs *attrs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtAclAttrs, vrt_acl_attrs_free)
-/* After a list or count call ran: drops from its reply the objects the
- * caller may not see (libvirt's @aclfilter, OBJECT.getattr), counts
- * included. */
-bool vrt_acl_filter_reply(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error);
+/* Runs the call (vrt_daemon_dispatch); for a list or count call, the
+ * reply then shows only the objects the caller may see (libvirt's
+ * @aclfilter, OBJECT.getattr), before an old list is cut to its maxnames. */
+bool vrt_acl_dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error);
 /* Whether conn may see the object of event message msg (of the daemon's
  * event_id family): its getattr, asked only with access control on. */
 bool vrt_acl_event_allowed(VrtConn *conn, int event_id, const void *msg);

@@ -791,69 +791,80 @@ typedef struct {
     xdrproc_t elem_free;
     DescribeFunc describe;
     bool list_all; /* {array, unsigned int ret}: ret is the count; args have need_results */
-    size_t need_results_offset;
+    size_t need_results_offset; /* list_all; else the args' int maxnames (maxuuids, maxids) */
 } ListKind;
 
 #define LIST_ALL(P, OBJ, RET, MEMBER, ELEM, DESC, ARGS)                                                              \
     { VRT_PROC_##P, OBJ, offsetof(RET, MEMBER), sizeof(ELEM), (xdrproc_t)xdr_##ELEM, DESC, true,                    \
       offsetof(ARGS, need_results) }
-#define NAMES(P, OBJ, RET, MEMBER, DESC)                                                                              \
-    { VRT_PROC_##P, OBJ, offsetof(RET, MEMBER), sizeof(char *), (xdrproc_t)xdr_remote_nonnull_string, DESC, false, 0 }
+#define NAMES(P, OBJ, RET, MEMBER, DESC, ARGS, MAX)                                                                   \
+    { VRT_PROC_##P, OBJ, offsetof(RET, MEMBER), sizeof(char *), (xdrproc_t)xdr_remote_nonnull_string, DESC, false,   \
+      offsetof(ARGS, MAX) }
 
 static const ListKind lists[] = {
     LIST_ALL(CONNECT_LIST_ALL_NETWORKS, "network", remote_connect_list_all_networks_ret, nets, remote_nonnull_network,
              describe_network, remote_connect_list_all_networks_args),
-    NAMES(CONNECT_LIST_NETWORKS, "network", remote_names_ret, names, describe_network_name),
-    NAMES(CONNECT_LIST_DEFINED_NETWORKS, "network", remote_names_ret, names, describe_network_name),
+    NAMES(CONNECT_LIST_NETWORKS, "network", remote_names_ret, names, describe_network_name, remote_maxnames_args, maxnames),
+    NAMES(CONNECT_LIST_DEFINED_NETWORKS, "network", remote_names_ret, names, describe_network_name, remote_maxnames_args,
+          maxnames),
     LIST_ALL(NETWORK_LIST_ALL_PORTS, "network_port", remote_network_list_all_ports_ret, ports,
              remote_nonnull_network_port, describe_port, remote_network_list_all_ports_args),
     LIST_ALL(CONNECT_LIST_ALL_STORAGE_POOLS, "storage_pool", remote_connect_list_all_storage_pools_ret, pools,
              remote_nonnull_storage_pool, describe_pool, remote_connect_list_all_storage_pools_args),
-    NAMES(CONNECT_LIST_STORAGE_POOLS, "storage_pool", remote_names_ret, names, describe_pool_name),
-    NAMES(CONNECT_LIST_DEFINED_STORAGE_POOLS, "storage_pool", remote_names_ret, names, describe_pool_name),
+    NAMES(CONNECT_LIST_STORAGE_POOLS, "storage_pool", remote_names_ret, names, describe_pool_name, remote_maxnames_args,
+          maxnames),
+    NAMES(CONNECT_LIST_DEFINED_STORAGE_POOLS, "storage_pool", remote_names_ret, names, describe_pool_name,
+          remote_maxnames_args, maxnames),
     LIST_ALL(STORAGE_POOL_LIST_ALL_VOLUMES, "storage_vol", remote_storage_pool_list_all_volumes_ret, vols,
              remote_nonnull_storage_vol, describe_vol, remote_storage_pool_list_all_volumes_args),
-    NAMES(STORAGE_POOL_LIST_VOLUMES, "storage_vol", remote_names_ret, names, describe_vol_name),
+    NAMES(STORAGE_POOL_LIST_VOLUMES, "storage_vol", remote_names_ret, names, describe_vol_name,
+          remote_storage_pool_list_volumes_args, maxnames),
     LIST_ALL(CONNECT_LIST_ALL_NODE_DEVICES, "node_device", remote_connect_list_all_node_devices_ret, devices,
              remote_nonnull_node_device, describe_nodedev, remote_connect_list_all_node_devices_args),
-    NAMES(NODE_LIST_DEVICES, "node_device", remote_names_ret, names, describe_nodedev),
+    NAMES(NODE_LIST_DEVICES, "node_device", remote_names_ret, names, describe_nodedev, remote_node_list_devices_args,
+          maxnames),
     LIST_ALL(CONNECT_LIST_ALL_SECRETS, "secret", remote_connect_list_all_secrets_ret, secrets, remote_nonnull_secret,
              describe_secret, remote_connect_list_all_secrets_args),
-    NAMES(CONNECT_LIST_SECRETS, "secret", remote_connect_list_secrets_ret, uuids, describe_secret_uuid),
+    NAMES(CONNECT_LIST_SECRETS, "secret", remote_connect_list_secrets_ret, uuids, describe_secret_uuid,
+          remote_connect_list_secrets_args, maxuuids),
     LIST_ALL(CONNECT_LIST_ALL_NWFILTERS, "nwfilter", remote_connect_list_all_nwfilters_ret, filters,
              remote_nonnull_nwfilter, describe_nwfilter, remote_connect_list_all_nwfilters_args),
-    NAMES(CONNECT_LIST_NWFILTERS, "nwfilter", remote_connect_list_nwfilters_ret, names, describe_nwfilter_name),
+    NAMES(CONNECT_LIST_NWFILTERS, "nwfilter", remote_connect_list_nwfilters_ret, names, describe_nwfilter_name,
+          remote_connect_list_nwfilters_args, maxnames),
     LIST_ALL(CONNECT_LIST_ALL_INTERFACES, "interface", remote_connect_list_all_interfaces_ret, ifaces,
              remote_nonnull_interface, describe_iface, remote_connect_list_all_interfaces_args),
-    NAMES(CONNECT_LIST_INTERFACES, "interface", remote_connect_list_interfaces_ret, names, describe_iface_name),
+    NAMES(CONNECT_LIST_INTERFACES, "interface", remote_connect_list_interfaces_ret, names, describe_iface_name,
+          remote_connect_list_interfaces_args, maxnames),
     NAMES(CONNECT_LIST_DEFINED_INTERFACES, "interface", remote_connect_list_defined_interfaces_ret, names,
-          describe_iface_name),
-    NAMES(CONNECT_LIST_DEFINED_DOMAINS, "domain", remote_names_ret, names, describe_domain_name),
+          describe_iface_name, remote_connect_list_defined_interfaces_args, maxnames),
+    NAMES(CONNECT_LIST_DEFINED_DOMAINS, "domain", remote_names_ret, names, describe_domain_name, remote_maxnames_args,
+          maxnames),
     { VRT_PROC_CONNECT_LIST_DOMAINS, "domain", offsetof(remote_connect_list_domains_ret, ids), sizeof(int),
-      (xdrproc_t)xdr_int, describe_domain_id, false, 0 },
+      (xdrproc_t)xdr_int, describe_domain_id, false, offsetof(remote_connect_list_domains_args, maxids) },
 };
 
-/* The counts of the old API: the list call whose filtered length they are
- * (listAll with the flags that select the same objects). */
+/* The counts of the old API: the length of the filtered list of the old
+ * list call that names the same objects (so a client sizing that list by
+ * the count gets all of it). */
 typedef struct {
     int proc; /* the count */
     int list_proc;
-    unsigned int flags; /* of the listAll call */
+    unsigned int flags; /* of a listAll call */
 } CountKind;
 
 static const CountKind counts[] = {
-    { VRT_PROC_CONNECT_NUM_OF_NETWORKS, VRT_PROC_CONNECT_LIST_ALL_NETWORKS, 2 /* ACTIVE */ },
-    { VRT_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS, VRT_PROC_CONNECT_LIST_ALL_NETWORKS, 1 /* INACTIVE */ },
-    { VRT_PROC_CONNECT_NUM_OF_STORAGE_POOLS, VRT_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, 2 },
-    { VRT_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, VRT_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, 1 },
-    { VRT_PROC_STORAGE_POOL_NUM_OF_VOLUMES, VRT_PROC_STORAGE_POOL_LIST_ALL_VOLUMES, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_NETWORKS, VRT_PROC_CONNECT_LIST_NETWORKS, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS, VRT_PROC_CONNECT_LIST_DEFINED_NETWORKS, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_STORAGE_POOLS, VRT_PROC_CONNECT_LIST_STORAGE_POOLS, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, VRT_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS, 0 },
+    { VRT_PROC_STORAGE_POOL_NUM_OF_VOLUMES, VRT_PROC_STORAGE_POOL_LIST_VOLUMES, 0 },
     { VRT_PROC_NODE_NUM_OF_DEVICES, VRT_PROC_NODE_LIST_DEVICES, 0 },
-    { VRT_PROC_CONNECT_NUM_OF_SECRETS, VRT_PROC_CONNECT_LIST_ALL_SECRETS, 0 },
-    { VRT_PROC_CONNECT_NUM_OF_NWFILTERS, VRT_PROC_CONNECT_LIST_ALL_NWFILTERS, 0 },
-    { VRT_PROC_CONNECT_NUM_OF_INTERFACES, VRT_PROC_CONNECT_LIST_ALL_INTERFACES, 2 },
-    { VRT_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES, VRT_PROC_CONNECT_LIST_ALL_INTERFACES, 1 },
-    { VRT_PROC_CONNECT_NUM_OF_DOMAINS, VRT_PROC_CONNECT_LIST_ALL_DOMAINS, 1 /* ACTIVE */ },
-    { VRT_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, VRT_PROC_CONNECT_LIST_ALL_DOMAINS, 2 /* INACTIVE */ },
+    { VRT_PROC_CONNECT_NUM_OF_SECRETS, VRT_PROC_CONNECT_LIST_SECRETS, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_NWFILTERS, VRT_PROC_CONNECT_LIST_NWFILTERS, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_INTERFACES, VRT_PROC_CONNECT_LIST_INTERFACES, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES, VRT_PROC_CONNECT_LIST_DEFINED_INTERFACES, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_DOMAINS, VRT_PROC_CONNECT_LIST_DOMAINS, 0 },
+    { VRT_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, VRT_PROC_CONNECT_LIST_DEFINED_DOMAINS, 0 },
 };
 
 static const ListKind *
@@ -865,8 +876,8 @@ list_kind(int proc)
     return NULL;
 }
 
-/* Runs list procedure proc for the caller with the objects listed (args
- * as the count's own, or built here) and returns its filtered length. */
+/* Runs list procedure ck->list_proc for the caller, naming what the
+ * count's args (count_args) name, and returns its filtered length. */
 static bool
 count_visible(VrtCall *call, const CountKind *ck, const void *count_args, guint *count, GError **error)
 {
@@ -876,39 +887,70 @@ count_visible(VrtCall *call, const CountKind *ck, const void *count_args, guint 
     const ListKind *lk = list_kind(ck->list_proc);
 
     switch (ck->list_proc) {
+    case VRT_PROC_STORAGE_POOL_LIST_VOLUMES:
     case VRT_PROC_STORAGE_POOL_LIST_ALL_VOLUMES:
-        ((remote_storage_pool_list_all_volumes_args *)args)->pool = *(const remote_nonnull_storage_pool *)count_args;
+    case VRT_PROC_NETWORK_LIST_ALL_PORTS:
+        /* the args of both start with the pool (network) */
+        memcpy(args, count_args, ck->list_proc == VRT_PROC_NETWORK_LIST_ALL_PORTS ? sizeof(remote_nonnull_network)
+                                                                                 : sizeof(remote_nonnull_storage_pool));
         break;
     case VRT_PROC_NODE_LIST_DEVICES: {
         remote_node_list_devices_args *l = args;
         l->cap = ((const remote_node_num_of_devices_args *)count_args)->cap;
-        l->maxnames = REMOTE_NODE_DEVICE_LIST_MAX;
         l->flags = ((const remote_node_num_of_devices_args *)count_args)->flags;
         break;
     }
     default: break;
     }
-    if (!lk) /* listAllDomains filters itself, also for its count alone */
-        ((remote_connect_list_all_domains_args *)args)->flags = ck->flags;
-    else if (lk->list_all) {
+    if (lk->list_all) {
         *(int *)((char *)args + lk->need_results_offset) = 1;
         /* flags follow need_results in every listAll args type */
         *(unsigned int *)((char *)args + lk->need_results_offset + sizeof(int)) = ck->flags;
+    } else {
+        *(int *)((char *)args + lk->need_results_offset) = REMOTE_LIST_MAX;
     }
     if (!vrt_daemon_dispatch(call, info, args, ret, error))
         return false;
-    if (lk)
-        *count = filter_array(call, lk->object, args, (XdrArray *)((char *)ret + lk->array_offset), lk->elem_size,
-                              lk->elem_free, lk->describe);
-    else
-        *count = ((remote_connect_list_all_domains_ret *)ret)->ret;
+    *count = filter_array(call, lk->object, args, (XdrArray *)((char *)ret + lk->array_offset), lk->elem_size,
+                          lk->elem_free, lk->describe);
     xdr_free(info->ret_filter, ret);
     return true;
 }
 
-bool
-vrt_acl_filter_reply(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error)
+/* An old list call (names, uuids or ids up to maxnames): the handler
+ * lists all of them, the filter keeps the visible ones, and only then are
+ * they cut to the caller's maxnames, as libvirt filters before it counts
+ * (a client sizes the list by the filtered count). */
+static bool
+dispatch_names(VrtCall *call, const VrtProcInfo *info, const ListKind *lk, void *args, void *ret, GError **error)
 {
+    int *maxnames = (int *)((char *)args + lk->need_results_offset);
+    int want = *maxnames;
+
+    if (want < 0 || want > REMOTE_LIST_MAX)
+        return vrt_daemon_dispatch(call, info, args, ret, error); /* its own refusal */
+    *maxnames = REMOTE_LIST_MAX;
+    bool ok = vrt_daemon_dispatch(call, info, args, ret, error);
+    *maxnames = want;
+    if (!ok)
+        return false;
+    XdrArray *arr = (XdrArray *)((char *)ret + lk->array_offset);
+    filter_array(call, lk->object, args, arr, lk->elem_size, lk->elem_free, lk->describe);
+    for (guint i = (guint)want; i < arr->len; i++)
+        xdr_free(lk->elem_free, arr->val + i * lk->elem_size);
+    arr->len = MIN(arr->len, (guint)want);
+    return true;
+}
+
+bool
+vrt_acl_dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error)
+{
+    const ListKind *lk = info->prog == VRT_REMOTE_PROGRAM ? list_kind(info->proc) : NULL;
+
+    if (lk && !lk->list_all)
+        return dispatch_names(call, info, lk, args, ret, error);
+    if (!vrt_daemon_dispatch(call, info, args, ret, error))
+        return false;
     if (info->prog != VRT_REMOTE_PROGRAM)
         return true;
     for (gsize i = 0; i < G_N_ELEMENTS(counts); i++) {
@@ -921,14 +963,8 @@ vrt_acl_filter_reply(VrtCall *call, const VrtProcInfo *info, void *args, void *r
         *(int *)ret = (int)n;
         return true;
     }
-    const ListKind *lk = list_kind(info->proc);
     if (!lk)
         return true;
-    if (!lk->list_all) {
-        filter_array(call, lk->object, args, (XdrArray *)((char *)ret + lk->array_offset), lk->elem_size,
-                     lk->elem_free, lk->describe);
-        return true;
-    }
     XdrArray *arr = (XdrArray *)((char *)ret + lk->array_offset);
     unsigned int *count = (unsigned int *)((char *)ret + lk->array_offset + sizeof(XdrArray));
     if (*(int *)((char *)args + lk->need_results_offset)) {

@@ -106,14 +106,14 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
     return !vrt_acl_enabled(conn->daemon) || vrt_acl_check_call(call, info, args, error);
 }
 
-/* The generated dispatch, then (access control on) the filter of a list
- * call's reply: libvirt's @aclfilter drops the objects the caller may not see. */
+/* The generated dispatch; with access control, list calls' replies show
+ * only the objects the caller may see (libvirt's @aclfilter). */
 static bool
 dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error)
 {
-    if (!vrt_daemon_dispatch(call, info, args, ret, error))
-        return false;
-    return !vrt_acl_enabled(vrt_call_daemon(call)) || vrt_acl_filter_reply(call, info, args, ret, error);
+    if (vrt_acl_enabled(vrt_call_daemon(call)))
+        return vrt_acl_dispatch(call, info, args, ret, error);
+    return vrt_daemon_dispatch(call, info, args, ret, error);
 }
 
 /* Sends one event message to every connection with a matching callback;

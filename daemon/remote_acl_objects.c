@@ -227,8 +227,8 @@ add_nodedev(VrtCall *call, VrtAclAttrs *a, const char *name, GError **error)
 static char *
 xml_child(const char *xml, const char *child)
 {
-    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                                        XML_PARSE_NOWARNING);
+    xmlDocPtr doc =
+        xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     char *out = NULL;
 
     if (!doc)
@@ -316,8 +316,7 @@ network_of(VrtCall *call, int proc, const void *args, VrtAclAttrs *a, GError **e
     case VRT_PROC_NETWORK_DEFINE_XML_FLAGS:
         add_defined(a, STR0(args), "network_name", "network_uuid", find_network, call);
         return true;
-    default:
-        return add_network_by_uuid(call, a, WIRE_UUID(FIRST(args, remote_nonnull_network)->uuid), error);
+    default: return add_network_by_uuid(call, a, WIRE_UUID(FIRST(args, remote_nonnull_network)->uuid), error);
     }
 }
 
@@ -368,8 +367,7 @@ pool_of(VrtCall *call, int proc, const void *args, VrtAclAttrs *a, GError **erro
         ref = vrt_stordrv_pool_lookup_by_volume(drv, FIRST(args, remote_nonnull_storage_vol)->pool, error);
         break;
     case VRT_PROC_STORAGE_POOL_LOOKUP_BY_UUID:
-        return add_pool_by_uuid(call, a, WIRE_UUID(FIRST(args, remote_storage_pool_lookup_by_uuid_args)->uuid),
-                                error);
+        return add_pool_by_uuid(call, a, WIRE_UUID(FIRST(args, remote_storage_pool_lookup_by_uuid_args)->uuid), error);
     case VRT_PROC_STORAGE_POOL_CREATE_XML:
     case VRT_PROC_STORAGE_POOL_DEFINE_XML:
         add_defined(a, STR0(args), "pool_name", "pool_uuid", find_pool, call);
@@ -462,8 +460,7 @@ nwfilter_of(VrtCall *call, int proc, const void *args, VrtAclAttrs *a, GError **
         return true;
     }
     case VRT_PROC_NWFILTER_LOOKUP_BY_UUID:
-        return add_nwfilter_by_uuid(call, a, WIRE_UUID(FIRST(args, remote_nwfilter_lookup_by_uuid_args)->uuid),
-                                    error);
+        return add_nwfilter_by_uuid(call, a, WIRE_UUID(FIRST(args, remote_nwfilter_lookup_by_uuid_args)->uuid), error);
     case VRT_PROC_NWFILTER_DEFINE_XML:
     case VRT_PROC_NWFILTER_DEFINE_XML_FLAGS:
         add_defined(a, STR0(args), "nwfilter_name", "nwfilter_uuid", find_nwfilter, call);
@@ -485,7 +482,8 @@ iface_of(VrtCall *call, int proc, const void *args, VrtAclAttrs *a, GError **err
         return true;
     }
     case VRT_PROC_INTERFACE_GET_XML_DESC:
-    case VRT_PROC_INTERFACE_IS_ACTIVE: return add_iface_by_name(call, a, FIRST(args, remote_nonnull_interface)->name, error);
+    case VRT_PROC_INTERFACE_IS_ACTIVE:
+        return add_iface_by_name(call, a, FIRST(args, remote_nonnull_interface)->name, error);
     default: return true; /* not served: nothing to look up */
     }
 }
@@ -794,19 +792,24 @@ typedef struct {
     size_t need_results_offset; /* list_all; else the args' int maxnames (maxuuids, maxids) */
 } ListKind;
 
-#define LIST_ALL(P, OBJ, RET, MEMBER, ELEM, DESC, ARGS)                                                              \
-    { VRT_PROC_##P, OBJ, offsetof(RET, MEMBER), sizeof(ELEM), (xdrproc_t)xdr_##ELEM, DESC, true,                    \
-      offsetof(ARGS, need_results) }
-#define NAMES(P, OBJ, RET, MEMBER, DESC, ARGS, MAX)                                                                   \
-    { VRT_PROC_##P, OBJ, offsetof(RET, MEMBER), sizeof(char *), (xdrproc_t)xdr_remote_nonnull_string, DESC, false,   \
-      offsetof(ARGS, MAX) }
+#define LIST_ALL(P, OBJ, RET, MEMBER, ELEM, DESC, ARGS)                                            \
+    {                                                                                              \
+        VRT_PROC_##P, OBJ, offsetof(RET, MEMBER), sizeof(ELEM), (xdrproc_t)xdr_##ELEM, DESC, true, \
+            offsetof(ARGS, need_results)                                                           \
+    }
+#define NAMES(P, OBJ, RET, MEMBER, DESC, ARGS, MAX)                                                                  \
+    {                                                                                                                \
+        VRT_PROC_##P, OBJ, offsetof(RET, MEMBER), sizeof(char *), (xdrproc_t)xdr_remote_nonnull_string, DESC, false, \
+            offsetof(ARGS, MAX)                                                                                      \
+    }
 
 static const ListKind lists[] = {
     LIST_ALL(CONNECT_LIST_ALL_NETWORKS, "network", remote_connect_list_all_networks_ret, nets, remote_nonnull_network,
              describe_network, remote_connect_list_all_networks_args),
-    NAMES(CONNECT_LIST_NETWORKS, "network", remote_names_ret, names, describe_network_name, remote_maxnames_args, maxnames),
-    NAMES(CONNECT_LIST_DEFINED_NETWORKS, "network", remote_names_ret, names, describe_network_name, remote_maxnames_args,
+    NAMES(CONNECT_LIST_NETWORKS, "network", remote_names_ret, names, describe_network_name, remote_maxnames_args,
           maxnames),
+    NAMES(CONNECT_LIST_DEFINED_NETWORKS, "network", remote_names_ret, names, describe_network_name,
+          remote_maxnames_args, maxnames),
     LIST_ALL(NETWORK_LIST_ALL_PORTS, "network_port", remote_network_list_all_ports_ret, ports,
              remote_nonnull_network_port, describe_port, remote_network_list_all_ports_args),
     LIST_ALL(CONNECT_LIST_ALL_STORAGE_POOLS, "storage_pool", remote_connect_list_all_storage_pools_ret, pools,
@@ -891,8 +894,9 @@ count_visible(VrtCall *call, const CountKind *ck, const void *count_args, guint 
     case VRT_PROC_STORAGE_POOL_LIST_ALL_VOLUMES:
     case VRT_PROC_NETWORK_LIST_ALL_PORTS:
         /* the args of both start with the pool (network) */
-        memcpy(args, count_args, ck->list_proc == VRT_PROC_NETWORK_LIST_ALL_PORTS ? sizeof(remote_nonnull_network)
-                                                                                 : sizeof(remote_nonnull_storage_pool));
+        memcpy(args, count_args,
+               ck->list_proc == VRT_PROC_NETWORK_LIST_ALL_PORTS ? sizeof(remote_nonnull_network)
+                                                                : sizeof(remote_nonnull_storage_pool));
         break;
     case VRT_PROC_NODE_LIST_DEVICES: {
         remote_node_list_devices_args *l = args;
@@ -972,8 +976,7 @@ vrt_acl_dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, 
         return true;
     }
     /* Only the count was asked: it is the length of the list the caller may see. */
-    CountKind ck = { info->proc, info->proc,
-                     *(unsigned int *)((char *)args + lk->need_results_offset + sizeof(int)) };
+    CountKind ck = { info->proc, info->proc, *(unsigned int *)((char *)args + lk->need_results_offset + sizeof(int)) };
     guint n = 0;
     if (!count_visible(call, &ck, args, &n, error))
         return false;

@@ -515,17 +515,6 @@ vrt_acl_object_attrs(VrtCall *call, const VrtProcInfo *info, const char *object,
         ok = nwfilter_of(call, info->proc, args, a, error);
     else if (g_str_equal(object, "interface"))
         ok = iface_of(call, info->proc, args, a, error);
-    else if (g_str_equal(object, "nwfilter_binding")) {
-        /* vrt enforces no filter, so there is no binding to name: the
-         * handler's "not found" answers, as libvirt's lookup does first. */
-        const remote_nonnull_nwfilter_binding *b = args;
-        if (info->proc != VRT_PROC_NWFILTER_BINDING_CREATE_XML) {
-            attrs_add(a, "nwfilter_binding_portdev",
-                      info->proc == VRT_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV ? STR0(args) : b->portdev);
-            if (info->proc != VRT_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV)
-                attrs_add(a, "nwfilter_binding_filter", b->filtername);
-        }
-    }
     return ok;
 }
 
@@ -661,10 +650,12 @@ describe_pool_name(VrtCall *call, const void *args, const void *elem, VrtAclAttr
 static bool
 describe_vol(VrtCall *call, const void *args, const void *elem, VrtAclAttrs *a)
 {
-    const remote_nonnull_storage_pool *pool = args; /* the list's args start with the pool */
     const remote_nonnull_storage_vol *v = elem;
-    (void)call;
-    attrs_pool(a, v->pool, WIRE_UUID(pool->uuid));
+    guchar uuid[16];
+    (void)args;
+    if (!find_pool(call, v->pool, uuid))
+        return false;
+    attrs_pool(a, v->pool, uuid);
     attrs_add(a, "vol_name", v->name);
     attrs_add(a, "vol_key", v->key);
     return true;
@@ -994,6 +985,14 @@ typedef struct {
 G_STATIC_ASSERT(offsetof(remote_domain_event_callback_lifecycle_msg, msg.dom) == offsetof(DomainEventHead, dom));
 G_STATIC_ASSERT(offsetof(remote_domain_event_callback_metadata_change_msg, dom) == offsetof(DomainEventHead, dom));
 G_STATIC_ASSERT(offsetof(qemu_domain_monitor_event_msg, dom) == offsetof(DomainEventHead, dom));
+G_STATIC_ASSERT(offsetof(remote_domain_event_callback_reboot_msg, msg.dom) == offsetof(DomainEventHead, dom));
+G_STATIC_ASSERT(offsetof(remote_domain_event_callback_device_removed_msg, msg.dom) == offsetof(DomainEventHead, dom));
+G_STATIC_ASSERT(offsetof(remote_secret_event_value_changed_msg, secret) ==
+                offsetof(remote_secret_event_lifecycle_msg, secret));
+G_STATIC_ASSERT(offsetof(remote_storage_pool_event_lifecycle_msg, pool) ==
+                offsetof(remote_storage_pool_event_refresh_msg, pool));
+G_STATIC_ASSERT(offsetof(remote_node_device_event_lifecycle_msg, dev) ==
+                offsetof(remote_node_device_event_update_msg, dev));
 
 bool
 vrt_acl_event_allowed(VrtConn *conn, int event_id, const void *msg)

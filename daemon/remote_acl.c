@@ -148,8 +148,10 @@ vrt_acl_check_call(VrtCall *call, const VrtProcInfo *info, const void *args, GEr
      * handler's "not found" answers, as libvirt's lookup does before it asks. */
     if (g_str_equal(acl->checks[0].object, "nwfilter_binding"))
         return true;
-    if (!g_str_equal(acl->checks[0].object, "domain") && !g_str_equal(acl->checks[0].object, "connect")) {
-        /* networks, storage, node devices, secrets, filters, interfaces */
+    if ((!dom && g_str_equal(acl->checks[0].object, "domain")) ||
+        (!g_str_equal(acl->checks[0].object, "domain") && !g_str_equal(acl->checks[0].object, "connect"))) {
+        /* a domain's new definition; networks, storage, node devices,
+         * secrets, filters, interfaces */
         if (!vrt_acl_object_attrs(call, info, acl->checks[0].object, args, &attrs, error))
             return false;
         asked = vrt_acl_attrs_kv(attrs);

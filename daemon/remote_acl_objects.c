@@ -291,6 +291,16 @@ find_nwfilter(VrtCall *call, const char *name, guchar *uuid)
     return ref != NULL;
 }
 
+static bool
+find_domain(VrtCall *call, const char *name, guchar *uuid)
+{
+    VrtQemuDriver *drv = DAEMON_DRV(call, qemu);
+    g_autoptr(VrtDomainRef) ref = drv ? vrt_qemu_domain_lookup(drv, name, NULL, 0, NULL) : NULL;
+    if (ref)
+        memcpy(uuid, ref->uuid, 16);
+    return ref != NULL;
+}
+
 /* Every args type of these kinds' procedures starts with the object (or
  * its parent, or the name, uuid, key, path or XML the call names). */
 #define FIRST(args, type) ((const type *)(args))
@@ -499,7 +509,13 @@ vrt_acl_object_attrs(VrtCall *call, const VrtProcInfo *info, const char *object,
     *out = a;
     if (!args || info->prog != VRT_REMOTE_PROGRAM)
         return true;
-    if (g_str_equal(object, "network"))
+    if (g_str_equal(object, "domain")) {
+        /* A new definition: the domain it names (the others are looked up
+         * by daemon/remote_acl.c). */
+        if (info->proc == VRT_PROC_DOMAIN_DEFINE_XML || info->proc == VRT_PROC_DOMAIN_DEFINE_XML_FLAGS ||
+            info->proc == VRT_PROC_DOMAIN_CREATE_XML)
+            add_defined(a, STR0(args), "domain_name", "domain_uuid", find_domain, call);
+    } else if (g_str_equal(object, "network"))
         ok = network_of(call, info->proc, args, a, error);
     else if (g_str_equal(object, "network_port"))
         ok = port_of(call, info->proc, args, a, error);

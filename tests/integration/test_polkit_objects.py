@@ -181,6 +181,17 @@ tr("fa", lambda: c.nwfilterLookupByName("fa").XMLDesc(0))
 tr("fb", lambda: c.nwfilterLookupByName("fb"))
 tr("computer", lambda: c.nodeDeviceLookupByName("computer").XMLDesc(0))
 tr("lo", lambda: c.interfaceLookupByName("lo").XMLDesc(0))
+if sys.argv[4]:
+    tr("other-dev", lambda: c.nodeDeviceLookupByName(sys.argv[4]))
+if sys.argv[5]:
+    tr("other-iface", lambda: c.interfaceLookupByName(sys.argv[5]))
+# A new definition is asked about with the name it gives.
+dom = ("<domain type='qemu'><name>%s</name>%s<memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+       "<os><type arch='x86_64' machine='q35'>hvm</type></os></domain>")
+tr("define-one", lambda: c.defineXML(dom % ("one", "<uuid>%s</uuid>" % sys.argv[7])))
+tr("define-three", lambda: c.defineXML(dom % ("three", "")))
+tr("define-neta", lambda: c.networkDefineXML("<network><name>neta</name><uuid>%s</uuid></network>" % sys.argv[6]))
+tr("define-netc", lambda: c.networkDefineXML("<network><name>netc</name></network>"))
 """
 
 
@@ -188,18 +199,23 @@ def test_calls_on_objects_the_caller_may_not_touch_are_refused(objs, pk):
     c = objs.root_conn
     netb = c.networkLookupByName("netb").UUIDString()
     bpath = c.storagePoolLookupByName("poola").storageVolLookupByName("b.img").path()
-    r = pk.as_user(UID_A, ["/usr/bin/python3", "-c", REFUSALS, objs.uri, netb, bpath])
+    other_dev = next((n.name() for n in c.listAllDevices() if n.name() != "computer"), "")
+    other_iface = next((i.name() for i in c.listAllInterfaces() if i.name() != "lo"), "")
+    r = pk.as_user(UID_A, ["/usr/bin/python3", "-c", REFUSALS, objs.uri, netb, bpath, other_dev, other_iface,
+                           NETA_UUID, c.lookupByName("one").UUIDString()])
     assert r.returncode == 0, r.stderr
     got = dict(line.split(" ", 1) for line in r.stdout.splitlines())
     denied = "88 access denied: 'QEMU' denied access"
-    for ok in ("neta", "poola", "a.img", "seca", "fa", "computer", "lo"):
+    for ok in ("neta", "poola", "a.img", "seca", "fa", "computer", "lo", "define-one", "define-neta"):
         assert got[ok] == "ok", (ok, got[ok])
-    for no in ("netb", "netb-uuid", "neta-undefine", "poolb", "b.img", "b.img-path", "secb", "fb"):
-        assert got[no] == denied, (no, got[no])
+    for no in ("netb", "netb-uuid", "neta-undefine", "poolb", "b.img", "b.img-path", "secb", "fb", "other-dev",
+               "other-iface", "define-three", "define-netc"):
+        assert got.get(no, denied) == denied, (no, got[no])
     # libvirt finds the object before it asks: an unknown one is "not found".
     assert got["nosuch"].startswith("43 "), got["nosuch"]
     # The daemon asked polkitd the object's own action.
     log = objs.stderr()
+    assert objs.root_conn.listDefinedDomains().count("three") == 0
     assert "org.libvirt.api.network.delete" in log and "org.libvirt.api.storage-vol.getattr" in log
 
 

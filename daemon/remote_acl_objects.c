@@ -938,18 +938,22 @@ dispatch_names(VrtCall *call, const VrtProcInfo *info, const ListKind *lk, void 
     int *maxnames = (int *)((char *)args + lk->need_results_offset);
     int want = *maxnames;
 
-    if (want < 0 || want > REMOTE_LIST_MAX)
-        return vrt_daemon_dispatch(call, info, args, ret, error); /* its own refusal */
-    *maxnames = REMOTE_LIST_MAX;
+    /* (a maxnames out of the handler's range gets its refusal, or its list) */
+    bool widen = want >= 0 && want <= REMOTE_LIST_MAX;
+
+    if (widen)
+        *maxnames = REMOTE_LIST_MAX;
     bool ok = vrt_daemon_dispatch(call, info, args, ret, error);
     *maxnames = want;
     if (!ok)
         return false;
     XdrArray *arr = (XdrArray *)((char *)ret + lk->array_offset);
     filter_array(call, lk->object, args, arr, lk->elem_size, lk->elem_free, lk->describe);
-    for (guint i = (guint)want; i < arr->len; i++)
-        xdr_free(lk->elem_free, arr->val + i * lk->elem_size);
-    arr->len = MIN(arr->len, (guint)want);
+    if (widen) {
+        for (guint i = (guint)want; i < arr->len; i++)
+            xdr_free(lk->elem_free, arr->val + i * lk->elem_size);
+        arr->len = MIN(arr->len, (guint)want);
+    }
     return true;
 }
 

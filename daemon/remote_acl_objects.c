@@ -545,12 +545,13 @@ vrt_acl_attrs_free(VrtAclAttrs *a)
 
 /* ---- list filters (libvirt's @aclfilter) ---- */
 
-/* Keeps of the n objects described by attrs those the caller may see with
- * object.getattr: keep[i]. polkitd unreachable: none is shown. */
+/* Keeps of the n objects described by attrs those the caller may see
+ * (object.perm, getattr but for the domain statistics' read): keep[i].
+ * polkitd unreachable: none is shown. */
 static void
-ask_many(VrtConn *conn, const char *object, guint n, VrtAclAttrs *attrs, gboolean *keep)
+ask_many(VrtConn *conn, const char *object, const char *perm, guint n, VrtAclAttrs *attrs, gboolean *keep)
 {
-    g_autofree char *action = g_strdelimit(g_strdup_printf("org.libvirt.api.%s.getattr", object), "_", '-');
+    g_autofree char *action = g_strdelimit(g_strdup_printf("org.libvirt.api.%s.%s", object, perm), "_", '-');
     g_autofree const char *const **details = g_new0(const char *const *, MAX(n, 1));
     g_autoptr(GError) why = NULL;
     pid_t pid;
@@ -585,8 +586,8 @@ typedef bool (*DescribeFunc)(VrtCall *call, const void *args, const void *elem, 
 /* Keeps the elements of arr (each size bytes, freed by elem_free) the
  * caller may see as object; returns how many are left. */
 static guint
-filter_array(VrtCall *call, const char *object, const void *args, XdrArray *arr, size_t size, xdrproc_t elem_free,
-             DescribeFunc describe)
+filter_array(VrtCall *call, const char *object, const char *perm, const void *args, XdrArray *arr, size_t size,
+             xdrproc_t elem_free, DescribeFunc describe)
 {
     guint n = arr->len, kept = 0;
     g_autofree VrtAclAttrs *attrs = g_new0(VrtAclAttrs, MAX(n, 1));
@@ -597,7 +598,7 @@ filter_array(VrtCall *call, const char *object, const void *args, XdrArray *arr,
         attrs_init(&attrs[i]);
         known[i] = describe(call, args, arr->val + i * size, &attrs[i]);
     }
-    ask_many(vrt_call_conn(call), object, n, attrs, keep);
+    ask_many(vrt_call_conn(call), object, perm, n, attrs, keep);
     for (guint i = 0; i < n; i++) {
         char *e = arr->val + i * size;
         if (keep[i] && known[i]) {
@@ -922,8 +923,8 @@ count_visible(VrtCall *call, const CountKind *ck, const void *count_args, guint 
     }
     if (!vrt_daemon_dispatch(call, info, args, ret, error))
         return false;
-    *count = filter_array(call, lk->object, args, (XdrArray *)((char *)ret + lk->array_offset), lk->elem_size,
-                          lk->elem_free, lk->describe);
+    *count = filter_array(call, lk->object, "getattr", args, (XdrArray *)((char *)ret + lk->array_offset),
+                          lk->elem_size, lk->elem_free, lk->describe);
     xdr_free(info->ret_filter, ret);
     return true;
 }
@@ -948,12 +949,22 @@ dispatch_names(VrtCall *call, const VrtProcInfo *info, const ListKind *lk, void 
     if (!ok)
         return false;
     XdrArray *arr = (XdrArray *)((char *)ret + lk->array_offset);
-    filter_array(call, lk->object, args, arr, lk->elem_size, lk->elem_free, lk->describe);
+    filter_array(call, lk->object, "getattr", args, arr, lk->elem_size, lk->elem_free, lk->describe);
     if (widen) {
         for (guint i = (guint)want; i < arr->len; i++)
             xdr_free(lk->elem_free, arr->val + i * lk->elem_size);
         arr->len = MIN(arr->len, (guint)want);
     }
+    return true;
+}
+
+static bool
+describe_stats(VrtCall *call, const void *args, const void *elem, VrtAclAttrs *a)
+{
+    const remote_domain_stats_record *r = elem;
+    (void)call, (void)args;
+    attrs_add(a, "domain_name", r->dom.name);
+    attrs_add_uuid(a, "domain_uuid", WIRE_UUID(r->dom.uuid));
     return true;
 }
 
@@ -968,6 +979,14 @@ vrt_acl_dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, 
         return false;
     if (info->prog != VRT_REMOTE_PROGRAM)
         return true;
+    if (info->proc == VRT_PROC_CONNECT_GET_ALL_DOMAIN_STATS) {
+        /* libvirt's @aclfilter here is domain.read: no statistics of a
+         * domain the caller may not read. */
+        remote_connect_get_all_domain_stats_ret *r = ret;
+        filter_array(call, "domain", "read", args, (XdrArray *)&r->retStats, sizeof(remote_domain_stats_record),
+                     (xdrproc_t)xdr_remote_domain_stats_record, describe_stats);
+        return true;
+    }
     for (gsize i = 0; i < G_N_ELEMENTS(counts); i++) {
         if (counts[i].proc != info->proc)
             continue;
@@ -983,7 +1002,7 @@ vrt_acl_dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, 
     XdrArray *arr = (XdrArray *)((char *)ret + lk->array_offset);
     unsigned int *count = (unsigned int *)((char *)ret + lk->array_offset + sizeof(XdrArray));
     if (*(int *)((char *)args + lk->need_results_offset)) {
-        *count = filter_array(call, lk->object, args, arr, lk->elem_size, lk->elem_free, lk->describe);
+        *count = filter_array(call, lk->object, "getattr", args, arr, lk->elem_size, lk->elem_free, lk->describe);
         return true;
     }
     /* Only the count was asked: it is the length of the list the caller may see. */
@@ -1047,7 +1066,7 @@ vrt_acl_event_allowed(VrtConn *conn, int event_id, const void *msg)
         attrs_add(&a, "domain_name", m->dom.name);
         attrs_add_uuid(&a, "domain_uuid", WIRE_UUID(m->dom.uuid));
     }
-    ask_many(conn, object, 1, &a, &keep);
+    ask_many(conn, object, "getattr", 1, &a, &keep);
     attrs_clear(&a);
     return keep;
 }

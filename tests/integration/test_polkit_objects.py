@@ -122,6 +122,7 @@ out = {
     "ifaces": sorted(i.name() for i in c.listAllInterfaces()),
     "ifaces_old": [c.listInterfaces(), c.listDefinedInterfaces(), c.numOfInterfaces(), c.numOfDefinedInterfaces()],
     "domains_old": [c.listDefinedDomains(), c.numOfDefinedDomains(), c.listDomainsID(), c.numOfDomains()],
+    "stats": sorted(d.name() for d, _ in c.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)),
 }
 print(json.dumps(out))
 """
@@ -149,6 +150,7 @@ def test_lists_and_counts_show_only_what_the_caller_may_see(objs, pk):
     up, down, nup, ndown = got["ifaces_old"]
     assert set(up + down) <= {"lo"} and [nup, ndown] == [len(up), len(down)], got["ifaces_old"]
     assert got["domains_old"] == [["one"], 1, [], 0]
+    assert got["stats"] == ["one"]  # domain.read
     # root sees every object.
     c = objs.root_conn
     assert sorted(n.name() for n in c.listAllNetworks()) == ["neta", "netb"]

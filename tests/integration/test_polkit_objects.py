@@ -11,7 +11,6 @@ only for what it may see. root (whom polkitd always allows) makes the objects
 and sees everything."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 

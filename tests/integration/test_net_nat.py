@@ -338,6 +338,27 @@ def test_kill9_restart_keeps_taps_and_ports(nsvrtd, netns, tmp_path):
         assert not link_exists(netns, tap)
 
 
+def test_transient_domain_gone_during_a_kill_releases_its_port(nsvrtd, netns, tmp_path):
+    """A transient domain whose QEMU ends while vrtd is killed is forgotten
+    at the restart, and so is its network port."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "create", write_xml(tmp_path, guestless_xml("tr1"), "tr1.xml"))
+    (tap,) = taps(d, "tr1")
+    assert len(ports(d)) == 1
+    with open(os.path.join(d.root, "run", "vrt", "qemu", "tr1.pid")) as f:
+        qemu = int(f.read().strip())
+    d.kill9()
+    os.kill(qemu, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(qemu), what="QEMU's end")
+    d.start()
+    assert "tr1" not in virsh(d.uri, "list", "--all", "--name").stdout.split()
+    assert ports(d) == []
+    assert not link_exists(netns, tap)
+    # nothing holds the network any more
+    virsh(d.uri, "net-destroy", "default")
+
+
 def test_qemu_crash_releases_ports(nsvrtd, netns, tmp_path):
     d = nsvrtd
     define_start(d, DEFAULT_XML)
@@ -889,3 +910,104 @@ def test_ipv6_dhcp_range_update(nsvrtd, netns, tmp_path):
               "--parent-index", "0", "--live", check=False)
     assert r.returncode != 0 and "the address family of a dhcp range must match" in r.stderr
     virsh(d.uri, "net-destroy", "v6")
+
+
+# ---- interface <bandwidth>: tc on the tap, floors on the network ----
+
+TAP_TC = ("qdisc add dev DEV root handle 1: htb default 1",
+          "class add dev DEV parent 1: classid 1:1 htb rate 1000kbps",
+          "qdisc add dev DEV parent 1:1 handle 2: sfq perturb 10",
+          "qdisc add dev DEV ingress",
+          "filter add dev DEV parent ffff: protocol all u32 match u32 0 0 police rate 4000kbps burst 500kb "
+          "mtu 64kb drop flowid :1")
+
+
+def bw_domain_xml(name, iface_extra="", source="<source network='default'/>"):
+    return (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices>"
+            f"<interface type='network'>{source}<mac address='52:54:00:aa:00:01'/>{iface_extra}"
+            "<model type='virtio'/></interface><memballoon model='none'/></devices></domain>")
+
+
+IF_BW = ("<bandwidth><inbound average='1000' peak='2000' burst='1024'/>"
+         "<outbound average='500' peak='800'/></bandwidth>")
+
+
+def test_interface_bandwidth_xml_and_tap(nsvrtd, netns, tmp_path):
+    """An interface's <bandwidth> is kept as libvirt writes it and put on
+    the guest's tap with libvirt's tc setup: HTB with the inbound rates on
+    what the tap sends (to the guest), a policer with the outbound ones on
+    what it receives. On a kernel without sfq or the police action the
+    start fails with tc's complaint, as libvirt's, and leaves no port."""
+    d = nsvrtd
+    full = tc_has(netns, *TAP_TC)
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml("bw1", IF_BW), "bw1.xml"))
+    cfg = virsh(d.uri, "dumpxml", "--inactive", "bw1").stdout
+    assert re.search(r"<bandwidth>\s*<inbound average='1000' peak='2000' burst='1024'/>\s*"
+                     r"<outbound average='500' peak='800'/>\s*</bandwidth>", cfg), cfg
+    r = virsh(d.uri, "start", "bw1", check=False)
+    if not full:
+        assert r.returncode != 0
+        # libvirt's own commands: the HTB part goes in, sfq is refused
+        assert "sfq" in r.stderr and "failed" in r.stderr and "dev vnet" in r.stderr, r.stderr
+        assert ports(d) == []
+        assert "vnet" not in run(["ip", "-n", netns, "-o", "link"]).stdout
+        return
+    assert r.returncode == 0, r.stderr
+    (tap,) = taps(d, "bw1")
+    classes = ns(netns, "tc", "class", "show", "dev", tap).stdout
+    assert re.search(r"class htb 1:1 root .*rate 8Mbit ceil 16Mbit", classes), classes
+    police = ns(netns, "tc", "filter", "show", "dev", tap, "parent", "ffff:").stdout
+    assert "rate 4Mbit" in police
+    virsh(d.uri, "destroy", "bw1")
+    assert ports(d) == [] and not link_exists(netns, tap)
+
+
+def test_interface_bandwidth_refused_forms(nsvrtd, tmp_path):
+    d = nsvrtd
+    cases = [("<bandwidth><outbound average='5' floor='1'/></bandwidth>",
+              "'floor' attribute allowed only in <inbound> element"),
+             ("<bandwidth><inbound peak='5'/></bandwidth>", "Missing mandatory average or floor attributes"),
+             ("<bandwidth><inbound average='x'/></bandwidth>", "could not convert bandwidth average value 'x'")]
+    for i, (bw, msg) in enumerate(cases):
+        r = virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml(f"bad{i}", bw), f"bad{i}.xml"), check=False)
+        assert r.returncode != 0 and msg in r.stderr, r.stderr
+    # a floor only on an interface of a network
+    br = bw_domain_xml("bad9", "<bandwidth><inbound average='5' floor='1'/></bandwidth>",
+                       ).replace("type='network'><source network='default'/>", "type='bridge'><source bridge='br0'/>")
+    r = virsh(d.uri, "define", write_xml(tmp_path, br, "bad9.xml"), check=False)
+    assert r.returncode != 0 and "floor attribute is not supported for this config" in r.stderr
+
+
+def test_portgroup_bandwidth_and_floor_accounting(nsvrtd, netns, tmp_path):
+    """An interface without <bandwidth> gets its portgroup's on its tap; a
+    floor needs inbound QoS on the network, as libvirt."""
+    d = nsvrtd
+    full = tc_has(netns, *TAP_TC)
+    path = write_xml(tmp_path, """<network><name>pg</name><bridge name='vrtpg0'/>
+      <portgroup name='slow'><bandwidth><inbound average='300'/></bandwidth></portgroup>
+      <ip address='10.88.0.1' prefix='24'/></network>""")
+    virsh(d.uri, "net-define", path)
+    virsh(d.uri, "net-start", "pg")
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml(
+        "pg1", source="<source network='pg' portgroup='slow'/>"), "pg1.xml"))
+    r = virsh(d.uri, "start", "pg1", check=False)
+    if full:
+        assert r.returncode == 0, r.stderr
+        (tap,) = taps(d, "pg1")
+        assert "rate 2400Kbit" in ns(netns, "tc", "class", "show", "dev", tap).stdout
+        assert "<inbound average='300'/>" in virsh(d.uri, "dumpxml", "pg1").stdout
+        virsh(d.uri, "destroy", "pg1")
+    else:
+        # the portgroup's rates reached the tap's tc commands
+        assert r.returncode != 0 and "dev vnet" in r.stderr and "sfq" in r.stderr, r.stderr
+    assert ports(d, "pg") == []
+    # a floor on a network without inbound QoS
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml(
+        "fl1", "<bandwidth><inbound floor='100'/></bandwidth>", "<source network='pg'/>"), "fl1.xml"))
+    r = virsh(d.uri, "start", "fl1", check=False)
+    assert r.returncode != 0
+    assert ("Invalid use of 'floor' on interface with MAC address 52:54:00:aa:00:01 - "
+            "network 'pg' has no inbound QoS set") in r.stderr, r.stderr
+    assert ports(d, "pg") == []

@@ -254,6 +254,8 @@ typedef struct {
     char *group;
     int trust_guest_rx_filters; /* -1/0/1 */
     VrtNetworkVlan vlan;
+    VrtNetworkBandwidth bandwidth; /* the interface's, or its portgroup's */
+    guint class_id; /* its class on the network's bridge (a floor), 0: none */
 
     VrtNetworkPlugType plug_type;
     char *plug_bridge; /* network, bridge */

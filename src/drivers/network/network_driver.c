@@ -64,6 +64,7 @@ obj_free(gpointer p)
     vrt_network_def_free(obj->live);
     g_hash_table_unref(obj->ports);
     g_hash_table_unref(obj->pending);
+    g_hash_table_unref(obj->floors);
     g_free(obj);
 }
 
@@ -74,6 +75,7 @@ obj_add_locked(VrtNetworkDriver *drv, const char *name)
     VrtNetworkObj *obj = g_new0(VrtNetworkObj, 1);
     obj->ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vrt_network_port_def_free);
     obj->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    obj->floors = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     g_hash_table_insert(drv->nets, g_strdup(name), obj);
     return obj;
 }

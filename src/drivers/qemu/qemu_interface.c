@@ -94,6 +94,52 @@ vrt_qemu_interface_wants_tap(VrtQemuDom *obj, const VrtDomainNetDef *net)
     return network_is_tap_backed(cfg->network, net->source_network);
 }
 
+static void
+bw_to_network(const VrtDomainBandwidth *in, VrtNetworkBandwidth *out)
+{
+    const VrtDomainBandwidthRate *src[2] = { &in->in, &in->out };
+    VrtNetworkBandwidthRate *dst[2] = { &out->in, &out->out };
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < 2; i++) {
+        dst[i]->present = src[i]->present;
+        dst[i]->average = src[i]->average;
+        dst[i]->peak = src[i]->peak;
+        dst[i]->floor = src[i]->floor;
+        dst[i]->burst = src[i]->burst;
+    }
+}
+
+static void
+bw_from_network(const VrtNetworkBandwidth *in, VrtDomainBandwidth *out)
+{
+    const VrtNetworkBandwidthRate *src[2] = { &in->in, &in->out };
+    VrtDomainBandwidthRate *dst[2] = { &out->in, &out->out };
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < 2; i++) {
+        dst[i]->present = src[i]->present;
+        dst[i]->average = src[i]->average;
+        dst[i]->peak = src[i]->peak;
+        dst[i]->floor = src[i]->floor;
+        dst[i]->burst = src[i]->burst;
+    }
+}
+
+const VrtDomainBandwidth *
+vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net)
+{
+    return net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set ? &net->actual.bandwidth : &net->bandwidth;
+}
+
+bool
+vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **error)
+{
+    if (!net->ifname)
+        return true;
+    VrtNetworkBandwidth bw;
+    bw_to_network(vrt_qemu_interface_bandwidth(net), &bw);
+    return vrt_network_tap_bandwidth_set(net->ifname, &bw, error);
+}
+
 /* Takes net's port (type network) unless it has one. */
 static bool
 take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *taken, GError **error)
@@ -103,9 +149,11 @@ take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *
     if (net->type != VRT_DOMAIN_NET_TYPE_NETWORK || (net->actual.set && net->port_uuid_set))
         return true;
     guint8 port[16];
+    VrtNetworkBandwidth bw;
     vrt_uuid_generate(port);
-    g_autoptr(VrtNetworkPortAlloc) alloc =
-        vrt_network_port_allocate_uuid(network, net->source_network, def->name, def->uuid, net->mac, port, error);
+    bw_to_network(&net->bandwidth, &bw);
+    g_autoptr(VrtNetworkPortAlloc) alloc = vrt_network_port_allocate_full(
+        network, net->source_network, def->name, def->uuid, net->mac, port, net->portgroup, &bw, error);
     if (!alloc)
         return false;
     if (alloc->type != VRT_NETWORK_PORT_ACTUAL_BRIDGE || !alloc->bridge) {
@@ -126,6 +174,7 @@ take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *
     net->actual.bridge = g_strdup(alloc->bridge);
     memcpy(net->port_uuid, alloc->port_uuid, 16);
     net->port_uuid_set = true;
+    bw_from_network(&alloc->bandwidth, &net->actual.bandwidth);
     *taken = true;
     return true;
 }
@@ -134,6 +183,7 @@ static void
 clear_port(VrtDomainNetDef *net)
 {
     net->actual.set = false;
+    memset(&net->actual.bandwidth, 0, sizeof(net->actual.bandwidth));
     g_clear_pointer(&net->actual.bridge, g_free);
     net->port_uuid_set = false;
 }
@@ -160,6 +210,13 @@ vrt_qemu_interface_open(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDe
     }
     g_free(net->ifname);
     net->ifname = g_steal_pointer(&name);
+    /* shaped before QEMU sees it, as libvirt; the tap takes it along */
+    if (!vrt_qemu_interface_apply_bandwidth(net, error)) {
+        close(fd);
+        if (taken)
+            vrt_qemu_interface_release(obj, def->name, net);
+        return -1;
+    }
     g_debug("domain %s: interface %s is tap %s on bridge %s", def->name, net->info.alias ? net->info.alias : "",
             net->ifname, bridge);
     return fd;

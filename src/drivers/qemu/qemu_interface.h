@@ -41,6 +41,13 @@ bool vrt_qemu_interface_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, int fi
  * nothing taken. net's actual data and ifname are filled. */
 int vrt_qemu_interface_open(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, GError **error);
 
+/* The <bandwidth> in effect on net's tap: its port's (the interface's or
+ * its portgroup's) for type network, its own otherwise. */
+const VrtDomainBandwidth *vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net);
+
+/* Sets that bandwidth on net's tap with tc (removes any when it has none). */
+bool vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **error);
+
 /* Gives back the port of one interface (nothing for one without). */
 void vrt_qemu_interface_release(VrtQemuDom *obj, const char *dom_name, VrtDomainNetDef *net);
 

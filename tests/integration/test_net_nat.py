@@ -1011,3 +1011,104 @@ def test_portgroup_bandwidth_and_floor_accounting(nsvrtd, netns, tmp_path):
     assert ("Invalid use of 'floor' on interface with MAC address 52:54:00:aa:00:01 - "
             "network 'pg' has no inbound QoS set") in r.stderr, r.stderr
     assert ports(d, "pg") == []
+
+
+def iftune(d, dom, dev, *args):
+    out = virsh(d.uri, "domiftune", dom, dev, *args).stdout
+    return {k.strip(): int(v) for k, v in (line.split(":") for line in out.splitlines() if ":" in line)}
+
+
+def test_domiftune_config_and_live(nsvrtd, netns, tmp_path):
+    """domiftune reads and sets an interface's <bandwidth>: in the
+    persistent definition, and on the running guest's tap (refused with
+    tc's complaint, the old setting kept, on a kernel without sfq)."""
+    d = nsvrtd
+    full = tc_has(netns, *TAP_TC)
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml("ift"), "ift.xml"))
+    mac = "52:54:00:aa:00:01"
+    assert set(iftune(d, "ift", mac, "--config").values()) == {0}
+    virsh(d.uri, "domiftune", "ift", mac, "--config", "--inbound", "100,200,300", "--outbound", "50")
+    cfg = virsh(d.uri, "dumpxml", "--inactive", "ift").stdout
+    assert "<inbound average='100' peak='200' burst='300'/>" in cfg and "<outbound average='50'/>" in cfg, cfg
+    got = iftune(d, "ift", mac, "--config")
+    assert got["inbound.average"] == 100 and got["inbound.peak"] == 200 and got["inbound.burst"] == 300
+    assert got["outbound.average"] == 50
+    # a direction not named stays; one given zero goes
+    virsh(d.uri, "domiftune", "ift", mac, "--config", "--outbound", "0")
+    cfg = virsh(d.uri, "dumpxml", "--inactive", "ift").stdout
+    assert "<inbound average='100'" in cfg and "<outbound" not in cfg
+    virsh(d.uri, "domiftune", "ift", mac, "--config", "--inbound", "0")
+    assert "<bandwidth>" not in virsh(d.uri, "dumpxml", "--inactive", "ift").stdout
+    r = virsh(d.uri, "domiftune", "ift", "52:54:00:00:00:99", "--config", check=False)
+    assert r.returncode != 0 and "'52:54:00:00:00:99' is not a known interface" in r.stderr
+
+    virsh(d.uri, "start", "ift")
+    (tap,) = taps(d, "ift")
+    assert set(iftune(d, "ift", tap, "--live").values()) == {0}
+    r = virsh(d.uri, "domiftune", "ift", tap, "--live", "--inbound", "1000,2000,1024", check=False)
+    if full:
+        assert r.returncode == 0, r.stderr
+        assert re.search(r"rate 8Mbit ceil 16Mbit", ns(netns, "tc", "class", "show", "dev", tap).stdout)
+        assert iftune(d, "ift", tap)["inbound.average"] == 1000
+        assert "<inbound average='1000' peak='2000' burst='1024'/>" in virsh(d.uri, "dumpxml", "ift").stdout
+    else:
+        assert r.returncode != 0 and "sfq" in r.stderr and f"dev {tap}" in r.stderr, r.stderr
+        assert iftune(d, "ift", tap)["inbound.average"] == 0
+        assert "<bandwidth>" not in virsh(d.uri, "dumpxml", "ift").stdout
+        assert "htb" not in ns(netns, "tc", "qdisc", "show", "dev", tap).stdout
+    # a floor needs inbound QoS on the network
+    r = virsh(d.uri, "domiftune", "ift", tap, "--live", "--inbound", "0,0,0,100", check=False)
+    assert r.returncode != 0 and "network 'default' has no inbound QoS set" in r.stderr, r.stderr
+    virsh(d.uri, "destroy", "ift")
+
+
+def test_update_device_portgroup_and_bandwidth(nsvrtd, netns, tmp_path):
+    """update-device --live moves a running guest's interface to another
+    portgroup (its port records it; the portgroup's bandwidth goes on the
+    tap) and changes its <bandwidth>."""
+    d = nsvrtd
+    full = tc_has(netns, *TAP_TC)
+    path = write_xml(tmp_path, """<network><name>pgu</name><bridge name='vrtpgu0'/>
+      <portgroup name='plain'/>
+      <portgroup name='slow'><bandwidth><inbound average='300'/></bandwidth></portgroup>
+      <ip address='10.89.0.1' prefix='24'/></network>""")
+    virsh(d.uri, "net-define", path)
+    virsh(d.uri, "net-start", "pgu")
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml(
+        "upd", source="<source network='pgu' portgroup='plain'/>"), "upd.xml"))
+    virsh(d.uri, "start", "upd")
+    (port,) = ports(d, "pgu")
+    assert "<group>plain</group>" in virsh(d.uri, "net-port-dumpxml", "pgu", port).stdout
+    iface = ("<interface type='network'><mac address='52:54:00:aa:00:01'/>"
+             "<source network='pgu' portgroup='PG'/><model type='virtio'/>BW</interface>")
+    # to a portgroup without bandwidth: the port follows
+    r = virsh(d.uri, "update-device", "upd", write_xml(
+        tmp_path, iface.replace("PG", "plain").replace("BW", ""), "u0.xml"), "--live", check=False)
+    assert r.returncode == 0, r.stderr
+    r = virsh(d.uri, "update-device", "upd", write_xml(
+        tmp_path, iface.replace("PG", "slow").replace("BW", ""), "u1.xml"), "--live", check=False)
+    (tap,) = taps(d, "upd")
+    if full:
+        assert r.returncode == 0, r.stderr
+        assert "rate 2400Kbit" in ns(netns, "tc", "class", "show", "dev", tap).stdout
+        live = virsh(d.uri, "dumpxml", "upd").stdout
+        assert "portgroup='slow'" in live and "<inbound average='300'/>" in live
+        assert "<group>slow</group>" in virsh(d.uri, "net-port-dumpxml", "pgu", port).stdout
+    else:
+        # the portgroup's rate reached the tap, which refused sfq: nothing changed
+        assert r.returncode != 0 and "sfq" in r.stderr and f"dev {tap}" in r.stderr, r.stderr
+        assert "portgroup='plain'" in virsh(d.uri, "dumpxml", "upd").stdout
+        assert "<group>plain</group>" in virsh(d.uri, "net-port-dumpxml", "pgu", port).stdout
+    # a bandwidth of its own, with a floor the network cannot give
+    r = virsh(d.uri, "update-device", "upd", write_xml(
+        tmp_path, iface.replace("PG", "plain").replace("BW", "<bandwidth><inbound floor='10'/></bandwidth>"),
+        "u2.xml"), "--live", check=False)
+    assert r.returncode != 0 and "network 'pgu' has no inbound QoS set" in r.stderr, r.stderr
+    # a different model is still refused
+    r = virsh(d.uri, "update-device", "upd", write_xml(
+        tmp_path, iface.replace("PG", "plain").replace("BW", "").replace("virtio", "e1000"), "u3.xml"),
+        "--live", check=False)
+    assert r.returncode != 0 and "cannot modify network device type or model" in r.stderr
+    virsh(d.uri, "destroy", "upd")
+    assert ports(d, "pgu") == []

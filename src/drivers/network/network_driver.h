@@ -237,6 +237,14 @@ VrtNetworkPortAlloc *vrt_network_port_allocate_full(VrtNetworkDriver *drv, const
                                                     const char *portgroup, const VrtNetworkBandwidth *bandwidth,
                                                     GError **error);
 
+/* A port's portgroup and bandwidth changed (a live update of its
+ * interface): the bandwidth in effect is worked out again as at
+ * allocation (*effective), its floor checked as then, its class on the
+ * bridge replaced, and the port's file rewritten. */
+bool vrt_network_port_update_bandwidth(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
+                                       const char *portgroup, const VrtNetworkBandwidth *bandwidth,
+                                       VrtNetworkBandwidth *effective, GError **error);
+
 /* A <bandwidth> on a guest's tap, as libvirt's virNetDevBandwidthSet with
  * the directions swapped (inbound is what the tap sends to the guest):
  * HTB with sfq on its egress, a policer on its ingress; the old setting

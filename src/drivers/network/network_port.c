@@ -1015,3 +1015,70 @@ vrt_network_driver_check_invariants(VrtNetworkDriver *drv, GError **error)
     }
     return true;
 }
+
+bool
+vrt_network_port_update_bandwidth(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
+                                  const char *portgroup, const VrtNetworkBandwidth *bandwidth,
+                                  VrtNetworkBandwidth *effective, GError **error)
+{
+    g_autoptr(VrtNetworkPortDef) updated = NULL;
+    VrtNetworkBandwidth net_bw;
+    guint old_class = 0;
+    guint64 rate = 0;
+    g_autofree char *bridge = NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        VrtNetworkObj *obj = active_by_name_locked(drv, network_name, error);
+        if (!obj)
+            return false;
+        VrtNetworkPortDef *port = find_port_locked(obj, port_uuid);
+        if (!port) {
+            char u[VRT_UUID_STRING_LEN];
+            vrt_uuid_format(port_uuid, u);
+            vrt_error_set(error, VIR_ERR_NO_NETWORK_PORT, "network port with uuid %s not found", u);
+            return false;
+        }
+        updated = vrt_network_port_def_copy(port);
+        const VrtNetworkPortGroup *pg = vrt_network_def_portgroup(obj->live, portgroup);
+        g_free(updated->group);
+        updated->group = pg ? g_strdup(pg->name) : NULL;
+        memset(&updated->bandwidth, 0, sizeof(updated->bandwidth));
+        if (bandwidth && (bandwidth->in.present || bandwidth->out.present))
+            updated->bandwidth = *bandwidth;
+        else if (pg)
+            updated->bandwidth = pg->bandwidth;
+        /* the old floor steps aside while the new one is checked */
+        old_class = port->class_id;
+        g_autofree guint64 *old_floor = NULL;
+        if (old_class)
+            g_hash_table_steal_extended(obj->floors, GUINT_TO_POINTER(old_class), NULL, (gpointer *)&old_floor);
+        if (!reserve_floor_locked(obj, updated, &rate, error)) {
+            if (old_class)
+                g_hash_table_insert(obj->floors, GUINT_TO_POINTER(old_class), g_steal_pointer(&old_floor));
+            return false;
+        }
+        net_bw = obj->live->bandwidth;
+        bridge = g_strdup(port->plug_bridge);
+        /* the new setting is the port's from here (the old one freed by
+         * the table); a failed tc below leaves it recorded without its
+         * class */
+        char u[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(port_uuid, u);
+        g_hash_table_insert(obj->ports, g_strdup(u), vrt_network_port_def_copy(updated));
+    }
+    if (old_class && bridge)
+        vrt_network_bandwidth_unplug(bridge, old_class);
+    bool ok = true;
+    if (updated->class_id && bridge) {
+        ok = vrt_network_bandwidth_plug(bridge, &net_bw, updated->mac, &updated->bandwidth, updated->class_id, error);
+        if (ok)
+            vrt_network_bandwidth_update_rate(bridge, &net_bw, rate);
+    }
+    g_autofree char *path = vrt_network_port_path(drv, network_name, port_uuid);
+    g_autofree char *xml = vrt_network_port_def_format(updated);
+    if (!vrt_file_write_atomic(path, xml, -1, PORT_FILE_MODE, ok ? error : NULL))
+        ok = false;
+    if (effective)
+        *effective = updated->bandwidth;
+    return ok;
+}

@@ -332,3 +332,92 @@ vrt_qemu_interface_driver_load(VrtQemuDriver *drv)
             g_warning("domain %s: %s", p->owner_name, err->message);
     }
 }
+
+/* What the live update of one interface needs, read under the lock. */
+typedef struct {
+    VrtDomainNetType type, actual_type;
+    char *network, *ifname, *portgroup;
+    guint8 port_uuid[16];
+    bool has_port;
+    VrtDomainBandwidth own;
+} LiveNet;
+
+static void
+live_net_clear(LiveNet *l)
+{
+    g_free(l->network);
+    g_free(l->ifname);
+    g_free(l->portgroup);
+}
+
+bool
+vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup,
+                               const VrtDomainBandwidth *bw, GError **error)
+{
+    VrtNetworkDriver *network = obj->drv->cfg.network;
+    LiveNet l = { 0 };
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        const VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+        if (!net) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "device not found");
+            return false;
+        }
+        l.type = net->type;
+        l.actual_type = vrt_domain_net_get_actual_type(net);
+        l.network = g_strdup(net->source_network);
+        l.ifname = g_strdup(net->ifname);
+        l.portgroup = g_strdup(net->portgroup);
+        l.has_port = net->port_uuid_set && net->type == VRT_DOMAIN_NET_TYPE_NETWORK;
+        memcpy(l.port_uuid, net->port_uuid, 16);
+        l.own = net->bandwidth;
+    }
+    VrtDomainBandwidth effective = *bw;
+    bool ok = true;
+    if (l.has_port && network) {
+        VrtNetworkBandwidth nb, eff;
+        bw_to_network(bw, &nb);
+        ok = vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, portgroup, &nb, &eff, error);
+        bw_from_network(&eff, &effective);
+    } else if (bw->in.floor) {
+        char m[VRT_MAC_STRING_LEN];
+        vrt_mac_format(mac, m);
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                      "Invalid use of 'floor' on interface with MAC address %s - 'floor' is only supported for "
+                      "interface type 'network' with forward type 'nat', 'route', 'open' or none",
+                      m);
+        ok = false;
+    }
+    if (ok && l.ifname) {
+        VrtNetworkBandwidth tap;
+        bw_to_network(&effective, &tap);
+        if (!vrt_network_tap_bandwidth_set(l.ifname, &tap, error)) {
+            /* back to what was there, as libvirt */
+            VrtNetworkBandwidth old, old_eff;
+            bw_to_network(&l.own, &old);
+            if (l.has_port && network)
+                vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, l.portgroup, &old, &old_eff, NULL);
+            else
+                old_eff = old;
+            vrt_network_tap_bandwidth_set(l.ifname, &old_eff, NULL);
+            ok = false;
+        }
+    }
+    if (ok) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+        if (net) {
+            net->bandwidth = *bw;
+            if (g_strcmp0(net->portgroup, portgroup) != 0) {
+                g_free(net->portgroup);
+                net->portgroup = g_strdup(portgroup);
+            }
+            if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set)
+                net->actual.bandwidth = effective;
+        }
+        /* logged on failure: the host already has the new setting */
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+    }
+    live_net_clear(&l);
+    return ok;
+}

@@ -1112,3 +1112,37 @@ def test_update_device_portgroup_and_bandwidth(nsvrtd, netns, tmp_path):
     assert r.returncode != 0 and "cannot modify network device type or model" in r.stderr
     virsh(d.uri, "destroy", "upd")
     assert ports(d, "pgu") == []
+
+
+def test_update_forward_interface(nsvrtd, netns, tmp_path):
+    """net-update's forward-interface section adds and deletes a
+    <forward><interface dev=>, as libvirt; on a running nat network the
+    rules go out through the first one."""
+    d = nsvrtd
+    path = write_xml(tmp_path, """<network><name>fwi</name><forward mode='nat'/>
+      <bridge name='vrtfwi0'/><ip address='10.91.0.1' prefix='24'/></network>""")
+    virsh(d.uri, "net-define", path)
+    virsh(d.uri, "net-start", "fwi")
+    assert "vfa0" not in nft_table(netns, "vrt_vrtfwi0")
+    for dev in ("vfa0", "vfb0"):
+        virsh(d.uri, "net-update", "fwi", "add-last", "forward-interface", f"<interface dev='{dev}'/>",
+              "--live", "--config")
+    for xml in (virsh(d.uri, "net-dumpxml", "fwi").stdout, virsh(d.uri, "net-dumpxml", "--inactive", "fwi").stdout):
+        assert re.search(r"<interface dev='vfa0'/>\s*<interface dev='vfb0'/>\s*</forward>", xml), xml
+    assert 'oifname "vfa0"' in nft_table(netns, "vrt_vrtfwi0")
+    r = virsh(d.uri, "net-update", "fwi", "add-first", "forward-interface", "<interface dev='vfa0'/>", "--live",
+              check=False)
+    assert r.returncode != 0 and "there is an existing interface entry in network 'fwi'" in r.stderr
+    r = virsh(d.uri, "net-update", "fwi", "modify", "forward-interface", "<interface dev='vfa0'/>", "--live",
+              check=False)
+    assert r.returncode != 0 and "forward interface entries cannot be modified" in r.stderr
+    virsh(d.uri, "net-update", "fwi", "delete", "forward-interface", "<interface dev='vfa0'/>", "--live", "--config")
+    xml = virsh(d.uri, "net-dumpxml", "fwi").stdout
+    assert "vfa0" not in xml and "<interface dev='vfb0'/>" in xml
+    assert 'oifname "vfb0"' in nft_table(netns, "vrt_vrtfwi0")
+    r = virsh(d.uri, "net-update", "fwi", "delete", "forward-interface", "<interface dev='vfa0'/>", "--live",
+              check=False)
+    assert r.returncode != 0 and "couldn't find an interface entry in network 'fwi'" in r.stderr
+    r = virsh(d.uri, "net-update", "fwi", "add-last", "forward-interface", "<interface/>", "--live", check=False)
+    assert r.returncode != 0 and "missing dev attribute in <interface> element" in r.stderr
+    virsh(d.uri, "net-destroy", "fwi")

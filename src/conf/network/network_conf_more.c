@@ -300,6 +300,19 @@ read_one(const char *xml, const char *root, GError **error)
     return vrt_xml_read(xml, "(network_definition)", root, &vrt_network_xml_wording, error);
 }
 
+char *
+vrt_network_forward_if_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = read_one(xml, "interface", error);
+    if (!doc)
+        return NULL;
+    char *dev = vrt_xml_prop(xmlDocGetRootElement(doc), "dev");
+    xmlFreeDoc(doc);
+    if (!dev)
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing dev attribute in <interface> element");
+    return dev;
+}
+
 VrtNetworkDnsTxt *
 vrt_network_dns_txt_parse(const char *xml, bool partial, GError **error)
 {

@@ -1167,6 +1167,7 @@ enum {
 enum {
     SECTION_IP_DHCP_HOST = 4,
     SECTION_IP_DHCP_RANGE = 5,
+    SECTION_FORWARD_INTERFACE = 7,
     SECTION_PORTGROUP = 9,
     SECTION_DNS_HOST = 10,
     SECTION_DNS_TXT = 11,
@@ -1394,10 +1395,12 @@ apply_update(VrtNetworkDef *def, guint command, guint section, int parent_index,
         return vrt_network_update_dns_srv(def, command, xml, error);
     if (section == SECTION_PORTGROUP)
         return vrt_network_update_portgroup(def, command, xml, error);
+    if (section == SECTION_FORWARD_INTERFACE)
+        return vrt_network_update_forward_if(def, command, xml, error);
     if (section != SECTION_IP_DHCP_HOST && section != SECTION_IP_DHCP_RANGE) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT,
                       "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range, dns-host, "
-                      "dns-txt, dns-srv and portgroup",
+                      "dns-txt, dns-srv, portgroup and forward-interface",
                       section, def->name);
         return false;
     }
@@ -1458,9 +1461,17 @@ vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint comman
          * start only: a new dnsmasq, as libvirt; a portgroup is no host
          * state (it applies to the ports taken from now on) */
         bool restart = section == SECTION_IP_DHCP_RANGE || section == SECTION_DNS_TXT || section == SECTION_DNS_SRV;
-        if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
-            !vrt_network_dnsmasq_update(drv, newlive, restart, error))
+        if (section == SECTION_FORWARD_INTERFACE) {
+            /* the first forward interface is where a nat or route
+             * network's rules send traffic, as libvirt's firewall refresh */
+            if (vrt_network_is_virtual(newlive) && newlive->forward_mode != VRT_NETWORK_FORWARD_NONE &&
+                newlive->forward_mode != VRT_NETWORK_FORWARD_OPEN &&
+                !vrt_network_firewall_add(drv, newlive, error))
+                return false;
+        } else if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
+                   !vrt_network_dnsmasq_update(drv, newlive, restart, error)) {
             return false;
+        }
     }
     locker = g_mutex_locker_new(&drv->lock);
     obj = g_hash_table_lookup(drv->nets, name); /* held by us: still there */

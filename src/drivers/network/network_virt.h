@@ -61,6 +61,7 @@ enum {
 bool vrt_network_update_dns_txt(VrtNetworkDef *def, guint command, const char *xml, GError **error);
 bool vrt_network_update_dns_srv(VrtNetworkDef *def, guint command, const char *xml, GError **error);
 bool vrt_network_update_portgroup(VrtNetworkDef *def, guint command, const char *xml, GError **error);
+bool vrt_network_update_forward_if(VrtNetworkDef *def, guint command, const char *xml, GError **error);
 
 /* Whether a running virtual network has a dnsmasq (addresses, and DNS or
  * DHCP or TFTP to serve). */

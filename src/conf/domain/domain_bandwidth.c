@@ -98,7 +98,8 @@ vrt_domain_bandwidth_parse(xmlNodePtr node, bool allow_floor, VrtDomainBandwidth
         if (!parse_rate(out, &bw->out, error))
             return false;
         if (bw->out.floor) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "'floor' attribute allowed only in <inbound> element");
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "'floor' attribute allowed only in <inbound> element");
             return false;
         }
     }

@@ -166,13 +166,13 @@ vrt_network_bandwidth_plug(const char *bridge, const VrtNetworkBandwidth *net_bw
     g_autofree char *handle = filter_handle(class_id);
     g_autofree char *mac_lo = g_strdup_printf("0x%02x%02x%02x%02x", mac[2], mac[3], mac[4], mac[5]);
     g_autofree char *mac_hi = g_strdup_printf("0x%02x%02x", mac[0], mac[1]);
-    const char *klass[] = { "class", "add", "dev", bridge, "parent", "1:1", "classid", cls, "htb", "rate",
-                            floor,   "ceil", ceil, "quantum", q,        NULL };
+    const char *klass[] = { "class", "add",  "dev", bridge, "parent", "1:1",     "classid", cls,
+                            "htb",   "rate", floor, "ceil", ceil,     "quantum", q,         NULL };
     const char *sfq[] = { "qdisc", "add", "dev", bridge, "parent", cls, "handle", qd, "sfq", "perturb", "10", NULL };
-    const char *filter[] = { "filter", "add",    "dev",    bridge,       "protocol", "ip",     "prio",   "2",
-                             "handle", handle,   "u32",    "match",      "u16",      "0x0800", "0xffff", "at",
-                             "-2",     "match",  "u32",    mac_lo,       "0xffffffff", "at",   "-12",    "match",
-                             "u16",    mac_hi,   "0xffff", "at",         "-14",      "flowid", cls,      NULL };
+    const char *filter[] = { "filter", "add",   "dev",    bridge,  "protocol",   "ip",     "prio",   "2",
+                             "handle", handle,  "u32",    "match", "u16",        "0x0800", "0xffff", "at",
+                             "-2",     "match", "u32",    mac_lo,  "0xffffffff", "at",     "-12",    "match",
+                             "u16",    mac_hi,  "0xffff", "at",    "-14",        "flowid", cls,      NULL };
     if (run_tc(klass, false, error) && run_tc(sfq, false, error) && run_tc(filter, false, error))
         return true;
     vrt_network_bandwidth_unplug(bridge, class_id);
@@ -201,8 +201,8 @@ vrt_network_bandwidth_update_rate(const char *bridge, const VrtNetworkBandwidth 
     g_autofree char *ceil =
         g_strdup_printf("%" G_GUINT64_FORMAT "kbps", net_bw->in.peak ? net_bw->in.peak : net_bw->in.average);
     g_autofree char *q = quantum(&net_bw->in);
-    const char *cmd[] = { "class", "change", "dev", bridge, "classid", "1:2", "htb", "rate", r, "ceil", ceil,
-                          "quantum", q, NULL };
+    const char *cmd[] = { "class", "change", "dev",  bridge, "classid", "1:2", "htb",
+                          "rate",  r,        "ceil", ceil,   "quantum", q,     NULL };
     g_autoptr(GError) err = NULL;
     if (!run_tc(cmd, false, &err))
         g_warning("Unable to update rate for 1:2 class on %s bridge: %s", bridge, err->message);

@@ -1465,8 +1465,7 @@ vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint comman
             /* the first forward interface is where a nat or route
              * network's rules send traffic, as libvirt's firewall refresh */
             if (vrt_network_is_virtual(newlive) && newlive->forward_mode != VRT_NETWORK_FORWARD_NONE &&
-                newlive->forward_mode != VRT_NETWORK_FORWARD_OPEN &&
-                !vrt_network_firewall_add(drv, newlive, error))
+                newlive->forward_mode != VRT_NETWORK_FORWARD_OPEN && !vrt_network_firewall_add(drv, newlive, error))
                 return false;
         } else if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
                    !vrt_network_dnsmasq_update(drv, newlive, restart, error)) {

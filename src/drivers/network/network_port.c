@@ -733,8 +733,7 @@ vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name, 
                                const guchar owner_uuid[16], const guint8 mac[6], const guchar port_uuid[16],
                                GError **error)
 {
-    return vrt_network_port_allocate_full(drv, network_name, owner_name, owner_uuid, mac, port_uuid, NULL, NULL,
-                                          error);
+    return vrt_network_port_allocate_full(drv, network_name, owner_name, owner_uuid, mac, port_uuid, NULL, NULL, error);
 }
 
 VrtNetworkPortAlloc *

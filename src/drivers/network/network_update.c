@@ -209,8 +209,7 @@ vrt_network_update_forward_if(VrtNetworkDef *def, guint command, const char *xml
         return unknown_command(command, error);
     if (i == def->forward_ifs->len) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
-                      "couldn't find an interface entry in network '%s' matching <interface dev='%s'>", def->name,
-                      dev);
+                      "couldn't find an interface entry in network '%s' matching <interface dev='%s'>", def->name, dev);
         return false;
     }
     const VrtNetworkForwardIf *fi = g_ptr_array_index(def->forward_ifs, i);

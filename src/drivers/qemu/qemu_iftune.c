@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-static const char *const param_names[] = { "inbound.average", "inbound.peak",     "inbound.burst", "inbound.floor",
+static const char *const param_names[] = { "inbound.average",  "inbound.peak",  "inbound.burst", "inbound.floor",
                                            "outbound.average", "outbound.peak", "outbound.burst" };
 
 /* virDomainNetFind: by MAC when device parses as one, else by tap name. */
@@ -102,8 +102,8 @@ qos_supported(const VrtDomainNetDef *net, GError **error)
         return true;
     static const char *const names[] = { [VRT_DOMAIN_NET_TYPE_HOSTDEV] = "hostdev" };
     const char *name = (guint)t < G_N_ELEMENTS(names) && names[t] ? names[t] : "user";
-    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "setting bandwidth on interfaces of type '%s' is not implemented yet",
-                  name);
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                  "setting bandwidth on interfaces of type '%s' is not implemented yet", name);
     return false;
 }
 
@@ -129,11 +129,20 @@ vrt_qemu_domain_set_interface_params(VrtQemuDriver *drv, const guchar *uuid, con
         }
         guint64 v = p->v.ui;
         switch (k) {
-        case 0: c.bw.in.average = v; c.in_given = true; break;
+        case 0:
+            c.bw.in.average = v;
+            c.in_given = true;
+            break;
         case 1: c.bw.in.peak = v; break;
         case 2: c.bw.in.burst = v; break;
-        case 3: c.bw.in.floor = v; c.in_given = true; break;
-        case 4: c.bw.out.average = v; c.out_given = true; break;
+        case 3:
+            c.bw.in.floor = v;
+            c.in_given = true;
+            break;
+        case 4:
+            c.bw.out.average = v;
+            c.out_given = true;
+            break;
         case 5: c.bw.out.peak = v; break;
         default: c.bw.out.burst = v; break;
         }

@@ -58,10 +58,10 @@ bool vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const 
 /* domiftune (virDomainGet/SetInterfaceParameters, qemu_iftune.c): the
  * seven inbound.* and outbound.* UINT parameters of the interface named
  * by MAC or tap name, in the live or persistent definition. */
-GPtrArray *vrt_qemu_domain_get_interface_params(VrtQemuDriver *drv, const guchar *uuid, const char *device,
-                                                guint flags, GError **error);
-bool vrt_qemu_domain_set_interface_params(VrtQemuDriver *drv, const guchar *uuid, const char *device,
-                                          GPtrArray *params, guint flags, GError **error);
+GPtrArray *vrt_qemu_domain_get_interface_params(VrtQemuDriver *drv, const guchar *uuid, const char *device, guint flags,
+                                                GError **error);
+bool vrt_qemu_domain_set_interface_params(VrtQemuDriver *drv, const guchar *uuid, const char *device, GPtrArray *params,
+                                          guint flags, GError **error);
 
 /* Gives back the port of one interface (nothing for one without). */
 void vrt_qemu_interface_release(VrtQemuDom *obj, const char *dom_name, VrtDomainNetDef *net);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf/domain/domain_bandwidth.h"
 #include "util/mac.h"
 #include "util/pciaddr.h"
 #include "util/tristate.h"
@@ -229,6 +230,8 @@ typedef struct {
     bool managed; /* type HOSTDEV */
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
+    /* the <bandwidth> in effect: the interface's own, else its portgroup's */
+    VrtDomainBandwidth bandwidth;
 } VrtDomainNetActual;
 
 struct _VrtDomainNetDef {
@@ -250,6 +253,7 @@ struct _VrtDomainNetDef {
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
     bool vlan_trunk;
+    VrtDomainBandwidth bandwidth; /* <bandwidth>, type NETWORK and BRIDGE */
     /* type HOSTDEV: managed= and the VF's PCI address */
     bool managed;
     VrtPciAddr hostdev_source;

@@ -533,6 +533,9 @@ parse_net_actual(xmlNodePtr node, VrtDomainNetDef *net, GError **error)
             bool trunk;
             if (!parse_vlan(c, a->vlan_tags, &a->n_vlan_tags, &trunk, error))
                 return false;
+        } else if (vrt_xml_is(c, "bandwidth") && a->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+            if (!vrt_domain_bandwidth_parse(c, true, &a->bandwidth, error))
+                return false;
         } else {
             return vrt_xml_unsupported(c, error);
         }
@@ -661,6 +664,10 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 return false;
         } else if (vrt_xml_is(c, "vlan")) {
             if (!parse_vlan(c, net->vlan_tags, &net->n_vlan_tags, &net->vlan_trunk, error))
+                return false;
+        } else if (vrt_xml_is(c, "bandwidth") &&
+                   (net->type == VRT_DOMAIN_NET_TYPE_NETWORK || net->type == VRT_DOMAIN_NET_TYPE_BRIDGE)) {
+            if (!vrt_domain_bandwidth_parse(c, net->type == VRT_DOMAIN_NET_TYPE_NETWORK, &net->bandwidth, error))
                 return false;
         } else if (vrt_xml_is(c, "actual") && status && net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
             if (!parse_net_actual(c, net, error))

@@ -225,6 +225,9 @@ VrtNetworkDhcpHost *vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host);
 VrtNetworkDnsTxt *vrt_network_dns_txt_parse(const char *xml, bool partial, GError **error);
 VrtNetworkDnsSrv *vrt_network_dns_srv_parse(const char *xml, bool partial, GError **error);
 VrtNetworkPortGroup *vrt_network_portgroup_parse(const char *xml, GError **error);
+/* The dev of a <forward>'s <interface dev=> (NETWORK_UPDATE's
+ * forward-interface section). */
+char *vrt_network_forward_if_parse(const char *xml, GError **error);
 void vrt_network_dns_txt_free(VrtNetworkDnsTxt *txt);
 void vrt_network_dns_srv_free(VrtNetworkDnsSrv *srv);
 void vrt_network_portgroup_free(VrtNetworkPortGroup *pg);
@@ -254,6 +257,8 @@ typedef struct {
     char *group;
     int trust_guest_rx_filters; /* -1/0/1 */
     VrtNetworkVlan vlan;
+    VrtNetworkBandwidth bandwidth; /* the interface's, or its portgroup's */
+    guint class_id; /* its class on the network's bridge (a floor), 0: none */
 
     VrtNetworkPlugType plug_type;
     char *plug_bridge; /* network, bridge */

@@ -300,6 +300,19 @@ read_one(const char *xml, const char *root, GError **error)
     return vrt_xml_read(xml, "(network_definition)", root, &vrt_network_xml_wording, error);
 }
 
+char *
+vrt_network_forward_if_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = read_one(xml, "interface", error);
+    if (!doc)
+        return NULL;
+    char *dev = vrt_xml_prop(xmlDocGetRootElement(doc), "dev");
+    xmlFreeDoc(doc);
+    if (!dev)
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing dev attribute in <interface> element");
+    return dev;
+}
+
 VrtNetworkDnsTxt *
 vrt_network_dns_txt_parse(const char *xml, bool partial, GError **error)
 {
@@ -423,8 +436,23 @@ parse_rate(xmlNodePtr node, VrtNetworkBandwidthRate *rate, GError **error)
 bool
 vrt_network_parse_bandwidth(xmlNodePtr node, VrtNetworkBandwidth *bw, GError **error)
 {
+    return vrt_network_parse_bandwidth_full(node, bw, false, NULL, error);
+}
+
+bool
+vrt_network_parse_bandwidth_full(xmlNodePtr node, VrtNetworkBandwidth *bw, bool allow_floor, guint *class_id,
+                                 GError **error)
+{
     memset(bw, 0, sizeof(*bw));
-    if (xmlHasProp(node, (const xmlChar *)"classID")) {
+    g_autofree char *cls = vrt_xml_prop(node, "classID");
+    if (cls && class_id) {
+        guint64 v = 0;
+        if (!g_ascii_string_to_unsigned(cls, 10, 0, G_MAXUINT, &v, NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Unable to parse class id '%s'", cls);
+            return false;
+        }
+        *class_id = (guint)v;
+    } else if (cls) {
         vrt_error_set(error, VIR_ERR_XML_DETAIL, "%s",
                       "classID attribute not supported on <bandwidth> in this usage context");
         return false;
@@ -443,7 +471,7 @@ vrt_network_parse_bandwidth(xmlNodePtr node, VrtNetworkBandwidth *bw, GError **e
         }
         if (!parse_rate(c, rate, error))
             return false;
-        if (rate->floor) {
+        if (rate->floor && (!in || !allow_floor)) {
             /* a network or portgroup has no floor; an outbound one never */
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
                           in ? "floor attribute is not supported for this config"

@@ -165,8 +165,11 @@ static const ErrorCase port_errors[] = {
       "<plug type='teleport'/></networkport>",
       VIR_ERR_XML_ERROR, "plug type 'teleport'" },
     { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
-      "<bandwidth/></networkport>",
-      VIR_ERR_CONFIG_UNSUPPORTED, "<bandwidth>" },
+      "<virtualport type='openvswitch'/></networkport>",
+      VIR_ERR_CONFIG_UNSUPPORTED, "<virtualport>" },
+    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
+      "<bandwidth><outbound average='1' floor='2'/></bandwidth></networkport>",
+      VIR_ERR_CONFIG_UNSUPPORTED, "'floor' attribute allowed only in <inbound> element" },
     { "<network/>", VIR_ERR_XML_ERROR, "expecting <networkport>" },
 };
 

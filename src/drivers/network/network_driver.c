@@ -64,6 +64,7 @@ obj_free(gpointer p)
     vrt_network_def_free(obj->live);
     g_hash_table_unref(obj->ports);
     g_hash_table_unref(obj->pending);
+    g_hash_table_unref(obj->floors);
     g_free(obj);
 }
 
@@ -74,6 +75,7 @@ obj_add_locked(VrtNetworkDriver *drv, const char *name)
     VrtNetworkObj *obj = g_new0(VrtNetworkObj, 1);
     obj->ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vrt_network_port_def_free);
     obj->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    obj->floors = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     g_hash_table_insert(drv->nets, g_strdup(name), obj);
     return obj;
 }
@@ -1165,6 +1167,7 @@ enum {
 enum {
     SECTION_IP_DHCP_HOST = 4,
     SECTION_IP_DHCP_RANGE = 5,
+    SECTION_FORWARD_INTERFACE = 7,
     SECTION_PORTGROUP = 9,
     SECTION_DNS_HOST = 10,
     SECTION_DNS_TXT = 11,
@@ -1392,10 +1395,12 @@ apply_update(VrtNetworkDef *def, guint command, guint section, int parent_index,
         return vrt_network_update_dns_srv(def, command, xml, error);
     if (section == SECTION_PORTGROUP)
         return vrt_network_update_portgroup(def, command, xml, error);
+    if (section == SECTION_FORWARD_INTERFACE)
+        return vrt_network_update_forward_if(def, command, xml, error);
     if (section != SECTION_IP_DHCP_HOST && section != SECTION_IP_DHCP_RANGE) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT,
                       "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range, dns-host, "
-                      "dns-txt, dns-srv and portgroup",
+                      "dns-txt, dns-srv, portgroup and forward-interface",
                       section, def->name);
         return false;
     }
@@ -1456,9 +1461,16 @@ vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint comman
          * start only: a new dnsmasq, as libvirt; a portgroup is no host
          * state (it applies to the ports taken from now on) */
         bool restart = section == SECTION_IP_DHCP_RANGE || section == SECTION_DNS_TXT || section == SECTION_DNS_SRV;
-        if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
-            !vrt_network_dnsmasq_update(drv, newlive, restart, error))
+        if (section == SECTION_FORWARD_INTERFACE) {
+            /* the first forward interface is where a nat or route
+             * network's rules send traffic, as libvirt's firewall refresh */
+            if (vrt_network_is_virtual(newlive) && newlive->forward_mode != VRT_NETWORK_FORWARD_NONE &&
+                newlive->forward_mode != VRT_NETWORK_FORWARD_OPEN && !vrt_network_firewall_add(drv, newlive, error))
+                return false;
+        } else if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
+                   !vrt_network_dnsmasq_update(drv, newlive, restart, error)) {
             return false;
+        }
     }
     locker = g_mutex_locker_new(&drv->lock);
     obj = g_hash_table_lookup(drv->nets, name); /* held by us: still there */

@@ -451,6 +451,10 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTOFF, reason);
             transient = !obj->persistent;
         }
+        /* the taps went with QEMU; their ports are named in the status
+         * file alone once a transient domain is forgotten */
+        for (guint i = 0; i < st->def->nets->len; i++)
+            vrt_qemu_interface_release(obj, st->def->name, g_ptr_array_index(st->def->nets, i));
         vrt_qemu_process_remove_monitor(drv, st->monitor_path);
         vrt_file_remove(path, NULL);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, detail);

@@ -146,7 +146,7 @@ static const ErrorCase network_errors[] = {
     { "<network><name>x</name><ip address='300.1.1.1'/></network>", VIR_ERR_XML_ERROR, "invalid ip address" },
     { "<network><name>x</name><forward mode='bridge'/></network>", VIR_ERR_XML_ERROR, "needs <bridge name=...>" },
     { "<network><name>x</name><forward mode='hostdev'><pf dev='ens1'/></forward><bridge name='br0'/></network>",
-      VIR_ERR_XML_ERROR, "cannot have a <bridge>" },
+      VIR_ERR_XML_ERROR, "bridge name not allowed in hostdev mode" },
     { "", VIR_ERR_XML_ERROR, "(network_definition)" },
 };
 

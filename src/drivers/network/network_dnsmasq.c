@@ -112,6 +112,19 @@ conf_records(GString *s, const VrtNetworkDef *def)
     }
 }
 
+/* A <lease> as dnsmasq takes it after a range or host: ",infinite" or
+ * ",N" with its unit's letter, "" without a lease (as libvirt writes). */
+static char *
+lease_suffix(const VrtNetworkLease *lease)
+{
+    static const char units[] = { 's', 'm', 'h' };
+    if (!lease->present)
+        return g_strdup("");
+    if (lease->expiry == 0)
+        return g_strdup(",infinite");
+    return g_strdup_printf(",%" G_GUINT64_FORMAT "%c", lease->expiry, units[lease->unit]);
+}
+
 /* Number of addresses from start to end (inclusive), 0 when not IPv4. */
 static guint64
 range_size(const char *start, const char *end)
@@ -188,13 +201,14 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
         }
         for (guint r = 0; r < ip->ranges->len; r++) {
             const VrtNetworkDhcpRange *range = g_ptr_array_index(ip->ranges, r);
+            g_autofree char *lease = lease_suffix(&range->lease);
             if (v6) {
-                g_string_append_printf(s, "dhcp-range=%s,%s,%d\n", range->start, range->end, prefix);
+                g_string_append_printf(s, "dhcp-range=%s,%s,%d%s\n", range->start, range->end, prefix, lease);
             } else {
                 struct in_addr m = { .s_addr = prefix ? htonl(~0u << (32 - prefix)) : 0 };
                 char mask[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &m, mask, sizeof(mask));
-                g_string_append_printf(s, "dhcp-range=%s,%s,%s\n", range->start, range->end, mask);
+                g_string_append_printf(s, "dhcp-range=%s,%s,%s%s\n", range->start, range->end, mask, lease);
             }
             nleases += range_size(range->start, range->end);
         }
@@ -226,6 +240,9 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
             if (vrt_network_ip_is_v6(ip) && ip->address)
                 g_string_append_printf(s, "dhcp-range=%s,ra-only\n", ip->address);
         }
+    /* <dnsmasq:options>: the user's own lines, last, as libvirt adds them */
+    for (guint i = 0; def->dnsmasq_options && def->dnsmasq_options[i]; i++)
+        g_string_append_printf(s, "%s\n", def->dnsmasq_options[i]);
     return g_string_free(s, FALSE);
 }
 
@@ -248,10 +265,16 @@ hostsfile_contents(const VrtNetworkDef *def)
             const VrtNetworkDhcpHost *h = g_ptr_array_index(ip->hosts, j);
             const char *addr_fmt = v6 ? "[%s]" : "%s";
             g_autofree char *addr = g_strdup_printf(addr_fmt, h->ip);
+            g_autofree char *lease = lease_suffix(&h->lease);
             if (h->mac)
-                g_string_append_printf(s, "%s,%s%s%s\n", h->mac, addr, h->name ? "," : "", h->name ? h->name : "");
+                g_string_append_printf(s, "%s,%s%s%s%s\n", h->mac, addr, h->name ? "," : "", h->name ? h->name : "",
+                                       lease);
+            else if (h->id)
+                /* a DHCPv6 client by its DUID, as libvirt writes it */
+                g_string_append_printf(s, "id:%s%s%s,%s%s\n", h->id, h->name ? "," : "", h->name ? h->name : "",
+                                       addr, lease);
             else
-                g_string_append_printf(s, "%s,%s\n", h->name, addr);
+                g_string_append_printf(s, "%s,%s%s\n", h->name, addr, lease);
         }
         if (v6)
             done6 = true;

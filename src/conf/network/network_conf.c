@@ -1062,8 +1062,10 @@ vrt_network_def_parse(const char *xml, guint flags, GError **error)
     bool ok = parse_network(where, def, flags, &where, error);
     /* Every refusal says where in the document it is, as domain
      * refusals do: the line of the element being read (for an element
-     * nested deeper, its top-level ancestor's) unless the message has it. */
-    if (!ok && error && *error && !strstr((*error)->message, "(line ")) {
+     * nested deeper, its top-level ancestor's) unless the message has it.
+     * A name's invalid character keeps libvirt's exact words, as the
+     * domain family's does. */
+    if (!ok && error && *error && (*error)->code != VIR_ERR_XML_DETAIL && !strstr((*error)->message, "(line ")) {
         char *msg = g_strdup_printf("%s (line %ld)", (*error)->message, xmlGetLineNo(where));
         g_free((*error)->message);
         (*error)->message = msg;

@@ -397,8 +397,8 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
             for (guint i = 0; i < def->forward_addrs->len; i++) {
                 if (vrt_pci_addr_equal(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i).addr, &fa.addr)) {
                     g_autofree char *s = vrt_pci_addr_format(&fa.addr);
-                    vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI device '%s' can only be listed once in network %s",
-                                  s, def->name ? def->name : "");
+                    vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI device '%s' can only be listed once in network %s", s,
+                                  def->name ? def->name : "");
                     return false;
                 }
             }
@@ -850,8 +850,7 @@ check_forward(xmlNodePtr node, const VrtNetworkDef *def, GError **error)
         }
     }
     switch (def->forward_mode) {
-    case VRT_NETWORK_FORWARD_NONE:
-        break;
+    case VRT_NETWORK_FORWARD_NONE: break;
     case VRT_NETWORK_FORWARD_NAT:
     case VRT_NETWORK_FORWARD_ROUTE:
     case VRT_NETWORK_FORWARD_OPEN:
@@ -870,8 +869,8 @@ check_forward(xmlNodePtr node, const VrtNetworkDef *def, GError **error)
         }
         if (def->forward_mode == VRT_NETWORK_FORWARD_OPEN && nifs) {
             vrt_error_set(error, VIR_ERR_XML_ERROR,
-                          "forward dev not allowed for network '%s' with forward mode='%s' (line %ld)", def->name,
-                          mode, line);
+                          "forward dev not allowed for network '%s' with forward mode='%s' (line %ld)", def->name, mode,
+                          line);
             return false;
         }
         break;
@@ -880,9 +879,13 @@ check_forward(xmlNodePtr node, const VrtNetworkDef *def, GError **error)
     case VRT_NETWORK_FORWARD_PASSTHROUGH:
     case VRT_NETWORK_FORWARD_HOSTDEV:
         if (def->bridge_name || def->bridge_zone || def->bridge_mac_table_manager) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "bridge %s not allowed in %s mode (network '%s') (line %ld)",
-                          def->bridge_name ? "name" : def->bridge_zone ? "zone" : "macTableManager setting", mode,
-                          def->name, line);
+            const char *what = "macTableManager setting";
+            if (def->bridge_name)
+                what = "name";
+            else if (def->bridge_zone)
+                what = "zone";
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "bridge %s not allowed in %s mode (network '%s') (line %ld)", what,
+                          mode, def->name, line);
             return false;
         }
         G_GNUC_FALLTHROUGH;
@@ -1135,8 +1138,8 @@ format_forward(GString *out, const VrtNetworkDef *def)
         dev = def->forward_ifs->len ? ((const VrtNetworkForwardIf *)g_ptr_array_index(def->forward_ifs, 0))->dev
                                     : def->forward_dev;
     bool nat_body = def->nat_addr_start || def->nat_port_start || def->nat_ipv6 == 1;
-    bool children = dev_as_if || def->forward_ifs->len || def->pf_dev || def->forward_addrs->len ||
-                    nat_body || def->forward_driver;
+    bool children =
+        dev_as_if || def->forward_ifs->len || def->pf_dev || def->forward_addrs->len || nat_body || def->forward_driver;
     g_string_append(out, "  <forward");
     vrt_xml_format_attr(out, "dev", dev);
     vrt_xml_format_attr(out, "mode", vrt_network_forward_mode_to_string(def->forward_mode));
@@ -1305,7 +1308,11 @@ vrt_network_def_format(const VrtNetworkDef *def)
         char text[VRT_MAC_STRING_LEN];
         g_string_append(out, "  <mac");
         /* lower case, as libvirt writes a MAC */
-        vrt_xml_format_attr(out, "address", vrt_mac_parse(def->mac, mac) ? (vrt_mac_format(mac, text), text) : def->mac);
+        if (vrt_mac_parse(def->mac, mac))
+            vrt_mac_format(mac, text);
+        else
+            g_strlcpy(text, def->mac, sizeof(text));
+        vrt_xml_format_attr(out, "address", text);
         g_string_append(out, "/>\n");
     }
     if (def->domain_name) {

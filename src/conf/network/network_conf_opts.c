@@ -129,8 +129,7 @@ vrt_network_parse_virtport(xmlNodePtr node, bool require_type, VrtNetworkVirtPor
     vp->present = true;
     vp->type = vrt_xml_prop(node, "type");
     if (vp->type && vrt_enum_from_string(vport_types, vp->type) < 0) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown virtualport type %s (line %ld)", vp->type,
-                      xmlGetLineNo(node));
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown virtualport type %s (line %ld)", vp->type, xmlGetLineNo(node));
         return false;
     }
     if (!vp->type && require_type) {
@@ -210,19 +209,18 @@ vrt_network_parse_route(xmlNodePtr node, VrtNetworkDef *def, GError **error)
     bool has_prefix = false;
     bool is6 = (r->family && g_str_equal(r->family, "ipv6")) || (r->address && strchr(r->address, ':'));
     if (r->family && !g_str_equal(r->family, "ipv4") && !g_str_equal(r->family, "ipv6")) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid route family '%s' in network '%s' (line %ld)", r->family,
-                      net, line);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid route family '%s' in network '%s' (line %ld)", r->family, net,
+                      line);
         return false;
     }
-    if (!r->address || !g_hostname_is_ip_address(r->address) || !r->gateway ||
-        !g_hostname_is_ip_address(r->gateway)) {
+    if (!r->address || !g_hostname_is_ip_address(r->address) || !r->gateway || !g_hostname_is_ip_address(r->gateway)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR,
                       "static route definition of network '%s' needs valid address and gateway (line %ld)", net, line);
         return false;
     }
     if ((strchr(r->gateway, ':') != NULL) != is6 || (strchr(r->address, ':') != NULL) != is6) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR,
-                      "static route of network '%s' mixes IPv4 and IPv6 addresses (line %ld)", net, line);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "static route of network '%s' mixes IPv4 and IPv6 addresses (line %ld)",
+                      net, line);
         return false;
     }
     if (r->netmask && (is6 || !g_hostname_is_ip_address(r->netmask))) {
@@ -234,8 +232,8 @@ vrt_network_parse_route(xmlNodePtr node, VrtNetworkDef *def, GError **error)
         !vrt_xml_prop_uint(node, "metric", G_MAXUINT, &r->metric, NULL, error))
         return false;
     if (has_prefix && r->netmask) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR,
-                      "static route of network '%s' has both netmask and prefix (line %ld)", net, line);
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "static route of network '%s' has both netmask and prefix (line %ld)",
+                      net, line);
         return false;
     }
     r->prefix = has_prefix ? (int)prefix : -1;
@@ -402,8 +400,7 @@ vrt_network_parse_dnsmasq_options(xmlNodePtr node, VrtNetworkDef *def, GError **
             return vrt_xml_unsupported(c, error);
         char *v = vrt_xml_prop(c, "value");
         if (!v) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "No dnsmasq options value specified (line %ld)",
-                          xmlGetLineNo(c));
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "No dnsmasq options value specified (line %ld)", xmlGetLineNo(c));
             return false;
         }
         if (strchr(v, '\n')) {

@@ -266,9 +266,9 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    static const char *const nets[] = { "net-hostdev-pf.xml", "net-hostdev-addrs.xml", "net-hostdev-live.xml",
-                                        "net-bridge.xml",     "net-nat.xml",           "net-isolated.xml",
-                                        "net-dhcp-hosts.xml", "net-dns-more.xml",      "net-dns-off.xml",
+    static const char *const nets[] = { "net-hostdev-pf.xml",     "net-hostdev-addrs.xml", "net-hostdev-live.xml",
+                                        "net-bridge.xml",         "net-nat.xml",           "net-isolated.xml",
+                                        "net-dhcp-hosts.xml",     "net-dns-more.xml",      "net-dns-off.xml",
                                         "net-libvirt-extras.xml", "net-virtualport.xml" };
     static const char *const ports[] = { "port-hostdev.xml", "port-bridge.xml", "port-noplug.xml" };
     for (guint i = 0; i < G_N_ELEMENTS(nets); i++) {

@@ -271,8 +271,8 @@ hostsfile_contents(const VrtNetworkDef *def)
                                        lease);
             else if (h->id)
                 /* a DHCPv6 client by its DUID, as libvirt writes it */
-                g_string_append_printf(s, "id:%s%s%s,%s%s\n", h->id, h->name ? "," : "", h->name ? h->name : "",
-                                       addr, lease);
+                g_string_append_printf(s, "id:%s%s%s,%s%s\n", h->id, h->name ? "," : "", h->name ? h->name : "", addr,
+                                       lease);
             else
                 g_string_append_printf(s, "%s,%s%s\n", h->name, addr, lease);
         }

@@ -940,3 +940,22 @@ def test_elements_not_applied_are_refused_at_start(nsvrtd, netns, tmp_path, extr
     assert "unsupported configuration" in r.stderr and named in r.stderr, r.stderr
     assert ns(netns, "ip", "link", "show", "vrtnot0", check=False).returncode != 0
     virsh(d.uri, "net-undefine", "notyet")
+
+
+def test_local_ptr_zones_stay_with_dnsmasq(nsvrtd, netns, tmp_path):
+    """<ip localPtr='yes'>: dnsmasq answers the subnet's reverse zone itself
+    (libvirt's local=/ZONE/ line); a prefix that is no whole number of
+    octets cannot be named and is refused at start, with libvirt's words."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>ptr</name><bridge name='vrtptr0'/>
+      <ip address='10.87.0.1' prefix='24' localPtr='yes'/>
+      <ip family='ipv6' address='fd00:87::1' prefix='64' localPtr='yes'/></network>"""))
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "ptr.conf")).read().splitlines()
+    assert "local=/0.87.10.in-addr.arpa/" in conf
+    assert "local=/0.0.0.0.0.0.0.0.7.8.0.0.0.0.d.f.ip6.arpa/" in conf
+    virsh(d.uri, "net-destroy", "ptr")
+    virsh(d.uri, "net-define", write_xml(tmp_path, """<network><name>ptr20</name><bridge name='vrtptr1'/>
+      <ip address='10.88.0.1' prefix='20' localPtr='yes'/></network>""", "ptr20.xml"))
+    r = virsh(d.uri, "net-start", "ptr20", check=False)
+    assert r.returncode != 0
+    assert "PTR domain for IPv4 network with prefix 20 cannot be automatically created" in r.stderr

@@ -136,6 +136,30 @@ range_size(const char *start, const char *end)
     return b >= a ? (guint64)(b - a) + 1 : 0;
 }
 
+char *
+vrt_network_ip_ptr_domain(const VrtNetworkIpDef *ip)
+{
+    int prefix = vrt_network_ip_prefix(ip);
+    guint8 a[16];
+    bool v6 = vrt_network_ip_is_v6(ip);
+    if (!ip->address || inet_pton(v6 ? AF_INET6 : AF_INET, ip->address, a) != 1)
+        return NULL;
+    GString *s = g_string_new(NULL);
+    if (!v6 && prefix > 0 && prefix < 32 && prefix % 8 == 0) {
+        for (int i = prefix / 8; i > 0; i--)
+            g_string_append_printf(s, "%u.", a[i - 1]);
+        g_string_append(s, "in-addr.arpa");
+    } else if (v6 && prefix > 0 && prefix < 128 && prefix % 4 == 0) {
+        for (int i = prefix / 4; i > 0; i--)
+            g_string_append_printf(s, "%x.", (i - 1) % 2 ? a[(i - 1) / 2] & 0xf : a[(i - 1) / 2] >> 4);
+        g_string_append(s, "ip6.arpa");
+    } else {
+        g_string_free(s, TRUE);
+        return NULL;
+    }
+    return g_string_free(s, FALSE);
+}
+
 static char *
 conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
 {
@@ -161,6 +185,14 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
         if (def->domain_local_only == 1)
             g_string_append_printf(s, "local=/%s/\n", def->domain_name);
         g_string_append_printf(s, "domain=%s\nexpand-hosts\n", def->domain_name);
+    }
+    for (guint i = 0; want_dns && i < def->ips->len; i++) {
+        /* localPtr='yes': dnsmasq answers the subnet's reverse lookups
+         * itself (prepare_live refused a prefix it cannot name) */
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        g_autofree char *ptr = ip->local_ptr == 1 ? vrt_network_ip_ptr_domain(ip) : NULL;
+        if (ptr)
+            g_string_append_printf(s, "local=/%s/\n", ptr);
     }
     if (want_dns && def->dns_forward_plain_names == 0)
         /* names without a dot stay here, domain given or not */

@@ -314,9 +314,17 @@ check_applied(const VrtNetworkDef *live, GError **error)
         what = "static <route>";
     if (!what && live->port_isolated == 1)
         what = "<port isolated='yes'>";
-    for (guint i = 0; !what && i < live->ips->len; i++)
-        if (((const VrtNetworkIpDef *)g_ptr_array_index(live->ips, i))->local_ptr == 1)
-            what = "<ip localPtr='yes'>";
+    for (guint i = 0; i < live->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(live->ips, i);
+        g_autofree char *ptr = ip->local_ptr == 1 ? vrt_network_ip_ptr_domain(ip) : NULL;
+        if (ip->local_ptr == 1 && !ptr) {
+            /* libvirt's words */
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "PTR domain for %s network with prefix %d cannot be automatically created",
+                          vrt_network_ip_is_v6(ip) ? "IPv6" : "IPv4", vrt_network_ip_prefix(ip));
+            return false;
+        }
+    }
     if (!what)
         return true;
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s': %s is not supported by vrt yet", live->name, what);

@@ -1146,3 +1146,71 @@ def test_update_forward_interface(nsvrtd, netns, tmp_path):
     r = virsh(d.uri, "net-update", "fwi", "add-last", "forward-interface", "<interface/>", "--live", check=False)
     assert r.returncode != 0 and "missing dev attribute in <interface> element" in r.stderr
     virsh(d.uri, "net-destroy", "fwi")
+def test_leases_duid_hosts_and_dnsmasq_options_reach_dnsmasq(nsvrtd, netns, tmp_path):
+    """A range's and a host's <lease>, an IPv6 host by its DUID and
+    <dnsmasq:options> are in dnsmasq's configuration as libvirt writes them;
+    the definition comes back as written."""
+    d = nsvrtd
+    xml = """<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
+  <name>leases</name><bridge name='vrtlea0'/>
+  <ip address='10.85.0.1' prefix='24'><dhcp>
+    <range start='10.85.0.10' end='10.85.0.20'><lease expiry='2' unit='hours'/></range>
+    <host mac='52:54:00:00:00:aa' name='fixed' ip='10.85.0.30'><lease expiry='0'/></host>
+  </dhcp></ip>
+  <ip family='ipv6' address='fd00:85::1' prefix='64'><dhcp>
+    <host id='0:3:0:1:0:16:3e:11:22:33' name='six' ip='fd00:85::20'/>
+  </dhcp></ip>
+  <dnsmasq:options><dnsmasq:option value='dhcp-option=option:ntp-server,10.85.0.1'/></dnsmasq:options>
+</network>"""
+    define_start(d, write_xml(tmp_path, xml))
+    run_dir = os.path.join(d.root, "run", "vrt", "network")
+    conf = open(os.path.join(run_dir, "leases.conf")).read().splitlines()
+    assert "dhcp-range=10.85.0.10,10.85.0.20,255.255.255.0,2h" in conf
+    assert conf[-1] == "dhcp-option=option:ntp-server,10.85.0.1"
+    hosts = open(os.path.join(run_dir, "leases.hostsfile")).read().splitlines()
+    assert "52:54:00:00:00:aa,10.85.0.30,fixed,infinite" in hosts
+    assert "id:0:3:0:1:0:16:3e:11:22:33,six,[fd00:85::20]" in hosts
+    assert dnsmasq_pid(d, "leases")
+    out = virsh(d.uri, "net-dumpxml", "leases").stdout
+    assert "<lease expiry='2' unit='hours'/>" in out and "<lease expiry='0'/>" in out
+    assert "<dnsmasq:option value='dhcp-option=option:ntp-server,10.85.0.1'/>" in out
+    virsh(d.uri, "net-destroy", "leases")
+
+
+@pytest.mark.parametrize("extra,named", [
+    ("<route address='10.99.0.0' prefix='16' gateway='10.86.0.2'/>", "static <route>"),
+    ("<virtualport type='openvswitch'/>", "<virtualport>"),
+    ("<port isolated='yes'/>", "<port isolated='yes'>"),
+])
+def test_elements_not_applied_are_refused_at_start(nsvrtd, netns, tmp_path, extra, named):
+    """An element vrt accepts in a definition but does not put into effect
+    is refused when the network starts, named, and nothing is left on the
+    host."""
+    d = nsvrtd
+    path = write_xml(tmp_path, f"""<network><name>notyet</name><bridge name='vrtnot0'/>
+      <ip address='10.86.0.1' prefix='24'/>{extra}</network>""")
+    virsh(d.uri, "net-define", path)
+    r = virsh(d.uri, "net-start", "notyet", check=False)
+    assert r.returncode != 0
+    assert "unsupported configuration" in r.stderr and named in r.stderr, r.stderr
+    assert ns(netns, "ip", "link", "show", "vrtnot0", check=False).returncode != 0
+    virsh(d.uri, "net-undefine", "notyet")
+
+
+def test_local_ptr_zones_stay_with_dnsmasq(nsvrtd, netns, tmp_path):
+    """<ip localPtr='yes'>: dnsmasq answers the subnet's reverse zone itself
+    (libvirt's local=/ZONE/ line); a prefix that is no whole number of
+    octets cannot be named and is refused at start, with libvirt's words."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>ptr</name><bridge name='vrtptr0'/>
+      <ip address='10.87.0.1' prefix='24' localPtr='yes'/>
+      <ip family='ipv6' address='fd00:87::1' prefix='64' localPtr='yes'/></network>"""))
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "ptr.conf")).read().splitlines()
+    assert "local=/0.87.10.in-addr.arpa/" in conf
+    assert "local=/0.0.0.0.0.0.0.0.7.8.0.0.0.0.d.f.ip6.arpa/" in conf
+    virsh(d.uri, "net-destroy", "ptr")
+    virsh(d.uri, "net-define", write_xml(tmp_path, """<network><name>ptr20</name><bridge name='vrtptr1'/>
+      <ip address='10.88.0.1' prefix='20' localPtr='yes'/></network>""", "ptr20.xml"))
+    r = virsh(d.uri, "net-start", "ptr20", check=False)
+    assert r.returncode != 0
+    assert "PTR domain for IPv4 network with prefix 20 cannot be automatically created" in r.stderr

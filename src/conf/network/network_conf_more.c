@@ -57,6 +57,7 @@ vrt_network_portgroup_free(VrtNetworkPortGroup *pg)
     if (!pg)
         return;
     g_free(pg->name);
+    vrt_network_virtport_clear(&pg->vport);
     g_free(pg);
 }
 
@@ -105,6 +106,7 @@ portgroup_copy(const VrtNetworkPortGroup *s)
 {
     VrtNetworkPortGroup *t = g_memdup2(s, sizeof(*s));
     t->name = g_strdup(s->name);
+    vrt_network_virtport_copy(&t->vport, &s->vport);
     return t;
 }
 
@@ -526,13 +528,17 @@ parse_portgroup(xmlNodePtr node, GError **error)
         !vrt_xml_prop_yes_no(node, "trustGuestRxFilters", &pg->trust_guest_rx_filters, error))
         return NULL;
     pg->is_default = is_default == 1;
-    bool seen_vlan = false, seen_bw = false;
+    bool seen_vlan = false, seen_bw = false, seen_vport = false;
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (vrt_xml_is(c, "vlan") && !seen_vlan) {
             seen_vlan = true;
             if (!vrt_network_parse_vlan(c, &pg->vlan, error))
+                return NULL;
+        } else if (vrt_xml_is(c, "virtualport") && !seen_vport) {
+            seen_vport = true;
+            if (!vrt_network_parse_virtport(c, false, &pg->vport, error))
                 return NULL;
         } else if (vrt_xml_is(c, "bandwidth") && !seen_bw) {
             seen_bw = true;
@@ -590,6 +596,7 @@ vrt_network_format_portgroups(GString *out, const VrtNetworkDef *def)
             vrt_xml_format_attr(out, "trustGuestRxFilters", pg->trust_guest_rx_filters ? "yes" : "no");
         g_string_append(out, ">\n");
         vrt_network_format_vlan(out, &pg->vlan, "    ");
+        vrt_network_format_virtport(out, &pg->vport, "    ");
         vrt_network_format_bandwidth(out, &pg->bandwidth, "    ");
         g_string_append(out, "  </portgroup>\n");
     }

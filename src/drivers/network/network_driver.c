@@ -301,11 +301,45 @@ resolve_pf_pool(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     return true;
 }
 
+/* The elements a definition may hold that vrt does not put into effect
+ * when it starts a network: refused by name instead of ignored. */
+static bool
+check_applied(const VrtNetworkDef *live, GError **error)
+{
+    const char *what = NULL;
+    if (live->vport.present)
+        what = "<virtualport>";
+    for (guint i = 0; !what && i < live->portgroups->len; i++)
+        if (((const VrtNetworkPortGroup *)g_ptr_array_index(live->portgroups, i))->vport.present)
+            what = "<virtualport> of a <portgroup>";
+    if (!what && live->routes->len)
+        what = "static <route>";
+    if (!what && live->port_isolated == 1)
+        what = "<port isolated='yes'>";
+    for (guint i = 0; i < live->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(live->ips, i);
+        g_autofree char *ptr = ip->local_ptr == 1 ? vrt_network_ip_ptr_domain(ip) : NULL;
+        if (ip->local_ptr == 1 && !ptr) {
+            /* libvirt's words */
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "PTR domain for %s network with prefix %d cannot be automatically created",
+                          vrt_network_ip_is_v6(ip) ? "IPv6" : "IPv4", vrt_network_ip_prefix(ip));
+            return false;
+        }
+    }
+    if (!what)
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s': %s is not supported by vrt yet", live->name, what);
+    return false;
+}
+
 /* Checks that vrt can run this network and resolves its pool. */
 static bool
 prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
 {
     const char *mode = vrt_network_forward_mode_to_string(live->forward_mode);
+    if (!check_applied(live, error))
+        return false;
     switch (live->has_forward ? live->forward_mode : VRT_NETWORK_FORWARD_NONE) {
     case VRT_NETWORK_FORWARD_HOSTDEV:
         if (live->pf_dev)

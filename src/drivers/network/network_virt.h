@@ -18,6 +18,10 @@ bool vrt_network_is_virtual(const VrtNetworkDef *def);
  * -1 when it has no address. */
 int vrt_network_ip_prefix(const VrtNetworkIpDef *ip);
 bool vrt_network_ip_is_v6(const VrtNetworkIpDef *ip);
+/* The reverse DNS zone of an <ip>'s subnet ("122.168.192.in-addr.arpa"),
+ * as libvirt makes it for localPtr='yes'; NULL when its prefix is not a
+ * whole number of octets (IPv4) or nibbles (IPv6). */
+char *vrt_network_ip_ptr_domain(const VrtNetworkIpDef *ip);
 
 /* Picks a free virbrN for a network without <bridge name>. Driver lock held. */
 char *vrt_network_pick_bridge_locked(VrtNetworkDriver *drv);

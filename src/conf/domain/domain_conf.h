@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf/domain/domain_disk_driver.h"
+#include "conf/domain/domain_os.h"
 #include "util/mac.h"
 #include "util/pciaddr.h"
 #include "util/tristate.h"
@@ -173,6 +175,7 @@ typedef struct {
     char *encryption_format; /* "luks" or NULL */
     char *encryption_secret; /* the secret's UUID as written, NULL when none */
     VrtDomainDeviceInfo info;
+    VrtDomainDiskDriverTuning tuning; /* <driver error_policy= io= discard= ...> (domain_disk_driver.c) */
 } VrtDomainDiskDef;
 
 typedef enum {
@@ -394,6 +397,7 @@ typedef struct _VrtDomainDef {
         char *kernel;
         char *initrd;
         char *cmdline;
+        VrtDomainOsFirmwareDef fw; /* firmware=, <loader>, <nvram> (domain_os.h) */
     } os;
 
     guint features; /* VrtDomainFeature bits */

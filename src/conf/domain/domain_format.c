@@ -20,9 +20,15 @@ format_os(VrtFmt *f, const VrtDomainDef *def)
         g_string_append_printf(attrs, " arch='%s'", def->os.arch);
     if (def->os.machine)
         g_string_append_printf(attrs, " machine='%s'", def->os.machine);
-    vrt_fmt_line(f, "<os>");
+    {
+        g_autoptr(GString) os_attrs = g_string_new(NULL);
+
+        vrt_format_os_firmware_attr(os_attrs, &def->os.fw);
+        vrt_fmt_line(f, "<os%s>", os_attrs->str);
+    }
     f->indent++;
     vrt_fmt_line(f, "<type%s>%s</type>", attrs->str, def->os.type);
+    vrt_format_os_loader(f, &def->os.fw);
     if (kernel)
         vrt_fmt_line(f, "<kernel>%s</kernel>", kernel);
     if (initrd)

@@ -125,8 +125,9 @@ static bool
 parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
     bool have_type = false;
+    bool have_loader = false;
 
-    if (!vrt_xml_check_attrs(node, error, NULL))
+    if (!vrt_xml_check_attrs(node, error, "firmware", NULL) || !vrt_parse_os_firmware_attr(node, &def->os.fw, error))
         return false;
     VRT_XML_FOREACH_CHILD(c, node)
     {
@@ -151,6 +152,13 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
                 return false;
             }
             def->os.boot[def->os.n_boot++] = dev;
+        } else if (vrt_xml_is(c, "loader")) {
+            have_loader = true;
+            if (!vrt_parse_os_loader(c, &def->os.fw, error))
+                return false;
+        } else if (vrt_xml_is(c, "nvram")) {
+            if (!vrt_parse_os_nvram(c, &def->os.fw, error))
+                return false;
         } else if (vrt_xml_is(c, "bootmenu")) {
             if (!vrt_xml_check_attrs(c, error, "enable", NULL) ||
                 !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error))
@@ -173,6 +181,8 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
+    if (!vrt_validate_os_firmware(&def->os.fw, have_loader, error))
+        return false;
     if (!g_str_equal(def->os.type, "hvm")) {
         vrt_error_set(error, VIR_ERR_OS_TYPE, "%s", def->os.type);
         return false;

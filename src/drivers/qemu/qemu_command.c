@@ -246,6 +246,43 @@ find_controller(const VrtDomainDef *def, VrtDomainControllerType type, guint ind
 
 /* ---- disks ---- */
 
+/* libvirt's cache modes as QEMU's cache.direct / cache.no-flush of each
+ * block node and the device's write-cache; false for no mode written
+ * ("default" included), when QEMU's defaults apply. */
+static bool
+disk_cache_flags(const char *cache, bool *writeback, bool *direct, bool *noflush)
+{
+    *writeback = true;
+    *direct = false;
+    *noflush = false;
+    if (!cache || g_str_equal(cache, "default"))
+        return false;
+    if (g_str_equal(cache, "none"))
+        *direct = true;
+    else if (g_str_equal(cache, "writethrough"))
+        *writeback = false;
+    else if (g_str_equal(cache, "directsync")) {
+        *writeback = false;
+        *direct = true;
+    } else if (g_str_equal(cache, "unsafe"))
+        *noflush = true;
+    return true;
+}
+
+static void
+set_cache_props(JsonObject *node, const VrtDomainDiskDef *disk)
+{
+    bool writeback, direct, noflush;
+
+    if (disk_cache_flags(disk->cache, &writeback, &direct, &noflush)) {
+        JsonObject *cache = json_object_new();
+
+        json_object_set_boolean_member(cache, "direct", direct);
+        json_object_set_boolean_member(cache, "no-flush", noflush);
+        json_object_set_object_member(node, "cache", cache);
+    }
+}
+
 static bool
 build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
 {
@@ -290,11 +327,22 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         json_object_set_string_member(file, "filename", disk->src);
         json_object_set_string_member(file, "node-name", storage);
         json_object_set_boolean_member(file, "auto-read-only", TRUE);
+        /* as libvirt: the protocol node always passes discards up to the
+         * format node, where <driver discard=> decides */
         json_object_set_string_member(file, "discard", "unmap");
+        set_cache_props(file, disk);
+        if (disk->tuning.io)
+            json_object_set_string_member(file, "aio", vrt_disk_io_names[disk->tuning.io]);
         arg_json(b, "-blockdev", file);
 
         json_object_set_string_member(fmt, "node-name", format);
         json_object_set_boolean_member(fmt, "read-only", disk->readonly || cdrom);
+        if (disk->tuning.discard)
+            json_object_set_string_member(fmt, "discard", vrt_disk_discard_names[disk->tuning.discard]);
+        if (vrt_disk_detect_zeroes_effective(&disk->tuning))
+            json_object_set_string_member(
+                fmt, "detect-zeroes", vrt_disk_detect_zeroes_names[vrt_disk_detect_zeroes_effective(&disk->tuning)]);
+        set_cache_props(fmt, disk);
         json_object_set_string_member(fmt, "driver", disk->format == VRT_DOMAIN_DISK_FORMAT_QCOW2 ? "qcow2" : "raw");
         json_object_set_string_member(fmt, "file", storage);
         if (secret_id) {
@@ -305,6 +353,19 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
             json_object_set_object_member(fmt, "encrypt", enc);
         }
         arg_json(b, "-blockdev", fmt);
+        if (disk->tuning.copy_on_read == 1) {
+            /* libvirt's copy-on-read layer above the format node, which
+             * the device then uses */
+            JsonObject *cor = json_object_new();
+            g_autofree char *cor_name = g_strdup_printf("vrt-CoR-%s", disk->target_dev);
+
+            json_object_set_string_member(cor, "driver", "copy-on-read");
+            json_object_set_string_member(cor, "node-name", cor_name);
+            json_object_set_string_member(cor, "file", format);
+            arg_json(b, "-blockdev", cor);
+            g_free(format);
+            format = g_steal_pointer(&cor_name);
+        }
     } else if (!cdrom) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s' has no source", disk->target_dev);
         return false;
@@ -353,6 +414,18 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         json_object_set_string_member(dev, "drive", format);
     if (disk->serial)
         json_object_set_string_member(dev, "serial", disk->serial);
+    {
+        bool writeback, direct, noflush;
+        const char *werror, *rerror;
+
+        if (disk_cache_flags(disk->cache, &writeback, &direct, &noflush))
+            json_object_set_string_member(dev, "write-cache", writeback ? "on" : "off");
+        vrt_disk_error_policies(&disk->tuning, &werror, &rerror);
+        if (werror)
+            json_object_set_string_member(dev, "werror", werror);
+        if (rerror)
+            json_object_set_string_member(dev, "rerror", rerror);
+    }
     add_device_info(b->def, dev, &disk->info);
     arg_json(b, "-device", dev);
     return true;
@@ -850,6 +923,56 @@ controller_index_cmp(gconstpointer a, gconstpointer b)
     return (gint)ca->index - (gint)cb->index;
 }
 
+/* ---- firmware ---- */
+
+/* One pflash unit as libvirt gives it: a file node and a raw format node
+ * above it, named vrt-pflashN-*; the machine's pflashN property names the
+ * format node. */
+static void
+build_pflash(CmdBuilder *b, guint unit, const char *path, bool readonly, GString *machine)
+{
+    JsonObject *file = json_object_new();
+    JsonObject *fmt = json_object_new();
+    g_autofree char *storage = g_strdup_printf("vrt-pflash%u-storage", unit);
+    g_autofree char *format = g_strdup_printf("vrt-pflash%u-format", unit);
+
+    json_object_set_string_member(file, "driver", "file");
+    json_object_set_string_member(file, "filename", path);
+    json_object_set_string_member(file, "node-name", storage);
+    json_object_set_boolean_member(file, "auto-read-only", TRUE);
+    json_object_set_string_member(file, "discard", "unmap");
+    arg_json(b, "-blockdev", file);
+    json_object_set_string_member(fmt, "node-name", format);
+    json_object_set_boolean_member(fmt, "read-only", readonly);
+    json_object_set_string_member(fmt, "driver", "raw");
+    json_object_set_string_member(fmt, "file", storage);
+    arg_json(b, "-blockdev", fmt);
+    g_string_append_printf(machine, ",pflash%u=%s", unit, format);
+}
+
+/* The domain's <loader> and <nvram> (the firmware='efi' of a definition
+ * is resolved to them at start, qemu_firmware.c): a pflash code image and
+ * its variable store, or a ROM image as -bios. Returns the -machine
+ * properties that go with them. */
+static char *
+build_firmware(CmdBuilder *b)
+{
+    const VrtDomainOsFirmwareDef *fw = &b->def->os.fw;
+    GString *machine = g_string_new(NULL);
+
+    if (!fw->path)
+        return g_string_free(machine, FALSE);
+    if (g_strcmp0(fw->type, "pflash") == 0) {
+        build_pflash(b, 0, fw->path, fw->readonly == VRT_TRISTATE_YES, machine);
+        if (fw->nvram)
+            build_pflash(b, 1, fw->nvram, false, machine);
+    } else {
+        arg(b, "-bios");
+        arg(b, fw->path);
+    }
+    return g_string_free(machine, FALSE);
+}
+
 #define FOREACH_DEV(arr, type, var)                    \
     for (guint _i = 0; (arr) && _i < (arr)->len; _i++) \
         for (const type *var = g_ptr_array_index((arr), _i); var; var = NULL)
@@ -864,13 +987,15 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     char uuid[VRT_UUID_STRING_LEN];
     guint serial_index = 0;
     bool ok = true;
+    g_autofree char *firmware = NULL;
 
     arg(&b, opts->emulator);
     argf(&b, "-name");
     argf(&b, "guest=%s,debug-threads=on", name);
     arg(&b, "-S");
+    firmware = build_firmware(&b);
     arg(&b, "-machine");
-    argf(&b, "%s,usb=off,dump-guest-core=off%s%s", machine,
+    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s", machine, firmware,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
          : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"

@@ -17,6 +17,7 @@
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
 #include "util/error.h"
@@ -793,6 +794,12 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     }
     if (!def || !vrt_domain_def_assign_addresses(def, error) || !prepare_def(obj, def, &emulator, error))
         return false;
+    {
+        g_autofree char *nvram_dir = g_build_filename(drv->lib_dir, "nvram", NULL);
+
+        if (!vrt_qemu_firmware_prepare(def, nvram_dir, false, error))
+            return false;
+    }
     /* VFs are claimed and moved to vfio-pci before QEMU opens them. */
     if (!(hostdevs = vrt_qemu_hostdev_dom_prepare_start(obj, def, error)))
         return false;

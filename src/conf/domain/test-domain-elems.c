@@ -1,0 +1,131 @@
+/*
+ * Tests of the domain elements vrt applies beyond the basic set: a disk's
+ * <driver> tuning (error policies, io, copy_on_read, discard,
+ * detect_zeroes) and the firmware part of <os> (firmware=, <loader>,
+ * <nvram>): each written back as libvirt writes it, whatever order the
+ * input had, and each bad value refused with libvirt's code and text.
+ */
+#include "conf/domain/domain_conf.h"
+#include "util/error.h"
+#include "testutil.h"
+
+#include <string.h>
+
+#define HEAD "<domain type='qemu'><name>t</name><memory>65536</memory>"
+#define DISK(driver)                                                                 \
+    HEAD "<os><type>hvm</type></os><devices><disk type='file' device='disk'>" driver \
+         "<source file='/i.img'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
+
+static char *
+roundtrip(const char *xml)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+    char *out;
+
+    g_assert_no_error(error);
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    vrt_test_assert_validates(out, "domain", "roundtrip");
+    return out;
+}
+
+static void
+assert_refused(const char *xml, int code, const char *message)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+
+    g_assert_null(def);
+    g_assert_nonnull(error);
+    g_assert_cmpint(error->code, ==, code);
+    if (!strstr(error->message, message))
+        g_error("error '%s' lacks '%s'", error->message, message);
+}
+
+static void
+test_disk_driver_order(void)
+{
+    /* virt-install's disk, and every attribute in another order */
+    g_autofree char *vi = roundtrip(DISK("<driver name='qemu' type='raw' discard='unmap'/>"));
+    g_autofree char *all =
+        roundtrip(DISK("<driver detect_zeroes='unmap' discard='unmap' copy_on_read='on' io='native' "
+                       "rerror_policy='report' error_policy='stop' cache='none' type='raw' name='qemu'/>"));
+
+    g_assert_nonnull(strstr(vi, "<driver name='qemu' type='raw' discard='unmap'/>"));
+    g_assert_nonnull(strstr(all, "<driver name='qemu' type='raw' cache='none' error_policy='stop' "
+                                 "rerror_policy='report' io='native' copy_on_read='on' discard='unmap' "
+                                 "detect_zeroes='unmap'/>"));
+}
+
+static void
+test_disk_driver_refusals(void)
+{
+    assert_refused(DISK("<driver io='fast'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'io' in element 'driver': 'fast'.");
+    assert_refused(DISK("<driver discard='default'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'discard' in element 'driver': 'default'.");
+    assert_refused(DISK("<driver rerror_policy='enospace'/>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "Invalid disk read error policy: 'enospace'");
+    assert_refused(DISK("<driver copy_on_read='yes'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'copy_on_read' in element 'driver': 'yes'.");
+}
+
+static void
+test_disk_error_policies(void)
+{
+    VrtDomainDiskDriverTuning t = { 0 };
+    const char *w, *r;
+
+    t.error_policy = VRT_DISK_ERROR_POLICY_STOP;
+    vrt_disk_error_policies(&t, &w, &r);
+    g_assert_cmpstr(w, ==, "stop");
+    g_assert_cmpstr(r, ==, "stop"); /* the read policy follows */
+    t.error_policy = VRT_DISK_ERROR_POLICY_ENOSPACE;
+    vrt_disk_error_policies(&t, &w, &r);
+    g_assert_cmpstr(w, ==, "enospc");
+    g_assert_null(r);
+    t.detect_zeroes = VRT_DISK_DETECT_ZEROES_UNMAP;
+    g_assert_cmpint(vrt_disk_detect_zeroes_effective(&t), ==, VRT_DISK_DETECT_ZEROES_ON);
+    t.discard = VRT_DISK_DISCARD_UNMAP;
+    g_assert_cmpint(vrt_disk_detect_zeroes_effective(&t), ==, VRT_DISK_DETECT_ZEROES_UNMAP);
+}
+
+static void
+test_os_firmware(void)
+{
+    g_autofree char *efi = roundtrip(HEAD "<os firmware='efi'><type>hvm</type></os></domain>");
+    g_autofree char *old = roundtrip(HEAD "<os><type>hvm</type><nvram template='/t.fd'>/n.fd</nvram>"
+                                          "<loader type='pflash' readonly='yes'>/c.fd</loader></os></domain>");
+
+    g_assert_nonnull(strstr(efi, "<os firmware='efi'>\n    <type>hvm</type>\n  </os>"));
+    g_assert_nonnull(strstr(old, "<type>hvm</type>\n    <loader readonly='yes' type='pflash'>/c.fd</loader>\n"
+                                 "    <nvram template='/t.fd'>/n.fd</nvram>\n"));
+}
+
+static void
+test_os_firmware_refusals(void)
+{
+    assert_refused(HEAD "<os firmware='uefi'><type>hvm</type></os></domain>", VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'firmware' in element 'os': 'uefi'.");
+    assert_refused(HEAD "<os firmware='efi'><type>hvm</type><loader>/c.fd</loader></os></domain>", VIR_ERR_XML_DETAIL,
+                   "loader path cannot be specified when firmware autoselection is enabled");
+    assert_refused(HEAD "<os><type>hvm</type><loader readonly='yes'/></os></domain>", VIR_ERR_XML_DETAIL,
+                   "no loader path specified and firmware auto selection disabled");
+    assert_refused(HEAD "<os firmware='bios'><type>hvm</type><nvram>/n.fd</nvram></os></domain>", VIR_ERR_XML_DETAIL,
+                   "firmware type 'bios' does not support nvram");
+    assert_refused(HEAD "<os><type>hvm</type><loader type='flash'>/c.fd</loader></os></domain>", VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'type' in element 'loader': 'flash'.");
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/domelems/disk-driver/order", test_disk_driver_order);
+    g_test_add_func("/domelems/disk-driver/refusals", test_disk_driver_refusals);
+    g_test_add_func("/domelems/disk-driver/error-policies", test_disk_error_policies);
+    g_test_add_func("/domelems/os/firmware", test_os_firmware);
+    g_test_add_func("/domelems/os/firmware-refusals", test_os_firmware_refusals);
+    return g_test_run();
+}

@@ -194,3 +194,67 @@ def test_virt_install_boot_uefi_runs(vrtd):
     assert "pflash0=vrt-pflash0-format" in machine and "pflash1=vrt-pflash1-format" in machine
     virsh(vrtd.uri, "destroy", "viefi")
     virsh(vrtd.uri, "undefine", "viefi", "--nvram")
+
+
+NUMA_XML = """<domain type='qemu'>
+  <name>numa</name>
+  <memory unit='MiB'>1</memory>
+  <vcpu>4</vcpu>
+  <memoryBacking><source type='memfd'/><access mode='shared'/><locked/></memoryBacking>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <cpu>
+    <topology sockets='2' dies='1' cores='2' threads='1'/>
+    <numa>
+      <cell id='0' cpus='0-1' memory='96' unit='MiB'/>
+      <cell id='1' cpus='2-3' memory='64' unit='MiB' memAccess='private'/>
+    </numa>
+  </cpu>
+</domain>
+"""
+
+
+def test_numa_cells_and_memory_backing_reach_qemu(vrtd, tmp_path):
+    define_start(vrtd.uri, tmp_path, NUMA_XML)
+    argv = qemu_argv(vrtd.root, "numa")
+    nodes = [argv[i + 1] for i, a in enumerate(argv) if a == "-numa"]
+    assert nodes == ["node,nodeid=0,cpus=0-1,memdev=ram-node0", "node,nodeid=1,cpus=2-3,memdev=ram-node1"]
+    assert argv[argv.index("-overcommit") + 1] == "mem-lock=on"
+    assert argv[argv.index("-smp") + 1] == "4,maxcpus=4,sockets=2,dies=1,cores=2,threads=1"
+
+    def qmp(cmd):
+        out = virsh(vrtd.uri, "qemu-monitor-command", "numa", json.dumps({"execute": cmd})).stdout
+        return json.loads(out)["return"]
+
+    memdevs = {m["id"]: m for m in qmp("query-memdev")}
+    assert memdevs["ram-node0"]["size"] == 96 << 20 and memdevs["ram-node0"]["share"] is True
+    assert memdevs["ram-node1"]["size"] == 64 << 20 and memdevs["ram-node1"]["share"] is False
+    cpus = qmp("query-hotpluggable-cpus")
+    assert sorted((c["props"]["node-id"], c["props"]["socket-id"]) for c in cpus) == [(0, 0), (0, 0), (1, 1), (1, 1)]
+    # memoryBacking type memfd
+    qom = {o["name"]: o["type"] for o in json.loads(virsh(
+        vrtd.uri, "qemu-monitor-command", "numa",
+        '{"execute":"qom-list","arguments":{"path":"/objects"}}').stdout)["return"]}
+    assert qom["ram-node0"] == "child<memory-backend-memfd>"
+
+    inactive = ET.fromstring(virsh(vrtd.uri, "dumpxml", "--inactive", "numa").stdout)
+    assert inactive.find("memory").text == str(160 << 10)  # the cells' sum, as libvirt
+    assert [c.attrib for c in inactive.findall("cpu/numa/cell")] == [
+        {"id": "0", "cpus": "0-1", "memory": str(96 << 10), "unit": "KiB"},
+        {"id": "1", "cpus": "2-3", "memory": str(64 << 10), "unit": "KiB", "memAccess": "private"}]
+    assert [e.tag for e in inactive.find("memoryBacking")] == ["locked", "source", "access"]
+    virsh(vrtd.uri, "destroy", "numa")
+    virsh(vrtd.uri, "undefine", "numa")
+
+
+def test_hugepages_refused_without_a_pool(vrtd, tmp_path):
+    with open("/proc/meminfo") as f:
+        total = int(re.search(r"HugePages_Total:\s+(\d+)", f.read()).group(1))
+    require(total == 0, "this host has huge pages")
+    path = tmp_path / "hp.xml"
+    path.write_text("<domain type='qemu'><name>hp</name><memory unit='MiB'>64</memory>"
+                    "<memoryBacking><hugepages/></memoryBacking>"
+                    "<os><type arch='x86_64' machine='pc'>hvm</type></os></domain>")
+    virsh(vrtd.uri, "define", str(path))
+    p = virsh(vrtd.uri, "start", "hp", check=False)
+    assert p.returncode != 0 and "hugepages are not available on this host" in p.stderr
+    virsh(vrtd.uri, "undefine", "hp")

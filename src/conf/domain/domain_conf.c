@@ -245,6 +245,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->os.initrd);
     g_free(def->os.cmdline);
     vrt_domain_os_firmware_clear(&def->os.fw);
+    vrt_domain_mem_free(def->mem);
     g_free(def->cpu.check);
     g_free(def->cpu.match);
     g_free(def->cpu.model);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "conf/domain/domain_disk_driver.h"
+#include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_os.h"
 #include "util/mac.h"
 #include "util/pciaddr.h"
@@ -446,6 +447,7 @@ typedef struct _VrtDomainDef {
     VrtDomainMemballoonDef *memballoon; /* NULL = none written */
     VrtDomainWatchdogDef *watchdog; /* NULL = none */
     struct _VrtDomainTuneDef *tune; /* blkiotune, memtune, cputune, numatune (domain_tune.h); NULL = none */
+    VrtDomainMemDef *mem; /* <cpu><numa>, <memoryBacking> (domain_memory.h); NULL = none */
 } VrtDomainDef;
 
 /* ---- lifecycle of the structs -------------------------------------- */

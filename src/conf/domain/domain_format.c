@@ -76,7 +76,7 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
         g_string_append_printf(attrs, " check='%s'", def->cpu.check);
     if (def->cpu.migratable != VRT_TRISTATE_DEFAULT)
         g_string_append_printf(attrs, " migratable='%s'", def->cpu.migratable == VRT_TRISTATE_YES ? "on" : "off");
-    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0) {
+    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0 && !(def->mem && def->mem->cells->len)) {
         vrt_fmt_line(f, "<cpu%s/>", attrs->str);
         return;
     }
@@ -95,6 +95,7 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
         const VrtDomainCpuFeature *feat = def->cpu.features->pdata[i];
         vrt_fmt_line(f, "<feature policy='%s' name='%s'/>", feat->policy, feat->name);
     }
+    vrt_format_numa(f, def->mem);
     f->indent--;
     vrt_fmt_line(f, "</cpu>");
 }
@@ -239,6 +240,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
     vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>", def->current_memory_kib);
     vrt_domain_tune_format_mem(buf, f.indent, def->tune);
+    vrt_format_memory_backing(&f, def->mem);
     if (def->current_vcpus && def->current_vcpus != def->vcpus)
         vrt_fmt_line(&f, "<vcpu placement='static' current='%u'>%u</vcpu>", def->current_vcpus, def->vcpus);
     else

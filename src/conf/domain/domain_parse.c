@@ -312,6 +312,9 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         } else if (vrt_xml_is(c, "feature")) {
             if (!parse_cpu_feature(c, def, error))
                 return false;
+        } else if (vrt_xml_is(c, "numa")) {
+            if (!vrt_parse_numa(c, def, error))
+                return false;
         } else if (vrt_xml_is(c, "topology")) {
             if (!vrt_xml_check_attrs(c, error, "sockets", "dies", "cores", "threads", NULL) ||
                 !vrt_xml_prop_uint(c, "sockets", VRT_DOMAIN_MAX_VCPUS, &def->cpu.sockets, NULL, error) ||
@@ -329,7 +332,8 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
             return vrt_xml_unsupported(c, error);
         }
     }
-    if (m == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model && !def->cpu.sockets) {
+    if (m == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model && !def->cpu.sockets &&
+        !(def->mem && def->mem->cells->len)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU mode 'custom' needs a <model> or a <topology>");
         return false;
     }
@@ -647,6 +651,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         return parse_pm(c, def, error);
     if (vrt_xml_is(c, "devices"))
         return parse_devices(ctx, c, def, error);
+    if (vrt_xml_is(c, "memoryBacking"))
+        return vrt_parse_memory_backing(c, def, error);
     if (vrt_domain_tune_is_element((const char *)c->name))
         return vrt_domain_tune_parse(c, def, error);
     return vrt_xml_unsupported(c, error);
@@ -788,6 +794,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
+    if (!vrt_domain_mem_post_parse(def, error))
+        return false;
     if (def->memory_kib == 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Memory size must be specified via <memory>");
         return false;

@@ -54,6 +54,14 @@ bool vrt_parse_os_nvram(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **er
 /* have_loader: a <loader> element was written */
 bool vrt_validate_os_firmware(const VrtDomainOsFirmwareDef *fw, bool have_loader, GError **error);
 
+/* ---- NUMA cells and memory backing (domain_memory.c) ---------------- */
+
+bool vrt_parse_numa(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* After the whole definition is read: the memory is the cells' sum, each
+ * cell's vCPUs exist and belong to it alone. */
+bool vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error);
+
 /* ---- formatting (domain_format*.c) --------------------------------- */
 
 typedef struct {
@@ -77,6 +85,8 @@ void vrt_format_rng(VrtFmt *f, const VrtDomainRngDef *r);
 void vrt_format_watchdog(VrtFmt *f, const VrtDomainWatchdogDef *w);
 void vrt_format_os_firmware_attr(GString *attrs, const VrtDomainOsFirmwareDef *fw);
 void vrt_format_os_loader(VrtFmt *f, const VrtDomainOsFirmwareDef *fw);
+void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
+void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 
 /* True when an alias is shown in this view: runtime aliases only in live
  * and status views, user aliases ("ua-") always. */

@@ -118,6 +118,46 @@ test_os_firmware_refusals(void)
                    "Invalid value for attribute 'type' in element 'loader': 'flash'.");
 }
 
+static void
+test_numa_and_backing(void)
+{
+    g_autofree char *xml =
+        roundtrip("<domain type='qemu'><name>t</name><memory>1</memory><vcpu>4</vcpu><os><type>hvm</type></os>"
+                  "<memoryBacking><access mode='shared'/><source type='memfd'/><locked/></memoryBacking>"
+                  "<cpu><topology sockets='2' cores='2' threads='1'/><numa>"
+                  "<cell id='1' cpus='2,3' memory='64' unit='MiB'/>"
+                  "<cell memAccess='private' cpus='0-1' id='0' memory='131072'/></numa></cpu></domain>");
+
+    /* the memory is the cells' sum */
+    g_assert_nonnull(strstr(xml, "<memory unit='KiB'>196608</memory>"));
+    g_assert_nonnull(strstr(xml, "  <memoryBacking>\n    <locked/>\n    <source type='memfd'/>\n"
+                                 "    <access mode='shared'/>\n  </memoryBacking>\n"));
+    g_assert_nonnull(strstr(xml, "<numa>\n      <cell id='0' cpus='0-1' memory='131072' unit='KiB' "
+                                 "memAccess='private'/>\n      <cell id='1' cpus='2-3' memory='65536' unit='KiB'/>\n"
+                                 "    </numa>\n  </cpu>"));
+}
+
+static void
+test_numa_refusals(void)
+{
+#define NUMA(vcpus, cells)                                                                                \
+    "<domain type='qemu'><name>t</name><memory>1</memory><vcpu>" vcpus "</vcpu><os><type>hvm</type></os>" \
+    "<cpu><numa>" cells "</numa></cpu></domain>"
+    assert_refused(NUMA("2", "<cell cpus='0-1' memory='1'/>"), VIR_ERR_XML_ERROR,
+                   "Missing 'id' attribute in NUMA cell");
+    assert_refused(NUMA("2", "<cell id='1' cpus='0-1' memory='1'/>"), VIR_ERR_XML_ERROR,
+                   "Exactly one 'cell' element per guest NUMA cell allowed");
+    assert_refused(NUMA("2", "<cell id='0' cpus='0-2' memory='1'/>"), VIR_ERR_XML_ERROR,
+                   "Number of CPUs in <numa> exceeds the <vcpu> count");
+    assert_refused(NUMA("2", "<cell id='0' cpus='0-1' memory='1'/><cell id='1' cpus='1' memory='1'/>"),
+                   VIR_ERR_XML_ERROR, "NUMA cells 0 and 1 have overlapping vCPU ids");
+    assert_refused(NUMA("2", "<cell id='0' cpus='0-1' memory='1'/><cell id='0' cpus='1' memory='1'/>"),
+                   VIR_ERR_XML_ERROR, "Duplicate NUMA cell info for cell id '0'");
+    assert_refused(HEAD "<os><type>hvm</type></os><memoryBacking><source type='tmpfs'/></memoryBacking></domain>",
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element 'source': 'tmpfs'.");
+#undef NUMA
+}
+
 int
 main(int argc, char **argv)
 {
@@ -127,5 +167,7 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/disk-driver/error-policies", test_disk_error_policies);
     g_test_add_func("/domelems/os/firmware", test_os_firmware);
     g_test_add_func("/domelems/os/firmware-refusals", test_os_firmware_refusals);
+    g_test_add_func("/domelems/memory/numa-and-backing", test_numa_and_backing);
+    g_test_add_func("/domelems/memory/numa-refusals", test_numa_refusals);
     return g_test_run();
 }

@@ -973,6 +973,74 @@ build_firmware(CmdBuilder *b)
     return g_string_free(machine, FALSE);
 }
 
+/* ---- memory: backends, NUMA nodes ---- */
+
+/* One memory backend object as libvirt asks for it: RAM, or memfd for
+ * <source type='memfd'/> and hugepages (memfd's hugetlb, from the host's
+ * pool); shared when the domain's or the cell's access mode says so. */
+static void
+build_memory_backend(CmdBuilder *b, const char *id, guint64 kib, const char *cell_access)
+{
+    const VrtDomainMemDef *mem = b->def->mem;
+    JsonObject *o = json_object_new();
+    bool memfd = mem->hugepages || g_strcmp0(mem->source_type, "memfd") == 0;
+    const char *access = cell_access ? cell_access : mem->access_mode;
+
+    json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
+    json_object_set_string_member(o, "id", id);
+    if (mem->hugepages)
+        json_object_set_boolean_member(o, "hugetlb", TRUE);
+    if (access)
+        json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
+    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 ||
+        (mem->hugepages && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
+        json_object_set_boolean_member(o, "prealloc", TRUE);
+    if (mem->discard)
+        json_object_set_boolean_member(o, "discard-data", TRUE);
+    json_object_set_int_member(o, "size", (gint64)(kib * 1024));
+    arg_json(b, "-object", o);
+}
+
+/* <cpu><numa> cells as backends and -numa nodes; without cells, a
+ * <memoryBacking> as the machine's own backend (pc.ram); <locked/> as
+ * -overcommit mem-lock. Returns the -machine properties. */
+static char *
+build_memory(CmdBuilder *b)
+{
+    const VrtDomainMemDef *mem = b->def->mem;
+    GString *machine = g_string_new(NULL);
+
+    if (!mem)
+        return g_string_free(machine, FALSE);
+    if (mem->cells->len) {
+        for (guint i = 0; i < mem->cells->len; i++) {
+            const VrtDomainNumaCell *c = g_ptr_array_index(mem->cells, i);
+            g_autofree char *id = g_strdup_printf("ram-node%u", c->id);
+            g_autoptr(GString) node = g_string_new(NULL);
+
+            build_memory_backend(b, id, c->memory_kib, c->mem_access);
+            g_string_printf(node, "node,nodeid=%u", c->id);
+            if (c->cpus) {
+                g_auto(GStrv) ranges = g_strsplit(c->cpus, ",", -1);
+
+                for (guint r = 0; ranges[r]; r++)
+                    g_string_append_printf(node, ",cpus=%s", ranges[r]);
+            }
+            g_string_append_printf(node, ",memdev=%s", id);
+            arg(b, "-numa");
+            arg(b, node->str);
+        }
+    } else if (mem->hugepages || mem->source_type || mem->access_mode || mem->allocation_mode || mem->discard) {
+        build_memory_backend(b, "pc.ram", b->def->memory_kib, NULL);
+        g_string_append(machine, ",memory-backend=pc.ram");
+    }
+    if (mem->locked) {
+        arg(b, "-overcommit");
+        arg(b, "mem-lock=on");
+    }
+    return g_string_free(machine, FALSE);
+}
+
 #define FOREACH_DEV(arr, type, var)                    \
     for (guint _i = 0; (arr) && _i < (arr)->len; _i++) \
         for (const type *var = g_ptr_array_index((arr), _i); var; var = NULL)
@@ -988,14 +1056,16 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     guint serial_index = 0;
     bool ok = true;
     g_autofree char *firmware = NULL;
+    g_autofree char *memory = NULL;
 
     arg(&b, opts->emulator);
     argf(&b, "-name");
     argf(&b, "guest=%s,debug-threads=on", name);
     arg(&b, "-S");
     firmware = build_firmware(&b);
+    memory = build_memory(&b);
     arg(&b, "-machine");
-    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s", machine, firmware,
+    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s", machine, firmware, memory,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
          : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"

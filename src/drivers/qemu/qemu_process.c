@@ -491,6 +491,26 @@ prepare_def(VrtQemuDom *obj, VrtDomainDef *def, char **emulator, GError **error)
     return true;
 }
 
+/* <memoryBacking><hugepages/> takes the host's huge page pool, which QEMU
+ * (on this host, whatever vrt's root) sees in /proc/meminfo: refused
+ * before QEMU runs when the pool is empty. */
+static bool
+check_hugepages(const VrtDomainDef *def, GError **error)
+{
+    g_autofree char *meminfo = NULL;
+    const char *line;
+
+    if (!def->mem || !def->mem->hugepages)
+        return true;
+    if (g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL) && (line = strstr(meminfo, "HugePages_Total:")) &&
+        g_ascii_strtoull(line + 16, NULL, 10) > 0)
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                  "hugepages are not available on this host: its huge page pool is empty (HugePages_Total is 0 "
+                  "in /proc/meminfo)");
+    return false;
+}
+
 /* A unix channel without a socket path (virt-install's guest agent
  * channel) gets one in the domain's run directory, named after its target
  * as libvirt names it, and QEMU listens there. */
@@ -797,7 +817,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     {
         g_autofree char *nvram_dir = g_build_filename(drv->lib_dir, "nvram", NULL);
 
-        if (!vrt_qemu_firmware_prepare(def, nvram_dir, false, error))
+        if (!vrt_qemu_firmware_prepare(def, nvram_dir, false, error) || !check_hugepages(def, error))
             return false;
     }
     /* VFs are claimed and moved to vfio-pci before QEMU opens them. */

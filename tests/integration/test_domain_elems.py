@@ -258,3 +258,36 @@ def test_hugepages_refused_without_a_pool(vrtd, tmp_path):
     p = virsh(vrtd.uri, "start", "hp", check=False)
     assert p.returncode != 0 and "hugepages are not available on this host" in p.stderr
     virsh(vrtd.uri, "undefine", "hp")
+
+
+IOTHREAD_XML = """<domain type='qemu'>
+  <name>iot</name>
+  <memory unit='MiB'>128</memory>
+  <iothreads>2</iothreads>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' iothread='2'/>
+      <source file='{img}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+"""
+
+
+def test_iothreads_and_disk_iothread_reach_qemu(vrtd, tmp_path):
+    img = tmp_path / "a.img"
+    run(["qemu-img", "create", "-f", "raw", str(img), "1M"])
+    define_start(vrtd.uri, tmp_path, IOTHREAD_XML.format(img=img))
+    out = virsh(vrtd.uri, "qemu-monitor-command", "iot", '{"execute":"query-iothreads"}').stdout
+    assert sorted(t["id"] for t in json.loads(out)["return"]) == ["iothread1", "iothread2"]
+    out = virsh(vrtd.uri, "qemu-monitor-command", "iot",
+                '{"execute":"qom-get","arguments":{"path":"/machine/peripheral/virtio-disk0","property":"iothread"}}')
+    assert json.loads(out.stdout)["return"] == "/objects/iothread2"
+    stats = virsh(vrtd.uri, "domstats", "--iothread", "iot").stdout
+    assert "iothread.count=2" in stats
+    inactive = virsh(vrtd.uri, "dumpxml", "--inactive", "iot").stdout
+    assert "<iothreads>2</iothreads>" in inactive and "<driver name='qemu' type='raw' iothread='2'/>" in inactive
+    virsh(vrtd.uri, "destroy", "iot")
+    virsh(vrtd.uri, "undefine", "iot")

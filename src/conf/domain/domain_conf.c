@@ -246,6 +246,8 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->os.cmdline);
     vrt_domain_os_firmware_clear(&def->os.fw);
     vrt_domain_mem_free(def->mem);
+    if (def->iothread_ids)
+        g_array_unref(def->iothread_ids);
     g_free(def->cpu.check);
     g_free(def->cpu.match);
     g_free(def->cpu.model);

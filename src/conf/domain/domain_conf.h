@@ -448,7 +448,13 @@ typedef struct _VrtDomainDef {
     VrtDomainWatchdogDef *watchdog; /* NULL = none */
     struct _VrtDomainTuneDef *tune; /* blkiotune, memtune, cputune, numatune (domain_tune.h); NULL = none */
     VrtDomainMemDef *mem; /* <cpu><numa>, <memoryBacking> (domain_memory.h); NULL = none */
+    guint iothreads; /* <iothreads>, 0 = none (domain_iothreads.c) */
+    GArray *iothread_ids; /* guint: the ids <iothreadids> names; NULL = none */
 } VrtDomainDef;
+
+/* Every I/O thread id of def: those <iothreadids> names, then the lowest
+ * unused ones up to <iothreads> (domain_iothreads.c). */
+GArray *vrt_domain_iothread_ids(const VrtDomainDef *def);
 
 /* ---- lifecycle of the structs -------------------------------------- */
 

@@ -68,13 +68,29 @@ vrt_parse_disk_driver_tuning(xmlNodePtr node, VrtDomainDiskDriverTuning *t, GErr
     if (!prop_enum_nonzero(node, "detect_zeroes", vrt_disk_detect_zeroes_names, &v, error))
         return false;
     t->detect_zeroes = v;
+    {
+        g_autofree char *s = vrt_xml_prop(node, "iothread");
+        char *end;
+        guint64 n;
+
+        if (s) {
+            n = g_ascii_strtoull(s, &end, 10);
+            if (!*s || *end || n == 0 || n > G_MAXUINT || s[0] == '-') {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'iothread' in element '%s': '%s'.",
+                              (const char *)node->name, s);
+                return false;
+            }
+            t->iothread = (guint)n;
+        }
+    }
     return true;
 }
 
 bool
 vrt_disk_driver_tuning_present(const VrtDomainDiskDriverTuning *t)
 {
-    return t->error_policy || t->rerror_policy || t->io || t->copy_on_read || t->discard || t->detect_zeroes;
+    return t->error_policy || t->rerror_policy || t->io || t->copy_on_read || t->discard || t->detect_zeroes ||
+           t->iothread;
 }
 
 /* libvirt's order: ... cache, error_policy, rerror_policy, io, ioeventfd,
@@ -92,6 +108,8 @@ vrt_format_disk_driver_tuning(GString *attrs, const VrtDomainDiskDriverTuning *t
         g_string_append_printf(attrs, " copy_on_read='%s'", onoff_names[t->copy_on_read]);
     if (t->discard)
         g_string_append_printf(attrs, " discard='%s'", vrt_disk_discard_names[t->discard]);
+    if (t->iothread)
+        g_string_append_printf(attrs, " iothread='%u'", t->iothread);
     if (t->detect_zeroes)
         g_string_append_printf(attrs, " detect_zeroes='%s'", vrt_disk_detect_zeroes_names[t->detect_zeroes]);
 }

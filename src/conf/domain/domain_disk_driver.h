@@ -45,6 +45,7 @@ typedef struct {
     int copy_on_read; /* 0 = not written, 1 = on, 2 = off (libvirt's tristate switch) */
     VrtDiskDiscard discard;
     VrtDiskDetectZeroes detect_zeroes;
+    guint iothread; /* iothread=, 0 = none */
 } VrtDomainDiskDriverTuning;
 
 /* libvirt's spellings, indexed by the enums above */

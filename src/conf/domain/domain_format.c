@@ -245,6 +245,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
         vrt_fmt_line(&f, "<vcpu placement='static' current='%u'>%u</vcpu>", def->current_vcpus, def->vcpus);
     else
         vrt_fmt_line(&f, "<vcpu placement='static'>%u</vcpu>", def->vcpus);
+    vrt_format_iothreads(&f, def);
     vrt_domain_tune_format_cpu(buf, f.indent, def->tune);
     format_os(&f, def);
     format_features(&f, def);

@@ -653,6 +653,10 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         return parse_devices(ctx, c, def, error);
     if (vrt_xml_is(c, "memoryBacking"))
         return vrt_parse_memory_backing(c, def, error);
+    if (vrt_xml_is(c, "iothreads"))
+        return vrt_parse_iothreads(c, def, error);
+    if (vrt_xml_is(c, "iothreadids"))
+        return vrt_parse_iothreadids(c, def, error);
     if (vrt_domain_tune_is_element((const char *)c->name))
         return vrt_domain_tune_parse(c, def, error);
     return vrt_xml_unsupported(c, error);
@@ -794,7 +798,7 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
-    if (!vrt_domain_mem_post_parse(def, error))
+    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_iothreads_post_parse(def, error))
         return false;
     if (def->memory_kib == 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Memory size must be specified via <memory>");

@@ -220,7 +220,7 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     {
         if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", "error_policy", "rerror_policy", "io",
-                                     "copy_on_read", "discard", "detect_zeroes", NULL) ||
+                                     "copy_on_read", "discard", "detect_zeroes", "iothread", NULL) ||
                 !vrt_parse_disk_driver_tuning(c, &disk->tuning, error))
                 return false;
             g_free(disk->driver_name);

@@ -62,6 +62,14 @@ bool vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error
  * cell's vCPUs exist and belong to it alone. */
 bool vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error);
 
+/* ---- I/O threads (domain_iothreads.c) ------------------------------ */
+
+bool vrt_parse_iothreads(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_iothreadids(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* The count covers the ids named; a disk's iothread is a virtio disk's
+ * and one of the domain's. */
+bool vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error);
+
 /* ---- formatting (domain_format*.c) --------------------------------- */
 
 typedef struct {
@@ -86,6 +94,7 @@ void vrt_format_watchdog(VrtFmt *f, const VrtDomainWatchdogDef *w);
 void vrt_format_os_firmware_attr(GString *attrs, const VrtDomainOsFirmwareDef *fw);
 void vrt_format_os_loader(VrtFmt *f, const VrtDomainOsFirmwareDef *fw);
 void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
+void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 
 /* True when an alias is shown in this view: runtime aliases only in live

@@ -158,6 +158,37 @@ test_numa_refusals(void)
 #undef NUMA
 }
 
+static void
+test_iothreads(void)
+{
+    g_autofree char *xml = roundtrip(HEAD "<iothreadids><iothread id='4'/></iothreadids><iothreads>2</iothreads>"
+                                          "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                                          "<driver name='qemu' iothread='1'/><source file='/i.img'/>"
+                                          "<target dev='vda' bus='virtio'/></disk></devices></domain>");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+    g_autoptr(GArray) ids = vrt_domain_iothread_ids(def);
+
+    g_assert_nonnull(strstr(xml, "<iothreads>2</iothreads>\n  <iothreadids>\n    <iothread id='4'/>\n"
+                                 "  </iothreadids>\n"));
+    g_assert_nonnull(strstr(xml, "<driver name='qemu' iothread='1'/>"));
+    /* named 4, then the lowest free one */
+    g_assert_cmpuint(ids->len, ==, 2);
+    g_assert_cmpuint(g_array_index(ids, guint, 0), ==, 4);
+    g_assert_cmpuint(g_array_index(ids, guint, 1), ==, 1);
+
+    assert_refused(HEAD "<iothreads>1</iothreads><os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                        "<driver iothread='2'/><source file='/i.img'/><target dev='vda' bus='virtio'/></disk>"
+                        "</devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "Disk iothread '2' not defined in iothreadid");
+    assert_refused(HEAD "<iothreads>1</iothreads><os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                        "<driver iothread='1'/><source file='/i.img'/><target dev='sda' bus='sata'/></disk>"
+                        "</devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "IOThreads not available for bus sata target sda");
+    assert_refused(HEAD "<iothreads>two</iothreads><os><type>hvm</type></os></domain>", VIR_ERR_XML_ERROR,
+                   "invalid iothreads count 'two'");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -169,5 +200,6 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/os/firmware-refusals", test_os_firmware_refusals);
     g_test_add_func("/domelems/memory/numa-and-backing", test_numa_and_backing);
     g_test_add_func("/domelems/memory/numa-refusals", test_numa_refusals);
+    g_test_add_func("/domelems/iothreads", test_iothreads);
     return g_test_run();
 }

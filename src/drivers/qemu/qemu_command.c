@@ -420,6 +420,8 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
 
         if (disk_cache_flags(disk->cache, &writeback, &direct, &noflush))
             json_object_set_string_member(dev, "write-cache", writeback ? "on" : "off");
+        if (disk->tuning.iothread && disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO)
+            set_strf(dev, "iothread", "iothread%u", disk->tuning.iothread);
         vrt_disk_error_policies(&disk->tuning, &werror, &rerror);
         if (werror)
             json_object_set_string_member(dev, "werror", werror);
@@ -1041,6 +1043,24 @@ build_memory(CmdBuilder *b)
     return g_string_free(machine, FALSE);
 }
 
+/* ---- I/O threads ---- */
+
+/* One iothread object per id of the domain, named iothreadN as libvirt
+ * names them (the stats' iothread group reads N back). */
+static void
+build_iothreads(CmdBuilder *b)
+{
+    g_autoptr(GArray) ids = vrt_domain_iothread_ids(b->def);
+
+    for (guint i = 0; i < ids->len; i++) {
+        JsonObject *o = json_object_new();
+
+        json_object_set_string_member(o, "qom-type", "iothread");
+        set_strf(o, "id", "iothread%u", g_array_index(ids, guint, i));
+        arg_json(b, "-object", o);
+    }
+}
+
 #define FOREACH_DEV(arr, type, var)                    \
     for (guint _i = 0; (arr) && _i < (arr)->len; _i++) \
         for (const type *var = g_ptr_array_index((arr), _i); var; var = NULL)
@@ -1064,6 +1084,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     arg(&b, "-S");
     firmware = build_firmware(&b);
     memory = build_memory(&b);
+    build_iothreads(&b);
     arg(&b, "-machine");
     argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s", machine, firmware, memory,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",

@@ -163,6 +163,7 @@ vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, co
     c->machine = g_strdup(m->name);
     c->arch = g_strdup(arch ? arch : info->arch);
     c->max_vcpus = kvm ? MIN(m->max_cpus, info->max_vcpus) : m->max_cpus;
+    c->iothreads = true; /* <iothreads> and a virtio disk's iothread= */
     /* OVMF from QEMU's firmware descriptors (qemu_firmware.c) */
     vrt_qemu_firmware_fill_domcaps(c, m->name, c->arch);
     /* Passing the host CPU through needs KVM; host-model runs QEMU's

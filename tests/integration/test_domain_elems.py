@@ -291,3 +291,27 @@ def test_iothreads_and_disk_iothread_reach_qemu(vrtd, tmp_path):
     assert "<iothreads>2</iothreads>" in inactive and "<driver name='qemu' type='raw' iothread='2'/>" in inactive
     virsh(vrtd.uri, "destroy", "iot")
     virsh(vrtd.uri, "undefine", "iot")
+
+
+def allowed_cpus(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return re.search(r"Cpus_allowed_list:\s+(\S+)", f.read()).group(1)
+
+
+def test_vcpu_cpuset_places_vcpus_and_emulator(vrtd, tmp_path):
+    require(os.cpu_count() >= 2, "needs two host CPUs")
+    define_start(vrtd.uri, tmp_path, """<domain type='qemu'><name>cpuset</name>
+        <memory unit='MiB'>64</memory><vcpu cpuset='1'>2</vcpu>
+        <cputune><vcpupin vcpu='0' cpuset='0'/></cputune>
+        <os><type arch='x86_64' machine='pc'>hvm</type></os></domain>""")
+    out = virsh(vrtd.uri, "qemu-monitor-command", "cpuset", '{"execute":"query-cpus-fast"}').stdout
+    tids = {c["cpu-index"]: c["thread-id"] for c in json.loads(out)["return"]}
+    assert allowed_cpus(tids[0]) == "0"  # its own pin wins
+    assert allowed_cpus(tids[1]) == "1"  # the others get <vcpu cpuset>
+    with open(os.path.join(vrtd.root, "run", "vrt", "qemu", "cpuset.xml")) as f:
+        pid = int(re.search(r"pid=['\"](\d+)['\"]", f.read()).group(1))
+    assert allowed_cpus(pid) == "1"
+    assert virsh(vrtd.uri, "emulatorpin", "cpuset").stdout.split()[-1] == "1"
+    assert "<vcpu placement='static' cpuset='1'>2</vcpu>" in virsh(vrtd.uri, "dumpxml", "cpuset").stdout
+    virsh(vrtd.uri, "destroy", "cpuset")
+    virsh(vrtd.uri, "undefine", "cpuset")

@@ -245,6 +245,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->os.initrd);
     g_free(def->os.cmdline);
     vrt_domain_os_firmware_clear(&def->os.fw);
+    g_free(def->vcpu_cpuset);
     vrt_domain_mem_free(def->mem);
     if (def->iothread_ids)
         g_array_unref(def->iothread_ids);

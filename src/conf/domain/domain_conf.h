@@ -387,6 +387,7 @@ typedef struct _VrtDomainDef {
     guint64 current_memory_kib; /* <currentMemory>; == memory_kib when absent */
     guint vcpus; /* <vcpu> */
     guint current_vcpus; /* <vcpu current=>; == vcpus when absent */
+    char *vcpu_cpuset; /* <vcpu cpuset=>, canonical: the host CPUs of every unpinned vCPU and the emulator; NULL */
 
     struct {
         char *type; /* "hvm" (the only one accepted) */

@@ -86,8 +86,15 @@ parse_vcpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
     guint64 v;
     bool present = false;
 
-    if (!vrt_xml_check_attrs(node, error, "placement", "current", NULL))
+    if (!vrt_xml_check_attrs(node, error, "placement", "cpuset", "current", NULL))
         return false;
+    {
+        g_autofree char *cpuset = vrt_xml_prop(node, "cpuset");
+
+        g_clear_pointer(&def->vcpu_cpuset, g_free);
+        if (cpuset && !(def->vcpu_cpuset = vrt_cpuset_canonical(cpuset, 4096, error)))
+            return false;
+    }
     if (placement && !g_str_equal(placement, "static")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vcpu placement '%s' is not supported", placement);
         return false;

@@ -189,6 +189,15 @@ test_iothreads(void)
                    "invalid iothreads count 'two'");
 }
 
+static void
+test_vcpu_cpuset(void)
+{
+    g_autofree char *xml =
+        roundtrip(HEAD "<vcpu current='1' cpuset='1,0,3-4'>2</vcpu><os><type>hvm</type></os></domain>");
+
+    g_assert_nonnull(strstr(xml, "<vcpu placement='static' cpuset='0-1,3-4' current='1'>2</vcpu>"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -201,5 +210,6 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/memory/numa-and-backing", test_numa_and_backing);
     g_test_add_func("/domelems/memory/numa-refusals", test_numa_refusals);
     g_test_add_func("/domelems/iothreads", test_iothreads);
+    g_test_add_func("/domelems/vcpu-cpuset", test_vcpu_cpuset);
     return g_test_run();
 }

@@ -315,3 +315,28 @@ def test_vcpu_cpuset_places_vcpus_and_emulator(vrtd, tmp_path):
     assert "<vcpu placement='static' cpuset='1'>2</vcpu>" in virsh(vrtd.uri, "dumpxml", "cpuset").stdout
     virsh(vrtd.uri, "destroy", "cpuset")
     virsh(vrtd.uri, "undefine", "cpuset")
+
+
+def test_qemu_commandline_reaches_qemu_and_taints(vrtd, tmp_path):
+    define_start(vrtd.uri, tmp_path, """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+        <name>custom</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64' machine='pc'>hvm</type></os>
+        <qemu:commandline>
+          <qemu:arg value='-object'/>
+          <qemu:arg value='{"qom-type":"iothread","id":"custom-io"}'/>
+          <qemu:env name='VRT_CUSTOM_ENV' value='hello world'/>
+        </qemu:commandline></domain>""")
+    argv = qemu_argv(vrtd.root, "custom")
+    assert argv[-3:-1] == ["-object", '{"qom-type":"iothread","id":"custom-io"}']
+    out = virsh(vrtd.uri, "qemu-monitor-command", "custom", '{"execute":"query-iothreads"}').stdout
+    assert [t["id"] for t in json.loads(out)["return"]] == ["custom-io"]
+    with open(os.path.join(vrtd.root, "run", "vrt", "qemu", "custom.xml")) as f:
+        pid = int(re.search(r"pid=['\"](\d+)['\"]", f.read()).group(1))
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        assert b"VRT_CUSTOM_ENV=hello world" in f.read().split(b"\0")
+    assert re.search(r"Domain id=\d+ name='custom' uuid=\S+ is tainted: custom-argv", vrtd.stderr())
+    xml = virsh(vrtd.uri, "dumpxml", "--inactive", "custom").stdout
+    assert xml.startswith("<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>")
+    assert "<qemu:env name='VRT_CUSTOM_ENV' value='hello world'/>" in xml
+    virsh(vrtd.uri, "destroy", "custom")
+    virsh(vrtd.uri, "undefine", "custom")

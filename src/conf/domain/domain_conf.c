@@ -249,6 +249,10 @@ vrt_domain_def_free(VrtDomainDef *def)
     vrt_domain_mem_free(def->mem);
     if (def->iothread_ids)
         g_array_unref(def->iothread_ids);
+    if (def->qemu_args)
+        g_ptr_array_unref(def->qemu_args);
+    if (def->qemu_env)
+        g_ptr_array_unref(def->qemu_env);
     g_free(def->cpu.check);
     g_free(def->cpu.match);
     g_free(def->cpu.model);

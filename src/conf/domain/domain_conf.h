@@ -451,11 +451,18 @@ typedef struct _VrtDomainDef {
     VrtDomainMemDef *mem; /* <cpu><numa>, <memoryBacking> (domain_memory.h); NULL = none */
     guint iothreads; /* <iothreads>, 0 = none (domain_iothreads.c) */
     GArray *iothread_ids; /* guint: the ids <iothreadids> names; NULL = none */
+    GPtrArray *qemu_args; /* <qemu:commandline><qemu:arg value=>: char*; NULL = none (domain_qemu_ns.c) */
+    GPtrArray *qemu_env; /* <qemu:env>: name, value, name, value... (char*) */
 } VrtDomainDef;
 
 /* Every I/O thread id of def: those <iothreadids> names, then the lowest
  * unused ones up to <iothreads> (domain_iothreads.c). */
 GArray *vrt_domain_iothread_ids(const VrtDomainDef *def);
+
+/* libvirt's QEMU namespace (<qemu:commandline>) */
+#define VRT_DOMAIN_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+/* True when def passes arguments or environment of its own to QEMU. */
+bool vrt_domain_has_qemu_ns(const VrtDomainDef *def);
 
 /* ---- lifecycle of the structs -------------------------------------- */
 

@@ -223,10 +223,11 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "domain definition is incomplete");
         return NULL;
     }
+    const char *ns = vrt_domain_has_qemu_ns(def) ? " xmlns:qemu='" VRT_DOMAIN_QEMU_NS "'" : "";
     if (def->id >= 0 && !(flags & VRT_DOMAIN_XML_INACTIVE))
-        vrt_fmt_line(&f, "<domain type='%s' id='%d'>", vrt_virt_type_names[def->virt_type], def->id);
+        vrt_fmt_line(&f, "<domain type='%s' id='%d'%s>", vrt_virt_type_names[def->virt_type], def->id, ns);
     else
-        vrt_fmt_line(&f, "<domain type='%s'>", vrt_virt_type_names[def->virt_type]);
+        vrt_fmt_line(&f, "<domain type='%s'%s>", vrt_virt_type_names[def->virt_type], ns);
     f.indent++;
     vrt_fmt_line(&f, "<name>%s</name>", name);
     vrt_uuid_format(def->uuid, uuid);
@@ -258,6 +259,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_fmt_line(&f, "<on_crash>%s</on_crash>", vrt_lifecycle_names[def->on_crash]);
     format_pm(&f, def);
     format_devices(&f, def);
+    vrt_format_qemu_commandline(&f, def);
     f.indent--;
     vrt_fmt_line(&f, "</domain>");
     return g_string_free(g_steal_pointer(&buf), FALSE);

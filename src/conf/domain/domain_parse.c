@@ -662,6 +662,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         return vrt_parse_memory_backing(c, def, error);
     if (vrt_xml_is(c, "iothreads"))
         return vrt_parse_iothreads(c, def, error);
+    if (vrt_domain_qemu_ns_is(c))
+        return vrt_parse_qemu_commandline(c, def, error);
     if (vrt_xml_is(c, "iothreadids"))
         return vrt_parse_iothreadids(c, def, error);
     if (vrt_domain_tune_is_element((const char *)c->name))

@@ -198,6 +198,30 @@ test_vcpu_cpuset(void)
     g_assert_nonnull(strstr(xml, "<vcpu placement='static' cpuset='0-1,3-4' current='1'>2</vcpu>"));
 }
 
+#define QNS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+static void
+test_qemu_commandline(void)
+{
+    g_autofree char *xml = roundtrip("<domain type='qemu' xmlns:q='" QNS "'><name>t</name><memory>65536</memory>"
+                                     "<os><type>hvm</type></os><q:commandline><q:env name='A_1' value='x&amp;y'/>"
+                                     "<q:arg value='-set'/><q:arg value='a=b'/></q:commandline></domain>");
+
+    g_assert_nonnull(strstr(xml, "<domain type='qemu' xmlns:qemu='" QNS "'>"));
+    g_assert_nonnull(strstr(xml, "  </devices>\n  <qemu:commandline>\n    <qemu:arg value='-set'/>\n"
+                                 "    <qemu:arg value='a=b'/>\n    <qemu:env name='A_1' value='x&amp;y'/>\n"
+                                 "  </qemu:commandline>\n</domain>"));
+    assert_refused("<domain type='qemu' xmlns:qemu='" QNS "'><name>t</name><memory>65536</memory>"
+                   "<os><type>hvm</type></os><qemu:commandline><qemu:env name='1A'/></qemu:commandline></domain>",
+                   VIR_ERR_INTERNAL_ERROR, "Invalid environment name, it must begin with a letter or underscore");
+    assert_refused("<domain type='qemu' xmlns:qemu='" QNS "'><name>t</name><memory>65536</memory>"
+                   "<os><type>hvm</type></os><qemu:commandline><qemu:arg/></qemu:commandline></domain>",
+                   VIR_ERR_INTERNAL_ERROR, "No qemu command-line argument specified");
+    assert_refused("<domain type='qemu' xmlns:qemu='" QNS "'><name>t</name><memory>65536</memory>"
+                   "<os><type>hvm</type></os><qemu:capabilities/></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "capabilities");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -211,5 +235,6 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/memory/numa-refusals", test_numa_refusals);
     g_test_add_func("/domelems/iothreads", test_iothreads);
     g_test_add_func("/domelems/vcpu-cpuset", test_vcpu_cpuset);
+    g_test_add_func("/domelems/qemu-commandline", test_qemu_commandline);
     return g_test_run();
 }

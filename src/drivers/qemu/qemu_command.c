@@ -1185,6 +1185,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         return NULL;
     arg(&b, "-msg");
     arg(&b, "timestamp=on");
+    /* <qemu:commandline> arguments last, as libvirt puts them */
+    for (guint i = 0; def->qemu_args && i < def->qemu_args->len; i++)
+        arg(&b, def->qemu_args->pdata[i]);
     g_ptr_array_add(argv, NULL);
     return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 }

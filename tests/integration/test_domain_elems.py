@@ -340,3 +340,27 @@ def test_qemu_commandline_reaches_qemu_and_taints(vrtd, tmp_path):
     assert "<qemu:env name='VRT_CUSTOM_ENV' value='hello world'/>" in xml
     virsh(vrtd.uri, "destroy", "custom")
     virsh(vrtd.uri, "undefine", "custom")
+
+
+def test_intel_iommu_reaches_qemu(vrtd, tmp_path):
+    define_start(vrtd.uri, tmp_path, """<domain type='qemu'><name>iommu</name>
+        <memory unit='MiB'>128</memory>
+        <os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>
+        <devices><iommu model='intel'><driver caching_mode='on' aw_bits='48'/></iommu></devices></domain>""")
+    devs = {d.get("id"): d for d in json_args(qemu_argv(vrtd.root, "iommu"), "-device")}
+    assert devs["iommu0"] == {"driver": "intel-iommu", "id": "iommu0", "caching-mode": True, "aw-bits": 48}
+    out = virsh(vrtd.uri, "qemu-monitor-command", "iommu",
+                '{"execute":"qom-get","arguments":{"path":"/machine/peripheral/iommu0","property":"aw-bits"}}')
+    assert json.loads(out.stdout)["return"] == 48
+    virsh(vrtd.uri, "destroy", "iommu")
+    virsh(vrtd.uri, "undefine", "iommu")
+
+    # libvirt's refusal for a machine without one
+    path = tmp_path / "pc.xml"
+    path.write_text("""<domain type='qemu'><name>iommupc</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>
+        <devices><iommu model='intel'/></devices></domain>""")
+    virsh(vrtd.uri, "define", str(path))
+    p = virsh(vrtd.uri, "start", "iommupc", check=False)
+    assert p.returncode != 0 and "IOMMU device: 'intel' is only supported with Q35 machines" in p.stderr
+    virsh(vrtd.uri, "undefine", "iommupc")

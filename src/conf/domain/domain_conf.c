@@ -249,6 +249,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     vrt_domain_mem_free(def->mem);
     if (def->iothread_ids)
         g_array_unref(def->iothread_ids);
+    vrt_domain_iommu_free(def->iommu);
     if (def->qemu_args)
         g_ptr_array_unref(def->qemu_args);
     if (def->qemu_env)

@@ -453,11 +453,19 @@ typedef struct _VrtDomainDef {
     GArray *iothread_ids; /* guint: the ids <iothreadids> names; NULL = none */
     GPtrArray *qemu_args; /* <qemu:commandline><qemu:arg value=>: char*; NULL = none (domain_qemu_ns.c) */
     GPtrArray *qemu_env; /* <qemu:env>: name, value, name, value... (char*) */
+    struct _VrtDomainIommuDef *iommu; /* <iommu model='intel'>, NULL = none (domain_iommu.c) */
 } VrtDomainDef;
 
 /* Every I/O thread id of def: those <iothreadids> names, then the lowest
  * unused ones up to <iothreads> (domain_iothreads.c). */
 GArray *vrt_domain_iothread_ids(const VrtDomainDef *def);
+
+/* <iommu model='intel'><driver .../></iommu> */
+typedef struct _VrtDomainIommuDef {
+    VrtTristate intremap, caching_mode, eim, iotlb; /* on/off as written */
+    guint aw_bits; /* 0 = not written */
+} VrtDomainIommuDef;
+void vrt_domain_iommu_free(VrtDomainIommuDef *iommu);
 
 /* libvirt's QEMU namespace (<qemu:commandline>) */
 #define VRT_DOMAIN_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"

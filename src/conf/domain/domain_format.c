@@ -205,6 +205,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_memballoon(f, def->memballoon);
     for (guint i = 0; i < def->rngs->len; i++)
         vrt_format_rng(f, def->rngs->pdata[i]);
+    vrt_format_iommu(f, def->iommu);
     f->indent--;
     vrt_fmt_line(f, "</devices>");
 }

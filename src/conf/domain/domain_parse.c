@@ -509,6 +509,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
                 return false;
             continue;
         }
+        if (vrt_xml_is(c, "iommu")) {
+            if (!vrt_parse_iommu(c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "emulator")) {
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;

@@ -70,6 +70,10 @@ bool vrt_parse_iothreadids(xmlNodePtr node, VrtDomainDef *def, GError **error);
  * and one of the domain's. */
 bool vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error);
 
+/* ---- the guest IOMMU (domain_iommu.c) ------------------------------- */
+
+bool vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error);
+
 /* ---- libvirt's QEMU namespace (domain_qemu_ns.c) -------------------- */
 
 bool vrt_domain_qemu_ns_is(xmlNodePtr node);
@@ -101,6 +105,7 @@ void vrt_format_os_loader(VrtFmt *f, const VrtDomainOsFirmwareDef *fw);
 void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 
 /* True when an alias is shown in this view: runtime aliases only in live

@@ -222,6 +222,26 @@ test_qemu_commandline(void)
                    VIR_ERR_CONFIG_UNSUPPORTED, "capabilities");
 }
 
+static void
+test_iommu(void)
+{
+    g_autofree char *plain =
+        roundtrip(HEAD "<os><type>hvm</type></os><devices><iommu model='intel'/></devices></domain>");
+    g_autofree char *opts =
+        roundtrip(HEAD "<os><type>hvm</type></os><devices><iommu model='intel'>"
+                       "<driver aw_bits='48' iotlb='on' caching_mode='on'/></iommu></devices></domain>");
+
+    g_assert_nonnull(strstr(plain, "    <iommu model='intel'/>\n  </devices>"));
+    g_assert_nonnull(strstr(opts, "<iommu model='intel'>\n      <driver caching_mode='on' iotlb='on' aw_bits='48'/>\n"
+                                  "    </iommu>\n"));
+    assert_refused(HEAD "<os><type>hvm</type></os><devices><iommu model='intel'><driver intremap='on'/></iommu>"
+                        "</devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED,
+                   "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu')");
+    assert_refused(HEAD "<os><type>hvm</type></os><devices><iommu model='smmuv3'/></devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "IOMMU model 'smmuv3' is not supported");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -236,5 +256,6 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/iothreads", test_iothreads);
     g_test_add_func("/domelems/vcpu-cpuset", test_vcpu_cpuset);
     g_test_add_func("/domelems/qemu-commandline", test_qemu_commandline);
+    g_test_add_func("/domelems/iommu", test_iommu);
     return g_test_run();
 }

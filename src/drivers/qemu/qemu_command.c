@@ -1043,6 +1043,44 @@ build_memory(CmdBuilder *b)
     return g_string_free(machine, FALSE);
 }
 
+/* ---- the guest IOMMU ---- */
+
+/* intel-iommu as libvirt gives it (id iommu0), on q35 with ACPI, as
+ * libvirt's validation requires. */
+static bool
+build_iommu(CmdBuilder *b, GError **error)
+{
+    const VrtDomainIommuDef *iommu = b->def->iommu;
+    JsonObject *dev;
+
+    if (!iommu)
+        return true;
+    if (!vrt_domain_def_is_q35(b->def)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "IOMMU device: 'intel' is only supported with Q35 machines");
+        return false;
+    }
+    if (!(b->def->features & VRT_DOMAIN_FEATURE_ACPI)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "IOMMU device: 'intel' requires ACPI");
+        return false;
+    }
+    dev = json_object_new();
+    json_object_set_string_member(dev, "driver", "intel-iommu");
+    json_object_set_string_member(dev, "id", "iommu0");
+    if (iommu->intremap != VRT_TRISTATE_DEFAULT)
+        json_object_set_string_member(dev, "intremap", iommu->intremap == VRT_TRISTATE_YES ? "on" : "off");
+    if (iommu->caching_mode != VRT_TRISTATE_DEFAULT)
+        json_object_set_boolean_member(dev, "caching-mode", iommu->caching_mode == VRT_TRISTATE_YES);
+    if (iommu->eim != VRT_TRISTATE_DEFAULT)
+        json_object_set_string_member(dev, "eim", iommu->eim == VRT_TRISTATE_YES ? "on" : "off");
+    if (iommu->iotlb != VRT_TRISTATE_DEFAULT)
+        json_object_set_boolean_member(dev, "device-iotlb", iommu->iotlb == VRT_TRISTATE_YES);
+    if (iommu->aw_bits)
+        json_object_set_int_member(dev, "aw-bits", iommu->aw_bits);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
 /* ---- I/O threads ---- */
 
 /* One iothread object per id of the domain, named iothreadN as libvirt
@@ -1085,6 +1123,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     firmware = build_firmware(&b);
     memory = build_memory(&b);
     build_iothreads(&b);
+    /* QEMU wants the IOMMU before the PCI devices it translates for */
+    if (!build_iommu(&b, error))
+        return NULL;
     arg(&b, "-machine");
     argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s", machine, firmware, memory,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",

@@ -103,7 +103,7 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
 
     vrt_fmt_line(f, "<disk type='%s' device='%s'>", vrt_disk_type_names[d->type], vrt_disk_device_names[d->device]);
     f->indent++;
-    if (d->driver_name || d->format || d->cache) {
+    if (d->driver_name || d->format || d->cache || vrt_disk_driver_tuning_present(&d->tuning)) {
         g_autoptr(GString) attrs = g_string_new(NULL);
         if (d->driver_name)
             g_string_append_printf(attrs, " name='%s'", d->driver_name);
@@ -111,6 +111,7 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
             g_string_append_printf(attrs, " type='%s'", vrt_disk_format_names[d->format]);
         if (d->cache)
             g_string_append_printf(attrs, " cache='%s'", d->cache);
+        vrt_format_disk_driver_tuning(attrs, &d->tuning);
         vrt_fmt_line(f, "<driver%s/>", attrs->str);
     }
     if (d->type == VRT_DOMAIN_DISK_TYPE_VOLUME) {

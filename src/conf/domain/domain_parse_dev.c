@@ -219,7 +219,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     VRT_XML_FOREACH_CHILD(c, node)
     {
         if (vrt_xml_is(c, "driver")) {
-            if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", NULL))
+            if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", "error_policy", "rerror_policy", "io",
+                                     "copy_on_read", "discard", "detect_zeroes", "iothread", NULL) ||
+                !vrt_parse_disk_driver_tuning(c, &disk->tuning, error))
                 return false;
             g_free(disk->driver_name);
             disk->driver_name = vrt_xml_prop(c, "name");

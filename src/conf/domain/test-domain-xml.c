@@ -152,10 +152,11 @@ test_error_unsupported(void)
 {
     assert_parse_error(DOM_HEAD "  <devices>\n    <sound model='ich6'/>\n  </devices>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "<sound>");
-    assert_parse_error(DOM_HEAD "  <iothreads>2</iothreads>\n</domain>", VIR_ERR_CONFIG_UNSUPPORTED, "<iothreads>");
-    assert_parse_error(DOM_HEAD "  <devices><disk type='file'><driver name='qemu' io='native'/>"
+    assert_parse_error(DOM_HEAD "  <iothreadids><iothread id='1' poll='2'/></iothreadids>\n</domain>",
+                       VIR_ERR_CONFIG_UNSUPPORTED, "'poll'");
+    assert_parse_error(DOM_HEAD "  <devices><disk type='file'><driver name='qemu' ioeventfd='on'/>"
                                 "<source file='/a'/><target dev='vda'/></disk></devices>\n</domain>",
-                       VIR_ERR_CONFIG_UNSUPPORTED, "'io'");
+                       VIR_ERR_CONFIG_UNSUPPORTED, "'ioeventfd'");
     assert_parse_error(DOM_HEAD "  <devices><interface type='direct'><source dev='eth0'/></interface>"
                                 "</devices>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "'direct'");

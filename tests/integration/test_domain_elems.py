@@ -364,30 +364,3 @@ def test_intel_iommu_reaches_qemu(vrtd, tmp_path):
     p = virsh(vrtd.uri, "start", "iommupc", check=False)
     assert p.returncode != 0 and "IOMMU device: 'intel' is only supported with Q35 machines" in p.stderr
     virsh(vrtd.uri, "undefine", "iommupc")
-
-
-def test_virt_install_variants_run(vrtd, tmp_path):
-    """The other everyday virt-install forms: installing from a CD image,
-    network boot on user networking, an OS from libosinfo's database."""
-    require(VIRT_INSTALL, "virt-install is not installed (Debian package virtinst)")
-    iso = tmp_path / "install.iso"
-    with open(iso, "wb") as f:
-        f.truncate(1 << 20)
-    variants = {
-        "vicd": ["--cdrom", str(iso), "--osinfo", "detect=off,require=off", "--disk", "none", "--network", "none"],
-        "vipxe": ["--pxe", "--network", "user", "--osinfo", "detect=off,require=off", "--disk", "none"],
-        "vios": ["--osinfo", "debian11", "--disk", "none", "--import", "--network", "user"],
-    }
-    for name, extra in variants.items():
-        p = run([VIRT_INSTALL, "--connect", vrtd.uri, "--name", name, "--memory", "128", "--noautoconsole",
-                 "--graphics", "none"] + extra, check=False, timeout=180)
-        assert p.returncode == 0, name + p.stdout + p.stderr
-        assert virsh(vrtd.uri, "domstate", name).stdout.strip() == "running", name
-        live = ET.fromstring(virsh(vrtd.uri, "dumpxml", name).stdout)
-        if name == "vicd":
-            cd = live.find("devices/disk[@device='cdrom']/source")
-            assert cd is not None and cd.get("file") == str(iso)
-        else:
-            assert live.find("devices/interface").get("type") == "user"
-        virsh(vrtd.uri, "destroy", name)
-        virsh(vrtd.uri, "undefine", name)

@@ -569,11 +569,9 @@ vrt_handle_domain_migrate_set_max_speed(VrtCall *call, remote_domain_migrate_set
 {
     DRV(call, error);
 
-    if (args->flags) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "post-copy migration is not supported by vrt");
-        return false;
-    }
-    return vrt_qemu_migrate_set_max_speed(drv, WIRE_UUID(args->dom.uuid), args->bandwidth, error);
+    /* VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY (the only flag, checked by the
+     * flags table): the post-copy phase's limit. */
+    return vrt_qemu_migrate_set_max_speed(drv, WIRE_UUID(args->dom.uuid), args->bandwidth, args->flags != 0, error);
 }
 
 bool
@@ -583,11 +581,7 @@ vrt_handle_domain_migrate_get_max_speed(VrtCall *call, remote_domain_migrate_get
     DRV(call, error);
     guint64 mib = 0;
 
-    if (args->flags) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "post-copy migration is not supported by vrt");
-        return false;
-    }
-    if (!vrt_qemu_migrate_get_max_speed(drv, WIRE_UUID(args->dom.uuid), &mib, error))
+    if (!vrt_qemu_migrate_get_max_speed(drv, WIRE_UUID(args->dom.uuid), args->flags != 0, &mib, error))
         return false;
     ret->bandwidth = mib;
     return true;

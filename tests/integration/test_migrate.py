@@ -511,6 +511,10 @@ def test_migrate_postcopy_needs_a_postcopy_migration(hosts, tmp_path):
     r = virsh(src.uri, "migrate-postcopy", "mig-pc", check=False)
     assert r.returncode != 0
     assert "post-copy can only be started while outgoing migration is in progress" in r.stderr
+    # The post-copy phase's own bandwidth limit.
+    virsh(src.uri, "migrate-setspeed", "--postcopy", "mig-pc", "7")
+    assert virsh(src.uri, "migrate-getspeed", "--postcopy", "mig-pc").stdout.strip() == "7"
+    assert virsh(src.uri, "migrate-getspeed", "mig-pc").stdout.strip() != "7"
     virsh(src.uri, "destroy", "mig-pc")
 
 

@@ -1093,7 +1093,7 @@ vrt_qemu_migrate_get_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint6
 }
 
 bool
-vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, GError **error)
+vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, bool postcopy, GError **error)
 {
     g_autoptr(VrtQemuMonitor) mon = find_monitor(drv, uuid, error);
 
@@ -1103,16 +1103,17 @@ vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 m
                       (unsigned long long)(G_MAXINT64 >> 20) + 1);
         return false;
     }
-    return mon && set_parameter(mon, "max-bandwidth", (gint64)(mib_s << 20), error);
+    return mon &&
+           set_parameter(mon, postcopy ? "max-postcopy-bandwidth" : "max-bandwidth", (gint64)(mib_s << 20), error);
 }
 
 bool
-vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 *mib_s, GError **error)
+vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, bool postcopy, guint64 *mib_s, GError **error)
 {
     g_autoptr(VrtQemuMonitor) mon = find_monitor(drv, uuid, error);
     guint64 bytes = 0;
 
-    if (!mon || !get_parameter(mon, "max-bandwidth", &bytes, error))
+    if (!mon || !get_parameter(mon, postcopy ? "max-postcopy-bandwidth" : "max-bandwidth", &bytes, error))
         return false;
     *mib_s = bytes >> 20;
     return true;

@@ -118,8 +118,12 @@ bool vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GE
 /* The tunables of a running domain, on QEMU (migrate-set-parameters). */
 bool vrt_qemu_migrate_set_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint64 ms, GError **error);
 bool vrt_qemu_migrate_get_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint64 *ms, GError **error);
-bool vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, GError **error);
-bool vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 *mib_s, GError **error);
+/* The bandwidth (MiB/s) of the migration, or with postcopy of its post-copy
+ * phase (max-postcopy-bandwidth, VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY). */
+bool vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, bool postcopy,
+                                    GError **error);
+bool vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, bool postcopy, guint64 *mib_s,
+                                    GError **error);
 
 /* The job statistics of a migration running on the domain (type
  * VIR_DOMAIN_JOB_UNBOUNDED) or, with VIR_DOMAIN_JOB_STATS_COMPLETED (1), of

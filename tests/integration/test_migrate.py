@@ -518,6 +518,39 @@ def test_migrate_postcopy_needs_a_postcopy_migration(hosts, tmp_path):
     virsh(src.uri, "destroy", "mig-pc")
 
 
+def test_postcopy_switch(hosts, tmp_path):
+    """--postcopy, then `virsh migrate-postcopy` while the transfer runs:
+    the destination takes the guest over and pulls the rest of its memory;
+    the source's QEMU goes once all of it went."""
+    ns, src, dst, _ = hosts
+    src_pid = start_transient(src, tmp_path, "mig-post", mib=256)
+    # 1 MiB/s and a 1 ms downtime limit: the pre-copy phase never ends by
+    # itself while the idle guest dirties any page at all.
+    virsh(src.uri, "migrate-setspeed", "mig-post", "1")
+    virsh(src.uri, "migrate-setmaxdowntime", "mig-post", "1")
+    src_ev, dst_ev = Events(src), Events(dst)
+    proc = subprocess.Popen(ns.cmd(["virsh", "-q", "-c", src.tls, "migrate", "--live", "--postcopy", "mig-post",
+                                    dst.tls]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: "Unbounded" in virsh(src.uri, "domjobinfo", "mig-post", check=False).stdout,
+                 timeout=60, what="the migration job")
+        virsh(src.uri, "migrate-postcopy", "mig-post")
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "Suspended Post-copy" in src_ev.lifecycle("mig-post", ["Suspended Post-copy", "Stopped Migrated"])
+        assert "Resumed Migrated" in dst_ev.lifecycle("mig-post", ["Resumed Migrated"])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        src_ev.close()
+        dst_ev.close()
+    assert virsh(dst.uri, "domstate", "mig-post").stdout.strip() == "running"
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-post" not in names(src, "--all")
+    virsh(dst.uri, "destroy", "mig-post")
+
+
 def test_lost_client_leaves_no_waiting_destination(hosts, tmp_path):
     """virsh killed in the middle of a client-managed migration, after the
     destination's prepare: its connection's end stops the incoming QEMU

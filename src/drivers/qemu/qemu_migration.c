@@ -31,6 +31,10 @@
  * it was sent. */
 #define FINISH_WAIT_MS 60000
 
+/* libvirt's post-copy state reason and event detail. */
+#define PAUSED_POSTCOPY 12
+#define EVENT_SUSPENDED_POSTCOPY 7
+
 /* virDomainJobType and operation, and the job stats flags. */
 #define JOB_UNBOUNDED 2
 #define JOB_COMPLETED 3
@@ -763,6 +767,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     g_autoptr(VrtMigrationCookie) out = g_new0(VrtMigrationCookie, 1);
     MigStats st = { 0 };
     bool cancel = false;
+    bool postcopy = false;
 
     if (!obj || !check_flags(flags, error))
         return false;
@@ -834,6 +839,13 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         job_publish(drv, uuid, &st, &cancel);
         if (g_str_equal(status, "completed"))
             break;
+        /* Post-copy: the destination runs the guest from here (its finish
+         * resumes it) and pulls the pages it still lacks; confirm waits for
+         * the end. The source can no longer take the guest back. */
+        if (g_str_equal(status, "postcopy-active")) {
+            postcopy = true;
+            break;
+        }
         if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
             job_finish(drv, uuid, &st, false);
             resume_source(obj, mon);
@@ -847,6 +859,14 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     }
     /* QEMU stopped the vCPUs for the last round: the source is paused for
      * the migration until confirm stops it (or resumes it). */
+    if (postcopy) {
+        job_finish(drv, uuid, &st, false);
+        set_state(obj, VRT_DOMAIN_PAUSED, PAUSED_POSTCOPY);
+        vrt_qemu_job_end(&job);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, EVENT_SUSPENDED_POSTCOPY);
+        *cookie_out = vrt_migration_cookie_format(out);
+        return true;
+    }
     st.remaining = 0;
     job_finish(drv, uuid, &st, true);
     set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_MIGRATION);
@@ -949,7 +969,8 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
 
         if (!status)
             goto fail;
-        if (g_str_equal(status, "completed"))
+        /* In post-copy the guest runs here while its last pages come. */
+        if (g_str_equal(status, "completed") || g_str_equal(status, "postcopy-active"))
             break;
         if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration in job: %s", desc ? desc : "unexpectedly failed");
@@ -990,6 +1011,26 @@ fail:
 
 /* ---- confirm (source) ---- */
 
+/* A source in post-copy sends the destination's last pages until QEMU says
+ * completed; only then may it stop. Nothing to wait for otherwise. */
+static bool
+wait_postcopy(VrtQemuDom *obj, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = running_monitor(obj, NULL);
+
+    while (mon) {
+        g_autofree char *desc = NULL;
+        g_autofree char *status = query_migrate(mon, NULL, &desc, error);
+
+        if (!status)
+            return false;
+        if (!g_str_equal(status, "postcopy-active"))
+            break;
+        g_usleep(POLL_MS * 1000);
+    }
+    return true;
+}
+
 bool
 vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
 {
@@ -1020,6 +1061,8 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
 
         persistent = obj->persistent;
     }
+    if (!wait_postcopy(obj, error))
+        return false;
     vrt_qemu_process_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_MIGRATED, VRT_DOMAIN_EVENT_STOPPED_MIGRATED);
     vrt_qemu_job_end(&job);

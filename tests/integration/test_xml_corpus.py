@@ -1,0 +1,207 @@
+"""libvirt 9.0's own domain XML test corpus defined on vrtd, file by file.
+
+Every x86 input of libvirt's qemuxml2argvdata (the files whose
+``<type arch=...>`` is x86_64 or i686, or names no arch: 854 files) is
+defined on one private vrtd over one python3-libvirt connection, its
+inactive XML read back, and the domain undefined again. Nothing is started.
+Each file gets one class:
+
+- ``equal``: accepted, and the XML read back equals libvirt's expected
+  output after the normalization below;
+- ``differing``: accepted, and it differs from that expected output;
+- ``accepted``: accepted, and libvirt's qemuxml2xmltest has no expected
+  output for it;
+- ``refused-expected``: refused, and libvirt refuses it too (its
+  qemuxml2argvtest.c lists it only with DO_TEST*_PARSE_ERROR*);
+- ``accepted-unexpected``: accepted though libvirt refuses it;
+- ``refused``: refused though libvirt accepts it (the error, which names
+  the element vrtd does not support, is kept in the list).
+
+The expected output is the file libvirt's qemuxml2xmltest.c compares the
+inactive XML to: qemuxml2xmloutdata/NAME-inactive{SUFFIX}.xml, else
+NAME{SUFFIX}.xml, where SUFFIX is ".x86_64-latest" for the tests with
+the latest capabilities and "" for those with fixed ones (the latest win
+when a name is tested both ways).
+
+Normalization (applied to both sides before comparing): the XML is parsed,
+text that is only whitespace is dropped and other text stripped, comments
+are dropped, and attributes compare as a set (their order does not count).
+Nothing else is rewritten: element order, values and defaults all count.
+
+The committed list tests/integration/xml_corpus_status.txt holds every file
+that is not ``equal`` or ``refused-expected``, with its class. The test
+fails when a file's class gets worse than the list says (a regression), and
+when it gets better (the list then only needs rewriting:
+``VRT_CORPUS_UPDATE=1`` runs the test and writes the new list). The counts
+are printed (pytest -s), with the most frequent refusals;
+VRT_CORPUS_DUMP=DIR writes the XML vrtd gives back for each accepted file
+there.
+"""
+import glob
+import os
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from vrt_fixtures import import_required, require
+
+import libvirt_corpus
+
+libvirt = import_required("libvirt", "python3-libvirt is not installed")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STATUS = os.path.join(HERE, "xml_corpus_status.txt")
+
+# Better first; a file moving down this order is a regression.
+RANK = {"equal": 0, "refused-expected": 0, "differing": 1, "accepted": 1, "accepted-unexpected": 2, "refused": 3}
+X86 = ("x86_64", "i686")
+
+
+def x86_inputs(tests):
+    out = []
+    for path in sorted(glob.glob(os.path.join(tests, "qemuxml2argvdata", "*.xml"))):
+        with open(path, errors="replace") as f:
+            text = f.read()
+        m = re.search(r"<type[^>]*\barch=['\"]([^'\"]+)", text)
+        if m is None or m.group(1) in X86:
+            out.append((os.path.basename(path)[:-4], text))
+    return out
+
+
+def macro_names(cfile):
+    """{name: set of macros} for every DO_TEST* call in a libvirt test .c."""
+    with open(cfile) as f:
+        src = f.read()
+    names = {}
+    for m in re.finditer(r"\b(DO_TEST[A-Z0-9_]*)\(\s*\"([^\"]+)\"", src):
+        names.setdefault(m.group(2), set()).add(m.group(1))
+    return names
+
+
+def expected_outputs(tests):
+    out = {}
+    for name in macro_names(os.path.join(tests, "qemuxml2xmltest.c")):
+        for sfx in (".x86_64-latest", ""):
+            for cand in (f"{name}-inactive{sfx}.xml", f"{name}{sfx}.xml"):
+                p = os.path.join(tests, "qemuxml2xmloutdata", cand)
+                if os.path.exists(p) and name not in out:
+                    out[name] = p
+    return out
+
+
+def libvirt_refuses(tests):
+    refuse = set()
+    for name, macros in macro_names(os.path.join(tests, "qemuxml2argvtest.c")).items():
+        if all("PARSE_ERROR" in m for m in macros):
+            refuse.add(name)
+    return refuse
+
+
+def canon(el):
+    text = (el.text or "").strip()
+    kids = [canon(c) for c in el if isinstance(c.tag, str)]
+    return (el.tag, tuple(sorted(el.attrib.items())), text, tuple(kids))
+
+
+def normalize(xml):
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=False))
+    return canon(ET.fromstring(xml, parser=parser))
+
+
+def classify(conn, tests):
+    expected = expected_outputs(tests)
+    refuse = libvirt_refuses(tests)
+    result = {}
+    for name, text in x86_inputs(tests):
+        try:
+            dom = conn.defineXML(text)
+        except libvirt.libvirtError as e:
+            msg = (e.get_error_message() or "").splitlines()[0] if e.get_error_message() else ""
+            result[name] = ("refused-expected" if name in refuse else "refused", msg)
+            continue
+        try:
+            got = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        finally:
+            dom.undefine()
+        if os.environ.get("VRT_CORPUS_DUMP"):
+            with open(os.path.join(os.environ["VRT_CORPUS_DUMP"], name + ".xml"), "w") as f:
+                f.write(got)
+        if name in refuse:
+            result[name] = ("accepted-unexpected", "")
+        elif name in expected:
+            with open(expected[name]) as f:
+                want = f.read()
+            result[name] = ("equal" if normalize(got) == normalize(want) else "differing", "")
+        else:
+            result[name] = ("accepted", "")
+    return result
+
+
+def read_status():
+    status = {}
+    if os.path.exists(STATUS):
+        with open(STATUS) as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                parts = line.rstrip("\n").split("\t")
+                status[parts[0]] = parts[1]
+    return status
+
+
+def write_status(result):
+    with open(STATUS, "w") as f:
+        f.write("# libvirt 9.0 corpus files not yet equal (or refused as libvirt refuses them):\n"
+                "# NAME<TAB>CLASS[<TAB>vrtd's error]; written by VRT_CORPUS_UPDATE=1 pytest test_xml_corpus.py\n")
+        for name in sorted(result):
+            cls, msg = result[name]
+            if cls in ("equal", "refused-expected"):
+                continue
+            f.write(f"{name}\t{cls}" + (f"\t{msg}" if msg else "") + "\n")
+
+
+def test_libvirt_domain_corpus(vrtd):
+    tests = libvirt_corpus.corpus_dir()
+    require(tests is not None, "libvirt's source package (its tests/ corpus) cannot be had here")
+    # The errors are the result here, not news: keep them off stderr.
+    libvirt.registerErrorHandler(lambda ctx, err: None, None)
+    conn = libvirt.open(vrtd.uri)
+    try:
+        result = classify(conn, tests)
+    finally:
+        conn.close()
+
+    counts = {}
+    for cls, _ in result.values():
+        counts[cls] = counts.get(cls, 0) + 1
+    accepted = sum(counts.get(c, 0) for c in ("equal", "differing", "accepted", "accepted-unexpected"))
+    with_expected = counts.get("equal", 0) + counts.get("differing", 0)
+    print(f"\nlibvirt corpus: {len(result)} x86 files: accepted {accepted}, equal {counts.get('equal', 0)} "
+          f"of {with_expected} with an expected output, differing {counts.get('differing', 0)}, "
+          f"refused {counts.get('refused', 0) + counts.get('refused-expected', 0)} "
+          f"(as libvirt: {counts.get('refused-expected', 0)}), accepted though libvirt refuses: "
+          f"{counts.get('accepted-unexpected', 0)}")
+    reasons = {}
+    for cls, msg in result.values():
+        if cls == "refused":
+            msg = re.sub(r" \(line \d+\)", "", msg)
+            reasons[msg] = reasons.get(msg, 0) + 1
+    for msg, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {n:4d} refused: {msg}")
+
+    if os.environ.get("VRT_CORPUS_UPDATE"):
+        write_status(result)
+        return
+    listed = read_status()
+    worse, better = [], []
+    for name, (cls, msg) in sorted(result.items()):
+        was = listed.get(name, "equal" if name not in libvirt_refuses(tests) else "refused-expected")
+        if RANK[cls] > RANK[was]:
+            worse.append(f"{name}: {was} -> {cls} {msg}")
+        elif RANK[cls] < RANK[was]:
+            better.append(f"{name}: {was} -> {cls}")
+    assert not worse, "corpus files got worse than tests/integration/xml_corpus_status.txt says:\n" + "\n".join(worse)
+    assert not better, ("corpus files got better (good): record them with "
+                        "VRT_CORPUS_UPDATE=1 pytest tests/integration/test_xml_corpus.py, "
+                        "which rewrites tests/integration/xml_corpus_status.txt:\n" + "\n".join(better))

@@ -484,6 +484,7 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
 {
     g_autoptr(GArray) refs = collect_refs(def);
     g_autofree PciMap *m = g_new0(PciMap, 1);
+    const VrtDomainControllerDef *ide;
 
     for (guint i = 0; i < refs->len; i++) {
         DevRef *r = &g_array_index(refs, DevRef, i);
@@ -496,6 +497,12 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
         }
         if (!pci_reserve(m, &r->info->pci, r->what, error))
             return false;
+    }
+    ide = vrt_domain_def_is_q35(def) ? NULL : find_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0);
+    if (ide && ide->info.type == VRT_DEVICE_ADDRESS_NONE && m->used[0][PC_PIIX3_SLOT][1]) {
+        /* PIIX3's IDE function is 00:01.1: another device cannot have it */
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Attempted double use of PCI Address 0000:00:%02x.1", PC_PIIX3_SLOT);
+        return false;
     }
     for (guint i = 0; i < def->disks->len; i++) {
         const VrtDomainDiskDef *a = def->disks->pdata[i];
@@ -924,8 +931,9 @@ assign_usb(VrtDomainDef *def, GError **error)
 bool
 vrt_domain_def_assign_addresses(VrtDomainDef *def, GError **error)
 {
-    if (!vrt_domain_def_validate_addresses(def, error))
+    if (!vrt_domain_def_validate(def, error) || !vrt_domain_def_validate_addresses(def, error))
         return false;
+    vrt_domain_def_fill_defaults(def);
     for (guint i = 0; i < def->disks->len; i++)
         assign_drive(def->disks->pdata[i]);
     if (!vrt_domain_def_validate_addresses(def, error) || !add_implicit_controllers(def, error))

@@ -422,13 +422,14 @@ vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
         g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
     if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
         g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
-    if (!g->listen) {
-        vrt_fmt_line(f, "<graphics %s/>", attrs->str);
-        return;
-    }
+    /* libvirt gives every VNC and SPICE display a listen; without an
+     * address, qemu.conf's default applies */
     vrt_fmt_line(f, "<graphics %s>", attrs->str);
     f->indent++;
-    vrt_fmt_line(f, "<listen type='address' address='%s'/>", esc_g_listen);
+    if (g->listen)
+        vrt_fmt_line(f, "<listen type='address' address='%s'/>", esc_g_listen);
+    else
+        vrt_fmt_line(f, "<listen type='address'/>");
     f->indent--;
     vrt_fmt_line(f, "</graphics>");
 }

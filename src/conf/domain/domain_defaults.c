@@ -84,8 +84,8 @@ fill_video(VrtDomainVideoDef *v)
             v->ram = 65536;
         if (!v->vram)
             v->vram = 65536;
-    } else if (!v->vram &&
-               (g_str_equal(m, "vga") || g_str_equal(m, "cirrus") || g_str_equal(m, "vmvga") || g_str_equal(m, "bochs"))) {
+    } else if (!v->vram && (g_str_equal(m, "vga") || g_str_equal(m, "cirrus") || g_str_equal(m, "vmvga") ||
+                            g_str_equal(m, "bochs"))) {
         v->vram = 16384;
     }
     v->ram = round_pow2(v->ram);
@@ -127,8 +127,7 @@ fill_disks(VrtDomainDef *def)
 static void
 fill_cpu(VrtDomainDef *def)
 {
-    if (def->cpu.mode == VRT_DOMAIN_CPU_MODE_NONE ||
-        (def->cpu.mode == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model)) {
+    if (def->cpu.mode == VRT_DOMAIN_CPU_MODE_NONE || (def->cpu.mode == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model)) {
         def->cpu.mode = VRT_DOMAIN_CPU_MODE_CUSTOM;
         def->cpu.model = g_strdup("qemu64");
         if (!def->cpu.match)

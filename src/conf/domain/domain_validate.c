@@ -41,8 +41,8 @@ check_usb_controllers(const VrtDomainDef *def, GError **error)
             continue;
         if (c->model && (g_str_equal(c->model, "qemu-xhci") || g_str_equal(c->model, "nec-xhci")) &&
             c->ports > XHCI_MAX_PORTS) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "'%s' controller only supports up to '%u' ports",
-                          c->model, XHCI_MAX_PORTS);
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "'%s' controller only supports up to '%u' ports", c->model,
+                          XHCI_MAX_PORTS);
             return false;
         }
         if (c->master_startport >= 0)

@@ -216,7 +216,7 @@ pci_find_slot_bus0(PciMap *m, VrtPciAddr *out)
 static void
 controller_insert(VrtDomainDef *def, VrtDomainControllerDef *c)
 {
-    g_ptr_array_add(def->controllers, c);
+    vrt_domain_controller_insert(def, c);
 }
 
 static bool

@@ -178,9 +178,60 @@ fill_boot(VrtDomainDef *def)
     def->os.n_boot = 1;
 }
 
+/* libvirt's place for a controller: after the last one of its type whose
+ * index is not greater, but before a companion (<master>) of the same
+ * index when it is the master; at the end when its type is new. */
+void
+vrt_domain_controller_insert(VrtDomainDef *def, VrtDomainControllerDef *c)
+{
+    int at = -1;
+
+    for (int i = (int)def->controllers->len - 1; i >= 0; i--) {
+        const VrtDomainControllerDef *cur = def->controllers->pdata[i];
+        if (cur->type != c->type)
+            continue;
+        if (cur->index > c->index)
+            at = i;
+        else if (c->master_startport < 0 && cur->master_startport >= 0 && cur->index == c->index)
+            at = i;
+        else if (at == -1)
+            at = i + 1;
+    }
+    g_ptr_array_insert(def->controllers, at, c);
+}
+
+/* The parser keeps the order of the XML; libvirt's is the one its
+ * insertion gives, which a definition read back keeps. */
+static void
+order_controllers(VrtDomainDef *def)
+{
+    gsize n = 0;
+    /* taken out without freeing them (the array owns its controllers) */
+    g_autofree gpointer *all = g_ptr_array_steal(def->controllers, &n);
+
+    for (gsize i = 0; i < n; i++)
+        vrt_domain_controller_insert(def, all[i]);
+}
+
+/* A USB controller without a model is PIIX3's UHCI on pc, as libvirt
+ * picks it when QEMU has that device. */
+static void
+fill_usb_models(VrtDomainDef *def)
+{
+    if (vrt_domain_def_is_q35(def))
+        return;
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (c->type == VRT_DOMAIN_CONTROLLER_USB && !c->model)
+            c->model = g_strdup("piix3-uhci");
+    }
+}
+
 void
 vrt_domain_def_fill_defaults(VrtDomainDef *def)
 {
+    order_controllers(def);
+    fill_usb_models(def);
     fill_boot(def);
     if (!is_x86(def))
         return;

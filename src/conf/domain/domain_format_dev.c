@@ -335,7 +335,6 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
 {
     const char *el = vrt_chr_device_names[chr->devtype];
     bool show_path = chr->path && (chr->type != VRT_DOMAIN_CHR_TYPE_PTY || is_live(f));
-    bool bind_no_path = !chr->path && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen;
     E(esc_chr_path, chr->path);
     E(esc_chr_target_name, chr->target_name);
 
@@ -344,8 +343,6 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
     else
         vrt_fmt_line(f, "<%s type='%s'>", el, vrt_chr_type_names[chr->type]);
     f->indent++;
-    if (bind_no_path)
-        vrt_fmt_line(f, "<source mode='bind'/>");
     if (show_path) {
         switch (chr->type) {
         case VRT_DOMAIN_CHR_TYPE_UNIX:

@@ -674,10 +674,13 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
         /* PIIX3's IDE is always there; listed once a disk uses it */
         for (guint i = 0; i < def->disks->len; i++) {
             if (((VrtDomainDiskDef *)def->disks->pdata[i])->bus == VRT_DOMAIN_DISK_BUS_IDE) {
-                set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0, NULL), PC_PIIX3_SLOT, 1);
+                add_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0, NULL);
                 break;
             }
         }
+        /* listed or not, it is PIIX3's function 1 */
+        if ((c = find_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0)))
+            set_builtin_pci(c, PC_PIIX3_SLOT, 1);
     }
     for (guint i = 0; i < def->disks->len; i++) {
         VrtDomainDiskDef *d = def->disks->pdata[i];

@@ -216,7 +216,9 @@ pci_find_slot_bus0(PciMap *m, VrtPciAddr *out)
 static void
 controller_insert(VrtDomainDef *def, VrtDomainControllerDef *c)
 {
-    vrt_domain_controller_insert(def, c);
+    /* libvirt appends the controllers it adds (virDomainDefAddController);
+     * only those of the XML are placed by type and index */
+    g_ptr_array_add(def->controllers, c);
 }
 
 static bool
@@ -654,6 +656,9 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
         if (!c->model || g_str_equal(c->model, "piix3-uhci"))
             set_builtin_pci(c, PC_PIIX3_SLOT, 2);
     }
+    /* libvirt's order: USB, q35's SATA, the PCI root, then the rest */
+    if (q35)
+        set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_SATA, 0, NULL), Q35_ICH9_SLOT, 2);
     add_controller(def, VRT_DOMAIN_CONTROLLER_PCI, 0, q35 ? "pcie-root" : "pci-root");
     for (guint i = 0; i < def->controllers->len; i++) {
         c = def->controllers->pdata[i];

@@ -200,17 +200,48 @@ vrt_domain_controller_insert(VrtDomainDef *def, VrtDomainControllerDef *c)
     g_ptr_array_insert(def->controllers, at, c);
 }
 
-/* The parser keeps the order of the XML; libvirt's is the one its
- * insertion gives, which a definition read back keeps. */
+static int
+controller_cmp(const VrtDomainControllerDef *x, const VrtDomainControllerDef *y)
+{
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    /* the master before its companions */
+    return (x->master_startport >= 0) - (y->master_startport >= 0);
+}
+
+/* The parser keeps the order of the XML; libvirt keeps the controllers of
+ * one type by index, a USB master before its companions. They are sorted
+ * (stably) among the places their type has, so that a definition read
+ * back, with the controllers libvirt appended, keeps its order. */
 static void
 order_controllers(VrtDomainDef *def)
 {
-    gsize n = 0;
-    /* taken out without freeing them (the array owns its controllers) */
-    g_autofree gpointer *all = g_ptr_array_steal(def->controllers, &n);
+    GPtrArray *all = def->controllers;
+    g_autoptr(GHashTable) done = g_hash_table_new(NULL, NULL);
 
-    for (gsize i = 0; i < n; i++)
-        vrt_domain_controller_insert(def, all[i]);
+    for (guint first = 0; first < all->len; first++) {
+        VrtDomainControllerType t = ((VrtDomainControllerDef *)all->pdata[first])->type;
+        g_autoptr(GArray) at = g_array_new(FALSE, FALSE, sizeof(guint));
+        g_autoptr(GPtrArray) same = g_ptr_array_new();
+
+        if (!g_hash_table_add(done, GUINT_TO_POINTER(t + 1)))
+            continue;
+        for (guint i = first; i < all->len; i++) {
+            if (((VrtDomainControllerDef *)all->pdata[i])->type == t) {
+                g_array_append_val(at, i);
+                g_ptr_array_add(same, all->pdata[i]);
+            }
+        }
+        for (guint i = 1; i < same->len; i++) {
+            gpointer c = same->pdata[i];
+            guint j = i;
+            for (; j > 0 && controller_cmp(same->pdata[j - 1], c) > 0; j--)
+                same->pdata[j] = same->pdata[j - 1];
+            same->pdata[j] = c;
+        }
+        for (guint i = 0; i < at->len; i++)
+            all->pdata[g_array_index(at, guint, i)] = same->pdata[i];
+    }
 }
 
 /* A USB controller without a model is PIIX3's UHCI on pc, as libvirt

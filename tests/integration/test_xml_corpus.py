@@ -124,7 +124,7 @@ def without_caps_defaults(got, want):
     DO_TEST/DO_TEST_NOCAPS, no ".x86_64-latest" suffix) lacks what libvirt
     fills from the real QEMU's capabilities, which vrtd (as libvirtd) has:
     the machine's default CPU model (qemu64), the default USB controller
-    model (piix3-uhci) and migratable='on' of a host-passthrough CPU. Those are taken out of
+    model (piix3-uhci), q35's implicit qemu-xhci controller, and migratable='on' of a host-passthrough CPU. Those are taken out of
     vrtd's XML where the expected output lacks them; nothing else is."""
     wcpu = want.find("cpu")
     gcpu = got.find("cpu")
@@ -145,6 +145,11 @@ def without_caps_defaults(got, want):
             else:
                 gcpu.set("migratable", wcpu.get("migratable"))
     wusb = {c.get("index"): c for c in want.iterfind("devices/controller[@type='usb']")}
+    if not wusb:
+        # q35's implicit USB controller is the first USB3 one QEMU has
+        for c in list(got.iterfind("devices/controller[@type='usb']")):
+            if c.get("index") == "0" and c.get("model") == "qemu-xhci" and c.get("ports") == "15":
+                got.find("devices").remove(c)
     for c in got.iterfind("devices/controller[@type='usb']"):
         w = wusb.get(c.get("index"))
         if w is not None and w.get("model") is None and c.get("model") == "piix3-uhci":

@@ -48,7 +48,6 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
-import pytest
 
 from vrt_fixtures import import_required, require
 
@@ -241,6 +240,7 @@ def test_libvirt_domain_corpus(vrtd):
         result = classify(conn, tests)
     finally:
         conn.close()
+        libvirt.registerErrorHandler(None, None)
 
     counts = {}
     for cls, _ in result.values():

@@ -303,8 +303,7 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         g_autofree char *secret_id = NULL;
 
         if (disk->encryption_format) {
-            const char *path =
-                disk_secrets ? g_hash_table_lookup(disk_secrets, disk->target_dev) : NULL;
+            const char *path = disk_secrets ? g_hash_table_lookup(disk_secrets, disk->target_dev) : NULL;
             JsonObject *sec = json_object_new();
 
             if (!path || disk->format != VRT_DOMAIN_DISK_FORMAT_QCOW2) {
@@ -451,8 +450,8 @@ static bool
 build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
 {
     VrtQemuDiskProps p;
-    bool ok = vrt_qemu_command_disk_props(b->def, disk, disk->src ? ++b->next_block_node : 0, b->opts->disk_secrets,
-                                          &p, error);
+    bool ok = vrt_qemu_command_disk_props(b->def, disk, disk->src ? ++b->next_block_node : 0, b->opts->disk_secrets, &p,
+                                          error);
 
     if (ok) {
         if (p.secret)

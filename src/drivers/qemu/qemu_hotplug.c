@@ -467,8 +467,8 @@ detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
             alias = g_strdup(found);
             if (found && type == VRT_DOMAIN_DEVICE_DISK) {
                 handled = true;
-            } else if (found &&
-                (type != VRT_DOMAIN_DEVICE_NET || net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
+            } else if (found && (type != VRT_DOMAIN_DEVICE_NET ||
+                                 net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
                 vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
                               "live detach of device '%s' (%s) is not supported yet", alias, device_type_name(type));
                 found = NULL;

@@ -78,8 +78,7 @@ check_disk_locked(VrtQemuDom *obj, const VrtDomainDiskDef *disk, GError **error)
         return false;
     }
     if (disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO && disk->bus != VRT_DOMAIN_DISK_BUS_SCSI) {
-        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "disk bus '%s' cannot be hotplugged.",
-                      bus_name(disk->bus));
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "disk bus '%s' cannot be hotplugged.", bus_name(disk->bus));
         return false;
     }
     if (disk->bus == VRT_DOMAIN_DISK_BUS_SCSI) {
@@ -218,8 +217,7 @@ vrt_qemu_hotplug_disk_detach(VrtQemuDom *obj, const char *alias, GError **error)
             return false;
         }
         if (disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM) {
-            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "disk device type '%s' cannot be detached",
-                          "cdrom");
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "disk device type '%s' cannot be detached", "cdrom");
             return false;
         }
         if (disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO && disk->bus != VRT_DOMAIN_DISK_BUS_SCSI) {

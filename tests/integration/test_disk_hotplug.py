@@ -6,14 +6,16 @@ unplug (ACPI hotplug on pc): the test guest (tests/guest)."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
 
-from vrt_fixtures import import_required, kill_vms_under, require, virsh  # noqa: E402
+from vrt_fixtures import import_required, kill_vms_under, require, virsh, wait_for  # noqa: E402
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
@@ -33,6 +35,15 @@ def files_in_qemu(uri, name):
     """The image files of QEMU's block devices (query-block)."""
     out = virsh(uri, "qemu-monitor-command", name, json.dumps({"execute": "query-block"})).stdout
     return set(b["inserted"]["file"] for b in json.loads(out)["return"] if "inserted" in b)
+
+
+def start_event_loop():
+    # One default event loop per process, before the connection opens.
+    if not getattr(libvirt, "_vrt_event_loop", None):
+        libvirt.virEventRegisterDefaultImpl()
+        t = threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True)
+        t.start()
+        libvirt._vrt_event_loop = t
 
 
 @pytest.fixture
@@ -69,13 +80,14 @@ def test_attach_disk_file_and_refusals(conn, vrtd, tmproot):
     assert dom.XMLDesc(0) == before_xml
     assert files_in_qemu(vrtd.uri, "dh1") == before_qemu
 
-    # attach-device with the XML a user writes, then survives a vrtd restart
+    # attach-device with the XML a user writes, then survives vrtd's kill -9
     dom.attachDeviceFlags(f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
                           f"<source file='{other}'/><target dev='vdc' bus='virtio'/></disk>",
                           libvirt.VIR_DOMAIN_AFFECT_LIVE)
     assert files_in_qemu(vrtd.uri, "dh1") >= {img, other}
-    vrtd.stop()
+    vrtd.stop(sig=signal.SIGKILL)
     vrtd.start()
+    assert files_in_qemu(vrtd.uri, "dh1") >= {img, other}
     c = libvirt.open(vrtd.uri)
     try:
         xml = c.lookupByName("dh1").XMLDesc(0)
@@ -116,19 +128,28 @@ def test_detach_disk_with_a_guest(vrtd, tmproot):
         require(False, f"the test guest cannot be built here: {e}")
     log = os.path.join(tmproot, "console.log")
     img = qcow2(os.path.join(tmproot, "d.qcow2"))
+    start_event_loop()
     c = libvirt.open(vrtd.uri)
+    events = []
+    c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                             lambda c_, d, alias, o: events.append(("added", alias)), None)
+    c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                             lambda c_, d, alias, o: events.append(("removed", alias)), None)
     try:
         dom = c.defineXML(g.domain_xml("dh4", machine="pc", console_log=log))
         dom.create()
         g.wait_file_marker(log)
         virsh(vrtd.uri, "attach-disk", "dh4", img, "vdb", "--subdriver", "qcow2", "--live")
         assert img in files_in_qemu(vrtd.uri, "dh4")
+        assert "<alias name='virtio-disk1'/>" in dom.XMLDesc(0)
+        wait_for(lambda: ("added", "virtio-disk1") in events, what=f"device-added, got {events}")
         virsh(vrtd.uri, "detach-disk", "dh4", "vdb", "--live")
         assert img not in dom.XMLDesc(0)
         assert img not in files_in_qemu(vrtd.uri, "dh4")
         nodes = json.loads(virsh(vrtd.uri, "qemu-monitor-command", "dh4",
                                  json.dumps({"execute": "query-named-block-nodes"})).stdout)["return"]
         assert img not in [n.get("file") for n in nodes]
+        wait_for(lambda: ("removed", "virtio-disk1") in events, what=f"device-removed, got {events}")
     finally:
         c.close()
         kill_vms_under(tmproot)

@@ -153,3 +153,27 @@ def test_detach_disk_with_a_guest(vrtd, tmproot):
     finally:
         c.close()
         kill_vms_under(tmproot)
+
+
+def test_change_media_of_a_cdrom(conn, vrtd, tmproot):
+    isos = []
+    for n in ("one", "two"):
+        isos.append(os.path.join(tmproot, f"{n}.iso"))
+        with open(isos[-1], "wb") as f:
+            f.truncate(1 << 20)
+    dom = conn.defineXML(domain_xml("dh5").replace(
+        "<memballoon", f"<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
+                       f"<source file='{isos[0]}'/><target dev='hdc' bus='ide'/><readonly/></disk><memballoon"))
+    dom.create()
+    assert isos[0] in files_in_qemu(vrtd.uri, "dh5")
+    virsh(vrtd.uri, "change-media", "dh5", "hdc", isos[1], "--update", "--live")
+    assert files_in_qemu(vrtd.uri, "dh5") == {isos[1]}
+    assert f"<source file='{isos[1]}'" in dom.XMLDesc(0)
+    # a missing image is refused and the medium stays
+    p = virsh(vrtd.uri, "change-media", "dh5", "hdc", os.path.join(tmproot, "none.iso"), "--update", "--live",
+              check=False)
+    assert p.returncode != 0 and "none.iso" in p.stderr
+    assert files_in_qemu(vrtd.uri, "dh5") == {isos[1]}
+    virsh(vrtd.uri, "change-media", "dh5", "hdc", "--eject", "--live")
+    assert files_in_qemu(vrtd.uri, "dh5") == set()
+    assert isos[1] not in dom.XMLDesc(0)

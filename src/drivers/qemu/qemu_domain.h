@@ -270,6 +270,8 @@ bool vrt_qemu_hotplug_disk_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GErr
 bool vrt_qemu_hotplug_disk_detach(VrtQemuDom *obj, const char *alias, GError **error);
 /* After DEVICE_DELETED: the block nodes of disk (taken out of the live
  * definition by the caller) are deleted. */
+/* libvirt's media change of the cdrom newdisk->target_dev (update-device). */
+bool vrt_qemu_hotplug_disk_change_media(VrtQemuDom *obj, VrtDomainDiskDef *newdisk, GError **error);
 void vrt_qemu_hotplug_disk_removed(VrtQemuDom *obj, VrtQemuMonitor *mon, const VrtDomainDiskDef *disk);
 /* The confinement hook (qemu_disk_label.c): grant true before the disk's
  * blockdev-add, false after its blockdev-del (or a failed attach). */

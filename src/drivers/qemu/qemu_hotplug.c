@@ -592,6 +592,10 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
         dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
+        if (dev && dev->type == VRT_DOMAIN_DEVICE_DISK) {
+            g_clear_pointer(&locker, g_mutex_locker_free);
+            return vrt_qemu_hotplug_disk_change_media(obj, dev->data.disk, error);
+        }
         net = dev ? update_find_net(obj->def, dev, error) : NULL;
         if (!net)
             return false;

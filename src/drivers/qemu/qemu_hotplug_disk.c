@@ -294,3 +294,132 @@ vrt_qemu_hotplug_disk_removed(VrtQemuDom *obj, VrtQemuMonitor *mon, const VrtDom
     if (!vrt_qemu_disk_label(obj, disk, false, &err))
         g_warning("domain %s: access to %s not revoked: %s", obj->def->name, disk->src, err->message);
 }
+
+static bool
+tray_command(VrtQemuMonitor *mon, const char *cmd, const char *alias, const char *node, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(JsonNode) reply = NULL;
+
+    json_object_set_string_member(args, "id", alias);
+    if (g_str_equal(cmd, "blockdev-open-tray"))
+        json_object_set_boolean_member(args, "force", TRUE);
+    if (node)
+        json_object_set_string_member(args, "node-name", node);
+    reply = vrt_qemu_monitor_command(mon, cmd, args, 0, error);
+    return reply != NULL;
+}
+
+/* libvirt's media change of a cdrom (update-device, change-media): the
+ * tray opens, the old medium's nodes go, the new medium's nodes (built as
+ * at start) go in, the tray closes. newdisk: the <disk> given. */
+bool
+vrt_qemu_hotplug_disk_change_media(VrtQemuDom *obj, VrtDomainDiskDef *newdisk, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    VrtDomainDiskDef old = { 0 }; /* what the old medium's removal needs */
+    g_autofree char *old_src = NULL;
+    g_autofree char *old_target = NULL;
+    g_autofree char *alias = NULL;
+    VrtQemuDiskProps p = { 0 };
+    guint added = 0;
+    guint n = 0;
+    bool ok = false;
+
+    if (!vrt_qemu_process_resolve_volume(obj->drv, newdisk, error))
+        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        VrtDomainDiskDef *cur = vrt_domain_def_find_disk_by_target(obj->def, newdisk->target_dev);
+        struct stat st;
+
+        if (!cur) {
+            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "disk %s not found", newdisk->target_dev);
+            return false;
+        }
+        if (cur->device != VRT_DOMAIN_DISK_DEVICE_CDROM || newdisk->device != VRT_DOMAIN_DISK_DEVICE_CDROM) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "disk bus '%s' cannot be updated.", bus_name(cur->bus));
+            return false;
+        }
+        if (newdisk->src && stat(newdisk->src, &st) < 0) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Cannot access storage file '%s'", newdisk->src);
+            return false;
+        }
+        if (!obj->mon) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+            return false;
+        }
+        alias = g_strdup(cur->info.alias);
+        old.src = old_src = g_strdup(cur->src);
+        old.target_dev = old_target = g_strdup(cur->target_dev);
+        old.tuning.copy_on_read = cur->tuning.copy_on_read;
+        mon = vrt_qemu_monitor_ref(obj->mon);
+    }
+    if (newdisk->src) {
+        n = next_node_index(mon, error);
+        if (n == 0)
+            return false;
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (!vrt_qemu_command_disk_props(obj->def, newdisk, n, NULL, &p, error))
+            goto out;
+    }
+    if (!tray_command(mon, "blockdev-open-tray", alias, NULL, error) ||
+        !tray_command(mon, "blockdev-remove-medium", alias, NULL, error))
+        goto out;
+    vrt_qemu_hotplug_disk_removed(obj, mon, &old);
+    if (newdisk->src) {
+        if (!vrt_qemu_disk_label(obj, newdisk, true, error))
+            goto out;
+        for (; added < p.blockdevs->len; added++) {
+            g_autoptr(JsonNode) reply =
+                vrt_qemu_monitor_command(mon, "blockdev-add", g_ptr_array_index(p.blockdevs, added), 0, error);
+
+            if (!reply)
+                goto undo;
+        }
+        if (!tray_command(mon, "blockdev-insert-medium", alias,
+                          json_object_get_string_member(g_ptr_array_index(p.blockdevs, added - 1), "node-name"), error))
+            goto undo;
+    }
+    if (!tray_command(mon, "blockdev-close-tray", alias, NULL, error))
+        goto out;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        VrtDomainDiskDef *cur = vrt_domain_def_find_disk_by_target(obj->def, newdisk->target_dev);
+
+        if (cur) {
+            g_free(cur->src);
+            cur->src = g_strdup(newdisk->src);
+            cur->type = newdisk->type;
+            cur->format = newdisk->format;
+            g_free(cur->src_pool);
+            cur->src_pool = g_strdup(newdisk->src_pool);
+            g_free(cur->src_volume);
+            cur->src_volume = g_strdup(newdisk->src_volume);
+        }
+        ok = vrt_qemu_dom_save_status_locked(obj, error);
+    }
+    goto out;
+
+undo:
+    while (added-- > 0) {
+        g_autoptr(GError) undo = NULL;
+        const char *node = json_object_get_string_member(g_ptr_array_index(p.blockdevs, added), "node-name");
+
+        if (!blockdev_del(mon, node, &undo))
+            g_warning("domain %s: rollback of block node %s failed: %s", obj->def->name, node, undo->message);
+    }
+    /* the old medium is out already: the drive is left empty, its XML too */
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        VrtDomainDiskDef *cur = vrt_domain_def_find_disk_by_target(obj->def, newdisk->target_dev);
+
+        if (cur)
+            g_clear_pointer(&cur->src, g_free);
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+    }
+out:
+    vrt_qemu_disk_props_clear(&p);
+    return ok;
+}

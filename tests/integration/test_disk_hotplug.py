@@ -92,6 +92,11 @@ def test_attach_disk_file_and_refusals(conn, vrtd, tmproot):
     try:
         xml = c.lookupByName("dh1").XMLDesc(0)
         assert f"<source file='{img}'" in xml and f"<source file='{other}'" in xml
+        # No guest to acknowledge the unplug: the request is sent, the disk
+        # stays (libvirt's "detaching ... timed out") until QEMU confirms.
+        virsh(vrtd.uri, "detach-disk", "dh1", "vdc", "--live")
+        assert f"<source file='{other}'" in c.lookupByName("dh1").XMLDesc(0)
+        assert other in files_in_qemu(vrtd.uri, "dh1")
     finally:
         c.close()
 

@@ -123,6 +123,10 @@ def test_attach_config_only_changes_the_definition(conn, vrtd, tmproot):
     assert img in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     assert img not in dom.XMLDesc(0)
     assert img not in files_in_qemu(vrtd.uri, "dh3")
+    both = qcow2(os.path.join(tmproot, "both.qcow2"))
+    virsh(vrtd.uri, "attach-disk", "dh3", both, "vdc", "--subdriver", "qcow2", "--live", "--config")
+    assert both in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) and both in dom.XMLDesc(0)
+    assert both in files_in_qemu(vrtd.uri, "dh3")
 
 
 def test_detach_disk_with_a_guest(vrtd, tmproot):

@@ -25,15 +25,21 @@ destination started with `-incoming tcp:ADDR:PORT`, `migrate` sent to the
 source, timings from its query-migrate once completed (total-time,
 downtime); then back the same way.
 
-libvirtd is not in the table yet: migrating between two libvirtds needs
-each in its own mount namespace (its /run/libvirt, /etc/pki/libvirt,
-/var/lib/libvirt) and its own network namespace, with host UUIDs, TLS
-listening and migration addresses of its own; that setup is not written.
+libvirtd: the same moves between two Debian libvirtds, each in a private
+mount namespace (tests/lib/private_libvirtd.py: its own /run/libvirt,
+/etc/libvirt, /var/lib/libvirt) inside its host's network namespace,
+listening on TLS with the same certificates (libvirtd.conf's ca_file,
+cert_file, key_file), its own host_uuid and migration address (qemu.conf).
+Its figures are libvirt's: the total runs from its begin phase (the
+destination's QEMU start included), the downtime from the source's pause
+to the destination's resume; vrtd's total is its perform phase and its
+downtime QEMU's own. The virsh wall times compare like with like.
 
 The domain is a guest-less TCG machine (SeaBIOS finds nothing to boot and
 idles); --guest boots the test guest's kernel (tests/guest) in it instead,
 for vrtd and bare QEMU alike. Figures are medians over --rounds rounds
-(each round: two moves per mode).
+(each round: two moves per column). A daemon pair that fails is shown as
+n/a, with why.
 
   /usr/bin/python3 bench/bench_migrate.py [--rounds 3] [--mib 256] [--guest]
 """
@@ -55,10 +61,12 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "tests", "guest"))
 import migrate_env  # noqa: E402
+import private_libvirtd  # noqa: E402
 from migrate_env import DST_IP, DST_UUID, SRC_IP, SRC_UUID  # noqa: E402
 from vrt_fixtures import kill_vms_under, virsh, wait_for  # noqa: E402
 
 QEMU = "/usr/bin/qemu-system-x86_64"
+LIBVIRTD = private_libvirtd.LIBVIRTD
 BARE_PORT = 49300
 
 
@@ -90,7 +98,7 @@ def vrtd_round(ns_of, hosts, name, flags, results):
     """Moves name A->B and B->A; appends (total, downtime, wall) per move."""
     a, b = hosts
     for src, dst in ((a, b), (b, a)):
-        uri = dst.tls.split("?")[0] if "--p2p" in flags else dst.tls
+        uri = dst.tls.split("?")[0] if "--p2p" in flags and not isinstance(dst, NsLibvirtd) else dst.tls
         t0 = time.perf_counter()
         r = ns_of[src].run(["virsh", "-q", "-c", src.tls, "migrate", "--live", *flags, name, uri],
                            timeout=300)
@@ -99,6 +107,53 @@ def vrtd_round(ns_of, hosts, name, flags, results):
             raise RuntimeError(f"virsh migrate {' '.join(flags)}: {r.stderr.strip()}")
         total, down = job_stats(src, name)
         results.append((total, down, wall))
+
+
+class NsLibvirtd:
+    """Debian's libvirtd in a private mount namespace (tests/lib/
+    private_libvirtd.py) inside network namespace ns, listening on TLS at
+    address with its certificates from the work dir (libvirtd.conf's
+    ca_file, cert_file, key_file: the host has no /etc/pki to mount over),
+    its own host UUID and migration address (qemu.conf)."""
+
+    def __init__(self, ns, certs, key_cert, host_uuid, address, workdir):
+        os.makedirs(workdir)
+        prep = private_libvirtd.prepare(workdir)
+        # listen_tls = 0 in place (libvirtd takes a key's first value).
+        with open(prep.conf) as f:
+            conf = f.read().replace("listen_tls = 0", "listen_tls = 1")
+        with open(prep.conf, "w") as f:
+            f.write(conf + f'host_uuid = "{host_uuid}"\nca_file = "{certs.ca}"\n'
+                    f'key_file = "{key_cert[0]}"\ncert_file = "{key_cert[1]}"\n')
+        qemu_conf = os.path.join(workdir, private_libvirtd.PRIVATE_DIRS["/etc/libvirt"], "qemu.conf")
+        with open(qemu_conf, "a") as f:
+            f.write(f'migration_host = "{address}"\nmigration_address = "{address}"\n')
+        self.root = workdir
+        self.uri = prep.uri
+        self.tls = f"qemu+tls://{address}/system?pkipath={certs.client}"
+        self.proc = subprocess.Popen(ns.cmd(prep.argv + ["--listen"]), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "stderr"), "ab"))
+        wait_for(lambda: self.proc.poll() is not None or virsh(self.uri, "version", check=False).returncode == 0,
+                 timeout=600, what="libvirtd")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"libvirtd exited: {private_libvirtd_log(workdir)}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def private_libvirtd_log(workdir):
+    try:
+        with open(os.path.join(workdir, "libvirtd.log"), errors="replace") as f:
+            return "".join(f.readlines()[-10:])
+    except OSError:
+        return "(no log)"
 
 
 class Qmp:
@@ -182,6 +237,19 @@ def bare_round(nets, work, rnd, mib, boot, results, settle):
                 proc.wait()
 
 
+def kill_pidfiles(root):
+    """Kills the QEMUs whose pid files a libvirtd left under its private
+    /run/libvirt (its QEMUs' command lines do not name the work dir)."""
+    import glob
+    import signal
+    for pf in glob.glob(os.path.join(root, "ns-run", "qemu", "*.pid")):
+        try:
+            with open(pf) as f:
+                os.kill(int(f.read().strip()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
 def med(results, i):
     vals = [r[i] for r in results if r[i] is not None]
     return statistics.median(vals) if vals else None
@@ -202,54 +270,71 @@ def main():
 
     work = tempfile.mkdtemp(prefix="vrt-bench-mig-")
     a, b = migrate_env.make_net()
-    daemons = []
-    res = {"managed": [], "p2p": [], "bare": []}
+    res = {k: [] for k in ("vrtd", "vrtd --p2p", "libvirtd", "libvirtd --p2p", "bare QEMU")}
+    why_not = {}
     try:
         certs = migrate_env.make_certs(os.path.join(work, "pki"))
-        src = migrate_env.start_vrtd(a, certs, certs.src, SRC_UUID, SRC_IP, os.path.join(work, "vrtd-a"))
-        daemons.append(src)
-        dst = migrate_env.start_vrtd(b, certs, certs.dst, DST_UUID, DST_IP, os.path.join(work, "vrtd-b"))
-        daemons.append(dst)
-        ns_of = {src: a, dst: b}
         xml = os.path.join(work, "dom.xml")
+
+        def start_vrtd(ns, key_cert, host_uuid, ip, tag):
+            return migrate_env.start_vrtd(ns, certs, key_cert, host_uuid, ip, os.path.join(work, tag))
+
+        def start_libvirtd(ns, key_cert, host_uuid, ip, tag):
+            return NsLibvirtd(ns, certs, key_cert, host_uuid, ip, os.path.join(work, tag))
+
+        for kind, start in (("vrtd", start_vrtd), ("libvirtd", start_libvirtd)):
+            daemons = []
+            try:
+                src = start(a, certs.src, SRC_UUID, SRC_IP, f"{kind}-a")
+                daemons.append(src)
+                dst = start(b, certs.dst, DST_UUID, DST_IP, f"{kind}-b")
+                daemons.append(dst)
+                ns_of = {src: a, dst: b}
+                for rnd in range(args.rounds):
+                    name = f"bench-mig-{rnd}"
+                    with open(xml, "w") as f:
+                        f.write(domain_xml(name, args.mib, boot))
+                    for d in (src, dst):
+                        virsh(d.uri, "define", xml)
+                    virsh(src.uri, "start", name)
+                    time.sleep(settle)
+                    vrtd_round(ns_of, (src, dst), name, (), res[kind])
+                    vrtd_round(ns_of, (src, dst), name, ("--p2p",), res[f"{kind} --p2p"])
+                    virsh(src.uri, "destroy", name)
+                    for d in (src, dst):
+                        virsh(d.uri, "undefine", name)
+                    print(f"{kind} round {rnd + 1}: {res[kind][-1][0]:.0f}/{res[kind][-1][1]:.0f} ms", file=sys.stderr)
+            except Exception as e:  # noqa: BLE001 - shown in the table's footnote
+                why_not[kind] = f"{type(e).__name__}: {e}"
+                if kind == "libvirtd" and daemons:
+                    why_not[kind] += "\nits log: " + private_libvirtd_log(daemons[0].root)
+                res[kind] = res[f"{kind} --p2p"] = []
+            finally:
+                for d in daemons:
+                    d.stop()
+                    kill_vms_under(d.root)
+                    kill_pidfiles(d.root)
         for rnd in range(args.rounds):
-            name = f"bench-mig-{rnd}"
-            with open(xml, "w") as f:
-                f.write(domain_xml(name, args.mib, boot))
-            for d in (src, dst):
-                virsh(d.uri, "define", xml)
-            virsh(src.uri, "start", name)
-            time.sleep(settle)
-            vrtd_round(ns_of, (src, dst), name, (), res["managed"])
-            vrtd_round(ns_of, (src, dst), name, ("--p2p",), res["p2p"])
-            virsh(src.uri, "destroy", name)
-            for d in (src, dst):
-                virsh(d.uri, "undefine", name)
-            bare_round((a, b), work, rnd, args.mib, boot, res["bare"], settle)
-            print(f"round {rnd + 1}: " + ", ".join(
-                f"{k} {res[k][-1][0]:.0f}/{res[k][-1][1]:.0f} ms" for k in res), file=sys.stderr)
+            bare_round((a, b), work, rnd, args.mib, boot, res["bare QEMU"], settle)
     finally:
-        for d in daemons:
-            d.stop()
-            kill_vms_under(d.root)
         a.close()
         b.close()
         shutil.rmtree(work, ignore_errors=True)
 
-    cols = ["vrtd", "vrtd --p2p", "libvirtd", "bare QEMU"]
-    rows = [("total ms", {"vrtd": med(res["managed"], 0), "vrtd --p2p": med(res["p2p"], 0),
-                          "bare QEMU": med(res["bare"], 0)}),
-            ("downtime ms", {"vrtd": med(res["managed"], 1), "vrtd --p2p": med(res["p2p"], 1),
-                             "bare QEMU": med(res["bare"], 1)}),
-            ("virsh wall ms", {"vrtd": med(res["managed"], 2), "vrtd --p2p": med(res["p2p"], 2)})]
+    cols = list(res)
+    rows = [("total ms", 0), ("downtime ms", 1), ("virsh wall ms", 2)]
     what = "test guest" if boot else "idle guest-less"
     print(f"Live migration, {args.mib} MiB {what} TCG machine, veth between two netns; "
           f"medians of {args.rounds} rounds x 2 moves")
-    print("".ljust(16) + "".join(c.rjust(14) for c in cols))
-    for label, vals in rows:
-        print(label.ljust(16) + "".join(("n/a" if vals.get(c) is None else f"{vals[c]:.0f}").rjust(14) for c in cols))
-    print("libvirtd: not measured (two libvirtds in private mount and network namespaces are not set up yet)")
-
+    print("".ljust(14) + "".join(c.rjust(15) for c in cols))
+    for label, i in rows:
+        cells = (med(res[c], i) for c in cols)
+        print(label.ljust(14) + "".join(("n/a" if v is None else f"{v:.0f}").rjust(15) for v in cells))
+    print("vrtd's total is its perform phase and its downtime QEMU's own; libvirtd's total runs from its"
+          " begin phase (the destination's QEMU start included) and its downtime from the source's pause"
+          " to the destination's resume: compare the virsh wall times")
+    for kind, why in why_not.items():
+        print(f"{kind}: not measured: {why}")
 
 if __name__ == "__main__":
     main()

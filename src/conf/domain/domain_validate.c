@@ -71,8 +71,49 @@ check_disks(const VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* A 'none' video stands for "no video at all", so it must be alone. */
+static bool
+check_videos(const VrtDomainDef *def, GError **error)
+{
+    for (guint i = 0; i < def->videos->len && def->videos->len > 1; i++) {
+        const VrtDomainVideoDef *v = def->videos->pdata[i];
+        if (v->model && g_str_equal(v->model, "none")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "a 'none' video type must be the only video device defined for the domain");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* What the machine must offer the firmware and the IOMMU, checked when
+ * the definition is made, as libvirt's QEMU validation does. */
+static bool
+check_platform(const VrtDomainDef *def, GError **error)
+{
+    bool acpi = def->features & VRT_DOMAIN_FEATURE_ACPI;
+    bool efi = (def->os.fw.firmware && g_str_equal(def->os.fw.firmware, "efi")) ||
+               vrt_domain_os_firmware_is_pflash_ro(&def->os.fw);
+
+    if (efi && !acpi) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "UEFI requires ACPI on this architecture");
+        return false;
+    }
+    if (def->iommu && !vrt_domain_def_is_q35(def)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "IOMMU device: 'intel' is only supported with Q35 machines");
+        return false;
+    }
+    if (def->iommu && !acpi) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "IOMMU device: 'intel' requires ACPI");
+        return false;
+    }
+    return true;
+}
+
 bool
 vrt_domain_def_validate(const VrtDomainDef *def, GError **error)
 {
-    return check_hostdevs(def, error) && check_usb_controllers(def, error) && check_disks(def, error);
+    return check_hostdevs(def, error) && check_usb_controllers(def, error) && check_disks(def, error) &&
+           check_videos(def, error) && check_platform(def, error);
 }

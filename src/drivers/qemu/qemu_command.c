@@ -8,6 +8,7 @@
  * in it cannot end the value or add an option.
  */
 #include "drivers/qemu/qemu_command.h"
+#include "drivers/qemu/qemu_block_net.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -292,7 +293,7 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
     JsonObject *dev;
     bool cdrom = disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM;
 
-    if (disk->src) {
+    if (disk->src || disk->net) {
         JsonObject *file = json_object_new();
         JsonObject *fmt = json_object_new();
         guint n = ++b->next_block_node;
@@ -322,9 +323,26 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
 
         storage = g_strdup_printf("vrt-%u-storage", n);
         format = g_strdup_printf("vrt-%u-format", n);
-        json_object_set_string_member(file, "driver",
-                                      disk->type == VRT_DOMAIN_DISK_TYPE_BLOCK ? "host_device" : "file");
-        json_object_set_string_member(file, "filename", disk->src);
+        if (disk->net) {
+            /* the protocol node of a network disk (qemu_block_net.c) */
+            g_autofree char *key = vrt_qemu_block_net_secret_key(disk);
+            g_autofree char *auth_id = g_strdup_printf("vrt-%u-auth-secret", n);
+            JsonObject *auth_obj = NULL;
+
+            if (!vrt_qemu_block_net_props(
+                    file, disk, b->opts->disk_secrets ? g_hash_table_lookup(b->opts->disk_secrets, key) : NULL, auth_id,
+                    &auth_obj, error)) {
+                json_object_unref(file);
+                json_object_unref(fmt);
+                return false;
+            }
+            if (auth_obj)
+                arg_json(b, "-object", auth_obj);
+        } else {
+            json_object_set_string_member(file, "driver",
+                                          disk->type == VRT_DOMAIN_DISK_TYPE_BLOCK ? "host_device" : "file");
+            json_object_set_string_member(file, "filename", disk->src);
+        }
         json_object_set_string_member(file, "node-name", storage);
         json_object_set_boolean_member(file, "auto-read-only", TRUE);
         /* as libvirt: the protocol node always passes discards up to the

@@ -305,6 +305,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     }
     if (!vrt_disk_net_source_check(disk, error))
         return false;
+    /* as libvirt's QEMU driver: a network disk without a format is raw */
+    if (disk->net && disk->format == VRT_DOMAIN_DISK_FORMAT_NONE)
+        disk->format = VRT_DOMAIN_DISK_FORMAT_RAW;
     if (!have_bus && !disk_bus_from_target(disk->target_dev, &disk->bus)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'", disk->target_dev);
         return false;

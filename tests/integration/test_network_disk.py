@@ -243,6 +243,6 @@ def test_corpus_network_disks_round_trip(conn):
         else:
             print(n, "differs:\n", "\n".join(disks_in), "\nexpected:\n", "\n".join(expected))
     print("network disk corpus files written as libvirt does:", len(same), "of", len(names), same)
-    # nbd, iscsi and source-auth must come back as libvirt writes them
-    for n in ["disk-network-nbd", "disk-network-source-auth"]:
+    # the files vrtd accepts come back as libvirt writes them
+    for n in ["disk-network-nbd", "disk-network-source-auth", "disk-network-gluster", "disk-network-tlsx509-nbd"]:
         assert n in same

@@ -15,6 +15,12 @@ const char *const vrt_disk_net_protocol_names[] = {
     "nbd", "iscsi", "rbd", "gluster", "http", "https", "ftp", "ftps", NULL,
 };
 
+/* libvirt's default port of each protocol (rbd: none, librados picks) */
+static const guint default_port[] = {
+    [VRT_DISK_NET_NBD] = 10809, [VRT_DISK_NET_ISCSI] = 3260, [VRT_DISK_NET_RBD] = 0,  [VRT_DISK_NET_GLUSTER] = 24007,
+    [VRT_DISK_NET_HTTP] = 80,   [VRT_DISK_NET_HTTPS] = 443,  [VRT_DISK_NET_FTP] = 21, [VRT_DISK_NET_FTPS] = 990,
+};
+
 void
 vrt_disk_net_source_free(VrtDiskNetSource *src)
 {
@@ -205,6 +211,12 @@ vrt_parse_disk_net_source(xmlNodePtr node, VrtDomainDiskDef *disk, GError **erro
         } else {
             return vrt_xml_unsupported(c, error);
         }
+    }
+    /* as libvirt: a TCP host without a port gets the protocol's own */
+    for (guint i = 0; i < disk->net->hosts->len; i++) {
+        VrtDiskNetHost *h = &g_array_index(disk->net->hosts, VrtDiskNetHost, i);
+        if (!h->unix_transport && !h->rdma && !h->port)
+            h->port = default_port[proto];
     }
     return true;
 }

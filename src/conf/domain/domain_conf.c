@@ -59,6 +59,7 @@ vrt_domain_disk_def_free(VrtDomainDiskDef *disk)
     g_free(disk->serial);
     g_free(disk->encryption_format);
     g_free(disk->encryption_secret);
+    vrt_disk_net_source_free(disk->net);
     info_clear(&disk->info);
     g_free(disk);
 }

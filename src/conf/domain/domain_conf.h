@@ -14,6 +14,7 @@
 
 #include "conf/domain/domain_bandwidth.h"
 #include "conf/domain/domain_disk_driver.h"
+#include "conf/domain/domain_disk_source.h"
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_os.h"
 #include "util/mac.h"
@@ -138,6 +139,7 @@ typedef enum {
     VRT_DOMAIN_DISK_TYPE_FILE = 0,
     VRT_DOMAIN_DISK_TYPE_BLOCK,
     VRT_DOMAIN_DISK_TYPE_VOLUME, /* <source pool= volume=>: a storage pool's volume */
+    VRT_DOMAIN_DISK_TYPE_NETWORK, /* <source protocol=...>: net below (domain_disk_source.h) */
 } VrtDomainDiskType;
 
 typedef enum {
@@ -178,6 +180,7 @@ typedef struct {
     char *encryption_secret; /* the secret's UUID as written, NULL when none */
     VrtDomainDeviceInfo info;
     VrtDomainDiskDriverTuning tuning; /* <driver error_policy= io= discard= ...> (domain_disk_driver.c) */
+    VrtDiskNetSource *net; /* type NETWORK: protocol, hosts, auth; NULL otherwise */
 } VrtDomainDiskDef;
 
 typedef enum {

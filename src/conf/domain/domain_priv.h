@@ -45,6 +45,11 @@ bool vrt_parse_disk_driver_tuning(xmlNodePtr node, VrtDomainDiskDriverTuning *t,
 bool vrt_disk_driver_tuning_present(const VrtDomainDiskDriverTuning *t);
 /* Appends the attributes that are set, in libvirt's order. */
 void vrt_format_disk_driver_tuning(GString *attrs, const VrtDomainDiskDriverTuning *t);
+/* <disk type='network'>: its <source> and an <auth> of the disk or the
+ * source (domain_disk_source.c) */
+bool vrt_parse_disk_net_source(xmlNodePtr node, VrtDomainDiskDef *disk, GError **error);
+bool vrt_parse_disk_net_auth(xmlNodePtr node, VrtDomainDiskDef *disk, bool in_disk, GError **error);
+bool vrt_disk_net_source_check(const VrtDomainDiskDef *disk, GError **error);
 
 /* ---- the firmware part of <os> (domain_parse_os.c) ------------------ */
 
@@ -92,6 +97,8 @@ bool vrt_format_device(VrtFmt *f, const VrtDomainDeviceDef *dev, GError **error)
 void vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net);
 void vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h);
 void vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *disk);
+void vrt_format_disk_net_source(VrtFmt *f, const VrtDiskNetSource *src);
+void vrt_format_disk_net_auth(VrtFmt *f, const VrtDiskNetSource *src);
 void vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c);
 void vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr);
 void vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in);

@@ -16,6 +16,7 @@
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
+#include "drivers/qemu/qemu_block_net.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
@@ -777,6 +778,40 @@ remove_disk_secrets(GHashTable *secrets)
         g_hash_table_remove_all(secrets);
 }
 
+/* Writes a network disk's <auth> secret value (by uuid or by usage) to
+ * "<dev>-auth.secret" of the run directory, 0600, as a LUKS passphrase
+ * is written, and records it under vrt_qemu_block_net_secret_key. */
+static bool
+write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *run_dir, GHashTable *out,
+                  GError **error)
+{
+    const VrtDiskNetSource *src = disk->net;
+    g_autoptr(GBytes) value = NULL;
+    g_autofree char *key = vrt_qemu_block_net_secret_key(disk);
+    g_autofree char *file = g_strdup_printf("%s.secret", key);
+    g_autofree char *path = g_build_filename(run_dir, file, NULL);
+    gsize len = 0;
+    const char *data;
+
+    if (src->auth_secret_uuid && drv->cfg.secret_lookup) {
+        value = drv->cfg.secret_lookup(src->auth_secret_uuid, drv->cfg.secret_data, error);
+    } else if (src->auth_secret_usage && drv->cfg.secret_lookup_usage) {
+        /* libvirt's usage types: ceph 2, iscsi 3 */
+        int type = g_strcmp0(src->auth_secret_type, "ceph") == 0 ? 2 : 3;
+        value = drv->cfg.secret_lookup_usage(type, src->auth_secret_usage, drv->cfg.secret_data, error);
+    } else {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "no secret driver for the disk's <auth>");
+        return false;
+    }
+    data = value ? g_bytes_get_data(value, &len) : NULL;
+    if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error)) {
+        unlink(path);
+        return false;
+    }
+    g_hash_table_insert(out, g_steal_pointer(&key), g_steal_pointer(&path));
+    return true;
+}
+
 /* Writes each LUKS disk's passphrase (its secret's value, from the secret
  * driver) to a file of the run directory that only the daemon's user can
  * read, for QEMU's -object secret: target dev -> path. */
@@ -793,6 +828,8 @@ write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_
         gsize len = 0;
         const char *data;
 
+        if (disk->net && disk->net->auth_username && !write_auth_secret(drv, disk, run_dir, out, error))
+            return NULL;
         if (!disk->encryption_secret)
             continue;
         if (!drv->cfg.secret_lookup) {
@@ -899,7 +936,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.tap_fds = taps->names;
     /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
     opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
-    if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, error))) {
+    if (!vrt_qemu_block_net_check(def, error) || !(disk_secrets = write_disk_secrets(drv, def, run_dir, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }

@@ -137,8 +137,7 @@ vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error)
         return false;
     }
     if (mode && !g_str_equal(mode, "passthrough")) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
-                      "virtiofs only supports passthrough accessmode");
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "virtiofs only supports passthrough accessmode");
         return false;
     }
     VRT_XML_FOREACH_CHILD(c, node)

@@ -115,6 +115,7 @@ vrt_qemu_helpers_kill(const char *run_dir)
         path = g_build_filename(run_dir, entry, NULL);
         if ((pid = helper_pid(path, run_dir)) > 0) {
             kill(pid, SIGTERM);
+            kill(pid, SIGCONT); /* a stopped one takes its SIGTERM */
             if (!wait_gone(pid, HELPER_WAIT_MS)) {
                 kill(pid, SIGKILL);
                 wait_gone(pid, HELPER_WAIT_MS);
@@ -157,8 +158,18 @@ tpm_setup(const char *state, const VrtDomainDef *def, const char *logfile, GErro
     vmid = g_strdup_printf("%s:%s", def->name, uuid);
     {
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
-        const char *rest[] = { "--tpm-state", state, "--vmid", vmid, "--logfile", logfile, "--createek",
-                               "--create-ek-cert", "--create-platform-cert", "--lock-nvram", "--not-overwrite", NULL };
+        const char *rest[] = { "--tpm-state",
+                               state,
+                               "--vmid",
+                               vmid,
+                               "--logfile",
+                               logfile,
+                               "--createek",
+                               "--create-ek-cert",
+                               "--create-platform-cert",
+                               "--lock-nvram",
+                               "--not-overwrite",
+                               NULL };
 
         g_ptr_array_add(argv, "swtpm_setup");
         if (g_strcmp0(((VrtDomainTpmDef *)def->tpms->pdata[0])->version, "1.2") != 0)
@@ -191,8 +202,7 @@ vrt_qemu_tpm_start(const char *lib_root, const VrtDomainDef *def, const char *ru
     tpm = def->tpms->pdata[0];
     if (g_str_equal(tpm->backend, "passthrough")) {
         if (!g_file_test(tpm->device_path, G_FILE_TEST_EXISTS)) {
-            vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Cannot access %s: %s", tpm->device_path,
-                          g_strerror(ENOENT));
+            vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Cannot access %s: %s", tpm->device_path, g_strerror(ENOENT));
             return false;
         }
         g_ptr_array_add(args, g_strdup("-tpmdev"));
@@ -220,8 +230,8 @@ vrt_qemu_tpm_start(const char *lib_root, const VrtDomainDef *def, const char *ru
         tpmstate = g_strdup_printf("dir=%s,mode=0600", state);
         logarg = g_strdup_printf("file=%s", logfile);
         {
-            char *argv[] = { "swtpm", "socket", "--ctrl", ctrl, "--tpmstate", tpmstate, "--log", logarg,
-                             "--terminate", "--tpm2", NULL };
+            char *argv[] = { "swtpm", "socket", "--ctrl",      ctrl,     "--tpmstate", tpmstate,
+                             "--log", logarg,   "--terminate", "--tpm2", NULL };
 
             if (!g_str_equal(tpm->version, "2.0"))
                 argv[9] = NULL;

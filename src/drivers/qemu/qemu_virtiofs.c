@@ -70,8 +70,11 @@ vrt_qemu_virtiofs_start(const VrtDomainDef *def, const char *run_dir, const char
         g_ptr_array_add(args, g_strdup("-chardev"));
         g_ptr_array_add(args, g_strdup_printf("socket,id=chr-vu-fs%u,path=%s", i, sock));
         g_ptr_array_add(args, g_strdup("-device"));
-        g_ptr_array_add(args, g_strdup_printf("vhost-user-fs-pci,id=fs%u,chardev=chr-vu-fs%u,tag=%s", i, i,
-                                              fs->target_dir));
+        /* On the root bus from its top slot down, where the domain's own
+         * addresses (given from slot 1 up) do not reach. */
+        g_ptr_array_add(args,
+                        g_strdup_printf("vhost-user-fs-pci,id=fs%u,chardev=chr-vu-fs%u,tag=%s,bus=%s,addr=0x%x", i, i,
+                                        fs->target_dir, vrt_domain_def_is_q35(def) ? "pcie.0" : "pci.0", 0x1c - i));
     }
     return true;
 }

@@ -174,3 +174,20 @@ def test_virtiofs(tmproot, qemu_reaper):  # noqa: F811
         wait_for(lambda: not helpers(tmproot, prog), what="virtiofsd's end")
     finally:
         d.stop()
+
+
+def test_domcapabilities(vrtd):
+    """virsh domcapabilities lists the TPM models and backends and virtio-fs
+    as libvirt 9.0 does (what vrt runs: no external backend, no 9p)."""
+    import xml.etree.ElementTree as ET
+    caps = ET.fromstring(virsh(vrtd.uri, "domcapabilities", "--machine", "q35").stdout)
+    tpm = caps.find("devices/tpm")
+    assert tpm.get("supported") == "yes"
+    enums = {e.get("name"): [v.text for v in e.findall("value")] for e in tpm.findall("enum")}
+    assert enums["model"] == ["tpm-tis", "tpm-crb"]
+    assert "passthrough" in enums["backendModel"]
+    assert ("emulator" in enums["backendModel"]) == bool(shutil.which("swtpm"))
+    assert enums["backendVersion"] == ["2.0"]
+    fs = caps.find("devices/filesystem")
+    assert fs.get("supported") == "yes"
+    assert [v.text for v in fs.findall("enum[@name='driverType']/value")] == ["virtiofs"]

@@ -76,6 +76,7 @@ helper_pid(const char *path, const char *run_dir)
     {
         g_autofree char *cmdpath = g_strdup_printf("/proc/%d/cmdline", (int)n);
         g_autofree char *cmd = NULL;
+        g_autofree char *dir_slash = g_strconcat(run_dir, "/", NULL);
         gsize len = 0;
 
         if (!g_file_get_contents(cmdpath, &cmd, &len, NULL))
@@ -83,7 +84,8 @@ helper_pid(const char *path, const char *run_dir)
         for (gsize i = 0; i + 1 < len; i++)
             if (!cmd[i])
                 cmd[i] = ' ';
-        if (!strstr(cmd, run_dir))
+        /* "domain-1-x/" is not a prefix of "domain-1-xy/"'s paths */
+        if (!strstr(cmd, dir_slash))
             return 0;
     }
     return (pid_t)n;

@@ -251,6 +251,10 @@ vrt_domain_def_free(VrtDomainDef *def)
     if (def->iothread_ids)
         g_array_unref(def->iothread_ids);
     vrt_domain_iommu_free(def->iommu);
+    if (def->tpms)
+        g_ptr_array_unref(def->tpms);
+    if (def->filesystems)
+        g_ptr_array_unref(def->filesystems);
     if (def->qemu_args)
         g_ptr_array_unref(def->qemu_args);
     if (def->qemu_env)

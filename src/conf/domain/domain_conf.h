@@ -461,7 +461,26 @@ typedef struct _VrtDomainDef {
     GPtrArray *qemu_args; /* <qemu:commandline><qemu:arg value=>: char*; NULL = none (domain_qemu_ns.c) */
     GPtrArray *qemu_env; /* <qemu:env>: name, value, name, value... (char*) */
     struct _VrtDomainIommuDef *iommu; /* <iommu model='intel'>, NULL = none (domain_iommu.c) */
+    GPtrArray *tpms; /* VrtDomainTpmDef* (domain_tpm.c); NULL = none */
+    GPtrArray *filesystems; /* VrtDomainFsDef* (domain_tpm.c); NULL = none */
 } VrtDomainDef;
+
+/* <tpm model=><backend type= version=> (domain_tpm.c) */
+typedef struct {
+    char *model; /* "tpm-crb", "tpm-tis" */
+    char *backend; /* "emulator", "passthrough" */
+    char *version; /* emulator: "2.0" (default), "1.2" */
+    char *device_path; /* passthrough: <device path=> */
+} VrtDomainTpmDef;
+void vrt_domain_tpm_free(VrtDomainTpmDef *tpm);
+
+/* <filesystem type='mount'><driver type='virtiofs'/> (domain_tpm.c) */
+typedef struct {
+    char *source_dir; /* <source dir=>, the host directory */
+    char *target_dir; /* <target dir=>, the tag the guest mounts */
+    bool readonly;
+} VrtDomainFsDef;
+void vrt_domain_fs_free(VrtDomainFsDef *fs);
 
 /* Every I/O thread id of def: those <iothreadids> names, then the lowest
  * unused ones up to <iothreads> (domain_iothreads.c). */

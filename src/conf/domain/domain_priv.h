@@ -78,6 +78,9 @@ bool vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error);
 /* ---- the guest IOMMU (domain_iommu.c) ------------------------------- */
 
 bool vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* <tpm> and <filesystem> (domain_tpm.c) */
+bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 
 /* ---- libvirt's QEMU namespace (domain_qemu_ns.c) -------------------- */
 
@@ -113,6 +116,8 @@ void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
+void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 
 /* True when an alias is shown in this view: runtime aliases only in live

@@ -21,6 +21,7 @@
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
+#include "drivers/qemu/qemu_tpm.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 #include "util/proc.h"
@@ -174,6 +175,8 @@ vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path)
 
         if (!g_str_has_prefix(dirname, PROCESS_RUN_DIR_PREFIX))
             return;
+        /* swtpm, virtiofsd: none outlives the QEMU it served */
+        vrt_qemu_helpers_kill(dir);
         /* The channels' sockets vrt put there (a killed QEMU leaves them). */
         d = g_dir_open(dir, 0, NULL);
         while (d && (entry = g_dir_read_name(d))) {
@@ -946,6 +949,28 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         g_clear_pointer(&disk_secrets, g_hash_table_unref);
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
+    }
+    /* swtpm and virtiofsd run, their pid files in the run directory, before
+     * QEMU is spawned: a failed start from here on ends them with it. */
+    {
+        g_autoptr(GPtrArray) extra = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *lib_root = g_path_get_dirname(drv->lib_dir);
+
+        if (!vrt_qemu_tpm_start(lib_root, def, run_dir, drv->log_dir, extra, error) ||
+            !vrt_qemu_virtiofs_start(def, run_dir, drv->log_dir, extra, error)) {
+            g_clear_pointer(&disk_secrets, g_hash_table_unref);
+            vrt_qemu_process_remove_monitor(drv, monitor_path);
+            return false;
+        }
+        if (extra->len) {
+            g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+            g_strv_builder_addv(b, (const char **)argv);
+            for (guint i = 0; i < extra->len; i++)
+                g_strv_builder_add(b, extra->pdata[i]);
+            g_strfreev(argv);
+            argv = g_strv_builder_end(b);
+        }
     }
     def->id = id;
 

@@ -538,6 +538,10 @@ parse_net_actual(xmlNodePtr node, VrtDomainNetDef *net, GError **error)
         } else if (vrt_xml_is(c, "bandwidth") && a->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
             if (!vrt_domain_bandwidth_parse(c, true, &a->bandwidth, error))
                 return false;
+        } else if (vrt_xml_is(c, "port")) {
+            if (!vrt_xml_check_attrs(c, error, "isolated", NULL) ||
+                !vrt_xml_prop_tristate(c, "isolated", false, &a->port_isolated, error))
+                return false;
         } else {
             return vrt_xml_unsupported(c, error);
         }
@@ -670,6 +674,10 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         } else if (vrt_xml_is(c, "bandwidth") &&
                    (net->type == VRT_DOMAIN_NET_TYPE_NETWORK || net->type == VRT_DOMAIN_NET_TYPE_BRIDGE)) {
             if (!vrt_domain_bandwidth_parse(c, net->type == VRT_DOMAIN_NET_TYPE_NETWORK, &net->bandwidth, error))
+                return false;
+        } else if (vrt_xml_is(c, "port")) {
+            if (!vrt_xml_check_attrs(c, error, "isolated", NULL) ||
+                !vrt_xml_prop_tristate(c, "isolated", false, &net->port_isolated, error))
                 return false;
         } else if (vrt_xml_is(c, "actual") && status && net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
             if (!parse_net_actual(c, net, error))

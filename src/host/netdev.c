@@ -251,8 +251,7 @@ vrt_netdev_set_master(VrtHost *host, const char *name, const char *bridge, GErro
  * the kernel over rtnetlink: the port's protocol info (IFLA_PROTINFO) in
  * an AF_BRIDGE link change, which fails when name is no bridge port. */
 bool
-vrt_netdev_bridge_port_set_isolated(VrtHost *host, const char *bridge, const char *name, bool isolated,
-                                    GError **error)
+vrt_netdev_bridge_port_set_isolated(VrtHost *host, const char *bridge, const char *name, bool isolated, GError **error)
 {
     g_autofree char *what = g_strdup_printf("set bridge %s port %s isolated", bridge, name);
     if (refuse_simulated(host, what, error))

@@ -133,8 +133,7 @@ vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net)
 VrtTristate
 vrt_qemu_interface_port_isolated(const VrtDomainNetDef *net)
 {
-    return net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set ? net->actual.port_isolated
-                                                                         : net->port_isolated;
+    return net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set ? net->actual.port_isolated : net->port_isolated;
 }
 
 bool

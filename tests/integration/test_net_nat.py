@@ -1281,3 +1281,9 @@ def test_bridge_interface_port_isolated(nsvrtd, netns, tmp_path):
     assert port_isolated(netns, t1) and not port_isolated(netns, t2)
     for name in ("b1", "b2"):
         virsh(d.uri, "destroy", name)
+    # only a bridge port can be isolated: refused at define, libvirt's words
+    xml = bw_domain_xml("u1", "<port isolated='yes'/>", source="").replace("type='network'", "type='user'")
+    r = virsh(d.uri, "define", write_xml(tmp_path, xml, "u1.xml"), check=False)
+    assert r.returncode != 0
+    assert ("interface 52:54:00:aa:00:01 - <port isolated='yes'/> is not supported for network interfaces "
+            "with type='user'") in r.stderr, r.stderr

@@ -710,6 +710,16 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         break;
     default: break;
     }
+    /* only a Linux bridge port can be isolated (libvirt's check) */
+    if (net->port_isolated == VRT_TRISTATE_YES && net->type != VRT_DOMAIN_NET_TYPE_NETWORK &&
+        net->type != VRT_DOMAIN_NET_TYPE_BRIDGE) {
+        char m[VRT_MAC_STRING_LEN];
+        vrt_mac_format(net->mac, m);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "interface %s - <port isolated='yes'/> is not supported for network interfaces with type='%s'", m,
+                      vrt_net_type_names[net->type]);
+        return false;
+    }
     if (!vrt_domain_net_link_hostdev(net, error))
         return false;
     *out = g_steal_pointer(&net);

@@ -57,11 +57,40 @@ check_usb_controllers(const VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* A network disk's <auth>: only protocols that log in take one, and its
+ * secret's type is the one the protocol reads (iscsi, ceph). */
+static bool
+check_net_auth(const VrtDiskNetSource *src, GError **error)
+{
+    static const char *const usages[] = { "none", "volume", "ceph", "iscsi", "tls", "vtpm", NULL };
+    const char *type = src->auth_secret_type;
+
+    if (!src->auth_username)
+        return true;
+    if (src->protocol == VRT_DISK_NET_NBD || src->protocol == VRT_DISK_NET_GLUSTER) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "authentication is not supported for protocol '%s'",
+                      vrt_disk_net_protocol_names[src->protocol]);
+        return false;
+    }
+    if (!type || !g_strv_contains(usages, type)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown secret type '%s'", type ? type : "<null>");
+        return false;
+    }
+    if ((src->protocol == VRT_DISK_NET_ISCSI && !g_str_equal(type, "iscsi")) ||
+        (src->protocol == VRT_DISK_NET_RBD && !g_str_equal(type, "ceph"))) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "invalid secret type '%s'", type);
+        return false;
+    }
+    return true;
+}
+
 static bool
 check_disks(const VrtDomainDef *def, GError **error)
 {
     for (guint i = 0; i < def->disks->len; i++) {
         const VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (d->net && !check_net_auth(d->net, error))
+            return false;
         if (d->shareable && d->format == VRT_DOMAIN_DISK_FORMAT_QCOW2) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                           "shared access for disk '%s' requires use of supported storage format", d->target_dev);

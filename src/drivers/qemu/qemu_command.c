@@ -322,6 +322,9 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         json_object_set_string_member(dev, "drive", format);
     if (disk->serial)
         json_object_set_string_member(dev, "serial", disk->serial);
+    /* <shareable/>: another domain may write the image too (libvirt's share-rw) */
+    if (disk->shareable)
+        json_object_set_boolean_member(dev, "share-rw", TRUE);
     add_device_info(b->def, dev, &disk->info);
     arg_json(b, "-device", dev);
     return true;
@@ -876,6 +879,10 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     if (opts->pidfile) {
         arg(&b, "-pidfile");
         arg(&b, opts->pidfile);
+    }
+    if (opts->sandbox) {
+        arg(&b, "-sandbox");
+        arg(&b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
     }
     if (!def->graphics || def->graphics->len == 0) {
         arg(&b, "-display");

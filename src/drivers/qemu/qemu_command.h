@@ -18,6 +18,7 @@ typedef struct {
     int monitor_fd; /* > 2: QEMU inherits the QMP socket, bound and listening at
                                * monitor_path, as this descriptor; else QEMU binds it */
     const char *pidfile; /* NULL: none */
+    bool sandbox; /* QEMU's seccomp sandbox, libvirt's -sandbox options */
     /* interface alias -> the descriptor (its number, as text) of the tap
      * vrtd opened for it and QEMU inherits: that interface's netdev is
      * "tap" with fd=; NULL or an alias not in it: as without */

@@ -171,6 +171,12 @@ vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path)
 
         if (!g_str_has_prefix(dirname, PROCESS_RUN_DIR_PREFIX))
             return;
+        {
+            /* where the mount namespace's /dev was staged (qemu_security.c) */
+            g_autofree char *dev = g_build_filename(dir, "dev", NULL);
+
+            rmdir(dev);
+        }
         /* The channels' sockets vrt put there (a killed QEMU leaves them). */
         d = g_dir_open(dir, 0, NULL);
         while (d && (entry = g_dir_read_name(d))) {
@@ -244,9 +250,11 @@ cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_
  * start is recorded with this pid; end of file instead means the daemon
  * died before recording it, and then QEMU never runs. */
 static G_GNUC_NORETURN void
-exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, int go, const int *taps, guint ntaps)
+exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, int go, const int *taps, guint ntaps,
+           const VrtQemuConfine *confine)
 {
     static const char msg[] = "cannot execute QEMU\n";
+    const char *why;
     sigset_t none;
     char byte;
     ssize_t n;
@@ -298,6 +306,12 @@ exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, i
     if (n != 1)
         _exit(0);
     close(PROCESS_MONITOR_FD + 1);
+    /* Confined last, after the daemon put it in its cgroup (as root). */
+    if (confine && (why = vrt_qemu_confine_child(confine))) {
+        if (write(STDERR_FILENO, why, strlen(why)) < 0 || write(STDERR_FILENO, "\n", 1) < 0)
+            _exit(127);
+        _exit(127);
+    }
     execve(argv[0], argv, envp);
     if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
         _exit(127);
@@ -320,8 +334,8 @@ reap_qemu(GPid pid, gint wait_status, gpointer data)
  * reaped by a child watch on the event thread, and outlives the daemon
  * (its own session). */
 static bool
-spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, const GArray *taps, pid_t *pid, int *go,
-           off_t *log_start, GError **error)
+spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, const GArray *taps,
+           const VrtQemuConfine *confine, pid_t *pid, int *go, off_t *log_start, GError **error)
 {
     g_autofree char *home = g_strdup_printf("HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_data = g_strdup_printf("XDG_DATA_HOME=%s", obj->drv->lib_dir);
@@ -353,7 +367,7 @@ spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, const 
     }
     child = fork();
     if (child == 0)
-        exec_child(argv, envp, nullfd, logfd, monitor, handshake[0], (const int *)taps->data, taps->len);
+        exec_child(argv, envp, nullfd, logfd, monitor, handshake[0], (const int *)taps->data, taps->len, confine);
     saved_errno = errno;
     if (child < 0)
         goto fail;
@@ -715,6 +729,9 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     int id, go = -1;
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
     g_autoptr(VrtQemuTaps) taps = vrt_qemu_taps_new(obj);
+    /* Declared after run_dir's guard-less cleanup paths: its free gives the
+     * labels back unless the domain runs. */
+    g_autoptr(VrtQemuConfine) confine = NULL;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -746,10 +763,12 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     unlink(monitor_path);
     unlink(pidfile);
 
-    if (!fill_channel_paths(def, run_dir, error)) {
+    if (!fill_channel_paths(def, run_dir, error) ||
+        !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
+    opts.sandbox = vrt_qemu_confine_sandbox(confine);
     opts.emulator = emulator;
     opts.machine = def->os.machine;
     opts.monitor_path = monitor_path;
@@ -769,7 +788,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
-    ok = spawn_qemu(obj, argv, logfile, monitor_fd, taps->fds, &pid, &go, &log_start, error);
+    ok = spawn_qemu(obj, argv, logfile, monitor_fd, taps->fds, confine, &pid, &go, &log_start, error);
     /* QEMU's copy alone keeps it open now: when QEMU ends, a connection
      * still waiting in its backlog ends too. */
     close(monitor_fd);
@@ -831,6 +850,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         adopt_qemu_locked(obj, g_steal_pointer(&def), g_steal_pointer(&hostdevs), pid, starttime, monitor_path, mon);
         /* the ports are the live definition's now: a stop releases them */
         taps->keep = true;
+        /* and its labels: the stop gives them back */
+        vrt_qemu_confine_commit(confine);
         vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
         /* The live definition (pty paths, VNC port) with the hostdev records. */
         if (!vrt_qemu_dom_save_status_locked(obj, error))
@@ -904,6 +925,7 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     g_autoptr(VrtQemuMonitor) mon = NULL;
     g_autofree char *monitor_path = NULL;
     g_autofree char *name = NULL;
+    g_autoptr(VrtDomainDef) live = NULL;
     bool transient;
 
     /* Here rather than in destroy itself: the handler of QEMU's end of
@@ -931,12 +953,17 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
         g_hash_table_remove_all(obj->unplug_done);
         vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTOFF, reason);
         if (obj->newdef) {
-            vrt_domain_def_free(obj->def);
+            live = obj->def;
             obj->def = g_steal_pointer(&obj->newdef);
             obj->def->id = -1;
+        } else {
+            live = vrt_domain_def_copy(obj->def, NULL);
         }
         transient = !obj->persistent;
     }
+    /* The files of the run that ended get their owners back. */
+    if (live)
+        vrt_qemu_security_restore(&drv->sec, live);
 
     if (mon)
         vrt_qemu_monitor_close(mon);

@@ -93,6 +93,13 @@ class Env:
         return self.emus[dom].commands() if dom in self.emus else []
 
     def start_vrtd(self, env=None):
+        # The QMP emulator standing in for QEMU reads the simulated host, a
+        # FUSE mount only root can reach: QEMU runs as root here (qemu.conf's
+        # user = "root", as libvirt allows); test_confine.py covers the
+        # unprivileged user.
+        os.makedirs(os.path.join(self.root, "etc", "vrt"), exist_ok=True)
+        with open(os.path.join(self.root, "etc", "vrt", "qemu.conf"), "w") as f:
+            f.write('user = "root"\ngroup = "root"\n')
         v = Vrtd(self.root, extra_args=["--host-root", self.host], env=env)
         # A daemon killed with SIGKILL leaves its sockets behind: wait for new ones.
         for path in (v.sock, v.sock_ro):

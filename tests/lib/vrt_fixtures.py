@@ -264,11 +264,26 @@ class Vrtd:
         return self.proc.returncode if self.proc else None
 
 
+def qemu_user_ids():
+    """(uid, gid) of libvirt-qemu, whom vrtd runs QEMU as by default; None
+    when the host has no such user."""
+    import grp
+    import pwd
+    try:
+        return pwd.getpwnam("libvirt-qemu").pw_uid, grp.getgrnam("libvirt-qemu").gr_gid
+    except KeyError:
+        return None
+
+
 @pytest.fixture
 def tmproot():
     """A private root (short path: vrtd's sockets live under it); the VMs
     started under it are killed and it is removed at the end."""
     d = tempfile.mkdtemp(prefix="vrt-test-")
+    # vrtd runs QEMU as qemu.conf's user (libvirt-qemu by default), which
+    # must reach the domains' run directories and files under this root:
+    # searchable, as a host's /run and /var/lib are.
+    os.chmod(d, 0o755)
     yield d
     kill_vms_under(d)
     for log in list(_sanitizer_logs):

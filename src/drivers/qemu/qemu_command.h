@@ -23,6 +23,10 @@ typedef struct {
      * vrtd opened for it and QEMU inherits: that interface's netdev is
      * "tap" with fd=; NULL or an alias not in it: as without */
     GHashTable *tap_fds;
+    /* file chardev path -> the descriptor (its number, as text) vrtd opened
+     * it as and QEMU inherits: passed with -add-fd; NULL or a path not in
+     * it: QEMU opens the path itself */
+    GHashTable *file_fds;
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses

@@ -526,6 +526,37 @@ fill_channel_paths(VrtDomainDef *def, const char *run_dir, GError **error)
     return true;
 }
 
+/* The files of file chardevs, opened by vrtd (created as root, truncated
+ * unless append='on') and inherited by QEMU after the taps, as libvirt
+ * passes them: an unprivileged QEMU need not reach their directories. */
+static bool
+open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, GHashTable *file_fds, GError **error)
+{
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+
+    for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+        for (guint i = 0; lists[l] && i < lists[l]->len; i++) {
+            VrtDomainChrDef *chr = g_ptr_array_index(lists[l], i);
+            int fd;
+
+            if (chr->type != VRT_DOMAIN_CHR_TYPE_FILE || !chr->path || g_hash_table_contains(file_fds, chr->path))
+                continue;
+            fd = open(chr->path,
+                      O_WRONLY | O_CREAT | O_CLOEXEC | (chr->append == VRT_TRISTATE_YES ? O_APPEND : O_TRUNC), 0600);
+            if (fd < 0) {
+                vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot open file '%s'", chr->path);
+                return false;
+            }
+            /* after the taps: taps->fds is every descriptor QEMU inherits
+             * from PROCESS_TAP_FD on, closed by the taps' guard */
+            g_hash_table_insert(file_fds, g_strdup(chr->path),
+                                g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
+            g_array_append_val(taps->fds, fd);
+        }
+    }
+    return true;
+}
+
 /* Live XML shows where each pty-backed serial port or console ended up. */
 static bool
 has_pty(VrtDomainDef *def)
@@ -732,6 +763,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     /* Declared after run_dir's guard-less cleanup paths: its free gives the
      * labels back unless the domain runs. */
     g_autoptr(VrtQemuConfine) confine = NULL;
+    g_autoptr(GHashTable) file_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -763,7 +795,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     unlink(monitor_path);
     unlink(pidfile);
 
-    if (!fill_channel_paths(def, run_dir, error) ||
+    if (!fill_channel_paths(def, run_dir, error) || !open_chardev_files(def, taps, file_fds, error) ||
         !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
@@ -775,6 +807,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
     opts.tap_fds = taps->names;
+    opts.file_fds = file_fds;
     argv = vrt_qemu_command_build(def, &opts, error);
     if (!argv) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);

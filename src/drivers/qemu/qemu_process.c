@@ -549,8 +549,7 @@ open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, GHashTable *file_fds, G
             }
             /* after the taps: taps->fds is every descriptor QEMU inherits
              * from PROCESS_TAP_FD on, closed by the taps' guard */
-            g_hash_table_insert(file_fds, g_strdup(chr->path),
-                                g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
+            g_hash_table_insert(file_fds, g_strdup(chr->path), g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
             g_array_append_val(taps->fds, fd);
         }
     }

@@ -568,3 +568,13 @@ vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const 
         cur = up;
     }
 }
+
+void
+vrt_qemu_security_log_apparmor(void)
+{
+    /* vrt generates no AppArmor profile: say so where it would matter. */
+    if (g_file_test("/sys/kernel/security/apparmor", G_FILE_TEST_IS_DIR))
+        g_warning("AppArmor is enabled on this host, but vrt generates no AppArmor profile for QEMU");
+    else
+        g_info("AppArmor is not enabled on this host: QEMU gets no AppArmor profile");
+}

@@ -56,3 +56,7 @@ void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *d
 
 /* Gives QEMU's user search permission on dir and its parents below root. */
 void vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir);
+
+/* Logs that QEMU gets no AppArmor profile (an info line where the host has
+ * no AppArmor, a warning where it has). */
+void vrt_qemu_security_log_apparmor(void);

@@ -94,7 +94,6 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
         if (!vrt_qemu_sec_conf_load(&drv->sec, sec, error))
             return NULL;
         vrt_qemu_security_reachable(&drv->sec, drv->root, drv->state_dir);
-        vrt_qemu_security_log_apparmor();
     }
     return g_steal_pointer(&drv);
 }

@@ -794,8 +794,9 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     unlink(monitor_path);
     unlink(pidfile);
 
-    if (!fill_channel_paths(def, run_dir, error) || !open_chardev_files(def, taps, file_fds, error) ||
-        !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, error))) {
+    if (!fill_channel_paths(def, run_dir, error) ||
+        !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, error)) ||
+        (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, file_fds, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }

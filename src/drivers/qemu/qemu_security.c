@@ -337,7 +337,7 @@ vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def)
 {
     g_autoptr(GPtrArray) paths = NULL;
 
-    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0)
+    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
         return;
     paths = label_paths(def);
     for (guint i = 0; i < paths->len; i++)
@@ -442,9 +442,23 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, co
                          const char *dev_kvm, GError **error)
 {
     g_autoptr(VrtQemuConfine) c = g_new0(VrtQemuConfine, 1);
+    static gsize apparmor_logged;
+
+    if (g_once_init_enter(&apparmor_logged)) {
+        vrt_qemu_security_log_apparmor();
+        g_once_init_leave(&apparmor_logged, 1);
+    }
 
     c->conf = *conf;
     c->labelled = g_ptr_array_new_with_free_func(g_free);
+    /* An unprivileged vrtd (a test, a session) cannot change QEMU's
+     * identity, mounts or files' owners: QEMU runs as vrtd's user, as
+     * libvirt's session daemon runs it, with the sandbox alone. */
+    if (geteuid() != 0) {
+        c->conf.dynamic_ownership = false;
+        c->conf.remember_owner = false;
+        return g_steal_pointer(&c);
+    }
     c->drop = g_strcmp0(conf->user, "root") != 0;
     if (c->drop && !resolve_identity(c, error))
         return NULL;
@@ -486,6 +500,12 @@ void
 vrt_qemu_confine_commit(VrtQemuConfine *c)
 {
     c->committed = true;
+}
+
+bool
+vrt_qemu_confine_drops(const VrtQemuConfine *c)
+{
+    return c->drop;
 }
 
 bool

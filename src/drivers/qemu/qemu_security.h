@@ -42,6 +42,8 @@ VrtQemuConfine *vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDo
 /* The labels now belong to the running domain: the stop gives them back. */
 void vrt_qemu_confine_commit(VrtQemuConfine *c);
 bool vrt_qemu_confine_sandbox(const VrtQemuConfine *c);
+/* QEMU runs as another user than vrtd's: vrtd opens its file chardevs. */
+bool vrt_qemu_confine_drops(const VrtQemuConfine *c);
 void vrt_qemu_confine_free(VrtQemuConfine *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuConfine, vrt_qemu_confine_free)
 
@@ -58,5 +60,5 @@ void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *d
 void vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir);
 
 /* Logs that QEMU gets no AppArmor profile (an info line where the host has
- * no AppArmor, a warning where it has). */
+ * no AppArmor, a warning where it has); the first start does, once. */
 void vrt_qemu_security_log_apparmor(void);

@@ -55,6 +55,9 @@ struct vrt_nodedev {
     char *name;
 };
 
+/* The AUTH_SASL exchange (libvrt-sasl.c) with host's server. */
+bool vrt_conn_auth_sasl(vrt_conn *conn, const char *host, vrt_auth_cb cb, void *opaque, GError **error);
+
 /* Moves a GError (may be NULL: nothing happens) into *err; origin is the
  * virErrorDomain reported. Always frees gerr. Returns -1 for `return` chains. */
 int vrt_err_take(vrt_error **err, GError *gerr, int origin);
@@ -78,5 +81,8 @@ vrt_domain *vrt_domain_from_wire(vrt_conn *conn, const remote_nonnull_domain *d)
 void vrt_domain_to_wire(vrt_domain *dom, remote_nonnull_domain *d);
 vrt_network *vrt_network_from_wire(vrt_conn *conn, const remote_nonnull_network *n);
 void vrt_network_to_wire(vrt_network *net, remote_nonnull_network *n);
+
+/* A stream of conn over the RPC stream rpc (taken). */
+vrt_stream *vrt_stream_wrap(vrt_conn *conn, VrtRpcStream *rpc);
 
 void vrt_conn_dispatch_event(vrt_conn *conn, int proc, const guint8 *frame, gsize len);

@@ -432,3 +432,37 @@ vrt_storage_vol_resize(vrt_storage_vol *vol, unsigned long long capacity, unsign
         return vrt_err_take(err, gerr, VIR_FROM_STORAGE);
     return 0;
 }
+
+/* UPLOAD and DOWNLOAD share their args' shape. */
+static vrt_stream *
+vol_stream(vrt_storage_vol *vol, int proc, xdrproc_t filter, void *args, vrt_error **err)
+{
+    VrtRpcStream *rpc = NULL;
+    GError *gerr = NULL;
+
+    if (!vrt_rpc_client_call_stream(vol->conn->rpc, proc, filter, args, NULL, NULL, &rpc, &gerr)) {
+        vrt_err_take(err, gerr, VIR_FROM_STORAGE);
+        return NULL;
+    }
+    return vrt_stream_wrap(vol->conn, rpc);
+}
+
+vrt_stream *
+vrt_storage_vol_upload(vrt_storage_vol *vol, unsigned long long offset, unsigned long long length, unsigned int flags,
+                       vrt_error **err)
+{
+    VRT_CHECK_ARG(vol, err, NULL);
+    remote_storage_vol_upload_args args = { .offset = offset, .length = length, .flags = flags };
+    vol_to_wire(vol, &args.vol);
+    return vol_stream(vol, VRT_PROC_STORAGE_VOL_UPLOAD, (xdrproc_t)xdr_remote_storage_vol_upload_args, &args, err);
+}
+
+vrt_stream *
+vrt_storage_vol_download(vrt_storage_vol *vol, unsigned long long offset, unsigned long long length, unsigned int flags,
+                         vrt_error **err)
+{
+    VRT_CHECK_ARG(vol, err, NULL);
+    remote_storage_vol_download_args args = { .offset = offset, .length = length, .flags = flags };
+    vol_to_wire(vol, &args.vol);
+    return vol_stream(vol, VRT_PROC_STORAGE_VOL_DOWNLOAD, (xdrproc_t)xdr_remote_storage_vol_download_args, &args, err);
+}

@@ -1,5 +1,6 @@
 /*
- * libvrt's streams: a domain's console, channels and screenshots. The call
+ * libvrt's streams: a domain's console, channels and screenshots, a
+ * storage volume's upload and download (libvrt-storage.c opens those). The call
  * that opens one goes through the RPC client's stream call (its data
  * follows the reply with the call's serial); a vrt_stream wraps that
  * stream and the connection it belongs to.
@@ -13,8 +14,8 @@ struct vrt_stream {
     VrtRpcStream *rpc;
 };
 
-static vrt_stream *
-stream_new(vrt_conn *conn, VrtRpcStream *rpc)
+vrt_stream *
+vrt_stream_wrap(vrt_conn *conn, VrtRpcStream *rpc)
 {
     vrt_stream *st = g_new0(vrt_stream, 1);
 
@@ -38,7 +39,7 @@ vrt_domain_open_console(vrt_domain *dom, const char *dev_name, unsigned int flag
         vrt_err_take(err, gerr, VIR_FROM_DOMAIN);
         return NULL;
     }
-    return stream_new(dom->conn, rpc);
+    return vrt_stream_wrap(dom->conn, rpc);
 }
 
 vrt_stream *
@@ -56,7 +57,7 @@ vrt_domain_open_channel(vrt_domain *dom, const char *name, unsigned int flags, v
         vrt_err_take(err, gerr, VIR_FROM_DOMAIN);
         return NULL;
     }
-    return stream_new(dom->conn, rpc);
+    return vrt_stream_wrap(dom->conn, rpc);
 }
 
 vrt_stream *
@@ -78,7 +79,7 @@ vrt_domain_screenshot(vrt_domain *dom, unsigned int screen, unsigned int flags, 
     if (mime)
         *mime = ret.mime && *ret.mime ? strdup(*ret.mime) : NULL;
     xdr_free((xdrproc_t)xdr_remote_domain_screenshot_ret, (char *)&ret);
-    return stream_new(dom->conn, rpc);
+    return vrt_stream_wrap(dom->conn, rpc);
 }
 
 long
@@ -91,6 +92,34 @@ vrt_stream_recv(vrt_stream *st, char *buf, size_t len, int timeout_ms, vrt_error
     if (n == -1)
         return vrt_err_take(err, gerr, VIR_FROM_STREAMS);
     return (long)n;
+}
+
+long
+vrt_stream_recv_sparse(vrt_stream *st, char *buf, size_t len, long long *hole, vrt_error **err)
+{
+    VRT_CHECK_ARG(st, err, -1);
+    VRT_CHECK_ARG(hole, err, -1);
+    GError *gerr = NULL;
+    gint64 h = 0;
+    gssize n = vrt_rpc_stream_recv_sparse(st->rpc, buf, len, -1, &h, &gerr);
+
+    *hole = h;
+    if (n == -1)
+        return vrt_err_take(err, gerr, VIR_FROM_STREAMS);
+    return (long)n;
+}
+
+int
+vrt_stream_send_hole(vrt_stream *st, long long length, vrt_error **err)
+{
+    VRT_CHECK_ARG(st, err, -1);
+    GError *gerr = NULL;
+
+    if (length < 0)
+        return vrt_err_new(err, VIR_ERR_INVALID_ARG, VIR_FROM_STREAMS, "invalid argument: negative hole length");
+    if (!vrt_rpc_stream_send_hole(st->rpc, length, &gerr))
+        return vrt_err_take(err, gerr, VIR_FROM_STREAMS);
+    return 0;
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * URI parsing for libvrt: qemu:///system, qemu+unix:///system?socket=PATH,
  * qemu+tls://HOST[:PORT]/system with libvirt's pkipath, no_verify and
- * no_sanity, and qemu+ssh://[user@]host[:port]/system (parsed by
- * libvrt-ssh.c).
+ * no_sanity, qemu+tcp://HOST[:PORT]/system (SASL), and
+ * qemu+ssh://[user@]host[:port]/system (parsed by libvrt-ssh.c).
  * The transport and the socket parameter are local matters; the daemon is
  * sent the plain driver URI, as libvirt's remote driver does.
  */
@@ -47,7 +47,7 @@ parse_query(const char *uri, const char *query, VrtUri *out, GError **error)
             out->no_sanity = g_strcmp0(value, "0") != 0;
             continue;
         }
-        if (g_strcmp0(key, "socket") != 0 || out->tls) {
+        if (g_strcmp0(key, "socket") != 0 || out->tls || out->tcp) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported parameter '%s' in URI '%s'", key, uri);
             return false;
         }
@@ -87,19 +87,21 @@ vrt_uri_parse(const char *uri, bool readonly, GError **error)
         out->remote_uri = g_strdup("qemu:///system");
         return g_steal_pointer(&out);
     }
-    if (transport && g_strcmp0(transport, "unix") != 0 && g_strcmp0(transport, "tls") != 0) {
+    if (transport && g_strcmp0(transport, "unix") != 0 && g_strcmp0(transport, "tls") != 0 &&
+        g_strcmp0(transport, "tcp") != 0) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG,
-                      "unsupported transport '%s' in URI '%s': only 'unix', 'tls' and 'ssh' are supported", transport,
-                      uri);
+                      "unsupported transport '%s' in URI '%s': only 'unix', 'tls', 'tcp' and 'ssh' are supported",
+                      transport, uri);
         return NULL;
     }
     g_autoptr(VrtUri) out = g_new0(VrtUri, 1);
     out->tls = g_strcmp0(transport, "tls") == 0;
+    out->tcp = g_strcmp0(transport, "tcp") == 0;
     const char *rest = sep + 3;
     const char *slash = strchr(rest, '/');
-    if (out->tls) {
+    if (out->tls || out->tcp) {
         if (!slash || slash == rest) {
-            vrt_error_set(error, VIR_ERR_INVALID_ARG, "URI '%s': expected qemu+tls://HOST/system", uri);
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "URI '%s': expected qemu+%s://HOST/system", uri, transport);
             return NULL;
         }
         g_autofree char *hostport = g_strndup(rest, slash - rest);
@@ -118,7 +120,7 @@ vrt_uri_parse(const char *uri, bool readonly, GError **error)
             port_text = colon ? colon + 1 : NULL;
             out->host = colon ? g_strndup(hostport, (gsize)(colon - hostport)) : g_strdup(hostport);
         }
-        guint64 port = VRT_URI_TLS_PORT;
+        guint64 port = out->tcp ? VRT_URI_TCP_PORT : VRT_URI_TLS_PORT;
         if (port_text && !g_ascii_string_to_unsigned(port_text, 10, 1, 65535, &port, NULL)) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "bad port '%s' in URI '%s'", port_text, uri);
             return NULL;
@@ -137,7 +139,7 @@ vrt_uri_parse(const char *uri, bool readonly, GError **error)
     }
     if (q && !parse_query(uri, q + 1, out, error))
         return NULL;
-    if (!out->socket && !out->tls)
+    if (!out->socket && !out->tls && !out->tcp)
         out->socket = g_strdup(readonly ? VRT_URI_DEFAULT_SOCK_RO : VRT_URI_DEFAULT_SOCK);
     out->remote_uri = g_strdup("qemu:///system");
     return g_steal_pointer(&out);

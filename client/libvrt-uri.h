@@ -16,6 +16,8 @@
 
 /* libvirt's TLS port, which qemu+tls:// connects to without a port. */
 #define VRT_URI_TLS_PORT 16514
+/* libvirt's TCP port, for qemu+tcp:// (SASL authenticates it). */
+#define VRT_URI_TCP_PORT 16509
 
 typedef struct {
     char *socket; /* the UNIX socket to connect to (NULL over ssh and TLS) */
@@ -23,6 +25,7 @@ typedef struct {
     char *remote_uri; /* what CONNECT_OPEN sends: the URI without transport and socket */
     /* qemu+tls://HOST[:PORT]/system[?pkipath=DIR&no_verify=1&no_sanity=1] */
     bool tls;
+    bool tcp; /* qemu+tcp://HOST[:PORT]/system: plain TCP, SASL with its security layer */
     char *host;
     guint port;
     char *pkipath; /* NULL: libvirt's client certificate locations */

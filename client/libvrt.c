@@ -114,26 +114,34 @@ auth_name(int type)
 }
 
 static bool
-check_auth(vrt_conn *conn, GError **error)
+check_auth(vrt_conn *conn, const VrtUri *uri, vrt_auth_cb cb, void *opaque, GError **error)
 {
     remote_auth_list_ret ret = { 0 };
     if (!vrt_call_auth_list(conn->rpc, &ret, error))
         return false;
-    bool none = ret.types.types_len == 0;
+    bool none = ret.types.types_len == 0, sasl = false;
     int other = REMOTE_AUTH_NONE;
     for (guint i = 0; i < ret.types.types_len; i++) {
         if (ret.types.types_val[i] == REMOTE_AUTH_NONE)
             none = true;
+        else if (ret.types.types_val[i] == REMOTE_AUTH_SASL)
+            sasl = true;
         else
             other = ret.types.types_val[i];
     }
     vrt_message_free_payload((xdrproc_t)xdr_remote_auth_list_ret, &ret);
-    if (!none) {
-        vrt_error_set(error, VIR_ERR_AUTH_FAILED, "the server requires '%s' authentication, which vrt does not support",
-                      auth_name(other));
-        return false;
+    if (none)
+        return true;
+    if (other == REMOTE_AUTH_POLKIT) {
+        /* The server asks polkitd about this process itself: one call. */
+        remote_auth_polkit_ret pret = { 0 };
+        return vrt_call_auth_polkit(conn->rpc, &pret, error);
     }
-    return true;
+    if (sasl)
+        return vrt_conn_auth_sasl(conn, uri->host, cb, opaque, error);
+    vrt_error_set(error, VIR_ERR_AUTH_FAILED, "the server requires '%s' authentication, which vrt does not support",
+                  auth_name(other));
+    return false;
 }
 
 static void
@@ -202,6 +210,12 @@ connect_tls(const VrtUri *uri, GError **error)
 vrt_conn *
 vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err)
 {
+    return vrt_conn_open_auth(uri, flags, NULL, NULL, err);
+}
+
+vrt_conn *
+vrt_conn_open_auth(const char *uri, unsigned int flags, vrt_auth_cb cb, void *opaque, vrt_error **err)
+{
     GError *gerr = NULL;
     g_autoptr(VrtUri) parsed = vrt_uri_parse(uri, flags & VRT_CONNECT_RO, &gerr);
     if (!parsed) {
@@ -220,13 +234,15 @@ vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err)
         conn->rpc = vrt_rpc_client_new_fd(fd, &gerr);
     } else if (parsed->tls) {
         conn->rpc = connect_tls(parsed, &gerr);
+    } else if (parsed->tcp) {
+        conn->rpc = vrt_rpc_client_new_tcp(parsed->host, parsed->port, &gerr);
     } else {
         conn->rpc = vrt_rpc_client_new_unix(parsed->socket, &gerr);
     }
     if (!conn->rpc)
         goto fail;
     vrt_rpc_client_set_event_func(conn->rpc, on_event, conn);
-    if (!check_auth(conn, &gerr))
+    if (!check_auth(conn, parsed, cb, opaque, &gerr))
         goto fail;
     remote_connect_open_args open_args = { .name = &parsed->remote_uri, .flags = flags & VRT_CONNECT_RO };
     if (!vrt_call_connect_open(conn->rpc, &open_args, &gerr))

@@ -92,9 +92,9 @@ static void
 test_errors(const char *uri)
 {
     vrt_error *err = NULL;
-    CHECK(vrt_conn_open("qemu+tcp://somewhere/system", 0, &err) == NULL);
+    CHECK(vrt_conn_open("qemu+libssh2://somewhere/system", 0, &err) == NULL);
     CHECK(err && err->code == VRT_ERR_INVALID_ARG && err->domain == VRT_FROM_URI);
-    CHECK(strstr(err->message, "transport 'tcp'"));
+    CHECK(strstr(err->message, "transport 'libssh2'"));
     vrt_error_free(err);
     vrt_error_free(NULL);
     /* A NULL err is allowed: the failure is only in the return value. */

@@ -64,6 +64,25 @@ test_tls(void)
 }
 
 static void
+test_tcp(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtUri) u = vrt_uri_parse("qemu+tcp://127.0.0.1/system", false, &err);
+    g_assert_no_error(err);
+    g_assert_true(u->tcp);
+    g_assert_false(u->tls);
+    g_assert_cmpstr(u->host, ==, "127.0.0.1");
+    g_assert_cmpuint(u->port, ==, 16509);
+    g_assert_null(u->socket);
+    g_assert_cmpstr(u->remote_uri, ==, "qemu:///system");
+
+    g_autoptr(VrtUri) port = vrt_uri_parse("qemu+tcp://host.example:1509/system", false, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(port->host, ==, "host.example");
+    g_assert_cmpuint(port->port, ==, 1509);
+}
+
+static void
 expect_bad(const char *uri, const char *words)
 {
     g_autoptr(GError) err = NULL;
@@ -78,7 +97,9 @@ static void
 test_bad(void)
 {
     expect_bad("xen:///system", "'qemu' driver");
-    expect_bad("qemu+tcp://host/system", "transport 'tcp'");
+    expect_bad("qemu+tcp:///system", "qemu+tcp://HOST/system");
+    expect_bad("qemu+tcp://host/system?pkipath=/x", "parameter 'pkipath'");
+    expect_bad("qemu+tcp://host/system?socket=/x", "parameter 'socket'");
     expect_bad("qemu+ssh:///system", "names no host");
     expect_bad("qemu+ssh://host/session", "path '/session'");
     expect_bad("qemu+ssh://host/system?socket=rel", "absolute path");
@@ -165,6 +186,7 @@ main(int argc, char **argv)
     g_test_add_func("/libvrt/uri/default", test_default);
     g_test_add_func("/libvrt/uri/socket-param", test_socket_param);
     g_test_add_func("/libvrt/uri/tls", test_tls);
+    g_test_add_func("/libvrt/uri/tcp", test_tcp);
     g_test_add_func("/libvrt/uri/bad", test_bad);
     g_test_add_func("/libvrt/uri/ssh", test_ssh);
     return g_test_run();

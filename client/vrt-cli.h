@@ -83,10 +83,13 @@ const char *vrt_cli_value(VrtArgs *args, const char *name);
 extern const VrtCmd vrt_cmds_host[];
 extern const VrtCmd vrt_cmds_domain[];
 extern const VrtCmd vrt_cmds_domain_live[];
+extern const VrtCmd vrt_cmds_agent[];
 extern const VrtCmd vrt_cmds_network[];
 extern const VrtCmd vrt_cmds_nodedev[];
 extern const VrtCmd vrt_cmds_storage[];
 extern const VrtCmd vrt_cmds_stream[];
+extern const VrtCmd vrt_cmds_secret[];
+extern const VrtCmd vrt_cmds_admin[];
 
 /* The connection, opened on first use; NULL after printing the error. */
 vrt_conn *vrt_cli_conn(VrtCli *cli);

@@ -2,15 +2,19 @@
  * vrt's storage commands: pool-list, pool-define, pool-build, pool-start,
  * pool-destroy, pool-delete, pool-undefine, pool-refresh, pool-dumpxml,
  * pool-info, pool-autostart, and vol-list, vol-create, vol-create-as,
- * vol-delete, vol-dumpxml, vol-info, vol-path, vol-resize, vol-wipe (a
- * volume named by its pool and its name, as positional arguments).
+ * vol-delete, vol-dumpxml, vol-info, vol-path, vol-resize, vol-wipe,
+ * vol-upload and vol-download (a volume named by its pool and its name, as
+ * positional arguments).
  */
 #include "vrt-cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vrt_storage_pool, vrt_storage_pool_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vrt_storage_vol, vrt_storage_vol_free)
@@ -417,6 +421,190 @@ cmd_vol_resize(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
                         "Size of volume '%s' successfully changed to %s", args->pos[1], args->pos[2]);
 }
 
+/* ---- vol-upload, vol-download ---- */
+
+/* What one stream message carries at most, as virsh sends. */
+#define XFER_CHUNK (256 * 1024)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vrt_stream, vrt_stream_free)
+
+/* --offset and --length (sizes as virsh reads them); false after printing why. */
+static bool
+xfer_range(VrtArgs *args, unsigned long long *offset, unsigned long long *length, int *rc)
+{
+    const char *o = vrt_cli_value(args, "offset");
+    const char *l = vrt_cli_value(args, "length");
+
+    *offset = *length = 0;
+    if ((o && !parse_size(o, offset)) || (l && !parse_size(l, length))) {
+        *rc = vrt_cli_failf("malformed size %s", o && !parse_size(o, offset) ? o : l);
+        return false;
+    }
+    return true;
+}
+
+/* Ends a failed transfer: the stream aborted (what the daemon says about it
+ * is not what failed), the cause printed. */
+static int
+xfer_failed(vrt_stream *st, vrt_error *err, const char *what, const char *path, int errsv)
+{
+    vrt_error *ignored = NULL;
+
+    vrt_stream_abort(st, &ignored);
+    vrt_cli_forget(&ignored);
+    if (err)
+        return vrt_cli_fail(err);
+    return vrt_cli_failf("cannot %s %s: %s", what, path, g_strerror(errsv));
+}
+
+/* Sends the file's bytes (at most limit when limit > 0); with sparse, its
+ * holes (SEEK_DATA/SEEK_HOLE) as holes. */
+static int
+send_file(vrt_stream *st, int fd, const char *path, unsigned long long limit, bool sparse)
+{
+    g_autofree char *buf = g_malloc(XFER_CHUNK);
+    unsigned long long left = limit ? limit : G_MAXUINT64;
+    off_t pos = 0, data_end = -1;
+    struct stat sb;
+    vrt_error *err = NULL;
+
+    if (fstat(fd, &sb) < 0)
+        return xfer_failed(st, NULL, "read", path, errno);
+    while (left > 0) {
+        size_t want = (size_t)MIN((unsigned long long)XFER_CHUNK, left);
+
+        if (sparse && pos < sb.st_size && pos >= data_end) {
+            off_t data = lseek(fd, pos, SEEK_DATA);
+
+            if (data < 0 && errno != ENXIO)
+                return xfer_failed(st, NULL, "seek in", path, errno);
+            if (data < 0)
+                data = sb.st_size;
+            if (data > pos) {
+                long long hole = (long long)MIN((unsigned long long)(data - pos), left);
+
+                if (vrt_stream_send_hole(st, hole, &err) < 0)
+                    return xfer_failed(st, err, NULL, NULL, 0);
+                pos += hole;
+                left -= (unsigned long long)hole;
+                continue;
+            }
+            data_end = lseek(fd, pos, SEEK_HOLE);
+            if (data_end < 0)
+                return xfer_failed(st, NULL, "seek in", path, errno);
+        }
+        if (sparse && data_end > pos)
+            want = (size_t)MIN((off_t)want, data_end - pos);
+        ssize_t n = pread(fd, buf, want, pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return xfer_failed(st, NULL, "read", path, errno);
+        if (n == 0)
+            break;
+        if (vrt_stream_send(st, buf, (size_t)n, &err) < 0)
+            return xfer_failed(st, err, NULL, NULL, 0);
+        pos += n;
+        left -= (unsigned long long)n;
+    }
+    if (vrt_stream_finish(st, &err) < 0)
+        return vrt_cli_fail(err);
+    return VRT_EXIT_OK;
+}
+
+static int
+cmd_vol_upload(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    unsigned long long offset, length;
+    int rc;
+    bool sparse = vrt_cli_flag(args, "sparse");
+
+    if (!xfer_range(args, &offset, &length, &rc))
+        return rc;
+    g_autoptr(vrt_storage_vol) vol = vol_arg(args);
+    if (!vol)
+        return VRT_EXIT_ERROR;
+    int fd = open(args->pos[2], O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vrt_cli_failf("cannot read %s: %s", args->pos[2], g_strerror(errno));
+    vrt_error *err = NULL;
+    g_autoptr(vrt_stream) st =
+        vrt_storage_vol_upload(vol, offset, length, sparse ? VRT_STORAGE_VOL_UPLOAD_SPARSE_STREAM : 0, &err);
+    if (!st) {
+        close(fd);
+        return vrt_cli_fail(err);
+    }
+    rc = send_file(st, fd, args->pos[2], length, sparse);
+    close(fd);
+    return rc;
+}
+
+/* Writes what the stream brings into fd; a hole becomes a seek (and the
+ * file is extended to it, so one that ends in a hole has its size). */
+static int
+recv_file(vrt_stream *st, int fd, const char *path, bool sparse)
+{
+    g_autofree char *buf = g_malloc(XFER_CHUNK);
+    vrt_error *err = NULL;
+
+    for (;;) {
+        long long hole = 0;
+        long n = sparse ? vrt_stream_recv_sparse(st, buf, XFER_CHUNK, &hole, &err)
+                        : vrt_stream_recv(st, buf, XFER_CHUNK, -1, &err);
+
+        if (n < 0)
+            return xfer_failed(st, err, NULL, NULL, 0);
+        if (n == 0 && hole == 0)
+            break;
+        if (n == 0) {
+            off_t off = lseek(fd, hole, SEEK_CUR);
+
+            if (off < 0 || ftruncate(fd, off) < 0)
+                return xfer_failed(st, NULL, "write", path, errno);
+            continue;
+        }
+        for (long done = 0; done < n;) {
+            ssize_t w = write(fd, buf + done, (size_t)(n - done));
+
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return xfer_failed(st, NULL, "write", path, errno);
+            done += w;
+        }
+    }
+    if (vrt_stream_finish(st, &err) < 0)
+        return vrt_cli_fail(err);
+    return VRT_EXIT_OK;
+}
+
+static int
+cmd_vol_download(VrtCli *cli, const VrtCmd *cmd, VrtArgs *args)
+{
+    unsigned long long offset, length;
+    int rc;
+    bool sparse = vrt_cli_flag(args, "sparse");
+
+    if (!xfer_range(args, &offset, &length, &rc))
+        return rc;
+    g_autoptr(vrt_storage_vol) vol = vol_arg(args);
+    if (!vol)
+        return VRT_EXIT_ERROR;
+    vrt_error *err = NULL;
+    g_autoptr(vrt_stream) st =
+        vrt_storage_vol_download(vol, offset, length, sparse ? VRT_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM : 0, &err);
+    if (!st)
+        return vrt_cli_fail(err);
+    /* As virsh: an existing file is overwritten from its start. */
+    int fd = open(args->pos[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return xfer_failed(st, NULL, "write", args->pos[2], errno);
+    rc = recv_file(st, fd, args->pos[2], sparse);
+    if (close(fd) < 0 && rc == VRT_EXIT_OK)
+        rc = vrt_cli_failf("cannot write %s: %s", args->pos[2], g_strerror(errno));
+    return rc;
+}
+
 static const VrtOpt list_opts[] = { { "all", false }, { "inactive", false }, { NULL, false } };
 static const VrtOpt xml_opts[] = { { "inactive", false }, { NULL, false } };
 static const VrtOpt autostart_opts[] = { { "disable", false }, { NULL, false } };
@@ -424,6 +612,7 @@ static const VrtOpt start_opts[] = { { "build", false }, { NULL, false } };
 static const VrtOpt create_as_opts[] = {
     { "allocation", true }, { "format", true }, { "backing-vol", true }, { "backing-vol-format", true }, { NULL, false }
 };
+static const VrtOpt xfer_opts[] = { { "offset", true }, { "length", true }, { "sparse", false }, { NULL, false } };
 static const VrtOpt resize_opts[] = { { "allocate", false }, { "delta", false }, { "shrink", false }, { NULL, false } };
 
 #define POOL VRT_ON_CONN, 1, false
@@ -454,5 +643,9 @@ const VrtCmd vrt_cmds_storage[] = {
     { "vol-info", cmd_vol_info, "POOL VOLUME", "a volume's type and sizes", NULL, VOL },
     { "vol-resize", cmd_vol_resize, "POOL VOLUME CAPACITY [--allocate] [--delta] [--shrink]",
       "change a volume's capacity", resize_opts, VRT_ON_CONN, 3, false },
+    { "vol-upload", cmd_vol_upload, "POOL VOLUME FILE [--offset BYTES] [--length BYTES] [--sparse]",
+      "write a file's bytes into a volume (holes as holes with --sparse)", xfer_opts, VRT_ON_CONN, 3, false },
+    { "vol-download", cmd_vol_download, "POOL VOLUME FILE [--offset BYTES] [--length BYTES] [--sparse]",
+      "copy a volume's bytes into a file (holes as holes with --sparse)", xfer_opts, VRT_ON_CONN, 3, false },
     { NULL, NULL, NULL, NULL, NULL, VRT_ON_NONE },
 };

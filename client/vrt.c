@@ -10,11 +10,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 
 #define VRT_DEFAULT_URI_ENV "VRT_DEFAULT_URI"
 
-static const VrtCmd *const families[] = { vrt_cmds_host,    vrt_cmds_domain,  vrt_cmds_domain_live, vrt_cmds_network,
-                                          vrt_cmds_nodedev, vrt_cmds_storage, vrt_cmds_stream };
+static const VrtCmd *const families[] = { vrt_cmds_host,    vrt_cmds_domain,  vrt_cmds_domain_live, vrt_cmds_agent,
+                                          vrt_cmds_network, vrt_cmds_nodedev, vrt_cmds_storage,     vrt_cmds_stream,
+                                          vrt_cmds_secret,  vrt_cmds_admin };
+
+/* SASL's questions asked on the terminal (the password without echo), when
+ * $VRT_AUTH_USERNAME / $VRT_AUTH_PASSWORD do not answer them. */
+static char *
+prompt_credential(const char *what, void *opaque)
+{
+    (void)opaque;
+    FILE *tty = fopen("/dev/tty", "r+e");
+    if (!tty)
+        return NULL;
+    bool secret = g_str_equal(what, "password");
+    struct termios old, quiet;
+    bool restore = secret && tcgetattr(fileno(tty), &old) == 0;
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fileno(tty), TCSANOW, &quiet);
+    }
+    fprintf(tty, "Please enter your %s: ", what);
+    fflush(tty);
+    char line[1024];
+    char *answer = fgets(line, sizeof(line), tty) ? strdup(g_strchomp(line)) : NULL;
+    if (restore) {
+        tcsetattr(fileno(tty), TCSANOW, &old);
+        fputc('\n', tty);
+    }
+    explicit_bzero(line, sizeof(line));
+    fclose(tty);
+    return answer;
+}
 
 vrt_conn *
 vrt_cli_conn(VrtCli *cli)
@@ -23,7 +55,7 @@ vrt_cli_conn(VrtCli *cli)
         return cli->conn;
     const char *uri = cli->uri ? cli->uri : g_getenv(VRT_DEFAULT_URI_ENV);
     vrt_error *err = NULL;
-    cli->conn = vrt_conn_open(uri, cli->readonly ? VRT_CONNECT_RO : 0, &err);
+    cli->conn = vrt_conn_open_auth(uri, cli->readonly ? VRT_CONNECT_RO : 0, prompt_credential, NULL, &err);
     if (!cli->conn) {
         fprintf(stderr, "error: failed to connect to the hypervisor\n");
         vrt_cli_fail(err);

@@ -106,6 +106,12 @@ enum {
  * connection open, keepalive.
  */
 vrt_conn *vrt_conn_open(const char *uri, unsigned int flags, vrt_error **err);
+/* Asked for a credential the server's SASL wants, what is "username" or
+ * "password": a malloc'd string (libvrt wipes and frees it), or NULL. */
+typedef char *(*vrt_auth_cb)(const char *what, void *opaque);
+/* vrt_conn_open with SASL credentials: $VRT_AUTH_USERNAME and
+ * $VRT_AUTH_PASSWORD when set, else cb's answers (cb may be NULL). */
+vrt_conn *vrt_conn_open_auth(const char *uri, unsigned int flags, vrt_auth_cb cb, void *opaque, vrt_error **err);
 /* Closes the connection (CONNECT_CLOSE) and frees it; NULL is fine. */
 void vrt_conn_close(vrt_conn *conn);
 /* 1 while the connection is usable, 0 after it broke (EOF, keepalive). */
@@ -269,6 +275,19 @@ typedef struct {
 int vrt_domain_interface_addresses(vrt_domain *dom, unsigned int source, vrt_domain_iface **ifaces, vrt_error **err);
 void vrt_domain_iface_list_free(vrt_domain_iface *ifaces, int n);
 
+/* ---- the guest agent ---- */
+
+/* virDomainSetTime's flag: the guest reads its time from its RTC. */
+#define VRT_DOMAIN_TIME_SYNC (1u << 0)
+
+/* virDomainFSFreeze (n mountpoints, 0: all) and virDomainFSThaw: the number
+ * of filesystems frozen or thawed, or -1. */
+int vrt_domain_fsfreeze(vrt_domain *dom, const char **mountpoints, unsigned int n, unsigned int flags, vrt_error **err);
+int vrt_domain_fsthaw(vrt_domain *dom, unsigned int flags, vrt_error **err);
+/* virDomainGetTime / virDomainSetTime: 0 or -1. */
+int vrt_domain_get_time(vrt_domain *dom, long long *seconds, unsigned int *nseconds, vrt_error **err);
+int vrt_domain_set_time(vrt_domain *dom, long long seconds, unsigned int nseconds, unsigned int flags, vrt_error **err);
+
 /* ---- streams: a domain's console, channels and screenshots ---- */
 
 /* A stream is data that follows the call that opened it, both ways for a
@@ -298,6 +317,12 @@ vrt_stream *vrt_domain_screenshot(vrt_domain *dom, unsigned int screen, unsigned
  * e.g. a console taken over with FORCE). timeout_ms < 0 waits as long as
  * it takes; otherwise -2 when nothing came in time. */
 long vrt_stream_recv(vrt_stream *st, char *buf, size_t len, int timeout_ms, vrt_error **err);
+/* A sparse stream's receive: as vrt_stream_recv, except that where the
+ * daemon sent a hole it returns 0 with *hole its length in bytes (*hole is
+ * 0 otherwise, and 0 is then the end). Data never runs across a hole. */
+long vrt_stream_recv_sparse(vrt_stream *st, char *buf, size_t len, long long *hole, vrt_error **err);
+/* Sends a hole of length bytes (a sparse upload's run of zeros). */
+int vrt_stream_send_hole(vrt_stream *st, long long length, vrt_error **err);
 /* Sends len bytes (to a console: what the guest reads). */
 int vrt_stream_send(vrt_stream *st, const char *data, size_t len, vrt_error **err);
 /* Ends the stream, waiting for the daemon to confirm (data still coming is dropped). */
@@ -534,6 +559,105 @@ char *vrt_storage_vol_get_xml_desc(vrt_storage_vol *vol, unsigned int flags, vrt
 int vrt_storage_vol_delete(vrt_storage_vol *vol, unsigned int flags, vrt_error **err);
 int vrt_storage_vol_wipe(vrt_storage_vol *vol, unsigned int flags, vrt_error **err);
 int vrt_storage_vol_resize(vrt_storage_vol *vol, unsigned long long capacity, unsigned int flags, vrt_error **err);
+
+/* ---- secrets (by UUID string) ---- */
+/* Returns the secret's UUID string (free with free()). */
+char *vrt_secret_define_xml(vrt_conn *conn, const char *xml, unsigned int flags, vrt_error **err);
+int vrt_secret_undefine(vrt_conn *conn, const char *uuid, vrt_error **err);
+char *vrt_secret_get_xml_desc(vrt_conn *conn, const char *uuid, unsigned int flags, vrt_error **err);
+int vrt_secret_set_value(vrt_conn *conn, const char *uuid, const unsigned char *value, size_t len, unsigned int flags,
+                         vrt_error **err);
+/* The value (*len bytes; free with free()); a private secret's is refused. */
+unsigned char *vrt_secret_get_value(vrt_conn *conn, const char *uuid, size_t *len, unsigned int flags, vrt_error **err);
+/* UUID strings, NULL-terminated (vrt_string_list_free); flags: libvirt's
+ * VIR_CONNECT_LIST_SECRETS_*. */
+char **vrt_conn_list_secrets(vrt_conn *conn, unsigned int flags, vrt_error **err);
+
+/* ---- save, restore, managed save (flags: libvirt's VIR_DOMAIN_SAVE_*) ---- */
+int vrt_domain_save(vrt_domain *dom, const char *path, const char *dxml, unsigned int flags, vrt_error **err);
+int vrt_conn_restore(vrt_conn *conn, const char *path, const char *dxml, unsigned int flags, vrt_error **err);
+int vrt_domain_managed_save(vrt_domain *dom, unsigned int flags, vrt_error **err);
+int vrt_domain_managed_save_remove(vrt_domain *dom, vrt_error **err);
+/* 1 when the domain has a managed save image, 0 when not, -1 on error. */
+int vrt_domain_has_managed_save(vrt_domain *dom, vrt_error **err);
+
+/* ---- snapshots (by name on a domain) ---- */
+/* Returns the new snapshot's name (free with free()). */
+char *vrt_domain_snapshot_create_xml(vrt_domain *dom, const char *xml, unsigned int flags, vrt_error **err);
+/* Names, parents first, NULL-terminated (vrt_string_list_free); flags:
+ * libvirt's VIR_DOMAIN_SNAPSHOT_LIST_*. */
+char **vrt_domain_snapshot_list(vrt_domain *dom, unsigned int flags, vrt_error **err);
+char *vrt_domain_snapshot_get_xml_desc(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
+char *vrt_domain_snapshot_current(vrt_domain *dom, vrt_error **err);
+int vrt_domain_snapshot_revert(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
+int vrt_domain_snapshot_delete(vrt_domain *dom, const char *name, unsigned int flags, vrt_error **err);
+/* ---- the admin interface (vrtd's admin socket; libvirt's admin program) ---- */
+
+typedef struct vrt_admin vrt_admin;
+
+/* The admin socket of vrtd at path (NULL: /run/vrt/vrtd-admin-sock); root only. */
+vrt_admin *vrt_admin_open(const char *path, vrt_error **err);
+void vrt_admin_close(vrt_admin *adm);
+/* The servers' names, NULL-terminated, freed with vrt_strv_free ("vrtd", "admin"). */
+char **vrt_admin_list_servers(vrt_admin *adm, vrt_error **err);
+void vrt_strv_free(char **strv);
+
+typedef struct {
+    unsigned int min_workers, max_workers, n_workers, free_workers, prio_workers, job_queue_depth;
+} vrt_admin_threadpool;
+int vrt_admin_server_get_threadpool(vrt_admin *adm, const char *server, vrt_admin_threadpool *tp, vrt_error **err);
+int vrt_admin_server_set_max_workers(vrt_admin *adm, const char *server, unsigned int max_workers, vrt_error **err);
+
+typedef struct {
+    unsigned int nclients_max, nclients, nclients_unauth_max, nclients_unauth;
+} vrt_admin_client_limits;
+int vrt_admin_server_get_client_limits(vrt_admin *adm, const char *server, vrt_admin_client_limits *lim,
+                                       vrt_error **err);
+/* A negative value leaves that limit as it is. */
+int vrt_admin_server_set_client_limits(vrt_admin *adm, const char *server, long long nclients_max,
+                                       long long nclients_unauth_max, vrt_error **err);
+
+/* virClientTransport */
+enum {
+    VRT_ADMIN_TRANSPORT_UNIX = 0,
+    VRT_ADMIN_TRANSPORT_TCP = 1,
+    VRT_ADMIN_TRANSPORT_TLS = 2
+};
+typedef struct {
+    unsigned long long id;
+    long long timestamp; /* when it connected, seconds since the epoch */
+    int transport; /* VRT_ADMIN_TRANSPORT_* */
+} vrt_admin_client;
+/* The server's clients in *clients (freed with vrt_free), their number or -1. */
+int vrt_admin_server_list_clients(vrt_admin *adm, const char *server, vrt_admin_client **clients, vrt_error **err);
+/* The client's identity as "name=value" strings (libvirt's typed parameter
+ * names: readonly, sock_addr, unix_user_id, ...), NULL-terminated, freed
+ * with vrt_strv_free. */
+char **vrt_admin_client_get_info(vrt_admin *adm, const char *server, unsigned long long id, vrt_error **err);
+/* Drops the client's connection (it reads EOF). */
+int vrt_admin_client_close(vrt_admin *adm, const char *server, unsigned long long id, vrt_error **err);
+
+/* The daemon's log outputs and filters (libvirt's syntax), read and set. */
+char *vrt_admin_get_log_outputs(vrt_admin *adm, vrt_error **err);
+char *vrt_admin_get_log_filters(vrt_admin *adm, vrt_error **err);
+int vrt_admin_set_log_outputs(vrt_admin *adm, const char *outputs, vrt_error **err);
+int vrt_admin_set_log_filters(vrt_admin *adm, const char *filters, vrt_error **err);
+
+/* libvirt's virStorageVolUploadFlags and virStorageVolDownloadFlags */
+enum {
+    VRT_STORAGE_VOL_UPLOAD_SPARSE_STREAM = 1 << 0,
+    VRT_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM = 1 << 0,
+};
+/* A stream into (upload) or out of (download) the volume's file from
+ * offset, length bytes (0: to its end), the volume in use meanwhile. An
+ * upload's bytes go into the file as they are, whatever its format; end it
+ * with vrt_stream_finish. With the SPARSE_STREAM flag a download gives the
+ * file's holes as holes (vrt_stream_recv_sparse) and an upload may send
+ * holes (vrt_stream_send_hole). */
+vrt_stream *vrt_storage_vol_upload(vrt_storage_vol *vol, unsigned long long offset, unsigned long long length,
+                                   unsigned int flags, vrt_error **err);
+vrt_stream *vrt_storage_vol_download(vrt_storage_vol *vol, unsigned long long offset, unsigned long long length,
+                                     unsigned int flags, vrt_error **err);
 
 #ifdef __cplusplus
 }

@@ -186,12 +186,26 @@ want_list(const Lexer *lx, const char *key, Value *v, char ***dst, GError **erro
     return true;
 }
 
-/* "none" or "sasl", the auth types vrtd serves ("polkit" is libvirt's too). */
+/* "none" or "sasl", the auth types of the TCP and TLS sockets (polkit needs a UNIX peer). */
 static bool
 want_auth(const Lexer *lx, const char *key, Value *v, char **dst, GError **error)
 {
     if (v->kind != VAL_STRING || (!g_str_equal(v->str, "none") && !g_str_equal(v->str, "sasl"))) {
         vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected \"none\" or \"sasl\"", lx->path, lx->line, key);
+        return false;
+    }
+    return want_string(lx, key, v, dst, error);
+}
+
+/* A UNIX socket's auth: "none", "polkit", and "sasl" where sasl_ok (the
+ * read-write socket). */
+static bool
+want_unix_auth(const Lexer *lx, const char *key, Value *v, bool sasl_ok, char **dst, GError **error)
+{
+    if (v->kind != VAL_STRING ||
+        (!g_str_equal(v->str, "none") && !g_str_equal(v->str, "polkit") && !(sasl_ok && g_str_equal(v->str, "sasl")))) {
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%d: %s: expected \"none\"%s or \"polkit\"", lx->path, lx->line,
+                      key, sasl_ok ? ", \"sasl\"" : "");
         return false;
     }
     return want_string(lx, key, v, dst, error);
@@ -227,6 +241,8 @@ apply_remote(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, bool *h
         return want_bool(lx, key, v, &cfg->tls_no_verify_certificate, error);
     if (g_str_equal(key, "tls_allowed_dn_list"))
         return want_list(lx, key, v, &cfg->tls_allowed_dn_list, error);
+    if (g_str_equal(key, "access_drivers"))
+        return want_list(lx, key, v, &cfg->access_drivers, error);
     if (g_str_equal(key, "sasl_allowed_username_list"))
         return want_list(lx, key, v, &cfg->sasl_allowed_username_list, error);
     if (g_str_equal(key, "auth_tls"))
@@ -234,7 +250,9 @@ apply_remote(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, bool *h
     if (g_str_equal(key, "auth_tcp"))
         return want_auth(lx, key, v, &cfg->auth_tcp, error);
     if (g_str_equal(key, "auth_unix_rw"))
-        return want_auth(lx, key, v, &cfg->auth_unix_rw, error);
+        return want_unix_auth(lx, key, v, true, &cfg->auth_unix_rw, error);
+    if (g_str_equal(key, "auth_unix_ro"))
+        return want_unix_auth(lx, key, v, false, &cfg->auth_unix_ro, error);
     if (g_str_equal(key, "tcp_min_ssf"))
         return want_uint(lx, key, v, 56, &cfg->tcp_min_ssf, error);
     *handled = false;
@@ -270,8 +288,10 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_string(lx, key, v, &cfg->unix_sock_group, error);
     if (g_str_equal(key, "unix_sock_ro_perms"))
         return want_perms(lx, key, v, &cfg->unix_sock_ro_perms, error);
-    if (g_str_equal(key, "unix_sock_rw_perms"))
+    if (g_str_equal(key, "unix_sock_rw_perms")) {
+        cfg->unix_sock_rw_perms_set = true;
         return want_perms(lx, key, v, &cfg->unix_sock_rw_perms, error);
+    }
     if (g_str_equal(key, "max_clients"))
         return want_uint(lx, key, v, 1, &cfg->max_clients, error);
     if (g_str_equal(key, "max_workers"))
@@ -301,6 +321,16 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_string(lx, key, v, &cfg->host_root, error);
     if (g_str_equal(key, "cgroup_root"))
         return want_string(lx, key, v, &cfg->cgroup_root, error);
+    if (g_str_equal(key, "host_uuid"))
+        return want_string(lx, key, v, &cfg->host_uuid, error);
+    if (g_str_equal(key, "migration_host"))
+        return want_string(lx, key, v, &cfg->migration_host, error);
+    if (g_str_equal(key, "migration_address"))
+        return want_string(lx, key, v, &cfg->migration_address, error);
+    if (g_str_equal(key, "migration_port_min"))
+        return want_uint_range(lx, key, v, 1, 65535, "1 to 65535", &cfg->migration_port_min, error);
+    if (g_str_equal(key, "migration_port_max"))
+        return want_uint_range(lx, key, v, 1, 65535, "1 to 65535", &cfg->migration_port_max, error);
     if (g_str_equal(key, "config_sync_ms"))
         return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms, error);
     bool handled;
@@ -332,6 +362,7 @@ vrt_config_init(VrtConfig *cfg)
     cfg->auth_tls = g_strdup("none");
     cfg->auth_tcp = g_strdup("sasl");
     cfg->auth_unix_rw = g_strdup("none");
+    cfg->auth_unix_ro = g_strdup("none");
     cfg->tcp_min_ssf = 56;
 }
 
@@ -353,9 +384,14 @@ vrt_config_clear(VrtConfig *cfg)
     g_free(cfg->auth_tls);
     g_free(cfg->auth_tcp);
     g_free(cfg->auth_unix_rw);
+    g_free(cfg->auth_unix_ro);
     g_strfreev(cfg->tls_allowed_dn_list);
     g_strfreev(cfg->sasl_allowed_username_list);
+    g_strfreev(cfg->access_drivers);
     g_free(cfg->cgroup_root);
+    g_free(cfg->host_uuid);
+    g_free(cfg->migration_host);
+    g_free(cfg->migration_address);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -365,8 +401,13 @@ vrt_config_parse(VrtConfig *cfg, const char *path, const char *text, GError **er
     Lexer lx = { path, text, 1 };
     for (;;) {
         skip_blank(&lx, true);
-        if (!*lx.p)
+        if (!*lx.p) {
+            /* libvirtd opens the read-write socket to everyone when polkit
+             * decides who may use it, unless the file says otherwise. */
+            if (g_str_equal(cfg->auth_unix_rw, "polkit") && !cfg->unix_sock_rw_perms_set)
+                cfg->unix_sock_rw_perms = 0777;
             return true;
+        }
         const char *start = lx.p;
         while (g_ascii_isalnum(*lx.p) || *lx.p == '_')
             lx.p++;

@@ -12,7 +12,8 @@ typedef struct {
     char *unix_sock_dir; /* NULL: <root>/run/vrt */
     char *unix_sock_group; /* NULL: leave the group alone */
     guint unix_sock_ro_perms; /* default 0777 */
-    guint unix_sock_rw_perms; /* default 0700 */
+    guint unix_sock_rw_perms; /* default 0700; 0777 with auth_unix_rw = "polkit", as libvirtd */
+    bool unix_sock_rw_perms_set; /* the file gave unix_sock_rw_perms */
     guint max_clients;
     guint max_workers;
     guint max_client_requests;
@@ -35,10 +36,16 @@ typedef struct {
     char *tls_priority; /* NULL: TLS 1.2 and later (see src/rpc/tls.h) */
     char *auth_tls; /* "none" (the certificate is the check) or "sasl" */
     char *auth_tcp; /* "sasl" (default) or "none" */
-    char *auth_unix_rw; /* "none" (default) or "sasl" */
+    char *auth_unix_rw; /* "none" (default), "sasl" or "polkit" */
+    char *auth_unix_ro; /* "none" (default) or "polkit" */
+    char **access_drivers; /* NULL or [ "polkit" ]: every call's permission is asked of polkitd */
     char **sasl_allowed_username_list; /* NULL: any user SASL authenticates */
     guint tcp_min_ssf; /* SASL's minimum layer over plain TCP, default 56 */
     char *cgroup_root; /* domains' cgroup v2 root (host path); NULL: default, "none": off */
+    char *host_uuid; /* libvirtd.conf's host_uuid: the UUID migrations compare; NULL: SMBIOS */
+    char *migration_host; /* qemu.conf's: the address a destination gives its source; NULL: hostname */
+    char *migration_address; /* qemu.conf's: where a destination's QEMU listens; NULL: everywhere */
+    guint migration_port_min, migration_port_max; /* qemu.conf's range, 49152..49215 */
 } VrtConfig;
 
 void vrt_config_init(VrtConfig *cfg);

@@ -51,8 +51,10 @@ struct _VrtDaemon {
     gpointer storage; /* VrtStorageDriver*: storage pools and volumes */
     gpointer nwfilter; /* VrtNwfilterDriver* */
     gpointer nodedev_events; /* the node device event watcher (remote_nodedev_events.c), NULL until used */
+    gpointer secret; /* VrtSecretDriver* */
     gpointer host; /* VrtHost* */
     gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
+    gpointer log; /* VrtLog*: its outputs and filters change at run time (daemon/remote_admin.c) */
     gpointer tls; /* VrtTlsContext* of the TLS socket, when vrtd listens on it (daemon/remote_auth.c) */
 };
 
@@ -86,6 +88,14 @@ void vrt_conn_auth_clear(VrtConn *conn);
 /* The event_id of a network lifecycle callback (VIR_NETWORK_EVENT_ID_LIFECYCLE,
  * kept apart from the domain event IDs); has_dom/uuid then name a network. */
 #define VRT_EVENT_ID_NETWORK_LIFECYCLE (-2)
+/* The event_ids of the other families' callbacks: libvirt's event ID of the
+ * family plus the family's base, so no two families share a number (a
+ * callback gets only its own family's messages); has_dom/uuid then name the
+ * pool, node device or secret. */
+#define VRT_EVENT_ID_STORAGE_POOL(id) (1000 + (id))
+#define VRT_EVENT_ID_NODEDEV(id) (2000 + (id))
+#define VRT_EVENT_ID_SECRET(id) (3000 + (id))
+#define VRT_SECRET_EVENT_ID_LAST 1
 /* virConnectDomainQemuMonitorEventRegister's flags. */
 #define VRT_QEMU_MONITOR_EVENT_REGISTER_REGEX (1u << 0)
 #define VRT_QEMU_MONITOR_EVENT_REGISTER_NOCASE (1u << 1)
@@ -136,9 +146,7 @@ int vrt_conn_add_callback(VrtConn *conn, VrtEventCallback *cb);
  * remote program one (!qemu); false when conn has none such. */
 bool vrt_conn_remove_callback(VrtConn *conn, int id, bool qemu);
 
-/* Node device event callbacks: VRT_EVENT_ID_NODEDEV(libvirt's event ID);
- * a callback for one device keeps its name in `event`. */
-#define VRT_EVENT_ID_NODEDEV(id) (1000 + (id))
+/* A node device event callback for one device keeps its name in `event`. */
 /* Stops the node device event watcher (at shutdown). */
 void vrt_nodedev_events_stop(VrtDaemon *daemon);
 

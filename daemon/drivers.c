@@ -12,8 +12,24 @@
 #include "host/host.h"
 #include "drivers/nodedev/nodedev.h"
 #include "drivers/nwfilter/nwfilter.h"
+#include "drivers/secret/secret_driver.h"
 #include "drivers/vf_registry.h"
 #include "util/error.h"
+#include "util/uuid.h"
+
+/* A LUKS disk's passphrase for the QEMU driver: the secret driver's value,
+ * private secrets too (the daemon's own use). */
+static GBytes *
+secret_lookup(const char *uuid, gpointer data, GError **error)
+{
+    guint8 raw[16];
+
+    if (!vrt_uuid_parse(uuid, raw)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "malformed secret uuid '%s'", uuid);
+        return NULL;
+    }
+    return vrt_secret_drv_get_value_internal(data, raw, error);
+}
 
 static void
 on_lifecycle(const VrtDomainRef *dom, int event, int detail, gpointer data)
@@ -69,6 +85,11 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
     if (!daemon->nodedev)
         return false;
 
+    daemon->secret = vrt_secret_driver_new(daemon->root, error);
+    if (!daemon->secret)
+        return false;
+    vrt_secret_driver_set_events(daemon->secret, vrt_daemon_secret_lifecycle, vrt_daemon_secret_value_changed, daemon);
+
     daemon->network = vrt_network_driver_new(daemon->root, daemon->host, daemon->vfs, error);
     if (!daemon->network)
         return false;
@@ -95,12 +116,19 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .domain_event = on_domain_event,
         .data = daemon,
         .host = daemon->host,
+        .secret_lookup = secret_lookup,
+        .secret_data = daemon->secret,
         .network = daemon->network, /* hostdev job: VFs and pools */
         .vfs = daemon->vfs,
         .config_sync_ms = daemon->cfg.config_sync_ms,
         .volume_path = volume_path,
         .volume_data = daemon->storage,
         .cgroup_root = daemon->cfg.cgroup_root,
+        .host_uuid = daemon->cfg.host_uuid,
+        .migration_host = daemon->cfg.migration_host,
+        .migration_address = daemon->cfg.migration_address,
+        .migration_port_min = daemon->cfg.migration_port_min,
+        .migration_port_max = daemon->cfg.migration_port_max,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
     if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))
@@ -126,6 +154,7 @@ vrt_daemon_drivers_free(VrtDaemon *daemon)
     vrt_nodedev_events_stop(daemon);
     g_clear_pointer((VrtNodedevDriver **)&daemon->nodedev, vrt_nodedev_driver_free);
     g_clear_pointer((VrtNwfilterDriver **)&daemon->nwfilter, vrt_nwfilter_driver_free);
+    g_clear_pointer((VrtSecretDriver **)&daemon->secret, vrt_secret_driver_free);
     g_clear_pointer((VrtVfRegistry **)&daemon->vfs, vrt_vf_registry_free);
     g_clear_pointer((VrtHost **)&daemon->host, vrt_host_free);
 }

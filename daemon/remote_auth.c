@@ -7,6 +7,7 @@
  * security layer, which then carries the connection. What a refused client
  * sees is libvirt's "authentication failed"; why is in the log.
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
 #include "rpc/sasl.h"
 #include "rpc/tls.h"
@@ -50,6 +51,8 @@ tls_context(VrtDaemon *daemon, GError **error)
 static VrtRpcAuth
 auth_of(const char *name)
 {
+    if (g_strcmp0(name, "polkit") == 0)
+        return VRT_RPC_AUTH_POLKIT;
     return g_strcmp0(name, "sasl") == 0 ? VRT_RPC_AUTH_SASL : VRT_RPC_AUTH_NONE;
 }
 
@@ -87,6 +90,10 @@ vrt_daemon_remote_init(VrtDaemon *daemon, bool listen, GError **error)
             return false;
     }
     vrt_rpc_server_set_unix_auth(daemon->server, auth_of(cfg->auth_unix_rw));
+    vrt_rpc_server_set_unix_ro_auth(daemon->server, auth_of(cfg->auth_unix_ro));
+    /* Access control asks polkitd before each call: never on the I/O thread. */
+    if (vrt_acl_enabled(daemon))
+        vrt_rpc_server_set_calls_on_workers(daemon->server);
     if (!listen || sd_listen_fds(0) > 0)
         return true;
     if (cfg->listen_tls) {

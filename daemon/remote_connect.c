@@ -17,8 +17,13 @@
 
 /* libvirt's driver feature numbers (VIR_DRV_FEATURE_*) that vrt answers yes to. */
 #define FEATURE_REMOTE 2
+#define FEATURE_MIGRATION_P2P 4
+#define FEATURE_MIGRATION_V3 6
+#define FEATURE_MIGRATE_CHANGE_PROTECTION 7
 #define FEATURE_TYPED_PARAM_STRING 9
 #define FEATURE_PROGRAM_KEEPALIVE 10
+#define FEATURE_MIGRATION_OFFLINE 12
+#define FEATURE_MIGRATION_PARAMS 13
 #define FEATURE_REMOTE_EVENT_CALLBACK 14
 #define FEATURE_REMOTE_CLOSE_CALLBACK 15
 /* NETWORK_UPDATE carries command and section in their declared order (as
@@ -188,7 +193,14 @@ vrt_handle_connect_supports_feature(VrtCall *call, remote_connect_supports_featu
     case FEATURE_TYPED_PARAM_STRING:
     case FEATURE_REMOTE_EVENT_CALLBACK:
     case FEATURE_REMOTE_CLOSE_CALLBACK:
-    case FEATURE_NETWORK_UPDATE_HAS_CORRECT_ORDER: ret->supported = 1; break;
+    case FEATURE_NETWORK_UPDATE_HAS_CORRECT_ORDER:
+    /* Migration: version 3 with parameters, peer to peer, offline, the
+     * source kept from other changes meanwhile (daemon/remote_migrate.c). */
+    case FEATURE_MIGRATION_P2P:
+    case FEATURE_MIGRATION_V3:
+    case FEATURE_MIGRATION_PARAMS:
+    case FEATURE_MIGRATION_OFFLINE:
+    case FEATURE_MIGRATE_CHANGE_PROTECTION: ret->supported = 1; break;
     default: ret->supported = 0;
     }
     return true;
@@ -199,10 +211,12 @@ vrt_handle_auth_list(VrtCall *call, remote_auth_list_ret *ret, GError **error)
 {
     ret->types.types_len = 1;
     ret->types.types_val = g_new0(remote_auth_type, 1);
-    /* The auth of the socket the client came by (auth_tls, auth_tcp, auth_unix_rw). */
-    ret->types.types_val[0] = vrt_server_client_get_auth(vrt_call_get_client(call)) == VRT_RPC_AUTH_SASL
-                                  ? REMOTE_AUTH_SASL
-                                  : REMOTE_AUTH_NONE;
+    /* The auth of the socket the client came by (auth_tls, auth_tcp, auth_unix_rw, auth_unix_ro). */
+    switch (vrt_server_client_get_auth(vrt_call_get_client(call))) {
+    case VRT_RPC_AUTH_SASL: ret->types.types_val[0] = REMOTE_AUTH_SASL; break;
+    case VRT_RPC_AUTH_POLKIT: ret->types.types_val[0] = REMOTE_AUTH_POLKIT; break;
+    default: ret->types.types_val[0] = REMOTE_AUTH_NONE;
+    }
     return true;
 }
 

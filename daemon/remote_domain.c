@@ -2,7 +2,9 @@
  * Handlers of the domain procedures: thin translations between the wire
  * types and the QEMU driver (src/drivers/qemu/qemu_driver.h).
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
+#include "daemon/remote_migrate.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "util/error.h"
 
@@ -286,12 +288,7 @@ vrt_handle_domain_has_managed_save_image(VrtCall *call, remote_domain_flags_args
                                          GError **error)
 {
     DRV(call, error);
-    /* vrt keeps no managed save images; the domain must still exist. */
-    g_autoptr(VrtDomainRef) ref = vrt_qemu_domain_lookup(drv, NULL, WIRE_UUID(args->dom.uuid), 0, error);
-    if (!ref)
-        return false;
-    ret->value = 0;
-    return true;
+    return vrt_ret_int(vrt_qemu_domain_has_managed_save(drv, WIRE_UUID(args->dom.uuid), error), ret);
 }
 
 static bool
@@ -410,9 +407,36 @@ vrt_handle_connect_list_all_domains(VrtCall *call, remote_connect_list_all_domai
     DRV(call, error);
     ListAll acc = { .doms = NULL };
 
-    if (args->need_results)
+    bool acl = vrt_acl_enabled(vrt_call_daemon(call));
+
+    /* With access control every domain is collected, then those the caller
+     * may not see (domain.getattr, libvirt's @aclfilter) are dropped, with
+     * no driver lock held while polkitd answers. */
+    if (args->need_results || acl)
         acc.doms = g_array_sized_new(FALSE, FALSE, sizeof(remote_nonnull_domain), 64);
     vrt_qemu_domain_foreach(drv, args->flags, list_all_add, &acc);
+    if (acl && acc.count <= REMOTE_DOMAIN_LIST_MAX) {
+        guint kept = 0, n = acc.doms->len;
+        g_autofree const char **names = g_new0(const char *, MAX(n, 1));
+        g_autofree guchar(*uuids)[16] = g_malloc0(16 * MAX(n, 1));
+        g_autofree gboolean *allowed = g_new0(gboolean, MAX(n, 1));
+        for (guint i = 0; i < n; i++) {
+            names[i] = g_array_index(acc.doms, remote_nonnull_domain, i).name;
+            memcpy(uuids[i], g_array_index(acc.doms, remote_nonnull_domain, i).uuid, 16);
+        }
+        vrt_acl_filter_domains(call, "domain", "getattr", n, names, (const guchar(*)[16])uuids, allowed);
+        for (guint i = 0; i < n; i++) {
+            remote_nonnull_domain *d = &g_array_index(acc.doms, remote_nonnull_domain, i);
+            if (allowed[i])
+                g_array_index(acc.doms, remote_nonnull_domain, kept++) = *d;
+            else
+                g_free(d->name);
+        }
+        g_array_set_size(acc.doms, kept);
+        acc.count = kept;
+        if (!args->need_results)
+            g_clear_pointer(&acc.doms, g_array_unref);
+    }
     if (acc.count > REMOTE_DOMAIN_LIST_MAX) {
         if (acc.doms) {
             for (guint i = 0; i < acc.doms->len; i++)
@@ -584,7 +608,14 @@ vrt_handle_domain_get_job_info(VrtCall *call, remote_domain_get_job_info_args *a
                                remote_domain_get_job_info_ret *ret, GError **error)
 {
     DRV(call, error);
+    bool handled;
+
     memset(ret, 0, sizeof(*ret)); /* VIR_DOMAIN_JOB_NONE */
+    /* A running migration's progress (daemon/remote_migrate.c). */
+    if (!vrt_migrate_job_info(call, WIRE_UUID(args->dom.uuid), ret, &handled, error))
+        return false;
+    if (handled)
+        return true;
     return vrt_qemu_domain_get_job_info(drv, WIRE_UUID(args->dom.uuid), error);
 }
 
@@ -592,6 +623,13 @@ bool
 vrt_handle_domain_abort_job(VrtCall *call, remote_domain_abort_job_args *args, GError **error)
 {
     DRV(call, error);
+    bool handled;
+
+    /* A running migration is cancelled (daemon/remote_migrate.c). */
+    if (!vrt_migrate_abort_job(call, WIRE_UUID(args->dom.uuid), &handled, error))
+        return false;
+    if (handled)
+        return true;
     return vrt_qemu_domain_abort_job(drv, WIRE_UUID(args->dom.uuid), error);
 }
 

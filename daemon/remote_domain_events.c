@@ -185,6 +185,15 @@ vrt_daemon_emit_domain_event(VrtDaemon *daemon, const char *name, const guchar u
              remote_domain_event_callback_job_completed_msg, m);
         break;
     }
+    case VRT_EVENT_ID_DEVICE_ADDED: {
+        remote_domain_event_callback_device_added_msg m = { 0 };
+
+        SET_DOM(m.dom, name, uuid, id);
+        m.devAlias = (char *)ev->dev_alias;
+        EMIT(daemon, ev->id, uuid, VRT_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED,
+             remote_domain_event_callback_device_added_msg, m);
+        break;
+    }
     case VRT_EVENT_ID_DEVICE_REMOVAL_FAILED: {
         remote_domain_event_callback_device_removal_failed_msg m = { 0 };
 

@@ -5,6 +5,7 @@
  * the wire types and the QEMU driver (src/drivers/qemu/qemu_driver_live.h).
  */
 #include "daemon/daemon.h"
+#include "daemon/remote_migrate.h"
 #include "drivers/qemu/qemu_driver_live.h"
 #include "util/error.h"
 
@@ -21,7 +22,13 @@ vrt_handle_domain_get_job_stats(VrtCall *call, remote_domain_get_job_stats_args 
 {
     DRV(call, error);
     int type = 0;
+    bool handled;
 
+    /* A migration's job first (daemon/remote_migrate.c). */
+    if (!vrt_migrate_job_stats(call, args, ret, &handled, error))
+        return false;
+    if (handled)
+        return true;
     if (!vrt_qemu_domain_get_job_stats(drv, WIRE_UUID(args->dom.uuid), args->flags, &type, error))
         return false;
     ret->type = type;

@@ -13,7 +13,7 @@
 
 /* libvirt's VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE and _REFRESH, kept apart
  * from domain event IDs in a connection's callbacks. */
-#define STORAGE_EVENT_BASE 1000
+#define STORAGE_EVENT_BASE VRT_EVENT_ID_STORAGE_POOL(0)
 #define STORAGE_EVENT_ID_LIFECYCLE 0
 #define STORAGE_EVENT_ID_REFRESH 1
 #define STORAGE_EVENT_ID_LAST 2
@@ -71,24 +71,12 @@ ret_vol(VrtStorageVolRef *ref, remote_storage_vol_ret *ret)
 
 /* ---- events ---- */
 
+/* A pool event to the callbacks of its family (the daemon's one emitter). */
 static void
 emit_storage(VrtDaemon *daemon, int event_id, const guint8 uuid[16], int proc, xdrproc_t filter, const void *msg,
              int *callback_id)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&daemon->conns_lock);
-
-    for (guint i = 0; i < daemon->conns->len; i++) {
-        VrtConn *conn = g_ptr_array_index(daemon->conns, i);
-        g_autoptr(GMutexLocker) conn_locker = g_mutex_locker_new(&conn->lock);
-
-        for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
-            VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
-            if (cb->event_id != STORAGE_EVENT_BASE + event_id || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0))
-                continue;
-            *callback_id = cb->id;
-            vrt_server_client_send_event(conn->client, proc, filter, msg);
-        }
-    }
+    vrt_daemon_emit_event(daemon, STORAGE_EVENT_BASE + event_id, uuid, proc, filter, msg, callback_id);
 }
 
 void

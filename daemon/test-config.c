@@ -108,6 +108,31 @@ test_errors(void)
     expect_error("tcp_min_ssf = 0\n", "bad.conf:1: tcp_min_ssf");
 }
 
+/* auth_unix_rw = "polkit" opens the read-write socket to everyone unless the
+ * file gives its mode, as libvirtd does; the read-only socket takes polkit
+ * but not SASL. */
+static void
+test_polkit(void)
+{
+    g_autoptr(GError) error = NULL;
+    VrtConfig cfg;
+
+    vrt_config_init(&cfg);
+    g_assert_true(vrt_config_parse(&cfg, "a.conf", "auth_unix_rw = \"polkit\"\nauth_unix_ro = \"polkit\"\n", &error));
+    g_assert_cmpstr(cfg.auth_unix_rw, ==, "polkit");
+    g_assert_cmpstr(cfg.auth_unix_ro, ==, "polkit");
+    g_assert_cmpuint(cfg.unix_sock_rw_perms, ==, 0777);
+    vrt_config_clear(&cfg);
+    vrt_config_init(&cfg);
+    g_assert_true(
+        vrt_config_parse(&cfg, "a.conf", "unix_sock_rw_perms = \"0770\"\nauth_unix_rw = \"polkit\"\n", &error));
+    g_assert_cmpuint(cfg.unix_sock_rw_perms, ==, 0770);
+    g_assert_cmpstr(cfg.auth_unix_ro, ==, "none");
+    vrt_config_clear(&cfg);
+    expect_error("auth_unix_ro = \"sasl\"\n", "bad.conf:1: auth_unix_ro: expected \"none\" or \"polkit\"");
+    expect_error("auth_unix_rw = \"x\"\n", "bad.conf:1: auth_unix_rw: expected \"none\", \"sasl\" or \"polkit\"");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -115,5 +140,6 @@ main(int argc, char **argv)
     g_test_add_func("/config/values", test_values);
     g_test_add_func("/config/remote", test_remote);
     g_test_add_func("/config/errors", test_errors);
+    g_test_add_func("/config/polkit", test_polkit);
     return g_test_run();
 }

@@ -6,6 +6,7 @@
  * finishes the calls in flight, closes its clients and exits 0. VMs keep
  * running across a restart of vrtd.
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
 #include "daemon/drivers.h"
 #include "daemon/log.h"
@@ -27,12 +28,14 @@
 
 #define DEFAULT_CONFIG_FILE "/etc/vrt/vrtd.conf"
 #define DEFAULT_EMULATOR "/usr/bin/qemu-system-x86_64"
-/* The SASL exchange (AUTH_SASL_INIT 67 to STEP 69) comes before the open. */
-#define CONN_CHECK_UNOPENED_OK(info)                                                 \
-    ((info)->prog == VRT_REMOTE_PROGRAM &&                                           \
-     ((info)->proc == VRT_PROC_CONNECT_OPEN || (info)->proc == VRT_PROC_AUTH_LIST || \
-      (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE ||                           \
-      ((info)->proc >= VRT_PROC_AUTH_SASL_INIT && (info)->proc <= VRT_PROC_AUTH_SASL_STEP)))
+/* The SASL exchange (AUTH_SASL_INIT 67 to STEP 69) and AUTH_POLKIT (70)
+ * come before the open. */
+#define CONN_CHECK_UNOPENED_OK(info)                                                          \
+    (((info)->prog == VRT_REMOTE_PROGRAM &&                                                   \
+      ((info)->proc == VRT_PROC_CONNECT_OPEN || (info)->proc == VRT_PROC_AUTH_LIST ||         \
+       (info)->proc == VRT_PROC_CONNECT_SUPPORTS_FEATURE ||                                   \
+       ((info)->proc >= VRT_PROC_AUTH_SASL_INIT && (info)->proc <= VRT_PROC_AUTH_POLKIT))) || \
+     ((info)->prog == VRT_ADMIN_PROGRAM && (info)->proc == VRT_PROC_ADMIN_CONNECT_OPEN))
 
 /* ---- connections and events ---- */
 
@@ -82,7 +85,8 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
 {
     VrtConn *conn = vrt_call_conn(call);
     if (CONN_CHECK_UNOPENED_OK(info))
-        return true;
+        return info->proc != VRT_PROC_CONNECT_OPEN || !vrt_acl_enabled(conn->daemon) ||
+               vrt_acl_check_call(call, info, args, error);
     bool opened, ro;
 
     {
@@ -98,7 +102,8 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
     /* The read-only socket, or VIR_CONNECT_RO at open: also the flags. */
     if (ro && !vrt_rpc_readonly_check(info, args, error))
         return false;
-    return true;
+    /* access_drivers = [ "polkit" ]: the call's permissions (libvirt's @acl). */
+    return !vrt_acl_enabled(conn->daemon) || vrt_acl_check_call(call, info, args, error);
 }
 
 /* Sends one event message to every connection with a matching callback;
@@ -306,9 +311,25 @@ take_pidfile(VrtDaemon *daemon, GError **error)
     return true;
 }
 
+/* The admin socket, <root>/run/vrt/vrtd-admin-sock: root only (0700), the
+ * admin program alone (daemon/remote_admin.c), made by vrtd itself also
+ * when systemd passed the other sockets, as libvirtd's admin socket. */
+static bool
+open_admin_socket(VrtDaemon *daemon, GError **error)
+{
+    g_autofree char *path = g_build_filename(daemon->run_dir, "vrtd-admin-sock", NULL);
+
+    if (!vrt_rpc_server_add_admin_unix(daemon->server, path, error))
+        return false;
+    g_message("admin interface on %s", path);
+    return true;
+}
+
 static bool
 open_sockets(VrtDaemon *daemon, GError **error)
 {
+    if (!open_admin_socket(daemon, error))
+        return false;
     char **names = NULL;
     int n = sd_listen_fds_with_names(1, &names);
     if (n > 0) {
@@ -531,6 +552,7 @@ main(int argc, char **argv)
     if (!log)
         goto out;
     vrt_log_install(log);
+    daemon->log = log;
 
     daemon->host_root = g_strdup(host_root ? host_root : daemon->cfg.host_root ? daemon->cfg.host_root : "/");
     daemon->emulator = g_strdup(g_getenv("VRT_QEMU") ? g_getenv("VRT_QEMU") : DEFAULT_EMULATOR);

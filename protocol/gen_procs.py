@@ -29,17 +29,22 @@ import re
 import sys
 
 ORIGIN = {"connect": "VIR_FROM_REMOTE", "domain": "VIR_FROM_QEMU",
-          "network": "VIR_FROM_NETWORK", "nodedev": "VIR_FROM_NODEDEV"}
+          "network": "VIR_FROM_NETWORK", "nodedev": "VIR_FROM_NODEDEV",
+          "secret": "VIR_FROM_SECRET", "snapshot": "VIR_FROM_QEMU"}
 # Their numbers in libvirt's virErrorDomain (fixed by its ABI). The table
 # carries them as VRT_PROC_FROM_* so the protocol layer needs nothing of
 # src/util/; src/rpc/server.c checks each against util/error.h.
 ORIGIN_NUM = {"VIR_FROM_QEMU": 10, "VIR_FROM_REMOTE": 13, "VIR_FROM_NETWORK": 19, "VIR_FROM_DOMAIN": 20,
-              "VIR_FROM_NODEDEV": 22}
+              "VIR_FROM_NODEDEV": 22,
+              "VIR_FROM_SECRET": 30,
+              "VIR_FROM_DOMAIN_SNAPSHOT": 35}
 # The origin of a read-only refusal: libvirt's public API refuses the call
 # (virCheckReadOnlyGoto, and "with secure flag") before any driver, with the
 # VIR_FROM_THIS of its file: libvirt-domain.c and libvirt-host.c (the
 # connect family's calls) VIR_FROM_DOMAIN, libvirt-network.c
-# VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
+# VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV, libvirt-secret.c
+# VIR_FROM_SECRET, libvirt-domain-snapshot.c VIR_FROM_DOMAIN_SNAPSHOT (the
+# snapshot family's driver errors are the QEMU driver's, VIR_FROM_QEMU).
 RO_ORIGIN = {"connect": "VIR_FROM_DOMAIN", "domain": "VIR_FROM_DOMAIN",
              "network": "VIR_FROM_NETWORK", "nodedev": "VIR_FROM_NODEDEV"}
 # Storage pools and volumes: libvirt's storage driver and libvirt-storage.c
@@ -53,6 +58,12 @@ ORIGIN_NUM["VIR_FROM_STORAGE"] = 18
 ORIGIN.update({"interface": "VIR_FROM_INTERFACE", "nwfilter": "VIR_FROM_NWFILTER"})
 ORIGIN_NUM.update({"VIR_FROM_INTERFACE": 26, "VIR_FROM_NWFILTER": 33})
 RO_ORIGIN.update({"interface": "VIR_FROM_INTERFACE", "nwfilter": "VIR_FROM_NWFILTER"})
+RO_ORIGIN.update({"secret": "VIR_FROM_SECRET", "snapshot": "VIR_FROM_DOMAIN_SNAPSHOT"})
+
+# The admin program (admin_procs.tsv): libvirt's admin server reports
+# VIR_FROM_ADMIN for its errors; it has no read-only connections.
+ORIGIN["admin"] = RO_ORIGIN["admin"] = "VIR_FROM_ADMIN"
+ORIGIN_NUM["VIR_FROM_ADMIN"] = 62
 
 
 def origin_macro(family, table=ORIGIN):
@@ -176,6 +187,101 @@ def load_flags(procs, path, x_path):
                      "(its driver's virCheckFlags) as a line here")
 
 
+def load_acl(procs, path, pname):
+    """Adds each procedure's permission checks (remote_acl.tsv, qemu_acl.tsv:
+    libvirt's @acl and @aclfilter) to the procedures of program pname; exits
+    naming a served procedure without a line."""
+    by_name = {p["name"]: p for p in procs if p["pname"] == pname}
+    prefix = "" if pname == "remote" else pname.upper() + "_"
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) != 3:
+                sys.exit(f"{path}:{lineno}: expected 3 tab-separated columns, got {len(cols)}")
+            p = by_name.get(prefix + cols[0])
+            if not p:
+                continue
+            checks = []
+            for c in ([] if cols[1] == "none" else cols[1].split()):
+                bits = c.split(":")
+                if len(bits) not in (2, 3, 5) or len(bits) == 5 and bits[2]:
+                    sys.exit(f"{path}:{lineno}: bad check '{c}'")
+                flags = bits[2] if len(bits) == 3 else ""
+                checks.append(dict(obj=bits[0], perm=bits[1].replace("_", "-"),
+                                   none=flags.startswith("!"), flags=int(flags.lstrip("!") or "0", 0),
+                                   param=bits[3] if len(bits) == 5 else None,
+                                   value=int(bits[4], 0) if len(bits) == 5 else 0))
+            if len({c["obj"] for c in checks}) > 1:
+                sys.exit(f"{path}:{lineno}: checks of different objects")
+            p["acl"] = checks
+            p["aclfilter"] = None if cols[2] == "-" else cols[2].split(":")
+    for p in procs:
+        if p["pname"] == pname and p["served"] and "acl" not in p:
+            sys.exit(f"{path}: {p['name']} is served but has no permission: add libvirt's @acl as a line here")
+
+
+def domain_args(here):
+    """The args types whose member `dom` is a remote_nonnull_domain."""
+    found = set()
+    for x in ("vrt_remote.x", "vrt_qemu.x"):
+        with open(os.path.join(here, x)) as f:
+            text = f.read()
+        found |= {m.group(1) for m in re.finditer(r"struct\s+(\w+)\s*\{(.*?)\};", text, re.S)
+                  if re.search(r"\bremote_nonnull_domain\s+dom\s*;", m.group(2))}
+    return found
+
+
+def gen_acl(procs, here):
+    """The header and C text of the permission table, parallel to procs."""
+    h = ("/* A permission a call checks (libvirt's @acl): object and perm name\n"
+         " * polkit's action org.libvirt.api.OBJECT.PERM; applied when flags is 0, when\n"
+         " * all of flags are set in the args' flags (none: when none is), or when\n"
+         " * the args' member at param_offset is param_value. */\n"
+         "typedef struct {\n    const char *object;\n    const char *perm;\n    unsigned int flags;\n"
+         "    bool flags_none;\n    bool has_param;\n    size_t param_offset;\n    int param_value;\n"
+         "} VrtProcAclCheck;\n\n"
+         "typedef struct {\n    const VrtProcAclCheck *checks;\n    unsigned int n_checks;\n"
+         "    const char *filter_object; /* @aclfilter: each listed object's (NULL: none) */\n"
+         "    const char *filter_perm;\n    size_t flags_offset; /* of the args' flags, when a check reads them */\n"
+         "    bool has_dom; /* the args name the domain checked (member dom) */\n    size_t dom_offset;\n"
+         "} VrtProcAcl;\n\n"
+         "/* info's permission checks. */\nconst VrtProcAcl *vrt_proc_acl(const VrtProcInfo *info);\n"
+         "/* Whether check applies to a call with args. */\n"
+         "bool vrt_proc_acl_applies(const VrtProcAcl *acl, const VrtProcAclCheck *check, const void *args);\n")
+    c = []
+    rows = []
+    with_dom = domain_args(here)
+    for i, p in enumerate(procs):
+        checks = p.get("acl", [])
+        if checks:
+            c.append(f"static const VrtProcAclCheck acl_{i}[] = {{\n")
+            for k in checks:
+                off = f"offsetof({p['args']}, {k['param']})" if k["param"] else "0"
+                c.append(f"    {{ \"{k['obj']}\", \"{k['perm']}\", {k['flags']:#x}, {str(k['none']).lower()}, "
+                         f"{str(bool(k['param'])).lower()}, {off}, {k['value']} }},\n")
+            c.append("};\n")
+        f = p.get("aclfilter")
+        fo = f"offsetof({p['args']}, flags)" if any(k["flags"] for k in checks) else "0"
+        rows.append(f"    {{ {'acl_%d' % i if checks else 'NULL'}, {len(checks)}, "
+                    f"{chr(34) + f[0] + chr(34) if f else 'NULL'}, "
+                    f"{chr(34) + f[1].replace('_', '-') + chr(34) if f else 'NULL'}, {fo}, "
+                    f"{str(p['args'] in with_dom).lower()}, "
+                    f"{'offsetof(%s, dom)' % p['args'] if p['args'] in with_dom else '0'} }},\n")
+    c.append("\nstatic const VrtProcAcl acls[] = {\n" + "".join(rows) + "};\n\n")
+    c.append("const VrtProcAcl *\nvrt_proc_acl(const VrtProcInfo *info)\n{\n"
+             "    return &acls[info - procs];\n}\n\n"
+             "bool\nvrt_proc_acl_applies(const VrtProcAcl *acl, const VrtProcAclCheck *check, const void *args)\n{\n"
+             "    if (check->has_param)\n"
+             "        return args && *(const int *)((const char *)args + check->param_offset) == check->param_value;\n"
+             "    if (!check->flags)\n        return true;\n"
+             "    unsigned int flags = args ? *(const unsigned int *)((const char *)args + acl->flags_offset) : 0;\n"
+             "    return check->flags_none ? (flags & check->flags) == 0 : (flags & check->flags) == check->flags;\n}\n")
+    return h, "".join(c)
+
+
 def xdr(t):
     return f"(xdrproc_t)xdr_{t}" if t else "(xdrproc_t)xdr_void"
 
@@ -205,7 +311,10 @@ GEN = "/* Generated by protocol/gen_procs.py from the programs' .tsv files: do n
 def gen_table(procs, out, tsvs):
     here = os.path.dirname(tsvs[0])
     load_flags(procs, os.path.join(here, "remote_flags.tsv"), os.path.join(here, "vrt_remote.x"))
-    h = [GEN, "#pragma once\n", "#include <glib.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include \"vrt_remote.h\"\n#include \"vrt_qemu.h\"\n\n"]
+    for pname in sorted({p["pname"] for p in procs}):
+        load_acl(procs, os.path.join(here, f"{pname}_acl.tsv"), pname)
+    acl_h, acl_c = gen_acl(procs, here)
+    h = [GEN, "#pragma once\n", "#include <glib.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include \"vrt_remote.h\"\n#include \"vrt_qemu.h\"\n#include \"vrt_admin.h\"\n\n"]
     h.append("/* libvirt's VIR_FROM_* of each family's errors (see VrtProcInfo.origin). */\n")
     for name, num in ORIGIN_NUM.items():
         h.append(f"#define VRT_PROC_{name[len('VIR_'):]} {num}\n")
@@ -257,6 +366,7 @@ def gen_table(procs, out, tsvs):
              " * as libvirt's driver decides (remote_flags.tsv); the caller words the\n"
              " * refusal (VIR_ERR_INVALID_ARG, with info->flags_func). */\n"
              "unsigned int vrt_proc_unsupported_flags(const VrtProcInfo *info, const void *args);\n")
+    h.append(acl_h)
     write(os.path.join(out, "vrt_procs.h"), "".join(h))
 
     c = [GEN, "#include \"vrt_procs.h\"\n#include <stddef.h>\n#include <stdlib.h>\n\n",
@@ -296,7 +406,8 @@ def gen_table(procs, out, tsvs):
              "unsigned int\nvrt_proc_unsupported_flags(const VrtProcInfo *info, const void *args)\n{\n"
              "    if (!args || !info->flags_checked)\n        return 0;\n"
              "    unsigned int flags = *(const unsigned int *)((const char *)args + info->flags_offset);\n"
-             "    return flags & ~info->supported_flags;\n}\n")
+             "    return flags & ~info->supported_flags;\n}\n\n")
+    c.append(acl_c)
     write(os.path.join(out, "vrt_procs.c"), "".join(c))
 
 

@@ -7,10 +7,11 @@ root=${1:-$(dirname "$0")/..}
 cd "$root"
 command -v clang-format >/dev/null || { echo "clang-format is not installed (scripts/install-deps installs it)"; exit 1; }
 files=$(git ls-files '*.c' '*.h')
-bad=""
-for f in $files; do
-    clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || bad="$bad $f"
-done
+# One clang-format per 64 files, two at a time (one per file took minutes
+# on a loaded two-core machine); each violation is reported as
+# FILE:LINE:COL: error: ..., from which the files are listed.
+report=$(printf '%s\n' $files | xargs -n 64 -P 2 clang-format --dry-run --Werror 2>&1 >/dev/null || true)
+bad=$(printf '%s\n' "$report" | sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error:.*/\1/p' | sort -u)
 if [ -n "$bad" ]; then
     for f in $bad; do echo "not formatted: $f"; done
     echo "run: clang-format -i \$(git ls-files '*.c' '*.h')"

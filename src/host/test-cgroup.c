@@ -77,9 +77,10 @@ test_unavailable(void)
     g_autoptr(VrtCgroups) none = vrt_cgroups_new(host, "none");
     g_autoptr(VrtCgroups) notv2 = NULL;
     g_autoptr(GError) err = NULL;
+    g_autofree char *cgdir = g_build_filename(root, "cg", NULL);
 
     g_assert_false(vrt_cgroups_available(none));
-    g_assert_true(g_mkdir_with_parents(g_build_filename(root, "cg", NULL), 0755) == 0);
+    g_assert_true(g_mkdir_with_parents(cgdir, 0755) == 0);
     notv2 = vrt_cgroups_new(host, "/cg");
     g_assert_false(vrt_cgroups_available(notv2));
     g_assert_nonnull(strstr(vrt_cgroups_unavailable_reason(notv2), "not a cgroup v2 tree"));

@@ -56,13 +56,33 @@ struct _VrtRpcStream {
     VrtRpcClient *client;
     int proc;
     guint32 serial;
-    GQueue data; /* GBytes*: received data */
+    GQueue data; /* StreamItem*: received data and holes */
     gsize head_off; /* taken from the head */
     gsize queued; /* bytes in data */
     bool eof; /* the server's end of data (an empty CONTINUE) */
     bool done; /* the server's last word: OK or an error */
     GError *err; /* the server's error */
 };
+
+/* Received data (bytes), or a hole of the server (bytes NULL). */
+typedef struct {
+    GBytes *bytes;
+    gint64 hole;
+} StreamItem;
+
+/* What a queued hole counts for in a stream's queue: holes are not free
+ * to hold either. */
+#define STREAM_HOLE_COST 64u
+
+static void
+stream_item_free(gpointer p)
+{
+    StreamItem *item = p;
+
+    if (item->bytes)
+        g_bytes_unref(item->bytes);
+    g_free(item);
+}
 
 static bool
 write_frame(VrtRpcClient *client, GBytes *frame, GError **error)
@@ -160,8 +180,26 @@ stream_incoming(VrtRpcClient *client, const vrt_net_header *hdr, const guint8 *f
             break;
         g_cond_wait(&client->cond, &client->lock);
     }
-    if (hdr->status == VRT_NET_CONTINUE && len > off) {
-        g_queue_push_tail(&st->data, g_bytes_new(frame + off, len - off));
+    if (hdr->status == VRT_NET_CONTINUE && hdr->type == VRT_NET_STREAM_HOLE) {
+        vrt_net_stream_hole hole = { 0 };
+        g_autoptr(GError) err = NULL;
+
+        if (!vrt_message_decode_payload(frame, len, (xdrproc_t)xdr_vrt_net_stream_hole, &hole, &err) ||
+            hole.length < 0) {
+            st->done = true;
+            vrt_error_set(&st->err, VIR_ERR_RPC, "%s", "malformed stream hole");
+        } else {
+            StreamItem *item = g_new0(StreamItem, 1);
+
+            item->hole = hole.length;
+            g_queue_push_tail(&st->data, item);
+            st->queued += STREAM_HOLE_COST;
+        }
+    } else if (hdr->status == VRT_NET_CONTINUE && len > off) {
+        StreamItem *item = g_new0(StreamItem, 1);
+
+        item->bytes = g_bytes_new(frame + off, len - off);
+        g_queue_push_tail(&st->data, item);
         st->queued += len - off;
     } else if (hdr->status == VRT_NET_CONTINUE) {
         st->eof = true;
@@ -226,7 +264,7 @@ reader_main(gpointer opaque)
             g_free(frame);
             continue;
         }
-        if (hdr.type == VRT_NET_STREAM) {
+        if (hdr.type == VRT_NET_STREAM || hdr.type == VRT_NET_STREAM_HOLE) {
             stream_incoming(client, &hdr, frame, total);
             g_free(frame);
             continue;
@@ -305,22 +343,20 @@ vrt_rpc_client_new_unix(const char *path, GError **error)
     return vrt_rpc_client_new_fd(fd, error);
 }
 
-VrtRpcClient *
-vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error)
+/* A TCP connection to host's port (TCP_NODELAY), or -1 with *error. */
+static int
+tcp_connect(const char *host, guint port, GError **error)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
     struct addrinfo *ai = NULL;
     g_autofree char *service = g_strdup_printf("%u", port);
-    g_autoptr(VrtTlsContext) tls = vrt_tls_context_new(cfg, false, error);
     int fd = -1, saved = 0;
 
-    if (!tls)
-        return NULL;
     int rc = getaddrinfo(host, service, &hints, &ai);
     if (rc != 0) {
         vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Unable to resolve address '%s' service '%s': %s", host, service,
                       gai_strerror(rc));
-        return NULL;
+        return -1;
     }
     for (struct addrinfo *p = ai; p && fd < 0; p = p->ai_next) {
         fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
@@ -334,10 +370,31 @@ vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GE
     if (fd < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, saved, "unable to connect to server at '%s:%s'", host,
                             service);
-        return NULL;
+        return -1;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_tcp(const char *host, guint port, GError **error)
+{
+    int fd = tcp_connect(host, port, error);
+
+    return fd < 0 ? NULL : vrt_rpc_client_new_fd(fd, error);
+}
+
+VrtRpcClient *
+vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error)
+{
+    g_autoptr(VrtTlsContext) tls = vrt_tls_context_new(cfg, false, error);
+
+    if (!tls)
+        return NULL;
+    int fd = tcp_connect(host, port, error);
+    if (fd < 0)
+        return NULL;
     VrtTransport *t = vrt_tls_connect(tls, fd, host, error);
     if (!t) {
         close(fd);
@@ -399,10 +456,10 @@ vrt_rpc_client_is_open(VrtRpcClient *client)
 
 /* Sends the call of serial (registered in pending as pc) and waits for its reply. */
 static bool
-call_wait(VrtRpcClient *client, int proc, guint32 serial, VrtPendingCall *pc, xdrproc_t args_filter, void *args,
-          xdrproc_t ret_filter, void *ret, GError **error)
+call_wait(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, guint32 serial, VrtPendingCall *pc,
+          xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret, GError **error)
 {
-    vrt_net_header hdr = { VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, VRT_NET_CALL, serial, VRT_NET_OK };
+    vrt_net_header hdr = { prog, vers, proc, VRT_NET_CALL, serial, VRT_NET_OK };
     g_autoptr(GBytes) frame = vrt_message_encode(&hdr, args ? args_filter : NULL, args, error);
     bool ok = frame && write_frame(client, frame, error);
 
@@ -451,8 +508,8 @@ stream_unregister(VrtRpcStream *st)
 /* A call; with stream, a stream of its serial is registered before it goes
  * and kept when it succeeds. */
 static bool
-call_full(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
-          VrtRpcStream **stream, GError **error)
+call_full(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, xdrproc_t args_filter, void *args,
+          xdrproc_t ret_filter, void *ret, VrtRpcStream **stream, GError **error)
 {
     VrtPendingCall pc = { 0 };
     guint32 serial;
@@ -477,7 +534,7 @@ call_full(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdr
             g_hash_table_insert(client->streams, GUINT_TO_POINTER(serial), st);
         }
     }
-    bool ok = call_wait(client, proc, serial, &pc, args_filter, args, ret_filter, ret, error);
+    bool ok = call_wait(client, prog, vers, proc, serial, &pc, args_filter, args, ret_filter, ret, error);
     if (st && ok)
         *stream = st;
     else if (st)
@@ -489,14 +546,23 @@ bool
 vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret,
                     GError **error)
 {
-    return call_full(client, proc, args_filter, args, ret_filter, ret, NULL, error);
+    return call_full(client, VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, args_filter, args, ret_filter, ret, NULL,
+                     error);
+}
+
+bool
+vrt_rpc_client_call_program(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc, xdrproc_t args_filter,
+                            void *args, xdrproc_t ret_filter, void *ret, GError **error)
+{
+    return call_full(client, prog, vers, proc, args_filter, args, ret_filter, ret, NULL, error);
 }
 
 bool
 vrt_rpc_client_call_stream(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
                            void *ret, VrtRpcStream **stream, GError **error)
 {
-    return call_full(client, proc, args_filter, args, ret_filter, ret, stream, error);
+    return call_full(client, VRT_REMOTE_PROGRAM, VRT_REMOTE_VERSION, proc, args_filter, args, ret_filter, ret, stream,
+                     error);
 }
 
 /* ---- streams ---- */
@@ -531,6 +597,12 @@ stream_failed_locked(VrtRpcStream *st, GError **error)
 gssize
 vrt_rpc_stream_recv(VrtRpcStream *st, void *buf, gsize len, int timeout_ms, GError **error)
 {
+    return vrt_rpc_stream_recv_sparse(st, buf, len, timeout_ms, NULL, error);
+}
+
+gssize
+vrt_rpc_stream_recv_sparse(VrtRpcStream *st, void *buf, gsize len, int timeout_ms, gint64 *hole, GError **error)
+{
     VrtRpcClient *client = st->client;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
     gint64 deadline = timeout_ms < 0 ? -1 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
@@ -543,8 +615,26 @@ vrt_rpc_stream_recv(VrtRpcStream *st, void *buf, gsize len, int timeout_ms, GErr
                  !st->eof && !st->done && !client->closed)
             return -2;
     }
+    if (hole)
+        *hole = 0;
+    StreamItem *first = g_queue_peek_head(&st->data);
+    if (first && !first->bytes) {
+        /* A hole is taken alone, by a caller that takes holes. */
+        if (!hole) {
+            vrt_error_set(error, VIR_ERR_RPC, "%s", "Unexpected stream hole");
+            return -1;
+        }
+        *hole = first->hole;
+        st->queued -= STREAM_HOLE_COST;
+        stream_item_free(g_queue_pop_head(&st->data));
+        g_cond_broadcast(&client->cond);
+        return 0;
+    }
     while (got < len && !g_queue_is_empty(&st->data)) {
-        GBytes *head = g_queue_peek_head(&st->data);
+        StreamItem *item = g_queue_peek_head(&st->data);
+        if (!item->bytes)
+            break; /* data stops at a hole */
+        GBytes *head = item->bytes;
         gsize size;
         const guint8 *p = g_bytes_get_data(head, &size);
         gsize n = MIN(len - got, size - st->head_off);
@@ -554,7 +644,7 @@ vrt_rpc_stream_recv(VrtRpcStream *st, void *buf, gsize len, int timeout_ms, GErr
         st->head_off += n;
         st->queued -= n;
         if (st->head_off == size) {
-            g_bytes_unref(g_queue_pop_head(&st->data));
+            stream_item_free(g_queue_pop_head(&st->data));
             st->head_off = 0;
         }
     }
@@ -590,6 +680,23 @@ vrt_rpc_stream_send(VrtRpcStream *st, const void *data, gsize len, GError **erro
     return true;
 }
 
+bool
+vrt_rpc_stream_send_hole(VrtRpcStream *st, gint64 length, GError **error)
+{
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->client->lock);
+
+        if (stream_failed_locked(st, error))
+            return false;
+    }
+    vrt_net_header hdr = { VRT_REMOTE_PROGRAM,  VRT_REMOTE_VERSION, st->proc,
+                           VRT_NET_STREAM_HOLE, st->serial,         VRT_NET_CONTINUE };
+    vrt_net_stream_hole hole = { .length = length, .flags = 0 };
+    g_autoptr(GBytes) frame = vrt_message_encode(&hdr, (xdrproc_t)xdr_vrt_net_stream_hole, &hole, error);
+
+    return frame && write_frame(st->client, frame, error);
+}
+
 /* Sends the stream's last word (finish: OK, abort: ERROR) and waits for the
  * server's, dropping data that still comes. */
 static bool
@@ -608,7 +715,7 @@ stream_end(VrtRpcStream *st, int status, GError **error)
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);
 
     for (;;) {
-        g_queue_clear_full(&st->data, (GDestroyNotify)g_bytes_unref);
+        g_queue_clear_full(&st->data, stream_item_free);
         st->queued = 0;
         st->head_off = 0;
         g_cond_broadcast(&client->cond);
@@ -637,7 +744,30 @@ vrt_rpc_stream_free(VrtRpcStream *st)
     if (!st)
         return;
     stream_unregister(st);
-    g_queue_clear_full(&st->data, (GDestroyNotify)g_bytes_unref);
+    g_queue_clear_full(&st->data, stream_item_free);
     g_clear_error(&st->err);
     g_free(st);
+}
+
+unsigned int
+vrt_rpc_client_tls_ssf(VrtRpcClient *client)
+{
+    return client->transport && client->transport->is_tls ? client->transport->ssf : 0;
+}
+
+int
+vrt_rpc_client_get_fd(VrtRpcClient *client)
+{
+    return client->fd;
+}
+
+void
+vrt_rpc_client_push_layer(VrtRpcClient *client, VrtTransport *layer)
+{
+    /* Under the write lock: no frame is being sent. The server sends
+     * nothing before our next call, so the reader's next recv is the
+     * layer's. */
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->write_lock);
+
+    __atomic_store_n(&client->transport, layer, __ATOMIC_SEQ_CST);
 }

@@ -25,6 +25,15 @@ VrtRpcClient *vrt_rpc_client_new_fd(int fd, GError **error);
  * the server's certificate checked against host, libvirt's confirmation
  * read before the first call). */
 VrtRpcClient *vrt_rpc_client_new_tls(const char *host, guint port, const VrtTlsConfig *cfg, GError **error);
+/* A plain TCP connection (qemu+tcp://: SASL authenticates it). */
+VrtRpcClient *vrt_rpc_client_new_tcp(const char *host, guint port, GError **error);
+/* TLS's key bits (0 without TLS), for SASL's external SSF. */
+unsigned int vrt_rpc_client_tls_ssf(VrtRpcClient *client);
+int vrt_rpc_client_get_fd(VrtRpcClient *client);
+/* Makes layer (a SASL security layer over the plain socket) carry every
+ * byte from now on; call it between the reply that ended the SASL exchange
+ * and the next call. The client frees it. */
+void vrt_rpc_client_push_layer(VrtRpcClient *client, VrtTransport *layer);
 void vrt_rpc_client_free(VrtRpcClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtRpcClient, vrt_rpc_client_free)
 
@@ -39,6 +48,9 @@ bool vrt_rpc_client_is_open(VrtRpcClient *client);
  * reply becomes *error with the server's code and message. */
 bool vrt_rpc_client_call(VrtRpcClient *client, int proc, xdrproc_t args_filter, void *args, xdrproc_t ret_filter,
                          void *ret, GError **error);
+/* The same for a call of program prog of version vers (the admin program). */
+bool vrt_rpc_client_call_program(VrtRpcClient *client, unsigned int prog, unsigned int vers, int proc,
+                                 xdrproc_t args_filter, void *args, xdrproc_t ret_filter, void *ret, GError **error);
 
 /* ---- streams ---- */
 
@@ -59,6 +71,14 @@ bool vrt_rpc_client_call_stream(VrtRpcClient *client, int proc, xdrproc_t args_f
 gssize vrt_rpc_stream_recv(VrtRpcStream *stream, void *buf, gsize len, int timeout_ms, GError **error);
 /* Sends data (in messages of at most 256 KiB, as libvirt's clients). */
 bool vrt_rpc_stream_send(VrtRpcStream *stream, const void *data, gsize len, GError **error);
+/* A sparse stream's receive: as vrt_rpc_stream_recv, and when the server's
+ * next message is a hole, 0 with *hole its length (*hole is 0 otherwise:
+ * 0 is then the end). Data never runs across a hole. vrt_rpc_stream_recv
+ * fails on a hole ("Unexpected stream hole"). */
+gssize vrt_rpc_stream_recv_sparse(VrtRpcStream *stream, void *buf, gsize len, int timeout_ms, gint64 *hole,
+                                  GError **error);
+/* Sends a hole of length bytes (a VRT_NET_STREAM_HOLE message). */
+bool vrt_rpc_stream_send_hole(VrtRpcStream *stream, gint64 length, GError **error);
 /* Finishes the stream (data not received yet is dropped) and waits for
  * the server's confirmation or error. */
 bool vrt_rpc_stream_finish(VrtRpcStream *stream, GError **error);

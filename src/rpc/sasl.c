@@ -19,7 +19,11 @@
 struct _VrtSaslSession {
     sasl_conn_t *conn;
     unsigned int min_ssf; /* 0 when secure */
+    bool is_client; /* a libvrt session: its credentials are in client_creds */
 };
+
+static GHashTable *client_creds;
+static GMutex creds_lock;
 
 typedef struct {
     VrtTransport base;
@@ -106,6 +110,13 @@ vrt_sasl_session_free(VrtSaslSession *s)
 {
     if (!s)
         return;
+    if (s->is_client && s->conn) {
+        /* Its callbacks' credentials (sasl_conn_t* -> creds), wiped with it. */
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&creds_lock);
+        sasl_conn_t *key = s->conn;
+        sasl_dispose(&s->conn);
+        g_hash_table_remove(client_creds, key);
+    }
     if (s->conn)
         sasl_dispose(&s->conn);
     g_free(s);
@@ -303,4 +314,144 @@ vrt_sasl_layer_new(VrtSaslSession *s, VrtTransport *below, int fd)
     if (sasl_getprop(s->conn, SASL_MAXOUTBUF, &val) == SASL_OK && val && *(const unsigned int *)val > 0)
         l->maxout = *(const unsigned int *)val;
     return &l->base;
+}
+
+/* ---- the client side (libvrt) ---- */
+
+struct _VrtSaslClientCreds {
+    char *user;
+    char *pass;
+    sasl_secret_t *secret;
+    sasl_callback_t callbacks[4];
+};
+
+static int
+client_get_simple(void *context, int id, const char **result, unsigned int *len)
+{
+    struct _VrtSaslClientCreds *c = context;
+
+    if (id != SASL_CB_AUTHNAME && id != SASL_CB_USER)
+        return SASL_BADPARAM;
+    *result = c->user ? c->user : "";
+    if (len)
+        *len = (unsigned int)strlen(*result);
+    return SASL_OK;
+}
+
+static int
+client_get_secret(sasl_conn_t *conn, void *context, int id, sasl_secret_t **psecret)
+{
+    struct _VrtSaslClientCreds *c = context;
+
+    (void)conn;
+    if (id != SASL_CB_PASS)
+        return SASL_BADPARAM;
+    *psecret = c->secret;
+    return SASL_OK;
+}
+
+static void
+creds_free(gpointer p)
+{
+    struct _VrtSaslClientCreds *c = p;
+    if (c->secret)
+        explicit_bzero(c->secret->data, c->secret->len);
+    g_free(c->secret);
+    g_free(c->user);
+    if (c->pass)
+        explicit_bzero(c->pass, strlen(c->pass));
+    g_free(c->pass);
+    g_free(c);
+}
+
+VrtSaslSession *
+vrt_sasl_client_new(const char *host, const char *local_addr, const char *remote_addr, unsigned int ext_ssf,
+                    const char *user, const char *password, GError **error)
+{
+    static gsize done;
+    static int init_rc;
+
+    if (g_once_init_enter(&done)) {
+        init_rc = sasl_client_init(NULL);
+        g_once_init_leave(&done, 1);
+    }
+    if (init_rc != SASL_OK) {
+        vrt_error_set(error, VIR_ERR_AUTH_FAILED, "failed to initialize SASL library: %d (%s)", init_rc,
+                      sasl_errstring(init_rc, NULL, NULL));
+        return NULL;
+    }
+    struct _VrtSaslClientCreds *c = g_new0(struct _VrtSaslClientCreds, 1);
+    c->user = g_strdup(user);
+    c->pass = g_strdup(password);
+    gsize plen = c->pass ? strlen(c->pass) : 0;
+    c->secret = g_malloc0(sizeof(sasl_secret_t) + plen + 1);
+    c->secret->len = plen;
+    if (plen)
+        memcpy(c->secret->data, c->pass, plen);
+    c->callbacks[0] = (sasl_callback_t){ SASL_CB_AUTHNAME, (int (*)(void))(void (*)(void))client_get_simple, c };
+    c->callbacks[1] = (sasl_callback_t){ SASL_CB_USER, (int (*)(void))(void (*)(void))client_get_simple, c };
+    c->callbacks[2] = (sasl_callback_t){ SASL_CB_PASS, (int (*)(void))(void (*)(void))client_get_secret, c };
+    c->callbacks[3] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+
+    g_autoptr(VrtSaslSession) s = g_new0(VrtSaslSession, 1);
+    int rc = sasl_client_new("libvirt", host, local_addr, remote_addr, c->callbacks, 0, &s->conn);
+    if (rc != SASL_OK) {
+        creds_free(c);
+        vrt_error_set(error, VIR_ERR_AUTH_FAILED, "Failed to create SASL client context: %d (%s)", rc,
+                      sasl_errstring(rc, NULL, NULL));
+        return NULL;
+    }
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&creds_lock);
+
+        if (!client_creds)
+            client_creds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, creds_free);
+        g_hash_table_insert(client_creds, s->conn, c);
+    }
+    s->is_client = true;
+    if (ext_ssf) {
+        sasl_ssf_t ssf = ext_ssf;
+        if ((rc = sasl_setprop(s->conn, SASL_SSF_EXTERNAL, &ssf)) != SASL_OK) {
+            vrt_error_set(error, VIR_ERR_AUTH_FAILED, "cannot set external SSF %d (%s)", rc,
+                          sasl_errstring(rc, NULL, NULL));
+            return NULL;
+        }
+    }
+    /* As libvirt's client: over TLS (or a UNIX socket) no layer; over plain
+     * TCP one of at least 56 bits and no anonymous login. */
+    bool secure = ext_ssf > 0 || !remote_addr;
+    sasl_security_properties_t props = { 0 };
+    props.min_ssf = secure ? 0 : VRT_SASL_TCP_MIN_SSF;
+    props.max_ssf = secure ? 0 : SASL_MAX_SSF;
+    props.maxbufsize = SASL_MAX_BUF;
+    props.security_flags = secure ? 0 : SASL_SEC_NOANONYMOUS;
+    if ((rc = sasl_setprop(s->conn, SASL_SEC_PROPS, &props)) != SASL_OK) {
+        vrt_error_set(error, VIR_ERR_AUTH_FAILED, "cannot set security props %d (%s)", rc,
+                      sasl_errstring(rc, NULL, NULL));
+        return NULL;
+    }
+    s->min_ssf = props.min_ssf;
+    return g_steal_pointer(&s);
+}
+
+int
+vrt_sasl_client_step(VrtSaslSession *s, const char *mechlist, const char *in, unsigned int inlen, const char **mech,
+                     const char **out, unsigned int *outlen, GError **error)
+{
+    int rc = mechlist ? sasl_client_start(s->conn, mechlist, NULL, out, outlen, mech)
+                      : sasl_client_step(s->conn, in, inlen, NULL, out, outlen);
+
+    if (rc == SASL_OK)
+        return 1;
+    if (rc == SASL_CONTINUE)
+        return 0;
+    vrt_error_set(error, VIR_ERR_AUTH_FAILED, "Failed to %s SASL negotiation: %d (%s)", mechlist ? "start" : "step", rc,
+                  sasl_errdetail(s->conn));
+    return -1;
+}
+
+unsigned int
+vrt_sasl_session_min_ssf(VrtSaslSession *s)
+{
+    return s->min_ssf;
 }

@@ -49,6 +49,19 @@ const char *vrt_sasl_session_username(VrtSaslSession *s);
 /* The negotiated security layer strength (0: none). */
 unsigned int vrt_sasl_session_ssf(VrtSaslSession *s);
 
+/* A client session (libvrt) for host, with user and password for the
+ * mechanisms that ask (AUTHNAME, USER, PASS); local_addr and remote_addr
+ * "IP;PORT" (NULL for a UNIX socket), ext_ssf TLS's key bits (0 without).
+ * Over plain TCP a layer of at least VRT_SASL_TCP_MIN_SSF is required. */
+VrtSaslSession *vrt_sasl_client_new(const char *host, const char *local_addr, const char *remote_addr,
+                                    unsigned int ext_ssf, const char *user, const char *password, GError **error);
+/* Start (mechlist given: the server's list; *mech is the one chosen) or
+ * step with the server's data; as vrt_sasl_session_step. */
+int vrt_sasl_client_step(VrtSaslSession *s, const char *mechlist, const char *in, unsigned int inlen, const char **mech,
+                         const char **out, unsigned int *outlen, GError **error);
+/* The least layer strength the session requires (0: none). */
+unsigned int vrt_sasl_session_min_ssf(VrtSaslSession *s);
+
 /* The security layer over below (NULL: the socket fd; not owned: it must
  * outlive the layer); takes s. */
 VrtTransport *vrt_sasl_layer_new(VrtSaslSession *s, VrtTransport *below, int fd);

@@ -72,6 +72,7 @@ typedef struct {
     GSource *source;
     VrtTlsContext *tls; /* a TLS listener's (not owned), else NULL */
     int auth; /* VrtRpcAuth of its clients */
+    bool admin; /* the admin socket: its clients call the admin program alone */
 } VrtListener;
 
 struct _VrtServerClient {
@@ -84,6 +85,10 @@ struct _VrtServerClient {
     uid_t uid;
     gid_t gid;
     bool local; /* a UNIX socket */
+    bool admin; /* of the admin socket (see VrtListener) */
+    guint64 id; /* the admin interface's client ID, unique in the server */
+    gint64 connect_time; /* seconds since the epoch */
+    int transport_kind; /* VrtRpcTransportKind when it connected */
     int auth; /* VrtRpcAuth */
     gint authenticated; /* atomic: calls other than the auth ones may run */
     /* NULL: plain socket calls. Read on the I/O thread; replaced (under
@@ -154,6 +159,10 @@ struct _VrtRpcServer {
     gint waiting; /* atomic: a client stopped for the server's total */
     GPtrArray *handshakes; /* I/O thread: Handshake* under way */
     int unix_auth; /* VrtRpcAuth of the read-write UNIX socket's clients */
+    guint64 last_client_id; /* under lock */
+    gint busy_workers; /* atomic: workers running calls */
+    int unix_ro_auth; /* VrtRpcAuth of the read-only UNIX socket's clients */
+    bool no_io_thread_calls; /* every call runs on a worker (the check may block) */
     GMutex wake_lock; /* a leaf lock for wake_source */
     GSource *wake_source; /* reads waiting clients again once below max_queued */
 };
@@ -700,6 +709,16 @@ vrt_server_client_get_auth(VrtServerClient *client)
     return client->auth;
 }
 
+bool
+vrt_server_client_get_unix_identity(VrtServerClient *client, pid_t *pid, uid_t *uid)
+{
+    if (!client->local || client->pid <= 0)
+        return false;
+    *pid = client->pid;
+    *uid = client->uid;
+    return true;
+}
+
 void
 vrt_server_client_set_authenticated(VrtServerClient *client)
 {
@@ -858,6 +877,7 @@ worker_run(gpointer data, gpointer user_data)
     VrtRpcServer *server = user_data;
     VrtServerClient *client = vrt_server_client_ref(call->client);
 
+    g_atomic_int_inc(&server->busy_workers);
     for (;;) {
         run_call(call);
         call_free(call);
@@ -879,6 +899,7 @@ worker_run(gpointer data, gpointer user_data)
         if (!call)
             break;
     }
+    g_atomic_int_dec_and_test(&server->busy_workers);
     vrt_server_client_unref(client);
 }
 
@@ -1104,7 +1125,9 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
         return true;
     }
     /* Every program of the table (remote, QEMU): a program is its rows there. */
-    if (!vrt_proc_program_known(hdr.prog, hdr.vers)) {
+    /* The admin program is the admin socket's, and only it: each side sees
+     * the other's as unknown, as libvirtd's separate servers do. */
+    if (!vrt_proc_program_known(hdr.prog, hdr.vers) || (hdr.prog == VRT_ADMIN_PROGRAM) != client->admin) {
         vrt_error_set(&err, VIR_ERR_RPC, "cannot find program %u version %u", hdr.prog, hdr.vers);
         reply_error(client, &hdr, err, VIR_FROM_RPC);
         g_free(frame);
@@ -1141,7 +1164,7 @@ handle_frame(VrtServerClient *client, guint8 *frame, gsize len)
     }
 
     VrtCall *call = call_new(client, &hdr, info, frame, len);
-    if (info->high_priority) {
+    if (info->high_priority && !client->server->no_io_thread_calls) {
         run_call(call);
         call_free(call);
         return true;
@@ -1358,7 +1381,7 @@ server_watch_listeners(VrtRpcServer *server)
 /* A new client on fd (accepted, non-blocking) with transport (NULL: plain),
  * served from now on. I/O thread. */
 static void
-client_new(VrtRpcServer *server, int cfd, bool readonly, bool local, int auth, VrtTransport *transport)
+client_new(VrtRpcServer *server, int cfd, bool readonly, bool local, int auth, VrtTransport *transport, bool admin)
 {
     VrtServerClient *client = g_new0(VrtServerClient, 1);
     client->ref = 1;
@@ -1367,6 +1390,11 @@ client_new(VrtRpcServer *server, int cfd, bool readonly, bool local, int auth, V
     client->fd = cfd;
     client->readonly = readonly;
     client->local = local;
+    client->admin = admin;
+    client->connect_time = g_get_real_time() / G_USEC_PER_SEC;
+    client->transport_kind = local                            ? VRT_RPC_TRANSPORT_UNIX
+                             : transport && transport->is_tls ? VRT_RPC_TRANSPORT_TLS
+                                                              : VRT_RPC_TRANSPORT_TCP;
     client->auth = auth;
     client->authenticated = auth == VRT_RPC_AUTH_NONE;
     client->transport = transport;
@@ -1388,6 +1416,7 @@ client_new(VrtRpcServer *server, int cfd, bool readonly, bool local, int auth, V
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->lock);
 
+        client->id = ++server->last_client_id;
         g_hash_table_add(server->clients, client);
     }
     g_debug("client fd %d connected (pid %d uid %d%s%s)", cfd, (int)client->pid, (int)client->uid,
@@ -1414,7 +1443,7 @@ on_handshake_done(VrtTransport *transport, int fd, const GError *error, gpointer
 
     g_ptr_array_remove_fast(server->handshakes, hs);
     if (transport)
-        client_new(server, fd, hs->readonly, false, hs->auth, transport);
+        client_new(server, fd, hs->readonly, false, hs->auth, transport, false);
     g_free(hs);
     server_watch_listeners(server);
 }
@@ -1448,7 +1477,7 @@ on_listener_ready(int fd, GIOCondition cond, gpointer opaque)
         if (acc)
             hs->acc = acc;
     } else {
-        client_new(server, cfd, l->readonly, local, l->auth, NULL);
+        client_new(server, cfd, l->readonly, local, l->auth, NULL, l->admin);
     }
     /* May unwatch this listener too: then its source is destroyed here. */
     server_watch_listeners(server);
@@ -1522,7 +1551,7 @@ vrt_rpc_server_add_unix(VrtRpcServer *server, const char *path, mode_t mode, gid
         unlink(path);
         return false;
     }
-    return listener_add(server, fd, path, readonly, NULL, readonly ? VRT_RPC_AUTH_NONE : server->unix_auth);
+    return listener_add(server, fd, path, readonly, NULL, readonly ? server->unix_ro_auth : server->unix_auth);
 }
 
 bool
@@ -1534,7 +1563,7 @@ vrt_rpc_server_add_fd(VrtRpcServer *server, int fd, bool readonly, GError **erro
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "file descriptor %d is not a stream socket", fd);
         return false;
     }
-    return listener_add(server, fd, NULL, readonly, NULL, readonly ? VRT_RPC_AUTH_NONE : server->unix_auth);
+    return listener_add(server, fd, NULL, readonly, NULL, readonly ? server->unix_ro_auth : server->unix_auth);
 }
 
 bool
@@ -1599,6 +1628,18 @@ void
 vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth)
 {
     server->unix_auth = auth;
+}
+
+void
+vrt_rpc_server_set_calls_on_workers(VrtRpcServer *server)
+{
+    server->no_io_thread_calls = true;
+}
+
+void
+vrt_rpc_server_set_unix_ro_auth(VrtRpcServer *server, VrtRpcAuth auth)
+{
+    server->unix_ro_auth = auth;
 }
 
 void
@@ -1730,10 +1771,13 @@ G_STATIC_ASSERT(VRT_PROC_FROM_QEMU == VIR_FROM_QEMU);
 G_STATIC_ASSERT(VRT_PROC_FROM_REMOTE == VIR_FROM_REMOTE);
 G_STATIC_ASSERT(VRT_PROC_FROM_NETWORK == VIR_FROM_NETWORK);
 G_STATIC_ASSERT(VRT_PROC_FROM_NODEDEV == VIR_FROM_NODEDEV);
+G_STATIC_ASSERT(VRT_PROC_FROM_SECRET == VIR_FROM_SECRET);
+G_STATIC_ASSERT(VRT_PROC_FROM_DOMAIN_SNAPSHOT == VIR_FROM_DOMAIN_SNAPSHOT);
 G_STATIC_ASSERT(VRT_PROC_FROM_DOMAIN == VIR_FROM_DOMAIN);
 G_STATIC_ASSERT(VRT_PROC_FROM_STORAGE == VIR_FROM_STORAGE);
 G_STATIC_ASSERT(VRT_PROC_FROM_INTERFACE == VIR_FROM_INTERFACE);
 G_STATIC_ASSERT(VRT_PROC_FROM_NWFILTER == VIR_FROM_NWFILTER);
+G_STATIC_ASSERT(VRT_PROC_FROM_ADMIN == VIR_FROM_ADMIN);
 
 bool
 vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **error)
@@ -1809,4 +1853,128 @@ vrt_rpc_server_free(VrtRpcServer *server)
     g_mutex_clear(&server->wake_lock);
     g_main_context_unref(server->ctx);
     g_free(server);
+}
+
+/* ---- the admin interface (daemon/remote_admin.c) ---- */
+
+bool
+vrt_rpc_server_add_admin_unix(VrtRpcServer *server, const char *path, GError **error)
+{
+    if (!vrt_rpc_server_add_unix(server, path, 0700, (gid_t)-1, false, error))
+        return false;
+    VrtListener *l = g_ptr_array_index(server->listeners, server->listeners->len - 1);
+    l->admin = true;
+    /* Root alone reaches it (mode 0700): no authentication beyond that. */
+    l->auth = VRT_RPC_AUTH_NONE;
+    return true;
+}
+
+GList *
+vrt_rpc_server_ref_clients(VrtRpcServer *server, bool admin)
+{
+    GList *all = server_ref_clients(server);
+    GList *out = NULL;
+
+    for (GList *l = all; l; l = l->next) {
+        VrtServerClient *client = l->data;
+        if (client->admin == admin && !client->closed)
+            out = g_list_prepend(out, vrt_server_client_ref(client));
+    }
+    g_list_free_full(all, (GDestroyNotify)vrt_server_client_unref);
+    return out;
+}
+
+void
+vrt_server_client_get_admin_info(VrtServerClient *client, VrtServerClientAdminInfo *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->id = client->id;
+    info->timestamp = client->connect_time;
+    info->transport = client->transport_kind;
+    info->readonly = client->readonly;
+    info->admin = client->admin;
+    info->authenticated = g_atomic_int_get(&client->authenticated);
+    info->pid = client->pid;
+    info->uid = client->uid;
+    info->gid = client->gid;
+    if (!client->local) {
+        struct sockaddr_storage addr;
+        socklen_t alen = sizeof(addr);
+        char host[NI_MAXHOST], serv[NI_MAXSERV];
+        if (getpeername(client->fd, (struct sockaddr *)&addr, &alen) == 0 &&
+            getnameinfo((struct sockaddr *)&addr, alen, host, sizeof(host), serv, sizeof(serv),
+                        NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+            /* libvirt's form of a socket address: "HOST;PORT". */
+            info->sock_addr = g_strdup_printf("%s;%s", host, serv);
+    }
+}
+
+static gboolean
+client_close_idle_cb(gpointer opaque)
+{
+    client_close_now(opaque);
+    return G_SOURCE_REMOVE;
+}
+
+void
+vrt_server_client_close(VrtServerClient *client)
+{
+    /* From the I/O thread's next turn, so a client may be closed from its
+     * own call, whose reply is then dropped with the connection. */
+    GSource *idle = g_idle_source_new();
+    g_source_set_priority(idle, G_PRIORITY_DEFAULT);
+    g_source_unref(client_attach(client, idle, client_close_idle_cb));
+}
+
+void
+vrt_rpc_server_get_workers(VrtRpcServer *server, VrtRpcServerWorkers *workers)
+{
+    workers->max_workers = (guint)MAX(g_thread_pool_get_max_threads(server->pool), 0);
+    workers->n_workers = g_thread_pool_get_num_threads(server->pool);
+    guint busy = (guint)MAX(g_atomic_int_get(&server->busy_workers), 0);
+    workers->free_workers = workers->n_workers > busy ? workers->n_workers - busy : 0;
+    workers->job_queue_depth = g_thread_pool_unprocessed(server->pool);
+}
+
+bool
+vrt_rpc_server_set_max_workers(VrtRpcServer *server, guint max_workers, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (!g_thread_pool_set_max_threads(server->pool, (gint)max_workers, &local)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot set the worker threads: %s", local->message);
+        return false;
+    }
+    server->limits.max_workers = max_workers;
+    return true;
+}
+
+void
+vrt_rpc_server_get_client_counts(VrtRpcServer *server, guint *nclients, guint *nclients_unauth)
+{
+    GList *clients = vrt_rpc_server_ref_clients(server, false);
+
+    *nclients = 0;
+    *nclients_unauth = 0;
+    for (GList *l = clients; l; l = l->next) {
+        VrtServerClient *client = l->data;
+        (*nclients)++;
+        if (!g_atomic_int_get(&client->authenticated))
+            (*nclients_unauth)++;
+    }
+    g_list_free_full(clients, (GDestroyNotify)vrt_server_client_unref);
+}
+
+guint
+vrt_rpc_server_get_max_clients(VrtRpcServer *server)
+{
+    return server->limits.max_clients;
+}
+
+void
+vrt_rpc_server_set_max_clients(VrtRpcServer *server, guint max_clients)
+{
+    server->limits.max_clients = MAX(max_clients, 1);
+    /* Stops or starts accepting at once (the I/O thread runs admin calls). */
+    server_watch_listeners(server);
 }

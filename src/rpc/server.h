@@ -37,6 +37,7 @@ typedef struct _VrtTlsContext VrtTlsContext;
 typedef enum {
     VRT_RPC_AUTH_NONE = 0,
     VRT_RPC_AUTH_SASL = 1,
+    VRT_RPC_AUTH_POLKIT = 2, /* a UNIX socket's: AUTH_POLKIT asks polkitd about the peer */
 } VrtRpcAuth;
 typedef struct _VrtServerClient VrtServerClient;
 /* One call being served. */
@@ -104,6 +105,11 @@ bool vrt_rpc_server_add_tcp(VrtRpcServer *server, const char *addr, guint port, 
 /* The authentication of read-write UNIX socket clients from now on (the
  * read-only socket's need none), as auth_unix_rw. */
 void vrt_rpc_server_set_unix_auth(VrtRpcServer *server, VrtRpcAuth auth);
+/* Runs high priority calls on workers too, as the check hook blocks
+ * (polkit access control asks polkitd about every call); set before serving. */
+void vrt_rpc_server_set_calls_on_workers(VrtRpcServer *server);
+/* The same for the read-only UNIX socket's clients, as auth_unix_ro. */
+void vrt_rpc_server_set_unix_ro_auth(VrtRpcServer *server, VrtRpcAuth auth);
 /* Stops accepting new connections (first step of a shutdown). */
 void vrt_rpc_server_stop_accepting(VrtRpcServer *server);
 guint vrt_rpc_server_client_count(VrtRpcServer *server);
@@ -127,6 +133,9 @@ bool vrt_server_client_is_secure(VrtServerClient *client);
 /* The TLS cipher's key size in bits, 0 without TLS. */
 unsigned int vrt_server_client_tls_ssf(VrtServerClient *client);
 int vrt_server_client_get_fd(VrtServerClient *client);
+/* The peer's pid and uid from SO_PEERCRED; false when the client did not
+ * come by a UNIX socket (or the kernel did not say). */
+bool vrt_server_client_get_unix_identity(VrtServerClient *client, pid_t *pid, uid_t *uid);
 /* The transport now (NULL: the plain socket), for a layer to wrap. */
 VrtTransport *vrt_server_client_get_transport(VrtServerClient *client);
 /* Makes layer (over the client's transport now, which stays the client's)
@@ -164,3 +173,56 @@ bool vrt_rpc_readonly_check(const VrtProcInfo *info, const void *args, GError **
  * in *error for a bit libvirt's driver does not accept (remote_flags.tsv).
  * Every call runs it after the call check and before its handler. */
 bool vrt_rpc_flags_check(const VrtProcInfo *info, const void *args, GError **error);
+
+/* The admin interface (daemon/remote_admin.c). Except where said, these run
+ * on the I/O thread, where vrtd runs every admin call. */
+
+/* How a client reached the server: libvirt's virClientTransport numbers. */
+typedef enum {
+    VRT_RPC_TRANSPORT_UNIX = 0,
+    VRT_RPC_TRANSPORT_TCP = 1,
+    VRT_RPC_TRANSPORT_TLS = 2,
+} VrtRpcTransportKind;
+
+/* Listens on the admin socket at path (mode 0700, no authentication): its
+ * clients may call the admin program and nothing else, which no other
+ * client may call. */
+bool vrt_rpc_server_add_admin_unix(VrtRpcServer *server, const char *path, GError **error);
+/* The clients of the admin socket (admin) or of the others, each a
+ * reference (free with g_list_free_full and vrt_server_client_unref). */
+GList *vrt_rpc_server_ref_clients(VrtRpcServer *server, bool admin);
+
+typedef struct {
+    guint64 id; /* unique in the server, from 1 */
+    gint64 timestamp; /* when it connected, seconds since the epoch */
+    int transport; /* VrtRpcTransportKind */
+    bool readonly;
+    bool admin;
+    bool authenticated;
+    pid_t pid; /* a UNIX socket's peer, else -1 (uid, gid: (uid_t)-1) */
+    uid_t uid;
+    gid_t gid;
+    char *sock_addr; /* a TCP peer's "HOST;PORT", else NULL; the caller frees it */
+} VrtServerClientAdminInfo;
+
+void vrt_server_client_get_admin_info(VrtServerClient *client, VrtServerClientAdminInfo *info);
+/* Drops the connection on the I/O thread's next turn (any thread): its
+ * peer reads EOF; its calls in the workers finish unanswered. */
+void vrt_server_client_close(VrtServerClient *client);
+
+typedef struct {
+    guint max_workers;
+    guint n_workers; /* threads alive */
+    guint free_workers; /* of them, those running no call */
+    guint job_queue_depth; /* calls waiting for a thread */
+} VrtRpcServerWorkers;
+
+void vrt_rpc_server_get_workers(VrtRpcServer *server, VrtRpcServerWorkers *workers);
+/* Changes max_workers at run time (threads above it end after their call). */
+bool vrt_rpc_server_set_max_workers(VrtRpcServer *server, guint max_workers, GError **error);
+/* Clients of the sockets other than the admin one, and those of them not
+ * yet authenticated. */
+void vrt_rpc_server_get_client_counts(VrtRpcServer *server, guint *nclients, guint *nclients_unauth);
+guint vrt_rpc_server_get_max_clients(VrtRpcServer *server);
+/* Changes max_clients at run time; accepting stops or starts at once. */
+void vrt_rpc_server_set_max_clients(VrtRpcServer *server, guint max_clients);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Bytes read from the fd per message: libvirt's clients send and take
@@ -60,6 +61,12 @@ struct _VrtServerStream {
     GSource *read_src;
     GSource *write_src;
     GQueue inq; /* InItem* */
+    /* A file's stream (storage volumes): at most `left` more bytes each way
+     * when `limited`; a sparse source sends its holes as holes. */
+    bool limited;
+    guint64 left;
+    bool sparse;
+    gint64 data_end; /* a sparse source: where the data it reads ends */
 };
 
 static gboolean on_readable(int fd, GIOCondition cond, gpointer data);
@@ -114,6 +121,15 @@ vrt_server_stream_set_end_func(VrtServerStream *st, VrtStreamEndFunc func, gpoin
     st->end_func = func;
     st->end_data = data;
     st->end_destroy = destroy;
+}
+
+void
+vrt_server_stream_set_file(VrtServerStream *st, guint64 length, bool sparse)
+{
+    st->limited = length > 0;
+    st->left = length;
+    st->sparse = sparse;
+    st->data_end = -1;
 }
 
 bool
@@ -380,6 +396,55 @@ typedef enum {
     READ_FAILED
 } ReadResult;
 
+/* A sparse source where its offset is in a hole: sends the hole (up to
+ * where data starts again, or the end of the file) and seeks past it.
+ * Otherwise *want is cut to where the data runs out. Returns false with
+ * errno set; *sent tells whether a hole went. Under lock. */
+static bool
+sparse_step_locked(VrtServerStream *st, gsize *want, bool *sent)
+{
+    off_t cur = lseek(st->fd, 0, SEEK_CUR);
+    struct stat sb;
+
+    *sent = false;
+    if (cur < 0 || fstat(st->fd, &sb) < 0)
+        return false;
+    if (cur >= sb.st_size)
+        return true; /* read says the end */
+    if (cur >= st->data_end) {
+        off_t data = lseek(st->fd, cur, SEEK_DATA);
+
+        if (data < 0 && errno != ENXIO)
+            return false;
+        if (data < 0)
+            data = sb.st_size; /* a hole to the end of the file */
+        if (data > cur) {
+            guint64 len = (guint64)(data - cur);
+            vrt_net_stream_hole hole = { 0 };
+            vrt_net_header hdr = stream_header(st, VRT_NET_CONTINUE);
+
+            if (st->limited)
+                len = MIN(len, st->left);
+            hole.length = (gint64)len;
+            hdr.type = VRT_NET_STREAM_HOLE;
+            GBytes *frame = vrt_message_encode(&hdr, (xdrproc_t)xdr_vrt_net_stream_hole, &hole, NULL);
+            if (frame)
+                vrt_server_client_queue_stream_message(st->client, frame);
+            if (st->limited)
+                st->left -= len;
+            *sent = true;
+            return lseek(st->fd, cur + (off_t)len, SEEK_SET) >= 0;
+        }
+        off_t end = lseek(st->fd, cur, SEEK_HOLE);
+
+        if (end < 0 || lseek(st->fd, cur, SEEK_SET) < 0)
+            return false;
+        st->data_end = end;
+    }
+    *want = MIN(*want, (gsize)(st->data_end - cur));
+    return true;
+}
+
 static ReadResult
 read_locked(VrtServerStream *st, int *errsv)
 {
@@ -390,9 +455,25 @@ read_locked(VrtServerStream *st, int *errsv)
         return READ_WAIT;
     }
     for (;;) {
-        ssize_t n = read(st->fd, buf, sizeof(buf));
+        gsize want = sizeof(buf);
+        bool hole = false;
+
+        if (st->limited && st->left == 0)
+            return READ_EOF;
+        if (st->limited)
+            want = MIN(want, st->left);
+        if (st->sparse && !sparse_step_locked(st, &want, &hole)) {
+            *errsv = errno;
+            return READ_FAILED;
+        }
+        if (hole)
+            return READ_MORE;
+
+        ssize_t n = read(st->fd, buf, want);
 
         if (n > 0) {
+            if (st->limited)
+                st->left -= (guint64)n;
             send_data(st, VRT_NET_CONTINUE, buf, (gsize)n);
             return READ_MORE;
         }
@@ -446,6 +527,28 @@ on_readable(int fd G_GNUC_UNUSED, GIOCondition cond G_GNUC_UNUSED, gpointer data
 
 /* ---- sink: client -> fd ---- */
 
+/* A hole of the client in the sink: a seek forward. A regular file that
+ * ends before it is extended to it (libvirt's ftruncate), so an upload
+ * that ends in a hole gives a file of the full size; one that is longer
+ * already keeps what lies beyond. False with *errsv: a sink that cannot
+ * seek (a socket, a pipe). */
+static bool
+skip_hole(int fd, gint64 len, int *errsv)
+{
+    off_t off = lseek(fd, len, SEEK_CUR);
+    struct stat sb;
+
+    if (off < 0 || fstat(fd, &sb) < 0) {
+        *errsv = errno;
+        return false;
+    }
+    if (S_ISREG(sb.st_mode) && sb.st_size < off && ftruncate(fd, off) < 0) {
+        *errsv = errno;
+        return false;
+    }
+    return true;
+}
+
 /* Writes what the fd takes now. Returns false with *errsv on a failure;
  * *written: the cost of what was written. Under lock. */
 static bool
@@ -470,9 +573,7 @@ write_locked(VrtServerStream *st, gsize *written, int *errsv)
             item->len -= (gsize)n;
             if (item->len)
                 continue;
-        } else if (lseek(st->fd, item->hole, SEEK_CUR) < 0) {
-            /* A hole in a sink that cannot seek (a socket, a pipe). */
-            *errsv = errno;
+        } else if (!skip_hole(st->fd, item->hole, errsv)) {
             return false;
         }
         g_queue_pop_head(&st->inq);
@@ -553,6 +654,31 @@ queue_input(VrtServerStream *st, InItem *item)
     flush_sink(st);
 }
 
+/* Whether len more bytes fit in a sink of limited length (counted). */
+static bool
+take_room(VrtServerStream *st, guint64 len)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&st->lock);
+
+    if (!st->limited)
+        return true;
+    if (len > st->left)
+        return false;
+    st->left -= len;
+    return true;
+}
+
+/* The client sent past the length its call gave: libvirt's fdstream
+ * error. */
+static void
+sink_full(VrtServerStream *st)
+{
+    g_autoptr(GError) err = NULL;
+
+    vrt_error_set_errno(&err, VIR_ERR_SYSTEM_ERROR, ENOSPC, "%s", "cannot write to stream");
+    end_stream(st, SAY_ERROR, err, VIR_FROM_STREAMS, VRT_STREAM_END_ERROR);
+}
+
 void
 vrt_server_stream_incoming(VrtServerStream *st, const vrt_net_header *hdr, guint8 *frame, gsize len)
 {
@@ -599,9 +725,19 @@ vrt_server_stream_incoming(VrtServerStream *st, const vrt_net_header *hdr, guint
         }
         item->hole = hole.length;
         item->cost = vrt_server_frame_heap_cost(item);
+        if (!take_room(st, (guint64)hole.length)) {
+            g_free(item);
+            sink_full(st);
+            return;
+        }
     } else {
         if (len == off) {
             g_free(item); /* an empty data message carries nothing */
+            return;
+        }
+        if (!take_room(st, len - off)) {
+            g_free(item);
+            sink_full(st);
             return;
         }
         item->frame = g_steal_pointer(&owned);

@@ -1,6 +1,6 @@
 /*
  * Server-side streams of libvirt's wire protocol: the data a call opens
- * (a console, a channel, a screenshot; later storage volume upload and
+ * (a console, a channel, a screenshot, a storage volume's upload or
  * download) flowing after the call's reply as messages of type
  * VRT_NET_STREAM with the call's program, procedure and serial.
  *
@@ -15,7 +15,9 @@
  *     CONTINUE, which the client reads as end of file. The fd is not read
  *     while the client's unread messages cost half its max_client_queued
  *     (or the server is past max_queued): they are queued replies like any
- *     other, charged to the client and the server.
+ *     other, charged to the client and the server. A sparse file source
+ *     (vrt_server_stream_set_file) sends each hole of the file as one
+ *     VRT_NET_STREAM_HOLE message, charged and flow-controlled alike.
  *   - sink (client -> fd): the client's STREAM CONTINUE data (and
  *     VRT_NET_STREAM_HOLE holes, a seek forward) is written to the fd as it
  *     takes it; what waits is charged to the client as its held calls are,
@@ -75,6 +77,13 @@ void vrt_server_stream_set_end_func(VrtServerStream *stream, VrtStreamEndFunc fu
 /* Any thread: ends the stream, sending err to the client as a STREAM error
  * (origin: libvirt's VIR_FROM_*) when it was open. Nothing once it ended. */
 void vrt_server_stream_abort(VrtServerStream *stream, const GError *err, int origin);
+
+/* A stream of a file (a storage volume, opened at its offset): at most
+ * length bytes (0: to the end of the file) go each way; a sparse source
+ * sends the file's holes (SEEK_DATA/SEEK_HOLE) as VRT_NET_STREAM_HOLE
+ * messages instead of zeros, each counted once as a queued message. Set
+ * before the call returns. */
+void vrt_server_stream_set_file(VrtServerStream *stream, guint64 length, bool sparse);
 
 /* Whether the stream has ended. */
 bool vrt_server_stream_is_closed(VrtServerStream *stream);

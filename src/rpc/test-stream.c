@@ -51,6 +51,10 @@ on_end(VrtServerStream *stream, VrtStreamEnd how, gpointer data)
     g_cond_broadcast(&st_cond);
 }
 
+#define SPARSE_SIZE (4 << 20)
+#define SPARSE_OFF 3000
+#define SPARSE_LEN (1 << 20)
+
 static bool
 dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error)
 {
@@ -63,7 +67,16 @@ dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError *
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", info->api);
         return false;
     }
-    if (g_str_equal(mode, "file")) {
+    if (g_str_has_prefix(mode, "sparse")) {
+        /* A sparse file source: whole, or from SPARSE_OFF, SPARSE_LEN bytes. */
+        int fd = open(file_path, O_RDONLY | O_CLOEXEC);
+        g_assert_cmpint(fd, >=, 0);
+        bool part = g_str_equal(mode, "sparse-part");
+        if (part)
+            g_assert_cmpint(lseek(fd, SPARSE_OFF, SEEK_SET), ==, SPARSE_OFF);
+        st = vrt_server_stream_new(call, fd, VRT_STREAM_SOURCE);
+        vrt_server_stream_set_file(st, part ? SPARSE_LEN : 0, true);
+    } else if (g_str_equal(mode, "file")) {
         int fd = open(file_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         g_assert_cmpint(fd, >=, 0);
         st = vrt_server_stream_new(call, fd, VRT_STREAM_SINK);
@@ -603,6 +616,123 @@ test_client_side(void)
     fixture_stop(&f);
 }
 
+/* The sparse file: data at 0 and at 2 MiB (64 KiB each), holes between
+ * and up to its end. Returns its content. */
+static guint8 *
+make_sparse_file(void)
+{
+    guint8 *content = g_malloc0(SPARSE_SIZE);
+    int fd = open(file_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, SPARSE_SIZE), ==, 0);
+    for (gsize i = 0; i < 65536; i++) {
+        content[i] = (guint8)(i * 7 + 1);
+        content[(2 << 20) + i] = (guint8)(i * 3 + 5);
+    }
+    g_assert_cmpint(pwrite(fd, content, 65536, 0), ==, 65536);
+    g_assert_cmpint(pwrite(fd, content + (2 << 20), 65536, 2 << 20), ==, 65536);
+    close(fd);
+    return content;
+}
+
+/* Receives a sparse stream with libvrt's client: what it gives, holes
+ * as zeros, and how many bytes came as holes. */
+static GByteArray *
+recv_sparse_all(VrtRpcStream *st, guint64 *hole_bytes)
+{
+    GByteArray *got = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+
+    *hole_bytes = 0;
+    for (;;) {
+        guint8 buf[100000];
+        gint64 hole = -1;
+        gssize n = vrt_rpc_stream_recv_sparse(st, buf, sizeof(buf), -1, &hole, &err);
+        g_assert_no_error(err);
+        g_assert_cmpint(n, >=, 0);
+        if (n == 0 && hole == 0)
+            break;
+        if (n == 0) {
+            g_assert_cmpint(hole, >, 0);
+            *hole_bytes += (guint64)hole;
+            g_byte_array_set_size(got, got->len + (guint)hole);
+            memset(got->data + got->len - hole, 0, (gsize)hole);
+            continue;
+        }
+        g_byte_array_append(got, buf, (guint)n);
+    }
+    return got;
+}
+
+static VrtRpcStream *
+open_client_stream(VrtRpcClient *client, const char *mode)
+{
+    g_autoptr(GError) err = NULL;
+    char *name = (char *)mode;
+    remote_domain_open_console_args args = { .dev_name = &name };
+    VrtRpcStream *st = NULL;
+
+    args.dom.name = (char *)"d";
+    g_assert_true(vrt_rpc_client_call_stream(client, VRT_PROC_DOMAIN_OPEN_CONSOLE,
+                                             (xdrproc_t)xdr_remote_domain_open_console_args, &args, NULL, NULL, &st,
+                                             &err));
+    g_assert_no_error(err);
+    return st;
+}
+
+/* A sparse file source sends its holes as holes (the data alone as data),
+ * whole or within an offset and a length, and the client rebuilds it. */
+static void
+test_sparse_source(void)
+{
+    Fixture f;
+    g_autoptr(GError) err = NULL;
+    fixture_start(&f);
+    g_autofree guint8 *content = make_sparse_file();
+    g_autoptr(VrtRpcClient) client = vrt_rpc_client_new_unix(f.path, &err);
+    g_assert_no_error(err);
+
+    VrtRpcStream *st = open_client_stream(client, "sparse");
+    guint64 holes;
+    g_autoptr(GByteArray) got = recv_sparse_all(st, &holes);
+    g_assert_cmpmem(got->data, got->len, content, SPARSE_SIZE);
+    g_assert_cmpuint(holes, ==, SPARSE_SIZE - 2 * 65536);
+    g_assert_true(vrt_rpc_stream_finish(st, &err));
+    g_assert_no_error(err);
+    vrt_rpc_stream_free(st);
+    g_assert_cmpint(wait_ends(1), ==, VRT_STREAM_END_FINISHED);
+
+    st = open_client_stream(client, "sparse-part");
+    g_autoptr(GByteArray) part = recv_sparse_all(st, &holes);
+    g_assert_cmpmem(part->data, part->len, content + SPARSE_OFF, SPARSE_LEN);
+    g_assert_cmpuint(holes, ==, SPARSE_LEN - (65536 - SPARSE_OFF));
+    g_assert_true(vrt_rpc_stream_finish(st, &err));
+    g_assert_no_error(err);
+    vrt_rpc_stream_free(st);
+    g_assert_cmpint(wait_ends(2), ==, VRT_STREAM_END_FINISHED);
+
+    /* The plain receive refuses a hole, as libvirt's client on a stream
+     * that is not sparse. */
+    st = open_client_stream(client, "sparse");
+    guint8 buf[65536];
+    gsize have = 0;
+    while (have < sizeof(buf)) {
+        gssize n = vrt_rpc_stream_recv(st, buf + have, sizeof(buf) - have, -1, &err);
+        g_assert_no_error(err);
+        g_assert_cmpint(n, >, 0);
+        have += (gsize)n;
+    }
+    g_assert_cmpint(vrt_rpc_stream_recv(st, buf, sizeof(buf), -1, &err), ==, -1);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_RPC);
+    g_clear_error(&err);
+    g_assert_true(vrt_rpc_stream_abort(st, &err));
+    vrt_rpc_stream_free(st);
+    g_assert_cmpint(wait_ends(3), ==, VRT_STREAM_END_ABORTED);
+    g_clear_pointer(&client, vrt_rpc_client_free);
+    fixture_stop(&f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -616,5 +746,6 @@ main(int argc, char **argv)
     g_test_add_func("/rpc/stream/owner-abort-before-the-reply", test_owner_abort_before_the_reply);
     g_test_add_func("/rpc/stream/source-is-bounded-by-the-client", test_source_is_bounded_by_the_client);
     g_test_add_func("/rpc/stream/client-side", test_client_side);
+    g_test_add_func("/rpc/stream/sparse-source", test_sparse_source);
     return g_test_run();
 }

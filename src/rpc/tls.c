@@ -31,6 +31,9 @@ struct _VrtTlsContext {
     bool server;
     bool no_verify;
     char **allowed_dn;
+    /* Credentials replaced by vrt_tls_context_reload: sessions made before
+     * may still use them, so they go with the context. */
+    GPtrArray *old_creds;
 };
 
 typedef struct {
@@ -359,6 +362,21 @@ vrt_tls_context_new(const VrtTlsConfig *cfg, bool server, GError **error)
     return g_steal_pointer(&ctx);
 }
 
+bool
+vrt_tls_context_reload(VrtTlsContext *ctx, const VrtTlsConfig *cfg, GError **error)
+{
+    g_autoptr(VrtTlsContext) fresh = vrt_tls_context_new(cfg, ctx->server, error);
+
+    if (!fresh)
+        return false;
+    if (!ctx->old_creds)
+        ctx->old_creds = g_ptr_array_new_with_free_func((GDestroyNotify)gnutls_certificate_free_credentials);
+    g_ptr_array_add(ctx->old_creds, ctx->cred);
+    ctx->cred = fresh->cred;
+    fresh->cred = NULL;
+    return true;
+}
+
 void
 vrt_tls_context_free(VrtTlsContext *ctx)
 {
@@ -366,6 +384,8 @@ vrt_tls_context_free(VrtTlsContext *ctx)
         return;
     if (ctx->cred)
         gnutls_certificate_free_credentials(ctx->cred);
+    if (ctx->old_creds)
+        g_ptr_array_free(ctx->old_creds, TRUE);
     if (ctx->priority)
         gnutls_priority_deinit(ctx->priority);
     g_free(ctx->priority_str);

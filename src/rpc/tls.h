@@ -43,6 +43,11 @@ typedef struct {
 } VrtTlsConfig;
 
 VrtTlsContext *vrt_tls_context_new(const VrtTlsConfig *cfg, bool server, GError **error);
+/* Reads cfg's CA, CRL, certificate and key again (the admin interface's
+ * update of TLS files): handshakes from now on use them; on failure the
+ * context keeps the ones it had. Not thread-safe against handshakes: run it
+ * on the thread that runs them. */
+bool vrt_tls_context_reload(VrtTlsContext *ctx, const VrtTlsConfig *cfg, GError **error);
 void vrt_tls_context_free(VrtTlsContext *ctx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtTlsContext, vrt_tls_context_free)
 

@@ -127,7 +127,7 @@ def test_default_uri_from_environment(vrtd):
 
 @pytest.mark.parametrize("uri,words", [
     ("xen:///system", "only the 'qemu' driver"),
-    ("qemu+tcp://example.org/system", "unsupported transport 'tcp'"),
+    ("qemu+libssh2://example.org/system", "unsupported transport 'libssh2'"),
     ("qemu:///session", "unsupported path '/session'"),
     ("qemu+unix:///system?socket=relative/path", "absolute path"),
 ])

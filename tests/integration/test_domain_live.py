@@ -120,6 +120,7 @@ class Recorder:
                 lambda c, d, state, why, o: self.add("agent-lifecycle", d, state, why),
             L.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED:
                 lambda c, d, alias, o: self.add("device-removal-failed", d, alias),
+            L.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED: lambda c, d, alias, o: self.add("device-added", d, alias),
             L.VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE:
                 lambda c, d, recipient, action, flags, o: self.add("memory-failure", d, recipient, action, flags),
         }
@@ -600,6 +601,22 @@ def test_tray_change_event_from_real_qemu_eject(conn, vrtd, recorder, tmproot):
     virsh(vrtd.uri, "qemu-monitor-command", "tr1",
           json.dumps({"execute": "eject", "arguments": {"id": alias, "force": True}}))
     assert recorder.wait("tray-change") == [("tray-change", "tr1", alias, libvirt.VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN)]
+
+
+def test_device_added_after_a_live_attach(vrtd, tmproot, recorder):
+    emu_domain(vrtd, tmproot, "da1")
+    c = libvirt.open(vrtd.uri)
+    try:
+        dom = c.lookupByName("da1")
+        # A refused attach adds nothing: no event.
+        with pytest.raises(libvirt.libvirtError):
+            dom.attachDeviceFlags("<interface type='user'><model type='nope'/></interface>",
+                                  libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        dom.attachDeviceFlags("<interface type='user'><mac address='52:54:00:aa:bb:0a'/><model type='virtio'/>"
+                              "<alias name='ua-extra'/></interface>", libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    finally:
+        c.close()
+    assert recorder.wait("device-added") == [("device-added", "da1", "ua-extra")]
 
 
 def test_domifaddr_and_domhostname_from_the_guest_agent(vrtd, tmproot):

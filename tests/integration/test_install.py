@@ -230,10 +230,12 @@ def test_vrtd_conf_documents_every_setting_and_its_default(staging):
     entries = {tag: body for tag, body in section_entries(text, "SETTINGS").items() if re.fullmatch(r"\w+", tag)}
     assert set(entries) == accepted, \
         f"undocumented: {sorted(accepted - set(entries))}, documented but not accepted: {sorted(set(entries) - accepted)}"
-    libvirtd_conf = None
-    if os.path.exists("/etc/libvirt/libvirtd.conf"):
-        with open("/etc/libvirt/libvirtd.conf") as f:
-            libvirtd_conf = f.read()
+    # libvirt's own files of settings, read when Debian's libvirt is installed
+    libvirt_confs = {}
+    for name in ("libvirtd.conf", "qemu.conf"):
+        if os.path.exists(f"/etc/libvirt/{name}"):
+            with open(f"/etc/libvirt/{name}") as f:
+                libvirt_confs[name] = f.read()
     for key, body in entries.items():
         m = re.search(r"Default: (.*?)(?:\.\s|$)", body)
         assert m, f"{key}: no default in vrtd.conf(5)"
@@ -243,9 +245,10 @@ def test_vrtd_conf_documents_every_setting_and_its_default(staging):
                 f"{key}: vrtd.conf(5) says the default is {m.group(1)}, daemon/config.c sets {defaults[key]}"
         m = re.search(r"libvirt: (\S+)", body)
         assert m, f"{key}: vrtd.conf(5) does not give libvirt's name"
-        if m.group(1) != "none;" and libvirtd_conf is not None:
-            assert re.search(rf"^#?{m.group(1)}\s*=", libvirtd_conf, re.M), \
-                f"{key}: libvirtd.conf has no setting {m.group(1)}"
+        conf = "qemu.conf" if re.search(r"libvirt: \S+ .*?\bin qemu\.conf", body) else "libvirtd.conf"
+        if m.group(1) != "none;" and conf in libvirt_confs:
+            assert re.search(rf"^#?{m.group(1)}\s*=", libvirt_confs[conf], re.M), \
+                f"{key}: {conf} has no setting {m.group(1)}"
 
 
 def test_vrtd_8_documents_every_option(staging):
@@ -266,7 +269,9 @@ def test_vrt_1_documents_every_command_and_option(staging, libdir):
     commands = re.findall(r"^  ([a-z][\w-]*) ", helptext.split("commands:", 1)[1], re.M)
     assert len(commands) > 30
     entries = section_entries(render(staged(staging, "/usr/share/man/man1/vrt.1"), width=1000), "COMMANDS")
-    by_name = {tag.split()[0]: tag for tag in entries}
+    # a command's options are given in its tag, or, for one with
+    # subcommands (admin), in the text that lists them
+    by_name = {tag.split()[0]: tag + " " + body for tag, body in entries.items()}
     for cmd in commands:
         assert cmd in by_name, f"vrt(1) does not document '{cmd}'"
         # The usage line vrt prints for a bad option lists the command's options.

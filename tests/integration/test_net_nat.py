@@ -503,7 +503,9 @@ def test_network_lifecycle_events(nsvrtd, netns, tmp_path):
     want = [("iso", libvirt.VIR_NETWORK_EVENT_DEFINED), ("default", libvirt.VIR_NETWORK_EVENT_DEFINED),
             ("iso", libvirt.VIR_NETWORK_EVENT_STARTED), ("iso", libvirt.VIR_NETWORK_EVENT_STOPPED),
             ("iso", libvirt.VIR_NETWORK_EVENT_UNDEFINED)]
-    wait_for(lambda: len(seen) >= len(want), what="the network events")
+    # Each callback gets its own message: the object's may come a moment
+    # after the connection-wide one.
+    wait_for(lambda: len(seen) >= len(want) and len(seen_iso) >= 3, what="the network events")
     assert seen == want
     assert seen_iso == [libvirt.VIR_NETWORK_EVENT_STARTED, libvirt.VIR_NETWORK_EVENT_STOPPED,
                         libvirt.VIR_NETWORK_EVENT_UNDEFINED]
@@ -569,8 +571,8 @@ def test_update_dhcp_host_reaches_dnsmasq(nsvrtd, netns, tmp_path):
     conf = open(os.path.join(d.root, "run", "vrt", "network", "default.conf")).read()
     assert "dhcp-range=192.168.122.2,192.168.122.9,255.255.255.0" in conf.splitlines()
     assert dnsmasq_pid(d, "default") not in (None, pid)
-    r = virsh(d.uri, "net-update", "default", "add", "dns-txt", "<txt name='t' value='v'/>", "--live", check=False)
-    assert r.returncode != 0 and "not supported" in r.stderr
+    r = virsh(d.uri, "net-update", "default", "modify", "dns-txt", "<txt name='t' value='v'/>", "--live", check=False)
+    assert r.returncode != 0 and "DNS TXT records cannot be modified" in r.stderr
 
 
 @pytest.mark.parametrize("step", ["spawn", "exec", "monitor"])
@@ -615,3 +617,275 @@ def test_bridge_settings_and_ipv6(nsvrtd, netns, tmp_path):
     assert ns(netns, "cat", "/proc/sys/net/ipv6/conf/all/forwarding").stdout.strip() == "1"
     virsh(d.uri, "net-destroy", "six")
     assert not link_exists(netns, "vrtsix0")
+
+
+DNS_MORE = """<network>
+  <name>recs</name>
+  <forward mode='nat'/>
+  <bridge name='vrtrec0'/>
+  <domain name='rec.test'/>
+  <dns forwardPlainNames='no'>
+    <forwarder addr='10.99.0.53'/>
+    <forwarder domain='corp.test' addr='10.99.0.54'/>
+    <forwarder domain='nowhere.test'/>
+    <txt name='info' value='hello there'/>
+    <srv service='ldap' protocol='tcp' domain='rec.test' target='db.rec.test' port='389' priority='10' weight='5'/>
+  </dns>
+  <ip address='10.83.0.1' prefix='24'>
+    <tftp root='TFTPROOT'/>
+    <dhcp>
+      <range start='10.83.0.10' end='10.83.0.20'/>
+      <bootp file='pxelinux.0' server='10.83.0.1'/>
+    </dhcp>
+  </ip>
+  <portgroup name='eng' default='yes'>
+    <bandwidth>
+      <inbound average='1000' peak='2000' burst='1024'/>
+    </bandwidth>
+  </portgroup>
+</network>"""
+
+
+def client_on_bridge(netns, bridge, addr):
+    """A second namespace with a veth on the bridge at addr: a guest
+    without QEMU. Returns its name (the caller deletes it)."""
+    cl = netns + "-c"
+    run(["ip", "netns", "add", cl])
+    run(["ip", "-n", netns, "link", "add", "vcl0", "type", "veth", "peer", "name", "vbr0"])
+    run(["ip", "-n", netns, "link", "set", "vcl0", "netns", cl])
+    run(["ip", "-n", netns, "link", "set", "vbr0", "master", bridge])
+    run(["ip", "-n", netns, "link", "set", "vbr0", "up"])
+    run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
+    run(["ip", "-n", cl, "addr", "add", addr, "dev", "vcl0"])
+    return cl
+
+
+def dns(cl, server, name, rtype):
+    query = os.path.join(SRC, "tests", "lib", "dns_query.py")
+    return ns(cl, "/usr/bin/python3", query, server, name, rtype).stdout.splitlines()
+
+
+def test_dns_records_forwarders_tftp_and_portgroups(nsvrtd, netns, tmp_path):
+    """TXT and SRV records of <dns> answered by dnsmasq from behind the
+    bridge; forwarders, forwardPlainNames, TFTP and bootp reach dnsmasq's
+    configuration as libvirt writes them; net-update of dns-txt and dns-srv
+    (a new dnsmasq that answers the new records) and of portgroup, live and
+    in the definition."""
+    d = nsvrtd
+    tftp = os.path.join(d.root, "tftp")  # dnsmasq, as nobody, checks it is there
+    os.mkdir(tftp, 0o755)
+    define_start(d, write_xml(tmp_path, DNS_MORE.replace("TFTPROOT", tftp)))
+    dumped = virsh(d.uri, "net-dumpxml", "recs").stdout
+    assert "<txt name='info' value='hello there'/>" in dumped
+    assert "<forwarder domain='corp.test' addr='10.99.0.54'/>" in dumped
+    assert "<bootp file='pxelinux.0' server='10.83.0.1'/>" in dumped
+    assert "<portgroup name='eng' default='yes'>" in dumped
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "recs.conf")).read().splitlines()
+    for line in ("server=10.99.0.53", "server=/corp.test/10.99.0.54", "server=/nowhere.test/#", "no-resolv",
+                 "domain-needed", "local=//", "txt-record=info,hello there",
+                 "srv-host=_ldap._tcp.rec.test,db.rec.test,389,10,5", "enable-tftp", f"tftp-root={tftp}",
+                 "dhcp-boot=pxelinux.0,,10.83.0.1"):
+        assert line in conf, line
+    pid = dnsmasq_pid(d, "recs")
+    assert pid
+    cl = client_on_bridge(netns, "vrtrec0", "10.83.0.50/24")
+    try:
+        assert dns(cl, "10.83.0.1", "info", "TXT") == ["hello there"]
+        assert dns(cl, "10.83.0.1", "_ldap._tcp.rec.test", "SRV") == ["10 5 389 db.rec.test"]
+        virsh(d.uri, "net-update", "recs", "add", "dns-txt", "<txt name='more' value='v2'/>", "--live", "--config")
+        virsh(d.uri, "net-update", "recs", "add-first", "dns-srv",
+              "<srv service='http' protocol='tcp' target='web.rec.test' port='80'/>", "--live")
+        assert dnsmasq_pid(d, "recs") not in (None, pid)
+        assert dns(cl, "10.83.0.1", "more", "TXT") == ["v2"]
+        # a SRV record without a domain is in the network's (dnsmasq's --domain)
+        assert dns(cl, "10.83.0.1", "_http._tcp.rec.test", "SRV") == ["0 0 80 web.rec.test"]
+        assert "<txt name='more' value='v2'/>" in virsh(d.uri, "net-dumpxml", "--inactive", "recs").stdout
+        assert "_http" not in virsh(d.uri, "net-dumpxml", "--inactive", "recs").stdout
+        r = virsh(d.uri, "net-update", "recs", "add", "dns-txt", "<txt name='more' value='v3'/>", "--live",
+                  check=False)
+        assert r.returncode != 0 and "there is already a DNS TXT record with name 'more'" in r.stderr
+        # a delete names the record by what it gives: a TXT by name, a SRV by its fields
+        virsh(d.uri, "net-update", "recs", "delete", "dns-txt", "<txt name='info'/>", "--live")
+        virsh(d.uri, "net-update", "recs", "delete", "dns-srv", "<srv service='http' protocol='tcp'/>", "--live")
+        assert dns(cl, "10.83.0.1", "info", "TXT") == []
+        assert dns(cl, "10.83.0.1", "_http._tcp.rec.test", "SRV") == []
+        r = virsh(d.uri, "net-update", "recs", "delete", "dns-srv", "<srv service='nope' protocol='udp'/>", "--live",
+                  check=False)
+        assert r.returncode != 0 and "couldn't locate a matching DNS SRV record" in r.stderr
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+
+    sales = "<portgroup name='sales'>\n    <vlan>\n      <tag id='7'/>\n    </vlan>\n  </portgroup>"
+    virsh(d.uri, "net-update", "recs", "add", "portgroup", "<portgroup name='sales'><vlan><tag id='7'/></vlan></portgroup>",
+          "--live", "--config")
+    assert sales in virsh(d.uri, "net-dumpxml", "recs").stdout
+    assert sales in virsh(d.uri, "net-dumpxml", "--inactive", "recs").stdout
+    r = virsh(d.uri, "net-update", "recs", "add", "portgroup", "<portgroup name='x' default='yes'/>", "--config",
+              check=False)
+    assert r.returncode != 0 and "is already set as the default" in r.stderr
+    virsh(d.uri, "net-update", "recs", "modify", "portgroup",
+          "<portgroup name='sales'><bandwidth><outbound average='64'/></bandwidth></portgroup>", "--config")
+    inactive = virsh(d.uri, "net-dumpxml", "--inactive", "recs").stdout
+    assert "<outbound average='64'/>" in inactive and "<tag id='7'/>" not in inactive
+    virsh(d.uri, "net-update", "recs", "delete", "portgroup", "<portgroup name='sales'/>", "--live", "--config")
+    assert "sales" not in virsh(d.uri, "net-dumpxml", "recs").stdout
+    virsh(d.uri, "net-destroy", "recs")
+
+
+def test_dns_disabled_network(nsvrtd, netns, tmp_path):
+    """<dns enable='no'>: dnsmasq serves DHCP only (port=0, no hosts file
+    for DNS); a disabled DNS with records is refused as libvirt does."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>nodns</name><bridge name='vrtnod0'/><dns enable='no'/>
+      <ip address='10.84.0.1' prefix='24'><dhcp><range start='10.84.0.2' end='10.84.0.9'/></dhcp></ip></network>"""))
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "nodns.conf")).read().splitlines()
+    assert "port=0" in conf and not any(c.startswith("addn-hosts=") for c in conf)
+    assert dnsmasq_pid(d, "nodns")
+    assert "<dns enable='no'/>" in virsh(d.uri, "net-dumpxml", "nodns").stdout
+    bad = write_xml(tmp_path, """<network><name>bad</name><dns enable='no'><txt name='a' value='b'/></dns></network>""",
+                    "bad.xml")
+    r = virsh(d.uri, "net-define", bad, check=False)
+    assert r.returncode != 0 and "Extra data in disabled network 'bad'" in r.stderr
+    virsh(d.uri, "net-destroy", "nodns")
+
+
+def test_forward_dev_and_ipv6_nat(nsvrtd, netns, tmp_path):
+    """<forward dev='X'>: the table forwards and masquerades through X
+    only; <nat ipv6='yes'>: the IPv6 subnet is masqueraded too (without it
+    it is routed, as libvirt 9.0)."""
+    d = nsvrtd
+    run(["ip", "-n", netns, "link", "add", "vrtup0", "type", "veth", "peer", "name", "vrtup9"])
+    define_start(d, write_xml(tmp_path, """<network><name>up</name>
+      <forward mode='nat' dev='vrtup0'><nat ipv6='yes'/></forward><bridge name='vrtup1'/>
+      <ip address='10.85.0.1' prefix='24'/><ip family='ipv6' address='fd00:85::1' prefix='64'/></network>"""))
+    table = nft_table(netns, "vrt_vrtup1")
+    assert 'iifname "vrtup1" oifname "vrtup0" ip saddr 10.85.0.0/24 accept' in table
+    assert 'iifname "vrtup0" oifname "vrtup1" ip daddr 10.85.0.0/24 ct state established,related accept' in table
+    assert 'ip saddr 10.85.0.0/24 ip daddr != 10.85.0.0/24 oifname "vrtup0" masquerade' in table
+    assert 'ip6 saddr fd00:85::/64 ip6 daddr != fd00:85::/64 oifname "vrtup0" masquerade' in table
+    assert 'ip6 saddr fd00:85::/64 ip6 daddr ff02::/16 return' in table
+    virsh(d.uri, "net-destroy", "up")
+    # without ipv6='yes' the IPv6 subnet is routed, not masqueraded
+    define_start(d, write_xml(tmp_path, """<network><name>up2</name><forward mode='nat'/><bridge name='vrtup2'/>
+      <ip address='10.86.0.1' prefix='24'/><ip family='ipv6' address='fd00:86::1' prefix='64'/></network>""",
+                              "up2.xml"))
+    table = nft_table(netns, "vrt_vrtup2")
+    assert "ip6 saddr fd00:86::/64 ip6 daddr != fd00:86::/64" not in table
+    assert 'oifname "vrtup2" ip6 daddr fd00:86::/64 accept' in table
+    virsh(d.uri, "net-destroy", "up2")
+
+
+def test_domif_setlink_on_a_tap(nsvrtd, netns, tmp_path):
+    """domif-setlink / domif-getlink on a tap-backed interface of a running
+    domain: QEMU's link goes down and up (set_link), the live XML says so,
+    and the tap stays on the bridge with its port."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm1"), "vm1.xml"))
+    virsh(d.uri, "start", "vm1")
+    (tap, mac), = taps(d, "vm1").items()
+    assert virsh(d.uri, "domif-getlink", "vm1", tap).stdout.split()[-1] == "up"
+    virsh(d.uri, "domif-setlink", "vm1", tap, "down")
+    assert virsh(d.uri, "domif-getlink", "vm1", mac).stdout.split()[-1] == "down"
+    assert "<link state='down'/>" in virsh(d.uri, "dumpxml", "vm1").stdout
+    virsh(d.uri, "domif-setlink", "vm1", tap, "up")
+    assert virsh(d.uri, "domif-getlink", "vm1", tap).stdout.split()[-1] == "up"
+    assert master(netns, tap) == "virbr0" and len(ports(d)) == 1
+    virsh(d.uri, "destroy", "vm1")
+    virsh(d.uri, "net-destroy", "default")
+
+
+def test_dnsmasq_death_noticed_while_vrtd_runs(nsvrtd, netns, tmp_path):
+    """A network's dnsmasq that dies while vrtd runs is started again and
+    the log says so, also after a restart of vrtd (when dnsmasq is not
+    vrtd's child); a destroyed network's dnsmasq is not brought back."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, ISOLATED))
+    pid = dnsmasq_pid(d, "iso")
+    os.kill(pid, signal.SIGKILL)
+    new = wait_for(lambda: dnsmasq_pid(d, "iso") not in (None, pid) and dnsmasq_pid(d, "iso"),
+                   what="a new dnsmasq")
+    assert "network 'iso': its dnsmasq died, starting it again" in d.stderr()
+    d.kill9()
+    d.start()
+    assert dnsmasq_pid(d, "iso") == new
+    os.kill(new, signal.SIGKILL)
+    wait_for(lambda: dnsmasq_pid(d, "iso") not in (None, new), what="a new dnsmasq after the restart")
+    last = dnsmasq_pid(d, "iso")
+    virsh(d.uri, "net-destroy", "iso")
+    wait_for(lambda: not pid_alive(last), what="dnsmasq's end")
+    assert dnsmasq_pid(d, "iso") is None
+
+
+def tc_has(netns, *cmd):
+    """Whether this kernel has what a tc command needs (tried on a bridge
+    of our namespace)."""
+    run(["ip", "-n", netns, "link", "add", "vrtprobe0", "type", "bridge"])
+    try:
+        return all(ns(netns, "tc", *c.replace("DEV", "vrtprobe0").split(), check=False).returncode == 0
+                   for c in cmd)
+    finally:
+        run(["ip", "-n", netns, "link", "del", "vrtprobe0"])
+
+
+def test_network_bandwidth_on_the_bridge(nsvrtd, netns, tmp_path):
+    """A network's <bandwidth> shapes its bridge with libvirt's tc setup:
+    HTB root (default class 1:2 under 1:1) with inbound's rates for what
+    the bridge sends, an ingress policer with outbound's for what it
+    receives; destroy takes them with the bridge. On a kernel without sfq
+    or the police action the start fails with tc's complaint, as
+    libvirt's, and leaves no bridge behind."""
+    d = nsvrtd
+    full = tc_has(netns, "qdisc add dev DEV root handle 1: htb default 2",
+                  "class add dev DEV parent 1: classid 1:1 htb rate 1000kbps",
+                  "qdisc add dev DEV parent 1:1 handle 2: sfq perturb 10", "qdisc add dev DEV ingress",
+                  "filter add dev DEV parent ffff: protocol all u32 match u32 0 0 police rate 4000kbps burst 500kb "
+                  "mtu 64kb drop flowid :1")
+    path = write_xml(tmp_path, """<network><name>bw</name><bridge name='vrtbw0'/>
+      <bandwidth><inbound average='1000' peak='2000' burst='1024'/><outbound average='500'/></bandwidth>
+      <ip address='10.87.0.1' prefix='24'/></network>""")
+    virsh(d.uri, "net-define", path)
+    r = virsh(d.uri, "net-start", "bw", check=False)
+    if not full:
+        assert r.returncode != 0 and "/tc " in r.stderr and "failed" in r.stderr
+        assert not link_exists(netns, "vrtbw0")
+        assert "bw" not in virsh(d.uri, "net-list", "--name").stdout.split()
+        return
+    assert r.returncode == 0, r.stderr
+    qdiscs = ns(netns, "tc", "qdisc", "show", "dev", "vrtbw0").stdout
+    assert "qdisc htb 1: root" in qdiscs and "default 0x2" in qdiscs
+    assert "qdisc sfq 2: parent 1:2" in qdiscs and "qdisc ingress ffff:" in qdiscs
+    classes = ns(netns, "tc", "class", "show", "dev", "vrtbw0").stdout
+    # 1000 kB/s is 8 Mbit/s, 2000 kB/s 16 Mbit/s
+    assert re.search(r"class htb 1:1 root rate 8Mbit ceil 16Mbit", classes), classes
+    assert re.search(r"class htb 1:2 parent 1:1 .*rate 8Mbit ceil 16Mbit", classes), classes
+    police = ns(netns, "tc", "filter", "show", "dev", "vrtbw0", "parent", "ffff:").stdout
+    assert "police" in police and "rate 4Mbit" in police and "drop" in police
+    virsh(d.uri, "net-destroy", "bw")
+    assert not link_exists(netns, "vrtbw0")
+
+
+def test_ipv6_dhcp_range_update(nsvrtd, netns, tmp_path):
+    """An IPv6 <ip> with DHCP ranges: dnsmasq serves DHCPv6 with router
+    advertisements (enable-ra) as libvirt configures it; net-update of
+    ip-dhcp-range on it (--parent-index) gives a new dnsmasq with the new
+    range; a range of the other family is refused with libvirt's words."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>v6</name><forward mode='nat'/><bridge name='vrtv60'/>
+      <ip address='10.88.0.1' prefix='24'><dhcp><range start='10.88.0.2' end='10.88.0.9'/></dhcp></ip>
+      <ip family='ipv6' address='fd00:88::1' prefix='64'><dhcp><range start='fd00:88::10' end='fd00:88::20'/></dhcp>
+      </ip></network>"""))
+    conf_path = os.path.join(d.root, "run", "vrt", "network", "v6.conf")
+    conf = open(conf_path).read().splitlines()
+    assert "dhcp-range=fd00:88::10,fd00:88::20,64" in conf and "enable-ra" in conf
+    pid = dnsmasq_pid(d, "v6")
+    virsh(d.uri, "net-update", "v6", "add", "ip-dhcp-range", "<range start='fd00:88::100' end='fd00:88::1ff'/>",
+          "--parent-index", "1", "--live", "--config")
+    assert "dhcp-range=fd00:88::100,fd00:88::1ff,64" in open(conf_path).read().splitlines()
+    assert dnsmasq_pid(d, "v6") not in (None, pid)
+    assert "<range start='fd00:88::100' end='fd00:88::1ff'/>" in virsh(d.uri, "net-dumpxml", "--inactive",
+                                                                         "v6").stdout
+    r = virsh(d.uri, "net-update", "v6", "add", "ip-dhcp-range", "<range start='fd00:88::300' end='fd00:88::3ff'/>",
+              "--parent-index", "0", "--live", check=False)
+    assert r.returncode != 0 and "the address family of a dhcp range must match" in r.stderr
+    virsh(d.uri, "net-destroy", "v6")

@@ -59,16 +59,17 @@ def open_wire(sock, flags=0):
     return w
 
 
-def call_zero_args(w, proc, flags=None):
+def call_zero_args(w, proc, flags=None, after=0):
     """Calls proc with all-zero arguments (empty strings, zero uuids, no list
-    items), the flags member (the last one) set to flags when given: the
-    shortest all-zero payload that decodes. The reply of that call."""
+    items), the flags member (the last one, or followed by `after` bytes of
+    other members) set to flags when given: the shortest all-zero payload
+    that decodes. The reply of that call."""
     for n in range(0, 256, 4):
         payload = bytearray(n)
         if flags is not None:
-            if n < 4:
+            if n < 4 + after:
                 continue
-            payload[-4:] = struct.pack(">I", flags)
+            payload[n - 4 - after:n - after] = struct.pack(">I", flags)
         m = w.call(proc, bytes(payload))
         if m["status"] == wire.ERROR:
             code, _, msg = wire.error_of(m)
@@ -99,7 +100,8 @@ def ro_wire(request, vrtd):
 
 def test_table_has_both_kinds():
     assert any(p["ro"] for p in PROCS) and any(not p["ro"] for p in PROCS)
-    assert [p["name"] for p in PROCS if p["mask"]] == ["DOMAIN_GET_XML_DESC", "DOMAIN_GET_VCPUS_FLAGS"]
+    assert [p["name"] for p in PROCS if p["mask"]] == ["DOMAIN_GET_XML_DESC", "DOMAIN_SNAPSHOT_GET_XML_DESC",
+                                                       "DOMAIN_GET_VCPUS_FLAGS", "DOMAIN_MANAGED_SAVE_GET_XML_DESC"]
 
 
 def test_write_procedures_refused_read_only(ro_wire):
@@ -181,7 +183,8 @@ def test_virsh_on_read_only_socket(vrtd):
 # libvirt-network.c VIR_FROM_NETWORK, libvirt-nodedev.c VIR_FROM_NODEDEV.
 RO_ORIGIN = {"connect": libvirt.VIR_FROM_DOMAIN, "domain": libvirt.VIR_FROM_DOMAIN,
              "network": libvirt.VIR_FROM_NETWORK, "nodedev": libvirt.VIR_FROM_NODEDEV,
-             "interface": libvirt.VIR_FROM_INTERFACE, "nwfilter": libvirt.VIR_FROM_NWFILTER}
+             "interface": libvirt.VIR_FROM_INTERFACE, "nwfilter": libvirt.VIR_FROM_NWFILTER,
+             "secret": libvirt.VIR_FROM_SECRET, "snapshot": libvirt.VIR_FROM_DOMAIN_SNAPSHOT}
 RO_ORIGIN["storage"] = libvirt.VIR_FROM_STORAGE  # libvirt-storage.c
 
 
@@ -209,7 +212,7 @@ def test_read_only_refusal_origin(ro_wire):
     for p in PROCS:
         if p["mask"]:
             m = call_zero_args(ro_wire, p["num"], flags=p["mask"] & -p["mask"])
-            assert wire.error_of(m)[:2] == (libvirt.VIR_ERR_OPERATION_DENIED, libvirt.VIR_FROM_DOMAIN), p["name"]
+            assert wire.error_of(m)[:2] == (libvirt.VIR_ERR_OPERATION_DENIED, RO_ORIGIN[family[p["num"]]]), p["name"]
     assert {"domain", "network", "nodedev"} <= seen
 
 

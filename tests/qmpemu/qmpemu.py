@@ -29,8 +29,13 @@ A listening socket -chardev that is not a monitor is a guest agent's
 channel: behaviour "agent": {"interfaces": [...guest-network-get-interfaces
 answer...], "hostname": "..."} makes an emulated qemu-ga answer there
 (guest-sync, guest-sync-delimited, guest-ping, guest-network-get-interfaces,
-guest-get-host-name) and query-chardev report its port open; without it
-nobody answers, as with a guest that runs no agent.
+guest-get-host-name, guest-fsfreeze-freeze/-freeze-list/-thaw/-status over
+"filesystems": [mountpoints], guest-get-time/guest-set-time (an offset from
+the host's clock; no time: back to it), guest-shutdown (no answer; powerdown
+shuts the emulated guest down, reboot resets it)) and query-chardev report
+its port open; without it nobody answers, as with a guest that runs no
+agent. "agent_delay_ms" delays each agent answer but guest-sync's. Agent
+commands are logged as {"ts", "agent": the command} lines.
 
 The command x-qmpemu-emit {"event": NAME, "data": {...}} (not QEMU's)
 sends that event after its reply, for events real QEMU cannot be made to
@@ -115,7 +120,7 @@ COMMANDS = [
     "system_reset", "quit", "query-pci", "qom-list", "device_add", "device_del",
     "netdev_add", "netdev_del", "query-cpus-fast", "query-balloon", "balloon",
     "query-version", "query-commands", "query-name", "query-uuid", "query-kvm",
-    "human-monitor-command", "query-chardev", "qom-get", "qom-set",
+    "human-monitor-command", "query-chardev", "qom-get", "qom-set", "rtc-reset-reinjection",
 ]
 
 # The balloon's guest statistics QEMU 7.2 reports (qom-get guest-stats).
@@ -280,6 +285,8 @@ class Emulator:
         self.sock_paths = []
         self.agent_chardevs = set()
         self.agents = {}         # connection -> input buffer
+        self.agent_frozen = []   # the emulated guest's frozen mountpoints
+        self.agent_time_offset = 0  # guest clock - host clock, ns
         self.log_path = os.environ.get("QMPEMU_LOG")
         self.exiting = None
         for nd in cfg["netdevs"]:
@@ -508,6 +515,9 @@ class Emulator:
                        lambda: self.shutdown(True, "guest-shutdown"))
         return {}
 
+    def cmd_rtc_reset_reinjection(self, args, st, after):
+        return {}
+
     def cmd_system_reset(self, args, st, after):
         after.append(lambda: self.event("RESET", {"guest": False,
                                                   "reason": "host-qmp-system-reset"}))
@@ -582,6 +592,9 @@ class Emulator:
     def agent_reply(self, conn, msg, agent):
         name = msg.get("execute")
         args = msg.get("arguments") or {}
+        with open(self.log_path, "a") as log:
+            log.write(json.dumps({"ts": time.time(), "agent": msg}) + "\n")
+        fss = agent.get("filesystems", ["/"])
         if name == "guest-sync-delimited":
             conn.sendall(b"\xff")
             reply = {"return": args.get("id")}
@@ -593,9 +606,47 @@ class Emulator:
             reply = {"return": agent.get("interfaces", [])}
         elif name == "guest-get-host-name":
             reply = {"return": {"host-name": agent.get("hostname", "localhost")}}
+        elif name in ("guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list"):
+            want = args.get("mountpoints", fss) if name.endswith("-list") else fss
+            bad = [m for m in want if m not in fss]
+            if self.agent_frozen:
+                reply = {"error": {"class": "GenericError", "desc": "Command guest-fsfreeze-freeze has been disabled: the agent is in frozen state"}}
+            elif bad:
+                reply = {"error": {"class": "GenericError", "desc": f"failed to find mount point '{bad[0]}'"}}
+            else:
+                self.agent_frozen = list(want)
+                reply = {"return": len(want)}
+        elif name == "guest-fsfreeze-thaw":
+            reply = {"return": len(self.agent_frozen)}
+            self.agent_frozen = []
+        elif name == "guest-fsfreeze-status":
+            reply = {"return": "frozen" if self.agent_frozen else "thawed"}
+        elif name == "guest-get-time":
+            reply = {"return": time.time_ns() + self.agent_time_offset}
+        elif name == "guest-set-time":
+            self.agent_time_offset = int(args["time"]) - time.time_ns() if "time" in args else 0
+            reply = {"return": {}}
+        elif name == "guest-shutdown":
+            # qemu-ga answers nothing: the guest goes down.
+            if args.get("mode", "powerdown") == "reboot":
+                self.later(10, lambda: self.event("RESET", {"guest": True, "reason": "guest-reset"}))
+            else:
+                self.later(10, lambda: self.shutdown(True, "guest-shutdown"))
+            return
         else:
             reply = {"error": {"class": "CommandNotFound", "desc": f"The command {name} has not been found"}}
-        conn.sendall(json.dumps(reply).encode() + b"\n")
+        data = json.dumps(reply).encode() + b"\n"
+        delay = agent.get("agent_delay_ms", 0)
+        if delay and not name.startswith("guest-sync"):
+            self.later(delay, lambda: self._agent_send(conn, data))
+        else:
+            conn.sendall(data)
+
+    def _agent_send(self, conn, data):
+        try:
+            conn.sendall(data)
+        except OSError:
+            pass
 
     def cmd_emit(self, args, st, after):
         if "event" not in args:

@@ -57,6 +57,8 @@ vrt_domain_disk_def_free(VrtDomainDiskDef *disk)
     g_free(disk->src_volume);
     g_free(disk->target_dev);
     g_free(disk->serial);
+    g_free(disk->encryption_format);
+    g_free(disk->encryption_secret);
     info_clear(&disk->info);
     g_free(disk);
 }

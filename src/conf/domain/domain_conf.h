@@ -168,6 +168,10 @@ typedef struct {
     bool readonly;
     bool shareable;
     char *serial;
+    /* <encryption format='luks'><secret type='passphrase' uuid=.../>: the
+     * image is a LUKS-encrypted qcow2 whose passphrase is that secret's value. */
+    char *encryption_format; /* "luks" or NULL */
+    char *encryption_secret; /* the secret's UUID as written, NULL when none */
     VrtDomainDeviceInfo info;
 } VrtDomainDiskDef;
 

@@ -132,6 +132,12 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
         vrt_fmt_line(f, "<shareable/>");
     if (d->serial)
         vrt_fmt_line(f, "<serial>%s</serial>", esc_d_serial);
+    if (d->encryption_format) {
+        E(esc_enc_secret, d->encryption_secret);
+        vrt_fmt_line(f, "<encryption format='%s'>", d->encryption_format);
+        vrt_fmt_line(f, "  <secret type='passphrase' uuid='%s'/>", esc_enc_secret);
+        vrt_fmt_line(f, "</encryption>");
+    }
     format_info(f, &d->info);
     f->indent--;
     vrt_fmt_line(f, "</disk>");

@@ -6,6 +6,7 @@
  */
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"
+#include "util/uuid.h"
 
 #include <string.h>
 
@@ -145,6 +146,44 @@ vrt_parse_info_child(const VrtParseCtx *ctx, xmlNodePtr child, VrtDomainDeviceIn
 
 /* ---- disk ---------------------------------------------------------- */
 
+/* <encryption format='luks'><secret type='passphrase' uuid='...'/></encryption>:
+ * libvirt's qcow2 LUKS encryption, its passphrase in a secret. */
+static bool
+parse_disk_encryption(xmlNodePtr node, VrtDomainDiskDef *disk, GError **error)
+{
+    g_autofree char *format = vrt_xml_prop(node, "format");
+    if (!vrt_xml_check_attrs(node, error, "format", NULL))
+        return false;
+    if (g_strcmp0(format, "luks") != 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk encryption format '%s' is not supported",
+                      format ? format : "");
+        return false;
+    }
+    g_free(disk->encryption_format);
+    disk->encryption_format = g_steal_pointer(&format);
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        if (!vrt_xml_is(c, "secret"))
+            return vrt_xml_unsupported(c, error);
+        g_autofree char *type = vrt_xml_prop(c, "type");
+        g_autofree char *uuid = vrt_xml_prop(c, "uuid");
+        guint8 raw[16];
+        if (!vrt_xml_check_attrs(c, error, "type", "uuid", NULL))
+            return false;
+        if (g_strcmp0(type, "passphrase") != 0 || !uuid || !vrt_uuid_parse(uuid, raw)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "an encryption secret needs type='passphrase' and a uuid");
+            return false;
+        }
+        g_free(disk->encryption_secret);
+        disk->encryption_secret = g_steal_pointer(&uuid);
+    }
+    if (!disk->encryption_secret) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing encryption secret");
+        return false;
+    }
+    return true;
+}
+
 static bool
 disk_bus_from_target(const char *dev, VrtDomainDiskBus *bus)
 {
@@ -241,6 +280,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         } else if (vrt_xml_is(c, "serial")) {
             g_free(disk->serial);
             disk->serial = vrt_xml_text(c);
+        } else if (vrt_xml_is(c, "encryption")) {
+            if (!parse_disk_encryption(c, disk, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &disk->info, true, error);
         }

@@ -116,6 +116,9 @@ ip_def_free(gpointer p)
     g_free(ip->netmask);
     g_ptr_array_unref(ip->ranges);
     g_ptr_array_unref(ip->hosts);
+    g_free(ip->tftp_root);
+    g_free(ip->bootp_file);
+    g_free(ip->bootp_server);
     g_free(ip);
 }
 
@@ -143,6 +146,7 @@ vrt_network_def_new(void)
     def->forward_ifs = g_ptr_array_new_with_free_func(forward_if_free);
     def->ips = g_ptr_array_new_with_free_func(ip_def_free);
     def->dns_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dns_host_free);
+    vrt_network_def_more_init(def);
     return def;
 }
 
@@ -164,6 +168,7 @@ vrt_network_def_free(VrtNetworkDef *def)
     g_array_unref(def->forward_addrs);
     g_ptr_array_unref(def->forward_ifs);
     g_ptr_array_unref(def->dns_hosts);
+    vrt_network_def_more_free(def);
     g_free(def->nat_addr_start);
     g_free(def->nat_addr_end);
     g_ptr_array_unref(def->ips);
@@ -174,6 +179,7 @@ VrtNetworkDef *
 vrt_network_def_copy(const VrtNetworkDef *src)
 {
     VrtNetworkDef *def = vrt_network_def_new();
+    vrt_network_def_more_free(def); /* made again from src's below */
     GArray *addrs = def->forward_addrs;
     GPtrArray *ifs = def->forward_ifs, *ips = def->ips, *dns_hosts = def->dns_hosts;
     *def = *src;
@@ -181,6 +187,7 @@ vrt_network_def_copy(const VrtNetworkDef *src)
     def->forward_ifs = ifs;
     def->ips = ips;
     def->dns_hosts = dns_hosts;
+    vrt_network_def_more_copy(def, src);
     def->name = g_strdup(src->name);
     def->metadata_xml = g_strdup(src->metadata_xml);
     def->bridge_name = g_strdup(src->bridge_name);
@@ -212,6 +219,9 @@ vrt_network_def_copy(const VrtNetworkDef *src)
         ip->netmask = g_strdup(s->netmask);
         ip->prefix = s->prefix;
         ip->has_dhcp = s->has_dhcp;
+        ip->tftp_root = g_strdup(s->tftp_root);
+        ip->bootp_file = g_strdup(s->bootp_file);
+        ip->bootp_server = g_strdup(s->bootp_server);
         for (guint j = 0; j < s->ranges->len; j++) {
             const VrtNetworkDhcpRange *sr = g_ptr_array_index(s->ranges, j);
             VrtNetworkDhcpRange *r = g_new0(VrtNetworkDhcpRange, 1);
@@ -483,19 +493,22 @@ static bool
 parse_dns(xmlNodePtr node, VrtNetworkDef *def, GError **error)
 {
     def->has_dns = true;
+    if (!vrt_network_parse_dns_attrs(node, def, error))
+        return false;
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (!vrt_xml_is(c, "host")) {
-            vrt_xml_unsupported(c, error);
-            return false;
+            if (!vrt_network_parse_dns_child(c, def, error))
+                return false;
+            continue;
         }
         VrtNetworkDnsHost *h = parse_dns_host(c, error);
         if (!h)
             return false;
         g_ptr_array_add(def->dns_hosts, h);
     }
-    return true;
+    return vrt_network_check_dns(def, error);
 }
 
 VrtNetworkDnsHost *
@@ -576,6 +589,21 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
+        if (vrt_xml_is(c, "tftp") && !ip->tftp_root) {
+            if (is6) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                              "Unsupported <tftp> element in an IPv6 element in network '%s'",
+                              def->name ? def->name : "");
+                return false;
+            }
+            ip->tftp_root = vrt_xml_prop(c, "root");
+            if (!ip->tftp_root) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "missing root attribute in <tftp> of network '%s'",
+                              def->name ? def->name : "");
+                return false;
+            }
+            continue;
+        }
         if (!vrt_xml_is(c, "dhcp")) {
             vrt_xml_unsupported(c, error);
             return false;
@@ -584,6 +612,23 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
         for (xmlNodePtr r = c->children; r; r = r->next) {
             if (r->type != XML_ELEMENT_NODE)
                 continue;
+            if (vrt_xml_is(r, "bootp") && !is6 && !r->children) {
+                /* libvirt keeps the last one with a file */
+                g_autofree char *file = vrt_xml_prop(r, "file");
+                g_autofree char *server = vrt_xml_prop(r, "server");
+                if (!file)
+                    continue;
+                if (server && !g_hostname_is_ip_address(server)) {
+                    vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid bootp server address '%s' in network '%s'", server,
+                                  def->name ? def->name : "");
+                    return false;
+                }
+                g_free(ip->bootp_file);
+                g_free(ip->bootp_server);
+                ip->bootp_file = g_steal_pointer(&file);
+                ip->bootp_server = g_steal_pointer(&server);
+                continue;
+            }
             if (vrt_xml_is(r, "host") && !r->children) {
                 VrtNetworkDhcpHost *h = parse_dhcp_host(r, def->name, error);
                 if (!h)
@@ -744,6 +789,7 @@ static bool
 parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
 {
     xmlNodePtr forward = NULL;
+    bool has_bandwidth = false;
     if (!vrt_xml_prop_uint(root, "connections", G_MAXUINT, &def->connections, NULL, error) ||
         !vrt_xml_prop_yes_no(root, "ipv6", &def->ipv6, error) ||
         !vrt_xml_prop_yes_no(root, "trustGuestRxFilters", &def->trust_guest_rx_filters, error))
@@ -805,8 +851,15 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
         } else if (vrt_xml_is(c, "ip")) {
             if (!parse_ip(c, def, error))
                 return false;
-        } else if (vrt_xml_is(c, "dns") && !def->has_dns && !c->properties) {
+        } else if (vrt_xml_is(c, "dns") && !def->has_dns) {
             if (!parse_dns(c, def, error))
+                return false;
+        } else if (vrt_xml_is(c, "bandwidth") && !has_bandwidth) {
+            has_bandwidth = true;
+            if (!vrt_network_parse_bandwidth(c, &def->bandwidth, error))
+                return false;
+        } else if (vrt_xml_is(c, "portgroup")) {
+            if (!vrt_network_parse_portgroup(c, def, error))
                 return false;
         } else {
             vrt_xml_unsupported(c, error);
@@ -982,14 +1035,19 @@ format_ip(GString *out, const VrtNetworkIpDef *ip)
     vrt_xml_format_attr(out, "netmask", ip->netmask);
     if (ip->prefix >= 0)
         g_string_append_printf(out, " prefix='%d'", ip->prefix);
-    if (!ip->has_dhcp) {
+    if (!ip->has_dhcp && !ip->tftp_root) {
         g_string_append(out, "/>\n");
         return;
     }
     g_string_append(out, ">\n");
-    if (ip->ranges->len == 0 && ip->hosts->len == 0) {
+    if (ip->tftp_root) {
+        g_string_append(out, "    <tftp");
+        vrt_xml_format_attr(out, "root", ip->tftp_root);
+        g_string_append(out, "/>\n");
+    }
+    if (ip->has_dhcp && ip->ranges->len == 0 && ip->hosts->len == 0 && !ip->bootp_file) {
         g_string_append(out, "    <dhcp/>\n");
-    } else {
+    } else if (ip->has_dhcp) {
         g_string_append(out, "    <dhcp>\n");
         for (guint i = 0; i < ip->ranges->len; i++) {
             const VrtNetworkDhcpRange *r = g_ptr_array_index(ip->ranges, i);
@@ -1004,6 +1062,12 @@ format_ip(GString *out, const VrtNetworkIpDef *ip)
             vrt_xml_format_attr(out, "mac", h->mac);
             vrt_xml_format_attr(out, "name", h->name);
             vrt_xml_format_attr(out, "ip", h->ip);
+            g_string_append(out, "/>\n");
+        }
+        if (ip->bootp_file) {
+            g_string_append(out, "      <bootp");
+            vrt_xml_format_attr(out, "file", ip->bootp_file);
+            vrt_xml_format_attr(out, "server", ip->bootp_server);
             g_string_append(out, "/>\n");
         }
         g_string_append(out, "    </dhcp>\n");
@@ -1056,26 +1120,12 @@ vrt_network_def_format(const VrtNetworkDef *def)
             vrt_xml_format_attr(out, "localOnly", def->domain_local_only ? "yes" : "no");
         g_string_append(out, "/>\n");
     }
-    if (def->has_dns && def->dns_hosts->len == 0)
-        g_string_append(out, "  <dns/>\n");
-    if (def->dns_hosts->len > 0) {
-        g_string_append(out, "  <dns>\n");
-        for (guint i = 0; i < def->dns_hosts->len; i++) {
-            const VrtNetworkDnsHost *h = g_ptr_array_index(def->dns_hosts, i);
-            g_string_append(out, "    <host");
-            vrt_xml_format_attr(out, "ip", h->ip);
-            g_string_append(out, ">\n");
-            for (guint j = 0; h->hostnames[j]; j++) {
-                g_autofree char *n = g_markup_escape_text(h->hostnames[j], -1);
-                g_string_append_printf(out, "      <hostname>%s</hostname>\n", n);
-            }
-            g_string_append(out, "    </host>\n");
-        }
-        g_string_append(out, "  </dns>\n");
-    }
+    vrt_network_format_dns(out, def);
     vrt_network_format_vlan(out, &def->vlan, "  ");
+    vrt_network_format_bandwidth(out, &def->bandwidth, "  ");
     for (guint i = 0; i < def->ips->len; i++)
         format_ip(out, g_ptr_array_index(def->ips, i));
+    vrt_network_format_portgroups(out, def);
     g_string_append(out, "</network>\n");
     return g_string_free(out, FALSE);
 }

@@ -2,8 +2,9 @@
  * libvirt's network XML (<network>) and network port XML (<networkport>)
  * as C structs: parse, format, copy. Covers what vrt runs (hostdev pools
  * of SR-IOV VFs, bridge mode on an existing host bridge, and isolated, nat,
- * route and open networks with their bridge, ip, dhcp ranges and hosts and
- * dns host records). An element vrt does not model is refused by name with
+ * route and open networks with their bridge, ip, dhcp ranges, hosts, bootp
+ * and tftp, dns hosts, txt and srv records and forwarders, bandwidth and
+ * portgroups). An element vrt does not model is refused by name with
  * VIR_ERR_CONFIG_UNSUPPORTED rather than dropped silently.
  */
 #pragma once
@@ -79,6 +80,48 @@ typedef struct {
     GStrv hostnames;
 } VrtNetworkDnsHost;
 
+/* <dns><forwarder domain= addr=/>: at least one of the two */
+typedef struct {
+    char *domain;
+    char *addr;
+} VrtNetworkDnsForwarder;
+
+/* <dns><txt name= value=/> */
+typedef struct {
+    char *name;
+    char *value;
+} VrtNetworkDnsTxt;
+
+/* <dns><srv service= protocol= domain= target= port= priority= weight=/>;
+ * the numbers are 0 when absent, as libvirt keeps them */
+typedef struct {
+    char *service;
+    char *protocol;
+    char *domain;
+    char *target;
+    guint port, priority, weight;
+} VrtNetworkDnsSrv;
+
+/* <inbound>/<outbound> of a <bandwidth>: kB/s rates, KiB burst; 0 absent */
+typedef struct {
+    bool present;
+    guint64 average, peak, floor, burst;
+} VrtNetworkBandwidthRate;
+
+typedef struct {
+    VrtNetworkBandwidthRate in, out;
+} VrtNetworkBandwidth;
+
+/* <portgroup name= default= trustGuestRxFilters=> with its <vlan> and
+ * <bandwidth> */
+typedef struct {
+    char *name;
+    bool is_default;
+    int trust_guest_rx_filters; /* -1/0/1 */
+    VrtNetworkVlan vlan;
+    VrtNetworkBandwidth bandwidth;
+} VrtNetworkPortGroup;
+
 typedef struct {
     char *family; /* NULL, "ipv4" or "ipv6" */
     char *address;
@@ -87,6 +130,8 @@ typedef struct {
     GPtrArray *ranges; /* VrtNetworkDhcpRange*; empty when no <dhcp> */
     GPtrArray *hosts; /* VrtNetworkDhcpHost* */
     bool has_dhcp;
+    char *tftp_root; /* <tftp root=> */
+    char *bootp_file, *bootp_server; /* <dhcp><bootp file= server=/> */
 } VrtNetworkIpDef;
 
 typedef struct {
@@ -124,8 +169,15 @@ typedef struct {
     guint nat_port_start, nat_port_end; /* 0: absent */
 
     VrtNetworkVlan vlan;
-    bool has_dns; /* <dns> present (its <host> elements only) */
+    bool has_dns; /* <dns> present */
+    int dns_enable; /* <dns enable=>: -1 absent, 0 no (dnsmasq's DNS off), 1 */
+    int dns_forward_plain_names; /* -1/0/1 */
     GPtrArray *dns_hosts; /* VrtNetworkDnsHost* */
+    GPtrArray *dns_forwarders; /* VrtNetworkDnsForwarder* */
+    GPtrArray *dns_txts; /* VrtNetworkDnsTxt* */
+    GPtrArray *dns_srvs; /* VrtNetworkDnsSrv* */
+    VrtNetworkBandwidth bandwidth;
+    GPtrArray *portgroups; /* VrtNetworkPortGroup* */
     GPtrArray *ips; /* VrtNetworkIpDef* */
 
     guint connections; /* live XML only: ports in use */
@@ -166,6 +218,21 @@ void vrt_network_dhcp_range_free(VrtNetworkDhcpRange *range);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDhcpHost, vrt_network_dhcp_host_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDhcpRange, vrt_network_dhcp_range_free)
 VrtNetworkDhcpHost *vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host);
+
+/* <txt>, <srv> of <dns> and <portgroup>, as NETWORK_UPDATE gives them.
+ * partial: a delete's element, which may leave out what libvirt lets
+ * it leave out (a txt's value, a srv's service and protocol). */
+VrtNetworkDnsTxt *vrt_network_dns_txt_parse(const char *xml, bool partial, GError **error);
+VrtNetworkDnsSrv *vrt_network_dns_srv_parse(const char *xml, bool partial, GError **error);
+VrtNetworkPortGroup *vrt_network_portgroup_parse(const char *xml, GError **error);
+void vrt_network_dns_txt_free(VrtNetworkDnsTxt *txt);
+void vrt_network_dns_srv_free(VrtNetworkDnsSrv *srv);
+void vrt_network_portgroup_free(VrtNetworkPortGroup *pg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDnsTxt, vrt_network_dns_txt_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkDnsSrv, vrt_network_dns_srv_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtNetworkPortGroup, vrt_network_portgroup_free)
+/* The portgroup named name, or with name NULL the default one (NULL: none). */
+const VrtNetworkPortGroup *vrt_network_def_portgroup(const VrtNetworkDef *def, const char *name);
 
 /* ---- <networkport> ---- */
 

@@ -23,3 +23,19 @@ void vrt_network_format_vlan(GString *out, const VrtNetworkVlan *vlan, const cha
 /* domain/bus/slot/function attributes of a PCI <address> (type='pci' if
  * given; bus, slot and function required). */
 bool vrt_network_parse_pci(xmlNodePtr node, VrtPciAddr *addr, GError **error);
+
+/* network_conf_more.c: <dns> beyond its hosts, <bandwidth>, <portgroup>.
+ * The new arrays of a VrtNetworkDef are made, freed and copied there. */
+void vrt_network_def_more_init(VrtNetworkDef *def);
+void vrt_network_def_more_free(VrtNetworkDef *def);
+void vrt_network_def_more_copy(VrtNetworkDef *def, const VrtNetworkDef *src);
+bool vrt_network_parse_dns_attrs(xmlNodePtr node, VrtNetworkDef *def, GError **error);
+/* A child of <dns> other than <host>. */
+bool vrt_network_parse_dns_child(xmlNodePtr node, VrtNetworkDef *def, GError **error);
+/* libvirt's check of a whole <dns>: a disabled one has no records. */
+bool vrt_network_check_dns(const VrtNetworkDef *def, GError **error);
+void vrt_network_format_dns(GString *out, const VrtNetworkDef *def);
+bool vrt_network_parse_bandwidth(xmlNodePtr node, VrtNetworkBandwidth *bw, GError **error);
+void vrt_network_format_bandwidth(GString *out, const VrtNetworkBandwidth *bw, const char *indent);
+bool vrt_network_parse_portgroup(xmlNodePtr node, VrtNetworkDef *def, GError **error);
+void vrt_network_format_portgroups(GString *out, const VrtNetworkDef *def);

@@ -125,7 +125,9 @@ vrt_network_bridge_start(VrtNetworkDriver *drv, const VrtNetworkDef *live, GErro
                                   live->bridge_stp == 0 ? 0 : 1,
                                   live->has_bridge_delay ? (gint64)live->bridge_delay : 0, error))
         return false;
-    if (!bridge_setup(drv, live, error)) {
+    /* the network's <bandwidth> shapes the bridge, as libvirt */
+    if (!bridge_setup(drv, live, error) ||
+        !vrt_network_bandwidth_set(live->bridge_name, &live->bandwidth, true, true, error)) {
         vrt_netdev_delete(drv->host, live->bridge_name, true, NULL);
         return false;
     }

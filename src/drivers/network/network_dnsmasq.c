@@ -46,13 +46,70 @@ dnsmasq_binary(void)
     return p ? p : g_strdup("/usr/sbin/dnsmasq");
 }
 
-static bool
-needs_dnsmasq(const VrtNetworkDef *def)
+/* A network with addresses has a dnsmasq for DNS, and for DHCP or TFTP
+ * when it serves them; with <dns enable='no'> only for the latter, as
+ * libvirt. */
+bool
+vrt_network_dnsmasq_wanted(const VrtNetworkDef *def)
 {
-    for (guint i = 0; i < def->ips->len; i++)
-        if (vrt_network_ip_prefix(g_ptr_array_index(def->ips, i)) >= 0)
+    bool any = false;
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        if (vrt_network_ip_prefix(ip) < 0)
+            continue;
+        any = true;
+        if (ip->ranges->len || ip->hosts->len || ip->tftp_root)
             return true;
-    return false;
+    }
+    return any && def->dns_enable != 0;
+}
+
+/* server= lines for <forwarder>s: "/DOMAIN/ADDR", "ADDR", or "/DOMAIN/#"
+ * (that domain answered locally only); no-resolv once one forwarder takes
+ * every other query, so the host's resolv.conf is no longer read. */
+static void
+conf_forwarders(GString *s, const VrtNetworkDef *def)
+{
+    bool no_resolv = false;
+    for (guint i = 0; i < def->dns_forwarders->len; i++) {
+        const VrtNetworkDnsForwarder *f = g_ptr_array_index(def->dns_forwarders, i);
+        g_string_append(s, "server=");
+        if (f->domain)
+            g_string_append_printf(s, "/%s/", f->domain);
+        g_string_append_printf(s, "%s\n", f->addr ? f->addr : "#");
+        if (f->addr && !f->domain)
+            no_resolv = true;
+    }
+    if (no_resolv)
+        g_string_append(s, "no-resolv\n");
+}
+
+/* txt-record= and srv-host= lines, in libvirt's form: a SRV record's
+ * port, priority and weight are positional, so an earlier one absent
+ * before a later one present is written as its default (port 1, 0). */
+static void
+conf_records(GString *s, const VrtNetworkDef *def)
+{
+    for (guint i = 0; i < def->dns_txts->len; i++) {
+        const VrtNetworkDnsTxt *t = g_ptr_array_index(def->dns_txts, i);
+        g_string_append_printf(s, "txt-record=%s,%s\n", t->name, t->value ? t->value : "");
+    }
+    for (guint i = 0; i < def->dns_srvs->len; i++) {
+        const VrtNetworkDnsSrv *r = g_ptr_array_index(def->dns_srvs, i);
+        g_string_append_printf(s, "srv-host=_%s._%s", r->service, r->protocol);
+        if (r->domain)
+            g_string_append_printf(s, ".%s", r->domain);
+        if (r->target && strcmp(r->target, ".") != 0) {
+            g_string_append_printf(s, ",%s", r->target);
+            if (r->port || r->priority || r->weight)
+                g_string_append_printf(s, ",%u", r->port ? r->port : 1);
+            if (r->priority || r->weight)
+                g_string_append_printf(s, ",%u", r->priority);
+            if (r->weight)
+                g_string_append_printf(s, ",%u", r->weight);
+        }
+        g_string_append_c(s, '\n');
+    }
 }
 
 /* Number of addresses from start to end (inclusive), 0 when not IPv4. */
@@ -82,11 +139,19 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
                            "##\n## dnsmasq conf file created by vrt\n"
                            "strict-order\n",
                            def->name);
+    bool want_dns = def->dns_enable != 0;
+    if (!want_dns)
+        g_string_append(s, "port=0\n"); /* no DNS at all: dnsmasq listens on no port */
+    else
+        conf_forwarders(s, def);
     if (def->domain_name) {
         if (def->domain_local_only == 1)
             g_string_append_printf(s, "local=/%s/\n", def->domain_name);
         g_string_append_printf(s, "domain=%s\nexpand-hosts\n", def->domain_name);
     }
+    if (want_dns && def->dns_forward_plain_names == 0)
+        /* names without a dot stay here, domain given or not */
+        g_string_append(s, "domain-needed\nlocal=//\n");
     g_string_append_printf(s, "pid-file=%s\n", pid);
     g_string_append(s, "except-interface=lo\n");
     g_string_append_printf(s, "bind-dynamic\ninterface=%s\n", def->bridge_name);
@@ -94,6 +159,18 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
         /* isolated: no default route for the guests, no forwarding of
          * their queries to the host's resolvers */
         g_string_append(s, "dhcp-option=3\nno-resolv\nra-param=*,0,0\n");
+    if (want_dns)
+        conf_records(s, def);
+    bool tftp = false;
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        if (!ip->tftp_root || vrt_network_ip_is_v6(ip))
+            continue;
+        if (!tftp)
+            g_string_append(s, "enable-tftp\n");
+        tftp = true;
+        g_string_append_printf(s, "tftp-root=%s\n", ip->tftp_root);
+    }
     guint64 nleases = 0;
     bool dhcp4 = false, dhcp6 = false;
     for (guint i = 0; i < def->ips->len; i++) {
@@ -123,6 +200,10 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
         }
         if (!v6)
             g_string_append(s, "dhcp-no-override\ndhcp-authoritative\n");
+        if (!v6 && ip->bootp_file && ip->bootp_server)
+            g_string_append_printf(s, "dhcp-boot=%s,,%s\n", ip->bootp_file, ip->bootp_server);
+        else if (!v6 && ip->bootp_file)
+            g_string_append_printf(s, "dhcp-boot=%s\n", ip->bootp_file);
         if (v6)
             dhcp6 = true;
         else
@@ -132,7 +213,8 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
         g_string_append_printf(s, "dhcp-lease-max=%" G_GUINT64_FORMAT "\n", nleases);
     if (dhcp4 || dhcp6)
         g_string_append_printf(s, "dhcp-hostsfile=%s\n", hosts);
-    g_string_append_printf(s, "addn-hosts=%s\n", addn);
+    if (want_dns)
+        g_string_append_printf(s, "addn-hosts=%s\n", addn);
     g_string_append_printf(s, "dhcp-leasefile=%s\n", leases);
     if (def->mtu > 0)
         g_string_append_printf(s, "dhcp-option=option:mtu,%u\n", def->mtu);
@@ -220,7 +302,7 @@ touch(const char *path, GError **error)
 bool
 vrt_network_dnsmasq_start(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error)
 {
-    if (!needs_dnsmasq(live))
+    if (!vrt_network_dnsmasq_wanted(live))
         return true;
     g_autofree char *conf = dnsmasq_file(drv, live->name, ".conf");
     g_autofree char *pidfile = dnsmasq_file(drv, live->name, ".pid");
@@ -287,7 +369,7 @@ vrt_network_dnsmasq_stop(VrtNetworkDriver *drv, const char *name)
 bool
 vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error)
 {
-    if (!needs_dnsmasq(live))
+    if (!vrt_network_dnsmasq_wanted(live))
         return true;
     pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
     if (pid > 0) {
@@ -301,7 +383,7 @@ vrt_network_dnsmasq_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GErr
 bool
 vrt_network_dnsmasq_update(VrtNetworkDriver *drv, const VrtNetworkDef *live, bool restart, GError **error)
 {
-    if (!needs_dnsmasq(live))
+    if (!vrt_network_dnsmasq_wanted(live))
         return true;
     pid_t pid = vrt_network_dnsmasq_pid(drv, live->name);
     if (restart || pid == 0) {
@@ -438,7 +520,7 @@ vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], con
         }
         live = vrt_network_def_copy(obj->live);
     }
-    if (!vrt_network_is_virtual(live) || !needs_dnsmasq(live))
+    if (!vrt_network_is_virtual(live) || !vrt_network_dnsmasq_wanted(live))
         return g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_lease_free);
     g_autofree char *path = dnsmasq_file(drv, live->name, ".leases");
     g_autofree char *text = NULL;

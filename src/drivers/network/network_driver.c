@@ -181,6 +181,8 @@ vrt_network_driver_new(const char *state_root, VrtHost *host, VrtVfRegistry *vfs
     g_autoptr(VrtNetworkDriver) drv = g_new0(VrtNetworkDriver, 1);
     g_mutex_init(&drv->lock);
     g_cond_init(&drv->changed);
+    g_mutex_init(&drv->watch_lock);
+    g_cond_init(&drv->watch_cond);
     drv->nets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, obj_free);
     drv->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     const char *root = state_root && *state_root ? state_root : "/";
@@ -203,6 +205,7 @@ vrt_network_driver_free(VrtNetworkDriver *drv)
 {
     if (!drv)
         return;
+    vrt_network_watch_stop(drv);
     if (drv->nets)
         g_hash_table_unref(drv->nets);
     if (drv->busy)
@@ -214,6 +217,8 @@ vrt_network_driver_free(VrtNetworkDriver *drv)
     vrt_vf_registry_free(drv->own_vfs);
     g_cond_clear(&drv->changed);
     g_mutex_clear(&drv->lock);
+    g_cond_clear(&drv->watch_cond);
+    g_mutex_clear(&drv->watch_lock);
     g_free(drv);
 }
 
@@ -322,7 +327,8 @@ prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     case VRT_NETWORK_FORWARD_NAT:
     case VRT_NETWORK_FORWARD_ROUTE:
     case VRT_NETWORK_FORWARD_OPEN:
-        if (live->forward_dev || live->forward_ifs->len > 0) {
+        /* nat and route are limited to the interface in their rules */
+        if (live->forward_mode == VRT_NETWORK_FORWARD_OPEN && (live->forward_dev || live->forward_ifs->len > 0)) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                           "network '%s': forward mode '%s' restricted to a host interface is not supported by vrt yet",
                           live->name, live->has_forward ? mode : "none");
@@ -991,7 +997,55 @@ vrt_network_driver_load(VrtNetworkDriver *drv, GError **error)
         if (!vrt_netdrv_create(drv, name, &err))
             g_warning("network '%s': autostart failed: %s", name, err->message);
     }
+    vrt_network_watch_start(drv);
     return true;
+}
+
+GPtrArray *
+vrt_network_dead_dnsmasqs(VrtNetworkDriver *drv)
+{
+    g_autoptr(GPtrArray) running = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_def_free);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        GHashTableIter it;
+        gpointer v;
+        g_hash_table_iter_init(&it, drv->nets);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+            VrtNetworkObj *obj = v;
+            if (obj->live && vrt_network_is_virtual(obj->live))
+                g_ptr_array_add(running, vrt_network_def_copy(obj->live));
+        }
+    }
+    GPtrArray *dead = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < running->len; i++) {
+        const VrtNetworkDef *live = g_ptr_array_index(running, i);
+        if (vrt_network_dnsmasq_wanted(live) && vrt_network_dnsmasq_pid(drv, live->name) == 0)
+            g_ptr_array_add(dead, g_strdup(live->name));
+    }
+    return dead;
+}
+
+void
+vrt_network_dnsmasq_revive(VrtNetworkDriver *drv, const char *name)
+{
+    /* held: no start, stop or update of this network runs meanwhile (one
+     * that ran since the check above either left a dnsmasq or none) */
+    g_auto(NetHold) hold = { 0 };
+    g_autoptr(VrtNetworkDef) live = NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        net_hold_name_locked(drv, &hold, name);
+        VrtNetworkObj *obj = g_hash_table_lookup(drv->nets, name);
+        if (!obj || !obj->live || !vrt_network_is_virtual(obj->live))
+            return;
+        live = vrt_network_def_copy(obj->live);
+    }
+    if (vrt_network_dnsmasq_pid(drv, name) != 0)
+        return;
+    g_autoptr(GError) err = NULL;
+    g_warning("network '%s': its dnsmasq died, starting it again", name);
+    if (!vrt_network_dnsmasq_start(drv, live, &err))
+        g_warning("network '%s': %s", name, err->message);
 }
 
 /* ---- reload (SIGHUP) ---- */
@@ -1111,7 +1165,10 @@ enum {
 enum {
     SECTION_IP_DHCP_HOST = 4,
     SECTION_IP_DHCP_RANGE = 5,
+    SECTION_PORTGROUP = 9,
     SECTION_DNS_HOST = 10,
+    SECTION_DNS_TXT = 11,
+    SECTION_DNS_SRV = 12,
 };
 
 /* The <ip> an update of a dhcp section acts on: the one at parent_index,
@@ -1127,13 +1184,22 @@ update_ip(VrtNetworkDef *def, int parent_index, GError **error)
                       def->name);
         return NULL;
     }
+    /* as libvirt: the <ip> that serves DHCP, else the first IPv4 one,
+     * else the first IPv6 one */
     for (guint i = 0; i < def->ips->len; i++) {
         VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
-        if (ip->address && !vrt_network_ip_is_v6(ip))
+        if (ip->ranges->len || ip->hosts->len)
             return ip;
     }
-    vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "can't update 'ip' section - no IPv4 address found in network '%s'",
-                  def->name);
+    for (int v6 = 0; v6 <= 1; v6++) {
+        for (guint i = 0; i < def->ips->len; i++) {
+            VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+            if (ip->address && vrt_network_ip_is_v6(ip) == (bool)v6)
+                return ip;
+        }
+    }
+    vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                  "couldn't update dhcp host entry - no <ip> element found in network '%s'", def->name);
     return NULL;
 }
 
@@ -1218,6 +1284,12 @@ update_ranges(VrtNetworkDef *def, VrtNetworkIpDef *ip, guint command, const char
     g_autoptr(VrtNetworkDhcpRange) r = vrt_network_dhcp_range_parse(xml, error);
     if (!r)
         return false;
+    if ((strchr(r->start, ':') != NULL) != vrt_network_ip_is_v6(ip)) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s",
+                      "the address family of a dhcp range must match the address family of the dhcp element's "
+                      "parent");
+        return false;
+    }
     gint found = -1;
     for (guint i = 0; i < ip->ranges->len && found < 0; i++) {
         const VrtNetworkDhcpRange *e = g_ptr_array_index(ip->ranges, i);
@@ -1314,9 +1386,16 @@ apply_update(VrtNetworkDef *def, guint command, guint section, int parent_index,
 {
     if (section == SECTION_DNS_HOST)
         return update_dns_hosts(def, command, xml, error);
+    if (section == SECTION_DNS_TXT)
+        return vrt_network_update_dns_txt(def, command, xml, error);
+    if (section == SECTION_DNS_SRV)
+        return vrt_network_update_dns_srv(def, command, xml, error);
+    if (section == SECTION_PORTGROUP)
+        return vrt_network_update_portgroup(def, command, xml, error);
     if (section != SECTION_IP_DHCP_HOST && section != SECTION_IP_DHCP_RANGE) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT,
-                      "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range and dns-host",
+                      "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range, dns-host, "
+                      "dns-txt, dns-srv and portgroup",
                       section, def->name);
         return false;
     }
@@ -1373,8 +1452,12 @@ vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint comman
         g_autofree char *out = vrt_network_def_format(newlive);
         if (!vrt_file_write_atomic(path, out, -1, NETWORK_FILE_MODE, error))
             return false;
-        if (vrt_network_is_virtual(newlive) &&
-            !vrt_network_dnsmasq_update(drv, newlive, section == SECTION_IP_DHCP_RANGE, error))
+        /* a range, TXT or SRV record is in dnsmasq's conf file, read at its
+         * start only: a new dnsmasq, as libvirt; a portgroup is no host
+         * state (it applies to the ports taken from now on) */
+        bool restart = section == SECTION_IP_DHCP_RANGE || section == SECTION_DNS_TXT || section == SECTION_DNS_SRV;
+        if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
+            !vrt_network_dnsmasq_update(drv, newlive, restart, error))
             return false;
     }
     locker = g_mutex_locker_new(&drv->lock);

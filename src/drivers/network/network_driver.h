@@ -29,8 +29,9 @@
  * forward mode 'bridge' with <bridge name=...> (an existing host bridge,
  * not created or checked), and isolated (no <forward>), nat, route and open
  * networks, whose bridge, dnsmasq and nftables table vrt makes
- * (network_virt.h). Macvtap modes (passthrough, private, vepa, bridge with
- * interfaces) and nat/route restricted to a host interface can be defined
+ * (network_virt.h); nat and route may be restricted to a host interface
+ * (<forward dev=>). Macvtap modes (passthrough, private, vepa, bridge with
+ * interfaces) and an open network with a forward interface can be defined
  * and dumped but create() refuses them with VIR_ERR_CONFIG_UNSUPPORTED.
  */
 #pragma once

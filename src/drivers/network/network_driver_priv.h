@@ -33,7 +33,25 @@ struct _VrtNetworkDriver {
     GHashTable *busy;
     GCond changed;
     guint defs_gen; /* bumped by each define, undefine and autostart change (reload) */
+    /* the dnsmasq watcher (network_watch.c): its own leaf lock, never held
+     * while the driver lock is taken */
+    GMutex watch_lock;
+    GCond watch_cond;
+    bool watch_stop;
+    GThread *watch_thread;
 };
+
+/* network_watch.c: a thread that checks every running virtual network's
+ * dnsmasq each VRT_NETWORK_WATCH_MS and starts one that died again.
+ * dnsmasq is not vrtd's child (it daemonizes, and outlives a restart), so
+ * no SIGCHLD tells: its pid file and /proc are read. */
+void vrt_network_watch_start(VrtNetworkDriver *drv);
+void vrt_network_watch_stop(VrtNetworkDriver *drv);
+/* Names of the running virtual networks whose dnsmasq is not running. */
+GPtrArray *vrt_network_dead_dnsmasqs(VrtNetworkDriver *drv);
+/* Starts the dnsmasq of network name again if it is still running and its
+ * dnsmasq is still gone (checked while holding the network). */
+void vrt_network_dnsmasq_revive(VrtNetworkDriver *drv, const char *name);
 
 /* The definition that names the object: live when running, else config. */
 const VrtNetworkDef *vrt_network_obj_def(const VrtNetworkObj *obj);

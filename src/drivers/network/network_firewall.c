@@ -11,7 +11,10 @@
  *     any other forwarding from or to the bridge rejected;
  *   nat: the subnet's outgoing traffic and the replies to it forwarded,
  *     masqueraded (ports 1024-65535 for TCP and UDP) except to multicast
- *     224.0.0.0/24 and broadcast 255.255.255.255;
+ *     224.0.0.0/24 and broadcast 255.255.255.255; an IPv6 subnet is
+ *     routed, or with <nat ipv6='yes'> masqueraded except to ff02::/16;
+ *   with <forward dev=> (or a first <interface>), forwarding and
+ *     masquerading only through that interface;
  *   route: the subnet forwarded both ways, no NAT;
  *   isolated: nothing forwarded; open: no table at all.
  * The script is kept as NAME.nft in the network run directory.
@@ -71,25 +74,38 @@ build_script(const VrtNetworkDef *def)
     const char *br = def->bridge_name;
     GString *fwd = g_string_new(NULL);
     GString *nat = g_string_new(NULL);
+    /* <forward dev=>: traffic forwarded and masqueraded through that
+     * interface only, as libvirt's -o/-i on its rules */
+    const char *dev = def->forward_dev;
+    if (!dev && def->forward_ifs->len > 0)
+        dev = ((const VrtNetworkForwardIf *)g_ptr_array_index(def->forward_ifs, 0))->dev;
+    g_autofree char *out_dev = dev ? g_strdup_printf("oifname \"%s\" ", dev) : g_strdup("");
+    g_autofree char *in_dev = dev ? g_strdup_printf("iifname \"%s\" ", dev) : g_strdup("");
     for (guint i = 0; i < def->ips->len; i++) {
         const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
         g_autofree char *net = subnet_of(ip);
-        const char *fam = vrt_network_ip_is_v6(ip) ? "ip6" : "ip";
+        bool v6 = vrt_network_ip_is_v6(ip);
+        const char *fam = v6 ? "ip6" : "ip";
         if (!net)
             continue;
+        /* IPv6 on a nat network is routed unless <nat ipv6='yes'> (libvirt 9.0) */
+        bool masq = mode == VRT_NETWORK_FORWARD_NAT && (!v6 || def->nat_ipv6 == 1);
         if (mode == VRT_NETWORK_FORWARD_NAT || mode == VRT_NETWORK_FORWARD_ROUTE) {
-            g_string_append_printf(fwd, "    iifname \"%s\" %s saddr %s accept\n", br, fam, net);
-            /* nat: only replies come in; route: the subnet is reachable */
-            g_string_append_printf(
-                fwd, "    oifname \"%s\" %s daddr %s %saccept\n", br, fam, net,
-                mode == VRT_NETWORK_FORWARD_NAT && !vrt_network_ip_is_v6(ip) ? "ct state related,established " : "");
+            g_string_append_printf(fwd, "    iifname \"%s\" %s%s saddr %s accept\n", br, out_dev, fam, net);
+            /* masqueraded: only replies come in; routed: the subnet is reachable */
+            g_string_append_printf(fwd, "    %soifname \"%s\" %s daddr %s %saccept\n", in_dev, br, fam, net,
+                                   masq ? "ct state related,established " : "");
         }
-        if (mode == VRT_NETWORK_FORWARD_NAT && !vrt_network_ip_is_v6(ip)) {
-            g_string_append_printf(nat, "    ip saddr %s ip daddr 224.0.0.0/24 return\n", net);
-            g_string_append_printf(nat, "    ip saddr %s ip daddr 255.255.255.255 return\n", net);
-            g_string_append_printf(
-                nat, "    ip saddr %s ip daddr != %s meta l4proto { tcp, udp } masquerade to :1024-65535\n", net, net);
-            g_string_append_printf(nat, "    ip saddr %s ip daddr != %s masquerade\n", net, net);
+        if (masq) {
+            g_string_append_printf(nat, "    %s saddr %s %s daddr %s return\n", fam, net, fam,
+                                   v6 ? "ff02::/16" : "224.0.0.0/24");
+            if (!v6)
+                g_string_append_printf(nat, "    ip saddr %s ip daddr 255.255.255.255 return\n", net);
+            g_string_append_printf(nat,
+                                   "    %s saddr %s %s daddr != %s %smeta l4proto { tcp, udp } masquerade to "
+                                   ":1024-65535\n",
+                                   fam, net, fam, net, out_dev);
+            g_string_append_printf(nat, "    %s saddr %s %s daddr != %s %smasquerade\n", fam, net, fam, net, out_dev);
         }
     }
     GString *s = g_string_new(NULL);

@@ -47,3 +47,28 @@ pid_t vrt_network_dnsmasq_pid(VrtNetworkDriver *drv, const char *name);
 bool vrt_network_firewall_add(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error);
 void vrt_network_firewall_remove(VrtNetworkDriver *drv, const VrtNetworkDef *live);
 bool vrt_network_firewall_check(VrtNetworkDriver *drv, const VrtNetworkDef *live, GError **error);
+
+/* NETWORK_UPDATE's commands (virNetworkUpdateCommand) */
+enum {
+    VRT_NETWORK_UPDATE_MODIFY = 1,
+    VRT_NETWORK_UPDATE_DELETE = 2,
+    VRT_NETWORK_UPDATE_ADD_LAST = 3,
+    VRT_NETWORK_UPDATE_ADD_FIRST = 4,
+};
+
+/* network_update.c: one update of a <dns><txt>, <dns><srv> or
+ * <portgroup> on def (a copy the caller owns). */
+bool vrt_network_update_dns_txt(VrtNetworkDef *def, guint command, const char *xml, GError **error);
+bool vrt_network_update_dns_srv(VrtNetworkDef *def, guint command, const char *xml, GError **error);
+bool vrt_network_update_portgroup(VrtNetworkDef *def, guint command, const char *xml, GError **error);
+
+/* Whether a running virtual network has a dnsmasq (addresses, and DNS or
+ * DHCP or TFTP to serve). */
+bool vrt_network_dnsmasq_wanted(const VrtNetworkDef *def);
+
+/* network_bandwidth.c: a <bandwidth> on ifname with tc, as libvirt's
+ * virNetDevBandwidthSet (hierarchical: a network's bridge; swapped:
+ * inbound is what ifname sends). Clear removes both qdiscs. */
+bool vrt_network_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, bool hierarchical, bool swapped,
+                               GError **error);
+void vrt_network_bandwidth_clear(const char *ifname);

@@ -235,9 +235,9 @@ test_define_rules(Fixture *f, gconstpointer data)
     g_assert_null(strstr(cx, "connections"));
     g_assert_true(vrt_netdrv_undefine(drv, "counted", &err));
     /* Bad XML and flags. */
-    g_assert_null(vrt_netdrv_define_xml(drv, "<network><name>x</name><dns><forwarder addr='10.0.0.1'/></dns></network>",
-                                        0, &err));
-    assert_error(&err, VIR_ERR_CONFIG_UNSUPPORTED, "<forwarder>");
+    g_assert_null(vrt_netdrv_define_xml(
+        drv, "<network><name>x</name><route address='10.1.0.0' prefix='16' gateway='10.0.0.2'/></network>", 0, &err));
+    assert_error(&err, VIR_ERR_CONFIG_UNSUPPORTED, "<route>");
     g_assert_null(vrt_netdrv_define_xml(drv, hostdev_xml, 0x80, &err));
     assert_error(&err, VIR_ERR_INVALID_ARG, "unsupported flags (0x80)");
     /* nat: defined and dumped; its bridge is not made under a host root

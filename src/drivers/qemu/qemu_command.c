@@ -14,6 +14,7 @@
 
 typedef struct {
     const VrtDomainDef *def;
+    const VrtQemuCommandOptions *opts;
     GPtrArray *argv;
     guint next_block_node;
     GHashTable *tap_fds; /* VrtQemuCommandOptions.tap_fds */
@@ -259,6 +260,29 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         JsonObject *file = json_object_new();
         JsonObject *fmt = json_object_new();
         guint n = ++b->next_block_node;
+        g_autofree char *secret_id = NULL;
+
+        if (disk->encryption_format) {
+            const char *path =
+                b->opts->disk_secrets ? g_hash_table_lookup(b->opts->disk_secrets, disk->target_dev) : NULL;
+            JsonObject *sec = json_object_new();
+
+            if (!path || disk->format != VRT_DOMAIN_DISK_FORMAT_QCOW2) {
+                json_object_unref(sec);
+                json_object_unref(file);
+                json_object_unref(fmt);
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                              "disk '%s': LUKS encryption needs a qcow2 image and its secret", disk->target_dev);
+                return false;
+            }
+            /* QEMU reads the passphrase from a file only the daemon's user can read. */
+            secret_id = g_strdup_printf("vrt-%u-secret", n);
+            json_object_set_string_member(sec, "qom-type", "secret");
+            json_object_set_string_member(sec, "id", secret_id);
+            json_object_set_string_member(sec, "file", path);
+            json_object_set_string_member(sec, "format", "raw");
+            arg_json(b, "-object", sec);
+        }
 
         storage = g_strdup_printf("vrt-%u-storage", n);
         format = g_strdup_printf("vrt-%u-format", n);
@@ -274,6 +298,13 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         json_object_set_boolean_member(fmt, "read-only", disk->readonly || cdrom);
         json_object_set_string_member(fmt, "driver", disk->format == VRT_DOMAIN_DISK_FORMAT_QCOW2 ? "qcow2" : "raw");
         json_object_set_string_member(fmt, "file", storage);
+        if (secret_id) {
+            JsonObject *enc = json_object_new();
+
+            json_object_set_string_member(enc, "format", "luks");
+            json_object_set_string_member(enc, "key-secret", secret_id);
+            json_object_set_object_member(fmt, "encrypt", enc);
+        }
         arg_json(b, "-blockdev", fmt);
     } else if (!cdrom) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s' has no source", disk->target_dev);
@@ -842,7 +873,7 @@ GStrv
 vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opts, GError **error)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    CmdBuilder b = { .def = def, .argv = argv, .tap_fds = opts->tap_fds, .file_fds = opts->file_fds };
+    CmdBuilder b = { .def = def, .opts = opts, .argv = argv, .tap_fds = opts->tap_fds, .file_fds = opts->file_fds };
     g_autofree char *name = vrt_qemu_command_escape(def->name);
     g_autofree char *machine = vrt_qemu_command_escape(opts->machine);
     char uuid[VRT_UUID_STRING_LEN];
@@ -895,6 +926,10 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     if (opts->sandbox) {
         arg(&b, "-sandbox");
         arg(&b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    }
+    if (opts->incoming) {
+        arg(&b, "-incoming");
+        arg(&b, opts->incoming);
     }
     if (!def->graphics || def->graphics->len == 0) {
         arg(&b, "-display");

@@ -27,6 +27,9 @@ typedef struct {
      * it as and QEMU inherits: passed with -add-fd; NULL or a path not in
      * it: QEMU opens the path itself */
     GHashTable *file_fds;
+    const char *incoming; /* -incoming's value: "defer" for a restore (qemu_save.c) or a migration's
+                           * destination (qemu_migration.c); NULL: none */
+    GHashTable *disk_secrets; /* target dev -> file holding its LUKS passphrase (0600, run dir); may be NULL */
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses

@@ -80,6 +80,8 @@ vrt_qemu_dom_unref(VrtQemuDom *obj)
     g_hash_table_unref(obj->unplug_pending);
     g_hash_table_unref(obj->unplug_done);
     vrt_qemu_hostdev_state_free(obj->hostdevs);
+    if (obj->snapshots)
+        g_ptr_array_unref(obj->snapshots);
     g_queue_clear_full(&obj->events, vrt_qemu_event_free);
     g_mutex_clear(&obj->lock);
     g_cond_clear(&obj->cond);

@@ -62,9 +62,13 @@ struct _VrtQemuDom {
     bool guest_shutdown; /* SHUTDOWN seen */
     bool fake_reboot; /* reboot asked: SHUTDOWN becomes reset + cont */
     bool taint_custom_monitor; /* a user's monitor command ran on this QEMU (libvirt's "custom-monitor") */
+    bool taint_custom_ga; /* a user's agent command ran in this run (libvirt's "custom-ga-command") */
     GHashTable *unplug_pending; /* alias -> NULL: an unplug pending in a status file of older vrt */
     GHashTable *unplug_done; /* alias -> NULL: DEVICE_DELETED seen, not yet processed */
     VrtQemuHostdevState *hostdevs; /* the hostdev job's records (qemu_hostdev.h), saved in the status */
+    struct _VrtQemuRestore *restore; /* set by a restore for the start it runs (qemu_save.c), under the job */
+    bool managed_save; /* a managed save image exists (qemu_save.c) */
+    GPtrArray *snapshots; /* VrtSnapshotDef* (conf/domain/snapshot_conf.h), qemu_snapshot.c; NULL: none loaded */
 
     VrtQemuJobKind job;
     GThread *job_owner;
@@ -161,6 +165,10 @@ bool vrt_qemu_events_handle(VrtQemuDom *obj, const char *name, JsonObject *data)
 /* Finds a domain by uuid and returns a reference; VIR_ERR_NO_DOMAIN. */
 VrtQemuDom *vrt_qemu_driver_find(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 void vrt_qemu_driver_add(VrtQemuDriver *drv, VrtQemuDom *obj);
+/* The domain *def names (the existing one, or a new transient one taking
+ * *def: *added) with a job of kind begun in *job; a restore's way in. */
+VrtQemuDom *vrt_qemu_driver_reserve(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind kind, VrtQemuJob *job,
+                                    bool *added, GError **error);
 void vrt_qemu_driver_remove(VrtQemuDriver *drv, VrtQemuDom *obj);
 
 /* ---- files (qemu_domain.c) ---- */

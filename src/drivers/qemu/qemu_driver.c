@@ -6,8 +6,11 @@
  * job, does its work with the object lock taken only around field updates,
  * and reports lifecycle events after the change.
  */
+#include "drivers/qemu/qemu_agent.h"
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_save.h"
+#include "drivers/qemu/qemu_snapshot.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
 #include "util/error.h"
@@ -60,6 +63,9 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->cfg.root = drv->root;
     drv->emulator = g_strdup(cfg->emulator);
     drv->cfg.emulator = drv->emulator;
+    drv->cfg.host_uuid = g_intern_string(cfg->host_uuid);
+    drv->cfg.migration_host = g_intern_string(cfg->migration_host);
+    drv->cfg.migration_address = g_intern_string(cfg->migration_address);
     drv->config_dir = root_path(drv->root, "etc/vrt/qemu");
     drv->config_sync = vrt_state_sync_new(cfg->config_sync_ms);
     drv->cgroups = vrt_qemu_cgroup_new(cfg);
@@ -388,6 +394,8 @@ load_configs(VrtQemuDriver *drv)
         obj->persistent = true;
         link = vrt_qemu_autostart_path(drv, def->name);
         obj->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
+        obj->managed_save = vrt_qemu_save_managed_exists(drv, def->name);
+        vrt_qemu_snapshot_load(obj);
         vrt_qemu_driver_add(drv, obj);
     }
 }
@@ -617,6 +625,13 @@ reserve_with_job(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind kind, Vr
     return g_steal_pointer(&obj);
 }
 
+VrtQemuDom *
+vrt_qemu_driver_reserve(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind kind, VrtQemuJob *job, bool *added,
+                        GError **error)
+{
+    return reserve_with_job(drv, def, kind, job, added, error);
+}
+
 VrtDomainRef *
 vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
 {
@@ -813,6 +828,7 @@ vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GE
     bool active;
 
     if (!obj || !persistent_paths(drv, obj, "cannot undefine transient domain", &config, &link, error) ||
+        !vrt_qemu_save_undefine_check(obj, flags, error) || !vrt_qemu_snapshot_undefine_check(obj, flags, error) ||
         !vrt_state_sync_remove(drv->config_sync, config, error))
         return false;
     unlink(link);
@@ -859,12 +875,24 @@ vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
 
-    if (flags & ~VRT_DOMAIN_START_PAUSED) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
+    bool managed;
+
+    if (flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)",
+                      flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT));
         return false;
     }
-    return obj && vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, error) && require_state(obj, false, error) &&
-           vrt_qemu_process_start(obj, flags, error);
+    if (!obj || !vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, error) || !require_state(obj, false, error))
+        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        managed = obj->managed_save;
+    }
+    /* A managed save image: the domain goes on from it (qemu_save.c). */
+    if (managed)
+        return vrt_qemu_save_start_managed(obj, flags, error);
+    return vrt_qemu_process_start(obj, flags & VRT_DOMAIN_START_PAUSED, error);
 }
 
 VrtDomainRef *
@@ -875,7 +903,7 @@ vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     g_autoptr(VrtQemuDom) obj = NULL;
     bool added = false;
 
-    if (flags & ~VRT_DOMAIN_START_PAUSED) {
+    if (flags & ~(VRT_DOMAIN_START_PAUSED | VRT_QEMU_START_INCOMING)) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
         return NULL;
     }
@@ -960,13 +988,43 @@ monitor_call(VrtQemuDriver *drv, const guchar *uuid, VrtQemuJobKind kind, bool (
     return fn(mon, error);
 }
 
+/* The agent mode of shutdown and reboot, libvirt's way: asked for, or
+ * (no method asked for) whenever the agent is there; falls back to the
+ * ACPI button when the agent fails unless the agent alone was asked for.
+ * Whether the agent did it (*done), false with the error otherwise. */
+static bool
+agent_shutdown(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool reboot, bool *done, GError **error)
+{
+    bool requested = flags & VRT_DOMAIN_SHUTDOWN_GUEST_AGENT;
+    bool acpi = flags & VRT_DOMAIN_SHUTDOWN_ACPI_POWER_BTN;
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(GError) local = NULL;
+
+    *done = false;
+    if (!obj || !require_state(obj, true, error))
+        return false;
+    if (!requested && (acpi || !vrt_qemu_agent_check(obj, NULL)))
+        return true;
+    if (vrt_qemu_agent_shutdown(obj, reboot, &local)) {
+        *done = true;
+        return true;
+    }
+    if (requested && !acpi) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return false;
+    }
+    return true;
+}
+
 bool
 vrt_qemu_domain_shutdown(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
-    if (flags & ~VRT_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "only the ACPI power button shutdown method is supported");
+    bool done = false;
+
+    if (!agent_shutdown(drv, uuid, flags, false, &done, error))
         return false;
-    }
+    if (done)
+        return true;
     return monitor_call(drv, uuid, VRT_QEMU_JOB_MODIFY, vrt_qemu_monitor_system_powerdown, error);
 }
 
@@ -979,9 +1037,13 @@ vrt_qemu_domain_reboot(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
     g_autoptr(GMutexLocker) locker = NULL;
     bool ok;
 
-    if (flags & ~VRT_DOMAIN_REBOOT_ACPI_POWER_BTN) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "only the ACPI power button reboot method is supported");
-        return false;
+    {
+        bool done = false;
+
+        if (!agent_shutdown(drv, uuid, flags, true, &done, error))
+            return false;
+        if (done)
+            return true;
     }
     obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
     if (!obj || !(mon = active_monitor(obj, error)))
@@ -1094,27 +1156,6 @@ vrt_qemu_domain_monitor_command(VrtQemuDriver *drv, const guchar *uuid, const ch
     if (flags & VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
         return vrt_qemu_monitor_human(mon, cmd, error);
     return vrt_qemu_monitor_arbitrary(mon, cmd, error);
-}
-
-char *
-vrt_qemu_domain_agent_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, int timeout, guint flags,
-                              GError **error)
-{
-    g_autoptr(VrtQemuDom) obj = NULL;
-
-    (void)cmd;
-    (void)timeout;
-    if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "qemuDomainQemuAgentCommand");
-        return NULL;
-    }
-    obj = vrt_qemu_driver_find(drv, uuid, error);
-    if (!obj || !require_state(obj, true, error))
-        return NULL;
-    /* No <channel> to a guest agent is ever set up by vrt. */
-    vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "QEMU guest agent is not configured");
-    return NULL;
 }
 
 /* ---- autostart ---- */

@@ -30,7 +30,11 @@
 enum {
     VRT_DOMAIN_RUNNING_UNKNOWN = 0,
     VRT_DOMAIN_RUNNING_BOOTED = 1,
+    VRT_DOMAIN_RUNNING_RESTORED = 3,
+    VRT_DOMAIN_RUNNING_MIGRATED = 2,
     VRT_DOMAIN_RUNNING_UNPAUSED = 5,
+    VRT_DOMAIN_RUNNING_MIGRATION_CANCELED = 6,
+    VRT_DOMAIN_PAUSED_MIGRATION = 2,
     VRT_DOMAIN_PAUSED_UNKNOWN = 0,
     VRT_DOMAIN_PAUSED_USER = 1,
     VRT_DOMAIN_PAUSED_IOERROR = 5,
@@ -44,6 +48,7 @@ enum {
     VRT_DOMAIN_SHUTOFF_SHUTDOWN = 1,
     VRT_DOMAIN_SHUTOFF_DESTROYED = 2,
     VRT_DOMAIN_SHUTOFF_CRASHED = 3,
+    VRT_DOMAIN_SHUTOFF_MIGRATED = 4,
     VRT_DOMAIN_SHUTOFF_FAILED = 6,
     VRT_DOMAIN_SHUTOFF_DAEMON = 8,
     VRT_DOMAIN_CRASHED_UNKNOWN = 0,
@@ -67,6 +72,12 @@ enum {
     VRT_DOMAIN_EVENT_DEFINED_UPDATED = 1,
     VRT_DOMAIN_EVENT_UNDEFINED_REMOVED = 0,
     VRT_DOMAIN_EVENT_STARTED_BOOTED = 0,
+    VRT_DOMAIN_EVENT_STARTED_RESTORED = 2,
+    VRT_DOMAIN_EVENT_SUSPENDED_RESTORED = 4,
+    VRT_DOMAIN_EVENT_STARTED_MIGRATED = 1,
+    VRT_DOMAIN_EVENT_SUSPENDED_MIGRATED = 1,
+    VRT_DOMAIN_EVENT_RESUMED_MIGRATED = 1,
+    VRT_DOMAIN_EVENT_STOPPED_MIGRATED = 3,
     VRT_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,
     VRT_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,
     VRT_DOMAIN_EVENT_SUSPENDED_WATCHDOG = 3,
@@ -83,6 +94,11 @@ enum {
 
 /* Flags (libvirt's values). */
 #define VRT_DOMAIN_START_PAUSED 1u
+#define VRT_DOMAIN_START_FORCE_BOOT 8u
+/* Internal (never from the wire, whose flags are checked first): the start
+ * of a migration's destination, QEMU with -incoming defer, left paused for
+ * the incoming state (qemu_migration.c). */
+#define VRT_QEMU_START_INCOMING (1u << 30)
 #define VRT_DOMAIN_XML_FLAG_SECURE 1u
 #define VRT_DOMAIN_XML_FLAG_INACTIVE 2u
 #define VRT_DOMAIN_AFFECT_CURRENT 0u
@@ -141,6 +157,10 @@ typedef struct {
     /* For host devices (SR-IOV VFs, hostdev network pools); NULL: hostdev
      * kinds fail with VIR_ERR_OPERATION_UNSUPPORTED. Not owned; must outlive the driver. */
     VrtHost *host;
+    /* A secret's value by UUID string (a LUKS disk's passphrase); NULL: such
+     * disks fail to start. The daemon hands the secret driver's here. */
+    GBytes *(*secret_lookup)(const char *uuid, gpointer data, GError **error);
+    gpointer secret_data;
     VrtNetworkDriver *network;
     /* The VF ownership registry shared with the network and node device
      * drivers: a domain's own <hostdev> and <interface type='hostdev'>
@@ -156,6 +176,15 @@ typedef struct {
     gpointer volume_data;
     /* vrtd.conf cgroup_root: a host path, NULL for the default (qemu_cgroup.h), "none": no cgroups. */
     const char *cgroup_root;
+    /* Migration (qemu_migration.c): host_uuid (libvirtd.conf's key; NULL:
+     * the SMBIOS UUID) tells a migration to this very host; the destination
+     * listens on migration_address (NULL: every address) at a port of
+     * migration_port_min..max (0: 49152..49215) and names itself to the
+     * source as migration_host (NULL: its hostname). Copied (interned). */
+    const char *host_uuid;
+    const char *migration_host;
+    const char *migration_address;
+    guint migration_port_min, migration_port_max;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);
@@ -194,9 +223,10 @@ bool vrt_qemu_domain_suspend(VrtQemuDriver *drv, const guchar *uuid, GError **er
  * tainted (custom-monitor) and logs it the first time, as libvirt. */
 char *vrt_qemu_domain_monitor_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, guint flags,
                                       GError **error);
-/* virDomainQemuAgentCommand: vrt has no guest agent channel, so for an
- * active domain this is libvirt's answer for a domain without one
- * (VIR_ERR_ARGUMENT_UNSUPPORTED "QEMU guest agent is not configured"). */
+/* virDomainQemuAgentCommand: cmd (a JSON command object) sent to the
+ * domain's guest agent, its whole reply as JSON text, waiting timeout
+ * seconds as libvirt (-2 forever, -1 the default, 0 not at all); marks
+ * the domain tainted (custom-ga-command). See qemu_agent.c. */
 char *vrt_qemu_domain_agent_command(VrtQemuDriver *drv, const guchar *uuid, const char *cmd, int timeout, guint flags,
                                     GError **error);
 bool vrt_qemu_domain_resume(VrtQemuDriver *drv, const guchar *uuid, GError **error);
@@ -316,3 +346,36 @@ VrtDomCaps *vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *
                                                 const char *machine, const char *virttype, GError **error);
 /* The names of the CPU models a domain of arch can ask for (char*). */
 GPtrArray *vrt_qemu_driver_cpu_model_names(VrtQemuDriver *drv, const char *arch, GError **error);
+
+/* ---- save, restore, managed save (qemu_save.c) ---- */
+/* flags: libvirt's VIR_DOMAIN_SAVE_* (BYPASS_CACHE is accepted and has no effect). */
+bool vrt_qemu_domain_save(VrtQemuDriver *drv, const guchar *uuid, const char *path, const char *dxml, guint flags,
+                          GError **error);
+bool vrt_qemu_domain_restore(VrtQemuDriver *drv, const char *path, const char *dxml, guint flags, GError **error);
+char *vrt_qemu_domain_save_image_get_xml(VrtQemuDriver *drv, const char *path, guint flags, GError **error);
+bool vrt_qemu_domain_save_image_define_xml(VrtQemuDriver *drv, const char *path, const char *dxml, guint flags,
+                                           GError **error);
+bool vrt_qemu_domain_managed_save(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+int vrt_qemu_domain_has_managed_save(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+bool vrt_qemu_domain_managed_save_remove(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+char *vrt_qemu_domain_managed_save_get_xml(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error);
+bool vrt_qemu_domain_managed_save_define_xml(VrtQemuDriver *drv, const guchar *uuid, const char *dxml, guint flags,
+                                             GError **error);
+
+/* ---- snapshots (qemu_snapshot.c) ---- */
+/* flags: libvirt's VIR_DOMAIN_SNAPSHOT_CREATE_*; returns the new snapshot's name. */
+char *vrt_qemu_snapshot_create_xml(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags,
+                                   GError **error);
+char *vrt_qemu_snapshot_get_xml(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);
+/* Names (char*) matching libvirt's VIR_DOMAIN_SNAPSHOT_LIST_* flags, parents
+ * before children: the domain's (parent NULL; LIST_ROOTS: roots only) or
+ * parent's children (LIST_DESCENDANTS, the same bit: all descendants). */
+GPtrArray *vrt_qemu_snapshot_list(VrtQemuDriver *drv, const guchar *uuid, const char *parent, guint flags,
+                                  GError **error);
+bool vrt_qemu_snapshot_lookup(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+/* The current snapshot's name; NULL with *none set when there is none. */
+char *vrt_qemu_snapshot_current(VrtQemuDriver *drv, const guchar *uuid, bool *none, GError **error);
+char *vrt_qemu_snapshot_get_parent(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+int vrt_qemu_snapshot_is_current(VrtQemuDriver *drv, const guchar *uuid, const char *name, GError **error);
+bool vrt_qemu_snapshot_revert(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);
+bool vrt_qemu_snapshot_delete(VrtQemuDriver *drv, const guchar *uuid, const char *name, guint flags, GError **error);

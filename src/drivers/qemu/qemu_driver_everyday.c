@@ -169,6 +169,15 @@ vrt_qemu_domain_rename(VrtQemuDriver *drv, const guchar *uuid, const char *new_n
             vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot rename a transient domain");
             return false;
         }
+        /* The image and snapshot metadata are kept under the old name. */
+        if (obj->managed_save) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain with a managed saved state can't be renamed");
+            return false;
+        }
+        if (obj->snapshots && obj->snapshots->len) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "cannot rename domain with snapshots");
+            return false;
+        }
         if (g_strcmp0(obj->def->name, new_name) == 0) {
             vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "Can't rename domain to itself");
             return false;

@@ -10,6 +10,7 @@
  * calculation (calc-dirty-rate). Errors are worded as libvirt 9.0's.
  */
 #include "drivers/qemu/qemu_driver_live.h"
+#include "drivers/qemu/qemu_agent.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev.h"
 #include "host/arp.h"
@@ -386,8 +387,16 @@ agent_available(VrtQemuDom *obj, AgentChannel *chan, GError **error)
     return true;
 }
 
+bool
+vrt_qemu_agent_check(VrtQemuDom *obj, GError **error)
+{
+    g_auto(AgentChannel) chan = { 0 };
+
+    return agent_available(obj, &chan, error);
+}
+
 /* One line of the agent's answer (without its newline; 0xFF delimiters
- * dropped), NULL on timeout or end of stream. */
+ * dropped), NULL on timeout or end of stream. deadline G_MAXINT64: none. */
 static char *
 agent_read_line(GSocket *sock, GString *buf, gint64 deadline)
 {
@@ -395,7 +404,7 @@ agent_read_line(GSocket *sock, GString *buf, gint64 deadline)
         char *nl = memchr(buf->str, '\n', buf->len);
         char chunk[4096];
         gssize n;
-        gint64 left;
+        gint64 left = -1;
 
         if (nl) {
             char *line = g_strndup(buf->str, (gsize)(nl - buf->str));
@@ -403,10 +412,11 @@ agent_read_line(GSocket *sock, GString *buf, gint64 deadline)
             g_string_erase(buf, 0, nl - buf->str + 1);
             return line;
         }
-        left = deadline - g_get_monotonic_time();
-        if (left <= 0)
-            return NULL;
-        g_socket_set_timeout(sock, (guint)MAX(1, left / G_USEC_PER_SEC));
+        if (deadline != G_MAXINT64) {
+            left = deadline - g_get_monotonic_time();
+            if (left <= 0)
+                return NULL;
+        }
         if (!g_socket_condition_timed_wait(sock, G_IO_IN, left, NULL, NULL))
             return NULL;
         n = g_socket_receive(sock, chunk, sizeof(chunk), NULL, NULL);
@@ -433,21 +443,39 @@ agent_send(GSocket *sock, const char *text)
     return true;
 }
 
-/* Runs agent command cmd (no arguments) after qemu-ga's guest-sync
- * handshake, as libvirt does; its "return" member, NULL with the reason. */
-static JsonNode *
-agent_command(VrtQemuDom *obj, const char *cmd, GError **error)
+/* The deadline of a wait of timeout seconds, libvirt's way: -2 blocks
+ * (G_MAXINT64), -1 is the default 5 s, 0 does not wait. */
+static gint64
+agent_deadline(int timeout)
+{
+    if (timeout == VRT_QEMU_AGENT_TIMEOUT_BLOCK)
+        return G_MAXINT64;
+    if (timeout == VRT_QEMU_AGENT_TIMEOUT_DEFAULT)
+        timeout = AGENT_TIMEOUT_MS / 1000;
+    return g_get_monotonic_time() + (gint64)timeout * G_USEC_PER_SEC;
+}
+
+JsonNode *
+vrt_qemu_agent_exchange(VrtQemuDom *obj, const char *request, int timeout, bool no_reply, GError **error)
 {
     g_auto(AgentChannel) chan = { 0 };
     g_autoptr(GSocket) sock = NULL;
     g_autoptr(GSocketAddress) addr = NULL;
     g_autoptr(GString) buf = g_string_new(NULL);
+    g_autoptr(JsonNode) reqnode = json_from_string(request, NULL);
+    g_autofree char *line_out = NULL;
+    const char *cmd = NULL;
     gint64 deadline = g_get_monotonic_time() + (gint64)AGENT_TIMEOUT_MS * 1000;
     guint64 id = (guint64)g_get_real_time();
     g_autofree char *sync = NULL;
-    g_autofree char *req = NULL;
     bool synced = false;
 
+    if (!reqnode || !JSON_NODE_HOLDS_OBJECT(reqnode)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot parse json %s: %s", request,
+                      "the command is not a JSON object");
+        return NULL;
+    }
+    cmd = json_object_get_string_member_with_default(json_node_get_object(reqnode), "execute", NULL);
     if (!agent_available(obj, &chan, error))
         return NULL;
     sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
@@ -456,7 +484,8 @@ agent_command(VrtQemuDom *obj, const char *cmd, GError **error)
         vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "QEMU guest agent is not connected");
         return NULL;
     }
-    /* 0xFF first: qemu-ga drops whatever partial input an earlier client left. */
+    /* 0xFF first: qemu-ga drops whatever partial input an earlier client
+     * left. The handshake waits the default time whatever the command's. */
     sync = g_strdup_printf("\xff{\"execute\":\"guest-sync\",\"arguments\":{\"id\":%" G_GUINT64_FORMAT "}}\n", id);
     if (!agent_send(sock, sync)) {
         vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "Guest agent not available for now");
@@ -475,11 +504,20 @@ agent_command(VrtQemuDom *obj, const char *cmd, GError **error)
         synced = node && JSON_NODE_HOLDS_OBJECT(node) && json_object_has_member(json_node_get_object(node), "return") &&
                  (guint64)json_object_get_int_member(json_node_get_object(node), "return") == id;
     }
-    req = g_strdup_printf("{\"execute\":\"%s\"}\n", cmd);
-    if (!agent_send(sock, req)) {
+    /* One line: qemu-ga reads JSON objects, and a pretty-printed request
+     * would still be one message. */
+    {
+        g_autofree char *text = json_to_string(reqnode, FALSE);
+
+        line_out = g_strdup_printf("%s\n", text);
+    }
+    if (!agent_send(sock, line_out)) {
         vrt_error_set(error, VIR_ERR_AGENT_UNRESPONSIVE, "Guest agent not available for now");
         return NULL;
     }
+    if (no_reply)
+        return json_node_init_null(json_node_alloc());
+    deadline = agent_deadline(timeout);
     for (;;) {
         g_autofree char *line = agent_read_line(sock, buf, deadline);
         g_autoptr(JsonNode) node = NULL;
@@ -496,13 +534,45 @@ agent_command(VrtQemuDom *obj, const char *cmd, GError **error)
         if (json_object_has_member(o, "error")) {
             JsonObject *e = json_object_get_object_member(o, "error");
 
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unable to execute QEMU agent command '%s': %s", cmd,
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unable to execute QEMU agent command '%s': %s",
+                          cmd ? cmd : "(unknown)",
                           e ? json_object_get_string_member_with_default(e, "desc", "unknown error") : "unknown error");
             return NULL;
         }
         if (json_object_has_member(o, "return"))
-            return json_node_copy(json_object_get_member(o, "return"));
+            return g_steal_pointer(&node);
     }
+}
+
+JsonNode *
+vrt_qemu_agent_call(VrtQemuDom *obj, const char *cmd, JsonObject *args, GError **error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) req = NULL;
+    g_autoptr(JsonNode) reply = NULL;
+    g_autofree char *text = NULL;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "execute");
+    json_builder_add_string_value(b, cmd);
+    if (args) {
+        json_builder_set_member_name(b, "arguments");
+        json_builder_add_value(b, json_node_init_object(json_node_alloc(), args));
+    }
+    json_builder_end_object(b);
+    req = json_builder_get_root(b);
+    text = json_to_string(req, FALSE);
+    reply = vrt_qemu_agent_exchange(obj, text, VRT_QEMU_AGENT_TIMEOUT_DEFAULT, false, error);
+    if (!reply)
+        return NULL;
+    return json_node_copy(json_object_get_member(json_node_get_object(reply), "return"));
+}
+
+/* Runs agent command cmd (no arguments): its "return" member. */
+static JsonNode *
+agent_command(VrtQemuDom *obj, const char *cmd, GError **error)
+{
+    return vrt_qemu_agent_call(obj, cmd, NULL, error);
 }
 
 /* guest-network-get-interfaces as libvirt's interfaces: name, hardware

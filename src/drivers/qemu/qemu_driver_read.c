@@ -196,13 +196,15 @@ list_filter_locked(VrtQemuDom *obj, guint flags)
         if (!(states & mine))
             return false;
     }
-    /* vrt keeps no managed save images, snapshots or checkpoints. */
-    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_MANAGEDSAVE, VRT_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE, false))
+    /* vrt keeps no checkpoints. */
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_MANAGEDSAVE, VRT_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE,
+                       obj->managed_save))
         return false;
     if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_AUTOSTART, VRT_CONNECT_LIST_DOMAINS_NO_AUTOSTART,
                        obj->autostart))
         return false;
-    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, VRT_CONNECT_LIST_DOMAINS_NO_SNAPSHOT, false))
+    if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, VRT_CONNECT_LIST_DOMAINS_NO_SNAPSHOT,
+                       obj->snapshots && obj->snapshots->len > 0))
         return false;
     if (!group_matches(flags, VRT_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT, VRT_CONNECT_LIST_DOMAINS_NO_CHECKPOINT, false))
         return false;

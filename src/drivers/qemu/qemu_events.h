@@ -27,6 +27,7 @@ enum {
     VRT_EVENT_ID_PMSUSPEND_DISK = 14,
     VRT_EVENT_ID_BLOCK_JOB_2 = 16,
     VRT_EVENT_ID_AGENT_LIFECYCLE = 18,
+    VRT_EVENT_ID_DEVICE_ADDED = 19,
     VRT_EVENT_ID_JOB_COMPLETED = 21,
     VRT_EVENT_ID_DEVICE_REMOVAL_FAILED = 22,
     VRT_EVENT_ID_MEMORY_FAILURE = 25,
@@ -52,7 +53,8 @@ typedef struct {
     int status; /* BLOCK_JOB(_2): virConnectDomainEventBlockJobStatus */
     guint flags; /* MEMORY_FAILURE */
     const char *src_path; /* IO_ERROR(_REASON); BLOCK_JOB: the disk's path */
-    const char *dev_alias; /* IO_ERROR(_REASON), TRAY_CHANGE, DEVICE_REMOVAL_FAILED; BLOCK_JOB_2: target */
+    const char
+        *dev_alias; /* IO_ERROR(_REASON), TRAY_CHANGE, DEVICE_ADDED, DEVICE_REMOVAL_FAILED; BLOCK_JOB_2: target */
     const char *reason_text; /* IO_ERROR_REASON */
     VrtGraphicsAddress local, remote; /* GRAPHICS */
     const char *auth_scheme; /* GRAPHICS */

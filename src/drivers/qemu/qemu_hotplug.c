@@ -9,6 +9,7 @@
  */
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_events.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
 #include "util/error.h"
@@ -165,27 +166,82 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
     return vrt_qemu_dom_save_status_locked(obj, error);
 }
 
+/* The aliases of the live devices that can be hotplugged (object lock held). */
+static GHashTable *
+hotplug_aliases_locked(VrtQemuDom *obj)
+{
+    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    for (guint i = 0; obj->def->nets && i < obj->def->nets->len; i++) {
+        const VrtDomainNetDef *net = g_ptr_array_index(obj->def->nets, i);
+
+        if (net->info.alias)
+            g_hash_table_add(set, g_strdup(net->info.alias));
+    }
+    for (guint i = 0; obj->def->hostdevs && i < obj->def->hostdevs->len; i++) {
+        const VrtDomainHostdevDef *hd = g_ptr_array_index(obj->def->hostdevs, i);
+
+        if (hd->info && hd->info->alias)
+            g_hash_table_add(set, g_strdup(hd->info->alias));
+    }
+    return set;
+}
+
+/* libvirt's DEVICE_ADDED for each device a live attach added (the hostdev
+ * job's included), after the attach succeeded. */
+static void
+emit_devices_added(VrtQemuDom *obj, GHashTable *before)
+{
+    g_autoptr(GHashTable) after = NULL;
+    g_autoptr(VrtDomainRef) ref = NULL;
+    GHashTableIter it;
+    gpointer alias;
+
+    if (!obj->drv->cfg.domain_event)
+        return;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        after = hotplug_aliases_locked(obj);
+    }
+    ref = vrt_qemu_dom_make_ref(obj);
+    g_hash_table_iter_init(&it, after);
+    while (g_hash_table_iter_next(&it, &alias, NULL)) {
+        VrtQemuDomainEvent ev = { .id = VRT_EVENT_ID_DEVICE_ADDED, .dev_alias = alias };
+
+        if (!g_hash_table_contains(before, alias))
+            obj->drv->cfg.domain_event(ref, &ev, obj->drv->cfg.data);
+    }
+}
+
 static bool
 attach_live(VrtQemuDom *obj, const char *xml, GError **error)
 {
     g_autoptr(VrtDomainDeviceDef) dev = NULL;
+    g_autoptr(GHashTable) before = NULL;
+    bool ok;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
         dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
+        before = hotplug_aliases_locked(obj);
     }
     if (!dev)
         return false;
     /* Host devices and hostdev pool interfaces: the journaled job. */
-    if (vrt_qemu_hostdev_dom_wants(obj, dev))
-        return vrt_qemu_hostdev_dom_attach(obj, dev, error);
-    if (dev->type != VRT_DOMAIN_DEVICE_NET) {
+    if (vrt_qemu_hostdev_dom_wants(obj, dev)) {
+        ok = vrt_qemu_hostdev_dom_attach(obj, dev, error);
+    } else if (dev->type != VRT_DOMAIN_DEVICE_NET) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live attach of device '%s' is not supported",
                       device_type_name(dev->type));
         return false;
+    } else {
+        ok = attach_live_net(obj, dev, error);
     }
-    return attach_live_net(obj, dev, error);
+    if (ok)
+        emit_devices_added(obj, before);
+    return ok;
 }
 
 /* Applies fn to a copy of the persistent definition, assigns addresses,

@@ -14,6 +14,7 @@
  * status file.
  */
 #include "drivers/qemu/qemu_cgroup.h"
+#include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
@@ -683,6 +684,7 @@ adopt_qemu_locked(VrtQemuDom *obj, VrtDomainDef *def, VrtQemuHostdevStart *hostd
     obj->guest_shutdown = false;
     obj->fake_reboot = false;
     obj->taint_custom_monitor = false;
+    obj->taint_custom_ga = false;
     obj->updated = false;
     g_hash_table_remove_all(obj->unplug_pending);
     g_hash_table_remove_all(obj->unplug_done);
@@ -692,9 +694,15 @@ adopt_qemu_locked(VrtQemuDom *obj, VrtDomainDef *def, VrtQemuHostdevStart *hostd
  * that the start is done; a start whose end is not recorded fails, or a
  * restarted daemon would kill a domain a client was told runs. */
 static bool
-finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
+finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, bool incoming, GError **error)
 {
     VrtQemuDriver *drv = obj->drv;
+    bool restored = obj->restore != NULL; /* set by a restore under this start's job */
+
+    /* A migration's destination stays paused until its state has come in
+     * (qemu_migration.c resumes it), as libvirt's "paused, migration". */
+    if (incoming)
+        paused = true;
 
     vrt_qemu_fault(drv, "start", "cont");
     if (!paused && !vrt_qemu_monitor_cont(mon, error))
@@ -704,10 +712,13 @@ finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        if (paused)
+        if (incoming)
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_MIGRATION);
+        else if (paused)
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
         else
-            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_BOOTED);
+            vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING,
+                                          restored ? VRT_DOMAIN_RUNNING_RESTORED : VRT_DOMAIN_RUNNING_BOOTED);
         obj->starting = false;
         /* Until this write the file says "starting". */
         if (!vrt_qemu_dom_save_status_locked(obj, error)) {
@@ -716,10 +727,68 @@ finish_start(VrtQemuDom *obj, VrtQemuMonitor *mon, bool paused, GError **error)
         }
     }
 
-    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_BOOTED);
+    if (incoming) {
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED, VRT_DOMAIN_EVENT_STARTED_MIGRATED);
+        return true;
+    }
+    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STARTED,
+                      restored ? VRT_DOMAIN_EVENT_STARTED_RESTORED : VRT_DOMAIN_EVENT_STARTED_BOOTED);
     if (paused)
-        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, VRT_DOMAIN_EVENT_SUSPENDED_PAUSED);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED,
+                          restored ? VRT_DOMAIN_EVENT_SUSPENDED_RESTORED : VRT_DOMAIN_EVENT_SUSPENDED_PAUSED);
     return true;
+}
+
+/* A passphrase file goes with its table entry: on every return of the
+ * start, and once QEMU has read it. */
+static void
+unlink_free(gpointer path)
+{
+    unlink(path);
+    g_free(path);
+}
+
+/* Removes the passphrase files of write_disk_secrets (NULL: none). */
+static void
+remove_disk_secrets(GHashTable *secrets)
+{
+    if (secrets)
+        g_hash_table_remove_all(secrets);
+}
+
+/* Writes each LUKS disk's passphrase (its secret's value, from the secret
+ * driver) to a file of the run directory that only the daemon's user can
+ * read, for QEMU's -object secret: target dev -> path. */
+static GHashTable *
+write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_dir, GError **error)
+{
+    g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unlink_free);
+
+    for (guint i = 0; def->disks && i < def->disks->len; i++) {
+        const VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);
+        g_autoptr(GBytes) value = NULL;
+        g_autofree char *file = NULL;
+        g_autofree char *path = NULL;
+        gsize len = 0;
+        const char *data;
+
+        if (!disk->encryption_secret)
+            continue;
+        if (!drv->cfg.secret_lookup) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "no secret driver for the disk's passphrase");
+            return NULL;
+        }
+        value = drv->cfg.secret_lookup(disk->encryption_secret, drv->cfg.secret_data, error);
+        file = g_strdup_printf("%s.secret", disk->target_dev);
+        path = g_build_filename(run_dir, file, NULL);
+        data = value ? g_bytes_get_data(value, &len) : NULL;
+        if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error)) {
+            unlink(path);
+            return NULL;
+        }
+        g_hash_table_insert(out, g_strdup(disk->target_dev), g_steal_pointer(&path));
+    }
+    return g_steal_pointer(&out);
 }
 
 /* Starting a domain, in the order a restarted daemon relies on:
@@ -759,6 +828,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     int id, go = -1;
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
     g_autoptr(VrtQemuTaps) taps = vrt_qemu_taps_new(obj);
+    g_autoptr(GHashTable) disk_secrets = NULL;
     /* Declared after run_dir's guard-less cleanup paths: its free gives the
      * labels back unless the domain runs. */
     g_autoptr(VrtQemuConfine) confine = NULL;
@@ -808,8 +878,16 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.pidfile = pidfile;
     opts.tap_fds = taps->names;
     opts.file_fds = file_fds;
+    /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
+    opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
+    if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, error))) {
+        vrt_qemu_process_remove_monitor(drv, monitor_path);
+        return false;
+    }
+    opts.disk_secrets = disk_secrets;
     argv = vrt_qemu_command_build(def, &opts, error);
     if (!argv) {
+        g_clear_pointer(&disk_secrets, g_hash_table_unref);
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -859,6 +937,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     vrt_qemu_fault(drv, "start", "monitor");
     mon = vrt_qemu_monitor_open(monitor_path, vrt_qemu_event_thread_context(drv->evthread), pid,
                                 PROCESS_MONITOR_TIMEOUT_MS, &vrt_qemu_monitor_callbacks, obj, &err);
+    /* QEMU has read its disks' passphrases by the time its monitor answers. */
+    remove_disk_secrets(disk_secrets);
     if (!mon) {
         g_autofree char *tail = NULL;
 
@@ -891,7 +971,9 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
             goto fail;
     }
 
-    if (!finish_start(obj, mon, paused, error))
+    if (obj->restore && !vrt_qemu_save_load_incoming(obj, mon, error))
+        goto fail;
+    if (!finish_start(obj, mon, paused, flags & VRT_QEMU_START_INCOMING, error))
         goto fail;
     return true;
 

@@ -2050,3 +2050,51 @@ vrt_stordrv_volume_path(VrtStorageDriver *drv, const char *pool_name, const char
     *format = g_strdup(vol->def->target.format ? vol->def->target.format : "raw");
     return true;
 }
+
+/* ---- upload and download ---- */
+
+int
+vrt_stordrv_vol_open_transfer(VrtStorageDriver *drv, const char *pool_name, const char *name, bool upload,
+                              guint64 offset, GError **error)
+{
+    /* In use until vrt_stordrv_vol_end_transfer: a delete, wipe or resize
+     * meanwhile is refused as during a build. */
+    g_autoptr(VrtStorageVolDef) def = begin_vol_op(drv, pool_name, name, error);
+    if (!def)
+        return -1;
+    /* No O_CREAT, no O_TRUNC: the volume's file exists, and an upload
+     * writes its bytes over it as they come (a qcow2 volume too), as
+     * libvirt's virFDStreamOpenBlockDevice. */
+    int fd = open(def->target.path, (upload ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Unable to open stream for '%s'", def->target.path);
+    } else if (offset > G_MAXINT64 || lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, offset > G_MAXINT64 ? EINVAL : errno,
+                            "Unable to seek %s to %" G_GUINT64_FORMAT, def->target.path, offset);
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0)
+        end_vol_op(drv, pool_name, name, false);
+    return fd;
+}
+
+void
+vrt_stordrv_vol_end_transfer(VrtStorageDriver *drv, const char *pool_name, const char *name, bool upload)
+{
+    guint8 uuid[16];
+
+    end_vol_op(drv, pool_name, name, false);
+    if (!upload)
+        return;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        Pool *pool = g_hash_table_lookup(drv->pools, pool_name);
+        if (!pool)
+            return;
+        memcpy(uuid, pool_def(pool)->uuid, 16);
+    }
+    /* libvirt refreshes the pool once an upload's stream closes and says
+     * so with its REFRESH event. */
+    emit(drv, pool_name, uuid, -1);
+}

@@ -148,6 +148,16 @@ bool vrt_stordrv_vol_get_info(VrtStorageDriver *drv, const char *pool, const cha
 char *vrt_stordrv_vol_get_xml(VrtStorageDriver *drv, const char *pool, const char *name, guint flags, GError **error);
 char *vrt_stordrv_vol_get_path(VrtStorageDriver *drv, const char *pool, const char *name, GError **error);
 
+/* STORAGE_VOL_UPLOAD (upload) and _DOWNLOAD: the volume's file opened for
+ * writing or reading at offset, the volume marked in use (delete, wipe,
+ * resize refused with "volume '%s' is still in use.") until
+ * vrt_stordrv_vol_end_transfer, which reads its facts again (an upload
+ * also sends the pool's REFRESH event). No driver lock is held while the
+ * stream runs. -1 with libvirt's error. */
+int vrt_stordrv_vol_open_transfer(VrtStorageDriver *drv, const char *pool, const char *name, bool upload,
+                                  guint64 offset, GError **error);
+void vrt_stordrv_vol_end_transfer(VrtStorageDriver *drv, const char *pool, const char *name, bool upload);
+
 /* For <disk type='volume'>: the file of volume name in active pool pool
  * and its format ("raw", "qcow2"...), with libvirt's errors. */
 bool vrt_stordrv_volume_path(VrtStorageDriver *drv, const char *pool, const char *name, char **path, char **format,

@@ -1,0 +1,900 @@
+/*
+ * Live migration between two vrtd hosts, as libvirt's QEMU driver does it
+ * for a client-managed migration of protocol version 3 (see
+ * qemu_migration.h for the phases). QEMU moves the state itself over TCP
+ * from the source's QMP migrate to the destination's migrate-incoming;
+ * vrtd starts the destination's QEMU, watches the transfer, keeps the
+ * domain's state and events true on both sides and cleans up afterwards.
+ *
+ * A migration running on the source is recorded in a table of this file
+ * (domain -> its monitor, statistics, cancel request) so that
+ * domjobinfo and domjobabort reach it without the domain's job, which the
+ * transfer holds throughout (a SUSPEND job: QEMU's STOP and RESUME events
+ * during it are this file's to turn into libvirt's migration states).
+ */
+#include "drivers/qemu/qemu_migration.h"
+#include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_driver_stats.h"
+#include "host/hostinfo.h"
+#include "util/error.h"
+#include "util/uuid.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* How often the transfer's progress is read (query-migrate). */
+#define POLL_MS 50
+/* How long a destination waits for its incoming state once the source said
+ * it was sent. */
+#define FINISH_WAIT_MS 60000
+
+/* virDomainJobType and operation, and the job stats flags. */
+#define JOB_UNBOUNDED 2
+#define JOB_COMPLETED 3
+#define JOB_OPERATION_MIGRATION_OUT 5
+#define JOB_STATS_COMPLETED 1u
+#define JOB_STATS_KEEP_COMPLETED 2u
+
+/* What query-migrate last told about a transfer. */
+typedef struct {
+    gint64 started_us; /* monotonic */
+    guint64 elapsed_ms;
+    guint64 total, transferred, remaining;
+    guint64 constant, normal, normal_bytes, bps, dirty_rate, iteration;
+    guint64 downtime, setup_time;
+    bool has_downtime;
+} MigStats;
+
+typedef struct {
+    VrtQemuMonitor *mon; /* ref; NULL once the transfer ended */
+    bool cancel; /* domjobabort asked */
+    bool running;
+    MigStats stats;
+    bool has_completed;
+    MigStats completed;
+} MigJob;
+
+static GMutex mig_lock;
+static GHashTable *mig_jobs; /* "DRV:UUID" -> MigJob* */
+
+static char *
+job_key(VrtQemuDriver *drv, const guchar *uuid)
+{
+    char s[VRT_UUID_STRING_LEN];
+
+    vrt_uuid_format(uuid, s);
+    return g_strdup_printf("%p:%s", (void *)drv, s);
+}
+
+static void
+mig_job_free(gpointer p)
+{
+    MigJob *j = p;
+
+    if (j->mon)
+        vrt_qemu_monitor_unref(j->mon);
+    g_free(j);
+}
+
+/* The domain's entry, made when missing. mig_lock held. */
+static MigJob *
+job_get_locked(VrtQemuDriver *drv, const guchar *uuid)
+{
+    g_autofree char *key = job_key(drv, uuid);
+    MigJob *j;
+
+    if (!mig_jobs)
+        mig_jobs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mig_job_free);
+    j = g_hash_table_lookup(mig_jobs, key);
+    if (!j) {
+        j = g_new0(MigJob, 1);
+        g_hash_table_insert(mig_jobs, g_steal_pointer(&key), j);
+    }
+    return j;
+}
+
+/* ---- host facts ---- */
+
+void
+vrt_qemu_migration_host_uuid(VrtQemuDriver *drv, guchar uuid[16])
+{
+    static guchar random_uuid[16];
+    static gsize made;
+
+    if (drv->cfg.host_uuid && vrt_uuid_parse(drv->cfg.host_uuid, uuid))
+        return;
+    if (drv->cfg.host && vrt_host_uuid(drv->cfg.host, uuid))
+        return;
+    if (g_once_init_enter(&made)) {
+        for (guint i = 0; i < 16; i++)
+            random_uuid[i] = (guchar)g_random_int_range(0, 256);
+        g_once_init_leave(&made, 1);
+    }
+    memcpy(uuid, random_uuid, 16);
+}
+
+static const char *
+host_name(VrtQemuDriver *drv)
+{
+    return drv->cfg.migration_host && *drv->cfg.migration_host ? drv->cfg.migration_host : g_get_host_name();
+}
+
+/* ---- helpers ---- */
+
+static bool
+check_flags(guint flags, GError **error)
+{
+    if (flags & VRT_MIGRATE_PEER2PEER) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "peer-to-peer migration is not supported by vrt yet");
+        return false;
+    }
+    if (flags & ~VRT_MIGRATE_SUPPORTED) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "migration flags 0x%x are not supported by vrt",
+                      flags & ~VRT_MIGRATE_SUPPORTED);
+        return false;
+    }
+    if ((flags & VRT_MIGRATE_OFFLINE) && !(flags & VRT_MIGRATE_PERSIST_DEST)) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s",
+                      "offline migration must be specified with the persistent flag set");
+        return false;
+    }
+    return true;
+}
+
+/* A reference to the monitor of the running domain obj, or NULL with
+ * "domain is not running". */
+static VrtQemuMonitor *
+running_monitor(VrtQemuDom *obj, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    if (!vrt_qemu_dom_is_active_locked(obj) || !obj->mon) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "domain is not running");
+        return NULL;
+    }
+    return vrt_qemu_monitor_ref(obj->mon);
+}
+
+static void
+set_state(VrtQemuDom *obj, int state, int reason)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    vrt_qemu_dom_set_state_locked(obj, state, reason);
+    /* The running state is not part of what a restart needs: a failed
+     * write is logged by the writer. */
+    vrt_qemu_dom_save_status_locked(obj, NULL);
+}
+
+static int
+dom_state(VrtQemuDom *obj)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return obj->state;
+}
+
+static guint64
+member_u64(JsonObject *o, const char *name)
+{
+    if (!o || !json_object_has_member(o, name))
+        return 0;
+    return (guint64)json_object_get_int_member(o, name);
+}
+
+/* query-migrate: QEMU's status ("active", "completed", ...) and, when st is
+ * given, its figures. */
+static char *
+query_migrate(VrtQemuMonitor *mon, MigStats *st, char **error_desc, GError **error)
+{
+    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "query-migrate", NULL, 0, error);
+    JsonObject *o, *ram;
+
+    if (!ret)
+        return NULL;
+    o = JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL;
+    if (!o || !json_object_has_member(o, "status"))
+        return g_strdup("none");
+    if (error_desc && json_object_has_member(o, "error-desc"))
+        *error_desc = g_strdup(json_object_get_string_member(o, "error-desc"));
+    if (st) {
+        ram = json_object_has_member(o, "ram") ? json_object_get_object_member(o, "ram") : NULL;
+        st->total = member_u64(ram, "total");
+        st->transferred = member_u64(ram, "transferred");
+        st->remaining = member_u64(ram, "remaining");
+        st->constant = member_u64(ram, "duplicate");
+        st->normal = member_u64(ram, "normal");
+        st->normal_bytes = member_u64(ram, "normal-bytes");
+        st->bps = (guint64)(ram && json_object_has_member(ram, "mbps")
+                                ? json_object_get_double_member(ram, "mbps") * 1000 * 1000 / 8
+                                : 0);
+        st->dirty_rate = member_u64(ram, "dirty-pages-rate");
+        st->iteration = member_u64(ram, "dirty-sync-count");
+        st->setup_time = member_u64(o, "setup-time");
+        if (json_object_has_member(o, "downtime")) {
+            st->downtime = member_u64(o, "downtime");
+            st->has_downtime = true;
+        }
+    }
+    return g_strdup(json_object_get_string_member(o, "status"));
+}
+
+static bool
+set_parameter(VrtQemuMonitor *mon, const char *name, gint64 value, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(JsonNode) ret = NULL;
+
+    json_object_set_int_member(args, name, value);
+    ret = vrt_qemu_monitor_command(mon, "migrate-set-parameters", args, 0, error);
+    return ret != NULL;
+}
+
+static bool
+get_parameter(VrtQemuMonitor *mon, const char *name, guint64 *value, GError **error)
+{
+    g_autoptr(JsonNode) ret = vrt_qemu_monitor_command(mon, "query-migrate-parameters", NULL, 0, error);
+    JsonObject *o;
+
+    if (!ret)
+        return false;
+    o = JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL;
+    if (!o || !json_object_has_member(o, name)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "QEMU did not report the migration parameter %s", name);
+        return false;
+    }
+    *value = (guint64)json_object_get_int_member(o, name);
+    return true;
+}
+
+/* ---- begin (source) ---- */
+
+char *
+vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
+                       char **cookie_out, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtMigrationCookie) c = g_new0(VrtMigrationCookie, 1);
+    g_autofree char *xml = NULL;
+    bool active, persistent;
+
+    if (!obj || !check_flags(flags, error))
+        return NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        active = vrt_qemu_dom_is_active_locked(obj);
+        persistent = obj->persistent;
+        c->name = g_strdup(obj->def->name);
+        memcpy(c->uuid, obj->def->uuid, 16);
+    }
+    if (!active && !(flags & VRT_MIGRATE_OFFLINE)) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "domain is not running");
+        return NULL;
+    }
+    if ((flags & VRT_MIGRATE_OFFLINE) && !persistent) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "cannot migrate a transient domain offline");
+        return NULL;
+    }
+    if (p->dxml)
+        xml = g_strdup(p->dxml);
+    else if (!(xml = vrt_qemu_domain_get_xml(drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE, error)))
+        return NULL;
+    c->hostname = g_strdup(g_get_host_name());
+    vrt_qemu_migration_host_uuid(drv, c->hostuuid);
+    if (flags & VRT_MIGRATE_PERSIST_DEST) {
+        if (p->persist_xml)
+            c->persistent_xml = g_strdup(p->persist_xml);
+        else if (persistent && !(c->persistent_xml = vrt_qemu_domain_get_xml(
+                                     drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE | VRT_DOMAIN_XML_FLAG_INACTIVE, error)))
+            return NULL;
+        else if (!persistent)
+            c->persistent_xml = g_strdup(xml);
+    }
+    *cookie_out = vrt_migration_cookie_format(c);
+    return g_steal_pointer(&xml);
+}
+
+/* ---- prepare (destination) ---- */
+
+/* A definition's text with its name replaced by dname (NULL: as it is). */
+static char *
+renamed_xml(const char *xml, const char *dname, GError **error)
+{
+    g_autoptr(VrtDomainDef) def = NULL;
+
+    if (!dname)
+        return g_strdup(xml);
+    if (!(def = vrt_domain_def_parse(xml, 0, error)))
+        return NULL;
+    g_free(def->name);
+    def->name = g_strdup(dname);
+    return vrt_domain_def_format(def, VRT_DOMAIN_XML_FLAG_SECURE, error);
+}
+
+/* Whether port on addr can be bound now (QEMU binds it right after). */
+static bool
+port_free(const char *addr, guint port)
+{
+    struct sockaddr_storage ss = { 0 };
+    socklen_t len;
+    int fd, one = 1;
+    bool ok;
+
+    if (strchr(addr, ':')) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
+            return false;
+        len = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
+            return false;
+        len = sizeof(*s4);
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+    close(fd);
+    return ok;
+}
+
+/* The port of a "tcp:HOST:PORT" or "tcp://HOST:PORT" URI; 0 when none. */
+static guint
+uri_port(const char *uri)
+{
+    const char *colon = uri ? strrchr(uri, ':') : NULL;
+    guint64 port;
+
+    if (!colon || colon[1] == '/' || !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL))
+        return 0;
+    return (guint)port;
+}
+
+/* The host of such a URI (without the brackets of an IPv6 address). */
+static char *
+uri_host(const char *uri)
+{
+    const char *h;
+    const char *end;
+
+    if (!uri || !g_str_has_prefix(uri, "tcp:"))
+        return NULL;
+    h = uri + 4;
+    if (g_str_has_prefix(h, "//"))
+        h += 2;
+    if (*h == '[') {
+        end = strchr(h, ']');
+        return end ? g_strndup(h + 1, end - h - 1) : NULL;
+    }
+    end = strchr(h, ':');
+    return end ? g_strndup(h, end - h) : g_strdup(h);
+}
+
+bool
+vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gsize cookie_len,
+                         guint flags, char **cookie_out, char **uri_out, GError **error)
+{
+    guchar local[16];
+    g_autoptr(VrtMigrationCookie) c = NULL;
+    g_autoptr(VrtMigrationCookie) out = g_new0(VrtMigrationCookie, 1);
+    g_autoptr(VrtDomainRef) ref = NULL;
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(JsonObject) args = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *listen = NULL;
+    g_autofree char *uri_host_part = NULL;
+    g_autofree char *incoming = NULL;
+    guint port = 0;
+
+    if (!check_flags(flags, error))
+        return false;
+    vrt_qemu_migration_host_uuid(drv, local);
+    if (!(c = vrt_migration_cookie_parse(cookie_in, cookie_len, local, error)))
+        return false;
+    if (!p->dxml) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "%s", "no domain XML passed");
+        return false;
+    }
+    out->name = g_strdup(p->dname ? p->dname : c->name);
+    memcpy(out->uuid, c->uuid, 16);
+    out->hostname = g_strdup(g_get_host_name());
+    memcpy(out->hostuuid, local, 16);
+    if (flags & VRT_MIGRATE_OFFLINE) {
+        /* Only the definition moves: finish defines it. libvirt's client
+         * wants a URI all the same; nothing connects to it. */
+        *cookie_out = vrt_migration_cookie_format(out);
+        *uri_out = g_strdup_printf("tcp:%s", host_name(drv));
+        return true;
+    }
+    if (!(xml = renamed_xml(p->dxml, p->dname, error)))
+        return false;
+
+    /* Where QEMU listens and what the source is told. */
+    if (p->listen_address)
+        listen = g_strdup(p->listen_address);
+    else if (drv->cfg.migration_address && *drv->cfg.migration_address)
+        listen = g_strdup(drv->cfg.migration_address);
+    else
+        listen = g_strdup("0.0.0.0");
+    port = uri_port(p->uri);
+    if (!port) {
+        guint lo = drv->cfg.migration_port_min ? drv->cfg.migration_port_min : 49152;
+        guint hi = drv->cfg.migration_port_max ? drv->cfg.migration_port_max : 49215;
+
+        for (guint i = lo; i <= hi && !port; i++)
+            if (port_free(listen, i))
+                port = i;
+        if (!port) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Unable to find an unused port in range 'migration' (%u-%u)",
+                          lo, hi);
+            return false;
+        }
+    }
+    uri_host_part = uri_host(p->uri);
+
+    if (!(ref = vrt_qemu_domain_create_xml(drv, xml, VRT_QEMU_START_INCOMING, error)))
+        return false;
+    if (!(obj = vrt_qemu_driver_find(drv, ref->uuid, error)))
+        return false;
+    if ((mon = running_monitor(obj, error))) {
+        incoming = strchr(listen, ':') ? g_strdup_printf("tcp:[%s]:%u", listen, port)
+                                       : g_strdup_printf("tcp:%s:%u", listen, port);
+        args = json_object_new();
+        json_object_set_string_member(args, "uri", incoming);
+        ret = vrt_qemu_monitor_command(mon, "migrate-incoming", args, 0, error);
+    }
+    if (!ret) {
+        g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+        vrt_qemu_process_destroy_kill(obj);
+        if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
+            vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+        return false;
+    }
+    g_debug("domain %s: incoming migration on %s", ref->name, incoming);
+    {
+        const char *h = uri_host_part ? uri_host_part : host_name(drv);
+
+        *uri_out = strchr(h, ':') ? g_strdup_printf("tcp:[%s]:%u", h, port) : g_strdup_printf("tcp:%s:%u", h, port);
+    }
+    *cookie_out = vrt_migration_cookie_format(out);
+    return true;
+}
+
+/* ---- perform (source) ---- */
+
+static void
+job_publish(VrtQemuDriver *drv, const guchar *uuid, const MigStats *st, bool *cancel)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    MigJob *j = job_get_locked(drv, uuid);
+
+    j->stats = *st;
+    *cancel = j->cancel;
+}
+
+static void
+job_finish(VrtQemuDriver *drv, const guchar *uuid, const MigStats *st, bool completed)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    MigJob *j = job_get_locked(drv, uuid);
+
+    j->running = false;
+    g_clear_pointer(&j->mon, vrt_qemu_monitor_unref);
+    if (completed) {
+        j->completed = *st;
+        j->has_completed = true;
+    }
+}
+
+/* After a transfer that did not go through: the source runs again, as
+ * before it (libvirt's "running, migration canceled" and resumed-migrated). */
+static void
+resume_source(VrtQemuDom *obj, VrtQemuMonitor *mon)
+{
+    g_autoptr(GError) err = NULL;
+    bool running = true;
+
+    if (!vrt_qemu_monitor_query_status(mon, &running, NULL, &err))
+        g_warning("domain %s: cannot query QEMU's state after a migration: %s", obj->def->name, err->message);
+    if (!running && !vrt_qemu_monitor_cont(mon, &err)) {
+        g_warning("domain %s: cannot resume after a migration: %s", obj->def->name, err->message);
+        return;
+    }
+    if (dom_state(obj) == VRT_DOMAIN_PAUSED) {
+        set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_MIGRATION_CANCELED);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_MIGRATED);
+    }
+}
+
+bool
+vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
+                         char **cookie_out, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(JsonObject) args = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autoptr(VrtMigrationCookie) out = g_new0(VrtMigrationCookie, 1);
+    MigStats st = { 0 };
+    bool cancel = false;
+
+    if (!obj || !check_flags(flags, error))
+        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        out->name = g_strdup(obj->def->name);
+        memcpy(out->uuid, obj->def->uuid, 16);
+    }
+    out->hostname = g_strdup(g_get_host_name());
+    vrt_qemu_migration_host_uuid(drv, out->hostuuid);
+    if (flags & VRT_MIGRATE_OFFLINE) {
+        *cookie_out = vrt_migration_cookie_format(out);
+        return true;
+    }
+    if (!p->uri) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "%s", "migration URI is not specified");
+        return false;
+    }
+    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error) || !(mon = running_monitor(obj, error)))
+        return false;
+    if (p->bandwidth && !set_parameter(mon, "max-bandwidth", (gint64)(p->bandwidth << 20), error))
+        return false;
+
+    st.started_us = g_get_monotonic_time();
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        MigJob *j = job_get_locked(drv, uuid);
+
+        j->running = true;
+        j->cancel = false;
+        j->stats = st;
+        g_clear_pointer(&j->mon, vrt_qemu_monitor_unref);
+        j->mon = vrt_qemu_monitor_ref(mon);
+    }
+    args = json_object_new();
+    json_object_set_string_member(args, "uri", p->uri);
+    if (!(ret = vrt_qemu_monitor_command(mon, "migrate", args, 0, error))) {
+        job_finish(drv, uuid, &st, false);
+        return false;
+    }
+
+    for (;;) {
+        g_autofree char *status = NULL;
+        g_autofree char *desc = NULL;
+        g_autoptr(GError) err = NULL;
+
+        g_usleep(POLL_MS * 1000);
+        status = query_migrate(mon, &st, &desc, &err);
+        st.elapsed_ms = (guint64)((g_get_monotonic_time() - st.started_us) / 1000);
+        if (!status) {
+            job_finish(drv, uuid, &st, false);
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration out job: %s", err->message);
+            return false;
+        }
+        job_publish(drv, uuid, &st, &cancel);
+        if (g_str_equal(status, "completed"))
+            break;
+        if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
+            job_finish(drv, uuid, &st, false);
+            resume_source(obj, mon);
+            if (cancel || g_str_equal(status, "cancelled"))
+                vrt_error_set(error, VIR_ERR_OPERATION_ABORTED, "%s", "migration out job: canceled by client");
+            else
+                vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration out job: %s",
+                              desc ? desc : "unexpectedly failed");
+            return false;
+        }
+    }
+    /* QEMU stopped the vCPUs for the last round: the source is paused for
+     * the migration until confirm stops it (or resumes it). */
+    st.remaining = 0;
+    job_finish(drv, uuid, &st, true);
+    set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_MIGRATION);
+    vrt_qemu_job_end(&job);
+    vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, VRT_DOMAIN_EVENT_SUSPENDED_MIGRATED);
+    *cookie_out = vrt_migration_cookie_format(out);
+    return true;
+}
+
+/* ---- finish (destination) ---- */
+
+/* Defines the domain from the cookie's persistent definition (renamed to
+ * dname), as --persistent asks. */
+static VrtDomainRef *
+define_persistent(VrtQemuDriver *drv, const VrtMigrationCookie *c, const VrtMigrateParams *p, GError **error)
+{
+    g_autofree char *xml = NULL;
+    const char *src = p->persist_xml ? p->persist_xml : c ? c->persistent_xml : NULL;
+
+    if (!src)
+        src = p->dxml;
+    if (!src) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "no persistent definition in the migration cookie");
+        return NULL;
+    }
+    if (!(xml = renamed_xml(src, p->dname, error)))
+        return NULL;
+    return vrt_qemu_domain_define_xml(drv, xml, 0, error);
+}
+
+VrtDomainRef *
+vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gsize cookie_len,
+                        guint flags, bool cancelled, char **cookie_out, GError **error)
+{
+    guchar local[16];
+    g_autoptr(VrtMigrationCookie) c = NULL;
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    gint64 deadline;
+
+    vrt_qemu_migration_host_uuid(drv, local);
+    if (flags & VRT_MIGRATE_OFFLINE) {
+        /* libvirt's client skips perform and passes no cookie: the
+         * definition is the parameters' (prepare checked the host). */
+        if (cancelled) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration failed");
+            return NULL;
+        }
+        *cookie_out = NULL;
+        return define_persistent(drv, NULL, p, error);
+    }
+    if (!(c = vrt_migration_cookie_parse(cookie_in, cookie_len, local, error)))
+        return NULL;
+    if (!(obj = vrt_qemu_driver_find(drv, c->uuid, error)))
+        return NULL;
+    if (cancelled) {
+        /* The source keeps the domain: the incoming QEMU goes. */
+        vrt_qemu_process_destroy_kill(obj);
+        if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
+            vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration in job: canceled by client");
+        return NULL;
+    }
+    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error) || !(mon = running_monitor(obj, error)))
+        return NULL;
+
+    /* The source said everything was sent; QEMU here says when it has
+     * loaded it. */
+    deadline = g_get_monotonic_time() + (gint64)FINISH_WAIT_MS * 1000;
+    for (;;) {
+        g_autofree char *desc = NULL;
+        g_autofree char *status = query_migrate(mon, NULL, &desc, error);
+
+        if (!status)
+            goto fail;
+        if (g_str_equal(status, "completed"))
+            break;
+        if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration in job: %s", desc ? desc : "unexpectedly failed");
+            goto fail;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT, "%s",
+                          "migration in job: the incoming state did not arrive");
+            goto fail;
+        }
+        g_usleep(POLL_MS * 1000);
+    }
+    if (flags & VRT_MIGRATE_PAUSED) {
+        set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
+        vrt_qemu_job_end(&job);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, VRT_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    } else {
+        if (!vrt_qemu_monitor_cont(mon, error))
+            goto fail;
+        set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_MIGRATED);
+        vrt_qemu_job_end(&job);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_MIGRATED);
+    }
+    if (flags & VRT_MIGRATE_PERSIST_DEST) {
+        g_autoptr(VrtDomainRef) defined = define_persistent(drv, c, p, error);
+
+        if (!defined)
+            return NULL;
+    }
+    *cookie_out = NULL;
+    return vrt_qemu_dom_make_ref(obj);
+
+fail:
+    vrt_qemu_process_destroy_kill(obj);
+    vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+    return NULL;
+}
+
+/* ---- confirm (source) ---- */
+
+bool
+vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    bool persistent;
+
+    if (!obj)
+        return false;
+    if (flags & VRT_MIGRATE_OFFLINE) {
+        if (!cancelled && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
+            return vrt_qemu_domain_undefine(drv, uuid, 0, error);
+        return true;
+    }
+    if (cancelled) {
+        g_autoptr(VrtQemuMonitor) mon = NULL;
+
+        if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
+            return false;
+        if ((mon = running_monitor(obj, NULL)))
+            resume_source(obj, mon);
+        return true;
+    }
+    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, error))
+        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        persistent = obj->persistent;
+    }
+    vrt_qemu_process_kill(obj);
+    vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_MIGRATED, VRT_DOMAIN_EVENT_STOPPED_MIGRATED);
+    vrt_qemu_job_end(&job);
+    if (persistent && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
+        return vrt_qemu_domain_undefine(drv, uuid, 0, error);
+    return true;
+}
+
+/* ---- tunables ---- */
+
+static VrtQemuMonitor *
+find_monitor(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+
+    return obj ? running_monitor(obj, error) : NULL;
+}
+
+bool
+vrt_qemu_migrate_set_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint64 ms, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = find_monitor(drv, uuid, error);
+
+    return mon && set_parameter(mon, "downtime-limit", (gint64)ms, error);
+}
+
+bool
+vrt_qemu_migrate_get_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint64 *ms, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = find_monitor(drv, uuid, error);
+
+    return mon && get_parameter(mon, "downtime-limit", ms, error);
+}
+
+bool
+vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = find_monitor(drv, uuid, error);
+
+    /* libvirt's limit: what fits QEMU's bytes per second in an int64. */
+    if (mon && mib_s > (guint64)(G_MAXINT64 >> 20)) {
+        vrt_error_set(error, VIR_ERR_OVERFLOW, "bandwidth must be less than %llu",
+                      (unsigned long long)(G_MAXINT64 >> 20) + 1);
+        return false;
+    }
+    return mon && set_parameter(mon, "max-bandwidth", (gint64)(mib_s << 20), error);
+}
+
+bool
+vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 *mib_s, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = find_monitor(drv, uuid, error);
+    guint64 bytes = 0;
+
+    if (!mon || !get_parameter(mon, "max-bandwidth", &bytes, error))
+        return false;
+    *mib_s = bytes >> 20;
+    return true;
+}
+
+/* ---- job statistics and abort ---- */
+
+static void
+add_ull(GPtrArray *params, const char *field, guint64 v)
+{
+    VrtTypedParam *p = g_new0(VrtTypedParam, 1);
+
+    p->field = g_strdup(field);
+    p->type = VRT_TYPED_PARAM_ULLONG;
+    p->v.ul = v;
+    g_ptr_array_add(params, p);
+}
+
+static GPtrArray *
+stats_params(const MigStats *st, bool completed)
+{
+    GPtrArray *params = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_typed_param_free);
+    VrtTypedParam *op = g_new0(VrtTypedParam, 1);
+
+    op->field = g_strdup("operation");
+    op->type = VRT_TYPED_PARAM_INT;
+    op->v.i = JOB_OPERATION_MIGRATION_OUT;
+    g_ptr_array_add(params, op);
+    add_ull(params, "time_elapsed", st->elapsed_ms);
+    add_ull(params, "data_total", st->total);
+    add_ull(params, "data_processed", st->transferred);
+    add_ull(params, "data_remaining", completed ? 0 : st->remaining);
+    add_ull(params, "memory_total", st->total);
+    add_ull(params, "memory_processed", st->transferred);
+    add_ull(params, "memory_remaining", completed ? 0 : st->remaining);
+    add_ull(params, "memory_constant", st->constant);
+    add_ull(params, "memory_normal", st->normal);
+    add_ull(params, "memory_normal_bytes", st->normal_bytes);
+    add_ull(params, "memory_bps", st->bps);
+    add_ull(params, "memory_dirty_rate", st->dirty_rate);
+    add_ull(params, "memory_iteration", st->iteration);
+    add_ull(params, "setup_time", st->setup_time);
+    if (st->has_downtime)
+        add_ull(params, "downtime", st->downtime);
+    return params;
+}
+
+bool
+vrt_qemu_migration_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flags, int *type, GPtrArray **params)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autofree char *key = job_key(drv, uuid);
+    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+
+    if (!j)
+        return false;
+    if (flags & JOB_STATS_COMPLETED) {
+        if (!j->has_completed)
+            return false;
+        *type = JOB_COMPLETED;
+        *params = stats_params(&j->completed, true);
+        if (!(flags & JOB_STATS_KEEP_COMPLETED))
+            j->has_completed = false;
+        return true;
+    }
+    if (!j->running)
+        return false;
+    *type = JOB_UNBOUNDED;
+    j->stats.elapsed_ms = (guint64)((g_get_monotonic_time() - j->stats.started_us) / 1000);
+    *params = stats_params(&j->stats, false);
+    return true;
+}
+
+bool
+vrt_qemu_migration_abort(VrtQemuDriver *drv, const guchar *uuid, bool *handled, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        g_autofree char *key = job_key(drv, uuid);
+        MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+
+        *handled = j && j->running && j->mon;
+        if (!*handled)
+            return true;
+        j->cancel = true;
+        mon = vrt_qemu_monitor_ref(j->mon);
+    }
+    ret = vrt_qemu_monitor_command(mon, "migrate_cancel", NULL, 0, error);
+    return ret != NULL;
+}

@@ -1,0 +1,102 @@
+/*
+ * Live migration of a domain between two vrtd hosts, libvirt's protocol
+ * version 3 with parameters as a client drives it ("managed direct"): the
+ * source's begin (cookie and XML), the destination's prepare (QEMU started
+ * with -incoming defer, listening on a port of the migration range), the
+ * source's perform (QMP migrate, watched with query-migrate until done),
+ * the destination's finish (resume, or kill on cancel) and the source's
+ * confirm (stop and clean up, or resume after a failure). The cookie is
+ * libvirt's <qemu-migration> document (qemu_migration_cookie.c). Also the
+ * migration job's statistics and abort, and the tunables (max downtime,
+ * bandwidth) set on QEMU with migrate-set-parameters.
+ */
+#pragma once
+
+#include "drivers/qemu/qemu_driver.h"
+
+#include <glib.h>
+#include <stdbool.h>
+
+/* virDomainMigrateFlags (libvirt's values). */
+#define VRT_MIGRATE_LIVE (1u << 0)
+#define VRT_MIGRATE_PEER2PEER (1u << 1)
+#define VRT_MIGRATE_TUNNELLED (1u << 2)
+#define VRT_MIGRATE_PERSIST_DEST (1u << 3)
+#define VRT_MIGRATE_UNDEFINE_SOURCE (1u << 4)
+#define VRT_MIGRATE_PAUSED (1u << 5)
+#define VRT_MIGRATE_CHANGE_PROTECTION (1u << 8)
+#define VRT_MIGRATE_UNSAFE (1u << 9)
+#define VRT_MIGRATE_OFFLINE (1u << 10)
+#define VRT_MIGRATE_ABORT_ON_ERROR (1u << 12)
+#define VRT_MIGRATE_AUTO_CONVERGE (1u << 13)
+/* What vrt carries out; libvirt's other flags are refused as unsupported. */
+#define VRT_MIGRATE_SUPPORTED                                                                                \
+    (VRT_MIGRATE_LIVE | VRT_MIGRATE_PERSIST_DEST | VRT_MIGRATE_UNDEFINE_SOURCE | VRT_MIGRATE_PAUSED |        \
+     VRT_MIGRATE_CHANGE_PROTECTION | VRT_MIGRATE_UNSAFE | VRT_MIGRATE_OFFLINE | VRT_MIGRATE_ABORT_ON_ERROR | \
+     VRT_MIGRATE_AUTO_CONVERGE)
+
+/* The migration parameters vrt reads (virTypedParameter list, already
+ * decoded by the caller). */
+typedef struct {
+    const char *uri; /* "migrate_uri" */
+    const char *dname; /* "destination_name" */
+    const char *dxml; /* "destination_xml" */
+    const char *persist_xml; /* "persistent_xml" */
+    const char *listen_address; /* "listen_address" */
+    guint64 bandwidth; /* "bandwidth", MiB/s; 0: unchanged */
+} VrtMigrateParams;
+
+/* ---- the cookie (qemu_migration_cookie.c) ---- */
+typedef struct {
+    char *name;
+    guchar uuid[16];
+    char *hostname;
+    guchar hostuuid[16];
+    char *persistent_xml; /* <persistent><domain>..</domain></persistent>: NULL when absent */
+} VrtMigrationCookie;
+void vrt_migration_cookie_free(VrtMigrationCookie *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtMigrationCookie, vrt_migration_cookie_free)
+/* libvirt's <qemu-migration> text for c. */
+char *vrt_migration_cookie_format(const VrtMigrationCookie *c);
+/* Parses a peer's cookie and refuses one from this very host (its hostuuid
+ * is local_uuid): libvirt's VIR_ERR_INTERNAL_ERROR "Attempt to migrate guest
+ * to the same host UUID". */
+VrtMigrationCookie *vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid, GError **error);
+
+/* ---- the phases (qemu_migration.c) ---- */
+/* The host UUID migrations compare: the configured host_uuid, else the
+ * machine's SMBIOS UUID from the host seam, else one made at random once. */
+void vrt_qemu_migration_host_uuid(VrtQemuDriver *drv, guchar uuid[16]);
+
+/* Source: the domain's XML to send and the cookie. */
+char *vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
+                             char **cookie_out, GError **error);
+/* Destination: starts the incoming QEMU (not with OFFLINE) and returns the
+ * URI the source sends to (NULL with OFFLINE) and its cookie. */
+bool vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gsize cookie_len,
+                              guint flags, char **cookie_out, char **uri_out, GError **error);
+/* Source: migrates QEMU's state to p->uri and waits until it is sent. */
+bool vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
+                              char **cookie_out, GError **error);
+/* Destination: resumes the domain (defines it with PERSIST_DEST), or with
+ * cancelled ends the incoming QEMU; the domain, or NULL with the reason. */
+VrtDomainRef *vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in,
+                                      gsize cookie_len, guint flags, bool cancelled, char **cookie_out, GError **error);
+/* Source: after a migration that went through, stops the source's QEMU
+ * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it. */
+bool vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error);
+
+/* The tunables of a running domain, on QEMU (migrate-set-parameters). */
+bool vrt_qemu_migrate_set_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint64 ms, GError **error);
+bool vrt_qemu_migrate_get_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint64 *ms, GError **error);
+bool vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, GError **error);
+bool vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 *mib_s, GError **error);
+
+/* The job statistics of a migration running on the domain (type
+ * VIR_DOMAIN_JOB_UNBOUNDED) or, with VIR_DOMAIN_JOB_STATS_COMPLETED (1), of
+ * the last one completed (kept with KEEP_COMPLETED (2), else discarded):
+ * false when there is none, and the caller answers as before. */
+bool vrt_qemu_migration_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flags, int *type, GPtrArray **params);
+/* domjobabort of a running migration (migrate_cancel): *handled false when
+ * no migration runs on the domain. */
+bool vrt_qemu_migration_abort(VrtQemuDriver *drv, const guchar *uuid, bool *handled, GError **error);

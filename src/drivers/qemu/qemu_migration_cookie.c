@@ -1,0 +1,115 @@
+/*
+ * The migration cookie: libvirt's <qemu-migration> document each phase of
+ * a migration hands to the next one through the client. It names the
+ * domain (name, uuid) and the host that wrote it (hostname, hostuuid); a
+ * destination refuses a cookie written by its own host UUID, which is how
+ * libvirt stops a migration to the same host. With --persistent the
+ * source adds the definition the destination is to keep (<persistent>).
+ */
+#include "drivers/qemu/qemu_migration.h"
+#include "util/error.h"
+#include "util/uuid.h"
+#include "util/xml.h"
+
+#include <libxml/tree.h>
+
+void
+vrt_migration_cookie_free(VrtMigrationCookie *c)
+{
+    if (!c)
+        return;
+    g_free(c->name);
+    g_free(c->hostname);
+    g_free(c->persistent_xml);
+    g_free(c);
+}
+
+char *
+vrt_migration_cookie_format(const VrtMigrationCookie *c)
+{
+    GString *out = g_string_new("<qemu-migration>\n");
+    char uuid[VRT_UUID_STRING_LEN], hostuuid[VRT_UUID_STRING_LEN];
+    g_autofree char *name = vrt_xml_escape(c->name);
+    g_autofree char *hostname = vrt_xml_escape(c->hostname);
+
+    vrt_uuid_format(c->uuid, uuid);
+    vrt_uuid_format(c->hostuuid, hostuuid);
+    g_string_append_printf(out, "  <name>%s</name>\n  <uuid>%s</uuid>\n", name, uuid);
+    g_string_append_printf(out, "  <hostname>%s</hostname>\n  <hostuuid>%s</hostuuid>\n", hostname, hostuuid);
+    if (c->persistent_xml) {
+        g_string_append(out, "  <feature name='persistent'/>\n  <persistent>\n");
+        g_string_append(out, c->persistent_xml);
+        g_string_append(out, "\n  </persistent>\n");
+    }
+    g_string_append(out, "</qemu-migration>\n");
+    return g_string_free(out, FALSE);
+}
+
+static void
+xml_doc_free(xmlDocPtr doc)
+{
+    xmlFreeDoc(doc);
+}
+
+VrtMigrationCookie *
+vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid, GError **error)
+{
+    g_autofree char *text = g_strndup(xml ? xml : "", len);
+    g_autoptr(VrtMigrationCookie) c = g_new0(VrtMigrationCookie, 1);
+    g_autofree char *uuid = NULL;
+    g_autofree char *hostuuid = NULL;
+    xmlDocPtr doc;
+    xmlNodePtr root;
+
+    if (!len || !*text) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "missing migration cookie");
+        return NULL;
+    }
+    doc = vrt_xml_read(text, "qemu_migration_cookie", "qemu-migration", NULL, error);
+    if (!doc)
+        return NULL;
+    root = xmlDocGetRootElement(doc);
+    for (xmlNodePtr n = vrt_xml_next_element(root->children); n; n = vrt_xml_next_element(n->next)) {
+        if (vrt_xml_is(n, "name") && !c->name) {
+            c->name = vrt_xml_text(n);
+        } else if (vrt_xml_is(n, "uuid") && !uuid) {
+            uuid = vrt_xml_text(n);
+        } else if (vrt_xml_is(n, "hostname") && !c->hostname) {
+            c->hostname = vrt_xml_text(n);
+        } else if (vrt_xml_is(n, "hostuuid") && !hostuuid) {
+            hostuuid = vrt_xml_text(n);
+        } else if (vrt_xml_is(n, "persistent") && !c->persistent_xml) {
+            xmlNodePtr dom = vrt_xml_next_element(n->children);
+
+            if (dom) {
+                xmlBufferPtr buf = xmlBufferCreate();
+
+                xmlNodeDump(buf, doc, dom, 0, 0);
+                c->persistent_xml = g_strdup((const char *)xmlBufferContent(buf));
+                xmlBufferFree(buf);
+            }
+        }
+    }
+    xml_doc_free(doc);
+    if (!c->name || !uuid || !vrt_uuid_parse(uuid, c->uuid)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "missing name or uuid element in migration data");
+        return NULL;
+    }
+    if (!c->hostname) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "missing hostname element in migration data");
+        return NULL;
+    }
+    if (!hostuuid) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "missing hostuuid element in migration data");
+        return NULL;
+    }
+    if (!vrt_uuid_parse(hostuuid, c->hostuuid)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "malformed hostuuid element in migration data");
+        return NULL;
+    }
+    if (local_uuid && memcmp(c->hostuuid, local_uuid, 16) == 0) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Attempt to migrate guest to the same host %s", hostuuid);
+        return NULL;
+    }
+    return g_steal_pointer(&c);
+}

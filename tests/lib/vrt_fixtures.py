@@ -283,6 +283,20 @@ def qemu_user_ids():
 
 
 @pytest.fixture
+def tmp_path():
+    """pytest's tmp_path, but reachable by QEMU's user: vrtd runs QEMU as
+    qemu.conf's user (libvirt-qemu by default), which must reach the disks,
+    kernels and sockets a test puts here, as it must under libvirt; pytest's
+    own directory (/tmp/pytest-of-root, 0700, reset at each session) is not.
+    A fresh 0755 directory in /tmp, removed at the end."""
+    import pathlib
+    d = tempfile.mkdtemp(prefix="vrt-tmp-")
+    os.chmod(d, 0o755)
+    yield pathlib.Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
 def tmproot():
     """A private root (short path: vrtd's sockets live under it); the VMs
     started under it are killed and it is removed at the end."""

@@ -757,10 +757,12 @@ remove_disk_secrets(GHashTable *secrets)
 }
 
 /* Writes each LUKS disk's passphrase (its secret's value, from the secret
- * driver) to a file of the run directory that only the daemon's user can
- * read, for QEMU's -object secret: target dev -> path. */
+ * driver) to a file of the run directory that only QEMU's user can read
+ * (0600, given to it by confine), for QEMU's -object secret: target dev ->
+ * path. */
 static GHashTable *
-write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_dir, GError **error)
+write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_dir, const VrtQemuConfine *confine,
+                   GError **error)
 {
     g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unlink_free);
 
@@ -782,7 +784,8 @@ write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_
         file = g_strdup_printf("%s.secret", disk->target_dev);
         path = g_build_filename(run_dir, file, NULL);
         data = value ? g_bytes_get_data(value, &len) : NULL;
-        if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error)) {
+        if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error) ||
+            !vrt_qemu_confine_give(confine, path, error)) {
             unlink(path);
             return NULL;
         }
@@ -880,7 +883,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.file_fds = file_fds;
     /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
     opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
-    if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, error))) {
+    if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }

@@ -503,6 +503,19 @@ vrt_qemu_confine_commit(VrtQemuConfine *c)
 }
 
 bool
+vrt_qemu_confine_give(const VrtQemuConfine *c, const char *path, GError **error)
+{
+    if (!c->drop)
+        return true;
+    if (chown(path, c->uid, c->gid) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to set user and group to '%u:%u' on '%s'",
+                            (unsigned)c->uid, (unsigned)c->gid, path);
+        return false;
+    }
+    return true;
+}
+
+bool
 vrt_qemu_confine_drops(const VrtQemuConfine *c)
 {
     return c->drop;

@@ -42,6 +42,11 @@ VrtQemuConfine *vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDo
 /* The labels now belong to the running domain: the stop gives them back. */
 void vrt_qemu_confine_commit(VrtQemuConfine *c);
 bool vrt_qemu_confine_sandbox(const VrtQemuConfine *c);
+/* A file vrtd made for this QEMU alone (a LUKS passphrase for -object
+ * secret, removed once QEMU runs) given to QEMU's user, its mode kept:
+ * no owner is remembered, the file goes away with its use. A no-op when
+ * QEMU runs as vrtd's user. Errors: VIR_ERR_SYSTEM_ERROR naming the file. */
+bool vrt_qemu_confine_give(const VrtQemuConfine *c, const char *path, GError **error);
 /* QEMU runs as another user than vrtd's: vrtd opens its file chardevs. */
 bool vrt_qemu_confine_drops(const VrtQemuConfine *c);
 void vrt_qemu_confine_free(VrtQemuConfine *c);

@@ -203,3 +203,44 @@ def test_user_root_runs_qemu_as_root(tmproot):
         virsh(env.uri, "destroy", "r1")
     finally:
         env.stop()
+
+
+def test_external_snapshot_of_running_domain_labels_its_overlay(env):
+    # QEMU's user cannot create a file in root's directory: vrtd makes the
+    # overlay, gives it to QEMU's user, and takes it back at the stop.
+    base = os.path.join(env.root, "base.qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", base, "1M"])
+    os.chmod(base, 0o600)
+    define(env, "x1", "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                      f"<source file='{base}'/><target dev='vda' bus='virtio'/></disk>")
+    virsh(env.uri, "start", "x1")
+    overlay = os.path.join(env.root, "base.snap1")
+    virsh(env.uri, "snapshot-create-as", "x1", "snap1", "--disk-only", "--atomic")
+    uid = pwd.getpwnam(USER).pw_uid
+    assert owner(overlay)[0] == uid and owner(base)[0] == uid
+    assert overlay in virsh(env.uri, "domblklist", "x1").stdout
+    virsh(env.uri, "destroy", "x1")
+    assert owner(overlay) == (0, 0, 0o600)
+    assert owner(base) == (0, 0, 0o600)
+
+
+def test_save_and_restore_of_a_confined_domain(env):
+    # The image is opened by vrtd and handed to QEMU (getfd, fd:
+    # migration): QEMU's user never reaches it, and its sandbox forbids the
+    # shell an exec: URI needs.
+    img = image(env.root)
+    define(env, "v1", disk(img))
+    virsh(env.uri, "start", "v1")
+    saved = os.path.join(env.root, "v1.save")
+    virsh(env.uri, "save", "v1", saved)
+    assert owner(saved) == (0, 0, 0o600)
+    assert owner(img) == (0, 0, 0o600)
+    virsh(env.uri, "restore", saved)
+    assert "running" in virsh(env.uri, "domstate", "v1").stdout
+    st = status(qemu_pid(env.root, "v1"))
+    assert st["Uid"][0] == str(pwd.getpwnam(USER).pw_uid) and st["Seccomp"] == ["2"]
+    virsh(env.uri, "managedsave", "v1")
+    virsh(env.uri, "start", "v1")
+    assert "running" in virsh(env.uri, "domstate", "v1").stdout
+    virsh(env.uri, "destroy", "v1")
+    assert owner(img) == (0, 0, 0o600)

@@ -215,6 +215,21 @@ add_path(GPtrArray *paths, const char *path)
         g_ptr_array_add(paths, g_strdup(path));
 }
 
+/* path and the qcow2 backing chain under it. */
+static void
+add_chain(GPtrArray *paths, const char *path)
+{
+    g_autofree char *cur = g_strdup(path);
+
+    for (guint depth = 0; cur && depth < BACKING_DEPTH_MAX; depth++) {
+        char *next = qcow2_backing(cur);
+
+        add_path(paths, cur);
+        g_free(cur);
+        cur = next;
+    }
+}
+
 /* Every file def's QEMU opens by path, disks' backing chains included. */
 static GPtrArray *
 label_paths(const VrtDomainDef *def)
@@ -224,17 +239,10 @@ label_paths(const VrtDomainDef *def)
 
     for (guint i = 0; def->disks && i < def->disks->len; i++) {
         VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);
-        g_autofree char *cur = g_strdup(disk->src);
 
         if (disk->type == VRT_DOMAIN_DISK_TYPE_VOLUME && !disk->src)
             continue;
-        for (guint depth = 0; cur && depth < BACKING_DEPTH_MAX; depth++) {
-            char *next = qcow2_backing(cur);
-
-            add_path(paths, cur);
-            g_free(cur);
-            cur = next;
-        }
+        add_chain(paths, disk->src);
     }
     add_path(paths, def->os.kernel);
     add_path(paths, def->os.initrd);
@@ -371,6 +379,59 @@ resolve_identity(VrtQemuConfine *c, GError **error)
         n = MAX_GROUPS;
     c->ngroups = n;
     return true;
+}
+
+/* ---- a running domain's new files ---- */
+
+/* Whether conf has vrtd relabel files, and QEMU's uid/gid then. */
+static bool
+relabels(const VrtQemuSecConf *conf, uid_t *uid, gid_t *gid, GError **error)
+{
+    if (!conf->dynamic_ownership || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
+        return false;
+    VrtQemuConfine c = { .conf = *conf };
+    if (!resolve_identity(&c, error))
+        return false;
+    *uid = c.uid;
+    *gid = c.gid;
+    return true;
+}
+
+bool
+vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GError **error)
+{
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    uid_t uid;
+    gid_t gid;
+
+    if (!relabels(conf, &uid, &gid, &err)) {
+        if (!err)
+            return true;
+        g_propagate_error(error, g_steal_pointer(&err));
+        return false;
+    }
+    add_chain(paths, path);
+    for (guint i = 0; i < paths->len; i++) {
+        if (!label_one(g_ptr_array_index(paths, i), uid, gid, conf->remember_owner, error)) {
+            for (guint j = 0; conf->remember_owner && j < i; j++)
+                restore_one(g_ptr_array_index(paths, j));
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path)
+{
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+
+    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
+        return;
+    add_chain(paths, path);
+    for (guint i = 0; i < paths->len; i++)
+        restore_one(g_ptr_array_index(paths, i));
 }
 
 /* ---- the mount namespace's /dev ---- */

@@ -61,6 +61,16 @@ const char *vrt_qemu_confine_child(const VrtQemuConfine *c);
  * definition): each file's remembered owner once no running domain uses it. */
 void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def);
 
+/* For a running domain (a disk hotplugged, a snapshot's overlay): labels
+ * path, and the qcow2 backing chain under it, for QEMU's user as a start
+ * does, remembering the owners. A no-op without dynamic ownership or when
+ * QEMU runs as root. Errors: as a start's (the files labelled so far given
+ * back). */
+bool vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GError **error);
+/* Gives back the labels of path and its backing chain (a disk unplugged,
+ * a failed snapshot's overlay). */
+void vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path);
+
 /* Gives QEMU's user search permission on dir and its parents below root. */
 void vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir);
 

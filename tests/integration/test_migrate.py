@@ -63,6 +63,8 @@ def certs():
 
 def start_vrtd(ns, certs, key_cert, host_uuid, address, extra=""):
     root = tempfile.mkdtemp(prefix="vrt-mig-")
+    # QEMU runs as libvirt-qemu, which must reach its run directory here.
+    os.chmod(root, 0o755)
     install_server(certs, root, *key_cert)
     # Its own client certificate, for a peer-to-peer migration's connection.
     for src, dst in ((certs.client_cert, "etc/pki/libvirt/clientcert.pem"),

@@ -244,3 +244,22 @@ def test_save_and_restore_of_a_confined_domain(env):
     assert "running" in virsh(env.uri, "domstate", "v1").stdout
     virsh(env.uri, "destroy", "v1")
     assert owner(img) == (0, 0, 0o600)
+
+
+def test_channel_socket_in_a_root_directory(env):
+    # QEMU's user may not create a file in root's directory: vrtd binds
+    # the channel's socket, gives it to QEMU's user and passes it (fd=),
+    # as libvirt does; a client reaches QEMU through it.
+    import socket
+    sock = os.path.join(env.root, "ch1.sock")
+    define(env, "ch1", "<controller type='virtio-serial' index='0'/>"
+                       f"<channel type='unix'><source mode='bind' path='{sock}'/>"
+                       "<target type='virtio' name='org.example.ch1'/></channel>")
+    virsh(env.uri, "start", "ch1")
+    assert stat.S_ISSOCK(os.lstat(sock).st_mode)
+    assert os.lstat(sock).st_uid == pwd.getpwnam(USER).pw_uid
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(sock)
+    c.close()
+    virsh(env.uri, "destroy", "ch1")
+    assert not os.path.exists(sock)

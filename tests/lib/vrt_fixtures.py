@@ -459,6 +459,11 @@ class QmpEmu:
         self.log = os.path.join(d, f"{name}-qmp.log")
         self.defaults = dict(defaults or {})
         self.set_behaviour(behaviour or {})
+        # The emulator runs as QEMU runs, as qemu.conf's user
+        # (libvirt-qemu): its log is made writable for it.
+        with open(self.log, "a"):
+            pass
+        os.chmod(self.log, 0o666)
         self.binary = qmpemu_wrapper.write(os.path.join(d, f"{name}-qemu"), self.config, self.log)
 
     def set_behaviour(self, behaviour):

@@ -544,10 +544,19 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
     }
     case VRT_DOMAIN_CHR_TYPE_UNIX: {
         g_autofree char *path = NULL;
+        const char *fd;
 
         if (!chr->path) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': socket path missing", id);
             return false;
+        }
+        fd = chr->listen && b->file_fds ? g_hash_table_lookup(b->file_fds, chr->path) : NULL;
+        if (fd) {
+            /* vrtd bound it: QEMU (unprivileged) listens on the
+             * descriptor it inherits, as libvirt passes such sockets. */
+            arg(b, "-chardev");
+            argf(b, "socket,id=%s,fd=%s,server=on,wait=off", id, fd);
+            return true;
         }
         path = vrt_qemu_command_escape(chr->path);
         arg(b, "-chardev");

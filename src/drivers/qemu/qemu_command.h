@@ -24,8 +24,9 @@ typedef struct {
      * "tap" with fd=; NULL or an alias not in it: as without */
     GHashTable *tap_fds;
     /* file chardev path -> the descriptor (its number, as text) vrtd opened
-     * it as and QEMU inherits: passed with -add-fd; NULL or a path not in
-     * it: QEMU opens the path itself */
+     * it as and QEMU inherits: passed with -add-fd; a unix chardev's path in
+     * bind mode -> the listening socket vrtd bound there, passed as fd=;
+     * NULL or a path not in it: QEMU opens the path itself */
     GHashTable *file_fds;
     const char *incoming; /* -incoming's value: "defer" for a restore (qemu_save.c) or a migration's
                            * destination (qemu_migration.c); NULL: none */

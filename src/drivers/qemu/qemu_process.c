@@ -527,11 +527,65 @@ fill_channel_paths(VrtDomainDef *def, const char *run_dir, GError **error)
     return true;
 }
 
+/* A listening socket of a unix chardev in bind mode, bound at path (a
+ * stale socket there removed first, as QEMU does) and given to QEMU's
+ * user, as QEMU would have made it; -1 on failure. */
+static int
+chardev_listen(const char *path, const VrtQemuConfine *confine, GError **error)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct stat st;
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "UNIX socket path '%s' too long", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "Failed to bind socket to %s", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!vrt_qemu_confine_give(confine, path, error)) {
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    return fd;
+}
+
+/* The sockets of unix chardevs in bind mode, once their QEMU is gone:
+ * one vrtd bound is vrtd's to remove (QEMU removes those it made). */
+static void
+remove_chardev_sockets(const VrtDomainDef *def)
+{
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+
+    for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+        for (guint i = 0; lists[l] && i < lists[l]->len; i++) {
+            const VrtDomainChrDef *chr = g_ptr_array_index(lists[l], i);
+            struct stat st;
+
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen && chr->path && lstat(chr->path, &st) == 0 &&
+                S_ISSOCK(st.st_mode))
+                unlink(chr->path);
+        }
+    }
+}
+
 /* The files of file chardevs, opened by vrtd (created as root, truncated
- * unless append='on') and inherited by QEMU after the taps, as libvirt
- * passes them: an unprivileged QEMU need not reach their directories. */
+ * unless append='on'), and the listening sockets of unix chardevs in bind
+ * mode, bound by vrtd, inherited by QEMU after the taps, as libvirt passes
+ * them: an unprivileged QEMU need not reach their directories nor be
+ * allowed to create files there. */
 static bool
-open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, GHashTable *file_fds, GError **error)
+open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, const VrtQemuConfine *confine, GHashTable *file_fds,
+                   GError **error)
 {
     GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
 
@@ -540,10 +594,18 @@ open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, GHashTable *file_fds, G
             VrtDomainChrDef *chr = g_ptr_array_index(lists[l], i);
             int fd;
 
-            if (chr->type != VRT_DOMAIN_CHR_TYPE_FILE || !chr->path || g_hash_table_contains(file_fds, chr->path))
+            if (!chr->path || g_hash_table_contains(file_fds, chr->path))
                 continue;
-            fd = open(chr->path,
-                      O_WRONLY | O_CREAT | O_CLOEXEC | (chr->append == VRT_TRISTATE_YES ? O_APPEND : O_TRUNC), 0600);
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)
+                fd = chardev_listen(chr->path, confine, error);
+            else if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE)
+                fd = open(chr->path,
+                          O_WRONLY | O_CREAT | O_CLOEXEC | (chr->append == VRT_TRISTATE_YES ? O_APPEND : O_TRUNC),
+                          0600);
+            else
+                continue;
+            if (fd < 0 && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX)
+                return false;
             if (fd < 0) {
                 vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot open file '%s'", chr->path);
                 return false;
@@ -869,7 +931,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
     if (!fill_channel_paths(def, run_dir, error) ||
         !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, error)) ||
-        (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, file_fds, error))) {
+        (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, confine, file_fds, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -1080,8 +1142,10 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
         transient = !obj->persistent;
     }
     /* The files of the run that ended get their owners back. */
-    if (live)
+    if (live) {
         vrt_qemu_security_restore(&drv->sec, live);
+        remove_chardev_sockets(live);
+    }
 
     if (mon)
         vrt_qemu_monitor_close(mon);

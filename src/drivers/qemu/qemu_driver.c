@@ -463,6 +463,13 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
             transient = !obj->persistent;
         }
         vrt_qemu_process_remove_monitor(drv, st->monitor_path);
+        {
+            /* An unprivileged QEMU cannot remove its pidfile from vrtd's
+             * state directory at its exit: vrtd does. */
+            g_autofree char *pidfile = g_strdup_printf("%s/%s.pid", drv->state_dir, st->def->name);
+
+            unlink(pidfile);
+        }
         vrt_file_remove(path, NULL);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, detail);
         if (transient)

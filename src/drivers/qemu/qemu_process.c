@@ -599,9 +599,9 @@ open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, const VrtQemuConfine *c
             if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)
                 fd = chardev_listen(chr->path, confine, error);
             else if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE)
-                fd = open(chr->path,
-                          O_WRONLY | O_CREAT | O_CLOEXEC | (chr->append == VRT_TRISTATE_YES ? O_APPEND : O_TRUNC),
-                          0600);
+                fd =
+                    open(chr->path,
+                         O_WRONLY | O_CREAT | O_CLOEXEC | (chr->append == VRT_TRISTATE_YES ? O_APPEND : O_TRUNC), 0600);
             else
                 continue;
             if (fd < 0 && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX)

@@ -294,6 +294,8 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
     }
     if (g_str_equal(key, "max_clients"))
         return want_uint(lx, key, v, 1, &cfg->max_clients, error);
+    if (g_str_equal(key, "max_anonymous_clients"))
+        return want_uint(lx, key, v, 0, &cfg->max_anonymous_clients, error);
     if (g_str_equal(key, "max_workers"))
         return want_uint(lx, key, v, 1, &cfg->max_workers, error);
     if (g_str_equal(key, "max_client_requests"))
@@ -350,6 +352,7 @@ vrt_config_init(VrtConfig *cfg)
     cfg->unix_sock_ro_perms = 0777;
     cfg->unix_sock_rw_perms = 0700;
     cfg->max_clients = 5000;
+    cfg->max_anonymous_clients = 20;
     cfg->max_workers = 20;
     cfg->max_client_requests = 5;
     cfg->keepalive_interval = 5;

@@ -15,6 +15,7 @@ typedef struct {
     guint unix_sock_rw_perms; /* default 0700; 0777 with auth_unix_rw = "polkit", as libvirtd */
     bool unix_sock_rw_perms_set; /* the file gave unix_sock_rw_perms */
     guint max_clients;
+    guint max_anonymous_clients; /* clients still authenticating at once (default 20; 0: no limit) */
     guint max_workers;
     guint max_client_requests;
     int keepalive_interval;

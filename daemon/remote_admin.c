@@ -29,11 +29,6 @@ enum {
     PARAM_BOOLEAN = 6,
     PARAM_STRING = 7
 };
-/* libvirtd's max_anonymous_clients default; vrtd counts, never refuses, them. */
-#define DEFAULT_UNAUTH_MAX 20
-
-static guint unauth_max = DEFAULT_UNAUTH_MAX; /* atomic */
-
 static VrtDaemon *
 daemon_of(VrtCall *call)
 {
@@ -391,7 +386,7 @@ vrt_handle_admin_server_get_client_limits(VrtCall *call, admin_server_get_client
     GArray *params = g_array_new(FALSE, TRUE, sizeof(admin_typed_param));
     param_uint(params, "nclients_max", vrt_rpc_server_get_max_clients(server));
     param_uint(params, "nclients", n);
-    param_uint(params, "nclients_unauth_max", kind == 0 ? g_atomic_int_get(&unauth_max) : 0);
+    param_uint(params, "nclients_unauth_max", kind == 0 ? vrt_rpc_server_get_max_unauth_clients(server) : 0);
     param_uint(params, "nclients_unauth", unauth);
     ret->params.params_len = params->len;
     ret->params.params_val = (admin_typed_param *)(void *)g_array_free(params, FALSE);
@@ -411,7 +406,7 @@ vrt_handle_admin_server_set_client_limits(VrtCall *call, admin_server_set_client
     }
     VrtRpcServer *server = daemon_of(call)->server;
     guint max = vrt_rpc_server_get_max_clients(server);
-    guint umax = (guint)g_atomic_int_get(&unauth_max);
+    guint umax = vrt_rpc_server_get_max_unauth_clients(server);
     for (guint i = 0; i < args->params.params_len; i++) {
         const admin_typed_param *p = &args->params.params_val[i];
         guint v;
@@ -438,8 +433,8 @@ vrt_handle_admin_server_set_client_limits(VrtCall *call, admin_server_set_client
         return false;
     }
     vrt_rpc_server_set_max_clients(server, max);
-    g_atomic_int_set(&unauth_max, umax);
-    g_message("admin: max_clients is now %u", max);
+    vrt_rpc_server_set_max_unauth_clients(server, umax);
+    g_message("admin: max_clients is now %u, max_anonymous_clients %u", max, umax);
     return true;
 }
 

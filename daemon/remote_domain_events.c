@@ -9,6 +9,7 @@
  * client registers separately, as with libvirt.
  */
 #include "daemon/daemon.h"
+#include "drivers/qemu/qemu_driver_stats.h"
 
 #include <string.h>
 
@@ -180,7 +181,23 @@ vrt_daemon_emit_domain_event(VrtDaemon *daemon, const char *name, const guchar u
     case VRT_EVENT_ID_JOB_COMPLETED: {
         remote_domain_event_callback_job_completed_msg m = { 0 };
 
+        g_autofree remote_typed_param *w = g_new0(remote_typed_param, ev->params ? ev->params->len + 1 : 1);
+        guint n = ev->params ? ev->params->len : 0;
+
         SET_DOM(m.dom, name, uuid, id);
+        /* The statistics, borrowed: a ullong or the operation's int. */
+        for (guint i = 0; i < n; i++) {
+            const VrtTypedParam *p = g_ptr_array_index(ev->params, i);
+
+            w[i].field = p->field;
+            w[i].value.type = p->type;
+            if (p->type == VRT_TYPED_PARAM_INT)
+                w[i].value.remote_typed_param_value_u.i = p->v.i;
+            else if (p->type == VRT_TYPED_PARAM_ULLONG)
+                w[i].value.remote_typed_param_value_u.ul = p->v.ul;
+        }
+        m.params.params_len = n;
+        m.params.params_val = w;
         EMIT(daemon, ev->id, uuid, VRT_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED,
              remote_domain_event_callback_job_completed_msg, m);
         break;

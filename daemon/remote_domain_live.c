@@ -6,7 +6,9 @@
  */
 #include "daemon/daemon.h"
 #include "daemon/remote_migrate.h"
+#include "daemon/remote_params.h"
 #include "drivers/qemu/qemu_driver_live.h"
+#include "drivers/qemu/qemu_jobinfo.h"
 #include "util/error.h"
 
 #define DRV(call, error)                                                                  \
@@ -32,6 +34,16 @@ vrt_handle_domain_get_job_stats(VrtCall *call, remote_domain_get_job_stats_args 
     if (!vrt_qemu_domain_get_job_stats(drv, WIRE_UUID(args->dom.uuid), args->flags, &type, error))
         return false;
     ret->type = type;
+    /* A completed save's statistics (qemu_jobinfo.h), forgotten once read
+     * unless KEEP_COMPLETED (2). */
+    if (args->flags & VRT_DOMAIN_JOB_STATS_COMPLETED) {
+        g_autoptr(GPtrArray) params = vrt_qemu_job_completed_stats(WIRE_UUID(args->dom.uuid), args->flags & 2u, &type);
+
+        if (params) {
+            ret->type = type;
+            vrt_typed_params_to_wire(params, &ret->params.params_val, &ret->params.params_len);
+        }
+    }
     return true;
 }
 

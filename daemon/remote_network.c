@@ -2,6 +2,7 @@
  * Handlers of the network and network port procedures, over the network
  * driver (src/drivers/network/network_driver.h).
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
 #include "drivers/network/network_driver.h"
 #include "rpc/server.h"
@@ -56,7 +57,8 @@ emit_lifecycle(VrtCall *call, const char *name, const guchar uuid[16], int event
         g_autoptr(GMutexLocker) conn_locker = g_mutex_locker_new(&conn->lock);
         for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
             const VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
-            if (cb->event_id != VRT_EVENT_ID_NETWORK_LIFECYCLE || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0))
+            if (cb->event_id != VRT_EVENT_ID_NETWORK_LIFECYCLE || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0) ||
+                !vrt_acl_event_allowed(conn, cb->event_id, &msg))
                 continue;
             msg.callbackID = cb->id;
             vrt_server_client_send_event(conn->client, VRT_PROC_NETWORK_EVENT_LIFECYCLE,

@@ -11,6 +11,7 @@
  * after the call is reported; with no callback left the inventory is
  * dropped and the thread waits.
  */
+#include "daemon/acl.h"
 #include "daemon/daemon.h"
 #include "drivers/nodedev/nodedev.h"
 #include "util/error.h"
@@ -91,7 +92,8 @@ emit(VrtDaemon *daemon, const char *name, int event_id, int event)
         for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
             const VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
 
-            if (cb->event_id != VRT_EVENT_ID_NODEDEV(event_id) || (cb->event && strcmp(cb->event, name) != 0))
+            if (cb->event_id != VRT_EVENT_ID_NODEDEV(event_id) || (cb->event && strcmp(cb->event, name) != 0) ||
+                !vrt_acl_event_allowed(conn, cb->event_id, &update))
                 continue;
             if (event_id == VRT_NODE_DEVICE_EVENT_ID_LIFECYCLE) {
                 life.callbackID = cb->id;

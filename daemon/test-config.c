@@ -18,6 +18,7 @@ test_values(void)
                        "unix_sock_ro_perms = \"0770\"\n"
                        "unix_sock_rw_perms = '0700'\n"
                        "max_clients = 10\n"
+                       "max_anonymous_clients = 0\n"
                        "max_workers=3\n"
                        "keepalive_interval = -1\n"
                        "keepalive_count = 0\n"
@@ -32,6 +33,7 @@ test_values(void)
     g_assert_cmpuint(cfg.unix_sock_ro_perms, ==, 0770);
     g_assert_cmpuint(cfg.unix_sock_rw_perms, ==, 0700);
     g_assert_cmpuint(cfg.max_clients, ==, 10);
+    g_assert_cmpuint(cfg.max_anonymous_clients, ==, 0); /* no limit */
     g_assert_cmpuint(cfg.max_workers, ==, 3);
     g_assert_cmpint(cfg.keepalive_interval, ==, -1);
     g_assert_cmpuint(cfg.keepalive_count, ==, 0);

@@ -106,6 +106,16 @@ check_call(VrtCall *call, const VrtProcInfo *info, const void *args, gpointer da
     return !vrt_acl_enabled(conn->daemon) || vrt_acl_check_call(call, info, args, error);
 }
 
+/* The generated dispatch; with access control, list calls' replies show
+ * only the objects the caller may see (libvirt's @aclfilter). */
+static bool
+dispatch(VrtCall *call, const VrtProcInfo *info, void *args, void *ret, GError **error)
+{
+    if (vrt_acl_enabled(vrt_call_daemon(call)))
+        return vrt_acl_dispatch(call, info, args, ret, error);
+    return vrt_daemon_dispatch(call, info, args, ret, error);
+}
+
 /* Sends one event message to every connection with a matching callback;
  * callback_id points into msg and is set per registration. */
 static void
@@ -120,7 +130,8 @@ emit(VrtDaemon *daemon, int event_id, const guchar uuid[16], int proc, xdrproc_t
 
         for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
             VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
-            if (cb->event_id != event_id || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0))
+            if (cb->event_id != event_id || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0) ||
+                !vrt_acl_event_allowed(conn, event_id, msg))
                 continue;
             *callback_id = cb->id;
             vrt_server_client_send_event(conn->client, proc, filter, msg);
@@ -204,7 +215,7 @@ vrt_daemon_emit_monitor_event(VrtDaemon *daemon, const char *dom_name, const guc
         for (guint j = 0; conn->opened && j < conn->callbacks->len; j++) {
             VrtEventCallback *cb = &g_array_index(conn->callbacks, VrtEventCallback, j);
             if (cb->event_id != VRT_EVENT_ID_QEMU_MONITOR || (cb->has_dom && memcmp(cb->uuid, uuid, 16) != 0) ||
-                !monitor_event_wanted(cb, event))
+                !monitor_event_wanted(cb, event) || !vrt_acl_event_allowed(conn, VRT_EVENT_ID_QEMU_MONITOR, &msg))
                 continue;
             msg.callbackID = cb->id;
             vrt_server_client_send_program_event(conn->client, VRT_QEMU_PROGRAM, VRT_QEMU_VERSION,
@@ -598,12 +609,13 @@ main(int argc, char **argv)
     VrtRpcServerLimits limits;
     vrt_rpc_server_limits_init(&limits);
     limits.max_clients = daemon->cfg.max_clients;
+    limits.max_unauth_clients = daemon->cfg.max_anonymous_clients;
     limits.max_workers = daemon->cfg.max_workers;
     limits.max_client_requests = daemon->cfg.max_client_requests;
     limits.keepalive_interval = daemon->cfg.keepalive_interval;
     limits.keepalive_count = daemon->cfg.keepalive_count;
     daemon->server =
-        vrt_rpc_server_new(daemon->ctx, &limits, vrt_daemon_dispatch, on_client_connect, on_client_close, daemon, &err);
+        vrt_rpc_server_new(daemon->ctx, &limits, dispatch, on_client_connect, on_client_close, daemon, &err);
     if (!daemon->server)
         goto out;
     vrt_rpc_server_set_call_check(daemon->server, check_call, daemon);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_CLIENTS 5000
+#define DEFAULT_MAX_UNAUTH_CLIENTS 20 /* libvirtd's max_anonymous_clients */
 #define DEFAULT_MAX_WORKERS 20
 #define DEFAULT_MAX_CLIENT_REQUESTS 5
 #define DEFAULT_MAX_QUEUED_REQUESTS 1000
@@ -155,6 +156,8 @@ struct _VrtRpcServer {
     GSource *keepalive_source;
     gint stopping;
     bool accept_paused; /* I/O thread: listeners unwatched at max_clients */
+    bool unauth_paused; /* I/O thread: all but the admin one unwatched at max_unauth_clients */
+    gint unauth_check; /* atomic: an idle to look at the limits again is pending */
     gsize queued; /* atomic: the sum of all clients' charges */
     gint waiting; /* atomic: a client stopped for the server's total */
     GPtrArray *handshakes; /* I/O thread: Handshake* under way */
@@ -173,6 +176,7 @@ static void client_start_reading(VrtServerClient *client);
 static bool client_process_input(VrtServerClient *client);
 static void client_resume(VrtServerClient *client);
 static void server_watch_listeners(VrtRpcServer *server);
+static gboolean on_unauth_check(gpointer opaque);
 static void client_wake_locked(VrtServerClient *client);
 static void client_dispatch_locked(VrtServerClient *client);
 static void server_wake_all(VrtRpcServer *server);
@@ -183,6 +187,7 @@ void
 vrt_rpc_server_limits_init(VrtRpcServerLimits *limits)
 {
     limits->max_clients = DEFAULT_MAX_CLIENTS;
+    limits->max_unauth_clients = DEFAULT_MAX_UNAUTH_CLIENTS;
     limits->max_workers = DEFAULT_MAX_WORKERS;
     limits->max_client_requests = DEFAULT_MAX_CLIENT_REQUESTS;
     limits->max_queued_requests = DEFAULT_MAX_QUEUED_REQUESTS;
@@ -722,7 +727,17 @@ vrt_server_client_get_unix_identity(VrtServerClient *client, pid_t *pid, uid_t *
 void
 vrt_server_client_set_authenticated(VrtServerClient *client)
 {
+    VrtRpcServer *server = client->server;
+
     g_atomic_int_set(&client->authenticated, 1);
+    /* One client fewer authenticating: accept again if that was the limit
+     * (on the I/O thread, which owns the listeners). */
+    if (server->limits.max_unauth_clients && g_atomic_int_compare_and_exchange(&server->unauth_check, 0, 1)) {
+        GSource *idle = g_idle_source_new();
+        g_source_set_callback(idle, on_unauth_check, server, NULL);
+        g_source_attach(idle, server->ctx);
+        g_source_unref(idle);
+    }
 }
 
 bool
@@ -1355,9 +1370,36 @@ listener_watch(VrtListener *l, bool on)
     }
 }
 
+/* Clients still authenticating (SASL or polkit pending): libvirt's
+ * nclients_unauth. TLS handshakes under way count as clients only. */
+static guint
+server_unauth_count(VrtRpcServer *server)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&server->lock);
+    GHashTableIter it;
+    gpointer key;
+    guint n = 0;
+
+    g_hash_table_iter_init(&it, server->clients);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        if (!g_atomic_int_get(&((VrtServerClient *)key)->authenticated))
+            n++;
+    return n;
+}
+
+/* Whether listener l is watched: not at max_clients, and (but for the
+ * admin socket, libvirtd's other server) not at max_unauth_clients. */
+static bool
+listener_wanted(VrtRpcServer *server, VrtListener *l)
+{
+    return !server->accept_paused && !(server->unauth_paused && !l->admin);
+}
+
 /* I/O thread: at max_clients the listeners are not watched, so further
  * clients wait in the listen backlog (as with libvirtd) instead of being
- * accepted and reset; below it they are watched again. */
+ * accepted and reset; below it they are watched again. Likewise at
+ * max_unauth_clients clients still authenticating (libvirtd's
+ * max_anonymous_clients; 0: no limit) until one finishes or leaves. */
 static void
 server_watch_listeners(VrtRpcServer *server)
 {
@@ -1366,16 +1408,35 @@ server_watch_listeners(VrtRpcServer *server)
     /* TLS handshakes under way count: each holds a connection. */
     guint n = vrt_rpc_server_client_count(server) + server->handshakes->len;
     bool full = n >= server->limits.max_clients;
-    if (full == server->accept_paused)
+    guint unauth = server->limits.max_unauth_clients ? server_unauth_count(server) : 0;
+    bool unauth_full = server->limits.max_unauth_clients && unauth >= server->limits.max_unauth_clients;
+    if (full == server->accept_paused && unauth_full == server->unauth_paused)
         return;
-    server->accept_paused = full;
-    if (full)
+    if (full && !server->accept_paused)
         g_warning("%u clients is the limit (max_clients): new connections wait until one leaves",
                   server->limits.max_clients);
+    else if (unauth_full && !server->unauth_paused)
+        g_warning("%u clients authenticating is the limit (max_anonymous_clients): new connections wait until "
+                  "one finishes",
+                  server->limits.max_unauth_clients);
     else
-        g_debug("accepting connections again (%u clients)", n);
-    for (guint i = 0; i < server->listeners->len; i++)
-        listener_watch(g_ptr_array_index(server->listeners, i), !full);
+        g_debug("accepting connections again (%u clients, %u authenticating)", n, unauth);
+    server->accept_paused = full;
+    server->unauth_paused = unauth_full;
+    for (guint i = 0; i < server->listeners->len; i++) {
+        VrtListener *l = g_ptr_array_index(server->listeners, i);
+        listener_watch(l, listener_wanted(server, l));
+    }
+}
+
+static gboolean
+on_unauth_check(gpointer opaque)
+{
+    VrtRpcServer *server = opaque;
+
+    g_atomic_int_set(&server->unauth_check, 0);
+    server_watch_listeners(server);
+    return G_SOURCE_REMOVE;
 }
 
 /* A new client on fd (accepted, non-blocking) with transport (NULL: plain),
@@ -1510,7 +1571,7 @@ listener_add(VrtRpcServer *server, int fd, const char *path, bool readonly, VrtT
     l->auth = auth;
     l->path = g_strdup(path);
     g_unix_set_fd_nonblocking(fd, TRUE, NULL);
-    listener_watch(l, !server->accept_paused);
+    listener_watch(l, listener_wanted(server, l));
     g_ptr_array_add(server->listeners, l);
     return true;
 }
@@ -1969,6 +2030,19 @@ guint
 vrt_rpc_server_get_max_clients(VrtRpcServer *server)
 {
     return server->limits.max_clients;
+}
+
+guint
+vrt_rpc_server_get_max_unauth_clients(VrtRpcServer *server)
+{
+    return server->limits.max_unauth_clients;
+}
+
+void
+vrt_rpc_server_set_max_unauth_clients(VrtRpcServer *server, guint max_unauth_clients)
+{
+    server->limits.max_unauth_clients = max_unauth_clients;
+    server_watch_listeners(server);
 }
 
 void

@@ -52,6 +52,9 @@ typedef bool (*VrtDispatch)(VrtCall *call, const VrtProcInfo *info, void *args, 
 /* Limits, named where they are set; the daemon fills them from its config. */
 typedef struct {
     guint max_clients; /* connections at once (default 5000) */
+    /* clients still authenticating at once (libvirtd's max_anonymous_clients,
+     * default 20; 0: no limit): beyond it new connections wait in the backlog */
+    guint max_unauth_clients;
     guint max_workers; /* worker threads (default 20) */
     guint max_client_requests; /* calls of one client in the workers at once (default 5) */
     guint max_queued_requests; /* further calls of one client held before reading stops (default 1000) */
@@ -226,3 +229,6 @@ void vrt_rpc_server_get_client_counts(VrtRpcServer *server, guint *nclients, gui
 guint vrt_rpc_server_get_max_clients(VrtRpcServer *server);
 /* Changes max_clients at run time; accepting stops or starts at once. */
 void vrt_rpc_server_set_max_clients(VrtRpcServer *server, guint max_clients);
+guint vrt_rpc_server_get_max_unauth_clients(VrtRpcServer *server);
+/* Changes max_unauth_clients at run time (I/O thread); accepting stops or starts at once. */
+void vrt_rpc_server_set_max_unauth_clients(VrtRpcServer *server, guint max_unauth_clients);

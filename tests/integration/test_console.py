@@ -76,7 +76,8 @@ def env():
                "<controller type='virtio-serial' index='0'/>"
                f"<channel type='unix'><source mode='bind' path='{e.chan}'/>"
                "<target type='virtio' name='org.example.test.0'/></channel>"
-               "<video><model type='vga'/></video>")
+               "<video><model type='vga'/></video>"
+               "<video><model type='virtio' heads='2'/></video>")
     e.conn = None
     try:
         e.conn = libvirt.open(d.uri)
@@ -235,6 +236,33 @@ def test_screenshot_is_a_ppm_image(env, tmp_path):
     assert out.read_bytes().startswith(b"P6\n")
     left = [f for _, _, files in os.walk(os.path.join(env.root, "run")) for f in files if "screendump" in f]
     assert left == []
+
+
+def screenshot_dims(dom, conn, screen):
+    st = conn.newStream(0)
+    dom.screenshot(st, screen, 0)
+    data = b""
+    while True:
+        chunk = st.recv(262144)
+        if not chunk:
+            break
+        data += chunk
+    st.finish()
+    magic, dims, _ = data.split(b"\n", 2)
+    assert magic == b"P6"
+    return tuple(map(int, dims.split()))
+
+
+def test_screenshot_of_each_screen(env):
+    # Screens count across the video devices and their heads, as in
+    # libvirt: 0 is the VGA, 1 and 2 the two heads of the virtio GPU.
+    for screen in (0, 1, 2):
+        w, h = screenshot_dims(env.dom, env.conn, screen)
+        assert w > 0 and h > 0
+    with pytest.raises(libvirt.libvirtError) as e:
+        env.dom.screenshot(env.conn.newStream(0), 3, 0)
+    assert e.value.get_error_code() == libvirt.VIR_ERR_INVALID_ARG
+    assert "no such screen ID" in e.value.get_error_message()
 
 
 def open_fds(pid):

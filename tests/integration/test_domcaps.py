@@ -61,7 +61,10 @@ def test_virsh_domcapabilities_describe_what_vrtd_starts(vrtd, tmp_path):
     assert [v.text for v in dc.findall("devices/hostdev/enum[@name='subsysType']/value")] == ["pci"]
     assert "virtio" in [v.text for v in dc.findall("devices/disk/enum[@name='bus']/value")]
     assert "virtio" in [v.text for v in dc.findall("devices/video/enum[@name='modelType']/value")]
-    assert dc.find("os/loader").get("supported") == "no"
+    # UEFI from Debian's ovmf (QEMU's firmware descriptors), else nothing to load
+    ovmf = os.path.exists("/usr/share/qemu/firmware/60-edk2-x86_64.json")
+    assert dc.find("os/loader").get("supported") == ("yes" if ovmf else "no")
+    assert [v.text for v in dc.findall("os/enum[@name='firmware']/value")] == (["efi"] if ovmf else [])
     models = dc.findall("cpu/mode[@name='custom']/model")
     assert models and all(m.get("usable") in ("yes", "no") for m in models)
     names = [m.text for m in models]

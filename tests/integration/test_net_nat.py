@@ -338,6 +338,27 @@ def test_kill9_restart_keeps_taps_and_ports(nsvrtd, netns, tmp_path):
         assert not link_exists(netns, tap)
 
 
+def test_transient_domain_gone_during_a_kill_releases_its_port(nsvrtd, netns, tmp_path):
+    """A transient domain whose QEMU ends while vrtd is killed is forgotten
+    at the restart, and so is its network port."""
+    d = nsvrtd
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "create", write_xml(tmp_path, guestless_xml("tr1"), "tr1.xml"))
+    (tap,) = taps(d, "tr1")
+    assert len(ports(d)) == 1
+    with open(os.path.join(d.root, "run", "vrt", "qemu", "tr1.pid")) as f:
+        qemu = int(f.read().strip())
+    d.kill9()
+    os.kill(qemu, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(qemu), what="QEMU's end")
+    d.start()
+    assert "tr1" not in virsh(d.uri, "list", "--all", "--name").stdout.split()
+    assert ports(d) == []
+    assert not link_exists(netns, tap)
+    # nothing holds the network any more
+    virsh(d.uri, "net-destroy", "default")
+
+
 def test_qemu_crash_releases_ports(nsvrtd, netns, tmp_path):
     d = nsvrtd
     define_start(d, DEFAULT_XML)
@@ -889,3 +910,307 @@ def test_ipv6_dhcp_range_update(nsvrtd, netns, tmp_path):
               "--parent-index", "0", "--live", check=False)
     assert r.returncode != 0 and "the address family of a dhcp range must match" in r.stderr
     virsh(d.uri, "net-destroy", "v6")
+
+
+# ---- interface <bandwidth>: tc on the tap, floors on the network ----
+
+TAP_TC = ("qdisc add dev DEV root handle 1: htb default 1",
+          "class add dev DEV parent 1: classid 1:1 htb rate 1000kbps",
+          "qdisc add dev DEV parent 1:1 handle 2: sfq perturb 10",
+          "qdisc add dev DEV ingress",
+          "filter add dev DEV parent ffff: protocol all u32 match u32 0 0 police rate 4000kbps burst 500kb "
+          "mtu 64kb drop flowid :1")
+
+
+def bw_domain_xml(name, iface_extra="", source="<source network='default'/>"):
+    return (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices>"
+            f"<interface type='network'>{source}<mac address='52:54:00:aa:00:01'/>{iface_extra}"
+            "<model type='virtio'/></interface><memballoon model='none'/></devices></domain>")
+
+
+IF_BW = ("<bandwidth><inbound average='1000' peak='2000' burst='1024'/>"
+         "<outbound average='500' peak='800'/></bandwidth>")
+
+
+def test_interface_bandwidth_xml_and_tap(nsvrtd, netns, tmp_path):
+    """An interface's <bandwidth> is kept as libvirt writes it and put on
+    the guest's tap with libvirt's tc setup: HTB with the inbound rates on
+    what the tap sends (to the guest), a policer with the outbound ones on
+    what it receives. On a kernel without sfq or the police action the
+    start fails with tc's complaint, as libvirt's, and leaves no port."""
+    d = nsvrtd
+    full = tc_has(netns, *TAP_TC)
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml("bw1", IF_BW), "bw1.xml"))
+    cfg = virsh(d.uri, "dumpxml", "--inactive", "bw1").stdout
+    assert re.search(r"<bandwidth>\s*<inbound average='1000' peak='2000' burst='1024'/>\s*"
+                     r"<outbound average='500' peak='800'/>\s*</bandwidth>", cfg), cfg
+    r = virsh(d.uri, "start", "bw1", check=False)
+    if not full:
+        assert r.returncode != 0
+        # libvirt's own commands: the HTB part goes in, sfq is refused
+        assert "sfq" in r.stderr and "failed" in r.stderr and "dev vnet" in r.stderr, r.stderr
+        assert ports(d) == []
+        assert "vnet" not in run(["ip", "-n", netns, "-o", "link"]).stdout
+        return
+    assert r.returncode == 0, r.stderr
+    (tap,) = taps(d, "bw1")
+    classes = ns(netns, "tc", "class", "show", "dev", tap).stdout
+    assert re.search(r"class htb 1:1 root .*rate 8Mbit ceil 16Mbit", classes), classes
+    police = ns(netns, "tc", "filter", "show", "dev", tap, "parent", "ffff:").stdout
+    assert "rate 4Mbit" in police
+    virsh(d.uri, "destroy", "bw1")
+    assert ports(d) == [] and not link_exists(netns, tap)
+
+
+def test_interface_bandwidth_refused_forms(nsvrtd, tmp_path):
+    d = nsvrtd
+    cases = [("<bandwidth><outbound average='5' floor='1'/></bandwidth>",
+              "'floor' attribute allowed only in <inbound> element"),
+             ("<bandwidth><inbound peak='5'/></bandwidth>", "Missing mandatory average or floor attributes"),
+             ("<bandwidth><inbound average='x'/></bandwidth>", "could not convert bandwidth average value 'x'")]
+    for i, (bw, msg) in enumerate(cases):
+        r = virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml(f"bad{i}", bw), f"bad{i}.xml"), check=False)
+        assert r.returncode != 0 and msg in r.stderr, r.stderr
+    # a floor only on an interface of a network
+    br = bw_domain_xml("bad9", "<bandwidth><inbound average='5' floor='1'/></bandwidth>",
+                       ).replace("type='network'><source network='default'/>", "type='bridge'><source bridge='br0'/>")
+    r = virsh(d.uri, "define", write_xml(tmp_path, br, "bad9.xml"), check=False)
+    assert r.returncode != 0 and "floor attribute is not supported for this config" in r.stderr
+
+
+def test_portgroup_bandwidth_and_floor_accounting(nsvrtd, netns, tmp_path):
+    """An interface without <bandwidth> gets its portgroup's on its tap; a
+    floor needs inbound QoS on the network, as libvirt."""
+    d = nsvrtd
+    full = tc_has(netns, *TAP_TC)
+    path = write_xml(tmp_path, """<network><name>pg</name><bridge name='vrtpg0'/>
+      <portgroup name='slow'><bandwidth><inbound average='300'/></bandwidth></portgroup>
+      <ip address='10.88.0.1' prefix='24'/></network>""")
+    virsh(d.uri, "net-define", path)
+    virsh(d.uri, "net-start", "pg")
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml(
+        "pg1", source="<source network='pg' portgroup='slow'/>"), "pg1.xml"))
+    r = virsh(d.uri, "start", "pg1", check=False)
+    if full:
+        assert r.returncode == 0, r.stderr
+        (tap,) = taps(d, "pg1")
+        assert "rate 2400Kbit" in ns(netns, "tc", "class", "show", "dev", tap).stdout
+        assert "<inbound average='300'/>" in virsh(d.uri, "dumpxml", "pg1").stdout
+        virsh(d.uri, "destroy", "pg1")
+    else:
+        # the portgroup's rates reached the tap's tc commands
+        assert r.returncode != 0 and "dev vnet" in r.stderr and "sfq" in r.stderr, r.stderr
+    assert ports(d, "pg") == []
+    # a floor on a network without inbound QoS
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml(
+        "fl1", "<bandwidth><inbound floor='100'/></bandwidth>", "<source network='pg'/>"), "fl1.xml"))
+    r = virsh(d.uri, "start", "fl1", check=False)
+    assert r.returncode != 0
+    assert ("Invalid use of 'floor' on interface with MAC address 52:54:00:aa:00:01 - "
+            "network 'pg' has no inbound QoS set") in r.stderr, r.stderr
+    assert ports(d, "pg") == []
+
+
+def iftune(d, dom, dev, *args):
+    out = virsh(d.uri, "domiftune", dom, dev, *args).stdout
+    return {k.strip(): int(v) for k, v in (line.split(":") for line in out.splitlines() if ":" in line)}
+
+
+def test_domiftune_config_and_live(nsvrtd, netns, tmp_path):
+    """domiftune reads and sets an interface's <bandwidth>: in the
+    persistent definition, and on the running guest's tap (refused with
+    tc's complaint, the old setting kept, on a kernel without sfq)."""
+    d = nsvrtd
+    full = tc_has(netns, *TAP_TC)
+    define_start(d, DEFAULT_XML)
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml("ift"), "ift.xml"))
+    mac = "52:54:00:aa:00:01"
+    assert set(iftune(d, "ift", mac, "--config").values()) == {0}
+    virsh(d.uri, "domiftune", "ift", mac, "--config", "--inbound", "100,200,300", "--outbound", "50")
+    cfg = virsh(d.uri, "dumpxml", "--inactive", "ift").stdout
+    assert "<inbound average='100' peak='200' burst='300'/>" in cfg and "<outbound average='50'/>" in cfg, cfg
+    got = iftune(d, "ift", mac, "--config")
+    assert got["inbound.average"] == 100 and got["inbound.peak"] == 200 and got["inbound.burst"] == 300
+    assert got["outbound.average"] == 50
+    # a direction not named stays; one given zero goes
+    virsh(d.uri, "domiftune", "ift", mac, "--config", "--outbound", "0")
+    cfg = virsh(d.uri, "dumpxml", "--inactive", "ift").stdout
+    assert "<inbound average='100'" in cfg and "<outbound" not in cfg
+    virsh(d.uri, "domiftune", "ift", mac, "--config", "--inbound", "0")
+    assert "<bandwidth>" not in virsh(d.uri, "dumpxml", "--inactive", "ift").stdout
+    r = virsh(d.uri, "domiftune", "ift", "52:54:00:00:00:99", "--config", check=False)
+    assert r.returncode != 0 and "'52:54:00:00:00:99' is not a known interface" in r.stderr
+
+    virsh(d.uri, "start", "ift")
+    (tap,) = taps(d, "ift")
+    assert set(iftune(d, "ift", tap, "--live").values()) == {0}
+    r = virsh(d.uri, "domiftune", "ift", tap, "--live", "--inbound", "1000,2000,1024", check=False)
+    if full:
+        assert r.returncode == 0, r.stderr
+        assert re.search(r"rate 8Mbit ceil 16Mbit", ns(netns, "tc", "class", "show", "dev", tap).stdout)
+        assert iftune(d, "ift", tap)["inbound.average"] == 1000
+        assert "<inbound average='1000' peak='2000' burst='1024'/>" in virsh(d.uri, "dumpxml", "ift").stdout
+    else:
+        assert r.returncode != 0 and "sfq" in r.stderr and f"dev {tap}" in r.stderr, r.stderr
+        assert iftune(d, "ift", tap)["inbound.average"] == 0
+        assert "<bandwidth>" not in virsh(d.uri, "dumpxml", "ift").stdout
+        assert "htb" not in ns(netns, "tc", "qdisc", "show", "dev", tap).stdout
+    # a floor needs inbound QoS on the network
+    r = virsh(d.uri, "domiftune", "ift", tap, "--live", "--inbound", "0,0,0,100", check=False)
+    assert r.returncode != 0 and "network 'default' has no inbound QoS set" in r.stderr, r.stderr
+    virsh(d.uri, "destroy", "ift")
+
+
+def test_update_device_portgroup_and_bandwidth(nsvrtd, netns, tmp_path):
+    """update-device --live moves a running guest's interface to another
+    portgroup (its port records it; the portgroup's bandwidth goes on the
+    tap) and changes its <bandwidth>."""
+    d = nsvrtd
+    full = tc_has(netns, *TAP_TC)
+    path = write_xml(tmp_path, """<network><name>pgu</name><bridge name='vrtpgu0'/>
+      <portgroup name='plain'/>
+      <portgroup name='slow'><bandwidth><inbound average='300'/></bandwidth></portgroup>
+      <ip address='10.89.0.1' prefix='24'/></network>""")
+    virsh(d.uri, "net-define", path)
+    virsh(d.uri, "net-start", "pgu")
+    virsh(d.uri, "define", write_xml(tmp_path, bw_domain_xml(
+        "upd", source="<source network='pgu' portgroup='plain'/>"), "upd.xml"))
+    virsh(d.uri, "start", "upd")
+    (port,) = ports(d, "pgu")
+    assert "<group>plain</group>" in virsh(d.uri, "net-port-dumpxml", "pgu", port).stdout
+    iface = ("<interface type='network'><mac address='52:54:00:aa:00:01'/>"
+             "<source network='pgu' portgroup='PG'/><model type='virtio'/>BW</interface>")
+    # to a portgroup without bandwidth: the port follows
+    r = virsh(d.uri, "update-device", "upd", write_xml(
+        tmp_path, iface.replace("PG", "plain").replace("BW", ""), "u0.xml"), "--live", check=False)
+    assert r.returncode == 0, r.stderr
+    r = virsh(d.uri, "update-device", "upd", write_xml(
+        tmp_path, iface.replace("PG", "slow").replace("BW", ""), "u1.xml"), "--live", check=False)
+    (tap,) = taps(d, "upd")
+    if full:
+        assert r.returncode == 0, r.stderr
+        assert "rate 2400Kbit" in ns(netns, "tc", "class", "show", "dev", tap).stdout
+        live = virsh(d.uri, "dumpxml", "upd").stdout
+        assert "portgroup='slow'" in live and "<inbound average='300'/>" in live
+        assert "<group>slow</group>" in virsh(d.uri, "net-port-dumpxml", "pgu", port).stdout
+    else:
+        # the portgroup's rate reached the tap, which refused sfq: nothing changed
+        assert r.returncode != 0 and "sfq" in r.stderr and f"dev {tap}" in r.stderr, r.stderr
+        assert "portgroup='plain'" in virsh(d.uri, "dumpxml", "upd").stdout
+        assert "<group>plain</group>" in virsh(d.uri, "net-port-dumpxml", "pgu", port).stdout
+    # a bandwidth of its own, with a floor the network cannot give
+    r = virsh(d.uri, "update-device", "upd", write_xml(
+        tmp_path, iface.replace("PG", "plain").replace("BW", "<bandwidth><inbound floor='10'/></bandwidth>"),
+        "u2.xml"), "--live", check=False)
+    assert r.returncode != 0 and "network 'pgu' has no inbound QoS set" in r.stderr, r.stderr
+    # a different model is still refused
+    r = virsh(d.uri, "update-device", "upd", write_xml(
+        tmp_path, iface.replace("PG", "plain").replace("BW", "").replace("virtio", "e1000"), "u3.xml"),
+        "--live", check=False)
+    assert r.returncode != 0 and "cannot modify network device type or model" in r.stderr
+    virsh(d.uri, "destroy", "upd")
+    assert ports(d, "pgu") == []
+
+
+def test_update_forward_interface(nsvrtd, netns, tmp_path):
+    """net-update's forward-interface section adds and deletes a
+    <forward><interface dev=>, as libvirt; on a running nat network the
+    rules go out through the first one."""
+    d = nsvrtd
+    path = write_xml(tmp_path, """<network><name>fwi</name><forward mode='nat'/>
+      <bridge name='vrtfwi0'/><ip address='10.91.0.1' prefix='24'/></network>""")
+    virsh(d.uri, "net-define", path)
+    virsh(d.uri, "net-start", "fwi")
+    assert "vfa0" not in nft_table(netns, "vrt_vrtfwi0")
+    for dev in ("vfa0", "vfb0"):
+        virsh(d.uri, "net-update", "fwi", "add-last", "forward-interface", f"<interface dev='{dev}'/>",
+              "--live", "--config")
+    for xml in (virsh(d.uri, "net-dumpxml", "fwi").stdout, virsh(d.uri, "net-dumpxml", "--inactive", "fwi").stdout):
+        assert re.search(r"<interface dev='vfa0'/>\s*<interface dev='vfb0'/>\s*</forward>", xml), xml
+    assert 'oifname "vfa0"' in nft_table(netns, "vrt_vrtfwi0")
+    r = virsh(d.uri, "net-update", "fwi", "add-first", "forward-interface", "<interface dev='vfa0'/>", "--live",
+              check=False)
+    assert r.returncode != 0 and "there is an existing interface entry in network 'fwi'" in r.stderr
+    r = virsh(d.uri, "net-update", "fwi", "modify", "forward-interface", "<interface dev='vfa0'/>", "--live",
+              check=False)
+    assert r.returncode != 0 and "forward interface entries cannot be modified" in r.stderr
+    virsh(d.uri, "net-update", "fwi", "delete", "forward-interface", "<interface dev='vfa0'/>", "--live", "--config")
+    xml = virsh(d.uri, "net-dumpxml", "fwi").stdout
+    assert "vfa0" not in xml and "<interface dev='vfb0'/>" in xml
+    assert 'oifname "vfb0"' in nft_table(netns, "vrt_vrtfwi0")
+    r = virsh(d.uri, "net-update", "fwi", "delete", "forward-interface", "<interface dev='vfa0'/>", "--live",
+              check=False)
+    assert r.returncode != 0 and "couldn't find an interface entry in network 'fwi'" in r.stderr
+    r = virsh(d.uri, "net-update", "fwi", "add-last", "forward-interface", "<interface/>", "--live", check=False)
+    assert r.returncode != 0 and "missing dev attribute in <interface> element" in r.stderr
+    virsh(d.uri, "net-destroy", "fwi")
+def test_leases_duid_hosts_and_dnsmasq_options_reach_dnsmasq(nsvrtd, netns, tmp_path):
+    """A range's and a host's <lease>, an IPv6 host by its DUID and
+    <dnsmasq:options> are in dnsmasq's configuration as libvirt writes them;
+    the definition comes back as written."""
+    d = nsvrtd
+    xml = """<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
+  <name>leases</name><bridge name='vrtlea0'/>
+  <ip address='10.85.0.1' prefix='24'><dhcp>
+    <range start='10.85.0.10' end='10.85.0.20'><lease expiry='2' unit='hours'/></range>
+    <host mac='52:54:00:00:00:aa' name='fixed' ip='10.85.0.30'><lease expiry='0'/></host>
+  </dhcp></ip>
+  <ip family='ipv6' address='fd00:85::1' prefix='64'><dhcp>
+    <host id='0:3:0:1:0:16:3e:11:22:33' name='six' ip='fd00:85::20'/>
+  </dhcp></ip>
+  <dnsmasq:options><dnsmasq:option value='dhcp-option=option:ntp-server,10.85.0.1'/></dnsmasq:options>
+</network>"""
+    define_start(d, write_xml(tmp_path, xml))
+    run_dir = os.path.join(d.root, "run", "vrt", "network")
+    conf = open(os.path.join(run_dir, "leases.conf")).read().splitlines()
+    assert "dhcp-range=10.85.0.10,10.85.0.20,255.255.255.0,2h" in conf
+    assert conf[-1] == "dhcp-option=option:ntp-server,10.85.0.1"
+    hosts = open(os.path.join(run_dir, "leases.hostsfile")).read().splitlines()
+    assert "52:54:00:00:00:aa,10.85.0.30,fixed,infinite" in hosts
+    assert "id:0:3:0:1:0:16:3e:11:22:33,six,[fd00:85::20]" in hosts
+    assert dnsmasq_pid(d, "leases")
+    out = virsh(d.uri, "net-dumpxml", "leases").stdout
+    assert "<lease expiry='2' unit='hours'/>" in out and "<lease expiry='0'/>" in out
+    assert "<dnsmasq:option value='dhcp-option=option:ntp-server,10.85.0.1'/>" in out
+    virsh(d.uri, "net-destroy", "leases")
+
+
+@pytest.mark.parametrize("extra,named", [
+    ("<route address='10.99.0.0' prefix='16' gateway='10.86.0.2'/>", "static <route>"),
+    ("<virtualport type='openvswitch'/>", "<virtualport>"),
+    ("<port isolated='yes'/>", "<port isolated='yes'>"),
+])
+def test_elements_not_applied_are_refused_at_start(nsvrtd, netns, tmp_path, extra, named):
+    """An element vrt accepts in a definition but does not put into effect
+    is refused when the network starts, named, and nothing is left on the
+    host."""
+    d = nsvrtd
+    path = write_xml(tmp_path, f"""<network><name>notyet</name><bridge name='vrtnot0'/>
+      <ip address='10.86.0.1' prefix='24'/>{extra}</network>""")
+    virsh(d.uri, "net-define", path)
+    r = virsh(d.uri, "net-start", "notyet", check=False)
+    assert r.returncode != 0
+    assert "unsupported configuration" in r.stderr and named in r.stderr, r.stderr
+    assert ns(netns, "ip", "link", "show", "vrtnot0", check=False).returncode != 0
+    virsh(d.uri, "net-undefine", "notyet")
+
+
+def test_local_ptr_zones_stay_with_dnsmasq(nsvrtd, netns, tmp_path):
+    """<ip localPtr='yes'>: dnsmasq answers the subnet's reverse zone itself
+    (libvirt's local=/ZONE/ line); a prefix that is no whole number of
+    octets cannot be named and is refused at start, with libvirt's words."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>ptr</name><bridge name='vrtptr0'/>
+      <ip address='10.87.0.1' prefix='24' localPtr='yes'/>
+      <ip family='ipv6' address='fd00:87::1' prefix='64' localPtr='yes'/></network>"""))
+    conf = open(os.path.join(d.root, "run", "vrt", "network", "ptr.conf")).read().splitlines()
+    assert "local=/0.87.10.in-addr.arpa/" in conf
+    assert "local=/0.0.0.0.0.0.0.0.7.8.0.0.0.0.d.f.ip6.arpa/" in conf
+    virsh(d.uri, "net-destroy", "ptr")
+    virsh(d.uri, "net-define", write_xml(tmp_path, """<network><name>ptr20</name><bridge name='vrtptr1'/>
+      <ip address='10.88.0.1' prefix='20' localPtr='yes'/></network>""", "ptr20.xml"))
+    r = virsh(d.uri, "net-start", "ptr20", check=False)
+    assert r.returncode != 0
+    assert "PTR domain for IPv4 network with prefix 20 cannot be automatically created" in r.stderr

@@ -77,7 +77,7 @@ exec "$POLKITD" --no-debug
 class PolkitBus:
     """dbus-daemon and polkitd in a private mount namespace (see above)."""
 
-    def __init__(self):
+    def __init__(self, rules=RULES):
         for path, what in ((DBUS_DAEMON, "dbus-daemon"), (POLKITD, "polkitd")):
             require(os.access(path, os.X_OK), f"{what} is not installed")
         require(os.path.exists(UNIX_POLICY), "libvirt's polkit action files are not installed")
@@ -89,7 +89,7 @@ class PolkitBus:
         with open(os.path.join(self.dir, "bus.conf"), "w") as f:
             f.write(BUS_CONF.format(bus=self.bus))
         with open(os.path.join(self.dir, "50-vrt-test.rules"), "w") as f:
-            f.write(RULES)
+            f.write(rules)
         with open("/etc/passwd") as f:
             passwd = f.read()
         with open("/etc/group") as f:

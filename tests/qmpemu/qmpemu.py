@@ -35,7 +35,10 @@ the host's clock; no time: back to it), guest-shutdown (no answer; powerdown
 shuts the emulated guest down, reboot resets it)) and query-chardev report
 its port open; without it nobody answers, as with a guest that runs no
 agent. "agent_delay_ms" delays each agent answer but guest-sync's. Agent
-commands are logged as {"ts", "agent": the command} lines.
+commands are logged as {"ts", "agent": the command} lines. "replies":
+{command: its return value} answers further commands (guest-get-users,
+guest-get-osinfo, ...); "disabled": [commands] answers those with qemu-ga's
+CommandDisabled; guest-info lists the commands answered, with "enabled".
 
 The command x-qmpemu-emit {"event": NAME, "data": {...}} (not QEMU's)
 sends that event after its reply, for events real QEMU cannot be made to
@@ -602,12 +605,27 @@ class Emulator:
             reply = {"return": args.get("id")}
         elif name == "guest-sync":
             reply = {"return": args.get("id")}
+        elif name in agent.get("disabled", []):
+            reply = {"error": {"class": "CommandDisabled",
+                               "desc": f"The command {name} has been disabled for this instance"}}
         elif name == "guest-ping":
             reply = {"return": {}}
         elif name == "guest-network-get-interfaces":
             reply = {"return": agent.get("interfaces", [])}
         elif name == "guest-get-host-name":
             reply = {"return": {"host-name": agent.get("hostname", "localhost")}}
+        elif name == "guest-info":
+            # The commands this agent answers: the built-in ones and those
+            # "replies" gives.
+            names = ["guest-sync", "guest-sync-delimited", "guest-ping", "guest-info",
+                     "guest-network-get-interfaces", "guest-get-host-name", "guest-fsfreeze-freeze",
+                     "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw", "guest-fsfreeze-status",
+                     "guest-get-time", "guest-set-time", "guest-shutdown"] + list(agent.get("replies", {}))
+            reply = {"return": {"version": "7.2.0", "supported_commands":
+                                [{"name": n, "enabled": n not in agent.get("disabled", []),
+                                  "success-response": True} for n in names]}}
+        elif name in agent.get("replies", {}) and name not in agent.get("disabled", []):
+            reply = {"return": agent["replies"][name]}
         elif name in ("guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list"):
             want = args.get("mountpoints", fss) if name.endswith("-list") else fss
             bad = [m for m in want if m not in fss]

@@ -501,6 +501,17 @@ vrt_domcaps_format(const VrtDomCaps *c, GError **error)
             line(buf, 3, "<value>%s</value>", v);
         }
         format_enum(buf, 3, "type", c->loader_types);
+        if (c->loader_types->len) {
+            /* what a <loader> may say: read-only or not; no Secure Boot
+             * (it needs SMM, which no domain gets here) */
+            line(buf, 3, "<enum name='readonly'>");
+            line(buf, 4, "<value>yes</value>");
+            line(buf, 4, "<value>no</value>");
+            line(buf, 3, "</enum>");
+            line(buf, 3, "<enum name='secure'>");
+            line(buf, 4, "<value>no</value>");
+            line(buf, 3, "</enum>");
+        }
         line(buf, 2, "</loader>");
     }
     line(buf, 1, "</os>");

@@ -244,6 +244,16 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->os.kernel);
     g_free(def->os.initrd);
     g_free(def->os.cmdline);
+    vrt_domain_os_firmware_clear(&def->os.fw);
+    g_free(def->vcpu_cpuset);
+    vrt_domain_mem_free(def->mem);
+    if (def->iothread_ids)
+        g_array_unref(def->iothread_ids);
+    vrt_domain_iommu_free(def->iommu);
+    if (def->qemu_args)
+        g_ptr_array_unref(def->qemu_args);
+    if (def->qemu_env)
+        g_ptr_array_unref(def->qemu_env);
     g_free(def->cpu.check);
     g_free(def->cpu.match);
     g_free(def->cpu.model);

@@ -12,6 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf/domain/domain_bandwidth.h"
+#include "conf/domain/domain_disk_driver.h"
+#include "conf/domain/domain_memory.h"
+#include "conf/domain/domain_os.h"
 #include "util/mac.h"
 #include "util/pciaddr.h"
 #include "util/tristate.h"
@@ -173,6 +177,7 @@ typedef struct {
     char *encryption_format; /* "luks" or NULL */
     char *encryption_secret; /* the secret's UUID as written, NULL when none */
     VrtDomainDeviceInfo info;
+    VrtDomainDiskDriverTuning tuning; /* <driver error_policy= io= discard= ...> (domain_disk_driver.c) */
 } VrtDomainDiskDef;
 
 typedef enum {
@@ -229,6 +234,8 @@ typedef struct {
     bool managed; /* type HOSTDEV */
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
+    /* the <bandwidth> in effect: the interface's own, else its portgroup's */
+    VrtDomainBandwidth bandwidth;
 } VrtDomainNetActual;
 
 struct _VrtDomainNetDef {
@@ -250,6 +257,7 @@ struct _VrtDomainNetDef {
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
     bool vlan_trunk;
+    VrtDomainBandwidth bandwidth; /* <bandwidth>, type NETWORK and BRIDGE */
     /* type HOSTDEV: managed= and the VF's PCI address */
     bool managed;
     VrtPciAddr hostdev_source;
@@ -383,6 +391,7 @@ typedef struct _VrtDomainDef {
     guint64 current_memory_kib; /* <currentMemory>; == memory_kib when absent */
     guint vcpus; /* <vcpu> */
     guint current_vcpus; /* <vcpu current=>; == vcpus when absent */
+    char *vcpu_cpuset; /* <vcpu cpuset=>, canonical: the host CPUs of every unpinned vCPU and the emulator; NULL */
 
     struct {
         char *type; /* "hvm" (the only one accepted) */
@@ -394,6 +403,7 @@ typedef struct _VrtDomainDef {
         char *kernel;
         char *initrd;
         char *cmdline;
+        VrtDomainOsFirmwareDef fw; /* firmware=, <loader>, <nvram> (domain_os.h) */
     } os;
 
     guint features; /* VrtDomainFeature bits */
@@ -442,7 +452,29 @@ typedef struct _VrtDomainDef {
     VrtDomainMemballoonDef *memballoon; /* NULL = none written */
     VrtDomainWatchdogDef *watchdog; /* NULL = none */
     struct _VrtDomainTuneDef *tune; /* blkiotune, memtune, cputune, numatune (domain_tune.h); NULL = none */
+    VrtDomainMemDef *mem; /* <cpu><numa>, <memoryBacking> (domain_memory.h); NULL = none */
+    guint iothreads; /* <iothreads>, 0 = none (domain_iothreads.c) */
+    GArray *iothread_ids; /* guint: the ids <iothreadids> names; NULL = none */
+    GPtrArray *qemu_args; /* <qemu:commandline><qemu:arg value=>: char*; NULL = none (domain_qemu_ns.c) */
+    GPtrArray *qemu_env; /* <qemu:env>: name, value, name, value... (char*) */
+    struct _VrtDomainIommuDef *iommu; /* <iommu model='intel'>, NULL = none (domain_iommu.c) */
 } VrtDomainDef;
+
+/* Every I/O thread id of def: those <iothreadids> names, then the lowest
+ * unused ones up to <iothreads> (domain_iothreads.c). */
+GArray *vrt_domain_iothread_ids(const VrtDomainDef *def);
+
+/* <iommu model='intel'><driver .../></iommu> */
+typedef struct _VrtDomainIommuDef {
+    VrtTristate intremap, caching_mode, eim, iotlb; /* on/off as written */
+    guint aw_bits; /* 0 = not written */
+} VrtDomainIommuDef;
+void vrt_domain_iommu_free(VrtDomainIommuDef *iommu);
+
+/* libvirt's QEMU namespace (<qemu:commandline>) */
+#define VRT_DOMAIN_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+/* True when def passes arguments or environment of its own to QEMU. */
+bool vrt_domain_has_qemu_ns(const VrtDomainDef *def);
 
 /* ---- lifecycle of the structs -------------------------------------- */
 

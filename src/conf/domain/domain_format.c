@@ -20,9 +20,15 @@ format_os(VrtFmt *f, const VrtDomainDef *def)
         g_string_append_printf(attrs, " arch='%s'", def->os.arch);
     if (def->os.machine)
         g_string_append_printf(attrs, " machine='%s'", def->os.machine);
-    vrt_fmt_line(f, "<os>");
+    {
+        g_autoptr(GString) os_attrs = g_string_new(NULL);
+
+        vrt_format_os_firmware_attr(os_attrs, &def->os.fw);
+        vrt_fmt_line(f, "<os%s>", os_attrs->str);
+    }
     f->indent++;
     vrt_fmt_line(f, "<type%s>%s</type>", attrs->str, def->os.type);
+    vrt_format_os_loader(f, &def->os.fw);
     if (kernel)
         vrt_fmt_line(f, "<kernel>%s</kernel>", kernel);
     if (initrd)
@@ -70,7 +76,7 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
         g_string_append_printf(attrs, " check='%s'", def->cpu.check);
     if (def->cpu.migratable != VRT_TRISTATE_DEFAULT)
         g_string_append_printf(attrs, " migratable='%s'", def->cpu.migratable == VRT_TRISTATE_YES ? "on" : "off");
-    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0) {
+    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0 && !(def->mem && def->mem->cells->len)) {
         vrt_fmt_line(f, "<cpu%s/>", attrs->str);
         return;
     }
@@ -89,6 +95,7 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
         const VrtDomainCpuFeature *feat = def->cpu.features->pdata[i];
         vrt_fmt_line(f, "<feature policy='%s' name='%s'/>", feat->policy, feat->name);
     }
+    vrt_format_numa(f, def->mem);
     f->indent--;
     vrt_fmt_line(f, "</cpu>");
 }
@@ -198,6 +205,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_memballoon(f, def->memballoon);
     for (guint i = 0; i < def->rngs->len; i++)
         vrt_format_rng(f, def->rngs->pdata[i]);
+    vrt_format_iommu(f, def->iommu);
     f->indent--;
     vrt_fmt_line(f, "</devices>");
 }
@@ -216,10 +224,11 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "domain definition is incomplete");
         return NULL;
     }
+    const char *ns = vrt_domain_has_qemu_ns(def) ? " xmlns:qemu='" VRT_DOMAIN_QEMU_NS "'" : "";
     if (def->id >= 0 && !(flags & VRT_DOMAIN_XML_INACTIVE))
-        vrt_fmt_line(&f, "<domain type='%s' id='%d'>", vrt_virt_type_names[def->virt_type], def->id);
+        vrt_fmt_line(&f, "<domain type='%s' id='%d'%s>", vrt_virt_type_names[def->virt_type], def->id, ns);
     else
-        vrt_fmt_line(&f, "<domain type='%s'>", vrt_virt_type_names[def->virt_type]);
+        vrt_fmt_line(&f, "<domain type='%s'%s>", vrt_virt_type_names[def->virt_type], ns);
     f.indent++;
     vrt_fmt_line(&f, "<name>%s</name>", name);
     vrt_uuid_format(def->uuid, uuid);
@@ -233,10 +242,14 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
     vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>", def->current_memory_kib);
     vrt_domain_tune_format_mem(buf, f.indent, def->tune);
+    vrt_format_memory_backing(&f, def->mem);
+    g_autofree char *vcpu_cpuset = def->vcpu_cpuset ? g_strdup_printf(" cpuset='%s'", def->vcpu_cpuset) : g_strdup("");
     if (def->current_vcpus && def->current_vcpus != def->vcpus)
-        vrt_fmt_line(&f, "<vcpu placement='static' current='%u'>%u</vcpu>", def->current_vcpus, def->vcpus);
+        vrt_fmt_line(&f, "<vcpu placement='static'%s current='%u'>%u</vcpu>", vcpu_cpuset, def->current_vcpus,
+                     def->vcpus);
     else
-        vrt_fmt_line(&f, "<vcpu placement='static'>%u</vcpu>", def->vcpus);
+        vrt_fmt_line(&f, "<vcpu placement='static'%s>%u</vcpu>", vcpu_cpuset, def->vcpus);
+    vrt_format_iothreads(&f, def);
     vrt_domain_tune_format_cpu(buf, f.indent, def->tune);
     format_os(&f, def);
     format_features(&f, def);
@@ -247,6 +260,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_fmt_line(&f, "<on_crash>%s</on_crash>", vrt_lifecycle_names[def->on_crash]);
     format_pm(&f, def);
     format_devices(&f, def);
+    vrt_format_qemu_commandline(&f, def);
     f.indent--;
     vrt_fmt_line(&f, "</domain>");
     return g_string_free(g_steal_pointer(&buf), FALSE);

@@ -103,7 +103,7 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
 
     vrt_fmt_line(f, "<disk type='%s' device='%s'>", vrt_disk_type_names[d->type], vrt_disk_device_names[d->device]);
     f->indent++;
-    if (d->driver_name || d->format || d->cache) {
+    if (d->driver_name || d->format || d->cache || vrt_disk_driver_tuning_present(&d->tuning)) {
         g_autoptr(GString) attrs = g_string_new(NULL);
         if (d->driver_name)
             g_string_append_printf(attrs, " name='%s'", d->driver_name);
@@ -111,6 +111,7 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
             g_string_append_printf(attrs, " type='%s'", vrt_disk_format_names[d->format]);
         if (d->cache)
             g_string_append_printf(attrs, " cache='%s'", d->cache);
+        vrt_format_disk_driver_tuning(attrs, &d->tuning);
         vrt_fmt_line(f, "<driver%s/>", attrs->str);
     }
     if (d->type == VRT_DOMAIN_DISK_TYPE_VOLUME) {
@@ -219,6 +220,7 @@ format_net_actual(VrtFmt *f, const VrtDomainNetDef *net)
     else if (a->bridge)
         vrt_fmt_line(f, "<source bridge='%s'/>", esc_a_bridge);
     format_vlan(f, a->vlan_tags, a->n_vlan_tags, false);
+    vrt_domain_bandwidth_format(f->buf, &a->bandwidth, f->indent * 2);
     f->indent--;
     vrt_fmt_line(f, "</actual>");
 }
@@ -300,6 +302,8 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
         n_tags = net->actual.n_vlan_tags;
     }
     format_vlan(f, tags, n_tags, net->vlan_trunk);
+    /* the live view shows the bandwidth in effect (a portgroup's), as libvirt */
+    vrt_domain_bandwidth_format(f->buf, public_actual ? &net->actual.bandwidth : &net->bandwidth, f->indent * 2);
     if (net->ifname && (is_live(f) || !g_str_has_prefix(net->ifname, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
         E(esc_net_ifname, net->ifname);
         vrt_fmt_line(f, "<target dev='%s'/>", esc_net_ifname);

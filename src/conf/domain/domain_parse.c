@@ -86,8 +86,15 @@ parse_vcpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
     guint64 v;
     bool present = false;
 
-    if (!vrt_xml_check_attrs(node, error, "placement", "current", NULL))
+    if (!vrt_xml_check_attrs(node, error, "placement", "cpuset", "current", NULL))
         return false;
+    {
+        g_autofree char *cpuset = vrt_xml_prop(node, "cpuset");
+
+        g_clear_pointer(&def->vcpu_cpuset, g_free);
+        if (cpuset && !(def->vcpu_cpuset = vrt_cpuset_canonical(cpuset, 4096, error)))
+            return false;
+    }
     if (placement && !g_str_equal(placement, "static")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vcpu placement '%s' is not supported", placement);
         return false;
@@ -125,8 +132,9 @@ static bool
 parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
     bool have_type = false;
+    bool have_loader = false;
 
-    if (!vrt_xml_check_attrs(node, error, NULL))
+    if (!vrt_xml_check_attrs(node, error, "firmware", NULL) || !vrt_parse_os_firmware_attr(node, &def->os.fw, error))
         return false;
     VRT_XML_FOREACH_CHILD(c, node)
     {
@@ -151,6 +159,13 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
                 return false;
             }
             def->os.boot[def->os.n_boot++] = dev;
+        } else if (vrt_xml_is(c, "loader")) {
+            have_loader = true;
+            if (!vrt_parse_os_loader(c, &def->os.fw, error))
+                return false;
+        } else if (vrt_xml_is(c, "nvram")) {
+            if (!vrt_parse_os_nvram(c, &def->os.fw, error))
+                return false;
         } else if (vrt_xml_is(c, "bootmenu")) {
             if (!vrt_xml_check_attrs(c, error, "enable", NULL) ||
                 !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error))
@@ -173,6 +188,8 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
+    if (!vrt_validate_os_firmware(&def->os.fw, have_loader, error))
+        return false;
     if (!g_str_equal(def->os.type, "hvm")) {
         vrt_error_set(error, VIR_ERR_OS_TYPE, "%s", def->os.type);
         return false;
@@ -302,6 +319,9 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         } else if (vrt_xml_is(c, "feature")) {
             if (!parse_cpu_feature(c, def, error))
                 return false;
+        } else if (vrt_xml_is(c, "numa")) {
+            if (!vrt_parse_numa(c, def, error))
+                return false;
         } else if (vrt_xml_is(c, "topology")) {
             if (!vrt_xml_check_attrs(c, error, "sockets", "dies", "cores", "threads", NULL) ||
                 !vrt_xml_prop_uint(c, "sockets", VRT_DOMAIN_MAX_VCPUS, &def->cpu.sockets, NULL, error) ||
@@ -319,7 +339,8 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
             return vrt_xml_unsupported(c, error);
         }
     }
-    if (m == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model && !def->cpu.sockets) {
+    if (m == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model && !def->cpu.sockets &&
+        !(def->mem && def->mem->cells->len)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU mode 'custom' needs a <model> or a <topology>");
         return false;
     }
@@ -488,6 +509,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
                 return false;
             continue;
         }
+        if (vrt_xml_is(c, "iommu")) {
+            if (!vrt_parse_iommu(c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "emulator")) {
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;
@@ -637,6 +663,14 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         return parse_pm(c, def, error);
     if (vrt_xml_is(c, "devices"))
         return parse_devices(ctx, c, def, error);
+    if (vrt_xml_is(c, "memoryBacking"))
+        return vrt_parse_memory_backing(c, def, error);
+    if (vrt_xml_is(c, "iothreads"))
+        return vrt_parse_iothreads(c, def, error);
+    if (vrt_domain_qemu_ns_is(c))
+        return vrt_parse_qemu_commandline(c, def, error);
+    if (vrt_xml_is(c, "iothreadids"))
+        return vrt_parse_iothreadids(c, def, error);
     if (vrt_domain_tune_is_element((const char *)c->name))
         return vrt_domain_tune_parse(c, def, error);
     return vrt_xml_unsupported(c, error);
@@ -778,6 +812,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
+    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_iothreads_post_parse(def, error))
+        return false;
     if (def->memory_kib == 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Memory size must be specified via <memory>");
         return false;

@@ -219,7 +219,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     VRT_XML_FOREACH_CHILD(c, node)
     {
         if (vrt_xml_is(c, "driver")) {
-            if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", NULL))
+            if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", "error_policy", "rerror_policy", "io",
+                                     "copy_on_read", "discard", "detect_zeroes", "iothread", NULL) ||
+                !vrt_parse_disk_driver_tuning(c, &disk->tuning, error))
                 return false;
             g_free(disk->driver_name);
             disk->driver_name = vrt_xml_prop(c, "name");
@@ -533,6 +535,9 @@ parse_net_actual(xmlNodePtr node, VrtDomainNetDef *net, GError **error)
             bool trunk;
             if (!parse_vlan(c, a->vlan_tags, &a->n_vlan_tags, &trunk, error))
                 return false;
+        } else if (vrt_xml_is(c, "bandwidth") && a->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+            if (!vrt_domain_bandwidth_parse(c, true, &a->bandwidth, error))
+                return false;
         } else {
             return vrt_xml_unsupported(c, error);
         }
@@ -661,6 +666,10 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 return false;
         } else if (vrt_xml_is(c, "vlan")) {
             if (!parse_vlan(c, net->vlan_tags, &net->n_vlan_tags, &net->vlan_trunk, error))
+                return false;
+        } else if (vrt_xml_is(c, "bandwidth") &&
+                   (net->type == VRT_DOMAIN_NET_TYPE_NETWORK || net->type == VRT_DOMAIN_NET_TYPE_BRIDGE)) {
+            if (!vrt_domain_bandwidth_parse(c, net->type == VRT_DOMAIN_NET_TYPE_NETWORK, &net->bandwidth, error))
                 return false;
         } else if (vrt_xml_is(c, "actual") && status && net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
             if (!parse_net_actual(c, net, error))

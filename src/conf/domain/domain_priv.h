@@ -39,6 +39,46 @@ bool vrt_parse_pci_address(xmlNodePtr node, VrtPciAddr *addr, GError **error);
  * def is filled (for consoles mirroring serials) only when given. */
 bool vrt_parse_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDeviceDef *dev, GError **error);
 
+/* ---- a disk's <driver> tuning (domain_disk_driver.c) --------------- */
+
+bool vrt_parse_disk_driver_tuning(xmlNodePtr node, VrtDomainDiskDriverTuning *t, GError **error);
+bool vrt_disk_driver_tuning_present(const VrtDomainDiskDriverTuning *t);
+/* Appends the attributes that are set, in libvirt's order. */
+void vrt_format_disk_driver_tuning(GString *attrs, const VrtDomainDiskDriverTuning *t);
+
+/* ---- the firmware part of <os> (domain_parse_os.c) ------------------ */
+
+bool vrt_parse_os_firmware_attr(xmlNodePtr os, VrtDomainOsFirmwareDef *fw, GError **error);
+bool vrt_parse_os_loader(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **error);
+bool vrt_parse_os_nvram(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **error);
+/* have_loader: a <loader> element was written */
+bool vrt_validate_os_firmware(const VrtDomainOsFirmwareDef *fw, bool have_loader, GError **error);
+
+/* ---- NUMA cells and memory backing (domain_memory.c) ---------------- */
+
+bool vrt_parse_numa(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* After the whole definition is read: the memory is the cells' sum, each
+ * cell's vCPUs exist and belong to it alone. */
+bool vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error);
+
+/* ---- I/O threads (domain_iothreads.c) ------------------------------ */
+
+bool vrt_parse_iothreads(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_iothreadids(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* The count covers the ids named; a disk's iothread is a virtio disk's
+ * and one of the domain's. */
+bool vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error);
+
+/* ---- the guest IOMMU (domain_iommu.c) ------------------------------- */
+
+bool vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error);
+
+/* ---- libvirt's QEMU namespace (domain_qemu_ns.c) -------------------- */
+
+bool vrt_domain_qemu_ns_is(xmlNodePtr node);
+bool vrt_parse_qemu_commandline(xmlNodePtr node, VrtDomainDef *def, GError **error);
+
 /* ---- formatting (domain_format*.c) --------------------------------- */
 
 typedef struct {
@@ -60,6 +100,13 @@ void vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v);
 void vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b);
 void vrt_format_rng(VrtFmt *f, const VrtDomainRngDef *r);
 void vrt_format_watchdog(VrtFmt *f, const VrtDomainWatchdogDef *w);
+void vrt_format_os_firmware_attr(GString *attrs, const VrtDomainOsFirmwareDef *fw);
+void vrt_format_os_loader(VrtFmt *f, const VrtDomainOsFirmwareDef *fw);
+void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
+void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
+void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 
 /* True when an alias is shown in this view: runtime aliases only in live
  * and status views, user aliases ("ua-") always. */

@@ -152,10 +152,11 @@ test_error_unsupported(void)
 {
     assert_parse_error(DOM_HEAD "  <devices>\n    <sound model='ich6'/>\n  </devices>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "<sound>");
-    assert_parse_error(DOM_HEAD "  <iothreads>2</iothreads>\n</domain>", VIR_ERR_CONFIG_UNSUPPORTED, "<iothreads>");
-    assert_parse_error(DOM_HEAD "  <devices><disk type='file'><driver name='qemu' io='native'/>"
+    assert_parse_error(DOM_HEAD "  <iothreadids><iothread id='1' poll='2'/></iothreadids>\n</domain>",
+                       VIR_ERR_CONFIG_UNSUPPORTED, "'poll'");
+    assert_parse_error(DOM_HEAD "  <devices><disk type='file'><driver name='qemu' ioeventfd='on'/>"
                                 "<source file='/a'/><target dev='vda'/></disk></devices>\n</domain>",
-                       VIR_ERR_CONFIG_UNSUPPORTED, "'io'");
+                       VIR_ERR_CONFIG_UNSUPPORTED, "'ioeventfd'");
     assert_parse_error(DOM_HEAD "  <devices><interface type='direct'><source dev='eth0'/></interface>"
                                 "</devices>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "'direct'");
@@ -722,6 +723,44 @@ test_network_actual_bridge(void)
     assert_stable(status, VRT_DOMAIN_XML_STATUS, VRT_DOMAIN_XML_STATUS);
 }
 
+/* An interface's <bandwidth>: written as libvirt writes it, validated by
+ * libvirt's schema, the portgroup's in effect shown live and kept in the
+ * status file's <actual>. */
+static void
+test_network_bandwidth(void)
+{
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='kvm'><name>b</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+                 "<devices><interface type='network'><source network='default' portgroup='slow'/>"
+                 "<bandwidth><inbound burst='3' average='1' floor='4' peak='2'/><outbound average='5'/></bandwidth>"
+                 "<model type='virtio'/></interface></devices></domain>",
+                 0);
+    g_autoptr(GError) error = NULL;
+    VrtDomainNetDef *net = def->nets->pdata[0];
+    g_autofree char *inactive = format_ok(def, VRT_DOMAIN_XML_INACTIVE);
+
+    vrt_test_assert_validates(inactive, "domain", "an interface's bandwidth");
+    g_assert_nonnull(strstr(inactive, "      <bandwidth>\n"
+                                      "        <inbound average='1' peak='2' floor='4' burst='3'/>\n"
+                                      "        <outbound average='5'/>\n"
+                                      "      </bandwidth>\n"));
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    net->actual.set = true;
+    net->actual.type = VRT_DOMAIN_NET_TYPE_NETWORK;
+    net->actual.bridge = g_strdup("virbr0");
+    memset(&net->bandwidth, 0, sizeof(net->bandwidth));
+    net->actual.bandwidth.in.present = true;
+    net->actual.bandwidth.in.average = 300;
+    g_autofree char *live = format_ok(def, 0);
+    g_assert_nonnull(strstr(live, "<inbound average='300'/>"));
+    g_autofree char *status = format_ok(def, VRT_DOMAIN_XML_STATUS);
+    assert_stable(status, VRT_DOMAIN_XML_STATUS, VRT_DOMAIN_XML_STATUS);
+    g_autoptr(VrtDomainDef) back = parse_ok(status, VRT_DOMAIN_XML_STATUS);
+    VrtDomainNetDef *bnet = back->nets->pdata[0];
+    g_assert_false(bnet->bandwidth.in.present);
+    g_assert_cmpuint(bnet->actual.bandwidth.in.average, ==, 300);
+}
+
 static void
 test_device_parse(void)
 {
@@ -874,6 +913,7 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/net/hostdev-interface", test_hostdev_interface);
     g_test_add_func("/domconf/device-parse", test_device_parse);
     g_test_add_func("/domconf/net/actual-bridge", test_network_actual_bridge);
+    g_test_add_func("/domconf/net/bandwidth", test_network_bandwidth);
     g_test_add_func("/domconf/views", test_secure_and_inactive);
     g_test_add_func("/domconf/threads", test_threads);
     g_test_add_func("/domconf/metadata/namespaces", test_metadata_namespaces);

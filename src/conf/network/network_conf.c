@@ -65,6 +65,7 @@ vrt_network_dhcp_host_free(VrtNetworkDhcpHost *host)
     if (!host)
         return;
     g_free(host->mac);
+    g_free(host->id);
     g_free(host->name);
     g_free(host->ip);
     g_free(host);
@@ -75,8 +76,10 @@ vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host)
 {
     VrtNetworkDhcpHost *h = g_new0(VrtNetworkDhcpHost, 1);
     h->mac = g_strdup(host->mac);
+    h->id = g_strdup(host->id);
     h->name = g_strdup(host->name);
     h->ip = g_strdup(host->ip);
+    h->lease = host->lease;
     return h;
 }
 
@@ -127,6 +130,7 @@ ip_def_new(void)
 {
     VrtNetworkIpDef *ip = g_new0(VrtNetworkIpDef, 1);
     ip->prefix = -1;
+    ip->local_ptr = -1;
     ip->ranges = g_ptr_array_new_with_free_func(dhcp_range_free);
     ip->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_host_free);
     return ip;
@@ -147,6 +151,7 @@ vrt_network_def_new(void)
     def->ips = g_ptr_array_new_with_free_func(ip_def_free);
     def->dns_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dns_host_free);
     vrt_network_def_more_init(def);
+    vrt_network_def_opts_init(def);
     return def;
 }
 
@@ -169,6 +174,7 @@ vrt_network_def_free(VrtNetworkDef *def)
     g_ptr_array_unref(def->forward_ifs);
     g_ptr_array_unref(def->dns_hosts);
     vrt_network_def_more_free(def);
+    vrt_network_def_opts_free(def);
     g_free(def->nat_addr_start);
     g_free(def->nat_addr_end);
     g_ptr_array_unref(def->ips);
@@ -180,6 +186,7 @@ vrt_network_def_copy(const VrtNetworkDef *src)
 {
     VrtNetworkDef *def = vrt_network_def_new();
     vrt_network_def_more_free(def); /* made again from src's below */
+    vrt_network_def_opts_free(def);
     GArray *addrs = def->forward_addrs;
     GPtrArray *ifs = def->forward_ifs, *ips = def->ips, *dns_hosts = def->dns_hosts;
     *def = *src;
@@ -188,6 +195,7 @@ vrt_network_def_copy(const VrtNetworkDef *src)
     def->ips = ips;
     def->dns_hosts = dns_hosts;
     vrt_network_def_more_copy(def, src);
+    vrt_network_def_opts_copy(def, src);
     def->name = g_strdup(src->name);
     def->metadata_xml = g_strdup(src->metadata_xml);
     def->bridge_name = g_strdup(src->bridge_name);
@@ -218,6 +226,7 @@ vrt_network_def_copy(const VrtNetworkDef *src)
         ip->address = g_strdup(s->address);
         ip->netmask = g_strdup(s->netmask);
         ip->prefix = s->prefix;
+        ip->local_ptr = s->local_ptr;
         ip->has_dhcp = s->has_dhcp;
         ip->tftp_root = g_strdup(s->tftp_root);
         ip->bootp_file = g_strdup(s->bootp_file);
@@ -227,6 +236,7 @@ vrt_network_def_copy(const VrtNetworkDef *src)
             VrtNetworkDhcpRange *r = g_new0(VrtNetworkDhcpRange, 1);
             r->start = g_strdup(sr->start);
             r->end = g_strdup(sr->end);
+            r->lease = sr->lease;
             g_ptr_array_add(ip->ranges, r);
         }
         for (guint j = 0; j < s->hosts->len; j++)
@@ -387,7 +397,8 @@ parse_forward(xmlNodePtr node, VrtNetworkDef *def, guint flags, GError **error)
             for (guint i = 0; i < def->forward_addrs->len; i++) {
                 if (vrt_pci_addr_equal(&g_array_index(def->forward_addrs, VrtNetworkForwardAddr, i).addr, &fa.addr)) {
                     g_autofree char *s = vrt_pci_addr_format(&fa.addr);
-                    vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI address %s is listed twice in <forward>", s);
+                    vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI device '%s' can only be listed once in network %s", s,
+                                  def->name ? def->name : "");
                     return false;
                 }
             }
@@ -529,6 +540,7 @@ parse_dhcp_host(xmlNodePtr node, const char *net_name, GError **error)
     g_autoptr(VrtNetworkDhcpHost) h = g_new0(VrtNetworkDhcpHost, 1);
     guint8 mac[VRT_MAC_LEN];
     h->mac = vrt_xml_prop(node, "mac");
+    h->id = vrt_xml_prop(node, "id");
     h->name = vrt_xml_prop(node, "name");
     h->ip = vrt_xml_prop(node, "ip");
     if (h->mac && (!vrt_mac_parse(h->mac, mac) || (mac[0] & 1))) {
@@ -544,11 +556,21 @@ parse_dhcp_host(xmlNodePtr node, const char *net_name, GError **error)
         g_free(h->mac);
         h->mac = g_strdup(text);
     }
-    if (!h->ip || !g_hostname_is_ip_address(h->ip) || (!h->mac && !h->name)) {
+    if (!h->ip || !g_hostname_is_ip_address(h->ip) || (!h->mac && !h->name && !h->id)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR,
-                      "static host definition in network '%s' needs an ip address and a mac address or name",
-                      net_name ? net_name : "");
+                      "static host definition in network '%s' needs an ip address and a mac address, id or name "
+                      "(line %ld)",
+                      net_name ? net_name : "", xmlGetLineNo(node));
         return NULL;
+    }
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        if (!vrt_xml_is(c, "lease")) {
+            vrt_xml_unsupported(c, error);
+            return NULL;
+        }
+        if (!vrt_network_parse_lease(c, &h->lease, error))
+            return NULL;
     }
     return g_steal_pointer(&h);
 }
@@ -586,6 +608,8 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
         return false;
     }
     ip->prefix = has_prefix ? (int)prefix : -1;
+    if (!vrt_xml_prop_yes_no(node, "localPtr", &ip->local_ptr, error))
+        return false;
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
@@ -629,15 +653,15 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
                 ip->bootp_server = g_steal_pointer(&server);
                 continue;
             }
-            if (vrt_xml_is(r, "host") && !r->children) {
+            if (vrt_xml_is(r, "host")) {
                 VrtNetworkDhcpHost *h = parse_dhcp_host(r, def->name, error);
                 if (!h)
                     return false;
                 g_ptr_array_add(ip->hosts, h);
                 continue;
             }
-            if (!vrt_xml_is(r, "range") || r->children) {
-                vrt_xml_unsupported(vrt_xml_is(r, "range") ? r->children : r, error);
+            if (!vrt_xml_is(r, "range")) {
+                vrt_xml_unsupported(r, error);
                 return false;
             }
             VrtNetworkDhcpRange *range = g_new0(VrtNetworkDhcpRange, 1);
@@ -647,9 +671,16 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
             if (!range->start || !range->end || !g_hostname_is_ip_address(range->start) ||
                 !g_hostname_is_ip_address(range->end)) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR,
-                              "invalid dhcp <range> in network '%s': needs IP addresses start and end",
-                              def->name ? def->name : "");
+                              "invalid dhcp <range> in network '%s': needs IP addresses start and end (line %ld)",
+                              def->name ? def->name : "", xmlGetLineNo(r));
                 return false;
+            }
+            VRT_XML_FOREACH_CHILD(l, r)
+            {
+                if (!vrt_xml_is(l, "lease"))
+                    return vrt_xml_unsupported(l, error);
+                if (!vrt_network_parse_lease(l, &range->lease, error))
+                    return false;
             }
         }
     }
@@ -785,8 +816,108 @@ keep_metadata(xmlNodePtr node, VrtNetworkDef *def, GError **error)
     return true;
 }
 
+/* libvirt's checks of <forward> against the rest of the definition:
+ * its dev= and interfaces, and the bridge settings and mtu each mode
+ * allows. Errors name the line of <forward>. */
 static bool
-parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
+check_forward(xmlNodePtr node, const VrtNetworkDef *def, GError **error)
+{
+    const char *mode = vrt_network_forward_mode_to_string(def->forward_mode);
+    long line = xmlGetLineNo(node);
+    guint nifs = def->forward_ifs->len ? def->forward_ifs->len : (def->forward_dev ? 1 : 0);
+    if (def->forward_dev && (def->forward_addrs->len || def->pf_dev)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "the <forward> 'dev' attribute cannot be used when <address> or <pf> sub-elements are present "
+                      "in network %s (line %ld)",
+                      def->name, line);
+        return false;
+    }
+    for (guint i = 0; i < def->forward_ifs->len; i++) {
+        const VrtNetworkForwardIf *fi = g_ptr_array_index(def->forward_ifs, i);
+        if (i == 0 && def->forward_dev && strcmp(def->forward_dev, fi->dev) != 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "<forward dev='%s'> must match first <interface dev='%s'/> in network %s (line %ld)",
+                          def->forward_dev, fi->dev, def->name, line);
+            return false;
+        }
+        for (guint j = 0; j < i; j++) {
+            if (strcmp(((const VrtNetworkForwardIf *)g_ptr_array_index(def->forward_ifs, j))->dev, fi->dev) == 0) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "interface '%s' can only be listed once in network %s (line %ld)", fi->dev, def->name,
+                              line);
+                return false;
+            }
+        }
+    }
+    switch (def->forward_mode) {
+    case VRT_NETWORK_FORWARD_NONE: break;
+    case VRT_NETWORK_FORWARD_NAT:
+    case VRT_NETWORK_FORWARD_ROUTE:
+    case VRT_NETWORK_FORWARD_OPEN:
+        if (def->ips->len == 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "%s forwarding requested, but no IP address provided for network '%s' (line %ld)", mode,
+                          def->name, line);
+            return false;
+        }
+        if (nifs > 1) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "multiple forwarding interfaces specified for network '%s', only one is supported "
+                          "(line %ld)",
+                          def->name, line);
+            return false;
+        }
+        if (def->forward_mode == VRT_NETWORK_FORWARD_OPEN && nifs) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "forward dev not allowed for network '%s' with forward mode='%s' (line %ld)", def->name, mode,
+                          line);
+            return false;
+        }
+        break;
+    case VRT_NETWORK_FORWARD_PRIVATE:
+    case VRT_NETWORK_FORWARD_VEPA:
+    case VRT_NETWORK_FORWARD_PASSTHROUGH:
+    case VRT_NETWORK_FORWARD_HOSTDEV:
+        if (def->bridge_name || def->bridge_zone || def->bridge_mac_table_manager) {
+            const char *what = "macTableManager setting";
+            if (def->bridge_name)
+                what = "name";
+            else if (def->bridge_zone)
+                what = "zone";
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "bridge %s not allowed in %s mode (network '%s') (line %ld)", what,
+                          mode, def->name, line);
+            return false;
+        }
+        G_GNUC_FALLTHROUGH;
+    case VRT_NETWORK_FORWARD_BRIDGE:
+        if (def->has_bridge_delay || def->bridge_stp >= 0 || def->bridge_zone) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "bridge delay/stp/zone options only allowed in route, nat, and isolated mode, not in %s "
+                          "(network '%s') (line %ld)",
+                          mode, def->name, line);
+            return false;
+        }
+        if (def->bridge_name && (nifs || def->pf_dev)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "A network with forward mode='%s' can specify a bridge name or a forward dev, but not both "
+                          "(network '%s') (line %ld)",
+                          mode, def->name, line);
+            return false;
+        }
+        if (def->mtu) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "mtu size only allowed in open, route, nat, and isolated mode, not in %s (network '%s') "
+                          "(line %ld)",
+                          mode, def->name, line);
+            return false;
+        }
+        break;
+    }
+    return true;
+}
+
+static bool
+parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, xmlNodePtr *where, GError **error)
 {
     xmlNodePtr forward = NULL;
     bool has_bandwidth = false;
@@ -797,6 +928,7 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
     for (xmlNodePtr c = root->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
+        *where = c;
         if (vrt_xml_is(c, "name")) {
             /* Kept as written, spaces included, as libvirt does. */
             if (!def->name) {
@@ -861,19 +993,39 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, GError **error)
         } else if (vrt_xml_is(c, "portgroup")) {
             if (!vrt_network_parse_portgroup(c, def, error))
                 return false;
+        } else if (vrt_xml_is(c, "route")) {
+            if (!vrt_network_parse_route(c, def, error))
+                return false;
+        } else if (vrt_xml_is(c, "virtualport")) {
+            if (!def->vport.present && !vrt_network_parse_virtport(c, true, &def->vport, error))
+                return false;
+        } else if (vrt_xml_is(c, "port")) {
+            if (def->port_isolated < 0 && !vrt_xml_prop_yes_no(c, "isolated", &def->port_isolated, error))
+                return false;
+        } else if (vrt_network_is_dnsmasq_options(c)) {
+            if (!vrt_network_parse_dnsmasq_options(c, def, error))
+                return false;
         } else {
             vrt_xml_unsupported(c, error);
             return false;
         }
     }
+    *where = root;
     if (!def->name || !*def->name) {
         vrt_error_set(error, VIR_ERR_NO_NAME, "missing network name");
         return false;
     }
     if (!check_network_name(def->name, error))
         return false;
+    if (!vrt_network_check_routes(def, error))
+        return false;
+    if (forward)
+        *where = forward;
     if (forward && !parse_forward(forward, def, flags, error))
         return false;
+    if (forward && !check_forward(forward, def, error))
+        return false;
+    *where = root;
     if (!check_device_name("bridge", def->bridge_name, error) ||
         !check_device_name("forward device", def->forward_dev, error) ||
         !check_device_name("pf device", def->pf_dev, error))
@@ -909,7 +1061,18 @@ vrt_network_def_parse(const char *xml, guint flags, GError **error)
     if (!doc)
         return NULL;
     g_autoptr(VrtNetworkDef) def = vrt_network_def_new();
-    bool ok = parse_network(xmlDocGetRootElement(doc), def, flags, error);
+    xmlNodePtr where = xmlDocGetRootElement(doc);
+    bool ok = parse_network(where, def, flags, &where, error);
+    /* Every refusal says where in the document it is, as domain
+     * refusals do: the line of the element being read (for an element
+     * nested deeper, its top-level ancestor's) unless the message has it.
+     * A name's invalid character keeps libvirt's exact words, as the
+     * domain family's does. */
+    if (!ok && error && *error && (*error)->code != VIR_ERR_XML_DETAIL && !strstr((*error)->message, "(line ")) {
+        char *msg = g_strdup_printf("%s (line %ld)", (*error)->message, xmlGetLineNo(where));
+        g_free((*error)->message);
+        (*error)->message = msg;
+    }
     xmlFreeDoc(doc);
     return ok ? g_steal_pointer(&def) : NULL;
 }
@@ -962,25 +1125,40 @@ vrt_network_format_vlan(GString *out, const VrtNetworkVlan *vlan, const char *in
     g_string_append_printf(out, "%s</vlan>\n", indent);
 }
 
+/* libvirt's <forward>: dev= is the first interface (none with a <pf>),
+ * managed= is written for hostdev mode only (no by default), and a dev=
+ * alone is listed as the one <interface>; then driver, nat, pf and the
+ * interfaces or PCI addresses. */
 static void
 format_forward(GString *out, const VrtNetworkDef *def)
 {
+    const char *dev = NULL;
+    bool dev_as_if = !def->pf_dev && def->forward_dev && def->forward_ifs->len == 0;
+    if (!def->pf_dev)
+        dev = def->forward_ifs->len ? ((const VrtNetworkForwardIf *)g_ptr_array_index(def->forward_ifs, 0))->dev
+                                    : def->forward_dev;
+    bool nat_body = def->nat_addr_start || def->nat_port_start || def->nat_ipv6 == 1;
     bool children =
-        def->has_nat || def->forward_driver || def->pf_dev || def->forward_addrs->len || def->forward_ifs->len;
+        dev_as_if || def->forward_ifs->len || def->pf_dev || def->forward_addrs->len || nat_body || def->forward_driver;
     g_string_append(out, "  <forward");
-    vrt_xml_format_attr(out, "dev", def->forward_dev);
+    vrt_xml_format_attr(out, "dev", dev);
     vrt_xml_format_attr(out, "mode", vrt_network_forward_mode_to_string(def->forward_mode));
-    if (def->forward_managed >= 0)
-        vrt_xml_format_attr(out, "managed", def->forward_managed ? "yes" : "no");
+    if (def->forward_mode == VRT_NETWORK_FORWARD_HOSTDEV)
+        vrt_xml_format_attr(out, "managed", def->forward_managed == 1 ? "yes" : "no");
     if (!children) {
         g_string_append(out, "/>\n");
         return;
     }
     g_string_append(out, ">\n");
-    if (def->has_nat) {
+    if (def->forward_driver) {
+        g_string_append(out, "    <driver");
+        vrt_xml_format_attr(out, "name", def->forward_driver);
+        g_string_append(out, "/>\n");
+    }
+    if (def->forward_mode == VRT_NETWORK_FORWARD_NAT && nat_body) {
         g_string_append(out, "    <nat");
-        if (def->nat_ipv6 >= 0)
-            vrt_xml_format_attr(out, "ipv6", def->nat_ipv6 ? "yes" : "no");
+        if (def->nat_ipv6 == 1)
+            g_string_append(out, " ipv6='yes'");
         if (!def->nat_addr_start && !def->nat_port_start) {
             g_string_append(out, "/>\n");
         } else {
@@ -997,9 +1175,14 @@ format_forward(GString *out, const VrtNetworkDef *def)
             g_string_append(out, "    </nat>\n");
         }
     }
-    if (def->forward_driver) {
-        g_string_append(out, "    <driver");
-        vrt_xml_format_attr(out, "name", def->forward_driver);
+    if (def->pf_dev) {
+        g_string_append(out, "    <pf");
+        vrt_xml_format_attr(out, "dev", def->pf_dev);
+        g_string_append(out, "/>\n");
+    }
+    if (dev_as_if) {
+        g_string_append(out, "    <interface");
+        vrt_xml_format_attr(out, "dev", def->forward_dev);
         g_string_append(out, "/>\n");
     }
     for (guint i = 0; i < def->forward_ifs->len; i++) {
@@ -1008,11 +1191,6 @@ format_forward(GString *out, const VrtNetworkDef *def)
         vrt_xml_format_attr(out, "dev", fi->dev);
         if (fi->connections)
             g_string_append_printf(out, " connections='%u'", fi->connections);
-        g_string_append(out, "/>\n");
-    }
-    if (def->pf_dev) {
-        g_string_append(out, "    <pf");
-        vrt_xml_format_attr(out, "dev", def->pf_dev);
         g_string_append(out, "/>\n");
     }
     for (guint i = 0; i < def->forward_addrs->len; i++) {
@@ -1026,6 +1204,8 @@ format_forward(GString *out, const VrtNetworkDef *def)
     g_string_append(out, "  </forward>\n");
 }
 
+/* libvirt's <ip>: always an open element; <dhcp> only when it has ranges
+ * or hosts (an empty one is dropped, its <bootp> with it). */
 static void
 format_ip(GString *out, const VrtNetworkIpDef *ip)
 {
@@ -1033,36 +1213,45 @@ format_ip(GString *out, const VrtNetworkIpDef *ip)
     vrt_xml_format_attr(out, "family", ip->family);
     vrt_xml_format_attr(out, "address", ip->address);
     vrt_xml_format_attr(out, "netmask", ip->netmask);
-    if (ip->prefix >= 0)
+    if (ip->prefix > 0)
         g_string_append_printf(out, " prefix='%d'", ip->prefix);
-    if (!ip->has_dhcp && !ip->tftp_root) {
-        g_string_append(out, "/>\n");
-        return;
-    }
+    if (ip->local_ptr >= 0)
+        vrt_xml_format_attr(out, "localPtr", ip->local_ptr ? "yes" : "no");
     g_string_append(out, ">\n");
     if (ip->tftp_root) {
         g_string_append(out, "    <tftp");
         vrt_xml_format_attr(out, "root", ip->tftp_root);
         g_string_append(out, "/>\n");
     }
-    if (ip->has_dhcp && ip->ranges->len == 0 && ip->hosts->len == 0 && !ip->bootp_file) {
-        g_string_append(out, "    <dhcp/>\n");
-    } else if (ip->has_dhcp) {
+    if (ip->ranges->len || ip->hosts->len) {
         g_string_append(out, "    <dhcp>\n");
         for (guint i = 0; i < ip->ranges->len; i++) {
             const VrtNetworkDhcpRange *r = g_ptr_array_index(ip->ranges, i);
             g_string_append(out, "      <range");
             vrt_xml_format_attr(out, "start", r->start);
             vrt_xml_format_attr(out, "end", r->end);
-            g_string_append(out, "/>\n");
+            if (!r->lease.present) {
+                g_string_append(out, "/>\n");
+                continue;
+            }
+            g_string_append(out, ">\n");
+            vrt_network_format_lease(out, &r->lease, "        ");
+            g_string_append(out, "      </range>\n");
         }
         for (guint i = 0; i < ip->hosts->len; i++) {
             const VrtNetworkDhcpHost *h = g_ptr_array_index(ip->hosts, i);
             g_string_append(out, "      <host");
             vrt_xml_format_attr(out, "mac", h->mac);
+            vrt_xml_format_attr(out, "id", h->id);
             vrt_xml_format_attr(out, "name", h->name);
             vrt_xml_format_attr(out, "ip", h->ip);
-            g_string_append(out, "/>\n");
+            if (!h->lease.present) {
+                g_string_append(out, "/>\n");
+                continue;
+            }
+            g_string_append(out, ">\n");
+            vrt_network_format_lease(out, &h->lease, "        ");
+            g_string_append(out, "      </host>\n");
         }
         if (ip->bootp_file) {
             g_string_append(out, "      <bootp");
@@ -1080,10 +1269,12 @@ vrt_network_def_format(const VrtNetworkDef *def)
 {
     GString *out = g_string_new("<network");
     char uuid[VRT_UUID_STRING_LEN];
+    if (def->dnsmasq_options && def->dnsmasq_options[0])
+        g_string_append(out, " xmlns:dnsmasq='" VRT_NETWORK_DNSMASQ_NS "'");
     if (def->connections)
         g_string_append_printf(out, " connections='%u'", def->connections);
-    if (def->ipv6 >= 0)
-        vrt_xml_format_attr(out, "ipv6", def->ipv6 ? "yes" : "no");
+    if (def->ipv6 == 1)
+        g_string_append(out, " ipv6='yes'");
     if (def->trust_guest_rx_filters >= 0)
         vrt_xml_format_attr(out, "trustGuestRxFilters", def->trust_guest_rx_filters ? "yes" : "no");
     g_string_append(out, ">\n");
@@ -1095,22 +1286,33 @@ vrt_network_def_format(const VrtNetworkDef *def)
         g_string_append_printf(out, "  %s\n", def->metadata_xml);
     if (def->has_forward)
         format_forward(out, def);
-    if (def->has_bridge) {
+    /* libvirt writes a <bridge> with its stp (on unless off) and delay
+     * for the modes that make one, and only a named one otherwise */
+    VrtNetworkForwardMode mode = def->has_forward ? def->forward_mode : VRT_NETWORK_FORWARD_NONE;
+    bool makes_bridge = mode == VRT_NETWORK_FORWARD_NONE || mode == VRT_NETWORK_FORWARD_NAT ||
+                        mode == VRT_NETWORK_FORWARD_ROUTE || mode == VRT_NETWORK_FORWARD_OPEN;
+    if (makes_bridge || def->bridge_name || def->bridge_mac_table_manager) {
         g_string_append(out, "  <bridge");
         vrt_xml_format_attr(out, "name", def->bridge_name);
         vrt_xml_format_attr(out, "zone", def->bridge_zone);
-        if (def->bridge_stp >= 0)
-            vrt_xml_format_attr(out, "stp", def->bridge_stp ? "on" : "off");
-        if (def->has_bridge_delay)
-            g_string_append_printf(out, " delay='%" G_GUINT64_FORMAT "'", def->bridge_delay);
+        if (makes_bridge)
+            g_string_append_printf(out, " stp='%s' delay='%" G_GUINT64_FORMAT "'", def->bridge_stp == 0 ? "off" : "on",
+                                   def->has_bridge_delay ? def->bridge_delay : 0);
         vrt_xml_format_attr(out, "macTableManager", def->bridge_mac_table_manager);
         g_string_append(out, "/>\n");
     }
     if (def->mtu)
         g_string_append_printf(out, "  <mtu size='%u'/>\n", def->mtu);
     if (def->mac) {
+        guint8 mac[VRT_MAC_LEN];
+        char text[VRT_MAC_STRING_LEN];
         g_string_append(out, "  <mac");
-        vrt_xml_format_attr(out, "address", def->mac);
+        /* lower case, as libvirt writes a MAC */
+        if (vrt_mac_parse(def->mac, mac))
+            vrt_mac_format(mac, text);
+        else
+            g_strlcpy(text, def->mac, sizeof(text));
+        vrt_xml_format_attr(out, "address", text);
         g_string_append(out, "/>\n");
     }
     if (def->domain_name) {
@@ -1123,9 +1325,14 @@ vrt_network_def_format(const VrtNetworkDef *def)
     vrt_network_format_dns(out, def);
     vrt_network_format_vlan(out, &def->vlan, "  ");
     vrt_network_format_bandwidth(out, &def->bandwidth, "  ");
+    if (def->port_isolated >= 0)
+        g_string_append_printf(out, "  <port isolated='%s'/>\n", def->port_isolated ? "yes" : "no");
     for (guint i = 0; i < def->ips->len; i++)
         format_ip(out, g_ptr_array_index(def->ips, i));
+    vrt_network_format_routes(out, def);
+    vrt_network_format_virtport(out, &def->vport, "  ");
     vrt_network_format_portgroups(out, def);
+    vrt_network_format_dnsmasq_options(out, def);
     g_string_append(out, "</network>\n");
     return g_string_free(out, FALSE);
 }

@@ -62,17 +62,55 @@ typedef struct {
     guint connections; /* live XML only */
 } VrtNetworkForwardIf;
 
+/* <lease expiry= unit=/> of a dhcp <range> or <host>: expiry 0 is an
+ * infinite lease (no unit written) */
+typedef enum {
+    VRT_NETWORK_LEASE_SECONDS = 0,
+    VRT_NETWORK_LEASE_MINUTES,
+    VRT_NETWORK_LEASE_HOURS,
+} VrtNetworkLeaseUnit;
+
+typedef struct {
+    bool present;
+    guint64 expiry;
+    VrtNetworkLeaseUnit unit;
+} VrtNetworkLease;
+
+/* The lease's length in seconds, 0 for infinite. */
+guint64 vrt_network_lease_seconds(const VrtNetworkLease *lease);
+
 typedef struct {
     char *start;
     char *end;
+    VrtNetworkLease lease;
 } VrtNetworkDhcpRange;
 
-/* <dhcp><host mac= name= ip=/>: a fixed lease */
+/* <dhcp><host mac= id= name= ip=/>: a fixed lease */
 typedef struct {
     char *mac; /* NULL: none (IPv6 hosts go by name or id) */
+    char *id; /* DHCPv6 client id (DUID), NULL: none */
     char *name;
     char *ip;
+    VrtNetworkLease lease;
 } VrtNetworkDhcpHost;
+
+/* <virtualport type=><parameters .../></virtualport> of a network or
+ * portgroup: kept as written (validated), for a switch vrt does not run */
+typedef struct {
+    bool present;
+    char *type; /* NULL: none given (a portgroup's) */
+    char *managerid, *typeid, *typeidversion, *instanceid, *interfaceid, *profileid;
+} VrtNetworkVirtPort;
+
+/* <route family= address= netmask=|prefix= gateway= metric=/> */
+typedef struct {
+    char *family;
+    char *address;
+    char *netmask;
+    int prefix; /* -1 absent */
+    char *gateway;
+    guint metric; /* 0 absent */
+} VrtNetworkRoute;
 
 /* <dns><host ip=><hostname>NAME</hostname>...</host></dns> */
 typedef struct {
@@ -119,6 +157,7 @@ typedef struct {
     bool is_default;
     int trust_guest_rx_filters; /* -1/0/1 */
     VrtNetworkVlan vlan;
+    VrtNetworkVirtPort vport;
     VrtNetworkBandwidth bandwidth;
 } VrtNetworkPortGroup;
 
@@ -127,6 +166,7 @@ typedef struct {
     char *address;
     char *netmask;
     int prefix; /* -1 when absent */
+    int local_ptr; /* localPtr=: -1 absent, 0 no, 1 yes */
     GPtrArray *ranges; /* VrtNetworkDhcpRange*; empty when no <dhcp> */
     GPtrArray *hosts; /* VrtNetworkDhcpHost* */
     bool has_dhcp;
@@ -179,6 +219,10 @@ typedef struct {
     VrtNetworkBandwidth bandwidth;
     GPtrArray *portgroups; /* VrtNetworkPortGroup* */
     GPtrArray *ips; /* VrtNetworkIpDef* */
+    int port_isolated; /* <port isolated=>: -1 absent, 0 no, 1 yes */
+    GPtrArray *routes; /* VrtNetworkRoute* */
+    VrtNetworkVirtPort vport;
+    GStrv dnsmasq_options; /* <dnsmasq:options> values, NULL: none */
 
     guint connections; /* live XML only: ports in use */
 } VrtNetworkDef;
@@ -225,6 +269,9 @@ VrtNetworkDhcpHost *vrt_network_dhcp_host_copy(const VrtNetworkDhcpHost *host);
 VrtNetworkDnsTxt *vrt_network_dns_txt_parse(const char *xml, bool partial, GError **error);
 VrtNetworkDnsSrv *vrt_network_dns_srv_parse(const char *xml, bool partial, GError **error);
 VrtNetworkPortGroup *vrt_network_portgroup_parse(const char *xml, GError **error);
+/* The dev of a <forward>'s <interface dev=> (NETWORK_UPDATE's
+ * forward-interface section). */
+char *vrt_network_forward_if_parse(const char *xml, GError **error);
 void vrt_network_dns_txt_free(VrtNetworkDnsTxt *txt);
 void vrt_network_dns_srv_free(VrtNetworkDnsSrv *srv);
 void vrt_network_portgroup_free(VrtNetworkPortGroup *pg);
@@ -254,6 +301,8 @@ typedef struct {
     char *group;
     int trust_guest_rx_filters; /* -1/0/1 */
     VrtNetworkVlan vlan;
+    VrtNetworkBandwidth bandwidth; /* the interface's, or its portgroup's */
+    guint class_id; /* its class on the network's bridge (a floor), 0: none */
 
     VrtNetworkPlugType plug_type;
     char *plug_bridge; /* network, bridge */

@@ -57,6 +57,7 @@ vrt_network_portgroup_free(VrtNetworkPortGroup *pg)
     if (!pg)
         return;
     g_free(pg->name);
+    vrt_network_virtport_clear(&pg->vport);
     g_free(pg);
 }
 
@@ -105,6 +106,7 @@ portgroup_copy(const VrtNetworkPortGroup *s)
 {
     VrtNetworkPortGroup *t = g_memdup2(s, sizeof(*s));
     t->name = g_strdup(s->name);
+    vrt_network_virtport_copy(&t->vport, &s->vport);
     return t;
 }
 
@@ -300,6 +302,19 @@ read_one(const char *xml, const char *root, GError **error)
     return vrt_xml_read(xml, "(network_definition)", root, &vrt_network_xml_wording, error);
 }
 
+char *
+vrt_network_forward_if_parse(const char *xml, GError **error)
+{
+    xmlDocPtr doc = read_one(xml, "interface", error);
+    if (!doc)
+        return NULL;
+    char *dev = vrt_xml_prop(xmlDocGetRootElement(doc), "dev");
+    xmlFreeDoc(doc);
+    if (!dev)
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing dev attribute in <interface> element");
+    return dev;
+}
+
 VrtNetworkDnsTxt *
 vrt_network_dns_txt_parse(const char *xml, bool partial, GError **error)
 {
@@ -414,15 +429,32 @@ parse_rate(xmlNodePtr node, VrtNetworkBandwidthRate *rate, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "'peak' and 'burst' require 'average' attribute");
         return false;
     }
-    rate->present = true;
+    /* A rate of 0 with no floor limits nothing: libvirt prints no element
+     * for it, so it is not kept (its output would not parse back the same). */
+    rate->present = rate->average || rate->floor;
     return true;
 }
 
 bool
 vrt_network_parse_bandwidth(xmlNodePtr node, VrtNetworkBandwidth *bw, GError **error)
 {
+    return vrt_network_parse_bandwidth_full(node, bw, false, NULL, error);
+}
+
+bool
+vrt_network_parse_bandwidth_full(xmlNodePtr node, VrtNetworkBandwidth *bw, bool allow_floor, guint *class_id,
+                                 GError **error)
+{
     memset(bw, 0, sizeof(*bw));
-    if (xmlHasProp(node, (const xmlChar *)"classID")) {
+    g_autofree char *cls = vrt_xml_prop(node, "classID");
+    if (cls && class_id) {
+        guint64 v = 0;
+        if (!g_ascii_string_to_unsigned(cls, 10, 0, G_MAXUINT, &v, NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Unable to parse class id '%s'", cls);
+            return false;
+        }
+        *class_id = (guint)v;
+    } else if (cls) {
         vrt_error_set(error, VIR_ERR_XML_DETAIL, "%s",
                       "classID attribute not supported on <bandwidth> in this usage context");
         return false;
@@ -441,7 +473,7 @@ vrt_network_parse_bandwidth(xmlNodePtr node, VrtNetworkBandwidth *bw, GError **e
         }
         if (!parse_rate(c, rate, error))
             return false;
-        if (rate->floor) {
+        if (rate->floor && (!in || !allow_floor)) {
             /* a network or portgroup has no floor; an outbound one never */
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
                           in ? "floor attribute is not supported for this config"
@@ -496,13 +528,17 @@ parse_portgroup(xmlNodePtr node, GError **error)
         !vrt_xml_prop_yes_no(node, "trustGuestRxFilters", &pg->trust_guest_rx_filters, error))
         return NULL;
     pg->is_default = is_default == 1;
-    bool seen_vlan = false, seen_bw = false;
+    bool seen_vlan = false, seen_bw = false, seen_vport = false;
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (vrt_xml_is(c, "vlan") && !seen_vlan) {
             seen_vlan = true;
             if (!vrt_network_parse_vlan(c, &pg->vlan, error))
+                return NULL;
+        } else if (vrt_xml_is(c, "virtualport") && !seen_vport) {
+            seen_vport = true;
+            if (!vrt_network_parse_virtport(c, false, &pg->vport, error))
                 return NULL;
         } else if (vrt_xml_is(c, "bandwidth") && !seen_bw) {
             seen_bw = true;
@@ -560,6 +596,7 @@ vrt_network_format_portgroups(GString *out, const VrtNetworkDef *def)
             vrt_xml_format_attr(out, "trustGuestRxFilters", pg->trust_guest_rx_filters ? "yes" : "no");
         g_string_append(out, ">\n");
         vrt_network_format_vlan(out, &pg->vlan, "    ");
+        vrt_network_format_virtport(out, &pg->vport, "    ");
         vrt_network_format_bandwidth(out, &pg->bandwidth, "    ");
         g_string_append(out, "  </portgroup>\n");
     }

@@ -209,6 +209,9 @@ parse_port(xmlNodePtr root, VrtNetworkPortDef *def, GError **error)
         } else if (vrt_xml_is(c, "vlan")) {
             if (!vrt_network_parse_vlan(c, &def->vlan, error))
                 return false;
+        } else if (vrt_xml_is(c, "bandwidth")) {
+            if (!vrt_network_parse_bandwidth_full(c, &def->bandwidth, true, &def->class_id, error))
+                return false;
         } else if (vrt_xml_is(c, "plug")) {
             if (!parse_plug(c, def, error))
                 return false;
@@ -259,6 +262,16 @@ vrt_network_port_def_format(const VrtNetworkPortDef *def)
     vrt_mac_format(def->mac, mac);
     g_string_append_printf(out, "  <mac address='%s'/>\n", mac);
     vrt_network_format_vlan(out, &def->vlan, "  ");
+    if (def->bandwidth.in.present || def->bandwidth.out.present) {
+        /* libvirt writes the class on the port's <bandwidth> */
+        g_autoptr(GString) bw = g_string_new(NULL);
+        vrt_network_format_bandwidth(bw, &def->bandwidth, "  ");
+        if (def->class_id && g_str_has_prefix(bw->str, "  <bandwidth>")) {
+            g_autofree char *cls = g_strdup_printf(" classID='%u'", def->class_id);
+            g_string_insert(bw, strlen("  <bandwidth"), cls);
+        }
+        g_string_append(out, bw->str);
+    }
     if (def->trust_guest_rx_filters >= 0)
         g_string_append_printf(out, "  <rxfilters trustGuest='%s'/>\n", def->trust_guest_rx_filters ? "yes" : "no");
     switch (def->plug_type) {

@@ -36,6 +36,32 @@ bool vrt_network_parse_dns_child(xmlNodePtr node, VrtNetworkDef *def, GError **e
 bool vrt_network_check_dns(const VrtNetworkDef *def, GError **error);
 void vrt_network_format_dns(GString *out, const VrtNetworkDef *def);
 bool vrt_network_parse_bandwidth(xmlNodePtr node, VrtNetworkBandwidth *bw, GError **error);
+/* A port's: with a floor allowed in <inbound> and its classID read. */
+bool vrt_network_parse_bandwidth_full(xmlNodePtr node, VrtNetworkBandwidth *bw, bool allow_floor, guint *class_id,
+                                      GError **error);
 void vrt_network_format_bandwidth(GString *out, const VrtNetworkBandwidth *bw, const char *indent);
 bool vrt_network_parse_portgroup(xmlNodePtr node, VrtNetworkDef *def, GError **error);
 void vrt_network_format_portgroups(GString *out, const VrtNetworkDef *def);
+
+/* network_conf_opts.c: <virtualport>, <route>, <port isolated>, dhcp
+ * <lease> and the dnsmasq namespace's <dnsmasq:options>. */
+#define VRT_NETWORK_DNSMASQ_NS "http://libvirt.org/schemas/network/dnsmasq/1.0"
+void vrt_network_def_opts_init(VrtNetworkDef *def);
+void vrt_network_def_opts_free(VrtNetworkDef *def);
+void vrt_network_def_opts_copy(VrtNetworkDef *def, const VrtNetworkDef *src);
+void vrt_network_virtport_clear(VrtNetworkVirtPort *vp);
+void vrt_network_virtport_copy(VrtNetworkVirtPort *dst, const VrtNetworkVirtPort *src);
+/* require_type: a network's own <virtualport> must name its type. */
+bool vrt_network_parse_virtport(xmlNodePtr node, bool require_type, VrtNetworkVirtPort *vp, GError **error);
+void vrt_network_format_virtport(GString *out, const VrtNetworkVirtPort *vp, const char *indent);
+bool vrt_network_parse_route(xmlNodePtr node, VrtNetworkDef *def, GError **error);
+/* libvirt's check that each route's gateway is on one of the <ip>s. */
+bool vrt_network_check_routes(const VrtNetworkDef *def, GError **error);
+void vrt_network_format_routes(GString *out, const VrtNetworkDef *def);
+/* <lease> inside a <range> or <host>: an element without expiry is no
+ * lease, as in libvirt. */
+bool vrt_network_parse_lease(xmlNodePtr node, VrtNetworkLease *lease, GError **error);
+void vrt_network_format_lease(GString *out, const VrtNetworkLease *lease, const char *indent);
+bool vrt_network_is_dnsmasq_options(xmlNodePtr node);
+bool vrt_network_parse_dnsmasq_options(xmlNodePtr node, VrtNetworkDef *def, GError **error);
+void vrt_network_format_dnsmasq_options(GString *out, const VrtNetworkDef *def);

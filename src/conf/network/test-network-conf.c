@@ -146,7 +146,25 @@ static const ErrorCase network_errors[] = {
     { "<network><name>x</name><ip address='300.1.1.1'/></network>", VIR_ERR_XML_ERROR, "invalid ip address" },
     { "<network><name>x</name><forward mode='bridge'/></network>", VIR_ERR_XML_ERROR, "needs <bridge name=...>" },
     { "<network><name>x</name><forward mode='hostdev'><pf dev='ens1'/></forward><bridge name='br0'/></network>",
-      VIR_ERR_XML_ERROR, "cannot have a <bridge>" },
+      VIR_ERR_XML_ERROR, "bridge name not allowed in hostdev mode" },
+    /* Refusals name the line of the element they are about. */
+    { "<network>\n<name>x</name>\n<forward mode='nat'/>\n</network>", VIR_ERR_XML_ERROR,
+      "nat forwarding requested, but no IP address provided for network 'x' (line 3)" },
+    { "<network>\n<name>x</name>\n<ip address='10.0.0.1' prefix='24'>\n<dhcp>\n<range start='10.0.0.2' end='10.0.0.9'>"
+      "\n<lease expiry='1' unit='minutes'/>\n</range></dhcp></ip></network>",
+      VIR_ERR_CONFIG_UNSUPPORTED, "The minimum lease time should be greater than 2 minutes (line 6)" },
+    { "<network>\n<name>x</name>\n\n<teleporter/>\n</network>", VIR_ERR_CONFIG_UNSUPPORTED,
+      "element <teleporter> in network XML is not supported by vrt (line 4)" },
+    { "<network>\n<name>x</name>\n<ip address='10.0.0.1' prefix='24'/>\n"
+      "<route address='10.1.0.0' prefix='16' gateway='10.9.0.1'/></network>",
+      VIR_ERR_CONFIG_UNSUPPORTED, "unreachable static route gateway '10.9.0.1' specified for network 'x'" },
+    { "<network><name>x</name><virtualport type='warp'/></network>", VIR_ERR_XML_ERROR,
+      "unknown virtualport type warp (line 1)" },
+    { "<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'><name>x</name>"
+      "<dnsmasq:options><dnsmasq:option/></dnsmasq:options></network>",
+      VIR_ERR_XML_ERROR, "No dnsmasq options value specified" },
+    { "<network><name>x</name><forward mode='passthrough'><interface dev='a'/><interface dev='a'/></forward></network>",
+      VIR_ERR_XML_ERROR, "interface 'a' can only be listed once in network x" },
     { "", VIR_ERR_XML_ERROR, "(network_definition)" },
 };
 
@@ -165,8 +183,11 @@ static const ErrorCase port_errors[] = {
       "<plug type='teleport'/></networkport>",
       VIR_ERR_XML_ERROR, "plug type 'teleport'" },
     { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
-      "<bandwidth/></networkport>",
-      VIR_ERR_CONFIG_UNSUPPORTED, "<bandwidth>" },
+      "<virtualport type='openvswitch'/></networkport>",
+      VIR_ERR_CONFIG_UNSUPPORTED, "<virtualport>" },
+    { "<networkport><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:00:00:01'/>"
+      "<bandwidth><outbound average='1' floor='2'/></bandwidth></networkport>",
+      VIR_ERR_CONFIG_UNSUPPORTED, "'floor' attribute allowed only in <inbound> element" },
     { "<network/>", VIR_ERR_XML_ERROR, "expecting <networkport>" },
 };
 
@@ -244,13 +265,34 @@ test_metadata_namespace(void)
     vrt_test_assert_validates(out, "network", NULL);
 }
 
+/* A rate of 0 limits nothing and is not written back; the output parses
+ * again to the same text (the network XML fuzzer found the opposite). */
+static void
+test_zero_rate_dropped(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkDef) def =
+        vrt_network_def_parse("<network><name>z</name><portgroup name='p'><bandwidth>"
+                              "<inbound average='10'/><outbound average='000'/></bandwidth></portgroup></network>",
+                              0, &err);
+    g_assert_no_error(err);
+    g_autofree char *out = vrt_network_def_format(def);
+    g_assert_null(strstr(out, "outbound"));
+    g_assert_nonnull(strstr(out, "<inbound average='10'/>"));
+    g_autoptr(VrtNetworkDef) again = vrt_network_def_parse(out, 0, &err);
+    g_assert_no_error(err);
+    g_autofree char *out2 = vrt_network_def_format(again);
+    g_assert_cmpstr(out, ==, out2);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    static const char *const nets[] = { "net-hostdev-pf.xml", "net-hostdev-addrs.xml", "net-hostdev-live.xml",
-                                        "net-bridge.xml",     "net-nat.xml",           "net-isolated.xml",
-                                        "net-dhcp-hosts.xml", "net-dns-more.xml",      "net-dns-off.xml" };
+    static const char *const nets[] = { "net-hostdev-pf.xml",     "net-hostdev-addrs.xml", "net-hostdev-live.xml",
+                                        "net-bridge.xml",         "net-nat.xml",           "net-isolated.xml",
+                                        "net-dhcp-hosts.xml",     "net-dns-more.xml",      "net-dns-off.xml",
+                                        "net-libvirt-extras.xml", "net-virtualport.xml" };
     static const char *const ports[] = { "port-hostdev.xml", "port-bridge.xml", "port-noplug.xml" };
     for (guint i = 0; i < G_N_ELEMENTS(nets); i++) {
         g_autofree char *name = g_strdup_printf("/network/roundtrip/%s", nets[i]);
@@ -267,5 +309,6 @@ main(int argc, char **argv)
     g_test_add_func("/network/live-needs-status-flag", test_live_needs_status_flag);
     g_test_add_func("/network/escaping", test_escaping);
     g_test_add_func("/network/metadata-namespace", test_metadata_namespace);
+    g_test_add_func("/network/zero-rate-dropped", test_zero_rate_dropped);
     return g_test_run();
 }

@@ -12,6 +12,7 @@ static const char *const cap_names[] = {
     [VRT_NODEDEV_CAP_SYSTEM] = "system",
     [VRT_NODEDEV_CAP_PCI] = "pci",
     [VRT_NODEDEV_CAP_NET] = "net",
+    [VRT_NODEDEV_CAP_STORAGE] = "storage",
 };
 
 const char *
@@ -41,6 +42,7 @@ vrt_nodedev_def_free(VrtNodedevDef *def)
         return;
     g_free(def->name);
     g_free(def->path);
+    g_free(def->devnode);
     g_free(def->parent);
     g_free(def->driver);
     g_free(def->system.product);
@@ -58,6 +60,13 @@ vrt_nodedev_def_free(VrtNodedevDef *def)
     g_free(def->net.ifname);
     g_free(def->net.mac);
     g_free(def->net.link_state);
+    g_strfreev(def->net.features);
+    g_free(def->storage.block);
+    g_free(def->storage.bus);
+    g_free(def->storage.drive_type);
+    g_free(def->storage.model);
+    g_free(def->storage.vendor);
+    g_free(def->storage.serial);
     g_free(def);
 }
 
@@ -109,6 +118,15 @@ format_system(GString *out, const VrtNodedevDef *def)
     g_string_append(out, "    </firmware>\n");
 }
 
+/* A PCIe link speed as libvirt names the generations (GT/s) */
+static void
+pcie_speed(GString *out, guint speed)
+{
+    static const char *const names[] = { NULL, "2.5", "5", "8", "16", "32", "64" };
+    if (speed > 0 && speed < G_N_ELEMENTS(names))
+        g_string_append_printf(out, " speed='%s'", names[speed]);
+}
+
 static void
 format_pci(GString *out, const VrtNodedevDef *def)
 {
@@ -138,6 +156,9 @@ format_pci(GString *out, const VrtNodedevDef *def)
             g_string_append(out, "    </capability>\n");
         }
     }
+    if (def->pci.hdr_type == 1 || def->pci.hdr_type == 2)
+        g_string_append_printf(out, "    <capability type='%s'/>\n",
+                               def->pci.hdr_type == 1 ? "pci-bridge" : "cardbus-bridge");
     if (def->pci.iommu_group >= 0 && def->pci.iommu_addrs->len > 0) {
         g_string_append_printf(out, "    <iommuGroup number='%d'>\n", def->pci.iommu_group);
         for (guint i = 0; i < def->pci.iommu_addrs->len; i++)
@@ -146,6 +167,16 @@ format_pci(GString *out, const VrtNodedevDef *def)
     }
     if (def->pci.numa_node >= 0)
         g_string_append_printf(out, "    <numa node='%d'/>\n", def->pci.numa_node);
+    if (def->pci.pcie && !def->pci.pcie_link) {
+        g_string_append(out, "    <pci-express/>\n");
+    } else if (def->pci.pcie) {
+        g_string_append(out, "    <pci-express>\n");
+        g_string_append_printf(out, "      <link validity='cap' port='%u'", def->pci.link_cap_port);
+        pcie_speed(out, def->pci.link_cap_speed);
+        g_string_append_printf(out, " width='%u'/>\n      <link validity='sta'", def->pci.link_cap_width);
+        pcie_speed(out, def->pci.link_sta_speed);
+        g_string_append_printf(out, " width='%u'/>\n    </pci-express>\n", def->pci.link_sta_width);
+    }
 }
 
 static void
@@ -161,7 +192,27 @@ format_net(GString *out, const VrtNodedevDef *def)
             g_string_append_printf(out, " state='%s'", def->net.link_state);
         g_string_append(out, "/>\n");
     }
+    for (guint i = 0; def->net.features && def->net.features[i]; i++)
+        g_string_append_printf(out, "    <feature name='%s'/>\n", def->net.features[i]);
     g_string_append(out, "    <capability type='80203'/>\n");
+}
+
+/* libvirt's storage capability of a disk (no removable media) */
+static void
+format_storage(GString *out, const VrtNodedevDef *def)
+{
+    elem(out, 4, "block", def->storage.block);
+    elem(out, 4, "bus", def->storage.bus);
+    elem(out, 4, "drive_type", def->storage.drive_type);
+    elem(out, 4, "model", def->storage.model);
+    elem(out, 4, "vendor", def->storage.vendor);
+    elem(out, 4, "serial", def->storage.serial);
+    g_string_append_printf(out, "    <size>%" G_GUINT64_FORMAT "</size>\n", def->storage.size);
+    if (def->storage.logical_block_size)
+        g_string_append_printf(out, "    <logical_block_size>%" G_GUINT64_FORMAT "</logical_block_size>\n",
+                               def->storage.logical_block_size);
+    if (def->storage.num_blocks)
+        g_string_append_printf(out, "    <num_blocks>%" G_GUINT64_FORMAT "</num_blocks>\n", def->storage.num_blocks);
 }
 
 char *
@@ -171,6 +222,10 @@ vrt_nodedev_def_format(const VrtNodedevDef *def)
 
     elem(out, 2, "name", def->name);
     elem(out, 2, "path", def->path);
+    if (def->devnode) {
+        g_autofree char *esc = vrt_xml_escape(def->devnode);
+        g_string_append_printf(out, "  <devnode type='dev'>%s</devnode>\n", esc);
+    }
     elem(out, 2, "parent", def->parent);
     if (def->driver) {
         g_string_append(out, "  <driver>\n");
@@ -182,6 +237,7 @@ vrt_nodedev_def_format(const VrtNodedevDef *def)
     case VRT_NODEDEV_CAP_SYSTEM: format_system(out, def); break;
     case VRT_NODEDEV_CAP_PCI: format_pci(out, def); break;
     case VRT_NODEDEV_CAP_NET: format_net(out, def); break;
+    case VRT_NODEDEV_CAP_STORAGE: format_storage(out, def); break;
     }
     g_string_append(out, "  </capability>\n</device>\n");
     return g_string_free(out, FALSE);

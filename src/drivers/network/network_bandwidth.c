@@ -138,3 +138,82 @@ vrt_network_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, boo
     }
     return true;
 }
+
+/* The u32 filter libvirt puts on the bridge for a port's class: handle
+ * 800::(800 + id), matching the guest's MAC as destination of IPv4 frames. */
+static char *
+filter_handle(guint class_id)
+{
+    return g_strdup_printf("800::%u", 800 + class_id);
+}
+
+bool
+vrt_network_bandwidth_plug(const char *bridge, const VrtNetworkBandwidth *net_bw, const guint8 mac[6],
+                           const VrtNetworkBandwidth *port_bw, guint class_id, GError **error)
+{
+    if (!net_bw->in.present || !net_bw->in.average) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "Bridge '%s' has no QoS set, therefore unable to set 'floor' on '%02x:%02x:%02x:%02x:%02x:%02x'",
+                      bridge, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+        return false;
+    }
+    g_autofree char *cls = g_strdup_printf("1:%x", class_id);
+    g_autofree char *qd = g_strdup_printf("%x:", class_id);
+    g_autofree char *floor = g_strdup_printf("%" G_GUINT64_FORMAT "kbps", port_bw->in.floor);
+    g_autofree char *ceil =
+        g_strdup_printf("%" G_GUINT64_FORMAT "kbps", net_bw->in.peak ? net_bw->in.peak : net_bw->in.average);
+    g_autofree char *q = quantum(&port_bw->in);
+    g_autofree char *handle = filter_handle(class_id);
+    g_autofree char *mac_lo = g_strdup_printf("0x%02x%02x%02x%02x", mac[2], mac[3], mac[4], mac[5]);
+    g_autofree char *mac_hi = g_strdup_printf("0x%02x%02x", mac[0], mac[1]);
+    const char *klass[] = { "class", "add",  "dev", bridge, "parent", "1:1",     "classid", cls,
+                            "htb",   "rate", floor, "ceil", ceil,     "quantum", q,         NULL };
+    const char *sfq[] = { "qdisc", "add", "dev", bridge, "parent", cls, "handle", qd, "sfq", "perturb", "10", NULL };
+    const char *filter[] = { "filter", "add",   "dev",    bridge,  "protocol",   "ip",     "prio",   "2",
+                             "handle", handle,  "u32",    "match", "u16",        "0x0800", "0xffff", "at",
+                             "-2",     "match", "u32",    mac_lo,  "0xffffffff", "at",     "-12",    "match",
+                             "u16",    mac_hi,  "0xffff", "at",    "-14",        "flowid", cls,      NULL };
+    if (run_tc(klass, false, error) && run_tc(sfq, false, error) && run_tc(filter, false, error))
+        return true;
+    vrt_network_bandwidth_unplug(bridge, class_id);
+    return false;
+}
+
+void
+vrt_network_bandwidth_unplug(const char *bridge, guint class_id)
+{
+    g_autofree char *cls = g_strdup_printf("1:%x", class_id);
+    g_autofree char *qd = g_strdup_printf("%x:", class_id);
+    g_autofree char *handle = filter_handle(class_id);
+    const char *qdisc[] = { "qdisc", "del", "dev", bridge, "handle", qd, NULL };
+    const char *filter[] = { "filter", "del", "dev", bridge, "prio", "2", "handle", handle, "u32", NULL };
+    const char *klass[] = { "class", "del", "dev", bridge, "classid", cls, NULL };
+    /* as much as is there goes */
+    run_tc(qdisc, true, NULL);
+    run_tc(filter, true, NULL);
+    run_tc(klass, true, NULL);
+}
+
+void
+vrt_network_bandwidth_update_rate(const char *bridge, const VrtNetworkBandwidth *net_bw, guint64 rate)
+{
+    g_autofree char *r = g_strdup_printf("%" G_GUINT64_FORMAT "kbps", rate);
+    g_autofree char *ceil =
+        g_strdup_printf("%" G_GUINT64_FORMAT "kbps", net_bw->in.peak ? net_bw->in.peak : net_bw->in.average);
+    g_autofree char *q = quantum(&net_bw->in);
+    const char *cmd[] = { "class", "change", "dev",  bridge, "classid", "1:2", "htb",
+                          "rate",  r,        "ceil", ceil,   "quantum", q,     NULL };
+    g_autoptr(GError) err = NULL;
+    if (!run_tc(cmd, false, &err))
+        g_warning("Unable to update rate for 1:2 class on %s bridge: %s", bridge, err->message);
+}
+
+bool
+vrt_network_tap_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, GError **error)
+{
+    if (!bw->in.present && !bw->out.present) {
+        vrt_network_bandwidth_clear(ifname);
+        return true;
+    }
+    return vrt_network_bandwidth_set(ifname, bw, false, true, error);
+}

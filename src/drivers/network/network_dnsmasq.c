@@ -112,6 +112,19 @@ conf_records(GString *s, const VrtNetworkDef *def)
     }
 }
 
+/* A <lease> as dnsmasq takes it after a range or host: ",infinite" or
+ * ",N" with its unit's letter, "" without a lease (as libvirt writes). */
+static char *
+lease_suffix(const VrtNetworkLease *lease)
+{
+    static const char units[] = { 's', 'm', 'h' };
+    if (!lease->present)
+        return g_strdup("");
+    if (lease->expiry == 0)
+        return g_strdup(",infinite");
+    return g_strdup_printf(",%" G_GUINT64_FORMAT "%c", lease->expiry, units[lease->unit]);
+}
+
 /* Number of addresses from start to end (inclusive), 0 when not IPv4. */
 static guint64
 range_size(const char *start, const char *end)
@@ -121,6 +134,30 @@ range_size(const char *start, const char *end)
         return 0;
     guint32 a = ntohl(s.s_addr), b = ntohl(e.s_addr);
     return b >= a ? (guint64)(b - a) + 1 : 0;
+}
+
+char *
+vrt_network_ip_ptr_domain(const VrtNetworkIpDef *ip)
+{
+    int prefix = vrt_network_ip_prefix(ip);
+    guint8 a[16];
+    bool v6 = vrt_network_ip_is_v6(ip);
+    if (!ip->address || inet_pton(v6 ? AF_INET6 : AF_INET, ip->address, a) != 1)
+        return NULL;
+    GString *s = g_string_new(NULL);
+    if (!v6 && prefix > 0 && prefix < 32 && prefix % 8 == 0) {
+        for (int i = prefix / 8; i > 0; i--)
+            g_string_append_printf(s, "%u.", a[i - 1]);
+        g_string_append(s, "in-addr.arpa");
+    } else if (v6 && prefix > 0 && prefix < 128 && prefix % 4 == 0) {
+        for (int i = prefix / 4; i > 0; i--)
+            g_string_append_printf(s, "%x.", (i - 1) % 2 ? a[(i - 1) / 2] & 0xf : a[(i - 1) / 2] >> 4);
+        g_string_append(s, "ip6.arpa");
+    } else {
+        g_string_free(s, TRUE);
+        return NULL;
+    }
+    return g_string_free(s, FALSE);
 }
 
 static char *
@@ -148,6 +185,14 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
         if (def->domain_local_only == 1)
             g_string_append_printf(s, "local=/%s/\n", def->domain_name);
         g_string_append_printf(s, "domain=%s\nexpand-hosts\n", def->domain_name);
+    }
+    for (guint i = 0; want_dns && i < def->ips->len; i++) {
+        /* localPtr='yes': dnsmasq answers the subnet's reverse lookups
+         * itself (prepare_live refused a prefix it cannot name) */
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        g_autofree char *ptr = ip->local_ptr == 1 ? vrt_network_ip_ptr_domain(ip) : NULL;
+        if (ptr)
+            g_string_append_printf(s, "local=/%s/\n", ptr);
     }
     if (want_dns && def->dns_forward_plain_names == 0)
         /* names without a dot stay here, domain given or not */
@@ -188,13 +233,14 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
         }
         for (guint r = 0; r < ip->ranges->len; r++) {
             const VrtNetworkDhcpRange *range = g_ptr_array_index(ip->ranges, r);
+            g_autofree char *lease = lease_suffix(&range->lease);
             if (v6) {
-                g_string_append_printf(s, "dhcp-range=%s,%s,%d\n", range->start, range->end, prefix);
+                g_string_append_printf(s, "dhcp-range=%s,%s,%d%s\n", range->start, range->end, prefix, lease);
             } else {
                 struct in_addr m = { .s_addr = prefix ? htonl(~0u << (32 - prefix)) : 0 };
                 char mask[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &m, mask, sizeof(mask));
-                g_string_append_printf(s, "dhcp-range=%s,%s,%s\n", range->start, range->end, mask);
+                g_string_append_printf(s, "dhcp-range=%s,%s,%s%s\n", range->start, range->end, mask, lease);
             }
             nleases += range_size(range->start, range->end);
         }
@@ -226,6 +272,9 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
             if (vrt_network_ip_is_v6(ip) && ip->address)
                 g_string_append_printf(s, "dhcp-range=%s,ra-only\n", ip->address);
         }
+    /* <dnsmasq:options>: the user's own lines, last, as libvirt adds them */
+    for (guint i = 0; def->dnsmasq_options && def->dnsmasq_options[i]; i++)
+        g_string_append_printf(s, "%s\n", def->dnsmasq_options[i]);
     return g_string_free(s, FALSE);
 }
 
@@ -248,10 +297,16 @@ hostsfile_contents(const VrtNetworkDef *def)
             const VrtNetworkDhcpHost *h = g_ptr_array_index(ip->hosts, j);
             const char *addr_fmt = v6 ? "[%s]" : "%s";
             g_autofree char *addr = g_strdup_printf(addr_fmt, h->ip);
+            g_autofree char *lease = lease_suffix(&h->lease);
             if (h->mac)
-                g_string_append_printf(s, "%s,%s%s%s\n", h->mac, addr, h->name ? "," : "", h->name ? h->name : "");
+                g_string_append_printf(s, "%s,%s%s%s%s\n", h->mac, addr, h->name ? "," : "", h->name ? h->name : "",
+                                       lease);
+            else if (h->id)
+                /* a DHCPv6 client by its DUID, as libvirt writes it */
+                g_string_append_printf(s, "id:%s%s%s,%s%s\n", h->id, h->name ? "," : "", h->name ? h->name : "", addr,
+                                       lease);
             else
-                g_string_append_printf(s, "%s,%s\n", h->name, addr);
+                g_string_append_printf(s, "%s,%s%s\n", h->name, addr, lease);
         }
         if (v6)
             done6 = true;

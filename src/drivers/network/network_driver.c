@@ -64,6 +64,7 @@ obj_free(gpointer p)
     vrt_network_def_free(obj->live);
     g_hash_table_unref(obj->ports);
     g_hash_table_unref(obj->pending);
+    g_hash_table_unref(obj->floors);
     g_free(obj);
 }
 
@@ -74,6 +75,7 @@ obj_add_locked(VrtNetworkDriver *drv, const char *name)
     VrtNetworkObj *obj = g_new0(VrtNetworkObj, 1);
     obj->ports = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vrt_network_port_def_free);
     obj->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    obj->floors = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     g_hash_table_insert(drv->nets, g_strdup(name), obj);
     return obj;
 }
@@ -299,11 +301,45 @@ resolve_pf_pool(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
     return true;
 }
 
+/* The elements a definition may hold that vrt does not put into effect
+ * when it starts a network: refused by name instead of ignored. */
+static bool
+check_applied(const VrtNetworkDef *live, GError **error)
+{
+    const char *what = NULL;
+    if (live->vport.present)
+        what = "<virtualport>";
+    for (guint i = 0; !what && i < live->portgroups->len; i++)
+        if (((const VrtNetworkPortGroup *)g_ptr_array_index(live->portgroups, i))->vport.present)
+            what = "<virtualport> of a <portgroup>";
+    if (!what && live->routes->len)
+        what = "static <route>";
+    if (!what && live->port_isolated == 1)
+        what = "<port isolated='yes'>";
+    for (guint i = 0; i < live->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(live->ips, i);
+        g_autofree char *ptr = ip->local_ptr == 1 ? vrt_network_ip_ptr_domain(ip) : NULL;
+        if (ip->local_ptr == 1 && !ptr) {
+            /* libvirt's words */
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "PTR domain for %s network with prefix %d cannot be automatically created",
+                          vrt_network_ip_is_v6(ip) ? "IPv6" : "IPv4", vrt_network_ip_prefix(ip));
+            return false;
+        }
+    }
+    if (!what)
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "network '%s': %s is not supported by vrt yet", live->name, what);
+    return false;
+}
+
 /* Checks that vrt can run this network and resolves its pool. */
 static bool
 prepare_live(VrtNetworkDriver *drv, VrtNetworkDef *live, GError **error)
 {
     const char *mode = vrt_network_forward_mode_to_string(live->forward_mode);
+    if (!check_applied(live, error))
+        return false;
     switch (live->has_forward ? live->forward_mode : VRT_NETWORK_FORWARD_NONE) {
     case VRT_NETWORK_FORWARD_HOSTDEV:
         if (live->pf_dev)
@@ -1165,6 +1201,7 @@ enum {
 enum {
     SECTION_IP_DHCP_HOST = 4,
     SECTION_IP_DHCP_RANGE = 5,
+    SECTION_FORWARD_INTERFACE = 7,
     SECTION_PORTGROUP = 9,
     SECTION_DNS_HOST = 10,
     SECTION_DNS_TXT = 11,
@@ -1392,10 +1429,12 @@ apply_update(VrtNetworkDef *def, guint command, guint section, int parent_index,
         return vrt_network_update_dns_srv(def, command, xml, error);
     if (section == SECTION_PORTGROUP)
         return vrt_network_update_portgroup(def, command, xml, error);
+    if (section == SECTION_FORWARD_INTERFACE)
+        return vrt_network_update_forward_if(def, command, xml, error);
     if (section != SECTION_IP_DHCP_HOST && section != SECTION_IP_DHCP_RANGE) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT,
                       "can't update section %u of network '%s': vrt updates ip-dhcp-host, ip-dhcp-range, dns-host, "
-                      "dns-txt, dns-srv and portgroup",
+                      "dns-txt, dns-srv, portgroup and forward-interface",
                       section, def->name);
         return false;
     }
@@ -1456,9 +1495,16 @@ vrt_netdrv_update(VrtNetworkDriver *drv, const guchar net_uuid[16], guint comman
          * start only: a new dnsmasq, as libvirt; a portgroup is no host
          * state (it applies to the ports taken from now on) */
         bool restart = section == SECTION_IP_DHCP_RANGE || section == SECTION_DNS_TXT || section == SECTION_DNS_SRV;
-        if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
-            !vrt_network_dnsmasq_update(drv, newlive, restart, error))
+        if (section == SECTION_FORWARD_INTERFACE) {
+            /* the first forward interface is where a nat or route
+             * network's rules send traffic, as libvirt's firewall refresh */
+            if (vrt_network_is_virtual(newlive) && newlive->forward_mode != VRT_NETWORK_FORWARD_NONE &&
+                newlive->forward_mode != VRT_NETWORK_FORWARD_OPEN && !vrt_network_firewall_add(drv, newlive, error))
+                return false;
+        } else if (section != SECTION_PORTGROUP && vrt_network_is_virtual(newlive) &&
+                   !vrt_network_dnsmasq_update(drv, newlive, restart, error)) {
             return false;
+        }
     }
     locker = g_mutex_locker_new(&drv->lock);
     obj = g_hash_table_lookup(drv->nets, name); /* held by us: still there */

@@ -201,6 +201,7 @@ typedef struct {
     char *bridge; /* bridge: host bridge name */
     int vlan; /* first vlan tag of the network, -1 when none */
     VrtNetworkVlan vlan_full;
+    VrtNetworkBandwidth bandwidth; /* in effect: the interface's or its portgroup's */
 } VrtNetworkPortAlloc;
 
 void vrt_network_port_alloc_free(VrtNetworkPortAlloc *alloc);
@@ -222,6 +223,33 @@ VrtNetworkPortAlloc *vrt_network_port_allocate(VrtNetworkDriver *drv, const char
 VrtNetworkPortAlloc *vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name,
                                                     const char *owner_name, const guchar owner_uuid[16],
                                                     const guint8 mac[6], const guchar port_uuid[16], GError **error);
+
+/* Like vrt_network_port_allocate_uuid() for an interface with a
+ * portgroup (NULL: the network's default one, if any) and a <bandwidth>
+ * (NULL or empty: its portgroup's): the port carries the bandwidth in
+ * effect (alloc->bandwidth) and an inbound floor is checked against the
+ * network's inbound average/peak and the other ports' floors, and put on
+ * the bridge, as libvirt (VIR_ERR_OPERATION_UNSUPPORTED without inbound
+ * QoS on the network, VIR_ERR_OPERATION_INVALID when it would overcommit). */
+VrtNetworkPortAlloc *vrt_network_port_allocate_full(VrtNetworkDriver *drv, const char *network_name,
+                                                    const char *owner_name, const guchar owner_uuid[16],
+                                                    const guint8 mac[6], const guchar port_uuid[16],
+                                                    const char *portgroup, const VrtNetworkBandwidth *bandwidth,
+                                                    GError **error);
+
+/* A port's portgroup and bandwidth changed (a live update of its
+ * interface): the bandwidth in effect is worked out again as at
+ * allocation (*effective), its floor checked as then, its class on the
+ * bridge replaced, and the port's file rewritten. */
+bool vrt_network_port_update_bandwidth(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
+                                       const char *portgroup, const VrtNetworkBandwidth *bandwidth,
+                                       VrtNetworkBandwidth *effective, GError **error);
+
+/* A <bandwidth> on a guest's tap, as libvirt's virNetDevBandwidthSet with
+ * the directions swapped (inbound is what the tap sends to the guest):
+ * HTB with sfq on its egress, a policer on its ingress; the old setting
+ * is removed first (clear: only that). tc's complaint is the error. */
+bool vrt_network_tap_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, GError **error);
 
 /* Gives a port back (file removed, then the VF freed). Idempotent for the
  * rollback and recovery paths: an unknown port, or a network that is gone

@@ -16,6 +16,9 @@ typedef struct {
     /* uuid strings of ports being added or removed outside the lock: taken
      * by no one else, and the network does not stop while any is here */
     GHashTable *pending;
+    /* class id -> inbound floor (guint64*) of the ports in ports or being
+     * added that have one: what the network's inbound bandwidth guarantees */
+    GHashTable *floors;
 } VrtNetworkObj;
 
 struct _VrtNetworkDriver {

@@ -113,6 +113,7 @@ vrt_network_port_info_free(VrtNetworkPortInfo *info)
 }
 
 static VrtNetworkPortAlloc *alloc_from_port(const VrtNetworkPortDef *port);
+static guint64 floor_sum_locked(VrtNetworkObj *obj);
 
 GPtrArray *
 vrt_network_port_list_by_owner(VrtNetworkDriver *drv, const guchar *owner_uuid)
@@ -340,6 +341,10 @@ add_port_finish(VrtNetworkDriver *drv, VrtNetworkObj *obj, const char *net, VrtN
     pending_drop_locked(obj, port->uuid);
     if (!ok) {
         release_vf(drv, net, port);
+        if (port->class_id) {
+            g_hash_table_remove(obj->floors, GUINT_TO_POINTER(port->class_id));
+            vrt_network_bandwidth_unplug(port->plug_bridge, port->class_id);
+        }
         return false;
     }
     char u[VRT_UUID_STRING_LEN];
@@ -381,11 +386,23 @@ remove_port_finish(VrtNetworkDriver *drv, VrtNetworkObj *obj, const char *net, V
     bool ok = vrt_file_remove(path, error);
     char u[VRT_UUID_STRING_LEN];
     vrt_uuid_format(port->uuid, u);
+    /* its floor's class leaves the bridge with it, as libvirt's unplug */
+    if (ok && port->class_id && port->plug_bridge)
+        vrt_network_bandwidth_unplug(port->plug_bridge, port->class_id);
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
     pending_drop_locked(obj, port->uuid);
     if (!ok) {
         g_hash_table_insert(obj->ports, g_strdup(u), g_steal_pointer(&port));
         return false;
+    }
+    if (port->class_id) {
+        g_hash_table_remove(obj->floors, GUINT_TO_POINTER(port->class_id));
+        if (obj->live && obj->live->bridge_name && obj->live->bandwidth.in.present) {
+            const VrtNetworkBandwidthRate *in = &obj->live->bandwidth.in;
+            guint64 limit = in->peak ? in->peak : in->average, sum = floor_sum_locked(obj);
+            vrt_network_bandwidth_update_rate(obj->live->bridge_name, &obj->live->bandwidth,
+                                              limit > sum ? limit - sum : 0);
+        }
     }
     release_vf(drv, net, port);
     g_info("network '%s': port %s released", net, u);
@@ -409,6 +426,84 @@ port_exists_error(GError **error, const guchar uuid[16], const char *net)
                   net);
 }
 
+/* ---- a port's inbound floor (libvirt's networkCheckBandwidth) ---- */
+
+static guint64
+floor_sum_locked(VrtNetworkObj *obj)
+{
+    guint64 sum = 0;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, obj->floors);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        sum += *(guint64 *)v;
+    return sum;
+}
+
+/* Checks port's floor against the network's inbound bandwidth and what
+ * the other ports hold, and reserves it under a free class id (from 3:
+ * 1:1 is the network's, 1:2 its default class). *rate: what is left for
+ * the default class. A port without a floor takes nothing. */
+static bool
+reserve_floor_locked(VrtNetworkObj *obj, VrtNetworkPortDef *port, guint64 *rate, GError **error)
+{
+    const VrtNetworkDef *live = obj->live;
+    const VrtNetworkBandwidthRate *net_in = &live->bandwidth.in;
+    char mac[VRT_MAC_STRING_LEN];
+    port->class_id = 0;
+    if (!port->bandwidth.in.present || !port->bandwidth.in.floor)
+        return true;
+    vrt_mac_format(port->mac, mac);
+    if (!vrt_network_is_virtual(live)) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                      "Invalid use of 'floor' on interface with MAC address %s - 'floor' is only supported for "
+                      "interface type 'network' with forward type 'nat', 'route', 'open' or none",
+                      mac);
+        return false;
+    }
+    if (!net_in->present || !net_in->average) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                      "Invalid use of 'floor' on interface with MAC address %s - network '%s' has no inbound QoS set",
+                      mac, live->name);
+        return false;
+    }
+    guint64 sum = floor_sum_locked(obj) + port->bandwidth.in.floor;
+    guint64 limit = net_in->peak ? net_in->peak : net_in->average;
+    if (sum > limit) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "Cannot plug '%s' interface into '%s' because new combined inbound floor=%" G_GUINT64_FORMAT
+                      " would overcommit %s=%" G_GUINT64_FORMAT " on network '%s'",
+                      mac, live->bridge_name ? live->bridge_name : "", sum, net_in->peak ? "peak" : "average", limit,
+                      live->name);
+        return false;
+    }
+    guint id = 3;
+    while (g_hash_table_contains(obj->floors, GUINT_TO_POINTER(id)))
+        id++;
+    port->class_id = id;
+    g_hash_table_insert(obj->floors, GUINT_TO_POINTER(id), g_memdup2(&port->bandwidth.in.floor, sizeof(guint64)));
+    *rate = limit > sum ? limit - sum : 0;
+    return true;
+}
+
+/* Puts a reserved floor on the bridge (no lock held); on failure the
+ * reservation is given back. */
+static bool
+plug_floor(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef *port, const VrtNetworkBandwidth *net_bw,
+           guint64 rate, GError **error)
+{
+    if (!port->class_id)
+        return true;
+    if (vrt_network_bandwidth_plug(port->plug_bridge, net_bw, port->mac, &port->bandwidth, port->class_id, error)) {
+        vrt_network_bandwidth_update_rate(port->plug_bridge, net_bw, rate);
+        return true;
+    }
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    g_hash_table_remove(obj->floors, GUINT_TO_POINTER(port->class_id));
+    port->class_id = 0;
+    return false;
+}
+
 /* ---- libvirt port API ---- */
 
 /* Adds port (ownership taken) to the running network obj: a plug it names
@@ -429,9 +524,20 @@ add_port_locked(VrtNetworkDriver *drv, GMutexLocker **locker, VrtNetworkObj *obj
     } else if (!check_plug_locked(drv, obj, port, error)) {
         return false;
     }
+    guint64 rate = 0;
+    VrtNetworkBandwidth net_bw = obj->live->bandwidth;
+    if (!reserve_floor_locked(obj, port, &rate, error)) {
+        release_vf(drv, net, port);
+        return false;
+    }
     pending_add_locked(obj, port->uuid);
     g_clear_pointer(locker, g_mutex_locker_free);
     if (pool && !pick_vf(drv, net, pool, port, error)) {
+        g_autoptr(GMutexLocker) relock = g_mutex_locker_new(&drv->lock);
+        pending_drop_locked(obj, port->uuid);
+        return false;
+    }
+    if (!plug_floor(drv, obj, port, &net_bw, rate, error)) {
         g_autoptr(GMutexLocker) relock = g_mutex_locker_new(&drv->lock);
         pending_drop_locked(obj, port->uuid);
         return false;
@@ -583,6 +689,7 @@ alloc_from_port(const VrtNetworkPortDef *port)
         alloc->bridge = g_strdup(port->plug_bridge);
     }
     alloc->vlan_full = port->vlan;
+    alloc->bandwidth = port->bandwidth;
     alloc->vlan = port->vlan.present && port->vlan.ntags > 0 ? (int)port->vlan.tags[0] : -1;
     return alloc;
 }
@@ -626,6 +733,14 @@ vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name, 
                                const guchar owner_uuid[16], const guint8 mac[6], const guchar port_uuid[16],
                                GError **error)
 {
+    return vrt_network_port_allocate_full(drv, network_name, owner_name, owner_uuid, mac, port_uuid, NULL, NULL, error);
+}
+
+VrtNetworkPortAlloc *
+vrt_network_port_allocate_full(VrtNetworkDriver *drv, const char *network_name, const char *owner_name,
+                               const guchar owner_uuid[16], const guint8 mac[6], const guchar port_uuid[16],
+                               const char *portgroup, const VrtNetworkBandwidth *bandwidth, GError **error)
+{
     if (!check_owner(owner_name, mac, error))
         return NULL;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
@@ -633,6 +748,15 @@ vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name, 
     if (!obj)
         return NULL;
     g_autoptr(VrtNetworkPortDef) port = new_port(owner_name, owner_uuid, mac);
+    /* the interface's own <bandwidth>, else its portgroup's (or the
+     * default portgroup's), as libvirt's networkAllocatePort */
+    const VrtNetworkPortGroup *pg = vrt_network_def_portgroup(obj->live, portgroup);
+    if (pg)
+        port->group = g_strdup(pg->name);
+    if (bandwidth && (bandwidth->in.present || bandwidth->out.present))
+        port->bandwidth = *bandwidth;
+    else if (pg)
+        port->bandwidth = pg->bandwidth;
     if (port_uuid) {
         const VrtNetworkPortDef *existing = find_port_locked(obj, port_uuid);
         if (existing && memcmp(existing->owner_uuid, owner_uuid, 16) == 0)
@@ -783,6 +907,9 @@ vrt_network_load_ports_locked(VrtNetworkDriver *drv, VrtNetworkObj *obj)
             if (!in_pool(obj->live, &port->plug_addr))
                 g_warning("network '%s': port %s holds VF %s, which is outside the pool", obj->live->name, file, a);
         }
+        if (port->class_id)
+            g_hash_table_insert(obj->floors, GUINT_TO_POINTER(port->class_id),
+                                g_memdup2(&port->bandwidth.in.floor, sizeof(guint64)));
         g_hash_table_insert(obj->ports, g_strndup(file, strlen(file) - 4), g_steal_pointer(&port));
     }
 }
@@ -886,4 +1013,71 @@ vrt_network_driver_check_invariants(VrtNetworkDriver *drv, GError **error)
             return false;
     }
     return true;
+}
+
+bool
+vrt_network_port_update_bandwidth(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
+                                  const char *portgroup, const VrtNetworkBandwidth *bandwidth,
+                                  VrtNetworkBandwidth *effective, GError **error)
+{
+    g_autoptr(VrtNetworkPortDef) updated = NULL;
+    VrtNetworkBandwidth net_bw;
+    guint old_class = 0;
+    guint64 rate = 0;
+    g_autofree char *bridge = NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+        VrtNetworkObj *obj = active_by_name_locked(drv, network_name, error);
+        if (!obj)
+            return false;
+        VrtNetworkPortDef *port = find_port_locked(obj, port_uuid);
+        if (!port) {
+            char u[VRT_UUID_STRING_LEN];
+            vrt_uuid_format(port_uuid, u);
+            vrt_error_set(error, VIR_ERR_NO_NETWORK_PORT, "network port with uuid %s not found", u);
+            return false;
+        }
+        updated = vrt_network_port_def_copy(port);
+        const VrtNetworkPortGroup *pg = vrt_network_def_portgroup(obj->live, portgroup);
+        g_free(updated->group);
+        updated->group = pg ? g_strdup(pg->name) : NULL;
+        memset(&updated->bandwidth, 0, sizeof(updated->bandwidth));
+        if (bandwidth && (bandwidth->in.present || bandwidth->out.present))
+            updated->bandwidth = *bandwidth;
+        else if (pg)
+            updated->bandwidth = pg->bandwidth;
+        /* the old floor steps aside while the new one is checked */
+        old_class = port->class_id;
+        g_autofree guint64 *old_floor = NULL;
+        if (old_class)
+            g_hash_table_steal_extended(obj->floors, GUINT_TO_POINTER(old_class), NULL, (gpointer *)&old_floor);
+        if (!reserve_floor_locked(obj, updated, &rate, error)) {
+            if (old_class)
+                g_hash_table_insert(obj->floors, GUINT_TO_POINTER(old_class), g_steal_pointer(&old_floor));
+            return false;
+        }
+        net_bw = obj->live->bandwidth;
+        bridge = g_strdup(port->plug_bridge);
+        /* the new setting is the port's from here (the old one freed by
+         * the table); a failed tc below leaves it recorded without its
+         * class */
+        char u[VRT_UUID_STRING_LEN];
+        vrt_uuid_format(port_uuid, u);
+        g_hash_table_insert(obj->ports, g_strdup(u), vrt_network_port_def_copy(updated));
+    }
+    if (old_class && bridge)
+        vrt_network_bandwidth_unplug(bridge, old_class);
+    bool ok = true;
+    if (updated->class_id && bridge) {
+        ok = vrt_network_bandwidth_plug(bridge, &net_bw, updated->mac, &updated->bandwidth, updated->class_id, error);
+        if (ok)
+            vrt_network_bandwidth_update_rate(bridge, &net_bw, rate);
+    }
+    g_autofree char *path = vrt_network_port_path(drv, network_name, port_uuid);
+    g_autofree char *xml = vrt_network_port_def_format(updated);
+    if (!vrt_file_write_atomic(path, xml, -1, PORT_FILE_MODE, ok ? error : NULL))
+        ok = false;
+    if (effective)
+        *effective = updated->bandwidth;
+    return ok;
 }

@@ -1,10 +1,11 @@
 /*
  * NETWORK_UPDATE of the sections beyond DHCP hosts and ranges and DNS
- * hosts: dns-txt, dns-srv and portgroup, on a copy of a definition (live
+ * hosts: dns-txt, dns-srv, portgroup and forward-interface, on a copy of a definition (live
  * or persistent; network_driver.c writes and applies the result). The
  * matching rules and refusals are libvirt's: TXT records match by name,
  * SRV records by every field the element gives, portgroups by name with
- * at most one default; records cannot be modified, only added or deleted.
+ * at most one default, forward interfaces by dev (one in use stays);
+ * records cannot be modified, only added or deleted.
  */
 #include "drivers/network/network_virt.h"
 #include "util/error.h"
@@ -176,4 +177,48 @@ vrt_network_update_portgroup(VrtNetworkDef *def, guint command, const char *xml,
     case VRT_NETWORK_UPDATE_DELETE: g_ptr_array_remove_index(def->portgroups, (guint)found); return true;
     default: return unknown_command(command, error);
     }
+}
+
+bool
+vrt_network_update_forward_if(VrtNetworkDef *def, guint command, const char *xml, GError **error)
+{
+    if (command == VRT_NETWORK_UPDATE_MODIFY) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s",
+                      "forward interface entries cannot be modified, only added or deleted");
+        return false;
+    }
+    g_autofree char *dev = vrt_network_forward_if_parse(xml, error);
+    if (!dev)
+        return false;
+    guint i = 0;
+    while (i < def->forward_ifs->len && g_strcmp0(((VrtNetworkForwardIf *)def->forward_ifs->pdata[i])->dev, dev) != 0)
+        i++;
+    if (is_add(command)) {
+        if (i < def->forward_ifs->len) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "there is an existing interface entry in network '%s' that matches \"<interface dev='%s'>\"",
+                          def->name, dev);
+            return false;
+        }
+        VrtNetworkForwardIf *fi = g_new0(VrtNetworkForwardIf, 1);
+        fi->dev = g_steal_pointer(&dev);
+        insert(def->forward_ifs, command, fi);
+        return true;
+    }
+    if (command != VRT_NETWORK_UPDATE_DELETE)
+        return unknown_command(command, error);
+    if (i == def->forward_ifs->len) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "couldn't find an interface entry in network '%s' matching <interface dev='%s'>", def->name, dev);
+        return false;
+    }
+    const VrtNetworkForwardIf *fi = g_ptr_array_index(def->forward_ifs, i);
+    if (fi->connections > 0) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "unable to delete interface '%s' in network '%s'. It is currently being used  by %u domains.",
+                      dev, def->name, fi->connections);
+        return false;
+    }
+    g_ptr_array_remove_index(def->forward_ifs, i);
+    return true;
 }

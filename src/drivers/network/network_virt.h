@@ -18,6 +18,10 @@ bool vrt_network_is_virtual(const VrtNetworkDef *def);
  * -1 when it has no address. */
 int vrt_network_ip_prefix(const VrtNetworkIpDef *ip);
 bool vrt_network_ip_is_v6(const VrtNetworkIpDef *ip);
+/* The reverse DNS zone of an <ip>'s subnet ("122.168.192.in-addr.arpa"),
+ * as libvirt makes it for localPtr='yes'; NULL when its prefix is not a
+ * whole number of octets (IPv4) or nibbles (IPv6). */
+char *vrt_network_ip_ptr_domain(const VrtNetworkIpDef *ip);
 
 /* Picks a free virbrN for a network without <bridge name>. Driver lock held. */
 char *vrt_network_pick_bridge_locked(VrtNetworkDriver *drv);
@@ -61,6 +65,7 @@ enum {
 bool vrt_network_update_dns_txt(VrtNetworkDef *def, guint command, const char *xml, GError **error);
 bool vrt_network_update_dns_srv(VrtNetworkDef *def, guint command, const char *xml, GError **error);
 bool vrt_network_update_portgroup(VrtNetworkDef *def, guint command, const char *xml, GError **error);
+bool vrt_network_update_forward_if(VrtNetworkDef *def, guint command, const char *xml, GError **error);
 
 /* Whether a running virtual network has a dnsmasq (addresses, and DNS or
  * DHCP or TFTP to serve). */
@@ -72,3 +77,12 @@ bool vrt_network_dnsmasq_wanted(const VrtNetworkDef *def);
 bool vrt_network_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, bool hierarchical, bool swapped,
                                GError **error);
 void vrt_network_bandwidth_clear(const char *ifname);
+/* A port's inbound floor as libvirt's virNetDevBandwidthPlug: class
+ * 1:<class_id> under the bridge's 1:1 (rate the floor, ceil the network's
+ * peak or average), an sfq below it, a u32 filter on the guest's MAC;
+ * nothing left on failure. Unplug removes what is there of the three. */
+bool vrt_network_bandwidth_plug(const char *bridge, const VrtNetworkBandwidth *net_bw, const guint8 mac[6],
+                                const VrtNetworkBandwidth *port_bw, guint class_id, GError **error);
+void vrt_network_bandwidth_unplug(const char *bridge, guint class_id);
+/* The rate of the bridge's default class 1:2 (what no floor guarantees). */
+void vrt_network_bandwidth_update_rate(const char *bridge, const VrtNetworkBandwidth *net_bw, guint64 rate);

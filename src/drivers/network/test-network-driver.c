@@ -237,7 +237,7 @@ test_define_rules(Fixture *f, gconstpointer data)
     /* Bad XML and flags. */
     g_assert_null(vrt_netdrv_define_xml(
         drv, "<network><name>x</name><route address='10.1.0.0' prefix='16' gateway='10.0.0.2'/></network>", 0, &err));
-    assert_error(&err, VIR_ERR_CONFIG_UNSUPPORTED, "<route>");
+    assert_error(&err, VIR_ERR_CONFIG_UNSUPPORTED, "unreachable static route gateway '10.0.0.2'");
     g_assert_null(vrt_netdrv_define_xml(drv, hostdev_xml, 0x80, &err));
     assert_error(&err, VIR_ERR_INVALID_ARG, "unsupported flags (0x80)");
     /* nat: defined and dumped; its bridge is not made under a host root

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "host/ethtool.h"
 #include "host/sriov.h"
 #include "util/error.h"
 
@@ -179,6 +180,49 @@ read_hex(VrtHost *host, const VrtPciAddr *addr, const char *attr, guint fallback
     return (guint)v;
 }
 
+/* What libvirt reads from a function's config space: its header type
+ * and its PCI Express capability with the link's capabilities and
+ * status. A config space without a capability list counts as PCIe when
+ * its file is longer than 256 bytes: libvirt's guess for the case where
+ * it cannot read the whole space, which it applies to this case too. */
+static void
+pci_config_facts(VrtHost *h, const VrtPciAddr *addr, VrtNodedevDef *def)
+{
+    g_autofree char *rel = vrt_pci_sysfs_path(addr, "config");
+    g_autofree char *path = vrt_host_path(h, rel);
+    g_autofree guint8 *cfg = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, (char **)&cfg, &len, NULL) || len < 64)
+        return;
+    def->pci.hdr_type = cfg[0x0e] & 0x7f;
+    guint pos = 0;
+    if (cfg[0x06] & 0x10) { /* status: capability list */
+        guint hops = 0;
+        for (guint p = cfg[0x34]; p >= 0x40 && p != 0xff && p + 1 < len && hops < 48; p = cfg[p + 1], hops++) {
+            if (cfg[p] == 0x10) { /* PCI Express */
+                pos = p;
+                break;
+            }
+        }
+        def->pci.pcie = pos != 0;
+    } else {
+        def->pci.pcie = len != 256;
+    }
+    if (!pos || pos + 0x14 > len)
+        return;
+    guint type = (cfg[pos + 2] >> 4) & 0xf;
+    if (type == 0x9 || type == 0xa)
+        return; /* root complex integrated endpoint, event collector: no link */
+    guint32 lnkcap = cfg[pos + 0xc] | cfg[pos + 0xd] << 8 | cfg[pos + 0xe] << 16 | (guint32)cfg[pos + 0xf] << 24;
+    guint16 lnksta = cfg[pos + 0x12] | cfg[pos + 0x13] << 8;
+    def->pci.pcie_link = true;
+    def->pci.link_cap_port = lnkcap >> 24;
+    def->pci.link_cap_speed = lnkcap & 0xf;
+    def->pci.link_cap_width = (lnkcap & 0x3f0) >> 4;
+    def->pci.link_sta_speed = lnksta & 0xf;
+    def->pci.link_sta_width = (lnksta & 0x3f0) >> 4;
+}
+
 static VrtNodedevDef *
 pci_def(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
 {
@@ -244,6 +288,7 @@ pci_def(VrtNodedevDriver *drv, const VrtPciAddr *addr, GError **error)
     }
     if ((numa = read_opt(h, numa_path)))
         def->pci.numa_node = (int)g_ascii_strtoll(numa, NULL, 10);
+    pci_config_facts(h, addr, def);
     return g_steal_pointer(&def);
 }
 
@@ -262,19 +307,27 @@ net_def(VrtNodedevDriver *drv, const char *ifname, GError **error)
     def->net.ifname = g_strdup(ifname);
     def->net.mac = net_attr(h, ifname, "address");
     def->name = net_name(ifname, def->net.mac);
-    {
-        g_autofree char *drvlink = g_strdup_printf("/sys/class/net/%s/device/driver", ifname);
-        def->driver = vrt_host_link_name(h, drvlink, NULL);
-    }
+    /* no <driver>: libvirt gives the interface's own driver, which a
+     * network class device never has (its PCI function has one) */
     def->net.link_state = net_attr(h, ifname, "operstate");
     if (def->net.link_state &&
         !g_strv_contains((const char *const[]){ "unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant",
                                                 "up", NULL },
                          def->net.link_state))
         g_clear_pointer(&def->net.link_state, g_free);
-    if ((speed = net_attr(h, ifname, "speed"))) {
+    /* libvirt reads the speed of a link that is up only (drivers report
+     * nonsense otherwise), and takes the kernel's -1 ("unknown", a virtio
+     * NIC's) as the unsigned number it is: 4294967295. */
+    if (g_strcmp0(def->net.link_state, "up") == 0 && (speed = net_attr(h, ifname, "speed"))) {
         gint64 s = g_ascii_strtoll(speed, NULL, 10);
-        def->net.speed = s > 0 && s < G_MAXUINT ? (guint)s : 0;
+        def->net.speed = s == -1 ? G_MAXUINT : s > 0 && s < G_MAXUINT ? (guint)s : 0;
+    }
+    {
+        g_autoptr(GPtrArray) feats = vrt_host_net_features(h, ifname);
+        if (feats->len) {
+            g_ptr_array_add(feats, NULL);
+            def->net.features = (GStrv)g_ptr_array_steal(feats, NULL);
+        }
     }
     {
         /* .../<pci address>/net/<ifname>: the PCI function owns it */
@@ -282,6 +335,137 @@ net_def(VrtNodedevDriver *drv, const char *ifname, GError **error)
         g_autofree char *owner = g_path_get_dirname(netdir);
         def->parent = parent_name_of(owner);
     }
+    return g_steal_pointer(&def);
+}
+
+/* ---- block devices ---- */
+
+/* A property of a block device from udev's database (E:KEY=VALUE lines
+ * of /run/udev/data/bMAJ:MIN), NULL when udev has none (no udev runs). */
+static char *
+udev_prop(VrtHost *h, const char *blk, const char *key)
+{
+    g_autofree char *devpath = g_strdup_printf("/sys/class/block/%s/dev", blk);
+    g_autofree char *dev = read_opt(h, devpath);
+    if (!dev)
+        return NULL;
+    g_autofree char *dbpath = g_strdup_printf("/run/udev/data/b%s", g_strstrip(dev));
+    g_autofree char *db = read_opt(h, dbpath);
+    g_autofree char *prefix = g_strdup_printf("E:%s=", key);
+    if (!db)
+        return NULL;
+    g_auto(GStrv) lines = g_strsplit(db, "\n", -1);
+    for (guint i = 0; lines[i]; i++)
+        if (g_str_has_prefix(lines[i], prefix))
+            return g_strdup(lines[i] + strlen(prefix));
+    return NULL;
+}
+
+/* libvirt's drive type of a block device: udev's ID_TYPE, its floppy,
+ * CD or SD markers, else a guess by device node (virtio and NVMe disks,
+ * DASDs); NULL when libvirt would not list it (a loop or RAM device). */
+static char *
+block_drive_type(VrtHost *h, const char *blk)
+{
+    char *type = udev_prop(h, blk, "ID_TYPE");
+    static const struct {
+        const char *prop, *type;
+    } props[] = { { "ID_DRIVE_FLOPPY", "floppy" }, { "ID_CDROM", "cd" }, { "ID_DRIVE_FLASH_SD", "sd" } };
+    static const struct {
+        const char *prefix, *type;
+    } guesses[] = { { "vd", "disk" }, { "dasd", "dasd" }, { "nvme", "disk" } };
+    if (type && strcmp(type, "generic") != 0)
+        return type;
+    g_free(type);
+    for (gsize i = 0; i < G_N_ELEMENTS(props); i++) {
+        g_autofree char *v = udev_prop(h, blk, props[i].prop);
+        if (v)
+            return g_strdup(props[i].type);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(guesses); i++)
+        if (g_str_has_prefix(blk, guesses[i].prefix))
+            return g_strdup(guesses[i].type);
+    return NULL;
+}
+
+/* libvirt's name of a block device: block_<dev>[_<serial>], characters
+ * other than letters, digits and '_' as '_'. */
+static char *
+block_name(VrtHost *h, const char *blk)
+{
+    g_autofree char *serial = udev_prop(h, blk, "ID_SERIAL");
+    char *name = serial ? g_strdup_printf("block_%s_%s", blk, serial) : g_strdup_printf("block_%s", blk);
+    for (char *p = name; *p; p++)
+        if (!g_ascii_isalnum(*p) && *p != '_')
+            *p = '_';
+    return name;
+}
+
+/* Whether vrt lists this block device: a disk by libvirt's drive type
+ * (CD, floppy, SD and DASD drives, whose removable media libvirt
+ * describes, are not listed yet). */
+static bool
+block_listed(VrtHost *h, const char *blk)
+{
+    g_autofree char *type = block_drive_type(h, blk);
+    return type && strcmp(type, "disk") == 0;
+}
+
+static guint64
+block_u64(VrtHost *h, const char *blk, const char *attr)
+{
+    g_autofree char *path = g_strdup_printf("/sys/class/block/%s/%s", blk, attr);
+    guint64 v = 0;
+    if (!vrt_host_exists(h, path) || !vrt_host_read_u64(h, path, &v, NULL))
+        return 0;
+    return v;
+}
+
+static VrtNodedevDef *
+block_def(VrtNodedevDriver *drv, const char *blk, GError **error)
+{
+    g_autoptr(VrtNodedevDef) def = vrt_nodedev_def_new(VRT_NODEDEV_CAP_STORAGE);
+    g_autofree char *link = g_strdup_printf("/sys/class/block/%s", blk);
+    g_autofree char *target = NULL;
+    VrtHost *h = drv->host;
+
+    if (!(target = vrt_host_readlink(h, link, error)))
+        return NULL;
+    def->name = block_name(h, blk);
+    def->path = sysfs_canon(target);
+    def->devnode = g_strdup_printf("/dev/%s", blk);
+    {
+        /* a partition's parent is its disk; a disk's the device above
+         * its block/ directory */
+        g_autofree char *up = g_path_get_dirname(def->path);
+        g_autofree char *upname = g_path_get_basename(up);
+        g_autofree char *uplink = g_strdup_printf("/sys/class/block/%s", upname);
+        if (g_strcmp0(upname, "block") != 0 && vrt_host_exists(h, uplink)) {
+            def->parent = block_name(h, upname);
+        } else {
+            g_autofree char *owner = g_path_get_dirname(up);
+            def->parent = parent_name_of(owner);
+        }
+    }
+    def->storage.block = g_strdup(def->devnode);
+    def->storage.bus = udev_prop(h, blk, "ID_BUS");
+    def->storage.serial = udev_prop(h, blk, "ID_SERIAL");
+    def->storage.drive_type = block_drive_type(h, blk);
+    {
+        g_autofree char *vpath = g_strdup_printf("/sys/class/block/%s/device/vendor", blk);
+        g_autofree char *mpath = g_strdup_printf("/sys/class/block/%s/device/model", blk);
+        def->storage.vendor = read_opt(h, vpath);
+        def->storage.model = read_opt(h, mpath);
+        if (def->storage.vendor)
+            g_strstrip(def->storage.vendor);
+        if (def->storage.model)
+            g_strstrip(def->storage.model);
+    }
+    /* libvirt's arithmetic: "size" (in 512-byte sectors) taken as the
+     * number of blocks, times the logical block size */
+    def->storage.num_blocks = block_u64(h, blk, "size");
+    def->storage.logical_block_size = block_u64(h, blk, "queue/logical_block_size");
+    def->storage.size = def->storage.num_blocks * def->storage.logical_block_size;
     return g_steal_pointer(&def);
 }
 
@@ -300,7 +484,7 @@ pci_addrs(VrtNodedevDriver *drv, GError **error)
 }
 
 static GPtrArray *
-names_with(VrtNodedevDriver *drv, bool system, bool pci, bool net, GError **error)
+names_with(VrtNodedevDriver *drv, bool system, bool pci, bool net, bool storage, GError **error)
 {
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 
@@ -323,6 +507,14 @@ names_with(VrtNodedevDriver *drv, bool system, bool pci, bool net, GError **erro
         for (guint i = 0; i < ifs->len; i++)
             g_ptr_array_add(names, net_ifname_name(drv->host, ifs->pdata[i]));
     }
+    if (storage && vrt_host_exists(drv->host, "/sys/class/block")) {
+        g_autoptr(GPtrArray) blks = vrt_host_list_dir(drv->host, "/sys/class/block", error);
+        if (!blks)
+            return NULL;
+        for (guint i = 0; i < blks->len; i++)
+            if (block_listed(drv->host, blks->pdata[i]))
+                g_ptr_array_add(names, block_name(drv->host, blks->pdata[i]));
+    }
     g_ptr_array_sort(names, cmp_str);
     return g_steal_pointer(&names);
 }
@@ -336,7 +528,8 @@ cap_wanted(const char *cap, const char *name)
 GPtrArray *
 vrt_nodedev_drv_list_names(VrtNodedevDriver *drv, const char *cap, GError **error)
 {
-    return names_with(drv, cap_wanted(cap, "system"), cap_wanted(cap, "pci"), cap_wanted(cap, "net"), error);
+    return names_with(drv, cap_wanted(cap, "system"), cap_wanted(cap, "pci"), cap_wanted(cap, "net"),
+                      cap_wanted(cap, "storage"), error);
 }
 
 GPtrArray *
@@ -349,10 +542,10 @@ vrt_nodedev_drv_list(VrtNodedevDriver *drv, guint flags, GError **error)
     if (state == VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE)
         return g_ptr_array_new_with_free_func(g_free);
     if (!caps)
-        return names_with(drv, true, true, true, error);
+        return names_with(drv, true, true, true, true, error);
     return names_with(drv, caps & VIR_CONNECT_LIST_NODE_DEVICES_CAP_SYSTEM,
                       caps & VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV, caps & VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET,
-                      error);
+                      caps & VIR_CONNECT_LIST_NODE_DEVICES_CAP_STORAGE, error);
 }
 
 int
@@ -394,6 +587,18 @@ vrt_nodedev_drv_get_def(VrtNodedevDriver *drv, const char *name, GError **error)
             g_autofree char *n = net_ifname_name(drv->host, ifs->pdata[i]);
             if (strcmp(n, name) == 0)
                 return net_def(drv, ifs->pdata[i], error);
+        }
+    }
+    if (g_str_has_prefix(name, "block_") && vrt_host_exists(drv->host, "/sys/class/block")) {
+        g_autoptr(GPtrArray) blks = vrt_host_list_dir(drv->host, "/sys/class/block", error);
+        if (!blks)
+            return NULL;
+        for (guint i = 0; i < blks->len; i++) {
+            if (!block_listed(drv->host, blks->pdata[i]))
+                continue;
+            g_autofree char *n = block_name(drv->host, blks->pdata[i]);
+            if (strcmp(n, name) == 0)
+                return block_def(drv, blks->pdata[i], error);
         }
     }
     no_device(error, name);

@@ -243,12 +243,152 @@ test_refused_while_domain_holds(void)
     env_free(e);
 }
 
+static void
+put(const char *root, const char *rel, const void *data, gssize len)
+{
+    g_autofree char *path = g_build_filename(root, rel, NULL);
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(path, data, len, NULL));
+}
+
+static void
+link_to(const char *root, const char *rel, const char *target)
+{
+    g_autofree char *path = g_build_filename(root, rel, NULL);
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+    g_assert_cmpint(symlink(target, path), ==, 0);
+}
+
+/* A host tree with a PCIe function (config space with a PCI Express
+ * capability and its link registers) holding a virtio disk with a
+ * partition, a loop device, a bridge with a legacy config space and a
+ * virtio NIC whose speed the kernel does not know: what libvirt's udev
+ * backend shows of them. */
+static void
+test_tree_devices(void)
+{
+    g_autofree char *root = vrt_test_make_root("vrt-nodedev-tree-XXXXXX");
+    g_autoptr(GError) err = NULL;
+    const char *fn = "sys/devices/pci0000:00/0000:00:02.0";
+    guint8 cfg[4096] = { 0 };
+    cfg[0x06] = 0x10; /* status: capability list */
+    cfg[0x34] = 0x40;
+    cfg[0x40] = 0x05; /* MSI, then */
+    cfg[0x41] = 0x60;
+    cfg[0x60] = 0x10; /* PCI Express, endpoint (type 0) */
+    cfg[0x62] = 0x02;
+    cfg[0x6c] = 0x44; /* link cap: 16 GT/s (4), x4, port 7 */
+    cfg[0x6f] = 0x07;
+    cfg[0x72] = 0x23; /* link status: 8 GT/s (3), x2 */
+    put(root, "sys/devices/pci0000:00/0000:00:02.0/config", cfg, sizeof(cfg));
+    put(root, "sys/devices/pci0000:00/0000:00:02.0/vendor", "0x1af4\n", -1);
+    put(root, "sys/devices/pci0000:00/0000:00:02.0/device", "0x1042\n", -1);
+    put(root, "sys/devices/pci0000:00/0000:00:02.0/class", "0x010000\n", -1);
+    link_to(root, "sys/bus/pci/devices/0000:00:02.0", "../../../devices/pci0000:00/0000:00:02.0");
+    guint8 legacy[256] = { 0 };
+    legacy[0x0e] = 0x01; /* header type: PCI-to-PCI bridge */
+    put(root, "sys/devices/pci0000:00/0000:00:1e.0/config", legacy, sizeof(legacy));
+    link_to(root, "sys/bus/pci/devices/0000:00:1e.0", "../../../devices/pci0000:00/0000:00:1e.0");
+    g_autofree char *disk = g_strdup_printf("%s/virtio1/block/vda", fn);
+    {
+        g_autofree char *f = g_strdup_printf("%s/size", disk);
+        put(root, f, "2097152\n", -1);
+        g_free(f);
+        f = g_strdup_printf("%s/queue/logical_block_size", disk);
+        put(root, f, "512\n", -1);
+        g_free(f);
+        f = g_strdup_printf("%s/virtio1/vendor", fn);
+        put(root, f, "0x1af4\n", -1);
+        g_free(f);
+        f = g_strdup_printf("%s/device", disk);
+        link_to(root, f, "../../../virtio1");
+        g_free(f);
+        f = g_strdup_printf("%s/vda1/size", disk);
+        put(root, f, "2048\n", -1);
+    }
+    link_to(root, "sys/class/block/vda", "../../devices/pci0000:00/0000:00:02.0/virtio1/block/vda");
+    link_to(root, "sys/class/block/vda1", "../../devices/pci0000:00/0000:00:02.0/virtio1/block/vda/vda1");
+    put(root, "sys/devices/virtual/block/loop0/size", "0\n", -1);
+    link_to(root, "sys/class/block/loop0", "../../devices/virtual/block/loop0");
+    put(root, "sys/devices/pci0000:00/0000:00:02.0/virtio2/net/eth0/address", "02:00:00:00:00:01\n", -1);
+    put(root, "sys/devices/pci0000:00/0000:00:02.0/virtio2/net/eth0/operstate", "up\n", -1);
+    put(root, "sys/devices/pci0000:00/0000:00:02.0/virtio2/net/eth0/speed", "-1\n", -1);
+    link_to(root, "sys/class/net/eth0", "../../devices/pci0000:00/0000:00:02.0/virtio2/net/eth0");
+    put(root, "sys/devices/virtual/net/dummy0/address", "02:00:00:00:00:02\n", -1);
+    put(root, "sys/devices/virtual/net/dummy0/operstate", "down\n", -1);
+    put(root, "sys/devices/virtual/net/dummy0/speed", "-1\n", -1);
+    link_to(root, "sys/class/net/dummy0", "../../devices/virtual/net/dummy0");
+
+    g_autoptr(VrtHost) host = vrt_host_new(root, &err);
+    g_assert_no_error(err);
+    g_autoptr(VrtNodedevDriver) drv = vrt_nodedev_driver_new(host, NULL, &err);
+    g_assert_no_error(err);
+
+    g_autoptr(GPtrArray) storage = vrt_nodedev_drv_list(drv, VIR_CONNECT_LIST_NODE_DEVICES_CAP_STORAGE, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(storage->len, ==, 2); /* the disk and its partition; no loop device */
+    g_assert_cmpstr(storage->pdata[0], ==, "block_vda");
+    g_assert_cmpstr(storage->pdata[1], ==, "block_vda1");
+
+    g_autofree char *vda = vrt_nodedev_drv_get_xml(drv, "block_vda", &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(vda, "  <devnode type='dev'>/dev/vda</devnode>\n  <parent>pci_0000_00_02_0</parent>\n"
+                                 "  <capability type='storage'>\n    <block>/dev/vda</block>\n"
+                                 "    <drive_type>disk</drive_type>\n    <vendor>0x1af4</vendor>\n"
+                                 "    <size>1073741824</size>\n    <logical_block_size>512</logical_block_size>\n"
+                                 "    <num_blocks>2097152</num_blocks>\n"));
+    assert_valid_nodedev(vda);
+    g_autofree char *part = vrt_nodedev_drv_get_xml(drv, "block_vda1", &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(part, "<parent>block_vda</parent>"));
+
+    g_autofree char *fn_xml = vrt_nodedev_drv_get_xml(drv, "pci_0000_00_02_0", &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(fn_xml, "    <pci-express>\n      <link validity='cap' port='7' speed='16' width='4'/>\n"
+                                    "      <link validity='sta' speed='8' width='2'/>\n    </pci-express>\n"));
+    assert_valid_nodedev(fn_xml);
+    g_autofree char *br = vrt_nodedev_drv_get_xml(drv, "pci_0000_00_1e_0", &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(br, "<capability type='pci-bridge'/>"));
+    g_assert_null(strstr(br, "pci-express"));
+
+    g_autofree char *eth = vrt_nodedev_drv_get_xml(drv, "net_eth0_02_00_00_00_00_01", &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(eth, "<link speed='4294967295' state='up'/>"));
+    g_assert_null(strstr(eth, "<driver>"));
+    g_assert_null(strstr(eth, "<feature")); /* a tree, not the kernel: no ethtool */
+    g_autofree char *dummy = vrt_nodedev_drv_get_xml(drv, "net_dummy0_02_00_00_00_00_02", &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(dummy, "<link state='down'/>"));
+    vrt_test_remove_tree(root);
+}
+
+static void
+test_xml_features(void)
+{
+    g_autoptr(VrtNodedevDef) net = vrt_nodedev_def_new(VRT_NODEDEV_CAP_NET);
+    net->name = g_strdup("net_eth0_02_00_00_00_00_01");
+    net->parent = g_strdup("computer");
+    net->net.ifname = g_strdup("eth0");
+    net->net.link_state = g_strdup("up");
+    net->net.features = g_strsplit("rx tx sg txudptnl", " ", -1);
+    g_autofree char *xml = vrt_nodedev_def_format(net);
+    g_assert_nonnull(strstr(xml, "    <link state='up'/>\n    <feature name='rx'/>\n    <feature name='tx'/>\n"
+                                 "    <feature name='sg'/>\n    <feature name='txudptnl'/>\n"
+                                 "    <capability type='80203'/>\n"));
+    assert_valid_nodedev(xml);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/nodedev/xml/pci", test_xml_pci);
     g_test_add_func("/nodedev/xml/net-system", test_xml_net_and_system);
+    g_test_add_func("/nodedev/xml/features", test_xml_features);
+    g_test_add_func("/nodedev/tree", test_tree_devices);
     g_test_add_func("/nodedev/registry/detach-holds-device", test_detach_holds_device);
     g_test_add_func("/nodedev/registry/refused-while-domain-holds", test_refused_while_domain_holds);
     return g_test_run();

@@ -241,6 +241,9 @@ vrt_qemu_cgroup_setup(VrtQemuDom *obj, const VrtDomainDef *def, pid_t pid, GErro
         if (t->emulatorpin && !set_affinity(pid, t->emulatorpin, error))
             return false;
     }
+    /* <vcpu cpuset=>: the emulator's CPUs when no emulatorpin says */
+    if (def->vcpu_cpuset && !(t && t->emulatorpin) && !set_affinity(pid, def->vcpu_cpuset, error))
+        return false;
     return true;
 }
 
@@ -254,7 +257,7 @@ vrt_qemu_cgroup_setup_vcpus(VrtQemuDom *obj, const VrtDomainDef *def, VrtQemuMon
     g_autoptr(GArray) tids = NULL;
     g_autofree char *all = NULL;
 
-    if (!have && !(t && (t->vcpupins->len || t->emulatorpin)))
+    if (!have && !(t && (t->vcpupins->len || t->emulatorpin)) && !def->vcpu_cpuset)
         return true;
     tids = vcpu_tids(mon, error);
     if (!tids)
@@ -264,6 +267,8 @@ vrt_qemu_cgroup_setup_vcpus(VrtQemuDom *obj, const VrtDomainDef *def, VrtQemuMon
         pid_t tid = g_array_index(tids, pid_t, i);
         const char *pin = vrt_domain_tune_vcpupin(t, i);
 
+        if (!pin)
+            pin = def->vcpu_cpuset; /* <vcpu cpuset=> for a vCPU not pinned */
         if (tid <= 0)
             continue;
         if (have) {
@@ -1025,6 +1030,8 @@ vrt_qemu_domain_get_emulator_pin(VrtQemuDriver *drv, const guchar *uuid, guint f
         return NULL;
     if (def->tune && def->tune->emulatorpin)
         return g_strdup(def->tune->emulatorpin);
+    if (def->vcpu_cpuset)
+        return g_strdup(def->vcpu_cpuset);
     return all_cpus(drv);
 }
 
@@ -1064,6 +1071,8 @@ vrt_qemu_domain_get_vcpu_pins(VrtQemuDriver *drv, const guchar *uuid, guint flag
         return NULL;
     for (guint i = 0; i < def->vcpus; i++) {
         const char *pin = vrt_domain_tune_vcpupin(def->tune, i);
+        if (!pin)
+            pin = def->vcpu_cpuset;
         g_ptr_array_add(out, pin ? g_strdup(pin) : all_cpus(drv));
     }
     return g_steal_pointer(&out);

@@ -247,6 +247,43 @@ find_controller(const VrtDomainDef *def, VrtDomainControllerType type, guint ind
 
 /* ---- disks ---- */
 
+/* libvirt's cache modes as QEMU's cache.direct / cache.no-flush of each
+ * block node and the device's write-cache; false for no mode written
+ * ("default" included), when QEMU's defaults apply. */
+static bool
+disk_cache_flags(const char *cache, bool *writeback, bool *direct, bool *noflush)
+{
+    *writeback = true;
+    *direct = false;
+    *noflush = false;
+    if (!cache || g_str_equal(cache, "default"))
+        return false;
+    if (g_str_equal(cache, "none"))
+        *direct = true;
+    else if (g_str_equal(cache, "writethrough"))
+        *writeback = false;
+    else if (g_str_equal(cache, "directsync")) {
+        *writeback = false;
+        *direct = true;
+    } else if (g_str_equal(cache, "unsafe"))
+        *noflush = true;
+    return true;
+}
+
+static void
+set_cache_props(JsonObject *node, const VrtDomainDiskDef *disk)
+{
+    bool writeback, direct, noflush;
+
+    if (disk_cache_flags(disk->cache, &writeback, &direct, &noflush)) {
+        JsonObject *cache = json_object_new();
+
+        json_object_set_boolean_member(cache, "direct", direct);
+        json_object_set_boolean_member(cache, "no-flush", noflush);
+        json_object_set_object_member(node, "cache", cache);
+    }
+}
+
 static bool
 build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
 {
@@ -291,11 +328,22 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         json_object_set_string_member(file, "filename", disk->src);
         json_object_set_string_member(file, "node-name", storage);
         json_object_set_boolean_member(file, "auto-read-only", TRUE);
+        /* as libvirt: the protocol node always passes discards up to the
+         * format node, where <driver discard=> decides */
         json_object_set_string_member(file, "discard", "unmap");
+        set_cache_props(file, disk);
+        if (disk->tuning.io)
+            json_object_set_string_member(file, "aio", vrt_disk_io_names[disk->tuning.io]);
         arg_json(b, "-blockdev", file);
 
         json_object_set_string_member(fmt, "node-name", format);
         json_object_set_boolean_member(fmt, "read-only", disk->readonly || cdrom);
+        if (disk->tuning.discard)
+            json_object_set_string_member(fmt, "discard", vrt_disk_discard_names[disk->tuning.discard]);
+        if (vrt_disk_detect_zeroes_effective(&disk->tuning))
+            json_object_set_string_member(
+                fmt, "detect-zeroes", vrt_disk_detect_zeroes_names[vrt_disk_detect_zeroes_effective(&disk->tuning)]);
+        set_cache_props(fmt, disk);
         json_object_set_string_member(fmt, "driver", disk->format == VRT_DOMAIN_DISK_FORMAT_QCOW2 ? "qcow2" : "raw");
         json_object_set_string_member(fmt, "file", storage);
         if (secret_id) {
@@ -306,6 +354,19 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
             json_object_set_object_member(fmt, "encrypt", enc);
         }
         arg_json(b, "-blockdev", fmt);
+        if (disk->tuning.copy_on_read == 1) {
+            /* libvirt's copy-on-read layer above the format node, which
+             * the device then uses */
+            JsonObject *cor = json_object_new();
+            g_autofree char *cor_name = g_strdup_printf("vrt-CoR-%s", disk->target_dev);
+
+            json_object_set_string_member(cor, "driver", "copy-on-read");
+            json_object_set_string_member(cor, "node-name", cor_name);
+            json_object_set_string_member(cor, "file", format);
+            arg_json(b, "-blockdev", cor);
+            g_free(format);
+            format = g_steal_pointer(&cor_name);
+        }
     } else if (!cdrom) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s' has no source", disk->target_dev);
         return false;
@@ -357,6 +418,20 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
     /* <shareable/>: another domain may write the image too (libvirt's share-rw) */
     if (disk->shareable)
         json_object_set_boolean_member(dev, "share-rw", TRUE);
+    {
+        bool writeback, direct, noflush;
+        const char *werror, *rerror;
+
+        if (disk_cache_flags(disk->cache, &writeback, &direct, &noflush))
+            json_object_set_string_member(dev, "write-cache", writeback ? "on" : "off");
+        if (disk->tuning.iothread && disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO)
+            set_strf(dev, "iothread", "iothread%u", disk->tuning.iothread);
+        vrt_disk_error_policies(&disk->tuning, &werror, &rerror);
+        if (werror)
+            json_object_set_string_member(dev, "werror", werror);
+        if (rerror)
+            json_object_set_string_member(dev, "rerror", rerror);
+    }
     add_device_info(b->def, dev, &disk->info);
     arg_json(b, "-device", dev);
     return true;
@@ -711,6 +786,9 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
     dev = device_new(driver);
     if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
         json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
+    /* Several heads: QEMU's outputs of a virtio GPU or a QXL card. */
+    if (v->heads && (g_str_equal(model, "virtio") || g_str_equal(model, "qxl")))
+        json_object_set_int_member(dev, "max_outputs", v->heads);
     add_device_info(b->def, dev, &v->info);
     arg_json(b, "-device", dev);
     return true;
@@ -874,6 +952,180 @@ controller_index_cmp(gconstpointer a, gconstpointer b)
     return (gint)ca->index - (gint)cb->index;
 }
 
+/* ---- firmware ---- */
+
+/* One pflash unit as libvirt gives it: a file node and a raw format node
+ * above it, named vrt-pflashN-*; the machine's pflashN property names the
+ * format node. */
+static void
+build_pflash(CmdBuilder *b, guint unit, const char *path, bool readonly, GString *machine)
+{
+    JsonObject *file = json_object_new();
+    JsonObject *fmt = json_object_new();
+    g_autofree char *storage = g_strdup_printf("vrt-pflash%u-storage", unit);
+    g_autofree char *format = g_strdup_printf("vrt-pflash%u-format", unit);
+
+    json_object_set_string_member(file, "driver", "file");
+    json_object_set_string_member(file, "filename", path);
+    json_object_set_string_member(file, "node-name", storage);
+    json_object_set_boolean_member(file, "auto-read-only", TRUE);
+    json_object_set_string_member(file, "discard", "unmap");
+    arg_json(b, "-blockdev", file);
+    json_object_set_string_member(fmt, "node-name", format);
+    json_object_set_boolean_member(fmt, "read-only", readonly);
+    json_object_set_string_member(fmt, "driver", "raw");
+    json_object_set_string_member(fmt, "file", storage);
+    arg_json(b, "-blockdev", fmt);
+    g_string_append_printf(machine, ",pflash%u=%s", unit, format);
+}
+
+/* The domain's <loader> and <nvram> (the firmware='efi' of a definition
+ * is resolved to them at start, qemu_firmware.c): a pflash code image and
+ * its variable store, or a ROM image as -bios. Returns the -machine
+ * properties that go with them. */
+static char *
+build_firmware(CmdBuilder *b)
+{
+    const VrtDomainOsFirmwareDef *fw = &b->def->os.fw;
+    GString *machine = g_string_new(NULL);
+
+    if (!fw->path)
+        return g_string_free(machine, FALSE);
+    if (g_strcmp0(fw->type, "pflash") == 0) {
+        build_pflash(b, 0, fw->path, fw->readonly == VRT_TRISTATE_YES, machine);
+        if (fw->nvram)
+            build_pflash(b, 1, fw->nvram, false, machine);
+    } else {
+        arg(b, "-bios");
+        arg(b, fw->path);
+    }
+    return g_string_free(machine, FALSE);
+}
+
+/* ---- memory: backends, NUMA nodes ---- */
+
+/* One memory backend object as libvirt asks for it: RAM, or memfd for
+ * <source type='memfd'/> and hugepages (memfd's hugetlb, from the host's
+ * pool); shared when the domain's or the cell's access mode says so. */
+static void
+build_memory_backend(CmdBuilder *b, const char *id, guint64 kib, const char *cell_access)
+{
+    const VrtDomainMemDef *mem = b->def->mem;
+    JsonObject *o = json_object_new();
+    bool memfd = mem->hugepages || g_strcmp0(mem->source_type, "memfd") == 0;
+    const char *access = cell_access ? cell_access : mem->access_mode;
+
+    json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
+    json_object_set_string_member(o, "id", id);
+    if (mem->hugepages)
+        json_object_set_boolean_member(o, "hugetlb", TRUE);
+    if (access)
+        json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
+    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 ||
+        (mem->hugepages && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
+        json_object_set_boolean_member(o, "prealloc", TRUE);
+    if (mem->discard)
+        json_object_set_boolean_member(o, "discard-data", TRUE);
+    json_object_set_int_member(o, "size", (gint64)(kib * 1024));
+    arg_json(b, "-object", o);
+}
+
+/* <cpu><numa> cells as backends and -numa nodes; without cells, a
+ * <memoryBacking> as the machine's own backend (pc.ram); <locked/> as
+ * -overcommit mem-lock. Returns the -machine properties. */
+static char *
+build_memory(CmdBuilder *b)
+{
+    const VrtDomainMemDef *mem = b->def->mem;
+    GString *machine = g_string_new(NULL);
+
+    if (!mem)
+        return g_string_free(machine, FALSE);
+    if (mem->cells->len) {
+        for (guint i = 0; i < mem->cells->len; i++) {
+            const VrtDomainNumaCell *c = g_ptr_array_index(mem->cells, i);
+            g_autofree char *id = g_strdup_printf("ram-node%u", c->id);
+            g_autoptr(GString) node = g_string_new(NULL);
+
+            build_memory_backend(b, id, c->memory_kib, c->mem_access);
+            g_string_printf(node, "node,nodeid=%u", c->id);
+            if (c->cpus) {
+                g_auto(GStrv) ranges = g_strsplit(c->cpus, ",", -1);
+
+                for (guint r = 0; ranges[r]; r++)
+                    g_string_append_printf(node, ",cpus=%s", ranges[r]);
+            }
+            g_string_append_printf(node, ",memdev=%s", id);
+            arg(b, "-numa");
+            arg(b, node->str);
+        }
+    } else if (mem->hugepages || mem->source_type || mem->access_mode || mem->allocation_mode || mem->discard) {
+        build_memory_backend(b, "pc.ram", b->def->memory_kib, NULL);
+        g_string_append(machine, ",memory-backend=pc.ram");
+    }
+    if (mem->locked) {
+        arg(b, "-overcommit");
+        arg(b, "mem-lock=on");
+    }
+    return g_string_free(machine, FALSE);
+}
+
+/* ---- the guest IOMMU ---- */
+
+/* intel-iommu as libvirt gives it (id iommu0), on q35 with ACPI, as
+ * libvirt's validation requires. */
+static bool
+build_iommu(CmdBuilder *b, GError **error)
+{
+    const VrtDomainIommuDef *iommu = b->def->iommu;
+    JsonObject *dev;
+
+    if (!iommu)
+        return true;
+    if (!vrt_domain_def_is_q35(b->def)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "IOMMU device: 'intel' is only supported with Q35 machines");
+        return false;
+    }
+    if (!(b->def->features & VRT_DOMAIN_FEATURE_ACPI)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "IOMMU device: 'intel' requires ACPI");
+        return false;
+    }
+    dev = json_object_new();
+    json_object_set_string_member(dev, "driver", "intel-iommu");
+    json_object_set_string_member(dev, "id", "iommu0");
+    if (iommu->intremap != VRT_TRISTATE_DEFAULT)
+        json_object_set_string_member(dev, "intremap", iommu->intremap == VRT_TRISTATE_YES ? "on" : "off");
+    if (iommu->caching_mode != VRT_TRISTATE_DEFAULT)
+        json_object_set_boolean_member(dev, "caching-mode", iommu->caching_mode == VRT_TRISTATE_YES);
+    if (iommu->eim != VRT_TRISTATE_DEFAULT)
+        json_object_set_string_member(dev, "eim", iommu->eim == VRT_TRISTATE_YES ? "on" : "off");
+    if (iommu->iotlb != VRT_TRISTATE_DEFAULT)
+        json_object_set_boolean_member(dev, "device-iotlb", iommu->iotlb == VRT_TRISTATE_YES);
+    if (iommu->aw_bits)
+        json_object_set_int_member(dev, "aw-bits", iommu->aw_bits);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+/* ---- I/O threads ---- */
+
+/* One iothread object per id of the domain, named iothreadN as libvirt
+ * names them (the stats' iothread group reads N back). */
+static void
+build_iothreads(CmdBuilder *b)
+{
+    g_autoptr(GArray) ids = vrt_domain_iothread_ids(b->def);
+
+    for (guint i = 0; i < ids->len; i++) {
+        JsonObject *o = json_object_new();
+
+        json_object_set_string_member(o, "qom-type", "iothread");
+        set_strf(o, "id", "iothread%u", g_array_index(ids, guint, i));
+        arg_json(b, "-object", o);
+    }
+}
+
 #define FOREACH_DEV(arr, type, var)                    \
     for (guint _i = 0; (arr) && _i < (arr)->len; _i++) \
         for (const type *var = g_ptr_array_index((arr), _i); var; var = NULL)
@@ -888,13 +1140,21 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     char uuid[VRT_UUID_STRING_LEN];
     guint serial_index = 0;
     bool ok = true;
+    g_autofree char *firmware = NULL;
+    g_autofree char *memory = NULL;
 
     arg(&b, opts->emulator);
     argf(&b, "-name");
     argf(&b, "guest=%s,debug-threads=on", name);
     arg(&b, "-S");
+    firmware = build_firmware(&b);
+    memory = build_memory(&b);
+    build_iothreads(&b);
+    /* QEMU wants the IOMMU before the PCI devices it translates for */
+    if (!build_iommu(&b, error))
+        return NULL;
     arg(&b, "-machine");
-    argf(&b, "%s,usb=off,dump-guest-core=off%s%s", machine,
+    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s", machine, firmware, memory,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
          : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"
@@ -997,6 +1257,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         return NULL;
     arg(&b, "-msg");
     arg(&b, "timestamp=on");
+    /* <qemu:commandline> arguments last, as libvirt puts them */
+    for (guint i = 0; def->qemu_args && i < def->qemu_args->len; i++)
+        arg(&b, def->qemu_args->pdata[i]);
     g_ptr_array_add(argv, NULL);
     return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 }

@@ -12,6 +12,7 @@
 #include "conf/domain/domain_conf.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -162,8 +163,9 @@ vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, co
     c->machine = g_strdup(m->name);
     c->arch = g_strdup(arch ? arch : info->arch);
     c->max_vcpus = kvm ? MIN(m->max_cpus, info->max_vcpus) : m->max_cpus;
-    /* No firmware selection and no <loader> yet: BIOS only, so the
-     * firmware enum stays empty and loader says no. */
+    c->iothreads = true; /* <iothreads> and a virtio disk's iothread= */
+    /* OVMF from QEMU's firmware descriptors (qemu_firmware.c) */
+    vrt_qemu_firmware_fill_domcaps(c, m->name, c->arch);
     /* Passing the host CPU through needs KVM; host-model runs QEMU's
      * "max" under TCG, so it starts either way. */
     c->host_passthrough = kvm;

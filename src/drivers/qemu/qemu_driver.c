@@ -9,6 +9,7 @@
 #include "drivers/qemu/qemu_agent.h"
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_snapshot.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
@@ -462,6 +463,10 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
             vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTOFF, reason);
             transient = !obj->persistent;
         }
+        /* the taps went with QEMU; their ports are named in the status
+         * file alone once a transient domain is forgotten */
+        for (guint i = 0; i < st->def->nets->len; i++)
+            vrt_qemu_interface_release(obj, st->def->name, g_ptr_array_index(st->def->nets, i));
         vrt_qemu_process_remove_monitor(drv, st->monitor_path);
         {
             /* An unprivileged QEMU cannot remove its pidfile from vrtd's
@@ -825,6 +830,22 @@ persistent_paths(VrtQemuDriver *drv, VrtQemuDom *obj, const char *transient_msg,
     return true;
 }
 
+/* The persistent definition's NVRAM (qemu_firmware.c's rule), judged on
+ * a copy so no lock is held over the file's removal. */
+static bool
+undefine_nvram(VrtQemuDriver *drv, VrtQemuDom *obj, guint flags, GError **error)
+{
+    g_autoptr(VrtDomainDef) def = NULL;
+    g_autofree char *nvram_dir = g_build_filename(drv->lib_dir, "nvram", NULL);
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        def = vrt_domain_def_copy(obj->newdef ? obj->newdef : obj->def, error);
+    }
+    return def && vrt_qemu_firmware_undefine(def, nvram_dir, flags, error);
+}
+
 bool
 vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GError **error)
 {
@@ -836,7 +857,7 @@ vrt_qemu_domain_undefine(VrtQemuDriver *drv, const guchar *uuid, guint flags, GE
 
     if (!obj || !persistent_paths(drv, obj, "cannot undefine transient domain", &config, &link, error) ||
         !vrt_qemu_save_undefine_check(obj, flags, error) || !vrt_qemu_snapshot_undefine_check(obj, flags, error) ||
-        !vrt_state_sync_remove(drv->config_sync, config, error))
+        !undefine_nvram(drv, obj, flags, error) || !vrt_state_sync_remove(drv->config_sync, config, error))
         return false;
     unlink(link);
     {

@@ -39,9 +39,10 @@ typedef struct {
 void vrt_domain_iface_free(VrtDomainIface *iface);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainIface, vrt_domain_iface_free)
 
-/* virDomainGetJobStats: vrt runs no long jobs, so the type is always
+/* virDomainGetJobStats: no long job is ever current, so the type is
  * VIR_DOMAIN_JOB_NONE (0) with no parameters; the current job's needs a
- * running domain, the completed one's does not. */
+ * running domain, the completed one's does not (a completed save's
+ * statistics are qemu_jobinfo.h's, which the daemon's handler adds). */
 bool vrt_qemu_domain_get_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flags, int *type, GError **error);
 
 /* virDomainInterfaceAddresses: array of VrtDomainIface*. */

@@ -193,9 +193,29 @@ vrt_qemu_domain_screenshot(VrtQemuDriver *drv, const guchar *uuid, guint screen,
             vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "no screens to take screenshot from");
             return -1;
         }
+        /* Screens are numbered across the video devices, each with its
+         * heads (1 unless set), as libvirt numbers them; QEMU's screendump
+         * takes the device and its head. */
         if (screen) {
-            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "qemu does not allow specifying screen ID");
-            return -1;
+            guint i;
+            for (i = 0; i < obj->def->videos->len; i++) {
+                const VrtDomainVideoDef *video = g_ptr_array_index(obj->def->videos, i);
+                guint heads = video->heads ? video->heads : 1;
+                if (screen < heads) {
+                    if (!video->info.alias) {
+                        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "video device has no alias");
+                        return -1;
+                    }
+                    json_object_set_string_member(args, "device", video->info.alias);
+                    json_object_set_int_member(args, "head", screen);
+                    break;
+                }
+                screen -= heads;
+            }
+            if (i == obj->def->videos->len) {
+                vrt_error_set(error, VIR_ERR_INVALID_ARG, "%s", "no such screen ID");
+                return -1;
+            }
         }
         mon = vrt_qemu_monitor_ref(obj->mon);
         /* The domain's run directory, where its monitor socket is. */

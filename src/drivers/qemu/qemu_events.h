@@ -59,4 +59,5 @@ typedef struct {
     VrtGraphicsAddress local, remote; /* GRAPHICS */
     const char *auth_scheme; /* GRAPHICS */
     const char *x509_dname, *sasl_username; /* GRAPHICS: the subject, NULL when none */
+    GPtrArray *params; /* JOB_COMPLETED: the job's statistics, VrtTypedParam* (qemu_jobinfo.h) */
 } VrtQemuDomainEvent;

@@ -533,11 +533,25 @@ config_update(VrtDomainDef *def, gpointer data, GError **error)
     if (!dev || !(net = update_find_net(def, dev, error)))
         return false;
     net->link_up = dev->data.net->link_up;
+    if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && g_strcmp0(net->portgroup, dev->data.net->portgroup) != 0) {
+        g_free(net->portgroup);
+        net->portgroup = g_strdup(dev->data.net->portgroup);
+    }
+    net->bandwidth = dev->data.net->bandwidth;
     return true;
 }
 
-/* Only the link state of an interface changes on a running domain, as
- * with libvirt's domif-setlink; other differences are refused. */
+static bool
+rate_equal(const VrtDomainBandwidthRate *a, const VrtDomainBandwidthRate *b)
+{
+    return a->present == b->present && a->average == b->average && a->peak == b->peak && a->floor == b->floor &&
+           a->burst == b->burst;
+}
+
+/* On a running domain an interface's link state changes (as with
+ * libvirt's domif-setlink), and its portgroup and <bandwidth>: its port
+ * and tap take the new setting (qemu_interface.c); a different type or
+ * model is refused. */
 static bool
 update_live(VrtQemuDom *obj, const char *xml, GError **error)
 {
@@ -546,6 +560,10 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
     g_autofree char *alias = NULL;
     VrtDomainNetDef *net;
     VrtTristate want;
+    guint8 mac[6];
+    VrtDomainBandwidth new_bw;
+    g_autofree char *new_pg = NULL;
+    bool qos;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -569,7 +587,14 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
         want = dev->data.net->link_up;
         alias = g_strdup(net->info.alias);
         mon = vrt_qemu_monitor_ref(obj->mon);
+        memcpy(mac, net->mac, 6);
+        new_bw = dev->data.net->bandwidth;
+        new_pg = g_strdup(net->type == VRT_DOMAIN_NET_TYPE_NETWORK ? dev->data.net->portgroup : NULL);
+        qos = g_strcmp0(net->portgroup, new_pg) != 0 || !rate_equal(&net->bandwidth.in, &new_bw.in) ||
+              !rate_equal(&net->bandwidth.out, &new_bw.out);
     }
+    if (qos && !vrt_qemu_interface_update_live(obj, mac, new_pg, &new_bw, error))
+        return false;
 
     if (!vrt_qemu_monitor_set_link(mon, alias, want != VRT_TRISTATE_NO, error))
         return false;

@@ -94,6 +94,52 @@ vrt_qemu_interface_wants_tap(VrtQemuDom *obj, const VrtDomainNetDef *net)
     return network_is_tap_backed(cfg->network, net->source_network);
 }
 
+static void
+bw_to_network(const VrtDomainBandwidth *in, VrtNetworkBandwidth *out)
+{
+    const VrtDomainBandwidthRate *src[2] = { &in->in, &in->out };
+    VrtNetworkBandwidthRate *dst[2] = { &out->in, &out->out };
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < 2; i++) {
+        dst[i]->present = src[i]->present;
+        dst[i]->average = src[i]->average;
+        dst[i]->peak = src[i]->peak;
+        dst[i]->floor = src[i]->floor;
+        dst[i]->burst = src[i]->burst;
+    }
+}
+
+static void
+bw_from_network(const VrtNetworkBandwidth *in, VrtDomainBandwidth *out)
+{
+    const VrtNetworkBandwidthRate *src[2] = { &in->in, &in->out };
+    VrtDomainBandwidthRate *dst[2] = { &out->in, &out->out };
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < 2; i++) {
+        dst[i]->present = src[i]->present;
+        dst[i]->average = src[i]->average;
+        dst[i]->peak = src[i]->peak;
+        dst[i]->floor = src[i]->floor;
+        dst[i]->burst = src[i]->burst;
+    }
+}
+
+const VrtDomainBandwidth *
+vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net)
+{
+    return net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set ? &net->actual.bandwidth : &net->bandwidth;
+}
+
+bool
+vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **error)
+{
+    if (!net->ifname)
+        return true;
+    VrtNetworkBandwidth bw;
+    bw_to_network(vrt_qemu_interface_bandwidth(net), &bw);
+    return vrt_network_tap_bandwidth_set(net->ifname, &bw, error);
+}
+
 /* Takes net's port (type network) unless it has one. */
 static bool
 take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *taken, GError **error)
@@ -103,9 +149,11 @@ take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *
     if (net->type != VRT_DOMAIN_NET_TYPE_NETWORK || (net->actual.set && net->port_uuid_set))
         return true;
     guint8 port[16];
+    VrtNetworkBandwidth bw;
     vrt_uuid_generate(port);
-    g_autoptr(VrtNetworkPortAlloc) alloc =
-        vrt_network_port_allocate_uuid(network, net->source_network, def->name, def->uuid, net->mac, port, error);
+    bw_to_network(&net->bandwidth, &bw);
+    g_autoptr(VrtNetworkPortAlloc) alloc = vrt_network_port_allocate_full(
+        network, net->source_network, def->name, def->uuid, net->mac, port, net->portgroup, &bw, error);
     if (!alloc)
         return false;
     if (alloc->type != VRT_NETWORK_PORT_ACTUAL_BRIDGE || !alloc->bridge) {
@@ -126,6 +174,7 @@ take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *
     net->actual.bridge = g_strdup(alloc->bridge);
     memcpy(net->port_uuid, alloc->port_uuid, 16);
     net->port_uuid_set = true;
+    bw_from_network(&alloc->bandwidth, &net->actual.bandwidth);
     *taken = true;
     return true;
 }
@@ -134,6 +183,7 @@ static void
 clear_port(VrtDomainNetDef *net)
 {
     net->actual.set = false;
+    memset(&net->actual.bandwidth, 0, sizeof(net->actual.bandwidth));
     g_clear_pointer(&net->actual.bridge, g_free);
     net->port_uuid_set = false;
 }
@@ -160,6 +210,13 @@ vrt_qemu_interface_open(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDe
     }
     g_free(net->ifname);
     net->ifname = g_steal_pointer(&name);
+    /* shaped before QEMU sees it, as libvirt; the tap takes it along */
+    if (!vrt_qemu_interface_apply_bandwidth(net, error)) {
+        close(fd);
+        if (taken)
+            vrt_qemu_interface_release(obj, def->name, net);
+        return -1;
+    }
     g_debug("domain %s: interface %s is tap %s on bridge %s", def->name, net->info.alias ? net->info.alias : "",
             net->ifname, bridge);
     return fd;
@@ -274,4 +331,93 @@ vrt_qemu_interface_driver_load(VrtQemuDriver *drv)
         if (!vrt_network_port_release(network, p->network, p->alloc->port_uuid, &err))
             g_warning("domain %s: %s", p->owner_name, err->message);
     }
+}
+
+/* What the live update of one interface needs, read under the lock. */
+typedef struct {
+    VrtDomainNetType type, actual_type;
+    char *network, *ifname, *portgroup;
+    guint8 port_uuid[16];
+    bool has_port;
+    VrtDomainBandwidth own;
+} LiveNet;
+
+static void
+live_net_clear(LiveNet *l)
+{
+    g_free(l->network);
+    g_free(l->ifname);
+    g_free(l->portgroup);
+}
+
+bool
+vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup,
+                               const VrtDomainBandwidth *bw, GError **error)
+{
+    VrtNetworkDriver *network = obj->drv->cfg.network;
+    LiveNet l = { 0 };
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        const VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+        if (!net) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "device not found");
+            return false;
+        }
+        l.type = net->type;
+        l.actual_type = vrt_domain_net_get_actual_type(net);
+        l.network = g_strdup(net->source_network);
+        l.ifname = g_strdup(net->ifname);
+        l.portgroup = g_strdup(net->portgroup);
+        l.has_port = net->port_uuid_set && net->type == VRT_DOMAIN_NET_TYPE_NETWORK;
+        memcpy(l.port_uuid, net->port_uuid, 16);
+        l.own = net->bandwidth;
+    }
+    VrtDomainBandwidth effective = *bw;
+    bool ok = true;
+    if (l.has_port && network) {
+        VrtNetworkBandwidth nb, eff;
+        bw_to_network(bw, &nb);
+        ok = vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, portgroup, &nb, &eff, error);
+        bw_from_network(&eff, &effective);
+    } else if (bw->in.floor) {
+        char m[VRT_MAC_STRING_LEN];
+        vrt_mac_format(mac, m);
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                      "Invalid use of 'floor' on interface with MAC address %s - 'floor' is only supported for "
+                      "interface type 'network' with forward type 'nat', 'route', 'open' or none",
+                      m);
+        ok = false;
+    }
+    if (ok && l.ifname) {
+        VrtNetworkBandwidth tap;
+        bw_to_network(&effective, &tap);
+        if (!vrt_network_tap_bandwidth_set(l.ifname, &tap, error)) {
+            /* back to what was there, as libvirt */
+            VrtNetworkBandwidth old, old_eff;
+            bw_to_network(&l.own, &old);
+            if (l.has_port && network)
+                vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, l.portgroup, &old, &old_eff, NULL);
+            else
+                old_eff = old;
+            vrt_network_tap_bandwidth_set(l.ifname, &old_eff, NULL);
+            ok = false;
+        }
+    }
+    if (ok) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+        if (net) {
+            net->bandwidth = *bw;
+            if (g_strcmp0(net->portgroup, portgroup) != 0) {
+                g_free(net->portgroup);
+                net->portgroup = g_strdup(portgroup);
+            }
+            if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set)
+                net->actual.bandwidth = effective;
+        }
+        /* logged on failure: the host already has the new setting */
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+    }
+    live_net_clear(&l);
+    return ok;
 }

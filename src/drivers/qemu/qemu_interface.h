@@ -41,6 +41,28 @@ bool vrt_qemu_interface_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, int fi
  * nothing taken. net's actual data and ifname are filled. */
 int vrt_qemu_interface_open(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, GError **error);
 
+/* The <bandwidth> in effect on net's tap: its port's (the interface's or
+ * its portgroup's) for type network, its own otherwise. */
+const VrtDomainBandwidth *vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net);
+
+/* Sets that bandwidth on net's tap with tc (removes any when it has none). */
+bool vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **error);
+
+/* Gives the running domain's interface with this MAC the portgroup
+ * (network only) and <bandwidth> given: its port's bandwidth and floor
+ * (the network driver), then its tap's tc, put back as they were when tc
+ * refuses; the live definition and status follow. Job held, lock NOT held. */
+bool vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup,
+                                    const VrtDomainBandwidth *bw, GError **error);
+
+/* domiftune (virDomainGet/SetInterfaceParameters, qemu_iftune.c): the
+ * seven inbound.* and outbound.* UINT parameters of the interface named
+ * by MAC or tap name, in the live or persistent definition. */
+GPtrArray *vrt_qemu_domain_get_interface_params(VrtQemuDriver *drv, const guchar *uuid, const char *device, guint flags,
+                                                GError **error);
+bool vrt_qemu_domain_set_interface_params(VrtQemuDriver *drv, const guchar *uuid, const char *device, GPtrArray *params,
+                                          guint flags, GError **error);
+
 /* Gives back the port of one interface (nothing for one without). */
 void vrt_qemu_interface_release(VrtQemuDom *obj, const char *dom_name, VrtDomainNetDef *net);
 

@@ -17,6 +17,7 @@
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
 #include "util/error.h"
@@ -335,14 +336,17 @@ reap_qemu(GPid pid, gint wait_status, gpointer data)
  * reaped by a child watch on the event thread, and outlives the daemon
  * (its own session). */
 static bool
-spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, const GArray *taps,
+spawn_qemu(VrtQemuDom *obj, const VrtDomainDef *def, GStrv argv, const char *logfile, int monitor, const GArray *taps,
            const VrtQemuConfine *confine, pid_t *pid, int *go, off_t *log_start, GError **error)
 {
     g_autofree char *home = g_strdup_printf("HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_data = g_strdup_printf("XDG_DATA_HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_cache = g_strdup_printf("XDG_CACHE_HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_config = g_strdup_printf("XDG_CONFIG_HOME=%s", obj->drv->lib_dir);
-    char *envp[] = { "LC_ALL=C", "PATH=" PROCESS_PATH, home, xdg_data, xdg_cache, xdg_config, NULL };
+    char *base_env[] = { "LC_ALL=C", "PATH=" PROCESS_PATH, home, xdg_data, xdg_cache, xdg_config };
+    g_autoptr(GPtrArray) env_own = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) env = g_ptr_array_new();
+    char **envp;
     g_autofree char *cmdline = g_strjoinv(" ", argv);
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *stamp = g_date_time_format_iso8601(now);
@@ -352,6 +356,29 @@ spawn_qemu(VrtQemuDom *obj, GStrv argv, const char *logfile, int monitor, const 
     GSource *watch;
     pid_t child;
     struct stat sb;
+
+    /* QEMU's environment: vrt's, with <qemu:env> pairs added (one of the
+     * same name replacing vrt's) */
+    for (guint i = 0; i < G_N_ELEMENTS(base_env); i++) {
+        bool replaced = false;
+
+        for (guint j = 0; def->qemu_env && j + 1 < def->qemu_env->len && !replaced; j += 2) {
+            const char *name = def->qemu_env->pdata[j];
+            size_t n = strlen(name);
+
+            replaced = strncmp(base_env[i], name, n) == 0 && base_env[i][n] == '=';
+        }
+        if (!replaced)
+            g_ptr_array_add(env, base_env[i]);
+    }
+    for (guint j = 0; def->qemu_env && j + 1 < def->qemu_env->len; j += 2) {
+        char *pair = g_strdup_printf("%s=%s", (char *)def->qemu_env->pdata[j], (char *)def->qemu_env->pdata[j + 1]);
+
+        g_ptr_array_add(env_own, pair);
+        g_ptr_array_add(env, pair);
+    }
+    g_ptr_array_add(env, NULL);
+    envp = (char **)env->pdata;
 
     logfd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (logfd < 0) {
@@ -502,6 +529,37 @@ prepare_def(VrtQemuDom *obj, VrtDomainDef *def, char **emulator, GError **error)
     def->os.machine = machine;
     *emulator = g_strdup(caps->emulator);
     return true;
+}
+
+/* A domain with <qemu:commandline> is tainted as libvirt taints it, and
+ * said so in vrtd's log. */
+static void
+taint_custom_argv(const VrtDomainDef *def, int id)
+{
+    char uuid[VRT_UUID_STRING_LEN];
+
+    vrt_uuid_format(def->uuid, uuid);
+    g_warning("Domain id=%d name='%s' uuid=%s is tainted: custom-argv", id, def->name, uuid);
+}
+
+/* <memoryBacking><hugepages/> takes the host's huge page pool, which QEMU
+ * (on this host, whatever vrt's root) sees in /proc/meminfo: refused
+ * before QEMU runs when the pool is empty. */
+static bool
+check_hugepages(const VrtDomainDef *def, GError **error)
+{
+    g_autofree char *meminfo = NULL;
+    const char *line;
+
+    if (!def->mem || !def->mem->hugepages)
+        return true;
+    if (g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL) && (line = strstr(meminfo, "HugePages_Total:")) &&
+        g_ascii_strtoull(line + 16, NULL, 10) > 0)
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                  "hugepages are not available on this host: its huge page pool is empty (HugePages_Total is 0 "
+                  "in /proc/meminfo)");
+    return false;
 }
 
 /* A unix channel without a socket path (virt-install's guest agent
@@ -906,6 +964,12 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     }
     if (!def || !vrt_domain_def_assign_addresses(def, error) || !prepare_def(obj, def, &emulator, error))
         return false;
+    {
+        g_autofree char *nvram_dir = g_build_filename(drv->lib_dir, "nvram", NULL);
+
+        if (!vrt_qemu_firmware_prepare(def, nvram_dir, false, error) || !check_hugepages(def, error))
+            return false;
+    }
     /* VFs are claimed and moved to vfio-pci before QEMU opens them. */
     if (!(hostdevs = vrt_qemu_hostdev_dom_prepare_start(obj, def, error)))
         return false;
@@ -964,7 +1028,9 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
-    ok = spawn_qemu(obj, argv, logfile, monitor_fd, taps->fds, confine, &pid, &go, &log_start, error);
+    if (vrt_domain_has_qemu_ns(def))
+        taint_custom_argv(def, id);
+    ok = spawn_qemu(obj, def, argv, logfile, monitor_fd, taps->fds, confine, &pid, &go, &log_start, error);
     /* QEMU's copy alone keeps it open now: when QEMU ends, a connection
      * still waiting in its backlog ends too. */
     close(monitor_fd);

@@ -13,6 +13,7 @@
  * under <lib_dir>/save, restored by the next start.
  */
 #include "drivers/qemu/qemu_save.h"
+#include "drivers/qemu/qemu_jobinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -346,6 +347,7 @@ save_locked_job(VrtQemuDom *obj, const char *path, const char *dxml, guint flags
         }
         return false;
     }
+    vrt_qemu_job_completed(obj, mon, VRT_DOMAIN_JOB_OPERATION_SAVE);
     vrt_qemu_process_stop(obj, SHUTOFF_SAVED, EVENT_STOPPED_SAVED);
     return true;
 }

@@ -1,0 +1,332 @@
+/*
+ * Reading and writing <cpu><numa> and <memoryBacking> (domain_memory.h)
+ * with libvirt's checks and error texts, in libvirt's layout. As libvirt,
+ * a domain with NUMA cells has as much memory as its cells together: the
+ * <memory> it gives is replaced by their sum.
+ */
+#include "conf/domain/domain_priv.h"
+#include "conf/domain/domain_tune.h"
+#include "util/error.h"
+
+#include <string.h>
+
+#define CPUSET_MAX 4096
+
+static void
+cell_free(VrtDomainNumaCell *c)
+{
+    g_free(c->cpus);
+    g_free(c->mem_access);
+    g_free(c);
+}
+
+void
+vrt_domain_mem_free(VrtDomainMemDef *mem)
+{
+    if (!mem)
+        return;
+    g_ptr_array_unref(mem->cells);
+    g_free(mem->source_type);
+    g_free(mem->access_mode);
+    g_free(mem->allocation_mode);
+    g_free(mem);
+}
+
+static VrtDomainMemDef *
+mem_of(VrtDomainDef *def)
+{
+    if (!def->mem) {
+        def->mem = g_new0(VrtDomainMemDef, 1);
+        def->mem->cells = g_ptr_array_new_with_free_func((GDestroyNotify)cell_free);
+    }
+    return def->mem;
+}
+
+/* libvirt's units of a memory size in KiB (virScaleInteger, rounded up) */
+static bool
+scale_kib(xmlNodePtr node, const char *value, const char *unit, guint64 *kib, GError **error)
+{
+    static const struct {
+        const char *name;
+        guint64 bytes;
+    } units[] = {
+        { "b", 1 },
+        { "bytes", 1 },
+        { "KB", 1000 },
+        { "k", 1024 },
+        { "KiB", 1024 },
+        { "MB", 1000000 },
+        { "M", 1048576 },
+        { "MiB", 1048576 },
+        { "GB", 1000000000 },
+        { "G", 1073741824 },
+        { "GiB", 1073741824 },
+        { "TB", 1000000000000 },
+        { "T", 1099511627776 },
+        { "TiB", 1099511627776 },
+    };
+    guint64 mult = 1024, v;
+    char *end;
+
+    if (unit) {
+        guint i;
+
+        for (i = 0; i < G_N_ELEMENTS(units) && g_ascii_strcasecmp(units[i].name, unit) != 0; i++)
+            ;
+        if (i == G_N_ELEMENTS(units)) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown suffix '%s'", unit);
+            return false;
+        }
+        mult = units[i].bytes;
+    }
+    v = g_ascii_strtoull(value, &end, 10);
+    if (!*value || *end || v > G_MAXUINT64 / mult) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'memory' in element '%s': '%s'.",
+                      (const char *)node->name, value);
+        return false;
+    }
+    *kib = (v * mult + 1023) / 1024;
+    return true;
+}
+
+static bool
+parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
+{
+    g_autofree char *cpus = vrt_xml_prop(node, "cpus");
+    g_autofree char *memory = vrt_xml_prop(node, "memory");
+    g_autofree char *unit = vrt_xml_prop(node, "unit");
+    g_autofree char *access = vrt_xml_prop(node, "memAccess");
+    VrtDomainNumaCell *cell;
+    bool have_id = false;
+    guint id = 0;
+
+    if (!vrt_xml_check_attrs(node, error, "id", "cpus", "memory", "unit", "memAccess", NULL) ||
+        !vrt_xml_prop_uint(node, "id", G_MAXUINT, &id, &have_id, error))
+        return false;
+    if (node->children && vrt_xml_next_element(node->children))
+        return vrt_xml_unsupported(vrt_xml_next_element(node->children), error); /* distances, caches */
+    if (!have_id) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing 'id' attribute in NUMA cell");
+        return false;
+    }
+    if (id >= n) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
+                      "Exactly one 'cell' element per guest NUMA cell allowed, non-contiguous ranges or ranges not "
+                      "in order is not supported");
+        return false;
+    }
+    if (id < mem->cells->len && g_ptr_array_index(mem->cells, id)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Duplicate NUMA cell info for cell id '%u'", id);
+        return false;
+    }
+    if (!memory) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing 'memory' attribute in NUMA cell");
+        return false;
+    }
+    if (access && !g_str_equal(access, "shared") && !g_str_equal(access, "private")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'memAccess' in element 'cell': '%s'.",
+                      access);
+        return false;
+    }
+    cell = g_new0(VrtDomainNumaCell, 1);
+    cell->id = id;
+    cell->mem_access = g_steal_pointer(&access);
+    if (!scale_kib(node, memory, unit, &cell->memory_kib, error) ||
+        (cpus && !(cell->cpus = vrt_cpuset_canonical(cpus, CPUSET_MAX, error)))) {
+        cell_free(cell);
+        return false;
+    }
+    if (cpus && !*cell->cpus)
+        g_clear_pointer(&cell->cpus, g_free);
+    if (mem->cells->len <= id)
+        g_ptr_array_set_size(mem->cells, id + 1);
+    mem->cells->pdata[id] = cell;
+    return true;
+}
+
+bool
+vrt_parse_numa(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    VrtDomainMemDef *mem = mem_of(def);
+    guint n = 0;
+
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        if (!vrt_xml_is(c, "cell"))
+            return vrt_xml_unsupported(c, error);
+        n++;
+    }
+    g_ptr_array_set_size(mem->cells, 0);
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        if (!parse_cell(c, mem, n, error))
+            return false;
+    }
+    return true;
+}
+
+static bool
+parse_mode(xmlNodePtr node, const char *attr, const char *const *allowed, char **slot, GError **error)
+{
+    g_autofree char *v = vrt_xml_prop(node, attr);
+
+    if (!vrt_xml_check_attrs(node, error, attr, NULL))
+        return false;
+    if (!v || !g_strv_contains(allowed, v)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", attr,
+                      (const char *)node->name, v ? v : "");
+        return false;
+    }
+    g_free(*slot);
+    *slot = g_steal_pointer(&v);
+    return true;
+}
+
+bool
+vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    VrtDomainMemDef *mem = mem_of(def);
+
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    mem->backing = true;
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        if (vrt_xml_is(c, "hugepages") && !vrt_xml_next_element(c->children)) {
+            mem->hugepages = true;
+        } else if (vrt_xml_is(c, "locked") || vrt_xml_is(c, "discard")) {
+            if (!vrt_xml_check_attrs(c, error, NULL))
+                return false;
+            *(vrt_xml_is(c, "locked") ? &mem->locked : &mem->discard) = true;
+        } else if (vrt_xml_is(c, "source")) {
+            /* 'file' needs a memory directory vrt does not manage yet */
+            if (!parse_mode(c, "type", (const char *const[]){ "anonymous", "memfd", NULL }, &mem->source_type, error))
+                return false;
+        } else if (vrt_xml_is(c, "access")) {
+            if (!parse_mode(c, "mode", (const char *const[]){ "shared", "private", NULL }, &mem->access_mode, error))
+                return false;
+        } else if (vrt_xml_is(c, "allocation")) {
+            if (!parse_mode(c, "mode", (const char *const[]){ "immediate", "ondemand", NULL }, &mem->allocation_mode,
+                            error))
+                return false;
+        } else {
+            return vrt_xml_unsupported(c, error); /* <hugepages><page>, <nosharepages> */
+        }
+    }
+    return true;
+}
+
+/* the CPUs of a canonical cpuset, as bits */
+static void
+cpuset_bits(const char *set, guint8 *bits)
+{
+    g_auto(GStrv) ranges = g_strsplit(set, ",", -1);
+
+    for (guint r = 0; ranges[r]; r++) {
+        const char *dash = strchr(ranges[r], '-');
+        guint lo = (guint)g_ascii_strtoull(ranges[r], NULL, 10);
+        guint hi = dash ? (guint)g_ascii_strtoull(dash + 1, NULL, 10) : lo;
+
+        for (guint c = lo; c <= hi && c < CPUSET_MAX; c++)
+            bits[c / 8] |= 1u << (c % 8);
+    }
+}
+
+static bool
+cpuset_overlap(const char *a, const char *b)
+{
+    guint8 x[CPUSET_MAX / 8] = { 0 }, y[CPUSET_MAX / 8] = { 0 };
+
+    cpuset_bits(a, x);
+    cpuset_bits(b, y);
+    for (guint i = 0; i < sizeof(x); i++)
+        if (x[i] & y[i])
+            return true;
+    return false;
+}
+
+bool
+vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error)
+{
+    guint64 total = 0;
+    guint vcpus = def->vcpus ? def->vcpus : 1;
+
+    if (!def->mem || !def->mem->cells->len)
+        return true;
+    for (guint i = 0; i < def->mem->cells->len; i++) {
+        const VrtDomainNumaCell *a = g_ptr_array_index(def->mem->cells, i);
+        g_auto(GStrv) ranges = a->cpus ? g_strsplit(a->cpus, ",", -1) : NULL;
+
+        total += a->memory_kib;
+        for (guint r = 0; ranges && ranges[r]; r++) {
+            const char *dash = strchr(ranges[r], '-');
+            guint hi = (guint)g_ascii_strtoull(dash ? dash + 1 : ranges[r], NULL, 10);
+
+            if (hi >= vcpus) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Number of CPUs in <numa> exceeds the <vcpu> count");
+                return false;
+            }
+        }
+        for (guint j = 0; j < i; j++) {
+            const VrtDomainNumaCell *b = g_ptr_array_index(def->mem->cells, j);
+
+            if (a->cpus && b->cpus && cpuset_overlap(a->cpus, b->cpus)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "NUMA cells %u and %u have overlapping vCPU ids", j, i);
+                return false;
+            }
+        }
+    }
+    def->memory_kib = total;
+    return true;
+}
+
+void
+vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem)
+{
+    if (!mem || !mem->cells->len)
+        return;
+    vrt_fmt_line(f, "<numa>");
+    f->indent++;
+    for (guint i = 0; i < mem->cells->len; i++) {
+        const VrtDomainNumaCell *c = g_ptr_array_index(mem->cells, i);
+        g_autoptr(GString) attrs = g_string_new(NULL);
+
+        g_string_append_printf(attrs, " id='%u'", c->id);
+        if (c->cpus)
+            g_string_append_printf(attrs, " cpus='%s'", c->cpus);
+        g_string_append_printf(attrs, " memory='%" G_GUINT64_FORMAT "' unit='KiB'", c->memory_kib);
+        if (c->mem_access)
+            g_string_append_printf(attrs, " memAccess='%s'", c->mem_access);
+        vrt_fmt_line(f, "<cell%s/>", attrs->str);
+    }
+    f->indent--;
+    vrt_fmt_line(f, "</numa>");
+}
+
+void
+vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem)
+{
+    if (!mem || !mem->backing)
+        return;
+    if (!mem->hugepages && !mem->locked && !mem->discard && !mem->source_type && !mem->access_mode &&
+        !mem->allocation_mode)
+        return;
+    vrt_fmt_line(f, "<memoryBacking>");
+    f->indent++;
+    if (mem->hugepages)
+        vrt_fmt_line(f, "<hugepages/>");
+    if (mem->locked)
+        vrt_fmt_line(f, "<locked/>");
+    if (mem->source_type)
+        vrt_fmt_line(f, "<source type='%s'/>", mem->source_type);
+    if (mem->access_mode)
+        vrt_fmt_line(f, "<access mode='%s'/>", mem->access_mode);
+    if (mem->allocation_mode)
+        vrt_fmt_line(f, "<allocation mode='%s'/>", mem->allocation_mode);
+    if (mem->discard)
+        vrt_fmt_line(f, "<discard/>");
+    f->indent--;
+    vrt_fmt_line(f, "</memoryBacking>");
+}

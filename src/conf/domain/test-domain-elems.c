@@ -1,0 +1,261 @@
+/*
+ * Tests of the domain elements vrt applies beyond the basic set: a disk's
+ * <driver> tuning (error policies, io, copy_on_read, discard,
+ * detect_zeroes) and the firmware part of <os> (firmware=, <loader>,
+ * <nvram>): each written back as libvirt writes it, whatever order the
+ * input had, and each bad value refused with libvirt's code and text.
+ */
+#include "conf/domain/domain_conf.h"
+#include "util/error.h"
+#include "testutil.h"
+
+#include <string.h>
+
+#define HEAD "<domain type='qemu'><name>t</name><memory>65536</memory>"
+#define DISK(driver)                                                                 \
+    HEAD "<os><type>hvm</type></os><devices><disk type='file' device='disk'>" driver \
+         "<source file='/i.img'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
+
+static char *
+roundtrip(const char *xml)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+    char *out;
+
+    g_assert_no_error(error);
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    vrt_test_assert_validates(out, "domain", "roundtrip");
+    return out;
+}
+
+static void
+assert_refused(const char *xml, int code, const char *message)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+
+    g_assert_null(def);
+    g_assert_nonnull(error);
+    g_assert_cmpint(error->code, ==, code);
+    if (!strstr(error->message, message))
+        g_error("error '%s' lacks '%s'", error->message, message);
+}
+
+static void
+test_disk_driver_order(void)
+{
+    /* virt-install's disk, and every attribute in another order */
+    g_autofree char *vi = roundtrip(DISK("<driver name='qemu' type='raw' discard='unmap'/>"));
+    g_autofree char *all =
+        roundtrip(DISK("<driver detect_zeroes='unmap' discard='unmap' copy_on_read='on' io='native' "
+                       "rerror_policy='report' error_policy='stop' cache='none' type='raw' name='qemu'/>"));
+
+    g_assert_nonnull(strstr(vi, "<driver name='qemu' type='raw' discard='unmap'/>"));
+    g_assert_nonnull(strstr(all, "<driver name='qemu' type='raw' cache='none' error_policy='stop' "
+                                 "rerror_policy='report' io='native' copy_on_read='on' discard='unmap' "
+                                 "detect_zeroes='unmap'/>"));
+}
+
+static void
+test_disk_driver_refusals(void)
+{
+    assert_refused(DISK("<driver io='fast'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'io' in element 'driver': 'fast'.");
+    assert_refused(DISK("<driver discard='default'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'discard' in element 'driver': 'default'.");
+    assert_refused(DISK("<driver rerror_policy='enospace'/>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "Invalid disk read error policy: 'enospace'");
+    assert_refused(DISK("<driver copy_on_read='yes'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'copy_on_read' in element 'driver': 'yes'.");
+}
+
+static void
+test_disk_error_policies(void)
+{
+    VrtDomainDiskDriverTuning t = { 0 };
+    const char *w, *r;
+
+    t.error_policy = VRT_DISK_ERROR_POLICY_STOP;
+    vrt_disk_error_policies(&t, &w, &r);
+    g_assert_cmpstr(w, ==, "stop");
+    g_assert_cmpstr(r, ==, "stop"); /* the read policy follows */
+    t.error_policy = VRT_DISK_ERROR_POLICY_ENOSPACE;
+    vrt_disk_error_policies(&t, &w, &r);
+    g_assert_cmpstr(w, ==, "enospc");
+    g_assert_null(r);
+    t.detect_zeroes = VRT_DISK_DETECT_ZEROES_UNMAP;
+    g_assert_cmpint(vrt_disk_detect_zeroes_effective(&t), ==, VRT_DISK_DETECT_ZEROES_ON);
+    t.discard = VRT_DISK_DISCARD_UNMAP;
+    g_assert_cmpint(vrt_disk_detect_zeroes_effective(&t), ==, VRT_DISK_DETECT_ZEROES_UNMAP);
+}
+
+static void
+test_os_firmware(void)
+{
+    g_autofree char *efi = roundtrip(HEAD "<os firmware='efi'><type>hvm</type></os></domain>");
+    g_autofree char *old = roundtrip(HEAD "<os><type>hvm</type><nvram template='/t.fd'>/n.fd</nvram>"
+                                          "<loader type='pflash' readonly='yes'>/c.fd</loader></os></domain>");
+
+    g_assert_nonnull(strstr(efi, "<os firmware='efi'>\n    <type>hvm</type>\n  </os>"));
+    g_assert_nonnull(strstr(old, "<type>hvm</type>\n    <loader readonly='yes' type='pflash'>/c.fd</loader>\n"
+                                 "    <nvram template='/t.fd'>/n.fd</nvram>\n"));
+}
+
+static void
+test_os_firmware_refusals(void)
+{
+    assert_refused(HEAD "<os firmware='uefi'><type>hvm</type></os></domain>", VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'firmware' in element 'os': 'uefi'.");
+    assert_refused(HEAD "<os firmware='efi'><type>hvm</type><loader>/c.fd</loader></os></domain>", VIR_ERR_XML_DETAIL,
+                   "loader path cannot be specified when firmware autoselection is enabled");
+    assert_refused(HEAD "<os><type>hvm</type><loader readonly='yes'/></os></domain>", VIR_ERR_XML_DETAIL,
+                   "no loader path specified and firmware auto selection disabled");
+    assert_refused(HEAD "<os firmware='bios'><type>hvm</type><nvram>/n.fd</nvram></os></domain>", VIR_ERR_XML_DETAIL,
+                   "firmware type 'bios' does not support nvram");
+    assert_refused(HEAD "<os><type>hvm</type><loader type='flash'>/c.fd</loader></os></domain>", VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'type' in element 'loader': 'flash'.");
+}
+
+static void
+test_numa_and_backing(void)
+{
+    g_autofree char *xml =
+        roundtrip("<domain type='qemu'><name>t</name><memory>1</memory><vcpu>4</vcpu><os><type>hvm</type></os>"
+                  "<memoryBacking><access mode='shared'/><source type='memfd'/><locked/></memoryBacking>"
+                  "<cpu><topology sockets='2' cores='2' threads='1'/><numa>"
+                  "<cell id='1' cpus='2,3' memory='64' unit='MiB'/>"
+                  "<cell memAccess='private' cpus='0-1' id='0' memory='131072'/></numa></cpu></domain>");
+
+    /* the memory is the cells' sum */
+    g_assert_nonnull(strstr(xml, "<memory unit='KiB'>196608</memory>"));
+    g_assert_nonnull(strstr(xml, "  <memoryBacking>\n    <locked/>\n    <source type='memfd'/>\n"
+                                 "    <access mode='shared'/>\n  </memoryBacking>\n"));
+    g_assert_nonnull(strstr(xml, "<numa>\n      <cell id='0' cpus='0-1' memory='131072' unit='KiB' "
+                                 "memAccess='private'/>\n      <cell id='1' cpus='2-3' memory='65536' unit='KiB'/>\n"
+                                 "    </numa>\n  </cpu>"));
+}
+
+static void
+test_numa_refusals(void)
+{
+#define NUMA(vcpus, cells)                                                                                \
+    "<domain type='qemu'><name>t</name><memory>1</memory><vcpu>" vcpus "</vcpu><os><type>hvm</type></os>" \
+    "<cpu><numa>" cells "</numa></cpu></domain>"
+    assert_refused(NUMA("2", "<cell cpus='0-1' memory='1'/>"), VIR_ERR_XML_ERROR,
+                   "Missing 'id' attribute in NUMA cell");
+    assert_refused(NUMA("2", "<cell id='1' cpus='0-1' memory='1'/>"), VIR_ERR_XML_ERROR,
+                   "Exactly one 'cell' element per guest NUMA cell allowed");
+    assert_refused(NUMA("2", "<cell id='0' cpus='0-2' memory='1'/>"), VIR_ERR_XML_ERROR,
+                   "Number of CPUs in <numa> exceeds the <vcpu> count");
+    assert_refused(NUMA("2", "<cell id='0' cpus='0-1' memory='1'/><cell id='1' cpus='1' memory='1'/>"),
+                   VIR_ERR_XML_ERROR, "NUMA cells 0 and 1 have overlapping vCPU ids");
+    assert_refused(NUMA("2", "<cell id='0' cpus='0-1' memory='1'/><cell id='0' cpus='1' memory='1'/>"),
+                   VIR_ERR_XML_ERROR, "Duplicate NUMA cell info for cell id '0'");
+    assert_refused(HEAD "<os><type>hvm</type></os><memoryBacking><source type='tmpfs'/></memoryBacking></domain>",
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element 'source': 'tmpfs'.");
+#undef NUMA
+}
+
+static void
+test_iothreads(void)
+{
+    g_autofree char *xml = roundtrip(HEAD "<iothreadids><iothread id='4'/></iothreadids><iothreads>2</iothreads>"
+                                          "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                                          "<driver name='qemu' iothread='1'/><source file='/i.img'/>"
+                                          "<target dev='vda' bus='virtio'/></disk></devices></domain>");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+    g_autoptr(GArray) ids = vrt_domain_iothread_ids(def);
+
+    g_assert_nonnull(strstr(xml, "<iothreads>2</iothreads>\n  <iothreadids>\n    <iothread id='4'/>\n"
+                                 "  </iothreadids>\n"));
+    g_assert_nonnull(strstr(xml, "<driver name='qemu' iothread='1'/>"));
+    /* named 4, then the lowest free one */
+    g_assert_cmpuint(ids->len, ==, 2);
+    g_assert_cmpuint(g_array_index(ids, guint, 0), ==, 4);
+    g_assert_cmpuint(g_array_index(ids, guint, 1), ==, 1);
+
+    assert_refused(HEAD "<iothreads>1</iothreads><os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                        "<driver iothread='2'/><source file='/i.img'/><target dev='vda' bus='virtio'/></disk>"
+                        "</devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "Disk iothread '2' not defined in iothreadid");
+    assert_refused(HEAD "<iothreads>1</iothreads><os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                        "<driver iothread='1'/><source file='/i.img'/><target dev='sda' bus='sata'/></disk>"
+                        "</devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "IOThreads not available for bus sata target sda");
+    assert_refused(HEAD "<iothreads>two</iothreads><os><type>hvm</type></os></domain>", VIR_ERR_XML_ERROR,
+                   "invalid iothreads count 'two'");
+}
+
+static void
+test_vcpu_cpuset(void)
+{
+    g_autofree char *xml =
+        roundtrip(HEAD "<vcpu current='1' cpuset='1,0,3-4'>2</vcpu><os><type>hvm</type></os></domain>");
+
+    g_assert_nonnull(strstr(xml, "<vcpu placement='static' cpuset='0-1,3-4' current='1'>2</vcpu>"));
+}
+
+#define QNS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+static void
+test_qemu_commandline(void)
+{
+    g_autofree char *xml = roundtrip("<domain type='qemu' xmlns:q='" QNS "'><name>t</name><memory>65536</memory>"
+                                     "<os><type>hvm</type></os><q:commandline><q:env name='A_1' value='x&amp;y'/>"
+                                     "<q:arg value='-set'/><q:arg value='a=b'/></q:commandline></domain>");
+
+    g_assert_nonnull(strstr(xml, "<domain type='qemu' xmlns:qemu='" QNS "'>"));
+    g_assert_nonnull(strstr(xml, "  </devices>\n  <qemu:commandline>\n    <qemu:arg value='-set'/>\n"
+                                 "    <qemu:arg value='a=b'/>\n    <qemu:env name='A_1' value='x&amp;y'/>\n"
+                                 "  </qemu:commandline>\n</domain>"));
+    assert_refused("<domain type='qemu' xmlns:qemu='" QNS "'><name>t</name><memory>65536</memory>"
+                   "<os><type>hvm</type></os><qemu:commandline><qemu:env name='1A'/></qemu:commandline></domain>",
+                   VIR_ERR_INTERNAL_ERROR, "Invalid environment name, it must begin with a letter or underscore");
+    assert_refused("<domain type='qemu' xmlns:qemu='" QNS "'><name>t</name><memory>65536</memory>"
+                   "<os><type>hvm</type></os><qemu:commandline><qemu:arg/></qemu:commandline></domain>",
+                   VIR_ERR_INTERNAL_ERROR, "No qemu command-line argument specified");
+    assert_refused("<domain type='qemu' xmlns:qemu='" QNS "'><name>t</name><memory>65536</memory>"
+                   "<os><type>hvm</type></os><qemu:capabilities/></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "capabilities");
+}
+
+static void
+test_iommu(void)
+{
+    g_autofree char *plain =
+        roundtrip(HEAD "<os><type>hvm</type></os><devices><iommu model='intel'/></devices></domain>");
+    g_autofree char *opts =
+        roundtrip(HEAD "<os><type>hvm</type></os><devices><iommu model='intel'>"
+                       "<driver aw_bits='48' iotlb='on' caching_mode='on'/></iommu></devices></domain>");
+
+    g_assert_nonnull(strstr(plain, "    <iommu model='intel'/>\n  </devices>"));
+    g_assert_nonnull(strstr(opts, "<iommu model='intel'>\n      <driver caching_mode='on' iotlb='on' aw_bits='48'/>\n"
+                                  "    </iommu>\n"));
+    assert_refused(HEAD "<os><type>hvm</type></os><devices><iommu model='intel'><driver intremap='on'/></iommu>"
+                        "</devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED,
+                   "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu')");
+    assert_refused(HEAD "<os><type>hvm</type></os><devices><iommu model='smmuv3'/></devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "IOMMU model 'smmuv3' is not supported");
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/domelems/disk-driver/order", test_disk_driver_order);
+    g_test_add_func("/domelems/disk-driver/refusals", test_disk_driver_refusals);
+    g_test_add_func("/domelems/disk-driver/error-policies", test_disk_error_policies);
+    g_test_add_func("/domelems/os/firmware", test_os_firmware);
+    g_test_add_func("/domelems/os/firmware-refusals", test_os_firmware_refusals);
+    g_test_add_func("/domelems/memory/numa-and-backing", test_numa_and_backing);
+    g_test_add_func("/domelems/memory/numa-refusals", test_numa_refusals);
+    g_test_add_func("/domelems/iothreads", test_iothreads);
+    g_test_add_func("/domelems/vcpu-cpuset", test_vcpu_cpuset);
+    g_test_add_func("/domelems/qemu-commandline", test_qemu_commandline);
+    g_test_add_func("/domelems/iommu", test_iommu);
+    return g_test_run();
+}

@@ -969,6 +969,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
         if (!vrt_qemu_firmware_prepare(def, nvram_dir, false, error) || !check_hugepages(def, error))
             return false;
+        /* QEMU's user reaches its NVRAM (labelled at start) through the
+         * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
+        if (def->os.fw.nvram)
+            vrt_qemu_security_reachable(&drv->sec, drv->root, nvram_dir);
     }
     /* VFs are claimed and moved to vfio-pci before QEMU opens them. */
     if (!(hostdevs = vrt_qemu_hostdev_dom_prepare_start(obj, def, error)))

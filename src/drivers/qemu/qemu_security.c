@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -75,6 +76,10 @@ struct _VrtQemuConfine {
     guint nnodes;
     GPtrArray *labelled; /* char*: given back at free unless committed */
     bool committed;
+    /* RLIMIT_MEMLOCK QEMU needs once it lost CAP_IPC_LOCK: libvirt's
+     * figures (unlimited for <locked/>, guest memory + 1 GiB for VFIO);
+     * 0: the inherited limit */
+    rlim_t memlock;
 };
 
 /* ---- qemu.conf ---- */
@@ -246,6 +251,9 @@ label_paths(const VrtDomainDef *def)
     }
     add_path(paths, def->os.kernel);
     add_path(paths, def->os.initrd);
+    /* the UEFI variable store QEMU writes (the code image is read-only,
+     * world-readable where distributions install it: not relabelled) */
+    add_path(paths, def->os.fw.nvram);
     for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
         for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
             VrtDomainChrDef *chr = g_ptr_array_index(chrs[l], i);
@@ -528,6 +536,10 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, co
     c->ns = conf->namespaces;
     if (!c->drop)
         return g_steal_pointer(&c);
+    if (def->mem && def->mem->locked)
+        c->memlock = RLIM_INFINITY;
+    else if (def->hostdevs && def->hostdevs->len > 0)
+        c->memlock = (rlim_t)def->memory_kib * 1024 + (1ULL << 30);
     if (chown(run_dir, c->uid, c->gid) < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to set user and group on '%s'", run_dir);
         return NULL;
@@ -631,6 +643,13 @@ vrt_qemu_confine_child(const VrtQemuConfine *c)
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return "cannot set no_new_privs";
     if (c->drop) {
+        /* Raised while still root: the user's own limit cannot be. */
+        if (c->memlock) {
+            struct rlimit lim = { c->memlock, c->memlock };
+
+            if (setrlimit(RLIMIT_MEMLOCK, &lim) < 0)
+                return "cannot raise the locked memory limit (RLIMIT_MEMLOCK) QEMU's user needs for <locked/> or VFIO memory";
+        }
         if (setgroups((size_t)c->ngroups, c->groups) < 0)
             return "cannot set the supplementary groups";
         if (setgid(c->gid) < 0)

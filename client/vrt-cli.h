@@ -90,6 +90,7 @@ extern const VrtCmd vrt_cmds_storage[];
 extern const VrtCmd vrt_cmds_stream[];
 extern const VrtCmd vrt_cmds_secret[];
 extern const VrtCmd vrt_cmds_admin[];
+extern const VrtCmd vrt_cmds_migrate[];
 
 /* The connection, opened on first use; NULL after printing the error. */
 vrt_conn *vrt_cli_conn(VrtCli *cli);

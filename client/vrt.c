@@ -16,7 +16,7 @@
 
 static const VrtCmd *const families[] = { vrt_cmds_host,    vrt_cmds_domain,  vrt_cmds_domain_live, vrt_cmds_agent,
                                           vrt_cmds_network, vrt_cmds_nodedev, vrt_cmds_storage,     vrt_cmds_stream,
-                                          vrt_cmds_secret,  vrt_cmds_admin };
+                                          vrt_cmds_secret,  vrt_cmds_admin,   vrt_cmds_migrate };
 
 /* SASL's questions asked on the terminal (the password without echo), when
  * $VRT_AUTH_USERNAME / $VRT_AUTH_PASSWORD do not answer them. */

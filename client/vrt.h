@@ -275,6 +275,67 @@ typedef struct {
 int vrt_domain_interface_addresses(vrt_domain *dom, unsigned int source, vrt_domain_iface **ifaces, vrt_error **err);
 void vrt_domain_iface_list_free(vrt_domain_iface *ifaces, int n);
 
+/* ---- migration ---- */
+
+/* virDomainMigrateFlags. */
+enum {
+    VRT_MIGRATE_LIVE = 1 << 0,
+    VRT_MIGRATE_PEER2PEER = 1 << 1,
+    VRT_MIGRATE_TUNNELLED = 1 << 2,
+    VRT_MIGRATE_PERSIST_DEST = 1 << 3,
+    VRT_MIGRATE_UNDEFINE_SOURCE = 1 << 4,
+    VRT_MIGRATE_PAUSED = 1 << 5,
+    VRT_MIGRATE_OFFLINE = 1 << 10,
+    VRT_MIGRATE_COMPRESSED = 1 << 11,
+    VRT_MIGRATE_AUTO_CONVERGE = 1 << 13,
+    VRT_MIGRATE_POSTCOPY = 1 << 15,
+    VRT_MIGRATE_TLS = 1 << 16,
+    VRT_MIGRATE_PARALLEL = 1 << 17,
+};
+
+/* The migration parameters libvrt sends (libvirt's VIR_MIGRATE_PARAM_*);
+ * NULL or 0: not sent. */
+typedef struct {
+    const char *uri; /* migrate_uri: where QEMU's data goes */
+    const char *dname; /* destination_name */
+    const char *dxml; /* destination_xml */
+    const char *listen_address; /* listen_address */
+    unsigned long long bandwidth; /* bandwidth, MiB/s */
+    int parallel_connections; /* parallel.connections */
+    const char *compression; /* compression: "xbzrle", "zlib", "zstd" */
+} vrt_migrate_params;
+
+/* virDomainMigrate3: migrates dom to the daemon of dconn, this process
+ * driving both (begin, prepare, perform, finish, confirm); the domain at
+ * the destination, or NULL (the source keeps running it). */
+vrt_domain *vrt_domain_migrate(vrt_domain *dom, vrt_conn *dconn, const vrt_migrate_params *params, unsigned int flags,
+                               vrt_error **err);
+/* virDomainMigrateToURI3 with VRT_MIGRATE_PEER2PEER (added): the source's
+ * daemon connects to dconnuri itself. 0 or -1. */
+int vrt_domain_migrate_to_uri(vrt_domain *dom, const char *dconnuri, const vrt_migrate_params *params,
+                              unsigned int flags, vrt_error **err);
+
+/* virDomainJobType and the job statistics flags. */
+enum {
+    VRT_DOMAIN_JOB_NONE = 0,
+    VRT_DOMAIN_JOB_BOUNDED = 1,
+    VRT_DOMAIN_JOB_UNBOUNDED = 2,
+    VRT_DOMAIN_JOB_COMPLETED = 3,
+};
+#define VRT_DOMAIN_JOB_STATS_COMPLETED (1u << 0)
+
+/* What virDomainGetJobStats tells of a domain's job (0 where not given). */
+typedef struct {
+    int type; /* VRT_DOMAIN_JOB_* */
+    unsigned long long time_elapsed; /* ms */
+    unsigned long long data_total, data_processed, data_remaining; /* bytes */
+    unsigned long long memory_bps; /* bytes per second */
+    unsigned long long downtime; /* ms, once known */
+} vrt_domain_job_stats;
+
+/* virDomainGetJobStats: 0 (type VRT_DOMAIN_JOB_NONE when no job runs) or -1. */
+int vrt_domain_get_job_stats(vrt_domain *dom, unsigned int flags, vrt_domain_job_stats *stats, vrt_error **err);
+
 /* ---- the guest agent ---- */
 
 /* virDomainSetTime's flag: the guest reads its time from its RTC. */

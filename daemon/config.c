@@ -333,6 +333,8 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_uint_range(lx, key, v, 1, 65535, "1 to 65535", &cfg->migration_port_min, error);
     if (g_str_equal(key, "migration_port_max"))
         return want_uint_range(lx, key, v, 1, 65535, "1 to 65535", &cfg->migration_port_max, error);
+    if (g_str_equal(key, "migrate_tls_x509_cert_dir"))
+        return want_string(lx, key, v, &cfg->migrate_tls_x509_cert_dir, error);
     if (g_str_equal(key, "config_sync_ms"))
         return want_uint_range(lx, key, v, 0, 60000, "0 (flush in the call) to 60000 ms", &cfg->config_sync_ms, error);
     bool handled;
@@ -395,6 +397,7 @@ vrt_config_clear(VrtConfig *cfg)
     g_free(cfg->host_uuid);
     g_free(cfg->migration_host);
     g_free(cfg->migration_address);
+    g_free(cfg->migrate_tls_x509_cert_dir);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -1,19 +1,27 @@
 /*
  * Handlers of the migration procedures (version 3 with parameters: begin,
- * prepare, perform, finish, confirm) and of the migration tunables (max
- * downtime, max speed): the typed parameter list and the opaque cookies
- * translated for the QEMU driver's migration (src/drivers/qemu/qemu_migration.h).
+ * prepare, prepare-tunnel, perform, finish, confirm, start-post-copy) and
+ * of the migration tunables (max downtime, max speed): the typed parameter
+ * list and the opaque cookies translated for the QEMU driver's migration
+ * (src/drivers/qemu/qemu_migration.h). Peer-to-peer migration is this
+ * file's: the source daemon's own TLS connection to the destination and,
+ * tunnelled, the RPC stream that carries QEMU's data between the two.
  * Also the migration's share of domjobinfo and domjobabort, which the
- * generic job handlers ask first.
+ * generic job handlers ask first, and the cleanup of a destination whose
+ * client went away between prepare and finish.
  */
 #include "daemon/remote_migrate.h"
 #include "drivers/qemu/qemu_driver_stats.h"
 #include "drivers/qemu/qemu_migration.h"
 #include "rpc/client.h"
+#include "rpc/stream.h"
 #include "rpc/tls.h"
 #include "util/error.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define DRV(call, error)                                                                  \
     VrtQemuDriver *drv = vrt_call_daemon(call)->qemu;                                     \
@@ -21,6 +29,72 @@
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "the QEMU driver is not running"); \
         return false;                                                                     \
     }
+
+/* ---- destinations waiting for their finish ---- */
+
+/* The incoming migrations each connection prepared: when it goes before
+ * their finish, their QEMUs are stopped (libvirt's close callback). */
+typedef struct {
+    VrtConn *conn; /* identity only: never dereferenced */
+    VrtQemuDriver *drv;
+    guchar uuid[16];
+} Incoming;
+
+static GMutex incoming_lock;
+static GArray *incomings; /* Incoming */
+
+static void
+incoming_add(VrtCall *call, VrtQemuDriver *drv, const guchar *uuid)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
+    Incoming in = { .conn = vrt_call_conn(call), .drv = drv };
+
+    memcpy(in.uuid, uuid, 16);
+    if (!incomings)
+        incomings = g_array_new(FALSE, TRUE, sizeof(Incoming));
+    g_array_append_val(incomings, in);
+}
+
+static gpointer
+abandon_thread(gpointer data)
+{
+    GArray *gone = data;
+
+    for (guint i = 0; i < gone->len; i++) {
+        Incoming *in = &g_array_index(gone, Incoming, i);
+
+        vrt_qemu_migrate_incoming_abandoned(in->drv, in->uuid);
+    }
+    g_array_free(gone, TRUE);
+    return NULL;
+}
+
+void
+vrt_migrate_conn_closed(VrtConn *conn)
+{
+    GArray *gone = g_array_new(FALSE, TRUE, sizeof(Incoming));
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
+
+        for (guint i = 0; incomings && i < incomings->len;) {
+            if (g_array_index(incomings, Incoming, i).conn == conn) {
+                g_array_append_val(gone, g_array_index(incomings, Incoming, i));
+                g_array_remove_index_fast(incomings, i);
+            } else {
+                i++;
+            }
+        }
+    }
+    if (!gone->len) {
+        g_array_free(gone, TRUE);
+        return;
+    }
+    /* Stopping QEMU waits for it: not on the I/O thread that runs this.
+     * A domain whose finish came already is no longer marked incoming and
+     * is left alone. */
+    g_thread_unref(g_thread_new("vrt-mig-abandon", abandon_thread, gone));
+}
 
 /* Reads the parameters vrt uses from the wire list (strings borrowed from
  * it); a known one of the wrong type is libvirt's VIR_ERR_INVALID_ARG. */
@@ -32,6 +106,7 @@ params_read(const remote_typed_param *val, u_int len, VrtMigrateParams *p, GErro
     const char **dst[] = { &p->uri, &p->dname, &p->dxml, &p->persist_xml, &p->listen_address };
 
     memset(p, 0, sizeof(*p));
+    p->tunnel_fd = -1;
     for (u_int i = 0; i < len; i++) {
         const remote_typed_param_value *v = &val[i].value;
         bool known = false;
@@ -55,6 +130,24 @@ params_read(const remote_typed_param *val, u_int len, VrtMigrateParams *p, GErro
                 return false;
             }
             p->bandwidth = v->remote_typed_param_value_u.ul;
+        } else if (g_str_equal(val[i].field, "compression")) {
+            if (v->type != VRT_TYPED_PARAM_STRING) {
+                vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid type '%d' for parameter 'compression'", v->type);
+                return false;
+            }
+            if (p->compression && !g_str_equal(p->compression, v->remote_typed_param_value_u.s)) {
+                vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s",
+                              "vrt migrates with one compression method at a time");
+                return false;
+            }
+            p->compression = v->remote_typed_param_value_u.s;
+        } else if (g_str_equal(val[i].field, "parallel.connections")) {
+            if (v->type != VRT_TYPED_PARAM_INT) {
+                vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid type '%d' for parameter 'parallel.connections'",
+                              v->type);
+                return false;
+            }
+            p->parallel_connections = v->remote_typed_param_value_u.i;
         }
         /* Others (graphics URI, disks, compression, ...) change nothing vrt does. */
     }
@@ -110,17 +203,46 @@ vrt_handle_domain_migrate_prepare3_params(VrtCall *call, remote_domain_migrate_p
     VrtMigrateParams p;
     char *cookie = NULL;
     char *uri = NULL;
+    guchar uuid[16];
 
     if (!params_read(args->params.params_val, args->params.params_len, &p, error) ||
         !vrt_qemu_migrate_prepare(drv, &p, args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len, args->flags,
-                                  &cookie, &uri, error))
+                                  &cookie, &uri, uuid, error))
         return false;
+    if (!(args->flags & VRT_MIGRATE_OFFLINE))
+        incoming_add(call, drv, uuid);
     cookie_to_wire(cookie, &ret->cookie_out.cookie_out_val, &ret->cookie_out.cookie_out_len);
     if (uri) {
         ret->uri_out = g_new0(char *, 1);
         *ret->uri_out = uri;
     }
     return true;
+}
+
+/* ---- tunnelled: the destination's end ---- */
+
+bool
+vrt_handle_domain_migrate_prepare_tunnel3_params(VrtCall *call, remote_domain_migrate_prepare_tunnel3_params_args *args,
+                                                 remote_domain_migrate_prepare_tunnel3_params_ret *ret, GError **error)
+{
+    DRV(call, error);
+    VrtMigrateParams p;
+    char *cookie = NULL;
+    int fd = -1;
+    guchar uuid[16];
+    g_autoptr(VrtServerStream) stream = NULL;
+
+    if (!params_read(args->params.params_val, args->params.params_len, &p, error) ||
+        !vrt_qemu_migrate_prepare_tunnel(drv, &p, args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len,
+                                         args->flags, &cookie, &fd, uuid, error))
+        return false;
+    incoming_add(call, drv, uuid);
+    /* What the source's stream carries goes into the socket QEMU reads;
+     * the stream's end (finish, abort, the connection's loss) closes it,
+     * and QEMU sees the end of its input. */
+    stream = vrt_server_stream_new(call, fd, VRT_STREAM_SINK);
+    cookie_to_wire(cookie, &ret->cookie_out.cookie_out_val, &ret->cookie_out.cookie_out_len);
+    return stream != NULL;
 }
 
 /* ---- peer to peer: the source's own connection to the destination ---- */
@@ -175,6 +297,111 @@ p2p_connect(VrtCall *call, const char *dconnuri, GError **error)
     return g_steal_pointer(&rpc);
 }
 
+/* A tunnelled migration's pump: what QEMU writes into its end of the
+ * socket pair is sent on the stream to the destination, until QEMU closes
+ * it (the migration ended) or the stream fails. */
+typedef struct {
+    int fd; /* this daemon's end */
+    VrtRpcStream *stream;
+    GError *error;
+    guint64 bytes;
+} Pump;
+
+#define PUMP_BUF (256 * 1024)
+
+static gpointer
+pump_thread(gpointer data)
+{
+    Pump *pump = data;
+    g_autofree char *buf = g_malloc(PUMP_BUF);
+
+    for (;;) {
+        ssize_t n = read(pump->fd, buf, PUMP_BUF);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            vrt_error_set(&pump->error, VIR_ERR_SYSTEM_ERROR, "cannot read QEMU's migration data: %s",
+                          g_strerror(errno));
+            break;
+        }
+        if (n == 0 || !vrt_rpc_stream_send(pump->stream, buf, (gsize)n, &pump->error))
+            break;
+        pump->bytes += (guint64)n;
+    }
+    return NULL;
+}
+
+/* The destination's prepare of a tunnelled migration: its stream in
+ * *stream, its cookie (taken) in *cookie_out. */
+static bool
+prepare_tunnel_remote(VrtRpcClient *dc, const GArray *pp, const char *cookie, guint flags, VrtRpcStream **stream,
+                      char **cookie_out, GError **error)
+{
+    remote_domain_migrate_prepare_tunnel3_params_args ta = { 0 };
+    remote_domain_migrate_prepare_tunnel3_params_ret tr = { 0 };
+
+    ta.params.params_val = (remote_typed_param *)pp->data;
+    ta.params.params_len = pp->len;
+    ta.cookie_in.cookie_in_val = (char *)cookie;
+    ta.cookie_in.cookie_in_len = (u_int)strlen(cookie) + 1;
+    ta.flags = flags;
+    if (!vrt_rpc_client_call_stream(dc, VRT_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS,
+                                    (xdrproc_t)xdr_remote_domain_migrate_prepare_tunnel3_params_args, &ta,
+                                    (xdrproc_t)xdr_remote_domain_migrate_prepare_tunnel3_params_ret, &tr, stream,
+                                    error))
+        return false;
+    *cookie_out =
+        tr.cookie_out.cookie_out_len ? g_strndup(tr.cookie_out.cookie_out_val, tr.cookie_out.cookie_out_len) : NULL;
+    xdr_free((xdrproc_t)xdr_remote_domain_migrate_prepare_tunnel3_params_ret, (char *)&tr);
+    return true;
+}
+
+/* Perform of a tunnelled migration: QEMU writes into a socket pair whose
+ * other end a pump thread sends on stream; the stream is finished (the
+ * destination has all of it) or aborted before this returns. */
+static bool
+perform_tunnelled(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags, VrtRpcStream *stream,
+                  char **cookie_out, GError **error)
+{
+    int pair[2];
+    Pump pump = { .stream = stream };
+    GThread *thread;
+    VrtMigrateParams p2 = *p;
+    bool performed;
+    g_autoptr(GError) serr = NULL;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "cannot create a socket pair: %s", g_strerror(errno));
+        vrt_rpc_stream_abort(stream, NULL);
+        return false;
+    }
+    pump.fd = pair[0];
+    thread = g_thread_new("vrt-mig-tunnel", pump_thread, &pump);
+    p2.tunnel_fd = pair[1];
+    performed = vrt_qemu_migrate_perform(drv, uuid, &p2, flags, cookie_out, error);
+    /* QEMU has its own copy (getfd) and closes it when the migration ends:
+     * the pump then reads the end of what it sent. A migration that did not
+     * start leaves QEMU's copy unused, so the pump is stopped here. */
+    close(pair[1]);
+    if (!performed)
+        shutdown(pair[0], SHUT_RDWR);
+    g_thread_join(thread);
+    close(pair[0]);
+    if (performed && !pump.error && vrt_rpc_stream_finish(stream, &serr)) {
+        g_debug("tunnelled migration: %" G_GUINT64_FORMAT " bytes sent", pump.bytes);
+        return true;
+    }
+    vrt_rpc_stream_abort(stream, NULL);
+    if (performed) {
+        g_propagate_prefixed_error(error, pump.error ? pump.error : g_steal_pointer(&serr), "%s",
+                                   "tunnelled migration: ");
+        return false;
+    }
+    g_clear_error(&pump.error);
+    return false;
+}
+
 /* libvirt's peer-to-peer migration (version 3 with parameters): this
  * daemon runs begin, the destination's prepare, perform, the
  * destination's finish and confirm itself. */
@@ -192,6 +419,7 @@ perform_p2p(VrtCall *call, VrtQemuDriver *drv, remote_domain_migrate_perform3_pa
     g_autoptr(GArray) fp = NULL;
     g_autoptr(GError) perr = NULL;
     g_autoptr(GError) ferr = NULL;
+    VrtRpcStream *stream = NULL;
     remote_domain_migrate_prepare3_params_args pa = { 0 };
     remote_domain_migrate_prepare3_params_ret pr = { 0 };
     remote_domain_migrate_finish3_params_args fa = { 0 };
@@ -203,20 +431,29 @@ perform_p2p(VrtCall *call, VrtQemuDriver *drv, remote_domain_migrate_perform3_pa
         return false;
 
     pp = params_with(args->params.params_val, args->params.params_len, "destination_xml", xml);
-    pa.params.params_val = (remote_typed_param *)pp->data;
-    pa.params.params_len = pp->len;
-    pa.cookie_in.cookie_in_val = cookie;
-    pa.cookie_in.cookie_in_len = (u_int)strlen(cookie) + 1;
-    pa.flags = flags;
-    if (!vrt_rpc_client_call(dc, VRT_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS,
-                             (xdrproc_t)xdr_remote_domain_migrate_prepare3_params_args, &pa,
-                             (xdrproc_t)xdr_remote_domain_migrate_prepare3_params_ret, &pr, error))
-        return false;
-    uri = g_strdup(pr.uri_out && *pr.uri_out ? *pr.uri_out : p->uri);
-    xdr_free((xdrproc_t)xdr_remote_domain_migrate_prepare3_params_ret, (char *)&pr);
+    if (flags & VRT_MIGRATE_TUNNELLED) {
+        g_autofree char *cookie2 = NULL;
 
-    p2.uri = uri;
-    performed = vrt_qemu_migrate_perform(drv, uuid, &p2, flags, &cookie3, &perr);
+        if (!prepare_tunnel_remote(dc, pp, cookie, flags, &stream, &cookie2, error))
+            return false;
+        performed = perform_tunnelled(drv, uuid, p, flags, stream, &cookie3, &perr);
+        vrt_rpc_stream_free(stream);
+    } else {
+        pa.params.params_val = (remote_typed_param *)pp->data;
+        pa.params.params_len = pp->len;
+        pa.cookie_in.cookie_in_val = cookie;
+        pa.cookie_in.cookie_in_len = (u_int)strlen(cookie) + 1;
+        pa.flags = flags;
+        if (!vrt_rpc_client_call(dc, VRT_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS,
+                                 (xdrproc_t)xdr_remote_domain_migrate_prepare3_params_args, &pa,
+                                 (xdrproc_t)xdr_remote_domain_migrate_prepare3_params_ret, &pr, error))
+            return false;
+        uri = g_strdup(pr.uri_out && *pr.uri_out ? *pr.uri_out : p->uri);
+        xdr_free((xdrproc_t)xdr_remote_domain_migrate_prepare3_params_ret, (char *)&pr);
+
+        p2.uri = uri;
+        performed = vrt_qemu_migrate_perform(drv, uuid, &p2, flags, &cookie3, &perr);
+    }
 
     fp = params_with(args->params.params_val, args->params.params_len, "migrate_uri", uri);
     fa.params.params_val = (remote_typed_param *)fp->data;
@@ -297,6 +534,15 @@ vrt_handle_domain_migrate_confirm3_params(VrtCall *call, remote_domain_migrate_c
 }
 
 bool
+vrt_handle_domain_migrate_start_post_copy(VrtCall *call, remote_domain_migrate_start_post_copy_args *args,
+                                          GError **error)
+{
+    DRV(call, error);
+
+    return vrt_qemu_migrate_start_post_copy(drv, WIRE_UUID(args->dom.uuid), error);
+}
+
+bool
 vrt_handle_domain_migrate_set_max_downtime(VrtCall *call, remote_domain_migrate_set_max_downtime_args *args,
                                            GError **error)
 {
@@ -323,11 +569,9 @@ vrt_handle_domain_migrate_set_max_speed(VrtCall *call, remote_domain_migrate_set
 {
     DRV(call, error);
 
-    if (args->flags) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "post-copy migration is not supported by vrt");
-        return false;
-    }
-    return vrt_qemu_migrate_set_max_speed(drv, WIRE_UUID(args->dom.uuid), args->bandwidth, error);
+    /* VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY (the only flag, checked by the
+     * flags table): the post-copy phase's limit. */
+    return vrt_qemu_migrate_set_max_speed(drv, WIRE_UUID(args->dom.uuid), args->bandwidth, args->flags != 0, error);
 }
 
 bool
@@ -337,11 +581,7 @@ vrt_handle_domain_migrate_get_max_speed(VrtCall *call, remote_domain_migrate_get
     DRV(call, error);
     guint64 mib = 0;
 
-    if (args->flags) {
-        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "post-copy migration is not supported by vrt");
-        return false;
-    }
-    if (!vrt_qemu_migrate_get_max_speed(drv, WIRE_UUID(args->dom.uuid), &mib, error))
+    if (!vrt_qemu_migrate_get_max_speed(drv, WIRE_UUID(args->dom.uuid), args->flags != 0, &mib, error))
         return false;
     ret->bandwidth = mib;
     return true;

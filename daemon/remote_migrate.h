@@ -2,6 +2,7 @@
  * The migration's share of the generic job handlers (domjobinfo's
  * statistics and domjobabort), daemon/remote_migrate.c: each returns
  * false with *handled true when it answered (or failed) for a migration.
+ * And the hook the daemon calls when a connection goes away.
  */
 #pragma once
 
@@ -17,3 +18,6 @@ bool vrt_migrate_job_info(VrtCall *call, const guchar *uuid, remote_domain_get_j
                           GError **error);
 /* DOMAIN_ABORT_JOB of a running migration: *handled false when none runs. */
 bool vrt_migrate_abort_job(VrtCall *call, const guchar *uuid, bool *handled, GError **error);
+/* A connection went away: the incoming migrations it prepared and did not
+ * finish are stopped (on a thread of their own; called on the I/O thread). */
+void vrt_migrate_conn_closed(VrtConn *conn);

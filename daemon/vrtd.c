@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "daemon/drivers.h"
 #include "daemon/log.h"
+#include "daemon/remote_migrate.h"
 #include "rpc/server.h"
 #include "util/error.h"
 #include "util/fileutil.h"
@@ -78,6 +79,8 @@ on_client_close(VrtServerClient *client, gpointer data)
 
         g_ptr_array_remove(daemon->conns, conn);
     }
+    /* An incoming migration it prepared and never finished ends. */
+    vrt_migrate_conn_closed(conn);
 }
 
 static bool

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from vrt_fixtures import kill_vms_under, pid_alive, require, virsh, wait_for
+from vrt_fixtures import VRT, kill_vms_under, pid_alive, require, virsh, wait_for
 from pki import IP, NsVrtd, Netns, Pki, install_server
 
 SRC_IP, DST_IP = "10.77.0.1", "10.77.0.2"
@@ -70,6 +70,14 @@ def start_vrtd(ns, certs, key_cert, host_uuid, address, extra=""):
     for src, dst in ((certs.client_cert, "etc/pki/libvirt/clientcert.pem"),
                      (certs.client_key, "etc/pki/libvirt/private/clientkey.pem")):
         shutil.copy(src, os.path.join(root, dst))
+    # QEMU's own (--tls) at migrate_tls_x509_cert_dir's default: the host's
+    # server certificate for the incoming side, the client one for the
+    # outgoing side.
+    qemu_pki = os.path.join(root, "etc/pki/qemu")
+    os.makedirs(qemu_pki, exist_ok=True)
+    for src, dst in ((certs.ca, "ca-cert.pem"), (key_cert[1], "server-cert.pem"), (key_cert[0], "server-key.pem"),
+                     (certs.client_cert, "client-cert.pem"), (certs.client_key, "client-key.pem")):
+        shutil.copy(src, os.path.join(qemu_pki, dst))
     conf = (f'listen_tls = 1\nlisten_tcp = 0\nhost_uuid = "{host_uuid}"\n'
             f'migration_host = "{address}"\nmigration_address = "{address}"\n' + extra)
     return NsVrtd(ns, root, conf).start()
@@ -376,3 +384,202 @@ def test_guest_keeps_running_across_the_migration(hosts):
     finally:
         sconn.close()
         dconn.close()
+
+
+def vrt_migrate(ns, src, dst_uri, name, *flags, timeout=120):
+    return ns.run([VRT, "-c", src.tls, "migrate", "--live", "--verbose", *flags, name, dst_uri], timeout=timeout)
+
+
+def test_vrt_migrate_with_progress(hosts, tmp_path):
+    """`vrt migrate` drives a client-managed migration itself (connected to
+    both daemons) and, with --p2p, hands it to the source's daemon; its
+    progress bar ends at 100 % once the domain runs at the destination."""
+    ns, src, dst, twin = hosts
+    src_pid = start_transient(src, tmp_path, "mig-vrt")
+
+    r = vrt_migrate(ns, src, dst.tls, "mig-vrt", "--persistent")
+    assert r.returncode == 0, r.stderr
+    assert "Migration: [" in r.stderr and r.stderr.rstrip().endswith("100 %"), r.stderr
+    assert virsh(dst.uri, "domstate", "--reason", "mig-vrt").stdout.strip() == "running (migrated)"
+    assert "Persistent:     yes" in virsh(dst.uri, "dominfo", "mig-vrt").stdout
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-vrt" not in names(src, "--all")
+
+    # Back again, peer to peer: vrt talks to the destination's daemon alone
+    # (here the source of this second move).
+    r = ns.run([VRT, "-c", dst.tls, "migrate", "--live", "--verbose", "--p2p", "--undefinesource", "mig-vrt",
+                src.tls.split("?")[0]], timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.rstrip().endswith("100 %"), r.stderr
+    assert virsh(src.uri, "domstate", "--reason", "mig-vrt").stdout.strip() == "running (migrated)"
+    assert "mig-vrt" not in names(dst, "--all")
+    virsh(src.uri, "destroy", "mig-vrt")
+
+
+def test_vrt_migrate_failure_leaves_the_source_running(hosts, tmp_path):
+    ns, src, _, twin = hosts
+    pid = start_transient(src, tmp_path, "mig-vrt-same")
+
+    for extra in ((), ("--p2p",)):
+        uri = twin.tls if not extra else f"qemu+tls://{DST_IP}:{TWIN_PORT}/system"
+        r = vrt_migrate(ns, src, uri, "mig-vrt-same", *extra)
+        assert r.returncode == 1
+        assert f"error: internal error: Attempt to migrate guest to the same host {SRC_UUID}" in r.stderr
+        assert "100 %" not in r.stderr
+        assert virsh(src.uri, "domstate", "mig-vrt-same").stdout.strip() == "running" and pid_alive(pid)
+    # A tunnelled migration is peer to peer.
+    r = vrt_migrate(ns, src, twin.tls, "mig-vrt-same", "--tunnelled")
+    assert r.returncode == 2 and "--tunnelled needs --p2p" in r.stderr
+    virsh(src.uri, "destroy", "mig-vrt-same")
+
+
+def qmp(d, name, command):
+    import json
+    out = virsh(d.uri, "qemu-monitor-command", name, json.dumps({"execute": command})).stdout
+    return json.loads(out)["return"]
+
+
+def test_tunnelled_migration(hosts, tmp_path):
+    """--p2p --tunnelled: QEMU's state goes through the source vrtd's own
+    TLS connection to the destination (an RPC stream), not a connection of
+    QEMU's; the destination's QEMU reads it from vrtd."""
+    ns, src, dst, _ = hosts
+    src_pid = start_transient(src, tmp_path, "mig-tun")
+
+    r = migrate(ns, src, dst.tls.split("?")[0], "mig-tun", "--p2p", "--tunnelled")
+    assert r.returncode == 0, r.stderr
+    assert virsh(dst.uri, "domstate", "--reason", "mig-tun").stdout.strip() == "running (migrated)"
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-tun" not in names(src, "--all")
+
+    # And back with vrt, tunnelled too.
+    r = ns.run([VRT, "-c", dst.tls, "migrate", "--live", "--p2p", "--tunnelled", "--verbose", "mig-tun",
+                src.tls.split("?")[0]], timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert virsh(src.uri, "domstate", "--reason", "mig-tun").stdout.strip() == "running (migrated)"
+    assert "mig-tun" not in names(dst, "--all")
+    virsh(src.uri, "destroy", "mig-tun")
+
+
+def test_migration_capabilities_reach_both_qemus(hosts, tmp_path):
+    """--compressed (XBZRLE, libvirt's default method), --parallel with its
+    connections, --postcopy and --auto-converge are QEMU's migration
+    capabilities; the destination's QEMU shows those it needs."""
+    ns, src, dst, _ = hosts
+    start_transient(src, tmp_path, "mig-caps")
+
+    r = migrate(ns, src, dst.tls, "mig-caps", "--compressed", "--auto-converge", "--postcopy")
+    assert r.returncode == 0, r.stderr
+    caps = {c["capability"]: c["state"] for c in qmp(dst, "mig-caps", "query-migrate-capabilities")}
+    assert caps["xbzrle"] and caps["postcopy-ram"] and not caps["multifd"]
+    assert virsh(dst.uri, "domstate", "mig-caps").stdout.strip() == "running"
+
+    # zstd compresses multifd channels: only with --parallel, as libvirt says.
+    r = migrate(ns, dst, src.tls, "mig-caps", "--compressed", "--comp-methods", "zstd")
+    assert r.returncode != 0
+    assert "Compression method 'zstd' is only supported with parallel migration" in r.stderr
+    assert virsh(dst.uri, "domstate", "mig-caps").stdout.strip() == "running"
+    r = migrate(ns, dst, src.tls, "mig-caps", "--compressed", "--comp-methods", "zstd", "--parallel",
+                "--parallel-connections", "3")
+    assert r.returncode == 0, r.stderr
+    caps = {c["capability"]: c["state"] for c in qmp(src, "mig-caps", "query-migrate-capabilities")}
+    params = qmp(src, "mig-caps", "query-migrate-parameters")
+    assert caps["multifd"] and params["multifd-channels"] == 3 and params["multifd-compression"] == "zstd"
+    virsh(src.uri, "destroy", "mig-caps")
+
+
+def test_tls_migration(hosts, tmp_path):
+    """--tls: QEMU's own migration stream is TLS, with the x509 credentials
+    of each host's migrate_tls_x509_cert_dir (libvirt's default path under
+    the root); the destination's QEMU holds its server credentials."""
+    ns, src, dst, _ = hosts
+    start_transient(src, tmp_path, "mig-tls")
+
+    r = migrate(ns, src, dst.tls, "mig-tls", "--tls")
+    assert r.returncode == 0, r.stderr
+    params = qmp(dst, "mig-tls", "query-migrate-parameters")
+    assert params["tls-creds"] == "objlibvirt_migrate_tls0"
+    assert virsh(dst.uri, "domstate", "mig-tls").stdout.strip() == "running"
+
+    # QEMU's TLS session is a connection of its own: not through a tunnel.
+    r = migrate(ns, dst, src.tls, "mig-tls", "--tls", "--p2p", "--tunnelled")
+    assert r.returncode != 0 and "TLS migration is not supported with tunnelled migration" in r.stderr
+    virsh(dst.uri, "destroy", "mig-tls")
+
+
+def test_migrate_postcopy_needs_a_postcopy_migration(hosts, tmp_path):
+    ns, src, _, _ = hosts
+    start_transient(src, tmp_path, "mig-pc")
+    r = virsh(src.uri, "migrate-postcopy", "mig-pc", check=False)
+    assert r.returncode != 0
+    assert "post-copy can only be started while outgoing migration is in progress" in r.stderr
+    # The post-copy phase's own bandwidth limit.
+    virsh(src.uri, "migrate-setspeed", "--postcopy", "mig-pc", "7")
+    assert virsh(src.uri, "migrate-getspeed", "--postcopy", "mig-pc").stdout.strip() == "7"
+    assert virsh(src.uri, "migrate-getspeed", "mig-pc").stdout.strip() != "7"
+    virsh(src.uri, "destroy", "mig-pc")
+
+
+def test_postcopy_switch(hosts, tmp_path):
+    """--postcopy, then `virsh migrate-postcopy` while the transfer runs:
+    the destination takes the guest over and pulls the rest of its memory;
+    the source's QEMU goes once all of it went."""
+    ns, src, dst, _ = hosts
+    src_pid = start_transient(src, tmp_path, "mig-post", mib=256)
+    # 1 MiB/s and a 1 ms downtime limit: the pre-copy phase never ends by
+    # itself while the idle guest dirties any page at all.
+    virsh(src.uri, "migrate-setspeed", "mig-post", "1")
+    virsh(src.uri, "migrate-setmaxdowntime", "mig-post", "1")
+    src_ev, dst_ev = Events(src), Events(dst)
+    proc = subprocess.Popen(ns.cmd(["virsh", "-q", "-c", src.tls, "migrate", "--live", "--postcopy", "mig-post",
+                                    dst.tls]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: "Unbounded" in virsh(src.uri, "domjobinfo", "mig-post", check=False).stdout,
+                 timeout=60, what="the migration job")
+        virsh(src.uri, "migrate-postcopy", "mig-post")
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "Suspended Post-copy" in src_ev.lifecycle("mig-post", ["Suspended Post-copy", "Stopped Migrated"])
+        assert "Resumed Migrated" in dst_ev.lifecycle("mig-post", ["Resumed Migrated"])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        src_ev.close()
+        dst_ev.close()
+    assert virsh(dst.uri, "domstate", "mig-post").stdout.strip() == "running"
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-post" not in names(src, "--all")
+    virsh(dst.uri, "destroy", "mig-post")
+
+
+def test_lost_client_leaves_no_waiting_destination(hosts, tmp_path):
+    """virsh killed in the middle of a client-managed migration, after the
+    destination's prepare: its connection's end stops the incoming QEMU
+    there (libvirt's close callback), instead of leaving it waiting."""
+    ns, src, dst, _ = hosts
+    pid = start_transient(src, tmp_path, "mig-lost", mib=256)
+    # Held before the switch-over, as in the abort test, so that the
+    # migration is still running when virsh goes.
+    virsh(src.uri, "migrate-setspeed", "mig-lost", "1")
+    virsh(src.uri, "qemu-monitor-command", "mig-lost",
+          '{"execute":"migrate-set-capabilities","arguments":{"capabilities":'
+          '[{"capability":"pause-before-switchover","state":true}]}}')
+    proc = subprocess.Popen(ns.cmd(["virsh", "-q", "-c", src.tls, "migrate", "--live", "mig-lost", dst.tls]),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: "Unbounded" in virsh(src.uri, "domjobinfo", "mig-lost", check=False).stdout,
+                 timeout=60, what="the migration job")
+        assert "mig-lost" in names(dst, "--all")
+        dst_pid = qemu_pid(dst, "mig-lost")
+    finally:
+        proc.kill()
+        proc.wait()
+    wait_for(lambda: "mig-lost" not in names(dst, "--all"), timeout=60,
+             what="the destination to drop the abandoned incoming domain")
+    wait_for(lambda: not pid_alive(dst_pid), what="the incoming QEMU to exit")
+    # The source still has it (its job is cancelled by hand here).
+    virsh(src.uri, "domjobabort", "mig-lost", check=False)
+    wait_for(lambda: virsh(src.uri, "domstate", "mig-lost").stdout.strip() == "running", what="the source to run")
+    assert pid_alive(pid)
+    virsh(src.uri, "destroy", "mig-lost")

@@ -67,6 +67,7 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->cfg.host_uuid = g_intern_string(cfg->host_uuid);
     drv->cfg.migration_host = g_intern_string(cfg->migration_host);
     drv->cfg.migration_address = g_intern_string(cfg->migration_address);
+    drv->cfg.migrate_tls_x509_cert_dir = g_intern_string(cfg->migrate_tls_x509_cert_dir);
     drv->config_dir = root_path(drv->root, "etc/vrt/qemu");
     drv->config_sync = vrt_state_sync_new(cfg->config_sync_ms);
     drv->cgroups = vrt_qemu_cgroup_new(cfg);

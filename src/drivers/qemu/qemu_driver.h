@@ -185,6 +185,9 @@ typedef struct {
     const char *migration_host;
     const char *migration_address;
     guint migration_port_min, migration_port_max;
+    /* QEMU's x509 credentials of a --tls migration (ca-cert.pem, server-
+     * and client-cert.pem and -key.pem); NULL: <root>/etc/pki/qemu. */
+    const char *migrate_tls_x509_cert_dir;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);

@@ -20,6 +20,7 @@
 #include "util/uuid.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +30,10 @@
 /* How long a destination waits for its incoming state once the source said
  * it was sent. */
 #define FINISH_WAIT_MS 60000
+
+/* libvirt's post-copy state reason and event detail. */
+#define PAUSED_POSTCOPY 12
+#define EVENT_SUSPENDED_POSTCOPY 7
 
 /* virDomainJobType and operation, and the job stats flags. */
 #define JOB_UNBOUNDED 2
@@ -51,6 +56,8 @@ typedef struct {
     VrtQemuMonitor *mon; /* ref; NULL once the transfer ended */
     bool cancel; /* domjobabort asked */
     bool running;
+    guint flags; /* the running migration's (migrate-postcopy checks POSTCOPY) */
+    bool incoming; /* destination: prepared, not finished yet */
     MigStats stats;
     bool has_completed;
     MigStats completed;
@@ -138,6 +145,43 @@ check_flags(guint flags, GError **error)
     if ((flags & VRT_MIGRATE_OFFLINE) && !(flags & VRT_MIGRATE_PERSIST_DEST)) {
         vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s",
                       "offline migration must be specified with the persistent flag set");
+        return false;
+    }
+    /* QEMU's multifd channels and TLS session are its own TCP connections:
+     * a tunnel is one byte stream (libvirt refuses both too). */
+    if ((flags & VRT_MIGRATE_TUNNELLED) && (flags & (VRT_MIGRATE_PARALLEL | VRT_MIGRATE_TLS))) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s",
+                      (flags & VRT_MIGRATE_PARALLEL) ? "Parallel migration is not supported with tunnelled migration"
+                                                     : "TLS migration is not supported with tunnelled migration");
+        return false;
+    }
+    return true;
+}
+
+/* The compression QEMU is told of for COMPRESSED, as libvirt maps it:
+ * xbzrle (the default) and mt are capabilities, zlib and zstd compress
+ * multifd channels and need PARALLEL. */
+static bool
+compression_method(const VrtMigrateParams *p, guint flags, const char **cap, const char **multifd, GError **error)
+{
+    const char *m = p->compression;
+
+    *cap = *multifd = NULL;
+    if (!(flags & VRT_MIGRATE_COMPRESSED) && !m)
+        return true;
+    if (!m || g_str_equal(m, "xbzrle"))
+        *cap = "xbzrle";
+    else if (g_str_equal(m, "mt"))
+        *cap = "compress";
+    else if (g_str_equal(m, "zlib") || g_str_equal(m, "zstd"))
+        *multifd = m;
+    else {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Unsupported compression method '%s'", m);
+        return false;
+    }
+    if (*multifd && !(flags & VRT_MIGRATE_PARALLEL)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Compression method '%s' is only supported with parallel migration",
+                      m);
         return false;
     }
     return true;
@@ -246,6 +290,111 @@ get_parameter(VrtQemuMonitor *mon, const char *name, guint64 *value, GError **er
         return false;
     }
     *value = (guint64)json_object_get_int_member(o, name);
+    return true;
+}
+
+/* The id of QEMU's migration TLS credentials object (libvirt's name). */
+#define TLS_OBJECT "objlibvirt_migrate_tls0"
+
+static bool
+set_string_parameter(VrtQemuMonitor *mon, const char *name, const char *value, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(JsonNode) ret = NULL;
+
+    json_object_set_string_member(args, name, value);
+    ret = vrt_qemu_monitor_command(mon, "migrate-set-parameters", args, 0, error);
+    return ret != NULL;
+}
+
+/* The directory of the migration's x509 certificates: qemu.conf's
+ * migrate_tls_x509_cert_dir, by default libvirt's /etc/pki/qemu under the
+ * root. */
+static char *
+tls_dir(VrtQemuDriver *drv)
+{
+    if (drv->cfg.migrate_tls_x509_cert_dir && *drv->cfg.migrate_tls_x509_cert_dir)
+        return g_strdup(drv->cfg.migrate_tls_x509_cert_dir);
+    return g_build_filename(drv->root && *drv->root ? drv->root : "/", "etc/pki/qemu", NULL);
+}
+
+/* Tells QEMU (before migrate on the source, before migrate-incoming on the
+ * destination) the capabilities and parameters the flags ask for: XBZRLE or
+ * multifd compression, multifd channels, post-copy, auto-converge (source
+ * only) and TLS credentials (tls_host: the name the source checks the
+ * destination's certificate against). Each side needs the same capabilities
+ * or QEMU refuses the stream. */
+static bool
+migration_setup(VrtQemuDriver *drv, VrtQemuMonitor *mon, const VrtMigrateParams *p, guint flags, bool source,
+                const char *tls_host, GError **error)
+{
+    g_autoptr(JsonArray) caps = json_array_new();
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(JsonNode) ret = NULL;
+    const char *cap = NULL;
+    const char *multifd = NULL;
+
+    if (!compression_method(p, flags, &cap, &multifd, error))
+        return false;
+    /* Every capability vrt manages is set, off ones too: a QEMU that came
+     * in by migration keeps what its own incoming migration turned on, and
+     * both sides must agree. */
+    const struct {
+        const char *name;
+        bool on;
+    } want[] = {
+        { "xbzrle", g_strcmp0(cap, "xbzrle") == 0 },
+        { "compress", g_strcmp0(cap, "compress") == 0 },
+        { "multifd", (flags & VRT_MIGRATE_PARALLEL) != 0 },
+        { "postcopy-ram", (flags & VRT_MIGRATE_POSTCOPY) != 0 },
+        { "auto-converge", source && (flags & VRT_MIGRATE_AUTO_CONVERGE) },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        JsonObject *c = json_object_new();
+
+        json_object_set_string_member(c, "capability", want[i].name);
+        json_object_set_boolean_member(c, "state", want[i].on);
+        json_array_add_object_element(caps, c);
+    }
+    json_object_set_array_member(args, "capabilities", json_array_ref(caps));
+    if (!(ret = vrt_qemu_monitor_command(mon, "migrate-set-capabilities", args, 0, error)))
+        return false;
+    if ((flags & VRT_MIGRATE_PARALLEL) && p->parallel_connections &&
+        !set_parameter(mon, "multifd-channels", p->parallel_connections, error))
+        return false;
+    if ((flags & VRT_MIGRATE_PARALLEL) &&
+        !set_string_parameter(mon, "multifd-compression", multifd ? multifd : "none", error))
+        return false;
+    /* Without --tls QEMU's stream is plain, whatever an earlier migration
+     * of this QEMU set. */
+    if (!(flags & VRT_MIGRATE_TLS) && !set_string_parameter(mon, "tls-creds", "", error))
+        return false;
+    if (flags & VRT_MIGRATE_TLS) {
+        g_autofree char *dir = tls_dir(drv);
+        g_autofree char *ca = g_build_filename(dir, "ca-cert.pem", NULL);
+        g_autoptr(JsonObject) del = json_object_new();
+        g_autoptr(JsonNode) dret = NULL;
+        g_autoptr(JsonObject) obj = json_object_new();
+        g_autoptr(JsonNode) oret = NULL;
+
+        if (!g_file_test(ca, G_FILE_TEST_EXISTS)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "Migration TLS is not configured: no %s", ca);
+            return false;
+        }
+        /* A QEMU that migrated before (a failed attempt) has the object. */
+        json_object_set_string_member(del, "id", TLS_OBJECT);
+        dret = vrt_qemu_monitor_command(mon, "object-del", del, 0, NULL);
+        json_object_set_string_member(obj, "qom-type", "tls-creds-x509");
+        json_object_set_string_member(obj, "id", TLS_OBJECT);
+        json_object_set_string_member(obj, "dir", dir);
+        json_object_set_string_member(obj, "endpoint", source ? "client" : "server");
+        json_object_set_boolean_member(obj, "verify-peer", TRUE);
+        if (!(oret = vrt_qemu_monitor_command(mon, "object-add", obj, 0, error)) ||
+            !set_string_parameter(mon, "tls-creds", TLS_OBJECT, error))
+            return false;
+        if (source && tls_host && !set_string_parameter(mon, "tls-hostname", tls_host, error))
+            return false;
+    }
     return true;
 }
 
@@ -381,9 +530,12 @@ uri_host(const char *uri)
     return end ? g_strndup(h, end - h) : g_strdup(h);
 }
 
-bool
-vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gsize cookie_len,
-                         guint flags, char **cookie_out, char **uri_out, GError **error)
+/* Destination's prepare, direct (fd NULL: QEMU listens on a TCP port,
+ * *uri_out tells the source where) or tunnelled (QEMU reads a socket whose
+ * other end goes to *fd). */
+static bool
+prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gsize cookie_len, guint flags,
+        char **cookie_out, char **uri_out, int *fd, guchar uuid[16], GError **error)
 {
     guchar local[16];
     g_autoptr(VrtMigrationCookie) c = NULL;
@@ -398,9 +550,16 @@ vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const ch
     g_autofree char *uri_host_part = NULL;
     g_autofree char *incoming = NULL;
     guint port = 0;
+    int pair[2] = { -1, -1 };
+    const char *cap, *multifd;
 
-    if (!check_flags(flags, error))
+    if (!check_flags(flags, error) || !compression_method(p, flags, &cap, &multifd, error))
         return false;
+    if (!fd && (flags & VRT_MIGRATE_TUNNELLED)) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s",
+                      "tunnelled migration goes through DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS");
+        return false;
+    }
     vrt_qemu_migration_host_uuid(drv, local);
     if (!(c = vrt_migration_cookie_parse(cookie_in, cookie_len, local, error)))
         return false;
@@ -415,6 +574,11 @@ vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const ch
     if (flags & VRT_MIGRATE_OFFLINE) {
         /* Only the definition moves: finish defines it. libvirt's client
          * wants a URI all the same; nothing connects to it. */
+        if (fd) {
+            vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "offline migration cannot be tunnelled");
+            return false;
+        }
+        memcpy(uuid, c->uuid, 16);
         *cookie_out = vrt_migration_cookie_format(out);
         *uri_out = g_strdup_printf("tcp:%s", host_name(drv));
         return true;
@@ -422,43 +586,60 @@ vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const ch
     if (!(xml = renamed_xml(p->dxml, p->dname, error)))
         return false;
 
-    /* Where QEMU listens and what the source is told. */
-    if (p->listen_address)
-        listen = g_strdup(p->listen_address);
-    else if (drv->cfg.migration_address && *drv->cfg.migration_address)
-        listen = g_strdup(drv->cfg.migration_address);
-    else
-        listen = g_strdup("0.0.0.0");
-    port = uri_port(p->uri);
-    if (!port) {
-        guint lo = drv->cfg.migration_port_min ? drv->cfg.migration_port_min : 49152;
-        guint hi = drv->cfg.migration_port_max ? drv->cfg.migration_port_max : 49215;
-
-        for (guint i = lo; i <= hi && !port; i++)
-            if (port_free(listen, i))
-                port = i;
-        if (!port) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Unable to find an unused port in range 'migration' (%u-%u)",
-                          lo, hi);
+    if (fd) {
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+            vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "cannot create a socket pair: %s", g_strerror(errno));
             return false;
         }
-    }
-    uri_host_part = uri_host(p->uri);
+        incoming = g_strdup("fd:migrate-in");
+    } else {
+        /* Where QEMU listens and what the source is told. */
+        if (p->listen_address)
+            listen = g_strdup(p->listen_address);
+        else if (drv->cfg.migration_address && *drv->cfg.migration_address)
+            listen = g_strdup(drv->cfg.migration_address);
+        else
+            listen = g_strdup("0.0.0.0");
+        port = uri_port(p->uri);
+        if (!port) {
+            guint lo = drv->cfg.migration_port_min ? drv->cfg.migration_port_min : 49152;
+            guint hi = drv->cfg.migration_port_max ? drv->cfg.migration_port_max : 49215;
 
-    if (!(ref = vrt_qemu_domain_create_xml(drv, xml, VRT_QEMU_START_INCOMING, error)))
-        return false;
-    if (!(obj = vrt_qemu_driver_find(drv, ref->uuid, error)))
-        return false;
-    if ((mon = running_monitor(obj, error))) {
+            for (guint i = lo; i <= hi && !port; i++)
+                if (port_free(listen, i))
+                    port = i;
+            if (!port) {
+                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                              "Unable to find an unused port in range 'migration' (%u-%u)", lo, hi);
+                return false;
+            }
+        }
+        uri_host_part = uri_host(p->uri);
         incoming = strchr(listen, ':') ? g_strdup_printf("tcp:[%s]:%u", listen, port)
                                        : g_strdup_printf("tcp:%s:%u", listen, port);
+    }
+
+    if (!(ref = vrt_qemu_domain_create_xml(drv, xml, VRT_QEMU_START_INCOMING, error)) ||
+        !(obj = vrt_qemu_driver_find(drv, ref->uuid, error))) {
+        if (pair[0] >= 0) {
+            close(pair[0]);
+            close(pair[1]);
+        }
+        return false;
+    }
+    if ((mon = running_monitor(obj, error)) && migration_setup(drv, mon, p, flags, false, NULL, error) &&
+        (pair[1] < 0 || vrt_qemu_monitor_getfd(mon, "migrate-in", pair[1], error))) {
         args = json_object_new();
         json_object_set_string_member(args, "uri", incoming);
         ret = vrt_qemu_monitor_command(mon, "migrate-incoming", args, 0, error);
     }
+    if (pair[1] >= 0)
+        close(pair[1]); /* QEMU has its copy */
     if (!ret) {
         g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
 
+        if (pair[0] >= 0)
+            close(pair[0]);
         vrt_qemu_process_destroy_kill(obj);
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
             vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
@@ -466,12 +647,66 @@ vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const ch
     }
     g_debug("domain %s: incoming migration on %s", ref->name, incoming);
     {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+
+        job_get_locked(drv, ref->uuid)->incoming = true;
+    }
+    memcpy(uuid, ref->uuid, 16);
+    if (fd) {
+        *fd = pair[0];
+    } else {
         const char *h = uri_host_part ? uri_host_part : host_name(drv);
 
         *uri_out = strchr(h, ':') ? g_strdup_printf("tcp:[%s]:%u", h, port) : g_strdup_printf("tcp:%s:%u", h, port);
     }
     *cookie_out = vrt_migration_cookie_format(out);
     return true;
+}
+
+bool
+vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gsize cookie_len,
+                         guint flags, char **cookie_out, char **uri_out, guchar uuid[16], GError **error)
+{
+    return prepare(drv, p, cookie_in, cookie_len, flags, cookie_out, uri_out, NULL, uuid, error);
+}
+
+bool
+vrt_qemu_migrate_prepare_tunnel(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gsize cookie_len,
+                                guint flags, char **cookie_out, int *fd, guchar uuid[16], GError **error)
+{
+    g_autofree char *uri = NULL;
+
+    *fd = -1;
+    return prepare(drv, p, cookie_in, cookie_len, flags, cookie_out, &uri, fd, uuid, error);
+}
+
+/* Whether the destination's domain uuid was prepared and not finished;
+ * clears the mark (finish, or the abandoned cleanup, takes it). */
+static bool
+take_incoming(VrtQemuDriver *drv, const guchar *uuid)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autofree char *key = job_key(drv, uuid);
+    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+    bool was = j && j->incoming;
+
+    if (j)
+        j->incoming = false;
+    return was;
+}
+
+void
+vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid)
+{
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+    if (!take_incoming(drv, uuid) || !(obj = vrt_qemu_driver_find(drv, uuid, NULL)))
+        return;
+    g_message("domain %s: the client of its incoming migration went away; stopping it", obj->def->name);
+    vrt_qemu_process_destroy_kill(obj);
+    if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
+        vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
 }
 
 /* ---- perform (source) ---- */
@@ -532,6 +767,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     g_autoptr(VrtMigrationCookie) out = g_new0(VrtMigrationCookie, 1);
     MigStats st = { 0 };
     bool cancel = false;
+    bool postcopy = false;
 
     if (!obj || !check_flags(flags, error))
         return false;
@@ -547,13 +783,25 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         *cookie_out = vrt_migration_cookie_format(out);
         return true;
     }
-    if (!p->uri) {
+    if (!p->uri && p->tunnel_fd < 0) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "%s", "migration URI is not specified");
+        return false;
+    }
+    if ((flags & VRT_MIGRATE_TUNNELLED) && p->tunnel_fd < 0) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "tunnelled migration requires peer-to-peer");
         return false;
     }
     if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error) || !(mon = running_monitor(obj, error)))
         return false;
     if (p->bandwidth && !set_parameter(mon, "max-bandwidth", (gint64)(p->bandwidth << 20), error))
+        return false;
+    {
+        g_autofree char *tls_host = p->tunnel_fd < 0 ? uri_host(p->uri) : NULL;
+
+        if (!migration_setup(drv, mon, p, flags, true, tls_host, error))
+            return false;
+    }
+    if (p->tunnel_fd >= 0 && !vrt_qemu_monitor_getfd(mon, "migrate-out", p->tunnel_fd, error))
         return false;
 
     st.started_us = g_get_monotonic_time();
@@ -563,12 +811,13 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
 
         j->running = true;
         j->cancel = false;
+        j->flags = flags;
         j->stats = st;
         g_clear_pointer(&j->mon, vrt_qemu_monitor_unref);
         j->mon = vrt_qemu_monitor_ref(mon);
     }
     args = json_object_new();
-    json_object_set_string_member(args, "uri", p->uri);
+    json_object_set_string_member(args, "uri", p->tunnel_fd >= 0 ? "fd:migrate-out" : p->uri);
     if (!(ret = vrt_qemu_monitor_command(mon, "migrate", args, 0, error))) {
         job_finish(drv, uuid, &st, false);
         return false;
@@ -590,6 +839,13 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         job_publish(drv, uuid, &st, &cancel);
         if (g_str_equal(status, "completed"))
             break;
+        /* Post-copy: the destination runs the guest from here (its finish
+         * resumes it) and pulls the pages it still lacks; confirm waits for
+         * the end. The source can no longer take the guest back. */
+        if (g_str_equal(status, "postcopy-active")) {
+            postcopy = true;
+            break;
+        }
         if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
             job_finish(drv, uuid, &st, false);
             resume_source(obj, mon);
@@ -603,6 +859,14 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     }
     /* QEMU stopped the vCPUs for the last round: the source is paused for
      * the migration until confirm stops it (or resumes it). */
+    if (postcopy) {
+        job_finish(drv, uuid, &st, false);
+        set_state(obj, VRT_DOMAIN_PAUSED, PAUSED_POSTCOPY);
+        vrt_qemu_job_end(&job);
+        vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_SUSPENDED, EVENT_SUSPENDED_POSTCOPY);
+        *cookie_out = vrt_migration_cookie_format(out);
+        return true;
+    }
     st.remaining = 0;
     job_finish(drv, uuid, &st, true);
     set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_MIGRATION);
@@ -613,6 +877,16 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
 }
 
 /* ---- finish (destination) ---- */
+
+/* A reference to the domain named name, or NULL. */
+static VrtQemuDom *
+find_by_name(VrtQemuDriver *drv, const char *name)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtQemuDom *obj = name ? g_hash_table_lookup(drv->by_name, name) : NULL;
+
+    return obj ? vrt_qemu_dom_ref(obj) : NULL;
+}
 
 /* Defines the domain from the cookie's persistent definition (renamed to
  * dname), as --persistent asks. */
@@ -655,10 +929,26 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         *cookie_out = NULL;
         return define_persistent(drv, NULL, p, error);
     }
+    if (cancelled && (!cookie_in || !cookie_len)) {
+        /* libvirt's client passes no cookie when perform failed: the
+         * domain is the one of that name still waiting for its state. */
+        g_autoptr(VrtQemuDom) waiting = find_by_name(drv, p->dname);
+        g_auto(VrtQemuJob) stop = VRT_QEMU_JOB_INIT;
+
+        if (waiting && take_incoming(drv, waiting->def->uuid)) {
+            vrt_qemu_process_destroy_kill(waiting);
+            if (vrt_qemu_job_begin(&stop, waiting, VRT_QEMU_JOB_STOP, NULL))
+                vrt_qemu_process_stop(waiting, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+        }
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration in job: canceled by client");
+        return NULL;
+    }
     if (!(c = vrt_migration_cookie_parse(cookie_in, cookie_len, local, error)))
         return NULL;
     if (!(obj = vrt_qemu_driver_find(drv, c->uuid, error)))
         return NULL;
+    /* From here the finish, not a lost client, decides its fate. */
+    take_incoming(drv, c->uuid);
     if (cancelled) {
         /* The source keeps the domain: the incoming QEMU goes. */
         vrt_qemu_process_destroy_kill(obj);
@@ -679,7 +969,8 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
 
         if (!status)
             goto fail;
-        if (g_str_equal(status, "completed"))
+        /* In post-copy the guest runs here while its last pages come. */
+        if (g_str_equal(status, "completed") || g_str_equal(status, "postcopy-active"))
             break;
         if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration in job: %s", desc ? desc : "unexpectedly failed");
@@ -720,6 +1011,26 @@ fail:
 
 /* ---- confirm (source) ---- */
 
+/* A source in post-copy sends the destination's last pages until QEMU says
+ * completed; only then may it stop. Nothing to wait for otherwise. */
+static bool
+wait_postcopy(VrtQemuDom *obj, GError **error)
+{
+    g_autoptr(VrtQemuMonitor) mon = running_monitor(obj, NULL);
+
+    while (mon) {
+        g_autofree char *desc = NULL;
+        g_autofree char *status = query_migrate(mon, NULL, &desc, error);
+
+        if (!status)
+            return false;
+        if (!g_str_equal(status, "postcopy-active"))
+            break;
+        g_usleep(POLL_MS * 1000);
+    }
+    return true;
+}
+
 bool
 vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
 {
@@ -750,12 +1061,52 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
 
         persistent = obj->persistent;
     }
+    if (!wait_postcopy(obj, error))
+        return false;
     vrt_qemu_process_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_MIGRATED, VRT_DOMAIN_EVENT_STOPPED_MIGRATED);
     vrt_qemu_job_end(&job);
     if (persistent && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
         return vrt_qemu_domain_undefine(drv, uuid, 0, error);
     return true;
+}
+
+/* ---- post-copy ---- */
+
+bool
+vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    guint flags = 0;
+    bool running = false;
+
+    if (!obj)
+        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        g_autofree char *key = job_key(drv, uuid);
+        MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+
+        if (j && j->running && j->mon) {
+            running = true;
+            flags = j->flags;
+            mon = vrt_qemu_monitor_ref(j->mon);
+        }
+    }
+    if (!running) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s",
+                      "post-copy can only be started while outgoing migration is in progress");
+        return false;
+    }
+    if (!(flags & VRT_MIGRATE_POSTCOPY)) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s",
+                      "switching to post-copy requires migration to be started with VIR_MIGRATE_POSTCOPY flag");
+        return false;
+    }
+    ret = vrt_qemu_monitor_command(mon, "migrate-start-postcopy", NULL, 0, error);
+    return ret != NULL;
 }
 
 /* ---- tunables ---- */
@@ -785,7 +1136,7 @@ vrt_qemu_migrate_get_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint6
 }
 
 bool
-vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, GError **error)
+vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, bool postcopy, GError **error)
 {
     g_autoptr(VrtQemuMonitor) mon = find_monitor(drv, uuid, error);
 
@@ -795,16 +1146,17 @@ vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 m
                       (unsigned long long)(G_MAXINT64 >> 20) + 1);
         return false;
     }
-    return mon && set_parameter(mon, "max-bandwidth", (gint64)(mib_s << 20), error);
+    return mon &&
+           set_parameter(mon, postcopy ? "max-postcopy-bandwidth" : "max-bandwidth", (gint64)(mib_s << 20), error);
 }
 
 bool
-vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 *mib_s, GError **error)
+vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, bool postcopy, guint64 *mib_s, GError **error)
 {
     g_autoptr(VrtQemuMonitor) mon = find_monitor(drv, uuid, error);
     guint64 bytes = 0;
 
-    if (!mon || !get_parameter(mon, "max-bandwidth", &bytes, error))
+    if (!mon || !get_parameter(mon, postcopy ? "max-postcopy-bandwidth" : "max-bandwidth", &bytes, error))
         return false;
     *mib_s = bytes >> 20;
     return true;

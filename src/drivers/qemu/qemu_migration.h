@@ -28,12 +28,19 @@
 #define VRT_MIGRATE_UNSAFE (1u << 9)
 #define VRT_MIGRATE_OFFLINE (1u << 10)
 #define VRT_MIGRATE_ABORT_ON_ERROR (1u << 12)
+#define VRT_MIGRATE_COMPRESSED (1u << 11)
 #define VRT_MIGRATE_AUTO_CONVERGE (1u << 13)
-/* What vrt carries out; libvirt's other flags are refused as unsupported. */
+#define VRT_MIGRATE_POSTCOPY (1u << 15)
+#define VRT_MIGRATE_TLS (1u << 16)
+#define VRT_MIGRATE_PARALLEL (1u << 17)
+/* What vrt carries out; libvirt's other flags are refused as unsupported.
+ * PEER2PEER is the daemon's (remote_migrate.c), which strips it; TUNNELLED
+ * reaches the driver as a tunnel descriptor. */
 #define VRT_MIGRATE_SUPPORTED                                                                                \
     (VRT_MIGRATE_LIVE | VRT_MIGRATE_PERSIST_DEST | VRT_MIGRATE_UNDEFINE_SOURCE | VRT_MIGRATE_PAUSED |        \
      VRT_MIGRATE_CHANGE_PROTECTION | VRT_MIGRATE_UNSAFE | VRT_MIGRATE_OFFLINE | VRT_MIGRATE_ABORT_ON_ERROR | \
-     VRT_MIGRATE_AUTO_CONVERGE)
+     VRT_MIGRATE_AUTO_CONVERGE | VRT_MIGRATE_TUNNELLED | VRT_MIGRATE_COMPRESSED | VRT_MIGRATE_POSTCOPY |     \
+     VRT_MIGRATE_TLS | VRT_MIGRATE_PARALLEL)
 
 /* The migration parameters vrt reads (virTypedParameter list, already
  * decoded by the caller). */
@@ -44,6 +51,11 @@ typedef struct {
     const char *persist_xml; /* "persistent_xml" */
     const char *listen_address; /* "listen_address" */
     guint64 bandwidth; /* "bandwidth", MiB/s; 0: unchanged */
+    const char *compression; /* "compression": xbzrle, mt, zlib or zstd; NULL: xbzrle */
+    int parallel_connections; /* "parallel.connections"; 0: QEMU's default */
+    /* Perform of a tunnelled migration: QEMU sends its state into this
+     * descriptor (a copy is passed with getfd), -1: to uri over TCP. */
+    int tunnel_fd;
 } VrtMigrateParams;
 
 /* ---- the cookie (qemu_migration_cookie.c) ---- */
@@ -72,9 +84,22 @@ void vrt_qemu_migration_host_uuid(VrtQemuDriver *drv, guchar uuid[16]);
 char *vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
                              char **cookie_out, GError **error);
 /* Destination: starts the incoming QEMU (not with OFFLINE) and returns the
- * URI the source sends to (NULL with OFFLINE) and its cookie. */
+ * URI the source sends to, its cookie and the domain's uuid (until finish,
+ * vrt_qemu_migrate_incoming_abandoned drops the domain when its client goes
+ * away). */
 bool vrt_qemu_migrate_prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gsize cookie_len,
-                              guint flags, char **cookie_out, char **uri_out, GError **error);
+                              guint flags, char **cookie_out, char **uri_out, guchar uuid[16], GError **error);
+/* Destination of a tunnelled migration: as prepare, but QEMU reads its
+ * incoming state from a socket whose other end is returned in *fd (the
+ * caller's: the RPC stream writes into it). */
+bool vrt_qemu_migrate_prepare_tunnel(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in,
+                                     gsize cookie_len, guint flags, char **cookie_out, int *fd, guchar uuid[16],
+                                     GError **error);
+/* A destination whose client went away between prepare and finish (the
+ * domain named by the prepare's cookie, uuid): its incoming QEMU is
+ * killed, as libvirt's close callback does. Nothing when it already
+ * finished. */
+void vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid);
 /* Source: migrates QEMU's state to p->uri and waits until it is sent. */
 bool vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
                               char **cookie_out, GError **error);
@@ -86,11 +111,19 @@ VrtDomainRef *vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams
  * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it. */
 bool vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error);
 
+/* migrate-postcopy: the running outgoing migration of the domain, started
+ * with POSTCOPY, switches to post-copy (libvirt's errors otherwise). */
+bool vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GError **error);
+
 /* The tunables of a running domain, on QEMU (migrate-set-parameters). */
 bool vrt_qemu_migrate_set_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint64 ms, GError **error);
 bool vrt_qemu_migrate_get_max_downtime(VrtQemuDriver *drv, const guchar *uuid, guint64 *ms, GError **error);
-bool vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, GError **error);
-bool vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 *mib_s, GError **error);
+/* The bandwidth (MiB/s) of the migration, or with postcopy of its post-copy
+ * phase (max-postcopy-bandwidth, VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY). */
+bool vrt_qemu_migrate_set_max_speed(VrtQemuDriver *drv, const guchar *uuid, guint64 mib_s, bool postcopy,
+                                    GError **error);
+bool vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, bool postcopy, guint64 *mib_s,
+                                    GError **error);
 
 /* The job statistics of a migration running on the domain (type
  * VIR_DOMAIN_JOB_UNBOUNDED) or, with VIR_DOMAIN_JOB_STATS_COMPLETED (1), of

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from vrt_fixtures import VRT, kill_vms_under, pid_alive, require, virsh, wait_for
+from vrt_fixtures import VRT, kill_vms_under, pid_alive, qemu_user_ids, require, virsh, wait_for
 from pki import IP, NsVrtd, Netns, Pki, install_server
 
 SRC_IP, DST_IP = "10.77.0.1", "10.77.0.2"
@@ -61,6 +61,23 @@ def certs():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def unprivileged_postcopy():
+    """QEMU 7.2 asks for userfaultfd(2) by the system call alone, which a
+    process without CAP_SYS_PTRACE gets only with vm.unprivileged_userfaultfd
+    = 1 (it knows no /dev/userfaultfd)."""
+    try:
+        with open("/proc/sys/vm/unprivileged_userfaultfd") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return True
+
+
+# Post-copy needs userfaultfd in the destination QEMU: where its
+# unprivileged user may not have it, these hosts run QEMU as root
+# (qemu.conf's user = "root"); test_confine.py covers the confined QEMU.
+VRT_MIG_QEMU_ROOT = not unprivileged_postcopy()
+
+
 def start_vrtd(ns, certs, key_cert, host_uuid, address, extra=""):
     root = tempfile.mkdtemp(prefix="vrt-mig-")
     # QEMU runs as libvirt-qemu, which must reach its run directory here.
@@ -78,6 +95,20 @@ def start_vrtd(ns, certs, key_cert, host_uuid, address, extra=""):
     for src, dst in ((certs.ca, "ca-cert.pem"), (key_cert[1], "server-cert.pem"), (key_cert[0], "server-key.pem"),
                      (certs.client_cert, "client-cert.pem"), (certs.client_key, "client-key.pem")):
         shutil.copy(src, os.path.join(qemu_pki, dst))
+    # QEMU reads them as its user: group libvirt-qemu, 0640, as libvirt's
+    # documentation asks of /etc/pki/qemu.
+    ids = qemu_user_ids()
+    if ids:
+        for d in (os.path.join(root, "etc"), os.path.join(root, "etc/pki")):
+            os.chmod(d, 0o755)
+        os.chmod(qemu_pki, 0o755)
+        for f in os.listdir(qemu_pki):
+            os.chown(os.path.join(qemu_pki, f), 0, ids[1])
+            os.chmod(os.path.join(qemu_pki, f), 0o640)
+    if VRT_MIG_QEMU_ROOT:
+        os.makedirs(os.path.join(root, "etc", "vrt"), exist_ok=True)
+        with open(os.path.join(root, "etc", "vrt", "qemu.conf"), "w") as f:
+            f.write('user = "root"\ngroup = "root"\n')
     conf = (f'listen_tls = 1\nlisten_tcp = 0\nhost_uuid = "{host_uuid}"\n'
             f'migration_host = "{address}"\nmigration_address = "{address}"\n' + extra)
     return NsVrtd(ns, root, conf).start()

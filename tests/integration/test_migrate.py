@@ -14,34 +14,22 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 
 import pytest
 
-from vrt_fixtures import VRT, kill_vms_under, pid_alive, qemu_user_ids, require, virsh, wait_for
-from pki import IP, NsVrtd, Netns, Pki, install_server
+from vrt_fixtures import VRT, kill_vms_under, pid_alive, require, virsh, wait_for
+import migrate_env
+from migrate_env import DST_IP, DST_UUID, SRC_IP, SRC_UUID, domain_xml, qemu_pid
 
-SRC_IP, DST_IP = "10.77.0.1", "10.77.0.2"
-SRC_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000001"
-DST_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000002"
 # A third daemon at the destination's address (another TLS port) that
 # claims the source's host UUID: libvirt's same-host refusal.
 TWIN_PORT = 16515
 
 
-def ns_ip(ns, *args):
-    subprocess.run([IP, "-n", ns.name, *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def net():
-    a, b = Netns(), Netns()
+    a, b = migrate_env.make_net()
     try:
-        ns_ip(a, "link", "add", "vrtm0", "type", "veth", "peer", "name", "vrtm1", "netns", b.name)
-        ns_ip(a, "addr", "add", SRC_IP + "/24", "dev", "vrtm0")
-        ns_ip(a, "link", "set", "vrtm0", "up")
-        ns_ip(b, "addr", "add", DST_IP + "/24", "dev", "vrtm1")
-        ns_ip(b, "link", "set", "vrtm1", "up")
         yield a, b
     finally:
         a.close()
@@ -52,66 +40,13 @@ def net():
 def certs():
     require(shutil.which("certtool"), "certtool (gnutls-bin) is not installed")
     d = tempfile.mkdtemp(prefix="vrt-pki-")
-    p = Pki(d)
-    p.src = p.cert("src", SRC_IP, "tls_www_server", f'ip_address = "{SRC_IP}"\n')
-    p.dst = p.cert("dst", DST_IP, "tls_www_server", f'ip_address = "{DST_IP}"\n')
-    p.client_key, p.client_cert = p.cert("client", "client1")
-    p.client = p.client_dir("client", p.client_key, p.client_cert)
-    yield p
+    yield migrate_env.make_certs(d)
     shutil.rmtree(d, ignore_errors=True)
-
-
-def unprivileged_postcopy():
-    """QEMU 7.2 asks for userfaultfd(2) by the system call alone, which a
-    process without CAP_SYS_PTRACE gets only with vm.unprivileged_userfaultfd
-    = 1 (it knows no /dev/userfaultfd)."""
-    try:
-        with open("/proc/sys/vm/unprivileged_userfaultfd") as f:
-            return f.read().strip() == "1"
-    except OSError:
-        return True
-
-
-# Post-copy needs userfaultfd in the destination QEMU: where its
-# unprivileged user may not have it, these hosts run QEMU as root
-# (qemu.conf's user = "root"); test_confine.py covers the confined QEMU.
-VRT_MIG_QEMU_ROOT = not unprivileged_postcopy()
 
 
 def start_vrtd(ns, certs, key_cert, host_uuid, address, extra=""):
     root = tempfile.mkdtemp(prefix="vrt-mig-")
-    # QEMU runs as libvirt-qemu, which must reach its run directory here.
-    os.chmod(root, 0o755)
-    install_server(certs, root, *key_cert)
-    # Its own client certificate, for a peer-to-peer migration's connection.
-    for src, dst in ((certs.client_cert, "etc/pki/libvirt/clientcert.pem"),
-                     (certs.client_key, "etc/pki/libvirt/private/clientkey.pem")):
-        shutil.copy(src, os.path.join(root, dst))
-    # QEMU's own (--tls) at migrate_tls_x509_cert_dir's default: the host's
-    # server certificate for the incoming side, the client one for the
-    # outgoing side.
-    qemu_pki = os.path.join(root, "etc/pki/qemu")
-    os.makedirs(qemu_pki, exist_ok=True)
-    for src, dst in ((certs.ca, "ca-cert.pem"), (key_cert[1], "server-cert.pem"), (key_cert[0], "server-key.pem"),
-                     (certs.client_cert, "client-cert.pem"), (certs.client_key, "client-key.pem")):
-        shutil.copy(src, os.path.join(qemu_pki, dst))
-    # QEMU reads them as its user: group libvirt-qemu, 0640, as libvirt's
-    # documentation asks of /etc/pki/qemu.
-    ids = qemu_user_ids()
-    if ids:
-        for d in (os.path.join(root, "etc"), os.path.join(root, "etc/pki")):
-            os.chmod(d, 0o755)
-        os.chmod(qemu_pki, 0o755)
-        for f in os.listdir(qemu_pki):
-            os.chown(os.path.join(qemu_pki, f), 0, ids[1])
-            os.chmod(os.path.join(qemu_pki, f), 0o640)
-    if VRT_MIG_QEMU_ROOT:
-        os.makedirs(os.path.join(root, "etc", "vrt"), exist_ok=True)
-        with open(os.path.join(root, "etc", "vrt", "qemu.conf"), "w") as f:
-            f.write('user = "root"\ngroup = "root"\n')
-    conf = (f'listen_tls = 1\nlisten_tcp = 0\nhost_uuid = "{host_uuid}"\n'
-            f'migration_host = "{address}"\nmigration_address = "{address}"\n' + extra)
-    return NsVrtd(ns, root, conf).start()
+    return migrate_env.start_vrtd(ns, certs, key_cert, host_uuid, address, root, extra)
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +60,6 @@ def hosts(net, certs):
         started.append(dst)
         twin = start_vrtd(b, certs, certs.dst, SRC_UUID, DST_IP, f'tls_port = "{TWIN_PORT}"\n')
         started.append(twin)
-        src.tls = f"qemu+tls://{SRC_IP}/system?pkipath={certs.client}"
-        dst.tls = f"qemu+tls://{DST_IP}/system?pkipath={certs.client}"
         twin.tls = f"qemu+tls://{DST_IP}:{TWIN_PORT}/system?pkipath={certs.client}"
         yield a, src, dst, twin
     finally:
@@ -134,18 +67,6 @@ def hosts(net, certs):
             d.stop()
             kill_vms_under(d.root)
             shutil.rmtree(d.root, ignore_errors=True)
-
-
-def domain_xml(name, mib=64):
-    return (f"<domain type='qemu'><name>{name}</name><uuid>{uuid.uuid4()}</uuid>"
-            f"<memory unit='MiB'>{mib}</memory><vcpu>1</vcpu>"
-            "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
-            "<devices><memballoon model='none'/></devices></domain>")
-
-
-def qemu_pid(d, name):
-    with open(os.path.join(d.root, "run", "vrt", "qemu", f"{name}.pid")) as f:
-        return int(f.read().strip())
 
 
 def names(d, *flags):

@@ -216,6 +216,8 @@ pci_find_slot_bus0(PciMap *m, VrtPciAddr *out)
 static void
 controller_insert(VrtDomainDef *def, VrtDomainControllerDef *c)
 {
+    /* libvirt appends the controllers it adds (virDomainDefAddController);
+     * only those of the XML are placed by type and index */
     g_ptr_array_add(def->controllers, c);
 }
 
@@ -484,6 +486,7 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
 {
     g_autoptr(GArray) refs = collect_refs(def);
     g_autofree PciMap *m = g_new0(PciMap, 1);
+    const VrtDomainControllerDef *ide;
 
     for (guint i = 0; i < refs->len; i++) {
         DevRef *r = &g_array_index(refs, DevRef, i);
@@ -496,6 +499,12 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
         }
         if (!pci_reserve(m, &r->info->pci, r->what, error))
             return false;
+    }
+    ide = vrt_domain_def_is_q35(def) ? NULL : find_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0);
+    if (ide && ide->info.type == VRT_DEVICE_ADDRESS_NONE && m->used[0][PC_PIIX3_SLOT][1]) {
+        /* PIIX3's IDE function is 00:01.1: another device cannot have it */
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Attempted double use of PCI Address 0000:00:%02x.1", PC_PIIX3_SLOT);
+        return false;
     }
     for (guint i = 0; i < def->disks->len; i++) {
         const VrtDomainDiskDef *a = def->disks->pdata[i];
@@ -647,6 +656,9 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
         if (!c->model || g_str_equal(c->model, "piix3-uhci"))
             set_builtin_pci(c, PC_PIIX3_SLOT, 2);
     }
+    /* libvirt's order: USB, q35's SATA, the PCI root, then the rest */
+    if (q35)
+        set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_SATA, 0, NULL), Q35_ICH9_SLOT, 2);
     add_controller(def, VRT_DOMAIN_CONTROLLER_PCI, 0, q35 ? "pcie-root" : "pci-root");
     for (guint i = 0; i < def->controllers->len; i++) {
         c = def->controllers->pdata[i];
@@ -667,10 +679,13 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
         /* PIIX3's IDE is always there; listed once a disk uses it */
         for (guint i = 0; i < def->disks->len; i++) {
             if (((VrtDomainDiskDef *)def->disks->pdata[i])->bus == VRT_DOMAIN_DISK_BUS_IDE) {
-                set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0, NULL), PC_PIIX3_SLOT, 1);
+                add_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0, NULL);
                 break;
             }
         }
+        /* listed or not, it is PIIX3's function 1 */
+        if ((c = find_controller(def, VRT_DOMAIN_CONTROLLER_IDE, 0)))
+            set_builtin_pci(c, PC_PIIX3_SLOT, 1);
     }
     for (guint i = 0; i < def->disks->len; i++) {
         VrtDomainDiskDef *d = def->disks->pdata[i];
@@ -924,8 +939,9 @@ assign_usb(VrtDomainDef *def, GError **error)
 bool
 vrt_domain_def_assign_addresses(VrtDomainDef *def, GError **error)
 {
-    if (!vrt_domain_def_validate_addresses(def, error))
+    if (!vrt_domain_def_validate(def, error) || !vrt_domain_def_validate_addresses(def, error))
         return false;
+    vrt_domain_def_fill_defaults(def);
     for (guint i = 0; i < def->disks->len; i++)
         assign_drive(def->disks->pdata[i]);
     if (!vrt_domain_def_validate_addresses(def, error) || !add_implicit_controllers(def, error))

@@ -339,7 +339,6 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
 {
     const char *el = vrt_chr_device_names[chr->devtype];
     bool show_path = chr->path && (chr->type != VRT_DOMAIN_CHR_TYPE_PTY || is_live(f));
-    bool bind_no_path = !chr->path && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen;
     E(esc_chr_path, chr->path);
     E(esc_chr_target_name, chr->target_name);
 
@@ -348,8 +347,6 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
     else
         vrt_fmt_line(f, "<%s type='%s'>", el, vrt_chr_type_names[chr->type]);
     f->indent++;
-    if (bind_no_path)
-        vrt_fmt_line(f, "<source mode='bind'/>");
     if (show_path) {
         switch (chr->type) {
         case VRT_DOMAIN_CHR_TYPE_UNIX:
@@ -426,13 +423,14 @@ vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
         g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
     if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
         g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
-    if (!g->listen) {
-        vrt_fmt_line(f, "<graphics %s/>", attrs->str);
-        return;
-    }
+    /* libvirt gives every VNC and SPICE display a listen; without an
+     * address, qemu.conf's default applies */
     vrt_fmt_line(f, "<graphics %s>", attrs->str);
     f->indent++;
-    vrt_fmt_line(f, "<listen type='address' address='%s'/>", esc_g_listen);
+    if (g->listen)
+        vrt_fmt_line(f, "<listen type='address' address='%s'/>", esc_g_listen);
+    else
+        vrt_fmt_line(f, "<listen type='address'/>");
     f->indent--;
     vrt_fmt_line(f, "</graphics>");
 }

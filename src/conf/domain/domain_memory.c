@@ -12,9 +12,12 @@
 
 #define CPUSET_MAX 4096
 
+/* Cells go in by id, so a definition refused midway has holes. */
 static void
 cell_free(VrtDomainNumaCell *c)
 {
+    if (!c)
+        return;
     g_free(c->cpus);
     g_free(c->mem_access);
     g_free(c);

@@ -688,6 +688,29 @@ note_boot_order(GHashTable *seen, const VrtDomainDeviceInfo *info, GError **erro
     return true;
 }
 
+/* As libvirt, the video marked primary goes first, wherever it was
+ * written; two primaries are refused. */
+static bool
+primary_video_first(VrtDomainDef *def, GError **error)
+{
+    int primary = -1;
+
+    for (guint i = 0; i < def->videos->len; i++) {
+        if (!((VrtDomainVideoDef *)def->videos->pdata[i])->primary)
+            continue;
+        if (primary >= 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Only one primary video device is supported");
+            return false;
+        }
+        primary = (int)i;
+    }
+    if (primary > 0) {
+        gpointer v = g_ptr_array_steal_index(def->videos, (guint)primary);
+        g_ptr_array_insert(def->videos, 0, v);
+    }
+    return true;
+}
+
 /* Per-device <boot order> and <os><boot dev> exclude each other. */
 static bool
 check_boot_orders(const VrtDomainDef *def, GError **error)
@@ -833,13 +856,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
     post_parse_console(def);
     post_parse_serials(def);
     post_parse_controllers(def);
-    for (guint i = 0; i < def->videos->len; i++) {
-        VrtDomainVideoDef *v = def->videos->pdata[i];
-        if (i > 0 && v->primary) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "only the first video device can be primary");
-            return false;
-        }
-    }
+    if (!primary_video_first(def, error))
+        return false;
     return vrt_domain_def_validate_addresses(def, error);
 }
 

@@ -829,7 +829,10 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
             INFO_OR_UNSUPPORTED(ctx, c, &chr->info, false, error);
         }
     }
-    /* a listening channel socket without a path gets one from the driver */
+    /* a channel's socket without a path gets one from the driver, which
+     * listens on it (libvirt writes such a channel without <source>) */
+    if (devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && !chr->path)
+        chr->listen = true;
     if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_UNIX) && !chr->path &&
         !(devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");

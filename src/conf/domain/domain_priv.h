@@ -111,3 +111,17 @@ void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 /* True when an alias is shown in this view: runtime aliases only in live
  * and status views, user aliases ("ua-") always. */
 bool vrt_alias_visible(const char *alias, guint flags);
+
+/* ---- defaults libvirt fills after parsing (domain_defaults.c) ------- */
+
+/* Adds what libvirt's QEMU driver adds to a parsed definition (implicit
+ * inputs, audio, video and CPU defaults, disk driver); idempotent. */
+void vrt_domain_def_fill_defaults(VrtDomainDef *def);
+/* Inserts a controller where libvirt's insertion puts it (by type and
+ * index, a USB master before its companions). */
+void vrt_domain_controller_insert(VrtDomainDef *def, VrtDomainControllerDef *c);
+
+/* libvirt's checks of a whole definition (domain_validate.c): duplicate
+ * host devices, xHCI port limits, USB companions without a master, shared
+ * qcow2 disks; false with libvirt's error. */
+bool vrt_domain_def_validate(const VrtDomainDef *def, GError **error);

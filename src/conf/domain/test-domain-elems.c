@@ -153,6 +153,9 @@ test_numa_refusals(void)
                    VIR_ERR_XML_ERROR, "NUMA cells 0 and 1 have overlapping vCPU ids");
     assert_refused(NUMA("2", "<cell id='0' cpus='0-1' memory='1'/><cell id='0' cpus='1' memory='1'/>"),
                    VIR_ERR_XML_ERROR, "Duplicate NUMA cell info for cell id '0'");
+    /* cell 1 read before the refusal leaves slot 0 empty (a crash once) */
+    assert_refused(NUMA("2", "<cell id='1' cpus='1' memory='1'/><cell id='0' cpus='0'/>"), VIR_ERR_XML_ERROR,
+                   "Missing 'memory' attribute in NUMA cell");
     assert_refused(HEAD "<os><type>hvm</type></os><memoryBacking><source type='tmpfs'/></memoryBacking></domain>",
                    VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element 'source': 'tmpfs'.");
 #undef NUMA

@@ -284,8 +284,9 @@ set_cache_props(JsonObject *node, const VrtDomainDiskDef *disk)
     }
 }
 
-static bool
-build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
+bool
+vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *disk, guint n, GHashTable *disk_secrets,
+                            VrtQemuDiskProps *out, GError **error)
 {
     g_autofree char *storage = NULL;
     g_autofree char *format = NULL;
@@ -293,15 +294,17 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
     JsonObject *dev;
     bool cdrom = disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM;
 
+    out->secret = NULL;
+    out->device = NULL;
+    out->blockdevs = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
+
     if (disk->src) {
         JsonObject *file = json_object_new();
         JsonObject *fmt = json_object_new();
-        guint n = ++b->next_block_node;
         g_autofree char *secret_id = NULL;
 
         if (disk->encryption_format) {
-            const char *path =
-                b->opts->disk_secrets ? g_hash_table_lookup(b->opts->disk_secrets, disk->target_dev) : NULL;
+            const char *path = disk_secrets ? g_hash_table_lookup(disk_secrets, disk->target_dev) : NULL;
             JsonObject *sec = json_object_new();
 
             if (!path || disk->format != VRT_DOMAIN_DISK_FORMAT_QCOW2) {
@@ -318,7 +321,7 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
             json_object_set_string_member(sec, "id", secret_id);
             json_object_set_string_member(sec, "file", path);
             json_object_set_string_member(sec, "format", "raw");
-            arg_json(b, "-object", sec);
+            out->secret = sec;
         }
 
         storage = g_strdup_printf("vrt-%u-storage", n);
@@ -334,7 +337,7 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         set_cache_props(file, disk);
         if (disk->tuning.io)
             json_object_set_string_member(file, "aio", vrt_disk_io_names[disk->tuning.io]);
-        arg_json(b, "-blockdev", file);
+        g_ptr_array_add(out->blockdevs, file);
 
         json_object_set_string_member(fmt, "node-name", format);
         json_object_set_boolean_member(fmt, "read-only", disk->readonly || cdrom);
@@ -353,7 +356,7 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
             json_object_set_string_member(enc, "key-secret", secret_id);
             json_object_set_object_member(fmt, "encrypt", enc);
         }
-        arg_json(b, "-blockdev", fmt);
+        g_ptr_array_add(out->blockdevs, fmt);
         if (disk->tuning.copy_on_read == 1) {
             /* libvirt's copy-on-read layer above the format node, which
              * the device then uses */
@@ -363,7 +366,7 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
             json_object_set_string_member(cor, "driver", "copy-on-read");
             json_object_set_string_member(cor, "node-name", cor_name);
             json_object_set_string_member(cor, "file", format);
-            arg_json(b, "-blockdev", cor);
+            g_ptr_array_add(out->blockdevs, cor);
             g_free(format);
             format = g_steal_pointer(&cor_name);
         }
@@ -393,15 +396,15 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         const VrtDriveAddress *d = &disk->info.drive;
 
         if (disk->bus == VRT_DOMAIN_DISK_BUS_SCSI) {
-            const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_SCSI, d->controller);
+            const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, d->controller);
 
             set_strf(dev, "bus", "%s.0", c && c->info.alias ? c->info.alias : "scsi0");
             json_object_set_int_member(dev, "channel", d->bus);
             json_object_set_int_member(dev, "scsi-id", d->target);
             json_object_set_int_member(dev, "lun", d->unit);
         } else if (disk->bus == VRT_DOMAIN_DISK_BUS_SATA) {
-            const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_SATA, d->controller);
-            const char *name = vrt_domain_def_is_q35(b->def) && d->controller == 0
+            const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_SATA, d->controller);
+            const char *name = vrt_domain_def_is_q35(def) && d->controller == 0
                                    ? "ide"
                                    : (c && c->info.alias ? c->info.alias : "sata0");
 
@@ -432,9 +435,37 @@ build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
         if (rerror)
             json_object_set_string_member(dev, "rerror", rerror);
     }
-    add_device_info(b->def, dev, &disk->info);
-    arg_json(b, "-device", dev);
+    add_device_info(def, dev, &disk->info);
+    out->device = dev;
     return true;
+}
+
+void
+vrt_qemu_disk_props_clear(VrtQemuDiskProps *p)
+{
+    g_clear_pointer(&p->secret, json_object_unref);
+    g_clear_pointer(&p->blockdevs, g_ptr_array_unref);
+    g_clear_pointer(&p->device, json_object_unref);
+}
+
+/* A disk's -object, -blockdev and -device options; its block nodes are
+ * numbered in the order of the disks with a source (qemu_events.c). */
+static bool
+build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
+{
+    VrtQemuDiskProps p;
+    bool ok = vrt_qemu_command_disk_props(b->def, disk, disk->src ? ++b->next_block_node : 0, b->opts->disk_secrets, &p,
+                                          error);
+
+    if (ok) {
+        if (p.secret)
+            arg_json(b, "-object", g_steal_pointer(&p.secret));
+        for (guint i = 0; i < p.blockdevs->len; i++)
+            arg_json(b, "-blockdev", json_object_ref(g_ptr_array_index(p.blockdevs, i)));
+        arg_json(b, "-device", g_steal_pointer(&p.device));
+    }
+    vrt_qemu_disk_props_clear(&p);
+    return ok;
 }
 
 /* ---- network ---- */

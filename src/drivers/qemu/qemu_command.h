@@ -55,3 +55,20 @@ JsonObject *vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **e
  * fd (a number QEMU inherited, or the name a getfd gave it). */
 JsonObject *vrt_qemu_command_netdev_props_tap_fd(const VrtDomainNetDef *net, const char *fd, GError **error);
 JsonObject *vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error);
+
+/* What QEMU needs for one disk, for the command line and for hotplug
+ * alike: the LUKS secret object (NULL: none), the block nodes in the
+ * order they are created (storage "vrt-N-storage", format "vrt-N-format",
+ * then libvirt's copy-on-read layer) and the device. */
+typedef struct {
+    JsonObject *secret;
+    GPtrArray *blockdevs; /* JsonObject* */
+    JsonObject *device;
+} VrtQemuDiskProps;
+
+/* Fills out (always: clear it with vrt_qemu_disk_props_clear) for disk of
+ * def, its nodes numbered n. disk_secrets: as VrtQemuCommandOptions.
+ * Errors: VIR_ERR_CONFIG_UNSUPPORTED naming what QEMU cannot be given. */
+bool vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *disk, guint n,
+                                 GHashTable *disk_secrets, VrtQemuDiskProps *out, GError **error);
+void vrt_qemu_disk_props_clear(VrtQemuDiskProps *p);

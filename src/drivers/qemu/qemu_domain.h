@@ -227,6 +227,8 @@ void vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail);
 void vrt_qemu_process_kill(VrtQemuDom *obj);
 /* Reattaches to a running QEMU from a status file (job held). */
 bool vrt_qemu_process_reconnect(VrtQemuDom *obj, VrtQemuStatus *st);
+/* A <disk type='volume'>: src and format from its storage pool, as at start. */
+bool vrt_qemu_process_resolve_volume(VrtQemuDriver *drv, VrtDomainDiskDef *disk, GError **error);
 /* A start the previous daemon did not finish (st->starting): kills its
  * QEMU if that pid is still the one recorded (job held). */
 void vrt_qemu_process_abort_start(VrtQemuDom *obj, VrtQemuStatus *st);
@@ -260,6 +262,22 @@ bool vrt_qemu_hotplug_detach(VrtQemuDom *obj, const char *xml, const char *alias
 bool vrt_qemu_hotplug_update(VrtQemuDom *obj, const char *xml, guint flags, GError **error);
 /* Completes the removal of a device QEMU reported deleted (job held). */
 void vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias);
+
+/* ---- disk hotplug (qemu_hotplug_disk.c); job held, object lock free ---- */
+/* Live attach of dev (a <disk>): address and alias, block nodes, device;
+ * everything undone on failure, the live definition unchanged. */
+bool vrt_qemu_hotplug_disk_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error);
+/* device_del of the disk alias and the unplug wait; without QEMU's answer
+ * the disk stays (pending, in the status file) until DEVICE_DELETED. */
+bool vrt_qemu_hotplug_disk_detach(VrtQemuDom *obj, const char *alias, GError **error);
+/* After DEVICE_DELETED: the block nodes of disk (taken out of the live
+ * definition by the caller) are deleted. */
+/* libvirt's media change of the cdrom newdisk->target_dev (update-device). */
+bool vrt_qemu_hotplug_disk_change_media(VrtQemuDom *obj, VrtDomainDiskDef *newdisk, GError **error);
+void vrt_qemu_hotplug_disk_removed(VrtQemuDom *obj, VrtQemuMonitor *mon, const VrtDomainDiskDef *disk);
+/* The confinement hook (qemu_disk_label.c): grant true before the disk's
+ * blockdev-add, false after its blockdev-del (or a failed attach). */
+bool vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, GError **error);
 
 /* Splits AFFECT_CURRENT into LIVE or CONFIG and checks the combination
  * (lock NOT held). */

@@ -184,6 +184,12 @@ hotplug_aliases_locked(VrtQemuDom *obj)
         if (hd->info && hd->info->alias)
             g_hash_table_add(set, g_strdup(hd->info->alias));
     }
+    for (guint i = 0; obj->def->disks && i < obj->def->disks->len; i++) {
+        const VrtDomainDiskDef *d = g_ptr_array_index(obj->def->disks, i);
+
+        if (d->info.alias)
+            g_hash_table_add(set, g_strdup(d->info.alias));
+    }
     return set;
 }
 
@@ -232,6 +238,8 @@ attach_live(VrtQemuDom *obj, const char *xml, GError **error)
     /* Host devices and hostdev pool interfaces: the journaled job. */
     if (vrt_qemu_hostdev_dom_wants(obj, dev)) {
         ok = vrt_qemu_hostdev_dom_attach(obj, dev, error);
+    } else if (dev->type == VRT_DOMAIN_DEVICE_DISK) {
+        ok = vrt_qemu_hotplug_disk_attach(obj, dev, error);
     } else if (dev->type != VRT_DOMAIN_DEVICE_NET) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live attach of device '%s' is not supported",
                       device_type_name(dev->type));
@@ -397,6 +405,7 @@ void
 vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias)
 {
     g_autoptr(VrtDomainNetDef) net = NULL;
+    g_autoptr(VrtDomainDiskDef) disk = NULL;
     g_autoptr(VrtQemuMonitor) mon = NULL;
     g_autoptr(GError) err = NULL;
     g_autofree char *netdev_id = NULL;
@@ -416,12 +425,22 @@ vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias)
             netdev_id = vrt_qemu_command_netdev_id(found);
             net = vrt_domain_def_net_remove(obj->def, found);
         }
+        for (guint i = 0; !found && i < obj->def->disks->len; i++) {
+            VrtDomainDiskDef *d = g_ptr_array_index(obj->def->disks, i);
+
+            if (g_strcmp0(d->info.alias, alias) == 0) {
+                disk = vrt_domain_def_disk_remove(obj->def, d);
+                break;
+            }
+        }
         mon = obj->mon ? vrt_qemu_monitor_ref(obj->mon) : NULL;
         /* No caller to tell (an event or a finished wait): logged. */
         vrt_qemu_dom_save_status_locked(obj, NULL);
     }
     if (netdev_id && mon && !vrt_qemu_monitor_netdev_del(mon, netdev_id, &err))
         g_debug("domain %s: netdev_del %s: %s", obj->def->name, netdev_id, err->message);
+    if (disk)
+        vrt_qemu_hotplug_disk_removed(obj, mon, disk);
     g_info("domain %s: device %s removed", obj->def->name, alias);
     vrt_qemu_hostdev_dom_emit_removed(obj, alias);
 }
@@ -446,13 +465,17 @@ detach_live(VrtQemuDom *obj, const DetachTarget *t, GError **error)
 
             found = find_target(obj->def, t, &type, error);
             alias = g_strdup(found);
-            if (found &&
-                (type != VRT_DOMAIN_DEVICE_NET || net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
+            if (found && type == VRT_DOMAIN_DEVICE_DISK) {
+                handled = true;
+            } else if (found && (type != VRT_DOMAIN_DEVICE_NET ||
+                                 net_is_hostdev(vrt_domain_def_find_net_by_alias(obj->def, alias)))) {
                 vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
                               "live detach of device '%s' (%s) is not supported yet", alias, device_type_name(type));
                 found = NULL;
             }
         }
+        if (handled)
+            return vrt_qemu_hotplug_disk_detach(obj, alias, error);
         ok = found && vrt_qemu_hostdev_dom_unplug(obj, alias, &removed, error);
     }
     if (removed)
@@ -569,6 +592,10 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
         dev = vrt_domain_device_def_parse(xml, obj->def, 0, error);
+        if (dev && dev->type == VRT_DOMAIN_DEVICE_DISK) {
+            g_clear_pointer(&locker, g_mutex_locker_free);
+            return vrt_qemu_hotplug_disk_change_media(obj, dev->data.disk, error);
+        }
         net = dev ? update_find_net(obj->def, dev, error) : NULL;
         if (!net)
             return false;

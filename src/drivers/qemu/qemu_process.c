@@ -474,26 +474,33 @@ vrt_qemu_fault(VrtQemuDriver *drv, const char *job, const char *step)
 /* A <disk type='volume'> gets the file of its volume (the storage
  * driver's answer, libvirt's errors) and, without a <driver type>, the
  * volume's format. */
+bool
+vrt_qemu_process_resolve_volume(VrtQemuDriver *drv, VrtDomainDiskDef *disk, GError **error)
+{
+    g_autofree char *path = NULL, *format = NULL;
+
+    if (disk->type != VRT_DOMAIN_DISK_TYPE_VOLUME)
+        return true;
+    if (!drv->cfg.volume_path) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s': storage volumes are not available",
+                      disk->target_dev);
+        return false;
+    }
+    if (!drv->cfg.volume_path(disk->src_pool, disk->src_volume, &path, &format, drv->cfg.volume_data, error))
+        return false;
+    g_free(disk->src);
+    disk->src = g_steal_pointer(&path);
+    if (disk->format == VRT_DOMAIN_DISK_FORMAT_NONE)
+        disk->format = g_str_equal(format, "qcow2") ? VRT_DOMAIN_DISK_FORMAT_QCOW2 : VRT_DOMAIN_DISK_FORMAT_RAW;
+    return true;
+}
+
 static bool
 resolve_volumes(VrtQemuDriver *drv, VrtDomainDef *def, GError **error)
 {
     for (guint i = 0; i < def->disks->len; i++) {
-        VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);
-        g_autofree char *path = NULL, *format = NULL;
-
-        if (disk->type != VRT_DOMAIN_DISK_TYPE_VOLUME)
-            continue;
-        if (!drv->cfg.volume_path) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s': storage volumes are not available",
-                          disk->target_dev);
+        if (!vrt_qemu_process_resolve_volume(drv, g_ptr_array_index(def->disks, i), error))
             return false;
-        }
-        if (!drv->cfg.volume_path(disk->src_pool, disk->src_volume, &path, &format, drv->cfg.volume_data, error))
-            return false;
-        g_free(disk->src);
-        disk->src = g_steal_pointer(&path);
-        if (disk->format == VRT_DOMAIN_DISK_FORMAT_NONE)
-            disk->format = g_str_equal(format, "qcow2") ? VRT_DOMAIN_DISK_FORMAT_QCOW2 : VRT_DOMAIN_DISK_FORMAT_RAW;
     }
     return true;
 }

@@ -1,0 +1,119 @@
+/*
+ * Checks libvirt 9.0 makes on a whole domain definition after parsing it,
+ * which no single element's parser can make: the same host device given
+ * twice, an xHCI controller with more ports than QEMU gives it, a USB1
+ * companion controller without its master, a shared disk in a format
+ * that cannot be shared. Each refusal has libvirt's error code and words,
+ * so a definition libvirtd refuses is refused here the same way.
+ */
+#include "conf/domain/domain_conf.h"
+#include "conf/domain/domain_priv.h"
+#include "util/error.h"
+
+#include <string.h>
+
+#define XHCI_MAX_PORTS 15
+
+static bool
+check_hostdevs(const VrtDomainDef *def, GError **error)
+{
+    for (guint i = 0; i < def->hostdevs->len; i++) {
+        const VrtDomainHostdevDef *a = def->hostdevs->pdata[i];
+        for (guint j = i + 1; j < def->hostdevs->len; j++) {
+            const VrtDomainHostdevDef *b = def->hostdevs->pdata[j];
+            if (memcmp(&a->source, &b->source, sizeof(a->source)) == 0) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "Hostdev already exists in the domain configuration");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool
+check_usb_controllers(const VrtDomainDef *def, GError **error)
+{
+    bool companion = false, master = false;
+
+    for (guint i = 0; i < def->controllers->len; i++) {
+        const VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (c->type != VRT_DOMAIN_CONTROLLER_USB)
+            continue;
+        if (c->model && (g_str_equal(c->model, "qemu-xhci") || g_str_equal(c->model, "nec-xhci")) &&
+            c->ports > XHCI_MAX_PORTS) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "'%s' controller only supports up to '%u' ports", c->model,
+                          XHCI_MAX_PORTS);
+            return false;
+        }
+        if (c->master_startport >= 0)
+            companion = true;
+        else
+            master = true;
+    }
+    if (companion && !master) {
+        vrt_error_set(error, VIR_ERR_XML_DETAIL, "No master USB controller specified");
+        return false;
+    }
+    return true;
+}
+
+static bool
+check_disks(const VrtDomainDef *def, GError **error)
+{
+    for (guint i = 0; i < def->disks->len; i++) {
+        const VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (d->shareable && d->format == VRT_DOMAIN_DISK_FORMAT_QCOW2) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "shared access for disk '%s' requires use of supported storage format", d->target_dev);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A 'none' video stands for "no video at all", so it must be alone. */
+static bool
+check_videos(const VrtDomainDef *def, GError **error)
+{
+    for (guint i = 0; i < def->videos->len && def->videos->len > 1; i++) {
+        const VrtDomainVideoDef *v = def->videos->pdata[i];
+        if (v->model && g_str_equal(v->model, "none")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "a 'none' video type must be the only video device defined for the domain");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* What the machine must offer the firmware and the IOMMU, checked when
+ * the definition is made, as libvirt's QEMU validation does. */
+static bool
+check_platform(const VrtDomainDef *def, GError **error)
+{
+    bool acpi = def->features & VRT_DOMAIN_FEATURE_ACPI;
+    bool efi = (def->os.fw.firmware && g_str_equal(def->os.fw.firmware, "efi")) ||
+               vrt_domain_os_firmware_is_pflash_ro(&def->os.fw);
+
+    if (efi && !acpi) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "UEFI requires ACPI on this architecture");
+        return false;
+    }
+    if (def->iommu && !vrt_domain_def_is_q35(def)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "IOMMU device: 'intel' is only supported with Q35 machines");
+        return false;
+    }
+    if (def->iommu && !acpi) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "IOMMU device: 'intel' requires ACPI");
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_domain_def_validate(const VrtDomainDef *def, GError **error)
+{
+    return check_hostdevs(def, error) && check_usb_controllers(def, error) && check_disks(def, error) &&
+           check_videos(def, error) && check_platform(def, error);
+}

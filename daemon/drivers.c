@@ -31,6 +31,15 @@ secret_lookup(const char *uuid, gpointer data, GError **error)
     return vrt_secret_drv_get_value_internal(data, raw, error);
 }
 
+/* A network disk's <auth> secret named by usage: its value, as above. */
+static GBytes *
+secret_lookup_usage(int usage_type, const char *usage, gpointer data, GError **error)
+{
+    g_autoptr(VrtSecretRef) ref = vrt_secret_drv_lookup_by_usage(data, usage_type, usage, error);
+
+    return ref ? vrt_secret_drv_get_value_internal(data, ref->uuid, error) : NULL;
+}
+
 static void
 on_lifecycle(const VrtDomainRef *dom, int event, int detail, gpointer data)
 {
@@ -117,6 +126,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .data = daemon,
         .host = daemon->host,
         .secret_lookup = secret_lookup,
+        .secret_lookup_usage = secret_lookup_usage,
         .secret_data = daemon->secret,
         .network = daemon->network, /* hostdev job: VFs and pools */
         .vfs = daemon->vfs,

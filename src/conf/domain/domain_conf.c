@@ -59,6 +59,7 @@ vrt_domain_disk_def_free(VrtDomainDiskDef *disk)
     g_free(disk->serial);
     g_free(disk->encryption_format);
     g_free(disk->encryption_secret);
+    vrt_disk_net_source_free(disk->net);
     info_clear(&disk->info);
     g_free(disk);
 }
@@ -250,6 +251,10 @@ vrt_domain_def_free(VrtDomainDef *def)
     if (def->iothread_ids)
         g_array_unref(def->iothread_ids);
     vrt_domain_iommu_free(def->iommu);
+    if (def->tpms)
+        g_ptr_array_unref(def->tpms);
+    if (def->filesystems)
+        g_ptr_array_unref(def->filesystems);
     if (def->qemu_args)
         g_ptr_array_unref(def->qemu_args);
     if (def->qemu_env)

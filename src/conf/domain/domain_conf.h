@@ -14,6 +14,7 @@
 
 #include "conf/domain/domain_bandwidth.h"
 #include "conf/domain/domain_disk_driver.h"
+#include "conf/domain/domain_disk_source.h"
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_os.h"
 #include "util/mac.h"
@@ -138,6 +139,7 @@ typedef enum {
     VRT_DOMAIN_DISK_TYPE_FILE = 0,
     VRT_DOMAIN_DISK_TYPE_BLOCK,
     VRT_DOMAIN_DISK_TYPE_VOLUME, /* <source pool= volume=>: a storage pool's volume */
+    VRT_DOMAIN_DISK_TYPE_NETWORK, /* <source protocol=...>: net below (domain_disk_source.h) */
 } VrtDomainDiskType;
 
 typedef enum {
@@ -178,6 +180,7 @@ typedef struct {
     char *encryption_secret; /* the secret's UUID as written, NULL when none */
     VrtDomainDeviceInfo info;
     VrtDomainDiskDriverTuning tuning; /* <driver error_policy= io= discard= ...> (domain_disk_driver.c) */
+    VrtDiskNetSource *net; /* type NETWORK: protocol, hosts, auth; NULL otherwise */
 } VrtDomainDiskDef;
 
 typedef enum {
@@ -458,7 +461,26 @@ typedef struct _VrtDomainDef {
     GPtrArray *qemu_args; /* <qemu:commandline><qemu:arg value=>: char*; NULL = none (domain_qemu_ns.c) */
     GPtrArray *qemu_env; /* <qemu:env>: name, value, name, value... (char*) */
     struct _VrtDomainIommuDef *iommu; /* <iommu model='intel'>, NULL = none (domain_iommu.c) */
+    GPtrArray *tpms; /* VrtDomainTpmDef* (domain_tpm.c); NULL = none */
+    GPtrArray *filesystems; /* VrtDomainFsDef* (domain_tpm.c); NULL = none */
 } VrtDomainDef;
+
+/* <tpm model=><backend type= version=> (domain_tpm.c) */
+typedef struct {
+    char *model; /* "tpm-crb", "tpm-tis" */
+    char *backend; /* "emulator", "passthrough" */
+    char *version; /* emulator: "2.0" (default), "1.2" */
+    char *device_path; /* passthrough: <device path=> */
+} VrtDomainTpmDef;
+void vrt_domain_tpm_free(VrtDomainTpmDef *tpm);
+
+/* <filesystem type='mount'><driver type='virtiofs'/> (domain_tpm.c) */
+typedef struct {
+    char *source_dir; /* <source dir=>, the host directory */
+    char *target_dir; /* <target dir=>, the tag the guest mounts */
+    bool readonly;
+} VrtDomainFsDef;
+void vrt_domain_fs_free(VrtDomainFsDef *fs);
 
 /* Every I/O thread id of def: those <iothreadids> names, then the lowest
  * unused ones up to <iothreads> (domain_iothreads.c). */

@@ -176,6 +176,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_disk(f, def->disks->pdata[i]);
     for (guint i = 0; i < def->controllers->len; i++)
         vrt_format_controller(f, def->controllers->pdata[i]);
+    vrt_format_filesystems(f, def);
     for (guint i = 0; i < def->nets->len; i++)
         vrt_format_net(f, def->nets->pdata[i]);
     for (guint i = 0; i < def->serials->len; i++)
@@ -205,6 +206,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_memballoon(f, def->memballoon);
     for (guint i = 0; i < def->rngs->len; i++)
         vrt_format_rng(f, def->rngs->pdata[i]);
+    vrt_format_tpms(f, def);
     vrt_format_iommu(f, def->iommu);
     f->indent--;
     vrt_fmt_line(f, "</devices>");

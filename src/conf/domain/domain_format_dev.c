@@ -114,7 +114,11 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
         vrt_format_disk_driver_tuning(attrs, &d->tuning);
         vrt_fmt_line(f, "<driver%s/>", attrs->str);
     }
-    if (d->type == VRT_DOMAIN_DISK_TYPE_VOLUME) {
+    if (d->net && d->net->auth_username && d->net->auth_in_disk)
+        vrt_format_disk_net_auth(f, d->net);
+    if (d->net) {
+        vrt_format_disk_net_source(f, d->net);
+    } else if (d->type == VRT_DOMAIN_DISK_TYPE_VOLUME) {
         E(esc_pool, d->src_pool);
         E(esc_volume, d->src_volume);
         /* as libvirt, the pool and volume only; a status file keeps the

@@ -514,6 +514,16 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
                 return false;
             continue;
         }
+        if (vrt_xml_is(c, "tpm")) {
+            if (!vrt_parse_tpm(c, def, error))
+                return false;
+            continue;
+        }
+        if (vrt_xml_is(c, "filesystem")) {
+            if (!vrt_parse_filesystem(c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "emulator")) {
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;

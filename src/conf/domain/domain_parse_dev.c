@@ -257,6 +257,16 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing 'pool' or 'volume' in disk source");
                 return false;
             }
+        } else if (vrt_xml_is(c, "source") && disk->type == VRT_DOMAIN_DISK_TYPE_NETWORK) {
+            if (!vrt_parse_disk_net_source(c, disk, error))
+                return false;
+        } else if (vrt_xml_is(c, "auth") && disk->type == VRT_DOMAIN_DISK_TYPE_NETWORK) {
+            if (!disk->net) {
+                disk->net = g_new0(VrtDiskNetSource, 1);
+                disk->net->hosts = g_array_new(FALSE, TRUE, sizeof(VrtDiskNetHost));
+            }
+            if (!vrt_parse_disk_net_auth(c, disk, true, error))
+                return false;
         } else if (vrt_xml_is(c, "source")) {
             const char *attr = disk->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev";
             if (!vrt_xml_check_attrs(c, error, attr, "index", NULL))
@@ -293,6 +303,11 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         vrt_error_set(error, VIR_ERR_NO_TARGET, "%s", disk->src ? disk->src : "disk");
         return false;
     }
+    if (!vrt_disk_net_source_check(disk, error))
+        return false;
+    /* as libvirt's QEMU driver: a network disk without a format is raw */
+    if (disk->net && disk->format == VRT_DOMAIN_DISK_FORMAT_NONE)
+        disk->format = VRT_DOMAIN_DISK_FORMAT_RAW;
     if (!have_bus && !disk_bus_from_target(disk->target_dev, &disk->bus)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'", disk->target_dev);
         return false;
@@ -304,7 +319,7 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             return false;
         }
         disk->readonly = true;
-    } else if (!disk->src && !disk->src_volume) {
+    } else if (!disk->src && !disk->src_volume && !disk->net) {
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
         return false;
     }

@@ -45,6 +45,11 @@ bool vrt_parse_disk_driver_tuning(xmlNodePtr node, VrtDomainDiskDriverTuning *t,
 bool vrt_disk_driver_tuning_present(const VrtDomainDiskDriverTuning *t);
 /* Appends the attributes that are set, in libvirt's order. */
 void vrt_format_disk_driver_tuning(GString *attrs, const VrtDomainDiskDriverTuning *t);
+/* <disk type='network'>: its <source> and an <auth> of the disk or the
+ * source (domain_disk_source.c) */
+bool vrt_parse_disk_net_source(xmlNodePtr node, VrtDomainDiskDef *disk, GError **error);
+bool vrt_parse_disk_net_auth(xmlNodePtr node, VrtDomainDiskDef *disk, bool in_disk, GError **error);
+bool vrt_disk_net_source_check(const VrtDomainDiskDef *disk, GError **error);
 
 /* ---- the firmware part of <os> (domain_parse_os.c) ------------------ */
 
@@ -73,6 +78,9 @@ bool vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error);
 /* ---- the guest IOMMU (domain_iommu.c) ------------------------------- */
 
 bool vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* <tpm> and <filesystem> (domain_tpm.c) */
+bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 
 /* ---- libvirt's QEMU namespace (domain_qemu_ns.c) -------------------- */
 
@@ -92,6 +100,8 @@ bool vrt_format_device(VrtFmt *f, const VrtDomainDeviceDef *dev, GError **error)
 void vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net);
 void vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h);
 void vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *disk);
+void vrt_format_disk_net_source(VrtFmt *f, const VrtDiskNetSource *src);
+void vrt_format_disk_net_auth(VrtFmt *f, const VrtDiskNetSource *src);
 void vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c);
 void vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr);
 void vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in);
@@ -106,6 +116,8 @@ void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
+void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 
 /* True when an alias is shown in this view: runtime aliases only in live

@@ -41,7 +41,7 @@ const char *const vrt_net_type_names[] = {
 const char *const vrt_virt_type_names[] = { "qemu", "kvm", NULL };
 const char *const vrt_disk_bus_names[] = { "virtio", "sata", "scsi", "ide", NULL };
 const char *const vrt_disk_device_names[] = { "disk", "cdrom", NULL };
-const char *const vrt_disk_type_names[] = { "file", "block", "volume", NULL };
+const char *const vrt_disk_type_names[] = { "file", "block", "volume", "network", NULL };
 const char *const vrt_disk_format_names[] = { "", "raw", "qcow2", NULL };
 const char *const vrt_cpu_mode_names[] = {
     "", "host-passthrough", "host-model", "maximum", "custom", NULL,

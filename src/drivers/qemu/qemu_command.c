@@ -8,6 +8,7 @@
  * in it cannot end the value or add an option.
  */
 #include "drivers/qemu/qemu_command.h"
+#include "drivers/qemu/qemu_block_net.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -295,10 +296,11 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
     bool cdrom = disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM;
 
     out->secret = NULL;
+    out->auth = NULL;
     out->device = NULL;
     out->blockdevs = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
 
-    if (disk->src) {
+    if (disk->src || disk->net) {
         JsonObject *file = json_object_new();
         JsonObject *fmt = json_object_new();
         g_autofree char *secret_id = NULL;
@@ -326,9 +328,24 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
 
         storage = g_strdup_printf("vrt-%u-storage", n);
         format = g_strdup_printf("vrt-%u-format", n);
-        json_object_set_string_member(file, "driver",
-                                      disk->type == VRT_DOMAIN_DISK_TYPE_BLOCK ? "host_device" : "file");
-        json_object_set_string_member(file, "filename", disk->src);
+        if (disk->net) {
+            /* the protocol node of a network disk (qemu_block_net.c) */
+            g_autofree char *key = vrt_qemu_block_net_secret_key(disk);
+            g_autofree char *auth_id = g_strdup_printf("vrt-%u-auth-secret", n);
+            JsonObject *auth_obj = NULL;
+
+            if (!vrt_qemu_block_net_props(file, disk, disk_secrets ? g_hash_table_lookup(disk_secrets, key) : NULL,
+                                          auth_id, &auth_obj, error)) {
+                json_object_unref(file);
+                json_object_unref(fmt);
+                return false;
+            }
+            out->auth = auth_obj;
+        } else {
+            json_object_set_string_member(file, "driver",
+                                          disk->type == VRT_DOMAIN_DISK_TYPE_BLOCK ? "host_device" : "file");
+            json_object_set_string_member(file, "filename", disk->src);
+        }
         json_object_set_string_member(file, "node-name", storage);
         json_object_set_boolean_member(file, "auto-read-only", TRUE);
         /* as libvirt: the protocol node always passes discards up to the
@@ -444,6 +461,7 @@ void
 vrt_qemu_disk_props_clear(VrtQemuDiskProps *p)
 {
     g_clear_pointer(&p->secret, json_object_unref);
+    g_clear_pointer(&p->auth, json_object_unref);
     g_clear_pointer(&p->blockdevs, g_ptr_array_unref);
     g_clear_pointer(&p->device, json_object_unref);
 }
@@ -454,12 +472,14 @@ static bool
 build_disk(CmdBuilder *b, const VrtDomainDiskDef *disk, GError **error)
 {
     VrtQemuDiskProps p;
-    bool ok = vrt_qemu_command_disk_props(b->def, disk, disk->src ? ++b->next_block_node : 0, b->opts->disk_secrets, &p,
-                                          error);
+    bool ok = vrt_qemu_command_disk_props(b->def, disk, (disk->src || disk->net) ? ++b->next_block_node : 0,
+                                          b->opts->disk_secrets, &p, error);
 
     if (ok) {
         if (p.secret)
             arg_json(b, "-object", g_steal_pointer(&p.secret));
+        if (p.auth)
+            arg_json(b, "-object", g_steal_pointer(&p.auth));
         for (guint i = 0; i < p.blockdevs->len; i++)
             arg_json(b, "-blockdev", json_object_ref(g_ptr_array_index(p.blockdevs, i)));
         arg_json(b, "-device", g_steal_pointer(&p.device));

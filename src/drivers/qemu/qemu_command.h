@@ -62,6 +62,7 @@ JsonObject *vrt_qemu_command_net_device_props(const VrtDomainDef *def, const Vrt
  * then libvirt's copy-on-read layer) and the device. */
 typedef struct {
     JsonObject *secret;
+    JsonObject *auth; /* a network disk's <auth> secret object, NULL: none */
     GPtrArray *blockdevs; /* JsonObject* */
     JsonObject *device;
 } VrtQemuDiskProps;

@@ -96,8 +96,21 @@ add_devices(VrtDomCaps *c, bool q35)
     it = vrt_domcaps_add_item(c->devices, "rng", true);
     vrt_domcaps_item_enum(it, "model", "virtio", NULL);
     vrt_domcaps_item_enum(it, "backendModel", "random", NULL);
-    vrt_domcaps_add_item(c->devices, "filesystem", false);
-    vrt_domcaps_add_item(c->devices, "tpm", false);
+    /* virtio-fs through virtiofsd, the TPM through swtpm (qemu_tpm.c):
+     * the emulator backend is listed when swtpm is installed */
+    it = vrt_domcaps_add_item(c->devices, "filesystem", true);
+    vrt_domcaps_item_enum(it, "driverType", "virtiofs", NULL);
+    it = vrt_domcaps_add_item(c->devices, "tpm", true);
+    vrt_domcaps_item_enum(it, "model", "tpm-tis", "tpm-crb", NULL);
+    {
+        g_autofree char *swtpm = g_find_program_in_path("swtpm");
+
+        if (swtpm)
+            vrt_domcaps_item_enum(it, "backendModel", "passthrough", "emulator", NULL);
+        else
+            vrt_domcaps_item_enum(it, "backendModel", "passthrough", NULL);
+    }
+    vrt_domcaps_item_enum(it, "backendVersion", "2.0", NULL);
     vrt_domcaps_add_item(c->devices, "redirdev", false);
     it = vrt_domcaps_add_item(c->devices, "channel", true);
     vrt_domcaps_item_enum(it, "type", "pty", "unix", NULL);

@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_tpm.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_snapshot.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
@@ -844,7 +845,14 @@ undefine_nvram(VrtQemuDriver *drv, VrtQemuDom *obj, guint flags, GError **error)
 
         def = vrt_domain_def_copy(obj->newdef ? obj->newdef : obj->def, error);
     }
-    return def && vrt_qemu_firmware_undefine(def, nvram_dir, flags, error);
+    if (!def || !vrt_qemu_firmware_undefine(def, nvram_dir, flags, error))
+        return false;
+    /* the TPM's state goes too unless VIR_DOMAIN_UNDEFINE_KEEP_TPM */
+    {
+        g_autofree char *lib_root = g_path_get_dirname(drv->lib_dir);
+
+        return vrt_qemu_tpm_undefine(lib_root, def, flags & (1u << 6), error);
+    }
 }
 
 bool

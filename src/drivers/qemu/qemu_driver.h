@@ -160,6 +160,9 @@ typedef struct {
     /* A secret's value by UUID string (a LUKS disk's passphrase); NULL: such
      * disks fail to start. The daemon hands the secret driver's here. */
     GBytes *(*secret_lookup)(const char *uuid, gpointer data, GError **error);
+    /* The same by libvirt's usage type and id (a network disk's <auth>
+     * secret named by usage=); NULL: such disks fail to start. */
+    GBytes *(*secret_lookup_usage)(int usage_type, const char *usage, gpointer data, GError **error);
     gpointer secret_data;
     VrtNetworkDriver *network;
     /* The VF ownership registry shared with the network and node device

@@ -97,6 +97,11 @@ check_disk_locked(VrtQemuDom *obj, const VrtDomainDiskDef *disk, GError **error)
             return false;
         }
     }
+    if (disk->net) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live attach of network disk '%s' is not supported",
+                      disk->target_dev);
+        return false;
+    }
     if (!disk->src) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s' has no source", disk->target_dev);
         return false;

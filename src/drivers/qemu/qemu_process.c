@@ -16,10 +16,12 @@
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
+#include "drivers/qemu/qemu_block_net.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
+#include "drivers/qemu/qemu_tpm.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 #include "util/proc.h"
@@ -173,6 +175,8 @@ vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path)
 
         if (!g_str_has_prefix(dirname, PROCESS_RUN_DIR_PREFIX))
             return;
+        /* swtpm, virtiofsd: none outlives the QEMU it served */
+        vrt_qemu_helpers_kill(dir);
         {
             /* where the mount namespace's /dev was staged (qemu_security.c) */
             g_autofree char *dev = g_build_filename(dir, "dev", NULL);
@@ -883,6 +887,41 @@ remove_disk_secrets(GHashTable *secrets)
         g_hash_table_remove_all(secrets);
 }
 
+/* Writes a network disk's <auth> secret value (by uuid or by usage) to
+ * "<dev>-auth.secret" of the run directory, 0600, as a LUKS passphrase
+ * is written, and records it under vrt_qemu_block_net_secret_key. */
+static bool
+write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *run_dir, const VrtQemuConfine *confine,
+                  GHashTable *out, GError **error)
+{
+    const VrtDiskNetSource *src = disk->net;
+    g_autoptr(GBytes) value = NULL;
+    g_autofree char *key = vrt_qemu_block_net_secret_key(disk);
+    g_autofree char *file = g_strdup_printf("%s.secret", key);
+    g_autofree char *path = g_build_filename(run_dir, file, NULL);
+    gsize len = 0;
+    const char *data;
+
+    if (src->auth_secret_uuid && drv->cfg.secret_lookup) {
+        value = drv->cfg.secret_lookup(src->auth_secret_uuid, drv->cfg.secret_data, error);
+    } else if (src->auth_secret_usage && drv->cfg.secret_lookup_usage) {
+        /* libvirt's usage types: ceph 2, iscsi 3 */
+        int type = g_strcmp0(src->auth_secret_type, "ceph") == 0 ? 2 : 3;
+        value = drv->cfg.secret_lookup_usage(type, src->auth_secret_usage, drv->cfg.secret_data, error);
+    } else {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "no secret driver for the disk's <auth>");
+        return false;
+    }
+    data = value ? g_bytes_get_data(value, &len) : NULL;
+    if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error) ||
+        !vrt_qemu_confine_give(confine, path, error)) {
+        unlink(path);
+        return false;
+    }
+    g_hash_table_insert(out, g_steal_pointer(&key), g_steal_pointer(&path));
+    return true;
+}
+
 /* Writes each LUKS disk's passphrase (its secret's value, from the secret
  * driver) to a file of the run directory that only QEMU's user can read
  * (0600, given to it by confine), for QEMU's -object secret: target dev ->
@@ -901,6 +940,8 @@ write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_
         gsize len = 0;
         const char *data;
 
+        if (disk->net && disk->net->auth_username && !write_auth_secret(drv, disk, run_dir, confine, out, error))
+            return NULL;
         if (!disk->encryption_secret)
             continue;
         if (!drv->cfg.secret_lookup) {
@@ -1020,7 +1061,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.file_fds = file_fds;
     /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
     opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
-    if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {
+    if (!vrt_qemu_block_net_check(def, error) ||
+        !(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -1030,6 +1072,28 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         g_clear_pointer(&disk_secrets, g_hash_table_unref);
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
+    }
+    /* swtpm and virtiofsd run, their pid files in the run directory, before
+     * QEMU is spawned: a failed start from here on ends them with it. */
+    {
+        g_autoptr(GPtrArray) extra = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *lib_root = g_path_get_dirname(drv->lib_dir);
+
+        if (!vrt_qemu_tpm_start(lib_root, def, run_dir, drv->log_dir, extra, error) ||
+            !vrt_qemu_virtiofs_start(def, run_dir, drv->log_dir, extra, error)) {
+            g_clear_pointer(&disk_secrets, g_hash_table_unref);
+            vrt_qemu_process_remove_monitor(drv, monitor_path);
+            return false;
+        }
+        if (extra->len) {
+            g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+            g_strv_builder_addv(b, (const char **)argv);
+            for (guint i = 0; i < extra->len; i++)
+                g_strv_builder_add(b, extra->pdata[i]);
+            g_strfreev(argv);
+            argv = g_strv_builder_end(b);
+        }
     }
     def->id = id;
 

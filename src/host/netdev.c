@@ -247,6 +247,29 @@ vrt_netdev_set_master(VrtHost *host, const char *name, const char *bridge, GErro
     return nl_run(req, msg, 0, error);
 }
 
+/* libvirt writes the sysfs file brif/PORT/isolated; vrt says the same to
+ * the kernel over rtnetlink: the port's protocol info (IFLA_PROTINFO) in
+ * an AF_BRIDGE link change, which fails when name is no bridge port. */
+bool
+vrt_netdev_bridge_port_set_isolated(VrtHost *host, const char *bridge, const char *name, bool isolated, GError **error)
+{
+    g_autofree char *what = g_strdup_printf("set bridge %s port %s isolated", bridge, name);
+    if (refuse_simulated(host, what, error))
+        return false;
+    int index;
+    if (!ifindex_of(name, &index, error))
+        return false;
+    struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE, .ifi_index = index };
+    g_autoptr(GByteArray) req = nl_msg(RTM_SETLINK, 0, &ifi, sizeof(ifi));
+    guint nest = nl_nest_start(req, IFLA_PROTINFO | NLA_F_NESTED);
+    guint8 on = isolated ? 1 : 0;
+    nl_attr(req, IFLA_BRPORT_ISOLATED, &on, sizeof(on));
+    nl_nest_end(req, nest);
+    /* libvirt's words */
+    g_autofree char *msg = g_strdup_printf("Unable to set bridge %s port %s isolated to %d", bridge, name, on);
+    return nl_run(req, msg, 0, error);
+}
+
 char *
 vrt_netdev_get_master(VrtHost *host, const char *name)
 {

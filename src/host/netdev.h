@@ -50,6 +50,12 @@ int vrt_netdev_tap_open(VrtHost *host, const char *ifname, const guint8 *mac, gu
 /* Enslaves link to bridge (RTM_NEWLINK IFLA_MASTER). */
 bool vrt_netdev_set_master(VrtHost *host, const char *name, const char *bridge, GError **error);
 
+/* Sets the isolated flag of bridge port name (a link enslaved to bridge):
+ * an isolated port's traffic goes only to the bridge's ports that are not
+ * isolated (libvirt's <port isolated='yes'/>). */
+bool vrt_netdev_bridge_port_set_isolated(VrtHost *host, const char *bridge, const char *name, bool isolated,
+                                         GError **error);
+
 /* The name of the link's master (bridge), NULL when none or no such link. */
 char *vrt_netdev_get_master(VrtHost *host, const char *name);
 

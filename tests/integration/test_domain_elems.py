@@ -143,6 +143,7 @@ EFI_XML = """<domain type='qemu'>
   <name>{name}</name>
   <memory unit='MiB'>128</memory>
   <os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>
+  <features><acpi/></features>
 </domain>
 """
 

@@ -1180,7 +1180,6 @@ def test_leases_duid_hosts_and_dnsmasq_options_reach_dnsmasq(nsvrtd, netns, tmp_
 @pytest.mark.parametrize("extra,named", [
     ("<route address='10.99.0.0' prefix='16' gateway='10.86.0.2'/>", "static <route>"),
     ("<virtualport type='openvswitch'/>", "<virtualport>"),
-    ("<port isolated='yes'/>", "<port isolated='yes'>"),
 ])
 def test_elements_not_applied_are_refused_at_start(nsvrtd, netns, tmp_path, extra, named):
     """An element vrt accepts in a definition but does not put into effect
@@ -1214,3 +1213,77 @@ def test_local_ptr_zones_stay_with_dnsmasq(nsvrtd, netns, tmp_path):
     r = virsh(d.uri, "net-start", "ptr20", check=False)
     assert r.returncode != 0
     assert "PTR domain for IPv4 network with prefix 20 cannot be automatically created" in r.stderr
+
+
+# ---- <port isolated='yes'/>: taps that reach only the bridge ----
+
+def port_isolated(netns, dev):
+    """What `bridge -d link show` says of the port's isolated flag."""
+    out = ns(netns, "bridge", "-d", "link", "show", "dev", dev).stdout
+    m = re.search(r"\bisolated (on|off)\b", out)
+    assert m, out
+    return m.group(1) == "on"
+
+
+def test_port_isolated_sets_the_taps_bridge_port(nsvrtd, netns, tmp_path):
+    """A network's <port isolated='yes'/> isolates the bridge port of every
+    guest tap on it, so guests reach the host and the outside but not each
+    other; an interface's own <port isolated> wins over the network's, as
+    libvirt, and is kept in its XML."""
+    require(shutil.which("bridge") is not None, "iproute2 (bridge)")
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, """<network><name>iso</name><bridge name='vrtiso0'/>
+      <port isolated='yes'/><ip address='10.89.0.1' prefix='24'/></network>"""))
+    assert "<port isolated='yes'/>" in virsh(d.uri, "net-dumpxml", "iso").stdout
+    src = "<source network='iso'/>"
+    for name, extra, mac in (("iso1", "", "52:54:00:cc:00:01"), ("iso2", "", "52:54:00:cc:00:02"),
+                             ("open1", "<port isolated='no'/>", "52:54:00:cc:00:03")):
+        xml = bw_domain_xml(name, extra, source=src).replace("52:54:00:aa:00:01", mac)
+        virsh(d.uri, "define", write_xml(tmp_path, xml, f"{name}.xml"))
+        virsh(d.uri, "start", name)
+    got = {}
+    for name in ("iso1", "iso2", "open1"):
+        (tap,) = taps(d, name)
+        assert master(netns, tap) == "vrtiso0"
+        got[name] = port_isolated(netns, tap)
+    assert got == {"iso1": True, "iso2": True, "open1": False}
+    assert "<port isolated='no'/>" in virsh(d.uri, "dumpxml", "--inactive", "open1").stdout
+    assert "<port isolated='yes'/>" in virsh(d.uri, "dumpxml", "iso1").stdout
+    # update-device changes it on the running domain, as libvirt
+    (tap2,) = taps(d, "iso2")
+    upd = write_xml(tmp_path, "<interface type='network'><source network='iso'/>"
+                    "<mac address='52:54:00:cc:00:02'/><model type='virtio'/><port isolated='no'/></interface>",
+                    "upd.xml")
+    virsh(d.uri, "update-device", "iso2", upd, "--live")
+    assert not port_isolated(netns, tap2)
+    assert "<port isolated='no'/>" in virsh(d.uri, "dumpxml", "iso2").stdout
+    for name in ("iso1", "iso2", "open1"):
+        virsh(d.uri, "destroy", name)
+    virsh(d.uri, "net-destroy", "iso")
+
+
+def test_bridge_interface_port_isolated(nsvrtd, netns, tmp_path):
+    """<interface type='bridge'> on a host bridge: its own <port
+    isolated='yes'/> isolates its tap's port; one without stays open."""
+    require(shutil.which("bridge") is not None, "iproute2 (bridge)")
+    d = nsvrtd
+    ns(netns, "ip", "link", "add", "hostbr0", "type", "bridge")
+    ns(netns, "ip", "link", "set", "hostbr0", "up")
+    src = "<source bridge='hostbr0'/>"
+    for name, extra, mac in (("b1", "<port isolated='yes'/>", "52:54:00:bb:00:01"), ("b2", "", "52:54:00:bb:00:02")):
+        xml = bw_domain_xml(name, extra, source=src).replace("type='network'", "type='bridge'")
+        xml = xml.replace("52:54:00:aa:00:01", mac)
+        virsh(d.uri, "define", write_xml(tmp_path, xml, f"{name}.xml"))
+        virsh(d.uri, "start", name)
+    (t1,) = taps(d, "b1")
+    (t2,) = taps(d, "b2")
+    assert master(netns, t1) == "hostbr0" and master(netns, t2) == "hostbr0"
+    assert port_isolated(netns, t1) and not port_isolated(netns, t2)
+    for name in ("b1", "b2"):
+        virsh(d.uri, "destroy", name)
+    # only a bridge port can be isolated: refused at define, libvirt's words
+    xml = bw_domain_xml("u1", "<port isolated='yes'/>", source="").replace("type='network'", "type='user'")
+    r = virsh(d.uri, "define", write_xml(tmp_path, xml, "u1.xml"), check=False)
+    assert r.returncode != 0
+    assert ("interface 52:54:00:aa:00:01 - <port isolated='yes'/> is not supported for network interfaces "
+            "with type='user'") in r.stderr, r.stderr

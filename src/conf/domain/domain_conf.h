@@ -239,6 +239,8 @@ typedef struct {
     guint n_vlan_tags;
     /* the <bandwidth> in effect: the interface's own, else its portgroup's */
     VrtDomainBandwidth bandwidth;
+    /* <port isolated=> in effect: the interface's own, else its network's */
+    VrtTristate port_isolated;
 } VrtDomainNetActual;
 
 struct _VrtDomainNetDef {
@@ -261,6 +263,7 @@ struct _VrtDomainNetDef {
     guint n_vlan_tags;
     bool vlan_trunk;
     VrtDomainBandwidth bandwidth; /* <bandwidth>, type NETWORK and BRIDGE */
+    VrtTristate port_isolated; /* <port isolated=>: the tap's bridge port isolated */
     /* type HOSTDEV: managed= and the VF's PCI address */
     bool managed;
     VrtPciAddr hostdev_source;

@@ -209,6 +209,13 @@ format_hostdev_source(VrtFmt *f, const VrtPciAddr *a, bool with_type)
 
 /* The actual data in the status view: only vrt reads it back. */
 static void
+format_port_isolated(VrtFmt *f, VrtTristate isolated)
+{
+    if (isolated != VRT_TRISTATE_DEFAULT)
+        vrt_fmt_line(f, "<port isolated='%s'/>", isolated == VRT_TRISTATE_YES ? "yes" : "no");
+}
+
+static void
 format_net_actual(VrtFmt *f, const VrtDomainNetDef *net)
 {
     const VrtDomainNetActual *a = &net->actual;
@@ -225,6 +232,7 @@ format_net_actual(VrtFmt *f, const VrtDomainNetDef *net)
         vrt_fmt_line(f, "<source bridge='%s'/>", esc_a_bridge);
     format_vlan(f, a->vlan_tags, a->n_vlan_tags, false);
     vrt_domain_bandwidth_format(f->buf, &a->bandwidth, f->indent * 2);
+    format_port_isolated(f, a->port_isolated);
     f->indent--;
     vrt_fmt_line(f, "</actual>");
 }
@@ -308,6 +316,7 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     format_vlan(f, tags, n_tags, net->vlan_trunk);
     /* the live view shows the bandwidth in effect (a portgroup's), as libvirt */
     vrt_domain_bandwidth_format(f->buf, public_actual ? &net->actual.bandwidth : &net->bandwidth, f->indent * 2);
+    format_port_isolated(f, public_actual ? net->actual.port_isolated : net->port_isolated);
     if (net->ifname && (is_live(f) || !g_str_has_prefix(net->ifname, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
         E(esc_net_ifname, net->ifname);
         vrt_fmt_line(f, "<target dev='%s'/>", esc_net_ifname);

@@ -553,6 +553,10 @@ parse_net_actual(xmlNodePtr node, VrtDomainNetDef *net, GError **error)
         } else if (vrt_xml_is(c, "bandwidth") && a->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
             if (!vrt_domain_bandwidth_parse(c, true, &a->bandwidth, error))
                 return false;
+        } else if (vrt_xml_is(c, "port")) {
+            if (!vrt_xml_check_attrs(c, error, "isolated", NULL) ||
+                !vrt_xml_prop_tristate(c, "isolated", false, &a->port_isolated, error))
+                return false;
         } else {
             return vrt_xml_unsupported(c, error);
         }
@@ -686,6 +690,10 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                    (net->type == VRT_DOMAIN_NET_TYPE_NETWORK || net->type == VRT_DOMAIN_NET_TYPE_BRIDGE)) {
             if (!vrt_domain_bandwidth_parse(c, net->type == VRT_DOMAIN_NET_TYPE_NETWORK, &net->bandwidth, error))
                 return false;
+        } else if (vrt_xml_is(c, "port")) {
+            if (!vrt_xml_check_attrs(c, error, "isolated", NULL) ||
+                !vrt_xml_prop_tristate(c, "isolated", false, &net->port_isolated, error))
+                return false;
         } else if (vrt_xml_is(c, "actual") && status && net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
             if (!parse_net_actual(c, net, error))
                 return false;
@@ -716,6 +724,16 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         }
         break;
     default: break;
+    }
+    /* only a Linux bridge port can be isolated (libvirt's check) */
+    if (net->port_isolated == VRT_TRISTATE_YES && net->type != VRT_DOMAIN_NET_TYPE_NETWORK &&
+        net->type != VRT_DOMAIN_NET_TYPE_BRIDGE) {
+        char m[VRT_MAC_STRING_LEN];
+        vrt_mac_format(net->mac, m);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "interface %s - <port isolated='yes'/> is not supported for network interfaces with type='%s'", m,
+                      vrt_net_type_names[net->type]);
+        return false;
     }
     if (!vrt_domain_net_link_hostdev(net, error))
         return false;

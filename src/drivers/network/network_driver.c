@@ -314,8 +314,6 @@ check_applied(const VrtNetworkDef *live, GError **error)
             what = "<virtualport> of a <portgroup>";
     if (!what && live->routes->len)
         what = "static <route>";
-    if (!what && live->port_isolated == 1)
-        what = "<port isolated='yes'>";
     for (guint i = 0; i < live->ips->len; i++) {
         const VrtNetworkIpDef *ip = g_ptr_array_index(live->ips, i);
         g_autofree char *ptr = ip->local_ptr == 1 ? vrt_network_ip_ptr_domain(ip) : NULL;
@@ -886,6 +884,14 @@ vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError **e
         return -1;
     const VrtNetworkDef *def = vrt_network_obj_def(obj);
     return def->has_forward ? (int)def->forward_mode : (int)VRT_NETWORK_FORWARD_NONE;
+}
+
+int
+vrt_network_get_port_isolated(VrtNetworkDriver *drv, const char *name)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
+    VrtNetworkObj *obj = vrt_network_find_name_locked(drv, name, NULL);
+    return obj ? vrt_network_obj_def(obj)->port_isolated : -1;
 }
 
 /* ---- load ---- */

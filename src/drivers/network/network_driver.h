@@ -138,6 +138,10 @@ char *vrt_netdrv_get_bridge_name(VrtNetworkDriver *drv, const char *name, GError
  * bridge before allocating. */
 int vrt_network_get_forward_mode(VrtNetworkDriver *drv, const char *name, GError **error);
 
+/* The network's <port isolated=> (running definition when active): -1
+ * absent or no such network, 0 no, 1 yes. */
+int vrt_network_get_port_isolated(VrtNetworkDriver *drv, const char *name);
+
 /* virNetworkUpdate of the sections vrt supports: ip-dhcp-host (4) and
  * ip-dhcp-range (5) with commands modify (1, hosts only), delete (2),
  * add-last (3), add-first (4); flags AFFECT_LIVE (1), AFFECT_CONFIG (2),
@@ -202,6 +206,7 @@ typedef struct {
     int vlan; /* first vlan tag of the network, -1 when none */
     VrtNetworkVlan vlan_full;
     VrtNetworkBandwidth bandwidth; /* in effect: the interface's or its portgroup's */
+    int isolated; /* bridge: the network's <port isolated=>, -1 absent, 0 no, 1 yes */
 } VrtNetworkPortAlloc;
 
 void vrt_network_port_alloc_free(VrtNetworkPortAlloc *alloc);

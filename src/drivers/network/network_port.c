@@ -680,6 +680,7 @@ alloc_from_port(const VrtNetworkPortDef *port)
 {
     VrtNetworkPortAlloc *alloc = g_new0(VrtNetworkPortAlloc, 1);
     memcpy(alloc->port_uuid, port->uuid, 16);
+    alloc->isolated = -1;
     if (port->plug_type == VRT_NETWORK_PLUG_HOSTDEV_PCI) {
         alloc->type = VRT_NETWORK_PORT_ACTUAL_HOSTDEV;
         alloc->pci_addr = port->plug_addr;
@@ -757,10 +758,15 @@ vrt_network_port_allocate_full(VrtNetworkDriver *drv, const char *network_name, 
         port->bandwidth = *bandwidth;
     else if (pg)
         port->bandwidth = pg->bandwidth;
+    /* the network's <port isolated>; the interface's own wins (qemu driver) */
+    int isolated = obj->live->port_isolated;
     if (port_uuid) {
         const VrtNetworkPortDef *existing = find_port_locked(obj, port_uuid);
-        if (existing && memcmp(existing->owner_uuid, owner_uuid, 16) == 0)
-            return alloc_from_port(existing);
+        if (existing && memcmp(existing->owner_uuid, owner_uuid, 16) == 0) {
+            VrtNetworkPortAlloc *again = alloc_from_port(existing);
+            again->isolated = isolated;
+            return again;
+        }
         if (existing || pending_has_locked(obj, port_uuid)) {
             port_exists_error(error, port_uuid, network_name);
             return NULL;
@@ -772,6 +778,7 @@ vrt_network_port_allocate_full(VrtNetworkDriver *drv, const char *network_name, 
     VrtNetworkPortAlloc *alloc = NULL;
     if (!add_port_locked(drv, &locker, obj, g_steal_pointer(&port), &alloc, error))
         return NULL;
+    alloc->isolated = isolated;
     return alloc;
 }
 

@@ -561,6 +561,7 @@ config_update(VrtDomainDef *def, gpointer data, GError **error)
         net->portgroup = g_strdup(dev->data.net->portgroup);
     }
     net->bandwidth = dev->data.net->bandwidth;
+    net->port_isolated = dev->data.net->port_isolated;
     return true;
 }
 
@@ -586,7 +587,8 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
     guint8 mac[6];
     VrtDomainBandwidth new_bw;
     g_autofree char *new_pg = NULL;
-    bool qos;
+    bool qos, isolated_change;
+    VrtTristate new_isolated;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -619,8 +621,12 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
         new_pg = g_strdup(net->type == VRT_DOMAIN_NET_TYPE_NETWORK ? dev->data.net->portgroup : NULL);
         qos = g_strcmp0(net->portgroup, new_pg) != 0 || !rate_equal(&net->bandwidth.in, &new_bw.in) ||
               !rate_equal(&net->bandwidth.out, &new_bw.out);
+        new_isolated = dev->data.net->port_isolated;
+        isolated_change = new_isolated != net->port_isolated;
     }
     if (qos && !vrt_qemu_interface_update_live(obj, mac, new_pg, &new_bw, error))
+        return false;
+    if (isolated_change && !vrt_qemu_interface_update_isolated(obj, mac, new_isolated, error))
         return false;
 
     if (!vrt_qemu_monitor_set_link(mon, alias, want != VRT_TRISTATE_NO, error))

@@ -130,6 +130,12 @@ vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net)
     return net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set ? &net->actual.bandwidth : &net->bandwidth;
 }
 
+VrtTristate
+vrt_qemu_interface_port_isolated(const VrtDomainNetDef *net)
+{
+    return net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set ? net->actual.port_isolated : net->port_isolated;
+}
+
 bool
 vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **error)
 {
@@ -175,6 +181,10 @@ take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *
     memcpy(net->port_uuid, alloc->port_uuid, 16);
     net->port_uuid_set = true;
     bw_from_network(&alloc->bandwidth, &net->actual.bandwidth);
+    /* the interface's <port isolated>, else its network's, as libvirt */
+    net->actual.port_isolated = net->port_isolated;
+    if (net->port_isolated == VRT_TRISTATE_DEFAULT && alloc->isolated >= 0)
+        net->actual.port_isolated = alloc->isolated ? VRT_TRISTATE_YES : VRT_TRISTATE_NO;
     *taken = true;
     return true;
 }
@@ -184,6 +194,7 @@ clear_port(VrtDomainNetDef *net)
 {
     net->actual.set = false;
     memset(&net->actual.bandwidth, 0, sizeof(net->actual.bandwidth));
+    net->actual.port_isolated = VRT_TRISTATE_DEFAULT;
     g_clear_pointer(&net->actual.bridge, g_free);
     net->port_uuid_set = false;
 }
@@ -210,8 +221,11 @@ vrt_qemu_interface_open(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDe
     }
     g_free(net->ifname);
     net->ifname = g_steal_pointer(&name);
-    /* shaped before QEMU sees it, as libvirt; the tap takes it along */
-    if (!vrt_qemu_interface_apply_bandwidth(net, error)) {
+    /* shaped and isolated before QEMU sees it, as libvirt; the tap takes
+     * both along when it goes */
+    if ((vrt_qemu_interface_port_isolated(net) == VRT_TRISTATE_YES &&
+         !vrt_netdev_bridge_port_set_isolated(obj->drv->cfg.host, bridge, net->ifname, true, error)) ||
+        !vrt_qemu_interface_apply_bandwidth(net, error)) {
         close(fd);
         if (taken)
             vrt_qemu_interface_release(obj, def->name, net);
@@ -420,4 +434,47 @@ vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char 
     }
     live_net_clear(&l);
     return ok;
+}
+
+bool
+vrt_qemu_interface_update_isolated(VrtQemuDom *obj, const guint8 mac[6], VrtTristate own, GError **error)
+{
+    g_autofree char *ifname = NULL, *bridge = NULL, *network_name = NULL;
+    VrtTristate old;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        const VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+        if (!net) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "device not found");
+            return false;
+        }
+        old = vrt_qemu_interface_port_isolated(net);
+        ifname = g_strdup(net->ifname);
+        if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
+            network_name = g_strdup(net->source_network);
+            bridge = g_strdup(net->actual.bridge);
+        } else {
+            bridge = g_strdup(net->source_bridge);
+        }
+    }
+    /* the interface's own setting, else its network's, as at start */
+    VrtTristate eff = own;
+    VrtNetworkDriver *network = obj->drv->cfg.network;
+    if (eff == VRT_TRISTATE_DEFAULT && network_name && network) {
+        int n = vrt_network_get_port_isolated(network, network_name);
+        eff = n < 0 ? VRT_TRISTATE_DEFAULT : n ? VRT_TRISTATE_YES : VRT_TRISTATE_NO;
+    }
+    if ((eff == VRT_TRISTATE_YES) != (old == VRT_TRISTATE_YES) && ifname && bridge &&
+        !vrt_netdev_bridge_port_set_isolated(obj->drv->cfg.host, bridge, ifname, eff == VRT_TRISTATE_YES, error))
+        return false;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+    VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+    if (net) {
+        net->port_isolated = own;
+        if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set)
+            net->actual.port_isolated = eff;
+    }
+    /* logged on failure: the host already has the new setting */
+    vrt_qemu_dom_save_status_locked(obj, NULL);
+    return true;
 }

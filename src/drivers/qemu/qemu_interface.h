@@ -45,6 +45,10 @@ int vrt_qemu_interface_open(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainN
  * its portgroup's) for type network, its own otherwise. */
 const VrtDomainBandwidth *vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net);
 
+/* The <port isolated> in effect on net's bridge port: the interface's
+ * own, else (type network) its network's. */
+VrtTristate vrt_qemu_interface_port_isolated(const VrtDomainNetDef *net);
+
 /* Sets that bandwidth on net's tap with tc (removes any when it has none). */
 bool vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **error);
 
@@ -54,6 +58,12 @@ bool vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **err
  * refuses; the live definition and status follow. Job held, lock NOT held. */
 bool vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup,
                                     const VrtDomainBandwidth *bw, GError **error);
+
+/* Gives the running domain's interface with this MAC its own <port
+ * isolated> (DEFAULT: none, its network's applies): the tap's bridge port
+ * follows, then the live definition and status (libvirt changes it live
+ * too). Job held, lock NOT held. */
+bool vrt_qemu_interface_update_isolated(VrtQemuDom *obj, const guint8 mac[6], VrtTristate own, GError **error);
 
 /* domiftune (virDomainGet/SetInterfaceParameters, qemu_iftune.c): the
  * seven inbound.* and outbound.* UINT parameters of the interface named

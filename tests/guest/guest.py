@@ -66,7 +66,36 @@ def guest_paths():
     out = subprocess.run([BUILD_SCRIPT], check=True, capture_output=True,
                          text=True, timeout=BUILD_TIMEOUT_S).stdout
     paths = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
-    return paths["kernel"], paths["initrd"]
+    return _reachable(paths["kernel"]), _reachable(paths["initrd"])
+
+
+def _reachable(path):
+    """path, or a copy of it under /var/tmp/vrt-guest when QEMU's
+    unprivileged user (vrtd runs QEMU as libvirt-qemu) cannot reach it,
+    e.g. in root's 0700 home. The copy keeps the modification time."""
+    d = os.path.dirname(os.path.abspath(path))
+    while d != "/":
+        if os.stat(d).st_mode & 0o001 == 0:
+            break
+        d = os.path.dirname(d)
+    else:
+        return path
+    shared = "/var/tmp/vrt-guest"
+    os.makedirs(shared, exist_ok=True)
+    os.chmod(shared, 0o755)
+    copy = os.path.join(shared, os.path.basename(path))
+    src = os.stat(path)
+    try:
+        dst = os.stat(copy)
+        if dst.st_size == src.st_size and dst.st_mtime_ns == src.st_mtime_ns:
+            return copy
+    except FileNotFoundError:
+        pass
+    tmp = copy + f".{os.getpid()}"
+    shutil.copy2(path, tmp)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, copy)
+    return copy
 
 
 def domain_xml(name, machine="q35", memory_mib=256, console_log=None,

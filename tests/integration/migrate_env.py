@@ -11,6 +11,7 @@ import subprocess
 import uuid
 
 from pki import IP, Netns, NsVrtd, Pki, install_server
+from vrt_fixtures import qemu_user_ids
 
 SRC_IP, DST_IP = "10.77.0.1", "10.77.0.2"
 SRC_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000001"
@@ -48,8 +49,27 @@ def make_certs(d):
     return p
 
 
+def unprivileged_postcopy():
+    """QEMU 7.2 asks for userfaultfd(2) by the system call alone, which a
+    process without CAP_SYS_PTRACE gets only with vm.unprivileged_userfaultfd
+    = 1 (it knows no /dev/userfaultfd)."""
+    try:
+        with open("/proc/sys/vm/unprivileged_userfaultfd") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return True
+
+
+# Post-copy needs userfaultfd in the destination QEMU: where its
+# unprivileged user may not have it, these hosts run QEMU as root
+# (qemu.conf's user = "root"); test_confine.py covers the confined QEMU.
+QEMU_ROOT = not unprivileged_postcopy()
+
+
 def start_vrtd(ns, certs, key_cert, host_uuid, address, root, extra=""):
     """vrtd on root in ns, with TLS on address; .tls is its TLS URI."""
+    # QEMU runs as libvirt-qemu, which must reach its run directory here.
+    os.chmod(root, 0o755)
     install_server(certs, root, *key_cert)
     # Its own client certificate, for a peer-to-peer migration's connection.
     for src, dst in ((certs.client_cert, "etc/pki/libvirt/clientcert.pem"),
@@ -63,6 +83,19 @@ def start_vrtd(ns, certs, key_cert, host_uuid, address, root, extra=""):
     for src, dst in ((certs.ca, "ca-cert.pem"), (key_cert[1], "server-cert.pem"), (key_cert[0], "server-key.pem"),
                      (certs.client_cert, "client-cert.pem"), (certs.client_key, "client-key.pem")):
         shutil.copy(src, os.path.join(qemu_pki, dst))
+    # QEMU reads them as its user: group libvirt-qemu, 0640, as libvirt's
+    # documentation asks of /etc/pki/qemu.
+    ids = qemu_user_ids()
+    if ids:
+        for d in (os.path.join(root, "etc"), os.path.join(root, "etc/pki"), qemu_pki):
+            os.chmod(d, 0o755)
+        for f in os.listdir(qemu_pki):
+            os.chown(os.path.join(qemu_pki, f), 0, ids[1])
+            os.chmod(os.path.join(qemu_pki, f), 0o640)
+    if QEMU_ROOT:
+        os.makedirs(os.path.join(root, "etc", "vrt"), exist_ok=True)
+        with open(os.path.join(root, "etc", "vrt", "qemu.conf"), "w") as f:
+            f.write('user = "root"\ngroup = "root"\n')
     conf = (f'listen_tls = 1\nlisten_tcp = 0\nhost_uuid = "{host_uuid}"\n'
             f'migration_host = "{address}"\nmigration_address = "{address}"\n' + extra)
     d = NsVrtd(ns, root, conf).start()

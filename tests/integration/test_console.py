@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from vrt_fixtures import VRT, Vrtd, import_required, kill_vms_under, require, virsh, vrt, wait_for
+from vrt_fixtures import VRT, Vrtd, import_required, kill_vms_under, qemu_user_ids, require, virsh, vrt, wait_for
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
@@ -59,10 +59,18 @@ def env():
     except Exception as e:  # noqa: BLE001 - reported as the missing prerequisite
         require(False, f"the test guest cannot be built here: {e}")
     root = tempfile.mkdtemp(prefix="vrt-con-")
+    # QEMU runs as libvirt-qemu: it reaches the root and binds the
+    # channel's socket in a directory of its own (as under libvirt).
+    os.chmod(root, 0o755)
+    chan_dir = os.path.join(root, "chan")
+    os.mkdir(chan_dir)
+    qemu_user = qemu_user_ids()
+    if qemu_user:
+        os.chown(chan_dir, *qemu_user)
     d = Vrtd(root).start()
     e = Env()
     e.root, e.vrtd = root, d
-    e.chan = os.path.join(root, "chan.sock")
+    e.chan = os.path.join(chan_dir, "chan.sock")
     devices = ("<serial type='pty'><target port='0'/></serial>"
                "<console type='pty'><target type='serial' port='0'/></console>"
                "<controller type='virtio-serial' index='0'/>"

@@ -271,11 +271,40 @@ class Vrtd:
         return self.proc.returncode if self.proc else None
 
 
+def qemu_user_ids():
+    """(uid, gid) of libvirt-qemu, whom vrtd runs QEMU as by default; None
+    when the host has no such user."""
+    import grp
+    import pwd
+    try:
+        return pwd.getpwnam("libvirt-qemu").pw_uid, grp.getgrnam("libvirt-qemu").gr_gid
+    except KeyError:
+        return None
+
+
+@pytest.fixture
+def tmp_path():
+    """pytest's tmp_path, but reachable by QEMU's user: vrtd runs QEMU as
+    qemu.conf's user (libvirt-qemu by default), which must reach the disks,
+    kernels and sockets a test puts here, as it must under libvirt; pytest's
+    own directory (/tmp/pytest-of-root, 0700, reset at each session) is not.
+    A fresh 0755 directory in /tmp, removed at the end."""
+    import pathlib
+    d = tempfile.mkdtemp(prefix="vrt-tmp-")
+    os.chmod(d, 0o755)
+    yield pathlib.Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
 def tmproot():
     """A private root (short path: vrtd's sockets live under it); the VMs
     started under it are killed and it is removed at the end."""
     d = tempfile.mkdtemp(prefix="vrt-test-")
+    # vrtd runs QEMU as qemu.conf's user (libvirt-qemu by default), which
+    # must reach the domains' run directories and files under this root:
+    # searchable, as a host's /run and /var/lib are.
+    os.chmod(d, 0o755)
     yield d
     kill_vms_under(d)
     for log in list(_sanitizer_logs):
@@ -430,6 +459,11 @@ class QmpEmu:
         self.log = os.path.join(d, f"{name}-qmp.log")
         self.defaults = dict(defaults or {})
         self.set_behaviour(behaviour or {})
+        # The emulator runs as QEMU runs, as qemu.conf's user
+        # (libvirt-qemu): its log is made writable for it.
+        with open(self.log, "a"):
+            pass
+        os.chmod(self.log, 0o666)
         self.binary = qmpemu_wrapper.write(os.path.join(d, f"{name}-qemu"), self.config, self.log)
 
     def set_behaviour(self, behaviour):

@@ -340,16 +340,18 @@ class Emulator:
             self.log_path = (self.sock_paths[0] if self.sock_paths else
                              f"/tmp/qmpemu-{os.getpid()}") + ".log"
         # Every other listening socket chardev is a guest agent's channel,
-        # answered by the emulated agent (behaviour "agent").
+        # answered by the emulated agent (behaviour "agent"): bound at its
+        # path, or (an unprivileged QEMU's) inherited already listening.
         for chr_id, ch in self.cfg["chardevs"].items():
             if chr_id in self.cfg["monitors"] or ch.get("backend") != "socket" or \
-                    ch.get("server") != "on" or "path" not in ch:
+                    ch.get("server") != "on" or ("path" not in ch and "fd" not in ch):
                 continue
             s, path = listen_socket(ch)
             s.setblocking(False)
             self.sel.register(s, selectors.EVENT_READ, ("agent-listen", chr_id))
             self.listeners.append(s)
-            self.sock_paths.append(path)
+            if path:
+                self.sock_paths.append(path)
             self.agent_chardevs.add(chr_id)
 
     def accept(self, lsock):

@@ -19,6 +19,7 @@ typedef struct {
     GPtrArray *argv;
     guint next_block_node;
     GHashTable *tap_fds; /* VrtQemuCommandOptions.tap_fds */
+    GHashTable *file_fds; /* VrtQemuCommandOptions.file_fds */
 } CmdBuilder;
 
 static void
@@ -434,6 +435,9 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         json_object_set_string_member(dev, "drive", format);
     if (disk->serial)
         json_object_set_string_member(dev, "serial", disk->serial);
+    /* <shareable/>: another domain may write the image too (libvirt's share-rw) */
+    if (disk->shareable)
+        json_object_set_boolean_member(dev, "share-rw", TRUE);
     {
         bool writeback, direct, noflush;
         const char *werror, *rerror;
@@ -643,10 +647,21 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
         return true;
     case VRT_DOMAIN_CHR_TYPE_FILE: {
         g_autofree char *path = NULL;
+        const char *fd;
 
         if (!chr->path) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': file path missing", id);
             return false;
+        }
+        fd = b->file_fds ? g_hash_table_lookup(b->file_fds, chr->path) : NULL;
+        if (fd) {
+            /* vrtd opened it: QEMU (unprivileged) gets the descriptor in
+             * a set of its own, as libvirt passes file chardevs. */
+            arg(b, "-add-fd");
+            argf(b, "set=%s,fd=%s", fd, fd);
+            arg(b, "-chardev");
+            argf(b, "file,id=%s,path=/dev/fdset/%s%s", id, fd, chr->append == VRT_TRISTATE_YES ? ",append=on" : "");
+            return true;
         }
         path = vrt_qemu_command_escape(chr->path);
         arg(b, "-chardev");
@@ -655,10 +670,19 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
     }
     case VRT_DOMAIN_CHR_TYPE_UNIX: {
         g_autofree char *path = NULL;
+        const char *fd;
 
         if (!chr->path) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device '%s': socket path missing", id);
             return false;
+        }
+        fd = chr->listen && b->file_fds ? g_hash_table_lookup(b->file_fds, chr->path) : NULL;
+        if (fd) {
+            /* vrtd bound it: QEMU (unprivileged) listens on the
+             * descriptor it inherits, as libvirt passes such sockets. */
+            arg(b, "-chardev");
+            argf(b, "socket,id=%s,fd=%s,server=on,wait=off", id, fd);
+            return true;
         }
         path = vrt_qemu_command_escape(chr->path);
         arg(b, "-chardev");
@@ -1161,7 +1185,7 @@ GStrv
 vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opts, GError **error)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    CmdBuilder b = { .def = def, .opts = opts, .argv = argv, .tap_fds = opts->tap_fds };
+    CmdBuilder b = { .def = def, .opts = opts, .argv = argv, .tap_fds = opts->tap_fds, .file_fds = opts->file_fds };
     g_autofree char *name = vrt_qemu_command_escape(def->name);
     g_autofree char *machine = vrt_qemu_command_escape(opts->machine);
     char uuid[VRT_UUID_STRING_LEN];
@@ -1218,6 +1242,10 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     if (opts->pidfile) {
         arg(&b, "-pidfile");
         arg(&b, opts->pidfile);
+    }
+    if (opts->sandbox) {
+        arg(&b, "-sandbox");
+        arg(&b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
     }
     if (opts->incoming) {
         arg(&b, "-incoming");

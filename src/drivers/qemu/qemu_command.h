@@ -18,10 +18,16 @@ typedef struct {
     int monitor_fd; /* > 2: QEMU inherits the QMP socket, bound and listening at
                                * monitor_path, as this descriptor; else QEMU binds it */
     const char *pidfile; /* NULL: none */
+    bool sandbox; /* QEMU's seccomp sandbox, libvirt's -sandbox options */
     /* interface alias -> the descriptor (its number, as text) of the tap
      * vrtd opened for it and QEMU inherits: that interface's netdev is
      * "tap" with fd=; NULL or an alias not in it: as without */
     GHashTable *tap_fds;
+    /* file chardev path -> the descriptor (its number, as text) vrtd opened
+     * it as and QEMU inherits: passed with -add-fd; a unix chardev's path in
+     * bind mode -> the listening socket vrtd bound there, passed as fd=;
+     * NULL or a path not in it: QEMU opens the path itself */
+    GHashTable *file_fds;
     const char *incoming; /* -incoming's value: "defer" for a restore (qemu_save.c) or a migration's
                            * destination (qemu_migration.c); NULL: none */
     GHashTable *disk_secrets; /* target dev -> file holding its LUKS passphrase (0600, run dir); may be NULL */

@@ -19,6 +19,7 @@
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_hostdev.h"
 #include "drivers/qemu/qemu_monitor.h"
+#include "drivers/qemu/qemu_security.h"
 #include "host/cgroup.h"
 #include "util/statesync.h"
 
@@ -97,6 +98,7 @@ struct _VrtQemuDriver {
     char *hostdev_die_at; /* VRT_FAULT_DIE_AT ("job:step"), read once at creation */
     VrtStateSync *config_sync; /* flushes of the definitions under config_dir */
     VrtCgroups *cgroups; /* the domains' cgroups (qemu_cgroup.h); NULL without a host */
+    VrtQemuSecConf sec; /* <root>/etc/vrt/qemu.conf: QEMU's user, labels, sandbox (qemu_security.h) */
 };
 
 /* ---- objects (qemu_domain.c) ---- */

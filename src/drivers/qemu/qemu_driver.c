@@ -97,6 +97,13 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
         !vrt_dir_ensure(drv->state_dir, 0700, error) || !vrt_dir_ensure(drv->log_dir, 0700, error) ||
         !vrt_dir_ensure(drv->lib_dir, 0700, error))
         return NULL;
+    {
+        g_autofree char *sec = root_path(drv->root, "etc/vrt/qemu.conf");
+
+        if (!vrt_qemu_sec_conf_load(&drv->sec, sec, error))
+            return NULL;
+        vrt_qemu_security_reachable(&drv->sec, drv->root, drv->state_dir);
+    }
     return g_steal_pointer(&drv);
 }
 
@@ -138,6 +145,7 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
     vrt_qemu_caps_free(drv->caps);
     vrt_state_sync_free(drv->config_sync);
     vrt_cgroups_free(drv->cgroups);
+    vrt_qemu_sec_conf_clear(&drv->sec);
     g_free(drv->root);
     g_free(drv->emulator);
     g_free(drv->config_dir);
@@ -448,6 +456,9 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         int detail;
         int reason = vrt_qemu_process_dead_reason(st, &detail);
 
+        /* Its QEMU is gone: its files get their owners back. */
+        vrt_qemu_security_restore(&drv->sec, st->def);
+
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
@@ -459,6 +470,13 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         for (guint i = 0; i < st->def->nets->len; i++)
             vrt_qemu_interface_release(obj, st->def->name, g_ptr_array_index(st->def->nets, i));
         vrt_qemu_process_remove_monitor(drv, st->monitor_path);
+        {
+            /* An unprivileged QEMU cannot remove its pidfile from vrtd's
+             * state directory at its exit: vrtd does. */
+            g_autofree char *pidfile = g_strdup_printf("%s/%s.pid", drv->state_dir, st->def->name);
+
+            unlink(pidfile);
+        }
         vrt_file_remove(path, NULL);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_STOPPED, detail);
         if (transient)

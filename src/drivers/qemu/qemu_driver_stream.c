@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -225,6 +226,14 @@ vrt_qemu_domain_screenshot(VrtQemuDriver *drv, const guchar *uuid, guint screen,
     if (fd < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "g_mkstemp(\"%s\") failed", tmp);
         return -1;
+    }
+    {
+        /* QEMU opens it by path: it belongs to QEMU's user, who owns the
+         * run directory when QEMU runs unprivileged (qemu_security.c). */
+        struct stat st;
+
+        if (stat(dir, &st) == 0 && st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
+            g_debug("cannot give %s to QEMU's user: %s", tmp, g_strerror(errno));
     }
     json_object_set_string_member(args, "filename", tmp);
     reply = vrt_qemu_monitor_command(mon, "screendump", args, 0, error);

@@ -177,6 +177,12 @@ vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path)
             return;
         /* swtpm, virtiofsd: none outlives the QEMU it served */
         vrt_qemu_helpers_kill(dir);
+        {
+            /* where the mount namespace's /dev was staged (qemu_security.c) */
+            g_autofree char *dev = g_build_filename(dir, "dev", NULL);
+
+            rmdir(dev);
+        }
         /* The channels' sockets vrt put there (a killed QEMU leaves them). */
         d = g_dir_open(dir, 0, NULL);
         while (d && (entry = g_dir_read_name(d))) {
@@ -250,9 +256,11 @@ cleanup_runtime_files(VrtQemuDriver *drv, const char *name, const char *monitor_
  * start is recorded with this pid; end of file instead means the daemon
  * died before recording it, and then QEMU never runs. */
 static G_GNUC_NORETURN void
-exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, int go, const int *taps, guint ntaps)
+exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, int go, const int *taps, guint ntaps,
+           const VrtQemuConfine *confine)
 {
     static const char msg[] = "cannot execute QEMU\n";
+    const char *why;
     sigset_t none;
     char byte;
     ssize_t n;
@@ -304,6 +312,12 @@ exec_child(char *const *argv, char *const *envp, int in, int out, int monitor, i
     if (n != 1)
         _exit(0);
     close(PROCESS_MONITOR_FD + 1);
+    /* Confined last, after the daemon put it in its cgroup (as root). */
+    if (confine && (why = vrt_qemu_confine_child(confine))) {
+        if (write(STDERR_FILENO, why, strlen(why)) < 0 || write(STDERR_FILENO, "\n", 1) < 0)
+            _exit(127);
+        _exit(127);
+    }
     execve(argv[0], argv, envp);
     if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
         _exit(127);
@@ -327,7 +341,7 @@ reap_qemu(GPid pid, gint wait_status, gpointer data)
  * (its own session). */
 static bool
 spawn_qemu(VrtQemuDom *obj, const VrtDomainDef *def, GStrv argv, const char *logfile, int monitor, const GArray *taps,
-           pid_t *pid, int *go, off_t *log_start, GError **error)
+           const VrtQemuConfine *confine, pid_t *pid, int *go, off_t *log_start, GError **error)
 {
     g_autofree char *home = g_strdup_printf("HOME=%s", obj->drv->lib_dir);
     g_autofree char *xdg_data = g_strdup_printf("XDG_DATA_HOME=%s", obj->drv->lib_dir);
@@ -385,7 +399,7 @@ spawn_qemu(VrtQemuDom *obj, const VrtDomainDef *def, GStrv argv, const char *log
     }
     child = fork();
     if (child == 0)
-        exec_child(argv, envp, nullfd, logfd, monitor, handshake[0], (const int *)taps->data, taps->len);
+        exec_child(argv, envp, nullfd, logfd, monitor, handshake[0], (const int *)taps->data, taps->len, confine);
     saved_errno = errno;
     if (child < 0)
         goto fail;
@@ -578,6 +592,98 @@ fill_channel_paths(VrtDomainDef *def, const char *run_dir, GError **error)
         }
         ch->path = g_build_filename(run_dir, ch->target_name, NULL);
         ch->listen = true;
+    }
+    return true;
+}
+
+/* A listening socket of a unix chardev in bind mode, bound at path (a
+ * stale socket there removed first, as QEMU does) and given to QEMU's
+ * user, as QEMU would have made it; -1 on failure. */
+static int
+chardev_listen(const char *path, const VrtQemuConfine *confine, GError **error)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct stat st;
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "UNIX socket path '%s' too long", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "Failed to bind socket to %s", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!vrt_qemu_confine_give(confine, path, error)) {
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    return fd;
+}
+
+/* The sockets of unix chardevs in bind mode, once their QEMU is gone:
+ * one vrtd bound is vrtd's to remove (QEMU removes those it made). */
+static void
+remove_chardev_sockets(const VrtDomainDef *def)
+{
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+
+    for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+        for (guint i = 0; lists[l] && i < lists[l]->len; i++) {
+            const VrtDomainChrDef *chr = g_ptr_array_index(lists[l], i);
+            struct stat st;
+
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen && chr->path && lstat(chr->path, &st) == 0 &&
+                S_ISSOCK(st.st_mode))
+                unlink(chr->path);
+        }
+    }
+}
+
+/* The files of file chardevs, opened by vrtd (created as root, truncated
+ * unless append='on'), and the listening sockets of unix chardevs in bind
+ * mode, bound by vrtd, inherited by QEMU after the taps, as libvirt passes
+ * them: an unprivileged QEMU need not reach their directories nor be
+ * allowed to create files there. */
+static bool
+open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, const VrtQemuConfine *confine, GHashTable *file_fds,
+                   GError **error)
+{
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+
+    for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+        for (guint i = 0; lists[l] && i < lists[l]->len; i++) {
+            VrtDomainChrDef *chr = g_ptr_array_index(lists[l], i);
+            int fd;
+
+            if (!chr->path || g_hash_table_contains(file_fds, chr->path))
+                continue;
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)
+                fd = chardev_listen(chr->path, confine, error);
+            else if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE)
+                fd =
+                    open(chr->path,
+                         O_WRONLY | O_CREAT | O_CLOEXEC | (chr->append == VRT_TRISTATE_YES ? O_APPEND : O_TRUNC), 0600);
+            else
+                continue;
+            if (fd < 0 && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX)
+                return false;
+            if (fd < 0) {
+                vrt_error_set_errno(error, VIR_ERR_OPERATION_FAILED, errno, "cannot open file '%s'", chr->path);
+                return false;
+            }
+            /* after the taps: taps->fds is every descriptor QEMU inherits
+             * from PROCESS_TAP_FD on, closed by the taps' guard */
+            g_hash_table_insert(file_fds, g_strdup(chr->path), g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
+            g_array_append_val(taps->fds, fd);
+        }
     }
     return true;
 }
@@ -785,8 +891,8 @@ remove_disk_secrets(GHashTable *secrets)
  * "<dev>-auth.secret" of the run directory, 0600, as a LUKS passphrase
  * is written, and records it under vrt_qemu_block_net_secret_key. */
 static bool
-write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *run_dir, GHashTable *out,
-                  GError **error)
+write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *run_dir, const VrtQemuConfine *confine,
+                  GHashTable *out, GError **error)
 {
     const VrtDiskNetSource *src = disk->net;
     g_autoptr(GBytes) value = NULL;
@@ -807,7 +913,8 @@ write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *
         return false;
     }
     data = value ? g_bytes_get_data(value, &len) : NULL;
-    if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error)) {
+    if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error) ||
+        !vrt_qemu_confine_give(confine, path, error)) {
         unlink(path);
         return false;
     }
@@ -816,10 +923,12 @@ write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *
 }
 
 /* Writes each LUKS disk's passphrase (its secret's value, from the secret
- * driver) to a file of the run directory that only the daemon's user can
- * read, for QEMU's -object secret: target dev -> path. */
+ * driver) to a file of the run directory that only QEMU's user can read
+ * (0600, given to it by confine), for QEMU's -object secret: target dev ->
+ * path. */
 static GHashTable *
-write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_dir, GError **error)
+write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_dir, const VrtQemuConfine *confine,
+                   GError **error)
 {
     g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unlink_free);
 
@@ -831,7 +940,7 @@ write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_
         gsize len = 0;
         const char *data;
 
-        if (disk->net && disk->net->auth_username && !write_auth_secret(drv, disk, run_dir, out, error))
+        if (disk->net && disk->net->auth_username && !write_auth_secret(drv, disk, run_dir, confine, out, error))
             return NULL;
         if (!disk->encryption_secret)
             continue;
@@ -843,7 +952,8 @@ write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_
         file = g_strdup_printf("%s.secret", disk->target_dev);
         path = g_build_filename(run_dir, file, NULL);
         data = value ? g_bytes_get_data(value, &len) : NULL;
-        if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error)) {
+        if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error) ||
+            !vrt_qemu_confine_give(confine, path, error)) {
             unlink(path);
             return NULL;
         }
@@ -890,6 +1000,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
     g_autoptr(VrtQemuTaps) taps = vrt_qemu_taps_new(obj);
     g_autoptr(GHashTable) disk_secrets = NULL;
+    /* Declared after run_dir's guard-less cleanup paths: its free gives the
+     * labels back unless the domain runs. */
+    g_autoptr(VrtQemuConfine) confine = NULL;
+    g_autoptr(GHashTable) file_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -903,6 +1017,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
         if (!vrt_qemu_firmware_prepare(def, nvram_dir, false, error) || !check_hugepages(def, error))
             return false;
+        /* QEMU's user reaches its NVRAM (labelled at start) through the
+         * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
+        if (def->os.fw.nvram)
+            vrt_qemu_security_reachable(&drv->sec, drv->root, nvram_dir);
     }
     /* VFs are claimed and moved to vfio-pci before QEMU opens them. */
     if (!(hostdevs = vrt_qemu_hostdev_dom_prepare_start(obj, def, error)))
@@ -927,19 +1045,24 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     unlink(monitor_path);
     unlink(pidfile);
 
-    if (!fill_channel_paths(def, run_dir, error)) {
+    if (!fill_channel_paths(def, run_dir, error) ||
+        !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, error)) ||
+        (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, confine, file_fds, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
+    opts.sandbox = vrt_qemu_confine_sandbox(confine);
     opts.emulator = emulator;
     opts.machine = def->os.machine;
     opts.monitor_path = monitor_path;
     opts.monitor_fd = PROCESS_MONITOR_FD;
     opts.pidfile = pidfile;
     opts.tap_fds = taps->names;
+    opts.file_fds = file_fds;
     /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
     opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
-    if (!vrt_qemu_block_net_check(def, error) || !(disk_secrets = write_disk_secrets(drv, def, run_dir, error))) {
+    if (!vrt_qemu_block_net_check(def, error) ||
+        !(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -982,7 +1105,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     }
     if (vrt_domain_has_qemu_ns(def))
         taint_custom_argv(def, id);
-    ok = spawn_qemu(obj, def, argv, logfile, monitor_fd, taps->fds, &pid, &go, &log_start, error);
+    ok = spawn_qemu(obj, def, argv, logfile, monitor_fd, taps->fds, confine, &pid, &go, &log_start, error);
     /* QEMU's copy alone keeps it open now: when QEMU ends, a connection
      * still waiting in its backlog ends too. */
     close(monitor_fd);
@@ -1046,6 +1169,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         adopt_qemu_locked(obj, g_steal_pointer(&def), g_steal_pointer(&hostdevs), pid, starttime, monitor_path, mon);
         /* the ports are the live definition's now: a stop releases them */
         taps->keep = true;
+        /* and its labels: the stop gives them back */
+        vrt_qemu_confine_commit(confine);
         vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_STARTING_UP);
         /* The live definition (pty paths, VNC port) with the hostdev records. */
         if (!vrt_qemu_dom_save_status_locked(obj, error))
@@ -1121,6 +1246,7 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     g_autoptr(VrtQemuMonitor) mon = NULL;
     g_autofree char *monitor_path = NULL;
     g_autofree char *name = NULL;
+    g_autoptr(VrtDomainDef) live = NULL;
     bool transient;
 
     /* Here rather than in destroy itself: the handler of QEMU's end of
@@ -1148,11 +1274,18 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
         g_hash_table_remove_all(obj->unplug_done);
         vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_SHUTOFF, reason);
         if (obj->newdef) {
-            vrt_domain_def_free(obj->def);
+            live = obj->def;
             obj->def = g_steal_pointer(&obj->newdef);
             obj->def->id = -1;
+        } else {
+            live = vrt_domain_def_copy(obj->def, NULL);
         }
         transient = !obj->persistent;
+    }
+    /* The files of the run that ended get their owners back. */
+    if (live) {
+        vrt_qemu_security_restore(&drv->sec, live);
+        remove_chardev_sockets(live);
     }
 
     if (mon)

@@ -1,12 +1,16 @@
 /*
  * Save, restore and managed save (see qemu_save.h). The save pauses the
- * guest, writes the header and XML with the "partial" magic, has QEMU
- * append its migration stream (an exec: URI, which QEMU 7.2 has for both
- * directions; file: came later), writes the final magic and flushes the
- * file, then stops QEMU (stopped/saved). A restore starts QEMU with
- * `-incoming defer` and feeds it the stream from the image's offset
- * (started/restored). A managed save is the same with the image under
- * <lib_dir>/save, restored by the next start.
+ * guest, writes the header and XML with the "partial" magic, hands QEMU
+ * the image's descriptor (getfd over the monitor's socket, SCM_RIGHTS) and
+ * has it append its migration stream to `fd:NAME`, writes the final magic
+ * and flushes the file, then stops QEMU (stopped/saved). A restore starts
+ * QEMU with `-incoming defer` and hands it the image's descriptor, placed
+ * at the stream's offset, for `migrate-incoming fd:NAME`
+ * (started/restored). vrtd opens the image, never QEMU: QEMU runs as
+ * qemu.conf's user, which need not reach the file, and under
+ * `-sandbox spawn=deny`, which forbids the `exec:` URIs (a shell) an
+ * unconfined QEMU could use. A managed save is the same with the image
+ * under <lib_dir>/save, restored by the next start.
  */
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_jobinfo.h"
@@ -199,20 +203,6 @@ check_dxml(const char *dxml, const char *image_xml, GError **error)
 
 /* ---- save ---- */
 
-static char *
-shell_quote(const char *s)
-{
-    GString *out = g_string_new("'");
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            g_string_append(out, "'\\''");
-        else
-            g_string_append_c(out, *p);
-    }
-    g_string_append_c(out, '\'');
-    return g_string_free(out, false);
-}
-
 /* Polls query-migrate until the migration ends: true when completed. */
 static bool
 wait_migration(VrtQemuMonitor *mon, GError **error)
@@ -234,18 +224,31 @@ wait_migration(VrtQemuMonitor *mon, GError **error)
     }
 }
 
+/* The name the image's descriptor has in QEMU while it migrates. */
+#define SAVE_FDNAME "vrt-save-image"
+
+/* Hands QEMU fd (getfd) for cmd ("migrate" or "migrate-incoming") to
+ * fd:SAVE_FDNAME. QEMU takes the descriptor over when the command starts
+ * (it closes it at the migration's end); one it refused is dropped again. */
 static bool
-migrate_to_exec(VrtQemuMonitor *mon, const char *cmd, GError **error)
+migrate_fd(VrtQemuMonitor *mon, const char *cmd, int fd, GError **error)
 {
     g_autoptr(JsonObject) args = json_object_new();
-    g_autofree char *uri = g_strconcat("exec:", cmd, NULL);
-    json_object_set_string_member(args, "uri", uri);
-    g_autoptr(JsonNode) r = vrt_qemu_monitor_command(mon, "migrate", args, 0, error);
-    return r && wait_migration(mon, error);
+    json_object_set_string_member(args, "uri", "fd:" SAVE_FDNAME);
+    if (!vrt_qemu_monitor_getfd(mon, SAVE_FDNAME, fd, error))
+        return false;
+    g_autoptr(JsonNode) r = vrt_qemu_monitor_command(mon, cmd, args, 0, error);
+    if (!r) {
+        vrt_qemu_monitor_closefd(mon, SAVE_FDNAME, NULL);
+        return false;
+    }
+    return true;
 }
 
-/* Writes the image's header (partial magic) and XML: QEMU appends its stream. */
-static bool
+/* Writes the image's header (partial magic) and XML: QEMU appends its
+ * stream to the descriptor returned, open for writing at their end; -1 on
+ * failure. */
+static int
 image_begin(const char *path, const char *xml, bool was_running, SaveHeader *h, GError **error)
 {
     memset(h, 0, sizeof(*h));
@@ -257,16 +260,17 @@ image_begin(const char *path, const char *xml, bool was_running, SaveHeader *h, 
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot create save file '%s'", path);
-        return false;
+        return -1;
     }
     g_autofree char *data = g_malloc0(h->data_len);
     memcpy(data, xml, xml_len);
-    bool ok = write_full(fd, h, sizeof(*h)) && write_full(fd, data, h->data_len);
-    if (!ok)
+    if (!write_full(fd, h, sizeof(*h)) || !write_full(fd, data, h->data_len)) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "failed to write header to domain save file '%s'",
                             path);
-    close(fd);
-    return ok;
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* The stream is complete: the final magic, and the whole file on disk. */
@@ -325,10 +329,11 @@ save_locked_job(VrtQemuDom *obj, const char *path, const char *dxml, guint flags
         vrt_qemu_dom_save_status_locked(obj, NULL);
     }
     SaveHeader h;
-    g_autofree char *quoted = shell_quote(path);
-    g_autofree char *cmd = g_strconcat("cat >> ", quoted, NULL);
-    if (!image_begin(path, xml, was_running, &h, error) || !migrate_to_exec(mon, cmd, error) ||
-        !image_finish(path, error)) {
+    int fd = image_begin(path, xml, was_running, &h, error);
+    bool ok = fd >= 0 && migrate_fd(mon, "migrate", fd, error) && wait_migration(mon, error);
+    if (fd >= 0)
+        close(fd);
+    if (!ok || !image_finish(path, error)) {
         unlink(path);
         /* The guest goes on as before. */
         if (running) {
@@ -398,13 +403,20 @@ bool
 vrt_qemu_save_load_incoming(VrtQemuDom *obj, VrtQemuMonitor *mon, GError **error)
 {
     const VrtQemuRestore *r = obj->restore;
-    g_autofree char *quoted = shell_quote(r->path);
-    /* tail counts from 1: the stream's first byte. */
-    g_autofree char *uri = g_strdup_printf("exec:tail -c +%" G_GUINT64_FORMAT " %s", r->offset + 1, quoted);
-    g_autoptr(JsonObject) args = json_object_new();
-    json_object_set_string_member(args, "uri", uri);
-    g_autoptr(JsonNode) reply = vrt_qemu_monitor_command(mon, "migrate-incoming", args, 0, error);
-    if (!reply)
+    int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open file '%s'", r->path);
+        return false;
+    }
+    /* QEMU reads on from the descriptor's offset: the stream's first byte. */
+    if (lseek(fd, (off_t)r->offset, SEEK_SET) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot seek in file '%s'", r->path);
+        close(fd);
+        return false;
+    }
+    bool ok = migrate_fd(mon, "migrate-incoming", fd, error);
+    close(fd);
+    if (!ok)
         return false;
     for (;;) {
         g_autoptr(JsonNode) node = vrt_qemu_monitor_command(mon, "query-migrate", NULL, 0, error);

@@ -11,10 +11,12 @@
 #include "drivers/qemu/qemu_snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf/domain/snapshot_conf.h"
+#include "drivers/qemu/qemu_security.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 
@@ -410,6 +412,24 @@ disk_node(VrtQemuMonitor *mon, const char *alias, GError **error)
     return NULL;
 }
 
+/* An empty overlay file, 0600, labelled for QEMU's user. */
+static bool
+make_overlay_file(VrtQemuDriver *drv, const char *path, GError **error)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot create the overlay '%s'", path);
+        return false;
+    }
+    close(fd);
+    if (!vrt_qemu_security_label_path(&drv->sec, path, error)) {
+        unlink(path);
+        return false;
+    }
+    return true;
+}
+
 /* An external disk-only snapshot: each writable disk gets a qcow2 overlay
  * whose backing file is its image (qemu-img on a shut-off domain,
  * blockdev-snapshot-sync on a running one), and the domain's definitions
@@ -478,9 +498,17 @@ create_external(VrtQemuDom *obj, VrtSnapshotDef *sdef, guint flags, GError **err
             json_object_set_string_member(args, "snapshot-file", overlay);
             json_object_set_string_member(args, "snapshot-node-name", snap_node);
             json_object_set_string_member(args, "format", "qcow2");
-            g_autoptr(JsonNode) r = vrt_qemu_monitor_command(mon, "blockdev-snapshot-sync", args, 0, error);
-            if (!r)
+            /* vrtd makes the overlay's file and gives it to QEMU's user
+             * (labelled as the domain's other files, the stop gives it
+             * back): QEMU, unprivileged, formats it but could not create
+             * it in a directory of root's. */
+            if (!make_overlay_file(obj->drv, overlay, error))
                 return NULL;
+            g_autoptr(JsonNode) r = vrt_qemu_monitor_command(mon, "blockdev-snapshot-sync", args, 0, error);
+            if (!r) {
+                unlink(overlay);
+                return NULL;
+            }
         } else {
             g_autofree char *src = NULL;
             const char *fmt = "raw";

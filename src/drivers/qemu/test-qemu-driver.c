@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,6 +133,16 @@ fixture_setup(Fixture *fx, gconstpointer unused)
     g_autofree char *tmpl = g_build_filename(test_base, "rootXXXXXX", NULL);
 
     fx->root = vrt_test_make_root(tmpl);
+    chmod(fx->root, 0755);
+    /* QEMU as root here (qemu.conf's user = "root"): test_confine.py runs
+     * it unprivileged. */
+    {
+        g_autofree char *etc = g_build_filename(fx->root, "etc/vrt", NULL);
+        g_autofree char *conf = g_build_filename(etc, "qemu.conf", NULL);
+
+        g_mkdir_with_parents(etc, 0755);
+        g_file_set_contents(conf, "user = \"root\"\ngroup = \"root\"\n", -1, NULL);
+    }
     g_mutex_init(&fx->lock);
     g_cond_init(&fx->cond);
     fx->events = g_array_new(FALSE, TRUE, sizeof(Event));
@@ -701,6 +712,24 @@ guest_paths(char **kernel, char **initrd)
     return *kernel && *initrd;
 }
 
+/* A copy of path under root: QEMU runs as libvirt-qemu when the tests run
+ * as root, and the guest's cache may be in root's 0700 home. */
+static char *
+reachable_copy(const char *root, const char *path)
+{
+    g_autofree char *data = NULL;
+    g_autofree char *base = g_path_get_basename(path);
+    char *copy = g_build_filename(root, base, NULL);
+    gsize len;
+
+    if (!g_file_get_contents(path, &data, &len, NULL) || !g_file_set_contents(copy, data, (gssize)len, NULL)) {
+        g_free(copy);
+        return g_strdup(path);
+    }
+    chmod(copy, 0644);
+    return copy;
+}
+
 static guint
 console_count(const char *path, const char *marker)
 {
@@ -832,6 +861,14 @@ test_guest(Fixture *fx, gconstpointer unused)
         vrt_test_missing("the test guest (tests/guest/build-guest.sh) is not available");
         return;
     }
+    {
+        char *k = reachable_copy(fx->root, kernel), *i = reachable_copy(fx->root, initrd);
+
+        g_free(kernel);
+        g_free(initrd);
+        kernel = k;
+        initrd = i;
+    }
     xml = g_strdup_printf("<domain type='qemu'><name>guest</name><uuid>91111111-2222-3333-4444-555555555555</uuid>"
                           "<memory unit='MiB'>256</memory><vcpu>1</vcpu>"
                           "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>%s</kernel><initrd>%s</initrd>"
@@ -918,6 +955,9 @@ main(int argc, char **argv)
     /* Short: the QMP socket path must fit in sun_path. */
     base = vrt_test_make_root("/tmp/vrtqXXXXXX");
     test_base = base;
+    /* QEMU runs as libvirt-qemu when the tests run as root: it must reach
+     * the roots (qemu_security.c). */
+    chmod(base, 0755);
     signal(SIGABRT, on_abort);
     signal(SIGTERM, on_abort);
     signal(SIGTRAP, on_abort);

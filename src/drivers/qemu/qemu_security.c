@@ -1,0 +1,693 @@
+/*
+ * QEMU confined as libvirt confines it (see qemu_security.h).
+ *
+ * Labels. With dynamic_ownership, every file a domain's QEMU opens by
+ * path (file and block disks with their qcow2 backing chains, the kernel
+ * and initrd, file chardevs) is chowned to QEMU's user:group at start; its
+ * mode is left alone, as libvirt's DAC driver does, so a root 0600 image
+ * becomes libvirt-qemu 0600. The original owner is remembered on the file
+ * itself, in the extended attribute trusted.vrt.security.dac ("uid:gid"),
+ * with a reference count in trusted.vrt.security.ref_dac: libvirt's scheme
+ * (its attributes are trusted.libvirt.security.*; vrt's own names keep a
+ * libvirtd on the same host from reading vrt's counts). Being on the file,
+ * the memory survives a kill -9 of vrtd: the next vrtd gives the owner back
+ * when it finds the domain's QEMU gone, or at the domain's later stop, from
+ * the live definition in its status file. A file used by two running
+ * domains (<shareable/>, a shared read-only base) counts two and gets its
+ * owner back when the second stops. On a file system without trusted
+ * xattrs the file is chowned without memory and left so at stop.
+ *
+ * The domain's run directory (channel sockets QEMU creates) is owned by
+ * QEMU's user; the pidfile QEMU writes is made for it before exec. Parent
+ * directories are not relabelled (libvirt does not either): QEMU's user
+ * must be able to reach an image's directory.
+ *
+ * The mount namespace: QEMU's process unshares its mount namespace, makes
+ * every mount a slave of the host's, and mounts a tmpfs on run_dir/dev
+ * holding only null, zero, full, random, urandom, ptmx, the host's devpts
+ * bound on pts, kvm for a KVM domain, net/tun, and the host's /dev/vfio
+ * bound when the domain has host devices; that tmpfs is then moved onto
+ * /dev. Nodes are not added to a running QEMU's /dev at hotplug (vrt
+ * hotplugs no disk; a VF hotplugged into a domain started without host
+ * devices finds no /dev/vfio: start it with one, or with namespaces = []).
+ */
+#include "drivers/qemu/qemu_security.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define XATTR_OWNER "trusted.vrt.security.dac"
+#define XATTR_REF "trusted.vrt.security.ref_dac"
+#define MAX_NODES 16
+#define MAX_GROUPS 64
+#define BACKING_DEPTH_MAX 16
+
+typedef struct {
+    char path[256]; /* under the staging directory */
+    mode_t mode; /* S_IFCHR | permissions; S_IFDIR: a directory */
+    dev_t rdev;
+} Node;
+
+struct _VrtQemuConfine {
+    VrtQemuSecConf conf; /* borrowed strings: the driver's */
+    bool drop; /* to uid/gid with groups */
+    uid_t uid;
+    gid_t gid;
+    gid_t groups[MAX_GROUPS];
+    int ngroups;
+    bool ns;
+    char stage[256];
+    char pts_src[32], pts_dst[256], vfio_dst[256];
+    bool bind_vfio;
+    Node nodes[MAX_NODES];
+    guint nnodes;
+    GPtrArray *labelled; /* char*: given back at free unless committed */
+    bool committed;
+    /* RLIMIT_MEMLOCK QEMU needs once it lost CAP_IPC_LOCK: libvirt's
+     * figures (unlimited for <locked/>, guest memory + 1 GiB for VFIO);
+     * 0: the inherited limit */
+    rlim_t memlock;
+};
+
+/* ---- qemu.conf ---- */
+
+static void
+conf_defaults(VrtQemuSecConf *conf)
+{
+    conf->user = g_strdup("libvirt-qemu");
+    conf->group = g_strdup("libvirt-qemu");
+    conf->dynamic_ownership = true;
+    conf->remember_owner = true;
+    conf->seccomp_sandbox = true;
+    conf->namespaces = true;
+}
+
+void
+vrt_qemu_sec_conf_clear(VrtQemuSecConf *conf)
+{
+    g_clear_pointer(&conf->user, g_free);
+    g_clear_pointer(&conf->group, g_free);
+}
+
+static bool
+conf_error(GError **error, const char *path, guint line, const char *what)
+{
+    vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "%s:%u: %s", path, line, what);
+    return false;
+}
+
+/* The subset of libvirt's configuration syntax these keys use: one
+ * `key = value` a line, "strings", integers, a list of strings; # comments. */
+bool
+vrt_qemu_sec_conf_load(VrtQemuSecConf *conf, const char *path, GError **error)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GError) err = NULL;
+
+    conf_defaults(conf);
+    if (!g_file_get_contents(path, &text, NULL, &err)) {
+        if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return true;
+        vrt_error_set(error, VIR_ERR_CONF_SYNTAX, "cannot read %s: %s", path, err->message);
+        return false;
+    }
+    lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        char *line = g_strstrip(lines[i]);
+        char *eq, *key, *value;
+        char *hash = strchr(line, '#');
+
+        if (hash && (!strchr(line, '"') || hash < strchr(line, '"')))
+            *hash = '\0';
+        g_strstrip(line);
+        if (!*line)
+            continue;
+        eq = strchr(line, '=');
+        if (!eq)
+            return conf_error(error, path, i + 1, "expected 'key = value'");
+        *eq = '\0';
+        key = g_strstrip(line);
+        value = g_strstrip(eq + 1);
+        if (g_str_equal(key, "user") || g_str_equal(key, "group")) {
+            size_t n = strlen(value);
+
+            if (n < 2 || value[0] != '"' || value[n - 1] != '"')
+                return conf_error(error, path, i + 1, "expected a string");
+            value[n - 1] = '\0';
+            if (g_str_equal(key, "user")) {
+                g_free(conf->user);
+                conf->user = g_strdup(value + 1);
+            } else {
+                g_free(conf->group);
+                conf->group = g_strdup(value + 1);
+            }
+        } else if (g_str_equal(key, "dynamic_ownership") || g_str_equal(key, "remember_owner") ||
+                   g_str_equal(key, "seccomp_sandbox")) {
+            bool *dst = g_str_equal(key, "dynamic_ownership") ? &conf->dynamic_ownership
+                        : g_str_equal(key, "remember_owner")  ? &conf->remember_owner
+                                                              : &conf->seccomp_sandbox;
+            /* libvirt: seccomp_sandbox -1 is "QEMU's default", which is off */
+            if (!g_str_equal(value, "0") && !g_str_equal(value, "1") && !g_str_equal(value, "-1"))
+                return conf_error(error, path, i + 1, "expected 0 or 1");
+            *dst = g_str_equal(value, "1");
+        } else if (g_str_equal(key, "namespaces")) {
+            if (value[0] != '[' || value[strlen(value) - 1] != ']')
+                return conf_error(error, path, i + 1, "expected a list of strings");
+            conf->namespaces = strstr(value, "\"mount\"") != NULL;
+        }
+        /* Other qemu.conf keys are libvirt's and not vrt's: ignored. */
+    }
+    return true;
+}
+
+/* ---- labels ---- */
+
+/* The qcow2 backing file named in path's header, or NULL. */
+static char *
+qcow2_backing(const char *path)
+{
+    guint8 hdr[20];
+    g_autofree char *name = NULL;
+    guint64 off;
+    guint32 len;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    bool ok;
+
+    if (fd < 0)
+        return NULL;
+    ok = pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) && memcmp(hdr, "QFI\xfb", 4) == 0;
+    if (ok) {
+        memcpy(&off, hdr + 8, 8);
+        memcpy(&len, hdr + 16, 4);
+        off = GUINT64_FROM_BE(off);
+        len = GUINT32_FROM_BE(len);
+        ok = off && len && len < 4096;
+    }
+    if (ok) {
+        name = g_malloc0(len + 1);
+        ok = pread(fd, name, len, (off_t)off) == (ssize_t)len;
+    }
+    close(fd);
+    if (!ok || strchr(name, ':')) /* json: and protocol backings are not files here */
+        return NULL;
+    if (g_path_is_absolute(name))
+        return g_steal_pointer(&name);
+    {
+        g_autofree char *dir = g_path_get_dirname(path);
+
+        return g_build_filename(dir, name, NULL);
+    }
+}
+
+static void
+add_path(GPtrArray *paths, const char *path)
+{
+    if (path && *path && !g_ptr_array_find_with_equal_func(paths, path, g_str_equal, NULL))
+        g_ptr_array_add(paths, g_strdup(path));
+}
+
+/* path and the qcow2 backing chain under it. */
+static void
+add_chain(GPtrArray *paths, const char *path)
+{
+    g_autofree char *cur = g_strdup(path);
+
+    for (guint depth = 0; cur && depth < BACKING_DEPTH_MAX; depth++) {
+        char *next = qcow2_backing(cur);
+
+        add_path(paths, cur);
+        g_free(cur);
+        cur = next;
+    }
+}
+
+/* Every file def's QEMU opens by path, disks' backing chains included. */
+static GPtrArray *
+label_paths(const VrtDomainDef *def)
+{
+    GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
+
+    for (guint i = 0; def->disks && i < def->disks->len; i++) {
+        VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);
+
+        if (disk->type == VRT_DOMAIN_DISK_TYPE_VOLUME && !disk->src)
+            continue;
+        add_chain(paths, disk->src);
+    }
+    add_path(paths, def->os.kernel);
+    add_path(paths, def->os.initrd);
+    /* the UEFI variable store QEMU writes (the code image is read-only,
+     * world-readable where distributions install it: not relabelled) */
+    add_path(paths, def->os.fw.nvram);
+    for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
+        for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
+            VrtDomainChrDef *chr = g_ptr_array_index(chrs[l], i);
+
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE)
+                add_path(paths, chr->path);
+        }
+    }
+    return paths;
+}
+
+static guint
+get_ref(const char *path)
+{
+    char buf[32];
+    ssize_t n = getxattr(path, XATTR_REF, buf, sizeof(buf) - 1);
+
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return (guint)g_ascii_strtoull(buf, NULL, 10);
+}
+
+static bool
+set_ref(const char *path, guint ref)
+{
+    char buf[32];
+    int n = g_snprintf(buf, sizeof(buf), "%u", ref);
+
+    return setxattr(path, XATTR_REF, buf, n, 0) == 0;
+}
+
+/* Chowns path to uid:gid, remembering its owner (or counting one more
+ * user of an owner remembered already). A file that does not exist yet
+ * (a chardev log QEMU creates) is left to QEMU. */
+static bool
+label_one(const char *path, uid_t uid, gid_t gid, bool remember, GError **error)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return true;
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to stat: %s", path);
+        return false;
+    }
+    if (remember) {
+        guint ref = get_ref(path);
+
+        if (ref > 0) {
+            set_ref(path, ref + 1);
+        } else {
+            char owner[64];
+            int n = g_snprintf(owner, sizeof(owner), "%u:%u", (unsigned)st.st_uid, (unsigned)st.st_gid);
+
+            if (setxattr(path, XATTR_OWNER, owner, n, 0) == 0)
+                set_ref(path, 1);
+            else if (errno != ENOTSUP && errno != EOPNOTSUPP)
+                g_debug("cannot remember the owner of %s: %s", path, g_strerror(errno));
+        }
+    }
+    if ((st.st_uid != uid || st.st_gid != gid) && chown(path, uid, gid) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to set user and group to '%u:%u' on '%s'",
+                            (unsigned)uid, (unsigned)gid, path);
+        return false;
+    }
+    return true;
+}
+
+/* One user fewer; the last gives the remembered owner back. */
+static void
+restore_one(const char *path)
+{
+    char owner[64];
+    ssize_t n;
+    guint ref = get_ref(path);
+    unsigned u, g;
+
+    if (ref == 0)
+        return;
+    if (ref > 1) {
+        set_ref(path, ref - 1);
+        return;
+    }
+    n = getxattr(path, XATTR_OWNER, owner, sizeof(owner) - 1);
+    if (n > 0) {
+        owner[n] = '\0';
+        if (sscanf(owner, "%u:%u", &u, &g) == 2 && chown(path, (uid_t)u, (gid_t)g) < 0)
+            g_warning("cannot give %s back to %u:%u: %s", path, u, g, g_strerror(errno));
+    }
+    removexattr(path, XATTR_OWNER);
+    removexattr(path, XATTR_REF);
+}
+
+void
+vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def)
+{
+    g_autoptr(GPtrArray) paths = NULL;
+
+    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
+        return;
+    paths = label_paths(def);
+    for (guint i = 0; i < paths->len; i++)
+        restore_one(g_ptr_array_index(paths, i));
+}
+
+/* ---- identity ---- */
+
+static bool
+resolve_identity(VrtQemuConfine *c, GError **error)
+{
+    struct passwd pw, *pwp = NULL;
+    struct group gr, *grp = NULL;
+    char buf[16384];
+    int n = MAX_GROUPS;
+
+    if (getpwnam_r(c->conf.user, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                      "cannot run QEMU as user '%s' (qemu.conf's user): no such user on this host", c->conf.user);
+        return false;
+    }
+    c->uid = pw.pw_uid;
+    if (getgrnam_r(c->conf.group, &gr, buf, sizeof(buf), &grp) != 0 || !grp) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                      "cannot run QEMU with group '%s' (qemu.conf's group): no such group on this host", c->conf.group);
+        return false;
+    }
+    c->gid = gr.gr_gid;
+    /* The user's own groups (kvm on Debian), as libvirt gives QEMU. */
+    if (getgrouplist(c->conf.user, c->gid, c->groups, &n) < 0)
+        n = MAX_GROUPS;
+    c->ngroups = n;
+    return true;
+}
+
+/* ---- a running domain's new files ---- */
+
+/* Whether conf has vrtd relabel files, and QEMU's uid/gid then. */
+static bool
+relabels(const VrtQemuSecConf *conf, uid_t *uid, gid_t *gid, GError **error)
+{
+    if (!conf->dynamic_ownership || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
+        return false;
+    VrtQemuConfine c = { .conf = *conf };
+    if (!resolve_identity(&c, error))
+        return false;
+    *uid = c.uid;
+    *gid = c.gid;
+    return true;
+}
+
+bool
+vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GError **error)
+{
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    uid_t uid;
+    gid_t gid;
+
+    if (!relabels(conf, &uid, &gid, &err)) {
+        if (!err)
+            return true;
+        g_propagate_error(error, g_steal_pointer(&err));
+        return false;
+    }
+    add_chain(paths, path);
+    for (guint i = 0; i < paths->len; i++) {
+        if (!label_one(g_ptr_array_index(paths, i), uid, gid, conf->remember_owner, error)) {
+            for (guint j = 0; conf->remember_owner && j < i; j++)
+                restore_one(g_ptr_array_index(paths, j));
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path)
+{
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+
+    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
+        return;
+    add_chain(paths, path);
+    for (guint i = 0; i < paths->len; i++)
+        restore_one(g_ptr_array_index(paths, i));
+}
+
+/* ---- the mount namespace's /dev ---- */
+
+static bool
+add_node(VrtQemuConfine *c, const char *name, const char *host_path, mode_t perms)
+{
+    struct stat st;
+    Node *n;
+
+    if (c->nnodes >= MAX_NODES)
+        return false;
+    n = &c->nodes[c->nnodes];
+    if (!host_path) {
+        n->mode = S_IFDIR | perms;
+        n->rdev = 0;
+    } else {
+        if (stat(host_path, &st) < 0 || !S_ISCHR(st.st_mode))
+            return false;
+        n->mode = S_IFCHR | perms;
+        n->rdev = st.st_rdev;
+    }
+    g_snprintf(n->path, sizeof(n->path), "%s/%s", c->stage, name);
+    c->nnodes++;
+    return true;
+}
+
+static bool
+plan_dev(VrtQemuConfine *c, const VrtDomainDef *def, const char *run_dir, const char *dev_kvm, GError **error)
+{
+    static const char *const basic[] = { "null", "zero", "full", "random", "urandom" };
+
+    if (g_snprintf(c->stage, sizeof(c->stage), "%s/dev", run_dir) >= (int)sizeof(c->stage)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "run directory '%s' is too long", run_dir);
+        return false;
+    }
+    if (mkdir(c->stage, 0700) < 0 && errno != EEXIST) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot create %s", c->stage);
+        return false;
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(basic); i++) {
+        g_autofree char *host = g_strconcat("/dev/", basic[i], NULL);
+
+        add_node(c, basic[i], host, 0666);
+    }
+    /* ptmx opens the devpts instance mounted beside it: the host's, bound. */
+    add_node(c, "ptmx", "/dev/ptmx", 0666);
+    add_node(c, "pts", NULL, 0755);
+    g_strlcpy(c->pts_src, "/dev/pts", sizeof(c->pts_src));
+    g_snprintf(c->pts_dst, sizeof(c->pts_dst), "%s/pts", c->stage);
+    if (def->virt_type == VRT_DOMAIN_VIRT_KVM && dev_kvm)
+        add_node(c, "kvm", dev_kvm, 0666);
+    if (g_file_test("/dev/net/tun", G_FILE_TEST_EXISTS)) {
+        add_node(c, "net", NULL, 0755);
+        add_node(c, "net/tun", "/dev/net/tun", 0666);
+    }
+    if (def->hostdevs && def->hostdevs->len > 0 && g_file_test("/dev/vfio", G_FILE_TEST_IS_DIR)) {
+        add_node(c, "vfio", NULL, 0755);
+        c->bind_vfio = true;
+        g_snprintf(c->vfio_dst, sizeof(c->vfio_dst), "%s/vfio", c->stage);
+    }
+    return true;
+}
+
+/* ---- a start ---- */
+
+VrtQemuConfine *
+vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *run_dir, const char *pidfile,
+                         const char *dev_kvm, GError **error)
+{
+    g_autoptr(VrtQemuConfine) c = g_new0(VrtQemuConfine, 1);
+    static gsize apparmor_logged;
+
+    if (g_once_init_enter(&apparmor_logged)) {
+        vrt_qemu_security_log_apparmor();
+        g_once_init_leave(&apparmor_logged, 1);
+    }
+
+    c->conf = *conf;
+    c->labelled = g_ptr_array_new_with_free_func(g_free);
+    /* An unprivileged vrtd (a test, a session) cannot change QEMU's
+     * identity, mounts or files' owners: QEMU runs as vrtd's user, as
+     * libvirt's session daemon runs it, with the sandbox alone. */
+    if (geteuid() != 0) {
+        c->conf.dynamic_ownership = false;
+        c->conf.remember_owner = false;
+        return g_steal_pointer(&c);
+    }
+    c->drop = g_strcmp0(conf->user, "root") != 0;
+    if (c->drop && !resolve_identity(c, error))
+        return NULL;
+    if (conf->namespaces && !plan_dev(c, def, run_dir, dev_kvm, error))
+        return NULL;
+    c->ns = conf->namespaces;
+    if (!c->drop)
+        return g_steal_pointer(&c);
+    if (def->mem && def->mem->locked)
+        c->memlock = RLIM_INFINITY;
+    else if (def->hostdevs && def->hostdevs->len > 0)
+        c->memlock = (rlim_t)def->memory_kib * 1024 + (1ULL << 30);
+    if (chown(run_dir, c->uid, c->gid) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to set user and group on '%s'", run_dir);
+        return NULL;
+    }
+    if (pidfile) {
+        int fd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+        if (fd < 0 || fchown(fd, c->uid, c->gid) < 0) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot prepare pidfile '%s'", pidfile);
+            if (fd >= 0)
+                close(fd);
+            return NULL;
+        }
+        close(fd);
+    }
+    if (conf->dynamic_ownership) {
+        g_autoptr(GPtrArray) paths = label_paths(def);
+
+        for (guint i = 0; i < paths->len; i++) {
+            const char *path = g_ptr_array_index(paths, i);
+
+            if (!label_one(path, c->uid, c->gid, conf->remember_owner, error))
+                return NULL;
+            g_ptr_array_add(c->labelled, g_strdup(path));
+        }
+    }
+    return g_steal_pointer(&c);
+}
+
+void
+vrt_qemu_confine_commit(VrtQemuConfine *c)
+{
+    c->committed = true;
+}
+
+bool
+vrt_qemu_confine_give(const VrtQemuConfine *c, const char *path, GError **error)
+{
+    if (!c->drop)
+        return true;
+    if (chown(path, c->uid, c->gid) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to set user and group to '%u:%u' on '%s'",
+                            (unsigned)c->uid, (unsigned)c->gid, path);
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_qemu_confine_drops(const VrtQemuConfine *c)
+{
+    return c->drop;
+}
+
+bool
+vrt_qemu_confine_sandbox(const VrtQemuConfine *c)
+{
+    return c->conf.seccomp_sandbox;
+}
+
+void
+vrt_qemu_confine_free(VrtQemuConfine *c)
+{
+    if (!c)
+        return;
+    if (!c->committed && c->conf.remember_owner) {
+        for (guint i = 0; i < c->labelled->len; i++)
+            restore_one(g_ptr_array_index(c->labelled, i));
+    }
+    g_ptr_array_unref(c->labelled);
+    g_free(c);
+}
+
+const char *
+vrt_qemu_confine_child(const VrtQemuConfine *c)
+{
+    if (c->ns) {
+        if (unshare(CLONE_NEWNS) < 0)
+            return "cannot unshare the mount namespace";
+        /* Host mounts still reach QEMU (a CD inserted later), none of its
+         * leave the namespace. */
+        if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+            return "cannot make the mounts slaves";
+        if (mount("devfs", c->stage, "tmpfs", MS_NOSUID, "mode=755,size=65536") < 0)
+            return "cannot mount the tmpfs for /dev";
+        umask(0);
+        for (guint i = 0; i < c->nnodes; i++) {
+            const Node *n = &c->nodes[i];
+
+            if (S_ISDIR(n->mode) ? mkdir(n->path, n->mode & 07777) < 0 : mknod(n->path, n->mode, n->rdev) < 0)
+                return "cannot create a node of /dev";
+        }
+        umask(077);
+        if (mount(c->pts_src, c->pts_dst, NULL, MS_BIND, NULL) < 0)
+            return "cannot bind /dev/pts";
+        if (c->bind_vfio && mount("/dev/vfio", c->vfio_dst, NULL, MS_BIND, NULL) < 0)
+            return "cannot bind /dev/vfio";
+        if (mount(c->stage, "/dev", NULL, MS_MOVE, NULL) < 0)
+            return "cannot move the tmpfs onto /dev";
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return "cannot set no_new_privs";
+    if (c->drop) {
+        /* Raised while still root: the user's own limit cannot be. */
+        if (c->memlock) {
+            struct rlimit lim = { c->memlock, c->memlock };
+
+            if (setrlimit(RLIMIT_MEMLOCK, &lim) < 0)
+                return "cannot raise the locked memory limit (RLIMIT_MEMLOCK) QEMU's user needs for <locked/> or VFIO memory";
+        }
+        if (setgroups((size_t)c->ngroups, c->groups) < 0)
+            return "cannot set the supplementary groups";
+        if (setgid(c->gid) < 0)
+            return "cannot set the group";
+        if (setuid(c->uid) < 0)
+            return "cannot set the user";
+    }
+    return NULL;
+}
+
+void
+vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir)
+{
+    g_autofree char *cur = g_strdup(dir);
+
+    if (g_strcmp0(conf->user, "root") == 0)
+        return;
+    /* Search permission (no listing) for QEMU's user down to the domains'
+     * run directories, as /run/libvirt/qemu has: the directories vrt made
+     * under its root, not the root itself. */
+    while (cur && strlen(cur) > strlen(root) && !g_str_equal(cur, "/")) {
+        struct stat st;
+        char *up;
+
+        if (stat(cur, &st) == 0 && (st.st_mode & 0011) != 0011 && chmod(cur, (st.st_mode & 07777) | 0011) < 0)
+            g_warning("cannot make %s reachable for QEMU's user: %s", cur, g_strerror(errno));
+        up = g_path_get_dirname(cur);
+        g_free(cur);
+        cur = up;
+    }
+}
+
+void
+vrt_qemu_security_log_apparmor(void)
+{
+    /* vrt generates no AppArmor profile: say so where it would matter. */
+    if (g_file_test("/sys/kernel/security/apparmor", G_FILE_TEST_IS_DIR))
+        g_warning("AppArmor is enabled on this host, but vrt generates no AppArmor profile for QEMU");
+    else
+        g_info("AppArmor is not enabled on this host: QEMU gets no AppArmor profile");
+}

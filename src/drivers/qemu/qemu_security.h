@@ -1,0 +1,79 @@
+/*
+ * QEMU confined as libvirt confines it: the unprivileged user and group
+ * QEMU runs as (qemu.conf's user, group), the DAC labels of the files a
+ * domain uses (chowned to that user at start, the original owner
+ * remembered in extended attributes and given back at stop), the seccomp
+ * sandbox and a private mount namespace with a minimal /dev. See
+ * qemu_security.c for what is labelled and how.
+ */
+#pragma once
+
+#include "conf/domain/domain_conf.h"
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* <root>/etc/vrt/qemu.conf, libvirt's qemu.conf keys of confinement. */
+typedef struct {
+    char *user; /* "libvirt-qemu" (Debian's); "root": QEMU runs as root */
+    char *group;
+    bool dynamic_ownership; /* chown the domain's files to user:group */
+    bool remember_owner; /* keep the original owner in xattrs, give it back at stop */
+    bool seccomp_sandbox; /* -sandbox on,... */
+    bool namespaces; /* "mount" in namespaces = [...]: private mount namespace */
+} VrtQemuSecConf;
+
+/* Reads path (a missing file: libvirt's Debian defaults). Errors:
+ * VIR_ERR_CONF_SYNTAX naming the file and line. */
+bool vrt_qemu_sec_conf_load(VrtQemuSecConf *conf, const char *path, GError **error);
+void vrt_qemu_sec_conf_clear(VrtQemuSecConf *conf);
+
+/* What one start needs: the identity, the device nodes of its /dev, the
+ * files labelled (given back when freed unless committed). */
+typedef struct _VrtQemuConfine VrtQemuConfine;
+
+/* Resolves the user (VIR_ERR_INTERNAL_ERROR naming a user or group that
+ * does not exist: never a silent run as root), labels def's files for it,
+ * prepares run_dir (owned by QEMU's user, with the mount namespace's /dev
+ * staged in run_dir/dev) and the pidfile QEMU writes. */
+VrtQemuConfine *vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *run_dir,
+                                         const char *pidfile, const char *dev_kvm, GError **error);
+/* The labels now belong to the running domain: the stop gives them back. */
+void vrt_qemu_confine_commit(VrtQemuConfine *c);
+bool vrt_qemu_confine_sandbox(const VrtQemuConfine *c);
+/* A file vrtd made for this QEMU alone (a LUKS passphrase for -object
+ * secret, removed once QEMU runs) given to QEMU's user, its mode kept:
+ * no owner is remembered, the file goes away with its use. A no-op when
+ * QEMU runs as vrtd's user. Errors: VIR_ERR_SYSTEM_ERROR naming the file. */
+bool vrt_qemu_confine_give(const VrtQemuConfine *c, const char *path, GError **error);
+/* QEMU runs as another user than vrtd's: vrtd opens its file chardevs. */
+bool vrt_qemu_confine_drops(const VrtQemuConfine *c);
+void vrt_qemu_confine_free(VrtQemuConfine *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuConfine, vrt_qemu_confine_free)
+
+/* In QEMU's process between fork and exec (async-signal-safe: system calls
+ * only): the private mount namespace and its /dev, no new privileges, the
+ * user's groups, gid and uid. NULL, or what failed (a static string). */
+const char *vrt_qemu_confine_child(const VrtQemuConfine *c);
+
+/* Gives back the labels of the files def uses (a stopped domain's live
+ * definition): each file's remembered owner once no running domain uses it. */
+void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def);
+
+/* For a running domain (a disk hotplugged, a snapshot's overlay): labels
+ * path, and the qcow2 backing chain under it, for QEMU's user as a start
+ * does, remembering the owners. A no-op without dynamic ownership or when
+ * QEMU runs as root. Errors: as a start's (the files labelled so far given
+ * back). */
+bool vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GError **error);
+/* Gives back the labels of path and its backing chain (a disk unplugged,
+ * a failed snapshot's overlay). */
+void vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path);
+
+/* Gives QEMU's user search permission on dir and its parents below root. */
+void vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir);
+
+/* Logs that QEMU gets no AppArmor profile (an info line where the host has
+ * no AppArmor, a warning where it has); the first start does, once. */
+void vrt_qemu_security_log_apparmor(void);

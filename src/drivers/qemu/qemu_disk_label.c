@@ -1,18 +1,20 @@
 /*
- * The confinement hook of disk hotplug: what the QEMU process must be
- * allowed to open (file labels, cgroup device rules) is granted before a
- * hotplugged disk's blockdev-add and taken back after its blockdev-del.
- * Nothing is confined per disk yet, so both directions succeed; this file
- * is where that work goes.
+ * The confinement hook of disk hotplug: a hotplugged disk's image (and
+ * its qcow2 backing chain) is labelled for QEMU's user before its
+ * blockdev-add, its original owner remembered as at start, and given back
+ * after its blockdev-del (qemu_security.c). A no-op when QEMU runs as
+ * vrtd's user or dynamic ownership is off.
  */
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_security.h"
 
 bool
 vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, GError **error)
 {
-    (void)obj;
-    (void)error;
-    g_debug("disk %s (%s): access %s", disk->target_dev, disk->src ? disk->src : "no source",
-            grant ? "granted" : "revoked");
+    if (!disk->src || disk->net)
+        return true;
+    if (grant)
+        return vrt_qemu_security_label_path(&obj->drv->sec, disk->src, error);
+    vrt_qemu_security_restore_path(&obj->drv->sec, disk->src);
     return true;
 }

@@ -890,6 +890,30 @@ remove_disk_secrets(GHashTable *secrets)
 /* Writes a network disk's <auth> secret value (by uuid or by usage) to
  * "<dev>-auth.secret" of the run directory, 0600, as a LUKS passphrase
  * is written, and records it under vrt_qemu_block_net_secret_key. */
+
+/* The sockets swtpm and virtiofsd made (as root) in the run directory,
+ * given to QEMU's user so that a confined QEMU can connect to them. */
+static bool
+give_helper_sockets(const VrtDomainDef *def, const char *run_dir, const VrtQemuConfine *confine, GError **error)
+{
+    if (!vrt_qemu_confine_drops(confine))
+        return true;
+    if (def->tpms && def->tpms->len) {
+        const VrtDomainTpmDef *tpm = def->tpms->pdata[0];
+        g_autofree char *sock = g_build_filename(run_dir, "swtpm-sock", NULL);
+
+        if (!g_str_equal(tpm->backend, "passthrough") && !vrt_qemu_confine_give(confine, sock, error))
+            return false;
+    }
+    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
+        g_autofree char *sock = g_strdup_printf("%s/fs%u-fs.sock", run_dir, i);
+
+        if (!vrt_qemu_confine_give(confine, sock, error))
+            return false;
+    }
+    return true;
+}
+
 static bool
 write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *run_dir, const VrtQemuConfine *confine,
                   GHashTable *out, GError **error)
@@ -1080,7 +1104,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         g_autofree char *lib_root = g_path_get_dirname(drv->lib_dir);
 
         if (!vrt_qemu_tpm_start(lib_root, def, run_dir, drv->log_dir, extra, error) ||
-            !vrt_qemu_virtiofs_start(def, run_dir, drv->log_dir, extra, error)) {
+            !vrt_qemu_virtiofs_start(def, run_dir, drv->log_dir, extra, error) ||
+            !give_helper_sockets(def, run_dir, confine, error)) {
             g_clear_pointer(&disk_secrets, g_hash_table_unref);
             vrt_qemu_process_remove_monitor(drv, monitor_path);
             return false;

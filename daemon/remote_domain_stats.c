@@ -6,6 +6,7 @@
  * (src/drivers/qemu/qemu_driver_stats.h).
  */
 #include "daemon/daemon.h"
+#include "daemon/remote_params.h"
 #include "drivers/qemu/qemu_driver_stats.h"
 #include "util/error.h"
 
@@ -17,30 +18,6 @@
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "the QEMU driver is not running"); \
         return false;                                                                     \
     }
-
-/* Moves typed parameters into their wire form (xdr_free frees them). */
-static void
-params_to_wire(GPtrArray *params, remote_typed_param **val, u_int *len)
-{
-    remote_typed_param *w = g_new0(remote_typed_param, params->len ? params->len : 1);
-
-    for (guint i = 0; i < params->len; i++) {
-        VrtTypedParam *p = g_ptr_array_index(params, i);
-        remote_typed_param_value *v = &w[i].value;
-
-        w[i].field = g_steal_pointer(&p->field);
-        v->type = p->type;
-        switch (p->type) {
-        case VRT_TYPED_PARAM_INT: v->remote_typed_param_value_u.i = p->v.i; break;
-        case VRT_TYPED_PARAM_UINT: v->remote_typed_param_value_u.ui = p->v.ui; break;
-        case VRT_TYPED_PARAM_LLONG: v->remote_typed_param_value_u.l = p->v.l; break;
-        case VRT_TYPED_PARAM_ULLONG: v->remote_typed_param_value_u.ul = p->v.ul; break;
-        case VRT_TYPED_PARAM_STRING: v->remote_typed_param_value_u.s = g_steal_pointer(&p->v.s); break;
-        }
-    }
-    *val = w;
-    *len = params->len;
-}
 
 bool
 vrt_handle_connect_get_all_domain_stats(VrtCall *call, remote_connect_get_all_domain_stats_args *args,
@@ -74,7 +51,7 @@ vrt_handle_connect_get_all_domain_stats(VrtCall *call, remote_connect_get_all_do
             w->dom.name = g_steal_pointer(&rec->ref->name);
             memcpy(w->dom.uuid, rec->ref->uuid, 16);
             w->dom.id = rec->ref->id;
-            params_to_wire(rec->params, &w->params.params_val, &w->params.params_len);
+            vrt_typed_params_to_wire(rec->params, &w->params.params_val, &w->params.params_len);
         }
     }
     return true;
@@ -139,7 +116,7 @@ vrt_handle_domain_block_stats_flags(VrtCall *call, remote_domain_block_stats_fla
         g_ptr_array_add(params, p);
     }
     ret->nparams = (int)params->len;
-    params_to_wire(params, &ret->params.params_val, &ret->params.params_len);
+    vrt_typed_params_to_wire(params, &ret->params.params_val, &ret->params.params_len);
     return true;
 }
 
@@ -223,6 +200,6 @@ vrt_handle_domain_get_cpu_stats(VrtCall *call, remote_domain_get_cpu_stats_args 
         return false;
     ret->nparams = count;
     if (args->nparams)
-        params_to_wire(params, &ret->params.params_val, &ret->params.params_len);
+        vrt_typed_params_to_wire(params, &ret->params.params_val, &ret->params.params_len);
     return true;
 }

@@ -389,10 +389,12 @@ vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char 
     VrtDomainBandwidth effective = *bw;
     bool ok = true;
     if (l.has_port && network) {
-        VrtNetworkBandwidth nb, eff;
+        VrtNetworkBandwidth nb, eff = { 0 };
         bw_to_network(bw, &nb);
+        /* eff is only filled when the network took the change */
         ok = vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, portgroup, &nb, &eff, error);
-        bw_from_network(&eff, &effective);
+        if (ok)
+            bw_from_network(&eff, &effective);
     } else if (bw->in.floor) {
         char m[VRT_MAC_STRING_LEN];
         vrt_mac_format(mac, m);

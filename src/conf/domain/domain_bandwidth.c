@@ -55,7 +55,9 @@ parse_rate(xmlNodePtr node, VrtDomainBandwidthRate *rate, GError **error)
         !parse_value(node, "burst", &rate->burst, &has_burst, error) ||
         !parse_value(node, "floor", &rate->floor, &has_floor, error))
         return false;
-    rate->present = true;
+    /* A rate of 0 without floor limits nothing: libvirt writes no element
+     * for it, so it is not kept (its output would not parse back the same). */
+    rate->present = rate->average || rate->floor;
     return true;
 }
 

@@ -761,6 +761,24 @@ test_network_bandwidth(void)
     g_assert_cmpuint(bnet->actual.bandwidth.in.average, ==, 300);
 }
 
+/* A rate of 0 without floor limits nothing and is not kept, so what vrtd
+ * writes parses back the same (the network's <bandwidth> twin of this
+ * was found by the network XML fuzzer). */
+static void
+test_zero_rate_bandwidth(void)
+{
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='kvm'><name>z</name><memory>65536</memory><os><type machine='pc'>hvm</type></os>"
+                 "<devices><interface type='network'><source network='default'/>"
+                 "<bandwidth><outbound average='0'/></bandwidth><model type='virtio'/></interface></devices>"
+                 "</domain>",
+                 0);
+    g_autofree char *inactive = format_ok(def, VRT_DOMAIN_XML_INACTIVE);
+
+    g_assert_null(strstr(inactive, "bandwidth"));
+    assert_stable(inactive, 0, VRT_DOMAIN_XML_INACTIVE);
+}
+
 static void
 test_device_parse(void)
 {
@@ -899,6 +917,7 @@ main(int argc, char **argv)
         g_test_add_data_func(tname, paths->pdata[i], test_corpus_file);
     }
     g_test_add_func("/domconf/error/malformed", test_error_malformed);
+    g_test_add_func("/domconf/zero-rate-bandwidth", test_zero_rate_bandwidth);
     g_test_add_func("/domconf/error/unsupported", test_error_unsupported);
     g_test_add_func("/domconf/error/values", test_error_values);
     g_test_add_func("/domconf/memory-units", test_memory_units);

@@ -481,6 +481,19 @@ assign_pci(VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* A target such as 'sdzzzz' puts its drive past the last controller index
+ * a definition may hold: refused rather than written out unparseable. */
+static bool
+drive_controller_check(const VrtDomainDiskDef *d, GError **error)
+{
+    if (d->info.type != VRT_DEVICE_ADDRESS_DRIVE || d->info.drive.controller <= VRT_DOMAIN_CONTROLLER_MAX_INDEX)
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                  "disk '%s' would need controller index %u, above the highest index %u",
+                  d->target_dev ? d->target_dev : "", d->info.drive.controller, VRT_DOMAIN_CONTROLLER_MAX_INDEX);
+    return false;
+}
+
 bool
 vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
 {
@@ -510,6 +523,8 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
         const VrtDomainDiskDef *a = def->disks->pdata[i];
         if (a->info.type != VRT_DEVICE_ADDRESS_DRIVE)
             continue;
+        if (!drive_controller_check(a, error))
+            return false;
         for (guint j = i + 1; j < def->disks->len; j++) {
             const VrtDomainDiskDef *b = def->disks->pdata[j];
             if (b->info.type == VRT_DEVICE_ADDRESS_DRIVE && a->bus == b->bus &&
@@ -1008,6 +1023,8 @@ vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev,
             return false;
         }
         assign_drive(d);
+        if (!drive_controller_check(d, error))
+            return false;
         if (!d->info.alias)
             d->info.alias = disk_alias(d);
     } else if (dev->type == VRT_DOMAIN_DEVICE_RNG) {

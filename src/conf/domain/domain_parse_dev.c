@@ -12,7 +12,6 @@
 
 #define DRIVE_MAX 0xffff
 #define VLAN_MAX_TAG 4095
-#define CONTROLLER_MAX_INDEX 255
 #define CONTROLLER_MAX_PORTS 255
 #define NET_MAX_QUEUES 256
 #define NET_MAX_MTU 65535
@@ -365,7 +364,7 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
         return false;
     c->type = v;
     c->index = G_MAXUINT;
-    if (!vrt_xml_prop_uint(node, "index", CONTROLLER_MAX_INDEX, &c->index, NULL, error) ||
+    if (!vrt_xml_prop_uint(node, "index", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &c->index, NULL, error) ||
         !vrt_xml_prop_uint(node, "ports", CONTROLLER_MAX_PORTS, &ports, &present, error))
         return false;
     if (present)
@@ -412,11 +411,11 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
             guint val;
             if (!vrt_xml_check_attrs(ch, error, "chassis", "port", NULL))
                 return false;
-            if (!vrt_xml_prop_uint(ch, "chassis", CONTROLLER_MAX_INDEX, &val, &present, error))
+            if (!vrt_xml_prop_uint(ch, "chassis", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &val, &present, error))
                 return false;
             if (present)
                 c->chassis = val;
-            if (!vrt_xml_prop_uint(ch, "port", CONTROLLER_MAX_INDEX, &val, &present, error))
+            if (!vrt_xml_prop_uint(ch, "port", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &val, &present, error))
                 return false;
             if (present)
                 c->port = val;

@@ -8,6 +8,9 @@
 #include "conf/domain/domain_conf.h"
 #include "util/xml.h"
 
+/* the highest <controller index=...> a definition may use */
+#define VRT_DOMAIN_CONTROLLER_MAX_INDEX 255
+
 extern const char *const vrt_lifecycle_names[];
 extern const char *const vrt_net_type_names[];
 extern const char *const vrt_virt_type_names[];

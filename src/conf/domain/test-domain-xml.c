@@ -482,6 +482,33 @@ test_usb_disabled(void)
     g_assert_nonnull(strstr(error->message, "USB is disabled"));
 }
 
+/* 'sdaport' is a valid name whose drive index (748819) would sit on SATA
+ * controller 124803: refused at address assignment, never written out as
+ * a definition that does not parse again (a fuzzer finding). */
+static void
+test_drive_past_last_controller(void)
+{
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='qemu'><name>d</name><memory>65536</memory><os><type machine='q35'>hvm</type></os>"
+                 "<devices><disk type='file' device='disk'><source file='/b.img'/>"
+                 "<target dev='sdaport' bus='sata'/></disk></devices></domain>",
+                 0);
+    g_autoptr(VrtDomainDef) fine =
+        parse_ok("<domain type='qemu'><name>d</name><memory>65536</memory><os><type machine='q35'>hvm</type></os>"
+                 "<devices><disk type='file' device='disk'><source file='/b.img'/>"
+                 "<target dev='sdag' bus='sata'/></disk></devices></domain>",
+                 0);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false(vrt_domain_def_assign_addresses(def, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(error->message, "controller index 124803"));
+    g_clear_error(&error);
+    /* sdag is drive 32: SATA controller 5, unit 2 */
+    g_assert_true(vrt_domain_def_assign_addresses(fine, &error));
+    g_assert_cmpuint(((VrtDomainDiskDef *)fine->disks->pdata[0])->info.drive.controller, ==, 5);
+}
+
 /* virt-install's default USB2 set for pc: the companions take their EHCI's
  * index and share its slot (UHCI1..3 at functions 0..2, EHCI at 7), and
  * <master> survives a format and parse. */
@@ -918,6 +945,7 @@ main(int argc, char **argv)
     }
     g_test_add_func("/domconf/error/malformed", test_error_malformed);
     g_test_add_func("/domconf/zero-rate-bandwidth", test_zero_rate_bandwidth);
+    g_test_add_func("/domconf/drive-past-last-controller", test_drive_past_last_controller);
     g_test_add_func("/domconf/error/unsupported", test_error_unsupported);
     g_test_add_func("/domconf/error/values", test_error_values);
     g_test_add_func("/domconf/memory-units", test_memory_units);

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf/domain/domain_bandwidth.h"
+#include "util/bandwidth.h"
 #include "conf/domain/domain_disk_driver.h"
 #include "conf/domain/domain_disk_source.h"
 #include "conf/domain/domain_memory.h"
@@ -238,7 +238,7 @@ typedef struct {
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
     /* the <bandwidth> in effect: the interface's own, else its portgroup's */
-    VrtDomainBandwidth bandwidth;
+    VrtBandwidth bandwidth;
     /* <port isolated=> in effect: the interface's own, else its network's */
     VrtTristate port_isolated;
 } VrtDomainNetActual;
@@ -262,7 +262,7 @@ struct _VrtDomainNetDef {
     guint vlan_tags[VRT_DOMAIN_NET_MAX_VLAN_TAGS];
     guint n_vlan_tags;
     bool vlan_trunk;
-    VrtDomainBandwidth bandwidth; /* <bandwidth>, type NETWORK and BRIDGE */
+    VrtBandwidth bandwidth; /* <bandwidth>, type NETWORK and BRIDGE */
     VrtTristate port_isolated; /* <port isolated=>: the tap's bridge port isolated */
     /* type HOSTDEV: managed= and the VF's PCI address */
     bool managed;

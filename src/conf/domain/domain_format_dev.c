@@ -231,7 +231,7 @@ format_net_actual(VrtFmt *f, const VrtDomainNetDef *net)
     else if (a->bridge)
         vrt_fmt_line(f, "<source bridge='%s'/>", esc_a_bridge);
     format_vlan(f, a->vlan_tags, a->n_vlan_tags, false);
-    vrt_domain_bandwidth_format(f->buf, &a->bandwidth, f->indent * 2);
+    vrt_bandwidth_format(f->buf, &a->bandwidth, f->indent * 2);
     format_port_isolated(f, a->port_isolated);
     f->indent--;
     vrt_fmt_line(f, "</actual>");
@@ -315,7 +315,7 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     }
     format_vlan(f, tags, n_tags, net->vlan_trunk);
     /* the live view shows the bandwidth in effect (a portgroup's), as libvirt */
-    vrt_domain_bandwidth_format(f->buf, public_actual ? &net->actual.bandwidth : &net->bandwidth, f->indent * 2);
+    vrt_bandwidth_format(f->buf, public_actual ? &net->actual.bandwidth : &net->bandwidth, f->indent * 2);
     format_port_isolated(f, public_actual ? net->actual.port_isolated : net->port_isolated);
     if (net->ifname && (is_live(f) || !g_str_has_prefix(net->ifname, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
         E(esc_net_ifname, net->ifname);

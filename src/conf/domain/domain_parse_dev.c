@@ -550,7 +550,7 @@ parse_net_actual(xmlNodePtr node, VrtDomainNetDef *net, GError **error)
             if (!parse_vlan(c, a->vlan_tags, &a->n_vlan_tags, &trunk, error))
                 return false;
         } else if (vrt_xml_is(c, "bandwidth") && a->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
-            if (!vrt_domain_bandwidth_parse(c, true, &a->bandwidth, error))
+            if (!vrt_bandwidth_parse(c, true, NULL, &a->bandwidth, error))
                 return false;
         } else if (vrt_xml_is(c, "port")) {
             if (!vrt_xml_check_attrs(c, error, "isolated", NULL) ||
@@ -687,7 +687,7 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 return false;
         } else if (vrt_xml_is(c, "bandwidth") &&
                    (net->type == VRT_DOMAIN_NET_TYPE_NETWORK || net->type == VRT_DOMAIN_NET_TYPE_BRIDGE)) {
-            if (!vrt_domain_bandwidth_parse(c, net->type == VRT_DOMAIN_NET_TYPE_NETWORK, &net->bandwidth, error))
+            if (!vrt_bandwidth_parse(c, net->type == VRT_DOMAIN_NET_TYPE_NETWORK, NULL, &net->bandwidth, error))
                 return false;
         } else if (vrt_xml_is(c, "port")) {
             if (!vrt_xml_check_attrs(c, error, "isolated", NULL) ||

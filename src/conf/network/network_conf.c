@@ -988,7 +988,7 @@ parse_network(xmlNodePtr root, VrtNetworkDef *def, guint flags, xmlNodePtr *wher
                 return false;
         } else if (vrt_xml_is(c, "bandwidth") && !has_bandwidth) {
             has_bandwidth = true;
-            if (!vrt_network_parse_bandwidth(c, &def->bandwidth, error))
+            if (!vrt_bandwidth_parse(c, false, NULL, &def->bandwidth, error))
                 return false;
         } else if (vrt_xml_is(c, "portgroup")) {
             if (!vrt_network_parse_portgroup(c, def, error))
@@ -1324,7 +1324,7 @@ vrt_network_def_format(const VrtNetworkDef *def)
     }
     vrt_network_format_dns(out, def);
     vrt_network_format_vlan(out, &def->vlan, "  ");
-    vrt_network_format_bandwidth(out, &def->bandwidth, "  ");
+    vrt_bandwidth_format(out, &def->bandwidth, 2);
     if (def->port_isolated >= 0)
         g_string_append_printf(out, "  <port isolated='%s'/>\n", def->port_isolated ? "yes" : "no");
     for (guint i = 0; i < def->ips->len; i++)

@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "util/bandwidth.h"
 #include "util/mac.h"
 #include "util/pciaddr.h"
 #include "util/uuid.h"
@@ -140,16 +141,6 @@ typedef struct {
     guint port, priority, weight;
 } VrtNetworkDnsSrv;
 
-/* <inbound>/<outbound> of a <bandwidth>: kB/s rates, KiB burst; 0 absent */
-typedef struct {
-    bool present;
-    guint64 average, peak, floor, burst;
-} VrtNetworkBandwidthRate;
-
-typedef struct {
-    VrtNetworkBandwidthRate in, out;
-} VrtNetworkBandwidth;
-
 /* <portgroup name= default= trustGuestRxFilters=> with its <vlan> and
  * <bandwidth> */
 typedef struct {
@@ -158,7 +149,7 @@ typedef struct {
     int trust_guest_rx_filters; /* -1/0/1 */
     VrtNetworkVlan vlan;
     VrtNetworkVirtPort vport;
-    VrtNetworkBandwidth bandwidth;
+    VrtBandwidth bandwidth;
 } VrtNetworkPortGroup;
 
 typedef struct {
@@ -216,7 +207,7 @@ typedef struct {
     GPtrArray *dns_forwarders; /* VrtNetworkDnsForwarder* */
     GPtrArray *dns_txts; /* VrtNetworkDnsTxt* */
     GPtrArray *dns_srvs; /* VrtNetworkDnsSrv* */
-    VrtNetworkBandwidth bandwidth;
+    VrtBandwidth bandwidth;
     GPtrArray *portgroups; /* VrtNetworkPortGroup* */
     GPtrArray *ips; /* VrtNetworkIpDef* */
     int port_isolated; /* <port isolated=>: -1 absent, 0 no, 1 yes */
@@ -301,7 +292,7 @@ typedef struct {
     char *group;
     int trust_guest_rx_filters; /* -1/0/1 */
     VrtNetworkVlan vlan;
-    VrtNetworkBandwidth bandwidth; /* the interface's, or its portgroup's */
+    VrtBandwidth bandwidth; /* the interface's, or its portgroup's */
     guint class_id; /* its class on the network's bridge (a floor), 0: none */
 
     VrtNetworkPlugType plug_type;

@@ -396,122 +396,6 @@ vrt_network_format_dns(GString *out, const VrtNetworkDef *def)
     g_string_append(out, "  </dns>\n");
 }
 
-/* ---- <bandwidth> ---- */
-
-static bool
-parse_rate_value(xmlNodePtr node, const char *attr, guint64 *out, bool *present, GError **error)
-{
-    g_autofree char *text = vrt_xml_prop(node, attr);
-    *present = text != NULL;
-    if (!text)
-        return true;
-    if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT64, out, NULL)) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "could not convert bandwidth %s value '%s'", attr, text);
-        return false;
-    }
-    return true;
-}
-
-static bool
-parse_rate(xmlNodePtr node, VrtNetworkBandwidthRate *rate, GError **error)
-{
-    bool has_avg, has_peak, has_burst, has_floor;
-    if (!parse_rate_value(node, "average", &rate->average, &has_avg, error) ||
-        !parse_rate_value(node, "peak", &rate->peak, &has_peak, error) ||
-        !parse_rate_value(node, "burst", &rate->burst, &has_burst, error) ||
-        !parse_rate_value(node, "floor", &rate->floor, &has_floor, error))
-        return false;
-    if (!has_avg && !has_floor) {
-        vrt_error_set(error, VIR_ERR_XML_DETAIL, "%s", "Missing mandatory average or floor attributes");
-        return false;
-    }
-    if ((has_peak || has_burst) && !has_avg) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "'peak' and 'burst' require 'average' attribute");
-        return false;
-    }
-    /* A rate of 0 with no floor limits nothing: libvirt prints no element
-     * for it, so it is not kept (its output would not parse back the same). */
-    rate->present = rate->average || rate->floor;
-    return true;
-}
-
-bool
-vrt_network_parse_bandwidth(xmlNodePtr node, VrtNetworkBandwidth *bw, GError **error)
-{
-    return vrt_network_parse_bandwidth_full(node, bw, false, NULL, error);
-}
-
-bool
-vrt_network_parse_bandwidth_full(xmlNodePtr node, VrtNetworkBandwidth *bw, bool allow_floor, guint *class_id,
-                                 GError **error)
-{
-    memset(bw, 0, sizeof(*bw));
-    g_autofree char *cls = vrt_xml_prop(node, "classID");
-    if (cls && class_id) {
-        guint64 v = 0;
-        if (!g_ascii_string_to_unsigned(cls, 10, 0, G_MAXUINT, &v, NULL)) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Unable to parse class id '%s'", cls);
-            return false;
-        }
-        *class_id = (guint)v;
-    } else if (cls) {
-        vrt_error_set(error, VIR_ERR_XML_DETAIL, "%s",
-                      "classID attribute not supported on <bandwidth> in this usage context");
-        return false;
-    }
-    for (xmlNodePtr c = node->children; c; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
-        bool in = vrt_xml_is(c, "inbound");
-        if (!in && !vrt_xml_is(c, "outbound"))
-            continue; /* libvirt ignores other elements */
-        VrtNetworkBandwidthRate *rate = in ? &bw->in : &bw->out;
-        if (rate->present) {
-            vrt_error_set(error, VIR_ERR_XML_DETAIL, "Only one child <%s> element allowed",
-                          in ? "inbound" : "outbound");
-            return false;
-        }
-        if (!parse_rate(c, rate, error))
-            return false;
-        if (rate->floor && (!in || !allow_floor)) {
-            /* a network or portgroup has no floor; an outbound one never */
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
-                          in ? "floor attribute is not supported for this config"
-                             : "'floor' attribute allowed only in <inbound> element");
-            return false;
-        }
-    }
-    return true;
-}
-
-static void
-format_rate(GString *out, const char *elem, const VrtNetworkBandwidthRate *r, const char *indent)
-{
-    if (!r->present)
-        return;
-    g_string_append_printf(out, "%s  <%s", indent, elem);
-    if (r->average)
-        g_string_append_printf(out, " average='%" G_GUINT64_FORMAT "'", r->average);
-    if (r->peak)
-        g_string_append_printf(out, " peak='%" G_GUINT64_FORMAT "'", r->peak);
-    if (r->floor)
-        g_string_append_printf(out, " floor='%" G_GUINT64_FORMAT "'", r->floor);
-    if (r->burst)
-        g_string_append_printf(out, " burst='%" G_GUINT64_FORMAT "'", r->burst);
-    g_string_append(out, "/>\n");
-}
-
-void
-vrt_network_format_bandwidth(GString *out, const VrtNetworkBandwidth *bw, const char *indent)
-{
-    if (!bw->in.present && !bw->out.present)
-        return;
-    g_string_append_printf(out, "%s<bandwidth>\n", indent);
-    format_rate(out, "inbound", &bw->in, indent);
-    format_rate(out, "outbound", &bw->out, indent);
-    g_string_append_printf(out, "%s</bandwidth>\n", indent);
-}
-
 /* ---- <portgroup> ---- */
 
 static VrtNetworkPortGroup *
@@ -542,7 +426,7 @@ parse_portgroup(xmlNodePtr node, GError **error)
                 return NULL;
         } else if (vrt_xml_is(c, "bandwidth") && !seen_bw) {
             seen_bw = true;
-            if (!vrt_network_parse_bandwidth(c, &pg->bandwidth, error))
+            if (!vrt_bandwidth_parse(c, false, NULL, &pg->bandwidth, error))
                 return NULL;
         } else {
             vrt_xml_unsupported(c, error);
@@ -597,7 +481,7 @@ vrt_network_format_portgroups(GString *out, const VrtNetworkDef *def)
         g_string_append(out, ">\n");
         vrt_network_format_vlan(out, &pg->vlan, "    ");
         vrt_network_format_virtport(out, &pg->vport, "    ");
-        vrt_network_format_bandwidth(out, &pg->bandwidth, "    ");
+        vrt_bandwidth_format(out, &pg->bandwidth, 4);
         g_string_append(out, "  </portgroup>\n");
     }
 }

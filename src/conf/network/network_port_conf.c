@@ -210,7 +210,7 @@ parse_port(xmlNodePtr root, VrtNetworkPortDef *def, GError **error)
             if (!vrt_network_parse_vlan(c, &def->vlan, error))
                 return false;
         } else if (vrt_xml_is(c, "bandwidth")) {
-            if (!vrt_network_parse_bandwidth_full(c, &def->bandwidth, true, &def->class_id, error))
+            if (!vrt_bandwidth_parse(c, true, &def->class_id, &def->bandwidth, error))
                 return false;
         } else if (vrt_xml_is(c, "plug")) {
             if (!parse_plug(c, def, error))
@@ -265,7 +265,7 @@ vrt_network_port_def_format(const VrtNetworkPortDef *def)
     if (def->bandwidth.in.present || def->bandwidth.out.present) {
         /* libvirt writes the class on the port's <bandwidth> */
         g_autoptr(GString) bw = g_string_new(NULL);
-        vrt_network_format_bandwidth(bw, &def->bandwidth, "  ");
+        vrt_bandwidth_format(bw, &def->bandwidth, 2);
         if (def->class_id && g_str_has_prefix(bw->str, "  <bandwidth>")) {
             g_autofree char *cls = g_strdup_printf(" classID='%u'", def->class_id);
             g_string_insert(bw, strlen("  <bandwidth"), cls);

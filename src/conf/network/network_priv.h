@@ -35,11 +35,6 @@ bool vrt_network_parse_dns_child(xmlNodePtr node, VrtNetworkDef *def, GError **e
 /* libvirt's check of a whole <dns>: a disabled one has no records. */
 bool vrt_network_check_dns(const VrtNetworkDef *def, GError **error);
 void vrt_network_format_dns(GString *out, const VrtNetworkDef *def);
-bool vrt_network_parse_bandwidth(xmlNodePtr node, VrtNetworkBandwidth *bw, GError **error);
-/* A port's: with a floor allowed in <inbound> and its classID read. */
-bool vrt_network_parse_bandwidth_full(xmlNodePtr node, VrtNetworkBandwidth *bw, bool allow_floor, guint *class_id,
-                                      GError **error);
-void vrt_network_format_bandwidth(GString *out, const VrtNetworkBandwidth *bw, const char *indent);
 bool vrt_network_parse_portgroup(xmlNodePtr node, VrtNetworkDef *def, GError **error);
 void vrt_network_format_portgroups(GString *out, const VrtNetworkDef *def);
 

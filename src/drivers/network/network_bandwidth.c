@@ -60,14 +60,14 @@ vrt_network_bandwidth_clear(const char *ifname)
 }
 
 static char *
-quantum(const VrtNetworkBandwidthRate *r)
+quantum(const VrtBandwidthRate *r)
 {
     guint64 q = r->average * 1024 / 8 / 1500;
     return g_strdup_printf("%" G_GUINT64_FORMAT, q ? q : 1);
 }
 
 static bool
-set_egress(const char *ifname, const VrtNetworkBandwidthRate *tx, bool hier, GError **error)
+set_egress(const char *ifname, const VrtBandwidthRate *tx, bool hier, GError **error)
 {
     g_autofree char *avg = g_strdup_printf("%" G_GUINT64_FORMAT "kbps", tx->average);
     g_autofree char *peak = tx->peak ? g_strdup_printf("%" G_GUINT64_FORMAT "kbps", tx->peak) : NULL;
@@ -109,7 +109,7 @@ set_egress(const char *ifname, const VrtNetworkBandwidthRate *tx, bool hier, GEr
 }
 
 static bool
-set_ingress(const char *ifname, const VrtNetworkBandwidthRate *rx, GError **error)
+set_ingress(const char *ifname, const VrtBandwidthRate *rx, GError **error)
 {
     g_autofree char *avg = g_strdup_printf("%" G_GUINT64_FORMAT "kbps", rx->average);
     /* tc keeps the burst in bytes in a 32-bit field */
@@ -123,11 +123,10 @@ set_ingress(const char *ifname, const VrtNetworkBandwidthRate *rx, GError **erro
 }
 
 bool
-vrt_network_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, bool hierarchical, bool swapped,
-                          GError **error)
+vrt_network_bandwidth_set(const char *ifname, const VrtBandwidth *bw, bool hierarchical, bool swapped, GError **error)
 {
-    const VrtNetworkBandwidthRate *tx = swapped ? &bw->in : &bw->out;
-    const VrtNetworkBandwidthRate *rx = swapped ? &bw->out : &bw->in;
+    const VrtBandwidthRate *tx = swapped ? &bw->in : &bw->out;
+    const VrtBandwidthRate *rx = swapped ? &bw->out : &bw->in;
     if (!bw->in.present && !bw->out.present)
         return true;
     vrt_network_bandwidth_clear(ifname);
@@ -148,8 +147,8 @@ filter_handle(guint class_id)
 }
 
 bool
-vrt_network_bandwidth_plug(const char *bridge, const VrtNetworkBandwidth *net_bw, const guint8 mac[6],
-                           const VrtNetworkBandwidth *port_bw, guint class_id, GError **error)
+vrt_network_bandwidth_plug(const char *bridge, const VrtBandwidth *net_bw, const guint8 mac[6],
+                           const VrtBandwidth *port_bw, guint class_id, GError **error)
 {
     if (!net_bw->in.present || !net_bw->in.average) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
@@ -195,7 +194,7 @@ vrt_network_bandwidth_unplug(const char *bridge, guint class_id)
 }
 
 void
-vrt_network_bandwidth_update_rate(const char *bridge, const VrtNetworkBandwidth *net_bw, guint64 rate)
+vrt_network_bandwidth_update_rate(const char *bridge, const VrtBandwidth *net_bw, guint64 rate)
 {
     g_autofree char *r = g_strdup_printf("%" G_GUINT64_FORMAT "kbps", rate);
     g_autofree char *ceil =
@@ -209,7 +208,7 @@ vrt_network_bandwidth_update_rate(const char *bridge, const VrtNetworkBandwidth 
 }
 
 bool
-vrt_network_tap_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, GError **error)
+vrt_network_tap_bandwidth_set(const char *ifname, const VrtBandwidth *bw, GError **error)
 {
     if (!bw->in.present && !bw->out.present) {
         vrt_network_bandwidth_clear(ifname);

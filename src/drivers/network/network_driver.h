@@ -205,7 +205,7 @@ typedef struct {
     char *bridge; /* bridge: host bridge name */
     int vlan; /* first vlan tag of the network, -1 when none */
     VrtNetworkVlan vlan_full;
-    VrtNetworkBandwidth bandwidth; /* in effect: the interface's or its portgroup's */
+    VrtBandwidth bandwidth; /* in effect: the interface's or its portgroup's */
     int isolated; /* bridge: the network's <port isolated=>, -1 absent, 0 no, 1 yes */
 } VrtNetworkPortAlloc;
 
@@ -239,7 +239,7 @@ VrtNetworkPortAlloc *vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const
 VrtNetworkPortAlloc *vrt_network_port_allocate_full(VrtNetworkDriver *drv, const char *network_name,
                                                     const char *owner_name, const guchar owner_uuid[16],
                                                     const guint8 mac[6], const guchar port_uuid[16],
-                                                    const char *portgroup, const VrtNetworkBandwidth *bandwidth,
+                                                    const char *portgroup, const VrtBandwidth *bandwidth,
                                                     GError **error);
 
 /* A port's portgroup and bandwidth changed (a live update of its
@@ -247,14 +247,14 @@ VrtNetworkPortAlloc *vrt_network_port_allocate_full(VrtNetworkDriver *drv, const
  * allocation (*effective), its floor checked as then, its class on the
  * bridge replaced, and the port's file rewritten. */
 bool vrt_network_port_update_bandwidth(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
-                                       const char *portgroup, const VrtNetworkBandwidth *bandwidth,
-                                       VrtNetworkBandwidth *effective, GError **error);
+                                       const char *portgroup, const VrtBandwidth *bandwidth, VrtBandwidth *effective,
+                                       GError **error);
 
 /* A <bandwidth> on a guest's tap, as libvirt's virNetDevBandwidthSet with
  * the directions swapped (inbound is what the tap sends to the guest):
  * HTB with sfq on its egress, a policer on its ingress; the old setting
  * is removed first (clear: only that). tc's complaint is the error. */
-bool vrt_network_tap_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, GError **error);
+bool vrt_network_tap_bandwidth_set(const char *ifname, const VrtBandwidth *bw, GError **error);
 
 /* Gives a port back (file removed, then the VF freed). Idempotent for the
  * rollback and recovery paths: an unknown port, or a network that is gone

@@ -398,7 +398,7 @@ remove_port_finish(VrtNetworkDriver *drv, VrtNetworkObj *obj, const char *net, V
     if (port->class_id) {
         g_hash_table_remove(obj->floors, GUINT_TO_POINTER(port->class_id));
         if (obj->live && obj->live->bridge_name && obj->live->bandwidth.in.present) {
-            const VrtNetworkBandwidthRate *in = &obj->live->bandwidth.in;
+            const VrtBandwidthRate *in = &obj->live->bandwidth.in;
             guint64 limit = in->peak ? in->peak : in->average, sum = floor_sum_locked(obj);
             vrt_network_bandwidth_update_rate(obj->live->bridge_name, &obj->live->bandwidth,
                                               limit > sum ? limit - sum : 0);
@@ -448,7 +448,7 @@ static bool
 reserve_floor_locked(VrtNetworkObj *obj, VrtNetworkPortDef *port, guint64 *rate, GError **error)
 {
     const VrtNetworkDef *live = obj->live;
-    const VrtNetworkBandwidthRate *net_in = &live->bandwidth.in;
+    const VrtBandwidthRate *net_in = &live->bandwidth.in;
     char mac[VRT_MAC_STRING_LEN];
     port->class_id = 0;
     if (!port->bandwidth.in.present || !port->bandwidth.in.floor)
@@ -489,8 +489,8 @@ reserve_floor_locked(VrtNetworkObj *obj, VrtNetworkPortDef *port, guint64 *rate,
 /* Puts a reserved floor on the bridge (no lock held); on failure the
  * reservation is given back. */
 static bool
-plug_floor(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef *port, const VrtNetworkBandwidth *net_bw,
-           guint64 rate, GError **error)
+plug_floor(VrtNetworkDriver *drv, VrtNetworkObj *obj, VrtNetworkPortDef *port, const VrtBandwidth *net_bw, guint64 rate,
+           GError **error)
 {
     if (!port->class_id)
         return true;
@@ -525,7 +525,7 @@ add_port_locked(VrtNetworkDriver *drv, GMutexLocker **locker, VrtNetworkObj *obj
         return false;
     }
     guint64 rate = 0;
-    VrtNetworkBandwidth net_bw = obj->live->bandwidth;
+    VrtBandwidth net_bw = obj->live->bandwidth;
     if (!reserve_floor_locked(obj, port, &rate, error)) {
         release_vf(drv, net, port);
         return false;
@@ -740,7 +740,7 @@ vrt_network_port_allocate_uuid(VrtNetworkDriver *drv, const char *network_name, 
 VrtNetworkPortAlloc *
 vrt_network_port_allocate_full(VrtNetworkDriver *drv, const char *network_name, const char *owner_name,
                                const guchar owner_uuid[16], const guint8 mac[6], const guchar port_uuid[16],
-                               const char *portgroup, const VrtNetworkBandwidth *bandwidth, GError **error)
+                               const char *portgroup, const VrtBandwidth *bandwidth, GError **error)
 {
     if (!check_owner(owner_name, mac, error))
         return NULL;
@@ -1024,11 +1024,11 @@ vrt_network_driver_check_invariants(VrtNetworkDriver *drv, GError **error)
 
 bool
 vrt_network_port_update_bandwidth(VrtNetworkDriver *drv, const char *network_name, const guchar port_uuid[16],
-                                  const char *portgroup, const VrtNetworkBandwidth *bandwidth,
-                                  VrtNetworkBandwidth *effective, GError **error)
+                                  const char *portgroup, const VrtBandwidth *bandwidth, VrtBandwidth *effective,
+                                  GError **error)
 {
     g_autoptr(VrtNetworkPortDef) updated = NULL;
-    VrtNetworkBandwidth net_bw;
+    VrtBandwidth net_bw;
     guint old_class = 0;
     guint64 rate = 0;
     g_autofree char *bridge = NULL;

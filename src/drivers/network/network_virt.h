@@ -74,15 +74,15 @@ bool vrt_network_dnsmasq_wanted(const VrtNetworkDef *def);
 /* network_bandwidth.c: a <bandwidth> on ifname with tc, as libvirt's
  * virNetDevBandwidthSet (hierarchical: a network's bridge; swapped:
  * inbound is what ifname sends). Clear removes both qdiscs. */
-bool vrt_network_bandwidth_set(const char *ifname, const VrtNetworkBandwidth *bw, bool hierarchical, bool swapped,
+bool vrt_network_bandwidth_set(const char *ifname, const VrtBandwidth *bw, bool hierarchical, bool swapped,
                                GError **error);
 void vrt_network_bandwidth_clear(const char *ifname);
 /* A port's inbound floor as libvirt's virNetDevBandwidthPlug: class
  * 1:<class_id> under the bridge's 1:1 (rate the floor, ceil the network's
  * peak or average), an sfq below it, a u32 filter on the guest's MAC;
  * nothing left on failure. Unplug removes what is there of the three. */
-bool vrt_network_bandwidth_plug(const char *bridge, const VrtNetworkBandwidth *net_bw, const guint8 mac[6],
-                                const VrtNetworkBandwidth *port_bw, guint class_id, GError **error);
+bool vrt_network_bandwidth_plug(const char *bridge, const VrtBandwidth *net_bw, const guint8 mac[6],
+                                const VrtBandwidth *port_bw, guint class_id, GError **error);
 void vrt_network_bandwidth_unplug(const char *bridge, guint class_id);
 /* The rate of the bridge's default class 1:2 (what no floor guarantees). */
-void vrt_network_bandwidth_update_rate(const char *bridge, const VrtNetworkBandwidth *net_bw, guint64 rate);
+void vrt_network_bandwidth_update_rate(const char *bridge, const VrtBandwidth *net_bw, guint64 rate);

@@ -566,7 +566,7 @@ config_update(VrtDomainDef *def, gpointer data, GError **error)
 }
 
 static bool
-rate_equal(const VrtDomainBandwidthRate *a, const VrtDomainBandwidthRate *b)
+rate_equal(const VrtBandwidthRate *a, const VrtBandwidthRate *b)
 {
     return a->present == b->present && a->average == b->average && a->peak == b->peak && a->floor == b->floor &&
            a->burst == b->burst;
@@ -585,7 +585,7 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
     VrtDomainNetDef *net;
     VrtTristate want;
     guint8 mac[6];
-    VrtDomainBandwidth new_bw;
+    VrtBandwidth new_bw;
     g_autofree char *new_pg = NULL;
     bool qos, isolated_change;
     VrtTristate new_isolated;

@@ -64,7 +64,7 @@ vrt_qemu_domain_get_interface_params(VrtQemuDriver *drv, const guchar *uuid, con
     if (!net)
         return NULL;
     /* libvirt answers the interface's own <bandwidth> */
-    const VrtDomainBandwidth *bw = &net->bandwidth;
+    const VrtBandwidth *bw = &net->bandwidth;
     GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_typed_param_free);
     add_uint(out, param_names[0], bw->in.present ? bw->in.average : 0);
     add_uint(out, param_names[1], bw->in.present ? bw->in.peak : 0);
@@ -79,14 +79,14 @@ vrt_qemu_domain_get_interface_params(VrtQemuDriver *drv, const guchar *uuid, con
 /* The call's two directions (given: a direction the call named with an
  * average or floor; set: one with a non-zero one). */
 typedef struct {
-    VrtDomainBandwidth bw;
+    VrtBandwidth bw;
     bool in_given, out_given;
 } BwChange;
 
-static VrtDomainBandwidth
-merge(const VrtDomainBandwidth *old, const BwChange *c)
+static VrtBandwidth
+merge(const VrtBandwidth *old, const BwChange *c)
 {
-    VrtDomainBandwidth r = *old;
+    VrtBandwidth r = *old;
     if (c->bw.in.present || c->in_given)
         r.in = c->bw.in;
     if (c->bw.out.present || c->out_given)
@@ -171,7 +171,7 @@ vrt_qemu_domain_set_interface_params(VrtQemuDriver *drv, const guchar *uuid, con
         return false;
     if (live) {
         guint8 mac[6];
-        VrtDomainBandwidth next;
+        VrtBandwidth next;
         g_autofree char *portgroup = NULL;
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);

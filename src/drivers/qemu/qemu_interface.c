@@ -94,37 +94,7 @@ vrt_qemu_interface_wants_tap(VrtQemuDom *obj, const VrtDomainNetDef *net)
     return network_is_tap_backed(cfg->network, net->source_network);
 }
 
-static void
-bw_to_network(const VrtDomainBandwidth *in, VrtNetworkBandwidth *out)
-{
-    const VrtDomainBandwidthRate *src[2] = { &in->in, &in->out };
-    VrtNetworkBandwidthRate *dst[2] = { &out->in, &out->out };
-    memset(out, 0, sizeof(*out));
-    for (int i = 0; i < 2; i++) {
-        dst[i]->present = src[i]->present;
-        dst[i]->average = src[i]->average;
-        dst[i]->peak = src[i]->peak;
-        dst[i]->floor = src[i]->floor;
-        dst[i]->burst = src[i]->burst;
-    }
-}
-
-static void
-bw_from_network(const VrtNetworkBandwidth *in, VrtDomainBandwidth *out)
-{
-    const VrtNetworkBandwidthRate *src[2] = { &in->in, &in->out };
-    VrtDomainBandwidthRate *dst[2] = { &out->in, &out->out };
-    memset(out, 0, sizeof(*out));
-    for (int i = 0; i < 2; i++) {
-        dst[i]->present = src[i]->present;
-        dst[i]->average = src[i]->average;
-        dst[i]->peak = src[i]->peak;
-        dst[i]->floor = src[i]->floor;
-        dst[i]->burst = src[i]->burst;
-    }
-}
-
-const VrtDomainBandwidth *
+const VrtBandwidth *
 vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net)
 {
     return net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set ? &net->actual.bandwidth : &net->bandwidth;
@@ -141,9 +111,7 @@ vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **error)
 {
     if (!net->ifname)
         return true;
-    VrtNetworkBandwidth bw;
-    bw_to_network(vrt_qemu_interface_bandwidth(net), &bw);
-    return vrt_network_tap_bandwidth_set(net->ifname, &bw, error);
+    return vrt_network_tap_bandwidth_set(net->ifname, vrt_qemu_interface_bandwidth(net), error);
 }
 
 /* Takes net's port (type network) unless it has one. */
@@ -155,11 +123,9 @@ take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *
     if (net->type != VRT_DOMAIN_NET_TYPE_NETWORK || (net->actual.set && net->port_uuid_set))
         return true;
     guint8 port[16];
-    VrtNetworkBandwidth bw;
     vrt_uuid_generate(port);
-    bw_to_network(&net->bandwidth, &bw);
     g_autoptr(VrtNetworkPortAlloc) alloc = vrt_network_port_allocate_full(
-        network, net->source_network, def->name, def->uuid, net->mac, port, net->portgroup, &bw, error);
+        network, net->source_network, def->name, def->uuid, net->mac, port, net->portgroup, &net->bandwidth, error);
     if (!alloc)
         return false;
     if (alloc->type != VRT_NETWORK_PORT_ACTUAL_BRIDGE || !alloc->bridge) {
@@ -180,7 +146,7 @@ take_port(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainNetDef *net, bool *
     net->actual.bridge = g_strdup(alloc->bridge);
     memcpy(net->port_uuid, alloc->port_uuid, 16);
     net->port_uuid_set = true;
-    bw_from_network(&alloc->bandwidth, &net->actual.bandwidth);
+    net->actual.bandwidth = alloc->bandwidth;
     /* the interface's <port isolated>, else its network's, as libvirt */
     net->actual.port_isolated = net->port_isolated;
     if (net->port_isolated == VRT_TRISTATE_DEFAULT && alloc->isolated >= 0)
@@ -353,7 +319,7 @@ typedef struct {
     char *network, *ifname, *portgroup;
     guint8 port_uuid[16];
     bool has_port;
-    VrtDomainBandwidth own;
+    VrtBandwidth own;
 } LiveNet;
 
 static void
@@ -365,8 +331,8 @@ live_net_clear(LiveNet *l)
 }
 
 bool
-vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup,
-                               const VrtDomainBandwidth *bw, GError **error)
+vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup, const VrtBandwidth *bw,
+                               GError **error)
 {
     VrtNetworkDriver *network = obj->drv->cfg.network;
     LiveNet l = { 0 };
@@ -386,15 +352,14 @@ vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char 
         memcpy(l.port_uuid, net->port_uuid, 16);
         l.own = net->bandwidth;
     }
-    VrtDomainBandwidth effective = *bw;
+    VrtBandwidth effective = *bw;
     bool ok = true;
     if (l.has_port && network) {
-        VrtNetworkBandwidth nb, eff = { 0 };
-        bw_to_network(bw, &nb);
+        VrtBandwidth eff = { 0 };
         /* eff is only filled when the network took the change */
-        ok = vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, portgroup, &nb, &eff, error);
+        ok = vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, portgroup, bw, &eff, error);
         if (ok)
-            bw_from_network(&eff, &effective);
+            effective = eff;
     } else if (bw->in.floor) {
         char m[VRT_MAC_STRING_LEN];
         vrt_mac_format(mac, m);
@@ -405,16 +370,11 @@ vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char 
         ok = false;
     }
     if (ok && l.ifname) {
-        VrtNetworkBandwidth tap;
-        bw_to_network(&effective, &tap);
-        if (!vrt_network_tap_bandwidth_set(l.ifname, &tap, error)) {
+        if (!vrt_network_tap_bandwidth_set(l.ifname, &effective, error)) {
             /* back to what was there, as libvirt */
-            VrtNetworkBandwidth old, old_eff;
-            bw_to_network(&l.own, &old);
+            VrtBandwidth old_eff = l.own;
             if (l.has_port && network)
-                vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, l.portgroup, &old, &old_eff, NULL);
-            else
-                old_eff = old;
+                vrt_network_port_update_bandwidth(network, l.network, l.port_uuid, l.portgroup, &l.own, &old_eff, NULL);
             vrt_network_tap_bandwidth_set(l.ifname, &old_eff, NULL);
             ok = false;
         }

@@ -43,7 +43,7 @@ int vrt_qemu_interface_open(VrtQemuDom *obj, const VrtDomainDef *def, VrtDomainN
 
 /* The <bandwidth> in effect on net's tap: its port's (the interface's or
  * its portgroup's) for type network, its own otherwise. */
-const VrtDomainBandwidth *vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net);
+const VrtBandwidth *vrt_qemu_interface_bandwidth(const VrtDomainNetDef *net);
 
 /* The <port isolated> in effect on net's bridge port: the interface's
  * own, else (type network) its network's. */
@@ -56,8 +56,8 @@ bool vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **err
  * (network only) and <bandwidth> given: its port's bandwidth and floor
  * (the network driver), then its tap's tc, put back as they were when tc
  * refuses; the live definition and status follow. Job held, lock NOT held. */
-bool vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup,
-                                    const VrtDomainBandwidth *bw, GError **error);
+bool vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup, const VrtBandwidth *bw,
+                                    GError **error);
 
 /* Gives the running domain's interface with this MAC its own <port
  * isolated> (DEFAULT: none, its network's applies): the tap's bridge port

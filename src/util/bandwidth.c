@@ -1,13 +1,13 @@
 /*
- * <bandwidth> of a domain's <interface> (see domain_bandwidth.h): libvirt
- * reads average, peak, burst and floor of <inbound> and <outbound> as
- * unsigned decimal numbers, wants an average or a floor, refuses peak or
- * burst without an average and a floor outside <inbound> (or outside an
- * interface on a network), and ignores other children. It writes a
+ * <bandwidth> of every XML family (see bandwidth.h): libvirt reads average,
+ * peak, burst and floor of <inbound> and <outbound> as unsigned decimal
+ * numbers, wants an average or a floor, refuses peak or burst without an
+ * average, a floor where the context has none and on <outbound>, a second
+ * <inbound> or <outbound>, and ignores other children. It writes a
  * direction only when it has an average or a floor, attributes in the
  * order average, peak, floor, burst.
  */
-#include "conf/domain/domain_bandwidth.h"
+#include "util/bandwidth.h"
 #include "util/error.h"
 #include "util/xml.h"
 
@@ -15,16 +15,17 @@
 #include <string.h>
 
 static bool
-parse_value(xmlNodePtr node, const char *attr, guint64 *out, bool *present, GError **error)
+parse_value(xmlNodePtr node, const char *attr, guint64 *out, GError **error)
 {
     g_autofree char *text = vrt_xml_prop(node, attr);
-    *present = text != NULL;
+    char *end = NULL;
+    guint64 v;
+
     if (!text)
         return true;
-    char *end = NULL;
     errno = 0;
-    guint64 v = g_ascii_strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-') {
+    v = g_ascii_strtoull(text, &end, 10);
+    if (errno || end == text || *end || strchr(text, '-')) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "could not convert bandwidth %s value '%s'", attr, text);
         return false;
     }
@@ -33,27 +34,25 @@ parse_value(xmlNodePtr node, const char *attr, guint64 *out, bool *present, GErr
 }
 
 static bool
-parse_rate(xmlNodePtr node, VrtDomainBandwidthRate *rate, GError **error)
+parse_rate(xmlNodePtr node, VrtBandwidthRate *rate, GError **error)
 {
-    bool has_avg, has_peak, has_burst, has_floor;
     g_autofree char *avg = vrt_xml_prop(node, "average");
     g_autofree char *floor = vrt_xml_prop(node, "floor");
+    g_autofree char *peak = vrt_xml_prop(node, "peak");
+    g_autofree char *burst = vrt_xml_prop(node, "burst");
 
     if (!avg && !floor) {
         vrt_error_set(error, VIR_ERR_XML_DETAIL, "%s", "Missing mandatory average or floor attributes");
         return false;
     }
-    if (!parse_value(node, "average", &rate->average, &has_avg, error))
+    if (!parse_value(node, "average", &rate->average, error))
         return false;
-    g_autofree char *peak = vrt_xml_prop(node, "peak");
-    g_autofree char *burst = vrt_xml_prop(node, "burst");
     if ((peak || burst) && !avg) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "'peak' and 'burst' require 'average' attribute");
         return false;
     }
-    if (!parse_value(node, "peak", &rate->peak, &has_peak, error) ||
-        !parse_value(node, "burst", &rate->burst, &has_burst, error) ||
-        !parse_value(node, "floor", &rate->floor, &has_floor, error))
+    if (!parse_value(node, "peak", &rate->peak, error) || !parse_value(node, "burst", &rate->burst, error) ||
+        !parse_value(node, "floor", &rate->floor, error))
         return false;
     /* A rate of 0 without floor limits nothing: libvirt writes no element
      * for it, so it is not kept (its output would not parse back the same). */
@@ -62,20 +61,31 @@ parse_rate(xmlNodePtr node, VrtDomainBandwidthRate *rate, GError **error)
 }
 
 bool
-vrt_domain_bandwidth_parse(xmlNodePtr node, bool allow_floor, VrtDomainBandwidth *bw, GError **error)
+vrt_bandwidth_parse(xmlNodePtr node, bool allow_floor, guint *class_id, VrtBandwidth *bw, GError **error)
 {
+    g_autofree char *cls = vrt_xml_prop(node, "classID");
     xmlNodePtr in = NULL, out = NULL;
 
     memset(bw, 0, sizeof(*bw));
-    if (xmlHasProp(node, (const xmlChar *)"classID")) {
+    if (cls && !class_id) {
         vrt_error_set(error, VIR_ERR_XML_DETAIL, "%s",
                       "classID attribute not supported on <bandwidth> in this usage context");
         return false;
     }
+    if (cls) {
+        guint64 v = 0;
+        if (!g_ascii_string_to_unsigned(cls, 10, 0, G_MAXUINT, &v, NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Unable to parse class id '%s'", cls);
+            return false;
+        }
+        *class_id = (guint)v;
+    }
     for (xmlNodePtr c = node->children; c; c = c->next) {
+        bool is_in;
+
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        bool is_in = vrt_xml_is(c, "inbound");
+        is_in = vrt_xml_is(c, "inbound");
         if (!is_in && !vrt_xml_is(c, "outbound"))
             continue; /* libvirt ignores other children */
         if ((is_in && in) || (!is_in && out)) {
@@ -109,7 +119,7 @@ vrt_domain_bandwidth_parse(xmlNodePtr node, bool allow_floor, VrtDomainBandwidth
 }
 
 static void
-format_rate(GString *out, const char *elem, const VrtDomainBandwidthRate *r, guint indent)
+format_rate(GString *out, const char *elem, const VrtBandwidthRate *r, guint indent)
 {
     if (!r->present || (!r->average && !r->floor))
         return;
@@ -126,9 +136,9 @@ format_rate(GString *out, const char *elem, const VrtDomainBandwidthRate *r, gui
 }
 
 void
-vrt_domain_bandwidth_format(GString *out, const VrtDomainBandwidth *bw, guint indent)
+vrt_bandwidth_format(GString *out, const VrtBandwidth *bw, guint indent)
 {
-    if (!vrt_domain_bandwidth_is_set(bw))
+    if (!vrt_bandwidth_is_set(bw))
         return;
     g_string_append_printf(out, "%*s<bandwidth>\n", (int)indent, "");
     format_rate(out, "inbound", &bw->in, indent + 2);

@@ -285,6 +285,21 @@ test_zero_rate_dropped(void)
     g_assert_cmpstr(out, ==, out2);
 }
 
+/* A second <inbound> is refused even when the first limits nothing (it
+ * was taken in place of the first before networks shared the domain's
+ * parser). */
+static void
+test_second_inbound_refused(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtNetworkDef) def = vrt_network_def_parse(
+        "<network><name>z</name><bandwidth><inbound average='0'/><inbound average='5'/></bandwidth></network>", 0,
+        &err);
+    g_assert_null(def);
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "Only one child <inbound> element allowed"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -310,5 +325,6 @@ main(int argc, char **argv)
     g_test_add_func("/network/escaping", test_escaping);
     g_test_add_func("/network/metadata-namespace", test_metadata_namespace);
     g_test_add_func("/network/zero-rate-dropped", test_zero_rate_dropped);
+    g_test_add_func("/network/second-inbound-refused", test_second_inbound_refused);
     return g_test_run();
 }

@@ -186,6 +186,26 @@ def test_missing_user_is_a_clear_error(tmproot):
         env.stop()
 
 
+def test_unreachable_root_is_a_clear_error(tmproot):
+    """A private root QEMU's user cannot search (mkdtemp's 0700) fails the
+    start with vrtd's error naming the directory, not QEMU's bare
+    "Permission denied" on its pidfile; opened, the same domain starts."""
+    os.chmod(tmproot, 0o700)
+    env = Vrtd(tmproot).start()
+    try:
+        define(env, "u1")
+        p = virsh(env.uri, "start", "u1", check=False)
+        assert p.returncode != 0
+        assert f"cannot reach '{tmproot}' (mode 0700" in p.stderr, p.stderr
+        assert USER in p.stderr
+        assert "shut off" in virsh(env.uri, "domstate", "u1").stdout
+        os.chmod(tmproot, 0o755)
+        virsh(env.uri, "start", "u1")
+        virsh(env.uri, "destroy", "u1")
+    finally:
+        env.stop()
+
+
 def test_user_root_runs_qemu_as_root(tmproot):
     os.chmod(tmproot, 0o755)
     os.makedirs(os.path.join(tmproot, "etc", "vrt"), exist_ok=True)

@@ -504,6 +504,48 @@ plan_dev(VrtQemuConfine *c, const VrtDomainDef *def, const char *run_dir, const 
     return true;
 }
 
+/* Whether QEMU's identity can search dir and each directory above it: a
+ * private root in a 0700 directory (mkdtemp's) is not reachable by
+ * libvirt-qemu, and QEMU would fail later on its pidfile with a bare
+ * "Permission denied". Errors: VIR_ERR_OPERATION_FAILED naming the
+ * directory, its mode and owner. */
+static bool
+check_reachable(const VrtQemuConfine *c, const char *dir, GError **error)
+{
+    g_autofree char *cur = g_strdup(dir);
+
+    while (cur) {
+        struct stat st;
+        mode_t need = 0001;
+        char *up;
+
+        if (stat(cur, &st) == 0) {
+            if (st.st_uid == c->uid)
+                need = 0100;
+            else if (st.st_gid == c->gid)
+                need = 0010;
+            else
+                for (int i = 0; i < c->ngroups; i++)
+                    if (c->groups[i] == st.st_gid)
+                        need = 0010;
+            if (!(st.st_mode & need)) {
+                vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+                              "QEMU runs as user '%s', which cannot reach '%s' (mode %04o, owner %u:%u): give it "
+                              "search permission, or set user in qemu.conf",
+                              c->conf.user, cur, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+                              (unsigned)st.st_gid);
+                return false;
+            }
+        }
+        if (g_str_equal(cur, "/"))
+            break;
+        up = g_path_get_dirname(cur);
+        g_free(cur);
+        cur = up;
+    }
+    return true;
+}
+
 /* ---- a start ---- */
 
 VrtQemuConfine *
@@ -531,6 +573,14 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, co
     c->drop = g_strcmp0(conf->user, "root") != 0;
     if (c->drop && !resolve_identity(c, error))
         return NULL;
+    if (c->drop) {
+        /* run_dir itself is QEMU's below; what leads to it must be open */
+        g_autofree char *above = g_path_get_dirname(run_dir);
+        g_autofree char *piddir = pidfile ? g_path_get_dirname(pidfile) : NULL;
+
+        if (!check_reachable(c, above, error) || (piddir && !check_reachable(c, piddir, error)))
+            return NULL;
+    }
     if (conf->namespaces && !plan_dev(c, def, run_dir, dev_kvm, error))
         return NULL;
     c->ns = conf->namespaces;

@@ -239,6 +239,12 @@ void vrt_qemu_process_destroy_kill(VrtQemuDom *obj);
  * restarted daemon did not reconnect to: destroyed when a destroy was
  * recorded, failed for an unfinished start, else crashed. */
 int vrt_qemu_process_dead_reason(const VrtQemuStatus *st, int *event_detail);
+/* For a disk hot-plugged into obj's running QEMU: its LUKS passphrase
+ * and network <auth> secret written into the domain's run directory for
+ * QEMU's user, as a start writes them, keyed as the command line's disk
+ * secrets (vrt_qemu_command_disk_props); each file goes with the table.
+ * Errors: the secret driver's, or the file's. */
+GHashTable *vrt_qemu_process_disk_secrets(VrtQemuDom *obj, const VrtDomainDiskDef *disk, GError **error);
 /* Removes a monitor socket and, in the per-domain run directory layout
  * (STATE_DIR/domain-ID-SHORTNAME/monitor.sock), its directory. */
 void vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path);

@@ -52,6 +52,21 @@ next_node_index(VrtQemuMonitor *mon, GError **error)
     return max + 1;
 }
 
+/* object-del of a secret object a disk's nodes used (its passphrase's,
+ * its <auth>'s); one already gone is not an error worth more than debug. */
+static void
+secret_del(VrtQemuDom *obj, VrtQemuMonitor *mon, const char *id)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(JsonNode) reply = NULL;
+    g_autoptr(GError) err = NULL;
+
+    json_object_set_string_member(args, "id", id);
+    reply = vrt_qemu_monitor_command(mon, "object-del", args, 0, &err);
+    if (!reply)
+        g_debug("domain %s: object-del %s: %s", obj->def->name, id, err->message);
+}
+
 static bool
 blockdev_del(VrtQemuMonitor *mon, const char *node, GError **error)
 {
@@ -120,6 +135,9 @@ vrt_qemu_hotplug_disk_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **
     g_autoptr(VrtQemuMonitor) mon = NULL;
     g_autoptr(GError) undo = NULL;
     VrtQemuDiskProps p = { 0 };
+    g_autoptr(GHashTable) secrets = NULL;
+    JsonObject *objects[2] = { NULL, NULL };
+    guint objects_added = 0;
     guint added = 0;
     guint n;
     bool ok = false;
@@ -142,16 +160,30 @@ vrt_qemu_hotplug_disk_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **
     n = next_node_index(mon, error);
     if (n == 0)
         return false;
+    /* a LUKS passphrase in a file QEMU's user reads once, at object-add;
+     * the file goes with the table when this call returns */
+    if (!(secrets = vrt_qemu_process_disk_secrets(obj, disk, error)))
+        return false;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        if (!vrt_qemu_command_disk_props(obj->def, disk, n, NULL, &p, error)) {
+        if (!vrt_qemu_command_disk_props(obj->def, disk, n, secrets, &p, error)) {
             vrt_qemu_disk_props_clear(&p);
             return false;
         }
     }
+    objects[0] = p.secret;
+    objects[1] = p.auth;
     if (!vrt_qemu_disk_label(obj, disk, true, error))
         goto out;
+    for (; objects_added < G_N_ELEMENTS(objects); objects_added++) {
+        g_autoptr(JsonNode) reply = NULL;
+
+        if (!objects[objects_added])
+            continue;
+        if (!(reply = vrt_qemu_monitor_command(mon, "object-add", objects[objects_added], 0, error)))
+            goto undo;
+    }
     for (; added < p.blockdevs->len; added++) {
         g_autoptr(JsonNode) reply =
             vrt_qemu_monitor_command(mon, "blockdev-add", g_ptr_array_index(p.blockdevs, added), 0, error);
@@ -179,6 +211,10 @@ undo:
             g_warning("domain %s: rollback of block node %s failed: %s", obj->def->name, node, undo->message);
             g_clear_error(&undo);
         }
+    }
+    while (objects_added-- > 0) {
+        if (objects[objects_added])
+            secret_del(obj, mon, json_object_get_string_member(objects[objects_added], "id"));
     }
     if (!vrt_qemu_disk_label(obj, disk, false, &undo))
         g_warning("domain %s: access to %s not revoked: %s", obj->def->name, disk->src, undo->message);
@@ -261,6 +297,7 @@ vrt_qemu_hotplug_disk_removed(VrtQemuDom *obj, VrtQemuMonitor *mon, const VrtDom
     g_autofree char *cor = NULL;
     g_autoptr(GPtrArray) formats = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) storages = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) secrets = g_ptr_array_new_with_free_func(g_free);
     JsonArray *arr;
 
     if (!disk->src || !mon)
@@ -284,9 +321,29 @@ vrt_qemu_hotplug_disk_removed(VrtQemuDom *obj, VrtQemuMonitor *mon, const VrtDom
         else if (g_str_has_suffix(name, "-format"))
             g_ptr_array_add(formats, g_strdup(name));
     }
+    /* A format node with options beyond its file (a LUKS key secret) shows
+     * a json: pseudo-filename, not the image's: each storage node's own
+     * format node ("vrt-N-format" over "vrt-N-storage") goes too. */
+    for (guint i = 0; i < storages->len; i++) {
+        guint n;
+
+        if (sscanf(g_ptr_array_index(storages, i), "vrt-%u-storage", &n) == 1) {
+            g_autofree char *fmt = g_strdup_printf("vrt-%u-format", n);
+
+            if (!g_ptr_array_find_with_equal_func(formats, fmt, g_str_equal, NULL))
+                g_ptr_array_add(formats, g_steal_pointer(&fmt));
+        }
+    }
     if (disk->tuning.copy_on_read == 1 && !blockdev_del(mon, cor, &err)) {
         g_debug("domain %s: blockdev-del %s: %s", obj->def->name, cor, err->message);
         g_clear_error(&err);
+    }
+    /* the passphrase objects of the format nodes go after the nodes */
+    for (guint i = 0; disk->encryption_format && i < formats->len; i++) {
+        guint n;
+
+        if (sscanf(g_ptr_array_index(formats, i), "vrt-%u-format", &n) == 1)
+            g_ptr_array_add(secrets, g_strdup_printf("vrt-%u-secret", n));
     }
     g_ptr_array_extend_and_steal(formats, g_steal_pointer(&storages));
     for (guint i = 0; i < formats->len; i++) {
@@ -296,6 +353,8 @@ vrt_qemu_hotplug_disk_removed(VrtQemuDom *obj, VrtQemuMonitor *mon, const VrtDom
             g_clear_error(&err);
         }
     }
+    for (guint i = 0; i < secrets->len; i++)
+        secret_del(obj, mon, g_ptr_array_index(secrets, i));
     if (!vrt_qemu_disk_label(obj, disk, false, &err))
         g_warning("domain %s: access to %s not revoked: %s", obj->def->name, disk->src, err->message);
 }

@@ -887,6 +887,14 @@ remove_disk_secrets(GHashTable *secrets)
         g_hash_table_remove_all(secrets);
 }
 
+/* Gives a file vrtd wrote to QEMU's user: at start through confine, for a
+ * running domain (confine NULL) as its hot-plugged files are given. */
+static bool
+give_file(VrtQemuDriver *drv, const VrtQemuConfine *confine, const char *path, GError **error)
+{
+    return confine ? vrt_qemu_confine_give(confine, path, error) : vrt_qemu_security_give_path(&drv->sec, path, error);
+}
+
 /* Writes a network disk's <auth> secret value (by uuid or by usage) to
  * "<dev>-auth.secret" of the run directory, 0600, as a LUKS passphrase
  * is written, and records it under vrt_qemu_block_net_secret_key. */
@@ -938,7 +946,7 @@ write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *
     }
     data = value ? g_bytes_get_data(value, &len) : NULL;
     if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error) ||
-        !vrt_qemu_confine_give(confine, path, error)) {
+        !give_file(drv, confine, path, error)) {
         unlink(path);
         return false;
     }
@@ -946,43 +954,78 @@ write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *
     return true;
 }
 
-/* Writes each LUKS disk's passphrase (its secret's value, from the secret
- * driver) to a file of the run directory that only QEMU's user can read
- * (0600, given to it by confine), for QEMU's -object secret: target dev ->
- * path. */
+/* Writes one disk's secrets into out: its network <auth> secret (see
+ * write_auth_secret) and its LUKS passphrase (the secret's value, from
+ * the secret driver) to a file of the run directory that only QEMU's user
+ * can read (0600), for QEMU's secret object: target dev -> path. */
+static bool
+write_one_disk_secrets(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *run_dir,
+                       const VrtQemuConfine *confine, GHashTable *out, GError **error)
+{
+    g_autoptr(GBytes) value = NULL;
+    g_autofree char *file = NULL;
+    g_autofree char *path = NULL;
+    gsize len = 0;
+    const char *data;
+
+    if (disk->net && disk->net->auth_username && !write_auth_secret(drv, disk, run_dir, confine, out, error))
+        return false;
+    if (!disk->encryption_secret)
+        return true;
+    if (!drv->cfg.secret_lookup) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "no secret driver for the disk's passphrase");
+        return false;
+    }
+    value = drv->cfg.secret_lookup(disk->encryption_secret, drv->cfg.secret_data, error);
+    file = g_strdup_printf("%s.secret", disk->target_dev);
+    path = g_build_filename(run_dir, file, NULL);
+    data = value ? g_bytes_get_data(value, &len) : NULL;
+    if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error) ||
+        !give_file(drv, confine, path, error)) {
+        unlink(path);
+        return false;
+    }
+    g_hash_table_insert(out, g_strdup(disk->target_dev), g_steal_pointer(&path));
+    return true;
+}
+
+static GHashTable *
+disk_secrets_new(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unlink_free);
+}
+
+/* Every disk's secrets (write_one_disk_secrets), for the command line. */
 static GHashTable *
 write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_dir, const VrtQemuConfine *confine,
                    GError **error)
 {
-    g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unlink_free);
+    g_autoptr(GHashTable) out = disk_secrets_new();
 
     for (guint i = 0; def->disks && i < def->disks->len; i++) {
-        const VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);
-        g_autoptr(GBytes) value = NULL;
-        g_autofree char *file = NULL;
-        g_autofree char *path = NULL;
-        gsize len = 0;
-        const char *data;
-
-        if (disk->net && disk->net->auth_username && !write_auth_secret(drv, disk, run_dir, confine, out, error))
+        if (!write_one_disk_secrets(drv, g_ptr_array_index(def->disks, i), run_dir, confine, out, error))
             return NULL;
-        if (!disk->encryption_secret)
-            continue;
-        if (!drv->cfg.secret_lookup) {
-            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "no secret driver for the disk's passphrase");
-            return NULL;
-        }
-        value = drv->cfg.secret_lookup(disk->encryption_secret, drv->cfg.secret_data, error);
-        file = g_strdup_printf("%s.secret", disk->target_dev);
-        path = g_build_filename(run_dir, file, NULL);
-        data = value ? g_bytes_get_data(value, &len) : NULL;
-        if (!value || !vrt_file_write_atomic(path, data ? data : "", len, 0600, error) ||
-            !vrt_qemu_confine_give(confine, path, error)) {
-            unlink(path);
-            return NULL;
-        }
-        g_hash_table_insert(out, g_strdup(disk->target_dev), g_steal_pointer(&path));
     }
+    return g_steal_pointer(&out);
+}
+
+GHashTable *
+vrt_qemu_process_disk_secrets(VrtQemuDom *obj, const VrtDomainDiskDef *disk, GError **error)
+{
+    g_autoptr(GHashTable) out = disk_secrets_new();
+    g_autofree char *run_dir = NULL;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (!obj->monitor_path) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
+            return NULL;
+        }
+        run_dir = g_path_get_dirname(obj->monitor_path);
+    }
+    if (!write_one_disk_secrets(obj->drv, disk, run_dir, NULL, out, error))
+        return NULL;
     return g_steal_pointer(&out);
 }
 
@@ -1039,7 +1082,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     {
         g_autofree char *nvram_dir = g_build_filename(drv->lib_dir, "nvram", NULL);
 
-        if (!vrt_qemu_firmware_prepare(def, nvram_dir, false, error) || !check_hugepages(def, error))
+        /* what the definition asks that this host's QEMU cannot do is
+         * refused before anything is prepared on the host */
+        if (!vrt_qemu_block_net_check(def, error) || !vrt_qemu_firmware_prepare(def, nvram_dir, false, error) ||
+            !check_hugepages(def, error))
             return false;
         /* QEMU's user reaches its NVRAM (labelled at start) through the
          * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
@@ -1085,8 +1131,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.file_fds = file_fds;
     /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
     opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
-    if (!vrt_qemu_block_net_check(def, error) ||
-        !(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {
+    if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }

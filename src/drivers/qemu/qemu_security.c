@@ -430,6 +430,19 @@ vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GErro
     return true;
 }
 
+bool
+vrt_qemu_security_give_path(const VrtQemuSecConf *conf, const char *path, GError **error)
+{
+    VrtQemuConfine c = { .conf = *conf };
+
+    if (g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
+        return true;
+    if (!resolve_identity(&c, error))
+        return false;
+    c.drop = true;
+    return vrt_qemu_confine_give(&c, path, error);
+}
+
 void
 vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path)
 {

@@ -67,6 +67,10 @@ void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *d
  * QEMU runs as root. Errors: as a start's (the files labelled so far given
  * back). */
 bool vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GError **error);
+/* For a running domain: makes path (a file vrtd wrote for QEMU, such as a
+ * hot-plugged disk's passphrase) QEMU's user's, as a start gives its
+ * files; a no-op when QEMU runs as root or vrtd is not root. */
+bool vrt_qemu_security_give_path(const VrtQemuSecConf *conf, const char *path, GError **error);
 /* Gives back the labels of path and its backing chain (a disk unplugged,
  * a failed snapshot's overlay). */
 void vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path);

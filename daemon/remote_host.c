@@ -7,6 +7,7 @@
  * (qemu_domcaps.c).
  */
 #include "daemon/daemon.h"
+#include "daemon/remote_cpu.h"
 #include "conf/domain/capabilities.h"
 #include "conf/domain/domain_conf.h"
 #include "drivers/qemu/qemu_driver.h"
@@ -29,6 +30,20 @@ build_caps(VrtDaemon *daemon, GError **error)
         caps->cpu_vendor = g_strdup("Intel");
     else if (g_strcmp0(vendor, "AuthenticAMD") == 0)
         caps->cpu_vendor = g_strdup("AMD");
+    /* The host CPU as libvirt names it from CPUID (remote_cpu.c). */
+    const VrtCpuDef *hcpu = vrt_daemon_host_cpu_locked(daemon);
+    if (hcpu->model) {
+        g_free(caps->cpu_vendor);
+        caps->cpu_vendor = g_strdup(hcpu->vendor);
+        caps->cpu_model = g_strdup(hcpu->model);
+        caps->microcode = hcpu->microcode;
+        caps->sig_family = hcpu->sig_family;
+        caps->sig_model = hcpu->sig_model;
+        caps->sig_stepping = hcpu->sig_stepping;
+        caps->maxphysaddr_bits = hcpu->addr_bits > 0 ? hcpu->addr_bits : 0;
+        for (guint i = 0; i < hcpu->features->len; i++)
+            g_ptr_array_add(caps->cpu_features, g_strdup(g_array_index(hcpu->features, VrtCpuFeature, i).name));
+    }
     guint cpus = vrt_host_cpus_online(host);
     caps->sockets = 1;
     caps->dies = 1;

@@ -166,12 +166,17 @@ prop_uint(xmlNodePtr node, const char *name, bool required, bool nonzero, guint 
     return true;
 }
 
+/* The text of the first child named name; NULL when there is none or it
+ * is empty (libvirt's XPath string() gives no value for either). */
 static char *
 child_text(xmlNodePtr node, const char *name)
 {
     xmlNodePtr c = child(node, name);
+    char *t = c ? vrt_xml_text(c) : NULL;
 
-    return c ? vrt_xml_text(c) : NULL;
+    if (t && !*t)
+        g_clear_pointer(&t, g_free);
+    return t;
 }
 
 static bool
@@ -353,7 +358,7 @@ parse_root(xmlNodePtr root, VrtCpuType type, GError **error)
     if (type == VRT_CPU_TYPE_HOST && !parse_host_part(root, def, error))
         return NULL;
     model = child(root, "model");
-    def->model = model ? vrt_xml_text(model) : NULL;
+    def->model = child_text(root, "model");
     if (!def->model && type == VRT_CPU_TYPE_HOST) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing CPU model name");
         return NULL;

@@ -979,6 +979,12 @@ vrt_cpux_baseline(VrtCpuDef **cpus, guint ncpus, bool migratable, GError **error
     return g_steal_pointer(&cpu);
 }
 
+static gint
+feature_by_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const VrtCpuFeature *)a)->name, ((const VrtCpuFeature *)b)->name);
+}
+
 bool
 vrt_cpux_expand_features(VrtCpuDef *cpu, GError **error)
 {
@@ -1013,5 +1019,7 @@ vrt_cpux_expand_features(VrtCpuDef *cpu, GError **error)
         const VrtCpuFeature *f = &g_array_index(expanded->features, VrtCpuFeature, i);
         vrt_cpu_def_add_feature(cpu, f->name, f->policy);
     }
+    /* libvirt lists an expanded CPU's features by name */
+    g_array_sort(cpu->features, feature_by_name);
     return true;
 }

@@ -431,7 +431,7 @@ void
 vrt_cpu_def_format_buf(GString *buf, const VrtCpuDef *def, guint indent)
 {
     bool guest = def->type == VRT_CPU_TYPE_GUEST;
-    bool with_model = def->mode == VRT_CPU_MODE_CUSTOM || def->mode == VRT_CPU_MODE_HOST_MODEL;
+    bool with_model = !guest || def->mode == VRT_CPU_MODE_CUSTOM || def->mode == VRT_CPU_MODE_HOST_MODEL;
     g_autoptr(GString) attrs = g_string_new(NULL);
     g_autoptr(GString) body = g_string_new(NULL);
     guint in = indent + 1;

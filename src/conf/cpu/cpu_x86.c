@@ -760,6 +760,37 @@ model_from_cpu(const VrtCpuDef *cpu, const Map *map, int policy, GError **error)
     return g_steal_pointer(&data);
 }
 
+VrtCpuxData *
+vrt_cpux_encode(const VrtCpuDef *cpu, GError **error)
+{
+    const Map *map = get_map(error);
+    VrtCpuxData *data;
+
+    if (!map || !(data = model_from_cpu(cpu, map, -1, error)))
+        return NULL;
+    if (cpu->vendor) {
+        int v = vendor_find(map, cpu->vendor);
+        if (v < 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "Unknown CPU vendor %s", cpu->vendor);
+            vrt_cpux_data_free(data);
+            return NULL;
+        }
+        vrt_cpux_data_add(data, &((Vendor *)map->vendors->pdata[v])->item);
+    }
+    if (cpu->sig_family) {
+        guint family = cpu->sig_family, ext = 0;
+        VrtCpuxItem leaf1 = { .type = VRT_CPUX_CPUID, .in = 1 };
+        if (family > 0xf) {
+            ext = family - 0xf;
+            family = 0xf;
+        }
+        leaf1.eax = ext << 20 | (cpu->sig_model >> 4) << 16 | family << 8 | (cpu->sig_model & 0xf) << 4 |
+                    (cpu->sig_stepping & 0xf);
+        vrt_cpux_data_add(data, &leaf1);
+    }
+    return data;
+}
+
 typedef enum { CMP_EQUAL, CMP_SUPERSET, CMP_SUBSET, CMP_UNRELATED } SetRelation;
 
 static SetRelation

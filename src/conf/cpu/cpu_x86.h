@@ -53,6 +53,11 @@ bool vrt_cpux_data_has_feature(const VrtCpuxData *data, const char *name);
  * host CPU. VIR_ERR_INTERNAL_ERROR when no model fits. */
 VrtCpuDef *vrt_cpux_decode_host(const VrtCpuxData *data, GError **error);
 
+/* The CPUID bits a CPU definition stands for: its model's and required
+ * features' bits, its vendor string in leaf 0 and its signature in leaf
+ * 1's eax (what a CPU reporting exactly that would give). */
+VrtCpuxData *vrt_cpux_encode(const VrtCpuDef *cpu, GError **error);
+
 /* virConnectCompareCPU: cpu (host or guest) against the host CPU. Returns
  * libvirt's result (0 incompatible, 1 identical, 2 superset) or -1 with
  * error set: unknown model or feature, or, when fail_incompatible,

@@ -146,9 +146,7 @@ add_leaf(VrtHost *host, GArray *all, guint32 leaf)
         }
         return true;
     }
-    default:
-        g_array_append_val(all, l);
-        return true;
+    default: g_array_append_val(all, l); return true;
     }
 }
 

@@ -154,8 +154,9 @@ prop_uint(xmlNodePtr node, const char *name, bool required, bool nonzero, guint 
     n = g_ascii_strtoull(v, &end, 10);
     if (!*v || *end || errno || n > G_MAXUINT || v[0] == '-' || (nonzero && n == 0)) {
         if (nonzero && !*end && !errno && n == 0)
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': Zero is not permitted",
-                          name, (const char *)node->name);
+            vrt_error_set(error, VIR_ERR_XML_ERROR,
+                          "Invalid value for attribute '%s' in element '%s': Zero is not permitted", name,
+                          (const char *)node->name);
         else
             vrt_error_set(error, VIR_ERR_XML_ERROR,
                           "Invalid value for attribute '%s' in element '%s': '%s'. Expected non-negative integer value",

@@ -11,15 +11,26 @@
 #include <glib.h>
 #include <stdbool.h>
 
-typedef enum { VRT_CPU_TYPE_HOST, VRT_CPU_TYPE_GUEST, VRT_CPU_TYPE_AUTO } VrtCpuType;
+typedef enum {
+    VRT_CPU_TYPE_HOST,
+    VRT_CPU_TYPE_GUEST,
+    VRT_CPU_TYPE_AUTO
+} VrtCpuType;
 typedef enum {
     VRT_CPU_MODE_CUSTOM,
     VRT_CPU_MODE_HOST_MODEL,
     VRT_CPU_MODE_HOST_PASSTHROUGH,
     VRT_CPU_MODE_MAXIMUM
 } VrtCpuMode;
-typedef enum { VRT_CPU_MATCH_EXACT, VRT_CPU_MATCH_MINIMUM, VRT_CPU_MATCH_STRICT } VrtCpuMatch;
-typedef enum { VRT_CPU_FALLBACK_ALLOW, VRT_CPU_FALLBACK_FORBID } VrtCpuFallback;
+typedef enum {
+    VRT_CPU_MATCH_EXACT,
+    VRT_CPU_MATCH_MINIMUM,
+    VRT_CPU_MATCH_STRICT
+} VrtCpuMatch;
+typedef enum {
+    VRT_CPU_FALLBACK_ALLOW,
+    VRT_CPU_FALLBACK_FORBID
+} VrtCpuFallback;
 /* A feature's policy in a guest CPU; a host CPU's features have none (-1). */
 typedef enum {
     VRT_CPU_FEATURE_NONE = -1,

@@ -264,8 +264,8 @@ parse_item(const char *text, VrtCpuxItem *item)
     for (guint i = 1; i < n && i <= 6; i++)
         v[i - 1] = g_ascii_strtoull(p[i], NULL, 0);
     if (g_str_equal(p[0], "cpuid") && n == 7) {
-        *item = (VrtCpuxItem){ VRT_CPUX_CPUID, (guint32)v[0], (guint32)v[1], (guint32)v[2], (guint32)v[3],
-                               (guint32)v[4], (guint32)v[5] };
+        *item = (VrtCpuxItem){ VRT_CPUX_CPUID, (guint32)v[0], (guint32)v[1], (guint32)v[2],
+                               (guint32)v[3],  (guint32)v[4], (guint32)v[5] };
         return true;
     }
     if (g_str_equal(p[0], "msr") && n == 4) {
@@ -381,10 +381,9 @@ map_load(GError **error)
         if (g_str_equal(f[0], "vendor") && n == 3 && strlen(f[2]) == 12) {
             Vendor *v = g_new0(Vendor, 1);
             v->name = g_strdup(f[1]);
-            v->item = (VrtCpuxItem){ .type = VRT_CPUX_CPUID,
-                                     .ebx = read_le32(f[2]),
-                                     .edx = read_le32(f[2] + 4),
-                                     .ecx = read_le32(f[2] + 8) };
+            v->item = (VrtCpuxItem){
+                .type = VRT_CPUX_CPUID, .ebx = read_le32(f[2]), .edx = read_le32(f[2] + 4), .ecx = read_le32(f[2] + 8)
+            };
             g_ptr_array_add(map->vendors, v);
         } else if (g_str_equal(f[0], "feature") && n >= 4) {
             Feature *ft = g_new0(Feature, 1);
@@ -791,7 +790,12 @@ vrt_cpux_encode(const VrtCpuDef *cpu, GError **error)
     return data;
 }
 
-typedef enum { CMP_EQUAL, CMP_SUPERSET, CMP_SUBSET, CMP_UNRELATED } SetRelation;
+typedef enum {
+    CMP_EQUAL,
+    CMP_SUPERSET,
+    CMP_SUBSET,
+    CMP_UNRELATED
+} SetRelation;
 
 static SetRelation
 relation(const VrtCpuxData *d1, const VrtCpuxData *d2)
@@ -844,8 +848,8 @@ static int
 compute(const VrtCpuDef *host, const VrtCpuDef *cpu, char **message, GError **error)
 {
     const Map *map = get_map(error);
-    g_autoptr(VrtCpuxData) host_d = NULL, force = NULL, require = NULL, optional = NULL, disable = NULL,
-                                forbid = NULL, diff = NULL;
+    g_autoptr(VrtCpuxData) host_d = NULL, force = NULL, require = NULL, optional = NULL, disable = NULL, forbid = NULL,
+                           diff = NULL;
 
     if (!map)
         return -1;
@@ -904,7 +908,8 @@ vrt_cpux_compare(const VrtCpuDef *host, const VrtCpuDef *cpu, bool fail_incompat
 
     if (!host || !host->model) {
         if (fail_incompatible) {
-            vrt_error_set_literal(error, VIR_ERR_CPU_INCOMPATIBLE, "the CPU is incompatible with host CPU: unknown host CPU");
+            vrt_error_set_literal(error, VIR_ERR_CPU_INCOMPATIBLE,
+                                  "the CPU is incompatible with host CPU: unknown host CPU");
             return -1;
         }
         return 0;

@@ -16,7 +16,10 @@
 
 /* One CPUID leaf (type CPUID: in = eax_in, sub = ecx_in) or MSR (type MSR:
  * in = index, only eax and edx used) and its output registers. */
-typedef enum { VRT_CPUX_CPUID = 1, VRT_CPUX_MSR = 2 } VrtCpuxItemType;
+typedef enum {
+    VRT_CPUX_CPUID = 1,
+    VRT_CPUX_MSR = 2
+} VrtCpuxItemType;
 typedef struct {
     VrtCpuxItemType type;
     guint32 in, sub;

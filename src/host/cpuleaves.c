@@ -11,33 +11,70 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+
+/* A regular file stands for the device as lines "LEAF SUBLEAF EAX EBX ECX
+ * EDX" in hex; a leaf it does not list reads as zeros, as an unused leaf
+ * does. */
+static bool
+table_leaf(const char *path, guint32 leaf, guint32 sub, VrtHostCpuid *out)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return false;
+    out->eax = out->ebx = out->ecx = out->edx = 0;
+    lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        unsigned int v[6];
+        if (sscanf(lines[i], "%x %x %x %x %x %x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) == 6 && v[0] == leaf &&
+            v[1] == sub) {
+            out->eax = v[2];
+            out->ebx = v[3];
+            out->ecx = v[4];
+            out->edx = v[5];
+            break;
+        }
+    }
+    return true;
+}
 
 bool
 vrt_host_cpuid(VrtHost *host, guint32 leaf, guint32 sub, VrtHostCpuid *out)
 {
     out->leaf = leaf;
     out->sub = sub;
-    if (vrt_host_is_simulated(host)) {
-        g_autofree char *path = vrt_host_path(host, "/dev/cpu/0/cpuid");
-        guint32 regs[4];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n;
+    g_autofree char *path = vrt_host_path(host, "/dev/cpu/0/cpuid");
+    struct stat st;
 
-        if (fd < 0)
+    /* another host root: its cpuid device, or a table of leaves */
+    if (!g_str_equal(path, "/dev/cpu/0/cpuid")) {
+        if (stat(path, &st) < 0)
             return false;
-        n = pread(fd, regs, sizeof(regs), (off_t)((guint64)leaf | (guint64)sub << 32));
-        close(fd);
-        if (n != (ssize_t)sizeof(regs))
-            return false;
-        out->eax = regs[0];
-        out->ebx = regs[1];
-        out->ecx = regs[2];
-        out->edx = regs[3];
-        return true;
+        if (S_ISCHR(st.st_mode)) {
+            guint32 regs[4];
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            ssize_t n;
+
+            if (fd < 0)
+                return false;
+            n = pread(fd, regs, sizeof(regs), (off_t)((guint64)leaf | (guint64)sub << 32));
+            close(fd);
+            if (n != (ssize_t)sizeof(regs))
+                return false;
+            out->eax = regs[0];
+            out->ebx = regs[1];
+            out->ecx = regs[2];
+            out->edx = regs[3];
+            return true;
+        }
+        return table_leaf(path, leaf, sub, out);
     }
 #if defined(__x86_64__) || defined(__i386__)
     __cpuid_count(leaf, sub, out->eax, out->ebx, out->ecx, out->edx);

@@ -3,9 +3,10 @@
  * every basic and extended leaf up to the maxima leaves 0 and 0x80000000
  * give, with the subleaves each leaf defines. On the real host (root "/")
  * the cpuid instruction answers; under another host root the leaves come
- * from <root>/dev/cpu/0/cpuid (the kernel's cpuid device layout: the
- * 16 bytes eax, ebx, ecx, edx at offset leaf | subleaf << 32), so a test
- * can describe any CPU.
+ * from <root>/dev/cpu/0/cpuid: a cpuid device (the kernel's layout: the
+ * 16 bytes eax, ebx, ecx, edx at offset leaf | subleaf << 32), or a
+ * regular file listing leaves as "LEAF SUBLEAF EAX EBX ECX EDX" lines in
+ * hex, so a test can describe any CPU.
  */
 #pragma once
 

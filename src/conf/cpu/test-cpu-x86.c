@@ -6,9 +6,12 @@
  * and error texts for the cases its tests and this host exercise.
  */
 #include "conf/cpu/cpu_x86.h"
+#include "host/cpuleaves.h"
 #include "util/error.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 /* What libvirtd 9.0 reported as this kind of host's CPU. */
 static const char *const epyc_vm_features[] = {
@@ -298,6 +301,73 @@ test_parse_errors(void)
     }
 }
 
+/* Writes one leaf as a line of the table standing for the cpuid device. */
+static void
+put_leaf(int fd, guint32 leaf, guint32 sub, guint32 eax, guint32 ebx, guint32 ecx, guint32 edx)
+{
+    g_autofree char *line = g_strdup_printf("%x %x %x %x %x %x\n", leaf, sub, eax, ebx, ecx, edx);
+
+    g_assert_cmpint(write(fd, line, strlen(line)), ==, (gssize)strlen(line));
+}
+
+/* Under a host root the leaves come from <root>/dev/cpu/0/cpuid (here a
+ * table of leaves), leaf 7's subleaves as its eax says: an AMD family 15
+ * model 6 CPU is Opteron_G1 (its signature), with the features beyond it. */
+static void
+test_host_leaves(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *root = g_dir_make_tmp("vrt-cpuid-XXXXXX", &err);
+    g_autofree char *dir = g_build_filename(root, "dev", "cpu", "0", NULL);
+    g_autofree char *dev = g_build_filename(dir, "cpuid", NULL);
+    g_autoptr(VrtHost) host = NULL;
+    g_autoptr(GArray) leaves = NULL;
+    g_autoptr(VrtCpuxData) data = vrt_cpux_data_new();
+    g_autoptr(VrtCpuDef) cpu = NULL;
+    int fd;
+
+    g_assert_no_error(err);
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+    fd = open(dev, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    /* "AuthenticAMD"; family 15 model 6 stepping 1; kvm64's leaf 1 bits */
+    put_leaf(fd, 0, 0, 7, 0x68747541, 0x444d4163, 0x69746e65);
+    put_leaf(fd, 1, 0, 0x00000f61, 0, 0x00802001, 0x078bfbff);
+    put_leaf(fd, 7, 0, 1, 0, 0, 0);
+    put_leaf(fd, 7, 1, 0, 0, 0, 0);
+    put_leaf(fd, 0x80000000, 0, 0x80000001, 0, 0, 0);
+    put_leaf(fd, 0x80000001, 0, 0, 0, 0, 0x20100800);
+    close(fd);
+    host = vrt_host_new(root, &err);
+    g_assert_no_error(err);
+    leaves = vrt_host_cpuid_all(host, &err);
+    g_assert_no_error(err);
+    /* leaves 0-7 (7 with its subleaf 1) and 0x80000000-1 */
+    g_assert_cmpuint(leaves->len, ==, 11);
+    for (guint i = 0; i < leaves->len; i++) {
+        const VrtHostCpuid *l = &g_array_index(leaves, VrtHostCpuid, i);
+        VrtCpuxItem it = { VRT_CPUX_CPUID, l->leaf, l->sub, l->eax, l->ebx, l->ecx, l->edx };
+        vrt_cpux_data_add(data, &it);
+    }
+    cpu = vrt_cpux_decode_host(data, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(cpu->model, ==, "Opteron_G1");
+    g_assert_cmpstr(cpu->vendor, ==, "AMD");
+    g_assert_cmpuint(cpu->sig_family, ==, 15);
+    g_assert_cmpuint(cpu->sig_model, ==, 6);
+    g_assert_cmpuint(cpu->features->len, ==, 3);
+    g_assert_cmpstr(g_array_index(cpu->features, VrtCpuFeature, 0).name, ==, "vme");
+    g_assert_cmpstr(g_array_index(cpu->features, VrtCpuFeature, 1).name, ==, "cx16");
+    g_assert_cmpstr(g_array_index(cpu->features, VrtCpuFeature, 2).name, ==, "popcnt");
+    g_assert_cmpint(unlink(dev), ==, 0);
+    g_assert_cmpint(rmdir(dir), ==, 0);
+    g_autofree char *cpudir = g_path_get_dirname(dir);
+    g_autofree char *devdir = g_path_get_dirname(cpudir);
+    rmdir(cpudir);
+    rmdir(devdir);
+    rmdir(root);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -308,5 +378,6 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-x86/baseline", test_baseline);
     g_test_add_func("/cpu-x86/baseline-migratable", test_baseline_migratable);
     g_test_add_func("/cpu-x86/parse-errors", test_parse_errors);
+    g_test_add_func("/cpu-x86/host-leaves", test_host_leaves);
     return g_test_run();
 }

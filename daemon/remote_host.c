@@ -16,6 +16,41 @@
 
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
+static gint
+uint_cmp(gconstpointer a, gconstpointer b)
+{
+    guint x = *(const guint *)a, y = *(const guint *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The page sizes the host offers, smallest first, as libvirt lists them
+ * in <cpu>: the system page and each huge page pool's size. */
+static void
+add_page_sizes(VrtCaps *caps, VrtHost *host)
+{
+    g_autoptr(GPtrArray) pools = vrt_host_list_dir(host, "/sys/kernel/mm/hugepages", NULL);
+    long page = sysconf(_SC_PAGESIZE);
+    guint kib = page > 0 ? (guint)(page / 1024) : 4;
+
+    g_array_append_val(caps->page_sizes_kib, kib);
+    for (guint i = 0; pools && i < pools->len; i++) {
+        const char *name = pools->pdata[i];
+        char *end = NULL;
+        guint64 size;
+
+        if (!g_str_has_prefix(name, "hugepages-"))
+            continue;
+        size = g_ascii_strtoull(name + strlen("hugepages-"), &end, 10);
+        if (size == 0 || size > G_MAXUINT || g_ascii_strcasecmp(end, "kB") != 0)
+            continue;
+        kib = (guint)size;
+        g_array_append_val(caps->page_sizes_kib, kib);
+    }
+    g_array_sort(caps->page_sizes_kib, uint_cmp);
+}
 
 static char *
 build_caps(VrtDaemon *daemon, GError **error)
@@ -44,6 +79,7 @@ build_caps(VrtDaemon *daemon, GError **error)
         for (guint i = 0; i < hcpu->features->len; i++)
             g_ptr_array_add(caps->cpu_features, g_strdup(g_array_index(hcpu->features, VrtCpuFeature, i).name));
     }
+    add_page_sizes(caps, host);
     guint cpus = vrt_host_cpus_online(host);
     caps->sockets = 1;
     caps->dies = 1;

@@ -2,12 +2,13 @@
  * CONNECT_GET_CAPABILITIES: the host as /proc and sysfs under the host root
  * describe it (src/host/hostinfo.h) and the guests the installed QEMU can
  * run, as libvirt's capabilities XML. Built once and kept: none of it
- * changes while vrtd runs. Also CONNECT_GET_DOMAIN_CAPABILITIES and
- * CONNECT_GET_CPU_MODEL_NAMES, which the QEMU driver answers
- * (qemu_domcaps.c).
+ * changes while vrtd runs. Also CONNECT_GET_DOMAIN_CAPABILITIES, which
+ * the QEMU driver answers (qemu_domcaps.c), and CONNECT_GET_CPU_MODEL_NAMES:
+ * the x86 CPU map's models (src/conf/cpu), as libvirt lists its map's.
  */
 #include "daemon/daemon.h"
 #include "daemon/remote_cpu.h"
+#include "conf/cpu/cpu_x86.h"
 #include "conf/domain/capabilities.h"
 #include "conf/domain/domain_conf.h"
 #include "drivers/qemu/qemu_driver.h"
@@ -191,9 +192,17 @@ vrt_handle_connect_get_cpu_model_names(VrtCall *call, remote_connect_get_cpu_mod
                       "virConnectGetCPUModelNames");
         return false;
     }
-    names = vrt_qemu_driver_cpu_model_names(daemon->qemu, args->arch, error);
-    if (!names)
+    if (g_str_equal(args->arch, "x86_64") || g_str_equal(args->arch, "i686")) {
+        /* libvirt's answer is its CPU map's models, in the map's order,
+         * whatever QEMU offers (the domain capabilities say that) */
+        g_auto(GStrv) map = vrt_cpux_model_names();
+
+        names = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; map[i]; i++)
+            g_ptr_array_add(names, g_strdup(map[i]));
+    } else if (!(names = vrt_qemu_driver_cpu_model_names(daemon->qemu, args->arch, error))) {
         return false;
+    }
     if (names->len > REMOTE_CONNECT_CPU_MODELS_MAX) {
         vrt_error_set(error, VIR_ERR_RPC, "Too many CPU models '%u' for limit '%d'", names->len,
                       REMOTE_CONNECT_CPU_MODELS_MAX);

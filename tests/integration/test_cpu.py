@@ -1,7 +1,7 @@
 """The host CPU and CPU comparison as vrtd and Debian's libvirtd 9.0 give
 them on this machine: a user comparing `virsh capabilities`,
-`virsh cpu-compare` and `virsh cpu-baseline` between the two sees the
-same answers.
+`virsh cpu-models`, `virsh cpu-compare` and `virsh cpu-baseline` between
+the two sees the same answers.
 
   * capabilities: the host <cpu> (arch, model, vendor, microcode,
     signature, topology, maxphysaddr, features in order, page sizes) is
@@ -188,3 +188,11 @@ def test_compare_and_baseline_on_the_read_only_socket(vrtd):
     host = host_cpu(ro)
     assert ro.compareCPU(host, 0) == libvirt.VIR_CPU_COMPARE_IDENTICAL
     assert "<model fallback='forbid'>" in ro.baselineCPU([host], 0)
+
+
+def test_cpu_models_match_libvirtd(vrtd, libvirtd):
+    """`virsh cpu-models` lists libvirt's CPU map in its order."""
+    lv, vr = connect(libvirtd.uri), connect(vrtd.uri)
+    for arch in ("x86_64", "i686"):
+        assert vr.getCPUModelNames(arch) == lv.getCPUModelNames(arch)
+    assert virsh(vrtd.uri, "cpu-models", "x86_64").stdout.split() == lv.getCPUModelNames("x86_64")

@@ -13,8 +13,8 @@ the two sees the same answers.
     result, or the same error code and message;
   * cpu-baseline: libvirt's x86 baseline test inputs and pairs made of
     the host's CPU, with EXPAND_FEATURES and MIGRATABLE: the same XML;
-  * bad XML: the same error code and message (a malformed document is
-    the exception: libvirt quotes the line with a caret, vrtd does not).
+  * bad XML: the same error code and message (a malformed document's
+    too: the parser's message, the line and a caret under the place).
 """
 import glob
 import os
@@ -100,6 +100,9 @@ GUESTS = [
 ]
 
 BAD = [
+    "<cpu",
+    "",
+    "bad\n  <cpu>",
     "<domain/>",
     "<cpu><model>Nope</model></cpu>",
     "<cpu><model>kvm64</model><feature name='bogus'/></cpu>",

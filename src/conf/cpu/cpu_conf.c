@@ -9,6 +9,7 @@
 #include "util/error.h"
 #include "util/xml.h"
 
+#include <libxml/parser.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -399,6 +400,87 @@ parse_root(xmlNodePtr root, VrtCpuType type, GError **error)
     return g_steal_pointer(&def);
 }
 
+/* The first fatal parser error, worded as libvirt words it: the document's
+ * name and line, libxml2's message, the line's text and a caret under
+ * the place (VIR_ERR_XML_DETAIL). */
+typedef struct {
+    char *message;
+} ParseErr;
+
+static void
+catch_parse_error(void *ctx, const char *msg, ...)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    ParseErr *pe = ctxt ? ctxt->_private : NULL;
+    const xmlChar *cur, *base;
+    g_autoptr(GString) context = g_string_new(NULL);
+    g_autoptr(GString) pointer = g_string_new(NULL);
+    gsize col;
+
+    (void)msg;
+    if (!pe || pe->message || !ctxt->input || ctxt->lastError.level != XML_ERR_FATAL || !ctxt->lastError.message)
+        return;
+    cur = ctxt->input->cur;
+    base = ctxt->input->base;
+    while (cur > base && (*cur == '\n' || *cur == '\r'))
+        cur--;
+    while (cur > base && *cur != '\n' && *cur != '\r')
+        cur--;
+    if (*cur == '\n' || *cur == '\r')
+        cur++;
+    col = (gsize)(ctxt->input->cur - cur);
+    while (*cur && *cur != '\n' && *cur != '\r')
+        g_string_append_c(context, (char)*cur++);
+    for (gsize n = 0; n < col && n < context->len; n++)
+        g_string_append_c(pointer, context->str[n] == '\t' ? '\t' : '-');
+    g_string_append_c(pointer, '^');
+    /* an empty line is printed as libvirt's printf prints its NULL */
+    pe->message = g_strdup_printf("%s:%d: %s%s\n%s", ctxt->lastError.file ? ctxt->lastError.file : "(CPU_definition)",
+                                  ctxt->lastError.line, ctxt->lastError.message, context->len ? context->str : "(null)",
+                                  pointer->str);
+}
+
+static xmlDocPtr
+read_doc(const char *xml, GError **error)
+{
+    static gsize init_once;
+    ParseErr pe = { NULL };
+    xmlParserCtxtPtr ctxt;
+    xmlDocPtr doc;
+
+    if (g_once_init_enter(&init_once)) {
+        xmlInitParser();
+        g_once_init_leave(&init_once, 1);
+    }
+    if (strlen(xml) > 10 * 1024 * 1024) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU definition document is larger than 10 MiB");
+        return NULL;
+    }
+    if (!(ctxt = xmlNewParserCtxt()) || !ctxt->sax) {
+        if (ctxt)
+            xmlFreeParserCtxt(ctxt);
+        vrt_error_set(error, VIR_ERR_NO_MEMORY, "cannot create XML parser");
+        return NULL;
+    }
+    ctxt->_private = &pe;
+    ctxt->sax->error = catch_parse_error;
+    /* no network, no entity expansion (XML_PARSE_NOENT is not given) */
+    doc =
+        xmlCtxtReadMemory(ctxt, xml, (int)strlen(xml), "(CPU_definition)", NULL, XML_PARSE_NONET | XML_PARSE_NOWARNING);
+    xmlFreeParserCtxt(ctxt);
+    if (!doc || !xmlDocGetRootElement(doc)) {
+        if (pe.message)
+            vrt_error_set_literal(error, VIR_ERR_XML_DETAIL, pe.message);
+        else
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "failed to parse xml document '%s'", "[inline data]");
+        g_free(pe.message);
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    g_free(pe.message);
+    return doc;
+}
+
 VrtCpuDef *
 vrt_cpu_def_parse(const char *xml, VrtCpuType type, GError **error)
 {
@@ -409,7 +491,7 @@ vrt_cpu_def_parse(const char *xml, VrtCpuType type, GError **error)
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "missing CPU definition");
         return NULL;
     }
-    if (!(doc = vrt_xml_read(xml, "(CPU_definition)", NULL, NULL, error)))
+    if (!(doc = read_doc(xml, error)))
         return NULL;
     def = parse_root(xmlDocGetRootElement(doc), type, error);
     xmlFreeDoc(doc);

@@ -278,6 +278,8 @@ test_parse_errors(void)
         const char *msg;
     } cases[] = {
         { "<domain/>", VIR_ERR_XML_ERROR, "XML error: XML does not contain expected 'cpu' element" },
+        { "<cpu", VIR_ERR_XML_DETAIL, "(CPU_definition):1: Couldn't find end of Start Tag cpu line 1\n<cpu\n----^" },
+        { "", VIR_ERR_XML_DETAIL, "(CPU_definition):1: Document is empty\n(null)\n^" },
         { "<cpu><feature name='sse'/></cpu>", VIR_ERR_XML_ERROR,
           "XML error: Non-empty feature list specified without CPU model" },
         { "<cpu><vendor>AMD</vendor></cpu>", VIR_ERR_XML_ERROR, "XML error: CPU vendor specified without CPU model" },

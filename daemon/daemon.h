@@ -44,6 +44,7 @@ struct _VrtDaemon {
     bool probed;
     guint64 hv_version; /* QEMU's version as major*1e6+minor*1e3+micro */
     char *capabilities; /* capabilities XML, built on first request */
+    gpointer host_cpu; /* VrtCpuDef*: the host CPU from CPUID (remote_cpu.c), read on first use */
 
     gpointer qemu; /* VrtQemuDriver*, when built in */
     gpointer network; /* VrtNetworkDriver* */

@@ -2,11 +2,13 @@
  * CONNECT_GET_CAPABILITIES: the host as /proc and sysfs under the host root
  * describe it (src/host/hostinfo.h) and the guests the installed QEMU can
  * run, as libvirt's capabilities XML. Built once and kept: none of it
- * changes while vrtd runs. Also CONNECT_GET_DOMAIN_CAPABILITIES and
- * CONNECT_GET_CPU_MODEL_NAMES, which the QEMU driver answers
- * (qemu_domcaps.c).
+ * changes while vrtd runs. Also CONNECT_GET_DOMAIN_CAPABILITIES, which
+ * the QEMU driver answers (qemu_domcaps.c), and CONNECT_GET_CPU_MODEL_NAMES:
+ * the x86 CPU map's models (src/conf/cpu), as libvirt lists its map's.
  */
 #include "daemon/daemon.h"
+#include "daemon/remote_cpu.h"
+#include "conf/cpu/cpu_x86.h"
 #include "conf/domain/capabilities.h"
 #include "conf/domain/domain_conf.h"
 #include "drivers/qemu/qemu_driver.h"
@@ -15,6 +17,41 @@
 
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
+static gint
+uint_cmp(gconstpointer a, gconstpointer b)
+{
+    guint x = *(const guint *)a, y = *(const guint *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The page sizes the host offers, smallest first, as libvirt lists them
+ * in <cpu>: the system page and each huge page pool's size. */
+static void
+add_page_sizes(VrtCaps *caps, VrtHost *host)
+{
+    g_autoptr(GPtrArray) pools = vrt_host_list_dir(host, "/sys/kernel/mm/hugepages", NULL);
+    long page = sysconf(_SC_PAGESIZE);
+    guint kib = page > 0 ? (guint)(page / 1024) : 4;
+
+    g_array_append_val(caps->page_sizes_kib, kib);
+    for (guint i = 0; pools && i < pools->len; i++) {
+        const char *name = pools->pdata[i];
+        char *end = NULL;
+        guint64 size;
+
+        if (!g_str_has_prefix(name, "hugepages-"))
+            continue;
+        size = g_ascii_strtoull(name + strlen("hugepages-"), &end, 10);
+        if (size == 0 || size > G_MAXUINT || g_ascii_strcasecmp(end, "kB") != 0)
+            continue;
+        kib = (guint)size;
+        g_array_append_val(caps->page_sizes_kib, kib);
+    }
+    g_array_sort(caps->page_sizes_kib, uint_cmp);
+}
 
 static char *
 build_caps(VrtDaemon *daemon, GError **error)
@@ -29,6 +66,21 @@ build_caps(VrtDaemon *daemon, GError **error)
         caps->cpu_vendor = g_strdup("Intel");
     else if (g_strcmp0(vendor, "AuthenticAMD") == 0)
         caps->cpu_vendor = g_strdup("AMD");
+    /* The host CPU as libvirt names it from CPUID (remote_cpu.c). */
+    const VrtCpuDef *hcpu = vrt_daemon_host_cpu_locked(daemon);
+    if (hcpu->model) {
+        g_free(caps->cpu_vendor);
+        caps->cpu_vendor = g_strdup(hcpu->vendor);
+        caps->cpu_model = g_strdup(hcpu->model);
+        caps->microcode = hcpu->microcode;
+        caps->sig_family = hcpu->sig_family;
+        caps->sig_model = hcpu->sig_model;
+        caps->sig_stepping = hcpu->sig_stepping;
+        caps->maxphysaddr_bits = hcpu->addr_bits > 0 ? hcpu->addr_bits : 0;
+        for (guint i = 0; i < hcpu->features->len; i++)
+            g_ptr_array_add(caps->cpu_features, g_strdup(g_array_index(hcpu->features, VrtCpuFeature, i).name));
+    }
+    add_page_sizes(caps, host);
     guint cpus = vrt_host_cpus_online(host);
     caps->sockets = 1;
     caps->dies = 1;
@@ -140,9 +192,17 @@ vrt_handle_connect_get_cpu_model_names(VrtCall *call, remote_connect_get_cpu_mod
                       "virConnectGetCPUModelNames");
         return false;
     }
-    names = vrt_qemu_driver_cpu_model_names(daemon->qemu, args->arch, error);
-    if (!names)
+    if (g_str_equal(args->arch, "x86_64") || g_str_equal(args->arch, "i686")) {
+        /* libvirt's answer is its CPU map's models, in the map's order,
+         * whatever QEMU offers (the domain capabilities say that) */
+        g_auto(GStrv) map = vrt_cpux_model_names();
+
+        names = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; map[i]; i++)
+            g_ptr_array_add(names, g_strdup(map[i]));
+    } else if (!(names = vrt_qemu_driver_cpu_model_names(daemon->qemu, args->arch, error))) {
         return false;
+    }
     if (names->len > REMOTE_CONNECT_CPU_MODELS_MAX) {
         vrt_error_set(error, VIR_ERR_RPC, "Too many CPU models '%u' for limit '%d'", names->len,
                       REMOTE_CONNECT_CPU_MODELS_MAX);

@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "daemon/drivers.h"
 #include "daemon/log.h"
+#include "daemon/remote_cpu.h"
 #include "daemon/remote_migrate.h"
 #include "rpc/server.h"
 #include "util/error.h"
@@ -455,6 +456,7 @@ daemon_free(VrtDaemon *daemon)
     g_free(daemon->emulator);
     g_free(daemon->pidfile);
     g_free(daemon->capabilities);
+    vrt_daemon_host_cpu_free(daemon);
     g_free(daemon);
 }
 

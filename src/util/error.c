@@ -80,6 +80,7 @@ vrt_error_code_prefix(int code)
     case VIR_ERR_ACCESS_DENIED: return "access denied";
     case VIR_ERR_DBUS_SERVICE: return "error from service";
     case VIR_ERR_AUTH_CANCELLED: return "authentication cancelled";
+    case VIR_ERR_CPU_INCOMPATIBLE: return "the CPU is incompatible with host CPU";
     case VIR_ERR_XML_INVALID_SCHEMA: return "XML document failed to validate against schema";
     case VIR_ERR_AUTH_UNAVAILABLE: return "authentication unavailable";
     case VIR_ERR_DEVICE_MISSING: return "device not found";

@@ -155,9 +155,16 @@ format_host_cpu(GString *buf, const VrtCaps *caps)
         g_autofree char *v = vrt_xml_escape(caps->cpu_vendor);
         line(buf, 3, "<vendor>%s</vendor>", v);
     }
+    if (caps->microcode)
+        line(buf, 3, "<microcode version='%u'/>", caps->microcode);
+    if (caps->sig_family)
+        line(buf, 3, "<signature family='%u' model='%u' stepping='%u'/>", caps->sig_family, caps->sig_model,
+             caps->sig_stepping);
     if (caps->sockets && caps->cores && caps->threads)
         line(buf, 3, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", caps->sockets,
              caps->dies ? caps->dies : 1, caps->cores, caps->threads);
+    if (caps->maxphysaddr_bits > 0)
+        line(buf, 3, "<maxphysaddr mode='emulate' bits='%d'/>", caps->maxphysaddr_bits);
     for (guint i = 0; i < caps->cpu_features->len; i++) {
         g_autofree char *f = vrt_xml_escape(caps->cpu_features->pdata[i]);
         line(buf, 3, "<feature name='%s'/>", f);

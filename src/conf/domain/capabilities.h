@@ -45,7 +45,10 @@ typedef struct {
     char *arch; /* host arch, "x86_64" (required) */
     char *cpu_vendor; /* "Intel", "AMD"; NULL = omitted */
     char *cpu_model; /* libvirt CPU model name; NULL = omitted */
+    guint microcode; /* 0 = no <microcode> */
+    guint sig_family, sig_model, sig_stepping; /* family 0 = no <signature> */
     guint sockets, dies, cores, threads; /* 0 = no <topology> */
+    int maxphysaddr_bits; /* <maxphysaddr mode='emulate'>; 0 = none */
     GPtrArray *cpu_features; /* char* feature names ("vmx", ...) */
     GArray *page_sizes_kib; /* guint: 4, 2048, 1048576 */
     guint64 memory_kib; /* total; used for a single cell when cells is empty */

@@ -23,6 +23,11 @@ sample_caps(bool numa)
     caps->host_uuid_set = true;
     caps->cpu_vendor = g_strdup("Intel");
     caps->cpu_model = g_strdup("Skylake-Client-IBRS");
+    caps->microcode = 240;
+    caps->sig_family = 6;
+    caps->sig_model = 94;
+    caps->sig_stepping = 3;
+    caps->maxphysaddr_bits = 39;
     caps->sockets = 1;
     caps->cores = 2;
     caps->threads = 1;
@@ -65,6 +70,12 @@ test_format(gconstpointer data)
     g_assert_nonnull(strstr(xml, "<model>none</model>"));
     g_assert_nonnull(strstr(xml, "<memory unit='KiB'>8388608</memory>"));
     g_assert_nonnull(strstr(xml, "<topology sockets='1' dies='1' cores='2' threads='1'/>"));
+    g_assert_nonnull(strstr(xml, "<vendor>Intel</vendor>\n"
+                                 "      <microcode version='240'/>\n"
+                                 "      <signature family='6' model='94' stepping='3'/>\n"
+                                 "      <topology sockets='1' dies='1' cores='2' threads='1'/>\n"
+                                 "      <maxphysaddr mode='emulate' bits='39'/>\n"
+                                 "      <feature name='vmx'/>"));
 }
 
 static void

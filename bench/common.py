@@ -175,6 +175,9 @@ def start_vrtd(workdir=None, extra_args=(), config=None):
     if not os.path.exists(VRTD):
         raise FileNotFoundError(f"{VRTD} not found (build vrt first, or set VRTD)")
     d = workdir or tempfile.mkdtemp(prefix="vrt-bench-vrtd-")
+    # vrtd runs QEMU as qemu.conf's user (libvirt-qemu by default), which
+    # must reach the domain's run directory under the root (mkdtemp: 0700).
+    os.chmod(d, 0o755)
     if config is not None:
         os.makedirs(os.path.join(d, "etc", "vrt"), exist_ok=True)
         with open(os.path.join(d, "etc", "vrt", "vrtd.conf"), "w") as f:

@@ -18,10 +18,10 @@
  * DIR_SYNC_GATHER_US) while other durable writes into the directory are
  * flushing their file: they rename within about one file fsync, and then
  * share this dir fsync instead of queueing for the next. A writer alone
- * never waits. With 8 concurrent clients this took the dir fsyncs per
- * define+undefine from about 1 to about 0.3 (bench_domains.py); each is a
- * cache flush, and on a busy machine the kernel's CPU per flush was most
- * of vrtd's CPU per pair.
+ * never waits. With 8 concurrent clients (bench_domains.py, under strace)
+ * this took the dir fsyncs per define+undefine from 1.03 to 0.70; each is
+ * a cache flush, and on a busy machine the kernel's I/O path was most of
+ * vrtd's CPU per pair.
  */
 #include "util/fileutil.h"
 #include "util/error.h"

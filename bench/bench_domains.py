@@ -61,7 +61,7 @@ TARGET_CLIENTS_AHEAD = 4.0     # CLIENTS clients: pairs/s, x libvirtd's with as 
 CLIENTS = 8
 CLIENT_WARMUP_PAIRS = 20
 FLOOR_WARMUP = 20
-FLOOR_FILE_BYTES = 1024        # about a formatted definition of domain_xml()
+FLOOR_DATA = b"x" * 1024       # about a formatted definition of domain_xml()
 
 
 def kvm_usable():
@@ -92,12 +92,13 @@ def qmp_line(f):
             return line
 
 
-def bare_argv(vtype, sock):
+def bare_argv(vtype, monitor_fd):
     """The devices-free bare QEMU: q35 with -nodefaults and nothing else."""
     accel = "kvm" if vtype == "kvm" else "tcg"
     return [QEMU, "-S", "-no-user-config", "-nodefaults", "-machine", f"q35,accel={accel}",
             "-m", str(MEMORY_MIB), "-smp", "1", "-display", "none",
-            "-qmp", f"unix:{sock},server=on,wait=off"]
+            "-chardev", f"socket,id=charmonitor,fd={monitor_fd},server=on,wait=off",
+            "-mon", "chardev=charmonitor,id=monitor,mode=control"]
 
 
 def qemu_opt_escape(value):
@@ -117,57 +118,56 @@ def vrtd_qemu_cmdline(daemon, name):
     return read_cmdline(pid)
 
 
-def same_cmdline_argv(template, root, workdir):
-    """vrtd's argv for the domain, run by hand: the QMP socket QEMU inherited
-    as a descriptor becomes a path QEMU binds (the bench connects to it), the
-    pidfile goes to workdir. Nothing else may point into vrtd's root."""
-    sock = os.path.join(workdir, "qmp.sock")
+def same_cmdline_argv(template, root, workdir, monitor_fd="FD"):
+    """vrtd's argv for the domain, run by hand: the QMP socket it inherits
+    is the bench's (monitor_fd, bound and listening before the exec, as
+    vrtd gives one), the pidfile goes to workdir. Nothing else may point
+    into vrtd's root."""
     argv = list(template)
     for i, a in enumerate(argv):
         if a.startswith("socket,id=charmonitor,"):
             opts = [o for o in a.split(",") if not o.startswith(("fd=", "path="))]
-            opts.insert(2, f"path={qemu_opt_escape(sock)}")
+            opts.insert(2, f"fd={monitor_fd}")
             argv[i] = ",".join(opts)
         elif i and argv[i - 1] == "-pidfile":
             argv[i] = os.path.join(workdir, "qemu.pid")
     stray = [a for a in argv if root in a]
     if stray:
         raise RuntimeError(f"vrtd's QEMU command line names its root in {stray}")
-    return argv, sock
+    return argv
 
 
 def bare_qemu_once(vtype, workdir, template=None, root=None):
     """Seconds from exec to `cont` answered, and from SIGTERM to exit. With
     template (vrtd's QEMU argv) and root (vrtd's root), that command line;
     else the devices-free one. QEMU gets an environment like vrtd's and
-    writes to a log file, as under vrtd."""
-    if template:
-        argv, sock = same_cmdline_argv(template, root, workdir)
-    else:
-        sock = os.path.join(workdir, "qmp.sock")
-        argv = bare_argv(vtype, sock)
+    writes to a log file, as under vrtd. Like vrtd, the bench binds and
+    listens on the monitor socket before the exec and hands QEMU the
+    descriptor, so it connects at once (no polling for the socket) and
+    reads the greeting when QEMU is ready."""
+    sock = os.path.join(workdir, "qmp.sock")
     for f in (sock, os.path.join(workdir, "qemu.pid")):
         if os.path.exists(f):
             os.unlink(f)
     env = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": workdir}
     logpath = os.path.join(workdir, "qemu.log")
+    t0 = time.perf_counter()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sock)
+    listener.listen(1)
+    mfd = listener.fileno()
+    argv = same_cmdline_argv(template, root, workdir, mfd) if template else bare_argv(vtype, mfd)
     with open(logpath, "ab") as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                pass_fds=(mfd,))
+    listener.close()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    deadline = time.monotonic() + QMP_TIMEOUT_S
-    while True:
-        try:
-            s.connect(sock)
-            break
-        except (FileNotFoundError, ConnectionRefusedError):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"bare QEMU did not open its monitor ({argv}); log: {common.tail(logpath)}")
-            time.sleep(0.0005)
+    s.connect(sock)
     s.settimeout(QMP_TIMEOUT_S)
     f = s.makefile("rwb")
-    f.readline()  # greeting
+    if not f.readline():  # greeting
+        proc.kill()
+        raise RuntimeError(f"bare QEMU closed its monitor ({argv}); log: {common.tail(logpath)}")
     for cmd in (b'{"execute":"qmp_capabilities"}', b'{"execute":"cont"}'):
         f.write(cmd + b"\r\n")
         f.flush()
@@ -254,7 +254,7 @@ def bench_lifecycle(daemon, conn, vtype, runs):
             if i == 0 and daemon.name == "vrtd":
                 VRTD_QEMU_ARGV["argv"] = vrtd_qemu_cmdline(daemon, name)
                 VRTD_QEMU_ARGV["root"] = daemon.dir
-                shown = same_cmdline_argv(VRTD_QEMU_ARGV["argv"], daemon.dir, "WORKDIR")[0]
+                shown = same_cmdline_argv(VRTD_QEMU_ARGV["argv"], daemon.dir, "WORKDIR")
                 print("bare QEMU with vrtd's command line: " + " ".join(shown), file=sys.stderr)
             t1 = time.perf_counter()
             dom.destroy()
@@ -280,19 +280,48 @@ def bench_lifecycle(daemon, conn, vtype, runs):
 WARMUP_PAIRS = 200
 
 
-def bench_define_undefine(daemon, conn, vtype, count):
-    """Pairs per second and daemon CPU µs per pair, one client."""
+FLOOR_CHUNK = 10               # pairs: the floor and the daemon take turns by this many
+
+
+def bench_define_undefine(daemon, conn, vtype, count, floor_dir=None):
+    """Pairs per second and daemon CPU µs per pair, one client. With
+    floor_dir, the fsync floor is measured interleaved with the loop:
+    FLOOR_CHUNK durable pairs by the bench itself (fsync_floor_pair), then
+    FLOOR_CHUNK through the daemon, and so on, so that both see the same
+    disk and the same load (on a machine shared with other work, a floor
+    timed before and after the loop was 2-3x off). Returns (pairs/s, CPU µs
+    per pair, floor seconds per pair: mean, median)."""
     xmls = [domain_xml(f"{PREFIX}du{i}", vtype) for i in range(count)]
     # Warm-up under other names (both daemons' first hundreds of pairs run
     # slower: caches, allocator arenas, the directory).
     for i in range(WARMUP_PAIRS):
         conn.defineXML(domain_xml(f"{PREFIX}dw{i}", vtype)).undefine()
-    cpu0 = common.cpu_ticks(daemon.pid)
-    t0 = time.perf_counter()
-    for xml in xmls:
-        conn.defineXML(xml).undefine()
-    elapsed = time.perf_counter() - t0
-    return count / elapsed, (common.cpu_ticks(daemon.pid) - cpu0) / common.CLK_TCK / count * 1e6
+    floor = []
+    dfd = None
+    if floor_dir:
+        os.makedirs(floor_dir, exist_ok=True)
+        dfd = os.open(floor_dir, os.O_RDONLY | os.O_DIRECTORY)
+        for i in range(FLOOR_WARMUP):
+            fsync_floor_pair(dfd, floor_dir, f"w{i}")
+    elapsed = 0.0
+    cpu = 0
+    try:
+        for c in range(0, count, FLOOR_CHUNK):
+            if dfd is not None:
+                floor.extend(fsync_floor_pair(dfd, floor_dir, str(i)) for i in range(c, min(c + FLOOR_CHUNK, count)))
+            cpu0 = common.cpu_ticks(daemon.pid)
+            t0 = time.perf_counter()
+            for xml in xmls[c:c + FLOOR_CHUNK]:
+                conn.defineXML(xml).undefine()
+            elapsed += time.perf_counter() - t0
+            cpu += common.cpu_ticks(daemon.pid) - cpu0
+    finally:
+        if dfd is not None:
+            os.close(dfd)
+    res = (count / elapsed, cpu / common.CLK_TCK / count * 1e6)
+    if floor:
+        res += (statistics.mean(floor), statistics.median(floor))
+    return res
 
 
 def _du_client(uri, vtype, index, count, barrier, results):
@@ -332,38 +361,24 @@ def bench_define_undefine_concurrent(daemon, vtype, count, clients=CLIENTS):
     return total / (max(ends) - t0), cpu / total * 1e6
 
 
-def fsync_floor(dirpath, pairs, size):
-    """Seconds of fsync one durable define+undefine needs, on the file system
-    of dirpath: fsync of the new file, of the directory after the rename and
-    of the directory after the unlink. Mean over pairs (the rate of the
-    define+undefine loop is a mean too) and median."""
-    os.makedirs(dirpath, exist_ok=True)
-    data = b"x" * size
-    dfd = os.open(dirpath, os.O_RDONLY | os.O_DIRECTORY)
-    times = []
-    try:
-        for i in range(pairs + FLOOR_WARMUP):
-            tmp = os.path.join(dirpath, f"f{i}.xml.new")
-            final = os.path.join(dirpath, f"f{i}.xml")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            os.write(fd, data)
-            t0 = time.perf_counter()
-            os.fsync(fd)
-            t1 = time.perf_counter()
-            os.close(fd)
-            os.rename(tmp, final)
-            t2 = time.perf_counter()
-            os.fsync(dfd)
-            t3 = time.perf_counter()
-            os.unlink(final)
-            t4 = time.perf_counter()
-            os.fsync(dfd)
-            t5 = time.perf_counter()
-            if i >= FLOOR_WARMUP:
-                times.append((t1 - t0) + (t3 - t2) + (t5 - t4))
-    finally:
-        os.close(dfd)
-    return statistics.mean(times), statistics.median(times)
+def fsync_floor_pair(dfd, dirpath, tag):
+    """Seconds one durable define+undefine needs on the file system of
+    dirpath (dfd: that directory), with no daemon in between: fsync of the
+    new file, rename, fsync of the directory (define); unlink, fsync of the
+    directory (undefine). Only writing the file's bytes into the page cache
+    is left out."""
+    tmp = os.path.join(dirpath, f"f{tag}.xml.new")
+    final = os.path.join(dirpath, f"f{tag}.xml")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, FLOOR_DATA)
+    t0 = time.perf_counter()
+    os.fsync(fd)
+    os.close(fd)
+    os.rename(tmp, final)
+    os.fsync(dfd)
+    os.unlink(final)
+    os.fsync(dfd)
+    return time.perf_counter() - t0
 
 
 def bench_inventory(daemon, conn, vtype, count):
@@ -417,6 +432,10 @@ def bench_inventory(daemon, conn, vtype, count):
     return out
 
 
+class SkipStart(Exception):
+    """--define-only: no start/destroy runs."""
+
+
 def bench_daemon(name, vtype, args):
     daemon = start_daemon(name)
     res = {}
@@ -425,6 +444,8 @@ def bench_daemon(name, vtype, args):
         conn = libvirt.open(daemon.uri)
         cleanup_domains(conn)
         try:
+            if args.define_only:
+                raise SkipStart()
             life = bench_lifecycle(daemon, conn, vtype, args.runs)
             res["start_ms"] = statistics.median(life["starts"]) * 1e3
             res["bare_ms"] = statistics.median(life["bare"]) * 1e3
@@ -435,6 +456,8 @@ def bench_daemon(name, vtype, args):
             res["start_max_ms"] = max(life["starts"]) * 1e3
             res["destroy_ms"] = statistics.median(life["destroys"]) * 1e3
             res["destroy_max_ms"] = max(life["destroys"]) * 1e3
+        except SkipStart:
+            pass
         except libvirt.libvirtError as e:
             print(f"{name}: start/destroy failed: {e}", file=sys.stderr)
             cleanup_domains(conn)
@@ -443,20 +466,21 @@ def bench_daemon(name, vtype, args):
             conn.close()
             return res
         floor_dir = os.path.join(daemon.dir, "fsync-floor")
-        floor_before = fsync_floor(floor_dir, args.count, FLOOR_FILE_BYTES)
-        res["define_undefine_per_s"], res["define_undefine_cpu_us"] = \
-            bench_define_undefine(daemon, conn, vtype, args.count)
-        floor_after = fsync_floor(floor_dir, args.count, FLOOR_FILE_BYTES)
-        shutil.rmtree(floor_dir, ignore_errors=True)
         # The machine's limit for one client: the fsyncs of one durable pair,
-        # timed right before and right after the loop.
-        floor = (floor_before[0] + floor_after[0]) / 2
+        # timed in turns with the daemon's loop.
+        (res["define_undefine_per_s"], res["define_undefine_cpu_us"], floor, floor_median) = \
+            bench_define_undefine(daemon, conn, vtype, args.count, floor_dir)
+        shutil.rmtree(floor_dir, ignore_errors=True)
         res["fsync_floor_ms"] = floor * 1e3
-        res["fsync_floor_median_ms"] = (floor_before[1] + floor_after[1]) / 2 * 1e3
+        res["fsync_floor_median_ms"] = floor_median * 1e3
         res["pair_ms"] = 1e3 / res["define_undefine_per_s"]
         res["pair_vs_floor"] = res["pair_ms"] / res["fsync_floor_ms"]
         res["define_undefine_n_per_s"], res["define_undefine_n_cpu_us"] = \
             bench_define_undefine_concurrent(daemon, vtype, args.count)
+        if args.define_only:
+            cleanup_domains(conn)
+            conn.close()
+            return res
         inv = bench_inventory(daemon, conn, vtype, args.count)
         res["list_per_s"] = inv["list_per_s"]
         res["list_cpu_us"] = inv["list_cpu_us"]
@@ -506,13 +530,15 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="start/destroy runs, median (default 5)")
     ap.add_argument("--start-only", action="store_true",
                     help="only start and destroy (with the paired bare QEMU starts)")
+    ap.add_argument("--define-only", action="store_true",
+                    help="only define+undefine with 1 and with 8 clients, beside the fsync floor")
     args = ap.parse_args()
 
     vtype = "kvm" if kvm_usable() else "qemu"
     daemons = [args.only] if args.only else ["vrtd", "libvirtd"]
     print(f"domain type {vtype}, {args.count} domains, {args.runs} start/destroy runs, "
           f"{os.cpu_count()} CPUs", file=sys.stderr)
-    qemu_run_s, qemu_exit_s = bench_bare_qemu(vtype, args.runs)
+    qemu_run_s, qemu_exit_s = bench_bare_qemu(vtype, args.runs) if not args.define_only else (0, 0)
     results = {}
     for d in daemons:
         print(f"measuring {d} ...", file=sys.stderr)
@@ -538,7 +564,7 @@ def main():
         ("define+undefine per s, 1 client", "define_undefine_per_s", ",.0f", True, ""),
         ("  ms per pair", "pair_ms", ".3f", False, ""),
         ("  fsync floor: fsyncs of one durable pair, ms", "fsync_floor_ms", ".3f", None,
-         "mean; measured beside each daemon's loop"),
+         "mean; measured in turns with each daemon's loop"),
         ("  the same, median, ms", "fsync_floor_median_ms", ".3f", None, ""),
         ("  ms per pair / fsync floor", "pair_vs_floor", ".2f", None, f"vrtd <= {TARGET_VS_FSYNC_FLOOR}"),
         ("  daemon CPU us per pair", "define_undefine_cpu_us", ",.0f", False, ""),
@@ -562,6 +588,8 @@ def main():
     ]
     if args.start_only:
         rows = start_rows
+    elif args.define_only:
+        rows = rows[len(start_rows):len(start_rows) + 8]
     w = max(len(r[0]) for r in rows) + 2
     print(f"\nbench_domains: {vtype} q35 {MEMORY_MIB} MiB guest-less; {os.cpu_count()} CPUs; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")

@@ -176,7 +176,7 @@ def start_vrtd(workdir=None, extra_args=(), config=None):
         raise FileNotFoundError(f"{VRTD} not found (build vrt first, or set VRTD)")
     d = workdir or tempfile.mkdtemp(prefix="vrt-bench-vrtd-")
     # vrtd runs QEMU as qemu.conf's user (libvirt-qemu by default), which
-    # must reach the run and state directories under the root
+    # must reach the domain's run directory under the root (mkdtemp: 0700).
     os.chmod(d, 0o755)
     if config is not None:
         os.makedirs(os.path.join(d, "etc", "vrt"), exist_ok=True)

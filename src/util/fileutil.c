@@ -12,10 +12,16 @@
  * waits until done reaches that number, and runs that fsync itself when
  * none is under way. So while one fsync runs, every writer that renames
  * meanwhile waits for the next one, and one thread runs it for all of them.
- * How many share one depends on how many rename while one runs: 8 writers
- * that all rename during the first need 2 (test-fileutil.c); in
- * bench_domains.py's run with 8 clients about 2 writers shared each. A
- * removal (undefine) is the same with unlink for rename.
+ * A removal (undefine) is the same with unlink for rename.
+ *
+ * Before it begins, the thread that runs a dir fsync waits (at most
+ * DIR_SYNC_GATHER_US) while other durable writes into the directory are
+ * flushing their file: they rename within about one file fsync, and then
+ * share this dir fsync instead of queueing for the next. A writer alone
+ * never waits. With 8 concurrent clients (bench_domains.py, under strace)
+ * this took the dir fsyncs per define+undefine from 1.03 to 0.70; each is
+ * a cache flush, and on a busy machine the kernel's I/O path was most of
+ * vrtd's CPU per pair.
  */
 #include "util/fileutil.h"
 #include "util/error.h"
@@ -27,6 +33,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The longest a dir fsync waits for writers still flushing their file. */
+#define DIR_SYNC_GATHER_US (20 * 1000)
+
 typedef struct {
     GCond cond;
     guint64 started; /* dir fsyncs begun */
@@ -34,6 +43,8 @@ typedef struct {
     guint64 failed; /* the last one that failed, 0 if none did */
     int failed_errno;
     bool syncing;
+    guint writers; /* durable writes between their file's fsync and their rename */
+    guint64 renamed; /* durable writes that got past their rename (or failed) */
 } DirSync;
 
 /* The directory fsyncs shared by the writers of one owner (a state syncer,
@@ -129,10 +140,34 @@ dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *g
             continue;
         }
         ds->syncing = true;
+        /* Not begun yet (started unchanged): writers that rename while this
+         * waits for them need this fsync, not the next. It waits for as
+         * many renames as writers are flushing now, not for writers that
+         * begin meanwhile, so a steady stream of them cannot hold it up. */
+        gint64 deadline = g_get_monotonic_time() + DIR_SYNC_GATHER_US;
+        guint64 enough = ds->renamed + ds->writers;
+        while (ds->writers > 0 && ds->renamed < enough && g_cond_wait_until(&ds->cond, &owner->lock, deadline))
+            ;
         *gen = ++ds->started;
         return true;
     }
     return false;
+}
+
+/* A durable write into dir begins (+1) or has renamed or failed (-1). */
+static void
+dir_sync_writer(VrtDirSync *owner, const char *dir, int delta)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
+    DirSync *ds = dir_sync_get_locked(owner, dir);
+
+    if (delta > 0) {
+        ds->writers++;
+    } else {
+        ds->writers--;
+        ds->renamed++;
+        g_cond_broadcast(&ds->cond);
+    }
 }
 
 /* Records the end of fsync gen (err: its errno, 0 if it worked) and wakes
@@ -223,15 +258,23 @@ write_atomic(VrtDirSync *owner, const char *path, const char *data, gssize len, 
         vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, errno, "cannot create '%s'", tmp);
         return false;
     }
-    if (fchmod(fd, mode) < 0 || !write_all(fd, data, (gsize)len) || (owner && fsync(fd) < 0)) {
-        int saved = errno;
+    if (owner)
+        dir_sync_writer(owner, dir, +1);
+    bool written = fchmod(fd, mode) == 0 && write_all(fd, data, (gsize)len) && (!owner || fsync(fd) == 0);
+    int saved = errno;
+    if (!written) {
         close(fd);
         unlink(tmp);
+        if (owner)
+            dir_sync_writer(owner, dir, -1);
         vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, saved, "cannot write '%s'", path);
         return false;
     }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
-        int saved = errno;
+    bool renamed = close(fd) == 0 && rename(tmp, path) == 0;
+    saved = errno;
+    if (owner)
+        dir_sync_writer(owner, dir, -1);
+    if (!renamed) {
         unlink(tmp);
         vrt_error_set_errno(error, VIR_ERR_WRITE_FAILED, saved, "cannot replace '%s'", path);
         return false;

@@ -286,6 +286,36 @@ def test_peer_to_peer_migration(hosts, tmp_path):
     virsh(src.uri, "destroy", "mig-p2p-same")
 
 
+def test_peer_to_peer_persistent_undefinesource(hosts, tmp_path):
+    """--p2p --persistent --undefinesource: the definition travels in the
+    perform phase's cookie (libvirt's <persistent>), as the source's own
+    finish call passes no domain XML; the destination keeps it defined and
+    the source forgets it. Back again with --persistent alone: the source
+    of that move keeps its definition, shut off "migrated"."""
+    ns, src, dst, _ = hosts
+    x = tmp_path / "pp.xml"
+    x.write_text(domain_xml("mig-p2p-persist"))
+    virsh(src.uri, "define", str(x))
+    virsh(src.uri, "start", "mig-p2p-persist")
+    src_pid = qemu_pid(src, "mig-p2p-persist")
+
+    r = migrate(ns, src, dst.tls.split("?")[0], "mig-p2p-persist", "--p2p", "--persistent", "--undefinesource")
+    assert r.returncode == 0, r.stderr
+    info = virsh(dst.uri, "dominfo", "mig-p2p-persist").stdout
+    assert "running" in info and "Persistent:     yes" in info
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-p2p-persist" not in names(src, "--all")
+
+    r = migrate(ns, dst, src.tls.split("?")[0], "mig-p2p-persist", "--p2p", "--persistent")
+    assert r.returncode == 0, r.stderr
+    assert "Persistent:     yes" in virsh(src.uri, "dominfo", "mig-p2p-persist").stdout
+    assert virsh(dst.uri, "domstate", "--reason", "mig-p2p-persist").stdout.strip() == "shut off (migrated)"
+    virsh(src.uri, "destroy", "mig-p2p-persist")
+    assert "mig-p2p-persist" in names(src, "--inactive")
+    virsh(src.uri, "undefine", "mig-p2p-persist")
+    virsh(dst.uri, "undefine", "mig-p2p-persist")
+
+
 def read_until(st, want, timeout=180):
     """Reads console stream st until want shows up; returns all read."""
     buf = b""

@@ -400,6 +400,35 @@ migration_setup(VrtQemuDriver *drv, VrtQemuMonitor *mon, const VrtMigrateParams 
 
 /* ---- begin (source) ---- */
 
+/* The definition --persistent leaves at the destination (the cookie's
+ * <persistent>): the persistent_xml parameter, else the domain's inactive
+ * definition, else (a transient domain) its live XML, live_xml or the
+ * domain's own. */
+static char *
+persistent_definition(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, const char *live_xml,
+                      GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = NULL;
+    bool persistent;
+
+    if (p->persist_xml)
+        return g_strdup(p->persist_xml);
+    if (!(obj = vrt_qemu_driver_find(drv, uuid, error)))
+        return NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        persistent = obj->persistent;
+    }
+    if (persistent)
+        return vrt_qemu_domain_get_xml(drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE | VRT_DOMAIN_XML_FLAG_INACTIVE, error);
+    if (live_xml)
+        return g_strdup(live_xml);
+    if (p->dxml)
+        return g_strdup(p->dxml);
+    return vrt_qemu_domain_get_xml(drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE, error);
+}
+
 char *
 vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
                        char **cookie_out, GError **error)
@@ -433,15 +462,8 @@ vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateP
         return NULL;
     c->hostname = g_strdup(g_get_host_name());
     vrt_qemu_migration_host_uuid(drv, c->hostuuid);
-    if (flags & VRT_MIGRATE_PERSIST_DEST) {
-        if (p->persist_xml)
-            c->persistent_xml = g_strdup(p->persist_xml);
-        else if (persistent && !(c->persistent_xml = vrt_qemu_domain_get_xml(
-                                     drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE | VRT_DOMAIN_XML_FLAG_INACTIVE, error)))
-            return NULL;
-        else if (!persistent)
-            c->persistent_xml = g_strdup(xml);
-    }
+    if ((flags & VRT_MIGRATE_PERSIST_DEST) && !(c->persistent_xml = persistent_definition(drv, uuid, p, xml, error)))
+        return NULL;
     *cookie_out = vrt_migration_cookie_format(c);
     return g_steal_pointer(&xml);
 }
@@ -779,6 +801,11 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     }
     out->hostname = g_strdup(g_get_host_name());
     vrt_qemu_migration_host_uuid(drv, out->hostuuid);
+    /* As libvirt's perform, the cookie the destination's finish reads
+     * carries the definition --persistent defines there: a peer-to-peer
+     * source passes finish this cookie and no destination_xml. */
+    if ((flags & VRT_MIGRATE_PERSIST_DEST) && !(out->persistent_xml = persistent_definition(drv, uuid, p, NULL, error)))
+        return false;
     if (flags & VRT_MIGRATE_OFFLINE) {
         *cookie_out = vrt_migration_cookie_format(out);
         return true;
@@ -983,6 +1010,26 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         }
         g_usleep(POLL_MS * 1000);
     }
+    /* Defined before it runs here, as libvirt: a definition refused
+     * leaves the guest to the source (the incoming QEMU goes), never
+     * running on both hosts. */
+    if (flags & VRT_MIGRATE_PERSIST_DEST) {
+        g_autoptr(VrtDomainRef) defined = NULL;
+
+        /* The definition is a job of its own. */
+        vrt_qemu_job_end(&job);
+        defined = define_persistent(drv, c, p, error);
+        if (!defined) {
+            g_auto(VrtQemuJob) stop = VRT_QEMU_JOB_INIT;
+
+            vrt_qemu_process_destroy_kill(obj);
+            if (vrt_qemu_job_begin(&stop, obj, VRT_QEMU_JOB_STOP, NULL))
+                vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+            return NULL;
+        }
+        if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
+            goto fail;
+    }
     if (flags & VRT_MIGRATE_PAUSED) {
         set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
         vrt_qemu_job_end(&job);
@@ -993,12 +1040,6 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         set_state(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_MIGRATED);
         vrt_qemu_job_end(&job);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_MIGRATED);
-    }
-    if (flags & VRT_MIGRATE_PERSIST_DEST) {
-        g_autoptr(VrtDomainRef) defined = define_persistent(drv, c, p, error);
-
-        if (!defined)
-            return NULL;
     }
     *cookie_out = NULL;
     return vrt_qemu_dom_make_ref(obj);

@@ -224,6 +224,10 @@ def test_domjobabort_leaves_the_source_running(hosts, tmp_path):
         finally:
             c.close()
         assert job[0] == libvirt.VIR_DOMAIN_JOB_UNBOUNDED and job[3] > 0  # type, dataTotal
+        # The destination's side is not aborted, as libvirt says.
+        r = virsh(dst.uri, "domjobabort", "mig-abort", check=False)
+        assert r.returncode != 0
+        assert "cannot abort incoming migration; use virDomainDestroy instead" in r.stderr
         virsh(src.uri, "domjobabort", "mig-abort")
         _, err = proc.communicate(timeout=60)
     finally:
@@ -538,7 +542,9 @@ def test_postcopy_switch(hosts, tmp_path):
 def test_lost_client_leaves_no_waiting_destination(hosts, tmp_path):
     """virsh killed in the middle of a client-managed migration, after the
     destination's prepare: its connection's end stops the incoming QEMU
-    there (libvirt's close callback), instead of leaving it waiting."""
+    there (libvirt's close callback), instead of leaving it waiting, and
+    cancels the transfer at the source, which runs the guest on in the
+    same QEMU."""
     ns, src, dst, _ = hosts
     pid = start_transient(src, tmp_path, "mig-lost", mib=256)
     # Held before the switch-over, as in the abort test, so that the
@@ -560,8 +566,10 @@ def test_lost_client_leaves_no_waiting_destination(hosts, tmp_path):
     wait_for(lambda: "mig-lost" not in names(dst, "--all"), timeout=60,
              what="the destination to drop the abandoned incoming domain")
     wait_for(lambda: not pid_alive(dst_pid), what="the incoming QEMU to exit")
-    # The source still has it (its job is cancelled by hand here).
-    virsh(src.uri, "domjobabort", "mig-lost", check=False)
-    wait_for(lambda: virsh(src.uri, "domstate", "mig-lost").stdout.strip() == "running", what="the source to run")
-    assert pid_alive(pid)
+    # The source cancelled its side by itself and runs the guest on.
+    wait_for(lambda: "Unbounded" not in virsh(src.uri, "domjobinfo", "mig-lost", check=False).stdout,
+             timeout=60, what="the source to cancel its migration job")
+    assert virsh(src.uri, "domstate", "mig-lost").stdout.strip() == "running"
+    assert pid_alive(pid) and qemu_pid(src, "mig-lost") == pid
+    assert qmp(src, "mig-lost", "query-migrate")["status"] == "cancelled"
     virsh(src.uri, "destroy", "mig-lost")

@@ -790,6 +790,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     MigStats st = { 0 };
     bool cancel = false;
     bool postcopy = false;
+    bool lost = false;
 
     if (!obj || !check_flags(flags, error))
         return false;
@@ -864,6 +865,21 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
             return false;
         }
         job_publish(drv, uuid, &st, &cancel);
+        /* The client that drives the migration went away: nobody will
+         * finish it at the destination (whose own close hook stops its
+         * QEMU) nor confirm it here, so it is cancelled and the source
+         * runs on. Once QEMU switched to post-copy it cannot be. */
+        if (!lost && p->client_lost && g_atomic_int_get(p->client_lost) && !g_str_equal(status, "postcopy-active") &&
+            !g_str_equal(status, "completed")) {
+            g_autoptr(JsonNode) cret = NULL;
+            g_autoptr(GError) cerr = NULL;
+
+            lost = true;
+            g_message("domain %s: the client of its outgoing migration went away; cancelling it", out->name);
+            if (!(cret = vrt_qemu_monitor_command(mon, "migrate_cancel", NULL, 0, &cerr)))
+                g_warning("domain %s: migrate_cancel: %s", out->name, cerr->message);
+            cancel = true;
+        }
         if (g_str_equal(status, "completed"))
             break;
         /* Post-copy: the destination runs the guest from here (its finish
@@ -1282,6 +1298,12 @@ vrt_qemu_migration_abort(VrtQemuDriver *drv, const guchar *uuid, bool *handled, 
         g_autofree char *key = job_key(drv, uuid);
         MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
 
+        if (j && j->incoming) {
+            *handled = true;
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s",
+                          "cannot abort incoming migration; use virDomainDestroy instead");
+            return false;
+        }
         *handled = j && j->running && j->mon;
         if (!*handled)
             return true;

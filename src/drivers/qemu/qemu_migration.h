@@ -56,6 +56,10 @@ typedef struct {
     /* Perform of a tunnelled migration: QEMU sends its state into this
      * descriptor (a copy is passed with getfd), -1: to uri over TCP. */
     int tunnel_fd;
+    /* Perform of a client-managed migration: set (atomically, by the
+     * daemon) when the client that called it goes away; the transfer is
+     * then cancelled and the source resumed. NULL: none to watch. */
+    gint *client_lost;
 } VrtMigrateParams;
 
 /* ---- the cookie (qemu_migration_cookie.c) ---- */
@@ -131,5 +135,6 @@ bool vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, bool
  * false when there is none, and the caller answers as before. */
 bool vrt_qemu_migration_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flags, int *type, GPtrArray **params);
 /* domjobabort of a running migration (migrate_cancel): *handled false when
- * no migration runs on the domain. */
+ * no migration runs on the domain; on a destination waiting for its
+ * incoming state, libvirt's refusal (destroy it instead). */
 bool vrt_qemu_migration_abort(VrtQemuDriver *drv, const guchar *uuid, bool *handled, GError **error);

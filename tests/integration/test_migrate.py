@@ -11,6 +11,7 @@ machines (SeaBIOS finds nothing to boot and idles)."""
 import os
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -573,3 +574,59 @@ def test_lost_client_leaves_no_waiting_destination(hosts, tmp_path):
     assert pid_alive(pid) and qemu_pid(src, "mig-lost") == pid
     assert qmp(src, "mig-lost", "query-migrate")["status"] == "cancelled"
     virsh(src.uri, "destroy", "mig-lost")
+
+
+PREPARE_PORT, STALL_PORT = 16516, 16517
+
+
+def test_prepare_timeout_stops_an_unfed_incoming_qemu(net, certs, tmp_path):
+    """A destination prepared and then left waiting, its client still
+    connected (here a peer-to-peer source that hangs, SIGSTOP'ed by the
+    fault hook right before its perform): once migration_prepare_timeout
+    passed with nothing of the state received, the incoming QEMU is stopped
+    and the domain goes. The source, running again, finds its transfer
+    refused and runs the guest on: one copy, at the source."""
+    a, b = net
+    started = []
+    try:
+        dst = start_vrtd(b, certs, certs.dst, "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000003", DST_IP,
+                         f'tls_port = "{PREPARE_PORT}"\nmigration_prepare_timeout = 3\n')
+        started.append(dst)
+        os.environ["VRT_FAULT_STOP_AT"] = "migrate:perform"
+        try:
+            src = start_vrtd(a, certs, certs.src, "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000004", SRC_IP,
+                             f'tls_port = "{STALL_PORT}"\n')
+        finally:
+            del os.environ["VRT_FAULT_STOP_AT"]
+        started.append(src)
+        src.tls = f"qemu+tls://{SRC_IP}:{STALL_PORT}/system?pkipath={certs.client}"
+        pid = start_transient(src, tmp_path, "mig-unfed")
+
+        proc = subprocess.Popen(a.cmd(["virsh", "-q", "-c", src.tls, "migrate", "--live", "--p2p", "mig-unfed",
+                                       f"qemu+tls://{DST_IP}:{PREPARE_PORT}/system"]),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: os.path.exists(os.path.join(dst.root, "run/vrt/qemu/mig-unfed.pid")), timeout=60,
+                     interval=0.05, what="the destination's prepare")
+            dst_pid = qemu_pid(dst, "mig-unfed")
+            wait_for(lambda: open(f"/proc/{src.proc.pid}/stat").read().split(") ")[1][0] == "T", timeout=60,
+                     what="the source to stop before its perform")
+            # Nothing comes: the destination gives up by itself.
+            wait_for(lambda: "mig-unfed" not in names(dst, "--all"), timeout=60,
+                     what="the destination to drop the unfed incoming domain")
+            assert not pid_alive(dst_pid)
+        finally:
+            os.kill(src.proc.pid, signal.SIGCONT)
+            _, err = proc.communicate(timeout=120)
+        assert proc.returncode != 0, err
+        print(err)
+        wait_for(lambda: virsh(src.uri, "domstate", "mig-unfed").stdout.strip() == "running",
+                 what="the source to run the guest on")
+        assert pid_alive(pid) and "mig-unfed" not in names(dst, "--all")
+        virsh(src.uri, "destroy", "mig-unfed")
+    finally:
+        for d in started:
+            os.kill(d.proc.pid, signal.SIGCONT)
+            d.stop()
+            kill_vms_under(d.root)
+            shutil.rmtree(d.root, ignore_errors=True)

@@ -80,6 +80,7 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->dev_kvm = g_strdup("/dev/kvm");
     /* Fault tests: the hostdev job ends vrtd at this step (qemu_hostdev.h). */
     drv->hostdev_die_at = g_strdup(g_getenv("VRT_FAULT_DIE_AT"));
+    drv->fault_stop_at = g_strdup(g_getenv("VRT_FAULT_STOP_AT"));
     drv->caps = vrt_qemu_caps_new(drv->dev_kvm);
     {
         g_autofree char *cache = g_build_filename(drv->lib_dir, "capabilities", NULL);
@@ -155,6 +156,7 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
     g_free(drv->lib_dir);
     g_free(drv->dev_kvm);
     g_free(drv->hostdev_die_at);
+    g_free(drv->fault_stop_at);
     g_mutex_clear(&drv->lock);
     g_free(drv);
 }

@@ -58,6 +58,7 @@ typedef struct {
     bool running;
     guint flags; /* the running migration's (migrate-postcopy checks POSTCOPY) */
     bool incoming; /* destination: prepared, not finished yet */
+    guint prepare_gen; /* which prepare the incoming mark is (its watchdog's) */
     MigStats stats;
     bool has_completed;
     MigStats completed;
@@ -552,6 +553,8 @@ uri_host(const char *uri)
     return end ? g_strndup(h, end - h) : g_strdup(h);
 }
 
+static void prepare_watch(VrtQemuDriver *drv, const guchar *uuid, guint gen);
+
 /* Destination's prepare, direct (fd NULL: QEMU listens on a TCP port,
  * *uri_out tells the source where) or tunnelled (QEMU reads a socket whose
  * other end goes to *fd). */
@@ -670,8 +673,10 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
     g_debug("domain %s: incoming migration on %s", ref->name, incoming);
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        MigJob *j = job_get_locked(drv, ref->uuid);
 
-        job_get_locked(drv, ref->uuid)->incoming = true;
+        j->incoming = true;
+        prepare_watch(drv, ref->uuid, ++j->prepare_gen);
     }
     memcpy(uuid, ref->uuid, 16);
     if (fd) {
@@ -683,6 +688,86 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
     }
     *cookie_out = vrt_migration_cookie_format(out);
     return true;
+}
+
+/* ---- the prepare's time bound ---- */
+
+typedef struct {
+    VrtQemuDriver *drv;
+    guchar uuid[16];
+    guint gen;
+} PrepareWatch;
+
+/* Whether the incoming mark of uuid is still prepare gen's (no finish, no
+ * lost client, no later prepare took it). mig_lock held. */
+static bool
+prepare_pending_locked(VrtQemuDriver *drv, const guchar *uuid, guint gen)
+{
+    g_autofree char *key = job_key(drv, uuid);
+    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+
+    return j && j->incoming && j->prepare_gen == gen;
+}
+
+/* Stops an incoming QEMU that got nothing of its state within the
+ * prepare timeout (migration_prepare_timeout); one that is receiving is
+ * looked at again a period later, since only the finish may end it. */
+static gpointer
+prepare_watch_thread(gpointer data)
+{
+    g_autofree PrepareWatch *w = data;
+    guint secs = w->drv->cfg.migration_prepare_timeout ? w->drv->cfg.migration_prepare_timeout : 300;
+
+    for (;;) {
+        gint64 until = g_get_monotonic_time() + (gint64)secs * G_USEC_PER_SEC;
+        g_autoptr(VrtQemuDom) obj = NULL;
+        g_autoptr(VrtQemuMonitor) mon = NULL;
+        g_autofree char *status = NULL;
+        g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+        while (g_get_monotonic_time() < until) {
+            {
+                g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+
+                if (!prepare_pending_locked(w->drv, w->uuid, w->gen))
+                    return NULL;
+            }
+            g_usleep(MIN(500000, MAX(1, until - g_get_monotonic_time())));
+        }
+        if (!(obj = vrt_qemu_driver_find(w->drv, w->uuid, NULL)))
+            return NULL;
+        /* "setup": QEMU listens and nothing came; "active" and later: the
+         * state is coming. */
+        if ((mon = running_monitor(obj, NULL)) && (status = query_migrate(mon, NULL, NULL, NULL)) &&
+            !g_str_equal(status, "setup") && !g_str_equal(status, "none"))
+            continue;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+            g_autofree char *key = job_key(w->drv, w->uuid);
+
+            if (!prepare_pending_locked(w->drv, w->uuid, w->gen))
+                return NULL;
+            /* Taken: a finish or lost client coming now finds nothing. */
+            ((MigJob *)g_hash_table_lookup(mig_jobs, key))->incoming = false;
+        }
+        g_warning("domain %s: its incoming migration got no state in %u s; stopping it", obj->def->name, secs);
+        vrt_qemu_process_destroy_kill(obj);
+        if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
+            vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+        return NULL;
+    }
+}
+
+/* Starts the watchdog of prepare gen of uuid. */
+static void
+prepare_watch(VrtQemuDriver *drv, const guchar *uuid, guint gen)
+{
+    PrepareWatch *w = g_new0(PrepareWatch, 1);
+
+    w->drv = drv;
+    memcpy(w->uuid, uuid, 16);
+    w->gen = gen;
+    g_thread_unref(g_thread_new("vrt-mig-prepare", prepare_watch_thread, w));
 }
 
 bool
@@ -832,6 +917,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     if (p->tunnel_fd >= 0 && !vrt_qemu_monitor_getfd(mon, "migrate-out", p->tunnel_fd, error))
         return false;
 
+    vrt_qemu_fault(drv, "migrate", "perform");
     st.started_us = g_get_monotonic_time();
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);

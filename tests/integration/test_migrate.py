@@ -109,6 +109,15 @@ class Events:
             seen += [line.decode().split(tag, 1)[1].strip() for line in lines if tag in line.decode()]
         return seen
 
+    def text(self, *want):
+        """Reads (30 s at most) until every string of want was printed;
+        returns all read so far."""
+        end = time.monotonic() + 30
+        while not all(w.encode() in self.buf for w in want) and time.monotonic() < end:
+            if select.select([self.proc.stdout], [], [], 0.5)[0]:
+                self.buf += os.read(self.proc.stdout.fileno(), 65536)
+        return self.buf.decode()
+
     def close(self):
         self.proc.kill()
         self.proc.wait()
@@ -179,6 +188,58 @@ def test_persistent_source_stays_defined_without_undefinesource(hosts, tmp_path)
     assert "Persistent:     no" in virsh(dst.uri, "dominfo", "mig-keep").stdout
     virsh(dst.uri, "destroy", "mig-keep")
     virsh(src.uri, "undefine", "mig-keep")
+
+
+def job_completed_event(text, name):
+    """The parameters of the job-completed event virsh printed for name."""
+    head = f"event 'job-completed' for domain '{name}':\n"
+    assert head in text, text
+    params = {}
+    for line in text.split(head, 1)[1].split("\n"):
+        if not line.startswith("\t"):
+            break
+        k, v = line.strip().split(": ", 1)
+        params[k] = v
+    return params
+
+
+def test_completed_job_on_both_sides(hosts, tmp_path):
+    """After a migration each side has its completed job: the source an
+    outgoing one, the destination an incoming one with the source's
+    figures (libvirt's cookie <statistics>), each announced by the
+    job-completed event with libvirt's typed parameters."""
+    ns, src, dst, _ = hosts
+    x = tmp_path / "s.xml"
+    x.write_text(domain_xml("mig-stats"))
+    virsh(src.uri, "define", str(x))
+    virsh(src.uri, "start", "mig-stats")
+    src_ev, dst_ev = Events(src), Events(dst)
+    try:
+        r = migrate(ns, src, dst.tls, "mig-stats")
+        assert r.returncode == 0, r.stderr
+        out = job_completed_event(src_ev.text("event 'job-completed' for domain 'mig-stats'", "memory_iteration"),
+                                  "mig-stats")
+        inc = job_completed_event(dst_ev.text("event 'job-completed' for domain 'mig-stats'", "memory_iteration"),
+                                  "mig-stats")
+    finally:
+        src_ev.close()
+        dst_ev.close()
+    assert out["operation"] == "5" and inc["operation"] == "4"  # VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT / _IN
+    for p in (out, inc):
+        assert int(p["memory_total"]) > 0 and int(p["memory_processed"]) > 0 and p["memory_remaining"] == "0"
+        assert "time_elapsed" in p and "downtime" in p
+    assert inc["memory_processed"] == out["memory_processed"]
+
+    done = virsh(src.uri, "domjobinfo", "--completed", "mig-stats").stdout
+    assert "Job type:         Completed" in done and "Operation:        Outgoing migration" in done
+    done = virsh(dst.uri, "domjobinfo", "--completed", "--keep-completed", "mig-stats").stdout
+    assert "Job type:         Completed" in done and "Operation:        Incoming migration" in done
+    assert "Memory processed:" in done and "Total downtime:" in done
+    # Kept once, then forgotten as libvirt forgets it.
+    assert "Incoming migration" in virsh(dst.uri, "domjobinfo", "--completed", "mig-stats").stdout
+    assert "Completed" not in virsh(dst.uri, "domjobinfo", "--completed", "mig-stats").stdout
+    virsh(dst.uri, "destroy", "mig-stats")
+    virsh(src.uri, "undefine", "mig-stats")
 
 
 def test_same_host_uuid_is_refused(hosts, tmp_path):

@@ -15,6 +15,7 @@
 #include "drivers/qemu/qemu_migration.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver_stats.h"
+#include "drivers/qemu/qemu_jobinfo.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
 #include "util/uuid.h"
@@ -37,10 +38,8 @@
 
 /* virDomainJobType and operation, and the job stats flags. */
 #define JOB_UNBOUNDED 2
-#define JOB_COMPLETED 3
 #define JOB_OPERATION_MIGRATION_OUT 5
 #define JOB_STATS_COMPLETED 1u
-#define JOB_STATS_KEEP_COMPLETED 2u
 
 /* What query-migrate last told about a transfer. */
 typedef struct {
@@ -60,8 +59,6 @@ typedef struct {
     bool incoming; /* destination: prepared, not finished yet */
     guint prepare_gen; /* which prepare the incoming mark is (its watchdog's) */
     MigStats stats;
-    bool has_completed;
-    MigStats completed;
 } MigJob;
 
 static GMutex mig_lock;
@@ -836,10 +833,8 @@ job_finish(VrtQemuDriver *drv, const guchar *uuid, const MigStats *st, bool comp
 
     j->running = false;
     g_clear_pointer(&j->mon, vrt_qemu_monitor_unref);
-    if (completed) {
-        j->completed = *st;
-        j->has_completed = true;
-    }
+    /* The completed job's figures are QEMU's own (qemu_jobinfo.c), kept
+     * at confirm. */
 }
 
 /* After a transfer that did not go through: the source runs again, as
@@ -988,6 +983,9 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     }
     /* QEMU stopped the vCPUs for the last round: the source is paused for
      * the migration until confirm stops it (or resumes it). */
+    /* The figures go to the destination in the cookie (libvirt's
+     * <statistics>): its completed job. */
+    out->stats = vrt_qemu_job_query_stats(mon, VRT_DOMAIN_JOB_OPERATION_MIGRATION_OUT, NULL);
     if (postcopy) {
         job_finish(drv, uuid, &st, false);
         set_state(obj, VRT_DOMAIN_PAUSED, PAUSED_POSTCOPY);
@@ -1143,6 +1141,18 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         vrt_qemu_job_end(&job);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_MIGRATED);
     }
+    /* The destination's completed job: the source's figures (libvirt's
+     * destination takes them from the cookie too), as an incoming one. */
+    if (c->stats) {
+        g_autoptr(GPtrArray) params = vrt_qemu_job_params_copy(c->stats);
+        VrtTypedParam *op = g_new0(VrtTypedParam, 1);
+
+        op->field = g_strdup("operation");
+        op->type = VRT_TYPED_PARAM_INT;
+        op->v.i = VRT_DOMAIN_JOB_OPERATION_MIGRATION_IN;
+        g_ptr_array_insert(params, 0, op);
+        vrt_qemu_job_completed_params(obj, params);
+    }
     *cookie_out = NULL;
     return vrt_qemu_dom_make_ref(obj);
 
@@ -1206,6 +1216,14 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
     }
     if (!wait_postcopy(obj, error))
         return false;
+    /* QEMU still answers the completed transfer's figures: the source's
+     * completed job and its job-completed event, before the stop. */
+    {
+        g_autoptr(VrtQemuMonitor) mon = running_monitor(obj, NULL);
+
+        if (mon)
+            vrt_qemu_job_completed(obj, mon, VRT_DOMAIN_JOB_OPERATION_MIGRATION_OUT);
+    }
     vrt_qemu_process_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_MIGRATED, VRT_DOMAIN_EVENT_STOPPED_MIGRATED);
     vrt_qemu_job_end(&job);
@@ -1356,15 +1374,10 @@ vrt_qemu_migration_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flags
 
     if (!j)
         return false;
-    if (flags & JOB_STATS_COMPLETED) {
-        if (!j->has_completed)
-            return false;
-        *type = JOB_COMPLETED;
-        *params = stats_params(&j->completed, true);
-        if (!(flags & JOB_STATS_KEEP_COMPLETED))
-            j->has_completed = false;
-        return true;
-    }
+    /* A completed migration is the domain's completed job
+     * (qemu_jobinfo.c), answered by the generic handler. */
+    if (flags & JOB_STATS_COMPLETED)
+        return false;
     if (!j->running)
         return false;
     *type = JOB_UNBOUNDED;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_driver_stats.h"
 
 #include <glib.h>
 #include <stdbool.h>
@@ -69,6 +70,11 @@ typedef struct {
     char *hostname;
     guchar hostuuid[16];
     char *persistent_xml; /* <persistent><domain>..</domain></persistent>: NULL when absent */
+    /* <statistics> (perform's, for the destination's completed job): the
+     * source's figures as libvirt's typed parameters (VrtTypedParam*,
+     * unsigned long long, named as libvirt names its elements there);
+     * NULL when absent. */
+    GPtrArray *stats;
 } VrtMigrationCookie;
 void vrt_migration_cookie_free(VrtMigrationCookie *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtMigrationCookie, vrt_migration_cookie_free)

@@ -691,3 +691,90 @@ def test_prepare_timeout_stops_an_unfed_incoming_qemu(net, certs, tmp_path):
             d.stop()
             kill_vms_under(d.root)
             shutil.rmtree(d.root, ignore_errors=True)
+
+
+def fault_vrtd(ns, certs, key_cert, host_uuid, address, port, die_at):
+    """A vrtd of its own (TLS on port) that kills itself (SIGKILL, the
+    driver's fault hook) at die_at; restart_vrtd starts it again."""
+    root = tempfile.mkdtemp(prefix="vrt-mig-")
+    os.environ["VRT_FAULT_DIE_AT"] = die_at
+    try:
+        d = migrate_env.start_vrtd(ns, certs, key_cert, host_uuid, address, root, f'tls_port = "{port}"\n')
+    finally:
+        del os.environ["VRT_FAULT_DIE_AT"]
+    d.tls = f"qemu+tls://{address}:{port}/system?pkipath={certs.client}"
+    d.args = (ns, certs, key_cert, host_uuid, address, port)
+    return d
+
+
+def restart_vrtd(d):
+    ns, certs, key_cert, host_uuid, address, port = d.args
+    d.proc.wait(timeout=60)
+    n = migrate_env.start_vrtd(ns, certs, key_cert, host_uuid, address, d.root, f'tls_port = "{port}"\n')
+    n.tls, n.args = d.tls, d.args
+    return n
+
+
+def test_destination_killed_mid_migration_stops_its_incoming_qemu(hosts, net, certs, tmp_path):
+    """The destination's vrtd killed (-9) once its incoming QEMU listens:
+    the migration fails, the source keeps running the guest, and the
+    restarted destination stops the incoming QEMU it finds and forgets
+    the domain, so that only the source runs it."""
+    ns, src, _, _ = hosts
+    _, b = net
+    dst = fault_vrtd(b, certs, certs.dst, "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000005", DST_IP, 16518,
+                     "migrate:prepared")
+    try:
+        pid = start_transient(src, tmp_path, "mig-dst-kill")
+        r = migrate(ns, src, dst.tls, "mig-dst-kill")
+        assert r.returncode != 0
+        assert dst.proc.wait(timeout=60) == -signal.SIGKILL
+        incoming = qemu_pid(dst, "mig-dst-kill")
+        assert pid_alive(incoming)
+        assert virsh(src.uri, "domstate", "mig-dst-kill").stdout.strip() == "running" and pid_alive(pid)
+
+        dst = restart_vrtd(dst)
+        wait_for(lambda: not pid_alive(incoming), timeout=60, what="the incoming QEMU to be stopped")
+        assert "mig-dst-kill" not in names(dst, "--all")
+        assert virsh(src.uri, "domstate", "mig-dst-kill").stdout.strip() == "running" and pid_alive(pid)
+        virsh(src.uri, "destroy", "mig-dst-kill")
+    finally:
+        dst.stop()
+        kill_vms_under(dst.root)
+        shutil.rmtree(dst.root, ignore_errors=True)
+
+
+def test_source_killed_at_the_switchover_resumes_at_restart(hosts, net, certs, tmp_path):
+    """The source's vrtd killed (-9) while QEMU waits at its switch-over
+    (pause-before-switchover: the guest's vCPUs stopped by QEMU, the
+    transfer not completed): virsh's perform fails, so the destination is
+    told to drop its incoming QEMU; the restarted source cancels QEMU's
+    migration and runs the guest on in the same QEMU. One running copy,
+    at the source."""
+    a, _ = net
+    _, _, dst, _ = hosts
+    src = fault_vrtd(a, certs, certs.src, "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000006", SRC_IP, 16519,
+                     "migrate:switchover")
+    try:
+        pid = start_transient(src, tmp_path, "mig-src-kill")
+        virsh(src.uri, "qemu-monitor-command", "mig-src-kill",
+              '{"execute":"migrate-set-capabilities","arguments":{"capabilities":'
+              '[{"capability":"pause-before-switchover","state":true}]}}')
+        r = migrate(a, src, dst.tls, "mig-src-kill")
+        assert r.returncode != 0
+        assert src.proc.wait(timeout=60) == -signal.SIGKILL
+        assert pid_alive(pid)
+        wait_for(lambda: "mig-src-kill" not in names(dst, "--all"), timeout=60,
+                 what="the destination to drop the incoming domain")
+
+        src = restart_vrtd(src)
+        wait_for(lambda: qmp(src, "mig-src-kill", "query-status")["running"], timeout=60,
+                 what="the source's guest to run again")
+        assert qmp(src, "mig-src-kill", "query-migrate")["status"] == "cancelled"
+        assert virsh(src.uri, "domstate", "mig-src-kill").stdout.strip() == "running"
+        assert qemu_pid(src, "mig-src-kill") == pid and "mig-src-kill" not in names(dst, "--all")
+        virsh(src.uri, "destroy", "mig-src-kill")
+    finally:
+        src.stop()
+        kill_vms_under(src.root)
+        shutil.rmtree(src.root, ignore_errors=True)

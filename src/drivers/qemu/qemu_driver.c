@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_migration.h"
 #include "drivers/qemu/qemu_tpm.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_snapshot.h"
@@ -545,6 +546,7 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
     vrt_qemu_interface_driver_load(drv);
     vrt_qemu_process_sweep_run_dirs(drv);
     vrt_qemu_cgroup_sweep(drv);
+    vrt_qemu_migration_recover(drv);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);

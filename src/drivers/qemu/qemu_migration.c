@@ -18,6 +18,7 @@
 #include "drivers/qemu/qemu_jobinfo.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 #include "util/uuid.h"
 
 #include <arpa/inet.h>
@@ -98,6 +99,44 @@ job_get_locked(VrtQemuDriver *drv, const guchar *uuid)
         g_hash_table_insert(mig_jobs, g_steal_pointer(&key), j);
     }
     return j;
+}
+
+/* ---- the phase a restart must know ---- */
+
+/* What a vrtd killed in the middle of a migration finds at its restart:
+ * STATE_DIR/UUID.migration says the domain's QEMU is an incoming one not
+ * finished yet ("incoming"), or an outgoing one whose transfer was
+ * started ("perform") or whose transfer completed, the guest paused for
+ * the destination ("performed"). Written before the step it guards,
+ * removed once the phase is over. */
+#define PHASE_INCOMING "incoming"
+#define PHASE_PERFORM "perform"
+#define PHASE_PERFORMED "performed"
+
+static char *
+phase_path(VrtQemuDriver *drv, const guchar *uuid)
+{
+    char s[VRT_UUID_STRING_LEN];
+    g_autofree char *name = NULL;
+
+    vrt_uuid_format(uuid, s);
+    name = g_strconcat(s, ".migration", NULL);
+    return g_build_filename(drv->state_dir, name, NULL);
+}
+
+static void
+phase_set(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
+{
+    g_autofree char *path = phase_path(drv, uuid);
+    g_autoptr(GError) err = NULL;
+
+    if (!phase) {
+        if (unlink(path) < 0 && errno != ENOENT)
+            g_warning("cannot remove %s: %s", path, g_strerror(errno));
+        return;
+    }
+    if (!vrt_file_write_atomic(path, phase, -1, 0600, &err))
+        g_warning("migration phase %s not recorded: %s", phase, err->message);
 }
 
 /* ---- host facts ---- */
@@ -675,6 +714,8 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
         j->incoming = true;
         prepare_watch(drv, ref->uuid, ++j->prepare_gen);
     }
+    phase_set(drv, ref->uuid, PHASE_INCOMING);
+    vrt_qemu_fault(drv, "migrate", "prepared");
     memcpy(uuid, ref->uuid, 16);
     if (fd) {
         *fd = pair[0];
@@ -748,6 +789,7 @@ prepare_watch_thread(gpointer data)
             ((MigJob *)g_hash_table_lookup(mig_jobs, key))->incoming = false;
         }
         g_warning("domain %s: its incoming migration got no state in %u s; stopping it", obj->def->name, secs);
+        phase_set(w->drv, w->uuid, NULL);
         vrt_qemu_process_destroy_kill(obj);
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
             vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
@@ -808,6 +850,7 @@ vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid)
     if (!take_incoming(drv, uuid) || !(obj = vrt_qemu_driver_find(drv, uuid, NULL)))
         return;
     g_message("domain %s: the client of its incoming migration went away; stopping it", obj->def->name);
+    phase_set(drv, uuid, NULL);
     vrt_qemu_process_destroy_kill(obj);
     if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
         vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
@@ -871,6 +914,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     bool cancel = false;
     bool postcopy = false;
     bool lost = false;
+    bool transferring = false;
 
     if (!obj || !check_flags(flags, error))
         return false;
@@ -913,6 +957,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         return false;
 
     vrt_qemu_fault(drv, "migrate", "perform");
+    phase_set(drv, uuid, PHASE_PERFORM);
     st.started_us = g_get_monotonic_time();
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
@@ -929,6 +974,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     json_object_set_string_member(args, "uri", p->tunnel_fd >= 0 ? "fd:migrate-out" : p->uri);
     if (!(ret = vrt_qemu_monitor_command(mon, "migrate", args, 0, error))) {
         job_finish(drv, uuid, &st, false);
+        phase_set(drv, uuid, NULL);
         return false;
     }
 
@@ -942,10 +988,19 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         st.elapsed_ms = (guint64)((g_get_monotonic_time() - st.started_us) / 1000);
         if (!status) {
             job_finish(drv, uuid, &st, false);
+            phase_set(drv, uuid, NULL);
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration out job: %s", err->message);
             return false;
         }
         job_publish(drv, uuid, &st, &cancel);
+        if (!transferring) {
+            transferring = true;
+            vrt_qemu_fault(drv, "migrate", "transfer");
+        }
+        /* QEMU asked to wait before its switch-over (pause-before-
+         * switchover) has stopped the vCPUs there. */
+        if (g_str_equal(status, "pre-switchover"))
+            vrt_qemu_fault(drv, "migrate", "switchover");
         /* The client that drives the migration went away: nobody will
          * finish it at the destination (whose own close hook stops its
          * QEMU) nor confirm it here, so it is cancelled and the source
@@ -973,6 +1028,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
             job_finish(drv, uuid, &st, false);
             resume_source(obj, mon);
+            phase_set(drv, uuid, NULL);
             if (cancel || g_str_equal(status, "cancelled"))
                 vrt_error_set(error, VIR_ERR_OPERATION_ABORTED, "%s", "migration out job: canceled by client");
             else
@@ -986,6 +1042,9 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     /* The figures go to the destination in the cookie (libvirt's
      * <statistics>): its completed job. */
     out->stats = vrt_qemu_job_query_stats(mon, VRT_DOMAIN_JOB_OPERATION_MIGRATION_OUT, NULL);
+    /* From here the destination may run the guest: a restart leaves the
+     * source paused (libvirt's "we don't know"). */
+    phase_set(drv, uuid, PHASE_PERFORMED);
     if (postcopy) {
         job_finish(drv, uuid, &st, false);
         set_state(obj, VRT_DOMAIN_PAUSED, PAUSED_POSTCOPY);
@@ -1066,6 +1125,7 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
             vrt_qemu_process_destroy_kill(waiting);
             if (vrt_qemu_job_begin(&stop, waiting, VRT_QEMU_JOB_STOP, NULL))
                 vrt_qemu_process_stop(waiting, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+            phase_set(drv, waiting->def->uuid, NULL);
         }
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration in job: canceled by client");
         return NULL;
@@ -1081,6 +1141,7 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         vrt_qemu_process_destroy_kill(obj);
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
             vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+        phase_set(drv, c->uuid, NULL);
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration in job: canceled by client");
         return NULL;
     }
@@ -1125,11 +1186,15 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
             vrt_qemu_process_destroy_kill(obj);
             if (vrt_qemu_job_begin(&stop, obj, VRT_QEMU_JOB_STOP, NULL))
                 vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+            phase_set(drv, c->uuid, NULL);
             return NULL;
         }
         if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
             goto fail;
     }
+    /* Killed from here until the guest runs, this daemon's restart stops
+     * the incoming QEMU: the finish never said yes, so the source resumes. */
+    vrt_qemu_fault(drv, "migrate", "finish");
     if (flags & VRT_MIGRATE_PAUSED) {
         set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
         vrt_qemu_job_end(&job);
@@ -1141,6 +1206,7 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         vrt_qemu_job_end(&job);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_MIGRATED);
     }
+    phase_set(drv, c->uuid, NULL);
     /* The destination's completed job: the source's figures (libvirt's
      * destination takes them from the cookie too), as an incoming one. */
     if (c->stats) {
@@ -1159,6 +1225,7 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
 fail:
     vrt_qemu_process_destroy_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+    phase_set(drv, c->uuid, NULL);
     return NULL;
 }
 
@@ -1205,6 +1272,7 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
             return false;
         if ((mon = running_monitor(obj, NULL)))
             resume_source(obj, mon);
+        phase_set(drv, uuid, NULL);
         return true;
     }
     if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, error))
@@ -1226,10 +1294,89 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
     }
     vrt_qemu_process_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_MIGRATED, VRT_DOMAIN_EVENT_STOPPED_MIGRATED);
+    phase_set(drv, uuid, NULL);
     vrt_qemu_job_end(&job);
     if (persistent && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
         return vrt_qemu_domain_undefine(drv, uuid, 0, error);
     return true;
+}
+
+/* ---- a restart in the middle of a migration ---- */
+
+/* One domain's recorded phase (its QEMU reconnected, or gone). */
+static void
+recover_one(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, NULL);
+    g_autoptr(VrtQemuMonitor) mon = obj ? running_monitor(obj, NULL) : NULL;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+    if (!mon) {
+        phase_set(drv, uuid, NULL);
+        return;
+    }
+    if (g_str_equal(phase, PHASE_INCOMING)) {
+        /* Its finish never resumed it, so its source was told to keep the
+         * guest (a client-managed source by the client's cancelled
+         * confirm, a peer-to-peer one by its failed finish call). */
+        g_warning("domain %s: an incoming migration was under way when vrtd ended; stopping it", obj->def->name);
+        vrt_qemu_process_destroy_kill(obj);
+        if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
+            vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+    } else if (g_str_equal(phase, PHASE_PERFORM)) {
+        /* The transfer had not completed when vrtd ended, so no finish
+         * was asked of the destination for it (its client or this daemon
+         * saw the perform fail, and the destination's incoming QEMU goes):
+         * the guest is the source's again. */
+        g_autoptr(JsonNode) ret = NULL;
+        g_autoptr(GError) err = NULL;
+
+        g_warning("domain %s: its outgoing migration was under way when vrtd ended; cancelling it", obj->def->name);
+        if (!(ret = vrt_qemu_monitor_command(mon, "migrate_cancel", NULL, 0, &err)))
+            g_warning("domain %s: migrate_cancel: %s", obj->def->name, err->message);
+        for (guint i = 0; i < 100; i++) {
+            g_autofree char *status = query_migrate(mon, NULL, NULL, NULL);
+
+            if (!status || (!g_str_equal(status, "active") && !g_str_equal(status, "setup") &&
+                            !g_str_equal(status, "cancelling") && !g_str_equal(status, "pre-switchover") &&
+                            !g_str_equal(status, "device")))
+                break;
+            g_usleep(POLL_MS * 1000);
+        }
+        if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, NULL))
+            resume_source(obj, mon);
+    } else {
+        /* The destination may run it: it stays paused, as libvirt leaves
+         * it, for its owner to destroy or resume. */
+        g_warning("domain %s: its outgoing migration had completed when vrtd ended and its destination may run it; "
+                  "left paused",
+                  obj->def->name);
+    }
+    phase_set(drv, uuid, NULL);
+}
+
+void
+vrt_qemu_migration_recover(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *text = NULL;
+        g_autofree char *uuid_text = NULL;
+        guchar uuid[16];
+
+        if (!g_str_has_suffix(entry, ".migration"))
+            continue;
+        path = g_build_filename(drv->state_dir, entry, NULL);
+        uuid_text = g_strndup(entry, strlen(entry) - strlen(".migration"));
+        if (!vrt_uuid_parse(uuid_text, uuid) || !g_file_get_contents(path, &text, NULL, NULL)) {
+            unlink(path);
+            continue;
+        }
+        recover_one(drv, uuid, g_strstrip(text));
+    }
 }
 
 /* ---- post-copy ---- */

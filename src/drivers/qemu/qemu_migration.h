@@ -121,6 +121,12 @@ VrtDomainRef *vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams
  * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it. */
 bool vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error);
 
+/* Driver load, after the domains reconnected: the migrations this daemon
+ * was in when it ended. An incoming QEMU not finished is stopped; a
+ * source whose transfer had not completed is cancelled and resumed; one
+ * whose transfer completed stays paused (its destination may run it). */
+void vrt_qemu_migration_recover(VrtQemuDriver *drv);
+
 /* migrate-postcopy: the running outgoing migration of the domain, started
  * with POSTCOPY, switches to post-copy (libvirt's errors otherwise). */
 bool vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GError **error);

@@ -568,6 +568,21 @@ def test_migrate_postcopy_needs_a_postcopy_migration(hosts, tmp_path):
     virsh(src.uri, "destroy", "mig-pc")
 
 
+def test_postcopy_resume_is_refused(hosts, tmp_path):
+    """vrt does not recover a failed post-copy migration: libvirt's
+    --postcopy-resume is refused by name, nothing moves."""
+    ns, src, dst, _ = hosts
+    pid = start_transient(src, tmp_path, "mig-pcr")
+    for extra in ((), ("--p2p",)):
+        uri = dst.tls if not extra else dst.tls.split("?")[0]
+        r = migrate(ns, src, uri, "mig-pcr", "--postcopy", "--postcopy-resume", *extra)
+        assert r.returncode != 0
+        assert "vrt does not recover a failed post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME)" in r.stderr
+        assert virsh(src.uri, "domstate", "mig-pcr").stdout.strip() == "running" and pid_alive(pid)
+        assert "mig-pcr" not in names(dst, "--all")
+    virsh(src.uri, "destroy", "mig-pcr")
+
+
 def test_postcopy_switch(hosts, tmp_path):
     """--postcopy, then `virsh migrate-postcopy` while the transfer runs:
     the destination takes the guest over and pulls the rest of its memory;

@@ -35,6 +35,7 @@
 
 /* libvirt's post-copy state reason and event detail. */
 #define PAUSED_POSTCOPY 12
+#define PAUSED_POSTCOPY_FAILED 13
 #define EVENT_SUSPENDED_POSTCOPY 7
 
 /* virDomainJobType and operation, and the job stats flags. */
@@ -172,6 +173,12 @@ check_flags(guint flags, GError **error)
 {
     if (flags & VRT_MIGRATE_PEER2PEER) {
         vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "peer-to-peer migration is not supported by vrt yet");
+        return false;
+    }
+    if (flags & VRT_MIGRATE_POSTCOPY_RESUME) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s",
+                      "vrt does not recover a failed post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME): the domain "
+                      "stays paused at its source, its destination's copy is to be destroyed");
         return false;
     }
     if (flags & ~VRT_MIGRATE_SUPPORTED) {
@@ -1232,21 +1239,39 @@ fail:
 /* ---- confirm (source) ---- */
 
 /* A source in post-copy sends the destination's last pages until QEMU says
- * completed; only then may it stop. Nothing to wait for otherwise. */
+ * completed; only then may it stop. Nothing to wait for otherwise. A
+ * post-copy transfer that broke leaves the guest's memory split between
+ * the hosts: the source is then never stopped, it stays paused
+ * (libvirt's "post-copy failed"), and vrt does not recover it. */
 static bool
 wait_postcopy(VrtQemuDom *obj, GError **error)
 {
     g_autoptr(VrtQemuMonitor) mon = running_monitor(obj, NULL);
+    bool postcopy;
 
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        postcopy = obj->state == VRT_DOMAIN_PAUSED && obj->reason == PAUSED_POSTCOPY;
+    }
     while (mon) {
         g_autofree char *desc = NULL;
         g_autofree char *status = query_migrate(mon, NULL, &desc, error);
 
         if (!status)
             return false;
-        if (!g_str_equal(status, "postcopy-active"))
-            break;
-        g_usleep(POLL_MS * 1000);
+        if (g_str_equal(status, "postcopy-active")) {
+            g_usleep(POLL_MS * 1000);
+            continue;
+        }
+        if (postcopy && !g_str_equal(status, "completed")) {
+            set_state(obj, VRT_DOMAIN_PAUSED, PAUSED_POSTCOPY_FAILED);
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+                          "post-copy migration failed (%s): the domain stays paused, vrt does not recover it",
+                          desc ? desc : status);
+            return false;
+        }
+        break;
     }
     return true;
 }

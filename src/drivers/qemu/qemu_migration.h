@@ -34,6 +34,7 @@
 #define VRT_MIGRATE_POSTCOPY (1u << 15)
 #define VRT_MIGRATE_TLS (1u << 16)
 #define VRT_MIGRATE_PARALLEL (1u << 17)
+#define VRT_MIGRATE_POSTCOPY_RESUME (1u << 19)
 /* What vrt carries out; libvirt's other flags are refused as unsupported.
  * PEER2PEER is the daemon's (remote_migrate.c), which strips it; TUNNELLED
  * reaches the driver as a tunnel descriptor. */

@@ -58,6 +58,7 @@ typedef struct {
     bool cancel; /* domjobabort asked */
     bool running;
     guint flags; /* the running migration's (migrate-postcopy checks POSTCOPY) */
+    bool postcopy_asked; /* migrate-start-postcopy went to QEMU */
     bool incoming; /* destination: prepared, not finished yet */
     guint prepare_gen; /* which prepare the incoming mark is (its watchdog's) */
     MigStats stats;
@@ -972,6 +973,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
 
         j->running = true;
         j->cancel = false;
+        j->postcopy_asked = false;
         j->flags = flags;
         j->stats = st;
         g_clear_pointer(&j->mon, vrt_qemu_monitor_unref);
@@ -1023,8 +1025,14 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
                 g_warning("domain %s: migrate_cancel: %s", out->name, cerr->message);
             cancel = true;
         }
-        if (g_str_equal(status, "completed"))
+        /* A post-copy phase may end between two looks: it was one all the
+         * same (the destination ran the guest before the source stopped). */
+        if (g_str_equal(status, "completed")) {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+
+            postcopy = job_get_locked(drv, uuid)->postcopy_asked;
             break;
+        }
         /* Post-copy: the destination runs the guest from here (its finish
          * resumes it) and pulls the pages it still lacks; confirm waits for
          * the end. The source can no longer take the guest back. */
@@ -1439,6 +1447,11 @@ vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GError 
         return false;
     }
     ret = vrt_qemu_monitor_command(mon, "migrate-start-postcopy", NULL, 0, error);
+    if (ret) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+
+        job_get_locked(drv, uuid)->postcopy_asked = true;
+    }
     return ret != NULL;
 }
 

@@ -333,6 +333,8 @@ apply(VrtConfig *cfg, const Lexer *lx, const char *key, Value *v, GError **error
         return want_uint_range(lx, key, v, 1, 65535, "1 to 65535", &cfg->migration_port_min, error);
     if (g_str_equal(key, "migration_port_max"))
         return want_uint_range(lx, key, v, 1, 65535, "1 to 65535", &cfg->migration_port_max, error);
+    if (g_str_equal(key, "migration_prepare_timeout"))
+        return want_uint_range(lx, key, v, 1, 86400, "1 to 86400 s", &cfg->migration_prepare_timeout, error);
     if (g_str_equal(key, "migrate_tls_x509_cert_dir"))
         return want_string(lx, key, v, &cfg->migrate_tls_x509_cert_dir, error);
     if (g_str_equal(key, "config_sync_ms"))

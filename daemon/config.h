@@ -47,6 +47,7 @@ typedef struct {
     char *migration_host; /* qemu.conf's: the address a destination gives its source; NULL: hostname */
     char *migration_address; /* qemu.conf's: where a destination's QEMU listens; NULL: everywhere */
     guint migration_port_min, migration_port_max; /* qemu.conf's range, 49152..49215 */
+    guint migration_prepare_timeout; /* s an incoming QEMU waits for its state; 0: 300 */
     char *migrate_tls_x509_cert_dir; /* qemu.conf's: QEMU's --tls credentials; NULL: <root>/etc/pki/qemu */
 } VrtConfig;
 

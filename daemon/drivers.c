@@ -139,6 +139,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .migration_address = daemon->cfg.migration_address,
         .migration_port_min = daemon->cfg.migration_port_min,
         .migration_port_max = daemon->cfg.migration_port_max,
+        .migration_prepare_timeout = daemon->cfg.migration_prepare_timeout,
         .migrate_tls_x509_cert_dir = daemon->cfg.migrate_tls_x509_cert_dir,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);

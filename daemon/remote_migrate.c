@@ -7,8 +7,9 @@
  * file's: the source daemon's own TLS connection to the destination and,
  * tunnelled, the RPC stream that carries QEMU's data between the two.
  * Also the migration's share of domjobinfo and domjobabort, which the
- * generic job handlers ask first, and the cleanup of a destination whose
- * client went away between prepare and finish.
+ * generic job handlers ask first, the cleanup of a destination whose
+ * client went away between prepare and finish, and the cancel of a
+ * client-managed perform whose client went away.
  */
 #include "daemon/remote_migrate.h"
 #include "drivers/qemu/qemu_driver_stats.h"
@@ -55,6 +56,41 @@ incoming_add(VrtCall *call, VrtQemuDriver *drv, const guchar *uuid)
     g_array_append_val(incomings, in);
 }
 
+/* ---- sources whose client may go ---- */
+
+/* The client-managed performs running, each with its connection: when it
+ * goes, the perform is told (its client_lost flag) and cancels the
+ * transfer. */
+typedef struct {
+    VrtConn *conn; /* identity only: never dereferenced */
+    gint *lost; /* the perform's flag, alive while the entry is listed */
+} Outgoing;
+
+static GArray *outgoings; /* Outgoing, under incoming_lock */
+
+static void
+outgoing_add(VrtCall *call, gint *lost)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
+    Outgoing out = { .conn = vrt_call_conn(call), .lost = lost };
+
+    if (!outgoings)
+        outgoings = g_array_new(FALSE, TRUE, sizeof(Outgoing));
+    g_array_append_val(outgoings, out);
+}
+
+static void
+outgoing_remove(gint *lost)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
+
+    for (guint i = 0; outgoings && i < outgoings->len; i++)
+        if (g_array_index(outgoings, Outgoing, i).lost == lost) {
+            g_array_remove_index_fast(outgoings, i);
+            return;
+        }
+}
+
 static gpointer
 abandon_thread(gpointer data)
 {
@@ -77,6 +113,9 @@ vrt_migrate_conn_closed(VrtConn *conn)
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
 
+        for (guint i = 0; outgoings && i < outgoings->len; i++)
+            if (g_array_index(outgoings, Outgoing, i).conn == conn)
+                g_atomic_int_set(g_array_index(outgoings, Outgoing, i).lost, 1);
         for (guint i = 0; incomings && i < incomings->len;) {
             if (g_array_index(incomings, Incoming, i).conn == conn) {
                 g_array_append_val(gone, g_array_index(incomings, Incoming, i));
@@ -490,6 +529,8 @@ vrt_handle_domain_migrate_perform3_params(VrtCall *call, remote_domain_migrate_p
     DRV(call, error);
     VrtMigrateParams p;
     char *cookie = NULL;
+    gint lost = 0;
+    bool performed;
 
     if (!params_read(args->params.params_val, args->params.params_len, &p, error))
         return false;
@@ -500,7 +541,11 @@ vrt_handle_domain_migrate_perform3_params(VrtCall *call, remote_domain_migrate_p
         }
         return perform_p2p(call, drv, args, &p, args->flags & ~VRT_MIGRATE_PEER2PEER, error);
     }
-    if (!vrt_qemu_migrate_perform(drv, WIRE_UUID(args->dom.uuid), &p, args->flags, &cookie, error))
+    p.client_lost = &lost;
+    outgoing_add(call, &lost);
+    performed = vrt_qemu_migrate_perform(drv, WIRE_UUID(args->dom.uuid), &p, args->flags, &cookie, error);
+    outgoing_remove(&lost);
+    if (!performed)
         return false;
     cookie_to_wire(cookie, &ret->cookie_out.cookie_out_val, &ret->cookie_out.cookie_out_len);
     return true;

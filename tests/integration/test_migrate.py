@@ -11,6 +11,7 @@ machines (SeaBIOS finds nothing to boot and idles)."""
 import os
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -108,6 +109,15 @@ class Events:
             seen += [line.decode().split(tag, 1)[1].strip() for line in lines if tag in line.decode()]
         return seen
 
+    def text(self, *want):
+        """Reads (30 s at most) until every string of want was printed;
+        returns all read so far."""
+        end = time.monotonic() + 30
+        while not all(w.encode() in self.buf for w in want) and time.monotonic() < end:
+            if select.select([self.proc.stdout], [], [], 0.5)[0]:
+                self.buf += os.read(self.proc.stdout.fileno(), 65536)
+        return self.buf.decode()
+
     def close(self):
         self.proc.kill()
         self.proc.wait()
@@ -180,6 +190,58 @@ def test_persistent_source_stays_defined_without_undefinesource(hosts, tmp_path)
     virsh(src.uri, "undefine", "mig-keep")
 
 
+def job_completed_event(text, name):
+    """The parameters of the job-completed event virsh printed for name."""
+    head = f"event 'job-completed' for domain '{name}':\n"
+    assert head in text, text
+    params = {}
+    for line in text.split(head, 1)[1].split("\n"):
+        if not line.startswith("\t"):
+            break
+        k, v = line.strip().split(": ", 1)
+        params[k] = v
+    return params
+
+
+def test_completed_job_on_both_sides(hosts, tmp_path):
+    """After a migration each side has its completed job: the source an
+    outgoing one, the destination an incoming one with the source's
+    figures (libvirt's cookie <statistics>), each announced by the
+    job-completed event with libvirt's typed parameters."""
+    ns, src, dst, _ = hosts
+    x = tmp_path / "s.xml"
+    x.write_text(domain_xml("mig-stats"))
+    virsh(src.uri, "define", str(x))
+    virsh(src.uri, "start", "mig-stats")
+    src_ev, dst_ev = Events(src), Events(dst)
+    try:
+        r = migrate(ns, src, dst.tls, "mig-stats")
+        assert r.returncode == 0, r.stderr
+        out = job_completed_event(src_ev.text("event 'job-completed' for domain 'mig-stats'", "memory_iteration"),
+                                  "mig-stats")
+        inc = job_completed_event(dst_ev.text("event 'job-completed' for domain 'mig-stats'", "memory_iteration"),
+                                  "mig-stats")
+    finally:
+        src_ev.close()
+        dst_ev.close()
+    assert out["operation"] == "5" and inc["operation"] == "4"  # VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT / _IN
+    for p in (out, inc):
+        assert int(p["memory_total"]) > 0 and int(p["memory_processed"]) > 0 and p["memory_remaining"] == "0"
+        assert "time_elapsed" in p and "downtime" in p
+    assert inc["memory_processed"] == out["memory_processed"]
+
+    done = virsh(src.uri, "domjobinfo", "--completed", "mig-stats").stdout
+    assert "Job type:         Completed" in done and "Operation:        Outgoing migration" in done
+    done = virsh(dst.uri, "domjobinfo", "--completed", "--keep-completed", "mig-stats").stdout
+    assert "Job type:         Completed" in done and "Operation:        Incoming migration" in done
+    assert "Memory processed:" in done and "Total downtime:" in done
+    # Kept once, then forgotten as libvirt forgets it.
+    assert "Incoming migration" in virsh(dst.uri, "domjobinfo", "--completed", "mig-stats").stdout
+    assert "Completed" not in virsh(dst.uri, "domjobinfo", "--completed", "mig-stats").stdout
+    virsh(dst.uri, "destroy", "mig-stats")
+    virsh(src.uri, "undefine", "mig-stats")
+
+
 def test_same_host_uuid_is_refused(hosts, tmp_path):
     ns, src, _, twin = hosts
     pid = start_transient(src, tmp_path, "mig-same")
@@ -224,6 +286,10 @@ def test_domjobabort_leaves_the_source_running(hosts, tmp_path):
         finally:
             c.close()
         assert job[0] == libvirt.VIR_DOMAIN_JOB_UNBOUNDED and job[3] > 0  # type, dataTotal
+        # The destination's side is not aborted, as libvirt says.
+        r = virsh(dst.uri, "domjobabort", "mig-abort", check=False)
+        assert r.returncode != 0
+        assert "cannot abort incoming migration; use virDomainDestroy instead" in r.stderr
         virsh(src.uri, "domjobabort", "mig-abort")
         _, err = proc.communicate(timeout=60)
     finally:
@@ -284,6 +350,36 @@ def test_peer_to_peer_migration(hosts, tmp_path):
     assert r.returncode != 0 and f"Attempt to migrate guest to the same host {SRC_UUID}" in r.stderr
     assert virsh(src.uri, "domstate", "mig-p2p-same").stdout.strip() == "running" and pid_alive(pid)
     virsh(src.uri, "destroy", "mig-p2p-same")
+
+
+def test_peer_to_peer_persistent_undefinesource(hosts, tmp_path):
+    """--p2p --persistent --undefinesource: the definition travels in the
+    perform phase's cookie (libvirt's <persistent>), as the source's own
+    finish call passes no domain XML; the destination keeps it defined and
+    the source forgets it. Back again with --persistent alone: the source
+    of that move keeps its definition, shut off "migrated"."""
+    ns, src, dst, _ = hosts
+    x = tmp_path / "pp.xml"
+    x.write_text(domain_xml("mig-p2p-persist"))
+    virsh(src.uri, "define", str(x))
+    virsh(src.uri, "start", "mig-p2p-persist")
+    src_pid = qemu_pid(src, "mig-p2p-persist")
+
+    r = migrate(ns, src, dst.tls.split("?")[0], "mig-p2p-persist", "--p2p", "--persistent", "--undefinesource")
+    assert r.returncode == 0, r.stderr
+    info = virsh(dst.uri, "dominfo", "mig-p2p-persist").stdout
+    assert "running" in info and "Persistent:     yes" in info
+    wait_for(lambda: not pid_alive(src_pid), what="the source's QEMU to exit")
+    assert "mig-p2p-persist" not in names(src, "--all")
+
+    r = migrate(ns, dst, src.tls.split("?")[0], "mig-p2p-persist", "--p2p", "--persistent")
+    assert r.returncode == 0, r.stderr
+    assert "Persistent:     yes" in virsh(src.uri, "dominfo", "mig-p2p-persist").stdout
+    assert virsh(dst.uri, "domstate", "--reason", "mig-p2p-persist").stdout.strip() == "shut off (migrated)"
+    virsh(src.uri, "destroy", "mig-p2p-persist")
+    assert "mig-p2p-persist" in names(src, "--inactive")
+    virsh(src.uri, "undefine", "mig-p2p-persist")
+    virsh(dst.uri, "undefine", "mig-p2p-persist")
 
 
 def read_until(st, want, timeout=180):
@@ -472,6 +568,21 @@ def test_migrate_postcopy_needs_a_postcopy_migration(hosts, tmp_path):
     virsh(src.uri, "destroy", "mig-pc")
 
 
+def test_postcopy_resume_is_refused(hosts, tmp_path):
+    """vrt does not recover a failed post-copy migration: libvirt's
+    --postcopy-resume is refused by name, nothing moves."""
+    ns, src, dst, _ = hosts
+    pid = start_transient(src, tmp_path, "mig-pcr")
+    for extra in ((), ("--p2p",)):
+        uri = dst.tls if not extra else dst.tls.split("?")[0]
+        r = migrate(ns, src, uri, "mig-pcr", "--postcopy", "--postcopy-resume", *extra)
+        assert r.returncode != 0
+        assert "vrt does not recover a failed post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME)" in r.stderr
+        assert virsh(src.uri, "domstate", "mig-pcr").stdout.strip() == "running" and pid_alive(pid)
+        assert "mig-pcr" not in names(dst, "--all")
+    virsh(src.uri, "destroy", "mig-pcr")
+
+
 def test_postcopy_switch(hosts, tmp_path):
     """--postcopy, then `virsh migrate-postcopy` while the transfer runs:
     the destination takes the guest over and pulls the rest of its memory;
@@ -508,7 +619,9 @@ def test_postcopy_switch(hosts, tmp_path):
 def test_lost_client_leaves_no_waiting_destination(hosts, tmp_path):
     """virsh killed in the middle of a client-managed migration, after the
     destination's prepare: its connection's end stops the incoming QEMU
-    there (libvirt's close callback), instead of leaving it waiting."""
+    there (libvirt's close callback), instead of leaving it waiting, and
+    cancels the transfer at the source, which runs the guest on in the
+    same QEMU."""
     ns, src, dst, _ = hosts
     pid = start_transient(src, tmp_path, "mig-lost", mib=256)
     # Held before the switch-over, as in the abort test, so that the
@@ -530,8 +643,153 @@ def test_lost_client_leaves_no_waiting_destination(hosts, tmp_path):
     wait_for(lambda: "mig-lost" not in names(dst, "--all"), timeout=60,
              what="the destination to drop the abandoned incoming domain")
     wait_for(lambda: not pid_alive(dst_pid), what="the incoming QEMU to exit")
-    # The source still has it (its job is cancelled by hand here).
-    virsh(src.uri, "domjobabort", "mig-lost", check=False)
-    wait_for(lambda: virsh(src.uri, "domstate", "mig-lost").stdout.strip() == "running", what="the source to run")
-    assert pid_alive(pid)
+    # The source cancelled its side by itself and runs the guest on.
+    wait_for(lambda: "Unbounded" not in virsh(src.uri, "domjobinfo", "mig-lost", check=False).stdout,
+             timeout=60, what="the source to cancel its migration job")
+    assert virsh(src.uri, "domstate", "mig-lost").stdout.strip() == "running"
+    assert pid_alive(pid) and qemu_pid(src, "mig-lost") == pid
+    assert qmp(src, "mig-lost", "query-migrate")["status"] == "cancelled"
     virsh(src.uri, "destroy", "mig-lost")
+
+
+PREPARE_PORT, STALL_PORT = 16516, 16517
+
+
+def test_prepare_timeout_stops_an_unfed_incoming_qemu(net, certs, tmp_path):
+    """A destination prepared and then left waiting, its client still
+    connected (here a peer-to-peer source that hangs, SIGSTOP'ed by the
+    fault hook right before its perform): once migration_prepare_timeout
+    passed with nothing of the state received, the incoming QEMU is stopped
+    and the domain goes. The source, running again, finds its transfer
+    refused and runs the guest on: one copy, at the source."""
+    a, b = net
+    started = []
+    try:
+        dst = start_vrtd(b, certs, certs.dst, "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000003", DST_IP,
+                         f'tls_port = "{PREPARE_PORT}"\nmigration_prepare_timeout = 3\n')
+        started.append(dst)
+        os.environ["VRT_FAULT_STOP_AT"] = "migrate:perform"
+        try:
+            src = start_vrtd(a, certs, certs.src, "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000004", SRC_IP,
+                             f'tls_port = "{STALL_PORT}"\n')
+        finally:
+            del os.environ["VRT_FAULT_STOP_AT"]
+        started.append(src)
+        src.tls = f"qemu+tls://{SRC_IP}:{STALL_PORT}/system?pkipath={certs.client}"
+        pid = start_transient(src, tmp_path, "mig-unfed")
+
+        proc = subprocess.Popen(a.cmd(["virsh", "-q", "-c", src.tls, "migrate", "--live", "--p2p", "mig-unfed",
+                                       f"qemu+tls://{DST_IP}:{PREPARE_PORT}/system"]),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: os.path.exists(os.path.join(dst.root, "run/vrt/qemu/mig-unfed.pid")), timeout=60,
+                     interval=0.05, what="the destination's prepare")
+            dst_pid = qemu_pid(dst, "mig-unfed")
+            wait_for(lambda: open(f"/proc/{src.proc.pid}/stat").read().split(") ")[1][0] == "T", timeout=60,
+                     what="the source to stop before its perform")
+            # Nothing comes: the destination gives up by itself.
+            wait_for(lambda: "mig-unfed" not in names(dst, "--all"), timeout=60,
+                     what="the destination to drop the unfed incoming domain")
+            assert not pid_alive(dst_pid)
+        finally:
+            os.kill(src.proc.pid, signal.SIGCONT)
+            _, err = proc.communicate(timeout=120)
+        assert proc.returncode != 0, err
+        print(err)
+        wait_for(lambda: virsh(src.uri, "domstate", "mig-unfed").stdout.strip() == "running",
+                 what="the source to run the guest on")
+        assert pid_alive(pid) and "mig-unfed" not in names(dst, "--all")
+        virsh(src.uri, "destroy", "mig-unfed")
+    finally:
+        for d in started:
+            os.kill(d.proc.pid, signal.SIGCONT)
+            d.stop()
+            kill_vms_under(d.root)
+            shutil.rmtree(d.root, ignore_errors=True)
+
+
+def fault_vrtd(ns, certs, key_cert, host_uuid, address, port, die_at):
+    """A vrtd of its own (TLS on port) that kills itself (SIGKILL, the
+    driver's fault hook) at die_at; restart_vrtd starts it again."""
+    root = tempfile.mkdtemp(prefix="vrt-mig-")
+    os.environ["VRT_FAULT_DIE_AT"] = die_at
+    try:
+        d = migrate_env.start_vrtd(ns, certs, key_cert, host_uuid, address, root, f'tls_port = "{port}"\n')
+    finally:
+        del os.environ["VRT_FAULT_DIE_AT"]
+    d.tls = f"qemu+tls://{address}:{port}/system?pkipath={certs.client}"
+    d.args = (ns, certs, key_cert, host_uuid, address, port)
+    return d
+
+
+def restart_vrtd(d):
+    ns, certs, key_cert, host_uuid, address, port = d.args
+    d.proc.wait(timeout=60)
+    n = migrate_env.start_vrtd(ns, certs, key_cert, host_uuid, address, d.root, f'tls_port = "{port}"\n')
+    n.tls, n.args = d.tls, d.args
+    return n
+
+
+def test_destination_killed_mid_migration_stops_its_incoming_qemu(hosts, net, certs, tmp_path):
+    """The destination's vrtd killed (-9) once its incoming QEMU listens:
+    the migration fails, the source keeps running the guest, and the
+    restarted destination stops the incoming QEMU it finds and forgets
+    the domain, so that only the source runs it."""
+    ns, src, _, _ = hosts
+    _, b = net
+    dst = fault_vrtd(b, certs, certs.dst, "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000005", DST_IP, 16518,
+                     "migrate:prepared")
+    try:
+        pid = start_transient(src, tmp_path, "mig-dst-kill")
+        r = migrate(ns, src, dst.tls, "mig-dst-kill")
+        assert r.returncode != 0
+        assert dst.proc.wait(timeout=60) == -signal.SIGKILL
+        incoming = qemu_pid(dst, "mig-dst-kill")
+        assert pid_alive(incoming)
+        assert virsh(src.uri, "domstate", "mig-dst-kill").stdout.strip() == "running" and pid_alive(pid)
+
+        dst = restart_vrtd(dst)
+        wait_for(lambda: not pid_alive(incoming), timeout=60, what="the incoming QEMU to be stopped")
+        assert "mig-dst-kill" not in names(dst, "--all")
+        assert virsh(src.uri, "domstate", "mig-dst-kill").stdout.strip() == "running" and pid_alive(pid)
+        virsh(src.uri, "destroy", "mig-dst-kill")
+    finally:
+        dst.stop()
+        kill_vms_under(dst.root)
+        shutil.rmtree(dst.root, ignore_errors=True)
+
+
+def test_source_killed_at_the_switchover_resumes_at_restart(hosts, net, certs, tmp_path):
+    """The source's vrtd killed (-9) while QEMU waits at its switch-over
+    (pause-before-switchover: the guest's vCPUs stopped by QEMU, the
+    transfer not completed): virsh's perform fails, so the destination is
+    told to drop its incoming QEMU; the restarted source cancels QEMU's
+    migration and runs the guest on in the same QEMU. One running copy,
+    at the source."""
+    a, _ = net
+    _, _, dst, _ = hosts
+    src = fault_vrtd(a, certs, certs.src, "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000006", SRC_IP, 16519,
+                     "migrate:switchover")
+    try:
+        pid = start_transient(src, tmp_path, "mig-src-kill")
+        virsh(src.uri, "qemu-monitor-command", "mig-src-kill",
+              '{"execute":"migrate-set-capabilities","arguments":{"capabilities":'
+              '[{"capability":"pause-before-switchover","state":true}]}}')
+        r = migrate(a, src, dst.tls, "mig-src-kill")
+        assert r.returncode != 0
+        assert src.proc.wait(timeout=60) == -signal.SIGKILL
+        assert pid_alive(pid)
+        wait_for(lambda: "mig-src-kill" not in names(dst, "--all"), timeout=60,
+                 what="the destination to drop the incoming domain")
+
+        src = restart_vrtd(src)
+        wait_for(lambda: qmp(src, "mig-src-kill", "query-status")["running"], timeout=60,
+                 what="the source's guest to run again")
+        assert qmp(src, "mig-src-kill", "query-migrate")["status"] == "cancelled"
+        assert virsh(src.uri, "domstate", "mig-src-kill").stdout.strip() == "running"
+        assert qemu_pid(src, "mig-src-kill") == pid and "mig-src-kill" not in names(dst, "--all")
+        virsh(src.uri, "destroy", "mig-src-kill")
+    finally:
+        src.stop()
+        kill_vms_under(src.root)
+        shutil.rmtree(src.root, ignore_errors=True)

@@ -96,6 +96,7 @@ struct _VrtQemuDriver {
     VrtQemuEventThread *evthread;
     GThreadPool *event_pool;
     char *hostdev_die_at; /* VRT_FAULT_DIE_AT ("job:step"), read once at creation */
+    char *fault_stop_at; /* VRT_FAULT_STOP_AT ("job:step"): vrtd stops itself (SIGSTOP) there */
     VrtStateSync *config_sync; /* flushes of the definitions under config_dir */
     VrtCgroups *cgroups; /* the domains' cgroups (qemu_cgroup.h); NULL without a host */
     VrtQemuSecConf sec; /* <root>/etc/vrt/qemu.conf: QEMU's user, labels, sandbox (qemu_security.h) */
@@ -252,7 +253,9 @@ void vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_pat
  * runs from (left by a daemon killed between binding a monitor socket and
  * recording the start). */
 void vrt_qemu_process_sweep_run_dirs(VrtQemuDriver *drv);
-/* VRT_FAULT_DIE_AT: ends vrtd right before step of job when asked to. */
+/* VRT_FAULT_DIE_AT: ends vrtd right before step of job when asked to;
+ * VRT_FAULT_STOP_AT: stops it there (SIGSTOP: a daemon that hangs, its
+ * connections open) until a SIGCONT. */
 void vrt_qemu_fault(VrtQemuDriver *drv, const char *job, const char *step);
 
 /* ---- events (qemu_process.c) ---- */

@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_migration.h"
 #include "drivers/qemu/qemu_tpm.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_snapshot.h"
@@ -80,6 +81,7 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->dev_kvm = g_strdup("/dev/kvm");
     /* Fault tests: the hostdev job ends vrtd at this step (qemu_hostdev.h). */
     drv->hostdev_die_at = g_strdup(g_getenv("VRT_FAULT_DIE_AT"));
+    drv->fault_stop_at = g_strdup(g_getenv("VRT_FAULT_STOP_AT"));
     drv->caps = vrt_qemu_caps_new(drv->dev_kvm);
     {
         g_autofree char *cache = g_build_filename(drv->lib_dir, "capabilities", NULL);
@@ -155,6 +157,7 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
     g_free(drv->lib_dir);
     g_free(drv->dev_kvm);
     g_free(drv->hostdev_die_at);
+    g_free(drv->fault_stop_at);
     g_mutex_clear(&drv->lock);
     g_free(drv);
 }
@@ -543,6 +546,7 @@ vrt_qemu_driver_load(VrtQemuDriver *drv, GError **error)
     vrt_qemu_interface_driver_load(drv);
     vrt_qemu_process_sweep_run_dirs(drv);
     vrt_qemu_cgroup_sweep(drv);
+    vrt_qemu_migration_recover(drv);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);

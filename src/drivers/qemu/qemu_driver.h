@@ -188,6 +188,9 @@ typedef struct {
     const char *migration_host;
     const char *migration_address;
     guint migration_port_min, migration_port_max;
+    /* migration_prepare_timeout: seconds an incoming QEMU may wait for the
+     * first byte of its state before it is stopped (0: 300). */
+    guint migration_prepare_timeout;
     /* QEMU's x509 credentials of a --tls migration (ca-cert.pem, server-
      * and client-cert.pem and -key.pem); NULL: <root>/etc/pki/qemu. */
     const char *migrate_tls_x509_cert_dir;

@@ -105,8 +105,8 @@ params_from_query(JsonObject *o, int operation)
     return params;
 }
 
-static GPtrArray *
-params_copy(GPtrArray *src)
+GPtrArray *
+vrt_qemu_job_params_copy(GPtrArray *src)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_typed_param_free);
 
@@ -123,20 +123,35 @@ params_copy(GPtrArray *src)
     return out;
 }
 
+GPtrArray *
+vrt_qemu_job_query_stats(VrtQemuMonitor *mon, int operation, GError **error)
+{
+    g_autoptr(JsonNode) node = vrt_qemu_monitor_command(mon, "query-migrate", NULL, 0, error);
+
+    if (!node)
+        return NULL;
+    return params_from_query(JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL, operation);
+}
+
 void
 vrt_qemu_job_completed(VrtQemuDom *obj, VrtQemuMonitor *mon, int operation)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(JsonNode) node = vrt_qemu_monitor_command(mon, "query-migrate", NULL, 0, &err);
-    g_autoptr(GPtrArray) params = NULL;
-    g_autoptr(VrtDomainRef) ref = NULL;
-    guchar *key;
+    g_autoptr(GPtrArray) params = vrt_qemu_job_query_stats(mon, operation, &err);
 
-    if (!node) {
+    if (!params) {
         g_warning("Could not get stats for completed job: %s", err->message);
         return;
     }
-    params = params_from_query(JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL, operation);
+    vrt_qemu_job_completed_params(obj, params);
+}
+
+void
+vrt_qemu_job_completed_params(VrtQemuDom *obj, GPtrArray *params)
+{
+    g_autoptr(VrtDomainRef) ref = NULL;
+    guchar *key;
+
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
@@ -147,7 +162,7 @@ vrt_qemu_job_completed(VrtQemuDom *obj, VrtQemuMonitor *mon, int operation)
 
         if (!completed)
             completed = g_hash_table_new_full(uuid_hash, uuid_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
-        g_hash_table_replace(completed, key, params_copy(params));
+        g_hash_table_replace(completed, key, vrt_qemu_job_params_copy(params));
     }
     if (!obj->drv->cfg.domain_event)
         return;
@@ -165,7 +180,7 @@ vrt_qemu_job_completed_stats(const guchar *uuid, bool keep, int *type)
 
     if (!params)
         return NULL;
-    out = params_copy(params);
+    out = vrt_qemu_job_params_copy(params);
     if (!keep)
         g_hash_table_remove(completed, uuid);
     *type = VRT_DOMAIN_JOB_COMPLETED;

@@ -15,8 +15,10 @@
 #include "drivers/qemu/qemu_migration.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver_stats.h"
+#include "drivers/qemu/qemu_jobinfo.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
+#include "util/fileutil.h"
 #include "util/uuid.h"
 
 #include <arpa/inet.h>
@@ -33,14 +35,13 @@
 
 /* libvirt's post-copy state reason and event detail. */
 #define PAUSED_POSTCOPY 12
+#define PAUSED_POSTCOPY_FAILED 13
 #define EVENT_SUSPENDED_POSTCOPY 7
 
 /* virDomainJobType and operation, and the job stats flags. */
 #define JOB_UNBOUNDED 2
-#define JOB_COMPLETED 3
 #define JOB_OPERATION_MIGRATION_OUT 5
 #define JOB_STATS_COMPLETED 1u
-#define JOB_STATS_KEEP_COMPLETED 2u
 
 /* What query-migrate last told about a transfer. */
 typedef struct {
@@ -57,10 +58,10 @@ typedef struct {
     bool cancel; /* domjobabort asked */
     bool running;
     guint flags; /* the running migration's (migrate-postcopy checks POSTCOPY) */
+    bool postcopy_asked; /* migrate-start-postcopy went to QEMU */
     bool incoming; /* destination: prepared, not finished yet */
+    guint prepare_gen; /* which prepare the incoming mark is (its watchdog's) */
     MigStats stats;
-    bool has_completed;
-    MigStats completed;
 } MigJob;
 
 static GMutex mig_lock;
@@ -102,6 +103,44 @@ job_get_locked(VrtQemuDriver *drv, const guchar *uuid)
     return j;
 }
 
+/* ---- the phase a restart must know ---- */
+
+/* What a vrtd killed in the middle of a migration finds at its restart:
+ * STATE_DIR/UUID.migration says the domain's QEMU is an incoming one not
+ * finished yet ("incoming"), or an outgoing one whose transfer was
+ * started ("perform") or whose transfer completed, the guest paused for
+ * the destination ("performed"). Written before the step it guards,
+ * removed once the phase is over. */
+#define PHASE_INCOMING "incoming"
+#define PHASE_PERFORM "perform"
+#define PHASE_PERFORMED "performed"
+
+static char *
+phase_path(VrtQemuDriver *drv, const guchar *uuid)
+{
+    char s[VRT_UUID_STRING_LEN];
+    g_autofree char *name = NULL;
+
+    vrt_uuid_format(uuid, s);
+    name = g_strconcat(s, ".migration", NULL);
+    return g_build_filename(drv->state_dir, name, NULL);
+}
+
+static void
+phase_set(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
+{
+    g_autofree char *path = phase_path(drv, uuid);
+    g_autoptr(GError) err = NULL;
+
+    if (!phase) {
+        if (unlink(path) < 0 && errno != ENOENT)
+            g_warning("cannot remove %s: %s", path, g_strerror(errno));
+        return;
+    }
+    if (!vrt_file_write_atomic(path, phase, -1, 0600, &err))
+        g_warning("migration phase %s not recorded: %s", phase, err->message);
+}
+
 /* ---- host facts ---- */
 
 void
@@ -135,6 +174,12 @@ check_flags(guint flags, GError **error)
 {
     if (flags & VRT_MIGRATE_PEER2PEER) {
         vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "peer-to-peer migration is not supported by vrt yet");
+        return false;
+    }
+    if (flags & VRT_MIGRATE_POSTCOPY_RESUME) {
+        vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s",
+                      "vrt does not recover a failed post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME): the domain "
+                      "stays paused at its source, its destination's copy is to be destroyed");
         return false;
     }
     if (flags & ~VRT_MIGRATE_SUPPORTED) {
@@ -400,6 +445,35 @@ migration_setup(VrtQemuDriver *drv, VrtQemuMonitor *mon, const VrtMigrateParams 
 
 /* ---- begin (source) ---- */
 
+/* The definition --persistent leaves at the destination (the cookie's
+ * <persistent>): the persistent_xml parameter, else the domain's inactive
+ * definition, else (a transient domain) its live XML, live_xml or the
+ * domain's own. */
+static char *
+persistent_definition(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, const char *live_xml,
+                      GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = NULL;
+    bool persistent;
+
+    if (p->persist_xml)
+        return g_strdup(p->persist_xml);
+    if (!(obj = vrt_qemu_driver_find(drv, uuid, error)))
+        return NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        persistent = obj->persistent;
+    }
+    if (persistent)
+        return vrt_qemu_domain_get_xml(drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE | VRT_DOMAIN_XML_FLAG_INACTIVE, error);
+    if (live_xml)
+        return g_strdup(live_xml);
+    if (p->dxml)
+        return g_strdup(p->dxml);
+    return vrt_qemu_domain_get_xml(drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE, error);
+}
+
 char *
 vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
                        char **cookie_out, GError **error)
@@ -433,15 +507,8 @@ vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateP
         return NULL;
     c->hostname = g_strdup(g_get_host_name());
     vrt_qemu_migration_host_uuid(drv, c->hostuuid);
-    if (flags & VRT_MIGRATE_PERSIST_DEST) {
-        if (p->persist_xml)
-            c->persistent_xml = g_strdup(p->persist_xml);
-        else if (persistent && !(c->persistent_xml = vrt_qemu_domain_get_xml(
-                                     drv, uuid, VRT_DOMAIN_XML_FLAG_SECURE | VRT_DOMAIN_XML_FLAG_INACTIVE, error)))
-            return NULL;
-        else if (!persistent)
-            c->persistent_xml = g_strdup(xml);
-    }
+    if ((flags & VRT_MIGRATE_PERSIST_DEST) && !(c->persistent_xml = persistent_definition(drv, uuid, p, xml, error)))
+        return NULL;
     *cookie_out = vrt_migration_cookie_format(c);
     return g_steal_pointer(&xml);
 }
@@ -529,6 +596,8 @@ uri_host(const char *uri)
     end = strchr(h, ':');
     return end ? g_strndup(h, end - h) : g_strdup(h);
 }
+
+static void prepare_watch(VrtQemuDriver *drv, const guchar *uuid, guint gen);
 
 /* Destination's prepare, direct (fd NULL: QEMU listens on a TCP port,
  * *uri_out tells the source where) or tunnelled (QEMU reads a socket whose
@@ -648,9 +717,13 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
     g_debug("domain %s: incoming migration on %s", ref->name, incoming);
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        MigJob *j = job_get_locked(drv, ref->uuid);
 
-        job_get_locked(drv, ref->uuid)->incoming = true;
+        j->incoming = true;
+        prepare_watch(drv, ref->uuid, ++j->prepare_gen);
     }
+    phase_set(drv, ref->uuid, PHASE_INCOMING);
+    vrt_qemu_fault(drv, "migrate", "prepared");
     memcpy(uuid, ref->uuid, 16);
     if (fd) {
         *fd = pair[0];
@@ -661,6 +734,87 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
     }
     *cookie_out = vrt_migration_cookie_format(out);
     return true;
+}
+
+/* ---- the prepare's time bound ---- */
+
+typedef struct {
+    VrtQemuDriver *drv;
+    guchar uuid[16];
+    guint gen;
+} PrepareWatch;
+
+/* Whether the incoming mark of uuid is still prepare gen's (no finish, no
+ * lost client, no later prepare took it). mig_lock held. */
+static bool
+prepare_pending_locked(VrtQemuDriver *drv, const guchar *uuid, guint gen)
+{
+    g_autofree char *key = job_key(drv, uuid);
+    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+
+    return j && j->incoming && j->prepare_gen == gen;
+}
+
+/* Stops an incoming QEMU that got nothing of its state within the
+ * prepare timeout (migration_prepare_timeout); one that is receiving is
+ * looked at again a period later, since only the finish may end it. */
+static gpointer
+prepare_watch_thread(gpointer data)
+{
+    g_autofree PrepareWatch *w = data;
+    guint secs = w->drv->cfg.migration_prepare_timeout ? w->drv->cfg.migration_prepare_timeout : 300;
+
+    for (;;) {
+        gint64 until = g_get_monotonic_time() + (gint64)secs * G_USEC_PER_SEC;
+        g_autoptr(VrtQemuDom) obj = NULL;
+        g_autoptr(VrtQemuMonitor) mon = NULL;
+        g_autofree char *status = NULL;
+        g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+        while (g_get_monotonic_time() < until) {
+            {
+                g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+
+                if (!prepare_pending_locked(w->drv, w->uuid, w->gen))
+                    return NULL;
+            }
+            g_usleep(MIN(500000, MAX(1, until - g_get_monotonic_time())));
+        }
+        if (!(obj = vrt_qemu_driver_find(w->drv, w->uuid, NULL)))
+            return NULL;
+        /* "setup": QEMU listens and nothing came; "active" and later: the
+         * state is coming. */
+        if ((mon = running_monitor(obj, NULL)) && (status = query_migrate(mon, NULL, NULL, NULL)) &&
+            !g_str_equal(status, "setup") && !g_str_equal(status, "none"))
+            continue;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+            g_autofree char *key = job_key(w->drv, w->uuid);
+
+            if (!prepare_pending_locked(w->drv, w->uuid, w->gen))
+                return NULL;
+            /* Taken: a finish or lost client coming now finds nothing. */
+            ((MigJob *)g_hash_table_lookup(mig_jobs, key))->incoming = false;
+        }
+        g_warning("domain %s: its incoming migration got no state in %u s; stopping it", obj->def->name, secs);
+        phase_set(w->drv, w->uuid, NULL);
+        vrt_qemu_process_destroy_kill(obj);
+        if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
+            vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+        return NULL;
+    }
+}
+
+/* Starts the watchdog of prepare gen of uuid. */
+static void
+prepare_watch(VrtQemuDriver *drv, const guchar *uuid, guint gen)
+{
+    PrepareWatch *w = g_new0(PrepareWatch, 1);
+
+    w->drv = drv;
+    memcpy(w->uuid, uuid, 16);
+    w->gen = gen;
+    g_thread_unref(g_thread_new("vrt-mig-prepare", prepare_watch_thread, w));
 }
 
 bool
@@ -704,6 +858,7 @@ vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid)
     if (!take_incoming(drv, uuid) || !(obj = vrt_qemu_driver_find(drv, uuid, NULL)))
         return;
     g_message("domain %s: the client of its incoming migration went away; stopping it", obj->def->name);
+    phase_set(drv, uuid, NULL);
     vrt_qemu_process_destroy_kill(obj);
     if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
         vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
@@ -729,10 +884,8 @@ job_finish(VrtQemuDriver *drv, const guchar *uuid, const MigStats *st, bool comp
 
     j->running = false;
     g_clear_pointer(&j->mon, vrt_qemu_monitor_unref);
-    if (completed) {
-        j->completed = *st;
-        j->has_completed = true;
-    }
+    /* The completed job's figures are QEMU's own (qemu_jobinfo.c), kept
+     * at confirm. */
 }
 
 /* After a transfer that did not go through: the source runs again, as
@@ -768,6 +921,8 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     MigStats st = { 0 };
     bool cancel = false;
     bool postcopy = false;
+    bool lost = false;
+    bool transferring = false;
 
     if (!obj || !check_flags(flags, error))
         return false;
@@ -779,6 +934,11 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     }
     out->hostname = g_strdup(g_get_host_name());
     vrt_qemu_migration_host_uuid(drv, out->hostuuid);
+    /* As libvirt's perform, the cookie the destination's finish reads
+     * carries the definition --persistent defines there: a peer-to-peer
+     * source passes finish this cookie and no destination_xml. */
+    if ((flags & VRT_MIGRATE_PERSIST_DEST) && !(out->persistent_xml = persistent_definition(drv, uuid, p, NULL, error)))
+        return false;
     if (flags & VRT_MIGRATE_OFFLINE) {
         *cookie_out = vrt_migration_cookie_format(out);
         return true;
@@ -804,6 +964,8 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     if (p->tunnel_fd >= 0 && !vrt_qemu_monitor_getfd(mon, "migrate-out", p->tunnel_fd, error))
         return false;
 
+    vrt_qemu_fault(drv, "migrate", "perform");
+    phase_set(drv, uuid, PHASE_PERFORM);
     st.started_us = g_get_monotonic_time();
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
@@ -811,6 +973,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
 
         j->running = true;
         j->cancel = false;
+        j->postcopy_asked = false;
         j->flags = flags;
         j->stats = st;
         g_clear_pointer(&j->mon, vrt_qemu_monitor_unref);
@@ -820,6 +983,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     json_object_set_string_member(args, "uri", p->tunnel_fd >= 0 ? "fd:migrate-out" : p->uri);
     if (!(ret = vrt_qemu_monitor_command(mon, "migrate", args, 0, error))) {
         job_finish(drv, uuid, &st, false);
+        phase_set(drv, uuid, NULL);
         return false;
     }
 
@@ -833,12 +997,42 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         st.elapsed_ms = (guint64)((g_get_monotonic_time() - st.started_us) / 1000);
         if (!status) {
             job_finish(drv, uuid, &st, false);
+            phase_set(drv, uuid, NULL);
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration out job: %s", err->message);
             return false;
         }
         job_publish(drv, uuid, &st, &cancel);
-        if (g_str_equal(status, "completed"))
+        if (!transferring) {
+            transferring = true;
+            vrt_qemu_fault(drv, "migrate", "transfer");
+        }
+        /* QEMU asked to wait before its switch-over (pause-before-
+         * switchover) has stopped the vCPUs there. */
+        if (g_str_equal(status, "pre-switchover"))
+            vrt_qemu_fault(drv, "migrate", "switchover");
+        /* The client that drives the migration went away: nobody will
+         * finish it at the destination (whose own close hook stops its
+         * QEMU) nor confirm it here, so it is cancelled and the source
+         * runs on. Once QEMU switched to post-copy it cannot be. */
+        if (!lost && p->client_lost && g_atomic_int_get(p->client_lost) && !g_str_equal(status, "postcopy-active") &&
+            !g_str_equal(status, "completed")) {
+            g_autoptr(JsonNode) cret = NULL;
+            g_autoptr(GError) cerr = NULL;
+
+            lost = true;
+            g_message("domain %s: the client of its outgoing migration went away; cancelling it", out->name);
+            if (!(cret = vrt_qemu_monitor_command(mon, "migrate_cancel", NULL, 0, &cerr)))
+                g_warning("domain %s: migrate_cancel: %s", out->name, cerr->message);
+            cancel = true;
+        }
+        /* A post-copy phase may end between two looks: it was one all the
+         * same (the destination ran the guest before the source stopped). */
+        if (g_str_equal(status, "completed")) {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+
+            postcopy = job_get_locked(drv, uuid)->postcopy_asked;
             break;
+        }
         /* Post-copy: the destination runs the guest from here (its finish
          * resumes it) and pulls the pages it still lacks; confirm waits for
          * the end. The source can no longer take the guest back. */
@@ -849,6 +1043,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
             job_finish(drv, uuid, &st, false);
             resume_source(obj, mon);
+            phase_set(drv, uuid, NULL);
             if (cancel || g_str_equal(status, "cancelled"))
                 vrt_error_set(error, VIR_ERR_OPERATION_ABORTED, "%s", "migration out job: canceled by client");
             else
@@ -859,6 +1054,12 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     }
     /* QEMU stopped the vCPUs for the last round: the source is paused for
      * the migration until confirm stops it (or resumes it). */
+    /* The figures go to the destination in the cookie (libvirt's
+     * <statistics>): its completed job. */
+    out->stats = vrt_qemu_job_query_stats(mon, VRT_DOMAIN_JOB_OPERATION_MIGRATION_OUT, NULL);
+    /* From here the destination may run the guest: a restart leaves the
+     * source paused (libvirt's "we don't know"). */
+    phase_set(drv, uuid, PHASE_PERFORMED);
     if (postcopy) {
         job_finish(drv, uuid, &st, false);
         set_state(obj, VRT_DOMAIN_PAUSED, PAUSED_POSTCOPY);
@@ -939,6 +1140,7 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
             vrt_qemu_process_destroy_kill(waiting);
             if (vrt_qemu_job_begin(&stop, waiting, VRT_QEMU_JOB_STOP, NULL))
                 vrt_qemu_process_stop(waiting, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+            phase_set(drv, waiting->def->uuid, NULL);
         }
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration in job: canceled by client");
         return NULL;
@@ -954,6 +1156,7 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         vrt_qemu_process_destroy_kill(obj);
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
             vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+        phase_set(drv, c->uuid, NULL);
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration in job: canceled by client");
         return NULL;
     }
@@ -983,6 +1186,30 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         }
         g_usleep(POLL_MS * 1000);
     }
+    /* Defined before it runs here, as libvirt: a definition refused
+     * leaves the guest to the source (the incoming QEMU goes), never
+     * running on both hosts. */
+    if (flags & VRT_MIGRATE_PERSIST_DEST) {
+        g_autoptr(VrtDomainRef) defined = NULL;
+
+        /* The definition is a job of its own. */
+        vrt_qemu_job_end(&job);
+        defined = define_persistent(drv, c, p, error);
+        if (!defined) {
+            g_auto(VrtQemuJob) stop = VRT_QEMU_JOB_INIT;
+
+            vrt_qemu_process_destroy_kill(obj);
+            if (vrt_qemu_job_begin(&stop, obj, VRT_QEMU_JOB_STOP, NULL))
+                vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+            phase_set(drv, c->uuid, NULL);
+            return NULL;
+        }
+        if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
+            goto fail;
+    }
+    /* Killed from here until the guest runs, this daemon's restart stops
+     * the incoming QEMU: the finish never said yes, so the source resumes. */
+    vrt_qemu_fault(drv, "migrate", "finish");
     if (flags & VRT_MIGRATE_PAUSED) {
         set_state(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_USER);
         vrt_qemu_job_end(&job);
@@ -994,11 +1221,18 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         vrt_qemu_job_end(&job);
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_MIGRATED);
     }
-    if (flags & VRT_MIGRATE_PERSIST_DEST) {
-        g_autoptr(VrtDomainRef) defined = define_persistent(drv, c, p, error);
+    phase_set(drv, c->uuid, NULL);
+    /* The destination's completed job: the source's figures (libvirt's
+     * destination takes them from the cookie too), as an incoming one. */
+    if (c->stats) {
+        g_autoptr(GPtrArray) params = vrt_qemu_job_params_copy(c->stats);
+        VrtTypedParam *op = g_new0(VrtTypedParam, 1);
 
-        if (!defined)
-            return NULL;
+        op->field = g_strdup("operation");
+        op->type = VRT_TYPED_PARAM_INT;
+        op->v.i = VRT_DOMAIN_JOB_OPERATION_MIGRATION_IN;
+        g_ptr_array_insert(params, 0, op);
+        vrt_qemu_job_completed_params(obj, params);
     }
     *cookie_out = NULL;
     return vrt_qemu_dom_make_ref(obj);
@@ -1006,27 +1240,46 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
 fail:
     vrt_qemu_process_destroy_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+    phase_set(drv, c->uuid, NULL);
     return NULL;
 }
 
 /* ---- confirm (source) ---- */
 
 /* A source in post-copy sends the destination's last pages until QEMU says
- * completed; only then may it stop. Nothing to wait for otherwise. */
+ * completed; only then may it stop. Nothing to wait for otherwise. A
+ * post-copy transfer that broke leaves the guest's memory split between
+ * the hosts: the source is then never stopped, it stays paused
+ * (libvirt's "post-copy failed"), and vrt does not recover it. */
 static bool
 wait_postcopy(VrtQemuDom *obj, GError **error)
 {
     g_autoptr(VrtQemuMonitor) mon = running_monitor(obj, NULL);
+    bool postcopy;
 
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        postcopy = obj->state == VRT_DOMAIN_PAUSED && obj->reason == PAUSED_POSTCOPY;
+    }
     while (mon) {
         g_autofree char *desc = NULL;
         g_autofree char *status = query_migrate(mon, NULL, &desc, error);
 
         if (!status)
             return false;
-        if (!g_str_equal(status, "postcopy-active"))
-            break;
-        g_usleep(POLL_MS * 1000);
+        if (g_str_equal(status, "postcopy-active")) {
+            g_usleep(POLL_MS * 1000);
+            continue;
+        }
+        if (postcopy && !g_str_equal(status, "completed")) {
+            set_state(obj, VRT_DOMAIN_PAUSED, PAUSED_POSTCOPY_FAILED);
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+                          "post-copy migration failed (%s): the domain stays paused, vrt does not recover it",
+                          desc ? desc : status);
+            return false;
+        }
+        break;
     }
     return true;
 }
@@ -1052,6 +1305,7 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
             return false;
         if ((mon = running_monitor(obj, NULL)))
             resume_source(obj, mon);
+        phase_set(drv, uuid, NULL);
         return true;
     }
     if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, error))
@@ -1063,12 +1317,99 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
     }
     if (!wait_postcopy(obj, error))
         return false;
+    /* QEMU still answers the completed transfer's figures: the source's
+     * completed job and its job-completed event, before the stop. */
+    {
+        g_autoptr(VrtQemuMonitor) mon = running_monitor(obj, NULL);
+
+        if (mon)
+            vrt_qemu_job_completed(obj, mon, VRT_DOMAIN_JOB_OPERATION_MIGRATION_OUT);
+    }
     vrt_qemu_process_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_MIGRATED, VRT_DOMAIN_EVENT_STOPPED_MIGRATED);
+    phase_set(drv, uuid, NULL);
     vrt_qemu_job_end(&job);
     if (persistent && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
         return vrt_qemu_domain_undefine(drv, uuid, 0, error);
     return true;
+}
+
+/* ---- a restart in the middle of a migration ---- */
+
+/* One domain's recorded phase (its QEMU reconnected, or gone). */
+static void
+recover_one(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, NULL);
+    g_autoptr(VrtQemuMonitor) mon = obj ? running_monitor(obj, NULL) : NULL;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+    if (!mon) {
+        phase_set(drv, uuid, NULL);
+        return;
+    }
+    if (g_str_equal(phase, PHASE_INCOMING)) {
+        /* Its finish never resumed it, so its source was told to keep the
+         * guest (a client-managed source by the client's cancelled
+         * confirm, a peer-to-peer one by its failed finish call). */
+        g_warning("domain %s: an incoming migration was under way when vrtd ended; stopping it", obj->def->name);
+        vrt_qemu_process_destroy_kill(obj);
+        if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
+            vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+    } else if (g_str_equal(phase, PHASE_PERFORM)) {
+        /* The transfer had not completed when vrtd ended, so no finish
+         * was asked of the destination for it (its client or this daemon
+         * saw the perform fail, and the destination's incoming QEMU goes):
+         * the guest is the source's again. */
+        g_autoptr(JsonNode) ret = NULL;
+        g_autoptr(GError) err = NULL;
+
+        g_warning("domain %s: its outgoing migration was under way when vrtd ended; cancelling it", obj->def->name);
+        if (!(ret = vrt_qemu_monitor_command(mon, "migrate_cancel", NULL, 0, &err)))
+            g_warning("domain %s: migrate_cancel: %s", obj->def->name, err->message);
+        for (guint i = 0; i < 100; i++) {
+            g_autofree char *status = query_migrate(mon, NULL, NULL, NULL);
+
+            if (!status || (!g_str_equal(status, "active") && !g_str_equal(status, "setup") &&
+                            !g_str_equal(status, "cancelling") && !g_str_equal(status, "pre-switchover") &&
+                            !g_str_equal(status, "device")))
+                break;
+            g_usleep(POLL_MS * 1000);
+        }
+        if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, NULL))
+            resume_source(obj, mon);
+    } else {
+        /* The destination may run it: it stays paused, as libvirt leaves
+         * it, for its owner to destroy or resume. */
+        g_warning("domain %s: its outgoing migration had completed when vrtd ended and its destination may run it; "
+                  "left paused",
+                  obj->def->name);
+    }
+    phase_set(drv, uuid, NULL);
+}
+
+void
+vrt_qemu_migration_recover(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *text = NULL;
+        g_autofree char *uuid_text = NULL;
+        guchar uuid[16];
+
+        if (!g_str_has_suffix(entry, ".migration"))
+            continue;
+        path = g_build_filename(drv->state_dir, entry, NULL);
+        uuid_text = g_strndup(entry, strlen(entry) - strlen(".migration"));
+        if (!vrt_uuid_parse(uuid_text, uuid) || !g_file_get_contents(path, &text, NULL, NULL)) {
+            unlink(path);
+            continue;
+        }
+        recover_one(drv, uuid, g_strstrip(text));
+    }
 }
 
 /* ---- post-copy ---- */
@@ -1106,6 +1447,11 @@ vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GError 
         return false;
     }
     ret = vrt_qemu_monitor_command(mon, "migrate-start-postcopy", NULL, 0, error);
+    if (ret) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+
+        job_get_locked(drv, uuid)->postcopy_asked = true;
+    }
     return ret != NULL;
 }
 
@@ -1213,15 +1559,10 @@ vrt_qemu_migration_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flags
 
     if (!j)
         return false;
-    if (flags & JOB_STATS_COMPLETED) {
-        if (!j->has_completed)
-            return false;
-        *type = JOB_COMPLETED;
-        *params = stats_params(&j->completed, true);
-        if (!(flags & JOB_STATS_KEEP_COMPLETED))
-            j->has_completed = false;
-        return true;
-    }
+    /* A completed migration is the domain's completed job
+     * (qemu_jobinfo.c), answered by the generic handler. */
+    if (flags & JOB_STATS_COMPLETED)
+        return false;
     if (!j->running)
         return false;
     *type = JOB_UNBOUNDED;
@@ -1241,6 +1582,12 @@ vrt_qemu_migration_abort(VrtQemuDriver *drv, const guchar *uuid, bool *handled, 
         g_autofree char *key = job_key(drv, uuid);
         MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
 
+        if (j && j->incoming) {
+            *handled = true;
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s",
+                          "cannot abort incoming migration; use virDomainDestroy instead");
+            return false;
+        }
         *handled = j && j->running && j->mon;
         if (!*handled)
             return true;

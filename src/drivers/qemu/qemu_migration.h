@@ -13,6 +13,7 @@
 #pragma once
 
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_driver_stats.h"
 
 #include <glib.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@
 #define VRT_MIGRATE_POSTCOPY (1u << 15)
 #define VRT_MIGRATE_TLS (1u << 16)
 #define VRT_MIGRATE_PARALLEL (1u << 17)
+#define VRT_MIGRATE_POSTCOPY_RESUME (1u << 19)
 /* What vrt carries out; libvirt's other flags are refused as unsupported.
  * PEER2PEER is the daemon's (remote_migrate.c), which strips it; TUNNELLED
  * reaches the driver as a tunnel descriptor. */
@@ -56,6 +58,10 @@ typedef struct {
     /* Perform of a tunnelled migration: QEMU sends its state into this
      * descriptor (a copy is passed with getfd), -1: to uri over TCP. */
     int tunnel_fd;
+    /* Perform of a client-managed migration: set (atomically, by the
+     * daemon) when the client that called it goes away; the transfer is
+     * then cancelled and the source resumed. NULL: none to watch. */
+    gint *client_lost;
 } VrtMigrateParams;
 
 /* ---- the cookie (qemu_migration_cookie.c) ---- */
@@ -65,6 +71,11 @@ typedef struct {
     char *hostname;
     guchar hostuuid[16];
     char *persistent_xml; /* <persistent><domain>..</domain></persistent>: NULL when absent */
+    /* <statistics> (perform's, for the destination's completed job): the
+     * source's figures as libvirt's typed parameters (VrtTypedParam*,
+     * unsigned long long, named as libvirt names its elements there);
+     * NULL when absent. */
+    GPtrArray *stats;
 } VrtMigrationCookie;
 void vrt_migration_cookie_free(VrtMigrationCookie *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtMigrationCookie, vrt_migration_cookie_free)
@@ -111,6 +122,12 @@ VrtDomainRef *vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams
  * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it. */
 bool vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error);
 
+/* Driver load, after the domains reconnected: the migrations this daemon
+ * was in when it ended. An incoming QEMU not finished is stopped; a
+ * source whose transfer had not completed is cancelled and resumed; one
+ * whose transfer completed stays paused (its destination may run it). */
+void vrt_qemu_migration_recover(VrtQemuDriver *drv);
+
 /* migrate-postcopy: the running outgoing migration of the domain, started
  * with POSTCOPY, switches to post-copy (libvirt's errors otherwise). */
 bool vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GError **error);
@@ -131,5 +148,6 @@ bool vrt_qemu_migrate_get_max_speed(VrtQemuDriver *drv, const guchar *uuid, bool
  * false when there is none, and the caller answers as before. */
 bool vrt_qemu_migration_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flags, int *type, GPtrArray **params);
 /* domjobabort of a running migration (migrate_cancel): *handled false when
- * no migration runs on the domain. */
+ * no migration runs on the domain; on a destination waiting for its
+ * incoming state, libvirt's refusal (destroy it instead). */
 bool vrt_qemu_migration_abort(VrtQemuDriver *drv, const guchar *uuid, bool *handled, GError **error);

@@ -4,7 +4,9 @@
  * domain (name, uuid) and the host that wrote it (hostname, hostuuid); a
  * destination refuses a cookie written by its own host UUID, which is how
  * libvirt stops a migration to the same host. With --persistent the
- * source adds the definition the destination is to keep (<persistent>).
+ * source adds the definition the destination is to keep (<persistent>);
+ * its perform adds the transfer's statistics (<statistics>), which become
+ * the destination's completed job.
  */
 #include "drivers/qemu/qemu_migration.h"
 #include "util/error.h"
@@ -21,6 +23,8 @@ vrt_migration_cookie_free(VrtMigrationCookie *c)
     g_free(c->name);
     g_free(c->hostname);
     g_free(c->persistent_xml);
+    if (c->stats)
+        g_ptr_array_unref(c->stats);
     g_free(c);
 }
 
@@ -40,6 +44,16 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
         g_string_append(out, "  <feature name='persistent'/>\n  <persistent>\n");
         g_string_append(out, c->persistent_xml);
         g_string_append(out, "\n  </persistent>\n");
+    }
+    if (c->stats) {
+        g_string_append(out, "  <statistics>\n");
+        for (guint i = 0; i < c->stats->len; i++) {
+            const VrtTypedParam *p = g_ptr_array_index(c->stats, i);
+
+            if (p->type == VRT_TYPED_PARAM_ULLONG)
+                g_string_append_printf(out, "    <%s>%" G_GUINT64_FORMAT "</%s>\n", p->field, p->v.ul, p->field);
+        }
+        g_string_append(out, "  </statistics>\n");
     }
     g_string_append(out, "</qemu-migration>\n");
     return g_string_free(out, FALSE);
@@ -78,6 +92,23 @@ vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid,
             c->hostname = vrt_xml_text(n);
         } else if (vrt_xml_is(n, "hostuuid") && !hostuuid) {
             hostuuid = vrt_xml_text(n);
+        } else if (vrt_xml_is(n, "statistics") && !c->stats) {
+            c->stats = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_typed_param_free);
+            for (xmlNodePtr s = vrt_xml_next_element(n->children); s; s = vrt_xml_next_element(s->next)) {
+                g_autofree char *v = vrt_xml_text(s);
+                guint64 u;
+                VrtTypedParam *p;
+
+                /* libvirt's timestamps of the job are no parameters. */
+                if (vrt_xml_is(s, "started") || vrt_xml_is(s, "stopped") || vrt_xml_is(s, "sent") ||
+                    vrt_xml_is(s, "delta") || !v || !g_ascii_string_to_unsigned(v, 10, 0, G_MAXUINT64, &u, NULL))
+                    continue;
+                p = g_new0(VrtTypedParam, 1);
+                p->field = g_strdup((const char *)s->name);
+                p->type = VRT_TYPED_PARAM_ULLONG;
+                p->v.ul = u;
+                g_ptr_array_add(c->stats, p);
+            }
         } else if (vrt_xml_is(n, "persistent") && !c->persistent_xml) {
             xmlNodePtr dom = vrt_xml_next_element(n->children);
 

@@ -473,6 +473,14 @@ void
 vrt_qemu_fault(VrtQemuDriver *drv, const char *job, const char *step)
 {
     vrt_qemu_hostdev_fault_die_at(job, step, drv->hostdev_die_at, NULL);
+    if (drv->fault_stop_at) {
+        g_autofree char *here = g_strdup_printf("%s:%s", job, step);
+
+        if (g_str_equal(here, drv->fault_stop_at)) {
+            g_message("VRT_FAULT_STOP_AT=%s: stopping the process before step %s", here, step);
+            raise(SIGSTOP);
+        }
+    }
 }
 
 /* A <disk type='volume'> gets the file of its volume (the storage

@@ -44,6 +44,50 @@ test_round_trip(void)
     g_assert_cmpstr(c->persistent_xml, ==, "<domain type=\"qemu\"><name>web</name></domain>");
 }
 
+/* The perform's <statistics>: each figure as libvirt writes it, libvirt's
+ * job timestamps (started, stopped, sent) no parameters. */
+static void
+test_statistics(void)
+{
+    VrtMigrationCookie c = { .name = (char *)"web", .hostname = (char *)"src.example" };
+    g_autofree char *text = NULL;
+    g_autofree char *libvirt_text = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtMigrationCookie) back = NULL;
+    g_autoptr(VrtMigrationCookie) lv = NULL;
+    VrtTypedParam *p = g_new0(VrtTypedParam, 1);
+    char uuid[VRT_UUID_STRING_LEN], host[VRT_UUID_STRING_LEN];
+
+    memcpy(c.uuid, DOM_UUID, 16);
+    memcpy(c.hostuuid, SRC_HOST, 16);
+    c.stats = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_typed_param_free);
+    p->field = g_strdup("memory_processed");
+    p->type = VRT_TYPED_PARAM_ULLONG;
+    p->v.ul = 123456789012ull;
+    g_ptr_array_add(c.stats, p);
+    text = vrt_migration_cookie_format(&c);
+    g_ptr_array_unref(c.stats);
+    g_assert_nonnull(strstr(text, "<statistics>\n    <memory_processed>123456789012</memory_processed>\n"));
+    back = vrt_migration_cookie_parse(text, strlen(text), DST_HOST, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(back->stats->len, ==, 1);
+    p = g_ptr_array_index(back->stats, 0);
+    g_assert_cmpstr(p->field, ==, "memory_processed");
+    g_assert_cmpuint(p->v.ul, ==, 123456789012ull);
+
+    vrt_uuid_format(DOM_UUID, uuid);
+    vrt_uuid_format(SRC_HOST, host);
+    libvirt_text = g_strdup_printf("<qemu-migration><name>web</name><uuid>%s</uuid><hostname>s</hostname>"
+                                   "<hostuuid>%s</hostuuid><statistics><started>1</started><stopped>2</stopped>"
+                                   "<sent>3</sent><time_elapsed>40</time_elapsed><downtime>x</downtime>"
+                                   "</statistics></qemu-migration>",
+                                   uuid, host);
+    lv = vrt_migration_cookie_parse(libvirt_text, strlen(libvirt_text), DST_HOST, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(lv->stats->len, ==, 1);
+    g_assert_cmpstr(((VrtTypedParam *)g_ptr_array_index(lv->stats, 0))->field, ==, "time_elapsed");
+}
+
 static void
 test_same_host_refused(void)
 {
@@ -93,6 +137,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migration-cookie/round-trip", test_round_trip);
     g_test_add_func("/migration-cookie/same-host", test_same_host_refused);
+    g_test_add_func("/migration-cookie/statistics", test_statistics);
     g_test_add_func("/migration-cookie/incomplete", test_incomplete_refused);
     return g_test_run();
 }

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from vrt_fixtures import SRC, VRTD, Vrtd, import_required, pid_alive, require, run, virsh, wait_for
+from vrt_fixtures import SRC, START_TIMEOUT, VRTD, Vrtd, import_required, pid_alive, require, run, virsh, wait_for
 
 DEFAULT_XML = "/usr/share/libvirt/networks/default.xml"
 if not os.path.exists(DEFAULT_XML):
@@ -41,7 +41,8 @@ class NetnsVrtd(Vrtd):
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, VRTD, "--root", self.root],
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"), env=env)
         if wait:
-            wait_for(lambda: self._connectable() or self.proc.poll() is not None, what="vrtd's sockets")
+            wait_for(lambda: self._connectable() or self.proc.poll() is not None, timeout=START_TIMEOUT,
+                     what="vrtd's sockets")
             assert self.proc.poll() is None, f"vrtd exited: {self.stderr()}"
         return self
 

@@ -85,9 +85,9 @@ def test_vf_count_change_and_detach_raise_events(hostsim_vrtd):
 
         # Detach to vfio-pci and back: the device's XML (its driver) changes.
         virsh(hostsim_vrtd.uri, "nodedev-detach", "pci_0000_06_10_1")
-        wait_for(lambda: ev.has(("update", "pci_0000_06_10_1")), what=f"an update of VF 1: {ev.all()}")
+        wait_for(lambda: ev.has(("update", "pci_0000_06_10_1")), timeout=30, what=f"an update of VF 1: {ev.all()}")
         virsh(hostsim_vrtd.uri, "nodedev-detach", "pci_0000_06_10_3")
-        wait_for(lambda: one.has(("update", "pci_0000_06_10_3")), what=f"an update of VF 3: {one.all()}")
+        wait_for(lambda: one.has(("update", "pci_0000_06_10_3")), timeout=30, what=f"an update of VF 3: {one.all()}")
         # The callback for VF 3 alone saw nothing of VF 1.
         assert all(e[1] == "pci_0000_06_10_3" for e in one.all()), one.all()
 
@@ -103,7 +103,7 @@ def test_vf_count_change_and_detach_raise_events(hostsim_vrtd):
         again = Events()
         cid = conn.nodeDeviceEventRegisterAny(None, libvirt.VIR_NODE_DEVICE_EVENT_ID_UPDATE, again.update, None)
         virsh(hostsim_vrtd.uri, "nodedev-detach", "pci_0000_06_10_2")
-        wait_for(lambda: again.has(("update", "pci_0000_06_10_2")), what=f"an update of VF 2: {again.all()}")
+        wait_for(lambda: again.has(("update", "pci_0000_06_10_2")), timeout=30, what=f"an update of VF 2: {again.all()}")
         conn.nodeDeviceEventDeregisterAny(cid)
         assert len(ev.all()) == before
         assert {e[1] for e in again.all()} <= {"pci_0000_06_10_1", "pci_0000_06_10_2", "pci_0000_06_10_3"}

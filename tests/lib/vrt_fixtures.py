@@ -104,6 +104,12 @@ def built(*relpaths, env=None):
 
 # ---- small helpers ----
 
+# How long a vrtd may take to listen: a start that autostarts networks and
+# domains first can take tens of seconds on a loaded 2-core machine (ASan,
+# other test runs beside it). A bound on a wait, not a speed check.
+START_TIMEOUT = 60
+
+
 def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -235,7 +241,8 @@ class Vrtd:
         if wait:
             # A killed vrtd leaves its socket files: wait until both accept
             # (vrtd listens on the read-write socket first, then read-only).
-            wait_for(lambda: self._connectable() or self.proc.poll() is not None, what="vrtd's sockets")
+            wait_for(lambda: self._connectable() or self.proc.poll() is not None, timeout=START_TIMEOUT,
+                     what="vrtd's sockets")
             assert self.proc.poll() is None, f"vrtd exited: {self.stderr()}"
         return self
 

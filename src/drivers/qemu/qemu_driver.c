@@ -70,6 +70,8 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     drv->cfg.migration_host = g_intern_string(cfg->migration_host);
     drv->cfg.migration_address = g_intern_string(cfg->migration_address);
     drv->cfg.migrate_tls_x509_cert_dir = g_intern_string(cfg->migrate_tls_x509_cert_dir);
+    if (!drv->cfg.unplug_wait_ms)
+        drv->cfg.unplug_wait_ms = VRT_QEMU_UNPLUG_WAIT_MS;
     drv->config_dir = root_path(drv->root, "etc/vrt/qemu");
     drv->config_sync = vrt_state_sync_new(cfg->config_sync_ms);
     drv->cgroups = vrt_qemu_cgroup_new(cfg);

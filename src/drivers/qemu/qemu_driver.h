@@ -194,6 +194,11 @@ typedef struct {
     /* QEMU's x509 credentials of a --tls migration (ca-cert.pem, server-
      * and client-cert.pem and -key.pem); NULL: <root>/etc/pki/qemu. */
     const char *migrate_tls_x509_cert_dir;
+    /* How long a detach waits for the guest to release the device before
+     * it returns with the removal pending; 0: VRT_QEMU_UNPLUG_WAIT_MS
+     * (libvirt's 5 s, what vrtd uses). A test whose guest is known never to
+     * answer in time sets less, as libvirt's tests do. */
+    guint unplug_wait_ms;
 } VrtQemuDriverConfig;
 
 VrtQemuDriver *vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error);

@@ -214,7 +214,7 @@ vcpu_present(VrtQemuMonitor *mon, const char *qom_path)
 static bool
 wait_vcpu_deleted(VrtQemuDom *obj, VrtQemuMonitor *mon, const char *alias, const char *qom_path)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)VRT_QEMU_UNPLUG_WAIT_MS * 1000;
+    gint64 deadline = g_get_monotonic_time() + (gint64)obj->drv->cfg.unplug_wait_ms * 1000;
 
     for (;;) {
         gint64 next = MIN(deadline, g_get_monotonic_time() + VCPU_UNPLUG_POLL_MS * 1000);

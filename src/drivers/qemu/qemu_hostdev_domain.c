@@ -174,6 +174,7 @@ dom_ctx_init(DomCtx *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *d
             .data = g,
             .fault = vrt_qemu_hostdev_fault_die_at,
             .fault_data = drv->hostdev_die_at,
+            .unplug_wait_ms = drv->cfg.unplug_wait_ms,
             .vfs = drv->cfg.vfs,
             .def = def ? def : obj->def,
             .state = obj->hostdevs,

@@ -228,7 +228,7 @@ out:
 static bool
 wait_deleted(VrtQemuDom *obj, VrtQemuMonitor *mon, const char *alias)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)VRT_QEMU_UNPLUG_WAIT_MS * 1000;
+    gint64 deadline = g_get_monotonic_time() + (gint64)obj->drv->cfg.unplug_wait_ms * 1000;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
     while (!g_hash_table_contains(obj->unplug_done, alias) && !vrt_qemu_monitor_is_closed(mon)) {

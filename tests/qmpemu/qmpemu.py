@@ -42,7 +42,8 @@ CommandDisabled; guest-info lists the commands answered, with "enabled".
 
 The command x-qmpemu-emit {"event": NAME, "data": {...}} (not QEMU's)
 sends that event after its reply, for events real QEMU cannot be made to
-raise on demand.
+raise on demand; x-qmpemu-ack {"id": DEVICE} acknowledges that device's
+pending unplug now, as a guest that answers late.
 
 Every command received is appended as one JSON line to $QMPEMU_LOG, else to
 MONITOR_SOCKET.log beside the socket: {"ts": epoch seconds, "cmd": the
@@ -136,6 +137,11 @@ GUEST_STATS = ["stat-swap-in", "stat-swap-out", "stat-major-faults", "stat-minor
 # QEMU cannot be made to raise on demand (RTC_CHANGE, WATCHDOG,
 # BLOCK_IO_ERROR, ...). Left out of query-commands.
 EMIT_COMMAND = "x-qmpemu-emit"
+# The command x-qmpemu-ack {"id": DEVICE} makes the emulated guest
+# acknowledge that device's pending unplug now (DEVICE_DELETED after the
+# reply), for tests that must act while an unplug is pending and then see
+# it complete, without racing a timer. Left out of query-commands.
+ACK_COMMAND = "x-qmpemu-ack"
 
 
 class QMPError(Exception):
@@ -478,6 +484,8 @@ class Emulator:
             fn = getattr(self, "cmd_" + name.replace("-", "_"), None)
             if name == EMIT_COMMAND:
                 fn = self.cmd_emit
+            elif name == ACK_COMMAND:
+                fn = self.cmd_ack
             elif name not in COMMANDS or fn is None:
                 raise QMPError("CommandNotFound", f"The command {name} has not been found")
             after = []
@@ -672,6 +680,13 @@ class Emulator:
         if "event" not in args:
             raise QMPError("GenericError", "Parameter 'event' is missing")
         after.append(lambda: self.event(args["event"], args.get("data")))
+        return {}
+
+    def cmd_ack(self, args, st, after):
+        dev_id = args.get("id")
+        if dev_id not in self.pending_del:
+            raise QMPError("GenericError", f"Device {dev_id} has no pending unplug")
+        after.append(lambda: self._complete_unplug(dev_id, 10))
         return {}
 
     def cmd_human_monitor_command(self, args, st, after):

@@ -266,6 +266,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_ptr_array_unref(def->cpu.features);
     g_ptr_array_unref(def->audios);
     g_free(def->emulator);
+    vrt_domain_features_def_free(def->feat);
     g_ptr_array_unref(def->clock.timers);
     g_ptr_array_unref(def->disks);
     g_ptr_array_unref(def->controllers);

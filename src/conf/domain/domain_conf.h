@@ -15,6 +15,7 @@
 #include "conf/domain/domain_bandwidth.h"
 #include "conf/domain/domain_disk_driver.h"
 #include "conf/domain/domain_disk_source.h"
+#include "conf/domain/domain_features.h"
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_os.h"
 #include "util/mac.h"
@@ -414,6 +415,7 @@ typedef struct _VrtDomainDef {
 
     guint features; /* VrtDomainFeature bits */
     VrtTristate vmport; /* <features><vmport state=> */
+    VrtDomainFeaturesDef *feat; /* the other <features> (domain_features.h); NULL = none */
 
     struct {
         VrtDomainCpuMode mode;

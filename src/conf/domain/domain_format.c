@@ -46,18 +46,20 @@ format_os(VrtFmt *f, const VrtDomainDef *def)
 static void
 format_features(VrtFmt *f, const VrtDomainDef *def)
 {
-    if (!def->features && def->vmport == VRT_TRISTATE_DEFAULT)
+    if (!def->features && def->vmport == VRT_TRISTATE_DEFAULT && !vrt_domain_features_any(def->feat))
         return;
     vrt_fmt_line(f, "<features>");
     f->indent++;
     if (def->features & VRT_DOMAIN_FEATURE_ACPI)
         vrt_fmt_line(f, "<acpi/>");
     if (def->features & VRT_DOMAIN_FEATURE_APIC)
-        vrt_fmt_line(f, "<apic/>");
+        vrt_format_apic(f, def);
     if (def->features & VRT_DOMAIN_FEATURE_PAE)
         vrt_fmt_line(f, "<pae/>");
+    vrt_format_features_mid(f, def->feat);
     if (def->vmport != VRT_TRISTATE_DEFAULT)
         vrt_fmt_line(f, "<vmport state='%s'/>", def->vmport == VRT_TRISTATE_YES ? "on" : "off");
+    vrt_format_features_tail(f, def->feat);
     f->indent--;
     vrt_fmt_line(f, "</features>");
 }

@@ -220,10 +220,6 @@ parse_features(xmlNodePtr node, VrtDomainDef *def, GError **error)
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;
             def->features |= vrt_xml_is(c, "acpi") ? VRT_DOMAIN_FEATURE_ACPI : VRT_DOMAIN_FEATURE_PAE;
-        } else if (vrt_xml_is(c, "apic")) {
-            if (!vrt_xml_check_attrs(c, error, NULL))
-                return false;
-            def->features |= VRT_DOMAIN_FEATURE_APIC;
         } else if (vrt_xml_is(c, "vmport")) {
             if (!vrt_xml_check_attrs(c, error, "state", NULL) ||
                 !vrt_xml_prop_tristate(c, "state", true, &def->vmport, error))
@@ -232,8 +228,8 @@ parse_features(xmlNodePtr node, VrtDomainDef *def, GError **error)
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "<vmport> needs a state");
                 return false;
             }
-        } else {
-            return vrt_xml_unsupported(c, error);
+        } else if (!vrt_parse_feature_ext(c, def, error)) {
+            return false;
         }
     }
     return true;
@@ -845,7 +841,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
-    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_iothreads_post_parse(def, error))
+    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_iothreads_post_parse(def, error) ||
+        !vrt_domain_features_post_parse(def, error))
         return false;
     if (def->memory_kib == 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Memory size must be specified via <memory>");

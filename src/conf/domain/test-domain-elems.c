@@ -245,6 +245,76 @@ test_iommu(void)
                    VIR_ERR_CONFIG_UNSUPPORTED, "IOMMU model 'smmuv3' is not supported");
 }
 
+#define FEAT(machine, features)                                                                               \
+    "<domain type='qemu'><name>t</name><memory>65536</memory><os><type machine='" machine "'>hvm</type></os>" \
+    "<features>" features "</features></domain>"
+
+/* Every <features> child written in libvirt's order and forms, whatever
+ * order the input had; the bare forms get libvirt's defaults. */
+static void
+test_features(void)
+{
+    g_autofree char *all =
+        roundtrip(FEAT("q35", "<tcg><tb-cache unit='MiB'>100</tb-cache></tcg><vmcoreinfo/><ioapic driver='qemu'/>"
+                              "<smm><tseg>48</tseg></smm><vmport state='off'/><pmu/><pvspinlock state='off'/>"
+                              "<kvm><dirty-ring state='off'/><hidden state='on'/></kvm>"
+                              "<hyperv><avic state='on'/><stimer state='on'><direct state='on'/></stimer>"
+                              "<vendor_id state='on' value='a&amp;b'/><spinlocks state='on' retries='4095'/></hyperv>"
+                              "<pae/><apic eoi='off'/><acpi/>"));
+    g_autofree char *pt =
+        roundtrip(FEAT("pc", "<hyperv mode='passthrough'/><kvm/><smm state='off'><tseg>8</tseg></smm>"));
+
+    g_assert_nonnull(strstr(all, "  <features>\n    <acpi/>\n    <apic eoi='off'/>\n    <pae/>\n"
+                                 "    <hyperv mode='custom'>\n      <spinlocks state='on' retries='4095'/>\n"
+                                 "      <stimer state='on'>\n        <direct state='on'/>\n      </stimer>\n"
+                                 "      <vendor_id state='on' value='a&amp;b'/>\n      <avic state='on'/>\n"
+                                 "    </hyperv>\n    <kvm>\n      <hidden state='on'/>\n"
+                                 "      <dirty-ring state='off'/>\n    </kvm>\n    <pvspinlock state='off'/>\n"
+                                 "    <pmu state='on'/>\n    <vmport state='off'/>\n    <smm state='on'>\n"
+                                 "      <tseg unit='MiB'>48</tseg>\n    </smm>\n    <ioapic driver='qemu'/>\n"
+                                 "    <vmcoreinfo state='on'/>\n    <tcg>\n"
+                                 "      <tb-cache unit='KiB'>102400</tb-cache>\n    </tcg>\n  </features>\n"));
+    /* a TSEG size counts only with SMM on */
+    g_assert_nonnull(strstr(pt, "  <features>\n    <hyperv mode='passthrough'/>\n    <kvm/>\n"
+                                "    <smm state='off'/>\n  </features>\n"));
+}
+
+static void
+test_features_refusals(void)
+{
+    assert_refused(FEAT("pc", "<hyperv><spinlocks state='on' retries='4094'/></hyperv>"), VIR_ERR_XML_ERROR,
+                   "HyperV spinlock retry count must be at least 4095");
+    assert_refused(FEAT("pc", "<hyperv><vendor_id state='on' value='0123456789abc'/></hyperv>"), VIR_ERR_XML_ERROR,
+                   "HyperV vendor_id value must not be more than 12 characters.");
+    assert_refused(FEAT("pc", "<hyperv><vendor_id state='on' value='a,b'/></hyperv>"), VIR_ERR_XML_ERROR,
+                   "HyperV vendor_id value is invalid");
+    assert_refused(FEAT("pc", "<hyperv><relaxed/></hyperv>"), VIR_ERR_XML_ERROR,
+                   "Missing required attribute 'state' in element 'relaxed'");
+    assert_refused(FEAT("pc", "<hyperv><crash state='on'/></hyperv>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unsupported HyperV Enlightenment feature: crash");
+    assert_refused(FEAT("pc", "<kvm><dirty-ring state='on' size='3000'/></kvm>"), VIR_ERR_XML_ERROR,
+                   "dirty ring must be power of 2 and ranges [1024, 65536]");
+    assert_refused(FEAT("pc", "<smm state='on'><tseg>48</tseg></smm>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "SMM TSEG is only supported with q35 machine type");
+    assert_refused(FEAT("q35", "<smm state='on'><tseg unit='KiB'>1536</tseg></smm>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "SMM TSEG size must be divisible by 1 MiB");
+    assert_refused(FEAT("pc", "<tcg><tb-cache unit='KiB'>1000</tb-cache></tcg>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "tb-cache size must be an integer multiple of MiB");
+    assert_refused("<domain type='kvm'><name>t</name><memory>65536</memory><os><type>hvm</type></os><features>"
+                   "<tcg><tb-cache>1024</tb-cache></tcg></features></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "TCG features are incompatible with domain type 'kvm'");
+    assert_refused(FEAT("pc", "<ioapic driver='xen'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'driver' in element 'ioapic': 'xen'.");
+    /* interrupt remapping needs QEMU's I/O APIC, wherever <features> is */
+    assert_refused(HEAD "<os><type machine='q35'>hvm</type></os><devices><iommu model='intel'>"
+                        "<driver intremap='on'/></iommu></devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED,
+                   "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu')");
+    g_free(roundtrip(HEAD "<os><type machine='q35'>hvm</type></os><devices><iommu model='intel'>"
+                          "<driver intremap='on' eim='on'/></iommu></devices><features><ioapic driver='qemu'/>"
+                          "</features></domain>"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -260,5 +330,7 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/vcpu-cpuset", test_vcpu_cpuset);
     g_test_add_func("/domelems/qemu-commandline", test_qemu_commandline);
     g_test_add_func("/domelems/iommu", test_iommu);
+    g_test_add_func("/domelems/features", test_features);
+    g_test_add_func("/domelems/features/refusals", test_features_refusals);
     return g_test_run();
 }

@@ -9,6 +9,7 @@
  */
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_block_net.h"
+#include "drivers/qemu/qemu_command_features.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -901,18 +902,22 @@ build_cpu(CmdBuilder *b)
     switch (def->cpu.mode) {
     case VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH:
     case VRT_DOMAIN_CPU_MODE_HOST_MODEL:
+    case VRT_DOMAIN_CPU_MODE_MAXIMUM: {
+        /* TCG cannot pass the host CPU through */
+        g_autoptr(GString) cpu = g_string_new(kvm && def->cpu.mode != VRT_DOMAIN_CPU_MODE_MAXIMUM ? "host" : "max");
+
+        vrt_qemu_features_cpu_props(def, cpu);
         arg(b, "-cpu");
-        arg(b, kvm ? "host" : "max"); /* TCG cannot pass the host CPU through */
+        arg(b, cpu->str);
         break;
-    case VRT_DOMAIN_CPU_MODE_MAXIMUM:
-        arg(b, "-cpu");
-        arg(b, "max");
-        break;
+    }
+    case VRT_DOMAIN_CPU_MODE_NONE:
     case VRT_DOMAIN_CPU_MODE_CUSTOM:
         /* A model domain capabilities listed (QEMU's own names), with the
-         * features the definition requires or forbids. */
-        if (def->cpu.model) {
-            g_autoptr(GString) cpu = g_string_new(def->cpu.model);
+         * features the definition requires or forbids; without a model,
+         * QEMU's default one when a feature sets a CPU property. */
+        if (def->cpu.model || vrt_qemu_features_touch_cpu(def)) {
+            g_autoptr(GString) cpu = g_string_new(def->cpu.model ? def->cpu.model : vrt_qemu_features_default_cpu(def));
 
             for (guint i = 0; def->cpu.features && i < def->cpu.features->len; i++) {
                 const VrtDomainCpuFeature *f = g_ptr_array_index(def->cpu.features, i);
@@ -922,11 +927,11 @@ build_cpu(CmdBuilder *b)
                 else if (g_str_equal(f->policy, "disable") || g_str_equal(f->policy, "forbid"))
                     g_string_append_printf(cpu, ",%s=off", f->name);
             }
+            vrt_qemu_features_cpu_props(def, cpu);
             arg(b, "-cpu");
             arg(b, cpu->str);
         }
         break;
-    case VRT_DOMAIN_CPU_MODE_NONE: break;
     }
 
     g_string_printf(smp, "%u,maxcpus=%u", cur, maxv);
@@ -1123,7 +1128,7 @@ build_memory(CmdBuilder *b)
 
 /* ---- the guest IOMMU ---- */
 
-/* intel-iommu as libvirt gives it (id iommu0), on q35 with ACPI, as
+/* intel-iommu as libvirt gives it (id iommu0), on q35, as
  * libvirt's validation requires. */
 static bool
 build_iommu(CmdBuilder *b, GError **error)
@@ -1136,10 +1141,6 @@ build_iommu(CmdBuilder *b, GError **error)
     if (!vrt_domain_def_is_q35(b->def)) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
                       "IOMMU device: 'intel' is only supported with Q35 machines");
-        return false;
-    }
-    if (!(b->def->features & VRT_DOMAIN_FEATURE_ACPI)) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "IOMMU device: 'intel' requires ACPI");
         return false;
     }
     dev = json_object_new();
@@ -1193,6 +1194,8 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     bool ok = true;
     g_autofree char *firmware = NULL;
     g_autofree char *memory = NULL;
+    g_autofree char *accel = NULL;
+    g_autoptr(GString) features_machine = NULL;
 
     arg(&b, opts->emulator);
     argf(&b, "-name");
@@ -1204,14 +1207,20 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     /* QEMU wants the IOMMU before the PCI devices it translates for */
     if (!build_iommu(&b, error))
         return NULL;
+    features_machine = g_string_new(NULL);
+    vrt_qemu_features_machine_props(def, features_machine);
     arg(&b, "-machine");
-    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s", machine, firmware, memory,
+    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s%s", machine, firmware, memory,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
          : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"
-                                           : "");
+                                           : "",
+         features_machine->str);
+    if (!(accel = vrt_qemu_features_accel(def, error)))
+        return NULL;
     arg(&b, "-accel");
-    arg(&b, vrt_qemu_command_accel(def));
+    arg(&b, accel);
+    vrt_qemu_features_extra_args(def, argv);
     build_cpu(&b);
     arg(&b, "-m");
     argf(&b, "size=%" G_GUINT64_FORMAT "k", def->memory_kib);

@@ -1,0 +1,98 @@
+"""A domain's <features> and paravirtual timers reach QEMU under TCG.
+
+Each switch libvirt passes to QEMU as a property of the guest CPU
+(apic eoi, pvspinlock, pmu, kvm hidden, the Hyper-V enlightenments, the
+kvmclock timer), of the machine (smm, the ioapic driver), of q35's MCH
+(the TSEG size), of the accelerator (tcg tb-cache) or as a device
+(vmcoreinfo) is read back from the running QEMU over QMP, and the XML
+vrtd gives back keeps them as libvirt writes them.
+"""
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+
+from vrt_fixtures import virsh
+
+XML = """<domain type='qemu'><name>feat</name><memory unit='MiB'>128</memory>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <features><acpi/><apic eoi='on'/>
+    <hyperv><relaxed state='on'/><spinlocks state='on' retries='8191'/>
+      <vendor_id state='on' value='vrtHv'/></hyperv>
+    <kvm><hidden state='on'/></kvm>
+    <pvspinlock state='off'/><pmu state='on'/>
+    <smm state='on'><tseg unit='MiB'>16</tseg></smm><ioapic driver='qemu'/><vmcoreinfo/>
+    <tcg><tb-cache unit='MiB'>64</tb-cache></tcg>
+  </features>
+  <clock offset='utc'><timer name='kvmclock' present='no'/></clock>
+  <devices/></domain>"""
+
+
+def qemu_argv(root, name):
+    with open(os.path.join(root, "run", "vrt", "qemu", f"{name}.xml")) as f:
+        pid = int(re.search(r"pid=['\"](\d+)['\"]", f.read()).group(1))
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().decode().split("\0")
+
+
+def qmp(uri, name, command, **arguments):
+    cmd = {"execute": command}
+    if arguments:
+        cmd["arguments"] = arguments
+    return json.loads(virsh(uri, "qemu-monitor-command", name, json.dumps(cmd)).stdout)["return"]
+
+
+def test_features_reach_qemu(vrtd, tmp_path):
+    path = tmp_path / "feat.xml"
+    path.write_text(XML)
+    virsh(vrtd.uri, "define", str(path))
+    virsh(vrtd.uri, "start", "feat")
+    try:
+        cpu = qmp(vrtd.uri, "feat", "query-cpus-fast")[0]["qom-path"]
+
+        def cpu_prop(prop):
+            return qmp(vrtd.uri, "feat", "qom-get", path=cpu, property=prop)
+
+        # TCG keeps these as set ...
+        assert cpu_prop("pmu") is True
+        assert cpu_prop("hv-relaxed") is True
+        assert cpu_prop("hv-spinlocks") == 8191
+        assert cpu_prop("hv-vendor-id") == "vrtHv"
+        assert qmp(vrtd.uri, "feat", "qom-get", path="/machine", property="smm") == "on"
+        assert qmp(vrtd.uri, "feat", "qom-get", path="/machine/q35/mch", property="extended-tseg-mbytes") == 16
+        types = [d["type"] for d in qmp(vrtd.uri, "feat", "qom-list", path="/machine/peripheral-anon")]
+        assert "child<vmcoreinfo>" in types
+        argv = qemu_argv(vrtd.root, "feat")
+        # ... and drops the KVM paravirtual ones (it has no KVM): they are
+        # checked on the command line, in libvirt's order
+        assert argv[argv.index("-cpu") + 1] == (
+            "qemu64,kvmclock=off,kvm-pv-eoi=on,kvm-pv-unhalt=off,hv-relaxed=on,hv-spinlocks=0x1fff,"
+            "hv-vendor-id=vrtHv,kvm=off,pmu=on")
+        assert argv[argv.index("-accel") + 1] == "tcg,tb-size=64"
+        machine = argv[argv.index("-machine") + 1].split(",")
+        assert "kernel_irqchip=split" in machine and "smm=on" in machine
+
+        features = ET.fromstring(virsh(vrtd.uri, "dumpxml", "feat").stdout).find("features")
+        assert [c.tag for c in features] == ["acpi", "apic", "hyperv", "kvm", "pvspinlock", "pmu", "smm",
+                                             "ioapic", "vmcoreinfo", "tcg"]
+        assert features.find("hyperv").get("mode") == "custom"
+        assert features.find("smm/tseg").text == "16" and features.find("smm/tseg").get("unit") == "MiB"
+        assert features.find("tcg/tb-cache").text == "65536"
+    finally:
+        virsh(vrtd.uri, "destroy", "feat", check=False)
+        virsh(vrtd.uri, "undefine", "feat", check=False)
+
+
+def test_kvm_dirty_ring_refused_at_start_under_tcg(vrtd, tmp_path):
+    """A 'qemu' domain has no KVM accelerator to give a dirty ring to: it
+    is defined (as libvirt does) and refused by name when started."""
+    path = tmp_path / "ring.xml"
+    path.write_text("""<domain type='qemu'><name>ring</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64'>hvm</type></os>
+        <features><kvm><dirty-ring state='on' size='4096'/></kvm></features></domain>""")
+    virsh(vrtd.uri, "define", str(path))
+    try:
+        p = virsh(vrtd.uri, "start", "ring", check=False)
+        assert p.returncode != 0 and "dirty ring needs a domain of type 'kvm'" in p.stderr
+    finally:
+        virsh(vrtd.uri, "undefine", "ring", check=False)

@@ -315,6 +315,39 @@ test_features_refusals(void)
                           "</features></domain>"));
 }
 
+#define PAGES(pages, cells)                                                                                  \
+    "<domain type='qemu'><name>t</name><memory>65536</memory><vcpu>2</vcpu><memoryBacking><hugepages>" pages \
+    "</hugepages></memoryBacking><os><type>hvm</type></os><cpu>" cells "</cpu></domain>"
+#define CELLS2 "<numa><cell id='0' cpus='0' memory='32768'/><cell id='1' cpus='1' memory='32768'/></numa>"
+
+/* <hugepages><page>: sizes in KiB, node sets canonical, libvirt's checks. */
+static void
+test_hugepages_pages(void)
+{
+    g_autofree char *xml =
+        roundtrip(PAGES("<page size='1' unit='GiB' nodeset='1,1'/><page size='2' unit='MiB'/>", CELLS2));
+    g_autofree char *bare = roundtrip(HEAD "<memoryBacking><hugepages/><nosharepages/></memoryBacking>"
+                                           "<os><type>hvm</type></os></domain>");
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(PAGES("<page size='2048' nodeset='1'/>", CELLS2), 0, NULL);
+    guint64 kib = 1;
+
+    g_assert_nonnull(strstr(xml, "  <memoryBacking>\n    <hugepages>\n"
+                                 "      <page size='1048576' unit='KiB' nodeset='1'/>\n"
+                                 "      <page size='2048' unit='KiB'/>\n    </hugepages>\n  </memoryBacking>\n"));
+    g_assert_nonnull(strstr(bare, "  <memoryBacking>\n    <hugepages/>\n    <nosharepages/>\n  </memoryBacking>\n"));
+    /* node 1 on 2 MiB pages, node 0 (no page names it, no master) not on huge pages */
+    g_assert_true(vrt_domain_mem_page_kib(def->mem, 1, &kib));
+    g_assert_cmpuint(kib, ==, 2048);
+    g_assert_false(vrt_domain_mem_page_kib(def->mem, 0, &kib));
+
+    assert_refused(PAGES("<page size='2048' nodeset='0-1'/><page size='1048576' nodeset='1'/>", CELLS2),
+                   VIR_ERR_XML_DETAIL, "nodeset attribute of hugepages of sizes 1048576 and 2048 intersect");
+    assert_refused(PAGES("<page size='2048'/><page size='1048576'/>", CELLS2), VIR_ERR_XML_DETAIL,
+                   "two master hugepages detected: 1048576 and 2048");
+    assert_refused(PAGES("<page size='2048' nodeset='2'/>", CELLS2), VIR_ERR_XML_DETAIL, "hugepages: node 2 not found");
+    assert_refused(PAGES("<page size='0'/>", CELLS2), VIR_ERR_XML_DETAIL, "hugepage size can't be zero");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -331,6 +364,7 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/qemu-commandline", test_qemu_commandline);
     g_test_add_func("/domelems/iommu", test_iommu);
     g_test_add_func("/domelems/features", test_features);
+    g_test_add_func("/domelems/memory/hugepages", test_hugepages_pages);
     g_test_add_func("/domelems/features/refusals", test_features_refusals);
     return g_test_run();
 }

@@ -13,6 +13,7 @@
 #include "util/error.h"
 
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const VrtDomainDef *def;
@@ -1062,23 +1063,28 @@ build_firmware(CmdBuilder *b)
 
 /* One memory backend object as libvirt asks for it: RAM, or memfd for
  * <source type='memfd'/> and hugepages (memfd's hugetlb, from the host's
- * pool); shared when the domain's or the cell's access mode says so. */
+ * pool of the page size the cell's <page> names; a page of the system's
+ * own size is ordinary memory, as in libvirt); shared when the domain's or
+ * the cell's access mode says so. */
 static void
-build_memory_backend(CmdBuilder *b, const char *id, guint64 kib, const char *cell_access)
+build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const char *cell_access)
 {
     const VrtDomainMemDef *mem = b->def->mem;
     JsonObject *o = json_object_new();
-    bool memfd = mem->hugepages || g_strcmp0(mem->source_type, "memfd") == 0;
+    guint64 page_kib = 0;
+    bool huge = vrt_domain_mem_page_kib(mem, cell, &page_kib) && page_kib != (guint64)sysconf(_SC_PAGESIZE) / 1024;
+    bool memfd = huge || g_strcmp0(mem->source_type, "memfd") == 0;
     const char *access = cell_access ? cell_access : mem->access_mode;
 
     json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
     json_object_set_string_member(o, "id", id);
-    if (mem->hugepages)
+    if (huge)
         json_object_set_boolean_member(o, "hugetlb", TRUE);
+    if (huge && page_kib)
+        json_object_set_int_member(o, "hugetlbsize", (gint64)(page_kib * 1024));
     if (access)
         json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
-    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 ||
-        (mem->hugepages && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
+    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 || (huge && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
         json_object_set_boolean_member(o, "prealloc", TRUE);
     if (mem->discard)
         json_object_set_boolean_member(o, "discard-data", TRUE);
@@ -1103,7 +1109,7 @@ build_memory(CmdBuilder *b)
             g_autofree char *id = g_strdup_printf("ram-node%u", c->id);
             g_autoptr(GString) node = g_string_new(NULL);
 
-            build_memory_backend(b, id, c->memory_kib, c->mem_access);
+            build_memory_backend(b, id, (int)c->id, c->memory_kib, c->mem_access);
             g_string_printf(node, "node,nodeid=%u", c->id);
             if (c->cpus) {
                 g_auto(GStrv) ranges = g_strsplit(c->cpus, ",", -1);
@@ -1116,9 +1122,11 @@ build_memory(CmdBuilder *b)
             arg(b, node->str);
         }
     } else if (mem->hugepages || mem->source_type || mem->access_mode || mem->allocation_mode || mem->discard) {
-        build_memory_backend(b, "pc.ram", b->def->memory_kib, NULL);
+        build_memory_backend(b, "pc.ram", -1, b->def->memory_kib, NULL);
         g_string_append(machine, ",memory-backend=pc.ram");
     }
+    if (mem->nosharepages)
+        g_string_append(machine, ",mem-merge=off");
     if (mem->locked) {
         arg(b, "-overcommit");
         arg(b, "mem-lock=on");

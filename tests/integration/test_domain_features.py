@@ -96,3 +96,31 @@ def test_kvm_dirty_ring_refused_at_start_under_tcg(vrtd, tmp_path):
         assert p.returncode != 0 and "dirty ring needs a domain of type 'kvm'" in p.stderr
     finally:
         virsh(vrtd.uri, "undefine", "ring", check=False)
+
+
+def test_cpu_vendor_cache_and_phys_bits_reach_qemu(vrtd, tmp_path):
+    """<cpu><model vendor_id>, <cache>, <maxphysaddr> and host-model's
+    <feature>s are properties of the guest CPU QEMU runs."""
+    path = tmp_path / "cpux.xml"
+    path.write_text("""<domain type='qemu'><name>cpux</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64' machine='pc'>hvm</type></os>
+        <cpu mode='host-model'><model vendor_id='Libvirt QEMU'/><cache mode='disable'/>
+          <maxphysaddr mode='emulate' bits='42'/><feature policy='disable' name='sse4.2'/></cpu></domain>""")
+    virsh(vrtd.uri, "define", str(path))
+    virsh(vrtd.uri, "start", "cpux")
+    try:
+        cpu = qmp(vrtd.uri, "cpux", "query-cpus-fast")[0]["qom-path"]
+
+        def cpu_prop(prop):
+            return qmp(vrtd.uri, "cpux", "qom-get", path=cpu, property=prop)
+
+        assert cpu_prop("vendor") == "Libvirt QEMU"
+        assert cpu_prop("phys-bits") == 42
+        assert cpu_prop("l3-cache") is False
+        assert cpu_prop("sse4.2") is False
+        out = virsh(vrtd.uri, "dumpxml", "cpux").stdout
+        assert "<model vendor_id='Libvirt QEMU'/>" in out
+        assert "<maxphysaddr mode='emulate' bits='42'/>" in out
+    finally:
+        virsh(vrtd.uri, "destroy", "cpux", check=False)
+        virsh(vrtd.uri, "undefine", "cpux", check=False)

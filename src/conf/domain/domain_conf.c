@@ -214,6 +214,8 @@ vrt_domain_def_new(void)
     def->on_crash = VRT_DOMAIN_LIFECYCLE_DESTROY;
     def->clock.timers = g_ptr_array_new_with_free_func(timer_free);
     def->cpu.features = g_ptr_array_new_with_free_func(cpu_feature_free);
+    def->cpu.cache_level = -1;
+    def->cpu.maxphys_bits = -1;
     def->audios = g_ptr_array_new_with_free_func(audio_free);
     def->disks = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_disk_def_free);
     def->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_controller_def_free);
@@ -263,6 +265,9 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->cpu.match);
     g_free(def->cpu.model);
     g_free(def->cpu.fallback);
+    g_free(def->cpu.vendor_id);
+    g_free(def->cpu.cache_mode);
+    g_free(def->cpu.maxphys_mode);
     g_ptr_array_unref(def->cpu.features);
     g_ptr_array_unref(def->audios);
     g_free(def->emulator);

@@ -426,6 +426,11 @@ typedef struct _VrtDomainDef {
         GPtrArray *features; /* VrtDomainCpuFeature* */
         VrtTristate migratable;
         guint sockets, dies, cores, threads; /* 0 = no <topology> */
+        char *vendor_id; /* <model vendor_id=> (12 characters), custom and host-model; NULL */
+        char *cache_mode; /* <cache mode=>: "emulate", "passthrough", "disable"; NULL = no <cache> */
+        int cache_level; /* <cache level=> 1-3; -1 = not given */
+        char *maxphys_mode; /* <maxphysaddr mode=>: "emulate", "passthrough"; NULL = none */
+        int maxphys_bits; /* <maxphysaddr bits=>; -1 = not given */
     } cpu;
 
     struct {

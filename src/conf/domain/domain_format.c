@@ -78,21 +78,35 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
         g_string_append_printf(attrs, " check='%s'", def->cpu.check);
     if (def->cpu.migratable != VRT_TRISTATE_DEFAULT)
         g_string_append_printf(attrs, " migratable='%s'", def->cpu.migratable == VRT_TRISTATE_YES ? "on" : "off");
-    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0 && !(def->mem && def->mem->cells->len)) {
+    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0 && !(def->mem && def->mem->cells->len) &&
+        !def->cpu.vendor_id && !def->cpu.cache_mode && !def->cpu.maxphys_mode) {
         vrt_fmt_line(f, "<cpu%s/>", attrs->str);
         return;
     }
     vrt_fmt_line(f, "<cpu%s>", attrs->str);
     f->indent++;
-    if (def->cpu.model) {
-        if (def->cpu.fallback)
-            vrt_fmt_line(f, "<model fallback='%s'>%s</model>", def->cpu.fallback, def->cpu.model);
+    if (def->cpu.model || def->cpu.vendor_id) {
+        g_autoptr(GString) m = g_string_new(NULL);
+
+        if (def->cpu.model && def->cpu.fallback)
+            g_string_append_printf(m, " fallback='%s'", def->cpu.fallback);
+        vrt_xml_format_attr(m, "vendor_id", def->cpu.vendor_id);
+        if (def->cpu.model)
+            vrt_fmt_line(f, "<model%s>%s</model>", m->str, def->cpu.model);
         else
-            vrt_fmt_line(f, "<model>%s</model>", def->cpu.model);
+            vrt_fmt_line(f, "<model%s/>", m->str);
     }
     if (def->cpu.sockets)
         vrt_fmt_line(f, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->cpu.sockets, def->cpu.dies,
                      def->cpu.cores, def->cpu.threads);
+    if (def->cpu.cache_mode && def->cpu.cache_level != -1)
+        vrt_fmt_line(f, "<cache level='%d' mode='%s'/>", def->cpu.cache_level, def->cpu.cache_mode);
+    else if (def->cpu.cache_mode)
+        vrt_fmt_line(f, "<cache mode='%s'/>", def->cpu.cache_mode);
+    if (def->cpu.maxphys_mode && def->cpu.maxphys_bits != -1)
+        vrt_fmt_line(f, "<maxphysaddr mode='%s' bits='%d'/>", def->cpu.maxphys_mode, def->cpu.maxphys_bits);
+    else if (def->cpu.maxphys_mode)
+        vrt_fmt_line(f, "<maxphysaddr mode='%s'/>", def->cpu.maxphys_mode);
     for (guint i = 0; i < def->cpu.features->len; i++) {
         const VrtDomainCpuFeature *feat = def->cpu.features->pdata[i];
         vrt_fmt_line(f, "<feature policy='%s' name='%s'/>", feat->policy, feat->name);

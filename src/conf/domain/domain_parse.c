@@ -235,19 +235,53 @@ parse_features(xmlNodePtr node, VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* <model fallback= vendor_id=>NAME</model>: a name only in custom mode;
+ * host-model keeps vendor_id and, without a name, drops fallback (as
+ * libvirt writes it); host-passthrough and maximum read neither. */
 static bool
 parse_cpu_model(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
-    if (!vrt_xml_check_attrs(node, error, "fallback", NULL))
+    VrtDomainCpuMode m = def->cpu.mode;
+    g_autofree char *text = NULL;
+    g_autofree char *vendor = NULL;
+
+    if (!vrt_xml_check_attrs(node, error, "fallback", "vendor_id", NULL))
         return false;
+    text = g_strstrip(vrt_xml_text(node));
+    if (m != VRT_DOMAIN_CPU_MODE_CUSTOM && *text) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "a CPU model name with mode '%s' is not supported",
+                      vrt_cpu_mode_names[m]);
+        return false;
+    }
+    if (m == VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH || m == VRT_DOMAIN_CPU_MODE_MAXIMUM)
+        return true;
+    vendor = vrt_xml_prop(node, "vendor_id");
+    if (vendor && strlen(vendor) != 12) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "vendor_id must be exactly %d characters long", 12);
+        return false;
+    }
+    if (vendor && strchr(vendor, ',')) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "vendor id is invalid");
+        return false;
+    }
+    g_free(def->cpu.vendor_id);
+    def->cpu.vendor_id = g_steal_pointer(&vendor);
     g_free(def->cpu.fallback);
     def->cpu.fallback = vrt_xml_prop(node, "fallback");
     if (def->cpu.fallback && !g_str_equal(def->cpu.fallback, "allow") && !g_str_equal(def->cpu.fallback, "forbid")) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU model fallback '%s'", def->cpu.fallback);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "Invalid fallback attribute");
         return false;
     }
+    if (m != VRT_DOMAIN_CPU_MODE_CUSTOM) {
+        g_clear_pointer(&def->cpu.fallback, g_free);
+        return true;
+    }
+    if (!*text && def->cpu.vendor_id) {
+        g_clear_pointer(&def->cpu.fallback, g_free);
+        return true;
+    }
     g_free(def->cpu.model);
-    def->cpu.model = g_strstrip(vrt_xml_text(node));
+    def->cpu.model = g_steal_pointer(&text);
     if (!*def->cpu.model || !only_model_chars(def->cpu.model)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU model name '%s'", def->cpu.model);
         return false;
@@ -274,6 +308,94 @@ parse_cpu_feature(xmlNodePtr node, VrtDomainDef *def, GError **error)
     }
     if (!f->name || !*f->name || !only_model_chars(f->name)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU feature name '%s'", f->name ? f->name : "");
+        return false;
+    }
+    return true;
+}
+
+/* <cache level= mode=> and <maxphysaddr mode= bits=>, one each, with
+ * libvirt's QEMU rules for which go together. */
+static bool
+parse_cpu_cache_or_addr(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    bool cache = vrt_xml_is(node, "cache");
+    const char *num = cache ? "level" : "bits";
+    g_autofree char *mode = vrt_xml_prop(node, "mode");
+    g_autofree char *n = NULL;
+    int v = -1;
+
+    if (!vrt_xml_check_attrs(node, error, "mode", num, NULL))
+        return false;
+    if (cache && def->cpu.cache_mode) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "at most one CPU cache element may be specified");
+        return false;
+    }
+    if (!cache && def->cpu.maxphys_mode)
+        return true; /* libvirt reads the first */
+    if ((n = vrt_xml_prop(node, num))) {
+        guint64 u;
+
+        if (!g_ascii_string_to_unsigned(n, 10, 0, G_MAXINT, &u, NULL)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", num,
+                          (const char *)node->name, n);
+            return false;
+        }
+        v = (int)u;
+    }
+    if (cache && n && (v < 1 || v > 3)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "invalid CPU cache level, must be in range [1,3]");
+        return false;
+    }
+    if (!mode) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing required attribute 'mode' in element '%s'",
+                      (const char *)node->name);
+        return false;
+    }
+    if (!g_strv_contains(cache ? (const char *const[]){ "emulate", "passthrough", "disable", NULL }
+                               : (const char *const[]){ "passthrough", "emulate", NULL },
+                         mode)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'mode' in element '%s': '%s'.",
+                      (const char *)node->name, mode);
+        return false;
+    }
+    if (cache) {
+        def->cpu.cache_mode = g_steal_pointer(&mode);
+        def->cpu.cache_level = v;
+    } else {
+        def->cpu.maxphys_mode = g_steal_pointer(&mode);
+        def->cpu.maxphys_bits = v;
+    }
+    return true;
+}
+
+/* libvirt's QEMU validation of <cache> and <maxphysaddr>. */
+static bool
+check_cpu_cache_and_addr(const VrtDomainDef *def, GError **error)
+{
+    const char *cm = def->cpu.cache_mode, *am = def->cpu.maxphys_mode;
+
+    if (am && g_str_equal(am, "passthrough") && def->cpu.maxphys_bits != -1) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "CPU maximum physical address bits number specification cannot be used with mode='%s'", am);
+        return false;
+    }
+    if (am && g_str_equal(am, "emulate") && def->cpu.maxphys_bits == -1) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "if using CPU maximum physical address mode='%s', bits= must be specified too", am);
+        return false;
+    }
+    if (cm && g_str_equal(cm, "emulate") && def->cpu.cache_level != 3) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "CPU cache mode '%s' can only be used with level='3'", cm);
+        return false;
+    }
+    if (cm && g_str_equal(cm, "passthrough") && def->cpu.mode != VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH &&
+        def->cpu.mode != VRT_DOMAIN_CPU_MODE_MAXIMUM) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "CPU cache mode '%s' can only be used with 'host-passthrough' / 'maximum' CPUs", cm);
+        return false;
+    }
+    if (cm && !g_str_equal(cm, "emulate") && def->cpu.cache_level != -1) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported CPU cache level for mode '%s'", cm);
         return false;
     }
     return true;
@@ -309,8 +431,11 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
     }
     VRT_XML_FOREACH_CHILD(c, node)
     {
-        if (vrt_xml_is(c, "model") && m == VRT_DOMAIN_CPU_MODE_CUSTOM) {
+        if (vrt_xml_is(c, "model")) {
             if (!parse_cpu_model(c, def, error))
+                return false;
+        } else if (vrt_xml_is(c, "cache") || vrt_xml_is(c, "maxphysaddr")) {
+            if (!parse_cpu_cache_or_addr(c, def, error))
                 return false;
         } else if (vrt_xml_is(c, "feature")) {
             if (!parse_cpu_feature(c, def, error))
@@ -336,7 +461,7 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         }
     }
     if (m == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model && !def->cpu.sockets &&
-        !(def->mem && def->mem->cells->len)) {
+        !(def->mem && def->mem->cells->len) && !def->cpu.vendor_id && !def->cpu.cache_mode && !def->cpu.maxphys_mode) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU mode 'custom' needs a <model> or a <topology>");
         return false;
     }
@@ -344,7 +469,7 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU features need a CPU <model>");
         return false;
     }
-    return true;
+    return check_cpu_cache_and_addr(def, error);
 }
 
 static bool

@@ -348,6 +348,50 @@ test_hugepages_pages(void)
     assert_refused(PAGES("<page size='0'/>", CELLS2), VIR_ERR_XML_DETAIL, "hugepage size can't be zero");
 }
 
+#define CPU(cpu) HEAD "<os><type>hvm</type></os>" cpu "</domain>"
+
+/* <cpu><model vendor_id>, <cache>, <maxphysaddr>: libvirt's forms and
+ * its QEMU rules for which modes they go with. */
+static void
+test_cpu_extras(void)
+{
+    g_autofree char *hm = roundtrip(CPU("<cpu mode='host-model'><maxphysaddr bits='42' mode='emulate'/>"
+                                        "<cache mode='disable'/><model fallback='allow' vendor_id='Libvirt QEMU'/>"
+                                        "</cpu>"));
+    g_autofree char *hp = roundtrip(CPU("<cpu mode='host-passthrough'><model fallback='forbid'/>"
+                                        "<cache mode='passthrough'/><maxphysaddr mode='passthrough'/></cpu>"));
+    g_autofree char *cu = roundtrip(CPU("<cpu><model vendor_id='GenuineIntel'>qemu64</model>"
+                                        "<cache level='3' mode='emulate'/></cpu>"));
+
+    g_assert_nonnull(strstr(hm, "<cpu mode='host-model'>\n    <model vendor_id='Libvirt QEMU'/>\n"
+                                "    <cache mode='disable'/>\n    <maxphysaddr mode='emulate' bits='42'/>\n"
+                                "  </cpu>\n"));
+    g_assert_nonnull(strstr(hp, "    <cache mode='passthrough'/>\n    <maxphysaddr mode='passthrough'/>\n  </cpu>\n"));
+    g_assert_null(strstr(hp, "<model"));
+    g_assert_nonnull(strstr(cu, "<model vendor_id='GenuineIntel'>qemu64</model>\n"
+                                "    <cache level='3' mode='emulate'/>\n"));
+
+    assert_refused(CPU("<cpu mode='host-model'><model vendor_id='short'/></cpu>"), VIR_ERR_XML_ERROR,
+                   "vendor_id must be exactly 12 characters long");
+    assert_refused(CPU("<cpu mode='host-model'><model vendor_id='Libvirt,QEMU'/></cpu>"), VIR_ERR_XML_ERROR,
+                   "vendor id is invalid");
+    assert_refused(CPU("<cpu mode='host-model'><cache mode='passthrough'/></cpu>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "CPU cache mode 'passthrough' can only be used with 'host-passthrough' / 'maximum' CPUs");
+    assert_refused(CPU("<cpu mode='host-passthrough'><cache level='2' mode='emulate'/></cpu>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "CPU cache mode 'emulate' can only be used with level='3'");
+    assert_refused(CPU("<cpu mode='host-passthrough'><cache level='3' mode='disable'/></cpu>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "unsupported CPU cache level for mode 'disable'");
+    assert_refused(CPU("<cpu mode='host-passthrough'><cache level='4' mode='emulate'/></cpu>"), VIR_ERR_XML_ERROR,
+                   "invalid CPU cache level, must be in range [1,3]");
+    assert_refused(CPU("<cpu mode='host-passthrough'><cache mode='disable'/><cache mode='disable'/></cpu>"),
+                   VIR_ERR_XML_ERROR, "at most one CPU cache element may be specified");
+    assert_refused(CPU("<cpu mode='host-passthrough'><maxphysaddr mode='passthrough' bits='42'/></cpu>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED,
+                   "CPU maximum physical address bits number specification cannot be used with mode='passthrough'");
+    assert_refused(CPU("<cpu mode='host-passthrough'><maxphysaddr mode='emulate'/></cpu>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "if using CPU maximum physical address mode='emulate', bits= must be specified too");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -364,6 +408,7 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/qemu-commandline", test_qemu_commandline);
     g_test_add_func("/domelems/iommu", test_iommu);
     g_test_add_func("/domelems/features", test_features);
+    g_test_add_func("/domelems/cpu-extras", test_cpu_extras);
     g_test_add_func("/domelems/memory/hugepages", test_hugepages_pages);
     g_test_add_func("/domelems/features/refusals", test_features_refusals);
     return g_test_run();

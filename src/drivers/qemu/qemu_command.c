@@ -891,6 +891,21 @@ build_watchdog(CmdBuilder *b, const VrtDomainWatchdogDef *wd, GError **error)
     return true;
 }
 
+/* The features the definition requires or forbids (a vendor id and
+ * <feature> names cannot hold a comma: the parser refused it). */
+static void
+cpu_feature_props(const VrtDomainDef *def, GString *cpu)
+{
+    for (guint i = 0; def->cpu.features && i < def->cpu.features->len; i++) {
+        const VrtDomainCpuFeature *f = g_ptr_array_index(def->cpu.features, i);
+
+        if (g_str_equal(f->policy, "force") || g_str_equal(f->policy, "require"))
+            g_string_append_printf(cpu, ",%s=on", f->name);
+        else if (g_str_equal(f->policy, "disable") || g_str_equal(f->policy, "forbid"))
+            g_string_append_printf(cpu, ",%s=off", f->name);
+    }
+}
+
 static void
 build_cpu(CmdBuilder *b)
 {
@@ -907,7 +922,11 @@ build_cpu(CmdBuilder *b)
         /* TCG cannot pass the host CPU through */
         g_autoptr(GString) cpu = g_string_new(kvm && def->cpu.mode != VRT_DOMAIN_CPU_MODE_MAXIMUM ? "host" : "max");
 
+        if (def->cpu.vendor_id)
+            g_string_append_printf(cpu, ",vendor=%s", def->cpu.vendor_id);
+        cpu_feature_props(def, cpu);
         vrt_qemu_features_cpu_props(def, cpu);
+        vrt_qemu_features_cpu_tail(def, cpu);
         arg(b, "-cpu");
         arg(b, cpu->str);
         break;
@@ -920,15 +939,11 @@ build_cpu(CmdBuilder *b)
         if (def->cpu.model || vrt_qemu_features_touch_cpu(def)) {
             g_autoptr(GString) cpu = g_string_new(def->cpu.model ? def->cpu.model : vrt_qemu_features_default_cpu(def));
 
-            for (guint i = 0; def->cpu.features && i < def->cpu.features->len; i++) {
-                const VrtDomainCpuFeature *f = g_ptr_array_index(def->cpu.features, i);
-
-                if (g_str_equal(f->policy, "force") || g_str_equal(f->policy, "require"))
-                    g_string_append_printf(cpu, ",%s=on", f->name);
-                else if (g_str_equal(f->policy, "disable") || g_str_equal(f->policy, "forbid"))
-                    g_string_append_printf(cpu, ",%s=off", f->name);
-            }
+            if (def->cpu.vendor_id)
+                g_string_append_printf(cpu, ",vendor=%s", def->cpu.vendor_id);
+            cpu_feature_props(def, cpu);
             vrt_qemu_features_cpu_props(def, cpu);
+            vrt_qemu_features_cpu_tail(def, cpu);
             arg(b, "-cpu");
             arg(b, cpu->str);
         }

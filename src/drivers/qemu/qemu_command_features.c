@@ -65,6 +65,28 @@ hyperv_props(const VrtDomainFeaturesDef *feat, GString *cpu)
     }
 }
 
+/* <cache> and <maxphysaddr>, after the features, as libvirt orders them */
+static void
+cpu_cache_props(const VrtDomainDef *def, GString *cpu)
+{
+    const char *cm = def->cpu.cache_mode;
+    bool host = def->cpu.mode == VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH || def->cpu.mode == VRT_DOMAIN_CPU_MODE_MAXIMUM;
+
+    if (cm && g_str_equal(cm, "emulate")) {
+        g_string_append(cpu, ",l3-cache=on");
+        if (host)
+            g_string_append(cpu, ",host-cache-info=off");
+    } else if (cm && g_str_equal(cm, "passthrough")) {
+        g_string_append(cpu, ",host-cache-info=on,l3-cache=off");
+    } else if (cm) {
+        g_string_append(cpu, host ? ",host-cache-info=off,l3-cache=off" : ",l3-cache=off");
+    }
+    if (g_strcmp0(def->cpu.maxphys_mode, "passthrough") == 0)
+        g_string_append(cpu, ",host-phys-bits=on");
+    else if (def->cpu.maxphys_mode)
+        g_string_append_printf(cpu, ",phys-bits=%d", def->cpu.maxphys_bits);
+}
+
 void
 vrt_qemu_features_cpu_props(const VrtDomainDef *def, GString *cpu)
 {
@@ -92,13 +114,20 @@ vrt_qemu_features_cpu_props(const VrtDomainDef *def, GString *cpu)
         g_string_append_printf(cpu, ",pmu=%s", onoff(feat->pmu));
 }
 
+void
+vrt_qemu_features_cpu_tail(const VrtDomainDef *def, GString *cpu)
+{
+    cpu_cache_props(def, cpu);
+}
+
 bool
 vrt_qemu_features_touch_cpu(const VrtDomainDef *def)
 {
     g_autoptr(GString) s = g_string_new(NULL);
 
     vrt_qemu_features_cpu_props(def, s);
-    return s->len > 0;
+    vrt_qemu_features_cpu_tail(def, s);
+    return s->len > 0 || def->cpu.vendor_id;
 }
 
 const char *

@@ -12,7 +12,10 @@
 
 /* Appends ",prop=value" for each CPU property the features and timers set. */
 void vrt_qemu_features_cpu_props(const VrtDomainDef *def, GString *cpu);
-/* Whether vrt_qemu_features_cpu_props appends anything. */
+/* Appends the CPU properties of <cpu><cache> and <maxphysaddr>, which
+ * libvirt puts after the CPU's features. */
+void vrt_qemu_features_cpu_tail(const VrtDomainDef *def, GString *cpu);
+/* Whether the two above append anything, or a vendor id is set. */
 bool vrt_qemu_features_touch_cpu(const VrtDomainDef *def);
 /* The CPU model QEMU's -cpu names when the definition gives none but a
  * property must be set: libvirt's qemu64 (qemu32 for an i686 guest). */

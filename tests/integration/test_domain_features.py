@@ -124,3 +124,43 @@ def test_cpu_vendor_cache_and_phys_bits_reach_qemu(vrtd, tmp_path):
     finally:
         virsh(vrtd.uri, "destroy", "cpux", check=False)
         virsh(vrtd.uri, "undefine", "cpux", check=False)
+
+
+def test_clock_offsets_and_timers_reach_qemu(vrtd, tmp_path):
+    """An absolute clock starts the guest's RTC at its date (read over QMP),
+    a variable one adjustment seconds off UTC, a timezone one in the zone's
+    local time (QEMU's TZ); the rtc, pit and hpet timers reach QEMU."""
+    path = tmp_path / "clk.xml"
+    path.write_text("""<domain type='qemu'><name>clk</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64' machine='pc'>hvm</type></os>
+        <clock offset='absolute' start='1234567890'><timer name='rtc' tickpolicy='catchup' track='guest'/>
+          <timer name='pit' tickpolicy='discard'/><timer name='hpet' present='no'/></clock></domain>""")
+    virsh(vrtd.uri, "define", str(path))
+    virsh(vrtd.uri, "start", "clk")
+    try:
+        tm = qmp(vrtd.uri, "clk", "qom-get", path="/machine", property="rtc-time")
+        # 1234567890 is 2009-02-13T23:31:30Z; the guest is paused, its clock stands
+        assert (tm["tm_year"], tm["tm_mon"], tm["tm_mday"], tm["tm_hour"], tm["tm_min"]) == (109, 1, 13, 23, 31)
+        argv = qemu_argv(vrtd.root, "clk")
+        assert argv[argv.index("-rtc") + 1] == "base=2009-02-13T23:31:30,clock=vm,driftfix=slew"
+        assert "kvm-pit.lost_tick_policy=discard" in argv and "-no-hpet" in argv
+        assert qmp(vrtd.uri, "clk", "qom-get", path="/machine", property="hpet") is False
+    finally:
+        virsh(vrtd.uri, "destroy", "clk", check=False)
+        virsh(vrtd.uri, "undefine", "clk", check=False)
+
+    path.write_text("""<domain type='qemu'><name>tz</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64' machine='pc'>hvm</type></os>
+        <clock offset='timezone' timezone='Etc/GMT-5'/></domain>""")
+    virsh(vrtd.uri, "define", str(path))
+    virsh(vrtd.uri, "start", "tz")
+    try:
+        with open(os.path.join(vrtd.root, "run", "vrt", "qemu", "tz.xml")) as f:
+            pid = int(re.search(r"pid=['\"](\d+)['\"]", f.read()).group(1))
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            assert b"TZ=Etc/GMT-5" in f.read().split(b"\0")
+        argv = qemu_argv(vrtd.root, "tz")
+        assert argv[argv.index("-rtc") + 1] == "base=localtime"
+    finally:
+        virsh(vrtd.uri, "destroy", "tz", check=False)
+        virsh(vrtd.uri, "undefine", "tz", check=False)

@@ -42,6 +42,7 @@ timer_free(gpointer p)
     VrtDomainTimerDef *t = p;
     g_free(t->name);
     g_free(t->tickpolicy);
+    g_free(t->track);
     g_free(t);
 }
 
@@ -273,6 +274,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->emulator);
     vrt_domain_features_def_free(def->feat);
     g_ptr_array_unref(def->clock.timers);
+    g_free(def->clock.timezone);
     g_ptr_array_unref(def->disks);
     g_ptr_array_unref(def->controllers);
     /* hostdevs before nets: the list must not outlive the interfaces

@@ -91,6 +91,9 @@ typedef struct {
 typedef enum {
     VRT_DOMAIN_CLOCK_UTC = 0,
     VRT_DOMAIN_CLOCK_LOCALTIME,
+    VRT_DOMAIN_CLOCK_VARIABLE, /* adjustment seconds from basis */
+    VRT_DOMAIN_CLOCK_TIMEZONE, /* the named zone's local time */
+    VRT_DOMAIN_CLOCK_ABSOLUTE, /* from start (seconds since the epoch) at each start */
 } VrtDomainClockOffset;
 
 typedef enum {
@@ -380,6 +383,7 @@ typedef struct {
     char *name; /* "rtc", "pit", "hpet", "kvmclock" */
     char *tickpolicy; /* NULL */
     VrtTristate present;
+    char *track; /* rtc: "guest", "wall", "realtime"; NULL */
 } VrtDomainTimerDef;
 
 #define VRT_DOMAIN_MAX_BOOT_DEVS 4
@@ -437,6 +441,11 @@ typedef struct _VrtDomainDef {
         VrtDomainClockOffset offset;
         /* <timer name= tickpolicy= present=> */
         GPtrArray *timers; /* of VrtDomainTimerDef* */
+        gint64 adjustment; /* variable: seconds */
+        bool basis_localtime; /* variable: basis='localtime' */
+        bool utc_reset; /* utc, localtime: adjustment='reset' */
+        char *timezone; /* timezone: timezone= */
+        guint64 start; /* absolute: start= */
     } clock;
 
     VrtDomainLifecycleAction on_poweroff; /* default destroy */

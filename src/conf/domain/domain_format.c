@@ -119,13 +119,29 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
 static void
 format_clock(VrtFmt *f, const VrtDomainDef *def)
 {
-    const char *off = vrt_clock_offset_names[def->clock.offset];
+    g_autoptr(GString) off = g_string_new(NULL);
 
+    g_string_append_printf(off, "offset='%s'", vrt_clock_offset_names[def->clock.offset]);
+    switch (def->clock.offset) {
+    case VRT_DOMAIN_CLOCK_UTC:
+    case VRT_DOMAIN_CLOCK_LOCALTIME:
+        if (def->clock.utc_reset)
+            g_string_append(off, " adjustment='reset'");
+        break;
+    case VRT_DOMAIN_CLOCK_VARIABLE:
+        g_string_append_printf(off, " adjustment='%" G_GINT64_FORMAT "' basis='%s'", def->clock.adjustment,
+                               def->clock.basis_localtime ? "localtime" : "utc");
+        break;
+    case VRT_DOMAIN_CLOCK_TIMEZONE: vrt_xml_format_attr(off, "timezone", def->clock.timezone); break;
+    case VRT_DOMAIN_CLOCK_ABSOLUTE:
+        g_string_append_printf(off, " start='%" G_GUINT64_FORMAT "'", def->clock.start);
+        break;
+    }
     if (def->clock.timers->len == 0) {
-        vrt_fmt_line(f, "<clock offset='%s'/>", off);
+        vrt_fmt_line(f, "<clock %s/>", off->str);
         return;
     }
-    vrt_fmt_line(f, "<clock offset='%s'>", off);
+    vrt_fmt_line(f, "<clock %s>", off->str);
     f->indent++;
     for (guint i = 0; i < def->clock.timers->len; i++) {
         const VrtDomainTimerDef *t = def->clock.timers->pdata[i];
@@ -135,6 +151,8 @@ format_clock(VrtFmt *f, const VrtDomainDef *def)
             g_string_append_printf(attrs, " tickpolicy='%s'", t->tickpolicy);
         if (t->present != VRT_TRISTATE_DEFAULT)
             g_string_append_printf(attrs, " present='%s'", t->present == VRT_TRISTATE_YES ? "yes" : "no");
+        if (t->track)
+            g_string_append_printf(attrs, " track='%s'", t->track);
         vrt_fmt_line(f, "<timer %s/>", attrs->str);
     }
     f->indent--;

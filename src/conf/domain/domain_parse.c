@@ -504,26 +504,104 @@ parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* offset= with the attributes each offset reads, as libvirt reads them:
+ * a number as adjustment of utc/localtime makes the offset variable. */
+static bool
+parse_clock_offset(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    g_autofree char *offset = vrt_xml_prop(node, "offset");
+    g_autofree char *adj = vrt_xml_prop(node, "adjustment");
+    g_autofree char *basis = vrt_xml_prop(node, "basis");
+    g_autofree char *start = vrt_xml_prop(node, "start");
+    int off = offset ? vrt_enum_from_string(vrt_clock_offset_names, offset) : VRT_DOMAIN_CLOCK_UTC;
+    gint64 n = 0;
+
+    if (off < 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown clock offset '%s'", offset);
+        return false;
+    }
+    def->clock.offset = off;
+    switch ((VrtDomainClockOffset)off) {
+    case VRT_DOMAIN_CLOCK_UTC:
+    case VRT_DOMAIN_CLOCK_LOCALTIME:
+        if (!adj)
+            break;
+        if (g_str_equal(adj, "reset")) {
+            def->clock.utc_reset = true;
+            break;
+        }
+        if (!g_ascii_string_to_signed(adj, 10, G_MININT64, G_MAXINT64, &n, NULL)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown clock adjustment '%s'", adj);
+            return false;
+        }
+        def->clock.adjustment = n;
+        def->clock.basis_localtime = off == VRT_DOMAIN_CLOCK_LOCALTIME;
+        def->clock.offset = VRT_DOMAIN_CLOCK_VARIABLE;
+        break;
+    case VRT_DOMAIN_CLOCK_VARIABLE:
+        /* libvirt reads an unparsable adjustment as 0 */
+        if (adj && g_ascii_string_to_signed(adj, 10, G_MININT64, G_MAXINT64, &n, NULL))
+            def->clock.adjustment = n;
+        if (basis && !g_str_equal(basis, "utc") && !g_str_equal(basis, "localtime")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown clock basis '%s'", basis);
+            return false;
+        }
+        def->clock.basis_localtime = g_strcmp0(basis, "localtime") == 0;
+        break;
+    case VRT_DOMAIN_CLOCK_TIMEZONE:
+        if (!(def->clock.timezone = vrt_xml_prop(node, "timezone"))) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
+                          "missing 'timezone' attribute for clock with offset='timezone'");
+            return false;
+        }
+        /* it becomes QEMU's TZ: a zone name, no line breaks or '=' tricks */
+        for (const char *c = def->clock.timezone; *c; c++) {
+            if (!g_ascii_isgraph(*c)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid clock timezone '%s'", def->clock.timezone);
+                return false;
+            }
+        }
+        break;
+    case VRT_DOMAIN_CLOCK_ABSOLUTE:
+        if (!start || !g_ascii_string_to_unsigned(start, 10, 0, G_MAXUINT64, &def->clock.start, NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
+                          "missing 'start' attribute for clock with offset='absolute'");
+            return false;
+        }
+        /* QEMU's -rtc base takes a date of at most year 9999 */
+        if (def->clock.start > G_GUINT64_CONSTANT(253402300799)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "clock start '%s' is past year 9999", start);
+            return false;
+        }
+        break;
+    }
+    return true;
+}
+
 static bool
 parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
-    int off = VRT_DOMAIN_CLOCK_UTC;
-
-    if (!vrt_xml_check_attrs(node, error, "offset", NULL) ||
-        !vrt_xml_prop_enum(node, "offset", vrt_clock_offset_names, false, &off, error))
+    if (!vrt_xml_check_attrs(node, error, "offset", "adjustment", "basis", "timezone", "start", NULL) ||
+        !parse_clock_offset(node, def, error))
         return false;
-    def->clock.offset = off;
     VRT_XML_FOREACH_CHILD(c, node)
     {
         VrtDomainTimerDef *t;
         if (!vrt_xml_is(c, "timer"))
             return vrt_xml_unsupported(c, error);
-        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", NULL))
+        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", "track", NULL))
             return false;
         t = g_new0(VrtDomainTimerDef, 1);
         g_ptr_array_add(def->clock.timers, t);
         t->name = vrt_xml_prop(c, "name");
         t->tickpolicy = vrt_xml_prop(c, "tickpolicy");
+        t->track = vrt_xml_prop(c, "track");
+        if (t->track &&
+            !g_strv_contains((const char *const[]){ "boot", "guest", "wall", "realtime", NULL }, t->track)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'track' in element 'timer': '%s'.",
+                          t->track);
+            return false;
+        }
         if (!vrt_xml_prop_tristate(c, "present", false, &t->present, error))
             return false;
         if (!t->name ||
@@ -535,6 +613,20 @@ parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
         if (t->tickpolicy &&
             !g_strv_contains((const char *const[]){ "delay", "catchup", "merge", "discard", NULL }, t->tickpolicy)) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown timer tickpolicy '%s'", t->tickpolicy);
+            return false;
+        }
+        /* libvirt's QEMU validation: what QEMU's RTC and PIT cannot do */
+        if (g_str_equal(t->name, "rtc") && g_strcmp0(t->track, "boot") == 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported rtc timer track '%s'", t->track);
+            return false;
+        }
+        if (g_str_equal(t->name, "rtc") && t->tickpolicy &&
+            (g_str_equal(t->tickpolicy, "merge") || g_str_equal(t->tickpolicy, "discard"))) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported rtc timer tickpolicy '%s'", t->tickpolicy);
+            return false;
+        }
+        if (g_str_equal(t->name, "pit") && g_strcmp0(t->tickpolicy, "merge") == 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported pit tickpolicy '%s'", t->tickpolicy);
             return false;
         }
     }

@@ -392,6 +392,43 @@ test_cpu_extras(void)
                    "if using CPU maximum physical address mode='emulate', bits= must be specified too");
 }
 
+#define CLOCK(clock) HEAD "<os><type>hvm</type></os>" clock "</domain>"
+
+/* <clock> offsets with the attributes each reads, and the timers' track. */
+static void
+test_clock_offsets(void)
+{
+    g_autofree char *var = roundtrip(CLOCK("<clock offset='localtime' adjustment='-3600'/>"));
+    g_autofree char *reset = roundtrip(CLOCK("<clock offset='utc' adjustment='reset'/>"));
+    g_autofree char *tz = roundtrip(CLOCK("<clock offset='timezone' timezone='Europe/Paris'/>"));
+    g_autofree char *abs = roundtrip(CLOCK("<clock offset='absolute' start='1234567890'>"
+                                           "<timer name='rtc' track='wall'/></clock>"));
+    g_autofree char *bare = roundtrip(CLOCK("<clock offset='variable'/>"));
+
+    /* a number as adjustment of localtime is a variable offset from it */
+    g_assert_nonnull(strstr(var, "<clock offset='variable' adjustment='-3600' basis='localtime'/>"));
+    g_assert_nonnull(strstr(reset, "<clock offset='utc' adjustment='reset'/>"));
+    g_assert_nonnull(strstr(tz, "<clock offset='timezone' timezone='Europe/Paris'/>"));
+    g_assert_nonnull(strstr(abs, "<clock offset='absolute' start='1234567890'>\n    <timer name='rtc' track='wall'/>"));
+    g_assert_nonnull(strstr(bare, "<clock offset='variable' adjustment='0' basis='utc'/>"));
+
+    assert_refused(CLOCK("<clock offset='absolute'/>"), VIR_ERR_INTERNAL_ERROR,
+                   "missing 'start' attribute for clock with offset='absolute'");
+    assert_refused(CLOCK("<clock offset='timezone'/>"), VIR_ERR_INTERNAL_ERROR,
+                   "missing 'timezone' attribute for clock with offset='timezone'");
+    assert_refused(CLOCK("<clock offset='utc' adjustment='soon'/>"), VIR_ERR_XML_ERROR,
+                   "unknown clock adjustment 'soon'");
+    assert_refused(CLOCK("<clock offset='variable' basis='gmt'/>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unknown clock basis 'gmt'");
+    assert_refused(CLOCK("<clock offset='martian'/>"), VIR_ERR_CONFIG_UNSUPPORTED, "unknown clock offset 'martian'");
+    assert_refused(CLOCK("<clock><timer name='rtc' track='boot'/></clock>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unsupported rtc timer track 'boot'");
+    assert_refused(CLOCK("<clock><timer name='rtc' tickpolicy='merge'/></clock>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unsupported rtc timer tickpolicy 'merge'");
+    assert_refused(CLOCK("<clock><timer name='pit' tickpolicy='merge'/></clock>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unsupported pit tickpolicy 'merge'");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -409,6 +446,7 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/iommu", test_iommu);
     g_test_add_func("/domelems/features", test_features);
     g_test_add_func("/domelems/cpu-extras", test_cpu_extras);
+    g_test_add_func("/domelems/clock-offsets", test_clock_offsets);
     g_test_add_func("/domelems/memory/hugepages", test_hugepages_pages);
     g_test_add_func("/domelems/features/refusals", test_features_refusals);
     return g_test_run();

@@ -1218,6 +1218,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     g_autofree char *firmware = NULL;
     g_autofree char *memory = NULL;
     g_autofree char *accel = NULL;
+    g_autofree char *rtc = NULL;
     g_autoptr(GString) features_machine = NULL;
 
     arg(&b, opts->emulator);
@@ -1262,8 +1263,10 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     }
     arg(&b, "-mon");
     arg(&b, "chardev=charmonitor,id=monitor,mode=control");
+    rtc = vrt_qemu_features_rtc(def);
     arg(&b, "-rtc");
-    arg(&b, def->clock.offset == VRT_DOMAIN_CLOCK_LOCALTIME ? "base=localtime" : "base=utc");
+    arg(&b, rtc);
+    vrt_qemu_features_timer_args(def, argv);
     /* Guest poweroff stops QEMU instead of ending it, so the SHUTDOWN event
      * is seen and on_poweroff decides; on_reboot=destroy turns reboot into
      * a shutdown. */

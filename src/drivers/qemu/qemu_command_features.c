@@ -189,3 +189,68 @@ vrt_qemu_features_extra_args(const VrtDomainDef *def, GPtrArray *argv)
         g_ptr_array_add(argv, g_strdup("{\"driver\":\"vmcoreinfo\"}"));
     }
 }
+
+char *
+vrt_qemu_features_rtc(const VrtDomainDef *def)
+{
+    GString *rtc = g_string_new(NULL);
+    const VrtDomainTimerDef *t;
+
+    switch (def->clock.offset) {
+    case VRT_DOMAIN_CLOCK_UTC: g_string_append(rtc, "base=utc"); break;
+    case VRT_DOMAIN_CLOCK_LOCALTIME:
+    case VRT_DOMAIN_CLOCK_TIMEZONE: /* the zone is QEMU's TZ (qemu_process.c) */
+        g_string_append(rtc, "base=localtime");
+        break;
+    case VRT_DOMAIN_CLOCK_VARIABLE: {
+        /* the guest's clock starts adjustment seconds off UTC, or off the
+         * host's local time with basis='localtime' (its offset now) */
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+        g_autoptr(GDateTime) local = g_date_time_new_now_local();
+        gint64 adj = def->clock.adjustment;
+        g_autoptr(GDateTime) then = NULL;
+        g_autofree char *s = NULL;
+
+        if (def->clock.basis_localtime)
+            adj += g_date_time_get_utc_offset(local) / G_TIME_SPAN_SECOND;
+        then = g_date_time_add_seconds(now, (gdouble)adj);
+        s = then ? g_date_time_format(then, "%Y-%m-%dT%H:%M:%S") : g_strdup("utc");
+        g_string_append_printf(rtc, "base=%s", s);
+        break;
+    }
+    case VRT_DOMAIN_CLOCK_ABSOLUTE: {
+        g_autoptr(GDateTime) then = g_date_time_new_from_unix_utc((gint64)def->clock.start);
+        g_autofree char *s = then ? g_date_time_format(then, "%Y-%m-%dT%H:%M:%S") : g_strdup("utc");
+
+        g_string_append_printf(rtc, "base=%s", s);
+        break;
+    }
+    }
+    if ((t = timer(def, "rtc"))) {
+        if (g_strcmp0(t->track, "guest") == 0)
+            g_string_append(rtc, ",clock=vm");
+        else if (g_strcmp0(t->track, "wall") == 0)
+            g_string_append(rtc, ",clock=host");
+        else if (g_strcmp0(t->track, "realtime") == 0)
+            g_string_append(rtc, ",clock=rt");
+        if (g_strcmp0(t->tickpolicy, "catchup") == 0)
+            g_string_append(rtc, ",driftfix=slew");
+    }
+    return g_string_free(rtc, FALSE);
+}
+
+void
+vrt_qemu_features_timer_args(const VrtDomainDef *def, GPtrArray *argv)
+{
+    const VrtDomainTimerDef *t;
+
+    /* the PIT's lost tick policy (the parser refused merge; catchup is
+     * QEMU's default for the in-kernel PIT) */
+    if ((t = timer(def, "pit")) && g_strcmp0(t->tickpolicy, "catchup") != 0) {
+        g_ptr_array_add(argv, g_strdup("-global"));
+        g_ptr_array_add(argv, g_strdup_printf("kvm-pit.lost_tick_policy=%s",
+                                              g_strcmp0(t->tickpolicy, "discard") == 0 ? "discard" : "delay"));
+    }
+    if ((t = timer(def, "hpet")) && t->present == VRT_TRISTATE_NO)
+        g_ptr_array_add(argv, g_strdup("-no-hpet"));
+}

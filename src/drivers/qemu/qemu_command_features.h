@@ -27,3 +27,8 @@ void vrt_qemu_features_machine_props(const VrtDomainDef *def, GString *machine);
 char *vrt_qemu_features_accel(const VrtDomainDef *def, GError **error);
 /* Appends the -global and -device options (TSEG size, vmcoreinfo). */
 void vrt_qemu_features_extra_args(const VrtDomainDef *def, GPtrArray *argv);
+/* -rtc's value: the clock offset's base (a date for variable and absolute
+ * offsets, computed now) with the rtc timer's clock= and driftfix=. */
+char *vrt_qemu_features_rtc(const VrtDomainDef *def);
+/* Appends the pit timer's -global and the hpet timer's -no-hpet. */
+void vrt_qemu_features_timer_args(const VrtDomainDef *def, GPtrArray *argv);

@@ -381,6 +381,13 @@ spawn_qemu(VrtQemuDom *obj, const VrtDomainDef *def, GStrv argv, const char *log
         g_ptr_array_add(env_own, pair);
         g_ptr_array_add(env, pair);
     }
+    /* <clock offset='timezone'>: QEMU's local time is the zone's */
+    if (def->clock.offset == VRT_DOMAIN_CLOCK_TIMEZONE && def->clock.timezone) {
+        char *pair = g_strdup_printf("TZ=%s", def->clock.timezone);
+
+        g_ptr_array_add(env_own, pair);
+        g_ptr_array_add(env, pair);
+    }
     g_ptr_array_add(env, NULL);
     envp = (char **)env->pdata;
 

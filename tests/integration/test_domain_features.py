@@ -164,3 +164,24 @@ def test_clock_offsets_and_timers_reach_qemu(vrtd, tmp_path):
     finally:
         virsh(vrtd.uri, "destroy", "tz", check=False)
         virsh(vrtd.uri, "undefine", "tz", check=False)
+
+
+def test_boot_menu_timeout_and_bios_options_reach_qemu(vrtd, tmp_path):
+    """<bootmenu timeout>, <bios rebootTimeout> and <bios useserial> are
+    QEMU's -boot splash-time/reboot-timeout and -machine graphics=off."""
+    path = tmp_path / "bt.xml"
+    path.write_text("""<domain type='qemu'><name>bt</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64' machine='pc'>hvm</type><bootmenu enable='yes' timeout='3000'/>
+          <bios useserial='yes' rebootTimeout='128'/></os>
+        <devices><serial type='pty'/></devices></domain>""")
+    virsh(vrtd.uri, "define", str(path))
+    virsh(vrtd.uri, "start", "bt")
+    try:
+        argv = qemu_argv(vrtd.root, "bt")
+        assert argv[argv.index("-boot") + 1] == "order=c,menu=on,reboot-timeout=128,splash-time=3000,strict=on"
+        assert "graphics=off" in argv[argv.index("-machine") + 1].split(",")
+        assert qmp(vrtd.uri, "bt", "qom-get", path="/machine", property="graphics") is False
+        assert "<bios useserial='yes' rebootTimeout='128'/>" in virsh(vrtd.uri, "dumpxml", "bt").stdout
+    finally:
+        virsh(vrtd.uri, "destroy", "bt", check=False)
+        virsh(vrtd.uri, "undefine", "bt", check=False)

@@ -216,6 +216,7 @@ vrt_domain_def_new(void)
     def->clock.timers = g_ptr_array_new_with_free_func(timer_free);
     def->cpu.features = g_ptr_array_new_with_free_func(cpu_feature_free);
     def->cpu.cache_level = -1;
+    def->os.bootmenu_timeout = -1;
     def->cpu.maxphys_bits = -1;
     def->audios = g_ptr_array_new_with_free_func(audio_free);
     def->disks = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_disk_def_free);

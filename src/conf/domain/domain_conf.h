@@ -411,6 +411,10 @@ typedef struct _VrtDomainDef {
         VrtDomainBootDev boot[VRT_DOMAIN_MAX_BOOT_DEVS];
         guint n_boot;
         VrtTristate bootmenu;
+        int bootmenu_timeout; /* <bootmenu timeout=> ms, kept with enable='yes'; -1 = none */
+        VrtTristate bios_useserial; /* <bios useserial=> */
+        bool bios_reboot_set; /* <bios rebootTimeout=> given */
+        int bios_reboot_timeout; /* ms, -1 = no reboot after a failed boot */
         char *kernel;
         char *initrd;
         char *cmdline;

@@ -37,8 +37,20 @@ format_os(VrtFmt *f, const VrtDomainDef *def)
         vrt_fmt_line(f, "<cmdline>%s</cmdline>", cmdline);
     for (guint i = 0; i < def->os.n_boot; i++)
         vrt_fmt_line(f, "<boot dev='%s'/>", vrt_boot_dev_names[def->os.boot[i]]);
-    if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
+    if (def->os.bootmenu != VRT_TRISTATE_DEFAULT && def->os.bootmenu_timeout >= 0)
+        vrt_fmt_line(f, "<bootmenu enable='%s' timeout='%d'/>", def->os.bootmenu == VRT_TRISTATE_YES ? "yes" : "no",
+                     def->os.bootmenu_timeout);
+    else if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
         vrt_fmt_line(f, "<bootmenu enable='%s'/>", def->os.bootmenu == VRT_TRISTATE_YES ? "yes" : "no");
+    if (def->os.bios_useserial || def->os.bios_reboot_set) {
+        g_autoptr(GString) a = g_string_new(NULL);
+
+        if (def->os.bios_useserial)
+            g_string_append_printf(a, " useserial='%s'", def->os.bios_useserial == VRT_TRISTATE_YES ? "yes" : "no");
+        if (def->os.bios_reboot_set)
+            g_string_append_printf(a, " rebootTimeout='%d'", def->os.bios_reboot_timeout);
+        vrt_fmt_line(f, "<bios%s/>", a->str);
+    }
     f->indent--;
     vrt_fmt_line(f, "</os>");
 }

@@ -128,6 +128,36 @@ only_model_chars(const char *s)
     return true;
 }
 
+/* A boot menu or reboot timeout in milliseconds, in libvirt's ranges. */
+static bool
+parse_os_timeout(xmlNodePtr node, const char *attr, int min, int *out, bool *set, GError **error)
+{
+    g_autofree char *v = vrt_xml_prop(node, attr);
+    gint64 n;
+
+    if (!v)
+        return true;
+    if (!g_ascii_string_to_signed(v, 10, G_MININT, G_MAXINT, &n, NULL) || (min == 0 && n < 0)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", attr,
+                      (const char *)node->name, v);
+        return false;
+    }
+    if (min == 0 && n > 65535) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "invalid value for boot menu timeout, must be in range [0,65535]");
+        return false;
+    }
+    if (min == -1 && (n < -1 || n > 65535)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "invalid value for rebootTimeout, must be in range [-1,65535]");
+        return false;
+    }
+    *out = (int)n;
+    if (set)
+        *set = true;
+    return true;
+}
+
 static bool
 parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
@@ -167,8 +197,18 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
             if (!vrt_parse_os_nvram(c, &def->os.fw, error))
                 return false;
         } else if (vrt_xml_is(c, "bootmenu")) {
-            if (!vrt_xml_check_attrs(c, error, "enable", NULL) ||
-                !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error))
+            if (!vrt_xml_check_attrs(c, error, "enable", "timeout", NULL) ||
+                !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error) ||
+                !parse_os_timeout(c, "timeout", 0, &def->os.bootmenu_timeout, NULL, error))
+                return false;
+            /* libvirt keeps the timeout only with the menu on */
+            if (def->os.bootmenu != VRT_TRISTATE_YES)
+                def->os.bootmenu_timeout = -1;
+        } else if (vrt_xml_is(c, "bios")) {
+            if (!vrt_xml_check_attrs(c, error, "useserial", "rebootTimeout", NULL) ||
+                !vrt_xml_prop_tristate(c, "useserial", false, &def->os.bios_useserial, error) ||
+                !parse_os_timeout(c, "rebootTimeout", -1, &def->os.bios_reboot_timeout, &def->os.bios_reboot_set,
+                                  error))
                 return false;
         } else if (vrt_xml_is(c, "kernel") || vrt_xml_is(c, "initrd") || vrt_xml_is(c, "cmdline")) {
             char **slot = vrt_xml_is(c, "kernel")   ? &def->os.kernel
@@ -1077,6 +1117,10 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_uuid_generate(def->uuid);
     if (!check_boot_orders(def, error))
         return false;
+    if (def->os.bios_useserial == VRT_TRISTATE_YES && def->serials->len == 0 && def->consoles->len == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "need at least one serial port to use BIOS serial output");
+        return false;
+    }
     post_parse_console(def);
     post_parse_serials(def);
     post_parse_controllers(def);

@@ -412,6 +412,20 @@ test_clock_offsets(void)
     g_assert_nonnull(strstr(abs, "<clock offset='absolute' start='1234567890'>\n    <timer name='rtc' track='wall'/>"));
     g_assert_nonnull(strstr(bare, "<clock offset='variable' adjustment='0' basis='utc'/>"));
 
+    g_autofree char *boot = roundtrip(HEAD "<os><type>hvm</type><bios rebootTimeout='-1'/>"
+                                           "<bootmenu enable='yes' timeout='3000'/></os></domain>");
+    g_autofree char *nomenu = roundtrip(HEAD "<os><type>hvm</type><bootmenu enable='no' timeout='3000'/></os>"
+                                             "</domain>");
+
+    g_assert_nonnull(strstr(boot, "<bootmenu enable='yes' timeout='3000'/>\n    <bios rebootTimeout='-1'/>\n"));
+    /* libvirt keeps a menu timeout only with the menu on */
+    g_assert_nonnull(strstr(nomenu, "<bootmenu enable='no'/>\n"));
+    assert_refused(HEAD "<os><type>hvm</type><bios rebootTimeout='-2'/></os></domain>", VIR_ERR_CONFIG_UNSUPPORTED,
+                   "invalid value for rebootTimeout, must be in range [-1,65535]");
+    assert_refused(HEAD "<os><type>hvm</type><bootmenu enable='yes' timeout='65536'/></os></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "invalid value for boot menu timeout, must be in range [0,65535]");
+    assert_refused(HEAD "<os><type>hvm</type><bios useserial='yes'/></os></domain>", VIR_ERR_XML_ERROR,
+                   "need at least one serial port to use BIOS serial output");
     assert_refused(CLOCK("<clock offset='absolute'/>"), VIR_ERR_INTERNAL_ERROR,
                    "missing 'start' attribute for clock with offset='absolute'");
     assert_refused(CLOCK("<clock offset='timezone'/>"), VIR_ERR_INTERNAL_ERROR,

@@ -996,6 +996,10 @@ build_boot(CmdBuilder *b)
             g_string_append_printf(opt, "order=%s,", order->str);
         if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
             g_string_append_printf(opt, "menu=%s,", def->os.bootmenu == VRT_TRISTATE_YES ? "on" : "off");
+        if (def->os.bios_reboot_set)
+            g_string_append_printf(opt, "reboot-timeout=%d,", def->os.bios_reboot_timeout);
+        if (def->os.bootmenu_timeout >= 0)
+            g_string_append_printf(opt, "splash-time=%d,", def->os.bootmenu_timeout);
         g_string_append(opt, "strict=on");
         arg(b, "-boot");
         arg(b, opt->str);
@@ -1234,6 +1238,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     features_machine = g_string_new(NULL);
     vrt_qemu_features_machine_props(def, features_machine);
     arg(&b, "-machine");
+    /* <bios useserial='yes'>: SeaBIOS's output on the serial port */
+    if (def->os.bios_useserial == VRT_TRISTATE_YES)
+        g_string_append(features_machine, ",graphics=off");
     argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s%s", machine, firmware, memory,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"

@@ -42,6 +42,7 @@ timer_free(gpointer p)
     VrtDomainTimerDef *t = p;
     g_free(t->name);
     g_free(t->tickpolicy);
+    g_free(t->track);
     g_free(t);
 }
 
@@ -214,6 +215,9 @@ vrt_domain_def_new(void)
     def->on_crash = VRT_DOMAIN_LIFECYCLE_DESTROY;
     def->clock.timers = g_ptr_array_new_with_free_func(timer_free);
     def->cpu.features = g_ptr_array_new_with_free_func(cpu_feature_free);
+    def->cpu.cache_level = -1;
+    def->os.bootmenu_timeout = -1;
+    def->cpu.maxphys_bits = -1;
     def->audios = g_ptr_array_new_with_free_func(audio_free);
     def->disks = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_disk_def_free);
     def->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_controller_def_free);
@@ -263,10 +267,15 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_free(def->cpu.match);
     g_free(def->cpu.model);
     g_free(def->cpu.fallback);
+    g_free(def->cpu.vendor_id);
+    g_free(def->cpu.cache_mode);
+    g_free(def->cpu.maxphys_mode);
     g_ptr_array_unref(def->cpu.features);
     g_ptr_array_unref(def->audios);
     g_free(def->emulator);
+    vrt_domain_features_def_free(def->feat);
     g_ptr_array_unref(def->clock.timers);
+    g_free(def->clock.timezone);
     g_ptr_array_unref(def->disks);
     g_ptr_array_unref(def->controllers);
     /* hostdevs before nets: the list must not outlive the interfaces

@@ -15,6 +15,7 @@
 #include "util/bandwidth.h"
 #include "conf/domain/domain_disk_driver.h"
 #include "conf/domain/domain_disk_source.h"
+#include "conf/domain/domain_features.h"
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_os.h"
 #include "util/mac.h"
@@ -90,6 +91,9 @@ typedef struct {
 typedef enum {
     VRT_DOMAIN_CLOCK_UTC = 0,
     VRT_DOMAIN_CLOCK_LOCALTIME,
+    VRT_DOMAIN_CLOCK_VARIABLE, /* adjustment seconds from basis */
+    VRT_DOMAIN_CLOCK_TIMEZONE, /* the named zone's local time */
+    VRT_DOMAIN_CLOCK_ABSOLUTE, /* from start (seconds since the epoch) at each start */
 } VrtDomainClockOffset;
 
 typedef enum {
@@ -379,6 +383,7 @@ typedef struct {
     char *name; /* "rtc", "pit", "hpet", "kvmclock" */
     char *tickpolicy; /* NULL */
     VrtTristate present;
+    char *track; /* rtc: "guest", "wall", "realtime"; NULL */
 } VrtDomainTimerDef;
 
 #define VRT_DOMAIN_MAX_BOOT_DEVS 4
@@ -406,6 +411,10 @@ typedef struct _VrtDomainDef {
         VrtDomainBootDev boot[VRT_DOMAIN_MAX_BOOT_DEVS];
         guint n_boot;
         VrtTristate bootmenu;
+        int bootmenu_timeout; /* <bootmenu timeout=> ms, kept with enable='yes'; -1 = none */
+        VrtTristate bios_useserial; /* <bios useserial=> */
+        bool bios_reboot_set; /* <bios rebootTimeout=> given */
+        int bios_reboot_timeout; /* ms, -1 = no reboot after a failed boot */
         char *kernel;
         char *initrd;
         char *cmdline;
@@ -414,6 +423,7 @@ typedef struct _VrtDomainDef {
 
     guint features; /* VrtDomainFeature bits */
     VrtTristate vmport; /* <features><vmport state=> */
+    VrtDomainFeaturesDef *feat; /* the other <features> (domain_features.h); NULL = none */
 
     struct {
         VrtDomainCpuMode mode;
@@ -424,12 +434,22 @@ typedef struct _VrtDomainDef {
         GPtrArray *features; /* VrtDomainCpuFeature* */
         VrtTristate migratable;
         guint sockets, dies, cores, threads; /* 0 = no <topology> */
+        char *vendor_id; /* <model vendor_id=> (12 characters), custom and host-model; NULL */
+        char *cache_mode; /* <cache mode=>: "emulate", "passthrough", "disable"; NULL = no <cache> */
+        int cache_level; /* <cache level=> 1-3; -1 = not given */
+        char *maxphys_mode; /* <maxphysaddr mode=>: "emulate", "passthrough"; NULL = none */
+        int maxphys_bits; /* <maxphysaddr bits=>; -1 = not given */
     } cpu;
 
     struct {
         VrtDomainClockOffset offset;
         /* <timer name= tickpolicy= present=> */
         GPtrArray *timers; /* of VrtDomainTimerDef* */
+        gint64 adjustment; /* variable: seconds */
+        bool basis_localtime; /* variable: basis='localtime' */
+        bool utc_reset; /* utc, localtime: adjustment='reset' */
+        char *timezone; /* timezone: timezone= */
+        guint64 start; /* absolute: start= */
     } clock;
 
     VrtDomainLifecycleAction on_poweroff; /* default destroy */

@@ -37,8 +37,20 @@ format_os(VrtFmt *f, const VrtDomainDef *def)
         vrt_fmt_line(f, "<cmdline>%s</cmdline>", cmdline);
     for (guint i = 0; i < def->os.n_boot; i++)
         vrt_fmt_line(f, "<boot dev='%s'/>", vrt_boot_dev_names[def->os.boot[i]]);
-    if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
+    if (def->os.bootmenu != VRT_TRISTATE_DEFAULT && def->os.bootmenu_timeout >= 0)
+        vrt_fmt_line(f, "<bootmenu enable='%s' timeout='%d'/>", def->os.bootmenu == VRT_TRISTATE_YES ? "yes" : "no",
+                     def->os.bootmenu_timeout);
+    else if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
         vrt_fmt_line(f, "<bootmenu enable='%s'/>", def->os.bootmenu == VRT_TRISTATE_YES ? "yes" : "no");
+    if (def->os.bios_useserial || def->os.bios_reboot_set) {
+        g_autoptr(GString) a = g_string_new(NULL);
+
+        if (def->os.bios_useserial)
+            g_string_append_printf(a, " useserial='%s'", def->os.bios_useserial == VRT_TRISTATE_YES ? "yes" : "no");
+        if (def->os.bios_reboot_set)
+            g_string_append_printf(a, " rebootTimeout='%d'", def->os.bios_reboot_timeout);
+        vrt_fmt_line(f, "<bios%s/>", a->str);
+    }
     f->indent--;
     vrt_fmt_line(f, "</os>");
 }
@@ -46,18 +58,20 @@ format_os(VrtFmt *f, const VrtDomainDef *def)
 static void
 format_features(VrtFmt *f, const VrtDomainDef *def)
 {
-    if (!def->features && def->vmport == VRT_TRISTATE_DEFAULT)
+    if (!def->features && def->vmport == VRT_TRISTATE_DEFAULT && !vrt_domain_features_any(def->feat))
         return;
     vrt_fmt_line(f, "<features>");
     f->indent++;
     if (def->features & VRT_DOMAIN_FEATURE_ACPI)
         vrt_fmt_line(f, "<acpi/>");
     if (def->features & VRT_DOMAIN_FEATURE_APIC)
-        vrt_fmt_line(f, "<apic/>");
+        vrt_format_apic(f, def);
     if (def->features & VRT_DOMAIN_FEATURE_PAE)
         vrt_fmt_line(f, "<pae/>");
+    vrt_format_features_mid(f, def->feat);
     if (def->vmport != VRT_TRISTATE_DEFAULT)
         vrt_fmt_line(f, "<vmport state='%s'/>", def->vmport == VRT_TRISTATE_YES ? "on" : "off");
+    vrt_format_features_tail(f, def->feat);
     f->indent--;
     vrt_fmt_line(f, "</features>");
 }
@@ -76,21 +90,35 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
         g_string_append_printf(attrs, " check='%s'", def->cpu.check);
     if (def->cpu.migratable != VRT_TRISTATE_DEFAULT)
         g_string_append_printf(attrs, " migratable='%s'", def->cpu.migratable == VRT_TRISTATE_YES ? "on" : "off");
-    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0 && !(def->mem && def->mem->cells->len)) {
+    if (!def->cpu.sockets && !def->cpu.model && def->cpu.features->len == 0 && !(def->mem && def->mem->cells->len) &&
+        !def->cpu.vendor_id && !def->cpu.cache_mode && !def->cpu.maxphys_mode) {
         vrt_fmt_line(f, "<cpu%s/>", attrs->str);
         return;
     }
     vrt_fmt_line(f, "<cpu%s>", attrs->str);
     f->indent++;
-    if (def->cpu.model) {
-        if (def->cpu.fallback)
-            vrt_fmt_line(f, "<model fallback='%s'>%s</model>", def->cpu.fallback, def->cpu.model);
+    if (def->cpu.model || def->cpu.vendor_id) {
+        g_autoptr(GString) m = g_string_new(NULL);
+
+        if (def->cpu.model && def->cpu.fallback)
+            g_string_append_printf(m, " fallback='%s'", def->cpu.fallback);
+        vrt_xml_format_attr(m, "vendor_id", def->cpu.vendor_id);
+        if (def->cpu.model)
+            vrt_fmt_line(f, "<model%s>%s</model>", m->str, def->cpu.model);
         else
-            vrt_fmt_line(f, "<model>%s</model>", def->cpu.model);
+            vrt_fmt_line(f, "<model%s/>", m->str);
     }
     if (def->cpu.sockets)
         vrt_fmt_line(f, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->cpu.sockets, def->cpu.dies,
                      def->cpu.cores, def->cpu.threads);
+    if (def->cpu.cache_mode && def->cpu.cache_level != -1)
+        vrt_fmt_line(f, "<cache level='%d' mode='%s'/>", def->cpu.cache_level, def->cpu.cache_mode);
+    else if (def->cpu.cache_mode)
+        vrt_fmt_line(f, "<cache mode='%s'/>", def->cpu.cache_mode);
+    if (def->cpu.maxphys_mode && def->cpu.maxphys_bits != -1)
+        vrt_fmt_line(f, "<maxphysaddr mode='%s' bits='%d'/>", def->cpu.maxphys_mode, def->cpu.maxphys_bits);
+    else if (def->cpu.maxphys_mode)
+        vrt_fmt_line(f, "<maxphysaddr mode='%s'/>", def->cpu.maxphys_mode);
     for (guint i = 0; i < def->cpu.features->len; i++) {
         const VrtDomainCpuFeature *feat = def->cpu.features->pdata[i];
         vrt_fmt_line(f, "<feature policy='%s' name='%s'/>", feat->policy, feat->name);
@@ -103,13 +131,29 @@ format_cpu(VrtFmt *f, const VrtDomainDef *def)
 static void
 format_clock(VrtFmt *f, const VrtDomainDef *def)
 {
-    const char *off = vrt_clock_offset_names[def->clock.offset];
+    g_autoptr(GString) off = g_string_new(NULL);
 
+    g_string_append_printf(off, "offset='%s'", vrt_clock_offset_names[def->clock.offset]);
+    switch (def->clock.offset) {
+    case VRT_DOMAIN_CLOCK_UTC:
+    case VRT_DOMAIN_CLOCK_LOCALTIME:
+        if (def->clock.utc_reset)
+            g_string_append(off, " adjustment='reset'");
+        break;
+    case VRT_DOMAIN_CLOCK_VARIABLE:
+        g_string_append_printf(off, " adjustment='%" G_GINT64_FORMAT "' basis='%s'", def->clock.adjustment,
+                               def->clock.basis_localtime ? "localtime" : "utc");
+        break;
+    case VRT_DOMAIN_CLOCK_TIMEZONE: vrt_xml_format_attr(off, "timezone", def->clock.timezone); break;
+    case VRT_DOMAIN_CLOCK_ABSOLUTE:
+        g_string_append_printf(off, " start='%" G_GUINT64_FORMAT "'", def->clock.start);
+        break;
+    }
     if (def->clock.timers->len == 0) {
-        vrt_fmt_line(f, "<clock offset='%s'/>", off);
+        vrt_fmt_line(f, "<clock %s/>", off->str);
         return;
     }
-    vrt_fmt_line(f, "<clock offset='%s'>", off);
+    vrt_fmt_line(f, "<clock %s>", off->str);
     f->indent++;
     for (guint i = 0; i < def->clock.timers->len; i++) {
         const VrtDomainTimerDef *t = def->clock.timers->pdata[i];
@@ -119,6 +163,8 @@ format_clock(VrtFmt *f, const VrtDomainDef *def)
             g_string_append_printf(attrs, " tickpolicy='%s'", t->tickpolicy);
         if (t->present != VRT_TRISTATE_DEFAULT)
             g_string_append_printf(attrs, " present='%s'", t->present == VRT_TRISTATE_YES ? "yes" : "no");
+        if (t->track)
+            g_string_append_printf(attrs, " track='%s'", t->track);
         vrt_fmt_line(f, "<timer %s/>", attrs->str);
     }
     f->indent--;

@@ -2,8 +2,8 @@
  * The guest's <iommu model='intel'> (QEMU's intel-iommu on a q35
  * machine) with its <driver> options: read with libvirt's checks and
  * written back in libvirt's attribute order. Interrupt remapping needs
- * the split I/O APIC (<features><ioapic driver='qemu'/>), which vrt does
- * not give, so intremap='on' is refused with libvirt's words for that.
+ * the split I/O APIC (<features><ioapic driver='qemu'/>): checked once the
+ * whole definition is read (domain_features.c).
  */
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"
@@ -45,15 +45,6 @@ vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error)
             !vrt_xml_prop_tristate(c, "iotlb", true, &iommu->iotlb, error) ||
             !vrt_xml_prop_uint(c, "aw_bits", 64, &iommu->aw_bits, NULL, error))
             return false;
-    }
-    if (iommu->intremap == VRT_TRISTATE_YES) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
-                      "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu')");
-        return false;
-    }
-    if (iommu->eim == VRT_TRISTATE_YES) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "IOMMU eim requires interrupt remapping to be enabled");
-        return false;
     }
     def->iommu = g_steal_pointer(&iommu);
     return true;

@@ -23,12 +23,21 @@ cell_free(VrtDomainNumaCell *c)
     g_free(c);
 }
 
+static void
+page_free(VrtDomainHugePage *p)
+{
+    g_free(p->nodeset);
+    g_free(p);
+}
+
 void
 vrt_domain_mem_free(VrtDomainMemDef *mem)
 {
     if (!mem)
         return;
     g_ptr_array_unref(mem->cells);
+    if (mem->pages)
+        g_ptr_array_unref(mem->pages);
     g_free(mem->source_type);
     g_free(mem->access_mode);
     g_free(mem->allocation_mode);
@@ -41,6 +50,7 @@ mem_of(VrtDomainDef *def)
     if (!def->mem) {
         def->mem = g_new0(VrtDomainMemDef, 1);
         def->mem->cells = g_ptr_array_new_with_free_func((GDestroyNotify)cell_free);
+        def->mem->pages = g_ptr_array_new_with_free_func((GDestroyNotify)page_free);
     }
     return def->mem;
 }
@@ -187,6 +197,121 @@ parse_mode(xmlNodePtr node, const char *attr, const char *const *allowed, char *
     return true;
 }
 
+static void cpuset_bits(const char *set, guint8 *bits);
+static bool cpuset_overlap(const char *a, const char *b);
+
+/* <hugepages> with its <page size= unit= nodeset=> children; without any,
+ * one page of the host's default size for the whole guest. */
+static bool
+parse_hugepages(xmlNodePtr node, VrtDomainMemDef *mem, GError **error)
+{
+    if (!vrt_xml_check_attrs(node, error, NULL))
+        return false;
+    mem->hugepages = true;
+    g_ptr_array_set_size(mem->pages, 0);
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        g_autofree char *size = vrt_xml_prop(c, "size");
+        g_autofree char *unit = vrt_xml_prop(c, "unit");
+        g_autofree char *nodeset = vrt_xml_prop(c, "nodeset");
+        VrtDomainHugePage *p;
+
+        if (!vrt_xml_is(c, "page"))
+            return vrt_xml_unsupported(c, error);
+        if (!vrt_xml_check_attrs(c, error, "size", "unit", "nodeset", NULL))
+            return false;
+        if (!size) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing element or attribute './@size'");
+            return false;
+        }
+        p = g_new0(VrtDomainHugePage, 1);
+        g_ptr_array_add(mem->pages, p);
+        if (!scale_kib(c, size, unit, &p->size_kib, error))
+            return false;
+        if (!p->size_kib) {
+            vrt_error_set(error, VIR_ERR_XML_DETAIL, "%s", "hugepage size can't be zero");
+            return false;
+        }
+        if (nodeset) {
+            if (!(p->nodeset = vrt_cpuset_canonical(nodeset, CPUSET_MAX, error)))
+                return false;
+            if (!*p->nodeset) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Invalid value of 'nodeset': %s", nodeset);
+                return false;
+            }
+        }
+    }
+    if (mem->pages->len == 0)
+        g_ptr_array_add(mem->pages, g_new0(VrtDomainHugePage, 1));
+    return true;
+}
+
+/* libvirt's rules for the pages: node sets apart, one page without a
+ * node set at most, and only nodes the guest has. */
+static bool
+check_hugepages(const VrtDomainMemDef *mem, GError **error)
+{
+    for (guint i = 0; mem->pages && i < mem->pages->len; i++) {
+        const VrtDomainHugePage *a = g_ptr_array_index(mem->pages, i);
+        guint8 bits[CPUSET_MAX / 8] = { 0 };
+
+        for (guint j = 0; j < i; j++) {
+            const VrtDomainHugePage *b = g_ptr_array_index(mem->pages, j);
+
+            if (a->nodeset && b->nodeset && cpuset_overlap(a->nodeset, b->nodeset)) {
+                vrt_error_set(error, VIR_ERR_XML_DETAIL,
+                              "nodeset attribute of hugepages of sizes %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT
+                              " intersect",
+                              a->size_kib, b->size_kib);
+                return false;
+            }
+            if (!a->nodeset && !b->nodeset) {
+                vrt_error_set(error, VIR_ERR_XML_DETAIL,
+                              "two master hugepages detected: %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT,
+                              a->size_kib, b->size_kib);
+                return false;
+            }
+        }
+        if (!a->nodeset)
+            continue;
+        cpuset_bits(a->nodeset, bits);
+        for (guint n = mem->cells->len; n < CPUSET_MAX; n++) {
+            if (bits[n / 8] & (1u << (n % 8))) {
+                vrt_error_set(error, VIR_ERR_XML_DETAIL, "hugepages: node %u not found", n);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool
+vrt_domain_mem_page_kib(const VrtDomainMemDef *mem, int cell, guint64 *kib)
+{
+    const VrtDomainHugePage *master = NULL;
+
+    if (!mem || !mem->hugepages || !mem->pages)
+        return false;
+    for (guint i = 0; i < mem->pages->len; i++) {
+        const VrtDomainHugePage *p = g_ptr_array_index(mem->pages, i);
+        guint8 bits[CPUSET_MAX / 8] = { 0 };
+
+        if (!p->nodeset) {
+            master = p;
+            continue;
+        }
+        cpuset_bits(p->nodeset, bits);
+        if (cell >= 0 && cell < CPUSET_MAX && (bits[cell / 8] & (1u << (cell % 8)))) {
+            *kib = p->size_kib;
+            return true;
+        }
+    }
+    if (!master)
+        return false;
+    *kib = master->size_kib;
+    return true;
+}
+
 bool
 vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
@@ -197,12 +322,15 @@ vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
     mem->backing = true;
     VRT_XML_FOREACH_CHILD(c, node)
     {
-        if (vrt_xml_is(c, "hugepages") && !vrt_xml_next_element(c->children)) {
-            mem->hugepages = true;
-        } else if (vrt_xml_is(c, "locked") || vrt_xml_is(c, "discard")) {
+        if (vrt_xml_is(c, "hugepages")) {
+            if (!parse_hugepages(c, mem, error))
+                return false;
+        } else if (vrt_xml_is(c, "locked") || vrt_xml_is(c, "discard") || vrt_xml_is(c, "nosharepages")) {
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;
-            *(vrt_xml_is(c, "locked") ? &mem->locked : &mem->discard) = true;
+            *(vrt_xml_is(c, "locked")    ? &mem->locked
+              : vrt_xml_is(c, "discard") ? &mem->discard
+                                         : &mem->nosharepages) = true;
         } else if (vrt_xml_is(c, "source")) {
             /* 'file' needs a memory directory vrt does not manage yet */
             if (!parse_mode(c, "type", (const char *const[]){ "anonymous", "memfd", NULL }, &mem->source_type, error))
@@ -215,7 +343,7 @@ vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
                             error))
                 return false;
         } else {
-            return vrt_xml_unsupported(c, error); /* <hugepages><page>, <nosharepages> */
+            return vrt_xml_unsupported(c, error);
         }
     }
     return true;
@@ -256,7 +384,11 @@ vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error)
     guint64 total = 0;
     guint vcpus = def->vcpus ? def->vcpus : 1;
 
-    if (!def->mem || !def->mem->cells->len)
+    if (!def->mem)
+        return true;
+    if (!check_hugepages(def->mem, error))
+        return false;
+    if (!def->mem->cells->len)
         return true;
     for (guint i = 0; i < def->mem->cells->len; i++) {
         const VrtDomainNumaCell *a = g_ptr_array_index(def->mem->cells, i);
@@ -308,18 +440,41 @@ vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem)
     vrt_fmt_line(f, "</numa>");
 }
 
+static void
+format_hugepages(VrtFmt *f, const VrtDomainMemDef *mem)
+{
+    if (mem->pages->len == 1 && !((VrtDomainHugePage *)g_ptr_array_index(mem->pages, 0))->size_kib) {
+        vrt_fmt_line(f, "<hugepages/>");
+        return;
+    }
+    vrt_fmt_line(f, "<hugepages>");
+    f->indent++;
+    for (guint i = 0; i < mem->pages->len; i++) {
+        const VrtDomainHugePage *p = g_ptr_array_index(mem->pages, i);
+
+        if (p->nodeset)
+            vrt_fmt_line(f, "<page size='%" G_GUINT64_FORMAT "' unit='KiB' nodeset='%s'/>", p->size_kib, p->nodeset);
+        else
+            vrt_fmt_line(f, "<page size='%" G_GUINT64_FORMAT "' unit='KiB'/>", p->size_kib);
+    }
+    f->indent--;
+    vrt_fmt_line(f, "</hugepages>");
+}
+
 void
 vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem)
 {
     if (!mem || !mem->backing)
         return;
     if (!mem->hugepages && !mem->locked && !mem->discard && !mem->source_type && !mem->access_mode &&
-        !mem->allocation_mode)
+        !mem->allocation_mode && !mem->nosharepages)
         return;
     vrt_fmt_line(f, "<memoryBacking>");
     f->indent++;
     if (mem->hugepages)
-        vrt_fmt_line(f, "<hugepages/>");
+        format_hugepages(f, mem);
+    if (mem->nosharepages)
+        vrt_fmt_line(f, "<nosharepages/>");
     if (mem->locked)
         vrt_fmt_line(f, "<locked/>");
     if (mem->source_type)

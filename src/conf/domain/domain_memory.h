@@ -16,10 +16,18 @@ typedef struct {
     char *mem_access; /* memAccess=: "shared", "private", NULL */
 } VrtDomainNumaCell;
 
+/* <memoryBacking><hugepages><page size= nodeset=> */
+typedef struct {
+    guint64 size_kib; /* 0: the host's default huge page size (<hugepages/> alone) */
+    char *nodeset; /* canonical guest NUMA node set; NULL: every node not named by another page */
+} VrtDomainHugePage;
+
 typedef struct _VrtDomainMemDef {
     GPtrArray *cells; /* VrtDomainNumaCell*, in id order; empty = no <numa> */
     bool backing; /* a <memoryBacking> was written */
     bool hugepages;
+    GPtrArray *pages; /* VrtDomainHugePage*, as written; one of size 0 for a bare <hugepages/> */
+    bool nosharepages; /* <nosharepages/>: QEMU's mem-merge=off */
     bool locked;
     bool discard;
     char *source_type; /* "anonymous", "memfd", NULL */
@@ -28,3 +36,7 @@ typedef struct _VrtDomainMemDef {
 } VrtDomainMemDef;
 
 void vrt_domain_mem_free(VrtDomainMemDef *mem);
+/* The huge page size (KiB, 0: the host's default) backing guest NUMA node
+ * `cell` (-1: the whole memory of a domain without cells); false when that
+ * memory is not on huge pages. */
+bool vrt_domain_mem_page_kib(const VrtDomainMemDef *mem, int cell, guint64 *kib);

@@ -128,6 +128,36 @@ only_model_chars(const char *s)
     return true;
 }
 
+/* A boot menu or reboot timeout in milliseconds, in libvirt's ranges. */
+static bool
+parse_os_timeout(xmlNodePtr node, const char *attr, int min, int *out, bool *set, GError **error)
+{
+    g_autofree char *v = vrt_xml_prop(node, attr);
+    gint64 n;
+
+    if (!v)
+        return true;
+    if (!g_ascii_string_to_signed(v, 10, G_MININT, G_MAXINT, &n, NULL) || (min == 0 && n < 0)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", attr,
+                      (const char *)node->name, v);
+        return false;
+    }
+    if (min == 0 && n > 65535) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "invalid value for boot menu timeout, must be in range [0,65535]");
+        return false;
+    }
+    if (min == -1 && (n < -1 || n > 65535)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "invalid value for rebootTimeout, must be in range [-1,65535]");
+        return false;
+    }
+    *out = (int)n;
+    if (set)
+        *set = true;
+    return true;
+}
+
 static bool
 parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
@@ -167,8 +197,18 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
             if (!vrt_parse_os_nvram(c, &def->os.fw, error))
                 return false;
         } else if (vrt_xml_is(c, "bootmenu")) {
-            if (!vrt_xml_check_attrs(c, error, "enable", NULL) ||
-                !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error))
+            if (!vrt_xml_check_attrs(c, error, "enable", "timeout", NULL) ||
+                !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error) ||
+                !parse_os_timeout(c, "timeout", 0, &def->os.bootmenu_timeout, NULL, error))
+                return false;
+            /* libvirt keeps the timeout only with the menu on */
+            if (def->os.bootmenu != VRT_TRISTATE_YES)
+                def->os.bootmenu_timeout = -1;
+        } else if (vrt_xml_is(c, "bios")) {
+            if (!vrt_xml_check_attrs(c, error, "useserial", "rebootTimeout", NULL) ||
+                !vrt_xml_prop_tristate(c, "useserial", false, &def->os.bios_useserial, error) ||
+                !parse_os_timeout(c, "rebootTimeout", -1, &def->os.bios_reboot_timeout, &def->os.bios_reboot_set,
+                                  error))
                 return false;
         } else if (vrt_xml_is(c, "kernel") || vrt_xml_is(c, "initrd") || vrt_xml_is(c, "cmdline")) {
             char **slot = vrt_xml_is(c, "kernel")   ? &def->os.kernel
@@ -220,10 +260,6 @@ parse_features(xmlNodePtr node, VrtDomainDef *def, GError **error)
             if (!vrt_xml_check_attrs(c, error, NULL))
                 return false;
             def->features |= vrt_xml_is(c, "acpi") ? VRT_DOMAIN_FEATURE_ACPI : VRT_DOMAIN_FEATURE_PAE;
-        } else if (vrt_xml_is(c, "apic")) {
-            if (!vrt_xml_check_attrs(c, error, NULL))
-                return false;
-            def->features |= VRT_DOMAIN_FEATURE_APIC;
         } else if (vrt_xml_is(c, "vmport")) {
             if (!vrt_xml_check_attrs(c, error, "state", NULL) ||
                 !vrt_xml_prop_tristate(c, "state", true, &def->vmport, error))
@@ -232,26 +268,60 @@ parse_features(xmlNodePtr node, VrtDomainDef *def, GError **error)
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "<vmport> needs a state");
                 return false;
             }
-        } else {
-            return vrt_xml_unsupported(c, error);
+        } else if (!vrt_parse_feature_ext(c, def, error)) {
+            return false;
         }
     }
     return true;
 }
 
+/* <model fallback= vendor_id=>NAME</model>: a name only in custom mode;
+ * host-model keeps vendor_id and, without a name, drops fallback (as
+ * libvirt writes it); host-passthrough and maximum read neither. */
 static bool
 parse_cpu_model(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
-    if (!vrt_xml_check_attrs(node, error, "fallback", NULL))
+    VrtDomainCpuMode m = def->cpu.mode;
+    g_autofree char *text = NULL;
+    g_autofree char *vendor = NULL;
+
+    if (!vrt_xml_check_attrs(node, error, "fallback", "vendor_id", NULL))
         return false;
+    text = g_strstrip(vrt_xml_text(node));
+    if (m != VRT_DOMAIN_CPU_MODE_CUSTOM && *text) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "a CPU model name with mode '%s' is not supported",
+                      vrt_cpu_mode_names[m]);
+        return false;
+    }
+    if (m == VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH || m == VRT_DOMAIN_CPU_MODE_MAXIMUM)
+        return true;
+    vendor = vrt_xml_prop(node, "vendor_id");
+    if (vendor && strlen(vendor) != 12) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "vendor_id must be exactly %d characters long", 12);
+        return false;
+    }
+    if (vendor && strchr(vendor, ',')) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "vendor id is invalid");
+        return false;
+    }
+    g_free(def->cpu.vendor_id);
+    def->cpu.vendor_id = g_steal_pointer(&vendor);
     g_free(def->cpu.fallback);
     def->cpu.fallback = vrt_xml_prop(node, "fallback");
     if (def->cpu.fallback && !g_str_equal(def->cpu.fallback, "allow") && !g_str_equal(def->cpu.fallback, "forbid")) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU model fallback '%s'", def->cpu.fallback);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "Invalid fallback attribute");
         return false;
     }
+    if (m != VRT_DOMAIN_CPU_MODE_CUSTOM) {
+        g_clear_pointer(&def->cpu.fallback, g_free);
+        return true;
+    }
+    if (!*text && def->cpu.vendor_id) {
+        g_clear_pointer(&def->cpu.fallback, g_free);
+        return true;
+    }
     g_free(def->cpu.model);
-    def->cpu.model = g_strstrip(vrt_xml_text(node));
+    def->cpu.model = g_steal_pointer(&text);
     if (!*def->cpu.model || !only_model_chars(def->cpu.model)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU model name '%s'", def->cpu.model);
         return false;
@@ -278,6 +348,94 @@ parse_cpu_feature(xmlNodePtr node, VrtDomainDef *def, GError **error)
     }
     if (!f->name || !*f->name || !only_model_chars(f->name)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid CPU feature name '%s'", f->name ? f->name : "");
+        return false;
+    }
+    return true;
+}
+
+/* <cache level= mode=> and <maxphysaddr mode= bits=>, one each, with
+ * libvirt's QEMU rules for which go together. */
+static bool
+parse_cpu_cache_or_addr(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    bool cache = vrt_xml_is(node, "cache");
+    const char *num = cache ? "level" : "bits";
+    g_autofree char *mode = vrt_xml_prop(node, "mode");
+    g_autofree char *n = NULL;
+    int v = -1;
+
+    if (!vrt_xml_check_attrs(node, error, "mode", num, NULL))
+        return false;
+    if (cache && def->cpu.cache_mode) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "at most one CPU cache element may be specified");
+        return false;
+    }
+    if (!cache && def->cpu.maxphys_mode)
+        return true; /* libvirt reads the first */
+    if ((n = vrt_xml_prop(node, num))) {
+        guint64 u;
+
+        if (!g_ascii_string_to_unsigned(n, 10, 0, G_MAXINT, &u, NULL)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", num,
+                          (const char *)node->name, n);
+            return false;
+        }
+        v = (int)u;
+    }
+    if (cache && n && (v < 1 || v > 3)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "invalid CPU cache level, must be in range [1,3]");
+        return false;
+    }
+    if (!mode) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing required attribute 'mode' in element '%s'",
+                      (const char *)node->name);
+        return false;
+    }
+    if (!g_strv_contains(cache ? (const char *const[]){ "emulate", "passthrough", "disable", NULL }
+                               : (const char *const[]){ "passthrough", "emulate", NULL },
+                         mode)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'mode' in element '%s': '%s'.",
+                      (const char *)node->name, mode);
+        return false;
+    }
+    if (cache) {
+        def->cpu.cache_mode = g_steal_pointer(&mode);
+        def->cpu.cache_level = v;
+    } else {
+        def->cpu.maxphys_mode = g_steal_pointer(&mode);
+        def->cpu.maxphys_bits = v;
+    }
+    return true;
+}
+
+/* libvirt's QEMU validation of <cache> and <maxphysaddr>. */
+static bool
+check_cpu_cache_and_addr(const VrtDomainDef *def, GError **error)
+{
+    const char *cm = def->cpu.cache_mode, *am = def->cpu.maxphys_mode;
+
+    if (am && g_str_equal(am, "passthrough") && def->cpu.maxphys_bits != -1) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "CPU maximum physical address bits number specification cannot be used with mode='%s'", am);
+        return false;
+    }
+    if (am && g_str_equal(am, "emulate") && def->cpu.maxphys_bits == -1) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "if using CPU maximum physical address mode='%s', bits= must be specified too", am);
+        return false;
+    }
+    if (cm && g_str_equal(cm, "emulate") && def->cpu.cache_level != 3) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "CPU cache mode '%s' can only be used with level='3'", cm);
+        return false;
+    }
+    if (cm && g_str_equal(cm, "passthrough") && def->cpu.mode != VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH &&
+        def->cpu.mode != VRT_DOMAIN_CPU_MODE_MAXIMUM) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "CPU cache mode '%s' can only be used with 'host-passthrough' / 'maximum' CPUs", cm);
+        return false;
+    }
+    if (cm && !g_str_equal(cm, "emulate") && def->cpu.cache_level != -1) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported CPU cache level for mode '%s'", cm);
         return false;
     }
     return true;
@@ -313,8 +471,11 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
     }
     VRT_XML_FOREACH_CHILD(c, node)
     {
-        if (vrt_xml_is(c, "model") && m == VRT_DOMAIN_CPU_MODE_CUSTOM) {
+        if (vrt_xml_is(c, "model")) {
             if (!parse_cpu_model(c, def, error))
+                return false;
+        } else if (vrt_xml_is(c, "cache") || vrt_xml_is(c, "maxphysaddr")) {
+            if (!parse_cpu_cache_or_addr(c, def, error))
                 return false;
         } else if (vrt_xml_is(c, "feature")) {
             if (!parse_cpu_feature(c, def, error))
@@ -340,7 +501,7 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         }
     }
     if (m == VRT_DOMAIN_CPU_MODE_CUSTOM && !def->cpu.model && !def->cpu.sockets &&
-        !(def->mem && def->mem->cells->len)) {
+        !(def->mem && def->mem->cells->len) && !def->cpu.vendor_id && !def->cpu.cache_mode && !def->cpu.maxphys_mode) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU mode 'custom' needs a <model> or a <topology>");
         return false;
     }
@@ -348,7 +509,7 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU features need a CPU <model>");
         return false;
     }
-    return true;
+    return check_cpu_cache_and_addr(def, error);
 }
 
 static bool
@@ -383,26 +544,104 @@ parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* offset= with the attributes each offset reads, as libvirt reads them:
+ * a number as adjustment of utc/localtime makes the offset variable. */
+static bool
+parse_clock_offset(xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    g_autofree char *offset = vrt_xml_prop(node, "offset");
+    g_autofree char *adj = vrt_xml_prop(node, "adjustment");
+    g_autofree char *basis = vrt_xml_prop(node, "basis");
+    g_autofree char *start = vrt_xml_prop(node, "start");
+    int off = offset ? vrt_enum_from_string(vrt_clock_offset_names, offset) : VRT_DOMAIN_CLOCK_UTC;
+    gint64 n = 0;
+
+    if (off < 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown clock offset '%s'", offset);
+        return false;
+    }
+    def->clock.offset = off;
+    switch ((VrtDomainClockOffset)off) {
+    case VRT_DOMAIN_CLOCK_UTC:
+    case VRT_DOMAIN_CLOCK_LOCALTIME:
+        if (!adj)
+            break;
+        if (g_str_equal(adj, "reset")) {
+            def->clock.utc_reset = true;
+            break;
+        }
+        if (!g_ascii_string_to_signed(adj, 10, G_MININT64, G_MAXINT64, &n, NULL)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown clock adjustment '%s'", adj);
+            return false;
+        }
+        def->clock.adjustment = n;
+        def->clock.basis_localtime = off == VRT_DOMAIN_CLOCK_LOCALTIME;
+        def->clock.offset = VRT_DOMAIN_CLOCK_VARIABLE;
+        break;
+    case VRT_DOMAIN_CLOCK_VARIABLE:
+        /* libvirt reads an unparsable adjustment as 0 */
+        if (adj && g_ascii_string_to_signed(adj, 10, G_MININT64, G_MAXINT64, &n, NULL))
+            def->clock.adjustment = n;
+        if (basis && !g_str_equal(basis, "utc") && !g_str_equal(basis, "localtime")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown clock basis '%s'", basis);
+            return false;
+        }
+        def->clock.basis_localtime = g_strcmp0(basis, "localtime") == 0;
+        break;
+    case VRT_DOMAIN_CLOCK_TIMEZONE:
+        if (!(def->clock.timezone = vrt_xml_prop(node, "timezone"))) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
+                          "missing 'timezone' attribute for clock with offset='timezone'");
+            return false;
+        }
+        /* it becomes QEMU's TZ: a zone name, no line breaks or '=' tricks */
+        for (const char *c = def->clock.timezone; *c; c++) {
+            if (!g_ascii_isgraph(*c)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid clock timezone '%s'", def->clock.timezone);
+                return false;
+            }
+        }
+        break;
+    case VRT_DOMAIN_CLOCK_ABSOLUTE:
+        if (!start || !g_ascii_string_to_unsigned(start, 10, 0, G_MAXUINT64, &def->clock.start, NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
+                          "missing 'start' attribute for clock with offset='absolute'");
+            return false;
+        }
+        /* QEMU's -rtc base takes a date of at most year 9999 */
+        if (def->clock.start > G_GUINT64_CONSTANT(253402300799)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "clock start '%s' is past year 9999", start);
+            return false;
+        }
+        break;
+    }
+    return true;
+}
+
 static bool
 parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
-    int off = VRT_DOMAIN_CLOCK_UTC;
-
-    if (!vrt_xml_check_attrs(node, error, "offset", NULL) ||
-        !vrt_xml_prop_enum(node, "offset", vrt_clock_offset_names, false, &off, error))
+    if (!vrt_xml_check_attrs(node, error, "offset", "adjustment", "basis", "timezone", "start", NULL) ||
+        !parse_clock_offset(node, def, error))
         return false;
-    def->clock.offset = off;
     VRT_XML_FOREACH_CHILD(c, node)
     {
         VrtDomainTimerDef *t;
         if (!vrt_xml_is(c, "timer"))
             return vrt_xml_unsupported(c, error);
-        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", NULL))
+        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", "track", NULL))
             return false;
         t = g_new0(VrtDomainTimerDef, 1);
         g_ptr_array_add(def->clock.timers, t);
         t->name = vrt_xml_prop(c, "name");
         t->tickpolicy = vrt_xml_prop(c, "tickpolicy");
+        t->track = vrt_xml_prop(c, "track");
+        if (t->track &&
+            !g_strv_contains((const char *const[]){ "boot", "guest", "wall", "realtime", NULL }, t->track)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'track' in element 'timer': '%s'.",
+                          t->track);
+            return false;
+        }
         if (!vrt_xml_prop_tristate(c, "present", false, &t->present, error))
             return false;
         if (!t->name ||
@@ -414,6 +653,20 @@ parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
         if (t->tickpolicy &&
             !g_strv_contains((const char *const[]){ "delay", "catchup", "merge", "discard", NULL }, t->tickpolicy)) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown timer tickpolicy '%s'", t->tickpolicy);
+            return false;
+        }
+        /* libvirt's QEMU validation: what QEMU's RTC and PIT cannot do */
+        if (g_str_equal(t->name, "rtc") && g_strcmp0(t->track, "boot") == 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported rtc timer track '%s'", t->track);
+            return false;
+        }
+        if (g_str_equal(t->name, "rtc") && t->tickpolicy &&
+            (g_str_equal(t->tickpolicy, "merge") || g_str_equal(t->tickpolicy, "discard"))) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported rtc timer tickpolicy '%s'", t->tickpolicy);
+            return false;
+        }
+        if (g_str_equal(t->name, "pit") && g_strcmp0(t->tickpolicy, "merge") == 0) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported pit tickpolicy '%s'", t->tickpolicy);
             return false;
         }
     }
@@ -845,7 +1098,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
-    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_iothreads_post_parse(def, error))
+    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_iothreads_post_parse(def, error) ||
+        !vrt_domain_features_post_parse(def, error))
         return false;
     if (def->memory_kib == 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Memory size must be specified via <memory>");
@@ -863,6 +1117,10 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_uuid_generate(def->uuid);
     if (!check_boot_orders(def, error))
         return false;
+    if (def->os.bios_useserial == VRT_TRISTATE_YES && def->serials->len == 0 && def->consoles->len == 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "need at least one serial port to use BIOS serial output");
+        return false;
+    }
     post_parse_console(def);
     post_parse_serials(def);
     post_parse_controllers(def);

@@ -81,6 +81,9 @@ bool vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error);
 /* ---- the guest IOMMU (domain_iommu.c) ------------------------------- */
 
 bool vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* domain_features.c: a <features> child beyond acpi/pae/vmport */
+bool vrt_parse_feature_ext(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_domain_features_post_parse(const VrtDomainDef *def, GError **error);
 /* <tpm> and <filesystem> (domain_tpm.c) */
 bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
@@ -119,6 +122,11 @@ void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
+/* domain_features.c: <apic>, then hyperv..pmu (before vmport), then smm..tcg */
+void vrt_format_apic(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_features_mid(VrtFmt *f, const VrtDomainFeaturesDef *feat);
+void vrt_format_features_tail(VrtFmt *f, const VrtDomainFeaturesDef *feat);
+bool vrt_domain_features_any(const VrtDomainFeaturesDef *feat);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);

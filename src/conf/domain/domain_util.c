@@ -53,7 +53,7 @@ const char *const vrt_controller_type_names[] = {
 const char *const vrt_chr_type_names[] = { "pty", "file", "unix", NULL };
 const char *const vrt_chr_device_names[] = { "serial", "console", "channel", NULL };
 const char *const vrt_graphics_type_names[] = { "vnc", "spice", NULL };
-const char *const vrt_clock_offset_names[] = { "utc", "localtime", NULL };
+const char *const vrt_clock_offset_names[] = { "utc", "localtime", "variable", "timezone", "absolute", NULL };
 
 const char *
 vrt_domain_lifecycle_action_to_string(VrtDomainLifecycleAction action)

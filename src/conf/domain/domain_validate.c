@@ -133,10 +133,6 @@ check_platform(const VrtDomainDef *def, GError **error)
                       "IOMMU device: 'intel' is only supported with Q35 machines");
         return false;
     }
-    if (def->iommu && !acpi) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "IOMMU device: 'intel' requires ACPI");
-        return false;
-    }
     return true;
 }
 

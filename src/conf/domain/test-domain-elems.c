@@ -245,6 +245,204 @@ test_iommu(void)
                    VIR_ERR_CONFIG_UNSUPPORTED, "IOMMU model 'smmuv3' is not supported");
 }
 
+#define FEAT(machine, features)                                                                               \
+    "<domain type='qemu'><name>t</name><memory>65536</memory><os><type machine='" machine "'>hvm</type></os>" \
+    "<features>" features "</features></domain>"
+
+/* Every <features> child written in libvirt's order and forms, whatever
+ * order the input had; the bare forms get libvirt's defaults. */
+static void
+test_features(void)
+{
+    g_autofree char *all =
+        roundtrip(FEAT("q35", "<tcg><tb-cache unit='MiB'>100</tb-cache></tcg><vmcoreinfo/><ioapic driver='qemu'/>"
+                              "<smm><tseg>48</tseg></smm><vmport state='off'/><pmu/><pvspinlock state='off'/>"
+                              "<kvm><dirty-ring state='off'/><hidden state='on'/></kvm>"
+                              "<hyperv><avic state='on'/><stimer state='on'><direct state='on'/></stimer>"
+                              "<vendor_id state='on' value='a&amp;b'/><spinlocks state='on' retries='4095'/></hyperv>"
+                              "<pae/><apic eoi='off'/><acpi/>"));
+    g_autofree char *pt =
+        roundtrip(FEAT("pc", "<hyperv mode='passthrough'/><kvm/><smm state='off'><tseg>8</tseg></smm>"));
+
+    g_assert_nonnull(strstr(all, "  <features>\n    <acpi/>\n    <apic eoi='off'/>\n    <pae/>\n"
+                                 "    <hyperv mode='custom'>\n      <spinlocks state='on' retries='4095'/>\n"
+                                 "      <stimer state='on'>\n        <direct state='on'/>\n      </stimer>\n"
+                                 "      <vendor_id state='on' value='a&amp;b'/>\n      <avic state='on'/>\n"
+                                 "    </hyperv>\n    <kvm>\n      <hidden state='on'/>\n"
+                                 "      <dirty-ring state='off'/>\n    </kvm>\n    <pvspinlock state='off'/>\n"
+                                 "    <pmu state='on'/>\n    <vmport state='off'/>\n    <smm state='on'>\n"
+                                 "      <tseg unit='MiB'>48</tseg>\n    </smm>\n    <ioapic driver='qemu'/>\n"
+                                 "    <vmcoreinfo state='on'/>\n    <tcg>\n"
+                                 "      <tb-cache unit='KiB'>102400</tb-cache>\n    </tcg>\n  </features>\n"));
+    /* a TSEG size counts only with SMM on */
+    g_assert_nonnull(strstr(pt, "  <features>\n    <hyperv mode='passthrough'/>\n    <kvm/>\n"
+                                "    <smm state='off'/>\n  </features>\n"));
+}
+
+static void
+test_features_refusals(void)
+{
+    assert_refused(FEAT("pc", "<hyperv><spinlocks state='on' retries='4094'/></hyperv>"), VIR_ERR_XML_ERROR,
+                   "HyperV spinlock retry count must be at least 4095");
+    assert_refused(FEAT("pc", "<hyperv><vendor_id state='on' value='0123456789abc'/></hyperv>"), VIR_ERR_XML_ERROR,
+                   "HyperV vendor_id value must not be more than 12 characters.");
+    assert_refused(FEAT("pc", "<hyperv><vendor_id state='on' value='a,b'/></hyperv>"), VIR_ERR_XML_ERROR,
+                   "HyperV vendor_id value is invalid");
+    assert_refused(FEAT("pc", "<hyperv><relaxed/></hyperv>"), VIR_ERR_XML_ERROR,
+                   "Missing required attribute 'state' in element 'relaxed'");
+    assert_refused(FEAT("pc", "<hyperv><crash state='on'/></hyperv>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unsupported HyperV Enlightenment feature: crash");
+    assert_refused(FEAT("pc", "<kvm><dirty-ring state='on' size='3000'/></kvm>"), VIR_ERR_XML_ERROR,
+                   "dirty ring must be power of 2 and ranges [1024, 65536]");
+    assert_refused(FEAT("pc", "<smm state='on'><tseg>48</tseg></smm>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "SMM TSEG is only supported with q35 machine type");
+    assert_refused(FEAT("q35", "<smm state='on'><tseg unit='KiB'>1536</tseg></smm>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "SMM TSEG size must be divisible by 1 MiB");
+    assert_refused(FEAT("pc", "<tcg><tb-cache unit='KiB'>1000</tb-cache></tcg>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "tb-cache size must be an integer multiple of MiB");
+    assert_refused("<domain type='kvm'><name>t</name><memory>65536</memory><os><type>hvm</type></os><features>"
+                   "<tcg><tb-cache>1024</tb-cache></tcg></features></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "TCG features are incompatible with domain type 'kvm'");
+    assert_refused(FEAT("pc", "<ioapic driver='xen'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'driver' in element 'ioapic': 'xen'.");
+    /* interrupt remapping needs QEMU's I/O APIC, wherever <features> is */
+    assert_refused(HEAD "<os><type machine='q35'>hvm</type></os><devices><iommu model='intel'>"
+                        "<driver intremap='on'/></iommu></devices></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED,
+                   "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu')");
+    g_free(roundtrip(HEAD "<os><type machine='q35'>hvm</type></os><devices><iommu model='intel'>"
+                          "<driver intremap='on' eim='on'/></iommu></devices><features><ioapic driver='qemu'/>"
+                          "</features></domain>"));
+}
+
+#define PAGES(pages, cells)                                                                                  \
+    "<domain type='qemu'><name>t</name><memory>65536</memory><vcpu>2</vcpu><memoryBacking><hugepages>" pages \
+    "</hugepages></memoryBacking><os><type>hvm</type></os><cpu>" cells "</cpu></domain>"
+#define CELLS2 "<numa><cell id='0' cpus='0' memory='32768'/><cell id='1' cpus='1' memory='32768'/></numa>"
+
+/* <hugepages><page>: sizes in KiB, node sets canonical, libvirt's checks. */
+static void
+test_hugepages_pages(void)
+{
+    g_autofree char *xml =
+        roundtrip(PAGES("<page size='1' unit='GiB' nodeset='1,1'/><page size='2' unit='MiB'/>", CELLS2));
+    g_autofree char *bare = roundtrip(HEAD "<memoryBacking><hugepages/><nosharepages/></memoryBacking>"
+                                           "<os><type>hvm</type></os></domain>");
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(PAGES("<page size='2048' nodeset='1'/>", CELLS2), 0, NULL);
+    guint64 kib = 1;
+
+    g_assert_nonnull(strstr(xml, "  <memoryBacking>\n    <hugepages>\n"
+                                 "      <page size='1048576' unit='KiB' nodeset='1'/>\n"
+                                 "      <page size='2048' unit='KiB'/>\n    </hugepages>\n  </memoryBacking>\n"));
+    g_assert_nonnull(strstr(bare, "  <memoryBacking>\n    <hugepages/>\n    <nosharepages/>\n  </memoryBacking>\n"));
+    /* node 1 on 2 MiB pages, node 0 (no page names it, no master) not on huge pages */
+    g_assert_true(vrt_domain_mem_page_kib(def->mem, 1, &kib));
+    g_assert_cmpuint(kib, ==, 2048);
+    g_assert_false(vrt_domain_mem_page_kib(def->mem, 0, &kib));
+
+    assert_refused(PAGES("<page size='2048' nodeset='0-1'/><page size='1048576' nodeset='1'/>", CELLS2),
+                   VIR_ERR_XML_DETAIL, "nodeset attribute of hugepages of sizes 1048576 and 2048 intersect");
+    assert_refused(PAGES("<page size='2048'/><page size='1048576'/>", CELLS2), VIR_ERR_XML_DETAIL,
+                   "two master hugepages detected: 1048576 and 2048");
+    assert_refused(PAGES("<page size='2048' nodeset='2'/>", CELLS2), VIR_ERR_XML_DETAIL, "hugepages: node 2 not found");
+    assert_refused(PAGES("<page size='0'/>", CELLS2), VIR_ERR_XML_DETAIL, "hugepage size can't be zero");
+}
+
+#define CPU(cpu) HEAD "<os><type>hvm</type></os>" cpu "</domain>"
+
+/* <cpu><model vendor_id>, <cache>, <maxphysaddr>: libvirt's forms and
+ * its QEMU rules for which modes they go with. */
+static void
+test_cpu_extras(void)
+{
+    g_autofree char *hm = roundtrip(CPU("<cpu mode='host-model'><maxphysaddr bits='42' mode='emulate'/>"
+                                        "<cache mode='disable'/><model fallback='allow' vendor_id='Libvirt QEMU'/>"
+                                        "</cpu>"));
+    g_autofree char *hp = roundtrip(CPU("<cpu mode='host-passthrough'><model fallback='forbid'/>"
+                                        "<cache mode='passthrough'/><maxphysaddr mode='passthrough'/></cpu>"));
+    g_autofree char *cu = roundtrip(CPU("<cpu><model vendor_id='GenuineIntel'>qemu64</model>"
+                                        "<cache level='3' mode='emulate'/></cpu>"));
+
+    g_assert_nonnull(strstr(hm, "<cpu mode='host-model'>\n    <model vendor_id='Libvirt QEMU'/>\n"
+                                "    <cache mode='disable'/>\n    <maxphysaddr mode='emulate' bits='42'/>\n"
+                                "  </cpu>\n"));
+    g_assert_nonnull(strstr(hp, "    <cache mode='passthrough'/>\n    <maxphysaddr mode='passthrough'/>\n  </cpu>\n"));
+    g_assert_null(strstr(hp, "<model"));
+    g_assert_nonnull(strstr(cu, "<model vendor_id='GenuineIntel'>qemu64</model>\n"
+                                "    <cache level='3' mode='emulate'/>\n"));
+
+    assert_refused(CPU("<cpu mode='host-model'><model vendor_id='short'/></cpu>"), VIR_ERR_XML_ERROR,
+                   "vendor_id must be exactly 12 characters long");
+    assert_refused(CPU("<cpu mode='host-model'><model vendor_id='Libvirt,QEMU'/></cpu>"), VIR_ERR_XML_ERROR,
+                   "vendor id is invalid");
+    assert_refused(CPU("<cpu mode='host-model'><cache mode='passthrough'/></cpu>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "CPU cache mode 'passthrough' can only be used with 'host-passthrough' / 'maximum' CPUs");
+    assert_refused(CPU("<cpu mode='host-passthrough'><cache level='2' mode='emulate'/></cpu>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "CPU cache mode 'emulate' can only be used with level='3'");
+    assert_refused(CPU("<cpu mode='host-passthrough'><cache level='3' mode='disable'/></cpu>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "unsupported CPU cache level for mode 'disable'");
+    assert_refused(CPU("<cpu mode='host-passthrough'><cache level='4' mode='emulate'/></cpu>"), VIR_ERR_XML_ERROR,
+                   "invalid CPU cache level, must be in range [1,3]");
+    assert_refused(CPU("<cpu mode='host-passthrough'><cache mode='disable'/><cache mode='disable'/></cpu>"),
+                   VIR_ERR_XML_ERROR, "at most one CPU cache element may be specified");
+    assert_refused(CPU("<cpu mode='host-passthrough'><maxphysaddr mode='passthrough' bits='42'/></cpu>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED,
+                   "CPU maximum physical address bits number specification cannot be used with mode='passthrough'");
+    assert_refused(CPU("<cpu mode='host-passthrough'><maxphysaddr mode='emulate'/></cpu>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "if using CPU maximum physical address mode='emulate', bits= must be specified too");
+}
+
+#define CLOCK(clock) HEAD "<os><type>hvm</type></os>" clock "</domain>"
+
+/* <clock> offsets with the attributes each reads, and the timers' track. */
+static void
+test_clock_offsets(void)
+{
+    g_autofree char *var = roundtrip(CLOCK("<clock offset='localtime' adjustment='-3600'/>"));
+    g_autofree char *reset = roundtrip(CLOCK("<clock offset='utc' adjustment='reset'/>"));
+    g_autofree char *tz = roundtrip(CLOCK("<clock offset='timezone' timezone='Europe/Paris'/>"));
+    g_autofree char *abs = roundtrip(CLOCK("<clock offset='absolute' start='1234567890'>"
+                                           "<timer name='rtc' track='wall'/></clock>"));
+    g_autofree char *bare = roundtrip(CLOCK("<clock offset='variable'/>"));
+
+    /* a number as adjustment of localtime is a variable offset from it */
+    g_assert_nonnull(strstr(var, "<clock offset='variable' adjustment='-3600' basis='localtime'/>"));
+    g_assert_nonnull(strstr(reset, "<clock offset='utc' adjustment='reset'/>"));
+    g_assert_nonnull(strstr(tz, "<clock offset='timezone' timezone='Europe/Paris'/>"));
+    g_assert_nonnull(strstr(abs, "<clock offset='absolute' start='1234567890'>\n    <timer name='rtc' track='wall'/>"));
+    g_assert_nonnull(strstr(bare, "<clock offset='variable' adjustment='0' basis='utc'/>"));
+
+    g_autofree char *boot = roundtrip(HEAD "<os><type>hvm</type><bios rebootTimeout='-1'/>"
+                                           "<bootmenu enable='yes' timeout='3000'/></os></domain>");
+    g_autofree char *nomenu = roundtrip(HEAD "<os><type>hvm</type><bootmenu enable='no' timeout='3000'/></os>"
+                                             "</domain>");
+
+    g_assert_nonnull(strstr(boot, "<bootmenu enable='yes' timeout='3000'/>\n    <bios rebootTimeout='-1'/>\n"));
+    /* libvirt keeps a menu timeout only with the menu on */
+    g_assert_nonnull(strstr(nomenu, "<bootmenu enable='no'/>\n"));
+    assert_refused(HEAD "<os><type>hvm</type><bios rebootTimeout='-2'/></os></domain>", VIR_ERR_CONFIG_UNSUPPORTED,
+                   "invalid value for rebootTimeout, must be in range [-1,65535]");
+    assert_refused(HEAD "<os><type>hvm</type><bootmenu enable='yes' timeout='65536'/></os></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "invalid value for boot menu timeout, must be in range [0,65535]");
+    assert_refused(HEAD "<os><type>hvm</type><bios useserial='yes'/></os></domain>", VIR_ERR_XML_ERROR,
+                   "need at least one serial port to use BIOS serial output");
+    assert_refused(CLOCK("<clock offset='absolute'/>"), VIR_ERR_INTERNAL_ERROR,
+                   "missing 'start' attribute for clock with offset='absolute'");
+    assert_refused(CLOCK("<clock offset='timezone'/>"), VIR_ERR_INTERNAL_ERROR,
+                   "missing 'timezone' attribute for clock with offset='timezone'");
+    assert_refused(CLOCK("<clock offset='utc' adjustment='soon'/>"), VIR_ERR_XML_ERROR,
+                   "unknown clock adjustment 'soon'");
+    assert_refused(CLOCK("<clock offset='variable' basis='gmt'/>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unknown clock basis 'gmt'");
+    assert_refused(CLOCK("<clock offset='martian'/>"), VIR_ERR_CONFIG_UNSUPPORTED, "unknown clock offset 'martian'");
+    assert_refused(CLOCK("<clock><timer name='rtc' track='boot'/></clock>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unsupported rtc timer track 'boot'");
+    assert_refused(CLOCK("<clock><timer name='rtc' tickpolicy='merge'/></clock>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unsupported rtc timer tickpolicy 'merge'");
+    assert_refused(CLOCK("<clock><timer name='pit' tickpolicy='merge'/></clock>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "unsupported pit tickpolicy 'merge'");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -260,5 +458,10 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/vcpu-cpuset", test_vcpu_cpuset);
     g_test_add_func("/domelems/qemu-commandline", test_qemu_commandline);
     g_test_add_func("/domelems/iommu", test_iommu);
+    g_test_add_func("/domelems/features", test_features);
+    g_test_add_func("/domelems/cpu-extras", test_cpu_extras);
+    g_test_add_func("/domelems/clock-offsets", test_clock_offsets);
+    g_test_add_func("/domelems/memory/hugepages", test_hugepages_pages);
+    g_test_add_func("/domelems/features/refusals", test_features_refusals);
     return g_test_run();
 }

@@ -9,9 +9,11 @@
  */
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_block_net.h"
+#include "drivers/qemu/qemu_command_features.h"
 #include "util/error.h"
 
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const VrtDomainDef *def;
@@ -889,6 +891,21 @@ build_watchdog(CmdBuilder *b, const VrtDomainWatchdogDef *wd, GError **error)
     return true;
 }
 
+/* The features the definition requires or forbids (a vendor id and
+ * <feature> names cannot hold a comma: the parser refused it). */
+static void
+cpu_feature_props(const VrtDomainDef *def, GString *cpu)
+{
+    for (guint i = 0; def->cpu.features && i < def->cpu.features->len; i++) {
+        const VrtDomainCpuFeature *f = g_ptr_array_index(def->cpu.features, i);
+
+        if (g_str_equal(f->policy, "force") || g_str_equal(f->policy, "require"))
+            g_string_append_printf(cpu, ",%s=on", f->name);
+        else if (g_str_equal(f->policy, "disable") || g_str_equal(f->policy, "forbid"))
+            g_string_append_printf(cpu, ",%s=off", f->name);
+    }
+}
+
 static void
 build_cpu(CmdBuilder *b)
 {
@@ -901,32 +918,36 @@ build_cpu(CmdBuilder *b)
     switch (def->cpu.mode) {
     case VRT_DOMAIN_CPU_MODE_HOST_PASSTHROUGH:
     case VRT_DOMAIN_CPU_MODE_HOST_MODEL:
+    case VRT_DOMAIN_CPU_MODE_MAXIMUM: {
+        /* TCG cannot pass the host CPU through */
+        g_autoptr(GString) cpu = g_string_new(kvm && def->cpu.mode != VRT_DOMAIN_CPU_MODE_MAXIMUM ? "host" : "max");
+
+        if (def->cpu.vendor_id)
+            g_string_append_printf(cpu, ",vendor=%s", def->cpu.vendor_id);
+        cpu_feature_props(def, cpu);
+        vrt_qemu_features_cpu_props(def, cpu);
+        vrt_qemu_features_cpu_tail(def, cpu);
         arg(b, "-cpu");
-        arg(b, kvm ? "host" : "max"); /* TCG cannot pass the host CPU through */
+        arg(b, cpu->str);
         break;
-    case VRT_DOMAIN_CPU_MODE_MAXIMUM:
-        arg(b, "-cpu");
-        arg(b, "max");
-        break;
+    }
+    case VRT_DOMAIN_CPU_MODE_NONE:
     case VRT_DOMAIN_CPU_MODE_CUSTOM:
         /* A model domain capabilities listed (QEMU's own names), with the
-         * features the definition requires or forbids. */
-        if (def->cpu.model) {
-            g_autoptr(GString) cpu = g_string_new(def->cpu.model);
+         * features the definition requires or forbids; without a model,
+         * QEMU's default one when a feature sets a CPU property. */
+        if (def->cpu.model || vrt_qemu_features_touch_cpu(def)) {
+            g_autoptr(GString) cpu = g_string_new(def->cpu.model ? def->cpu.model : vrt_qemu_features_default_cpu(def));
 
-            for (guint i = 0; def->cpu.features && i < def->cpu.features->len; i++) {
-                const VrtDomainCpuFeature *f = g_ptr_array_index(def->cpu.features, i);
-
-                if (g_str_equal(f->policy, "force") || g_str_equal(f->policy, "require"))
-                    g_string_append_printf(cpu, ",%s=on", f->name);
-                else if (g_str_equal(f->policy, "disable") || g_str_equal(f->policy, "forbid"))
-                    g_string_append_printf(cpu, ",%s=off", f->name);
-            }
+            if (def->cpu.vendor_id)
+                g_string_append_printf(cpu, ",vendor=%s", def->cpu.vendor_id);
+            cpu_feature_props(def, cpu);
+            vrt_qemu_features_cpu_props(def, cpu);
+            vrt_qemu_features_cpu_tail(def, cpu);
             arg(b, "-cpu");
             arg(b, cpu->str);
         }
         break;
-    case VRT_DOMAIN_CPU_MODE_NONE: break;
     }
 
     g_string_printf(smp, "%u,maxcpus=%u", cur, maxv);
@@ -975,6 +996,10 @@ build_boot(CmdBuilder *b)
             g_string_append_printf(opt, "order=%s,", order->str);
         if (def->os.bootmenu != VRT_TRISTATE_DEFAULT)
             g_string_append_printf(opt, "menu=%s,", def->os.bootmenu == VRT_TRISTATE_YES ? "on" : "off");
+        if (def->os.bios_reboot_set)
+            g_string_append_printf(opt, "reboot-timeout=%d,", def->os.bios_reboot_timeout);
+        if (def->os.bootmenu_timeout >= 0)
+            g_string_append_printf(opt, "splash-time=%d,", def->os.bootmenu_timeout);
         g_string_append(opt, "strict=on");
         arg(b, "-boot");
         arg(b, opt->str);
@@ -1057,23 +1082,28 @@ build_firmware(CmdBuilder *b)
 
 /* One memory backend object as libvirt asks for it: RAM, or memfd for
  * <source type='memfd'/> and hugepages (memfd's hugetlb, from the host's
- * pool); shared when the domain's or the cell's access mode says so. */
+ * pool of the page size the cell's <page> names; a page of the system's
+ * own size is ordinary memory, as in libvirt); shared when the domain's or
+ * the cell's access mode says so. */
 static void
-build_memory_backend(CmdBuilder *b, const char *id, guint64 kib, const char *cell_access)
+build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const char *cell_access)
 {
     const VrtDomainMemDef *mem = b->def->mem;
     JsonObject *o = json_object_new();
-    bool memfd = mem->hugepages || g_strcmp0(mem->source_type, "memfd") == 0;
+    guint64 page_kib = 0;
+    bool huge = vrt_domain_mem_page_kib(mem, cell, &page_kib) && page_kib != (guint64)sysconf(_SC_PAGESIZE) / 1024;
+    bool memfd = huge || g_strcmp0(mem->source_type, "memfd") == 0;
     const char *access = cell_access ? cell_access : mem->access_mode;
 
     json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
     json_object_set_string_member(o, "id", id);
-    if (mem->hugepages)
+    if (huge)
         json_object_set_boolean_member(o, "hugetlb", TRUE);
+    if (huge && page_kib)
+        json_object_set_int_member(o, "hugetlbsize", (gint64)(page_kib * 1024));
     if (access)
         json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
-    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 ||
-        (mem->hugepages && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
+    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 || (huge && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
         json_object_set_boolean_member(o, "prealloc", TRUE);
     if (mem->discard)
         json_object_set_boolean_member(o, "discard-data", TRUE);
@@ -1098,7 +1128,7 @@ build_memory(CmdBuilder *b)
             g_autofree char *id = g_strdup_printf("ram-node%u", c->id);
             g_autoptr(GString) node = g_string_new(NULL);
 
-            build_memory_backend(b, id, c->memory_kib, c->mem_access);
+            build_memory_backend(b, id, (int)c->id, c->memory_kib, c->mem_access);
             g_string_printf(node, "node,nodeid=%u", c->id);
             if (c->cpus) {
                 g_auto(GStrv) ranges = g_strsplit(c->cpus, ",", -1);
@@ -1111,9 +1141,11 @@ build_memory(CmdBuilder *b)
             arg(b, node->str);
         }
     } else if (mem->hugepages || mem->source_type || mem->access_mode || mem->allocation_mode || mem->discard) {
-        build_memory_backend(b, "pc.ram", b->def->memory_kib, NULL);
+        build_memory_backend(b, "pc.ram", -1, b->def->memory_kib, NULL);
         g_string_append(machine, ",memory-backend=pc.ram");
     }
+    if (mem->nosharepages)
+        g_string_append(machine, ",mem-merge=off");
     if (mem->locked) {
         arg(b, "-overcommit");
         arg(b, "mem-lock=on");
@@ -1123,7 +1155,7 @@ build_memory(CmdBuilder *b)
 
 /* ---- the guest IOMMU ---- */
 
-/* intel-iommu as libvirt gives it (id iommu0), on q35 with ACPI, as
+/* intel-iommu as libvirt gives it (id iommu0), on q35, as
  * libvirt's validation requires. */
 static bool
 build_iommu(CmdBuilder *b, GError **error)
@@ -1136,10 +1168,6 @@ build_iommu(CmdBuilder *b, GError **error)
     if (!vrt_domain_def_is_q35(b->def)) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
                       "IOMMU device: 'intel' is only supported with Q35 machines");
-        return false;
-    }
-    if (!(b->def->features & VRT_DOMAIN_FEATURE_ACPI)) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "IOMMU device: 'intel' requires ACPI");
         return false;
     }
     dev = json_object_new();
@@ -1193,6 +1221,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     bool ok = true;
     g_autofree char *firmware = NULL;
     g_autofree char *memory = NULL;
+    g_autofree char *accel = NULL;
+    g_autofree char *rtc = NULL;
+    g_autoptr(GString) features_machine = NULL;
 
     arg(&b, opts->emulator);
     argf(&b, "-name");
@@ -1204,14 +1235,23 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     /* QEMU wants the IOMMU before the PCI devices it translates for */
     if (!build_iommu(&b, error))
         return NULL;
+    features_machine = g_string_new(NULL);
+    vrt_qemu_features_machine_props(def, features_machine);
     arg(&b, "-machine");
-    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s", machine, firmware, memory,
+    /* <bios useserial='yes'>: SeaBIOS's output on the serial port */
+    if (def->os.bios_useserial == VRT_TRISTATE_YES)
+        g_string_append(features_machine, ",graphics=off");
+    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s%s", machine, firmware, memory,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
          : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"
-                                           : "");
+                                           : "",
+         features_machine->str);
+    if (!(accel = vrt_qemu_features_accel(def, error)))
+        return NULL;
     arg(&b, "-accel");
-    arg(&b, vrt_qemu_command_accel(def));
+    arg(&b, accel);
+    vrt_qemu_features_extra_args(def, argv);
     build_cpu(&b);
     arg(&b, "-m");
     argf(&b, "size=%" G_GUINT64_FORMAT "k", def->memory_kib);
@@ -1230,8 +1270,10 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     }
     arg(&b, "-mon");
     arg(&b, "chardev=charmonitor,id=monitor,mode=control");
+    rtc = vrt_qemu_features_rtc(def);
     arg(&b, "-rtc");
-    arg(&b, def->clock.offset == VRT_DOMAIN_CLOCK_LOCALTIME ? "base=localtime" : "base=utc");
+    arg(&b, rtc);
+    vrt_qemu_features_timer_args(def, argv);
     /* Guest poweroff stops QEMU instead of ending it, so the SHUTDOWN event
      * is seen and on_poweroff decides; on_reboot=destroy turns reboot into
      * a shutdown. */

@@ -381,6 +381,13 @@ spawn_qemu(VrtQemuDom *obj, const VrtDomainDef *def, GStrv argv, const char *log
         g_ptr_array_add(env_own, pair);
         g_ptr_array_add(env, pair);
     }
+    /* <clock offset='timezone'>: QEMU's local time is the zone's */
+    if (def->clock.offset == VRT_DOMAIN_CLOCK_TIMEZONE && def->clock.timezone) {
+        char *pair = g_strdup_printf("TZ=%s", def->clock.timezone);
+
+        g_ptr_array_add(env_own, pair);
+        g_ptr_array_add(env, pair);
+    }
     g_ptr_array_add(env, NULL);
     envp = (char **)env->pdata;
 
@@ -561,24 +568,52 @@ taint_custom_argv(const VrtDomainDef *def, int id)
     g_warning("Domain id=%d name='%s' uuid=%s is tainted: custom-argv", id, def->name, uuid);
 }
 
-/* <memoryBacking><hugepages/> takes the host's huge page pool, which QEMU
- * (on this host, whatever vrt's root) sees in /proc/meminfo: refused
- * before QEMU runs when the pool is empty. */
+/* <memoryBacking><hugepages> takes the host's huge page pools, which QEMU
+ * (on this host, whatever vrt's root) sees in /proc/meminfo and
+ * /sys/kernel/mm/hugepages: refused before QEMU runs when the pool of a
+ * page size a NUMA node (or the whole guest) needs is missing or empty.
+ * A page of the system's own size needs no pool. */
+static bool
+host_has_pages(guint64 kib)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *text = NULL;
+
+    if (kib == 0) {
+        const char *line;
+
+        return g_file_get_contents("/proc/meminfo", &text, NULL, NULL) && (line = strstr(text, "HugePages_Total:")) &&
+               g_ascii_strtoull(line + 16, NULL, 10) > 0;
+    }
+    path = g_strdup_printf("/sys/kernel/mm/hugepages/hugepages-%" G_GUINT64_FORMAT "kB/nr_hugepages", kib);
+    return g_file_get_contents(path, &text, NULL, NULL) && g_ascii_strtoull(text, NULL, 10) > 0;
+}
+
 static bool
 check_hugepages(const VrtDomainDef *def, GError **error)
 {
-    g_autofree char *meminfo = NULL;
-    const char *line;
+    guint n = def->mem && def->mem->cells->len ? def->mem->cells->len : 1;
 
-    if (!def->mem || !def->mem->hugepages)
-        return true;
-    if (g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL) && (line = strstr(meminfo, "HugePages_Total:")) &&
-        g_ascii_strtoull(line + 16, NULL, 10) > 0)
-        return true;
-    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
-                  "hugepages are not available on this host: its huge page pool is empty (HugePages_Total is 0 "
-                  "in /proc/meminfo)");
-    return false;
+    for (guint i = 0; def->mem && i < n; i++) {
+        int cell = def->mem->cells->len ? (int)((VrtDomainNumaCell *)g_ptr_array_index(def->mem->cells, i))->id : -1;
+        guint64 kib = 0;
+
+        if (!vrt_domain_mem_page_kib(def->mem, cell, &kib) || kib == (guint64)sysconf(_SC_PAGESIZE) / 1024 ||
+            host_has_pages(kib))
+            continue;
+        if (kib == 0)
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "hugepages are not available on this host: its huge page pool is empty (HugePages_Total "
+                          "is 0 in /proc/meminfo)");
+        else
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "hugepages of %" G_GUINT64_FORMAT " KiB are not available on this host: it has no pool of "
+                          "that size or the pool is empty (/sys/kernel/mm/hugepages/hugepages-%" G_GUINT64_FORMAT
+                          "kB/nr_hugepages)",
+                          kib, kib);
+        return false;
+    }
+    return true;
 }
 
 /* A unix channel without a socket path (virt-install's guest agent

@@ -16,6 +16,7 @@
 #include "conf/domain/domain_disk_driver.h"
 #include "conf/domain/domain_disk_source.h"
 #include "conf/domain/domain_memory.h"
+#include "conf/domain/domain_net_driver.h"
 #include "conf/domain/domain_os.h"
 #include "util/mac.h"
 #include "util/pciaddr.h"
@@ -207,6 +208,17 @@ typedef struct {
     /* usb <master startport=>: a USB1 companion (ich9-uhci1..3) of the
      * ich9-ehci1 with the same index, its ports from this one; -1 = none */
     int master_startport;
+    /* <driver>: queues, cmd_per_lun, max_sectors, ioeventfd and iothread
+     * (virtio-scsi only, 0 = unset) and the virtio transport options */
+    guint driver_queues;
+    /* virtio-serial vectors= (MSI-X vectors), when vectors_set */
+    bool vectors_set;
+    guint vectors;
+    guint cmd_per_lun;
+    guint max_sectors;
+    VrtTristate ioeventfd;
+    guint iothread;
+    VrtVirtioOptions virtio;
     VrtDomainDeviceInfo info;
 } VrtDomainControllerDef;
 
@@ -256,6 +268,7 @@ struct _VrtDomainNetDef {
     char *ifname;
     char *driver_name; /* <driver name='vhost|qemu'>, NULL */
     guint driver_queues; /* 0 = unset */
+    VrtNetDriverOpts driver; /* the rest of <driver>, virtio models only */
     VrtTristate link_up; /* <link state='up|down'/> */
     guint mtu; /* 0 = unset */
     /* <vlan><tag id=/></vlan>; trunk when more than one or vlan_trunk */

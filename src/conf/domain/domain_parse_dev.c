@@ -219,7 +219,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     {
         if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", "error_policy", "rerror_policy", "io",
-                                     "copy_on_read", "discard", "detect_zeroes", "iothread", NULL) ||
+                                     "copy_on_read", "discard", "detect_zeroes", "iothread", "ioeventfd", "event_idx", "queues",
+                                     "queue_size", VRT_VIRTIO_OPTION_ATTRS, NULL) ||
                 !vrt_parse_disk_driver_tuning(c, &disk->tuning, error))
                 return false;
             g_free(disk->driver_name);
@@ -349,6 +350,31 @@ static const char *const pci_model_names[] = {
     "pcie-root-port", "ioh3420", "pci-bridge", "i82801b11-bridge", "pcie-pci-bridge", NULL,
 };
 
+/* libvirt's QEMU validation of a controller's <driver>: the tuning is
+ * virtio-scsi's, the transport options any virtio controller's */
+static bool
+vrt_domain_controller_driver_check(const VrtDomainControllerDef *c, GError **error)
+{
+    bool virtio_scsi = c->type == VRT_DOMAIN_CONTROLLER_SCSI && g_strcmp0(c->model, "virtio-scsi") == 0;
+    const char *what = NULL;
+
+    if (!virtio_scsi) {
+        what = c->driver_queues ? "'queues' is only supported by virtio-scsi controller"
+               : c->cmd_per_lun ? "'cmd_per_lun' is only supported by virtio-scsi controller"
+               : c->max_sectors ? "'max_sectors' is only supported by virtio-scsi controller"
+               : c->ioeventfd   ? "'ioeventfd' is only supported by virtio-scsi controller"
+               : c->iothread    ? "'iothread' is only supported for virtio-scsi controller"
+                                : NULL;
+    }
+    if (what) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", what);
+        return false;
+    }
+    if (!virtio_scsi && c->type != VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL)
+        return vrt_virtio_options_check_absent(&c->virtio, error);
+    return true;
+}
+
 static bool
 parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef **out, GError **error)
 {
@@ -359,10 +385,20 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
     int v = 0;
 
     c->chassis = c->port = c->ports = c->master_startport = -1;
-    if (!vrt_xml_check_attrs(node, error, "type", "index", "model", "ports", NULL) ||
+    if (!vrt_xml_check_attrs(node, error, "type", "index", "model", "ports", "vectors", NULL) ||
         !vrt_xml_prop_enum(node, "type", vrt_controller_type_names, true, &v, error))
         return false;
     c->type = v;
+    if (xmlHasProp(node, (const xmlChar *)"vectors")) {
+        if (c->type != VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "attribute 'vectors' of element <controller> (line %ld) is not supported",
+                          xmlGetLineNo(node));
+            return false;
+        }
+        if (!vrt_xml_prop_uint(node, "vectors", G_MAXINT, &c->vectors, &c->vectors_set, error))
+            return false;
+    }
     c->index = G_MAXUINT;
     if (!vrt_xml_prop_uint(node, "index", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &c->index, NULL, error) ||
         !vrt_xml_prop_uint(node, "ports", CONTROLLER_MAX_PORTS, &ports, &present, error))
@@ -407,6 +443,16 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
                 !vrt_xml_prop_uint(ch, "startport", CONTROLLER_MAX_PORTS, &start, &present, error))
                 return false;
             c->master_startport = (int)start;
+        } else if (vrt_xml_is(ch, "driver")) {
+            if (!vrt_xml_check_attrs(ch, error, "queues", "cmd_per_lun", "max_sectors", "ioeventfd", "iothread",
+                                     VRT_VIRTIO_OPTION_ATTRS, NULL) ||
+                !vrt_xml_prop_uint(ch, "queues", G_MAXUINT, &c->driver_queues, NULL, error) ||
+                !vrt_xml_prop_uint(ch, "cmd_per_lun", G_MAXUINT, &c->cmd_per_lun, NULL, error) ||
+                !vrt_xml_prop_uint(ch, "max_sectors", G_MAXUINT, &c->max_sectors, NULL, error) ||
+                !vrt_domain_prop_switch(ch, "ioeventfd", &c->ioeventfd, error) ||
+                !vrt_xml_prop_uint(ch, "iothread", G_MAXUINT, &c->iothread, NULL, error) ||
+                !vrt_virtio_options_parse(ch, &c->virtio, error))
+                return false;
         } else if (c->type == VRT_DOMAIN_CONTROLLER_PCI && vrt_xml_is(ch, "target")) {
             guint val;
             if (!vrt_xml_check_attrs(ch, error, "chassis", "port", NULL))
@@ -438,6 +484,8 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
             return false;
         }
     }
+    if (!vrt_domain_controller_driver_check(c, error))
+        return false;
     *out = g_steal_pointer(&c);
     return true;
 }
@@ -655,8 +703,9 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 return false;
             }
         } else if (vrt_xml_is(c, "driver")) {
-            if (!vrt_xml_check_attrs(c, error, "name", "queues", NULL) ||
-                !vrt_xml_prop_uint(c, "queues", NET_MAX_QUEUES, &net->driver_queues, NULL, error))
+            if (!vrt_xml_check_attrs(c, error, "name", "queues", VRT_NET_DRIVER_ATTRS, NULL) ||
+                !vrt_xml_prop_uint(c, "queues", NET_MAX_QUEUES, &net->driver_queues, NULL, error) ||
+                !vrt_net_driver_opts_parse(c, &net->driver, error))
                 return false;
             g_free(net->driver_name);
             net->driver_name = vrt_xml_prop(c, "name");
@@ -734,6 +783,19 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                       vrt_net_type_names[net->type]);
         return false;
     }
+    /* libvirt reads a <driver>'s virtio-net settings only for a virtio
+     * model (they are dropped otherwise), and refuses the transport
+     * options on any other model */
+    if (net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV || g_strcmp0(net->model, "virtio") != 0) {
+        VrtVirtioOptions virtio = net->driver.virtio;
+
+        memset(&net->driver, 0, sizeof(net->driver));
+        net->driver.virtio = virtio;
+        if (g_strcmp0(net->model, "virtio") != 0 && !vrt_virtio_options_check_absent(&virtio, error))
+            return false;
+    }
+    if (!vrt_net_driver_opts_validate(&net->driver, error))
+        return false;
     if (!vrt_domain_net_link_hostdev(net, error))
         return false;
     *out = g_steal_pointer(&net);

@@ -146,6 +146,7 @@ typedef enum {
 typedef enum {
     VRT_DOMAIN_DISK_DEVICE_DISK = 0,
     VRT_DOMAIN_DISK_DEVICE_CDROM,
+    VRT_DOMAIN_DISK_DEVICE_FLOPPY, /* on the fdc bus: QEMU's floppy device */
 } VrtDomainDiskDevice;
 
 typedef enum {
@@ -153,6 +154,7 @@ typedef enum {
     VRT_DOMAIN_DISK_BUS_SATA,
     VRT_DOMAIN_DISK_BUS_SCSI,
     VRT_DOMAIN_DISK_BUS_IDE,
+    VRT_DOMAIN_DISK_BUS_FDC, /* the ISA floppy controller, 2 units */
 } VrtDomainDiskBus;
 
 typedef enum {
@@ -191,6 +193,7 @@ typedef enum {
     VRT_DOMAIN_CONTROLLER_SATA,
     VRT_DOMAIN_CONTROLLER_IDE,
     VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL,
+    VRT_DOMAIN_CONTROLLER_FDC, /* the ISA floppy controller: built into pc, isa-fdc on q35 */
 } VrtDomainControllerType;
 
 typedef struct {

@@ -192,6 +192,8 @@ disk_bus_from_target(const char *dev, VrtDomainDiskBus *bus)
         *bus = VRT_DOMAIN_DISK_BUS_SCSI;
     else if (g_str_has_prefix(dev, "hd"))
         *bus = VRT_DOMAIN_DISK_BUS_IDE;
+    else if (g_str_has_prefix(dev, "fd"))
+        *bus = VRT_DOMAIN_DISK_BUS_FDC;
     else
         return false;
     return true;
@@ -308,6 +310,11 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     /* as libvirt's QEMU driver: a network disk without a format is raw */
     if (disk->net && disk->format == VRT_DOMAIN_DISK_FORMAT_NONE)
         disk->format = VRT_DOMAIN_DISK_FORMAT_RAW;
+    /* libvirt: a floppy without a bus is on the floppy controller */
+    if (!have_bus && disk->device == VRT_DOMAIN_DISK_DEVICE_FLOPPY) {
+        disk->bus = VRT_DOMAIN_DISK_BUS_FDC;
+        have_bus = true;
+    }
     if (!have_bus && !disk_bus_from_target(disk->target_dev, &disk->bus)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'", disk->target_dev);
         return false;
@@ -319,6 +326,21 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             return false;
         }
         disk->readonly = true;
+    } else if (disk->device == VRT_DOMAIN_DISK_DEVICE_FLOPPY) {
+        /* libvirt's checks: floppies only on fdc and named fdX; a floppy
+         * drive may be empty */
+        if (disk->bus != VRT_DOMAIN_DISK_BUS_FDC) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Invalid bus type '%s' for floppy disk",
+                          vrt_disk_bus_names[disk->bus]);
+            return false;
+        }
+        if (!g_str_has_prefix(disk->target_dev, "fd")) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Invalid floppy device name: %s", disk->target_dev);
+            return false;
+        }
+    } else if (disk->bus == VRT_DOMAIN_DISK_BUS_FDC) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Invalid bus type '%s' for disk", vrt_disk_bus_names[disk->bus]);
+        return false;
     } else if (!disk->src && !disk->src_volume && !disk->net) {
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
         return false;

@@ -182,6 +182,45 @@ build_usb_companion(CmdBuilder *b, const VrtDomainControllerDef *c, GError **err
     return true;
 }
 
+/* The floppy controller: pc has one built in (its drives' boot order goes
+ * to it with -global), q35 gets an isa-fdc; as libvirt, one at most. */
+static bool
+build_fdc(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
+{
+    guint boot[2] = { 0, 0 };
+
+    if (c->index != 0) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "Only 1 fdc controller is supported");
+        return false;
+    }
+    for (guint i = 0; i < b->def->disks->len; i++) {
+        const VrtDomainDiskDef *d = g_ptr_array_index(b->def->disks, i);
+
+        if (d->bus == VRT_DOMAIN_DISK_BUS_FDC && d->info.type == VRT_DEVICE_ADDRESS_DRIVE &&
+            d->info.drive.controller == 0 && d->info.drive.unit < 2)
+            boot[d->info.drive.unit] = d->info.boot_order;
+    }
+    if (vrt_domain_def_is_q35(b->def)) {
+        JsonObject *dev = device_new("isa-fdc");
+
+        if (boot[0])
+            json_object_set_int_member(dev, "bootindexA", boot[0]);
+        if (boot[1])
+            json_object_set_int_member(dev, "bootindexB", boot[1]);
+        arg_json(b, "-device", dev);
+        return true;
+    }
+    for (guint u = 0; u < 2; u++) {
+        if (boot[u]) {
+            g_autofree char *g = g_strdup_printf("isa-fdc.bootindex%c=%u", 'A' + u, boot[u]);
+
+            arg(b, "-global");
+            arg(b, g);
+        }
+    }
+    return true;
+}
+
 static bool
 build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
 {
@@ -255,6 +294,7 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
         dev = device_new("ahci");
         break;
     case VRT_DOMAIN_CONTROLLER_IDE: return true; /* built into pc (PIIX) */
+    case VRT_DOMAIN_CONTROLLER_FDC: return build_fdc(b, c, error);
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
         dev = device_new("virtio-serial-pci");
         vrt_qemu_virtio_options(dev, &c->virtio);
@@ -422,7 +462,7 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
             g_free(format);
             format = g_steal_pointer(&cor_name);
         }
-    } else if (!cdrom) {
+    } else if (!cdrom && disk->device != VRT_DOMAIN_DISK_DEVICE_FLOPPY) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s' has no source", disk->target_dev);
         return false;
     }
@@ -439,6 +479,15 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
     case VRT_DOMAIN_DISK_BUS_SATA:
     case VRT_DOMAIN_DISK_BUS_IDE: driver = cdrom ? "ide-cd" : "ide-hd"; break;
     case VRT_DOMAIN_DISK_BUS_SCSI: driver = cdrom ? "scsi-cd" : "scsi-hd"; break;
+    case VRT_DOMAIN_DISK_BUS_FDC:
+        /* QEMU's floppy has neither a serial nor error policies */
+        if (disk->serial || disk->tuning.error_policy || disk->tuning.rerror_policy) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "floppy '%s' does not support %s", disk->target_dev,
+                          disk->serial ? "a <serial>" : "error policies");
+            return false;
+        }
+        driver = "floppy";
+        break;
     default:
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported disk bus for '%s'", disk->target_dev);
         return false;
@@ -463,6 +512,8 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
             set_strf(dev, "bus", "%s.%u", name, d->unit);
         } else if (disk->bus == VRT_DOMAIN_DISK_BUS_IDE) {
             set_strf(dev, "bus", "ide.%u", d->bus);
+            json_object_set_int_member(dev, "unit", d->unit);
+        } else if (disk->bus == VRT_DOMAIN_DISK_BUS_FDC) {
             json_object_set_int_member(dev, "unit", d->unit);
         }
     }
@@ -501,6 +552,9 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
             json_object_set_string_member(dev, "rerror", rerror);
     }
     add_device_info(def, dev, &disk->info);
+    /* a floppy boots through its controller's bootindexA/B */
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_FDC)
+        json_object_remove_member(dev, "bootindex");
     out->device = dev;
     return true;
 }

@@ -741,8 +741,8 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
                               : d->info.drive.unit > 1 ? "unit must be 0 or 1 for controller fdc"
                                                        : NULL;
             if (why) {
-                vrt_error_set(error, d->info.drive.target ? VIR_ERR_CONFIG_UNSUPPORTED : VIR_ERR_INTERNAL_ERROR,
-                              "%s", why);
+                vrt_error_set(error, d->info.drive.target ? VIR_ERR_CONFIG_UNSUPPORTED : VIR_ERR_INTERNAL_ERROR, "%s",
+                              why);
                 return false;
             }
         }

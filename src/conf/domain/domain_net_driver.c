@@ -46,8 +46,8 @@ vrt_net_driver_opts_parse(xmlNodePtr driver, VrtNetDriverOpts *o, GError **error
         int v = vrt_enum_from_string(txmode_names, tx);
 
         if (v <= 0) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.",
-                          "txmode", "driver", tx);
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", "txmode",
+                          "driver", tx);
             return false;
         }
         o->txmode = v;

@@ -20,11 +20,25 @@ typedef enum {
 } VrtNetTxMode;
 
 /* <host> offload switches, in libvirt's order */
-enum { VRT_NET_HOST_CSUM, VRT_NET_HOST_GSO, VRT_NET_HOST_TSO4, VRT_NET_HOST_TSO6,
-       VRT_NET_HOST_ECN,  VRT_NET_HOST_UFO, VRT_NET_HOST_MRG_RXBUF, VRT_NET_HOST_N };
+enum {
+    VRT_NET_HOST_CSUM,
+    VRT_NET_HOST_GSO,
+    VRT_NET_HOST_TSO4,
+    VRT_NET_HOST_TSO6,
+    VRT_NET_HOST_ECN,
+    VRT_NET_HOST_UFO,
+    VRT_NET_HOST_MRG_RXBUF,
+    VRT_NET_HOST_N
+};
 /* <guest> offload switches, in libvirt's order */
-enum { VRT_NET_GUEST_CSUM, VRT_NET_GUEST_TSO4, VRT_NET_GUEST_TSO6, VRT_NET_GUEST_ECN, VRT_NET_GUEST_UFO,
-       VRT_NET_GUEST_N };
+enum {
+    VRT_NET_GUEST_CSUM,
+    VRT_NET_GUEST_TSO4,
+    VRT_NET_GUEST_TSO6,
+    VRT_NET_GUEST_ECN,
+    VRT_NET_GUEST_UFO,
+    VRT_NET_GUEST_N
+};
 
 typedef struct {
     VrtNetTxMode txmode;
@@ -57,6 +71,6 @@ bool vrt_net_driver_opts_validate(const VrtNetDriverOpts *o, GError **error);
 extern const char *const vrt_net_host_offload_names[];
 extern const char *const vrt_net_guest_offload_names[];
 
-#define VRT_NET_DRIVER_ATTRS                                                                                          \
-    "txmode", "ioeventfd", "event_idx", "rx_queue_size", "tx_queue_size", "rss", "rss_hash_report",                   \
+#define VRT_NET_DRIVER_ATTRS                                                                        \
+    "txmode", "ioeventfd", "event_idx", "rx_queue_size", "tx_queue_size", "rss", "rss_hash_report", \
         VRT_VIRTIO_OPTION_ATTRS

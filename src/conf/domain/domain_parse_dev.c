@@ -221,8 +221,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     {
         if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", "error_policy", "rerror_policy", "io",
-                                     "copy_on_read", "discard", "detect_zeroes", "iothread", "ioeventfd", "event_idx", "queues",
-                                     "queue_size", VRT_VIRTIO_OPTION_ATTRS, NULL) ||
+                                     "copy_on_read", "discard", "detect_zeroes", "iothread", "ioeventfd", "event_idx",
+                                     "queues", "queue_size", VRT_VIRTIO_OPTION_ATTRS, NULL) ||
                 !vrt_parse_disk_driver_tuning(c, &disk->tuning, error))
                 return false;
             g_free(disk->driver_name);

@@ -35,7 +35,8 @@ vrt_domain_prop_switch(xmlNodePtr node, const char *name, VrtTristate *out, GErr
 bool
 vrt_virtio_options_parse(xmlNodePtr driver, VrtVirtioOptions *o, GError **error)
 {
-    return vrt_domain_prop_switch(driver, "iommu", &o->iommu, error) && vrt_domain_prop_switch(driver, "ats", &o->ats, error) &&
+    return vrt_domain_prop_switch(driver, "iommu", &o->iommu, error) &&
+           vrt_domain_prop_switch(driver, "ats", &o->ats, error) &&
            vrt_domain_prop_switch(driver, "packed", &o->packed, error) &&
            vrt_domain_prop_switch(driver, "page_per_vq", &o->page_per_vq, error);
 }
@@ -65,9 +66,9 @@ vrt_virtio_options_format(GString *attrs, const VrtVirtioOptions *o)
 bool
 vrt_virtio_options_check_absent(const VrtVirtioOptions *o, GError **error)
 {
-    const char *what = o->iommu    ? "iommu driver option is only supported for virtio devices"
-                       : o->ats    ? "ats driver option is only supported for virtio devices"
-                       : o->packed ? "packed driver option is only supported for virtio devices"
+    const char *what = o->iommu         ? "iommu driver option is only supported for virtio devices"
+                       : o->ats         ? "ats driver option is only supported for virtio devices"
+                       : o->packed      ? "packed driver option is only supported for virtio devices"
                        : o->page_per_vq ? "page_per_vq option is only supported for virtio devices"
                                         : NULL;
 

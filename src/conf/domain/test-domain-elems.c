@@ -72,9 +72,8 @@ test_disk_driver_refusals(void)
 }
 
 #define DEVS(devs) HEAD "<os><type>hvm</type></os><devices>" devs "</devices></domain>"
-#define NET(model, driver)                                                                     \
-    DEVS("<interface type='user'><mac address='52:54:00:00:00:01'/><model type='" model "'/>" driver \
-         "</interface>")
+#define NET(model, driver) \
+    DEVS("<interface type='user'><mac address='52:54:00:00:00:01'/><model type='" model "'/>" driver "</interface>")
 
 static void
 assert_assign_refused(const char *xml, int code, const char *message)

@@ -214,6 +214,10 @@ typedef struct {
     /* <driver>: queues, cmd_per_lun, max_sectors, ioeventfd and iothread
      * (virtio-scsi only, 0 = unset) and the virtio transport options */
     guint driver_queues;
+    /* pci-root/pcie-root <pcihole64>: the 64-bit PCI hole's size in KiB,
+     * when pcihole64_set (QEMU's pci-hole64-size of the host bridge) */
+    bool pcihole64_set;
+    guint64 pcihole64_kib;
     /* virtio-serial vectors= (MSI-X vectors), when vectors_set */
     bool vectors_set;
     guint vectors;

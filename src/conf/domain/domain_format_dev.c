@@ -169,7 +169,7 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
     if (c->iothread)
         g_string_append_printf(drv, " iothread='%u'", c->iothread);
     vrt_virtio_options_format(drv, &c->virtio);
-    pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0 || master >= 0 || drv->len;
+    pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0 || master >= 0 || drv->len || c->pcihole64_set;
 
     g_string_append_printf(attrs, "type='%s' index='%u'", vrt_controller_type_names[c->type], c->index);
     if (c->model)
@@ -197,6 +197,8 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
     if (drv->len)
         vrt_fmt_line(f, "<driver%s/>", drv->str);
     format_info_master(f, &c->info, master);
+    if (c->pcihole64_set) /* after the address, as libvirt writes it */
+        vrt_fmt_line(f, "<pcihole64 unit='KiB'>%" G_GUINT64_FORMAT "</pcihole64>", c->pcihole64_kib);
     f->indent--;
     vrt_fmt_line(f, "</controller>");
 }

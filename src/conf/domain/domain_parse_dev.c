@@ -465,6 +465,11 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
                 !vrt_xml_prop_uint(ch, "startport", CONTROLLER_MAX_PORTS, &start, &present, error))
                 return false;
             c->master_startport = (int)start;
+        } else if (vrt_xml_is(ch, "pcihole64") && c->type == VRT_DOMAIN_CONTROLLER_PCI &&
+                   (g_str_equal(c->model, "pci-root") || g_str_equal(c->model, "pcie-root"))) {
+            if (!vrt_parse_scaled_kib(ch, &c->pcihole64_kib, error))
+                return false;
+            c->pcihole64_set = true;
         } else if (vrt_xml_is(ch, "driver")) {
             if (!vrt_xml_check_attrs(ch, error, "queues", "cmd_per_lun", "max_sectors", "ioeventfd", "iothread",
                                      VRT_VIRTIO_OPTION_ATTRS, NULL) ||

@@ -229,8 +229,17 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
 
     switch (c->type) {
     case VRT_DOMAIN_CONTROLLER_PCI:
-        if (g_str_equal(model, "pci-root") || g_str_equal(model, "pcie-root"))
-            return true; /* built into the machine */
+        if (g_str_equal(model, "pci-root") || g_str_equal(model, "pcie-root")) {
+            /* built into the machine; <pcihole64> sizes its host bridge's hole */
+            if (c->pcihole64_set) {
+                g_autofree char *g = g_strdup_printf("%s.pci-hole64-size=%" G_GUINT64_FORMAT "K",
+                                                     g_str_equal(model, "pci-root") ? "i440FX-pcihost" : "q35-pcihost",
+                                                     c->pcihole64_kib);
+                arg(b, "-global");
+                arg(b, g);
+            }
+            return true;
+        }
         if (g_str_equal(model, "pcie-root-port")) {
             dev = device_new(c->model_name ? c->model_name : "pcie-root-port");
             if (c->port >= 0)

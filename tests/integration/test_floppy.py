@@ -99,3 +99,19 @@ def test_floppy_refusals(vrtd, tmp_path):
                         f"<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>{dev}</devices></domain>")
         p = virsh(vrtd.uri, "define", str(path), check=False)
         assert p.returncode != 0 and msg in p.stderr, p.stderr
+
+
+def test_floppy_hotplug_refused_as_libvirt(vrtd, tmp_path):
+    img = tmp_path / "fd.img"
+    run(["qemu-img", "create", "-f", "raw", str(img), "1440K"])
+    path = tmp_path / "d.xml"
+    path.write_text("<domain type='qemu'><name>fdhp</name><memory unit='MiB'>64</memory>"
+                    "<os><type arch='x86_64' machine='pc'>hvm</type></os></domain>")
+    virsh(vrtd.uri, "define", str(path))
+    virsh(vrtd.uri, "start", "fdhp")
+    dev = tmp_path / "fd.xml"
+    dev.write_text(f"<disk type='file' device='floppy'><source file='{img}'/><target dev='fda'/></disk>")
+    p = virsh(vrtd.uri, "attach-device", "fdhp", str(dev), check=False)
+    assert p.returncode != 0 and "cdrom and floppy device hotplug isn't supported" in p.stderr, p.stderr
+    virsh(vrtd.uri, "destroy", "fdhp")
+    virsh(vrtd.uri, "undefine", "fdhp")

@@ -76,6 +76,7 @@ controller_need(const VrtDomainDef *def, const VrtDomainControllerDef *c)
     case VRT_DOMAIN_CONTROLLER_IDE: return q35 ? NEED_NONE : NEED_PCI;
     case VRT_DOMAIN_CONTROLLER_SCSI: return g_strcmp0(c->model, "lsilogic") == 0 ? NEED_PCI : NEED_PCIE;
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return NEED_PCIE;
+    case VRT_DOMAIN_CONTROLLER_FDC: return NEED_NONE; /* on the ISA bus */
     }
     return NEED_NONE;
 }
@@ -622,6 +623,10 @@ assign_drive(VrtDomainDiskDef *d)
         d->info.drive.bus = (idx % IDE_UNITS) / 2;
         d->info.drive.unit = idx % 2;
         break;
+    case VRT_DOMAIN_DISK_BUS_FDC: /* libvirt's mapping: 2 units per controller */
+        d->info.drive.controller = idx / 2;
+        d->info.drive.unit = idx % 2;
+        break;
     default: break;
     }
 }
@@ -688,6 +693,12 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
             return false;
         }
     }
+    /* a floppy's controller, before IDE's as libvirt adds them */
+    for (guint i = 0; i < def->disks->len; i++) {
+        VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (d->bus == VRT_DOMAIN_DISK_BUS_FDC && d->info.type == VRT_DEVICE_ADDRESS_DRIVE)
+            add_controller(def, VRT_DOMAIN_CONTROLLER_FDC, d->info.drive.controller, NULL);
+    }
     if (q35) {
         set_builtin_pci(add_controller(def, VRT_DOMAIN_CONTROLLER_SATA, 0, NULL), Q35_ICH9_SLOT, 2);
     } else {
@@ -720,6 +731,18 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
             if (d->info.drive.controller > 0) {
                 vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "only one IDE controller is supported (disk '%s')",
                               d->target_dev);
+                return false;
+            }
+        } else if (d->bus == VRT_DOMAIN_DISK_BUS_FDC) {
+            /* libvirt's QEMU checks: one controller with one bus of two units */
+            const char *why = d->info.drive.controller ? "Only 1 fdc controller is supported"
+                              : d->info.drive.bus      ? "Only 1 fdc bus is supported"
+                              : d->info.drive.target   ? "target must be 0 for controller fdc"
+                              : d->info.drive.unit > 1 ? "unit must be 0 or 1 for controller fdc"
+                                                       : NULL;
+            if (why) {
+                vrt_error_set(error, d->info.drive.target ? VIR_ERR_CONFIG_UNSUPPORTED : VIR_ERR_INTERNAL_ERROR, "%s",
+                              why);
                 return false;
             }
         }
@@ -824,6 +847,7 @@ disk_alias(const VrtDomainDiskDef *d)
     case VRT_DOMAIN_DISK_BUS_SATA: return g_strdup_printf("sata%u-%u-%u", a->controller, a->bus, a->unit);
     case VRT_DOMAIN_DISK_BUS_SCSI: return g_strdup_printf("scsi%u-%u-%u-%u", a->controller, a->bus, a->target, a->unit);
     case VRT_DOMAIN_DISK_BUS_IDE: return g_strdup_printf("ide%u-%u-%u", a->controller, a->bus, a->unit);
+    case VRT_DOMAIN_DISK_BUS_FDC: return g_strdup_printf("fdc%u-%u-%u", a->controller, a->bus, a->unit);
     }
     return NULL;
 }
@@ -845,6 +869,7 @@ controller_alias(const VrtDomainDef *def, const VrtDomainControllerDef *c)
     case VRT_DOMAIN_CONTROLLER_IDE: return c->index == 0 ? g_strdup("ide") : g_strdup_printf("ide%u", c->index);
     case VRT_DOMAIN_CONTROLLER_SCSI: return g_strdup_printf("scsi%u", c->index);
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return g_strdup_printf("virtio-serial%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_FDC: return g_strdup_printf("fdc%u", c->index);
     }
     return NULL;
 }

@@ -17,6 +17,7 @@
 #include "conf/domain/domain_disk_source.h"
 #include "conf/domain/domain_features.h"
 #include "conf/domain/domain_memory.h"
+#include "conf/domain/domain_net_driver.h"
 #include "conf/domain/domain_os.h"
 #include "util/mac.h"
 #include "util/pciaddr.h"
@@ -149,6 +150,7 @@ typedef enum {
 typedef enum {
     VRT_DOMAIN_DISK_DEVICE_DISK = 0,
     VRT_DOMAIN_DISK_DEVICE_CDROM,
+    VRT_DOMAIN_DISK_DEVICE_FLOPPY, /* on the fdc bus: QEMU's floppy device */
 } VrtDomainDiskDevice;
 
 typedef enum {
@@ -156,6 +158,7 @@ typedef enum {
     VRT_DOMAIN_DISK_BUS_SATA,
     VRT_DOMAIN_DISK_BUS_SCSI,
     VRT_DOMAIN_DISK_BUS_IDE,
+    VRT_DOMAIN_DISK_BUS_FDC, /* the ISA floppy controller, 2 units */
 } VrtDomainDiskBus;
 
 typedef enum {
@@ -194,6 +197,7 @@ typedef enum {
     VRT_DOMAIN_CONTROLLER_SATA,
     VRT_DOMAIN_CONTROLLER_IDE,
     VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL,
+    VRT_DOMAIN_CONTROLLER_FDC, /* the ISA floppy controller: built into pc, isa-fdc on q35 */
 } VrtDomainControllerType;
 
 typedef struct {
@@ -211,6 +215,21 @@ typedef struct {
     /* usb <master startport=>: a USB1 companion (ich9-uhci1..3) of the
      * ich9-ehci1 with the same index, its ports from this one; -1 = none */
     int master_startport;
+    /* <driver>: queues, cmd_per_lun, max_sectors, ioeventfd and iothread
+     * (virtio-scsi only, 0 = unset) and the virtio transport options */
+    guint driver_queues;
+    /* pci-root/pcie-root <pcihole64>: the 64-bit PCI hole's size in KiB,
+     * when pcihole64_set (QEMU's pci-hole64-size of the host bridge) */
+    bool pcihole64_set;
+    guint64 pcihole64_kib;
+    /* virtio-serial vectors= (MSI-X vectors), when vectors_set */
+    bool vectors_set;
+    guint vectors;
+    guint cmd_per_lun;
+    guint max_sectors;
+    VrtTristate ioeventfd;
+    guint iothread;
+    VrtVirtioOptions virtio;
     VrtDomainDeviceInfo info;
 } VrtDomainControllerDef;
 
@@ -260,6 +279,7 @@ struct _VrtDomainNetDef {
     char *ifname;
     char *driver_name; /* <driver name='vhost|qemu'>, NULL */
     guint driver_queues; /* 0 = unset */
+    VrtNetDriverOpts driver; /* the rest of <driver>, virtio models only */
     VrtTristate link_up; /* <link state='up|down'/> */
     guint mtu; /* 0 = unset */
     /* <vlan><tag id=/></vlan>; trunk when more than one or vlan_trunk */

@@ -83,14 +83,20 @@ vrt_parse_disk_driver_tuning(xmlNodePtr node, VrtDomainDiskDriverTuning *t, GErr
             t->iothread = (guint)n;
         }
     }
-    return true;
+    if (!vrt_domain_prop_switch(node, "ioeventfd", &t->ioeventfd, error) ||
+        !vrt_domain_prop_switch(node, "event_idx", &t->event_idx, error) ||
+        !vrt_xml_prop_uint(node, "queues", G_MAXUINT, &t->queues, NULL, error) ||
+        !vrt_xml_prop_uint(node, "queue_size", G_MAXUINT, &t->queue_size, NULL, error))
+        return false;
+    return vrt_virtio_options_parse(node, &t->virtio, error);
 }
 
 bool
 vrt_disk_driver_tuning_present(const VrtDomainDiskDriverTuning *t)
 {
     return t->error_policy || t->rerror_policy || t->io || t->copy_on_read || t->discard || t->detect_zeroes ||
-           t->iothread;
+           t->iothread || t->ioeventfd || t->event_idx || t->queues || t->queue_size ||
+           vrt_virtio_options_present(&t->virtio);
 }
 
 /* libvirt's order: ... cache, error_policy, rerror_policy, io, ioeventfd,
@@ -104,6 +110,10 @@ vrt_format_disk_driver_tuning(GString *attrs, const VrtDomainDiskDriverTuning *t
         g_string_append_printf(attrs, " rerror_policy='%s'", vrt_disk_error_policy_names[t->rerror_policy]);
     if (t->io)
         g_string_append_printf(attrs, " io='%s'", vrt_disk_io_names[t->io]);
+    if (t->ioeventfd)
+        g_string_append_printf(attrs, " ioeventfd='%s'", t->ioeventfd == VRT_TRISTATE_YES ? "on" : "off");
+    if (t->event_idx)
+        g_string_append_printf(attrs, " event_idx='%s'", t->event_idx == VRT_TRISTATE_YES ? "on" : "off");
     if (t->copy_on_read)
         g_string_append_printf(attrs, " copy_on_read='%s'", onoff_names[t->copy_on_read]);
     if (t->discard)
@@ -112,6 +122,11 @@ vrt_format_disk_driver_tuning(GString *attrs, const VrtDomainDiskDriverTuning *t
         g_string_append_printf(attrs, " iothread='%u'", t->iothread);
     if (t->detect_zeroes)
         g_string_append_printf(attrs, " detect_zeroes='%s'", vrt_disk_detect_zeroes_names[t->detect_zeroes]);
+    if (t->queues)
+        g_string_append_printf(attrs, " queues='%u'", t->queues);
+    if (t->queue_size)
+        g_string_append_printf(attrs, " queue_size='%u'", t->queue_size);
+    vrt_virtio_options_format(attrs, &t->virtio);
 }
 
 VrtDiskDetectZeroes

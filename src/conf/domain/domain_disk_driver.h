@@ -10,6 +10,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "conf/domain/domain_virtio.h"
+
 typedef enum {
     VRT_DISK_ERROR_POLICY_DEFAULT = 0,
     VRT_DISK_ERROR_POLICY_STOP,
@@ -46,6 +48,11 @@ typedef struct {
     VrtDiskDiscard discard;
     VrtDiskDetectZeroes detect_zeroes;
     guint iothread; /* iothread=, 0 = none */
+    VrtTristate ioeventfd; /* virtio-blk only, as the three below */
+    VrtTristate event_idx;
+    guint queues; /* 0 = QEMU's default */
+    guint queue_size;
+    VrtVirtioOptions virtio;
 } VrtDomainDiskDriverTuning;
 
 /* libvirt's spellings, indexed by the enums above */

@@ -155,13 +155,29 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
     /* a companion's <master>; only USB controllers have one (a controller
      * made in code with g_new0 and no -1 has none either) */
     int master = c->type == VRT_DOMAIN_CONTROLLER_USB ? c->master_startport : -1;
-    bool pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0 || master >= 0;
+    g_autoptr(GString) drv = g_string_new(NULL);
+    bool pci_extra;
+
+    if (c->driver_queues)
+        g_string_append_printf(drv, " queues='%u'", c->driver_queues);
+    if (c->cmd_per_lun)
+        g_string_append_printf(drv, " cmd_per_lun='%u'", c->cmd_per_lun);
+    if (c->max_sectors)
+        g_string_append_printf(drv, " max_sectors='%u'", c->max_sectors);
+    if (c->ioeventfd)
+        g_string_append_printf(drv, " ioeventfd='%s'", c->ioeventfd == VRT_TRISTATE_YES ? "on" : "off");
+    if (c->iothread)
+        g_string_append_printf(drv, " iothread='%u'", c->iothread);
+    vrt_virtio_options_format(drv, &c->virtio);
+    pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0 || master >= 0 || drv->len || c->pcihole64_set;
 
     g_string_append_printf(attrs, "type='%s' index='%u'", vrt_controller_type_names[c->type], c->index);
     if (c->model)
         g_string_append_printf(attrs, " model='%s'", c->model);
     if (c->ports >= 0)
         g_string_append_printf(attrs, " ports='%d'", c->ports);
+    if (c->vectors_set)
+        g_string_append_printf(attrs, " vectors='%u'", c->vectors);
     if (!pci_extra && !info_has_content(f, &c->info)) {
         vrt_fmt_line(f, "<controller %s/>", attrs->str);
         return;
@@ -178,7 +194,11 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
             g_string_append_printf(t, " port='0x%x'", c->port);
         vrt_fmt_line(f, "<target%s/>", t->str);
     }
+    if (drv->len)
+        vrt_fmt_line(f, "<driver%s/>", drv->str);
     format_info_master(f, &c->info, master);
+    if (c->pcihole64_set) /* after the address, as libvirt writes it */
+        vrt_fmt_line(f, "<pcihole64 unit='KiB'>%" G_GUINT64_FORMAT "</pcihole64>", c->pcihole64_kib);
     f->indent--;
     vrt_fmt_line(f, "</controller>");
 }
@@ -274,14 +294,21 @@ static void
 format_net_driver(VrtFmt *f, const VrtDomainNetDef *net)
 {
     g_autoptr(GString) attrs = g_string_new(NULL);
+    g_autoptr(GString) children = g_string_new(NULL);
 
-    if (!net->driver_name && !net->driver_queues)
-        return;
     if (net->driver_name)
         g_string_append_printf(attrs, " name='%s'", net->driver_name);
+    vrt_net_driver_opts_format_attrs(attrs, &net->driver);
     if (net->driver_queues)
         g_string_append_printf(attrs, " queues='%u'", net->driver_queues);
-    vrt_fmt_line(f, "<driver%s/>", attrs->str);
+    vrt_net_driver_opts_format_attrs_tail(attrs, &net->driver);
+    if (vrt_net_driver_opts_format_children(children, &net->driver, (f->indent + 1) * 2)) {
+        vrt_fmt_line(f, "<driver%s>", attrs->str);
+        g_string_append(f->buf, children->str);
+        vrt_fmt_line(f, "</driver>");
+    } else if (attrs->len) {
+        vrt_fmt_line(f, "<driver%s/>", attrs->str);
+    }
 }
 
 void

@@ -105,6 +105,20 @@ vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error)
             return false;
         }
     }
+    for (guint i = 0; def->controllers && i < def->controllers->len; i++) {
+        const VrtDomainControllerDef *c = g_ptr_array_index(def->controllers, i);
+        bool found = false;
+
+        if (!c->iothread)
+            continue;
+        for (guint j = 0; j < ids->len && !found; j++)
+            found = g_array_index(ids, guint, j) == c->iothread;
+        if (!found) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "controller iothread '%u' not defined in iothreadid",
+                          c->iothread);
+            return false;
+        }
+    }
     return true;
 }
 

@@ -1211,3 +1211,9 @@ vrt_parse_memory_kib(xmlNodePtr node, guint64 *kib, GError **error)
 {
     return parse_memory(node, kib, error);
 }
+
+bool
+vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error)
+{
+    return parse_memory(node, kib, error);
+}

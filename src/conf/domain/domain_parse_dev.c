@@ -192,6 +192,8 @@ disk_bus_from_target(const char *dev, VrtDomainDiskBus *bus)
         *bus = VRT_DOMAIN_DISK_BUS_SCSI;
     else if (g_str_has_prefix(dev, "hd"))
         *bus = VRT_DOMAIN_DISK_BUS_IDE;
+    else if (g_str_has_prefix(dev, "fd"))
+        *bus = VRT_DOMAIN_DISK_BUS_FDC;
     else
         return false;
     return true;
@@ -219,7 +221,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     {
         if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "name", "type", "cache", "error_policy", "rerror_policy", "io",
-                                     "copy_on_read", "discard", "detect_zeroes", "iothread", NULL) ||
+                                     "copy_on_read", "discard", "detect_zeroes", "iothread", "ioeventfd", "event_idx",
+                                     "queues", "queue_size", VRT_VIRTIO_OPTION_ATTRS, NULL) ||
                 !vrt_parse_disk_driver_tuning(c, &disk->tuning, error))
                 return false;
             g_free(disk->driver_name);
@@ -307,6 +310,11 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
     /* as libvirt's QEMU driver: a network disk without a format is raw */
     if (disk->net && disk->format == VRT_DOMAIN_DISK_FORMAT_NONE)
         disk->format = VRT_DOMAIN_DISK_FORMAT_RAW;
+    /* libvirt: a floppy without a bus is on the floppy controller */
+    if (!have_bus && disk->device == VRT_DOMAIN_DISK_DEVICE_FLOPPY) {
+        disk->bus = VRT_DOMAIN_DISK_BUS_FDC;
+        have_bus = true;
+    }
     if (!have_bus && !disk_bus_from_target(disk->target_dev, &disk->bus)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'", disk->target_dev);
         return false;
@@ -318,6 +326,21 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             return false;
         }
         disk->readonly = true;
+    } else if (disk->device == VRT_DOMAIN_DISK_DEVICE_FLOPPY) {
+        /* libvirt's checks: floppies only on fdc and named fdX; a floppy
+         * drive may be empty */
+        if (disk->bus != VRT_DOMAIN_DISK_BUS_FDC) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Invalid bus type '%s' for floppy disk",
+                          vrt_disk_bus_names[disk->bus]);
+            return false;
+        }
+        if (!g_str_has_prefix(disk->target_dev, "fd")) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Invalid floppy device name: %s", disk->target_dev);
+            return false;
+        }
+    } else if (disk->bus == VRT_DOMAIN_DISK_BUS_FDC) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Invalid bus type '%s' for disk", vrt_disk_bus_names[disk->bus]);
+        return false;
     } else if (!disk->src && !disk->src_volume && !disk->net) {
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
         return false;
@@ -349,6 +372,31 @@ static const char *const pci_model_names[] = {
     "pcie-root-port", "ioh3420", "pci-bridge", "i82801b11-bridge", "pcie-pci-bridge", NULL,
 };
 
+/* libvirt's QEMU validation of a controller's <driver>: the tuning is
+ * virtio-scsi's, the transport options any virtio controller's */
+static bool
+vrt_domain_controller_driver_check(const VrtDomainControllerDef *c, GError **error)
+{
+    bool virtio_scsi = c->type == VRT_DOMAIN_CONTROLLER_SCSI && g_strcmp0(c->model, "virtio-scsi") == 0;
+    const char *what = NULL;
+
+    if (!virtio_scsi) {
+        what = c->driver_queues ? "'queues' is only supported by virtio-scsi controller"
+               : c->cmd_per_lun ? "'cmd_per_lun' is only supported by virtio-scsi controller"
+               : c->max_sectors ? "'max_sectors' is only supported by virtio-scsi controller"
+               : c->ioeventfd   ? "'ioeventfd' is only supported by virtio-scsi controller"
+               : c->iothread    ? "'iothread' is only supported for virtio-scsi controller"
+                                : NULL;
+    }
+    if (what) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", what);
+        return false;
+    }
+    if (!virtio_scsi && c->type != VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL)
+        return vrt_virtio_options_check_absent(&c->virtio, error);
+    return true;
+}
+
 static bool
 parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef **out, GError **error)
 {
@@ -359,10 +407,20 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
     int v = 0;
 
     c->chassis = c->port = c->ports = c->master_startport = -1;
-    if (!vrt_xml_check_attrs(node, error, "type", "index", "model", "ports", NULL) ||
+    if (!vrt_xml_check_attrs(node, error, "type", "index", "model", "ports", "vectors", NULL) ||
         !vrt_xml_prop_enum(node, "type", vrt_controller_type_names, true, &v, error))
         return false;
     c->type = v;
+    if (xmlHasProp(node, (const xmlChar *)"vectors")) {
+        if (c->type != VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "attribute 'vectors' of element <controller> (line %ld) is not supported",
+                          xmlGetLineNo(node));
+            return false;
+        }
+        if (!vrt_xml_prop_uint(node, "vectors", G_MAXINT, &c->vectors, &c->vectors_set, error))
+            return false;
+    }
     c->index = G_MAXUINT;
     if (!vrt_xml_prop_uint(node, "index", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &c->index, NULL, error) ||
         !vrt_xml_prop_uint(node, "ports", CONTROLLER_MAX_PORTS, &ports, &present, error))
@@ -407,6 +465,21 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
                 !vrt_xml_prop_uint(ch, "startport", CONTROLLER_MAX_PORTS, &start, &present, error))
                 return false;
             c->master_startport = (int)start;
+        } else if (vrt_xml_is(ch, "pcihole64") && c->type == VRT_DOMAIN_CONTROLLER_PCI &&
+                   (g_str_equal(c->model, "pci-root") || g_str_equal(c->model, "pcie-root"))) {
+            if (!vrt_parse_scaled_kib(ch, &c->pcihole64_kib, error))
+                return false;
+            c->pcihole64_set = true;
+        } else if (vrt_xml_is(ch, "driver")) {
+            if (!vrt_xml_check_attrs(ch, error, "queues", "cmd_per_lun", "max_sectors", "ioeventfd", "iothread",
+                                     VRT_VIRTIO_OPTION_ATTRS, NULL) ||
+                !vrt_xml_prop_uint(ch, "queues", G_MAXUINT, &c->driver_queues, NULL, error) ||
+                !vrt_xml_prop_uint(ch, "cmd_per_lun", G_MAXUINT, &c->cmd_per_lun, NULL, error) ||
+                !vrt_xml_prop_uint(ch, "max_sectors", G_MAXUINT, &c->max_sectors, NULL, error) ||
+                !vrt_domain_prop_switch(ch, "ioeventfd", &c->ioeventfd, error) ||
+                !vrt_xml_prop_uint(ch, "iothread", G_MAXUINT, &c->iothread, NULL, error) ||
+                !vrt_virtio_options_parse(ch, &c->virtio, error))
+                return false;
         } else if (c->type == VRT_DOMAIN_CONTROLLER_PCI && vrt_xml_is(ch, "target")) {
             guint val;
             if (!vrt_xml_check_attrs(ch, error, "chassis", "port", NULL))
@@ -438,6 +511,8 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
             return false;
         }
     }
+    if (!vrt_domain_controller_driver_check(c, error))
+        return false;
     *out = g_steal_pointer(&c);
     return true;
 }
@@ -655,8 +730,9 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 return false;
             }
         } else if (vrt_xml_is(c, "driver")) {
-            if (!vrt_xml_check_attrs(c, error, "name", "queues", NULL) ||
-                !vrt_xml_prop_uint(c, "queues", NET_MAX_QUEUES, &net->driver_queues, NULL, error))
+            if (!vrt_xml_check_attrs(c, error, "name", "queues", VRT_NET_DRIVER_ATTRS, NULL) ||
+                !vrt_xml_prop_uint(c, "queues", NET_MAX_QUEUES, &net->driver_queues, NULL, error) ||
+                !vrt_net_driver_opts_parse(c, &net->driver, error))
                 return false;
             g_free(net->driver_name);
             net->driver_name = vrt_xml_prop(c, "name");
@@ -734,6 +810,19 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                       vrt_net_type_names[net->type]);
         return false;
     }
+    /* libvirt reads a <driver>'s virtio-net settings only for a virtio
+     * model (they are dropped otherwise), and refuses the transport
+     * options on any other model */
+    if (net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV || g_strcmp0(net->model, "virtio") != 0) {
+        VrtVirtioOptions virtio = net->driver.virtio;
+
+        memset(&net->driver, 0, sizeof(net->driver));
+        net->driver.virtio = virtio;
+        if (g_strcmp0(net->model, "virtio") != 0 && !vrt_virtio_options_check_absent(&virtio, error))
+            return false;
+    }
+    if (!vrt_net_driver_opts_validate(&net->driver, error))
+        return false;
     if (!vrt_domain_net_link_hostdev(net, error))
         return false;
     *out = g_steal_pointer(&net);

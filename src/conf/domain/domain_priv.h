@@ -93,6 +93,10 @@ bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_domain_qemu_ns_is(xmlNodePtr node);
 bool vrt_parse_qemu_commandline(xmlNodePtr node, VrtDomainDef *def, GError **error);
 
+/* A scaled size (unit=, KiB by default) into KiB rounded up, as
+ * libvirt's virParseScaledValue reads <memory> and <pcihole64>. */
+bool vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error);
+
 /* ---- formatting (domain_format*.c) --------------------------------- */
 
 typedef struct {

@@ -39,8 +39,8 @@ const char *const vrt_net_type_names[] = {
     "user", "network", "bridge", "ethernet", "hostdev", NULL,
 };
 const char *const vrt_virt_type_names[] = { "qemu", "kvm", NULL };
-const char *const vrt_disk_bus_names[] = { "virtio", "sata", "scsi", "ide", NULL };
-const char *const vrt_disk_device_names[] = { "disk", "cdrom", NULL };
+const char *const vrt_disk_bus_names[] = { "virtio", "sata", "scsi", "ide", "fdc", NULL };
+const char *const vrt_disk_device_names[] = { "disk", "cdrom", "floppy", NULL };
 const char *const vrt_disk_type_names[] = { "file", "block", "volume", "network", NULL };
 const char *const vrt_disk_format_names[] = { "", "raw", "qcow2", NULL };
 const char *const vrt_cpu_mode_names[] = {
@@ -48,7 +48,7 @@ const char *const vrt_cpu_mode_names[] = {
 };
 const char *const vrt_boot_dev_names[] = { "hd", "cdrom", "network", "fd", NULL };
 const char *const vrt_controller_type_names[] = {
-    "pci", "usb", "scsi", "sata", "ide", "virtio-serial", NULL,
+    "pci", "usb", "scsi", "sata", "ide", "virtio-serial", "fdc", NULL,
 };
 const char *const vrt_chr_type_names[] = { "pty", "file", "unix", NULL };
 const char *const vrt_chr_device_names[] = { "serial", "console", "channel", NULL };

@@ -84,6 +84,23 @@ check_net_auth(const VrtDiskNetSource *src, GError **error)
     return true;
 }
 
+/* virtio-blk's own <driver> settings on a disk of another bus, refused
+ * with libvirt's words */
+static bool
+check_disk_not_virtio(const VrtDomainDiskDef *d, GError **error)
+{
+    const char *what = d->tuning.queues      ? "queues attribute in disk driver element is only supported by virtio-blk"
+                       : d->tuning.event_idx ? "disk event_idx mode supported only for virtio bus"
+                       : d->tuning.ioeventfd ? "disk ioeventfd mode supported only for virtio bus"
+                                             : NULL;
+
+    if (what) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", what);
+        return false;
+    }
+    return vrt_virtio_options_check_absent(&d->tuning.virtio, error);
+}
+
 static bool
 check_disks(const VrtDomainDef *def, GError **error)
 {
@@ -96,6 +113,8 @@ check_disks(const VrtDomainDef *def, GError **error)
                           "shared access for disk '%s' requires use of supported storage format", d->target_dev);
             return false;
         }
+        if (d->bus != VRT_DOMAIN_DISK_BUS_VIRTIO && !check_disk_not_virtio(d, error))
+            return false;
     }
     return true;
 }

@@ -71,6 +71,86 @@ test_disk_driver_refusals(void)
                    "Invalid value for attribute 'copy_on_read' in element 'driver': 'yes'.");
 }
 
+#define DEVS(devs) HEAD "<os><type>hvm</type></os><devices>" devs "</devices></domain>"
+#define NET(model, driver) \
+    DEVS("<interface type='user'><mac address='52:54:00:00:00:01'/><model type='" model "'/>" driver "</interface>")
+
+static void
+assert_assign_refused(const char *xml, int code, const char *message)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+
+    g_assert_no_error(error);
+    g_assert_false(vrt_domain_def_assign_addresses(def, &error));
+    g_assert_nonnull(error);
+    g_assert_cmpint(error->code, ==, code);
+    if (!strstr(error->message, message))
+        g_error("error '%s' lacks '%s'", error->message, message);
+}
+
+/* virtio <driver> settings of disks, interfaces and controllers: written
+ * back in libvirt's attribute order whatever the input's */
+static void
+test_virtio_driver_order(void)
+{
+    g_autofree char *disk = roundtrip(DISK("<driver page_per_vq='on' packed='off' ats='on' iommu='on' "
+                                           "queue_size='256' queues='4' event_idx='off' ioeventfd='on' "
+                                           "type='raw' name='qemu'/>"));
+    g_autofree char *net =
+        roundtrip(NET("virtio", "<driver iommu='off' rss_hash_report='on' rss='on' tx_queue_size='1024' "
+                                "rx_queue_size='512' queues='4' event_idx='on' ioeventfd='off' txmode='iothread' "
+                                "name='vhost'><guest ufo='off' csum='on'/><host mrg_rxbuf='off' gso='on'/></driver>"));
+    g_autofree char *ctl =
+        roundtrip(DEVS("<controller type='scsi' index='0' model='virtio-scsi'><driver packed='on' max_sectors='512' "
+                       "cmd_per_lun='8' ioeventfd='off' queues='3'/></controller>"
+                       "<controller type='virtio-serial' index='0' vectors='4' ports='16'>"
+                       "<driver ats='on'/></controller>"));
+
+    g_assert_nonnull(strstr(disk, "<driver name='qemu' type='raw' ioeventfd='on' event_idx='off' queues='4' "
+                                  "queue_size='256' iommu='on' ats='on' packed='off' page_per_vq='on'/>"));
+    g_assert_nonnull(strstr(net, "<driver name='vhost' txmode='iothread' ioeventfd='off' event_idx='on' queues='4' "
+                                 "rx_queue_size='512' tx_queue_size='1024' rss='on' rss_hash_report='on' "
+                                 "iommu='off'>\n"));
+    g_assert_nonnull(strstr(net, "<host gso='on' mrg_rxbuf='off'/>\n"));
+    g_assert_nonnull(strstr(net, "<guest csum='on' ufo='off'/>\n      </driver>"));
+    g_assert_nonnull(strstr(ctl, "<driver queues='3' cmd_per_lun='8' max_sectors='512' ioeventfd='off' packed='on'/>"));
+    g_assert_nonnull(strstr(ctl, "<controller type='virtio-serial' index='0' ports='16' vectors='4'>"));
+    g_assert_nonnull(strstr(ctl, "<driver ats='on'/>"));
+}
+
+/* ... refused as libvirt refuses them; an e1000's virtio-net settings
+ * are dropped as libvirt drops them */
+static void
+test_virtio_driver_refusals(void)
+{
+    g_autofree char *e1000 = roundtrip(NET("e1000", "<driver txmode='timer' event_idx='on'/>"));
+
+    g_assert_null(strstr(e1000, "<driver"));
+    assert_refused(DISK("<driver ats='yes'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'ats' in element 'driver': 'yes'.");
+    assert_refused(NET("e1000", "<driver iommu='on'/>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "iommu driver option is only supported for virtio devices");
+    assert_refused(NET("virtio", "<driver rx_queue_size='100'/>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "rx_queue_size has to be a power of two");
+    assert_refused(NET("virtio", "<driver><host tso5='on'/></driver>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "attribute 'tso5' of element <host>");
+    assert_refused(DEVS("<controller type='scsi' index='0' model='lsilogic'><driver queues='2'/></controller>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "'queues' is only supported by virtio-scsi controller");
+    assert_refused(DEVS("<controller type='sata' index='0'><driver packed='on'/></controller>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "packed driver option is only supported for virtio devices");
+    assert_refused(DEVS("<controller type='usb' index='0' vectors='2'/>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "attribute 'vectors' of element <controller>");
+    assert_refused(DEVS("<controller type='scsi' index='0' model='virtio-scsi'><driver iothread='2'/></controller>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "controller iothread '2' not defined in iothreadid");
+    assert_assign_refused(DEVS("<disk type='file' device='disk'><driver name='qemu' event_idx='on'/>"
+                               "<source file='/i.img'/><target dev='sda' bus='sata'/></disk>"),
+                          VIR_ERR_CONFIG_UNSUPPORTED, "disk event_idx mode supported only for virtio bus");
+    assert_assign_refused(DEVS("<disk type='file' device='disk'><driver name='qemu' iommu='on'/>"
+                               "<source file='/i.img'/><target dev='sda' bus='sata'/></disk>"),
+                          VIR_ERR_CONFIG_UNSUPPORTED, "iommu driver option is only supported for virtio devices");
+}
+
 static void
 test_disk_error_policies(void)
 {
@@ -463,5 +543,7 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/clock-offsets", test_clock_offsets);
     g_test_add_func("/domelems/memory/hugepages", test_hugepages_pages);
     g_test_add_func("/domelems/features/refusals", test_features_refusals);
+    g_test_add_func("/domelems/virtio-driver-order", test_virtio_driver_order);
+    g_test_add_func("/domelems/virtio-driver-refusals", test_virtio_driver_refusals);
     return g_test_run();
 }

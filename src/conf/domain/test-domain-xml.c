@@ -154,9 +154,9 @@ test_error_unsupported(void)
                        VIR_ERR_CONFIG_UNSUPPORTED, "<sound>");
     assert_parse_error(DOM_HEAD "  <iothreadids><iothread id='1' poll='2'/></iothreadids>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "'poll'");
-    assert_parse_error(DOM_HEAD "  <devices><disk type='file'><driver name='qemu' ioeventfd='on'/>"
+    assert_parse_error(DOM_HEAD "  <devices><disk type='file'><driver name='qemu' discard_no_unref='on'/>"
                                 "<source file='/a'/><target dev='vda'/></disk></devices>\n</domain>",
-                       VIR_ERR_CONFIG_UNSUPPORTED, "'ioeventfd'");
+                       VIR_ERR_CONFIG_UNSUPPORTED, "'discard_no_unref'");
     assert_parse_error(DOM_HEAD "  <devices><interface type='direct'><source dev='eth0'/></interface>"
                                 "</devices>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "'direct'");

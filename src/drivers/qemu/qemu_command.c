@@ -136,6 +136,21 @@ device_new(const char *driver)
     return o;
 }
 
+/* A virtio device's transport options, QEMU's property names for
+ * libvirt's <driver iommu= ats= packed= page_per_vq=> */
+static void
+vrt_qemu_virtio_options(JsonObject *dev, const VrtVirtioOptions *o)
+{
+    if (o->iommu)
+        json_object_set_boolean_member(dev, "iommu_platform", o->iommu == VRT_TRISTATE_YES);
+    if (o->ats)
+        json_object_set_boolean_member(dev, "ats", o->ats == VRT_TRISTATE_YES);
+    if (o->packed)
+        json_object_set_boolean_member(dev, "packed", o->packed == VRT_TRISTATE_YES);
+    if (o->page_per_vq)
+        json_object_set_boolean_member(dev, "page-per-vq", o->page_per_vq == VRT_TRISTATE_YES);
+}
+
 /* ---- controllers ---- */
 
 /* An ich9-uhci companion: a USB1 controller for the ports of its EHCI
@@ -169,6 +184,45 @@ build_usb_companion(CmdBuilder *b, const VrtDomainControllerDef *c, GError **err
     return true;
 }
 
+/* The floppy controller: pc has one built in (its drives' boot order goes
+ * to it with -global), q35 gets an isa-fdc; as libvirt, one at most. */
+static bool
+build_fdc(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
+{
+    guint boot[2] = { 0, 0 };
+
+    if (c->index != 0) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "Only 1 fdc controller is supported");
+        return false;
+    }
+    for (guint i = 0; i < b->def->disks->len; i++) {
+        const VrtDomainDiskDef *d = g_ptr_array_index(b->def->disks, i);
+
+        if (d->bus == VRT_DOMAIN_DISK_BUS_FDC && d->info.type == VRT_DEVICE_ADDRESS_DRIVE &&
+            d->info.drive.controller == 0 && d->info.drive.unit < 2)
+            boot[d->info.drive.unit] = d->info.boot_order;
+    }
+    if (vrt_domain_def_is_q35(b->def)) {
+        JsonObject *dev = device_new("isa-fdc");
+
+        if (boot[0])
+            json_object_set_int_member(dev, "bootindexA", boot[0]);
+        if (boot[1])
+            json_object_set_int_member(dev, "bootindexB", boot[1]);
+        arg_json(b, "-device", dev);
+        return true;
+    }
+    for (guint u = 0; u < 2; u++) {
+        if (boot[u]) {
+            g_autofree char *g = g_strdup_printf("isa-fdc.bootindex%c=%u", 'A' + u, boot[u]);
+
+            arg(b, "-global");
+            arg(b, g);
+        }
+    }
+    return true;
+}
+
 static bool
 build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
 {
@@ -177,8 +231,17 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
 
     switch (c->type) {
     case VRT_DOMAIN_CONTROLLER_PCI:
-        if (g_str_equal(model, "pci-root") || g_str_equal(model, "pcie-root"))
-            return true; /* built into the machine */
+        if (g_str_equal(model, "pci-root") || g_str_equal(model, "pcie-root")) {
+            /* built into the machine; <pcihole64> sizes its host bridge's hole */
+            if (c->pcihole64_set) {
+                g_autofree char *g = g_strdup_printf("%s.pci-hole64-size=%" G_GUINT64_FORMAT "K",
+                                                     g_str_equal(model, "pci-root") ? "i440FX-pcihost" : "q35-pcihost",
+                                                     c->pcihole64_kib);
+                arg(b, "-global");
+                arg(b, g);
+            }
+            return true;
+        }
         if (g_str_equal(model, "pcie-root-port")) {
             dev = device_new(c->model_name ? c->model_name : "pcie-root-port");
             if (c->port >= 0)
@@ -222,6 +285,19 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
             return false;
         }
         dev = device_new(g_str_equal(model, "lsilogic") ? "lsi" : "virtio-scsi-pci");
+        if (!g_str_equal(model, "lsilogic")) {
+            vrt_qemu_virtio_options(dev, &c->virtio);
+            if (c->iothread)
+                set_strf(dev, "iothread", "iothread%u", c->iothread);
+            if (c->driver_queues)
+                json_object_set_int_member(dev, "num_queues", c->driver_queues);
+            if (c->cmd_per_lun)
+                json_object_set_int_member(dev, "cmd_per_lun", c->cmd_per_lun);
+            if (c->max_sectors)
+                json_object_set_int_member(dev, "max_sectors", c->max_sectors);
+            if (c->ioeventfd)
+                json_object_set_boolean_member(dev, "ioeventfd", c->ioeventfd == VRT_TRISTATE_YES);
+        }
         break;
     case VRT_DOMAIN_CONTROLLER_SATA:
         if (vrt_domain_def_is_q35(b->def) && c->index == 0)
@@ -229,7 +305,15 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
         dev = device_new("ahci");
         break;
     case VRT_DOMAIN_CONTROLLER_IDE: return true; /* built into pc (PIIX) */
-    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: dev = device_new("virtio-serial-pci"); break;
+    case VRT_DOMAIN_CONTROLLER_FDC: return build_fdc(b, c, error);
+    case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
+        dev = device_new("virtio-serial-pci");
+        vrt_qemu_virtio_options(dev, &c->virtio);
+        if (c->ports >= 0)
+            json_object_set_int_member(dev, "max_ports", c->ports);
+        if (c->vectors_set)
+            json_object_set_int_member(dev, "vectors", c->vectors);
+        break;
     }
     add_device_info(b->def, dev, &c->info);
     arg_json(b, "-device", dev);
@@ -389,7 +473,7 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
             g_free(format);
             format = g_steal_pointer(&cor_name);
         }
-    } else if (!cdrom) {
+    } else if (!cdrom && disk->device != VRT_DOMAIN_DISK_DEVICE_FLOPPY) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s' has no source", disk->target_dev);
         return false;
     }
@@ -406,6 +490,15 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
     case VRT_DOMAIN_DISK_BUS_SATA:
     case VRT_DOMAIN_DISK_BUS_IDE: driver = cdrom ? "ide-cd" : "ide-hd"; break;
     case VRT_DOMAIN_DISK_BUS_SCSI: driver = cdrom ? "scsi-cd" : "scsi-hd"; break;
+    case VRT_DOMAIN_DISK_BUS_FDC:
+        /* QEMU's floppy has neither a serial nor error policies */
+        if (disk->serial || disk->tuning.error_policy || disk->tuning.rerror_policy) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "floppy '%s' does not support %s", disk->target_dev,
+                          disk->serial ? "a <serial>" : "error policies");
+            return false;
+        }
+        driver = "floppy";
+        break;
     default:
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported disk bus for '%s'", disk->target_dev);
         return false;
@@ -431,6 +524,8 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         } else if (disk->bus == VRT_DOMAIN_DISK_BUS_IDE) {
             set_strf(dev, "bus", "ide.%u", d->bus);
             json_object_set_int_member(dev, "unit", d->unit);
+        } else if (disk->bus == VRT_DOMAIN_DISK_BUS_FDC) {
+            json_object_set_int_member(dev, "unit", d->unit);
         }
     }
     if (format)
@@ -448,6 +543,19 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
             json_object_set_string_member(dev, "write-cache", writeback ? "on" : "off");
         if (disk->tuning.iothread && disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO)
             set_strf(dev, "iothread", "iothread%u", disk->tuning.iothread);
+        if (disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO) {
+            const VrtDomainDiskDriverTuning *t = &disk->tuning;
+
+            if (t->ioeventfd)
+                json_object_set_boolean_member(dev, "ioeventfd", t->ioeventfd == VRT_TRISTATE_YES);
+            if (t->event_idx)
+                json_object_set_boolean_member(dev, "event_idx", t->event_idx == VRT_TRISTATE_YES);
+            if (t->queues)
+                json_object_set_int_member(dev, "num-queues", t->queues);
+            if (t->queue_size)
+                json_object_set_int_member(dev, "queue-size", t->queue_size);
+            vrt_qemu_virtio_options(dev, &t->virtio);
+        }
         vrt_disk_error_policies(&disk->tuning, &werror, &rerror);
         if (werror)
             json_object_set_string_member(dev, "werror", werror);
@@ -455,6 +563,9 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
             json_object_set_string_member(dev, "rerror", rerror);
     }
     add_device_info(def, dev, &disk->info);
+    /* a floppy boots through its controller's bootindexA/B */
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_FDC)
+        json_object_remove_member(dev, "bootindex");
     out->device = dev;
     return true;
 }
@@ -588,6 +699,46 @@ hostdev_device_props(const VrtDomainDef *def, const VrtPciAddr *src, const VrtDo
     return dev;
 }
 
+static void
+set_switch(JsonObject *o, const char *key, VrtTristate t)
+{
+    if (t)
+        json_object_set_boolean_member(o, key, t == VRT_TRISTATE_YES);
+}
+
+/* virtio-net-pci's properties for <driver> and <mtu>, named as libvirt
+ * names them (queues > 1 turns multiqueue on with 2N+2 MSI-X vectors) */
+static void
+net_virtio_props(JsonObject *dev, const VrtDomainNetDef *net)
+{
+    static const char *const host[] = { "csum", "gso", "host_tso4", "host_tso6", "host_ecn", "host_ufo", "mrg_rxbuf" };
+    static const char *const guest[] = { "guest_csum", "guest_tso4", "guest_tso6", "guest_ecn", "guest_ufo" };
+    const VrtNetDriverOpts *o = &net->driver;
+
+    G_STATIC_ASSERT(G_N_ELEMENTS(host) == VRT_NET_HOST_N && G_N_ELEMENTS(guest) == VRT_NET_GUEST_N);
+    vrt_qemu_virtio_options(dev, &o->virtio);
+    if (o->txmode)
+        json_object_set_string_member(dev, "tx", o->txmode == VRT_NET_TXMODE_IOTHREAD ? "bh" : "timer");
+    set_switch(dev, "ioeventfd", o->ioeventfd);
+    set_switch(dev, "event_idx", o->event_idx);
+    for (guint i = 0; i < VRT_NET_HOST_N; i++)
+        set_switch(dev, host[i], o->host[i]);
+    for (guint i = 0; i < VRT_NET_GUEST_N; i++)
+        set_switch(dev, guest[i], o->guest[i]);
+    if (net->driver_queues > 1) {
+        json_object_set_boolean_member(dev, "mq", TRUE);
+        json_object_set_int_member(dev, "vectors", 2 * net->driver_queues + 2);
+    }
+    if (o->rx_queue_size)
+        json_object_set_int_member(dev, "rx_queue_size", o->rx_queue_size);
+    if (o->tx_queue_size)
+        json_object_set_int_member(dev, "tx_queue_size", o->tx_queue_size);
+    set_switch(dev, "rss", o->rss);
+    set_switch(dev, "hash", o->rss_hash_report);
+    if (net->mtu)
+        json_object_set_int_member(dev, "host_mtu", net->mtu);
+}
+
 JsonObject *
 vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error)
 {
@@ -610,8 +761,8 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     json_object_set_string_member(dev, "netdev", netdev);
     vrt_mac_format(net->mac, mac);
     json_object_set_string_member(dev, "mac", mac);
-    if (net->mtu && g_str_equal(driver, "virtio-net-pci"))
-        json_object_set_int_member(dev, "host_mtu", net->mtu);
+    if (g_str_equal(driver, "virtio-net-pci"))
+        net_virtio_props(dev, net);
     add_device_info(def, dev, &net->info);
     return dev;
 }

@@ -24,7 +24,7 @@
 static const char *
 bus_name(VrtDomainDiskBus bus)
 {
-    static const char *const names[] = { "virtio", "sata", "scsi", "ide" };
+    static const char *const names[] = { "virtio", "sata", "scsi", "ide", "fdc" };
 
     return (guint)bus < G_N_ELEMENTS(names) ? names[bus] : "unknown";
 }
@@ -85,7 +85,7 @@ check_disk_locked(VrtQemuDom *obj, const VrtDomainDiskDef *disk, GError **error)
 {
     struct stat st;
 
-    if (disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM) {
+    if (disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM || disk->device == VRT_DOMAIN_DISK_DEVICE_FLOPPY) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
                       "No device with bus '%s' and target '%s'. cdrom and floppy device hotplug isn't supported by "
                       "libvirt",

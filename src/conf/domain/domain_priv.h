@@ -90,6 +90,15 @@ bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_domain_qemu_ns_is(xmlNodePtr node);
 bool vrt_parse_qemu_commandline(xmlNodePtr node, VrtDomainDef *def, GError **error);
 
+/* ---- <seclabel> (domain_seclabel.c) -------------------------------- */
+
+/* A domain's <seclabel> (there may be one per model). */
+bool vrt_parse_seclabel(xmlNodePtr node, guint flags, VrtDomainDef *def, GError **error);
+/* After every element: models of labels written without one. */
+bool vrt_seclabels_post_parse(VrtDomainDef *def, guint flags, GError **error);
+/* A <seclabel> inside a device's <source>, appended to *labels. */
+bool vrt_parse_dev_seclabel(xmlNodePtr node, guint flags, GPtrArray **labels, GError **error);
+
 /* ---- formatting (domain_format*.c) --------------------------------- */
 
 typedef struct {
@@ -122,6 +131,11 @@ void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
+void vrt_format_seclabels(VrtFmt *f, const VrtDomainDef *def);
+/* Whether a device's labels write anything in this view (its <source>
+ * then gets children). */
+bool vrt_dev_seclabels_shown(const VrtFmt *f, const GPtrArray *labels);
+void vrt_format_dev_seclabels(VrtFmt *f, const GPtrArray *labels);
 
 /* True when an alias is shown in this view: runtime aliases only in live
  * and status views, user aliases ("ua-") always. */

@@ -3,7 +3,9 @@
  * its qcow2 backing chain) is labelled for QEMU's user before its
  * blockdev-add, its original owner remembered as at start, and given back
  * after its blockdev-del (qemu_security.c). A no-op when QEMU runs as
- * vrtd's user or dynamic ownership is off.
+ * vrtd's user or dynamic ownership is off, and where libvirt's DAC driver
+ * leaves the image alone: the disk's <seclabel model='dac' relabel='no'/>,
+ * the domain's DAC <seclabel> of type none or with relabel='no'.
  */
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_security.h"
@@ -11,8 +13,14 @@
 bool
 vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, GError **error)
 {
-    if (!disk->src || disk->net)
+    if (!disk->src || disk->net || !vrt_qemu_security_relabels_dev(disk->seclabels))
         return true;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (obj->def && !vrt_qemu_security_relabels_def(obj->def))
+            return true;
+    }
     if (grant)
         return vrt_qemu_security_label_path(&obj->drv->sec, disk->src, error);
     vrt_qemu_security_restore_path(&obj->drv->sec, disk->src);

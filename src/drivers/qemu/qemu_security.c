@@ -68,6 +68,10 @@ struct _VrtQemuConfine {
     gid_t gid;
     gid_t groups[MAX_GROUPS];
     int ngroups;
+    /* the owner given to the domain's files: QEMU's user, or a static
+     * <seclabel model='dac'>'s <imagelabel> */
+    uid_t img_uid;
+    gid_t img_gid;
     bool ns;
     char stage[256];
     char pts_src[32], pts_dst[256], vfio_dst[256];
@@ -235,6 +239,143 @@ add_chain(GPtrArray *paths, const char *path)
     }
 }
 
+/* ---- <seclabel> ---- */
+
+bool
+vrt_qemu_security_relabels_dev(const GPtrArray *seclabels)
+{
+    const VrtSecDevLabelDef *l = vrt_dev_seclabel_get(seclabels, "dac");
+
+    return !l || l->relabel;
+}
+
+bool
+vrt_qemu_security_relabels_def(const VrtDomainDef *def)
+{
+    const VrtSecLabelDef *l = vrt_domain_def_get_seclabel(def, "dac");
+
+    return !l || l->relabel;
+}
+
+/* The models this host has, as libvirt's security manager on a host
+ * with neither SELinux nor AppArmor: "none" and "dac". libvirt accepts
+ * any model at define and refuses the others at start, with this error. */
+static bool
+check_model(const char *model, GError **error)
+{
+    if (!model || g_str_equal(model, "none") || g_str_equal(model, "dac"))
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Security driver model '%s' is not available", model);
+    return false;
+}
+
+static bool
+check_dev_models(const GPtrArray *labels, GError **error)
+{
+    for (guint i = 0; labels && i < labels->len; i++) {
+        if (!check_model(((const VrtSecDevLabelDef *)labels->pdata[i])->model, error))
+            return false;
+    }
+    return true;
+}
+
+static bool
+check_models(const VrtDomainDef *def, GError **error)
+{
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
+
+    for (guint i = 0; def->seclabels && i < def->seclabels->len; i++) {
+        if (!check_model(((const VrtSecLabelDef *)def->seclabels->pdata[i])->model, error))
+            return false;
+    }
+    for (guint i = 0; def->disks && i < def->disks->len; i++) {
+        if (!check_dev_models(((const VrtDomainDiskDef *)def->disks->pdata[i])->seclabels, error))
+            return false;
+    }
+    for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
+        for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
+            if (!check_dev_models(((const VrtDomainChrDef *)chrs[l]->pdata[i])->seclabels, error))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* One side of a DAC label: "+N" is the number N, a name is looked up
+ * (a number that names nobody is taken as is), as libvirt does. */
+static bool
+parse_id(const char *s, bool user, guint *out)
+{
+    char buf[16384];
+    guint64 v;
+
+    if (*s == '+')
+        return g_ascii_string_to_unsigned(s + 1, 10, 0, G_MAXUINT32 - 1, &v, NULL) && (*out = (guint)v, true);
+    if (user) {
+        struct passwd pw, *pwp = NULL;
+
+        if (getpwnam_r(s, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) {
+            *out = pw.pw_uid;
+            return true;
+        }
+    } else {
+        struct group gr, *grp = NULL;
+
+        if (getgrnam_r(s, &gr, buf, sizeof(buf), &grp) == 0 && grp) {
+            *out = gr.gr_gid;
+            return true;
+        }
+    }
+    return g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT32 - 1, &v, NULL) && (*out = (guint)v, true);
+}
+
+/* "user:group" of a DAC label ("+64055:+64055", "qemu:kvm"). */
+static bool
+parse_ownership(const char *label, uid_t *uid, gid_t *gid, GError **error)
+{
+    g_auto(GStrv) parts = label ? g_strsplit(label, ":", 2) : NULL;
+    guint u, g;
+
+    if (!parts || !parts[0] || !parts[1]) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Failed to parse uid and gid from '%s'", label ? label : "");
+        return false;
+    }
+    if (!parse_id(parts[0], true, &u)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Failed to parse user '%s'", parts[0]);
+        return false;
+    }
+    if (!parse_id(parts[1], false, &g)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Failed to parse group '%s'", parts[1]);
+        return false;
+    }
+    *uid = (uid_t)u;
+    *gid = (gid_t)g;
+    return true;
+}
+
+/* The live definition's DAC label, as libvirt's DAC driver generates it
+ * at start: an implicit dynamic label when the definition has none, the
+ * identity QEMU runs as in a dynamic one's <label> and, when files are
+ * relabelled, the owner they get in <imagelabel>. */
+static void
+fill_live_label(VrtDomainDef *def, uid_t uid, gid_t gid)
+{
+    VrtSecLabelDef *l = (VrtSecLabelDef *)vrt_domain_def_get_seclabel(def, "dac");
+
+    if (!l) {
+        l = vrt_domain_def_add_seclabel(def, "dac");
+        l->type = VRT_SECLABEL_DYNAMIC;
+        l->relabel = true;
+        l->implicit = true;
+    }
+    if (l->type == VRT_SECLABEL_DYNAMIC) {
+        g_free(l->label);
+        l->label = g_strdup_printf("+%u:+%u", (unsigned)uid, (unsigned)gid);
+    }
+    if (l->type != VRT_SECLABEL_NONE && l->relabel && !l->imagelabel)
+        l->imagelabel = g_strdup(l->label);
+}
+
 /* Every file def's QEMU opens by path, disks' backing chains included. */
 static GPtrArray *
 label_paths(const VrtDomainDef *def)
@@ -247,6 +388,8 @@ label_paths(const VrtDomainDef *def)
 
         if (disk->type == VRT_DOMAIN_DISK_TYPE_VOLUME && !disk->src)
             continue;
+        if (!vrt_qemu_security_relabels_dev(disk->seclabels))
+            continue;
         add_chain(paths, disk->src);
     }
     add_path(paths, def->os.kernel);
@@ -258,7 +401,7 @@ label_paths(const VrtDomainDef *def)
         for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
             VrtDomainChrDef *chr = g_ptr_array_index(chrs[l], i);
 
-            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE)
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE && vrt_qemu_security_relabels_dev(chr->seclabels))
                 add_path(paths, chr->path);
         }
     }
@@ -353,8 +496,15 @@ vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def)
 {
     g_autoptr(GPtrArray) paths = NULL;
 
-    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
+    if (!conf->dynamic_ownership || !conf->remember_owner || geteuid() != 0 || !vrt_qemu_security_relabels_def(def))
         return;
+    {
+        const VrtSecLabelDef *dac = vrt_domain_def_get_seclabel(def, "dac");
+
+        /* QEMU as root labels nothing, unless a static label named its owner */
+        if (g_strcmp0(conf->user, "root") == 0 && !(dac && dac->type == VRT_SECLABEL_STATIC))
+            return;
+    }
     paths = label_paths(def);
     for (guint i = 0; i < paths->len; i++)
         restore_one(g_ptr_array_index(paths, i));
@@ -507,11 +657,12 @@ plan_dev(VrtQemuConfine *c, const VrtDomainDef *def, const char *run_dir, const 
 /* ---- a start ---- */
 
 VrtQemuConfine *
-vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *run_dir, const char *pidfile,
+vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const char *run_dir, const char *pidfile,
                          const char *dev_kvm, GError **error)
 {
     g_autoptr(VrtQemuConfine) c = g_new0(VrtQemuConfine, 1);
     static gsize apparmor_logged;
+    const VrtSecLabelDef *dac;
 
     if (g_once_init_enter(&apparmor_logged)) {
         vrt_qemu_security_log_apparmor();
@@ -520,17 +671,37 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, co
 
     c->conf = *conf;
     c->labelled = g_ptr_array_new_with_free_func(g_free);
+    if (!check_models(def, error))
+        return NULL;
+    dac = vrt_domain_def_get_seclabel(def, "dac");
     /* An unprivileged vrtd (a test, a session) cannot change QEMU's
      * identity, mounts or files' owners: QEMU runs as vrtd's user, as
      * libvirt's session daemon runs it, with the sandbox alone. */
     if (geteuid() != 0) {
         c->conf.dynamic_ownership = false;
         c->conf.remember_owner = false;
+        fill_live_label(def, geteuid(), getegid());
         return g_steal_pointer(&c);
     }
     c->drop = g_strcmp0(conf->user, "root") != 0;
     if (c->drop && !resolve_identity(c, error))
         return NULL;
+    /* A static DAC label names QEMU's user and group (the configured
+     * user's supplementary groups kept, as libvirt keeps them). */
+    if (dac && dac->type == VRT_SECLABEL_STATIC) {
+        if (!parse_ownership(dac->label, &c->uid, &c->gid, error))
+            return NULL;
+        c->drop = c->uid != 0 || c->gid != 0;
+    }
+    c->img_uid = c->uid;
+    c->img_gid = c->gid;
+    if (dac && dac->type == VRT_SECLABEL_STATIC && dac->relabel &&
+        !parse_ownership(dac->imagelabel ? dac->imagelabel : dac->label, &c->img_uid, &c->img_gid, error))
+        return NULL;
+    /* type='none' and relabel='no': the files keep their owners */
+    if (!vrt_qemu_security_relabels_def(def))
+        c->conf.dynamic_ownership = false;
+    fill_live_label(def, c->drop ? c->uid : 0, c->drop ? c->gid : 0);
     if (conf->namespaces && !plan_dev(c, def, run_dir, dev_kvm, error))
         return NULL;
     c->ns = conf->namespaces;
@@ -555,13 +726,13 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, co
         }
         close(fd);
     }
-    if (conf->dynamic_ownership) {
+    if (c->conf.dynamic_ownership) {
         g_autoptr(GPtrArray) paths = label_paths(def);
 
         for (guint i = 0; i < paths->len; i++) {
             const char *path = g_ptr_array_index(paths, i);
 
-            if (!label_one(path, c->uid, c->gid, conf->remember_owner, error))
+            if (!label_one(path, c->img_uid, c->img_gid, conf->remember_owner, error))
                 return NULL;
             g_ptr_array_add(c->labelled, g_strdup(path));
         }

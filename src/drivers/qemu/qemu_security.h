@@ -37,8 +37,14 @@ typedef struct _VrtQemuConfine VrtQemuConfine;
  * does not exist: never a silent run as root), labels def's files for it,
  * prepares run_dir (owned by QEMU's user, with the mount namespace's /dev
  * staged in run_dir/dev) and the pidfile QEMU writes. */
-VrtQemuConfine *vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *run_dir,
+VrtQemuConfine *vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const char *run_dir,
                                          const char *pidfile, const char *dev_kvm, GError **error);
+/* <seclabel>: def's models must be "none" or "dac" (libvirt's
+ * VIR_ERR_CONFIG_UNSUPPORTED "Security driver model '%s' is not available"
+ * on a host without SELinux and AppArmor); a static DAC label
+ * ("+UID:+GID") is the identity QEMU runs as; type='none' or relabel='no'
+ * leave every file's owner alone; def (the live definition) gets the
+ * DAC label libvirt writes in live XML (label and imagelabel). */
 /* The labels now belong to the running domain: the stop gives them back. */
 void vrt_qemu_confine_commit(VrtQemuConfine *c);
 bool vrt_qemu_confine_sandbox(const VrtQemuConfine *c);
@@ -56,6 +62,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuConfine, vrt_qemu_confine_free)
  * only): the private mount namespace and its /dev, no new privileges, the
  * user's groups, gid and uid. NULL, or what failed (a static string). */
 const char *vrt_qemu_confine_child(const VrtQemuConfine *c);
+
+/* Whether the DAC model relabels a device with these <seclabel>s (not
+ * when one says model='dac' relabel='no'), and def's files at all (not
+ * with a domain DAC label of type none or relabel='no'). */
+bool vrt_qemu_security_relabels_dev(const GPtrArray *seclabels);
+bool vrt_qemu_security_relabels_def(const VrtDomainDef *def);
 
 /* Gives back the labels of the files def uses (a stopped domain's live
  * definition): each file's remembered owner once no running domain uses it. */

@@ -5,9 +5,11 @@
  * after its blockdev-del (qemu_security.c). A no-op when QEMU runs as
  * vrtd's user or dynamic ownership is off, and where libvirt's DAC driver
  * leaves the image alone: the disk's <seclabel model='dac' relabel='no'/>,
- * the domain's DAC <seclabel> of type none or with relabel='no'.
+ * the domain's DAC <seclabel> of type none or with relabel='no'. Also the
+ * DAC base label the capabilities report, from the driver's qemu.conf.
  */
 #include "drivers/qemu/qemu_domain.h"
+#include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_security.h"
 
 bool
@@ -25,4 +27,10 @@ vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, G
         return vrt_qemu_security_label_path(&obj->drv->sec, disk->src, error);
     vrt_qemu_security_restore_path(&obj->drv->sec, disk->src);
     return true;
+}
+
+char *
+vrt_qemu_driver_dac_baselabel(VrtQemuDriver *drv)
+{
+    return vrt_qemu_security_baselabel(&drv->sec);
 }

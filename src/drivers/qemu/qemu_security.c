@@ -539,6 +539,18 @@ resolve_identity(VrtQemuConfine *c, GError **error)
     return true;
 }
 
+char *
+vrt_qemu_security_baselabel(const VrtQemuSecConf *conf)
+{
+    VrtQemuConfine c = { .conf = *conf };
+
+    if (geteuid() != 0)
+        return g_strdup_printf("+%u:+%u", (unsigned)geteuid(), (unsigned)getegid());
+    if (!resolve_identity(&c, NULL))
+        return NULL;
+    return g_strdup_printf("+%u:+%u", (unsigned)c.uid, (unsigned)c.gid);
+}
+
 /* ---- a running domain's new files ---- */
 
 /* Whether conf has vrtd relabel files, and QEMU's uid/gid then. */

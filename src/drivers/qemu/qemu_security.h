@@ -83,6 +83,10 @@ bool vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, 
  * a failed snapshot's overlay). */
 void vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path);
 
+/* "+UID:+GID" QEMU runs as by default: qemu.conf's user and group (vrtd's
+ * own when vrtd is unprivileged); NULL when they do not exist. */
+char *vrt_qemu_security_baselabel(const VrtQemuSecConf *conf);
+
 /* Gives QEMU's user search permission on dir and its parents below root. */
 void vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir);
 

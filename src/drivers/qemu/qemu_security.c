@@ -46,6 +46,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -602,6 +603,183 @@ vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path)
     add_chain(paths, path);
     for (guint i = 0; i < paths->len; i++)
         restore_one(g_ptr_array_index(paths, i));
+}
+
+bool
+vrt_qemu_security_label_file(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *path, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    uid_t uid;
+    gid_t gid;
+
+    if (!vrt_qemu_security_relabels_def(def))
+        return true;
+    if (!relabels(conf, &uid, &gid, &err)) {
+        if (!err)
+            return true;
+        g_propagate_error(error, g_steal_pointer(&err));
+        return false;
+    }
+    return label_one(path, uid, gid, conf->remember_owner, error);
+}
+
+void
+vrt_qemu_security_restore_file(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *path)
+{
+    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0 ||
+        !vrt_qemu_security_relabels_def(def))
+        return;
+    restore_one(path);
+}
+
+/* ---- a running QEMU's /dev ---- */
+
+/* What the child that enters QEMU's mount namespace does: every step a
+ * system call (the child of a threaded daemon may call nothing else). */
+typedef struct {
+    int ns_fd; /* QEMU's /proc/PID/ns/mnt */
+    bool add;
+    char dir[64]; /* /dev/vfio */
+    char node[64]; /* /dev/vfio/N */
+    mode_t mode; /* S_IFCHR: mknod with rdev; S_IFREG: bind src_fd */
+    dev_t rdev;
+    uid_t uid;
+    gid_t gid;
+    char src[256]; /* the host file bound in (a simulated host's node) */
+} NsNode;
+
+static const char *const ns_errors[] = {
+    NULL,
+    "cannot enter QEMU's mount namespace",
+    "QEMU's /dev has no room for the node",
+    "cannot create the node in QEMU's /dev",
+    "cannot give the node in QEMU's /dev to QEMU's user",
+    "cannot bind the host's node in QEMU's /dev",
+    "cannot remove the node from QEMU's /dev",
+};
+
+static int
+ns_child(const NsNode *n)
+{
+    struct stat dev_st, dir_st;
+
+    if (setns(n->ns_fd, CLONE_NEWNS) < 0)
+        return 1;
+    if (stat("/dev", &dev_st) < 0)
+        return 2;
+    if (n->add && mkdir(n->dir, 0755) < 0 && errno != EEXIST)
+        return 3;
+    if (stat(n->dir, &dir_st) < 0)
+        return n->add ? 3 : 0;
+    /* QEMU started with host devices has the host's /dev/vfio bound in:
+     * the node is the host's own, never created or removed from here */
+    if (dir_st.st_dev != dev_st.st_dev)
+        return 0;
+    if (!n->add) {
+        umount2(n->node, MNT_DETACH);
+        if (unlink(n->node) < 0 && errno != ENOENT)
+            return 6;
+        return 0;
+    }
+    if (S_ISCHR(n->mode)) {
+        if (mknod(n->node, n->mode, n->rdev) < 0 && errno != EEXIST)
+            return 3;
+    } else {
+        int fd = open(n->node, O_WRONLY | O_CREAT | O_CLOEXEC, n->mode & 07777);
+
+        if (fd < 0)
+            return 3;
+        close(fd);
+        if (mount(n->src, n->node, NULL, MS_BIND, NULL) < 0)
+            return 5;
+    }
+    if (chown(n->node, n->uid, n->gid) < 0 || chmod(n->node, n->mode & 07777) < 0)
+        return 4;
+    return 0;
+}
+
+static bool
+ns_run(NsNode *n, pid_t qemu, GError **error)
+{
+    g_autofree char *ns_path = g_strdup_printf("/proc/%d/ns/mnt", (int)qemu);
+    char own[64] = "", theirs[64] = "";
+    pid_t child;
+    int status = 0;
+
+    /* QEMU in vrtd's own mount namespace (namespaces = []) sees the host's /dev */
+    if (readlink("/proc/self/ns/mnt", own, sizeof(own) - 1) < 0 ||
+        readlink(ns_path, theirs, sizeof(theirs) - 1) < 0 || g_str_equal(own, theirs))
+        return true;
+    n->ns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+    if (n->ns_fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open %s", ns_path);
+        return false;
+    }
+    child = fork();
+    if (child == 0)
+        _exit(ns_child(n));
+    close(n->ns_fd);
+    if (child < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot fork to enter QEMU's mount namespace");
+        return false;
+    }
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+
+        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "%s (%s)",
+                      code < (int)G_N_ELEMENTS(ns_errors) && ns_errors[code] ? ns_errors[code] : "failed",
+                      n->node);
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_qemu_ns_add_node(pid_t qemu, const char *ns_path, const char *host_path, GError **error)
+{
+    NsNode n = { .add = true };
+    struct stat st;
+
+    if (stat(host_path, &st) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to stat: %s", host_path);
+        return false;
+    }
+    g_strlcpy(n.node, ns_path, sizeof(n.node));
+    {
+        g_autofree char *dir = g_path_get_dirname(ns_path);
+
+        g_strlcpy(n.dir, dir, sizeof(n.dir));
+    }
+    n.mode = st.st_mode;
+    n.rdev = st.st_rdev;
+    n.uid = st.st_uid;
+    n.gid = st.st_gid;
+    if (!S_ISCHR(st.st_mode)) {
+        /* not a device (a simulated host's): the host's file bound in. A
+         * mount of vrtd's namespace cannot be bound into another, but
+         * QEMU's namespace holds copies of vrtd's mounts outside /dev:
+         * the same path reaches the file there */
+        if (g_str_has_prefix(host_path, "/dev/") || strlen(host_path) >= sizeof(n.src)) {
+            vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "%s is not a device node", host_path);
+            return false;
+        }
+        g_strlcpy(n.src, host_path, sizeof(n.src));
+        n.mode = S_IFREG | (st.st_mode & 07777);
+    }
+    return ns_run(&n, qemu, error);
+}
+
+bool
+vrt_qemu_ns_remove_node(pid_t qemu, const char *ns_path, GError **error)
+{
+    NsNode n = { .add = false };
+    g_autofree char *dir = g_path_get_dirname(ns_path);
+
+    g_strlcpy(n.node, ns_path, sizeof(n.node));
+    g_strlcpy(n.dir, dir, sizeof(n.dir));
+    return ns_run(&n, qemu, error);
 }
 
 /* ---- the mount namespace's /dev ---- */

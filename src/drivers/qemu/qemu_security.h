@@ -83,6 +83,23 @@ bool vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, 
  * a failed snapshot's overlay). */
 void vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path);
 
+/* One file of a running domain that is not an image (a VFIO group node):
+ * labelled for QEMU's user as a start labels, its owner remembered; given
+ * back. No-ops where nothing is relabelled (root QEMU, def's DAC label
+ * type none or relabel='no'). */
+bool vrt_qemu_security_label_file(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *path,
+                                  GError **error);
+void vrt_qemu_security_restore_file(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *path);
+
+/* A running QEMU's private /dev, as libvirt extends it at hotplug (a
+ * child process enters the mount namespace of pid): ns_path ("/dev/vfio/N")
+ * made there as host_path is (a device node with its numbers, owner and
+ * mode; a plain file, a simulated host's, bound in), its directory made
+ * when missing; or removed. No-ops when QEMU shares vrtd's namespace or
+ * has the host's directory bound in. Errors: VIR_ERR_SYSTEM_ERROR. */
+bool vrt_qemu_ns_add_node(pid_t pid, const char *ns_path, const char *host_path, GError **error);
+bool vrt_qemu_ns_remove_node(pid_t pid, const char *ns_path, GError **error);
+
 /* "+UID:+GID" QEMU runs as by default: qemu.conf's user and group (vrtd's
  * own when vrtd is unprivileged); NULL when they do not exist. */
 char *vrt_qemu_security_baselabel(const VrtQemuSecConf *conf);

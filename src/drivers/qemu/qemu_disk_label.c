@@ -8,6 +8,7 @@
  * the domain's DAC <seclabel> of type none or with relabel='no'. Also the
  * DAC base label the capabilities report, from the driver's qemu.conf.
  */
+#include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_security.h"
@@ -15,7 +16,12 @@
 bool
 vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, GError **error)
 {
-    if (!disk->src || disk->net || !vrt_qemu_security_relabels_dev(disk->seclabels))
+    if (!disk->src || disk->net)
+        return true;
+    /* the cgroup's device list: the disk's node in before QEMU opens it,
+     * out once QEMU closed it */
+    vrt_qemu_cgroup_devices_update(obj, grant ? disk->src : NULL, grant ? NULL : disk->src);
+    if (!vrt_qemu_security_relabels_dev(disk->seclabels))
         return true;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);

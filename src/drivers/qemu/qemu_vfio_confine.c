@@ -9,6 +9,7 @@
  * the device (qemu_hostdev_steps.c). Paths are the host seam's, so a
  * simulated host's nodes (tests/hostsim) are the ones labelled and bound.
  */
+#include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_security.h"
 #include "host/pci.h"
@@ -38,6 +39,7 @@ vrt_qemu_vfio_grant(VrtQemuDom *obj, const VrtPciAddr *addr, GError **error)
         if (!vrt_qemu_security_label_file(&drv->sec, obj->def, host_path, error))
             return false;
     }
+    vrt_qemu_cgroup_devices_update(obj, host_path, NULL);
     if (pid > 0 && ((g_file_test(container, G_FILE_TEST_EXISTS) &&
                      !vrt_qemu_ns_add_node(pid, VFIO_CONTAINER, container, error)) ||
                     !vrt_qemu_ns_add_node(pid, ns_path, host_path, error))) {
@@ -71,6 +73,7 @@ vrt_qemu_vfio_revoke(VrtQemuDom *obj, const VrtPciAddr *addr)
         pid = obj->pid;
         vrt_qemu_security_restore_file(&drv->sec, obj->def, host_path);
     }
+    vrt_qemu_cgroup_devices_update(obj, NULL, host_path);
     if (pid > 0 && !vrt_qemu_ns_remove_node(pid, ns_path, &err))
         g_warning("domain %s: %s", obj->def ? obj->def->name : "?", err->message);
 }

@@ -25,8 +25,8 @@
  * the default list may be made as well as opened. */
 #define ACL_ACCESS (VRT_CGROUP_DEV_RW | VRT_CGROUP_DEV_MKNOD)
 
-static const char *const default_acl[] = { "/dev/null", "/dev/full", "/dev/zero", "/dev/random", "/dev/urandom",
-                                           "/dev/ptmx" };
+static const char *const default_acl[] = { "/dev/null",   "/dev/full",    "/dev/zero",
+                                           "/dev/random", "/dev/urandom", "/dev/ptmx" };
 
 static void
 add_hostdev_groups(VrtQemuDriver *drv, GArray *rules, const VrtDomainDef *def, const char *drop)
@@ -67,8 +67,7 @@ domain_rules(VrtQemuDriver *drv, const VrtDomainDef *def, const char *add, const
         const VrtDomainDiskDef *d = def->disks->pdata[i];
 
         if (d->src && !d->net && g_strcmp0(d->src, drop) != 0)
-            vrt_cgroup_dev_rules_add_path(rules, d->src,
-                                          d->readonly ? VRT_CGROUP_DEV_READ : VRT_CGROUP_DEV_RW);
+            vrt_cgroup_dev_rules_add_path(rules, d->src, d->readonly ? VRT_CGROUP_DEV_READ : VRT_CGROUP_DEV_RW);
     }
     add_hostdev_groups(drv, rules, def, drop);
     for (guint i = 0; def->tpms && i < def->tpms->len; i++) {

@@ -707,8 +707,8 @@ ns_run(NsNode *n, pid_t qemu, GError **error)
     int status = 0;
 
     /* QEMU in vrtd's own mount namespace (namespaces = []) sees the host's /dev */
-    if (readlink("/proc/self/ns/mnt", own, sizeof(own) - 1) < 0 ||
-        readlink(ns_path, theirs, sizeof(theirs) - 1) < 0 || g_str_equal(own, theirs))
+    if (readlink("/proc/self/ns/mnt", own, sizeof(own) - 1) < 0 || readlink(ns_path, theirs, sizeof(theirs) - 1) < 0 ||
+        g_str_equal(own, theirs))
         return true;
     n->ns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
     if (n->ns_fd < 0) {
@@ -729,8 +729,7 @@ ns_run(NsNode *n, pid_t qemu, GError **error)
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 
         vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "%s (%s)",
-                      code < (int)G_N_ELEMENTS(ns_errors) && ns_errors[code] ? ns_errors[code] : "failed",
-                      n->node);
+                      code < (int)G_N_ELEMENTS(ns_errors) && ns_errors[code] ? ns_errors[code] : "failed", n->node);
         return false;
     }
     return true;

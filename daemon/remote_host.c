@@ -114,6 +114,8 @@ build_caps(VrtDaemon *daemon, GError **error)
 
     VrtQemuDriver *drv = daemon->qemu;
     if (drv) {
+        /* and the DAC model QEMU's user labels (libvirt's second) */
+        caps->dac_baselabel = vrt_qemu_driver_dac_baselabel(drv);
         const VrtQemuCapsInfo *info = vrt_qemu_driver_get_caps(drv, error);
         if (!info)
             return NULL;

@@ -76,6 +76,7 @@ vrt_caps_free(VrtCaps *caps)
     g_ptr_array_unref(caps->uri_transports);
     g_free(caps->secmodel);
     g_free(caps->secmodel_doi);
+    g_free(caps->dac_baselabel);
     g_ptr_array_unref(caps->guests);
     g_free(caps);
 }
@@ -238,6 +239,16 @@ format_host(GString *buf, const VrtCaps *caps)
         line(buf, 2, "<secmodel>");
         line(buf, 3, "<model>%s</model>", caps->secmodel);
         line(buf, 3, "<doi>%s</doi>", caps->secmodel_doi ? caps->secmodel_doi : "0");
+        line(buf, 2, "</secmodel>");
+    }
+    if (caps->dac_baselabel) {
+        g_autofree char *esc = vrt_xml_escape(caps->dac_baselabel);
+
+        line(buf, 2, "<secmodel>");
+        line(buf, 3, "<model>dac</model>");
+        line(buf, 3, "<doi>0</doi>");
+        line(buf, 3, "<baselabel type='kvm'>%s</baselabel>", esc);
+        line(buf, 3, "<baselabel type='qemu'>%s</baselabel>", esc);
         line(buf, 2, "</secmodel>");
     }
     line(buf, 1, "</host>");

@@ -58,6 +58,10 @@ typedef struct {
     GPtrArray *uri_transports; /* char*: "tcp", "rdma" */
     char *secmodel; /* "none" */
     char *secmodel_doi; /* "0" */
+    /* the DAC model's base label ("+UID:+GID" of QEMU's user), written as
+     * libvirt writes it: a second <secmodel> dac, DOI 0, with that label
+     * for the kvm and qemu domain types; NULL: no DAC model */
+    char *dac_baselabel;
     GPtrArray *guests; /* VrtCapsGuest* */
 } VrtCaps;
 

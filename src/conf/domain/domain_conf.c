@@ -61,6 +61,8 @@ vrt_domain_disk_def_free(VrtDomainDiskDef *disk)
     g_free(disk->encryption_format);
     g_free(disk->encryption_secret);
     vrt_disk_net_source_free(disk->net);
+    if (disk->seclabels)
+        g_ptr_array_unref(disk->seclabels);
     info_clear(&disk->info);
     g_free(disk);
 }
@@ -126,6 +128,8 @@ vrt_domain_chr_def_free(VrtDomainChrDef *chr)
     g_free(chr->target_type);
     g_free(chr->target_name);
     g_free(chr->target_model);
+    if (chr->seclabels)
+        g_ptr_array_unref(chr->seclabels);
     info_clear(&chr->info);
     g_free(chr);
 }
@@ -259,6 +263,8 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->tpms);
     if (def->filesystems)
         g_ptr_array_unref(def->filesystems);
+    if (def->seclabels)
+        g_ptr_array_unref(def->seclabels);
     if (def->qemu_args)
         g_ptr_array_unref(def->qemu_args);
     if (def->qemu_env)

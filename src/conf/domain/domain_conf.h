@@ -167,6 +167,32 @@ typedef enum {
     VRT_DOMAIN_DISK_FORMAT_QCOW2,
 } VrtDomainDiskFormat;
 
+/* <seclabel> of a domain (domain_seclabel.c): libvirt's security label
+ * of one security model ("dac", "none", "selinux", "apparmor"). */
+typedef enum {
+    VRT_SECLABEL_DYNAMIC = 0,
+    VRT_SECLABEL_STATIC,
+    VRT_SECLABEL_NONE,
+} VrtSecLabelType;
+
+typedef struct {
+    char *model; /* NULL only while parsing */
+    VrtSecLabelType type;
+    bool relabel;
+    char *label; /* dac: "+UID:+GID" or "user:group" */
+    char *imagelabel; /* live: the owner given to images */
+    char *baselabel;
+    bool implicit; /* added by the driver at start, not written by the user */
+} VrtSecLabelDef;
+
+/* <seclabel> inside a disk's or a character device's <source>. */
+typedef struct {
+    char *model; /* NULL: every model */
+    bool relabel; /* false: this file keeps its owner */
+    bool labelskip; /* live only */
+    char *label;
+} VrtSecDevLabelDef;
+
 typedef struct {
     VrtDomainDiskType type;
     VrtDomainDiskDevice device;
@@ -188,6 +214,7 @@ typedef struct {
     VrtDomainDeviceInfo info;
     VrtDomainDiskDriverTuning tuning; /* <driver error_policy= io= discard= ...> (domain_disk_driver.c) */
     VrtDiskNetSource *net; /* type NETWORK: protocol, hosts, auth; NULL otherwise */
+    GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
 } VrtDomainDiskDef;
 
 typedef enum {
@@ -344,6 +371,7 @@ typedef struct {
     char *target_name;
     char *target_model; /* serial <model name=> */
     VrtDomainDeviceInfo info;
+    GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
 } VrtDomainChrDef;
 
 typedef struct {
@@ -506,6 +534,7 @@ typedef struct _VrtDomainDef {
     struct _VrtDomainIommuDef *iommu; /* <iommu model='intel'>, NULL = none (domain_iommu.c) */
     GPtrArray *tpms; /* VrtDomainTpmDef* (domain_tpm.c); NULL = none */
     GPtrArray *filesystems; /* VrtDomainFsDef* (domain_tpm.c); NULL = none */
+    GPtrArray *seclabels; /* VrtSecLabelDef* (domain_seclabel.c); NULL = none */
 } VrtDomainDef;
 
 /* <tpm model=><backend type= version=> (domain_tpm.c) */
@@ -558,6 +587,15 @@ void vrt_domain_hostdev_def_free(VrtDomainHostdevDef *hostdev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainHostdevDef, vrt_domain_hostdev_def_free)
 
 void vrt_domain_disk_def_free(VrtDomainDiskDef *disk);
+/* <seclabel> (domain_seclabel.c) */
+void vrt_seclabel_def_free(VrtSecLabelDef *l);
+void vrt_sec_dev_label_def_free(VrtSecDevLabelDef *l);
+/* The domain's label of model (libvirt's exact match), NULL when none. */
+const VrtSecLabelDef *vrt_domain_def_get_seclabel(const VrtDomainDef *def, const char *model);
+/* A disk's or chardev's label of model, NULL when none. */
+const VrtSecDevLabelDef *vrt_dev_seclabel_get(const GPtrArray *labels, const char *model);
+/* Appends an empty label of model (the driver's implicit one at start). */
+VrtSecLabelDef *vrt_domain_def_add_seclabel(VrtDomainDef *def, const char *model);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainDiskDef, vrt_domain_disk_def_free)
 void vrt_domain_controller_def_free(VrtDomainControllerDef *ctrl);
 void vrt_domain_chr_def_free(VrtDomainChrDef *chr);

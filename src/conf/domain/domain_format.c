@@ -308,6 +308,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_fmt_line(&f, "<on_crash>%s</on_crash>", vrt_lifecycle_names[def->on_crash]);
     format_pm(&f, def);
     format_devices(&f, def);
+    vrt_format_seclabels(&f, def);
     vrt_format_qemu_commandline(&f, def);
     f.indent--;
     vrt_fmt_line(&f, "</domain>");

@@ -127,6 +127,12 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
             vrt_fmt_line(f, "<source pool='%s' volume='%s' file='%s'/>", esc_pool, esc_volume, esc_d_src);
         else
             vrt_fmt_line(f, "<source pool='%s' volume='%s'/>", esc_pool, esc_volume);
+    } else if (d->src && vrt_dev_seclabels_shown(f, d->seclabels)) {
+        vrt_fmt_line(f, "<source %s='%s'>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src);
+        f->indent++;
+        vrt_format_dev_seclabels(f, d->seclabels);
+        f->indent--;
+        vrt_fmt_line(f, "</source>");
     } else if (d->src) {
         vrt_fmt_line(f, "<source %s='%s'/>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src);
     }
@@ -388,18 +394,27 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
         vrt_fmt_line(f, "<%s type='%s'>", el, vrt_chr_type_names[chr->type]);
     f->indent++;
     if (show_path) {
+        bool kids = vrt_dev_seclabels_shown(f, chr->seclabels);
+        const char *end = kids ? ">" : "/>";
+
         switch (chr->type) {
         case VRT_DOMAIN_CHR_TYPE_UNIX:
-            vrt_fmt_line(f, "<source mode='%s' path='%s'/>", chr->listen ? "bind" : "connect", esc_chr_path);
+            vrt_fmt_line(f, "<source mode='%s' path='%s'%s", chr->listen ? "bind" : "connect", esc_chr_path, end);
             break;
         case VRT_DOMAIN_CHR_TYPE_FILE:
             if (chr->append != VRT_TRISTATE_DEFAULT)
-                vrt_fmt_line(f, "<source path='%s' append='%s'/>", esc_chr_path,
-                             chr->append == VRT_TRISTATE_YES ? "on" : "off");
+                vrt_fmt_line(f, "<source path='%s' append='%s'%s", esc_chr_path,
+                             chr->append == VRT_TRISTATE_YES ? "on" : "off", end);
             else
-                vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path);
+                vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end);
             break;
-        case VRT_DOMAIN_CHR_TYPE_PTY: vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path); break;
+        case VRT_DOMAIN_CHR_TYPE_PTY: vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end); break;
+        }
+        if (kids) {
+            f->indent++;
+            vrt_format_dev_seclabels(f, chr->seclabels);
+            f->indent--;
+            vrt_fmt_line(f, "</source>");
         }
     }
     {

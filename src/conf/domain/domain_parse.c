@@ -936,6 +936,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         return vrt_parse_iothreadids(c, def, error);
     if (vrt_domain_tune_is_element((const char *)c->name))
         return vrt_domain_tune_parse(c, def, error);
+    if (vrt_xml_is(c, "seclabel"))
+        return vrt_parse_seclabel(c, ctx->flags, def, error);
     return vrt_xml_unsupported(c, error);
 }
 
@@ -1169,8 +1171,9 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
     }
     VRT_XML_FOREACH_CHILD(c, root)
     {
-        /* every top-level element is a singleton in libvirt's schema */
-        if (!g_hash_table_add(seen, (gpointer)c->name)) {
+        /* every top-level element but <seclabel> (one per model) is a
+         * singleton in libvirt's schema */
+        if (!vrt_xml_is(c, "seclabel") && !g_hash_table_add(seen, (gpointer)c->name)) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "element <%s> (line %ld) appears more than once",
                           (const char *)c->name, xmlGetLineNo(c));
             goto out;
@@ -1178,7 +1181,7 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
         if (!parse_top(&ctx, c, def, &have_uuid, &have_cur, error))
             goto out;
     }
-    ok = post_parse(def, have_uuid, have_cur, error);
+    ok = vrt_seclabels_post_parse(def, flags, error) && post_parse(def, have_uuid, have_cur, error);
 out:
     xmlFreeDoc(doc);
     return ok ? g_steal_pointer(&def) : NULL;

@@ -275,6 +275,11 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
                 return false;
             g_free(disk->src);
             disk->src = vrt_xml_prop(c, attr);
+            VRT_XML_FOREACH_CHILD(sl, c)
+            {
+                if (vrt_xml_is(sl, "seclabel") && !vrt_parse_dev_seclabel(sl, ctx->flags, &disk->seclabels, error))
+                    return false;
+            }
         } else if (vrt_xml_is(c, "backingStore") && !c->children && !c->properties) {
             continue; /* the empty chain libvirt prints in live XML */
         } else if (vrt_xml_is(c, "target")) {
@@ -924,6 +929,13 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
             if (chr->type != VRT_DOMAIN_CHR_TYPE_PTY || status) {
                 g_free(chr->path);
                 chr->path = vrt_xml_prop(c, "path");
+            }
+            VRT_XML_FOREACH_CHILD(sl, c)
+            {
+                if (!vrt_xml_is(sl, "seclabel"))
+                    return vrt_xml_unsupported(sl, error);
+                if (!vrt_parse_dev_seclabel(sl, ctx->flags, &chr->seclabels, error))
+                    return false;
             }
         } else if (vrt_xml_is(c, "target")) {
             guint port = 0;

@@ -96,6 +96,14 @@ bool vrt_parse_qemu_commandline(xmlNodePtr node, VrtDomainDef *def, GError **err
 /* A scaled size (unit=, KiB by default) into KiB rounded up, as
  * libvirt's virParseScaledValue reads <memory> and <pcihole64>. */
 bool vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error);
+/* ---- <seclabel> (domain_seclabel.c) -------------------------------- */
+
+/* A domain's <seclabel> (there may be one per model). */
+bool vrt_parse_seclabel(xmlNodePtr node, guint flags, VrtDomainDef *def, GError **error);
+/* After every element: models of labels written without one. */
+bool vrt_seclabels_post_parse(VrtDomainDef *def, guint flags, GError **error);
+/* A <seclabel> inside a device's <source>, appended to *labels. */
+bool vrt_parse_dev_seclabel(xmlNodePtr node, guint flags, GPtrArray **labels, GError **error);
 
 /* ---- formatting (domain_format*.c) --------------------------------- */
 
@@ -134,6 +142,11 @@ bool vrt_domain_features_any(const VrtDomainFeaturesDef *feat);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
+void vrt_format_seclabels(VrtFmt *f, const VrtDomainDef *def);
+/* Whether a device's labels write anything in this view (its <source>
+ * then gets children). */
+bool vrt_dev_seclabels_shown(const VrtFmt *f, const GPtrArray *labels);
+void vrt_format_dev_seclabels(VrtFmt *f, const GPtrArray *labels);
 
 /* True when an alias is shown in this view: runtime aliases only in live
  * and status views, user aliases ("ua-") always. */

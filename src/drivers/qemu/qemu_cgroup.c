@@ -189,6 +189,8 @@ vrt_qemu_cgroup_setup(VrtQemuDom *obj, const VrtDomainDef *def, pid_t pid, GErro
         have = vrt_cgroup_domain_create(cg, name, pid, &err);
         if (!have)
             g_warning("domain %s: no cgroup: %s", name, err->message);
+        else
+            vrt_qemu_cgroup_devices_setup(obj, def);
     }
     if (needs_cpu(t) && !(have && vrt_cgroup_domain_has_controller(cg, name, "cpu"))) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "CPU tuning is not available on this host");

@@ -27,6 +27,13 @@ bool vrt_qemu_cgroup_setup(VrtQemuDom *obj, const VrtDomainDef *def, pid_t pid, 
 /* Once the monitor answers: the vCPU threads into their cgroups, their
  * quotas and pins. */
 bool vrt_qemu_cgroup_setup_vcpus(VrtQemuDom *obj, const VrtDomainDef *def, VrtQemuMonitor *mon, GError **error);
+/* The cgroup device controller (qemu_cgroup_devices.c): at start, the
+ * devices def's QEMU may open; at hotplug, the running domain's with the
+ * device node at add (a host path) and without the one at drop (either
+ * NULL). Never fails: where the controller cannot be used the reason is
+ * logged once and nothing is limited. */
+void vrt_qemu_cgroup_devices_setup(VrtQemuDom *obj, const VrtDomainDef *def);
+void vrt_qemu_cgroup_devices_update(VrtQemuDom *obj, const char *add, const char *drop);
 /* After QEMU is gone: its cgroup removed (failures logged). */
 void vrt_qemu_cgroup_remove(VrtQemuDriver *drv, const char *name);
 /* After the reconnects: cgroups of domains that no longer run removed. */

@@ -351,6 +351,9 @@ bool vrt_qemu_domain_update_device(VrtQemuDriver *drv, const guchar *uuid, const
 /* Capabilities of the default emulator, for capabilities XML: see
  * qemu_capabilities.h. Lives as long as drv. */
 const VrtQemuCapsInfo *vrt_qemu_driver_get_caps(VrtQemuDriver *drv, GError **error);
+/* "+UID:+GID" of the user and group QEMU runs as (the capabilities' DAC
+ * base label); NULL when qemu.conf names a user that does not exist. */
+char *vrt_qemu_driver_dac_baselabel(VrtQemuDriver *drv);
 
 /* Domain capabilities for an emulator (NULL: the default), arch, machine
  * (NULL: the default one vrt starts) and domain type ("kvm", "qemu"; NULL:

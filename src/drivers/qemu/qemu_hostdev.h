@@ -204,6 +204,12 @@ typedef struct {
     VrtDomainDef *def; /* the live definition */
     VrtQemuHostdevState *state; /* the domain's records */
     guint unplug_wait_ms; /* 0: VRT_QEMU_UNPLUG_WAIT_MS */
+    /* QEMU's access to the VFIO group of the function at addr: given right
+     * before its device_add (the group node labelled and made in QEMU's
+     * /dev), taken back once QEMU no longer has the device. NULL: none
+     * (tests). Called without the lock. */
+    bool (*vfio_grant)(gpointer data, const VrtPciAddr *addr, GError **error);
+    void (*vfio_revoke)(gpointer data, const VrtPciAddr *addr);
 } VrtQemuHostdevCtx;
 
 /* ---- the jobs ---- */

@@ -151,6 +151,18 @@ dom_ctx_unlock(gpointer data)
     g_mutex_unlock(&((DomCtx *)data)->obj->lock);
 }
 
+static bool
+dom_ctx_vfio_grant(gpointer data, const VrtPciAddr *addr, GError **error)
+{
+    return vrt_qemu_vfio_grant(((DomCtx *)data)->obj, addr, error);
+}
+
+static void
+dom_ctx_vfio_revoke(gpointer data, const VrtPciAddr *addr)
+{
+    vrt_qemu_vfio_revoke(((DomCtx *)data)->obj, addr);
+}
+
 /* Fills ctx for obj; g->mon holds a monitor reference (release with
  * dom_ctx_done). def NULL means the object's live definition. */
 static void
@@ -178,6 +190,8 @@ dom_ctx_init(DomCtx *g, VrtQemuHostdevCtx *ctx, VrtQemuDom *obj, VrtDomainDef *d
             .vfs = drv->cfg.vfs,
             .def = def ? def : obj->def,
             .state = obj->hostdevs,
+            .vfio_grant = dom_ctx_vfio_grant,
+            .vfio_revoke = dom_ctx_vfio_revoke,
         };
     }
 }

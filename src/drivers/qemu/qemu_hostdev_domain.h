@@ -10,6 +10,10 @@
 
 /* Whether dev goes through the hostdev job (hostdev kinds, pool networks). */
 bool vrt_qemu_hostdev_dom_wants(VrtQemuDom *obj, const VrtDomainDeviceDef *dev);
+/* QEMU's access to the VFIO group of the function at addr, given before
+ * its hotplug and taken back after its unplug (qemu_vfio_confine.c). */
+bool vrt_qemu_vfio_grant(VrtQemuDom *obj, const VrtPciAddr *addr, GError **error);
+void vrt_qemu_vfio_revoke(VrtQemuDom *obj, const VrtPciAddr *addr);
 bool vrt_qemu_hostdev_dom_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error);
 /* *handled false: not a device of the hostdev job (the caller goes on).
  * *removed: the alias (g_malloc'ed) when the device is gone already, for

@@ -367,6 +367,27 @@ device_props_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **er
     return vrt_qemu_command_net_device_props(ctx->def, &tmp, error);
 }
 
+/* The VFIO group of the job's function, for QEMU (ctx->vfio_grant). */
+static bool
+vfio_grant(Job *j, GError **error)
+{
+    const VrtPciAddr *a;
+
+    if (!j->ctx->vfio_grant)
+        return true;
+    return (a = record_pci(j->rec, error)) && j->ctx->vfio_grant(j->ctx->data, a, error);
+}
+
+static void
+vfio_revoke(Job *j)
+{
+    const VrtPciAddr *a;
+    g_autoptr(GError) err = NULL;
+
+    if (j->ctx->vfio_revoke && (a = record_pci(j->rec, &err)))
+        j->ctx->vfio_revoke(j->ctx->data, a);
+}
+
 static bool
 do_device_add(Job *j, GError **error)
 {
@@ -379,7 +400,12 @@ do_device_add(Job *j, GError **error)
 
         props = device_props_locked(j->ctx, j->dev, error);
     }
-    return props && j->ctx->mon->device_add(j->ctx->mon_data, props, error);
+    if (!props || !vfio_grant(j, error))
+        return false;
+    if (j->ctx->mon->device_add(j->ctx->mon_data, props, error))
+        return true;
+    vfio_revoke(j);
+    return false;
 }
 
 /* device_del and wait for the guest. */
@@ -405,8 +431,10 @@ undo_device_add(Job *j, GError **error)
 {
     VrtQemuHostdevCtx *ctx = j->ctx;
 
-    if (!in_qemu(ctx, j->rec->alias) || unplug_and_wait(ctx, j->rec->alias, error))
+    if (!in_qemu(ctx, j->rec->alias) || unplug_and_wait(ctx, j->rec->alias, error)) {
+        vfio_revoke(j);
         return true;
+    }
     {
         g_autoptr(CtxLocker) locker = ctx_locker_new(ctx);
 
@@ -516,6 +544,8 @@ do_remove(Job *j, GError **error)
         remove_device_locked(j->ctx, j->rec);
         ok = save_locked(j->ctx, error);
     }
+    /* QEMU let go of the device: its group goes back before the VF does */
+    vfio_revoke(j);
     return ok;
 }
 

@@ -46,6 +46,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -68,6 +69,10 @@ struct _VrtQemuConfine {
     gid_t gid;
     gid_t groups[MAX_GROUPS];
     int ngroups;
+    /* the owner given to the domain's files: QEMU's user, or a static
+     * <seclabel model='dac'>'s <imagelabel> */
+    uid_t img_uid;
+    gid_t img_gid;
     bool ns;
     char stage[256];
     char pts_src[32], pts_dst[256], vfio_dst[256];
@@ -235,6 +240,143 @@ add_chain(GPtrArray *paths, const char *path)
     }
 }
 
+/* ---- <seclabel> ---- */
+
+bool
+vrt_qemu_security_relabels_dev(const GPtrArray *seclabels)
+{
+    const VrtSecDevLabelDef *l = vrt_dev_seclabel_get(seclabels, "dac");
+
+    return !l || l->relabel;
+}
+
+bool
+vrt_qemu_security_relabels_def(const VrtDomainDef *def)
+{
+    const VrtSecLabelDef *l = vrt_domain_def_get_seclabel(def, "dac");
+
+    return !l || l->relabel;
+}
+
+/* The models this host has, as libvirt's security manager on a host
+ * with neither SELinux nor AppArmor: "none" and "dac". libvirt accepts
+ * any model at define and refuses the others at start, with this error. */
+static bool
+check_model(const char *model, GError **error)
+{
+    if (!model || g_str_equal(model, "none") || g_str_equal(model, "dac"))
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Security driver model '%s' is not available", model);
+    return false;
+}
+
+static bool
+check_dev_models(const GPtrArray *labels, GError **error)
+{
+    for (guint i = 0; labels && i < labels->len; i++) {
+        if (!check_model(((const VrtSecDevLabelDef *)labels->pdata[i])->model, error))
+            return false;
+    }
+    return true;
+}
+
+static bool
+check_models(const VrtDomainDef *def, GError **error)
+{
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
+
+    for (guint i = 0; def->seclabels && i < def->seclabels->len; i++) {
+        if (!check_model(((const VrtSecLabelDef *)def->seclabels->pdata[i])->model, error))
+            return false;
+    }
+    for (guint i = 0; def->disks && i < def->disks->len; i++) {
+        if (!check_dev_models(((const VrtDomainDiskDef *)def->disks->pdata[i])->seclabels, error))
+            return false;
+    }
+    for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
+        for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
+            if (!check_dev_models(((const VrtDomainChrDef *)chrs[l]->pdata[i])->seclabels, error))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* One side of a DAC label: "+N" is the number N, a name is looked up
+ * (a number that names nobody is taken as is), as libvirt does. */
+static bool
+parse_id(const char *s, bool user, guint *out)
+{
+    char buf[16384];
+    guint64 v;
+
+    if (*s == '+')
+        return g_ascii_string_to_unsigned(s + 1, 10, 0, G_MAXUINT32 - 1, &v, NULL) && (*out = (guint)v, true);
+    if (user) {
+        struct passwd pw, *pwp = NULL;
+
+        if (getpwnam_r(s, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) {
+            *out = pw.pw_uid;
+            return true;
+        }
+    } else {
+        struct group gr, *grp = NULL;
+
+        if (getgrnam_r(s, &gr, buf, sizeof(buf), &grp) == 0 && grp) {
+            *out = gr.gr_gid;
+            return true;
+        }
+    }
+    return g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT32 - 1, &v, NULL) && (*out = (guint)v, true);
+}
+
+/* "user:group" of a DAC label ("+64055:+64055", "qemu:kvm"). */
+static bool
+parse_ownership(const char *label, uid_t *uid, gid_t *gid, GError **error)
+{
+    g_auto(GStrv) parts = label ? g_strsplit(label, ":", 2) : NULL;
+    guint u, g;
+
+    if (!parts || !parts[0] || !parts[1]) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Failed to parse uid and gid from '%s'", label ? label : "");
+        return false;
+    }
+    if (!parse_id(parts[0], true, &u)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Failed to parse user '%s'", parts[0]);
+        return false;
+    }
+    if (!parse_id(parts[1], false, &g)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Failed to parse group '%s'", parts[1]);
+        return false;
+    }
+    *uid = (uid_t)u;
+    *gid = (gid_t)g;
+    return true;
+}
+
+/* The live definition's DAC label, as libvirt's DAC driver generates it
+ * at start: an implicit dynamic label when the definition has none, the
+ * identity QEMU runs as in a dynamic one's <label> and, when files are
+ * relabelled, the owner they get in <imagelabel>. */
+static void
+fill_live_label(VrtDomainDef *def, uid_t uid, gid_t gid)
+{
+    VrtSecLabelDef *l = (VrtSecLabelDef *)vrt_domain_def_get_seclabel(def, "dac");
+
+    if (!l) {
+        l = vrt_domain_def_add_seclabel(def, "dac");
+        l->type = VRT_SECLABEL_DYNAMIC;
+        l->relabel = true;
+        l->implicit = true;
+    }
+    if (l->type == VRT_SECLABEL_DYNAMIC) {
+        g_free(l->label);
+        l->label = g_strdup_printf("+%u:+%u", (unsigned)uid, (unsigned)gid);
+    }
+    if (l->type != VRT_SECLABEL_NONE && l->relabel && !l->imagelabel)
+        l->imagelabel = g_strdup(l->label);
+}
+
 /* Every file def's QEMU opens by path, disks' backing chains included. */
 static GPtrArray *
 label_paths(const VrtDomainDef *def)
@@ -247,6 +389,8 @@ label_paths(const VrtDomainDef *def)
 
         if (disk->type == VRT_DOMAIN_DISK_TYPE_VOLUME && !disk->src)
             continue;
+        if (!vrt_qemu_security_relabels_dev(disk->seclabels))
+            continue;
         add_chain(paths, disk->src);
     }
     add_path(paths, def->os.kernel);
@@ -258,7 +402,7 @@ label_paths(const VrtDomainDef *def)
         for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
             VrtDomainChrDef *chr = g_ptr_array_index(chrs[l], i);
 
-            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE)
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE && vrt_qemu_security_relabels_dev(chr->seclabels))
                 add_path(paths, chr->path);
         }
     }
@@ -353,8 +497,15 @@ vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def)
 {
     g_autoptr(GPtrArray) paths = NULL;
 
-    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0)
+    if (!conf->dynamic_ownership || !conf->remember_owner || geteuid() != 0 || !vrt_qemu_security_relabels_def(def))
         return;
+    {
+        const VrtSecLabelDef *dac = vrt_domain_def_get_seclabel(def, "dac");
+
+        /* QEMU as root labels nothing, unless a static label named its owner */
+        if (g_strcmp0(conf->user, "root") == 0 && !(dac && dac->type == VRT_SECLABEL_STATIC))
+            return;
+    }
     paths = label_paths(def);
     for (guint i = 0; i < paths->len; i++)
         restore_one(g_ptr_array_index(paths, i));
@@ -387,6 +538,18 @@ resolve_identity(VrtQemuConfine *c, GError **error)
         n = MAX_GROUPS;
     c->ngroups = n;
     return true;
+}
+
+char *
+vrt_qemu_security_baselabel(const VrtQemuSecConf *conf)
+{
+    VrtQemuConfine c = { .conf = *conf };
+
+    if (geteuid() != 0)
+        return g_strdup_printf("+%u:+%u", (unsigned)geteuid(), (unsigned)getegid());
+    if (!resolve_identity(&c, NULL))
+        return NULL;
+    return g_strdup_printf("+%u:+%u", (unsigned)c.uid, (unsigned)c.gid);
 }
 
 /* ---- a running domain's new files ---- */
@@ -453,6 +616,182 @@ vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path)
     add_chain(paths, path);
     for (guint i = 0; i < paths->len; i++)
         restore_one(g_ptr_array_index(paths, i));
+}
+
+bool
+vrt_qemu_security_label_file(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *path, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    uid_t uid;
+    gid_t gid;
+
+    if (!vrt_qemu_security_relabels_def(def))
+        return true;
+    if (!relabels(conf, &uid, &gid, &err)) {
+        if (!err)
+            return true;
+        g_propagate_error(error, g_steal_pointer(&err));
+        return false;
+    }
+    return label_one(path, uid, gid, conf->remember_owner, error);
+}
+
+void
+vrt_qemu_security_restore_file(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *path)
+{
+    if (!conf->dynamic_ownership || !conf->remember_owner || g_strcmp0(conf->user, "root") == 0 || geteuid() != 0 ||
+        !vrt_qemu_security_relabels_def(def))
+        return;
+    restore_one(path);
+}
+
+/* ---- a running QEMU's /dev ---- */
+
+/* What the child that enters QEMU's mount namespace does: every step a
+ * system call (the child of a threaded daemon may call nothing else). */
+typedef struct {
+    int ns_fd; /* QEMU's /proc/PID/ns/mnt */
+    bool add;
+    char dir[64]; /* /dev/vfio */
+    char node[64]; /* /dev/vfio/N */
+    mode_t mode; /* S_IFCHR: mknod with rdev; S_IFREG: bind src_fd */
+    dev_t rdev;
+    uid_t uid;
+    gid_t gid;
+    char src[256]; /* the host file bound in (a simulated host's node) */
+} NsNode;
+
+static const char *const ns_errors[] = {
+    NULL,
+    "cannot enter QEMU's mount namespace",
+    "QEMU's /dev has no room for the node",
+    "cannot create the node in QEMU's /dev",
+    "cannot give the node in QEMU's /dev to QEMU's user",
+    "cannot bind the host's node in QEMU's /dev",
+    "cannot remove the node from QEMU's /dev",
+};
+
+static int
+ns_child(const NsNode *n)
+{
+    struct stat dev_st, dir_st;
+
+    if (setns(n->ns_fd, CLONE_NEWNS) < 0)
+        return 1;
+    if (stat("/dev", &dev_st) < 0)
+        return 2;
+    if (n->add && mkdir(n->dir, 0755) < 0 && errno != EEXIST)
+        return 3;
+    if (stat(n->dir, &dir_st) < 0)
+        return n->add ? 3 : 0;
+    /* QEMU started with host devices has the host's /dev/vfio bound in:
+     * the node is the host's own, never created or removed from here */
+    if (dir_st.st_dev != dev_st.st_dev)
+        return 0;
+    if (!n->add) {
+        umount2(n->node, MNT_DETACH);
+        if (unlink(n->node) < 0 && errno != ENOENT)
+            return 6;
+        return 0;
+    }
+    if (S_ISCHR(n->mode)) {
+        if (mknod(n->node, n->mode, n->rdev) < 0 && errno != EEXIST)
+            return 3;
+    } else {
+        int fd = open(n->node, O_WRONLY | O_CREAT | O_CLOEXEC, n->mode & 07777);
+
+        if (fd < 0)
+            return 3;
+        close(fd);
+        if (mount(n->src, n->node, NULL, MS_BIND, NULL) < 0)
+            return 5;
+    }
+    if (chown(n->node, n->uid, n->gid) < 0 || chmod(n->node, n->mode & 07777) < 0)
+        return 4;
+    return 0;
+}
+
+static bool
+ns_run(NsNode *n, pid_t qemu, GError **error)
+{
+    g_autofree char *ns_path = g_strdup_printf("/proc/%d/ns/mnt", (int)qemu);
+    char own[64] = "", theirs[64] = "";
+    pid_t child;
+    int status = 0;
+
+    /* QEMU in vrtd's own mount namespace (namespaces = []) sees the host's /dev */
+    if (readlink("/proc/self/ns/mnt", own, sizeof(own) - 1) < 0 || readlink(ns_path, theirs, sizeof(theirs) - 1) < 0 ||
+        g_str_equal(own, theirs))
+        return true;
+    n->ns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+    if (n->ns_fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open %s", ns_path);
+        return false;
+    }
+    child = fork();
+    if (child == 0)
+        _exit(ns_child(n));
+    close(n->ns_fd);
+    if (child < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot fork to enter QEMU's mount namespace");
+        return false;
+    }
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+
+        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "%s (%s)",
+                      code < (int)G_N_ELEMENTS(ns_errors) && ns_errors[code] ? ns_errors[code] : "failed", n->node);
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_qemu_ns_add_node(pid_t qemu, const char *ns_path, const char *host_path, GError **error)
+{
+    NsNode n = { .add = true };
+    struct stat st;
+
+    if (stat(host_path, &st) < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to stat: %s", host_path);
+        return false;
+    }
+    g_strlcpy(n.node, ns_path, sizeof(n.node));
+    {
+        g_autofree char *dir = g_path_get_dirname(ns_path);
+
+        g_strlcpy(n.dir, dir, sizeof(n.dir));
+    }
+    n.mode = st.st_mode;
+    n.rdev = st.st_rdev;
+    n.uid = st.st_uid;
+    n.gid = st.st_gid;
+    if (!S_ISCHR(st.st_mode)) {
+        /* not a device (a simulated host's): the host's file bound in. A
+         * mount of vrtd's namespace cannot be bound into another, but
+         * QEMU's namespace holds copies of vrtd's mounts outside /dev:
+         * the same path reaches the file there */
+        if (g_str_has_prefix(host_path, "/dev/") || strlen(host_path) >= sizeof(n.src)) {
+            vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "%s is not a device node", host_path);
+            return false;
+        }
+        g_strlcpy(n.src, host_path, sizeof(n.src));
+        n.mode = S_IFREG | (st.st_mode & 07777);
+    }
+    return ns_run(&n, qemu, error);
+}
+
+bool
+vrt_qemu_ns_remove_node(pid_t qemu, const char *ns_path, GError **error)
+{
+    NsNode n = { .add = false };
+    g_autofree char *dir = g_path_get_dirname(ns_path);
+
+    g_strlcpy(n.node, ns_path, sizeof(n.node));
+    g_strlcpy(n.dir, dir, sizeof(n.dir));
+    return ns_run(&n, qemu, error);
 }
 
 /* ---- the mount namespace's /dev ---- */
@@ -562,11 +901,12 @@ check_reachable(const VrtQemuConfine *c, const char *dir, GError **error)
 /* ---- a start ---- */
 
 VrtQemuConfine *
-vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *run_dir, const char *pidfile,
+vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const char *run_dir, const char *pidfile,
                          const char *dev_kvm, GError **error)
 {
     g_autoptr(VrtQemuConfine) c = g_new0(VrtQemuConfine, 1);
     static gsize apparmor_logged;
+    const VrtSecLabelDef *dac;
 
     if (g_once_init_enter(&apparmor_logged)) {
         vrt_qemu_security_log_apparmor();
@@ -575,17 +915,37 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, co
 
     c->conf = *conf;
     c->labelled = g_ptr_array_new_with_free_func(g_free);
+    if (!check_models(def, error))
+        return NULL;
+    dac = vrt_domain_def_get_seclabel(def, "dac");
     /* An unprivileged vrtd (a test, a session) cannot change QEMU's
      * identity, mounts or files' owners: QEMU runs as vrtd's user, as
      * libvirt's session daemon runs it, with the sandbox alone. */
     if (geteuid() != 0) {
         c->conf.dynamic_ownership = false;
         c->conf.remember_owner = false;
+        fill_live_label(def, geteuid(), getegid());
         return g_steal_pointer(&c);
     }
     c->drop = g_strcmp0(conf->user, "root") != 0;
     if (c->drop && !resolve_identity(c, error))
         return NULL;
+    /* A static DAC label names QEMU's user and group (the configured
+     * user's supplementary groups kept, as libvirt keeps them). */
+    if (dac && dac->type == VRT_SECLABEL_STATIC) {
+        if (!parse_ownership(dac->label, &c->uid, &c->gid, error))
+            return NULL;
+        c->drop = c->uid != 0 || c->gid != 0;
+    }
+    c->img_uid = c->uid;
+    c->img_gid = c->gid;
+    if (dac && dac->type == VRT_SECLABEL_STATIC && dac->relabel &&
+        !parse_ownership(dac->imagelabel ? dac->imagelabel : dac->label, &c->img_uid, &c->img_gid, error))
+        return NULL;
+    /* type='none' and relabel='no': the files keep their owners */
+    if (!vrt_qemu_security_relabels_def(def))
+        c->conf.dynamic_ownership = false;
+    fill_live_label(def, c->drop ? c->uid : 0, c->drop ? c->gid : 0);
     if (c->drop) {
         /* run_dir itself is QEMU's below; what leads to it must be open */
         g_autofree char *above = g_path_get_dirname(run_dir);
@@ -618,13 +978,13 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, co
         }
         close(fd);
     }
-    if (conf->dynamic_ownership) {
+    if (c->conf.dynamic_ownership) {
         g_autoptr(GPtrArray) paths = label_paths(def);
 
         for (guint i = 0; i < paths->len; i++) {
             const char *path = g_ptr_array_index(paths, i);
 
-            if (!label_one(path, c->uid, c->gid, conf->remember_owner, error))
+            if (!label_one(path, c->img_uid, c->img_gid, conf->remember_owner, error))
                 return NULL;
             g_ptr_array_add(c->labelled, g_strdup(path));
         }

@@ -37,8 +37,14 @@ typedef struct _VrtQemuConfine VrtQemuConfine;
  * does not exist: never a silent run as root), labels def's files for it,
  * prepares run_dir (owned by QEMU's user, with the mount namespace's /dev
  * staged in run_dir/dev) and the pidfile QEMU writes. */
-VrtQemuConfine *vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *run_dir,
+VrtQemuConfine *vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const char *run_dir,
                                          const char *pidfile, const char *dev_kvm, GError **error);
+/* <seclabel>: def's models must be "none" or "dac" (libvirt's
+ * VIR_ERR_CONFIG_UNSUPPORTED "Security driver model '%s' is not available"
+ * on a host without SELinux and AppArmor); a static DAC label
+ * ("+UID:+GID") is the identity QEMU runs as; type='none' or relabel='no'
+ * leave every file's owner alone; def (the live definition) gets the
+ * DAC label libvirt writes in live XML (label and imagelabel). */
 /* The labels now belong to the running domain: the stop gives them back. */
 void vrt_qemu_confine_commit(VrtQemuConfine *c);
 bool vrt_qemu_confine_sandbox(const VrtQemuConfine *c);
@@ -57,6 +63,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtQemuConfine, vrt_qemu_confine_free)
  * user's groups, gid and uid. NULL, or what failed (a static string). */
 const char *vrt_qemu_confine_child(const VrtQemuConfine *c);
 
+/* Whether the DAC model relabels a device with these <seclabel>s (not
+ * when one says model='dac' relabel='no'), and def's files at all (not
+ * with a domain DAC label of type none or relabel='no'). */
+bool vrt_qemu_security_relabels_dev(const GPtrArray *seclabels);
+bool vrt_qemu_security_relabels_def(const VrtDomainDef *def);
+
 /* Gives back the labels of the files def uses (a stopped domain's live
  * definition): each file's remembered owner once no running domain uses it. */
 void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def);
@@ -74,6 +86,27 @@ bool vrt_qemu_security_give_path(const VrtQemuSecConf *conf, const char *path, G
 /* Gives back the labels of path and its backing chain (a disk unplugged,
  * a failed snapshot's overlay). */
 void vrt_qemu_security_restore_path(const VrtQemuSecConf *conf, const char *path);
+
+/* One file of a running domain that is not an image (a VFIO group node):
+ * labelled for QEMU's user as a start labels, its owner remembered; given
+ * back. No-ops where nothing is relabelled (root QEMU, def's DAC label
+ * type none or relabel='no'). */
+bool vrt_qemu_security_label_file(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *path,
+                                  GError **error);
+void vrt_qemu_security_restore_file(const VrtQemuSecConf *conf, const VrtDomainDef *def, const char *path);
+
+/* A running QEMU's private /dev, as libvirt extends it at hotplug (a
+ * child process enters the mount namespace of pid): ns_path ("/dev/vfio/N")
+ * made there as host_path is (a device node with its numbers, owner and
+ * mode; a plain file, a simulated host's, bound in), its directory made
+ * when missing; or removed. No-ops when QEMU shares vrtd's namespace or
+ * has the host's directory bound in. Errors: VIR_ERR_SYSTEM_ERROR. */
+bool vrt_qemu_ns_add_node(pid_t pid, const char *ns_path, const char *host_path, GError **error);
+bool vrt_qemu_ns_remove_node(pid_t pid, const char *ns_path, GError **error);
+
+/* "+UID:+GID" QEMU runs as by default: qemu.conf's user and group (vrtd's
+ * own when vrtd is unprivileged); NULL when they do not exist. */
+char *vrt_qemu_security_baselabel(const VrtQemuSecConf *conf);
 
 /* Gives QEMU's user search permission on dir and its parents below root. */
 void vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir);

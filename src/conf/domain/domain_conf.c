@@ -29,14 +29,6 @@ cpu_feature_free(gpointer p)
 }
 
 static void
-audio_free(gpointer p)
-{
-    VrtDomainAudioDef *a = p;
-    g_free(a->type);
-    g_free(a);
-}
-
-static void
 timer_free(gpointer p)
 {
     VrtDomainTimerDef *t = p;
@@ -214,7 +206,7 @@ vrt_domain_def_new(void)
     def->on_crash = VRT_DOMAIN_LIFECYCLE_DESTROY;
     def->clock.timers = g_ptr_array_new_with_free_func(timer_free);
     def->cpu.features = g_ptr_array_new_with_free_func(cpu_feature_free);
-    def->audios = g_ptr_array_new_with_free_func(audio_free);
+    def->audios = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_audio_free);
     def->disks = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_disk_def_free);
     def->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_controller_def_free);
     def->nets = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_net_def_free);

@@ -80,11 +80,36 @@ typedef struct {
     char *name;
 } VrtDomainCpuFeature;
 
-/* <audio id= type=/>: libvirt 9 adds one ('none', or 'spice' with spice
- * graphics) to every qemu domain. */
+/* One direction (<input>/<output>) of an <audio> backend: the common
+ * settings, and those of the ALSA and OSS backends (0/NULL/DEFAULT: not
+ * written). */
+typedef struct {
+    VrtTristate mixing_engine;
+    VrtTristate fixed_settings;
+    guint voices;
+    guint buffer_length;
+    guint frequency; /* <settings>, only with fixedSettings='yes' */
+    guint channels;
+    char *format; /* "u8", "s8", "u16", "s16", "u32", "s32", "f32" */
+    char *dev; /* alsa, oss */
+    guint buffer_count; /* oss */
+    VrtTristate try_poll; /* oss */
+} VrtDomainAudioIO;
+
+/* <audio id= type=>: libvirt 9 adds one ('none', or 'spice' with spice
+ * graphics) to every qemu domain; each becomes a QEMU -audiodev
+ * (domain_audio.c reads and writes it). */
 typedef struct {
     guint id; /* 1..255 */
-    char *type; /* "none", "spice" */
+    char *type; /* "none", "alsa", "oss", "file", "spice" */
+    guint timer_period; /* microseconds, 0: QEMU's default */
+    VrtDomainAudioIO input;
+    VrtDomainAudioIO output;
+    VrtTristate try_mmap; /* oss */
+    VrtTristate exclusive; /* oss */
+    bool dsp_policy_set; /* oss */
+    int dsp_policy;
+    char *path; /* file: the WAV file QEMU writes */
 } VrtDomainAudioDef;
 
 typedef enum {
@@ -475,6 +500,7 @@ typedef struct {
     char *version; /* emulator: "2.0" (default), "1.2" */
     char *device_path; /* passthrough: <device path=> */
 } VrtDomainTpmDef;
+void vrt_domain_audio_free(VrtDomainAudioDef *a);
 void vrt_domain_tpm_free(VrtDomainTpmDef *tpm);
 
 /* <filesystem type='mount'><driver type='virtiofs'/> (domain_tpm.c) */

@@ -189,10 +189,8 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_input(f, def->inputs->pdata[i]);
     for (guint i = 0; i < def->graphics->len; i++)
         vrt_format_graphics(f, def->graphics->pdata[i]);
-    for (guint i = 0; i < def->audios->len; i++) {
-        const VrtDomainAudioDef *a = def->audios->pdata[i];
-        vrt_fmt_line(f, "<audio id='%u' type='%s'/>", a->id, a->type);
-    }
+    for (guint i = 0; i < def->audios->len; i++)
+        vrt_format_audio(f, def->audios->pdata[i]);
     for (guint i = 0; i < def->videos->len; i++)
         vrt_format_video(f, def->videos->pdata[i]);
     for (guint i = 0; i < def->hostdevs->len; i++) {

@@ -82,6 +82,7 @@ bool vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error);
 
 bool vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <tpm> and <filesystem> (domain_tpm.c) */
+bool vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 
@@ -119,6 +120,7 @@ void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
+void vrt_format_audio(VrtFmt *f, const VrtDomainAudioDef *a);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);

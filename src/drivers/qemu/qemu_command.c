@@ -806,6 +806,10 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
     }
     if (g->passwd)
         g_string_append(opt, ",password=on");
+    /* the display's audio capture plays the first backend (libvirt's
+     * choice when <graphics> names none) */
+    if (b->def->audios->len)
+        g_string_append_printf(opt, ",audiodev=audio%u", ((const VrtDomainAudioDef *)b->def->audios->pdata[0])->id);
     arg(b, "-vnc");
     arg(b, opt->str);
     return true;
@@ -1291,6 +1295,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     }
     FOREACH_DEV(def->channels, VrtDomainChrDef, c) ok = ok && build_virtio_serial_port(&b, c, "virtserialport", error);
     FOREACH_DEV(def->inputs, VrtDomainInputDef, in) ok = ok && build_input(&b, in, error);
+    /* the backends before the displays that name them, as libvirt */
+    for (guint i = 0; ok && i < def->audios->len; i++)
+        arg_json(&b, "-audiodev", vrt_qemu_command_audiodev_props(def->audios->pdata[i]));
     FOREACH_DEV(def->graphics, VrtDomainGraphicsDef, g) ok = ok && build_graphics(&b, g, error);
     FOREACH_DEV(def->videos, VrtDomainVideoDef, v) ok = ok && build_video(&b, v, error);
     if (ok && def->memballoon && g_strcmp0(def->memballoon->model, "none") != 0) {

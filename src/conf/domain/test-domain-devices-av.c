@@ -1,0 +1,123 @@
+/*
+ * Tests of the display, sound and character side of a domain: <audio>
+ * backends with their <input>/<output> settings read and written back as
+ * libvirt writes them (attribute and element order, what is kept per
+ * backend type), and the settings libvirt refuses refused with its code
+ * and text.
+ */
+#include "conf/domain/domain_conf.h"
+#include "util/error.h"
+#include "testutil.h"
+
+#include <string.h>
+
+#define HEAD "<domain type='qemu'><name>t</name><memory>65536</memory><os><type>hvm</type></os><devices>"
+#define TAIL "</devices></domain>"
+
+static char *
+roundtrip(const char *xml)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+    g_autoptr(VrtDomainDef) again = NULL;
+    g_autofree char *second = NULL;
+    char *out;
+
+    g_assert_no_error(error);
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    vrt_test_assert_validates(out, "domain", "roundtrip");
+    /* what vrt writes reads back to the same text */
+    again = vrt_domain_def_parse(out, 0, &error);
+    g_assert_no_error(error);
+    second = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(second, ==, out);
+    return out;
+}
+
+static void
+assert_has(const char *out, const char *want)
+{
+    if (!strstr(out, want))
+        g_error("output lacks '%s':\n%s", want, out);
+}
+
+static void
+assert_refused(const char *xml, int code, const char *message)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+
+    /* some checks run when the definition is made, as libvirt's
+     * validation after parsing */
+    if (def)
+        g_assert_false(vrt_domain_def_assign_addresses(def, &error));
+    g_assert_nonnull(error);
+    g_assert_cmpint(error->code, ==, code);
+    if (!strstr(error->message, message))
+        g_error("error '%s' lacks '%s'", error->message, message);
+}
+
+static void
+test_audio_backends(void)
+{
+    /* attributes in another order than libvirt's; settings kept */
+    g_autofree char *alsa =
+        roundtrip(HEAD "<audio type='alsa' timerPeriod='50' id='1'>"
+                       "<output dev='/dev/dsp1' voices='2' fixedSettings='yes' mixingEngine='yes' bufferLength='200'>"
+                       "<settings format='f32' channels='4' frequency='22050'/></output>"
+                       "<input mixingEngine='no' dev='/dev/dsp0'/></audio>" TAIL);
+    g_autofree char *oss = roundtrip(HEAD "<audio id='2' type='oss' dspPolicy='3' exclusive='yes' tryMMap='no'>"
+                                          "<input dev='/dev/dsp0' bufferCount='50' tryPoll='yes'/></audio>" TAIL);
+    g_autofree char *file = roundtrip(HEAD "<audio id='1' type='file' path='/tmp/a.wav'/>" TAIL);
+    g_autofree char *none = roundtrip(HEAD "<audio id='1' type='none'><output fixedSettings='yes' "
+                                           "mixingEngine='yes'/></audio>" TAIL);
+
+    assert_has(alsa, "<audio id='1' type='alsa' timerPeriod='50'>\n"
+                     "      <input mixingEngine='no' dev='/dev/dsp0'/>\n"
+                     "      <output mixingEngine='yes' fixedSettings='yes' voices='2' bufferLength='200' "
+                     "dev='/dev/dsp1'>\n"
+                     "        <settings frequency='22050' channels='4' format='f32'/>\n"
+                     "      </output>\n"
+                     "    </audio>");
+    assert_has(oss, "<audio id='2' type='oss' tryMMap='no' exclusive='yes' dspPolicy='3'>\n"
+                    "      <input dev='/dev/dsp0' bufferCount='50' tryPoll='yes'/>\n"
+                    "    </audio>");
+    assert_has(file, "<audio id='1' type='file' path='/tmp/a.wav'/>");
+    /* fixed settings without <settings>: libvirt writes an empty one */
+    assert_has(none, "<output mixingEngine='yes' fixedSettings='yes'>\n        <settings/>\n      </output>");
+}
+
+static void
+test_audio_refusals(void)
+{
+    assert_refused(HEAD "<audio id='1' type='none'><input fixedSettings='yes'/></audio>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "fixed audio settings requires mixing engine");
+    assert_refused(HEAD "<audio id='1' type='none'><input mixingEngine='yes'><settings frequency='8000'/>"
+                        "</input></audio>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "audio settings specified without fixed settings flag");
+    assert_refused(HEAD "<audio id='1' type='none' timerPeriod='0'/>" TAIL, VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'timerPeriod' in element 'audio': '0'. Expected non-zero value");
+    assert_refused(HEAD "<audio id='1' type='none'><input mixingEngine='yes' fixedSettings='yes'>"
+                        "<settings format='s24'/></input></audio>" TAIL,
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'format' in element 'settings': 's24'.");
+    assert_refused(HEAD "<audio id='1' type='oss' dspPolicy='-1'/>" TAIL, VIR_ERR_XML_ERROR,
+                   "cannot parse 'dspPolicy' value '-1'");
+    assert_refused(HEAD "<audio id='1' type='spice'/>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
+                   "Spice audio is not supported without spice graphics");
+    /* a backend Debian's QEMU lacks, and an attribute of another backend */
+    assert_refused(HEAD "<audio id='1' type='pulseaudio'/>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
+                   "audio type 'pulseaudio' is not supported");
+    assert_refused(HEAD "<audio id='1' type='none'><input dev='/dev/dsp'/></audio>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
+                   "attribute 'dev' of element <input>");
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/domdevav/audio/backends", test_audio_backends);
+    g_test_add_func("/domdevav/audio/refusals", test_audio_refusals);
+    return g_test_run();
+}

@@ -80,3 +80,55 @@ def test_default_audio_reaches_qemu(vrtd, tmp_path):
         {"id": "audio1", "driver": "none"}]
     virsh(vrtd.uri, "destroy", name)
     virsh(vrtd.uri, "undefine", name)
+
+
+VIRTIO_OPTS_XML = """<domain type='qemu'><name>vopts</name><memory unit='MiB'>64</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <input type='mouse' bus='virtio'><driver ats='on' packed='on'/></input>
+    <input type='keyboard' bus='virtio'><driver iommu='off'/></input>
+    <video><driver page_per_vq='on' packed='off'/><model type='virtio'/></video>
+    <rng model='virtio'><backend model='random'>/dev/urandom</backend><driver ats='on' page_per_vq='on'/></rng>
+    <memballoon model='virtio'><driver packed='on'/></memballoon>
+  </devices>
+</domain>"""
+
+
+def qom_get(uri, name, path, prop):
+    out = virsh(uri, "qemu-monitor-command", name, json.dumps(
+        {"execute": "qom-get", "arguments": {"path": path, "property": prop}})).stdout
+    return json.loads(out)["return"]
+
+
+def test_virtio_driver_options_reach_qemu(vrtd, tmp_path):
+    """<driver ats|iommu|packed|page_per_vq> of the virtio input, video, RNG
+    and balloon: the device properties QEMU runs with."""
+    name = define_start(vrtd.uri, tmp_path, VIRTIO_OPTS_XML)
+    devs = {}
+    for a in option_args(qemu_argv(vrtd.root, name), "-device"):
+        d = json.loads(a)
+        devs[d["id"]] = d
+    assert devs["input0"]["ats"] is True and devs["input0"]["packed"] is True
+    assert devs["input1"]["iommu_platform"] is False
+    assert devs["video0"]["page-per-vq"] is True and devs["video0"]["packed"] is False
+    assert devs["rng0"]["ats"] is True and devs["rng0"]["page-per-vq"] is True
+    assert devs["balloon0"]["packed"] is True
+    # what QEMU's devices hold
+    assert qom_get(vrtd.uri, name, "/machine/peripheral/input0", "ats") is True
+    assert qom_get(vrtd.uri, name, "/machine/peripheral/input0", "packed") is True
+    assert qom_get(vrtd.uri, name, "/machine/peripheral/rng0", "page-per-vq") is True
+    assert qom_get(vrtd.uri, name, "/machine/peripheral/balloon0", "packed") is True
+    inactive = virsh(vrtd.uri, "dumpxml", "--inactive", name).stdout
+    assert "<driver ats='on' page_per_vq='on'/>" in inactive
+    assert "<driver page_per_vq='on' packed='off'/>" not in inactive  # libvirt's order
+    assert "<driver packed='off' page_per_vq='on'/>" in inactive
+    virsh(vrtd.uri, "destroy", name)
+    virsh(vrtd.uri, "undefine", name)
+
+    # on a device that is not virtio they are refused, not dropped
+    path = tmp_path / "ps2.xml"
+    path.write_text("""<domain type='qemu'><name>vopts2</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64' machine='pc'>hvm</type></os>
+        <devices><video><driver iommu='on'/><model type='vga'/></video></devices></domain>""")
+    p = virsh(vrtd.uri, "define", str(path), check=False)
+    assert p.returncode != 0 and "iommu driver option is only supported for virtio devices" in p.stderr

@@ -347,9 +347,20 @@ typedef struct {
     VrtDomainDeviceInfo info;
 } VrtDomainChrDef;
 
+/* A virtio device's <driver iommu= ats= packed= page_per_vq=/> (on/off,
+ * DEFAULT: not written), QEMU's iommu_platform, ats, packed and
+ * page-per-vq properties (domain_virtio_opts.c). */
+typedef struct {
+    VrtTristate iommu;
+    VrtTristate ats;
+    VrtTristate packed;
+    VrtTristate page_per_vq;
+} VrtVirtioOptions;
+
 typedef struct {
     char *type; /* "tablet", "mouse", "keyboard" */
     char *bus; /* "usb", "ps2", "virtio" */
+    VrtVirtioOptions virtio; /* bus 'virtio' only */
     VrtDomainDeviceInfo info;
 } VrtDomainInputDef;
 
@@ -374,6 +385,7 @@ typedef struct {
     guint ram, vgamem; /* qxl only, KiB, 0 = unset */
     guint heads; /* 0 = unset */
     bool primary;
+    VrtVirtioOptions virtio; /* model 'virtio' only */
     VrtDomainDeviceInfo info;
 } VrtDomainVideoDef;
 
@@ -381,6 +393,7 @@ typedef struct {
     char *model; /* "virtio", "none" */
     VrtTristate autodeflate;
     guint stats_period; /* 0 = unset */
+    VrtVirtioOptions virtio;
     VrtDomainDeviceInfo info;
 } VrtDomainMemballoonDef;
 
@@ -389,6 +402,7 @@ typedef struct {
     char *backend_path; /* <backend model='random'>/dev/urandom</backend> */
     guint rate_bytes; /* 0 = unset */
     guint rate_period; /* 0 = unset */
+    VrtVirtioOptions virtio;
     VrtDomainDeviceInfo info;
 } VrtDomainRngDef;
 

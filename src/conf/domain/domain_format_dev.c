@@ -401,12 +401,17 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
 void
 vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in)
 {
-    if (!info_has_content(f, &in->info)) {
+    g_autoptr(GString) driver = g_string_new(NULL);
+    bool has_driver = vrt_format_virtio_options(driver, &in->virtio);
+
+    if (!has_driver && !info_has_content(f, &in->info)) {
         vrt_fmt_line(f, "<input type='%s' bus='%s'/>", in->type, in->bus);
         return;
     }
     vrt_fmt_line(f, "<input type='%s' bus='%s'>", in->type, in->bus);
     f->indent++;
+    if (has_driver)
+        vrt_fmt_line(f, "<driver%s/>", driver->str);
     format_info(f, &in->info);
     f->indent--;
     vrt_fmt_line(f, "</input>");
@@ -452,6 +457,7 @@ void
 vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
 {
     g_autoptr(GString) attrs = g_string_new(NULL);
+    g_autoptr(GString) driver = g_string_new(NULL);
 
     g_string_append_printf(attrs, "type='%s'", v->model);
     if (v->ram)
@@ -466,6 +472,8 @@ vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
         g_string_append(attrs, " primary='yes'");
     vrt_fmt_line(f, "<video>");
     f->indent++;
+    if (vrt_format_virtio_options(driver, &v->virtio))
+        vrt_fmt_line(f, "<driver%s/>", driver->str);
     vrt_fmt_line(f, "<model %s/>", attrs->str);
     format_info(f, &v->info);
     f->indent--;
@@ -478,8 +486,10 @@ vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b)
     const char *ad = b->autodeflate == VRT_TRISTATE_YES  ? " autodeflate='on'"
                      : b->autodeflate == VRT_TRISTATE_NO ? " autodeflate='off'"
                                                          : "";
+    g_autoptr(GString) driver = g_string_new(NULL);
+    bool has_driver = vrt_format_virtio_options(driver, &b->virtio);
 
-    if (!b->stats_period && !info_has_content(f, &b->info)) {
+    if (!b->stats_period && !has_driver && !info_has_content(f, &b->info)) {
         vrt_fmt_line(f, "<memballoon model='%s'%s/>", b->model, ad);
         return;
     }
@@ -488,6 +498,9 @@ vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b)
     if (b->stats_period)
         vrt_fmt_line(f, "<stats period='%u'/>", b->stats_period);
     format_info(f, &b->info);
+    /* libvirt writes the balloon's <driver> after its address */
+    if (has_driver)
+        vrt_fmt_line(f, "<driver%s/>", driver->str);
     f->indent--;
     vrt_fmt_line(f, "</memballoon>");
 }
@@ -495,6 +508,7 @@ vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b)
 void
 vrt_format_rng(VrtFmt *f, const VrtDomainRngDef *r)
 {
+    g_autoptr(GString) driver = g_string_new(NULL);
     E(esc_r_backend_path, r->backend_path);
 
     vrt_fmt_line(f, "<rng model='%s'>", r->model);
@@ -504,6 +518,8 @@ vrt_format_rng(VrtFmt *f, const VrtDomainRngDef *r)
     else if (r->rate_bytes)
         vrt_fmt_line(f, "<rate bytes='%u'/>", r->rate_bytes);
     vrt_fmt_line(f, "<backend model='random'>%s</backend>", esc_r_backend_path);
+    if (vrt_format_virtio_options(driver, &r->virtio))
+        vrt_fmt_line(f, "<driver%s/>", driver->str);
     format_info(f, &r->info);
     f->indent--;
     vrt_fmt_line(f, "</rng>");

@@ -929,7 +929,18 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
         return false;
     }
     VRT_XML_FOREACH_CHILD(c, node)
-    INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
+    {
+        if (vrt_xml_is(c, "driver")) {
+            if (!vrt_parse_virtio_options(c, &in->virtio, error))
+                return false;
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
+        }
+    }
+    /* libvirt ignores them on a PS/2 or USB input; vrt does not keep what
+     * it cannot apply */
+    if (!g_str_equal(in->bus, "virtio") && !vrt_virtio_options_absent(&in->virtio, error))
+        return false;
     *out = g_ptr_array_steal_index(holder, 0);
     return true;
 }
@@ -1030,12 +1041,17 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
                               vd->model ? vd->model : "");
                 return false;
             }
+        } else if (vrt_xml_is(c, "driver")) {
+            if (!vrt_parse_virtio_options(c, &vd->virtio, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &vd->info, false, error);
         }
     }
     if (!vd->model)
         vd->model = g_strdup("vga");
+    if (!g_str_equal(vd->model, "virtio") && !vrt_virtio_options_absent(&vd->virtio, error))
+        return false;
     if ((vd->ram || vd->vgamem) && !g_str_equal(vd->model, "qxl")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "video attributes 'ram' and 'vgamem' are only for model 'qxl'");
@@ -1066,6 +1082,9 @@ parse_memballoon(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainMemballoonDef
         if (vrt_xml_is(c, "stats")) {
             if (!vrt_xml_check_attrs(c, error, "period", NULL) ||
                 !vrt_xml_prop_uint(c, "period", G_MAXINT, &b->stats_period, NULL, error))
+                return false;
+        } else if (vrt_xml_is(c, "driver")) {
+            if (!vrt_parse_virtio_options(c, &b->virtio, error))
                 return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &b->info, false, error);
@@ -1114,6 +1133,9 @@ parse_rng(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainRngDef **out, GError
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "rng rate needs a positive 'bytes' attribute");
                 return false;
             }
+        } else if (vrt_xml_is(c, "driver")) {
+            if (!vrt_parse_virtio_options(c, &r->virtio, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &r->info, false, error);
         }

@@ -83,6 +83,12 @@ bool vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error);
 bool vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <tpm> and <filesystem> (domain_tpm.c) */
 bool vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* <driver> of a virtio device: only the virtio options (a second <driver>
+ * is refused as libvirt's schema refuses it). */
+bool vrt_parse_virtio_options(xmlNodePtr driver, VrtVirtioOptions *opts, GError **error);
+/* The options refused on a device that is not virtio, with libvirt's
+ * texts. */
+bool vrt_virtio_options_absent(const VrtVirtioOptions *opts, GError **error);
 bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 
@@ -121,6 +127,8 @@ void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
 void vrt_format_audio(VrtFmt *f, const VrtDomainAudioDef *a);
+/* Appends " iommu='on'..." in libvirt's order; false when none is set. */
+bool vrt_format_virtio_options(GString *attrs, const VrtVirtioOptions *opts);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);

@@ -24,6 +24,8 @@ roundtrip(const char *xml)
     char *out;
 
     g_assert_no_error(error);
+    /* as a define does: defaults and addresses */
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
     out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
     g_assert_no_error(error);
     vrt_test_assert_validates(out, "domain", "roundtrip");
@@ -113,11 +115,35 @@ test_audio_refusals(void)
                    "attribute 'dev' of element <input>");
 }
 
+static void
+test_virtio_options(void)
+{
+    g_autofree char *out =
+        roundtrip(HEAD "<input type='mouse' bus='virtio'><driver packed='on' ats='on'/></input>"
+                       "<video><model type='virtio'/><driver page_per_vq='on' iommu='off'/></video>"
+                       "<rng model='virtio'><driver ats='off'/><backend model='random'>/dev/urandom</backend></rng>"
+                       "<memballoon model='virtio'><driver packed='on'/><stats period='5'/></memballoon>" TAIL);
+
+    /* libvirt's places: first in <input> and <video>, after the backend
+     * of an RNG, after the balloon's address */
+    assert_has(out, "<input type='mouse' bus='virtio'>\n      <driver ats='on' packed='on'/>\n      <address ");
+    assert_has(out, "<video>\n      <driver iommu='off' page_per_vq='on'/>\n      <model type='virtio'");
+    assert_has(out, "</backend>\n      <driver ats='off'/>\n      <address ");
+    assert_has(out, "function='0x0'/>\n      <driver packed='on'/>\n    </memballoon>");
+    assert_refused(HEAD "<input type='mouse' bus='ps2'><driver ats='on'/></input>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
+                   "ats driver option is only supported for virtio devices");
+    assert_refused(HEAD "<video><driver packed='on'/><model type='qxl'/></video>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
+                   "packed driver option is only supported for virtio devices");
+    assert_refused(HEAD "<rng model='virtio'><backend model='random'/><driver ats='yes'/></rng>" TAIL,
+                   VIR_ERR_XML_ERROR, "invalid value 'yes' for attribute 'ats'");
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/domdevav/audio/backends", test_audio_backends);
     g_test_add_func("/domdevav/audio/refusals", test_audio_refusals);
+    g_test_add_func("/domdevav/virtio-options", test_virtio_options);
     return g_test_run();
 }

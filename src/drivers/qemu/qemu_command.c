@@ -750,6 +750,23 @@ build_virtio_serial_port(CmdBuilder *b, const VrtDomainChrDef *chr, const char *
 
 /* ---- the rest ---- */
 
+/* A virtio device's <driver> options as its properties, libvirt's names. */
+static void
+add_virtio_options(JsonObject *dev, const VrtVirtioOptions *o)
+{
+    const struct {
+        const char *prop;
+        VrtTristate value;
+    } props[] = {
+        { "iommu_platform", o->iommu }, { "ats", o->ats }, { "packed", o->packed }, { "page-per-vq", o->page_per_vq }
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(props); i++) {
+        if (props[i].value != VRT_TRISTATE_DEFAULT)
+            json_object_set_boolean_member(dev, props[i].prop, props[i].value == VRT_TRISTATE_YES);
+    }
+}
+
 static bool
 build_input(CmdBuilder *b, const VrtDomainInputDef *in, GError **error)
 {
@@ -769,6 +786,7 @@ build_input(CmdBuilder *b, const VrtDomainInputDef *in, GError **error)
         return false;
     }
     dev = device_new(driver);
+    add_virtio_options(dev, &in->virtio);
     if (g_str_equal(bus, "usb")) {
         const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_USB, 0);
 
@@ -839,6 +857,7 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
         return false;
     }
     dev = device_new(driver);
+    add_virtio_options(dev, &v->virtio);
     if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
         json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
     /* Several heads: QEMU's outputs of a virtio GPU or a QXL card. */
@@ -861,6 +880,7 @@ build_rng(CmdBuilder *b, const VrtDomainRngDef *rng, GError **error)
     json_object_set_string_member(obj, "filename", rng->backend_path ? rng->backend_path : "/dev/urandom");
     arg_json(b, "-object", obj);
     dev = device_new("virtio-rng-pci");
+    add_virtio_options(dev, &rng->virtio);
     json_object_set_string_member(dev, "rng", objid);
     if (rng->rate_bytes) {
         json_object_set_int_member(dev, "max-bytes", rng->rate_bytes);
@@ -1302,6 +1322,8 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     FOREACH_DEV(def->videos, VrtDomainVideoDef, v) ok = ok && build_video(&b, v, error);
     if (ok && def->memballoon && g_strcmp0(def->memballoon->model, "none") != 0) {
         JsonObject *dev = device_new("virtio-balloon-pci");
+
+        add_virtio_options(dev, &def->memballoon->virtio);
 
         if (def->memballoon->autodeflate == VRT_TRISTATE_YES)
             json_object_set_boolean_member(dev, "deflate-on-oom", TRUE);

@@ -132,3 +132,61 @@ def test_virtio_driver_options_reach_qemu(vrtd, tmp_path):
         <devices><video><driver iommu='on'/><model type='vga'/></video></devices></domain>""")
     p = virsh(vrtd.uri, "define", str(path), check=False)
     assert p.returncode != 0 and "iommu driver option is only supported for virtio devices" in p.stderr
+
+
+def free_port(kind=None):
+    import socket
+    s = socket.socket(socket.AF_INET, kind or socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_network_and_null_serials_reach_qemu(vrtd, tmp_path):
+    """<serial type='tcp'|'udp'|'null'>: QEMU's chardevs (query-chardev),
+    a TCP serial in bind mode listening where the XML says, and the
+    console following the first serial as libvirt writes it."""
+    import socket
+    import socket as s_
+    tcp, udp_remote, udp_local = free_port(), free_port(s_.SOCK_DGRAM), free_port(s_.SOCK_DGRAM)
+    xml = f"""<domain type='qemu'><name>serials</name><memory unit='MiB'>64</memory>
+      <os><type arch='x86_64' machine='pc'>hvm</type></os>
+      <devices>
+        <serial type='tcp'><source mode='bind' host='127.0.0.1' service='{tcp}'/>
+          <protocol type='telnet'/><target port='0'/></serial>
+        <serial type='udp'><source mode='connect' host='127.0.0.1' service='{udp_remote}'/>
+          <source mode='bind' host='127.0.0.1' service='{udp_local}'/><target port='1'/></serial>
+        <serial type='null'><target port='2'/></serial>
+        <console type='tcp'><source mode='bind' host='127.0.0.1' service='{tcp}'/>
+          <protocol type='telnet'/><target type='serial' port='0'/></console>
+      </devices></domain>"""
+    name = define_start(vrtd.uri, tmp_path, xml)
+    chardevs = option_args(qemu_argv(vrtd.root, name), "-chardev")
+    assert f"socket,id=charserial0,host=127.0.0.1,port={tcp},telnet=on,server=on,wait=off" in chardevs
+    assert (f"udp,id=charserial1,host=127.0.0.1,port={udp_remote},localaddr=127.0.0.1,"
+            f"localport={udp_local}") in chardevs
+    assert "null,id=charserial2" in chardevs
+    out = json.loads(virsh(vrtd.uri, "qemu-monitor-command", name, '{"execute":"query-chardev"}').stdout)
+    files = {c["label"]: c["filename"] for c in out["return"]}
+    assert files["charserial0"] == f"disconnected:telnet:127.0.0.1:{tcp},server=on"
+    assert files["charserial1"] == "udp"
+    assert files["charserial2"] == "null"
+    # QEMU listens on the serial's port
+    with socket.create_connection(("127.0.0.1", tcp), timeout=10):
+        pass
+    inactive = virsh(vrtd.uri, "dumpxml", "--inactive", name).stdout
+    assert inactive.count(f"<source mode='bind' host='127.0.0.1' service='{tcp}'/>") == 2  # serial and console
+    assert inactive.count("<protocol type='telnet'/>") == 2
+    assert f"<source mode='bind' host='127.0.0.1' service='{udp_local}'/>" in inactive
+    virsh(vrtd.uri, "destroy", name)
+    virsh(vrtd.uri, "undefine", name)
+
+    # what vrt cannot apply is refused, not dropped
+    path = tmp_path / "rc.xml"
+    path.write_text(f"""<domain type='qemu'><name>rc</name><memory unit='MiB'>64</memory>
+        <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>
+        <serial type='tcp'><source mode='connect' host='127.0.0.1' service='{tcp}' tls='yes'/></serial>
+        </devices></domain>""")
+    p = virsh(vrtd.uri, "define", str(path), check=False)
+    assert p.returncode != 0 and "TLS for a TCP character device is not supported" in p.stderr

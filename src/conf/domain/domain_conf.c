@@ -114,6 +114,10 @@ vrt_domain_chr_def_free(VrtDomainChrDef *chr)
     if (!chr)
         return;
     g_free(chr->path);
+    g_free(chr->host);
+    g_free(chr->service);
+    g_free(chr->bind_host);
+    g_free(chr->bind_service);
     g_free(chr->target_type);
     g_free(chr->target_name);
     g_free(chr->target_model);

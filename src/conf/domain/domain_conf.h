@@ -326,6 +326,10 @@ typedef enum {
     VRT_DOMAIN_CHR_TYPE_PTY = 0,
     VRT_DOMAIN_CHR_TYPE_FILE,
     VRT_DOMAIN_CHR_TYPE_UNIX,
+    VRT_DOMAIN_CHR_TYPE_TCP,
+    VRT_DOMAIN_CHR_TYPE_UDP,
+    VRT_DOMAIN_CHR_TYPE_NULL,
+    VRT_DOMAIN_CHR_TYPE_STDIO,
 } VrtDomainChrType;
 
 typedef struct {
@@ -335,8 +339,17 @@ typedef struct {
      * NULL for the driver to choose); pty: the live pty (runtime, NULL
      * until the driver knows it) */
     char *path;
-    bool listen; /* unix: mode='bind' (true) or 'connect' */
+    bool listen; /* unix, tcp: mode='bind' (true) or 'connect' */
     VrtTristate append; /* file: append= */
+    /* tcp: the address QEMU connects to or listens on; udp: the remote
+     * end (<source mode='connect'>) */
+    char *host;
+    char *service;
+    /* udp: the local end (<source mode='bind'>) */
+    char *bind_host;
+    char *bind_service;
+    bool telnet; /* tcp: <protocol type='telnet'> (else 'raw') */
+    VrtTristate tls; /* tcp: tls= (only 'no' is supported) */
     /* <target>: serial: type "isa-serial"/"pci-serial"/..., port;
      * console: type "serial"/"virtio", port; channel: type "virtio",
      * name (e.g. "org.qemu.guest_agent.0"). */

@@ -155,6 +155,12 @@ format_console(VrtFmt *f, const VrtDomainDef *def, const VrtDomainChrDef *con, g
                 view.path = ser->path;
                 view.listen = ser->listen;
                 view.append = ser->append;
+                view.host = ser->host;
+                view.service = ser->service;
+                view.bind_host = ser->bind_host;
+                view.bind_service = ser->bind_service;
+                view.telnet = ser->telnet;
+                view.tls = ser->tls;
                 view.info.alias = ser->info.alias;
                 break;
             }

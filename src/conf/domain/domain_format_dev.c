@@ -347,6 +347,36 @@ vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h)
     vrt_fmt_line(f, "</hostdev>");
 }
 
+/* The <source>s of a TCP or UDP chardev, and a TCP one's <protocol>, in
+ * libvirt's order. */
+static void
+format_chr_net_source(VrtFmt *f, const VrtDomainChrDef *chr)
+{
+    g_autoptr(GString) a = g_string_new(NULL);
+
+    if (chr->type == VRT_DOMAIN_CHR_TYPE_TCP) {
+        g_string_append_printf(a, " mode='%s'", chr->listen ? "bind" : "connect");
+        vrt_xml_format_attr(a, "host", chr->host);
+        vrt_xml_format_attr(a, "service", chr->service);
+        if (chr->tls)
+            g_string_append_printf(a, " tls='%s'", chr->tls == VRT_TRISTATE_YES ? "yes" : "no");
+        vrt_fmt_line(f, "<source%s/>", a->str);
+        vrt_fmt_line(f, "<protocol type='%s'/>", chr->telnet ? "telnet" : "raw");
+    } else if (chr->type == VRT_DOMAIN_CHR_TYPE_UDP) {
+        if (chr->bind_host || chr->bind_service) {
+            vrt_xml_format_attr(a, "host", chr->bind_host);
+            vrt_xml_format_attr(a, "service", chr->bind_service);
+            vrt_fmt_line(f, "<source mode='bind'%s/>", a->str);
+            g_string_truncate(a, 0);
+        }
+        if (chr->host || chr->service) {
+            vrt_xml_format_attr(a, "host", chr->host);
+            vrt_xml_format_attr(a, "service", chr->service);
+            vrt_fmt_line(f, "<source mode='connect'%s/>", a->str);
+        }
+    }
+}
+
 void
 vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
 {
@@ -373,8 +403,10 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
                 vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path);
             break;
         case VRT_DOMAIN_CHR_TYPE_PTY: vrt_fmt_line(f, "<source path='%s'/>", esc_chr_path); break;
+        default: break;
         }
     }
+    format_chr_net_source(f, chr);
     {
         g_autoptr(GString) t = g_string_new(NULL);
         if (chr->target_type)

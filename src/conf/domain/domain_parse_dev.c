@@ -795,6 +795,56 @@ parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out
 
 /* ---- character devices -------------------------------------------- */
 
+/* <source mode= host= service=> of a network chardev: mode as libvirt
+ * reads it (connect when absent). */
+static bool
+parse_chr_net_source(xmlNodePtr c, VrtDomainChrDef *chr, guint n_sources, GError **error)
+{
+    g_autofree char *mode = NULL;
+    bool bind;
+
+    if (!(chr->type == VRT_DOMAIN_CHR_TYPE_TCP ? vrt_xml_check_attrs(c, error, "mode", "host", "service", "tls", NULL)
+                                               : vrt_xml_check_attrs(c, error, "mode", "host", "service", NULL)))
+        return false;
+    if (n_sources > 2) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "only two source elements are allowed for character device");
+        return false;
+    }
+    /* <reconnect> and <seclabel> are not applied: refused, not dropped */
+    VRT_XML_FOREACH_CHILD(child, c)
+    return vrt_xml_unsupported(child, error);
+    mode = vrt_xml_prop(c, "mode");
+    if (mode && !g_str_equal(mode, "bind") && !g_str_equal(mode, "connect")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'mode' in element 'source': '%s'.", mode);
+        return false;
+    }
+    bind = g_strcmp0(mode, "bind") == 0;
+    if (chr->type == VRT_DOMAIN_CHR_TYPE_TCP) {
+        /* libvirt reads the first <source> of a TCP chardev */
+        if (n_sources > 1)
+            return true;
+        chr->listen = bind;
+        chr->host = vrt_xml_prop(c, "host");
+        chr->service = vrt_xml_prop(c, "service");
+        if (!vrt_xml_prop_tristate(c, "tls", false, &chr->tls, error))
+            return false;
+        if (chr->tls == VRT_TRISTATE_YES) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "TLS for a TCP character device is not supported");
+            return false;
+        }
+        return true;
+    }
+    /* UDP: one end each, the first of each mode */
+    if (!bind && !chr->host && !chr->service) {
+        chr->host = vrt_xml_prop(c, "host");
+        chr->service = vrt_xml_prop(c, "service");
+    } else if (bind && !chr->bind_host && !chr->bind_service) {
+        chr->bind_host = vrt_xml_prop(c, "host");
+        chr->bind_service = vrt_xml_prop(c, "service");
+    }
+    return true;
+}
+
 static bool
 parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtype, VrtDomainChrDef **out,
           GError **error)
@@ -802,6 +852,7 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     VrtDomainChrDef *chr = g_new0(VrtDomainChrDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     bool status = ctx->flags & VRT_DOMAIN_XML_STATUS;
+    guint n_sources = 0;
     int v = -1;
 
     g_ptr_array_add(holder, chr); /* frees chr on every error path */
@@ -813,7 +864,23 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     chr->type = v;
     VRT_XML_FOREACH_CHILD(c, node)
     {
-        if (vrt_xml_is(c, "source")) {
+        if (vrt_xml_is(c, "source") && (chr->type == VRT_DOMAIN_CHR_TYPE_TCP || chr->type == VRT_DOMAIN_CHR_TYPE_UDP)) {
+            if (!parse_chr_net_source(c, chr, ++n_sources, error))
+                return false;
+        } else if (vrt_xml_is(c, "protocol") && chr->type == VRT_DOMAIN_CHR_TYPE_TCP) {
+            g_autofree char *proto = vrt_xml_prop(c, "type");
+            if (!vrt_xml_check_attrs(c, error, "type", NULL))
+                return false;
+            if (proto && !g_str_equal(proto, "raw") && !g_str_equal(proto, "telnet")) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device protocol '%s' is not supported",
+                              proto);
+                return false;
+            }
+            chr->telnet = g_strcmp0(proto, "telnet") == 0;
+        } else if (vrt_xml_is(c, "source") &&
+                   (chr->type == VRT_DOMAIN_CHR_TYPE_NULL || chr->type == VRT_DOMAIN_CHR_TYPE_STDIO)) {
+            return vrt_xml_unsupported(c, error);
+        } else if (vrt_xml_is(c, "source")) {
             if (!vrt_xml_check_attrs(c, error, "path", "mode", "append", NULL))
                 return false;
             if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX) {
@@ -868,6 +935,15 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_UNIX) && !chr->path &&
         !(devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");
+        return false;
+    }
+    /* libvirt's checks (its code: an internal error) */
+    if (chr->type == VRT_DOMAIN_CHR_TYPE_TCP && !chr->host) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Missing source host attribute for char device");
+        return false;
+    }
+    if ((chr->type == VRT_DOMAIN_CHR_TYPE_TCP || chr->type == VRT_DOMAIN_CHR_TYPE_UDP) && !chr->service) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Missing source service attribute for char device");
         return false;
     }
     switch (devtype) {

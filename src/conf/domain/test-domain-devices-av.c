@@ -138,6 +138,45 @@ test_virtio_options(void)
                    VIR_ERR_XML_ERROR, "invalid value 'yes' for attribute 'ats'");
 }
 
+static void
+test_network_chardevs(void)
+{
+    g_autofree char *out = roundtrip(
+        HEAD "<serial type='udp'><source service='9998' host='127.0.0.1'/>"
+             "<source host='127.0.0.1' mode='bind' service='9999'/><target port='0'/></serial>"
+             "<serial type='tcp'><source host='::1' service='5555' tls='no'/><target port='1'/></serial>"
+             "<serial type='null'/>"
+             "<console type='udp'><source mode='bind' host='127.0.0.1' service='9999'/>"
+             "<source mode='connect' host='127.0.0.1' service='9998'/><target type='serial' port='0'/></console>"
+             "<channel type='tcp'><source mode='bind' host='0.0.0.0' service='4444'/><protocol type='telnet'/>"
+             "<target type='virtio' name='org.example.0'/></channel>" TAIL);
+
+    /* the bind end first, connect when no mode is written, raw when no
+     * protocol is, and the console shows its serial's sources */
+    assert_has(out, "<serial type='udp'>\n      <source mode='bind' host='127.0.0.1' service='9999'/>\n"
+                    "      <source mode='connect' host='127.0.0.1' service='9998'/>\n");
+    assert_has(out, "<source mode='connect' host='::1' service='5555' tls='no'/>\n      <protocol type='raw'/>");
+    assert_has(out, "<serial type='null'>\n      <target type='isa-serial' port='2'>");
+    assert_has(out, "<console type='udp'>\n      <source mode='bind' host='127.0.0.1' service='9999'/>\n"
+                    "      <source mode='connect' host='127.0.0.1' service='9998'/>\n      <target type='serial'");
+    assert_has(out, "<source mode='bind' host='0.0.0.0' service='4444'/>\n      <protocol type='telnet'/>");
+
+    assert_refused(HEAD "<serial type='tcp'><source service='1'/></serial>" TAIL, VIR_ERR_INTERNAL_ERROR,
+                   "Missing source host attribute for char device");
+    assert_refused(HEAD "<serial type='udp'><source mode='bind' service='1'/></serial>" TAIL, VIR_ERR_INTERNAL_ERROR,
+                   "Missing source service attribute for char device");
+    assert_refused(HEAD
+                   "<serial type='udp'><source service='1'/><source service='2'/><source service='3'/></serial>" TAIL,
+                   VIR_ERR_XML_ERROR, "only two source elements are allowed for character device");
+    assert_refused(HEAD "<serial type='tcp'><source host='a' service='1'><reconnect enabled='yes' timeout='1'/>"
+                        "</source></serial>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "element <reconnect>");
+    assert_refused(HEAD "<serial type='tcp'><source host='a' service='1'/><protocol type='telnets'/></serial>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "character device protocol 'telnets' is not supported");
+    assert_refused(HEAD "<serial type='tcp'><source host='a' service='1' tls='yes'/></serial>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "TLS for a TCP character device is not supported");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -145,5 +184,6 @@ main(int argc, char **argv)
     g_test_add_func("/domdevav/audio/backends", test_audio_backends);
     g_test_add_func("/domdevav/audio/refusals", test_audio_refusals);
     g_test_add_func("/domdevav/virtio-options", test_virtio_options);
+    g_test_add_func("/domdevav/chardev/network", test_network_chardevs);
     return g_test_run();
 }

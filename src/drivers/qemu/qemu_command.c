@@ -690,6 +690,35 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
              chr->listen ? ",wait=off" : "");
         return true;
     }
+    case VRT_DOMAIN_CHR_TYPE_TCP: {
+        /* QEMU connects or listens itself, as with libvirt */
+        g_autofree char *host = vrt_qemu_command_escape(chr->host);
+        g_autofree char *port = vrt_qemu_command_escape(chr->service);
+
+        arg(b, "-chardev");
+        argf(b, "socket,id=%s,host=%s,port=%s%s%s", id, host, port, chr->telnet ? ",telnet=on" : "",
+             chr->listen ? ",server=on,wait=off" : "");
+        return true;
+    }
+    case VRT_DOMAIN_CHR_TYPE_UDP: {
+        /* libvirt's defaults for the ends not written */
+        g_autofree char *host = vrt_qemu_command_escape(chr->host ? chr->host : "");
+        g_autofree char *port = vrt_qemu_command_escape(chr->service);
+        g_autofree char *lhost = vrt_qemu_command_escape(chr->bind_host ? chr->bind_host : "");
+        g_autofree char *lport = vrt_qemu_command_escape(chr->bind_service ? chr->bind_service : "0");
+
+        arg(b, "-chardev");
+        argf(b, "udp,id=%s,host=%s,port=%s,localaddr=%s,localport=%s", id, host, port, lhost, lport);
+        return true;
+    }
+    case VRT_DOMAIN_CHR_TYPE_NULL:
+        arg(b, "-chardev");
+        argf(b, "null,id=%s", id);
+        return true;
+    case VRT_DOMAIN_CHR_TYPE_STDIO:
+        arg(b, "-chardev");
+        argf(b, "stdio,id=%s", id);
+        return true;
     }
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
     return false;

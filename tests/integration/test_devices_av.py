@@ -190,3 +190,20 @@ def test_network_and_null_serials_reach_qemu(vrtd, tmp_path):
         </devices></domain>""")
     p = virsh(vrtd.uri, "define", str(path), check=False)
     assert p.returncode != 0 and "TLS for a TCP character device is not supported" in p.stderr
+
+
+def test_vnc_listen_none_reaches_qemu(vrtd, tmp_path):
+    """<listen type='none'/>: a VNC server without any listener (-vnc none,
+    libvirt's argument), written back without port or autoport."""
+    name = define_start(vrtd.uri, tmp_path, """<domain type='qemu'><name>vncnone</name>
+        <memory unit='MiB'>64</memory><os><type arch='x86_64' machine='pc'>hvm</type></os>
+        <devices><graphics type='vnc'><listen type='none'/></graphics></devices></domain>""")
+    assert option_args(qemu_argv(vrtd.root, name), "-vnc") == ["none,audiodev=audio1"]
+    # a VNC server exists, listening nowhere
+    out = json.loads(virsh(vrtd.uri, "qemu-monitor-command", name, '{"execute":"query-vnc-servers"}').stdout)
+    assert [(s["id"], s["server"]) for s in out["return"]] == [("default", [])]
+    for flags in ([], ["--inactive"]):
+        xml = virsh(vrtd.uri, "dumpxml", *flags, name).stdout
+        assert "<graphics type='vnc'>\n      <listen type='none'/>\n    </graphics>" in xml
+    virsh(vrtd.uri, "destroy", name)
+    virsh(vrtd.uri, "undefine", name)

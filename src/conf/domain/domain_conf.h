@@ -390,6 +390,9 @@ typedef struct {
     char *listen; /* listen address, NULL = default */
     char *passwd; /* only formatted with VRT_DOMAIN_XML_SECURE */
     char *keymap;
+    /* <listen type='none'/>: no listener at all (VNC: QEMU's -vnc none,
+     * reachable only through the monitor); no port, address or autoport */
+    bool listen_none;
 } VrtDomainGraphicsDef;
 
 typedef struct {

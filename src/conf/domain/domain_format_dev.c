@@ -459,6 +459,19 @@ vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
     E(esc_g_keymap, g->keymap);
 
     g_string_append_printf(attrs, "type='%s'", vrt_graphics_type_names[g->type]);
+    if (g->listen_none) {
+        /* libvirt writes neither port nor autoport then */
+        if (g->keymap)
+            g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
+        if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
+            g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
+        vrt_fmt_line(f, "<graphics %s>", attrs->str);
+        f->indent++;
+        vrt_fmt_line(f, "<listen type='none'/>");
+        f->indent--;
+        vrt_fmt_line(f, "</graphics>");
+        return;
+    }
     /* vnc always says port='-1' for autoport; spice leaves it out */
     if (live_port && g->port >= 0)
         g_string_append_printf(attrs, " port='%d'", g->port);

@@ -1043,6 +1043,7 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
     VrtDomainGraphicsDef *g = g_new0(VrtDomainGraphicsDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_graphics_def_free);
     VrtTristate autoport = VRT_TRISTATE_DEFAULT;
+    bool has_address = false;
     int v = -1;
 
     g_ptr_array_add(holder, g);
@@ -1075,6 +1076,12 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
         if (!vrt_xml_check_attrs(c, error, "type", "address", NULL))
             return false;
         type = vrt_xml_prop(c, "type");
+        if (g_strcmp0(type, "none") == 0) {
+            if (!vrt_xml_check_attrs(c, error, "type", NULL))
+                return false;
+            g->listen_none = true;
+            continue;
+        }
         if (g_strcmp0(type, "address") != 0) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics listen type '%s' is not supported",
                           type ? type : "");
@@ -1082,6 +1089,17 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
         }
         if (!g->listen)
             g->listen = vrt_xml_prop(c, "address");
+        has_address = true;
+    }
+    if (g->listen_none) {
+        /* nothing listens: a port, an address or a second listen would
+         * not be applied */
+        if (has_address || g->listen || g->port >= 0 || g->tls_port >= 0 || autoport == VRT_TRISTATE_YES) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "graphics listen type 'none' with a port or another listen is not supported");
+            return false;
+        }
+        g->autoport = false;
     }
     *out = g_ptr_array_steal_index(holder, 0);
     return true;

@@ -1,9 +1,10 @@
 /*
  * Tests of the display, sound and character side of a domain: <audio>
- * backends with their <input>/<output> settings read and written back as
- * libvirt writes them (attribute and element order, what is kept per
- * backend type), and the settings libvirt refuses refused with its code
- * and text.
+ * backends with their <input>/<output> settings, the virtio options of
+ * <driver>, TCP/UDP/null chardevs and <listen type='none'>, read and
+ * written back as libvirt writes them (attribute and element order), and
+ * what libvirt refuses (or vrt cannot apply) refused with its code and
+ * text.
  */
 #include "conf/domain/domain_conf.h"
 #include "util/error.h"
@@ -177,6 +178,19 @@ test_network_chardevs(void)
                    VIR_ERR_CONFIG_UNSUPPORTED, "TLS for a TCP character device is not supported");
 }
 
+static void
+test_graphics_listen_none(void)
+{
+    g_autofree char *vnc = roundtrip(HEAD "<graphics type='vnc' keymap='de'><listen type='none'/></graphics>" TAIL);
+
+    assert_has(vnc, "<graphics type='vnc' keymap='de'>\n      <listen type='none'/>\n    </graphics>");
+    assert_refused(HEAD "<graphics type='vnc' port='5901'><listen type='none'/></graphics>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "graphics listen type 'none' with a port or another listen");
+    assert_refused(HEAD "<graphics type='vnc'><listen type='none'/><listen type='address' address='::1'/>"
+                        "</graphics>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "graphics listen type 'none' with a port or another listen");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -185,5 +199,6 @@ main(int argc, char **argv)
     g_test_add_func("/domdevav/audio/refusals", test_audio_refusals);
     g_test_add_func("/domdevav/virtio-options", test_virtio_options);
     g_test_add_func("/domdevav/chardev/network", test_network_chardevs);
+    g_test_add_func("/domdevav/graphics/listen-none", test_graphics_listen_none);
     return g_test_run();
 }

@@ -843,7 +843,9 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics type 'spice' is not supported");
         return false;
     }
-    if (g->autoport || g->port < 0)
+    if (g->listen_none)
+        g_string_assign(opt, "none");
+    else if (g->autoport || g->port < 0)
         g_string_printf(opt, "%s:0,to=100", listen);
     else if (g->port >= 5900)
         g_string_printf(opt, "%s:%d", listen, g->port - 5900);

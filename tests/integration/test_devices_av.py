@@ -89,7 +89,7 @@ VIRTIO_OPTS_XML = """<domain type='qemu'><name>vopts</name><memory unit='MiB'>64
     <input type='keyboard' bus='virtio'><driver iommu='off'/></input>
     <video><driver page_per_vq='on' packed='off'/><model type='virtio'/></video>
     <rng model='virtio'><backend model='random'>/dev/urandom</backend><driver ats='on' page_per_vq='on'/></rng>
-    <memballoon model='virtio'><driver packed='on'/></memballoon>
+    <memballoon model='virtio' freePageReporting='on'><driver packed='on'/></memballoon>
   </devices>
 </domain>"""
 
@@ -102,7 +102,8 @@ def qom_get(uri, name, path, prop):
 
 def test_virtio_driver_options_reach_qemu(vrtd, tmp_path):
     """<driver ats|iommu|packed|page_per_vq> of the virtio input, video, RNG
-    and balloon: the device properties QEMU runs with."""
+    and balloon, and the balloon's freePageReporting: the device properties
+    QEMU runs with."""
     name = define_start(vrtd.uri, tmp_path, VIRTIO_OPTS_XML)
     devs = {}
     for a in option_args(qemu_argv(vrtd.root, name), "-device"):
@@ -112,12 +113,13 @@ def test_virtio_driver_options_reach_qemu(vrtd, tmp_path):
     assert devs["input1"]["iommu_platform"] is False
     assert devs["video0"]["page-per-vq"] is True and devs["video0"]["packed"] is False
     assert devs["rng0"]["ats"] is True and devs["rng0"]["page-per-vq"] is True
-    assert devs["balloon0"]["packed"] is True
+    assert devs["balloon0"]["packed"] is True and devs["balloon0"]["free-page-reporting"] is True
     # what QEMU's devices hold
     assert qom_get(vrtd.uri, name, "/machine/peripheral/input0", "ats") is True
     assert qom_get(vrtd.uri, name, "/machine/peripheral/input0", "packed") is True
     assert qom_get(vrtd.uri, name, "/machine/peripheral/rng0", "page-per-vq") is True
     assert qom_get(vrtd.uri, name, "/machine/peripheral/balloon0", "packed") is True
+    assert qom_get(vrtd.uri, name, "/machine/peripheral/balloon0", "free-page-reporting") is True
     inactive = virsh(vrtd.uri, "dumpxml", "--inactive", name).stdout
     assert "<driver ats='on' page_per_vq='on'/>" in inactive
     assert "<driver page_per_vq='on' packed='off'/>" not in inactive  # libvirt's order

@@ -408,6 +408,7 @@ typedef struct {
 typedef struct {
     char *model; /* "virtio", "none" */
     VrtTristate autodeflate;
+    VrtTristate free_page_reporting; /* freePageReporting= */
     guint stats_period; /* 0 = unset */
     VrtVirtioOptions virtio;
     VrtDomainDeviceInfo info;

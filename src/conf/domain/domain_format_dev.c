@@ -531,14 +531,17 @@ vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b)
     const char *ad = b->autodeflate == VRT_TRISTATE_YES  ? " autodeflate='on'"
                      : b->autodeflate == VRT_TRISTATE_NO ? " autodeflate='off'"
                                                          : "";
+    const char *fpr = b->free_page_reporting == VRT_TRISTATE_YES  ? " freePageReporting='on'"
+                      : b->free_page_reporting == VRT_TRISTATE_NO ? " freePageReporting='off'"
+                                                                  : "";
     g_autoptr(GString) driver = g_string_new(NULL);
     bool has_driver = vrt_format_virtio_options(driver, &b->virtio);
 
     if (!b->stats_period && !has_driver && !info_has_content(f, &b->info)) {
-        vrt_fmt_line(f, "<memballoon model='%s'%s/>", b->model, ad);
+        vrt_fmt_line(f, "<memballoon model='%s'%s%s/>", b->model, ad, fpr);
         return;
     }
-    vrt_fmt_line(f, "<memballoon model='%s'%s>", b->model, ad);
+    vrt_fmt_line(f, "<memballoon model='%s'%s%s>", b->model, ad, fpr);
     f->indent++;
     if (b->stats_period)
         vrt_fmt_line(f, "<stats period='%u'/>", b->stats_period);

@@ -1162,8 +1162,9 @@ parse_memballoon(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainMemballoonDef
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_memballoon_def_free);
 
     g_ptr_array_add(holder, b);
-    if (!vrt_xml_check_attrs(node, error, "model", "autodeflate", NULL) ||
-        !vrt_xml_prop_tristate(node, "autodeflate", true, &b->autodeflate, error))
+    if (!vrt_xml_check_attrs(node, error, "model", "autodeflate", "freePageReporting", NULL) ||
+        !vrt_xml_prop_tristate(node, "autodeflate", true, &b->autodeflate, error) ||
+        !vrt_xml_prop_tristate(node, "freePageReporting", true, &b->free_page_reporting, error))
         return false;
     b->model = vrt_xml_prop(node, "model");
     if (!b->model || (!g_str_equal(b->model, "virtio") && !g_str_equal(b->model, "none"))) {

@@ -123,7 +123,8 @@ test_virtio_options(void)
         roundtrip(HEAD "<input type='mouse' bus='virtio'><driver packed='on' ats='on'/></input>"
                        "<video><model type='virtio'/><driver page_per_vq='on' iommu='off'/></video>"
                        "<rng model='virtio'><driver ats='off'/><backend model='random'>/dev/urandom</backend></rng>"
-                       "<memballoon model='virtio'><driver packed='on'/><stats period='5'/></memballoon>" TAIL);
+                       "<memballoon freePageReporting='off' model='virtio'><driver packed='on'/><stats period='5'/>"
+                       "</memballoon>" TAIL);
 
     /* libvirt's places: first in <input> and <video>, after the backend
      * of an RNG, after the balloon's address */
@@ -131,6 +132,7 @@ test_virtio_options(void)
     assert_has(out, "<video>\n      <driver iommu='off' page_per_vq='on'/>\n      <model type='virtio'");
     assert_has(out, "</backend>\n      <driver ats='off'/>\n      <address ");
     assert_has(out, "function='0x0'/>\n      <driver packed='on'/>\n    </memballoon>");
+    assert_has(out, "<memballoon model='virtio' freePageReporting='off'>");
     assert_refused(HEAD "<input type='mouse' bus='ps2'><driver ats='on'/></input>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
                    "ats driver option is only supported for virtio devices");
     assert_refused(HEAD "<video><driver packed='on'/><model type='qxl'/></video>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,

@@ -1358,6 +1358,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
 
         if (def->memballoon->autodeflate == VRT_TRISTATE_YES)
             json_object_set_boolean_member(dev, "deflate-on-oom", TRUE);
+        if (def->memballoon->free_page_reporting != VRT_TRISTATE_DEFAULT)
+            json_object_set_boolean_member(dev, "free-page-reporting",
+                                           def->memballoon->free_page_reporting == VRT_TRISTATE_YES);
         add_device_info(def, dev, &def->memballoon->info);
         arg_json(&b, "-device", dev);
     }

@@ -737,6 +737,12 @@ post_parse_console(VrtDomainDef *def)
         ser->path = g_strdup(con->path);
         ser->listen = con->listen;
         ser->append = con->append;
+        ser->host = g_strdup(con->host);
+        ser->service = g_strdup(con->service);
+        ser->bind_host = g_strdup(con->bind_host);
+        ser->bind_service = g_strdup(con->bind_service);
+        ser->telnet = con->telnet;
+        ser->tls = con->tls;
         ser->target_port = 0;
         g_ptr_array_add(def->serials, ser);
     }

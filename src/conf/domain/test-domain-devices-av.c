@@ -164,6 +164,15 @@ test_network_chardevs(void)
                     "      <source mode='connect' host='127.0.0.1' service='9998'/>\n      <target type='serial'");
     assert_has(out, "<source mode='bind' host='0.0.0.0' service='4444'/>\n      <protocol type='telnet'/>");
 
+    {
+        /* a console alone makes its serial, which takes the console's
+         * network ends (fuzzer finding: the serial had none and the
+         * written XML did not parse again) */
+        g_autofree char *con = roundtrip(HEAD "<console type='tcp'><source mode='bind' host='::' service='7'/>"
+                                              "<protocol type='telnet'/></console>" TAIL);
+        assert_has(con, "<serial type='tcp'>\n      <source mode='bind' host='::' service='7'/>\n"
+                        "      <protocol type='telnet'/>\n");
+    }
     assert_refused(HEAD "<serial type='tcp'><source service='1'/></serial>" TAIL, VIR_ERR_INTERNAL_ERROR,
                    "Missing source host attribute for char device");
     assert_refused(HEAD "<serial type='udp'><source mode='bind' service='1'/></serial>" TAIL, VIR_ERR_INTERNAL_ERROR,

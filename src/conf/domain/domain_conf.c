@@ -29,14 +29,6 @@ cpu_feature_free(gpointer p)
 }
 
 static void
-audio_free(gpointer p)
-{
-    VrtDomainAudioDef *a = p;
-    g_free(a->type);
-    g_free(a);
-}
-
-static void
 timer_free(gpointer p)
 {
     VrtDomainTimerDef *t = p;
@@ -125,6 +117,10 @@ vrt_domain_chr_def_free(VrtDomainChrDef *chr)
     if (!chr)
         return;
     g_free(chr->path);
+    g_free(chr->host);
+    g_free(chr->service);
+    g_free(chr->bind_host);
+    g_free(chr->bind_service);
     g_free(chr->target_type);
     g_free(chr->target_name);
     g_free(chr->target_model);
@@ -222,7 +218,7 @@ vrt_domain_def_new(void)
     def->cpu.cache_level = -1;
     def->os.bootmenu_timeout = -1;
     def->cpu.maxphys_bits = -1;
-    def->audios = g_ptr_array_new_with_free_func(audio_free);
+    def->audios = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_audio_free);
     def->disks = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_disk_def_free);
     def->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_controller_def_free);
     def->nets = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_net_def_free);

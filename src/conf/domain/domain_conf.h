@@ -19,6 +19,7 @@
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_net_driver.h"
 #include "conf/domain/domain_os.h"
+#include "conf/domain/domain_virtio.h"
 #include "util/mac.h"
 #include "util/pciaddr.h"
 #include "util/tristate.h"
@@ -82,11 +83,36 @@ typedef struct {
     char *name;
 } VrtDomainCpuFeature;
 
-/* <audio id= type=/>: libvirt 9 adds one ('none', or 'spice' with spice
- * graphics) to every qemu domain. */
+/* One direction (<input>/<output>) of an <audio> backend: the common
+ * settings, and those of the ALSA and OSS backends (0/NULL/DEFAULT: not
+ * written). */
+typedef struct {
+    VrtTristate mixing_engine;
+    VrtTristate fixed_settings;
+    guint voices;
+    guint buffer_length;
+    guint frequency; /* <settings>, only with fixedSettings='yes' */
+    guint channels;
+    char *format; /* "u8", "s8", "u16", "s16", "u32", "s32", "f32" */
+    char *dev; /* alsa, oss */
+    guint buffer_count; /* oss */
+    VrtTristate try_poll; /* oss */
+} VrtDomainAudioIO;
+
+/* <audio id= type=>: libvirt 9 adds one ('none', or 'spice' with spice
+ * graphics) to every qemu domain; each becomes a QEMU -audiodev
+ * (domain_audio.c reads and writes it). */
 typedef struct {
     guint id; /* 1..255 */
-    char *type; /* "none", "spice" */
+    char *type; /* "none", "alsa", "oss", "file", "spice" */
+    guint timer_period; /* microseconds, 0: QEMU's default */
+    VrtDomainAudioIO input;
+    VrtDomainAudioIO output;
+    VrtTristate try_mmap; /* oss */
+    VrtTristate exclusive; /* oss */
+    bool dsp_policy_set; /* oss */
+    int dsp_policy;
+    char *path; /* file: the WAV file QEMU writes */
 } VrtDomainAudioDef;
 
 typedef enum {
@@ -352,6 +378,10 @@ typedef enum {
     VRT_DOMAIN_CHR_TYPE_PTY = 0,
     VRT_DOMAIN_CHR_TYPE_FILE,
     VRT_DOMAIN_CHR_TYPE_UNIX,
+    VRT_DOMAIN_CHR_TYPE_TCP,
+    VRT_DOMAIN_CHR_TYPE_UDP,
+    VRT_DOMAIN_CHR_TYPE_NULL,
+    VRT_DOMAIN_CHR_TYPE_STDIO,
 } VrtDomainChrType;
 
 typedef struct {
@@ -361,8 +391,17 @@ typedef struct {
      * NULL for the driver to choose); pty: the live pty (runtime, NULL
      * until the driver knows it) */
     char *path;
-    bool listen; /* unix: mode='bind' (true) or 'connect' */
+    bool listen; /* unix, tcp: mode='bind' (true) or 'connect' */
     VrtTristate append; /* file: append= */
+    /* tcp: the address QEMU connects to or listens on; udp: the remote
+     * end (<source mode='connect'>) */
+    char *host;
+    char *service;
+    /* udp: the local end (<source mode='bind'>) */
+    char *bind_host;
+    char *bind_service;
+    bool telnet; /* tcp: <protocol type='telnet'> (else 'raw') */
+    VrtTristate tls; /* tcp: tls= (only 'no' is supported) */
     /* <target>: serial: type "isa-serial"/"pci-serial"/..., port;
      * console: type "serial"/"virtio", port; channel: type "virtio",
      * name (e.g. "org.qemu.guest_agent.0"). */
@@ -377,6 +416,7 @@ typedef struct {
 typedef struct {
     char *type; /* "tablet", "mouse", "keyboard" */
     char *bus; /* "usb", "ps2", "virtio" */
+    VrtVirtioOptions virtio; /* bus 'virtio' only */
     VrtDomainDeviceInfo info;
 } VrtDomainInputDef;
 
@@ -393,6 +433,9 @@ typedef struct {
     char *listen; /* listen address, NULL = default */
     char *passwd; /* only formatted with VRT_DOMAIN_XML_SECURE */
     char *keymap;
+    /* <listen type='none'/>: no listener at all (VNC: QEMU's -vnc none,
+     * reachable only through the monitor); no port, address or autoport */
+    bool listen_none;
 } VrtDomainGraphicsDef;
 
 typedef struct {
@@ -401,13 +444,16 @@ typedef struct {
     guint ram, vgamem; /* qxl only, KiB, 0 = unset */
     guint heads; /* 0 = unset */
     bool primary;
+    VrtVirtioOptions virtio; /* model 'virtio' only */
     VrtDomainDeviceInfo info;
 } VrtDomainVideoDef;
 
 typedef struct {
     char *model; /* "virtio", "none" */
     VrtTristate autodeflate;
+    VrtTristate free_page_reporting; /* freePageReporting= */
     guint stats_period; /* 0 = unset */
+    VrtVirtioOptions virtio;
     VrtDomainDeviceInfo info;
 } VrtDomainMemballoonDef;
 
@@ -416,6 +462,7 @@ typedef struct {
     char *backend_path; /* <backend model='random'>/dev/urandom</backend> */
     guint rate_bytes; /* 0 = unset */
     guint rate_period; /* 0 = unset */
+    VrtVirtioOptions virtio;
     VrtDomainDeviceInfo info;
 } VrtDomainRngDef;
 
@@ -544,6 +591,7 @@ typedef struct {
     char *version; /* emulator: "2.0" (default), "1.2" */
     char *device_path; /* passthrough: <device path=> */
 } VrtDomainTpmDef;
+void vrt_domain_audio_free(VrtDomainAudioDef *a);
 void vrt_domain_tpm_free(VrtDomainTpmDef *tpm);
 
 /* <filesystem type='mount'><driver type='virtiofs'/> (domain_tpm.c) */

@@ -201,6 +201,12 @@ format_console(VrtFmt *f, const VrtDomainDef *def, const VrtDomainChrDef *con, g
                 view.path = ser->path;
                 view.listen = ser->listen;
                 view.append = ser->append;
+                view.host = ser->host;
+                view.service = ser->service;
+                view.bind_host = ser->bind_host;
+                view.bind_service = ser->bind_service;
+                view.telnet = ser->telnet;
+                view.tls = ser->tls;
                 view.info.alias = ser->info.alias;
                 break;
             }
@@ -235,10 +241,8 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_input(f, def->inputs->pdata[i]);
     for (guint i = 0; i < def->graphics->len; i++)
         vrt_format_graphics(f, def->graphics->pdata[i]);
-    for (guint i = 0; i < def->audios->len; i++) {
-        const VrtDomainAudioDef *a = def->audios->pdata[i];
-        vrt_fmt_line(f, "<audio id='%u' type='%s'/>", a->id, a->type);
-    }
+    for (guint i = 0; i < def->audios->len; i++)
+        vrt_format_audio(f, def->audios->pdata[i]);
     for (guint i = 0; i < def->videos->len; i++)
         vrt_format_video(f, def->videos->pdata[i]);
     for (guint i = 0; i < def->hostdevs->len; i++) {

@@ -380,6 +380,36 @@ vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h)
     vrt_fmt_line(f, "</hostdev>");
 }
 
+/* The <source>s of a TCP or UDP chardev, and a TCP one's <protocol>, in
+ * libvirt's order. */
+static void
+format_chr_net_source(VrtFmt *f, const VrtDomainChrDef *chr)
+{
+    g_autoptr(GString) a = g_string_new(NULL);
+
+    if (chr->type == VRT_DOMAIN_CHR_TYPE_TCP) {
+        g_string_append_printf(a, " mode='%s'", chr->listen ? "bind" : "connect");
+        vrt_xml_format_attr(a, "host", chr->host);
+        vrt_xml_format_attr(a, "service", chr->service);
+        if (chr->tls)
+            g_string_append_printf(a, " tls='%s'", chr->tls == VRT_TRISTATE_YES ? "yes" : "no");
+        vrt_fmt_line(f, "<source%s/>", a->str);
+        vrt_fmt_line(f, "<protocol type='%s'/>", chr->telnet ? "telnet" : "raw");
+    } else if (chr->type == VRT_DOMAIN_CHR_TYPE_UDP) {
+        if (chr->bind_host || chr->bind_service) {
+            vrt_xml_format_attr(a, "host", chr->bind_host);
+            vrt_xml_format_attr(a, "service", chr->bind_service);
+            vrt_fmt_line(f, "<source mode='bind'%s/>", a->str);
+            g_string_truncate(a, 0);
+        }
+        if (chr->host || chr->service) {
+            vrt_xml_format_attr(a, "host", chr->host);
+            vrt_xml_format_attr(a, "service", chr->service);
+            vrt_fmt_line(f, "<source mode='connect'%s/>", a->str);
+        }
+    }
+}
+
 void
 vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
 {
@@ -409,6 +439,7 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
                 vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end);
             break;
         case VRT_DOMAIN_CHR_TYPE_PTY: vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end); break;
+        default: break;
         }
         if (kids) {
             f->indent++;
@@ -417,6 +448,7 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
             vrt_fmt_line(f, "</source>");
         }
     }
+    format_chr_net_source(f, chr);
     {
         g_autoptr(GString) t = g_string_new(NULL);
         if (chr->target_type)
@@ -443,12 +475,19 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
 void
 vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in)
 {
-    if (!info_has_content(f, &in->info)) {
+    g_autoptr(GString) driver = g_string_new(NULL);
+    bool has_driver = vrt_virtio_options_present(&in->virtio);
+
+    vrt_virtio_options_format(driver, &in->virtio);
+
+    if (!has_driver && !info_has_content(f, &in->info)) {
         vrt_fmt_line(f, "<input type='%s' bus='%s'/>", in->type, in->bus);
         return;
     }
     vrt_fmt_line(f, "<input type='%s' bus='%s'>", in->type, in->bus);
     f->indent++;
+    if (has_driver)
+        vrt_fmt_line(f, "<driver%s/>", driver->str);
     format_info(f, &in->info);
     f->indent--;
     vrt_fmt_line(f, "</input>");
@@ -464,6 +503,19 @@ vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
     E(esc_g_keymap, g->keymap);
 
     g_string_append_printf(attrs, "type='%s'", vrt_graphics_type_names[g->type]);
+    if (g->listen_none) {
+        /* libvirt writes neither port nor autoport then */
+        if (g->keymap)
+            g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
+        if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
+            g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
+        vrt_fmt_line(f, "<graphics %s>", attrs->str);
+        f->indent++;
+        vrt_fmt_line(f, "<listen type='none'/>");
+        f->indent--;
+        vrt_fmt_line(f, "</graphics>");
+        return;
+    }
     /* vnc always says port='-1' for autoport; spice leaves it out */
     if (live_port && g->port >= 0)
         g_string_append_printf(attrs, " port='%d'", g->port);
@@ -494,6 +546,7 @@ void
 vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
 {
     g_autoptr(GString) attrs = g_string_new(NULL);
+    g_autoptr(GString) driver = g_string_new(NULL);
 
     g_string_append_printf(attrs, "type='%s'", v->model);
     if (v->ram)
@@ -508,6 +561,9 @@ vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
         g_string_append(attrs, " primary='yes'");
     vrt_fmt_line(f, "<video>");
     f->indent++;
+    vrt_virtio_options_format(driver, &v->virtio);
+    if (vrt_virtio_options_present(&v->virtio))
+        vrt_fmt_line(f, "<driver%s/>", driver->str);
     vrt_fmt_line(f, "<model %s/>", attrs->str);
     format_info(f, &v->info);
     f->indent--;
@@ -520,16 +576,26 @@ vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b)
     const char *ad = b->autodeflate == VRT_TRISTATE_YES  ? " autodeflate='on'"
                      : b->autodeflate == VRT_TRISTATE_NO ? " autodeflate='off'"
                                                          : "";
+    const char *fpr = b->free_page_reporting == VRT_TRISTATE_YES  ? " freePageReporting='on'"
+                      : b->free_page_reporting == VRT_TRISTATE_NO ? " freePageReporting='off'"
+                                                                  : "";
+    g_autoptr(GString) driver = g_string_new(NULL);
+    bool has_driver = vrt_virtio_options_present(&b->virtio);
 
-    if (!b->stats_period && !info_has_content(f, &b->info)) {
-        vrt_fmt_line(f, "<memballoon model='%s'%s/>", b->model, ad);
+    vrt_virtio_options_format(driver, &b->virtio);
+
+    if (!b->stats_period && !has_driver && !info_has_content(f, &b->info)) {
+        vrt_fmt_line(f, "<memballoon model='%s'%s%s/>", b->model, ad, fpr);
         return;
     }
-    vrt_fmt_line(f, "<memballoon model='%s'%s>", b->model, ad);
+    vrt_fmt_line(f, "<memballoon model='%s'%s%s>", b->model, ad, fpr);
     f->indent++;
     if (b->stats_period)
         vrt_fmt_line(f, "<stats period='%u'/>", b->stats_period);
     format_info(f, &b->info);
+    /* libvirt writes the balloon's <driver> after its address */
+    if (has_driver)
+        vrt_fmt_line(f, "<driver%s/>", driver->str);
     f->indent--;
     vrt_fmt_line(f, "</memballoon>");
 }
@@ -537,6 +603,7 @@ vrt_format_memballoon(VrtFmt *f, const VrtDomainMemballoonDef *b)
 void
 vrt_format_rng(VrtFmt *f, const VrtDomainRngDef *r)
 {
+    g_autoptr(GString) driver = g_string_new(NULL);
     E(esc_r_backend_path, r->backend_path);
 
     vrt_fmt_line(f, "<rng model='%s'>", r->model);
@@ -546,6 +613,9 @@ vrt_format_rng(VrtFmt *f, const VrtDomainRngDef *r)
     else if (r->rate_bytes)
         vrt_fmt_line(f, "<rate bytes='%u'/>", r->rate_bytes);
     vrt_fmt_line(f, "<backend model='random'>%s</backend>", esc_r_backend_path);
+    vrt_virtio_options_format(driver, &r->virtio);
+    if (vrt_virtio_options_present(&r->virtio))
+        vrt_fmt_line(f, "<driver%s/>", driver->str);
     format_info(f, &r->info);
     f->indent--;
     vrt_fmt_line(f, "</rng>");

@@ -512,38 +512,6 @@ parse_cpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
     return check_cpu_cache_and_addr(def, error);
 }
 
-static bool
-parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error)
-{
-    VrtDomainAudioDef *a;
-    bool present = false;
-
-    if (!vrt_xml_check_attrs(node, error, "id", "type", NULL))
-        return false;
-    a = g_new0(VrtDomainAudioDef, 1);
-    g_ptr_array_add(def->audios, a);
-    a->type = vrt_xml_prop(node, "type");
-    if (!vrt_xml_prop_uint(node, "id", 255, &a->id, &present, error))
-        return false;
-    if (!present || a->id == 0) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "audio needs an 'id' from 1 to 255");
-        return false;
-    }
-    if (!a->type || (!g_str_equal(a->type, "none") && !g_str_equal(a->type, "spice"))) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "audio type '%s' is not supported", a->type ? a->type : "");
-        return false;
-    }
-    for (guint i = 0; i + 1 < def->audios->len; i++) {
-        if (((VrtDomainAudioDef *)def->audios->pdata[i])->id == a->id) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "audio id '%u' is used more than once", a->id);
-            return false;
-        }
-    }
-    VRT_XML_FOREACH_CHILD(c, node)
-    return vrt_xml_unsupported(c, error);
-    return true;
-}
-
 /* offset= with the attributes each offset reads, as libvirt reads them:
  * a number as adjustment of utc/localtime makes the offset variable. */
 static bool
@@ -758,7 +726,7 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
     {
         g_autofree VrtDomainDeviceDef *dev = NULL;
         if (vrt_xml_is(c, "audio")) {
-            if (!parse_audio(c, def, error))
+            if (!vrt_parse_audio(c, def, error))
                 return false;
             continue;
         }
@@ -1024,6 +992,12 @@ post_parse_console(VrtDomainDef *def)
         ser->path = g_strdup(con->path);
         ser->listen = con->listen;
         ser->append = con->append;
+        ser->host = g_strdup(con->host);
+        ser->service = g_strdup(con->service);
+        ser->bind_host = g_strdup(con->bind_host);
+        ser->bind_service = g_strdup(con->bind_service);
+        ser->telnet = con->telnet;
+        ser->tls = con->tls;
         ser->target_port = 0;
         g_ptr_array_add(def->serials, ser);
     }

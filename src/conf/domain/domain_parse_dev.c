@@ -889,6 +889,56 @@ parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out
 
 /* ---- character devices -------------------------------------------- */
 
+/* <source mode= host= service=> of a network chardev: mode as libvirt
+ * reads it (connect when absent). */
+static bool
+parse_chr_net_source(xmlNodePtr c, VrtDomainChrDef *chr, guint n_sources, GError **error)
+{
+    g_autofree char *mode = NULL;
+    bool bind;
+
+    if (!(chr->type == VRT_DOMAIN_CHR_TYPE_TCP ? vrt_xml_check_attrs(c, error, "mode", "host", "service", "tls", NULL)
+                                               : vrt_xml_check_attrs(c, error, "mode", "host", "service", NULL)))
+        return false;
+    if (n_sources > 2) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "only two source elements are allowed for character device");
+        return false;
+    }
+    /* <reconnect> and <seclabel> are not applied: refused, not dropped */
+    VRT_XML_FOREACH_CHILD(child, c)
+    return vrt_xml_unsupported(child, error);
+    mode = vrt_xml_prop(c, "mode");
+    if (mode && !g_str_equal(mode, "bind") && !g_str_equal(mode, "connect")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'mode' in element 'source': '%s'.", mode);
+        return false;
+    }
+    bind = g_strcmp0(mode, "bind") == 0;
+    if (chr->type == VRT_DOMAIN_CHR_TYPE_TCP) {
+        /* libvirt reads the first <source> of a TCP chardev */
+        if (n_sources > 1)
+            return true;
+        chr->listen = bind;
+        chr->host = vrt_xml_prop(c, "host");
+        chr->service = vrt_xml_prop(c, "service");
+        if (!vrt_xml_prop_tristate(c, "tls", false, &chr->tls, error))
+            return false;
+        if (chr->tls == VRT_TRISTATE_YES) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "TLS for a TCP character device is not supported");
+            return false;
+        }
+        return true;
+    }
+    /* UDP: one end each, the first of each mode */
+    if (!bind && !chr->host && !chr->service) {
+        chr->host = vrt_xml_prop(c, "host");
+        chr->service = vrt_xml_prop(c, "service");
+    } else if (bind && !chr->bind_host && !chr->bind_service) {
+        chr->bind_host = vrt_xml_prop(c, "host");
+        chr->bind_service = vrt_xml_prop(c, "service");
+    }
+    return true;
+}
+
 static bool
 parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtype, VrtDomainChrDef **out,
           GError **error)
@@ -896,6 +946,7 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     VrtDomainChrDef *chr = g_new0(VrtDomainChrDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     bool status = ctx->flags & VRT_DOMAIN_XML_STATUS;
+    guint n_sources = 0;
     int v = -1;
 
     g_ptr_array_add(holder, chr); /* frees chr on every error path */
@@ -907,7 +958,23 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     chr->type = v;
     VRT_XML_FOREACH_CHILD(c, node)
     {
-        if (vrt_xml_is(c, "source")) {
+        if (vrt_xml_is(c, "source") && (chr->type == VRT_DOMAIN_CHR_TYPE_TCP || chr->type == VRT_DOMAIN_CHR_TYPE_UDP)) {
+            if (!parse_chr_net_source(c, chr, ++n_sources, error))
+                return false;
+        } else if (vrt_xml_is(c, "protocol") && chr->type == VRT_DOMAIN_CHR_TYPE_TCP) {
+            g_autofree char *proto = vrt_xml_prop(c, "type");
+            if (!vrt_xml_check_attrs(c, error, "type", NULL))
+                return false;
+            if (proto && !g_str_equal(proto, "raw") && !g_str_equal(proto, "telnet")) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device protocol '%s' is not supported",
+                              proto);
+                return false;
+            }
+            chr->telnet = g_strcmp0(proto, "telnet") == 0;
+        } else if (vrt_xml_is(c, "source") &&
+                   (chr->type == VRT_DOMAIN_CHR_TYPE_NULL || chr->type == VRT_DOMAIN_CHR_TYPE_STDIO)) {
+            return vrt_xml_unsupported(c, error);
+        } else if (vrt_xml_is(c, "source")) {
             if (!vrt_xml_check_attrs(c, error, "path", "mode", "append", NULL))
                 return false;
             if (chr->type == VRT_DOMAIN_CHR_TYPE_UNIX) {
@@ -971,6 +1038,15 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");
         return false;
     }
+    /* libvirt's checks (its code: an internal error) */
+    if (chr->type == VRT_DOMAIN_CHR_TYPE_TCP && !chr->host) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Missing source host attribute for char device");
+        return false;
+    }
+    if ((chr->type == VRT_DOMAIN_CHR_TYPE_TCP || chr->type == VRT_DOMAIN_CHR_TYPE_UDP) && !chr->service) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Missing source service attribute for char device");
+        return false;
+    }
     switch (devtype) {
     case VRT_DOMAIN_CHR_DEVICE_SERIAL:
         if (chr->target_type &&
@@ -1030,7 +1106,18 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
         return false;
     }
     VRT_XML_FOREACH_CHILD(c, node)
-    INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
+    {
+        if (vrt_xml_is(c, "driver")) {
+            if (!vrt_virtio_driver_parse(c, &in->virtio, error))
+                return false;
+        } else {
+            INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
+        }
+    }
+    /* libvirt ignores them on a PS/2 or USB input; vrt does not keep what
+     * it cannot apply */
+    if (!g_str_equal(in->bus, "virtio") && !vrt_virtio_options_check_absent(&in->virtio, error))
+        return false;
     *out = g_ptr_array_steal_index(holder, 0);
     return true;
 }
@@ -1057,6 +1144,7 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
     VrtDomainGraphicsDef *g = g_new0(VrtDomainGraphicsDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_graphics_def_free);
     VrtTristate autoport = VRT_TRISTATE_DEFAULT;
+    bool has_address = false;
     int v = -1;
 
     g_ptr_array_add(holder, g);
@@ -1089,6 +1177,12 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
         if (!vrt_xml_check_attrs(c, error, "type", "address", NULL))
             return false;
         type = vrt_xml_prop(c, "type");
+        if (g_strcmp0(type, "none") == 0) {
+            if (!vrt_xml_check_attrs(c, error, "type", NULL))
+                return false;
+            g->listen_none = true;
+            continue;
+        }
         if (g_strcmp0(type, "address") != 0) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics listen type '%s' is not supported",
                           type ? type : "");
@@ -1096,6 +1190,17 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
         }
         if (!g->listen)
             g->listen = vrt_xml_prop(c, "address");
+        has_address = true;
+    }
+    if (g->listen_none) {
+        /* nothing listens: a port, an address or a second listen would
+         * not be applied */
+        if (has_address || g->listen || g->port >= 0 || g->tls_port >= 0 || autoport == VRT_TRISTATE_YES) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "graphics listen type 'none' with a port or another listen is not supported");
+            return false;
+        }
+        g->autoport = false;
     }
     *out = g_ptr_array_steal_index(holder, 0);
     return true;
@@ -1131,12 +1236,17 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
                               vd->model ? vd->model : "");
                 return false;
             }
+        } else if (vrt_xml_is(c, "driver")) {
+            if (!vrt_virtio_driver_parse(c, &vd->virtio, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &vd->info, false, error);
         }
     }
     if (!vd->model)
         vd->model = g_strdup("vga");
+    if (!g_str_equal(vd->model, "virtio") && !vrt_virtio_options_check_absent(&vd->virtio, error))
+        return false;
     if ((vd->ram || vd->vgamem) && !g_str_equal(vd->model, "qxl")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "video attributes 'ram' and 'vgamem' are only for model 'qxl'");
@@ -1153,8 +1263,9 @@ parse_memballoon(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainMemballoonDef
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_memballoon_def_free);
 
     g_ptr_array_add(holder, b);
-    if (!vrt_xml_check_attrs(node, error, "model", "autodeflate", NULL) ||
-        !vrt_xml_prop_tristate(node, "autodeflate", true, &b->autodeflate, error))
+    if (!vrt_xml_check_attrs(node, error, "model", "autodeflate", "freePageReporting", NULL) ||
+        !vrt_xml_prop_tristate(node, "autodeflate", true, &b->autodeflate, error) ||
+        !vrt_xml_prop_tristate(node, "freePageReporting", true, &b->free_page_reporting, error))
         return false;
     b->model = vrt_xml_prop(node, "model");
     if (!b->model || (!g_str_equal(b->model, "virtio") && !g_str_equal(b->model, "none"))) {
@@ -1167,6 +1278,9 @@ parse_memballoon(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainMemballoonDef
         if (vrt_xml_is(c, "stats")) {
             if (!vrt_xml_check_attrs(c, error, "period", NULL) ||
                 !vrt_xml_prop_uint(c, "period", G_MAXINT, &b->stats_period, NULL, error))
+                return false;
+        } else if (vrt_xml_is(c, "driver")) {
+            if (!vrt_virtio_driver_parse(c, &b->virtio, error))
                 return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &b->info, false, error);
@@ -1215,6 +1329,9 @@ parse_rng(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainRngDef **out, GError
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "rng rate needs a positive 'bytes' attribute");
                 return false;
             }
+        } else if (vrt_xml_is(c, "driver")) {
+            if (!vrt_virtio_driver_parse(c, &r->virtio, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &r->info, false, error);
         }

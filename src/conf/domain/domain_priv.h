@@ -85,6 +85,7 @@ bool vrt_parse_iommu(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_feature_ext(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_domain_features_post_parse(const VrtDomainDef *def, GError **error);
 /* <tpm> and <filesystem> (domain_tpm.c) */
+bool vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 
@@ -139,6 +140,7 @@ void vrt_format_apic(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_features_mid(VrtFmt *f, const VrtDomainFeaturesDef *feat);
 void vrt_format_features_tail(VrtFmt *f, const VrtDomainFeaturesDef *feat);
 bool vrt_domain_features_any(const VrtDomainFeaturesDef *feat);
+void vrt_format_audio(VrtFmt *f, const VrtDomainAudioDef *a);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);

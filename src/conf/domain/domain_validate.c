@@ -134,6 +134,26 @@ check_videos(const VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* Spice's audio backend plays through a spice client (libvirt's QEMU
+ * validation). */
+static bool
+check_audios(const VrtDomainDef *def, GError **error)
+{
+    bool spice = false;
+
+    for (guint i = 0; i < def->graphics->len; i++)
+        spice = spice || ((const VrtDomainGraphicsDef *)def->graphics->pdata[i])->type == VRT_DOMAIN_GRAPHICS_SPICE;
+    for (guint i = 0; i < def->audios->len; i++) {
+        const VrtDomainAudioDef *a = def->audios->pdata[i];
+        if (g_str_equal(a->type, "spice") && !spice) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "Spice audio is not supported without spice graphics");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* What the machine must offer the firmware and the IOMMU, checked when
  * the definition is made, as libvirt's QEMU validation does. */
 static bool
@@ -159,5 +179,5 @@ bool
 vrt_domain_def_validate(const VrtDomainDef *def, GError **error)
 {
     return check_hostdevs(def, error) && check_usb_controllers(def, error) && check_disks(def, error) &&
-           check_videos(def, error) && check_platform(def, error);
+           check_videos(def, error) && check_audios(def, error) && check_platform(def, error);
 }

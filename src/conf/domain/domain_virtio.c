@@ -47,6 +47,15 @@ vrt_virtio_options_present(const VrtVirtioOptions *o)
     return o->iommu || o->ats || o->packed || o->page_per_vq;
 }
 
+bool
+vrt_virtio_driver_parse(xmlNodePtr driver, VrtVirtioOptions *o, GError **error)
+{
+    if (vrt_virtio_options_present(o))
+        return vrt_xml_unsupported(driver, error);
+    return vrt_xml_check_attrs(driver, error, VRT_VIRTIO_OPTION_ATTRS, NULL) &&
+           vrt_virtio_options_parse(driver, o, error);
+}
+
 static void
 fmt_one(GString *attrs, const char *name, VrtTristate t)
 {

@@ -25,6 +25,10 @@ typedef struct {
  * lists them among the attributes it allows: VRT_VIRTIO_OPTION_ATTRS). */
 bool vrt_virtio_options_parse(xmlNodePtr driver, VrtVirtioOptions *o, GError **error);
 bool vrt_virtio_options_present(const VrtVirtioOptions *o);
+/* The <driver> of a device whose driver element holds only these options
+ * (virtio input, video, RNG, balloon): other attributes refused, and a
+ * second <driver> with options refused as libvirt's schema refuses it. */
+bool vrt_virtio_driver_parse(xmlNodePtr driver, VrtVirtioOptions *o, GError **error);
 /* " iommu='on' ats='off'..." in libvirt's order */
 void vrt_virtio_options_format(GString *attrs, const VrtVirtioOptions *o);
 /* libvirt's refusal of the options on a device that is not virtio */

@@ -843,6 +843,35 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
              chr->listen ? ",wait=off" : "");
         return true;
     }
+    case VRT_DOMAIN_CHR_TYPE_TCP: {
+        /* QEMU connects or listens itself, as with libvirt */
+        g_autofree char *host = vrt_qemu_command_escape(chr->host);
+        g_autofree char *port = vrt_qemu_command_escape(chr->service);
+
+        arg(b, "-chardev");
+        argf(b, "socket,id=%s,host=%s,port=%s%s%s", id, host, port, chr->telnet ? ",telnet=on" : "",
+             chr->listen ? ",server=on,wait=off" : "");
+        return true;
+    }
+    case VRT_DOMAIN_CHR_TYPE_UDP: {
+        /* libvirt's defaults for the ends not written */
+        g_autofree char *host = vrt_qemu_command_escape(chr->host ? chr->host : "");
+        g_autofree char *port = vrt_qemu_command_escape(chr->service);
+        g_autofree char *lhost = vrt_qemu_command_escape(chr->bind_host ? chr->bind_host : "");
+        g_autofree char *lport = vrt_qemu_command_escape(chr->bind_service ? chr->bind_service : "0");
+
+        arg(b, "-chardev");
+        argf(b, "udp,id=%s,host=%s,port=%s,localaddr=%s,localport=%s", id, host, port, lhost, lport);
+        return true;
+    }
+    case VRT_DOMAIN_CHR_TYPE_NULL:
+        arg(b, "-chardev");
+        argf(b, "null,id=%s", id);
+        return true;
+    case VRT_DOMAIN_CHR_TYPE_STDIO:
+        arg(b, "-chardev");
+        argf(b, "stdio,id=%s", id);
+        return true;
     }
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
     return false;
@@ -903,6 +932,23 @@ build_virtio_serial_port(CmdBuilder *b, const VrtDomainChrDef *chr, const char *
 
 /* ---- the rest ---- */
 
+/* A virtio device's <driver> options as its properties, libvirt's names. */
+static void
+add_virtio_options(JsonObject *dev, const VrtVirtioOptions *o)
+{
+    const struct {
+        const char *prop;
+        VrtTristate value;
+    } props[] = {
+        { "iommu_platform", o->iommu }, { "ats", o->ats }, { "packed", o->packed }, { "page-per-vq", o->page_per_vq }
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(props); i++) {
+        if (props[i].value != VRT_TRISTATE_DEFAULT)
+            json_object_set_boolean_member(dev, props[i].prop, props[i].value == VRT_TRISTATE_YES);
+    }
+}
+
 static bool
 build_input(CmdBuilder *b, const VrtDomainInputDef *in, GError **error)
 {
@@ -922,6 +968,7 @@ build_input(CmdBuilder *b, const VrtDomainInputDef *in, GError **error)
         return false;
     }
     dev = device_new(driver);
+    add_virtio_options(dev, &in->virtio);
     if (g_str_equal(bus, "usb")) {
         const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_USB, 0);
 
@@ -949,7 +996,9 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics type 'spice' is not supported");
         return false;
     }
-    if (g->autoport || g->port < 0)
+    if (g->listen_none)
+        g_string_assign(opt, "none");
+    else if (g->autoport || g->port < 0)
         g_string_printf(opt, "%s:0,to=100", listen);
     else if (g->port >= 5900)
         g_string_printf(opt, "%s:%d", listen, g->port - 5900);
@@ -959,6 +1008,10 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
     }
     if (g->passwd)
         g_string_append(opt, ",password=on");
+    /* the display's audio capture plays the first backend (libvirt's
+     * choice when <graphics> names none) */
+    if (b->def->audios->len)
+        g_string_append_printf(opt, ",audiodev=audio%u", ((const VrtDomainAudioDef *)b->def->audios->pdata[0])->id);
     arg(b, "-vnc");
     arg(b, opt->str);
     return true;
@@ -988,6 +1041,7 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
         return false;
     }
     dev = device_new(driver);
+    add_virtio_options(dev, &v->virtio);
     if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
         json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
     /* Several heads: QEMU's outputs of a virtio GPU or a QXL card. */
@@ -1010,6 +1064,7 @@ build_rng(CmdBuilder *b, const VrtDomainRngDef *rng, GError **error)
     json_object_set_string_member(obj, "filename", rng->backend_path ? rng->backend_path : "/dev/urandom");
     arg_json(b, "-object", obj);
     dev = device_new("virtio-rng-pci");
+    add_virtio_options(dev, &rng->virtio);
     json_object_set_string_member(dev, "rng", objid);
     if (rng->rate_bytes) {
         json_object_set_int_member(dev, "max-bytes", rng->rate_bytes);
@@ -1484,13 +1539,21 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     }
     FOREACH_DEV(def->channels, VrtDomainChrDef, c) ok = ok && build_virtio_serial_port(&b, c, "virtserialport", error);
     FOREACH_DEV(def->inputs, VrtDomainInputDef, in) ok = ok && build_input(&b, in, error);
+    /* the backends before the displays that name them, as libvirt */
+    for (guint i = 0; ok && i < def->audios->len; i++)
+        arg_json(&b, "-audiodev", vrt_qemu_command_audiodev_props(def->audios->pdata[i]));
     FOREACH_DEV(def->graphics, VrtDomainGraphicsDef, g) ok = ok && build_graphics(&b, g, error);
     FOREACH_DEV(def->videos, VrtDomainVideoDef, v) ok = ok && build_video(&b, v, error);
     if (ok && def->memballoon && g_strcmp0(def->memballoon->model, "none") != 0) {
         JsonObject *dev = device_new("virtio-balloon-pci");
 
+        add_virtio_options(dev, &def->memballoon->virtio);
+
         if (def->memballoon->autodeflate == VRT_TRISTATE_YES)
             json_object_set_boolean_member(dev, "deflate-on-oom", TRUE);
+        if (def->memballoon->free_page_reporting != VRT_TRISTATE_DEFAULT)
+            json_object_set_boolean_member(dev, "free-page-reporting",
+                                           def->memballoon->free_page_reporting == VRT_TRISTATE_YES);
         add_device_info(def, dev, &def->memballoon->info);
         arg_json(&b, "-device", dev);
     }

@@ -42,6 +42,9 @@ GStrv vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOption
  * -chardev, -vnc, ...) read a single comma as the end of the value. */
 char *vrt_qemu_command_escape(const char *value);
 
+/* -audiodev of one <audio> (qemu_audio.c): id "audio<id>". */
+JsonObject *vrt_qemu_command_audiodev_props(const VrtDomainAudioDef *a);
+
 /* The QEMU accelerator for a domain type: "kvm" or "tcg". */
 const char *vrt_qemu_command_accel(const VrtDomainDef *def);
 

@@ -793,7 +793,7 @@ set_vnc_port(VrtDomainDef *def, VrtQemuMonitor *mon)
     for (guint i = 0; def->graphics && i < def->graphics->len; i++) {
         VrtDomainGraphicsDef *g = g_ptr_array_index(def->graphics, i);
 
-        if (g->type != VRT_DOMAIN_GRAPHICS_VNC || (!g->autoport && g->port >= 0))
+        if (g->type != VRT_DOMAIN_GRAPHICS_VNC || g->listen_none || (!g->autoport && g->port >= 0))
             continue;
         if (!vrt_qemu_monitor_query_vnc_port(mon, &port, &err)) {
             g_debug("domain %s: no VNC port: %s", def->name, err->message);

@@ -1051,6 +1051,13 @@ post_parse_controllers(VrtDomainDef *def)
         VrtDomainControllerDef *c = def->controllers->pdata[i];
         if (c->index != G_MAXUINT)
             continue;
+        /* a PCI root (also one that got its model by default) is index 0,
+         * never the next free index, which its own check refuses */
+        if (c->type == VRT_DOMAIN_CONTROLLER_PCI && c->model &&
+            (g_str_equal(c->model, "pci-root") || g_str_equal(c->model, "pcie-root"))) {
+            c->index = 0;
+            continue;
+        }
         c->index = usb2_group_index(def, i);
         if (c->index != G_MAXUINT)
             continue;

@@ -509,6 +509,27 @@ test_drive_past_last_controller(void)
     g_assert_cmpuint(((VrtDomainDiskDef *)fine->disks->pdata[0])->info.drive.controller, ==, 5);
 }
 
+/* A PCI controller with neither index nor model is the root: index 0, not
+ * the next free index, which a reparse refuses (a fuzzer finding). */
+static void
+test_pci_root_without_index(void)
+{
+    g_autoptr(VrtDomainDef) def =
+        parse_ok("<domain type='qemu'><name>r</name><memory>65536</memory><os><type machine='q35'>hvm</type></os>"
+                 "<devices><controller type='pci'/>"
+                 "<controller type='pci' index='3' model='pcie-root-port'/></devices></domain>",
+                 0);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_autoptr(VrtDomainDef) again = NULL;
+
+    g_assert_cmpstr(find_pci_controller(def, 0)->model, ==, "pcie-root");
+    g_assert_nonnull(strstr(xml, "<controller type='pci' index='0' model='pcie-root'/>"));
+    again = vrt_domain_def_parse(xml, 0, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(again);
+}
+
 /* virt-install's default USB2 set for pc: the companions take their EHCI's
  * index and share its slot (UHCI1..3 at functions 0..2, EHCI at 7), and
  * <master> survives a format and parse. */
@@ -946,6 +967,7 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/error/malformed", test_error_malformed);
     g_test_add_func("/domconf/zero-rate-bandwidth", test_zero_rate_bandwidth);
     g_test_add_func("/domconf/drive-past-last-controller", test_drive_past_last_controller);
+    g_test_add_func("/domconf/pci-root-without-index", test_pci_root_without_index);
     g_test_add_func("/domconf/error/unsupported", test_error_unsupported);
     g_test_add_func("/domconf/error/values", test_error_values);
     g_test_add_func("/domconf/memory-units", test_memory_units);

@@ -15,37 +15,17 @@ const char *const vrt_disk_discard_names[] = { "default", "unmap", "ignore", NUL
 const char *const vrt_disk_detect_zeroes_names[] = { "default", "off", "on", "unmap", NULL };
 static const char *const onoff_names[] = { "default", "on", "off", NULL };
 
-/* libvirt's virXMLPropEnum with VIR_XML_PROP_NONZERO: absent leaves *out
- * at 0, an unknown value or the table's "default" is an XML error. */
-static bool
-prop_enum_nonzero(xmlNodePtr node, const char *name, const char *const *table, int *out, GError **error)
-{
-    g_autofree char *s = vrt_xml_prop(node, name);
-    int v;
-
-    if (!s)
-        return true;
-    v = vrt_enum_from_string(table, s);
-    if (v <= 0) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", name,
-                      (const char *)node->name, s);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 bool
 vrt_parse_disk_driver_tuning(xmlNodePtr node, VrtDomainDiskDriverTuning *t, GError **error)
 {
     int v;
 
     v = 0;
-    if (!prop_enum_nonzero(node, "error_policy", vrt_disk_error_policy_names, &v, error))
+    if (!vrt_domain_prop_enum_nonzero(node, "error_policy", vrt_disk_error_policy_names, &v, error))
         return false;
     t->error_policy = v;
     v = 0;
-    if (!prop_enum_nonzero(node, "rerror_policy", vrt_disk_error_policy_names, &v, error))
+    if (!vrt_domain_prop_enum_nonzero(node, "rerror_policy", vrt_disk_error_policy_names, &v, error))
         return false;
     t->rerror_policy = v;
     if (t->rerror_policy == VRT_DISK_ERROR_POLICY_ENOSPACE) {
@@ -53,19 +33,19 @@ vrt_parse_disk_driver_tuning(xmlNodePtr node, VrtDomainDiskDriverTuning *t, GErr
         return false;
     }
     v = 0;
-    if (!prop_enum_nonzero(node, "io", vrt_disk_io_names, &v, error))
+    if (!vrt_domain_prop_enum_nonzero(node, "io", vrt_disk_io_names, &v, error))
         return false;
     t->io = v;
     v = 0;
-    if (!prop_enum_nonzero(node, "copy_on_read", onoff_names, &v, error))
+    if (!vrt_domain_prop_enum_nonzero(node, "copy_on_read", onoff_names, &v, error))
         return false;
     t->copy_on_read = v;
     v = 0;
-    if (!prop_enum_nonzero(node, "discard", vrt_disk_discard_names, &v, error))
+    if (!vrt_domain_prop_enum_nonzero(node, "discard", vrt_disk_discard_names, &v, error))
         return false;
     t->discard = v;
     v = 0;
-    if (!prop_enum_nonzero(node, "detect_zeroes", vrt_disk_detect_zeroes_names, &v, error))
+    if (!vrt_domain_prop_enum_nonzero(node, "detect_zeroes", vrt_disk_detect_zeroes_names, &v, error))
         return false;
     t->detect_zeroes = v;
     {

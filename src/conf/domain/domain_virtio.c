@@ -12,23 +12,33 @@
 
 static const char *const onoff[] = { "default", "on", "off", NULL };
 
-/* libvirt's virXMLPropTristateSwitch: 'default' and unknown values are
- * XML errors naming the attribute. */
 bool
-vrt_domain_prop_switch(xmlNodePtr node, const char *name, VrtTristate *out, GError **error)
+vrt_domain_prop_enum_nonzero(xmlNodePtr node, const char *name, const char *const *table, int *out, GError **error)
 {
     g_autofree char *s = vrt_xml_prop(node, name);
     int v;
 
     if (!s)
         return true;
-    v = vrt_enum_from_string(onoff, s);
+    v = vrt_enum_from_string(table, s);
     if (v <= 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", name,
                       (const char *)node->name, s);
         return false;
     }
-    *out = v == 1 ? VRT_TRISTATE_YES : VRT_TRISTATE_NO;
+    *out = v;
+    return true;
+}
+
+bool
+vrt_domain_prop_switch(xmlNodePtr node, const char *name, VrtTristate *out, GError **error)
+{
+    int v = 0;
+
+    if (!vrt_domain_prop_enum_nonzero(node, name, onoff, &v, error))
+        return false;
+    if (v)
+        *out = v == 1 ? VRT_TRISTATE_YES : VRT_TRISTATE_NO;
     return true;
 }
 

@@ -34,6 +34,11 @@ void vrt_virtio_options_format(GString *attrs, const VrtVirtioOptions *o);
 /* libvirt's refusal of the options on a device that is not virtio */
 bool vrt_virtio_options_check_absent(const VrtVirtioOptions *o, GError **error);
 
+/* An attribute read as libvirt's virXMLPropEnum with
+ * VIR_XML_PROP_NONZERO reads it: absent leaves *out alone, an unknown
+ * value or the table's first ("default") is VIR_ERR_XML_ERROR naming it. */
+bool vrt_domain_prop_enum_nonzero(xmlNodePtr node, const char *name, const char *const *table, int *out,
+                                  GError **error);
 /* An on/off attribute read as libvirt's virXMLPropTristateSwitch reads
  * it ('default' or another value: VIR_ERR_XML_ERROR naming it). */
 bool vrt_domain_prop_switch(xmlNodePtr node, const char *name, VrtTristate *out, GError **error);

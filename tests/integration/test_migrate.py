@@ -648,7 +648,10 @@ def test_lost_client_leaves_no_waiting_destination(hosts, tmp_path):
              timeout=60, what="the source to cancel its migration job")
     assert virsh(src.uri, "domstate", "mig-lost").stdout.strip() == "running"
     assert pid_alive(pid) and qemu_pid(src, "mig-lost") == pid
-    assert qmp(src, "mig-lost", "query-migrate")["status"] == "cancelled"
+    # Both sides act on the lost client at once: the source's cancel, or the
+    # destination's QEMU going first and breaking the stream ("failed").
+    # Either way the source's QEMU no longer migrates.
+    assert qmp(src, "mig-lost", "query-migrate")["status"] in ("cancelled", "failed")
     virsh(src.uri, "destroy", "mig-lost")
 
 

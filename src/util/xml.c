@@ -390,3 +390,16 @@ vrt_xml_format_attr(GString *out, const char *name, const char *value)
     if (esc)
         g_string_append_printf(out, " %s='%s'", name, esc);
 }
+
+void
+vrt_xml_line(GString *buf, guint indent, const char *fmt, ...)
+{
+    va_list ap;
+
+    for (guint i = 0; i < indent; i++)
+        g_string_append(buf, "  ");
+    va_start(ap, fmt);
+    g_string_append_vprintf(buf, fmt, ap);
+    va_end(ap);
+    g_string_append_c(buf, '\n');
+}

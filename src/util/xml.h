@@ -96,5 +96,7 @@ bool vrt_xml_prop_pci_addr(xmlNodePtr node, guint flags, VrtPciAddr *addr, GErro
 /* Text escaped for element content or a quoted attribute (both quote
  * characters, '<', '>', '&'); NULL for NULL. */
 char *vrt_xml_escape(const char *s);
+/* Appends one line of XML: indent levels of two spaces, fmt, a newline. */
+void vrt_xml_line(GString *buf, guint indent, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Appends " name='escaped value'" when value is non-NULL. */
 void vrt_xml_format_attr(GString *out, const char *name, const char *value);

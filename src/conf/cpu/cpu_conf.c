@@ -10,7 +10,6 @@
 #include "util/xml.h"
 
 #include <libxml/parser.h>
-#include <stdarg.h>
 #include <string.h>
 
 static const char *const mode_names[] = { "custom", "host-model", "host-passthrough", "maximum", NULL };
@@ -498,18 +497,6 @@ vrt_cpu_def_parse(const char *xml, VrtCpuType type, GError **error)
     return def;
 }
 
-static void G_GNUC_PRINTF(3, 4) line(GString *buf, guint indent, const char *fmt, ...)
-{
-    va_list ap;
-
-    for (guint i = 0; i < indent; i++)
-        g_string_append(buf, "  ");
-    va_start(ap, fmt);
-    g_string_append_vprintf(buf, fmt, ap);
-    va_end(ap);
-    g_string_append_c(buf, '\n');
-}
-
 void
 vrt_cpu_def_format_buf(GString *buf, const VrtCpuDef *def, guint indent)
 {
@@ -527,7 +514,7 @@ vrt_cpu_def_format_buf(GString *buf, const VrtCpuDef *def, guint indent)
             g_string_append_printf(attrs, " check='%s'", check_names[def->check]);
     }
     if (!guest && def->arch)
-        line(body, in, "<arch>%s</arch>", def->arch);
+        vrt_xml_line(body, in, "<arch>%s</arch>", def->arch);
     if (with_model && (def->model || def->vendor_id)) {
         g_autoptr(GString) m = g_string_new("<model");
         if (guest && def->model)
@@ -540,44 +527,45 @@ vrt_cpu_def_format_buf(GString *buf, const VrtCpuDef *def, guint indent)
         } else {
             g_string_append(m, "/>");
         }
-        line(body, in, "%s", m->str);
+        vrt_xml_line(body, in, "%s", m->str);
     }
     if (with_model && def->vendor) {
         g_autofree char *v = vrt_xml_escape(def->vendor);
-        line(body, in, "<vendor>%s</vendor>", v);
+        vrt_xml_line(body, in, "<vendor>%s</vendor>", v);
     }
     if (!guest && def->microcode)
-        line(body, in, "<microcode version='%u'/>", def->microcode);
+        vrt_xml_line(body, in, "<microcode version='%u'/>", def->microcode);
     if (!guest && def->sig_family)
-        line(body, in, "<signature family='%u' model='%u' stepping='%u'/>", def->sig_family, def->sig_model,
-             def->sig_stepping);
+        vrt_xml_line(body, in, "<signature family='%u' model='%u' stepping='%u'/>", def->sig_family, def->sig_model,
+                     def->sig_stepping);
     if (def->sockets && def->dies && def->cores && def->threads)
-        line(body, in, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->sockets, def->dies,
-             def->cores, def->threads);
+        vrt_xml_line(body, in, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", def->sockets, def->dies,
+                     def->cores, def->threads);
     if (def->addr_mode >= 0) {
         if (def->addr_bits >= 0)
-            line(body, in, "<maxphysaddr mode='%s' bits='%d'/>", addr_mode_names[def->addr_mode], def->addr_bits);
+            vrt_xml_line(body, in, "<maxphysaddr mode='%s' bits='%d'/>", addr_mode_names[def->addr_mode],
+                         def->addr_bits);
         else
-            line(body, in, "<maxphysaddr mode='%s'/>", addr_mode_names[def->addr_mode]);
+            vrt_xml_line(body, in, "<maxphysaddr mode='%s'/>", addr_mode_names[def->addr_mode]);
     }
     for (guint i = 0; i < def->features->len; i++) {
         const VrtCpuFeature *f = &g_array_index(def->features, VrtCpuFeature, i);
         g_autofree char *name = vrt_xml_escape(f->name);
 
         if (guest)
-            line(body, in, "<feature policy='%s' name='%s'/>", policy_names[f->policy], name);
+            vrt_xml_line(body, in, "<feature policy='%s' name='%s'/>", policy_names[f->policy], name);
         else
-            line(body, in, "<feature name='%s'/>", name);
+            vrt_xml_line(body, in, "<feature name='%s'/>", name);
     }
     if (body->len == 0 && attrs->len == 0)
         return;
     if (body->len == 0) {
-        line(buf, indent, "<cpu%s/>", attrs->str);
+        vrt_xml_line(buf, indent, "<cpu%s/>", attrs->str);
         return;
     }
-    line(buf, indent, "<cpu%s>", attrs->str);
+    vrt_xml_line(buf, indent, "<cpu%s>", attrs->str);
     g_string_append(buf, body->str);
-    line(buf, indent, "</cpu>");
+    vrt_xml_line(buf, indent, "</cpu>");
 }
 
 char *

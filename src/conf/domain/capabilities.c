@@ -131,97 +131,85 @@ vrt_caps_cell_add_cpu(VrtCapsCell *cell, guint id, guint socket_id, guint die_id
     g_ptr_array_add(cell->cpus, c);
 }
 
-static void G_GNUC_PRINTF(3, 4) line(GString *buf, guint indent, const char *fmt, ...)
-{
-    va_list ap;
-
-    for (guint i = 0; i < indent; i++)
-        g_string_append(buf, "  ");
-    va_start(ap, fmt);
-    g_string_append_vprintf(buf, fmt, ap);
-    va_end(ap);
-    g_string_append_c(buf, '\n');
-}
-
 static void
 format_host_cpu(GString *buf, const VrtCaps *caps)
 {
-    line(buf, 2, "<cpu>");
-    line(buf, 3, "<arch>%s</arch>", caps->arch);
+    vrt_xml_line(buf, 2, "<cpu>");
+    vrt_xml_line(buf, 3, "<arch>%s</arch>", caps->arch);
     if (caps->cpu_model) {
         g_autofree char *m = vrt_xml_escape(caps->cpu_model);
-        line(buf, 3, "<model>%s</model>", m);
+        vrt_xml_line(buf, 3, "<model>%s</model>", m);
     }
     if (caps->cpu_vendor) {
         g_autofree char *v = vrt_xml_escape(caps->cpu_vendor);
-        line(buf, 3, "<vendor>%s</vendor>", v);
+        vrt_xml_line(buf, 3, "<vendor>%s</vendor>", v);
     }
     if (caps->microcode)
-        line(buf, 3, "<microcode version='%u'/>", caps->microcode);
+        vrt_xml_line(buf, 3, "<microcode version='%u'/>", caps->microcode);
     if (caps->sig_family)
-        line(buf, 3, "<signature family='%u' model='%u' stepping='%u'/>", caps->sig_family, caps->sig_model,
-             caps->sig_stepping);
+        vrt_xml_line(buf, 3, "<signature family='%u' model='%u' stepping='%u'/>", caps->sig_family, caps->sig_model,
+                     caps->sig_stepping);
     if (caps->sockets && caps->cores && caps->threads)
-        line(buf, 3, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", caps->sockets,
-             caps->dies ? caps->dies : 1, caps->cores, caps->threads);
+        vrt_xml_line(buf, 3, "<topology sockets='%u' dies='%u' cores='%u' threads='%u'/>", caps->sockets,
+                     caps->dies ? caps->dies : 1, caps->cores, caps->threads);
     if (caps->maxphysaddr_bits > 0)
-        line(buf, 3, "<maxphysaddr mode='emulate' bits='%d'/>", caps->maxphysaddr_bits);
+        vrt_xml_line(buf, 3, "<maxphysaddr mode='emulate' bits='%d'/>", caps->maxphysaddr_bits);
     for (guint i = 0; i < caps->cpu_features->len; i++) {
         g_autofree char *f = vrt_xml_escape(caps->cpu_features->pdata[i]);
-        line(buf, 3, "<feature name='%s'/>", f);
+        vrt_xml_line(buf, 3, "<feature name='%s'/>", f);
     }
     for (guint i = 0; i < caps->page_sizes_kib->len; i++)
-        line(buf, 3, "<pages unit='KiB' size='%u'/>", g_array_index(caps->page_sizes_kib, guint, i));
-    line(buf, 2, "</cpu>");
+        vrt_xml_line(buf, 3, "<pages unit='KiB' size='%u'/>", g_array_index(caps->page_sizes_kib, guint, i));
+    vrt_xml_line(buf, 2, "</cpu>");
 }
 
 static void
 format_cell(GString *buf, const VrtCapsCell *cell)
 {
-    line(buf, 4, "<cell id='%u'>", cell->id);
+    vrt_xml_line(buf, 4, "<cell id='%u'>", cell->id);
     if (cell->memory_kib)
-        line(buf, 5, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", cell->memory_kib);
+        vrt_xml_line(buf, 5, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", cell->memory_kib);
     if (cell->cpus->len) {
-        line(buf, 5, "<cpus num='%u'>", cell->cpus->len);
+        vrt_xml_line(buf, 5, "<cpus num='%u'>", cell->cpus->len);
         for (guint i = 0; i < cell->cpus->len; i++) {
             const VrtCapsCpu *c = cell->cpus->pdata[i];
             g_autofree char *sib = c->siblings ? g_strdup(c->siblings) : g_strdup_printf("%u", c->id);
-            line(buf, 6, "<cpu id='%u' socket_id='%u' die_id='%u' core_id='%u' siblings='%s'/>", c->id, c->socket_id,
-                 c->die_id, c->core_id, sib);
+            vrt_xml_line(buf, 6, "<cpu id='%u' socket_id='%u' die_id='%u' core_id='%u' siblings='%s'/>", c->id,
+                         c->socket_id, c->die_id, c->core_id, sib);
         }
-        line(buf, 5, "</cpus>");
+        vrt_xml_line(buf, 5, "</cpus>");
     }
-    line(buf, 4, "</cell>");
+    vrt_xml_line(buf, 4, "</cell>");
 }
 
 static void
 format_host(GString *buf, const VrtCaps *caps)
 {
-    line(buf, 1, "<host>");
+    vrt_xml_line(buf, 1, "<host>");
     if (caps->host_uuid_set) {
         char uuid[VRT_UUID_STRING_LEN];
         vrt_uuid_format(caps->host_uuid, uuid);
-        line(buf, 2, "<uuid>%s</uuid>", uuid);
+        vrt_xml_line(buf, 2, "<uuid>%s</uuid>", uuid);
     }
     format_host_cpu(buf, caps);
-    line(buf, 2, "<power_management/>");
-    line(buf, 2, "<iommu support='%s'/>", caps->iommu ? "yes" : "no");
+    vrt_xml_line(buf, 2, "<power_management/>");
+    vrt_xml_line(buf, 2, "<iommu support='%s'/>", caps->iommu ? "yes" : "no");
     if (caps->migration_live || caps->uri_transports->len) {
-        line(buf, 2, "<migration_features>");
+        vrt_xml_line(buf, 2, "<migration_features>");
         if (caps->migration_live)
-            line(buf, 3, "<live/>");
+            vrt_xml_line(buf, 3, "<live/>");
         if (caps->uri_transports->len) {
-            line(buf, 3, "<uri_transports>");
+            vrt_xml_line(buf, 3, "<uri_transports>");
             for (guint i = 0; i < caps->uri_transports->len; i++)
-                line(buf, 4, "<uri_transport>%s</uri_transport>", (const char *)caps->uri_transports->pdata[i]);
-            line(buf, 3, "</uri_transports>");
+                vrt_xml_line(buf, 4, "<uri_transport>%s</uri_transport>", (const char *)caps->uri_transports->pdata[i]);
+            vrt_xml_line(buf, 3, "</uri_transports>");
         }
-        line(buf, 2, "</migration_features>");
+        vrt_xml_line(buf, 2, "</migration_features>");
     }
     if (caps->cells->len || caps->memory_kib) {
-        line(buf, 2, "<topology>");
+        vrt_xml_line(buf, 2, "<topology>");
         if (caps->cells->len) {
-            line(buf, 3, "<cells num='%u'>", caps->cells->len);
+            vrt_xml_line(buf, 3, "<cells num='%u'>", caps->cells->len);
             for (guint i = 0; i < caps->cells->len; i++)
                 format_cell(buf, caps->cells->pdata[i]);
         } else {
@@ -229,29 +217,29 @@ format_host(GString *buf, const VrtCaps *caps)
             VrtCapsCell whole = { .id = 0, .memory_kib = caps->memory_kib };
             g_autoptr(GPtrArray) none = g_ptr_array_new();
             whole.cpus = none;
-            line(buf, 3, "<cells num='1'>");
+            vrt_xml_line(buf, 3, "<cells num='1'>");
             format_cell(buf, &whole);
         }
-        line(buf, 3, "</cells>");
-        line(buf, 2, "</topology>");
+        vrt_xml_line(buf, 3, "</cells>");
+        vrt_xml_line(buf, 2, "</topology>");
     }
     if (caps->secmodel) {
-        line(buf, 2, "<secmodel>");
-        line(buf, 3, "<model>%s</model>", caps->secmodel);
-        line(buf, 3, "<doi>%s</doi>", caps->secmodel_doi ? caps->secmodel_doi : "0");
-        line(buf, 2, "</secmodel>");
+        vrt_xml_line(buf, 2, "<secmodel>");
+        vrt_xml_line(buf, 3, "<model>%s</model>", caps->secmodel);
+        vrt_xml_line(buf, 3, "<doi>%s</doi>", caps->secmodel_doi ? caps->secmodel_doi : "0");
+        vrt_xml_line(buf, 2, "</secmodel>");
     }
     if (caps->dac_baselabel) {
         g_autofree char *esc = vrt_xml_escape(caps->dac_baselabel);
 
-        line(buf, 2, "<secmodel>");
-        line(buf, 3, "<model>dac</model>");
-        line(buf, 3, "<doi>0</doi>");
-        line(buf, 3, "<baselabel type='kvm'>%s</baselabel>", esc);
-        line(buf, 3, "<baselabel type='qemu'>%s</baselabel>", esc);
-        line(buf, 2, "</secmodel>");
+        vrt_xml_line(buf, 2, "<secmodel>");
+        vrt_xml_line(buf, 3, "<model>dac</model>");
+        vrt_xml_line(buf, 3, "<doi>0</doi>");
+        vrt_xml_line(buf, 3, "<baselabel type='kvm'>%s</baselabel>", esc);
+        vrt_xml_line(buf, 3, "<baselabel type='qemu'>%s</baselabel>", esc);
+        vrt_xml_line(buf, 2, "</secmodel>");
     }
-    line(buf, 1, "</host>");
+    vrt_xml_line(buf, 1, "</host>");
 }
 
 static void
@@ -259,12 +247,12 @@ format_guest(GString *buf, const VrtCapsGuest *g)
 {
     g_autofree char *emulator = vrt_xml_escape(g->emulator);
 
-    line(buf, 1, "<guest>");
-    line(buf, 2, "<os_type>%s</os_type>", g->os_type);
-    line(buf, 2, "<arch name='%s'>", g->arch);
-    line(buf, 3, "<wordsize>%u</wordsize>", g->wordsize);
+    vrt_xml_line(buf, 1, "<guest>");
+    vrt_xml_line(buf, 2, "<os_type>%s</os_type>", g->os_type);
+    vrt_xml_line(buf, 2, "<arch name='%s'>", g->arch);
+    vrt_xml_line(buf, 3, "<wordsize>%u</wordsize>", g->wordsize);
     if (emulator)
-        line(buf, 3, "<emulator>%s</emulator>", emulator);
+        vrt_xml_line(buf, 3, "<emulator>%s</emulator>", emulator);
     for (guint i = 0; i < g->machines->len; i++) {
         const VrtCapsMachine *m = g->machines->pdata[i];
         g_autoptr(GString) attrs = g_string_new(NULL);
@@ -274,25 +262,25 @@ format_guest(GString *buf, const VrtCapsGuest *g)
             g_string_append_printf(attrs, " maxCpus='%u'", m->max_cpus);
         if (m->deprecated)
             g_string_append(attrs, " deprecated='yes'");
-        line(buf, 3, "<machine%s>%s</machine>", attrs->str, m->name);
+        vrt_xml_line(buf, 3, "<machine%s>%s</machine>", attrs->str, m->name);
     }
     if (g->domain_qemu)
-        line(buf, 3, "<domain type='qemu'/>");
+        vrt_xml_line(buf, 3, "<domain type='qemu'/>");
     if (g->domain_kvm)
-        line(buf, 3, "<domain type='kvm'/>");
-    line(buf, 2, "</arch>");
-    line(buf, 2, "<features>");
-    line(buf, 3, "<acpi default='on' toggle='yes'/>");
-    line(buf, 3, "<apic default='on' toggle='no'/>");
-    line(buf, 3, "<cpuselection/>");
-    line(buf, 3, "<deviceboot/>");
-    line(buf, 3, "<disksnapshot default='on' toggle='no'/>");
+        vrt_xml_line(buf, 3, "<domain type='kvm'/>");
+    vrt_xml_line(buf, 2, "</arch>");
+    vrt_xml_line(buf, 2, "<features>");
+    vrt_xml_line(buf, 3, "<acpi default='on' toggle='yes'/>");
+    vrt_xml_line(buf, 3, "<apic default='on' toggle='no'/>");
+    vrt_xml_line(buf, 3, "<cpuselection/>");
+    vrt_xml_line(buf, 3, "<deviceboot/>");
+    vrt_xml_line(buf, 3, "<disksnapshot default='on' toggle='no'/>");
     if (g_strcmp0(g->arch, "i686") == 0) {
-        line(buf, 3, "<pae/>");
-        line(buf, 3, "<nonpae/>");
+        vrt_xml_line(buf, 3, "<pae/>");
+        vrt_xml_line(buf, 3, "<nonpae/>");
     }
-    line(buf, 2, "</features>");
-    line(buf, 1, "</guest>");
+    vrt_xml_line(buf, 2, "</features>");
+    vrt_xml_line(buf, 1, "</guest>");
 }
 
 char *
@@ -311,7 +299,7 @@ vrt_caps_format(const VrtCaps *caps, GError **error)
             return NULL;
         }
     }
-    line(buf, 0, "<capabilities>");
+    vrt_xml_line(buf, 0, "<capabilities>");
     g_string_append_c(buf, '\n');
     format_host(buf, caps);
     for (guint i = 0; i < caps->guests->len; i++) {
@@ -319,7 +307,7 @@ vrt_caps_format(const VrtCaps *caps, GError **error)
         format_guest(buf, caps->guests->pdata[i]);
     }
     g_string_append_c(buf, '\n');
-    line(buf, 0, "</capabilities>");
+    vrt_xml_line(buf, 0, "</capabilities>");
     return g_string_free(g_steal_pointer(&buf), FALSE);
 }
 
@@ -430,15 +418,15 @@ static void
 format_enum(GString *buf, guint indent, const char *name, GPtrArray *values)
 {
     if (!values || values->len == 0) {
-        line(buf, indent, "<enum name='%s'/>", name);
+        vrt_xml_line(buf, indent, "<enum name='%s'/>", name);
         return;
     }
-    line(buf, indent, "<enum name='%s'>", name);
+    vrt_xml_line(buf, indent, "<enum name='%s'>", name);
     for (guint i = 0; i < values->len; i++) {
         g_autofree char *v = g_markup_escape_text(values->pdata[i], -1);
-        line(buf, indent + 1, "<value>%s</value>", v);
+        vrt_xml_line(buf, indent + 1, "<value>%s</value>", v);
     }
-    line(buf, indent, "</enum>");
+    vrt_xml_line(buf, indent, "</enum>");
 }
 
 static void
@@ -446,46 +434,46 @@ format_items(GString *buf, const char *wrapper, GPtrArray *items)
 {
     if (!items || items->len == 0)
         return;
-    line(buf, 1, "<%s>", wrapper);
+    vrt_xml_line(buf, 1, "<%s>", wrapper);
     for (guint i = 0; i < items->len; i++) {
         const VrtDomCapsItem *it = items->pdata[i];
 
         if (it->enums->len == 0) {
-            line(buf, 2, "<%s supported='%s'/>", it->element, it->supported ? "yes" : "no");
+            vrt_xml_line(buf, 2, "<%s supported='%s'/>", it->element, it->supported ? "yes" : "no");
             continue;
         }
-        line(buf, 2, "<%s supported='%s'>", it->element, it->supported ? "yes" : "no");
+        vrt_xml_line(buf, 2, "<%s supported='%s'>", it->element, it->supported ? "yes" : "no");
         for (guint j = 0; j < it->enums->len; j++) {
             const VrtDomCapsEnum *e = it->enums->pdata[j];
             format_enum(buf, 3, e->name, e->values);
         }
-        line(buf, 2, "</%s>", it->element);
+        vrt_xml_line(buf, 2, "</%s>", it->element);
     }
-    line(buf, 1, "</%s>", wrapper);
+    vrt_xml_line(buf, 1, "</%s>", wrapper);
 }
 
 static void
 format_domcaps_cpu(GString *buf, const VrtDomCaps *c)
 {
-    line(buf, 1, "<cpu>");
-    line(buf, 2, "<mode name='host-passthrough' supported='%s'/>", c->host_passthrough ? "yes" : "no");
-    line(buf, 2, "<mode name='maximum' supported='%s'/>", c->maximum ? "yes" : "no");
-    line(buf, 2, "<mode name='host-model' supported='%s'/>", c->host_model ? "yes" : "no");
+    vrt_xml_line(buf, 1, "<cpu>");
+    vrt_xml_line(buf, 2, "<mode name='host-passthrough' supported='%s'/>", c->host_passthrough ? "yes" : "no");
+    vrt_xml_line(buf, 2, "<mode name='maximum' supported='%s'/>", c->maximum ? "yes" : "no");
+    vrt_xml_line(buf, 2, "<mode name='host-model' supported='%s'/>", c->host_model ? "yes" : "no");
     if (!c->custom || c->cpu_models->len == 0) {
-        line(buf, 2, "<mode name='custom' supported='%s'/>", c->custom ? "yes" : "no");
+        vrt_xml_line(buf, 2, "<mode name='custom' supported='%s'/>", c->custom ? "yes" : "no");
     } else {
-        line(buf, 2, "<mode name='custom' supported='yes'>");
+        vrt_xml_line(buf, 2, "<mode name='custom' supported='yes'>");
         for (guint i = 0; i < c->cpu_models->len; i++) {
             const VrtDomCapsCpuModel *m = c->cpu_models->pdata[i];
             g_autofree char *name = g_markup_escape_text(m->name, -1);
             g_autofree char *vendor = g_markup_escape_text(m->vendor, -1);
 
-            line(buf, 3, "<model usable='%s'%s vendor='%s'>%s</model>", m->usable,
-                 m->deprecated ? " deprecated='yes'" : "", vendor, name);
+            vrt_xml_line(buf, 3, "<model usable='%s'%s vendor='%s'>%s</model>", m->usable,
+                         m->deprecated ? " deprecated='yes'" : "", vendor, name);
         }
-        line(buf, 2, "</mode>");
+        vrt_xml_line(buf, 2, "</mode>");
     }
-    line(buf, 1, "</cpu>");
+    vrt_xml_line(buf, 1, "</cpu>");
 }
 
 char *
@@ -499,48 +487,48 @@ vrt_domcaps_format(const VrtDomCaps *c, GError **error)
         return NULL;
     }
     path = g_markup_escape_text(c->path, -1);
-    line(buf, 1, "<path>%s</path>", path);
-    line(buf, 1, "<domain>%s</domain>", c->domain_type);
+    vrt_xml_line(buf, 1, "<path>%s</path>", path);
+    vrt_xml_line(buf, 1, "<domain>%s</domain>", c->domain_type);
     if (c->machine)
-        line(buf, 1, "<machine>%s</machine>", c->machine);
-    line(buf, 1, "<arch>%s</arch>", c->arch);
+        vrt_xml_line(buf, 1, "<machine>%s</machine>", c->machine);
+    vrt_xml_line(buf, 1, "<arch>%s</arch>", c->arch);
     if (c->max_vcpus)
-        line(buf, 1, "<vcpu max='%u'/>", c->max_vcpus);
-    line(buf, 1, "<iothreads supported='%s'/>", c->iothreads ? "yes" : "no");
+        vrt_xml_line(buf, 1, "<vcpu max='%u'/>", c->max_vcpus);
+    vrt_xml_line(buf, 1, "<iothreads supported='%s'/>", c->iothreads ? "yes" : "no");
 
-    line(buf, 1, "<os supported='yes'>");
+    vrt_xml_line(buf, 1, "<os supported='yes'>");
     format_enum(buf, 2, "firmware", c->firmware);
     if (c->loaders->len == 0) {
-        line(buf, 2, "<loader supported='no'/>");
+        vrt_xml_line(buf, 2, "<loader supported='no'/>");
     } else {
-        line(buf, 2, "<loader supported='yes'>");
+        vrt_xml_line(buf, 2, "<loader supported='yes'>");
         for (guint i = 0; i < c->loaders->len; i++) {
             g_autofree char *v = g_markup_escape_text(c->loaders->pdata[i], -1);
-            line(buf, 3, "<value>%s</value>", v);
+            vrt_xml_line(buf, 3, "<value>%s</value>", v);
         }
         format_enum(buf, 3, "type", c->loader_types);
         if (c->loader_types->len) {
             /* what a <loader> may say: read-only or not; no Secure Boot
              * (it needs SMM, which no domain gets here) */
-            line(buf, 3, "<enum name='readonly'>");
-            line(buf, 4, "<value>yes</value>");
-            line(buf, 4, "<value>no</value>");
-            line(buf, 3, "</enum>");
-            line(buf, 3, "<enum name='secure'>");
-            line(buf, 4, "<value>no</value>");
-            line(buf, 3, "</enum>");
+            vrt_xml_line(buf, 3, "<enum name='readonly'>");
+            vrt_xml_line(buf, 4, "<value>yes</value>");
+            vrt_xml_line(buf, 4, "<value>no</value>");
+            vrt_xml_line(buf, 3, "</enum>");
+            vrt_xml_line(buf, 3, "<enum name='secure'>");
+            vrt_xml_line(buf, 4, "<value>no</value>");
+            vrt_xml_line(buf, 3, "</enum>");
         }
-        line(buf, 2, "</loader>");
+        vrt_xml_line(buf, 2, "</loader>");
     }
-    line(buf, 1, "</os>");
+    vrt_xml_line(buf, 1, "</os>");
 
     format_domcaps_cpu(buf, c);
     if (c->memory_backing->len) {
-        line(buf, 1, "<memoryBacking supported='yes'>");
+        vrt_xml_line(buf, 1, "<memoryBacking supported='yes'>");
         format_enum(buf, 2, "sourceType", c->memory_backing);
-        line(buf, 1, "</memoryBacking>");
+        vrt_xml_line(buf, 1, "</memoryBacking>");
     } else {
-        line(buf, 1, "<memoryBacking supported='no'/>");
+        vrt_xml_line(buf, 1, "<memoryBacking supported='no'/>");
     }
     format_items(buf, "devices", c->devices);
     format_items(buf, "features", c->features);
@@ -589,13 +577,13 @@ vrt_sysinfo_format(char *(*lookup)(const char *attr, gpointer data), gpointer da
 
         if (value) {
             g_autofree char *v = g_markup_escape_text(value, -1);
-            line(section, 2, "<entry name='%s'>%s</entry>", sysinfo_rows[i].entry, v);
+            vrt_xml_line(section, 2, "<entry name='%s'>%s</entry>", sysinfo_rows[i].entry, v);
         }
         if (i + 1 == G_N_ELEMENTS(sysinfo_rows) || !g_str_equal(sysinfo_rows[i + 1].section, sysinfo_rows[i].section)) {
             if (section->len) {
-                line(buf, 1, "<%s>", sysinfo_rows[i].section);
+                vrt_xml_line(buf, 1, "<%s>", sysinfo_rows[i].section);
                 g_string_append(buf, section->str);
-                line(buf, 1, "</%s>", sysinfo_rows[i].section);
+                vrt_xml_line(buf, 1, "</%s>", sysinfo_rows[i].section);
                 any = true;
             }
             g_string_truncate(section, 0);

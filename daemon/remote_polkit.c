@@ -198,6 +198,11 @@ vrt_handle_auth_polkit(VrtCall *call, remote_auth_polkit_ret *ret, GError **erro
     int allowed = vrt_polkit_check(action, pid, start, uid, NULL, true, &why);
     if (allowed != 1) {
         g_warning("polkit refused action %s to pid %d uid %d: %s", action, (int)pid, (int)uid, why->message);
+        /* polkit's refusal comes from libvirt's polkit module: virsh starts
+         * its text agent and asks again on VIR_FROM_POLKIT's
+         * AUTH_UNAVAILABLE, and on its AUTH_FAILED asks again up to 5 times. */
+        if (allowed == 0)
+            vrt_call_set_error_origin(call, VIR_FROM_POLKIT);
         g_propagate_error(error, g_steal_pointer(&why));
         return false;
     }

@@ -205,6 +205,29 @@ def test_tls_priority_is_the_servers_choice(netns, certs):
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_no_verify_certificate_and_listen_addr(netns, certs):
+    """tls_no_verify_certificate = 1 lets in a client whose certificate
+    fails the checks (expired here), logging why; listen_addr binds the
+    TLS socket to that address alone."""
+    root = tempfile.mkdtemp(prefix="vrt-test-")
+    try:
+        install_server(certs, root, certs.server_key, certs.server_cert)
+        d = NsVrtd(netns, root, 'listen_tls = 1\nlisten_tcp = 0\ntls_port = "16621"\n'
+                   'listen_addr = "127.0.0.2"\ntls_no_verify_certificate = 1\n').start()
+        try:
+            # The server's certificate names 127.0.0.1: the client skips its own check.
+            u = f"qemu+tls://127.0.0.2:16621/system?pkipath={certs.dirs['expired']}&no_sanity=1&no_verify=1"
+            r = virsh_in(netns, u, "list", "--all", "--name")
+            assert r.returncode == 0, r.stderr
+            assert "has expired" in d.stderr(), d.stderr()
+            r = virsh_in(netns, uri(certs.dirs["good"], 16621), "list", "--all")
+            assert r.returncode != 0 and "Connection refused" in r.stderr, r.stderr
+        finally:
+            d.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def test_plaintext_on_the_tls_port_is_dropped(netns, server, certs):
     mark = len(server.stderr())
     open_call = wire.frame(wire.REMOTE, 1, payload=b"\0\0\0\0" + b"\0\0\0\0")

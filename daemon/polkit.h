@@ -1,6 +1,7 @@
 /*
- * vrtd's polkit client: the one CheckAuthorization call behind AUTH_POLKIT
- * (daemon/remote_polkit.c) and the identity of the process it asks about.
+ * vrtd's polkit client (libpolkit-gobject-1's PolkitAuthority): the check
+ * behind AUTH_POLKIT and access control (daemon/remote_polkit.c) and the
+ * identity of the process it asks about.
  */
 #pragma once
 

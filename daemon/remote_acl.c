@@ -53,6 +53,8 @@ ask(VrtCall *call, const char *object, const char *perm, const char *const *deta
     g_message("polkit denied action %s to pid %d uid %d: %s", action, (int)pid, (int)uid,
               why ? why->message : "no subject");
     vrt_error_set(error, VIR_ERR_ACCESS_DENIED, "'%s' denied access", ACL_DRIVER);
+    /* libvirt's access manager reports it (VIR_FROM_ACCESS). */
+    vrt_call_set_error_origin(call, VIR_FROM_ACCESS);
     return false;
 }
 

@@ -138,6 +138,7 @@ struct _VrtCall {
     gsize len;
     gsize cost; /* heap cost charged to the client and server */
     VrtServerStream *stream; /* bound by the handler; started after the reply */
+    int error_origin; /* 0: the procedure's (vrt_call_set_error_origin) */
 };
 
 struct _VrtRpcServer {
@@ -483,6 +484,12 @@ VrtServerClient *
 vrt_call_get_client(VrtCall *call)
 {
     return call->client;
+}
+
+void
+vrt_call_set_error_origin(VrtCall *call, int origin)
+{
+    call->error_origin = origin;
 }
 
 static gboolean
@@ -876,7 +883,7 @@ run_call(VrtCall *call)
         g_debug("proc %s failed: %s", info->name, err ? err->message : "?");
         if (call->stream)
             vrt_server_stream_discard(call->stream);
-        reply_error(call->client, &call->hdr, err, origin);
+        reply_error(call->client, &call->hdr, err, call->error_origin ? call->error_origin : origin);
     }
     /* A handler that failed may have filled part of its reply. */
     if (info->ret_size)

@@ -157,6 +157,11 @@ bool vrt_server_client_send_program_event(VrtServerClient *client, unsigned int 
 
 /* Calls: what a handler knows of the call it serves. */
 VrtServerClient *vrt_call_get_client(VrtCall *call);
+/* The origin (libvirt's VIR_FROM_*) of the call's error if it fails, in
+ * place of its procedure's: libvirt reports some refusals from the module
+ * that made them (polkit's VIR_FROM_POLKIT, which virsh reads to start its
+ * polkit agent, the access manager's VIR_FROM_ACCESS). */
+void vrt_call_set_error_origin(VrtCall *call, int origin);
 
 /* Runs before every call's handler (on the thread that will run it), with
  * the decoded arguments (NULL for a procedure without); false with *error

@@ -165,3 +165,29 @@ def test_auth_tcp_none_is_served_with_a_warning(netns):
             d.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_systemd_tcp_socket_asks_sasl(netns):
+    """The TCP socket passed by systemd (vrtd-tcp.socket: FileDescriptorName
+    vrtd-tcp) is served as the TCP socket, with no --listen: it asks SASL
+    (auth_tcp's default) and a good user gets in."""
+    require(shutil.which("systemd-socket-activate"), "systemd-socket-activate is not installed")
+    from vrt_fixtures import VRTD
+    root = sasl_root("digest-md5")
+    try:
+        os.makedirs(os.path.join(root, "run", "vrt"))
+        rw = os.path.join(root, "run", "vrt", "vrtd-sock")
+        proc = subprocess.Popen(netns.cmd(["systemd-socket-activate", "-l", "127.0.0.1:16612", "-l", rw,
+                                           "--fdname=vrtd-tcp:vrtd", VRTD, "--root", root]),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            u = "qemu+tcp://127.0.0.1:16612/system"
+            r = open_as(netns, u, "nobody", "x")
+            assert r.returncode == 1 and "authentication failed" in r.stdout, r.stdout + r.stderr
+            r = open_as(netns, u, "fred", "fredpass")
+            assert r.returncode == 0 and "domains [] secure 1 encrypted 1" in r.stdout, r.stdout + r.stderr
+        finally:
+            proc.terminate()
+            proc.wait(15)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -220,3 +220,28 @@ def test_ssh_connection_survives_daemon_side_events(far, vrtd):
     assert p.returncode == 0, err
     name, event = out.split()
     assert name == "evented" and int(event) == libvirt.VIR_DOMAIN_EVENT_DEFINED
+
+
+def test_vrt_over_ssh_keyfile_and_no_verify(far, vrtd):
+    """libvirt's keyfile and no_verify URI parameters reach ssh: through a
+    config that knows a wrong host key and names no usable key, vrt gets in
+    only with no_verify=1 (StrictHostKeyChecking=no) and keyfile= the
+    client's key (-i)."""
+    d = far.d
+    with open(f"{d}/ssh-nokey.config", "w") as f:
+        f.write(f"Host *\n  UserKnownHostsFile {d}/known_hosts_wrong\n  GlobalKnownHostsFile /dev/null\n"
+                f"  IdentityFile {d}/absent\n  IdentitiesOnly yes\n  StrictHostKeyChecking yes\n  BatchMode yes\n")
+    with open(f"{d}/ssh-nokey", "w") as f:
+        f.write(f"#!/bin/sh\nexec ssh -F {d}/ssh-nokey.config \"$@\"\n")
+    os.chmod(f"{d}/ssh-nokey", 0o755)
+
+    def vrt(extra):
+        return far.in_ns([VRT, "-c", far.uri(vrtd.sock, wrapper="ssh-nokey", extra=extra), "version"], check=False)
+
+    r = vrt("")
+    assert r.returncode != 0 and "Host key verification failed" in r.stderr, r.stderr
+    r = vrt("&no_verify=1")
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r.stderr
+    r = vrt(f"&no_verify=1&keyfile={d}/id")
+    assert r.returncode == 0 and "Running hypervisor: QEMU" in r.stdout, r.stdout + r.stderr
+    assert ssh_children(f"{d}/ssh-nokey") == []

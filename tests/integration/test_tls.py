@@ -9,6 +9,7 @@ served."""
 import os
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -171,6 +172,62 @@ def test_tls_below_1_2_is_refused(netns, server, certs):
     assert_served(netns, server, certs)
 
 
+def test_tls_priority_is_the_servers_choice(netns, certs):
+    """tls_priority replaces the GnuTLS priority string of the TLS socket:
+    with TLS 1.3 taken out, a TLS 1.3-only client is refused and a TLS 1.2
+    one is served (with the default, test_tls_below_1_2_is_refused, both are)."""
+    require(shutil.which("gnutls-cli"), "gnutls-cli (gnutls-bin) is not installed")
+    root = tempfile.mkdtemp(prefix="vrt-test-")
+    try:
+        install_server(certs, root, certs.server_key, certs.server_cert)
+        d = NsVrtd(netns, root, 'listen_tls = 1\nlisten_tcp = 0\ntls_port = "16620"\n'
+                   'tls_priority = "NORMAL:-VERS-TLS1.3"\n').start()
+        try:
+            r = gnutls_cli(netns, certs, "NORMAL:-VERS-ALL:+VERS-TLS1.3", port=16620)
+            assert r.returncode != 0 and "Handshake was completed" not in r.stdout, r.stdout + r.stderr
+            assert "TLS handshake failed" in d.stderr()
+            r = gnutls_cli(netns, certs, "NORMAL:-VERS-ALL:+VERS-TLS1.2", port=16620)
+            assert "Handshake was completed" in r.stdout + r.stderr, r.stdout + r.stderr
+            r = gnutls_cli(netns, certs, "NORMAL", port=16620)
+            assert "(TLS1.2-" in r.stdout and "(TLS1.3-" not in r.stdout, r.stdout
+            r = virsh_in(netns, uri(certs.dirs["good"], 16620), "list", "--all", "--name")
+            assert r.returncode == 0, r.stderr
+        finally:
+            d.stop()
+        # The default lets the same TLS 1.3 client in.
+        d = NsVrtd(netns, root, 'listen_tls = 1\nlisten_tcp = 0\ntls_port = "16620"\n').start()
+        try:
+            r = gnutls_cli(netns, certs, "NORMAL:-VERS-ALL:+VERS-TLS1.3", port=16620)
+            assert "Handshake was completed" in r.stdout + r.stderr, r.stdout + r.stderr
+        finally:
+            d.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_no_verify_certificate_and_listen_addr(netns, certs):
+    """tls_no_verify_certificate = 1 lets in a client whose certificate
+    fails the checks (expired here), logging why; listen_addr binds the
+    TLS socket to that address alone."""
+    root = tempfile.mkdtemp(prefix="vrt-test-")
+    try:
+        install_server(certs, root, certs.server_key, certs.server_cert)
+        d = NsVrtd(netns, root, 'listen_tls = 1\nlisten_tcp = 0\ntls_port = "16621"\n'
+                   'listen_addr = "127.0.0.2"\ntls_no_verify_certificate = 1\n').start()
+        try:
+            # The server's certificate names 127.0.0.1: the client skips its own check.
+            u = f"qemu+tls://127.0.0.2:16621/system?pkipath={certs.dirs['expired']}&no_sanity=1&no_verify=1"
+            r = virsh_in(netns, u, "list", "--all", "--name")
+            assert r.returncode == 0, r.stderr
+            assert "has expired" in d.stderr(), d.stderr()
+            r = virsh_in(netns, uri(certs.dirs["good"], 16621), "list", "--all")
+            assert r.returncode != 0 and "Connection refused" in r.stderr, r.stderr
+        finally:
+            d.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def test_plaintext_on_the_tls_port_is_dropped(netns, server, certs):
     mark = len(server.stderr())
     open_call = wire.frame(wire.REMOTE, 1, payload=b"\0\0\0\0" + b"\0\0\0\0")
@@ -209,6 +266,27 @@ print("alive", conn.isAlive(), len(conn.listAllDomains()))
 """
     r = py_in(netns, code, uri(certs.dirs["good"]))
     assert r.returncode == 0 and "alive 1 0" in r.stdout, r.stdout + r.stderr
+
+
+def test_keepalive_drops_a_remote_client_that_does_not_answer(netns, server, certs):
+    """A remote client (the TCP socket here) that asked for keepalive and
+    answers none of vrtd's PINGs is closed after keepalive_count (3) of
+    them, as libvirtd does; the daemon serves the next client."""
+    open_args = struct.pack(">II", 0, 0)  # NULL name, flags 0
+    frames = (wire.frame(wire.REMOTE, 1, serial=1, payload=open_args) +
+              wire.frame(wire.REMOTE, 60, serial=2, payload=struct.pack(">i", 10)))  # PROGRAM_KEEPALIVE
+    r = py_in(netns, PY_RAW, "16509", "30", frames.hex())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("closed"), r.stdout
+    got = bytes.fromhex(r.stdout.split("got ")[1].strip())
+    pings = 0
+    while len(got) >= 28:
+        (length,) = struct.unpack(">I", got[:4])
+        prog, _, proc = struct.unpack(">IIi", got[4:16])
+        pings += (prog, proc) == (wire.KEEPALIVE, 1)
+        got = got[length:]
+    assert pings >= 3, r.stdout
+    assert_served(netns, server, certs)
 
 
 def test_bad_server_certificate_fails_start(netns, certs):

@@ -22,6 +22,7 @@ import pty
 import select
 import signal
 import subprocess
+import termios
 import time
 
 import pytest
@@ -103,6 +104,10 @@ def on_terminal(pk, uid, argv, answer, timeout=120):
                 break
             out += chunk
             if not answered and b"Password:" in out:
+                # The agent turns echo off after its prompt, discarding
+                # what was typed before (TCSAFLUSH): type once it has.
+                while termios.tcgetattr(fd)[3] & termios.ECHO and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 os.write(fd, answer)
                 answered = True
         else:

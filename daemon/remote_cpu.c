@@ -7,6 +7,7 @@
  */
 #include "daemon/remote_cpu.h"
 #include "conf/cpu/cpu_x86.h"
+#include "drivers/qemu/qemu_driver.h"
 #include "host/cpuleaves.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
@@ -140,6 +141,66 @@ vrt_handle_connect_baseline_cpu(VrtCall *call, remote_connect_baseline_cpu_args 
             g_array_remove_index(baseline->features, i);
     }
     if ((args->flags & BASELINE_EXPAND_FEATURES) && !vrt_cpux_expand_features(baseline, error))
+        return false;
+    ret->cpu = vrt_cpu_def_format(baseline);
+    return true;
+}
+
+/* CONNECT_COMPARE_HYPERVISOR_CPU and CONNECT_BASELINE_HYPERVISOR_CPU:
+ * against what QEMU offers a guest (the QEMU driver's hypervisor CPU),
+ * not the host's CPUID. */
+bool
+vrt_handle_connect_compare_hypervisor_cpu(VrtCall *call, remote_connect_compare_hypervisor_cpu_args *args,
+                                          remote_connect_compare_hypervisor_cpu_ret *ret, GError **error)
+{
+    VrtDaemon *daemon = vrt_call_daemon(call);
+    int r;
+
+    if (!daemon->qemu) {
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "this function is not supported by the connection driver: %s",
+                      "virConnectCompareHypervisorCPU");
+        return false;
+    }
+    r = vrt_qemu_driver_compare_hypervisor_cpu(daemon->qemu, args->emulator ? *args->emulator : NULL,
+                                               args->arch ? *args->arch : NULL, args->machine ? *args->machine : NULL,
+                                               args->virttype ? *args->virttype : NULL, args->xmlCPU,
+                                               args->flags & COMPARE_FAIL_INCOMPATIBLE, error);
+
+    if (r < 0)
+        return false;
+    ret->result = r;
+    return true;
+}
+
+bool
+vrt_handle_connect_baseline_hypervisor_cpu(VrtCall *call, remote_connect_baseline_hypervisor_cpu_args *args,
+                                           remote_connect_baseline_hypervisor_cpu_ret *ret, GError **error)
+{
+    VrtDaemon *daemon = vrt_call_daemon(call);
+    g_autoptr(GPtrArray) cpus = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_cpu_def_free);
+    g_autoptr(VrtCpuDef) baseline = NULL;
+
+    if (!daemon->qemu) {
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "this function is not supported by the connection driver: %s",
+                      "virConnectBaselineHypervisorCPU");
+        return false;
+    }
+    /* the CPUs are read before the hypervisor is looked up, as libvirt */
+    for (guint i = 0; i < args->xmlCPUs.xmlCPUs_len; i++) {
+        VrtCpuDef *c = vrt_cpu_def_parse(args->xmlCPUs.xmlCPUs_val[i], VRT_CPU_TYPE_AUTO, error);
+        if (!c)
+            return false;
+        g_ptr_array_add(cpus, c);
+    }
+    if (cpus->len == 0) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "nothing to baseline");
+        return false;
+    }
+    baseline = vrt_qemu_driver_baseline_hypervisor_cpu(
+        daemon->qemu, args->emulator ? *args->emulator : NULL, args->arch ? *args->arch : NULL,
+        args->machine ? *args->machine : NULL, args->virttype ? *args->virttype : NULL, (VrtCpuDef **)cpus->pdata,
+        cpus->len, args->flags & BASELINE_EXPAND_FEATURES, args->flags & BASELINE_MIGRATABLE, error);
+    if (!baseline)
         return false;
     ret->cpu = vrt_cpu_def_format(baseline);
     return true;

@@ -98,8 +98,11 @@ def test_domcapabilities_for_a_machine_and_refusals(vrtd, tmp_path):
         assert "the machine 'microvm' is not supported by emulator" in p.stderr
     p = virsh(vrtd.uri, "domcapabilities", "--arch", "aarch64", check=False)
     assert p.returncode != 0 and "unable to find any emulator to serve 'aarch64' architecture" in p.stderr
+    # a domain type libvirt knows asks for an accelerator QEMU lacks here
     p = virsh(vrtd.uri, "domcapabilities", "--virttype", "xen", check=False)
-    assert p.returncode != 0 and "unknown virttype: xen" in p.stderr
+    assert p.returncode != 0 and "the accel 'tcg' is not supported by" in p.stderr
+    p = virsh(vrtd.uri, "domcapabilities", "--virttype", "bogus", check=False)
+    assert p.returncode != 0 and "unknown virttype: bogus" in p.stderr
     if not kvm_opens():
         p = virsh(vrtd.uri, "domcapabilities", "--virttype", "kvm", check=False)
         assert p.returncode != 0 and "the accel 'kvm' is not supported" in p.stderr
@@ -170,17 +173,18 @@ def test_cpu_models_cached_on_disk_by_binary(tmproot):
         d.stop()
     accel = "kvm" if dc.findtext("domain") == "kvm" else "tcg"
     cache_dir = os.path.join(tmproot, "var", "lib", "vrt", "qemu", "capabilities")
-    (entry,) = [e for e in os.listdir(cache_dir) if e.startswith(f"cpus-{accel}-")]
+    (entry,) = [e for e in os.listdir(cache_dir) if e.startswith(f"cpus2-{accel}-")]
     path = os.path.join(cache_dir, entry)
     key, body = open(path).read().split("\n", 1)
-    assert "qemu64\t" in body
-    # A model only the cache has shows that the restarted vrtd read it.
+    assert "qemu64\t" in body and "\n=prop\t" in body
+    # A model list only the cache has (one model, blocked) shows that the
+    # restarted vrtd read it.
     with open(path, "w") as f:
-        f.write(f"{key}\nCached-Model\tIntel\t1\t0\n")
+        f.write(f"{key}\nWestmere\tIntel\t0\t0\taes\n")
     d = Vrtd(tmproot).start()
     try:
         dc = ET.fromstring(virsh(d.uri, "domcapabilities").stdout)
         assert [(m.text, m.get("vendor"), m.get("usable")) for m in dc.findall("cpu/mode[@name='custom']/model")] == \
-            [("Cached-Model", "Intel", "yes")]
+            [("Westmere", "Intel", "no")]
     finally:
         d.stop()

@@ -498,21 +498,11 @@ vrt_cpu_def_parse(const char *xml, VrtCpuType type, GError **error)
 }
 
 void
-vrt_cpu_def_format_buf(GString *buf, const VrtCpuDef *def, guint indent)
+vrt_cpu_def_format_body(GString *body, const VrtCpuDef *def, guint in)
 {
     bool guest = def->type == VRT_CPU_TYPE_GUEST;
     bool with_model = !guest || def->mode == VRT_CPU_MODE_CUSTOM || def->mode == VRT_CPU_MODE_HOST_MODEL;
-    g_autoptr(GString) attrs = g_string_new(NULL);
-    g_autoptr(GString) body = g_string_new(NULL);
-    guint in = indent + 1;
 
-    if (guest && (def->mode != VRT_CPU_MODE_CUSTOM || def->model)) {
-        g_string_append_printf(attrs, " mode='%s'", mode_names[def->mode]);
-        if (def->mode == VRT_CPU_MODE_CUSTOM)
-            g_string_append_printf(attrs, " match='%s'", match_names[def->match]);
-        if (def->check)
-            g_string_append_printf(attrs, " check='%s'", check_names[def->check]);
-    }
     if (!guest && def->arch)
         vrt_xml_line(body, in, "<arch>%s</arch>", def->arch);
     if (with_model && (def->model || def->vendor_id)) {
@@ -557,6 +547,23 @@ vrt_cpu_def_format_buf(GString *buf, const VrtCpuDef *def, guint indent)
         else
             vrt_xml_line(body, in, "<feature name='%s'/>", name);
     }
+}
+
+void
+vrt_cpu_def_format_buf(GString *buf, const VrtCpuDef *def, guint indent)
+{
+    bool guest = def->type == VRT_CPU_TYPE_GUEST;
+    g_autoptr(GString) attrs = g_string_new(NULL);
+    g_autoptr(GString) body = g_string_new(NULL);
+
+    if (guest && (def->mode != VRT_CPU_MODE_CUSTOM || def->model)) {
+        g_string_append_printf(attrs, " mode='%s'", mode_names[def->mode]);
+        if (def->mode == VRT_CPU_MODE_CUSTOM)
+            g_string_append_printf(attrs, " match='%s'", match_names[def->match]);
+        if (def->check)
+            g_string_append_printf(attrs, " check='%s'", check_names[def->check]);
+    }
+    vrt_cpu_def_format_body(body, def, indent + 1);
     if (body->len == 0 && attrs->len == 0)
         return;
     if (body->len == 0) {

@@ -86,4 +86,7 @@ VrtCpuDef *vrt_cpu_def_parse(const char *xml, VrtCpuType type, GError **error);
 /* libvirt's <cpu> element, indented by indent levels of two spaces (the
  * capabilities' host CPU is at 2, an answer of its own at 0). */
 void vrt_cpu_def_format_buf(GString *buf, const VrtCpuDef *def, guint indent);
+/* What goes inside <cpu> (model, vendor, ..., features), each line at
+ * indent: the domain capabilities' host-model mode holds it. */
+void vrt_cpu_def_format_body(GString *body, const VrtCpuDef *def, guint indent);
 char *vrt_cpu_def_format(const VrtCpuDef *def);

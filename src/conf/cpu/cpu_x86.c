@@ -450,6 +450,19 @@ vrt_cpux_model_names(void)
 }
 
 bool
+vrt_cpux_model_known(const char *name, const char **vendor)
+{
+    const Map *map = get_map(NULL);
+    const Model *m = map ? model_find(map, name) : NULL;
+
+    if (!m)
+        return false;
+    if (vendor)
+        *vendor = m->vendor >= 0 ? ((Vendor *)map->vendors->pdata[m->vendor])->name : NULL;
+    return true;
+}
+
+bool
 vrt_cpux_has_feature(const char *name)
 {
     const Map *map = get_map(NULL);
@@ -554,7 +567,7 @@ filter_tsx(VrtCpuxData *data, int vendor, const Map *map)
  * of the model it lacks disabled (a guest CPU also disables the model's
  * removed features). */
 static VrtCpuDef *
-data_to_cpu(const VrtCpuxData *data, const Model *model, const Map *map, VrtCpuType type)
+data_to_cpu(const VrtCpuxData *data, const Model *model, const Map *map, const VrtCpuxHvModel *hv, VrtCpuType type)
 {
     VrtCpuDef *cpu = vrt_cpu_def_new(VRT_CPU_TYPE_GUEST);
     g_autoptr(VrtCpuxData) copy = data_copy(data);
@@ -566,6 +579,13 @@ data_to_cpu(const VrtCpuxData *data, const Model *model, const Map *map, VrtCpuT
         cpu->vendor = g_strdup(((Vendor *)map->vendors->pdata[vendor])->name);
     data_subtract(copy, mdata);
     data_subtract(mdata, data);
+    /* The hypervisor's version of the model may need features it cannot
+     * give (its blockers): the model is usable only with them disabled. */
+    for (guint i = 0; hv && hv->blockers && hv->blockers[i]; i++) {
+        const Feature *f = feature_find(map, hv->blockers[i]);
+        if (f && !data_has(copy, f->data))
+            data_add(mdata, f->data);
+    }
     data_to_features(cpu, VRT_CPU_FEATURE_REQUIRE, copy, map);
     data_to_features(cpu, VRT_CPU_FEATURE_DISABLE, mdata, map);
     if (type == VRT_CPU_TYPE_GUEST) {
@@ -588,7 +608,10 @@ compare_feature_lists(const VrtCpuDef *cur, const VrtCpuDef *cand, bool preferre
 
     if (cand->type != VRT_CPU_TYPE_HOST) {
         int penalty = 2;
-        for (guint i = 0; i < cur->features->len; i++) {
+        /* As libvirt 9.0 counts: the loop's bound is the enabled count it
+         * lowers as it goes, so disabled features at the end of a long
+         * list (they follow the required ones) are not all seen. */
+        for (guint i = 0; i < enabled_cur; i++) {
             if (g_array_index(cur->features, VrtCpuFeature, i).policy == VRT_CPU_FEATURE_DISABLE) {
                 enabled_cur--;
                 disabled_cur += penalty++;
@@ -596,7 +619,7 @@ compare_feature_lists(const VrtCpuDef *cur, const VrtCpuDef *cand, bool preferre
         }
         current = enabled_cur + disabled_cur;
         penalty = 2;
-        for (guint i = 0; i < cand->features->len; i++) {
+        for (guint i = 0; i < enabled; i++) {
             if (g_array_index(cand->features, VrtCpuFeature, i).policy == VRT_CPU_FEATURE_DISABLE) {
                 enabled--;
                 disabled += penalty++;
@@ -649,8 +672,20 @@ use_candidate(const Model *cur, const VrtCpuDef *cpu_cur, const Model *cand, Vrt
 
 /* Fills cpu (its type set) with the model, vendor, signature and features
  * that describe data, trying the newest models first. */
+static const VrtCpuxHvModel *
+hv_model_find(const VrtCpuxHvModel *models, guint nmodels, const char *name)
+{
+    for (guint i = 0; i < nmodels; i++)
+        if (g_str_equal(models[i].name, name))
+            return &models[i];
+    return NULL;
+}
+
+/* models (NULL: every model of the map) are the hypervisor's, with what
+ * blocks each one. */
 static bool
-decode(VrtCpuDef *cpu, const VrtCpuxData *in, char **preferred, bool migratable, GError **error)
+decode(VrtCpuDef *cpu, const VrtCpuxData *in, const VrtCpuxHvModel *models, guint nmodels, char **preferred,
+       bool migratable, GError **error)
 {
     const Map *map = get_map(error);
     g_autoptr(VrtCpuxData) data = NULL;
@@ -669,12 +704,15 @@ decode(VrtCpuDef *cpu, const VrtCpuxData *in, char **preferred, bool migratable,
         preferred = NULL;
     for (guint n = map->models->len; n-- > 0;) {
         const Model *cand = map->models->pdata[n];
+        const VrtCpuxHvModel *hv = NULL;
         g_autoptr(VrtCpuDef) cpu_cand = NULL;
         int rc;
 
+        if (models && !(hv = hv_model_find(models, nmodels, cand->name)))
+            continue;
         if (vendor >= 0 && cand->vendor >= 0 && vendor != cand->vendor)
             continue;
-        cpu_cand = data_to_cpu(data, cand, map, cpu->type);
+        cpu_cand = data_to_cpu(data, cand, map, hv, cpu->type);
         if ((rc = use_candidate(best_model, best, cand, cpu_cand, sig, preferred))) {
             g_clear_pointer(&best, vrt_cpu_def_free);
             best = g_steal_pointer(&cpu_cand);
@@ -715,9 +753,59 @@ vrt_cpux_decode_host(const VrtCpuxData *data, GError **error)
     g_autoptr(VrtCpuDef) cpu = vrt_cpu_def_new(VRT_CPU_TYPE_HOST);
 
     cpu->arch = g_strdup("x86_64");
-    if (!decode(cpu, data, NULL, false, error))
+    if (!decode(cpu, data, NULL, 0, NULL, false, error))
         return NULL;
     return g_steal_pointer(&cpu);
+}
+
+VrtCpuDef *
+vrt_cpux_decode_hv(const VrtCpuxData *data, const VrtCpuxHvModel *models, guint nmodels, GError **error)
+{
+    g_autoptr(VrtCpuDef) cpu = vrt_cpu_def_new(VRT_CPU_TYPE_GUEST);
+
+    cpu->mode = VRT_CPU_MODE_CUSTOM;
+    cpu->match = VRT_CPU_MATCH_EXACT;
+    if (!decode(cpu, data, models, nmodels, NULL, false, error))
+        return NULL;
+    cpu->fallback = VRT_CPU_FALLBACK_FORBID;
+    return g_steal_pointer(&cpu);
+}
+
+VrtCpuxData *
+vrt_cpux_data_from_features(const char *vendor_string, guint family, guint model, guint stepping,
+                            const char *const *features, GError **error)
+{
+    const Map *map = get_map(error);
+    g_autoptr(VrtCpuxData) data = NULL;
+    VrtCpuxItem leaf1 = { .type = VRT_CPUX_CPUID, .in = 1 };
+    guint ext = 0;
+
+    if (!map)
+        return NULL;
+    data = vrt_cpux_data_new();
+    for (guint i = 0; features && features[i]; i++) {
+        const Feature *f = feature_find(map, features[i]);
+        if (f) /* what the map does not name means nothing to it */
+            data_add(data, f->data);
+    }
+    if (vendor_string) {
+        VrtCpuxItem leaf0 = { .type = VRT_CPUX_CPUID, .in = 0 };
+        if (strlen(vendor_string) != 12) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Invalid CPU vendor string '%s'", vendor_string);
+            return NULL;
+        }
+        leaf0.ebx = read_le32(vendor_string);
+        leaf0.edx = read_le32(vendor_string + 4);
+        leaf0.ecx = read_le32(vendor_string + 8);
+        vrt_cpux_data_add(data, &leaf0);
+    }
+    if (family > 0xf) {
+        ext = family - 0xf;
+        family = 0xf;
+    }
+    leaf1.eax = ext << 20 | (model >> 4) << 16 | family << 8 | (model & 0xf) << 4 | (stepping & 0xf);
+    vrt_cpux_data_add(data, &leaf1);
+    return g_steal_pointer(&data);
 }
 
 /* ---- compare ---- */
@@ -929,6 +1017,13 @@ vrt_cpux_compare(const VrtCpuDef *host, const VrtCpuDef *cpu, bool fail_incompat
 VrtCpuDef *
 vrt_cpux_baseline(VrtCpuDef **cpus, guint ncpus, bool migratable, GError **error)
 {
+    return vrt_cpux_baseline_hv(cpus, ncpus, NULL, 0, NULL, migratable, error);
+}
+
+VrtCpuDef *
+vrt_cpux_baseline_hv(VrtCpuDef **cpus, guint ncpus, const VrtCpuxHvModel *models, guint nmodels,
+                     const char *const *features, bool migratable, GError **error)
+{
     const Map *map = get_map(error);
     g_autoptr(VrtCpuxData) base = NULL;
     g_autoptr(VrtCpuDef) cpu = NULL;
@@ -948,7 +1043,8 @@ vrt_cpux_baseline(VrtCpuDef **cpus, guint ncpus, bool migratable, GError **error
             return NULL;
         }
     }
-    if (cpus[0]->arch && !g_str_equal(cpus[0]->arch, "x86_64") && !g_str_equal(cpus[0]->arch, "i686")) {
+    /* the hypervisor's variant is the hypervisor's architecture's, whatever the CPUs say */
+    if (!models && cpus[0]->arch && !g_str_equal(cpus[0]->arch, "x86_64") && !g_str_equal(cpus[0]->arch, "i686")) {
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "cannot compute baseline CPU of %s architecture", cpus[0]->arch);
         return NULL;
     }
@@ -997,6 +1093,16 @@ vrt_cpux_baseline(VrtCpuDef **cpus, guint ncpus, bool migratable, GError **error
         }
         data_intersect(base, d);
     }
+    if (features) {
+        /* only what the hypervisor knows of */
+        g_autoptr(VrtCpuxData) known = vrt_cpux_data_new();
+        for (guint i = 0; features[i]; i++) {
+            const Feature *f = feature_find(map, features[i]);
+            if (f)
+                data_add(known, f->data);
+        }
+        data_intersect(base, known);
+    }
     if (data_empty(base)) {
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "CPUs are incompatible");
         return NULL;
@@ -1004,7 +1110,7 @@ vrt_cpux_baseline(VrtCpuDef **cpus, guint ncpus, bool migratable, GError **error
     if (vendor >= 0)
         vrt_cpux_data_add(base, &((Vendor *)map->vendors->pdata[vendor])->item);
     g_ptr_array_add(names, NULL);
-    if (!decode(cpu, base, (char **)names->pdata, migratable, error))
+    if (!decode(cpu, base, models, nmodels, (char **)names->pdata, migratable, error))
         return NULL;
     /* a baseline has no signature */
     cpu->sig_family = cpu->sig_model = cpu->sig_stepping = 0;

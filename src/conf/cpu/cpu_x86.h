@@ -44,6 +44,9 @@ const VrtCpuxItem *vrt_cpux_data_get(const VrtCpuxData *data, VrtCpuxItemType ty
 bool vrt_cpux_map_ready(GError **error);
 /* Names of the map's models in its order (NULL-terminated, caller frees). */
 char **vrt_cpux_model_names(void);
+/* True when name is a model of the map; *vendor (if asked) is its
+ * vendor's name, NULL when the map gives it none. */
+bool vrt_cpux_model_known(const char *name, const char **vendor);
 /* True when name is a feature of the map. */
 bool vrt_cpux_has_feature(const char *name);
 /* True when data has every bit of the feature called name. */
@@ -67,10 +70,33 @@ VrtCpuxData *vrt_cpux_encode(const VrtCpuDef *cpu, GError **error);
  * VIR_ERR_CPU_INCOMPATIBLE with libvirt's reason. */
 int vrt_cpux_compare(const VrtCpuDef *host, const VrtCpuDef *cpu, bool fail_incompatible, GError **error);
 
+/* A CPU model as the hypervisor offers it: its name (one of the map's)
+ * and the features (libvirt's names) it lacks on this host, NULL-terminated. */
+typedef struct {
+    const char *name;
+    char **blockers;
+} VrtCpuxHvModel;
+
+/* The CPUID bits of a CPU the hypervisor describes by feature names
+ * (unknown ones ignored), a CPUID vendor string ("AuthenticAMD", NULL:
+ * none) and a signature, as libvirt reads QEMU's CPU model expansion. */
+VrtCpuxData *vrt_cpux_data_from_features(const char *vendor_string, guint family, guint model, guint stepping,
+                                         const char *const *features, GError **error);
+
+/* The guest CPU (custom, exact, fallback forbid) that describes data with
+ * one of the hypervisor's models, each disabling its blockers, as
+ * libvirt names the host-model CPU of its domain capabilities. */
+VrtCpuDef *vrt_cpux_decode_hv(const VrtCpuxData *data, const VrtCpuxHvModel *models, guint nmodels, GError **error);
+
 /* virConnectBaselineCPU: the guest CPU (mode custom, match exact) all
  * cpus can run, as libvirt computes it, the model preferably one of the
  * inputs'; migratable drops the features that block migration. */
 VrtCpuDef *vrt_cpux_baseline(VrtCpuDef **cpus, guint ncpus, bool migratable, GError **error);
+/* virConnectBaselineHypervisorCPU's: the same, decoded only into the
+ * hypervisor's models (with their blockers), the result cut to the
+ * features (libvirt's names) the hypervisor knows when features is given. */
+VrtCpuDef *vrt_cpux_baseline_hv(VrtCpuDef **cpus, guint ncpus, const VrtCpuxHvModel *models, guint nmodels,
+                                const char *const *features, bool migratable, GError **error);
 
 /* Replaces cpu's feature list by its model's features followed by its own
  * (libvirt's EXPAND_FEATURES); a guest CPU also lists the model's removed

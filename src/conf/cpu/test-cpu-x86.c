@@ -370,6 +370,51 @@ test_host_leaves(void)
     rmdir(root);
 }
 
+/* The hypervisor's CPU: QEMU's feature list decoded only into QEMU's
+ * models, a model's blockers disabled even when the CPU has them. */
+static void
+test_decode_hypervisor(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtCpuDef) epyc = vrt_cpu_def_new(VRT_CPU_TYPE_GUEST);
+    g_autoptr(GPtrArray) names = g_ptr_array_new();
+    g_autoptr(VrtCpuxData) data = NULL;
+    g_autoptr(VrtCpuDef) cpu = NULL;
+    g_autoptr(VrtCpuDef) older = NULL;
+    char *blockers[] = { "sha-ni", NULL };
+    VrtCpuxHvModel both[] = { { "Opteron_G1", NULL }, { "EPYC", blockers } };
+
+    epyc->model = g_strdup("EPYC");
+    g_assert_true(vrt_cpux_expand_features(epyc, &err));
+    g_assert_no_error(err);
+    for (guint i = 0; i < epyc->features->len; i++) {
+        VrtCpuFeature *f = &g_array_index(epyc->features, VrtCpuFeature, i);
+        if (f->policy != VRT_CPU_FEATURE_DISABLE)
+            g_ptr_array_add(names, f->name);
+    }
+    g_ptr_array_add(names, (char *)"not-a-feature"); /* ignored, as libvirt */
+    g_ptr_array_add(names, NULL);
+    data = vrt_cpux_data_from_features("AuthenticAMD", 23, 1, 2, (const char *const *)names->pdata, &err);
+    g_assert_no_error(err);
+
+    cpu = vrt_cpux_decode_hv(data, both, G_N_ELEMENTS(both), &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(cpu->model, ==, "EPYC");
+    g_assert_cmpstr(cpu->vendor, ==, "AMD");
+    g_assert_cmpint(cpu->fallback, ==, VRT_CPU_FALLBACK_FORBID);
+    g_assert_nonnull(vrt_cpu_def_find_feature(cpu, "sha-ni"));
+    g_assert_cmpint(vrt_cpu_def_find_feature(cpu, "sha-ni")->policy, ==, VRT_CPU_FEATURE_DISABLE);
+
+    /* EPYC not offered: the other model, the rest required */
+    older = vrt_cpux_decode_hv(data, both, 1, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(older->model, ==, "Opteron_G1");
+    g_assert_cmpint(vrt_cpu_def_find_feature(older, "sse4.2")->policy, ==, VRT_CPU_FEATURE_REQUIRE);
+
+    g_assert_null(vrt_cpux_data_from_features("AMD", 23, 1, 2, NULL, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -381,5 +426,6 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-x86/baseline-migratable", test_baseline_migratable);
     g_test_add_func("/cpu-x86/parse-errors", test_parse_errors);
     g_test_add_func("/cpu-x86/host-leaves", test_host_leaves);
+    g_test_add_func("/cpu-x86/decode-hypervisor", test_decode_hypervisor);
     return g_test_run();
 }

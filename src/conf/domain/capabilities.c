@@ -368,6 +368,7 @@ vrt_domcaps_free(VrtDomCaps *c)
     g_ptr_array_unref(c->loaders);
     g_ptr_array_unref(c->loader_types);
     g_ptr_array_unref(c->cpu_models);
+    vrt_cpu_def_free(c->host_model_cpu);
     g_ptr_array_unref(c->memory_backing);
     g_ptr_array_unref(c->devices);
     g_ptr_array_unref(c->features);
@@ -457,8 +458,24 @@ format_domcaps_cpu(GString *buf, const VrtDomCaps *c)
 {
     vrt_xml_line(buf, 1, "<cpu>");
     vrt_xml_line(buf, 2, "<mode name='host-passthrough' supported='%s'/>", c->host_passthrough ? "yes" : "no");
-    vrt_xml_line(buf, 2, "<mode name='maximum' supported='%s'/>", c->maximum ? "yes" : "no");
-    vrt_xml_line(buf, 2, "<mode name='host-model' supported='%s'/>", c->host_model ? "yes" : "no");
+    if (c->maximum) {
+        /* libvirt lists the migratable values once QEMU can do both */
+        vrt_xml_line(buf, 2, "<mode name='maximum' supported='yes'>");
+        vrt_xml_line(buf, 3, "<enum name='maximumMigratable'>");
+        vrt_xml_line(buf, 4, "<value>on</value>");
+        vrt_xml_line(buf, 4, "<value>off</value>");
+        vrt_xml_line(buf, 3, "</enum>");
+        vrt_xml_line(buf, 2, "</mode>");
+    } else {
+        vrt_xml_line(buf, 2, "<mode name='maximum' supported='no'/>");
+    }
+    if (c->host_model && c->host_model_cpu) {
+        vrt_xml_line(buf, 2, "<mode name='host-model' supported='yes'>");
+        vrt_cpu_def_format_body(buf, c->host_model_cpu, 3);
+        vrt_xml_line(buf, 2, "</mode>");
+    } else {
+        vrt_xml_line(buf, 2, "<mode name='host-model' supported='%s'/>", c->host_model ? "yes" : "no");
+    }
     if (!c->custom || c->cpu_models->len == 0) {
         vrt_xml_line(buf, 2, "<mode name='custom' supported='%s'/>", c->custom ? "yes" : "no");
     } else {

@@ -10,6 +10,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "conf/cpu/cpu_conf.h"
+
 typedef struct {
     char *name; /* "pc-q35-7.2" or an alias like "q35" */
     char *canonical; /* for an alias: the machine it stands for; NULL */
@@ -117,6 +119,7 @@ typedef struct {
     GPtrArray *loaders; /* char*: loader paths that exist */
     GPtrArray *loader_types; /* char*: "rom", "pflash" */
     bool host_passthrough, maximum, host_model, custom;
+    VrtCpuDef *host_model_cpu; /* what host-model gives here; NULL: not known */
     GPtrArray *cpu_models; /* VrtDomCapsCpuModel* */
     GPtrArray *memory_backing; /* char*: source types; empty = not supported */
     GPtrArray *devices; /* VrtDomCapsItem*, in the schema's order */

@@ -47,7 +47,20 @@ cpu_model_free(VrtQemuCpuModel *m)
 {
     g_free(m->name);
     g_free(m->vendor);
+    g_strfreev(m->blockers);
     g_free(m);
+}
+
+void
+vrt_qemu_cpu_host_free(VrtQemuCpuHost *host)
+{
+    if (!host)
+        return;
+    g_free(host->vendor);
+    g_ptr_array_unref(host->props);
+    g_ptr_array_unref(host->enabled);
+    g_ptr_array_unref(host->migratable);
+    g_free(host);
 }
 
 static void
@@ -56,6 +69,8 @@ info_free(VrtQemuCapsInfo *info)
     for (guint i = 0; i < G_N_ELEMENTS(info->cpu_models); i++)
         if (info->cpu_models[i])
             g_ptr_array_unref(info->cpu_models[i]);
+    for (guint i = 0; i < G_N_ELEMENTS(info->cpu_host); i++)
+        vrt_qemu_cpu_host_free(info->cpu_host[i]);
     g_free(info->emulator);
     g_free(info->arch);
     g_ptr_array_unref(info->machines);
@@ -278,7 +293,7 @@ caps_probe(const char *emulator, const char *dev_kvm, const char *cache_dir, GEr
         return NULL;
     info = g_new0(VrtQemuCapsInfo, 1);
     info->emulator = g_strdup(emulator);
-    info->arch = g_strdup("x86_64");
+    info->arch = g_strdup(g_str_has_suffix(emulator, "qemu-system-i386") ? "i686" : "x86_64");
     info->machines = vrt_qemu_caps_parse_machines(out);
     info->kvm_usable = vrt_qemu_caps_kvm_usable(dev_kvm, NULL);
     info->max_vcpus = CAPS_MAX_CPUS_Q35;
@@ -362,6 +377,119 @@ cpu_vendor_name(const char *cpuid)
     return NULL;
 }
 
+/* The x86 features libvirt's CPU map spells otherwise than QEMU (libvirt
+ * 9.0's table). */
+static const char *const feature_names[][2] = {
+    { "cmp_legacy", "cmp-legacy" },       { "ds_cpl", "ds-cpl" },
+    { "fxsr_opt", "fxsr-opt" },           { "kvm_pv_eoi", "kvm-pv-eoi" },
+    { "kvm_pv_unhalt", "kvm-pv-unhalt" }, { "lahf_lm", "lahf-lm" },
+    { "nodeid_msr", "nodeid-msr" },       { "pclmuldq", "pclmulqdq" },
+    { "perfctr_core", "perfctr-core" },   { "perfctr_nb", "perfctr-nb" },
+    { "tsc_adjust", "tsc-adjust" },
+};
+
+const char *
+vrt_qemu_caps_feature_from_qemu(const char *name)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(feature_names); i++)
+        if (g_str_equal(name, feature_names[i][1]))
+            return feature_names[i][0];
+    return name;
+}
+
+static GPtrArray *
+strv_array(void)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(a, NULL);
+    return a;
+}
+
+/* Appends to a NULL-terminated array. */
+static void
+strv_array_add(GPtrArray *a, const char *s)
+{
+    g_ptr_array_insert(a, (gint)a->len - 1, g_strdup(s));
+}
+
+static JsonObject *
+expansion_props(JsonObject *msg)
+{
+    JsonObject *ret = json_object_has_member(msg, "return") ? json_object_get_object_member(msg, "return") : NULL;
+    JsonObject *model =
+        ret && json_object_has_member(ret, "model") ? json_object_get_object_member(ret, "model") : NULL;
+
+    return model && json_object_has_member(model, "props") ? json_object_get_object_member(model, "props") : NULL;
+}
+
+VrtQemuCpuHost *
+vrt_qemu_caps_parse_cpu_host(const char *qmp_output)
+{
+    g_auto(GStrv) lines = g_strsplit(qmp_output, "\n", -1);
+    g_autoptr(JsonParser) mig_parser = NULL;
+    g_autoptr(JsonParser) all_parser = NULL;
+    JsonObject *mig = NULL, *all = NULL;
+    VrtQemuCpuHost *host;
+    g_autoptr(GList) names = NULL;
+
+    for (guint i = 0; lines[i]; i++) {
+        g_autoptr(JsonParser) parser = json_parser_new();
+        JsonNode *root;
+        const char *id;
+
+        if (!*g_strstrip(lines[i]) || !json_parser_load_from_data(parser, lines[i], -1, NULL))
+            continue;
+        root = json_parser_get_root(parser);
+        if (!JSON_NODE_HOLDS_OBJECT(root))
+            continue;
+        id = json_object_get_string_member_with_default(json_node_get_object(root), "id", "");
+        if (g_str_equal(id, "h") && !mig) {
+            mig = expansion_props(json_node_get_object(root));
+            mig_parser = g_steal_pointer(&parser);
+        } else if (g_str_equal(id, "hn") && !all) {
+            all = expansion_props(json_node_get_object(root));
+            all_parser = g_steal_pointer(&parser);
+        }
+    }
+    if (!mig)
+        return NULL;
+    host = g_new0(VrtQemuCpuHost, 1);
+    host->props = strv_array();
+    host->enabled = strv_array();
+    host->migratable = strv_array();
+    names = json_object_get_members(mig);
+    for (GList *l = names; l; l = l->next) {
+        const char *qname = l->data;
+        const char *name = vrt_qemu_caps_feature_from_qemu(qname);
+        JsonNode *v = json_object_get_member(mig, qname);
+        GType t = json_node_get_value_type(v);
+
+        if (t == G_TYPE_BOOLEAN) {
+            bool on = json_node_get_boolean(v);
+            /* on only when not migratable: QEMU's own CPU has it, a
+             * migratable one does not */
+            bool nonmig = !on && all && json_object_has_member(all, qname) &&
+                          json_node_get_value_type(json_object_get_member(all, qname)) == G_TYPE_BOOLEAN &&
+                          json_object_get_boolean_member(all, qname);
+
+            strv_array_add(host->props, name);
+            if (on || nonmig)
+                strv_array_add(host->enabled, name);
+            if (!nonmig)
+                strv_array_add(host->migratable, name);
+        } else if (t == G_TYPE_STRING && g_str_equal(qname, "vendor")) {
+            host->vendor = g_strdup(json_node_get_string(v));
+        } else if (t == G_TYPE_INT64 && g_str_equal(qname, "family")) {
+            host->family = (guint)json_node_get_int(v);
+        } else if (t == G_TYPE_INT64 && g_str_equal(qname, "model")) {
+            host->model = (guint)json_node_get_int(v);
+        } else if (t == G_TYPE_INT64 && g_str_equal(qname, "stepping")) {
+            host->stepping = (guint)json_node_get_int(v);
+        }
+    }
+    return host;
+}
+
 GPtrArray *
 vrt_qemu_caps_parse_cpu_models(const char *qmp_output, GError **error)
 {
@@ -406,6 +534,15 @@ vrt_qemu_caps_parse_cpu_models(const char *qmp_output, GError **error)
                               ? json_object_get_array_member(d, "unavailable-features")
                               : NULL;
                 m->usable = missing && json_array_get_length(missing) == 0;
+                if (missing) {
+                    GPtrArray *b = strv_array();
+                    for (guint k = 0; k < json_array_get_length(missing); k++) {
+                        const char *f = json_array_get_string_element(missing, k);
+                        if (f)
+                            strv_array_add(b, vrt_qemu_caps_feature_from_qemu(f));
+                    }
+                    m->blockers = (char **)g_ptr_array_free(b, FALSE);
+                }
                 m->deprecated = json_object_get_boolean_member_with_default(d, "deprecated", FALSE);
                 g_ptr_array_add(models, m);
                 g_hash_table_insert(by_name, m->name, m);
@@ -458,43 +595,83 @@ qmp_run(const char *emulator, bool kvm, const char *input, GError **error)
     return g_steal_pointer(&out);
 }
 
-/* The models' cache form: one "name<TAB>vendor<TAB>usable<TAB>deprecated" line each. */
+/* The models' cache form: one "name<TAB>vendor<TAB>usable<TAB>deprecated<TAB>blocker,..."
+ * line each; then QEMU's own CPU: "=vendor<TAB>STRING", "=sig<TAB>F<TAB>M<TAB>S" and a
+ * "=prop<TAB>name<TAB>on<TAB>migratable" line per boolean property. */
 static char *
-cpu_models_to_text(GPtrArray *models)
+cpu_models_to_text(GPtrArray *models, const VrtQemuCpuHost *host)
 {
     g_autoptr(GString) text = g_string_new(NULL);
 
     for (guint i = 0; i < models->len; i++) {
         VrtQemuCpuModel *m = g_ptr_array_index(models, i);
-        g_string_append_printf(text, "%s\t%s\t%d\t%d\n", m->name, m->vendor ? m->vendor : "", m->usable, m->deprecated);
+        g_autofree char *blockers = m->blockers ? g_strjoinv(",", m->blockers) : g_strdup("");
+        g_string_append_printf(text, "%s\t%s\t%d\t%d\t%s\n", m->name, m->vendor ? m->vendor : "", m->usable,
+                               m->deprecated, blockers);
+    }
+    if (host) {
+        g_string_append_printf(text, "=vendor\t%s\n=sig\t%u\t%u\t%u\n", host->vendor ? host->vendor : "", host->family,
+                               host->model, host->stepping);
+        for (guint i = 0; host->props->pdata[i]; i++) {
+            const char *p = host->props->pdata[i];
+            g_string_append_printf(text, "=prop\t%s\t%d\t%d\n", p,
+                                   g_strv_contains((const char *const *)host->enabled->pdata, p),
+                                   g_strv_contains((const char *const *)host->migratable->pdata, p));
+        }
     }
     return g_string_free(g_steal_pointer(&text), FALSE);
 }
 
 static GPtrArray *
-cpu_models_from_text(const char *text)
+cpu_models_from_text(const char *text, VrtQemuCpuHost **hostp)
 {
     GPtrArray *models = g_ptr_array_new_with_free_func((GDestroyNotify)cpu_model_free);
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    VrtQemuCpuHost *host = NULL;
 
     for (guint i = 0; lines[i]; i++) {
         g_auto(GStrv) f = g_strsplit(lines[i], "\t", -1);
+        guint n = g_strv_length(f);
         VrtQemuCpuModel *m;
 
-        if (g_strv_length(f) != 4 || !*f[0])
+        if (n >= 2 && f[0][0] == '=') {
+            if (!host) {
+                host = g_new0(VrtQemuCpuHost, 1);
+                host->props = strv_array();
+                host->enabled = strv_array();
+                host->migratable = strv_array();
+            }
+            if (g_str_equal(f[0], "=vendor")) {
+                host->vendor = *f[1] ? g_strdup(f[1]) : NULL;
+            } else if (g_str_equal(f[0], "=sig") && n == 4) {
+                host->family = (guint)g_ascii_strtoull(f[1], NULL, 10);
+                host->model = (guint)g_ascii_strtoull(f[2], NULL, 10);
+                host->stepping = (guint)g_ascii_strtoull(f[3], NULL, 10);
+            } else if (g_str_equal(f[0], "=prop") && n == 4) {
+                strv_array_add(host->props, f[1]);
+                if (g_str_equal(f[2], "1"))
+                    strv_array_add(host->enabled, f[1]);
+                if (g_str_equal(f[3], "1"))
+                    strv_array_add(host->migratable, f[1]);
+            }
+            continue;
+        }
+        if (n != 5 || !*f[0])
             continue;
         m = g_new0(VrtQemuCpuModel, 1);
         m->name = g_strdup(f[0]);
         m->vendor = *f[1] ? g_strdup(f[1]) : NULL;
         m->usable = g_str_equal(f[2], "1");
         m->deprecated = g_str_equal(f[3], "1");
+        m->blockers = *f[4] ? g_strsplit(f[4], ",", -1) : g_new0(char *, 1);
         g_ptr_array_add(models, m);
     }
+    *hostp = host;
     return models;
 }
 
 static GPtrArray *
-cpu_models_probe(const char *emulator, bool kvm, GError **error)
+cpu_models_probe(const char *emulator, bool kvm, VrtQemuCpuHost **hostp, GError **error)
 {
     static const char head[] = "{\"execute\":\"qmp_capabilities\"}\n";
     g_autofree char *defs_in =
@@ -516,10 +693,20 @@ cpu_models_probe(const char *emulator, bool kvm, GError **error)
                                "\"arguments\":{\"type\":\"full\",\"model\":{\"name\":\"%s\"}}}\n",
                                m->name, m->name);
     }
+    /* QEMU's own CPU, as libvirt probes it: a static expansion, then one
+     * that is not migratable to tell which features only that one has */
+    g_string_append_printf(exp_in,
+                           "{\"execute\":\"query-cpu-model-expansion\",\"id\":\"h\","
+                           "\"arguments\":{\"type\":\"static\",\"model\":{\"name\":\"%s\"}}}\n"
+                           "{\"execute\":\"query-cpu-model-expansion\",\"id\":\"hn\","
+                           "\"arguments\":{\"type\":\"static\",\"model\":{\"name\":\"%s\","
+                           "\"props\":{\"migratable\":false}}}}\n",
+                           kvm ? "host" : "max", kvm ? "host" : "max");
     g_string_append(exp_in, "{\"execute\":\"quit\"}\n");
     exp_out = qmp_run(emulator, kvm, exp_in->str, error);
     if (!exp_out)
         return NULL;
+    *hostp = vrt_qemu_caps_parse_cpu_host(exp_out);
     all = g_strconcat(defs_out, "\n", exp_out, NULL);
     return vrt_qemu_caps_parse_cpu_models(all, error);
 }
@@ -536,21 +723,34 @@ vrt_qemu_caps_get_cpu_models(VrtQemuCaps *caps, const VrtQemuCapsInfo *cinfo, bo
     g_autofree char *text = NULL;
     GPtrArray *models;
 
+    VrtQemuCpuHost *host = NULL;
+
     if (info->cpu_models[kvm])
         return info->cpu_models[kvm];
-    path = cache_path(caps->cache_dir, info->emulator, kvm ? "cpus-kvm" : "cpus-tcg", &key);
+    /* "cpus2": the form with blockers and QEMU's own CPU */
+    path = cache_path(caps->cache_dir, info->emulator, kvm ? "cpus2-kvm" : "cpus2-tcg", &key);
     text = cache_read(path, key);
     if (text) {
-        models = cpu_models_from_text(text);
+        models = cpu_models_from_text(text, &host);
     } else {
         g_autofree char *body = NULL;
 
-        models = cpu_models_probe(info->emulator, kvm, error);
+        models = cpu_models_probe(info->emulator, kvm, &host, error);
         if (!models)
             return NULL;
-        body = cpu_models_to_text(models);
+        body = cpu_models_to_text(models, host);
         cache_write(caps->cache_dir, path, key, body);
     }
     info->cpu_models[kvm] = models;
+    info->cpu_host[kvm] = host;
     return models;
+}
+
+const VrtQemuCpuHost *
+vrt_qemu_caps_get_cpu_host(VrtQemuCaps *caps, const VrtQemuCapsInfo *info, bool kvm, GError **error)
+{
+    if (!vrt_qemu_caps_get_cpu_models(caps, info, kvm, error))
+        return NULL;
+    /* set once with the models, under the lock, never changed after */
+    return info->cpu_host[kvm];
 }

@@ -25,7 +25,19 @@ typedef struct {
     char *vendor; /* "Intel", "AMD", "Hygon"...; NULL when QEMU names none */
     bool usable; /* QEMU lists no unavailable features for it */
     bool deprecated;
+    char **blockers; /* its unavailable features, libvirt's names (NULL-terminated) */
 } VrtQemuCpuModel;
+
+/* QEMU's own CPU under an accelerator (`max` under TCG, `host` under KVM)
+ * as its static query-cpu-model-expansion tells it, feature names
+ * translated to libvirt's. */
+typedef struct {
+    char *vendor; /* CPUID vendor string ("AuthenticAMD"), NULL if none */
+    guint family, model, stepping;
+    GPtrArray *props; /* char*: every boolean property (on or off), NULL-terminated */
+    GPtrArray *enabled; /* char*: those on, NULL-terminated */
+    GPtrArray *migratable; /* char*: props less those on only when not migratable, NULL-terminated */
+} VrtQemuCpuHost;
 
 typedef struct {
     char *emulator; /* absolute path */
@@ -34,6 +46,7 @@ typedef struct {
     bool kvm_usable; /* /dev/kvm opens read-write */
     guint max_vcpus; /* what KVM or TCG accepts for the default machine */
     GPtrArray *cpu_models[2]; /* VrtQemuCpuModel*, [0] TCG, [1] KVM; NULL until asked */
+    VrtQemuCpuHost *cpu_host[2]; /* asked with cpu_models; NULL when QEMU expands none */
 } VrtQemuCapsInfo;
 
 /* A cache of probes, keyed by emulator path; thread safe. */
@@ -68,6 +81,18 @@ GPtrArray *vrt_qemu_caps_parse_machines(const char *help_output);
  * can give as a custom model: QEMU's versioned aliases ("-v1") and the
  * host, max and base pseudo-models are left out. */
 const GPtrArray *vrt_qemu_caps_get_cpu_models(VrtQemuCaps *caps, const VrtQemuCapsInfo *info, bool kvm, GError **error);
+/* QEMU's own CPU under KVM (kvm) or TCG, asked and kept with the models
+ * (vrt_qemu_caps_get_cpu_models); NULL with *error unset when QEMU gave
+ * no expansion. */
+const VrtQemuCpuHost *vrt_qemu_caps_get_cpu_host(VrtQemuCaps *caps, const VrtQemuCapsInfo *info, bool kvm,
+                                                 GError **error);
+/* libvirt's name of a QEMU x86 feature ("lahf-lm" -> "lahf_lm"). */
+const char *vrt_qemu_caps_feature_from_qemu(const char *name);
+/* The expansion in QMP output (ids "h": migratable, "hn": not), or NULL.
+ * Exposed for tests. */
+VrtQemuCpuHost *vrt_qemu_caps_parse_cpu_host(const char *qmp_output);
+void vrt_qemu_cpu_host_free(VrtQemuCpuHost *host);
+
 /* The models of query-cpu-definitions' reply in QMP output (one JSON
  * message a line, the reply with id "defs"), and the vendors of the
  * query-cpu-model-expansion replies (ids "x:NAME") when there are any.

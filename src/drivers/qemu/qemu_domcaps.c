@@ -8,6 +8,7 @@
  * client such as virt-install picks its defaults from this, so listing
  * more than vrt starts makes it build domains vrt then refuses.
  */
+#include "conf/cpu/cpu_x86.h"
 #include "conf/domain/capabilities.h"
 #include "conf/domain/domain_conf.h"
 #include "drivers/qemu/qemu_domain.h"
@@ -15,7 +16,9 @@
 #include "drivers/qemu/qemu_firmware.h"
 #include "util/error.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static const VrtQemuMachine *
 find_machine(const VrtQemuCapsInfo *info, const char *name)
@@ -54,11 +57,33 @@ default_machine(const VrtQemuCapsInfo *info)
 static const VrtQemuCapsInfo *
 caps_for(VrtQemuDriver *drv, const char *emulator, const char *arch, GError **error)
 {
+    static const char *const arches[] = { "alpha",    "armv6l",  "armv7l",    "armv7b",   "aarch64",    "cris",
+                                          "i686",     "ia64",    "lm32",      "m68k",     "microblaze", "microblazeel",
+                                          "mips",     "mipsel",  "mips64",    "mips64el", "openrisc",   "parisc",
+                                          "parisc64", "ppc",     "ppcle",     "ppc64",    "ppc64le",    "ppcemb",
+                                          "riscv32",  "riscv64", "s390",      "s390x",    "sh4",        "sh4eb",
+                                          "sparc",    "sparc64", "unicore32", "x86_64",   "xtensa",     "xtensaeb",
+                                          NULL };
     const VrtQemuCapsInfo *info;
+    g_autofree char *i386 = NULL;
 
-    if (arch && !g_str_equal(arch, "x86_64") && !emulator) {
+    if (arch && !g_strv_contains(arches, arch)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown architecture: %s", arch);
+        return NULL;
+    }
+    /* i686 is qemu-system-i386's when it is installed, as libvirt picks it */
+    if (arch && g_str_equal(arch, "i686") && !emulator && (i386 = g_find_program_in_path("qemu-system-i386")))
+        emulator = i386;
+    if (arch && !g_str_equal(arch, "x86_64") && !g_str_equal(arch, "i686") && !emulator) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unable to find any emulator to serve '%s' architecture",
                       arch);
+        return NULL;
+    }
+    if (emulator && access(emulator, F_OK) < 0) {
+        /* libvirt's capabilities cache stats the binary it is named */
+        g_autofree char *msg = g_strdup_printf("Cannot check QEMU binary %s: %s", emulator, g_strerror(errno));
+        /* a system error's message has no prefix in libvirt */
+        vrt_error_set_literal(error, VIR_ERR_SYSTEM_ERROR, msg);
         return NULL;
     }
     info = vrt_qemu_caps_get(drv->caps, emulator ? emulator : drv->emulator, error);
@@ -128,29 +153,35 @@ add_features(VrtDomCaps *c)
     vrt_domcaps_add_item(c->features, "sgx", false);
 }
 
-VrtDomCaps *
-vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, const char *arch, const char *machine,
-                                    const char *virttype, GError **error)
+/* libvirt's domain types; a known one other than kvm asks for an accelerator QEMU lacks here */
+static const char *const virt_types[] = { "none", "qemu",      "kqemu", "kvm",    "xen",    "lxc",
+                                          "uml",  "openvz",    "test",  "vmware", "hyperv", "vbox",
+                                          "phyp", "parallels", "bhyve", "vz",     "hvf",    NULL };
+
+bool
+vrt_qemu_driver_lookup_default(VrtQemuDriver *drv, const char *emulator, const char *arch, const char *machine,
+                               const char *virttype, const VrtQemuCapsInfo **infop, const VrtQemuMachine **mp,
+                               bool *kvmp, GError **error)
 {
     const VrtQemuCapsInfo *info;
     const VrtQemuMachine *m;
-    g_autoptr(VrtDomCaps) c = NULL;
-    const GPtrArray *models;
     bool kvm_usable = vrt_qemu_caps_kvm_usable(drv->dev_kvm, NULL);
     bool kvm;
 
-    if (virttype && !g_str_equal(virttype, "qemu") && !g_str_equal(virttype, "kvm")) {
+    if (virttype && !g_strv_contains(virt_types, virttype)) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown virttype: %s", virttype);
-        return NULL;
+        return false;
     }
     info = caps_for(drv, emulator, arch, error);
     if (!info)
-        return NULL;
-    kvm = virttype ? g_str_equal(virttype, "kvm") : kvm_usable;
+        return false;
+    kvm = virttype && !g_str_equal(virttype, "none") ? !g_str_equal(virttype, "qemu") : kvm_usable;
     if (kvm && !kvm_usable) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "the accel '%s' is not supported by '%s' on this host", "kvm",
+        /* libvirt names the accelerator: kvm, hvf, or tcg for the rest */
+        const char *accel = g_str_equal(virttype, "kvm") || g_str_equal(virttype, "hvf") ? virttype : "tcg";
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "the accel '%s' is not supported by '%s' on this host", accel,
                       info->emulator);
-        return NULL;
+        return false;
     }
     if (machine) {
         g_autofree char *canonical = vrt_qemu_caps_canonical_machine(info, machine, NULL);
@@ -159,13 +190,32 @@ vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, co
         if (!m || !vrt_domain_machine_supported(m->name)) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "the machine '%s' is not supported by emulator '%s'",
                           canonical ? canonical : machine, info->emulator);
-            return NULL;
+            return false;
         }
     } else if (!(m = default_machine(info))) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "emulator '%s' has no machine type vrt can start",
                       info->emulator);
-        return NULL;
+        return false;
     }
+    *infop = info;
+    if (mp)
+        *mp = m;
+    *kvmp = kvm;
+    return true;
+}
+
+VrtDomCaps *
+vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, const char *arch, const char *machine,
+                                    const char *virttype, GError **error)
+{
+    const VrtQemuCapsInfo *info;
+    const VrtQemuMachine *m;
+    g_autoptr(VrtDomCaps) c = NULL;
+    const GPtrArray *models;
+    bool kvm;
+
+    if (!vrt_qemu_driver_lookup_default(drv, emulator, arch, machine, virttype, &info, &m, &kvm, error))
+        return NULL;
     models = vrt_qemu_caps_get_cpu_models(drv->caps, info, kvm, error);
     if (!models)
         return NULL;
@@ -183,12 +233,20 @@ vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, co
      * "max" under TCG, so it starts either way. */
     c->host_passthrough = kvm;
     c->host_model = true;
+    /* libvirt's host-model CPU as QEMU's expansion of its own CPU gives
+     * it; without one the mode is listed bare */
+    c->host_model_cpu = vrt_qemu_driver_host_model_cpu(drv, info, kvm, NULL);
     c->maximum = true;
     c->custom = true;
+    /* As libvirt: only QEMU's models its CPU map knows, each with the
+     * map's vendor ("unknown" when it names none), in QEMU's order */
     for (guint i = 0; i < models->len; i++) {
         const VrtQemuCpuModel *cm = g_ptr_array_index(models, i);
+        const char *vendor = NULL;
 
-        vrt_domcaps_add_cpu_model(c, cm->name, cm->vendor, cm->usable ? "yes" : "no", cm->deprecated);
+        if (!vrt_cpux_model_known(cm->name, &vendor))
+            continue;
+        vrt_domcaps_add_cpu_model(c, cm->name, vendor ? vendor : "unknown", cm->usable ? "yes" : "no", cm->deprecated);
     }
     add_devices(c, g_str_has_prefix(m->name, "pc-q35"));
     add_features(c);

@@ -363,6 +363,28 @@ VrtDomCaps *vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *
                                                 const char *machine, const char *virttype, GError **error);
 /* The names of the CPU models a domain of arch can ask for (char*). */
 GPtrArray *vrt_qemu_driver_cpu_model_names(VrtQemuDriver *drv, const char *arch, GError **error);
+/* libvirt's virQEMUCapsCacheLookupDefault: the emulator, machine and
+ * accelerator (kvm or not) a call naming these (each may be NULL) is
+ * about, with libvirt's errors (qemu_domcaps.c). */
+bool vrt_qemu_driver_lookup_default(VrtQemuDriver *drv, const char *emulator, const char *arch, const char *machine,
+                                    const char *virttype, const VrtQemuCapsInfo **info, const VrtQemuMachine **machinep,
+                                    bool *kvm, GError **error);
+
+/* ---- the hypervisor's CPU (qemu_hvcpu.c) ---- */
+/* The host-model CPU of info's emulator under KVM or TCG as libvirt
+ * names it: QEMU's expansion of its own CPU (max, host) decoded into one
+ * of QEMU's models, fallback forbid. NULL: QEMU expands none. */
+VrtCpuDef *vrt_qemu_driver_host_model_cpu(VrtQemuDriver *drv, const VrtQemuCapsInfo *info, bool kvm, GError **error);
+/* virConnectCompareHypervisorCPU: xml against the host-model CPU. */
+int vrt_qemu_driver_compare_hypervisor_cpu(VrtQemuDriver *drv, const char *emulator, const char *arch,
+                                           const char *machine, const char *virttype, const char *xml,
+                                           bool fail_incompatible, GError **error);
+/* virConnectBaselineHypervisorCPU: the CPU all cpus can run, in QEMU's
+ * models and features; expand lists the model's features, migratable
+ * drops what blocks migration. */
+VrtCpuDef *vrt_qemu_driver_baseline_hypervisor_cpu(VrtQemuDriver *drv, const char *emulator, const char *arch,
+                                                   const char *machine, const char *virttype, VrtCpuDef **cpus,
+                                                   guint ncpus, bool expand, bool migratable, GError **error);
 
 /* ---- save, restore, managed save (qemu_save.c) ---- */
 /* flags: libvirt's VIR_DOMAIN_SAVE_* (BYPASS_CACHE is accepted and has no effect). */

@@ -292,6 +292,45 @@ test_cpu_models_parse(void)
     g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
 }
 
+/* QEMU's own CPU from its two static expansions: libvirt's feature names,
+ * a feature on only when not migratable, the vendor and signature; the
+ * models' blockers in libvirt's names. */
+static void
+test_cpu_host_parse(void)
+{
+    static const char out[] =
+        "{\"return\": {\"model\": {\"name\": \"base\", \"props\": {\"vendor\": \"AuthenticAMD\","
+        " \"family\": 15, \"model\": 107, \"stepping\": 1, \"model-id\": \"QEMU\", \"lahf-lm\": true,"
+        " \"sse\": true, \"invtsc\": false, \"avx512f\": false}}}, \"id\": \"h\"}\n"
+        "{\"return\": {\"model\": {\"name\": \"base\", \"props\": {\"vendor\": \"AuthenticAMD\","
+        " \"lahf-lm\": true, \"sse\": true, \"invtsc\": true, \"avx512f\": false}}}, \"id\": \"hn\"}\n"
+        "{\"return\": [{\"name\": \"EPYC\", \"unavailable-features\": [\"fxsr-opt\", \"sha-ni\"]}],"
+        " \"id\": \"defs\"}\n";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) models = vrt_qemu_caps_parse_cpu_models(out, &err);
+    VrtQemuCpuHost *host = vrt_qemu_caps_parse_cpu_host(out);
+    const VrtQemuCpuModel *m;
+
+    g_assert_no_error(err);
+    m = g_ptr_array_index(models, 0);
+    g_assert_false(m->usable);
+    g_assert_cmpuint(g_strv_length(m->blockers), ==, 2);
+    g_assert_cmpstr(m->blockers[0], ==, "fxsr_opt");
+    g_assert_nonnull(host);
+    g_assert_cmpstr(host->vendor, ==, "AuthenticAMD");
+    g_assert_cmpuint(host->family, ==, 15);
+    g_assert_cmpuint(host->model, ==, 107);
+    g_assert_cmpuint(host->stepping, ==, 1);
+    g_assert_cmpuint(host->props->len, ==, 5); /* four and the NULL */
+    g_assert_true(g_strv_contains((const char *const *)host->enabled->pdata, "lahf_lm"));
+    g_assert_true(g_strv_contains((const char *const *)host->enabled->pdata, "invtsc"));
+    g_assert_false(g_strv_contains((const char *const *)host->enabled->pdata, "avx512f"));
+    g_assert_false(g_strv_contains((const char *const *)host->migratable->pdata, "invtsc"));
+    g_assert_true(g_strv_contains((const char *const *)host->migratable->pdata, "avx512f"));
+    vrt_qemu_cpu_host_free(host);
+    g_assert_null(vrt_qemu_caps_parse_cpu_host("{\"return\": [], \"id\": \"defs\"}\n"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -308,6 +347,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/commas-escaped", test_commas_escaped);
     g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);
     g_test_add_func("/qemu/caps/cpu-models-parse", test_cpu_models_parse);
+    g_test_add_func("/qemu/caps/cpu-host-parse", test_cpu_host_parse);
     g_test_add_func("/qemu/command/custom-cpu", test_custom_cpu);
     return g_test_run();
 }

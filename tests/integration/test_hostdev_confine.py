@@ -13,6 +13,7 @@ import os
 import pwd
 import re
 import resource
+import signal
 
 import pytest
 
@@ -102,6 +103,13 @@ def ns_node(env, name):
     return st.st_uid, st.st_gid
 
 
+def ns_mounts(env, path):
+    """How many mounts QEMU's mount namespace has at path (a simulated
+    host's node is bound in: made twice, it would be bound twice)."""
+    with open(f"/proc/{qemu_pid(env)}/mountinfo") as f:
+        return sum(1 for line in f if line.split()[4] == path)
+
+
 def host_node(env, group=GROUP):
     st = os.stat(os.path.join(env.host, "dev", "vfio", str(group)))
     return st.st_uid, st.st_gid
@@ -168,6 +176,8 @@ def test_unplug_of_one_of_two_vfs_in_a_group_keeps_the_group(shared_hostsim, tmp
             virsh(env.uri, "attach-device", "g", dev_xml(env, "no", fn), "--live")
         assert ns_node(env, 100) == qemu_user()
         assert host_node(env, 100) == qemu_user()
+        # made once for the group
+        assert ns_mounts(env, "/dev/vfio/100") == 1
 
         virsh(env.uri, "detach-device", "g", dev_xml(env, "no", 1), "--live")
         wait_for(lambda: not has_hostdev(env, 1), timeout=10, what="VF .1 to leave the domain")
@@ -259,4 +269,27 @@ def test_attach_rolled_back_after_restart_gives_the_group_back(env):
     env.start()
     wait_for(lambda: ns_node(env, GROUP) is None, timeout=15, what="the group node to leave QEMU's /dev")
     assert not has_hostdev(env, 1)
+    assert host_node(env) == (0, 0)
+
+
+def test_stop_gives_a_hotplugged_vfs_group_back(env):
+    nodedev_detach(env, VF)
+    virsh(env.uri, "attach-device", "g", dev_xml(env, "no"), "--live")
+    assert host_node(env) == qemu_user()
+    virsh(env.uri, "destroy", "g")
+    assert host_node(env) == (0, 0)
+
+
+def test_qemu_gone_while_vrtd_was_down_gives_the_group_back(env):
+    # a restarted vrtd that finds QEMU gone gives back the group node's
+    # label with the domain's files
+    nodedev_detach(env, VF)
+    virsh(env.uri, "attach-device", "g", dev_xml(env, "no"), "--live")
+    assert host_node(env) == qemu_user()
+    env.stop()
+    pid = qemu_pid(env)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10, what="QEMU to end")
+    env.start()
+    wait_for(lambda: "shut off" in virsh(env.uri, "domstate", "g").stdout, timeout=15, what="the domain shut off")
     assert host_node(env) == (0, 0)

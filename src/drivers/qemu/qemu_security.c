@@ -785,10 +785,12 @@ ns_child(const NsNode *n)
         if (mknod(n->node, n->mode, n->rdev) < 0 && errno != EEXIST)
             return 3;
     } else {
-        int fd = open(n->node, O_WRONLY | O_CREAT | O_CLOEXEC, n->mode & 07777);
+        /* there already (bound for the group): not bound twice, as mknod
+         * leaves a node that exists */
+        int fd = open(n->node, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, n->mode & 07777);
 
         if (fd < 0)
-            return 3;
+            return errno == EEXIST ? 0 : 3;
         close(fd);
         if (mount(n->src, n->node, NULL, MS_BIND, NULL) < 0)
             return 5;

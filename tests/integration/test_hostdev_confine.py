@@ -293,3 +293,24 @@ def test_qemu_gone_while_vrtd_was_down_gives_the_group_back(env):
     env.start()
     wait_for(lambda: "shut off" in virsh(env.uri, "domstate", "g").stdout, timeout=15, what="the domain shut off")
     assert host_node(env) == (0, 0)
+
+
+def test_qemu_gone_during_an_unfinished_attach_gives_the_group_back(env):
+    # vrtd killed after device_add, before the attach's commit, and QEMU
+    # gone before the next vrtd: the VF's group node, labelled at
+    # device_add, gets its owner back though the device never entered
+    # the definition
+    nodedev_detach(env, VF)
+    env.stop()
+    env.env = {"VRT_FAULT_DIE_AT": "attach:commit"}
+    env.start()
+    virsh(env.uri, "attach-device", "g", dev_xml(env, "no"), "--live", check=False)
+    wait_for(lambda: env.proc.poll() is not None, timeout=15, what="vrtd to die at attach:commit")
+    assert host_node(env) == qemu_user()
+    pid = qemu_pid(env)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10, what="QEMU to end")
+    env.env = None
+    env.start()
+    wait_for(lambda: "shut off" in virsh(env.uri, "domstate", "g").stdout, timeout=15, what="the domain shut off")
+    assert host_node(env) == (0, 0)

@@ -446,7 +446,7 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
     }
     /* the groups of its host devices, before giving back a dead QEMU's
      * takes a pool's VF out of the definition */
-    dev_nodes = vrt_qemu_vfio_dev_nodes(drv, st->def);
+    dev_nodes = vrt_qemu_vfio_status_dev_nodes(drv, st);
     if (st->starting) {
         /* Killed mid-start: that QEMU is ended; its VFs are given back
          * from the start's journal (vrt_qemu_hostdev_driver_load). */

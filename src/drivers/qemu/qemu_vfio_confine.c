@@ -20,6 +20,7 @@
  * bound.
  */
 #include "drivers/qemu/qemu_cgroup.h"
+#include "drivers/qemu/qemu_hostdev.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_security.h"
 #include "host/pci.h"
@@ -76,6 +77,25 @@ vrt_qemu_vfio_dev_nodes(VrtQemuDriver *drv, const VrtDomainDef *def)
     g_autoptr(GArray) sources = g_array_new(FALSE, FALSE, sizeof(VrtPciAddr));
 
     add_sources(sources, def);
+    return dev_nodes_of(drv, sources);
+}
+
+GPtrArray *
+vrt_qemu_vfio_status_dev_nodes(VrtQemuDriver *drv, const VrtQemuStatus *st)
+{
+    g_autoptr(GArray) sources = g_array_new(FALSE, FALSE, sizeof(VrtPciAddr));
+
+    add_sources(sources, st->def);
+    /* a VF whose attach or detach the dead QEMU's vrtd left half done:
+     * granted at device-add, not yet revoked (a group granted once stays
+     * one node in the list) */
+    for (guint i = 0; st->hostdevs && i < st->hostdevs->records->len; i++) {
+        const VrtQemuHostdevRecord *rec = st->hostdevs->records->pdata[i];
+
+        if (rec->addr_set && (vrt_qemu_hostdev_record_done(rec, VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD) ||
+                              rec->running == VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD))
+            g_array_append_val(sources, rec->addr);
+    }
     return dev_nodes_of(drv, sources);
 }
 

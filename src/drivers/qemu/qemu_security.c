@@ -445,7 +445,8 @@ label_paths(const VrtDomainDef *def, const GPtrArray *dev_nodes, GError **error)
             continue;
         add_chain(chain, disk->src);
         for (guint k = 0; k < chain->len; k++) {
-            if (!add_label_path(list, chain->pdata[k], k == 0 ? disk->seclabels : NULL, error))
+            /* a restore (error NULL) gives back what it can */
+            if (!add_label_path(list, chain->pdata[k], k == 0 ? disk->seclabels : NULL, error) && error)
                 return NULL;
         }
     }
@@ -459,7 +460,7 @@ label_paths(const VrtDomainDef *def, const GPtrArray *dev_nodes, GError **error)
             VrtDomainChrDef *chr = g_ptr_array_index(chrs[l], i);
 
             if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE && vrt_qemu_security_relabels_dev(chr->seclabels) &&
-                !add_label_path(list, chr->path, chr->seclabels, error))
+                !add_label_path(list, chr->path, chr->seclabels, error) && error)
                 return NULL;
         }
     }

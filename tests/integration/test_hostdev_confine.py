@@ -2,7 +2,11 @@
 runs as libvirt-qemu in a private mount namespace, so at hotplug the VF's
 VFIO group node /dev/vfio/N is labelled for QEMU's user and made in QEMU's
 own /dev (with the container node /dev/vfio/vfio), and after the unplug
-it leaves that /dev and gets its owner back. The SR-IOV host is simulated
+it leaves that /dev and gets its owner back; two VFs of one IOMMU group
+share the node until the second leaves; a start makes one node per group
+the domain uses (never the host's whole /dev/vfio); a restarted vrtd that
+finishes an unplug, rolls back an attach or finds QEMU gone gives the
+group back as the live path does. The SR-IOV host is simulated
 (tests/hostsim: VF 0000:06:10.k in IOMMU group 100+k, ROOT/dev/vfio/N
 present while the VF is on vfio-pci) and the QMP emulator (tests/qmpemu)
 stands in for QEMU, run by vrtd as QEMU is; the node is looked at in the

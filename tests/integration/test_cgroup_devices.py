@@ -3,19 +3,24 @@ domain's cgroup (under a cgroup v2 subtree this test makes, as
 test_tuning.py does) carries a BPF device program, so a process placed in
 that cgroup opens the devices of libvirt's default list (/dev/null) but
 not a memory device or a block device the domain was not given (EPERM);
-after a hotplug of a block disk on that device it can open it (the
-unplug, which a guest-less QEMU never completes, is not looked at). The device nodes are made in the test's own
+after a hotplug of a block disk on that device it can open it. The
+unplug, which a guest-less QEMU never completes, is looked at with the
+test guest (tests/guest, TCG), which acknowledges it: once the disk has
+left the domain the device is refused again. The device nodes are made in the test's own
 directory (numbers of /dev/mem and of an existing, unbound loop device),
 never under the host's /dev. Skipped, with the reason, where the kernel
 or this machine cannot attach cgroup device programs."""
 import os
 import stat
 import subprocess
+import sys
 import uuid
 
 import pytest
 
-from vrt_fixtures import Vrtd, import_required, kill_vms_under, require, virsh, wait_for
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
+
+from vrt_fixtures import Vrtd, import_required, kill_vms_under, require, virsh, wait_for  # noqa: E402
 
 libvirt = import_required("libvirt", "python3-libvirt is not installed")
 
@@ -125,6 +130,46 @@ def test_domain_cgroup_limits_devices_and_follows_disk_hotplug(env, tmproot):
     dom.attachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_LIVE)
     assert open_in(scope(env), blk) is None
     assert open_in(scope(env), mem) == "Operation not permitted"
+
+    dom.destroy()
+    conn.close()
+
+
+def test_disk_unplug_takes_the_device_back(env, tmproot):
+    # the test guest (tests/guest, TCG) acknowledges the unplug, which a
+    # guest-less QEMU never does
+    try:
+        import guest as g
+        g.guest_paths()
+    except Exception as e:  # noqa: BLE001 - reported as the missing prerequisite
+        require(False, f"the test guest cannot be built here: {e}")
+    log = os.path.join(tmproot, "console.log")
+    conn = libvirt.open(env.uri)
+    dom = conn.defineXML(g.domain_xml("cd", machine="pc", console_log=log))
+    dom.create()
+    with open(env.log) as f:
+        vlog = f.read()
+    require("the cgroup device controller cannot be used" not in vlog,
+            "this kernel or machine cannot attach cgroup device programs: " +
+            next((ln for ln in vlog.splitlines() if "cgroup device controller" in ln), ""))
+    blk = node(tmproot, "blk", stat.S_IFBLK, 7, LOOP_MINOR)
+    try:
+        with open(os.path.join(scope(env), "cgroup.procs"), "a") as f:
+            f.write("")
+    except OSError as e:
+        pytest.skip(f"cannot place a process in the domain's cgroup: {e}")
+    g.wait_file_marker(log)
+    assert open_in(scope(env), blk) == "Operation not permitted"
+
+    disk = (f"<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='{blk}'/>"
+            "<target dev='vdb' bus='virtio'/></disk>")
+    dom.attachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    assert open_in(scope(env), blk) is None
+
+    dom.detachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    wait_for(lambda: blk not in dom.XMLDesc(), timeout=30, what="the guest to let the disk go")
+    assert open_in(scope(env), blk) == "Operation not permitted"
+    assert open_in(scope(env), "/dev/null") is None
 
     dom.destroy()
     conn.close()

@@ -189,3 +189,41 @@ def test_capabilities_name_the_dac_model(conn):
     assert models["dac"].findtext("doi") == "0"
     base = {b.get("type"): b.text for b in models["dac"].findall("baselabel")}
     assert base == {"kvm": f"+{uid}:+{gid}", "qemu": f"+{uid}:+{gid}"}
+
+
+def test_disk_and_chardev_own_dac_label_is_applied_and_given_back(env, conn):
+    # libvirt's DAC driver gives a disk's or chardev's file the owner of
+    # its own <label> instead of QEMU's user; QEMU (group libvirt-qemu)
+    # still opens the image through its group
+    nobody = pwd.getpwnam("nobody").pw_uid
+    gid = qemu_user()[1]
+    img = image(env.root, 0o660)
+    log = os.path.join(env.root, "serial.log")
+    with open(log, "w"):
+        pass
+    os.chmod(log, 0o660)
+    own = f"<seclabel model='dac' relabel='yes'><label>+{nobody}:+{gid}</label></seclabel>"
+    serial = f"<serial type='file'><source path='{log}'>{own}</source><target port='0'/></serial>"
+    dom = conn.defineXML(domain_xml("s7", disk(img, own) + serial))
+    assert f"<label>+{nobody}:+{gid}</label>" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    dom.create()
+    assert owner(img) == (nobody, gid)
+    assert owner(log) == (nobody, gid)
+    assert qemu_ids(env.root, "s7") == qemu_user()
+    dom.destroy()
+    assert owner(img) == (0, 0)
+    assert owner(log) == (0, 0)
+
+
+def test_hotplugged_disk_own_dac_label_is_applied_and_given_back(env, conn):
+    nobody = pwd.getpwnam("nobody").pw_uid
+    gid = qemu_user()[1]
+    dom = conn.defineXML(domain_xml("s8"))
+    dom.create()
+    img = image(env.root, 0o660)
+    own = f"<seclabel model='dac' relabel='yes'><label>+{nobody}:+{gid}</label></seclabel>"
+    dom.attachDeviceFlags(disk(img, own).replace("dev='vda'", "dev='vdb'"), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    assert owner(img) == (nobody, gid)
+    # a guest-less QEMU never lets the disk go: the stop gives it back
+    dom.destroy()
+    assert owner(img) == (0, 0)

@@ -408,9 +408,9 @@ class Hostsim:
         assert r.returncode == 0, r.stderr
         return r.stdout
 
-    def start(self, pfs=1, vfs=4):
+    def start(self, pfs=1, vfs=4, vfs_per_group=1):
         os.makedirs(self.root, exist_ok=True)
-        self.run("start", self.root, "--pfs", str(pfs), "--vfs", str(vfs))
+        self.run("start", self.root, "--pfs", str(pfs), "--vfs", str(vfs), "--vfs-per-group", str(vfs_per_group))
         self.started = True
         return self
 

@@ -5,7 +5,8 @@
  * after its blockdev-del (qemu_security.c). A no-op when QEMU runs as
  * vrtd's user or dynamic ownership is off, and where libvirt's DAC driver
  * leaves the image alone: the disk's <seclabel model='dac' relabel='no'/>,
- * the domain's DAC <seclabel> of type none or with relabel='no'. Also the
+ * the domain's DAC <seclabel> of type none or with relabel='no'; a disk's
+ * own DAC <label> is the owner its image gets, as at start. Also the
  * DAC base label the capabilities report, from the driver's qemu.conf.
  */
 #include "drivers/qemu/qemu_cgroup.h"
@@ -30,7 +31,7 @@ vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, G
             return true;
     }
     if (grant)
-        return vrt_qemu_security_label_path(&obj->drv->sec, disk->src, error);
+        return vrt_qemu_security_label_dev_path(&obj->drv->sec, disk->src, disk->seclabels, error);
     vrt_qemu_security_restore_path(&obj->drv->sec, disk->src);
     return true;
 }

@@ -415,6 +415,7 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
     g_autoptr(VrtQemuStatus) st = vrt_qemu_status_read(path, &err);
     g_autoptr(VrtQemuDom) obj = NULL;
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(GPtrArray) dev_nodes = NULL;
     bool ok;
 
     if (!st) {
@@ -443,6 +444,9 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         g_warning("cannot reconnect domain %s: %s", st->def->name, err->message);
         return;
     }
+    /* the groups of its host devices, before giving back a dead QEMU's
+     * takes a pool's VF out of the definition */
+    dev_nodes = vrt_qemu_vfio_status_dev_nodes(drv, st);
     if (st->starting) {
         /* Killed mid-start: that QEMU is ended; its VFs are given back
          * from the start's journal (vrt_qemu_hostdev_driver_load). */
@@ -462,7 +466,7 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
         int reason = vrt_qemu_process_dead_reason(st, &detail);
 
         /* Its QEMU is gone: its files get their owners back. */
-        vrt_qemu_security_restore(&drv->sec, st->def);
+        vrt_qemu_security_restore(&drv->sec, st->def, dev_nodes);
 
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);

@@ -14,6 +14,15 @@ bool vrt_qemu_hostdev_dom_wants(VrtQemuDom *obj, const VrtDomainDeviceDef *dev);
  * its hotplug and taken back after its unplug (qemu_vfio_confine.c). */
 bool vrt_qemu_vfio_grant(VrtQemuDom *obj, const VrtPciAddr *addr, GError **error);
 void vrt_qemu_vfio_revoke(VrtQemuDom *obj, const VrtPciAddr *addr);
+/* The device nodes (VrtQemuDevNode) QEMU's private /dev needs for def's
+ * host devices: /dev/vfio/vfio and one labelled /dev/vfio/N per IOMMU
+ * group, as the host seam names them (reads sysfs: no lock held). */
+GPtrArray *vrt_qemu_vfio_dev_nodes(VrtQemuDriver *drv, const VrtDomainDef *def);
+/* The same for a domain object's live definition. */
+GPtrArray *vrt_qemu_vfio_dom_dev_nodes(VrtQemuDom *obj);
+/* The same for a status file's definition and the VFs its unfinished
+ * hostdev records gave QEMU (a QEMU found gone by a restarted vrtd). */
+GPtrArray *vrt_qemu_vfio_status_dev_nodes(VrtQemuDriver *drv, const VrtQemuStatus *st);
 bool vrt_qemu_hostdev_dom_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error);
 /* *handled false: not a device of the hostdev job (the caller goes on).
  * *removed: the alias (g_malloc'ed) when the device is gone already, for

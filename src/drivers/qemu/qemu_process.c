@@ -1108,6 +1108,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     bool recorded, ok;
     int id, go = -1;
     g_autoptr(VrtQemuHostdevStart) hostdevs = NULL;
+    g_autoptr(GPtrArray) dev_nodes = NULL;
     g_autoptr(VrtQemuTaps) taps = vrt_qemu_taps_new(obj);
     g_autoptr(GHashTable) disk_secrets = NULL;
     /* Declared after run_dir's guard-less cleanup paths: its free gives the
@@ -1158,8 +1159,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     unlink(monitor_path);
     unlink(pidfile);
 
-    if (!fill_channel_paths(def, run_dir, error) ||
-        !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, error)) ||
+    if (!fill_channel_paths(def, run_dir, error) || !(dev_nodes = vrt_qemu_vfio_dev_nodes(drv, def)) ||
+        !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, dev_nodes, error)) ||
         (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, confine, file_fds, error))) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
@@ -1360,6 +1361,7 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     g_autofree char *monitor_path = NULL;
     g_autofree char *name = NULL;
     g_autoptr(VrtDomainDef) live = NULL;
+    g_autoptr(GPtrArray) dev_nodes = NULL;
     bool transient;
 
     /* Here rather than in destroy itself: the handler of QEMU's end of
@@ -1367,6 +1369,9 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     if (reason == VRT_DOMAIN_SHUTOFF_DESTROYED)
         vrt_qemu_fault(drv, "destroy", "stop");
     vrt_qemu_process_kill(obj);
+    /* the groups of its host devices, before giving those back takes a
+     * pool's VF out of the definition */
+    dev_nodes = vrt_qemu_vfio_dom_dev_nodes(obj);
     vrt_qemu_hostdev_dom_release(obj);
     vrt_qemu_interface_release_all(obj);
 
@@ -1397,7 +1402,7 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     }
     /* The files of the run that ended get their owners back. */
     if (live) {
-        vrt_qemu_security_restore(&drv->sec, live);
+        vrt_qemu_security_restore(&drv->sec, live, dev_nodes);
         remove_chardev_sockets(live);
     }
 

@@ -25,11 +25,12 @@
  * The mount namespace: QEMU's process unshares its mount namespace, makes
  * every mount a slave of the host's, and mounts a tmpfs on run_dir/dev
  * holding only null, zero, full, random, urandom, ptmx, the host's devpts
- * bound on pts, kvm for a KVM domain, net/tun, and the host's /dev/vfio
- * bound when the domain has host devices; that tmpfs is then moved onto
- * /dev. Nodes are not added to a running QEMU's /dev at hotplug (vrt
- * hotplugs no disk; a VF hotplugged into a domain started without host
- * devices finds no /dev/vfio: start it with one, or with namespaces = []).
+ * bound on pts, kvm for a KVM domain, net/tun, and for a domain with host
+ * devices /dev/vfio/vfio and the node of each VFIO group it uses (made as
+ * the host has it, after its label: libvirt's one node per group, not the
+ * host's whole /dev/vfio); that tmpfs is then moved onto /dev. A VF
+ * hotplug makes its group's node in a running QEMU's /dev
+ * (vrt_qemu_ns_add_node, from qemu_vfio_confine.c).
  */
 #include "drivers/qemu/qemu_security.h"
 #include "util/error.h"
@@ -52,14 +53,18 @@
 
 #define XATTR_OWNER "trusted.vrt.security.dac"
 #define XATTR_REF "trusted.vrt.security.ref_dac"
-#define MAX_NODES 16
+#define MAX_NODES 64
 #define MAX_GROUPS 64
 #define BACKING_DEPTH_MAX 16
 
 typedef struct {
     char path[256]; /* under the staging directory */
-    mode_t mode; /* S_IFCHR | permissions; S_IFDIR: a directory */
+    mode_t mode; /* S_IFCHR | permissions; S_IFDIR: a directory; S_IFREG: src bound */
     dev_t rdev;
+    bool own; /* given uid:gid (a host device's node, as the host's) */
+    uid_t uid;
+    gid_t gid;
+    char src[256]; /* S_IFREG: the host's file bound there (a simulated host's node) */
 } Node;
 
 struct _VrtQemuConfine {
@@ -75,8 +80,7 @@ struct _VrtQemuConfine {
     gid_t img_gid;
     bool ns;
     char stage[256];
-    char pts_src[32], pts_dst[256], vfio_dst[256];
-    bool bind_vfio;
+    char pts_src[32], pts_dst[256];
     Node nodes[MAX_NODES];
     guint nnodes;
     GPtrArray *labelled; /* char*: given back at free unless committed */
@@ -223,6 +227,24 @@ add_path(GPtrArray *paths, const char *path)
 {
     if (path && *path && !g_ptr_array_find_with_equal_func(paths, path, g_str_equal, NULL))
         g_ptr_array_add(paths, g_strdup(path));
+}
+
+/* A file of the domain and the owner a device's own DAC <label> gives it
+ * (libvirt's per-device label); own false: the domain's image label. */
+typedef struct {
+    char *path;
+    bool own;
+    uid_t uid;
+    gid_t gid;
+} LabelPath;
+
+static void
+label_path_free(gpointer p)
+{
+    LabelPath *l = p;
+
+    g_free(l->path);
+    g_free(l);
 }
 
 /* path and the qcow2 backing chain under it. */
@@ -377,36 +399,78 @@ fill_live_label(VrtDomainDef *def, uid_t uid, gid_t gid)
         l->imagelabel = g_strdup(l->label);
 }
 
-/* Every file def's QEMU opens by path, disks' backing chains included. */
-static GPtrArray *
-label_paths(const VrtDomainDef *def)
+/* Adds path to the list with the owner a device's DAC <seclabel> gives
+ * it: its <label> ("+UID:+GID" or names), as libvirt's DAC driver sets
+ * a disk's or chardev's own label; none: the domain's. The first entry
+ * of a path wins. Errors: a label that does not parse (libvirt's). */
+static bool
+add_label_path(GPtrArray *list, const char *path, const GPtrArray *seclabels, GError **error)
 {
-    GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+    const VrtSecDevLabelDef *l = vrt_dev_seclabel_get(seclabels, "dac");
+    LabelPath *lp;
+
+    if (!path || !*path)
+        return true;
+    for (guint i = 0; i < list->len; i++) {
+        if (g_str_equal(((LabelPath *)list->pdata[i])->path, path))
+            return true;
+    }
+    lp = g_new0(LabelPath, 1);
+    lp->path = g_strdup(path);
+    g_ptr_array_add(list, lp);
+    if (l && l->relabel && l->label) {
+        lp->own = true;
+        return parse_ownership(l->label, &lp->uid, &lp->gid, error);
+    }
+    return true;
+}
+
+/* Every file def's QEMU opens by path, disks' backing chains included
+ * (LabelPath: a device's own label applies to its top file alone, as in
+ * libvirt, where each layer of a chain has its own), then the labelled
+ * device nodes of dev_nodes (VrtQemuDevNode). NULL on error. */
+static GPtrArray *
+label_paths(const VrtDomainDef *def, const GPtrArray *dev_nodes, GError **error)
+{
+    g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(label_path_free);
     GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
 
     for (guint i = 0; def->disks && i < def->disks->len; i++) {
         VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);
+        g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func(g_free);
 
         if (disk->type == VRT_DOMAIN_DISK_TYPE_VOLUME && !disk->src)
             continue;
         if (!vrt_qemu_security_relabels_dev(disk->seclabels))
             continue;
-        add_chain(paths, disk->src);
+        add_chain(chain, disk->src);
+        for (guint k = 0; k < chain->len; k++) {
+            /* a restore (error NULL) gives back what it can */
+            if (!add_label_path(list, chain->pdata[k], k == 0 ? disk->seclabels : NULL, error) && error)
+                return NULL;
+        }
     }
-    add_path(paths, def->os.kernel);
-    add_path(paths, def->os.initrd);
+    add_label_path(list, def->os.kernel, NULL, NULL);
+    add_label_path(list, def->os.initrd, NULL, NULL);
     /* the UEFI variable store QEMU writes (the code image is read-only,
      * world-readable where distributions install it: not relabelled) */
-    add_path(paths, def->os.fw.nvram);
+    add_label_path(list, def->os.fw.nvram, NULL, NULL);
     for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
         for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
             VrtDomainChrDef *chr = g_ptr_array_index(chrs[l], i);
 
-            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE && vrt_qemu_security_relabels_dev(chr->seclabels))
-                add_path(paths, chr->path);
+            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE && vrt_qemu_security_relabels_dev(chr->seclabels) &&
+                !add_label_path(list, chr->path, chr->seclabels, error) && error)
+                return NULL;
         }
     }
-    return paths;
+    for (guint i = 0; dev_nodes && i < dev_nodes->len; i++) {
+        const VrtQemuDevNode *n = dev_nodes->pdata[i];
+
+        if (n->label)
+            add_label_path(list, n->host_path, NULL, NULL);
+    }
+    return g_steal_pointer(&list);
 }
 
 static guint
@@ -493,7 +557,17 @@ restore_one(const char *path)
 }
 
 void
-vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def)
+vrt_qemu_dev_node_free(VrtQemuDevNode *n)
+{
+    if (!n)
+        return;
+    g_free(n->ns_path);
+    g_free(n->host_path);
+    g_free(n);
+}
+
+void
+vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def, const GPtrArray *dev_nodes)
 {
     g_autoptr(GPtrArray) paths = NULL;
 
@@ -506,9 +580,9 @@ vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def)
         if (g_strcmp0(conf->user, "root") == 0 && !(dac && dac->type == VRT_SECLABEL_STATIC))
             return;
     }
-    paths = label_paths(def);
-    for (guint i = 0; i < paths->len; i++)
-        restore_one(g_ptr_array_index(paths, i));
+    paths = label_paths(def, dev_nodes, NULL);
+    for (guint i = 0; paths && i < paths->len; i++)
+        restore_one(((LabelPath *)g_ptr_array_index(paths, i))->path);
 }
 
 /* ---- identity ---- */
@@ -571,7 +645,15 @@ relabels(const VrtQemuSecConf *conf, uid_t *uid, gid_t *gid, GError **error)
 bool
 vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GError **error)
 {
+    return vrt_qemu_security_label_dev_path(conf, path, NULL, error);
+}
+
+bool
+vrt_qemu_security_label_dev_path(const VrtQemuSecConf *conf, const char *path, const GPtrArray *seclabels,
+                                 GError **error)
+{
     g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) top = g_ptr_array_new_with_free_func(label_path_free);
     g_autoptr(GError) err = NULL;
     uid_t uid;
     gid_t gid;
@@ -582,9 +664,15 @@ vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GErro
         g_propagate_error(error, g_steal_pointer(&err));
         return false;
     }
+    /* the device's own DAC <label> for its top file, as at start */
+    if (!add_label_path(top, path, seclabels, error))
+        return false;
     add_chain(paths, path);
     for (guint i = 0; i < paths->len; i++) {
-        if (!label_one(g_ptr_array_index(paths, i), uid, gid, conf->remember_owner, error)) {
+        const LabelPath *lp = i == 0 && top->len ? top->pdata[0] : NULL;
+
+        if (!label_one(g_ptr_array_index(paths, i), lp && lp->own ? lp->uid : uid, lp && lp->own ? lp->gid : gid,
+                       conf->remember_owner, error)) {
             for (guint j = 0; conf->remember_owner && j < i; j++)
                 restore_one(g_ptr_array_index(paths, j));
             return false;
@@ -684,8 +772,8 @@ ns_child(const NsNode *n)
         return 3;
     if (stat(n->dir, &dir_st) < 0)
         return n->add ? 3 : 0;
-    /* QEMU started with host devices has the host's /dev/vfio bound in:
-     * the node is the host's own, never created or removed from here */
+    /* a QEMU started by an older vrtd may have the host's /dev/vfio bound
+     * in: the node is the host's own, never created or removed from here */
     if (dir_st.st_dev != dev_st.st_dev)
         return 0;
     if (!n->add) {
@@ -698,10 +786,12 @@ ns_child(const NsNode *n)
         if (mknod(n->node, n->mode, n->rdev) < 0 && errno != EEXIST)
             return 3;
     } else {
-        int fd = open(n->node, O_WRONLY | O_CREAT | O_CLOEXEC, n->mode & 07777);
+        /* there already (bound for the group): not bound twice, as mknod
+         * leaves a node that exists */
+        int fd = open(n->node, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, n->mode & 07777);
 
         if (fd < 0)
-            return 3;
+            return errno == EEXIST ? 0 : 3;
         close(fd);
         if (mount(n->src, n->node, NULL, MS_BIND, NULL) < 0)
             return 5;
@@ -848,10 +938,48 @@ plan_dev(VrtQemuConfine *c, const VrtDomainDef *def, const char *run_dir, const 
         add_node(c, "net", NULL, 0755);
         add_node(c, "net/tun", "/dev/net/tun", 0666);
     }
-    if (def->hostdevs && def->hostdevs->len > 0 && g_file_test("/dev/vfio", G_FILE_TEST_IS_DIR)) {
-        add_node(c, "vfio", NULL, 0755);
-        c->bind_vfio = true;
-        g_snprintf(c->vfio_dst, sizeof(c->vfio_dst), "%s/vfio", c->stage);
+    return true;
+}
+
+/* The host devices' nodes (/dev/vfio/vfio and /dev/vfio/N of each group
+ * the domain uses), as libvirt makes them rather than the host's whole
+ * /dev/vfio: a device node with the host's numbers, owner and mode; a
+ * simulated host's plain file bound in. A node the host does not have
+ * is left out (QEMU's open says so). */
+static bool
+plan_dev_nodes(VrtQemuConfine *c, const GPtrArray *dev_nodes, GError **error)
+{
+    bool dir_made = false;
+
+    for (guint i = 0; dev_nodes && i < dev_nodes->len; i++) {
+        const VrtQemuDevNode *dn = dev_nodes->pdata[i];
+        g_autofree char *dir = g_path_get_dirname(dn->ns_path);
+        struct stat st;
+        Node *n;
+
+        if (!g_str_has_prefix(dn->ns_path, "/dev/") || stat(dn->host_path, &st) < 0)
+            continue;
+        if (c->nnodes + 2 > MAX_NODES || strlen(dn->host_path) >= sizeof(c->nodes[0].src)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "too many device nodes for QEMU's /dev (at %s)", dn->ns_path);
+            return false;
+        }
+        if (!dir_made && !g_str_equal(dir, "/dev")) {
+            /* one level below /dev (vfio/) */
+            n = &c->nodes[c->nnodes++];
+            *n = (Node){ .mode = S_IFDIR | 0755 };
+            g_snprintf(n->path, sizeof(n->path), "%s/%s", c->stage, dir + strlen("/dev/"));
+            dir_made = true;
+        }
+        n = &c->nodes[c->nnodes++];
+        *n = (Node){ .own = true, .uid = st.st_uid, .gid = st.st_gid };
+        if (S_ISCHR(st.st_mode)) {
+            n->mode = S_IFCHR | (st.st_mode & 07777);
+            n->rdev = st.st_rdev;
+        } else {
+            n->mode = S_IFREG | (st.st_mode & 07777);
+            g_strlcpy(n->src, dn->host_path, sizeof(n->src));
+        }
+        g_snprintf(n->path, sizeof(n->path), "%s/%s", c->stage, dn->ns_path + strlen("/dev/"));
     }
     return true;
 }
@@ -902,7 +1030,7 @@ check_reachable(const VrtQemuConfine *c, const char *dir, GError **error)
 
 VrtQemuConfine *
 vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const char *run_dir, const char *pidfile,
-                         const char *dev_kvm, GError **error)
+                         const char *dev_kvm, const GPtrArray *dev_nodes, GError **error)
 {
     g_autoptr(VrtQemuConfine) c = g_new0(VrtQemuConfine, 1);
     static gsize apparmor_logged;
@@ -958,7 +1086,7 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const ch
         return NULL;
     c->ns = conf->namespaces;
     if (!c->drop)
-        return g_steal_pointer(&c);
+        return c->ns && !plan_dev_nodes(c, dev_nodes, error) ? NULL : g_steal_pointer(&c);
     if (def->mem && def->mem->locked)
         c->memlock = RLIM_INFINITY;
     else if (def->hostdevs && def->hostdevs->len > 0)
@@ -979,16 +1107,23 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const ch
         close(fd);
     }
     if (c->conf.dynamic_ownership) {
-        g_autoptr(GPtrArray) paths = label_paths(def);
+        g_autoptr(GPtrArray) paths = label_paths(def, dev_nodes, error);
 
-        for (guint i = 0; i < paths->len; i++) {
-            const char *path = g_ptr_array_index(paths, i);
+        for (guint i = 0; paths && i < paths->len; i++) {
+            const LabelPath *lp = g_ptr_array_index(paths, i);
 
-            if (!label_one(path, c->img_uid, c->img_gid, conf->remember_owner, error))
+            if (!label_one(lp->path, lp->own ? lp->uid : c->img_uid, lp->own ? lp->gid : c->img_gid,
+                           conf->remember_owner, error))
                 return NULL;
-            g_ptr_array_add(c->labelled, g_strdup(path));
+            g_ptr_array_add(c->labelled, g_strdup(lp->path));
         }
+        if (!paths)
+            return NULL;
     }
+    /* the host devices' nodes of the private /dev, as the host has them
+     * now that they are labelled */
+    if (c->ns && !plan_dev_nodes(c, dev_nodes, error))
+        return NULL;
     return g_steal_pointer(&c);
 }
 
@@ -1054,12 +1189,15 @@ vrt_qemu_confine_child(const VrtQemuConfine *c)
 
             if (S_ISDIR(n->mode) ? mkdir(n->path, n->mode & 07777) < 0 : mknod(n->path, n->mode, n->rdev) < 0)
                 return "cannot create a node of /dev";
+            if (n->own && chown(n->path, n->uid, n->gid) < 0)
+                return "cannot give a node of /dev its owner";
+            /* a simulated host's node: the host's file seen through it */
+            if (S_ISREG(n->mode) && mount(n->src, n->path, NULL, MS_BIND, NULL) < 0)
+                return "cannot bind a host device's node in /dev";
         }
         umask(077);
         if (mount(c->pts_src, c->pts_dst, NULL, MS_BIND, NULL) < 0)
             return "cannot bind /dev/pts";
-        if (c->bind_vfio && mount("/dev/vfio", c->vfio_dst, NULL, MS_BIND, NULL) < 0)
-            return "cannot bind /dev/vfio";
         if (mount(c->stage, "/dev", NULL, MS_MOVE, NULL) < 0)
             return "cannot move the tmpfs onto /dev";
     }

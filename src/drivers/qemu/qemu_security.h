@@ -33,12 +33,26 @@ void vrt_qemu_sec_conf_clear(VrtQemuSecConf *conf);
  * files labelled (given back when freed unless committed). */
 typedef struct _VrtQemuConfine VrtQemuConfine;
 
+/* A device node of a domain's host devices, as the host seam names it:
+ * ns_path is where QEMU sees it ("/dev/vfio/N"), host_path the host's
+ * node (a simulated host's file); label: QEMU's user gets it as the
+ * domain's files (a group node), not the shared container /dev/vfio/vfio. */
+typedef struct {
+    char *ns_path;
+    char *host_path;
+    bool label;
+} VrtQemuDevNode;
+void vrt_qemu_dev_node_free(VrtQemuDevNode *n);
+
 /* Resolves the user (VIR_ERR_INTERNAL_ERROR naming a user or group that
- * does not exist: never a silent run as root), labels def's files for it,
+ * does not exist: never a silent run as root), labels def's files for it
+ * (and the host device nodes of dev_nodes, VrtQemuDevNode, NULL: none),
  * prepares run_dir (owned by QEMU's user, with the mount namespace's /dev
- * staged in run_dir/dev) and the pidfile QEMU writes. */
+ * staged in run_dir/dev, holding dev_nodes each as the host has it) and
+ * the pidfile QEMU writes. */
 VrtQemuConfine *vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const char *run_dir,
-                                         const char *pidfile, const char *dev_kvm, GError **error);
+                                         const char *pidfile, const char *dev_kvm, const GPtrArray *dev_nodes,
+                                         GError **error);
 /* <seclabel>: def's models must be "none" or "dac" (libvirt's
  * VIR_ERR_CONFIG_UNSUPPORTED "Security driver model '%s' is not available"
  * on a host without SELinux and AppArmor); a static DAC label
@@ -70,8 +84,10 @@ bool vrt_qemu_security_relabels_dev(const GPtrArray *seclabels);
 bool vrt_qemu_security_relabels_def(const VrtDomainDef *def);
 
 /* Gives back the labels of the files def uses (a stopped domain's live
- * definition): each file's remembered owner once no running domain uses it. */
-void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def);
+ * definition) and of the labelled dev_nodes (its host devices' group
+ * nodes; NULL: none): each file's remembered owner once no running domain
+ * uses it. */
+void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *def, const GPtrArray *dev_nodes);
 
 /* For a running domain (a disk hotplugged, a snapshot's overlay): labels
  * path, and the qcow2 backing chain under it, for QEMU's user as a start
@@ -79,6 +95,11 @@ void vrt_qemu_security_restore(const VrtQemuSecConf *conf, const VrtDomainDef *d
  * QEMU runs as root. Errors: as a start's (the files labelled so far given
  * back). */
 bool vrt_qemu_security_label_path(const VrtQemuSecConf *conf, const char *path, GError **error);
+/* The same for a device's file with its <seclabel>s: a DAC <label>
+ * ("+UID:+GID") is the owner its own file gets (libvirt's per-device
+ * label); errors also: a label that does not parse (VIR_ERR_INVALID_ARG). */
+bool vrt_qemu_security_label_dev_path(const VrtQemuSecConf *conf, const char *path, const GPtrArray *seclabels,
+                                      GError **error);
 /* For a running domain: makes path (a file vrtd wrote for QEMU, such as a
  * hot-plugged disk's passphrase) QEMU's user's, as a start gives its
  * files; a no-op when QEMU runs as root or vrtd is not root. */

@@ -208,15 +208,15 @@ def can_lock_guest_memory():
     return bool(eff & (1 << 24))  # CAP_SYS_RESOURCE
 
 
-@pytest.mark.parametrize("user", ["root", USER])
+# QEMU as its own user needs a locked-memory limit vrtd can only give it
+# with CAP_SYS_RESOURCE (or a hard limit high enough): that variant runs
+# where the machine allows it (containers, CI's included, often do not).
+@pytest.mark.parametrize("user", ["root"] + ([USER] if can_lock_guest_memory() else []))
 def test_start_makes_one_node_per_group_in_qemus_dev(hostsim, tmproot, user):
     # libvirt makes /dev/vfio/N of each group the domain uses (and the
     # container /dev/vfio/vfio where the host has one), not the host's
     # whole /dev/vfio; an unprivileged QEMU's group node is its user's
     # while the domain runs and root's again after it stops
-    if user != "root":
-        require(can_lock_guest_memory(), "vrtd cannot raise QEMU's RLIMIT_MEMLOCK for VFIO here "
-                "(no CAP_SYS_RESOURCE, hard limit %d)" % resource.getrlimit(resource.RLIMIT_MEMLOCK)[1])
     os.makedirs(os.path.join(tmproot, "etc", "vrt"), exist_ok=True)
     with open(os.path.join(tmproot, "etc", "vrt", "qemu.conf"), "w") as f:
         f.write(f'user = "{user}"\ngroup = "{user}"\n')

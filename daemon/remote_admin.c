@@ -51,7 +51,7 @@ static bool
 check_flags(unsigned int flags, const char *func, GError **error)
 {
     if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags, func);
+        vrt_error_set_flags(error, flags, func);
         return false;
     }
     return true;

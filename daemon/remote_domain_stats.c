@@ -97,8 +97,7 @@ vrt_handle_domain_block_stats_flags(VrtCall *call, remote_domain_block_stats_fla
         return false;
     }
     if (args->flags & ~4u) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", args->flags & ~4u,
-                      "qemuDomainBlockStatsFlags");
+        vrt_error_set_flags(error, args->flags & ~4u, "qemuDomainBlockStatsFlags");
         return false;
     }
     if (!vrt_qemu_domain_block_stats(drv, WIRE_UUID(args->dom.uuid), args->path, &st, error))

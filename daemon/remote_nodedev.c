@@ -148,8 +148,7 @@ vrt_handle_node_device_detach_flags(VrtCall *call, remote_node_device_detach_fla
 {
     DRV(call, error);
     if (args->flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function virNodeDeviceDetachFlags",
-                      args->flags);
+        vrt_error_set_flags(error, args->flags, "virNodeDeviceDetachFlags");
         return false;
     }
     return vrt_nodedev_drv_detach(drv, args->name, args->driverName ? *args->driverName : NULL, error);

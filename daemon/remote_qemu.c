@@ -71,8 +71,7 @@ vrt_handle_qemu_connect_domain_monitor_event_register(VrtCall *call,
     VrtEventCallback cb = { 0 };
 
     if (args->flags & ~known) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", args->flags & ~known,
-                      "virDomainQemuMonitorEventStateRegisterID");
+        vrt_error_set_flags(error, args->flags & ~known, "virDomainQemuMonitorEventStateRegisterID");
         return false;
     }
     cb.event_id = VRT_EVENT_ID_QEMU_MONITOR;

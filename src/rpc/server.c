@@ -1868,7 +1868,7 @@ vrt_rpc_flags_check(const VrtProcInfo *info, const void *args, GError **error)
 
     if (!bad)
         return true;
-    vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", bad, info->flags_func);
+    vrt_error_set_flags(error, bad, info->flags_func);
     return false;
 }
 

@@ -139,3 +139,11 @@ vrt_error_code(const GError *error)
         return error->code;
     return VIR_ERR_INTERNAL_ERROR;
 }
+
+void
+vrt_error_set_flags(GError **error, unsigned int bad, const char *func)
+{
+    g_autofree char *msg = g_strdup_printf("unsupported flags (0x%x) in function %s", bad, func);
+
+    vrt_error_set_literal(error, VIR_ERR_INVALID_ARG, msg);
+}

@@ -144,6 +144,11 @@ void vrt_error_set(GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF
  * code is VIR_ERR_SYSTEM_ERROR unless the caller needs another. */
 void vrt_error_set_errno(GError **error, int code, int errnum, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
+/* Sets *error to libvirt's refusal of flags bits func does not know:
+ * VIR_ERR_INVALID_ARG "unsupported flags (0xBAD) in function FUNC", with
+ * no code prefix, as libvirt's flag check reports it. */
+void vrt_error_set_flags(GError **error, unsigned int bad, const char *func);
+
 /* Sets *error with an already complete message (no prefix is added):
  * used by the client side for errors received from a server. */
 void vrt_error_set_literal(GError **error, int code, const char *message);

@@ -559,7 +559,7 @@ vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], con
                            GError **error)
 {
     if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "vrt_netdrv_get_dhcp_leases: unsupported flags (0x%x)", flags);
+        vrt_error_set_flags(error, flags, "networkGetDHCPLeases");
         return NULL;
     }
     g_autoptr(VrtNetworkDef) live = NULL;

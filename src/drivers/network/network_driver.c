@@ -169,7 +169,7 @@ static bool
 check_flags(guint flags, guint allowed, const char *func, GError **error)
 {
     if (flags & ~allowed) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags & ~allowed, func);
+        vrt_error_set_flags(error, flags & ~allowed, func);
         return false;
     }
     return true;

@@ -550,8 +550,7 @@ vrt_netdrv_port_create_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], con
                            GError **error)
 {
     if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "vrt_netdrv_port_create_xml");
+        vrt_error_set_flags(error, flags, "vrt_netdrv_port_create_xml");
         return NULL;
     }
     g_autoptr(VrtNetworkPortDef) port = vrt_network_port_def_parse(xml, error);
@@ -606,8 +605,7 @@ vrt_netdrv_port_get_xml(VrtNetworkDriver *drv, const guchar net_uuid[16], const 
                         GError **error)
 {
     if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "vrt_netdrv_port_get_xml");
+        vrt_error_set_flags(error, flags, "vrt_netdrv_port_get_xml");
         return NULL;
     }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
@@ -627,8 +625,7 @@ GPtrArray *
 vrt_netdrv_port_list_all(VrtNetworkDriver *drv, const guchar net_uuid[16], guint flags, GError **error)
 {
     if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "vrt_netdrv_port_list_all");
+        vrt_error_set_flags(error, flags, "vrt_netdrv_port_list_all");
         return NULL;
     }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
@@ -662,8 +659,7 @@ vrt_netdrv_port_delete(VrtNetworkDriver *drv, const guchar net_uuid[16], const g
                        GError **error)
 {
     if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags,
-                      "vrt_netdrv_port_delete");
+        vrt_error_set_flags(error, flags, "vrt_netdrv_port_delete");
         return false;
     }
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);

@@ -40,7 +40,7 @@ no_flags(guint flags, guint allowed, const char *fn, GError **error)
 {
     if (!(flags & ~allowed))
         return true;
-    vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s", flags & ~allowed, fn);
+    vrt_error_set_flags(error, flags & ~allowed, fn);
     return false;
 }
 

@@ -673,7 +673,7 @@ vrt_qemu_domain_get_guest_info(VrtQemuDriver *drv, const guchar *uuid, guint typ
     g_autoptr(GHashTable) offered = NULL;
 
     if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function qemuDomainGetGuestInfo", flags);
+        vrt_error_set_flags(error, flags, "qemuDomainGetGuestInfo");
         return NULL;
     }
     if (types & ~ALL_TYPES) {
@@ -704,7 +704,7 @@ vrt_qemu_domain_get_fsinfo(VrtQemuDriver *drv, const guchar *uuid, guint flags, 
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_fsinfo_free);
 
     if (flags) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function qemuDomainGetFSInfo", flags);
+        vrt_error_set_flags(error, flags, "qemuDomainGetFSInfo");
         return NULL;
     }
     if (!(obj = find_active(drv, uuid, error)) || !vrt_qemu_agent_check(obj, error))

@@ -925,8 +925,8 @@ vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
     bool managed;
 
     if (flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT)) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)",
-                      flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT));
+        vrt_error_set_flags(error, flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT),
+                            "qemuDomainCreateWithFlags");
         return false;
     }
     if (!obj || !vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, error) || !require_state(obj, false, error))
@@ -951,7 +951,7 @@ vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     bool added = false;
 
     if (flags & ~(VRT_DOMAIN_START_PAUSED | VRT_QEMU_START_INCOMING)) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags & ~VRT_DOMAIN_START_PAUSED);
+        vrt_error_set_flags(error, flags & ~(VRT_DOMAIN_START_PAUSED | VRT_QEMU_START_INCOMING), "qemuDomainCreateXML");
         return NULL;
     }
     if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_START, &job, &added, error)))
@@ -1192,8 +1192,8 @@ vrt_qemu_domain_monitor_command(VrtQemuDriver *drv, const guchar *uuid, const ch
     g_autoptr(VrtQemuMonitor) mon = NULL;
 
     if (flags & ~VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s",
-                      flags & ~VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP, "qemuDomainQemuMonitorCommandWithFiles");
+        vrt_error_set_flags(error, flags & ~VRT_DOMAIN_QEMU_MONITOR_COMMAND_HMP,
+                            "qemuDomainQemuMonitorCommandWithFiles");
         return NULL;
     }
     obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);

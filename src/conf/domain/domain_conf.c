@@ -17,6 +17,7 @@ info_clear(VrtDomainDeviceInfo *info)
 {
     g_clear_pointer(&info->alias, g_free);
     g_clear_pointer(&info->usb.port, g_free);
+    vrt_device_rom_clear(&info->rom);
 }
 
 static void
@@ -106,6 +107,7 @@ vrt_domain_net_def_free(VrtDomainNetDef *net)
     g_free(net->ifname);
     g_free(net->driver_name);
     g_free(net->actual.bridge);
+    vrt_net_socket_source_clear(&net->socket);
     vrt_domain_hostdev_def_free(net->hostdev);
     info_clear(&net->info);
     g_free(net);

@@ -18,6 +18,7 @@
 #include "conf/domain/domain_features.h"
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_net_driver.h"
+#include "conf/domain/domain_net_socket.h"
 #include "conf/domain/domain_os.h"
 #include "conf/domain/domain_virtio.h"
 #include "util/mac.h"
@@ -162,6 +163,7 @@ typedef struct {
     VrtVirtioSerialAddress vserial;
     VrtUsbAddress usb;
     guint boot_order; /* <boot order='N'/>, 0 = none */
+    VrtDeviceRom rom; /* <rom>: interfaces and PCI host devices only */
 } VrtDomainDeviceInfo;
 
 /* ---- devices --------------------------------------------------------- */
@@ -292,6 +294,11 @@ typedef enum {
     VRT_DOMAIN_NET_TYPE_BRIDGE,
     VRT_DOMAIN_NET_TYPE_ETHERNET,
     VRT_DOMAIN_NET_TYPE_HOSTDEV,
+    /* QEMU's socket netdev: listen=, connect=, mcast=, udp= */
+    VRT_DOMAIN_NET_TYPE_SERVER,
+    VRT_DOMAIN_NET_TYPE_CLIENT,
+    VRT_DOMAIN_NET_TYPE_MCAST,
+    VRT_DOMAIN_NET_TYPE_UDP,
 } VrtDomainNetType;
 
 #define VRT_DOMAIN_NET_MAX_VLAN_TAGS 8
@@ -344,6 +351,7 @@ struct _VrtDomainNetDef {
     /* type HOSTDEV: managed= and the VF's PCI address */
     bool managed;
     VrtPciAddr hostdev_source;
+    VrtNetSocketSource socket; /* types SERVER, CLIENT, MCAST, UDP */
     /* type NETWORK, filled by the driver (port allocated). */
     VrtDomainNetActual actual;
     guint8 port_uuid[16]; /* network port uuid (status only) */

@@ -62,6 +62,7 @@ format_info_master(VrtFmt *f, const VrtDomainDeviceInfo *info, int master_startp
     }
     if (master_startport >= 0)
         vrt_fmt_line(f, "<master startport='%d'/>", master_startport);
+    vrt_device_rom_format(f->buf, f->indent, &info->rom);
     switch (info->type) {
     case VRT_DEVICE_ADDRESS_NONE: break;
     case VRT_DEVICE_ADDRESS_PCI: format_pci_address(f, &info->pci, true); break;
@@ -91,7 +92,8 @@ format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
 static bool
 info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
 {
-    return info->boot_order || info->type != VRT_DEVICE_ADDRESS_NONE || vrt_alias_visible(info->alias, f->flags);
+    return info->boot_order || info->type != VRT_DEVICE_ADDRESS_NONE || vrt_alias_visible(info->alias, f->flags) ||
+           vrt_device_rom_present(&info->rom);
 }
 
 void
@@ -293,6 +295,8 @@ format_net_source(VrtFmt *f, const VrtDomainNetDef *net, VrtDomainNetType shown)
         vrt_fmt_line(f, "<source%s/>", attrs->str);
     } else if (net->type == VRT_DOMAIN_NET_TYPE_BRIDGE) {
         vrt_fmt_line(f, "<source bridge='%s'/>", esc_net_source_bridge);
+    } else if (net->type >= VRT_DOMAIN_NET_TYPE_SERVER) {
+        vrt_net_socket_source_format(f->buf, f->indent, &net->socket, net->type == VRT_DOMAIN_NET_TYPE_UDP);
     }
 }
 

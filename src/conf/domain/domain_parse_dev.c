@@ -713,6 +713,14 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 if (!parse_hostdev_source(c, &net->hostdev_source, error))
                     return false;
                 break;
+            case VRT_DOMAIN_NET_TYPE_SERVER:
+            case VRT_DOMAIN_NET_TYPE_CLIENT:
+            case VRT_DOMAIN_NET_TYPE_MCAST:
+            case VRT_DOMAIN_NET_TYPE_UDP:
+                if (!vrt_net_socket_source_parse(c, vrt_net_type_names[net->type], net->type == VRT_DOMAIN_NET_TYPE_UDP,
+                                                 &net->socket, error))
+                    return false;
+                break;
             default: return vrt_xml_unsupported(c, error);
             }
         } else if (vrt_xml_is(c, "target")) {
@@ -777,6 +785,9 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         } else if (vrt_xml_is(c, "actual") && status && net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
             if (!parse_net_actual(c, net, error))
                 return false;
+        } else if (vrt_xml_is(c, "rom")) {
+            if (!vrt_device_rom_parse(c, &net->info.rom, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &net->info, true, error);
         }
@@ -802,6 +813,13 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
             vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI host device source address missing");
             return false;
         }
+        break;
+    case VRT_DOMAIN_NET_TYPE_SERVER:
+    case VRT_DOMAIN_NET_TYPE_CLIENT:
+    case VRT_DOMAIN_NET_TYPE_MCAST:
+    case VRT_DOMAIN_NET_TYPE_UDP:
+        if (!have_source)
+            return vrt_net_socket_source_parse(NULL, vrt_net_type_names[net->type], false, &net->socket, error);
         break;
     default: break;
     }
@@ -865,6 +883,9 @@ parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out
             if (!parse_hostdev_source(c, &h->source, error))
                 return false;
             have_source = true;
+        } else if (vrt_xml_is(c, "rom")) {
+            if (!vrt_device_rom_parse(c, &h->info->rom, error))
+                return false;
         } else if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "name", NULL))
                 return false;

@@ -121,6 +121,16 @@ add_device_info(const VrtDomainDef *def, JsonObject *props, const VrtDomainDevic
         if (info->pci.multifunction == VRT_TRISTATE_YES)
             json_object_set_boolean_member(props, "multifunction", TRUE);
     }
+    /* <rom> (interfaces and PCI host devices): enabled='no' is an empty
+     * romfile, as libvirt passes it */
+    if (info->rom.enabled == VRT_TRISTATE_NO) {
+        json_object_set_string_member(props, "romfile", "");
+    } else {
+        if (info->rom.bar)
+            json_object_set_int_member(props, "rombar", info->rom.bar == VRT_TRISTATE_YES ? 1 : 0);
+        if (info->rom.file)
+            json_object_set_string_member(props, "romfile", info->rom.file);
+    }
     if (info->alias)
         json_object_set_string_member(props, "id", info->alias);
     if (info->boot_order)
@@ -648,6 +658,20 @@ vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface '%s' is a host device, not a netdev",
                       net->info.alias);
         return NULL;
+    case VRT_DOMAIN_NET_TYPE_SERVER:
+    case VRT_DOMAIN_NET_TYPE_CLIENT:
+    case VRT_DOMAIN_NET_TYPE_MCAST:
+    case VRT_DOMAIN_NET_TYPE_UDP: {
+        /* QEMU's socket netdev, keyed as libvirt keys it */
+        static const char *const keys[] = { "listen", "connect", "mcast", "udp" };
+        const VrtNetSocketSource *s = &net->socket;
+
+        json_object_set_string_member(nd, "type", "socket");
+        set_strf(nd, keys[type - VRT_DOMAIN_NET_TYPE_SERVER], "%s:%d", s->address ? s->address : "", s->port);
+        if (type == VRT_DOMAIN_NET_TYPE_UDP)
+            set_strf(nd, "localaddr", "%s:%d", s->local_address ? s->local_address : "", s->local_port);
+        break;
+    }
     }
     if (net->driver_name && g_str_equal(net->driver_name, "vhost") && type != VRT_DOMAIN_NET_TYPE_USER)
         json_object_set_boolean_member(nd, "vhost", TRUE);

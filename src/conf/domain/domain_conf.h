@@ -18,6 +18,7 @@
 #include "conf/domain/domain_features.h"
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_net_driver.h"
+#include "conf/domain/domain_disk_ident.h"
 #include "conf/domain/domain_net_socket.h"
 #include "conf/domain/domain_os.h"
 #include "conf/domain/domain_virtio.h"
@@ -243,6 +244,7 @@ typedef struct {
     VrtDomainDiskDriverTuning tuning; /* <driver error_policy= io= discard= ...> (domain_disk_driver.c) */
     VrtDiskNetSource *net; /* type NETWORK: protocol, hosts, auth; NULL otherwise */
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
+    VrtDiskIdent ident; /* tray, rotation_rate, <wwn>, <vendor>, <product> (domain_disk_ident.c) */
 } VrtDomainDiskDef;
 
 typedef enum {

@@ -138,13 +138,19 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
     } else if (d->src) {
         vrt_fmt_line(f, "<source %s='%s'/>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src);
     }
-    vrt_fmt_line(f, "<target dev='%s' bus='%s'/>", esc_d_target_dev, vrt_disk_bus_names[d->bus]);
+    {
+        g_autoptr(GString) tattrs = g_string_new(NULL);
+
+        vrt_disk_ident_format_target(tattrs, &d->ident);
+        vrt_fmt_line(f, "<target dev='%s' bus='%s'%s/>", esc_d_target_dev, vrt_disk_bus_names[d->bus], tattrs->str);
+    }
     if (d->readonly)
         vrt_fmt_line(f, "<readonly/>");
     if (d->shareable)
         vrt_fmt_line(f, "<shareable/>");
     if (d->serial)
         vrt_fmt_line(f, "<serial>%s</serial>", esc_d_serial);
+    vrt_disk_ident_format_children(f->buf, f->indent, &d->ident);
     if (d->encryption_format) {
         E(esc_enc_secret, d->encryption_secret);
         vrt_fmt_line(f, "<encryption format='%s'>", d->encryption_format);

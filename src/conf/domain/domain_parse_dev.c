@@ -283,7 +283,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         } else if (vrt_xml_is(c, "backingStore") && !c->children && !c->properties) {
             continue; /* the empty chain libvirt prints in live XML */
         } else if (vrt_xml_is(c, "target")) {
-            if (!vrt_xml_check_attrs(c, error, "dev", "bus", NULL))
+            if (!vrt_xml_check_attrs(c, error, "dev", "bus", "tray", "rotation_rate", NULL) ||
+                !vrt_disk_ident_parse_target(c, &disk->ident, error))
                 return false;
             g_free(disk->target_dev);
             disk->target_dev = vrt_xml_prop(c, "dev");
@@ -301,6 +302,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             disk->serial = vrt_xml_text(c);
         } else if (vrt_xml_is(c, "encryption")) {
             if (!parse_disk_encryption(c, disk, error))
+                return false;
+        } else if ((v = vrt_disk_ident_parse_child(c, &disk->ident, error)) != 0) {
+            if (v < 0)
                 return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &disk->info, true, error);
@@ -350,6 +354,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
         return false;
     }
+    if (!vrt_disk_ident_validate(&disk->ident, vrt_disk_device_names[disk->device], vrt_disk_bus_names[disk->bus],
+                                 error))
+        return false;
     if (disk->info.type == VRT_DEVICE_ADDRESS_PCI && disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a PCI address", disk->target_dev,
                       vrt_disk_bus_names[disk->bus]);

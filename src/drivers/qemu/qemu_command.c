@@ -542,6 +542,22 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         json_object_set_string_member(dev, "drive", format);
     if (disk->serial)
         json_object_set_string_member(dev, "serial", disk->serial);
+    if (disk->ident.wwn) {
+        gint64 wwn;
+
+        if (!vrt_disk_ident_wwn_value(&disk->ident, &wwn)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Failed to parse wwn '%s' as number", disk->ident.wwn);
+            json_object_unref(dev);
+            return false;
+        }
+        json_object_set_int_member(dev, "wwn", wwn);
+    }
+    if (disk->ident.rotation_rate)
+        json_object_set_int_member(dev, "rotation_rate", disk->ident.rotation_rate);
+    if (disk->ident.vendor)
+        json_object_set_string_member(dev, "vendor", disk->ident.vendor);
+    if (disk->ident.product)
+        json_object_set_string_member(dev, "product", disk->ident.product);
     /* <shareable/>: another domain may write the image too (libvirt's share-rw) */
     if (disk->shareable)
         json_object_set_boolean_member(dev, "share-rw", TRUE);

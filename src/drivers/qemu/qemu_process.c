@@ -1120,6 +1120,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
         def = vrt_domain_def_copy(obj->def, error);
     }
+    /* QEMU starts every tray closed; the live definition follows its
+     * DEVICE_TRAY_MOVED events from there (libvirt reads it back likewise) */
+    for (guint i = 0; def && i < def->disks->len; i++)
+        ((VrtDomainDiskDef *)g_ptr_array_index(def->disks, i))->ident.tray_open = false;
     if (!def || !vrt_domain_def_assign_addresses(def, error) || !prepare_def(obj, def, &emulator, error))
         return false;
     {

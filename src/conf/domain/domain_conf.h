@@ -20,6 +20,7 @@
 #include "conf/domain/domain_net_driver.h"
 #include "conf/domain/domain_disk_ident.h"
 #include "conf/domain/domain_net_socket.h"
+#include "conf/domain/domain_net_vport.h"
 #include "conf/domain/domain_os.h"
 #include "conf/domain/domain_virtio.h"
 #include "util/mac.h"
@@ -354,6 +355,7 @@ struct _VrtDomainNetDef {
     bool managed;
     VrtPciAddr hostdev_source;
     VrtNetSocketSource socket; /* types SERVER, CLIENT, MCAST, UDP */
+    VrtNetVport vport; /* <virtualport> (types NETWORK, BRIDGE, HOSTDEV) */
     /* type NETWORK, filled by the driver (port allocated). */
     VrtDomainNetActual actual;
     guint8 port_uuid[16]; /* network port uuid (status only) */

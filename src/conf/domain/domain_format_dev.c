@@ -357,6 +357,7 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
         n_tags = net->actual.n_vlan_tags;
     }
     format_vlan(f, tags, n_tags, net->vlan_trunk);
+    vrt_net_vport_format(f->buf, f->indent, &net->vport);
     /* the live view shows the bandwidth in effect (a portgroup's), as libvirt */
     vrt_bandwidth_format(f->buf, public_actual ? &net->actual.bandwidth : &net->bandwidth, f->indent * 2);
     format_port_isolated(f, public_actual ? net->actual.port_isolated : net->port_isolated);

@@ -795,6 +795,16 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         } else if (vrt_xml_is(c, "rom")) {
             if (!vrt_device_rom_parse(c, &net->info.rom, error))
                 return false;
+        } else if (vrt_xml_is(c, "virtualport")) {
+            if (net->type != VRT_DOMAIN_NET_TYPE_NETWORK && net->type != VRT_DOMAIN_NET_TYPE_BRIDGE &&
+                net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                              "<virtualport> element unsupported for <interface type='%s'>",
+                              vrt_net_type_names[net->type]);
+                return false;
+            }
+            if (!vrt_net_vport_parse(c, &net->vport, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &net->info, true, error);
         }

@@ -779,6 +779,20 @@ net_virtio_props(JsonObject *dev, const VrtDomainNetDef *net)
         json_object_set_int_member(dev, "host_mtu", net->mtu);
 }
 
+bool
+vrt_qemu_command_net_vport_check(const VrtDomainNetDef *net, GError **error)
+{
+    /* no 802.1Qbg/Qbh switch, Open vSwitch or MidoNet port is set up by
+     * vrt: refused by name rather than started without it */
+    if (!net->vport.set)
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                  "interface '%s': <virtualport%s%s%s> is not supported on this host",
+                  net->info.alias ? net->info.alias : "", net->vport.type ? " type='" : "",
+                  vrt_vport_type_names[net->vport.type], net->vport.type ? "'" : "");
+    return false;
+}
+
 JsonObject *
 vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error)
 {
@@ -786,6 +800,8 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     char mac[VRT_MAC_STRING_LEN];
     JsonObject *dev;
 
+    if (!vrt_qemu_command_net_vport_check(net, error))
+        return NULL;
     if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
         const VrtPciAddr *src =
             net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source : &net->actual.hostdev_addr;

@@ -1134,6 +1134,9 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         if (!vrt_qemu_block_net_check(def, error) || !vrt_qemu_firmware_prepare(def, nvram_dir, false, error) ||
             !check_hugepages(def, error))
             return false;
+        for (guint i = 0; def->nets && i < def->nets->len; i++)
+            if (!vrt_qemu_command_net_vport_check(g_ptr_array_index(def->nets, i), error))
+                return false;
         /* QEMU's user reaches its NVRAM (labelled at start) through the
          * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
         if (def->os.fw.nvram)

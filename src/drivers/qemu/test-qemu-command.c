@@ -188,6 +188,19 @@ test_spice_refused(void)
     g_assert_nonnull(strstr(err->message, "spice"));
 }
 
+/* An interface whose <virtualport> vrt does not set up is refused by
+ * name, not started as a plain bridge port. */
+static void
+test_virtualport_refused(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = build_for("net-virtualport-refused", &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "<virtualport type='openvswitch'>"));
+}
+
 static void
 test_machine_parse(void)
 {
@@ -307,6 +320,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/properties", test_properties);
     g_test_add_func("/qemu/command/monitor-fd", test_monitor_fd);
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
+    g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);
     g_test_add_func("/qemu/command/commas-escaped", test_commas_escaped);
     g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);
     g_test_add_func("/qemu/caps/cpu-models-parse", test_cpu_models_parse);

@@ -54,6 +54,7 @@ vrt_domain_disk_def_free(VrtDomainDiskDef *disk)
     g_free(disk->encryption_format);
     g_free(disk->encryption_secret);
     vrt_disk_ident_clear(&disk->ident);
+    vrt_disk_iotune_clear(&disk->iotune);
     vrt_disk_net_source_free(disk->net);
     if (disk->seclabels)
         g_ptr_array_unref(disk->seclabels);

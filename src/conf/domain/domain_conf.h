@@ -19,6 +19,7 @@
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_net_driver.h"
 #include "conf/domain/domain_disk_ident.h"
+#include "conf/domain/domain_disk_iotune.h"
 #include "conf/domain/domain_net_socket.h"
 #include "conf/domain/domain_net_vport.h"
 #include "conf/domain/domain_os.h"
@@ -246,6 +247,7 @@ typedef struct {
     VrtDiskNetSource *net; /* type NETWORK: protocol, hosts, auth; NULL otherwise */
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
     VrtDiskIdent ident; /* tray, rotation_rate, <wwn>, <vendor>, <product> (domain_disk_ident.c) */
+    VrtDiskIotune iotune; /* <iotune> (domain_disk_iotune.c) */
 } VrtDomainDiskDef;
 
 typedef enum {

@@ -144,6 +144,7 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
         vrt_disk_ident_format_target(tattrs, &d->ident);
         vrt_fmt_line(f, "<target dev='%s' bus='%s'%s/>", esc_d_target_dev, vrt_disk_bus_names[d->bus], tattrs->str);
     }
+    vrt_disk_iotune_format(f->buf, f->indent, &d->iotune);
     if (d->readonly)
         vrt_fmt_line(f, "<readonly/>");
     if (d->shareable)

@@ -303,6 +303,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         } else if (vrt_xml_is(c, "encryption")) {
             if (!parse_disk_encryption(c, disk, error))
                 return false;
+        } else if (vrt_xml_is(c, "iotune")) {
+            if (!vrt_disk_iotune_parse(c, &disk->iotune, error))
+                return false;
         } else if ((v = vrt_disk_ident_parse_child(c, &disk->ident, error)) != 0) {
             if (v < 0)
                 return false;
@@ -355,7 +358,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         return false;
     }
     if (!vrt_disk_ident_validate(&disk->ident, vrt_disk_device_names[disk->device], vrt_disk_bus_names[disk->bus],
-                                 error))
+                                 error) ||
+        !vrt_disk_iotune_validate(&disk->iotune, error))
         return false;
     if (disk->info.type == VRT_DEVICE_ADDRESS_PCI && disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a PCI address", disk->target_dev,

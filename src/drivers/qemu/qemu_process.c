@@ -13,6 +13,7 @@
  * older vrtd (STATE_DIR/NAME.monitor) keep their path: it is in their
  * status file.
  */
+#include "drivers/qemu/qemu_disk_iotune.h"
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
@@ -1137,6 +1138,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         for (guint i = 0; def->nets && i < def->nets->len; i++)
             if (!vrt_qemu_command_net_vport_check(g_ptr_array_index(def->nets, i), error))
                 return false;
+        if (!vrt_qemu_disk_iotune_check(def, error))
+            return false;
         /* QEMU's user reaches its NVRAM (labelled at start) through the
          * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
         if (def->os.fw.nvram)
@@ -1277,7 +1280,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
     set_pty_paths(def, mon);
     set_vnc_port(def, mon);
-    if (!vrt_qemu_cgroup_setup_vcpus(obj, def, mon, error)) {
+    if (!vrt_qemu_cgroup_setup_vcpus(obj, def, mon, error) || !vrt_qemu_disk_iotune_apply(mon, def, error)) {
         vrt_qemu_monitor_close(mon);
         discard_qemu(drv, def->name, pid, monitor_path);
         return false;

@@ -17,6 +17,7 @@ info_clear(VrtDomainDeviceInfo *info)
 {
     g_clear_pointer(&info->alias, g_free);
     g_clear_pointer(&info->usb.port, g_free);
+    vrt_device_rom_clear(&info->rom);
 }
 
 static void
@@ -52,6 +53,8 @@ vrt_domain_disk_def_free(VrtDomainDiskDef *disk)
     g_free(disk->serial);
     g_free(disk->encryption_format);
     g_free(disk->encryption_secret);
+    vrt_disk_ident_clear(&disk->ident);
+    vrt_disk_iotune_clear(&disk->iotune);
     vrt_disk_net_source_free(disk->net);
     if (disk->seclabels)
         g_ptr_array_unref(disk->seclabels);
@@ -106,6 +109,7 @@ vrt_domain_net_def_free(VrtDomainNetDef *net)
     g_free(net->ifname);
     g_free(net->driver_name);
     g_free(net->actual.bridge);
+    vrt_net_socket_source_clear(&net->socket);
     vrt_domain_hostdev_def_free(net->hostdev);
     info_clear(&net->info);
     g_free(net);

@@ -18,6 +18,10 @@
 #include "conf/domain/domain_features.h"
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_net_driver.h"
+#include "conf/domain/domain_disk_ident.h"
+#include "conf/domain/domain_disk_iotune.h"
+#include "conf/domain/domain_net_socket.h"
+#include "conf/domain/domain_net_vport.h"
 #include "conf/domain/domain_os.h"
 #include "conf/domain/domain_virtio.h"
 #include "util/mac.h"
@@ -162,6 +166,7 @@ typedef struct {
     VrtVirtioSerialAddress vserial;
     VrtUsbAddress usb;
     guint boot_order; /* <boot order='N'/>, 0 = none */
+    VrtDeviceRom rom; /* <rom>: interfaces and PCI host devices only */
 } VrtDomainDeviceInfo;
 
 /* ---- devices --------------------------------------------------------- */
@@ -241,6 +246,8 @@ typedef struct {
     VrtDomainDiskDriverTuning tuning; /* <driver error_policy= io= discard= ...> (domain_disk_driver.c) */
     VrtDiskNetSource *net; /* type NETWORK: protocol, hosts, auth; NULL otherwise */
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
+    VrtDiskIdent ident; /* tray, rotation_rate, <wwn>, <vendor>, <product> (domain_disk_ident.c) */
+    VrtDiskIotune iotune; /* <iotune> (domain_disk_iotune.c) */
 } VrtDomainDiskDef;
 
 typedef enum {
@@ -292,6 +299,11 @@ typedef enum {
     VRT_DOMAIN_NET_TYPE_BRIDGE,
     VRT_DOMAIN_NET_TYPE_ETHERNET,
     VRT_DOMAIN_NET_TYPE_HOSTDEV,
+    /* QEMU's socket netdev: listen=, connect=, mcast=, udp= */
+    VRT_DOMAIN_NET_TYPE_SERVER,
+    VRT_DOMAIN_NET_TYPE_CLIENT,
+    VRT_DOMAIN_NET_TYPE_MCAST,
+    VRT_DOMAIN_NET_TYPE_UDP,
 } VrtDomainNetType;
 
 #define VRT_DOMAIN_NET_MAX_VLAN_TAGS 8
@@ -344,6 +356,8 @@ struct _VrtDomainNetDef {
     /* type HOSTDEV: managed= and the VF's PCI address */
     bool managed;
     VrtPciAddr hostdev_source;
+    VrtNetSocketSource socket; /* types SERVER, CLIENT, MCAST, UDP */
+    VrtNetVport vport; /* <virtualport> (types NETWORK, BRIDGE, HOSTDEV) */
     /* type NETWORK, filled by the driver (port allocated). */
     VrtDomainNetActual actual;
     guint8 port_uuid[16]; /* network port uuid (status only) */

@@ -62,6 +62,7 @@ format_info_master(VrtFmt *f, const VrtDomainDeviceInfo *info, int master_startp
     }
     if (master_startport >= 0)
         vrt_fmt_line(f, "<master startport='%d'/>", master_startport);
+    vrt_device_rom_format(f->buf, f->indent, &info->rom);
     switch (info->type) {
     case VRT_DEVICE_ADDRESS_NONE: break;
     case VRT_DEVICE_ADDRESS_PCI: format_pci_address(f, &info->pci, true); break;
@@ -91,7 +92,8 @@ format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
 static bool
 info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
 {
-    return info->boot_order || info->type != VRT_DEVICE_ADDRESS_NONE || vrt_alias_visible(info->alias, f->flags);
+    return info->boot_order || info->type != VRT_DEVICE_ADDRESS_NONE || vrt_alias_visible(info->alias, f->flags) ||
+           vrt_device_rom_present(&info->rom);
 }
 
 void
@@ -136,13 +138,20 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
     } else if (d->src) {
         vrt_fmt_line(f, "<source %s='%s'/>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src);
     }
-    vrt_fmt_line(f, "<target dev='%s' bus='%s'/>", esc_d_target_dev, vrt_disk_bus_names[d->bus]);
+    {
+        g_autoptr(GString) tattrs = g_string_new(NULL);
+
+        vrt_disk_ident_format_target(tattrs, &d->ident);
+        vrt_fmt_line(f, "<target dev='%s' bus='%s'%s/>", esc_d_target_dev, vrt_disk_bus_names[d->bus], tattrs->str);
+    }
+    vrt_disk_iotune_format(f->buf, f->indent, &d->iotune);
     if (d->readonly)
         vrt_fmt_line(f, "<readonly/>");
     if (d->shareable)
         vrt_fmt_line(f, "<shareable/>");
     if (d->serial)
         vrt_fmt_line(f, "<serial>%s</serial>", esc_d_serial);
+    vrt_disk_ident_format_children(f->buf, f->indent, &d->ident);
     if (d->encryption_format) {
         E(esc_enc_secret, d->encryption_secret);
         vrt_fmt_line(f, "<encryption format='%s'>", d->encryption_format);
@@ -293,6 +302,8 @@ format_net_source(VrtFmt *f, const VrtDomainNetDef *net, VrtDomainNetType shown)
         vrt_fmt_line(f, "<source%s/>", attrs->str);
     } else if (net->type == VRT_DOMAIN_NET_TYPE_BRIDGE) {
         vrt_fmt_line(f, "<source bridge='%s'/>", esc_net_source_bridge);
+    } else if (net->type >= VRT_DOMAIN_NET_TYPE_SERVER) {
+        vrt_net_socket_source_format(f->buf, f->indent, &net->socket, net->type == VRT_DOMAIN_NET_TYPE_UDP);
     }
 }
 
@@ -347,6 +358,7 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
         n_tags = net->actual.n_vlan_tags;
     }
     format_vlan(f, tags, n_tags, net->vlan_trunk);
+    vrt_net_vport_format(f->buf, f->indent, &net->vport);
     /* the live view shows the bandwidth in effect (a portgroup's), as libvirt */
     vrt_bandwidth_format(f->buf, public_actual ? &net->actual.bandwidth : &net->bandwidth, f->indent * 2);
     format_port_isolated(f, public_actual ? net->actual.port_isolated : net->port_isolated);

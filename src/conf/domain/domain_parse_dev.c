@@ -283,7 +283,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         } else if (vrt_xml_is(c, "backingStore") && !c->children && !c->properties) {
             continue; /* the empty chain libvirt prints in live XML */
         } else if (vrt_xml_is(c, "target")) {
-            if (!vrt_xml_check_attrs(c, error, "dev", "bus", NULL))
+            if (!vrt_xml_check_attrs(c, error, "dev", "bus", "tray", "rotation_rate", NULL) ||
+                !vrt_disk_ident_parse_target(c, &disk->ident, error))
                 return false;
             g_free(disk->target_dev);
             disk->target_dev = vrt_xml_prop(c, "dev");
@@ -301,6 +302,12 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             disk->serial = vrt_xml_text(c);
         } else if (vrt_xml_is(c, "encryption")) {
             if (!parse_disk_encryption(c, disk, error))
+                return false;
+        } else if (vrt_xml_is(c, "iotune")) {
+            if (!vrt_disk_iotune_parse(c, &disk->iotune, error))
+                return false;
+        } else if ((v = vrt_disk_ident_parse_child(c, &disk->ident, error)) != 0) {
+            if (v < 0)
                 return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &disk->info, true, error);
@@ -350,6 +357,10 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
         return false;
     }
+    if (!vrt_disk_ident_validate(&disk->ident, vrt_disk_device_names[disk->device], vrt_disk_bus_names[disk->bus],
+                                 error) ||
+        !vrt_disk_iotune_validate(&disk->iotune, error))
+        return false;
     if (disk->info.type == VRT_DEVICE_ADDRESS_PCI && disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a PCI address", disk->target_dev,
                       vrt_disk_bus_names[disk->bus]);
@@ -713,6 +724,14 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 if (!parse_hostdev_source(c, &net->hostdev_source, error))
                     return false;
                 break;
+            case VRT_DOMAIN_NET_TYPE_SERVER:
+            case VRT_DOMAIN_NET_TYPE_CLIENT:
+            case VRT_DOMAIN_NET_TYPE_MCAST:
+            case VRT_DOMAIN_NET_TYPE_UDP:
+                if (!vrt_net_socket_source_parse(c, vrt_net_type_names[net->type], net->type == VRT_DOMAIN_NET_TYPE_UDP,
+                                                 &net->socket, error))
+                    return false;
+                break;
             default: return vrt_xml_unsupported(c, error);
             }
         } else if (vrt_xml_is(c, "target")) {
@@ -777,6 +796,19 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         } else if (vrt_xml_is(c, "actual") && status && net->type == VRT_DOMAIN_NET_TYPE_NETWORK) {
             if (!parse_net_actual(c, net, error))
                 return false;
+        } else if (vrt_xml_is(c, "rom")) {
+            if (!vrt_device_rom_parse(c, &net->info.rom, error))
+                return false;
+        } else if (vrt_xml_is(c, "virtualport")) {
+            if (net->type != VRT_DOMAIN_NET_TYPE_NETWORK && net->type != VRT_DOMAIN_NET_TYPE_BRIDGE &&
+                net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                              "<virtualport> element unsupported for <interface type='%s'>",
+                              vrt_net_type_names[net->type]);
+                return false;
+            }
+            if (!vrt_net_vport_parse(c, &net->vport, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &net->info, true, error);
         }
@@ -802,6 +834,13 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
             vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI host device source address missing");
             return false;
         }
+        break;
+    case VRT_DOMAIN_NET_TYPE_SERVER:
+    case VRT_DOMAIN_NET_TYPE_CLIENT:
+    case VRT_DOMAIN_NET_TYPE_MCAST:
+    case VRT_DOMAIN_NET_TYPE_UDP:
+        if (!have_source)
+            return vrt_net_socket_source_parse(NULL, vrt_net_type_names[net->type], false, &net->socket, error);
         break;
     default: break;
     }
@@ -865,6 +904,9 @@ parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out
             if (!parse_hostdev_source(c, &h->source, error))
                 return false;
             have_source = true;
+        } else if (vrt_xml_is(c, "rom")) {
+            if (!vrt_device_rom_parse(c, &h->info->rom, error))
+                return false;
         } else if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "name", NULL))
                 return false;

@@ -36,7 +36,7 @@ const char *const vrt_lifecycle_names[] = {
     "destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart", NULL,
 };
 const char *const vrt_net_type_names[] = {
-    "user", "network", "bridge", "ethernet", "hostdev", NULL,
+    "user", "network", "bridge", "ethernet", "hostdev", "server", "client", "mcast", "udp", NULL,
 };
 const char *const vrt_virt_type_names[] = { "qemu", "kvm", NULL };
 const char *const vrt_disk_bus_names[] = { "virtio", "sata", "scsi", "ide", "fdc", NULL };

@@ -121,6 +121,16 @@ add_device_info(const VrtDomainDef *def, JsonObject *props, const VrtDomainDevic
         if (info->pci.multifunction == VRT_TRISTATE_YES)
             json_object_set_boolean_member(props, "multifunction", TRUE);
     }
+    /* <rom> (interfaces and PCI host devices): enabled='no' is an empty
+     * romfile, as libvirt passes it */
+    if (info->rom.enabled == VRT_TRISTATE_NO) {
+        json_object_set_string_member(props, "romfile", "");
+    } else {
+        if (info->rom.bar)
+            json_object_set_int_member(props, "rombar", info->rom.bar == VRT_TRISTATE_YES ? 1 : 0);
+        if (info->rom.file)
+            json_object_set_string_member(props, "romfile", info->rom.file);
+    }
     if (info->alias)
         json_object_set_string_member(props, "id", info->alias);
     if (info->boot_order)
@@ -532,6 +542,22 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         json_object_set_string_member(dev, "drive", format);
     if (disk->serial)
         json_object_set_string_member(dev, "serial", disk->serial);
+    if (disk->ident.wwn) {
+        gint64 wwn;
+
+        if (!vrt_disk_ident_wwn_value(&disk->ident, &wwn)) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Failed to parse wwn '%s' as number", disk->ident.wwn);
+            json_object_unref(dev);
+            return false;
+        }
+        json_object_set_int_member(dev, "wwn", wwn);
+    }
+    if (disk->ident.rotation_rate)
+        json_object_set_int_member(dev, "rotation_rate", disk->ident.rotation_rate);
+    if (disk->ident.vendor)
+        json_object_set_string_member(dev, "vendor", disk->ident.vendor);
+    if (disk->ident.product)
+        json_object_set_string_member(dev, "product", disk->ident.product);
     /* <shareable/>: another domain may write the image too (libvirt's share-rw) */
     if (disk->shareable)
         json_object_set_boolean_member(dev, "share-rw", TRUE);
@@ -648,6 +674,20 @@ vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "interface '%s' is a host device, not a netdev",
                       net->info.alias);
         return NULL;
+    case VRT_DOMAIN_NET_TYPE_SERVER:
+    case VRT_DOMAIN_NET_TYPE_CLIENT:
+    case VRT_DOMAIN_NET_TYPE_MCAST:
+    case VRT_DOMAIN_NET_TYPE_UDP: {
+        /* QEMU's socket netdev, keyed as libvirt keys it */
+        static const char *const keys[] = { "listen", "connect", "mcast", "udp" };
+        const VrtNetSocketSource *s = &net->socket;
+
+        json_object_set_string_member(nd, "type", "socket");
+        set_strf(nd, keys[type - VRT_DOMAIN_NET_TYPE_SERVER], "%s:%d", s->address ? s->address : "", s->port);
+        if (type == VRT_DOMAIN_NET_TYPE_UDP)
+            set_strf(nd, "localaddr", "%s:%d", s->local_address ? s->local_address : "", s->local_port);
+        break;
+    }
     }
     if (net->driver_name && g_str_equal(net->driver_name, "vhost") && type != VRT_DOMAIN_NET_TYPE_USER)
         json_object_set_boolean_member(nd, "vhost", TRUE);
@@ -739,6 +779,20 @@ net_virtio_props(JsonObject *dev, const VrtDomainNetDef *net)
         json_object_set_int_member(dev, "host_mtu", net->mtu);
 }
 
+bool
+vrt_qemu_command_net_vport_check(const VrtDomainNetDef *net, GError **error)
+{
+    /* no 802.1Qbg/Qbh switch, Open vSwitch or MidoNet port is set up by
+     * vrt: refused by name rather than started without it */
+    if (!net->vport.set)
+        return true;
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                  "interface '%s': <virtualport%s%s%s> is not supported on this host",
+                  net->info.alias ? net->info.alias : "", net->vport.type ? " type='" : "",
+                  vrt_vport_type_names[net->vport.type], net->vport.type ? "'" : "");
+    return false;
+}
+
 JsonObject *
 vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error)
 {
@@ -746,6 +800,8 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     char mac[VRT_MAC_STRING_LEN];
     JsonObject *dev;
 
+    if (!vrt_qemu_command_net_vport_check(net, error))
+        return NULL;
     if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
         const VrtPciAddr *src =
             net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source : &net->actual.hostdev_addr;

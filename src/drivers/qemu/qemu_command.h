@@ -58,6 +58,9 @@ JsonObject *vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **e
  * fd (a number QEMU inherited, or the name a getfd gave it). */
 JsonObject *vrt_qemu_command_netdev_props_tap_fd(const VrtDomainNetDef *net, const char *fd, GError **error);
 JsonObject *vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error);
+/* An interface with a <virtualport>: VIR_ERR_CONFIG_UNSUPPORTED naming it
+ * (vrt sets up no such port); run before anything is prepared at start */
+bool vrt_qemu_command_net_vport_check(const VrtDomainNetDef *net, GError **error);
 
 /* What QEMU needs for one disk, for the command line and for hotplug
  * alike: the LUKS secret object (NULL: none), the block nodes in the

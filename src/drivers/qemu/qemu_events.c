@@ -151,6 +151,19 @@ handle_tray(VrtQemuDom *obj, JsonObject *data)
     if (!ev.dev_alias || !*ev.dev_alias)
         return;
     ev.reason = bool_member(data, "tray-open", false) ? 0 : 1; /* OPEN, CLOSE */
+    {
+        /* the live definition's <target tray=> follows the tray */
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        for (guint i = 0; obj->def->disks && i < obj->def->disks->len; i++) {
+            VrtDomainDiskDef *d = g_ptr_array_index(obj->def->disks, i);
+
+            if (g_strcmp0(d->info.alias, ev.dev_alias) == 0) {
+                d->ident.tray_open = ev.reason == 0;
+                vrt_qemu_dom_save_status_locked(obj, NULL); /* logged on failure */
+            }
+        }
+    }
     emit(obj, &ev);
 }
 

@@ -155,6 +155,13 @@ vrt_qemu_hotplug_disk_attach(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **
          * PCI slot and alias as at start */
         if (!vrt_domain_def_assign_device_address(obj->def, dev, error) || !check_disk_locked(obj, disk, error))
             return false;
+        /* the limits are given at start only (qemu_disk_iotune.c): a live
+         * attach is refused rather than left unthrottled */
+        if (vrt_disk_iotune_has_any(&disk->iotune)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "disk '%s': <iotune> is not supported on a live attach",
+                          disk->target_dev);
+            return false;
+        }
         mon = vrt_qemu_monitor_ref(obj->mon);
     }
     n = next_node_index(mon, error);

@@ -13,6 +13,7 @@
  * older vrtd (STATE_DIR/NAME.monitor) keep their path: it is in their
  * status file.
  */
+#include "drivers/qemu/qemu_disk_iotune.h"
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
@@ -1121,6 +1122,10 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
         def = vrt_domain_def_copy(obj->def, error);
     }
+    /* QEMU starts every tray closed; the live definition follows its
+     * DEVICE_TRAY_MOVED events from there (libvirt reads it back likewise) */
+    for (guint i = 0; def && i < def->disks->len; i++)
+        ((VrtDomainDiskDef *)g_ptr_array_index(def->disks, i))->ident.tray_open = false;
     if (!def || !vrt_domain_def_assign_addresses(def, error) || !prepare_def(obj, def, &emulator, error))
         return false;
     {
@@ -1130,6 +1135,11 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
          * refused before anything is prepared on the host */
         if (!vrt_qemu_block_net_check(def, error) || !vrt_qemu_firmware_prepare(def, nvram_dir, false, error) ||
             !check_hugepages(def, error))
+            return false;
+        for (guint i = 0; def->nets && i < def->nets->len; i++)
+            if (!vrt_qemu_command_net_vport_check(g_ptr_array_index(def->nets, i), error))
+                return false;
+        if (!vrt_qemu_disk_iotune_check(def, error))
             return false;
         /* QEMU's user reaches its NVRAM (labelled at start) through the
          * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
@@ -1271,7 +1281,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
     set_pty_paths(def, mon);
     set_vnc_port(def, mon);
-    if (!vrt_qemu_cgroup_setup_vcpus(obj, def, mon, error)) {
+    if (!vrt_qemu_cgroup_setup_vcpus(obj, def, mon, error) || !vrt_qemu_disk_iotune_apply(mon, def, error)) {
         vrt_qemu_monitor_close(mon);
         discard_qemu(drv, def->name, pid, monitor_path);
         return false;

@@ -7,6 +7,7 @@
  */
 #include "drivers/qemu/qemu_capabilities.h"
 #include "drivers/qemu/qemu_command.h"
+#include "drivers/qemu/qemu_disk_iotune.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -188,6 +189,49 @@ test_spice_refused(void)
     g_assert_nonnull(strstr(err->message, "spice"));
 }
 
+/* An interface whose <virtualport> vrt does not set up is refused by
+ * name, not started as a plain bridge port. */
+static void
+test_virtualport_refused(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = build_for("net-virtualport-refused", &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "<virtualport type='openvswitch'>"));
+}
+
+/* <iotune> becomes block_set_io_throttle's arguments on the disk's QOM
+ * name, as libvirt sends them: the six rates, bursts and I/O size always,
+ * the group and burst lengths when set. */
+static void
+test_iotune_args(void)
+{
+    const char *xml = "<domain type='qemu'><name>io</name><memory>65536</memory><vcpu>1</vcpu>"
+                      "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                      "<disk type='file' device='disk'><source file='/i.img'/><target dev='vda' bus='virtio'/>"
+                      "<iotune><total_bytes_sec>5000</total_bytes_sec><total_bytes_sec_max>6000</total_bytes_sec_max>"
+                      "<group_name>g1</group_name><total_bytes_sec_max_length>3</total_bytes_sec_max_length>"
+                      "</iotune></disk></devices></domain>";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &err);
+    g_autoptr(JsonObject) args = NULL;
+    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+    g_autofree char *text = NULL;
+
+    g_assert_no_error(err);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &err));
+    args = vrt_qemu_disk_iotune_args(g_ptr_array_index(def->disks, 0));
+    json_node_set_object(node, args);
+    text = json_to_string(node, FALSE);
+    g_assert_cmpstr(text, ==,
+                    "{\"id\":\"/machine/peripheral/virtio-disk0/virtio-backend\",\"bps\":5000,\"bps_rd\":0,"
+                    "\"bps_wr\":0,\"iops\":0,\"iops_rd\":0,\"iops_wr\":0,\"bps_max\":6000,\"bps_rd_max\":0,"
+                    "\"bps_wr_max\":0,\"iops_max\":0,\"iops_rd_max\":0,\"iops_wr_max\":0,\"iops_size\":0,"
+                    "\"group\":\"g1\",\"bps_max_length\":3}");
+}
+
 static void
 test_machine_parse(void)
 {
@@ -341,9 +385,13 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/numa-hugepages", "numa-hugepages", test_golden);
     g_test_add_data_func("/qemu/command/golden/cpu-extras", "cpu-extras", test_golden);
     g_test_add_data_func("/qemu/command/golden/clock-timers", "clock-timers", test_golden);
+    g_test_add_data_func("/qemu/command/golden/net-socket-rom", "net-socket-rom", test_golden);
+    g_test_add_data_func("/qemu/command/golden/disk-ident", "disk-ident", test_golden);
     g_test_add_func("/qemu/command/properties", test_properties);
     g_test_add_func("/qemu/command/monitor-fd", test_monitor_fd);
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
+    g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);
+    g_test_add_func("/qemu/command/iotune-args", test_iotune_args);
     g_test_add_func("/qemu/command/commas-escaped", test_commas_escaped);
     g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);
     g_test_add_func("/qemu/caps/cpu-models-parse", test_cpu_models_parse);

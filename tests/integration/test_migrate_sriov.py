@@ -256,3 +256,60 @@ def test_a_plain_hostdev_is_refused_as_libvirt_does(hosts):
     assert r.returncode != 0
     assert "cannot migrate a domain with <hostdev mode='subsystem' type='pci'>" in r.stderr
     assert src.state() == "running"
+
+
+TEAM_VIRTIO = ("<interface type='user'><mac address='52:54:00:aa:00:09'/><model type='virtio'/>"
+               "<teaming type='persistent'/><alias name='ua-team0'/></interface>")
+TEAM_VF = (f"<interface type='network'><mac address='{MAC}'/><source network='pool'/>"
+           "<vlan><tag id='42'/></vlan><teaming type='transient' persistent='ua-team0'/></interface>")
+
+
+def test_teaming_pair_migrates_with_its_vf_replugged(hosts):
+    """A failover pair as libvirt has it: the virtio interface (QEMU's
+    failover=on) and the pool's VF standing in for it (failover_pair_id),
+    whose VF is plugged at the destination with the pair kept."""
+    src, dst = hosts
+    src.virsh("destroy", "g")
+    src.virsh("undefine", "g")
+    xml = (f"<domain type='qemu'><name>g</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+           f"<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+           f"<devices><emulator>{src.emu.binary}</emulator><controller type='usb' model='none'/>"
+           f"{TEAM_VIRTIO}{TEAM_VF}<memballoon model='none'/></devices></domain>")
+    src.virsh("define", src.write("g.xml", xml))
+    src.virsh("start", "g")
+    inactive = src.virsh("dumpxml", "--inactive", "g").stdout
+    assert "<teaming type='persistent'/>" in inactive
+    assert "<teaming type='transient' persistent='ua-team0'/>" in inactive
+    before = src.vf_of()
+    src.check_holds(before)
+    # QEMU's command line carries the pair, as libvirt's does.
+    with open(os.path.join(src.root, "var", "log", "vrt", "qemu", "g.log")) as f:
+        cmdline = f.read()
+    assert re.search(r'"driver":"virtio-net-pci"[^}]*"failover":true[^}]*"id":"ua-team0"', cmdline), cmdline
+    assert re.search(r'"driver":"vfio-pci"[^}]*"failover_pair_id":"ua-team0"', cmdline), cmdline
+
+    migrate(src, dst)
+
+    assert dst.state() == "running"
+    addr = dst.vf_of()
+    dst.check_holds(addr)
+    adds = [c["arguments"] for c in dst.emu.commands() if c.get("execute") == "device_add"
+            and c["arguments"].get("driver") == "vfio-pci"]
+    assert adds[-1]["host"] == addr and adds[-1]["failover_pair_id"] == "ua-team0"
+    live = dst.virsh("dumpxml", "g").stdout
+    assert "<teaming type='persistent'/>" in live
+    assert "<teaming type='transient' persistent='ua-team0'/>" in live
+    src.check_free()
+
+
+@pytest.mark.parametrize("teaming, error", [
+    ("<teaming type='transient'/>", "teaming persistent attribute must be set if teaming type is 'transient'"),
+    ("<teaming type='persistent' persistent='ua-x'/>",
+     "teaming persistent attribute not allowed if teaming type is 'persistent'"),
+    ("<teaming type='primary'/>", "unknown teaming type 'primary'"),
+])
+def test_teaming_refusals_as_libvirt(hosts, teaming, error):
+    src, _ = hosts
+    iface = f"<interface type='user'><model type='virtio'/>{teaming}</interface>"
+    r = src.virsh("attach-device", "g", src.write("t.xml", iface), "--config", check=False)
+    assert r.returncode != 0 and error in r.stderr

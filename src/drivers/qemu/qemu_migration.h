@@ -76,6 +76,9 @@ typedef struct {
     guint vlan_tags[8];
     guint n_vlan_tags;
     bool vlan_trunk;
+    /* <teaming type='transient' persistent=>: the alias of its virtio
+     * partner, NULL when it is no failover pair's */
+    char *teaming_persistent;
 } VrtMigrationHostdev;
 void vrt_migration_hostdev_free(VrtMigrationHostdev *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtMigrationHostdev, vrt_migration_hostdev_free)

@@ -25,6 +25,7 @@ vrt_migration_hostdev_free(VrtMigrationHostdev *h)
         return;
     g_free(h->alias);
     g_free(h->network);
+    g_free(h->teaming_persistent);
     g_free(h);
 }
 
@@ -79,8 +80,14 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
             char mac[VRT_MAC_STRING_LEN];
 
             vrt_mac_format(h->mac, mac);
-            g_string_append_printf(out, "    <interface alias='%s' network='%s' mac='%s'%s>\n", alias, network, mac,
+            g_string_append_printf(out, "    <interface alias='%s' network='%s' mac='%s'%s", alias, network, mac,
                                    h->vlan_trunk ? " trunk='yes'" : "");
+            if (h->teaming_persistent) {
+                g_autofree char *partner = vrt_xml_escape(h->teaming_persistent);
+
+                g_string_append_printf(out, " teaming-persistent='%s'", partner);
+            }
+            g_string_append(out, ">\n");
             for (guint t = 0; t < h->n_vlan_tags; t++)
                 g_string_append_printf(out, "      <vlan tag='%u'/>\n", h->vlan_tags[t]);
             g_string_append(out, "    </interface>\n");
@@ -153,6 +160,7 @@ vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid,
                 h->alias = vrt_xml_prop(s, "alias");
                 h->network = vrt_xml_prop(s, "network");
                 h->vlan_trunk = g_strcmp0(trunk, "yes") == 0;
+                h->teaming_persistent = vrt_xml_prop(s, "teaming-persistent");
                 if (!h->network || !mac || !vrt_mac_parse(mac, h->mac)) {
                     vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
                                   "malformed hostdev-plan interface in migration data");

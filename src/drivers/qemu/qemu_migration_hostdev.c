@@ -69,6 +69,8 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
         h->n_vlan_tags = MIN(net->n_vlan_tags, G_N_ELEMENTS(h->vlan_tags));
         memcpy(h->vlan_tags, net->vlan_tags, h->n_vlan_tags * sizeof(guint));
         h->vlan_trunk = net->vlan_trunk;
+        if (net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT)
+            h->teaming_persistent = g_strdup(net->teaming_persistent);
         g_ptr_array_add(out, h);
     }
     if (out->len)
@@ -164,6 +166,11 @@ plan_device(VrtQemuDom *obj, const VrtMigrationHostdev *h, const guchar *port_uu
         for (guint t = 0; t < h->n_vlan_tags; t++)
             g_string_append_printf(xml, "<tag id='%u'/>", h->vlan_tags[t]);
         g_string_append(xml, "</vlan>");
+    }
+    if (h->teaming_persistent) {
+        g_autofree char *partner = vrt_xml_escape(h->teaming_persistent);
+
+        g_string_append_printf(xml, "<teaming type='transient' persistent='%s'/>", partner);
     }
     g_string_append(xml, "</interface>");
     locker = g_mutex_locker_new(&obj->lock);

@@ -19,6 +19,7 @@ the pools' ports (net-port-list), the domain's state and live XML on
 both hosts, vrtd's status records and the emulator's own device list."""
 import os
 import re
+import signal
 import subprocess
 
 import pytest
@@ -313,3 +314,33 @@ def test_teaming_refusals_as_libvirt(hosts, teaming, error):
     iface = f"<interface type='user'><model type='virtio'/>{teaming}</interface>"
     r = src.virsh("attach-device", "g", src.write("t.xml", iface), "--config", check=False)
     assert r.returncode != 0 and error in r.stderr
+
+
+def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):
+    """vrtd killed with SIGKILL while the transfer runs (the VF already
+    unplugged): the restarted source cancels the transfer, resumes the
+    guest and plugs its own VF back from the plan it wrote before the
+    unplug; the destination, its client gone, gives its claim back."""
+    src, dst = hosts
+    before = src.vf_of()
+    src.emu.set_behaviour({"migrate_hold": True})
+    proc = migrate(src, dst, background=True)
+    try:
+        wait_for(lambda: "Unbounded" in src.virsh("domjobinfo", "g", check=False).stdout, timeout=60,
+                 what="the migration job")
+        assert src.vf_of() is None
+        src.vrtd.stop(sig=signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0
+    src.emu.set_behaviour({})
+    src.vrtd.start()
+    assert src.state() == "running"
+    assert src.vf_of() == before
+    src.check_holds(before)
+    wait_for(lambda: dst.state() in (None, "shut off") and dst.ports() == 0, timeout=30,
+             what="the destination to give its claim back")
+    dst.check_free()

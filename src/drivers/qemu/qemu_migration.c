@@ -141,6 +141,44 @@ job_take_hostdevs(VrtQemuDriver *drv, const guchar *uuid, GPtrArray **plan, GArr
     *ports = j ? g_steal_pointer(&j->ports) : NULL;
 }
 
+/* Source: STATE_DIR/UUID.replug, written before the unplug and removed
+ * once the interfaces are back or the migration went through, is the
+ * plan (a <qemu-migration> document whose <hostdev-plan> names each
+ * interface's own VF) a restarted vrtd plugs back when the guest is still
+ * the source's (vrt_qemu_migration_recover). plan NULL removes it. */
+static char *
+replug_path(VrtQemuDriver *drv, const guchar *uuid)
+{
+    char s[VRT_UUID_STRING_LEN];
+    g_autofree char *name = NULL;
+
+    vrt_uuid_format(uuid, s);
+    name = g_strconcat(s, ".replug", NULL);
+    return g_build_filename(drv->state_dir, name, NULL);
+}
+
+static bool
+replug_record(VrtQemuDom *obj, GPtrArray *plan, GError **error)
+{
+    g_autofree char *path = replug_path(obj->drv, obj->def->uuid);
+    VrtMigrationCookie c = { .hostname = (char *)"localhost", .hostdevs = plan };
+    g_autofree char *text = NULL;
+
+    if (!plan) {
+        if (unlink(path) < 0 && errno != ENOENT)
+            g_warning("cannot remove %s: %s", path, g_strerror(errno));
+        return true;
+    }
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        c.name = obj->def->name;
+        memcpy(c.uuid, obj->def->uuid, 16);
+        text = vrt_migration_cookie_format(&c);
+    }
+    return vrt_file_write_atomic(path, text, -1, 0600, error);
+}
+
 /* Destination: the ports claimed for a migration that will not finish
  * here go back to their pools. */
 static void
@@ -162,8 +200,10 @@ replug_source(VrtQemuDom *obj)
     g_autoptr(GArray) vfs = NULL;
 
     job_take_hostdevs(obj->drv, obj->def->uuid, &plan, &vfs);
-    if (plan)
+    if (plan) {
         vrt_qemu_migration_hostdev_replug(obj, plan, vfs);
+        replug_record(obj, NULL, NULL);
+    }
 }
 
 /* ---- the phase a restart must know ---- */
@@ -1060,8 +1100,13 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         if (!vrt_qemu_migration_hostdev_plan(obj, &plan, error))
             return false;
         if (plan) {
-            if (!vrt_qemu_migration_hostdev_unplug(obj, plan, &vfs, error))
+            if (!replug_record(obj, plan, error))
                 return false;
+            vrt_qemu_fault(drv, "migrate", "unplug");
+            if (!vrt_qemu_migration_hostdev_unplug(obj, plan, &vfs, error)) {
+                replug_record(obj, NULL, NULL);
+                return false;
+            }
             job_set_hostdevs(drv, uuid, g_steal_pointer(&plan), g_steal_pointer(&vfs));
         }
     }
@@ -1458,6 +1503,7 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
         g_autoptr(GArray) vfs = NULL;
 
         job_take_hostdevs(drv, uuid, &plan, &vfs);
+        replug_record(obj, NULL, NULL);
     }
     vrt_qemu_job_end(&job);
     if (persistent && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
@@ -1519,6 +1565,51 @@ recover_one(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
     phase_set(drv, uuid, NULL);
 }
 
+/* The interfaces a killed source had unplugged for a migration: plugged
+ * back when the guest runs here (its phase recovery resumed it), left out
+ * when the transfer had completed (the guest may run at the
+ * destination, on a VF of its own). */
+static void
+recover_replugs(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *text = NULL;
+        g_autoptr(VrtMigrationCookie) c = NULL;
+        g_autoptr(VrtQemuDom) obj = NULL;
+        g_autoptr(GError) err = NULL;
+        g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+        int state = -1;
+
+        if (!g_str_has_suffix(entry, ".replug"))
+            continue;
+        path = g_build_filename(drv->state_dir, entry, NULL);
+        if (g_file_get_contents(path, &text, NULL, NULL) &&
+            (c = vrt_migration_cookie_parse(text, strlen(text), NULL, &err)) &&
+            (obj = vrt_qemu_driver_find(drv, c->uuid, NULL))) {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            if (vrt_qemu_dom_is_active_locked(obj))
+                state = obj->state;
+        }
+        if (state == VRT_DOMAIN_RUNNING && c->hostdevs && vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_MODIFY, &err)) {
+            g_autoptr(GArray) vfs = vrt_qemu_migration_hostdev_source_vfs(c->hostdevs);
+
+            g_warning("domain %s: plugging back the SR-IOV interfaces its interrupted migration unplugged",
+                      obj->def->name);
+            vrt_qemu_migration_hostdev_replug(obj, c->hostdevs, vfs);
+        } else if (c) {
+            g_warning("domain %s: the SR-IOV interfaces its interrupted migration unplugged are not plugged back "
+                      "(it is not running here)",
+                      c->name);
+        }
+        unlink(path);
+    }
+}
+
 void
 vrt_qemu_migration_recover(VrtQemuDriver *drv)
 {
@@ -1541,6 +1632,7 @@ vrt_qemu_migration_recover(VrtQemuDriver *drv)
         }
         recover_one(drv, uuid, g_strstrip(text));
     }
+    recover_replugs(drv);
 }
 
 /* ---- post-copy ---- */

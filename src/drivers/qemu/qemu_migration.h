@@ -79,6 +79,10 @@ typedef struct {
     /* <teaming type='transient' persistent=>: the alias of its virtio
      * partner, NULL when it is no failover pair's */
     char *teaming_persistent;
+    /* the VF it had at the source (source-vf=), for the source's own
+     * re-plug after a restart */
+    VrtPciAddr source_vf;
+    bool source_vf_set;
 } VrtMigrationHostdev;
 void vrt_migration_hostdev_free(VrtMigrationHostdev *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtMigrationHostdev, vrt_migration_hostdev_free)

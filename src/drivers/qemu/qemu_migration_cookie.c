@@ -87,6 +87,11 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
 
                 g_string_append_printf(out, " teaming-persistent='%s'", partner);
             }
+            if (h->source_vf_set) {
+                char vf[VRT_PCI_ADDR_STRING_LEN];
+
+                g_string_append_printf(out, " source-vf='%s'", vrt_pci_addr_format_buf(&h->source_vf, vf));
+            }
             g_string_append(out, ">\n");
             for (guint t = 0; t < h->n_vlan_tags; t++)
                 g_string_append_printf(out, "      <vlan tag='%u'/>\n", h->vlan_tags[t]);
@@ -161,6 +166,11 @@ vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid,
                 h->network = vrt_xml_prop(s, "network");
                 h->vlan_trunk = g_strcmp0(trunk, "yes") == 0;
                 h->teaming_persistent = vrt_xml_prop(s, "teaming-persistent");
+                {
+                    g_autofree char *vf = vrt_xml_prop(s, "source-vf");
+
+                    h->source_vf_set = vf && vrt_pci_addr_parse(vf, &h->source_vf, NULL);
+                }
                 if (!h->network || !mac || !vrt_mac_parse(mac, h->mac)) {
                     vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
                                   "malformed hostdev-plan interface in migration data");

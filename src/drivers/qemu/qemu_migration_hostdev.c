@@ -71,6 +71,8 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
         h->vlan_trunk = net->vlan_trunk;
         if (net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT)
             h->teaming_persistent = g_strdup(net->teaming_persistent);
+        h->source_vf = net->actual.hostdev_addr;
+        h->source_vf_set = true;
         g_ptr_array_add(out, h);
     }
     if (out->len)
@@ -247,6 +249,20 @@ vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray
     return true;
 }
 
+GArray *
+vrt_qemu_migration_hostdev_source_vfs(const GPtrArray *plan)
+{
+    GArray *vfs = g_array_new(FALSE, TRUE, sizeof(VrtMigrationPort));
+
+    for (guint i = 0; plan && i < plan->len; i++) {
+        const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
+        VrtMigrationPort vf = { .addr = h->source_vf, .set = h->source_vf_set };
+
+        g_array_append_val(vfs, vf);
+    }
+    return vfs;
+}
+
 void
 vrt_qemu_migration_hostdev_replug(VrtQemuDom *obj, const GPtrArray *plan, GArray *vfs)
 {
@@ -267,6 +283,17 @@ vrt_qemu_migration_hostdev_replug(VrtQemuDom *obj, const GPtrArray *plan, GArray
         g_autoptr(GError) err = NULL;
         guchar port[16];
         bool reserved = false;
+        bool present;
+
+        /* Still there (a restart's re-plug after an unplug it never
+         * reached): nothing to do. */
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            present = vrt_domain_def_find_net_by_mac(obj->def, h->mac) != NULL;
+        }
+        if (present)
+            continue;
 
         /* Its own VF again, when nobody took it meanwhile. */
         vrt_uuid_generate(port);

@@ -42,6 +42,8 @@ bool vrt_qemu_migration_hostdev_plug(VrtQemuDom *obj, const GPtrArray *plan, GAr
  * (the detach API's), *vfs the VFs they had; on failure the ones unplugged
  * are plugged back. */
 bool vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray **vfs, GError **error);
+/* The source VFs the plan records (source-vf), as unplug returns them. */
+GArray *vrt_qemu_migration_hostdev_source_vfs(const GPtrArray *plan);
 /* Source after a failed migration: plugs the plan's interfaces back, each
  * on its VF of vfs when still free. Errors are logged. */
 void vrt_qemu_migration_hostdev_replug(VrtQemuDom *obj, const GPtrArray *plan, GArray *vfs);

@@ -344,3 +344,24 @@ def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):
     wait_for(lambda: dst.state() in (None, "shut off") and dst.ports() == 0, timeout=30,
              what="the destination to give its claim back")
     dst.check_free()
+
+
+def test_destination_killed_after_its_claim_gives_it_back_at_restart(hosts):
+    """The destination's vrtd killed with SIGKILL right after its prepare
+    claimed a VF: the source never unplugged its own and runs on; the
+    restarted destination stops the incoming QEMU and its pool is whole."""
+    src, dst = hosts
+    before = src.vf_of()
+    dst.vrtd.stop()
+    dst.vrtd.env = {"VRT_FAULT_DIE_AT": "migrate:prepared"}
+    dst.vrtd.start()
+    r = migrate(src, dst, check=False)
+    assert r.returncode != 0
+    dst.vrtd.proc.wait(timeout=30)
+    assert src.state() == "running"
+    src.check_holds(before)
+    assert "device_del" not in src.qmp_commands()
+    dst.vrtd.env = None
+    dst.vrtd.start()
+    assert dst.state() in (None, "shut off")
+    dst.check_free()

@@ -19,11 +19,13 @@ the pools' ports (net-port-list), the domain's state and live XML on
 both hosts, vrtd's status records and the emulator's own device list."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 
 import pytest
 
+import migrate_env
 from vrt_fixtures import Hostsim, QmpEmu, Vrtd, hostsim_missing, kill_vms_under, require, virsh, wait_for
 
 MAC = "52:54:00:aa:00:01"
@@ -36,7 +38,9 @@ HOST_UUIDS = {"src": "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000011", "dst": "4b1c9a5e-0d
 class Host:
     """One vrtd with its simulated SR-IOV host and its emulator for 'g'."""
 
-    def __init__(self, base, name):
+    def __init__(self, base, name, tls=None):
+        """tls: (netns, certs, its key and certificate, address) for a vrtd
+        in a network namespace listening on TLS (migrate_env)."""
         self.name = name
         self.root = os.path.join(base, name)
         os.makedirs(os.path.join(self.root, "etc", "vrt"))
@@ -50,7 +54,12 @@ class Host:
             f.write(f'host_uuid = "{HOST_UUIDS[name]}"\nmigration_host = "127.0.0.1"\n'
                     'migration_address = "127.0.0.1"\n')
         self.emu = QmpEmu(self.root, "g", defaults={"device_del_ack_ms": 20, "vfio_sysfs_root": self.sim.root})
-        self.vrtd = Vrtd(self.root, config=conf, extra_args=["--host-root", self.sim.root]).start()
+        if tls:
+            ns, certs, key_cert, address = tls
+            self.vrtd = migrate_env.start_vrtd(ns, certs, key_cert, HOST_UUIDS[name], address, self.root,
+                                               extra_args=("--listen", "--host-root", self.sim.root))
+        else:
+            self.vrtd = Vrtd(self.root, config=conf, extra_args=["--host-root", self.sim.root]).start()
         self.uri = self.vrtd.uri
         self.virsh("net-define", self.write("pool.xml", POOL_NET))
         self.virsh("net-start", "pool")
@@ -118,6 +127,15 @@ class Host:
                 assert (vf["mac"], vf["vlan"]) == self.originals[a], (self.name, a, vf)
         if but is None:
             assert self.ports() == 0
+
+
+def start_g(src):
+    xml = (f"<domain type='qemu'><name>g</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+           f"<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+           f"<devices><emulator>{src.emu.binary}</emulator><controller type='usb' model='none'/>"
+           f"{POOL_IF}<memballoon model='none'/></devices></domain>")
+    src.virsh("define", src.write("g.xml", xml))
+    src.virsh("start", "g")
 
 
 @pytest.fixture
@@ -365,3 +383,45 @@ def test_destination_killed_after_its_claim_gives_it_back_at_restart(hosts):
     dst.vrtd.start()
     assert dst.state() in (None, "shut off")
     dst.check_free()
+
+
+@pytest.fixture
+def tls_hosts(tmp_path):
+    """The two hosts in network namespaces joined by a veth pair, on TLS
+    (migrate_env), for a peer-to-peer migration."""
+    reason = hostsim_missing()
+    require(reason is None, reason)
+    require(shutil.which("certtool"), "certtool (gnutls-bin) is not installed")
+    a, b = migrate_env.make_net()
+    made = []
+    try:
+        os.makedirs(tmp_path / "pki")
+        certs = migrate_env.make_certs(str(tmp_path / "pki"))
+        src = Host(str(tmp_path), "src", tls=(a, certs, certs.src, migrate_env.SRC_IP))
+        made.append(src)
+        dst = Host(str(tmp_path), "dst", tls=(b, certs, certs.dst, migrate_env.DST_IP))
+        made.append(dst)
+        start_g(src)
+        yield a, src, dst
+    finally:
+        for h in made:
+            h.close()
+        a.close()
+        b.close()
+
+
+def test_p2p_migration_replugs_a_vf_from_the_destination_pool(tls_hosts):
+    """--p2p: the source's vrtd runs the phases itself over its own TLS
+    connection to the destination; the re-plug is the same."""
+    ns, src, dst = tls_hosts
+    before = src.vf_of()
+    live = src.virsh("dumpxml", "g").stdout.replace(src.emu.binary, dst.emu.binary)
+    r = ns.run(["virsh", "-q", "-c", src.vrtd.tls, "migrate", "--live", "--p2p", "g", dst.vrtd.tls.split("?")[0],
+                "--xml", dst.write("g-dst.xml", live)], timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert dst.state() == "running"
+    addr = dst.vf_of()
+    dst.check_holds(addr)
+    assert src.state() == "shut off"
+    src.check_free()
+    assert before

@@ -66,8 +66,9 @@ def unprivileged_postcopy():
 QEMU_ROOT = not unprivileged_postcopy()
 
 
-def start_vrtd(ns, certs, key_cert, host_uuid, address, root, extra=""):
-    """vrtd on root in ns, with TLS on address; .tls is its TLS URI."""
+def start_vrtd(ns, certs, key_cert, host_uuid, address, root, extra="", extra_args=("--listen",)):
+    """vrtd on root in ns, with TLS on address; .tls is its TLS URI;
+    extra_args are vrtd's options (--listen and, say, --host-root)."""
     # QEMU runs as libvirt-qemu, which must reach its run directory here.
     os.chmod(root, 0o755)
     install_server(certs, root, *key_cert)
@@ -98,7 +99,7 @@ def start_vrtd(ns, certs, key_cert, host_uuid, address, root, extra=""):
             f.write('user = "root"\ngroup = "root"\n')
     conf = (f'listen_tls = 1\nlisten_tcp = 0\nhost_uuid = "{host_uuid}"\n'
             f'migration_host = "{address}"\nmigration_address = "{address}"\n' + extra)
-    d = NsVrtd(ns, root, conf).start()
+    d = NsVrtd(ns, root, conf, extra_args=tuple(extra_args)).start()
     d.tls = f"qemu+tls://{address}/system?pkipath={certs.client}"
     return d
 

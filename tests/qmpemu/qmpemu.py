@@ -125,6 +125,8 @@ COMMANDS = [
     "netdev_add", "netdev_del", "query-cpus-fast", "query-balloon", "balloon",
     "query-version", "query-commands", "query-name", "query-uuid", "query-kvm",
     "human-monitor-command", "query-chardev", "qom-get", "qom-set", "rtc-reset-reinjection",
+    "migrate-set-capabilities", "migrate-set-parameters", "query-migrate-parameters", "migrate",
+    "migrate-incoming", "query-migrate", "migrate_cancel",
 ]
 
 # The balloon's guest statistics QEMU 7.2 reports (qom-get guest-stats).
@@ -256,6 +258,8 @@ def parse_argv(argv):
             cfg["netdevs"].append(parse_opts(val, "type"))
         elif opt == "pidfile":
             cfg["pidfile"] = val
+        elif opt == "incoming":
+            cfg["incoming"] = val
     return cfg
 
 
@@ -298,6 +302,13 @@ class Emulator:
         self.agent_time_offset = 0  # guest clock - host clock, ns
         self.log_path = os.environ.get("QMPEMU_LOG")
         self.exiting = None
+        # Migration (see cmd_migrate): this side's state, as query-migrate
+        # reports it, and the parameters set.
+        self.migration = None
+        self.migrate_params = {"downtime-limit": 300, "max-bandwidth": 134217728,
+                               "max-postcopy-bandwidth": 0}
+        if cfg.get("incoming"):
+            self.status = "inmigrate"
         for nd in cfg["netdevs"]:
             self.netdevs[nd.get("id")] = nd
         for dev in cfg["devices"]:
@@ -910,6 +921,121 @@ class Emulator:
             self.event("DEVICE_DELETED", {"path": path + "/virtio-backend"})
         self.event("DEVICE_DELETED", {"device": dev_id, "path": path})
 
+    # ---- migration ----
+    # QEMU's state moves over TCP from the source's migrate to the
+    # destination's migrate-incoming: here one JSON line naming the source's
+    # devices. As QEMU, a source with a vfio-pci device refuses to migrate
+    # (VFIO devices are not migratable), and a destination whose devices
+    # differ from the source's fails the incoming migration. Behaviour
+    # "migrate_hold": the transfer stays active until migrate_cancel;
+    # "migrate_fail": it fails with that text.
+    def cmd_migrate_set_capabilities(self, args, st, after):
+        return {}
+
+    def cmd_migrate_set_parameters(self, args, st, after):
+        self.migrate_params.update(args)
+        return {}
+
+    def cmd_query_migrate_parameters(self, args, st, after):
+        return dict(self.migrate_params)
+
+    def cmd_query_migrate(self, args, st, after):
+        if not self.migration:
+            return {}
+        out = {"status": self.migration["status"]}
+        if self.migration.get("error"):
+            out["error-desc"] = self.migration["error"]
+        if out["status"] in ("active", "completed"):
+            out["ram"] = {"total": self.cfg["memory_mb"] << 20, "transferred": 4096, "remaining": 0,
+                          "duplicate": 0, "normal": 1, "normal-bytes": 4096, "mbps": 1.0,
+                          "dirty-sync-count": 1}
+            out["total-time"] = 1
+        if out["status"] == "completed":
+            out["downtime"] = 1
+        return out
+
+    def _state(self):
+        return {"devices": sorted(i for i, d in self.devices.items() if not d["anonymous"])}
+
+    @staticmethod
+    def _tcp_addr(uri):
+        if not uri.startswith("tcp:"):
+            raise QMPError("GenericError", f"unknown migration protocol: {uri}")
+        host, _, port = uri[4:].lstrip("/").rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def cmd_migrate(self, args, st, after):
+        if self.migration and self.migration["status"] in ("setup", "active"):
+            raise QMPError("GenericError", "There's a migration process in progress")
+        vfio = [i for i, d in self.devices.items() if d["driver"] == "vfio-pci"]
+        if vfio:
+            raise QMPError("GenericError", f"0000:00:00.0: VFIO device doesn't support migration ({vfio[0]})")
+        host, port = self._tcp_addr(args.get("uri", ""))
+        self.migration = {"status": "active"}
+        if self.behaviour.get("migrate_hold"):
+            return {}
+        if self.behaviour.get("migrate_fail"):
+            self.migration = {"status": "failed", "error": self.behaviour["migrate_fail"]}
+            return {}
+        try:
+            with socket.create_connection((host, port), timeout=10) as c:
+                c.sendall(json.dumps(self._state()).encode() + b"\n")
+        except OSError as e:
+            self.migration = {"status": "failed", "error": f"Failed to connect to '{host}:{port}': {e}"}
+            return {}
+        if self.status == "running":
+            self.status = "postmigrate"
+            after.append(lambda: self.event("STOP"))
+        else:
+            self.status = "postmigrate"
+        self.migration = {"status": "completed"}
+        return {}
+
+    def cmd_migrate_cancel(self, args, st, after):
+        if self.migration and self.migration["status"] in ("setup", "active"):
+            self.migration = {"status": "cancelled"}
+        return {}
+
+    def cmd_migrate_incoming(self, args, st, after):
+        if self.status != "inmigrate":
+            raise QMPError("GenericError", "'-incoming' was not specified on the command line")
+        host, port = self._tcp_addr(args.get("uri", ""))
+        lsock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind((host, port))
+        lsock.listen(1)
+        self.sel.register(lsock, selectors.EVENT_READ, ("migrate-listen", None))
+        self.migration = {"status": "setup"}
+        return {}
+
+    def _incoming(self, lsock):
+        self.sel.unregister(lsock)
+        conn, _ = lsock.accept()
+        lsock.close()
+        conn.settimeout(10)
+        data = b""
+        try:
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            conn.close()
+        try:
+            state = json.loads(data)
+        except ValueError:
+            self.migration = {"status": "failed", "error": "load of migration failed: Input/output error"}
+            return
+        mine = self._state()["devices"]
+        if state.get("devices") != mine:
+            self.migration = {"status": "failed",
+                              "error": f"load of migration failed: devices differ: source {state.get('devices')}, "
+                                       f"destination {mine}"}
+            return
+        self.status = "paused"
+        self.migration = {"status": "completed"}
+
     def cmd_query_pci(self, args, st, after):
         def entry(i, d, busnum):
             cls, vendor, devid = DRIVERS[d["driver"]]
@@ -964,6 +1090,8 @@ class Emulator:
                         pass
                 elif kind == "agent":
                     self.read_agent(key.fileobj)
+                elif kind == "migrate-listen":
+                    self._incoming(key.fileobj)
                 elif key.fileobj in self.clients:
                     self.read_client(key.fileobj)
             now = time.monotonic()

@@ -108,6 +108,7 @@ vrt_domain_net_def_free(VrtDomainNetDef *net)
     g_free(net->source_bridge);
     g_free(net->ifname);
     g_free(net->driver_name);
+    g_free(net->teaming_persistent);
     g_free(net->actual.bridge);
     vrt_net_socket_source_clear(&net->socket);
     vrt_domain_hostdev_def_free(net->hostdev);

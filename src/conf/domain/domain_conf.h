@@ -312,6 +312,12 @@ typedef enum {
 typedef struct _VrtDomainHostdevDef VrtDomainHostdevDef;
 typedef struct _VrtDomainNetDef VrtDomainNetDef;
 
+typedef enum {
+    VRT_DOMAIN_NET_TEAMING_NONE = 0,
+    VRT_DOMAIN_NET_TEAMING_PERSISTENT,
+    VRT_DOMAIN_NET_TEAMING_TRANSIENT,
+} VrtDomainNetTeaming;
+
 /* What the network driver allocated for an interface of type 'network'
  * (a network port). Present when set == true. */
 typedef struct {
@@ -353,6 +359,12 @@ struct _VrtDomainNetDef {
     bool vlan_trunk;
     VrtBandwidth bandwidth; /* <bandwidth>, type NETWORK and BRIDGE */
     VrtTristate port_isolated; /* <port isolated=>: the tap's bridge port isolated */
+    /* <teaming type= persistent=>: a failover pair, the virtio interface
+     * (persistent, QEMU's failover=on) and the VF standing in for it while
+     * the guest is not migrating (transient, failover_pair_id= the
+     * persistent one's alias, teaming_persistent) */
+    VrtDomainNetTeaming teaming;
+    char *teaming_persistent;
     /* type HOSTDEV: managed= and the VF's PCI address */
     bool managed;
     VrtPciAddr hostdev_source;

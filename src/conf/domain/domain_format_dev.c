@@ -370,6 +370,13 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
         vrt_fmt_line(f, "<model type='%s'/>", net->model);
     if (shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
         format_net_driver(f, net);
+    if (net->teaming) {
+        g_autofree char *persistent = net->teaming_persistent ? vrt_xml_escape(net->teaming_persistent) : NULL;
+
+        vrt_fmt_line(f, "<teaming type='%s'%s%s%s/>",
+                     net->teaming == VRT_DOMAIN_NET_TEAMING_PERSISTENT ? "persistent" : "transient",
+                     persistent ? " persistent='" : "", persistent ? persistent : "", persistent ? "'" : "");
+    }
     if (net->link_up != VRT_TRISTATE_DEFAULT)
         vrt_fmt_line(f, "<link state='%s'/>", net->link_up == VRT_TRISTATE_YES ? "up" : "down");
     if (net->mtu)

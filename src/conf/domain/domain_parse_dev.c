@@ -778,6 +778,20 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "unknown interface link state '%s'", state ? state : "");
                 return false;
             }
+        } else if (vrt_xml_is(c, "teaming")) {
+            g_autofree char *type = vrt_xml_prop(c, "type");
+            if (!vrt_xml_check_attrs(c, error, "type", "persistent", NULL))
+                return false;
+            if (g_strcmp0(type, "persistent") == 0) {
+                net->teaming = VRT_DOMAIN_NET_TEAMING_PERSISTENT;
+            } else if (g_strcmp0(type, "transient") == 0) {
+                net->teaming = VRT_DOMAIN_NET_TEAMING_TRANSIENT;
+            } else {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown teaming type '%s'", type ? type : "");
+                return false;
+            }
+            g_free(net->teaming_persistent);
+            net->teaming_persistent = vrt_xml_prop(c, "persistent");
         } else if (vrt_xml_is(c, "mtu")) {
             if (!vrt_xml_check_attrs(c, error, "size", NULL) ||
                 !vrt_xml_prop_uint(c, "size", NET_MAX_MTU, &net->mtu, NULL, error))
@@ -851,6 +865,31 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         vrt_mac_format(net->mac, m);
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "interface %s - <port isolated='yes'/> is not supported for network interfaces with type='%s'", m,
+                      vrt_net_type_names[net->type]);
+        return false;
+    }
+    /* libvirt's checks of a failover pair's halves */
+    if (net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT && !net->teaming_persistent) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "teaming persistent attribute must be set if teaming type is 'transient'");
+        return false;
+    }
+    if (net->teaming == VRT_DOMAIN_NET_TEAMING_PERSISTENT && net->teaming_persistent) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "teaming persistent attribute not allowed if teaming type is 'persistent'");
+        return false;
+    }
+    if (net->teaming == VRT_DOMAIN_NET_TEAMING_PERSISTENT &&
+        (net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV || g_strcmp0(net->model, "virtio") != 0)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "virtio-net teaming persistent interface must be <model type='virtio'/>, not '%s'",
+                      net->model ? net->model : "");
+        return false;
+    }
+    if (net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT && net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV &&
+        net->type != VRT_DOMAIN_NET_TYPE_NETWORK) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "virtio-net teaming transient interface must be type='hostdev', not '%s'",
                       vrt_net_type_names[net->type]);
         return false;
     }

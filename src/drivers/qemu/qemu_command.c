@@ -805,7 +805,13 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
         const VrtPciAddr *src =
             net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source : &net->actual.hostdev_addr;
-        return hostdev_device_props(def, src, &net->info);
+
+        dev = hostdev_device_props(def, src, &net->info);
+        /* The transient half of a failover pair (libvirt's order: after
+         * the address). */
+        if (net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT && net->teaming_persistent)
+            json_object_set_string_member(dev, "failover_pair_id", net->teaming_persistent);
+        return dev;
     }
     if (!driver) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported interface model '%s'", net->model);
@@ -819,6 +825,9 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     json_object_set_string_member(dev, "mac", mac);
     if (g_str_equal(driver, "virtio-net-pci"))
         net_virtio_props(dev, net);
+    /* The persistent half of a failover pair. */
+    if (net->teaming == VRT_DOMAIN_NET_TEAMING_PERSISTENT)
+        json_object_set_boolean_member(dev, "failover", TRUE);
     add_device_info(def, dev, &net->info);
     return dev;
 }

@@ -268,6 +268,11 @@ extern const VrtQemuMonitorCallbacks vrt_qemu_monitor_callbacks;
 /* ---- hotplug (qemu_hotplug.c); job held ---- */
 bool vrt_qemu_hotplug_attach(VrtQemuDom *obj, const char *xml, guint flags, GError **error);
 bool vrt_qemu_hotplug_detach(VrtQemuDom *obj, const char *xml, const char *alias, guint flags, GError **error);
+/* The live attach of dev (a hostdev-backed device, taken on success)
+ * through the hostdev job, with its DEVICE_ADDED event: the migration's
+ * re-plug, whose interface may carry the network port claimed for it
+ * (net->port_uuid_set). */
+bool vrt_qemu_hotplug_attach_hostdev(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error);
 bool vrt_qemu_hotplug_update(VrtQemuDom *obj, const char *xml, guint flags, GError **error);
 /* Completes the removal of a device QEMU reported deleted (job held). */
 void vrt_qemu_hotplug_device_deleted(VrtQemuDom *obj, const char *alias);

@@ -126,11 +126,16 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
 
 /* Allocates a pool port: the network driver picks a VF nobody holds in
  * the registry (another domain's <hostdev>, a node device operation, a
- * port of any network) and the host does not use. */
+ * port of any network) and the host does not use. An interface that comes
+ * with its port (a migration claimed it before the transfer, or keeps the
+ * source's VF for its re-plug) takes that port, its VF already chosen. */
 static VrtNetworkPortAlloc *
-allocate_port(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, const guint8 mac[6], GError **error)
+allocate_port(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, const VrtDomainNetDef *net, GError **error)
 {
-    return vrt_network_port_allocate(ctx->network, rec->network, ctx->def->name, ctx->def->uuid, mac, error);
+    if (net->port_uuid_set)
+        return vrt_network_port_allocate_uuid(ctx->network, rec->network, ctx->def->name, ctx->def->uuid, net->mac,
+                                              net->port_uuid, error);
+    return vrt_network_port_allocate(ctx->network, rec->network, ctx->def->name, ctx->def->uuid, net->mac, error);
 }
 
 static bool
@@ -146,7 +151,7 @@ do_claim(Job *j, GError **error)
             vrt_error_set(error, VIR_ERR_NO_SUPPORT, "network driver is not available");
             return false;
         }
-        alloc = allocate_port(ctx, rec, net->mac, error);
+        alloc = allocate_port(ctx, rec, net, error);
         if (!alloc)
             return false;
         if (alloc->type != VRT_NETWORK_PORT_ACTUAL_HOSTDEV) {

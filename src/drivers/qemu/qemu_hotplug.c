@@ -220,6 +220,22 @@ emit_devices_added(VrtQemuDom *obj, GHashTable *before)
     }
 }
 
+bool
+vrt_qemu_hotplug_attach_hostdev(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
+{
+    g_autoptr(GHashTable) before = NULL;
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        before = hotplug_aliases_locked(obj);
+    }
+    if (!vrt_qemu_hostdev_dom_attach(obj, dev, error))
+        return false;
+    emit_devices_added(obj, before);
+    return true;
+}
+
 static bool
 attach_live(VrtQemuDom *obj, const char *xml, GError **error)
 {

@@ -16,6 +16,7 @@
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_driver_stats.h"
 #include "drivers/qemu/qemu_jobinfo.h"
+#include "drivers/qemu/qemu_migration_hostdev.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
 #include "util/fileutil.h"
@@ -62,6 +63,12 @@ typedef struct {
     bool incoming; /* destination: prepared, not finished yet */
     guint prepare_gen; /* which prepare the incoming mark is (its watchdog's) */
     MigStats stats;
+    /* The SR-IOV re-plug (qemu_migration_hostdev.c): the plan
+     * (VrtMigrationHostdev*) and, on a destination between prepare and
+     * finish, the ports claimed for it; on a source between its unplug and
+     * confirm, the VFs the interfaces had (VrtMigrationPort). */
+    GPtrArray *plan;
+    GArray *ports;
 } MigJob;
 
 static GMutex mig_lock;
@@ -83,6 +90,10 @@ mig_job_free(gpointer p)
 
     if (j->mon)
         vrt_qemu_monitor_unref(j->mon);
+    if (j->plan)
+        g_ptr_array_unref(j->plan);
+    if (j->ports)
+        g_array_unref(j->ports);
     g_free(j);
 }
 
@@ -101,6 +112,98 @@ job_get_locked(VrtQemuDriver *drv, const guchar *uuid)
         g_hash_table_insert(mig_jobs, g_steal_pointer(&key), j);
     }
     return j;
+}
+
+/* Keeps the re-plug's plan and ports (taken) with the domain's entry. */
+static void
+job_set_hostdevs(VrtQemuDriver *drv, const guchar *uuid, GPtrArray *plan, GArray *ports)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    MigJob *j = job_get_locked(drv, uuid);
+
+    if (j->plan)
+        g_ptr_array_unref(j->plan);
+    if (j->ports)
+        g_array_unref(j->ports);
+    j->plan = plan;
+    j->ports = ports;
+}
+
+/* Takes them back (both NULL when there are none). */
+static void
+job_take_hostdevs(VrtQemuDriver *drv, const guchar *uuid, GPtrArray **plan, GArray **ports)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autofree char *key = job_key(drv, uuid);
+    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+
+    *plan = j ? g_steal_pointer(&j->plan) : NULL;
+    *ports = j ? g_steal_pointer(&j->ports) : NULL;
+}
+
+/* Source: STATE_DIR/UUID.replug, written before the unplug and removed
+ * once the interfaces are back or the migration went through, is the
+ * plan (a <qemu-migration> document whose <hostdev-plan> names each
+ * interface's own VF) a restarted vrtd plugs back when the guest is still
+ * the source's (vrt_qemu_migration_recover). plan NULL removes it. */
+static char *
+replug_path(VrtQemuDriver *drv, const guchar *uuid)
+{
+    char s[VRT_UUID_STRING_LEN];
+    g_autofree char *name = NULL;
+
+    vrt_uuid_format(uuid, s);
+    name = g_strconcat(s, ".replug", NULL);
+    return g_build_filename(drv->state_dir, name, NULL);
+}
+
+static bool
+replug_record(VrtQemuDom *obj, GPtrArray *plan, GError **error)
+{
+    g_autofree char *path = replug_path(obj->drv, obj->def->uuid);
+    VrtMigrationCookie c = { .hostname = (char *)"localhost", .hostdevs = plan };
+    g_autofree char *text = NULL;
+
+    if (!plan) {
+        if (unlink(path) < 0 && errno != ENOENT)
+            g_warning("cannot remove %s: %s", path, g_strerror(errno));
+        return true;
+    }
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        c.name = obj->def->name;
+        memcpy(c.uuid, obj->def->uuid, 16);
+        text = vrt_migration_cookie_format(&c);
+    }
+    return vrt_file_write_atomic(path, text, -1, 0600, error);
+}
+
+/* Destination: the ports claimed for a migration that will not finish
+ * here go back to their pools. */
+static void
+release_claims(VrtQemuDriver *drv, const guchar *uuid)
+{
+    g_autoptr(GPtrArray) plan = NULL;
+    g_autoptr(GArray) ports = NULL;
+
+    job_take_hostdevs(drv, uuid, &plan, &ports);
+    vrt_qemu_migration_hostdev_release(drv, plan, ports);
+}
+
+/* Source: a migration that did not go through plugs the interfaces it
+ * unplugged back (domain job held). */
+static void
+replug_source(VrtQemuDom *obj)
+{
+    g_autoptr(GPtrArray) plan = NULL;
+    g_autoptr(GArray) vfs = NULL;
+
+    job_take_hostdevs(obj->drv, obj->def->uuid, &plan, &vfs);
+    if (plan) {
+        vrt_qemu_migration_hostdev_replug(obj, plan, vfs);
+        replug_record(obj, NULL, NULL);
+    }
 }
 
 /* ---- the phase a restart must know ---- */
@@ -509,6 +612,9 @@ vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateP
     vrt_qemu_migration_host_uuid(drv, c->hostuuid);
     if ((flags & VRT_MIGRATE_PERSIST_DEST) && !(c->persistent_xml = persistent_definition(drv, uuid, p, xml, error)))
         return NULL;
+    /* The SR-IOV interfaces the destination is to claim VFs for. */
+    if (!(flags & VRT_MIGRATE_OFFLINE) && !vrt_qemu_migration_hostdev_plan(obj, &c->hostdevs, error))
+        return NULL;
     *cookie_out = vrt_migration_cookie_format(c);
     return g_steal_pointer(&xml);
 }
@@ -621,6 +727,7 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
     guint port = 0;
     int pair[2] = { -1, -1 };
     const char *cap, *multifd;
+    g_autoptr(GArray) claims = NULL;
 
     if (!check_flags(flags, error) || !compression_method(p, flags, &cap, &multifd, error))
         return false;
@@ -654,10 +761,23 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
     }
     if (!(xml = renamed_xml(p->dxml, p->dname, error)))
         return false;
+    /* SR-IOV interfaces: the incoming QEMU starts without them (the
+     * source's QEMU unplugs them before it sends its state) and a VF of
+     * each one's network is claimed now; none free fails the migration
+     * before anything moved. */
+    if (c->hostdevs && c->hostdevs->len) {
+        g_autofree char *stripped = vrt_qemu_migration_hostdev_strip(xml, c->hostdevs, error);
+
+        if (!stripped || !(claims = vrt_qemu_migration_hostdev_claim(drv, out->name, c->uuid, c->hostdevs, error)))
+            return false;
+        g_free(xml);
+        xml = g_steal_pointer(&stripped);
+    }
 
     if (fd) {
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
             vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "cannot create a socket pair: %s", g_strerror(errno));
+            vrt_qemu_migration_hostdev_release(drv, c->hostdevs, claims);
             return false;
         }
         incoming = g_strdup("fd:migrate-in");
@@ -680,6 +800,7 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
             if (!port) {
                 vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
                               "Unable to find an unused port in range 'migration' (%u-%u)", lo, hi);
+                vrt_qemu_migration_hostdev_release(drv, c->hostdevs, claims);
                 return false;
             }
         }
@@ -694,6 +815,7 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
             close(pair[0]);
             close(pair[1]);
         }
+        vrt_qemu_migration_hostdev_release(drv, c->hostdevs, claims);
         return false;
     }
     if ((mon = running_monitor(obj, error)) && migration_setup(drv, mon, p, flags, false, NULL, error) &&
@@ -712,9 +834,12 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
         vrt_qemu_process_destroy_kill(obj);
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
             vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+        vrt_qemu_migration_hostdev_release(drv, c->hostdevs, claims);
         return false;
     }
     g_debug("domain %s: incoming migration on %s", ref->name, incoming);
+    if (claims)
+        job_set_hostdevs(drv, ref->uuid, g_steal_pointer(&c->hostdevs), g_steal_pointer(&claims));
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
         MigJob *j = job_get_locked(drv, ref->uuid);
@@ -798,6 +923,7 @@ prepare_watch_thread(gpointer data)
         }
         g_warning("domain %s: its incoming migration got no state in %u s; stopping it", obj->def->name, secs);
         phase_set(w->drv, w->uuid, NULL);
+        release_claims(w->drv, w->uuid);
         vrt_qemu_process_destroy_kill(obj);
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
             vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
@@ -859,6 +985,7 @@ vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid)
         return;
     g_message("domain %s: the client of its incoming migration went away; stopping it", obj->def->name);
     phase_set(drv, uuid, NULL);
+    release_claims(drv, uuid);
     vrt_qemu_process_destroy_kill(obj);
     if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
         vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
@@ -963,6 +1090,26 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     }
     if (p->tunnel_fd >= 0 && !vrt_qemu_monitor_getfd(mon, "migrate-out", p->tunnel_fd, error))
         return false;
+    /* The SR-IOV interfaces leave QEMU through the hostdev job before the
+     * transfer (their VFs stay on this host); a migration that does not go
+     * through plugs them back (replug_source). */
+    {
+        g_autoptr(GPtrArray) plan = NULL;
+        g_autoptr(GArray) vfs = NULL;
+
+        if (!vrt_qemu_migration_hostdev_plan(obj, &plan, error))
+            return false;
+        if (plan) {
+            if (!replug_record(obj, plan, error))
+                return false;
+            vrt_qemu_fault(drv, "migrate", "unplug");
+            if (!vrt_qemu_migration_hostdev_unplug(obj, plan, &vfs, error)) {
+                replug_record(obj, NULL, NULL);
+                return false;
+            }
+            job_set_hostdevs(drv, uuid, g_steal_pointer(&plan), g_steal_pointer(&vfs));
+        }
+    }
 
     vrt_qemu_fault(drv, "migrate", "perform");
     phase_set(drv, uuid, PHASE_PERFORM);
@@ -983,6 +1130,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     json_object_set_string_member(args, "uri", p->tunnel_fd >= 0 ? "fd:migrate-out" : p->uri);
     if (!(ret = vrt_qemu_monitor_command(mon, "migrate", args, 0, error))) {
         job_finish(drv, uuid, &st, false);
+        replug_source(obj);
         phase_set(drv, uuid, NULL);
         return false;
     }
@@ -997,6 +1145,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         st.elapsed_ms = (guint64)((g_get_monotonic_time() - st.started_us) / 1000);
         if (!status) {
             job_finish(drv, uuid, &st, false);
+            replug_source(obj);
             phase_set(drv, uuid, NULL);
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "migration out job: %s", err->message);
             return false;
@@ -1042,6 +1191,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         }
         if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
             job_finish(drv, uuid, &st, false);
+            replug_source(obj);
             resume_source(obj, mon);
             phase_set(drv, uuid, NULL);
             if (cancel || g_str_equal(status, "cancelled"))
@@ -1141,6 +1291,7 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
             if (vrt_qemu_job_begin(&stop, waiting, VRT_QEMU_JOB_STOP, NULL))
                 vrt_qemu_process_stop(waiting, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
             phase_set(drv, waiting->def->uuid, NULL);
+            release_claims(drv, waiting->def->uuid);
         }
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration in job: canceled by client");
         return NULL;
@@ -1157,6 +1308,7 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
             vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
         phase_set(drv, c->uuid, NULL);
+        release_claims(drv, c->uuid);
         vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "migration in job: canceled by client");
         return NULL;
     }
@@ -1202,10 +1354,24 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
             if (vrt_qemu_job_begin(&stop, obj, VRT_QEMU_JOB_STOP, NULL))
                 vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
             phase_set(drv, c->uuid, NULL);
+            release_claims(drv, c->uuid);
             return NULL;
         }
         if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
             goto fail;
+    }
+    /* The SR-IOV interfaces are plugged on the VFs claimed at prepare,
+     * with their MAC and VLAN, before the guest runs here; one refused
+     * fails the finish, and the source takes the guest back. */
+    {
+        g_autoptr(GPtrArray) plan = NULL;
+        g_autoptr(GArray) ports = NULL;
+
+        job_take_hostdevs(drv, c->uuid, &plan, &ports);
+        if (plan && !vrt_qemu_migration_hostdev_plug(obj, plan, ports, error)) {
+            vrt_qemu_migration_hostdev_release(drv, plan, ports);
+            goto fail;
+        }
     }
     /* Killed from here until the guest runs, this daemon's restart stops
      * the incoming QEMU: the finish never said yes, so the source resumes. */
@@ -1241,6 +1407,7 @@ fail:
     vrt_qemu_process_destroy_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
     phase_set(drv, c->uuid, NULL);
+    release_claims(drv, c->uuid);
     return NULL;
 }
 
@@ -1303,8 +1470,10 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
 
         if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
             return false;
-        if ((mon = running_monitor(obj, NULL)))
+        if ((mon = running_monitor(obj, NULL))) {
+            replug_source(obj);
             resume_source(obj, mon);
+        }
         phase_set(drv, uuid, NULL);
         return true;
     }
@@ -1328,6 +1497,14 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
     vrt_qemu_process_kill(obj);
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_MIGRATED, VRT_DOMAIN_EVENT_STOPPED_MIGRATED);
     phase_set(drv, uuid, NULL);
+    {
+        /* The interfaces run on the destination's VFs now. */
+        g_autoptr(GPtrArray) plan = NULL;
+        g_autoptr(GArray) vfs = NULL;
+
+        job_take_hostdevs(drv, uuid, &plan, &vfs);
+        replug_record(obj, NULL, NULL);
+    }
     vrt_qemu_job_end(&job);
     if (persistent && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
         return vrt_qemu_domain_undefine(drv, uuid, 0, error);
@@ -1388,6 +1565,51 @@ recover_one(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
     phase_set(drv, uuid, NULL);
 }
 
+/* The interfaces a killed source had unplugged for a migration: plugged
+ * back when the guest runs here (its phase recovery resumed it), left out
+ * when the transfer had completed (the guest may run at the
+ * destination, on a VF of its own). */
+static void
+recover_replugs(VrtQemuDriver *drv)
+{
+    g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *text = NULL;
+        g_autoptr(VrtMigrationCookie) c = NULL;
+        g_autoptr(VrtQemuDom) obj = NULL;
+        g_autoptr(GError) err = NULL;
+        g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+        int state = -1;
+
+        if (!g_str_has_suffix(entry, ".replug"))
+            continue;
+        path = g_build_filename(drv->state_dir, entry, NULL);
+        if (g_file_get_contents(path, &text, NULL, NULL) &&
+            (c = vrt_migration_cookie_parse(text, strlen(text), NULL, &err)) &&
+            (obj = vrt_qemu_driver_find(drv, c->uuid, NULL))) {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            if (vrt_qemu_dom_is_active_locked(obj))
+                state = obj->state;
+        }
+        if (state == VRT_DOMAIN_RUNNING && c->hostdevs && vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_MODIFY, &err)) {
+            g_autoptr(GArray) vfs = vrt_qemu_migration_hostdev_source_vfs(c->hostdevs);
+
+            g_warning("domain %s: plugging back the SR-IOV interfaces its interrupted migration unplugged",
+                      obj->def->name);
+            vrt_qemu_migration_hostdev_replug(obj, c->hostdevs, vfs);
+        } else if (c) {
+            g_warning("domain %s: the SR-IOV interfaces its interrupted migration unplugged are not plugged back "
+                      "(it is not running here)",
+                      c->name);
+        }
+        unlink(path);
+    }
+}
+
 void
 vrt_qemu_migration_recover(VrtQemuDriver *drv)
 {
@@ -1410,6 +1632,7 @@ vrt_qemu_migration_recover(VrtQemuDriver *drv)
         }
         recover_one(drv, uuid, g_strstrip(text));
     }
+    recover_replugs(drv);
 }
 
 /* ---- post-copy ---- */

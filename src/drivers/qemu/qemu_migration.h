@@ -65,6 +65,28 @@ typedef struct {
 } VrtMigrateParams;
 
 /* ---- the cookie (qemu_migration_cookie.c) ---- */
+/* One interface of the hostdev plan: an interface of type network whose
+ * network is a hostdev pool (<forward mode='hostdev'>). The source unplugs
+ * it before the transfer, the destination claims a VF from the network of
+ * the same name at prepare and plugs it with this MAC and VLAN at finish. */
+typedef struct {
+    char *alias; /* the source's alias (hostdev0) */
+    char *network;
+    guint8 mac[6];
+    guint vlan_tags[8];
+    guint n_vlan_tags;
+    bool vlan_trunk;
+    /* <teaming type='transient' persistent=>: the alias of its virtio
+     * partner, NULL when it is no failover pair's */
+    char *teaming_persistent;
+    /* the VF it had at the source (source-vf=), for the source's own
+     * re-plug after a restart */
+    VrtPciAddr source_vf;
+    bool source_vf_set;
+} VrtMigrationHostdev;
+void vrt_migration_hostdev_free(VrtMigrationHostdev *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtMigrationHostdev, vrt_migration_hostdev_free)
+
 typedef struct {
     char *name;
     guchar uuid[16];
@@ -76,6 +98,9 @@ typedef struct {
      * unsigned long long, named as libvirt names its elements there);
      * NULL when absent. */
     GPtrArray *stats;
+    /* <hostdev-plan> (vrt's own element; libvirt has none): the
+     * VrtMigrationHostdev* the migration re-plugs; NULL when absent. */
+    GPtrArray *hostdevs;
 } VrtMigrationCookie;
 void vrt_migration_cookie_free(VrtMigrationCookie *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtMigrationCookie, vrt_migration_cookie_free)

@@ -6,20 +6,36 @@
  * libvirt stops a migration to the same host. With --persistent the
  * source adds the definition the destination is to keep (<persistent>);
  * its perform adds the transfer's statistics (<statistics>), which become
- * the destination's completed job.
+ * the destination's completed job. The hostdev plan (<hostdev-plan>, vrt's
+ * own) names the SR-IOV interfaces of hostdev pools the migration unplugs
+ * at the source and plugs again at the destination.
  */
 #include "drivers/qemu/qemu_migration.h"
 #include "util/error.h"
+#include "util/mac.h"
 #include "util/uuid.h"
 #include "util/xml.h"
 
 #include <libxml/tree.h>
 
 void
+vrt_migration_hostdev_free(VrtMigrationHostdev *h)
+{
+    if (!h)
+        return;
+    g_free(h->alias);
+    g_free(h->network);
+    g_free(h->teaming_persistent);
+    g_free(h);
+}
+
+void
 vrt_migration_cookie_free(VrtMigrationCookie *c)
 {
     if (!c)
         return;
+    if (c->hostdevs)
+        g_ptr_array_unref(c->hostdevs);
     g_free(c->name);
     g_free(c->hostname);
     g_free(c->persistent_xml);
@@ -54,6 +70,34 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
                 g_string_append_printf(out, "    <%s>%" G_GUINT64_FORMAT "</%s>\n", p->field, p->v.ul, p->field);
         }
         g_string_append(out, "  </statistics>\n");
+    }
+    if (c->hostdevs && c->hostdevs->len) {
+        g_string_append(out, "  <hostdev-plan>\n");
+        for (guint i = 0; i < c->hostdevs->len; i++) {
+            const VrtMigrationHostdev *h = g_ptr_array_index(c->hostdevs, i);
+            g_autofree char *alias = vrt_xml_escape(h->alias ? h->alias : "");
+            g_autofree char *network = vrt_xml_escape(h->network);
+            char mac[VRT_MAC_STRING_LEN];
+
+            vrt_mac_format(h->mac, mac);
+            g_string_append_printf(out, "    <interface alias='%s' network='%s' mac='%s'%s", alias, network, mac,
+                                   h->vlan_trunk ? " trunk='yes'" : "");
+            if (h->teaming_persistent) {
+                g_autofree char *partner = vrt_xml_escape(h->teaming_persistent);
+
+                g_string_append_printf(out, " teaming-persistent='%s'", partner);
+            }
+            if (h->source_vf_set) {
+                char vf[VRT_PCI_ADDR_STRING_LEN];
+
+                g_string_append_printf(out, " source-vf='%s'", vrt_pci_addr_format_buf(&h->source_vf, vf));
+            }
+            g_string_append(out, ">\n");
+            for (guint t = 0; t < h->n_vlan_tags; t++)
+                g_string_append_printf(out, "      <vlan tag='%u'/>\n", h->vlan_tags[t]);
+            g_string_append(out, "    </interface>\n");
+        }
+        g_string_append(out, "  </hostdev-plan>\n");
     }
     g_string_append(out, "</qemu-migration>\n");
     return g_string_free(out, FALSE);
@@ -108,6 +152,45 @@ vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid,
                 p->type = VRT_TYPED_PARAM_ULLONG;
                 p->v.ul = u;
                 g_ptr_array_add(c->stats, p);
+            }
+        } else if (vrt_xml_is(n, "hostdev-plan") && !c->hostdevs) {
+            c->hostdevs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_migration_hostdev_free);
+            for (xmlNodePtr s = vrt_xml_next_element(n->children); s; s = vrt_xml_next_element(s->next)) {
+                g_autoptr(VrtMigrationHostdev) h = g_new0(VrtMigrationHostdev, 1);
+                g_autofree char *mac = vrt_xml_prop(s, "mac");
+                g_autofree char *trunk = vrt_xml_prop(s, "trunk");
+
+                if (!vrt_xml_is(s, "interface"))
+                    continue;
+                h->alias = vrt_xml_prop(s, "alias");
+                h->network = vrt_xml_prop(s, "network");
+                h->vlan_trunk = g_strcmp0(trunk, "yes") == 0;
+                h->teaming_persistent = vrt_xml_prop(s, "teaming-persistent");
+                {
+                    g_autofree char *vf = vrt_xml_prop(s, "source-vf");
+
+                    h->source_vf_set = vf && vrt_pci_addr_parse(vf, &h->source_vf, NULL);
+                }
+                if (!h->network || !mac || !vrt_mac_parse(mac, h->mac)) {
+                    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
+                                  "malformed hostdev-plan interface in migration data");
+                    xml_doc_free(doc);
+                    return NULL;
+                }
+                for (xmlNodePtr t = vrt_xml_next_element(s->children); t; t = vrt_xml_next_element(t->next)) {
+                    g_autofree char *tag = vrt_xml_prop(t, "tag");
+                    guint64 v;
+
+                    if (!vrt_xml_is(t, "vlan") || !tag || h->n_vlan_tags >= G_N_ELEMENTS(h->vlan_tags) ||
+                        !g_ascii_string_to_unsigned(tag, 10, 0, 4095, &v, NULL)) {
+                        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
+                                      "malformed hostdev-plan vlan in migration data");
+                        xml_doc_free(doc);
+                        return NULL;
+                    }
+                    h->vlan_tags[h->n_vlan_tags++] = (guint)v;
+                }
+                g_ptr_array_add(c->hostdevs, g_steal_pointer(&h));
             }
         } else if (vrt_xml_is(n, "persistent") && !c->persistent_xml) {
             xmlNodePtr dom = vrt_xml_next_element(n->children);

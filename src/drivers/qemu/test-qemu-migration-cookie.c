@@ -4,7 +4,8 @@
  * unchanged; a cookie from this very host UUID is refused with libvirt's
  * "Attempt to migrate guest to the same host"; a cookie missing what
  * libvirt requires, or not a <qemu-migration> document, is refused with
- * its reason.
+ * its reason. The hostdev plan (vrt's <hostdev-plan>) comes back whole and
+ * a malformed one is refused.
  */
 #include "drivers/qemu/qemu_migration.h"
 #include "util/error.h"
@@ -42,6 +43,64 @@ test_round_trip(void)
     g_assert_cmpstr(c->hostname, ==, "src.example");
     g_assert_cmpmem(c->hostuuid, 16, SRC_HOST, 16);
     g_assert_cmpstr(c->persistent_xml, ==, "<domain type=\"qemu\"><name>web</name></domain>");
+}
+
+/* The SR-IOV interfaces to re-plug: network, MAC, VLAN tags (a trunk
+ * too) and alias come back as written; a plan entry without its MAC, or
+ * with a VLAN tag out of range, is refused. */
+static void
+test_hostdev_plan(void)
+{
+    VrtMigrationCookie c = { .name = (char *)"web", .hostname = (char *)"src.example" };
+    VrtMigrationHostdev a = { .alias = (char *)"hostdev0",
+                              .network = (char *)"pool<&>",
+                              .mac = { 0x52, 0x54, 0, 0xaa, 0, 1 },
+                              .vlan_tags = { 42 },
+                              .n_vlan_tags = 1 };
+    VrtMigrationHostdev b = { .alias = (char *)"ua-sriov",
+                              .network = (char *)"other",
+                              .mac = { 0x52, 0x54, 0, 0xaa, 0, 2 },
+                              .vlan_tags = { 7, 8 },
+                              .n_vlan_tags = 2,
+                              .vlan_trunk = true };
+    g_autoptr(GPtrArray) plan = g_ptr_array_new();
+    g_autofree char *text = NULL;
+    g_autofree char *bad = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtMigrationCookie) back = NULL;
+    g_autoptr(VrtMigrationCookie) refused = NULL;
+    const VrtMigrationHostdev *h;
+
+    memcpy(c.uuid, DOM_UUID, 16);
+    memcpy(c.hostuuid, SRC_HOST, 16);
+    g_ptr_array_add(plan, &a);
+    g_ptr_array_add(plan, &b);
+    c.hostdevs = plan;
+    text = vrt_migration_cookie_format(&c);
+    back = vrt_migration_cookie_parse(text, strlen(text), DST_HOST, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(back->hostdevs);
+    g_assert_cmpuint(back->hostdevs->len, ==, 2);
+    h = g_ptr_array_index(back->hostdevs, 0);
+    g_assert_cmpstr(h->alias, ==, "hostdev0");
+    g_assert_cmpstr(h->network, ==, "pool<&>");
+    g_assert_cmpmem(h->mac, 6, a.mac, 6);
+    g_assert_cmpuint(h->n_vlan_tags, ==, 1);
+    g_assert_cmpuint(h->vlan_tags[0], ==, 42);
+    g_assert_false(h->vlan_trunk);
+    h = g_ptr_array_index(back->hostdevs, 1);
+    g_assert_cmpstr(h->alias, ==, "ua-sriov");
+    g_assert_cmpuint(h->n_vlan_tags, ==, 2);
+    g_assert_cmpuint(h->vlan_tags[1], ==, 8);
+    g_assert_true(h->vlan_trunk);
+
+    bad = g_strdup_printf("<qemu-migration><name>web</name><uuid>11223344-5566-7788-99aa-bbccddeeff00</uuid>"
+                          "<hostname>h</hostname><hostuuid>01020304-0506-0708-090a-0b0c0d0e0f10</hostuuid>"
+                          "<hostdev-plan><interface network='pool' mac='52:54:00:aa:00:01'>"
+                          "<vlan tag='4096'/></interface></hostdev-plan></qemu-migration>");
+    refused = vrt_migration_cookie_parse(bad, strlen(bad), DST_HOST, &err);
+    g_assert_null(refused);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
 }
 
 /* The perform's <statistics>: each figure as libvirt writes it, libvirt's
@@ -136,6 +195,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migration-cookie/round-trip", test_round_trip);
+    g_test_add_func("/migration-cookie/hostdev-plan", test_hostdev_plan);
     g_test_add_func("/migration-cookie/same-host", test_same_host_refused);
     g_test_add_func("/migration-cookie/statistics", test_statistics);
     g_test_add_func("/migration-cookie/incomplete", test_incomplete_refused);

@@ -1,0 +1,321 @@
+/*
+ * The SR-IOV re-plug of a live migration, beyond libvirt (which refuses a
+ * domain with a PCI host device unless it is the transient half of a
+ * <teaming> pair). An interface of type network whose network is a
+ * hostdev pool (<forward mode='hostdev'>) cannot move with QEMU's state:
+ * its VF stays on its host. So the source unplugs it through the
+ * journaled hostdev job (the detach API's own) before the transfer, the
+ * migration cookie carries the plan (network, MAC, VLAN, alias), the
+ * destination claims a port on the network of the same name at prepare
+ * (no free VF: the migration fails before anything moved) and plugs a VF
+ * with the interface's MAC and VLAN once the state has arrived, before the
+ * guest runs there. Any failure after the unplug plugs the source's
+ * original VF back (another from its pool when that one was taken
+ * meanwhile) and the guest runs on at the source. qemu_migration.c calls
+ * these at its phases, with the domain's job held.
+ */
+#include "drivers/qemu/qemu_migration_hostdev.h"
+#include "drivers/qemu/qemu_hostdev_domain.h"
+#include "util/error.h"
+#include "util/mac.h"
+#include "util/uuid.h"
+#include "util/xml.h"
+
+/* Whether net is an interface of a hostdev pool (type network, actual
+ * type hostdev). */
+static bool
+is_pool_hostdev(const VrtDomainNetDef *net)
+{
+    return net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set &&
+           net->actual.type == VRT_DOMAIN_NET_TYPE_HOSTDEV;
+}
+
+bool
+vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_migration_hostdev_free);
+    VrtDomainDef *def = obj->def;
+
+    *plan = NULL;
+    /* libvirt's refusals for what cannot move: a host device that is not
+     * a pool's interface. */
+    for (guint i = 0; def->hostdevs && i < def->hostdevs->len; i++) {
+        VrtDomainHostdevDef *hd = g_ptr_array_index(def->hostdevs, i);
+
+        if (!hd->parent_net) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s",
+                          "cannot migrate a domain with <hostdev mode='subsystem' type='pci'>");
+            return false;
+        }
+        if (!is_pool_hostdev(hd->parent_net)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s",
+                          "cannot migrate a domain with <interface type='hostdev'>");
+            return false;
+        }
+    }
+    for (guint i = 0; def->nets && i < def->nets->len; i++) {
+        VrtDomainNetDef *net = g_ptr_array_index(def->nets, i);
+        VrtMigrationHostdev *h;
+
+        if (!is_pool_hostdev(net))
+            continue;
+        h = g_new0(VrtMigrationHostdev, 1);
+        h->alias = g_strdup(net->info.alias);
+        h->network = g_strdup(net->source_network);
+        memcpy(h->mac, net->mac, 6);
+        /* The interface's own tags; the network's own VLAN comes with the
+         * port at the destination. */
+        h->n_vlan_tags = MIN(net->n_vlan_tags, G_N_ELEMENTS(h->vlan_tags));
+        memcpy(h->vlan_tags, net->vlan_tags, h->n_vlan_tags * sizeof(guint));
+        h->vlan_trunk = net->vlan_trunk;
+        if (net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT)
+            h->teaming_persistent = g_strdup(net->teaming_persistent);
+        h->source_vf = net->actual.hostdev_addr;
+        h->source_vf_set = true;
+        g_ptr_array_add(out, h);
+    }
+    if (out->len)
+        *plan = g_steal_pointer(&out);
+    return true;
+}
+
+char *
+vrt_qemu_migration_hostdev_strip(const char *xml, const GPtrArray *plan, GError **error)
+{
+    g_autoptr(VrtDomainDef) def = NULL;
+
+    if (!plan || !plan->len)
+        return g_strdup(xml);
+    if (!(def = vrt_domain_def_parse(xml, 0, error)))
+        return NULL;
+    for (guint i = 0; i < plan->len; i++) {
+        const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
+        VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(def, h->mac);
+
+        if (net)
+            vrt_domain_net_def_free(vrt_domain_def_net_remove(def, net));
+    }
+    return vrt_domain_def_format(def, VRT_DOMAIN_XML_FLAG_SECURE, error);
+}
+
+void
+vrt_qemu_migration_hostdev_release(VrtQemuDriver *drv, const GPtrArray *plan, GArray *ports)
+{
+    for (guint i = 0; plan && ports && i < plan->len && i < ports->len; i++) {
+        const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
+        VrtMigrationPort *port = &g_array_index(ports, VrtMigrationPort, i);
+        g_autoptr(GError) err = NULL;
+
+        if (!port->set)
+            continue;
+        if (!vrt_network_port_release(drv->cfg.network, h->network, port->uuid, &err))
+            g_warning("network '%s': cannot release the port claimed for a migration: %s", h->network, err->message);
+        else
+            port->set = false;
+    }
+}
+
+GArray *
+vrt_qemu_migration_hostdev_claim(VrtQemuDriver *drv, const char *name, const guchar *uuid, const GPtrArray *plan,
+                                 GError **error)
+{
+    g_autoptr(GArray) ports = g_array_sized_new(FALSE, TRUE, sizeof(VrtMigrationPort), plan->len);
+
+    g_array_set_size(ports, plan->len);
+    if (!drv->cfg.network) {
+        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "network driver is not available");
+        return NULL;
+    }
+    for (guint i = 0; i < plan->len; i++) {
+        const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
+        VrtMigrationPort *port = &g_array_index(ports, VrtMigrationPort, i);
+        g_autoptr(VrtNetworkPortAlloc) alloc = NULL;
+
+        if (vrt_network_get_forward_mode(drv->cfg.network, h->network, NULL) != VRT_NETWORK_FORWARD_HOSTDEV) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "network '%s' of interface %s is not a hostdev pool on this host", h->network,
+                          h->alias ? h->alias : "");
+            vrt_qemu_migration_hostdev_release(drv, plan, ports);
+            return NULL;
+        }
+        if (!(alloc = vrt_network_port_allocate(drv->cfg.network, h->network, name, uuid, h->mac, error))) {
+            vrt_qemu_migration_hostdev_release(drv, plan, ports);
+            return NULL;
+        }
+        memcpy(port->uuid, alloc->port_uuid, 16);
+        port->addr = alloc->pci_addr;
+        port->set = true;
+    }
+    return g_steal_pointer(&ports);
+}
+
+/* The device of plan entry h, its port given (port_uuid NULL: the pool
+ * picks a VF), parsed in obj's context. */
+static VrtDomainDeviceDef *
+plan_device(VrtQemuDom *obj, const VrtMigrationHostdev *h, const guchar *port_uuid, GError **error)
+{
+    g_autoptr(GString) xml = g_string_new("<interface type='network'>");
+    g_autofree char *network = vrt_xml_escape(h->network);
+    g_autoptr(GMutexLocker) locker = NULL;
+    VrtDomainDeviceDef *dev;
+    char mac[VRT_MAC_STRING_LEN];
+
+    vrt_mac_format(h->mac, mac);
+    g_string_append_printf(xml, "<mac address='%s'/><source network='%s'/>", mac, network);
+    if (h->n_vlan_tags) {
+        g_string_append_printf(xml, "<vlan%s>", h->vlan_trunk ? " trunk='yes'" : "");
+        for (guint t = 0; t < h->n_vlan_tags; t++)
+            g_string_append_printf(xml, "<tag id='%u'/>", h->vlan_tags[t]);
+        g_string_append(xml, "</vlan>");
+    }
+    if (h->teaming_persistent) {
+        g_autofree char *partner = vrt_xml_escape(h->teaming_persistent);
+
+        g_string_append_printf(xml, "<teaming type='transient' persistent='%s'/>", partner);
+    }
+    g_string_append(xml, "</interface>");
+    locker = g_mutex_locker_new(&obj->lock);
+    if (!(dev = vrt_domain_device_def_parse(xml->str, obj->def, 0, error)))
+        return NULL;
+    if (port_uuid) {
+        memcpy(dev->data.net->port_uuid, port_uuid, 16);
+        dev->data.net->port_uuid_set = true;
+    }
+    return dev;
+}
+
+bool
+vrt_qemu_migration_hostdev_plug(VrtQemuDom *obj, const GPtrArray *plan, GArray *ports, GError **error)
+{
+    for (guint i = 0; plan && i < plan->len; i++) {
+        const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
+        VrtMigrationPort *port = &g_array_index(ports, VrtMigrationPort, i);
+        g_autoptr(VrtDomainDeviceDef) dev = plan_device(obj, h, port->uuid, error);
+
+        if (!dev || !vrt_qemu_hotplug_attach_hostdev(obj, dev, error)) {
+            g_prefix_error(error,
+                           "cannot plug interface %s (network '%s') at the destination: ", h->alias ? h->alias : "",
+                           h->network);
+            return false;
+        }
+        /* The port is the interface's now: the domain's stop gives it back. */
+        port->set = false;
+    }
+    return true;
+}
+
+bool
+vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray **vfs, GError **error)
+{
+    g_autoptr(GArray) out = g_array_new(FALSE, TRUE, sizeof(VrtMigrationPort));
+
+    *vfs = NULL;
+    for (guint i = 0; plan && i < plan->len; i++) {
+        const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
+        VrtMigrationPort vf = { 0 };
+        bool gone;
+
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+            VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, h->mac);
+
+            if (net && net->actual.set) {
+                vf.addr = net->actual.hostdev_addr;
+                vf.set = true;
+            }
+        }
+        if (!vrt_qemu_hotplug_detach(obj, NULL, h->alias, VRT_DOMAIN_AFFECT_LIVE, error)) {
+            vrt_qemu_migration_hostdev_replug(obj, plan, out);
+            return false;
+        }
+        g_array_append_val(out, vf);
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            gone = vrt_domain_def_find_net_by_mac(obj->def, h->mac) == NULL;
+        }
+        /* The guest holds on to it: the migration cannot go on without
+         * the device leaving QEMU; it leaves when the guest lets go. */
+        if (!gone) {
+            g_array_set_size(out, out->len - 1);
+            vrt_qemu_migration_hostdev_replug(obj, plan, out);
+            vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT,
+                          "the guest did not release interface %s in time; the migration is not started", h->alias);
+            return false;
+        }
+    }
+    *vfs = g_steal_pointer(&out);
+    return true;
+}
+
+GArray *
+vrt_qemu_migration_hostdev_source_vfs(const GPtrArray *plan)
+{
+    GArray *vfs = g_array_new(FALSE, TRUE, sizeof(VrtMigrationPort));
+
+    for (guint i = 0; plan && i < plan->len; i++) {
+        const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
+        VrtMigrationPort vf = { .addr = h->source_vf, .set = h->source_vf_set };
+
+        g_array_append_val(vfs, vf);
+    }
+    return vfs;
+}
+
+void
+vrt_qemu_migration_hostdev_replug(VrtQemuDom *obj, const GPtrArray *plan, GArray *vfs)
+{
+    VrtQemuDriver *drv = obj->drv;
+    g_autofree char *name = NULL;
+    guchar uuid[16];
+
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        name = g_strdup(obj->def->name);
+        memcpy(uuid, obj->def->uuid, 16);
+    }
+    for (guint i = 0; plan && vfs && i < plan->len && i < vfs->len; i++) {
+        const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
+        const VrtMigrationPort *vf = &g_array_index(vfs, VrtMigrationPort, i);
+        g_autoptr(VrtDomainDeviceDef) dev = NULL;
+        g_autoptr(GError) err = NULL;
+        guchar port[16];
+        bool reserved = false;
+        bool present;
+
+        /* Still there (a restart's re-plug after an unplug it never
+         * reached): nothing to do. */
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            present = vrt_domain_def_find_net_by_mac(obj->def, h->mac) != NULL;
+        }
+        if (present)
+            continue;
+
+        /* Its own VF again, when nobody took it meanwhile. */
+        vrt_uuid_generate(port);
+        if (vf->set && drv->cfg.network) {
+            g_autoptr(GError) rerr = NULL;
+
+            reserved =
+                vrt_network_port_reserve(drv->cfg.network, h->network, port, name, uuid, h->mac, &vf->addr, &rerr);
+            if (!reserved)
+                g_warning("domain %s: its VF for %s is taken; another one of network '%s' is plugged: %s", name,
+                          h->alias, h->network, rerr->message);
+        }
+        if (!(dev = plan_device(obj, h, reserved ? port : NULL, &err)) ||
+            !vrt_qemu_hotplug_attach_hostdev(obj, dev, &err)) {
+            g_warning("domain %s: cannot plug interface %s back after the migration failed: %s", name, h->alias,
+                      err->message);
+            if (reserved) {
+                g_autoptr(GError) rel = NULL;
+
+                if (!vrt_network_port_release(drv->cfg.network, h->network, port, &rel))
+                    g_warning("network '%s': %s", h->network, rel->message);
+            }
+        }
+    }
+}

@@ -27,8 +27,9 @@
 #   - networking from that shell: lo is up; `udhcpc -i eth0 -q` gets a DHCP
 #     lease and its event script (/etc/udhcpc/default.script) sets the
 #     address, the default route and /etc/resolv.conf from it, then prints
-#     "VRT-GUEST-LEASE IFACE ADDRESS"; busybox's nslookup, ping, wget and nc
-#     are there to use the network.
+#     "VRT-GUEST-LEASE IFACE ADDRESS"; busybox's nslookup, ping and nc are
+#     there to use the network (busybox-static 1.35's wget segfaults here,
+#     even given an address).
 # Measured on the project machine (TCG, 2 shared cores, QEMU 7.2, 256 MiB):
 # exec to ready marker 2.45-2.9 s on pc and q35; system_reset to ready again
 # 2.6-2.7 s (now and then ~5.2 s); system_powerdown to QEMU exit ~65 ms;

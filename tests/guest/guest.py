@@ -21,9 +21,8 @@ What the guest does (relied on by the domain and hotplug tests):
   the console so ``console_send("reboot -f")`` reboots it from inside.
   In that shell ``udhcpc -i eth0 -q`` takes a DHCP lease and applies it
   (address, default route, /etc/resolv.conf), printing
-  ``VRT-GUEST-LEASE eth0 ADDRESS``; busybox's nslookup, ping, wget and nc
-  use it (wget and ping want addresses: busybox-static crashes resolving a
-  name itself, nslookup does not).
+  ``VRT-GUEST-LEASE eth0 ADDRESS``; busybox's nslookup, ping and nc use
+  it (nc and ping given an address; this busybox-static's wget crashes).
 
 Measured on the project machine (2 shared cores, QEMU 7.2, TCG, 256 MiB,
 ``-append console=ttyS0``): exec to READY 2.45-2.9 s on pc and q35; reset to

@@ -19,6 +19,10 @@ What the guest does (relied on by the domain and hotplug tests):
   hot-unplug of a virtio-net-pci on pc (ACPI hotplug) and on q35 behind a
   pcie-root-port (DEVICE_DELETED follows ``device_del``); runs a shell on
   the console so ``console_send("reboot -f")`` reboots it from inside.
+  In that shell ``udhcpc -i eth0 -q`` takes a DHCP lease and applies it
+  (address, default route, /etc/resolv.conf), printing
+  ``VRT-GUEST-LEASE eth0 ADDRESS``; busybox's nslookup, ping and nc use
+  it (nc and ping given an address; this busybox-static's wget crashes).
 
 Measured on the project machine (2 shared cores, QEMU 7.2, TCG, 256 MiB,
 ``-append console=ttyS0``): exec to READY 2.45-2.9 s on pc and q35; reset to

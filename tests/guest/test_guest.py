@@ -3,11 +3,13 @@
 Each test boots the guest from build-guest.sh directly (no vrtd) and asserts
 what a domain test will later assume: the ready marker appears, ACPI power
 off makes QEMU exit, a reset boots it again, and a hot-unplugged virtio-net
-is acknowledged with DEVICE_DELETED on pc and on q35 behind a root port.
+is acknowledged with DEVICE_DELETED on pc and on q35 behind a root port,
+and the guest's DHCP client applies a lease.
 Run: /usr/bin/python3 -m pytest tests/guest
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -92,6 +94,25 @@ def test_guest_initiated_reboot():
         ev = g.qmp.wait_event("RESET", BOOT_BOUND_S)
         assert ev["data"]["guest"] is True
         g.wait_ready(count=2, timeout=BOOT_BOUND_S)
+
+
+def test_dhcp_client_applies_its_lease():
+    """udhcpc on the console takes a lease from QEMU's user-mode network
+    (its DHCP server at 10.0.2.2, DNS at 10.0.2.3) and the guest's event
+    script applies it: address, default route, resolv.conf."""
+    with Guest(machine="pc", extra_args=["-netdev", "user,id=n0",
+                                         "-device", "virtio-net-pci,netdev=n0"]) as g:
+        g.wait_ready(timeout=BOOT_BOUND_S)
+        # the marker is split so that the console's echo of the line does not count
+        g.console_send('udhcpc -i eth0 -q -t 10 -T 2; echo "@@""RC=$?"; '
+                       'cat /etc/resolv.conf; route -n; ifconfig eth0; echo "@@""DONE"')
+        g.wait_console("@@DONE", timeout=BOOT_BOUND_S)
+        out = g.console[g.console.rfind("@@RC="):]
+        assert out.startswith("@@RC=0"), out
+        assert "VRT-GUEST-LEASE eth0 10.0.2.15" in g.console
+        assert "nameserver 10.0.2.3" in out
+        assert re.search(r"^0\.0\.0\.0\s+10\.0\.2\.2\s", out, re.M), out
+        assert "inet addr:10.0.2.15" in out and "Mask:255.255.255.0" in out
 
 
 def _hotplug_unplug(g, bus):

@@ -9,6 +9,8 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
+import time
 import uuid
 
 import pytest
@@ -434,8 +436,9 @@ def test_live_detach_with_the_test_guest(nsvrtd, netns, tmp_path, guest):
 
 def test_dhcp_lease_is_listed(nsvrtd, netns):
     """A DHCP client behind the bridge (a veth pair into a second namespace,
-    the small client of tests/lib, as the test guest runs none) gets an
-    address from the network's dnsmasq; net-dhcp-leases shows it."""
+    the small client of tests/lib: no QEMU; the test guest's own client is
+    in test_guest_on_a_nat_network_...) gets an address from the network's
+    dnsmasq; net-dhcp-leases shows it."""
     d = nsvrtd
     define_start(d, DEFAULT_XML)
     mac = "52:54:00:aa:bb:cc"
@@ -1288,3 +1291,238 @@ def test_bridge_interface_port_isolated(nsvrtd, netns, tmp_path):
     assert r.returncode != 0
     assert ("interface 52:54:00:aa:00:01 - <port isolated='yes'/> is not supported for network interfaces "
             "with type='user'") in r.stderr, r.stderr
+
+
+# ---- the test guest on a network: DHCP, DNS and the way out ----
+
+# A second namespace stands in for the world outside the host: a veth pair
+# joins it to vrtd's namespace (the host), whose end carries the uplink
+# address, the address a NAT network's guests leave the host with.
+UPLINK_ADDR = "198.51.100.1"
+OUTSIDE_ADDR = "198.51.100.2"
+GUEST_BOOT_TIMEOUT = 180
+GUEST_WATCHDOG_S = 900
+
+
+def net_with_guest_xml(name, bridge, prefix, forward):
+    return f"""<network><name>{name}</name>{forward}<bridge name='{bridge}'/>
+  <dns><host ip='{OUTSIDE_ADDR}'><hostname>outside.test</hostname></host></dns>
+  <ip address='{prefix}.1' prefix='24'><dhcp><range start='{prefix}.10' end='{prefix}.20'/></dhcp></ip>
+</network>"""
+
+
+@pytest.fixture
+def outside(netns, tmp_path):
+    """The outside world: a namespace with OUTSIDE_ADDR, reachable from
+    vrtd's namespace over a veth whose host end has UPLINK_ADDR, running a
+    web server (python3 -m http.server) whose log names each client's
+    address. Yields (namespace, log path); removes both afterwards."""
+    out = netns + "-o"
+    run(["ip", "netns", "add", out])
+    server = None
+    try:
+        run(["ip", "-n", netns, "link", "add", "vup0", "type", "veth", "peer", "name", "vout0"])
+        run(["ip", "-n", netns, "link", "set", "vout0", "netns", out])
+        run(["ip", "-n", netns, "addr", "add", f"{UPLINK_ADDR}/24", "dev", "vup0"])
+        run(["ip", "-n", netns, "link", "set", "vup0", "up"])
+        run(["ip", "-n", out, "addr", "add", f"{OUTSIDE_ADDR}/24", "dev", "vout0"])
+        run(["ip", "-n", out, "link", "set", "vout0", "up"])
+        run(["ip", "-n", out, "link", "set", "lo", "up"])
+        www = tmp_path / "www"
+        www.mkdir()
+        (www / "hello.txt").write_text("vrt-outside-hello\n")
+        log = tmp_path / "outside.log"
+        # `ip netns exec` execs the server: the pid is the server's
+        server = subprocess.Popen(["ip", "netns", "exec", out, "/usr/bin/python3", "-u", "-m", "http.server",
+                                   "8080", "--bind", OUTSIDE_ADDR, "--directory", str(www)],
+                                  stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+        wait_for(lambda: ns(out, "/usr/bin/python3", "-c",
+                            f"import socket; socket.create_connection(('{OUTSIDE_ADDR}', 8080), 2).close()",
+                            check=False).returncode == 0 or server.poll() is not None,
+                 timeout=30, what="the outside web server")
+        assert server.poll() is None, log.read_text()
+        # the probe above is a client too: start the log afresh
+        log.write_text("")
+        yield out, log
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "netns", "del", out])
+
+
+def console_read_until(st, want, timeout=60):
+    """Reads the console stream st until the bytes pattern want matches
+    what was read; returns all read. (The deadline is checked between
+    reads: a console that stays silent holds the read until the domain's
+    destroy, booted_guest's watchdog at the latest, ends the stream.)"""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while not re.search(want, buf):
+        assert time.monotonic() < deadline, f"no {want!r} on the console; got {buf[-800:]!r}"
+        chunk = st.recv(4096)
+        assert chunk, f"the console ended before {want!r}; got {buf[-800:]!r}"
+        buf += chunk
+    return buf
+
+
+def guest_sh(st, command, timeout=90):
+    """Runs command in the guest's shell on console st; returns
+    (its output, its exit status). The end marker is split in the command
+    line so that the terminal's echo of it does not count."""
+    st.send(command.encode() + b'; echo "@@""END=$?"\n')
+    out = console_read_until(st, rb"@@END=\d+\r?\n", timeout)
+    m = re.search(rb"@@END=(\d+)", out)
+    return out.decode(errors="replace"), int(m.group(1))
+
+
+@pytest.fixture
+def booted_guest(nsvrtd, guest):
+    """Boots the test guest as domain g13 with one virtio interface on the
+    network the test names; yields a function (network) -> (domain, console
+    stream). The domain is destroyed afterwards."""
+    libvirt = import_required("libvirt", "python3-libvirt is not installed")
+    try:
+        guest.guest_paths()
+    except Exception as e:  # noqa: BLE001 - reported as the missing prerequisite
+        require(False, f"the test guest cannot be built here: {e}")
+    conn = libvirt.open(nsvrtd.uri)
+    started = []
+
+    def destroy_all():
+        for dom in started:
+            try:
+                if dom.isActive():
+                    dom.destroy()
+            except libvirt.libvirtError:
+                pass
+
+    # a guest that stops answering ends the test instead of holding it:
+    # its destroy ends the console stream a read waits on
+    watchdog = threading.Timer(GUEST_WATCHDOG_S, destroy_all)
+    watchdog.daemon = True
+    watchdog.start()
+
+    def boot(network):
+        devices = ("<serial type='pty'><target port='0'/></serial>"
+                   "<console type='pty'><target type='serial' port='0'/></console>"
+                   f"<interface type='network'><source network='{network}'/>"
+                   "<mac address='52:54:00:13:00:01'/><model type='virtio'/></interface>")
+        dom = conn.defineXML(guest.domain_xml("g13", machine="pc", devices=devices))
+        dom.create()
+        started.append(dom)
+        st = conn.newStream(0)
+        dom.openConsole(None, st, 0)
+        console_read_until(st, re.escape(guest.READY_MARKER.encode()), GUEST_BOOT_TIMEOUT)
+        return dom, st
+
+    yield boot
+    watchdog.cancel()
+    destroy_all()
+    conn.close()
+
+
+def guest_dhcp(st, prefix):
+    """udhcpc in the guest: returns the address its lease gave eth0."""
+    out, rc = guest_sh(st, "udhcpc -i eth0 -q -t 10 -T 2 -x hostname:g13")
+    assert rc == 0, out
+    m = re.search(r"VRT-GUEST-LEASE eth0 (\S+)", out)
+    assert m and m.group(1).startswith(prefix + "."), out
+    return m.group(1)
+
+
+def guest_resolves(st):
+    """The guest asks the network's dnsmasq (its resolv.conf from the lease)
+    for the <dns><host> name; returns the shell fragment giving that answer."""
+    # the A record alone: an isolated network's dnsmasq, which forwards
+    # nothing, refuses the AAAA question busybox also asks by default
+    out, rc = guest_sh(st, "nslookup -type=a outside.test")
+    assert rc == 0, out
+    assert re.search(r"Name:\s+outside\.test\s+Address:\s+" + re.escape(OUTSIDE_ADDR), out), out
+    # the guest's fetch (nc) takes an address: nslookup's answer, in the guest
+    return "$(nslookup -type=a outside.test | awk '/^Name:/ {n=1} n && /^Address:/ {print $2; exit}')"
+
+
+def guest_fetch(st, target):
+    """The guest asks the outside web server for hello.txt with busybox's nc
+    (busybox-static 1.35's wget crashes in this guest); returns (output,
+    nc's exit status: not 0 when it could not connect)."""
+    return guest_sh(st, f"printf 'GET /hello.txt HTTP/1.0\\r\\n\\r\\n' | nc -w 20 {target} 8080")
+
+
+def test_guest_on_a_nat_network_gets_a_lease_resolves_and_goes_out_masqueraded(nsvrtd, netns, tmp_path, outside,
+                                                                               booted_guest):
+    """The TCG test guest on a NAT network: its DHCP client gets an address
+    from the network's dnsmasq (listed by net-dhcp-leases and by domifaddr
+    --source lease), resolves the network's <dns><host> name through it and
+    fetches a page from a host outside through the masquerade: the outside
+    host sees the host's uplink address, never the guest's."""
+    d = nsvrtd
+    out_ns, log = outside
+    prefix = "10.93.0"
+    define_start(d, write_xml(tmp_path, net_with_guest_xml("gnat", "vrtgn0", prefix, "<forward mode='nat'/>")))
+    dom, st = booted_guest("gnat")
+    (tap,) = taps(d, "g13")
+    assert master(netns, tap) == "vrtgn0"
+
+    addr = guest_dhcp(st, prefix)
+    out, _ = guest_sh(st, "cat /etc/resolv.conf; route -n")
+    assert f"nameserver {prefix}.1" in out and re.search(rf"0\.0\.0\.0\s+{re.escape(prefix)}\.1\s", out), out
+    leases = [ln for ln in virsh(d.uri, "net-dhcp-leases", "gnat").stdout.splitlines() if "52:54:00:13:00:01" in ln]
+    assert len(leases) == 1 and f"{addr}/24" in leases[0] and "g13" in leases[0] and "ipv4" in leases[0], leases
+    ifaddr = virsh(d.uri, "domifaddr", "g13", "--source", "lease").stdout
+    assert re.search(rf"{tap}\s+52:54:00:13:00:01\s+ipv4\s+{re.escape(addr)}/24", ifaddr), ifaddr
+    assert virsh(d.uri, "domhostname", "g13", "--source", "lease").stdout.strip() == "g13"
+
+    target = guest_resolves(st)
+    out, rc = guest_fetch(st, target)
+    assert rc == 0 and "vrt-outside-hello" in out, out
+    out, rc = guest_sh(st, f"ping -c 1 -W 10 {OUTSIDE_ADDR}")
+    assert rc == 0 and "1 packets received" in out, out
+    served = log.read_text()
+    assert re.search(rf"^{re.escape(UPLINK_ADDR)} .*\"GET /hello.txt HTTP/1.0\" 200", served, re.M), served
+    assert addr not in served and prefix not in served, served
+
+    dom.destroy()
+    virsh(d.uri, "net-destroy", "gnat")
+    assert "vrt_" not in nft_ruleset(netns)
+
+
+def test_guest_on_an_isolated_network_cannot_go_out(nsvrtd, netns, tmp_path, outside, booted_guest):
+    """The same guest on an isolated network (no <forward>) gets its lease
+    and its name answered, but reaches nothing outside, even with a route
+    there, IP forwarding on in the host and a route back from the outside:
+    vrtd's rules for the bridge refuse it. Without them (the table deleted
+    by hand) the same fetch goes through, unmasqueraded: the rules are what
+    stopped it."""
+    d = nsvrtd
+    out_ns, log = outside
+    prefix = "10.94.0"
+    define_start(d, write_xml(tmp_path, net_with_guest_xml("giso", "vrtgi0", prefix, "")))
+    ns(netns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    run(["ip", "-n", out_ns, "route", "add", f"{prefix}.0/24", "via", UPLINK_ADDR])
+    dom, st = booted_guest("giso")
+
+    addr = guest_dhcp(st, prefix)
+    out, _ = guest_sh(st, "route -n")
+    assert not re.search(r"^0\.0\.0\.0", out, re.M), "an isolated network offers no router: " + out
+    leases = virsh(d.uri, "net-dhcp-leases", "giso").stdout
+    assert f"{addr}/24" in leases, leases
+    target = guest_resolves(st)
+    guest_sh(st, f"route add default gw {prefix}.1")
+
+    out, rc = guest_fetch(st, target)
+    assert rc != 0 and "vrt-outside-hello" not in out, out
+    out, rc = guest_sh(st, f"ping -c 1 -W 5 {OUTSIDE_ADDR}")
+    assert rc != 0, out
+    assert "GET" not in log.read_text()
+
+    ns(netns, "nft", "delete", "table", "inet", "vrt_vrtgi0")
+    out, rc = guest_fetch(st, target)
+    assert rc == 0 and "vrt-outside-hello" in out, out
+    served = log.read_text()
+    assert re.search(rf"^{re.escape(addr)} .*\"GET /hello.txt HTTP/1.0\" 200", served, re.M), served
+
+    dom.destroy()
+    virsh(d.uri, "net-destroy", "giso")
+    assert "vrt_" not in nft_ruleset(netns)

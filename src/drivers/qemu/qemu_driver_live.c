@@ -669,27 +669,78 @@ nets_snap(VrtQemuDom *obj)
     return out;
 }
 
-/* The DHCP leases of the domain's interfaces on networks: each network must
- * exist (libvirt's lookup error otherwise); vrt's networks hand out no
- * leases, so none has an address. */
-static bool
-lease_networks_exist(VrtQemuDriver *drv, GArray *nets, GError **error)
+/* The DHCP leases the network's dnsmasq holds for one interface on a
+ * network (its MAC), as VrtNetworkDhcpLease*: libvirt's lookup error for a
+ * network that is gone, "network is not active" for a stopped one. */
+static GPtrArray *
+interface_leases(VrtQemuDriver *drv, const NetSnap *n, GError **error)
 {
+    g_autoptr(VrtNetworkRef) ref = NULL;
+
+    if (!drv->cfg.network) {
+        vrt_error_set(error, VIR_ERR_NO_NETWORK, "no network with matching name '%s'", n->network);
+        return NULL;
+    }
+    ref = vrt_netdrv_lookup_by_name(drv->cfg.network, n->network, error);
+    if (!ref)
+        return NULL;
+    return vrt_netdrv_get_dhcp_leases(drv->cfg.network, ref->uuid, n->mac, 0, error);
+}
+
+/* virDomainInterfaceAddresses from leases, as libvirt's
+ * virDomainNetDHCPInterfaces: one interface per <interface type='network'>
+ * that has leases, with one address per lease. */
+static GPtrArray *
+lease_interfaces(VrtQemuDriver *drv, GArray *nets, GError **error)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_iface_free);
+
     for (guint i = 0; i < nets->len; i++) {
         const NetSnap *n = &g_array_index(nets, NetSnap, i);
-        g_autoptr(VrtNetworkRef) ref = NULL;
+        g_autoptr(GPtrArray) leases = NULL;
+        VrtDomainIface *iface;
 
         if (!n->network)
             continue;
-        if (!drv->cfg.network) {
-            vrt_error_set(error, VIR_ERR_NO_NETWORK, "no network with matching name '%s'", n->network);
-            return false;
+        leases = interface_leases(drv, n, error);
+        if (!leases)
+            return NULL;
+        if (leases->len == 0)
+            continue;
+        iface = iface_new(n->ifname, n->mac);
+        for (guint j = 0; j < leases->len; j++) {
+            const VrtNetworkDhcpLease *l = g_ptr_array_index(leases, j);
+            VrtDomainIpAddr a = { .type = l->type, .addr = g_strdup(l->ipaddr), .prefix = l->prefix };
+
+            g_array_append_val(iface->addrs, a);
         }
-        ref = vrt_netdrv_lookup_by_name(drv->cfg.network, n->network, error);
-        if (!ref)
-            return false;
+        g_ptr_array_add(out, iface);
     }
-    return true;
+    return g_steal_pointer(&out);
+}
+
+/* The first hostname of the domain's leases (libvirt's
+ * qemuDomainGetHostnameLease); NULL with no error when none has one. */
+static char *
+lease_hostname(VrtQemuDriver *drv, GArray *nets, GError **error)
+{
+    for (guint i = 0; i < nets->len; i++) {
+        const NetSnap *n = &g_array_index(nets, NetSnap, i);
+        g_autoptr(GPtrArray) leases = NULL;
+
+        if (!n->network)
+            continue;
+        leases = interface_leases(drv, n, error);
+        if (!leases)
+            return NULL;
+        for (guint j = 0; j < leases->len; j++) {
+            const VrtNetworkDhcpLease *l = g_ptr_array_index(leases, j);
+
+            if (l->hostname)
+                return g_strdup(l->hostname);
+        }
+    }
+    return NULL;
 }
 
 static GPtrArray *
@@ -737,10 +788,7 @@ vrt_qemu_domain_interface_addresses(VrtQemuDriver *drv, const guchar *uuid, guin
         return NULL;
     nets = nets_snap(obj);
     switch (source) {
-    case VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE:
-        if (!lease_networks_exist(drv, nets, error))
-            return NULL;
-        return g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_iface_free);
+    case VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE: return lease_interfaces(drv, nets, error);
     case VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT: return agent_interfaces(obj, error);
     case VRT_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP: return arp_interfaces(drv, nets, error);
     default:
@@ -776,10 +824,17 @@ vrt_qemu_domain_get_hostname(VrtQemuDriver *drv, const guchar *uuid, guint flags
             return NULL;
         }
     } else {
+        g_autoptr(GError) local = NULL;
+        char *host;
+
         nets = nets_snap(obj);
-        if (!lease_networks_exist(drv, nets, error))
+        host = lease_hostname(drv, nets, &local);
+        if (host)
+            return host;
+        if (local) {
+            g_propagate_error(error, g_steal_pointer(&local));
             return NULL;
-        /* No lease, so no hostname from one. */
+        }
     }
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);

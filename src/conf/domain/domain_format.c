@@ -257,6 +257,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
     for (guint i = 0; i < def->rngs->len; i++)
         vrt_format_rng(f, def->rngs->pdata[i]);
     vrt_format_tpms(f, def);
+    vrt_format_memory_devices(f, def);
     vrt_format_iommu(f, def->iommu);
     f->indent--;
     vrt_fmt_line(f, "</devices>");
@@ -291,6 +292,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
         vrt_fmt_line(&f, "<description>%s</description>", desc);
     if (def->metadata)
         vrt_fmt_line(&f, "%s", def->metadata);
+    vrt_format_max_memory(&f, def);
     vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
     vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>", def->current_memory_kib);
     vrt_domain_tune_format_mem(buf, f.indent, def->tune);

@@ -4,6 +4,7 @@
  * a domain with NUMA cells has as much memory as its cells together: the
  * <memory> it gives is replaced by their sum.
  */
+#include "conf/domain/domain_memory_dev.h"
 #include "conf/domain/domain_priv.h"
 #include "conf/domain/domain_tune.h"
 #include "util/error.h"
@@ -38,19 +39,22 @@ vrt_domain_mem_free(VrtDomainMemDef *mem)
     g_ptr_array_unref(mem->cells);
     if (mem->pages)
         g_ptr_array_unref(mem->pages);
+    if (mem->devs)
+        g_ptr_array_unref(mem->devs);
     g_free(mem->source_type);
     g_free(mem->access_mode);
     g_free(mem->allocation_mode);
     g_free(mem);
 }
 
-static VrtDomainMemDef *
-mem_of(VrtDomainDef *def)
+VrtDomainMemDef *
+vrt_domain_mem_get(VrtDomainDef *def)
 {
     if (!def->mem) {
         def->mem = g_new0(VrtDomainMemDef, 1);
         def->mem->cells = g_ptr_array_new_with_free_func((GDestroyNotify)cell_free);
         def->mem->pages = g_ptr_array_new_with_free_func((GDestroyNotify)page_free);
+        def->mem->devs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_memdev_free);
     }
     return def->mem;
 }
@@ -160,7 +164,7 @@ parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
 bool
 vrt_parse_numa(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
-    VrtDomainMemDef *mem = mem_of(def);
+    VrtDomainMemDef *mem = vrt_domain_mem_get(def);
     guint n = 0;
 
     if (!vrt_xml_check_attrs(node, error, NULL))
@@ -315,7 +319,7 @@ vrt_domain_mem_page_kib(const VrtDomainMemDef *mem, int cell, guint64 *kib)
 bool
 vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
-    VrtDomainMemDef *mem = mem_of(def);
+    VrtDomainMemDef *mem = vrt_domain_mem_get(def);
 
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
@@ -388,8 +392,14 @@ vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error)
         return true;
     if (!check_hugepages(def->mem, error))
         return false;
-    if (!def->mem->cells->len)
+    if (!def->mem->cells->len) {
+        /* the devices' memory is part of <memory> */
+        if (vrt_domain_memdevs_kib(def) > def->memory_kib) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Total size of memory devices exceeds the total memory size");
+            return false;
+        }
         return true;
+    }
     for (guint i = 0; i < def->mem->cells->len; i++) {
         const VrtDomainNumaCell *a = g_ptr_array_index(def->mem->cells, i);
         g_auto(GStrv) ranges = a->cpus ? g_strsplit(a->cpus, ",", -1) : NULL;
@@ -413,7 +423,8 @@ vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error)
             }
         }
     }
-    def->memory_kib = total;
+    /* as libvirtd's define (ABI update): the cells, then the devices */
+    def->memory_kib = total + vrt_domain_memdevs_kib(def);
     return true;
 }
 

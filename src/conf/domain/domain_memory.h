@@ -33,6 +33,9 @@ typedef struct _VrtDomainMemDef {
     char *source_type; /* "anonymous", "memfd", NULL */
     char *access_mode; /* "shared", "private", NULL */
     char *allocation_mode; /* "immediate", "ondemand", NULL */
+    guint64 max_memory_kib; /* <maxMemory>, 0: no memory hotplug */
+    guint slots;
+    GPtrArray *devs; /* VrtDomainMemoryDevDef* (domain_memory_dev.h), in order */
 } VrtDomainMemDef;
 
 void vrt_domain_mem_free(VrtDomainMemDef *mem);

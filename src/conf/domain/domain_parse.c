@@ -5,6 +5,7 @@
  * applies (defaults, a serial behind a serial console, uuid generation,
  * address conflicts). Anything not understood is refused by name.
  */
+#include "conf/domain/domain_memory_dev.h"
 #include "conf/domain/domain_priv.h"
 #include "conf/domain/domain_tune.h"
 #include "util/error.h"
@@ -735,6 +736,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
                 return false;
             continue;
         }
+        if (vrt_xml_is(c, "memory")) {
+            if (!vrt_parse_memory_device(ctx, c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "tpm")) {
             if (!vrt_parse_tpm(c, def, error))
                 return false;
@@ -870,6 +876,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
     }
     if (vrt_xml_is(c, "memory"))
         return parse_memory(c, &def->memory_kib, error);
+    if (vrt_xml_is(c, "maxMemory"))
+        return vrt_parse_max_memory(c, def, error);
     if (vrt_xml_is(c, "currentMemory")) {
         *have_cur = true;
         return parse_memory(c, &def->current_memory_kib, error);
@@ -1081,8 +1089,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
-    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_iothreads_post_parse(def, error) ||
-        !vrt_domain_features_post_parse(def, error))
+    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_memdevs_post_parse(def, error) ||
+        !vrt_domain_iothreads_post_parse(def, error) || !vrt_domain_features_post_parse(def, error))
         return false;
     if (def->memory_kib == 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Memory size must be specified via <memory>");

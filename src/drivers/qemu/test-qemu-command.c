@@ -300,6 +300,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/pc-minimal", "pc-minimal", test_golden);
     g_test_add_data_func("/qemu/command/golden/q35-features", "q35-features", test_golden);
     g_test_add_data_func("/qemu/command/golden/numa-hugepages", "numa-hugepages", test_golden);
+    g_test_add_data_func("/qemu/command/golden/memory-devices", "memory-devices", test_golden);
     g_test_add_data_func("/qemu/command/golden/cpu-extras", "cpu-extras", test_golden);
     g_test_add_data_func("/qemu/command/golden/clock-timers", "clock-timers", test_golden);
     g_test_add_func("/qemu/command/properties", test_properties);

@@ -306,6 +306,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_format_iothreads(&f, def);
     vrt_domain_tune_format_cpu(buf, f.indent, def->tune);
     format_os(&f, def);
+    vrt_format_idmap(&f, def);
     format_features(&f, def);
     format_cpu(&f, def);
     format_clock(&f, def);

@@ -387,7 +387,26 @@ vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error)
 {
     guint64 total = 0;
     guint vcpus = def->vcpus ? def->vcpus : 1;
+    guint ncells = def->mem ? def->mem->cells->len : 0;
 
+    for (guint i = 0; def->tune && i < def->tune->memnodes->len; i++) {
+        const VrtDomainMemnode *m = g_ptr_array_index(def->tune->memnodes, i);
+
+        if (!ncells) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Element 'memnode' is invalid without any guest NUMA cells");
+            return false;
+        }
+        if (g_strcmp0(def->tune->numa_mode, "restrictive") == 0 && !g_str_equal(m->mode, "restrictive")) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
+                          "'restrictive' mode is required in memnode element when mode is 'restrictive' in memory "
+                          "element");
+            return false;
+        }
+        if (m->cellid >= ncells) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid attribute cellid '%u' in memnode element", m->cellid);
+            return false;
+        }
+    }
     if (!def->mem)
         return true;
     if (!check_hugepages(def->mem, error))

@@ -96,7 +96,8 @@ scaled_kib(xmlNodePtr node, guint64 *kib, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid value '%s' for <%s>", text, (const char *)node->name);
         return false;
     }
-    if (v > G_MAXUINT64 / mult || v * mult / 1024 > G_MAXUINT64 / 1024 / 1024) {
+    /* libvirt's bound: the value in bytes fits a long long */
+    if (v > (guint64)G_MAXINT64 / mult) {
         vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text, unit ? unit : "KiB",
                       (const char *)node->name);
         return false;

@@ -70,7 +70,8 @@ parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid value '%s' for <%s>", text, (const char *)node->name);
         return false;
     }
-    if (value > G_MAXUINT64 / scale || value * scale / 1024 > G_MAXUINT64 / 1024 / 1024) {
+    /* libvirt's bound: the value in bytes fits a long long */
+    if (value > (guint64)G_MAXINT64 / scale) {
         vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text, unit ? unit : "KiB",
                       (const char *)node->name);
         return false;
@@ -876,6 +877,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
     }
     if (vrt_xml_is(c, "memory"))
         return parse_memory(c, &def->memory_kib, error);
+    if (vrt_xml_is(c, "idmap"))
+        return vrt_parse_idmap(c, def, error);
     if (vrt_xml_is(c, "maxMemory"))
         return vrt_parse_max_memory(c, def, error);
     if (vrt_xml_is(c, "currentMemory")) {

@@ -11,6 +11,7 @@
 #include "drivers/qemu/qemu_block_net.h"
 #include "drivers/qemu/qemu_command_features.h"
 #include "conf/domain/domain_memory_dev.h"
+#include "conf/domain/domain_tune.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -1287,6 +1288,8 @@ build_firmware(CmdBuilder *b)
 
 /* ---- memory: backends, NUMA nodes ---- */
 
+static void set_host_nodes(JsonObject *o, const char *nodeset, const char *policy);
+
 /* One memory backend object as libvirt asks for it: RAM, or memfd for
  * <source type='memfd'/> and hugepages (memfd's hugetlb, from the host's
  * pool of the page size the cell's <page> names; a page of the system's
@@ -1301,6 +1304,7 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
     bool huge = vrt_domain_mem_page_kib(mem, cell, &page_kib) && page_kib != (guint64)sysconf(_SC_PAGESIZE) / 1024;
     bool memfd = huge || g_strcmp0(mem->source_type, "memfd") == 0;
     const char *access = cell_access ? cell_access : mem->access_mode;
+    const VrtDomainMemnode *memnode = cell >= 0 ? vrt_domain_tune_memnode(b->def->tune, (guint)cell) : NULL;
 
     json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
     json_object_set_string_member(o, "id", id);
@@ -1315,6 +1319,10 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
     if (mem->discard)
         json_object_set_boolean_member(o, "discard-data", TRUE);
     json_object_set_int_member(o, "size", (gint64)(kib * 1024));
+    /* <memnode>: the cell's memory bound to host nodes, but for
+     * 'restrictive', which only the cgroup's cpuset.mems applies */
+    if (memnode && !g_str_equal(memnode->mode, "restrictive"))
+        set_host_nodes(o, memnode->nodeset, g_str_equal(memnode->mode, "strict") ? "bind" : memnode->mode);
     arg_json(b, "-object", o);
 }
 

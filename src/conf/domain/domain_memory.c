@@ -107,7 +107,7 @@ scale_kib(xmlNodePtr node, const char *value, const char *unit, guint64 *kib, GE
 }
 
 static bool
-parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
+parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, guint index, GError **error)
 {
     g_autofree char *cpus = vrt_xml_prop(node, "cpus");
     g_autofree char *memory = vrt_xml_prop(node, "memory");
@@ -117,15 +117,17 @@ parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
     bool have_id = false;
     guint id = 0;
 
-    if (!vrt_xml_check_attrs(node, error, "id", "cpus", "memory", "unit", "memAccess", NULL) ||
-        !vrt_xml_prop_uint(node, "id", G_MAXUINT, &id, &have_id, error))
+    VrtTristate discard = VRT_TRISTATE_DEFAULT;
+
+    if (!vrt_xml_check_attrs(node, error, "id", "cpus", "memory", "unit", "memAccess", "discard", NULL) ||
+        !vrt_xml_prop_uint(node, "id", G_MAXUINT, &id, &have_id, error) ||
+        !vrt_xml_prop_tristate(node, "discard", false, &discard, error))
         return false;
     if (node->children && vrt_xml_next_element(node->children))
         return vrt_xml_unsupported(vrt_xml_next_element(node->children), error); /* distances, caches */
-    if (!have_id) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing 'id' attribute in NUMA cell");
-        return false;
-    }
+    /* a cell without an id is the cell of its position, as in libvirt */
+    if (!have_id)
+        id = index;
     if (id >= n) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
                       "Exactly one 'cell' element per guest NUMA cell allowed, non-contiguous ranges or ranges not "
@@ -148,6 +150,7 @@ parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
     cell = g_new0(VrtDomainNumaCell, 1);
     cell->id = id;
     cell->mem_access = g_steal_pointer(&access);
+    cell->discard = discard;
     if (!scale_kib(node, memory, unit, &cell->memory_kib, error) ||
         (cpus && !(cell->cpus = vrt_cpuset_canonical(cpus, CPUSET_MAX, error)))) {
         cell_free(cell);
@@ -165,7 +168,7 @@ bool
 vrt_parse_numa(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
     VrtDomainMemDef *mem = vrt_domain_mem_get(def);
-    guint n = 0;
+    guint n = 0, index = 0;
 
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
@@ -178,7 +181,7 @@ vrt_parse_numa(xmlNodePtr node, VrtDomainDef *def, GError **error)
     g_ptr_array_set_size(mem->cells, 0);
     VRT_XML_FOREACH_CHILD(c, node)
     {
-        if (!parse_cell(c, mem, n, error))
+        if (!parse_cell(c, mem, n, index++, error))
             return false;
     }
     return true;
@@ -464,6 +467,8 @@ vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem)
         g_string_append_printf(attrs, " memory='%" G_GUINT64_FORMAT "' unit='KiB'", c->memory_kib);
         if (c->mem_access)
             g_string_append_printf(attrs, " memAccess='%s'", c->mem_access);
+        if (c->discard != VRT_TRISTATE_DEFAULT)
+            g_string_append_printf(attrs, " discard='%s'", c->discard == VRT_TRISTATE_YES ? "yes" : "no");
         vrt_fmt_line(f, "<cell%s/>", attrs->str);
     }
     f->indent--;

@@ -14,6 +14,7 @@ typedef struct {
     char *cpus; /* canonical cpuset ("0-1,4"), NULL: a cell without CPUs */
     guint64 memory_kib;
     char *mem_access; /* memAccess=: "shared", "private", NULL */
+    int discard; /* discard= (a VrtTristate): the domain's <discard/> overridden */
 } VrtDomainNumaCell;
 
 /* <memoryBacking><hugepages><page size= nodeset=> */

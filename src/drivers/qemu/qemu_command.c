@@ -1305,6 +1305,9 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
     bool memfd = huge || g_strcmp0(mem->source_type, "memfd") == 0;
     const char *access = cell_access ? cell_access : mem->access_mode;
     const VrtDomainMemnode *memnode = cell >= 0 ? vrt_domain_tune_memnode(b->def->tune, (guint)cell) : NULL;
+    const VrtDomainNumaCell *c =
+        cell >= 0 && (guint)cell < mem->cells->len ? g_ptr_array_index(mem->cells, cell) : NULL;
+    VrtTristate cell_discard = c ? (VrtTristate)c->discard : VRT_TRISTATE_DEFAULT;
 
     json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
     json_object_set_string_member(o, "id", id);
@@ -1316,7 +1319,8 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
         json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
     if (g_strcmp0(mem->allocation_mode, "immediate") == 0 || (huge && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
         json_object_set_boolean_member(o, "prealloc", TRUE);
-    if (mem->discard)
+    /* a cell's discard= wins over the domain's <discard/> */
+    if (cell_discard == VRT_TRISTATE_YES || (cell_discard == VRT_TRISTATE_DEFAULT && mem->discard))
         json_object_set_boolean_member(o, "discard-data", TRUE);
     json_object_set_int_member(o, "size", (gint64)(kib * 1024));
     /* <memnode>: the cell's memory bound to host nodes, but for

@@ -298,11 +298,12 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_domain_tune_format_mem(buf, f.indent, def->tune);
     vrt_format_memory_backing(&f, def->mem);
     g_autofree char *vcpu_cpuset = def->vcpu_cpuset ? g_strdup_printf(" cpuset='%s'", def->vcpu_cpuset) : g_strdup("");
+    const char *placement = def->tune && def->tune->vcpu_placement_auto ? "auto" : "static";
     if (def->current_vcpus && def->current_vcpus != def->vcpus)
-        vrt_fmt_line(&f, "<vcpu placement='static'%s current='%u'>%u</vcpu>", vcpu_cpuset, def->current_vcpus,
+        vrt_fmt_line(&f, "<vcpu placement='%s'%s current='%u'>%u</vcpu>", placement, vcpu_cpuset, def->current_vcpus,
                      def->vcpus);
     else
-        vrt_fmt_line(&f, "<vcpu placement='static'%s>%u</vcpu>", vcpu_cpuset, def->vcpus);
+        vrt_fmt_line(&f, "<vcpu placement='%s'%s>%u</vcpu>", placement, vcpu_cpuset, def->vcpus);
     vrt_format_iothreads(&f, def);
     vrt_domain_tune_format_cpu(buf, f.indent, def->tune);
     format_os(&f, def);

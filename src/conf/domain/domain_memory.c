@@ -392,6 +392,26 @@ vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error)
     guint vcpus = def->vcpus ? def->vcpus : 1;
     guint ncells = def->mem ? def->mem->cells->len : 0;
 
+    /* libvirt's pairing of the two automatic placements: memory placed by
+     * numad puts the vCPUs there too unless they are pinned, and vCPUs
+     * placed by numad take their memory from the same advice */
+    if (def->tune && def->tune->numa_placement_implicit && !def->tune->vcpu_placement_auto) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
+                      "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
+        return false;
+    }
+    if (def->tune && def->tune->numa_placement_auto && !def->vcpu_cpuset)
+        def->tune->vcpu_placement_auto = true;
+    if (def->tune && def->tune->vcpu_placement_auto && !def->tune->numa_nodeset && !def->tune->numa_placement_auto) {
+        def->tune->numa_placement_auto = true;
+        g_free(def->tune->numa_mode);
+        def->tune->numa_mode = g_strdup("strict");
+    }
+    if (def->tune && def->tune->numa_placement_auto && def->tune->memnodes->len) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
+                      "Per-node binding is not compatible with automatic NUMA placement.");
+        return false;
+    }
     for (guint i = 0; def->tune && i < def->tune->memnodes->len; i++) {
         const VrtDomainMemnode *m = g_ptr_array_index(def->tune->memnodes, i);
 

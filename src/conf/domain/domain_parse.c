@@ -97,10 +97,13 @@ parse_vcpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         if (cpuset && !(def->vcpu_cpuset = vrt_cpuset_canonical(cpuset, 4096, error)))
             return false;
     }
-    if (placement && !g_str_equal(placement, "static")) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vcpu placement '%s' is not supported", placement);
+    if (placement && !g_str_equal(placement, "static") && !g_str_equal(placement, "auto")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'placement' in element 'vcpu': '%s'.",
+                      placement);
         return false;
     }
+    /* 'auto': numad's advice at start, which vrt refuses there (qemu_command.c) */
+    vrt_domain_tune_get(def)->vcpu_placement_auto = placement && g_str_equal(placement, "auto");
     if (!g_ascii_string_to_unsigned(text, 10, 1, VRT_DOMAIN_MAX_VCPUS, &v, NULL)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "maximum vcpus count must be an integer between 1 and %d",
                       VRT_DOMAIN_MAX_VCPUS);

@@ -515,9 +515,19 @@ parse_numatune(xmlNodePtr node, VrtDomainTuneDef *t, GError **error)
             vrt_error_set(error, VIR_ERR_XML_ERROR, "Unsupported NUMA memory tuning mode '%s'", mode);
             return false;
         }
-        if (placement && !g_str_equal(placement, "static")) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "numatune placement '%s' is not supported", placement);
+        if (placement && !g_str_equal(placement, "static") && !g_str_equal(placement, "auto")) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Unsupported NUMA memory placement mode '%s'", placement);
             return false;
+        }
+        /* neither: the vCPUs' placement, known once the definition is whole */
+        t->numa_placement_implicit = !placement && !nodeset;
+        t->numa_placement_auto = (placement && g_str_equal(placement, "auto")) || t->numa_placement_implicit;
+        if (t->numa_placement_auto) {
+            /* the nodeset is numad's, as in libvirt */
+            g_clear_pointer(&t->numa_nodeset, g_free);
+            g_free(t->numa_mode);
+            t->numa_mode = g_strdup(mode ? mode : "strict");
+            continue;
         }
         if (!nodeset) {
             vrt_error_set(error, VIR_ERR_XML_ERROR,
@@ -646,10 +656,12 @@ vrt_domain_tune_format_cpu(GString *buf, guint indent, const VrtDomainTuneDef *t
         f.indent--;
         vrt_fmt_line(&f, "</cputune>");
     }
-    if (t->numa_nodeset || t->memnodes->len) {
+    if (t->numa_nodeset || t->memnodes->len || t->numa_placement_auto) {
         vrt_fmt_line(&f, "<numatune>");
         f.indent++;
-        if (t->numa_nodeset)
+        if (t->numa_placement_auto)
+            vrt_fmt_line(&f, "<memory mode='%s' placement='auto'/>", t->numa_mode);
+        else if (t->numa_nodeset)
             vrt_fmt_line(&f, "<memory mode='%s' nodeset='%s'/>", t->numa_mode, t->numa_nodeset);
         for (guint i = 0; i < t->memnodes->len; i++) {
             const VrtDomainMemnode *m = g_ptr_array_index(t->memnodes, i);

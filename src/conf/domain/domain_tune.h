@@ -55,6 +55,9 @@ struct _VrtDomainTuneDef {
     char *numa_nodeset; /* canonical, NULL */
     /* <numatune><memnode cellid= mode= nodeset=>: a guest NUMA cell's host nodes */
     GPtrArray *memnodes; /* VrtDomainMemnode*, by cellid */
+    /* placement='auto' of <vcpu> and of <numatune><memory>: numad's advice */
+    bool vcpu_placement_auto, numa_placement_auto;
+    bool numa_placement_implicit; /* <memory> with neither nodeset nor placement */
 };
 typedef struct _VrtDomainTuneDef VrtDomainTuneDef;
 

@@ -152,6 +152,25 @@ test_cells_and_idmap(void)
                                    "    <gid start='0' target='1000' count='10'/>\n  </idmap>"));
 }
 
+/* libvirt's pairing of <vcpu placement='auto'> and <numatune> placement */
+static void
+test_placement_auto(void)
+{
+    g_autofree char *vcpu = roundtrip("<domain type='qemu'><name>t</name><memory>65536</memory>"
+                                      "<vcpu placement='auto'>2</vcpu><os><type>hvm</type></os></domain>");
+    g_autofree char *mem = roundtrip("<domain type='qemu'><name>t</name><memory>65536</memory>"
+                                     "<vcpu placement='static'>2</vcpu><numatune><memory mode='interleave' "
+                                     "placement='auto'/></numatune><os><type>hvm</type></os></domain>");
+
+    g_assert_nonnull(strstr(vcpu, "<vcpu placement='auto'>2</vcpu>\n  <numatune>\n"
+                                  "    <memory mode='strict' placement='auto'/>\n  </numatune>"));
+    g_assert_nonnull(strstr(mem, "<vcpu placement='auto'>2</vcpu>\n  <numatune>\n"
+                                 "    <memory mode='interleave' placement='auto'/>\n  </numatune>"));
+    assert_refused("<domain type='qemu'><name>t</name><memory>65536</memory><numatune><memory mode='strict'/>"
+                   "</numatune><os><type>hvm</type></os></domain>",
+                   VIR_ERR_XML_ERROR, "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -160,5 +179,6 @@ main(int argc, char **argv)
     g_test_add_func("/domain/memory/refusals", test_memory_refusals);
     g_test_add_func("/domain/memory/memnode", test_memnode);
     g_test_add_func("/domain/memory/cells-idmap", test_cells_and_idmap);
+    g_test_add_func("/domain/memory/placement-auto", test_placement_auto);
     return g_test_run();
 }

@@ -1576,6 +1576,14 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     g_autofree char *rtc = NULL;
     g_autoptr(GString) features_machine = NULL;
 
+    /* libvirt asks numad where to place an 'auto' domain; without numad
+     * the placement would silently be none at all */
+    if (def->tune && (def->tune->vcpu_placement_auto || def->tune->numa_placement_auto)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "automatic NUMA placement (placement='auto') needs numad, which vrt does not run; "
+                      "give the <vcpu> cpuset and <numatune> nodeset instead");
+        return NULL;
+    }
     arg(&b, opts->emulator);
     argf(&b, "-name");
     argf(&b, "guest=%s,debug-threads=on", name);

@@ -346,9 +346,19 @@ vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
             if (!parse_mode(c, "mode", (const char *const[]){ "shared", "private", NULL }, &mem->access_mode, error))
                 return false;
         } else if (vrt_xml_is(c, "allocation")) {
-            if (!parse_mode(c, "mode", (const char *const[]){ "immediate", "ondemand", NULL }, &mem->allocation_mode,
-                            error))
+            g_autofree char *mode = vrt_xml_prop(c, "mode");
+
+            if (!vrt_xml_check_attrs(c, error, "mode", "threads", NULL) ||
+                !vrt_xml_prop_uint(c, "threads", G_MAXUINT, &mem->allocation_threads, NULL, error))
                 return false;
+            if (mode && !g_str_equal(mode, "immediate") && !g_str_equal(mode, "ondemand")) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "Invalid value for attribute 'mode' in element 'allocation': '%s'.", mode);
+                return false;
+            }
+            g_free(mem->allocation_mode);
+            mem->allocation_mode = g_steal_pointer(&mode);
+            mem->allocation_set = true;
         } else {
             return vrt_xml_unsupported(c, error);
         }
@@ -522,7 +532,7 @@ vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem)
     if (!mem || !mem->backing)
         return;
     if (!mem->hugepages && !mem->locked && !mem->discard && !mem->source_type && !mem->access_mode &&
-        !mem->allocation_mode && !mem->nosharepages)
+        !mem->allocation_set && !mem->nosharepages)
         return;
     vrt_fmt_line(f, "<memoryBacking>");
     f->indent++;
@@ -536,8 +546,15 @@ vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem)
         vrt_fmt_line(f, "<source type='%s'/>", mem->source_type);
     if (mem->access_mode)
         vrt_fmt_line(f, "<access mode='%s'/>", mem->access_mode);
-    if (mem->allocation_mode)
-        vrt_fmt_line(f, "<allocation mode='%s'/>", mem->allocation_mode);
+    if (mem->allocation_set) {
+        g_autoptr(GString) attrs = g_string_new(NULL);
+
+        if (mem->allocation_mode)
+            g_string_append_printf(attrs, " mode='%s'", mem->allocation_mode);
+        if (mem->allocation_threads)
+            g_string_append_printf(attrs, " threads='%u'", mem->allocation_threads);
+        vrt_fmt_line(f, "<allocation%s/>", attrs->str);
+    }
     if (mem->discard)
         vrt_fmt_line(f, "<discard/>");
     f->indent--;

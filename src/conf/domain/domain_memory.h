@@ -34,6 +34,8 @@ typedef struct _VrtDomainMemDef {
     char *source_type; /* "anonymous", "memfd", NULL */
     char *access_mode; /* "shared", "private", NULL */
     char *allocation_mode; /* "immediate", "ondemand", NULL */
+    bool allocation_set; /* an <allocation> was written */
+    guint allocation_threads; /* threads=: preallocation threads, 0: QEMU's default */
     guint64 max_memory_kib; /* <maxMemory>, 0: no memory hotplug */
     guint slots;
     GPtrArray *devs; /* VrtDomainMemoryDevDef* (domain_memory_dev.h), in order */

@@ -144,6 +144,11 @@ test_cells_and_idmap(void)
                   "<idmap><gid start='0' target='1000' count='10'/><uid start='5' target='2' count='1'/>"
                   "<uid start='0' target='1000' count='5'/></idmap></domain>");
 
+    g_autofree char *alloc =
+        roundtrip("<domain type='qemu'><name>t</name><memory>65536</memory><memoryBacking><allocation "
+                  "threads='8' mode='immediate'/></memoryBacking><os><type>hvm</type></os></domain>");
+
+    g_assert_nonnull(strstr(alloc, "<allocation mode='immediate' threads='8'/>"));
     /* a cell without an id is the cell of its position */
     g_assert_nonnull(strstr(xml, "<cell id='0' cpus='0' memory='262144' unit='KiB' discard='yes'/>\n"
                                  "      <cell id='1' cpus='1' memory='262144' unit='KiB'/>"));

@@ -1317,8 +1317,12 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
         json_object_set_int_member(o, "hugetlbsize", (gint64)(page_kib * 1024));
     if (access)
         json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
-    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 || (huge && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
+    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 ||
+        (huge && g_strcmp0(mem->allocation_mode, "ondemand") != 0)) {
         json_object_set_boolean_member(o, "prealloc", TRUE);
+        if (mem->allocation_threads)
+            json_object_set_int_member(o, "prealloc-threads", mem->allocation_threads);
+    }
     /* a cell's discard= wins over the domain's <discard/> */
     if (cell_discard == VRT_TRISTATE_YES || (cell_discard == VRT_TRISTATE_DEFAULT && mem->discard))
         json_object_set_boolean_member(o, "discard-data", TRUE);
@@ -1463,8 +1467,11 @@ build_memory_device(CmdBuilder *b, guint i, GError **error)
     if (access)
         json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
     /* an nvdimm is preallocated unless it is real persistent memory */
-    if ((prealloc && m->model != VRT_MEMDEV_VIRTIO_MEM) || (m->model == VRT_MEMDEV_NVDIMM && !m->pmem))
+    if ((prealloc && m->model != VRT_MEMDEV_VIRTIO_MEM) || (m->model == VRT_MEMDEV_NVDIMM && !m->pmem)) {
         json_object_set_boolean_member(o, "prealloc", TRUE);
+        if (def->mem->allocation_threads)
+            json_object_set_int_member(o, "prealloc-threads", def->mem->allocation_threads);
+    }
     json_object_set_int_member(o, "size", (gint64)memdev_bytes(m));
     if (m->alignsize_kib)
         json_object_set_int_member(o, "align", (gint64)(m->alignsize_kib * 1024));

@@ -5,6 +5,7 @@
  * device aliases the way QEMU and libvirt name them, and generated MACs.
  * Addresses already present are never moved, so assignment is stable.
  */
+#include "conf/domain/domain_memory_dev.h"
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"
 
@@ -147,6 +148,13 @@ collect_refs(const VrtDomainDef *cdef)
         VrtDomainChrDef *s = def->serials->pdata[i];
         add_ref(refs, &s->info, g_strcmp0(s->target_type, "pci-serial") == 0 ? NEED_PCI : NEED_NONE, NULL, "serial %s",
                 s->target_type);
+    }
+    /* virtio-mem and virtio-pmem last, as libvirt */
+    for (guint i = 0; vrt_domain_memdev(def, i); i++) {
+        VrtDomainMemoryDevDef *m = vrt_domain_memdev(def, i);
+
+        if (m->model == VRT_MEMDEV_VIRTIO_MEM || m->model == VRT_MEMDEV_VIRTIO_PMEM)
+            add_ref(refs, &m->info, NEED_PCIE, NULL, "memory %s", vrt_memdev_model_names[m->model]);
     }
     return refs;
 }

@@ -257,6 +257,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     vrt_domain_os_firmware_clear(&def->os.fw);
     g_free(def->vcpu_cpuset);
     vrt_domain_mem_free(def->mem);
+    g_free(def->idmap);
     if (def->iothread_ids)
         g_array_unref(def->iothread_ids);
     vrt_domain_iommu_free(def->iommu);

@@ -600,6 +600,7 @@ typedef struct _VrtDomainDef {
     VrtDomainWatchdogDef *watchdog; /* NULL = none */
     struct _VrtDomainTuneDef *tune; /* blkiotune, memtune, cputune, numatune (domain_tune.h); NULL = none */
     VrtDomainMemDef *mem; /* <cpu><numa>, <memoryBacking> (domain_memory.h); NULL = none */
+    char *idmap; /* <idmap>'s entries as written (domain_idmap.c); NULL = none */
     guint iothreads; /* <iothreads>, 0 = none (domain_iothreads.c) */
     GArray *iothread_ids; /* guint: the ids <iothreadids> names; NULL = none */
     GPtrArray *qemu_args; /* <qemu:commandline><qemu:arg value=>: char*; NULL = none (domain_qemu_ns.c) */

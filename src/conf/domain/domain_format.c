@@ -257,6 +257,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
     for (guint i = 0; i < def->rngs->len; i++)
         vrt_format_rng(f, def->rngs->pdata[i]);
     vrt_format_tpms(f, def);
+    vrt_format_memory_devices(f, def);
     vrt_format_iommu(f, def->iommu);
     f->indent--;
     vrt_fmt_line(f, "</devices>");
@@ -291,19 +292,22 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
         vrt_fmt_line(&f, "<description>%s</description>", desc);
     if (def->metadata)
         vrt_fmt_line(&f, "%s", def->metadata);
+    vrt_format_max_memory(&f, def);
     vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
     vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>", def->current_memory_kib);
     vrt_domain_tune_format_mem(buf, f.indent, def->tune);
     vrt_format_memory_backing(&f, def->mem);
     g_autofree char *vcpu_cpuset = def->vcpu_cpuset ? g_strdup_printf(" cpuset='%s'", def->vcpu_cpuset) : g_strdup("");
+    const char *placement = def->tune && def->tune->vcpu_placement_auto ? "auto" : "static";
     if (def->current_vcpus && def->current_vcpus != def->vcpus)
-        vrt_fmt_line(&f, "<vcpu placement='static'%s current='%u'>%u</vcpu>", vcpu_cpuset, def->current_vcpus,
+        vrt_fmt_line(&f, "<vcpu placement='%s'%s current='%u'>%u</vcpu>", placement, vcpu_cpuset, def->current_vcpus,
                      def->vcpus);
     else
-        vrt_fmt_line(&f, "<vcpu placement='static'%s>%u</vcpu>", vcpu_cpuset, def->vcpus);
+        vrt_fmt_line(&f, "<vcpu placement='%s'%s>%u</vcpu>", placement, vcpu_cpuset, def->vcpus);
     vrt_format_iothreads(&f, def);
     vrt_domain_tune_format_cpu(buf, f.indent, def->tune);
     format_os(&f, def);
+    vrt_format_idmap(&f, def);
     format_features(&f, def);
     format_cpu(&f, def);
     format_clock(&f, def);

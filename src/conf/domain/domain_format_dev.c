@@ -89,6 +89,12 @@ format_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
     format_info_master(f, info, -1);
 }
 
+void
+vrt_format_device_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
+{
+    format_info(f, info);
+}
+
 static bool
 info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
 {

@@ -4,6 +4,7 @@
  * a domain with NUMA cells has as much memory as its cells together: the
  * <memory> it gives is replaced by their sum.
  */
+#include "conf/domain/domain_memory_dev.h"
 #include "conf/domain/domain_priv.h"
 #include "conf/domain/domain_tune.h"
 #include "util/error.h"
@@ -38,19 +39,22 @@ vrt_domain_mem_free(VrtDomainMemDef *mem)
     g_ptr_array_unref(mem->cells);
     if (mem->pages)
         g_ptr_array_unref(mem->pages);
+    if (mem->devs)
+        g_ptr_array_unref(mem->devs);
     g_free(mem->source_type);
     g_free(mem->access_mode);
     g_free(mem->allocation_mode);
     g_free(mem);
 }
 
-static VrtDomainMemDef *
-mem_of(VrtDomainDef *def)
+VrtDomainMemDef *
+vrt_domain_mem_get(VrtDomainDef *def)
 {
     if (!def->mem) {
         def->mem = g_new0(VrtDomainMemDef, 1);
         def->mem->cells = g_ptr_array_new_with_free_func((GDestroyNotify)cell_free);
         def->mem->pages = g_ptr_array_new_with_free_func((GDestroyNotify)page_free);
+        def->mem->devs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_memdev_free);
     }
     return def->mem;
 }
@@ -103,7 +107,7 @@ scale_kib(xmlNodePtr node, const char *value, const char *unit, guint64 *kib, GE
 }
 
 static bool
-parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
+parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, guint index, GError **error)
 {
     g_autofree char *cpus = vrt_xml_prop(node, "cpus");
     g_autofree char *memory = vrt_xml_prop(node, "memory");
@@ -113,15 +117,17 @@ parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
     bool have_id = false;
     guint id = 0;
 
-    if (!vrt_xml_check_attrs(node, error, "id", "cpus", "memory", "unit", "memAccess", NULL) ||
-        !vrt_xml_prop_uint(node, "id", G_MAXUINT, &id, &have_id, error))
+    VrtTristate discard = VRT_TRISTATE_DEFAULT;
+
+    if (!vrt_xml_check_attrs(node, error, "id", "cpus", "memory", "unit", "memAccess", "discard", NULL) ||
+        !vrt_xml_prop_uint(node, "id", G_MAXUINT, &id, &have_id, error) ||
+        !vrt_xml_prop_tristate(node, "discard", false, &discard, error))
         return false;
     if (node->children && vrt_xml_next_element(node->children))
         return vrt_xml_unsupported(vrt_xml_next_element(node->children), error); /* distances, caches */
-    if (!have_id) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing 'id' attribute in NUMA cell");
-        return false;
-    }
+    /* a cell without an id is the cell of its position, as in libvirt */
+    if (!have_id)
+        id = index;
     if (id >= n) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
                       "Exactly one 'cell' element per guest NUMA cell allowed, non-contiguous ranges or ranges not "
@@ -144,6 +150,7 @@ parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
     cell = g_new0(VrtDomainNumaCell, 1);
     cell->id = id;
     cell->mem_access = g_steal_pointer(&access);
+    cell->discard = discard;
     if (!scale_kib(node, memory, unit, &cell->memory_kib, error) ||
         (cpus && !(cell->cpus = vrt_cpuset_canonical(cpus, CPUSET_MAX, error)))) {
         cell_free(cell);
@@ -160,8 +167,8 @@ parse_cell(xmlNodePtr node, VrtDomainMemDef *mem, guint n, GError **error)
 bool
 vrt_parse_numa(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
-    VrtDomainMemDef *mem = mem_of(def);
-    guint n = 0;
+    VrtDomainMemDef *mem = vrt_domain_mem_get(def);
+    guint n = 0, index = 0;
 
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
@@ -174,7 +181,7 @@ vrt_parse_numa(xmlNodePtr node, VrtDomainDef *def, GError **error)
     g_ptr_array_set_size(mem->cells, 0);
     VRT_XML_FOREACH_CHILD(c, node)
     {
-        if (!parse_cell(c, mem, n, error))
+        if (!parse_cell(c, mem, n, index++, error))
             return false;
     }
     return true;
@@ -315,7 +322,7 @@ vrt_domain_mem_page_kib(const VrtDomainMemDef *mem, int cell, guint64 *kib)
 bool
 vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
-    VrtDomainMemDef *mem = mem_of(def);
+    VrtDomainMemDef *mem = vrt_domain_mem_get(def);
 
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
@@ -339,9 +346,19 @@ vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
             if (!parse_mode(c, "mode", (const char *const[]){ "shared", "private", NULL }, &mem->access_mode, error))
                 return false;
         } else if (vrt_xml_is(c, "allocation")) {
-            if (!parse_mode(c, "mode", (const char *const[]){ "immediate", "ondemand", NULL }, &mem->allocation_mode,
-                            error))
+            g_autofree char *mode = vrt_xml_prop(c, "mode");
+
+            if (!vrt_xml_check_attrs(c, error, "mode", "threads", NULL) ||
+                !vrt_xml_prop_uint(c, "threads", G_MAXUINT, &mem->allocation_threads, NULL, error))
                 return false;
+            if (mode && !g_str_equal(mode, "immediate") && !g_str_equal(mode, "ondemand")) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "Invalid value for attribute 'mode' in element 'allocation': '%s'.", mode);
+                return false;
+            }
+            g_free(mem->allocation_mode);
+            mem->allocation_mode = g_steal_pointer(&mode);
+            mem->allocation_set = true;
         } else {
             return vrt_xml_unsupported(c, error);
         }
@@ -383,13 +400,58 @@ vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error)
 {
     guint64 total = 0;
     guint vcpus = def->vcpus ? def->vcpus : 1;
+    guint ncells = def->mem ? def->mem->cells->len : 0;
 
+    /* libvirt's pairing of the two automatic placements: memory placed by
+     * numad puts the vCPUs there too unless they are pinned, and vCPUs
+     * placed by numad take their memory from the same advice */
+    if (def->tune && def->tune->numa_placement_implicit && !def->tune->vcpu_placement_auto) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
+                      "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
+        return false;
+    }
+    if (def->tune && def->tune->numa_placement_auto && !def->vcpu_cpuset)
+        def->tune->vcpu_placement_auto = true;
+    if (def->tune && def->tune->vcpu_placement_auto && !def->tune->numa_nodeset && !def->tune->numa_placement_auto) {
+        def->tune->numa_placement_auto = true;
+        g_free(def->tune->numa_mode);
+        def->tune->numa_mode = g_strdup("strict");
+    }
+    if (def->tune && def->tune->numa_placement_auto && def->tune->memnodes->len) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
+                      "Per-node binding is not compatible with automatic NUMA placement.");
+        return false;
+    }
+    for (guint i = 0; def->tune && i < def->tune->memnodes->len; i++) {
+        const VrtDomainMemnode *m = g_ptr_array_index(def->tune->memnodes, i);
+
+        if (!ncells) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Element 'memnode' is invalid without any guest NUMA cells");
+            return false;
+        }
+        if (g_strcmp0(def->tune->numa_mode, "restrictive") == 0 && !g_str_equal(m->mode, "restrictive")) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
+                          "'restrictive' mode is required in memnode element when mode is 'restrictive' in memory "
+                          "element");
+            return false;
+        }
+        if (m->cellid >= ncells) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid attribute cellid '%u' in memnode element", m->cellid);
+            return false;
+        }
+    }
     if (!def->mem)
         return true;
     if (!check_hugepages(def->mem, error))
         return false;
-    if (!def->mem->cells->len)
+    if (!def->mem->cells->len) {
+        /* the devices' memory is part of <memory> */
+        if (vrt_domain_memdevs_kib(def) > def->memory_kib) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Total size of memory devices exceeds the total memory size");
+            return false;
+        }
         return true;
+    }
     for (guint i = 0; i < def->mem->cells->len; i++) {
         const VrtDomainNumaCell *a = g_ptr_array_index(def->mem->cells, i);
         g_auto(GStrv) ranges = a->cpus ? g_strsplit(a->cpus, ",", -1) : NULL;
@@ -413,7 +475,8 @@ vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error)
             }
         }
     }
-    def->memory_kib = total;
+    /* as libvirtd's define (ABI update): the cells, then the devices */
+    def->memory_kib = total + vrt_domain_memdevs_kib(def);
     return true;
 }
 
@@ -434,6 +497,8 @@ vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem)
         g_string_append_printf(attrs, " memory='%" G_GUINT64_FORMAT "' unit='KiB'", c->memory_kib);
         if (c->mem_access)
             g_string_append_printf(attrs, " memAccess='%s'", c->mem_access);
+        if (c->discard != VRT_TRISTATE_DEFAULT)
+            g_string_append_printf(attrs, " discard='%s'", c->discard == VRT_TRISTATE_YES ? "yes" : "no");
         vrt_fmt_line(f, "<cell%s/>", attrs->str);
     }
     f->indent--;
@@ -467,7 +532,7 @@ vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem)
     if (!mem || !mem->backing)
         return;
     if (!mem->hugepages && !mem->locked && !mem->discard && !mem->source_type && !mem->access_mode &&
-        !mem->allocation_mode && !mem->nosharepages)
+        !mem->allocation_set && !mem->nosharepages)
         return;
     vrt_fmt_line(f, "<memoryBacking>");
     f->indent++;
@@ -481,8 +546,15 @@ vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem)
         vrt_fmt_line(f, "<source type='%s'/>", mem->source_type);
     if (mem->access_mode)
         vrt_fmt_line(f, "<access mode='%s'/>", mem->access_mode);
-    if (mem->allocation_mode)
-        vrt_fmt_line(f, "<allocation mode='%s'/>", mem->allocation_mode);
+    if (mem->allocation_set) {
+        g_autoptr(GString) attrs = g_string_new(NULL);
+
+        if (mem->allocation_mode)
+            g_string_append_printf(attrs, " mode='%s'", mem->allocation_mode);
+        if (mem->allocation_threads)
+            g_string_append_printf(attrs, " threads='%u'", mem->allocation_threads);
+        vrt_fmt_line(f, "<allocation%s/>", attrs->str);
+    }
     if (mem->discard)
         vrt_fmt_line(f, "<discard/>");
     f->indent--;

@@ -14,6 +14,7 @@ typedef struct {
     char *cpus; /* canonical cpuset ("0-1,4"), NULL: a cell without CPUs */
     guint64 memory_kib;
     char *mem_access; /* memAccess=: "shared", "private", NULL */
+    int discard; /* discard= (a VrtTristate): the domain's <discard/> overridden */
 } VrtDomainNumaCell;
 
 /* <memoryBacking><hugepages><page size= nodeset=> */
@@ -33,6 +34,11 @@ typedef struct _VrtDomainMemDef {
     char *source_type; /* "anonymous", "memfd", NULL */
     char *access_mode; /* "shared", "private", NULL */
     char *allocation_mode; /* "immediate", "ondemand", NULL */
+    bool allocation_set; /* an <allocation> was written */
+    guint allocation_threads; /* threads=: preallocation threads, 0: QEMU's default */
+    guint64 max_memory_kib; /* <maxMemory>, 0: no memory hotplug */
+    guint slots;
+    GPtrArray *devs; /* VrtDomainMemoryDevDef* (domain_memory_dev.h), in order */
 } VrtDomainMemDef;
 
 void vrt_domain_mem_free(VrtDomainMemDef *mem);

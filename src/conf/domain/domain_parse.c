@@ -5,6 +5,7 @@
  * applies (defaults, a serial behind a serial console, uuid generation,
  * address conflicts). Anything not understood is refused by name.
  */
+#include "conf/domain/domain_memory_dev.h"
 #include "conf/domain/domain_priv.h"
 #include "conf/domain/domain_tune.h"
 #include "util/error.h"
@@ -69,7 +70,8 @@ parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid value '%s' for <%s>", text, (const char *)node->name);
         return false;
     }
-    if (value > G_MAXUINT64 / scale || value * scale / 1024 > G_MAXUINT64 / 1024 / 1024) {
+    /* libvirt's bound: the value in bytes fits a long long */
+    if (value > (guint64)G_MAXINT64 / scale) {
         vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text, unit ? unit : "KiB",
                       (const char *)node->name);
         return false;
@@ -95,10 +97,13 @@ parse_vcpu(xmlNodePtr node, VrtDomainDef *def, GError **error)
         if (cpuset && !(def->vcpu_cpuset = vrt_cpuset_canonical(cpuset, 4096, error)))
             return false;
     }
-    if (placement && !g_str_equal(placement, "static")) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vcpu placement '%s' is not supported", placement);
+    if (placement && !g_str_equal(placement, "static") && !g_str_equal(placement, "auto")) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'placement' in element 'vcpu': '%s'.",
+                      placement);
         return false;
     }
+    /* 'auto': numad's advice at start, which vrt refuses there (qemu_command.c) */
+    vrt_domain_tune_get(def)->vcpu_placement_auto = placement && g_str_equal(placement, "auto");
     if (!g_ascii_string_to_unsigned(text, 10, 1, VRT_DOMAIN_MAX_VCPUS, &v, NULL)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "maximum vcpus count must be an integer between 1 and %d",
                       VRT_DOMAIN_MAX_VCPUS);
@@ -735,6 +740,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
                 return false;
             continue;
         }
+        if (vrt_xml_is(c, "memory")) {
+            if (!vrt_parse_memory_device(ctx, c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "tpm")) {
             if (!vrt_parse_tpm(c, def, error))
                 return false;
@@ -870,6 +880,10 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
     }
     if (vrt_xml_is(c, "memory"))
         return parse_memory(c, &def->memory_kib, error);
+    if (vrt_xml_is(c, "idmap"))
+        return vrt_parse_idmap(c, def, error);
+    if (vrt_xml_is(c, "maxMemory"))
+        return vrt_parse_max_memory(c, def, error);
     if (vrt_xml_is(c, "currentMemory")) {
         *have_cur = true;
         return parse_memory(c, &def->current_memory_kib, error);
@@ -1081,8 +1095,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "an os <type> must be specified");
         return false;
     }
-    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_iothreads_post_parse(def, error) ||
-        !vrt_domain_features_post_parse(def, error))
+    if (!vrt_domain_mem_post_parse(def, error) || !vrt_domain_memdevs_post_parse(def, error) ||
+        !vrt_domain_iothreads_post_parse(def, error) || !vrt_domain_features_post_parse(def, error))
         return false;
     if (def->memory_kib == 0) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Memory size must be specified via <memory>");

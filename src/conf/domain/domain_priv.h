@@ -69,6 +69,11 @@ bool vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error
 /* After the whole definition is read: the memory is the cells' sum, each
  * cell's vCPUs exist and belong to it alone. */
 bool vrt_domain_mem_post_parse(VrtDomainDef *def, GError **error);
+/* <maxMemory> and <devices><memory> (domain_memory_dev.c) */
+VrtDomainMemDef *vrt_domain_mem_get(VrtDomainDef *def);
+bool vrt_parse_idmap(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_max_memory(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_memory_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 
 /* ---- I/O threads (domain_iothreads.c) ------------------------------ */
 
@@ -132,6 +137,10 @@ void vrt_format_watchdog(VrtFmt *f, const VrtDomainWatchdogDef *w);
 void vrt_format_os_firmware_attr(GString *attrs, const VrtDomainOsFirmwareDef *fw);
 void vrt_format_os_loader(VrtFmt *f, const VrtDomainOsFirmwareDef *fw);
 void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
+void vrt_format_idmap(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_max_memory(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_memory_devices(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_device_info(VrtFmt *f, const VrtDomainDeviceInfo *info);
 void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);

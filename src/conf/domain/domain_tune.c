@@ -34,6 +34,28 @@ vcpupin_free(gpointer p)
     g_free(v);
 }
 
+static void
+memnode_free(gpointer p)
+{
+    VrtDomainMemnode *m = p;
+
+    g_free(m->mode);
+    g_free(m->nodeset);
+    g_free(m);
+}
+
+const VrtDomainMemnode *
+vrt_domain_tune_memnode(const VrtDomainTuneDef *t, guint cellid)
+{
+    for (guint i = 0; t && i < t->memnodes->len; i++) {
+        const VrtDomainMemnode *m = g_ptr_array_index(t->memnodes, i);
+
+        if (m->cellid == cellid)
+            return m;
+    }
+    return NULL;
+}
+
 VrtDomainTuneDef *
 vrt_domain_tune_new(void)
 {
@@ -41,6 +63,7 @@ vrt_domain_tune_new(void)
 
     t->blkio_devices = g_ptr_array_new_with_free_func(blkio_device_free);
     t->vcpupins = g_ptr_array_new_with_free_func(vcpupin_free);
+    t->memnodes = g_ptr_array_new_with_free_func(memnode_free);
     t->hard_limit = t->soft_limit = t->swap_hard_limit = VRT_MEMORY_UNLIMITED;
     return t;
 }
@@ -55,6 +78,7 @@ vrt_domain_tune_free(VrtDomainTuneDef *t)
     g_free(t->emulatorpin);
     g_free(t->numa_mode);
     g_free(t->numa_nodeset);
+    g_ptr_array_unref(t->memnodes);
     g_free(t);
 }
 
@@ -416,16 +440,70 @@ parse_cputune(xmlNodePtr node, VrtDomainTuneDef *t, GError **error)
 
 static const char *const numa_modes[] = { "strict", "preferred", "interleave", "restrictive", NULL };
 
+static gint
+memnode_cmp(gconstpointer a, gconstpointer b)
+{
+    const VrtDomainMemnode *x = *(VrtDomainMemnode *const *)a, *y = *(VrtDomainMemnode *const *)b;
+
+    return x->cellid < y->cellid ? -1 : x->cellid > y->cellid;
+}
+
+/* <memnode cellid= mode= nodeset=>, libvirt's checks; the cell is checked
+ * against <cpu><numa> once the definition is whole (domain_memory.c). */
+static bool
+parse_memnode(xmlNodePtr c, VrtDomainTuneDef *t, GError **error)
+{
+    g_autofree char *mode = vrt_xml_prop(c, "mode");
+    g_autofree char *nodeset = vrt_xml_prop(c, "nodeset");
+    VrtDomainMemnode *m;
+    guint cellid = 0;
+    bool have = false;
+
+    if (!vrt_xml_check_attrs(c, error, "cellid", "mode", "nodeset", NULL) ||
+        !vrt_xml_prop_uint(c, "cellid", G_MAXUINT, &cellid, &have, error))
+        return false;
+    if (!have) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing required cellid attribute in memnode element");
+        return false;
+    }
+    if (vrt_domain_tune_memnode(t, cellid)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Multiple memnode elements with cellid %u", cellid);
+        return false;
+    }
+    if (mode && vrt_enum_from_string(numa_modes, mode) < 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid mode attribute in memnode element: %s", mode);
+        return false;
+    }
+    if (!nodeset) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing required nodeset attribute in memnode element");
+        return false;
+    }
+    m = g_new0(VrtDomainMemnode, 1);
+    m->cellid = cellid;
+    m->mode = g_strdup(mode ? mode : "strict");
+    g_ptr_array_add(t->memnodes, m);
+    if (!(m->nodeset = vrt_cpuset_canonical(nodeset, CPUSET_MAX, error)))
+        return false;
+    g_ptr_array_sort(t->memnodes, memnode_cmp);
+    return true;
+}
+
 static bool
 parse_numatune(xmlNodePtr node, VrtDomainTuneDef *t, GError **error)
 {
     if (!vrt_xml_check_attrs(node, error, NULL))
         return false;
+    g_ptr_array_set_size(t->memnodes, 0);
     for (xmlNodePtr c = vrt_xml_next_element(node->children); c; c = vrt_xml_next_element(c->next)) {
         g_autofree char *mode = NULL;
         g_autofree char *placement = NULL;
         g_autofree char *nodeset = NULL;
 
+        if (vrt_xml_is(c, "memnode")) {
+            if (!parse_memnode(c, t, error))
+                return false;
+            continue;
+        }
         if (!vrt_xml_is(c, "memory"))
             return vrt_xml_unsupported(c, error);
         if (!vrt_xml_check_attrs(c, error, "mode", "nodeset", "placement", NULL))
@@ -437,9 +515,19 @@ parse_numatune(xmlNodePtr node, VrtDomainTuneDef *t, GError **error)
             vrt_error_set(error, VIR_ERR_XML_ERROR, "Unsupported NUMA memory tuning mode '%s'", mode);
             return false;
         }
-        if (placement && !g_str_equal(placement, "static")) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "numatune placement '%s' is not supported", placement);
+        if (placement && !g_str_equal(placement, "static") && !g_str_equal(placement, "auto")) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Unsupported NUMA memory placement mode '%s'", placement);
             return false;
+        }
+        /* neither: the vCPUs' placement, known once the definition is whole */
+        t->numa_placement_implicit = !placement && !nodeset;
+        t->numa_placement_auto = (placement && g_str_equal(placement, "auto")) || t->numa_placement_implicit;
+        if (t->numa_placement_auto) {
+            /* the nodeset is numad's, as in libvirt */
+            g_clear_pointer(&t->numa_nodeset, g_free);
+            g_free(t->numa_mode);
+            t->numa_mode = g_strdup(mode ? mode : "strict");
+            continue;
         }
         if (!nodeset) {
             vrt_error_set(error, VIR_ERR_XML_ERROR,
@@ -568,10 +656,18 @@ vrt_domain_tune_format_cpu(GString *buf, guint indent, const VrtDomainTuneDef *t
         f.indent--;
         vrt_fmt_line(&f, "</cputune>");
     }
-    if (t->numa_nodeset) {
+    if (t->numa_nodeset || t->memnodes->len || t->numa_placement_auto) {
         vrt_fmt_line(&f, "<numatune>");
         f.indent++;
-        vrt_fmt_line(&f, "<memory mode='%s' nodeset='%s'/>", t->numa_mode, t->numa_nodeset);
+        if (t->numa_placement_auto)
+            vrt_fmt_line(&f, "<memory mode='%s' placement='auto'/>", t->numa_mode);
+        else if (t->numa_nodeset)
+            vrt_fmt_line(&f, "<memory mode='%s' nodeset='%s'/>", t->numa_mode, t->numa_nodeset);
+        for (guint i = 0; i < t->memnodes->len; i++) {
+            const VrtDomainMemnode *m = g_ptr_array_index(t->memnodes, i);
+
+            vrt_fmt_line(&f, "<memnode cellid='%u' mode='%s' nodeset='%s'/>", m->cellid, m->mode, m->nodeset);
+        }
         f.indent--;
         vrt_fmt_line(&f, "</numatune>");
     }

@@ -28,6 +28,15 @@ typedef struct {
     char *cpuset; /* canonical ("0-2,5") */
 } VrtDomainVcpuPin;
 
+typedef struct {
+    guint cellid;
+    char *mode; /* "strict", "preferred", "interleave", "restrictive" */
+    char *nodeset; /* canonical */
+} VrtDomainMemnode;
+
+/* the <memnode> of guest NUMA cell `cellid`, NULL: none */
+const VrtDomainMemnode *vrt_domain_tune_memnode(const struct _VrtDomainTuneDef *t, guint cellid);
+
 struct _VrtDomainTuneDef {
     /* <blkiotune> */
     guint blkio_weight; /* 0 = unset */
@@ -44,6 +53,11 @@ struct _VrtDomainTuneDef {
     /* <numatune><memory mode= nodeset=> */
     char *numa_mode; /* "strict", "preferred", "interleave", "restrictive"; NULL = unset */
     char *numa_nodeset; /* canonical, NULL */
+    /* <numatune><memnode cellid= mode= nodeset=>: a guest NUMA cell's host nodes */
+    GPtrArray *memnodes; /* VrtDomainMemnode*, by cellid */
+    /* placement='auto' of <vcpu> and of <numatune><memory>: numad's advice */
+    bool vcpu_placement_auto, numa_placement_auto;
+    bool numa_placement_implicit; /* <memory> with neither nodeset nor placement */
 };
 typedef struct _VrtDomainTuneDef VrtDomainTuneDef;
 

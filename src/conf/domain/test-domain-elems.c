@@ -223,8 +223,6 @@ test_numa_refusals(void)
 #define NUMA(vcpus, cells)                                                                                \
     "<domain type='qemu'><name>t</name><memory>1</memory><vcpu>" vcpus "</vcpu><os><type>hvm</type></os>" \
     "<cpu><numa>" cells "</numa></cpu></domain>"
-    assert_refused(NUMA("2", "<cell cpus='0-1' memory='1'/>"), VIR_ERR_XML_ERROR,
-                   "Missing 'id' attribute in NUMA cell");
     assert_refused(NUMA("2", "<cell id='1' cpus='0-1' memory='1'/>"), VIR_ERR_XML_ERROR,
                    "Exactly one 'cell' element per guest NUMA cell allowed");
     assert_refused(NUMA("2", "<cell id='0' cpus='0-2' memory='1'/>"), VIR_ERR_XML_ERROR,

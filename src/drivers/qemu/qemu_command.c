@@ -10,6 +10,8 @@
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_block_net.h"
 #include "drivers/qemu/qemu_command_features.h"
+#include "conf/domain/domain_memory_dev.h"
+#include "conf/domain/domain_tune.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -1351,6 +1353,8 @@ build_firmware(CmdBuilder *b)
 
 /* ---- memory: backends, NUMA nodes ---- */
 
+static void set_host_nodes(JsonObject *o, const char *nodeset, const char *policy);
+
 /* One memory backend object as libvirt asks for it: RAM, or memfd for
  * <source type='memfd'/> and hugepages (memfd's hugetlb, from the host's
  * pool of the page size the cell's <page> names; a page of the system's
@@ -1365,6 +1369,10 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
     bool huge = vrt_domain_mem_page_kib(mem, cell, &page_kib) && page_kib != (guint64)sysconf(_SC_PAGESIZE) / 1024;
     bool memfd = huge || g_strcmp0(mem->source_type, "memfd") == 0;
     const char *access = cell_access ? cell_access : mem->access_mode;
+    const VrtDomainMemnode *memnode = cell >= 0 ? vrt_domain_tune_memnode(b->def->tune, (guint)cell) : NULL;
+    const VrtDomainNumaCell *c =
+        cell >= 0 && (guint)cell < mem->cells->len ? g_ptr_array_index(mem->cells, cell) : NULL;
+    VrtTristate cell_discard = c ? (VrtTristate)c->discard : VRT_TRISTATE_DEFAULT;
 
     json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
     json_object_set_string_member(o, "id", id);
@@ -1374,11 +1382,20 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
         json_object_set_int_member(o, "hugetlbsize", (gint64)(page_kib * 1024));
     if (access)
         json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
-    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 || (huge && g_strcmp0(mem->allocation_mode, "ondemand") != 0))
+    if (g_strcmp0(mem->allocation_mode, "immediate") == 0 ||
+        (huge && g_strcmp0(mem->allocation_mode, "ondemand") != 0)) {
         json_object_set_boolean_member(o, "prealloc", TRUE);
-    if (mem->discard)
+        if (mem->allocation_threads)
+            json_object_set_int_member(o, "prealloc-threads", mem->allocation_threads);
+    }
+    /* a cell's discard= wins over the domain's <discard/> */
+    if (cell_discard == VRT_TRISTATE_YES || (cell_discard == VRT_TRISTATE_DEFAULT && mem->discard))
         json_object_set_boolean_member(o, "discard-data", TRUE);
     json_object_set_int_member(o, "size", (gint64)(kib * 1024));
+    /* <memnode>: the cell's memory bound to host nodes, but for
+     * 'restrictive', which only the cgroup's cpuset.mems applies */
+    if (memnode && !g_str_equal(memnode->mode, "restrictive"))
+        set_host_nodes(o, memnode->nodeset, g_str_equal(memnode->mode, "strict") ? "bind" : memnode->mode);
     arg_json(b, "-object", o);
 }
 
@@ -1415,6 +1432,11 @@ build_memory(CmdBuilder *b)
         build_memory_backend(b, "pc.ram", -1, b->def->memory_kib, NULL);
         g_string_append(machine, ",memory-backend=pc.ram");
     }
+    for (guint i = 0; vrt_domain_memdev(b->def, i); i++)
+        if (vrt_domain_memdev(b->def, i)->model == VRT_MEMDEV_NVDIMM) {
+            g_string_append(machine, ",nvdimm=on");
+            break;
+        }
     if (mem->nosharepages)
         g_string_append(machine, ",mem-merge=off");
     if (mem->locked) {
@@ -1422,6 +1444,136 @@ build_memory(CmdBuilder *b)
         arg(b, "mem-lock=on");
     }
     return g_string_free(machine, FALSE);
+}
+
+/* ---- memory devices ---- */
+
+/* host-nodes (a canonical node set) and the policy that binds to them */
+static void
+set_host_nodes(JsonObject *o, const char *nodeset, const char *policy)
+{
+    g_auto(GStrv) ranges = g_strsplit(nodeset, ",", -1);
+    JsonArray *nodes = json_array_new();
+
+    for (guint r = 0; ranges[r]; r++) {
+        const char *dash = strchr(ranges[r], '-');
+        guint64 lo = g_ascii_strtoull(ranges[r], NULL, 10);
+        guint64 hi = dash ? g_ascii_strtoull(dash + 1, NULL, 10) : lo;
+
+        for (guint64 n = lo; n <= hi; n++)
+            json_array_add_int_element(nodes, (gint64)n);
+    }
+    json_object_set_array_member(o, "host-nodes", nodes);
+    json_object_set_string_member(o, "policy", policy);
+}
+
+/* libvirt's size alignment of x86 memory modules, at start: 2 MiB */
+static guint64
+memdev_bytes(const VrtDomainMemoryDevDef *m)
+{
+    return (m->size_kib + 2047) / 2048 * 2048 * 1024;
+}
+
+/* QEMU's id of a memory device as libvirt names it: dimmSLOT, nvdimmSLOT,
+ * virtiomemN and virtiopmemN (N counting the devices of that model). */
+static char *
+memdev_alias(const VrtDomainDef *def, guint i)
+{
+    const VrtDomainMemoryDevDef *m = vrt_domain_memdev(def, i);
+    guint n = 0;
+
+    if (m->model == VRT_MEMDEV_DIMM || m->model == VRT_MEMDEV_NVDIMM)
+        return g_strdup_printf("%s%u", m->model == VRT_MEMDEV_DIMM ? "dimm" : "nvdimm", m->slot);
+    for (guint j = 0; j < i; j++)
+        n += vrt_domain_memdev(def, j)->model == m->model;
+    return g_strdup_printf("%s%u", m->model == VRT_MEMDEV_VIRTIO_MEM ? "virtiomem" : "virtiopmem", n);
+}
+
+/* One <memory> device: its backend object (RAM, or memfd's hugetlb for a
+ * <pagesize> other than the system's; the file of an nvdimm or
+ * virtio-pmem) bound to its <nodemask>, then the device on it. */
+static bool
+build_memory_device(CmdBuilder *b, guint i, GError **error)
+{
+    const VrtDomainDef *def = b->def;
+    const VrtDomainMemoryDevDef *m = vrt_domain_memdev(def, i);
+    g_autofree char *alias = memdev_alias(def, i);
+    g_autofree char *memdev = g_strdup_printf("mem%s", alias);
+    const char *access = m->access ? m->access : def->mem->access_mode;
+    bool file = m->model == VRT_MEMDEV_NVDIMM || m->model == VRT_MEMDEV_VIRTIO_PMEM;
+    guint64 page_kib = m->pagesize_kib;
+    bool huge, prealloc;
+    JsonObject *o, *dev;
+
+    /* QEMU plugs DIMMs through ACPI alone */
+    if ((m->model == VRT_MEMDEV_DIMM || m->model == VRT_MEMDEV_NVDIMM) && !(def->features & VRT_DOMAIN_FEATURE_ACPI)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "memory device '%s' needs ACPI: <features><acpi/> is missing",
+                      vrt_memdev_model_names[m->model]);
+        return false;
+    }
+    o = json_object_new();
+    if (!page_kib && !file && m->node >= 0)
+        vrt_domain_mem_page_kib(def->mem, m->node, &page_kib);
+    huge = !file && page_kib && page_kib != (guint64)sysconf(_SC_PAGESIZE) / 1024;
+    prealloc = huge || g_strcmp0(def->mem->allocation_mode, "immediate") == 0;
+    json_object_set_string_member(o, "qom-type",
+                                  file   ? "memory-backend-file"
+                                  : huge ? "memory-backend-memfd"
+                                         : "memory-backend-ram");
+    json_object_set_string_member(o, "id", memdev);
+    if (file)
+        json_object_set_string_member(o, "mem-path", m->path);
+    if (huge) {
+        json_object_set_boolean_member(o, "hugetlb", TRUE);
+        json_object_set_int_member(o, "hugetlbsize", (gint64)(page_kib * 1024));
+    }
+    if (m->model == VRT_MEMDEV_VIRTIO_MEM)
+        json_object_set_boolean_member(o, "reserve", FALSE);
+    if (access)
+        json_object_set_boolean_member(o, "share", g_str_equal(access, "shared"));
+    /* an nvdimm is preallocated unless it is real persistent memory */
+    if ((prealloc && m->model != VRT_MEMDEV_VIRTIO_MEM) || (m->model == VRT_MEMDEV_NVDIMM && !m->pmem)) {
+        json_object_set_boolean_member(o, "prealloc", TRUE);
+        if (def->mem->allocation_threads)
+            json_object_set_int_member(o, "prealloc-threads", def->mem->allocation_threads);
+    }
+    json_object_set_int_member(o, "size", (gint64)memdev_bytes(m));
+    if (m->alignsize_kib)
+        json_object_set_int_member(o, "align", (gint64)(m->alignsize_kib * 1024));
+    if (m->pmem)
+        json_object_set_boolean_member(o, "pmem", TRUE);
+    if (m->nodemask)
+        set_host_nodes(o, m->nodemask, "bind");
+    if (m->discard == VRT_TRISTATE_YES || (m->discard == VRT_TRISTATE_DEFAULT && def->mem->discard))
+        json_object_set_boolean_member(o, "discard-data", TRUE);
+    arg_json(b, "-object", o);
+
+    dev = device_new(m->model == VRT_MEMDEV_DIMM         ? "pc-dimm"
+                     : m->model == VRT_MEMDEV_NVDIMM     ? "nvdimm"
+                     : m->model == VRT_MEMDEV_VIRTIO_MEM ? "virtio-mem-pci"
+                                                         : "virtio-pmem-pci");
+    if (m->model != VRT_MEMDEV_VIRTIO_PMEM && m->node >= 0)
+        json_object_set_int_member(dev, "node", m->node);
+    if (m->label_kib)
+        json_object_set_int_member(dev, "label-size", (gint64)(m->label_kib * 1024));
+    if (m->readonly)
+        json_object_set_boolean_member(dev, "unarmed", TRUE);
+    if (m->model == VRT_MEMDEV_VIRTIO_MEM) {
+        json_object_set_int_member(dev, "block-size", (gint64)(m->block_kib * 1024));
+        json_object_set_int_member(dev, "requested-size", (gint64)(m->requested_kib * 1024));
+    }
+    json_object_set_string_member(dev, "memdev", memdev);
+    if (m->model == VRT_MEMDEV_VIRTIO_MEM && prealloc)
+        json_object_set_boolean_member(dev, "prealloc", TRUE);
+    json_object_set_string_member(dev, "id", alias);
+    if (m->dimm_addr) {
+        json_object_set_int_member(dev, "slot", m->slot);
+        if (m->base)
+            json_object_set_int_member(dev, "addr", (gint64)m->base);
+    }
+    add_device_info(def, dev, &m->info);
+    arg_json(b, "-device", dev);
+    return true;
 }
 
 /* ---- the guest IOMMU ---- */
@@ -1496,6 +1648,14 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     g_autofree char *rtc = NULL;
     g_autoptr(GString) features_machine = NULL;
 
+    /* libvirt asks numad where to place an 'auto' domain; without numad
+     * the placement would silently be none at all */
+    if (def->tune && (def->tune->vcpu_placement_auto || def->tune->numa_placement_auto)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "automatic NUMA placement (placement='auto') needs numad, which vrt does not run; "
+                      "give the <vcpu> cpuset and <numatune> nodeset instead");
+        return NULL;
+    }
     arg(&b, opts->emulator);
     argf(&b, "-name");
     argf(&b, "guest=%s,debug-threads=on", name);
@@ -1525,7 +1685,12 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     vrt_qemu_features_extra_args(def, argv);
     build_cpu(&b);
     arg(&b, "-m");
-    argf(&b, "size=%" G_GUINT64_FORMAT "k", def->memory_kib);
+    if (def->mem && def->mem->max_memory_kib)
+        /* the initial memory; the devices' memory comes from the hotplug space */
+        argf(&b, "size=%" G_GUINT64_FORMAT "k,slots=%u,maxmem=%" G_GUINT64_FORMAT "k",
+             def->memory_kib - vrt_domain_memdevs_kib(def), def->mem->slots, def->mem->max_memory_kib);
+    else
+        argf(&b, "size=%" G_GUINT64_FORMAT "k", def->memory_kib);
     vrt_uuid_format(def->uuid, uuid);
     arg(&b, "-uuid");
     arg(&b, uuid);
@@ -1625,6 +1790,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     FOREACH_DEV(def->rngs, VrtDomainRngDef, r) ok = ok && build_rng(&b, r, error);
     if (ok && def->watchdog)
         ok = build_watchdog(&b, def->watchdog, error);
+    /* after the PCI controllers a virtio-mem or virtio-pmem may sit behind */
+    for (guint i = 0; ok && vrt_domain_memdev(def, i); i++)
+        ok = build_memory_device(&b, i, error);
     if (!ok)
         return NULL;
     arg(&b, "-msg");

@@ -232,6 +232,32 @@ test_iotune_args(void)
                     "\"group\":\"g1\",\"bps_max_length\":3}");
 }
 
+/* What QEMU or vrt cannot do is refused at start, not dropped: numad's
+ * placement, and a DIMM on a machine without ACPI. */
+static void
+test_memory_refused(void)
+{
+    static const char *const xmls[] = {
+        "<domain type='qemu'><name>t</name><memory>65536</memory><vcpu placement='auto'>1</vcpu>"
+        "<os><type>hvm</type></os></domain>",
+        "<domain type='qemu'><name>t</name><maxMemory slots='2' unit='GiB'>1</maxMemory><memory>65536</memory>"
+        "<os><type>hvm</type></os><cpu><numa><cell id='0' cpus='0' memory='65536'/></numa></cpu><devices>"
+        "<memory model='dimm'><target><size unit='MiB'>128</size><node>0</node></target></memory>"
+        "</devices></domain>",
+    };
+    static const char *const words[] = { "numad", "ACPI" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(xmls); i++) {
+        g_autoptr(GError) err = NULL;
+        VrtQemuCommandOptions opts = { .emulator = "/usr/bin/qemu-system-x86_64", .monitor_path = "/run/m" };
+        g_auto(GStrv) argv = build_xml(xmls[i], &opts, &err);
+
+        g_assert_null(argv);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+        g_assert_nonnull(strstr(err->message, words[i]));
+    }
+}
+
 static void
 test_machine_parse(void)
 {
@@ -383,6 +409,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/pc-minimal", "pc-minimal", test_golden);
     g_test_add_data_func("/qemu/command/golden/q35-features", "q35-features", test_golden);
     g_test_add_data_func("/qemu/command/golden/numa-hugepages", "numa-hugepages", test_golden);
+    g_test_add_data_func("/qemu/command/golden/memory-devices", "memory-devices", test_golden);
     g_test_add_data_func("/qemu/command/golden/cpu-extras", "cpu-extras", test_golden);
     g_test_add_data_func("/qemu/command/golden/clock-timers", "clock-timers", test_golden);
     g_test_add_data_func("/qemu/command/golden/net-socket-rom", "net-socket-rom", test_golden);
@@ -392,6 +419,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);
     g_test_add_func("/qemu/command/iotune-args", test_iotune_args);
+    g_test_add_func("/qemu/command/memory-refused", test_memory_refused);
     g_test_add_func("/qemu/command/commas-escaped", test_commas_escaped);
     g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);
     g_test_add_func("/qemu/caps/cpu-models-parse", test_cpu_models_parse);

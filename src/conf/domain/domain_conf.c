@@ -259,6 +259,10 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->tpms);
     if (def->filesystems)
         g_ptr_array_unref(def->filesystems);
+    if (def->sounds)
+        g_ptr_array_unref(def->sounds);
+    if (def->panics)
+        g_ptr_array_unref(def->panics);
     if (def->seclabels)
         g_ptr_array_unref(def->seclabels);
     if (def->qemu_args)

@@ -95,8 +95,12 @@ typedef struct {
     guint channels;
     char *format; /* "u8", "s8", "u16", "s16", "u32", "s32", "f32" */
     char *dev; /* alsa, oss */
-    guint buffer_count; /* oss */
+    guint buffer_count; /* oss, sdl, coreaudio */
     VrtTristate try_poll; /* oss */
+    char *name, *stream_name; /* pulseaudio */
+    guint latency; /* pulseaudio */
+    char *server_name, *client_name, *connect_ports; /* jack */
+    VrtTristate exact_name; /* jack */
 } VrtDomainAudioIO;
 
 /* <audio id= type=>: libvirt 9 adds one ('none', or 'spice' with spice
@@ -104,7 +108,7 @@ typedef struct {
  * (domain_audio.c reads and writes it). */
 typedef struct {
     guint id; /* 1..255 */
-    char *type; /* "none", "alsa", "oss", "file", "spice" */
+    char *type; /* "none", "alsa", "oss", "file", "spice", "pulseaudio", "sdl", "jack", "coreaudio" */
     guint timer_period; /* microseconds, 0: QEMU's default */
     VrtDomainAudioIO input;
     VrtDomainAudioIO output;
@@ -113,6 +117,8 @@ typedef struct {
     bool dsp_policy_set; /* oss */
     int dsp_policy;
     char *path; /* file: the WAV file QEMU writes */
+    char *server_name; /* pulseaudio: serverName= */
+    char *sdl_driver; /* sdl: driver= ("esd", "alsa", "arts", "pulseaudio") */
 } VrtDomainAudioDef;
 
 typedef enum {
@@ -582,6 +588,8 @@ typedef struct _VrtDomainDef {
     GPtrArray *tpms; /* VrtDomainTpmDef* (domain_tpm.c); NULL = none */
     GPtrArray *filesystems; /* VrtDomainFsDef* (domain_tpm.c); NULL = none */
     GPtrArray *seclabels; /* VrtSecLabelDef* (domain_seclabel.c); NULL = none */
+    GPtrArray *sounds; /* VrtDomainSoundDef* (domain_devices_misc.c); NULL = none */
+    GPtrArray *panics; /* VrtDomainPanicDef* (domain_devices_misc.c); NULL = none */
 } VrtDomainDef;
 
 /* <tpm model=><backend type= version=> (domain_tpm.c) */
@@ -601,6 +609,23 @@ typedef struct {
     bool readonly;
 } VrtDomainFsDef;
 void vrt_domain_fs_free(VrtDomainFsDef *fs);
+
+/* <sound model=> with its <codec>s and <audio id=> (domain_devices_misc.c) */
+typedef struct {
+    char *model; /* "sb16", "es1370", "pcspk", "ac97", "ich6", "ich9", "usb", "ich7" */
+    GPtrArray *codecs; /* char*: "duplex", "micro", "output" (ich6, ich9, ich7) */
+    guint audio_id; /* <audio id=>, 0 = the first <audio> */
+    VrtDomainDeviceInfo info;
+} VrtDomainSoundDef;
+void vrt_domain_sound_free(VrtDomainSoundDef *s);
+
+/* <panic model=> (domain_devices_misc.c) */
+typedef struct {
+    char *model; /* "isa", "hyperv" */
+    int iobase; /* isa: <address type='isa' iobase=>, -1 = none */
+    VrtDomainDeviceInfo info;
+} VrtDomainPanicDef;
+void vrt_domain_panic_free(VrtDomainPanicDef *p);
 
 /* Every I/O thread id of def: those <iothreadids> names, then the lowest
  * unused ones up to <iothreads> (domain_iothreads.c). */

@@ -95,6 +95,18 @@ info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
 }
 
 void
+vrt_format_device_info(VrtFmt *f, const VrtDomainDeviceInfo *info)
+{
+    format_info(f, info);
+}
+
+bool
+vrt_device_info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
+{
+    return info_has_content(f, info);
+}
+
+void
 vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
 {
     E(esc_d_src, d->src);

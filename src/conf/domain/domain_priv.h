@@ -88,6 +88,10 @@ bool vrt_domain_features_post_parse(const VrtDomainDef *def, GError **error);
 bool vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
+ * node is one of them and was read into def; *handled false otherwise. */
+bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled,
+                           GError **error);
 
 /* ---- libvirt's QEMU namespace (domain_qemu_ns.c) -------------------- */
 
@@ -143,6 +147,12 @@ bool vrt_domain_features_any(const VrtDomainFeaturesDef *feat);
 void vrt_format_audio(VrtFmt *f, const VrtDomainAudioDef *a);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_sounds(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_panics(VrtFmt *f, const VrtDomainDef *def);
+/* A device's boot order, alias and address, as every device ends
+ * (domain_format_dev.c), and whether it writes anything. */
+void vrt_format_device_info(VrtFmt *f, const VrtDomainDeviceInfo *info);
+bool vrt_device_info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_seclabels(VrtFmt *f, const VrtDomainDef *def);
 /* Whether a device's labels write anything in this view (its <source>

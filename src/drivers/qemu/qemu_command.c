@@ -127,6 +127,12 @@ add_device_info(const VrtDomainDef *def, JsonObject *props, const VrtDomainDevic
         json_object_set_int_member(props, "bootindex", info->boot_order);
 }
 
+void
+vrt_qemu_command_device_info(const VrtDomainDef *def, JsonObject *props, const VrtDomainDeviceInfo *info)
+{
+    add_device_info(def, props, info);
+}
+
 static JsonObject *
 device_new(const char *driver)
 {
@@ -1132,6 +1138,9 @@ build_cpu(CmdBuilder *b)
             g_string_append_printf(cpu, ",vendor=%s", def->cpu.vendor_id);
         cpu_feature_props(def, cpu);
         vrt_qemu_features_cpu_props(def, cpu);
+        /* after the Hyper-V enlightenments, as libvirt */
+        if (vrt_qemu_command_hyperv_panic(def))
+            g_string_append(cpu, ",hv-crash");
         vrt_qemu_features_cpu_tail(def, cpu);
         arg(b, "-cpu");
         arg(b, cpu->str);
@@ -1142,13 +1151,15 @@ build_cpu(CmdBuilder *b)
         /* A model domain capabilities listed (QEMU's own names), with the
          * features the definition requires or forbids; without a model,
          * QEMU's default one when a feature sets a CPU property. */
-        if (def->cpu.model || vrt_qemu_features_touch_cpu(def)) {
+        if (def->cpu.model || vrt_qemu_features_touch_cpu(def) || vrt_qemu_command_hyperv_panic(def)) {
             g_autoptr(GString) cpu = g_string_new(def->cpu.model ? def->cpu.model : vrt_qemu_features_default_cpu(def));
 
             if (def->cpu.vendor_id)
                 g_string_append_printf(cpu, ",vendor=%s", def->cpu.vendor_id);
             cpu_feature_props(def, cpu);
             vrt_qemu_features_cpu_props(def, cpu);
+            if (vrt_qemu_command_hyperv_panic(def))
+                g_string_append(cpu, ",hv-crash");
             vrt_qemu_features_cpu_tail(def, cpu);
             arg(b, "-cpu");
             arg(b, cpu->str);
@@ -1540,10 +1551,20 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     FOREACH_DEV(def->channels, VrtDomainChrDef, c) ok = ok && build_virtio_serial_port(&b, c, "virtserialport", error);
     FOREACH_DEV(def->inputs, VrtDomainInputDef, in) ok = ok && build_input(&b, in, error);
     /* the backends before the displays that name them, as libvirt */
-    for (guint i = 0; ok && i < def->audios->len; i++)
-        arg_json(&b, "-audiodev", vrt_qemu_command_audiodev_props(def->audios->pdata[i]));
+    for (guint i = 0; ok && i < def->audios->len; i++) {
+        ok = vrt_qemu_command_audio_check(def->audios->pdata[i], opts->module_dir, error);
+        if (ok)
+            arg_json(&b, "-audiodev", vrt_qemu_command_audiodev_props(def->audios->pdata[i]));
+    }
     FOREACH_DEV(def->graphics, VrtDomainGraphicsDef, g) ok = ok && build_graphics(&b, g, error);
     FOREACH_DEV(def->videos, VrtDomainVideoDef, v) ok = ok && build_video(&b, v, error);
+    if (ok) {
+        g_autoptr(GPtrArray) sounds = g_ptr_array_new();
+
+        ok = vrt_qemu_command_sound_devices(def, sounds, error);
+        for (guint i = 0; i < sounds->len; i++)
+            arg_json(&b, "-device", sounds->pdata[i]);
+    }
     if (ok && def->memballoon && g_strcmp0(def->memballoon->model, "none") != 0) {
         JsonObject *dev = device_new("virtio-balloon-pci");
 
@@ -1560,6 +1581,13 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     FOREACH_DEV(def->rngs, VrtDomainRngDef, r) ok = ok && build_rng(&b, r, error);
     if (ok && def->watchdog)
         ok = build_watchdog(&b, def->watchdog, error);
+    if (ok) {
+        g_autoptr(GPtrArray) panics = g_ptr_array_new();
+
+        ok = vrt_qemu_command_panic_devices(def, panics);
+        for (guint i = 0; i < panics->len; i++)
+            arg_json(&b, "-device", panics->pdata[i]);
+    }
     if (!ok)
         return NULL;
     arg(&b, "-msg");

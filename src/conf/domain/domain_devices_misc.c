@@ -1,0 +1,239 @@
+/*
+ * Devices of the domain XML that stand alone, read with libvirt 9's checks
+ * and written back where and as libvirt writes them: <sound> (its model,
+ * <codec>s and the <audio id=> backend it plays to; written after the
+ * graphics) and <panic> (the ISA pvpanic device with its optional I/O
+ * port, or Hyper-V's crash MSRs; written after the rngs). The QEMU driver
+ * turns them into devices (qemu_command_misc.c); addresses are assigned
+ * with the other devices' (domain_addr.c): sound cards on PCI after the
+ * interfaces, as libvirt orders them, a USB sound card on a USB port.
+ */
+#include "conf/domain/domain_priv.h"
+#include "util/error.h"
+
+static const char *const sound_models[] = { "sb16", "es1370", "pcspk", "ac97", "ich6", "ich9", "usb", "ich7", NULL };
+static const char *const codec_types[] = { "duplex", "micro", "output", NULL };
+static const char *const panic_models[] = { "isa", "hyperv", NULL };
+
+static void
+info_clear(VrtDomainDeviceInfo *info)
+{
+    g_clear_pointer(&info->alias, g_free);
+    g_clear_pointer(&info->usb.port, g_free);
+}
+
+void
+vrt_domain_sound_free(VrtDomainSoundDef *s)
+{
+    if (!s)
+        return;
+    g_free(s->model);
+    if (s->codecs)
+        g_ptr_array_unref(s->codecs);
+    info_clear(&s->info);
+    g_free(s);
+}
+
+void
+vrt_domain_panic_free(VrtDomainPanicDef *p)
+{
+    if (!p)
+        return;
+    g_free(p->model);
+    info_clear(&p->info);
+    g_free(p);
+}
+
+static bool
+sound_has_codecs(const char *model)
+{
+    return g_str_equal(model, "ich6") || g_str_equal(model, "ich9") || g_str_equal(model, "ich7");
+}
+
+static bool
+parse_sound(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    VrtDomainSoundDef *s = g_new0(VrtDomainSoundDef, 1);
+
+    if (!def->sounds)
+        def->sounds = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_sound_free);
+    g_ptr_array_add(def->sounds, s); /* freed with def on every error path */
+    if (!vrt_xml_check_attrs(node, error, "model", NULL))
+        return false;
+    s->model = vrt_xml_prop(node, "model");
+    if (!s->model) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing required attribute 'model' in element 'sound'");
+        return false;
+    }
+    if (vrt_enum_from_string(sound_models, s->model) < 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'model' in element 'sound': '%s'.",
+                      s->model);
+        return false;
+    }
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        int r;
+
+        if (vrt_xml_is(c, "codec") && sound_has_codecs(s->model)) {
+            g_autofree char *type = vrt_xml_prop(c, "type");
+
+            if (!vrt_xml_check_attrs(c, error, "type", NULL))
+                return false;
+            if (!type || vrt_enum_from_string(codec_types, type) < 0) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown codec type '%s'", type ? type : "");
+                return false;
+            }
+            if (!s->codecs)
+                s->codecs = g_ptr_array_new_with_free_func(g_free);
+            g_ptr_array_add(s->codecs, g_steal_pointer(&type));
+            continue;
+        }
+        if (vrt_xml_is(c, "audio")) {
+            bool present = false;
+
+            if (!vrt_xml_check_attrs(c, error, "id", NULL) ||
+                !vrt_xml_prop_uint(c, "id", 255, &s->audio_id, &present, error))
+                return false;
+            if (!present || s->audio_id == 0) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing required attribute 'id' in element 'audio'");
+                return false;
+            }
+            continue;
+        }
+        r = vrt_parse_info_child(ctx, c, &s->info, false, error);
+        if (r < 0)
+            return false;
+        if (r == 0)
+            return vrt_xml_unsupported(c, error);
+    }
+    return true;
+}
+
+/* <address type='isa' iobase='0x505'/>, the one address a panic device has */
+static bool
+parse_isa_address(xmlNodePtr node, VrtDomainPanicDef *p, GError **error)
+{
+    g_autofree char *type = vrt_xml_prop(node, "type");
+    g_autofree char *iobase = vrt_xml_prop(node, "iobase");
+    guint64 v = 0;
+
+    if (g_strcmp0(type, "isa") != 0 || !vrt_xml_check_attrs(node, error, "type", "iobase", NULL)) {
+        if (error && !*error)
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "panic device address type '%s' (line %ld) is not supported",
+                          type ? type : "", xmlGetLineNo(node));
+        return false;
+    }
+    if (iobase) {
+        char *end = NULL;
+
+        /* libvirt reads it as C does: 0x hexadecimal, 0 octal, decimal */
+        v = g_ascii_strtoull(iobase, &end, 0);
+        if (!*iobase || !end || *end || v > 0xffff) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'iobase' in element 'address': '%s'.",
+                          iobase);
+            return false;
+        }
+        p->iobase = (int)v;
+    }
+    return true;
+}
+
+static bool
+parse_panic(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    VrtDomainPanicDef *p = g_new0(VrtDomainPanicDef, 1);
+
+    p->iobase = -1;
+    if (!def->panics)
+        def->panics = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_panic_free);
+    g_ptr_array_add(def->panics, p);
+    if (!vrt_xml_check_attrs(node, error, "model", NULL))
+        return false;
+    p->model = vrt_xml_prop(node, "model");
+    /* libvirt's x86 default */
+    if (!p->model || g_str_equal(p->model, "default")) {
+        g_free(p->model);
+        p->model = g_strdup("isa");
+    }
+    if (vrt_enum_from_string(panic_models, p->model) < 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "panic model '%s' is not supported", p->model);
+        return false;
+    }
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        int r;
+
+        if (vrt_xml_is(c, "address") && g_str_equal(p->model, "isa")) {
+            if (!parse_isa_address(c, p, error))
+                return false;
+            continue;
+        }
+        r = vrt_parse_info_child(ctx, c, &p->info, false, error);
+        if (r < 0)
+            return false;
+        if (r == 0 || p->info.type != VRT_DEVICE_ADDRESS_NONE)
+            return vrt_xml_unsupported(c, error);
+    }
+    for (guint i = 0; i + 1 < def->panics->len; i++) {
+        if (g_str_equal(((VrtDomainPanicDef *)def->panics->pdata[i])->model, p->model)) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Multiple panic devices with model '%s' are not supported",
+                          p->model);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error)
+{
+    *handled = true;
+    if (vrt_xml_is(node, "sound"))
+        return parse_sound(ctx, node, def, error);
+    if (vrt_xml_is(node, "panic"))
+        return parse_panic(ctx, node, def, error);
+    *handled = false;
+    return true;
+}
+
+void
+vrt_format_sounds(VrtFmt *f, const VrtDomainDef *def)
+{
+    for (guint i = 0; def->sounds && i < def->sounds->len; i++) {
+        const VrtDomainSoundDef *s = def->sounds->pdata[i];
+
+        if (!s->codecs && !s->audio_id && !vrt_device_info_has_content(f, &s->info)) {
+            vrt_fmt_line(f, "<sound model='%s'/>", s->model);
+            continue;
+        }
+        vrt_fmt_line(f, "<sound model='%s'>", s->model);
+        f->indent++;
+        for (guint j = 0; s->codecs && j < s->codecs->len; j++)
+            vrt_fmt_line(f, "<codec type='%s'/>", (const char *)s->codecs->pdata[j]);
+        if (s->audio_id)
+            vrt_fmt_line(f, "<audio id='%u'/>", s->audio_id);
+        vrt_format_device_info(f, &s->info);
+        f->indent--;
+        vrt_fmt_line(f, "</sound>");
+    }
+}
+
+void
+vrt_format_panics(VrtFmt *f, const VrtDomainDef *def)
+{
+    for (guint i = 0; def->panics && i < def->panics->len; i++) {
+        const VrtDomainPanicDef *p = def->panics->pdata[i];
+
+        if (p->iobase < 0 && !vrt_device_info_has_content(f, &p->info)) {
+            vrt_fmt_line(f, "<panic model='%s'/>", p->model);
+            continue;
+        }
+        vrt_fmt_line(f, "<panic model='%s'>", p->model);
+        f->indent++;
+        vrt_format_device_info(f, &p->info);
+        if (p->iobase >= 0)
+            vrt_fmt_line(f, "<address type='isa' iobase='0x%x'/>", (guint)p->iobase);
+        f->indent--;
+        vrt_fmt_line(f, "</panic>");
+    }
+}

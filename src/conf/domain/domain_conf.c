@@ -149,6 +149,10 @@ vrt_domain_graphics_def_free(VrtDomainGraphicsDef *gfx)
     g_free(gfx->listen);
     g_free(gfx->passwd);
     g_free(gfx->keymap);
+    g_free(gfx->display);
+    g_free(gfx->xauth);
+    g_free(gfx->gl_rendernode);
+    g_free(gfx->dbus_address);
     g_free(gfx);
 }
 

@@ -429,6 +429,9 @@ typedef struct {
 typedef enum {
     VRT_DOMAIN_GRAPHICS_VNC = 0,
     VRT_DOMAIN_GRAPHICS_SPICE,
+    VRT_DOMAIN_GRAPHICS_SDL, /* read and written, refused at start (domain_devices_misc.c) */
+    VRT_DOMAIN_GRAPHICS_EGL_HEADLESS, /* likewise */
+    VRT_DOMAIN_GRAPHICS_DBUS, /* likewise */
 } VrtDomainGraphicsType;
 
 typedef struct {
@@ -442,6 +445,14 @@ typedef struct {
     /* <listen type='none'/>: no listener at all (VNC: QEMU's -vnc none,
      * reachable only through the monitor); no port, address or autoport */
     bool listen_none;
+    /* sdl, egl-headless, dbus (domain_devices_misc.c) */
+    char *display, *xauth; /* sdl */
+    VrtTristate fullscreen; /* sdl */
+    bool gl; /* a <gl> element */
+    VrtTristate gl_enable; /* <gl enable=> (sdl, dbus) */
+    char *gl_rendernode; /* <gl rendernode=> (egl-headless, dbus) */
+    char *dbus_address; /* dbus: address= */
+    VrtTristate dbus_p2p; /* dbus: p2p= */
 } VrtDomainGraphicsDef;
 
 typedef struct {

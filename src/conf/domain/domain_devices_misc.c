@@ -3,7 +3,9 @@
  * and written back where and as libvirt writes them: <sound> (its model,
  * <codec>s and the <audio id=> backend it plays to; written after the
  * graphics) and <panic> (the ISA pvpanic device with its optional I/O
- * port, or Hyper-V's crash MSRs; written after the rngs). The QEMU driver
+ * port, or Hyper-V's crash MSRs; written after the rngs), and the
+ * displays other than VNC and SPICE (<graphics type='sdl|egl-headless|dbus'>
+ * with their <gl>), which the QEMU driver refuses at start. The QEMU driver
  * turns them into devices (qemu_command_misc.c); addresses are assigned
  * with the other devices' (domain_addr.c): sound cards on PCI after the
  * interfaces, as libvirt orders them, a USB sound card on a USB port.
@@ -236,4 +238,107 @@ vrt_format_panics(VrtFmt *f, const VrtDomainDef *def)
         f->indent--;
         vrt_fmt_line(f, "</panic>");
     }
+}
+
+/* <gl enable=> as libvirt requires it where it is read */
+static bool
+parse_gl_enable(xmlNodePtr gl, VrtDomainGraphicsDef *g, GError **error)
+{
+    if (!vrt_xml_prop_tristate(gl, "enable", false, &g->gl_enable, error))
+        return false;
+    if (g->gl_enable == VRT_TRISTATE_DEFAULT) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing required attribute 'enable' in element 'gl'");
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_parse_graphics_local(xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error)
+{
+    bool sdl = g->type == VRT_DOMAIN_GRAPHICS_SDL;
+    bool dbus = g->type == VRT_DOMAIN_GRAPHICS_DBUS;
+
+    if (!(sdl    ? vrt_xml_check_attrs(node, error, "type", "display", "xauth", "fullscreen", NULL)
+          : dbus ? vrt_xml_check_attrs(node, error, "type", "p2p", "address", NULL)
+                 : vrt_xml_check_attrs(node, error, "type", NULL)))
+        return false;
+    if (sdl) {
+        g->display = vrt_xml_prop(node, "display");
+        g->xauth = vrt_xml_prop(node, "xauth");
+        if (!vrt_xml_prop_tristate(node, "fullscreen", false, &g->fullscreen, error))
+            return false;
+    }
+    if (dbus) {
+        g->dbus_address = vrt_xml_prop(node, "address");
+        if (!vrt_xml_prop_tristate(node, "p2p", false, &g->dbus_p2p, error))
+            return false;
+    }
+    VRT_XML_FOREACH_CHILD(c, node)
+    {
+        if (!vrt_xml_is(c, "gl") || g->gl)
+            return vrt_xml_unsupported(c, error);
+        g->gl = true;
+        if (!(sdl    ? vrt_xml_check_attrs(c, error, "enable", NULL)
+              : dbus ? vrt_xml_check_attrs(c, error, "enable", "rendernode", NULL)
+                     : vrt_xml_check_attrs(c, error, "rendernode", NULL)))
+            return false;
+        if (!sdl)
+            g->gl_rendernode = vrt_xml_prop(c, "rendernode");
+        if (!(g->type == VRT_DOMAIN_GRAPHICS_EGL_HEADLESS) && !parse_gl_enable(c, g, error))
+            return false;
+    }
+    return true;
+}
+
+void
+vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g)
+{
+    g_autoptr(GString) attrs = g_string_new(NULL);
+    g_autoptr(GString) gl = g_string_new(NULL);
+
+    g_string_append_printf(attrs, " type='%s'", vrt_graphics_type_names[g->type]);
+    vrt_xml_format_attr(attrs, "display", g->display);
+    vrt_xml_format_attr(attrs, "xauth", g->xauth);
+    /* libvirt keeps these two as booleans: 'no' is not written */
+    if (g->fullscreen == VRT_TRISTATE_YES)
+        g_string_append(attrs, " fullscreen='yes'");
+    if (g->dbus_p2p == VRT_TRISTATE_YES)
+        g_string_append(attrs, " p2p='yes'");
+    vrt_xml_format_attr(attrs, "address", g->dbus_address);
+    if (g->type == VRT_DOMAIN_GRAPHICS_EGL_HEADLESS) {
+        if (g->gl_rendernode)
+            vrt_xml_format_attr(gl, "rendernode", g->gl_rendernode);
+    } else if (g->gl_enable != VRT_TRISTATE_DEFAULT) {
+        g_string_append_printf(gl, " enable='%s'", g->gl_enable == VRT_TRISTATE_YES ? "yes" : "no");
+        vrt_xml_format_attr(gl, "rendernode", g->gl_rendernode);
+    }
+    if (!gl->len) {
+        vrt_fmt_line(f, "<graphics%s/>", attrs->str);
+        return;
+    }
+    vrt_fmt_line(f, "<graphics%s>", attrs->str);
+    f->indent++;
+    vrt_fmt_line(f, "<gl%s/>", gl->str);
+    f->indent--;
+    vrt_fmt_line(f, "</graphics>");
+}
+
+bool
+vrt_validate_graphics_local(const VrtDomainDef *def, GError **error)
+{
+    bool egl = false;
+
+    for (guint i = 0; i < def->graphics->len; i++)
+        egl = egl || ((const VrtDomainGraphicsDef *)def->graphics->pdata[i])->type == VRT_DOMAIN_GRAPHICS_EGL_HEADLESS;
+    for (guint i = 0; egl && i < def->graphics->len; i++) {
+        VrtDomainGraphicsType t = ((const VrtDomainGraphicsDef *)def->graphics->pdata[i])->type;
+
+        if (t != VRT_DOMAIN_GRAPHICS_EGL_HEADLESS && t != VRT_DOMAIN_GRAPHICS_VNC && t != VRT_DOMAIN_GRAPHICS_SPICE) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "graphics type 'egl-headless' is only supported with one of: 'vnc', 'spice' graphics types");
+            return false;
+        }
+    }
+    return true;
 }

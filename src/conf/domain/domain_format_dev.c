@@ -514,6 +514,10 @@ vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
     E(esc_g_passwd, g->passwd);
     E(esc_g_keymap, g->keymap);
 
+    if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE) {
+        vrt_format_graphics_local(f, g);
+        return;
+    }
     g_string_append_printf(attrs, "type='%s'", vrt_graphics_type_names[g->type]);
     if (g->listen_none) {
         /* libvirt writes neither port nor autoport then */

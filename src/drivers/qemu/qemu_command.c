@@ -998,10 +998,8 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
     g_autoptr(GString) opt = g_string_new(NULL);
     g_autofree char *listen = vrt_qemu_command_escape(g->listen ? g->listen : "127.0.0.1");
 
-    if (g->type != VRT_DOMAIN_GRAPHICS_VNC) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics type 'spice' is not supported");
-        return false;
-    }
+    if (g->type != VRT_DOMAIN_GRAPHICS_VNC)
+        return vrt_qemu_command_graphics_refuse(g, error);
     if (g->listen_none)
         g_string_assign(opt, "none");
     else if (g->autoport || g->port < 0)

@@ -52,6 +52,8 @@ void vrt_qemu_command_device_info(const VrtDomainDef *def, JsonObject *props, co
  * (qemu_command_misc.c); a sound model QEMU lacks is refused by name. */
 bool vrt_qemu_command_sound_devices(const VrtDomainDef *def, GPtrArray *devices, GError **error);
 bool vrt_qemu_command_panic_devices(const VrtDomainDef *def, GPtrArray *devices);
+/* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
+bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
 /* Whether a Hyper-V <panic> asks for the hv-crash CPU flag. */
 bool vrt_qemu_command_hyperv_panic(const VrtDomainDef *def);
 /* Debian's QEMU module directory, where its loadable backends live. */

@@ -8,7 +8,9 @@
  * CPU flag (qemu_command.c adds it to -cpu). What QEMU 7.2 cannot do is
  * refused at start by name: the PC speaker (QEMU 7.2 has no -soundhw, and
  * libvirt 9.0 knows no other way to give it a backend) and the ich7 model
- * libvirt itself cannot start.
+ * libvirt itself cannot start; the SDL, egl-headless and D-Bus displays
+ * (SDL needs an X display and the qemu-system-gui module, egl-headless a
+ * DRM render node, D-Bus the private bus libvirt runs beside QEMU).
  */
 #include "drivers/qemu/qemu_command.h"
 #include "util/error.h"
@@ -125,5 +127,30 @@ vrt_qemu_command_hyperv_panic(const VrtDomainDef *def)
     for (guint i = 0; def->panics && i < def->panics->len; i++)
         if (g_str_equal(((const VrtDomainPanicDef *)def->panics->pdata[i])->model, "hyperv"))
             return true;
+    return false;
+}
+
+bool
+vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error)
+{
+    switch (g->type) {
+    case VRT_DOMAIN_GRAPHICS_SDL:
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "graphics type 'sdl' is not supported: QEMU's SDL display (qemu-system-gui) needs an X display "
+                      "vrtd does not give it");
+        return false;
+    case VRT_DOMAIN_GRAPHICS_EGL_HEADLESS:
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "graphics type 'egl-headless' is not supported: it needs a DRM render node and OpenGL");
+        return false;
+    case VRT_DOMAIN_GRAPHICS_DBUS:
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "graphics type 'dbus' is not supported: vrtd runs no D-Bus daemon for the display");
+        return false;
+    case VRT_DOMAIN_GRAPHICS_SPICE:
+    case VRT_DOMAIN_GRAPHICS_VNC: break;
+    }
+    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics type '%s' is not supported",
+                  g->type == VRT_DOMAIN_GRAPHICS_SPICE ? "spice" : "vnc");
     return false;
 }

@@ -234,6 +234,32 @@ test_pcspk_refused(void)
     g_assert_nonnull(strstr(err->message, "'pcspk'"));
 }
 
+/* SDL, egl-headless and D-Bus displays are kept in the definition but
+ * refused at start, each by name. */
+static void
+test_other_displays_refused(void)
+{
+    static const char *const types[] = { "sdl", "egl-headless", "dbus" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(types); i++) {
+        g_autofree char *xml = g_strdup_printf("<domain type='qemu'><name>s</name><memory>65536</memory>"
+                                               "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                                               "<devices><graphics type='%s'/></devices></domain>",
+                                               types[i]);
+        g_autofree char *want = g_strdup_printf("graphics type '%s'", types[i]);
+        g_autoptr(GError) err = NULL;
+        VrtQemuCommandOptions opts = {
+            .emulator = "/usr/bin/qemu-system-x86_64",
+            .monitor_path = "/run/vrt/qemu/m.monitor",
+        };
+        g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+        g_assert_null(argv);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+        g_assert_nonnull(strstr(err->message, want));
+    }
+}
+
 static void
 test_machine_parse(void)
 {
@@ -352,6 +378,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/sound-panic", "sound-panic", test_golden);
     g_test_add_func("/qemu/command/audio-module-missing", test_audio_module_missing);
     g_test_add_func("/qemu/command/pcspk-refused", test_pcspk_refused);
+    g_test_add_func("/qemu/command/other-displays-refused", test_other_displays_refused);
     g_test_add_data_func("/qemu/command/golden/q35-full", "q35-full", test_golden);
     g_test_add_data_func("/qemu/command/golden/pc-minimal", "pc-minimal", test_golden);
     g_test_add_data_func("/qemu/command/golden/q35-features", "q35-features", test_golden);

@@ -12,7 +12,7 @@
 #include "util/error.h"
 
 static const char *const audio_types[] = { "none",       "alsa", "oss",  "file",      "spice",
-                                             "pulseaudio", "sdl",  "jack", "coreaudio", NULL };
+                                           "pulseaudio", "sdl",  "jack", "coreaudio", NULL };
 static const char *const sdl_drivers[] = { "esd", "alsa", "arts", "pulseaudio", NULL };
 static const char *const audio_formats[] = { "u8", "s8", "u16", "s16", "u32", "s32", "f32", NULL };
 
@@ -89,10 +89,10 @@ parse_io(xmlNodePtr node, const char *type, VrtDomainAudioIO *io, GError **error
                                     "bufferCount", "tryPoll", NULL)
           : alsa
               ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", "dev", NULL)
-          : pa ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", "name",
-                                     "streamName", "latency", NULL)
-          : jack ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength",
-                                       "serverName", "clientName", "connectPorts", "exactName", NULL)
+          : pa    ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", "name",
+                                        "streamName", "latency", NULL)
+          : jack  ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength",
+                                        "serverName", "clientName", "connectPorts", "exactName", NULL)
           : count ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength",
                                         "bufferCount", NULL)
                   : vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", NULL)))

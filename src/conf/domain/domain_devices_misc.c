@@ -121,8 +121,9 @@ parse_isa_address(xmlNodePtr node, VrtDomainPanicDef *p, GError **error)
 
     if (g_strcmp0(type, "isa") != 0 || !vrt_xml_check_attrs(node, error, "type", "iobase", NULL)) {
         if (error && !*error)
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "panic device address type '%s' (line %ld) is not supported",
-                          type ? type : "", xmlGetLineNo(node));
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "panic device address type '%s' (line %ld) is not supported", type ? type : "",
+                          xmlGetLineNo(node));
         return false;
     }
     if (iobase) {

@@ -90,8 +90,7 @@ bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
  * node is one of them and was read into def; *handled false otherwise. */
-bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled,
-                           GError **error);
+bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
 
 /* ---- libvirt's QEMU namespace (domain_qemu_ns.c) -------------------- */
 

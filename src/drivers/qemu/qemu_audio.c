@@ -70,9 +70,10 @@ vrt_qemu_command_audiodev_props(const VrtDomainAudioDef *a)
     g_autofree char *id = g_strdup_printf("audio%u", a->id);
 
     json_object_set_string_member(o, "id", id);
-    json_object_set_string_member(o, "driver", g_str_equal(a->type, "file")         ? "wav"
-                                               : g_str_equal(a->type, "pulseaudio") ? "pa"
-                                                                                    : a->type);
+    json_object_set_string_member(o, "driver",
+                                  g_str_equal(a->type, "file")         ? "wav"
+                                  : g_str_equal(a->type, "pulseaudio") ? "pa"
+                                                                       : a->type);
     if (a->server_name)
         json_object_set_string_member(o, "server", a->server_name);
     set_positive(o, "timer-period", a->timer_period);
@@ -122,8 +123,8 @@ vrt_qemu_command_audio_check(const VrtDomainAudioDef *a, const char *module_dir,
     }
     if (!module)
         return true;
-    file = g_str_has_prefix(module, "audio-") ? g_strdup_printf("%s.so", module)
-                                              : g_strdup_printf("audio-%s.so", module);
+    file =
+        g_str_has_prefix(module, "audio-") ? g_strdup_printf("%s.so", module) : g_strdup_printf("audio-%s.so", module);
     path = g_build_filename(module_dir ? module_dir : VRT_QEMU_MODULE_DIR, file, NULL);
     if (g_file_test(path, G_FILE_TEST_EXISTS))
         return true;

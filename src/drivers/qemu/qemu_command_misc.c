@@ -19,7 +19,7 @@ static const char *
 sound_driver(const char *model)
 {
     static const char *const map[][2] = {
-        { "es1370", "ES1370" }, { "ac97", "AC97" },           { "ich6", "intel-hda" },
+        { "es1370", "ES1370" },       { "ac97", "AC97" },     { "ich6", "intel-hda" },
         { "ich9", "ich9-intel-hda" }, { "usb", "usb-audio" }, { "sb16", "sb16" },
     };
 

@@ -274,6 +274,10 @@ vrt_parse_graphics_local(xmlNodePtr node, VrtDomainGraphicsDef *g, GError **erro
         g->dbus_address = vrt_xml_prop(node, "address");
         if (!vrt_xml_prop_tristate(node, "p2p", false, &g->dbus_p2p, error))
             return false;
+        if (g->dbus_p2p == VRT_TRISTATE_YES && g->dbus_address) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "D-Bus p2p with an address is not supported");
+            return false;
+        }
     }
     VRT_XML_FOREACH_CHILD(c, node)
     {
@@ -326,10 +330,21 @@ vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g)
 }
 
 bool
-vrt_validate_graphics_local(const VrtDomainDef *def, GError **error)
+vrt_validate_misc_devices(const VrtDomainDef *def, GError **error)
 {
     bool egl = false;
 
+    for (guint i = 0; def->sounds && i < def->sounds->len; i++) {
+        const VrtDomainSoundDef *s = def->sounds->pdata[i];
+        bool found = !s->audio_id;
+
+        for (guint j = 0; !found && j < def->audios->len; j++)
+            found = ((const VrtDomainAudioDef *)def->audios->pdata[j])->id == s->audio_id;
+        if (!found) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "no audio device with ID %u", s->audio_id);
+            return false;
+        }
+    }
     for (guint i = 0; i < def->graphics->len; i++)
         egl = egl || ((const VrtDomainGraphicsDef *)def->graphics->pdata[i])->type == VRT_DOMAIN_GRAPHICS_EGL_HEADLESS;
     for (guint i = 0; egl && i < def->graphics->len; i++) {

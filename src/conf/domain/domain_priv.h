@@ -150,8 +150,9 @@ void vrt_format_sounds(VrtFmt *f, const VrtDomainDef *def);
 /* <graphics type='sdl|egl-headless|dbus'> (domain_devices_misc.c) */
 bool vrt_parse_graphics_local(xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error);
 void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);
-/* egl-headless pairs only with VNC and SPICE (libvirt's QEMU validation). */
-bool vrt_validate_graphics_local(const VrtDomainDef *def, GError **error);
+/* egl-headless pairs only with VNC and SPICE (libvirt's QEMU validation);
+ * a sound card's <audio id=> names an <audio>. */
+bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);
 void vrt_format_panics(VrtFmt *f, const VrtDomainDef *def);
 /* A device's boot order, alias and address, as every device ends
  * (domain_format_dev.c), and whether it writes anything. */

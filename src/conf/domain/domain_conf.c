@@ -162,6 +162,7 @@ vrt_domain_video_def_free(VrtDomainVideoDef *video)
     if (!video)
         return;
     g_free(video->model);
+    g_free(video->accel_rendernode);
     info_clear(&video->info);
     g_free(video);
 }

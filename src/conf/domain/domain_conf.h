@@ -463,6 +463,11 @@ typedef struct {
     bool primary;
     VrtVirtioOptions virtio; /* model 'virtio' only */
     VrtDomainDeviceInfo info;
+    /* <model><acceleration>, <resolution> (domain_devices_misc.c) */
+    bool accel; /* an <acceleration> element */
+    VrtTristate accel3d, accel2d;
+    char *accel_rendernode;
+    guint res_x, res_y; /* 0 = no <resolution> */
 } VrtDomainVideoDef;
 
 typedef struct {

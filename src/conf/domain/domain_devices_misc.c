@@ -358,3 +358,58 @@ vrt_validate_misc_devices(const VrtDomainDef *def, GError **error)
     }
     return true;
 }
+
+bool
+vrt_parse_video_model_children(xmlNodePtr model, VrtDomainVideoDef *v, GError **error)
+{
+    VRT_XML_FOREACH_CHILD(c, model)
+    {
+        if (vrt_xml_is(c, "acceleration") && !v->accel) {
+            v->accel = true;
+            if (!vrt_xml_check_attrs(c, error, "accel3d", "accel2d", "rendernode", NULL) ||
+                !vrt_xml_prop_tristate(c, "accel3d", false, &v->accel3d, error) ||
+                !vrt_xml_prop_tristate(c, "accel2d", false, &v->accel2d, error))
+                return false;
+            v->accel_rendernode = vrt_xml_prop(c, "rendernode");
+            if (!v->accel3d && !v->accel2d && !v->accel_rendernode) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "missing values for acceleration");
+                return false;
+            }
+        } else if (vrt_xml_is(c, "resolution") && !v->res_x) {
+            bool hx = false, hy = false;
+
+            if (!vrt_xml_check_attrs(c, error, "x", "y", NULL) ||
+                !vrt_xml_prop_uint(c, "x", G_MAXINT, &v->res_x, &hx, error) ||
+                !vrt_xml_prop_uint(c, "y", G_MAXINT, &v->res_y, &hy, error))
+                return false;
+            if (!hx || !hy) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing required attribute '%s' in element 'resolution'",
+                              hx ? "y" : "x");
+                return false;
+            }
+            if (!v->res_x || !v->res_y) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "video resolution values must be non-zero");
+                return false;
+            }
+        } else
+            return vrt_xml_unsupported(c, error);
+    }
+    return true;
+}
+
+void
+vrt_format_video_model_children(VrtFmt *f, const VrtDomainVideoDef *v)
+{
+    if (v->accel) {
+        g_autoptr(GString) attrs = g_string_new(NULL);
+
+        if (v->accel3d)
+            g_string_append_printf(attrs, " accel3d='%s'", v->accel3d == VRT_TRISTATE_YES ? "yes" : "no");
+        if (v->accel2d)
+            g_string_append_printf(attrs, " accel2d='%s'", v->accel2d == VRT_TRISTATE_YES ? "yes" : "no");
+        vrt_xml_format_attr(attrs, "rendernode", v->accel_rendernode);
+        vrt_fmt_line(f, "<acceleration%s/>", attrs->str);
+    }
+    if (v->res_x)
+        vrt_fmt_line(f, "<resolution x='%u' y='%u'/>", v->res_x, v->res_y);
+}

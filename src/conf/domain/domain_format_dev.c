@@ -580,7 +580,14 @@ vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
     vrt_virtio_options_format(driver, &v->virtio);
     if (vrt_virtio_options_present(&v->virtio))
         vrt_fmt_line(f, "<driver%s/>", driver->str);
-    vrt_fmt_line(f, "<model %s/>", attrs->str);
+    if (v->accel || v->res_x) {
+        vrt_fmt_line(f, "<model %s>", attrs->str);
+        f->indent++;
+        vrt_format_video_model_children(f, v);
+        f->indent--;
+        vrt_fmt_line(f, "</model>");
+    } else
+        vrt_fmt_line(f, "<model %s/>", attrs->str);
     format_info(f, &v->info);
     f->indent--;
     vrt_fmt_line(f, "</video>");

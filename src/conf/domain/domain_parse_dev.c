@@ -1233,9 +1233,8 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
                 !vrt_xml_prop_tristate(c, "primary", false, &primary, error))
                 return false;
             vd->primary = primary == VRT_TRISTATE_YES;
-            /* <acceleration>, <resolution>: not applied, so not accepted */
-            if (vrt_xml_next_element(c->children))
-                return vrt_xml_unsupported(vrt_xml_next_element(c->children), error);
+            if (!vrt_parse_video_model_children(c, vd, error))
+                return false;
             g_free(vd->model);
             vd->model = vrt_xml_prop(c, "type");
             if (!vd->model ||

@@ -147,6 +147,9 @@ void vrt_format_audio(VrtFmt *f, const VrtDomainAudioDef *a);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_sounds(VrtFmt *f, const VrtDomainDef *def);
+/* a video <model>'s <acceleration> and <resolution> (domain_devices_misc.c) */
+bool vrt_parse_video_model_children(xmlNodePtr model, VrtDomainVideoDef *v, GError **error);
+void vrt_format_video_model_children(VrtFmt *f, const VrtDomainVideoDef *v);
 /* <graphics type='sdl|egl-headless|dbus'> (domain_devices_misc.c) */
 bool vrt_parse_graphics_local(xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error);
 void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);

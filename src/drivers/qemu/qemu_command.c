@@ -1044,8 +1044,19 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported video model '%s'", model);
         return false;
     }
+    if (!vrt_qemu_command_video_check(v, error))
+        return false;
+    if (v->res_x && g_str_equal(model, "cirrus")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "video resolution is not supported for model 'cirrus' (QEMU's cirrus-vga has no xres/yres)");
+        return false;
+    }
     dev = device_new(driver);
     add_virtio_options(dev, &v->virtio);
+    if (v->res_x) {
+        json_object_set_int_member(dev, "xres", v->res_x);
+        json_object_set_int_member(dev, "yres", v->res_y);
+    }
     if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
         json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
     /* Several heads: QEMU's outputs of a virtio GPU or a QXL card. */

@@ -54,6 +54,9 @@ bool vrt_qemu_command_sound_devices(const VrtDomainDef *def, GPtrArray *devices,
 bool vrt_qemu_command_panic_devices(const VrtDomainDef *def, GPtrArray *devices);
 /* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
+/* Refuses a video <acceleration> QEMU here cannot give (virgl needs OpenGL
+ * and a DRM render node; QEMU has no 2D acceleration switch). */
+bool vrt_qemu_command_video_check(const VrtDomainVideoDef *v, GError **error);
 /* Whether a Hyper-V <panic> asks for the hv-crash CPU flag. */
 bool vrt_qemu_command_hyperv_panic(const VrtDomainDef *def);
 /* Debian's QEMU module directory, where its loadable backends live. */

@@ -154,3 +154,19 @@ vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error)
                   g->type == VRT_DOMAIN_GRAPHICS_SPICE ? "spice" : "vnc");
     return false;
 }
+
+bool
+vrt_qemu_command_video_check(const VrtDomainVideoDef *v, GError **error)
+{
+    if (v->accel3d == VRT_TRISTATE_YES || v->accel_rendernode) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "video acceleration 'accel3d' is not supported: "
+                      "virgl needs OpenGL and a DRM render node");
+        return false;
+    }
+    if (v->accel2d == VRT_TRISTATE_YES) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "video acceleration 'accel2d' is not supported");
+        return false;
+    }
+    return true;
+}

@@ -260,6 +260,27 @@ test_other_displays_refused(void)
     }
 }
 
+/* virgl (3D acceleration) needs OpenGL and a render node: refused at start
+ * by name, not started without it. */
+static void
+test_virgl_refused(void)
+{
+    static const char xml[] = "<domain type='qemu'><name>s</name><memory>65536</memory>"
+                              "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                              "<devices><video><model type='virtio'><acceleration accel3d='yes'/></model></video>"
+                              "</devices></domain>";
+    g_autoptr(GError) err = NULL;
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .monitor_path = "/run/vrt/qemu/m.monitor",
+    };
+    g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "'accel3d'"));
+}
+
 static void
 test_machine_parse(void)
 {
@@ -379,6 +400,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/audio-module-missing", test_audio_module_missing);
     g_test_add_func("/qemu/command/pcspk-refused", test_pcspk_refused);
     g_test_add_func("/qemu/command/other-displays-refused", test_other_displays_refused);
+    g_test_add_func("/qemu/command/virgl-refused", test_virgl_refused);
     g_test_add_data_func("/qemu/command/golden/q35-full", "q35-full", test_golden);
     g_test_add_data_func("/qemu/command/golden/pc-minimal", "pc-minimal", test_golden);
     g_test_add_data_func("/qemu/command/golden/q35-features", "q35-features", test_golden);

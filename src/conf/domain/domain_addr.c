@@ -96,7 +96,7 @@ add_controller_refs(const VrtDomainDef *def, GArray *refs, bool pci)
 }
 
 /* Every device that can hold an address, in libvirt's assignment order
- * (PCI controllers, interfaces, other controllers, disks, host devices,
+ * (PCI controllers, interfaces, sound cards, other controllers, disks, host devices,
  * balloon, rng, watchdog, inputs, video; the primary video is placed
  * before all of them). */
 static GArray *
@@ -112,6 +112,13 @@ collect_refs(const VrtDomainDef *cdef)
         bool legacy = n->model && (g_str_equal(n->model, "e1000") || g_str_equal(n->model, "rtl8139")) &&
                       vrt_domain_net_get_actual_type(n) != VRT_DOMAIN_NET_TYPE_HOSTDEV;
         add_ref(refs, &n->info, legacy ? NEED_PCI : NEED_PCIE, NULL, "interface %s", vrt_net_type_names[n->type]);
+    }
+    /* sound cards on PCI after the interfaces, as libvirt */
+    for (guint i = 0; def->sounds && i < def->sounds->len; i++) {
+        VrtDomainSoundDef *s = def->sounds->pdata[i];
+        bool pci = g_str_equal(s->model, "es1370") || g_str_equal(s->model, "ac97") || g_str_equal(s->model, "ich6") ||
+                   g_str_equal(s->model, "ich9") || g_str_equal(s->model, "ich7");
+        add_ref(refs, &s->info, pci ? NEED_PCI : NEED_NONE, NULL, "sound '%s'", s->model);
     }
     add_controller_refs(def, refs, false);
     for (guint i = 0; i < def->disks->len; i++) {
@@ -931,6 +938,12 @@ assign_aliases(VrtDomainDef *def)
         def->memballoon->info.alias = g_strdup("balloon0");
     if (def->watchdog && !def->watchdog->info.alias)
         def->watchdog->info.alias = g_strdup("watchdog0");
+    /* libvirt names a sound card by its place among them */
+    for (guint i = 0; def->sounds && i < def->sounds->len; i++) {
+        VrtDomainSoundDef *s = def->sounds->pdata[i];
+        if (!s->info.alias)
+            s->info.alias = g_strdup_printf("sound%u", i);
+    }
 }
 
 /* ---- MACs ---------------------------------------------------------- */
@@ -950,36 +963,55 @@ assign_mac(const VrtDomainDef *def, VrtDomainNetDef *net)
     net->mac_set = true;
 }
 
+/* Every device on a USB port, in libvirt's order: USB inputs, then USB
+ * sound cards. */
+static GPtrArray *
+usb_device_infos(VrtDomainDef *def)
+{
+    GPtrArray *infos = g_ptr_array_new();
+
+    for (guint i = 0; i < def->inputs->len; i++) {
+        VrtDomainInputDef *in = def->inputs->pdata[i];
+        if (g_str_equal(in->bus, "usb"))
+            g_ptr_array_add(infos, &in->info);
+    }
+    for (guint i = 0; def->sounds && i < def->sounds->len; i++) {
+        VrtDomainSoundDef *s = def->sounds->pdata[i];
+        if (g_str_equal(s->model, "usb"))
+            g_ptr_array_add(infos, &s->info);
+    }
+    return infos;
+}
+
 static bool
 assign_usb(VrtDomainDef *def, GError **error)
 {
     VrtDomainControllerDef *usb = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
+    g_autoptr(GPtrArray) infos = usb_device_infos(def);
     guint next = 1;
 
     if (!usb || g_strcmp0(usb->model, "none") == 0) {
-        for (guint i = 0; i < def->inputs->len; i++) {
-            if (g_str_equal(((VrtDomainInputDef *)def->inputs->pdata[i])->bus, "usb")) {
-                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                              "USB is disabled for this domain, but USB devices are present in the domain XML");
-                return false;
-            }
+        if (infos->len) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "USB is disabled for this domain, but USB devices are present in the domain XML");
+            return false;
         }
         return true;
     }
-    for (guint i = 0; i < def->inputs->len; i++) {
-        VrtDomainInputDef *in = def->inputs->pdata[i];
+    for (guint i = 0; i < infos->len; i++) {
+        VrtDomainDeviceInfo *info = infos->pdata[i];
         guint64 p;
-        if (in->info.type == VRT_DEVICE_ADDRESS_USB && in->info.usb.port &&
-            g_ascii_string_to_unsigned(in->info.usb.port, 10, 0, 1000, &p, NULL) && p >= next)
+        if (info->type == VRT_DEVICE_ADDRESS_USB && info->usb.port &&
+            g_ascii_string_to_unsigned(info->usb.port, 10, 0, 1000, &p, NULL) && p >= next)
             next = (guint)p + 1;
     }
-    for (guint i = 0; i < def->inputs->len; i++) {
-        VrtDomainInputDef *in = def->inputs->pdata[i];
-        if (!g_str_equal(in->bus, "usb") || in->info.type != VRT_DEVICE_ADDRESS_NONE)
+    for (guint i = 0; i < infos->len; i++) {
+        VrtDomainDeviceInfo *info = infos->pdata[i];
+        if (info->type != VRT_DEVICE_ADDRESS_NONE)
             continue;
-        in->info.type = VRT_DEVICE_ADDRESS_USB;
-        in->info.usb.bus = 0;
-        in->info.usb.port = g_strdup_printf("%u", next++);
+        info->type = VRT_DEVICE_ADDRESS_USB;
+        info->usb.bus = 0;
+        info->usb.port = g_strdup_printf("%u", next++);
     }
     return true;
 }

@@ -2,15 +2,18 @@
  * The domain's audio backends (<audio id= type=> with its <input> and
  * <output> settings), read with libvirt 9's checks and written back in
  * libvirt's attribute and element order. Each one becomes a QEMU -audiodev
- * (qemu_audio.c). The types are those Debian's QEMU has without its GUI
- * modules: none, alsa, oss, file (QEMU's wav) and spice; pulseaudio, sdl,
- * jack, coreaudio and dbus are refused as not supported rather than
- * accepted for a QEMU that cannot run them.
+ * (qemu_audio.c). Every type libvirt 9 has but dbus is read: none, alsa,
+ * oss, file (QEMU's wav), spice, pulseaudio, sdl, jack and coreaudio; the
+ * QEMU driver refuses at start, by name, a backend its QEMU was built
+ * without (Debian's QEMU has pulseaudio, sdl and jack only with the
+ * qemu-system-gui package, and coreaudio never).
  */
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"
 
-static const char *const audio_types[] = { "none", "alsa", "oss", "file", "spice", NULL };
+static const char *const audio_types[] = { "none",       "alsa", "oss",  "file",      "spice",
+                                           "pulseaudio", "sdl",  "jack", "coreaudio", NULL };
+static const char *const sdl_drivers[] = { "esd", "alsa", "arts", "pulseaudio", NULL };
 static const char *const audio_formats[] = { "u8", "s8", "u16", "s16", "u32", "s32", "f32", NULL };
 
 static void
@@ -18,6 +21,11 @@ audio_io_clear(VrtDomainAudioIO *io)
 {
     g_free(io->format);
     g_free(io->dev);
+    g_free(io->name);
+    g_free(io->stream_name);
+    g_free(io->server_name);
+    g_free(io->client_name);
+    g_free(io->connect_ports);
 }
 
 void
@@ -29,6 +37,8 @@ vrt_domain_audio_free(VrtDomainAudioDef *a)
     audio_io_clear(&a->input);
     audio_io_clear(&a->output);
     g_free(a->path);
+    g_free(a->server_name);
+    g_free(a->sdl_driver);
     g_free(a);
 }
 
@@ -70,13 +80,22 @@ parse_io(xmlNodePtr node, const char *type, VrtDomainAudioIO *io, GError **error
 {
     bool alsa = g_str_equal(type, "alsa");
     bool oss = g_str_equal(type, "oss");
+    bool pa = g_str_equal(type, "pulseaudio");
+    bool jack = g_str_equal(type, "jack");
+    bool count = g_str_equal(type, "sdl") || g_str_equal(type, "coreaudio");
     bool settings = false;
 
     if (!(oss ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", "dev",
                                     "bufferCount", "tryPoll", NULL)
           : alsa
               ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", "dev", NULL)
-              : vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", NULL)))
+          : pa    ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", "name",
+                                        "streamName", "latency", NULL)
+          : jack  ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength",
+                                        "serverName", "clientName", "connectPorts", "exactName", NULL)
+          : count ? vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength",
+                                        "bufferCount", NULL)
+                  : vrt_xml_check_attrs(node, error, "mixingEngine", "fixedSettings", "voices", "bufferLength", NULL)))
         return false;
     if (!vrt_xml_prop_tristate(node, "mixingEngine", false, &io->mixing_engine, error) ||
         !vrt_xml_prop_tristate(node, "fixedSettings", false, &io->fixed_settings, error))
@@ -90,9 +109,23 @@ parse_io(xmlNodePtr node, const char *type, VrtDomainAudioIO *io, GError **error
         return false;
     if (alsa || oss)
         io->dev = vrt_xml_prop(node, "dev");
-    if (oss && (!vrt_xml_prop_uint(node, "bufferCount", G_MAXUINT, &io->buffer_count, NULL, error) ||
-                !vrt_xml_prop_tristate(node, "tryPoll", false, &io->try_poll, error)))
+    if ((oss || count) && !vrt_xml_prop_uint(node, "bufferCount", G_MAXUINT, &io->buffer_count, NULL, error))
         return false;
+    if (oss && !vrt_xml_prop_tristate(node, "tryPoll", false, &io->try_poll, error))
+        return false;
+    if (pa) {
+        io->name = vrt_xml_prop(node, "name");
+        io->stream_name = vrt_xml_prop(node, "streamName");
+        if (!vrt_xml_prop_uint(node, "latency", G_MAXUINT, &io->latency, NULL, error))
+            return false;
+    }
+    if (jack) {
+        io->server_name = vrt_xml_prop(node, "serverName");
+        io->client_name = vrt_xml_prop(node, "clientName");
+        io->connect_ports = vrt_xml_prop(node, "connectPorts");
+        if (!vrt_xml_prop_tristate(node, "exactName", false, &io->exact_name, error))
+            return false;
+    }
     VRT_XML_FOREACH_CHILD(c, node)
     {
         if (!vrt_xml_is(c, "settings") || settings)
@@ -126,7 +159,10 @@ vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error)
     oss = g_str_equal(a->type, "oss");
     if (!(oss ? vrt_xml_check_attrs(node, error, "id", "type", "timerPeriod", "tryMMap", "exclusive", "dspPolicy", NULL)
           : g_str_equal(a->type, "file") ? vrt_xml_check_attrs(node, error, "id", "type", "timerPeriod", "path", NULL)
-                                         : vrt_xml_check_attrs(node, error, "id", "type", "timerPeriod", NULL)))
+          : g_str_equal(a->type, "pulseaudio")
+              ? vrt_xml_check_attrs(node, error, "id", "type", "timerPeriod", "serverName", NULL)
+          : g_str_equal(a->type, "sdl") ? vrt_xml_check_attrs(node, error, "id", "type", "timerPeriod", "driver", NULL)
+                                        : vrt_xml_check_attrs(node, error, "id", "type", "timerPeriod", NULL)))
         return false;
     if (!vrt_xml_prop_uint(node, "id", 255, &a->id, &present, error))
         return false;
@@ -166,6 +202,16 @@ vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error)
     }
     if (g_str_equal(a->type, "file"))
         a->path = vrt_xml_prop(node, "path");
+    if (g_str_equal(a->type, "pulseaudio"))
+        a->server_name = vrt_xml_prop(node, "serverName");
+    if (g_str_equal(a->type, "sdl")) {
+        a->sdl_driver = vrt_xml_prop(node, "driver");
+        if (a->sdl_driver && vrt_enum_from_string(sdl_drivers, a->sdl_driver) < 0) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'driver' in element 'audio': '%s'.",
+                          a->sdl_driver);
+            return false;
+        }
+    }
     VRT_XML_FOREACH_CHILD(c, node)
     {
         if (vrt_xml_is(c, "input") && !input)
@@ -206,6 +252,15 @@ format_io(VrtFmt *f, const VrtDomainAudioIO *io, const char *direction)
         g_string_append_printf(attrs, " bufferCount='%u'", io->buffer_count);
     if (io->try_poll)
         g_string_append_printf(attrs, " tryPoll='%s'", yes_no(io->try_poll));
+    vrt_xml_format_attr(attrs, "name", io->name);
+    vrt_xml_format_attr(attrs, "streamName", io->stream_name);
+    if (io->latency)
+        g_string_append_printf(attrs, " latency='%u'", io->latency);
+    vrt_xml_format_attr(attrs, "serverName", io->server_name);
+    vrt_xml_format_attr(attrs, "clientName", io->client_name);
+    vrt_xml_format_attr(attrs, "connectPorts", io->connect_ports);
+    if (io->exact_name)
+        g_string_append_printf(attrs, " exactName='%s'", yes_no(io->exact_name));
     if (!attrs->len)
         return;
     if (io->fixed_settings != VRT_TRISTATE_YES) {
@@ -232,7 +287,8 @@ static bool
 io_empty(const VrtDomainAudioIO *io)
 {
     return !io->mixing_engine && !io->fixed_settings && !io->voices && !io->buffer_length && !io->dev &&
-           !io->buffer_count && !io->try_poll;
+           !io->buffer_count && !io->try_poll && !io->name && !io->stream_name && !io->latency && !io->server_name &&
+           !io->client_name && !io->connect_ports && !io->exact_name;
 }
 
 void
@@ -250,6 +306,8 @@ vrt_format_audio(VrtFmt *f, const VrtDomainAudioDef *a)
     if (a->dsp_policy_set)
         g_string_append_printf(attrs, " dspPolicy='%d'", a->dsp_policy);
     vrt_xml_format_attr(attrs, "path", a->path);
+    vrt_xml_format_attr(attrs, "serverName", a->server_name);
+    vrt_xml_format_attr(attrs, "driver", a->sdl_driver);
     if (io_empty(&a->input) && io_empty(&a->output)) {
         vrt_fmt_line(f, "<audio%s/>", attrs->str);
         return;

@@ -154,6 +154,10 @@ vrt_domain_graphics_def_free(VrtDomainGraphicsDef *gfx)
     g_free(gfx->listen);
     g_free(gfx->passwd);
     g_free(gfx->keymap);
+    g_free(gfx->display);
+    g_free(gfx->xauth);
+    g_free(gfx->gl_rendernode);
+    g_free(gfx->dbus_address);
     g_free(gfx);
 }
 
@@ -163,6 +167,7 @@ vrt_domain_video_def_free(VrtDomainVideoDef *video)
     if (!video)
         return;
     g_free(video->model);
+    g_free(video->accel_rendernode);
     info_clear(&video->info);
     g_free(video);
 }
@@ -265,6 +270,10 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->tpms);
     if (def->filesystems)
         g_ptr_array_unref(def->filesystems);
+    if (def->sounds)
+        g_ptr_array_unref(def->sounds);
+    if (def->panics)
+        g_ptr_array_unref(def->panics);
     if (def->seclabels)
         g_ptr_array_unref(def->seclabels);
     if (def->qemu_args)

@@ -99,8 +99,12 @@ typedef struct {
     guint channels;
     char *format; /* "u8", "s8", "u16", "s16", "u32", "s32", "f32" */
     char *dev; /* alsa, oss */
-    guint buffer_count; /* oss */
+    guint buffer_count; /* oss, sdl, coreaudio */
     VrtTristate try_poll; /* oss */
+    char *name, *stream_name; /* pulseaudio */
+    guint latency; /* pulseaudio */
+    char *server_name, *client_name, *connect_ports; /* jack */
+    VrtTristate exact_name; /* jack */
 } VrtDomainAudioIO;
 
 /* <audio id= type=>: libvirt 9 adds one ('none', or 'spice' with spice
@@ -108,7 +112,7 @@ typedef struct {
  * (domain_audio.c reads and writes it). */
 typedef struct {
     guint id; /* 1..255 */
-    char *type; /* "none", "alsa", "oss", "file", "spice" */
+    char *type; /* "none", "alsa", "oss", "file", "spice", "pulseaudio", "sdl", "jack", "coreaudio" */
     guint timer_period; /* microseconds, 0: QEMU's default */
     VrtDomainAudioIO input;
     VrtDomainAudioIO output;
@@ -117,6 +121,8 @@ typedef struct {
     bool dsp_policy_set; /* oss */
     int dsp_policy;
     char *path; /* file: the WAV file QEMU writes */
+    char *server_name; /* pulseaudio: serverName= */
+    char *sdl_driver; /* sdl: driver= ("esd", "alsa", "arts", "pulseaudio") */
 } VrtDomainAudioDef;
 
 typedef enum {
@@ -449,6 +455,9 @@ typedef struct {
 typedef enum {
     VRT_DOMAIN_GRAPHICS_VNC = 0,
     VRT_DOMAIN_GRAPHICS_SPICE,
+    VRT_DOMAIN_GRAPHICS_SDL, /* read and written, refused at start (domain_devices_misc.c) */
+    VRT_DOMAIN_GRAPHICS_EGL_HEADLESS, /* likewise */
+    VRT_DOMAIN_GRAPHICS_DBUS, /* likewise */
 } VrtDomainGraphicsType;
 
 typedef struct {
@@ -462,6 +471,14 @@ typedef struct {
     /* <listen type='none'/>: no listener at all (VNC: QEMU's -vnc none,
      * reachable only through the monitor); no port, address or autoport */
     bool listen_none;
+    /* sdl, egl-headless, dbus (domain_devices_misc.c) */
+    char *display, *xauth; /* sdl */
+    VrtTristate fullscreen; /* sdl */
+    bool gl; /* a <gl> element */
+    VrtTristate gl_enable; /* <gl enable=> (sdl, dbus) */
+    char *gl_rendernode; /* <gl rendernode=> (egl-headless, dbus) */
+    char *dbus_address; /* dbus: address= */
+    VrtTristate dbus_p2p; /* dbus: p2p= */
 } VrtDomainGraphicsDef;
 
 typedef struct {
@@ -472,6 +489,11 @@ typedef struct {
     bool primary;
     VrtVirtioOptions virtio; /* model 'virtio' only */
     VrtDomainDeviceInfo info;
+    /* <model><acceleration>, <resolution> (domain_devices_misc.c) */
+    bool accel; /* an <acceleration> element */
+    VrtTristate accel3d, accel2d;
+    char *accel_rendernode;
+    guint res_x, res_y; /* 0 = no <resolution> */
 } VrtDomainVideoDef;
 
 typedef struct {
@@ -609,6 +631,8 @@ typedef struct _VrtDomainDef {
     GPtrArray *tpms; /* VrtDomainTpmDef* (domain_tpm.c); NULL = none */
     GPtrArray *filesystems; /* VrtDomainFsDef* (domain_tpm.c); NULL = none */
     GPtrArray *seclabels; /* VrtSecLabelDef* (domain_seclabel.c); NULL = none */
+    GPtrArray *sounds; /* VrtDomainSoundDef* (domain_devices_misc.c); NULL = none */
+    GPtrArray *panics; /* VrtDomainPanicDef* (domain_devices_misc.c); NULL = none */
 } VrtDomainDef;
 
 /* <tpm model=><backend type= version=> (domain_tpm.c) */
@@ -628,6 +652,23 @@ typedef struct {
     bool readonly;
 } VrtDomainFsDef;
 void vrt_domain_fs_free(VrtDomainFsDef *fs);
+
+/* <sound model=> with its <codec>s and <audio id=> (domain_devices_misc.c) */
+typedef struct {
+    char *model; /* "sb16", "es1370", "pcspk", "ac97", "ich6", "ich9", "usb", "ich7" */
+    GPtrArray *codecs; /* char*: "duplex", "micro", "output" (ich6, ich9, ich7) */
+    guint audio_id; /* <audio id=>, 0 = the first <audio> */
+    VrtDomainDeviceInfo info;
+} VrtDomainSoundDef;
+void vrt_domain_sound_free(VrtDomainSoundDef *s);
+
+/* <panic model=> (domain_devices_misc.c) */
+typedef struct {
+    char *model; /* "isa", "hyperv" */
+    int iobase; /* isa: <address type='isa' iobase=>, -1 = none */
+    VrtDomainDeviceInfo info;
+} VrtDomainPanicDef;
+void vrt_domain_panic_free(VrtDomainPanicDef *p);
 
 /* Every I/O thread id of def: those <iothreadids> names, then the lowest
  * unused ones up to <iothreads> (domain_iothreads.c). */

@@ -38,19 +38,40 @@ maybe_add_input(VrtDomainDef *def, const char *type, const char *bus)
 
 /* libvirt's qemu.conf defaults (vnc_allow_host_audio = 0,
  * nogfx_allow_host_audio = 0): VNC and no graphics get the 'none'
- * backend, SPICE its own; the last graphics device decides. */
+ * backend, SPICE its own; the last VNC, SPICE or SDL display decides. SDL
+ * passes the host's audio through, which libvirt does only when
+ * QEMU_AUDIO_DRV names a backend in its environment (vrtd reads none):
+ * then no <audio> is added, nor for egl-headless or dbus alone. */
 static void
 add_default_audio(VrtDomainDef *def)
 {
     const char *type = "none";
+    bool add = def->graphics->len == 0;
+    bool passthrough = false;
     VrtDomainAudioDef *a;
 
     if (def->audios->len)
         return;
     for (guint i = 0; i < def->graphics->len; i++) {
         const VrtDomainGraphicsDef *g = def->graphics->pdata[i];
-        type = g->type == VRT_DOMAIN_GRAPHICS_SPICE ? "spice" : "none";
+
+        switch (g->type) {
+        case VRT_DOMAIN_GRAPHICS_VNC:
+        case VRT_DOMAIN_GRAPHICS_SPICE:
+            add = true;
+            passthrough = false;
+            type = g->type == VRT_DOMAIN_GRAPHICS_SPICE ? "spice" : "none";
+            break;
+        case VRT_DOMAIN_GRAPHICS_SDL:
+            add = true;
+            passthrough = true;
+            break;
+        case VRT_DOMAIN_GRAPHICS_EGL_HEADLESS:
+        case VRT_DOMAIN_GRAPHICS_DBUS: break;
+        }
     }
+    if (!add || passthrough)
+        return;
     a = g_new0(VrtDomainAudioDef, 1);
     a->id = 1;
     a->type = g_strdup(type);

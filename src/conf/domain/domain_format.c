@@ -241,6 +241,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_input(f, def->inputs->pdata[i]);
     for (guint i = 0; i < def->graphics->len; i++)
         vrt_format_graphics(f, def->graphics->pdata[i]);
+    vrt_format_sounds(f, def);
     for (guint i = 0; i < def->audios->len; i++)
         vrt_format_audio(f, def->audios->pdata[i]);
     for (guint i = 0; i < def->videos->len; i++)
@@ -257,6 +258,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
     for (guint i = 0; i < def->rngs->len; i++)
         vrt_format_rng(f, def->rngs->pdata[i]);
     vrt_format_tpms(f, def);
+    vrt_format_panics(f, def);
     vrt_format_memory_devices(f, def);
     vrt_format_iommu(f, def->iommu);
     f->indent--;

@@ -102,6 +102,12 @@ info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
            vrt_device_rom_present(&info->rom);
 }
 
+bool
+vrt_device_info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info)
+{
+    return info_has_content(f, info);
+}
+
 void
 vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
 {
@@ -527,6 +533,10 @@ vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
     E(esc_g_passwd, g->passwd);
     E(esc_g_keymap, g->keymap);
 
+    if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE) {
+        vrt_format_graphics_local(f, g);
+        return;
+    }
     g_string_append_printf(attrs, "type='%s'", vrt_graphics_type_names[g->type]);
     if (g->listen_none) {
         /* libvirt writes neither port nor autoport then */
@@ -589,7 +599,14 @@ vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
     vrt_virtio_options_format(driver, &v->virtio);
     if (vrt_virtio_options_present(&v->virtio))
         vrt_fmt_line(f, "<driver%s/>", driver->str);
-    vrt_fmt_line(f, "<model %s/>", attrs->str);
+    if (v->accel || v->res_x) {
+        vrt_fmt_line(f, "<model %s>", attrs->str);
+        f->indent++;
+        vrt_format_video_model_children(f, v);
+        f->indent--;
+        vrt_fmt_line(f, "</model>");
+    } else
+        vrt_fmt_line(f, "<model %s/>", attrs->str);
     format_info(f, &v->info);
     f->indent--;
     vrt_fmt_line(f, "</video>");

@@ -730,6 +730,12 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
     VRT_XML_FOREACH_CHILD(c, node)
     {
         g_autofree VrtDomainDeviceDef *dev = NULL;
+        bool handled = false;
+
+        if (!vrt_parse_misc_device(ctx, c, def, &handled, error))
+            return false;
+        if (handled)
+            continue;
         if (vrt_xml_is(c, "audio")) {
             if (!vrt_parse_audio(c, def, error))
                 return false;

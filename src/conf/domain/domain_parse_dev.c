@@ -1234,6 +1234,12 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
     if (!vrt_xml_prop_enum(node, "type", vrt_graphics_type_names, true, &v, error))
         return false;
     g->type = v;
+    if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE) {
+        if (!vrt_parse_graphics_local(node, g, error))
+            return false;
+        *out = g_ptr_array_steal_index(holder, 0);
+        return true;
+    }
     if (!(g->type == VRT_DOMAIN_GRAPHICS_SPICE
               ? vrt_xml_check_attrs(node, error, "type", "port", "tlsPort", "autoport", "listen", "passwd", "keymap",
                                     NULL)
@@ -1308,6 +1314,8 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
                 !vrt_xml_prop_tristate(c, "primary", false, &primary, error))
                 return false;
             vd->primary = primary == VRT_TRISTATE_YES;
+            if (!vrt_parse_video_model_children(c, vd, error))
+                return false;
             g_free(vd->model);
             vd->model = vrt_xml_prop(c, "type");
             if (!vd->model ||

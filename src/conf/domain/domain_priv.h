@@ -93,6 +93,9 @@ bool vrt_domain_features_post_parse(const VrtDomainDef *def, GError **error);
 bool vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
+ * node is one of them and was read into def; *handled false otherwise. */
+bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
 
 /* ---- libvirt's QEMU namespace (domain_qemu_ns.c) -------------------- */
 
@@ -140,7 +143,6 @@ void vrt_format_numa(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_idmap(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_max_memory(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_devices(VrtFmt *f, const VrtDomainDef *def);
-void vrt_format_device_info(VrtFmt *f, const VrtDomainDeviceInfo *info);
 void vrt_format_iothreads(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_qemu_commandline(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_iommu(VrtFmt *f, const VrtDomainIommuDef *iommu);
@@ -152,6 +154,21 @@ bool vrt_domain_features_any(const VrtDomainFeaturesDef *feat);
 void vrt_format_audio(VrtFmt *f, const VrtDomainAudioDef *a);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_sounds(VrtFmt *f, const VrtDomainDef *def);
+/* a video <model>'s <acceleration> and <resolution> (domain_devices_misc.c) */
+bool vrt_parse_video_model_children(xmlNodePtr model, VrtDomainVideoDef *v, GError **error);
+void vrt_format_video_model_children(VrtFmt *f, const VrtDomainVideoDef *v);
+/* <graphics type='sdl|egl-headless|dbus'> (domain_devices_misc.c) */
+bool vrt_parse_graphics_local(xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error);
+void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);
+/* egl-headless pairs only with VNC and SPICE (libvirt's QEMU validation);
+ * a sound card's <audio id=> names an <audio>. */
+bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);
+void vrt_format_panics(VrtFmt *f, const VrtDomainDef *def);
+/* A device's boot order, alias and address, as every device ends
+ * (domain_format_dev.c), and whether it writes anything. */
+void vrt_format_device_info(VrtFmt *f, const VrtDomainDeviceInfo *info);
+bool vrt_device_info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_seclabels(VrtFmt *f, const VrtDomainDef *def);
 /* Whether a device's labels write anything in this view (its <source>

@@ -52,7 +52,7 @@ const char *const vrt_controller_type_names[] = {
 };
 const char *const vrt_chr_type_names[] = { "pty", "file", "unix", "tcp", "udp", "null", "stdio", NULL };
 const char *const vrt_chr_device_names[] = { "serial", "console", "channel", NULL };
-const char *const vrt_graphics_type_names[] = { "vnc", "spice", NULL };
+const char *const vrt_graphics_type_names[] = { "vnc", "spice", "sdl", "egl-headless", "dbus", NULL };
 const char *const vrt_clock_offset_names[] = { "utc", "localtime", "variable", "timezone", "absolute", NULL };
 
 const char *

@@ -109,9 +109,12 @@ test_audio_refusals(void)
                    "cannot parse 'dspPolicy' value '-1'");
     assert_refused(HEAD "<audio id='1' type='spice'/>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
                    "Spice audio is not supported without spice graphics");
-    /* a backend Debian's QEMU lacks, and an attribute of another backend */
-    assert_refused(HEAD "<audio id='1' type='pulseaudio'/>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
-                   "audio type 'pulseaudio' is not supported");
+    /* dbus, the D-Bus display's backend, which vrtd does not run, and an
+     * attribute of another backend (pulseaudio's stream name on jack) */
+    assert_refused(HEAD "<audio id='1' type='dbus'/>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
+                   "audio type 'dbus' is not supported");
+    assert_refused(HEAD "<audio id='1' type='jack'><input streamName='s'/></audio>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
+                   "attribute 'streamName' of element <input>");
     assert_refused(HEAD "<audio id='1' type='none'><input dev='/dev/dsp'/></audio>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
                    "attribute 'dev' of element <input>");
 }

@@ -150,8 +150,13 @@ test_error_malformed(void)
 static void
 test_error_unsupported(void)
 {
-    assert_parse_error(DOM_HEAD "  <devices>\n    <sound model='ich6'/>\n  </devices>\n</domain>",
-                       VIR_ERR_CONFIG_UNSUPPORTED, "<sound>");
+    assert_parse_error(DOM_HEAD "  <devices>\n    <shmem name='s'/>\n  </devices>\n</domain>",
+                       VIR_ERR_CONFIG_UNSUPPORTED, "<shmem>");
+    /* what a video model holds besides <acceleration> and <resolution> was
+     * once dropped without a word */
+    assert_parse_error(DOM_HEAD "  <devices>\n    <video><model type='virtio'><shape/></model>"
+                                "</video>\n  </devices>\n</domain>",
+                       VIR_ERR_CONFIG_UNSUPPORTED, "<shape>");
     assert_parse_error(DOM_HEAD "  <iothreadids><iothread id='1' poll='2'/></iothreadids>\n</domain>",
                        VIR_ERR_CONFIG_UNSUPPORTED, "'poll'");
     assert_parse_error(DOM_HEAD "  <devices><disk type='file'><driver name='qemu' discard_no_unref='on'/>"

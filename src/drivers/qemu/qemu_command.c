@@ -139,6 +139,12 @@ add_device_info(const VrtDomainDef *def, JsonObject *props, const VrtDomainDevic
         json_object_set_int_member(props, "bootindex", info->boot_order);
 }
 
+void
+vrt_qemu_command_device_info(const VrtDomainDef *def, JsonObject *props, const VrtDomainDeviceInfo *info)
+{
+    add_device_info(def, props, info);
+}
+
 static JsonObject *
 device_new(const char *driver)
 {
@@ -1059,10 +1065,8 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
     g_autoptr(GString) opt = g_string_new(NULL);
     g_autofree char *listen = vrt_qemu_command_escape(g->listen ? g->listen : "127.0.0.1");
 
-    if (g->type != VRT_DOMAIN_GRAPHICS_VNC) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics type 'spice' is not supported");
-        return false;
-    }
+    if (g->type != VRT_DOMAIN_GRAPHICS_VNC)
+        return vrt_qemu_command_graphics_refuse(g, error);
     if (g->listen_none)
         g_string_assign(opt, "none");
     else if (g->autoport || g->port < 0)
@@ -1107,8 +1111,19 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported video model '%s'", model);
         return false;
     }
+    if (!vrt_qemu_command_video_check(v, error))
+        return false;
+    if (v->res_x && g_str_equal(model, "cirrus")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "video resolution is not supported for model 'cirrus' (QEMU's cirrus-vga has no xres/yres)");
+        return false;
+    }
     dev = device_new(driver);
     add_virtio_options(dev, &v->virtio);
+    if (v->res_x) {
+        json_object_set_int_member(dev, "xres", v->res_x);
+        json_object_set_int_member(dev, "yres", v->res_y);
+    }
     if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
         json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
     /* Several heads: QEMU's outputs of a virtio GPU or a QXL card. */
@@ -1199,6 +1214,9 @@ build_cpu(CmdBuilder *b)
             g_string_append_printf(cpu, ",vendor=%s", def->cpu.vendor_id);
         cpu_feature_props(def, cpu);
         vrt_qemu_features_cpu_props(def, cpu);
+        /* after the Hyper-V enlightenments, as libvirt */
+        if (vrt_qemu_command_hyperv_panic(def))
+            g_string_append(cpu, ",hv-crash");
         vrt_qemu_features_cpu_tail(def, cpu);
         arg(b, "-cpu");
         arg(b, cpu->str);
@@ -1209,13 +1227,15 @@ build_cpu(CmdBuilder *b)
         /* A model domain capabilities listed (QEMU's own names), with the
          * features the definition requires or forbids; without a model,
          * QEMU's default one when a feature sets a CPU property. */
-        if (def->cpu.model || vrt_qemu_features_touch_cpu(def)) {
+        if (def->cpu.model || vrt_qemu_features_touch_cpu(def) || vrt_qemu_command_hyperv_panic(def)) {
             g_autoptr(GString) cpu = g_string_new(def->cpu.model ? def->cpu.model : vrt_qemu_features_default_cpu(def));
 
             if (def->cpu.vendor_id)
                 g_string_append_printf(cpu, ",vendor=%s", def->cpu.vendor_id);
             cpu_feature_props(def, cpu);
             vrt_qemu_features_cpu_props(def, cpu);
+            if (vrt_qemu_command_hyperv_panic(def))
+                g_string_append(cpu, ",hv-crash");
             vrt_qemu_features_cpu_tail(def, cpu);
             arg(b, "-cpu");
             arg(b, cpu->str);
@@ -1770,10 +1790,20 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     FOREACH_DEV(def->channels, VrtDomainChrDef, c) ok = ok && build_virtio_serial_port(&b, c, "virtserialport", error);
     FOREACH_DEV(def->inputs, VrtDomainInputDef, in) ok = ok && build_input(&b, in, error);
     /* the backends before the displays that name them, as libvirt */
-    for (guint i = 0; ok && i < def->audios->len; i++)
-        arg_json(&b, "-audiodev", vrt_qemu_command_audiodev_props(def->audios->pdata[i]));
+    for (guint i = 0; ok && i < def->audios->len; i++) {
+        ok = vrt_qemu_command_audio_check(def->audios->pdata[i], opts->module_dir, error);
+        if (ok)
+            arg_json(&b, "-audiodev", vrt_qemu_command_audiodev_props(def->audios->pdata[i]));
+    }
     FOREACH_DEV(def->graphics, VrtDomainGraphicsDef, g) ok = ok && build_graphics(&b, g, error);
     FOREACH_DEV(def->videos, VrtDomainVideoDef, v) ok = ok && build_video(&b, v, error);
+    if (ok) {
+        g_autoptr(GPtrArray) sounds = g_ptr_array_new();
+
+        ok = vrt_qemu_command_sound_devices(def, sounds, error);
+        for (guint i = 0; i < sounds->len; i++)
+            arg_json(&b, "-device", sounds->pdata[i]);
+    }
     if (ok && def->memballoon && g_strcmp0(def->memballoon->model, "none") != 0) {
         JsonObject *dev = device_new("virtio-balloon-pci");
 
@@ -1793,6 +1823,13 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     /* after the PCI controllers a virtio-mem or virtio-pmem may sit behind */
     for (guint i = 0; ok && vrt_domain_memdev(def, i); i++)
         ok = build_memory_device(&b, i, error);
+    if (ok) {
+        g_autoptr(GPtrArray) panics = g_ptr_array_new();
+
+        ok = vrt_qemu_command_panic_devices(def, panics);
+        for (guint i = 0; i < panics->len; i++)
+            arg_json(&b, "-device", panics->pdata[i]);
+    }
     if (!ok)
         return NULL;
     arg(&b, "-msg");

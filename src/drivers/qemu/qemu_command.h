@@ -31,6 +31,7 @@ typedef struct {
     const char *incoming; /* -incoming's value: "defer" for a restore (qemu_save.c) or a migration's
                            * destination (qemu_migration.c); NULL: none */
     GHashTable *disk_secrets; /* target dev -> file holding its LUKS passphrase (0600, run dir); may be NULL */
+    const char *module_dir; /* QEMU's loadable modules (audio backends); NULL: VRT_QEMU_MODULE_DIR */
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses
@@ -44,6 +45,26 @@ char *vrt_qemu_command_escape(const char *value);
 
 /* -audiodev of one <audio> (qemu_audio.c): id "audio<id>". */
 JsonObject *vrt_qemu_command_audiodev_props(const VrtDomainAudioDef *a);
+/* id, bus/addr and bootindex of a -device from the device's info. */
+void vrt_qemu_command_device_info(const VrtDomainDef *def, JsonObject *props, const VrtDomainDeviceInfo *info);
+/* The -device objects (JsonObject*, appended to devices) of the sound
+ * cards and their codecs, and of the ISA panic devices
+ * (qemu_command_misc.c); a sound model QEMU lacks is refused by name. */
+bool vrt_qemu_command_sound_devices(const VrtDomainDef *def, GPtrArray *devices, GError **error);
+bool vrt_qemu_command_panic_devices(const VrtDomainDef *def, GPtrArray *devices);
+/* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
+bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
+/* Refuses a video <acceleration> QEMU here cannot give (virgl needs OpenGL
+ * and a DRM render node; QEMU has no 2D acceleration switch). */
+bool vrt_qemu_command_video_check(const VrtDomainVideoDef *v, GError **error);
+/* Whether a Hyper-V <panic> asks for the hv-crash CPU flag. */
+bool vrt_qemu_command_hyperv_panic(const VrtDomainDef *def);
+/* Debian's QEMU module directory, where its loadable backends live. */
+#define VRT_QEMU_MODULE_DIR "/usr/lib/x86_64-linux-gnu/qemu"
+/* Whether QEMU has a's backend: pulseaudio, sdl, jack and coreaudio are
+ * modules, looked for in module_dir (NULL: VRT_QEMU_MODULE_DIR); refused
+ * with VIR_ERR_CONFIG_UNSUPPORTED naming the type when missing. */
+bool vrt_qemu_command_audio_check(const VrtDomainAudioDef *a, const char *module_dir, GError **error);
 
 /* The QEMU accelerator for a domain type: "kvm" or "tcg". */
 const char *vrt_qemu_command_accel(const VrtDomainDef *def);

@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_disk_iotune.h"
 #include "util/error.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 static char *
@@ -45,6 +46,10 @@ build_file(const char *name, VrtQemuCommandOptions *opts, GError **error)
     return build_xml(xml, opts, error);
 }
 
+/* A QEMU module directory with the audio backends pulseaudio and jack
+ * (made in main), so that the golden files do not depend on the host's. */
+static char *module_dir;
+
 static GStrv
 build_for(const char *name, GError **error)
 {
@@ -53,6 +58,7 @@ build_for(const char *name, GError **error)
         .emulator = "/usr/bin/qemu-system-x86_64",
         .monitor_path = monitor,
         .pidfile = NULL,
+        .module_dir = module_dir,
     };
 
     return build_file(name, &opts, error);
@@ -258,6 +264,93 @@ test_memory_refused(void)
     }
 }
 
+/* An audio backend whose QEMU module is not installed is refused at start
+ * by name, not left to QEMU. */
+static void
+test_audio_module_missing(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *empty = g_dir_make_tmp("vrt-qemu-modules-XXXXXX", NULL);
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .monitor_path = "/run/vrt/qemu/m.monitor",
+        .module_dir = empty,
+    };
+    g_auto(GStrv) argv = build_file("sound-panic", &opts, &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "audio type 'pulseaudio'"));
+    g_rmdir(empty);
+}
+
+/* QEMU 7.2 has no PC speaker device libvirt 9.0 can give a backend: refused
+ * at start by name. */
+static void
+test_pcspk_refused(void)
+{
+    static const char xml[] = "<domain type='qemu'><name>s</name><memory>65536</memory>"
+                              "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                              "<devices><sound model='pcspk'/></devices></domain>";
+    g_autoptr(GError) err = NULL;
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .monitor_path = "/run/vrt/qemu/m.monitor",
+    };
+    g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "'pcspk'"));
+}
+
+/* SDL, egl-headless and D-Bus displays are kept in the definition but
+ * refused at start, each by name. */
+static void
+test_other_displays_refused(void)
+{
+    static const char *const types[] = { "sdl", "egl-headless", "dbus" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(types); i++) {
+        g_autofree char *xml = g_strdup_printf("<domain type='qemu'><name>s</name><memory>65536</memory>"
+                                               "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                                               "<devices><graphics type='%s'/></devices></domain>",
+                                               types[i]);
+        g_autofree char *want = g_strdup_printf("graphics type '%s'", types[i]);
+        g_autoptr(GError) err = NULL;
+        VrtQemuCommandOptions opts = {
+            .emulator = "/usr/bin/qemu-system-x86_64",
+            .monitor_path = "/run/vrt/qemu/m.monitor",
+        };
+        g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+        g_assert_null(argv);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+        g_assert_nonnull(strstr(err->message, want));
+    }
+}
+
+/* virgl (3D acceleration) needs OpenGL and a render node: refused at start
+ * by name, not started without it. */
+static void
+test_virgl_refused(void)
+{
+    static const char xml[] = "<domain type='qemu'><name>s</name><memory>65536</memory>"
+                              "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                              "<devices><video><model type='virtio'><acceleration accel3d='yes'/></model></video>"
+                              "</devices></domain>";
+    g_autoptr(GError) err = NULL;
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .monitor_path = "/run/vrt/qemu/m.monitor",
+    };
+    g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "'accel3d'"));
+}
+
 static void
 test_machine_parse(void)
 {
@@ -404,7 +497,19 @@ test_cpu_host_parse(void)
 int
 main(int argc, char **argv)
 {
+    int ret;
+
     g_test_init(&argc, &argv, NULL);
+    module_dir = g_dir_make_tmp("vrt-qemu-modules-XXXXXX", NULL);
+    for (guint i = 0; i < 2; i++) {
+        g_autofree char *so = g_build_filename(module_dir, i ? "audio-jack.so" : "audio-pa.so", NULL);
+        g_assert_true(g_file_set_contents(so, "", 0, NULL));
+    }
+    g_test_add_data_func("/qemu/command/golden/sound-panic", "sound-panic", test_golden);
+    g_test_add_func("/qemu/command/audio-module-missing", test_audio_module_missing);
+    g_test_add_func("/qemu/command/pcspk-refused", test_pcspk_refused);
+    g_test_add_func("/qemu/command/other-displays-refused", test_other_displays_refused);
+    g_test_add_func("/qemu/command/virgl-refused", test_virgl_refused);
     g_test_add_data_func("/qemu/command/golden/q35-full", "q35-full", test_golden);
     g_test_add_data_func("/qemu/command/golden/pc-minimal", "pc-minimal", test_golden);
     g_test_add_data_func("/qemu/command/golden/q35-features", "q35-features", test_golden);
@@ -425,5 +530,12 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/caps/cpu-models-parse", test_cpu_models_parse);
     g_test_add_func("/qemu/caps/cpu-host-parse", test_cpu_host_parse);
     g_test_add_func("/qemu/command/custom-cpu", test_custom_cpu);
-    return g_test_run();
+    ret = g_test_run();
+    for (guint i = 0; i < 2; i++) {
+        g_autofree char *so = g_build_filename(module_dir, i ? "audio-jack.so" : "audio-pa.so", NULL);
+        g_unlink(so);
+    }
+    g_rmdir(module_dir);
+    g_free(module_dir);
+    return ret;
 }

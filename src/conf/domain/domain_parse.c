@@ -196,6 +196,9 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
         } else if (vrt_xml_is(c, "nvram")) {
             if (!vrt_parse_os_nvram(c, &def->os.fw, error))
                 return false;
+        } else if (vrt_xml_is(c, "firmware")) {
+            if (!vrt_parse_os_firmware_features(c, &def->os.fw, error))
+                return false;
         } else if (vrt_xml_is(c, "bootmenu")) {
             if (!vrt_xml_check_attrs(c, error, "enable", "timeout", NULL) ||
                 !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error) ||

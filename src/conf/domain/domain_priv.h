@@ -61,6 +61,9 @@ bool vrt_parse_os_loader(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **e
 bool vrt_parse_os_nvram(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **error);
 /* have_loader: a <loader> element was written */
 bool vrt_validate_os_firmware(const VrtDomainOsFirmwareDef *fw, bool have_loader, GError **error);
+bool vrt_parse_os_firmware_features(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **error);
+/* Secure Boot's needs of the machine (q35, x86_64, SMM), on the whole def */
+bool vrt_validate_os_secure(const VrtDomainDef *def, GError **error);
 
 /* ---- NUMA cells and memory backing (domain_memory.c) ---------------- */
 

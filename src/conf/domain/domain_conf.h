@@ -489,6 +489,8 @@ typedef struct _VrtDomainDef {
                               * as <domain id=> unless INACTIVE */
     char *name;
     guint8 uuid[16]; /* generated when absent */
+    bool has_genid; /* <genid>: the VM generation ID, QEMU's vmgenid device */
+    guint8 genid[16]; /* generated when <genid/> is empty, as libvirt */
     char *title;
     char *description;
     char *metadata; /* <metadata> kept verbatim (XML text), NULL */

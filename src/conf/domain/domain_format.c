@@ -285,6 +285,12 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_fmt_line(&f, "<name>%s</name>", name);
     vrt_uuid_format(def->uuid, uuid);
     vrt_fmt_line(&f, "<uuid>%s</uuid>", uuid);
+    if (def->has_genid) {
+        char genid[VRT_UUID_STRING_LEN];
+
+        vrt_uuid_format(def->genid, genid);
+        vrt_fmt_line(&f, "<genid>%s</genid>", genid);
+    }
     if (title)
         vrt_fmt_line(&f, "<title>%s</title>", title);
     if (desc)

@@ -854,6 +854,19 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         *have_uuid = true;
         return true;
     }
+    if (vrt_xml_is(c, "genid")) {
+        g_autofree char *s = g_strstrip(vrt_xml_text(c));
+        if (!vrt_xml_check_attrs(c, error, NULL))
+            return false;
+        if (!*s) {
+            vrt_uuid_generate(def->genid);
+        } else if (!vrt_uuid_parse(s, def->genid)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed genid element");
+            return false;
+        }
+        def->has_genid = true;
+        return true;
+    }
     if (vrt_xml_is(c, "title") || vrt_xml_is(c, "description")) {
         char **slot = vrt_xml_is(c, "title") ? &def->title : &def->description;
         if (!vrt_xml_check_attrs(c, error, NULL))

@@ -55,3 +55,30 @@ def test_no_secure_boot_feature_starts_the_plain_build(vrtd, tmp_path):
     assert "driver=cfi.pflash01,property=secure,value=on" not in argv
     virsh(vrtd.uri, "destroy", "nosb")
     virsh(vrtd.uri, "undefine", "nosb", "--nvram")
+
+
+SEV_XML = """<domain type='qemu'>
+  <name>sev</name>
+  <memory unit='MiB'>128</memory>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <launchSecurity type='sev' kernelHashes='yes'>
+    <cbitpos>47</cbitpos>
+    <reducedPhysBits>1</reducedPhysBits>
+    <policy>0x1</policy>
+    <session>IHAVENOIDEA</session>
+  </launchSecurity>
+</domain>
+"""
+
+
+def test_launch_security_is_kept_and_its_start_refused_by_name(vrtd, tmp_path):
+    path = tmp_path / "sev.xml"
+    path.write_text(SEV_XML)
+    virsh(vrtd.uri, "define", str(path))
+    sec = ET.fromstring(virsh(vrtd.uri, "dumpxml", "sev").stdout).find("launchSecurity")
+    assert sec.attrib == {"type": "sev", "kernelHashes": "yes"}
+    assert [(e.tag, e.text) for e in sec] == [("cbitpos", "47"), ("reducedPhysBits", "1"),
+                                              ("policy", "0x0001"), ("session", "IHAVENOIDEA")]
+    p = virsh(vrtd.uri, "start", "sev", check=False)
+    assert p.returncode != 0 and "SEV launch security is not supported" in p.stderr
+    virsh(vrtd.uri, "undefine", "sev")

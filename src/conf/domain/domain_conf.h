@@ -584,7 +584,17 @@ typedef struct _VrtDomainDef {
     GPtrArray *tpms; /* VrtDomainTpmDef* (domain_tpm.c); NULL = none */
     GPtrArray *filesystems; /* VrtDomainFsDef* (domain_tpm.c); NULL = none */
     GPtrArray *seclabels; /* VrtSecLabelDef* (domain_seclabel.c); NULL = none */
+    struct VrtDomainLaunchSecurity *launch_security; /* <launchSecurity> (domain_launch_security.c); NULL */
 } VrtDomainDef;
+
+/* <launchSecurity type='sev'> (AMD SEV): kept and written back; a start is
+ * refused, this host having no SEV */
+typedef struct VrtDomainLaunchSecurity {
+    VrtTristate kernel_hashes;
+    bool have_cbitpos, have_reduced_phys_bits;
+    guint cbitpos, reduced_phys_bits, policy;
+    char *dh_cert, *session; /* base64 as given; NULL */
+} VrtDomainLaunchSecurity;
 
 /* <tpm model=><backend type= version=> (domain_tpm.c) */
 typedef struct {

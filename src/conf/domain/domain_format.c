@@ -319,6 +319,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     format_pm(&f, def);
     format_devices(&f, def);
     vrt_format_seclabels(&f, def);
+    vrt_format_launch_security(&f, def);
     vrt_format_qemu_commandline(&f, def);
     f.indent--;
     vrt_fmt_line(&f, "</domain>");

@@ -922,6 +922,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         return vrt_domain_tune_parse(c, def, error);
     if (vrt_xml_is(c, "seclabel"))
         return vrt_parse_seclabel(c, ctx->flags, def, error);
+    if (vrt_xml_is(c, "launchSecurity"))
+        return vrt_parse_launch_security(c, def, error);
     return vrt_xml_unsupported(c, error);
 }
 

@@ -104,6 +104,10 @@ bool vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error);
 
 /* A domain's <seclabel> (there may be one per model). */
 bool vrt_parse_seclabel(xmlNodePtr node, guint flags, VrtDomainDef *def, GError **error);
+/* domain_launch_security.c */
+bool vrt_parse_launch_security(xmlNodePtr node, VrtDomainDef *def, GError **error);
+void vrt_domain_launch_security_free(VrtDomainLaunchSecurity *sec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainLaunchSecurity, vrt_domain_launch_security_free)
 /* After every element: models of labels written without one. */
 bool vrt_seclabels_post_parse(VrtDomainDef *def, guint flags, GError **error);
 /* A <seclabel> inside a device's <source>, appended to *labels. */
@@ -148,6 +152,7 @@ void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_seclabels(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_launch_security(VrtFmt *f, const VrtDomainDef *def); /* domain_launch_security.c */
 /* Whether a device's labels write anything in this view (its <source>
  * then gets children). */
 bool vrt_dev_seclabels_shown(const VrtFmt *f, const GPtrArray *labels);

@@ -276,6 +276,7 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->panics);
     if (def->seclabels)
         g_ptr_array_unref(def->seclabels);
+    vrt_domain_launch_security_free(def->launch_security);
     if (def->qemu_args)
         g_ptr_array_unref(def->qemu_args);
     if (def->qemu_env)

@@ -537,6 +537,8 @@ typedef struct _VrtDomainDef {
                               * as <domain id=> unless INACTIVE */
     char *name;
     guint8 uuid[16]; /* generated when absent */
+    bool has_genid; /* <genid>: the VM generation ID, QEMU's vmgenid device */
+    guint8 genid[16]; /* generated when <genid/> is empty, as libvirt */
     char *title;
     char *description;
     char *metadata; /* <metadata> kept verbatim (XML text), NULL */
@@ -633,7 +635,17 @@ typedef struct _VrtDomainDef {
     GPtrArray *seclabels; /* VrtSecLabelDef* (domain_seclabel.c); NULL = none */
     GPtrArray *sounds; /* VrtDomainSoundDef* (domain_devices_misc.c); NULL = none */
     GPtrArray *panics; /* VrtDomainPanicDef* (domain_devices_misc.c); NULL = none */
+    struct VrtDomainLaunchSecurity *launch_security; /* <launchSecurity> (domain_launch_security.c); NULL */
 } VrtDomainDef;
+
+/* <launchSecurity type='sev'> (AMD SEV): kept and written back; a start is
+ * refused, this host having no SEV */
+typedef struct VrtDomainLaunchSecurity {
+    VrtTristate kernel_hashes;
+    bool have_cbitpos, have_reduced_phys_bits;
+    guint cbitpos, reduced_phys_bits, policy;
+    char *dh_cert, *session; /* base64 as given; NULL */
+} VrtDomainLaunchSecurity;
 
 /* <tpm model=><backend type= version=> (domain_tpm.c) */
 typedef struct {

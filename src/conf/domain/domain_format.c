@@ -288,6 +288,12 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     vrt_fmt_line(&f, "<name>%s</name>", name);
     vrt_uuid_format(def->uuid, uuid);
     vrt_fmt_line(&f, "<uuid>%s</uuid>", uuid);
+    if (def->has_genid) {
+        char genid[VRT_UUID_STRING_LEN];
+
+        vrt_uuid_format(def->genid, genid);
+        vrt_fmt_line(&f, "<genid>%s</genid>", genid);
+    }
     if (title)
         vrt_fmt_line(&f, "<title>%s</title>", title);
     if (desc)
@@ -319,6 +325,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     format_pm(&f, def);
     format_devices(&f, def);
     vrt_format_seclabels(&f, def);
+    vrt_format_launch_security(&f, def);
     vrt_format_qemu_commandline(&f, def);
     f.indent--;
     vrt_fmt_line(&f, "</domain>");

@@ -20,6 +20,12 @@ typedef struct {
     char *type; /* <loader type=>: "rom", "pflash", NULL */
     char *nvram; /* <nvram> text: the domain's variable store, NULL */
     char *nvram_template; /* <nvram template=>, NULL */
+    VrtTristate stateless; /* <loader stateless=>: no variable store at all */
+    bool nvram_source_file; /* <nvram type='file'><source file=/>: the path in nvram */
+    /* <firmware><feature enabled= name=/>: what automatic selection must
+     * (yes) or must not (no) pick, in libvirt's order */
+    VrtTristate feature_enrolled_keys;
+    VrtTristate feature_secure_boot;
 } VrtDomainOsFirmwareDef;
 
 /* True when the domain boots UEFI from a read-only pflash image given by

@@ -201,6 +201,9 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
         } else if (vrt_xml_is(c, "nvram")) {
             if (!vrt_parse_os_nvram(c, &def->os.fw, error))
                 return false;
+        } else if (vrt_xml_is(c, "firmware")) {
+            if (!vrt_parse_os_firmware_features(c, &def->os.fw, error))
+                return false;
         } else if (vrt_xml_is(c, "bootmenu")) {
             if (!vrt_xml_check_attrs(c, error, "enable", "timeout", NULL) ||
                 !vrt_xml_prop_tristate(c, "enable", false, &def->os.bootmenu, error) ||
@@ -867,6 +870,19 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         *have_uuid = true;
         return true;
     }
+    if (vrt_xml_is(c, "genid")) {
+        g_autofree char *s = g_strstrip(vrt_xml_text(c));
+        if (!vrt_xml_check_attrs(c, error, NULL))
+            return false;
+        if (!*s) {
+            vrt_uuid_generate(def->genid);
+        } else if (!vrt_uuid_parse(s, def->genid)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed genid element");
+            return false;
+        }
+        def->has_genid = true;
+        return true;
+    }
     if (vrt_xml_is(c, "title") || vrt_xml_is(c, "description")) {
         char **slot = vrt_xml_is(c, "title") ? &def->title : &def->description;
         if (!vrt_xml_check_attrs(c, error, NULL))
@@ -926,6 +942,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         return vrt_domain_tune_parse(c, def, error);
     if (vrt_xml_is(c, "seclabel"))
         return vrt_parse_seclabel(c, ctx->flags, def, error);
+    if (vrt_xml_is(c, "launchSecurity"))
+        return vrt_parse_launch_security(c, def, error);
     return vrt_xml_unsupported(c, error);
 }
 

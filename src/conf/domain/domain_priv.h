@@ -61,6 +61,9 @@ bool vrt_parse_os_loader(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **e
 bool vrt_parse_os_nvram(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **error);
 /* have_loader: a <loader> element was written */
 bool vrt_validate_os_firmware(const VrtDomainOsFirmwareDef *fw, bool have_loader, GError **error);
+bool vrt_parse_os_firmware_features(xmlNodePtr node, VrtDomainOsFirmwareDef *fw, GError **error);
+/* Secure Boot's needs of the machine (q35, x86_64, SMM), on the whole def */
+bool vrt_validate_os_secure(const VrtDomainDef *def, GError **error);
 
 /* ---- NUMA cells and memory backing (domain_memory.c) ---------------- */
 
@@ -109,6 +112,10 @@ bool vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error);
 
 /* A domain's <seclabel> (there may be one per model). */
 bool vrt_parse_seclabel(xmlNodePtr node, guint flags, VrtDomainDef *def, GError **error);
+/* domain_launch_security.c */
+bool vrt_parse_launch_security(xmlNodePtr node, VrtDomainDef *def, GError **error);
+void vrt_domain_launch_security_free(VrtDomainLaunchSecurity *sec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtDomainLaunchSecurity, vrt_domain_launch_security_free)
 /* After every element: models of labels written without one. */
 bool vrt_seclabels_post_parse(VrtDomainDef *def, guint flags, GError **error);
 /* A <seclabel> inside a device's <source>, appended to *labels. */
@@ -171,6 +178,7 @@ void vrt_format_device_info(VrtFmt *f, const VrtDomainDeviceInfo *info);
 bool vrt_device_info_has_content(const VrtFmt *f, const VrtDomainDeviceInfo *info);
 void vrt_format_memory_backing(VrtFmt *f, const VrtDomainMemDef *mem);
 void vrt_format_seclabels(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_launch_security(VrtFmt *f, const VrtDomainDef *def); /* domain_launch_security.c */
 /* Whether a device's labels write anything in this view (its <source>
  * then gets children). */
 bool vrt_dev_seclabels_shown(const VrtFmt *f, const GPtrArray *labels);

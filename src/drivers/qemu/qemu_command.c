@@ -1364,6 +1364,11 @@ build_firmware(CmdBuilder *b)
         build_pflash(b, 0, fw->path, fw->readonly == VRT_TRISTATE_YES, machine);
         if (fw->nvram)
             build_pflash(b, 1, fw->nvram, false, machine);
+        /* writes to the variable store only from SMM (Secure Boot) */
+        if (fw->secure == VRT_TRISTATE_YES) {
+            arg(b, "-global");
+            arg(b, "driver=cfi.pflash01,property=secure,value=on");
+        }
     } else {
         arg(b, "-bios");
         arg(b, fw->path);

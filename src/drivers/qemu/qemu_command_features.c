@@ -177,6 +177,14 @@ vrt_qemu_features_extra_args(const VrtDomainDef *def, GPtrArray *argv)
 {
     const VrtDomainFeaturesDef *feat = def->feat;
 
+    /* <genid>: the generation ID the guest reads through ACPI */
+    if (def->has_genid) {
+        char genid[VRT_UUID_STRING_LEN];
+
+        vrt_uuid_format(def->genid, genid);
+        g_ptr_array_add(argv, g_strdup("-device"));
+        g_ptr_array_add(argv, g_strdup_printf("{\"driver\":\"vmgenid\",\"guid\":\"%s\",\"id\":\"vmgenid0\"}", genid));
+    }
     if (!feat)
         return;
     /* the parser allows a size only on q35, in whole MiB */

@@ -5,11 +5,15 @@
  * one of the same name, taken in the order of their names. A domain with
  * firmware='efi' boots the first descriptor whose interface is UEFI and
  * whose target lists its architecture and a pattern matching its
- * machine. Descriptors that need SMM (the Secure Boot builds) are left
- * out: vrt does not turn SMM on, and such a build does not boot without
- * it. The NVRAM of a domain is its own copy of the descriptor's template.
+ * machine, and whose features agree with the domain's <firmware>
+ * features and <loader secure=|stateless=>. Unlike libvirt, descriptors
+ * that need SMM (the Secure Boot builds) are taken only when the domain
+ * asks for Secure Boot; choosing one turns SMM on and the loader secure,
+ * as libvirt does. The NVRAM of a domain is its own copy of the
+ * descriptor's template; a stateless loader has none.
  */
 #include "drivers/qemu/qemu_firmware.h"
+#include "conf/domain/domain_features.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -29,6 +33,8 @@ typedef struct {
     char *nvram_template; /* flash: the variable store template, NULL */
     bool flash; /* device "flash" (else "memory": a ROM) */
     bool requires_smm;
+    bool secure_boot, enrolled_keys; /* features "secure-boot", "enrolled-keys" */
+    bool stateless; /* flash mode "stateless": no variable store */
     GPtrArray *machines; /* char*: patterns for x86_64 */
 } Firmware;
 
@@ -102,10 +108,17 @@ firmware_load(const char *path)
     fw->uefi = arr_has(obj_arr(root, "interface-types"), "uefi");
     fw->bios = arr_has(obj_arr(root, "interface-types"), "bios");
     fw->requires_smm = arr_has(obj_arr(root, "features"), "requires-smm");
+    fw->secure_boot = arr_has(obj_arr(root, "features"), "secure-boot");
+    fw->enrolled_keys = arr_has(obj_arr(root, "features"), "enrolled-keys");
     mapping = obj_obj(root, "mapping");
     device = obj_str(mapping, "device");
     if (g_strcmp0(device, "flash") == 0) {
+        const char *mode = obj_str(mapping, "mode");
+
         fw->flash = true;
+        if (mode && !g_str_equal(mode, "split") && !g_str_equal(mode, "stateless"))
+            return NULL;
+        fw->stateless = mode && g_str_equal(mode, "stateless");
         exe = obj_obj(mapping, "executable");
         tmpl = obj_obj(mapping, "nvram-template");
         if (g_strcmp0(obj_str(exe, "format"), "raw") != 0 || (tmpl && g_strcmp0(obj_str(tmpl, "format"), "raw") != 0))
@@ -181,9 +194,34 @@ firmware_list(void)
 }
 
 static bool
+tristate_agrees(VrtTristate want, bool has)
+{
+    return want == VRT_TRISTATE_DEFAULT || (want == VRT_TRISTATE_YES) == has;
+}
+
+/* libvirt's qemuFirmwareMatchDomain for what vrt reads of a descriptor */
+static bool
+firmware_matches_domain(const Firmware *fw, const VrtDomainDef *def)
+{
+    const VrtDomainOsFirmwareDef *os = &def->os.fw;
+    bool want_secure = os->feature_secure_boot == VRT_TRISTATE_YES || os->secure == VRT_TRISTATE_YES;
+
+    if (fw->requires_smm && (!want_secure || (def->feat && def->feat->smm == VRT_TRISTATE_NO)))
+        return false;
+    if (!tristate_agrees(os->feature_secure_boot, fw->secure_boot) ||
+        !tristate_agrees(os->feature_enrolled_keys, fw->enrolled_keys))
+        return false;
+    if (os->secure == VRT_TRISTATE_YES && !fw->requires_smm)
+        return false;
+    if (fw->flash && (os->stateless == VRT_TRISTATE_YES) != fw->stateless)
+        return false;
+    return true;
+}
+
+static bool
 firmware_matches(const Firmware *fw, const char *interface, const char *machine, const char *arch)
 {
-    if (fw->requires_smm || (arch && !g_str_equal(arch, "x86_64")))
+    if (arch && !g_str_equal(arch, "x86_64"))
         return false;
     if (interface && !(g_str_equal(interface, "efi") ? fw->uefi : fw->bios))
         return false;
@@ -210,7 +248,7 @@ vrt_qemu_firmware_fill_domcaps(VrtDomCaps *caps, const char *machine, const char
     for (guint i = 0; i < fws->len; i++) {
         const Firmware *fw = g_ptr_array_index(fws, i);
 
-        if (!firmware_matches(fw, NULL, machine, arch))
+        if (fw->requires_smm || !firmware_matches(fw, NULL, machine, arch))
             continue;
         efi |= fw->uefi;
         bios |= fw->bios;
@@ -265,7 +303,8 @@ vrt_qemu_firmware_prepare(VrtDomainDef *def, const char *nvram_dir, bool reset_n
 
         fws = firmware_list();
         for (guint i = 0; i < fws->len && !found; i++)
-            if (firmware_matches(g_ptr_array_index(fws, i), os->firmware, def->os.machine, def->os.arch))
+            if (firmware_matches(g_ptr_array_index(fws, i), os->firmware, def->os.machine, def->os.arch) &&
+                firmware_matches_domain(g_ptr_array_index(fws, i), def))
                 found = g_ptr_array_index(fws, i);
         if (!found) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "Unable to find any firmware to satisfy '%s'", os->firmware);
@@ -277,7 +316,7 @@ vrt_qemu_firmware_prepare(VrtDomainDef *def, const char *nvram_dir, bool reset_n
         if (found->flash) {
             os->type = g_strdup("pflash");
             os->readonly = VRT_TRISTATE_YES;
-            if (found->nvram_template) {
+            if (found->nvram_template && !found->stateless) {
                 g_free(os->nvram_template);
                 os->nvram_template = g_strdup(found->nvram_template);
                 if (!os->nvram)
@@ -286,8 +325,14 @@ vrt_qemu_firmware_prepare(VrtDomainDef *def, const char *nvram_dir, bool reset_n
         } else {
             os->type = g_strdup("rom");
         }
+        if (found->requires_smm) {
+            if (!def->feat)
+                def->feat = g_new0(VrtDomainFeaturesDef, 1);
+            def->feat->smm = VRT_TRISTATE_YES;
+            os->secure = VRT_TRISTATE_YES;
+        }
         g_clear_pointer(&os->firmware, g_free);
-    } else if (vrt_domain_os_firmware_is_pflash_ro(os)) {
+    } else if (vrt_domain_os_firmware_is_pflash_ro(os) && os->stateless != VRT_TRISTATE_YES) {
         /* libvirt's "old style" UEFI: the NVRAM it names, and the template
          * of the descriptor whose image is this loader */
         if (!os->nvram)

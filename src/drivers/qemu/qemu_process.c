@@ -1133,6 +1133,11 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
         /* what the definition asks that this host's QEMU cannot do is
          * refused before anything is prepared on the host */
+        if (def->launch_security) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "SEV launch security is not supported by this host (no /dev/sev)");
+            return false;
+        }
         if (!vrt_qemu_block_net_check(def, error) || !vrt_qemu_firmware_prepare(def, nvram_dir, false, error) ||
             !check_hugepages(def, error))
             return false;

@@ -1540,7 +1540,9 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
 static int
 peer_has_domain(VrtQemuDriver *drv, const guchar *uuid, const char *dconnuri, const char *name)
 {
-    for (guint i = 0; i < FINISH_WAIT_MS / POLL_MS; i++) {
+    /* Each look is a TLS connection of its own: every 500 ms, not every
+     * POLL_MS. */
+    for (guint i = 0; i < FINISH_WAIT_MS / 500; i++) {
         g_autoptr(GError) err = NULL;
         int state = 0, reason = 0;
 
@@ -1553,7 +1555,7 @@ peer_has_domain(VrtQemuDriver *drv, const guchar *uuid, const char *dconnuri, co
             return 1;
         if (state != VRT_DOMAIN_PAUSED)
             return 0;
-        g_usleep(POLL_MS * 1000);
+        g_usleep(500 * 1000);
     }
     g_warning("domain %s: its destination %s still waits for the migration's finish", name, dconnuri);
     return -1;

@@ -235,3 +235,24 @@ def test_source_restarted_while_its_destination_is_down_stays_paused(pair, tmp_p
     wait_for(lambda: not qemus(src, name), timeout=60, what="the source's QEMU to be stopped")
     assert_runs_only_at(dst, src, name, incoming)
     assert name not in names(src)
+
+
+def test_client_managed_source_killed_before_its_confirm_stays_paused(pair, tmp_path):
+    """A client-managed migration (virsh drives both daemons) records no
+    destination the source could ask: killed before its confirm and
+    restarted, the source leaves its copy paused with a warning, as
+    libvirt does, while the destination runs the guest. Only one copy
+    runs; the paused one is its owner's to destroy."""
+    src, dst = pair.start("src", "migrate:confirm")
+    name = "mig-crash-managed"
+    start(src, tmp_path, name)
+    r = pair.ns.run(["virsh", "-q", "-c", src.tls, "migrate", "--live", name, dst.tls], timeout=180)
+    # libvirt's client: the confirm failed after a finish that went through.
+    assert "probably left in 'paused' state on source" in r.stderr
+    assert src.proc.wait(timeout=60) == -signal.SIGKILL
+
+    pair.dst = dst = restart(dst)
+    pair.src = src = restart(src)
+    assert state(dst, name) == "running" and len(qemus(dst, name)) == 1
+    assert state(src, name) == "paused" and len(qemus(src, name)) == 1
+    assert "left paused" in open(src.log).read()

@@ -256,3 +256,25 @@ def test_client_managed_source_killed_before_its_confirm_stays_paused(pair, tmp_
     assert state(dst, name) == "running" and len(qemus(dst, name)) == 1
     assert state(src, name) == "paused" and len(qemus(src, name)) == 1
     assert "left paused" in open(src.log).read()
+
+
+def test_destination_killed_before_its_finish_resumed_the_guest(pair, tmp_path):
+    """The destination's vrtd killed (-9) in its finish before it resumed
+    the guest: the source cannot tell this from a kill after the resume,
+    so it stays paused. The restarted destination stops its unfinished
+    incoming QEMU; the restarted source asks, finds no domain there and
+    resumes the guest in the same QEMU."""
+    src, dst = pair.start("dst", "migrate:finish")
+    name = "mig-crash-finish"
+    pid = start(src, tmp_path, name)
+    r = migrate_p2p(pair, name)
+    assert r.returncode != 0
+    assert dst.proc.wait(timeout=60) == -signal.SIGKILL
+    assert state(src, name) == "paused"
+
+    pair.dst = dst = restart(dst)
+    wait_for(lambda: not qemus(dst, name), timeout=60, what="the incoming QEMU to be stopped")
+    pair.src = src = restart(src)
+    wait_for(lambda: state(src, name) == "running", timeout=60, what="the source's guest to run again")
+    assert_runs_only_at(src, dst, name, pid)
+    assert name not in names(dst)

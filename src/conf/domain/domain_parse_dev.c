@@ -283,7 +283,7 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         } else if (vrt_xml_is(c, "backingStore") && !c->children && !c->properties) {
             continue; /* the empty chain libvirt prints in live XML */
         } else if (vrt_xml_is(c, "target")) {
-            if (!vrt_xml_check_attrs(c, error, "dev", "bus", "tray", "rotation_rate", NULL) ||
+            if (!vrt_xml_check_attrs(c, error, "dev", "bus", "tray", "removable", "rotation_rate", NULL) ||
                 !vrt_disk_ident_parse_target(c, &disk->ident, error))
                 return false;
             g_free(disk->target_dev);
@@ -363,6 +363,18 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         return false;
     if (disk->info.type == VRT_DEVICE_ADDRESS_PCI && disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a PCI address", disk->target_dev,
+                      vrt_disk_bus_names[disk->bus]);
+        return false;
+    }
+    /* libvirt's QEMU checks: a USB disk sits on a USB port and nothing
+     * else does */
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_USB && disk->info.type != VRT_DEVICE_ADDRESS_NONE &&
+        disk->info.type != VRT_DEVICE_ADDRESS_USB) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "unexpected address type for usb disk");
+        return false;
+    }
+    if (disk->bus != VRT_DOMAIN_DISK_BUS_USB && disk->info.type == VRT_DEVICE_ADDRESS_USB) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a USB address", disk->target_dev,
                       vrt_disk_bus_names[disk->bus]);
         return false;
     }

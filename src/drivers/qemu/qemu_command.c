@@ -517,7 +517,16 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         }
         driver = "floppy";
         break;
-    case VRT_DOMAIN_DISK_BUS_USB: driver = "usb-storage"; break;
+    case VRT_DOMAIN_DISK_BUS_USB:
+        /* QEMU's usb-storage refuses to start without a drive, so an
+         * empty USB cdrom cannot be given to it */
+        if (!format) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "USB disk '%s' has no source: QEMU's usb-storage needs a medium", disk->target_dev);
+            return false;
+        }
+        driver = "usb-storage";
+        break;
     default:
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported disk bus for '%s'", disk->target_dev);
         return false;

@@ -20,6 +20,7 @@
 #include "conf/domain/domain_net_driver.h"
 #include "conf/domain/domain_disk_ident.h"
 #include "conf/domain/domain_disk_iotune.h"
+#include "conf/domain/domain_disk_startup.h"
 #include "conf/domain/domain_net_socket.h"
 #include "conf/domain/domain_net_vport.h"
 #include "conf/domain/domain_os.h"
@@ -255,6 +256,7 @@ typedef struct {
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
     VrtDiskIdent ident; /* tray, rotation_rate, <wwn>, <vendor>, <product> (domain_disk_ident.c) */
     VrtDiskIotune iotune; /* <iotune> (domain_disk_iotune.c) */
+    VrtDiskStartupPolicy startup_policy; /* <source startupPolicy=> (domain_disk_startup.c) */
 } VrtDomainDiskDef;
 
 typedef enum {

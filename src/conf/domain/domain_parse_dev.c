@@ -246,8 +246,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             }
         } else if (vrt_xml_is(c, "source") && disk->type == VRT_DOMAIN_DISK_TYPE_VOLUME) {
             /* the file it resolved to is runtime data, in status files only */
-            if (!vrt_xml_check_attrs(c, error, "pool", "volume", "index",
-                                     (ctx->flags & VRT_DOMAIN_XML_STATUS) ? "file" : NULL, NULL))
+            if (!vrt_xml_check_attrs(c, error, "pool", "volume", "index", "startupPolicy",
+                                     (ctx->flags & VRT_DOMAIN_XML_STATUS) ? "file" : NULL, NULL) ||
+                !vrt_disk_startup_parse(c, &disk->startup_policy, error))
                 return false;
             g_free(disk->src_pool);
             g_free(disk->src_volume);
@@ -260,6 +261,10 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
                 return false;
             }
         } else if (vrt_xml_is(c, "source") && disk->type == VRT_DOMAIN_DISK_TYPE_NETWORK) {
+            /* refused with libvirt's error, not as an unknown attribute */
+            if (!vrt_disk_startup_parse(c, &disk->startup_policy, error) ||
+                !vrt_disk_startup_validate(disk->startup_policy, "network", "disk", error))
+                return false;
             if (!vrt_parse_disk_net_source(c, disk, error))
                 return false;
         } else if (vrt_xml_is(c, "auth") && disk->type == VRT_DOMAIN_DISK_TYPE_NETWORK) {
@@ -271,7 +276,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
                 return false;
         } else if (vrt_xml_is(c, "source")) {
             const char *attr = disk->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev";
-            if (!vrt_xml_check_attrs(c, error, attr, "index", NULL))
+            if (!vrt_xml_check_attrs(c, error, attr, "index", "startupPolicy", NULL) ||
+                !vrt_disk_startup_parse(c, &disk->startup_policy, error))
                 return false;
             g_free(disk->src);
             disk->src = vrt_xml_prop(c, attr);
@@ -357,7 +363,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
         return false;
     }
-    if (!vrt_disk_ident_validate(&disk->ident, vrt_disk_device_names[disk->device], vrt_disk_bus_names[disk->bus],
+    if (!vrt_disk_startup_validate(disk->startup_policy, vrt_disk_type_names[disk->type],
+                                   vrt_disk_device_names[disk->device], error) ||
+        !vrt_disk_ident_validate(&disk->ident, vrt_disk_device_names[disk->device], vrt_disk_bus_names[disk->bus],
                                  error) ||
         !vrt_disk_iotune_validate(&disk->iotune, error))
         return false;

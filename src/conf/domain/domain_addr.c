@@ -621,7 +621,7 @@ assign_drive(VrtDomainDiskDef *d)
     int idx = disk_index(d->target_dev);
 
     if (d->info.type != VRT_DEVICE_ADDRESS_NONE || d->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ||
-        d->bus == VRT_DOMAIN_DISK_BUS_USB || idx < 0)
+        d->bus == VRT_DOMAIN_DISK_BUS_USB || d->bus == VRT_DOMAIN_DISK_BUS_SD || idx < 0)
         return;
     d->info.type = VRT_DEVICE_ADDRESS_DRIVE;
     memset(&d->info.drive, 0, sizeof(d->info.drive));
@@ -867,6 +867,10 @@ disk_alias(const VrtDomainDiskDef *d)
     case VRT_DOMAIN_DISK_BUS_USB: {
         int idx = disk_index(d->target_dev);
         return g_strdup_printf("usb-disk%d", idx < 0 ? 0 : idx);
+    }
+    case VRT_DOMAIN_DISK_BUS_SD: {
+        int idx = disk_index(d->target_dev);
+        return g_strdup_printf("sd-disk%d", idx < 0 ? 0 : idx);
     }
     }
     return NULL;

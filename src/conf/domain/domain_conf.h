@@ -198,6 +198,7 @@ typedef enum {
     VRT_DOMAIN_DISK_BUS_IDE,
     VRT_DOMAIN_DISK_BUS_FDC, /* the ISA floppy controller, 2 units */
     VRT_DOMAIN_DISK_BUS_USB, /* QEMU's usb-storage on a port of USB controller 0 */
+    VRT_DOMAIN_DISK_BUS_SD, /* an SD card: no x86 machine has the slot (refused at start) */
 } VrtDomainDiskBus;
 
 typedef enum {

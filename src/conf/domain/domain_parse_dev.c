@@ -337,6 +337,20 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'", disk->target_dev);
         return false;
     }
+    /* libvirt's QEMU checks of an SD card: no serial, no tray, no address */
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_SD && disk->serial) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "Serial property not supported for drive bus 'sd'");
+        return false;
+    }
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_SD && disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk type of '%s' does not support ejectable media",
+                      disk->target_dev);
+        return false;
+    }
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_SD && disk->info.type != VRT_DEVICE_ADDRESS_NONE) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus 'sd' cannot have an address", disk->target_dev);
+        return false;
+    }
     if (disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM) {
         if (disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,

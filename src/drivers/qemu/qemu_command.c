@@ -527,6 +527,13 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         }
         driver = "usb-storage";
         break;
+    case VRT_DOMAIN_DISK_BUS_SD:
+        /* libvirt passes -drive if=sd, which QEMU refuses on pc and q35
+         * ("machine type does not support if=sd"): said here by name */
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "disk '%s': bus 'sd' is not supported: the x86 machine types have no SD card slot",
+                      disk->target_dev);
+        return false;
     default:
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported disk bus for '%s'", disk->target_dev);
         return false;

@@ -620,7 +620,8 @@ assign_drive(VrtDomainDiskDef *d)
 {
     int idx = disk_index(d->target_dev);
 
-    if (d->info.type != VRT_DEVICE_ADDRESS_NONE || d->bus == VRT_DOMAIN_DISK_BUS_VIRTIO || idx < 0)
+    if (d->info.type != VRT_DEVICE_ADDRESS_NONE || d->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ||
+        d->bus == VRT_DOMAIN_DISK_BUS_USB || d->bus == VRT_DOMAIN_DISK_BUS_SD || idx < 0)
         return;
     d->info.type = VRT_DEVICE_ADDRESS_DRIVE;
     memset(&d->info.drive, 0, sizeof(d->info.drive));
@@ -863,6 +864,14 @@ disk_alias(const VrtDomainDiskDef *d)
     case VRT_DOMAIN_DISK_BUS_SCSI: return g_strdup_printf("scsi%u-%u-%u-%u", a->controller, a->bus, a->target, a->unit);
     case VRT_DOMAIN_DISK_BUS_IDE: return g_strdup_printf("ide%u-%u-%u", a->controller, a->bus, a->unit);
     case VRT_DOMAIN_DISK_BUS_FDC: return g_strdup_printf("fdc%u-%u-%u", a->controller, a->bus, a->unit);
+    case VRT_DOMAIN_DISK_BUS_USB: {
+        int idx = disk_index(d->target_dev);
+        return g_strdup_printf("usb-disk%d", idx < 0 ? 0 : idx);
+    }
+    case VRT_DOMAIN_DISK_BUS_SD: {
+        int idx = disk_index(d->target_dev);
+        return g_strdup_printf("sd-disk%d", idx < 0 ? 0 : idx);
+    }
     }
     return NULL;
 }
@@ -963,12 +972,18 @@ assign_mac(const VrtDomainDef *def, VrtDomainNetDef *net)
     net->mac_set = true;
 }
 
-/* Every device on a USB port, in libvirt's order: USB inputs, then USB
- * sound cards. */
+/* Every device on a USB port, in libvirt's order: USB disks, USB
+ * inputs, then USB sound cards. */
 static GPtrArray *
 usb_device_infos(VrtDomainDef *def)
 {
     GPtrArray *infos = g_ptr_array_new();
+
+    for (guint i = 0; i < def->disks->len; i++) {
+        VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (d->bus == VRT_DOMAIN_DISK_BUS_USB)
+            g_ptr_array_add(infos, &d->info);
+    }
 
     for (guint i = 0; i < def->inputs->len; i++) {
         VrtDomainInputDef *in = def->inputs->pdata[i];

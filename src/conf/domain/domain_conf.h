@@ -20,6 +20,7 @@
 #include "conf/domain/domain_net_driver.h"
 #include "conf/domain/domain_disk_ident.h"
 #include "conf/domain/domain_disk_iotune.h"
+#include "conf/domain/domain_disk_startup.h"
 #include "conf/domain/domain_net_socket.h"
 #include "conf/domain/domain_net_vport.h"
 #include "conf/domain/domain_os.h"
@@ -196,6 +197,8 @@ typedef enum {
     VRT_DOMAIN_DISK_BUS_SCSI,
     VRT_DOMAIN_DISK_BUS_IDE,
     VRT_DOMAIN_DISK_BUS_FDC, /* the ISA floppy controller, 2 units */
+    VRT_DOMAIN_DISK_BUS_USB, /* QEMU's usb-storage on a port of USB controller 0 */
+    VRT_DOMAIN_DISK_BUS_SD, /* an SD card: no x86 machine has the slot (refused at start) */
 } VrtDomainDiskBus;
 
 typedef enum {
@@ -254,6 +257,7 @@ typedef struct {
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
     VrtDiskIdent ident; /* tray, rotation_rate, <wwn>, <vendor>, <product> (domain_disk_ident.c) */
     VrtDiskIotune iotune; /* <iotune> (domain_disk_iotune.c) */
+    VrtDiskStartupPolicy startup_policy; /* <source startupPolicy=> (domain_disk_startup.c) */
 } VrtDomainDiskDef;
 
 typedef enum {

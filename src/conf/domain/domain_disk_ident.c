@@ -22,7 +22,8 @@ vrt_disk_ident_parse_target(xmlNodePtr target, VrtDiskIdent *id, GError **error)
         }
         id->tray_open = g_str_equal(tray, "open");
     }
-    return vrt_xml_prop_uint(target, "rotation_rate", G_MAXUINT, &id->rotation_rate, NULL, error);
+    return vrt_xml_prop_tristate(target, "removable", true, &id->removable, error) &&
+           vrt_xml_prop_uint(target, "rotation_rate", G_MAXUINT, &id->rotation_rate, NULL, error);
 }
 
 static bool
@@ -79,6 +80,12 @@ vrt_disk_ident_validate(const VrtDiskIdent *id, const char *device, const char *
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk product is more than %d characters", 16);
         return false;
     }
+    /* libvirt reads removable= on any bus but keeps it only for usb: it
+     * would be lost, so it is refused elsewhere */
+    if (id->removable && !g_str_equal(bus, "usb")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "removable is only supported for usb disks");
+        return false;
+    }
     /* the QEMU driver's checks (libvirt's qemu_validate.c) */
     if (id->wwn && !scsi && !g_str_equal(bus, "ide")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "Only ide and scsi disk support wwn");
@@ -104,6 +111,8 @@ vrt_disk_ident_format_target(GString *attrs, const VrtDiskIdent *id)
 {
     if (id->tray_open)
         g_string_append(attrs, " tray='open'");
+    if (id->removable)
+        g_string_append_printf(attrs, " removable='%s'", id->removable == VRT_TRISTATE_YES ? "on" : "off");
     if (id->rotation_rate)
         g_string_append_printf(attrs, " rotation_rate='%u'", id->rotation_rate);
 }

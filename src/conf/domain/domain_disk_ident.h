@@ -1,6 +1,7 @@
 /*
  * What a disk tells the guest about itself beyond its serial: the tray
- * of a cdrom or floppy (<target tray='open'>), the rotation rate
+ * of a cdrom or floppy (<target tray='open'>), whether a USB disk says
+ * it is removable (<target removable=>), the rotation rate
  * (<target rotation_rate=>, 1 = solid state), and the SCSI/IDE
  * identity (<wwn>, and a SCSI disk's <vendor> and <product>). Read and
  * checked as libvirt does, written back in libvirt's places, and passed
@@ -12,15 +13,18 @@
 #include <libxml/tree.h>
 #include <stdbool.h>
 
+#include "util/tristate.h"
+
 typedef struct {
     bool tray_open; /* tray='open' (libvirt writes tray= only when open) */
+    VrtTristate removable; /* usb bus only; QEMU is told "off" when not given */
     guint rotation_rate; /* 0 = not given */
     char *wwn; /* as written: 16 hex digits, "0x" optional */
     char *vendor; /* SCSI only, at most 8 printable characters */
     char *product; /* SCSI only, at most 16 */
 } VrtDiskIdent;
 
-/* The tray= and rotation_rate= attributes of a disk's <target> */
+/* The tray=, removable= and rotation_rate= attributes of a disk's <target> */
 bool vrt_disk_ident_parse_target(xmlNodePtr target, VrtDiskIdent *id, GError **error);
 /* <wwn>, <vendor>, <product>: 1 when child is one of them (read), 0 when
  * not, -1 on error */

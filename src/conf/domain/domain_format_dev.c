@@ -138,17 +138,24 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
         /* as libvirt, the pool and volume only; a status file keeps the
          * file they resolved to */
         if (d->src && (f->flags & VRT_DOMAIN_XML_STATUS))
-            vrt_fmt_line(f, "<source pool='%s' volume='%s' file='%s'/>", esc_pool, esc_volume, esc_d_src);
+            vrt_fmt_line(f, "<source pool='%s' volume='%s' file='%s'%s/>", esc_pool, esc_volume, esc_d_src,
+                         vrt_disk_startup_attr(d->startup_policy));
         else
-            vrt_fmt_line(f, "<source pool='%s' volume='%s'/>", esc_pool, esc_volume);
+            vrt_fmt_line(f, "<source pool='%s' volume='%s'%s/>", esc_pool, esc_volume,
+                         vrt_disk_startup_attr(d->startup_policy));
     } else if (d->src && vrt_dev_seclabels_shown(f, d->seclabels)) {
-        vrt_fmt_line(f, "<source %s='%s'>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src);
+        vrt_fmt_line(f, "<source %s='%s'%s>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src,
+                     vrt_disk_startup_attr(d->startup_policy));
         f->indent++;
         vrt_format_dev_seclabels(f, d->seclabels);
         f->indent--;
         vrt_fmt_line(f, "</source>");
     } else if (d->src) {
-        vrt_fmt_line(f, "<source %s='%s'/>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src);
+        vrt_fmt_line(f, "<source %s='%s'%s/>", d->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev", esc_d_src,
+                     vrt_disk_startup_attr(d->startup_policy));
+    } else if (d->startup_policy) {
+        /* an empty cdrom or floppy keeps its policy for the next medium */
+        vrt_fmt_line(f, "<source%s/>", vrt_disk_startup_attr(d->startup_policy));
     }
     {
         g_autoptr(GString) tattrs = g_string_new(NULL);

@@ -246,8 +246,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
             }
         } else if (vrt_xml_is(c, "source") && disk->type == VRT_DOMAIN_DISK_TYPE_VOLUME) {
             /* the file it resolved to is runtime data, in status files only */
-            if (!vrt_xml_check_attrs(c, error, "pool", "volume", "index",
-                                     (ctx->flags & VRT_DOMAIN_XML_STATUS) ? "file" : NULL, NULL))
+            if (!vrt_xml_check_attrs(c, error, "pool", "volume", "index", "startupPolicy",
+                                     (ctx->flags & VRT_DOMAIN_XML_STATUS) ? "file" : NULL, NULL) ||
+                !vrt_disk_startup_parse(c, &disk->startup_policy, error))
                 return false;
             g_free(disk->src_pool);
             g_free(disk->src_volume);
@@ -260,6 +261,10 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
                 return false;
             }
         } else if (vrt_xml_is(c, "source") && disk->type == VRT_DOMAIN_DISK_TYPE_NETWORK) {
+            /* refused with libvirt's error, not as an unknown attribute */
+            if (!vrt_disk_startup_parse(c, &disk->startup_policy, error) ||
+                !vrt_disk_startup_validate(disk->startup_policy, "network", "disk", error))
+                return false;
             if (!vrt_parse_disk_net_source(c, disk, error))
                 return false;
         } else if (vrt_xml_is(c, "auth") && disk->type == VRT_DOMAIN_DISK_TYPE_NETWORK) {
@@ -271,7 +276,8 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
                 return false;
         } else if (vrt_xml_is(c, "source")) {
             const char *attr = disk->type == VRT_DOMAIN_DISK_TYPE_FILE ? "file" : "dev";
-            if (!vrt_xml_check_attrs(c, error, attr, "index", NULL))
+            if (!vrt_xml_check_attrs(c, error, attr, "index", "startupPolicy", NULL) ||
+                !vrt_disk_startup_parse(c, &disk->startup_policy, error))
                 return false;
             g_free(disk->src);
             disk->src = vrt_xml_prop(c, attr);
@@ -283,7 +289,7 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         } else if (vrt_xml_is(c, "backingStore") && !c->children && !c->properties) {
             continue; /* the empty chain libvirt prints in live XML */
         } else if (vrt_xml_is(c, "target")) {
-            if (!vrt_xml_check_attrs(c, error, "dev", "bus", "tray", "rotation_rate", NULL) ||
+            if (!vrt_xml_check_attrs(c, error, "dev", "bus", "tray", "removable", "rotation_rate", NULL) ||
                 !vrt_disk_ident_parse_target(c, &disk->ident, error))
                 return false;
             g_free(disk->target_dev);
@@ -331,6 +337,20 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         vrt_error_set(error, VIR_ERR_XML_ERROR, "cannot tell the bus of disk target '%s'", disk->target_dev);
         return false;
     }
+    /* libvirt's QEMU checks of an SD card: no serial, no tray, no address */
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_SD && disk->serial) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "Serial property not supported for drive bus 'sd'");
+        return false;
+    }
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_SD && disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk type of '%s' does not support ejectable media",
+                      disk->target_dev);
+        return false;
+    }
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_SD && disk->info.type != VRT_DEVICE_ADDRESS_NONE) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus 'sd' cannot have an address", disk->target_dev);
+        return false;
+    }
     if (disk->device == VRT_DOMAIN_DISK_DEVICE_CDROM) {
         if (disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
@@ -357,12 +377,26 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", disk->target_dev);
         return false;
     }
-    if (!vrt_disk_ident_validate(&disk->ident, vrt_disk_device_names[disk->device], vrt_disk_bus_names[disk->bus],
+    if (!vrt_disk_startup_validate(disk->startup_policy, vrt_disk_type_names[disk->type],
+                                   vrt_disk_device_names[disk->device], error) ||
+        !vrt_disk_ident_validate(&disk->ident, vrt_disk_device_names[disk->device], vrt_disk_bus_names[disk->bus],
                                  error) ||
         !vrt_disk_iotune_validate(&disk->iotune, error))
         return false;
     if (disk->info.type == VRT_DEVICE_ADDRESS_PCI && disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a PCI address", disk->target_dev,
+                      vrt_disk_bus_names[disk->bus]);
+        return false;
+    }
+    /* libvirt's QEMU checks: a USB disk sits on a USB port and nothing
+     * else does */
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_USB && disk->info.type != VRT_DEVICE_ADDRESS_NONE &&
+        disk->info.type != VRT_DEVICE_ADDRESS_USB) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "unexpected address type for usb disk");
+        return false;
+    }
+    if (disk->bus != VRT_DOMAIN_DISK_BUS_USB && disk->info.type == VRT_DEVICE_ADDRESS_USB) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "disk '%s' on bus '%s' cannot have a USB address", disk->target_dev,
                       vrt_disk_bus_names[disk->bus]);
         return false;
     }

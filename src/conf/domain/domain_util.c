@@ -39,7 +39,7 @@ const char *const vrt_net_type_names[] = {
     "user", "network", "bridge", "ethernet", "hostdev", "server", "client", "mcast", "udp", NULL,
 };
 const char *const vrt_virt_type_names[] = { "qemu", "kvm", NULL };
-const char *const vrt_disk_bus_names[] = { "virtio", "sata", "scsi", "ide", "fdc", NULL };
+const char *const vrt_disk_bus_names[] = { "virtio", "sata", "scsi", "ide", "fdc", "usb", "sd", NULL };
 const char *const vrt_disk_device_names[] = { "disk", "cdrom", "floppy", NULL };
 const char *const vrt_disk_type_names[] = { "file", "block", "volume", "network", NULL };
 const char *const vrt_disk_format_names[] = { "", "raw", "qcow2", NULL };

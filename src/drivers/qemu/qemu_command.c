@@ -517,11 +517,40 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         }
         driver = "floppy";
         break;
+    case VRT_DOMAIN_DISK_BUS_USB:
+        /* QEMU's usb-storage refuses to start without a drive, so an
+         * empty USB cdrom cannot be given to it */
+        if (!format) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "USB disk '%s' has no source: QEMU's usb-storage needs a medium", disk->target_dev);
+            return false;
+        }
+        driver = "usb-storage";
+        break;
+    case VRT_DOMAIN_DISK_BUS_SD:
+        /* libvirt passes -drive if=sd, which QEMU refuses on pc and q35
+         * ("machine type does not support if=sd"): said here by name */
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "disk '%s': bus 'sd' is not supported: the x86 machine types have no SD card slot",
+                      disk->target_dev);
+        return false;
     default:
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported disk bus for '%s'", disk->target_dev);
         return false;
     }
     dev = device_new(driver);
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_USB) {
+        const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
+
+        if (!c || g_strcmp0(c->model, "none") == 0) {
+            json_object_unref(dev);
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "USB disk '%s' needs a USB controller", disk->target_dev);
+            return false;
+        }
+        set_strf(dev, "bus", "%s.0", c->info.alias ? c->info.alias : "usb");
+        if (disk->info.type == VRT_DEVICE_ADDRESS_USB && disk->info.usb.port)
+            json_object_set_string_member(dev, "port", disk->info.usb.port);
+    }
     if (disk->info.type == VRT_DEVICE_ADDRESS_DRIVE) {
         const VrtDriveAddress *d = &disk->info.drive;
 
@@ -548,6 +577,10 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
     }
     if (format)
         json_object_set_string_member(dev, "drive", format);
+    /* as libvirt: QEMU's usb-storage is told removable=off unless the
+     * XML says on */
+    if (disk->bus == VRT_DOMAIN_DISK_BUS_USB)
+        json_object_set_boolean_member(dev, "removable", disk->ident.removable == VRT_TRISTATE_YES);
     if (disk->serial)
         json_object_set_string_member(dev, "serial", disk->serial);
     if (disk->ident.wwn) {

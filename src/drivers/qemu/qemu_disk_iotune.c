@@ -17,11 +17,16 @@ vrt_qemu_disk_iotune_args(const VrtDomainDiskDef *disk)
     g_autofree char *qom = NULL;
 
     /* the device's QOM name, as libvirt's: a virtio disk's block backend
-     * is its virtio-backend child */
+     * is its virtio-backend child, a USB disk's its SCSI disk's */
     if (disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO)
         json_object_set_string_member(
             args, "id",
             qom = g_strdup_printf("/machine/peripheral/%s/virtio-backend", disk->info.alias ? disk->info.alias : ""));
+    else if (disk->bus == VRT_DOMAIN_DISK_BUS_USB)
+        json_object_set_string_member(args, "id",
+                                      qom = g_strdup_printf("/machine/peripheral/%s/%s.0/legacy[0]",
+                                                            disk->info.alias ? disk->info.alias : "",
+                                                            disk->info.alias ? disk->info.alias : ""));
     else
         json_object_set_string_member(args, "id", disk->info.alias ? disk->info.alias : "");
     /* the six rates are required by QEMU; the rest as libvirt sends them

@@ -105,9 +105,9 @@ add_devices(VrtDomCaps *c, bool q35)
     it = vrt_domcaps_add_item(c->devices, "disk", true);
     vrt_domcaps_item_enum(it, "diskDevice", "disk", "cdrom", NULL);
     if (q35)
-        vrt_domcaps_item_enum(it, "bus", "scsi", "virtio", "sata", NULL);
+        vrt_domcaps_item_enum(it, "bus", "scsi", "virtio", "usb", "sata", NULL);
     else
-        vrt_domcaps_item_enum(it, "bus", "ide", "scsi", "virtio", "sata", NULL);
+        vrt_domcaps_item_enum(it, "bus", "ide", "scsi", "virtio", "usb", "sata", NULL);
     it = vrt_domcaps_add_item(c->devices, "graphics", true);
     vrt_domcaps_item_enum(it, "type", "vnc", NULL);
     it = vrt_domcaps_add_item(c->devices, "video", true);

@@ -24,7 +24,7 @@
 static const char *
 bus_name(VrtDomainDiskBus bus)
 {
-    static const char *const names[] = { "virtio", "sata", "scsi", "ide", "fdc" };
+    static const char *const names[] = { "virtio", "sata", "scsi", "ide", "fdc", "usb", "sd" };
 
     return (guint)bus < G_N_ELEMENTS(names) ? names[bus] : "unknown";
 }

@@ -14,6 +14,7 @@
  * status file.
  */
 #include "drivers/qemu/qemu_disk_iotune.h"
+#include "drivers/qemu/qemu_disk_startup.h"
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
@@ -1128,6 +1129,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         ((VrtDomainDiskDef *)g_ptr_array_index(def->disks, i))->ident.tray_open = false;
     if (!def || !vrt_domain_def_assign_addresses(def, error) || !prepare_def(obj, def, &emulator, error))
         return false;
+    vrt_qemu_disk_startup_apply(def, !obj->restore && !(flags & VRT_QEMU_START_INCOMING));
     {
         g_autofree char *nvram_dir = g_build_filename(drv->lib_dir, "nvram", NULL);
 

@@ -208,6 +208,42 @@ test_virtualport_refused(void)
     g_assert_nonnull(strstr(err->message, "<virtualport type='openvswitch'>"));
 }
 
+/* QEMU's usb-storage does not start without a drive: an empty USB cdrom
+ * is refused by name at start, not passed to fail in QEMU. */
+static void
+test_usb_cdrom_empty_refused(void)
+{
+    const char *xml = "<domain type='qemu'><name>u</name><memory>65536</memory><vcpu>1</vcpu>"
+                      "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                      "<disk type='file' device='cdrom'><target dev='sda' bus='usb'/></disk>"
+                      "<controller type='usb' index='0' model='qemu-xhci'/></devices></domain>";
+    VrtQemuCommandOptions opts = { .emulator = "/usr/bin/qemu-system-x86_64", .monitor_path = "/run/m" };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "USB disk 'sda' has no source"));
+}
+
+/* A disk on bus sd is accepted as libvirt accepts it, but QEMU's x86
+ * machines have no SD slot: the start is refused by name. */
+static void
+test_sd_disk_refused(void)
+{
+    const char *xml = "<domain type='qemu'><name>sd</name><memory>65536</memory><vcpu>1</vcpu>"
+                      "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                      "<disk type='file' device='disk'><source file='/some/file'/><target dev='sda' bus='sd'/></disk>"
+                      "</devices></domain>";
+    VrtQemuCommandOptions opts = { .emulator = "/usr/bin/qemu-system-x86_64", .monitor_path = "/run/m" };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "disk 'sda': bus 'sd' is not supported"));
+}
+
 /* <iotune> becomes block_set_io_throttle's arguments on the disk's QOM
  * name, as libvirt sends them: the six rates, bursts and I/O size always,
  * the group and burst lengths when set. */
@@ -520,11 +556,14 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/net-socket-rom", "net-socket-rom", test_golden);
     g_test_add_data_func("/qemu/command/golden/disk-ident", "disk-ident", test_golden);
     g_test_add_data_func("/qemu/command/golden/firmware-secure", "firmware-secure", test_golden);
+    g_test_add_data_func("/qemu/command/golden/disk-usb", "disk-usb", test_golden);
     g_test_add_func("/qemu/command/properties", test_properties);
     g_test_add_func("/qemu/command/monitor-fd", test_monitor_fd);
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);
     g_test_add_func("/qemu/command/iotune-args", test_iotune_args);
+    g_test_add_func("/qemu/command/usb-cdrom-empty-refused", test_usb_cdrom_empty_refused);
+    g_test_add_func("/qemu/command/sd-disk-refused", test_sd_disk_refused);
     g_test_add_func("/qemu/command/memory-refused", test_memory_refused);
     g_test_add_func("/qemu/command/commas-escaped", test_commas_escaped);
     g_test_add_func("/qemu/caps/machine-parse", test_machine_parse);

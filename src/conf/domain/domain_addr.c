@@ -938,6 +938,12 @@ assign_aliases(VrtDomainDef *def)
         def->memballoon->info.alias = g_strdup("balloon0");
     if (def->watchdog && !def->watchdog->info.alias)
         def->watchdog->info.alias = g_strdup("watchdog0");
+    /* libvirt names a hub, as a sound card, by its place among them */
+    for (guint i = 0; def->hubs && i < def->hubs->len; i++) {
+        VrtDomainHubDef *h = def->hubs->pdata[i];
+        if (!h->info.alias)
+            h->info.alias = g_strdup_printf("hub%u", i);
+    }
     /* libvirt names a sound card by its place among them */
     for (guint i = 0; def->sounds && i < def->sounds->len; i++) {
         VrtDomainSoundDef *s = def->sounds->pdata[i];
@@ -988,32 +994,8 @@ assign_usb(VrtDomainDef *def, GError **error)
 {
     VrtDomainControllerDef *usb = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
     g_autoptr(GPtrArray) infos = usb_device_infos(def);
-    guint next = 1;
 
-    if (!usb || g_strcmp0(usb->model, "none") == 0) {
-        if (infos->len) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                          "USB is disabled for this domain, but USB devices are present in the domain XML");
-            return false;
-        }
-        return true;
-    }
-    for (guint i = 0; i < infos->len; i++) {
-        VrtDomainDeviceInfo *info = infos->pdata[i];
-        guint64 p;
-        if (info->type == VRT_DEVICE_ADDRESS_USB && info->usb.port &&
-            g_ascii_string_to_unsigned(info->usb.port, 10, 0, 1000, &p, NULL) && p >= next)
-            next = (guint)p + 1;
-    }
-    for (guint i = 0; i < infos->len; i++) {
-        VrtDomainDeviceInfo *info = infos->pdata[i];
-        if (info->type != VRT_DEVICE_ADDRESS_NONE)
-            continue;
-        info->type = VRT_DEVICE_ADDRESS_USB;
-        info->usb.bus = 0;
-        info->usb.port = g_strdup_printf("%u", next++);
-    }
-    return true;
+    return vrt_domain_assign_usb_ports(def, infos, usb && g_strcmp0(usb->model, "none") != 0, error);
 }
 
 bool

@@ -272,6 +272,8 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->filesystems);
     if (def->sounds)
         g_ptr_array_unref(def->sounds);
+    if (def->hubs)
+        g_ptr_array_unref(def->hubs);
     if (def->panics)
         g_ptr_array_unref(def->panics);
     if (def->seclabels)

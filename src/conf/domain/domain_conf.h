@@ -633,6 +633,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *seclabels; /* VrtSecLabelDef* (domain_seclabel.c); NULL = none */
     GPtrArray *sounds; /* VrtDomainSoundDef* (domain_devices_misc.c); NULL = none */
     GPtrArray *panics; /* VrtDomainPanicDef* (domain_devices_misc.c); NULL = none */
+    GPtrArray *hubs; /* VrtDomainHubDef* (domain_hub.c); NULL = none */
 } VrtDomainDef;
 
 /* <tpm model=><backend type= version=> (domain_tpm.c) */
@@ -669,6 +670,12 @@ typedef struct {
     VrtDomainDeviceInfo info;
 } VrtDomainPanicDef;
 void vrt_domain_panic_free(VrtDomainPanicDef *p);
+
+/* <hub type='usb'> (domain_hub.c): a usb-hub of 8 ports on a USB port */
+typedef struct {
+    VrtDomainDeviceInfo info;
+} VrtDomainHubDef;
+void vrt_domain_hub_free(VrtDomainHubDef *h);
 
 /* Every I/O thread id of def: those <iothreadids> names, then the lowest
  * unused ones up to <iothreads> (domain_iothreads.c). */

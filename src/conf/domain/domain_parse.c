@@ -736,6 +736,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
             return false;
         if (handled)
             continue;
+        if (vrt_xml_is(c, "hub")) {
+            if (!vrt_parse_hub(ctx, c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "audio")) {
             if (!vrt_parse_audio(c, def, error))
                 return false;

@@ -31,14 +31,14 @@ only_chars(const char *s, const char *allowed)
     return *s && s[strspn(s, allowed)] == '\0';
 }
 
-/* "1" or "1.2.3": up to five numbers of one to three digits */
+/* "1" or "1.2.3": up to four numbers (libvirt's hub depth) of one to three digits */
 static bool
 usb_port_valid(const char *port)
 {
     g_auto(GStrv) parts = g_strsplit(port, ".", -1);
     guint n = g_strv_length(parts);
 
-    if (n < 1 || n > 5)
+    if (n < 1 || n > 4)
         return false;
     for (guint i = 0; i < n; i++) {
         if (strlen(parts[i]) > 3 || !only_chars(parts[i], "0123456789"))

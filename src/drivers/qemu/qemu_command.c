@@ -1766,6 +1766,14 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         for (guint i = 0; ok && i < ctrls->len; i++)
             ok = build_controller(&b, g_ptr_array_index(ctrls, i), error);
     }
+    if (ok) {
+        g_autoptr(GPtrArray) hubs = g_ptr_array_new();
+
+        /* the hubs before any device on their ports, as libvirt */
+        vrt_qemu_command_hub_devices(def, hubs);
+        for (guint i = 0; i < hubs->len; i++)
+            arg_json(&b, "-device", hubs->pdata[i]);
+    }
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)

@@ -121,6 +121,32 @@ vrt_qemu_command_panic_devices(const VrtDomainDef *def, GPtrArray *devices)
     return true;
 }
 
+void
+vrt_qemu_command_hub_devices(const VrtDomainDef *def, GPtrArray *devices)
+{
+    for (guint i = 0; def->hubs && i < def->hubs->len; i++) {
+        const VrtDomainHubDef *h = def->hubs->pdata[i];
+        const char *ctrl = NULL;
+        g_autofree char *bus = NULL;
+        JsonObject *dev = json_object_new();
+
+        json_object_set_string_member(dev, "driver", "usb-hub");
+        if (h->info.alias)
+            json_object_set_string_member(dev, "id", h->info.alias);
+        /* the bus is the USB controller of that index, by its alias */
+        for (guint j = 0; j < def->controllers->len; j++) {
+            const VrtDomainControllerDef *c = def->controllers->pdata[j];
+            if (c->type == VRT_DOMAIN_CONTROLLER_USB && c->index == h->info.usb.bus && c->master_startport < 0)
+                ctrl = c->info.alias;
+        }
+        bus = g_strdup_printf("%s.0", ctrl ? ctrl : "usb");
+        json_object_set_string_member(dev, "bus", bus);
+        if (h->info.usb.port)
+            json_object_set_string_member(dev, "port", h->info.usb.port);
+        g_ptr_array_add(devices, dev);
+    }
+}
+
 bool
 vrt_qemu_command_hyperv_panic(const VrtDomainDef *def)
 {

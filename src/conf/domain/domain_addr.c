@@ -810,9 +810,10 @@ next_alias_index(const VrtDomainDef *def, const char *prefix)
     g_autoptr(GArray) refs = collect_refs(def);
     gsize plen = strlen(prefix);
     guint next = 0;
-    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels, def->parallels };
 
-    for (guint i = 0; i < refs->len + def->serials->len + def->consoles->len + def->channels->len; i++) {
+    for (guint i = 0; i < refs->len + def->serials->len + def->consoles->len + def->channels->len + def->parallels->len;
+         i++) {
         const char *alias = NULL;
         guint64 n;
         if (i < refs->len) {
@@ -920,6 +921,11 @@ assign_aliases(VrtDomainDef *def)
         VrtDomainChrDef *s = def->serials->pdata[i];
         if (!s->info.alias)
             s->info.alias = g_strdup_printf("serial%d", s->target_port < 0 ? (int)i : s->target_port);
+    }
+    for (guint i = 0; i < def->parallels->len; i++) {
+        VrtDomainChrDef *p = def->parallels->pdata[i];
+        if (!p->info.alias)
+            p->info.alias = g_strdup_printf("parallel%d", p->target_port < 0 ? (int)i : p->target_port);
     }
     for (guint i = 0; i < def->consoles->len; i++) {
         VrtDomainChrDef *c = def->consoles->pdata[i];

@@ -235,6 +235,7 @@ vrt_domain_def_new(void)
     def->hostdevs = g_ptr_array_new_with_free_func(hostdev_list_free);
     def->serials = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     def->consoles = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
+    def->parallels = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     def->channels = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     def->inputs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_input_def_free);
     def->graphics = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_graphics_def_free);
@@ -303,6 +304,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_ptr_array_unref(def->nets);
     g_ptr_array_unref(def->serials);
     g_ptr_array_unref(def->consoles);
+    g_ptr_array_unref(def->parallels);
     g_ptr_array_unref(def->channels);
     g_ptr_array_unref(def->inputs);
     g_ptr_array_unref(def->graphics);

@@ -404,6 +404,7 @@ typedef enum {
     VRT_DOMAIN_CHR_DEVICE_SERIAL = 0,
     VRT_DOMAIN_CHR_DEVICE_CONSOLE,
     VRT_DOMAIN_CHR_DEVICE_CHANNEL,
+    VRT_DOMAIN_CHR_DEVICE_PARALLEL, /* QEMU's isa-parallel on its chardev */
 } VrtDomainChrDeviceType;
 
 typedef enum {
@@ -612,6 +613,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *hostdevs; /* VrtDomainHostdevDef*: owned unless parent_net */
     GPtrArray *serials; /* VrtDomainChrDef* */
     GPtrArray *consoles; /* VrtDomainChrDef* */
+    GPtrArray *parallels; /* VrtDomainChrDef*: <parallel> */
     GPtrArray *channels; /* VrtDomainChrDef* */
     GPtrArray *inputs; /* VrtDomainInputDef* */
     GPtrArray *graphics; /* VrtDomainGraphicsDef* */

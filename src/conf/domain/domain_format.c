@@ -233,6 +233,8 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_net(f, def->nets->pdata[i]);
     for (guint i = 0; i < def->serials->len; i++)
         vrt_format_chr(f, def->serials->pdata[i]);
+    for (guint i = 0; i < def->parallels->len; i++)
+        vrt_format_chr(f, def->parallels->pdata[i]);
     for (guint i = 0; i < def->consoles->len; i++)
         format_console(f, def, def->consoles->pdata[i], i);
     for (guint i = 0; i < def->channels->len; i++)

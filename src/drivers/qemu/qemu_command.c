@@ -974,6 +974,22 @@ build_serial(CmdBuilder *b, const VrtDomainChrDef *chr, guint index, GError **er
     return true;
 }
 
+/* A parallel port: its chardev and QEMU's isa-parallel, as libvirt */
+static bool
+build_parallel(CmdBuilder *b, const VrtDomainChrDef *chr, GError **error)
+{
+    g_autofree char *id = g_strdup_printf("char%s", chr->info.alias ? chr->info.alias : "parallel0");
+    JsonObject *dev;
+
+    if (!build_chardev(b, chr, id, error))
+        return false;
+    dev = device_new("isa-parallel");
+    json_object_set_string_member(dev, "chardev", id);
+    add_device_info(b->def, dev, &chr->info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
 static bool
 build_virtio_serial_port(CmdBuilder *b, const VrtDomainChrDef *chr, const char *driver, GError **error)
 {
@@ -1784,6 +1800,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         }
     }
     FOREACH_DEV(def->serials, VrtDomainChrDef, s) ok = ok && build_serial(&b, s, serial_index++, error);
+    FOREACH_DEV(def->parallels, VrtDomainChrDef, p) ok = ok && build_parallel(&b, p, error);
     /* A serial-type console is the first serial port (libvirt shows it in
      * both places); only without any <serial> does it make its own port. */
     FOREACH_DEV(def->consoles, VrtDomainChrDef, c)

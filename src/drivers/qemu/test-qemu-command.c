@@ -507,6 +507,7 @@ main(int argc, char **argv)
     }
     g_test_add_data_func("/qemu/command/golden/sound-panic", "sound-panic", test_golden);
     g_test_add_data_func("/qemu/command/golden/usb-hubs", "usb-hubs", test_golden);
+    g_test_add_data_func("/qemu/command/golden/parallel", "parallel", test_golden);
     g_test_add_func("/qemu/command/audio-module-missing", test_audio_module_missing);
     g_test_add_func("/qemu/command/pcspk-refused", test_pcspk_refused);
     g_test_add_func("/qemu/command/other-displays-refused", test_other_displays_refused);

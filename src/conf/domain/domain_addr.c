@@ -156,6 +156,8 @@ collect_refs(const VrtDomainDef *cdef)
         add_ref(refs, &s->info, g_strcmp0(s->target_type, "pci-serial") == 0 ? NEED_PCI : NEED_NONE, NULL, "serial %s",
                 s->target_type);
     }
+    if (def->vsock)
+        add_ref(refs, &def->vsock->info, NEED_PCIE, NULL, "%s", "vsock");
     /* virtio-mem and virtio-pmem last, as libvirt */
     for (guint i = 0; vrt_domain_memdev(def, i); i++) {
         VrtDomainMemoryDevDef *m = vrt_domain_memdev(def, i);
@@ -944,6 +946,8 @@ assign_aliases(VrtDomainDef *def)
         def->memballoon->info.alias = g_strdup("balloon0");
     if (def->watchdog && !def->watchdog->info.alias)
         def->watchdog->info.alias = g_strdup("watchdog0");
+    if (def->vsock && !def->vsock->info.alias)
+        def->vsock->info.alias = g_strdup("vsock0");
     /* libvirt names a hub, as a sound card, by its place among them */
     for (guint i = 0; def->hubs && i < def->hubs->len; i++) {
         VrtDomainHubDef *h = def->hubs->pdata[i];

@@ -636,6 +636,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *sounds; /* VrtDomainSoundDef* (domain_devices_misc.c); NULL = none */
     GPtrArray *panics; /* VrtDomainPanicDef* (domain_devices_misc.c); NULL = none */
     GPtrArray *hubs; /* VrtDomainHubDef* (domain_hub.c); NULL = none */
+    struct _VrtDomainVsockDef *vsock; /* <vsock> (domain_vsock.c); NULL = none */
 } VrtDomainDef;
 
 /* <tpm model=><backend type= version=> (domain_tpm.c) */
@@ -672,6 +673,14 @@ typedef struct {
     VrtDomainDeviceInfo info;
 } VrtDomainPanicDef;
 void vrt_domain_panic_free(VrtDomainPanicDef *p);
+
+/* <vsock model='virtio'><cid auto= address=> (domain_vsock.c) */
+typedef struct _VrtDomainVsockDef {
+    VrtTristate auto_cid; /* <cid auto=>, as written */
+    guint cid; /* <cid address=>, 0 = none (valid ones are >= 3) */
+    VrtDomainDeviceInfo info;
+} VrtDomainVsockDef;
+void vrt_domain_vsock_free(VrtDomainVsockDef *v);
 
 /* <hub type='usb'> (domain_hub.c): a usb-hub of 8 ports on a USB port */
 typedef struct {

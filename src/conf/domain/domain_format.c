@@ -264,6 +264,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
     vrt_format_panics(f, def);
     vrt_format_memory_devices(f, def);
     vrt_format_iommu(f, def->iommu);
+    vrt_format_vsock(f, def);
     f->indent--;
     vrt_fmt_line(f, "</devices>");
 }

@@ -737,6 +737,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
             return false;
         if (handled)
             continue;
+        if (vrt_xml_is(c, "vsock")) {
+            if (!vrt_parse_vsock(ctx, c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "hub")) {
             if (!vrt_parse_hub(ctx, c, def, error))
                 return false;

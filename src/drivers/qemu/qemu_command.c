@@ -1848,6 +1848,12 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     /* after the PCI controllers a virtio-mem or virtio-pmem may sit behind */
     for (guint i = 0; ok && vrt_domain_memdev(def, i); i++)
         ok = build_memory_device(&b, i, error);
+    if (ok && def->vsock) {
+        JsonObject *dev = vrt_qemu_command_vsock_device(def, "/dev/vhost-vsock", error);
+        ok = dev != NULL;
+        if (ok)
+            arg_json(&b, "-device", dev);
+    }
     if (ok) {
         g_autoptr(GPtrArray) panics = g_ptr_array_new();
 

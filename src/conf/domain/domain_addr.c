@@ -156,6 +156,8 @@ collect_refs(const VrtDomainDef *cdef)
         add_ref(refs, &s->info, g_strcmp0(s->target_type, "pci-serial") == 0 ? NEED_PCI : NEED_NONE, NULL, "serial %s",
                 s->target_type);
     }
+    if (def->vsock)
+        add_ref(refs, &def->vsock->info, NEED_PCIE, NULL, "%s", "vsock");
     /* virtio-mem and virtio-pmem last, as libvirt */
     for (guint i = 0; vrt_domain_memdev(def, i); i++) {
         VrtDomainMemoryDevDef *m = vrt_domain_memdev(def, i);
@@ -811,9 +813,10 @@ next_alias_index(const VrtDomainDef *def, const char *prefix)
     g_autoptr(GArray) refs = collect_refs(def);
     gsize plen = strlen(prefix);
     guint next = 0;
-    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels, def->parallels };
 
-    for (guint i = 0; i < refs->len + def->serials->len + def->consoles->len + def->channels->len; i++) {
+    for (guint i = 0; i < refs->len + def->serials->len + def->consoles->len + def->channels->len + def->parallels->len;
+         i++) {
         const char *alias = NULL;
         guint64 n;
         if (i < refs->len) {
@@ -930,6 +933,11 @@ assign_aliases(VrtDomainDef *def)
         if (!s->info.alias)
             s->info.alias = g_strdup_printf("serial%d", s->target_port < 0 ? (int)i : s->target_port);
     }
+    for (guint i = 0; i < def->parallels->len; i++) {
+        VrtDomainChrDef *p = def->parallels->pdata[i];
+        if (!p->info.alias)
+            p->info.alias = g_strdup_printf("parallel%d", p->target_port < 0 ? (int)i : p->target_port);
+    }
     for (guint i = 0; i < def->consoles->len; i++) {
         VrtDomainChrDef *c = def->consoles->pdata[i];
         if (!c->info.alias)
@@ -947,6 +955,14 @@ assign_aliases(VrtDomainDef *def)
         def->memballoon->info.alias = g_strdup("balloon0");
     if (def->watchdog && !def->watchdog->info.alias)
         def->watchdog->info.alias = g_strdup("watchdog0");
+    if (def->vsock && !def->vsock->info.alias)
+        def->vsock->info.alias = g_strdup("vsock0");
+    /* libvirt names a hub, as a sound card, by its place among them */
+    for (guint i = 0; def->hubs && i < def->hubs->len; i++) {
+        VrtDomainHubDef *h = def->hubs->pdata[i];
+        if (!h->info.alias)
+            h->info.alias = g_strdup_printf("hub%u", i);
+    }
     /* libvirt names a sound card by its place among them */
     for (guint i = 0; def->sounds && i < def->sounds->len; i++) {
         VrtDomainSoundDef *s = def->sounds->pdata[i];
@@ -1003,32 +1019,8 @@ assign_usb(VrtDomainDef *def, GError **error)
 {
     VrtDomainControllerDef *usb = find_controller(def, VRT_DOMAIN_CONTROLLER_USB, 0);
     g_autoptr(GPtrArray) infos = usb_device_infos(def);
-    guint next = 1;
 
-    if (!usb || g_strcmp0(usb->model, "none") == 0) {
-        if (infos->len) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                          "USB is disabled for this domain, but USB devices are present in the domain XML");
-            return false;
-        }
-        return true;
-    }
-    for (guint i = 0; i < infos->len; i++) {
-        VrtDomainDeviceInfo *info = infos->pdata[i];
-        guint64 p;
-        if (info->type == VRT_DEVICE_ADDRESS_USB && info->usb.port &&
-            g_ascii_string_to_unsigned(info->usb.port, 10, 0, 1000, &p, NULL) && p >= next)
-            next = (guint)p + 1;
-    }
-    for (guint i = 0; i < infos->len; i++) {
-        VrtDomainDeviceInfo *info = infos->pdata[i];
-        if (info->type != VRT_DEVICE_ADDRESS_NONE)
-            continue;
-        info->type = VRT_DEVICE_ADDRESS_USB;
-        info->usb.bus = 0;
-        info->usb.port = g_strdup_printf("%u", next++);
-    }
-    return true;
+    return vrt_domain_assign_usb_ports(def, infos, usb && g_strcmp0(usb->model, "none") != 0, error);
 }
 
 bool

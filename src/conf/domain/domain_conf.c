@@ -235,6 +235,7 @@ vrt_domain_def_new(void)
     def->hostdevs = g_ptr_array_new_with_free_func(hostdev_list_free);
     def->serials = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     def->consoles = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
+    def->parallels = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     def->channels = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     def->inputs = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_input_def_free);
     def->graphics = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_graphics_def_free);
@@ -272,6 +273,9 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->filesystems);
     if (def->sounds)
         g_ptr_array_unref(def->sounds);
+    if (def->hubs)
+        g_ptr_array_unref(def->hubs);
+    vrt_domain_vsock_free(def->vsock);
     if (def->panics)
         g_ptr_array_unref(def->panics);
     if (def->seclabels)
@@ -302,6 +306,7 @@ vrt_domain_def_free(VrtDomainDef *def)
     g_ptr_array_unref(def->nets);
     g_ptr_array_unref(def->serials);
     g_ptr_array_unref(def->consoles);
+    g_ptr_array_unref(def->parallels);
     g_ptr_array_unref(def->channels);
     g_ptr_array_unref(def->inputs);
     g_ptr_array_unref(def->graphics);

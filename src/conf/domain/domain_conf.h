@@ -408,6 +408,7 @@ typedef enum {
     VRT_DOMAIN_CHR_DEVICE_SERIAL = 0,
     VRT_DOMAIN_CHR_DEVICE_CONSOLE,
     VRT_DOMAIN_CHR_DEVICE_CHANNEL,
+    VRT_DOMAIN_CHR_DEVICE_PARALLEL, /* QEMU's isa-parallel on its chardev */
 } VrtDomainChrDeviceType;
 
 typedef enum {
@@ -618,6 +619,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *hostdevs; /* VrtDomainHostdevDef*: owned unless parent_net */
     GPtrArray *serials; /* VrtDomainChrDef* */
     GPtrArray *consoles; /* VrtDomainChrDef* */
+    GPtrArray *parallels; /* VrtDomainChrDef*: <parallel> */
     GPtrArray *channels; /* VrtDomainChrDef* */
     GPtrArray *inputs; /* VrtDomainInputDef* */
     GPtrArray *graphics; /* VrtDomainGraphicsDef* */
@@ -640,6 +642,8 @@ typedef struct _VrtDomainDef {
     GPtrArray *sounds; /* VrtDomainSoundDef* (domain_devices_misc.c); NULL = none */
     GPtrArray *panics; /* VrtDomainPanicDef* (domain_devices_misc.c); NULL = none */
     struct VrtDomainLaunchSecurity *launch_security; /* <launchSecurity> (domain_launch_security.c); NULL */
+    GPtrArray *hubs; /* VrtDomainHubDef* (domain_hub.c); NULL = none */
+    struct _VrtDomainVsockDef *vsock; /* <vsock> (domain_vsock.c); NULL = none */
 } VrtDomainDef;
 
 /* <launchSecurity type='sev'> (AMD SEV): kept and written back; a start is
@@ -685,6 +689,20 @@ typedef struct {
     VrtDomainDeviceInfo info;
 } VrtDomainPanicDef;
 void vrt_domain_panic_free(VrtDomainPanicDef *p);
+
+/* <vsock model='virtio'><cid auto= address=> (domain_vsock.c) */
+typedef struct _VrtDomainVsockDef {
+    VrtTristate auto_cid; /* <cid auto=>, as written */
+    guint cid; /* <cid address=>, 0 = none (valid ones are >= 3) */
+    VrtDomainDeviceInfo info;
+} VrtDomainVsockDef;
+void vrt_domain_vsock_free(VrtDomainVsockDef *v);
+
+/* <hub type='usb'> (domain_hub.c): a usb-hub of 8 ports on a USB port */
+typedef struct {
+    VrtDomainDeviceInfo info;
+} VrtDomainHubDef;
+void vrt_domain_hub_free(VrtDomainHubDef *h);
 
 /* Every I/O thread id of def: those <iothreadids> names, then the lowest
  * unused ones up to <iothreads> (domain_iothreads.c). */

@@ -233,6 +233,8 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_net(f, def->nets->pdata[i]);
     for (guint i = 0; i < def->serials->len; i++)
         vrt_format_chr(f, def->serials->pdata[i]);
+    for (guint i = 0; i < def->parallels->len; i++)
+        vrt_format_chr(f, def->parallels->pdata[i]);
     for (guint i = 0; i < def->consoles->len; i++)
         format_console(f, def, def->consoles->pdata[i], i);
     for (guint i = 0; i < def->channels->len; i++)
@@ -251,6 +253,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         if (!h->parent_net)
             vrt_format_hostdev(f, h);
     }
+    vrt_format_hubs(f, def);
     if (def->watchdog)
         vrt_format_watchdog(f, def->watchdog);
     if (def->memballoon)
@@ -261,6 +264,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
     vrt_format_panics(f, def);
     vrt_format_memory_devices(f, def);
     vrt_format_iommu(f, def->iommu);
+    vrt_format_vsock(f, def);
     f->indent--;
     vrt_fmt_line(f, "</devices>");
 }

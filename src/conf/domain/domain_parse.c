@@ -697,9 +697,10 @@ def_add_device(VrtDomainDef *def, VrtDomainDeviceDef *dev, GError **error)
     case VRT_DOMAIN_DEVICE_CONTROLLER: g_ptr_array_add(def->controllers, g_steal_pointer(&dev->data.controller)); break;
     case VRT_DOMAIN_DEVICE_CHR: {
         VrtDomainChrDef *chr = g_steal_pointer(&dev->data.chr);
-        GPtrArray *list = chr->devtype == VRT_DOMAIN_CHR_DEVICE_SERIAL    ? def->serials
-                          : chr->devtype == VRT_DOMAIN_CHR_DEVICE_CONSOLE ? def->consoles
-                                                                          : def->channels;
+        GPtrArray *list = chr->devtype == VRT_DOMAIN_CHR_DEVICE_SERIAL     ? def->serials
+                          : chr->devtype == VRT_DOMAIN_CHR_DEVICE_CONSOLE  ? def->consoles
+                          : chr->devtype == VRT_DOMAIN_CHR_DEVICE_PARALLEL ? def->parallels
+                                                                           : def->channels;
         g_ptr_array_add(list, chr);
         break;
     }
@@ -739,6 +740,16 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
             return false;
         if (handled)
             continue;
+        if (vrt_xml_is(c, "vsock")) {
+            if (!vrt_parse_vsock(ctx, c, def, error))
+                return false;
+            continue;
+        }
+        if (vrt_xml_is(c, "hub")) {
+            if (!vrt_parse_hub(ctx, c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "audio")) {
             if (!vrt_parse_audio(c, def, error))
                 return false;

@@ -31,14 +31,14 @@ only_chars(const char *s, const char *allowed)
     return *s && s[strspn(s, allowed)] == '\0';
 }
 
-/* "1" or "1.2.3": up to five numbers of one to three digits */
+/* "1" or "1.2.3": up to four numbers (libvirt's hub depth) of one to three digits */
 static bool
 usb_port_valid(const char *port)
 {
     g_auto(GStrv) parts = g_strsplit(port, ".", -1);
     guint n = g_strv_length(parts);
 
-    if (n < 1 || n > 5)
+    if (n < 1 || n > 4)
         return false;
     for (guint i = 0; i < n; i++) {
         if (strlen(parts[i]) > 3 || !only_chars(parts[i], "0123456789"))
@@ -1076,10 +1076,14 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
         if (vrt_xml_is(c, "source") && (chr->type == VRT_DOMAIN_CHR_TYPE_TCP || chr->type == VRT_DOMAIN_CHR_TYPE_UDP)) {
             if (!parse_chr_net_source(c, chr, ++n_sources, error))
                 return false;
-        } else if (vrt_xml_is(c, "protocol") && chr->type == VRT_DOMAIN_CHR_TYPE_TCP) {
+        } else if (vrt_xml_is(c, "protocol")) {
             g_autofree char *proto = vrt_xml_prop(c, "type");
             if (!vrt_xml_check_attrs(c, error, "type", NULL))
                 return false;
+            /* libvirt reads <protocol> on any chardev and writes it only
+             * on tcp: raw elsewhere is what the socket is anyway */
+            if (chr->type != VRT_DOMAIN_CHR_TYPE_TCP && g_strcmp0(proto, "raw") != 0)
+                return vrt_xml_unsupported(c, error);
             if (proto && !g_str_equal(proto, "raw") && !g_str_equal(proto, "telnet")) {
                 vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device protocol '%s' is not supported",
                               proto);
@@ -1175,6 +1179,14 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     case VRT_DOMAIN_CHR_DEVICE_CONSOLE:
         if (chr->target_type && !g_str_equal(chr->target_type, "serial") && !g_str_equal(chr->target_type, "virtio")) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "console target type '%s' is not supported",
+                          chr->target_type);
+            return false;
+        }
+        break;
+    case VRT_DOMAIN_CHR_DEVICE_PARALLEL:
+        /* a parallel port has no target type (libvirt's schema) */
+        if (chr->target_type) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "parallel target type '%s' is not supported",
                           chr->target_type);
             return false;
         }

@@ -99,6 +99,15 @@ bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
  * node is one of them and was read into def; *handled false otherwise. */
 bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
+/* <vsock> (domain_vsock.c) */
+bool vrt_parse_vsock(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* <hub type='usb'> (domain_hub.c) */
+bool vrt_parse_hub(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* The USB ports of def's hubs and of infos (VrtDomainDeviceInfo*, every
+ * other USB device in libvirt's order), assigned as libvirt assigns them,
+ * with hubs added when the ports run out; has_usb false when the domain
+ * has no USB controller (then any USB device is refused). */
+bool vrt_domain_assign_usb_ports(VrtDomainDef *def, GPtrArray *infos, bool has_usb, GError **error);
 
 /* ---- libvirt's QEMU namespace (domain_qemu_ns.c) -------------------- */
 
@@ -172,6 +181,8 @@ void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);
  * a sound card's <audio id=> names an <audio>. */
 bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);
 void vrt_format_panics(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_hubs(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_vsock(VrtFmt *f, const VrtDomainDef *def);
 /* A device's boot order, alias and address, as every device ends
  * (domain_format_dev.c), and whether it writes anything. */
 void vrt_format_device_info(VrtFmt *f, const VrtDomainDeviceInfo *info);

@@ -1007,6 +1007,22 @@ build_serial(CmdBuilder *b, const VrtDomainChrDef *chr, guint index, GError **er
     return true;
 }
 
+/* A parallel port: its chardev and QEMU's isa-parallel, as libvirt */
+static bool
+build_parallel(CmdBuilder *b, const VrtDomainChrDef *chr, GError **error)
+{
+    g_autofree char *id = g_strdup_printf("char%s", chr->info.alias ? chr->info.alias : "parallel0");
+    JsonObject *dev;
+
+    if (!build_chardev(b, chr, id, error))
+        return false;
+    dev = device_new("isa-parallel");
+    json_object_set_string_member(dev, "chardev", id);
+    add_device_info(b->def, dev, &chr->info);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
 static bool
 build_virtio_serial_port(CmdBuilder *b, const VrtDomainChrDef *chr, const char *driver, GError **error)
 {
@@ -1804,6 +1820,14 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         for (guint i = 0; ok && i < ctrls->len; i++)
             ok = build_controller(&b, g_ptr_array_index(ctrls, i), error);
     }
+    if (ok) {
+        g_autoptr(GPtrArray) hubs = g_ptr_array_new();
+
+        /* the hubs before any device on their ports, as libvirt */
+        vrt_qemu_command_hub_devices(def, hubs);
+        for (guint i = 0; i < hubs->len; i++)
+            arg_json(&b, "-device", hubs->pdata[i]);
+    }
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)
@@ -1814,6 +1838,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         }
     }
     FOREACH_DEV(def->serials, VrtDomainChrDef, s) ok = ok && build_serial(&b, s, serial_index++, error);
+    FOREACH_DEV(def->parallels, VrtDomainChrDef, p) ok = ok && build_parallel(&b, p, error);
     /* A serial-type console is the first serial port (libvirt shows it in
      * both places); only without any <serial> does it make its own port. */
     FOREACH_DEV(def->consoles, VrtDomainChrDef, c)
@@ -1861,6 +1886,12 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     /* after the PCI controllers a virtio-mem or virtio-pmem may sit behind */
     for (guint i = 0; ok && vrt_domain_memdev(def, i); i++)
         ok = build_memory_device(&b, i, error);
+    if (ok && def->vsock) {
+        JsonObject *dev = vrt_qemu_command_vsock_device(def, "/dev/vhost-vsock", error);
+        ok = dev != NULL;
+        if (ok)
+            arg_json(&b, "-device", dev);
+    }
     if (ok) {
         g_autoptr(GPtrArray) panics = g_ptr_array_new();
 

@@ -52,6 +52,12 @@ void vrt_qemu_command_device_info(const VrtDomainDef *def, JsonObject *props, co
  * (qemu_command_misc.c); a sound model QEMU lacks is refused by name. */
 bool vrt_qemu_command_sound_devices(const VrtDomainDef *def, GPtrArray *devices, GError **error);
 bool vrt_qemu_command_panic_devices(const VrtDomainDef *def, GPtrArray *devices);
+/* The vhost-vsock-pci -device of def's <vsock> (NULL when the host has
+ * no vhost_path, normally /dev/vhost-vsock, or no CID is given: refused
+ * by name, VIR_ERR_CONFIG_UNSUPPORTED). */
+JsonObject *vrt_qemu_command_vsock_device(const VrtDomainDef *def, const char *vhost_path, GError **error);
+/* The usb-hub -device of each <hub> on its controller's bus and port. */
+void vrt_qemu_command_hub_devices(const VrtDomainDef *def, GPtrArray *devices);
 /* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
 /* Refuses a video <acceleration> QEMU here cannot give (virgl needs OpenGL

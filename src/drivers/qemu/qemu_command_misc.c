@@ -12,6 +12,9 @@
  * (SDL needs an X display and the qemu-system-gui module, egl-headless a
  * DRM render node, D-Bus the private bus libvirt runs beside QEMU).
  */
+#include <glib/gstdio.h>
+#include <unistd.h>
+
 #include "drivers/qemu/qemu_command.h"
 #include "util/error.h"
 
@@ -119,6 +122,61 @@ vrt_qemu_command_panic_devices(const VrtDomainDef *def, GPtrArray *devices)
         g_ptr_array_add(devices, dev);
     }
     return true;
+}
+
+JsonObject *
+vrt_qemu_command_vsock_device(const VrtDomainDef *def, const char *vhost_path, GError **error)
+{
+    const VrtDomainVsockDef *v = def->vsock;
+    JsonObject *dev;
+
+    /* QEMU's vhost-vsock-pci opens the host's vhost device: without it
+     * the guest would have no vsock, so the start is refused by name */
+    if (g_access(vhost_path, R_OK | W_OK) != 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "vsock is not supported on this host: %s is missing (the vhost_vsock module)", vhost_path);
+        return NULL;
+    }
+    /* libvirt probes the host for a free CID with the vhost device's
+     * ioctl; vrtd does not, so a CID must be given */
+    if (v->auto_cid == VRT_TRISTATE_YES || !v->cid) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "vsock with an automatic CID is not supported: give <cid auto='no' address='N'/>");
+        return NULL;
+    }
+    dev = json_object_new();
+    json_object_set_string_member(dev, "driver", "vhost-vsock-pci");
+    if (v->info.alias)
+        json_object_set_string_member(dev, "id", v->info.alias);
+    json_object_set_int_member(dev, "guest-cid", v->cid);
+    vrt_qemu_command_device_info(def, dev, &v->info);
+    return dev;
+}
+
+void
+vrt_qemu_command_hub_devices(const VrtDomainDef *def, GPtrArray *devices)
+{
+    for (guint i = 0; def->hubs && i < def->hubs->len; i++) {
+        const VrtDomainHubDef *h = def->hubs->pdata[i];
+        const char *ctrl = NULL;
+        g_autofree char *bus = NULL;
+        JsonObject *dev = json_object_new();
+
+        json_object_set_string_member(dev, "driver", "usb-hub");
+        if (h->info.alias)
+            json_object_set_string_member(dev, "id", h->info.alias);
+        /* the bus is the USB controller of that index, by its alias */
+        for (guint j = 0; j < def->controllers->len; j++) {
+            const VrtDomainControllerDef *c = def->controllers->pdata[j];
+            if (c->type == VRT_DOMAIN_CONTROLLER_USB && c->index == h->info.usb.bus && c->master_startport < 0)
+                ctrl = c->info.alias;
+        }
+        bus = g_strdup_printf("%s.0", ctrl ? ctrl : "usb");
+        json_object_set_string_member(dev, "bus", bus);
+        if (h->info.usb.port)
+            json_object_set_string_member(dev, "port", h->info.usb.port);
+        g_ptr_array_add(devices, dev);
+    }
 }
 
 bool

@@ -678,7 +678,7 @@ chardev_listen(const char *path, const VrtQemuConfine *confine, GError **error)
 static void
 remove_chardev_sockets(const VrtDomainDef *def)
 {
-    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels, def->parallels };
 
     for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
         for (guint i = 0; lists[l] && i < lists[l]->len; i++) {
@@ -701,7 +701,7 @@ static bool
 open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, const VrtQemuConfine *confine, GHashTable *file_fds,
                    GError **error)
 {
-    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels, def->parallels };
 
     for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
         for (guint i = 0; lists[l] && i < lists[l]->len; i++) {
@@ -737,7 +737,7 @@ open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, const VrtQemuConfine *c
 static bool
 has_pty(VrtDomainDef *def)
 {
-    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels, def->parallels };
 
     for (guint l = 0; l < G_N_ELEMENTS(lists); l++)
         for (guint i = 0; lists[l] && i < lists[l]->len; i++)
@@ -751,7 +751,7 @@ set_pty_paths(VrtDomainDef *def, VrtQemuMonitor *mon)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(GHashTable) ptys = NULL;
-    GPtrArray *lists[] = { def->serials, def->consoles, def->channels };
+    GPtrArray *lists[] = { def->serials, def->consoles, def->channels, def->parallels };
 
     /* Without a pty there is nothing to ask QEMU (one round trip less). */
     if (!has_pty(def))

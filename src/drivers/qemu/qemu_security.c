@@ -305,7 +305,7 @@ check_dev_models(const GPtrArray *labels, GError **error)
 static bool
 check_models(const VrtDomainDef *def, GError **error)
 {
-    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels, def->parallels };
 
     for (guint i = 0; def->seclabels && i < def->seclabels->len; i++) {
         if (!check_model(((const VrtSecLabelDef *)def->seclabels->pdata[i])->model, error))
@@ -433,7 +433,7 @@ static GPtrArray *
 label_paths(const VrtDomainDef *def, const GPtrArray *dev_nodes, GError **error)
 {
     g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(label_path_free);
-    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels };
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->channels, def->parallels };
 
     for (guint i = 0; def->disks && i < def->disks->len; i++) {
         VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);

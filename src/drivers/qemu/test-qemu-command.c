@@ -320,6 +320,50 @@ test_audio_module_missing(void)
     g_rmdir(empty);
 }
 
+/* <vsock>: vhost-vsock-pci with its CID on the PCI slot assigned (as
+ * libvirt's vhost-vsock test), refused by name without the host's vhost
+ * device or without a CID. */
+static void
+test_vsock(void)
+{
+    static const char xml[] = "<domain type='qemu'><name>v</name><memory>65536</memory>"
+                              "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                              "<devices><vsock model='virtio'><cid auto='no' address='4'/>"
+                              "<address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/>"
+                              "</vsock></devices></domain>";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &err);
+    g_autofree char *dir = g_dir_make_tmp("vrt-vsock-XXXXXX", NULL);
+    g_autofree char *node = g_build_filename(dir, "vhost-vsock", NULL);
+    g_autofree char *missing = g_build_filename(dir, "none", NULL);
+    g_autoptr(JsonObject) dev = NULL;
+    g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
+    g_autofree char *got = NULL;
+
+    g_assert_no_error(err);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &err));
+    g_assert_true(g_file_set_contents(node, "", 0, NULL));
+    dev = vrt_qemu_command_vsock_device(def, node, &err);
+    g_assert_no_error(err);
+    json_node_set_object(root, dev);
+    got = json_to_string(root, FALSE);
+    g_assert_cmpstr(got, ==,
+                    "{\"driver\":\"vhost-vsock-pci\",\"id\":\"vsock0\",\"guest-cid\":4,"
+                    "\"bus\":\"pci.0\",\"addr\":\"0x7\"}");
+
+    g_assert_null(vrt_qemu_command_vsock_device(def, missing, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "vsock is not supported on this host"));
+    g_clear_error(&err);
+
+    def->vsock->auto_cid = VRT_TRISTATE_YES;
+    g_assert_null(vrt_qemu_command_vsock_device(def, node, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "automatic CID"));
+    g_unlink(node);
+    g_rmdir(dir);
+}
+
 /* QEMU 7.2 has no PC speaker device libvirt 9.0 can give a backend: refused
  * at start by name. */
 static void
@@ -542,6 +586,9 @@ main(int argc, char **argv)
         g_assert_true(g_file_set_contents(so, "", 0, NULL));
     }
     g_test_add_data_func("/qemu/command/golden/sound-panic", "sound-panic", test_golden);
+    g_test_add_data_func("/qemu/command/golden/usb-hubs", "usb-hubs", test_golden);
+    g_test_add_data_func("/qemu/command/golden/parallel", "parallel", test_golden);
+    g_test_add_func("/qemu/command/vsock", test_vsock);
     g_test_add_func("/qemu/command/audio-module-missing", test_audio_module_missing);
     g_test_add_func("/qemu/command/pcspk-refused", test_pcspk_refused);
     g_test_add_func("/qemu/command/other-displays-refused", test_other_displays_refused);

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import uuid
 
-from vrt_fixtures import PY, VRTD, Vrtd, require, wait_for
+from vrt_fixtures import PY, START_TIMEOUT, VRTD, Vrtd, require, wait_for
 
 CERTTOOL = shutil.which("certtool")
 IP = shutil.which("ip") or "/usr/sbin/ip"
@@ -142,7 +142,8 @@ class NsVrtd(Vrtd):
         self.proc = subprocess.Popen(self.netns.cmd(args), stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         if wait:
             # The TCP and TLS sockets are open before the UNIX ones.
-            wait_for(lambda: self._connectable() or self.proc.poll() is not None, what="vrtd's sockets")
+            wait_for(lambda: self._connectable() or self.proc.poll() is not None, timeout=START_TIMEOUT,
+                     what="vrtd's sockets")
             assert self.proc.poll() is None, f"vrtd exited: {self.stderr()}"
         return self
 

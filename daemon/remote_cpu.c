@@ -11,10 +11,12 @@
 #include "host/cpuleaves.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
+#include "util/xml.h"
 
 #include <string.h>
 
 #define COMPARE_FAIL_INCOMPATIBLE (1u << 0)
+#define COMPARE_VALIDATE_XML (1u << 1)
 #define BASELINE_EXPAND_FEATURES (1u << 0)
 #define BASELINE_MIGRATABLE (1u << 1)
 
@@ -82,6 +84,24 @@ host_cpu_copy(VrtDaemon *daemon)
     return vrt_cpu_def_copy(vrt_daemon_host_cpu_locked(daemon));
 }
 
+/* VIR_CONNECT_COMPARE_CPU_VALIDATE_XML: a <cpu> document is checked
+ * against libvirt's cpu.rng first, as libvirt checks it; another root is
+ * left to the parser, which refuses it as libvirt does. */
+static bool
+validate_cpu_xml(const char *xml, GError **error)
+{
+    xmlDocPtr doc = vrt_xml_read(xml, "(CPU_definition)", NULL, NULL, error);
+    xmlNodePtr root;
+    bool ok;
+
+    if (!doc)
+        return false;
+    root = xmlDocGetRootElement(doc);
+    ok = !(root && vrt_xml_is(root, "cpu")) || vrt_xml_validate(doc, "cpu.rng", error);
+    xmlFreeDoc(doc);
+    return ok;
+}
+
 bool
 vrt_handle_connect_compare_cpu(VrtCall *call, remote_connect_compare_cpu_args *args,
                                remote_connect_compare_cpu_ret *ret, GError **error)
@@ -91,8 +111,8 @@ vrt_handle_connect_compare_cpu(VrtCall *call, remote_connect_compare_cpu_args *a
     g_autoptr(VrtCpuDef) cpu = NULL;
     int r;
 
-    /* VALIDATE_XML (2) would check the XML against libvirt's cpu.rng;
-     * vrt's parser refuses what it cannot read either way. */
+    if ((args->flags & COMPARE_VALIDATE_XML) && !validate_cpu_xml(args->xml, error))
+        return false;
     if (!(cpu = vrt_cpu_def_parse(args->xml, VRT_CPU_TYPE_AUTO, error)))
         return false;
     r = vrt_cpux_compare(host, cpu, args->flags & COMPARE_FAIL_INCOMPATIBLE, error);
@@ -161,6 +181,8 @@ vrt_handle_connect_compare_hypervisor_cpu(VrtCall *call, remote_connect_compare_
                       "virConnectCompareHypervisorCPU");
         return false;
     }
+    if ((args->flags & COMPARE_VALIDATE_XML) && !validate_cpu_xml(args->xmlCPU, error))
+        return false;
     r = vrt_qemu_driver_compare_hypervisor_cpu(daemon->qemu, args->emulator ? *args->emulator : NULL,
                                                args->arch ? *args->arch : NULL, args->machine ? *args->machine : NULL,
                                                args->virttype ? *args->virttype : NULL, args->xmlCPU,

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <libxml/parser.h>
+#include <libxml/relaxng.h>
 
 #include "util/error.h"
 
@@ -402,4 +403,68 @@ vrt_xml_line(GString *buf, guint indent, const char *fmt, ...)
     g_string_append_vprintf(buf, fmt, ap);
     va_end(ap);
     g_string_append_c(buf, '\n');
+}
+
+/* Collects the validator's messages for the error, one per line. */
+static void
+collect_rng_error(void *data, const xmlError *e)
+{
+    GString *out = data;
+
+    if (e && e->message)
+        g_string_append(out, e->message); /* libxml2's messages end in a newline */
+}
+
+bool
+vrt_xml_validate(xmlDocPtr doc, const char *schema, GError **error)
+{
+    g_autofree char *path = g_build_filename(VRT_LIBVIRT_SCHEMA_DIR, schema, NULL);
+    g_autoptr(GString) msgs = g_string_new(NULL);
+    xmlRelaxNGParserCtxtPtr pctxt;
+    xmlRelaxNGPtr rng;
+    xmlRelaxNGValidCtxtPtr vctxt;
+    int rc;
+
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "cannot validate: libvirt's schema %s is not installed", path);
+        return false;
+    }
+    pctxt = xmlRelaxNGNewParserCtxt(path);
+    if (pctxt)
+        xmlRelaxNGSetParserStructuredErrors(pctxt, (xmlStructuredErrorFunc)collect_rng_error, msgs);
+    rng = pctxt ? xmlRelaxNGParse(pctxt) : NULL;
+    xmlRelaxNGFreeParserCtxt(pctxt);
+    if (!rng) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Unable to parse schema file %s", path);
+        return false;
+    }
+    g_string_truncate(msgs, 0);
+    vctxt = xmlRelaxNGNewValidCtxt(rng);
+    if (!vctxt) {
+        xmlRelaxNGFree(rng);
+        vrt_error_set(error, VIR_ERR_NO_MEMORY, "cannot validate against %s", path);
+        return false;
+    }
+    xmlRelaxNGSetValidStructuredErrors(vctxt, (xmlStructuredErrorFunc)collect_rng_error, msgs);
+    rc = xmlRelaxNGValidateDoc(vctxt, doc);
+    xmlRelaxNGFreeValidCtxt(vctxt);
+    xmlRelaxNGFree(rng);
+    if (rc != 0) {
+        vrt_error_set(error, VIR_ERR_XML_INVALID_SCHEMA, "Unable to validate doc against %s\n%s", path, msgs->str);
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_xml_validate_string(const char *xml, const char *what, const char *schema, GError **error)
+{
+    xmlDocPtr doc = vrt_xml_read(xml, what, NULL, NULL, error);
+    bool ok;
+
+    if (!doc)
+        return false;
+    ok = vrt_xml_validate(doc, schema, error);
+    xmlFreeDoc(doc);
+    return ok;
 }

@@ -46,6 +46,21 @@ typedef struct {
 xmlDocPtr vrt_xml_read(const char *xml, const char *what, const char *root_name, const VrtXmlWording *wording,
                        GError **error);
 
+/* Where Debian's libvirt packages install libvirt's RELAX NG schemas,
+ * which the *_VALIDATE flags check a document against, as libvirt does. */
+#define VRT_LIBVIRT_SCHEMA_DIR "/usr/share/libvirt/schemas"
+
+/* Validates doc against libvirt's schema file `schema` (e.g. "domain.rng")
+ * in VRT_LIBVIRT_SCHEMA_DIR. A document the schema refuses gives
+ * VIR_ERR_XML_INVALID_SCHEMA "XML document failed to validate against
+ * schema: Unable to validate doc against PATH" and the validator's
+ * messages, one per line, as libvirt words it; a missing schema
+ * VIR_ERR_OPERATION_FAILED naming it. */
+bool vrt_xml_validate(xmlDocPtr doc, const char *schema, GError **error);
+/* vrt_xml_validate() of a document given as text; a malformed one gives
+ * VIR_ERR_XML_ERROR as vrt_xml_read() does. */
+bool vrt_xml_validate_string(const char *xml, const char *what, const char *schema, GError **error);
+
 /* Refuses any attribute of node that is not in the NULL-terminated list
  * (VIR_ERR_CONFIG_UNSUPPORTED naming element, attribute and line). */
 bool vrt_xml_check_attrs(xmlNodePtr node, GError **error, ...) G_GNUC_NULL_TERMINATED;

@@ -346,7 +346,8 @@ class Libvirtd:
     def start(self):
         with open(os.path.join(self.dir, "stderr.log"), "ab") as err:
             self.proc = subprocess.Popen(self.prep.argv, stdout=subprocess.DEVNULL, stderr=err)
-        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, timeout=120,
+        # The socket's file appears at bind(), before listen(): connectable.
+        wait_for(lambda: self._connectable() or self.proc.poll() is not None, timeout=120,
                  what="libvirtd's socket")
         if self.proc.poll() is not None:
             log = ""
@@ -358,6 +359,16 @@ class Libvirtd:
                     pass
             raise AssertionError(f"libvirtd exited at start:\n{log}")
         return self
+
+    def _connectable(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

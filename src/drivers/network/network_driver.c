@@ -14,6 +14,7 @@
 #include "host/sriov.h"
 #include "util/error.h"
 #include "util/fileutil.h"
+#include "util/xml.h"
 
 #include <errno.h>
 #include <string.h>
@@ -473,6 +474,9 @@ static VrtNetworkDef *
 parse_client_def(const char *xml, guint flags, const char *func, GError **error)
 {
     if (!check_flags(flags, NETWORK_DEFINE_VALIDATE, func, error))
+        return NULL;
+    if ((flags & NETWORK_DEFINE_VALIDATE) &&
+        !vrt_xml_validate_string(xml, "(network_definition)", "network.rng", error))
         return NULL;
     VrtNetworkDef *def = vrt_network_def_parse(xml, 0, error);
     if (def && vrt_network_is_virtual(def) && !def->mac) {

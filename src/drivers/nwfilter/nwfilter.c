@@ -13,10 +13,7 @@
 #include "util/xml.h"
 
 #include <errno.h>
-#include <libxml/relaxng.h>
 #include <string.h>
-
-#define SCHEMA "/usr/share/libvirt/schemas/nwfilter.rng"
 
 typedef struct {
     char *name;
@@ -217,39 +214,6 @@ format_rule(GString *out, xmlNodePtr rule, GError **error)
     return true;
 }
 
-/* With VALIDATE: libvirt's nwfilter schema, when Debian's libvirt
- * schemas are installed. */
-static bool
-validate(xmlDocPtr doc, GError **error)
-{
-    xmlRelaxNGParserCtxtPtr pctxt;
-    xmlRelaxNGPtr schema;
-    xmlRelaxNGValidCtxtPtr vctxt;
-    int rc;
-
-    if (!g_file_test(SCHEMA, G_FILE_TEST_EXISTS)) {
-        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "cannot validate: libvirt's schema %s is not installed", SCHEMA);
-        return false;
-    }
-    pctxt = xmlRelaxNGNewParserCtxt(SCHEMA);
-    schema = pctxt ? xmlRelaxNGParse(pctxt) : NULL;
-    xmlRelaxNGFreeParserCtxt(pctxt);
-    if (!schema) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Unable to parse schema file %s", SCHEMA);
-        return false;
-    }
-    vctxt = xmlRelaxNGNewValidCtxt(schema);
-    xmlRelaxNGSetValidErrors(vctxt, NULL, NULL, NULL);
-    rc = xmlRelaxNGValidateDoc(vctxt, doc);
-    xmlRelaxNGFreeValidCtxt(vctxt);
-    xmlRelaxNGFree(schema);
-    if (rc != 0) {
-        vrt_error_set(error, VIR_ERR_XML_INVALID_SCHEMA, "Unable to validate doc against %s", SCHEMA);
-        return false;
-    }
-    return true;
-}
-
 static char *
 canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], GPtrArray *refs, GError **error)
 {
@@ -267,7 +231,7 @@ canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], GPtrAr
     if (!doc)
         return NULL;
     root = xmlDocGetRootElement(doc);
-    if ((flags & VRT_NWFILTER_DEFINE_VALIDATE) && !validate(doc, error))
+    if ((flags & VRT_NWFILTER_DEFINE_VALIDATE) && !vrt_xml_validate(doc, "nwfilter.rng", error))
         goto out;
     name = vrt_xml_prop(root, "name");
     if (!name || !*name) {

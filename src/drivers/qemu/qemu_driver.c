@@ -20,6 +20,7 @@
 #include "util/fileutil.h"
 #include "util/proc.h"
 #include "util/uuid.h"
+#include "util/xml.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -659,6 +660,9 @@ vrt_qemu_driver_reserve(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind k
 VrtDomainRef *
 vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
 {
+    /* VIR_DOMAIN_DEFINE_VALIDATE: libvirt's schema first, as libvirt checks */
+    if ((flags & 1u) && !vrt_xml_validate_string(xml, "(domain_definition)", "domain.rng", error))
+        return NULL;
     g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, error);
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     g_autoptr(VrtQemuDom) obj = NULL;
@@ -945,15 +949,23 @@ vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
 VrtDomainRef *
 vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
 {
-    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, error);
+    g_autoptr(VrtDomainDef) def = NULL;
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     g_autoptr(VrtQemuDom) obj = NULL;
     bool added = false;
+    const guint known = VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_VALIDATE | VRT_QEMU_START_INCOMING;
 
-    if (flags & ~(VRT_DOMAIN_START_PAUSED | VRT_QEMU_START_INCOMING)) {
-        vrt_error_set_flags(error, flags & ~(VRT_DOMAIN_START_PAUSED | VRT_QEMU_START_INCOMING), "qemuDomainCreateXML");
+    if (flags & ~known) {
+        vrt_error_set_flags(error, flags & ~known, "qemuDomainCreateXML");
         return NULL;
     }
+    /* VIR_DOMAIN_START_VALIDATE: libvirt's schema first, as libvirt checks */
+    if ((flags & VRT_DOMAIN_START_VALIDATE) &&
+        !vrt_xml_validate_string(xml, "(domain_definition)", "domain.rng", error))
+        return NULL;
+    flags &= ~VRT_DOMAIN_START_VALIDATE;
+    if (!(def = vrt_domain_def_parse(xml, 0, error)))
+        return NULL;
     if (!(obj = reserve_with_job(drv, &def, VRT_QEMU_JOB_START, &job, &added, error)))
         return NULL;
     if (!added) {

@@ -95,6 +95,7 @@ enum {
 /* Flags (libvirt's values). */
 #define VRT_DOMAIN_START_PAUSED 1u
 #define VRT_DOMAIN_START_FORCE_BOOT 8u
+#define VRT_DOMAIN_START_VALIDATE 16u
 /* Internal (never from the wire, whose flags are checked first): the start
  * of a migration's destination, QEMU with -incoming defer, left paused for
  * the incoming state (qemu_migration.c). */

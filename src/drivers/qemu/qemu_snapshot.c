@@ -19,6 +19,7 @@
 #include "drivers/qemu/qemu_security.h"
 #include "util/error.h"
 #include "util/fileutil.h"
+#include "util/xml.h"
 
 /* libvirt's flags. */
 #define CREATE_REDEFINE (1u << 0)
@@ -622,6 +623,9 @@ vrt_qemu_snapshot_create_xml(VrtQemuDriver *drv, const guchar *uuid, const char 
         vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "%s", "QEMU guest agent is not configured");
         return NULL;
     }
+    /* VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE: libvirt's schema first */
+    if ((flags & (1u << 9)) && !vrt_xml_validate_string(xml, "(domain_snapshot)", "domainsnapshot.rng", error))
+        return NULL;
     if (!(def = vrt_snapshot_def_parse(xml, error)))
         return NULL;
     if (!(obj = find_with_job(drv, uuid, &job, error)))

@@ -19,6 +19,7 @@
 #include "util/error.h"
 #include "util/fileutil.h"
 #include "util/uuid.h"
+#include "util/xml.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -824,7 +825,9 @@ check_duplicate_locked(VrtStorageDriver *drv, const VrtStoragePoolDef *def, bool
 VrtStoragePoolRef *
 vrt_stordrv_pool_define_xml(VrtStorageDriver *drv, const char *xml, guint flags, GError **error)
 {
-    (void)flags; /* VALIDATE: the parser is as strict as the schema for what vrt reads */
+    /* VIR_STORAGE_POOL_DEFINE_VALIDATE: libvirt's schema first */
+    if ((flags & 1u) && !vrt_xml_validate_string(xml, "(storage_pool_definition)", "storagepool.rng", error))
+        return NULL;
     g_autoptr(VrtStoragePoolDef) def = vrt_storage_pool_def_parse(xml, error);
     if (!def)
         return NULL;
@@ -1645,6 +1648,10 @@ vrt_stordrv_vol_create_xml(VrtStorageDriver *drv, const guint8 uuid[16], const c
 {
     g_autoptr(VrtStorageVolDef) def = NULL;
     g_autofree char *pname = NULL, *pool_path = NULL;
+
+    /* VIR_STORAGE_VOL_CREATE_VALIDATE: libvirt's schema first */
+    if ((flags & 4u) && !vrt_xml_validate_string(xml, "(storage_volume_definition)", "storagevol.rng", error))
+        return NULL;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);
         Pool *pool = find_uuid_locked(drv, uuid, pool_name, error);
@@ -1683,9 +1690,12 @@ VrtStorageVolRef *
 vrt_stordrv_vol_create_xml_from(VrtStorageDriver *drv, const guint8 uuid[16], const char *pool_name, const char *xml,
                                 const char *src_pool, const char *src_name, guint flags, GError **error)
 {
-    (void)flags;
     g_autoptr(VrtStorageVolDef) def = NULL;
     g_autoptr(VrtStorageVolDef) src = NULL;
+
+    /* VIR_STORAGE_VOL_CREATE_VALIDATE: libvirt's schema first */
+    if ((flags & 4u) && !vrt_xml_validate_string(xml, "(storage_volume_definition)", "storagevol.rng", error))
+        return NULL;
     g_autofree char *pname = NULL;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->lock);

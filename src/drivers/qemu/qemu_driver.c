@@ -657,6 +657,31 @@ vrt_qemu_driver_reserve(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind k
     return reserve_with_job(drv, def, kind, job, added, error);
 }
 
+/* The start flags libvirt accepts (the server checked every bit against
+ * remote_flags.tsv) that vrt does not do: refused by name, never ignored.
+ * rest: the bits left after those the caller handles. */
+static bool
+start_flags_supported(guint rest, GError **error)
+{
+    static const struct {
+        guint bit;
+        const char *name;
+    } unsupported[] = { { 2u, "VIR_DOMAIN_START_AUTODESTROY" },
+                        { 4u, "VIR_DOMAIN_START_BYPASS_CACHE" },
+                        { 32u, "VIR_DOMAIN_START_RESET_NVRAM" } };
+
+    for (guint i = 0; i < G_N_ELEMENTS(unsupported); i++)
+        if (rest & unsupported[i].bit) {
+            vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "flag %s is not supported by vrt", unsupported[i].name);
+            return false;
+        }
+    if (rest) {
+        vrt_error_set_flags(error, rest, "qemuDomainCreateWithFlags");
+        return false;
+    }
+    return true;
+}
+
 VrtDomainRef *
 vrt_qemu_domain_define_xml(VrtQemuDriver *drv, const char *xml, guint flags, GError **error)
 {
@@ -928,11 +953,8 @@ vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
 
     bool managed;
 
-    if (flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT)) {
-        vrt_error_set_flags(error, flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT),
-                            "qemuDomainCreateWithFlags");
+    if (!start_flags_supported(flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT), error))
         return false;
-    }
     if (!obj || !vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, error) || !require_state(obj, false, error))
         return false;
     {
@@ -955,10 +977,8 @@ vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     bool added = false;
     const guint known = VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_VALIDATE | VRT_QEMU_START_INCOMING;
 
-    if (flags & ~known) {
-        vrt_error_set_flags(error, flags & ~known, "qemuDomainCreateXML");
+    if (!start_flags_supported(flags & ~known, error))
         return NULL;
-    }
     /* VIR_DOMAIN_START_VALIDATE: libvirt's schema first, as libvirt checks */
     if ((flags & VRT_DOMAIN_START_VALIDATE) &&
         !vrt_xml_validate_string(xml, "(domain_definition)", "domain.rng", error))

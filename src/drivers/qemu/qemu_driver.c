@@ -659,9 +659,10 @@ vrt_qemu_driver_reserve(VrtQemuDriver *drv, VrtDomainDef **def, VrtQemuJobKind k
 
 /* The start flags libvirt accepts (the server checked every bit against
  * remote_flags.tsv) that vrt does not do: refused by name, never ignored.
- * rest: the bits left after those the caller handles. */
+ * rest: the bits left after those the caller handles; func: libvirt's
+ * function for a bit that is not libvirt's either. */
 static bool
-start_flags_supported(guint rest, GError **error)
+start_flags_supported(guint rest, const char *func, GError **error)
 {
     static const struct {
         guint bit;
@@ -676,7 +677,7 @@ start_flags_supported(guint rest, GError **error)
             return false;
         }
     if (rest) {
-        vrt_error_set_flags(error, rest, "qemuDomainCreateWithFlags");
+        vrt_error_set_flags(error, rest, func);
         return false;
     }
     return true;
@@ -953,7 +954,8 @@ vrt_qemu_domain_create(VrtQemuDriver *drv, const guchar *uuid, guint flags, GErr
 
     bool managed;
 
-    if (!start_flags_supported(flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT), error))
+    if (!start_flags_supported(flags & ~(VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_FORCE_BOOT),
+                               "qemuDomainCreateWithFlags", error))
         return false;
     if (!obj || !vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_START, error) || !require_state(obj, false, error))
         return false;
@@ -977,7 +979,7 @@ vrt_qemu_domain_create_xml(VrtQemuDriver *drv, const char *xml, guint flags, GEr
     bool added = false;
     const guint known = VRT_DOMAIN_START_PAUSED | VRT_DOMAIN_START_VALIDATE | VRT_QEMU_START_INCOMING;
 
-    if (!start_flags_supported(flags & ~known, error))
+    if (!start_flags_supported(flags & ~known, "qemuDomainCreateXML", error))
         return NULL;
     /* VIR_DOMAIN_START_VALIDATE: libvirt's schema first, as libvirt checks */
     if ((flags & VRT_DOMAIN_START_VALIDATE) &&

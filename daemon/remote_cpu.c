@@ -6,6 +6,7 @@
  * size from /proc/cpuinfo, as libvirt's QEMU driver probes its host CPU.
  */
 #include "daemon/remote_cpu.h"
+#include "conf/cpu/cpu_arch.h"
 #include "conf/cpu/cpu_x86.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "host/cpuleaves.h"
@@ -150,6 +151,13 @@ vrt_handle_connect_baseline_cpu(VrtCall *call, remote_connect_baseline_cpu_args 
         if (!c)
             return false;
         g_ptr_array_add(cpus, c);
+    }
+    if (vrt_cpu_arch_family(((VrtCpuDef *)g_ptr_array_index(cpus, 0))->arch) != VRT_CPU_ARCH_X86) {
+        /* the other drivers neither drop nor expand features */
+        if (!(baseline = vrt_cpu_arch_baseline((VrtCpuDef **)cpus->pdata, cpus->len, error)))
+            return false;
+        ret->cpu = vrt_cpu_def_format(baseline);
+        return true;
     }
     baseline = vrt_cpux_baseline((VrtCpuDef **)cpus->pdata, cpus->len, args->flags & BASELINE_MIGRATABLE, error);
     if (!baseline)

@@ -8,6 +8,7 @@
  */
 #include "daemon/daemon.h"
 #include "daemon/remote_cpu.h"
+#include "conf/cpu/cpu_arch.h"
 #include "conf/cpu/cpu_x86.h"
 #include "conf/domain/capabilities.h"
 #include "conf/domain/domain_conf.h"
@@ -202,7 +203,7 @@ vrt_handle_connect_get_cpu_model_names(VrtCall *call, remote_connect_get_cpu_mod
         names = g_ptr_array_new_with_free_func(g_free);
         for (guint i = 0; map[i]; i++)
             g_ptr_array_add(names, g_strdup(map[i]));
-    } else if (!(names = vrt_qemu_driver_cpu_model_names(daemon->qemu, args->arch, error))) {
+    } else if (!(names = vrt_cpu_arch_model_names(args->arch, error))) {
         return false;
     }
     if (names->len > REMOTE_CONNECT_CPU_MODELS_MAX) {

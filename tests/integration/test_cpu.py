@@ -201,6 +201,45 @@ def test_cpu_models_match_libvirtd(vrtd, libvirtd):
     assert virsh(vrtd.uri, "cpu-models", "x86_64").stdout.split() == lv.getCPUModelNames("x86_64")
 
 
+def test_other_architectures_match_libvirtd(vrtd, libvirtd):
+    """A client of an x86 host asking about CPUs of other architectures:
+    cpu-models of ppc64, ARM and s390 (and of names with no CPU driver),
+    cpu-baseline of libvirt's ppc64 baseline inputs and of ARM and s390
+    CPUs, cpu-compare of every ppc64 file against the host: the same
+    answers or errors as libvirtd's."""
+    quiet()
+    lv, vr = connect(libvirtd.uri), connect(vrtd.uri)
+    for arch in ("ppc64", "ppc64le", "aarch64", "armv7l", "s390x", "mips", "sparc", "nope"):
+        want = answer(lambda: lv.getCPUModelNames(arch))
+        assert answer(lambda: vr.getCPUModelNames(arch)) == want, arch
+    sets = [
+        ["<cpu><arch>aarch64</arch><model>cortex-a57</model></cpu>",
+         "<cpu><arch>aarch64</arch><model>cortex-a72</model><vendor>ARM</vendor></cpu>"],
+        ["<cpu><arch>s390x</arch><model>z13</model></cpu>"],
+        ["<cpu><arch>ppc64</arch><model>POWER9</model><vendor>Freescale</vendor></cpu>"],
+        ["<cpu><arch>ppc64le</arch><model>POWER10</model><vendor>IBM</vendor></cpu>",
+         "<cpu><arch>ppc64le</arch><model>POWER10</model></cpu>"],
+        ["<cpu><arch>ppc64</arch><model>POWER42</model></cpu>"],
+    ]
+    compared = 0
+    for path in sorted(glob.glob(os.path.join(cputestdata(), "ppc64-*.xml"))):
+        text = open(path).read()
+        if "-baseline-" in path:
+            if not path.endswith("-result.xml"):
+                sets.append(re.findall(r"<cpu[ >].*?</cpu>", text, re.S))
+            continue
+        for flags in (0, FAIL_INCOMPATIBLE):
+            want = answer(lambda: lv.compareCPU(text, flags))
+            assert answer(lambda: vr.compareCPU(text, flags)) == want, f"compareCPU({path}, {flags})"
+            compared += 1
+    assert compared >= 40 and len(sets) >= 10
+    for cpus in sets:
+        for flags in (0, EXPAND, MIGRATABLE):
+            want = answer(lambda: lv.baselineCPU(cpus, flags))
+            got = answer(lambda: vr.baselineCPU(cpus, flags))
+            assert got == want, f"baselineCPU({cpus!r}, {flags})"
+
+
 # ---- the hypervisor's CPU: domain capabilities' host-model, hypervisor-cpu-compare/-baseline ----
 
 def domcaps_cpu(conn, *args):

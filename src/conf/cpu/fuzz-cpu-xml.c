@@ -6,6 +6,7 @@
  * must answer or refuse without crashing. Built with -Dfuzzing=true
  * (clang); the seeds are fuzz-cpu-corpus/.
  */
+#include "conf/cpu/cpu_arch.h"
 #include "conf/cpu/cpu_x86.h"
 
 #include <stdio.h>
@@ -66,6 +67,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         base = vrt_cpux_baseline(pair, 2, true, NULL);
         if (base)
             (void)vrt_cpux_expand_features(base, NULL);
+        if (vrt_cpu_arch_family(def->arch) != VRT_CPU_ARCH_X86) {
+            VrtCpuDef *own[2] = { def, def };
+            g_autoptr(VrtCpuDef) other = vrt_cpu_arch_baseline(own, 2, NULL);
+        }
     }
     return 0;
 }

@@ -8,6 +8,7 @@
  * client such as virt-install picks its defaults from this, so listing
  * more than vrt starts makes it build domains vrt then refuses.
  */
+#include "conf/cpu/cpu_arch.h"
 #include "conf/cpu/cpu_x86.h"
 #include "conf/domain/capabilities.h"
 #include "conf/domain/domain_conf.h"
@@ -57,17 +58,10 @@ default_machine(const VrtQemuCapsInfo *info)
 static const VrtQemuCapsInfo *
 caps_for(VrtQemuDriver *drv, const char *emulator, const char *arch, GError **error)
 {
-    static const char *const arches[] = { "alpha",    "armv6l",  "armv7l",    "armv7b",   "aarch64",    "cris",
-                                          "i686",     "ia64",    "lm32",      "m68k",     "microblaze", "microblazeel",
-                                          "mips",     "mipsel",  "mips64",    "mips64el", "openrisc",   "parisc",
-                                          "parisc64", "ppc",     "ppcle",     "ppc64",    "ppc64le",    "ppcemb",
-                                          "riscv32",  "riscv64", "s390",      "s390x",    "sh4",        "sh4eb",
-                                          "sparc",    "sparc64", "unicore32", "x86_64",   "xtensa",     "xtensaeb",
-                                          NULL };
     const VrtQemuCapsInfo *info;
     g_autofree char *i386 = NULL;
 
-    if (arch && !g_strv_contains(arches, arch)) {
+    if (arch && !vrt_arch_name_known(arch)) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown architecture: %s", arch);
         return NULL;
     }
@@ -251,28 +245,4 @@ vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, co
     add_devices(c, g_str_has_prefix(m->name, "pc-q35"));
     add_features(c);
     return g_steal_pointer(&c);
-}
-
-GPtrArray *
-vrt_qemu_driver_cpu_model_names(VrtQemuDriver *drv, const char *arch, GError **error)
-{
-    const VrtQemuCapsInfo *info;
-    const GPtrArray *models;
-    GPtrArray *names;
-
-    if (!g_str_equal(arch, "x86_64") && !g_str_equal(arch, "i686")) {
-        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "'%s' architecture is not supported by CPU driver", arch);
-        return NULL;
-    }
-    info = vrt_qemu_caps_get(drv->caps, drv->emulator, error);
-    if (!info)
-        return NULL;
-    /* The names do not depend on the accelerator; TCG is there everywhere. */
-    models = vrt_qemu_caps_get_cpu_models(drv->caps, info, false, error);
-    if (!models)
-        return NULL;
-    names = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < models->len; i++)
-        g_ptr_array_add(names, g_strdup(((VrtQemuCpuModel *)g_ptr_array_index(models, i))->name));
-    return names;
 }

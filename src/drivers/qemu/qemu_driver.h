@@ -362,8 +362,6 @@ char *vrt_qemu_driver_dac_baselabel(VrtQemuDriver *drv);
  * serve (qemu_domcaps.c). Asks QEMU for its CPU models the first time. */
 VrtDomCaps *vrt_qemu_driver_domain_capabilities(VrtQemuDriver *drv, const char *emulator, const char *arch,
                                                 const char *machine, const char *virttype, GError **error);
-/* The names of the CPU models a domain of arch can ask for (char*). */
-GPtrArray *vrt_qemu_driver_cpu_model_names(VrtQemuDriver *drv, const char *arch, GError **error);
 /* libvirt's virQEMUCapsCacheLookupDefault: the emulator, machine and
  * accelerator (kvm or not) a call naming these (each may be NULL) is
  * about, with libvirt's errors (qemu_domcaps.c). */

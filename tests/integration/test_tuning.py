@@ -263,6 +263,30 @@ def test_live_cpu_and_memory_tuning(conn, cgvrtd, cgroot):
         assert r.returncode != 0 and "cgroup cpuset controller is not mounted" in r.stderr, r.stderr
 
 
+def test_numatune_of_a_domain_without_numatune(conn, cgvrtd, cgroot):
+    """`virsh numatune DOM` of a running domain with no <numatune> shows
+    libvirt's defaults, live and in the definition; it used to crash
+    vrtd. A live nodeset change is refused only for want of the cpuset
+    controller, as libvirt refuses it (a domain with no mode may move)."""
+    conn.defineXML(domain_xml("nn-1"))
+    dom = conn.lookupByName("nn-1")
+    dom.create()
+    for flags in (libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG, 0):
+        assert dom.numaParameters(flags) == {"numa_mode": 0, "numa_nodeset": ""}
+    out = virsh(cgvrtd.uri, "numatune", "nn-1").stdout
+    assert re.search(r"^numa_mode\s*:\s*strict$", out, re.M), out
+    assert conn.getVersion() > 0 and dom.isActive()
+    r = virsh(cgvrtd.uri, "numatune", "nn-1", "--live", "--nodeset", "0", check=False)
+    if "cpuset" in controllers(cgroot):
+        assert r.returncode == 0, r.stderr
+        assert dom.numaParameters(libvirt.VIR_DOMAIN_AFFECT_LIVE)["numa_nodeset"] == "0"
+    else:
+        assert r.returncode != 0 and "cgroup cpuset controller is not mounted" in r.stderr, r.stderr
+    virsh(cgvrtd.uri, "numatune", "nn-1", "--config", "--nodeset", "0")
+    assert dom.numaParameters(libvirt.VIR_DOMAIN_AFFECT_CONFIG) == {"numa_mode": 0, "numa_nodeset": "0"}
+    dom.destroy()
+
+
 def test_start_refused_when_memtune_cannot_be_applied(conn, cgvrtd, cgroot):
     if "memory" in controllers(cgroot):
         pytest.skip("this host's cgroup v2 tree has the memory controller: the limit applies")

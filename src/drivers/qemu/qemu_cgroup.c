@@ -933,14 +933,14 @@ vrt_qemu_domain_get_numa_params(VrtQemuDriver *drv, const guchar *uuid, guint fl
 
     if (!obj || !(def = getter_def(obj, flags, &live, error)))
         return NULL;
-    if (def->tune && def->tune->numa_mode)
-        mode = (int)(g_strv_contains(numa_modes, def->tune->numa_mode) ? 0 : -1);
-    for (int i = 0; mode == 0 && numa_modes[i]; i++)
+    /* no <numatune> reads as strict, as libvirt's default mode */
+    for (int i = 0; def->tune && def->tune->numa_mode && numa_modes[i]; i++) {
         if (g_str_equal(numa_modes[i], def->tune->numa_mode)) {
             mode = i;
             break;
         }
-    add_param(out, "numa_mode", VRT_TYPED_PARAM_INT, mode < 0 ? 0 : mode);
+    }
+    add_param(out, "numa_mode", VRT_TYPED_PARAM_INT, mode);
     add_param(out, "numa_nodeset", VRT_TYPED_PARAM_STRING,
               def->tune && def->tune->numa_nodeset ? def->tune->numa_nodeset : "");
     return g_steal_pointer(&out);
@@ -975,20 +975,30 @@ numa_apply(VrtQemuDom *obj, VrtDomainDef *def, bool live, gpointer data, GError 
         }
     }
     if (live) {
-        const char *cur_mode = t->numa_mode ? t->numa_mode : "strict";
-
+        /* libvirt's rules: a mode asked for must be the running one; a
+         * strict nodeset cannot move; any other nodeset moves only when
+         * the domain has no mode or a restrictive one */
         if (!check_controller(obj->drv, def->name, "cpuset", CPUSET_NOT_MOUNTED, error))
             return false;
-        if (mode && !g_str_equal(mode, cur_mode)) {
+        if (mode && t->numa_mode && !g_str_equal(mode, t->numa_mode)) {
             vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "can't change numatune mode for running domain");
             return false;
         }
-        if (g_str_equal(cur_mode, "strict") && nodeset && g_strcmp0(nodeset, t->numa_nodeset) != 0) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "can't change nodeset for strict mode for running domain");
-            return false;
+        if (mode && g_str_equal(mode, "strict")) {
+            if (g_strcmp0(nodeset, t->numa_nodeset) != 0) {
+                vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                              "can't change nodeset for strict mode for running domain");
+                return false;
+            }
+        } else if (nodeset) {
+            if (t->numa_mode && !g_str_equal(t->numa_mode, "restrictive")) {
+                vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                              "change of nodeset for running domain requires restrictive numa mode");
+                return false;
+            }
+            if (!vrt_cgroup_set(obj->drv->cgroups, def->name, NULL, "cpuset.mems", nodeset, error))
+                return false;
         }
-        if (nodeset && !vrt_cgroup_set(obj->drv->cgroups, def->name, NULL, "cpuset.mems", nodeset, error))
-            return false;
     }
     if (mode) {
         g_free(t->numa_mode);

@@ -6,6 +6,7 @@
 #include "daemon/daemon.h"
 #include "daemon/remote_migrate.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_driver_stats.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -631,6 +632,29 @@ vrt_handle_domain_abort_job(VrtCall *call, remote_domain_abort_job_args *args, G
     if (handled)
         return true;
     return vrt_qemu_domain_abort_job(drv, WIRE_UUID(args->dom.uuid), error);
+}
+
+bool
+vrt_handle_domain_block_peek(VrtCall *call, remote_domain_block_peek_args *args, remote_domain_block_peek_ret *ret,
+                             GError **error)
+{
+    g_autofree guint8 *buf = NULL;
+
+    DRV(call, error);
+    if (args->size > REMOTE_DOMAIN_BLOCK_PEEK_BUFFER_MAX) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "size > maximum buffer size");
+        return false;
+    }
+    if (!*args->path) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "disk in virDomainBlockPeek must not be empty");
+        return false;
+    }
+    buf = g_malloc0(args->size ? args->size : 1);
+    if (!vrt_qemu_domain_block_peek(drv, WIRE_UUID(args->dom.uuid), args->path, args->offset, args->size, buf, error))
+        return false;
+    ret->buffer.buffer_len = args->size;
+    ret->buffer.buffer_val = (char *)g_steal_pointer(&buf);
+    return true;
 }
 
 bool

@@ -92,6 +92,10 @@ GArray *vrt_qemu_domain_memory_stats(VrtQemuDriver *drv, const guchar *uuid, gui
 bool vrt_qemu_domain_get_block_info(VrtQemuDriver *drv, const guchar *uuid, const char *path, guint flags,
                                     guint64 out[3], GError **error);
 
+/* virDomainBlockPeek: size bytes of a raw disk's image at offset, into buf. */
+bool vrt_qemu_domain_block_peek(VrtQemuDriver *drv, const guchar *uuid, const char *path, guint64 offset, guint size,
+                                guint8 *buf, GError **error);
+
 /* virDomainGetCPUStats for the whole domain (start_cpu -1): cpu_time,
  * user_time, system_time; *count is how many there are. Per-CPU figures
  * need the cpuacct cgroup, which vrt does not make: VIR_ERR_OPERATION_INVALID

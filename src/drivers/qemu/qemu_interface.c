@@ -207,6 +207,12 @@ vrt_qemu_interface_prepare_start(VrtQemuDom *obj, VrtDomainDef *def, int first_f
 {
     for (guint i = 0; i < def->nets->len; i++) {
         VrtDomainNetDef *net = g_ptr_array_index(def->nets, i);
+        /* a network that does not exist is named as libvirt names it,
+         * not found later as an interface without a port */
+        if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && obj->drv->cfg.network && net->source_network &&
+            !(net->actual.set && net->actual.type == VRT_DOMAIN_NET_TYPE_HOSTDEV) &&
+            vrt_network_get_forward_mode(obj->drv->cfg.network, net->source_network, error) < 0)
+            return false;
         if (!vrt_qemu_interface_wants_tap(obj, net))
             continue;
         /* a port the definition still names is from an earlier run */

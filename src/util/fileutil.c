@@ -37,7 +37,10 @@
 #define DIR_SYNC_GATHER_US (20 * 1000)
 
 typedef struct {
-    GCond cond;
+    GCond cond; /* a dir fsync ended */
+    guint waiting; /* threads waiting on cond: none, no wake-up (a syscall each) */
+    GCond renamed_cond; /* a writer renamed while the next fsync gathers */
+    bool gathering;
     guint64 started; /* dir fsyncs begun */
     guint64 done; /* the last one ended (they run one at a time) */
     guint64 failed; /* the last one that failed, 0 if none did */
@@ -63,6 +66,7 @@ dir_entry_free(gpointer p)
     DirSync *d = p;
 
     g_cond_clear(&d->cond);
+    g_cond_clear(&d->renamed_cond);
     g_free(d);
 }
 
@@ -122,6 +126,7 @@ dir_sync_get_locked(VrtDirSync *owner, const char *dir)
     if (!ds) {
         ds = g_new0(DirSync, 1);
         g_cond_init(&ds->cond);
+        g_cond_init(&ds->renamed_cond);
         g_hash_table_insert(owner->dirs, g_strdup(dir), ds);
     }
     return ds;
@@ -136,7 +141,9 @@ dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *g
 {
     while (ds->done < target) {
         if (ds->syncing) {
+            ds->waiting++;
             g_cond_wait(&ds->cond, &owner->lock);
+            ds->waiting--;
             continue;
         }
         ds->syncing = true;
@@ -146,8 +153,10 @@ dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *g
          * begin meanwhile, so a steady stream of them cannot hold it up. */
         gint64 deadline = g_get_monotonic_time() + DIR_SYNC_GATHER_US;
         guint64 enough = ds->renamed + ds->writers;
-        while (ds->writers > 0 && ds->renamed < enough && g_cond_wait_until(&ds->cond, &owner->lock, deadline))
+        ds->gathering = true;
+        while (ds->writers > 0 && ds->renamed < enough && g_cond_wait_until(&ds->renamed_cond, &owner->lock, deadline))
             ;
+        ds->gathering = false;
         *gen = ++ds->started;
         return true;
     }
@@ -166,7 +175,10 @@ dir_sync_writer(VrtDirSync *owner, const char *dir, int delta)
     } else {
         ds->writers--;
         ds->renamed++;
-        g_cond_broadcast(&ds->cond);
+        /* Only the fsync gathering renames waits for one: the writers
+         * waiting for an fsync to end are not woken for nothing. */
+        if (ds->gathering)
+            g_cond_signal(&ds->renamed_cond);
     }
 }
 
@@ -181,7 +193,8 @@ dir_sync_finish_locked(DirSync *ds, guint64 gen, int err)
         ds->failed = gen;
         ds->failed_errno = err;
     }
-    g_cond_broadcast(&ds->cond);
+    if (ds->waiting)
+        g_cond_broadcast(&ds->cond);
 }
 
 /* Returns once an fsync of dir that began after the call has ended; false

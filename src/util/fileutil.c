@@ -39,8 +39,9 @@
 typedef struct {
     GCond cond; /* a dir fsync ended */
     guint waiting; /* threads waiting on cond: none, no wake-up (a syscall each) */
-    GCond renamed_cond; /* a writer renamed while the next fsync gathers */
+    GCond renamed_cond; /* the renames the next fsync gathers are done */
     bool gathering;
+    guint64 gather_until; /* renamed count the gathering fsync waits for */
     guint64 started; /* dir fsyncs begun */
     guint64 done; /* the last one ended (they run one at a time) */
     guint64 failed; /* the last one that failed, 0 if none did */
@@ -154,6 +155,7 @@ dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *g
         gint64 deadline = g_get_monotonic_time() + DIR_SYNC_GATHER_US;
         guint64 enough = ds->renamed + ds->writers;
         ds->gathering = true;
+        ds->gather_until = enough;
         while (ds->writers > 0 && ds->renamed < enough && g_cond_wait_until(&ds->renamed_cond, &owner->lock, deadline))
             ;
         ds->gathering = false;
@@ -167,24 +169,34 @@ dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *g
 static void
 dir_sync_writer(VrtDirSync *owner, const char *dir, int delta)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
-    DirSync *ds = dir_sync_get_locked(owner, dir);
+    DirSync *ds;
+    bool wake = false;
 
-    if (delta > 0) {
-        ds->writers++;
-    } else {
-        ds->writers--;
-        ds->renamed++;
-        /* Only the fsync gathering renames waits for one: the writers
-         * waiting for an fsync to end are not woken for nothing. */
-        if (ds->gathering)
-            g_cond_signal(&ds->renamed_cond);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
+
+        ds = dir_sync_get_locked(owner, dir);
+        if (delta > 0) {
+            ds->writers++;
+        } else {
+            ds->writers--;
+            ds->renamed++;
+            /* Only the fsync gathering renames waits for them, and only
+             * for the last one it needs: the writers waiting for an fsync
+             * to end are not woken for nothing. */
+            wake = ds->gathering && (ds->writers == 0 || ds->renamed >= ds->gather_until);
+        }
     }
+    /* After the unlock, so that the woken thread does not block on the
+     * lock at once (DirSync entries are never freed while owner lives). */
+    if (wake)
+        g_cond_signal(&ds->renamed_cond);
 }
 
-/* Records the end of fsync gen (err: its errno, 0 if it worked) and wakes
- * the writers waiting for it. Owner lock held. */
-static void
+/* Records the end of fsync gen (err: its errno, 0 if it worked); true
+ * when writers wait for it, to be woken once the owner lock is released.
+ * Owner lock held. */
+static bool
 dir_sync_finish_locked(DirSync *ds, guint64 gen, int err)
 {
     ds->syncing = false;
@@ -193,8 +205,7 @@ dir_sync_finish_locked(DirSync *ds, guint64 gen, int err)
         ds->failed = gen;
         ds->failed_errno = err;
     }
-    if (ds->waiting)
-        g_cond_broadcast(&ds->cond);
+    return ds->waiting > 0;
 }
 
 /* Returns once an fsync of dir that began after the call has ended; false
@@ -217,6 +228,7 @@ dir_sync_shared(VrtDirSync *owner, const char *dir, GError **error)
         gpointer hook_data;
         guint64 gen;
         int err;
+        bool wake;
 
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
@@ -238,8 +250,10 @@ dir_sync_shared(VrtDirSync *owner, const char *dir, GError **error)
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
 
-            dir_sync_finish_locked(ds, gen, err);
+            wake = dir_sync_finish_locked(ds, gen, err);
         }
+        if (wake)
+            g_cond_broadcast(&ds->cond);
     }
 }
 

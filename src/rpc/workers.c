@@ -42,6 +42,10 @@ worker_main(gpointer opaque)
         g_mutex_lock(&w->lock);
     }
     w->threads--;
+    /* A thread past a lowered maximum may leave queued items that were
+     * pushed while no worker was idle: an idle one takes them. */
+    if (!g_queue_is_empty(&w->queue))
+        g_cond_signal(&w->cond);
     g_cond_broadcast(&w->ended);
     g_mutex_unlock(&w->lock);
     return NULL;

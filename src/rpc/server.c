@@ -15,6 +15,7 @@
 #include "rpc/message.h"
 #include "rpc/tls.h"
 #include "rpc/stream.h"
+#include "rpc/workers.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -144,7 +145,7 @@ struct _VrtCall {
 struct _VrtRpcServer {
     GMainContext *ctx;
     VrtRpcServerLimits limits;
-    GThreadPool *pool;
+    VrtWorkers *pool;
     GMutex lock;
     GPtrArray *listeners;
     GHashTable *clients; /* VrtServerClient* -> itself (holds a ref) */
@@ -605,7 +606,7 @@ client_dispatch_locked(VrtServerClient *client)
     while (client->inflight < server->limits.max_client_requests && !g_queue_is_empty(&client->pending) &&
            !client->closed && !g_atomic_int_get(&server->stopping) && client_may_dispatch_locked(client)) {
         client->inflight++;
-        g_thread_pool_push(server->pool, g_queue_pop_head(&client->pending), NULL);
+        vrt_workers_push(server->pool, g_queue_pop_head(&client->pending));
     }
 }
 
@@ -1812,7 +1813,7 @@ vrt_rpc_server_new(GMainContext *ctx, const VrtRpcServerLimits *limits, VrtDispa
     server->on_connect = on_connect;
     server->on_close = on_close;
     server->hook_data = data;
-    server->pool = g_thread_pool_new(worker_run, server, (gint)server->limits.max_workers, FALSE, &local);
+    server->pool = vrt_workers_new(worker_run, server, server->limits.max_workers, &local);
     if (!server->pool) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot start worker threads: %s", local->message);
         vrt_rpc_server_free(server);
@@ -1900,7 +1901,7 @@ vrt_rpc_server_free(VrtRpcServer *server)
     }
     /* Calls in flight finish and queue their replies. */
     if (server->pool)
-        g_thread_pool_free(server->pool, FALSE, TRUE);
+        vrt_workers_free(server->pool);
 
     GList *clients = server_ref_clients(server);
 
@@ -1997,22 +1998,18 @@ vrt_server_client_close(VrtServerClient *client)
 void
 vrt_rpc_server_get_workers(VrtRpcServer *server, VrtRpcServerWorkers *workers)
 {
-    workers->max_workers = (guint)MAX(g_thread_pool_get_max_threads(server->pool), 0);
-    workers->n_workers = g_thread_pool_get_num_threads(server->pool);
+    workers->max_workers = vrt_workers_get_max(server->pool);
+    workers->n_workers = vrt_workers_get_num_threads(server->pool);
     guint busy = (guint)MAX(g_atomic_int_get(&server->busy_workers), 0);
     workers->free_workers = workers->n_workers > busy ? workers->n_workers - busy : 0;
-    workers->job_queue_depth = g_thread_pool_unprocessed(server->pool);
+    workers->job_queue_depth = vrt_workers_unprocessed(server->pool);
 }
 
 bool
 vrt_rpc_server_set_max_workers(VrtRpcServer *server, guint max_workers, GError **error)
 {
-    g_autoptr(GError) local = NULL;
-
-    if (!g_thread_pool_set_max_threads(server->pool, (gint)max_workers, &local)) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot set the worker threads: %s", local->message);
-        return false;
-    }
+    (void)error; /* nothing fails: new threads start when calls need them */
+    vrt_workers_set_max(server->pool, max_workers);
     server->limits.max_workers = max_workers;
     return true;
 }

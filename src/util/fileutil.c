@@ -37,7 +37,11 @@
 #define DIR_SYNC_GATHER_US (20 * 1000)
 
 typedef struct {
-    GCond cond;
+    GCond cond; /* a dir fsync ended */
+    guint waiting; /* threads waiting on cond: none, no wake-up (a syscall each) */
+    GCond renamed_cond; /* the renames the next fsync gathers are done */
+    bool gathering;
+    guint64 gather_until; /* renamed count the gathering fsync waits for */
     guint64 started; /* dir fsyncs begun */
     guint64 done; /* the last one ended (they run one at a time) */
     guint64 failed; /* the last one that failed, 0 if none did */
@@ -63,6 +67,7 @@ dir_entry_free(gpointer p)
     DirSync *d = p;
 
     g_cond_clear(&d->cond);
+    g_cond_clear(&d->renamed_cond);
     g_free(d);
 }
 
@@ -122,6 +127,7 @@ dir_sync_get_locked(VrtDirSync *owner, const char *dir)
     if (!ds) {
         ds = g_new0(DirSync, 1);
         g_cond_init(&ds->cond);
+        g_cond_init(&ds->renamed_cond);
         g_hash_table_insert(owner->dirs, g_strdup(dir), ds);
     }
     return ds;
@@ -136,7 +142,9 @@ dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *g
 {
     while (ds->done < target) {
         if (ds->syncing) {
+            ds->waiting++;
             g_cond_wait(&ds->cond, &owner->lock);
+            ds->waiting--;
             continue;
         }
         ds->syncing = true;
@@ -146,8 +154,11 @@ dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *g
          * begin meanwhile, so a steady stream of them cannot hold it up. */
         gint64 deadline = g_get_monotonic_time() + DIR_SYNC_GATHER_US;
         guint64 enough = ds->renamed + ds->writers;
-        while (ds->writers > 0 && ds->renamed < enough && g_cond_wait_until(&ds->cond, &owner->lock, deadline))
+        ds->gathering = true;
+        ds->gather_until = enough;
+        while (ds->writers > 0 && ds->renamed < enough && g_cond_wait_until(&ds->renamed_cond, &owner->lock, deadline))
             ;
+        ds->gathering = false;
         *gen = ++ds->started;
         return true;
     }
@@ -158,21 +169,34 @@ dir_sync_claim_locked(VrtDirSync *owner, DirSync *ds, guint64 target, guint64 *g
 static void
 dir_sync_writer(VrtDirSync *owner, const char *dir, int delta)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
-    DirSync *ds = dir_sync_get_locked(owner, dir);
+    DirSync *ds;
+    bool wake = false;
 
-    if (delta > 0) {
-        ds->writers++;
-    } else {
-        ds->writers--;
-        ds->renamed++;
-        g_cond_broadcast(&ds->cond);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
+
+        ds = dir_sync_get_locked(owner, dir);
+        if (delta > 0) {
+            ds->writers++;
+        } else {
+            ds->writers--;
+            ds->renamed++;
+            /* Only the fsync gathering renames waits for them, and only
+             * for the last one it needs: the writers waiting for an fsync
+             * to end are not woken for nothing. */
+            wake = ds->gathering && (ds->writers == 0 || ds->renamed >= ds->gather_until);
+        }
     }
+    /* After the unlock, so that the woken thread does not block on the
+     * lock at once (DirSync entries are never freed while owner lives). */
+    if (wake)
+        g_cond_signal(&ds->renamed_cond);
 }
 
-/* Records the end of fsync gen (err: its errno, 0 if it worked) and wakes
- * the writers waiting for it. Owner lock held. */
-static void
+/* Records the end of fsync gen (err: its errno, 0 if it worked); true
+ * when writers wait for it, to be woken once the owner lock is released.
+ * Owner lock held. */
+static bool
 dir_sync_finish_locked(DirSync *ds, guint64 gen, int err)
 {
     ds->syncing = false;
@@ -181,7 +205,7 @@ dir_sync_finish_locked(DirSync *ds, guint64 gen, int err)
         ds->failed = gen;
         ds->failed_errno = err;
     }
-    g_cond_broadcast(&ds->cond);
+    return ds->waiting > 0;
 }
 
 /* Returns once an fsync of dir that began after the call has ended; false
@@ -204,6 +228,7 @@ dir_sync_shared(VrtDirSync *owner, const char *dir, GError **error)
         gpointer hook_data;
         guint64 gen;
         int err;
+        bool wake;
 
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
@@ -225,8 +250,10 @@ dir_sync_shared(VrtDirSync *owner, const char *dir, GError **error)
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&owner->lock);
 
-            dir_sync_finish_locked(ds, gen, err);
+            wake = dir_sync_finish_locked(ds, gen, err);
         }
+        if (wake)
+            g_cond_broadcast(&ds->cond);
     }
 }
 

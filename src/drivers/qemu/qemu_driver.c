@@ -873,18 +873,24 @@ persistent_paths(VrtQemuDriver *drv, VrtQemuDom *obj, const char *transient_msg,
 }
 
 /* The persistent definition's NVRAM (qemu_firmware.c's rule), judged on
- * a copy so no lock is held over the file's removal. */
+ * a copy so no lock is held over the file's removal. A definition with
+ * neither an NVRAM store nor a TPM has nothing to remove: it is not copied
+ * (a copy is a format and a parse, a third of an undefine's CPU). */
 static bool
 undefine_nvram(VrtQemuDriver *drv, VrtQemuDom *obj, guint flags, GError **error)
 {
     g_autoptr(VrtDomainDef) def = NULL;
-    g_autofree char *nvram_dir = g_build_filename(drv->lib_dir, "nvram", NULL);
+    g_autofree char *nvram_dir = NULL;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        const VrtDomainDef *cur = obj->newdef ? obj->newdef : obj->def;
 
-        def = vrt_domain_def_copy(obj->newdef ? obj->newdef : obj->def, error);
+        if (!vrt_qemu_firmware_has_nvram(cur) && !vrt_qemu_tpm_has_state(cur))
+            return true;
+        def = vrt_domain_def_copy(cur, error);
     }
+    nvram_dir = g_build_filename(drv->lib_dir, "nvram", NULL);
     if (!def || !vrt_qemu_firmware_undefine(def, nvram_dir, flags, error))
         return false;
     /* the TPM's state goes too unless VIR_DOMAIN_UNDEFINE_KEEP_TPM */

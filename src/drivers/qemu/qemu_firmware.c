@@ -358,13 +358,20 @@ vrt_qemu_firmware_prepare(VrtDomainDef *def, const char *nvram_dir, bool reset_n
 }
 
 bool
+vrt_qemu_firmware_has_nvram(const VrtDomainDef *def)
+{
+    return def->os.fw.nvram || g_strcmp0(def->os.fw.firmware, "efi") == 0 ||
+           vrt_domain_os_firmware_is_pflash_ro(&def->os.fw);
+}
+
+bool
 vrt_qemu_firmware_undefine(const VrtDomainDef *def, const char *nvram_dir, guint flags, GError **error)
 {
     g_autofree char *path = NULL;
 
     if (def->os.fw.nvram)
         path = g_strdup(def->os.fw.nvram);
-    else if (g_strcmp0(def->os.fw.firmware, "efi") == 0 || vrt_domain_os_firmware_is_pflash_ro(&def->os.fw))
+    else if (vrt_qemu_firmware_has_nvram(def))
         path = vrt_qemu_firmware_nvram_path(nvram_dir, def->name);
     if (!path || !g_file_test(path, G_FILE_TEST_EXISTS))
         return true;

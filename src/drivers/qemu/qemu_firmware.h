@@ -35,3 +35,6 @@ bool vrt_qemu_firmware_prepare(VrtDomainDef *def, const char *nvram_dir, bool re
 #define VRT_QEMU_UNDEFINE_NVRAM (1u << 2)
 #define VRT_QEMU_UNDEFINE_KEEP_NVRAM (1u << 3)
 bool vrt_qemu_firmware_undefine(const VrtDomainDef *def, const char *nvram_dir, guint flags, GError **error);
+/* Whether def has an NVRAM store for vrt_qemu_firmware_undefine to look
+ * for (without it that call does nothing). */
+bool vrt_qemu_firmware_has_nvram(const VrtDomainDef *def);

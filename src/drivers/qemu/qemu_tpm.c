@@ -253,11 +253,17 @@ vrt_qemu_tpm_start(const char *lib_root, const VrtDomainDef *def, const char *ru
 }
 
 bool
+vrt_qemu_tpm_has_state(const VrtDomainDef *def)
+{
+    return def->tpms && def->tpms->len;
+}
+
+bool
 vrt_qemu_tpm_undefine(const char *lib_root, const VrtDomainDef *def, bool keep, GError **error)
 {
     g_autofree char *top = NULL;
 
-    if (keep || !def->tpms || !def->tpms->len)
+    if (keep || !vrt_qemu_tpm_has_state(def))
         return true;
     top = tpm_state_dir(lib_root, def);
     if (!g_file_test(top, G_FILE_TEST_IS_DIR))

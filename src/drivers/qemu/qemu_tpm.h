@@ -20,6 +20,8 @@ bool vrt_qemu_tpm_start(const char *lib_root, const VrtDomainDef *def, const cha
                         GPtrArray *args, GError **error);
 /* Undefine: removes the domain's TPM state unless keep (KEEP_TPM). */
 bool vrt_qemu_tpm_undefine(const char *lib_root, const VrtDomainDef *def, bool keep, GError **error);
+/* Whether def has a TPM whose state vrt_qemu_tpm_undefine may remove. */
+bool vrt_qemu_tpm_has_state(const VrtDomainDef *def);
 /* Starts one virtiofsd per <filesystem> and adds QEMU's arguments. */
 bool vrt_qemu_virtiofs_start(const VrtDomainDef *def, const char *run_dir, const char *log_dir, GPtrArray *args,
                              GError **error);

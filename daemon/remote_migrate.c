@@ -350,6 +350,9 @@ vrt_migrate_peer_state(const char *dconnuri, const guchar *uuid, gpointer data, 
 
     if (!dc)
         return false;
+    /* A destination that stops answering (a frozen vrtd) ends the ask in
+     * seconds: the asking worker must not hang a shutdown for long. */
+    vrt_rpc_client_set_keepalive(dc, 2, 3);
     memcpy(la.uuid, uuid, VRT_UUID_LEN);
     if (!vrt_rpc_client_call(dc, VRT_PROC_DOMAIN_LOOKUP_BY_UUID, (xdrproc_t)xdr_remote_domain_lookup_by_uuid_args, &la,
                              (xdrproc_t)xdr_remote_domain_ret, &lr, &err)) {

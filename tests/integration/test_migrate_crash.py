@@ -7,7 +7,13 @@ otherwise), no other QEMU of the domain is left under either root, and
 both daemons agree where the domain lives. Two vrtds in network
 namespaces joined by a veth pair, as test_migrate.py; each test starts its
 own pair (TLS ports of their own) so that a kill leaves no other test
-without a host."""
+without a host.
+
+A restarted source whose transfer had completed asks its destination where
+the guest runs, after it listens: each test restarts it while the
+destination's vrtd is frozen (SIGSTOP) or down, and checks that it answers
+then, with its copy paused and held by the migration (a resume refused),
+before the destination may answer."""
 import os
 import shutil
 import signal
@@ -91,6 +97,30 @@ def pair(net, certs):
             shutil.rmtree(d.root, ignore_errors=True)
 
 
+def assert_held(src, name):
+    """The restarted source answers while its question is pending: it
+    lists the domain, paused, and refuses a state change for the
+    migration that holds it (no half-settled domain)."""
+    assert name in names(src)
+    assert state(src, name) == "paused"
+    r = virsh(src.uri, "resume", name, check=False)
+    assert r.returncode != 0 and "migration" in r.stderr, r.stderr
+
+
+def restart_source_held(p, name):
+    """Restarts the source (killed or not) while the destination's vrtd is
+    frozen, so that the source's question cannot be answered before it
+    listens: it must answer its own clients meanwhile (assert_held). The
+    destination then runs on."""
+    p.dst.proc.send_signal(signal.SIGSTOP)
+    try:
+        p.src = restart(p.src)
+        assert_held(p.src, name)
+    finally:
+        p.dst.proc.send_signal(signal.SIGCONT)
+    return p.src
+
+
 def qemus(d, name):
     """The pids of QEMU processes of domain name under d's root, from /proc."""
     found = []
@@ -162,8 +192,8 @@ def test_destination_killed_after_its_finish_resumed_the_guest(pair, tmp_path):
     assert state(src, name) == "paused"
 
     pair.dst = dst = restart(dst)
-    pair.src = src = restart(src)
-    wait_for(lambda: not qemus(src, name), timeout=60, what="the source's QEMU to be stopped")
+    src = restart_source_held(pair, name)
+    wait_for(lambda: not qemus(src, name), timeout=120, what="the source's QEMU to be stopped")
     assert_runs_only_at(dst, src, name, incoming)
     assert name not in names(src)
 
@@ -184,8 +214,8 @@ def test_source_killed_before_its_confirm_ends_as_migrated(pair, tmp_path):
     wait_for(lambda: state(dst, name) == "running", timeout=60, what="the destination to run the guest")
 
     pair.dst = dst = restart(dst)
-    pair.src = src = restart(src)
-    wait_for(lambda: not qemus(src, name), timeout=60, what="the source's QEMU to be stopped")
+    src = restart_source_held(pair, name)
+    wait_for(lambda: not qemus(src, name), timeout=120, what="the source's QEMU to be stopped")
     assert_runs_only_at(dst, src, name, incoming)
     assert name not in names(src)
     assert virsh(dst.uri, "dominfo", name).stdout.split("Persistent:")[1].split()[0] == "yes"
@@ -205,20 +235,18 @@ def test_source_killed_after_the_transfer_before_the_finish_resumes(pair, tmp_pa
     assert src.proc.wait(timeout=60) == -signal.SIGKILL
 
     pair.dst = dst = restart(dst)
-    pair.src = src = restart(src)
-    wait_for(lambda: state(src, name) == "running", timeout=90, what="the source's guest to run again")
+    src = restart_source_held(pair, name)
+    wait_for(lambda: state(src, name) == "running", timeout=120, what="the source's guest to run again")
     wait_for(lambda: not qemus(dst, name), timeout=60, what="no QEMU of the domain at the destination")
     assert_runs_only_at(src, dst, name, pid)
     assert name not in names(dst)
 
 
-def test_source_restarted_while_its_destination_is_down_stays_paused(pair, tmp_path):
-    """As above (killed before its confirm), but the source restarts while
-    the destination's vrtd is down: it cannot ask, so the guest stays
-    paused there, as libvirt leaves it, and its phase is kept: once the
-    destination is back, the source's next restart ends its copy."""
+def kill_source_at_confirm(pair, tmp_path, name):
+    """A p2p migration whose source dies before its confirm (the
+    destination runs the guest), then the destination's vrtd killed too;
+    returns the destination's QEMU pid."""
     src, dst = pair.start("src", "migrate:confirm")
-    name = "mig-crash-unreachable"
     start(src, tmp_path, name)
     r = migrate_p2p(pair, name)
     assert r.returncode != 0
@@ -226,13 +254,44 @@ def test_source_restarted_while_its_destination_is_down_stays_paused(pair, tmp_p
     incoming = qemu_pid(dst, name)
     dst.proc.send_signal(signal.SIGKILL)
     dst.proc.wait(timeout=60)
+    return incoming
 
-    pair.src = src = restart(src)
-    assert state(src, name) == "paused" and len(qemus(src, name)) == 1
 
-    pair.dst = dst = restart(dst)
+def test_source_restarted_while_its_destination_is_down_settles_once_it_is_back(pair, tmp_path):
+    """As above (killed before its confirm), but the source restarts while
+    the destination's vrtd is down: the source listens at once and keeps
+    its copy paused under the migration's job while it asks again and
+    again; once the destination's vrtd is back (the source not restarted),
+    the source learns the guest runs there and ends its copy."""
+    name = "mig-crash-unreachable"
+    incoming = kill_source_at_confirm(pair, tmp_path, name)
+
+    pair.src = src = restart(pair.src)
+    assert_held(src, name)
+    assert len(qemus(src, name)) == 1
+
+    pair.dst = dst = restart(pair.dst)
+    wait_for(lambda: not qemus(src, name), timeout=120, what="the source's QEMU to be stopped")
+    assert_runs_only_at(dst, src, name, incoming)
+    assert name not in names(src)
+
+
+def test_source_stopped_while_it_asks_keeps_the_question_for_its_next_start(pair, tmp_path):
+    """A source asking a destination that is down is stopped (SIGTERM): it
+    exits cleanly, its guest still paused in its QEMU, and its next start,
+    with the destination back, asks again and ends its copy."""
+    name = "mig-crash-shutdown"
+    incoming = kill_source_at_confirm(pair, tmp_path, name)
+
+    pair.src = src = restart(pair.src)
+    assert_held(src, name)
+    pid = qemus(src, name)
+    assert src.stop(signal.SIGTERM, timeout=120) == 0
+    assert qemus(src, name) == pid
+
+    pair.dst = dst = restart(pair.dst)
     pair.src = src = restart(src)
-    wait_for(lambda: not qemus(src, name), timeout=60, what="the source's QEMU to be stopped")
+    wait_for(lambda: not qemus(src, name), timeout=120, what="the source's QEMU to be stopped")
     assert_runs_only_at(dst, src, name, incoming)
     assert name not in names(src)
 
@@ -274,7 +333,7 @@ def test_destination_killed_before_its_finish_resumed_the_guest(pair, tmp_path):
 
     pair.dst = dst = restart(dst)
     wait_for(lambda: not qemus(dst, name), timeout=60, what="the incoming QEMU to be stopped")
-    pair.src = src = restart(src)
-    wait_for(lambda: state(src, name) == "running", timeout=60, what="the source's guest to run again")
+    src = restart_source_held(pair, name)
+    wait_for(lambda: state(src, name) == "running", timeout=120, what="the source's guest to run again")
     assert_runs_only_at(src, dst, name, pid)
     assert name not in names(dst)

@@ -17,6 +17,7 @@
 #include "drivers/qemu/qemu_driver_stats.h"
 #include "drivers/qemu/qemu_jobinfo.h"
 #include "drivers/qemu/qemu_migration_hostdev.h"
+#include "drivers/qemu/qemu_migration_settle.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
 #include "util/fileutil.h"
@@ -254,6 +255,12 @@ static void
 phase_set(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
 {
     phase_set_peer(drv, uuid, phase, NULL, 0);
+}
+
+void
+vrt_qemu_migration_phase_clear(VrtQemuDriver *drv, const guchar *uuid)
+{
+    phase_set(drv, uuid, NULL);
 }
 
 /* ---- host facts ---- */
@@ -1468,44 +1475,47 @@ wait_postcopy(VrtQemuDom *obj, GError **error)
     return true;
 }
 
-bool
-vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
+/* The job a confirm runs under: a resume's (it owns the RESUME event) or
+ * a stop's. */
+static void
+job_switch(VrtQemuJob *job, VrtQemuJobKind kind)
 {
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
-    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&job->obj->lock);
+
+    job->obj->job = kind;
+}
+
+bool
+vrt_qemu_migrate_confirm_held(VrtQemuJob *job, guint flags, bool cancelled, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_dom_ref(job->obj);
+    VrtQemuDriver *drv = obj->drv;
+    guchar uuid[16];
     bool persistent;
 
-    if (!obj)
-        return false;
-    if (flags & VRT_MIGRATE_OFFLINE) {
-        if (!cancelled && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
-            return vrt_qemu_domain_undefine(drv, uuid, 0, error);
-        return true;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        memcpy(uuid, obj->def->uuid, 16);
+        persistent = obj->persistent;
     }
     if (cancelled) {
         g_autoptr(VrtQemuMonitor) mon = NULL;
 
-        if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
-            return false;
+        job_switch(job, VRT_QEMU_JOB_SUSPEND);
         if ((mon = running_monitor(obj, NULL))) {
             replug_source(obj);
             resume_source(obj, mon);
         }
         phase_set(drv, uuid, NULL);
+        vrt_qemu_job_end(job);
         return true;
     }
-    /* Killed here, the destination runs the guest and this source's
-     * restart learns so from it. */
-    vrt_qemu_fault(drv, "migrate", "confirm");
-    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, error))
+    job_switch(job, VRT_QEMU_JOB_STOP);
+    if (!wait_postcopy(obj, error)) {
+        vrt_qemu_job_end(job);
         return false;
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-
-        persistent = obj->persistent;
     }
-    if (!wait_postcopy(obj, error))
-        return false;
     /* QEMU still answers the completed transfer's figures: the source's
      * completed job and its job-completed event, before the stop. */
     {
@@ -1525,10 +1535,32 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
         job_take_hostdevs(drv, uuid, &plan, &vfs);
         replug_record(obj, NULL, NULL);
     }
-    vrt_qemu_job_end(&job);
+    vrt_qemu_job_end(job);
     if (persistent && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
         return vrt_qemu_domain_undefine(drv, uuid, 0, error);
     return true;
+}
+
+bool
+vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+    if (!obj)
+        return false;
+    if (flags & VRT_MIGRATE_OFFLINE) {
+        if (!cancelled && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
+            return vrt_qemu_domain_undefine(drv, uuid, 0, error);
+        return true;
+    }
+    /* Killed here, the destination runs the guest and this source's
+     * restart learns so from it. */
+    if (!cancelled)
+        vrt_qemu_fault(drv, "migrate", "confirm");
+    if (!vrt_qemu_job_begin(&job, obj, cancelled ? VRT_QEMU_JOB_SUSPEND : VRT_QEMU_JOB_STOP, error))
+        return false;
+    return vrt_qemu_migrate_confirm_held(&job, flags, cancelled, error);
 }
 
 /* ---- a source that does not know where its guest runs ---- */
@@ -1637,11 +1669,14 @@ recover_one(VrtQemuDriver *drv, const guchar *uuid, char *text)
             resume_source(obj, mon);
     } else if (g_str_equal(phase, PHASE_PERFORMED) && peer_uri && *peer_uri) {
         /* A peer-to-peer source: its destination says where the guest
-         * runs (settle keeps the phase when it cannot be asked). */
+         * runs. Asked on a worker, not here: vrtd does not listen yet and
+         * must not wait on another host to start. The domain stays paused
+         * under a migration job until the answer; the phase file stays
+         * until the confirm (or for the next start). */
         g_warning("domain %s: its outgoing migration had completed when vrtd ended; asking %s where it runs",
                   obj->def->name, peer_uri);
         g_clear_pointer(&mon, vrt_qemu_monitor_unref);
-        vrt_qemu_migrate_settle(drv, uuid, peer_uri, (guint)g_ascii_strtoull(lines[1], NULL, 16));
+        vrt_qemu_settler_add(drv, obj, peer_uri, (guint)g_ascii_strtoull(lines[1], NULL, 16));
         return;
     } else {
         /* The destination may run it: it stays paused, as libvirt leaves

@@ -296,6 +296,26 @@ def test_source_stopped_while_it_asks_keeps_the_question_for_its_next_start(pair
     assert name not in names(src)
 
 
+def test_source_destroyed_while_it_asks_stays_destroyed(pair, tmp_path):
+    """The one call the migration's hold lets through is destroy: a source
+    asking a destination that is down is destroyed by its owner; it shuts
+    off as destroyed, its QEMU goes, and its next start has nothing left
+    to ask (it stays shut off, the destination's copy runs)."""
+    name = "mig-crash-destroy"
+    incoming = kill_source_at_confirm(pair, tmp_path, name)
+
+    pair.src = src = restart(pair.src)
+    assert_held(src, name)
+    virsh(src.uri, "destroy", name)
+    assert not qemus(src, name)
+    assert name not in names(src) or state(src, name) == "shut off"
+
+    pair.dst = dst = restart(pair.dst)
+    pair.src = src = restart(src)
+    assert_runs_only_at(dst, src, name, incoming)
+    assert name not in names(src)
+
+
 def test_client_managed_source_killed_before_its_confirm_stays_paused(pair, tmp_path):
     """A client-managed migration (virsh drives both daemons) records no
     destination the source could ask: killed before its confirm and

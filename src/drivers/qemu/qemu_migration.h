@@ -151,7 +151,7 @@ VrtDomainRef *vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams
  * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it. */
 bool vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error);
 /* Peer-to-peer source whose transfer completed but whose finish call gave
- * no answer it can trust (or that restarted before its confirm): asks the
+ * no answer it can trust: asks the
  * destination at dconnuri where the guest runs. It runs there: the source
  * is ended as migrated (confirm); it does not: the source resumes; the
  * destination cannot be asked: the source stays paused, its phase kept
@@ -162,8 +162,9 @@ int vrt_qemu_migrate_settle(VrtQemuDriver *drv, const guchar *uuid, const char *
  * was in when it ended. An incoming QEMU not finished is stopped; a
  * source whose transfer had not completed is cancelled and resumed; one
  * whose transfer completed is settled with its destination when it was a
- * peer-to-peer one (vrt_qemu_migrate_settle), else stays paused (its
- * destination may run it). */
+ * peer-to-peer one (on a worker of the driver's, qemu_migration_settle.c,
+ * once vrtd listens; paused under a migration job until then), else stays
+ * paused (its destination may run it). */
 void vrt_qemu_migration_recover(VrtQemuDriver *drv);
 
 /* migrate-postcopy: the running outgoing migration of the domain, started

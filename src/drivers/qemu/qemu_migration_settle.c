@@ -12,8 +12,8 @@
  * the domain is left paused with its phase file, as a restart that cannot
  * ask leaves it, and the next start asks again. A shutdown wakes the
  * workers, which give their job back and leave the phase file too. A
- * destroy is the one call the job lets through: the worker sees it,
- * forgets the phase and gives the job to it.
+ * destroy is the one call the job lets through: the worker sees it (or
+ * its QEMU gone), forgets the phase and gives the job to the stop.
  *
  * A worker pauses on its domain's condition (obj->cond, under obj->lock),
  * which both a destroy's job request and the settler's shutdown
@@ -22,6 +22,7 @@
 #include "drivers/qemu/qemu_migration_settle.h"
 #include "drivers/qemu/qemu_migration.h"
 #include "util/error.h"
+#include "util/proc.h"
 
 /* The whole time a worker keeps asking, and its pauses between two asks
  * (doubled from the first to the last). */
@@ -103,15 +104,17 @@ ask(Settle *s, guint attempt)
 typedef enum {
     GO_ON,
     QUIT, /* vrtd stops */
-    YIELD, /* a destroy wants the domain */
+    YIELD, /* a destroy wants the domain, or its QEMU is gone */
 } Stop;
 
+/* Object lock held. A QEMU that ended (its EOF handler waits for the
+ * job) leaves no copy here to settle, as a destroy does. */
 static Stop
 stop_locked(Settle *s)
 {
     if (s->quit)
         return QUIT;
-    if (s->obj->destroying || s->obj->stop_requested)
+    if (s->obj->destroying || s->obj->stop_requested || s->obj->pid <= 0 || !vrt_proc_pid_alive(NULL, s->obj->pid))
         return YIELD;
     return GO_ON;
 }
@@ -180,8 +183,9 @@ settle_thread(gpointer data)
 
 stop:
     if (stop == YIELD) {
-        /* Its owner ended this copy: nothing is left to settle. */
-        g_message("domain %s: destroyed before its destination %s answered", s->name, s->uri);
+        /* Its owner ended this copy (or QEMU did): nothing is left to
+         * settle. */
+        g_message("domain %s: destroyed or ended before its destination %s answered", s->name, s->uri);
         vrt_qemu_migration_phase_clear(s->drv, s->uuid);
     } else {
         /* The phase file stays: the next start asks again. */

@@ -288,6 +288,9 @@ def test_source_stopped_while_it_asks_keeps_the_question_for_its_next_start(pair
     pid = qemus(src, name)
     assert src.stop(signal.SIGTERM, timeout=120) == 0
     assert qemus(src, name) == pid
+    log = open(src.log).read()
+    assert "ask 1: cannot ask the migration's destination" in log
+    assert "left paused, asked again at the next start" in log
 
     pair.dst = dst = restart(pair.dst)
     pair.src = src = restart(src)

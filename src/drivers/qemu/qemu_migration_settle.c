@@ -76,6 +76,8 @@ settle_free(Settle *s)
     g_free(s);
 }
 
+/* Each ask and the outcome are warnings: vrtd's default log shows how a
+ * domain left paused by a crash was settled. */
 static Where
 ask(Settle *s, guint attempt)
 {
@@ -91,7 +93,7 @@ ask(Settle *s, guint attempt)
                   attempt, s->uri, err->message);
         return WHERE_UNKNOWN;
     }
-    g_message("domain %s: ask %u: the destination %s has it %s (%d)", s->name, attempt, s->uri,
+    g_warning("domain %s: ask %u: the destination %s has it %s (%d)", s->name, attempt, s->uri,
               vrt_qemu_state_to_string(state), reason);
     if (state == VRT_DOMAIN_RUNNING || (state == VRT_DOMAIN_PAUSED && reason != VRT_DOMAIN_PAUSED_MIGRATION))
         return WHERE_THERE;
@@ -174,9 +176,9 @@ settle_thread(gpointer data)
         pause_ms = MIN(pause_ms * 2, SETTLE_PAUSE_MAX_MS);
     }
     if (where == WHERE_THERE)
-        g_message("domain %s: its destination %s runs it; ending the source as migrated", s->name, s->uri);
+        g_warning("domain %s: its destination %s runs it; ending the source as migrated", s->name, s->uri);
     else
-        g_message("domain %s: its destination %s does not run it; resuming it here", s->name, s->uri);
+        g_warning("domain %s: its destination %s does not run it; resuming it here", s->name, s->uri);
     if (!vrt_qemu_migrate_confirm_held(&s->job, s->flags, where == WHERE_HERE, &err))
         g_warning("domain %s: %s", s->name, err->message);
     return NULL;
@@ -185,11 +187,11 @@ stop:
     if (stop == YIELD) {
         /* Its owner ended this copy (or QEMU did): nothing is left to
          * settle. */
-        g_message("domain %s: destroyed or ended before its destination %s answered", s->name, s->uri);
+        g_warning("domain %s: destroyed or ended before its destination %s answered", s->name, s->uri);
         vrt_qemu_migration_phase_clear(s->drv, s->uuid);
     } else {
         /* The phase file stays: the next start asks again. */
-        g_message("domain %s: vrtd stops before its destination %s answered; left paused, asked again at the next "
+        g_warning("domain %s: vrtd stops before its destination %s answered; left paused, asked again at the next "
                   "start",
                   s->name, s->uri);
     }

@@ -150,8 +150,28 @@ vrt_qemu_apparmor_dom_stop(VrtQemuDriver *drv, const VrtDomainDef *def)
     vrt_qemu_apparmor_remove(&paths, def->uuid);
 }
 
+/* The copy of the live definition without the device leaving it (its
+ * unplug may run before the definition drops it). */
+static void
+drop_leaving(VrtDomainDef *def, const char *removed_disk, const VrtPciAddr *removed_pci)
+{
+    for (guint i = def->disks ? def->disks->len : 0; removed_disk && i-- > 0;) {
+        const VrtDomainDiskDef *d = g_ptr_array_index(def->disks, i);
+
+        if (g_strcmp0(d->src, removed_disk) == 0)
+            g_ptr_array_remove_index(def->disks, i);
+    }
+    for (guint i = def->hostdevs ? def->hostdevs->len : 0; removed_pci && i-- > 0;) {
+        const VrtDomainHostdevDef *h = g_ptr_array_index(def->hostdevs, i);
+
+        if (vrt_pci_addr_equal(&h->source, removed_pci))
+            g_ptr_array_remove_index(def->hostdevs, i);
+    }
+}
+
 bool
-vrt_qemu_apparmor_dom_update(VrtQemuDom *obj, const char *added, GError **error)
+vrt_qemu_apparmor_dom_update(VrtQemuDom *obj, const char *added, const char *removed_disk,
+                             const VrtPciAddr *removed_pci, GError **error)
 {
     VrtQemuDriver *drv = obj->drv;
     VrtQemuAppArmorPaths paths;
@@ -171,6 +191,7 @@ vrt_qemu_apparmor_dom_update(VrtQemuDom *obj, const char *added, GError **error)
         def = vrt_domain_def_copy(obj->def, NULL);
         run_dir = g_path_get_dirname(obj->monitor_path);
     }
+    drop_leaving(def, removed_disk, removed_pci);
     paths_of(drv, &paths);
     if (added)
         g_ptr_array_add(extra, (gpointer)added);

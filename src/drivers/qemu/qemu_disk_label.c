@@ -25,7 +25,7 @@ vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, G
     /* AppArmor: the profile lets QEMU open the image (its list made again
      * with it) before blockdev-add, and no longer once it is gone from the
      * live definition */
-    if (!vrt_qemu_apparmor_dom_update(obj, grant ? disk->src : NULL, error))
+    if (!vrt_qemu_apparmor_dom_update(obj, grant ? disk->src : NULL, grant ? NULL : disk->src, NULL, error))
         return false;
     if (!vrt_qemu_security_relabels_dev(disk->seclabels))
         return true;

@@ -309,9 +309,12 @@ bool vrt_qemu_apparmor_dom_start(VrtQemuDriver *drv, VrtDomainDef *def, const ch
  * removed. */
 void vrt_qemu_apparmor_dom_stop(VrtQemuDriver *drv, const VrtDomainDef *def);
 /* At hotplug and unplug: the running domain's file list made again from
- * its live definition, with added (a file being hot-plugged, NULL), and
- * the profile reloaded. */
-bool vrt_qemu_apparmor_dom_update(VrtQemuDom *obj, const char *added, GError **error);
+ * its live definition, with added (a file being hot-plugged: an image, or
+ * a group node /dev/vfio/N; NULL) and without the disk of image
+ * removed_disk or the host device removed_pci (being unplugged; NULL),
+ * and the profile reloaded. */
+bool vrt_qemu_apparmor_dom_update(VrtQemuDom *obj, const char *added, const char *removed_disk,
+                                  const VrtPciAddr *removed_pci, GError **error);
 
 /* Splits AFFECT_CURRENT into LIVE or CONFIG and checks the combination
  * (lock NOT held). */

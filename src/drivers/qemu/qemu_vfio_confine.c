@@ -159,7 +159,7 @@ vrt_qemu_vfio_grant(VrtQemuDom *obj, const VrtPciAddr *addr, GError **error)
         return true;
     }
     /* AppArmor: the group node joins the profile before QEMU opens it */
-    if (!vrt_qemu_apparmor_dom_update(obj, ns_path, error))
+    if (!vrt_qemu_apparmor_dom_update(obj, ns_path, NULL, NULL, error))
         return false;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -214,7 +214,7 @@ vrt_qemu_vfio_revoke(VrtQemuDom *obj, const VrtPciAddr *addr)
         vrt_qemu_security_restore_file(&drv->sec, obj->def, host_path);
     }
     vrt_qemu_cgroup_devices_update(obj, NULL, host_path);
-    if (!vrt_qemu_apparmor_dom_update(obj, NULL, &err)) {
+    if (!vrt_qemu_apparmor_dom_update(obj, NULL, NULL, addr, &err)) {
         g_warning("domain %s: %s", obj->def ? obj->def->name : "?", err->message);
         g_clear_error(&err);
     }

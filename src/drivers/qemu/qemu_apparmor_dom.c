@@ -50,7 +50,15 @@ vrt_qemu_apparmor_resolve(VrtQemuDriver *drv, GError **error)
     drv->aa_dir = (!drv->root || !*drv->root || g_str_equal(drv->root, "/"))
                       ? g_strdup("/etc/apparmor.d/libvirt")
                       : g_build_filename(drv->root, "etc", "apparmor.d", "libvirt", NULL);
-    vrt_qemu_security_log_apparmor(sec);
+    /* once a process, as before: a daemon makes one driver */
+    {
+        static gsize logged;
+
+        if (g_once_init_enter(&logged)) {
+            vrt_qemu_security_log_apparmor(sec);
+            g_once_init_leave(&logged, 1);
+        }
+    }
     return true;
 }
 

@@ -138,7 +138,7 @@ char *vrt_qemu_security_baselabel(const VrtQemuSecConf *conf);
 /* Gives QEMU's user search permission on dir and its parents below root. */
 void vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir);
 
-/* Logs, once at the driver's creation, whether QEMU gets an AppArmor
+/* Logs (once a process, at the first driver's creation) whether QEMU gets an AppArmor
  * profile and, when it does not, why (the host has no AppArmor, or
  * qemu.conf's security_driver leaves it out). */
 void vrt_qemu_security_log_apparmor(const VrtQemuSecConf *conf);

@@ -117,6 +117,11 @@ build_caps(VrtDaemon *daemon, GError **error)
     if (drv) {
         /* and the DAC model QEMU's user labels (libvirt's second) */
         caps->dac_baselabel = vrt_qemu_driver_dac_baselabel(drv);
+        /* the first model is AppArmor where it confines QEMU, as libvirtd's */
+        if (vrt_qemu_driver_apparmor_active(drv)) {
+            g_free(caps->secmodel);
+            caps->secmodel = g_strdup("apparmor");
+        }
         const VrtQemuCapsInfo *info = vrt_qemu_driver_get_caps(drv, error);
         if (!info)
             return NULL;

@@ -141,6 +141,55 @@ test_concurrent_claims(void)
     g_assert_cmpuint(vrt_vf_registry_count(reg), ==, ROUNDS);
 }
 
+/* Two functions of one IOMMU group go to one domain at a time: a mate
+ * held by another domain refuses the claim in libvirt's words, naming the
+ * mate; the same domain's mate, a node device operation's, or no mate at
+ * all does not. */
+static void
+test_group_claims(void)
+{
+    g_autoptr(VrtVfRegistry) reg = vrt_vf_registry_new();
+    g_autoptr(VrtVfHolder) a = vrt_vf_holder_new_domain("a", dom_a);
+    g_autoptr(VrtVfHolder) a_port = vrt_vf_holder_new_port("pool", port_1, "a", dom_a);
+    g_autoptr(VrtVfHolder) b = vrt_vf_holder_new_domain("b", dom_b);
+    g_autoptr(VrtVfHolder) nd = vrt_vf_holder_new_nodedev("detach");
+    g_autoptr(VrtVfHolder) other = NULL;
+    g_autoptr(GPtrArray) group = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+
+    for (guint k = 0; k < 3; k++) {
+        g_autofree char *text = g_strdup_printf("0000:06:10.%u", k);
+        g_ptr_array_add(group, g_memdup2(A(text), sizeof(VrtPciAddr)));
+    }
+    g_assert_true(vrt_vf_registry_claim_in_group(reg, A("0000:06:10.0"), group, a, NULL, &err));
+    g_assert_no_error(err);
+    /* a's own port on a mate is a's */
+    g_assert_true(vrt_vf_registry_claim_in_group(reg, A("0000:06:10.1"), group, a_port, NULL, &err));
+    g_assert_no_error(err);
+    g_assert_false(vrt_vf_registry_claim_in_group(reg, A("0000:06:10.2"), group, b, &other, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_assert_cmpstr(err->message, ==,
+                    "Requested operation is not valid: PCI device 0000:06:10.0 is in use by driver "
+                    "QEMU, domain a");
+    g_assert_cmpstr(other->domain, ==, "a");
+    g_clear_error(&err);
+    g_assert_null(vrt_vf_registry_lookup(reg, A("0000:06:10.2")));
+    /* the address itself held by another domain: the same words */
+    g_assert_false(vrt_vf_registry_claim_in_group(reg, A("0000:06:10.0"), NULL, b, NULL, &err));
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_INVALID);
+    g_assert_nonnull(strstr(err->message, "PCI device 0000:06:10.0 is in use by driver QEMU, domain a"));
+    g_clear_error(&err);
+    /* a node device operation on a mate is no domain's */
+    g_assert_true(vrt_vf_registry_release(reg, A("0000:06:10.0"), a));
+    g_assert_true(vrt_vf_registry_release(reg, A("0000:06:10.1"), a_port));
+    g_assert_true(vrt_vf_registry_claim(reg, A("0000:06:10.0"), nd, NULL, &err));
+    g_assert_true(vrt_vf_registry_claim_in_group(reg, A("0000:06:10.2"), group, b, NULL, &err));
+    g_assert_no_error(err);
+    /* once a's last mate is gone, b may have the group: b holds .2 now */
+    g_assert_false(vrt_vf_registry_claim_in_group(reg, A("0000:06:10.1"), group, a, NULL, &err));
+    g_assert_nonnull(strstr(err->message, "PCI device 0000:06:10.2 is in use by driver QEMU, domain b"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -148,5 +197,6 @@ main(int argc, char **argv)
     g_test_add_func("/vf-registry/claim-release", test_claim_release);
     g_test_add_func("/vf-registry/kinds", test_kinds);
     g_test_add_func("/vf-registry/concurrent-claims", test_concurrent_claims);
+    g_test_add_func("/vf-registry/group-claims", test_group_claims);
     return g_test_run();
 }

@@ -130,12 +130,11 @@ canonical(const VrtPciAddr *addr)
     return vrt_pci_addr_format(addr);
 }
 
-bool
-vrt_vf_registry_claim(VrtVfRegistry *reg, const VrtPciAddr *addr, const VrtVfHolder *holder, VrtVfHolder **other,
-                      GError **error)
+/* The claim itself, the registry's lock held. */
+static bool
+claim_locked(VrtVfRegistry *reg, const VrtPciAddr *addr, const VrtVfHolder *holder, VrtVfHolder **other, GError **error)
 {
     g_autofree char *key = canonical(addr);
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&reg->lock);
     const VrtVfHolder *cur = g_hash_table_lookup(reg->held, key);
     if (!cur) {
         g_hash_table_insert(reg->held, g_steal_pointer(&key), vrt_vf_holder_copy(holder));
@@ -148,6 +147,64 @@ vrt_vf_registry_claim(VrtVfRegistry *reg, const VrtPciAddr *addr, const VrtVfHol
     if (other)
         *other = vrt_vf_holder_copy(cur);
     return false;
+}
+
+bool
+vrt_vf_registry_claim(VrtVfRegistry *reg, const VrtPciAddr *addr, const VrtVfHolder *holder, VrtVfHolder **other,
+                      GError **error)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&reg->lock);
+    return claim_locked(reg, addr, holder, other, error);
+}
+
+/* Whether cur, a holder of a group mate, keeps the group from holder: a
+ * domain's or port's claim for another domain. */
+static bool
+holds_group_against(const VrtVfHolder *cur, const VrtVfHolder *holder)
+{
+    if (cur->kind == VRT_VF_HOLDER_NODEDEV || !cur->domain)
+        return false;
+    if (holder->kind == VRT_VF_HOLDER_NODEDEV)
+        return false;
+    return memcmp(cur->domain_uuid, holder->domain_uuid, 16) != 0;
+}
+
+bool
+vrt_vf_registry_claim_in_group(VrtVfRegistry *reg, const VrtPciAddr *addr, const GPtrArray *group,
+                               const VrtVfHolder *holder, VrtVfHolder **other, GError **error)
+{
+    g_autofree char *key = canonical(addr);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&reg->lock);
+
+    /* the group's check and the claim under one lock: two domains claiming
+     * two mates at once never both get them */
+    for (guint i = 0; group && i < group->len; i++) {
+        g_autofree char *mate = canonical(g_ptr_array_index(group, i));
+        const VrtVfHolder *cur;
+
+        if (strcmp(mate, key) == 0)
+            continue;
+        cur = g_hash_table_lookup(reg->held, mate);
+        if (!cur || !holds_group_against(cur, holder))
+            continue;
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s", mate,
+                      cur->domain);
+        if (other)
+            *other = vrt_vf_holder_copy(cur);
+        return false;
+    }
+    {
+        const VrtVfHolder *cur = g_hash_table_lookup(reg->held, key);
+
+        if (cur && cur->domain && !vrt_vf_holder_same(cur, holder)) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s", key,
+                          cur->domain);
+            if (other)
+                *other = vrt_vf_holder_copy(cur);
+            return false;
+        }
+    }
+    return claim_locked(reg, addr, holder, other, error);
 }
 
 bool

@@ -66,6 +66,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtVfRegistry, vrt_vf_registry_free)
 bool vrt_vf_registry_claim(VrtVfRegistry *reg, const VrtPciAddr *addr, const VrtVfHolder *holder, VrtVfHolder **other,
                            GError **error);
 
+/* As claim, and first, under the same lock, refuses addr when one of the
+ * other functions of its IOMMU group (group: the group's addresses, addr
+ * among them or not) is held for another domain: VFIO gives a group to one
+ * container, so libvirt gives a group's devices to one domain at a time.
+ * The refusal is libvirt's, naming the other domain's device:
+ * "PCI device OTHER is in use by driver QEMU, domain NAME"
+ * (VIR_ERR_OPERATION_INVALID), *other (when not NULL) its holder; addr
+ * itself held by another domain is refused in the same words. A node
+ * device operation on a group mate is no domain's and does not refuse. */
+bool vrt_vf_registry_claim_in_group(VrtVfRegistry *reg, const VrtPciAddr *addr, const GPtrArray *group,
+                                    const VrtVfHolder *holder, VrtVfHolder **other, GError **error);
+
 /* Gives addr back if holder holds it (true); any other holder keeps it
  * (false), so a rollback never frees someone else's claim. */
 bool vrt_vf_registry_release(VrtVfRegistry *reg, const VrtPciAddr *addr, const VrtVfHolder *holder);

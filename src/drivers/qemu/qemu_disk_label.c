@@ -22,6 +22,11 @@ vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, G
     /* the cgroup's device list: the disk's node in before QEMU opens it,
      * out once QEMU closed it */
     vrt_qemu_cgroup_devices_update(obj, grant ? disk->src : NULL, grant ? NULL : disk->src);
+    /* AppArmor: the profile lets QEMU open the image (its list made again
+     * with it) before blockdev-add, and no longer once it is gone from the
+     * live definition */
+    if (!vrt_qemu_apparmor_dom_update(obj, grant ? disk->src : NULL, grant ? NULL : disk->src, NULL, error))
+        return false;
     if (!vrt_qemu_security_relabels_dev(disk->seclabels))
         return true;
     {

@@ -104,6 +104,7 @@ struct _VrtQemuDriver {
     VrtCgroups *cgroups; /* the domains' cgroups (qemu_cgroup.h); NULL without a host */
     VrtQemuSecConf sec; /* <root>/etc/vrt/qemu.conf: QEMU's user, labels, sandbox (qemu_security.h) */
     struct _VrtQemuSettler *settler; /* workers settling restarted migration sources (qemu_migration_settle.h) */
+    char *aa_dir; /* <root>/etc/apparmor.d/libvirt: the domains' AppArmor profiles (qemu_apparmor.h) */
 };
 
 /* ---- objects (qemu_domain.c) ---- */
@@ -296,6 +297,28 @@ void vrt_qemu_hotplug_disk_removed(VrtQemuDom *obj, VrtQemuMonitor *mon, const V
 /* The confinement hook (qemu_disk_label.c): grant true before the disk's
  * blockdev-add, false after its blockdev-del (or a failed attach). */
 bool vrt_qemu_disk_label(VrtQemuDom *obj, const VrtDomainDiskDef *disk, bool grant, GError **error);
+
+/* ---- AppArmor (qemu_apparmor_dom.c) ---- */
+/* Decides, once at the driver's creation, whether AppArmor confines QEMU
+ * (qemu.conf's security_driver, the host). Errors as libvirtd's: a driver
+ * asked for that the host has not, "Security driver NAME not enabled"
+ * (VIR_ERR_CONFIG_UNSUPPORTED); an unknown one, "... not found". */
+bool vrt_qemu_apparmor_resolve(VrtQemuDriver *drv, GError **error);
+/* Before QEMU's spawn: the domain's profile written and loaded, QEMU set
+ * to enter it at exec, def (the live definition) given libvirt's
+ * apparmor <seclabel>. A no-op where AppArmor does not confine QEMU. */
+bool vrt_qemu_apparmor_dom_start(VrtQemuDriver *drv, VrtDomainDef *def, const char *run_dir, VrtQemuConfine *confine,
+                                 GError **error);
+/* A stop, a failed start, a QEMU found gone: the profile unloaded and
+ * removed. */
+void vrt_qemu_apparmor_dom_stop(VrtQemuDriver *drv, const VrtDomainDef *def);
+/* At hotplug and unplug: the running domain's file list made again from
+ * its live definition, with added (a file being hot-plugged: an image, or
+ * a group node /dev/vfio/N; NULL) and without the disk of image
+ * removed_disk or the host device removed_pci (being unplugged; NULL),
+ * and the profile reloaded. */
+bool vrt_qemu_apparmor_dom_update(VrtQemuDom *obj, const char *added, const char *removed_disk,
+                                  const VrtPciAddr *removed_pci, GError **error);
 
 /* Splits AFFECT_CURRENT into LIVE or CONFIG and checks the combination
  * (lock NOT held). */

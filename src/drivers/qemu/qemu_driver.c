@@ -107,7 +107,7 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     {
         g_autofree char *sec = root_path(drv->root, "etc/vrt/qemu.conf");
 
-        if (!vrt_qemu_sec_conf_load(&drv->sec, sec, error))
+        if (!vrt_qemu_sec_conf_load(&drv->sec, sec, error) || !vrt_qemu_apparmor_resolve(drv, error))
             return NULL;
         vrt_qemu_security_reachable(&drv->sec, drv->root, drv->state_dir);
     }
@@ -162,6 +162,7 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
     g_free(drv->state_dir);
     g_free(drv->log_dir);
     g_free(drv->lib_dir);
+    g_free(drv->aa_dir);
     g_free(drv->dev_kvm);
     g_free(drv->hostdev_die_at);
     g_free(drv->fault_stop_at);
@@ -472,6 +473,7 @@ reconnect_one(VrtQemuDriver *drv, const char *path)
 
         /* Its QEMU is gone: its files get their owners back. */
         vrt_qemu_security_restore(&drv->sec, st->def, dev_nodes);
+        vrt_qemu_apparmor_dom_stop(drv, st->def);
 
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);

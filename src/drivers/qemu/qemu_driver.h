@@ -363,6 +363,9 @@ const VrtQemuCapsInfo *vrt_qemu_driver_get_caps(VrtQemuDriver *drv, GError **err
 /* "+UID:+GID" of the user and group QEMU runs as (the capabilities' DAC
  * base label); NULL when qemu.conf names a user that does not exist. */
 char *vrt_qemu_driver_dac_baselabel(VrtQemuDriver *drv);
+/* Whether AppArmor confines QEMU (qemu.conf's security_driver and the
+ * host): the capabilities' first security model is then "apparmor". */
+bool vrt_qemu_driver_apparmor_active(VrtQemuDriver *drv);
 
 /* Domain capabilities for an emulator (NULL: the default), arch, machine
  * (NULL: the default one vrt starts) and domain type ("kvm", "qemu"; NULL:

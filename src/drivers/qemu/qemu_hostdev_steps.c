@@ -88,17 +88,17 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
     vrt_pci_addr_format_buf(a, addr);
     if (ctx->vfs) {
         g_autoptr(VrtVfHolder) holder = record_holder(ctx, rec);
-        g_autoptr(VrtVfHolder) other = NULL;
-        g_autoptr(GError) err = NULL;
+        g_autoptr(GPtrArray) mates = NULL;
+        int group = vrt_pci_get_iommu_group(ctx->host, a, NULL);
 
-        if (!vrt_vf_registry_claim(ctx->vfs, a, holder, &other, &err)) {
-            if (other && other->domain)
-                vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by driver QEMU, domain %s",
-                              addr, other->domain);
-            else
-                g_propagate_error(error, g_steal_pointer(&err));
+        /* VFIO hands a group to one domain: a mate of the VF's group held
+         * for another domain (running, or its claim rebuilt by a restarted
+         * vrtd from its status) refuses it, as libvirt's hostdev manager
+         * does. A device with no group has no mates to check. */
+        if (group >= 0)
+            mates = vrt_pci_iommu_group_devices(ctx->host, group, NULL);
+        if (!vrt_vf_registry_claim_in_group(ctx->vfs, a, mates, holder, NULL, error))
             return false;
-        }
     }
     if (!vrt_pci_exists(ctx->host, a)) {
         vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host", addr);

@@ -1227,10 +1227,17 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         }
     }
     def->id = id;
+    /* The profile is loaded before the spawn: QEMU enters it at its exec. */
+    if (!vrt_qemu_apparmor_dom_start(drv, def, run_dir, confine, error)) {
+        g_clear_pointer(&disk_secrets, g_hash_table_unref);
+        vrt_qemu_process_remove_monitor(drv, monitor_path);
+        return false;
+    }
 
     vrt_qemu_fault(drv, "start", "spawn");
     monitor_fd = monitor_listen(monitor_path, error);
     if (monitor_fd < 0) {
+        vrt_qemu_apparmor_dom_stop(drv, def);
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -1241,6 +1248,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
      * still waiting in its backlog ends too. */
     close(monitor_fd);
     if (!ok) {
+        vrt_qemu_apparmor_dom_stop(drv, def);
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -1420,6 +1428,7 @@ vrt_qemu_process_stop(VrtQemuDom *obj, int reason, int event_detail)
     /* The files of the run that ended get their owners back. */
     if (live) {
         vrt_qemu_security_restore(&drv->sec, live, dev_nodes);
+        vrt_qemu_apparmor_dom_stop(drv, live);
         remove_chardev_sockets(live);
     }
 

@@ -89,6 +89,9 @@ struct _VrtQemuConfine {
      * figures (unlimited for <locked/>, guest memory + 1 GiB for VFIO);
      * 0: the inherited limit */
     rlim_t memlock;
+    /* "exec libvirt-UUID": the AppArmor profile QEMU enters at its exec;
+     * empty: none */
+    char aa_exec[64];
 };
 
 /* ---- qemu.conf ---- */
@@ -109,6 +112,48 @@ vrt_qemu_sec_conf_clear(VrtQemuSecConf *conf)
 {
     g_clear_pointer(&conf->user, g_free);
     g_clear_pointer(&conf->group, g_free);
+    g_clear_pointer(&conf->security_driver_other, g_free);
+}
+
+/* security_driver = "NAME" or [ "NAME", ... ]: libvirt's security drivers
+ * for QEMU. "apparmor" asks for AppArmor (the driver refuses to start
+ * where the host has none, as libvirtd does); "none" or a list without it
+ * leaves AppArmor out; "dac" is always there; another name is kept for
+ * the driver's refusal. */
+static bool
+parse_security_driver(VrtQemuSecConf *conf, char *value)
+{
+    size_t n = strlen(value);
+    g_auto(GStrv) items = NULL;
+
+    if (n >= 2 && value[0] == '[' && value[n - 1] == ']') {
+        value[n - 1] = '\0';
+        items = g_strsplit(value + 1, ",", -1);
+    } else {
+        items = g_new0(char *, 2);
+        items[0] = g_strdup(value);
+    }
+    conf->apparmor_wanted = false;
+    conf->apparmor_off = true;
+    g_clear_pointer(&conf->security_driver_other, g_free);
+    for (guint i = 0; items[i]; i++) {
+        char *item = g_strstrip(items[i]);
+        size_t m = strlen(item);
+
+        if (!m && !items[1])
+            break;
+        if (m < 2 || item[0] != '"' || item[m - 1] != '"')
+            return false;
+        item[m - 1] = '\0';
+        item++;
+        if (g_str_equal(item, "apparmor")) {
+            conf->apparmor_wanted = true;
+            conf->apparmor_off = false;
+        } else if (!g_str_equal(item, "none") && !g_str_equal(item, "dac") && !conf->security_driver_other) {
+            conf->security_driver_other = g_strdup(item);
+        }
+    }
+    return true;
 }
 
 static bool
@@ -173,6 +218,9 @@ vrt_qemu_sec_conf_load(VrtQemuSecConf *conf, const char *path, GError **error)
             if (!g_str_equal(value, "0") && !g_str_equal(value, "1") && !g_str_equal(value, "-1"))
                 return conf_error(error, path, i + 1, "expected 0 or 1");
             *dst = g_str_equal(value, "1");
+        } else if (g_str_equal(key, "security_driver")) {
+            if (!parse_security_driver(conf, value))
+                return conf_error(error, path, i + 1, "expected a string or a list of strings");
         } else if (g_str_equal(key, "namespaces")) {
             if (value[0] != '[' || value[strlen(value) - 1] != ']')
                 return conf_error(error, path, i + 1, "expected a list of strings");
@@ -280,44 +328,46 @@ vrt_qemu_security_relabels_def(const VrtDomainDef *def)
     return !l || l->relabel;
 }
 
-/* The models this host has, as libvirt's security manager on a host
- * with neither SELinux nor AppArmor: "none" and "dac". libvirt accepts
+/* The models this host has, as libvirt's security manager: "none" and
+ * "dac", and "apparmor" where AppArmor confines QEMU. libvirt accepts
  * any model at define and refuses the others at start, with this error. */
 static bool
-check_model(const char *model, GError **error)
+check_model(const VrtQemuSecConf *conf, const char *model, GError **error)
 {
     if (!model || g_str_equal(model, "none") || g_str_equal(model, "dac"))
+        return true;
+    if (conf->apparmor && g_str_equal(model, "apparmor"))
         return true;
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Security driver model '%s' is not available", model);
     return false;
 }
 
 static bool
-check_dev_models(const GPtrArray *labels, GError **error)
+check_dev_models(const VrtQemuSecConf *conf, const GPtrArray *labels, GError **error)
 {
     for (guint i = 0; labels && i < labels->len; i++) {
-        if (!check_model(((const VrtSecDevLabelDef *)labels->pdata[i])->model, error))
+        if (!check_model(conf, ((const VrtSecDevLabelDef *)labels->pdata[i])->model, error))
             return false;
     }
     return true;
 }
 
 static bool
-check_models(const VrtDomainDef *def, GError **error)
+check_models(const VrtQemuSecConf *conf, const VrtDomainDef *def, GError **error)
 {
     GPtrArray *chrs[] = { def->serials, def->consoles, def->channels, def->parallels };
 
     for (guint i = 0; def->seclabels && i < def->seclabels->len; i++) {
-        if (!check_model(((const VrtSecLabelDef *)def->seclabels->pdata[i])->model, error))
+        if (!check_model(conf, ((const VrtSecLabelDef *)def->seclabels->pdata[i])->model, error))
             return false;
     }
     for (guint i = 0; def->disks && i < def->disks->len; i++) {
-        if (!check_dev_models(((const VrtDomainDiskDef *)def->disks->pdata[i])->seclabels, error))
+        if (!check_dev_models(conf, ((const VrtDomainDiskDef *)def->disks->pdata[i])->seclabels, error))
             return false;
     }
     for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
         for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
-            if (!check_dev_models(((const VrtDomainChrDef *)chrs[l]->pdata[i])->seclabels, error))
+            if (!check_dev_models(conf, ((const VrtDomainChrDef *)chrs[l]->pdata[i])->seclabels, error))
                 return false;
         }
     }
@@ -1033,17 +1083,11 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const ch
                          const char *dev_kvm, const GPtrArray *dev_nodes, GError **error)
 {
     g_autoptr(VrtQemuConfine) c = g_new0(VrtQemuConfine, 1);
-    static gsize apparmor_logged;
     const VrtSecLabelDef *dac;
-
-    if (g_once_init_enter(&apparmor_logged)) {
-        vrt_qemu_security_log_apparmor();
-        g_once_init_leave(&apparmor_logged, 1);
-    }
 
     c->conf = *conf;
     c->labelled = g_ptr_array_new_with_free_func(g_free);
-    if (!check_models(def, error))
+    if (!check_models(conf, def, error))
         return NULL;
     dac = vrt_domain_def_get_seclabel(def, "dac");
     /* An unprivileged vrtd (a test, a session) cannot change QEMU's
@@ -1218,7 +1262,35 @@ vrt_qemu_confine_child(const VrtQemuConfine *c)
         if (setuid(c->uid) < 0)
             return "cannot set the user";
     }
+    /* Last, as libvirt sets the child's label: the profile takes effect at
+     * the exec (the kernel's newer attribute file, or the older one). */
+    if (c->aa_exec[0]) {
+        size_t n = strlen(c->aa_exec);
+        int fd = open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0)
+            fd = open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return "cannot open /proc/self/attr/exec for QEMU's AppArmor profile";
+        if (write(fd, c->aa_exec, n) != (ssize_t)n) {
+            close(fd);
+            return "cannot set QEMU's AppArmor profile for its exec";
+        }
+        close(fd);
+    }
     return NULL;
+}
+
+bool
+vrt_qemu_confine_set_apparmor(VrtQemuConfine *c, const char *profile)
+{
+    int n = g_snprintf(c->aa_exec, sizeof(c->aa_exec), "exec %s", profile);
+
+    if (n < 0 || (size_t)n >= sizeof(c->aa_exec)) {
+        c->aa_exec[0] = '\0';
+        return false;
+    }
+    return true;
 }
 
 void
@@ -1244,11 +1316,12 @@ vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const 
 }
 
 void
-vrt_qemu_security_log_apparmor(void)
+vrt_qemu_security_log_apparmor(const VrtQemuSecConf *conf)
 {
-    /* vrt generates no AppArmor profile: say so where it would matter. */
-    if (g_file_test("/sys/kernel/security/apparmor", G_FILE_TEST_IS_DIR))
-        g_warning("AppArmor is enabled on this host, but vrt generates no AppArmor profile for QEMU");
+    if (conf->apparmor)
+        g_info("QEMU runs under an AppArmor profile of its domain (libvirt-UUID)");
+    else if (conf->apparmor_off)
+        g_info("security_driver in qemu.conf leaves AppArmor out: QEMU gets no AppArmor profile");
     else
         g_info("AppArmor is not enabled on this host: QEMU gets no AppArmor profile");
 }

@@ -22,6 +22,12 @@ typedef struct {
     bool remember_owner; /* keep the original owner in xattrs, give it back at stop */
     bool seccomp_sandbox; /* -sandbox on,... */
     bool namespaces; /* "mount" in namespaces = [...]: private mount namespace */
+    /* security_driver: "apparmor" named (alone or in a list), "none" or a
+     * list without it, or unset (AppArmor where the host has it) */
+    bool apparmor_wanted; /* named */
+    bool apparmor_off; /* left out */
+    char *security_driver_other; /* a driver named that vrt does not have ("selinux"), NULL */
+    bool apparmor; /* resolved by the driver: AppArmor confines QEMU */
 } VrtQemuSecConf;
 
 /* Reads path (a missing file: libvirt's Debian defaults). Errors:
@@ -132,6 +138,12 @@ char *vrt_qemu_security_baselabel(const VrtQemuSecConf *conf);
 /* Gives QEMU's user search permission on dir and its parents below root. */
 void vrt_qemu_security_reachable(const VrtQemuSecConf *conf, const char *root, const char *dir);
 
-/* Logs that QEMU gets no AppArmor profile (an info line where the host has
- * no AppArmor, a warning where it has); the first start does, once. */
-void vrt_qemu_security_log_apparmor(void);
+/* Logs (once a process, at the first driver's creation) whether QEMU gets an AppArmor
+ * profile and, when it does not, why (the host has no AppArmor, or
+ * qemu.conf's security_driver leaves it out). */
+void vrt_qemu_security_log_apparmor(const VrtQemuSecConf *conf);
+
+/* QEMU enters AppArmor profile profile at its exec (written to
+ * /proc/self/attr/exec by vrt_qemu_confine_child, after every other
+ * step); false when the name is too long. */
+bool vrt_qemu_confine_set_apparmor(VrtQemuConfine *c, const char *profile);

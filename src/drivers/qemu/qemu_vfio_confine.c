@@ -158,6 +158,9 @@ vrt_qemu_vfio_grant(VrtQemuDom *obj, const VrtPciAddr *addr, GError **error)
         g_debug("domain %s: VFIO group %d is in use by another of its host devices", obj->def->name, group);
         return true;
     }
+    /* AppArmor: the group node joins the profile before QEMU opens it */
+    if (!vrt_qemu_apparmor_dom_update(obj, ns_path, NULL, NULL, error))
+        return false;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
@@ -211,6 +214,10 @@ vrt_qemu_vfio_revoke(VrtQemuDom *obj, const VrtPciAddr *addr)
         vrt_qemu_security_restore_file(&drv->sec, obj->def, host_path);
     }
     vrt_qemu_cgroup_devices_update(obj, NULL, host_path);
+    if (!vrt_qemu_apparmor_dom_update(obj, NULL, NULL, addr, &err)) {
+        g_warning("domain %s: %s", obj->def ? obj->def->name : "?", err->message);
+        g_clear_error(&err);
+    }
     if (pid > 0 && !vrt_qemu_ns_remove_node(pid, ns_path, &err))
         g_warning("domain %s: %s", obj->def ? obj->def->name : "?", err->message);
 }

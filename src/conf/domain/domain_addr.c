@@ -957,6 +957,7 @@ assign_aliases(VrtDomainDef *def)
         def->watchdog->info.alias = g_strdup("watchdog0");
     if (def->vsock && !def->vsock->info.alias)
         def->vsock->info.alias = g_strdup("vsock0");
+    vrt_usb_devices_assign_aliases(def);
     /* libvirt names a hub, as a sound card, by its place among them */
     for (guint i = 0; def->hubs && i < def->hubs->len; i++) {
         VrtDomainHubDef *h = def->hubs->pdata[i];
@@ -989,7 +990,7 @@ assign_mac(const VrtDomainDef *def, VrtDomainNetDef *net)
 }
 
 /* Every device on a USB port, in libvirt's order: USB disks, USB
- * inputs, then USB sound cards. */
+ * inputs, USB sound cards, USB host devices, then redirected devices. */
 static GPtrArray *
 usb_device_infos(VrtDomainDef *def)
 {
@@ -1011,6 +1012,9 @@ usb_device_infos(VrtDomainDef *def)
         if (g_str_equal(s->model, "usb"))
             g_ptr_array_add(infos, &s->info);
     }
+    /* libvirt's order goes on with hostdevs, ..., and ends with redirdevs */
+    vrt_usb_devices_add_infos(def, infos, false);
+    vrt_usb_devices_add_infos(def, infos, true);
     return infos;
 }
 

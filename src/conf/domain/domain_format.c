@@ -253,6 +253,8 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         if (!h->parent_net)
             vrt_format_hostdev(f, h);
     }
+    vrt_format_usb_hostdevs(f, def);
+    vrt_format_redirdevs(f, def);
     vrt_format_hubs(f, def);
     if (def->watchdog)
         vrt_format_watchdog(f, def->watchdog);

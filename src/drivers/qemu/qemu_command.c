@@ -1828,6 +1828,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         for (guint i = 0; i < hubs->len; i++)
             arg_json(&b, "-device", hubs->pdata[i]);
     }
+    ok = ok && vrt_qemu_command_usbdev_refuse(def, error);
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)

@@ -78,6 +78,7 @@ controller_need(const VrtDomainDef *def, const VrtDomainControllerDef *c)
     case VRT_DOMAIN_CONTROLLER_SCSI: return g_strcmp0(c->model, "lsilogic") == 0 ? NEED_PCI : NEED_PCIE;
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return NEED_PCIE;
     case VRT_DOMAIN_CONTROLLER_FDC: return NEED_NONE; /* on the ISA bus */
+    case VRT_DOMAIN_CONTROLLER_CCID: return NEED_NONE; /* on a USB port */
     }
     return NEED_NONE;
 }
@@ -897,6 +898,7 @@ controller_alias(const VrtDomainDef *def, const VrtDomainControllerDef *c)
     case VRT_DOMAIN_CONTROLLER_SCSI: return g_strdup_printf("scsi%u", c->index);
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return g_strdup_printf("virtio-serial%u", c->index);
     case VRT_DOMAIN_CONTROLLER_FDC: return g_strdup_printf("fdc%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_CCID: return g_strdup_printf("ccid%u", c->index);
     }
     return NULL;
 }
@@ -1037,6 +1039,7 @@ vrt_domain_def_assign_addresses(VrtDomainDef *def, GError **error)
         assign_drive(def->disks->pdata[i]);
     if (!vrt_domain_def_validate_addresses(def, error) || !add_implicit_controllers(def, error))
         return false;
+    vrt_smartcards_assign(def);
     assign_vserial(def);
     if (!assign_usb(def, error) || !assign_pci(def, error))
         return false;

@@ -281,6 +281,8 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->redirdevs);
     if (def->redirfilter)
         g_array_unref(def->redirfilter);
+    if (def->smartcards)
+        g_ptr_array_unref(def->smartcards);
     vrt_domain_vsock_free(def->vsock);
     if (def->panics)
         g_ptr_array_unref(def->panics);

@@ -268,6 +268,7 @@ typedef enum {
     VRT_DOMAIN_CONTROLLER_IDE,
     VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL,
     VRT_DOMAIN_CONTROLLER_FDC, /* the ISA floppy controller: built into pc, isa-fdc on q35 */
+    VRT_DOMAIN_CONTROLLER_CCID, /* a USB smartcard reader, the <smartcard>s' bus (domain_smartcard.c) */
 } VrtDomainControllerType;
 
 typedef struct {
@@ -647,6 +648,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *usb_hostdevs; /* VrtDomainUsbHostdevDef* (domain_usbdev.c); NULL = none */
     GPtrArray *redirdevs; /* VrtDomainRedirdevDef* (domain_usbdev.c); NULL = none */
     GArray *redirfilter; /* VrtDomainRedirFilterRule (domain_usbdev.c); NULL = none */
+    GPtrArray *smartcards; /* VrtDomainSmartcardDef* (domain_smartcard.c); NULL = none */
 } VrtDomainDef;
 
 /* <launchSecurity type='sev'> (AMD SEV): kept and written back; a start is
@@ -741,6 +743,25 @@ typedef struct {
     bool allow;
 } VrtDomainRedirFilterRule;
 
+typedef enum {
+    VRT_SMARTCARD_HOST = 0,
+    VRT_SMARTCARD_HOST_CERTIFICATES,
+    VRT_SMARTCARD_PASSTHROUGH,
+} VrtDomainSmartcardMode;
+
+/* <smartcard> (domain_smartcard.c) */
+typedef struct {
+    VrtDomainSmartcardMode mode;
+    char *certificates[3]; /* host-certificates */
+    char *database; /* host-certificates <database>, NULL = none */
+    VrtDomainRedirdevDef *passthru; /* passthrough: its chardev (info unused) */
+    bool has_ccid; /* <address type='ccid'> */
+    guint ccid_controller;
+    guint ccid_slot;
+    VrtDomainDeviceInfo info; /* alias only */
+} VrtDomainSmartcardDef;
+
+void vrt_domain_smartcard_free(VrtDomainSmartcardDef *s);
 void vrt_domain_usb_hostdev_free(VrtDomainUsbHostdevDef *h);
 void vrt_domain_redirdev_free(VrtDomainRedirdevDef *r);
 

@@ -231,6 +231,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
     vrt_format_filesystems(f, def);
     for (guint i = 0; i < def->nets->len; i++)
         vrt_format_net(f, def->nets->pdata[i]);
+    vrt_format_smartcards(f, def);
     for (guint i = 0; i < def->serials->len; i++)
         vrt_format_chr(f, def->serials->pdata[i]);
     for (guint i = 0; i < def->parallels->len; i++)

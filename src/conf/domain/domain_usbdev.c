@@ -188,6 +188,46 @@ parse_redir_source(xmlNodePtr c, VrtDomainRedirdevDef *r, GError **error)
     return true;
 }
 
+int
+vrt_usb_chr_parse_child(xmlNodePtr c, VrtDomainRedirdevDef *r, GError **error)
+{
+    if (r->type == VRT_REDIRDEV_SPICEVMC)
+        return 0;
+    if (vrt_xml_is(c, "source"))
+        return parse_redir_source(c, r, error) ? 1 : -1;
+    if (vrt_xml_is(c, "protocol")) {
+        g_autofree char *proto = vrt_xml_prop(c, "type");
+        if (!vrt_xml_check_attrs(c, error, "type", NULL))
+            return -1;
+        if (proto && !g_str_equal(proto, "raw") && !g_str_equal(proto, "telnet")) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element 'protocol': '%s'.",
+                          proto);
+            return -1;
+        }
+        r->telnet = g_strcmp0(proto, "telnet") == 0;
+        return 1;
+    }
+    return 0;
+}
+
+bool
+vrt_usb_chr_check(const VrtDomainRedirdevDef *r, GError **error)
+{
+    if (r->type == VRT_REDIRDEV_UNIX && !r->path) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");
+        return false;
+    }
+    if (r->type == VRT_REDIRDEV_TCP && !r->host) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Missing source host attribute for char device");
+        return false;
+    }
+    if (r->type == VRT_REDIRDEV_TCP && !r->service) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Missing source service attribute for char device");
+        return false;
+    }
+    return true;
+}
+
 static bool
 parse_redirdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error)
 {
@@ -218,40 +258,15 @@ parse_redirdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GErro
     r->type = t;
     VRT_XML_FOREACH_CHILD(c, node)
     {
-        if (vrt_xml_is(c, "source") && r->type != VRT_REDIRDEV_SPICEVMC) {
-            if (!parse_redir_source(c, r, error))
-                return false;
-        } else if (vrt_xml_is(c, "protocol") && r->type != VRT_REDIRDEV_SPICEVMC) {
-            g_autofree char *proto = vrt_xml_prop(c, "type");
-            if (!vrt_xml_check_attrs(c, error, "type", NULL))
-                return false;
-            if (proto && !g_str_equal(proto, "raw") && !g_str_equal(proto, "telnet")) {
-                vrt_error_set(error, VIR_ERR_XML_ERROR,
-                              "Invalid value for attribute 'type' in element 'protocol': '%s'.", proto);
-                return false;
-            }
-            r->telnet = g_strcmp0(proto, "telnet") == 0;
-        } else {
-            int rc = vrt_parse_info_child(ctx, c, &r->info, true, error);
-            if (rc < 0)
-                return false;
-            if (rc == 0)
-                return vrt_xml_unsupported(c, error);
-        }
+        int rc = vrt_usb_chr_parse_child(c, r, error);
+        if (rc == 0)
+            rc = vrt_parse_info_child(ctx, c, &r->info, true, error);
+        if (rc < 0)
+            return false;
+        if (rc == 0)
+            return vrt_xml_unsupported(c, error);
     }
-    if (r->type == VRT_REDIRDEV_UNIX && !r->path) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");
-        return false;
-    }
-    if (r->type == VRT_REDIRDEV_TCP && !r->host) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Missing source host attribute for char device");
-        return false;
-    }
-    if (r->type == VRT_REDIRDEV_TCP && !r->service) {
-        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Missing source service attribute for char device");
-        return false;
-    }
-    return check_usb_address(&r->info, error);
+    return vrt_usb_chr_check(r, error) && check_usb_address(&r->info, error);
 }
 
 /* class=, vendor=, product=: a number (base as C reads it) or -1, any */
@@ -342,6 +357,8 @@ vrt_parse_usb_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def,
         return parse_redirdev(ctx, node, def, error);
     if (vrt_xml_is(node, "redirfilter"))
         return parse_redirfilter(node, def, error);
+    if (vrt_xml_is(node, "smartcard"))
+        return vrt_parse_smartcard(ctx, node, def, error);
     if (vrt_xml_is(node, "hostdev")) {
         g_autofree char *mode = vrt_xml_prop(node, "mode");
         g_autofree char *type = vrt_xml_prop(node, "type");
@@ -382,6 +399,12 @@ vrt_usb_devices_add_infos(VrtDomainDef *def, GPtrArray *infos, bool redirdevs)
     if (!redirdevs) {
         for (guint i = 0; def->usb_hostdevs && i < def->usb_hostdevs->len; i++)
             g_ptr_array_add(infos, &((VrtDomainUsbHostdevDef *)def->usb_hostdevs->pdata[i])->info);
+        /* then the controllers that sit on a USB port: ccid readers */
+        for (guint i = 0; i < def->controllers->len; i++) {
+            VrtDomainControllerDef *c = def->controllers->pdata[i];
+            if (c->type == VRT_DOMAIN_CONTROLLER_CCID)
+                g_ptr_array_add(infos, &c->info);
+        }
         return;
     }
     for (guint i = 0; def->redirdevs && i < def->redirdevs->len; i++)
@@ -456,26 +479,32 @@ format_usb_hostdev(VrtFmt *f, const VrtDomainUsbHostdevDef *h)
     vrt_fmt_line(f, "</hostdev>");
 }
 
-static void
-format_redirdev(VrtFmt *f, const VrtDomainRedirdevDef *r)
+void
+vrt_usb_chr_format_source(VrtFmt *f, const VrtDomainRedirdevDef *r)
 {
     g_autofree char *host = vrt_xml_escape(r->host);
     g_autofree char *service = vrt_xml_escape(r->service);
     g_autofree char *path = vrt_xml_escape(r->path);
     const char *mode = r->bind ? "bind" : "connect";
 
-    if (r->type == VRT_REDIRDEV_SPICEVMC && !vrt_device_info_has_content(f, &r->info)) {
-        vrt_fmt_line(f, "<redirdev bus='usb' type='spicevmc'/>");
-        return;
-    }
-    vrt_fmt_line(f, "<redirdev bus='usb' type='%s'>", vrt_redirdev_type_names[r->type]);
-    f->indent++;
     if (r->type == VRT_REDIRDEV_TCP) {
         vrt_fmt_line(f, "<source mode='%s' host='%s' service='%s'/>", mode, host, service);
         vrt_fmt_line(f, "<protocol type='%s'/>", r->telnet ? "telnet" : "raw");
     } else if (r->type == VRT_REDIRDEV_UNIX) {
         vrt_fmt_line(f, "<source mode='%s' path='%s'/>", mode, path);
     }
+}
+
+static void
+format_redirdev(VrtFmt *f, const VrtDomainRedirdevDef *r)
+{
+    if (r->type == VRT_REDIRDEV_SPICEVMC && !vrt_device_info_has_content(f, &r->info)) {
+        vrt_fmt_line(f, "<redirdev bus='usb' type='spicevmc'/>");
+        return;
+    }
+    vrt_fmt_line(f, "<redirdev bus='usb' type='%s'>", vrt_redirdev_type_names[r->type]);
+    f->indent++;
+    vrt_usb_chr_format_source(f, r);
     vrt_format_device_info(f, &r->info);
     f->indent--;
     vrt_fmt_line(f, "</redirdev>");

@@ -324,6 +324,7 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
         break;
     case VRT_DOMAIN_CONTROLLER_IDE: return true; /* built into pc (PIIX) */
     case VRT_DOMAIN_CONTROLLER_FDC: return build_fdc(b, c, error);
+    case VRT_DOMAIN_CONTROLLER_CCID: return vrt_qemu_command_ccid_refuse(c, error);
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
         dev = device_new("virtio-serial-pci");
         vrt_qemu_virtio_options(dev, &c->virtio);

@@ -56,9 +56,20 @@ vrt_parse_smartcard(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, 
     if (!def->smartcards)
         def->smartcards = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_smartcard_free);
     g_ptr_array_add(def->smartcards, s); /* freed with def on every error path */
-    if (!vrt_xml_check_attrs(node, error, "mode", "type", NULL) ||
-        !vrt_xml_prop_enum(node, "mode", mode_names, true, &mode, error))
+    g_autofree char *mode_s = vrt_xml_prop(node, "mode");
+
+    if (!vrt_xml_check_attrs(node, error, "mode", "type", NULL))
         return false;
+    if (!mode_s) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing required attribute 'mode' in element 'smartcard'");
+        return false;
+    }
+    mode = vrt_enum_from_string(mode_names, mode_s);
+    if (mode < 0) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'mode' in element 'smartcard': '%s'.",
+                      mode_s);
+        return false;
+    }
     s->mode = mode;
     if (s->mode == VRT_SMARTCARD_PASSTHROUGH) {
         g_autofree char *type = vrt_xml_prop(node, "type");

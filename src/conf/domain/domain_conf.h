@@ -758,7 +758,7 @@ typedef struct {
     bool has_ccid; /* <address type='ccid'> */
     guint ccid_controller;
     guint ccid_slot;
-    VrtDomainDeviceInfo info; /* alias only */
+    VrtDomainDeviceInfo info; /* only read, to refuse another address type (no alias: libvirt's schema has none) */
 } VrtDomainSmartcardDef;
 
 void vrt_domain_smartcard_free(VrtDomainSmartcardDef *s);

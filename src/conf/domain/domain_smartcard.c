@@ -114,7 +114,8 @@ vrt_parse_smartcard(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, 
             r = vrt_usb_chr_parse_child(c, s->passthru, error);
         if (r == 0)
             r = parse_ccid_address(c, s, error);
-        if (r == 0)
+        /* libvirt's schema has no <alias> on a smartcard */
+        if (r == 0 && !vrt_xml_is(c, "alias"))
             r = vrt_parse_info_child(ctx, c, &s->info, false, error);
         if (r < 0)
             return false;
@@ -177,8 +178,6 @@ vrt_smartcards_assign(VrtDomainDef *def)
             c->chassis = c->port = c->ports = c->master_startport = -1;
             vrt_domain_controller_insert(def, c);
         }
-        if (!s->info.alias)
-            s->info.alias = g_strdup_printf("smartcard%u", i);
     }
 }
 
@@ -187,8 +186,7 @@ vrt_format_smartcards(VrtFmt *f, const VrtDomainDef *def)
 {
     for (guint i = 0; def->smartcards && i < def->smartcards->len; i++) {
         const VrtDomainSmartcardDef *s = def->smartcards->pdata[i];
-        bool children = s->has_ccid || vrt_device_info_has_content(f, &s->info) ||
-                        s->mode == VRT_SMARTCARD_HOST_CERTIFICATES ||
+        bool children = s->has_ccid || s->mode == VRT_SMARTCARD_HOST_CERTIFICATES ||
                         (s->passthru && s->passthru->type != VRT_REDIRDEV_SPICEVMC);
         g_autofree char *attrs =
             s->passthru ? g_strdup_printf(" mode='passthrough' type='%s'", vrt_redirdev_type_names[s->passthru->type])
@@ -212,7 +210,6 @@ vrt_format_smartcards(VrtFmt *f, const VrtDomainDef *def)
         }
         if (s->passthru)
             vrt_usb_chr_format_source(f, s->passthru);
-        vrt_format_device_info(f, &s->info);
         if (s->has_ccid)
             vrt_fmt_line(f, "<address type='ccid' controller='%u' slot='%u'/>", s->ccid_controller, s->ccid_slot);
         f->indent--;

@@ -26,6 +26,8 @@ vrt_domain_usb_hostdev_free(VrtDomainUsbHostdevDef *h)
 {
     if (!h)
         return;
+    g_free(h->startup_policy);
+    g_free(h->guest_reset);
     g_free(h->info.alias);
     g_free(h->info.usb.port);
     g_free(h);

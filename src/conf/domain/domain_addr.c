@@ -78,6 +78,7 @@ controller_need(const VrtDomainDef *def, const VrtDomainControllerDef *c)
     case VRT_DOMAIN_CONTROLLER_SCSI: return g_strcmp0(c->model, "lsilogic") == 0 ? NEED_PCI : NEED_PCIE;
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return NEED_PCIE;
     case VRT_DOMAIN_CONTROLLER_FDC: return NEED_NONE; /* on the ISA bus */
+    case VRT_DOMAIN_CONTROLLER_CCID: return NEED_NONE; /* on a USB port */
     }
     return NEED_NONE;
 }
@@ -897,6 +898,7 @@ controller_alias(const VrtDomainDef *def, const VrtDomainControllerDef *c)
     case VRT_DOMAIN_CONTROLLER_SCSI: return g_strdup_printf("scsi%u", c->index);
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return g_strdup_printf("virtio-serial%u", c->index);
     case VRT_DOMAIN_CONTROLLER_FDC: return g_strdup_printf("fdc%u", c->index);
+    case VRT_DOMAIN_CONTROLLER_CCID: return g_strdup_printf("ccid%u", c->index);
     }
     return NULL;
 }
@@ -957,6 +959,7 @@ assign_aliases(VrtDomainDef *def)
         def->watchdog->info.alias = g_strdup("watchdog0");
     if (def->vsock && !def->vsock->info.alias)
         def->vsock->info.alias = g_strdup("vsock0");
+    vrt_usb_devices_assign_aliases(def);
     /* libvirt names a hub, as a sound card, by its place among them */
     for (guint i = 0; def->hubs && i < def->hubs->len; i++) {
         VrtDomainHubDef *h = def->hubs->pdata[i];
@@ -989,7 +992,7 @@ assign_mac(const VrtDomainDef *def, VrtDomainNetDef *net)
 }
 
 /* Every device on a USB port, in libvirt's order: USB disks, USB
- * inputs, then USB sound cards. */
+ * inputs, USB sound cards, USB host devices, then redirected devices. */
 static GPtrArray *
 usb_device_infos(VrtDomainDef *def)
 {
@@ -1011,6 +1014,9 @@ usb_device_infos(VrtDomainDef *def)
         if (g_str_equal(s->model, "usb"))
             g_ptr_array_add(infos, &s->info);
     }
+    /* libvirt's order goes on with hostdevs, ..., and ends with redirdevs */
+    vrt_usb_devices_add_infos(def, infos, false);
+    vrt_usb_devices_add_infos(def, infos, true);
     return infos;
 }
 
@@ -1033,6 +1039,7 @@ vrt_domain_def_assign_addresses(VrtDomainDef *def, GError **error)
         assign_drive(def->disks->pdata[i]);
     if (!vrt_domain_def_validate_addresses(def, error) || !add_implicit_controllers(def, error))
         return false;
+    vrt_smartcards_assign(def);
     assign_vserial(def);
     if (!assign_usb(def, error) || !assign_pci(def, error))
         return false;

@@ -275,6 +275,14 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->sounds);
     if (def->hubs)
         g_ptr_array_unref(def->hubs);
+    if (def->usb_hostdevs)
+        g_ptr_array_unref(def->usb_hostdevs);
+    if (def->redirdevs)
+        g_ptr_array_unref(def->redirdevs);
+    if (def->redirfilter)
+        g_array_unref(def->redirfilter);
+    if (def->smartcards)
+        g_ptr_array_unref(def->smartcards);
     vrt_domain_vsock_free(def->vsock);
     if (def->panics)
         g_ptr_array_unref(def->panics);

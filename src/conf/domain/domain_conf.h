@@ -268,6 +268,7 @@ typedef enum {
     VRT_DOMAIN_CONTROLLER_IDE,
     VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL,
     VRT_DOMAIN_CONTROLLER_FDC, /* the ISA floppy controller: built into pc, isa-fdc on q35 */
+    VRT_DOMAIN_CONTROLLER_CCID, /* a USB smartcard reader, the <smartcard>s' bus (domain_smartcard.c) */
 } VrtDomainControllerType;
 
 typedef struct {
@@ -644,6 +645,10 @@ typedef struct _VrtDomainDef {
     struct VrtDomainLaunchSecurity *launch_security; /* <launchSecurity> (domain_launch_security.c); NULL */
     GPtrArray *hubs; /* VrtDomainHubDef* (domain_hub.c); NULL = none */
     struct _VrtDomainVsockDef *vsock; /* <vsock> (domain_vsock.c); NULL = none */
+    GPtrArray *usb_hostdevs; /* VrtDomainUsbHostdevDef* (domain_usbdev.c); NULL = none */
+    GPtrArray *redirdevs; /* VrtDomainRedirdevDef* (domain_usbdev.c); NULL = none */
+    GArray *redirfilter; /* VrtDomainRedirFilterRule (domain_usbdev.c); NULL = none */
+    GPtrArray *smartcards; /* VrtDomainSmartcardDef* (domain_smartcard.c); NULL = none */
 } VrtDomainDef;
 
 /* <launchSecurity type='sev'> (AMD SEV): kept and written back; a start is
@@ -697,6 +702,68 @@ typedef struct _VrtDomainVsockDef {
     VrtDomainDeviceInfo info;
 } VrtDomainVsockDef;
 void vrt_domain_vsock_free(VrtDomainVsockDef *v);
+
+/* <hostdev mode='subsystem' type='usb'> (domain_usbdev.c): a host USB
+ * device found by vendor/product or by bus/device (0 = not given). */
+typedef struct {
+    bool managed;
+    char *startup_policy; /* <source startupPolicy=>, NULL = none */
+    char *guest_reset; /* <source guestReset=>, NULL = none */
+    guint vendor; /* 0 = not given (then product is not either) */
+    guint product;
+    guint bus;
+    guint device;
+    VrtDomainDeviceInfo info;
+} VrtDomainUsbHostdevDef;
+
+typedef enum {
+    VRT_REDIRDEV_SPICEVMC = 0,
+    VRT_REDIRDEV_TCP,
+    VRT_REDIRDEV_UNIX,
+} VrtDomainRedirdevType;
+extern const char *const vrt_redirdev_type_names[];
+
+/* <redirdev bus='usb'> (domain_usbdev.c) */
+typedef struct {
+    VrtDomainRedirdevType type;
+    char *host; /* tcp */
+    char *service; /* tcp */
+    char *path; /* unix */
+    bool bind; /* tcp, unix: <source mode='bind'> */
+    bool telnet; /* tcp: <protocol type='telnet'> */
+    VrtDomainDeviceInfo info;
+} VrtDomainRedirdevDef;
+
+/* <redirfilter><usbdev>: -1 = any */
+typedef struct {
+    int usb_class;
+    int vendor;
+    int product;
+    int version; /* BCD, 0x0110 for 1.10 */
+    bool allow;
+} VrtDomainRedirFilterRule;
+
+typedef enum {
+    VRT_SMARTCARD_HOST = 0,
+    VRT_SMARTCARD_HOST_CERTIFICATES,
+    VRT_SMARTCARD_PASSTHROUGH,
+} VrtDomainSmartcardMode;
+
+/* <smartcard> (domain_smartcard.c) */
+typedef struct {
+    VrtDomainSmartcardMode mode;
+    char *certificates[3]; /* host-certificates */
+    char *database; /* host-certificates <database>, NULL = none */
+    VrtDomainRedirdevDef *passthru; /* passthrough: its chardev (info unused) */
+    bool has_ccid; /* <address type='ccid'> */
+    guint ccid_controller;
+    guint ccid_slot;
+    VrtDomainDeviceInfo info; /* only read, to refuse another address type (no alias: libvirt's schema has none) */
+} VrtDomainSmartcardDef;
+
+void vrt_domain_smartcard_free(VrtDomainSmartcardDef *s);
+void vrt_domain_usb_hostdev_free(VrtDomainUsbHostdevDef *h);
+void vrt_domain_redirdev_free(VrtDomainRedirdevDef *r);
 
 /* <hub type='usb'> (domain_hub.c): a usb-hub of 8 ports on a USB port */
 typedef struct {

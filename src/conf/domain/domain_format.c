@@ -231,6 +231,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
     vrt_format_filesystems(f, def);
     for (guint i = 0; i < def->nets->len; i++)
         vrt_format_net(f, def->nets->pdata[i]);
+    vrt_format_smartcards(f, def);
     for (guint i = 0; i < def->serials->len; i++)
         vrt_format_chr(f, def->serials->pdata[i]);
     for (guint i = 0; i < def->parallels->len; i++)
@@ -253,6 +254,8 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         if (!h->parent_net)
             vrt_format_hostdev(f, h);
     }
+    vrt_format_usb_hostdevs(f, def);
+    vrt_format_redirdevs(f, def);
     vrt_format_hubs(f, def);
     if (def->watchdog)
         vrt_format_watchdog(f, def->watchdog);

@@ -101,6 +101,25 @@ bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
 /* <vsock> (domain_vsock.c) */
 bool vrt_parse_vsock(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* USB hostdevs, <redirdev>, <redirfilter> (domain_usbdev.c): true with
+ * *handled set when node is one of them and was read into def. */
+bool vrt_parse_usb_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
+/* The chardev of a redirdev or a passthrough smartcard (r->type set):
+ * <source> and <protocol> read (1), not one of them (0), error (-1);
+ * then the checks of the whole, and its writing. */
+int vrt_usb_chr_parse_child(xmlNodePtr c, VrtDomainRedirdevDef *r, GError **error);
+bool vrt_usb_chr_check(const VrtDomainRedirdevDef *r, GError **error);
+/* <smartcard> (domain_smartcard.c) */
+bool vrt_parse_smartcard(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* Each smartcard without an address gets the next slot of ccid
+ * controller 0, and each ccid controller a smartcard names is added. */
+void vrt_smartcards_assign(VrtDomainDef *def);
+/* A USB host device listed twice (libvirt's check) */
+bool vrt_validate_usb_devices(const VrtDomainDef *def, GError **error);
+/* The USB hostdevs' infos (redirdevs false) or the redirdevs' (true), for
+ * the USB port assignment */
+void vrt_usb_devices_add_infos(VrtDomainDef *def, GPtrArray *infos, bool redirdevs);
+void vrt_usb_devices_assign_aliases(VrtDomainDef *def);
 /* <hub type='usb'> (domain_hub.c) */
 bool vrt_parse_hub(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* The USB ports of def's hubs and of infos (VrtDomainDeviceInfo*, every
@@ -182,6 +201,10 @@ void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);
 bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);
 void vrt_format_panics(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_hubs(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_usb_hostdevs(VrtFmt *f, const VrtDomainDef *def);
+void vrt_usb_chr_format_source(VrtFmt *f, const VrtDomainRedirdevDef *r);
+void vrt_format_smartcards(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_redirdevs(VrtFmt *f, const VrtDomainDef *def); /* and <redirfilter> */
 void vrt_format_vsock(VrtFmt *f, const VrtDomainDef *def);
 /* A device's boot order, alias and address, as every device ends
  * (domain_format_dev.c), and whether it writes anything. */

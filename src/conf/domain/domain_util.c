@@ -48,7 +48,7 @@ const char *const vrt_cpu_mode_names[] = {
 };
 const char *const vrt_boot_dev_names[] = { "hd", "cdrom", "network", "fd", NULL };
 const char *const vrt_controller_type_names[] = {
-    "pci", "usb", "scsi", "sata", "ide", "virtio-serial", "fdc", NULL,
+    "pci", "usb", "scsi", "sata", "ide", "virtio-serial", "fdc", "ccid", NULL,
 };
 const char *const vrt_chr_type_names[] = { "pty", "file", "unix", "tcp", "udp", "null", "stdio", NULL };
 const char *const vrt_chr_device_names[] = { "serial", "console", "channel", "parallel", NULL };

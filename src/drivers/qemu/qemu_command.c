@@ -324,6 +324,7 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
         break;
     case VRT_DOMAIN_CONTROLLER_IDE: return true; /* built into pc (PIIX) */
     case VRT_DOMAIN_CONTROLLER_FDC: return build_fdc(b, c, error);
+    case VRT_DOMAIN_CONTROLLER_CCID: return vrt_qemu_command_ccid_refuse(c, error);
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
         dev = device_new("virtio-serial-pci");
         vrt_qemu_virtio_options(dev, &c->virtio);
@@ -1828,6 +1829,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         for (guint i = 0; i < hubs->len; i++)
             arg_json(&b, "-device", hubs->pdata[i]);
     }
+    ok = ok && vrt_qemu_command_usbdev_refuse(def, error);
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)

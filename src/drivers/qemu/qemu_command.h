@@ -58,6 +58,12 @@ bool vrt_qemu_command_panic_devices(const VrtDomainDef *def, GPtrArray *devices)
 JsonObject *vrt_qemu_command_vsock_device(const VrtDomainDef *def, const char *vhost_path, GError **error);
 /* The usb-hub -device of each <hub> on its controller's bus and port. */
 void vrt_qemu_command_hub_devices(const VrtDomainDef *def, GPtrArray *devices);
+/* Refuses a USB <hostdev> or a <redirdev> by name (qemu_command_usbdev.c,
+ * VIR_ERR_CONFIG_UNSUPPORTED). */
+bool vrt_qemu_command_usbdev_refuse(const VrtDomainDef *def, GError **error);
+/* Refuses a ccid controller (and so any <smartcard>) by name: vrt does
+ * not start QEMU's usb-ccid reader. */
+bool vrt_qemu_command_ccid_refuse(const VrtDomainControllerDef *c, GError **error);
 /* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
 /* Refuses a video <acceleration> QEMU here cannot give (virgl needs OpenGL

@@ -208,6 +208,31 @@ test_virtualport_refused(void)
     g_assert_nonnull(strstr(err->message, "<virtualport type='openvswitch'>"));
 }
 
+/* USB devices from outside the guest and smartcards, which vrt does not
+ * give QEMU, are refused at start naming the device, not dropped. */
+static void
+test_usbdev_refused(void)
+{
+    static const struct {
+        const char *file;
+        const char *want;
+    } cases[] = {
+        { "usb-hostdev-refused", "USB host device 'hostdev0' (bus 14 device 6) is not supported" },
+        { "redirdev-refused", "redirected USB device 'redir0' (type 'tcp') is not supported" },
+        { "smartcard-refused", "controller 'ccid0' (the smartcard reader) is not supported" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) err = NULL;
+        g_auto(GStrv) argv = build_for(cases[i].file, &err);
+
+        g_assert_null(argv);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+        if (!strstr(err->message, cases[i].want))
+            g_error("%s: '%s' lacks '%s'", cases[i].file, err->message, cases[i].want);
+    }
+}
+
 /* QEMU's usb-storage does not start without a drive: an empty USB cdrom
  * is refused by name at start, not passed to fail in QEMU. */
 static void
@@ -608,6 +633,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/monitor-fd", test_monitor_fd);
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);
+    g_test_add_func("/qemu/command/usbdev-refused", test_usbdev_refused);
     g_test_add_func("/qemu/command/iotune-args", test_iotune_args);
     g_test_add_func("/qemu/command/usb-cdrom-empty-refused", test_usb_cdrom_empty_refused);
     g_test_add_func("/qemu/command/sd-disk-refused", test_sd_disk_refused);

@@ -549,6 +549,7 @@ typedef struct _VrtDomainDef {
     char *metadata; /* <metadata> kept verbatim (XML text), NULL */
 
     guint64 memory_kib; /* <memory> */
+    VrtTristate dump_core; /* <memory dumpCore='on|off'> (QEMU's dump-guest-core; default off) */
     guint64 current_memory_kib; /* <currentMemory>; == memory_kib when absent */
     guint vcpus; /* <vcpu> */
     guint current_vcpus; /* <vcpu current=>; == vcpus when absent */

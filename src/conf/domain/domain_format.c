@@ -305,7 +305,11 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     if (def->metadata)
         vrt_fmt_line(&f, "%s", def->metadata);
     vrt_format_max_memory(&f, def);
-    vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
+    if (def->dump_core != VRT_TRISTATE_DEFAULT)
+        vrt_fmt_line(&f, "<memory dumpCore='%s' unit='KiB'>%" G_GUINT64_FORMAT "</memory>",
+                     def->dump_core == VRT_TRISTATE_YES ? "on" : "off", def->memory_kib);
+    else
+        vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
     vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>", def->current_memory_kib);
     vrt_domain_tune_format_mem(buf, f.indent, def->tune);
     vrt_format_memory_backing(&f, def->mem);

@@ -50,15 +50,13 @@ mem_unit_scale(const char *unit)
 
 /* A scaled memory value into KiB, rounded up as libvirt does. */
 static bool
-parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
+parse_memory_value(xmlNodePtr node, guint64 *kib, GError **error)
 {
     g_autofree char *unit = vrt_xml_prop(node, "unit");
     g_autofree char *text = g_strstrip(vrt_xml_text(node));
     guint64 scale = 0, value;
     char *end = NULL;
 
-    if (!vrt_xml_check_attrs(node, error, "unit", NULL))
-        return false;
     scale = unit ? mem_unit_scale(unit) : 1024;
     if (!scale) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown suffix '%s' in <%s>", unit, (const char *)node->name);
@@ -78,6 +76,13 @@ parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
     }
     *kib = (value * scale + 1023) / 1024;
     return true;
+}
+
+/* The same, for an element whose only attribute is unit */
+static bool
+parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
+{
+    return vrt_xml_check_attrs(node, error, "unit", NULL) && parse_memory_value(node, kib, error);
 }
 
 static bool
@@ -911,8 +916,17 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         def->metadata = dump_metadata(c, error);
         return def->metadata != NULL;
     }
-    if (vrt_xml_is(c, "memory"))
-        return parse_memory(c, &def->memory_kib, error);
+    if (vrt_xml_is(c, "memory")) {
+        g_autofree char *dump = vrt_xml_prop(c, "dumpCore");
+
+        if (dump && !g_str_equal(dump, "on") && !g_str_equal(dump, "off")) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'dumpCore' in element 'memory': '%s'.",
+                          dump);
+            return false;
+        }
+        def->dump_core = !dump ? VRT_TRISTATE_DEFAULT : g_str_equal(dump, "on") ? VRT_TRISTATE_YES : VRT_TRISTATE_NO;
+        return vrt_xml_check_attrs(c, error, "unit", "dumpCore", NULL) && parse_memory_value(c, &def->memory_kib, error);
+    }
     if (vrt_xml_is(c, "idmap"))
         return vrt_parse_idmap(c, def, error);
     if (vrt_xml_is(c, "maxMemory"))

@@ -1442,14 +1442,25 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
     guint64 page_kib = 0;
     bool huge = vrt_domain_mem_page_kib(mem, cell, &page_kib) && page_kib != (guint64)sysconf(_SC_PAGESIZE) / 1024;
     bool memfd = huge || g_strcmp0(mem->source_type, "memfd") == 0;
+    /* hugepages stay memfd's hugetlb (vrt knows no hugetlbfs mounts); a
+     * file source is otherwise a file in the domain's memory directory */
+    bool file = !huge && g_strcmp0(mem->source_type, "file") == 0;
     const char *access = cell_access ? cell_access : mem->access_mode;
     const VrtDomainMemnode *memnode = cell >= 0 ? vrt_domain_tune_memnode(b->def->tune, (guint)cell) : NULL;
     const VrtDomainNumaCell *c =
         cell >= 0 && (guint)cell < mem->cells->len ? g_ptr_array_index(mem->cells, cell) : NULL;
     VrtTristate cell_discard = c ? (VrtTristate)c->discard : VRT_TRISTATE_DEFAULT;
 
-    json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
+    json_object_set_string_member(o, "qom-type",
+                                  file    ? "memory-backend-file"
+                                  : memfd ? "memory-backend-memfd"
+                                          : "memory-backend-ram");
     json_object_set_string_member(o, "id", id);
+    if (file) {
+        g_autofree char *path = g_build_filename(b->opts->memory_dir ? b->opts->memory_dir : "", id, NULL);
+
+        json_object_set_string_member(o, "mem-path", path);
+    }
     if (huge)
         json_object_set_boolean_member(o, "hugetlb", TRUE);
     if (huge && page_kib)
@@ -1730,6 +1741,11 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
                       "give the <vcpu> cpuset and <numatune> nodeset instead");
         return NULL;
     }
+    if (def->mem && g_strcmp0(def->mem->source_type, "file") == 0 && !opts->memory_dir) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<memoryBacking><source type='file'/> needs a memory directory, which this start has not");
+        return NULL;
+    }
     arg(&b, opts->emulator);
     argf(&b, "-name");
     argf(&b, "guest=%s,debug-threads=on", name);
@@ -1746,7 +1762,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     /* <bios useserial='yes'>: SeaBIOS's output on the serial port */
     if (def->os.bios_useserial == VRT_TRISTATE_YES)
         g_string_append(features_machine, ",graphics=off");
-    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s%s", machine, firmware, memory,
+    /* <memory dumpCore>: off unless asked, libvirt's dump_guest_core default */
+    argf(&b, "%s,usb=off,dump-guest-core=%s%s%s%s%s%s", machine, def->dump_core == VRT_TRISTATE_YES ? "on" : "off",
+         firmware, memory,
          (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
          : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"

@@ -54,11 +54,13 @@ static GStrv
 build_for(const char *name, GError **error)
 {
     g_autofree char *monitor = g_strdup_printf("/run/vrt/qemu/%s.monitor", name);
+    g_autofree char *ram = g_strdup_printf("/run/vrt/qemu/%s/ram", name);
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
         .monitor_path = monitor,
         .pidfile = NULL,
         .module_dir = module_dir,
+        .memory_dir = ram,
     };
 
     return build_file(name, &opts, error);
@@ -598,6 +600,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/q35-features", "q35-features", test_golden);
     g_test_add_data_func("/qemu/command/golden/numa-hugepages", "numa-hugepages", test_golden);
     g_test_add_data_func("/qemu/command/golden/memory-devices", "memory-devices", test_golden);
+    g_test_add_data_func("/qemu/command/golden/memory-file", "memory-file", test_golden);
     g_test_add_data_func("/qemu/command/golden/cpu-extras", "cpu-extras", test_golden);
     g_test_add_data_func("/qemu/command/golden/clock-timers", "clock-timers", test_golden);
     g_test_add_data_func("/qemu/command/golden/net-socket-rom", "net-socket-rom", test_golden);

@@ -275,6 +275,8 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->sounds);
     if (def->hubs)
         g_ptr_array_unref(def->hubs);
+    if (def->shmems)
+        g_ptr_array_unref(def->shmems);
     vrt_domain_vsock_free(def->vsock);
     if (def->panics)
         g_ptr_array_unref(def->panics);

@@ -644,6 +644,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *panics; /* VrtDomainPanicDef* (domain_devices_misc.c); NULL = none */
     struct VrtDomainLaunchSecurity *launch_security; /* <launchSecurity> (domain_launch_security.c); NULL */
     GPtrArray *hubs; /* VrtDomainHubDef* (domain_hub.c); NULL = none */
+    GPtrArray *shmems; /* VrtDomainShmemDef* (domain_shmem.c); NULL = none */
     struct _VrtDomainVsockDef *vsock; /* <vsock> (domain_vsock.c); NULL = none */
 } VrtDomainDef;
 
@@ -690,6 +691,27 @@ typedef struct {
     VrtDomainDeviceInfo info;
 } VrtDomainPanicDef;
 void vrt_domain_panic_free(VrtDomainPanicDef *p);
+
+/* <shmem name= role=> (domain_shmem.c): an ivshmem device */
+typedef enum {
+    VRT_SHMEM_IVSHMEM,
+    VRT_SHMEM_IVSHMEM_PLAIN,
+    VRT_SHMEM_IVSHMEM_DOORBELL
+} VrtShmemModel;
+typedef struct {
+    char *name;
+    char *role; /* "master", "peer"; NULL = default */
+    VrtShmemModel model; /* <model type=>; absent: ivshmem, as libvirt */
+    guint64 size; /* bytes; 0 = none (4 MiB filled in for all but doorbell) */
+    bool server; /* <server> */
+    char *server_path; /* <server path=>; NULL = libvirt's default */
+    bool msi; /* <msi> (set for a server, as libvirt's QEMU driver) */
+    guint vectors; /* <msi vectors=>, 0 = none */
+    VrtTristate ioeventfd; /* <msi ioeventfd=> */
+    VrtDomainDeviceInfo info;
+} VrtDomainShmemDef;
+void vrt_domain_shmem_free(VrtDomainShmemDef *s);
+extern const char *const vrt_shmem_model_names[];
 
 /* <vsock model='virtio'><cid auto= address=> (domain_vsock.c) */
 typedef struct _VrtDomainVsockDef {

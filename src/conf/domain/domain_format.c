@@ -262,6 +262,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_rng(f, def->rngs->pdata[i]);
     vrt_format_tpms(f, def);
     vrt_format_panics(f, def);
+    vrt_format_shmems(f, def);
     vrt_format_memory_devices(f, def);
     vrt_format_iommu(f, def->iommu);
     vrt_format_vsock(f, def);

@@ -48,16 +48,17 @@ mem_unit_scale(const char *unit)
     return scale;
 }
 
-/* A scaled memory value into KiB, rounded up as libvirt does. */
+/* A scaled value in bytes, its unit= (default_scale bytes without one) as
+ * libvirt's virParseScaledValue reads it. */
 static bool
-parse_memory_value(xmlNodePtr node, guint64 *kib, GError **error)
+parse_scaled_bytes(xmlNodePtr node, guint64 default_scale, guint64 *bytes, GError **error)
 {
     g_autofree char *unit = vrt_xml_prop(node, "unit");
     g_autofree char *text = g_strstrip(vrt_xml_text(node));
     guint64 scale = 0, value;
     char *end = NULL;
 
-    scale = unit ? mem_unit_scale(unit) : 1024;
+    scale = unit ? mem_unit_scale(unit) : default_scale;
     if (!scale) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown suffix '%s' in <%s>", unit, (const char *)node->name);
         return false;
@@ -70,11 +71,26 @@ parse_memory_value(xmlNodePtr node, guint64 *kib, GError **error)
     }
     /* libvirt's bound: the value in bytes fits a long long */
     if (value > (guint64)G_MAXINT64 / scale) {
-        vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text, unit ? unit : "KiB",
+        vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text,
+                      unit                 ? unit
+                      : default_scale == 1 ? "B"
+                                           : "KiB",
                       (const char *)node->name);
         return false;
     }
-    *kib = (value * scale + 1023) / 1024;
+    *bytes = value * scale;
+    return true;
+}
+
+/* A scaled memory value into KiB, rounded up as libvirt does. */
+static bool
+parse_memory_value(xmlNodePtr node, guint64 *kib, GError **error)
+{
+    guint64 bytes;
+
+    if (!parse_scaled_bytes(node, 1024, &bytes, error))
+        return false;
+    *kib = (bytes + 1023) / 1024;
     return true;
 }
 
@@ -750,6 +766,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
                 return false;
             continue;
         }
+        if (vrt_xml_is(c, "shmem")) {
+            if (!vrt_parse_shmem(ctx, c, def, error))
+                return false;
+            continue;
+        }
         if (vrt_xml_is(c, "hub")) {
             if (!vrt_parse_hub(ctx, c, def, error))
                 return false;
@@ -925,7 +946,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
             return false;
         }
         def->dump_core = !dump ? VRT_TRISTATE_DEFAULT : g_str_equal(dump, "on") ? VRT_TRISTATE_YES : VRT_TRISTATE_NO;
-        return vrt_xml_check_attrs(c, error, "unit", "dumpCore", NULL) && parse_memory_value(c, &def->memory_kib, error);
+        return vrt_xml_check_attrs(c, error, "unit", "dumpCore", NULL) &&
+               parse_memory_value(c, &def->memory_kib, error);
     }
     if (vrt_xml_is(c, "idmap"))
         return vrt_parse_idmap(c, def, error);
@@ -1263,4 +1285,10 @@ bool
 vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error)
 {
     return parse_memory(node, kib, error);
+}
+
+bool
+vrt_parse_scaled_bytes(xmlNodePtr node, guint64 *bytes, GError **error)
+{
+    return vrt_xml_check_attrs(node, error, "unit", NULL) && parse_scaled_bytes(node, 1, bytes, error);
 }

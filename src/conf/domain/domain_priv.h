@@ -99,6 +99,8 @@ bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
  * node is one of them and was read into def; *handled false otherwise. */
 bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
+/* <shmem> (domain_shmem.c) */
+bool vrt_parse_shmem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <vsock> (domain_vsock.c) */
 bool vrt_parse_vsock(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <hub type='usb'> (domain_hub.c) */
@@ -117,6 +119,8 @@ bool vrt_parse_qemu_commandline(xmlNodePtr node, VrtDomainDef *def, GError **err
 /* A scaled size (unit=, KiB by default) into KiB rounded up, as
  * libvirt's virParseScaledValue reads <memory> and <pcihole64>. */
 bool vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error);
+/* The same in bytes, bytes without a unit (libvirt's scale 1: <shmem><size>) */
+bool vrt_parse_scaled_bytes(xmlNodePtr node, guint64 *bytes, GError **error);
 /* ---- <seclabel> (domain_seclabel.c) -------------------------------- */
 
 /* A domain's <seclabel> (there may be one per model). */
@@ -182,6 +186,7 @@ void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);
 bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);
 void vrt_format_panics(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_hubs(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_shmems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_vsock(VrtFmt *f, const VrtDomainDef *def);
 /* A device's boot order, alias and address, as every device ends
  * (domain_format_dev.c), and whether it writes anything. */

@@ -521,6 +521,56 @@ test_clock_offsets(void)
                    "unsupported pit tickpolicy 'merge'");
 }
 
+#define SHMEM(x) HEAD "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>" x "</devices></domain>"
+
+/* <shmem>: libvirt's QEMU defaults filled in (4 MiB, the legacy model, a
+ * doorbell's msi with ioeventfd), a PCI slot each; its refusals */
+static void
+test_shmem(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def =
+        vrt_domain_def_parse(SHMEM("<shmem name='a'/><shmem name='b' role='peer'><model type='ivshmem-plain'/>"
+                                   "<size unit='M'>128</size></shmem><shmem name='c'><model type='ivshmem-doorbell'/>"
+                                   "<server path='/tmp//c-sock/'/><msi vectors='16'/></shmem>"),
+                             0, &error);
+    g_autofree char *out = NULL;
+
+    g_assert_no_error(error);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    vrt_test_assert_validates(out, "domain", "shmem");
+    g_assert_nonnull(strstr(out, "<shmem name='a'>\n      <model type='ivshmem'/>\n      <size unit='M'>4</size>\n"
+                                 "      <address type='pci' domain='0x0000' bus='0x00'"));
+    g_assert_nonnull(strstr(out, "<shmem name='b' role='peer'>\n      <model type='ivshmem-plain'/>\n"
+                                 "      <size unit='M'>128</size>\n"));
+    g_assert_nonnull(strstr(out, "<model type='ivshmem-doorbell'/>\n      <server path='/tmp/c-sock'/>\n"
+                                 "      <msi vectors='16' ioeventfd='on'/>\n"));
+    {
+        /* what vrt writes reads back to the same */
+        g_autoptr(VrtDomainDef) again = vrt_domain_def_parse(out, 0, &error);
+        g_autofree char *out2 = NULL;
+
+        g_assert_no_error(error);
+        out2 = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &error);
+        g_assert_cmpstr(out2, ==, out);
+    }
+    assert_refused(SHMEM("<shmem/>"), VIR_ERR_XML_ERROR, "shmem element must contain 'name' attribute");
+    assert_refused(SHMEM("<shmem name='x'><msi/></shmem>"), VIR_ERR_XML_ERROR,
+                   "msi option is only supported with a server");
+    assert_refused(SHMEM("<shmem name='x'><model type='ivshmem-doorbell'/></shmem>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "shmem model 'ivshmem-doorbell' is supported only with server option enabled");
+    assert_refused(SHMEM("<shmem name='x'><model type='ivshmem-plain'/><server/></shmem>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "shmem model 'ivshmem-plain' is supported only with server option disabled");
+    assert_refused(SHMEM("<shmem name='x'><model type='ivshmem-doorbell'/><size>1048576</size><server/></shmem>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "shmem model 'ivshmem-doorbell' does not support size setting");
+    assert_refused(SHMEM("<shmem name='x' role='boss'><model type='ivshmem-plain'/></shmem>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'role' in element 'shmem': 'boss'.");
+    assert_refused(SHMEM("<shmem name='x'><model type='ivshmem-fancy'/></shmem>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'type' in element 'model': 'ivshmem-fancy'.");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -543,5 +593,6 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/features/refusals", test_features_refusals);
     g_test_add_func("/domelems/virtio-driver-order", test_virtio_driver_order);
     g_test_add_func("/domelems/virtio-driver-refusals", test_virtio_driver_refusals);
+    g_test_add_func("/domelems/shmem", test_shmem);
     return g_test_run();
 }

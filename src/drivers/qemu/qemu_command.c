@@ -1746,6 +1746,21 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
                       "<memoryBacking><source type='file'/> needs a memory directory, which this start has not");
         return NULL;
     }
+    /* <shmem>: the host side (a /dev/shm object shared with other guests,
+     * an ivshmem server's socket) is not vrt's to set up; QEMU 7.2 has no
+     * legacy ivshmem at all, which libvirt says in its words */
+    for (guint i = 0; def->shmems && i < def->shmems->len; i++) {
+        const VrtDomainShmemDef *s = def->shmems->pdata[i];
+
+        if (s->model == VRT_SHMEM_IVSHMEM)
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "ivshmem device is not supported with this QEMU binary");
+        else
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "shmem device '%s' (%s) is not supported: vrt does not set up shared memory for ivshmem",
+                          s->name, vrt_shmem_model_names[s->model]);
+        return NULL;
+    }
     arg(&b, opts->emulator);
     argf(&b, "-name");
     argf(&b, "guest=%s,debug-threads=on", name);
@@ -1764,8 +1779,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         g_string_append(features_machine, ",graphics=off");
     /* <memory dumpCore>: off unless asked, libvirt's dump_guest_core default */
     argf(&b, "%s,usb=off,dump-guest-core=%s%s%s%s%s%s", machine, def->dump_core == VRT_TRISTATE_YES ? "on" : "off",
-         firmware, memory,
-         (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
+         firmware, memory, (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
          : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"
                                            : "",

@@ -645,6 +645,8 @@ typedef struct _VrtDomainDef {
     struct VrtDomainLaunchSecurity *launch_security; /* <launchSecurity> (domain_launch_security.c); NULL */
     GPtrArray *hubs; /* VrtDomainHubDef* (domain_hub.c); NULL = none */
     GPtrArray *shmems; /* VrtDomainShmemDef* (domain_shmem.c); NULL = none */
+    GPtrArray *sysinfos; /* VrtDomainSysinfoDef* (domain_sysinfo.c); NULL = none */
+    char *smbios_mode; /* <os><smbios mode=>: emulate, host, sysinfo; NULL = none */
     struct _VrtDomainVsockDef *vsock; /* <vsock> (domain_vsock.c); NULL = none */
 } VrtDomainDef;
 
@@ -691,6 +693,24 @@ typedef struct {
     VrtDomainDeviceInfo info;
 } VrtDomainPanicDef;
 void vrt_domain_panic_free(VrtDomainPanicDef *p);
+
+/* <sysinfo type='smbios|fwcfg'> (domain_sysinfo.c). A smbios section is
+ * a table parallel to its vrt_sysinfo_*_keys, "" where an entry is absent;
+ * NULL when the section has no entry. fwcfg: three parallel tables, a
+ * value or a file "" when absent. */
+typedef struct {
+    bool fwcfg;
+    GStrv bios, system, chassis; /* vrt_sysinfo_bios_keys, _system_keys, _chassis_keys */
+    GPtrArray *boards; /* GStrv per <baseBoard>, vrt_sysinfo_board_keys; NULL = none */
+    GStrv oem; /* <oemStrings> entries; NULL = none */
+    bool bios_seen, system_seen, chassis_seen, oem_seen; /* libvirt reads the first of each */
+    GStrv fw_names, fw_values, fw_files;
+} VrtDomainSysinfoDef;
+void vrt_domain_sysinfo_free(VrtDomainSysinfoDef *s);
+extern const char *const vrt_sysinfo_bios_keys[];
+extern const char *const vrt_sysinfo_system_keys[];
+extern const char *const vrt_sysinfo_board_keys[];
+extern const char *const vrt_sysinfo_chassis_keys[];
 
 /* <shmem name= role=> (domain_shmem.c): an ivshmem device */
 typedef enum {

@@ -51,6 +51,8 @@ format_os(VrtFmt *f, const VrtDomainDef *def)
             g_string_append_printf(a, " rebootTimeout='%d'", def->os.bios_reboot_timeout);
         vrt_fmt_line(f, "<bios%s/>", a->str);
     }
+    if (def->smbios_mode)
+        vrt_fmt_line(f, "<smbios mode='%s'/>", def->smbios_mode);
     f->indent--;
     vrt_fmt_line(f, "</os>");
 }
@@ -323,6 +325,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
         vrt_fmt_line(&f, "<vcpu placement='%s'%s>%u</vcpu>", placement, vcpu_cpuset, def->vcpus);
     vrt_format_iothreads(&f, def);
     vrt_domain_tune_format_cpu(buf, f.indent, def->tune);
+    vrt_format_sysinfos(&f, def);
     format_os(&f, def);
     vrt_format_idmap(&f, def);
     format_features(&f, def);

@@ -233,6 +233,9 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
             /* libvirt keeps the timeout only with the menu on */
             if (def->os.bootmenu != VRT_TRISTATE_YES)
                 def->os.bootmenu_timeout = -1;
+        } else if (vrt_xml_is(c, "smbios")) {
+            if (!vrt_parse_os_smbios(c, def, error))
+                return false;
         } else if (vrt_xml_is(c, "bios")) {
             if (!vrt_xml_check_attrs(c, error, "useserial", "rebootTimeout", NULL) ||
                 !vrt_xml_prop_tristate(c, "useserial", false, &def->os.bios_useserial, error) ||
@@ -951,6 +954,8 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
     }
     if (vrt_xml_is(c, "idmap"))
         return vrt_parse_idmap(c, def, error);
+    if (vrt_xml_is(c, "sysinfo"))
+        return vrt_parse_sysinfo(c, def, error);
     if (vrt_xml_is(c, "maxMemory"))
         return vrt_parse_max_memory(c, def, error);
     if (vrt_xml_is(c, "currentMemory")) {
@@ -1181,6 +1186,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU topology doesn't match maximum vcpu count");
         return false;
     }
+    if (!vrt_domain_sysinfo_post_parse(def, &have_uuid, error))
+        return false;
     if (!have_uuid)
         vrt_uuid_generate(def->uuid);
     if (!check_boot_orders(def, error))
@@ -1237,9 +1244,9 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
     }
     VRT_XML_FOREACH_CHILD(c, root)
     {
-        /* every top-level element but <seclabel> (one per model) is a
-         * singleton in libvirt's schema */
-        if (!vrt_xml_is(c, "seclabel") && !g_hash_table_add(seen, (gpointer)c->name)) {
+        /* every top-level element but <seclabel> (one per model) and
+         * <sysinfo> (one per type) is a singleton in libvirt's schema */
+        if (!vrt_xml_is(c, "seclabel") && !vrt_xml_is(c, "sysinfo") && !g_hash_table_add(seen, (gpointer)c->name)) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "element <%s> (line %ld) appears more than once",
                           (const char *)c->name, xmlGetLineNo(c));
             goto out;

@@ -99,6 +99,11 @@ bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
  * node is one of them and was read into def; *handled false otherwise. */
 bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
+/* <sysinfo> and <os><smbios> (domain_sysinfo.c); the post-parse takes
+ * the system uuid as the domain's when it has none, else checks them */
+bool vrt_parse_sysinfo(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_os_smbios(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_domain_sysinfo_post_parse(VrtDomainDef *def, bool *have_uuid, GError **error);
 /* <shmem> (domain_shmem.c) */
 bool vrt_parse_shmem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <vsock> (domain_vsock.c) */
@@ -187,6 +192,7 @@ bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);
 void vrt_format_panics(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_hubs(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_shmems(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_sysinfos(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_vsock(VrtFmt *f, const VrtDomainDef *def);
 /* A device's boot order, alias and address, as every device ends
  * (domain_format_dev.c), and whether it writes anything. */

@@ -571,6 +571,59 @@ test_shmem(void)
                    "Invalid value for attribute 'type' in element 'model': 'ivshmem-fancy'.");
 }
 
+#define SYSINFO(uuid, x)                                                 \
+    "<domain type='qemu'><name>t</name>" uuid "<memory>65536</memory>" x \
+    "<os><type arch='x86_64' machine='pc'>hvm</type><smbios mode='sysinfo'/></os></domain>"
+
+/* <sysinfo>: libvirt's entries in its order (unknown and empty ones left
+ * out as libvirt's XPath reads leave them), the system uuid becoming the
+ * domain's; fwcfg entries; the refusals */
+static void
+test_sysinfo(void)
+{
+    g_autofree char *out = roundtrip(SYSINFO(
+        "", "<sysinfo type='smbios'><system><entry name='family'>F</entry><entry name='bogus'>x</entry>"
+            "<entry name='uuid'>C7A5FDBD-EDAF-9455-926A-D65C16DB1809</entry><entry name='sku'></entry></system>"
+            "<bios><entry name='release'>1.2</entry><entry name='vendor'>V&amp;W</entry></bios>"
+            "<baseBoard><entry name='asset'>A</entry></baseBoard><baseBoard><entry name='serial'>S</entry></baseBoard>"
+            "<oemStrings><entry>a,b</entry></oemStrings></sysinfo>"
+            "<sysinfo type='fwcfg'><entry name='opt/x'>v</entry><entry name='opt/y' file='/f'/></sysinfo>"));
+
+    g_assert_nonnull(strstr(out, "<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>"));
+    g_assert_nonnull(strstr(out, "  <sysinfo type='smbios'>\n    <bios>\n      <entry name='vendor'>V&amp;W</entry>\n"
+                                 "      <entry name='release'>1.2</entry>\n    </bios>\n    <system>\n"
+                                 "      <entry name='uuid'>c7a5fdbd-edaf-9455-926a-d65c16db1809</entry>\n"
+                                 "      <entry name='family'>F</entry>\n    </system>\n    <baseBoard>\n"
+                                 "      <entry name='asset'>A</entry>\n    </baseBoard>\n    <baseBoard>\n"
+                                 "      <entry name='serial'>S</entry>\n    </baseBoard>\n    <oemStrings>\n"
+                                 "      <entry>a,b</entry>\n    </oemStrings>\n  </sysinfo>\n"
+                                 "  <sysinfo type='fwcfg'>\n    <entry name='opt/x'>v</entry>\n"
+                                 "    <entry name='opt/y' file='/f'/>\n  </sysinfo>\n  <os>"));
+    g_assert_nonnull(strstr(out, "<smbios mode='sysinfo'/>\n  </os>"));
+    {
+        g_autofree char *again = roundtrip(out);
+
+        g_assert_cmpstr(again, ==, out);
+    }
+    assert_refused(SYSINFO("<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1808</uuid>",
+                           "<sysinfo type='smbios'><system><entry name='uuid'>c7a5fdbd-edaf-9455-926a-d65c16db1809"
+                           "</entry></system></sysinfo>"),
+                   VIR_ERR_XML_DETAIL, "UUID mismatch between <uuid> and <sysinfo>");
+    assert_refused(SYSINFO("", "<sysinfo type='smbios'><system><entry name='uuid'>nope</entry></system></sysinfo>"),
+                   VIR_ERR_XML_DETAIL, "malformed <sysinfo> uuid element");
+    assert_refused(SYSINFO("", "<sysinfo type='smbios'><bios><entry name='date'>13/01/2020</entry></bios></sysinfo>"),
+                   VIR_ERR_XML_DETAIL, "Invalid BIOS 'date' format");
+    assert_refused(SYSINFO("", "<sysinfo type='fwcfg'><entry>v</entry></sysinfo>"), VIR_ERR_XML_ERROR,
+                   "Firmware entry is missing 'name' attribute");
+    assert_refused(SYSINFO("", "<sysinfo type='fwcfg'><entry name='opt/x'/></sysinfo>"), VIR_ERR_XML_ERROR,
+                   "Firmware entry must have either value or 'file' attribute");
+    assert_refused(SYSINFO("", "<sysinfo type='dmi'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'type' in element 'sysinfo': 'dmi'.");
+    assert_refused("<domain type='qemu'><name>t</name><memory>65536</memory><os><type>hvm</type>"
+                   "<smbios mode='guess'/></os></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "unknown smbios mode 'guess'");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -594,5 +647,6 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/virtio-driver-order", test_virtio_driver_order);
     g_test_add_func("/domelems/virtio-driver-refusals", test_virtio_driver_refusals);
     g_test_add_func("/domelems/shmem", test_shmem);
+    g_test_add_func("/domelems/sysinfo", test_sysinfo);
     return g_test_run();
 }

@@ -1425,6 +1425,97 @@ build_firmware(CmdBuilder *b)
     return g_string_free(machine, FALSE);
 }
 
+/* ---- <sysinfo>: SMBIOS tables and fw_cfg entries ---- */
+
+/* "type=N,key=value..." of one smbios section, commas in values doubled */
+static void
+smbios_table(CmdBuilder *b, guint type, const char *const *keys, GStrv values)
+{
+    g_autoptr(GString) t = g_string_new(NULL);
+
+    if (!values)
+        return;
+    g_string_printf(t, "type=%u", type);
+    for (guint i = 0; keys[i]; i++) {
+        g_autofree char *v = NULL;
+
+        if (!*values[i])
+            continue;
+        v = vrt_qemu_command_escape(values[i]);
+        g_string_append_printf(t, ",%s=%s", keys[i], v);
+    }
+    arg(b, "-smbios");
+    arg(b, t->str);
+}
+
+/* As libvirt: <os><smbios mode='sysinfo'/> gives QEMU the smbios sysinfo's
+ * tables (one baseboard at most); 'host' would copy the host's, which
+ * vrt does not; fwcfg entries go as -fw_cfg whatever the mode. */
+static bool
+build_sysinfo(CmdBuilder *b, GError **error)
+{
+    const VrtDomainDef *def = b->def;
+    const VrtDomainSysinfoDef *smbios = NULL;
+
+    for (guint i = 0; def->sysinfos && i < def->sysinfos->len; i++) {
+        const VrtDomainSysinfoDef *s = def->sysinfos->pdata[i];
+
+        if (!s->fwcfg && !smbios)
+            smbios = s;
+    }
+    if (g_strcmp0(def->smbios_mode, "host") == 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<smbios mode='host'/> is not supported: vrt does not copy the host's SMBIOS tables");
+        return false;
+    }
+    if (g_strcmp0(def->smbios_mode, "sysinfo") == 0) {
+        if (!smbios) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Domain '%s' sysinfo are not available", def->name);
+            return false;
+        }
+        if (smbios->boards && smbios->boards->len > 1) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "qemu does not support more than one entry to Type 2 in SMBIOS table");
+            return false;
+        }
+        smbios_table(b, 0, vrt_sysinfo_bios_keys, smbios->bios);
+        smbios_table(b, 1, vrt_sysinfo_system_keys, smbios->system);
+        for (guint i = 0; smbios->boards && i < smbios->boards->len; i++)
+            smbios_table(b, 2, vrt_sysinfo_board_keys, smbios->boards->pdata[i]);
+        smbios_table(b, 3, vrt_sysinfo_chassis_keys, smbios->chassis);
+        if (smbios->oem) {
+            g_autoptr(GString) t = g_string_new("type=11");
+
+            for (guint i = 0; smbios->oem[i]; i++) {
+                g_autofree char *v = vrt_qemu_command_escape(smbios->oem[i]);
+
+                g_string_append_printf(t, ",value=%s", v);
+            }
+            arg(b, "-smbios");
+            arg(b, t->str);
+        }
+    }
+    for (guint i = 0; def->sysinfos && i < def->sysinfos->len; i++) {
+        const VrtDomainSysinfoDef *s = def->sysinfos->pdata[i];
+
+        for (guint j = 0; s->fwcfg && s->fw_names && s->fw_names[j]; j++) {
+            g_autofree char *name = vrt_qemu_command_escape(s->fw_names[j]);
+            g_autofree char *value = vrt_qemu_command_escape(s->fw_values[j]);
+
+            /* QEMU would open the file as its own user, which vrt has not
+             * given it: refused by name rather than failing inside QEMU */
+            if (*s->fw_files[j]) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                              "fw_cfg entry '%s' from a file is not supported: give its value instead", s->fw_names[j]);
+                return false;
+            }
+            arg(b, "-fw_cfg");
+            argf(b, "name=%s,string=%s", name, value);
+        }
+    }
+    return true;
+}
+
 /* ---- memory: backends, NUMA nodes ---- */
 
 static void set_host_nodes(JsonObject *o, const char *nodeset, const char *policy);
@@ -1800,6 +1891,8 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     vrt_uuid_format(def->uuid, uuid);
     arg(&b, "-uuid");
     arg(&b, uuid);
+    if (!build_sysinfo(&b, error))
+        return NULL;
     arg(&b, "-no-user-config");
     arg(&b, "-nodefaults");
     arg(&b, "-chardev");

@@ -644,6 +644,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/numa-hugepages", "numa-hugepages", test_golden);
     g_test_add_data_func("/qemu/command/golden/memory-devices", "memory-devices", test_golden);
     g_test_add_data_func("/qemu/command/golden/memory-file", "memory-file", test_golden);
+    g_test_add_data_func("/qemu/command/golden/sysinfo", "sysinfo", test_golden);
     g_test_add_data_func("/qemu/command/golden/cpu-extras", "cpu-extras", test_golden);
     g_test_add_data_func("/qemu/command/golden/clock-timers", "clock-timers", test_golden);
     g_test_add_data_func("/qemu/command/golden/net-socket-rom", "net-socket-rom", test_golden);

@@ -1837,6 +1837,18 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
                       "<memoryBacking><source type='file'/> needs a memory directory, which this start has not");
         return NULL;
     }
+    /* I/O thread tuning: vrt's cgroup has no iothread children and it does
+     * not look up the threads' ids, so neither could be applied */
+    if (def->tune && def->tune->iothreadpins->len) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<cputune><iothreadpin> is not supported: vrt does not pin I/O threads");
+        return NULL;
+    }
+    if (def->tune && (def->tune->iothread_period || def->tune->iothread_quota)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<cputune><iothread_period>/<iothread_quota> are not supported: vrt has no I/O thread cgroups");
+        return NULL;
+    }
     /* <shmem>: the host side (a /dev/shm object shared with other guests,
      * an ivshmem server's socket) is not vrt's to set up; QEMU 7.2 has no
      * legacy ivshmem at all, which libvirt says in its words */

@@ -532,6 +532,7 @@ typedef struct {
     char *tickpolicy; /* NULL */
     VrtTristate present;
     char *track; /* rtc: "guest", "wall", "realtime"; NULL */
+    guint64 frequency; /* <timer frequency=> in Hz (tsc: QEMU's tsc-frequency); 0 = none */
 } VrtDomainTimerDef;
 
 #define VRT_DOMAIN_MAX_BOOT_DEVS 4

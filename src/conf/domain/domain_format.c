@@ -167,6 +167,9 @@ format_clock(VrtFmt *f, const VrtDomainDef *def)
             g_string_append_printf(attrs, " present='%s'", t->present == VRT_TRISTATE_YES ? "yes" : "no");
         if (t->track)
             g_string_append_printf(attrs, " track='%s'", t->track);
+        /* libvirt writes a frequency for the tsc timer alone */
+        if (t->frequency && g_str_equal(t->name, "tsc"))
+            g_string_append_printf(attrs, " frequency='%" G_GUINT64_FORMAT "'", t->frequency);
         vrt_fmt_line(f, "<timer %s/>", attrs->str);
     }
     f->indent--;

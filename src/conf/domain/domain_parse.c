@@ -629,10 +629,21 @@ parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
         VrtDomainTimerDef *t;
         if (!vrt_xml_is(c, "timer"))
             return vrt_xml_unsupported(c, error);
-        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", "track", NULL))
+        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", "track", "frequency", NULL))
             return false;
         t = g_new0(VrtDomainTimerDef, 1);
         g_ptr_array_add(def->clock.timers, t);
+        {
+            g_autofree char *freq = vrt_xml_prop(c, "frequency");
+
+            if (freq && !g_ascii_string_to_unsigned(freq, 10, 0, G_MAXUINT64, &t->frequency, NULL)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "Invalid value for attribute 'frequency' in element 'timer': '%s'. Expected "
+                              "non-negative integer value",
+                              freq);
+                return false;
+            }
+        }
         t->name = vrt_xml_prop(c, "name");
         t->tickpolicy = vrt_xml_prop(c, "tickpolicy");
         t->track = vrt_xml_prop(c, "track");

@@ -194,8 +194,14 @@ vrt_format_shmems(VrtFmt *f, const VrtDomainDef *def)
             vrt_fmt_line(f, "<shmem name='%s'>", name);
         f->indent++;
         vrt_fmt_line(f, "<model type='%s'/>", vrt_shmem_model_names[s->model]);
-        if (s->size)
+        /* libvirt writes MiB, which would turn a size below one (or not
+         * a whole number of them) into another: those are written exactly */
+        if (s->size && !(s->size & ((1 << 20) - 1)))
             vrt_fmt_line(f, "<size unit='M'>%" G_GUINT64_FORMAT "</size>", s->size >> 20);
+        else if (s->size && !(s->size & 1023))
+            vrt_fmt_line(f, "<size unit='K'>%" G_GUINT64_FORMAT "</size>", s->size >> 10);
+        else if (s->size)
+            vrt_fmt_line(f, "<size unit='B'>%" G_GUINT64_FORMAT "</size>", s->size);
         if (s->server && s->server_path) {
             g_autofree char *path = vrt_xml_escape(s->server_path);
 

@@ -532,7 +532,8 @@ test_shmem(void)
     g_autoptr(VrtDomainDef) def =
         vrt_domain_def_parse(SHMEM("<shmem name='a'/><shmem name='b' role='peer'><model type='ivshmem-plain'/>"
                                    "<size unit='M'>128</size></shmem><shmem name='c'><model type='ivshmem-doorbell'/>"
-                                   "<server path='/tmp//c-sock/'/><msi vectors='16'/></shmem>"),
+                                   "<server path='/tmp//c-sock/'/><msi vectors='16'/></shmem>"
+                                   "<shmem name='d'><model type='ivshmem-plain'/><size unit='K'>512</size></shmem>"),
                              0, &error);
     g_autofree char *out = NULL;
 
@@ -547,6 +548,8 @@ test_shmem(void)
                                  "      <size unit='M'>128</size>\n"));
     g_assert_nonnull(strstr(out, "<model type='ivshmem-doorbell'/>\n      <server path='/tmp/c-sock'/>\n"
                                  "      <msi vectors='16' ioeventfd='on'/>\n"));
+    /* below a MiB, libvirt's unit would write 0: written exactly */
+    g_assert_nonnull(strstr(out, "<size unit='K'>512</size>"));
     {
         /* what vrt writes reads back to the same */
         g_autoptr(VrtDomainDef) again = vrt_domain_def_parse(out, 0, &error);

@@ -65,3 +65,44 @@ def test_automatic_placement_refused_at_start(vrtd, tmp_path):
         assert "needs numad" in p.stderr
     finally:
         virsh(vrtd.uri, "undefine", "numad", check=False)
+
+
+FILE_BACKED = """<domain type='qemu'><name>{name}</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>
+<memory dumpCore='on' unit='MiB'>64</memory><vcpu>1</vcpu>
+<memoryBacking><source type='file'/><access mode='shared'/></memoryBacking>
+<sysinfo type='smbios'><system><entry name='manufacturer'>vrt test</entry></system></sysinfo>
+<os><type arch='x86_64' machine='pc'>hvm</type><smbios mode='sysinfo'/></os>
+<clock offset='utc'><timer name='tsc' frequency='1000000000'/></clock>
+<devices><memballoon model='none'/></devices></domain>"""
+
+
+def test_file_memory_sysinfo_start(vrtd, tmp_path):
+    """<source type='file'/>: QEMU's RAM is a shared file backend in the
+    domain's run directory; the SMBIOS system manufacturer and dumpCore reach
+    QEMU, and a <shmem> start is refused by name."""
+    path = tmp_path / "filemem.xml"
+    path.write_text(FILE_BACKED.format(name="filemem"))
+    virsh(vrtd.uri, "define", str(path))
+    try:
+        xml = virsh(vrtd.uri, "dumpxml", "filemem", "--inactive").stdout
+        assert "<memory dumpCore='on' unit='KiB'>65536</memory>" in xml
+        assert "<entry name='manufacturer'>vrt test</entry>" in xml
+        virsh(vrtd.uri, "start", "filemem")
+        memdevs = {m["id"]: m for m in qmp(vrtd.uri, "filemem", "query-memdev")}
+        assert memdevs["pc.ram"]["share"] is True
+        path_prop = qmp(vrtd.uri, "filemem", "qom-get", path="/objects/pc.ram", property="mem-path")
+        assert path_prop.endswith("/ram/pc.ram")
+        assert qmp(vrtd.uri, "filemem", "qom-get", path="/machine", property="dump-guest-core") is True
+    finally:
+        virsh(vrtd.uri, "destroy", "filemem", check=False)
+        virsh(vrtd.uri, "undefine", "filemem", check=False)
+    path.write_text("<domain type='qemu'><name>shm</name><memory unit='MiB'>64</memory>"
+                    "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                    "<shmem name='sh0'><model type='ivshmem-plain'/></shmem></devices></domain>")
+    virsh(vrtd.uri, "define", str(path))
+    try:
+        p = virsh(vrtd.uri, "start", "shm", check=False)
+        assert p.returncode != 0
+        assert "shmem device 'sh0'" in p.stderr
+    finally:
+        virsh(vrtd.uri, "undefine", "shm", check=False)

@@ -152,6 +152,9 @@ collect_refs(const VrtDomainDef *cdef)
                                                   : NEED_PCI,
                 NULL, "video '%s'", v->model);
     }
+    /* after the videos, as libvirt */
+    for (guint i = 0; def->shmems && i < def->shmems->len; i++)
+        add_ref(refs, &((VrtDomainShmemDef *)def->shmems->pdata[i])->info, NEED_PCI, NULL, "%s", "shmem");
     for (guint i = 0; i < def->serials->len; i++) {
         VrtDomainChrDef *s = def->serials->pdata[i];
         add_ref(refs, &s->info, g_strcmp0(s->target_type, "pci-serial") == 0 ? NEED_PCI : NEED_NONE, NULL, "serial %s",
@@ -960,6 +963,12 @@ assign_aliases(VrtDomainDef *def)
     if (def->vsock && !def->vsock->info.alias)
         def->vsock->info.alias = g_strdup("vsock0");
     vrt_usb_devices_assign_aliases(def);
+    /* libvirt names a shmem by its place among them */
+    for (guint i = 0; def->shmems && i < def->shmems->len; i++) {
+        VrtDomainShmemDef *s = def->shmems->pdata[i];
+        if (!s->info.alias)
+            s->info.alias = g_strdup_printf("shmem%u", i);
+    }
     /* libvirt names a hub, as a sound card, by its place among them */
     for (guint i = 0; def->hubs && i < def->hubs->len; i++) {
         VrtDomainHubDef *h = def->hubs->pdata[i];

@@ -283,6 +283,11 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_array_unref(def->redirfilter);
     if (def->smartcards)
         g_ptr_array_unref(def->smartcards);
+    if (def->shmems)
+        g_ptr_array_unref(def->shmems);
+    if (def->sysinfos)
+        g_ptr_array_unref(def->sysinfos);
+    g_free(def->smbios_mode);
     vrt_domain_vsock_free(def->vsock);
     if (def->panics)
         g_ptr_array_unref(def->panics);

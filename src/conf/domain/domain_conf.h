@@ -533,6 +533,7 @@ typedef struct {
     char *tickpolicy; /* NULL */
     VrtTristate present;
     char *track; /* rtc: "guest", "wall", "realtime"; NULL */
+    guint64 frequency; /* <timer frequency=> in Hz (tsc: QEMU's tsc-frequency); 0 = none */
 } VrtDomainTimerDef;
 
 #define VRT_DOMAIN_MAX_BOOT_DEVS 4
@@ -550,6 +551,7 @@ typedef struct _VrtDomainDef {
     char *metadata; /* <metadata> kept verbatim (XML text), NULL */
 
     guint64 memory_kib; /* <memory> */
+    VrtTristate dump_core; /* <memory dumpCore='on|off'> (QEMU's dump-guest-core; default off) */
     guint64 current_memory_kib; /* <currentMemory>; == memory_kib when absent */
     guint vcpus; /* <vcpu> */
     guint current_vcpus; /* <vcpu current=>; == vcpus when absent */
@@ -644,6 +646,9 @@ typedef struct _VrtDomainDef {
     GPtrArray *panics; /* VrtDomainPanicDef* (domain_devices_misc.c); NULL = none */
     struct VrtDomainLaunchSecurity *launch_security; /* <launchSecurity> (domain_launch_security.c); NULL */
     GPtrArray *hubs; /* VrtDomainHubDef* (domain_hub.c); NULL = none */
+    GPtrArray *shmems; /* VrtDomainShmemDef* (domain_shmem.c); NULL = none */
+    GPtrArray *sysinfos; /* VrtDomainSysinfoDef* (domain_sysinfo.c); NULL = none */
+    char *smbios_mode; /* <os><smbios mode=>: emulate, host, sysinfo; NULL = none */
     struct _VrtDomainVsockDef *vsock; /* <vsock> (domain_vsock.c); NULL = none */
     GPtrArray *usb_hostdevs; /* VrtDomainUsbHostdevDef* (domain_usbdev.c); NULL = none */
     GPtrArray *redirdevs; /* VrtDomainRedirdevDef* (domain_usbdev.c); NULL = none */
@@ -694,6 +699,45 @@ typedef struct {
     VrtDomainDeviceInfo info;
 } VrtDomainPanicDef;
 void vrt_domain_panic_free(VrtDomainPanicDef *p);
+
+/* <sysinfo type='smbios|fwcfg'> (domain_sysinfo.c). A smbios section is
+ * a table parallel to its vrt_sysinfo_*_keys, "" where an entry is absent;
+ * NULL when the section has no entry. fwcfg: three parallel tables, a
+ * value or a file "" when absent. */
+typedef struct {
+    bool fwcfg;
+    GStrv bios, system, chassis; /* vrt_sysinfo_bios_keys, _system_keys, _chassis_keys */
+    GPtrArray *boards; /* GStrv per <baseBoard>, vrt_sysinfo_board_keys; NULL = none */
+    GStrv oem; /* <oemStrings> entries; NULL = none */
+    bool bios_seen, system_seen, chassis_seen, oem_seen; /* libvirt reads the first of each */
+    GStrv fw_names, fw_values, fw_files;
+} VrtDomainSysinfoDef;
+void vrt_domain_sysinfo_free(VrtDomainSysinfoDef *s);
+extern const char *const vrt_sysinfo_bios_keys[];
+extern const char *const vrt_sysinfo_system_keys[];
+extern const char *const vrt_sysinfo_board_keys[];
+extern const char *const vrt_sysinfo_chassis_keys[];
+
+/* <shmem name= role=> (domain_shmem.c): an ivshmem device */
+typedef enum {
+    VRT_SHMEM_IVSHMEM,
+    VRT_SHMEM_IVSHMEM_PLAIN,
+    VRT_SHMEM_IVSHMEM_DOORBELL
+} VrtShmemModel;
+typedef struct {
+    char *name;
+    char *role; /* "master", "peer"; NULL = default */
+    VrtShmemModel model; /* <model type=>; absent: ivshmem, as libvirt */
+    guint64 size; /* bytes; 0 = none (4 MiB filled in for all but doorbell) */
+    bool server; /* <server> */
+    char *server_path; /* <server path=>; NULL = libvirt's default */
+    bool msi; /* <msi> (set for a server, as libvirt's QEMU driver) */
+    guint vectors; /* <msi vectors=>, 0 = none */
+    VrtTristate ioeventfd; /* <msi ioeventfd=> */
+    VrtDomainDeviceInfo info;
+} VrtDomainShmemDef;
+void vrt_domain_shmem_free(VrtDomainShmemDef *s);
+extern const char *const vrt_shmem_model_names[];
 
 /* <vsock model='virtio'><cid auto= address=> (domain_vsock.c) */
 typedef struct _VrtDomainVsockDef {

@@ -51,6 +51,8 @@ format_os(VrtFmt *f, const VrtDomainDef *def)
             g_string_append_printf(a, " rebootTimeout='%d'", def->os.bios_reboot_timeout);
         vrt_fmt_line(f, "<bios%s/>", a->str);
     }
+    if (def->smbios_mode)
+        vrt_fmt_line(f, "<smbios mode='%s'/>", def->smbios_mode);
     f->indent--;
     vrt_fmt_line(f, "</os>");
 }
@@ -165,6 +167,9 @@ format_clock(VrtFmt *f, const VrtDomainDef *def)
             g_string_append_printf(attrs, " present='%s'", t->present == VRT_TRISTATE_YES ? "yes" : "no");
         if (t->track)
             g_string_append_printf(attrs, " track='%s'", t->track);
+        /* libvirt writes a frequency for the tsc timer alone */
+        if (t->frequency && g_str_equal(t->name, "tsc"))
+            g_string_append_printf(attrs, " frequency='%" G_GUINT64_FORMAT "'", t->frequency);
         vrt_fmt_line(f, "<timer %s/>", attrs->str);
     }
     f->indent--;
@@ -265,6 +270,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
         vrt_format_rng(f, def->rngs->pdata[i]);
     vrt_format_tpms(f, def);
     vrt_format_panics(f, def);
+    vrt_format_shmems(f, def);
     vrt_format_memory_devices(f, def);
     vrt_format_iommu(f, def->iommu);
     vrt_format_vsock(f, def);
@@ -308,7 +314,11 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
     if (def->metadata)
         vrt_fmt_line(&f, "%s", def->metadata);
     vrt_format_max_memory(&f, def);
-    vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
+    if (def->dump_core != VRT_TRISTATE_DEFAULT)
+        vrt_fmt_line(&f, "<memory dumpCore='%s' unit='KiB'>%" G_GUINT64_FORMAT "</memory>",
+                     def->dump_core == VRT_TRISTATE_YES ? "on" : "off", def->memory_kib);
+    else
+        vrt_fmt_line(&f, "<memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>", def->memory_kib);
     vrt_fmt_line(&f, "<currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>", def->current_memory_kib);
     vrt_domain_tune_format_mem(buf, f.indent, def->tune);
     vrt_format_memory_backing(&f, def->mem);
@@ -321,6 +331,7 @@ vrt_domain_def_format(const VrtDomainDef *def, guint flags, GError **error)
         vrt_fmt_line(&f, "<vcpu placement='%s'%s>%u</vcpu>", placement, vcpu_cpuset, def->vcpus);
     vrt_format_iothreads(&f, def);
     vrt_domain_tune_format_cpu(buf, f.indent, def->tune);
+    vrt_format_sysinfos(&f, def);
     format_os(&f, def);
     vrt_format_idmap(&f, def);
     format_features(&f, def);

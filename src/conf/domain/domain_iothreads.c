@@ -6,6 +6,7 @@
  * and gives a virtio disk its thread.
  */
 #include "conf/domain/domain_priv.h"
+#include "conf/domain/domain_tune.h"
 #include "util/error.h"
 
 #include <stdlib.h>
@@ -86,6 +87,37 @@ vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error)
     if (def->iothread_ids && def->iothread_ids->len > def->iothreads)
         def->iothreads = def->iothread_ids->len;
     ids = vrt_domain_iothread_ids(def);
+    if (def->tune && def->tune->iothreadpins->len) {
+        GPtrArray *pins = def->tune->iothreadpins;
+        g_autoptr(GPtrArray) sorted = g_ptr_array_new();
+
+        /* each pin names a thread that exists, once; written in the
+         * threads' order as libvirt keeps them on the threads */
+        for (guint i = 0; i < pins->len; i++) {
+            const VrtDomainVcpuPin *p = g_ptr_array_index(pins, i);
+            bool found = false;
+
+            for (guint j = 0; j < ids->len && !found; j++)
+                found = g_array_index(ids, guint, j) == p->vcpu;
+            if (!found) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Cannot find 'iothread' : %u", p->vcpu);
+                return false;
+            }
+            for (guint j = 0; j < i; j++)
+                if (((const VrtDomainVcpuPin *)g_ptr_array_index(pins, j))->vcpu == p->vcpu) {
+                    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "duplicate iothreadpin for same iothread '%u'",
+                                  p->vcpu);
+                    return false;
+                }
+        }
+        for (guint j = 0; j < ids->len; j++)
+            for (guint i = 0; i < pins->len; i++)
+                if (((const VrtDomainVcpuPin *)g_ptr_array_index(pins, i))->vcpu == g_array_index(ids, guint, j))
+                    g_ptr_array_add(sorted, g_ptr_array_index(pins, i));
+        /* the same pins, reordered: the array keeps owning them */
+        for (guint i = 0; i < sorted->len; i++)
+            pins->pdata[i] = sorted->pdata[i];
+    }
     for (guint i = 0; def->disks && i < def->disks->len; i++) {
         const VrtDomainDiskDef *d = g_ptr_array_index(def->disks, i);
         bool found = false;

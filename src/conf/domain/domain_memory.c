@@ -339,8 +339,8 @@ vrt_parse_memory_backing(xmlNodePtr node, VrtDomainDef *def, GError **error)
               : vrt_xml_is(c, "discard") ? &mem->discard
                                          : &mem->nosharepages) = true;
         } else if (vrt_xml_is(c, "source")) {
-            /* 'file' needs a memory directory vrt does not manage yet */
-            if (!parse_mode(c, "type", (const char *const[]){ "anonymous", "memfd", NULL }, &mem->source_type, error))
+            if (!parse_mode(c, "type", (const char *const[]){ "anonymous", "file", "memfd", NULL }, &mem->source_type,
+                            error))
                 return false;
         } else if (vrt_xml_is(c, "access")) {
             if (!parse_mode(c, "mode", (const char *const[]){ "shared", "private", NULL }, &mem->access_mode, error))

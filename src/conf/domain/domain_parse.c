@@ -48,18 +48,17 @@ mem_unit_scale(const char *unit)
     return scale;
 }
 
-/* A scaled memory value into KiB, rounded up as libvirt does. */
+/* A scaled value in bytes, its unit= (default_scale bytes without one) as
+ * libvirt's virParseScaledValue reads it. */
 static bool
-parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
+parse_scaled_bytes(xmlNodePtr node, guint64 default_scale, guint64 *bytes, GError **error)
 {
     g_autofree char *unit = vrt_xml_prop(node, "unit");
     g_autofree char *text = g_strstrip(vrt_xml_text(node));
     guint64 scale = 0, value;
     char *end = NULL;
 
-    if (!vrt_xml_check_attrs(node, error, "unit", NULL))
-        return false;
-    scale = unit ? mem_unit_scale(unit) : 1024;
+    scale = unit ? mem_unit_scale(unit) : default_scale;
     if (!scale) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown suffix '%s' in <%s>", unit, (const char *)node->name);
         return false;
@@ -72,12 +71,34 @@ parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
     }
     /* libvirt's bound: the value in bytes fits a long long */
     if (value > (guint64)G_MAXINT64 / scale) {
-        vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text, unit ? unit : "KiB",
+        vrt_error_set(error, VIR_ERR_OVERFLOW, "value '%s %s' of <%s> is too large", text,
+                      unit                 ? unit
+                      : default_scale == 1 ? "B"
+                                           : "KiB",
                       (const char *)node->name);
         return false;
     }
-    *kib = (value * scale + 1023) / 1024;
+    *bytes = value * scale;
     return true;
+}
+
+/* A scaled memory value into KiB, rounded up as libvirt does. */
+static bool
+parse_memory_value(xmlNodePtr node, guint64 *kib, GError **error)
+{
+    guint64 bytes;
+
+    if (!parse_scaled_bytes(node, 1024, &bytes, error))
+        return false;
+    *kib = (bytes + 1023) / 1024;
+    return true;
+}
+
+/* The same, for an element whose only attribute is unit */
+static bool
+parse_memory(xmlNodePtr node, guint64 *kib, GError **error)
+{
+    return vrt_xml_check_attrs(node, error, "unit", NULL) && parse_memory_value(node, kib, error);
 }
 
 static bool
@@ -212,6 +233,9 @@ parse_os(xmlNodePtr node, VrtDomainDef *def, GError **error)
             /* libvirt keeps the timeout only with the menu on */
             if (def->os.bootmenu != VRT_TRISTATE_YES)
                 def->os.bootmenu_timeout = -1;
+        } else if (vrt_xml_is(c, "smbios")) {
+            if (!vrt_parse_os_smbios(c, def, error))
+                return false;
         } else if (vrt_xml_is(c, "bios")) {
             if (!vrt_xml_check_attrs(c, error, "useserial", "rebootTimeout", NULL) ||
                 !vrt_xml_prop_tristate(c, "useserial", false, &def->os.bios_useserial, error) ||
@@ -605,10 +629,21 @@ parse_clock(xmlNodePtr node, VrtDomainDef *def, GError **error)
         VrtDomainTimerDef *t;
         if (!vrt_xml_is(c, "timer"))
             return vrt_xml_unsupported(c, error);
-        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", "track", NULL))
+        if (!vrt_xml_check_attrs(c, error, "name", "tickpolicy", "present", "track", "frequency", NULL))
             return false;
         t = g_new0(VrtDomainTimerDef, 1);
         g_ptr_array_add(def->clock.timers, t);
+        {
+            g_autofree char *freq = vrt_xml_prop(c, "frequency");
+
+            if (freq && !g_ascii_string_to_unsigned(freq, 10, 0, G_MAXUINT64, &t->frequency, NULL)) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "Invalid value for attribute 'frequency' in element 'timer': '%s'. Expected "
+                              "non-negative integer value",
+                              freq);
+                return false;
+            }
+        }
         t->name = vrt_xml_prop(c, "name");
         t->tickpolicy = vrt_xml_prop(c, "tickpolicy");
         t->track = vrt_xml_prop(c, "track");
@@ -746,6 +781,11 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
             continue;
         if (vrt_xml_is(c, "vsock")) {
             if (!vrt_parse_vsock(ctx, c, def, error))
+                return false;
+            continue;
+        }
+        if (vrt_xml_is(c, "shmem")) {
+            if (!vrt_parse_shmem(ctx, c, def, error))
                 return false;
             continue;
         }
@@ -915,10 +955,22 @@ parse_top(const VrtParseCtx *ctx, xmlNodePtr c, VrtDomainDef *def, bool *have_uu
         def->metadata = dump_metadata(c, error);
         return def->metadata != NULL;
     }
-    if (vrt_xml_is(c, "memory"))
-        return parse_memory(c, &def->memory_kib, error);
+    if (vrt_xml_is(c, "memory")) {
+        g_autofree char *dump = vrt_xml_prop(c, "dumpCore");
+
+        if (dump && !g_str_equal(dump, "on") && !g_str_equal(dump, "off")) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute 'dumpCore' in element 'memory': '%s'.",
+                          dump);
+            return false;
+        }
+        def->dump_core = !dump ? VRT_TRISTATE_DEFAULT : g_str_equal(dump, "on") ? VRT_TRISTATE_YES : VRT_TRISTATE_NO;
+        return vrt_xml_check_attrs(c, error, "unit", "dumpCore", NULL) &&
+               parse_memory_value(c, &def->memory_kib, error);
+    }
     if (vrt_xml_is(c, "idmap"))
         return vrt_parse_idmap(c, def, error);
+    if (vrt_xml_is(c, "sysinfo"))
+        return vrt_parse_sysinfo(c, def, error);
     if (vrt_xml_is(c, "maxMemory"))
         return vrt_parse_max_memory(c, def, error);
     if (vrt_xml_is(c, "currentMemory")) {
@@ -1149,6 +1201,8 @@ post_parse(VrtDomainDef *def, bool have_uuid, bool have_cur, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "CPU topology doesn't match maximum vcpu count");
         return false;
     }
+    if (!vrt_domain_sysinfo_post_parse(def, &have_uuid, error))
+        return false;
     if (!have_uuid)
         vrt_uuid_generate(def->uuid);
     if (!check_boot_orders(def, error))
@@ -1205,9 +1259,9 @@ vrt_domain_def_parse(const char *xml, guint flags, GError **error)
     }
     VRT_XML_FOREACH_CHILD(c, root)
     {
-        /* every top-level element but <seclabel> (one per model) is a
-         * singleton in libvirt's schema */
-        if (!vrt_xml_is(c, "seclabel") && !g_hash_table_add(seen, (gpointer)c->name)) {
+        /* every top-level element but <seclabel> (one per model) and
+         * <sysinfo> (one per type) is a singleton in libvirt's schema */
+        if (!vrt_xml_is(c, "seclabel") && !vrt_xml_is(c, "sysinfo") && !g_hash_table_add(seen, (gpointer)c->name)) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "element <%s> (line %ld) appears more than once",
                           (const char *)c->name, xmlGetLineNo(c));
             goto out;
@@ -1253,4 +1307,10 @@ bool
 vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error)
 {
     return parse_memory(node, kib, error);
+}
+
+bool
+vrt_parse_scaled_bytes(xmlNodePtr node, guint64 *bytes, GError **error)
+{
+    return vrt_xml_check_attrs(node, error, "unit", NULL) && parse_scaled_bytes(node, 1, bytes, error);
 }

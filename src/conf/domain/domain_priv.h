@@ -99,6 +99,13 @@ bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
  * node is one of them and was read into def; *handled false otherwise. */
 bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
+/* <sysinfo> and <os><smbios> (domain_sysinfo.c); the post-parse takes
+ * the system uuid as the domain's when it has none, else checks them */
+bool vrt_parse_sysinfo(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_os_smbios(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_domain_sysinfo_post_parse(VrtDomainDef *def, bool *have_uuid, GError **error);
+/* <shmem> (domain_shmem.c) */
+bool vrt_parse_shmem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <vsock> (domain_vsock.c) */
 bool vrt_parse_vsock(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* USB hostdevs, <redirdev>, <redirfilter> (domain_usbdev.c): true with
@@ -136,6 +143,8 @@ bool vrt_parse_qemu_commandline(xmlNodePtr node, VrtDomainDef *def, GError **err
 /* A scaled size (unit=, KiB by default) into KiB rounded up, as
  * libvirt's virParseScaledValue reads <memory> and <pcihole64>. */
 bool vrt_parse_scaled_kib(xmlNodePtr node, guint64 *kib, GError **error);
+/* The same in bytes, bytes without a unit (libvirt's scale 1: <shmem><size>) */
+bool vrt_parse_scaled_bytes(xmlNodePtr node, guint64 *bytes, GError **error);
 /* ---- <seclabel> (domain_seclabel.c) -------------------------------- */
 
 /* A domain's <seclabel> (there may be one per model). */
@@ -205,6 +214,8 @@ void vrt_format_usb_hostdevs(VrtFmt *f, const VrtDomainDef *def);
 void vrt_usb_chr_format_source(VrtFmt *f, const VrtDomainRedirdevDef *r);
 void vrt_format_smartcards(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_redirdevs(VrtFmt *f, const VrtDomainDef *def); /* and <redirfilter> */
+void vrt_format_shmems(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_sysinfos(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_vsock(VrtFmt *f, const VrtDomainDef *def);
 /* A device's boot order, alias and address, as every device ends
  * (domain_format_dev.c), and whether it writes anything. */

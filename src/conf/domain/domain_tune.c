@@ -63,6 +63,7 @@ vrt_domain_tune_new(void)
 
     t->blkio_devices = g_ptr_array_new_with_free_func(blkio_device_free);
     t->vcpupins = g_ptr_array_new_with_free_func(vcpupin_free);
+    t->iothreadpins = g_ptr_array_new_with_free_func(vcpupin_free);
     t->memnodes = g_ptr_array_new_with_free_func(memnode_free);
     t->hard_limit = t->soft_limit = t->swap_hard_limit = VRT_MEMORY_UNLIMITED;
     return t;
@@ -75,6 +76,7 @@ vrt_domain_tune_free(VrtDomainTuneDef *t)
         return;
     g_ptr_array_unref(t->blkio_devices);
     g_ptr_array_unref(t->vcpupins);
+    g_ptr_array_unref(t->iothreadpins);
     g_free(t->emulatorpin);
     g_free(t->numa_mode);
     g_free(t->numa_nodeset);
@@ -424,6 +426,32 @@ parse_cputune(xmlNodePtr node, VrtDomainTuneDef *t, GError **error)
                 return false;
             }
             vrt_domain_tune_set_vcpupin(t, vcpu, cpuset);
+        } else if (vrt_xml_is(c, "iothread_period")) {
+            if (!text_u64(c, G_MAXUINT64, &t->iothread_period, error))
+                return false;
+        } else if (vrt_xml_is(c, "iothread_quota")) {
+            if (!text_s64(c, &t->iothread_quota, error))
+                return false;
+        } else if (vrt_xml_is(c, "iothreadpin")) {
+            VrtDomainVcpuPin *pin = g_new0(VrtDomainVcpuPin, 1);
+            g_autofree char *cpuset = vrt_xml_prop(c, "cpuset");
+
+            g_ptr_array_add(t->iothreadpins, pin); /* freed with t */
+            if (!vrt_xml_check_attrs(c, error, "iothread", "cpuset", NULL) ||
+                !vrt_xml_prop_uint_required(c, "iothread", G_MAXUINT, &pin->vcpu, error))
+                return false;
+            if (pin->vcpu == 0) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "Invalid value for attribute 'iothread' in element "
+                              "'iothreadpin': Zero is not permitted");
+                return false;
+            }
+            if (!cpuset) {
+                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "missing cpuset for iothreadpin");
+                return false;
+            }
+            if (!parse_cpuset_attr(c, &pin->cpuset, error))
+                return false;
         } else if (vrt_xml_is(c, "emulatorpin")) {
             if (t->emulatorpin) {
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "only one emulatorpin is supported");
@@ -630,7 +658,8 @@ vrt_domain_tune_format_cpu(GString *buf, guint indent, const VrtDomainTuneDef *t
     if (!t)
         return;
     if (t->shares_set || t->period || t->quota || t->global_period || t->global_quota || t->emulator_period ||
-        t->emulator_quota || t->vcpupins->len || t->emulatorpin) {
+        t->emulator_quota || t->iothread_period || t->iothread_quota || t->vcpupins->len || t->emulatorpin ||
+        t->iothreadpins->len) {
         vrt_fmt_line(&f, "<cputune>");
         f.indent++;
         if (t->shares_set)
@@ -647,12 +676,20 @@ vrt_domain_tune_format_cpu(GString *buf, guint indent, const VrtDomainTuneDef *t
             vrt_fmt_line(&f, "<emulator_period>%" G_GUINT64_FORMAT "</emulator_period>", t->emulator_period);
         if (t->emulator_quota)
             vrt_fmt_line(&f, "<emulator_quota>%" G_GINT64_FORMAT "</emulator_quota>", t->emulator_quota);
+        if (t->iothread_period)
+            vrt_fmt_line(&f, "<iothread_period>%" G_GUINT64_FORMAT "</iothread_period>", t->iothread_period);
+        if (t->iothread_quota)
+            vrt_fmt_line(&f, "<iothread_quota>%" G_GINT64_FORMAT "</iothread_quota>", t->iothread_quota);
         for (guint i = 0; i < t->vcpupins->len; i++) {
             VrtDomainVcpuPin *v = g_ptr_array_index(t->vcpupins, i);
             vrt_fmt_line(&f, "<vcpupin vcpu='%u' cpuset='%s'/>", v->vcpu, v->cpuset);
         }
         if (t->emulatorpin)
             vrt_fmt_line(&f, "<emulatorpin cpuset='%s'/>", t->emulatorpin);
+        for (guint i = 0; i < t->iothreadpins->len; i++) {
+            VrtDomainVcpuPin *v = g_ptr_array_index(t->iothreadpins, i);
+            vrt_fmt_line(&f, "<iothreadpin iothread='%u' cpuset='%s'/>", v->vcpu, v->cpuset);
+        }
         f.indent--;
         vrt_fmt_line(&f, "</cputune>");
     }

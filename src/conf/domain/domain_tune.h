@@ -50,6 +50,12 @@ struct _VrtDomainTuneDef {
     gint64 quota, global_quota, emulator_quota;
     GPtrArray *vcpupins; /* VrtDomainVcpuPin*, sorted by vcpu */
     char *emulatorpin; /* canonical cpuset, NULL */
+    guint64 iothread_period; /* <iothread_period>, 0 = unset */
+    gint64 iothread_quota; /* <iothread_quota>, 0 = unset */
+    /* <iothreadpin iothread= cpuset=>: VrtDomainVcpuPin* whose vcpu is the
+     * I/O thread's id, in the order of the domain's I/O thread ids once
+     * parsed (vrt_domain_iothreads_post_parse), as libvirt writes them */
+    GPtrArray *iothreadpins;
     /* <numatune><memory mode= nodeset=> */
     char *numa_mode; /* "strict", "preferred", "interleave", "restrictive"; NULL = unset */
     char *numa_nodeset; /* canonical, NULL */

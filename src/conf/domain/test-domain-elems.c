@@ -521,6 +521,112 @@ test_clock_offsets(void)
                    "unsupported pit tickpolicy 'merge'");
 }
 
+#define SHMEM(x) HEAD "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>" x "</devices></domain>"
+
+/* <shmem>: libvirt's QEMU defaults filled in (4 MiB, the legacy model, a
+ * doorbell's msi with ioeventfd), a PCI slot each; its refusals */
+static void
+test_shmem(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def =
+        vrt_domain_def_parse(SHMEM("<shmem name='a'/><shmem name='b' role='peer'><model type='ivshmem-plain'/>"
+                                   "<size unit='M'>128</size></shmem><shmem name='c'><model type='ivshmem-doorbell'/>"
+                                   "<server path='/tmp//c-sock/'/><msi vectors='16'/></shmem>"
+                                   "<shmem name='d'><model type='ivshmem-plain'/><size unit='K'>512</size></shmem>"),
+                             0, &error);
+    g_autofree char *out = NULL;
+
+    g_assert_no_error(error);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    vrt_test_assert_validates(out, "domain", "shmem");
+    g_assert_nonnull(strstr(out, "<shmem name='a'>\n      <model type='ivshmem'/>\n      <size unit='M'>4</size>\n"
+                                 "      <address type='pci' domain='0x0000' bus='0x00'"));
+    g_assert_nonnull(strstr(out, "<shmem name='b' role='peer'>\n      <model type='ivshmem-plain'/>\n"
+                                 "      <size unit='M'>128</size>\n"));
+    g_assert_nonnull(strstr(out, "<model type='ivshmem-doorbell'/>\n      <server path='/tmp/c-sock'/>\n"
+                                 "      <msi vectors='16' ioeventfd='on'/>\n"));
+    /* below a MiB, libvirt's unit would write 0: written exactly */
+    g_assert_nonnull(strstr(out, "<size unit='K'>512</size>"));
+    {
+        /* what vrt writes reads back to the same */
+        g_autoptr(VrtDomainDef) again = vrt_domain_def_parse(out, 0, &error);
+        g_autofree char *out2 = NULL;
+
+        g_assert_no_error(error);
+        out2 = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &error);
+        g_assert_cmpstr(out2, ==, out);
+    }
+    assert_refused(SHMEM("<shmem/>"), VIR_ERR_XML_ERROR, "shmem element must contain 'name' attribute");
+    assert_refused(SHMEM("<shmem name='x'><msi/></shmem>"), VIR_ERR_XML_ERROR,
+                   "msi option is only supported with a server");
+    assert_refused(SHMEM("<shmem name='x'><model type='ivshmem-doorbell'/></shmem>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "shmem model 'ivshmem-doorbell' is supported only with server option enabled");
+    assert_refused(SHMEM("<shmem name='x'><model type='ivshmem-plain'/><server/></shmem>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "shmem model 'ivshmem-plain' is supported only with server option disabled");
+    assert_refused(SHMEM("<shmem name='x'><model type='ivshmem-doorbell'/><size>1048576</size><server/></shmem>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "shmem model 'ivshmem-doorbell' does not support size setting");
+    assert_refused(SHMEM("<shmem name='x' role='boss'><model type='ivshmem-plain'/></shmem>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'role' in element 'shmem': 'boss'.");
+    assert_refused(SHMEM("<shmem name='x'><model type='ivshmem-fancy'/></shmem>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'type' in element 'model': 'ivshmem-fancy'.");
+}
+
+#define SYSINFO(uuid, x)                                                 \
+    "<domain type='qemu'><name>t</name>" uuid "<memory>65536</memory>" x \
+    "<os><type arch='x86_64' machine='pc'>hvm</type><smbios mode='sysinfo'/></os></domain>"
+
+/* <sysinfo>: libvirt's entries in its order (unknown and empty ones left
+ * out as libvirt's XPath reads leave them), the system uuid becoming the
+ * domain's; fwcfg entries; the refusals */
+static void
+test_sysinfo(void)
+{
+    g_autofree char *out = roundtrip(SYSINFO(
+        "", "<sysinfo type='smbios'><system><entry name='family'>F</entry><entry name='bogus'>x</entry>"
+            "<entry name='uuid'>C7A5FDBD-EDAF-9455-926A-D65C16DB1809</entry><entry name='sku'></entry></system>"
+            "<bios><entry name='release'>1.2</entry><entry name='vendor'>V&amp;W</entry></bios>"
+            "<baseBoard><entry name='asset'>A</entry></baseBoard><baseBoard><entry name='serial'>S</entry></baseBoard>"
+            "<oemStrings><entry>a,b</entry></oemStrings></sysinfo>"
+            "<sysinfo type='fwcfg'><entry name='opt/x'>v</entry><entry name='opt/y' file='/f'/></sysinfo>"));
+
+    g_assert_nonnull(strstr(out, "<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>"));
+    g_assert_nonnull(strstr(out, "  <sysinfo type='smbios'>\n    <bios>\n      <entry name='vendor'>V&amp;W</entry>\n"
+                                 "      <entry name='release'>1.2</entry>\n    </bios>\n    <system>\n"
+                                 "      <entry name='uuid'>c7a5fdbd-edaf-9455-926a-d65c16db1809</entry>\n"
+                                 "      <entry name='family'>F</entry>\n    </system>\n    <baseBoard>\n"
+                                 "      <entry name='asset'>A</entry>\n    </baseBoard>\n    <baseBoard>\n"
+                                 "      <entry name='serial'>S</entry>\n    </baseBoard>\n    <oemStrings>\n"
+                                 "      <entry>a,b</entry>\n    </oemStrings>\n  </sysinfo>\n"
+                                 "  <sysinfo type='fwcfg'>\n    <entry name='opt/x'>v</entry>\n"
+                                 "    <entry name='opt/y' file='/f'/>\n  </sysinfo>\n  <os>"));
+    g_assert_nonnull(strstr(out, "<smbios mode='sysinfo'/>\n  </os>"));
+    {
+        g_autofree char *again = roundtrip(out);
+
+        g_assert_cmpstr(again, ==, out);
+    }
+    assert_refused(SYSINFO("<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1808</uuid>",
+                           "<sysinfo type='smbios'><system><entry name='uuid'>c7a5fdbd-edaf-9455-926a-d65c16db1809"
+                           "</entry></system></sysinfo>"),
+                   VIR_ERR_XML_DETAIL, "UUID mismatch between <uuid> and <sysinfo>");
+    assert_refused(SYSINFO("", "<sysinfo type='smbios'><system><entry name='uuid'>nope</entry></system></sysinfo>"),
+                   VIR_ERR_XML_DETAIL, "malformed <sysinfo> uuid element");
+    assert_refused(SYSINFO("", "<sysinfo type='smbios'><bios><entry name='date'>13/01/2020</entry></bios></sysinfo>"),
+                   VIR_ERR_XML_DETAIL, "Invalid BIOS 'date' format");
+    assert_refused(SYSINFO("", "<sysinfo type='fwcfg'><entry>v</entry></sysinfo>"), VIR_ERR_XML_ERROR,
+                   "Firmware entry is missing 'name' attribute");
+    assert_refused(SYSINFO("", "<sysinfo type='fwcfg'><entry name='opt/x'/></sysinfo>"), VIR_ERR_XML_ERROR,
+                   "Firmware entry must have either value or 'file' attribute");
+    assert_refused(SYSINFO("", "<sysinfo type='dmi'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'type' in element 'sysinfo': 'dmi'.");
+    assert_refused("<domain type='qemu'><name>t</name><memory>65536</memory><os><type>hvm</type>"
+                   "<smbios mode='guess'/></os></domain>",
+                   VIR_ERR_CONFIG_UNSUPPORTED, "unknown smbios mode 'guess'");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -543,5 +649,7 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/features/refusals", test_features_refusals);
     g_test_add_func("/domelems/virtio-driver-order", test_virtio_driver_order);
     g_test_add_func("/domelems/virtio-driver-refusals", test_virtio_driver_refusals);
+    g_test_add_func("/domelems/shmem", test_shmem);
+    g_test_add_func("/domelems/sysinfo", test_sysinfo);
     return g_test_run();
 }

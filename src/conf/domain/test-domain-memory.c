@@ -79,6 +79,27 @@ test_memory_devices(void)
                                  "      </target>\n      <address type='pci' domain='0x0000' bus='0x00'"));
 }
 
+/* <memory dumpCore> and <memoryBacking><source type='file'/> with its
+ * access, allocation and discard, written back as libvirt writes them */
+static void
+test_memory_backing_file(void)
+{
+    g_autofree char *xml = roundtrip("<domain type='qemu'><name>t</name><memory dumpCore='off' unit='MiB'>512</memory>"
+                                     "<memoryBacking><source type='file'/><access mode='shared'/>"
+                                     "<allocation mode='immediate'/><discard/></memoryBacking>"
+                                     "<os><type arch='x86_64' machine='pc'>hvm</type></os></domain>");
+
+    g_assert_nonnull(strstr(xml, "<memory dumpCore='off' unit='KiB'>524288</memory>"));
+    g_assert_nonnull(strstr(xml, "<memoryBacking>\n    <source type='file'/>\n    <access mode='shared'/>\n"
+                                 "    <allocation mode='immediate'/>\n    <discard/>\n  </memoryBacking>"));
+    assert_refused("<domain type='qemu'><name>t</name><memory dumpCore='maybe'>512</memory><os><type>hvm</type>"
+                   "</os></domain>",
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'dumpCore' in element 'memory': 'maybe'.");
+    assert_refused("<domain type='qemu'><name>t</name><memory>512</memory><memoryBacking><source type='disk'/>"
+                   "</memoryBacking><os><type>hvm</type></os></domain>",
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element 'source': 'disk'.");
+}
+
 static void
 test_memory_refusals(void)
 {
@@ -182,6 +203,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/domain/memory/devices", test_memory_devices);
     g_test_add_func("/domain/memory/refusals", test_memory_refusals);
+    g_test_add_func("/domain/memory/backing-file", test_memory_backing_file);
     g_test_add_func("/domain/memory/memnode", test_memnode);
     g_test_add_func("/domain/memory/cells-idmap", test_cells_and_idmap);
     g_test_add_func("/domain/memory/placement-auto", test_placement_auto);

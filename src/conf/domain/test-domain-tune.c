@@ -89,6 +89,57 @@ test_cpuset(void)
     g_assert_cmpuint(g_array_index(arr, guint, 3), ==, 4);
 }
 
+/* <iothreadpin>, <iothread_period> and <iothread_quota>: written in the
+ * I/O threads' order after the emulator's pin, as libvirt; a pin of a
+ * thread that does not exist, or a second one, refused with libvirt's text */
+static void
+test_iothreadpin(void)
+{
+    const char *xml = HEAD "<iothreads>2</iothreads><iothreadids><iothread id='3'/><iothread id='1'/></iothreadids>"
+                           "<cputune><iothreadpin iothread='1' cpuset='2'/><iothread_quota>-1</iothread_quota>"
+                           "<iothreadpin iothread='3' cpuset='1,0'/><iothread_period>100000</iothread_period>"
+                           "<emulatorpin cpuset='1'/></cputune></domain>";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &err);
+    g_autofree char *out = NULL;
+    g_autoptr(VrtDomainDef) again = NULL;
+    g_autofree char *out2 = NULL;
+
+    g_assert_no_error(err);
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(out, "  <cputune>\n    <iothread_period>100000</iothread_period>\n"
+                                 "    <iothread_quota>-1</iothread_quota>\n    <emulatorpin cpuset='1'/>\n"
+                                 "    <iothreadpin iothread='3' cpuset='0-1'/>\n"
+                                 "    <iothreadpin iothread='1' cpuset='2'/>\n  </cputune>\n"));
+    again = vrt_domain_def_parse(out, 0, &err);
+    g_assert_no_error(err);
+    out2 = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &err);
+    g_assert_cmpstr(out, ==, out2);
+
+    {
+        static const char *const bad[][2] = {
+            { HEAD "<iothreads>1</iothreads><cputune><iothreadpin iothread='2' cpuset='0'/></cputune></domain>",
+              "Cannot find 'iothread' : 2" },
+            { HEAD "<iothreads>1</iothreads><cputune><iothreadpin iothread='1' cpuset='0'/>"
+                   "<iothreadpin iothread='1' cpuset='1'/></cputune></domain>",
+              "duplicate iothreadpin for same iothread '1'" },
+            { HEAD "<iothreads>1</iothreads><cputune><iothreadpin iothread='1'/></cputune></domain>",
+              "missing cpuset for iothreadpin" },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+            g_autoptr(GError) e = NULL;
+            g_autoptr(VrtDomainDef) d = vrt_domain_def_parse(bad[i][0], 0, &e);
+
+            g_assert_null(d);
+            g_assert_nonnull(e);
+            if (!strstr(e->message, bad[i][1]))
+                g_error("error '%s' lacks '%s'", e->message, bad[i][1]);
+        }
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -96,5 +147,6 @@ main(int argc, char **argv)
     g_test_add_func("/domain-tune/roundtrip", test_roundtrip);
     g_test_add_func("/domain-tune/errors", test_errors);
     g_test_add_func("/domain-tune/cpuset", test_cpuset);
+    g_test_add_func("/domain-tune/iothreadpin", test_iothreadpin);
     return g_test_run();
 }

@@ -150,8 +150,8 @@ test_error_malformed(void)
 static void
 test_error_unsupported(void)
 {
-    assert_parse_error(DOM_HEAD "  <devices>\n    <shmem name='s'/>\n  </devices>\n</domain>",
-                       VIR_ERR_CONFIG_UNSUPPORTED, "<shmem>");
+    assert_parse_error(DOM_HEAD "  <devices>\n    <smartcard mode='host'/>\n  </devices>\n</domain>",
+                       VIR_ERR_CONFIG_UNSUPPORTED, "<smartcard>");
     /* what a video model holds besides <acceleration> and <resolution> was
      * once dropped without a word */
     assert_parse_error(DOM_HEAD "  <devices>\n    <video><model type='virtio'><shape/></model>"

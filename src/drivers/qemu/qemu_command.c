@@ -1426,6 +1426,97 @@ build_firmware(CmdBuilder *b)
     return g_string_free(machine, FALSE);
 }
 
+/* ---- <sysinfo>: SMBIOS tables and fw_cfg entries ---- */
+
+/* "type=N,key=value..." of one smbios section, commas in values doubled */
+static void
+smbios_table(CmdBuilder *b, guint type, const char *const *keys, GStrv values)
+{
+    g_autoptr(GString) t = g_string_new(NULL);
+
+    if (!values)
+        return;
+    g_string_printf(t, "type=%u", type);
+    for (guint i = 0; keys[i]; i++) {
+        g_autofree char *v = NULL;
+
+        if (!*values[i])
+            continue;
+        v = vrt_qemu_command_escape(values[i]);
+        g_string_append_printf(t, ",%s=%s", keys[i], v);
+    }
+    arg(b, "-smbios");
+    arg(b, t->str);
+}
+
+/* As libvirt: <os><smbios mode='sysinfo'/> gives QEMU the smbios sysinfo's
+ * tables (one baseboard at most); 'host' would copy the host's, which
+ * vrt does not; fwcfg entries go as -fw_cfg whatever the mode. */
+static bool
+build_sysinfo(CmdBuilder *b, GError **error)
+{
+    const VrtDomainDef *def = b->def;
+    const VrtDomainSysinfoDef *smbios = NULL;
+
+    for (guint i = 0; def->sysinfos && i < def->sysinfos->len; i++) {
+        const VrtDomainSysinfoDef *s = def->sysinfos->pdata[i];
+
+        if (!s->fwcfg && !smbios)
+            smbios = s;
+    }
+    if (g_strcmp0(def->smbios_mode, "host") == 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<smbios mode='host'/> is not supported: vrt does not copy the host's SMBIOS tables");
+        return false;
+    }
+    if (g_strcmp0(def->smbios_mode, "sysinfo") == 0) {
+        if (!smbios) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "Domain '%s' sysinfo are not available", def->name);
+            return false;
+        }
+        if (smbios->boards && smbios->boards->len > 1) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "qemu does not support more than one entry to Type 2 in SMBIOS table");
+            return false;
+        }
+        smbios_table(b, 0, vrt_sysinfo_bios_keys, smbios->bios);
+        smbios_table(b, 1, vrt_sysinfo_system_keys, smbios->system);
+        for (guint i = 0; smbios->boards && i < smbios->boards->len; i++)
+            smbios_table(b, 2, vrt_sysinfo_board_keys, smbios->boards->pdata[i]);
+        smbios_table(b, 3, vrt_sysinfo_chassis_keys, smbios->chassis);
+        if (smbios->oem) {
+            g_autoptr(GString) t = g_string_new("type=11");
+
+            for (guint i = 0; smbios->oem[i]; i++) {
+                g_autofree char *v = vrt_qemu_command_escape(smbios->oem[i]);
+
+                g_string_append_printf(t, ",value=%s", v);
+            }
+            arg(b, "-smbios");
+            arg(b, t->str);
+        }
+    }
+    for (guint i = 0; def->sysinfos && i < def->sysinfos->len; i++) {
+        const VrtDomainSysinfoDef *s = def->sysinfos->pdata[i];
+
+        for (guint j = 0; s->fwcfg && s->fw_names && s->fw_names[j]; j++) {
+            g_autofree char *name = vrt_qemu_command_escape(s->fw_names[j]);
+            g_autofree char *value = vrt_qemu_command_escape(s->fw_values[j]);
+
+            /* QEMU would open the file as its own user, which vrt has not
+             * given it: refused by name rather than failing inside QEMU */
+            if (*s->fw_files[j]) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                              "fw_cfg entry '%s' from a file is not supported: give its value instead", s->fw_names[j]);
+                return false;
+            }
+            arg(b, "-fw_cfg");
+            argf(b, "name=%s,string=%s", name, value);
+        }
+    }
+    return true;
+}
+
 /* ---- memory: backends, NUMA nodes ---- */
 
 static void set_host_nodes(JsonObject *o, const char *nodeset, const char *policy);
@@ -1443,14 +1534,25 @@ build_memory_backend(CmdBuilder *b, const char *id, int cell, guint64 kib, const
     guint64 page_kib = 0;
     bool huge = vrt_domain_mem_page_kib(mem, cell, &page_kib) && page_kib != (guint64)sysconf(_SC_PAGESIZE) / 1024;
     bool memfd = huge || g_strcmp0(mem->source_type, "memfd") == 0;
+    /* hugepages stay memfd's hugetlb (vrt knows no hugetlbfs mounts); a
+     * file source is otherwise a file in the domain's memory directory */
+    bool file = !huge && g_strcmp0(mem->source_type, "file") == 0;
     const char *access = cell_access ? cell_access : mem->access_mode;
     const VrtDomainMemnode *memnode = cell >= 0 ? vrt_domain_tune_memnode(b->def->tune, (guint)cell) : NULL;
     const VrtDomainNumaCell *c =
         cell >= 0 && (guint)cell < mem->cells->len ? g_ptr_array_index(mem->cells, cell) : NULL;
     VrtTristate cell_discard = c ? (VrtTristate)c->discard : VRT_TRISTATE_DEFAULT;
 
-    json_object_set_string_member(o, "qom-type", memfd ? "memory-backend-memfd" : "memory-backend-ram");
+    json_object_set_string_member(o, "qom-type",
+                                  file    ? "memory-backend-file"
+                                  : memfd ? "memory-backend-memfd"
+                                          : "memory-backend-ram");
     json_object_set_string_member(o, "id", id);
+    if (file) {
+        g_autofree char *path = g_build_filename(b->opts->memory_dir ? b->opts->memory_dir : "", id, NULL);
+
+        json_object_set_string_member(o, "mem-path", path);
+    }
     if (huge)
         json_object_set_boolean_member(o, "hugetlb", TRUE);
     if (huge && page_kib)
@@ -1731,6 +1833,38 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
                       "give the <vcpu> cpuset and <numatune> nodeset instead");
         return NULL;
     }
+    if (def->mem && g_strcmp0(def->mem->source_type, "file") == 0 && !opts->memory_dir) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<memoryBacking><source type='file'/> needs a memory directory, which this start has not");
+        return NULL;
+    }
+    /* I/O thread tuning: vrt's cgroup has no iothread children and it does
+     * not look up the threads' ids, so neither could be applied */
+    if (def->tune && def->tune->iothreadpins->len) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<cputune><iothreadpin> is not supported: vrt does not pin I/O threads");
+        return NULL;
+    }
+    if (def->tune && (def->tune->iothread_period || def->tune->iothread_quota)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<cputune><iothread_period>/<iothread_quota> are not supported: vrt has no I/O thread cgroups");
+        return NULL;
+    }
+    /* <shmem>: the host side (a /dev/shm object shared with other guests,
+     * an ivshmem server's socket) is not vrt's to set up; QEMU 7.2 has no
+     * legacy ivshmem at all, which libvirt says in its words */
+    for (guint i = 0; def->shmems && i < def->shmems->len; i++) {
+        const VrtDomainShmemDef *s = def->shmems->pdata[i];
+
+        if (s->model == VRT_SHMEM_IVSHMEM)
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "ivshmem device is not supported with this QEMU binary");
+        else
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                          "shmem device '%s' (%s) is not supported: vrt does not set up shared memory for ivshmem",
+                          s->name, vrt_shmem_model_names[s->model]);
+        return NULL;
+    }
     arg(&b, opts->emulator);
     argf(&b, "-name");
     argf(&b, "guest=%s,debug-threads=on", name);
@@ -1747,8 +1881,9 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     /* <bios useserial='yes'>: SeaBIOS's output on the serial port */
     if (def->os.bios_useserial == VRT_TRISTATE_YES)
         g_string_append(features_machine, ",graphics=off");
-    argf(&b, "%s,usb=off,dump-guest-core=off%s%s%s%s%s", machine, firmware, memory,
-         (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
+    /* <memory dumpCore>: off unless asked, libvirt's dump_guest_core default */
+    argf(&b, "%s,usb=off,dump-guest-core=%s%s%s%s%s%s", machine, def->dump_core == VRT_TRISTATE_YES ? "on" : "off",
+         firmware, memory, (def->features & VRT_DOMAIN_FEATURE_ACPI) ? "" : ",acpi=off",
          def->vmport == VRT_TRISTATE_NO    ? ",vmport=off"
          : def->vmport == VRT_TRISTATE_YES ? ",vmport=on"
                                            : "",
@@ -1769,6 +1904,8 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     vrt_uuid_format(def->uuid, uuid);
     arg(&b, "-uuid");
     arg(&b, uuid);
+    if (!build_sysinfo(&b, error))
+        return NULL;
     arg(&b, "-no-user-config");
     arg(&b, "-nodefaults");
     arg(&b, "-chardev");

@@ -32,6 +32,10 @@ typedef struct {
                            * destination (qemu_migration.c); NULL: none */
     GHashTable *disk_secrets; /* target dev -> file holding its LUKS passphrase (0600, run dir); may be NULL */
     const char *module_dir; /* QEMU's loadable modules (audio backends); NULL: VRT_QEMU_MODULE_DIR */
+    /* where <memoryBacking><source type='file'/> puts the guest's memory
+     * files (one per backend, named by its id), libvirt's memory_backing_dir
+     * for the domain; NULL: such a domain is refused */
+    const char *memory_dir;
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses

@@ -37,6 +37,8 @@ timer_props(const VrtDomainDef *def, GString *cpu)
         g_string_append_printf(cpu, ",kvmclock=%s", t->present == VRT_TRISTATE_YES ? "on" : "off");
     if ((t = timer(def, "hypervclock")) && t->present == VRT_TRISTATE_YES)
         g_string_append(cpu, ",hv-time=on");
+    if ((t = timer(def, "tsc")) && t->frequency)
+        g_string_append_printf(cpu, ",tsc-frequency=%" G_GUINT64_FORMAT, t->frequency);
 }
 
 static void

@@ -185,6 +185,18 @@ vrt_qemu_process_remove_monitor(VrtQemuDriver *drv, const char *monitor_path)
 
             rmdir(dev);
         }
+        {
+            /* the memory files of <source type='file'/> (QEMU leaves them) */
+            g_autofree char *ram = g_build_filename(dir, "ram", NULL);
+            g_autoptr(GDir) rd = g_dir_open(ram, 0, NULL);
+
+            while (rd && (entry = g_dir_read_name(rd))) {
+                g_autofree char *path = g_build_filename(ram, entry, NULL);
+
+                unlink(path);
+            }
+            rmdir(ram);
+        }
         /* The channels' sockets vrt put there (a killed QEMU leaves them). */
         d = g_dir_open(dir, 0, NULL);
         while (d && (entry = g_dir_read_name(d))) {
@@ -1098,6 +1110,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     g_autofree char *monitor_path = NULL;
     g_autofree char *pidfile = NULL;
     g_autofree char *logfile = NULL;
+    g_autofree char *memory_dir = NULL;
     g_auto(GStrv) argv = NULL;
     g_autoptr(VrtQemuMonitor) mon = NULL;
     g_autoptr(GError) err = NULL;
@@ -1197,6 +1210,16 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         return false;
     }
     opts.disk_secrets = disk_secrets;
+    /* <source type='file'/>: QEMU's memory files go in the run directory's
+     * ram/ (removed with it at stop), given to QEMU's user */
+    if (def->mem && g_strcmp0(def->mem->source_type, "file") == 0) {
+        memory_dir = g_build_filename(run_dir, "ram", NULL);
+        if (!vrt_dir_ensure(memory_dir, 0700, error) || !vrt_qemu_confine_give(confine, memory_dir, error)) {
+            vrt_qemu_process_remove_monitor(drv, monitor_path);
+            return false;
+        }
+        opts.memory_dir = memory_dir;
+    }
     argv = vrt_qemu_command_build(def, &opts, error);
     if (!argv) {
         g_clear_pointer(&disk_secrets, g_hash_table_unref);

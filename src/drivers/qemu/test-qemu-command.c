@@ -54,11 +54,13 @@ static GStrv
 build_for(const char *name, GError **error)
 {
     g_autofree char *monitor = g_strdup_printf("/run/vrt/qemu/%s.monitor", name);
+    g_autofree char *ram = g_strdup_printf("/run/vrt/qemu/%s/ram", name);
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
         .monitor_path = monitor,
         .pidfile = NULL,
         .module_dir = module_dir,
+        .memory_dir = ram,
     };
 
     return build_file(name, &opts, error);
@@ -409,6 +411,64 @@ test_pcspk_refused(void)
     g_assert_nonnull(strstr(err->message, "'pcspk'"));
 }
 
+/* <shmem> is kept in the definition but refused at start by name, and a
+ * file memory source without a memory directory too. */
+static void
+test_shmem_refused(void)
+{
+    static const char *const devs[] = { "<shmem name='sh0'><model type='ivshmem-plain'/></shmem>",
+                                        "<shmem name='sh1'/>" };
+    static const char *const want[] = { "shmem device 'sh0' (ivshmem-plain)",
+                                        "ivshmem device is not supported with this QEMU binary" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(devs); i++) {
+        g_autofree char *xml = g_strdup_printf("<domain type='qemu'><name>s</name><memory>65536</memory>"
+                                               "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                                               "<devices>%s</devices></domain>",
+                                               devs[i]);
+        g_autoptr(GError) err = NULL;
+        VrtQemuCommandOptions opts = {
+            .emulator = "/usr/bin/qemu-system-x86_64",
+            .monitor_path = "/run/vrt/qemu/m.monitor",
+        };
+        g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+        g_assert_null(argv);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+        g_assert_nonnull(strstr(err->message, want[i]));
+    }
+    {
+        g_autoptr(GError) err = NULL;
+        VrtQemuCommandOptions opts = {
+            .emulator = "/usr/bin/qemu-system-x86_64",
+            .monitor_path = "/run/vrt/qemu/m.monitor",
+        };
+        g_auto(GStrv) argv = build_xml("<domain type='qemu'><name>s</name><memory>65536</memory><memoryBacking>"
+                                       "<source type='file'/></memoryBacking><os><type arch='x86_64' "
+                                       "machine='pc'>hvm</type></os></domain>",
+                                       &opts, &err);
+
+        g_assert_null(argv);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    }
+    {
+        /* an I/O thread pin vrt cannot apply is refused by name */
+        g_autoptr(GError) err = NULL;
+        VrtQemuCommandOptions opts = {
+            .emulator = "/usr/bin/qemu-system-x86_64",
+            .monitor_path = "/run/vrt/qemu/m.monitor",
+        };
+        g_auto(GStrv) argv = build_xml("<domain type='qemu'><name>s</name><memory>65536</memory>"
+                                       "<iothreads>1</iothreads><cputune><iothreadpin iothread='1' cpuset='0'/>"
+                                       "</cputune><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>",
+                                       &opts, &err);
+
+        g_assert_null(argv);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+        g_assert_nonnull(strstr(err->message, "iothreadpin"));
+    }
+}
+
 /* SDL, egl-headless and D-Bus displays are kept in the definition but
  * refused at start, each by name. */
 static void
@@ -616,6 +676,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/vsock", test_vsock);
     g_test_add_func("/qemu/command/audio-module-missing", test_audio_module_missing);
     g_test_add_func("/qemu/command/pcspk-refused", test_pcspk_refused);
+    g_test_add_func("/qemu/command/shmem-refused", test_shmem_refused);
     g_test_add_func("/qemu/command/other-displays-refused", test_other_displays_refused);
     g_test_add_func("/qemu/command/virgl-refused", test_virgl_refused);
     g_test_add_data_func("/qemu/command/golden/q35-full", "q35-full", test_golden);
@@ -623,6 +684,8 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/q35-features", "q35-features", test_golden);
     g_test_add_data_func("/qemu/command/golden/numa-hugepages", "numa-hugepages", test_golden);
     g_test_add_data_func("/qemu/command/golden/memory-devices", "memory-devices", test_golden);
+    g_test_add_data_func("/qemu/command/golden/memory-file", "memory-file", test_golden);
+    g_test_add_data_func("/qemu/command/golden/sysinfo", "sysinfo", test_golden);
     g_test_add_data_func("/qemu/command/golden/cpu-extras", "cpu-extras", test_golden);
     g_test_add_data_func("/qemu/command/golden/clock-timers", "clock-timers", test_golden);
     g_test_add_data_func("/qemu/command/golden/net-socket-rom", "net-socket-rom", test_golden);

@@ -5,6 +5,7 @@
  * got (a hostdev-backed one appears as <interface type='hostdev'>, once);
  * the status view adds what only the daemon needs (<actual>, port ids).
  */
+#include "conf/domain/domain_pci_topology.h"
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"
 
@@ -203,7 +204,7 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
     if (c->iothread)
         g_string_append_printf(drv, " iothread='%u'", c->iothread);
     vrt_virtio_options_format(drv, &c->virtio);
-    pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0 || master >= 0 || drv->len || c->pcihole64_set;
+    pci_extra = c->model_name || vrt_pci_ctrl_has_target(c) || master >= 0 || drv->len || c->pcihole64_set;
 
     g_string_append_printf(attrs, "type='%s' index='%u'", vrt_controller_type_names[c->type], c->index);
     if (c->model)
@@ -220,14 +221,7 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
     f->indent++;
     if (c->model_name)
         vrt_fmt_line(f, "<model name='%s'/>", c->model_name);
-    if (c->chassis >= 0 || c->port >= 0) {
-        g_autoptr(GString) t = g_string_new(NULL);
-        if (c->chassis >= 0)
-            g_string_append_printf(t, " chassis='%d'", c->chassis);
-        if (c->port >= 0)
-            g_string_append_printf(t, " port='0x%x'", c->port);
-        vrt_fmt_line(f, "<target%s/>", t->str);
-    }
+    vrt_pci_ctrl_target_format(f, c);
     if (drv->len)
         vrt_fmt_line(f, "<driver%s/>", drv->str);
     format_info_master(f, &c->info, master);

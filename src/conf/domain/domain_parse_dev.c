@@ -411,15 +411,29 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
 /* ---- controller ---------------------------------------------------- */
 
 static const char *const pci_models[] = {
-    "pci-root", "pcie-root", "pcie-root-port", "pci-bridge", "dmi-to-pci-bridge", "pcie-to-pci-bridge", NULL,
+    "pci-root",
+    "pcie-root",
+    "pcie-root-port",
+    "pci-bridge",
+    "dmi-to-pci-bridge",
+    "pcie-to-pci-bridge",
+    "pcie-switch-upstream-port",
+    "pcie-switch-downstream-port",
+    "pci-expander-bus",
+    "pcie-expander-bus",
+    NULL,
 };
 static const char *const usb_models[] = {
     "qemu-xhci",  "nec-xhci",   "piix3-uhci", "piix4-uhci", "ich9-ehci1",
     "ich9-uhci1", "ich9-uhci2", "ich9-uhci3", "none",       NULL,
 };
-static const char *const scsi_models[] = { "virtio-scsi", "lsilogic", NULL };
+static const char *const scsi_models[] = { "virtio-scsi", "lsilogic", "lsisas1068", "lsisas1078", NULL };
 static const char *const pci_model_names[] = {
-    "pcie-root-port", "ioh3420", "pci-bridge", "i82801b11-bridge", "pcie-pci-bridge", NULL,
+    "pcie-root-port",     "ioh3420",
+    "pci-bridge",         "i82801b11-bridge",
+    "pcie-pci-bridge",    "x3130-upstream",
+    "xio3130-downstream", "pxb",
+    "pxb-pcie",           NULL,
 };
 
 /* libvirt's QEMU validation of a controller's <driver>: the tuning is
@@ -531,17 +545,8 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
                 !vrt_virtio_options_parse(ch, &c->virtio, error))
                 return false;
         } else if (c->type == VRT_DOMAIN_CONTROLLER_PCI && vrt_xml_is(ch, "target")) {
-            guint val;
-            if (!vrt_xml_check_attrs(ch, error, "chassis", "port", NULL))
+            if (!vrt_pci_ctrl_target_parse(ch, c, error))
                 return false;
-            if (!vrt_xml_prop_uint(ch, "chassis", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &val, &present, error))
-                return false;
-            if (present)
-                c->chassis = val;
-            if (!vrt_xml_prop_uint(ch, "port", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &val, &present, error))
-                return false;
-            if (present)
-                c->port = val;
         } else {
             INFO_OR_UNSUPPORTED(ctx, ch, &c->info, false, error);
         }
@@ -561,6 +566,11 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
             return false;
         }
     }
+    /* an ICH9 UHCI companion written without <master> takes its
+     * EHCI's ports 0-1, 2-3 or 4-5, as libvirt's parser gives it */
+    if (c->type == VRT_DOMAIN_CONTROLLER_USB && c->master_startport < 0 && c->model &&
+        g_str_has_prefix(c->model, "ich9-uhci") && c->model[9] >= '1' && c->model[9] <= '3' && !c->model[10])
+        c->master_startport = (c->model[9] - '1') * 2;
     if (!vrt_domain_controller_driver_check(c, error))
         return false;
     *out = g_steal_pointer(&c);

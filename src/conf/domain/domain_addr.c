@@ -20,6 +20,8 @@
 #define PC_VIDEO_SLOT 2
 #define Q35_VIDEO_SLOT 1
 #define Q35_ICH9_SLOT 0x1f /* LPC (.0), SATA (.2), SMBus (.3) */
+#define Q35_USB2_SLOT 0x1d /* ICH9's EHCI (.7) and its UHCI companions */
+#define Q35_DMI_BRIDGE_SLOT 0x1e
 #define Q35_ROOT_PORT_FIRST_SLOT 1 /* slot 1 unless the primary video holds it */
 #define SATA_UNITS 6
 #define SCSI_UNITS 7
@@ -388,11 +390,11 @@ place_topology(VrtDomainDef *def, PciMap *m, DevRef *r, bool *ok, GError **error
         return true;
     }
     if (r->need == NEED_BUS0) {
-        if (r->ctrl && vrt_pci_ctrl_is(r->ctrl, "dmi-to-pci-bridge") && pci_slot_free(m, 0, 0x1e)) {
+        if (r->ctrl && vrt_pci_ctrl_is(r->ctrl, "dmi-to-pci-bridge") && pci_slot_free(m, 0, Q35_DMI_BRIDGE_SLOT)) {
             r->info->type = VRT_DEVICE_ADDRESS_PCI;
             memset(&r->info->pci, 0, sizeof(r->info->pci));
-            r->info->pci.slot = 0x1e;
-            m->used[0][0x1e][0] = 1;
+            r->info->pci.slot = Q35_DMI_BRIDGE_SLOT;
+            m->used[0][Q35_DMI_BRIDGE_SLOT][0] = 1;
         } else if (pci_find_slot_bus0(m, &r->info->pci)) {
             r->info->type = VRT_DEVICE_ADDRESS_PCI;
         } else {
@@ -514,7 +516,11 @@ place_usb2_groups(VrtDomainDef *def, PciMap *m, GError **error)
         }
         if (!uhci[0])
             continue; /* no function 0 to open the slot: placed alone */
-        if (!pci_find_slot_bus0(m, &slot)) {
+        if (m->q35 && e->index == 0 && pci_slot_free(m, 0, Q35_USB2_SLOT)) {
+            /* ICH9's own USB2 slot, as libvirt keeps it for the first group */
+            memset(&slot, 0, sizeof(slot));
+            slot.slot = Q35_USB2_SLOT;
+        } else if (!pci_find_slot_bus0(m, &slot)) {
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on bus 0 for %s", "controller usb");
             return false;
         }

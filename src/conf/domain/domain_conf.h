@@ -21,6 +21,7 @@
 #include "conf/domain/domain_disk_ident.h"
 #include "conf/domain/domain_disk_iotune.h"
 #include "conf/domain/domain_disk_startup.h"
+#include "conf/domain/domain_net_ethernet.h"
 #include "conf/domain/domain_net_socket.h"
 #include "conf/domain/domain_net_vport.h"
 #include "conf/domain/domain_os.h"
@@ -390,6 +391,7 @@ struct _VrtDomainNetDef {
     bool managed;
     VrtPciAddr hostdev_source;
     VrtNetSocketSource socket; /* types SERVER, CLIENT, MCAST, UDP */
+    VrtNetHostSide host; /* <script>, <target managed='no'>, host <ip>/<route>, <backend> */
     VrtNetVport vport; /* <virtualport> (types NETWORK, BRIDGE, HOSTDEV) */
     /* type NETWORK, filled by the driver (port allocated). */
     VrtDomainNetActual actual;

@@ -364,6 +364,8 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV)
         format_net_driver(f, net); /* libvirt writes it before the source here */
     format_net_source(f, net, shown);
+    if (shown == VRT_DOMAIN_NET_TYPE_ETHERNET)
+        vrt_net_host_source_format(f->buf, f->indent, &net->host);
     if (is_status(f) && net->actual.set && net->type == VRT_DOMAIN_NET_TYPE_NETWORK)
         format_net_actual(f, net);
     if (public_actual && net->actual.n_vlan_tags) {
@@ -375,14 +377,19 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     /* the live view shows the bandwidth in effect (a portgroup's), as libvirt */
     vrt_bandwidth_format(f->buf, public_actual ? &net->actual.bandwidth : &net->bandwidth, f->indent * 2);
     format_port_isolated(f, public_actual ? net->actual.port_isolated : net->port_isolated);
-    if (net->ifname && (is_live(f) || !g_str_has_prefix(net->ifname, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
+    vrt_net_script_format(f->buf, f->indent, &net->host);
+    if (net->ifname &&
+        (is_live(f) || net->host.unmanaged || !g_str_has_prefix(net->ifname, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
         E(esc_net_ifname, net->ifname);
-        vrt_fmt_line(f, "<target dev='%s'/>", esc_net_ifname);
+        vrt_fmt_line(f, "<target dev='%s'%s/>", esc_net_ifname, net->host.unmanaged ? " managed='no'" : "");
+    } else if (net->host.unmanaged) {
+        vrt_fmt_line(f, "<target managed='no'/>");
     }
     if (net->model && shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
         vrt_fmt_line(f, "<model type='%s'/>", net->model);
     if (shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
         format_net_driver(f, net);
+    vrt_net_backend_format(f->buf, f->indent, &net->host);
     if (net->teaming) {
         g_autofree char *persistent = net->teaming_persistent ? vrt_xml_escape(net->teaming_persistent) : NULL;
 

@@ -776,14 +776,22 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                                                  &net->socket, error))
                     return false;
                 break;
+            case VRT_DOMAIN_NET_TYPE_ETHERNET:
+                if (!vrt_net_host_source_parse(c, &net->host, error))
+                    return false;
+                break;
             default: return vrt_xml_unsupported(c, error);
             }
         } else if (vrt_xml_is(c, "target")) {
-            if (!vrt_xml_check_attrs(c, error, "dev", NULL))
+            VrtTristate tap_managed = VRT_TRISTATE_DEFAULT;
+            if (!vrt_xml_check_attrs(c, error, "dev", "managed", NULL) ||
+                !vrt_xml_prop_tristate(c, "managed", false, &tap_managed, error))
                 return false;
+            net->host.unmanaged = tap_managed == VRT_TRISTATE_NO;
             g_autofree char *dev = vrt_xml_prop(c, "dev");
-            /* generated tap names (vnetN) are runtime data, as in libvirt */
-            if (dev && (status || !g_str_has_prefix(dev, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
+            /* generated tap names (vnetN) are runtime data, as in libvirt;
+             * a tap the user made keeps its name whatever it is */
+            if (dev && (status || net->host.unmanaged || !g_str_has_prefix(dev, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
                 g_free(net->ifname);
                 net->ifname = g_steal_pointer(&dev);
             }
@@ -857,6 +865,12 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         } else if (vrt_xml_is(c, "rom")) {
             if (!vrt_device_rom_parse(c, &net->info.rom, error))
                 return false;
+        } else if (vrt_xml_is(c, "script")) {
+            if (!vrt_net_script_parse(c, &net->host, error))
+                return false;
+        } else if (vrt_xml_is(c, "backend")) {
+            if (!vrt_net_backend_parse(c, &net->host, error))
+                return false;
         } else if (vrt_xml_is(c, "virtualport")) {
             if (net->type != VRT_DOMAIN_NET_TYPE_NETWORK && net->type != VRT_DOMAIN_NET_TYPE_BRIDGE &&
                 net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
@@ -872,6 +886,19 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         }
     }
 
+    if (!vrt_net_host_side_validate(net->type == VRT_DOMAIN_NET_TYPE_ETHERNET, vrt_net_type_names[net->type],
+                                    &net->host, error))
+        return false;
+    /* as libvirt's parser: one queue is the default; the vhost backend,
+     * <driver name=> and queues belong to virtio models only and are
+     * dropped from others */
+    if (net->driver_queues == 1)
+        net->driver_queues = 0;
+    if (net->model && !g_str_equal(net->model, "virtio") && net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+        g_clear_pointer(&net->host.backend_vhost, g_free);
+        g_clear_pointer(&net->driver_name, g_free);
+        net->driver_queues = 0;
+    }
     switch (net->type) {
     case VRT_DOMAIN_NET_TYPE_NETWORK:
         if (!net->source_network) {

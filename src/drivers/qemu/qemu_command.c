@@ -861,7 +861,7 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     char mac[VRT_MAC_STRING_LEN];
     JsonObject *dev;
 
-    if (!vrt_qemu_command_net_vport_check(net, error))
+    if (!vrt_qemu_command_net_vport_check(net, error) || !vrt_net_host_side_check(net->info.alias, &net->host, error))
         return NULL;
     if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
         const VrtPciAddr *src =

@@ -368,6 +368,32 @@ find_slot_on_model(const VrtDomainDef *def, PciMap *m, const char *const *models
     return false;
 }
 
+/* pc with bus 0 full: the next bus in index order with a free slot, as
+ * libvirt goes on: a pci-bridge's (slots 1..31) or a pci-expander-bus's
+ * (0..31). Never a controller onto a bus behind itself. */
+static bool
+place_on_pc_bus(const VrtDomainDef *def, PciMap *m, DevRef *r)
+{
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        bool bridge = vrt_pci_ctrl_is(c, "pci-bridge");
+
+        if ((!bridge && !vrt_pci_ctrl_is(c, "pci-expander-bus")) || c == r->ctrl || c->index >= PCI_BUSES)
+            continue;
+        for (guint slot = bridge ? 1 : 0; slot < PCI_SLOTS; slot++) {
+            if (!pci_slot_free(m, c->index, slot))
+                continue;
+            r->info->type = VRT_DEVICE_ADDRESS_PCI;
+            memset(&r->info->pci, 0, sizeof(r->info->pci));
+            r->info->pci.bus = c->index;
+            r->info->pci.slot = slot;
+            m->used[c->index][slot][0] = 1;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Controllers with a home of their own: a switch's downstream ports on
  * its upstream port's bus (slots 0..31), a pci-bridge on q35 on a
  * dmi-to-pci-bridge's or pcie-to-pci-bridge's bus when there is one, the
@@ -463,7 +489,7 @@ place_device(VrtDomainDef *def, PciMap *m, DevRef *r, bool may_add, GError **err
         return ok;
     if (m->q35 && (r->need == NEED_PCIE || r->need == NEED_PCI))
         return place_behind_root_port(def, m, r->info, may_add, error);
-    if (!pci_find_slot_bus0(m, &r->info->pci)) {
+    if (!pci_find_slot_bus0(m, &r->info->pci) && !place_on_pc_bus(def, m, r)) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on bus 0 for %s", r->what);
         return false;
     }

@@ -129,6 +129,28 @@ test_expander(void)
                      "      <address type='pci' domain='0x0000' bus='0x00'");
 }
 
+/* pc: once bus 0 is full, the next devices go on the pci-bridge from its
+ * slot 1, as libvirt goes on (before: no free PCI slot on bus 0) */
+static void
+test_pc_bus_full(void)
+{
+    g_autoptr(GString) xml = g_string_new(HEAD "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                                               "<controller type='pci' index='1' model='pci-bridge'/>");
+    g_autofree char *out = NULL;
+
+    for (guint i = 0; i < 32; i++)
+        g_string_append_printf(xml,
+                               "<interface type='user'><mac address='52:54:00:00:01:%02x'/>"
+                               "<model type='e1000'/></interface>",
+                               i);
+    g_string_append(xml, "<memballoon model='none'/></devices></domain>");
+    out = assigned(xml->str);
+    assert_has(out, "<mac address='52:54:00:00:01:1f'/>\n"
+                    "      <model type='e1000'/>\n"
+                    "      <address type='pci' domain='0x0000' bus='0x01' slot='0x");
+    assert_has(out, "bus='0x01' slot='0x01' function='0x0'/>");
+}
+
 static void
 test_topology_refusals(void)
 {
@@ -233,6 +255,7 @@ main(int argc, char **argv)
     g_test_add_func("/domtopology/switch", test_switch);
     g_test_add_func("/domtopology/bridges-q35", test_bridges_q35);
     g_test_add_func("/domtopology/expander", test_expander);
+    g_test_add_func("/domtopology/pc-bus-full", test_pc_bus_full);
     g_test_add_func("/domtopology/refusals", test_topology_refusals);
     g_test_add_func("/domtopology/ethernet", test_ethernet);
     g_test_add_func("/domtopology/backend", test_backend);

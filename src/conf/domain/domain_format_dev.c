@@ -351,10 +351,14 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     const guint *tags = net->vlan_tags;
     guint n_tags = net->n_vlan_tags;
 
+    const char *trust = net->host.trust_rx_filters == VRT_TRISTATE_YES  ? " trustGuestRxFilters='yes'"
+                        : net->host.trust_rx_filters == VRT_TRISTATE_NO ? " trustGuestRxFilters='no'"
+                                                                        : "";
+
     if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV)
-        vrt_fmt_line(f, "<interface type='hostdev'%s>", managed ? " managed='yes'" : "");
+        vrt_fmt_line(f, "<interface type='hostdev'%s%s>", managed ? " managed='yes'" : "", trust);
     else
-        vrt_fmt_line(f, "<interface type='%s'>", vrt_net_type_names[shown]);
+        vrt_fmt_line(f, "<interface type='%s'%s>", vrt_net_type_names[shown], trust);
     f->indent++;
     if (net->mac_set) {
         char mac[VRT_MAC_STRING_LEN];

@@ -18,6 +18,9 @@ typedef struct {
     GPtrArray *routes; /* host-side <route .../> lines; NULL = none */
     char *backend_tap; /* <backend tap=>: the tun device to open */
     char *backend_vhost; /* <backend vhost=>: the vhost-net device to open */
+    /* <interface trustGuestRxFilters=> (a VrtTristate): libvirt acts on it
+     * for macvtap only, which vrt has not; kept and written back */
+    int trust_rx_filters;
 } VrtNetHostSide;
 
 void vrt_net_host_side_clear(VrtNetHostSide *h);

@@ -710,10 +710,16 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
     VrtTristate managed = VRT_TRISTATE_DEFAULT;
     int v = -1;
 
-    if (!vrt_xml_check_attrs(node, error, "type", "managed", NULL) ||
+    if (!vrt_xml_check_attrs(node, error, "type", "managed", "trustGuestRxFilters", NULL) ||
         !vrt_xml_prop_enum(node, "type", vrt_net_type_names, true, &v, error))
         return false;
     net->type = v;
+    {
+        VrtTristate trust = VRT_TRISTATE_DEFAULT;
+        if (!vrt_xml_prop_tristate(node, "trustGuestRxFilters", false, &trust, error))
+            return false;
+        net->host.trust_rx_filters = trust;
+    }
     if (!vrt_xml_prop_tristate(node, "managed", false, &managed, error))
         return false;
     if (managed != VRT_TRISTATE_DEFAULT && net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV)

@@ -231,6 +231,17 @@ test_backend(void)
 }
 
 static void
+test_trust_rx_filters(void)
+{
+    g_autofree char *out = assigned(PC("<interface trustGuestRxFilters='no' type='user'>"
+                                       "<mac address='52:54:00:00:00:01'/><model type='virtio'/></interface>"));
+
+    assert_has(out, "<interface type='user' trustGuestRxFilters='no'>\n");
+    assert_refused(PC("<interface type='user' trustGuestRxFilters='maybe'/>"), VIR_ERR_XML_ERROR,
+                   "trustGuestRxFilters");
+}
+
+static void
 test_host_side_refusals(void)
 {
     assert_refused(PC("<interface type='user'><source><ip address='10.0.0.1'/></source></interface>"),
@@ -259,6 +270,7 @@ main(int argc, char **argv)
     g_test_add_func("/domtopology/refusals", test_topology_refusals);
     g_test_add_func("/domtopology/ethernet", test_ethernet);
     g_test_add_func("/domtopology/backend", test_backend);
+    g_test_add_func("/domtopology/trust-rx-filters", test_trust_rx_filters);
     g_test_add_func("/domtopology/host-side-refusals", test_host_side_refusals);
     return g_test_run();
 }

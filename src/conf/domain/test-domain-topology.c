@@ -151,6 +151,25 @@ test_pc_bus_full(void)
     assert_has(out, "bus='0x01' slot='0x01' function='0x0'/>");
 }
 
+/* A PCI controller written without index and without a root before it
+ * takes index 1, not the root's 0 (its written form did not parse again:
+ * found by fuzz-domain-xml) */
+static void
+test_autoindex_without_root(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(PC("<controller type='pci' model='pci-bridge'/>"), 0, &error);
+    g_autofree char *out = NULL;
+    g_autoptr(VrtDomainDef) again = NULL;
+
+    g_assert_no_error(error);
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    assert_has(out, "<controller type='pci' index='1' model='pci-bridge'/>");
+    again = vrt_domain_def_parse(out, 0, &error);
+    g_assert_no_error(error);
+}
+
 static void
 test_topology_refusals(void)
 {
@@ -267,6 +286,7 @@ main(int argc, char **argv)
     g_test_add_func("/domtopology/bridges-q35", test_bridges_q35);
     g_test_add_func("/domtopology/expander", test_expander);
     g_test_add_func("/domtopology/pc-bus-full", test_pc_bus_full);
+    g_test_add_func("/domtopology/autoindex-without-root", test_autoindex_without_root);
     g_test_add_func("/domtopology/refusals", test_topology_refusals);
     g_test_add_func("/domtopology/ethernet", test_ethernet);
     g_test_add_func("/domtopology/backend", test_backend);

@@ -6,6 +6,7 @@
  * Addresses already present are never moved, so assignment is stable.
  */
 #include "conf/domain/domain_memory_dev.h"
+#include "conf/domain/domain_pci_topology.h"
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"
 
@@ -19,6 +20,8 @@
 #define PC_VIDEO_SLOT 2
 #define Q35_VIDEO_SLOT 1
 #define Q35_ICH9_SLOT 0x1f /* LPC (.0), SATA (.2), SMBus (.3) */
+#define Q35_USB2_SLOT 0x1d /* ICH9's EHCI (.7) and its UHCI companions */
+#define Q35_DMI_BRIDGE_SLOT 0x1e
 #define Q35_ROOT_PORT_FIRST_SLOT 1 /* slot 1 unless the primary video holds it */
 #define SATA_UNITS 6
 #define SCSI_UNITS 7
@@ -32,6 +35,8 @@ typedef enum {
     NEED_PCI, /* conventional PCI: bus 0 (q35: integrated on pcie.0) */
     NEED_PCIE, /* q35: behind a pcie-root-port; pc: bus 0 */
     NEED_ROOT_PORT, /* a pcie-root-port itself: bus 0, multifunction slots */
+    NEED_BUS0, /* on the root bus whatever the machine: expander buses, dmi-to-pci-bridge */
+    NEED_DOWNSTREAM, /* a pcie-switch-downstream-port: a slot of an upstream port's bus */
 } PciNeed;
 
 typedef struct {
@@ -66,6 +71,13 @@ controller_need(const VrtDomainDef *def, const VrtDomainControllerDef *c)
             return NEED_NONE;
         if (g_str_equal(c->model, "pcie-root-port"))
             return NEED_ROOT_PORT;
+        if (g_str_equal(c->model, "pcie-switch-downstream-port"))
+            return NEED_DOWNSTREAM;
+        if (g_str_equal(c->model, "pcie-switch-upstream-port"))
+            return NEED_PCIE;
+        if ((q35 && g_str_equal(c->model, "dmi-to-pci-bridge")) || g_str_equal(c->model, "pcie-expander-bus") ||
+            g_str_equal(c->model, "pci-expander-bus"))
+            return NEED_BUS0;
         return NEED_PCI;
     case VRT_DOMAIN_CONTROLLER_USB:
         if (g_strcmp0(c->model, "none") == 0)
@@ -75,7 +87,8 @@ controller_need(const VrtDomainDef *def, const VrtDomainControllerDef *c)
         return NEED_PCI;
     case VRT_DOMAIN_CONTROLLER_SATA: return NEED_PCI;
     case VRT_DOMAIN_CONTROLLER_IDE: return q35 ? NEED_NONE : NEED_PCI;
-    case VRT_DOMAIN_CONTROLLER_SCSI: return g_strcmp0(c->model, "lsilogic") == 0 ? NEED_PCI : NEED_PCIE;
+    case VRT_DOMAIN_CONTROLLER_SCSI: /* every model but virtio-scsi is conventional PCI */
+        return c->model && !g_str_equal(c->model, "virtio-scsi") ? NEED_PCI : NEED_PCIE;
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL: return NEED_PCIE;
     case VRT_DOMAIN_CONTROLLER_FDC: return NEED_NONE; /* on the ISA bus */
     case VRT_DOMAIN_CONTROLLER_CCID: return NEED_NONE; /* on a USB port */
@@ -319,16 +332,110 @@ fill_root_port(VrtDomainControllerDef *c)
         c->port = (c->info.pci.slot << 3) | c->info.pci.function;
 }
 
-/* A free pcie-root-port: its bus (= its index) has nothing at slot 0. */
+/* A free pcie-root-port or switch downstream port (the one-slot PCIe
+ * buses, taken in index order as libvirt does): its bus (= its index) has
+ * nothing at slot 0. */
 static VrtDomainControllerDef *
 find_free_root_port(const VrtDomainDef *def, const PciMap *m)
 {
     for (guint i = 0; i < def->controllers->len; i++) {
         VrtDomainControllerDef *c = def->controllers->pdata[i];
-        if (is_root_port(c) && c->index < PCI_BUSES && pci_slot_free(m, c->index, 0))
+        if ((is_root_port(c) || vrt_pci_ctrl_is(c, "pcie-switch-downstream-port")) && c->index < PCI_BUSES &&
+            pci_slot_free(m, c->index, 0))
             return c;
     }
     return NULL;
+}
+
+/* The first free slot from first_slot of the bus of a PCI controller of
+ * one of the models (index order); false when none has one. */
+static bool
+find_slot_on_model(const VrtDomainDef *def, PciMap *m, const char *const *models, guint first_slot,
+                   VrtDomainDeviceInfo *info)
+{
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        if (c->type != VRT_DOMAIN_CONTROLLER_PCI || !c->model || !g_strv_contains(models, c->model) ||
+            c->index >= PCI_BUSES)
+            continue;
+        for (guint slot = first_slot; slot < PCI_SLOTS; slot++) {
+            if (!pci_slot_free(m, c->index, slot))
+                continue;
+            info->type = VRT_DEVICE_ADDRESS_PCI;
+            memset(&info->pci, 0, sizeof(info->pci));
+            info->pci.bus = c->index;
+            info->pci.slot = slot;
+            m->used[c->index][slot][0] = 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* pc with bus 0 full: the next bus in index order with a free slot, as
+ * libvirt goes on: a pci-bridge's (slots 1..31) or a pci-expander-bus's
+ * (0..31). Never a controller onto a bus behind itself. */
+static bool
+place_on_pc_bus(const VrtDomainDef *def, PciMap *m, DevRef *r)
+{
+    for (guint i = 0; i < def->controllers->len; i++) {
+        VrtDomainControllerDef *c = def->controllers->pdata[i];
+        bool bridge = vrt_pci_ctrl_is(c, "pci-bridge");
+
+        if ((!bridge && !vrt_pci_ctrl_is(c, "pci-expander-bus")) || c == r->ctrl || c->index >= PCI_BUSES)
+            continue;
+        for (guint slot = bridge ? 1 : 0; slot < PCI_SLOTS; slot++) {
+            if (!pci_slot_free(m, c->index, slot))
+                continue;
+            r->info->type = VRT_DEVICE_ADDRESS_PCI;
+            memset(&r->info->pci, 0, sizeof(r->info->pci));
+            r->info->pci.bus = c->index;
+            r->info->pci.slot = slot;
+            m->used[c->index][slot][0] = 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Controllers with a home of their own: a switch's downstream ports on
+ * its upstream port's bus (slots 0..31), a pci-bridge on q35 on a
+ * dmi-to-pci-bridge's or pcie-to-pci-bridge's bus when there is one, the
+ * expander buses and the dmi-to-pci-bridge on the root bus (the latter at
+ * 00:1e as on ICH9). True when r was one of them (placed or failed). */
+static bool
+place_topology(VrtDomainDef *def, PciMap *m, DevRef *r, bool *ok, GError **error)
+{
+    static const char *const upstream[] = { "pcie-switch-upstream-port", NULL };
+    static const char *const dmi[] = { "dmi-to-pci-bridge", NULL };
+    static const char *const pcie_pci[] = { "pcie-to-pci-bridge", NULL };
+
+    *ok = true;
+    if (r->need == NEED_DOWNSTREAM) {
+        if (!find_slot_on_model(def, m, upstream, 0, r->info)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on a pcie-switch-upstream-port for %s",
+                          r->what);
+            *ok = false;
+        }
+        return true;
+    }
+    if (r->need == NEED_BUS0) {
+        if (r->ctrl && vrt_pci_ctrl_is(r->ctrl, "dmi-to-pci-bridge") && pci_slot_free(m, 0, Q35_DMI_BRIDGE_SLOT)) {
+            r->info->type = VRT_DEVICE_ADDRESS_PCI;
+            memset(&r->info->pci, 0, sizeof(r->info->pci));
+            r->info->pci.slot = Q35_DMI_BRIDGE_SLOT;
+            m->used[0][Q35_DMI_BRIDGE_SLOT][0] = 1;
+        } else if (pci_find_slot_bus0(m, &r->info->pci)) {
+            r->info->type = VRT_DEVICE_ADDRESS_PCI;
+        } else {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on bus 0 for %s", r->what);
+            *ok = false;
+        }
+        return true;
+    }
+    if (m->q35 && r->ctrl && vrt_pci_ctrl_is(r->ctrl, "pci-bridge"))
+        return find_slot_on_model(def, m, dmi, 0, r->info) || find_slot_on_model(def, m, pcie_pci, 1, r->info);
+    return false;
 }
 
 static VrtDomainControllerDef *
@@ -380,9 +487,13 @@ place_behind_root_port(VrtDomainDef *def, PciMap *m, VrtDomainDeviceInfo *info, 
 static bool
 place_device(VrtDomainDef *def, PciMap *m, DevRef *r, bool may_add, GError **error)
 {
+    bool ok = true;
+
+    if (place_topology(def, m, r, &ok, error))
+        return ok;
     if (m->q35 && (r->need == NEED_PCIE || r->need == NEED_PCI))
         return place_behind_root_port(def, m, r->info, may_add, error);
-    if (!pci_find_slot_bus0(m, &r->info->pci)) {
+    if (!pci_find_slot_bus0(m, &r->info->pci) && !place_on_pc_bus(def, m, r)) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on bus 0 for %s", r->what);
         return false;
     }
@@ -435,7 +546,11 @@ place_usb2_groups(VrtDomainDef *def, PciMap *m, GError **error)
         }
         if (!uhci[0])
             continue; /* no function 0 to open the slot: placed alone */
-        if (!pci_find_slot_bus0(m, &slot)) {
+        if (m->q35 && e->index == 0 && pci_slot_free(m, 0, Q35_USB2_SLOT)) {
+            /* ICH9's own USB2 slot, as libvirt keeps it for the first group */
+            memset(&slot, 0, sizeof(slot));
+            slot.slot = Q35_USB2_SLOT;
+        } else if (!pci_find_slot_bus0(m, &slot)) {
             vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "no free PCI slot on bus 0 for %s", "controller usb");
             return false;
         }
@@ -500,7 +615,7 @@ assign_pci(VrtDomainDef *def, GError **error)
     /* like libvirt: when ports had to be added, leave one free for hotplug */
     if (m->q35 && def->controllers->len > ncontrollers && !find_free_root_port(def, m) && !add_root_port(def, m, error))
         return false;
-    return true;
+    return vrt_pci_topology_fill(def, error);
 }
 
 /* A target such as 'sdzzzz' puts its drive past the last controller index
@@ -706,9 +821,10 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
         c = def->controllers->pdata[i];
         if (c->type != VRT_DOMAIN_CONTROLLER_PCI)
             continue;
-        if (q35 ? (g_str_equal(c->model, "pci-root") || g_str_equal(c->model, "pci-bridge"))
+        if (q35 ? g_str_equal(c->model, "pci-root")
                 : (g_str_equal(c->model, "pcie-root") || is_root_port(c) ||
-                   g_str_equal(c->model, "dmi-to-pci-bridge") || g_str_equal(c->model, "pcie-to-pci-bridge"))) {
+                   g_str_equal(c->model, "dmi-to-pci-bridge") || g_str_equal(c->model, "pcie-to-pci-bridge") ||
+                   g_str_has_prefix(c->model, "pcie-switch-"))) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                           "PCI controller model '%s' is not supported on machine '%s'", c->model,
                           def->os.machine ? def->os.machine : "pc");

@@ -111,6 +111,7 @@ vrt_domain_net_def_free(VrtDomainNetDef *net)
     g_free(net->teaming_persistent);
     g_free(net->actual.bridge);
     vrt_net_socket_source_clear(&net->socket);
+    vrt_net_host_side_clear(&net->host);
     vrt_domain_hostdev_def_free(net->hostdev);
     info_clear(&net->info);
     g_free(net);

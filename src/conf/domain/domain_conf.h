@@ -21,6 +21,7 @@
 #include "conf/domain/domain_disk_ident.h"
 #include "conf/domain/domain_disk_iotune.h"
 #include "conf/domain/domain_disk_startup.h"
+#include "conf/domain/domain_net_ethernet.h"
 #include "conf/domain/domain_net_socket.h"
 #include "conf/domain/domain_net_vport.h"
 #include "conf/domain/domain_os.h"
@@ -275,13 +276,24 @@ typedef struct {
     VrtDomainControllerType type;
     guint index;
     /* model= as written: pci: "pci-root", "pcie-root", "pcie-root-port",
-     * "pci-bridge", "dmi-to-pci-bridge", "pcie-to-pci-bridge";
+     * "pci-bridge", "dmi-to-pci-bridge", "pcie-to-pci-bridge",
+     * "pcie-switch-upstream-port", "pcie-switch-downstream-port",
+     * "pci-expander-bus", "pcie-expander-bus";
      * usb: "qemu-xhci", "nec-xhci", "piix3-uhci", "ich9-ehci1", "none", ...;
-     * scsi: "virtio-scsi", "lsilogic". NULL when absent. */
+     * scsi: "virtio-scsi", "lsilogic", "lsisas1068", "lsisas1078". NULL when absent. */
     char *model;
     char *model_name; /* pci <model name='pcie-root-port'/> */
     int chassis; /* pci <target chassis=>, -1 = unset */
     int port; /* pci <target port=>, -1 = unset */
+    /* pci <target chassisNr=> (pci-bridge) and busNr= (the expander
+     * buses): both start at 1, so 0 = unset; <target hotplug=>, and the
+     * expander bus's <target><node> when numa_node_set
+     * (domain_pci_topology.c) */
+    guint chassis_nr;
+    guint bus_nr;
+    VrtTristate hotplug;
+    bool numa_node_set;
+    guint numa_node;
     int ports; /* usb ports=, -1 = unset */
     /* usb <master startport=>: a USB1 companion (ich9-uhci1..3) of the
      * ich9-ehci1 with the same index, its ports from this one; -1 = none */
@@ -380,6 +392,7 @@ struct _VrtDomainNetDef {
     bool managed;
     VrtPciAddr hostdev_source;
     VrtNetSocketSource socket; /* types SERVER, CLIENT, MCAST, UDP */
+    VrtNetHostSide host; /* <script>, <target managed='no'>, host <ip>/<route>, <backend> */
     VrtNetVport vport; /* <virtualport> (types NETWORK, BRIDGE, HOSTDEV) */
     /* type NETWORK, filled by the driver (port allocated). */
     VrtDomainNetActual actual;

@@ -5,6 +5,7 @@
  * got (a hostdev-backed one appears as <interface type='hostdev'>, once);
  * the status view adds what only the daemon needs (<actual>, port ids).
  */
+#include "conf/domain/domain_pci_topology.h"
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"
 
@@ -203,7 +204,7 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
     if (c->iothread)
         g_string_append_printf(drv, " iothread='%u'", c->iothread);
     vrt_virtio_options_format(drv, &c->virtio);
-    pci_extra = c->model_name || c->chassis >= 0 || c->port >= 0 || master >= 0 || drv->len || c->pcihole64_set;
+    pci_extra = c->model_name || vrt_pci_ctrl_has_target(c) || master >= 0 || drv->len || c->pcihole64_set;
 
     g_string_append_printf(attrs, "type='%s' index='%u'", vrt_controller_type_names[c->type], c->index);
     if (c->model)
@@ -220,14 +221,7 @@ vrt_format_controller(VrtFmt *f, const VrtDomainControllerDef *c)
     f->indent++;
     if (c->model_name)
         vrt_fmt_line(f, "<model name='%s'/>", c->model_name);
-    if (c->chassis >= 0 || c->port >= 0) {
-        g_autoptr(GString) t = g_string_new(NULL);
-        if (c->chassis >= 0)
-            g_string_append_printf(t, " chassis='%d'", c->chassis);
-        if (c->port >= 0)
-            g_string_append_printf(t, " port='0x%x'", c->port);
-        vrt_fmt_line(f, "<target%s/>", t->str);
-    }
+    vrt_pci_ctrl_target_format(f, c);
     if (drv->len)
         vrt_fmt_line(f, "<driver%s/>", drv->str);
     format_info_master(f, &c->info, master);
@@ -357,10 +351,14 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     const guint *tags = net->vlan_tags;
     guint n_tags = net->n_vlan_tags;
 
+    const char *trust = net->host.trust_rx_filters == VRT_TRISTATE_YES  ? " trustGuestRxFilters='yes'"
+                        : net->host.trust_rx_filters == VRT_TRISTATE_NO ? " trustGuestRxFilters='no'"
+                                                                        : "";
+
     if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV)
-        vrt_fmt_line(f, "<interface type='hostdev'%s>", managed ? " managed='yes'" : "");
+        vrt_fmt_line(f, "<interface type='hostdev'%s%s>", managed ? " managed='yes'" : "", trust);
     else
-        vrt_fmt_line(f, "<interface type='%s'>", vrt_net_type_names[shown]);
+        vrt_fmt_line(f, "<interface type='%s'%s>", vrt_net_type_names[shown], trust);
     f->indent++;
     if (net->mac_set) {
         char mac[VRT_MAC_STRING_LEN];
@@ -370,6 +368,8 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     if (shown == VRT_DOMAIN_NET_TYPE_HOSTDEV)
         format_net_driver(f, net); /* libvirt writes it before the source here */
     format_net_source(f, net, shown);
+    if (shown == VRT_DOMAIN_NET_TYPE_ETHERNET)
+        vrt_net_host_source_format(f->buf, f->indent, &net->host);
     if (is_status(f) && net->actual.set && net->type == VRT_DOMAIN_NET_TYPE_NETWORK)
         format_net_actual(f, net);
     if (public_actual && net->actual.n_vlan_tags) {
@@ -381,14 +381,19 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     /* the live view shows the bandwidth in effect (a portgroup's), as libvirt */
     vrt_bandwidth_format(f->buf, public_actual ? &net->actual.bandwidth : &net->bandwidth, f->indent * 2);
     format_port_isolated(f, public_actual ? net->actual.port_isolated : net->port_isolated);
-    if (net->ifname && (is_live(f) || !g_str_has_prefix(net->ifname, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
+    vrt_net_script_format(f->buf, f->indent, &net->host);
+    if (net->ifname &&
+        (is_live(f) || net->host.unmanaged || !g_str_has_prefix(net->ifname, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
         E(esc_net_ifname, net->ifname);
-        vrt_fmt_line(f, "<target dev='%s'/>", esc_net_ifname);
+        vrt_fmt_line(f, "<target dev='%s'%s/>", esc_net_ifname, net->host.unmanaged ? " managed='no'" : "");
+    } else if (net->host.unmanaged) {
+        vrt_fmt_line(f, "<target managed='no'/>");
     }
     if (net->model && shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
         vrt_fmt_line(f, "<model type='%s'/>", net->model);
     if (shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
         format_net_driver(f, net);
+    vrt_net_backend_format(f->buf, f->indent, &net->host);
     if (net->teaming) {
         g_autofree char *persistent = net->teaming_persistent ? vrt_xml_escape(net->teaming_persistent) : NULL;
 

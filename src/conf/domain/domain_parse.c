@@ -1166,7 +1166,9 @@ post_parse_controllers(VrtDomainDef *def)
         c->index = usb2_group_index(def, i);
         if (c->index != G_MAXUINT)
             continue;
-        c->index = 0;
+        /* PCI index 0 is the root bus's, written or not: any other PCI
+         * controller counts from 1 */
+        c->index = c->type == VRT_DOMAIN_CONTROLLER_PCI ? 1 : 0;
         for (guint j = 0; j < def->controllers->len; j++) {
             VrtDomainControllerDef *o = def->controllers->pdata[j];
             if (o != c && o->type == c->type && o->index != G_MAXUINT && o->index >= c->index)

@@ -411,15 +411,29 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
 /* ---- controller ---------------------------------------------------- */
 
 static const char *const pci_models[] = {
-    "pci-root", "pcie-root", "pcie-root-port", "pci-bridge", "dmi-to-pci-bridge", "pcie-to-pci-bridge", NULL,
+    "pci-root",
+    "pcie-root",
+    "pcie-root-port",
+    "pci-bridge",
+    "dmi-to-pci-bridge",
+    "pcie-to-pci-bridge",
+    "pcie-switch-upstream-port",
+    "pcie-switch-downstream-port",
+    "pci-expander-bus",
+    "pcie-expander-bus",
+    NULL,
 };
 static const char *const usb_models[] = {
     "qemu-xhci",  "nec-xhci",   "piix3-uhci", "piix4-uhci", "ich9-ehci1",
     "ich9-uhci1", "ich9-uhci2", "ich9-uhci3", "none",       NULL,
 };
-static const char *const scsi_models[] = { "virtio-scsi", "lsilogic", NULL };
+static const char *const scsi_models[] = { "virtio-scsi", "lsilogic", "lsisas1068", "lsisas1078", NULL };
 static const char *const pci_model_names[] = {
-    "pcie-root-port", "ioh3420", "pci-bridge", "i82801b11-bridge", "pcie-pci-bridge", NULL,
+    "pcie-root-port",     "ioh3420",
+    "pci-bridge",         "i82801b11-bridge",
+    "pcie-pci-bridge",    "x3130-upstream",
+    "xio3130-downstream", "pxb",
+    "pxb-pcie",           NULL,
 };
 
 /* libvirt's QEMU validation of a controller's <driver>: the tuning is
@@ -531,17 +545,8 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
                 !vrt_virtio_options_parse(ch, &c->virtio, error))
                 return false;
         } else if (c->type == VRT_DOMAIN_CONTROLLER_PCI && vrt_xml_is(ch, "target")) {
-            guint val;
-            if (!vrt_xml_check_attrs(ch, error, "chassis", "port", NULL))
+            if (!vrt_pci_ctrl_target_parse(ch, c, error))
                 return false;
-            if (!vrt_xml_prop_uint(ch, "chassis", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &val, &present, error))
-                return false;
-            if (present)
-                c->chassis = val;
-            if (!vrt_xml_prop_uint(ch, "port", VRT_DOMAIN_CONTROLLER_MAX_INDEX, &val, &present, error))
-                return false;
-            if (present)
-                c->port = val;
         } else {
             INFO_OR_UNSUPPORTED(ctx, ch, &c->info, false, error);
         }
@@ -561,6 +566,11 @@ parse_controller(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainControllerDef
             return false;
         }
     }
+    /* an ICH9 UHCI companion written without <master> takes its
+     * EHCI's ports 0-1, 2-3 or 4-5, as libvirt's parser gives it */
+    if (c->type == VRT_DOMAIN_CONTROLLER_USB && c->master_startport < 0 && c->model &&
+        g_str_has_prefix(c->model, "ich9-uhci") && c->model[9] >= '1' && c->model[9] <= '3' && !c->model[10])
+        c->master_startport = (c->model[9] - '1') * 2;
     if (!vrt_domain_controller_driver_check(c, error))
         return false;
     *out = g_steal_pointer(&c);
@@ -700,10 +710,16 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
     VrtTristate managed = VRT_TRISTATE_DEFAULT;
     int v = -1;
 
-    if (!vrt_xml_check_attrs(node, error, "type", "managed", NULL) ||
+    if (!vrt_xml_check_attrs(node, error, "type", "managed", "trustGuestRxFilters", NULL) ||
         !vrt_xml_prop_enum(node, "type", vrt_net_type_names, true, &v, error))
         return false;
     net->type = v;
+    {
+        VrtTristate trust = VRT_TRISTATE_DEFAULT;
+        if (!vrt_xml_prop_tristate(node, "trustGuestRxFilters", false, &trust, error))
+            return false;
+        net->host.trust_rx_filters = trust;
+    }
     if (!vrt_xml_prop_tristate(node, "managed", false, &managed, error))
         return false;
     if (managed != VRT_TRISTATE_DEFAULT && net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV)
@@ -766,14 +782,22 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                                                  &net->socket, error))
                     return false;
                 break;
+            case VRT_DOMAIN_NET_TYPE_ETHERNET:
+                if (!vrt_net_host_source_parse(c, &net->host, error))
+                    return false;
+                break;
             default: return vrt_xml_unsupported(c, error);
             }
         } else if (vrt_xml_is(c, "target")) {
-            if (!vrt_xml_check_attrs(c, error, "dev", NULL))
+            VrtTristate tap_managed = VRT_TRISTATE_DEFAULT;
+            if (!vrt_xml_check_attrs(c, error, "dev", "managed", NULL) ||
+                !vrt_xml_prop_tristate(c, "managed", false, &tap_managed, error))
                 return false;
+            net->host.unmanaged = tap_managed == VRT_TRISTATE_NO;
             g_autofree char *dev = vrt_xml_prop(c, "dev");
-            /* generated tap names (vnetN) are runtime data, as in libvirt */
-            if (dev && (status || !g_str_has_prefix(dev, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
+            /* generated tap names (vnetN) are runtime data, as in libvirt;
+             * a tap the user made keeps its name whatever it is */
+            if (dev && (status || net->host.unmanaged || !g_str_has_prefix(dev, VRT_DOMAIN_NET_AUTO_IFNAME_PREFIX))) {
                 g_free(net->ifname);
                 net->ifname = g_steal_pointer(&dev);
             }
@@ -847,6 +871,12 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         } else if (vrt_xml_is(c, "rom")) {
             if (!vrt_device_rom_parse(c, &net->info.rom, error))
                 return false;
+        } else if (vrt_xml_is(c, "script")) {
+            if (!vrt_net_script_parse(c, &net->host, error))
+                return false;
+        } else if (vrt_xml_is(c, "backend")) {
+            if (!vrt_net_backend_parse(c, &net->host, error))
+                return false;
         } else if (vrt_xml_is(c, "virtualport")) {
             if (net->type != VRT_DOMAIN_NET_TYPE_NETWORK && net->type != VRT_DOMAIN_NET_TYPE_BRIDGE &&
                 net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
@@ -862,6 +892,19 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
         }
     }
 
+    if (!vrt_net_host_side_validate(net->type == VRT_DOMAIN_NET_TYPE_ETHERNET, vrt_net_type_names[net->type],
+                                    &net->host, error))
+        return false;
+    /* as libvirt's parser: one queue is the default; the vhost backend,
+     * <driver name=> and queues belong to virtio models only and are
+     * dropped from others */
+    if (net->driver_queues == 1)
+        net->driver_queues = 0;
+    if (net->model && !g_str_equal(net->model, "virtio") && net->type != VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+        g_clear_pointer(&net->host.backend_vhost, g_free);
+        g_clear_pointer(&net->driver_name, g_free);
+        net->driver_queues = 0;
+    }
     switch (net->type) {
     case VRT_DOMAIN_NET_TYPE_NETWORK:
         if (!net->source_network) {

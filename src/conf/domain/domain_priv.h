@@ -167,6 +167,11 @@ typedef struct {
 } VrtFmt;
 
 void vrt_fmt_line(VrtFmt *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* A PCI controller's <target> (attributes and <node>): read into c, and
+ * written as libvirt writes it, nothing when there is none
+ * (domain_pci_topology.c). */
+bool vrt_pci_ctrl_target_parse(xmlNodePtr node, VrtDomainControllerDef *c, GError **error);
+void vrt_pci_ctrl_target_format(VrtFmt *f, const VrtDomainControllerDef *c);
 bool vrt_format_device(VrtFmt *f, const VrtDomainDeviceDef *dev, GError **error);
 void vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net);
 void vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h);

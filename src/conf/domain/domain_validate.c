@@ -7,6 +7,7 @@
  * so a definition libvirtd refuses is refused here the same way.
  */
 #include "conf/domain/domain_conf.h"
+#include "conf/domain/domain_pci_topology.h"
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"
 
@@ -181,5 +182,5 @@ vrt_domain_def_validate(const VrtDomainDef *def, GError **error)
     return check_hostdevs(def, error) && check_usb_controllers(def, error) && check_disks(def, error) &&
            check_videos(def, error) && check_audios(def, error) && check_platform(def, error) &&
            vrt_validate_misc_devices(def, error) && vrt_validate_usb_devices(def, error) &&
-           vrt_validate_os_secure(def, error);
+           vrt_validate_os_secure(def, error) && vrt_pci_topology_validate(def, error);
 }

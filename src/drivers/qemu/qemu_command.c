@@ -11,6 +11,7 @@
 #include "drivers/qemu/qemu_block_net.h"
 #include "drivers/qemu/qemu_command_features.h"
 #include "conf/domain/domain_memory_dev.h"
+#include "conf/domain/domain_pci_topology.h"
 #include "conf/domain/domain_tune.h"
 #include "util/error.h"
 
@@ -250,7 +251,14 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
     switch (c->type) {
     case VRT_DOMAIN_CONTROLLER_PCI:
         if (g_str_equal(model, "pci-root") || g_str_equal(model, "pcie-root")) {
-            /* built into the machine; <pcihole64> sizes its host bridge's hole */
+            /* built into the machine; <target hotplug=> of pci-root switches
+             * PIIX4's ACPI hotplug of the root bus, as libvirt does */
+            if (c->hotplug && g_str_equal(model, "pci-root")) {
+                arg(b, "-global");
+                arg(b, c->hotplug == VRT_TRISTATE_YES ? "PIIX4_PM.acpi-root-pci-hotplug=on"
+                                                      : "PIIX4_PM.acpi-root-pci-hotplug=off");
+            }
+            /* <pcihole64> sizes its host bridge's hole */
             if (c->pcihole64_set) {
                 g_autofree char *g = g_strdup_printf("%s.pci-hole64-size=%" G_GUINT64_FORMAT "K",
                                                      g_str_equal(model, "pci-root") ? "i440FX-pcihost" : "q35-pcihost",
@@ -260,18 +268,25 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
             }
             return true;
         }
-        if (g_str_equal(model, "pcie-root-port")) {
-            dev = device_new(c->model_name ? c->model_name : "pcie-root-port");
+        if (g_str_equal(model, "pcie-root-port") || g_str_equal(model, "pcie-switch-downstream-port")) {
+            dev = device_new(c->model_name ? c->model_name : vrt_pci_ctrl_default_model_name(model));
             if (c->port >= 0)
                 json_object_set_int_member(dev, "port", c->port);
             json_object_set_int_member(dev, "chassis", c->chassis >= 0 ? c->chassis : (gint64)c->index);
+            if (c->hotplug)
+                json_object_set_boolean_member(dev, "hotplug", c->hotplug == VRT_TRISTATE_YES);
         } else if (g_str_equal(model, "pci-bridge")) {
             dev = device_new("pci-bridge");
-            json_object_set_int_member(dev, "chassis_nr", c->chassis >= 0 ? c->chassis : (gint64)c->index);
-        } else if (g_str_equal(model, "pcie-to-pci-bridge")) {
-            dev = device_new("pcie-pci-bridge");
-        } else if (g_str_equal(model, "dmi-to-pci-bridge")) {
-            dev = device_new("i82801b11-bridge");
+            json_object_set_int_member(dev, "chassis_nr", c->chassis_nr ? c->chassis_nr : c->index);
+        } else if (g_str_equal(model, "pci-expander-bus") || g_str_equal(model, "pcie-expander-bus")) {
+            /* bus_nr: the number the guest's firmware gives the new root bus */
+            dev = device_new(vrt_pci_ctrl_default_model_name(model));
+            json_object_set_int_member(dev, "bus_nr", c->bus_nr);
+            if (c->numa_node_set)
+                json_object_set_int_member(dev, "numa_node", c->numa_node);
+        } else if (vrt_pci_ctrl_default_model_name(model)) {
+            /* pcie-to-pci-bridge, dmi-to-pci-bridge, pcie-switch-upstream-port */
+            dev = device_new(vrt_pci_ctrl_default_model_name(model));
         } else {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported PCI controller model '%s'", model);
             return false;
@@ -298,12 +313,17 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
             json_object_set_int_member(dev, "p2", c->ports), json_object_set_int_member(dev, "p3", c->ports);
         break;
     case VRT_DOMAIN_CONTROLLER_SCSI:
-        if (*model && !g_str_equal(model, "virtio-scsi") && !g_str_equal(model, "lsilogic")) {
+        if (*model && !g_str_equal(model, "virtio-scsi") && !g_str_equal(model, "lsilogic") &&
+            !g_str_equal(model, "lsisas1068") && !g_str_equal(model, "lsisas1078")) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported SCSI controller model '%s'", model);
             return false;
         }
-        dev = device_new(g_str_equal(model, "lsilogic") ? "lsi" : "virtio-scsi-pci");
-        if (!g_str_equal(model, "lsilogic")) {
+        /* libvirt's QEMU devices for LSI's SAS models */
+        dev = device_new(g_str_equal(model, "lsilogic")     ? "lsi"
+                         : g_str_equal(model, "lsisas1068") ? "mptsas1068"
+                         : g_str_equal(model, "lsisas1078") ? "megasas"
+                                                            : "virtio-scsi-pci");
+        if (!*model || g_str_equal(model, "virtio-scsi")) {
             vrt_qemu_virtio_options(dev, &c->virtio);
             if (c->iothread)
                 set_strf(dev, "iothread", "iothread%u", c->iothread);
@@ -842,7 +862,7 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
     char mac[VRT_MAC_STRING_LEN];
     JsonObject *dev;
 
-    if (!vrt_qemu_command_net_vport_check(net, error))
+    if (!vrt_qemu_command_net_vport_check(net, error) || !vrt_net_host_side_check(net->info.alias, &net->host, error))
         return NULL;
     if (vrt_domain_net_get_actual_type(net) == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
         const VrtPciAddr *src =

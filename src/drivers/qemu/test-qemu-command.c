@@ -199,6 +199,19 @@ test_spice_refused(void)
 
 /* An interface whose <virtualport> vrt does not set up is refused by
  * name, not started as a plain bridge port. */
+/* vrt runs no interface script: an ethernet interface with one is
+ * refused by name at start, not started without it */
+static void
+test_ethernet_script_refused(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = build_for("net-ethernet-script-refused", &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_nonnull(strstr(err->message, "<script> is not supported"));
+}
+
 static void
 test_virtualport_refused(void)
 {
@@ -672,6 +685,8 @@ main(int argc, char **argv)
     }
     g_test_add_data_func("/qemu/command/golden/sound-panic", "sound-panic", test_golden);
     g_test_add_data_func("/qemu/command/golden/usb-hubs", "usb-hubs", test_golden);
+    g_test_add_data_func("/qemu/command/golden/pci-switch", "pci-switch", test_golden);
+    g_test_add_data_func("/qemu/command/golden/pci-expander", "pci-expander", test_golden);
     g_test_add_data_func("/qemu/command/golden/parallel", "parallel", test_golden);
     g_test_add_func("/qemu/command/vsock", test_vsock);
     g_test_add_func("/qemu/command/audio-module-missing", test_audio_module_missing);
@@ -697,6 +712,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);
     g_test_add_func("/qemu/command/usbdev-refused", test_usbdev_refused);
+    g_test_add_func("/qemu/command/ethernet-script-refused", test_ethernet_script_refused);
     g_test_add_func("/qemu/command/iotune-args", test_iotune_args);
     g_test_add_func("/qemu/command/usb-cdrom-empty-refused", test_usb_cdrom_empty_refused);
     g_test_add_func("/qemu/command/sd-disk-refused", test_sd_disk_refused);

@@ -158,6 +158,8 @@ vrt_domain_graphics_def_free(VrtDomainGraphicsDef *gfx)
     g_free(gfx->xauth);
     g_free(gfx->gl_rendernode);
     g_free(gfx->dbus_address);
+    g_free(gfx->listen_network);
+    g_free(gfx->socket_path);
     g_free(gfx);
 }
 

@@ -484,6 +484,19 @@ typedef struct {
     char *gl_rendernode; /* <gl rendernode=> (egl-headless, dbus) */
     char *dbus_address; /* dbus: address= */
     VrtTristate dbus_p2p; /* dbus: p2p= */
+    guint audio_id; /* vnc, dbus: <audio id=>, 0 = none */
+    /* vnc and spice (domain_graphics_spice.c) */
+    char *listen_network; /* <listen type='network' network=> */
+    bool listen_socket; /* <listen type='socket'> */
+    char *socket_path; /* its socket=, NULL = the driver's choice */
+    int websocket; /* vnc: websocket= port, -1 = auto, 0 = none */
+    int share_policy; /* vnc: sharePolicy=, index of its names, 0 = unset */
+    VrtTristate power_control; /* vnc: powerControl= */
+    /* spice: each an index of its names, 0 = not given (libvirt's any/default) */
+    int default_mode;
+    guint8 spice_channels[8]; /* mode of each <channel name=> */
+    int image, jpeg, zlib, streaming, mouse_mode;
+    VrtTristate playback, copypaste, filetransfer; /* playback is on/off */
 } VrtDomainGraphicsDef;
 
 typedef struct {

@@ -534,54 +534,10 @@ vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in)
 void
 vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
 {
-    g_autoptr(GString) attrs = g_string_new(NULL);
-    bool live_port = is_live(f) || !g->autoport;
-    E(esc_g_listen, g->listen);
-    E(esc_g_passwd, g->passwd);
-    E(esc_g_keymap, g->keymap);
-
-    if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE) {
+    if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE)
         vrt_format_graphics_local(f, g);
-        return;
-    }
-    g_string_append_printf(attrs, "type='%s'", vrt_graphics_type_names[g->type]);
-    if (g->listen_none) {
-        /* libvirt writes neither port nor autoport then */
-        if (g->keymap)
-            g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
-        if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
-            g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
-        vrt_fmt_line(f, "<graphics %s>", attrs->str);
-        f->indent++;
-        vrt_fmt_line(f, "<listen type='none'/>");
-        f->indent--;
-        vrt_fmt_line(f, "</graphics>");
-        return;
-    }
-    /* vnc always says port='-1' for autoport; spice leaves it out */
-    if (live_port && g->port >= 0)
-        g_string_append_printf(attrs, " port='%d'", g->port);
-    else if (g->type == VRT_DOMAIN_GRAPHICS_VNC)
-        g_string_append(attrs, " port='-1'");
-    if (g->type == VRT_DOMAIN_GRAPHICS_SPICE && g->tls_port >= 0 && live_port)
-        g_string_append_printf(attrs, " tlsPort='%d'", g->tls_port);
-    g_string_append_printf(attrs, " autoport='%s'", g->autoport ? "yes" : "no");
-    if (g->listen)
-        g_string_append_printf(attrs, " listen='%s'", esc_g_listen);
-    if (g->keymap)
-        g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
-    if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
-        g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
-    /* libvirt gives every VNC and SPICE display a listen; without an
-     * address, qemu.conf's default applies */
-    vrt_fmt_line(f, "<graphics %s>", attrs->str);
-    f->indent++;
-    if (g->listen)
-        vrt_fmt_line(f, "<listen type='address' address='%s'/>", esc_g_listen);
     else
-        vrt_fmt_line(f, "<listen type='address'/>");
-    f->indent--;
-    vrt_fmt_line(f, "</graphics>");
+        vrt_format_graphics_remote(f, g);
 }
 
 void

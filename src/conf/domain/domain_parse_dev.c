@@ -1250,28 +1250,10 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
 }
 
 static bool
-parse_graphics_port(xmlNodePtr node, const char *name, int *out, GError **error)
-{
-    g_autofree char *s = vrt_xml_prop(node, name);
-    gint64 v;
-
-    if (!s)
-        return true;
-    if (!g_ascii_string_to_signed(s, 10, -1, 65535, &v, NULL)) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid graphics %s '%s'", name, s);
-        return false;
-    }
-    *out = (int)v;
-    return true;
-}
-
-static bool
 parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **out, GError **error)
 {
     VrtDomainGraphicsDef *g = g_new0(VrtDomainGraphicsDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_graphics_def_free);
-    VrtTristate autoport = VRT_TRISTATE_DEFAULT;
-    bool has_address = false;
     int v = -1;
 
     g_ptr_array_add(holder, g);
@@ -1283,57 +1265,8 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
     if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE) {
         if (!vrt_parse_graphics_local(node, g, error))
             return false;
-        *out = g_ptr_array_steal_index(holder, 0);
-        return true;
-    }
-    if (!(g->type == VRT_DOMAIN_GRAPHICS_SPICE
-              ? vrt_xml_check_attrs(node, error, "type", "port", "tlsPort", "autoport", "listen", "passwd", "keymap",
-                                    NULL)
-              : vrt_xml_check_attrs(node, error, "type", "port", "autoport", "listen", "passwd", "keymap", NULL)))
+    } else if (!vrt_parse_graphics_remote(ctx, node, g, error)) {
         return false;
-    if (!parse_graphics_port(node, "port", &g->port, error) ||
-        !parse_graphics_port(node, "tlsPort", &g->tls_port, error) ||
-        !vrt_xml_prop_tristate(node, "autoport", false, &autoport, error))
-        return false;
-    g->autoport = autoport == VRT_TRISTATE_YES || (autoport == VRT_TRISTATE_DEFAULT && g->port == -1);
-    /* the port QEMU picked is runtime data */
-    if (g->autoport && !(ctx->flags & VRT_DOMAIN_XML_STATUS))
-        g->port = g->tls_port = -1;
-    g->listen = vrt_xml_prop(node, "listen");
-    g->passwd = vrt_xml_prop(node, "passwd");
-    g->keymap = vrt_xml_prop(node, "keymap");
-    VRT_XML_FOREACH_CHILD(c, node)
-    {
-        g_autofree char *type = NULL;
-        if (!vrt_xml_is(c, "listen"))
-            return vrt_xml_unsupported(c, error);
-        if (!vrt_xml_check_attrs(c, error, "type", "address", NULL))
-            return false;
-        type = vrt_xml_prop(c, "type");
-        if (g_strcmp0(type, "none") == 0) {
-            if (!vrt_xml_check_attrs(c, error, "type", NULL))
-                return false;
-            g->listen_none = true;
-            continue;
-        }
-        if (g_strcmp0(type, "address") != 0) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics listen type '%s' is not supported",
-                          type ? type : "");
-            return false;
-        }
-        if (!g->listen)
-            g->listen = vrt_xml_prop(c, "address");
-        has_address = true;
-    }
-    if (g->listen_none) {
-        /* nothing listens: a port, an address or a second listen would
-         * not be applied */
-        if (has_address || g->listen || g->port >= 0 || g->tls_port >= 0 || autoport == VRT_TRISTATE_YES) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
-                          "graphics listen type 'none' with a port or another listen is not supported");
-            return false;
-        }
-        g->autoport = false;
     }
     *out = g_ptr_array_steal_index(holder, 0);
     return true;

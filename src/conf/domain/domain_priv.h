@@ -177,6 +177,10 @@ void vrt_format_video_model_children(VrtFmt *f, const VrtDomainVideoDef *v);
 /* <graphics type='sdl|egl-headless|dbus'> (domain_devices_misc.c) */
 bool vrt_parse_graphics_local(xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error);
 void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);
+/* <graphics type='vnc|spice'> (domain_graphics_spice.c) */
+bool vrt_parse_graphics_remote(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error);
+void vrt_format_graphics_remote(VrtFmt *f, const VrtDomainGraphicsDef *g);
+bool vrt_validate_graphics_audio(const VrtDomainDef *def, GError **error);
 /* egl-headless pairs only with VNC and SPICE (libvirt's QEMU validation);
  * a sound card's <audio id=> names an <audio>. */
 bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);

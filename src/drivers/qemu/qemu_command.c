@@ -1116,6 +1116,8 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
 
     if (g->type != VRT_DOMAIN_GRAPHICS_VNC)
         return vrt_qemu_command_graphics_refuse(g, error);
+    if (!vrt_qemu_command_vnc_check(g, error))
+        return false;
     if (g->listen_none)
         g_string_assign(opt, "none");
     else if (g->autoport || g->port < 0)
@@ -1126,11 +1128,20 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vnc port %d is below 5900", g->port);
         return false;
     }
+    /* libvirt's order: websocket, share, password, power-control, audiodev */
+    if (g->websocket > 0)
+        g_string_append_printf(opt, ",websocket=%d", g->websocket);
+    if (g->share_policy)
+        g_string_append_printf(opt, ",share=%s", vrt_qemu_command_vnc_share(g));
     if (g->passwd)
         g_string_append(opt, ",password=on");
-    /* the display's audio capture plays the first backend (libvirt's
-     * choice when <graphics> names none) */
-    if (b->def->audios->len)
+    if (g->power_control)
+        g_string_append_printf(opt, ",power-control=%s", g->power_control == VRT_TRISTATE_YES ? "on" : "off");
+    /* the display's audio capture plays the backend it names, else the
+     * first (libvirt's choice when <graphics> names none) */
+    if (g->audio_id)
+        g_string_append_printf(opt, ",audiodev=audio%u", g->audio_id);
+    else if (b->def->audios->len)
         g_string_append_printf(opt, ",audiodev=audio%u", ((const VrtDomainAudioDef *)b->def->audios->pdata[0])->id);
     arg(b, "-vnc");
     arg(b, opt->str);

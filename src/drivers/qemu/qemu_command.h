@@ -60,6 +60,11 @@ JsonObject *vrt_qemu_command_vsock_device(const VrtDomainDef *def, const char *v
 void vrt_qemu_command_hub_devices(const VrtDomainDef *def, GPtrArray *devices);
 /* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
+/* What of a VNC display QEMU cannot be given as vrtd runs it: a socket or
+ * network listen, an automatic websocket port (qemu_command_misc.c) */
+bool vrt_qemu_command_vnc_check(const VrtDomainGraphicsDef *g, GError **error);
+/* QEMU's share= value of a VNC sharePolicy */
+const char *vrt_qemu_command_vnc_share(const VrtDomainGraphicsDef *g);
 /* Refuses a video <acceleration> QEMU here cannot give (virgl needs OpenGL
  * and a DRM render node; QEMU has no 2D acceleration switch). */
 bool vrt_qemu_command_video_check(const VrtDomainVideoDef *v, GError **error);

@@ -228,3 +228,33 @@ vrt_qemu_command_video_check(const VrtDomainVideoDef *v, GError **error)
     }
     return true;
 }
+
+bool
+vrt_qemu_command_vnc_check(const VrtDomainGraphicsDef *g, GError **error)
+{
+    if (g->listen_socket) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "graphics listen type 'socket' is not supported: QEMU runs confined and cannot create "
+                      "a socket outside its run directory");
+        return false;
+    }
+    if (g->listen_network) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "graphics listen type 'network' (network '%s') is not supported", g->listen_network);
+        return false;
+    }
+    if (g->websocket < 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "VNC websocket='-1' (a port chosen at start) is not supported: give the port");
+        return false;
+    }
+    return true;
+}
+
+const char *
+vrt_qemu_command_vnc_share(const VrtDomainGraphicsDef *g)
+{
+    static const char *const names[] = { "", "allow-exclusive", "force-shared", "ignore" };
+
+    return g->share_policy > 0 && g->share_policy < (int)G_N_ELEMENTS(names) ? names[g->share_policy] : "";
+}

@@ -128,6 +128,9 @@ vrt_domain_chr_def_free(VrtDomainChrDef *chr)
     g_free(chr->bind_service);
     g_free(chr->target_type);
     g_free(chr->target_name);
+    g_free(chr->channel);
+    g_free(chr->log_file);
+    g_free(chr->guestfwd_addr);
     g_free(chr->target_model);
     if (chr->seclabels)
         g_ptr_array_unref(chr->seclabels);

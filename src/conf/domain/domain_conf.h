@@ -419,6 +419,13 @@ typedef enum {
     VRT_DOMAIN_CHR_TYPE_UDP,
     VRT_DOMAIN_CHR_TYPE_NULL,
     VRT_DOMAIN_CHR_TYPE_STDIO,
+    /* read and written, refused at start (domain_chr_spice.c) */
+    VRT_DOMAIN_CHR_TYPE_VC,
+    VRT_DOMAIN_CHR_TYPE_PIPE,
+    VRT_DOMAIN_CHR_TYPE_SPICEVMC,
+    VRT_DOMAIN_CHR_TYPE_SPICEPORT,
+    VRT_DOMAIN_CHR_TYPE_QEMU_VDAGENT,
+    VRT_DOMAIN_CHR_TYPE_DBUS,
 } VrtDomainChrType;
 
 typedef struct {
@@ -448,6 +455,13 @@ typedef struct {
     char *target_model; /* serial <model name=> */
     VrtDomainDeviceInfo info;
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
+    /* domain_chr_spice.c */
+    char *channel; /* spiceport, dbus: <source channel=> */
+    VrtTristate vdagent_clipboard; /* qemu-vdagent: <clipboard copypaste=> */
+    int vdagent_mouse; /* qemu-vdagent: <mouse mode=>: 0 none, 1 server, 2 client */
+    char *log_file; /* <log file=>, NULL = none */
+    VrtTristate log_append; /* <log append=> (on/off) */
+    char *guestfwd_addr; /* channel <target type='guestfwd' address=> (IPv4); port in target_port */
 } VrtDomainChrDef;
 
 typedef struct {

@@ -476,7 +476,8 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
             else
                 vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end);
             break;
-        case VRT_DOMAIN_CHR_TYPE_PTY: vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end); break;
+        case VRT_DOMAIN_CHR_TYPE_PTY:
+        case VRT_DOMAIN_CHR_TYPE_PIPE: vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end); break;
         default: break;
         }
         if (kids) {
@@ -486,11 +487,15 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
             vrt_fmt_line(f, "</source>");
         }
     }
+    vrt_format_chr_extra_source(f, chr);
     format_chr_net_source(f, chr);
+    vrt_format_chr_log(f, chr);
     {
         g_autoptr(GString) t = g_string_new(NULL);
         if (chr->target_type)
             g_string_append_printf(t, " type='%s'", chr->target_type);
+        if (chr->guestfwd_addr)
+            g_string_append_printf(t, " address='%s' port='%d'", chr->guestfwd_addr, chr->target_port);
         if (chr->target_name)
             g_string_append_printf(t, " name='%s'", esc_chr_target_name);
         if (chr->target_port >= 0 && chr->devtype != VRT_DOMAIN_CHR_DEVICE_CHANNEL)

@@ -259,9 +259,6 @@ vrt_parse_graphics_remote(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGrap
         g->autoport = autoport == VRT_TRISTATE_YES ||
                       (xmlHasProp(node, (const xmlChar *)"port") && g->port == -1 &&
                        xmlHasProp(node, (const xmlChar *)"tlsPort") && g->tls_port == -1);
-        if (!xmlHasProp(node, (const xmlChar *)"tlsPort") || !xmlHasProp(node, (const xmlChar *)"port")) {
-            /* an absent port is libvirt's 0: nothing asked */
-        }
     }
     /* the ports QEMU picked are runtime data */
     if (g->autoport && !status)
@@ -443,13 +440,25 @@ vrt_format_graphics_remote(VrtFmt *f, const VrtDomainGraphicsDef *g)
 }
 
 /* An <audio id> a display names must exist (libvirt's
- * virDomainEnsureAudioID). */
+ * virDomainEnsureAudioID); SPICE's OpenGL and egl-headless exclude each
+ * other (libvirt's QEMU validation). */
 bool
 vrt_validate_graphics_audio(const VrtDomainDef *def, GError **error)
 {
+    bool egl = false;
+
+    for (guint i = 0; i < def->graphics->len; i++)
+        egl = egl || ((const VrtDomainGraphicsDef *)def->graphics->pdata[i])->type == VRT_DOMAIN_GRAPHICS_EGL_HEADLESS;
     for (guint i = 0; i < def->graphics->len; i++) {
         const VrtDomainGraphicsDef *g = def->graphics->pdata[i];
         bool found = false;
+
+        /* '-spice gl=on' and '-display egl-headless' exclude each other */
+        if (egl && g->type == VRT_DOMAIN_GRAPHICS_SPICE && g->gl_enable == VRT_TRISTATE_YES) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                          "multiple OpenGL displays are not supported by QEMU");
+            return false;
+        }
 
         if (!g->audio_id || g->type != VRT_DOMAIN_GRAPHICS_VNC)
             continue;

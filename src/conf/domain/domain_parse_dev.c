@@ -1061,8 +1061,8 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     VrtDomainChrDef *chr = g_new0(VrtDomainChrDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     bool status = ctx->flags & VRT_DOMAIN_XML_STATUS;
-    guint n_sources = 0;
-    int v = -1;
+    guint n_sources = 0, n_logs = 0;
+    int v = -1, extra;
 
     g_ptr_array_add(holder, chr); /* frees chr on every error path */
     chr->devtype = devtype;
@@ -1073,6 +1073,10 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     chr->type = v;
     VRT_XML_FOREACH_CHILD(c, node)
     {
+        if ((extra = vrt_parse_chr_child_extra(c, chr, &n_sources, &n_logs, error)) < 0)
+            return false;
+        if (extra)
+            continue;
         if (vrt_xml_is(c, "source") && (chr->type == VRT_DOMAIN_CHR_TYPE_TCP || chr->type == VRT_DOMAIN_CHR_TYPE_UDP)) {
             if (!parse_chr_net_source(c, chr, ++n_sources, error))
                 return false;
@@ -1126,6 +1130,14 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
         } else if (vrt_xml_is(c, "target")) {
             guint port = 0;
             bool present = false;
+            g_autofree char *ttype = vrt_xml_prop(c, "type");
+            if (devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && g_strcmp0(ttype, "guestfwd") == 0) {
+                if (!vrt_parse_chr_guestfwd_target(c, chr, error))
+                    return false;
+                g_free(chr->target_type);
+                chr->target_type = g_steal_pointer(&ttype);
+                continue;
+            }
             if (!vrt_xml_check_attrs(c, error, "type", "port", "name", "state", NULL) ||
                 !vrt_xml_prop_uint(c, "port", CHR_MAX_PORT, &port, &present, error))
                 return false;
@@ -1152,7 +1164,9 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
      * listens on it (libvirt writes such a channel without <source>) */
     if (devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && !chr->path)
         chr->listen = true;
-    if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_UNIX) && !chr->path &&
+    if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_UNIX ||
+         chr->type == VRT_DOMAIN_CHR_TYPE_PIPE) &&
+        !chr->path &&
         !(devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");
         return false;
@@ -1192,13 +1206,10 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
         }
         break;
     case VRT_DOMAIN_CHR_DEVICE_CHANNEL:
-        if (g_strcmp0(chr->target_type, "virtio") != 0) {
+        /* a virtio channel's name is optional (QEMU's port gets none) */
+        if (g_strcmp0(chr->target_type, "virtio") != 0 && g_strcmp0(chr->target_type, "guestfwd") != 0) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "channel target type '%s' is not supported",
                           chr->target_type ? chr->target_type : "");
-            return false;
-        }
-        if (!chr->target_name) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "channel target name is required");
             return false;
         }
         break;

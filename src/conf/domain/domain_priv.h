@@ -181,6 +181,12 @@ void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);
 bool vrt_parse_graphics_remote(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error);
 void vrt_format_graphics_remote(VrtFmt *f, const VrtDomainGraphicsDef *g);
 bool vrt_validate_graphics_audio(const VrtDomainDef *def, GError **error);
+/* chardev backends, <log> and guestfwd targets (domain_chr_spice.c):
+ * a child of a chardev, 1 when it was its, 0 when not, -1 on error */
+int vrt_parse_chr_child_extra(xmlNodePtr c, VrtDomainChrDef *chr, guint *n_sources, guint *n_logs, GError **error);
+bool vrt_parse_chr_guestfwd_target(xmlNodePtr c, VrtDomainChrDef *chr, GError **error);
+void vrt_format_chr_extra_source(VrtFmt *f, const VrtDomainChrDef *chr);
+void vrt_format_chr_log(VrtFmt *f, const VrtDomainChrDef *chr);
 /* egl-headless pairs only with VNC and SPICE (libvirt's QEMU validation);
  * a sound card's <audio id=> names an <audio>. */
 bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);

@@ -899,6 +899,8 @@ build_net(CmdBuilder *b, const VrtDomainNetDef *net, GError **error)
 static bool
 build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError **error)
 {
+    if (!vrt_qemu_command_chr_check(chr, error))
+        return false;
     switch (chr->type) {
     case VRT_DOMAIN_CHR_TYPE_PTY:
         argf(b, "-chardev");
@@ -978,6 +980,7 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
         arg(b, "-chardev");
         argf(b, "stdio,id=%s", id);
         return true;
+    default: break;
     }
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
     return false;

@@ -65,6 +65,9 @@ bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **er
 bool vrt_qemu_command_vnc_check(const VrtDomainGraphicsDef *g, GError **error);
 /* QEMU's share= value of a VNC sharePolicy */
 const char *vrt_qemu_command_vnc_share(const VrtDomainGraphicsDef *g);
+/* A chardev vrtd reads but does not start (a SPICE, vc, pipe, vdagent or
+ * dbus backend, a <log>, a guestfwd channel), refused by name */
+bool vrt_qemu_command_chr_check(const VrtDomainChrDef *chr, GError **error);
 /* Refuses a video <acceleration> QEMU here cannot give (virgl needs OpenGL
  * and a DRM render node; QEMU has no 2D acceleration switch). */
 bool vrt_qemu_command_video_check(const VrtDomainVideoDef *v, GError **error);

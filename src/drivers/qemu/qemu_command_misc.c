@@ -258,3 +258,39 @@ vrt_qemu_command_vnc_share(const VrtDomainGraphicsDef *g)
 
     return g->share_policy > 0 && g->share_policy < (int)G_N_ELEMENTS(names) ? names[g->share_policy] : "";
 }
+
+bool
+vrt_qemu_command_chr_check(const VrtDomainChrDef *chr, GError **error)
+{
+    static const struct {
+        VrtDomainChrType type;
+        const char *name, *why;
+    } refused[] = {
+        { VRT_DOMAIN_CHR_TYPE_VC, "vc", "it needs a display window" },
+        { VRT_DOMAIN_CHR_TYPE_PIPE, "pipe", "QEMU runs confined and cannot open the pipes" },
+        { VRT_DOMAIN_CHR_TYPE_SPICEVMC, "spicevmc", "it needs SPICE graphics" },
+        { VRT_DOMAIN_CHR_TYPE_SPICEPORT, "spiceport", "it needs SPICE graphics" },
+        { VRT_DOMAIN_CHR_TYPE_QEMU_VDAGENT, "qemu-vdagent", "vrtd does not start QEMU's vdagent" },
+        { VRT_DOMAIN_CHR_TYPE_DBUS, "dbus", "it needs D-Bus graphics" },
+    };
+
+    if (chr->log_file) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "character device <log file='%s'> is not supported: vrtd runs no log daemon for it",
+                      chr->log_file);
+        return false;
+    }
+    if (chr->guestfwd_addr) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "channel target type 'guestfwd' is not supported: it needs QEMU's user network");
+        return false;
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
+        if (refused[i].type == chr->type) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device type '%s' is not supported: %s",
+                          refused[i].name, refused[i].why);
+            return false;
+        }
+    }
+    return true;
+}

@@ -143,6 +143,7 @@ vrt_domain_input_def_free(VrtDomainInputDef *input)
 {
     if (!input)
         return;
+    g_free(input->evdev);
     g_free(input->type);
     g_free(input->bus);
     info_clear(&input->info);

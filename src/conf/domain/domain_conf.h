@@ -465,9 +465,14 @@ typedef struct {
 } VrtDomainChrDef;
 
 typedef struct {
-    char *type; /* "tablet", "mouse", "keyboard" */
-    char *bus; /* "usb", "ps2", "virtio" */
+    char *type; /* "tablet", "mouse", "keyboard", "passthrough", "evdev" */
+    char *bus; /* "usb", "ps2", "virtio"; "none" for evdev (not written) */
     VrtVirtioOptions virtio; /* bus 'virtio' only */
+    /* passthrough: <source evdev=>, evdev: <source dev= grab= grabToggle=
+     * repeat=> (domain_input_evdev.c); refused at start */
+    char *evdev;
+    int grab, grab_toggle; /* indexes of libvirt's names, 0 = not given */
+    VrtTristate repeat;
     VrtDomainDeviceInfo info;
 } VrtDomainInputDef;
 

@@ -523,12 +523,15 @@ vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in)
 
     vrt_virtio_options_format(driver, &in->virtio);
 
-    if (!has_driver && !info_has_content(f, &in->info)) {
-        vrt_fmt_line(f, "<input type='%s' bus='%s'/>", in->type, in->bus);
+    g_autofree char *bus = g_str_equal(in->bus, "none") ? g_strdup("") : g_strdup_printf(" bus='%s'", in->bus);
+
+    if (!has_driver && !in->evdev && !info_has_content(f, &in->info)) {
+        vrt_fmt_line(f, "<input type='%s'%s/>", in->type, bus);
         return;
     }
-    vrt_fmt_line(f, "<input type='%s' bus='%s'>", in->type, in->bus);
+    vrt_fmt_line(f, "<input type='%s'%s>", in->type, bus);
     f->indent++;
+    vrt_format_input_source(f, in);
     if (has_driver)
         vrt_fmt_line(f, "<driver%s/>", driver->str);
     format_info(f, &in->info);

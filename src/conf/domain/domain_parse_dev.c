@@ -1231,13 +1231,26 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
         return false;
     in->type = vrt_xml_prop(node, "type");
     in->bus = vrt_xml_prop(node, "bus");
-    if (!in->type || !g_strv_contains((const char *const[]){ "mouse", "tablet", "keyboard", NULL }, in->type)) {
+    if (!in->type ||
+        !g_strv_contains((const char *const[]){ "mouse", "tablet", "keyboard", "passthrough", "evdev", NULL },
+                         in->type)) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input type '%s' is not supported", in->type ? in->type : "");
         return false;
     }
+    /* an evdev input sits on no bus (libvirt writes none) */
+    if (g_str_equal(in->type, "evdev") && in->bus)
+        return vrt_xml_check_attrs(node, error, "type", NULL);
     if (!in->bus)
-        in->bus = g_strdup(g_str_equal(in->type, "tablet") ? "usb" : "ps2");
-    if (!g_strv_contains((const char *const[]){ "ps2", "usb", "virtio", NULL }, in->bus) ||
+        in->bus = g_strdup(g_str_equal(in->type, "evdev")         ? "none"
+                           : g_str_equal(in->type, "passthrough") ? "virtio"
+                           : g_str_equal(in->type, "tablet")      ? "usb"
+                                                                  : "ps2");
+    if (g_str_equal(in->type, "passthrough") && !g_str_equal(in->bus, "virtio")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input bus '%s' for type '%s' is not supported", in->bus,
+                      in->type);
+        return false;
+    }
+    if (!g_strv_contains((const char *const[]){ "ps2", "usb", "virtio", "none", NULL }, in->bus) ||
         (g_str_equal(in->type, "tablet") && g_str_equal(in->bus, "ps2"))) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input bus '%s' for type '%s' is not supported", in->bus,
                       in->type);
@@ -1248,9 +1261,21 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
         if (vrt_xml_is(c, "driver")) {
             if (!vrt_virtio_driver_parse(c, &in->virtio, error))
                 return false;
+        } else if (vrt_xml_is(c, "source") &&
+                   (g_str_equal(in->type, "evdev") || g_str_equal(in->type, "passthrough"))) {
+            if (!vrt_parse_input_source(c, in, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
         }
+    }
+    if ((g_str_equal(in->type, "evdev") || g_str_equal(in->type, "passthrough")) && !in->evdev) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing evdev path for input device");
+        return false;
+    }
+    if (g_str_equal(in->bus, "none") && in->info.type != VRT_DEVICE_ADDRESS_NONE) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "an evdev input has no address");
+        return false;
     }
     /* libvirt ignores them on a PS/2 or USB input; vrt does not keep what
      * it cannot apply */

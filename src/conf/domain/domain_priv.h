@@ -187,6 +187,9 @@ int vrt_parse_chr_child_extra(xmlNodePtr c, VrtDomainChrDef *chr, guint *n_sourc
 bool vrt_parse_chr_guestfwd_target(xmlNodePtr c, VrtDomainChrDef *chr, GError **error);
 void vrt_format_chr_extra_source(VrtFmt *f, const VrtDomainChrDef *chr);
 void vrt_format_chr_log(VrtFmt *f, const VrtDomainChrDef *chr);
+/* <input type='passthrough|evdev'>'s <source> (domain_input_evdev.c) */
+bool vrt_parse_input_source(xmlNodePtr src, VrtDomainInputDef *in, GError **error);
+void vrt_format_input_source(VrtFmt *f, const VrtDomainInputDef *in);
 /* egl-headless pairs only with VNC and SPICE (libvirt's QEMU validation);
  * a sound card's <audio id=> names an <audio>. */
 bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);

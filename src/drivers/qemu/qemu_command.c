@@ -1082,6 +1082,11 @@ build_input(CmdBuilder *b, const VrtDomainInputDef *in, GError **error)
     g_autofree char *driver = NULL;
     JsonObject *dev;
 
+    if (g_str_equal(type, "passthrough") || g_str_equal(type, "evdev")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "input type '%s' is not supported: vrtd gives QEMU no host input device", type);
+        return false;
+    }
     if (g_str_equal(bus, "ps2"))
         return true; /* the i8042 of pc and q35 provides them */
     if (g_str_equal(bus, "usb"))

@@ -1034,6 +1034,8 @@ build_virtio_serial_port(CmdBuilder *b, const VrtDomainChrDef *chr, const char *
     JsonObject *dev;
     guint ctrl = chr->info.type == VRT_DEVICE_ADDRESS_VIRTIO_SERIAL ? chr->info.vserial.controller : 0;
 
+    if (!vrt_qemu_command_chr_check(chr, error))
+        return false;
     c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL, ctrl);
     if (!c) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "'%s' needs a virtio-serial controller",

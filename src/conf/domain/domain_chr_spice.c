@@ -122,8 +122,7 @@ vrt_parse_chr_guestfwd_target(xmlNodePtr c, VrtDomainChrDef *chr, GError **error
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "guestfwd channel only supports IPv4 addresses");
             return false;
         }
-        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Cannot parse socket address '%s': Name or service not known",
-                      addr);
+        vrt_error_set(error, VIR_ERR_SYSTEM_ERROR, "Cannot parse socket address '%s': Name or service not known", addr);
         return false;
     }
     if (!vrt_xml_prop_uint_required(c, "port", 65535, &port, error))

@@ -9,8 +9,8 @@
 #include "util/error.h"
 
 static const char *const grab_names[] = { "default", "all", NULL };
-static const char *const grab_toggle_names[] = { "default",   "ctrl-ctrl",       "alt-alt", "shift-shift", "meta-meta",
-                                                 "scrolllock", "ctrl-scrolllock", NULL };
+static const char *const grab_toggle_names[] = { "default",   "ctrl-ctrl",  "alt-alt",         "shift-shift",
+                                                 "meta-meta", "scrolllock", "ctrl-scrolllock", NULL };
 
 static bool
 prop_enum_nonzero(xmlNodePtr node, const char *name, const char *const *table, int *out, GError **error)

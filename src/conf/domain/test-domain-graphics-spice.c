@@ -73,7 +73,8 @@ test_spice(void)
              "<gl enable='yes' rendernode='/dev/dri/foo'/></graphics>" TAIL);
     g_autofree char *none = roundtrip(HEAD "<graphics type='spice'/>" TAIL);
     g_autofree char *autop = roundtrip(HEAD "<graphics type='spice' port='-1' tlsPort='-1'/>" TAIL);
-    g_autofree char *sock = roundtrip(HEAD "<graphics type='spice'><listen type='socket' socket='/tmp/s'/></graphics>" TAIL);
+    g_autofree char *sock =
+        roundtrip(HEAD "<graphics type='spice'><listen type='socket' socket='/tmp/s'/></graphics>" TAIL);
 
     assert_has(full, "<graphics type='spice' port='5903' tlsPort='5904' autoport='no' listen='127.0.0.1' "
                      "defaultMode='secure'>\n"
@@ -97,8 +98,8 @@ test_spice(void)
 
     assert_refused(HEAD "<graphics type='spice' port='5900'><image compression='default'/></graphics>" TAIL,
                    VIR_ERR_XML_ERROR, "Invalid value for attribute 'compression' in element 'image': 'default'.");
-    assert_refused(HEAD "<graphics type='spice' port='5900'><channel name='main'/></graphics>" TAIL,
-                   VIR_ERR_XML_ERROR, "Missing required attribute 'mode' in element 'channel'");
+    assert_refused(HEAD "<graphics type='spice' port='5900'><channel name='main'/></graphics>" TAIL, VIR_ERR_XML_ERROR,
+                   "Missing required attribute 'mode' in element 'channel'");
     assert_refused(HEAD "<graphics type='spice' port='5900'><channel name='bogus' mode='any'/></graphics>" TAIL,
                    VIR_ERR_XML_ERROR, "Invalid value for attribute 'name' in element 'channel': 'bogus'.");
     assert_refused(HEAD "<graphics type='spice' port='5900'><gl rendernode='/dev/dri/x'/></graphics>" TAIL,
@@ -120,8 +121,7 @@ test_vnc(void)
         roundtrip(HEAD "<graphics type='vnc' powerControl='yes' sharePolicy='force-shared' websocket='5700' "
                        "port='5900' autoport='no' listen='127.0.0.1'><audio id='1'/></graphics>"
                        "<audio id='1' type='none'/>" TAIL);
-    g_autofree char *sock =
-        roundtrip(HEAD "<graphics type='vnc' socket='/tmp/v.sock'/>" TAIL);
+    g_autofree char *sock = roundtrip(HEAD "<graphics type='vnc' socket='/tmp/v.sock'/>" TAIL);
     g_autofree char *net =
         roundtrip(HEAD "<graphics type='vnc'><listen type='network' network='default' address='1.2.3.4'/>"
                        "</graphics>" TAIL);
@@ -142,10 +142,10 @@ test_vnc(void)
                    VIR_ERR_XML_ERROR, "no audio device with ID 2");
     assert_refused(HEAD "<graphics type='vnc' sharePolicy='none'/>" TAIL, VIR_ERR_XML_ERROR,
                    "Invalid value for attribute 'sharePolicy' in element 'graphics': 'none'.");
-    assert_refused(HEAD "<graphics type='vnc'><listen type='address' network='x'/></graphics>" TAIL,
-                   VIR_ERR_XML_ERROR, "'network' attribute is valid only for listen type 'network'");
-    assert_refused(HEAD "<graphics type='vnc'><listen type='address' socket='/x'/></graphics>" TAIL,
-                   VIR_ERR_XML_ERROR, "'socket' attribute is valid only for listen type 'socket'");
+    assert_refused(HEAD "<graphics type='vnc'><listen type='address' network='x'/></graphics>" TAIL, VIR_ERR_XML_ERROR,
+                   "'network' attribute is valid only for listen type 'network'");
+    assert_refused(HEAD "<graphics type='vnc'><listen type='address' socket='/x'/></graphics>" TAIL, VIR_ERR_XML_ERROR,
+                   "'socket' attribute is valid only for listen type 'socket'");
     assert_refused(HEAD "<graphics type='vnc'><listen type='bogus'/></graphics>" TAIL, VIR_ERR_XML_ERROR,
                    "Invalid value for attribute 'type' in element 'listen': 'bogus'.");
 }

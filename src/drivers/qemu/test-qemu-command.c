@@ -189,13 +189,12 @@ test_commas_escaped(void)
 static void
 test_vnc_options(void)
 {
-    static const char xml[] =
-        "<domain type='qemu'><name>v</name><memory unit='MiB'>64</memory>"
-        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
-        "<graphics type='vnc' port='5900' autoport='no' websocket='5700' listen='127.0.0.1' "
-        "sharePolicy='allow-exclusive' powerControl='yes'><audio id='2'/></graphics>"
-        "<audio id='1' type='none'/><audio id='2' type='none'/>"
-        "</devices></domain>";
+    static const char xml[] = "<domain type='qemu'><name>v</name><memory unit='MiB'>64</memory>"
+                              "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                              "<graphics type='vnc' port='5900' autoport='no' websocket='5700' listen='127.0.0.1' "
+                              "sharePolicy='allow-exclusive' powerControl='yes'><audio id='2'/></graphics>"
+                              "<audio id='1' type='none'/><audio id='2' type='none'/>"
+                              "</devices></domain>";
     static const char *const refused[][2] = {
         { "<graphics type='vnc' socket='/tmp/v.sock'/>", "graphics listen type 'socket'" },
         { "<graphics type='vnc'><listen type='network' network='default'/></graphics>",
@@ -219,7 +218,8 @@ test_vnc_options(void)
     g_auto(GStrv) argv = build_xml(xml, &opts, &err);
 
     g_assert_no_error(err);
-    g_assert_true(argv_has(argv, "-vnc", "127.0.0.1:0,websocket=5700,share=allow-exclusive,power-control=on,audiodev=audio2"));
+    g_assert_true(
+        argv_has(argv, "-vnc", "127.0.0.1:0,websocket=5700,share=allow-exclusive,power-control=on,audiodev=audio2"));
     for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
         g_autoptr(GError) e = NULL;
         g_autofree char *x = g_strdup_printf("<domain type='qemu'><name>v</name><memory unit='MiB'>64</memory>"

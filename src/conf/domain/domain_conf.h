@@ -522,6 +522,7 @@ typedef struct {
     char *model; /* "vga", "cirrus", "qxl", "virtio", "bochs", "none" */
     guint vram; /* KiB, 0 = unset */
     guint ram, vgamem; /* qxl only, KiB, 0 = unset */
+    guint vram64; /* qxl only: the 64-bit BAR, KiB, 0 = unset */
     guint heads; /* 0 = unset */
     bool primary;
     VrtVirtioOptions virtio; /* model 'virtio' only */

@@ -559,6 +559,8 @@ vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
         g_string_append_printf(attrs, " ram='%u'", v->ram);
     if (v->vram)
         g_string_append_printf(attrs, " vram='%u'", v->vram);
+    if (v->vram64)
+        g_string_append_printf(attrs, " vram64='%u'", v->vram64);
     if (v->vgamem)
         g_string_append_printf(attrs, " vgamem='%u'", v->vgamem);
     if (v->heads)

@@ -1321,8 +1321,9 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
     {
         if (vrt_xml_is(c, "model")) {
             VrtTristate primary = VRT_TRISTATE_DEFAULT;
-            if (!vrt_xml_check_attrs(c, error, "type", "vram", "ram", "vgamem", "heads", "primary", NULL) ||
+            if (!vrt_xml_check_attrs(c, error, "type", "vram", "ram", "vgamem", "heads", "primary", "vram64", NULL) ||
                 !vrt_xml_prop_uint(c, "vram", G_MAXINT, &vd->vram, NULL, error) ||
+                !vrt_xml_prop_uint(c, "vram64", G_MAXINT, &vd->vram64, NULL, error) ||
                 !vrt_xml_prop_uint(c, "ram", G_MAXINT, &vd->ram, NULL, error) ||
                 !vrt_xml_prop_uint(c, "vgamem", G_MAXINT, &vd->vgamem, NULL, error) ||
                 !vrt_xml_prop_uint(c, "heads", VIDEO_MAX_HEADS, &vd->heads, NULL, error) ||
@@ -1354,6 +1355,11 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
     if ((vd->ram || vd->vgamem) && !g_str_equal(vd->model, "qxl")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "video attributes 'ram' and 'vgamem' are only for model 'qxl'");
+        return false;
+    }
+    /* libvirt's check (QEMU has no 64-bit VRAM BAR but on qxl) */
+    if (vd->vram64 && !g_str_equal(vd->model, "qxl")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "vram64 attribute only supported for video type qxl");
         return false;
     }
     *out = g_ptr_array_steal_index(holder, 0);

@@ -198,6 +198,12 @@ test_inputs(void)
                     "repeat='on'/>\n    </input>");
     assert_has(out, "<input type='passthrough' bus='virtio'>\n      <source evdev='/dev/input/event2'/>\n"
                     "      <address type='pci'");
+    g_autofree char *qxl = roundtrip(HEAD "<video><model type='qxl' vram64='131072' heads='1'/></video>" TAIL);
+
+    assert_has(qxl,
+               "<model type='qxl' ram='65536' vram='65536' vram64='131072' vgamem='16384' heads='1' primary='yes'/>");
+    assert_refused(HEAD "<video><model type='vga' vram64='1024'/></video>" TAIL, VIR_ERR_CONFIG_UNSUPPORTED,
+                   "vram64 attribute only supported for video type qxl");
     assert_refused(HEAD "<input type='passthrough' bus='virtio'/>" TAIL, VIR_ERR_XML_ERROR,
                    "Missing evdev path for input device");
     assert_refused(HEAD "<input type='evdev'><source dev='/d' grabToggle='x'/></input>" TAIL, VIR_ERR_XML_ERROR,

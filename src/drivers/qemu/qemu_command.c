@@ -1194,6 +1194,8 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
         json_object_set_int_member(dev, "xres", v->res_x);
         json_object_set_int_member(dev, "yres", v->res_y);
     }
+    if (v->vram64 && g_str_equal(model, "qxl"))
+        json_object_set_int_member(dev, "vram64_size_mb", v->vram64 / 1024);
     if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
         json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
     /* Several heads: QEMU's outputs of a virtio GPU or a QXL card. */

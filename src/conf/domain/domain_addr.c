@@ -885,7 +885,18 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
             }
         }
     }
-    need_vserial = def->channels->len > 0;
+    /* the controller each virtio channel names (0 when it names none), as
+     * libvirt adds them; a guestfwd channel is QEMU's user network's */
+    need_vserial = false;
+    for (guint i = 0; i < def->channels->len; i++) {
+        const VrtDomainChrDef *ch = def->channels->pdata[i];
+        if (ch->guestfwd_addr)
+            continue;
+        if (ch->info.type == VRT_DEVICE_ADDRESS_VIRTIO_SERIAL)
+            add_controller(def, VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL, ch->info.vserial.controller, NULL);
+        else
+            need_vserial = true;
+    }
     for (guint i = 0; i < def->consoles->len; i++) {
         VrtDomainChrDef *con = def->consoles->pdata[i];
         if (g_strcmp0(con->target_type, "virtio") == 0)
@@ -915,7 +926,7 @@ assign_vserial(VrtDomainDef *def)
     }
     for (guint i = 0; i < def->channels->len; i++) {
         VrtDomainChrDef *c = def->channels->pdata[i];
-        if (c->info.type != VRT_DEVICE_ADDRESS_NONE)
+        if (c->info.type != VRT_DEVICE_ADDRESS_NONE || c->guestfwd_addr)
             continue;
         c->info.type = VRT_DEVICE_ADDRESS_VIRTIO_SERIAL;
         memset(&c->info.vserial, 0, sizeof(c->info.vserial));

@@ -129,6 +129,9 @@ vrt_domain_chr_def_free(VrtDomainChrDef *chr)
     g_free(chr->bind_service);
     g_free(chr->target_type);
     g_free(chr->target_name);
+    g_free(chr->channel);
+    g_free(chr->log_file);
+    g_free(chr->guestfwd_addr);
     g_free(chr->target_model);
     if (chr->seclabels)
         g_ptr_array_unref(chr->seclabels);
@@ -141,6 +144,7 @@ vrt_domain_input_def_free(VrtDomainInputDef *input)
 {
     if (!input)
         return;
+    g_free(input->evdev);
     g_free(input->type);
     g_free(input->bus);
     info_clear(&input->info);
@@ -159,6 +163,8 @@ vrt_domain_graphics_def_free(VrtDomainGraphicsDef *gfx)
     g_free(gfx->xauth);
     g_free(gfx->gl_rendernode);
     g_free(gfx->dbus_address);
+    g_free(gfx->listen_network);
+    g_free(gfx->socket_path);
     g_free(gfx);
 }
 

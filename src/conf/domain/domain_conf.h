@@ -433,6 +433,13 @@ typedef enum {
     VRT_DOMAIN_CHR_TYPE_UDP,
     VRT_DOMAIN_CHR_TYPE_NULL,
     VRT_DOMAIN_CHR_TYPE_STDIO,
+    /* read and written, refused at start (domain_chr_spice.c) */
+    VRT_DOMAIN_CHR_TYPE_VC,
+    VRT_DOMAIN_CHR_TYPE_PIPE,
+    VRT_DOMAIN_CHR_TYPE_SPICEVMC,
+    VRT_DOMAIN_CHR_TYPE_SPICEPORT,
+    VRT_DOMAIN_CHR_TYPE_QEMU_VDAGENT,
+    VRT_DOMAIN_CHR_TYPE_DBUS,
 } VrtDomainChrType;
 
 typedef struct {
@@ -462,12 +469,24 @@ typedef struct {
     char *target_model; /* serial <model name=> */
     VrtDomainDeviceInfo info;
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
+    /* domain_chr_spice.c */
+    char *channel; /* spiceport, dbus: <source channel=> */
+    VrtTristate vdagent_clipboard; /* qemu-vdagent: <clipboard copypaste=> */
+    int vdagent_mouse; /* qemu-vdagent: <mouse mode=>: 0 none, 1 server, 2 client */
+    char *log_file; /* <log file=>, NULL = none */
+    VrtTristate log_append; /* <log append=> (on/off) */
+    char *guestfwd_addr; /* channel <target type='guestfwd' address=> (IPv4); port in target_port */
 } VrtDomainChrDef;
 
 typedef struct {
-    char *type; /* "tablet", "mouse", "keyboard" */
-    char *bus; /* "usb", "ps2", "virtio" */
+    char *type; /* "tablet", "mouse", "keyboard", "passthrough", "evdev" */
+    char *bus; /* "usb", "ps2", "virtio"; "none" for evdev (not written) */
     VrtVirtioOptions virtio; /* bus 'virtio' only */
+    /* passthrough: <source evdev=>, evdev: <source dev= grab= grabToggle=
+     * repeat=> (domain_input_evdev.c); refused at start */
+    char *evdev;
+    int grab, grab_toggle; /* indexes of libvirt's names, 0 = not given */
+    VrtTristate repeat;
     VrtDomainDeviceInfo info;
 } VrtDomainInputDef;
 
@@ -498,12 +517,26 @@ typedef struct {
     char *gl_rendernode; /* <gl rendernode=> (egl-headless, dbus) */
     char *dbus_address; /* dbus: address= */
     VrtTristate dbus_p2p; /* dbus: p2p= */
+    guint audio_id; /* vnc, dbus: <audio id=>, 0 = none */
+    /* vnc and spice (domain_graphics_spice.c) */
+    char *listen_network; /* <listen type='network' network=> */
+    bool listen_socket; /* <listen type='socket'> */
+    char *socket_path; /* its socket=, NULL = the driver's choice */
+    int websocket; /* vnc: websocket= port, -1 = auto, 0 = none */
+    int share_policy; /* vnc: sharePolicy=, index of its names, 0 = unset */
+    VrtTristate power_control; /* vnc: powerControl= */
+    /* spice: each an index of its names, 0 = not given (libvirt's any/default) */
+    int default_mode;
+    guint8 spice_channels[8]; /* mode of each <channel name=> */
+    int image, jpeg, zlib, streaming, mouse_mode;
+    VrtTristate playback, copypaste, filetransfer; /* playback is on/off */
 } VrtDomainGraphicsDef;
 
 typedef struct {
     char *model; /* "vga", "cirrus", "qxl", "virtio", "bochs", "none" */
     guint vram; /* KiB, 0 = unset */
     guint ram, vgamem; /* qxl only, KiB, 0 = unset */
+    guint vram64; /* qxl only: the 64-bit BAR, KiB, 0 = unset */
     guint heads; /* 0 = unset */
     bool primary;
     VrtVirtioOptions virtio; /* model 'virtio' only */

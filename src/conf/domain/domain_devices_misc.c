@@ -281,6 +281,18 @@ vrt_parse_graphics_local(xmlNodePtr node, VrtDomainGraphicsDef *g, GError **erro
     }
     VRT_XML_FOREACH_CHILD(c, node)
     {
+        if (dbus && vrt_xml_is(c, "audio") && !g->audio_id) {
+            /* the dbus audio backend it plays (libvirt checks its kind at start) */
+            if (!vrt_xml_check_attrs(c, error, "id", NULL) ||
+                !vrt_xml_prop_uint_required(c, "id", G_MAXINT, &g->audio_id, error))
+                return false;
+            if (!g->audio_id) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR, "%s",
+                              "Invalid value for attribute 'id' in element 'audio': Zero is not permitted");
+                return false;
+            }
+            continue;
+        }
         if (!vrt_xml_is(c, "gl") || g->gl)
             return vrt_xml_unsupported(c, error);
         g->gl = true;
@@ -318,13 +330,16 @@ vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g)
         g_string_append_printf(gl, " enable='%s'", g->gl_enable == VRT_TRISTATE_YES ? "yes" : "no");
         vrt_xml_format_attr(gl, "rendernode", g->gl_rendernode);
     }
-    if (!gl->len) {
+    if (!gl->len && !g->audio_id) {
         vrt_fmt_line(f, "<graphics%s/>", attrs->str);
         return;
     }
     vrt_fmt_line(f, "<graphics%s>", attrs->str);
     f->indent++;
-    vrt_fmt_line(f, "<gl%s/>", gl->str);
+    if (gl->len)
+        vrt_fmt_line(f, "<gl%s/>", gl->str);
+    if (g->audio_id)
+        vrt_fmt_line(f, "<audio id='%u'/>", g->audio_id);
     f->indent--;
     vrt_fmt_line(f, "</graphics>");
 }

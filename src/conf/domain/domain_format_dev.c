@@ -481,7 +481,8 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
             else
                 vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end);
             break;
-        case VRT_DOMAIN_CHR_TYPE_PTY: vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end); break;
+        case VRT_DOMAIN_CHR_TYPE_PTY:
+        case VRT_DOMAIN_CHR_TYPE_PIPE: vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end); break;
         default: break;
         }
         if (kids) {
@@ -491,11 +492,15 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
             vrt_fmt_line(f, "</source>");
         }
     }
+    vrt_format_chr_extra_source(f, chr);
     format_chr_net_source(f, chr);
+    vrt_format_chr_log(f, chr);
     {
         g_autoptr(GString) t = g_string_new(NULL);
         if (chr->target_type)
             g_string_append_printf(t, " type='%s'", chr->target_type);
+        if (chr->guestfwd_addr)
+            g_string_append_printf(t, " address='%s' port='%d'", chr->guestfwd_addr, chr->target_port);
         if (chr->target_name)
             g_string_append_printf(t, " name='%s'", esc_chr_target_name);
         if (chr->target_port >= 0 && chr->devtype != VRT_DOMAIN_CHR_DEVICE_CHANNEL)
@@ -523,12 +528,15 @@ vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in)
 
     vrt_virtio_options_format(driver, &in->virtio);
 
-    if (!has_driver && !info_has_content(f, &in->info)) {
-        vrt_fmt_line(f, "<input type='%s' bus='%s'/>", in->type, in->bus);
+    g_autofree char *bus = g_str_equal(in->bus, "none") ? g_strdup("") : g_strdup_printf(" bus='%s'", in->bus);
+
+    if (!has_driver && !in->evdev && !info_has_content(f, &in->info)) {
+        vrt_fmt_line(f, "<input type='%s'%s/>", in->type, bus);
         return;
     }
-    vrt_fmt_line(f, "<input type='%s' bus='%s'>", in->type, in->bus);
+    vrt_fmt_line(f, "<input type='%s'%s>", in->type, bus);
     f->indent++;
+    vrt_format_input_source(f, in);
     if (has_driver)
         vrt_fmt_line(f, "<driver%s/>", driver->str);
     format_info(f, &in->info);
@@ -539,54 +547,10 @@ vrt_format_input(VrtFmt *f, const VrtDomainInputDef *in)
 void
 vrt_format_graphics(VrtFmt *f, const VrtDomainGraphicsDef *g)
 {
-    g_autoptr(GString) attrs = g_string_new(NULL);
-    bool live_port = is_live(f) || !g->autoport;
-    E(esc_g_listen, g->listen);
-    E(esc_g_passwd, g->passwd);
-    E(esc_g_keymap, g->keymap);
-
-    if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE) {
+    if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE)
         vrt_format_graphics_local(f, g);
-        return;
-    }
-    g_string_append_printf(attrs, "type='%s'", vrt_graphics_type_names[g->type]);
-    if (g->listen_none) {
-        /* libvirt writes neither port nor autoport then */
-        if (g->keymap)
-            g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
-        if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
-            g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
-        vrt_fmt_line(f, "<graphics %s>", attrs->str);
-        f->indent++;
-        vrt_fmt_line(f, "<listen type='none'/>");
-        f->indent--;
-        vrt_fmt_line(f, "</graphics>");
-        return;
-    }
-    /* vnc always says port='-1' for autoport; spice leaves it out */
-    if (live_port && g->port >= 0)
-        g_string_append_printf(attrs, " port='%d'", g->port);
-    else if (g->type == VRT_DOMAIN_GRAPHICS_VNC)
-        g_string_append(attrs, " port='-1'");
-    if (g->type == VRT_DOMAIN_GRAPHICS_SPICE && g->tls_port >= 0 && live_port)
-        g_string_append_printf(attrs, " tlsPort='%d'", g->tls_port);
-    g_string_append_printf(attrs, " autoport='%s'", g->autoport ? "yes" : "no");
-    if (g->listen)
-        g_string_append_printf(attrs, " listen='%s'", esc_g_listen);
-    if (g->keymap)
-        g_string_append_printf(attrs, " keymap='%s'", esc_g_keymap);
-    if (g->passwd && (f->flags & VRT_DOMAIN_XML_SECURE))
-        g_string_append_printf(attrs, " passwd='%s'", esc_g_passwd);
-    /* libvirt gives every VNC and SPICE display a listen; without an
-     * address, qemu.conf's default applies */
-    vrt_fmt_line(f, "<graphics %s>", attrs->str);
-    f->indent++;
-    if (g->listen)
-        vrt_fmt_line(f, "<listen type='address' address='%s'/>", esc_g_listen);
     else
-        vrt_fmt_line(f, "<listen type='address'/>");
-    f->indent--;
-    vrt_fmt_line(f, "</graphics>");
+        vrt_format_graphics_remote(f, g);
 }
 
 void
@@ -600,6 +564,8 @@ vrt_format_video(VrtFmt *f, const VrtDomainVideoDef *v)
         g_string_append_printf(attrs, " ram='%u'", v->ram);
     if (v->vram)
         g_string_append_printf(attrs, " vram='%u'", v->vram);
+    if (v->vram64)
+        g_string_append_printf(attrs, " vram64='%u'", v->vram64);
     if (v->vgamem)
         g_string_append_printf(attrs, " vgamem='%u'", v->vgamem);
     if (v->heads)

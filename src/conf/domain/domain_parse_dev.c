@@ -1104,8 +1104,8 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     VrtDomainChrDef *chr = g_new0(VrtDomainChrDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_chr_def_free);
     bool status = ctx->flags & VRT_DOMAIN_XML_STATUS;
-    guint n_sources = 0;
-    int v = -1;
+    guint n_sources = 0, n_logs = 0;
+    int v = -1, extra;
 
     g_ptr_array_add(holder, chr); /* frees chr on every error path */
     chr->devtype = devtype;
@@ -1116,6 +1116,10 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     chr->type = v;
     VRT_XML_FOREACH_CHILD(c, node)
     {
+        if ((extra = vrt_parse_chr_child_extra(c, chr, &n_sources, &n_logs, error)) < 0)
+            return false;
+        if (extra)
+            continue;
         if (vrt_xml_is(c, "source") && (chr->type == VRT_DOMAIN_CHR_TYPE_TCP || chr->type == VRT_DOMAIN_CHR_TYPE_UDP)) {
             if (!parse_chr_net_source(c, chr, ++n_sources, error))
                 return false;
@@ -1169,6 +1173,14 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
         } else if (vrt_xml_is(c, "target")) {
             guint port = 0;
             bool present = false;
+            g_autofree char *ttype = vrt_xml_prop(c, "type");
+            if (devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && g_strcmp0(ttype, "guestfwd") == 0) {
+                if (!vrt_parse_chr_guestfwd_target(c, chr, error))
+                    return false;
+                g_free(chr->target_type);
+                chr->target_type = g_steal_pointer(&ttype);
+                continue;
+            }
             if (!vrt_xml_check_attrs(c, error, "type", "port", "name", "state", NULL) ||
                 !vrt_xml_prop_uint(c, "port", CHR_MAX_PORT, &port, &present, error))
                 return false;
@@ -1195,7 +1207,9 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
      * listens on it (libvirt writes such a channel without <source>) */
     if (devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && !chr->path)
         chr->listen = true;
-    if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_UNIX) && !chr->path &&
+    if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_UNIX ||
+         chr->type == VRT_DOMAIN_CHR_TYPE_PIPE) &&
+        !chr->path &&
         !(devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");
         return false;
@@ -1235,13 +1249,10 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
         }
         break;
     case VRT_DOMAIN_CHR_DEVICE_CHANNEL:
-        if (g_strcmp0(chr->target_type, "virtio") != 0) {
+        /* a virtio channel's name is optional (QEMU's port gets none) */
+        if (g_strcmp0(chr->target_type, "virtio") != 0 && g_strcmp0(chr->target_type, "guestfwd") != 0) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "channel target type '%s' is not supported",
                           chr->target_type ? chr->target_type : "");
-            return false;
-        }
-        if (!chr->target_name) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "channel target name is required");
             return false;
         }
         break;
@@ -1263,13 +1274,26 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
         return false;
     in->type = vrt_xml_prop(node, "type");
     in->bus = vrt_xml_prop(node, "bus");
-    if (!in->type || !g_strv_contains((const char *const[]){ "mouse", "tablet", "keyboard", NULL }, in->type)) {
+    if (!in->type ||
+        !g_strv_contains((const char *const[]){ "mouse", "tablet", "keyboard", "passthrough", "evdev", NULL },
+                         in->type)) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input type '%s' is not supported", in->type ? in->type : "");
         return false;
     }
+    /* an evdev input sits on no bus (libvirt writes none) */
+    if (g_str_equal(in->type, "evdev") && in->bus)
+        return vrt_xml_check_attrs(node, error, "type", NULL);
     if (!in->bus)
-        in->bus = g_strdup(g_str_equal(in->type, "tablet") ? "usb" : "ps2");
-    if (!g_strv_contains((const char *const[]){ "ps2", "usb", "virtio", NULL }, in->bus) ||
+        in->bus = g_strdup(g_str_equal(in->type, "evdev")         ? "none"
+                           : g_str_equal(in->type, "passthrough") ? "virtio"
+                           : g_str_equal(in->type, "tablet")      ? "usb"
+                                                                  : "ps2");
+    if (g_str_equal(in->type, "passthrough") && !g_str_equal(in->bus, "virtio")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input bus '%s' for type '%s' is not supported", in->bus,
+                      in->type);
+        return false;
+    }
+    if (!g_strv_contains((const char *const[]){ "ps2", "usb", "virtio", "none", NULL }, in->bus) ||
         (g_str_equal(in->type, "tablet") && g_str_equal(in->bus, "ps2"))) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "input bus '%s' for type '%s' is not supported", in->bus,
                       in->type);
@@ -1280,9 +1304,21 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
         if (vrt_xml_is(c, "driver")) {
             if (!vrt_virtio_driver_parse(c, &in->virtio, error))
                 return false;
+        } else if (vrt_xml_is(c, "source") &&
+                   (g_str_equal(in->type, "evdev") || g_str_equal(in->type, "passthrough"))) {
+            if (!vrt_parse_input_source(c, in, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &in->info, false, error);
         }
+    }
+    if ((g_str_equal(in->type, "evdev") || g_str_equal(in->type, "passthrough")) && !in->evdev) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing evdev path for input device");
+        return false;
+    }
+    if (g_str_equal(in->bus, "none") && in->info.type != VRT_DEVICE_ADDRESS_NONE) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "an evdev input has no address");
+        return false;
     }
     /* libvirt ignores them on a PS/2 or USB input; vrt does not keep what
      * it cannot apply */
@@ -1293,28 +1329,10 @@ parse_input(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainInputDef **out, GE
 }
 
 static bool
-parse_graphics_port(xmlNodePtr node, const char *name, int *out, GError **error)
-{
-    g_autofree char *s = vrt_xml_prop(node, name);
-    gint64 v;
-
-    if (!s)
-        return true;
-    if (!g_ascii_string_to_signed(s, 10, -1, 65535, &v, NULL)) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid graphics %s '%s'", name, s);
-        return false;
-    }
-    *out = (int)v;
-    return true;
-}
-
-static bool
 parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **out, GError **error)
 {
     VrtDomainGraphicsDef *g = g_new0(VrtDomainGraphicsDef, 1);
     g_autoptr(GPtrArray) holder = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_graphics_def_free);
-    VrtTristate autoport = VRT_TRISTATE_DEFAULT;
-    bool has_address = false;
     int v = -1;
 
     g_ptr_array_add(holder, g);
@@ -1326,57 +1344,8 @@ parse_graphics(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef **o
     if (g->type != VRT_DOMAIN_GRAPHICS_VNC && g->type != VRT_DOMAIN_GRAPHICS_SPICE) {
         if (!vrt_parse_graphics_local(node, g, error))
             return false;
-        *out = g_ptr_array_steal_index(holder, 0);
-        return true;
-    }
-    if (!(g->type == VRT_DOMAIN_GRAPHICS_SPICE
-              ? vrt_xml_check_attrs(node, error, "type", "port", "tlsPort", "autoport", "listen", "passwd", "keymap",
-                                    NULL)
-              : vrt_xml_check_attrs(node, error, "type", "port", "autoport", "listen", "passwd", "keymap", NULL)))
+    } else if (!vrt_parse_graphics_remote(ctx, node, g, error)) {
         return false;
-    if (!parse_graphics_port(node, "port", &g->port, error) ||
-        !parse_graphics_port(node, "tlsPort", &g->tls_port, error) ||
-        !vrt_xml_prop_tristate(node, "autoport", false, &autoport, error))
-        return false;
-    g->autoport = autoport == VRT_TRISTATE_YES || (autoport == VRT_TRISTATE_DEFAULT && g->port == -1);
-    /* the port QEMU picked is runtime data */
-    if (g->autoport && !(ctx->flags & VRT_DOMAIN_XML_STATUS))
-        g->port = g->tls_port = -1;
-    g->listen = vrt_xml_prop(node, "listen");
-    g->passwd = vrt_xml_prop(node, "passwd");
-    g->keymap = vrt_xml_prop(node, "keymap");
-    VRT_XML_FOREACH_CHILD(c, node)
-    {
-        g_autofree char *type = NULL;
-        if (!vrt_xml_is(c, "listen"))
-            return vrt_xml_unsupported(c, error);
-        if (!vrt_xml_check_attrs(c, error, "type", "address", NULL))
-            return false;
-        type = vrt_xml_prop(c, "type");
-        if (g_strcmp0(type, "none") == 0) {
-            if (!vrt_xml_check_attrs(c, error, "type", NULL))
-                return false;
-            g->listen_none = true;
-            continue;
-        }
-        if (g_strcmp0(type, "address") != 0) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "graphics listen type '%s' is not supported",
-                          type ? type : "");
-            return false;
-        }
-        if (!g->listen)
-            g->listen = vrt_xml_prop(c, "address");
-        has_address = true;
-    }
-    if (g->listen_none) {
-        /* nothing listens: a port, an address or a second listen would
-         * not be applied */
-        if (has_address || g->listen || g->port >= 0 || g->tls_port >= 0 || autoport == VRT_TRISTATE_YES) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
-                          "graphics listen type 'none' with a port or another listen is not supported");
-            return false;
-        }
-        g->autoport = false;
     }
     *out = g_ptr_array_steal_index(holder, 0);
     return true;
@@ -1395,8 +1364,9 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
     {
         if (vrt_xml_is(c, "model")) {
             VrtTristate primary = VRT_TRISTATE_DEFAULT;
-            if (!vrt_xml_check_attrs(c, error, "type", "vram", "ram", "vgamem", "heads", "primary", NULL) ||
+            if (!vrt_xml_check_attrs(c, error, "type", "vram", "ram", "vgamem", "heads", "primary", "vram64", NULL) ||
                 !vrt_xml_prop_uint(c, "vram", G_MAXINT, &vd->vram, NULL, error) ||
+                !vrt_xml_prop_uint(c, "vram64", G_MAXINT, &vd->vram64, NULL, error) ||
                 !vrt_xml_prop_uint(c, "ram", G_MAXINT, &vd->ram, NULL, error) ||
                 !vrt_xml_prop_uint(c, "vgamem", G_MAXINT, &vd->vgamem, NULL, error) ||
                 !vrt_xml_prop_uint(c, "heads", VIDEO_MAX_HEADS, &vd->heads, NULL, error) ||
@@ -1428,6 +1398,11 @@ parse_video(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainVideoDef **out, GE
     if ((vd->ram || vd->vgamem) && !g_str_equal(vd->model, "qxl")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
                       "video attributes 'ram' and 'vgamem' are only for model 'qxl'");
+        return false;
+    }
+    /* libvirt's check (QEMU has no 64-bit VRAM BAR but on qxl) */
+    if (vd->vram64 && !g_str_equal(vd->model, "qxl")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "vram64 attribute only supported for video type qxl");
         return false;
     }
     *out = g_ptr_array_steal_index(holder, 0);

@@ -210,6 +210,19 @@ void vrt_format_video_model_children(VrtFmt *f, const VrtDomainVideoDef *v);
 /* <graphics type='sdl|egl-headless|dbus'> (domain_devices_misc.c) */
 bool vrt_parse_graphics_local(xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error);
 void vrt_format_graphics_local(VrtFmt *f, const VrtDomainGraphicsDef *g);
+/* <graphics type='vnc|spice'> (domain_graphics_spice.c) */
+bool vrt_parse_graphics_remote(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainGraphicsDef *g, GError **error);
+void vrt_format_graphics_remote(VrtFmt *f, const VrtDomainGraphicsDef *g);
+bool vrt_validate_graphics_audio(const VrtDomainDef *def, GError **error);
+/* chardev backends, <log> and guestfwd targets (domain_chr_spice.c):
+ * a child of a chardev, 1 when it was its, 0 when not, -1 on error */
+int vrt_parse_chr_child_extra(xmlNodePtr c, VrtDomainChrDef *chr, guint *n_sources, guint *n_logs, GError **error);
+bool vrt_parse_chr_guestfwd_target(xmlNodePtr c, VrtDomainChrDef *chr, GError **error);
+void vrt_format_chr_extra_source(VrtFmt *f, const VrtDomainChrDef *chr);
+void vrt_format_chr_log(VrtFmt *f, const VrtDomainChrDef *chr);
+/* <input type='passthrough|evdev'>'s <source> (domain_input_evdev.c) */
+bool vrt_parse_input_source(xmlNodePtr src, VrtDomainInputDef *in, GError **error);
+void vrt_format_input_source(VrtFmt *f, const VrtDomainInputDef *in);
 /* egl-headless pairs only with VNC and SPICE (libvirt's QEMU validation);
  * a sound card's <audio id=> names an <audio>. */
 bool vrt_validate_misc_devices(const VrtDomainDef *def, GError **error);

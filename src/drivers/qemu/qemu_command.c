@@ -920,6 +920,8 @@ build_net(CmdBuilder *b, const VrtDomainNetDef *net, GError **error)
 static bool
 build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError **error)
 {
+    if (!vrt_qemu_command_chr_check(chr, error))
+        return false;
     switch (chr->type) {
     case VRT_DOMAIN_CHR_TYPE_PTY:
         argf(b, "-chardev");
@@ -999,6 +1001,7 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
         arg(b, "-chardev");
         argf(b, "stdio,id=%s", id);
         return true;
+    default: break;
     }
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
     return false;
@@ -1052,6 +1055,8 @@ build_virtio_serial_port(CmdBuilder *b, const VrtDomainChrDef *chr, const char *
     JsonObject *dev;
     guint ctrl = chr->info.type == VRT_DEVICE_ADDRESS_VIRTIO_SERIAL ? chr->info.vserial.controller : 0;
 
+    if (!vrt_qemu_command_chr_check(chr, error))
+        return false;
     c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL, ctrl);
     if (!c) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "'%s' needs a virtio-serial controller",
@@ -1100,6 +1105,11 @@ build_input(CmdBuilder *b, const VrtDomainInputDef *in, GError **error)
     g_autofree char *driver = NULL;
     JsonObject *dev;
 
+    if (g_str_equal(type, "passthrough") || g_str_equal(type, "evdev")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "input type '%s' is not supported: vrtd gives QEMU no host input device", type);
+        return false;
+    }
     if (g_str_equal(bus, "ps2"))
         return true; /* the i8042 of pc and q35 provides them */
     if (g_str_equal(bus, "usb"))
@@ -1137,6 +1147,8 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
 
     if (g->type != VRT_DOMAIN_GRAPHICS_VNC)
         return vrt_qemu_command_graphics_refuse(g, error);
+    if (!vrt_qemu_command_vnc_check(g, error))
+        return false;
     if (g->listen_none)
         g_string_assign(opt, "none");
     else if (g->autoport || g->port < 0)
@@ -1147,11 +1159,20 @@ build_graphics(CmdBuilder *b, const VrtDomainGraphicsDef *g, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vnc port %d is below 5900", g->port);
         return false;
     }
+    /* libvirt's order: websocket, share, password, power-control, audiodev */
+    if (g->websocket > 0)
+        g_string_append_printf(opt, ",websocket=%d", g->websocket);
+    if (g->share_policy)
+        g_string_append_printf(opt, ",share=%s", vrt_qemu_command_vnc_share(g));
     if (g->passwd)
         g_string_append(opt, ",password=on");
-    /* the display's audio capture plays the first backend (libvirt's
-     * choice when <graphics> names none) */
-    if (b->def->audios->len)
+    if (g->power_control)
+        g_string_append_printf(opt, ",power-control=%s", g->power_control == VRT_TRISTATE_YES ? "on" : "off");
+    /* the display's audio capture plays the backend it names, else the
+     * first (libvirt's choice when <graphics> names none) */
+    if (g->audio_id)
+        g_string_append_printf(opt, ",audiodev=audio%u", g->audio_id);
+    else if (b->def->audios->len)
         g_string_append_printf(opt, ",audiodev=audio%u", ((const VrtDomainAudioDef *)b->def->audios->pdata[0])->id);
     arg(b, "-vnc");
     arg(b, opt->str);
@@ -1194,6 +1215,8 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
         json_object_set_int_member(dev, "xres", v->res_x);
         json_object_set_int_member(dev, "yres", v->res_y);
     }
+    if (v->vram64 && g_str_equal(model, "qxl"))
+        json_object_set_int_member(dev, "vram64_size_mb", v->vram64 / 1024);
     if (v->vram && (g_str_equal(model, "vga") || g_str_equal(model, "bochs")))
         json_object_set_int_member(dev, "vgamem_mb", v->vram / 1024);
     /* Several heads: QEMU's outputs of a virtio GPU or a QXL card. */

@@ -70,6 +70,14 @@ bool vrt_qemu_command_usbdev_refuse(const VrtDomainDef *def, GError **error);
 bool vrt_qemu_command_ccid_refuse(const VrtDomainControllerDef *c, GError **error);
 /* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
+/* What of a VNC display QEMU cannot be given as vrtd runs it: a socket or
+ * network listen, an automatic websocket port (qemu_command_misc.c) */
+bool vrt_qemu_command_vnc_check(const VrtDomainGraphicsDef *g, GError **error);
+/* QEMU's share= value of a VNC sharePolicy */
+const char *vrt_qemu_command_vnc_share(const VrtDomainGraphicsDef *g);
+/* A chardev vrtd reads but does not start (a SPICE, vc, pipe, vdagent or
+ * dbus backend, a <log>, a guestfwd channel), refused by name */
+bool vrt_qemu_command_chr_check(const VrtDomainChrDef *chr, GError **error);
 /* Refuses a video <acceleration> QEMU here cannot give (virgl needs OpenGL
  * and a DRM render node; QEMU has no 2D acceleration switch). */
 bool vrt_qemu_command_video_check(const VrtDomainVideoDef *v, GError **error);

@@ -228,3 +228,69 @@ vrt_qemu_command_video_check(const VrtDomainVideoDef *v, GError **error)
     }
     return true;
 }
+
+bool
+vrt_qemu_command_vnc_check(const VrtDomainGraphicsDef *g, GError **error)
+{
+    if (g->listen_socket) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "graphics listen type 'socket' is not supported: QEMU runs confined and cannot create "
+                      "a socket outside its run directory");
+        return false;
+    }
+    if (g->listen_network) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "graphics listen type 'network' (network '%s') is not supported", g->listen_network);
+        return false;
+    }
+    if (g->websocket < 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "VNC websocket='-1' (a port chosen at start) is not supported: give the port");
+        return false;
+    }
+    return true;
+}
+
+const char *
+vrt_qemu_command_vnc_share(const VrtDomainGraphicsDef *g)
+{
+    static const char *const names[] = { "", "allow-exclusive", "force-shared", "ignore" };
+
+    return g->share_policy > 0 && g->share_policy < (int)G_N_ELEMENTS(names) ? names[g->share_policy] : "";
+}
+
+bool
+vrt_qemu_command_chr_check(const VrtDomainChrDef *chr, GError **error)
+{
+    static const struct {
+        VrtDomainChrType type;
+        const char *name, *why;
+    } refused[] = {
+        { VRT_DOMAIN_CHR_TYPE_VC, "vc", "it needs a display window" },
+        { VRT_DOMAIN_CHR_TYPE_PIPE, "pipe", "QEMU runs confined and cannot open the pipes" },
+        { VRT_DOMAIN_CHR_TYPE_SPICEVMC, "spicevmc", "it needs SPICE graphics" },
+        { VRT_DOMAIN_CHR_TYPE_SPICEPORT, "spiceport", "it needs SPICE graphics" },
+        { VRT_DOMAIN_CHR_TYPE_QEMU_VDAGENT, "qemu-vdagent", "vrtd does not start QEMU's vdagent" },
+        { VRT_DOMAIN_CHR_TYPE_DBUS, "dbus", "it needs D-Bus graphics" },
+    };
+
+    if (chr->log_file) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "character device <log file='%s'> is not supported: vrtd runs no log daemon for it",
+                      chr->log_file);
+        return false;
+    }
+    if (chr->guestfwd_addr) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "channel target type 'guestfwd' is not supported: it needs QEMU's user network");
+        return false;
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
+        if (refused[i].type == chr->type) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "character device type '%s' is not supported: %s",
+                          refused[i].name, refused[i].why);
+            return false;
+        }
+    }
+    return true;
+}

@@ -641,6 +641,14 @@ fill_channel_paths(VrtDomainDef *def, const char *run_dir, GError **error)
 
         if (ch->type != VRT_DOMAIN_CHR_TYPE_UNIX || ch->path)
             continue;
+        if (!ch->target_name && ch->info.type == VRT_DEVICE_ADDRESS_VIRTIO_SERIAL) {
+            /* an unnamed port's socket is named after its address, as libvirt names it */
+            g_autofree char *base = g_strdup_printf("vioser-%02u-%02u-%02u.sock", ch->info.vserial.controller,
+                                                    ch->info.vserial.bus, ch->info.vserial.port);
+            ch->path = g_build_filename(run_dir, base, NULL);
+            ch->listen = true;
+            continue;
+        }
         if (!ch->target_name || !*ch->target_name || strchr(ch->target_name, '/') ||
             g_str_equal(ch->target_name, ".") || g_str_equal(ch->target_name, "..")) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,

@@ -186,6 +186,57 @@ test_commas_escaped(void)
     g_assert_true(argv_has(argv, "-device", "\"serial\":\"s,n\""));
 }
 
+/* VNC's websocket, sharePolicy, powerControl and <audio id> reach -vnc
+ * in libvirt 9.0's order; what vrtd does not start is refused by name. */
+static void
+test_vnc_options(void)
+{
+    static const char xml[] = "<domain type='qemu'><name>v</name><memory unit='MiB'>64</memory>"
+                              "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                              "<graphics type='vnc' port='5900' autoport='no' websocket='5700' listen='127.0.0.1' "
+                              "sharePolicy='allow-exclusive' powerControl='yes'><audio id='2'/></graphics>"
+                              "<audio id='1' type='none'/><audio id='2' type='none'/>"
+                              "</devices></domain>";
+    static const char *const refused[][2] = {
+        { "<graphics type='vnc' socket='/tmp/v.sock'/>", "graphics listen type 'socket'" },
+        { "<graphics type='vnc'><listen type='network' network='default'/></graphics>",
+          "graphics listen type 'network' (network 'default')" },
+        { "<graphics type='vnc' websocket='-1'/>", "VNC websocket='-1'" },
+        { "<serial type='vc'/>", "character device type 'vc'" },
+        { "<serial type='file'><source path='/tmp/a'/><log file='/tmp/b'/></serial>", "<log file='/tmp/b'>" },
+        { "<channel type='qemu-vdagent'><target type='virtio'/></channel>", "character device type 'qemu-vdagent'" },
+        { "<channel type='pipe'><source path='/tmp/p'/><target type='guestfwd' address='10.0.2.1' port='1'/>"
+          "</channel>",
+          "channel target type 'guestfwd'" },
+        { "<input type='evdev'><source dev='/dev/input/event1'/></input>", "input type 'evdev'" },
+        { "<input type='passthrough'><source evdev='/dev/input/event1'/></input>", "input type 'passthrough'" },
+    };
+    g_autoptr(GError) err = NULL;
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .machine = "pc-i440fx-7.2",
+        .monitor_path = "/run/vrt/qemu/domain-1-v/monitor.sock",
+    };
+    g_auto(GStrv) argv = build_xml(xml, &opts, &err);
+
+    g_assert_no_error(err);
+    g_assert_true(
+        argv_has(argv, "-vnc", "127.0.0.1:0,websocket=5700,share=allow-exclusive,power-control=on,audiodev=audio2"));
+    for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *x = g_strdup_printf("<domain type='qemu'><name>v</name><memory unit='MiB'>64</memory>"
+                                             "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>%s"
+                                             "</devices></domain>",
+                                             refused[i][0]);
+        g_auto(GStrv) r = build_xml(x, &opts, &e);
+
+        g_assert_null(r);
+        g_assert_error(e, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+        if (!strstr(e->message, refused[i][1]))
+            g_error("'%s' refused with '%s'", refused[i][0], e->message);
+    }
+}
+
 static void
 test_spice_refused(void)
 {
@@ -722,6 +773,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/caps/cpu-models-parse", test_cpu_models_parse);
     g_test_add_func("/qemu/caps/cpu-host-parse", test_cpu_host_parse);
     g_test_add_func("/qemu/command/custom-cpu", test_custom_cpu);
+    g_test_add_func("/qemu/command/vnc-options", test_vnc_options);
     ret = g_test_run();
     for (guint i = 0; i < 2; i++) {
         g_autofree char *so = g_build_filename(module_dir, i ? "audio-jack.so" : "audio-pa.so", NULL);

@@ -150,8 +150,10 @@ test_error_malformed(void)
 static void
 test_error_unsupported(void)
 {
-    assert_parse_error(DOM_HEAD "  <devices>\n    <smartcard mode='host'/>\n  </devices>\n</domain>",
-                       VIR_ERR_CONFIG_UNSUPPORTED, "<smartcard>");
+    assert_parse_error(
+        DOM_HEAD
+        "  <devices>\n    <lease><lockspace>ls</lockspace><key>k</key><target path='/l'/></lease>\n  </devices>\n</domain>",
+        VIR_ERR_CONFIG_UNSUPPORTED, "<lease>");
     /* what a video model holds besides <acceleration> and <resolution> was
      * once dropped without a word */
     assert_parse_error(DOM_HEAD "  <devices>\n    <video><model type='virtio'><shape/></model>"

@@ -18,6 +18,7 @@
 #include "conf/domain/domain_features.h"
 #include "conf/domain/domain_memory.h"
 #include "conf/domain/domain_net_driver.h"
+#include "conf/domain/domain_disk_geometry.h"
 #include "conf/domain/domain_disk_ident.h"
 #include "conf/domain/domain_disk_iotune.h"
 #include "conf/domain/domain_disk_startup.h"
@@ -258,6 +259,7 @@ typedef struct {
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
     VrtDiskIdent ident; /* tray, rotation_rate, <wwn>, <vendor>, <product> (domain_disk_ident.c) */
     VrtDiskIotune iotune; /* <iotune> (domain_disk_iotune.c) */
+    VrtDiskGeometry geometry; /* <geometry>, <blockio> (domain_disk_geometry.c) */
     VrtDiskStartupPolicy startup_policy; /* <source startupPolicy=> (domain_disk_startup.c) */
 } VrtDomainDiskDef;
 

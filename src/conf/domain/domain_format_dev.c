@@ -158,6 +158,7 @@ vrt_format_disk(VrtFmt *f, const VrtDomainDiskDef *d)
         /* an empty cdrom or floppy keeps its policy for the next medium */
         vrt_fmt_line(f, "<source%s/>", vrt_disk_startup_attr(d->startup_policy));
     }
+    vrt_disk_geometry_format(f->buf, f->indent, &d->geometry);
     {
         g_autoptr(GString) tattrs = g_string_new(NULL);
 

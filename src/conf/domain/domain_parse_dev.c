@@ -315,6 +315,9 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
         } else if ((v = vrt_disk_ident_parse_child(c, &disk->ident, error)) != 0) {
             if (v < 0)
                 return false;
+        } else if ((v = vrt_disk_geometry_parse_child(c, &disk->geometry, error)) != 0) {
+            if (v < 0)
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &disk->info, true, error);
         }
@@ -381,6 +384,7 @@ parse_disk(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDiskDef **out, GErr
                                    vrt_disk_device_names[disk->device], error) ||
         !vrt_disk_ident_validate(&disk->ident, vrt_disk_device_names[disk->device], vrt_disk_bus_names[disk->bus],
                                  error) ||
+        !vrt_disk_geometry_validate(&disk->geometry, vrt_disk_bus_names[disk->bus], error) ||
         !vrt_disk_iotune_validate(&disk->iotune, error))
         return false;
     if (disk->info.type == VRT_DEVICE_ADDRESS_PCI && disk->bus != VRT_DOMAIN_DISK_BUS_VIRTIO) {

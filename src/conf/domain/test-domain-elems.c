@@ -71,6 +71,55 @@ test_disk_driver_refusals(void)
                    "Invalid value for attribute 'copy_on_read' in element 'driver': 'yes'.");
 }
 
+#define GDISK(bus, dev, children)                                                                             \
+    HEAD "<os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/i.img'/>" children \
+         "<target dev='" dev "' bus='" bus "'/></disk></devices></domain>"
+
+/* <geometry> and <blockio>: written after <source> and before <target>,
+ * attributes in libvirt's order, whatever the input's */
+static void
+test_disk_geometry_blockio(void)
+{
+    g_autofree char *ide = roundtrip(HEAD "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                                          "<target bus='ide' dev='hda'/><blockio physical_block_size='4096' "
+                                          "logical_block_size='512'/><source file='/i.img'/>"
+                                          "<geometry trans='lba' secs='63' heads='16' cyls='16383'/>"
+                                          "</disk></devices></domain>");
+    g_autofree char *virtio = roundtrip(GDISK("virtio", "vda",
+                                              "<geometry cyls='1024' heads='255' secs='63'/>"
+                                              "<blockio logical_block_size='4096'/>"));
+    /* libvirt keeps a geometry only when all three numbers are given */
+    g_autofree char *partial = roundtrip(GDISK("virtio", "vda", "<geometry cyls='1024'/><blockio/>"));
+
+    g_assert_nonnull(strstr(ide, "<source file='/i.img'/>\n"
+                                 "      <geometry cyls='16383' heads='16' secs='63' trans='lba'/>\n"
+                                 "      <blockio logical_block_size='512' physical_block_size='4096'/>\n"
+                                 "      <target dev='hda' bus='ide'/>"));
+    g_assert_nonnull(strstr(virtio, "<geometry cyls='1024' heads='255' secs='63'/>\n"
+                                    "      <blockio logical_block_size='4096'/>\n"));
+    g_assert_null(strstr(partial, "<geometry"));
+    g_assert_null(strstr(partial, "<blockio"));
+}
+
+static void
+test_disk_geometry_refusals(void)
+{
+    assert_refused(GDISK("ide", "hda", "<geometry cyls='-1' heads='16' secs='63'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'cyls' in element 'geometry': '-1'. Expected non-negative integer "
+                   "value");
+    assert_refused(GDISK("ide", "hda", "<geometry cyls='1' heads='16' secs='63' trans='default'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'trans' in element 'geometry': 'default'.");
+    assert_refused(GDISK("ide", "hda", "<geometry cyls='1' heads='16' secs='63' trans='large'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'trans' in element 'geometry': 'large'.");
+    assert_refused(GDISK("ide", "hda", "<blockio logical_block_size='0x200'/>"), VIR_ERR_XML_ERROR,
+                   "Invalid value for attribute 'logical_block_size' in element 'blockio': '0x200'. Expected "
+                   "non-negative integer value");
+    assert_refused(GDISK("usb", "sda", "<geometry cyls='1' heads='16' secs='63'/>"), VIR_ERR_CONFIG_UNSUPPORTED,
+                   "CHS geometry can not be set for 'usb' bus");
+    assert_refused(GDISK("virtio", "vda", "<geometry cyls='1' heads='16' secs='63' trans='lba'/>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "CHS translation mode can only be set for 'ide' bus not 'virtio'");
+}
+
 #define DEVS(devs) HEAD "<os><type>hvm</type></os><devices>" devs "</devices></domain>"
 #define NET(model, driver) \
     DEVS("<interface type='user'><mac address='52:54:00:00:00:01'/><model type='" model "'/>" driver "</interface>")
@@ -634,6 +683,8 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/disk-driver/order", test_disk_driver_order);
     g_test_add_func("/domelems/disk-driver/refusals", test_disk_driver_refusals);
     g_test_add_func("/domelems/disk-driver/error-policies", test_disk_error_policies);
+    g_test_add_func("/domelems/disk/geometry-blockio", test_disk_geometry_blockio);
+    g_test_add_func("/domelems/disk/geometry-refusals", test_disk_geometry_refusals);
     g_test_add_func("/domelems/os/firmware", test_os_firmware);
     g_test_add_func("/domelems/os/firmware-refusals", test_os_firmware_refusals);
     g_test_add_func("/domelems/memory/numa-and-backing", test_numa_and_backing);

@@ -620,6 +620,24 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
         json_object_set_string_member(dev, "vendor", disk->ident.vendor);
     if (disk->ident.product)
         json_object_set_string_member(dev, "product", disk->ident.product);
+    /* as libvirt: each number when set, the translation when given */
+    {
+        const VrtDiskGeometry *g = &disk->geometry;
+        const char *trans = vrt_disk_geometry_trans_name(g);
+
+        if (g->logical_block_size)
+            json_object_set_int_member(dev, "logical_block_size", g->logical_block_size);
+        if (g->physical_block_size)
+            json_object_set_int_member(dev, "physical_block_size", g->physical_block_size);
+        if (g->cyls)
+            json_object_set_int_member(dev, "cyls", g->cyls);
+        if (g->heads)
+            json_object_set_int_member(dev, "heads", g->heads);
+        if (g->secs)
+            json_object_set_int_member(dev, "secs", g->secs);
+        if (trans)
+            json_object_set_string_member(dev, "bios-chs-trans", trans);
+    }
     /* <shareable/>: another domain may write the image too (libvirt's share-rw) */
     if (disk->shareable)
         json_object_set_boolean_member(dev, "share-rw", TRUE);

@@ -756,6 +756,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/clock-timers", "clock-timers", test_golden);
     g_test_add_data_func("/qemu/command/golden/net-socket-rom", "net-socket-rom", test_golden);
     g_test_add_data_func("/qemu/command/golden/disk-ident", "disk-ident", test_golden);
+    g_test_add_data_func("/qemu/command/golden/disk-geometry", "disk-geometry", test_golden);
     g_test_add_data_func("/qemu/command/golden/firmware-secure", "firmware-secure", test_golden);
     g_test_add_data_func("/qemu/command/golden/disk-usb", "disk-usb", test_golden);
     g_test_add_func("/qemu/command/properties", test_properties);

@@ -1102,6 +1102,9 @@ post_parse_console(VrtDomainDef *def)
         ser->bind_host = g_strdup(con->bind_host);
         ser->bind_service = g_strdup(con->bind_service);
         ser->telnet = con->telnet;
+        ser->isa_addr = con->isa_addr;
+        ser->isa_iobase = con->isa_iobase;
+        ser->isa_irq = con->isa_irq;
         ser->tls = con->tls;
         ser->target_port = 0;
         g_ptr_array_add(def->serials, ser);

@@ -1120,8 +1120,11 @@ post_parse_serials(VrtDomainDef *def)
             s->target_port = i;
         if (!s->target_type)
             s->target_type = g_strdup("isa-serial");
-        if (!s->target_model && g_str_equal(s->target_type, "isa-serial"))
-            s->target_model = g_strdup("isa-serial");
+        /* libvirt's model for each target type: the device of that name */
+        if (!s->target_model &&
+            (g_str_equal(s->target_type, "isa-serial") || g_str_equal(s->target_type, "pci-serial") ||
+             g_str_equal(s->target_type, "usb-serial")))
+            s->target_model = g_strdup(s->target_type);
     }
 }
 

@@ -442,12 +442,15 @@ typedef enum {
     VRT_DOMAIN_CHR_TYPE_SPICEPORT,
     VRT_DOMAIN_CHR_TYPE_QEMU_VDAGENT,
     VRT_DOMAIN_CHR_TYPE_DBUS,
+    /* a host device node (<source path='/dev/ttyS0'/>): QEMU's serial
+     * backend, or parallel for a parallel port */
+    VRT_DOMAIN_CHR_TYPE_DEV,
 } VrtDomainChrType;
 
 typedef struct {
     VrtDomainChrDeviceType devtype;
     VrtDomainChrType type;
-    /* file: path; unix: socket path (a listening channel may leave it
+    /* file, dev: path; unix: socket path (a listening channel may leave it
      * NULL for the driver to choose); pty: the live pty (runtime, NULL
      * until the driver knows it) */
     char *path;
@@ -470,6 +473,10 @@ typedef struct {
     char *target_name;
     char *target_model; /* serial <model name=> */
     VrtDomainDeviceInfo info;
+    /* serial, console: <address type='isa' iobase= irq=> (instead of an
+     * address of info; 0 = not given) */
+    bool isa_addr;
+    guint isa_iobase, isa_irq;
     GPtrArray *seclabels; /* VrtSecDevLabelDef* of <source>; NULL = none */
     /* domain_chr_spice.c */
     char *channel; /* spiceport, dbus: <source channel=> */

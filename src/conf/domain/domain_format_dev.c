@@ -483,6 +483,7 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
                 vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end);
             break;
         case VRT_DOMAIN_CHR_TYPE_PTY:
+        case VRT_DOMAIN_CHR_TYPE_DEV:
         case VRT_DOMAIN_CHR_TYPE_PIPE: vrt_fmt_line(f, "<source path='%s'%s", esc_chr_path, end); break;
         default: break;
         }
@@ -517,6 +518,16 @@ vrt_format_chr(VrtFmt *f, const VrtDomainChrDef *chr)
         }
     }
     format_info(f, &chr->info);
+    if (chr->isa_addr) {
+        g_autoptr(GString) a = g_string_new(NULL);
+
+        /* libvirt writes the values that are not 0 */
+        if (chr->isa_iobase)
+            g_string_append_printf(a, " iobase='0x%x'", chr->isa_iobase);
+        if (chr->isa_irq)
+            g_string_append_printf(a, " irq='0x%x'", chr->isa_irq);
+        vrt_fmt_line(f, "<address type='isa'%s/>", a->str);
+    }
     f->indent--;
     vrt_fmt_line(f, "</%s>", el);
 }

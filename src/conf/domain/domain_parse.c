@@ -1102,6 +1102,9 @@ post_parse_console(VrtDomainDef *def)
         ser->bind_host = g_strdup(con->bind_host);
         ser->bind_service = g_strdup(con->bind_service);
         ser->telnet = con->telnet;
+        ser->isa_addr = con->isa_addr;
+        ser->isa_iobase = con->isa_iobase;
+        ser->isa_irq = con->isa_irq;
         ser->tls = con->tls;
         ser->target_port = 0;
         g_ptr_array_add(def->serials, ser);
@@ -1117,8 +1120,11 @@ post_parse_serials(VrtDomainDef *def)
             s->target_port = i;
         if (!s->target_type)
             s->target_type = g_strdup("isa-serial");
-        if (!s->target_model && g_str_equal(s->target_type, "isa-serial"))
-            s->target_model = g_strdup("isa-serial");
+        /* libvirt's model for each target type: the device of that name */
+        if (!s->target_model &&
+            (g_str_equal(s->target_type, "isa-serial") || g_str_equal(s->target_type, "pci-serial") ||
+             g_str_equal(s->target_type, "usb-serial")))
+            s->target_model = g_strdup(s->target_type);
     }
 }
 

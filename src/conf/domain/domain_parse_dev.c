@@ -1101,6 +1101,46 @@ parse_chr_net_source(xmlNodePtr c, VrtDomainChrDef *chr, guint n_sources, GError
     return true;
 }
 
+/* One attribute of <address type='isa'>, hexadecimal as libvirt reads it */
+static bool
+parse_isa_attr(xmlNodePtr node, const char *name, guint max, guint *out, GError **error)
+{
+    g_autofree char *v = vrt_xml_prop(node, name);
+    char *end = NULL;
+    guint64 n;
+
+    *out = 0;
+    if (!v)
+        return true;
+    n = g_ascii_strtoull(v, &end, 16);
+    if (!*v || !end || *end || n > max || strchr(v, '-')) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element 'address': '%s'.", name,
+                      v);
+        return false;
+    }
+    *out = (guint)n;
+    return true;
+}
+
+/* <address type='isa' iobase='0x3f8' irq='0x4'/> of a serial port or its
+ * console: true when node is one (then parsed into chr, or *error set). */
+static bool
+chr_isa_address(xmlNodePtr node, VrtDomainChrDef *chr, bool *failed, GError **error)
+{
+    g_autofree char *type = vrt_xml_prop(node, "type");
+
+    *failed = false;
+    if (!vrt_xml_is(node, "address") || g_strcmp0(type, "isa") != 0 ||
+        (chr->devtype != VRT_DOMAIN_CHR_DEVICE_SERIAL && chr->devtype != VRT_DOMAIN_CHR_DEVICE_CONSOLE))
+        return false;
+    *failed = !vrt_xml_check_attrs(node, error, "type", "iobase", "irq", NULL) ||
+              !parse_isa_attr(node, "iobase", 0xffff, &chr->isa_iobase, error) ||
+              !parse_isa_attr(node, "irq", 0xff, &chr->isa_irq, error);
+    chr->isa_addr = true;
+    chr->info.type = VRT_DEVICE_ADDRESS_NONE;
+    return true;
+}
+
 static bool
 parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtype, VrtDomainChrDef **out,
           GError **error)
@@ -1110,6 +1150,7 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
     bool status = ctx->flags & VRT_DOMAIN_XML_STATUS;
     guint n_sources = 0, n_logs = 0;
     int v = -1, extra;
+    bool isa_failed = false;
 
     g_ptr_array_add(holder, chr); /* frees chr on every error path */
     chr->devtype = devtype;
@@ -1203,16 +1244,22 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
                 g_free(chr->target_model);
                 chr->target_model = vrt_xml_prop(m, "name");
             }
+        } else if (chr_isa_address(c, chr, &isa_failed, error)) {
+            if (isa_failed)
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, &chr->info, false, error);
         }
     }
+    /* one address: an address of another type after the ISA one wins */
+    if (chr->info.type != VRT_DEVICE_ADDRESS_NONE)
+        chr->isa_addr = false;
     /* a channel's socket without a path gets one from the driver, which
      * listens on it (libvirt writes such a channel without <source>) */
     if (devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && !chr->path)
         chr->listen = true;
     if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_UNIX ||
-         chr->type == VRT_DOMAIN_CHR_TYPE_PIPE) &&
+         chr->type == VRT_DOMAIN_CHR_TYPE_PIPE || chr->type == VRT_DOMAIN_CHR_TYPE_DEV) &&
         !chr->path &&
         !(devtype == VRT_DOMAIN_CHR_DEVICE_CHANNEL && chr->type == VRT_DOMAIN_CHR_TYPE_UNIX && chr->listen)) {
         vrt_error_set(error, VIR_ERR_XML_ERROR, "Missing source path attribute for char device");
@@ -1234,6 +1281,12 @@ parse_chr(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainChrDeviceType devtyp
                              chr->target_type)) {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "serial target type '%s' is not supported",
                           chr->target_type);
+            return false;
+        }
+        /* libvirt's check: an ISA address is an isa-serial's only */
+        if (chr->isa_addr && chr->target_type && !g_str_equal(chr->target_type, "isa-serial")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Target type '%s' requires address type '%s'",
+                          chr->target_type, g_str_equal(chr->target_type, "pci-serial") ? "pci" : "usb");
             return false;
         }
         break;

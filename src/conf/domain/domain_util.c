@@ -50,8 +50,9 @@ const char *const vrt_boot_dev_names[] = { "hd", "cdrom", "network", "fd", NULL 
 const char *const vrt_controller_type_names[] = {
     "pci", "usb", "scsi", "sata", "ide", "virtio-serial", "fdc", "ccid", NULL,
 };
-const char *const vrt_chr_type_names[] = { "pty", "file", "unix",     "tcp",       "udp",          "null", "stdio",
-                                           "vc",  "pipe", "spicevmc", "spiceport", "qemu-vdagent", "dbus", NULL };
+const char *const vrt_chr_type_names[] = { "pty",       "file",         "unix", "tcp",  "udp",
+                                           "null",      "stdio",        "vc",   "pipe", "spicevmc",
+                                           "spiceport", "qemu-vdagent", "dbus", "dev",  NULL };
 const char *const vrt_chr_device_names[] = { "serial", "console", "channel", "parallel", NULL };
 const char *const vrt_graphics_type_names[] = { "vnc", "spice", "sdl", "egl-headless", "dbus", NULL };
 const char *const vrt_clock_offset_names[] = { "utc", "localtime", "variable", "timezone", "absolute", NULL };

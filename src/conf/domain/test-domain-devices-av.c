@@ -192,6 +192,45 @@ test_network_chardevs(void)
                    VIR_ERR_CONFIG_UNSUPPORTED, "TLS for a TCP character device is not supported");
 }
 
+/* A host device node as chardev (type 'dev') and a serial's ISA address,
+ * written back as libvirt 9.0 writes them */
+static void
+test_dev_chardevs(void)
+{
+    g_autofree char *out =
+        roundtrip(HEAD "<serial type='dev'><source path='/dev/ttyS2'/><target port='0'/>"
+                       "<address type='isa' iobase='0x3f8' irq='0x4'/></serial>"
+                       "<console type='dev'><source path='/dev/ttyS2'/><target port='0'/>"
+                       "<address type='isa' iobase='0x3f8' irq='0x4'/></console>"
+                       "<parallel type='dev'><source path='/dev/parport0'/><target port='0'/></parallel>" TAIL);
+
+    assert_has(out, "<serial type='dev'>\n      <source path='/dev/ttyS2'/>\n"
+                    "      <target type='isa-serial' port='0'>\n        <model name='isa-serial'/>\n"
+                    "      </target>\n      <address type='isa' iobase='0x3f8' irq='0x4'/>\n    </serial>");
+    assert_has(out, "<console type='dev'>\n      <source path='/dev/ttyS2'/>\n"
+                    "      <target type='serial' port='0'/>\n      <address type='isa' iobase='0x3f8' irq='0x4'/>");
+    assert_has(out, "<parallel type='dev'>\n      <source path='/dev/parport0'/>\n      <target port='0'/>");
+    {
+        /* only what is given is written */
+        g_autofree char *irq = roundtrip(HEAD "<serial type='dev'><source path='/dev/ttyS0'/>"
+                                              "<address type='isa' irq='3'/></serial>" TAIL);
+        assert_has(irq, "<address type='isa' irq='0x3'/>");
+    }
+    /* libvirt's checks */
+    assert_refused(HEAD "<serial type='dev'><target port='0'/></serial>" TAIL, VIR_ERR_XML_ERROR,
+                   "Missing source path attribute for char device");
+    assert_refused(HEAD "<serial type='dev'><source path='/dev/ttyS0'/><address type='isa' iobase='0x10000'/>"
+                        "</serial>" TAIL,
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'iobase' in element 'address': '0x10000'.");
+    assert_refused(HEAD "<serial type='dev'><source path='/dev/ttyS0'/><target type='pci-serial'/>"
+                        "<address type='isa' iobase='0x3f8'/></serial>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "Target type 'pci-serial' requires address type 'pci'");
+    /* an ISA address is a serial port's alone */
+    assert_refused(HEAD "<parallel type='dev'><source path='/dev/parport0'/><address type='isa' iobase='0x378'/>"
+                        "</parallel>" TAIL,
+                   VIR_ERR_CONFIG_UNSUPPORTED, "address type 'isa'");
+}
+
 static void
 test_graphics_listen_none(void)
 {
@@ -213,6 +252,7 @@ main(int argc, char **argv)
     g_test_add_func("/domdevav/audio/refusals", test_audio_refusals);
     g_test_add_func("/domdevav/virtio-options", test_virtio_options);
     g_test_add_func("/domdevav/chardev/network", test_network_chardevs);
+    g_test_add_func("/domdevav/chardev/dev", test_dev_chardevs);
     g_test_add_func("/domdevav/graphics/listen-none", test_graphics_listen_none);
     return g_test_run();
 }

@@ -191,9 +191,10 @@ add_chardevs(GString *out, const GPtrArray *chrs)
         const VrtDomainChrDef *c = g_ptr_array_index(chrs, i);
 
         /* pty: the live pty QEMU opened itself (under /dev/pts, the
-         * abstraction's); file and unix: the file or socket */
+         * abstraction's); file and unix: the file or socket; dev:
+         * the host's device node */
         if ((c->type == VRT_DOMAIN_CHR_TYPE_FILE || c->type == VRT_DOMAIN_CHR_TYPE_UNIX ||
-             c->type == VRT_DOMAIN_CHR_TYPE_PTY) &&
+             c->type == VRT_DOMAIN_CHR_TYPE_PTY || c->type == VRT_DOMAIN_CHR_TYPE_DEV) &&
             c->path && c->path[0])
             add_file(out, c->path, "rw");
     }

@@ -4,7 +4,8 @@
  * default list (null, full, zero, random, urandom, ptmx, kvm), every pty
  * (major 136), and the domain's own device nodes: block disks (read-only
  * ones for reading), VFIO group nodes with /dev/vfio/vfio, a passthrough
- * TPM, /dev/net/tun (in every private /dev), and /dev/vhost-net for a
+ * TPM, the nodes of type 'dev' character devices, /dev/net/tun (in
+ * every private /dev), and /dev/vhost-net for a
  * domain with interfaces (QEMU opens it itself for vhost=on). Set when QEMU enters the
  * cgroup, before its exec; renewed at each hotplug and unplug of a disk
  * or a host device. Where the controller cannot be used (no cgroup, a
@@ -75,6 +76,20 @@ domain_rules(VrtQemuDriver *drv, const VrtDomainDef *def, const char *add, const
 
         if (g_strcmp0(t->backend, "passthrough") == 0)
             vrt_cgroup_dev_rules_add_path(rules, t->device_path ? t->device_path : "/dev/tpm0", VRT_CGROUP_DEV_RW);
+    }
+    /* the host device nodes of type 'dev' chardevs, made in the private
+     * /dev (qemu_security.c) and opened by QEMU */
+    {
+        GPtrArray *chrs[] = { def->serials, def->consoles, def->parallels, def->channels };
+
+        for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
+            for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
+                const VrtDomainChrDef *c = chrs[l]->pdata[i];
+
+                if (c->type == VRT_DOMAIN_CHR_TYPE_DEV && c->path)
+                    vrt_cgroup_dev_rules_add_path(rules, c->path, ACL_ACCESS);
+            }
+        }
     }
     if (def->nets && def->nets->len > 0) {
         vrt_cgroup_dev_rules_add_path(rules, "/dev/vhost-net", VRT_CGROUP_DEV_RW);

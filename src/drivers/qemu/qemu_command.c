@@ -1019,6 +1019,16 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
         arg(b, "-chardev");
         argf(b, "stdio,id=%s", id);
         return true;
+    case VRT_DOMAIN_CHR_TYPE_DEV: {
+        /* QEMU opens the node itself (it was given to QEMU's user at
+         * start); a parallel port's node takes QEMU's parallel backend,
+         * every other one its serial (tty) backend, as libvirt 9.0 */
+        g_autofree char *path = vrt_qemu_command_escape(chr->path);
+
+        arg(b, "-chardev");
+        argf(b, "%s,id=%s,path=%s", chr->devtype == VRT_DOMAIN_CHR_DEVICE_PARALLEL ? "parallel" : "serial", id, path);
+        return true;
+    }
     default: break;
     }
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
@@ -1045,6 +1055,13 @@ build_serial(CmdBuilder *b, const VrtDomainChrDef *chr, guint index, GError **er
     }
     json_object_set_string_member(dev, "chardev", id);
     add_device_info(b->def, dev, &chr->info);
+    if (chr->isa_addr && g_str_equal(json_object_get_string_member(dev, "driver"), "isa-serial")) {
+        /* an ISA address: the values given, as libvirt passes them */
+        if (chr->isa_iobase)
+            json_object_set_int_member(dev, "iobase", chr->isa_iobase);
+        if (chr->isa_irq)
+            json_object_set_int_member(dev, "irq", chr->isa_irq);
+    }
     arg_json(b, "-device", dev);
     return true;
 }

@@ -509,7 +509,10 @@ label_paths(const VrtDomainDef *def, const GPtrArray *dev_nodes, GError **error)
         for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
             VrtDomainChrDef *chr = g_ptr_array_index(chrs[l], i);
 
-            if (chr->type == VRT_DOMAIN_CHR_TYPE_FILE && vrt_qemu_security_relabels_dev(chr->seclabels) &&
+            /* a file QEMU writes, a host device node (type 'dev') it
+             * opens: both QEMU's user's, as libvirt's DAC driver does */
+            if ((chr->type == VRT_DOMAIN_CHR_TYPE_FILE || chr->type == VRT_DOMAIN_CHR_TYPE_DEV) &&
+                vrt_qemu_security_relabels_dev(chr->seclabels) &&
                 !add_label_path(list, chr->path, chr->seclabels, error) && error)
                 return NULL;
         }
@@ -1034,6 +1037,42 @@ plan_dev_nodes(VrtQemuConfine *c, const GPtrArray *dev_nodes, GError **error)
     return true;
 }
 
+/* The host device nodes of def's type 'dev' character devices directly
+ * in /dev (/dev/ttyS0, /dev/parport0), made in QEMU's private /dev as the
+ * host has them (after their labelling), as libvirt's namespace code does;
+ * a node elsewhere is not made (QEMU's open says so). */
+static bool
+plan_chr_nodes(VrtQemuConfine *c, const VrtDomainDef *def, GError **error)
+{
+    GPtrArray *chrs[] = { def->serials, def->consoles, def->parallels, def->channels };
+    g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_qemu_dev_node_free);
+
+    for (guint l = 0; l < G_N_ELEMENTS(chrs); l++) {
+        for (guint i = 0; chrs[l] && i < chrs[l]->len; i++) {
+            const VrtDomainChrDef *chr = g_ptr_array_index(chrs[l], i);
+            g_autofree char *dir = NULL;
+            VrtQemuDevNode *n;
+            gboolean seen = FALSE;
+
+            if (chr->type != VRT_DOMAIN_CHR_TYPE_DEV || !chr->path)
+                continue;
+            dir = g_path_get_dirname(chr->path);
+            if (!g_str_equal(dir, "/dev"))
+                continue;
+            /* a console is often the first serial again: one node */
+            for (guint k = 0; k < nodes->len && !seen; k++)
+                seen = g_str_equal(((VrtQemuDevNode *)nodes->pdata[k])->ns_path, chr->path);
+            if (seen)
+                continue;
+            n = g_new0(VrtQemuDevNode, 1);
+            n->ns_path = g_strdup(chr->path);
+            n->host_path = g_strdup(chr->path);
+            g_ptr_array_add(nodes, n);
+        }
+    }
+    return plan_dev_nodes(c, nodes, error);
+}
+
 /* Whether QEMU's identity can search dir and each directory above it: a
  * private root in a 0700 directory (mkdtemp's) is not reachable by
  * libvirt-qemu, and QEMU would fail later on its pidfile with a bare
@@ -1130,7 +1169,8 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const ch
         return NULL;
     c->ns = conf->namespaces;
     if (!c->drop)
-        return c->ns && !plan_dev_nodes(c, dev_nodes, error) ? NULL : g_steal_pointer(&c);
+        return c->ns && (!plan_dev_nodes(c, dev_nodes, error) || !plan_chr_nodes(c, def, error)) ? NULL
+                                                                                                 : g_steal_pointer(&c);
     if (def->mem && def->mem->locked)
         c->memlock = RLIM_INFINITY;
     else if (def->hostdevs && def->hostdevs->len > 0)
@@ -1166,7 +1206,7 @@ vrt_qemu_confine_prepare(const VrtQemuSecConf *conf, VrtDomainDef *def, const ch
     }
     /* the host devices' nodes of the private /dev, as the host has them
      * now that they are labelled */
-    if (c->ns && !plan_dev_nodes(c, dev_nodes, error))
+    if (c->ns && (!plan_dev_nodes(c, dev_nodes, error) || !plan_chr_nodes(c, def, error)))
         return NULL;
     return g_steal_pointer(&c);
 }

@@ -739,6 +739,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/pci-switch", "pci-switch", test_golden);
     g_test_add_data_func("/qemu/command/golden/pci-expander", "pci-expander", test_golden);
     g_test_add_data_func("/qemu/command/golden/parallel", "parallel", test_golden);
+    g_test_add_data_func("/qemu/command/golden/chardev-dev", "chardev-dev", test_golden);
     g_test_add_func("/qemu/command/vsock", test_vsock);
     g_test_add_func("/qemu/command/audio-module-missing", test_audio_module_missing);
     g_test_add_func("/qemu/command/pcspk-refused", test_pcspk_refused);

@@ -87,6 +87,8 @@ vrt_domain_iothreads_post_parse(VrtDomainDef *def, GError **error)
     if (def->iothread_ids && def->iothread_ids->len > def->iothreads)
         def->iothreads = def->iothread_ids->len;
     ids = vrt_domain_iothread_ids(def);
+    if (!vrt_domain_thread_sched_post_parse(def, ids, error))
+        return false;
     if (def->tune && def->tune->iothreadpins->len) {
         GPtrArray *pins = def->tune->iothreadpins;
         g_autoptr(GPtrArray) sorted = g_ptr_array_new();

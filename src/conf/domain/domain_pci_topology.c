@@ -257,6 +257,8 @@ check_parent(const VrtDomainDef *def, const VrtDomainControllerDef *c, GError **
         ok = has_port(parent);
     else if (vrt_pci_ctrl_is(c, "pcie-switch-downstream-port"))
         ok = vrt_pci_ctrl_is(parent, "pcie-switch-upstream-port");
+    else if (vrt_pci_ctrl_is(c, "dmi-to-pci-bridge")) /* only a PCIe root bus takes it */
+        ok = vrt_pci_ctrl_is(parent, "pcie-root") || vrt_pci_ctrl_is(parent, "pcie-expander-bus");
     if (!ok) {
         g_autofree char *a = vrt_pci_addr_format(&c->info.pci);
         vrt_error_set(error, VIR_ERR_XML_ERROR,

@@ -167,6 +167,12 @@ typedef struct {
 } VrtFmt;
 
 void vrt_fmt_line(VrtFmt *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* <cputune><vcpusched>/<iothreadsched> (domain_thread_sched.c): one element
+ * into tune; the threads checked against the definition once whole (with
+ * its I/O thread ids); written after <iothreadpin> as libvirt writes them. */
+bool vrt_domain_thread_sched_parse(xmlNodePtr node, struct _VrtDomainTuneDef *tune, GError **error);
+bool vrt_domain_thread_sched_post_parse(VrtDomainDef *def, const GArray *iothread_ids, GError **error);
+void vrt_domain_thread_sched_format(VrtFmt *f, const struct _VrtDomainTuneDef *tune);
 /* A PCI controller's <target> (attributes and <node>): read into c, and
  * written as libvirt writes it, nothing when there is none
  * (domain_pci_topology.c). */

@@ -77,6 +77,8 @@ vrt_domain_tune_free(VrtDomainTuneDef *t)
     g_ptr_array_unref(t->blkio_devices);
     g_ptr_array_unref(t->vcpupins);
     g_ptr_array_unref(t->iothreadpins);
+    g_clear_pointer(&t->vcpu_scheds, g_array_unref);
+    g_clear_pointer(&t->iothread_scheds, g_array_unref);
     g_free(t->emulatorpin);
     g_free(t->numa_mode);
     g_free(t->numa_nodeset);
@@ -459,6 +461,9 @@ parse_cputune(xmlNodePtr node, VrtDomainTuneDef *t, GError **error)
             }
             if (!vrt_xml_check_attrs(c, error, "cpuset", NULL) || !parse_cpuset_attr(c, &t->emulatorpin, error))
                 return false;
+        } else if (vrt_xml_is(c, "vcpusched") || vrt_xml_is(c, "iothreadsched")) {
+            if (!vrt_domain_thread_sched_parse(c, t, error))
+                return false;
         } else {
             return vrt_xml_unsupported(c, error);
         }
@@ -659,7 +664,7 @@ vrt_domain_tune_format_cpu(GString *buf, guint indent, const VrtDomainTuneDef *t
         return;
     if (t->shares_set || t->period || t->quota || t->global_period || t->global_quota || t->emulator_period ||
         t->emulator_quota || t->iothread_period || t->iothread_quota || t->vcpupins->len || t->emulatorpin ||
-        t->iothreadpins->len) {
+        t->iothreadpins->len || t->vcpu_scheds || t->iothread_scheds) {
         vrt_fmt_line(&f, "<cputune>");
         f.indent++;
         if (t->shares_set)
@@ -690,6 +695,7 @@ vrt_domain_tune_format_cpu(GString *buf, guint indent, const VrtDomainTuneDef *t
             VrtDomainVcpuPin *v = g_ptr_array_index(t->iothreadpins, i);
             vrt_fmt_line(&f, "<iothreadpin iothread='%u' cpuset='%s'/>", v->vcpu, v->cpuset);
         }
+        vrt_domain_thread_sched_format(&f, t);
         f.indent--;
         vrt_fmt_line(&f, "</cputune>");
     }

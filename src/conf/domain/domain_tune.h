@@ -28,6 +28,19 @@ typedef struct {
     char *cpuset; /* canonical ("0-2,5") */
 } VrtDomainVcpuPin;
 
+/* One thread's <vcpusched>/<iothreadsched> (domain_thread_sched.c). */
+enum {
+    VRT_THREAD_SCHED_BATCH = 1,
+    VRT_THREAD_SCHED_IDLE,
+    VRT_THREAD_SCHED_FIFO,
+    VRT_THREAD_SCHED_RR
+};
+typedef struct {
+    guint id; /* vCPU number or I/O thread id */
+    int policy; /* VRT_THREAD_SCHED_* */
+    int priority; /* fifo and rr only */
+} VrtThreadSched;
+
 typedef struct {
     guint cellid;
     char *mode; /* "strict", "preferred", "interleave", "restrictive" */
@@ -56,6 +69,9 @@ struct _VrtDomainTuneDef {
      * I/O thread's id, in the order of the domain's I/O thread ids once
      * parsed (vrt_domain_iothreads_post_parse), as libvirt writes them */
     GPtrArray *iothreadpins;
+    /* <vcpusched>, <iothreadsched>: VrtThreadSched, one per thread, NULL =
+     * none; once parsed, vCPUs by number and I/O threads in id order */
+    GArray *vcpu_scheds, *iothread_scheds;
     /* <numatune><memory mode= nodeset=> */
     char *numa_mode; /* "strict", "preferred", "interleave", "restrictive"; NULL = unset */
     char *numa_nodeset; /* canonical, NULL */

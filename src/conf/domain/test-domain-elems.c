@@ -121,6 +121,30 @@ test_disk_geometry_refusals(void)
 }
 
 #define DEVS(devs) HEAD "<os><type>hvm</type></os><devices>" devs "</devices></domain>"
+
+#define ENC \
+    "<encryption format='luks'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/></encryption>"
+
+/* What vrt does not read inside a disk's <source> or a PCI <address> is
+ * refused, with libvirt's words where libvirt refuses it too. */
+static void
+test_nested_refusals(void)
+{
+    assert_refused(DEVS("<disk type='file' device='disk'><source file='/i.img'>" ENC "</source>"
+                        "<target dev='vda' bus='virtio'/>" ENC "</disk>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "an <encryption> definition already found for disk source");
+    assert_refused(DEVS("<disk type='file' device='disk'><source file='/i.img'>" ENC "</source>"
+                        "<target dev='vda' bus='virtio'/></disk>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "element <encryption> in <source>");
+    assert_refused(DEVS("<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                        "<address domain='0x0001' bus='0' slot='0' function='0'/></source>"
+                        "<address type='pci' domain='0x0000' bus='0x00' slot='0x08' function='0x0'>"
+                        "<zpci uid='0x0019' fid='0x0000001f'/></address></hostdev>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "This QEMU binary doesn't support zPCI");
+    assert_refused(DEVS("<controller type='usb' index='0'><address type='pci' bus='0' slot='5'><x/></address>"
+                        "</controller>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "element <x> in <address>");
+}
 #define NET(model, driver) \
     DEVS("<interface type='user'><mac address='52:54:00:00:00:01'/><model type='" model "'/>" driver "</interface>")
 
@@ -702,5 +726,6 @@ main(int argc, char **argv)
     g_test_add_func("/domelems/virtio-driver-refusals", test_virtio_driver_refusals);
     g_test_add_func("/domelems/shmem", test_shmem);
     g_test_add_func("/domelems/sysinfo", test_sysinfo);
+    g_test_add_func("/domelems/nested-refusals", test_nested_refusals);
     return g_test_run();
 }

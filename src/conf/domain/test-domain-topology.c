@@ -188,6 +188,12 @@ test_topology_refusals(void)
                    VIR_ERR_XML_ERROR,
                    "The device at PCI address 0000:01:01.0 cannot be plugged into the PCI controller with "
                    "index='1'. It requires a controller that accepts a pci-expander-bus.");
+    assert_refused(Q35("<controller type='pci' index='1' model='pcie-root-port'/>"
+                       "<controller type='pci' index='2' model='dmi-to-pci-bridge'>"
+                       "<address type='pci' bus='1'/></controller>"),
+                   VIR_ERR_XML_ERROR,
+                   "The device at PCI address 0000:01:00.0 cannot be plugged into the PCI controller with "
+                   "index='1'. It requires a controller that accepts a dmi-to-pci-bridge.");
     assert_refused(Q35("<controller type='pci' index='1' model='pcie-root-port'><target chassisNr='3'/>"
                        "</controller>"),
                    VIR_ERR_CONFIG_UNSUPPORTED,

@@ -140,6 +140,78 @@ test_iothreadpin(void)
     }
 }
 
+/* <vcpusched>/<iothreadsched>: written one per thread after the pins, as
+ * libvirt writes them; libvirt's refusals with its messages. */
+static void
+test_thread_sched(void)
+{
+    const char *xml = HEAD "<iothreads>4</iothreads><cputune>"
+                           "<iothreadsched iothreads='1-3,^2' scheduler='batch' priority='7'/>"
+                           "<iothreadsched iothreads='2' scheduler='rr' priority='0'/>"
+                           "<vcpusched vcpus='1,^1,0' scheduler='fifo' priority='-3'/>"
+                           "<vcpupin vcpu='0' cpuset='0'/></cputune></domain>";
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &err);
+    g_autofree char *out = NULL;
+    g_autoptr(VrtDomainDef) again = NULL;
+    g_autofree char *out2 = NULL;
+
+    g_assert_no_error(err);
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(out, "  <cputune>\n    <vcpupin vcpu='0' cpuset='0'/>\n"
+                                 "    <vcpusched vcpus='0' scheduler='fifo' priority='-3'/>\n"
+                                 "    <iothreadsched iothreads='1' scheduler='batch'/>\n"
+                                 "    <iothreadsched iothreads='2' scheduler='rr' priority='0'/>\n"
+                                 "    <iothreadsched iothreads='3' scheduler='batch'/>\n  </cputune>\n"));
+    again = vrt_domain_def_parse(out, 0, &err);
+    g_assert_no_error(err);
+    out2 = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &err);
+    g_assert_cmpstr(out, ==, out2);
+
+    {
+#define IOT HEAD "<iothreads>1</iothreads><cputune>"
+        static const char *const bad[][2] = {
+            { IOT "<iothreadsched iothreads='1' scheduler='batch'/><iothreadsched iothreads='2' scheduler='fifo' "
+                  "priority='1'/></cputune></domain>",
+              "Cannot find 'iothread' : 2" },
+            { IOT
+              "<vcpusched vcpus='0-1' scheduler='idle'/><vcpusched vcpus='1' scheduler='batch'/></cputune></domain>",
+              "'vcpusched' attributes 'vcpus' must not overlap" },
+            { IOT "<iothreadsched iothreads='1' scheduler='idle'/><iothreadsched iothreads='1' scheduler='idle'/>"
+                  "</cputune></domain>",
+              "'iothreadsched' attributes 'iothreads' must not overlap" },
+            { IOT "<vcpusched vcpus='2' scheduler='idle'/></cputune></domain>",
+              "vCPU '2' is not present in domain definition" },
+            { IOT "<vcpusched scheduler='idle'/></cputune></domain>",
+              "Missing attribute 'vcpus' in element 'vcpusched'" },
+            { IOT "<vcpusched vcpus='0,^0' scheduler='idle'/></cputune></domain>",
+              "'vcpus' scheduler bitmap '0,^0' is empty" },
+            { IOT "<vcpusched vcpus='0'/></cputune></domain>",
+              "Missing required attribute 'scheduler' in element 'vcpusched'" },
+            { IOT "<vcpusched vcpus='0' scheduler='none'/></cputune></domain>",
+              "Invalid value for attribute 'scheduler' in element 'vcpusched': 'none'." },
+            { IOT "<iothreadsched iothreads='1' scheduler='deadline'/></cputune></domain>",
+              "Invalid value for attribute 'scheduler' in element 'iothreadsched': 'deadline'." },
+            { IOT "<vcpusched vcpus='0' scheduler='rr'/></cputune></domain>",
+              "Missing required attribute 'priority' in element 'vcpusched'" },
+            { IOT "<vcpusched vcpus='0' scheduler='fifo' priority='high'/></cputune></domain>",
+              "Invalid value for attribute 'priority' in element 'vcpusched': 'high'. Expected integer value" },
+        };
+#undef IOT
+
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+            g_autoptr(GError) e = NULL;
+            g_autoptr(VrtDomainDef) d = vrt_domain_def_parse(bad[i][0], 0, &e);
+
+            g_assert_null(d);
+            g_assert_nonnull(e);
+            if (!strstr(e->message, bad[i][1]))
+                g_error("error '%s' lacks '%s'", e->message, bad[i][1]);
+        }
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -148,5 +220,6 @@ main(int argc, char **argv)
     g_test_add_func("/domain-tune/errors", test_errors);
     g_test_add_func("/domain-tune/cpuset", test_cpuset);
     g_test_add_func("/domain-tune/iothreadpin", test_iothreadpin);
+    g_test_add_func("/domain-tune/thread-sched", test_thread_sched);
     return g_test_run();
 }

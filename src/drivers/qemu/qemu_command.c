@@ -1923,6 +1923,14 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
                       "<cputune><iothreadpin> is not supported: vrt does not pin I/O threads");
         return NULL;
     }
+    /* libvirt sets these policies with sched_setscheduler on QEMU's vCPU
+     * and I/O threads once they run; vrt does not look the threads up */
+    if (def->tune && (def->tune->vcpu_scheds || def->tune->iothread_scheds)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "<cputune><vcpusched>/<iothreadsched> are not supported: vrt does not set the scheduling "
+                      "policy of vCPU or I/O threads");
+        return NULL;
+    }
     if (def->tune && (def->tune->iothread_period || def->tune->iothread_quota)) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
                       "<cputune><iothread_period>/<iothread_quota> are not supported: vrt has no I/O thread cgroups");

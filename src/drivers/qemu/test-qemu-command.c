@@ -531,6 +531,23 @@ test_shmem_refused(void)
         g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
         g_assert_nonnull(strstr(err->message, "iothreadpin"));
     }
+    {
+        /* a thread scheduling policy vrt cannot apply is refused by name */
+        g_autoptr(GError) err = NULL;
+        VrtQemuCommandOptions opts = {
+            .emulator = "/usr/bin/qemu-system-x86_64",
+            .monitor_path = "/run/vrt/qemu/m.monitor",
+        };
+        g_auto(GStrv) argv = build_xml("<domain type='qemu'><name>s</name><memory>65536</memory>"
+                                       "<iothreads>1</iothreads><cputune><iothreadsched iothreads='1' "
+                                       "scheduler='batch'/></cputune>"
+                                       "<os><type arch='x86_64' machine='pc'>hvm</type></os></domain>",
+                                       &opts, &err);
+
+        g_assert_null(argv);
+        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+        g_assert_nonnull(strstr(err->message, "iothreadsched"));
+    }
 }
 
 /* SDL, egl-headless and D-Bus displays are kept in the definition but

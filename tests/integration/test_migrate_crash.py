@@ -193,7 +193,7 @@ def test_destination_killed_after_its_finish_resumed_the_guest(pair, tmp_path):
 
     pair.dst = dst = restart(dst)
     src = restart_source_held(pair, name)
-    wait_for(lambda: not qemus(src, name), timeout=120, what="the source's QEMU to be stopped")
+    wait_for(lambda: not qemus(src, name), timeout=300, what="the source's QEMU to be stopped")
     assert_runs_only_at(dst, src, name, incoming)
     assert name not in names(src)
 
@@ -215,7 +215,7 @@ def test_source_killed_before_its_confirm_ends_as_migrated(pair, tmp_path):
 
     pair.dst = dst = restart(dst)
     src = restart_source_held(pair, name)
-    wait_for(lambda: not qemus(src, name), timeout=120, what="the source's QEMU to be stopped")
+    wait_for(lambda: not qemus(src, name), timeout=300, what="the source's QEMU to be stopped")
     assert_runs_only_at(dst, src, name, incoming)
     assert name not in names(src)
     assert virsh(dst.uri, "dominfo", name).stdout.split("Persistent:")[1].split()[0] == "yes"
@@ -236,7 +236,7 @@ def test_source_killed_after_the_transfer_before_the_finish_resumes(pair, tmp_pa
 
     pair.dst = dst = restart(dst)
     src = restart_source_held(pair, name)
-    wait_for(lambda: state(src, name) == "running", timeout=120, what="the source's guest to run again")
+    wait_for(lambda: state(src, name) == "running", timeout=300, what="the source's guest to run again")
     wait_for(lambda: not qemus(dst, name), timeout=60, what="no QEMU of the domain at the destination")
     assert_runs_only_at(src, dst, name, pid)
     assert name not in names(dst)
@@ -271,7 +271,7 @@ def test_source_restarted_while_its_destination_is_down_settles_once_it_is_back(
     assert len(qemus(src, name)) == 1
 
     pair.dst = dst = restart(pair.dst)
-    wait_for(lambda: not qemus(src, name), timeout=120, what="the source's QEMU to be stopped")
+    wait_for(lambda: not qemus(src, name), timeout=300, what="the source's QEMU to be stopped")
     assert_runs_only_at(dst, src, name, incoming)
     assert name not in names(src)
 
@@ -294,7 +294,7 @@ def test_source_stopped_while_it_asks_keeps_the_question_for_its_next_start(pair
 
     pair.dst = dst = restart(pair.dst)
     pair.src = src = restart(src)
-    wait_for(lambda: not qemus(src, name), timeout=120, what="the source's QEMU to be stopped")
+    wait_for(lambda: not qemus(src, name), timeout=300, what="the source's QEMU to be stopped")
     assert_runs_only_at(dst, src, name, incoming)
     assert name not in names(src)
 
@@ -357,6 +357,6 @@ def test_destination_killed_before_its_finish_resumed_the_guest(pair, tmp_path):
     pair.dst = dst = restart(dst)
     wait_for(lambda: not qemus(dst, name), timeout=60, what="the incoming QEMU to be stopped")
     src = restart_source_held(pair, name)
-    wait_for(lambda: state(src, name) == "running", timeout=120, what="the source's guest to run again")
+    wait_for(lambda: state(src, name) == "running", timeout=300, what="the source's guest to run again")
     assert_runs_only_at(src, dst, name, pid)
     assert name not in names(dst)

@@ -6,29 +6,12 @@
  * name: vrtd gives a confined QEMU no host input device.
  */
 #include "conf/domain/domain_priv.h"
+#include "conf/domain/domain_virtio.h"
 #include "util/error.h"
 
 static const char *const grab_names[] = { "default", "all", NULL };
 static const char *const grab_toggle_names[] = { "default",   "ctrl-ctrl",  "alt-alt",         "shift-shift",
                                                  "meta-meta", "scrolllock", "ctrl-scrolllock", NULL };
-
-static bool
-prop_enum_nonzero(xmlNodePtr node, const char *name, const char *const *table, int *out, GError **error)
-{
-    g_autofree char *s = vrt_xml_prop(node, name);
-    int v;
-
-    if (!s)
-        return true;
-    v = vrt_enum_from_string(table, s);
-    if (v <= 0) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", name,
-                      (const char *)node->name, s);
-        return false;
-    }
-    *out = v;
-    return true;
-}
 
 bool
 vrt_parse_input_source(xmlNodePtr src, VrtDomainInputDef *in, GError **error)
@@ -45,8 +28,8 @@ vrt_parse_input_source(xmlNodePtr src, VrtDomainInputDef *in, GError **error)
         vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "Missing evdev path for input device");
         return false;
     }
-    if (evdev && (!prop_enum_nonzero(src, "grab", grab_names, &in->grab, error) ||
-                  !prop_enum_nonzero(src, "grabToggle", grab_toggle_names, &in->grab_toggle, error) ||
+    if (evdev && (!vrt_domain_prop_enum_nonzero(src, "grab", grab_names, &in->grab, error) ||
+                  !vrt_domain_prop_enum_nonzero(src, "grabToggle", grab_toggle_names, &in->grab_toggle, error) ||
                   !vrt_xml_prop_tristate(src, "repeat", true, &in->repeat, error)))
         return false;
     return true;

@@ -9,6 +9,7 @@
  * directories, quotes) are left out as it leaves them out.
  */
 #include "drivers/qemu/qemu_apparmor.h"
+#include "drivers/qemu/qemu_security.h"
 #include "host/pci.h"
 #include "util/error.h"
 #include "util/uuid.h"
@@ -133,50 +134,16 @@ add_file(GString *out, const char *path, const char *perms)
     }
 }
 
-/* The qcow2 backing file named in path's header (relative names are
- * relative to the image's directory), or NULL. */
-static char *
-qcow2_backing(const char *path)
-{
-    guint8 hdr[20];
-    g_autofree char *name = NULL;
-    guint64 off;
-    guint32 len;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    bool ok;
-
-    if (fd < 0)
-        return NULL;
-    ok = pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) && memcmp(hdr, "QFI\xfb", 4) == 0;
-    if (ok) {
-        off = GUINT64_FROM_BE(*(guint64 *)(hdr + 8));
-        len = GUINT32_FROM_BE(*(guint32 *)(hdr + 16));
-        ok = off && len && len < PATH_MAX;
-    }
-    if (ok) {
-        name = g_malloc0(len + 1);
-        ok = pread(fd, name, len, (off_t)off) == (ssize_t)len;
-    }
-    close(fd);
-    if (!ok || strstr(name, "://") || strchr(name, ':') == name)
-        return NULL;
-    if (name[0] != '/') {
-        g_autofree char *dir = g_path_get_dirname(path);
-        return g_build_filename(dir, name, NULL);
-    }
-    return g_steal_pointer(&name);
-}
-
 /* An image and its backing chain: the top as the disk uses it, every
  * backing file read-only, as virt-aa-helper's storage_source_add_files. */
 static void
 add_image(GString *out, const char *path, bool readonly)
 {
-    g_autofree char *cur = qcow2_backing(path);
+    g_autofree char *cur = vrt_qemu_security_qcow2_backing(path);
 
     add_file(out, path, readonly ? "rk" : "rwk");
     for (guint depth = 1; cur && depth < AA_BACKING_DEPTH_MAX; depth++) {
-        char *next = qcow2_backing(cur);
+        char *next = vrt_qemu_security_qcow2_backing(cur);
 
         add_file(out, cur, "rk");
         g_free(cur);

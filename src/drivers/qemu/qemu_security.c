@@ -233,9 +233,8 @@ vrt_qemu_sec_conf_load(VrtQemuSecConf *conf, const char *path, GError **error)
 
 /* ---- labels ---- */
 
-/* The qcow2 backing file named in path's header, or NULL. */
-static char *
-qcow2_backing(const char *path)
+char *
+vrt_qemu_security_qcow2_backing(const char *path)
 {
     guint8 hdr[20];
     g_autofree char *name = NULL;
@@ -302,7 +301,7 @@ add_chain(GPtrArray *paths, const char *path)
     g_autofree char *cur = g_strdup(path);
 
     for (guint depth = 0; cur && depth < BACKING_DEPTH_MAX; depth++) {
-        char *next = qcow2_backing(cur);
+        char *next = vrt_qemu_security_qcow2_backing(cur);
 
         add_path(paths, cur);
         g_free(cur);

@@ -147,3 +147,8 @@ void vrt_qemu_security_log_apparmor(const VrtQemuSecConf *conf);
  * /proc/self/attr/exec by vrt_qemu_confine_child, after every other
  * step); false when the name is too long. */
 bool vrt_qemu_confine_set_apparmor(VrtQemuConfine *c, const char *profile);
+
+/* The backing file a qcow2 image's header names (relative names resolved
+ * against the image's directory), or NULL: none, not qcow2, or a json:
+ * or protocol backing that is no file here. */
+char *vrt_qemu_security_qcow2_backing(const char *path);

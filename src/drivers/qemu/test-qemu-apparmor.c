@@ -37,7 +37,7 @@ put(const char *dir, const char *name, const char *text, gssize len)
     g_assert_true(g_file_set_contents(path, text, len, NULL));
 }
 
-/* A qcow2 header naming backing (NULL: none), as qcow2_backing reads it. */
+/* A qcow2 header naming backing (NULL: none), as vrt_qemu_security_qcow2_backing reads it. */
 static void
 put_qcow2(const char *dir, const char *name, const char *backing)
 {

@@ -274,8 +274,10 @@ def test_domjobabort_leaves_the_source_running(hosts, tmp_path):
     proc = subprocess.Popen(ns.cmd(["virsh", "-q", "-c", src.tls, "migrate", "--live", "mig-abort", dst.tls]),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: "Unbounded" in virsh(src.uri, "domjobinfo", "mig-abort", check=False).stdout,
-                 timeout=60, what="the migration job")
+        # the job shows before QEMU's first transfer statistics do
+        wait_for(lambda: all(s in virsh(src.uri, "domjobinfo", "mig-abort", check=False).stdout
+                             for s in ("Unbounded", "Data processed")),
+                 timeout=60, what="the migration job with its transfer begun")
         info = virsh(src.uri, "domjobinfo", "mig-abort").stdout
         assert "Operation:        Outgoing migration" in info and "Data processed" in info
         # The older virDomainGetJobInfo sees it too (python3-libvirt's jobInfo).

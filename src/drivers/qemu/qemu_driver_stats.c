@@ -127,7 +127,6 @@ typedef struct {
     char *dst; /* target dev */
     char *src; /* NULL: empty */
     char *alias;
-    bool qcow2;
     VrtDomainDiskFormat format;
     VrtDomainDiskType type;
 } DiskSnap;
@@ -215,7 +214,6 @@ snap_take(VrtQemuDom *obj)
             .dst = g_strdup(d->target_dev),
             .src = g_strdup(d->src),
             .alias = g_strdup(d->info.alias),
-            .qcow2 = d->format == VRT_DOMAIN_DISK_FORMAT_QCOW2,
             .format = d->format,
             .type = d->type,
         };
@@ -634,7 +632,7 @@ stats_block(const Snap *s, GPtrArray *params)
         if (!s->active) {
             guint64 cap, alloc, phys;
 
-            if (file_sizes(d->src, d->qcow2, &cap, &alloc, &phys, NULL)) {
+            if (file_sizes(d->src, d->format == VRT_DOMAIN_DISK_FORMAT_QCOW2, &cap, &alloc, &phys, NULL)) {
                 add_ullong(params, alloc, "block.%u.allocation", i);
                 add_ullong(params, cap, "block.%u.capacity", i);
                 add_ullong(params, phys, "block.%u.physical", i);
@@ -969,7 +967,7 @@ vrt_qemu_domain_get_block_info(VrtQemuDriver *drv, const guchar *uuid, const cha
         return false;
     }
     if (!s->active || !s->mon)
-        return file_sizes(d->src, d->qcow2, &out[1], &out[0], &out[2], error);
+        return file_sizes(d->src, d->format == VRT_DOMAIN_DISK_FORMAT_QCOW2, &out[1], &out[0], &out[2], error);
 
     entries = block_entries(s->mon, error);
     if (!entries)
@@ -983,7 +981,7 @@ vrt_qemu_domain_get_block_info(VrtQemuDriver *drv, const guchar *uuid, const cha
     /* libvirt's rules: QEMU's highest written offset is the allocation of
      * a raw image, the allocated size that of a qcow2 file; a sparse file
      * (allocation 0 or equal to physical) gets its size on disk as physical. */
-    alloc = !e->wr_highest_valid || d->qcow2 ? e->physical : e->wr_highest;
+    alloc = !e->wr_highest_valid || d->format == VRT_DOMAIN_DISK_FORMAT_QCOW2 ? e->physical : e->wr_highest;
     phys = e->physical;
     if (e->physical == 0 || alloc == 0 || alloc == e->physical) {
         struct stat st;

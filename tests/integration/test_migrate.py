@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from console_reader import ConsoleReader
 from vrt_fixtures import VRT, kill_vms_under, pid_alive, require, virsh, wait_for
 import migrate_env
 from migrate_env import DST_IP, DST_UUID, SRC_IP, SRC_UUID, domain_xml, qemu_pid
@@ -384,18 +385,6 @@ def test_peer_to_peer_persistent_undefinesource(hosts, tmp_path):
     virsh(dst.uri, "undefine", "mig-p2p-persist")
 
 
-def read_until(st, want, timeout=180):
-    """Reads console stream st until want shows up; returns all read."""
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while want not in buf:
-        assert time.monotonic() < deadline, f"no {want!r} on the console; got {buf[-500:]!r}"
-        chunk = st.recv(4096)
-        assert chunk, f"the console ended before {want!r}; got {buf[-500:]!r}"
-        buf += chunk
-    return buf
-
-
 def test_guest_keeps_running_across_the_migration(hosts):
     """The TCG test guest boots at the source and answers on its serial
     console; after the migration its shell answers at the destination,
@@ -416,9 +405,10 @@ def test_guest_keeps_running_across_the_migration(hosts):
         dom = sconn.createXML(g.domain_xml("mig-guest", machine="pc", devices=devices), 0)
         st = sconn.newStream(0)
         dom.openConsole(None, st, 0)
-        read_until(st, b"VRT-GUEST-READY")
-        st.send(b"echo before-$((6*7))\n")
-        read_until(st, b"before-42")
+        con = ConsoleReader(st, lambda: f"domain state {dom.state()}")
+        con.read_until(b"VRT-GUEST-READY", timeout=180)
+        con.send(b"echo before-$((6*7))\n")
+        con.read_until(b"before-42", timeout=180)
 
         r = migrate(ns, src, dst.tls, "mig-guest", timeout=300)
         assert r.returncode == 0, r.stderr
@@ -427,8 +417,9 @@ def test_guest_keeps_running_across_the_migration(hosts):
         assert ddom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
         dst_st = dconn.newStream(0)
         ddom.openConsole(None, dst_st, 0)
-        dst_st.send(b"echo after-$((7*8))\n")
-        out = read_until(dst_st, b"after-56", timeout=60)
+        dst_con = ConsoleReader(dst_st, lambda: f"domain state {ddom.state()}")
+        dst_con.send(b"echo after-$((7*8))\n")
+        out = dst_con.read_until(b"after-56", timeout=60)
         assert b"VRT-GUEST-READY" not in out and b"Linux version" not in out
         ddom.destroy()
     finally:

@@ -9,12 +9,12 @@ import re
 import shutil
 import signal
 import subprocess
-import threading
 import time
 import uuid
 
 import pytest
 
+from console_reader import ConsoleReader
 from vrt_fixtures import SRC, START_TIMEOUT, VRTD, Vrtd, import_required, pid_alive, require, run, virsh, wait_for
 
 DEFAULT_XML = "/usr/share/libvirt/networks/default.xml"
@@ -1301,7 +1301,6 @@ def test_bridge_interface_port_isolated(nsvrtd, netns, tmp_path):
 UPLINK_ADDR = "198.51.100.1"
 OUTSIDE_ADDR = "198.51.100.2"
 GUEST_BOOT_TIMEOUT = 180
-GUEST_WATCHDOG_S = 900
 
 
 def net_with_guest_xml(name, bridge, prefix, forward):
@@ -1351,27 +1350,12 @@ def outside(netns, tmp_path):
         subprocess.run(["ip", "netns", "del", out])
 
 
-def console_read_until(st, want, timeout=60):
-    """Reads the console stream st until the bytes pattern want matches
-    what was read; returns all read. (The deadline is checked between
-    reads: a console that stays silent holds the read until the domain's
-    destroy, booted_guest's watchdog at the latest, ends the stream.)"""
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while not re.search(want, buf):
-        assert time.monotonic() < deadline, f"no {want!r} on the console; got {buf[-800:]!r}"
-        chunk = st.recv(4096)
-        assert chunk, f"the console ended before {want!r}; got {buf[-800:]!r}"
-        buf += chunk
-    return buf
-
-
 def guest_sh(st, command, timeout=90):
     """Runs command in the guest's shell on console st; returns
     (its output, its exit status). The end marker is split in the command
     line so that the terminal's echo of it does not count."""
     st.send(command.encode() + b'; echo "@@""END=$?"\n')
-    out = console_read_until(st, rb"@@END=\d+\r?\n", timeout)
+    out = st.read_until(rb"@@END=\d+\r?\n", timeout)
     m = re.search(rb"@@END=(\d+)", out)
     return out.decode(errors="replace"), int(m.group(1))
 
@@ -1379,8 +1363,8 @@ def guest_sh(st, command, timeout=90):
 @pytest.fixture
 def booted_guest(nsvrtd, guest):
     """Boots the test guest as domain g13 with one virtio interface on the
-    network the test names; yields a function (network) -> (domain, console
-    stream). The domain is destroyed afterwards."""
+    network the test names; yields a function (network) -> (domain, its
+    console as a ConsoleReader). The domain is destroyed afterwards."""
     libvirt = import_required("libvirt", "python3-libvirt is not installed")
     try:
         guest.guest_paths()
@@ -1397,12 +1381,6 @@ def booted_guest(nsvrtd, guest):
             except libvirt.libvirtError:
                 pass
 
-    # a guest that stops answering ends the test instead of holding it:
-    # its destroy ends the console stream a read waits on
-    watchdog = threading.Timer(GUEST_WATCHDOG_S, destroy_all)
-    watchdog.daemon = True
-    watchdog.start()
-
     def boot(network):
         devices = ("<serial type='pty'><target port='0'/></serial>"
                    "<console type='pty'><target type='serial' port='0'/></console>"
@@ -1411,13 +1389,13 @@ def booted_guest(nsvrtd, guest):
         dom = conn.defineXML(guest.domain_xml("g13", machine="pc", devices=devices))
         dom.create()
         started.append(dom)
-        st = conn.newStream(0)
-        dom.openConsole(None, st, 0)
-        console_read_until(st, re.escape(guest.READY_MARKER.encode()), GUEST_BOOT_TIMEOUT)
+        stream = conn.newStream(0)
+        dom.openConsole(None, stream, 0)
+        st = ConsoleReader(stream, lambda: f"domain state {dom.state()}")
+        st.read_until(re.escape(guest.READY_MARKER.encode()), GUEST_BOOT_TIMEOUT)
         return dom, st
 
     yield boot
-    watchdog.cancel()
     destroy_all()
     conn.close()
 

@@ -1,7 +1,7 @@
 """Network filters through vrtd with Debian's virsh and python3-libvirt:
 Debian's built-in filters (libvirt-daemon-config-nwfilter's
 /etc/libvirt/nwfilter, put where vrtd loads them as the install step does)
-listed and shown as libvirt wrote them, nwfilter-define (with --validate)
+listed and shown as Debian's libvirtd shows them, nwfilter-define (with --validate)
 and nwfilter-undefine kept across a restart, the XML a filter reads back
 as Debian's libvirtd writes it for the same input, libvirt's errors, the
 empty binding list, read-only connections, and a domain interface with a
@@ -21,13 +21,6 @@ libvirt = import_required("libvirt", "python3-libvirt is not installed")
 DEBIAN = "/etc/libvirt/nwfilter"
 
 
-def libvirt_body(path):
-    """A filter file libvirt wrote, without its "do not edit" comment."""
-    with open(path) as f:
-        text = f.read()
-    return re.sub(r"<!--.*?-->\s*", "", text, flags=re.S).strip()
-
-
 @pytest.fixture
 def fvrtd(tmproot):
     files = sorted(glob.glob(os.path.join(DEBIAN, "*.xml")))
@@ -41,16 +34,42 @@ def fvrtd(tmproot):
     d.stop()
 
 
-def test_builtin_filters_listed_and_shown_as_libvirt_wrote_them(fvrtd):
+def without_uuid(xml):
+    return re.sub(r"\n *<uuid>[^<]*</uuid>", "", xml.strip())
+
+
+def test_builtin_filters_listed_and_shown_as_libvirt_shows_them(fvrtd, libvirtd):
+    """Debian's built-in filter files, as the package installs them (no
+    UUID) or as a libvirtd that ran has rewritten them (a UUID and a "do
+    not edit" comment), are listed and shown as Debian's libvirtd shows the
+    same file; a file without a UUID gets one, kept across a restart."""
+    files = sorted(glob.glob(os.path.join(DEBIAN, "*.xml")))
     names = [line.split()[1] for line in virsh(fvrtd.uri, "nwfilter-list").stdout.strip().splitlines()]
-    assert names == sorted(os.path.basename(f)[:-4] for f in glob.glob(os.path.join(DEBIAN, "*.xml")))
+    assert names == sorted(os.path.basename(f)[:-4] for f in files)
     assert "clean-traffic" in names
-    for path in glob.glob(os.path.join(DEBIAN, "*.xml")):
-        name = os.path.basename(path)[:-4]
-        assert virsh(fvrtd.uri, "nwfilter-dumpxml", name).stdout.strip() == libvirt_body(path), name
-    # By UUID too.
-    uuid = re.search(r"<uuid>(.*)</uuid>", libvirt_body(os.path.join(DEBIAN, "clean-traffic.xml"))).group(1)
-    assert "<filter name='clean-traffic'" in virsh(fvrtd.uri, "nwfilter-dumpxml", uuid).stdout
+    c2 = libvirt.open(libvirtd.uri)
+    differ = []
+    try:
+        for path in files:
+            name = os.path.basename(path)[:-4]
+            with open(path) as f:
+                text = f.read()
+            theirs = c2.nwfilterDefineXML(text).XMLDesc(0).strip()
+            ours = virsh(fvrtd.uri, "nwfilter-dumpxml", name).stdout.strip()
+            assert re.search(r"<uuid>[0-9a-f-]{36}</uuid>", ours), ours
+            if "<uuid>" not in text:
+                ours, theirs = without_uuid(ours), without_uuid(theirs)
+            if ours != theirs:
+                differ.append(f"{name}:\n{ours}\nlibvirtd:\n{theirs}")
+    finally:
+        c2.close()
+    assert not differ, "\n".join(differ)
+    # By UUID too, the same one after a restart.
+    shown = virsh(fvrtd.uri, "nwfilter-dumpxml", "clean-traffic").stdout
+    uuid = re.search(r"<uuid>(.*)</uuid>", shown).group(1)
+    fvrtd.stop()
+    fvrtd.start()
+    assert virsh(fvrtd.uri, "nwfilter-dumpxml", uuid).stdout == shown
 
 
 def test_define_undefine_and_restart(fvrtd, tmp_path):

@@ -1,7 +1,7 @@
 """Network filters through vrtd with Debian's virsh and python3-libvirt:
 Debian's built-in filters (libvirt-daemon-config-nwfilter's
 /etc/libvirt/nwfilter, put where vrtd loads them as the install step does)
-listed and shown as libvirt wrote them, nwfilter-define (with --validate)
+listed and shown as Debian's libvirtd shows them, nwfilter-define (with --validate)
 and nwfilter-undefine kept across a restart, the XML a filter reads back
 as Debian's libvirtd writes it for the same input, libvirt's errors, the
 empty binding list, read-only connections, and a domain interface with a
@@ -21,13 +21,6 @@ libvirt = import_required("libvirt", "python3-libvirt is not installed")
 DEBIAN = "/etc/libvirt/nwfilter"
 
 
-def libvirt_body(path):
-    """A filter file libvirt wrote, without its "do not edit" comment."""
-    with open(path) as f:
-        text = f.read()
-    return re.sub(r"<!--.*?-->\s*", "", text, flags=re.S).strip()
-
-
 @pytest.fixture
 def fvrtd(tmproot):
     files = sorted(glob.glob(os.path.join(DEBIAN, "*.xml")))
@@ -41,16 +34,42 @@ def fvrtd(tmproot):
     d.stop()
 
 
-def test_builtin_filters_listed_and_shown_as_libvirt_wrote_them(fvrtd):
+def without_uuid(xml):
+    return re.sub(r"\n *<uuid>[^<]*</uuid>", "", xml.strip())
+
+
+def test_builtin_filters_listed_and_shown_as_libvirt_shows_them(fvrtd, libvirtd):
+    """Debian's built-in filter files, as the package installs them (no
+    UUID) or as a libvirtd that ran has rewritten them (a UUID and a "do
+    not edit" comment), are listed and shown as Debian's libvirtd shows the
+    same file; a file without a UUID gets one, kept across a restart."""
+    files = sorted(glob.glob(os.path.join(DEBIAN, "*.xml")))
     names = [line.split()[1] for line in virsh(fvrtd.uri, "nwfilter-list").stdout.strip().splitlines()]
-    assert names == sorted(os.path.basename(f)[:-4] for f in glob.glob(os.path.join(DEBIAN, "*.xml")))
+    assert names == sorted(os.path.basename(f)[:-4] for f in files)
     assert "clean-traffic" in names
-    for path in glob.glob(os.path.join(DEBIAN, "*.xml")):
-        name = os.path.basename(path)[:-4]
-        assert virsh(fvrtd.uri, "nwfilter-dumpxml", name).stdout.strip() == libvirt_body(path), name
-    # By UUID too.
-    uuid = re.search(r"<uuid>(.*)</uuid>", libvirt_body(os.path.join(DEBIAN, "clean-traffic.xml"))).group(1)
-    assert "<filter name='clean-traffic'" in virsh(fvrtd.uri, "nwfilter-dumpxml", uuid).stdout
+    c2 = libvirt.open(libvirtd.uri)
+    differ = []
+    try:
+        for path in files:
+            name = os.path.basename(path)[:-4]
+            with open(path) as f:
+                text = f.read()
+            theirs = c2.nwfilterDefineXML(text).XMLDesc(0).strip()
+            ours = virsh(fvrtd.uri, "nwfilter-dumpxml", name).stdout.strip()
+            assert re.search(r"<uuid>[0-9a-f-]{36}</uuid>", ours), ours
+            if "<uuid>" not in text:
+                ours, theirs = without_uuid(ours), without_uuid(theirs)
+            if ours != theirs:
+                differ.append(f"{name}:\n{ours}\nlibvirtd:\n{theirs}")
+    finally:
+        c2.close()
+    assert not differ, "\n".join(differ)
+    # By UUID too, the same one after a restart.
+    shown = virsh(fvrtd.uri, "nwfilter-dumpxml", "clean-traffic").stdout
+    uuid = re.search(r"<uuid>(.*)</uuid>", shown).group(1)
+    fvrtd.stop()
+    fvrtd.start()
+    assert virsh(fvrtd.uri, "nwfilter-dumpxml", uuid).stdout == shown
 
 
 def test_define_undefine_and_restart(fvrtd, tmp_path):
@@ -77,6 +96,37 @@ def test_define_undefine_and_restart(fvrtd, tmp_path):
     assert "vrt-test" not in virsh(fvrtd.uri, "nwfilter-list").stdout
 
 
+# Protocol elements with their attributes out of libvirt's order, upper-case
+# addresses, numbers in both bases, named values in odd case, variables,
+# match='yes' and match='no', attributes libvirt does not know.
+RULES_FILTER = (
+    "<filter name='vrt-rules' chain='ipv4'><uuid>5c4bbf80-1bc1-4b1e-a8a4-3c5ae0d9a5ac</uuid>"
+    "<rule direction='in' action='accept'><tcp comment='web &amp; \"more\"' dstportend='0x400' state='established,new'"
+    " srcipmask='255.255.0.0' dstportstart='80' flags='ack,syn/all' srcipaddr='10.0.0.0'"
+    " srcmacaddr='AA:BB:CC:DD:EE:0F' bogus='1' match='yes'/></rule>"
+    "<rule direction='out' action='drop' priority='-100'><ipv6 protocol='6' match='no' dstipaddr='2001:DB8:0:0::1'"
+    " srcportstart='1' srcipmask='FFFF:FFFF::' srcipaddr='FE80::1'/></rule>"
+    "<rule direction='inout' action='return'><arp gratuitous='yes' opcode='2' arpdstipaddr='$IP[@1]' hwtype='0x1'"
+    " srcmacaddr='$MAC' arpsrcmacaddr='0A:0B:0C:0D:0E:0F' arpsrcipmask='255.255.255.0' arpsrcipaddr='192.168.1.1'/>"
+    "</rule>"
+    "<rule direction='in' action='accept'><mac protocolid='0x0800' dstmacmask='FF:FF:FF:00:00:00'"
+    " dstmacaddr='01:00:5E:00:00:00' comment='multicast'/></rule>"
+    "<rule direction='in' action='drop'><udp match='no' dstportstart='53' srcipaddr='192.168.1.1'/></rule>"
+    "<rule direction='out' action='accept'><stp root-cost='4294967295' type='0x80' srcmacaddr='01:80:C2:00:00:00'"
+    " flags='3' root-address='A:B:C:D:E:F'/></rule>"
+    "<rule direction='in' action='accept'><icmpv6 code='0' type='135' dstipaddr='FF02::1:FF00:0'/></rule>"
+    "<rule direction='out' action='accept'><vlan encap-protocol='2048' vlanid='0x10'/></rule>"
+    "<rule direction='in' action='accept'><ip dscp='0x3f' protocol='47' dstipaddr='10.1.2.3'/></rule>"
+    "<rule direction='in' action='accept'><all-ipv6 srcipaddr='$IPV6' ipsetflags='DST,src' ipset='blocked'/></rule>"
+    "<rule direction='in' action='accept'><sctp ipset='blocked' srcportend='2' srcportstart='1'/></rule>"
+    "<rule direction='out' action='accept' priority='5000'><rarp opcode='request_reverse'"
+    " dstmacaddr='FF:FF:FF:FF:FF:FF'/></rule>"
+    "<rule direction='in' action='accept'><foo/><udp srcipaddr='10.0.0.1'/><udp dstportstart='53'/>"
+    "<tcp dstportstart='1'/></rule>"
+    "<filterref filter='clean-traffic'><parameter name='IP' value='10.0.0.2'/><parameter name='DHCPSERVER'"
+    " value='10.0.0.1'/><parameter name='IP' value='10.0.0.1'/></filterref></filter>")
+
+
 def test_same_xml_as_debian_libvirtd(fvrtd, libvirtd):
     xml = ("<filter name='vrt-cmp' chain='mac'><uuid>5c4bbf80-1bc1-4b1e-a8a4-3c5ae0d9a5ab</uuid>"
            "<rule direction='out' action='accept' priority='10'><mac protocolid='arp'/></rule>"
@@ -85,9 +135,34 @@ def test_same_xml_as_debian_libvirtd(fvrtd, libvirtd):
     c1 = libvirt.open(fvrtd.uri)
     c2 = libvirt.open(libvirtd.uri)
     try:
-        ours = c1.nwfilterDefineXML(xml).XMLDesc(0)
-        theirs = c2.nwfilterDefineXML(xml).XMLDesc(0)
-        assert ours == theirs
+        for text in (xml, RULES_FILTER):
+            ours = c1.nwfilterDefineXML(text).XMLDesc(0)
+            theirs = c2.nwfilterDefineXML(text).XMLDesc(0)
+            assert ours == theirs
+        # The protocol elements really were rewritten (not kept as given).
+        assert ("<ipv6 match='no' srcipaddr='fe80::1' srcipmask='32' dstipaddr='2001:db8::1' protocol='tcp'"
+                " srcportstart='1'/>") in ours
+    finally:
+        c1.close()
+        c2.close()
+
+
+def test_rule_errors_as_debian_libvirtd(fvrtd, libvirtd):
+    """A value libvirt refuses is refused with its error."""
+    c1 = libvirt.open(fvrtd.uri)
+    c2 = libvirt.open(libvirtd.uri)
+    try:
+        for element in ("<tcp dstportstart='70000'/>", "<mac protocolid='100'/>", "<ipv6 srcipaddr='10.0.0.1'/>",
+                        "<arp arpsrcipmask='255.0.255.0'/>", "<tcp state='OLD' srcipaddr='x'/>",
+                        "<ip srcportstart='80'/>", "<udp srcipaddr='$IP[@1001]'/>"):
+            xml = (f"<filter name='vrt-bad'><rule action='accept' direction='in'>{element}</rule></filter>")
+            errors = []
+            for c in (c1, c2):
+                with pytest.raises(libvirt.libvirtError) as e:
+                    c.nwfilterDefineXML(xml)
+                errors.append((e.value.get_error_code(), e.value.get_error_message()))
+            assert errors[0] == errors[1], element
+            assert errors[0][0] == libvirt.VIR_ERR_INTERNAL_ERROR
     finally:
         c1.close()
         c2.close()

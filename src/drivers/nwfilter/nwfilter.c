@@ -8,11 +8,13 @@
  * durable write).
  */
 #include "drivers/nwfilter/nwfilter.h"
+#include "drivers/nwfilter/nwfilter_rule.h"
 #include "util/error.h"
 #include "util/uuid.h"
 #include "util/xml.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -62,12 +64,14 @@ make_ref(const Filter *f)
 /* ---- canonical XML ---- */
 
 /* Chains and their default priorities (libvirt's virNWFilterChainSuffix
- * table); a chain may also be PREFIX-anything for the non-root ones. */
+ * table); a chain may also be PREFIX-anything for the non-root ones. libvirt
+ * 9.0's table of default priorities has no stp (its -810 is used only for
+ * the chain it makes), so an stp chain gets 0, which is not written. */
 static const struct {
     const char *name;
     int priority;
 } chains[] = {
-    { "root", 0 },    { "stp", -810 },  { "mac", -800 }, { "vlan", -750 },
+    { "root", 0 },    { "stp", 0 },     { "mac", -800 }, { "vlan", -750 },
     { "ipv4", -700 }, { "ipv6", -600 }, { "arp", -500 }, { "rarp", -400 },
 };
 
@@ -93,47 +97,6 @@ indent_to(GString *out, guint indent)
         g_string_append(out, "  ");
 }
 
-/* An element as libvirt writes its XML: single-quoted attributes in the
- * order given, children indented, no comments or blank text. */
-static void
-format_node(GString *out, xmlNodePtr node, guint indent)
-{
-    bool elements = false;
-    g_autofree char *text = NULL;
-
-    indent_to(out, indent);
-    g_string_append_printf(out, "<%s", (const char *)node->name);
-    for (xmlAttrPtr a = node->properties; a; a = a->next) {
-        xmlChar *v = xmlNodeGetContent((xmlNodePtr)a);
-
-        g_string_append_printf(out, " %s='", (const char *)a->name);
-        escape_attr(out, (const char *)v);
-        g_string_append_c(out, '\'');
-        xmlFree(v);
-    }
-    for (xmlNodePtr c = node->children; c; c = c->next)
-        elements |= c->type == XML_ELEMENT_NODE;
-    if (!elements) {
-        xmlChar *v = xmlNodeGetContent(node);
-        text = g_strstrip(g_strdup((const char *)v));
-        xmlFree(v);
-    }
-    if (elements) {
-        g_string_append(out, ">\n");
-        for (xmlNodePtr c = node->children; c; c = c->next)
-            if (c->type == XML_ELEMENT_NODE)
-                format_node(out, c, indent + 1);
-        indent_to(out, indent);
-        g_string_append_printf(out, "</%s>\n", (const char *)node->name);
-    } else if (text && *text) {
-        g_string_append_c(out, '>');
-        escape_attr(out, text);
-        g_string_append_printf(out, "</%s>\n", (const char *)node->name);
-    } else {
-        g_string_append(out, "/>\n");
-    }
-}
-
 static bool
 parse_priority(const char *text, int *out, GError **error)
 {
@@ -142,8 +105,12 @@ parse_priority(const char *text, int *out, GError **error)
 
     errno = 0;
     v = g_ascii_strtoll(text, &end, 10);
-    if (!*text || errno || *end || v < -1000 || v > 1000) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Priority '%s' is outside valid range of [-1000,1000]", text);
+    if (end == text || errno || *end || v < G_MININT || v > G_MAXINT) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Could not parse chain priority '%s'", text);
+        return false;
+    }
+    if (v < -1000 || v > 1000) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "Priority '%d' is outside valid range of [-1000,1000]", (int)v);
         return false;
     }
     *out = (int)v;
@@ -165,6 +132,24 @@ check_chain(const char *chain, int *priority)
     return false;
 }
 
+/* A rule priority as libvirt reads it: a number in [-1000,1000]; anything
+ * else leaves the default, 500. */
+static int
+rule_priority(const char *text)
+{
+    char *end = NULL;
+    long v;
+
+    if (!text)
+        return 500;
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < -1000 || v > 1000)
+        return 500;
+    return (int)v;
+}
+
+/* A rule as libvirt writes it back (its protocol element: nwfilter_rule.c). */
 static bool
 format_rule(GString *out, xmlNodePtr rule, GError **error)
 {
@@ -174,8 +159,7 @@ format_rule(GString *out, xmlNodePtr rule, GError **error)
     g_autofree char *dir = vrt_xml_prop(rule, "direction");
     g_autofree char *prio = vrt_xml_prop(rule, "priority");
     g_autofree char *statematch = vrt_xml_prop(rule, "statematch");
-    int priority = 500;
-    bool children = false;
+    g_autofree char *element = NULL;
 
     if (!action) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "rule node requires action attribute");
@@ -193,29 +177,95 @@ format_rule(GString *out, xmlNodePtr rule, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown rule direction attribute value");
         return false;
     }
-    if (prio && !parse_priority(prio, &priority, error))
+    if (!(element = vrt_nwfilter_rule_element(rule, 2, error)))
         return false;
     indent_to(out, 1);
-    g_string_append_printf(out, "<rule action='%s' direction='%s' priority='%d'", action, dir, priority);
+    g_string_append_printf(out, "<rule action='%s' direction='%s' priority='%d'", action, dir, rule_priority(prio));
     if (statematch && (g_str_equal(statematch, "0") || g_ascii_strcasecmp(statematch, "false") == 0))
         g_string_append(out, " statematch='false'");
-    for (xmlNodePtr c = rule->children; c; c = c->next)
-        children |= c->type == XML_ELEMENT_NODE;
-    if (!children) {
+    if (!*element) {
         g_string_append(out, "/>\n");
         return true;
     }
-    g_string_append(out, ">\n");
-    for (xmlNodePtr c = rule->children; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-            format_node(out, c, 2);
+    g_string_append_printf(out, ">\n%s", element);
     indent_to(out, 1);
     g_string_append(out, "</rule>\n");
     return true;
 }
 
+static gint
+cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+#define VAR_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+/* A <filterref> as libvirt writes it: its parameters by name (in byte
+ * order), the values of one name in document order; a parameter without
+ * a valid name (letters, digits, '_') or a non-empty value of letters,
+ * digits, '_', '.' and ':' is dropped. */
+static bool
+format_filterref(GString *out, xmlNodePtr node, GPtrArray *refs, GError **error)
+{
+    g_autofree char *ref = vrt_xml_prop(node, "filter");
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) values =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+
+    if (!ref) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "rule node requires action attribute");
+        return false;
+    }
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        g_autofree char *name = NULL;
+        g_autofree char *value = NULL;
+        GPtrArray *list;
+
+        if (c->type != XML_ELEMENT_NODE || !g_str_equal((const char *)c->name, "parameter"))
+            continue;
+        name = vrt_xml_prop(c, "name");
+        value = vrt_xml_prop(c, "value");
+        if (!name || name[strspn(name, VAR_NAME_CHARS)] || !value || !*value ||
+            value[strspn(value, VAR_NAME_CHARS ".:")])
+            continue;
+        if (!(list = g_hash_table_lookup(values, name))) {
+            list = g_ptr_array_new_with_free_func(g_free);
+            g_ptr_array_add(names, g_steal_pointer(&name));
+            g_hash_table_insert(values, g_ptr_array_index(names, names->len - 1), list);
+        }
+        g_ptr_array_add(list, g_steal_pointer(&value));
+    }
+    g_ptr_array_sort(names, cmp_str);
+    if (refs)
+        g_ptr_array_add(refs, g_strdup(ref));
+    indent_to(out, 1);
+    g_string_append(out, "<filterref filter='");
+    escape_attr(out, ref);
+    g_string_append_c(out, '\'');
+    if (!names->len) {
+        g_string_append(out, "/>\n");
+        return true;
+    }
+    g_string_append(out, ">\n");
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = g_ptr_array_index(names, i);
+        GPtrArray *list = g_hash_table_lookup(values, name);
+
+        for (guint j = 0; j < list->len; j++) {
+            indent_to(out, 2);
+            g_string_append_printf(out, "<parameter name='%s' value='%s'/>\n", name,
+                                   (const char *)g_ptr_array_index(list, j));
+        }
+    }
+    indent_to(out, 1);
+    g_string_append(out, "</filterref>\n");
+    return true;
+}
+
 static char *
-canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], GPtrArray *refs, GError **error)
+canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], bool *uuid_given, GPtrArray *refs,
+          GError **error)
 {
     g_autoptr(GString) out = g_string_new(NULL);
     xmlDocPtr doc = vrt_xml_read(xml, "(nwfilter_definition)", "filter", NULL, error);
@@ -224,6 +274,7 @@ canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], GPtrAr
     g_autofree char *chain = NULL;
     g_autofree char *prio = NULL;
     int priority = 0;
+    int given = 0;
     bool have_uuid = false;
     char uuidstr[VRT_UUID_STRING_LEN];
     bool ok = false;
@@ -242,16 +293,22 @@ canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], GPtrAr
         vrt_error_set(error, VIR_ERR_XML_ERROR, "name %s cannot contain '/'", name);
         goto out;
     }
-    chain = vrt_xml_prop(root, "chain");
-    if (!chain)
-        chain = g_strdup("root");
-    if (!check_chain(chain, &priority)) {
-        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown chain suffix '%s'", chain);
-        goto out;
-    }
+    /* As in libvirt, the priority is checked first and applies only to a
+     * chain given: without one the chain is root, priority 0. */
     prio = vrt_xml_prop(root, "priority");
-    if (prio && !parse_priority(prio, &priority, error))
+    if (prio && !parse_priority(prio, &given, error))
         goto out;
+    chain = vrt_xml_prop(root, "chain");
+    if (!chain) {
+        chain = g_strdup("root");
+    } else {
+        if (!check_chain(chain, &priority)) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown chain suffix '%s'", chain);
+            goto out;
+        }
+        if (prio)
+            priority = given;
+    }
     for (xmlNodePtr c = root->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE && vrt_xml_is(c, "uuid")) {
             xmlChar *v = xmlNodeGetContent(c);
@@ -281,15 +338,8 @@ canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], GPtrAr
             if (!format_rule(out, c, error))
                 goto out;
         } else if (vrt_xml_is(c, "filterref")) {
-            g_autofree char *ref = vrt_xml_prop(c, "filter");
-
-            if (!ref || !*ref) {
-                vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "rule node requires action attribute");
+            if (!format_filterref(out, c, refs, error))
                 goto out;
-            }
-            if (refs)
-                g_ptr_array_add(refs, g_strdup(ref));
-            format_node(out, c, 1);
         } else {
             vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "element <%s> in <filter> is not supported",
                           (const char *)c->name);
@@ -298,6 +348,8 @@ canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], GPtrAr
     }
     g_string_append(out, "</filter>\n");
     *name_out = g_steal_pointer(&name);
+    if (uuid_given)
+        *uuid_given = have_uuid;
     ok = true;
 out:
     xmlFreeDoc(doc);
@@ -307,7 +359,7 @@ out:
 char *
 vrt_nwfilter_canonical(const char *xml, char **name, guint8 uuid[16], GError **error)
 {
-    return canonical(xml, 0, name, uuid, NULL, error);
+    return canonical(xml, 0, name, uuid, NULL, NULL, error);
 }
 
 /* ---- the table ---- */
@@ -355,12 +407,12 @@ loops_locked(VrtNwfilterDriver *drv, const char *name, GPtrArray *refs, GHashTab
 }
 
 static Filter *
-filter_new(const char *xml, guint flags, GError **error)
+filter_new(const char *xml, guint flags, bool *uuid_given, GError **error)
 {
     Filter *f = g_new0(Filter, 1);
 
     f->refs = g_ptr_array_new_with_free_func(g_free);
-    f->xml = canonical(xml, flags, &f->name, f->uuid, f->refs, error);
+    f->xml = canonical(xml, flags, &f->name, f->uuid, uuid_given, f->refs, error);
     if (!f->xml) {
         filter_free(f);
         return NULL;
@@ -373,6 +425,8 @@ vrt_nwfilter_driver_new(const char *root, GError **error)
 {
     g_autoptr(VrtNwfilterDriver) drv = g_new0(VrtNwfilterDriver, 1);
     g_autoptr(GDir) dir = NULL;
+    g_autoptr(GPtrArray) no_uuid = g_ptr_array_new(); /* Filter* in by_name */
+    g_autoptr(GPtrArray) no_uuid_paths = g_ptr_array_new_with_free_func(g_free);
     const char *entry;
 
     g_mutex_init(&drv->lock);
@@ -386,12 +440,13 @@ vrt_nwfilter_driver_new(const char *root, GError **error)
         g_autofree char *path = NULL;
         g_autofree char *text = NULL;
         g_autoptr(GError) err = NULL;
+        bool uuid_given = false;
         Filter *f;
 
         if (!g_str_has_suffix(entry, ".xml"))
             continue;
         path = g_build_filename(drv->dir, entry, NULL);
-        if (!vrt_file_read(path, &text, NULL, &err) || !(f = filter_new(text, 0, &err))) {
+        if (!vrt_file_read(path, &text, NULL, &err) || !(f = filter_new(text, 0, &uuid_given, &err))) {
             g_warning("nwfilter: skipping %s: %s", path, err->message);
             continue;
         }
@@ -400,7 +455,22 @@ vrt_nwfilter_driver_new(const char *root, GError **error)
             filter_free(f);
             continue;
         }
+        if (!uuid_given) {
+            g_ptr_array_add(no_uuid, f);
+            g_ptr_array_add(no_uuid_paths, g_steal_pointer(&path));
+        }
         g_hash_table_insert(drv->by_name, f->name, f);
+    }
+    /* A file without a UUID (Debian's built-in filters as installed) is
+     * written back with the one it got, as libvirt does, so the filter
+     * keeps it across restarts. */
+    for (guint i = 0; i < no_uuid->len; i++) {
+        Filter *f = g_ptr_array_index(no_uuid, i);
+        const char *path = g_ptr_array_index(no_uuid_paths, i);
+        g_autoptr(GError) err = NULL;
+
+        if (!vrt_file_write_durable(drv->dirsync, path, f->xml, -1, 0600, &err))
+            g_warning("nwfilter: %s keeps no UUID across a restart: %s", path, err->message);
     }
     return g_steal_pointer(&drv);
 }
@@ -489,7 +559,7 @@ vrt_nwfilter_define(VrtNwfilterDriver *drv, const char *xml, guint flags, GError
     g_autoptr(GMutexLocker) locker = NULL;
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     g_autofree char *path = NULL;
-    Filter *f = filter_new(xml, flags, error);
+    Filter *f = filter_new(xml, flags, NULL, error);
     Filter *old;
 
     if (!f)

@@ -9,11 +9,13 @@
  * every *.xml there is loaded (the install step puts Debian's built-in
  * filters, libvirt-daemon-config-nwfilter's /etc/libvirt/nwfilter, there).
  *
- * A filter's XML is kept as written apart from what libvirt itself
- * settles when it reads one: the root's chain (default "root") and its
- * priority (the chain's default when absent), the <uuid> (made when
- * absent), each rule's action, direction and priority (default 500) in
- * libvirt's order, comments and blank text dropped, two-space indentation.
+ * A filter's XML is written back as libvirt writes what it read: the
+ * root's chain (default "root") and its priority (the chain's default when
+ * absent), the <uuid> (made when absent), each rule's action, direction
+ * and priority (default 500, also for a priority outside [-1000,1000]),
+ * the rule's protocol element as libvirt reads and writes it
+ * (nwfilter_rule.h), a <filterref>'s parameters sorted by name, comments
+ * and blank text dropped, two-space indentation.
  */
 #pragma once
 

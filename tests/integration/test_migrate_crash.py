@@ -74,17 +74,21 @@ def restart(d):
 @pytest.fixture
 def pair(net, certs):
     """A source and a destination of the test's own; pair.start(side, step)
-    starts both, that side dying at step."""
+    starts both, that side dying at step; pair.start_both(src_step,
+    dst_step) each dying at its own."""
     a, b = net
 
     class Pair:
         src = dst = None
 
         def start(self, side, step):
+            return self.start_both(step if side == "src" else None, step if side == "dst" else None)
+
+        def start_both(self, src_step, dst_step):
             self.src = vrtd(a, certs, certs.src, SRC_HOST_UUID, SRC_IP, SRC_PORT, tempfile.mkdtemp(prefix="vrt-mig-"),
-                            step if side == "src" else None)
+                            src_step)
             self.dst = vrtd(b, certs, certs.dst, DST_HOST_UUID, DST_IP, DST_PORT, tempfile.mkdtemp(prefix="vrt-mig-"),
-                            step if side == "dst" else None)
+                            dst_step)
             return self.src, self.dst
 
     p = Pair()
@@ -238,6 +242,33 @@ def test_source_killed_after_the_transfer_before_the_finish_resumes(pair, tmp_pa
     src = restart_source_held(pair, name)
     wait_for(lambda: state(src, name) == "running", timeout=300, what="the source's guest to run again")
     wait_for(lambda: not qemus(dst, name), timeout=60, what="no QEMU of the domain at the destination")
+    assert_runs_only_at(src, dst, name, pid)
+    assert name not in names(dst)
+
+
+def test_destination_killed_while_it_stops_the_incoming_qemu_its_source_left(pair, tmp_path):
+    """As above (the source's vrtd killed once the transfer completed,
+    before the finish), and the destination's vrtd killed (-9) too while
+    it stops the incoming QEMU whose source's connection went, before that
+    QEMU stops. The restarted destination still knows it for an unfinished
+    incoming QEMU and stops it, rather than keeping a domain paused for a
+    finish that never comes; the restarted source asks, finds no domain
+    there, and resumes the guest in the same QEMU."""
+    src, dst = pair.start_both("migrate:performed", "migrate:abandon")
+    name = "mig-crash-abandon"
+    pid = start(src, tmp_path, name)
+    r = migrate_p2p(pair, name)
+    assert r.returncode != 0
+    assert src.proc.wait(timeout=60) == -signal.SIGKILL
+    assert dst.proc.wait(timeout=60) == -signal.SIGKILL
+    incoming = qemu_pid(dst, name)
+    assert pid_alive(incoming)
+
+    pair.dst = dst = restart(dst)
+    wait_for(lambda: not qemus(dst, name), timeout=60, what="the incoming QEMU to be stopped")
+    assert name not in names(dst)
+    src = restart_source_held(pair, name)
+    wait_for(lambda: state(src, name) == "running", timeout=300, what="the source's guest to run again")
     assert_runs_only_at(src, dst, name, pid)
     assert name not in names(dst)
 

@@ -1003,11 +1003,17 @@ vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid)
     if (!take_incoming(drv, uuid) || !(obj = vrt_qemu_driver_find(drv, uuid, NULL)))
         return;
     g_message("domain %s: the client of its incoming migration went away; stopping it", obj->def->name);
-    phase_set(drv, uuid, NULL);
-    release_claims(drv, uuid);
+    /* The incoming phase stays until the QEMU is stopped, as at a
+     * cancelled finish: killed before its destroy is recorded, this
+     * daemon's restart must still stop the unfinished QEMU, not keep it
+     * as a domain paused for a finish that never comes (a peer-to-peer
+     * source asking where the guest runs would wait on it). */
+    vrt_qemu_fault(drv, "migrate", "abandon");
     vrt_qemu_process_destroy_kill(obj);
     if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
         vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+    phase_set(drv, uuid, NULL);
+    release_claims(drv, uuid);
 }
 
 /* ---- perform (source) ---- */

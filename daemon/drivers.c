@@ -6,6 +6,7 @@
  * hold by address), whose events go to the daemon's event registry.
  */
 #include "daemon/drivers.h"
+#include "daemon/remote_migrate.h"
 #include "drivers/network/network_driver.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/storage/storage_driver.h"
@@ -141,6 +142,7 @@ vrt_daemon_drivers_init(VrtDaemon *daemon, GError **error)
         .migration_port_max = daemon->cfg.migration_port_max,
         .migration_prepare_timeout = daemon->cfg.migration_prepare_timeout,
         .migrate_tls_x509_cert_dir = daemon->cfg.migrate_tls_x509_cert_dir,
+        .migration_peer_state = vrt_migrate_peer_state,
     };
     daemon->qemu = vrt_qemu_driver_new(&cfg, error);
     if (!daemon->qemu || !vrt_qemu_driver_load(daemon->qemu, error))

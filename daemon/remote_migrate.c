@@ -18,6 +18,7 @@
 #include "rpc/stream.h"
 #include "rpc/tls.h"
 #include "util/error.h"
+#include "util/uuid.h"
 
 #include <errno.h>
 #include <string.h>
@@ -310,9 +311,8 @@ params_with(const remote_typed_param *val, u_int len, const char *name, const ch
  * with this daemon's client certificate (libvirt's paths under its root),
  * opened as qemu:///system. */
 static VrtRpcClient *
-p2p_connect(VrtCall *call, const char *dconnuri, GError **error)
+p2p_connect(const char *root, const char *dconnuri, GError **error)
 {
-    const char *root = vrt_call_daemon(call)->root;
     g_autoptr(GUri) uri = g_uri_parse(dconnuri, G_URI_FLAGS_NONE, NULL);
     g_autofree char *ca = g_strconcat(root, VRT_TLS_CACERT, NULL);
     g_autofree char *crl = g_strconcat(root, VRT_TLS_CACRL, NULL);
@@ -334,6 +334,54 @@ p2p_connect(VrtCall *call, const char *dconnuri, GError **error)
                                      (xdrproc_t)xdr_void, NULL, error))
         return NULL;
     return g_steal_pointer(&rpc);
+}
+
+bool
+vrt_migrate_peer_state(const char *dconnuri, const guchar *uuid, gpointer data, int *state, int *reason, GError **error)
+{
+    VrtDaemon *daemon = data;
+    g_autoptr(VrtRpcClient) dc = p2p_connect(daemon->root, dconnuri, error);
+    g_autoptr(GError) err = NULL;
+    remote_domain_lookup_by_uuid_args la = { 0 };
+    remote_domain_ret lr = { 0 };
+    remote_domain_flags_args sa = { 0 };
+    remote_domain_get_state_ret sr = { 0 };
+    bool ok;
+
+    if (!dc)
+        return false;
+    /* A destination that stops answering (a frozen vrtd) ends the ask in
+     * seconds: the asking worker must not hang a shutdown for long. */
+    vrt_rpc_client_set_keepalive(dc, 2, 3);
+    memcpy(la.uuid, uuid, VRT_UUID_LEN);
+    if (!vrt_rpc_client_call(dc, VRT_PROC_DOMAIN_LOOKUP_BY_UUID, (xdrproc_t)xdr_remote_domain_lookup_by_uuid_args, &la,
+                             (xdrproc_t)xdr_remote_domain_ret, &lr, &err)) {
+        /* Not defined there: it does not run there. */
+        if (vrt_error_code(err) == VIR_ERR_NO_DOMAIN) {
+            *state = VRT_DOMAIN_SHUTOFF;
+            *reason = 0;
+            return true;
+        }
+        g_propagate_error(error, g_steal_pointer(&err));
+        return false;
+    }
+    sa.dom = lr.dom;
+    ok = vrt_rpc_client_call(dc, VRT_PROC_DOMAIN_GET_STATE, (xdrproc_t)xdr_remote_domain_flags_args, &sa,
+                             (xdrproc_t)xdr_remote_domain_get_state_ret, &sr, &err);
+    xdr_free((xdrproc_t)xdr_remote_domain_ret, (char *)&lr);
+    if (!ok) {
+        /* Gone between the two calls. */
+        if (vrt_error_code(err) == VIR_ERR_NO_DOMAIN) {
+            *state = VRT_DOMAIN_SHUTOFF;
+            *reason = 0;
+            return true;
+        }
+        g_propagate_error(error, g_steal_pointer(&err));
+        return false;
+    }
+    *state = sr.state;
+    *reason = sr.reason;
+    return true;
 }
 
 /* A tunnelled migration's pump: what QEMU writes into its end of the
@@ -449,7 +497,7 @@ perform_p2p(VrtCall *call, VrtQemuDriver *drv, remote_domain_migrate_perform3_pa
             const VrtMigrateParams *p, guint flags, GError **error)
 {
     const guchar *uuid = WIRE_UUID(args->dom.uuid);
-    g_autoptr(VrtRpcClient) dc = p2p_connect(call, *args->dconnuri, error);
+    g_autoptr(VrtRpcClient) dc = p2p_connect(vrt_call_daemon(call)->root, *args->dconnuri, error);
     g_autofree char *xml = NULL;
     g_autofree char *cookie = NULL;
     g_autofree char *cookie3 = NULL;
@@ -466,6 +514,8 @@ perform_p2p(VrtCall *call, VrtQemuDriver *drv, remote_domain_migrate_perform3_pa
     VrtMigrateParams p2 = *p;
     bool performed, finished;
 
+    /* Recorded with the performed phase: a restart asks it. */
+    p2.peer_uri = *args->dconnuri;
     if (!dc || !(xml = vrt_qemu_migrate_begin(drv, uuid, p, flags, &cookie, error)))
         return false;
 
@@ -475,7 +525,7 @@ perform_p2p(VrtCall *call, VrtQemuDriver *drv, remote_domain_migrate_perform3_pa
 
         if (!prepare_tunnel_remote(dc, pp, cookie, flags, &stream, &cookie2, error))
             return false;
-        performed = perform_tunnelled(drv, uuid, p, flags, stream, &cookie3, &perr);
+        performed = perform_tunnelled(drv, uuid, &p2, flags, stream, &cookie3, &perr);
         vrt_rpc_stream_free(stream);
     } else {
         pa.params.params_val = (remote_typed_param *)pp->data;
@@ -505,9 +555,24 @@ perform_p2p(VrtCall *call, VrtQemuDriver *drv, remote_domain_migrate_perform3_pa
                                    (xdrproc_t)xdr_remote_domain_migrate_finish3_params_args, &fa,
                                    (xdrproc_t)xdr_remote_domain_migrate_finish3_params_ret, &fr, &ferr) &&
                performed;
-    if (performed && ferr)
-        g_message("peer-to-peer migration: the destination's finish failed: %s", ferr->message);
     xdr_free((xdrproc_t)xdr_remote_domain_migrate_finish3_params_ret, (char *)&fr);
+    if (performed && ferr) {
+        int where;
+
+        /* The transfer completed but the finish gave no answer to trust
+         * (the destination may have resumed the guest and died before it
+         * answered): the destination, asked again, says where the guest
+         * runs; resuming here blindly could run it twice. */
+        g_message("peer-to-peer migration: the destination's finish failed: %s", ferr->message);
+        where = vrt_qemu_migrate_settle(drv, uuid, *args->dconnuri, flags);
+        if (where > 0)
+            return true;
+        if (where < 0)
+            g_prefix_error(&ferr, "%s",
+                           "the domain stays paused, its destination may run it (a restart of vrtd asks it again): ");
+        g_propagate_error(error, g_steal_pointer(&ferr));
+        return false;
+    }
 
     if (!vrt_qemu_migrate_confirm(drv, uuid, flags, !finished, finished ? error : NULL))
         return false;

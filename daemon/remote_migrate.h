@@ -2,7 +2,8 @@
  * The migration's share of the generic job handlers (domjobinfo's
  * statistics and domjobabort), daemon/remote_migrate.c: each returns
  * false with *handled true when it answered (or failed) for a migration.
- * And the hook the daemon calls when a connection goes away.
+ * And the hook the daemon calls when a connection goes away, and the
+ * question a peer-to-peer source asks its destination after a crash.
  */
 #pragma once
 
@@ -21,3 +22,8 @@ bool vrt_migrate_abort_job(VrtCall *call, const guchar *uuid, bool *handled, GEr
 /* A connection went away: the incoming migrations it prepared and did not
  * finish are stopped (on a thread of their own; called on the I/O thread). */
 void vrt_migrate_conn_closed(VrtConn *conn);
+/* The QEMU driver's migration_peer_state (data: the VrtDaemon): the state
+ * of domain uuid at the daemon of dconnuri, asked over a connection of its
+ * own with this daemon's client certificate. */
+bool vrt_migrate_peer_state(const char *dconnuri, const guchar *uuid, gpointer data, int *state, int *reason,
+                            GError **error);

@@ -204,8 +204,25 @@ vrt_qemu_job_begin(VrtQemuJob *job, VrtQemuDom *obj, VrtQemuJobKind kind, GError
 {
     gint64 deadline = g_get_monotonic_time() + JOB_WAIT_TIMEOUT_S * G_TIME_SPAN_SECOND;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+    bool woke_settler = false;
 
     while (obj->job != VRT_QEMU_JOB_NONE) {
+        /* Its destination may answer only minutes later: a caller is told
+         * at once rather than held for the timeout. A stop (a destroy, or
+         * QEMU's end) is not refused: the worker, woken here, sees the
+         * destroy or QEMU gone and gives the job up. */
+        if (obj->job == VRT_QEMU_JOB_MIGRATION_OUT && kind == VRT_QEMU_JOB_STOP) {
+            /* Once: two stops waking each other would spin. */
+            if (!woke_settler)
+                g_cond_broadcast(&obj->cond);
+            woke_settler = true;
+        } else if (obj->job == VRT_QEMU_JOB_MIGRATION_OUT) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+                          "cannot acquire state change lock (held by async=migration out): domain '%s' waits for "
+                          "its migration's destination to say where it runs",
+                          obj->def->name);
+            return false;
+        }
         g_debug("domain %s: waiting for job %d to end", obj->def->name, obj->job);
         if (!g_cond_wait_until(&obj->cond, &obj->lock, deadline) && obj->job != VRT_QEMU_JOB_NONE) {
             vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT, "cannot acquire state change lock for domain '%s'",

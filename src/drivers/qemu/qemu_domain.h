@@ -32,6 +32,9 @@ typedef enum {
     VRT_QEMU_JOB_STOP, /* destroy or stop after an event */
     VRT_QEMU_JOB_SUSPEND, /* suspend, resume (own the STOP/RESUME events) */
     VRT_QEMU_JOB_EVENT, /* handling a QEMU event */
+    VRT_QEMU_JOB_MIGRATION_OUT, /* a restarted source asks its destination where the guest runs
+                                 * (qemu_migration_settle.c): other jobs are refused at once, but a
+                                 * destroy's stop, which the worker yields to */
 } VrtQemuJobKind;
 
 typedef struct _VrtQemuDom VrtQemuDom;
@@ -100,6 +103,7 @@ struct _VrtQemuDriver {
     VrtStateSync *config_sync; /* flushes of the definitions under config_dir */
     VrtCgroups *cgroups; /* the domains' cgroups (qemu_cgroup.h); NULL without a host */
     VrtQemuSecConf sec; /* <root>/etc/vrt/qemu.conf: QEMU's user, labels, sandbox (qemu_security.h) */
+    struct _VrtQemuSettler *settler; /* workers settling restarted migration sources (qemu_migration_settle.h) */
     char *aa_dir; /* <root>/etc/apparmor.d/libvirt: the domains' AppArmor profiles (qemu_apparmor.h) */
 };
 

@@ -11,6 +11,7 @@
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_migration.h"
+#include "drivers/qemu/qemu_migration_settle.h"
 #include "drivers/qemu/qemu_tpm.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_snapshot.h"
@@ -91,6 +92,7 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
 
         vrt_qemu_caps_set_cache_dir(drv->caps, cache);
     }
+    drv->settler = vrt_qemu_settler_new();
     drv->evthread = vrt_qemu_event_thread_new("vrt-qemu-event");
     drv->event_pool = g_thread_pool_new(vrt_qemu_event_pool_run, drv, DRIVER_EVENT_THREADS, FALSE, &err);
     if (!drv->event_pool) {
@@ -120,6 +122,8 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
 
     if (!drv)
         return;
+    /* The settling workers first: they use the monitors and the tables. */
+    vrt_qemu_settler_free(drv->settler);
     /* No more events: close every monitor (QEMU keeps running), then let
      * queued event handling finish. */
     {

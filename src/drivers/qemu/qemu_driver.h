@@ -195,6 +195,14 @@ typedef struct {
     /* QEMU's x509 credentials of a --tls migration (ca-cert.pem, server-
      * and client-cert.pem and -key.pem); NULL: <root>/etc/pki/qemu. */
     const char *migrate_tls_x509_cert_dir;
+    /* A peer-to-peer source's restart (or its failed finish call) asks the
+     * destination daemon at dconnuri, over a fresh connection, for the
+     * state of the domain uuid: true with *state and *reason (libvirt's,
+     * VRT_DOMAIN_SHUTOFF when it is not defined there), false with error
+     * when it cannot be asked. NULL: never asked (the source stays paused).
+     * Called with data. */
+    bool (*migration_peer_state)(const char *dconnuri, const guchar *uuid, gpointer data, int *state, int *reason,
+                                 GError **error);
     /* How long a detach waits for the guest to release the device before
      * it returns with the removal pending; 0: VRT_QEMU_UNPLUG_WAIT_MS
      * (libvirt's 5 s, what vrtd uses). A test whose guest is known never to

@@ -17,6 +17,7 @@
 #include "drivers/qemu/qemu_driver_stats.h"
 #include "drivers/qemu/qemu_jobinfo.h"
 #include "drivers/qemu/qemu_migration_hostdev.h"
+#include "drivers/qemu/qemu_migration_settle.h"
 #include "host/hostinfo.h"
 #include "util/error.h"
 #include "util/fileutil.h"
@@ -229,10 +230,15 @@ phase_path(VrtQemuDriver *drv, const guchar *uuid)
     return g_build_filename(drv->state_dir, name, NULL);
 }
 
+/* A phase with what its recovery needs: a peer-to-peer source's
+ * "performed" is followed by a line with the migration's flags (hex) and
+ * one with the destination's URI, which a restart asks where the guest
+ * runs (vrt_qemu_migrate_settle). */
 static void
-phase_set(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
+phase_set_peer(VrtQemuDriver *drv, const guchar *uuid, const char *phase, const char *peer_uri, guint flags)
 {
     g_autofree char *path = phase_path(drv, uuid);
+    g_autofree char *text = NULL;
     g_autoptr(GError) err = NULL;
 
     if (!phase) {
@@ -240,8 +246,21 @@ phase_set(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
             g_warning("cannot remove %s: %s", path, g_strerror(errno));
         return;
     }
-    if (!vrt_file_write_atomic(path, phase, -1, 0600, &err))
+    text = peer_uri ? g_strdup_printf("%s\n%x\n%s\n", phase, flags, peer_uri) : g_strdup(phase);
+    if (!vrt_file_write_atomic(path, text, -1, 0600, &err))
         g_warning("migration phase %s not recorded: %s", phase, err->message);
+}
+
+static void
+phase_set(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
+{
+    phase_set_peer(drv, uuid, phase, NULL, 0);
+}
+
+void
+vrt_qemu_migration_phase_clear(VrtQemuDriver *drv, const guchar *uuid)
+{
+    phase_set(drv, uuid, NULL);
 }
 
 /* ---- host facts ---- */
@@ -984,11 +1003,17 @@ vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid)
     if (!take_incoming(drv, uuid) || !(obj = vrt_qemu_driver_find(drv, uuid, NULL)))
         return;
     g_message("domain %s: the client of its incoming migration went away; stopping it", obj->def->name);
-    phase_set(drv, uuid, NULL);
-    release_claims(drv, uuid);
+    /* The incoming phase stays until the QEMU is stopped, as at a
+     * cancelled finish: killed before its destroy is recorded, this
+     * daemon's restart must still stop the unfinished QEMU, not keep it
+     * as a domain paused for a finish that never comes (a peer-to-peer
+     * source asking where the guest runs would wait on it). */
+    vrt_qemu_fault(drv, "migrate", "abandon");
     vrt_qemu_process_destroy_kill(obj);
     if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
         vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
+    phase_set(drv, uuid, NULL);
+    release_claims(drv, uuid);
 }
 
 /* ---- perform (source) ---- */
@@ -1207,9 +1232,11 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     /* The figures go to the destination in the cookie (libvirt's
      * <statistics>): its completed job. */
     out->stats = vrt_qemu_job_query_stats(mon, VRT_DOMAIN_JOB_OPERATION_MIGRATION_OUT, NULL);
-    /* From here the destination may run the guest: a restart leaves the
+    /* From here the destination may run the guest: a restart asks a
+     * peer-to-peer destination where it runs, and otherwise leaves the
      * source paused (libvirt's "we don't know"). */
-    phase_set(drv, uuid, PHASE_PERFORMED);
+    phase_set_peer(drv, uuid, PHASE_PERFORMED, p->peer_uri, flags);
+    vrt_qemu_fault(drv, "migrate", "performed");
     if (postcopy) {
         job_finish(drv, uuid, &st, false);
         set_state(obj, VRT_DOMAIN_PAUSED, PAUSED_POSTCOPY);
@@ -1388,6 +1415,9 @@ vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const cha
         vrt_qemu_dom_emit(obj, VRT_DOMAIN_EVENT_RESUMED, VRT_DOMAIN_EVENT_RESUMED_MIGRATED);
     }
     phase_set(drv, c->uuid, NULL);
+    /* Killed here, the guest runs at this host and its source never hears
+     * so: it must ask (vrt_qemu_migrate_settle), not resume. */
+    vrt_qemu_fault(drv, "migrate", "finished");
     /* The destination's completed job: the source's figures (libvirt's
      * destination takes them from the cookie too), as an incoming one. */
     if (c->stats) {
@@ -1451,41 +1481,47 @@ wait_postcopy(VrtQemuDom *obj, GError **error)
     return true;
 }
 
-bool
-vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
+/* The job a confirm runs under: a resume's (it owns the RESUME event) or
+ * a stop's. */
+static void
+job_switch(VrtQemuJob *job, VrtQemuJobKind kind)
 {
-    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
-    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&job->obj->lock);
+
+    job->obj->job = kind;
+}
+
+bool
+vrt_qemu_migrate_confirm_held(VrtQemuJob *job, guint flags, bool cancelled, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_dom_ref(job->obj);
+    VrtQemuDriver *drv = obj->drv;
+    guchar uuid[16];
     bool persistent;
 
-    if (!obj)
-        return false;
-    if (flags & VRT_MIGRATE_OFFLINE) {
-        if (!cancelled && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
-            return vrt_qemu_domain_undefine(drv, uuid, 0, error);
-        return true;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        memcpy(uuid, obj->def->uuid, 16);
+        persistent = obj->persistent;
     }
     if (cancelled) {
         g_autoptr(VrtQemuMonitor) mon = NULL;
 
-        if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
-            return false;
+        job_switch(job, VRT_QEMU_JOB_SUSPEND);
         if ((mon = running_monitor(obj, NULL))) {
             replug_source(obj);
             resume_source(obj, mon);
         }
         phase_set(drv, uuid, NULL);
+        vrt_qemu_job_end(job);
         return true;
     }
-    if (!vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, error))
+    job_switch(job, VRT_QEMU_JOB_STOP);
+    if (!wait_postcopy(obj, error)) {
+        vrt_qemu_job_end(job);
         return false;
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-
-        persistent = obj->persistent;
     }
-    if (!wait_postcopy(obj, error))
-        return false;
     /* QEMU still answers the completed transfer's figures: the source's
      * completed job and its job-completed event, before the stop. */
     {
@@ -1505,18 +1541,100 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
         job_take_hostdevs(drv, uuid, &plan, &vfs);
         replug_record(obj, NULL, NULL);
     }
-    vrt_qemu_job_end(&job);
+    vrt_qemu_job_end(job);
     if (persistent && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
         return vrt_qemu_domain_undefine(drv, uuid, 0, error);
     return true;
+}
+
+bool
+vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+
+    if (!obj)
+        return false;
+    if (flags & VRT_MIGRATE_OFFLINE) {
+        if (!cancelled && (flags & VRT_MIGRATE_UNDEFINE_SOURCE))
+            return vrt_qemu_domain_undefine(drv, uuid, 0, error);
+        return true;
+    }
+    /* Killed here, the destination runs the guest and this source's
+     * restart learns so from it. */
+    if (!cancelled)
+        vrt_qemu_fault(drv, "migrate", "confirm");
+    if (!vrt_qemu_job_begin(&job, obj, cancelled ? VRT_QEMU_JOB_SUSPEND : VRT_QEMU_JOB_STOP, error))
+        return false;
+    return vrt_qemu_migrate_confirm_held(&job, flags, cancelled, error);
+}
+
+/* ---- a source that does not know where its guest runs ---- */
+
+/* Where the destination at dconnuri has the domain: 1 active there, 0 not
+ * (not defined, or not running), -1 it cannot be asked. An incoming domain
+ * still paused for its migration is waited for: its finish (resumed) or
+ * its close hook (stopped, the source's connection went) decides it. */
+static int
+peer_has_domain(VrtQemuDriver *drv, const guchar *uuid, const char *dconnuri, const char *name)
+{
+    /* Each look is a TLS connection of its own: every 500 ms, not every
+     * POLL_MS. */
+    for (guint i = 0; i < FINISH_WAIT_MS / 500; i++) {
+        g_autoptr(GError) err = NULL;
+        int state = 0, reason = 0;
+
+        if (!drv->cfg.migration_peer_state(dconnuri, uuid, drv->cfg.data, &state, &reason, &err)) {
+            g_warning("domain %s: cannot ask the migration's destination %s where the guest runs: %s", name, dconnuri,
+                      err->message);
+            return -1;
+        }
+        if (state == VRT_DOMAIN_RUNNING || (state == VRT_DOMAIN_PAUSED && reason != VRT_DOMAIN_PAUSED_MIGRATION))
+            return 1;
+        if (state != VRT_DOMAIN_PAUSED)
+            return 0;
+        g_usleep(500 * 1000);
+    }
+    g_warning("domain %s: its destination %s still waits for the migration's finish", name, dconnuri);
+    return -1;
+}
+
+int
+vrt_qemu_migrate_settle(VrtQemuDriver *drv, const guchar *uuid, const char *dconnuri, guint flags)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *name = NULL;
+    int where;
+
+    if (!obj)
+        return -1;
+    name = g_strdup(obj->def->name);
+    where = drv->cfg.migration_peer_state ? peer_has_domain(drv, uuid, dconnuri, name) : -1;
+    if (where < 0) {
+        g_warning("domain %s: its outgoing migration had completed and its destination may run it; left paused", name);
+        phase_set_peer(drv, uuid, PHASE_PERFORMED, dconnuri, flags);
+        return -1;
+    }
+    if (where) {
+        g_message("domain %s: its destination %s runs it; ending the source as migrated", name, dconnuri);
+    } else {
+        g_message("domain %s: its destination %s does not run it; resuming it here", name, dconnuri);
+    }
+    if (!vrt_qemu_migrate_confirm(drv, uuid, flags, where == 0, &err))
+        g_warning("domain %s: %s", name, err->message);
+    return where;
 }
 
 /* ---- a restart in the middle of a migration ---- */
 
 /* One domain's recorded phase (its QEMU reconnected, or gone). */
 static void
-recover_one(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
+recover_one(VrtQemuDriver *drv, const guchar *uuid, char *text)
 {
+    g_auto(GStrv) lines = g_strsplit(text, "\n", 4);
+    const char *phase = g_strstrip(lines[0]);
+    const char *peer_uri = lines[0] && lines[1] && lines[2] ? g_strstrip(lines[2]) : NULL;
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, NULL);
     g_autoptr(VrtQemuMonitor) mon = obj ? running_monitor(obj, NULL) : NULL;
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
@@ -1555,6 +1673,17 @@ recover_one(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
         }
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, NULL))
             resume_source(obj, mon);
+    } else if (g_str_equal(phase, PHASE_PERFORMED) && peer_uri && *peer_uri) {
+        /* A peer-to-peer source: its destination says where the guest
+         * runs. Asked on a worker, not here: vrtd does not listen yet and
+         * must not wait on another host to start. The domain stays paused
+         * under a migration job until the answer; the phase file stays
+         * until the confirm (or for the next start). */
+        g_warning("domain %s: its outgoing migration had completed when vrtd ended; asking %s where it runs",
+                  obj->def->name, peer_uri);
+        g_clear_pointer(&mon, vrt_qemu_monitor_unref);
+        vrt_qemu_settler_add(drv, obj, peer_uri, (guint)g_ascii_strtoull(lines[1], NULL, 16));
+        return;
     } else {
         /* The destination may run it: it stays paused, as libvirt leaves
          * it, for its owner to destroy or resume. */
@@ -1630,7 +1759,7 @@ vrt_qemu_migration_recover(VrtQemuDriver *drv)
             unlink(path);
             continue;
         }
-        recover_one(drv, uuid, g_strstrip(text));
+        recover_one(drv, uuid, text);
     }
     recover_replugs(drv);
 }

@@ -62,6 +62,10 @@ typedef struct {
      * daemon) when the client that called it goes away; the transfer is
      * then cancelled and the source resumed. NULL: none to watch. */
     gint *client_lost;
+    /* Perform of a peer-to-peer migration: the destination's URI, recorded
+     * with the phase so that a restart can ask it where the guest runs.
+     * NULL: a client-managed one. */
+    const char *peer_uri;
 } VrtMigrateParams;
 
 /* ---- the cookie (qemu_migration_cookie.c) ---- */
@@ -146,11 +150,21 @@ VrtDomainRef *vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams
 /* Source: after a migration that went through, stops the source's QEMU
  * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it. */
 bool vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error);
+/* Peer-to-peer source whose transfer completed but whose finish call gave
+ * no answer it can trust: asks the
+ * destination at dconnuri where the guest runs. It runs there: the source
+ * is ended as migrated (confirm); it does not: the source resumes; the
+ * destination cannot be asked: the source stays paused, its phase kept
+ * for the next restart. Returns 1, 0 or -1 for these. */
+int vrt_qemu_migrate_settle(VrtQemuDriver *drv, const guchar *uuid, const char *dconnuri, guint flags);
 
 /* Driver load, after the domains reconnected: the migrations this daemon
  * was in when it ended. An incoming QEMU not finished is stopped; a
  * source whose transfer had not completed is cancelled and resumed; one
- * whose transfer completed stays paused (its destination may run it). */
+ * whose transfer completed is settled with its destination when it was a
+ * peer-to-peer one (on a worker of the driver's, qemu_migration_settle.c,
+ * once vrtd listens; paused under a migration job until then), else stays
+ * paused (its destination may run it). */
 void vrt_qemu_migration_recover(VrtQemuDriver *drv);
 
 /* migrate-postcopy: the running outgoing migration of the domain, started

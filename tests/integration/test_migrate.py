@@ -22,28 +22,11 @@ from console_reader import ConsoleReader
 from vrt_fixtures import VRT, kill_vms_under, pid_alive, require, virsh, wait_for
 import migrate_env
 from migrate_env import DST_IP, DST_UUID, SRC_IP, SRC_UUID, domain_xml, qemu_pid
+from migrate_fixtures import certs, net  # noqa: F401 - module fixtures
 
 # A third daemon at the destination's address (another TLS port) that
 # claims the source's host UUID: libvirt's same-host refusal.
 TWIN_PORT = 16515
-
-
-@pytest.fixture(scope="module")
-def net():
-    a, b = migrate_env.make_net()
-    try:
-        yield a, b
-    finally:
-        a.close()
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def certs():
-    require(shutil.which("certtool"), "certtool (gnutls-bin) is not installed")
-    d = tempfile.mkdtemp(prefix="vrt-pki-")
-    yield migrate_env.make_certs(d)
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def start_vrtd(ns, certs, key_cert, host_uuid, address, extra=""):

@@ -24,28 +24,11 @@ import pytest
 from vrt_fixtures import kill_vms_under, pid_alive, require, virsh, wait_for
 import migrate_env
 from migrate_env import DST_IP, SRC_IP, domain_xml, qemu_pid
+from migrate_fixtures import certs, net  # noqa: F401 - module fixtures
 
 SRC_PORT, DST_PORT = 16531, 16532
 SRC_HOST_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000011"
 DST_HOST_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000012"
-
-
-@pytest.fixture(scope="module")
-def net():
-    a, b = migrate_env.make_net()
-    try:
-        yield a, b
-    finally:
-        a.close()
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def certs():
-    require(shutil.which("certtool"), "certtool (gnutls-bin) is not installed")
-    d = tempfile.mkdtemp(prefix="vrt-pki-")
-    yield migrate_env.make_certs(d)
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def vrtd(ns, certs, key_cert, host_uuid, address, port, root, die_at=None):

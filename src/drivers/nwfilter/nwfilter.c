@@ -76,21 +76,6 @@ static const struct {
 };
 
 static void
-escape_attr(GString *out, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': g_string_append(out, "&amp;"); break;
-        case '<': g_string_append(out, "&lt;"); break;
-        case '>': g_string_append(out, "&gt;"); break;
-        case '\'': g_string_append(out, "&apos;"); break;
-        case '"': g_string_append(out, "&quot;"); break;
-        default: g_string_append_c(out, *s);
-        }
-    }
-}
-
-static void
 indent_to(GString *out, guint indent)
 {
     for (guint i = 0; i < indent; i++)
@@ -240,9 +225,8 @@ format_filterref(GString *out, xmlNodePtr node, GPtrArray *refs, GError **error)
     if (refs)
         g_ptr_array_add(refs, g_strdup(ref));
     indent_to(out, 1);
-    g_string_append(out, "<filterref filter='");
-    escape_attr(out, ref);
-    g_string_append_c(out, '\'');
+    g_string_append(out, "<filterref");
+    vrt_xml_format_attr(out, "filter", ref);
     if (!names->len) {
         g_string_append(out, "/>\n");
         return true;
@@ -325,9 +309,9 @@ canonical(const char *xml, guint flags, char **name_out, guint8 uuid[16], bool *
     if (!have_uuid)
         vrt_uuid_generate(uuid);
     vrt_uuid_format(uuid, uuidstr);
-    g_string_append_printf(out, "<filter name='");
-    escape_attr(out, name);
-    g_string_append_printf(out, "' chain='%s'", chain);
+    g_string_append(out, "<filter");
+    vrt_xml_format_attr(out, "name", name);
+    g_string_append_printf(out, " chain='%s'", chain);
     if (priority)
         g_string_append_printf(out, " priority='%d'", priority);
     g_string_append_printf(out, ">\n  <uuid>%s</uuid>\n", uuidstr);

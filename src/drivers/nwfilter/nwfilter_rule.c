@@ -17,21 +17,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static void
-escape_attr(GString *out, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': g_string_append(out, "&amp;"); break;
-        case '<': g_string_append(out, "&lt;"); break;
-        case '>': g_string_append(out, "&gt;"); break;
-        case '\'': g_string_append(out, "&apos;"); break;
-        case '"': g_string_append(out, "&quot;"); break;
-        default: g_string_append_c(out, *s);
-        }
-    }
-}
-
 /* How a value may be written, in the order libvirt tries them. */
 enum {
     T_U16 = 1u << 0,
@@ -554,10 +539,8 @@ read_as(guint t, const char *v, guint *num, char **text)
     }
     case T_COMMENT: {
         g_autofree char *cut = g_strndup(v, 256);
-        GString *s = g_string_new(NULL);
 
-        escape_attr(s, cut);
-        *text = g_string_free(s, FALSE);
+        *text = vrt_xml_escape(cut);
         return true;
     }
     case T_BOOL:

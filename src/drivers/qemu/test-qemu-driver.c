@@ -456,14 +456,14 @@ test_config_recover(Fixture *fx, gconstpointer unused)
     fx->drv = driver_open(fx);
     v = g_string_new(base);
     g_string_replace(v, "<name>cfg</name>", "<name>cfg</name><title>one</title>", 1);
-    g_free(vrt_qemu_domain_define_xml(fx->drv, v->str, 0, &err));
+    vrt_domain_ref_free(vrt_qemu_domain_define_xml(fx->drv, v->str, 0, &err));
     g_assert_no_error(err);
     vrt_qemu_driver_free(fx->drv); /* flushes */
     g_assert_false(g_file_test(prev, G_FILE_TEST_EXISTS));
 
     fx->drv = driver_open(fx);
     g_string_replace(v, "<title>one</title>", "<title>two</title>", 1);
-    g_free(vrt_qemu_domain_define_xml(fx->drv, v->str, 0, &err));
+    vrt_domain_ref_free(vrt_qemu_domain_define_xml(fx->drv, v->str, 0, &err));
     g_assert_no_error(err);
     g_string_free(v, TRUE);
     g_assert_true(g_file_get_contents(prev, &saved, NULL, NULL));

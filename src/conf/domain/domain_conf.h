@@ -848,6 +848,9 @@ typedef enum {
     VRT_SMARTCARD_PASSTHROUGH,
 } VrtDomainSmartcardMode;
 
+/* The NSS database of a host-certificates smartcard without <database> */
+#define VRT_SMARTCARD_DEFAULT_DATABASE "/etc/pki/nssdb"
+
 /* <smartcard> (domain_smartcard.c) */
 typedef struct {
     VrtDomainSmartcardMode mode;

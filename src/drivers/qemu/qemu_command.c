@@ -242,6 +242,41 @@ build_fdc(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
     return true;
 }
 
+/* The name of USB controller `index`'s bus, after its alias */
+static char *
+usb_bus_name(const VrtDomainDef *def, guint index)
+{
+    for (guint i = 0; def->controllers && i < def->controllers->len; i++) {
+        const VrtDomainControllerDef *c = g_ptr_array_index(def->controllers, i);
+
+        if (c->type == VRT_DOMAIN_CONTROLLER_USB && c->index == index && c->master_startport < 0 && c->info.alias)
+            return g_strdup_printf("%s.0", c->info.alias);
+    }
+    return g_strdup("usb.0");
+}
+
+/* A ccid controller: QEMU's usb-ccid reader on its USB port, the bus of
+ * the smartcard in it (libvirt's property order: id, bus, port) */
+static bool
+build_ccid(CmdBuilder *b, const VrtDomainControllerDef *c)
+{
+    JsonObject *dev = device_new("usb-ccid");
+
+    if (c->info.alias)
+        json_object_set_string_member(dev, "id", c->info.alias);
+    else
+        set_strf(dev, "id", "ccid%u", c->index);
+    if (c->info.type == VRT_DEVICE_ADDRESS_USB) {
+        g_autofree char *bus = usb_bus_name(b->def, c->info.usb.bus);
+
+        json_object_set_string_member(dev, "bus", bus);
+        if (c->info.usb.port)
+            json_object_set_string_member(dev, "port", c->info.usb.port);
+    }
+    arg_json(b, "-device", dev);
+    return true;
+}
+
 static bool
 build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
 {
@@ -344,7 +379,7 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
         break;
     case VRT_DOMAIN_CONTROLLER_IDE: return true; /* built into pc (PIIX) */
     case VRT_DOMAIN_CONTROLLER_FDC: return build_fdc(b, c, error);
-    case VRT_DOMAIN_CONTROLLER_CCID: return vrt_qemu_command_ccid_refuse(c, error);
+    case VRT_DOMAIN_CONTROLLER_CCID: return build_ccid(b, c);
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
         dev = device_new("virtio-serial-pci");
         vrt_qemu_virtio_options(dev, &c->virtio);
@@ -1033,6 +1068,69 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
     }
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
     return false;
+}
+
+/* The smartcard in ccid controller 0's slot 0, the only one QEMU's
+ * usb-ccid takes as libvirt places it: ccid-card-emulated on the host's
+ * NSS (its default database or certificates of a database) or
+ * ccid-card-passthru on a chardev. */
+static bool
+build_smartcard(CmdBuilder *b, GError **error)
+{
+    const VrtDomainDef *def = b->def;
+    const VrtDomainSmartcardDef *s;
+    const VrtDomainControllerDef *ccid;
+    JsonObject *dev;
+
+    if (!def->smartcards || def->smartcards->len == 0)
+        return true;
+    s = def->smartcards->pdata[0];
+    if (def->smartcards->len > 1 || !s->has_ccid || s->ccid_controller != 0 || s->ccid_slot != 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "this QEMU binary lacks multiple smartcard support");
+        return false;
+    }
+    ccid = find_controller(def, VRT_DOMAIN_CONTROLLER_CCID, s->ccid_controller);
+    if (!ccid) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "missing ccid controller %u of the smartcard", s->ccid_controller);
+        return false;
+    }
+    dev = device_new(s->mode == VRT_SMARTCARD_PASSTHROUGH ? "ccid-card-passthru" : "ccid-card-emulated");
+    switch (s->mode) {
+    case VRT_SMARTCARD_HOST: json_object_set_string_member(dev, "backend", "nss-emulated"); break;
+    case VRT_SMARTCARD_HOST_CERTIFICATES:
+        json_object_set_string_member(dev, "backend", "certificates");
+        for (guint i = 0; i < G_N_ELEMENTS(s->certificates); i++) {
+            g_autofree char *key = g_strdup_printf("cert%u", i + 1);
+
+            json_object_set_string_member(dev, key, s->certificates[i]);
+        }
+        json_object_set_string_member(dev, "db", s->database ? s->database : VRT_SMARTCARD_DEFAULT_DATABASE);
+        break;
+    case VRT_SMARTCARD_PASSTHROUGH: {
+        const VrtDomainRedirdevDef *r = s->passthru;
+        VrtDomainChrDef chr = {
+            .type = r->type == VRT_REDIRDEV_TCP    ? VRT_DOMAIN_CHR_TYPE_TCP
+                    : r->type == VRT_REDIRDEV_UNIX ? VRT_DOMAIN_CHR_TYPE_UNIX
+                                                   : VRT_DOMAIN_CHR_TYPE_SPICEVMC,
+            .path = r->path,
+            .listen = r->bind,
+            .host = r->host,
+            .service = r->service,
+            .telnet = r->telnet,
+        };
+
+        if (!build_chardev(b, &chr, "charsmartcard0", error)) {
+            json_object_unref(dev);
+            return false;
+        }
+        json_object_set_string_member(dev, "chardev", "charsmartcard0");
+        break;
+    }
+    }
+    json_object_set_string_member(dev, "id", "smartcard0");
+    set_strf(dev, "bus", "%s.0", ccid->info.alias ? ccid->info.alias : "ccid0");
+    arg_json(b, "-device", dev);
+    return true;
 }
 
 static bool
@@ -2038,7 +2136,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         g_autoptr(GPtrArray) ctrls = g_ptr_array_new();
 
         FOREACH_DEV(def->controllers, VrtDomainControllerDef, c)
-        if ((c->type == VRT_DOMAIN_CONTROLLER_PCI) == (pass == 0))
+        if ((c->type == VRT_DOMAIN_CONTROLLER_PCI) == (pass == 0) && c->type != VRT_DOMAIN_CONTROLLER_CCID)
             g_ptr_array_add(ctrls, (gpointer)c);
         g_ptr_array_sort(ctrls, controller_index_cmp);
         for (guint i = 0; ok && i < ctrls->len; i++)
@@ -2051,10 +2149,15 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         vrt_qemu_command_hub_devices(def, hubs);
         for (guint i = 0; i < hubs->len; i++)
             arg_json(&b, "-device", hubs->pdata[i]);
+        /* the smartcard readers on their USB ports after the hubs */
+        FOREACH_DEV(def->controllers, VrtDomainControllerDef, c)
+        if (c->type == VRT_DOMAIN_CONTROLLER_CCID)
+            build_ccid(&b, c);
     }
     ok = ok && vrt_qemu_command_usbdev_refuse(def, error);
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
+    ok = ok && build_smartcard(&b, error);
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)
     {
         if (ok && !h->parent_net) {

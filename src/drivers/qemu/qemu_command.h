@@ -65,9 +65,6 @@ void vrt_qemu_command_hub_devices(const VrtDomainDef *def, GPtrArray *devices);
 /* Refuses a USB <hostdev> or a <redirdev> by name (qemu_command_usbdev.c,
  * VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_usbdev_refuse(const VrtDomainDef *def, GError **error);
-/* Refuses a ccid controller (and so any <smartcard>) by name: vrt does
- * not start QEMU's usb-ccid reader. */
-bool vrt_qemu_command_ccid_refuse(const VrtDomainControllerDef *c, GError **error);
 /* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
 /* What of a VNC display QEMU cannot be given as vrtd runs it: a socket or

@@ -710,6 +710,13 @@ remove_chardev_sockets(const VrtDomainDef *def)
                 unlink(chr->path);
         }
     }
+    for (guint i = 0; def->smartcards && i < def->smartcards->len; i++) {
+        const VrtDomainRedirdevDef *r = ((const VrtDomainSmartcardDef *)def->smartcards->pdata[i])->passthru;
+        struct stat st;
+
+        if (r && r->type == VRT_REDIRDEV_UNIX && r->bind && r->path && lstat(r->path, &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(r->path);
+    }
 }
 
 /* The files of file chardevs, opened by vrtd (created as root, truncated
@@ -749,6 +756,19 @@ open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, const VrtQemuConfine *c
             g_hash_table_insert(file_fds, g_strdup(chr->path), g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
             g_array_append_val(taps->fds, fd);
         }
+    }
+    /* a passthrough smartcard's listening socket likewise */
+    for (guint i = 0; def->smartcards && i < def->smartcards->len; i++) {
+        const VrtDomainRedirdevDef *r = ((const VrtDomainSmartcardDef *)def->smartcards->pdata[i])->passthru;
+        int fd;
+
+        if (!r || r->type != VRT_REDIRDEV_UNIX || !r->bind || !r->path || g_hash_table_contains(file_fds, r->path))
+            continue;
+        fd = chardev_listen(r->path, confine, error);
+        if (fd < 0)
+            return false;
+        g_hash_table_insert(file_fds, g_strdup(r->path), g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
+        g_array_append_val(taps->fds, fd);
     }
     return true;
 }

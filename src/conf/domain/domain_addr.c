@@ -145,6 +145,11 @@ collect_refs(const VrtDomainDef *cdef)
         if (!h->parent_net)
             add_ref(refs, h->info, NEED_PCIE, NULL, "hostdev %s", "pci");
     }
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        add_ref(refs, &h->info, NEED_PCIE, NULL, "hostdev %s",
+                h->type == VRT_SUBSYS_HOSTDEV_MDEV ? "mdev" : "scsi_host");
+    }
     if (def->memballoon)
         add_ref(refs, &def->memballoon->info, g_str_equal(def->memballoon->model, "virtio") ? NEED_PCIE : NEED_NONE,
                 NULL, "%s", "memballoon");
@@ -1060,6 +1065,8 @@ assign_aliases(VrtDomainDef *def)
         if (!h->parent_net)
             alias_next(def, h->info, "hostdev");
     }
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++)
+        alias_next(def, &((VrtDomainSubsysHostdevDef *)def->subsys_hostdevs->pdata[i])->info, "hostdev");
     for (guint i = 0; i < def->serials->len; i++) {
         VrtDomainChrDef *s = def->serials->pdata[i];
         if (!s->info.alias)

@@ -709,6 +709,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *redirdevs; /* VrtDomainRedirdevDef* (domain_usbdev.c); NULL = none */
     GArray *redirfilter; /* VrtDomainRedirFilterRule (domain_usbdev.c); NULL = none */
     GPtrArray *smartcards; /* VrtDomainSmartcardDef* (domain_smartcard.c); NULL = none */
+    GPtrArray *subsys_hostdevs; /* VrtDomainSubsysHostdevDef* (domain_hostdev_subsys.c); NULL = none */
 } VrtDomainDef;
 
 /* <launchSecurity type='sev'> (AMD SEV): kept and written back; a start is
@@ -847,6 +848,28 @@ typedef enum {
     VRT_SMARTCARD_HOST_CERTIFICATES,
     VRT_SMARTCARD_PASSTHROUGH,
 } VrtDomainSmartcardMode;
+
+typedef enum {
+    VRT_SUBSYS_HOSTDEV_SCSI_HOST = 0, /* vhost-scsi: <source protocol='vhost' wwpn=> */
+    VRT_SUBSYS_HOSTDEV_MDEV, /* a mediated device: <source><address uuid=> */
+} VrtDomainSubsysHostdevType;
+
+/* <hostdev mode='subsystem' type='scsi_host|mdev'> (domain_hostdev_subsys.c),
+ * apart from the PCI hostdevs the hostdev job manages */
+typedef struct {
+    VrtDomainSubsysHostdevType type;
+    bool managed;
+    int model; /* mdev: index in vfio-pci, vfio-ccw, vfio-ap; scsi_host: -1 or
+                * index in default, virtio, virtio-transitional, virtio-non-transitional */
+    VrtTristate display; /* mdev display= (on/off) */
+    VrtTristate ramfb; /* mdev ramfb= (on/off) */
+    char *uuid; /* mdev, canonical text */
+    char *wwpn; /* scsi_host */
+    VrtDomainDeviceInfo info;
+} VrtDomainSubsysHostdevDef;
+extern const char *const vrt_mdev_model_names[];
+extern const char *const vrt_vhost_scsi_model_names[];
+void vrt_domain_subsys_hostdev_free(VrtDomainSubsysHostdevDef *h);
 
 /* The NSS database of a host-certificates smartcard without <database> */
 #define VRT_SMARTCARD_DEFAULT_DATABASE "/etc/pki/nssdb"

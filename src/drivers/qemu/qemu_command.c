@@ -1133,6 +1133,53 @@ build_smartcard(CmdBuilder *b, GError **error)
     return true;
 }
 
+/* An mdev or scsi_host hostdev: vfio-pci (or the model's device) on the
+ * mediated device's sysfs node, or vhost-scsi-pci on the descriptor of
+ * /dev/vhost-scsi vrtd opened, with libvirt's properties in its order. */
+static bool
+build_subsys_hostdev(CmdBuilder *b, const VrtDomainSubsysHostdevDef *h, GError **error)
+{
+    VrtDomainDeviceInfo addr = h->info;
+    JsonObject *dev;
+
+    /* the id and bootindex come before the address here */
+    addr.alias = NULL;
+    addr.boot_order = 0;
+    if (h->type == VRT_SUBSYS_HOSTDEV_MDEV) {
+        const char *driver =
+            h->model == 0 && h->ramfb == VRT_TRISTATE_YES ? "vfio-pci-nohotplug" : vrt_mdev_model_names[h->model];
+
+        dev = device_new(driver);
+        json_object_set_string_member(dev, "id", h->info.alias);
+        set_strf(dev, "sysfsdev", "/sys/bus/mdev/devices/%s", h->uuid);
+        if (h->display)
+            json_object_set_string_member(dev, "display", h->display == VRT_TRISTATE_YES ? "on" : "off");
+        if (h->ramfb == VRT_TRISTATE_YES)
+            json_object_set_boolean_member(dev, "ramfb", TRUE);
+        if (h->info.boot_order)
+            json_object_set_int_member(dev, "bootindex", h->info.boot_order);
+    } else {
+        const char *fd = b->opts->vhost_scsi_fds && h->info.alias
+                             ? g_hash_table_lookup(b->opts->vhost_scsi_fds, h->info.alias)
+                             : NULL;
+
+        if (!fd) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vhost-scsi device file '%s' cannot be found",
+                          "/dev/vhost-scsi");
+            return false;
+        }
+        dev = device_new(h->model == 2   ? "vhost-scsi-pci-transitional"
+                         : h->model == 3 ? "vhost-scsi-pci-non-transitional"
+                                         : "vhost-scsi-pci");
+        json_object_set_string_member(dev, "wwpn", h->wwpn);
+        json_object_set_string_member(dev, "vhostfd", fd);
+        json_object_set_string_member(dev, "id", h->info.alias);
+    }
+    add_device_info(b->def, dev, &addr);
+    arg_json(b, "-device", dev);
+    return true;
+}
+
 static bool
 build_serial(CmdBuilder *b, const VrtDomainChrDef *chr, guint index, GError **error)
 {
@@ -2165,6 +2212,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
             arg_json(&b, "-device", dev);
         }
     }
+    FOREACH_DEV(def->subsys_hostdevs, VrtDomainSubsysHostdevDef, h) ok = ok && build_subsys_hostdev(&b, h, error);
     FOREACH_DEV(def->serials, VrtDomainChrDef, s) ok = ok && build_serial(&b, s, serial_index++, error);
     FOREACH_DEV(def->parallels, VrtDomainChrDef, p) ok = ok && build_parallel(&b, p, error);
     /* A serial-type console is the first serial port (libvirt shows it in

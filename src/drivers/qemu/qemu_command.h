@@ -36,6 +36,10 @@ typedef struct {
      * files (one per backend, named by its id), libvirt's memory_backing_dir
      * for the domain; NULL: such a domain is refused */
     const char *memory_dir;
+    /* scsi_host hostdev alias -> the descriptor (its number, as text) of
+     * /dev/vhost-scsi vrtd opened for it and QEMU inherits; NULL or an
+     * alias not in it: the start is refused as the host lacks vhost-scsi */
+    GHashTable *vhost_scsi_fds;
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses

@@ -24,6 +24,7 @@
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
 #include "drivers/qemu/qemu_tpm.h"
+#include "host/host.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 #include "util/proc.h"
@@ -773,6 +774,62 @@ open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, const VrtQemuConfine *c
     return true;
 }
 
+/* Whether the host has `path` (the host seam's, else this machine's) */
+static bool
+host_has(VrtQemuDriver *drv, const char *path)
+{
+    return drv->cfg.host ? vrt_host_exists(drv->cfg.host, path) : g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
+/* The mediated devices the domain names exist on the host, as libvirt
+ * checks them at start (VIR_ERR_DEVICE_MISSING). */
+static bool
+check_mdevs(VrtQemuDriver *drv, const VrtDomainDef *def, GError **error)
+{
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        g_autofree char *path = NULL;
+
+        if (h->type != VRT_SUBSYS_HOSTDEV_MDEV)
+            continue;
+        path = g_strdup_printf("/sys/bus/mdev/devices/%s", h->uuid);
+        if (!host_has(drv, path)) {
+            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "mediated device '%s' not found", h->uuid);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* /dev/vhost-scsi opened once per scsi_host hostdev, as libvirt opens it,
+ * and inherited by QEMU after the taps (alias -> its number in fds) */
+static bool
+open_vhost_scsi(VrtQemuDriver *drv, const VrtDomainDef *def, VrtQemuTaps *taps, GHashTable *fds, GError **error)
+{
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        g_autofree char *path = NULL;
+        int fd;
+
+        if (h->type != VRT_SUBSYS_HOSTDEV_SCSI_HOST)
+            continue;
+        if (!host_has(drv, "/dev/vhost-scsi")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vhost-scsi device file '%s' cannot be found",
+                          "/dev/vhost-scsi");
+            return false;
+        }
+        path = drv->cfg.host ? vrt_host_path(drv->cfg.host, "/dev/vhost-scsi") : g_strdup("/dev/vhost-scsi");
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Failed to open %s", "/dev/vhost-scsi");
+            return false;
+        }
+        g_hash_table_insert(fds, g_strdup(h->info.alias), g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
+        g_array_append_val(taps->fds, fd);
+    }
+    return true;
+}
+
 /* Live XML shows where each pty-backed serial port or console ended up. */
 static bool
 has_pty(VrtDomainDef *def)
@@ -1158,6 +1215,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
      * labels back unless the domain runs. */
     g_autoptr(VrtQemuConfine) confine = NULL;
     g_autoptr(GHashTable) file_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autoptr(GHashTable) vhost_scsi_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -1187,7 +1245,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         for (guint i = 0; def->nets && i < def->nets->len; i++)
             if (!vrt_qemu_command_net_vport_check(g_ptr_array_index(def->nets, i), error))
                 return false;
-        if (!vrt_qemu_disk_iotune_check(def, error))
+        if (!vrt_qemu_disk_iotune_check(def, error) || !check_mdevs(drv, def, error))
             return false;
         /* QEMU's user reaches its NVRAM (labelled at start) through the
          * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
@@ -1219,7 +1277,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
     if (!fill_channel_paths(def, run_dir, error) || !(dev_nodes = vrt_qemu_vfio_dev_nodes(drv, def)) ||
         !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, dev_nodes, error)) ||
-        (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, confine, file_fds, error))) {
+        (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, confine, file_fds, error)) ||
+        !open_vhost_scsi(drv, def, taps, vhost_scsi_fds, error)) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -1231,6 +1290,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.pidfile = pidfile;
     opts.tap_fds = taps->names;
     opts.file_fds = file_fds;
+    opts.vhost_scsi_fds = vhost_scsi_fds;
     /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
     opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
     if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {

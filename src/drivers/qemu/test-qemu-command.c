@@ -55,13 +55,18 @@ build_for(const char *name, GError **error)
 {
     g_autofree char *monitor = g_strdup_printf("/run/vrt/qemu/%s.monitor", name);
     g_autofree char *ram = g_strdup_printf("/run/vrt/qemu/%s/ram", name);
+    /* a scsi_host hostdev's /dev/vhost-scsi as the daemon passes it */
+    g_autoptr(GHashTable) vhost_scsi = g_hash_table_new(g_str_hash, g_str_equal);
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
         .monitor_path = monitor,
         .pidfile = NULL,
         .module_dir = module_dir,
         .memory_dir = ram,
+        .vhost_scsi_fds = vhost_scsi,
     };
+
+    g_hash_table_insert(vhost_scsi, "hostdev0", "3");
 
     return build_file(name, &opts, error);
 }
@@ -272,6 +277,24 @@ test_virtualport_refused(void)
     g_assert_null(argv);
     g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
     g_assert_nonnull(strstr(err->message, "<virtualport type='openvswitch'>"));
+}
+
+/* A scsi_host hostdev without the host's /dev/vhost-scsi (no descriptor
+ * from the daemon) is refused with libvirt's error. */
+static void
+test_vhost_scsi_missing(void)
+{
+    g_autoptr(GError) err = NULL;
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .monitor_path = "/run/vrt/qemu/v.monitor",
+    };
+    g_auto(GStrv) argv = build_file("hostdev-scsi-vhost-scsi-pci", &opts, &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_cmpstr(err->message, ==,
+                    "unsupported configuration: vhost-scsi device file '/dev/vhost-scsi' cannot be found");
 }
 
 /* USB devices from outside the guest, which vrt does not give QEMU, are
@@ -756,6 +779,10 @@ main(int argc, char **argv)
     }
     g_test_add_data_func("/qemu/command/golden/sound-panic", "sound-panic", test_golden);
     g_test_add_data_func("/qemu/command/golden/usb-hubs", "usb-hubs", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-mdev-precreated", "hostdev-mdev-precreated", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-mdev-display-ramfb", "hostdev-mdev-display-ramfb", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-scsi-vhost-scsi-pci", "hostdev-scsi-vhost-scsi-pci",
+                         test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-controller", "smartcard-controller", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host", "smartcard-host", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host-certificates", "smartcard-host-certificates",
@@ -793,6 +820,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);
     g_test_add_func("/qemu/command/usbdev-refused", test_usbdev_refused);
+    g_test_add_func("/qemu/command/vhost-scsi-missing", test_vhost_scsi_missing);
     g_test_add_func("/qemu/command/ethernet-script-refused", test_ethernet_script_refused);
     g_test_add_func("/qemu/command/iotune-args", test_iotune_args);
     g_test_add_func("/qemu/command/usb-cdrom-empty-refused", test_usb_cdrom_empty_refused);

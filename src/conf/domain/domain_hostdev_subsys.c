@@ -175,6 +175,8 @@ vrt_parse_subsys_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *
 bool
 vrt_subsys_hostdevs_validate(const VrtDomainDef *def, GError **error)
 {
+    bool ramfb = false;
+
     for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
         const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
 
@@ -185,6 +187,13 @@ vrt_subsys_hostdevs_validate(const VrtDomainDef *def, GError **error)
                 vrt_error_set(error, VIR_ERR_XML_ERROR, "Hostdev already exists in the domain configuration");
                 return false;
             }
+        }
+        if (h->type == VRT_SUBSYS_HOSTDEV_MDEV && h->ramfb == VRT_TRISTATE_YES) {
+            if (ramfb) {
+                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Only one vgpu device can have 'ramfb' enabled");
+                return false;
+            }
+            ramfb = true;
         }
         if (h->type == VRT_SUBSYS_HOSTDEV_MDEV && h->display == VRT_TRISTATE_YES &&
             (!def->graphics || def->graphics->len == 0)) {

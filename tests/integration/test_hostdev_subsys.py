@@ -1,5 +1,5 @@
-"""mdev and scsi_host (vhost-scsi) hostdevs: defined and written back as
-libvirt 9 writes them (managed='no', a PCI slot), and a start on a host
+"""mdev, scsi_host (vhost-scsi) and scsi hostdevs: defined and written back as
+libvirt 9 writes them (managed='no', a PCI slot or a drive address), and a start on a host
 without the device is refused with libvirt's error, leaving the domain
 shut off."""
 import os
@@ -58,3 +58,22 @@ def test_bad_wwpn_refused_at_define(vrtd, tmp_path):
 </domain>""")
     r = virsh(vrtd.uri, "define", str(path), check=False)
     assert r.returncode != 0 and "malformed 'wwpn' value" in r.stderr, r.stderr
+
+
+SCSI_LUN = "/sys/bus/scsi/devices/99:0:0:5/scsi_generic"
+
+
+@pytest.mark.skipif(os.path.exists(SCSI_LUN), reason="this host has the SCSI LUN")
+def test_scsi_hostdev_gets_libvirts_address_and_missing_lun_refused(vrtd, tmp_path):
+    h = define(vrtd.uri, tmp_path, "scsihd", """<hostdev mode='subsystem' type='scsi'>
+      <source><adapter name='scsi_host99'/><address bus='0' target='0' unit='5'/></source><readonly/></hostdev>""")
+    # the first free unit of controller 0, which libvirt's define adds
+    assert h.find("address").attrib == {"type": "drive", "controller": "0", "bus": "0", "target": "0", "unit": "0"}
+    assert h.find("readonly") is not None and h.get("managed") == "no"
+    dom = ET.fromstring(virsh(vrtd.uri, "dumpxml", "--inactive", "scsihd").stdout)
+    assert [c.get("model") for c in dom.iter("controller") if c.get("type") == "scsi"] == ["virtio-scsi"]
+    r = virsh(vrtd.uri, "start", "scsihd", check=False)
+    assert r.returncode != 0
+    assert f"cannot open directory '{SCSI_LUN}'" in r.stderr, r.stderr
+    assert virsh(vrtd.uri, "domstate", "scsihd").stdout.strip() == "shut off"
+    virsh(vrtd.uri, "undefine", "scsihd")

@@ -852,6 +852,7 @@ typedef enum {
 typedef enum {
     VRT_SUBSYS_HOSTDEV_SCSI_HOST = 0, /* vhost-scsi: <source protocol='vhost' wwpn=> */
     VRT_SUBSYS_HOSTDEV_MDEV, /* a mediated device: <source><address uuid=> */
+    VRT_SUBSYS_HOSTDEV_SCSI, /* a host SCSI LUN by adapter and address, or an iSCSI LUN */
 } VrtDomainSubsysHostdevType;
 
 /* <hostdev mode='subsystem' type='scsi_host|mdev'> (domain_hostdev_subsys.c),
@@ -865,6 +866,25 @@ typedef struct {
     VrtTristate ramfb; /* mdev ramfb= (on/off) */
     char *uuid; /* mdev, canonical text */
     char *wwpn; /* scsi_host */
+    /* scsi: sgio= (filtered/unfiltered, NULL = none), rawio=,
+     * <readonly/>, <shareable/>; the host's LUN: <adapter name=> and
+     * <address bus= target= unit=>, or (iscsi_name set) protocol='iscsi'
+     * name= with one <host name= port=>, <auth> and <initiator><iqn> */
+    char *sgio;
+    VrtTristate rawio;
+    bool readonly;
+    bool shareable;
+    char *adapter;
+    guint scsi_bus;
+    guint scsi_target;
+    guint64 scsi_unit;
+    char *iscsi_name;
+    char *iscsi_host;
+    char *iscsi_port; /* NULL = not written */
+    char *auth_username; /* NULL: no <auth> */
+    char *auth_secret_uuid;
+    char *auth_secret_usage;
+    char *initiator_iqn;
     VrtDomainDeviceInfo info;
 } VrtDomainSubsysHostdevDef;
 extern const char *const vrt_mdev_model_names[];

@@ -1133,6 +1133,57 @@ build_smartcard(CmdBuilder *b, GError **error)
     return true;
 }
 
+/* A SCSI hostdev of a host adapter: its SCSI generic node as a
+ * host_device block node and QEMU's scsi-generic on the controller's bus
+ * (lsilogic: scsi-id = unit; virtio-scsi: channel, scsi-id, lun), as
+ * libvirt passes it. An iSCSI LUN is refused (vrtd has no iSCSI block
+ * node for a hostdev). */
+static bool
+build_scsi_hostdev(CmdBuilder *b, const VrtDomainSubsysHostdevDef *h, GError **error)
+{
+    const VrtDriveAddress *a = &h->info.drive;
+    const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_SCSI, a->controller);
+    const char *sg =
+        b->opts->scsi_sg_paths && h->info.alias ? g_hash_table_lookup(b->opts->scsi_sg_paths, h->info.alias) : NULL;
+    g_autofree char *node = NULL;
+    JsonObject *blk;
+    JsonObject *dev;
+
+    if (h->iscsi_name) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "SCSI host device '%s' (iSCSI '%s') is not supported: vrtd passes host adapters' LUNs only",
+                      h->info.alias, h->iscsi_name);
+        return false;
+    }
+    if (!sg) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "SCSI host device '%s' has no SCSI generic node", h->info.alias);
+        return false;
+    }
+    node = g_strdup_printf("libvirt-%u-backend", ++b->next_block_node);
+    blk = json_object_new();
+    json_object_set_string_member(blk, "driver", "host_device");
+    json_object_set_string_member(blk, "filename", sg);
+    json_object_set_string_member(blk, "node-name", node);
+    json_object_set_boolean_member(blk, "read-only", h->readonly);
+    arg_json(b, "-blockdev", blk);
+    dev = device_new("scsi-generic");
+    json_object_set_string_member(dev, "drive", node);
+    json_object_set_string_member(dev, "id", h->info.alias);
+    if (h->info.boot_order)
+        json_object_set_int_member(dev, "bootindex", h->info.boot_order);
+    if (c && g_strcmp0(c->model, "lsilogic") == 0) {
+        set_strf(dev, "bus", "%s.%u", c->info.alias ? c->info.alias : "scsi0", a->bus);
+        json_object_set_int_member(dev, "scsi-id", a->unit);
+    } else {
+        set_strf(dev, "bus", "%s.0", c && c->info.alias ? c->info.alias : "scsi0");
+        json_object_set_int_member(dev, "channel", a->bus);
+        json_object_set_int_member(dev, "scsi-id", a->target);
+        json_object_set_int_member(dev, "lun", a->unit);
+    }
+    arg_json(b, "-device", dev);
+    return true;
+}
+
 /* An mdev or scsi_host hostdev: vfio-pci (or the model's device) on the
  * mediated device's sysfs node, or vhost-scsi-pci on the descriptor of
  * /dev/vhost-scsi vrtd opened, with libvirt's properties in its order. */
@@ -1145,6 +1196,8 @@ build_subsys_hostdev(CmdBuilder *b, const VrtDomainSubsysHostdevDef *h, GError *
     /* the id and bootindex come before the address here */
     addr.alias = NULL;
     addr.boot_order = 0;
+    if (h->type == VRT_SUBSYS_HOSTDEV_SCSI)
+        return build_scsi_hostdev(b, h, error);
     if (h->type == VRT_SUBSYS_HOSTDEV_MDEV) {
         const char *driver =
             h->model == 0 && h->ramfb == VRT_TRISTATE_YES ? "vfio-pci-nohotplug" : vrt_mdev_model_names[h->model];

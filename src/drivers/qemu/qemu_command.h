@@ -40,6 +40,10 @@ typedef struct {
      * /dev/vhost-scsi vrtd opened for it and QEMU inherits; NULL or an
      * alias not in it: the start is refused as the host lacks vhost-scsi */
     GHashTable *vhost_scsi_fds;
+    /* scsi hostdev alias -> the host's SCSI generic node of its LUN
+     * ("/dev/sg3"), looked up at start; NULL or an alias not in it: the
+     * start is refused */
+    GHashTable *scsi_sg_paths;
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses

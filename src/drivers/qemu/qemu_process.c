@@ -801,6 +801,53 @@ check_mdevs(VrtQemuDriver *drv, const VrtDomainDef *def, GError **error)
     return true;
 }
 
+/* The SCSI generic node of each host adapter LUN a scsi hostdev names
+ * (alias -> "/dev/sgN"), from the host's sysfs as libvirt finds it, with
+ * libvirt's errors for an adapter name it cannot read and a LUN the host
+ * does not have. */
+static bool
+find_scsi_sg_nodes(VrtQemuDriver *drv, const VrtDomainDef *def, GHashTable *sg_paths, GError **error)
+{
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        g_autofree char *dir = NULL;
+        g_autoptr(GPtrArray) names = NULL;
+        guint64 host;
+
+        if (h->type != VRT_SUBSYS_HOSTDEV_SCSI || h->iscsi_name)
+            continue;
+        if (!g_str_has_prefix(h->adapter, "scsi_host") ||
+            !g_ascii_string_to_unsigned(h->adapter + strlen("scsi_host"), 10, 0, G_MAXUINT, &host, NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Cannot parse adapter '%s'", h->adapter);
+            return false;
+        }
+        dir = g_strdup_printf("/sys/bus/scsi/devices/%u:%u:%u:%" G_GUINT64_FORMAT "/scsi_generic", (guint)host,
+                              h->scsi_bus, h->scsi_target, h->scsi_unit);
+        if (!host_has(drv, dir)) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, ENOENT, "cannot open directory '%s'", dir);
+            return false;
+        }
+        if (drv->cfg.host) {
+            if (!(names = vrt_host_list_dir(drv->cfg.host, dir, error)))
+                return false;
+        } else {
+            g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+            const char *n;
+
+            names = g_ptr_array_new_with_free_func(g_free);
+            while (d && (n = g_dir_read_name(d)))
+                g_ptr_array_add(names, g_strdup(n));
+        }
+        if (names->len == 0) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "SCSI device '%s' has no SCSI generic node in %s",
+                          h->info.alias, dir);
+            return false;
+        }
+        g_hash_table_insert(sg_paths, g_strdup(h->info.alias), g_strdup_printf("/dev/%s", (char *)names->pdata[0]));
+    }
+    return true;
+}
+
 /* /dev/vhost-scsi opened once per scsi_host hostdev, as libvirt opens it,
  * and inherited by QEMU after the taps (alias -> its number in fds) */
 static bool
@@ -1216,6 +1263,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     g_autoptr(VrtQemuConfine) confine = NULL;
     g_autoptr(GHashTable) file_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_autoptr(GHashTable) vhost_scsi_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autoptr(GHashTable) scsi_sg_paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -1245,7 +1293,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         for (guint i = 0; def->nets && i < def->nets->len; i++)
             if (!vrt_qemu_command_net_vport_check(g_ptr_array_index(def->nets, i), error))
                 return false;
-        if (!vrt_qemu_disk_iotune_check(def, error) || !check_mdevs(drv, def, error))
+        if (!vrt_qemu_disk_iotune_check(def, error) || !check_mdevs(drv, def, error) ||
+            !find_scsi_sg_nodes(drv, def, scsi_sg_paths, error))
             return false;
         /* QEMU's user reaches its NVRAM (labelled at start) through the
          * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
@@ -1291,6 +1340,7 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.tap_fds = taps->names;
     opts.file_fds = file_fds;
     opts.vhost_scsi_fds = vhost_scsi_fds;
+    opts.scsi_sg_paths = scsi_sg_paths;
     /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
     opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
     if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {

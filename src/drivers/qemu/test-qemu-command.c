@@ -57,6 +57,8 @@ build_for(const char *name, GError **error)
     g_autofree char *ram = g_strdup_printf("/run/vrt/qemu/%s/ram", name);
     /* a scsi_host hostdev's /dev/vhost-scsi as the daemon passes it */
     g_autoptr(GHashTable) vhost_scsi = g_hash_table_new(g_str_hash, g_str_equal);
+    /* the SCSI generic node of a scsi hostdev's LUN, as the daemon finds it */
+    g_autoptr(GHashTable) sg = g_hash_table_new(g_str_hash, g_str_equal);
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
         .monitor_path = monitor,
@@ -64,9 +66,13 @@ build_for(const char *name, GError **error)
         .module_dir = module_dir,
         .memory_dir = ram,
         .vhost_scsi_fds = vhost_scsi,
+        .scsi_sg_paths = sg,
     };
 
     g_hash_table_insert(vhost_scsi, "hostdev0", "3");
+    g_hash_table_insert(sg, "hostdev0", "/dev/sg0");
+    g_hash_table_insert(sg, "hostdev1", "/dev/sg1");
+    g_hash_table_insert(sg, "hostdev2", "/dev/sg2");
 
     return build_file(name, &opts, error);
 }
@@ -783,6 +789,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/hostdev-mdev-display-ramfb", "hostdev-mdev-display-ramfb", test_golden);
     g_test_add_data_func("/qemu/command/golden/hostdev-scsi-vhost-scsi-pci", "hostdev-scsi-vhost-scsi-pci",
                          test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-scsi-adapter", "hostdev-scsi-adapter", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-controller", "smartcard-controller", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host", "smartcard-host", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host-certificates", "smartcard-host-certificates",

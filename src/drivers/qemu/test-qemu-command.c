@@ -303,8 +303,9 @@ test_vhost_scsi_missing(void)
                     "unsupported configuration: vhost-scsi device file '/dev/vhost-scsi' cannot be found");
 }
 
-/* USB devices from outside the guest, which vrt does not give QEMU, are
- * refused at start naming the device, not dropped; so are a smartcard on
+/* USB devices from outside the guest and iSCSI hostdevs, which vrt does
+ * not give QEMU, are refused at start naming the device, not dropped; so
+ * are a smartcard on
  * SPICE (vrt runs no SPICE) and a second smartcard (QEMU's usb-ccid takes
  * one card where libvirt places it, libvirt's refusal). */
 static void
@@ -318,6 +319,7 @@ test_usbdev_refused(void)
         { "redirdev-refused", "redirected USB device 'redir0' (type 'tcp') is not supported" },
         { "smartcard-passthrough-spicevmc", "character device type 'spicevmc' is not supported" },
         { "smartcard-two", "this QEMU binary lacks multiple smartcard support" },
+        { "hostdev-scsi-iscsi", "SCSI host device 'hostdev0' (iSCSI 'iqn.1992-01.com.example/0') is not supported" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -305,9 +305,9 @@ test_vhost_scsi_missing(void)
 
 /* USB devices from outside the guest and iSCSI hostdevs, which vrt does
  * not give QEMU, are refused at start naming the device, not dropped; so
- * are a smartcard on
- * SPICE (vrt runs no SPICE) and a second smartcard (QEMU's usb-ccid takes
- * one card where libvirt places it, libvirt's refusal). */
+ * are a smartcard on SPICE (vrt runs no SPICE) and a second smartcard
+ * (QEMU's usb-ccid takes one card where libvirt places it, libvirt's
+ * refusal). */
 static void
 test_usbdev_refused(void)
 {

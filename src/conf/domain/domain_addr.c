@@ -145,6 +145,13 @@ collect_refs(const VrtDomainDef *cdef)
         if (!h->parent_net)
             add_ref(refs, h->info, NEED_PCIE, NULL, "hostdev %s", "pci");
     }
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        add_ref(refs, &h->info, h->type == VRT_SUBSYS_HOSTDEV_SCSI ? NEED_NONE : NEED_PCIE, NULL, "hostdev %s",
+                h->type == VRT_SUBSYS_HOSTDEV_MDEV   ? "mdev"
+                : h->type == VRT_SUBSYS_HOSTDEV_SCSI ? "scsi"
+                                                     : "scsi_host");
+    }
     if (def->memballoon)
         add_ref(refs, &def->memballoon->info, g_str_equal(def->memballoon->model, "virtio") ? NEED_PCIE : NEED_NONE,
                 NULL, "%s", "memballoon");
@@ -768,6 +775,77 @@ assign_drive(VrtDomainDiskDef *d)
     }
 }
 
+/* Whether a SCSI disk or SCSI hostdev other than `self` sits at `a`, or
+ * the controller there cannot have that unit (libvirt's check) */
+static bool
+scsi_drive_used(const VrtDomainDef *def, const VrtDriveAddress *a, const VrtDomainDeviceInfo *self)
+{
+    const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, a->controller);
+
+    if (c && g_strcmp0(c->model, "lsisas1068") == 0 && a->unit > 1)
+        return true;
+    if (c &&
+        (g_strcmp0(c->model, "lsilogic") == 0 || g_strcmp0(c->model, "vmpvscsi") == 0 ||
+         g_strcmp0(c->model, "buslogic") == 0 || g_strcmp0(c->model, "ibmvscsi") == 0) &&
+        a->unit == 7)
+        return true;
+    for (guint i = 0; i < def->disks->len; i++) {
+        const VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (d->bus == VRT_DOMAIN_DISK_BUS_SCSI && d->info.type == VRT_DEVICE_ADDRESS_DRIVE &&
+            !memcmp(&d->info.drive, a, sizeof(*a)))
+            return true;
+    }
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        if (&h->info != self && h->type == VRT_SUBSYS_HOSTDEV_SCSI && h->info.type == VRT_DEVICE_ADDRESS_DRIVE &&
+            !memcmp(&h->info.drive, a, sizeof(*a)))
+            return true;
+    }
+    return false;
+}
+
+/* A SCSI hostdev without an address gets the first free unit of target
+ * 0, bus 0 of the first controller with one (seven units each), as
+ * libvirt's define gives it; one on a SCSI disk's address is refused. */
+static bool
+assign_scsi_hostdevs(VrtDomainDef *def, GError **error)
+{
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        const VrtDriveAddress *a = &h->info.drive;
+
+        if (h->type != VRT_SUBSYS_HOSTDEV_SCSI)
+            continue;
+        if (h->info.type == VRT_DEVICE_ADDRESS_NONE) {
+            VrtDriveAddress next = { 0 };
+
+            for (;; next.controller++) {
+                for (next.unit = 0; next.unit < SCSI_UNITS && scsi_drive_used(def, &next, &h->info); next.unit++)
+                    ;
+                if (next.unit < SCSI_UNITS)
+                    break;
+            }
+            h->info.type = VRT_DEVICE_ADDRESS_DRIVE;
+            h->info.drive = next;
+        }
+        if (h->info.type != VRT_DEVICE_ADDRESS_DRIVE) {
+            vrt_error_set(error, VIR_ERR_XML_ERROR, "%s", "SCSI host device must use 'drive' address type");
+            return false;
+        }
+        for (guint j = 0; j < def->disks->len; j++) {
+            const VrtDomainDiskDef *d = def->disks->pdata[j];
+            if (d->bus == VRT_DOMAIN_DISK_BUS_SCSI && d->info.type == VRT_DEVICE_ADDRESS_DRIVE &&
+                !memcmp(&d->info.drive, a, sizeof(*a))) {
+                vrt_error_set(error, VIR_ERR_XML_ERROR,
+                              "SCSI host address controller='%u' bus='%u' target='%u' unit='%u' in use by a SCSI disk",
+                              a->controller, a->bus, a->target, a->unit);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static VrtDomainControllerDef *
 add_controller(VrtDomainDef *def, VrtDomainControllerType type, guint index, const char *model)
 {
@@ -884,6 +962,11 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
                 return false;
             }
         }
+    }
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        if (h->type == VRT_SUBSYS_HOSTDEV_SCSI && h->info.type == VRT_DEVICE_ADDRESS_DRIVE)
+            add_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, h->info.drive.controller, "virtio-scsi");
     }
     /* the controller each virtio channel names (0 when it names none), as
      * libvirt adds them; a guestfwd channel is QEMU's user network's */
@@ -1060,6 +1143,8 @@ assign_aliases(VrtDomainDef *def)
         if (!h->parent_net)
             alias_next(def, h->info, "hostdev");
     }
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++)
+        alias_next(def, &((VrtDomainSubsysHostdevDef *)def->subsys_hostdevs->pdata[i])->info, "hostdev");
     for (guint i = 0; i < def->serials->len; i++) {
         VrtDomainChrDef *s = def->serials->pdata[i];
         if (!s->info.alias)
@@ -1173,7 +1258,8 @@ vrt_domain_def_assign_addresses(VrtDomainDef *def, GError **error)
     vrt_domain_def_fill_defaults(def);
     for (guint i = 0; i < def->disks->len; i++)
         assign_drive(def->disks->pdata[i]);
-    if (!vrt_domain_def_validate_addresses(def, error) || !add_implicit_controllers(def, error))
+    if (!vrt_domain_def_validate_addresses(def, error) || !assign_scsi_hostdevs(def, error) ||
+        !add_implicit_controllers(def, error))
         return false;
     vrt_smartcards_assign(def);
     assign_vserial(def);

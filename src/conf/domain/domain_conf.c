@@ -284,6 +284,8 @@ vrt_domain_def_free(VrtDomainDef *def)
         g_ptr_array_unref(def->hubs);
     if (def->usb_hostdevs)
         g_ptr_array_unref(def->usb_hostdevs);
+    if (def->subsys_hostdevs)
+        g_ptr_array_unref(def->subsys_hostdevs);
     if (def->redirdevs)
         g_ptr_array_unref(def->redirdevs);
     if (def->redirfilter)

@@ -709,6 +709,7 @@ typedef struct _VrtDomainDef {
     GPtrArray *redirdevs; /* VrtDomainRedirdevDef* (domain_usbdev.c); NULL = none */
     GArray *redirfilter; /* VrtDomainRedirFilterRule (domain_usbdev.c); NULL = none */
     GPtrArray *smartcards; /* VrtDomainSmartcardDef* (domain_smartcard.c); NULL = none */
+    GPtrArray *subsys_hostdevs; /* VrtDomainSubsysHostdevDef* (domain_hostdev_subsys.c); NULL = none */
 } VrtDomainDef;
 
 /* <launchSecurity type='sev'> (AMD SEV): kept and written back; a start is
@@ -847,6 +848,51 @@ typedef enum {
     VRT_SMARTCARD_HOST_CERTIFICATES,
     VRT_SMARTCARD_PASSTHROUGH,
 } VrtDomainSmartcardMode;
+
+typedef enum {
+    VRT_SUBSYS_HOSTDEV_SCSI_HOST = 0, /* vhost-scsi: <source protocol='vhost' wwpn=> */
+    VRT_SUBSYS_HOSTDEV_MDEV, /* a mediated device: <source><address uuid=> */
+    VRT_SUBSYS_HOSTDEV_SCSI, /* a host SCSI LUN by adapter and address, or an iSCSI LUN */
+} VrtDomainSubsysHostdevType;
+
+/* <hostdev mode='subsystem' type='scsi_host|mdev'> (domain_hostdev_subsys.c),
+ * apart from the PCI hostdevs the hostdev job manages */
+typedef struct {
+    VrtDomainSubsysHostdevType type;
+    bool managed;
+    int model; /* mdev: index in vfio-pci, vfio-ccw, vfio-ap; scsi_host: -1 or
+                * index in default, virtio, virtio-transitional, virtio-non-transitional */
+    VrtTristate display; /* mdev display= (on/off) */
+    VrtTristate ramfb; /* mdev ramfb= (on/off) */
+    char *uuid; /* mdev, canonical text */
+    char *wwpn; /* scsi_host */
+    /* scsi: sgio= (filtered/unfiltered, NULL = none), rawio=,
+     * <readonly/>, <shareable/>; the host's LUN: <adapter name=> and
+     * <address bus= target= unit=>, or (iscsi_name set) protocol='iscsi'
+     * name= with one <host name= port=>, <auth> and <initiator><iqn> */
+    char *sgio;
+    VrtTristate rawio;
+    bool readonly;
+    bool shareable;
+    char *adapter;
+    guint scsi_bus;
+    guint scsi_target;
+    guint64 scsi_unit;
+    char *iscsi_name;
+    char *iscsi_host;
+    char *iscsi_port; /* NULL = not written */
+    char *auth_username; /* NULL: no <auth> */
+    char *auth_secret_uuid;
+    char *auth_secret_usage;
+    char *initiator_iqn;
+    VrtDomainDeviceInfo info;
+} VrtDomainSubsysHostdevDef;
+extern const char *const vrt_mdev_model_names[];
+extern const char *const vrt_vhost_scsi_model_names[];
+void vrt_domain_subsys_hostdev_free(VrtDomainSubsysHostdevDef *h);
+
+/* The NSS database of a host-certificates smartcard without <database> */
+#define VRT_SMARTCARD_DEFAULT_DATABASE "/etc/pki/nssdb"
 
 /* <smartcard> (domain_smartcard.c) */
 typedef struct {

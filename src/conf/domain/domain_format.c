@@ -260,6 +260,7 @@ format_devices(VrtFmt *f, const VrtDomainDef *def)
             vrt_format_hostdev(f, h);
     }
     vrt_format_usb_hostdevs(f, def);
+    vrt_format_subsys_hostdevs(f, def);
     vrt_format_redirdevs(f, def);
     vrt_format_hubs(f, def);
     if (def->watchdog)

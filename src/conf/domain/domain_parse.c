@@ -779,6 +779,10 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
             return false;
         if (handled)
             continue;
+        if (vrt_xml_is(c, "hostdev") && !vrt_parse_subsys_hostdev(ctx, c, def, &handled, error))
+            return false;
+        if (handled)
+            continue;
         if (vrt_xml_is(c, "vsock")) {
             if (!vrt_parse_vsock(ctx, c, def, error))
                 return false;

@@ -116,6 +116,12 @@ bool vrt_parse_usb_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef 
  * then the checks of the whole, and its writing. */
 int vrt_usb_chr_parse_child(xmlNodePtr c, VrtDomainRedirdevDef *r, GError **error);
 bool vrt_usb_chr_check(const VrtDomainRedirdevDef *r, GError **error);
+/* <hostdev type='scsi_host|mdev'> (domain_hostdev_subsys.c): read into
+ * def->subsys_hostdevs; handled false for any other hostdev */
+bool vrt_parse_subsys_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled,
+                              GError **error);
+/* libvirt's checks of them against the rest of the domain */
+bool vrt_subsys_hostdevs_validate(const VrtDomainDef *def, GError **error);
 /* <smartcard> (domain_smartcard.c) */
 bool vrt_parse_smartcard(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* Each smartcard without an address gets the next slot of ccid
@@ -237,6 +243,7 @@ void vrt_format_hubs(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_usb_hostdevs(VrtFmt *f, const VrtDomainDef *def);
 void vrt_usb_chr_format_source(VrtFmt *f, const VrtDomainRedirdevDef *r);
 void vrt_format_smartcards(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_subsys_hostdevs(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_redirdevs(VrtFmt *f, const VrtDomainDef *def); /* and <redirfilter> */
 void vrt_format_shmems(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_sysinfos(VrtFmt *f, const VrtDomainDef *def);

@@ -7,8 +7,9 @@
  * libvirt writes it: a smartcard without an address gets the next slot of
  * ccid controller 0 and the ccid controllers the smartcards name are
  * added, as libvirt's define adds them (their USB ports come with the
- * other USB devices, domain_addr.c). The QEMU driver refuses a ccid
- * controller at start by name (qemu_command_usbdev.c).
+ * other USB devices, domain_addr.c). The QEMU driver starts them as
+ * usb-ccid readers with a ccid-card-emulated or ccid-card-passthru card
+ * (qemu_command.c).
  */
 #include "conf/domain/domain_priv.h"
 #include "util/error.h"

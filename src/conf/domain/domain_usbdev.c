@@ -419,11 +419,12 @@ next_hostdev_index(const VrtDomainDef *def)
 {
     guint next = 0;
 
-    for (guint l = 0; l < 2; l++) {
-        GPtrArray *list = l == 0 ? def->hostdevs : def->usb_hostdevs;
+    for (guint l = 0; l < 3; l++) {
+        GPtrArray *list = l == 0 ? def->hostdevs : l == 1 ? def->usb_hostdevs : def->subsys_hostdevs;
         for (guint i = 0; list && i < list->len; i++) {
-            const VrtDomainDeviceInfo *info = l == 0 ? ((VrtDomainHostdevDef *)list->pdata[i])->info
-                                                     : &((VrtDomainUsbHostdevDef *)list->pdata[i])->info;
+            const VrtDomainDeviceInfo *info = l == 0   ? ((VrtDomainHostdevDef *)list->pdata[i])->info
+                                              : l == 1 ? &((VrtDomainUsbHostdevDef *)list->pdata[i])->info
+                                                       : &((VrtDomainSubsysHostdevDef *)list->pdata[i])->info;
             guint64 n;
             if (info->alias && g_str_has_prefix(info->alias, "hostdev") &&
                 g_ascii_string_to_unsigned(info->alias + 7, 10, 0, G_MAXINT, &n, NULL) && n + 1 > next)

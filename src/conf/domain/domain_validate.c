@@ -183,5 +183,5 @@ vrt_domain_def_validate(const VrtDomainDef *def, GError **error)
            check_videos(def, error) && check_audios(def, error) && check_platform(def, error) &&
            vrt_validate_misc_devices(def, error) && vrt_validate_usb_devices(def, error) &&
            vrt_validate_os_secure(def, error) && vrt_pci_topology_validate(def, error) &&
-           vrt_validate_graphics_audio(def, error);
+           vrt_validate_graphics_audio(def, error) && vrt_subsys_hostdevs_validate(def, error);
 }

@@ -242,6 +242,41 @@ build_fdc(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
     return true;
 }
 
+/* The name of USB controller `index`'s bus, after its alias */
+static char *
+usb_bus_name(const VrtDomainDef *def, guint index)
+{
+    for (guint i = 0; def->controllers && i < def->controllers->len; i++) {
+        const VrtDomainControllerDef *c = g_ptr_array_index(def->controllers, i);
+
+        if (c->type == VRT_DOMAIN_CONTROLLER_USB && c->index == index && c->master_startport < 0 && c->info.alias)
+            return g_strdup_printf("%s.0", c->info.alias);
+    }
+    return g_strdup("usb.0");
+}
+
+/* A ccid controller: QEMU's usb-ccid reader on its USB port, the bus of
+ * the smartcard in it (libvirt's property order: id, bus, port) */
+static bool
+build_ccid(CmdBuilder *b, const VrtDomainControllerDef *c)
+{
+    JsonObject *dev = device_new("usb-ccid");
+
+    if (c->info.alias)
+        json_object_set_string_member(dev, "id", c->info.alias);
+    else
+        set_strf(dev, "id", "ccid%u", c->index);
+    if (c->info.type == VRT_DEVICE_ADDRESS_USB) {
+        g_autofree char *bus = usb_bus_name(b->def, c->info.usb.bus);
+
+        json_object_set_string_member(dev, "bus", bus);
+        if (c->info.usb.port)
+            json_object_set_string_member(dev, "port", c->info.usb.port);
+    }
+    arg_json(b, "-device", dev);
+    return true;
+}
+
 static bool
 build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
 {
@@ -344,7 +379,7 @@ build_controller(CmdBuilder *b, const VrtDomainControllerDef *c, GError **error)
         break;
     case VRT_DOMAIN_CONTROLLER_IDE: return true; /* built into pc (PIIX) */
     case VRT_DOMAIN_CONTROLLER_FDC: return build_fdc(b, c, error);
-    case VRT_DOMAIN_CONTROLLER_CCID: return vrt_qemu_command_ccid_refuse(c, error);
+    case VRT_DOMAIN_CONTROLLER_CCID: return build_ccid(b, c);
     case VRT_DOMAIN_CONTROLLER_VIRTIO_SERIAL:
         dev = device_new("virtio-serial-pci");
         vrt_qemu_virtio_options(dev, &c->virtio);
@@ -1033,6 +1068,169 @@ build_chardev(CmdBuilder *b, const VrtDomainChrDef *chr, const char *id, GError 
     }
     vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported character device type");
     return false;
+}
+
+/* The smartcard in ccid controller 0's slot 0, the only one QEMU's
+ * usb-ccid takes as libvirt places it: ccid-card-emulated on the host's
+ * NSS (its default database or certificates of a database) or
+ * ccid-card-passthru on a chardev. */
+static bool
+build_smartcard(CmdBuilder *b, GError **error)
+{
+    const VrtDomainDef *def = b->def;
+    const VrtDomainSmartcardDef *s;
+    const VrtDomainControllerDef *ccid;
+    JsonObject *dev;
+
+    if (!def->smartcards || def->smartcards->len == 0)
+        return true;
+    s = def->smartcards->pdata[0];
+    if (def->smartcards->len > 1 || !s->has_ccid || s->ccid_controller != 0 || s->ccid_slot != 0) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "this QEMU binary lacks multiple smartcard support");
+        return false;
+    }
+    ccid = find_controller(def, VRT_DOMAIN_CONTROLLER_CCID, s->ccid_controller);
+    if (!ccid) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "missing ccid controller %u of the smartcard", s->ccid_controller);
+        return false;
+    }
+    dev = device_new(s->mode == VRT_SMARTCARD_PASSTHROUGH ? "ccid-card-passthru" : "ccid-card-emulated");
+    switch (s->mode) {
+    case VRT_SMARTCARD_HOST: json_object_set_string_member(dev, "backend", "nss-emulated"); break;
+    case VRT_SMARTCARD_HOST_CERTIFICATES:
+        json_object_set_string_member(dev, "backend", "certificates");
+        for (guint i = 0; i < G_N_ELEMENTS(s->certificates); i++) {
+            g_autofree char *key = g_strdup_printf("cert%u", i + 1);
+
+            json_object_set_string_member(dev, key, s->certificates[i]);
+        }
+        json_object_set_string_member(dev, "db", s->database ? s->database : VRT_SMARTCARD_DEFAULT_DATABASE);
+        break;
+    case VRT_SMARTCARD_PASSTHROUGH: {
+        const VrtDomainRedirdevDef *r = s->passthru;
+        VrtDomainChrDef chr = {
+            .type = r->type == VRT_REDIRDEV_TCP    ? VRT_DOMAIN_CHR_TYPE_TCP
+                    : r->type == VRT_REDIRDEV_UNIX ? VRT_DOMAIN_CHR_TYPE_UNIX
+                                                   : VRT_DOMAIN_CHR_TYPE_SPICEVMC,
+            .path = r->path,
+            .listen = r->bind,
+            .host = r->host,
+            .service = r->service,
+            .telnet = r->telnet,
+        };
+
+        if (!build_chardev(b, &chr, "charsmartcard0", error)) {
+            json_object_unref(dev);
+            return false;
+        }
+        json_object_set_string_member(dev, "chardev", "charsmartcard0");
+        break;
+    }
+    }
+    json_object_set_string_member(dev, "id", "smartcard0");
+    set_strf(dev, "bus", "%s.0", ccid->info.alias ? ccid->info.alias : "ccid0");
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+/* A SCSI hostdev of a host adapter: its SCSI generic node as a
+ * host_device block node and QEMU's scsi-generic on the controller's bus
+ * (lsilogic: scsi-id = unit; virtio-scsi: channel, scsi-id, lun), as
+ * libvirt passes it. An iSCSI LUN is refused (vrtd has no iSCSI block
+ * node for a hostdev). */
+static bool
+build_scsi_hostdev(CmdBuilder *b, const VrtDomainSubsysHostdevDef *h, GError **error)
+{
+    const VrtDriveAddress *a = &h->info.drive;
+    const VrtDomainControllerDef *c = find_controller(b->def, VRT_DOMAIN_CONTROLLER_SCSI, a->controller);
+    const char *sg =
+        b->opts->scsi_sg_paths && h->info.alias ? g_hash_table_lookup(b->opts->scsi_sg_paths, h->info.alias) : NULL;
+    g_autofree char *node = NULL;
+    JsonObject *blk;
+    JsonObject *dev;
+
+    if (h->iscsi_name) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
+                      "SCSI host device '%s' (iSCSI '%s') is not supported: vrtd passes host adapters' LUNs only",
+                      h->info.alias, h->iscsi_name);
+        return false;
+    }
+    if (!sg) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "SCSI host device '%s' has no SCSI generic node", h->info.alias);
+        return false;
+    }
+    node = g_strdup_printf("libvirt-%u-backend", ++b->next_block_node);
+    blk = json_object_new();
+    json_object_set_string_member(blk, "driver", "host_device");
+    json_object_set_string_member(blk, "filename", sg);
+    json_object_set_string_member(blk, "node-name", node);
+    json_object_set_boolean_member(blk, "read-only", h->readonly);
+    arg_json(b, "-blockdev", blk);
+    dev = device_new("scsi-generic");
+    json_object_set_string_member(dev, "drive", node);
+    json_object_set_string_member(dev, "id", h->info.alias);
+    if (h->info.boot_order)
+        json_object_set_int_member(dev, "bootindex", h->info.boot_order);
+    if (c && g_strcmp0(c->model, "lsilogic") == 0) {
+        set_strf(dev, "bus", "%s.%u", c->info.alias ? c->info.alias : "scsi0", a->bus);
+        json_object_set_int_member(dev, "scsi-id", a->unit);
+    } else {
+        set_strf(dev, "bus", "%s.0", c && c->info.alias ? c->info.alias : "scsi0");
+        json_object_set_int_member(dev, "channel", a->bus);
+        json_object_set_int_member(dev, "scsi-id", a->target);
+        json_object_set_int_member(dev, "lun", a->unit);
+    }
+    arg_json(b, "-device", dev);
+    return true;
+}
+
+/* An mdev or scsi_host hostdev: vfio-pci (or the model's device) on the
+ * mediated device's sysfs node, or vhost-scsi-pci on the descriptor of
+ * /dev/vhost-scsi vrtd opened, with libvirt's properties in its order. */
+static bool
+build_subsys_hostdev(CmdBuilder *b, const VrtDomainSubsysHostdevDef *h, GError **error)
+{
+    VrtDomainDeviceInfo addr = h->info;
+    JsonObject *dev;
+
+    /* the id and bootindex come before the address here */
+    addr.alias = NULL;
+    addr.boot_order = 0;
+    if (h->type == VRT_SUBSYS_HOSTDEV_SCSI)
+        return build_scsi_hostdev(b, h, error);
+    if (h->type == VRT_SUBSYS_HOSTDEV_MDEV) {
+        const char *driver =
+            h->model == 0 && h->ramfb == VRT_TRISTATE_YES ? "vfio-pci-nohotplug" : vrt_mdev_model_names[h->model];
+
+        dev = device_new(driver);
+        json_object_set_string_member(dev, "id", h->info.alias);
+        set_strf(dev, "sysfsdev", "/sys/bus/mdev/devices/%s", h->uuid);
+        if (h->display)
+            json_object_set_string_member(dev, "display", h->display == VRT_TRISTATE_YES ? "on" : "off");
+        if (h->ramfb == VRT_TRISTATE_YES)
+            json_object_set_boolean_member(dev, "ramfb", TRUE);
+        if (h->info.boot_order)
+            json_object_set_int_member(dev, "bootindex", h->info.boot_order);
+    } else {
+        const char *fd = b->opts->vhost_scsi_fds && h->info.alias
+                             ? g_hash_table_lookup(b->opts->vhost_scsi_fds, h->info.alias)
+                             : NULL;
+
+        if (!fd) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vhost-scsi device file '%s' cannot be found",
+                          "/dev/vhost-scsi");
+            return false;
+        }
+        dev = device_new(h->model == 2   ? "vhost-scsi-pci-transitional"
+                         : h->model == 3 ? "vhost-scsi-pci-non-transitional"
+                                         : "vhost-scsi-pci");
+        json_object_set_string_member(dev, "wwpn", h->wwpn);
+        json_object_set_string_member(dev, "vhostfd", fd);
+        json_object_set_string_member(dev, "id", h->info.alias);
+    }
+    add_device_info(b->def, dev, &addr);
+    arg_json(b, "-device", dev);
+    return true;
 }
 
 static bool
@@ -2038,7 +2236,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         g_autoptr(GPtrArray) ctrls = g_ptr_array_new();
 
         FOREACH_DEV(def->controllers, VrtDomainControllerDef, c)
-        if ((c->type == VRT_DOMAIN_CONTROLLER_PCI) == (pass == 0))
+        if ((c->type == VRT_DOMAIN_CONTROLLER_PCI) == (pass == 0) && c->type != VRT_DOMAIN_CONTROLLER_CCID)
             g_ptr_array_add(ctrls, (gpointer)c);
         g_ptr_array_sort(ctrls, controller_index_cmp);
         for (guint i = 0; ok && i < ctrls->len; i++)
@@ -2051,10 +2249,15 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
         vrt_qemu_command_hub_devices(def, hubs);
         for (guint i = 0; i < hubs->len; i++)
             arg_json(&b, "-device", hubs->pdata[i]);
+        /* the smartcard readers on their USB ports after the hubs */
+        FOREACH_DEV(def->controllers, VrtDomainControllerDef, c)
+        if (c->type == VRT_DOMAIN_CONTROLLER_CCID)
+            build_ccid(&b, c);
     }
     ok = ok && vrt_qemu_command_usbdev_refuse(def, error);
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
+    ok = ok && build_smartcard(&b, error);
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)
     {
         if (ok && !h->parent_net) {
@@ -2062,6 +2265,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
             arg_json(&b, "-device", dev);
         }
     }
+    FOREACH_DEV(def->subsys_hostdevs, VrtDomainSubsysHostdevDef, h) ok = ok && build_subsys_hostdev(&b, h, error);
     FOREACH_DEV(def->serials, VrtDomainChrDef, s) ok = ok && build_serial(&b, s, serial_index++, error);
     FOREACH_DEV(def->parallels, VrtDomainChrDef, p) ok = ok && build_parallel(&b, p, error);
     /* A serial-type console is the first serial port (libvirt shows it in

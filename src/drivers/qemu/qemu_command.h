@@ -36,6 +36,14 @@ typedef struct {
      * files (one per backend, named by its id), libvirt's memory_backing_dir
      * for the domain; NULL: such a domain is refused */
     const char *memory_dir;
+    /* scsi_host hostdev alias -> the descriptor (its number, as text) of
+     * /dev/vhost-scsi vrtd opened for it and QEMU inherits; NULL or an
+     * alias not in it: the start is refused as the host lacks vhost-scsi */
+    GHashTable *vhost_scsi_fds;
+    /* scsi hostdev alias -> the host's SCSI generic node of its LUN
+     * ("/dev/sg3"), looked up at start; NULL or an alias not in it: the
+     * start is refused */
+    GHashTable *scsi_sg_paths;
 } VrtQemuCommandOptions;
 
 /* argv (NULL-terminated) for def, which must have aliases and addresses
@@ -65,9 +73,6 @@ void vrt_qemu_command_hub_devices(const VrtDomainDef *def, GPtrArray *devices);
 /* Refuses a USB <hostdev> or a <redirdev> by name (qemu_command_usbdev.c,
  * VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_usbdev_refuse(const VrtDomainDef *def, GError **error);
-/* Refuses a ccid controller (and so any <smartcard>) by name: vrt does
- * not start QEMU's usb-ccid reader. */
-bool vrt_qemu_command_ccid_refuse(const VrtDomainControllerDef *c, GError **error);
 /* Refuses a display other than VNC by name (VIR_ERR_CONFIG_UNSUPPORTED). */
 bool vrt_qemu_command_graphics_refuse(const VrtDomainGraphicsDef *g, GError **error);
 /* What of a VNC display QEMU cannot be given as vrtd runs it: a socket or

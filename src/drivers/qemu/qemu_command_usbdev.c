@@ -32,12 +32,3 @@ vrt_qemu_command_usbdev_refuse(const VrtDomainDef *def, GError **error)
     }
     return true;
 }
-
-bool
-vrt_qemu_command_ccid_refuse(const VrtDomainControllerDef *c, GError **error)
-{
-    vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                  "controller 'ccid%u' (the smartcard reader) is not supported: vrt does not run QEMU's usb-ccid",
-                  c->index);
-    return false;
-}

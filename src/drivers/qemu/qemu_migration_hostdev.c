@@ -54,6 +54,16 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
             return false;
         }
     }
+    if (def->subsys_hostdevs && def->subsys_hostdevs->len) {
+        const VrtDomainSubsysHostdevDef *sd = def->subsys_hostdevs->pdata[0];
+
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
+                      "cannot migrate a domain with <hostdev mode='subsystem' type='%s'>",
+                      sd->type == VRT_SUBSYS_HOSTDEV_MDEV   ? "mdev"
+                      : sd->type == VRT_SUBSYS_HOSTDEV_SCSI ? "scsi"
+                                                            : "scsi_host");
+        return false;
+    }
     for (guint i = 0; def->nets && i < def->nets->len; i++) {
         VrtDomainNetDef *net = g_ptr_array_index(def->nets, i);
         VrtMigrationHostdev *h;

@@ -24,6 +24,7 @@
 #include "drivers/qemu/qemu_hostdev_domain.h"
 #include "drivers/qemu/qemu_interface.h"
 #include "drivers/qemu/qemu_tpm.h"
+#include "host/host.h"
 #include "util/error.h"
 #include "util/fileutil.h"
 #include "util/proc.h"
@@ -710,6 +711,13 @@ remove_chardev_sockets(const VrtDomainDef *def)
                 unlink(chr->path);
         }
     }
+    for (guint i = 0; def->smartcards && i < def->smartcards->len; i++) {
+        const VrtDomainRedirdevDef *r = ((const VrtDomainSmartcardDef *)def->smartcards->pdata[i])->passthru;
+        struct stat st;
+
+        if (r && r->type == VRT_REDIRDEV_UNIX && r->bind && r->path && lstat(r->path, &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(r->path);
+    }
 }
 
 /* The files of file chardevs, opened by vrtd (created as root, truncated
@@ -749,6 +757,122 @@ open_chardev_files(VrtDomainDef *def, VrtQemuTaps *taps, const VrtQemuConfine *c
             g_hash_table_insert(file_fds, g_strdup(chr->path), g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
             g_array_append_val(taps->fds, fd);
         }
+    }
+    /* a passthrough smartcard's listening socket likewise */
+    for (guint i = 0; def->smartcards && i < def->smartcards->len; i++) {
+        const VrtDomainRedirdevDef *r = ((const VrtDomainSmartcardDef *)def->smartcards->pdata[i])->passthru;
+        int fd;
+
+        if (!r || r->type != VRT_REDIRDEV_UNIX || !r->bind || !r->path || g_hash_table_contains(file_fds, r->path))
+            continue;
+        fd = chardev_listen(r->path, confine, error);
+        if (fd < 0)
+            return false;
+        g_hash_table_insert(file_fds, g_strdup(r->path), g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
+        g_array_append_val(taps->fds, fd);
+    }
+    return true;
+}
+
+/* Whether the host has `path` (the host seam's, else this machine's) */
+static bool
+host_has(VrtQemuDriver *drv, const char *path)
+{
+    return drv->cfg.host ? vrt_host_exists(drv->cfg.host, path) : g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
+/* The mediated devices the domain names exist on the host, as libvirt
+ * checks them at start (VIR_ERR_DEVICE_MISSING). */
+static bool
+check_mdevs(VrtQemuDriver *drv, const VrtDomainDef *def, GError **error)
+{
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        g_autofree char *path = NULL;
+
+        if (h->type != VRT_SUBSYS_HOSTDEV_MDEV)
+            continue;
+        path = g_strdup_printf("/sys/bus/mdev/devices/%s", h->uuid);
+        if (!host_has(drv, path)) {
+            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "mediated device '%s' not found", h->uuid);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The SCSI generic node of each host adapter LUN a scsi hostdev names
+ * (alias -> "/dev/sgN"), from the host's sysfs as libvirt finds it, with
+ * libvirt's errors for an adapter name it cannot read and a LUN the host
+ * does not have. */
+static bool
+find_scsi_sg_nodes(VrtQemuDriver *drv, const VrtDomainDef *def, GHashTable *sg_paths, GError **error)
+{
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        g_autofree char *dir = NULL;
+        g_autoptr(GPtrArray) names = NULL;
+        guint64 host;
+
+        if (h->type != VRT_SUBSYS_HOSTDEV_SCSI || h->iscsi_name)
+            continue;
+        if (!g_str_has_prefix(h->adapter, "scsi_host") ||
+            !g_ascii_string_to_unsigned(h->adapter + strlen("scsi_host"), 10, 0, G_MAXUINT, &host, NULL)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Cannot parse adapter '%s'", h->adapter);
+            return false;
+        }
+        dir = g_strdup_printf("/sys/bus/scsi/devices/%u:%u:%u:%" G_GUINT64_FORMAT "/scsi_generic", (guint)host,
+                              h->scsi_bus, h->scsi_target, h->scsi_unit);
+        if (!host_has(drv, dir)) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, ENOENT, "cannot open directory '%s'", dir);
+            return false;
+        }
+        if (drv->cfg.host) {
+            if (!(names = vrt_host_list_dir(drv->cfg.host, dir, error)))
+                return false;
+        } else {
+            g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+            const char *n;
+
+            names = g_ptr_array_new_with_free_func(g_free);
+            while (d && (n = g_dir_read_name(d)))
+                g_ptr_array_add(names, g_strdup(n));
+        }
+        if (names->len == 0) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "SCSI device '%s' has no SCSI generic node in %s",
+                          h->info.alias, dir);
+            return false;
+        }
+        g_hash_table_insert(sg_paths, g_strdup(h->info.alias), g_strdup_printf("/dev/%s", (char *)names->pdata[0]));
+    }
+    return true;
+}
+
+/* /dev/vhost-scsi opened once per scsi_host hostdev, as libvirt opens it,
+ * and inherited by QEMU after the taps (alias -> its number in fds) */
+static bool
+open_vhost_scsi(VrtQemuDriver *drv, const VrtDomainDef *def, VrtQemuTaps *taps, GHashTable *fds, GError **error)
+{
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        g_autofree char *path = NULL;
+        int fd;
+
+        if (h->type != VRT_SUBSYS_HOSTDEV_SCSI_HOST)
+            continue;
+        if (!host_has(drv, "/dev/vhost-scsi")) {
+            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "vhost-scsi device file '%s' cannot be found",
+                          "/dev/vhost-scsi");
+            return false;
+        }
+        path = drv->cfg.host ? vrt_host_path(drv->cfg.host, "/dev/vhost-scsi") : g_strdup("/dev/vhost-scsi");
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Failed to open %s", "/dev/vhost-scsi");
+            return false;
+        }
+        g_hash_table_insert(fds, g_strdup(h->info.alias), g_strdup_printf("%u", PROCESS_TAP_FD + taps->fds->len));
+        g_array_append_val(taps->fds, fd);
     }
     return true;
 }
@@ -1138,6 +1262,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
      * labels back unless the domain runs. */
     g_autoptr(VrtQemuConfine) confine = NULL;
     g_autoptr(GHashTable) file_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autoptr(GHashTable) vhost_scsi_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autoptr(GHashTable) scsi_sg_paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
@@ -1167,7 +1293,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
         for (guint i = 0; def->nets && i < def->nets->len; i++)
             if (!vrt_qemu_command_net_vport_check(g_ptr_array_index(def->nets, i), error))
                 return false;
-        if (!vrt_qemu_disk_iotune_check(def, error))
+        if (!vrt_qemu_disk_iotune_check(def, error) || !check_mdevs(drv, def, error) ||
+            !find_scsi_sg_nodes(drv, def, scsi_sg_paths, error))
             return false;
         /* QEMU's user reaches its NVRAM (labelled at start) through the
          * nvram directory and lib_dir, as /var/lib/libvirt/qemu/nvram. */
@@ -1199,7 +1326,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
 
     if (!fill_channel_paths(def, run_dir, error) || !(dev_nodes = vrt_qemu_vfio_dev_nodes(drv, def)) ||
         !(confine = vrt_qemu_confine_prepare(&drv->sec, def, run_dir, pidfile, drv->dev_kvm, dev_nodes, error)) ||
-        (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, confine, file_fds, error))) {
+        (vrt_qemu_confine_drops(confine) && !open_chardev_files(def, taps, confine, file_fds, error)) ||
+        !open_vhost_scsi(drv, def, taps, vhost_scsi_fds, error)) {
         vrt_qemu_process_remove_monitor(drv, monitor_path);
         return false;
     }
@@ -1211,6 +1339,8 @@ vrt_qemu_process_start(VrtQemuDom *obj, guint flags, GError **error)
     opts.pidfile = pidfile;
     opts.tap_fds = taps->names;
     opts.file_fds = file_fds;
+    opts.vhost_scsi_fds = vhost_scsi_fds;
+    opts.scsi_sg_paths = scsi_sg_paths;
     /* a restore feeds QEMU its state (qemu_save.c), as does a migration's source */
     opts.incoming = obj->restore || (flags & VRT_QEMU_START_INCOMING) ? "defer" : NULL;
     if (!(disk_secrets = write_disk_secrets(drv, def, run_dir, confine, error))) {

@@ -55,13 +55,24 @@ build_for(const char *name, GError **error)
 {
     g_autofree char *monitor = g_strdup_printf("/run/vrt/qemu/%s.monitor", name);
     g_autofree char *ram = g_strdup_printf("/run/vrt/qemu/%s/ram", name);
+    /* a scsi_host hostdev's /dev/vhost-scsi as the daemon passes it */
+    g_autoptr(GHashTable) vhost_scsi = g_hash_table_new(g_str_hash, g_str_equal);
+    /* the SCSI generic node of a scsi hostdev's LUN, as the daemon finds it */
+    g_autoptr(GHashTable) sg = g_hash_table_new(g_str_hash, g_str_equal);
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
         .monitor_path = monitor,
         .pidfile = NULL,
         .module_dir = module_dir,
         .memory_dir = ram,
+        .vhost_scsi_fds = vhost_scsi,
+        .scsi_sg_paths = sg,
     };
+
+    g_hash_table_insert(vhost_scsi, "hostdev0", "3");
+    g_hash_table_insert(sg, "hostdev0", "/dev/sg0");
+    g_hash_table_insert(sg, "hostdev1", "/dev/sg1");
+    g_hash_table_insert(sg, "hostdev2", "/dev/sg2");
 
     return build_file(name, &opts, error);
 }
@@ -274,8 +285,29 @@ test_virtualport_refused(void)
     g_assert_nonnull(strstr(err->message, "<virtualport type='openvswitch'>"));
 }
 
-/* USB devices from outside the guest and smartcards, which vrt does not
- * give QEMU, are refused at start naming the device, not dropped. */
+/* A scsi_host hostdev without the host's /dev/vhost-scsi (no descriptor
+ * from the daemon) is refused with libvirt's error. */
+static void
+test_vhost_scsi_missing(void)
+{
+    g_autoptr(GError) err = NULL;
+    VrtQemuCommandOptions opts = {
+        .emulator = "/usr/bin/qemu-system-x86_64",
+        .monitor_path = "/run/vrt/qemu/v.monitor",
+    };
+    g_auto(GStrv) argv = build_file("hostdev-scsi-vhost-scsi-pci", &opts, &err);
+
+    g_assert_null(argv);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+    g_assert_cmpstr(err->message, ==,
+                    "unsupported configuration: vhost-scsi device file '/dev/vhost-scsi' cannot be found");
+}
+
+/* USB devices from outside the guest and iSCSI hostdevs, which vrt does
+ * not give QEMU, are refused at start naming the device, not dropped; so
+ * are a smartcard on SPICE (vrt runs no SPICE) and a second smartcard
+ * (QEMU's usb-ccid takes one card where libvirt places it, libvirt's
+ * refusal). */
 static void
 test_usbdev_refused(void)
 {
@@ -285,7 +317,9 @@ test_usbdev_refused(void)
     } cases[] = {
         { "usb-hostdev-refused", "USB host device 'hostdev0' (bus 14 device 6) is not supported" },
         { "redirdev-refused", "redirected USB device 'redir0' (type 'tcp') is not supported" },
-        { "smartcard-refused", "controller 'ccid0' (the smartcard reader) is not supported" },
+        { "smartcard-passthrough-spicevmc", "character device type 'spicevmc' is not supported" },
+        { "smartcard-two", "this QEMU binary lacks multiple smartcard support" },
+        { "hostdev-scsi-iscsi", "SCSI host device 'hostdev0' (iSCSI 'iqn.1992-01.com.example/0') is not supported" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -753,6 +787,19 @@ main(int argc, char **argv)
     }
     g_test_add_data_func("/qemu/command/golden/sound-panic", "sound-panic", test_golden);
     g_test_add_data_func("/qemu/command/golden/usb-hubs", "usb-hubs", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-mdev-precreated", "hostdev-mdev-precreated", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-mdev-display-ramfb", "hostdev-mdev-display-ramfb", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-scsi-vhost-scsi-pci", "hostdev-scsi-vhost-scsi-pci",
+                         test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-scsi-adapter", "hostdev-scsi-adapter", test_golden);
+    g_test_add_data_func("/qemu/command/golden/smartcard-controller", "smartcard-controller", test_golden);
+    g_test_add_data_func("/qemu/command/golden/smartcard-host", "smartcard-host", test_golden);
+    g_test_add_data_func("/qemu/command/golden/smartcard-host-certificates", "smartcard-host-certificates",
+                         test_golden);
+    g_test_add_data_func("/qemu/command/golden/smartcard-host-certificates-database",
+                         "smartcard-host-certificates-database", test_golden);
+    g_test_add_data_func("/qemu/command/golden/smartcard-passthrough-tcp", "smartcard-passthrough-tcp", test_golden);
+    g_test_add_data_func("/qemu/command/golden/smartcard-passthrough-unix", "smartcard-passthrough-unix", test_golden);
     g_test_add_data_func("/qemu/command/golden/pci-switch", "pci-switch", test_golden);
     g_test_add_data_func("/qemu/command/golden/pci-expander", "pci-expander", test_golden);
     g_test_add_data_func("/qemu/command/golden/parallel", "parallel", test_golden);
@@ -782,6 +829,7 @@ main(int argc, char **argv)
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);
     g_test_add_func("/qemu/command/usbdev-refused", test_usbdev_refused);
+    g_test_add_func("/qemu/command/vhost-scsi-missing", test_vhost_scsi_missing);
     g_test_add_func("/qemu/command/ethernet-script-refused", test_ethernet_script_refused);
     g_test_add_func("/qemu/command/iotune-args", test_iotune_args);
     g_test_add_func("/qemu/command/usb-cdrom-empty-refused", test_usb_cdrom_empty_refused);

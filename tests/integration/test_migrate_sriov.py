@@ -420,6 +420,29 @@ def test_fixed_vf_taken_at_the_destination_keeps_the_source(hosts):
     dst.virsh("destroy", "h")
 
 
+def test_fixed_vf_refused_at_the_destination_replugs_the_source(hosts):
+    """The destination's QEMU refuses the VF after the state arrived: the
+    source plugs its own VF back and the guest runs on there."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + FIXED_VF)
+    dst.emu.set_behaviour({"device_add_fail": {"vfio-pci": {"desc": "vfio: error opening /dev/vfio/42"}}})
+
+    r = migrate(src, dst, check=False)
+    assert r.returncode != 0
+    assert "vfio: error opening /dev/vfio/42" in r.stderr
+    assert src.state() == "running"
+    check_holds_fixed(src)
+    scmds = src.qmp_commands()
+    assert scmds.index("device_del") < scmds.index("migrate") < max(
+        i for i, c in enumerate(scmds) if c == "device_add")
+    add = [c["arguments"] for c in src.emu.commands() if c.get("execute") == "device_add"
+           and c["arguments"].get("driver") == "vfio-pci"][-1]
+    assert add["host"] == FIXED and add["failover_pair_id"] == "ua-team0"
+    # The destination's incoming QEMU is gone and its VF is the host's again.
+    assert dst.state() in (None, "shut off")
+    dst.check_free()
+
+
 def test_fixed_vf_without_teaming_is_refused_as_libvirt_does(hosts):
     src, dst = hosts
     restart_g_with(src, FIXED_VF.replace("<teaming type='transient' persistent='ua-team0'/>", ""))

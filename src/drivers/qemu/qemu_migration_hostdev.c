@@ -157,7 +157,8 @@ vrt_qemu_migration_hostdev_release(VrtQemuDriver *drv, const GPtrArray *plan, GA
 }
 
 /* A fixed VF at the destination: the same address must be a VF of this
- * host that neither the host nor another domain uses; it is held for the
+ * host that neither the host nor another domain uses (managed='no': one
+ * already on vfio-pci, as the attach wants it); it is held for the
  * domain (name, uuid) in the VF registry until the plug takes it over. */
 static bool
 claim_fixed(VrtQemuDriver *drv, const char *name, const guchar *uuid, const VrtMigrationHostdev *h,
@@ -195,6 +196,17 @@ claim_fixed(VrtQemuDriver *drv, const char *name, const guchar *uuid, const VrtM
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by the host: %s", addr,
                       why ? why : "busy");
         return false;
+    }
+    if (!h->managed) {
+        g_autofree char *driver = NULL;
+
+        if (!vrt_pci_get_driver(drv->cfg.host, &h->vf, &driver, error))
+            return false;
+        if (g_strcmp0(driver, VRT_PCI_VFIO_DRIVER) != 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "PCI device %s is not bound to vfio-pci (managed='no' needs nodedev-detach first)", addr);
+            return false;
+        }
     }
     if (drv->cfg.vfs) {
         group = vrt_pci_get_iommu_group(drv->cfg.host, &h->vf, NULL);

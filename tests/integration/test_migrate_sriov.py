@@ -4,7 +4,10 @@ libvirt refuses and vrt re-plugs: the source unplugs the VF through the
 hostdev job before QEMU's transfer, the destination claims a VF of its own
 pool at prepare and plugs it, with the interface's MAC and VLAN, once the
 state has arrived and before the guest runs there. Any failure plugs the
-source's VF back and the guest runs on at the source.
+source's VF back and the guest runs on at the source. A fixed VF
+(<interface type='hostdev'>) moves as libvirt moves it, only as the
+transient half of a teaming pair: the destination plugs the VF of the same
+address, which must be free there.
 
 Two vrtds on this machine (each its own root, host_uuid and simulated
 SR-IOV host, tests/hostsim: PF ens1f0 with VFs 0000:06:10.0-3), driven by
@@ -332,6 +335,124 @@ def test_teaming_refusals_as_libvirt(hosts, teaming, error):
     iface = f"<interface type='user'><model type='virtio'/>{teaming}</interface>"
     r = src.virsh("attach-device", "g", src.write("t.xml", iface), "--config", check=False)
     assert r.returncode != 0 and error in r.stderr
+
+
+FIXED = "0000:06:10.1"
+FIXED_SOURCE = "<source><address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x1'/></source>"
+FIXED_VF = (f"<interface type='hostdev' managed='yes'><mac address='{MAC}'/>{FIXED_SOURCE}"
+            "<vlan><tag id='42'/></vlan><teaming type='transient' persistent='ua-team0'/></interface>")
+
+
+def restart_g_with(src, devices):
+    """g redefined at the source with these devices and started."""
+    src.virsh("destroy", "g")
+    src.virsh("undefine", "g")
+    xml = (f"<domain type='qemu'><name>g</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+           f"<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+           f"<devices><emulator>{src.emu.binary}</emulator><controller type='usb' model='none'/>"
+           f"{devices}<memballoon model='none'/></devices></domain>")
+    src.virsh("define", src.write("g.xml", xml))
+    src.virsh("start", "g")
+
+
+def check_holds_fixed(host, dom="g"):
+    """dom holds the fixed VF (vfio-pci, MAC and VLAN 42 on it, no pool
+    port) and every other VF is free and clean."""
+    vf = host.sim.vfs()[FIXED]
+    assert (vf["driver"], vf["mac"], vf["vlan"]) == ("vfio-pci", MAC, 42), (host.name, vf)
+    assert host.vf_of(dom) == FIXED
+    assert host.ports() == 0
+    host.check_free(but=FIXED)
+
+
+def test_teaming_pair_with_a_fixed_vf_migrates_as_libvirt_does(hosts):
+    """libvirt migrates an <interface type='hostdev'> that is the transient
+    half of a teaming pair: the same VF address is plugged at the
+    destination, with the interface's MAC, VLAN and pairing."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + FIXED_VF)
+    check_holds_fixed(src)
+
+    migrate(src, dst)
+
+    assert dst.state() == "running"
+    live = dst.virsh("dumpxml", "g").stdout
+    iface = re.search(r"<interface type='hostdev'.*?</interface>", live, re.S).group(0)
+    assert f"<mac address='{MAC}'/>" in iface
+    assert "<teaming type='transient' persistent='ua-team0'/>" in iface
+    check_holds_fixed(dst)
+    adds = [c["arguments"] for c in dst.emu.commands() if c.get("execute") == "device_add"
+            and c["arguments"].get("driver") == "vfio-pci"]
+    assert adds[-1]["host"] == FIXED and adds[-1]["failover_pair_id"] == "ua-team0"
+    cmds = dst.qmp_commands()
+    assert max(i for i, c in enumerate(cmds) if c == "device_add") < max(i for i, c in enumerate(cmds) if c == "cont")
+    # The source unplugged it before the transfer and gave it back to the host.
+    scmds = src.qmp_commands()
+    assert scmds.index("device_del") < scmds.index("migrate")
+    assert src.state() == "shut off"
+    src.check_free()
+
+
+def test_fixed_vf_taken_at_the_destination_keeps_the_source(hosts):
+    """The destination's VF of that address belongs to another domain
+    there: its prepare refuses the migration before anything moved."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + FIXED_VF)
+    other = QmpEmu(dst.root, "h", defaults={"device_del_ack_ms": 20, "vfio_sysfs_root": dst.sim.root})
+    xml = (f"<domain type='qemu'><name>h</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+           f"<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+           f"<devices><emulator>{other.binary}</emulator><controller type='usb' model='none'/>"
+           f"<hostdev mode='subsystem' type='pci' managed='yes'>{FIXED_SOURCE}</hostdev>"
+           f"<memballoon model='none'/></devices></domain>")
+    dst.virsh("define", dst.write("h.xml", xml))
+    dst.virsh("start", "h")
+    assert dst.sim.vfs()[FIXED]["driver"] == "vfio-pci"
+
+    r = migrate(src, dst, check=False)
+    assert r.returncode != 0
+    assert f"PCI device {FIXED} is in use by driver QEMU, domain h" in r.stderr, r.stderr
+    # Nothing moved: the source never unplugged its VF and runs on with it.
+    assert src.state() == "running"
+    check_holds_fixed(src)
+    assert "device_del" not in src.qmp_commands()
+    assert dst.state() is None
+    assert dst.state("h") == "running"
+    dst.virsh("destroy", "h")
+
+
+def test_fixed_vf_refused_at_the_destination_replugs_the_source(hosts):
+    """The destination's QEMU refuses the VF after the state arrived: the
+    source plugs its own VF back and the guest runs on there."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + FIXED_VF)
+    dst.emu.set_behaviour({"device_add_fail": {"vfio-pci": {"desc": "vfio: error opening /dev/vfio/42"}}})
+
+    r = migrate(src, dst, check=False)
+    assert r.returncode != 0
+    assert "vfio: error opening /dev/vfio/42" in r.stderr
+    assert src.state() == "running"
+    check_holds_fixed(src)
+    scmds = src.qmp_commands()
+    assert scmds.index("device_del") < scmds.index("migrate") < max(
+        i for i, c in enumerate(scmds) if c == "device_add")
+    add = [c["arguments"] for c in src.emu.commands() if c.get("execute") == "device_add"
+           and c["arguments"].get("driver") == "vfio-pci"][-1]
+    assert add["host"] == FIXED and add["failover_pair_id"] == "ua-team0"
+    # The destination's incoming QEMU is gone and its VF is the host's again.
+    assert dst.state() in (None, "shut off")
+    dst.check_free()
+
+
+def test_fixed_vf_without_teaming_is_refused_as_libvirt_does(hosts):
+    src, dst = hosts
+    restart_g_with(src, FIXED_VF.replace("<teaming type='transient' persistent='ua-team0'/>", ""))
+    r = migrate(src, dst, check=False)
+    assert r.returncode != 0
+    assert "cannot migrate a domain with <interface type='hostdev'>" in r.stderr
+    assert src.state() == "running"
+    check_holds_fixed(src)
+    assert "device_del" not in src.qmp_commands()
+    assert dst.state() is None
 
 
 def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):

@@ -782,8 +782,8 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
         return false;
     /* SR-IOV interfaces: the incoming QEMU starts without them (the
      * source's QEMU unplugs them before it sends its state) and a VF of
-     * each one's network is claimed now; none free fails the migration
-     * before anything moved. */
+     * each one's network (a fixed VF: the one of the same address) is
+     * claimed now; none free fails the migration before anything moved. */
     if (c->hostdevs && c->hostdevs->len) {
         g_autofree char *stripped = vrt_qemu_migration_hostdev_strip(xml, c->hostdevs, error);
 

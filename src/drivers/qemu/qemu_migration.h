@@ -70,12 +70,18 @@ typedef struct {
 
 /* ---- the cookie (qemu_migration_cookie.c) ---- */
 /* One interface of the hostdev plan: an interface of type network whose
- * network is a hostdev pool (<forward mode='hostdev'>). The source unplugs
- * it before the transfer, the destination claims a VF from the network of
- * the same name at prepare and plugs it with this MAC and VLAN at finish. */
+ * network is a hostdev pool (<forward mode='hostdev'>), or a fixed VF
+ * (<interface type='hostdev'>, the transient half of a teaming pair). The
+ * source unplugs it before the transfer; the destination claims a VF from
+ * the network of the same name (a fixed VF: the VF of the same address) at
+ * prepare and plugs it with this MAC and VLAN at finish. */
 typedef struct {
     char *alias; /* the source's alias (hostdev0) */
-    char *network;
+    char *network; /* NULL for a fixed VF */
+    /* a fixed VF (vf=): its PCI address and managed= */
+    bool fixed;
+    VrtPciAddr vf;
+    bool managed;
     guint8 mac[6];
     guint vlan_tags[8];
     guint n_vlan_tags;

@@ -7,8 +7,9 @@
  * source adds the definition the destination is to keep (<persistent>);
  * its perform adds the transfer's statistics (<statistics>), which become
  * the destination's completed job. The hostdev plan (<hostdev-plan>, vrt's
- * own) names the SR-IOV interfaces of hostdev pools the migration unplugs
- * at the source and plugs again at the destination.
+ * own) names the SR-IOV interfaces of hostdev pools, and the fixed VFs of
+ * teaming pairs, the migration unplugs at the source and plugs again at
+ * the destination.
  */
 #include "drivers/qemu/qemu_migration.h"
 #include "util/error.h"
@@ -76,12 +77,21 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
         for (guint i = 0; i < c->hostdevs->len; i++) {
             const VrtMigrationHostdev *h = g_ptr_array_index(c->hostdevs, i);
             g_autofree char *alias = vrt_xml_escape(h->alias ? h->alias : "");
-            g_autofree char *network = vrt_xml_escape(h->network);
             char mac[VRT_MAC_STRING_LEN];
 
             vrt_mac_format(h->mac, mac);
-            g_string_append_printf(out, "    <interface alias='%s' network='%s' mac='%s'%s", alias, network, mac,
-                                   h->vlan_trunk ? " trunk='yes'" : "");
+            g_string_append_printf(out, "    <interface alias='%s'", alias);
+            if (h->fixed) {
+                char vf[VRT_PCI_ADDR_STRING_LEN];
+
+                g_string_append_printf(out, " vf='%s' managed='%s'", vrt_pci_addr_format_buf(&h->vf, vf),
+                                       h->managed ? "yes" : "no");
+            } else {
+                g_autofree char *network = vrt_xml_escape(h->network);
+
+                g_string_append_printf(out, " network='%s'", network);
+            }
+            g_string_append_printf(out, " mac='%s'%s", mac, h->vlan_trunk ? " trunk='yes'" : "");
             if (h->teaming_persistent) {
                 g_autofree char *partner = vrt_xml_escape(h->teaming_persistent);
 
@@ -171,7 +181,16 @@ vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid,
 
                     h->source_vf_set = vf && vrt_pci_addr_parse(vf, &h->source_vf, NULL);
                 }
-                if (!h->network || !mac || !vrt_mac_parse(mac, h->mac)) {
+                {
+                    g_autofree char *vf = vrt_xml_prop(s, "vf");
+                    g_autofree char *managed = vrt_xml_prop(s, "managed");
+
+                    if (vf && !h->network && vrt_pci_addr_parse(vf, &h->vf, NULL)) {
+                        h->fixed = true;
+                        h->managed = g_strcmp0(managed, "no") != 0;
+                    }
+                }
+                if ((!h->network && !h->fixed) || !mac || !vrt_mac_parse(mac, h->mac)) {
                     vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
                                   "malformed hostdev-plan interface in migration data");
                     xml_doc_free(doc);

@@ -1,13 +1,15 @@
 /*
- * The SR-IOV re-plug of a live migration, beyond libvirt (which refuses a
- * domain with a PCI host device unless it is the transient half of a
- * <teaming> pair). An interface of type network whose network is a
- * hostdev pool (<forward mode='hostdev'>) cannot move with QEMU's state:
- * its VF stays on its host. So the source unplugs it through the
+ * The SR-IOV re-plug of a live migration. libvirt migrates a domain with
+ * a PCI host device only when it is the transient half of a <teaming>
+ * pair; vrt moves those (an <interface type='hostdev'> naming its VF) and,
+ * beyond libvirt, any interface of type network whose network is a
+ * hostdev pool (<forward mode='hostdev'>). Neither can move with QEMU's
+ * state: its VF stays on its host. So the source unplugs it through the
  * journaled hostdev job (the detach API's own) before the transfer, the
  * migration cookie carries the plan (network, MAC, VLAN, alias), the
  * destination claims a port on the network of the same name at prepare
- * (no free VF: the migration fails before anything moved) and plugs a VF
+ * (no free VF: the migration fails before anything moved; a fixed VF's
+ * same address must be a VF of that host nobody uses) and plugs a VF
  * with the interface's MAC and VLAN once the state has arrived, before the
  * guest runs there. Any failure after the unplug plugs the source's
  * original VF back (another from its pool when that one was taken
@@ -16,6 +18,9 @@
  */
 #include "drivers/qemu/qemu_migration_hostdev.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
+#include "drivers/vf_registry.h"
+#include "host/pci.h"
+#include "host/sriov.h"
 #include "util/error.h"
 #include "util/mac.h"
 #include "util/uuid.h"
@@ -30,6 +35,26 @@ is_pool_hostdev(const VrtDomainNetDef *net)
            net->actual.type == VRT_DOMAIN_NET_TYPE_HOSTDEV;
 }
 
+/* Whether net is a fixed VF libvirt migrates: an <interface
+ * type='hostdev'> that is the transient half of a teaming pair. */
+static bool
+is_teaming_vf(const VrtDomainNetDef *net)
+{
+    return net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV && net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT;
+}
+
+/* "interface ALIAS (network 'NET')" / "interface ALIAS (VF ADDR)", for
+ * messages. */
+static char *
+plan_describe(const VrtMigrationHostdev *h)
+{
+    char vf[VRT_PCI_ADDR_STRING_LEN];
+
+    if (h->fixed)
+        return g_strdup_printf("interface %s (VF %s)", h->alias ? h->alias : "", vrt_pci_addr_format_buf(&h->vf, vf));
+    return g_strdup_printf("interface %s (network '%s')", h->alias ? h->alias : "", h->network);
+}
+
 bool
 vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **error)
 {
@@ -38,8 +63,8 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
     VrtDomainDef *def = obj->def;
 
     *plan = NULL;
-    /* libvirt's refusals for what cannot move: a host device that is not
-     * a pool's interface. */
+    /* libvirt's refusals for what cannot move: a host device that is
+     * neither a pool's interface nor a teaming pair's transient VF. */
     for (guint i = 0; def->hostdevs && i < def->hostdevs->len; i++) {
         VrtDomainHostdevDef *hd = g_ptr_array_index(def->hostdevs, i);
 
@@ -48,7 +73,7 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
                           "cannot migrate a domain with <hostdev mode='subsystem' type='pci'>");
             return false;
         }
-        if (!is_pool_hostdev(hd->parent_net)) {
+        if (!is_pool_hostdev(hd->parent_net) && !is_teaming_vf(hd->parent_net)) {
             vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s",
                           "cannot migrate a domain with <interface type='hostdev'>");
             return false;
@@ -68,11 +93,17 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
         VrtDomainNetDef *net = g_ptr_array_index(def->nets, i);
         VrtMigrationHostdev *h;
 
-        if (!is_pool_hostdev(net))
+        if (!is_pool_hostdev(net) && !is_teaming_vf(net))
             continue;
         h = g_new0(VrtMigrationHostdev, 1);
         h->alias = g_strdup(net->info.alias);
-        h->network = g_strdup(net->source_network);
+        if (is_teaming_vf(net)) {
+            h->fixed = true;
+            h->vf = net->hostdev_source;
+            h->managed = net->managed;
+        } else {
+            h->network = g_strdup(net->source_network);
+        }
         memcpy(h->mac, net->mac, 6);
         /* The interface's own tags; the network's own VLAN comes with the
          * port at the destination. */
@@ -81,7 +112,7 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
         h->vlan_trunk = net->vlan_trunk;
         if (net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT)
             h->teaming_persistent = g_strdup(net->teaming_persistent);
-        h->source_vf = net->actual.hostdev_addr;
+        h->source_vf = h->fixed ? net->hostdev_source : net->actual.hostdev_addr;
         h->source_vf_set = true;
         g_ptr_array_add(out, h);
     }
@@ -119,11 +150,85 @@ vrt_qemu_migration_hostdev_release(VrtQemuDriver *drv, const GPtrArray *plan, GA
 
         if (!port->set)
             continue;
+        if (h->fixed) {
+            /* Claimed for the domain (port->uuid) in the registry. */
+            g_autoptr(VrtVfHolder) holder = vrt_vf_holder_new_domain("", port->uuid);
+
+            if (drv->cfg.vfs)
+                vrt_vf_registry_release(drv->cfg.vfs, &port->addr, holder);
+            port->set = false;
+            continue;
+        }
         if (!vrt_network_port_release(drv->cfg.network, h->network, port->uuid, &err))
             g_warning("network '%s': cannot release the port claimed for a migration: %s", h->network, err->message);
         else
             port->set = false;
     }
+}
+
+/* A fixed VF at the destination: the same address must be a VF of this
+ * host that neither the host nor another domain uses (managed='no': one
+ * already on vfio-pci, as the attach wants it); it is held for the
+ * domain (name, uuid) in the VF registry until the plug takes it over. */
+static bool
+claim_fixed(VrtQemuDriver *drv, const char *name, const guchar *uuid, const VrtMigrationHostdev *h,
+            VrtMigrationPort *port, GError **error)
+{
+    g_autoptr(VrtVfHolder) holder = vrt_vf_holder_new_domain(name, uuid);
+    g_autoptr(GPtrArray) mates = NULL;
+    g_autofree char *why = NULL;
+    const char *alias = h->alias ? h->alias : "";
+    char addr[VRT_PCI_ADDR_STRING_LEN];
+    VrtPciAddr pf;
+    guint index;
+    int group;
+    int busy;
+
+    vrt_pci_addr_format_buf(&h->vf, addr);
+    if (!drv->cfg.host) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "host devices are not supported by this driver");
+        return false;
+    }
+    if (!vrt_pci_exists(drv->cfg.host, &h->vf)) {
+        vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s of interface %s not found on the destination host", addr,
+                      alias);
+        return false;
+    }
+    if (vrt_sriov_get_pf(drv->cfg.host, &h->vf, &pf, &index, NULL) != 1) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "PCI device %s of interface %s is not an SR-IOV VF on the destination host", addr, alias);
+        return false;
+    }
+    busy = vrt_pci_is_busy_on_host(drv->cfg.host, &h->vf, &why, error);
+    if (busy < 0)
+        return false;
+    if (busy) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by the host: %s", addr,
+                      why ? why : "busy");
+        return false;
+    }
+    if (!h->managed) {
+        g_autofree char *driver = NULL;
+
+        if (!vrt_pci_get_driver(drv->cfg.host, &h->vf, &driver, error))
+            return false;
+        if (g_strcmp0(driver, VRT_PCI_VFIO_DRIVER) != 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                          "PCI device %s is not bound to vfio-pci (managed='no' needs nodedev-detach first)", addr);
+            return false;
+        }
+    }
+    if (drv->cfg.vfs) {
+        group = vrt_pci_get_iommu_group(drv->cfg.host, &h->vf, NULL);
+        if (group >= 0)
+            mates = vrt_pci_iommu_group_devices(drv->cfg.host, group, NULL);
+        if (!vrt_vf_registry_claim_in_group(drv->cfg.vfs, &h->vf, mates, holder, NULL, error))
+            return false;
+    }
+    memcpy(port->uuid, uuid, 16);
+    port->addr = h->vf;
+    port->set = true;
+    return true;
 }
 
 GArray *
@@ -133,15 +238,23 @@ vrt_qemu_migration_hostdev_claim(VrtQemuDriver *drv, const char *name, const guc
     g_autoptr(GArray) ports = g_array_sized_new(FALSE, TRUE, sizeof(VrtMigrationPort), plan->len);
 
     g_array_set_size(ports, plan->len);
-    if (!drv->cfg.network) {
-        vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "network driver is not available");
-        return NULL;
-    }
     for (guint i = 0; i < plan->len; i++) {
         const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
         VrtMigrationPort *port = &g_array_index(ports, VrtMigrationPort, i);
         g_autoptr(VrtNetworkPortAlloc) alloc = NULL;
 
+        if (h->fixed) {
+            if (!claim_fixed(drv, name, uuid, h, port, error)) {
+                vrt_qemu_migration_hostdev_release(drv, plan, ports);
+                return NULL;
+            }
+            continue;
+        }
+        if (!drv->cfg.network) {
+            vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "network driver is not available");
+            vrt_qemu_migration_hostdev_release(drv, plan, ports);
+            return NULL;
+        }
         if (vrt_network_get_forward_mode(drv->cfg.network, h->network, NULL) != VRT_NETWORK_FORWARD_HOSTDEV) {
             vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
                           "network '%s' of interface %s is not a hostdev pool on this host", h->network,
@@ -165,14 +278,24 @@ vrt_qemu_migration_hostdev_claim(VrtQemuDriver *drv, const char *name, const guc
 static VrtDomainDeviceDef *
 plan_device(VrtQemuDom *obj, const VrtMigrationHostdev *h, const guchar *port_uuid, GError **error)
 {
-    g_autoptr(GString) xml = g_string_new("<interface type='network'>");
-    g_autofree char *network = vrt_xml_escape(h->network);
+    g_autoptr(GString) xml = g_string_new(NULL);
     g_autoptr(GMutexLocker) locker = NULL;
     VrtDomainDeviceDef *dev;
     char mac[VRT_MAC_STRING_LEN];
 
     vrt_mac_format(h->mac, mac);
-    g_string_append_printf(xml, "<mac address='%s'/><source network='%s'/>", mac, network);
+    if (h->fixed) {
+        g_string_append_printf(xml,
+                               "<interface type='hostdev' managed='%s'><mac address='%s'/><source>"
+                               "<address type='pci' domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>"
+                               "</source>",
+                               h->managed ? "yes" : "no", mac, h->vf.domain, h->vf.bus, h->vf.slot, h->vf.function);
+    } else {
+        g_autofree char *network = vrt_xml_escape(h->network);
+
+        g_string_append_printf(xml, "<interface type='network'><mac address='%s'/><source network='%s'/>", mac,
+                               network);
+    }
     if (h->n_vlan_tags) {
         g_string_append_printf(xml, "<vlan%s>", h->vlan_trunk ? " trunk='yes'" : "");
         for (guint t = 0; t < h->n_vlan_tags; t++)
@@ -188,7 +311,7 @@ plan_device(VrtQemuDom *obj, const VrtMigrationHostdev *h, const guchar *port_uu
     locker = g_mutex_locker_new(&obj->lock);
     if (!(dev = vrt_domain_device_def_parse(xml->str, obj->def, 0, error)))
         return NULL;
-    if (port_uuid) {
+    if (port_uuid && !h->fixed) {
         memcpy(dev->data.net->port_uuid, port_uuid, 16);
         dev->data.net->port_uuid_set = true;
     }
@@ -204,9 +327,9 @@ vrt_qemu_migration_hostdev_plug(VrtQemuDom *obj, const GPtrArray *plan, GArray *
         g_autoptr(VrtDomainDeviceDef) dev = plan_device(obj, h, port->uuid, error);
 
         if (!dev || !vrt_qemu_hotplug_attach_hostdev(obj, dev, error)) {
-            g_prefix_error(error,
-                           "cannot plug interface %s (network '%s') at the destination: ", h->alias ? h->alias : "",
-                           h->network);
+            g_autofree char *what = plan_describe(h);
+
+            g_prefix_error(error, "cannot plug %s at the destination: ", what);
             return false;
         }
         /* The port is the interface's now: the domain's stop gives it back. */
@@ -230,7 +353,10 @@ vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
             VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, h->mac);
 
-            if (net && net->actual.set) {
+            if (net && net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+                vf.addr = net->hostdev_source;
+                vf.set = true;
+            } else if (net && net->actual.set) {
                 vf.addr = net->actual.hostdev_addr;
                 vf.set = true;
             }
@@ -305,9 +431,10 @@ vrt_qemu_migration_hostdev_replug(VrtQemuDom *obj, const GPtrArray *plan, GArray
         if (present)
             continue;
 
-        /* Its own VF again, when nobody took it meanwhile. */
+        /* Its own VF again, when nobody took it meanwhile (a fixed VF:
+         * the hostdev job claims it, or says who took it). */
         vrt_uuid_generate(port);
-        if (vf->set && drv->cfg.network) {
+        if (!h->fixed && vf->set && drv->cfg.network) {
             g_autoptr(GError) rerr = NULL;
 
             reserved =
@@ -318,8 +445,9 @@ vrt_qemu_migration_hostdev_replug(VrtQemuDom *obj, const GPtrArray *plan, GArray
         }
         if (!(dev = plan_device(obj, h, reserved ? port : NULL, &err)) ||
             !vrt_qemu_hotplug_attach_hostdev(obj, dev, &err)) {
-            g_warning("domain %s: cannot plug interface %s back after the migration failed: %s", name, h->alias,
-                      err->message);
+            g_autofree char *what = plan_describe(h);
+
+            g_warning("domain %s: cannot plug %s back after the migration failed: %s", name, what, err->message);
             if (reserved) {
                 g_autoptr(GError) rel = NULL;
 

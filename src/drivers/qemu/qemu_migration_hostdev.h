@@ -21,16 +21,21 @@ typedef struct {
 } VrtMigrationPort;
 
 /* Source: the plan of obj's live definition (*plan NULL when it has no
- * pool interface); libvirt's VIR_ERR_OPERATION_UNSUPPORTED for a host
- * device that cannot move (a <hostdev>, an <interface type='hostdev'>). */
+ * pool interface and no teaming pair's fixed VF); libvirt's
+ * VIR_ERR_OPERATION_UNSUPPORTED for a host device that cannot move (a
+ * <hostdev>, an <interface type='hostdev'> that is no teaming pair's
+ * transient half). */
 bool vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **error);
 /* Destination: the definition xml without the plan's interfaces (matched
  * by MAC): the incoming QEMU starts without them, as the source's QEMU
  * sends its state without them. */
 char *vrt_qemu_migration_hostdev_strip(const char *xml, const GPtrArray *plan, GError **error);
 /* Destination's prepare: a port on each plan network for the domain (name,
- * uuid), VrtMigrationPort in plan order; none claimed on failure (the
- * pool's "none are available" error when it has no free VF). */
+ * uuid), and each fixed VF (the same address, a VF of this host neither
+ * the host nor another domain uses) held for it in the VF registry;
+ * VrtMigrationPort in plan order; none claimed on failure (the pool's
+ * "none are available" error when it has no free VF, the registry's "PCI
+ * device ADDR is in use by ..." for a fixed VF another domain holds). */
 GArray *vrt_qemu_migration_hostdev_claim(VrtQemuDriver *drv, const char *name, const guchar *uuid,
                                          const GPtrArray *plan, GError **error);
 /* Gives back the ports of ports still set (idempotent). */

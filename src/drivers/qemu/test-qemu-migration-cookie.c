@@ -103,6 +103,58 @@ test_hostdev_plan(void)
     g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
 }
 
+/* A teaming pair's fixed VF: its PCI address, managed=, MAC, VLAN and
+ * partner come back, with no network; an entry with neither a network
+ * nor a VF address is refused. */
+static void
+test_hostdev_plan_fixed_vf(void)
+{
+    VrtMigrationCookie c = { .name = (char *)"web", .hostname = (char *)"src.example" };
+    VrtMigrationHostdev a = { .alias = (char *)"hostdev0",
+                              .fixed = true,
+                              .vf = { .domain = 0, .bus = 6, .slot = 0x10, .function = 1 },
+                              .managed = true,
+                              .mac = { 0x52, 0x54, 0, 0xaa, 0, 1 },
+                              .vlan_tags = { 42 },
+                              .n_vlan_tags = 1,
+                              .teaming_persistent = (char *)"ua-team0" };
+    g_autoptr(GPtrArray) plan = g_ptr_array_new();
+    g_autofree char *text = NULL;
+    g_autofree char *bad = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtMigrationCookie) back = NULL;
+    g_autoptr(VrtMigrationCookie) refused = NULL;
+    const VrtMigrationHostdev *h;
+
+    memcpy(c.uuid, DOM_UUID, 16);
+    memcpy(c.hostuuid, SRC_HOST, 16);
+    g_ptr_array_add(plan, &a);
+    c.hostdevs = plan;
+    text = vrt_migration_cookie_format(&c);
+    back = vrt_migration_cookie_parse(text, strlen(text), DST_HOST, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(back->hostdevs->len, ==, 1);
+    h = g_ptr_array_index(back->hostdevs, 0);
+    g_assert_true(h->fixed);
+    g_assert_null(h->network);
+    g_assert_cmpuint(h->vf.bus, ==, 6);
+    g_assert_cmpuint(h->vf.slot, ==, 0x10);
+    g_assert_cmpuint(h->vf.function, ==, 1);
+    g_assert_true(h->managed);
+    g_assert_cmpmem(h->mac, 6, a.mac, 6);
+    g_assert_cmpuint(h->n_vlan_tags, ==, 1);
+    g_assert_cmpuint(h->vlan_tags[0], ==, 42);
+    g_assert_cmpstr(h->teaming_persistent, ==, "ua-team0");
+
+    bad = g_strdup_printf("<qemu-migration><name>web</name><uuid>11223344-5566-7788-99aa-bbccddeeff00</uuid>"
+                          "<hostname>h</hostname><hostuuid>01020304-0506-0708-090a-0b0c0d0e0f10</hostuuid>"
+                          "<hostdev-plan><interface vf='not-an-address' mac='52:54:00:aa:00:01'/>"
+                          "</hostdev-plan></qemu-migration>");
+    refused = vrt_migration_cookie_parse(bad, strlen(bad), DST_HOST, &err);
+    g_assert_null(refused);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+}
+
 /* The perform's <statistics>: each figure as libvirt writes it, libvirt's
  * job timestamps (started, stopped, sent) no parameters. */
 static void
@@ -196,6 +248,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migration-cookie/round-trip", test_round_trip);
     g_test_add_func("/migration-cookie/hostdev-plan", test_hostdev_plan);
+    g_test_add_func("/migration-cookie/hostdev-plan-fixed-vf", test_hostdev_plan_fixed_vf);
     g_test_add_func("/migration-cookie/same-host", test_same_host_refused);
     g_test_add_func("/migration-cookie/statistics", test_statistics);
     g_test_add_func("/migration-cookie/incomplete", test_incomplete_refused);

@@ -32,6 +32,7 @@ typedef struct {
     GCond cond; /* a registration or stop */
     bool stop;
     GHashTable *seen; /* name -> XML; NULL while nobody listens */
+    guint64 registrations; /* counted, so a look at the callbacks can tell one came after it */
 } Watch;
 
 /* The inventory now: name -> XML (a device gone between the list and its
@@ -173,6 +174,7 @@ watch_run(gpointer data)
     for (;;) {
         g_autoptr(GHashTable) now = NULL;
         g_autoptr(GPtrArray) changes = NULL;
+        guint64 registrations;
         bool listening;
 
         {
@@ -186,14 +188,18 @@ watch_run(gpointer data)
                 ;
             if (w->stop)
                 return NULL;
+            registrations = w->registrations;
         }
         listening = anyone_listens(w->daemon);
         now = listening ? inventory(w->daemon) : NULL;
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&w->lock);
 
+            /* Nobody listened when it looked: the inventory goes, unless
+             * a registration came since, which keeps (or took) one. */
             if (!listening) {
-                g_clear_pointer(&w->seen, g_hash_table_unref);
+                if (w->registrations == registrations)
+                    g_clear_pointer(&w->seen, g_hash_table_unref);
                 continue;
             }
             if (!now || !w->seen)
@@ -209,7 +215,10 @@ watch_run(gpointer data)
     }
 }
 
-/* The watcher, started on first use, with an inventory to compare with. */
+/* The watcher, started on first use, with an inventory to compare with.
+ * Called after the callback is added, and counted under the watcher's
+ * lock: a watcher that saw no callback before the addition keeps the
+ * inventory this keeps or takes. */
 static bool
 watch_start(VrtDaemon *daemon, GError **error)
 {
@@ -228,6 +237,7 @@ watch_start(VrtDaemon *daemon, GError **error)
     }
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&w->lock);
+        w->registrations++;
         if (w->seen)
             return true;
     }
@@ -238,6 +248,7 @@ watch_start(VrtDaemon *daemon, GError **error)
     }
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&w->lock);
+        w->registrations++;
         if (!w->seen)
             w->seen = g_steal_pointer(&inv);
         g_cond_signal(&w->cond);
@@ -282,12 +293,14 @@ vrt_handle_connect_node_device_event_register_any(VrtCall *call,
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "the node device driver is not running");
         return false;
     }
-    if (!watch_start(daemon, error))
-        return false;
     cb.event_id = VRT_EVENT_ID_NODEDEV(args->eventID);
     if (args->dev)
         cb.event = g_strdup(args->dev->name);
     ret->callbackID = vrt_conn_add_callback(vrt_call_conn(call), &cb);
+    if (!watch_start(daemon, error)) {
+        vrt_conn_remove_callback(vrt_call_conn(call), ret->callbackID, false);
+        return false;
+    }
     return true;
 }
 

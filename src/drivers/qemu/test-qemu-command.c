@@ -13,6 +13,14 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+/* A start refused: no argv, err of code, its message naming part. */
+#define assert_refused(argv, err, code, part)           \
+    do {                                                \
+        g_assert_null(argv);                            \
+        g_assert_error(err, VRT_ERROR, code);           \
+        g_assert_nonnull(strstr((err)->message, part)); \
+    } while (0)
+
 static char *
 data_path(const char *name, const char *ext)
 {
@@ -254,9 +262,7 @@ test_spice_refused(void)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) argv = build_for("q35-unsupported-spice", &err);
 
-    g_assert_null(argv);
-    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-    g_assert_nonnull(strstr(err->message, "spice"));
+    assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "spice");
 }
 
 /* An interface whose <virtualport> vrt does not set up is refused by
@@ -269,9 +275,7 @@ test_ethernet_script_refused(void)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) argv = build_for("net-ethernet-script-refused", &err);
 
-    g_assert_null(argv);
-    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-    g_assert_nonnull(strstr(err->message, "<script> is not supported"));
+    assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "<script> is not supported");
 }
 
 static void
@@ -280,9 +284,7 @@ test_virtualport_refused(void)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) argv = build_for("net-virtualport-refused", &err);
 
-    g_assert_null(argv);
-    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-    g_assert_nonnull(strstr(err->message, "<virtualport type='openvswitch'>"));
+    assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "<virtualport type='openvswitch'>");
 }
 
 /* A scsi_host hostdev without the host's /dev/vhost-scsi (no descriptor
@@ -346,9 +348,7 @@ test_usb_cdrom_empty_refused(void)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) argv = build_xml(xml, &opts, &err);
 
-    g_assert_null(argv);
-    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-    g_assert_nonnull(strstr(err->message, "USB disk 'sda' has no source"));
+    assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "USB disk 'sda' has no source");
 }
 
 /* A disk on bus sd is accepted as libvirt accepts it, but QEMU's x86
@@ -364,9 +364,7 @@ test_sd_disk_refused(void)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) argv = build_xml(xml, &opts, &err);
 
-    g_assert_null(argv);
-    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-    g_assert_nonnull(strstr(err->message, "disk 'sda': bus 'sd' is not supported"));
+    assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "disk 'sda': bus 'sd' is not supported");
 }
 
 /* <iotune> becomes block_set_io_throttle's arguments on the disk's QOM
@@ -439,9 +437,7 @@ test_audio_module_missing(void)
     };
     g_auto(GStrv) argv = build_file("sound-panic", &opts, &err);
 
-    g_assert_null(argv);
-    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-    g_assert_nonnull(strstr(err->message, "audio type 'pulseaudio'"));
+    assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "audio type 'pulseaudio'");
     g_rmdir(empty);
 }
 
@@ -504,9 +500,7 @@ test_pcspk_refused(void)
     };
     g_auto(GStrv) argv = build_xml(xml, &opts, &err);
 
-    g_assert_null(argv);
-    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-    g_assert_nonnull(strstr(err->message, "'pcspk'"));
+    assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "'pcspk'");
 }
 
 /* <shmem> is kept in the definition but refused at start by name, and a
@@ -561,9 +555,7 @@ test_shmem_refused(void)
                                        "</cputune><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>",
                                        &opts, &err);
 
-        g_assert_null(argv);
-        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-        g_assert_nonnull(strstr(err->message, "iothreadpin"));
+        assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "iothreadpin");
     }
     {
         /* a thread scheduling policy vrt cannot apply is refused by name */
@@ -578,9 +570,7 @@ test_shmem_refused(void)
                                        "<os><type arch='x86_64' machine='pc'>hvm</type></os></domain>",
                                        &opts, &err);
 
-        g_assert_null(argv);
-        g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-        g_assert_nonnull(strstr(err->message, "iothreadsched"));
+        assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "iothreadsched");
     }
 }
 
@@ -626,9 +616,7 @@ test_virgl_refused(void)
     };
     g_auto(GStrv) argv = build_xml(xml, &opts, &err);
 
-    g_assert_null(argv);
-    g_assert_error(err, VRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
-    g_assert_nonnull(strstr(err->message, "'accel3d'"));
+    assert_refused(argv, err, VIR_ERR_CONFIG_UNSUPPORTED, "'accel3d'");
 }
 
 static void

@@ -7,7 +7,8 @@ state has arrived and before the guest runs there. Any failure plugs the
 source's VF back and the guest runs on at the source. A fixed VF
 (<interface type='hostdev'>) moves as libvirt moves it, only as the
 transient half of a teaming pair: the destination plugs the VF of the same
-address, which must be free there.
+address, which must exist there, be an SR-IOV VF, be free and, with
+managed='no', be on vfio-pci already; otherwise its prepare refuses.
 
 Two vrtds on this machine (each its own root, host_uuid and simulated
 SR-IOV host, tests/hostsim: PF ens1f0 with VFs 0000:06:10.0-3), driven by
@@ -418,6 +419,70 @@ def test_fixed_vf_taken_at_the_destination_keeps_the_source(hosts):
     assert dst.state() is None
     assert dst.state("h") == "running"
     dst.virsh("destroy", "h")
+
+
+def fewer_vfs(host, n):
+    """The host's PF ens1f0 gets n VFs (sriov_numvfs, 0 first as the
+    kernel wants): 0000:06:10.n and up no longer exist there."""
+    numvfs = os.path.join(host.sim.root, "sys", "bus", "pci", "devices", "0000:06:00.0", "sriov_numvfs")
+    for v in ("0", str(n)):
+        with open(numvfs, "w") as f:
+            f.write(v)
+    assert sorted(host.sim.vfs()) == [f"0000:06:10.{k}" for k in range(n)]
+
+
+def check_refused_before_anything_moved(src, dst, r, error):
+    """virsh migrate failed with error; the guest runs on at the source
+    with its fixed VF plugged, the destination has no such domain and
+    its VFs are all the host's."""
+    assert r.returncode != 0
+    assert error in r.stderr, r.stderr
+    assert src.state() == "running"
+    check_holds_fixed(src)
+    assert "device_del" not in src.qmp_commands()
+    assert "migrate" not in src.qmp_commands()
+    assert dst.state() is None
+    dst.check_free()
+
+
+def test_fixed_vf_missing_at_the_destination_keeps_the_source(hosts):
+    """The destination host has no PCI device at the VF's address: its
+    prepare refuses the migration before anything moved."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + FIXED_VF)
+    fewer_vfs(dst, 1)
+
+    r = migrate(src, dst, check=False)
+    check_refused_before_anything_moved(
+        src, dst, r, f"PCI device {FIXED} of interface hostdev0 not found on the destination host")
+
+
+def test_fixed_vf_address_not_a_vf_at_the_destination_keeps_the_source(hosts):
+    """The address is a PCI device of the destination host that is not an
+    SR-IOV VF (a NIC without SR-IOV): refused at prepare."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + FIXED_VF)
+    fewer_vfs(dst, 1)
+    dst.sim.run("plain", dst.sim.root, FIXED)
+    assert os.path.exists(os.path.join(dst.sim.root, "sys", "bus", "pci", "devices", FIXED))
+
+    r = migrate(src, dst, check=False)
+    check_refused_before_anything_moved(
+        src, dst, r, f"PCI device {FIXED} of interface hostdev0 is not an SR-IOV VF on the destination host")
+
+
+def test_fixed_vf_unmanaged_not_on_vfio_at_the_destination_keeps_the_source(hosts):
+    """managed='no': the VF must already be on vfio-pci (nodedev-detach);
+    the destination's is still on its VF driver: refused at prepare."""
+    src, dst = hosts
+    src.virsh("nodedev-detach", "pci_0000_06_10_1")
+    assert src.sim.vfs()[FIXED]["driver"] == "vfio-pci"
+    restart_g_with(src, TEAM_VIRTIO + FIXED_VF.replace("managed='yes'", "managed='no'"))
+    assert dst.sim.vfs()[FIXED]["driver"] == "ixgbevf"
+
+    r = migrate(src, dst, check=False)
+    check_refused_before_anything_moved(
+        src, dst, r, f"PCI device {FIXED} is not bound to vfio-pci (managed='no' needs nodedev-detach first)")
 
 
 def test_fixed_vf_refused_at_the_destination_replugs_the_source(hosts):

@@ -3,11 +3,7 @@
  * NUMA cells without an id or with discard=, and <idmap>: read, checked
  * and written back as libvirt 9.0 does, each refusal with libvirt's text.
  */
-#include "conf/domain/domain_conf.h"
-#include "util/error.h"
-#include "testutil.h"
-
-#include <string.h>
+#include "test-domain-devices.h"
 
 #define DOM(head, numa, devices)                                                                            \
     "<domain type='qemu'><name>t</name>" head "<memory unit='MiB'>512</memory><vcpu>2</vcpu>"               \
@@ -17,33 +13,10 @@
 #define MAXMEM "<maxMemory slots='4' unit='GiB'>8</maxMemory>"
 #define DIMM(extra) "<memory model='dimm'><target><size unit='MiB'>128</size><node>0</node></target>" extra "</memory>"
 
-static char *
-roundtrip(const char *xml)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
-    g_autofree char *out = NULL;
-    char *again;
-
-    g_assert_no_error(error);
-    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
-    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
-    g_assert_no_error(error);
-    vrt_test_assert_validates(out, "domain", "roundtrip");
-    /* what vrt writes reads back to the same */
-    {
-        g_autoptr(VrtDomainDef) def2 = vrt_domain_def_parse(out, 0, &error);
-
-        g_assert_no_error(error);
-        again = vrt_domain_def_format(def2, VRT_DOMAIN_XML_INACTIVE, &error);
-        g_assert_no_error(error);
-        g_assert_cmpstr(again, ==, out);
-    }
-    return again;
-}
-
+/* Refused by the parser itself (test-domain-devices.h's assert_refused
+ * also takes a refusal of the define's checks after it). */
 static void
-assert_refused(const char *xml, int code, const char *message)
+assert_parse_refused(const char *xml, int code, const char *message)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
@@ -92,43 +65,44 @@ test_memory_backing_file(void)
     g_assert_nonnull(strstr(xml, "<memory dumpCore='off' unit='KiB'>524288</memory>"));
     g_assert_nonnull(strstr(xml, "<memoryBacking>\n    <source type='file'/>\n    <access mode='shared'/>\n"
                                  "    <allocation mode='immediate'/>\n    <discard/>\n  </memoryBacking>"));
-    assert_refused("<domain type='qemu'><name>t</name><memory dumpCore='maybe'>512</memory><os><type>hvm</type>"
-                   "</os></domain>",
-                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'dumpCore' in element 'memory': 'maybe'.");
-    assert_refused("<domain type='qemu'><name>t</name><memory>512</memory><memoryBacking><source type='disk'/>"
-                   "</memoryBacking><os><type>hvm</type></os></domain>",
-                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element 'source': 'disk'.");
+    assert_parse_refused("<domain type='qemu'><name>t</name><memory dumpCore='maybe'>512</memory><os><type>hvm</type>"
+                         "</os></domain>",
+                         VIR_ERR_XML_ERROR, "Invalid value for attribute 'dumpCore' in element 'memory': 'maybe'.");
+    assert_parse_refused("<domain type='qemu'><name>t</name><memory>512</memory><memoryBacking><source type='disk'/>"
+                         "</memoryBacking><os><type>hvm</type></os></domain>",
+                         VIR_ERR_XML_ERROR, "Invalid value for attribute 'type' in element 'source': 'disk'.");
 }
 
 static void
 test_memory_refusals(void)
 {
-    assert_refused(DOM("", CELLS, DIMM("")), VIR_ERR_CONFIG_UNSUPPORTED,
-                   "cannot use/hotplug a memory device when domain 'maxMemory' is not defined");
-    assert_refused(DOM("<maxMemory unit='GiB'>8</maxMemory>", CELLS, ""), VIR_ERR_XML_ERROR,
-                   "both maximum memory size and memory slot count must be specified");
-    assert_refused(DOM("<maxMemory slots='1' unit='MiB'>600</maxMemory>", CELLS, DIMM("")), VIR_ERR_XML_ERROR,
-                   "maximum memory size must be equal or greater than the actual memory size");
-    assert_refused(DOM("<maxMemory slots='1' unit='GiB'>8</maxMemory>", CELLS, DIMM("") DIMM("")),
-                   VIR_ERR_CONFIG_UNSUPPORTED, "memory device count '2' exceeds slots count '1'");
-    assert_refused(DOM(MAXMEM, CELLS, DIMM("<address type='dimm' slot='4'/>")), VIR_ERR_CONFIG_UNSUPPORTED,
-                   "memory device slot '4' exceeds slots count '4'");
-    assert_refused(DOM(MAXMEM, CELLS, "<memory model='dimm'><target><size unit='MiB'>128</size></target></memory>"),
-                   VIR_ERR_CONFIG_UNSUPPORTED, "target NUMA node needs to be specified for memory device");
-    assert_refused(DOM(MAXMEM, CELLS,
-                       "<memory model='nvdimm'><target><size unit='MiB'>128</size><node>0</node>"
-                       "</target></memory>"),
-                   VIR_ERR_XML_DETAIL, "path is required for model 'nvdimm'");
-    assert_refused(DOM(MAXMEM, CELLS, "<memory model='dimm'/>"), VIR_ERR_XML_ERROR,
-                   "missing <target> element for <memory> device");
-    assert_refused(DOM(MAXMEM, CELLS,
-                       "<memory model='nvdimm'><source><path>/p</path></source><target><size unit='MiB'>1</size>"
-                       "<node>0</node><label><size unit='KiB'>64</size></label></target></memory>"),
-                   VIR_ERR_XML_ERROR, "nvdimm label must be at least 128KiB");
-    assert_refused("<domain type='qemu'><name>t</name>" MAXMEM "<memory unit='MiB'>512</memory><os><type>hvm</type>"
-                   "</os><devices>" DIMM("") "</devices></domain>",
-                   VIR_ERR_CONFIG_UNSUPPORTED,
-                   "At least one numa node has to be configured when enabling memory hotplug");
+    assert_parse_refused(DOM("", CELLS, DIMM("")), VIR_ERR_CONFIG_UNSUPPORTED,
+                         "cannot use/hotplug a memory device when domain 'maxMemory' is not defined");
+    assert_parse_refused(DOM("<maxMemory unit='GiB'>8</maxMemory>", CELLS, ""), VIR_ERR_XML_ERROR,
+                         "both maximum memory size and memory slot count must be specified");
+    assert_parse_refused(DOM("<maxMemory slots='1' unit='MiB'>600</maxMemory>", CELLS, DIMM("")), VIR_ERR_XML_ERROR,
+                         "maximum memory size must be equal or greater than the actual memory size");
+    assert_parse_refused(DOM("<maxMemory slots='1' unit='GiB'>8</maxMemory>", CELLS, DIMM("") DIMM("")),
+                         VIR_ERR_CONFIG_UNSUPPORTED, "memory device count '2' exceeds slots count '1'");
+    assert_parse_refused(DOM(MAXMEM, CELLS, DIMM("<address type='dimm' slot='4'/>")), VIR_ERR_CONFIG_UNSUPPORTED,
+                         "memory device slot '4' exceeds slots count '4'");
+    assert_parse_refused(
+        DOM(MAXMEM, CELLS, "<memory model='dimm'><target><size unit='MiB'>128</size></target></memory>"),
+        VIR_ERR_CONFIG_UNSUPPORTED, "target NUMA node needs to be specified for memory device");
+    assert_parse_refused(DOM(MAXMEM, CELLS,
+                             "<memory model='nvdimm'><target><size unit='MiB'>128</size><node>0</node>"
+                             "</target></memory>"),
+                         VIR_ERR_XML_DETAIL, "path is required for model 'nvdimm'");
+    assert_parse_refused(DOM(MAXMEM, CELLS, "<memory model='dimm'/>"), VIR_ERR_XML_ERROR,
+                         "missing <target> element for <memory> device");
+    assert_parse_refused(DOM(MAXMEM, CELLS,
+                             "<memory model='nvdimm'><source><path>/p</path></source><target><size unit='MiB'>1</size>"
+                             "<node>0</node><label><size unit='KiB'>64</size></label></target></memory>"),
+                         VIR_ERR_XML_ERROR, "nvdimm label must be at least 128KiB");
+    assert_parse_refused(
+        "<domain type='qemu'><name>t</name>" MAXMEM "<memory unit='MiB'>512</memory><os><type>hvm</type>"
+        "</os><devices>" DIMM("") "</devices></domain>",
+        VIR_ERR_CONFIG_UNSUPPORTED, "At least one numa node has to be configured when enabling memory hotplug");
 }
 
 static void
@@ -142,15 +116,15 @@ test_memnode(void)
     g_assert_nonnull(strstr(xml, "<numatune>\n    <memory mode='strict' nodeset='0'/>\n"
                                  "    <memnode cellid='0' mode='strict' nodeset='0'/>\n"
                                  "    <memnode cellid='1' mode='preferred' nodeset='0'/>\n  </numatune>"));
-    assert_refused(DOM("<numatune><memnode cellid='2' nodeset='0'/></numatune>", CELLS, ""), VIR_ERR_XML_ERROR,
-                   "Invalid attribute cellid '2' in memnode element");
-    assert_refused(
+    assert_parse_refused(DOM("<numatune><memnode cellid='2' nodeset='0'/></numatune>", CELLS, ""), VIR_ERR_XML_ERROR,
+                         "Invalid attribute cellid '2' in memnode element");
+    assert_parse_refused(
         DOM("<numatune><memnode cellid='0' nodeset='0'/><memnode cellid='0' nodeset='0'/></numatune>", CELLS, ""),
         VIR_ERR_XML_ERROR, "Multiple memnode elements with cellid 0");
-    assert_refused(DOM("<numatune><memory mode='restrictive' nodeset='0'/><memnode cellid='0' nodeset='0'/>"
-                       "</numatune>",
-                       CELLS, ""),
-                   VIR_ERR_XML_ERROR, "'restrictive' mode is required in memnode element");
+    assert_parse_refused(DOM("<numatune><memory mode='restrictive' nodeset='0'/><memnode cellid='0' nodeset='0'/>"
+                             "</numatune>",
+                             CELLS, ""),
+                         VIR_ERR_XML_ERROR, "'restrictive' mode is required in memnode element");
 }
 
 static void
@@ -192,9 +166,9 @@ test_placement_auto(void)
                                   "    <memory mode='strict' placement='auto'/>\n  </numatune>"));
     g_assert_nonnull(strstr(mem, "<vcpu placement='auto'>2</vcpu>\n  <numatune>\n"
                                  "    <memory mode='interleave' placement='auto'/>\n  </numatune>"));
-    assert_refused("<domain type='qemu'><name>t</name><memory>65536</memory><numatune><memory mode='strict'/>"
-                   "</numatune><os><type>hvm</type></os></domain>",
-                   VIR_ERR_XML_ERROR, "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
+    assert_parse_refused("<domain type='qemu'><name>t</name><memory>65536</memory><numatune><memory mode='strict'/>"
+                         "</numatune><os><type>hvm</type></os></domain>",
+                         VIR_ERR_XML_ERROR, "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
 }
 
 int

@@ -278,6 +278,15 @@ bool vrt_qemu_hostdev_recover(VrtQemuHostdevCtx *ctx, GError **error);
  * (when ids is non-NULL) QEMU's device list has every attached device. */
 bool vrt_qemu_hostdev_check(VrtQemuHostdevCtx *ctx, GPtrArray *qemu_ids, GError **error);
 
+/* Claims the VF at a for holder in the VF registry together with the
+ * other devices of its IOMMU group (VFIO hands a group to one domain), as
+ * vrt_vf_registry_claim_in_group; a device with no group has no mates. */
+bool vrt_qemu_hostdev_claim_group(VrtVfRegistry *vfs, VrtHost *host, const VrtPciAddr *a, VrtVfHolder *holder,
+                                  GError **error);
+/* Whether the host lets a domain take the device at a: the host itself
+ * does not use it, and with managed='no' it is on vfio-pci already. */
+bool vrt_qemu_hostdev_host_usable(VrtHost *host, const VrtPciAddr *a, bool managed, GError **error);
+
 /* The driver's fault hook: die_at is "JOB:STEP" (VRT_FAULT_DIE_AT, read
  * once by the driver); at that step the process ends with SIGKILL. */
 bool vrt_qemu_hostdev_fault_die_at(const char *job, const char *step, gpointer die_at, GError **error);

@@ -70,41 +70,27 @@ set_vf_verified(VrtQemuHostdevCtx *ctx, const VrtPciAddr *addr, const guint8 mac
 
 /* ---- the steps: claim ---- */
 
-/* Claims the VF in the registry (check and take in one step: a pool's VF
- * is its port's already, a device by address becomes the domain's until
- * its last record goes), then checks that the host itself does not use it;
- * managed='no' needs it on vfio-pci already. */
-static bool
-check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
+bool
+vrt_qemu_hostdev_claim_group(VrtVfRegistry *vfs, VrtHost *host, const VrtPciAddr *a, VrtVfHolder *holder,
+                             GError **error)
+{
+    g_autoptr(GPtrArray) mates = NULL;
+    int group = vrt_pci_get_iommu_group(host, a, NULL);
+
+    if (group >= 0)
+        mates = vrt_pci_iommu_group_devices(host, group, NULL);
+    return vrt_vf_registry_claim_in_group(vfs, a, mates, holder, NULL, error);
+}
+
+bool
+vrt_qemu_hostdev_host_usable(VrtHost *host, const VrtPciAddr *a, bool managed, GError **error)
 {
     g_autofree char *why = NULL;
     g_autofree char *drv = NULL;
-    const VrtPciAddr *a = record_pci(rec, error);
     char addr[VRT_PCI_ADDR_STRING_LEN];
-    int busy;
+    int busy = vrt_pci_is_busy_on_host(host, a, &why, error);
 
-    if (!a)
-        return false;
     vrt_pci_addr_format_buf(a, addr);
-    if (ctx->vfs) {
-        g_autoptr(VrtVfHolder) holder = record_holder(ctx, rec);
-        g_autoptr(GPtrArray) mates = NULL;
-        int group = vrt_pci_get_iommu_group(ctx->host, a, NULL);
-
-        /* VFIO hands a group to one domain: a mate of the VF's group held
-         * for another domain (running, or its claim rebuilt by a restarted
-         * vrtd from its status) refuses it, as libvirt's hostdev manager
-         * does. A device with no group has no mates to check. */
-        if (group >= 0)
-            mates = vrt_pci_iommu_group_devices(ctx->host, group, NULL);
-        if (!vrt_vf_registry_claim_in_group(ctx->vfs, a, mates, holder, NULL, error))
-            return false;
-    }
-    if (!vrt_pci_exists(ctx->host, a)) {
-        vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host", addr);
-        return false;
-    }
-    busy = vrt_pci_is_busy_on_host(ctx->host, a, &why, error);
     if (busy < 0)
         return false;
     if (busy) {
@@ -112,16 +98,45 @@ check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
                       why ? why : "busy");
         return false;
     }
-    if (!rec->managed) {
-        if (!vrt_pci_get_driver(ctx->host, a, &drv, error))
-            return false;
-        if (g_strcmp0(drv, VRT_PCI_VFIO_DRIVER) != 0) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
-                          "PCI device %s is not bound to vfio-pci (managed='no' needs nodedev-detach first)", addr);
-            return false;
-        }
+    if (managed)
+        return true;
+    if (!vrt_pci_get_driver(host, a, &drv, error))
+        return false;
+    if (g_strcmp0(drv, VRT_PCI_VFIO_DRIVER) != 0) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
+                      "PCI device %s is not bound to vfio-pci (managed='no' needs nodedev-detach first)", addr);
+        return false;
     }
     return true;
+}
+
+/* Claims the VF in the registry (check and take in one step: a pool's VF
+ * is its port's already, a device by address becomes the domain's until
+ * its last record goes; a mate of the VF's IOMMU group held for another
+ * domain, running or its claim rebuilt by a restarted vrtd from its
+ * status, refuses it, as libvirt's hostdev manager does), then checks
+ * that the host itself does not use it; managed='no' needs it on
+ * vfio-pci already. */
+static bool
+check_free(VrtQemuHostdevCtx *ctx, VrtQemuHostdevRecord *rec, GError **error)
+{
+    const VrtPciAddr *a = record_pci(rec, error);
+    char addr[VRT_PCI_ADDR_STRING_LEN];
+
+    if (!a)
+        return false;
+    if (ctx->vfs) {
+        g_autoptr(VrtVfHolder) holder = record_holder(ctx, rec);
+
+        if (!vrt_qemu_hostdev_claim_group(ctx->vfs, ctx->host, a, holder, error))
+            return false;
+    }
+    if (!vrt_pci_exists(ctx->host, a)) {
+        vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s not found on the host",
+                      vrt_pci_addr_format_buf(a, addr));
+        return false;
+    }
+    return vrt_qemu_hostdev_host_usable(ctx->host, a, rec->managed, error);
 }
 
 /* Allocates a pool port: the network driver picks a VF nobody holds in

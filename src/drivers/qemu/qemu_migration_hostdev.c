@@ -175,14 +175,10 @@ claim_fixed(VrtQemuDriver *drv, const char *name, const guchar *uuid, const VrtM
             VrtMigrationPort *port, GError **error)
 {
     g_autoptr(VrtVfHolder) holder = vrt_vf_holder_new_domain(name, uuid);
-    g_autoptr(GPtrArray) mates = NULL;
-    g_autofree char *why = NULL;
     const char *alias = h->alias ? h->alias : "";
     char addr[VRT_PCI_ADDR_STRING_LEN];
     VrtPciAddr pf;
     guint index;
-    int group;
-    int busy;
 
     vrt_pci_addr_format_buf(&h->vf, addr);
     if (!drv->cfg.host) {
@@ -199,32 +195,10 @@ claim_fixed(VrtQemuDriver *drv, const char *name, const guchar *uuid, const VrtM
                       "PCI device %s of interface %s is not an SR-IOV VF on the destination host", addr, alias);
         return false;
     }
-    busy = vrt_pci_is_busy_on_host(drv->cfg.host, &h->vf, &why, error);
-    if (busy < 0)
+    if (!vrt_qemu_hostdev_host_usable(drv->cfg.host, &h->vf, h->managed, error))
         return false;
-    if (busy) {
-        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "PCI device %s is in use by the host: %s", addr,
-                      why ? why : "busy");
+    if (drv->cfg.vfs && !vrt_qemu_hostdev_claim_group(drv->cfg.vfs, drv->cfg.host, &h->vf, holder, error))
         return false;
-    }
-    if (!h->managed) {
-        g_autofree char *driver = NULL;
-
-        if (!vrt_pci_get_driver(drv->cfg.host, &h->vf, &driver, error))
-            return false;
-        if (g_strcmp0(driver, VRT_PCI_VFIO_DRIVER) != 0) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
-                          "PCI device %s is not bound to vfio-pci (managed='no' needs nodedev-detach first)", addr);
-            return false;
-        }
-    }
-    if (drv->cfg.vfs) {
-        group = vrt_pci_get_iommu_group(drv->cfg.host, &h->vf, NULL);
-        if (group >= 0)
-            mates = vrt_pci_iommu_group_devices(drv->cfg.host, group, NULL);
-        if (!vrt_vf_registry_claim_in_group(drv->cfg.vfs, &h->vf, mates, holder, NULL, error))
-            return false;
-    }
     memcpy(port->uuid, uuid, 16);
     port->addr = h->vf;
     port->set = true;

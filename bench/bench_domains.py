@@ -290,7 +290,11 @@ def bench_define_undefine(daemon, conn, vtype, count, floor_dir=None):
     FLOOR_CHUNK through the daemon, and so on, so that both see the same
     disk and the same load (on a machine shared with other work, a floor
     timed before and after the loop was 2-3x off). Returns (pairs/s, CPU µs
-    per pair, floor seconds per pair: mean, median)."""
+    per pair, the client's own CPU µs per pair (python3-libvirt; the loop
+    is sequential, so a pair takes at least this plus the daemon's part),
+    floor seconds per pair: mean, median, and the CPU µs per pair
+    the floor's own syscalls took in this process: what the kernel charges
+    for a durable pair before any daemon work)."""
     xmls = [domain_xml(f"{PREFIX}du{i}", vtype) for i in range(count)]
     # Warm-up under other names (both daemons' first hundreds of pairs run
     # slower: caches, allocator arenas, the directory).
@@ -305,22 +309,28 @@ def bench_define_undefine(daemon, conn, vtype, count, floor_dir=None):
             fsync_floor_pair(dfd, floor_dir, f"w{i}")
     elapsed = 0.0
     cpu = 0
+    floor_cpu = 0.0
+    client_cpu = 0.0
     try:
         for c in range(0, count, FLOOR_CHUNK):
             if dfd is not None:
+                t = time.process_time()  # this process's user+system time, not in ticks
                 floor.extend(fsync_floor_pair(dfd, floor_dir, str(i)) for i in range(c, min(c + FLOOR_CHUNK, count)))
+                floor_cpu += time.process_time() - t
             cpu0 = common.cpu_ticks(daemon.pid)
+            client0 = time.process_time()
             t0 = time.perf_counter()
             for xml in xmls[c:c + FLOOR_CHUNK]:
                 conn.defineXML(xml).undefine()
             elapsed += time.perf_counter() - t0
+            client_cpu += time.process_time() - client0
             cpu += common.cpu_ticks(daemon.pid) - cpu0
     finally:
         if dfd is not None:
             os.close(dfd)
-    res = (count / elapsed, cpu / common.CLK_TCK / count * 1e6)
+    res = (count / elapsed, cpu / common.CLK_TCK / count * 1e6, client_cpu / count * 1e6)
     if floor:
-        res += (statistics.mean(floor), statistics.median(floor))
+        res += (statistics.mean(floor), statistics.median(floor), floor_cpu / len(floor) * 1e6)
     return res
 
 
@@ -468,7 +478,8 @@ def bench_daemon(name, vtype, args):
         floor_dir = os.path.join(daemon.dir, "fsync-floor")
         # The machine's limit for one client: the fsyncs of one durable pair,
         # timed in turns with the daemon's loop.
-        (res["define_undefine_per_s"], res["define_undefine_cpu_us"], floor, floor_median) = \
+        (res["define_undefine_per_s"], res["define_undefine_cpu_us"], res["define_undefine_client_cpu_us"],
+         floor, floor_median, res["fsync_floor_cpu_us"]) = \
             bench_define_undefine(daemon, conn, vtype, args.count, floor_dir)
         shutil.rmtree(floor_dir, ignore_errors=True)
         res["fsync_floor_ms"] = floor * 1e3
@@ -568,6 +579,9 @@ def main():
         ("  the same, median, ms", "fsync_floor_median_ms", ".3f", None, ""),
         ("  ms per pair / fsync floor", "pair_vs_floor", ".2f", None, f"vrtd <= {TARGET_VS_FSYNC_FLOOR}"),
         ("  daemon CPU us per pair", "define_undefine_cpu_us", ",.0f", False, ""),
+        ("  client CPU us per pair", "define_undefine_client_cpu_us", ",.0f", None, "python3-libvirt's own"),
+        ("  fsync floor's own CPU us per pair", "fsync_floor_cpu_us", ",.0f", None,
+         "kernel time of the floor's syscalls, no daemon"),
         (f"define+undefine per s, {CLIENTS} clients", "define_undefine_n_per_s", ",.0f", True,
          f">= {TARGET_CLIENTS_AHEAD:.0f}x libvirtd"),
         ("  daemon CPU us per pair", "define_undefine_n_cpu_us", ",.0f", False, ""),
@@ -589,7 +603,7 @@ def main():
     if args.start_only:
         rows = start_rows
     elif args.define_only:
-        rows = rows[len(start_rows):len(start_rows) + 8]
+        rows = rows[len(start_rows):len(start_rows) + 10]
     w = max(len(r[0]) for r in rows) + 2
     print(f"\nbench_domains: {vtype} q35 {MEMORY_MIB} MiB guest-less; {os.cpu_count()} CPUs; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")

@@ -421,6 +421,101 @@ def test_fixed_vf_taken_at_the_destination_keeps_the_source(hosts):
     dst.virsh("destroy", "h")
 
 
+PLAIN_VF = ("<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+            "<address domain='0x0000' bus='0x06' slot='0x10' function='0x1'/></source>"
+            "<teaming type='transient' persistent='ua-team0'/><alias name='ua-vf0'/></hostdev>")
+
+
+def check_holds_plain(host):
+    """g holds the fixed VF as its plain <hostdev> (vfio-pci; a hostdev has
+    no MAC or VLAN of its own: the VF's are the host's), with its pairing
+    and alias, and every other VF is free and clean."""
+    vf = host.sim.vfs()[FIXED]
+    assert (vf["driver"], vf["mac"], vf["vlan"]) == ("vfio-pci",) + host.originals[FIXED], (host.name, vf)
+    hd = re.findall(r"<hostdev mode='subsystem' type='pci'.*?</hostdev>", host.virsh("dumpxml", "g").stdout, re.S)
+    assert len(hd) == 1 and "function='0x1'" in hd[0], hd
+    assert "<teaming type='transient' persistent='ua-team0'/>" in hd[0] and "<alias name='ua-vf0'/>" in hd[0]
+    host.check_free(but=FIXED)
+    assert host.ports() == 0
+
+
+def vfio_adds(host):
+    return [c["arguments"] for c in host.emu.commands() if c.get("execute") == "device_add"
+            and c["arguments"].get("driver") == "vfio-pci"]
+
+
+def test_teaming_pair_with_a_plain_hostdev_migrates(hosts):
+    """libvirt also migrates a plain <hostdev> carrying its own <teaming
+    type='transient'>: it leaves the source through the hostdev job before
+    the transfer and the same address is plugged at the destination, with
+    its pairing, before the guest runs there."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + PLAIN_VF)
+    check_holds_plain(src)
+    with open(os.path.join(src.root, "var", "log", "vrt", "qemu", "g.log")) as f:
+        cmdline = f.read()
+    assert re.search(r'"driver":"virtio-net-pci"[^}]*"failover":true[^}]*"id":"ua-team0"', cmdline), cmdline
+    assert re.search(r'"driver":"vfio-pci","host":"0000:06:10.1"[^}]*"failover_pair_id":"ua-team0"', cmdline), cmdline
+
+    migrate(src, dst)
+
+    assert dst.state() == "running"
+    check_holds_plain(dst)
+    add = vfio_adds(dst)[-1]
+    assert (add["host"], add["id"], add["failover_pair_id"]) == (FIXED, "ua-vf0", "ua-team0")
+    cmds = dst.qmp_commands()
+    assert max(i for i, c in enumerate(cmds) if c == "device_add") < max(i for i, c in enumerate(cmds) if c == "cont")
+    scmds = src.qmp_commands()
+    assert scmds.index("device_del") < scmds.index("migrate")
+    assert src.state() == "shut off"
+    src.check_free()
+
+
+def test_plain_hostdev_refused_at_the_destination_replugs_the_source(hosts):
+    """The destination's QEMU refuses the VF once the state arrived: the
+    source plugs its hostdev back, paired as before, and runs on."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + PLAIN_VF)
+    dst.emu.set_behaviour({"device_add_fail": {"vfio-pci": {"desc": "vfio: error opening /dev/vfio/42"}}})
+
+    r = migrate(src, dst, check=False)
+    assert r.returncode != 0
+    assert "cannot plug hostdev ua-vf0 (VF 0000:06:10.1) at the destination" in r.stderr, r.stderr
+    assert src.state() == "running"
+    check_holds_plain(src)
+    scmds = src.qmp_commands()
+    assert scmds.index("device_del") < scmds.index("migrate") < max(
+        i for i, c in enumerate(scmds) if c == "device_add")
+    add = vfio_adds(src)[-1]
+    assert (add["host"], add["id"], add["failover_pair_id"]) == (FIXED, "ua-vf0", "ua-team0")
+    assert dst.state() in (None, "shut off")
+    dst.check_free()
+
+
+def test_plain_hostdev_taken_at_the_destination_keeps_the_source(hosts):
+    """The address is another domain's at the destination: its prepare
+    refuses before anything moved; the guest runs on with its hostdev."""
+    src, dst = hosts
+    restart_g_with(src, TEAM_VIRTIO + PLAIN_VF)
+    other = QmpEmu(dst.root, "h", defaults={"device_del_ack_ms": 20, "vfio_sysfs_root": dst.sim.root})
+    xml = (f"<domain type='qemu'><name>h</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+           f"<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+           f"<devices><emulator>{other.binary}</emulator><controller type='usb' model='none'/>"
+           f"<hostdev mode='subsystem' type='pci' managed='yes'>{FIXED_SOURCE}</hostdev>"
+           f"<memballoon model='none'/></devices></domain>")
+    dst.virsh("define", dst.write("h.xml", xml))
+    dst.virsh("start", "h")
+
+    r = migrate(src, dst, check=False)
+    assert r.returncode != 0
+    assert f"PCI device {FIXED} is in use by driver QEMU, domain h" in r.stderr, r.stderr
+    assert src.state() == "running"
+    check_holds_plain(src)
+    assert "device_del" not in src.qmp_commands()
+    assert dst.state() is None
+    dst.virsh("destroy", "h")
+
+
 def fewer_vfs(host, n):
     """The host's PF ens1f0 gets n VFs (sriov_numvfs, 0 first as the
     kernel wants): 0000:06:10.n and up no longer exist there."""

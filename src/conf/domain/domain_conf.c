@@ -87,6 +87,7 @@ vrt_domain_hostdev_def_free(VrtDomainHostdevDef *hostdev)
     if (!hostdev)
         return;
     g_free(hostdev->driver_name);
+    g_free(hostdev->teaming_persistent);
     info_clear(&hostdev->own_info);
     g_free(hostdev);
 }

@@ -407,7 +407,8 @@ struct _VrtDomainNetDef {
     VrtDomainDeviceInfo info;
 };
 
-/* <hostdev mode='subsystem' type='pci'>: the only kind supported. */
+/* <hostdev mode='subsystem' type='pci'> (the other subsystem types are
+ * VrtDomainUsbHostdevDef and VrtDomainSubsysHostdevDef). */
 struct _VrtDomainHostdevDef {
     bool managed;
     VrtPciAddr source; /* host PCI address */
@@ -418,6 +419,12 @@ struct _VrtDomainHostdevDef {
     VrtDomainDeviceInfo *info;
     VrtDomainDeviceInfo own_info;
     VrtDomainNetDef *parent_net; /* back pointer, not owned; NULL if standalone */
+    /* A standalone hostdev's own <teaming type='transient' persistent=>:
+     * the VF standing in for the virtio interface of alias
+     * teaming_persistent (QEMU's failover_pair_id). TRANSIENT or NONE; one
+     * standing in for an interface has its parent_net's instead. */
+    VrtDomainNetTeaming teaming;
+    char *teaming_persistent;
 };
 
 typedef enum {

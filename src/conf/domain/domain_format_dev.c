@@ -245,6 +245,19 @@ format_vlan(VrtFmt *f, const guint *tags, guint n, bool trunk)
     vrt_fmt_line(f, "</vlan>");
 }
 
+/* <teaming> of an interface or a hostdev; nothing for NONE */
+static void
+format_teaming(VrtFmt *f, VrtDomainNetTeaming type, const char *persistent)
+{
+    g_autofree char *p = persistent ? vrt_xml_escape(persistent) : NULL;
+
+    if (type == VRT_DOMAIN_NET_TEAMING_NONE)
+        return;
+    vrt_fmt_line(f, "<teaming type='%s'%s%s%s/>",
+                 type == VRT_DOMAIN_NET_TEAMING_PERSISTENT ? "persistent" : "transient", p ? " persistent='" : "",
+                 p ? p : "", p ? "'" : "");
+}
+
 /* <interface type='hostdev'> writes the address type, <hostdev> does not */
 static void
 format_hostdev_source(VrtFmt *f, const VrtPciAddr *a, bool with_type)
@@ -395,13 +408,7 @@ vrt_format_net(VrtFmt *f, const VrtDomainNetDef *net)
     if (shown != VRT_DOMAIN_NET_TYPE_HOSTDEV)
         format_net_driver(f, net);
     vrt_net_backend_format(f->buf, f->indent, &net->host);
-    if (net->teaming) {
-        g_autofree char *persistent = net->teaming_persistent ? vrt_xml_escape(net->teaming_persistent) : NULL;
-
-        vrt_fmt_line(f, "<teaming type='%s'%s%s%s/>",
-                     net->teaming == VRT_DOMAIN_NET_TEAMING_PERSISTENT ? "persistent" : "transient",
-                     persistent ? " persistent='" : "", persistent ? persistent : "", persistent ? "'" : "");
-    }
+    format_teaming(f, net->teaming, net->teaming_persistent);
     if (net->link_up != VRT_TRISTATE_DEFAULT)
         vrt_fmt_line(f, "<link state='%s'/>", net->link_up == VRT_TRISTATE_YES ? "up" : "down");
     if (net->mtu)
@@ -419,6 +426,7 @@ vrt_format_hostdev(VrtFmt *f, const VrtDomainHostdevDef *h)
     if (h->driver_name)
         vrt_fmt_line(f, "<driver name='%s'/>", h->driver_name);
     format_hostdev_source(f, &h->source, false);
+    format_teaming(f, h->teaming, h->teaming_persistent);
     format_info(f, h->info);
     f->indent--;
     vrt_fmt_line(f, "</hostdev>");

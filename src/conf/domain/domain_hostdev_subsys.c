@@ -330,6 +330,16 @@ vrt_parse_subsys_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *
             have_source = true;
             continue;
         }
+        if (vrt_xml_is(c, "teaming")) {
+            /* read as libvirt reads it, to be refused with its words */
+            g_autofree char *persistent = NULL;
+            VrtDomainNetTeaming teaming;
+
+            if (!vrt_parse_teaming(c, &teaming, &persistent, error) ||
+                !vrt_hostdev_teaming_validate(teaming, persistent, false, error))
+                return false;
+            continue;
+        }
         r = vrt_parse_info_child(ctx, c, &h->info, true, error);
         if (r < 0)
             return false;

@@ -865,19 +865,8 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
                 return false;
             }
         } else if (vrt_xml_is(c, "teaming")) {
-            g_autofree char *type = vrt_xml_prop(c, "type");
-            if (!vrt_xml_check_attrs(c, error, "type", "persistent", NULL))
+            if (!vrt_parse_teaming(c, &net->teaming, &net->teaming_persistent, error))
                 return false;
-            if (g_strcmp0(type, "persistent") == 0) {
-                net->teaming = VRT_DOMAIN_NET_TEAMING_PERSISTENT;
-            } else if (g_strcmp0(type, "transient") == 0) {
-                net->teaming = VRT_DOMAIN_NET_TEAMING_TRANSIENT;
-            } else {
-                vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown teaming type '%s'", type ? type : "");
-                return false;
-            }
-            g_free(net->teaming_persistent);
-            net->teaming_persistent = vrt_xml_prop(c, "persistent");
         } else if (vrt_xml_is(c, "mtu")) {
             if (!vrt_xml_check_attrs(c, error, "size", NULL) ||
                 !vrt_xml_prop_uint(c, "size", NET_MAX_MTU, &net->mtu, NULL, error))
@@ -1019,6 +1008,52 @@ parse_net(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainNetDef **out, GError
 
 /* ---- hostdev ------------------------------------------------------- */
 
+bool
+vrt_parse_teaming(xmlNodePtr node, VrtDomainNetTeaming *type, char **persistent, GError **error)
+{
+    g_autofree char *t = vrt_xml_prop(node, "type");
+    g_autofree char *p = vrt_xml_prop(node, "persistent");
+
+    if (!vrt_xml_check_attrs(node, error, "type", "persistent", NULL))
+        return false;
+    g_clear_pointer(persistent, g_free);
+    *type = VRT_DOMAIN_NET_TEAMING_NONE;
+    if (!t && !p)
+        return true;
+    if (g_strcmp0(t, "persistent") == 0) {
+        *type = VRT_DOMAIN_NET_TEAMING_PERSISTENT;
+    } else if (g_strcmp0(t, "transient") == 0) {
+        *type = VRT_DOMAIN_NET_TEAMING_TRANSIENT;
+    } else {
+        /* libvirt's message, "(null)" included when type= is missing */
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unknown teaming type '%s'", t ? t : "(null)");
+        return false;
+    }
+    *persistent = g_steal_pointer(&p);
+    return true;
+}
+
+bool
+vrt_hostdev_teaming_validate(VrtDomainNetTeaming type, const char *persistent, bool pci, GError **error)
+{
+    if (type == VRT_DOMAIN_NET_TEAMING_NONE)
+        return true;
+    if (type != VRT_DOMAIN_NET_TEAMING_TRANSIENT) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "teaming hostdev devices must have type='transient'");
+        return false;
+    }
+    if (!persistent) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "missing required persistent attribute in hostdev teaming element");
+        return false;
+    }
+    if (!pci) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "teaming is only supported for pci hostdev devices");
+        return false;
+    }
+    return true;
+}
+
 static bool
 parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out, GError **error)
 {
@@ -1061,6 +1096,9 @@ parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out
                               h->driver_name ? h->driver_name : "");
                 return false;
             }
+        } else if (vrt_xml_is(c, "teaming")) {
+            if (!vrt_parse_teaming(c, &h->teaming, &h->teaming_persistent, error))
+                return false;
         } else {
             INFO_OR_UNSUPPORTED(ctx, c, h->info, true, error);
         }
@@ -1069,6 +1107,8 @@ parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out
         vrt_error_set(error, VIR_ERR_XML_ERROR, "PCI host device source address missing");
         return false;
     }
+    if (!vrt_hostdev_teaming_validate(h->teaming, h->teaming_persistent, true, error))
+        return false;
     *out = g_steal_pointer(&h);
     return true;
 }

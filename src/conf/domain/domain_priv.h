@@ -41,6 +41,13 @@ bool vrt_parse_pci_address(xmlNodePtr node, VrtPciAddr *addr, GError **error);
 /* Parses one device element into dev (type chosen by element name);
  * def is filled (for consoles mirroring serials) only when given. */
 bool vrt_parse_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDeviceDef *dev, GError **error);
+/* <teaming type= persistent=> of an interface or a hostdev, read as
+ * libvirt reads it: without either attribute it is no pair (NONE); any
+ * type but persistent or transient is refused. *persistent is replaced. */
+bool vrt_parse_teaming(xmlNodePtr node, VrtDomainNetTeaming *type, char **persistent, GError **error);
+/* libvirt's checks of a hostdev's <teaming> (type NONE: none given): the
+ * transient half only, persistent= required, a PCI hostdev only (pci). */
+bool vrt_hostdev_teaming_validate(VrtDomainNetTeaming type, const char *persistent, bool pci, GError **error);
 
 /* ---- a disk's <driver> tuning (domain_disk_driver.c) --------------- */
 

@@ -147,6 +147,16 @@ parse_usb_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GE
             have_source = true;
             continue;
         }
+        if (vrt_xml_is(c, "teaming")) {
+            /* read as libvirt reads it, to be refused with its words */
+            g_autofree char *persistent = NULL;
+            VrtDomainNetTeaming teaming;
+
+            if (!vrt_parse_teaming(c, &teaming, &persistent, error) ||
+                !vrt_hostdev_teaming_validate(teaming, persistent, false, error))
+                return false;
+            continue;
+        }
         int r = vrt_parse_info_child(ctx, c, &h->info, true, error);
         if (r < 0)
             return false;

@@ -648,6 +648,94 @@ test_hotplug_address(void)
 
 /* ---- nets and hostdevs --------------------------------------------- */
 
+/* A plain <hostdev> as the transient half of a teaming pair, as libvirt
+ * reads, checks and writes it: <teaming> after <source>, before the
+ * device's alias and address; the device parse (attach) reads it too. */
+static void
+test_hostdev_teaming(void)
+{
+    static const char *const devices = "<interface type='user'><mac address='52:54:00:7a:10:01'/><model type='virtio'/>"
+                                       "<teaming type='persistent'/><alias name='ua-backup0'/></interface>"
+                                       "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                                       "<address domain='0x0000' bus='0x06' slot='0x10' function='0x1'/></source>"
+                                       "<teaming type='transient' persistent='ua-backup0'/></hostdev>";
+    g_autofree char *xml = g_strconcat(DOM_HEAD "  <devices>", devices, "</devices>\n</domain>", NULL);
+    g_autoptr(VrtDomainDef) def = parse_ok(xml, 0);
+    g_autofree char *out = NULL;
+    g_autoptr(VrtDomainDeviceDef) dev = NULL;
+    g_autoptr(GError) error = NULL;
+    const VrtDomainHostdevDef *h;
+
+    g_assert_cmpuint(def->hostdevs->len, ==, 1);
+    h = def->hostdevs->pdata[0];
+    g_assert_cmpint(h->teaming, ==, VRT_DOMAIN_NET_TEAMING_TRANSIENT);
+    g_assert_cmpstr(h->teaming_persistent, ==, "ua-backup0");
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    g_assert_no_error(error);
+    out = format_ok(def, VRT_DOMAIN_XML_INACTIVE);
+    g_assert_nonnull(strstr(out, "        <address domain='0x0000' bus='0x06' slot='0x10' function='0x1'/>\n"
+                                 "      </source>\n"
+                                 "      <teaming type='transient' persistent='ua-backup0'/>\n"
+                                 "      <address type='pci'"));
+    vrt_test_assert_validates(out, "domain", "hostdev teaming");
+    assert_stable(out, 0, VRT_DOMAIN_XML_INACTIVE);
+
+    dev = vrt_domain_device_def_parse("<hostdev mode='subsystem' type='pci' managed='no'><source>"
+                                      "<address domain='0' bus='6' slot='0x10' function='2'/></source>"
+                                      "<teaming type='transient' persistent='ua-x'/></hostdev>",
+                                      def, 0, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(dev->data.hostdev->teaming, ==, VRT_DOMAIN_NET_TEAMING_TRANSIENT);
+    g_assert_cmpstr(dev->data.hostdev->teaming_persistent, ==, "ua-x");
+}
+
+/* libvirt's refusals of a hostdev's <teaming> */
+static void
+test_hostdev_teaming_errors(void)
+{
+    static const struct {
+        const char *hostdev;
+        const char *error;
+    } cases[] = {
+        { "<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='6' slot='0x10' function='1'/>"
+          "</source><teaming type='transient'/></hostdev>",
+          "missing required persistent attribute in hostdev teaming element" },
+        { "<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='6' slot='0x10' function='1'/>"
+          "</source><teaming type='persistent'/></hostdev>",
+          "teaming hostdev devices must have type='transient'" },
+        { "<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='6' slot='0x10' function='1'/>"
+          "</source><teaming type='standby' persistent='ua-x'/></hostdev>",
+          "unknown teaming type 'standby'" },
+        { "<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='6' slot='0x10' function='1'/>"
+          "</source><teaming persistent='ua-x'/></hostdev>",
+          "unknown teaming type '(null)'" },
+        { "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1234'/><product id='0xbeef'/></source>"
+          "<teaming type='transient' persistent='ua-x'/></hostdev>",
+          "teaming is only supported for pci hostdev devices" },
+        { "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
+          "<address uuid='53764d0e-85a0-42b4-af5c-2046b460b1dc'/></source>"
+          "<teaming type='transient' persistent='ua-x'/></hostdev>",
+          "teaming is only supported for pci hostdev devices" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml = g_strconcat(DOM_HEAD "  <devices>", cases[i].hostdev, "</devices>\n</domain>", NULL);
+
+        assert_parse_error(xml, VIR_ERR_CONFIG_UNSUPPORTED, cases[i].error);
+    }
+    /* <teaming/> naming neither is no pair, as libvirt reads it */
+    {
+        g_autoptr(VrtDomainDef) def =
+            parse_ok(DOM_HEAD "  <devices><hostdev mode='subsystem' type='pci'><source>"
+                              "<address domain='0' bus='6' slot='0x10' function='1'/></source><teaming/></hostdev>"
+                              "</devices>\n</domain>",
+                     0);
+        g_autofree char *out = format_ok(def, VRT_DOMAIN_XML_INACTIVE);
+
+        g_assert_null(strstr(out, "<teaming"));
+    }
+}
+
 static void
 test_hostdev_interface(void)
 {
@@ -977,6 +1065,8 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/pci-root-without-index", test_pci_root_without_index);
     g_test_add_func("/domconf/error/unsupported", test_error_unsupported);
     g_test_add_func("/domconf/error/values", test_error_values);
+    g_test_add_func("/domconf/hostdev-teaming", test_hostdev_teaming);
+    g_test_add_func("/domconf/error/hostdev-teaming", test_hostdev_teaming_errors);
     g_test_add_func("/domconf/memory-units", test_memory_units);
     g_test_add_func("/domconf/uuid-generated", test_uuid_generated);
     g_test_add_func("/domconf/address/q35-root-ports", test_q35_root_ports);

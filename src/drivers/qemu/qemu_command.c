@@ -843,15 +843,28 @@ net_model_driver(const char *model)
     return NULL;
 }
 
+/* vfio-pci for a host PCI device; failover_pair_id: the alias of the
+ * virtio interface it stands in for (the transient half of a teaming
+ * pair), NULL when none */
 static JsonObject *
-hostdev_device_props(const VrtDomainDef *def, const VrtPciAddr *src, const VrtDomainDeviceInfo *info)
+hostdev_device_props(const VrtDomainDef *def, const VrtPciAddr *src, const VrtDomainDeviceInfo *info,
+                     const char *failover_pair_id)
 {
     JsonObject *dev = device_new("vfio-pci");
     g_autofree char *host = vrt_pci_addr_format(src);
 
     json_object_set_string_member(dev, "host", host);
     add_device_info(def, dev, info);
+    if (failover_pair_id)
+        json_object_set_string_member(dev, "failover_pair_id", failover_pair_id);
     return dev;
+}
+
+JsonObject *
+vrt_qemu_command_hostdev_device_props(const VrtDomainDef *def, const VrtDomainHostdevDef *h)
+{
+    return hostdev_device_props(def, &h->source, h->info,
+                                h->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT ? h->teaming_persistent : NULL);
 }
 
 static void
@@ -921,12 +934,8 @@ vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef
         const VrtPciAddr *src =
             net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ? &net->hostdev_source : &net->actual.hostdev_addr;
 
-        dev = hostdev_device_props(def, src, &net->info);
-        /* The transient half of a failover pair (libvirt's order: after
-         * the address). */
-        if (net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT && net->teaming_persistent)
-            json_object_set_string_member(dev, "failover_pair_id", net->teaming_persistent);
-        return dev;
+        return hostdev_device_props(def, src, &net->info,
+                                    net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT ? net->teaming_persistent : NULL);
     }
     if (!driver) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "unsupported interface model '%s'", net->model);
@@ -2261,7 +2270,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)
     {
         if (ok && !h->parent_net) {
-            JsonObject *dev = hostdev_device_props(def, &h->source, h->info);
+            JsonObject *dev = vrt_qemu_command_hostdev_device_props(def, h);
             arg_json(&b, "-device", dev);
         }
     }

@@ -108,6 +108,9 @@ JsonObject *vrt_qemu_command_netdev_props(const VrtDomainNetDef *net, GError **e
  * fd (a number QEMU inherited, or the name a getfd gave it). */
 JsonObject *vrt_qemu_command_netdev_props_tap_fd(const VrtDomainNetDef *net, const char *fd, GError **error);
 JsonObject *vrt_qemu_command_net_device_props(const VrtDomainDef *def, const VrtDomainNetDef *net, GError **error);
+/* vfio-pci of a standalone <hostdev type='pci'>, with failover_pair_id
+ * when it is the transient half of a teaming pair. */
+JsonObject *vrt_qemu_command_hostdev_device_props(const VrtDomainDef *def, const VrtDomainHostdevDef *h);
 /* An interface with a <virtualport>: VIR_ERR_CONFIG_UNSUPPORTED naming it
  * (vrt sets up no such port); run before anything is prepared at start */
 bool vrt_qemu_command_net_vport_check(const VrtDomainNetDef *net, GError **error);

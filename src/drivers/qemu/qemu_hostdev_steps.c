@@ -375,16 +375,9 @@ uninsert_device_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, const ch
 static JsonObject *
 device_props_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **error)
 {
-    VrtDomainNetDef tmp = { 0 };
-
     if (dev->type == VRT_DOMAIN_DEVICE_NET)
         return vrt_qemu_command_net_device_props(ctx->def, dev->data.net, error);
-    /* A standalone hostdev is built as an interface of type hostdev would
-     * be: same vfio-pci device, its own alias and address. */
-    tmp.type = VRT_DOMAIN_NET_TYPE_HOSTDEV;
-    tmp.hostdev_source = dev->data.hostdev->source;
-    tmp.info = *dev->data.hostdev->info;
-    return vrt_qemu_command_net_device_props(ctx->def, &tmp, error);
+    return vrt_qemu_command_hostdev_device_props(ctx->def, dev->data.hostdev);
 }
 
 /* The VFIO group of the job's function, for QEMU (ctx->vfio_grant). */

@@ -69,12 +69,13 @@ typedef struct {
 } VrtMigrateParams;
 
 /* ---- the cookie (qemu_migration_cookie.c) ---- */
-/* One interface of the hostdev plan: an interface of type network whose
- * network is a hostdev pool (<forward mode='hostdev'>), or a fixed VF
- * (<interface type='hostdev'>, the transient half of a teaming pair). The
- * source unplugs it before the transfer; the destination claims a VF from
- * the network of the same name (a fixed VF: the VF of the same address) at
- * prepare and plugs it with this MAC and VLAN at finish. */
+/* One device of the hostdev plan: an interface of type network whose
+ * network is a hostdev pool (<forward mode='hostdev'>), or a fixed VF, the
+ * transient half of a teaming pair: an <interface type='hostdev'> or a
+ * plain <hostdev type='pci'> with its own <teaming>. The source unplugs it
+ * before the transfer; the destination claims a VF from the network of the
+ * same name (a fixed VF: the VF of the same address) at prepare and plugs
+ * it, an interface with this MAC and VLAN, at finish. */
 typedef struct {
     char *alias; /* the source's alias (hostdev0) */
     char *network; /* NULL for a fixed VF */
@@ -82,6 +83,9 @@ typedef struct {
     bool fixed;
     VrtPciAddr vf;
     bool managed;
+    /* a fixed VF that is a plain <hostdev> (the cookie's <hostdev>): no
+     * MAC or VLAN of its own, found by its PCI address */
+    bool hostdev;
     guint8 mac[6];
     guint vlan_tags[8];
     guint n_vlan_tags;

@@ -8,8 +8,8 @@
  * its perform adds the transfer's statistics (<statistics>), which become
  * the destination's completed job. The hostdev plan (<hostdev-plan>, vrt's
  * own) names the SR-IOV interfaces of hostdev pools, and the fixed VFs of
- * teaming pairs, the migration unplugs at the source and plugs again at
- * the destination.
+ * teaming pairs (interfaces, or <hostdev>s with neither MAC nor VLAN), the
+ * migration unplugs at the source and plugs again at the destination.
  */
 #include "drivers/qemu/qemu_migration.h"
 #include "util/error.h"
@@ -80,7 +80,7 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
             char mac[VRT_MAC_STRING_LEN];
 
             vrt_mac_format(h->mac, mac);
-            g_string_append_printf(out, "    <interface alias='%s'", alias);
+            g_string_append_printf(out, "    <%s alias='%s'", h->hostdev ? "hostdev" : "interface", alias);
             if (h->fixed) {
                 char vf[VRT_PCI_ADDR_STRING_LEN];
 
@@ -91,7 +91,8 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
 
                 g_string_append_printf(out, " network='%s'", network);
             }
-            g_string_append_printf(out, " mac='%s'%s", mac, h->vlan_trunk ? " trunk='yes'" : "");
+            if (!h->hostdev)
+                g_string_append_printf(out, " mac='%s'%s", mac, h->vlan_trunk ? " trunk='yes'" : "");
             if (h->teaming_persistent) {
                 g_autofree char *partner = vrt_xml_escape(h->teaming_persistent);
 
@@ -101,6 +102,10 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
                 char vf[VRT_PCI_ADDR_STRING_LEN];
 
                 g_string_append_printf(out, " source-vf='%s'", vrt_pci_addr_format_buf(&h->source_vf, vf));
+            }
+            if (h->hostdev) {
+                g_string_append(out, "/>\n");
+                continue;
             }
             g_string_append(out, ">\n");
             for (guint t = 0; t < h->n_vlan_tags; t++)
@@ -170,8 +175,9 @@ vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid,
                 g_autofree char *mac = vrt_xml_prop(s, "mac");
                 g_autofree char *trunk = vrt_xml_prop(s, "trunk");
 
-                if (!vrt_xml_is(s, "interface"))
+                if (!vrt_xml_is(s, "interface") && !vrt_xml_is(s, "hostdev"))
                     continue;
+                h->hostdev = vrt_xml_is(s, "hostdev");
                 h->alias = vrt_xml_prop(s, "alias");
                 h->network = vrt_xml_prop(s, "network");
                 h->vlan_trunk = g_strcmp0(trunk, "yes") == 0;
@@ -190,9 +196,9 @@ vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid,
                         h->managed = g_strcmp0(managed, "no") != 0;
                     }
                 }
-                if ((!h->network && !h->fixed) || !mac || !vrt_mac_parse(mac, h->mac)) {
-                    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
-                                  "malformed hostdev-plan interface in migration data");
+                if (h->hostdev ? !h->fixed : ((!h->network && !h->fixed) || !mac || !vrt_mac_parse(mac, h->mac))) {
+                    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "malformed hostdev-plan %s in migration data",
+                                  h->hostdev ? "hostdev" : "interface");
                     xml_doc_free(doc);
                     return NULL;
                 }

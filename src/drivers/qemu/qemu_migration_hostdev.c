@@ -1,17 +1,18 @@
 /*
  * The SR-IOV re-plug of a live migration. libvirt migrates a domain with
  * a PCI host device only when it is the transient half of a <teaming>
- * pair; vrt moves those (an <interface type='hostdev'> naming its VF) and,
- * beyond libvirt, any interface of type network whose network is a
- * hostdev pool (<forward mode='hostdev'>). Neither can move with QEMU's
- * state: its VF stays on its host. So the source unplugs it through the
- * journaled hostdev job (the detach API's own) before the transfer, the
- * migration cookie carries the plan (network, MAC, VLAN, alias), the
- * destination claims a port on the network of the same name at prepare
- * (no free VF: the migration fails before anything moved; a fixed VF's
- * same address must be a VF of that host nobody uses) and plugs a VF
- * with the interface's MAC and VLAN once the state has arrived, before the
- * guest runs there. Any failure after the unplug plugs the source's
+ * pair; vrt moves those (an <interface type='hostdev'> naming its VF, or a
+ * plain <hostdev type='pci'> with its own <teaming>) and, beyond libvirt,
+ * any interface of type network whose network is a hostdev pool (<forward
+ * mode='hostdev'>). None can move with QEMU's state: its VF stays on its
+ * host. So the source unplugs it through the journaled hostdev job (the
+ * detach API's own) before the transfer, the migration cookie carries the
+ * plan (network, MAC, VLAN, alias; a plain hostdev has neither MAC nor
+ * VLAN), the destination claims a port on the network of the same name at
+ * prepare (no free VF: the migration fails before anything moved; a fixed
+ * VF's same address must be a VF of that host nobody uses) and plugs a VF,
+ * an interface's with its MAC and VLAN, once the state has arrived, before
+ * the guest runs there. Any failure after the unplug plugs the source's
  * original VF back (another from its pool when that one was taken
  * meanwhile) and the guest runs on at the source. qemu_migration.c calls
  * these at its phases, with the domain's job held.
@@ -43,16 +44,45 @@ is_teaming_vf(const VrtDomainNetDef *net)
     return net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV && net->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT;
 }
 
-/* "interface ALIAS (network 'NET')" / "interface ALIAS (VF ADDR)", for
- * messages. */
+/* Whether hd is a plain <hostdev> libvirt migrates: the transient half
+ * of a teaming pair. */
+static bool
+is_teaming_hostdev(const VrtDomainHostdevDef *hd)
+{
+    return !hd->parent_net && hd->teaming == VRT_DOMAIN_NET_TEAMING_TRANSIENT;
+}
+
+/* "interface" or "hostdev": what a plan entry is, for messages */
+static const char *
+plan_kind(const VrtMigrationHostdev *h)
+{
+    return h->hostdev ? "hostdev" : "interface";
+}
+
+/* "interface ALIAS (network 'NET')" / "interface ALIAS (VF ADDR)" /
+ * "hostdev ALIAS (VF ADDR)", for messages. */
 static char *
 plan_describe(const VrtMigrationHostdev *h)
 {
     char vf[VRT_PCI_ADDR_STRING_LEN];
 
     if (h->fixed)
-        return g_strdup_printf("interface %s (VF %s)", h->alias ? h->alias : "", vrt_pci_addr_format_buf(&h->vf, vf));
+        return g_strdup_printf("%s %s (VF %s)", plan_kind(h), h->alias ? h->alias : "",
+                               vrt_pci_addr_format_buf(&h->vf, vf));
     return g_strdup_printf("interface %s (network '%s')", h->alias ? h->alias : "", h->network);
+}
+
+/* Whether plan entry h's device is in def (an interface by its MAC, a
+ * plain hostdev by its PCI address). */
+static bool
+plan_present(const VrtDomainDef *def, const VrtMigrationHostdev *h)
+{
+    const VrtDomainHostdevDef *hd;
+
+    if (!h->hostdev)
+        return vrt_domain_def_find_net_by_mac(def, h->mac) != NULL;
+    hd = vrt_domain_def_find_hostdev_by_source(def, &h->vf);
+    return hd && !hd->parent_net;
 }
 
 bool
@@ -68,6 +98,8 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
     for (guint i = 0; def->hostdevs && i < def->hostdevs->len; i++) {
         VrtDomainHostdevDef *hd = g_ptr_array_index(def->hostdevs, i);
 
+        if (is_teaming_hostdev(hd))
+            continue;
         if (!hd->parent_net) {
             vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s",
                           "cannot migrate a domain with <hostdev mode='subsystem' type='pci'>");
@@ -116,6 +148,23 @@ vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **erro
         h->source_vf_set = true;
         g_ptr_array_add(out, h);
     }
+    for (guint i = 0; def->hostdevs && i < def->hostdevs->len; i++) {
+        VrtDomainHostdevDef *hd = g_ptr_array_index(def->hostdevs, i);
+        VrtMigrationHostdev *h;
+
+        if (!is_teaming_hostdev(hd))
+            continue;
+        h = g_new0(VrtMigrationHostdev, 1);
+        h->alias = g_strdup(hd->info->alias);
+        h->fixed = true;
+        h->hostdev = true;
+        h->vf = hd->source;
+        h->managed = hd->managed;
+        h->teaming_persistent = g_strdup(hd->teaming_persistent);
+        h->source_vf = hd->source;
+        h->source_vf_set = true;
+        g_ptr_array_add(out, h);
+    }
     if (out->len)
         *plan = g_steal_pointer(&out);
     return true;
@@ -132,10 +181,13 @@ vrt_qemu_migration_hostdev_strip(const char *xml, const GPtrArray *plan, GError 
         return NULL;
     for (guint i = 0; i < plan->len; i++) {
         const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
-        VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(def, h->mac);
+        VrtDomainNetDef *net = h->hostdev ? NULL : vrt_domain_def_find_net_by_mac(def, h->mac);
+        VrtDomainHostdevDef *hd = h->hostdev ? vrt_domain_def_find_hostdev_by_source(def, &h->vf) : NULL;
 
         if (net)
             vrt_domain_net_def_free(vrt_domain_def_net_remove(def, net));
+        if (hd && !hd->parent_net)
+            vrt_domain_hostdev_def_free(vrt_domain_def_hostdev_remove(def, hd));
     }
     return vrt_domain_def_format(def, VRT_DOMAIN_XML_FLAG_SECURE, error);
 }
@@ -176,6 +228,7 @@ claim_fixed(VrtQemuDriver *drv, const char *name, const guchar *uuid, const VrtM
 {
     g_autoptr(VrtVfHolder) holder = vrt_vf_holder_new_domain(name, uuid);
     const char *alias = h->alias ? h->alias : "";
+    const char *kind = plan_kind(h);
     char addr[VRT_PCI_ADDR_STRING_LEN];
     VrtPciAddr pf;
     guint index;
@@ -186,13 +239,13 @@ claim_fixed(VrtQemuDriver *drv, const char *name, const guchar *uuid, const VrtM
         return false;
     }
     if (!vrt_pci_exists(drv->cfg.host, &h->vf)) {
-        vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s of interface %s not found on the destination host", addr,
+        vrt_error_set(error, VIR_ERR_NO_DEVICE, "PCI device %s of %s %s not found on the destination host", addr, kind,
                       alias);
         return false;
     }
     if (vrt_sriov_get_pf(drv->cfg.host, &h->vf, &pf, &index, NULL) != 1) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID,
-                      "PCI device %s of interface %s is not an SR-IOV VF on the destination host", addr, alias);
+                      "PCI device %s of %s %s is not an SR-IOV VF on the destination host", addr, kind, alias);
         return false;
     }
     if (!vrt_qemu_hostdev_host_usable(drv->cfg.host, &h->vf, h->managed, error))
@@ -258,7 +311,13 @@ plan_device(VrtQemuDom *obj, const VrtMigrationHostdev *h, const guchar *port_uu
     char mac[VRT_MAC_STRING_LEN];
 
     vrt_mac_format(h->mac, mac);
-    if (h->fixed) {
+    if (h->hostdev) {
+        /* a plain hostdev: no MAC or VLAN of its own */
+        g_string_append_printf(xml,
+                               "<hostdev mode='subsystem' type='pci' managed='%s'><source>"
+                               "<address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/></source>",
+                               h->managed ? "yes" : "no", h->vf.domain, h->vf.bus, h->vf.slot, h->vf.function);
+    } else if (h->fixed) {
         g_string_append_printf(xml,
                                "<interface type='hostdev' managed='%s'><mac address='%s'/><source>"
                                "<address type='pci' domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>"
@@ -270,7 +329,7 @@ plan_device(VrtQemuDom *obj, const VrtMigrationHostdev *h, const guchar *port_uu
         g_string_append_printf(xml, "<interface type='network'><mac address='%s'/><source network='%s'/>", mac,
                                network);
     }
-    if (h->n_vlan_tags) {
+    if (h->n_vlan_tags && !h->hostdev) {
         g_string_append_printf(xml, "<vlan%s>", h->vlan_trunk ? " trunk='yes'" : "");
         for (guint t = 0; t < h->n_vlan_tags; t++)
             g_string_append_printf(xml, "<tag id='%u'/>", h->vlan_tags[t]);
@@ -281,7 +340,13 @@ plan_device(VrtQemuDom *obj, const VrtMigrationHostdev *h, const guchar *port_uu
 
         g_string_append_printf(xml, "<teaming type='transient' persistent='%s'/>", partner);
     }
-    g_string_append(xml, "</interface>");
+    /* a plain hostdev's user alias (ua-) moves with it, as libvirt keeps it */
+    if (h->hostdev && h->alias && g_str_has_prefix(h->alias, "ua-")) {
+        g_autofree char *alias = vrt_xml_escape(h->alias);
+
+        g_string_append_printf(xml, "<alias name='%s'/>", alias);
+    }
+    g_string_append(xml, h->hostdev ? "</hostdev>" : "</interface>");
     locker = g_mutex_locker_new(&obj->lock);
     if (!(dev = vrt_domain_device_def_parse(xml->str, obj->def, 0, error)))
         return NULL;
@@ -325,9 +390,12 @@ vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray
 
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-            VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, h->mac);
+            VrtDomainNetDef *net = h->hostdev ? NULL : vrt_domain_def_find_net_by_mac(obj->def, h->mac);
 
-            if (net && net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
+            if (h->hostdev && plan_present(obj->def, h)) {
+                vf.addr = h->vf;
+                vf.set = true;
+            } else if (net && net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV) {
                 vf.addr = net->hostdev_source;
                 vf.set = true;
             } else if (net && net->actual.set) {
@@ -343,7 +411,7 @@ vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-            gone = vrt_domain_def_find_net_by_mac(obj->def, h->mac) == NULL;
+            gone = !plan_present(obj->def, h);
         }
         /* The guest holds on to it: the migration cannot go on without
          * the device leaving QEMU; it leaves when the guest lets go. */
@@ -351,7 +419,8 @@ vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray
             g_array_set_size(out, out->len - 1);
             vrt_qemu_migration_hostdev_replug(obj, plan, out);
             vrt_error_set(error, VIR_ERR_OPERATION_TIMEOUT,
-                          "the guest did not release interface %s in time; the migration is not started", h->alias);
+                          "the guest did not release %s %s in time; the migration is not started", plan_kind(h),
+                          h->alias);
             return false;
         }
     }
@@ -400,7 +469,7 @@ vrt_qemu_migration_hostdev_replug(VrtQemuDom *obj, const GPtrArray *plan, GArray
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-            present = vrt_domain_def_find_net_by_mac(obj->def, h->mac) != NULL;
+            present = plan_present(obj->def, h);
         }
         if (present)
             continue;

@@ -23,12 +23,12 @@ typedef struct {
 /* Source: the plan of obj's live definition (*plan NULL when it has no
  * pool interface and no teaming pair's fixed VF); libvirt's
  * VIR_ERR_OPERATION_UNSUPPORTED for a host device that cannot move (a
- * <hostdev>, an <interface type='hostdev'> that is no teaming pair's
+ * <hostdev> or an <interface type='hostdev'> that is no teaming pair's
  * transient half). */
 bool vrt_qemu_migration_hostdev_plan(VrtQemuDom *obj, GPtrArray **plan, GError **error);
-/* Destination: the definition xml without the plan's interfaces (matched
- * by MAC): the incoming QEMU starts without them, as the source's QEMU
- * sends its state without them. */
+/* Destination: the definition xml without the plan's devices (interfaces
+ * matched by MAC, plain hostdevs by PCI address): the incoming QEMU starts
+ * without them, as the source's QEMU sends its state without them. */
 char *vrt_qemu_migration_hostdev_strip(const char *xml, const GPtrArray *plan, GError **error);
 /* Destination's prepare: a port on each plan network for the domain (name,
  * uuid), and each fixed VF (the same address, a VF of this host neither
@@ -40,15 +40,15 @@ GArray *vrt_qemu_migration_hostdev_claim(VrtQemuDriver *drv, const char *name, c
                                          const GPtrArray *plan, GError **error);
 /* Gives back the ports of ports still set (idempotent). */
 void vrt_qemu_migration_hostdev_release(VrtQemuDriver *drv, const GPtrArray *plan, GArray *ports);
-/* Destination's finish: plugs each plan interface on its claimed port
- * (the port becomes the interface's; unset in ports). */
+/* Destination's finish: plugs each plan device on its claimed port
+ * (the port becomes the device's; unset in ports). */
 bool vrt_qemu_migration_hostdev_plug(VrtQemuDom *obj, const GPtrArray *plan, GArray *ports, GError **error);
-/* Source's perform: unplugs each plan interface through the hostdev job
+/* Source's perform: unplugs each plan device through the hostdev job
  * (the detach API's), *vfs the VFs they had; on failure the ones unplugged
  * are plugged back. */
 bool vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray **vfs, GError **error);
 /* The source VFs the plan records (source-vf), as unplug returns them. */
 GArray *vrt_qemu_migration_hostdev_source_vfs(const GPtrArray *plan);
-/* Source after a failed migration: plugs the plan's interfaces back, each
+/* Source after a failed migration: plugs the plan's devices back, each
  * on its VF of vfs when still free. Errors are logged. */
 void vrt_qemu_migration_hostdev_replug(VrtQemuDom *obj, const GPtrArray *plan, GArray *vfs);

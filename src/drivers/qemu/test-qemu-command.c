@@ -135,6 +135,47 @@ argv_has(GStrv argv, const char *a, const char *b)
     return false;
 }
 
+/* The -device argument holding needle, NULL when none */
+static const char *
+device_arg(GStrv argv, const char *needle)
+{
+    for (guint i = 0; argv[i] && argv[i + 1]; i++)
+        if (g_str_equal(argv[i], "-device") && strstr(argv[i + 1], needle))
+            return argv[i + 1];
+    return NULL;
+}
+
+/* A teaming pair whose transient half is a plain <hostdev>: the virtio
+ * interface gets failover=on, the hostdev's vfio-pci failover_pair_id=
+ * its partner's alias (libvirt's net-virtio-teaming-hostdev); a hostdev
+ * without <teaming> gets neither. */
+static void
+test_hostdev_teaming(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) argv = build_for("hostdev-teaming", &err);
+    const char *a;
+
+    g_assert_no_error(err);
+    for (guint i = 0; i < 2; i++) {
+        g_autofree char *id = g_strdup_printf("\"id\":\"ua-backup%u\"", i);
+        g_autofree char *host = g_strdup_printf("\"host\":\"0000:06:10.%u\"", i + 1);
+        g_autofree char *pair = g_strdup_printf("\"failover_pair_id\":\"ua-backup%u\"", i);
+
+        a = device_arg(argv, id);
+        g_assert_nonnull(a);
+        g_assert_nonnull(strstr(a, "\"driver\":\"virtio-net-pci\""));
+        g_assert_nonnull(strstr(a, "\"failover\":true"));
+        a = device_arg(argv, host);
+        g_assert_nonnull(a);
+        g_assert_nonnull(strstr(a, "\"driver\":\"vfio-pci\""));
+        g_assert_nonnull(strstr(a, pair));
+    }
+    a = device_arg(argv, "\"host\":\"0000:06:10.3\"");
+    g_assert_nonnull(a);
+    g_assert_null(strstr(a, "failover"));
+}
+
 static void
 test_properties(void)
 {
@@ -780,6 +821,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/hostdev-scsi-vhost-scsi-pci", "hostdev-scsi-vhost-scsi-pci",
                          test_golden);
     g_test_add_data_func("/qemu/command/golden/hostdev-scsi-adapter", "hostdev-scsi-adapter", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-teaming", "hostdev-teaming", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-controller", "smartcard-controller", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host", "smartcard-host", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host-certificates", "smartcard-host-certificates",
@@ -813,6 +855,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/firmware-secure", "firmware-secure", test_golden);
     g_test_add_data_func("/qemu/command/golden/disk-usb", "disk-usb", test_golden);
     g_test_add_func("/qemu/command/properties", test_properties);
+    g_test_add_func("/qemu/command/hostdev-teaming", test_hostdev_teaming);
     g_test_add_func("/qemu/command/monitor-fd", test_monitor_fd);
     g_test_add_func("/qemu/command/spice-refused", test_spice_refused);
     g_test_add_func("/qemu/command/virtualport-refused", test_virtualport_refused);

@@ -155,6 +155,68 @@ test_hostdev_plan_fixed_vf(void)
     g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
 }
 
+/* A plain <hostdev> of a teaming pair beside an interface: its PCI
+ * address, managed='no', partner and source VF come back, as a hostdev
+ * with neither MAC nor VLAN; a <hostdev> without a VF address is refused. */
+static void
+test_hostdev_plan_plain_hostdev(void)
+{
+    VrtMigrationCookie c = { .name = (char *)"web", .hostname = (char *)"src.example" };
+    VrtMigrationHostdev a = { .alias = (char *)"hostdev0",
+                              .network = (char *)"pool",
+                              .mac = { 0x52, 0x54, 0, 0xaa, 0, 1 },
+                              .vlan_tags = { 42 },
+                              .n_vlan_tags = 1 };
+    VrtMigrationHostdev b = { .alias = (char *)"ua-vf0",
+                              .fixed = true,
+                              .hostdev = true,
+                              .vf = { .domain = 0, .bus = 6, .slot = 0x10, .function = 2 },
+                              .managed = false,
+                              .teaming_persistent = (char *)"ua-team0",
+                              .source_vf = { .domain = 0, .bus = 6, .slot = 0x10, .function = 2 },
+                              .source_vf_set = true };
+    g_autoptr(GPtrArray) plan = g_ptr_array_new();
+    g_autofree char *text = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtMigrationCookie) back = NULL;
+    g_autoptr(VrtMigrationCookie) refused = NULL;
+    const char *bad = "<qemu-migration><name>web</name><uuid>11223344-5566-7788-99aa-bbccddeeff00</uuid>"
+                      "<hostname>h</hostname><hostuuid>01020304-0506-0708-090a-0b0c0d0e0f10</hostuuid>"
+                      "<hostdev-plan><hostdev alias='ua-vf0' managed='yes'/></hostdev-plan></qemu-migration>";
+    const VrtMigrationHostdev *h;
+    static const guint8 no_mac[6] = { 0 };
+
+    memcpy(c.uuid, DOM_UUID, 16);
+    memcpy(c.hostuuid, SRC_HOST, 16);
+    g_ptr_array_add(plan, &a);
+    g_ptr_array_add(plan, &b);
+    c.hostdevs = plan;
+    text = vrt_migration_cookie_format(&c);
+    back = vrt_migration_cookie_parse(text, strlen(text), DST_HOST, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(back->hostdevs->len, ==, 2);
+    h = g_ptr_array_index(back->hostdevs, 0);
+    g_assert_false(h->hostdev);
+    g_assert_cmpstr(h->network, ==, "pool");
+    h = g_ptr_array_index(back->hostdevs, 1);
+    g_assert_true(h->hostdev);
+    g_assert_true(h->fixed);
+    g_assert_null(h->network);
+    g_assert_cmpstr(h->alias, ==, "ua-vf0");
+    g_assert_cmpuint(h->vf.bus, ==, 6);
+    g_assert_cmpuint(h->vf.function, ==, 2);
+    g_assert_false(h->managed);
+    g_assert_cmpstr(h->teaming_persistent, ==, "ua-team0");
+    g_assert_true(h->source_vf_set);
+    g_assert_cmpuint(h->source_vf.function, ==, 2);
+    g_assert_cmpmem(h->mac, 6, no_mac, 6);
+    g_assert_cmpuint(h->n_vlan_tags, ==, 0);
+
+    refused = vrt_migration_cookie_parse(bad, strlen(bad), DST_HOST, &err);
+    g_assert_null(refused);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+}
+
 /* The perform's <statistics>: each figure as libvirt writes it, libvirt's
  * job timestamps (started, stopped, sent) no parameters. */
 static void
@@ -249,6 +311,7 @@ main(int argc, char **argv)
     g_test_add_func("/migration-cookie/round-trip", test_round_trip);
     g_test_add_func("/migration-cookie/hostdev-plan", test_hostdev_plan);
     g_test_add_func("/migration-cookie/hostdev-plan-fixed-vf", test_hostdev_plan_fixed_vf);
+    g_test_add_func("/migration-cookie/hostdev-plan-plain-hostdev", test_hostdev_plan_plain_hostdev);
     g_test_add_func("/migration-cookie/same-host", test_same_host_refused);
     g_test_add_func("/migration-cookie/statistics", test_statistics);
     g_test_add_func("/migration-cookie/incomplete", test_incomplete_refused);

@@ -4,6 +4,7 @@ tools a user would use (ip, nft, ps, virsh). Every test runs vrtd inside a
 network namespace of its own (`ip netns add`), so nothing touches the
 host's interfaces, routes or ruleset; the namespace, its vrtd and the
 dnsmasq it started are removed afterwards."""
+import json
 import os
 import re
 import shutil
@@ -914,6 +915,116 @@ def test_ipv6_dhcp_range_update(nsvrtd, netns, tmp_path):
               "--parent-index", "0", "--live", check=False)
     assert r.returncode != 0 and "the address family of a dhcp range must match" in r.stderr
     virsh(d.uri, "net-destroy", "v6")
+
+
+LEASE_NET = """<network><name>lea6</name><forward mode='nat'/><bridge name='vrtl60'/>
+  <ip address='10.89.0.1' prefix='24'><dhcp>
+    <range start='10.89.0.10' end='10.89.0.20'><lease expiry='2' unit='minutes'/></range></dhcp></ip>
+  <ip family='ipv6' address='fd00:89::1' prefix='64'><dhcp>
+    <range start='fd00:89::1:10' end='fd00:89::1:ff'><lease expiry='2' unit='minutes'/></range>
+    <host id='0:3:0:1:52:54:0:89:0:2' name='fixed6' ip='fd00:89::1:2'/></dhcp></ip>
+</network>"""
+
+
+def lease_client(netns, bridge, mac):
+    """A second namespace standing for a guest: a veth with the guest's MAC
+    on the bridge. Returns its name (the caller deletes it)."""
+    cl = netns + "-c"
+    run(["ip", "netns", "add", cl])
+    run(["ip", "-n", netns, "link", "add", "vcl0", "address", mac, "type", "veth", "peer", "name", "vbr0"])
+    run(["ip", "-n", netns, "link", "set", "vcl0", "netns", cl])
+    run(["ip", "-n", netns, "link", "set", "vbr0", "master", bridge])
+    run(["ip", "-n", netns, "link", "set", "vbr0", "up"])
+    run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
+    return cl
+
+
+def dhcp6(cl, state, action, *args):
+    client = os.path.join(SRC, "tests", "lib", "dhcp6_client.py")
+    return json.loads(ns(cl, "/usr/bin/python3", client, "vcl0", state, action, *args).stdout)
+
+
+def api_leases(d, net, mac=None):
+    libvirt = import_required("libvirt")
+    conn = libvirt.open(d.uri)
+    try:
+        return conn.networkLookupByName(net).DHCPLeases(mac)
+    finally:
+        conn.close()
+
+
+def test_ipv6_leases_renewal_and_release(nsvrtd, netns, tmp_path):
+    """DHCPv6 on a network's IPv6 <ip> as libvirt configures dnsmasq (its
+    range with a 2 minute lease, dnsmasq's shortest; router
+    advertisements; hosts by DUID; dhcp-lease-max counting both ranges).
+    A DHCPv6 client behind the bridge (tests/lib/dhcp6_client.py in a
+    second namespace: the test guest's busybox has no DHCPv6 client) takes
+    a lease: net-dhcp-leases lists it with libvirt's fields (ipv6, the /64
+    prefix, IAID, the client's DUID, the hostname it sent, the MAC dnsmasq
+    learned from the link, as the DUID names none), the --mac filter and
+    domifaddr --source lease of a domain with that MAC find it. The client
+    renews: the listed expiry moves forward. It releases: the lease is
+    gone."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, LEASE_NET))
+    run_dir = os.path.join(d.root, "run", "vrt", "network")
+    conf = open(os.path.join(run_dir, "lea6.conf")).read().splitlines()
+    assert conf.index("dhcp-range=10.89.0.10,10.89.0.20,255.255.255.0,2m") < \
+        conf.index("dhcp-range=fd00:89::1:10,fd00:89::1:ff,64,2m")
+    assert "dhcp-lease-max=251" in conf and "enable-ra" in conf
+    assert open(os.path.join(run_dir, "lea6.hostsfile")).read() == "id:0:3:0:1:52:54:0:89:0:2,fixed6,[fd00:89::1:2]\n"
+
+    # the domain whose interface has the client's MAC; without its option
+    # ROM, whose iPXE would take leases of its own
+    mac = "52:54:00:89:00:01"
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm6").replace(
+        "<source network='default'/>", f"<source network='lea6'/><mac address='{mac}'/><rom enabled='no'/>"),
+        "vm6.xml"))
+    virsh(d.uri, "start", "vm6")
+    state = str(tmp_path / "dhcp6.json")
+    cl = lease_client(netns, "vrtl60", mac)
+    try:
+        got = dhcp6(cl, state, "solicit", "six-client")
+        addr = got["address"]
+        st = json.load(open(state))
+        assert addr.startswith("fd00:89::1:") and got["valid"] == 120
+        # dnsmasq hands the MAC to its lease script a moment after the reply
+        (lease,) = wait_for(lambda: [le for le in api_leases(d, "lea6") if le["mac"]], what="the lease's MAC")
+        now = time.time()
+        assert lease["type"] == 1 and lease["ipaddr"] == addr and lease["prefix"] == 64
+        assert lease["mac"] == mac and lease["iaid"] == str(st["iaid"]) and lease["clientid"] == st["duid_text"]
+        assert lease["hostname"] == "six-client" and lease["iface"] == "vrtl60"
+        assert now + 100 < lease["expirytime"] <= now + 120
+        out = virsh(d.uri, "net-dhcp-leases", "lea6").stdout
+        (line,) = [ln for ln in out.splitlines() if addr in ln]
+        assert line.split()[2:] == [mac, "ipv6", f"{addr}/64", "six-client", st["duid_text"]]
+        assert addr in virsh(d.uri, "net-dhcp-leases", "lea6", "--mac", mac.upper()).stdout
+        assert virsh(d.uri, "net-dhcp-leases", "lea6", "--mac", "52:54:00:89:00:99").stdout.strip() == ""
+        r = virsh(d.uri, "net-dhcp-leases", "lea6", "--mac", "zz", check=False)
+        assert r.returncode != 0 and "invalid MAC address" in r.stderr
+        ifaddr = virsh(d.uri, "domifaddr", "vm6", "--source", "lease").stdout
+        assert re.search(rf"{mac}\s+ipv6\s+{re.escape(addr)}/64", ifaddr), ifaddr
+
+        # a renewal two seconds later: dnsmasq's lease file, and the list,
+        # carry the new expiry
+        time.sleep(2)
+        renewed = dhcp6(cl, state, "renew")
+        assert renewed["address"] == addr and renewed["valid"] == 120
+        later = wait_for(lambda: [le for le in api_leases(d, "lea6", mac)
+                                  if le["expirytime"] >= lease["expirytime"] + 2], what="the renewed expiry")
+        assert [le["ipaddr"] for le in later] == [addr]
+        shown = virsh(d.uri, "net-dhcp-leases", "lea6").stdout
+        assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(later[0]["expirytime"])) in shown
+
+        assert dhcp6(cl, state, "release") == {"status": 0}
+        wait_for(lambda: api_leases(d, "lea6") == [], what="the released lease to go")
+        assert virsh(d.uri, "domifaddr", "vm6", "--source", "lease").stdout.strip() == ""
+        assert open(os.path.join(run_dir, "lea6.leasemacs")).read() == ""
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+    virsh(d.uri, "destroy", "vm6")
+    virsh(d.uri, "net-destroy", "lea6")
+    assert not [f for f in os.listdir(run_dir) if f.startswith("lea6.") and not f.endswith(".xml")]
 
 
 # ---- interface <bandwidth>: tc on the tap, floors on the network ----

@@ -10,13 +10,16 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 
 import pytest
 
 from console_reader import ConsoleReader
-from vrt_fixtures import SRC, START_TIMEOUT, VRTD, Vrtd, import_required, pid_alive, require, run, virsh, wait_for
+import private_libvirtd
+from vrt_fixtures import (SRC, START_TIMEOUT, VRTD, Libvirtd, Vrtd, import_required, pid_alive, require, run, virsh,
+                          wait_for)
 
 DEFAULT_XML = "/usr/share/libvirt/networks/default.xml"
 if not os.path.exists(DEFAULT_XML):
@@ -1025,6 +1028,133 @@ def test_ipv6_leases_renewal_and_release(nsvrtd, netns, tmp_path):
     virsh(d.uri, "destroy", "vm6")
     virsh(d.uri, "net-destroy", "lea6")
     assert not [f for f in os.listdir(run_dir) if f.startswith("lea6.") and not f.endswith(".xml")]
+
+
+def test_ipv4_lease_renewal_and_release(nsvrtd, netns, tmp_path):
+    """A DHCPv4 client behind the bridge (tests/lib/dhcp_client.py, driven
+    to renew and release on demand rather than after half of dnsmasq's
+    shortest lease, 2 minutes) takes a lease: listed with its expiry; its
+    renewal (REQUEST from the bound address) moves the listed expiry
+    forward; its release removes the lease from the list."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, LEASE_NET))
+    mac = "52:54:00:89:00:04"
+    client = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
+    cl = lease_client(netns, "vrtl60", mac)
+    try:
+        addr = ns(cl, "/usr/bin/python3", client, "vcl0", mac, "four-client").stdout.strip()
+        assert addr.startswith("10.89.0.")
+        (lease,) = api_leases(d, "lea6")
+        now = time.time()
+        assert (lease["type"], lease["mac"], lease["ipaddr"], lease["prefix"], lease["hostname"]) == \
+            (0, mac, addr, 24, "four-client")
+        assert now + 100 < lease["expirytime"] <= now + 120
+        run(["ip", "-n", cl, "addr", "add", f"{addr}/24", "dev", "vcl0"])
+        time.sleep(2)
+        assert ns(cl, "/usr/bin/python3", client, "vcl0", mac, "--renew", addr, "10.89.0.1").stdout.strip() == "120"
+        (renewed,) = wait_for(lambda: [le for le in api_leases(d, "lea6")
+                                       if le["expirytime"] >= lease["expirytime"] + 2], what="the renewed expiry")
+        assert (renewed["mac"], renewed["ipaddr"], renewed["hostname"]) == (mac, addr, "four-client")
+        shown = virsh(d.uri, "net-dhcp-leases", "lea6").stdout
+        assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(renewed["expirytime"])) in shown
+        ns(cl, "/usr/bin/python3", client, "vcl0", mac, "--release", addr, "10.89.0.1")
+        wait_for(lambda: api_leases(d, "lea6") == [], what="the released lease to go")
+        assert virsh(d.uri, "net-dhcp-leases", "lea6").stdout.strip() == ""
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+    virsh(d.uri, "net-destroy", "lea6")
+
+
+def lease_story(d_uri, netns, conf_path, state):
+    """On a started LEASE_NET: a DHCPv6 and a DHCPv4 client with one MAC
+    take leases, renew them two seconds later and release them. Returns
+    the dnsmasq configuration's lines without the run directory's paths,
+    and the API's leases after each step with what the clients were
+    given."""
+    libvirt = import_required("libvirt")
+    conf = [ln for ln in open(conf_path).read().splitlines()
+            if not ln.startswith(("#", "pid-file=", "dhcp-hostsfile=", "addn-hosts=", "dhcp-leasefile="))]
+    mac = "52:54:00:89:00:07"
+    client4 = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
+    cl = lease_client(netns, "vrtl60", mac)
+    conn = libvirt.open(d_uri)
+    try:
+        net = conn.networkLookupByName("lea6")
+        addr6 = dhcp6(cl, state, "solicit", "story")["address"]
+        addr4 = ns(cl, "/usr/bin/python3", client4, "vcl0", mac, "story").stdout.strip()
+        taken = wait_for(lambda: (lambda ls: ls if len(ls) == 2 and all(le["mac"] for le in ls) else None)(
+            net.DHCPLeases()), what="both leases with their MAC")
+        time.sleep(2)
+        dhcp6(cl, state, "renew")
+        run(["ip", "-n", cl, "addr", "add", f"{addr4}/24", "dev", "vcl0"])
+        ns(cl, "/usr/bin/python3", client4, "vcl0", mac, "--renew", addr4, "10.89.0.1")
+        before = {le["ipaddr"]: le["expirytime"] for le in taken}
+        renewed = wait_for(lambda: (lambda ls: ls if len(ls) == 2 and all(
+            le["expirytime"] >= before[le["ipaddr"]] + 2 for le in ls) else None)(net.DHCPLeases()),
+            what="both renewed expiries")
+        dhcp6(cl, state, "release")
+        ns(cl, "/usr/bin/python3", client4, "vcl0", mac, "--release", addr4, "10.89.0.1")
+        wait_for(lambda: net.DHCPLeases() == [], what="both leases to go")
+        st = json.load(open(state))
+    finally:
+        conn.close()
+        subprocess.run(["ip", "netns", "del", cl])
+
+    def shape(ls):
+        # what does not depend on the run: the addresses and DUID each
+        # client was given or made, the expiry as a lease of 2 minutes
+        out = []
+        for le in sorted(ls, key=lambda le: le["type"]):
+            row = dict(le)
+            assert row.pop("ipaddr") == (addr6 if le["type"] == 1 else addr4)
+            if le["type"] == 1:
+                assert row.pop("clientid") == st["duid_text"] and row.pop("iaid") == str(st["iaid"])
+            row["expirytime"] = 100 < row["expirytime"] - time.time() <= 120
+            out.append(row)
+        return out
+    return conf, shape(taken), shape(renewed)
+
+
+def test_leases_as_libvirtd_lists_them(nsvrtd, netns, tmp_path):
+    """Debian's libvirtd 9.0 (private, as the libvirtd fixture runs it, and
+    in a network namespace of its own: its network driver makes a bridge,
+    firewall rules and a dnsmasq with its lease helper) and vrtd run
+    LEASE_NET with the same clients: dnsmasq's DHCP lines are the same,
+    and so are the leases listed after the clients take them and after
+    they renew them (libvirt's helper gets the new expiry from dnsmasq as
+    vrtd reads it from the lease file); after the release both list
+    none."""
+    require(os.path.exists(private_libvirtd.LIBVIRTD), "Debian's libvirtd is not installed")
+    require(os.path.exists("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_network.so"),
+            "libvirt's network driver is not installed")
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, LEASE_NET))
+    ours = lease_story(d.uri, netns, os.path.join(d.root, "run", "vrt", "network", "lea6.conf"),
+                       str(tmp_path / "vrtd-client.json"))
+    virsh(d.uri, "net-destroy", "lea6")
+
+    lvns = netns + "-l"
+    run(["ip", "netns", "add", lvns])
+    run(["ip", "-n", lvns, "link", "set", "lo", "up"])
+    workdir = tempfile.mkdtemp(prefix="vrt-libvirtd-")
+    lv = Libvirtd(workdir)
+    lv.prep.argv = ["ip", "netns", "exec", lvns] + lv.prep.argv
+    try:
+        lv.start()
+        define_start(lv, write_xml(tmp_path, LEASE_NET, "lv.xml"))
+        theirs = lease_story(lv.uri, lvns, os.path.join(workdir, "ns-lib", "dnsmasq", "lea6.conf"),
+                             str(tmp_path / "libvirtd-client.json"))
+        virsh(lv.uri, "net-destroy", "lea6")
+    finally:
+        lv.stop()
+        for pid in ns_pids(lvns):  # the dnsmasq libvirtd started
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "del", lvns])
+        shutil.rmtree(workdir, ignore_errors=True)
+    assert ours == theirs
 
 
 # ---- interface <bandwidth>: tc on the tap, floors on the network ----

@@ -1675,7 +1675,9 @@ def test_guest_on_a_nat_network_gets_a_lease_resolves_and_goes_out_masqueraded(n
     from the network's dnsmasq (listed by net-dhcp-leases and by domifaddr
     --source lease), resolves the network's <dns><host> name through it and
     fetches a page from a host outside through the masquerade: the outside
-    host sees the host's uplink address, never the guest's."""
+    host sees the host's uplink address, never the guest's. Its client
+    renews the lease (listed with the new expiry) and releases it (no
+    longer listed)."""
     d = nsvrtd
     out_ns, log = outside
     prefix = "10.93.0"
@@ -1701,6 +1703,24 @@ def test_guest_on_a_nat_network_gets_a_lease_resolves_and_goes_out_masqueraded(n
     served = log.read_text()
     assert re.search(rf"^{re.escape(UPLINK_ADDR)} .*\"GET /hello.txt HTTP/1.0\" 200", served, re.M), served
     assert addr not in served and prefix not in served, served
+
+    # the guest's own client, left running, renews on SIGUSR1 (a REQUEST
+    # from its address): the listed expiry moves forward; SIGUSR2 releases
+    # the lease: no longer listed
+    out, rc = guest_sh(st, "udhcpc -i eth0 -t 10 -T 2 -x hostname:g13 -p /tmp/udhcpc.pid")
+    assert rc == 0 and f"VRT-GUEST-LEASE eth0 {addr}" in out, out
+    (first,) = api_leases(d, "gnat")
+    time.sleep(2)
+    out, rc = guest_sh(st, "kill -USR1 $(cat /tmp/udhcpc.pid)")
+    assert rc == 0, out
+    (renewed,) = wait_for(lambda: [le for le in api_leases(d, "gnat") if le["expirytime"] >= first["expirytime"] + 2],
+                          timeout=30, what="the renewed expiry")
+    assert (renewed["mac"], renewed["ipaddr"], renewed["hostname"]) == ("52:54:00:13:00:01", addr, "g13")
+    out, rc = guest_sh(st, "kill -USR2 $(cat /tmp/udhcpc.pid)")
+    assert rc == 0, out
+    wait_for(lambda: api_leases(d, "gnat") == [], timeout=30, what="the released lease to go")
+    assert virsh(d.uri, "domifaddr", "g13", "--source", "lease").stdout.strip() == ""
+    guest_sh(st, "kill $(cat /tmp/udhcpc.pid)")
 
     dom.destroy()
     virsh(d.uri, "net-destroy", "gnat")

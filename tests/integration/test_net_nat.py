@@ -964,8 +964,9 @@ def test_ipv6_leases_renewal_and_release(nsvrtd, netns, tmp_path):
     second namespace: the test guest's busybox has no DHCPv6 client) takes
     a lease: net-dhcp-leases lists it with libvirt's fields (ipv6, the /64
     prefix, IAID, the client's DUID, the hostname it sent, the MAC dnsmasq
-    learned from the link, as the DUID names none), the --mac filter and
-    domifaddr --source lease of a domain with that MAC find it. The client
+    learned from the link, as the DUID names none, kept when a new dnsmasq
+    takes over), the --mac filter and domifaddr --source lease of a domain
+    with that MAC find it. The client
     renews: the listed expiry moves forward. It releases: the lease is
     gone."""
     d = nsvrtd
@@ -1007,6 +1008,15 @@ def test_ipv6_leases_renewal_and_release(nsvrtd, netns, tmp_path):
         assert r.returncode != 0 and "invalid MAC address" in r.stderr
         ifaddr = virsh(d.uri, "domifaddr", "vm6", "--source", "lease").stdout
         assert re.search(rf"{mac}\s+ipv6\s+{re.escape(addr)}/64", ifaddr), ifaddr
+        # a new range needs a new dnsmasq, which reads the lease from its
+        # file without the MAC: the lease keeps the one learned before
+        pid = dnsmasq_pid(d, "lea6")
+        virsh(d.uri, "net-update", "lea6", "add", "ip-dhcp-range", "<range start='fd00:89::2:10' end='fd00:89::2:20'/>",
+              "--parent-index", "1", "--live")
+        assert dnsmasq_pid(d, "lea6") not in (None, pid)
+        for _ in range(10):  # its lease script runs for the lease a moment after its start
+            assert api_leases(d, "lea6", mac) == [lease]
+            time.sleep(0.1)
 
         # a renewal two seconds later: dnsmasq's lease file, and the list,
         # carry the new expiry
@@ -1022,7 +1032,8 @@ def test_ipv6_leases_renewal_and_release(nsvrtd, netns, tmp_path):
         assert dhcp6(cl, state, "release") == {"status": 0}
         wait_for(lambda: api_leases(d, "lea6") == [], what="the released lease to go")
         assert virsh(d.uri, "domifaddr", "vm6", "--source", "lease").stdout.strip() == ""
-        assert open(os.path.join(run_dir, "lea6.leasemacs")).read() == ""
+        wait_for(lambda: open(os.path.join(run_dir, "lea6.leasemacs")).read() == "",
+                 what="the lease script to forget the released address")
     finally:
         subprocess.run(["ip", "netns", "del", cl])
     virsh(d.uri, "destroy", "vm6")

@@ -1041,6 +1041,29 @@ def test_ipv6_leases_renewal_and_release(nsvrtd, netns, tmp_path):
     assert not [f for f in os.listdir(run_dir) if f.startswith("lea6.") and not f.endswith(".xml")]
 
 
+def test_firmware_dhcpv6_client_lease(nsvrtd, netns, tmp_path):
+    """A guest's own DHCPv6 client: the iPXE option ROM of a domain's
+    virtio interface (booting from the network, as no disk is there)
+    answers the router advertisements of the network's dnsmasq and takes
+    a DHCPv6 lease (with its DUID-UUID); net-dhcp-leases lists it with the
+    interface's MAC and domifaddr --source lease shows the address."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, LEASE_NET))
+    mac = "52:54:00:89:00:05"
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vmpxe").replace(
+        "<source network='default'/>", f"<source network='lea6'/><mac address='{mac}'/>"), "vmpxe.xml"))
+    virsh(d.uri, "start", "vmpxe")
+    (lease,) = wait_for(lambda: [le for le in api_leases(d, "lea6") if le["type"] == 1 and le["mac"] == mac],
+                        timeout=120, interval=0.5, what="iPXE's DHCPv6 lease")
+    assert lease["ipaddr"].startswith("fd00:89::1:") and lease["prefix"] == 64
+    assert lease["clientid"].startswith("00:04:") and lease["iaid"]
+    assert mac in virsh(d.uri, "net-dhcp-leases", "lea6", "--mac", mac).stdout
+    ifaddr = virsh(d.uri, "domifaddr", "vmpxe", "--source", "lease").stdout
+    assert re.search(rf"ipv6\s+{re.escape(lease['ipaddr'])}/64", ifaddr), ifaddr
+    virsh(d.uri, "destroy", "vmpxe")
+    virsh(d.uri, "net-destroy", "lea6")
+
+
 def test_ipv4_lease_renewal_and_release(nsvrtd, netns, tmp_path):
     """A DHCPv4 client behind the bridge (tests/lib/dhcp_client.py, driven
     to renew and release on demand rather than after half of dnsmasq's

@@ -4,18 +4,22 @@ tools a user would use (ip, nft, ps, virsh). Every test runs vrtd inside a
 network namespace of its own (`ip netns add`), so nothing touches the
 host's interfaces, routes or ruleset; the namespace, its vrtd and the
 dnsmasq it started are removed afterwards."""
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 
 import pytest
 
 from console_reader import ConsoleReader
-from vrt_fixtures import SRC, START_TIMEOUT, VRTD, Vrtd, import_required, pid_alive, require, run, virsh, wait_for
+import private_libvirtd
+from vrt_fixtures import (SRC, START_TIMEOUT, VRTD, Libvirtd, Vrtd, import_required, pid_alive, require, run, virsh,
+                          wait_for)
 
 DEFAULT_XML = "/usr/share/libvirt/networks/default.xml"
 if not os.path.exists(DEFAULT_XML):
@@ -916,6 +920,277 @@ def test_ipv6_dhcp_range_update(nsvrtd, netns, tmp_path):
     virsh(d.uri, "net-destroy", "v6")
 
 
+LEASE_NET = """<network><name>lea6</name><forward mode='nat'/><bridge name='vrtl60'/>
+  <ip address='10.89.0.1' prefix='24'><dhcp>
+    <range start='10.89.0.10' end='10.89.0.20'><lease expiry='2' unit='minutes'/></range></dhcp></ip>
+  <ip family='ipv6' address='fd00:89::1' prefix='64'><dhcp>
+    <range start='fd00:89::1:10' end='fd00:89::1:ff'><lease expiry='2' unit='minutes'/></range>
+    <host id='0:3:0:1:52:54:0:89:0:2' name='fixed6' ip='fd00:89::1:2'/></dhcp></ip>
+</network>"""
+
+
+def lease_client(netns, bridge, mac):
+    """A second namespace standing for a guest: a veth with the guest's MAC
+    on the bridge. Returns its name (the caller deletes it)."""
+    cl = netns + "-c"
+    run(["ip", "netns", "add", cl])
+    run(["ip", "-n", netns, "link", "add", "vcl0", "address", mac, "type", "veth", "peer", "name", "vbr0"])
+    run(["ip", "-n", netns, "link", "set", "vcl0", "netns", cl])
+    run(["ip", "-n", netns, "link", "set", "vbr0", "master", bridge])
+    run(["ip", "-n", netns, "link", "set", "vbr0", "up"])
+    run(["ip", "-n", cl, "link", "set", "vcl0", "up"])
+    return cl
+
+
+def dhcp6(cl, state, action, *args):
+    client = os.path.join(SRC, "tests", "lib", "dhcp6_client.py")
+    return json.loads(ns(cl, "/usr/bin/python3", client, "vcl0", state, action, *args).stdout)
+
+
+def api_leases(d, net, mac=None):
+    libvirt = import_required("libvirt")
+    conn = libvirt.open(d.uri)
+    try:
+        return conn.networkLookupByName(net).DHCPLeases(mac)
+    finally:
+        conn.close()
+
+
+def test_ipv6_leases_renewal_and_release(nsvrtd, netns, tmp_path):
+    """DHCPv6 on a network's IPv6 <ip> as libvirt configures dnsmasq (its
+    range with a 2 minute lease, dnsmasq's shortest; router
+    advertisements; hosts by DUID; dhcp-lease-max counting both ranges).
+    A DHCPv6 client behind the bridge (tests/lib/dhcp6_client.py in a
+    second namespace: the test guest's busybox has no DHCPv6 client) takes
+    a lease: net-dhcp-leases lists it with libvirt's fields (ipv6, the /64
+    prefix, IAID, the client's DUID, the hostname it sent, the MAC dnsmasq
+    learned from the link, as the DUID names none, kept when a new dnsmasq
+    takes over), the --mac filter and domifaddr --source lease of a domain
+    with that MAC find it. The client
+    renews: the listed expiry moves forward. It releases: the lease is
+    gone."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, LEASE_NET))
+    run_dir = os.path.join(d.root, "run", "vrt", "network")
+    conf = open(os.path.join(run_dir, "lea6.conf")).read().splitlines()
+    assert conf.index("dhcp-range=10.89.0.10,10.89.0.20,255.255.255.0,2m") < \
+        conf.index("dhcp-range=fd00:89::1:10,fd00:89::1:ff,64,2m")
+    assert "dhcp-lease-max=251" in conf and "enable-ra" in conf
+    assert open(os.path.join(run_dir, "lea6.hostsfile")).read() == "id:0:3:0:1:52:54:0:89:0:2,fixed6,[fd00:89::1:2]\n"
+
+    # the domain whose interface has the client's MAC; without its option
+    # ROM, whose iPXE would take leases of its own
+    mac = "52:54:00:89:00:01"
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vm6").replace(
+        "<source network='default'/>", f"<source network='lea6'/><mac address='{mac}'/><rom enabled='no'/>"),
+        "vm6.xml"))
+    virsh(d.uri, "start", "vm6")
+    state = str(tmp_path / "dhcp6.json")
+    cl = lease_client(netns, "vrtl60", mac)
+    try:
+        got = dhcp6(cl, state, "solicit", "six-client")
+        addr = got["address"]
+        st = json.load(open(state))
+        assert addr.startswith("fd00:89::1:") and got["valid"] == 120
+        # dnsmasq hands the MAC to its lease script a moment after the reply
+        (lease,) = wait_for(lambda: [le for le in api_leases(d, "lea6") if le["mac"]], what="the lease's MAC")
+        now = time.time()
+        assert lease["type"] == 1 and lease["ipaddr"] == addr and lease["prefix"] == 64
+        assert lease["mac"] == mac and lease["iaid"] == str(st["iaid"]) and lease["clientid"] == st["duid_text"]
+        assert lease["hostname"] == "six-client" and lease["iface"] == "vrtl60"
+        assert now + 100 < lease["expirytime"] <= now + 120
+        out = virsh(d.uri, "net-dhcp-leases", "lea6").stdout
+        (line,) = [ln for ln in out.splitlines() if addr in ln]
+        assert line.split()[2:] == [mac, "ipv6", f"{addr}/64", "six-client", st["duid_text"]]
+        assert addr in virsh(d.uri, "net-dhcp-leases", "lea6", "--mac", mac.upper()).stdout
+        assert virsh(d.uri, "net-dhcp-leases", "lea6", "--mac", "52:54:00:89:00:99").stdout.strip() == ""
+        r = virsh(d.uri, "net-dhcp-leases", "lea6", "--mac", "zz", check=False)
+        assert r.returncode != 0 and "invalid MAC address" in r.stderr
+        ifaddr = virsh(d.uri, "domifaddr", "vm6", "--source", "lease").stdout
+        assert re.search(rf"{mac}\s+ipv6\s+{re.escape(addr)}/64", ifaddr), ifaddr
+        # a new range needs a new dnsmasq, which reads the lease from its
+        # file without the MAC: the lease keeps the one learned before
+        pid = dnsmasq_pid(d, "lea6")
+        virsh(d.uri, "net-update", "lea6", "add", "ip-dhcp-range", "<range start='fd00:89::2:10' end='fd00:89::2:20'/>",
+              "--parent-index", "1", "--live")
+        assert dnsmasq_pid(d, "lea6") not in (None, pid)
+        for _ in range(10):  # its lease script runs for the lease a moment after its start
+            assert api_leases(d, "lea6", mac) == [lease]
+            time.sleep(0.1)
+
+        # a renewal two seconds later: dnsmasq's lease file, and the list,
+        # carry the new expiry
+        time.sleep(2)
+        renewed = dhcp6(cl, state, "renew")
+        assert renewed["address"] == addr and renewed["valid"] == 120
+        later = wait_for(lambda: [le for le in api_leases(d, "lea6", mac)
+                                  if le["expirytime"] >= lease["expirytime"] + 2], what="the renewed expiry")
+        assert [le["ipaddr"] for le in later] == [addr]
+        shown = virsh(d.uri, "net-dhcp-leases", "lea6").stdout
+        assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(later[0]["expirytime"])) in shown
+
+        assert dhcp6(cl, state, "release") == {"status": 0}
+        wait_for(lambda: api_leases(d, "lea6") == [], what="the released lease to go")
+        assert virsh(d.uri, "domifaddr", "vm6", "--source", "lease").stdout.strip() == ""
+        wait_for(lambda: open(os.path.join(run_dir, "lea6.leasemacs")).read() == "",
+                 what="the lease script to forget the released address")
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+    virsh(d.uri, "destroy", "vm6")
+    virsh(d.uri, "net-destroy", "lea6")
+    assert not [f for f in os.listdir(run_dir) if f.startswith("lea6.") and not f.endswith(".xml")]
+
+
+def test_firmware_dhcpv6_client_lease(nsvrtd, netns, tmp_path):
+    """A guest's own DHCPv6 client: the iPXE option ROM of a domain's
+    virtio interface (booting from the network, as no disk is there)
+    answers the router advertisements of the network's dnsmasq and takes
+    a DHCPv6 lease (with its DUID-UUID); net-dhcp-leases lists it with the
+    interface's MAC and domifaddr --source lease shows the address."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, LEASE_NET))
+    mac = "52:54:00:89:00:05"
+    virsh(d.uri, "define", write_xml(tmp_path, guestless_xml("vmpxe").replace(
+        "<source network='default'/>", f"<source network='lea6'/><mac address='{mac}'/>"), "vmpxe.xml"))
+    virsh(d.uri, "start", "vmpxe")
+    (lease,) = wait_for(lambda: [le for le in api_leases(d, "lea6") if le["type"] == 1 and le["mac"] == mac],
+                        timeout=120, interval=0.5, what="iPXE's DHCPv6 lease")
+    assert lease["ipaddr"].startswith("fd00:89::1:") and lease["prefix"] == 64
+    assert lease["clientid"].startswith("00:04:") and lease["iaid"]
+    assert mac in virsh(d.uri, "net-dhcp-leases", "lea6", "--mac", mac).stdout
+    ifaddr = virsh(d.uri, "domifaddr", "vmpxe", "--source", "lease").stdout
+    assert re.search(rf"ipv6\s+{re.escape(lease['ipaddr'])}/64", ifaddr), ifaddr
+    virsh(d.uri, "destroy", "vmpxe")
+    virsh(d.uri, "net-destroy", "lea6")
+
+
+def test_ipv4_lease_renewal_and_release(nsvrtd, netns, tmp_path):
+    """A DHCPv4 client behind the bridge (tests/lib/dhcp_client.py, driven
+    to renew and release on demand rather than after half of dnsmasq's
+    shortest lease, 2 minutes) takes a lease: listed with its expiry; its
+    renewal (REQUEST from the bound address) moves the listed expiry
+    forward; its release removes the lease from the list."""
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, LEASE_NET))
+    mac = "52:54:00:89:00:04"
+    client = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
+    cl = lease_client(netns, "vrtl60", mac)
+    try:
+        addr = ns(cl, "/usr/bin/python3", client, "vcl0", mac, "four-client").stdout.strip()
+        assert addr.startswith("10.89.0.")
+        (lease,) = api_leases(d, "lea6")
+        now = time.time()
+        assert (lease["type"], lease["mac"], lease["ipaddr"], lease["prefix"], lease["hostname"]) == \
+            (0, mac, addr, 24, "four-client")
+        assert now + 100 < lease["expirytime"] <= now + 120
+        run(["ip", "-n", cl, "addr", "add", f"{addr}/24", "dev", "vcl0"])
+        time.sleep(2)
+        assert ns(cl, "/usr/bin/python3", client, "vcl0", mac, "--renew", addr, "10.89.0.1").stdout.strip() == "120"
+        (renewed,) = wait_for(lambda: [le for le in api_leases(d, "lea6")
+                                       if le["expirytime"] >= lease["expirytime"] + 2], what="the renewed expiry")
+        assert (renewed["mac"], renewed["ipaddr"], renewed["hostname"]) == (mac, addr, "four-client")
+        shown = virsh(d.uri, "net-dhcp-leases", "lea6").stdout
+        assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(renewed["expirytime"])) in shown
+        ns(cl, "/usr/bin/python3", client, "vcl0", mac, "--release", addr, "10.89.0.1")
+        wait_for(lambda: api_leases(d, "lea6") == [], what="the released lease to go")
+        assert virsh(d.uri, "net-dhcp-leases", "lea6").stdout.strip() == ""
+    finally:
+        subprocess.run(["ip", "netns", "del", cl])
+    virsh(d.uri, "net-destroy", "lea6")
+
+
+def lease_story(d_uri, netns, conf_path, state):
+    """On a started LEASE_NET: a DHCPv6 and a DHCPv4 client with one MAC
+    take leases, renew them two seconds later and release them. Returns
+    the dnsmasq configuration's lines without the run directory's paths,
+    and the API's leases after each step with what the clients were
+    given."""
+    libvirt = import_required("libvirt")
+    conf = [ln for ln in open(conf_path).read().splitlines()
+            if not ln.startswith(("#", "pid-file=", "dhcp-hostsfile=", "addn-hosts=", "dhcp-leasefile="))]
+    mac = "52:54:00:89:00:07"
+    client4 = os.path.join(SRC, "tests", "lib", "dhcp_client.py")
+    cl = lease_client(netns, "vrtl60", mac)
+    conn = libvirt.open(d_uri)
+    try:
+        net = conn.networkLookupByName("lea6")
+        addr6 = dhcp6(cl, state, "solicit", "story")["address"]
+        addr4 = ns(cl, "/usr/bin/python3", client4, "vcl0", mac, "story").stdout.strip()
+        taken = wait_for(lambda: (lambda ls: ls if len(ls) == 2 and all(le["mac"] for le in ls) else None)(
+            net.DHCPLeases()), what="both leases with their MAC")
+        time.sleep(2)
+        dhcp6(cl, state, "renew")
+        run(["ip", "-n", cl, "addr", "add", f"{addr4}/24", "dev", "vcl0"])
+        ns(cl, "/usr/bin/python3", client4, "vcl0", mac, "--renew", addr4, "10.89.0.1")
+        before = {le["ipaddr"]: le["expirytime"] for le in taken}
+        renewed = wait_for(lambda: (lambda ls: ls if len(ls) == 2 and all(
+            le["expirytime"] >= before[le["ipaddr"]] + 2 for le in ls) else None)(net.DHCPLeases()),
+            what="both renewed expiries")
+        dhcp6(cl, state, "release")
+        ns(cl, "/usr/bin/python3", client4, "vcl0", mac, "--release", addr4, "10.89.0.1")
+        wait_for(lambda: net.DHCPLeases() == [], what="both leases to go")
+        st = json.load(open(state))
+    finally:
+        conn.close()
+        subprocess.run(["ip", "netns", "del", cl])
+
+    def shape(ls):
+        # what does not depend on the run: the addresses and DUID each
+        # client was given or made, the expiry as a lease of 2 minutes
+        out = []
+        for le in sorted(ls, key=lambda le: le["type"]):
+            row = dict(le)
+            assert row.pop("ipaddr") == (addr6 if le["type"] == 1 else addr4)
+            if le["type"] == 1:
+                assert row.pop("clientid") == st["duid_text"] and row.pop("iaid") == str(st["iaid"])
+            row["expirytime"] = 100 < row["expirytime"] - time.time() <= 120
+            out.append(row)
+        return out
+    return conf, shape(taken), shape(renewed)
+
+
+def test_leases_as_libvirtd_lists_them(nsvrtd, netns, tmp_path):
+    """Debian's libvirtd 9.0 (private, as the libvirtd fixture runs it, and
+    in a network namespace of its own: its network driver makes a bridge,
+    firewall rules and a dnsmasq with its lease helper) and vrtd run
+    LEASE_NET with the same clients: dnsmasq's DHCP lines are the same,
+    and so are the leases listed after the clients take them and after
+    they renew them (libvirt's helper gets the new expiry from dnsmasq as
+    vrtd reads it from the lease file); after the release both list
+    none."""
+    require(os.path.exists(private_libvirtd.LIBVIRTD), "Debian's libvirtd is not installed")
+    require(os.path.exists("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_network.so"),
+            "libvirt's network driver is not installed")
+    d = nsvrtd
+    define_start(d, write_xml(tmp_path, LEASE_NET))
+    ours = lease_story(d.uri, netns, os.path.join(d.root, "run", "vrt", "network", "lea6.conf"),
+                       str(tmp_path / "vrtd-client.json"))
+    virsh(d.uri, "net-destroy", "lea6")
+
+    lvns = netns + "-l"
+    run(["ip", "netns", "add", lvns])
+    run(["ip", "-n", lvns, "link", "set", "lo", "up"])
+    workdir = tempfile.mkdtemp(prefix="vrt-libvirtd-")
+    lv = Libvirtd(workdir)
+    lv.prep.argv = ["ip", "netns", "exec", lvns] + lv.prep.argv
+    try:
+        lv.start()
+        define_start(lv, write_xml(tmp_path, LEASE_NET, "lv.xml"))
+        theirs = lease_story(lv.uri, lvns, os.path.join(workdir, "ns-lib", "dnsmasq", "lea6.conf"),
+                             str(tmp_path / "libvirtd-client.json"))
+        virsh(lv.uri, "net-destroy", "lea6")
+    finally:
+        lv.stop()
+        for pid in ns_pids(lvns):  # the dnsmasq libvirtd started
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "del", lvns])
+        shutil.rmtree(workdir, ignore_errors=True)
+    assert ours == theirs
+
+
 # ---- interface <bandwidth>: tc on the tap, floors on the network ----
 
 TAP_TC = ("qdisc add dev DEV root handle 1: htb default 1",
@@ -1434,7 +1709,9 @@ def test_guest_on_a_nat_network_gets_a_lease_resolves_and_goes_out_masqueraded(n
     from the network's dnsmasq (listed by net-dhcp-leases and by domifaddr
     --source lease), resolves the network's <dns><host> name through it and
     fetches a page from a host outside through the masquerade: the outside
-    host sees the host's uplink address, never the guest's."""
+    host sees the host's uplink address, never the guest's. Its client
+    renews the lease (listed with the new expiry) and releases it (no
+    longer listed)."""
     d = nsvrtd
     out_ns, log = outside
     prefix = "10.93.0"
@@ -1460,6 +1737,24 @@ def test_guest_on_a_nat_network_gets_a_lease_resolves_and_goes_out_masqueraded(n
     served = log.read_text()
     assert re.search(rf"^{re.escape(UPLINK_ADDR)} .*\"GET /hello.txt HTTP/1.0\" 200", served, re.M), served
     assert addr not in served and prefix not in served, served
+
+    # the guest's own client, left running, renews on SIGUSR1 (a REQUEST
+    # from its address): the listed expiry moves forward; SIGUSR2 releases
+    # the lease: no longer listed
+    out, rc = guest_sh(st, "udhcpc -i eth0 -t 10 -T 2 -x hostname:g13 -p /tmp/udhcpc.pid")
+    assert rc == 0 and f"VRT-GUEST-LEASE eth0 {addr}" in out, out
+    (first,) = api_leases(d, "gnat")
+    time.sleep(2)
+    out, rc = guest_sh(st, "kill -USR1 $(cat /tmp/udhcpc.pid)")
+    assert rc == 0, out
+    (renewed,) = wait_for(lambda: [le for le in api_leases(d, "gnat") if le["expirytime"] >= first["expirytime"] + 2],
+                          timeout=30, what="the renewed expiry")
+    assert (renewed["mac"], renewed["ipaddr"], renewed["hostname"]) == ("52:54:00:13:00:01", addr, "g13")
+    out, rc = guest_sh(st, "kill -USR2 $(cat /tmp/udhcpc.pid)")
+    assert rc == 0, out
+    wait_for(lambda: api_leases(d, "gnat") == [], timeout=30, what="the released lease to go")
+    assert virsh(d.uri, "domifaddr", "g13", "--source", "lease").stdout.strip() == ""
+    guest_sh(st, "kill $(cat /tmp/udhcpc.pid)")
 
     dom.destroy()
     virsh(d.uri, "net-destroy", "gnat")

@@ -2,7 +2,11 @@
 test machine): DISCOVER, OFFER, REQUEST, ACK on one interface, broadcast
 replies asked for. Run inside the network namespace that has the
 interface: python3 dhcp_client.py IFACE MAC [HOSTNAME]; prints the address
-it was given. Python 3 stdlib only."""
+it was given. With --renew ADDR SERVER instead of the hostname it renews
+the lease of ADDR as a client in RENEWING state does (REQUEST with ciaddr,
+sent to SERVER, the address already on IFACE) and prints the lease time
+of the ACK; with --release ADDR SERVER it releases the lease (RELEASE,
+which has no answer). Python 3 stdlib only."""
 import os
 import random
 import socket
@@ -46,6 +50,26 @@ def exchange(sock, xid, msg, want):
     raise SystemExit(f"no DHCP reply of type {want}")
 
 
+def unicast(sock, xid, mac, msgtype, ciaddr, server, extra=b""):
+    """A message from a client that holds ciaddr, sent to server; for a
+    REQUEST the ACK's lease time."""
+    msg = bytearray(packet(xid, mac, msgtype, "", extra))
+    msg[10:12] = b"\0\0"  # replies to ciaddr, not broadcast
+    msg[12:16] = socket.inet_aton(ciaddr)
+    for _ in range(10):
+        sock.sendto(bytes(msg), (server, 67))
+        if msgtype != 3:
+            return None
+        try:
+            while True:
+                data, _ = sock.recvfrom(4096)
+                if len(data) > 240 and struct.unpack("!I", data[4:8])[0] == xid and options(data).get(53) == b"\x05":
+                    return struct.unpack("!I", options(data)[51])[0]
+        except socket.timeout:
+            continue
+    raise SystemExit("no DHCPACK to the renewal")
+
+
 def main():
     iface, mac = sys.argv[1], sys.argv[2]
     hostname = sys.argv[3] if len(sys.argv) > 3 else ""
@@ -56,6 +80,14 @@ def main():
     s.bind(("", 68))
     s.settimeout(2)
     xid = random.getrandbits(32)
+    if hostname in ("--renew", "--release"):
+        addr, server = sys.argv[4], sys.argv[5]
+        if hostname == "--renew":
+            print(unicast(s, xid, mac, 3, addr, server))
+        else:
+            unicast(s, xid, mac, 7, addr, server, bytes([54, 4]) + socket.inet_aton(server))
+        sys.stdout.flush()
+        os._exit(0)
     offer = exchange(s, xid, packet(xid, mac, 1, hostname), 2)
     yiaddr = offer[16:20]
     server = options(offer)[54]

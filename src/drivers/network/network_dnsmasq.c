@@ -6,14 +6,18 @@
  * NAME.pid (written by dnsmasq itself), NAME.leases (its lease file, read
  * for the DHCP lease list), NAME.hostsfile and NAME.addnhosts (present,
  * empty unless the definition has hosts, so that later additions only need
- * a SIGHUP). dnsmasq daemonizes and outlives vrtd: a restarted vrtd finds
- * it by its pid file, checks the pid still runs dnsmasq with this
- * network's --conf-file (so never a recycled pid), and keeps it, or starts
- * a new one when it is gone.
+ * a SIGHUP), NAME.leasescript (the --dhcp-script dnsmasq runs at each
+ * lease change) and NAME.leasemacs (what that script keeps: the MAC
+ * dnsmasq learned for each IPv6 lease, which its lease file leaves out,
+ * as "ADDRESS MAC" lines). dnsmasq daemonizes and outlives vrtd: a
+ * restarted vrtd finds it by its pid file, checks the pid still runs
+ * dnsmasq with this network's --conf-file (so never a recycled pid), and
+ * keeps it, or starts a new one when it is gone.
  */
 #include "drivers/network/network_virt.h"
 #include "util/error.h"
 #include "util/fileutil.h"
+#include "util/mac.h"
 #include "util/proc.h"
 
 #include <arpa/inet.h>
@@ -24,6 +28,7 @@
 #include <glib/gstdio.h>
 
 #define DNSMASQ_FILE_MODE 0644
+#define DNSMASQ_SCRIPT_MODE 0700
 #define DNSMASQ_STOP_WAIT_MS 3000
 
 static char *
@@ -125,14 +130,23 @@ lease_suffix(const VrtNetworkLease *lease)
     return g_strdup_printf(",%" G_GUINT64_FORMAT "%c", lease->expiry, units[lease->unit]);
 }
 
-/* Number of addresses from start to end (inclusive), 0 when not IPv4. */
+/* Number of addresses from start to end (inclusive), as libvirt counts
+ * them for dhcp-lease-max: an IPv6 range by its last 16 bits, when the
+ * bits before are the same (else 0, as for an unreadable range). */
 static guint64
 range_size(const char *start, const char *end)
 {
     struct in_addr s, e;
-    if (inet_pton(AF_INET, start, &s) != 1 || inet_pton(AF_INET, end, &e) != 1)
+    struct in6_addr s6, e6;
+    if (inet_pton(AF_INET, start, &s) == 1 && inet_pton(AF_INET, end, &e) == 1) {
+        guint32 a = ntohl(s.s_addr), b = ntohl(e.s_addr);
+        return b >= a ? (guint64)(b - a) + 1 : 0;
+    }
+    if (inet_pton(AF_INET6, start, &s6) != 1 || inet_pton(AF_INET6, end, &e6) != 1 ||
+        memcmp(s6.s6_addr, e6.s6_addr, 14) != 0)
         return 0;
-    guint32 a = ntohl(s.s_addr), b = ntohl(e.s_addr);
+    guint a = (guint)s6.s6_addr[14] << 8 | s6.s6_addr[15];
+    guint b = (guint)e6.s6_addr[14] << 8 | e6.s6_addr[15];
     return b >= a ? (guint64)(b - a) + 1 : 0;
 }
 
@@ -158,6 +172,19 @@ vrt_network_ip_ptr_domain(const VrtNetworkIpDef *ip)
         return NULL;
     }
     return g_string_free(s, FALSE);
+}
+
+/* The <ip> of the family that serves DHCP: the first with a range or a
+ * host, as libvirt picks it; NULL when none. */
+static const VrtNetworkIpDef *
+dhcp_ip(const VrtNetworkDef *def, bool v6)
+{
+    for (guint i = 0; i < def->ips->len; i++) {
+        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+        if (vrt_network_ip_prefix(ip) >= 0 && vrt_network_ip_is_v6(ip) == v6 && (ip->ranges->len || ip->hosts->len))
+            return ip;
+    }
+    return NULL;
 }
 
 static char *
@@ -218,19 +245,14 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
     }
     guint64 nleases = 0;
     bool dhcp4 = false, dhcp6 = false;
-    for (guint i = 0; i < def->ips->len; i++) {
-        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
+    /* libvirt serves DHCP on the first <ip> of each family with ranges or
+     * hosts, IPv4's lines before IPv6's whatever the <ip> order */
+    for (guint pass = 0; pass < 2; pass++) {
+        bool v6 = pass == 1;
+        const VrtNetworkIpDef *ip = dhcp_ip(def, v6);
+        if (!ip)
+            continue;
         int prefix = vrt_network_ip_prefix(ip);
-        bool v6 = vrt_network_ip_is_v6(ip);
-        if (prefix < 0 || (ip->ranges->len == 0 && ip->hosts->len == 0) || (v6 ? dhcp6 : dhcp4))
-            continue; /* libvirt serves DHCP on the first <ip> of each family with ranges or hosts */
-        if (ip->ranges->len == 0) {
-            /* hosts only: dnsmasq serves them with a static range */
-            g_string_append_printf(s, "dhcp-range=%s,static", ip->address);
-            if (v6)
-                g_string_append_printf(s, ",%d", prefix);
-            g_string_append_c(s, '\n');
-        }
         for (guint r = 0; r < ip->ranges->len; r++) {
             const VrtNetworkDhcpRange *range = g_ptr_array_index(ip->ranges, r);
             g_autofree char *lease = lease_suffix(&range->lease);
@@ -243,6 +265,13 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
                 g_string_append_printf(s, "dhcp-range=%s,%s,%s%s\n", range->start, range->end, mask, lease);
             }
             nleases += range_size(range->start, range->end);
+        }
+        if (ip->ranges->len == 0) {
+            /* hosts only: dnsmasq serves them with a static range */
+            g_string_append_printf(s, "dhcp-range=%s,static", ip->address);
+            if (v6)
+                g_string_append_printf(s, ",%d", prefix);
+            g_string_append_c(s, '\n');
         }
         if (!v6)
             g_string_append(s, "dhcp-no-override\ndhcp-authoritative\n");
@@ -280,20 +309,15 @@ conf_contents(VrtNetworkDriver *drv, const VrtNetworkDef *def)
 
 /* dnsmasq's dhcp-hostsfile: "MAC,IP,NAME" (or without the name, or
  * "NAME,IP" without a MAC) per <host> of the <ip> of each family that
- * serves DHCP, as libvirt writes it. */
+ * serves DHCP, IPv4's first, as libvirt writes it. */
 static char *
 hostsfile_contents(const VrtNetworkDef *def)
 {
     GString *s = g_string_new(NULL);
-    bool done4 = false, done6 = false;
-    for (guint i = 0; i < def->ips->len; i++) {
-        const VrtNetworkIpDef *ip = g_ptr_array_index(def->ips, i);
-        bool v6 = vrt_network_ip_is_v6(ip);
-        if (ip->ranges->len == 0 && ip->hosts->len == 0)
-            continue;
-        if (v6 ? done6 : done4)
-            continue;
-        for (guint j = 0; j < ip->hosts->len; j++) {
+    for (guint pass = 0; pass < 2; pass++) {
+        bool v6 = pass == 1;
+        const VrtNetworkIpDef *ip = dhcp_ip(def, v6);
+        for (guint j = 0; ip && j < ip->hosts->len; j++) {
             const VrtNetworkDhcpHost *h = g_ptr_array_index(ip->hosts, j);
             const char *addr_fmt = v6 ? "[%s]" : "%s";
             g_autofree char *addr = g_strdup_printf(addr_fmt, h->ip);
@@ -308,10 +332,6 @@ hostsfile_contents(const VrtNetworkDef *def)
             else
                 g_string_append_printf(s, "%s,%s%s\n", h->name, addr, lease);
         }
-        if (v6)
-            done6 = true;
-        else
-            done4 = true;
     }
     return g_string_free(s, FALSE);
 }
@@ -327,6 +347,34 @@ addnhosts_contents(const VrtNetworkDef *def)
         g_string_append_printf(s, "%s %s\n", h->ip, names);
     }
     return g_string_free(s, FALSE);
+}
+
+/* dnsmasq's --dhcp-script, run (as root, one at a time) with "add",
+ * "old" or "del", the MAC or DUID, the address and the hostname, the rest
+ * in DNSMASQ_* variables. For an IPv6 lease (DNSMASQ_IAID set) it keeps
+ * the MAC dnsmasq learned (DNSMASQ_MAC) in the macs file: an "add" or
+ * "del" takes out the address's line, an "add" or "old" with a MAC
+ * writes it; an "old" without one (the leases dnsmasq reads from its file
+ * at start) keeps it. Anything else (IPv4, tftp) is left alone. */
+static char *
+lease_script_contents(const char *macs)
+{
+    g_autofree char *quoted = g_shell_quote(macs);
+    return g_strdup_printf("#!/bin/sh\n"
+                           "[ -n \"$DNSMASQ_IAID\" ] || exit 0\n"
+                           "f=%s\n"
+                           "case \"$1\" in\n"
+                           "add|del) ;;\n"
+                           "old) [ -n \"$DNSMASQ_MAC\" ] || exit 0 ;;\n"
+                           "*) exit 0 ;;\n"
+                           "esac\n"
+                           "t=\"$f.new\"\n"
+                           "awk -v ip=\"$3\" '$1 != ip' \"$f\" > \"$t\" 2>/dev/null || : > \"$t\"\n"
+                           "if [ \"$1\" != del ] && [ -n \"$DNSMASQ_MAC\" ]; then\n"
+                           "    echo \"$3 $DNSMASQ_MAC\" >> \"$t\"\n"
+                           "fi\n"
+                           "mv -f \"$t\" \"$f\"\n",
+                           quoted);
 }
 
 /* The pid in NAME.pid when it is this network's dnsmasq, else 0. */
@@ -367,14 +415,20 @@ vrt_network_dnsmasq_start(VrtNetworkDriver *drv, const VrtNetworkDef *live, GErr
     g_autofree char *text = conf_contents(drv, live);
     g_autofree char *hosts_text = hostsfile_contents(live);
     g_autofree char *addn_text = addnhosts_contents(live);
+    g_autofree char *script = dnsmasq_file(drv, live->name, ".leasescript");
+    g_autofree char *macs = dnsmasq_file(drv, live->name, ".leasemacs");
+    g_autofree char *script_text = lease_script_contents(macs);
     g_unlink(pidfile);
     if (!vrt_file_write_atomic(conf, text, -1, DNSMASQ_FILE_MODE, error) || !touch(leases, error) ||
         !vrt_file_write_atomic(hosts, hosts_text, -1, DNSMASQ_FILE_MODE, error) ||
-        !vrt_file_write_atomic(addn, addn_text, -1, DNSMASQ_FILE_MODE, error))
+        !vrt_file_write_atomic(addn, addn_text, -1, DNSMASQ_FILE_MODE, error) ||
+        !vrt_file_write_atomic(script, script_text, -1, DNSMASQ_SCRIPT_MODE, error))
         return false;
     g_autofree char *bin = dnsmasq_binary();
     g_autofree char *arg = g_strconcat("--conf-file=", conf, NULL);
-    char *argv[] = { bin, arg, NULL };
+    /* on the command line, as libvirt passes its lease helper */
+    g_autofree char *script_arg = g_strconcat("--dhcp-script=", script, NULL);
+    char *argv[] = { bin, arg, script_arg, NULL };
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
     gint status = 0;
@@ -413,7 +467,8 @@ vrt_network_dnsmasq_stop(VrtNetworkDriver *drv, const char *name)
         if (vrt_proc_pid_alive(proc, pid))
             kill(pid, SIGKILL);
     }
-    static const char *const suffixes[] = { ".pid", ".conf", ".leases", ".hostsfile", ".addnhosts" };
+    static const char *const suffixes[] = { ".pid",       ".conf",        ".leases",    ".hostsfile",
+                                            ".addnhosts", ".leasescript", ".leasemacs", ".leasemacs.new" };
     for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
         g_autofree char *path = dnsmasq_file(drv, name, suffixes[i]);
         if (g_unlink(path) < 0 && errno != ENOENT)
@@ -512,11 +567,33 @@ lease_field(const char *s)
     return s && strcmp(s, "*") != 0 ? g_strdup(s) : NULL;
 }
 
+/* The macs file the lease script keeps: address -> MAC of IPv6 leases. */
+static GHashTable *
+read_lease_macs(const char *path)
+{
+    GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return out; /* no IPv6 lease with a known MAC yet */
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        g_auto(GStrv) f = g_strsplit_set(g_strstrip(lines[i]), " \t", -1);
+        guint8 mac[VRT_MAC_LEN];
+        if (g_strv_length(f) == 2 && vrt_mac_parse(f[1], mac))
+            g_hash_table_replace(out, g_strdup(f[0]), g_ascii_strdown(f[1], -1));
+    }
+    return out;
+}
+
 /* dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per IPv4 lease;
  * after a "duid SERVER-DUID" line, "EXPIRY IAID IP HOSTNAME DUID" per
- * IPv6 lease; "*" for an absent field. */
+ * IPv6 lease (IAID with a "T" before it for a temporary address); "*" for
+ * an absent field. An IPv6 lease's MAC is the one in macs, when dnsmasq
+ * knew it (libvirt lists only those: its helper drops the others). A
+ * lease released or expired is gone from the file once dnsmasq writes it
+ * again; one past its expiry is left out here already. */
 static GPtrArray *
-parse_leases(const VrtNetworkDef *def, const char *text, const char *mac)
+parse_leases(const VrtNetworkDef *def, const char *text, GHashTable *macs, const char *mac)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_lease_free);
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
@@ -535,16 +612,16 @@ parse_leases(const VrtNetworkDef *def, const char *text, const char *mac)
         gint64 expiry = g_ascii_strtoll(f[0], NULL, 10);
         if (expiry != 0 && expiry < now)
             continue;
-        if (mac && (v6 || g_ascii_strcasecmp(mac, f[1]) != 0))
+        const char *lease_mac = v6 ? g_hash_table_lookup(macs, f[2]) : f[1];
+        if (mac && (!lease_mac || g_ascii_strcasecmp(mac, lease_mac) != 0))
             continue;
         VrtNetworkDhcpLease *l = g_new0(VrtNetworkDhcpLease, 1);
         l->iface = g_strdup(def->bridge_name);
         l->expirytime = expiry;
         l->type = v6 ? 1 : 0;
+        l->mac = g_strdup(lease_mac);
         if (v6)
-            l->iaid = g_strdup(f[1]);
-        else
-            l->mac = g_strdup(f[1]);
+            l->iaid = g_strdup(f[1][0] == 'T' ? f[1] + 1 : f[1]);
         l->ipaddr = g_strdup(f[2]);
         l->prefix = lease_prefix(def, f[2], v6);
         l->hostname = lease_field(f[3]);
@@ -560,6 +637,11 @@ vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], con
 {
     if (flags) {
         vrt_error_set_flags(error, flags, "networkGetDHCPLeases");
+        return NULL;
+    }
+    guint8 mac_bytes[VRT_MAC_LEN];
+    if (mac && !vrt_mac_parse(mac, mac_bytes)) {
+        vrt_error_set(error, VIR_ERR_INVALID_MAC, "%s", mac);
         return NULL;
     }
     g_autoptr(VrtNetworkDef) live = NULL;
@@ -578,8 +660,10 @@ vrt_netdrv_get_dhcp_leases(VrtNetworkDriver *drv, const guchar net_uuid[16], con
     if (!vrt_network_is_virtual(live) || !vrt_network_dnsmasq_wanted(live))
         return g_ptr_array_new_with_free_func((GDestroyNotify)vrt_network_dhcp_lease_free);
     g_autofree char *path = dnsmasq_file(drv, live->name, ".leases");
+    g_autofree char *macs_path = dnsmasq_file(drv, live->name, ".leasemacs");
     g_autofree char *text = NULL;
     if (!g_file_get_contents(path, &text, NULL, NULL))
         text = g_strdup(""); /* none handed out yet */
-    return parse_leases(live, text, mac);
+    g_autoptr(GHashTable) macs = read_lease_macs(macs_path);
+    return parse_leases(live, text, macs, mac);
 }

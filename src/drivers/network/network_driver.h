@@ -157,7 +157,7 @@ typedef struct {
     char *iface; /* the network's bridge */
     gint64 expirytime; /* seconds since the epoch, 0: never */
     int type; /* 0 IPv4, 1 IPv6 (virIPAddrType) */
-    char *mac; /* NULL for IPv6 */
+    char *mac; /* IPv6: NULL unless dnsmasq learned it */
     char *iaid; /* IPv6 only */
     char *ipaddr;
     guint prefix;

@@ -251,8 +251,7 @@ def test_aborted_migration_replugs_the_source(hosts):
 
     proc = migrate(src, dst, background=True)
     try:
-        wait_for(lambda: "Unbounded" in src.virsh("domjobinfo", "g", check=False).stdout, timeout=60,
-                 what="the migration job")
+        transfer_started(src, proc)
         # The VF left the guest before the transfer started.
         assert src.vf_of() is None
         src.virsh("domjobabort", "g")
@@ -520,6 +519,18 @@ def test_fixed_vf_without_teaming_is_refused_as_libvirt_does(hosts):
     assert dst.state() is None
 
 
+def transfer_started(src, proc):
+    """Waits until the source's transfer runs (its migration job), or
+    until virsh ended: a migration that failed before its transfer (its
+    unplug refused, say) never shows the job, and its error is the
+    failure, not a wait that runs out."""
+    wait_for(lambda: proc.poll() is not None or "Unbounded" in src.virsh("domjobinfo", "g", check=False).stdout,
+             timeout=60, what="the migration job")
+    if proc.poll() is not None:
+        out, err = proc.communicate()
+        pytest.fail(f"the migration ended before its transfer ran (rc {proc.returncode}): {err}")
+
+
 def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):
     """vrtd killed with SIGKILL while the transfer runs (the VF already
     unplugged): the restarted source cancels the transfer, resumes the
@@ -530,8 +541,7 @@ def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):
     src.emu.set_behaviour({"migrate_hold": True})
     proc = migrate(src, dst, background=True)
     try:
-        wait_for(lambda: "Unbounded" in src.virsh("domjobinfo", "g", check=False).stdout, timeout=60,
-                 what="the migration job")
+        transfer_started(src, proc)
         assert src.vf_of() is None
         src.vrtd.stop(sig=signal.SIGKILL)
         proc.communicate(timeout=60)

@@ -283,7 +283,12 @@ phase_set(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
 void
 vrt_qemu_migration_phase_clear(VrtQemuDriver *drv, const guchar *uuid)
 {
+    g_autofree char *path = replug_path(drv, uuid);
+
     phase_set(drv, uuid, NULL);
+    /* The interfaces went with the QEMU that had them unplugged. */
+    if (unlink(path) < 0 && errno != ENOENT)
+        g_warning("cannot remove %s: %s", path, g_strerror(errno));
 }
 
 /* ---- host facts ---- */

@@ -34,5 +34,6 @@ bool vrt_qemu_settler_add(VrtQemuDriver *drv, VrtQemuDom *obj, const char *dconn
  * held in *job (of any kind; switched to the confirm's own). The job is
  * ended on return. */
 bool vrt_qemu_migrate_confirm_held(VrtQemuJob *job, guint flags, bool cancelled, GError **error);
-/* qemu_migration.c: forgets the domain's migration phase (its file). */
+/* qemu_migration.c: forgets the domain's migration phase (its file) and
+ * its replug record (a destroyed source plugs nothing back). */
 void vrt_qemu_migration_phase_clear(VrtQemuDriver *drv, const guchar *uuid);

@@ -235,6 +235,26 @@ vrt_handle_domain_migrate_begin3_params(VrtCall *call, remote_domain_migrate_beg
     return true;
 }
 
+/* Where a migration's source reaches this daemon, put into the prepare's
+ * cookie for a source that must ask where the guest runs: its TLS socket,
+ * as qemu+tls://HOST:PORT/system (HOST: listen_addr when it names one
+ * address, else migration_host, else the hostname; PORT: tls_port). NULL
+ * when it does not listen on TLS with certificates alone (auth_tls
+ * "none"), which is how a source's daemon connects (p2p_connect). */
+static char *
+daemon_uri(VrtDaemon *daemon)
+{
+    const VrtConfig *cfg = &daemon->cfg;
+    const char *host = cfg->listen_addr;
+
+    if (!daemon->tls || g_strcmp0(cfg->auth_tls, "none") != 0)
+        return NULL;
+    if (!host || !*host || g_str_equal(host, "0.0.0.0") || g_str_equal(host, "::"))
+        host = cfg->migration_host && *cfg->migration_host ? cfg->migration_host : g_get_host_name();
+    return strchr(host, ':') ? g_strdup_printf("qemu+tls://[%s]:%s/system", host, cfg->tls_port)
+                             : g_strdup_printf("qemu+tls://%s:%s/system", host, cfg->tls_port);
+}
+
 bool
 vrt_handle_domain_migrate_prepare3_params(VrtCall *call, remote_domain_migrate_prepare3_params_args *args,
                                           remote_domain_migrate_prepare3_params_ret *ret, GError **error)
@@ -244,9 +264,12 @@ vrt_handle_domain_migrate_prepare3_params(VrtCall *call, remote_domain_migrate_p
     char *cookie = NULL;
     char *uri = NULL;
     guchar uuid[16];
+    g_autofree char *self = daemon_uri(vrt_call_daemon(call));
 
-    if (!params_read(args->params.params_val, args->params.params_len, &p, error) ||
-        !vrt_qemu_migrate_prepare(drv, &p, args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len, args->flags,
+    if (!params_read(args->params.params_val, args->params.params_len, &p, error))
+        return false;
+    p.daemon_uri = self;
+    if (!vrt_qemu_migrate_prepare(drv, &p, args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len, args->flags,
                                   &cookie, &uri, uuid, error))
         return false;
     if (!(args->flags & VRT_MIGRATE_OFFLINE))
@@ -271,9 +294,12 @@ vrt_handle_domain_migrate_prepare_tunnel3_params(VrtCall *call, remote_domain_mi
     int fd = -1;
     guchar uuid[16];
     g_autoptr(VrtServerStream) stream = NULL;
+    g_autofree char *self = daemon_uri(vrt_call_daemon(call));
 
-    if (!params_read(args->params.params_val, args->params.params_len, &p, error) ||
-        !vrt_qemu_migrate_prepare_tunnel(drv, &p, args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len,
+    if (!params_read(args->params.params_val, args->params.params_len, &p, error))
+        return false;
+    p.daemon_uri = self;
+    if (!vrt_qemu_migrate_prepare_tunnel(drv, &p, args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len,
                                          args->flags, &cookie, &fd, uuid, error))
         return false;
     incoming_add(call, drv, uuid);
@@ -568,8 +594,7 @@ perform_p2p(VrtCall *call, VrtQemuDriver *drv, remote_domain_migrate_perform3_pa
         if (where > 0)
             return true;
         if (where < 0)
-            g_prefix_error(&ferr, "%s",
-                           "the domain stays paused, its destination may run it (a restart of vrtd asks it again): ");
+            g_prefix_error(&ferr, "%s", "the domain stays paused, its destination may run it (vrtd asks it again): ");
         g_propagate_error(error, g_steal_pointer(&ferr));
         return false;
     }
@@ -607,6 +632,10 @@ vrt_handle_domain_migrate_perform3_params(VrtCall *call, remote_domain_migrate_p
         return perform_p2p(call, drv, args, &p, args->flags & ~VRT_MIGRATE_PEER2PEER, error);
     }
     p.client_lost = &lost;
+    /* The destination's prepare cookie: the daemon it names is asked where
+     * the guest runs when this source cannot tell. */
+    p.peer_cookie = args->cookie_in.cookie_in_val;
+    p.peer_cookie_len = args->cookie_in.cookie_in_len;
     outgoing_add(call, &lost);
     performed = vrt_qemu_migrate_perform(drv, WIRE_UUID(args->dom.uuid), &p, args->flags, &cookie, error);
     outgoing_remove(&lost);

@@ -1,6 +1,8 @@
-"""Crash safety of a peer-to-peer live migration at the phases where the
-guest may already run at the destination (`virsh migrate --live --p2p`):
-either vrtd is killed (-9, the driver's fault hook VRT_FAULT_DIE_AT) at a
+"""Crash safety of a live migration at the phases where the guest may
+already run at the destination, peer-to-peer (`virsh migrate --live
+--p2p`) and client-managed (`virsh migrate --live`, virsh driving both
+daemons; the source learns the destination's daemon from the cookie of
+its prepare, qemu+tls://ADDRESS:PORT/system): either vrtd is killed (-9, the driver's fault hook VRT_FAULT_DIE_AT) at a
 step, both are restarted, and then exactly one running copy of the guest
 exists (the destination's once its finish resumed it, the source's
 otherwise), no other QEMU of the domain is left under either root, and
@@ -31,17 +33,22 @@ SRC_HOST_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000011"
 DST_HOST_UUID = "4b1c9a5e-0d4e-4f0a-9a57-1f6a0c000012"
 
 
-def vrtd(ns, certs, key_cert, host_uuid, address, port, root, die_at=None):
+def vrtd(ns, certs, key_cert, host_uuid, address, port, root, die_at=None, tcp_only=False):
     """vrtd on root (TLS on port); die_at: the fault step where it kills
-    itself. .args let restart() start it again on the same root."""
+    itself; tcp_only: plain TCP on port instead (auth_tcp "none"), no TLS.
+    .args let restart() start it again on the same root."""
+    conf = f'tls_port = "{port}"\n'
+    if tcp_only:
+        conf = f'listen_tls = 0\nlisten_tcp = 1\nauth_tcp = "none"\ntcp_port = "{port}"\n'
     if die_at:
         os.environ["VRT_FAULT_DIE_AT"] = die_at
     try:
-        d = migrate_env.start_vrtd(ns, certs, key_cert, host_uuid, address, root, f'tls_port = "{port}"\n')
+        d = migrate_env.start_vrtd(ns, certs, key_cert, host_uuid, address, root, conf)
     finally:
         os.environ.pop("VRT_FAULT_DIE_AT", None)
-    d.tls = f"qemu+tls://{address}:{port}/system?pkipath={certs.client}"
-    d.args = (ns, certs, key_cert, host_uuid, address, port, root)
+    d.tls = f"qemu+tcp://{address}:{port}/system" if tcp_only else \
+        f"qemu+tls://{address}:{port}/system?pkipath={certs.client}"
+    d.args = (ns, certs, key_cert, host_uuid, address, port, root, None, tcp_only)
     return d
 
 
@@ -63,6 +70,7 @@ def pair(net, certs):
 
     class Pair:
         src = dst = None
+        dst_tcp_only = False
 
         def start(self, side, step):
             return self.start_both(step if side == "src" else None, step if side == "dst" else None)
@@ -71,7 +79,7 @@ def pair(net, certs):
             self.src = vrtd(a, certs, certs.src, SRC_HOST_UUID, SRC_IP, SRC_PORT, tempfile.mkdtemp(prefix="vrt-mig-"),
                             src_step)
             self.dst = vrtd(b, certs, certs.dst, DST_HOST_UUID, DST_IP, DST_PORT, tempfile.mkdtemp(prefix="vrt-mig-"),
-                            dst_step)
+                            dst_step, self.dst_tcp_only)
             return self.src, self.dst
 
     p = Pair()
@@ -149,6 +157,11 @@ def start(d, tmp_path, name, persistent=False):
 def migrate_p2p(p, name, *flags):
     return p.ns.run(["virsh", "-q", "-c", p.src.tls, "migrate", "--live", "--p2p", *flags, name, p.dst.tls],
                     timeout=180)
+
+
+def migrate_managed(p, name, *flags):
+    """The client-managed migration: virsh calls each phase on each daemon."""
+    return p.ns.run(["virsh", "-q", "-c", p.src.tls, "migrate", "--live", *flags, name, p.dst.tls], timeout=180)
 
 
 def assert_runs_only_at(at, other, name, pid=None):
@@ -333,16 +346,109 @@ def test_source_destroyed_while_it_asks_stays_destroyed(pair, tmp_path):
     assert name not in names(src)
 
 
+def test_client_managed_source_killed_during_the_transfer_resumes_it(pair, tmp_path):
+    """Client-managed: the source's vrtd killed (-9) while QEMU transfers
+    the state. virsh's perform fails and its cancelled finish stops the
+    destination's incoming QEMU; both restart, and the source cancels the
+    transfer and resumes the guest in the same QEMU."""
+    src, dst = pair.start("src", "migrate:transfer")
+    name = "mig-cm-transfer"
+    pid = start(src, tmp_path, name)
+    r = migrate_managed(pair, name)
+    assert r.returncode != 0
+    assert src.proc.wait(timeout=60) == -signal.SIGKILL
+
+    pair.dst = dst = restart(dst)
+    pair.src = src = restart(src)
+    wait_for(lambda: state(src, name) == "running", timeout=60, what="the source's guest to run again")
+    wait_for(lambda: not qemus(dst, name), timeout=60, what="no QEMU of the domain at the destination")
+    assert_runs_only_at(src, dst, name, pid)
+    assert name not in names(dst)
+
+
+def test_client_managed_source_killed_before_its_confirm_ends_as_migrated(pair, tmp_path):
+    """Client-managed: the source's vrtd killed (-9) after its perform
+    returned, once virsh's finish resumed the guest at the destination,
+    before the source's confirm. The destination's prepare named its
+    daemon in its cookie and the source recorded it: both restart, the
+    source asks that daemon, which runs the guest, and ends its own copy
+    as migrated."""
+    src, dst = pair.start("src", "migrate:confirm")
+    name = "mig-cm-confirm"
+    start(src, tmp_path, name)
+    r = migrate_managed(pair, name)
+    # libvirt's client: the confirm failed after a finish that went through.
+    assert "probably left in 'paused' state on source" in r.stderr
+    assert src.proc.wait(timeout=60) == -signal.SIGKILL
+    incoming = qemu_pid(dst, name)
+    assert state(dst, name) == "running"
+
+    pair.dst = dst = restart(dst)
+    src = restart_source_held(pair, name)
+    wait_for(lambda: not qemus(src, name), timeout=300, what="the source's QEMU to be stopped")
+    assert_runs_only_at(dst, src, name, incoming)
+    assert name not in names(src)
+    assert f"asking qemu+tls://{DST_IP}:{DST_PORT}/system where it runs" in open(src.log).read()
+
+
+def test_client_managed_destination_killed_after_its_finish_resumed_the_guest(pair, tmp_path):
+    """Client-managed: the destination's vrtd killed (-9) once its finish
+    resumed the guest, before it answered. virsh sees the finish fail and
+    asks the source's confirm to resume; the source does not resume
+    blindly (the guest may run at the destination) but asks the
+    destination's daemon, which is down: its copy stays paused, held by
+    the migration. Both restart; the source learns the guest runs at the
+    destination and ends its copy."""
+    src, dst = pair.start("dst", "migrate:finished")
+    name = "mig-cm-finished"
+    pid = start(src, tmp_path, name)
+    r = migrate_managed(pair, name)
+    assert r.returncode != 0
+    assert dst.proc.wait(timeout=60) == -signal.SIGKILL
+    incoming = qemu_pid(dst, name)
+    assert pid_alive(incoming) and pid_alive(pid)
+    assert_held(src, name)
+
+    pair.dst = dst = restart(dst)
+    src = restart_source_held(pair, name)
+    wait_for(lambda: not qemus(src, name), timeout=300, what="the source's QEMU to be stopped")
+    assert_runs_only_at(dst, src, name, incoming)
+    assert name not in names(src)
+
+
+def test_client_managed_destination_killed_before_its_finish_resumed_the_guest(pair, tmp_path):
+    """Client-managed: the destination's vrtd killed (-9) in its finish
+    before it resumed the guest. The source's confirm cannot tell this
+    from the case above and stays paused; the restarted destination stops
+    its unfinished incoming QEMU, and the source, asking again without a
+    restart of its own, resumes the guest in the same QEMU."""
+    src, dst = pair.start("dst", "migrate:finish")
+    name = "mig-cm-finish"
+    pid = start(src, tmp_path, name)
+    r = migrate_managed(pair, name)
+    assert r.returncode != 0
+    assert dst.proc.wait(timeout=60) == -signal.SIGKILL
+    assert_held(src, name)
+
+    pair.dst = dst = restart(dst)
+    wait_for(lambda: not qemus(dst, name), timeout=60, what="the incoming QEMU to be stopped")
+    wait_for(lambda: state(src, name) == "running", timeout=300, what="the source's guest to run again")
+    assert_runs_only_at(src, dst, name, pid)
+    assert name not in names(dst)
+
+
 def test_client_managed_source_killed_before_its_confirm_stays_paused(pair, tmp_path):
-    """A client-managed migration (virsh drives both daemons) records no
-    destination the source could ask: killed before its confirm and
-    restarted, the source leaves its copy paused with a warning, as
-    libvirt does, while the destination runs the guest. Only one copy
-    runs; the paused one is its owner's to destroy."""
+    """A destination that does not listen on TLS (here plain TCP) names no
+    daemon in its cookie, so the client-managed source records none it
+    could ask: killed before its confirm and restarted, the source leaves
+    its copy paused with a warning, as libvirt does, while the
+    destination runs the guest. Only one copy runs; the paused one is its
+    owner's to destroy."""
+    pair.dst_tcp_only = True
     src, dst = pair.start("src", "migrate:confirm")
     name = "mig-crash-managed"
     start(src, tmp_path, name)
-    r = pair.ns.run(["virsh", "-q", "-c", src.tls, "migrate", "--live", name, dst.tls], timeout=180)
+    r = migrate_managed(pair, name)
     # libvirt's client: the confirm failed after a finish that went through.
     assert "probably left in 'paused' state on source" in r.stderr
     assert src.proc.wait(timeout=60) == -signal.SIGKILL
@@ -351,7 +457,9 @@ def test_client_managed_source_killed_before_its_confirm_stays_paused(pair, tmp_
     pair.src = src = restart(src)
     assert state(dst, name) == "running" and len(qemus(dst, name)) == 1
     assert state(src, name) == "paused" and len(qemus(src, name)) == 1
-    assert "left paused" in open(src.log).read()
+    log = open(src.log).read()
+    assert "when vrtd ended and its destination may run it; left paused" in log
+    assert "asking" not in log
 
 
 def test_destination_killed_before_its_finish_resumed_the_guest(pair, tmp_path):

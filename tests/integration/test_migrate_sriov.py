@@ -251,8 +251,7 @@ def test_aborted_migration_replugs_the_source(hosts):
 
     proc = migrate(src, dst, background=True)
     try:
-        wait_for(lambda: "Unbounded" in src.virsh("domjobinfo", "g", check=False).stdout, timeout=60,
-                 what="the migration job")
+        transfer_started(src, proc)
         # The VF left the guest before the transfer started.
         assert src.vf_of() is None
         src.virsh("domjobabort", "g")
@@ -615,6 +614,18 @@ def test_fixed_vf_without_teaming_is_refused_as_libvirt_does(hosts):
     assert dst.state() is None
 
 
+def transfer_started(src, proc):
+    """Waits until the source's transfer runs (its migration job), or
+    until virsh ended: a migration that failed before its transfer (its
+    unplug refused, say) never shows the job, and its error is the
+    failure, not a wait that runs out."""
+    wait_for(lambda: proc.poll() is not None or "Unbounded" in src.virsh("domjobinfo", "g", check=False).stdout,
+             timeout=60, what="the migration job")
+    if proc.poll() is not None:
+        out, err = proc.communicate()
+        pytest.fail(f"the migration ended before its transfer ran (rc {proc.returncode}): {err}")
+
+
 def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):
     """vrtd killed with SIGKILL while the transfer runs (the VF already
     unplugged): the restarted source cancels the transfer, resumes the
@@ -625,8 +636,7 @@ def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):
     src.emu.set_behaviour({"migrate_hold": True})
     proc = migrate(src, dst, background=True)
     try:
-        wait_for(lambda: "Unbounded" in src.virsh("domjobinfo", "g", check=False).stdout, timeout=60,
-                 what="the migration job")
+        transfer_started(src, proc)
         assert src.vf_of() is None
         src.vrtd.stop(sig=signal.SIGKILL)
         proc.communicate(timeout=60)
@@ -706,3 +716,36 @@ def test_p2p_migration_replugs_a_vf_from_the_destination_pool(tls_hosts):
     assert src.state() == "shut off"
     src.check_free()
     assert before
+
+
+def test_source_killed_after_the_transfer_plugs_its_vf_back_once_settled(tls_hosts):
+    """Client-managed over TLS: the source's vrtd killed (-9) once QEMU
+    completed the transfer, before the destination's finish, so the
+    destination never runs the guest (virsh's cancelled finish stops its
+    incoming QEMU). The restarted source cannot tell that alone: it keeps
+    the guest paused, without its VF, until the destination's daemon (named
+    in the prepare's cookie) says it does not run it; then it resumes the
+    guest and plugs its own VF back from the record written before the
+    unplug."""
+    ns, src, dst = tls_hosts
+    before = src.vf_of()
+    live = src.virsh("dumpxml", "g").stdout.replace(src.emu.binary, dst.emu.binary)
+    src.vrtd.stop()
+    os.environ["VRT_FAULT_DIE_AT"] = "migrate:performed"
+    try:
+        src.vrtd.start()
+    finally:
+        os.environ.pop("VRT_FAULT_DIE_AT", None)
+    r = ns.run(["virsh", "-q", "-c", src.vrtd.tls, "migrate", "--live", "g", dst.vrtd.tls,
+                "--xml", dst.write("g-dst.xml", live)], timeout=120)
+    assert r.returncode != 0
+    assert src.vrtd.proc.wait(timeout=60) == -signal.SIGKILL
+
+    src.vrtd.start()
+    wait_for(lambda: src.state() == "running", timeout=120, what="the source's guest to run again")
+    assert src.vf_of() == before
+    src.check_holds(before)
+    assert f"asking qemu+tls://{migrate_env.DST_IP}:16514/system where it runs" in src.vrtd.stderr()
+    wait_for(lambda: dst.state() in (None, "shut off") and dst.ports() == 0, timeout=30,
+             what="the destination to give its claim back")
+    dst.check_free()

@@ -192,8 +192,28 @@ release_claims(VrtQemuDriver *drv, const guchar *uuid)
     vrt_qemu_migration_hostdev_release(drv, plan, ports);
 }
 
+/* The plan of the replug record of uuid (its interfaces with the VFs
+ * they had here), or NULL when there is none. */
+static GPtrArray *
+replug_read(VrtQemuDriver *drv, const guchar *uuid)
+{
+    g_autofree char *path = replug_path(drv, uuid);
+    g_autofree char *text = NULL;
+    g_autoptr(VrtMigrationCookie) c = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    if (!(c = vrt_migration_cookie_parse(text, strlen(text), NULL, &err))) {
+        g_warning("%s: %s", path, err->message);
+        return NULL;
+    }
+    return g_steal_pointer(&c->hostdevs);
+}
+
 /* Source: a migration that did not go through plugs the interfaces it
- * unplugged back (domain job held). */
+ * unplugged back (domain job held): the plan kept since the unplug, or
+ * after a restart the one recorded before it. */
 static void
 replug_source(VrtQemuDom *obj)
 {
@@ -201,6 +221,8 @@ replug_source(VrtQemuDom *obj)
     g_autoptr(GArray) vfs = NULL;
 
     job_take_hostdevs(obj->drv, obj->def->uuid, &plan, &vfs);
+    if (!plan && (plan = replug_read(obj->drv, obj->def->uuid)))
+        vfs = vrt_qemu_migration_hostdev_source_vfs(plan);
     if (plan) {
         vrt_qemu_migration_hostdev_replug(obj, plan, vfs);
         replug_record(obj, NULL, NULL);
@@ -230,10 +252,11 @@ phase_path(VrtQemuDriver *drv, const guchar *uuid)
     return g_build_filename(drv->state_dir, name, NULL);
 }
 
-/* A phase with what its recovery needs: a peer-to-peer source's
- * "performed" is followed by a line with the migration's flags (hex) and
- * one with the destination's URI, which a restart asks where the guest
- * runs (vrt_qemu_migrate_settle). */
+/* A phase with what its recovery needs: the "performed" of a source that
+ * knows its destination's daemon (a peer-to-peer one, or a client-managed
+ * one whose destination named it in its cookie) is followed by a line
+ * with the migration's flags (hex) and one with that daemon's URI, which
+ * a restart asks where the guest runs (qemu_migration_settle.c). */
 static void
 phase_set_peer(VrtQemuDriver *drv, const guchar *uuid, const char *phase, const char *peer_uri, guint flags)
 {
@@ -260,7 +283,12 @@ phase_set(VrtQemuDriver *drv, const guchar *uuid, const char *phase)
 void
 vrt_qemu_migration_phase_clear(VrtQemuDriver *drv, const guchar *uuid)
 {
+    g_autofree char *path = replug_path(drv, uuid);
+
     phase_set(drv, uuid, NULL);
+    /* The interfaces went with the QEMU that had them unplugged. */
+    if (unlink(path) < 0 && errno != ENOENT)
+        g_warning("cannot remove %s: %s", path, g_strerror(errno));
 }
 
 /* ---- host facts ---- */
@@ -766,6 +794,7 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
     memcpy(out->uuid, c->uuid, 16);
     out->hostname = g_strdup(g_get_host_name());
     memcpy(out->hostuuid, local, 16);
+    out->daemon_uri = g_strdup(p->daemon_uri);
     if (flags & VRT_MIGRATE_OFFLINE) {
         /* Only the definition moves: finish defines it. libvirt's client
          * wants a URI all the same; nothing connects to it. */
@@ -1018,6 +1047,32 @@ vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid)
 
 /* ---- perform (source) ---- */
 
+/* The URI of the destination's daemon a source records with its
+ * performed phase: a peer-to-peer source's own, else the one the
+ * destination's prepare named in its cookie (a vrtd listening on TLS);
+ * NULL when there is none (a libvirt destination, or one without TLS). */
+static char *
+destination_daemon(const VrtMigrateParams *p, const char *name)
+{
+    g_autoptr(VrtMigrationCookie) c = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (p->peer_uri)
+        return g_strdup(p->peer_uri);
+    if (!p->peer_cookie || !p->peer_cookie_len)
+        return NULL;
+    if (!(c = vrt_migration_cookie_parse(p->peer_cookie, p->peer_cookie_len, NULL, &err))) {
+        g_warning("domain %s: the destination's migration cookie is not read: %s", name, err->message);
+        return NULL;
+    }
+    if (c->daemon_uri && !g_str_has_prefix(c->daemon_uri, "qemu+tls://")) {
+        g_warning("domain %s: the destination names its daemon '%s', not a qemu+tls URI; not recorded", name,
+                  c->daemon_uri);
+        return NULL;
+    }
+    return g_steal_pointer(&c->daemon_uri);
+}
+
 static void
 job_publish(VrtQemuDriver *drv, const guchar *uuid, const MigStats *st, bool *cancel)
 {
@@ -1070,6 +1125,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     g_autoptr(JsonObject) args = NULL;
     g_autoptr(JsonNode) ret = NULL;
     g_autoptr(VrtMigrationCookie) out = g_new0(VrtMigrationCookie, 1);
+    g_autofree char *peer = NULL;
     MigStats st = { 0 };
     bool cancel = false;
     bool postcopy = false;
@@ -1086,6 +1142,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     }
     out->hostname = g_strdup(g_get_host_name());
     vrt_qemu_migration_host_uuid(drv, out->hostuuid);
+    peer = destination_daemon(p, out->name);
     /* As libvirt's perform, the cookie the destination's finish reads
      * carries the definition --persistent defines there: a peer-to-peer
      * source passes finish this cookie and no destination_xml. */
@@ -1232,10 +1289,10 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     /* The figures go to the destination in the cookie (libvirt's
      * <statistics>): its completed job. */
     out->stats = vrt_qemu_job_query_stats(mon, VRT_DOMAIN_JOB_OPERATION_MIGRATION_OUT, NULL);
-    /* From here the destination may run the guest: a restart asks a
-     * peer-to-peer destination where it runs, and otherwise leaves the
-     * source paused (libvirt's "we don't know"). */
-    phase_set_peer(drv, uuid, PHASE_PERFORMED, p->peer_uri, flags);
+    /* From here the destination may run the guest: a restart asks the
+     * destination's daemon where it runs when it is known, and otherwise
+     * leaves the source paused (libvirt's "we don't know"). */
+    phase_set_peer(drv, uuid, PHASE_PERFORMED, peer, flags);
     vrt_qemu_fault(drv, "migrate", "performed");
     if (postcopy) {
         job_finish(drv, uuid, &st, false);
@@ -1547,11 +1604,34 @@ vrt_qemu_migrate_confirm_held(VrtQemuJob *job, guint flags, bool cancelled, GErr
     return true;
 }
 
-bool
-vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
+/* The URI of the destination's daemon recorded with the domain's
+ * performed phase (its transfer completed), or NULL. */
+static char *
+performed_peer(VrtQemuDriver *drv, const guchar *uuid, guint *flags)
+{
+    g_autofree char *path = phase_path(drv, uuid);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    lines = g_strsplit(text, "\n", 4);
+    if (!lines[0] || !g_str_equal(g_strstrip(lines[0]), PHASE_PERFORMED) || !lines[1] || !lines[2] ||
+        !*g_strstrip(lines[2]))
+        return NULL;
+    if (flags)
+        *flags = (guint)g_ascii_strtoull(lines[1], NULL, 16);
+    return g_strdup(lines[2]);
+}
+
+/* A confirm; ask: a cancelled one after a completed transfer asks the
+ * destination's daemon, when known, where the guest runs first. */
+static bool
+confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, bool ask, GError **error)
 {
     g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autofree char *peer = NULL;
 
     if (!obj)
         return false;
@@ -1564,9 +1644,37 @@ vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bo
      * restart learns so from it. */
     if (!cancelled)
         vrt_qemu_fault(drv, "migrate", "confirm");
+    /* A client's finish that failed after the transfer completed does not
+     * tell whether the destination resumed the guest (its daemon may have
+     * died after the resume): resuming here blindly could run it twice.
+     * Its daemon says; one that cannot be asked leaves the guest paused
+     * here, asked again on a worker (vrt_qemu_migrate_settle). */
+    if (cancelled && ask && (peer = performed_peer(drv, uuid, NULL))) {
+        g_autofree char *name = NULL;
+
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            name = g_strdup(obj->def->name);
+        }
+        g_message("domain %s: its migration's finish failed after the transfer; asking %s where it runs", name, peer);
+        if (vrt_qemu_migrate_settle(drv, uuid, peer, flags) >= 0)
+            return true;
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+                      "the migration's destination %s cannot tell where domain '%s' runs: it stays paused here "
+                      "while vrtd asks again",
+                      peer, name);
+        return false;
+    }
     if (!vrt_qemu_job_begin(&job, obj, cancelled ? VRT_QEMU_JOB_SUSPEND : VRT_QEMU_JOB_STOP, error))
         return false;
     return vrt_qemu_migrate_confirm_held(&job, flags, cancelled, error);
+}
+
+bool
+vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error)
+{
+    return confirm(drv, uuid, flags, cancelled, true, error);
 }
 
 /* ---- a source that does not know where its guest runs ---- */
@@ -1612,8 +1720,14 @@ vrt_qemu_migrate_settle(VrtQemuDriver *drv, const guchar *uuid, const char *dcon
     name = g_strdup(obj->def->name);
     where = drv->cfg.migration_peer_state ? peer_has_domain(drv, uuid, dconnuri, name) : -1;
     if (where < 0) {
-        g_warning("domain %s: its outgoing migration had completed and its destination may run it; left paused", name);
+        /* Asked again on a worker of the driver's, the domain held paused
+         * under a migration job meanwhile, and at the next start. */
+        g_warning("domain %s: its outgoing migration had completed and its destination may run it; left paused, "
+                  "asked again",
+                  name);
         phase_set_peer(drv, uuid, PHASE_PERFORMED, dconnuri, flags);
+        if (drv->cfg.migration_peer_state)
+            vrt_qemu_settler_add(drv, obj, dconnuri, flags);
         return -1;
     }
     if (where) {
@@ -1621,16 +1735,18 @@ vrt_qemu_migrate_settle(VrtQemuDriver *drv, const guchar *uuid, const char *dcon
     } else {
         g_message("domain %s: its destination %s does not run it; resuming it here", name, dconnuri);
     }
-    if (!vrt_qemu_migrate_confirm(drv, uuid, flags, where == 0, &err))
+    if (!confirm(drv, uuid, flags, where == 0, false, &err))
         g_warning("domain %s: %s", name, err->message);
     return where;
 }
 
 /* ---- a restart in the middle of a migration ---- */
 
-/* One domain's recorded phase (its QEMU reconnected, or gone). */
+/* One domain's recorded phase (its QEMU reconnected, or gone). A source
+ * to settle with its destination's daemon is added to settle (its uuid),
+ * for vrt_qemu_migration_recover to hand to the settler. */
 static void
-recover_one(VrtQemuDriver *drv, const guchar *uuid, char *text)
+recover_one(VrtQemuDriver *drv, const guchar *uuid, char *text, GArray *settle)
 {
     g_auto(GStrv) lines = g_strsplit(text, "\n", 4);
     const char *phase = g_strstrip(lines[0]);
@@ -1644,9 +1760,10 @@ recover_one(VrtQemuDriver *drv, const guchar *uuid, char *text)
         return;
     }
     if (g_str_equal(phase, PHASE_INCOMING)) {
-        /* Its finish never resumed it, so its source was told to keep the
-         * guest (a client-managed source by the client's cancelled
-         * confirm, a peer-to-peer one by its failed finish call). */
+        /* Its finish never resumed it, so its source keeps the guest: a
+         * source that knows this daemon (peer-to-peer, or told by the
+         * prepare's cookie) finds it not running here when it asks; one
+         * that does not was resumed by the client's cancelled confirm. */
         g_warning("domain %s: an incoming migration was under way when vrtd ended; stopping it", obj->def->name);
         vrt_qemu_process_destroy_kill(obj);
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
@@ -1674,19 +1791,23 @@ recover_one(VrtQemuDriver *drv, const guchar *uuid, char *text)
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, NULL))
             resume_source(obj, mon);
     } else if (g_str_equal(phase, PHASE_PERFORMED) && peer_uri && *peer_uri) {
-        /* A peer-to-peer source: its destination says where the guest
+        /* The destination's daemon is known (a peer-to-peer source's, or
+         * named in the destination's cookie): it says where the guest
          * runs. Asked on a worker, not here: vrtd does not listen yet and
          * must not wait on another host to start. The domain stays paused
          * under a migration job until the answer; the phase file stays
-         * until the confirm (or for the next start). */
+         * until the confirm (or for the next start), and so does its
+         * replug record: the confirm plugs its interfaces back if the
+         * guest stays here. */
         g_warning("domain %s: its outgoing migration had completed when vrtd ended; asking %s where it runs",
                   obj->def->name, peer_uri);
-        g_clear_pointer(&mon, vrt_qemu_monitor_unref);
-        vrt_qemu_settler_add(drv, obj, peer_uri, (guint)g_ascii_strtoull(lines[1], NULL, 16));
+        g_array_append_vals(settle, uuid, 1);
         return;
     } else {
-        /* The destination may run it: it stays paused, as libvirt leaves
-         * it, for its owner to destroy or resume. */
+        /* No daemon to ask (a destination that named none: a libvirt
+         * one, or one without TLS): the destination may run it. It stays
+         * paused, as libvirt leaves it, for its owner to destroy or
+         * resume, or for a client's confirm (the migration's outcome). */
         g_warning("domain %s: its outgoing migration had completed when vrtd ended and its destination may run it; "
                   "left paused",
                   obj->def->name);
@@ -1694,12 +1815,23 @@ recover_one(VrtQemuDriver *drv, const guchar *uuid, char *text)
     phase_set(drv, uuid, NULL);
 }
 
+/* Whether uuid is one of settle's (16-byte elements). */
+static bool
+settling(GArray *settle, const guchar *uuid)
+{
+    for (guint i = 0; i < settle->len; i++)
+        if (memcmp(settle->data + 16 * i, uuid, 16) == 0)
+            return true;
+    return false;
+}
+
 /* The interfaces a killed source had unplugged for a migration: plugged
  * back when the guest runs here (its phase recovery resumed it), left out
  * when the transfer had completed (the guest may run at the
- * destination, on a VF of its own). */
+ * destination, on a VF of its own). A domain to settle (settle) keeps its
+ * record for its confirm. */
 static void
-recover_replugs(VrtQemuDriver *drv)
+recover_replugs(VrtQemuDriver *drv, GArray *settle)
 {
     g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
     const char *entry;
@@ -1717,8 +1849,9 @@ recover_replugs(VrtQemuDriver *drv)
             continue;
         path = g_build_filename(drv->state_dir, entry, NULL);
         if (g_file_get_contents(path, &text, NULL, NULL) &&
-            (c = vrt_migration_cookie_parse(text, strlen(text), NULL, &err)) &&
-            (obj = vrt_qemu_driver_find(drv, c->uuid, NULL))) {
+            (c = vrt_migration_cookie_parse(text, strlen(text), NULL, &err)) && settling(settle, c->uuid))
+            continue;
+        if (c && (obj = vrt_qemu_driver_find(drv, c->uuid, NULL))) {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
             if (vrt_qemu_dom_is_active_locked(obj))
@@ -1743,6 +1876,7 @@ void
 vrt_qemu_migration_recover(VrtQemuDriver *drv)
 {
     g_autoptr(GDir) dir = g_dir_open(drv->state_dir, 0, NULL);
+    g_autoptr(GArray) settle = g_array_new(FALSE, FALSE, 16);
     const char *entry;
 
     while (dir && (entry = g_dir_read_name(dir))) {
@@ -1759,9 +1893,20 @@ vrt_qemu_migration_recover(VrtQemuDriver *drv)
             unlink(path);
             continue;
         }
-        recover_one(drv, uuid, text);
+        recover_one(drv, uuid, text, settle);
     }
-    recover_replugs(drv);
+    recover_replugs(drv, settle);
+    /* The workers start once the replug records were looked at: one that
+     * resumes its domain plugs its interfaces back itself. */
+    for (guint i = 0; i < settle->len; i++) {
+        const guchar *uuid = (const guchar *)settle->data + 16 * i;
+        g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, NULL);
+        guint flags = 0;
+        g_autofree char *peer = performed_peer(drv, uuid, &flags);
+
+        if (obj && peer)
+            vrt_qemu_settler_add(drv, obj, peer, flags);
+    }
 }
 
 /* ---- post-copy ---- */

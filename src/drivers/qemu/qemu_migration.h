@@ -66,6 +66,15 @@ typedef struct {
      * with the phase so that a restart can ask it where the guest runs.
      * NULL: a client-managed one. */
     const char *peer_uri;
+    /* Perform of a client-managed migration: the destination's prepare
+     * cookie, as the client passes it on (NULL: none), whose <daemon-uri>
+     * is recorded instead when the destination named one. */
+    const char *peer_cookie;
+    gsize peer_cookie_len;
+    /* Prepare: where this destination's own daemon is reached
+     * (qemu+tls://HOST:PORT/system), put into the cookie it returns; NULL
+     * when it does not listen on TLS. */
+    const char *daemon_uri;
 } VrtMigrateParams;
 
 /* ---- the cookie (qemu_migration_cookie.c) ---- */
@@ -115,6 +124,11 @@ typedef struct {
     /* <hostdev-plan> (vrt's own element; libvirt has none): the
      * VrtMigrationHostdev* the migration re-plugs; NULL when absent. */
     GPtrArray *hostdevs;
+    /* <daemon-uri> (vrt's own): a destination's prepare names the URI of
+     * its daemon, which its source asks where the guest runs when it
+     * cannot tell (its restart, or a finish that failed after the
+     * transfer); NULL when absent. */
+    char *daemon_uri;
 } VrtMigrationCookie;
 void vrt_migration_cookie_free(VrtMigrationCookie *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VrtMigrationCookie, vrt_migration_cookie_free)
@@ -150,7 +164,9 @@ bool vrt_qemu_migrate_prepare_tunnel(VrtQemuDriver *drv, const VrtMigrateParams 
  * killed, as libvirt's close callback does. Nothing when it already
  * finished. */
 void vrt_qemu_migrate_incoming_abandoned(VrtQemuDriver *drv, const guchar *uuid);
-/* Source: migrates QEMU's state to p->uri and waits until it is sent. */
+/* Source: migrates QEMU's state to p->uri and waits until it is sent;
+ * records the destination's daemon (p->peer_uri, else the <daemon-uri>
+ * of p->peer_cookie) with its performed phase. */
 bool vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,
                               char **cookie_out, GError **error);
 /* Destination: resumes the domain (defines it with PERSIST_DEST), or with
@@ -158,23 +174,28 @@ bool vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtM
 VrtDomainRef *vrt_qemu_migrate_finish(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in,
                                       gsize cookie_len, guint flags, bool cancelled, char **cookie_out, GError **error);
 /* Source: after a migration that went through, stops the source's QEMU
- * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it. */
+ * (and undefines with UNDEFINE_SOURCE); after one that failed, resumes it.
+ * A cancelled one after a completed transfer whose destination's daemon
+ * is known asks it first (vrt_qemu_migrate_settle): true once the guest
+ * runs at one host only, false while it cannot tell (paused here). */
 bool vrt_qemu_migrate_confirm(VrtQemuDriver *drv, const guchar *uuid, guint flags, bool cancelled, GError **error);
-/* Peer-to-peer source whose transfer completed but whose finish call gave
- * no answer it can trust: asks the
- * destination at dconnuri where the guest runs. It runs there: the source
- * is ended as migrated (confirm); it does not: the source resumes; the
- * destination cannot be asked: the source stays paused, its phase kept
- * for the next restart. Returns 1, 0 or -1 for these. */
+/* Source whose transfer completed but whose finish gave no answer it can
+ * trust (a peer-to-peer one's finish call, a client's cancelled confirm):
+ * asks the destination's daemon at dconnuri where the guest runs. It runs
+ * there: the source is ended as migrated (confirm); it does not: the
+ * source resumes; the destination cannot be asked: the source stays
+ * paused, its phase kept, and a worker of the driver's asks again
+ * (qemu_migration_settle.c). Returns 1, 0 or -1 for these. */
 int vrt_qemu_migrate_settle(VrtQemuDriver *drv, const guchar *uuid, const char *dconnuri, guint flags);
 
 /* Driver load, after the domains reconnected: the migrations this daemon
  * was in when it ended. An incoming QEMU not finished is stopped; a
  * source whose transfer had not completed is cancelled and resumed; one
- * whose transfer completed is settled with its destination when it was a
- * peer-to-peer one (on a worker of the driver's, qemu_migration_settle.c,
- * once vrtd listens; paused under a migration job until then), else stays
- * paused (its destination may run it). */
+ * whose transfer completed is settled with its destination's daemon when
+ * it recorded one (peer-to-peer, or named in the destination's cookie; on
+ * a worker of the driver's, qemu_migration_settle.c, once vrtd listens;
+ * paused under a migration job until then), else stays paused (its
+ * destination may run it), as libvirt leaves it. */
 void vrt_qemu_migration_recover(VrtQemuDriver *drv);
 
 /* migrate-postcopy: the running outgoing migration of the domain, started

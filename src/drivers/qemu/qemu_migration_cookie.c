@@ -9,7 +9,10 @@
  * the destination's completed job. The hostdev plan (<hostdev-plan>, vrt's
  * own) names the SR-IOV interfaces of hostdev pools, and the fixed VFs of
  * teaming pairs (interfaces, or <hostdev>s with neither MAC nor VLAN), the
- * migration unplugs at the source and plugs again at the destination.
+ * migration unplugs at the source and plugs again at the destination. A
+ * destination's prepare names where its own daemon can be reached
+ * (<daemon-uri>, vrt's own too): the URI a restarted source of a
+ * client-managed migration asks where the guest runs.
  */
 #include "drivers/qemu/qemu_migration.h"
 #include "util/error.h"
@@ -40,6 +43,7 @@ vrt_migration_cookie_free(VrtMigrationCookie *c)
     g_free(c->name);
     g_free(c->hostname);
     g_free(c->persistent_xml);
+    g_free(c->daemon_uri);
     if (c->stats)
         g_ptr_array_unref(c->stats);
     g_free(c);
@@ -57,6 +61,11 @@ vrt_migration_cookie_format(const VrtMigrationCookie *c)
     vrt_uuid_format(c->hostuuid, hostuuid);
     g_string_append_printf(out, "  <name>%s</name>\n  <uuid>%s</uuid>\n", name, uuid);
     g_string_append_printf(out, "  <hostname>%s</hostname>\n  <hostuuid>%s</hostuuid>\n", hostname, hostuuid);
+    if (c->daemon_uri) {
+        g_autofree char *daemon_uri = vrt_xml_escape(c->daemon_uri);
+
+        g_string_append_printf(out, "  <daemon-uri>%s</daemon-uri>\n", daemon_uri);
+    }
     if (c->persistent_xml) {
         g_string_append(out, "  <feature name='persistent'/>\n  <persistent>\n");
         g_string_append(out, c->persistent_xml);
@@ -151,6 +160,8 @@ vrt_migration_cookie_parse(const char *xml, gsize len, const guchar *local_uuid,
             c->hostname = vrt_xml_text(n);
         } else if (vrt_xml_is(n, "hostuuid") && !hostuuid) {
             hostuuid = vrt_xml_text(n);
+        } else if (vrt_xml_is(n, "daemon-uri") && !c->daemon_uri) {
+            c->daemon_uri = vrt_xml_text(n);
         } else if (vrt_xml_is(n, "statistics") && !c->stats) {
             c->stats = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_typed_param_free);
             for (xmlNodePtr s = vrt_xml_next_element(n->children); s; s = vrt_xml_next_element(s->next)) {

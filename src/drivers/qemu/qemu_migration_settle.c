@@ -1,7 +1,10 @@
 /*
- * The settling of a restarted peer-to-peer migration source whose transfer
- * had completed when vrtd ended: the guest may run at the destination (its
- * finish resumed it) or not, and only the destination's daemon knows. The
+ * The settling of a migration source whose transfer had completed when
+ * vrtd ended (or whose finish failed and whose destination could not be
+ * asked then): the guest may run at the destination (its finish resumed
+ * it) or not, and only the destination's daemon knows; its URI is the
+ * peer-to-peer source's own or the one a client-managed destination named
+ * in its prepare cookie. The
  * question is asked here, on a worker thread per domain owned by the
  * driver's settler, so that vrtd starts and listens without waiting on
  * another host. Until the answer the domain stays paused and holds a job

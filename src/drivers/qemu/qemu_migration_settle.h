@@ -1,7 +1,10 @@
 /*
- * A restarted peer-to-peer source whose transfer had completed does not
- * know where its guest runs: qemu_migration_settle.c asks the destination
- * on a worker thread of the driver's, after vrtd listens, while the
+ * A source whose transfer had completed does not know where its guest
+ * runs after a restart, or after a finish that failed without an answer
+ * it can trust: qemu_migration_settle.c asks the destination's daemon
+ * (its URI recorded with the phase: a peer-to-peer source's, or the one a
+ * client-managed destination named in its cookie) on a worker thread of
+ * the driver's, after vrtd listens, while the
  * domain stays paused under a migration job (VRT_QEMU_JOB_MIGRATION_OUT);
  * the answer ends the local copy (the destination runs it) or resumes it.
  * Inside the QEMU driver only.
@@ -31,5 +34,6 @@ bool vrt_qemu_settler_add(VrtQemuDriver *drv, VrtQemuDom *obj, const char *dconn
  * held in *job (of any kind; switched to the confirm's own). The job is
  * ended on return. */
 bool vrt_qemu_migrate_confirm_held(VrtQemuJob *job, guint flags, bool cancelled, GError **error);
-/* qemu_migration.c: forgets the domain's migration phase (its file). */
+/* qemu_migration.c: forgets the domain's migration phase (its file) and
+ * its replug record (a destroyed source plugs nothing back). */
 void vrt_qemu_migration_phase_clear(VrtQemuDriver *drv, const guchar *uuid);

@@ -5,7 +5,8 @@
  * "Attempt to migrate guest to the same host"; a cookie missing what
  * libvirt requires, or not a <qemu-migration> document, is refused with
  * its reason. The hostdev plan (vrt's <hostdev-plan>) comes back whole and
- * a malformed one is refused.
+ * a malformed one is refused. A destination's <daemon-uri> (vrt's own)
+ * comes back as written, and a cookie without one has none.
  */
 #include "drivers/qemu/qemu_migration.h"
 #include "util/error.h"
@@ -261,6 +262,32 @@ test_statistics(void)
     g_assert_cmpstr(((VrtTypedParam *)g_ptr_array_index(lv->stats, 0))->field, ==, "time_elapsed");
 }
 
+/* The prepare's cookie names the destination's daemon (escaped as XML
+ * text); a source's cookie, written without it, reads back without it. */
+static void
+test_daemon_uri(void)
+{
+    VrtMigrationCookie c = { .name = (char *)"web",
+                             .hostname = (char *)"dst.example",
+                             .daemon_uri = (char *)"qemu+tls://[fd00::2]:16514/system?a=1&b=2" };
+    g_autofree char *text = NULL;
+    g_autofree char *plain = source_cookie(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(VrtMigrationCookie) back = NULL;
+    g_autoptr(VrtMigrationCookie) none = NULL;
+
+    memcpy(c.uuid, DOM_UUID, 16);
+    memcpy(c.hostuuid, DST_HOST, 16);
+    text = vrt_migration_cookie_format(&c);
+    g_assert_nonnull(strstr(text, "<daemon-uri>qemu+tls://[fd00::2]:16514/system?a=1&amp;b=2</daemon-uri>"));
+    back = vrt_migration_cookie_parse(text, strlen(text) + 1, SRC_HOST, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(back->daemon_uri, ==, "qemu+tls://[fd00::2]:16514/system?a=1&b=2");
+    none = vrt_migration_cookie_parse(plain, strlen(plain) + 1, DST_HOST, &err);
+    g_assert_no_error(err);
+    g_assert_null(none->daemon_uri);
+}
+
 static void
 test_same_host_refused(void)
 {
@@ -314,6 +341,7 @@ main(int argc, char **argv)
     g_test_add_func("/migration-cookie/hostdev-plan-plain-hostdev", test_hostdev_plan_plain_hostdev);
     g_test_add_func("/migration-cookie/same-host", test_same_host_refused);
     g_test_add_func("/migration-cookie/statistics", test_statistics);
+    g_test_add_func("/migration-cookie/daemon-uri", test_daemon_uri);
     g_test_add_func("/migration-cookie/incomplete", test_incomplete_refused);
     return g_test_run();
 }

@@ -119,13 +119,14 @@ test_all_attributes(Fixture *fx, gconstpointer data)
     g_autofree char *got = commands_for(fx, "<bandwidth><inbound average='1' peak='2' floor='3' burst='4'/>"
                                             "<outbound average='5' peak='6' burst='7'/></bandwidth>");
     g_assert_cmpstr(got, ==,
-                    TC_CLEAR "tc qdisc add dev eth0 root handle 1: htb default 1\n"
-                             "tc class add dev eth0 parent 1: classid 1:1 htb rate 1kbps ceil 2kbps burst 4kb quantum 1\n"
-                             "tc qdisc add dev eth0 parent 1:1 handle 2: sfq perturb 10\n"
-                             "tc filter add dev eth0 parent 1:0 protocol all prio 1 handle 1 fw flowid 1\n"
-                             "tc qdisc add dev eth0 ingress\n"
-                             "tc filter add dev eth0 parent ffff: protocol all u32 match u32 0 0 police rate 5kbps "
-                             "burst 7kb mtu 64kb drop flowid :1\n");
+                    TC_CLEAR
+                    "tc qdisc add dev eth0 root handle 1: htb default 1\n"
+                    "tc class add dev eth0 parent 1: classid 1:1 htb rate 1kbps ceil 2kbps burst 4kb quantum 1\n"
+                    "tc qdisc add dev eth0 parent 1:1 handle 2: sfq perturb 10\n"
+                    "tc filter add dev eth0 parent 1:0 protocol all prio 1 handle 1 fw flowid 1\n"
+                    "tc qdisc add dev eth0 ingress\n"
+                    "tc filter add dev eth0 parent ffff: protocol all u32 match u32 0 0 police rate 5kbps "
+                    "burst 7kb mtu 64kb drop flowid :1\n");
 }
 
 static void

@@ -19,6 +19,7 @@
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_block_net.h"
+#include "drivers/qemu/qemu_hostdev_nodes.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
@@ -810,40 +811,13 @@ find_scsi_sg_nodes(VrtQemuDriver *drv, const VrtDomainDef *def, GHashTable *sg_p
 {
     for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
         const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
-        g_autofree char *dir = NULL;
-        g_autoptr(GPtrArray) names = NULL;
-        guint64 host;
+        char *node;
 
         if (h->type != VRT_SUBSYS_HOSTDEV_SCSI || h->iscsi_name)
             continue;
-        if (!g_str_has_prefix(h->adapter, "scsi_host") ||
-            !g_ascii_string_to_unsigned(h->adapter + strlen("scsi_host"), 10, 0, G_MAXUINT, &host, NULL)) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Cannot parse adapter '%s'", h->adapter);
+        if (!(node = vrt_qemu_scsi_hostdev_sg_node(drv->cfg.host, h, error)))
             return false;
-        }
-        dir = g_strdup_printf("/sys/bus/scsi/devices/%u:%u:%u:%" G_GUINT64_FORMAT "/scsi_generic", (guint)host,
-                              h->scsi_bus, h->scsi_target, h->scsi_unit);
-        if (!host_has(drv, dir)) {
-            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, ENOENT, "cannot open directory '%s'", dir);
-            return false;
-        }
-        if (drv->cfg.host) {
-            if (!(names = vrt_host_list_dir(drv->cfg.host, dir, error)))
-                return false;
-        } else {
-            g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-            const char *n;
-
-            names = g_ptr_array_new_with_free_func(g_free);
-            while (d && (n = g_dir_read_name(d)))
-                g_ptr_array_add(names, g_strdup(n));
-        }
-        if (names->len == 0) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "SCSI device '%s' has no SCSI generic node in %s",
-                          h->info.alias, dir);
-            return false;
-        }
-        g_hash_table_insert(sg_paths, g_strdup(h->info.alias), g_strdup_printf("/dev/%s", (char *)names->pdata[0]));
+        g_hash_table_insert(sg_paths, g_strdup(h->info.alias), node);
     }
     return true;
 }

@@ -612,11 +612,18 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
 
         if (disk->bus == VRT_DOMAIN_DISK_BUS_SCSI) {
             const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, d->controller);
+            const char *alias = c && c->info.alias ? c->info.alias : "scsi0";
 
-            set_strf(dev, "bus", "%s.0", c && c->info.alias ? c->info.alias : "scsi0");
-            json_object_set_int_member(dev, "channel", d->bus);
-            json_object_set_int_member(dev, "scsi-id", d->target);
-            json_object_set_int_member(dev, "lun", d->unit);
+            /* lsilogic: the bus and the unit as its SCSI id, as libvirt */
+            if (c && g_strcmp0(c->model, "lsilogic") == 0) {
+                set_strf(dev, "bus", "%s.%u", alias, d->bus);
+                json_object_set_int_member(dev, "scsi-id", d->unit);
+            } else {
+                set_strf(dev, "bus", "%s.0", alias);
+                json_object_set_int_member(dev, "channel", d->bus);
+                json_object_set_int_member(dev, "scsi-id", d->target);
+                json_object_set_int_member(dev, "lun", d->unit);
+            }
         } else if (disk->bus == VRT_DOMAIN_DISK_BUS_SATA) {
             const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_SATA, d->controller);
             const char *name = vrt_domain_def_is_q35(def) && d->controller == 0

@@ -86,6 +86,8 @@ build_for(const char *name, GError **error)
     g_hash_table_insert(sg, "hostdev2", "/dev/sg2");
     g_hash_table_insert(secrets, "hostdev-hostdev2-auth", "/run/vrt/qemu/1-d/hostdev-hostdev2-auth.secret");
     g_hash_table_insert(secrets, "hostdev-hostdev3-auth", "/run/vrt/qemu/1-d/hostdev-hostdev3-auth.secret");
+    g_hash_table_insert(secrets, "hostdev-hostdev4-auth", "/run/vrt/qemu/1-d/hostdev-hostdev4-auth.secret");
+    g_hash_table_insert(secrets, "hostdev-hostdev5-auth", "/run/vrt/qemu/1-d/hostdev-hostdev5-auth.secret");
 
     return build_file(name, &opts, error);
 }
@@ -785,6 +787,7 @@ main(int argc, char **argv)
                          test_golden);
     g_test_add_data_func("/qemu/command/golden/hostdev-scsi-adapter", "hostdev-scsi-adapter", test_golden);
     g_test_add_data_func("/qemu/command/golden/hostdev-scsi-iscsi", "hostdev-scsi-iscsi", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-scsi-lsi", "hostdev-scsi-lsi", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-controller", "smartcard-controller", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host", "smartcard-host", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host-certificates", "smartcard-host-certificates",

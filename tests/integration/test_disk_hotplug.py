@@ -76,7 +76,7 @@ def test_attach_disk_file_and_refusals(conn, vrtd, tmproot):
     p = virsh(vrtd.uri, "attach-disk", "dh1", missing, "vdc", "--subdriver", "qcow2", "--live", check=False)
     assert p.returncode != 0 and "missing.qcow2" in p.stderr
     p = virsh(vrtd.uri, "attach-disk", "dh1", other, "sda", "--targetbus", "scsi", "--live", check=False)
-    assert p.returncode != 0 and "virtio-scsi controller" in p.stderr
+    assert p.returncode != 0 and "needs a virtio-scsi or lsilogic controller with index 0" in p.stderr
     assert dom.XMLDesc(0) == before_xml
     assert files_in_qemu(vrtd.uri, "dh1") == before_qemu
 
@@ -99,6 +99,25 @@ def test_attach_disk_file_and_refusals(conn, vrtd, tmproot):
         assert other in files_in_qemu(vrtd.uri, "dh1")
     finally:
         c.close()
+
+
+def test_attach_scsi_disk_to_default_controller(conn, vrtd, tmproot):
+    """A SCSI controller written without a model is libvirt's lsilogic; a
+    SCSI disk attached live sits on it (QEMU's lsi bus, unit as SCSI id)."""
+    dom = conn.defineXML(domain_xml("dhlsi").replace("<memballoon", "<controller type='scsi' index='0'/><memballoon"))
+    assert "<controller type='scsi' index='0' model='lsilogic'>" in dom.XMLDesc(0)
+    dom.create()
+    img = qcow2(os.path.join(tmproot, "lsi.qcow2"))
+    virsh(vrtd.uri, "attach-disk", "dhlsi", img, "sda", "--targetbus", "scsi", "--subdriver", "qcow2", "--live")
+    assert img in files_in_qemu(vrtd.uri, "dhlsi")
+    xml = dom.XMLDesc(0)
+    assert "<alias name='scsi0-0-0'/>" in xml, xml
+    out = virsh(vrtd.uri, "qemu-monitor-command", "dhlsi", json.dumps(
+        {"execute": "qom-get", "arguments": {"path": "/machine/peripheral/scsi0-0-0", "property": "scsi-id"}})).stdout
+    assert json.loads(out)["return"] == 0
+    out = virsh(vrtd.uri, "qemu-monitor-command", "dhlsi", json.dumps(
+        {"execute": "qom-get", "arguments": {"path": "/machine/peripheral/scsi0", "property": "type"}})).stdout
+    assert json.loads(out)["return"] == "lsi53c895a"
 
 
 def test_attach_volume_disk(conn, vrtd, tmproot):

@@ -934,7 +934,7 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
         if (d->info.type != VRT_DEVICE_ADDRESS_DRIVE)
             continue;
         if (d->bus == VRT_DOMAIN_DISK_BUS_SCSI)
-            add_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, d->info.drive.controller, "virtio-scsi");
+            add_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, d->info.drive.controller, NULL);
         else if (d->bus == VRT_DOMAIN_DISK_BUS_SATA)
             add_controller(def, VRT_DOMAIN_CONTROLLER_SATA, d->info.drive.controller, NULL);
         else if (d->bus == VRT_DOMAIN_DISK_BUS_IDE) {
@@ -963,10 +963,35 @@ add_implicit_controllers(VrtDomainDef *def, GError **error)
             }
         }
     }
-    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
-        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
-        if (h->type == VRT_SUBSYS_HOSTDEV_SCSI && h->info.type == VRT_DEVICE_ADDRESS_DRIVE)
-            add_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, h->info.drive.controller, "virtio-scsi");
+    {
+        /* the SCSI hostdevs' controllers up to the highest index they
+         * use, of the model of that one's controller when it has one (a
+         * full controller's next gets its model), as libvirt adds them */
+        int max = -1;
+        g_autofree char *model = NULL;
+
+        for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+            const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+
+            if (h->type == VRT_SUBSYS_HOSTDEV_SCSI && h->info.type == VRT_DEVICE_ADDRESS_DRIVE &&
+                (int)h->info.drive.controller > max) {
+                max = (int)h->info.drive.controller;
+                c = find_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, h->info.drive.controller);
+                if (c && c->model) {
+                    g_free(model);
+                    model = g_strdup(c->model);
+                }
+            }
+        }
+        for (int i = 0; i <= max; i++)
+            add_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, (guint)i, model);
+    }
+    /* a SCSI controller without a model is libvirt's default for QEMU on
+     * x86: lsilogic (qemuDomainGetSCSIControllerModel) */
+    for (guint i = 0; i < def->controllers->len; i++) {
+        c = def->controllers->pdata[i];
+        if (c->type == VRT_DOMAIN_CONTROLLER_SCSI && !c->model)
+            c->model = g_strdup("lsilogic");
     }
     /* the controller each virtio channel names (0 when it names none), as
      * libvirt adds them; a guestfwd channel is QEMU's user network's */
@@ -1067,8 +1092,10 @@ alias_next(const VrtDomainDef *def, VrtDomainDeviceInfo *info, const char *prefi
     info->alias = g_strdup_printf("%s%u", prefix, next_alias_index(def, prefix));
 }
 
+/* libvirt's alias: a SCSI disk on an lsilogic controller has no target
+ * in it (bus, then unit) */
 static char *
-disk_alias(const VrtDomainDiskDef *d)
+disk_alias(const VrtDomainDef *def, const VrtDomainDiskDef *d)
 {
     const VrtDriveAddress *a = &d->info.drive;
 
@@ -1078,7 +1105,13 @@ disk_alias(const VrtDomainDiskDef *d)
         return g_strdup_printf("virtio-disk%d", idx < 0 ? 0 : idx);
     }
     case VRT_DOMAIN_DISK_BUS_SATA: return g_strdup_printf("sata%u-%u-%u", a->controller, a->bus, a->unit);
-    case VRT_DOMAIN_DISK_BUS_SCSI: return g_strdup_printf("scsi%u-%u-%u-%u", a->controller, a->bus, a->target, a->unit);
+    case VRT_DOMAIN_DISK_BUS_SCSI: {
+        const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, a->controller);
+
+        if (c && g_strcmp0(c->model, "lsilogic") == 0)
+            return g_strdup_printf("scsi%u-%u-%u", a->controller, a->bus, a->unit);
+        return g_strdup_printf("scsi%u-%u-%u-%u", a->controller, a->bus, a->target, a->unit);
+    }
     case VRT_DOMAIN_DISK_BUS_IDE: return g_strdup_printf("ide%u-%u-%u", a->controller, a->bus, a->unit);
     case VRT_DOMAIN_DISK_BUS_FDC: return g_strdup_printf("fdc%u-%u-%u", a->controller, a->bus, a->unit);
     case VRT_DOMAIN_DISK_BUS_USB: {
@@ -1129,7 +1162,7 @@ assign_aliases(VrtDomainDef *def)
     for (guint i = 0; i < def->disks->len; i++) {
         VrtDomainDiskDef *d = def->disks->pdata[i];
         if (!d->info.alias)
-            d->info.alias = disk_alias(d);
+            d->info.alias = disk_alias(def, d);
     }
     for (guint i = 0; i < def->controllers->len; i++) {
         VrtDomainControllerDef *c = def->controllers->pdata[i];
@@ -1327,7 +1360,7 @@ vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev,
         if (!drive_controller_check(d, error))
             return false;
         if (!d->info.alias)
-            d->info.alias = disk_alias(d);
+            d->info.alias = disk_alias(def, d);
     } else if (dev->type == VRT_DOMAIN_DEVICE_RNG) {
         alias_next(def, &dev->data.rng->info, "rng");
     } else if (dev->type == VRT_DOMAIN_DEVICE_INPUT) {

@@ -9,6 +9,7 @@
  * directories, quotes) are left out as it leaves them out.
  */
 #include "drivers/qemu/qemu_apparmor.h"
+#include "drivers/qemu/qemu_hostdev_nodes.h"
 #include "drivers/qemu/qemu_security.h"
 #include "host/pci.h"
 #include "util/error.h"
@@ -231,6 +232,20 @@ vrt_qemu_apparmor_files(VrtHost *host, const VrtDomainDef *def, const VrtQemuApp
 
         add_pci(out, host, &h->source);
         vfio = true;
+    }
+    {
+        /* virt-aa-helper's mdev group, SCSI generic node and
+         * /dev/vhost-scsi, each rw */
+        g_autoptr(GPtrArray) nodes = vrt_qemu_subsys_hostdev_nodes(host, def);
+
+        for (guint i = 0; i < nodes->len; i++) {
+            const VrtQemuDevNode *n = nodes->pdata[i];
+
+            if (g_str_has_prefix(n->ns_path, "/dev/vfio/"))
+                vfio = true;
+            if (!g_str_equal(n->ns_path, "/dev/vfio/vfio"))
+                g_string_append_printf(out, "  \"%s\" rw,\n", n->ns_path);
+        }
     }
     for (guint i = 0; dom->extra && i < dom->extra->len; i++) {
         const char *path = g_ptr_array_index(dom->extra, i);

@@ -47,7 +47,8 @@ char *vrt_qemu_apparmor_profile_name(const guint8 uuid[16]);
  * virt-aa-helper writes them ("PATH" rwk, for a writable image; rk plus a
  * deny w rule for a read-only one or a backing file; r for kernel and
  * initrd). Host devices: their sysfs files as host names them, and
- * /dev/vfio/vfio with the device's group node. */
+ * /dev/vfio/vfio with the device's group node; an mdev's group node, a
+ * SCSI hostdev's /dev/sgN and /dev/vhost-scsi (qemu_hostdev_nodes.h). */
 char *vrt_qemu_apparmor_files(VrtHost *host, const VrtDomainDef *def, const VrtQemuAppArmorDomain *dom);
 
 /* The profile text: template_text with its `profile LIBVIRT_TEMPLATE`

@@ -6,7 +6,9 @@
  * cephx user, gluster's volume, path and servers. An <auth> secret's
  * value reaches QEMU the way a LUKS passphrase does: a 0600 file in the
  * domain's run directory behind an -object secret (qemu_process.c
- * writes it), never the command line.
+ * writes it), never the command line. An iSCSI <hostdev type='scsi'>
+ * is the same iscsi node (with its <initiator>'s IQN) under QEMU's
+ * scsi-generic, so it is seen here as the network source it names.
  */
 #include "drivers/qemu/qemu_block_net.h"
 
@@ -31,11 +33,64 @@ vrt_qemu_block_net_secret_key(const VrtDomainDiskDef *disk)
     return g_strdup_printf("%s-auth", disk->target_dev);
 }
 
+char *
+vrt_qemu_block_net_hostdev_secret_key(const VrtDomainSubsysHostdevDef *h)
+{
+    return g_strdup_printf("hostdev-%s-auth", h->info.alias);
+}
+
+VrtDiskNetSource *
+vrt_qemu_block_net_hostdev_source(const VrtDomainSubsysHostdevDef *h, GError **error)
+{
+    g_autoptr(VrtDiskNetSource) src = g_new0(VrtDiskNetSource, 1);
+    VrtDiskNetHost host = { .name = g_strdup(h->iscsi_host) };
+    guint64 port = 0;
+
+    src->protocol = VRT_DISK_NET_ISCSI;
+    src->hosts = g_array_new(FALSE, TRUE, sizeof(VrtDiskNetHost));
+    g_array_append_val(src->hosts, host);
+    if (h->iscsi_port && !g_ascii_string_to_unsigned(h->iscsi_port, 10, 0, 65535, &port, NULL)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "failed to parse port number '%s'", h->iscsi_port);
+        return NULL;
+    }
+    g_array_index(src->hosts, VrtDiskNetHost, 0).port = (guint)port;
+    src->name = g_strdup(h->iscsi_name);
+    if (h->auth_username) {
+        src->auth_username = g_strdup(h->auth_username);
+        src->auth_secret_type = g_strdup("iscsi");
+        src->auth_secret_uuid = g_strdup(h->auth_secret_uuid);
+        src->auth_secret_usage = g_strdup(h->auth_secret_usage);
+    }
+    return g_steal_pointer(&src);
+}
+
 static const char *
 module_dir(void)
 {
     const char *env = g_getenv("QEMU_MODULE_DIR");
     return env && *env ? env : "/usr/lib/x86_64-linux-gnu/qemu";
+}
+
+/* owner's network source needs protocol's block driver: refused
+ * (naming what) when a modular QEMU here lacks it */
+static bool
+check_module(VrtDiskNetProtocol protocol, const char *owner, const char *what, GError **error)
+{
+    g_autofree char *path = NULL;
+
+    if (!module_of[protocol])
+        return true;
+    /* a QEMU built without modules has its drivers built in: only a
+     * modular installation can lack one */
+    if (!g_file_test(module_dir(), G_FILE_TEST_IS_DIR))
+        return true;
+    path = g_build_filename(module_dir(), module_of[protocol], NULL);
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s: %s is not supported by this QEMU (no %s block driver)",
+                      owner, what, module_of[protocol]);
+        return false;
+    }
+    return true;
 }
 
 bool
@@ -44,7 +99,8 @@ vrt_qemu_block_net_check(const VrtDomainDef *def, GError **error)
     for (guint i = 0; def->disks && i < def->disks->len; i++) {
         const VrtDomainDiskDef *disk = g_ptr_array_index(def->disks, i);
         const char *proto;
-        g_autofree char *path = NULL;
+        g_autofree char *owner = NULL;
+        g_autofree char *what = NULL;
 
         if (!disk->net)
             continue;
@@ -54,34 +110,35 @@ vrt_qemu_block_net_check(const VrtDomainDef *def, GError **error)
                           disk->target_dev, proto);
             return false;
         }
-        if (!module_of[disk->net->protocol])
-            continue;
-        /* a QEMU built without modules has its drivers built in: only a
-         * modular installation can lack one */
-        if (!g_file_test(module_dir(), G_FILE_TEST_IS_DIR))
-            continue;
-        path = g_build_filename(module_dir(), module_of[disk->net->protocol], NULL);
-        if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-            vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                          "disk '%s': network disk protocol '%s' is not supported by this QEMU (no %s block driver)",
-                          disk->target_dev, proto, module_of[disk->net->protocol]);
+        owner = g_strdup_printf("disk '%s'", disk->target_dev);
+        what = g_strdup_printf("network disk protocol '%s'", proto);
+        if (!check_module(disk->net->protocol, owner, what, error))
             return false;
-        }
+    }
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
+        g_autofree char *owner = NULL;
+
+        if (h->type != VRT_SUBSYS_HOSTDEV_SCSI || !h->iscsi_name)
+            continue;
+        owner = g_strdup_printf("SCSI host device '%s'", h->info.alias);
+        if (!check_module(VRT_DISK_NET_ISCSI, owner, "iSCSI", error))
+            return false;
     }
     return true;
 }
 
 static const VrtDiskNetHost *
-first_host(const VrtDiskNetSource *src, const VrtDomainDiskDef *disk, GError **error)
+first_host(const VrtDiskNetSource *src, const char *owner, GError **error)
 {
     if (src->hosts->len == 0) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s': protocol '%s' needs a <host>", disk->target_dev,
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s: protocol '%s' needs a <host>", owner,
                       vrt_disk_net_protocol_names[src->protocol]);
         return NULL;
     }
     if (!g_array_index(src->hosts, VrtDiskNetHost, 0).name && src->protocol != VRT_DISK_NET_NBD &&
         src->protocol != VRT_DISK_NET_GLUSTER) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s': protocol '%s' needs a host name", disk->target_dev,
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s: protocol '%s' needs a host name", owner,
                       vrt_disk_net_protocol_names[src->protocol]);
         return NULL;
     }
@@ -124,22 +181,28 @@ bool
 vrt_qemu_block_net_props(JsonObject *node, const VrtDomainDiskDef *disk, const char *secret_path, const char *secret_id,
                          JsonObject **secret_obj, GError **error)
 {
-    const VrtDiskNetSource *src = disk->net;
+    g_autofree char *owner = g_strdup_printf("disk '%s'", disk->target_dev);
+
+    return vrt_qemu_block_net_source_props(node, disk->net, NULL, owner, secret_path, secret_id, secret_obj, error);
+}
+
+bool
+vrt_qemu_block_net_source_props(JsonObject *node, const VrtDiskNetSource *src, const char *initiator, const char *owner,
+                                const char *secret_path, const char *secret_id, JsonObject **secret_obj, GError **error)
+{
     const VrtDiskNetHost *h;
     const char *proto = vrt_disk_net_protocol_names[src->protocol];
 
     *secret_obj = NULL;
     if (src->auth_username && !secret_path) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s': the <auth> secret's value is missing",
-                      disk->target_dev);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s: the <auth> secret's value is missing", owner);
         return false;
     }
     if (src->auth_username && src->protocol != VRT_DISK_NET_ISCSI && src->protocol != VRT_DISK_NET_RBD) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "disk '%s': <auth> is not supported for protocol '%s'",
-                      disk->target_dev, proto);
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s: <auth> is not supported for protocol '%s'", owner, proto);
         return false;
     }
-    if (!(h = first_host(src, disk, error)))
+    if (!(h = first_host(src, owner, error)))
         return false;
     json_object_set_string_member(node, "driver", proto);
 
@@ -185,6 +248,8 @@ vrt_qemu_block_net_props(JsonObject *node, const VrtDomainDiskDef *disk, const c
             json_object_set_string_member(node, "user", src->auth_username);
             set_secret(node, "password-secret", secret_path, secret_id, secret_obj);
         }
+        if (initiator)
+            json_object_set_string_member(node, "initiator-name", initiator);
         break;
     }
     case VRT_DISK_NET_RBD: {

@@ -3,7 +3,9 @@
  * controller on the domain's cgroup (host/cgroup_devices.h): libvirt's
  * default list (null, full, zero, random, urandom, ptmx, kvm), every pty
  * (major 136), and the domain's own device nodes: block disks (read-only
- * ones for reading), VFIO group nodes with /dev/vfio/vfio, a passthrough
+ * ones for reading), VFIO group nodes with /dev/vfio/vfio (a PCI
+ * device's or an mdev's), SCSI generic nodes of SCSI hostdevs (read-only
+ * ones for reading), /dev/vhost-scsi for a vhost-scsi host, a passthrough
  * TPM, the nodes of type 'dev' character devices, /dev/net/tun (in
  * every private /dev), and /dev/vhost-net for a
  * domain with interfaces (QEMU opens it itself for vhost=on). Set when QEMU enters the
@@ -13,6 +15,8 @@
  * logged once and QEMU's devices are not limited.
  */
 #include "drivers/qemu/qemu_cgroup.h"
+#include "drivers/qemu/qemu_hostdev_nodes.h"
+#include "drivers/qemu/qemu_security.h"
 #include "host/cgroup_devices.h"
 #include "host/pci.h"
 #include "util/error.h"
@@ -71,6 +75,17 @@ domain_rules(VrtQemuDriver *drv, const VrtDomainDef *def, const char *add, const
             vrt_cgroup_dev_rules_add_path(rules, d->src, d->readonly ? VRT_CGROUP_DEV_READ : VRT_CGROUP_DEV_RW);
     }
     add_hostdev_groups(drv, rules, def, drop);
+    {
+        g_autoptr(GPtrArray) nodes = vrt_qemu_subsys_hostdev_nodes(drv->cfg.host, def);
+
+        for (guint i = 0; i < nodes->len; i++) {
+            const VrtQemuDevNode *n = nodes->pdata[i];
+
+            if (g_strcmp0(n->host_path, drop) != 0)
+                vrt_cgroup_dev_rules_add_path(rules, n->host_path,
+                                              n->readonly ? VRT_CGROUP_DEV_READ : VRT_CGROUP_DEV_RW);
+        }
+    }
     for (guint i = 0; def->tpms && i < def->tpms->len; i++) {
         const VrtDomainTpmDef *t = def->tpms->pdata[i];
 

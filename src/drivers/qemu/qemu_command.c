@@ -612,11 +612,18 @@ vrt_qemu_command_disk_props(const VrtDomainDef *def, const VrtDomainDiskDef *dis
 
         if (disk->bus == VRT_DOMAIN_DISK_BUS_SCSI) {
             const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_SCSI, d->controller);
+            const char *alias = c && c->info.alias ? c->info.alias : "scsi0";
 
-            set_strf(dev, "bus", "%s.0", c && c->info.alias ? c->info.alias : "scsi0");
-            json_object_set_int_member(dev, "channel", d->bus);
-            json_object_set_int_member(dev, "scsi-id", d->target);
-            json_object_set_int_member(dev, "lun", d->unit);
+            /* lsilogic: the bus and the unit as its SCSI id, as libvirt */
+            if (c && g_strcmp0(c->model, "lsilogic") == 0) {
+                set_strf(dev, "bus", "%s.%u", alias, d->bus);
+                json_object_set_int_member(dev, "scsi-id", d->unit);
+            } else {
+                set_strf(dev, "bus", "%s.0", alias);
+                json_object_set_int_member(dev, "channel", d->bus);
+                json_object_set_int_member(dev, "scsi-id", d->target);
+                json_object_set_int_member(dev, "lun", d->unit);
+            }
         } else if (disk->bus == VRT_DOMAIN_DISK_BUS_SATA) {
             const VrtDomainControllerDef *c = find_controller(def, VRT_DOMAIN_CONTROLLER_SATA, d->controller);
             const char *name = vrt_domain_def_is_q35(def) && d->controller == 0
@@ -1142,11 +1149,32 @@ build_smartcard(CmdBuilder *b, GError **error)
     return true;
 }
 
-/* A SCSI hostdev of a host adapter: its SCSI generic node as a
- * host_device block node and QEMU's scsi-generic on the controller's bus
- * (lsilogic: scsi-id = unit; virtio-scsi: channel, scsi-id, lun), as
- * libvirt passes it. An iSCSI LUN is refused (vrtd has no iSCSI block
- * node for a hostdev). */
+/* The iscsi node of an iSCSI hostdev (qemu_block_net.c), after the
+ * secret object of its <auth>, as libvirt passes it: node-name and
+ * read-only follow the protocol's properties. */
+static bool
+build_iscsi_hostdev_node(CmdBuilder *b, const VrtDomainSubsysHostdevDef *h, const char *node, JsonObject *blk,
+                         GError **error)
+{
+    g_autoptr(VrtDiskNetSource) src = vrt_qemu_block_net_hostdev_source(h, error);
+    g_autofree char *owner = g_strdup_printf("SCSI host device '%s'", h->info.alias);
+    g_autofree char *key = vrt_qemu_block_net_hostdev_secret_key(h);
+    g_autofree char *secret_id = g_strdup_printf("%s-secret0", node);
+    const char *secret_path = b->opts->disk_secrets ? g_hash_table_lookup(b->opts->disk_secrets, key) : NULL;
+    JsonObject *secret = NULL;
+
+    if (!src ||
+        !vrt_qemu_block_net_source_props(blk, src, h->initiator_iqn, owner, secret_path, secret_id, &secret, error))
+        return false;
+    if (secret)
+        arg_json(b, "-object", secret);
+    return true;
+}
+
+/* A SCSI hostdev: its LUN as a block node (a host adapter's SCSI generic
+ * node as host_device, an iSCSI LUN as iscsi) and QEMU's scsi-generic on
+ * the controller's bus (lsilogic: scsi-id = unit; virtio-scsi: channel,
+ * scsi-id, lun), as libvirt passes it. */
 static bool
 build_scsi_hostdev(CmdBuilder *b, const VrtDomainSubsysHostdevDef *h, GError **error)
 {
@@ -1158,20 +1186,21 @@ build_scsi_hostdev(CmdBuilder *b, const VrtDomainSubsysHostdevDef *h, GError **e
     JsonObject *blk;
     JsonObject *dev;
 
-    if (h->iscsi_name) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED,
-                      "SCSI host device '%s' (iSCSI '%s') is not supported: vrtd passes host adapters' LUNs only",
-                      h->info.alias, h->iscsi_name);
-        return false;
-    }
-    if (!sg) {
+    if (!h->iscsi_name && !sg) {
         vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "SCSI host device '%s' has no SCSI generic node", h->info.alias);
         return false;
     }
     node = g_strdup_printf("libvirt-%u-backend", ++b->next_block_node);
     blk = json_object_new();
-    json_object_set_string_member(blk, "driver", "host_device");
-    json_object_set_string_member(blk, "filename", sg);
+    if (h->iscsi_name) {
+        if (!build_iscsi_hostdev_node(b, h, node, blk, error)) {
+            json_object_unref(blk);
+            return false;
+        }
+    } else {
+        json_object_set_string_member(blk, "driver", "host_device");
+        json_object_set_string_member(blk, "filename", sg);
+    }
     json_object_set_string_member(blk, "node-name", node);
     json_object_set_boolean_member(blk, "read-only", h->readonly);
     arg_json(b, "-blockdev", blk);

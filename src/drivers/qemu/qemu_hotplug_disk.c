@@ -103,11 +103,13 @@ check_disk_locked(VrtQemuDom *obj, const VrtDomainDiskDef *disk, GError **error)
             const VrtDomainControllerDef *c = g_ptr_array_index(obj->def->controllers, i);
 
             if (c->type == VRT_DOMAIN_CONTROLLER_SCSI && c->index == disk->info.drive.controller)
-                found = g_strcmp0(c->model, "virtio-scsi") == 0 || c->model == NULL;
+                found =
+                    g_strcmp0(c->model, "virtio-scsi") == 0 || g_strcmp0(c->model, "lsilogic") == 0 || c->model == NULL;
         }
         if (!found) {
             vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED,
-                          "disk '%s' needs a virtio-scsi controller with index %u, which the domain does not have",
+                          "disk '%s' needs a virtio-scsi or lsilogic controller with index %u, which the domain does "
+                          "not have",
                           disk->target_dev, disk->info.drive.controller);
             return false;
         }

@@ -19,6 +19,7 @@
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_command.h"
 #include "drivers/qemu/qemu_block_net.h"
+#include "drivers/qemu/qemu_hostdev_nodes.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
@@ -810,40 +811,13 @@ find_scsi_sg_nodes(VrtQemuDriver *drv, const VrtDomainDef *def, GHashTable *sg_p
 {
     for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
         const VrtDomainSubsysHostdevDef *h = def->subsys_hostdevs->pdata[i];
-        g_autofree char *dir = NULL;
-        g_autoptr(GPtrArray) names = NULL;
-        guint64 host;
+        char *node;
 
         if (h->type != VRT_SUBSYS_HOSTDEV_SCSI || h->iscsi_name)
             continue;
-        if (!g_str_has_prefix(h->adapter, "scsi_host") ||
-            !g_ascii_string_to_unsigned(h->adapter + strlen("scsi_host"), 10, 0, G_MAXUINT, &host, NULL)) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "Cannot parse adapter '%s'", h->adapter);
+        if (!(node = vrt_qemu_scsi_hostdev_sg_node(drv->cfg.host, h, error)))
             return false;
-        }
-        dir = g_strdup_printf("/sys/bus/scsi/devices/%u:%u:%u:%" G_GUINT64_FORMAT "/scsi_generic", (guint)host,
-                              h->scsi_bus, h->scsi_target, h->scsi_unit);
-        if (!host_has(drv, dir)) {
-            vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, ENOENT, "cannot open directory '%s'", dir);
-            return false;
-        }
-        if (drv->cfg.host) {
-            if (!(names = vrt_host_list_dir(drv->cfg.host, dir, error)))
-                return false;
-        } else {
-            g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-            const char *n;
-
-            names = g_ptr_array_new_with_free_func(g_free);
-            while (d && (n = g_dir_read_name(d)))
-                g_ptr_array_add(names, g_strdup(n));
-        }
-        if (names->len == 0) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "SCSI device '%s' has no SCSI generic node in %s",
-                          h->info.alias, dir);
-            return false;
-        }
-        g_hash_table_insert(sg_paths, g_strdup(h->info.alias), g_strdup_printf("/dev/%s", (char *)names->pdata[0]));
+        g_hash_table_insert(sg_paths, g_strdup(h->info.alias), node);
     }
     return true;
 }
@@ -1084,10 +1058,6 @@ give_file(VrtQemuDriver *drv, const VrtQemuConfine *confine, const char *path, G
     return confine ? vrt_qemu_confine_give(confine, path, error) : vrt_qemu_security_give_path(&drv->sec, path, error);
 }
 
-/* Writes a network disk's <auth> secret value (by uuid or by usage) to
- * "<dev>-auth.secret" of the run directory, 0600, as a LUKS passphrase
- * is written, and records it under vrt_qemu_block_net_secret_key. */
-
 /* The sockets swtpm and virtiofsd made (as root) in the run directory,
  * given to QEMU's user so that a confined QEMU can connect to them. */
 static bool
@@ -1111,13 +1081,16 @@ give_helper_sockets(const VrtDomainDef *def, const char *run_dir, const VrtQemuC
     return true;
 }
 
+/* Writes a network source's <auth> secret value (by uuid or by usage) to
+ * "<key>.secret" of the run directory, 0600, as a LUKS passphrase is
+ * written, and records it under key (vrt_qemu_block_net_secret_key or
+ * vrt_qemu_block_net_hostdev_secret_key, taken). */
 static bool
-write_auth_secret(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const char *run_dir, const VrtQemuConfine *confine,
-                  GHashTable *out, GError **error)
+write_auth_secret(VrtQemuDriver *drv, const VrtDiskNetSource *src, char *owned_key, const char *run_dir,
+                  const VrtQemuConfine *confine, GHashTable *out, GError **error)
 {
-    const VrtDiskNetSource *src = disk->net;
+    g_autofree char *key = owned_key;
     g_autoptr(GBytes) value = NULL;
-    g_autofree char *key = vrt_qemu_block_net_secret_key(disk);
     g_autofree char *file = g_strdup_printf("%s.secret", key);
     g_autofree char *path = g_build_filename(run_dir, file, NULL);
     gsize len = 0;
@@ -1157,7 +1130,8 @@ write_one_disk_secrets(VrtQemuDriver *drv, const VrtDomainDiskDef *disk, const c
     gsize len = 0;
     const char *data;
 
-    if (disk->net && disk->net->auth_username && !write_auth_secret(drv, disk, run_dir, confine, out, error))
+    if (disk->net && disk->net->auth_username &&
+        !write_auth_secret(drv, disk->net, vrt_qemu_block_net_secret_key(disk), run_dir, confine, out, error))
         return false;
     if (!disk->encryption_secret)
         return true;
@@ -1184,7 +1158,23 @@ disk_secrets_new(void)
     return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unlink_free);
 }
 
-/* Every disk's secrets (write_one_disk_secrets), for the command line. */
+/* An iSCSI hostdev's <auth> secret (write_auth_secret) into out, under
+ * vrt_qemu_block_net_hostdev_secret_key; nothing for other hostdevs. */
+static bool
+write_hostdev_secret(VrtQemuDriver *drv, const VrtDomainSubsysHostdevDef *h, const char *run_dir,
+                     const VrtQemuConfine *confine, GHashTable *out, GError **error)
+{
+    g_autoptr(VrtDiskNetSource) src = NULL;
+
+    if (h->type != VRT_SUBSYS_HOSTDEV_SCSI || !h->iscsi_name || !h->auth_username)
+        return true;
+    if (!(src = vrt_qemu_block_net_hostdev_source(h, error)))
+        return false;
+    return write_auth_secret(drv, src, vrt_qemu_block_net_hostdev_secret_key(h), run_dir, confine, out, error);
+}
+
+/* Every disk's secrets (write_one_disk_secrets) and iSCSI hostdev's
+ * (write_hostdev_secret), for the command line. */
 static GHashTable *
 write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_dir, const VrtQemuConfine *confine,
                    GError **error)
@@ -1193,6 +1183,10 @@ write_disk_secrets(VrtQemuDriver *drv, const VrtDomainDef *def, const char *run_
 
     for (guint i = 0; def->disks && i < def->disks->len; i++) {
         if (!write_one_disk_secrets(drv, g_ptr_array_index(def->disks, i), run_dir, confine, out, error))
+            return NULL;
+    }
+    for (guint i = 0; def->subsys_hostdevs && i < def->subsys_hostdevs->len; i++) {
+        if (!write_hostdev_secret(drv, def->subsys_hostdevs->pdata[i], run_dir, confine, out, error))
             return NULL;
     }
     return g_steal_pointer(&out);

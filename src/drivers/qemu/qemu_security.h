@@ -40,13 +40,16 @@ void vrt_qemu_sec_conf_clear(VrtQemuSecConf *conf);
 typedef struct _VrtQemuConfine VrtQemuConfine;
 
 /* A device node of a domain's host devices, as the host seam names it:
- * ns_path is where QEMU sees it ("/dev/vfio/N"), host_path the host's
- * node (a simulated host's file); label: QEMU's user gets it as the
- * domain's files (a group node), not the shared container /dev/vfio/vfio. */
+ * ns_path is where QEMU sees it ("/dev/vfio/N", "/dev/sg0"), host_path
+ * the host's node (a simulated host's file); label: QEMU's user gets it
+ * as the domain's files (a group node), not the shared container
+ * /dev/vfio/vfio; readonly: the cgroup lets QEMU only read it (a
+ * <readonly/> SCSI LUN). */
 typedef struct {
     char *ns_path;
     char *host_path;
     bool label;
+    bool readonly;
 } VrtQemuDevNode;
 void vrt_qemu_dev_node_free(VrtQemuDevNode *n);
 

@@ -17,19 +17,22 @@
  * the live definition and before it enters it: the definition's other
  * host devices are the group's other users. Paths are the host seam's,
  * so a simulated host's nodes (tests/hostsim) are the ones labelled and
- * bound.
+ * bound. The nodes of mdev, scsi and scsi_host hostdevs
+ * (qemu_hostdev_nodes.c) join the list after the PCI devices' groups.
  */
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_hostdev.h"
 #include "drivers/qemu/qemu_hostdev_domain.h"
+#include "drivers/qemu/qemu_hostdev_nodes.h"
 #include "drivers/qemu/qemu_security.h"
 #include "host/pci.h"
 
 #define VFIO_CONTAINER "/dev/vfio/vfio"
 
-/* The nodes of the host devices at sources (VrtPciAddr). */
+/* The nodes of the host devices at sources (VrtPciAddr), then those of
+ * def's subsystem hostdevs (def may be NULL). */
 static GPtrArray *
-dev_nodes_of(VrtQemuDriver *drv, const GArray *sources)
+dev_nodes_of(VrtQemuDriver *drv, const GArray *sources, const VrtDomainDef *def)
 {
     GPtrArray *nodes = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_qemu_dev_node_free);
     g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(int));
@@ -61,6 +64,11 @@ dev_nodes_of(VrtQemuDriver *drv, const GArray *sources)
         n->label = true;
         g_ptr_array_add(nodes, n);
     }
+    {
+        g_autoptr(GPtrArray) subsys = vrt_qemu_subsys_hostdev_nodes(drv->cfg.host, def);
+
+        vrt_qemu_dev_nodes_merge(nodes, subsys);
+    }
     return nodes;
 }
 
@@ -77,7 +85,7 @@ vrt_qemu_vfio_dev_nodes(VrtQemuDriver *drv, const VrtDomainDef *def)
     g_autoptr(GArray) sources = g_array_new(FALSE, FALSE, sizeof(VrtPciAddr));
 
     add_sources(sources, def);
-    return dev_nodes_of(drv, sources);
+    return dev_nodes_of(drv, sources, def);
 }
 
 GPtrArray *
@@ -96,20 +104,27 @@ vrt_qemu_vfio_status_dev_nodes(VrtQemuDriver *drv, const VrtQemuStatus *st)
                               rec->running == VRT_QEMU_HOSTDEV_STEP_DEVICE_ADD))
             g_array_append_val(sources, rec->addr);
     }
-    return dev_nodes_of(drv, sources);
+    return dev_nodes_of(drv, sources, st->def);
 }
 
 GPtrArray *
 vrt_qemu_vfio_dom_dev_nodes(VrtQemuDom *obj)
 {
     g_autoptr(GArray) sources = g_array_new(FALSE, FALSE, sizeof(VrtPciAddr));
+    g_autoptr(GPtrArray) nodes = NULL;
+    g_autoptr(GPtrArray) subsys = NULL;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
         add_sources(sources, obj->def);
+        /* a stopped domain's subsystem hostdevs are not hot-plugged: their
+         * nodes are read with the definition that names them */
+        subsys = vrt_qemu_subsys_hostdev_nodes(obj->drv->cfg.host, obj->def);
     }
-    return dev_nodes_of(obj->drv, sources);
+    nodes = dev_nodes_of(obj->drv, sources, NULL);
+    vrt_qemu_dev_nodes_merge(nodes, subsys);
+    return g_steal_pointer(&nodes);
 }
 
 /* Whether another host device of obj's live definition than the one at

@@ -67,6 +67,8 @@ build_for(const char *name, GError **error)
     g_autoptr(GHashTable) vhost_scsi = g_hash_table_new(g_str_hash, g_str_equal);
     /* the SCSI generic node of a scsi hostdev's LUN, as the daemon finds it */
     g_autoptr(GHashTable) sg = g_hash_table_new(g_str_hash, g_str_equal);
+    /* the files of iSCSI hostdevs' <auth> secrets, as the daemon writes them */
+    g_autoptr(GHashTable) secrets = g_hash_table_new(g_str_hash, g_str_equal);
     VrtQemuCommandOptions opts = {
         .emulator = "/usr/bin/qemu-system-x86_64",
         .monitor_path = monitor,
@@ -75,12 +77,17 @@ build_for(const char *name, GError **error)
         .memory_dir = ram,
         .vhost_scsi_fds = vhost_scsi,
         .scsi_sg_paths = sg,
+        .disk_secrets = secrets,
     };
 
     g_hash_table_insert(vhost_scsi, "hostdev0", "3");
     g_hash_table_insert(sg, "hostdev0", "/dev/sg0");
     g_hash_table_insert(sg, "hostdev1", "/dev/sg1");
     g_hash_table_insert(sg, "hostdev2", "/dev/sg2");
+    g_hash_table_insert(secrets, "hostdev-hostdev2-auth", "/run/vrt/qemu/1-d/hostdev-hostdev2-auth.secret");
+    g_hash_table_insert(secrets, "hostdev-hostdev3-auth", "/run/vrt/qemu/1-d/hostdev-hostdev3-auth.secret");
+    g_hash_table_insert(secrets, "hostdev-hostdev4-auth", "/run/vrt/qemu/1-d/hostdev-hostdev4-auth.secret");
+    g_hash_table_insert(secrets, "hostdev-hostdev5-auth", "/run/vrt/qemu/1-d/hostdev-hostdev5-auth.secret");
 
     return build_file(name, &opts, error);
 }
@@ -346,8 +353,8 @@ test_vhost_scsi_missing(void)
                     "unsupported configuration: vhost-scsi device file '/dev/vhost-scsi' cannot be found");
 }
 
-/* USB devices from outside the guest and iSCSI hostdevs, which vrt does
- * not give QEMU, are refused at start naming the device, not dropped; so
+/* USB devices from outside the guest, which vrt does not give QEMU, are
+ * refused at start naming the device, not dropped; so
  * are a smartcard on SPICE (vrt runs no SPICE) and a second smartcard
  * (QEMU's usb-ccid takes one card where libvirt places it, libvirt's
  * refusal). */
@@ -362,7 +369,6 @@ test_usbdev_refused(void)
         { "redirdev-refused", "redirected USB device 'redir0' (type 'tcp') is not supported" },
         { "smartcard-passthrough-spicevmc", "character device type 'spicevmc' is not supported" },
         { "smartcard-two", "this QEMU binary lacks multiple smartcard support" },
-        { "hostdev-scsi-iscsi", "SCSI host device 'hostdev0' (iSCSI 'iqn.1992-01.com.example/0') is not supported" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -822,6 +828,8 @@ main(int argc, char **argv)
                          test_golden);
     g_test_add_data_func("/qemu/command/golden/hostdev-scsi-adapter", "hostdev-scsi-adapter", test_golden);
     g_test_add_data_func("/qemu/command/golden/hostdev-teaming", "hostdev-teaming", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-scsi-iscsi", "hostdev-scsi-iscsi", test_golden);
+    g_test_add_data_func("/qemu/command/golden/hostdev-scsi-lsi", "hostdev-scsi-lsi", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-controller", "smartcard-controller", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host", "smartcard-host", test_golden);
     g_test_add_data_func("/qemu/command/golden/smartcard-host-certificates", "smartcard-host-certificates",

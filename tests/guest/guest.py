@@ -10,7 +10,12 @@ Tests import this module (put tests/guest on sys.path) for two things:
   boots it (TCG, ACPI, pcie-root-ports on q35, serial console to a file), and
   ``wait_file_marker(path)`` to wait for the ready marker in that file.
 - ``Guest``: boots QEMU itself with a QMP socket and the serial console on a
-  pipe, for tests of the guest and of QEMU's behaviour (not of vrtd).
+  pipe, for tests of the guest and of QEMU's behaviour (not of vrtd), or,
+  given ``paths=vrtd_guest_paths(build)``, of the vrtd guest.
+- ``vrtd_guest_paths(build)`` -> ``(kernel, initrd)``: the same kernel with
+  the initramfs of ``build-vrtd-guest.sh``, which runs that build's vrtd and
+  vrt inside the guest and prints tc's view of a network's <bandwidth>
+  (see that script's header; boot it with ``VRTD_GUEST_CMDLINE``).
 
 What the guest does (relied on by the domain and hotplug tests):
   prints ``READY_MARKER`` on the serial console when ready, again after every
@@ -45,9 +50,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD_SCRIPT = os.path.join(HERE, "build-guest.sh")
+VRTD_BUILD_SCRIPT = os.path.join(HERE, "build-vrtd-guest.sh")
 READY_MARKER = "VRT-GUEST-READY"
 POWEROFF_MARKER = "VRT-GUEST-POWEROFF"
 KERNEL_CMDLINE = "console=ttyS0"
+# The vrtd guest: quiet (the kernel's messages cost time on an emulated
+# serial port) and a panic (/init dying) reboots, which -no-reboot turns
+# into QEMU's exit.
+VRTD_GUEST_CMDLINE = "console=ttyS0 quiet panic=-1"
 QEMU = os.environ.get("VRT_QEMU", "qemu-system-x86_64")
 
 # Bounds for waiting; generous because two cores are shared by parallel builds.
@@ -71,6 +81,15 @@ def guest_paths():
                          text=True, timeout=BUILD_TIMEOUT_S).stdout
     paths = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     return _reachable(paths["kernel"]), _reachable(paths["initrd"])
+
+
+def vrtd_guest_paths(build):
+    """Return (kernel, initrd) of the vrtd guest for the vrt build dir
+    build, building its initramfs first if that build's is not cached."""
+    out = subprocess.run([VRTD_BUILD_SCRIPT, build], check=True, capture_output=True,
+                         text=True, timeout=BUILD_TIMEOUT_S).stdout
+    paths = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    return paths["kernel"], paths["initrd"]
 
 
 def _reachable(path):
@@ -242,8 +261,10 @@ class Guest:
     """
 
     def __init__(self, machine="pc", memory_mb=256, extra_args=(),
-                 accel="tcg", workdir=None):
+                 accel="tcg", workdir=None, paths=None, append=KERNEL_CMDLINE):
         self.machine = machine
+        self.paths = paths
+        self.append = append
         self.memory_mb = memory_mb
         self.extra_args = list(extra_args)
         self.accel = accel
@@ -258,12 +279,12 @@ class Guest:
         self.started_at = None
 
     def command_line(self):
-        kernel, initrd = guest_paths()
+        kernel, initrd = self.paths or guest_paths()
         return [QEMU, "-accel", self.accel, "-machine", self.machine,
                 "-m", str(self.memory_mb), "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none",
                 "-kernel", kernel, "-initrd", initrd,
-                "-append", KERNEL_CMDLINE,
+                "-append", self.append,
                 "-serial", "stdio",
                 "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
                 *self.extra_args]

@@ -675,6 +675,8 @@ parse_ip(xmlNodePtr node, VrtNetworkDef *def, GError **error)
                               def->name ? def->name : "", xmlGetLineNo(r));
                 return false;
             }
+            if (!vrt_network_check_dhcp_range(ip, range->start, range->end, error))
+                return false;
             VRT_XML_FOREACH_CHILD(l, r)
             {
                 if (!vrt_xml_is(l, "lease"))

@@ -244,6 +244,11 @@ VrtNetworkDef *vrt_network_def_copy(const VrtNetworkDef *def);
  * (VIR_ERR_XML_ERROR when it is not one). */
 VrtNetworkDhcpHost *vrt_network_dhcp_host_parse(const char *xml, GError **error);
 VrtNetworkDhcpRange *vrt_network_dhcp_range_parse(const char *xml, GError **error);
+/* libvirt's sanity check of a DHCP range against its <ip> (its
+ * virSocketAddrGetRange, with its words): same family as the network,
+ * inside it, neither the network nor the broadcast address, start not
+ * after end, and only the last 16 bits varying. */
+bool vrt_network_check_dhcp_range(const VrtNetworkIpDef *ip, const char *start, const char *end, GError **error);
 void vrt_network_dhcp_host_free(VrtNetworkDhcpHost *host);
 /* A <host> of <dns>, as NETWORK_UPDATE gives it. */
 VrtNetworkDnsHost *vrt_network_dns_host_parse(const char *xml, GError **error);

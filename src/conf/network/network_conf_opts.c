@@ -282,6 +282,87 @@ same_subnet(const guint8 a[16], const guint8 b[16], int prefix)
     return true;
 }
 
+/* An address as inet_ntop writes it (bits: 32 or 128). */
+static void
+addr_text(const guint8 b[16], guint bits, char out[INET6_ADDRSTRLEN])
+{
+    inet_ntop(bits == 32 ? AF_INET : AF_INET6, b, out, INET6_ADDRSTRLEN);
+}
+
+bool
+vrt_network_check_dhcp_range(const VrtNetworkIpDef *ip, const char *start, const char *end, GError **error)
+{
+    guint8 s[16], e[16], n[16];
+    char st[INET6_ADDRSTRLEN], et[INET6_ADDRSTRLEN], nt[INET6_ADDRSTRLEN];
+    guint bits = addr_bytes(start, s);
+    guint ebits = addr_bytes(end, e);
+    guint nbits = addr_bytes(ip->address, n);
+
+    if (!bits || !ebits)
+        return true; /* the parser refuses what is not an address */
+    addr_text(s, bits, st);
+    addr_text(e, ebits, et);
+    if (ebits != bits) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "mismatch of address family in range %s - %s", st, et);
+        return false;
+    }
+    if (!nbits)
+        return true;
+    addr_text(n, nbits, nt);
+    if (nbits != bits) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "mismatch of address family in range %s - %s for network %s", st,
+                      et, nt);
+        return false;
+    }
+    int prefix = ip_prefix(ip, bits);
+    if (prefix < 0) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "bad prefix %d for network %s when  checking range %s - %s",
+                      prefix, nt, st, et);
+        return false;
+    }
+    if (!same_subnet(s, n, prefix) || !same_subnet(e, n, prefix)) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "range %s - %s is not entirely within network %s/%d", st, et, nt,
+                      prefix);
+        return false;
+    }
+    if (bits == 32) {
+        guint32 mask = prefix ? G_MAXUINT32 << (32 - prefix) : 0;
+        guint32 net = ((guint32)n[0] << 24 | (guint32)n[1] << 16 | (guint32)n[2] << 8 | n[3]);
+        guint32 sv = ((guint32)s[0] << 24 | (guint32)s[1] << 16 | (guint32)s[2] << 8 | s[3]);
+        guint32 ev = ((guint32)e[0] << 24 | (guint32)e[1] << 16 | (guint32)e[2] << 8 | e[3]);
+        if (sv == (net & mask)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                          "start of range %s - %s in network %s/%d is the network address", st, et, nt, prefix);
+            return false;
+        }
+        if (ev == (net | ~mask)) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR,
+                          "end of range %s - %s in network %s/%d is the broadcast address", st, et, nt, prefix);
+            return false;
+        }
+        /* libvirt's limit: all but the last two bytes the same */
+        if (s[0] != e[0] || s[1] != e[1]) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "range %s - %s is too large (> 65535)", st, et);
+            return false;
+        }
+        if ((e[2] - s[2]) * 256 + (e[3] - s[3]) < 0) {
+            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "range %s - %s is reversed ", st, et);
+            return false;
+        }
+        return true;
+    }
+    /* IPv6: all but the last 16 bits the same */
+    if (memcmp(s, e, 14) != 0) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "range %s - %s is too large (> 65535)", st, et);
+        return false;
+    }
+    if ((e[14] << 8 | e[15]) < (s[14] << 8 | s[15])) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "range %s - %s start larger than end", st, et);
+        return false;
+    }
+    return true;
+}
+
 bool
 vrt_network_check_routes(const VrtNetworkDef *def, GError **error)
 {

@@ -1329,7 +1329,7 @@ static bool
 update_ranges(VrtNetworkDef *def, VrtNetworkIpDef *ip, guint command, const char *xml, GError **error)
 {
     g_autoptr(VrtNetworkDhcpRange) r = vrt_network_dhcp_range_parse(xml, error);
-    if (!r)
+    if (!r || !vrt_network_check_dhcp_range(ip, r->start, r->end, error))
         return false;
     if ((strchr(r->start, ':') != NULL) != vrt_network_ip_is_v6(ip)) {
         vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s",

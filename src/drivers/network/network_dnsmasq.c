@@ -613,7 +613,7 @@ parse_leases(const VrtNetworkDef *def, const char *text, GHashTable *macs, const
         if (expiry != 0 && expiry < now)
             continue;
         const char *lease_mac = v6 ? g_hash_table_lookup(macs, f[2]) : f[1];
-        if (mac && (!lease_mac || g_ascii_strcasecmp(mac, lease_mac) != 0))
+        if (!lease_mac || (mac && g_ascii_strcasecmp(mac, lease_mac) != 0))
             continue;
         VrtNetworkDhcpLease *l = g_new0(VrtNetworkDhcpLease, 1);
         l->iface = g_strdup(def->bridge_name);

@@ -1100,6 +1100,8 @@ bool vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef 
 
 /* ---- lookups ------------------------------------------------------- */
 
+/* The first interface with this MAC (libvirt's virDomainNetFind): two may
+ * share one (a teaming pair), see the two lookups below. */
 VrtDomainNetDef *vrt_domain_def_find_net_by_mac(const VrtDomainDef *def, const guint8 mac[6]);
 VrtDomainNetDef *vrt_domain_def_find_net_by_alias(const VrtDomainDef *def, const char *alias);
 /* The interface match designates, as libvirt's virDomainNetFindIdx: the

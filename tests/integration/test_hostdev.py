@@ -297,6 +297,70 @@ def test_detach_by_hostdev_xml_and_alias(env):
     env.check_invariants(["g"], env.originals)
 
 
+TEAM_MAC = "52:54:00:aa:00:05"
+TEAM_VIRTIO = (f"<interface type='user'><mac address='{TEAM_MAC}'/><model type='virtio'/>"
+               "<teaming type='persistent'/><alias name='ua-team0'/></interface>")
+TEAM_VF = (f"<interface type='hostdev' managed='yes'><mac address='{TEAM_MAC}'/>"
+           "<source><address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x2'/></source>"
+           "<teaming type='transient' persistent='ua-team0'/><alias name='ua-vf0'/></interface>")
+
+
+def test_teaming_pair_sharing_a_mac_detaches_by_alias_or_address(env):
+    """libvirt's teaming pair: the virtio interface and its VF carry one
+    MAC. It is defined and started; a detach naming the MAC alone matches
+    both and is refused with libvirt's error, changing nothing; naming the
+    VF's alias, or (re-attached with the same MAC) its guest PCI address,
+    detaches the VF and leaves the virtio interface alone."""
+    env.define_domain("g2", env.emulator("g2"), devices=TEAM_VIRTIO + TEAM_VF)
+    originals = env.originals
+    assert env.hostdev_ifaces("g2") == {"ua-vf0": "0000:06:10.2"}
+    assert {"ua-team0", "ua-vf0"} <= env.qemu_ids("g2")
+    assert env.vfs()["0000:06:10.2"]["mac"] == TEAM_MAC
+    env.check_invariants(["g", "g2"], originals)
+
+    def state():
+        return (env.virsh("dumpxml", "g2").stdout, env.vfs(), env.qemu_ids("g2"), env.status("g2"))
+
+    before = state()
+    vf_source = "<source><address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x2'/></source>"
+    mac_only = f"<interface type='hostdev' managed='yes'><mac address='{TEAM_MAC}'/>{vf_source}</interface>"
+    for cmd in (["detach-device", "g2", env.write("m.xml", mac_only), "--live"],
+                ["detach-device", "g2", env.write("m.xml", mac_only), "--config"],
+                ["update-device", "g2", env.write("u.xml", mac_only), "--live"]):
+        r = env.virsh(*cmd, check=False)
+        assert r.returncode != 0, (cmd, r.stdout)
+        assert f"operation failed: multiple devices matching MAC address {TEAM_MAC} found" in r.stderr, r.stderr
+    assert "device_del" not in [c.get("execute") for c in env.qmp_log("g2")]
+    assert state() == before
+    assert env.virsh("dumpxml", "--inactive", "g2").stdout.count(f"<mac address='{TEAM_MAC}'/>") == 2
+
+    # the VF by its alias: the VF leaves, the virtio interface stays
+    env.detach("g2", f"<interface type='hostdev' managed='yes'><mac address='{TEAM_MAC}'/>{vf_source}"
+                     "<alias name='ua-vf0'/></interface>")
+    assert env.hostdev_ifaces("g2") == {}
+    ids = env.qemu_ids("g2")
+    assert "ua-team0" in ids and "ua-vf0" not in ids
+    live = env.virsh("dumpxml", "g2").stdout
+    assert re.search(rf"<interface type='user'>\s*<mac address='{TEAM_MAC}'/>", live), live
+    assert [c["arguments"]["id"] for c in env.qmp_log("g2") if c.get("execute") == "device_del"] == ["ua-vf0"]
+    env.check_invariants(["g", "g2"], originals)
+
+    # attached again with the same MAC (as libvirt allows) and detached by
+    # its guest PCI address
+    env.attach("g2", TEAM_VF.replace("ua-vf0", "ua-vf1"))
+    assert env.hostdev_ifaces("g2") == {"ua-vf1": "0000:06:10.2"}
+    live = env.virsh("dumpxml", "g2").stdout
+    vf_block = re.search(r"<interface type='hostdev'.*?</interface>", live, re.S).group(0)
+    guest = re.findall(r"<address type='pci'[^>]*/>", vf_block)[-1]
+    assert "bus='0x06'" not in guest, vf_block  # the guest side, not the VF's host address
+    env.detach("g2", f"<interface type='hostdev' managed='yes'><mac address='{TEAM_MAC}'/>{vf_source}{guest}"
+                     "</interface>")
+    assert env.hostdev_ifaces("g2") == {}
+    assert "ua-team0" in env.qemu_ids("g2")
+    assert re.search(rf"<interface type='user'>\s*<mac address='{TEAM_MAC}'/>", env.virsh("dumpxml", "g2").stdout)
+    env.check_invariants(["g", "g2"], originals)
+
+
 def test_pool_exhausted_changes_nothing(env):
     one = "<interface type='network'><source network='one'/></interface>"
     env.attach("g", one)

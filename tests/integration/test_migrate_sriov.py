@@ -280,8 +280,23 @@ def test_a_plain_hostdev_is_refused_as_libvirt_does(hosts):
     assert src.state() == "running"
 
 
-TEAM_VIRTIO = ("<interface type='user'><mac address='52:54:00:aa:00:09'/><model type='virtio'/>"
+# As in libvirt's examples, the pair shares one MAC: the guest's
+# net_failover pairs the VF with the standby virtio-net by it.
+TEAM_VIRTIO = (f"<interface type='user'><mac address='{MAC}'/><model type='virtio'/>"
                "<teaming type='persistent'/><alias name='ua-team0'/></interface>")
+
+
+def check_virtio_untouched(host):
+    """The pair's virtio half is in host's live XML as defined, with the
+    shared MAC, and QEMU there was never asked to remove it."""
+    live = host.virsh("dumpxml", "g").stdout
+    blocks = re.findall(r"<interface type='user'>.*?</interface>", live, re.S)
+    assert len(blocks) == 1, live
+    assert f"<mac address='{MAC}'/>" in blocks[0] and "<alias name='ua-team0'/>" in blocks[0], blocks[0]
+    assert "<teaming type='persistent'/>" in blocks[0], blocks[0]
+    assert len(re.findall(f"<mac address='{MAC}'/>", live)) == 2, live
+    dels = [c["arguments"].get("id") for c in host.emu.commands() if c.get("execute") == "device_del"]
+    assert "ua-team0" not in dels, dels
 TEAM_VF = (f"<interface type='network'><mac address='{MAC}'/><source network='pool'/>"
            "<vlan><tag id='42'/></vlan><teaming type='transient' persistent='ua-team0'/></interface>")
 
@@ -321,6 +336,10 @@ def test_teaming_pair_migrates_with_its_vf_replugged(hosts):
     live = dst.virsh("dumpxml", "g").stdout
     assert "<teaming type='persistent'/>" in live
     assert "<teaming type='transient' persistent='ua-team0'/>" in live
+    check_virtio_untouched(dst)
+    # the source unplugged the VF, not the virtio interface sharing its MAC
+    sdels = [c["arguments"].get("id") for c in src.emu.commands() if c.get("execute") == "device_del"]
+    assert len(sdels) == 1 and sdels[0] != "ua-team0", sdels
     src.check_free()
 
 
@@ -389,6 +408,9 @@ def test_teaming_pair_with_a_fixed_vf_migrates_as_libvirt_does(hosts):
     # The source unplugged it before the transfer and gave it back to the host.
     scmds = src.qmp_commands()
     assert scmds.index("device_del") < scmds.index("migrate")
+    sdels = [c["arguments"].get("id") for c in src.emu.commands() if c.get("execute") == "device_del"]
+    assert len(sdels) == 1 and sdels[0] != "ua-team0", sdels
+    check_virtio_untouched(dst)
     assert src.state() == "shut off"
     src.check_free()
 
@@ -626,12 +648,17 @@ def transfer_started(src, proc):
         pytest.fail(f"the migration ended before its transfer ran (rc {proc.returncode}): {err}")
 
 
-def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):
+@pytest.mark.parametrize("teaming", [False, True], ids=["pool", "teaming-shared-mac"])
+def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts, teaming):
     """vrtd killed with SIGKILL while the transfer runs (the VF already
     unplugged): the restarted source cancels the transfer, resumes the
     guest and plugs its own VF back from the plan it wrote before the
-    unplug; the destination, its client gone, gives its claim back."""
+    unplug; the destination, its client gone, gives its claim back. Also
+    with the VF the transient half of a teaming pair sharing its MAC with
+    the virtio interface: the VF is plugged back, the virtio one stays."""
     src, dst = hosts
+    if teaming:
+        restart_g_with(src, TEAM_VIRTIO + TEAM_VF)
     before = src.vf_of()
     src.emu.set_behaviour({"migrate_hold": True})
     proc = migrate(src, dst, background=True)
@@ -650,6 +677,10 @@ def test_source_killed_after_its_unplug_plugs_its_vf_back_at_restart(hosts):
     assert src.state() == "running"
     assert src.vf_of() == before
     src.check_holds(before)
+    if teaming:
+        check_virtio_untouched(src)
+        live = src.virsh("dumpxml", "g").stdout
+        assert "<teaming type='transient' persistent='ua-team0'/>" in live
     wait_for(lambda: dst.state() in (None, "shut off") and dst.ports() == 0, timeout=30,
              what="the destination to give its claim back")
     dst.check_free()

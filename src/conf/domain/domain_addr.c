@@ -691,18 +691,8 @@ vrt_domain_def_validate_addresses(const VrtDomainDef *def, GError **error)
             }
         }
     }
-    for (guint i = 0; i < def->nets->len; i++) {
-        const VrtDomainNetDef *a = def->nets->pdata[i];
-        for (guint j = i + 1; a->mac_set && j < def->nets->len; j++) {
-            const VrtDomainNetDef *b = def->nets->pdata[j];
-            if (b->mac_set && memcmp(a->mac, b->mac, 6) == 0) {
-                char mac[VRT_MAC_STRING_LEN];
-                vrt_mac_format(a->mac, mac);
-                vrt_error_set(error, VIR_ERR_XML_ERROR, "MAC address '%s' is used by two interfaces", mac);
-                return false;
-            }
-        }
-    }
+    /* Interfaces may share a MAC, as in libvirt: the two halves of a
+     * <teaming> failover pair must (QEMU's failover pairs them by it). */
     for (guint i = 0; i < def->controllers->len; i++) {
         const VrtDomainControllerDef *a = def->controllers->pdata[i];
         for (guint j = i + 1; j < def->controllers->len; j++) {
@@ -1340,12 +1330,8 @@ vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef *dev,
 
     if (dev->type == VRT_DOMAIN_DEVICE_NET) {
         VrtDomainNetDef *n = dev->data.net;
-        if (n->mac_set && vrt_domain_def_find_net_by_mac(def, n->mac)) {
-            char mac[VRT_MAC_STRING_LEN];
-            vrt_mac_format(n->mac, mac);
-            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "target already exists: MAC %s is in use", mac);
-            return false;
-        }
+
+        /* a MAC already in use is allowed, as in libvirt (a teaming pair) */
         assign_mac(def, n);
         assign_net_alias(def, n);
     } else if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {

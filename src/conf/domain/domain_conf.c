@@ -9,6 +9,7 @@
 #include "conf/domain/domain_priv.h"
 #include "conf/domain/domain_tune.h"
 #include "util/error.h"
+#include "util/mac.h"
 
 #include <string.h>
 
@@ -486,6 +487,67 @@ vrt_domain_def_find_net_by_mac(const VrtDomainDef *def, const guint8 mac[6])
     for (guint i = 0; i < def->nets->len; i++) {
         VrtDomainNetDef *net = def->nets->pdata[i];
         if (net->mac_set && memcmp(net->mac, mac, 6) == 0)
+            return net;
+    }
+    return NULL;
+}
+
+VrtDomainNetDef *
+vrt_domain_def_find_net_match(const VrtDomainDef *def, const VrtDomainNetDef *match, GError **error)
+{
+    bool pci = match->info.type == VRT_DEVICE_ADDRESS_PCI;
+    char mac[VRT_MAC_STRING_LEN] = "(<null>)";
+    VrtDomainNetDef *found = NULL;
+
+    if (match->mac_set)
+        vrt_mac_format(match->mac, mac);
+    for (guint i = 0; def->nets && i < def->nets->len; i++) {
+        VrtDomainNetDef *net = def->nets->pdata[i];
+
+        if (match->mac_set && (!net->mac_set || memcmp(net->mac, match->mac, 6) != 0))
+            continue;
+        if (pci && !(net->info.type == VRT_DEVICE_ADDRESS_PCI && vrt_pci_addr_equal(&net->info.pci, &match->info.pci)))
+            continue;
+        if (match->info.alias && net->info.alias && !g_str_equal(match->info.alias, net->info.alias))
+            continue;
+        if (found) {
+            if (match->mac_set)
+                vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "multiple devices matching MAC address %s found", mac);
+            else
+                vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "multiple matching devices found");
+            return NULL;
+        }
+        found = net;
+    }
+    if (!found) {
+        char addr[VRT_PCI_ADDR_STRING_LEN] = "(<null>)";
+
+        if (pci)
+            vrt_pci_addr_format_buf(&match->info.pci, addr);
+        vrt_error_set(error, VIR_ERR_DEVICE_MISSING,
+                      "no device found at address '%s' matching MAC address '%s' and alias '%s'", addr, mac,
+                      match->info.alias ? match->info.alias : "(<null>)");
+    }
+    return found;
+}
+
+VrtDomainNetDef *
+vrt_domain_def_find_hostdev_net_by_mac(const VrtDomainDef *def, const guint8 mac[6], const char *network,
+                                       const char *alias)
+{
+    for (guint i = 0; def->nets && i < def->nets->len; i++) {
+        VrtDomainNetDef *net = def->nets->pdata[i];
+
+        if (!net->mac_set || memcmp(net->mac, mac, 6) != 0)
+            continue;
+        if (alias && net->info.alias && !g_str_equal(alias, net->info.alias))
+            continue;
+        if (net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV ||
+            (net->actual.set && net->actual.type == VRT_DOMAIN_NET_TYPE_HOSTDEV))
+            return net;
+        /* a definition parsed without its runtime state (no actual) */
+        if (!net->actual.set && network && net->type == VRT_DOMAIN_NET_TYPE_NETWORK &&
+            net->teaming != VRT_DOMAIN_NET_TEAMING_PERSISTENT && g_strcmp0(net->source_network, network) == 0)
             return net;
     }
     return NULL;

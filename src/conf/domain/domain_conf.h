@@ -1100,8 +1100,24 @@ bool vrt_domain_def_assign_device_address(VrtDomainDef *def, VrtDomainDeviceDef 
 
 /* ---- lookups ------------------------------------------------------- */
 
+/* The first interface with this MAC (libvirt's virDomainNetFind): two may
+ * share one (a teaming pair), see the two lookups below. */
 VrtDomainNetDef *vrt_domain_def_find_net_by_mac(const VrtDomainDef *def, const guint8 mac[6]);
 VrtDomainNetDef *vrt_domain_def_find_net_by_alias(const VrtDomainDef *def, const char *alias);
+/* The interface match designates, as libvirt's virDomainNetFindIdx: the
+ * one with match's MAC (when it has one), guest PCI address (when given)
+ * and alias (when both have one). Several: VIR_ERR_OPERATION_FAILED
+ * "multiple devices matching MAC address %s found"; none:
+ * VIR_ERR_DEVICE_MISSING. Two interfaces may share a MAC (the halves of
+ * a <teaming> pair), so a MAC alone may not be enough. */
+VrtDomainNetDef *vrt_domain_def_find_net_match(const VrtDomainDef *def, const VrtDomainNetDef *match, GError **error);
+/* The hostdev-backed interface with this MAC: of (actual) type hostdev,
+ * or, in a definition without runtime state, of type network on network
+ * (not a teaming pair's persistent half); with alias, only one without an
+ * alias or with that one. The virtio half of a teaming pair sharing the
+ * MAC is never returned. NULL when none. */
+VrtDomainNetDef *vrt_domain_def_find_hostdev_net_by_mac(const VrtDomainDef *def, const guint8 mac[6],
+                                                        const char *network, const char *alias);
 /* The interface whose (actual) hostdev is the host PCI device addr. */
 VrtDomainNetDef *vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *def, const VrtPciAddr *addr);
 VrtDomainHostdevDef *vrt_domain_def_find_hostdev_by_source(const VrtDomainDef *def, const VrtPciAddr *addr);

@@ -826,6 +826,126 @@ test_hostdev_interface(void)
     g_assert_cmpuint(def->hostdevs->len, ==, 3);
 }
 
+/* libvirt's teaming pair: the virtio interface and its VF share a MAC
+ * (QEMU's failover pairs them by it). Defined as libvirt does; a lookup
+ * by MAC alone names both, as libvirt's virDomainNetFindIdx says, and the
+ * hostdev paths find the VF, never the virtio half. */
+static void
+test_net_shared_mac(void)
+{
+    static const char *const xml =
+        DOM_HEAD "  <devices>\n"
+                 "    <interface type='user'><mac address='00:11:22:33:44:55'/><model type='virtio'/>"
+                 "<teaming type='persistent'/><alias name='ua-backup0'/></interface>\n"
+                 "    <interface type='hostdev' managed='yes'><mac address='00:11:22:33:44:55'/><source>"
+                 "<address type='pci' domain='0x0000' bus='0x06' slot='0x10' function='0x1'/></source>"
+                 "<teaming type='transient' persistent='ua-backup0'/><alias name='ua-vf0'/>"
+                 "<address type='pci' domain='0x0000' bus='0x00' slot='0x09' function='0x0'/></interface>\n"
+                 "  </devices>\n</domain>";
+    static const guint8 mac[6] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 };
+    g_autoptr(VrtDomainDef) def = parse_ok(xml, 0);
+    g_autoptr(GError) error = NULL;
+    VrtDomainNetDef *virtio, *vf;
+    VrtDomainNetDef match = { 0 };
+
+    g_assert_true(vrt_domain_def_validate_addresses(def, &error));
+    g_assert_no_error(error);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    g_assert_no_error(error);
+    virtio = vrt_domain_def_find_net_by_alias(def, "ua-backup0");
+    vf = vrt_domain_def_find_net_by_alias(def, "ua-vf0");
+    g_assert_nonnull(virtio);
+    g_assert_nonnull(vf);
+    g_assert_cmpmem(virtio->mac, 6, vf->mac, 6);
+    {
+        g_autofree char *out = format_ok(def, VRT_DOMAIN_XML_INACTIVE);
+        const char *first = strstr(out, "<mac address='00:11:22:33:44:55'/>");
+
+        g_assert_nonnull(first);
+        g_assert_nonnull(strstr(first + 1, "<mac address='00:11:22:33:44:55'/>"));
+    }
+
+    /* MAC alone: both match */
+    memcpy(match.mac, mac, 6);
+    match.mac_set = true;
+    g_assert_null(vrt_domain_def_find_net_match(def, &match, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_OPERATION_FAILED);
+    g_assert_nonnull(strstr(error->message, "multiple devices matching MAC address 00:11:22:33:44:55 found"));
+    g_clear_error(&error);
+    /* with the alias or the guest PCI address: the one named */
+    match.info.alias = (char *)"ua-vf0";
+    g_assert_true(vrt_domain_def_find_net_match(def, &match, &error) == vf);
+    match.info.alias = (char *)"ua-backup0";
+    g_assert_true(vrt_domain_def_find_net_match(def, &match, &error) == virtio);
+    match.info.alias = NULL;
+    match.info.type = VRT_DEVICE_ADDRESS_PCI;
+    match.info.pci = vf->info.pci;
+    g_assert_true(vrt_domain_def_find_net_match(def, &match, &error) == vf);
+    match.info.pci = virtio->info.pci;
+    g_assert_true(vrt_domain_def_find_net_match(def, &match, &error) == virtio);
+    g_assert_no_error(error);
+    /* an alias and an address that name different interfaces: none */
+    match.info.alias = (char *)"ua-vf0";
+    g_assert_null(vrt_domain_def_find_net_match(def, &match, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_DEVICE_MISSING);
+    g_clear_error(&error);
+    /* another MAC: none, in libvirt's words */
+    match = (VrtDomainNetDef){ .mac = { 0x52, 0x54, 0, 1, 2, 3 }, .mac_set = true };
+    g_assert_null(vrt_domain_def_find_net_match(def, &match, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_DEVICE_MISSING);
+    g_assert_nonnull(strstr(error->message, "no device found at address '(<null>)' matching MAC address "
+                                            "'52:54:00:01:02:03' and alias '(<null>)'"));
+    g_clear_error(&error);
+    /* nothing given: every interface matches */
+    match = (VrtDomainNetDef){ 0 };
+    g_assert_null(vrt_domain_def_find_net_match(def, &match, &error));
+    g_assert_error(error, VRT_ERROR, VIR_ERR_OPERATION_FAILED);
+    g_assert_nonnull(strstr(error->message, "multiple matching devices found"));
+    g_clear_error(&error);
+
+    /* the VF's paths: the hostdev-backed one */
+    g_assert_true(vrt_domain_def_find_hostdev_net_by_mac(def, mac, NULL, NULL) == vf);
+    g_assert_true(vrt_domain_def_find_hostdev_net_by_mac(def, mac, NULL, "ua-vf0") == vf);
+    g_assert_null(vrt_domain_def_find_hostdev_net_by_mac(def, mac, NULL, "ua-backup0"));
+    /* the VF gone, the virtio half is not taken for it */
+    vrt_domain_net_def_free(vrt_domain_def_net_remove(def, vf));
+    g_assert_null(vrt_domain_def_find_hostdev_net_by_mac(def, mac, NULL, NULL));
+    match = (VrtDomainNetDef){ .mac = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 }, .mac_set = true };
+    g_assert_true(vrt_domain_def_find_net_match(def, &match, &error) == virtio);
+    g_assert_no_error(error);
+}
+
+/* libvirt's net-virtio-teaming-network: both halves of type network, the
+ * VF's from a hostdev pool; without runtime state the pool's network says
+ * which one is the VF, with it the actual type. */
+static void
+test_net_shared_mac_network(void)
+{
+    static const char *const xml =
+        DOM_HEAD "  <devices>\n"
+                 "    <interface type='network'><mac address='00:11:22:33:44:55'/><source network='mybridge'/>"
+                 "<model type='virtio'/><teaming type='persistent'/><alias name='ua-backup0'/></interface>\n"
+                 "    <interface type='network'><mac address='00:11:22:33:44:55'/>"
+                 "<source network='myhostdevpool'/><model type='virtio'/>"
+                 "<teaming type='transient' persistent='ua-backup0'/></interface>\n"
+                 "  </devices>\n</domain>";
+    static const guint8 mac[6] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55 };
+    g_autoptr(VrtDomainDef) def = parse_ok(xml, 0);
+    g_autoptr(GError) error = NULL;
+    VrtDomainNetDef *pool;
+
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    g_assert_no_error(error);
+    pool = g_ptr_array_index(def->nets, 1);
+    g_assert_true(vrt_domain_def_find_hostdev_net_by_mac(def, mac, "myhostdevpool", NULL) == pool);
+    /* the persistent half is never the VF's, whatever network is asked */
+    g_assert_null(vrt_domain_def_find_hostdev_net_by_mac(def, mac, "mybridge", NULL));
+    g_assert_null(vrt_domain_def_find_hostdev_net_by_mac(def, mac, NULL, NULL));
+    pool->actual.set = true;
+    pool->actual.type = VRT_DOMAIN_NET_TYPE_HOSTDEV;
+    g_assert_true(vrt_domain_def_find_hostdev_net_by_mac(def, mac, NULL, NULL) == pool);
+}
+
 /* A network that hands out a host bridge: the live view says type
  * 'bridge' and where it came from, and still validates and parses back. */
 static void
@@ -1081,6 +1201,8 @@ main(int argc, char **argv)
     g_test_add_func("/domconf/net/actual-bridge", test_network_actual_bridge);
     g_test_add_func("/domconf/net/bandwidth", test_network_bandwidth);
     g_test_add_func("/domconf/views", test_secure_and_inactive);
+    g_test_add_func("/domconf/net/shared-mac", test_net_shared_mac);
+    g_test_add_func("/domconf/net/shared-mac-network", test_net_shared_mac_network);
     g_test_add_func("/domconf/threads", test_threads);
     g_test_add_func("/domconf/metadata/namespaces", test_metadata_namespaces);
     g_test_add_func("/domconf/metadata/set-get", test_metadata_set_get);

@@ -97,7 +97,8 @@ record_for_device(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **erro
     return g_steal_pointer(&rec);
 }
 
-/* Refuses a device this domain already has (same MAC, VF or alias). */
+/* Refuses a device this domain already has (same VF); a MAC may be
+ * shared, as in libvirt (a teaming pair). */
 static bool
 check_duplicate_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **error)
 {
@@ -106,13 +107,6 @@ check_duplicate_locked(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError *
     if (dev->type == VRT_DOMAIN_DEVICE_NET) {
         VrtDomainNetDef *net = dev->data.net;
 
-        if (net->mac_set && vrt_domain_def_find_net_by_mac(ctx->def, net->mac)) {
-            char mac[VRT_MAC_STRING_LEN];
-
-            vrt_mac_format(net->mac, mac);
-            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
-            return false;
-        }
         if (net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV)
             src = &net->hostdev_source;
     } else {
@@ -308,12 +302,16 @@ vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias
             if (dev->type == VRT_DOMAIN_DEVICE_NET) {
                 VrtDomainNetDef *net = NULL;
 
-                if (dev->data.net->mac_set)
-                    net = vrt_domain_def_find_net_by_mac(ctx->def, dev->data.net->mac);
-                else if (dev->data.net->type == VRT_DOMAIN_NET_TYPE_HOSTDEV)
-                    net = vrt_domain_def_find_net_by_hostdev_source(ctx->def, &dev->data.net->hostdev_source);
-                else if (ctx->def->nets && ctx->def->nets->len == 1) /* as libvirt: the only one */
-                    net = g_ptr_array_index(ctx->def->nets, 0);
+                VrtDomainNetDef *match = dev->data.net;
+                g_autoptr(GError) miss = NULL;
+
+                if (!match->mac_set && match->type == VRT_DOMAIN_NET_TYPE_HOSTDEV && !match->info.alias &&
+                    match->info.type != VRT_DEVICE_ADDRESS_PCI)
+                    net = vrt_domain_def_find_net_by_hostdev_source(ctx->def, &match->hostdev_source);
+                else if (!(net = vrt_domain_def_find_net_match(ctx->def, match, &miss)) &&
+                         miss->code == VIR_ERR_OPERATION_FAILED)
+                    /* as libvirt: a MAC (a teaming pair's) naming several */
+                    g_propagate_error(error, g_steal_pointer(&miss));
                 rec = net ? vrt_qemu_hostdev_state_find(ctx->state, net->info.alias) : NULL;
             } else if (dev->type == VRT_DOMAIN_DEVICE_HOSTDEV) {
                 /* The hostdev of an interface goes through the interface. */

@@ -224,11 +224,13 @@ bool vrt_qemu_hostdev_wants_device(VrtQemuHostdevCtx *ctx, const VrtDomainDevice
  * in reverse, the first error is returned and the undo errors are logged. */
 bool vrt_qemu_hostdev_attach(VrtQemuHostdevCtx *ctx, VrtDomainDeviceDef *dev, GError **error);
 
-/* Finds the device to detach: by the interface XML (MAC), by the hostdev
+/* Finds the device to detach: by the interface XML (MAC, guest PCI
+ * address and alias, as libvirt's virDomainNetFindIdx), by the hostdev
  * XML of the same VF, or by alias (exactly one of xml/alias). Returns the
  * alias of the engine's record (g_malloc'ed), NULL with no error when the
  * device is not one of the engine's (the caller handles it), NULL with an
- * error when the XML is invalid or nothing matches a hostdev source. */
+ * error when the XML is invalid, names several interfaces (a MAC shared
+ * by a teaming pair) or nothing matches a hostdev source. */
 char *vrt_qemu_hostdev_find(VrtQemuHostdevCtx *ctx, const char *xml, const char *alias, GError **error);
 
 /* Sends one device_del for the device with alias and waits up to

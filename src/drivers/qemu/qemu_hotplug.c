@@ -58,13 +58,6 @@ attach_live_tap_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
 
         if (!vrt_domain_def_assign_device_address(obj->def, dev, error))
             return false;
-        if (net->mac_set && vrt_domain_def_find_net_by_mac(obj->def, net->mac)) {
-            char mac[VRT_MAC_STRING_LEN];
-
-            vrt_mac_format(net->mac, mac);
-            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
-            return false;
-        }
         dom_name = g_strdup(obj->def->name);
         /* the owner the port is taken for: name and uuid only */
         snapshot = vrt_domain_def_copy(obj->def, error);
@@ -137,13 +130,6 @@ attach_live_net(VrtQemuDom *obj, VrtDomainDeviceDef *dev, GError **error)
 
         if (!vrt_domain_def_assign_device_address(obj->def, dev, error))
             return false;
-        if (net->mac_set && vrt_domain_def_find_net_by_mac(obj->def, net->mac)) {
-            char mac[VRT_MAC_STRING_LEN];
-
-            vrt_mac_format(net->mac, mac);
-            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "interface with MAC address %s already exists", mac);
-            return false;
-        }
         netdev = vrt_qemu_command_netdev_props(net, error);
         device = netdev ? vrt_qemu_command_net_device_props(obj->def, net, error) : NULL;
         mon = vrt_qemu_monitor_ref(obj->mon);
@@ -290,10 +276,6 @@ config_insert(VrtDomainDef *def, gpointer data, GError **error)
         return false;
     switch (dev->type) {
     case VRT_DOMAIN_DEVICE_NET:
-        if (dev->data.net->mac_set && vrt_domain_def_find_net_by_mac(def, dev->data.net->mac)) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain already has an interface with this MAC address");
-            return false;
-        }
         if (!vrt_domain_net_link_hostdev(dev->data.net, error))
             return false;
         vrt_domain_def_net_insert(def, g_steal_pointer(&dev->data.net));
@@ -374,17 +356,10 @@ find_target(VrtDomainDef *def, const DetachTarget *t, VrtDomainDeviceType *type,
     *type = dev->type;
     switch (dev->type) {
     case VRT_DOMAIN_DEVICE_NET: {
-        VrtDomainNetDef *net = NULL;
+        /* as libvirt: MAC, guest PCI address and alias, when given */
+        VrtDomainNetDef *net = vrt_domain_def_find_net_match(def, dev->data.net, error);
 
-        if (dev->data.net->mac_set)
-            net = vrt_domain_def_find_net_by_mac(def, dev->data.net->mac);
-        else if (def->nets && def->nets->len == 1)
-            net = g_ptr_array_index(def->nets, 0);
-        if (!net) {
-            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "matching network device was not found");
-            return NULL;
-        }
-        return net->info.alias;
+        return net ? net->info.alias : NULL;
     }
     case VRT_DOMAIN_DEVICE_HOSTDEV: {
         /* The hostdev of an interface is detached through the interface. */
@@ -545,22 +520,17 @@ vrt_qemu_hotplug_detach(VrtQemuDom *obj, const char *xml, const char *alias, gui
 
 /* ---- update ---- */
 
-/* The interface of def that dev (an <interface>) designates, by MAC. */
+/* The interface of def that dev (an <interface>) designates: by MAC, and
+ * guest PCI address and alias when given (libvirt's virDomainNetFindIdx). */
 static VrtDomainNetDef *
 update_find_net(VrtDomainDef *def, const VrtDomainDeviceDef *dev, GError **error)
 {
-    VrtDomainNetDef *net = NULL;
-
     if (dev->type != VRT_DOMAIN_DEVICE_NET) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "update of device '%s' is not supported",
                       device_type_name(dev->type));
         return NULL;
     }
-    if (dev->data.net->mac_set)
-        net = vrt_domain_def_find_net_by_mac(def, dev->data.net->mac);
-    if (!net)
-        vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "cannot find existing network device to modify");
-    return net;
+    return vrt_domain_def_find_net_match(def, dev->data.net, error);
 }
 
 static bool
@@ -600,7 +570,6 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
     g_autofree char *alias = NULL;
     VrtDomainNetDef *net;
     VrtTristate want;
-    guint8 mac[6];
     VrtBandwidth new_bw;
     g_autofree char *new_pg = NULL;
     bool qos, isolated_change;
@@ -632,7 +601,6 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
         want = dev->data.net->link_up;
         alias = g_strdup(net->info.alias);
         mon = vrt_qemu_monitor_ref(obj->mon);
-        memcpy(mac, net->mac, 6);
         new_bw = dev->data.net->bandwidth;
         new_pg = g_strdup(net->type == VRT_DOMAIN_NET_TYPE_NETWORK ? dev->data.net->portgroup : NULL);
         qos = g_strcmp0(net->portgroup, new_pg) != 0 || !rate_equal(&net->bandwidth.in, &new_bw.in) ||
@@ -640,9 +608,9 @@ update_live(VrtQemuDom *obj, const char *xml, GError **error)
         new_isolated = dev->data.net->port_isolated;
         isolated_change = new_isolated != net->port_isolated;
     }
-    if (qos && !vrt_qemu_interface_update_live(obj, mac, new_pg, &new_bw, error))
+    if (qos && !vrt_qemu_interface_update_live(obj, alias, new_pg, &new_bw, error))
         return false;
-    if (isolated_change && !vrt_qemu_interface_update_isolated(obj, mac, new_isolated, error))
+    if (isolated_change && !vrt_qemu_interface_update_isolated(obj, alias, new_isolated, error))
         return false;
 
     if (!vrt_qemu_monitor_set_link(mon, alias, want != VRT_TRISTATE_NO, error))

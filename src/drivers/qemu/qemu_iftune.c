@@ -170,7 +170,7 @@ vrt_qemu_domain_set_interface_params(VrtQemuDriver *drv, const guchar *uuid, con
     if (config && (!cfg_net || !qos_supported(cfg_net, error)))
         return false;
     if (live) {
-        guint8 mac[6];
+        g_autofree char *alias = NULL;
         VrtBandwidth next;
         g_autofree char *portgroup = NULL;
         {
@@ -178,11 +178,11 @@ vrt_qemu_domain_set_interface_params(VrtQemuDriver *drv, const guchar *uuid, con
             const VrtDomainNetDef *net = find_net(obj->def, device, error);
             if (!net || !qos_supported(net, error))
                 return false;
-            memcpy(mac, net->mac, 6);
+            alias = g_strdup(net->info.alias);
             next = merge(&net->bandwidth, &c);
             portgroup = g_strdup(net->portgroup);
         }
-        if (!vrt_qemu_interface_update_live(obj, mac, portgroup, &next, error))
+        if (!vrt_qemu_interface_update_live(obj, alias, portgroup, &next, error))
             return false;
     }
     if (config) {

@@ -337,18 +337,20 @@ live_net_clear(LiveNet *l)
 }
 
 bool
-vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup, const VrtBandwidth *bw,
+vrt_qemu_interface_update_live(VrtQemuDom *obj, const char *alias, const char *portgroup, const VrtBandwidth *bw,
                                GError **error)
 {
     VrtNetworkDriver *network = obj->drv->cfg.network;
     LiveNet l = { 0 };
+    guint8 mac[6];
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-        const VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+        const VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(obj->def, alias);
         if (!net) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "device not found");
             return false;
         }
+        memcpy(mac, net->mac, 6);
         l.type = net->type;
         l.actual_type = vrt_domain_net_get_actual_type(net);
         l.network = g_strdup(net->source_network);
@@ -387,7 +389,7 @@ vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char 
     }
     if (ok) {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-        VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+        VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(obj->def, alias);
         if (net) {
             net->bandwidth = *bw;
             if (g_strcmp0(net->portgroup, portgroup) != 0) {
@@ -405,13 +407,13 @@ vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char 
 }
 
 bool
-vrt_qemu_interface_update_isolated(VrtQemuDom *obj, const guint8 mac[6], VrtTristate own, GError **error)
+vrt_qemu_interface_update_isolated(VrtQemuDom *obj, const char *alias, VrtTristate own, GError **error)
 {
     g_autofree char *ifname = NULL, *bridge = NULL, *network_name = NULL;
     VrtTristate old;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-        const VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+        const VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(obj->def, alias);
         if (!net) {
             vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "device not found");
             return false;
@@ -436,7 +438,7 @@ vrt_qemu_interface_update_isolated(VrtQemuDom *obj, const guint8 mac[6], VrtTris
         !vrt_netdev_bridge_port_set_isolated(obj->drv->cfg.host, bridge, ifname, eff == VRT_TRISTATE_YES, error))
         return false;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-    VrtDomainNetDef *net = vrt_domain_def_find_net_by_mac(obj->def, mac);
+    VrtDomainNetDef *net = vrt_domain_def_find_net_by_alias(obj->def, alias);
     if (net) {
         net->port_isolated = own;
         if (net->type == VRT_DOMAIN_NET_TYPE_NETWORK && net->actual.set)

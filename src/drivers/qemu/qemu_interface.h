@@ -52,18 +52,18 @@ VrtTristate vrt_qemu_interface_port_isolated(const VrtDomainNetDef *net);
 /* Sets that bandwidth on net's tap with tc (removes any when it has none). */
 bool vrt_qemu_interface_apply_bandwidth(const VrtDomainNetDef *net, GError **error);
 
-/* Gives the running domain's interface with this MAC the portgroup
+/* Gives the running domain's interface with this alias the portgroup
  * (network only) and <bandwidth> given: its port's bandwidth and floor
  * (the network driver), then its tap's tc, put back as they were when tc
  * refuses; the live definition and status follow. Job held, lock NOT held. */
-bool vrt_qemu_interface_update_live(VrtQemuDom *obj, const guint8 mac[6], const char *portgroup, const VrtBandwidth *bw,
+bool vrt_qemu_interface_update_live(VrtQemuDom *obj, const char *alias, const char *portgroup, const VrtBandwidth *bw,
                                     GError **error);
 
-/* Gives the running domain's interface with this MAC its own <port
+/* Gives the running domain's interface with this alias its own <port
  * isolated> (DEFAULT: none, its network's applies): the tap's bridge port
  * follows, then the live definition and status (libvirt changes it live
  * too). Job held, lock NOT held. */
-bool vrt_qemu_interface_update_isolated(VrtQemuDom *obj, const guint8 mac[6], VrtTristate own, GError **error);
+bool vrt_qemu_interface_update_isolated(VrtQemuDom *obj, const char *alias, VrtTristate own, GError **error);
 
 /* domiftune (virDomainGet/SetInterfaceParameters, qemu_iftune.c): the
  * seven inbound.* and outbound.* UINT parameters of the interface named

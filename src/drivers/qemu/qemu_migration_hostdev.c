@@ -72,6 +72,17 @@ plan_describe(const VrtMigrationHostdev *h)
     return g_strdup_printf("interface %s (network '%s')", h->alias ? h->alias : "", h->network);
 }
 
+/* Plan entry h's interface in def: the hostdev-backed one with its MAC,
+ * never the virtio half of a teaming pair sharing that MAC. Not by alias:
+ * the destination names a re-plugged interface itself. */
+static VrtDomainNetDef *
+plan_net(const VrtDomainDef *def, const VrtMigrationHostdev *h)
+{
+    if (h->hostdev)
+        return NULL;
+    return vrt_domain_def_find_hostdev_net_by_mac(def, h->mac, h->fixed ? NULL : h->network, NULL);
+}
+
 /* Whether plan entry h's device is in def (an interface by its MAC, a
  * plain hostdev by its PCI address). */
 static bool
@@ -80,7 +91,7 @@ plan_present(const VrtDomainDef *def, const VrtMigrationHostdev *h)
     const VrtDomainHostdevDef *hd;
 
     if (!h->hostdev)
-        return vrt_domain_def_find_net_by_mac(def, h->mac) != NULL;
+        return plan_net(def, h) != NULL;
     hd = vrt_domain_def_find_hostdev_by_source(def, &h->vf);
     return hd && !hd->parent_net;
 }
@@ -181,7 +192,7 @@ vrt_qemu_migration_hostdev_strip(const char *xml, const GPtrArray *plan, GError 
         return NULL;
     for (guint i = 0; i < plan->len; i++) {
         const VrtMigrationHostdev *h = g_ptr_array_index(plan, i);
-        VrtDomainNetDef *net = h->hostdev ? NULL : vrt_domain_def_find_net_by_mac(def, h->mac);
+        VrtDomainNetDef *net = plan_net(def, h);
         VrtDomainHostdevDef *hd = h->hostdev ? vrt_domain_def_find_hostdev_by_source(def, &h->vf) : NULL;
 
         if (net)
@@ -390,7 +401,7 @@ vrt_qemu_migration_hostdev_unplug(VrtQemuDom *obj, const GPtrArray *plan, GArray
 
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-            VrtDomainNetDef *net = h->hostdev ? NULL : vrt_domain_def_find_net_by_mac(obj->def, h->mac);
+            VrtDomainNetDef *net = plan_net(obj->def, h);
 
             if (h->hostdev && plan_present(obj->def, h)) {
                 vf.addr = h->vf;

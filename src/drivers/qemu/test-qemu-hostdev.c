@@ -407,6 +407,23 @@ static const char plain_hostdev[] =
     "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
     "<address domain='0x0000' bus='0x06' slot='0x10' function='0x1'/></source></hostdev>";
 
+/* The virtio half of a teaming pair whose VF is pool_if: the same MAC,
+ * put in the definition as a started domain has it. */
+static void
+add_team_virtio(Env *env)
+{
+    g_autoptr(VrtDomainDeviceDef) dev =
+        parse_dev(env, "<interface type='user'><mac address='52:54:00:aa:bb:01'/><model type='virtio'/>"
+                       "<teaming type='persistent'/><alias name='ua-team0'/></interface>");
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(vrt_domain_def_assign_device_address(env->def, dev, &err));
+    g_assert_no_error(err);
+    vrt_domain_def_net_insert(env->def, g_steal_pointer(&dev->data.net));
+    g_assert_true(fake_save(env, &err));
+    g_assert_no_error(err);
+}
+
 /* ---- cases ---- */
 
 /* A pool interface: the VF gets the MAC and VLAN, goes to vfio-pci, is
@@ -452,6 +469,66 @@ test_pool_attach_detach(void)
     g_assert_cmpstr(alias, ==, "net0");
     g_assert_true(vrt_qemu_hostdev_detach(&env->ctx, alias, &err));
     g_assert_no_error(err);
+    assert_released(env, before);
+    assert_consistent(env);
+    env_close(env, true);
+}
+
+/* A VF sharing its MAC with a virtio interface (libvirt's teaming pair):
+ * its attach is accepted, a detach naming the MAC alone is refused with
+ * libvirt's error and changes nothing, one adding the guest PCI address
+ * finds the VF, whose release leaves the virtio interface alone. */
+static void
+test_shared_mac(void)
+{
+    Env *env = env_open(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *before = host_snapshot(env);
+    g_autofree char *alias = NULL;
+    g_autofree char *by_addr = NULL;
+    g_autofree char *snap = NULL;
+    VrtDomainNetDef *vf, *virtio;
+
+    add_team_virtio(env);
+    g_assert_true(attach(env, pool_if, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(n_nets(env), ==, 2);
+    vf = vrt_domain_def_find_net_by_alias(env->def, "net0");
+    g_assert_nonnull(vf);
+    g_assert_true(vf->actual.set && vf->actual.type == VRT_DOMAIN_NET_TYPE_HOSTDEV);
+    g_assert_true(vrt_domain_def_find_hostdev_net_by_mac(env->def, vf->mac, NULL, NULL) == vf);
+    assert_consistent(env);
+    snap = host_snapshot(env);
+
+    alias = vrt_qemu_hostdev_find(&env->ctx, pool_if, NULL, &err);
+    g_assert_null(alias);
+    g_assert_error(err, VRT_ERROR, VIR_ERR_OPERATION_FAILED);
+    g_assert_nonnull(strstr(err->message, "multiple devices matching MAC address 52:54:00:aa:bb:01 found"));
+    g_clear_error(&err);
+    {
+        g_autofree char *now = host_snapshot(env);
+
+        g_assert_cmpstr(now, ==, snap);
+        g_assert_cmpuint(n_nets(env), ==, 2);
+        g_assert_cmpuint(env->state->records->len, ==, 1);
+    }
+
+    by_addr = g_strdup_printf("<interface type='network'><mac address='52:54:00:aa:bb:01'/>"
+                              "<source network='" POOL "'/><address type='pci' domain='0x%04x' bus='0x%02x' "
+                              "slot='0x%02x' function='0x%x'/></interface>",
+                              vf->info.pci.domain, vf->info.pci.bus, vf->info.pci.slot, vf->info.pci.function);
+    alias = vrt_qemu_hostdev_find(&env->ctx, by_addr, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(alias, ==, "net0");
+    g_assert_true(vrt_qemu_hostdev_detach(&env->ctx, alias, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(n_nets(env), ==, 1);
+    virtio = vrt_domain_def_find_net_by_alias(env->def, "ua-team0");
+    g_assert_nonnull(virtio);
+    g_assert_true(virtio->type == VRT_DOMAIN_NET_TYPE_USER && !virtio->hostdev);
+    /* nothing hostdev-backed with that MAC is left */
+    g_assert_null(vrt_domain_def_find_hostdev_net_by_mac(env->def, virtio->mac, NULL, NULL));
+    vrt_domain_net_def_free(vrt_domain_def_net_remove(env->def, virtio));
     assert_released(env, before);
     assert_consistent(env);
     env_close(env, true);
@@ -919,6 +996,7 @@ test_start_release(void)
 typedef struct {
     const char *die_at;
     bool detach;
+    bool shared; /* the VF shares its MAC with a virtio interface (a teaming pair) */
 } CrashCase;
 
 /* In a child: open the environment from dir, run the job with the real
@@ -950,6 +1028,8 @@ test_crash(gconstpointer data)
     pid_t pid;
     int status = 0;
 
+    if (cc->shared)
+        add_team_virtio(env);
     if (cc->detach)
         g_assert_true(attach(env, pool_if, &err));
     env_close(env, false);
@@ -966,6 +1046,17 @@ test_crash(gconstpointer data)
     g_assert_true(vrt_qemu_hostdev_recover(&env->ctx, &err));
     g_assert_no_error(err);
     assert_consistent(env);
+    if (cc->shared) {
+        /* the replay went to the VF's interface; the virtio half sharing
+         * its MAC is as it was, and leaves for the checks below */
+        VrtDomainNetDef *virtio = vrt_domain_def_find_net_by_alias(env->def, "ua-team0");
+
+        g_assert_nonnull(virtio);
+        g_assert_true(virtio->type == VRT_DOMAIN_NET_TYPE_USER && !virtio->hostdev && !virtio->actual.set);
+        g_assert_cmpmem(virtio->mac, 6, ((const guint8[]){ 0x52, 0x54, 0, 0xaa, 0xbb, 1 }), 6);
+        g_assert_null(vrt_qemu_hostdev_state_find(env->state, "ua-team0"));
+        vrt_domain_net_def_free(vrt_domain_def_net_remove(env->def, virtio));
+    }
     ids = read_ids(env);
     if (env->state->records->len == 0) {
         /* Undone (attach) or finished (detach): the host is as before. */
@@ -998,10 +1089,13 @@ test_crash(gconstpointer data)
 }
 
 static const CrashCase crash_cases[] = {
-    { "attach:claim", false },       { "attach:save-vf", false },    { "attach:set-vf", false },
-    { "attach:detach-host", false }, { "attach:device-add", false }, { "attach:commit", false },
-    { "detach:device-del", true },   { "detach:remove", true },      { "detach:reattach", true },
-    { "detach:restore-vf", true },   { "detach:release", true },     { "detach:done", true },
+    { "attach:claim", false, false },       { "attach:save-vf", false, false },    { "attach:set-vf", false, false },
+    { "attach:detach-host", false, false }, { "attach:device-add", false, false }, { "attach:commit", false, false },
+    { "detach:device-del", true, false },   { "detach:remove", true, false },      { "detach:reattach", true, false },
+    { "detach:restore-vf", true, false },   { "detach:release", true, false },     { "detach:done", true, false },
+    { "attach:set-vf", false, true },       { "attach:device-add", false, true },  { "attach:commit", false, true },
+    { "detach:device-del", true, true },    { "detach:remove", true, true },       { "detach:restore-vf", true, true },
+    { "detach:done", true, true },
 };
 
 /* A daemon of the old record format died in an attach right after
@@ -1107,6 +1201,7 @@ main(int argc, char **argv)
     host_root = tmp;
     g_test_add_func("/qemu/hostdev/pool-attach-detach", test_pool_attach_detach);
     g_test_add_func("/qemu/hostdev/named-vf-and-hostdev", test_named_vf_and_hostdev);
+    g_test_add_func("/qemu/hostdev/shared-mac", test_shared_mac);
     g_test_add_func("/qemu/hostdev/pool-exhausted", test_pool_exhausted);
     g_test_add_func("/qemu/hostdev/pending-unplug", test_pending_unplug);
     g_test_add_func("/qemu/hostdev/emulated-unplug", test_emulated_unplug);
@@ -1123,7 +1218,8 @@ main(int argc, char **argv)
     }
     for (guint i = 0; i < G_N_ELEMENTS(crash_cases); i++) {
         g_autofree char *name = g_strdelimit(g_strdup(crash_cases[i].die_at), ":", '-');
-        g_autofree char *path = g_strdup_printf("/qemu/hostdev/crash/%s", name);
+        g_autofree char *path =
+            g_strdup_printf("/qemu/hostdev/crash/%s%s", name, crash_cases[i].shared ? "-shared-mac" : "");
         g_test_add_data_func(path, &crash_cases[i], test_crash);
     }
     ret = g_test_run();

@@ -42,9 +42,11 @@ cache=${VRT_GUEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/var/tmp}/.cache}/vrt/guest}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
-# The stamp ties the cached guest to this script's content: editing /init
+# The stamp ties the cached guest to this script's content (and guest-lib.sh's): editing /init
 # below rebuilds it, nothing else does.
-stamp=$(sha256sum "$0" | cut -c1-16)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/guest-lib.sh"
+stamp=$(cat "$0" "$here/guest-lib.sh" | sha256sum | cut -c1-16)
 
 emit() {
     echo "kernel $cache/kernel"
@@ -108,26 +110,11 @@ for applet in $("$bb" --list); do
     [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done
 
-# Modules this guest needs that the cloud kernel builds as modules, with their
-# dependencies (read from each module's .modinfo "depends=" field, since the
-# package ships no modules.dep) loaded first. `local` (dash, busybox ash and
-# bash all have it) keeps the recursion from clobbering the caller's file.
+# Modules this guest needs that the cloud kernel builds as modules, with
+# their dependencies loaded first (guest-lib.sh).
 ordered=""
-add_module() {
-    local f deps d
-    case " $ordered " in *" $1 "*) return 0 ;; esac
-    f=$(find "$moddir" -name "$1.ko" | head -n1)
-    if [ -z "$f" ]; then
-        echo "build-guest: module $1 not found in $kpkg" >&2
-        exit 1
-    fi
-    deps=$(grep -a -o 'depends=[^[:cntrl:]]*' "$f" | head -n1 | sed 's/^depends=//; s/,/ /g')
-    for d in $deps; do add_module "$d"; done
-    cp "$f" "$root/lib/modules/$1.ko"
-    ordered="$ordered $1"
-}
 for m in button evdev virtio_pci virtio_net virtio_balloon; do
-    add_module "$m"
+    add_module "$m" "$root/lib/modules"
 done
 echo $ordered > "$root/etc/modules"
 

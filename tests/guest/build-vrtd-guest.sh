@@ -67,6 +67,7 @@ case "$build" in *[[:space:]]*)
     exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/guest-lib.sh"
 self=$here/$(basename "$0")
 
 # The kernel (and the .debs in the cache) come from the plain test guest.
@@ -88,7 +89,7 @@ if echo "$lddout" | grep -q 'not found'; then
 fi
 libs=$(echo "$lddout" | awk '$2 == "=>" && $3 ~ /^\// { print $1 " " $3 }
                              $1 ~ /^\// && $2 ~ /^\(/ { print "interp " $1 }' | LC_ALL=C sort -u)
-key=$( (sha256sum "$self" $bins; echo "$kpkg";
+key=$( (sha256sum "$self" "$here/guest-lib.sh" $bins; echo "$kpkg";
         echo "$libs" | awk '{ print $2 }' | xargs -r readlink -f | xargs -r sha256sum) |
        sha256sum | cut -c1-16)
 out=$cache/vrtd/$key
@@ -149,24 +150,10 @@ echo "$libs" | while read -r name path; do
     fi
 done
 
-# Modules with their dependencies first (from each module's .modinfo
-# "depends=", the package ships no modules.dep), as build-guest.sh.
+# Modules with their dependencies first (guest-lib.sh).
 ordered=""
-add_module() {
-    local f deps d
-    case " $ordered " in *" $1 "*) return 0 ;; esac
-    f=$(find "$moddir" -name "$1.ko" | head -n1)
-    if [ -z "$f" ]; then
-        echo "build-vrtd-guest: module $1 not found in $kpkg" >&2
-        exit 1
-    fi
-    deps=$(grep -a -o 'depends=[^[:cntrl:]]*' "$f" | head -n1 | sed 's/^depends=//; s/,/ /g')
-    for d in $deps; do add_module "$d"; done
-    cp "$f" "$root/usr/lib/modules/$1.ko"
-    ordered="$ordered $1"
-}
 for m in sch_htb sch_sfq sch_ingress cls_u32 cls_fw act_police bridge tun veth; do
-    add_module "$m"
+    add_module "$m" "$root/usr/lib/modules"
 done
 echo $ordered > "$root/etc/modules"
 

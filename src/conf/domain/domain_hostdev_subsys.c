@@ -331,12 +331,7 @@ vrt_parse_subsys_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *
             continue;
         }
         if (vrt_xml_is(c, "teaming")) {
-            /* read as libvirt reads it, to be refused with its words */
-            g_autofree char *persistent = NULL;
-            VrtDomainNetTeaming teaming;
-
-            if (!vrt_parse_teaming(c, &teaming, &persistent, error) ||
-                !vrt_hostdev_teaming_validate(teaming, persistent, false, error))
+            if (!vrt_hostdev_teaming_check_non_pci(c, error))
                 return false;
             continue;
         }

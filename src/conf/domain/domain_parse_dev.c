@@ -1054,6 +1054,16 @@ vrt_hostdev_teaming_validate(VrtDomainNetTeaming type, const char *persistent, b
     return true;
 }
 
+bool
+vrt_hostdev_teaming_check_non_pci(xmlNodePtr node, GError **error)
+{
+    g_autofree char *persistent = NULL;
+    VrtDomainNetTeaming teaming;
+
+    return vrt_parse_teaming(node, &teaming, &persistent, error) &&
+           vrt_hostdev_teaming_validate(teaming, persistent, false, error);
+}
+
 static bool
 parse_hostdev(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainHostdevDef **out, GError **error)
 {

@@ -48,6 +48,9 @@ bool vrt_parse_teaming(xmlNodePtr node, VrtDomainNetTeaming *type, char **persis
 /* libvirt's checks of a hostdev's <teaming> (type NONE: none given): the
  * transient half only, persistent= required, a PCI hostdev only (pci). */
 bool vrt_hostdev_teaming_validate(VrtDomainNetTeaming type, const char *persistent, bool pci, GError **error);
+/* The <teaming> of a hostdev that is not PCI, read as libvirt reads it so
+ * that it is refused with libvirt's words (one without a pair passes). */
+bool vrt_hostdev_teaming_check_non_pci(xmlNodePtr node, GError **error);
 
 /* ---- a disk's <driver> tuning (domain_disk_driver.c) --------------- */
 

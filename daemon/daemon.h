@@ -51,13 +51,30 @@ struct _VrtDaemon {
     gpointer nodedev; /* VrtNodedevDriver* */
     gpointer storage; /* VrtStorageDriver*: storage pools and volumes */
     gpointer nwfilter; /* VrtNwfilterDriver* */
+    GMutex nodedev_events_lock; /* serializes the watcher's start (remote_nodedev_events.c) */
     gpointer nodedev_events; /* the node device event watcher (remote_nodedev_events.c), NULL until used */
     gpointer secret; /* VrtSecretDriver* */
     gpointer host; /* VrtHost* */
     gpointer vfs; /* VrtVfRegistry*: who holds which PCI device, shared by the drivers */
     gpointer log; /* VrtLog*: its outputs and filters change at run time (daemon/remote_admin.c) */
     gpointer tls; /* VrtTlsContext* of the TLS socket, when vrtd listens on it (daemon/remote_auth.c) */
+    struct _VrtMigrateConns *migrations; /* the connections' migrations (daemon/remote_migrate.c) */
+    struct _VrtStreamHolds *stream_holds; /* the consoles and channels held by streams (remote_domain_stream.c) */
 };
+
+/* The incoming migrations each connection prepared and the client-managed
+ * performs each runs (daemon/remote_migrate.c), made and freed with the
+ * daemon. */
+typedef struct _VrtMigrateConns VrtMigrateConns;
+VrtMigrateConns *vrt_migrate_conns_new(void);
+void vrt_migrate_conns_free(VrtMigrateConns *migs);
+
+/* Which stream holds each domain's console or channel
+ * (daemon/remote_domain_stream.c), made and freed with the daemon; freed
+ * once the server's streams have ended. */
+typedef struct _VrtStreamHolds VrtStreamHolds;
+VrtStreamHolds *vrt_stream_holds_new(void);
+void vrt_stream_holds_free(VrtStreamHolds *holds);
 
 /* A client connection as the daemon sees it. */
 struct _VrtConn {

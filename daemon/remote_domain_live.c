@@ -37,7 +37,8 @@ vrt_handle_domain_get_job_stats(VrtCall *call, remote_domain_get_job_stats_args 
     /* A completed save's statistics (qemu_jobinfo.h), forgotten once read
      * unless KEEP_COMPLETED (2). */
     if (args->flags & VRT_DOMAIN_JOB_STATS_COMPLETED) {
-        g_autoptr(GPtrArray) params = vrt_qemu_job_completed_stats(WIRE_UUID(args->dom.uuid), args->flags & 2u, &type);
+        g_autoptr(GPtrArray) params =
+            vrt_qemu_job_completed_stats(drv, WIRE_UUID(args->dom.uuid), args->flags & 2u, &type);
 
         if (params) {
             ret->type = type;

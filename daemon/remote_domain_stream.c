@@ -21,12 +21,35 @@
 #include <unistd.h>
 
 /* The devices held by a stream: "UUID-HEX PATH" -> VrtServerStream* (a
- * reference). Guarded by held_lock, which is never held while a stream
- * is ended (its end callback takes the lock). */
-static GMutex held_lock;
-static GHashTable *held;
+ * reference). Guarded by lock, which is never held while a stream is
+ * ended (its end callback takes the lock). */
+struct _VrtStreamHolds {
+    GMutex lock;
+    GHashTable *held;
+};
+
+VrtStreamHolds *
+vrt_stream_holds_new(void)
+{
+    VrtStreamHolds *holds = g_new0(VrtStreamHolds, 1);
+
+    g_mutex_init(&holds->lock);
+    holds->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vrt_server_stream_unref);
+    return holds;
+}
+
+void
+vrt_stream_holds_free(VrtStreamHolds *holds)
+{
+    if (!holds)
+        return;
+    g_hash_table_unref(holds->held);
+    g_mutex_clear(&holds->lock);
+    g_free(holds);
+}
 
 typedef struct {
+    VrtStreamHolds *holds; /* the daemon's, which outlives the stream's end */
     char *key;
 } Holder;
 
@@ -45,10 +68,10 @@ static void
 holder_ended(VrtServerStream *stream, VrtStreamEnd how G_GNUC_UNUSED, gpointer data)
 {
     Holder *h = data;
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&held_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&h->holds->lock);
 
-    if (held && g_hash_table_lookup(held, h->key) == stream)
-        g_hash_table_remove(held, h->key);
+    if (g_hash_table_lookup(h->holds->held, h->key) == stream)
+        g_hash_table_remove(h->holds->held, h->key);
 }
 
 /* Binds fd (taken) to a stream of call holding the device key of domain
@@ -60,18 +83,16 @@ hold_device(VrtCall *call, const guchar *uuid, const char *path, int fd, bool fo
     g_autofree char *key = NULL;
     g_autoptr(VrtServerStream) old = NULL;
     g_autoptr(VrtServerStream) stream = NULL;
+    VrtStreamHolds *holds = vrt_call_daemon(call)->stream_holds;
 
     hex = g_strdup_printf("%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x", uuid[0], uuid[1], uuid[2],
                           uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10], uuid[11], uuid[12],
                           uuid[13], uuid[14], uuid[15]);
     key = g_strdup_printf("%s %s", hex, path);
     {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&held_lock);
-        VrtServerStream *cur;
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&holds->lock);
+        VrtServerStream *cur = g_hash_table_lookup(holds->held, key);
 
-        if (!held)
-            held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vrt_server_stream_unref);
-        cur = g_hash_table_lookup(held, key);
         /* A stream whose device hung up (the domain stopped) holds nothing,
          * even before its client finishes it. */
         if (cur && !vrt_server_stream_source_ended(cur) && !force) {
@@ -83,9 +104,10 @@ hold_device(VrtCall *call, const guchar *uuid, const char *path, int fd, bool fo
             old = vrt_server_stream_ref(cur);
         stream = vrt_server_stream_new(call, fd, VRT_STREAM_SOURCE | VRT_STREAM_SINK);
         Holder *h = g_new0(Holder, 1);
+        h->holds = holds;
         h->key = g_strdup(key);
         vrt_server_stream_set_end_func(stream, holder_ended, h, holder_free);
-        g_hash_table_insert(held, g_strdup(key), vrt_server_stream_ref(stream));
+        g_hash_table_insert(holds->held, g_strdup(key), vrt_server_stream_ref(stream));
     }
     /* Outside the lock: its end callback takes it. */
     if (old) {

@@ -42,21 +42,6 @@ typedef struct {
     guchar uuid[16];
 } Incoming;
 
-static GMutex incoming_lock;
-static GArray *incomings; /* Incoming */
-
-static void
-incoming_add(VrtCall *call, VrtQemuDriver *drv, const guchar *uuid)
-{
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
-    Incoming in = { .conn = vrt_call_conn(call), .drv = drv };
-
-    memcpy(in.uuid, uuid, 16);
-    if (!incomings)
-        incomings = g_array_new(FALSE, TRUE, sizeof(Incoming));
-    g_array_append_val(incomings, in);
-}
-
 /* ---- sources whose client may go ---- */
 
 /* The client-managed performs running, each with its connection: when it
@@ -67,64 +52,128 @@ typedef struct {
     gint *lost; /* the perform's flag, alive while the entry is listed */
 } Outgoing;
 
-static GArray *outgoings; /* Outgoing, under incoming_lock */
+/* The daemon's records of both (VrtDaemon.migrations). */
+struct _VrtMigrateConns {
+    GMutex lock;
+    GArray *incomings; /* Incoming, under lock */
+    GArray *outgoings; /* Outgoing, under lock */
+    guint abandoning; /* threads stopping abandoned incoming migrations, under lock */
+    GCond abandoned; /* signalled when one of them ends */
+};
+
+VrtMigrateConns *
+vrt_migrate_conns_new(void)
+{
+    VrtMigrateConns *migs = g_new0(VrtMigrateConns, 1);
+
+    g_mutex_init(&migs->lock);
+    g_cond_init(&migs->abandoned);
+    migs->incomings = g_array_new(FALSE, TRUE, sizeof(Incoming));
+    migs->outgoings = g_array_new(FALSE, TRUE, sizeof(Outgoing));
+    return migs;
+}
+
+void
+vrt_migrate_conns_free(VrtMigrateConns *migs)
+{
+    if (!migs)
+        return;
+    /* The threads stopping abandoned migrations finish (the drivers they
+     * use are freed after this). */
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&migs->lock);
+
+        while (migs->abandoning)
+            g_cond_wait(&migs->abandoned, &migs->lock);
+    }
+    g_array_free(migs->incomings, TRUE);
+    g_array_free(migs->outgoings, TRUE);
+    g_cond_clear(&migs->abandoned);
+    g_mutex_clear(&migs->lock);
+    g_free(migs);
+}
+
+static void
+incoming_add(VrtCall *call, VrtQemuDriver *drv, const guchar *uuid)
+{
+    VrtMigrateConns *migs = vrt_call_daemon(call)->migrations;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&migs->lock);
+    Incoming in = { .conn = vrt_call_conn(call), .drv = drv };
+
+    memcpy(in.uuid, uuid, 16);
+    g_array_append_val(migs->incomings, in);
+}
 
 static void
 outgoing_add(VrtCall *call, gint *lost)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
+    VrtMigrateConns *migs = vrt_call_daemon(call)->migrations;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&migs->lock);
     Outgoing out = { .conn = vrt_call_conn(call), .lost = lost };
 
-    if (!outgoings)
-        outgoings = g_array_new(FALSE, TRUE, sizeof(Outgoing));
-    g_array_append_val(outgoings, out);
+    g_array_append_val(migs->outgoings, out);
 }
 
 static void
-outgoing_remove(gint *lost)
+outgoing_remove(VrtCall *call, gint *lost)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
+    VrtMigrateConns *migs = vrt_call_daemon(call)->migrations;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&migs->lock);
 
-    for (guint i = 0; outgoings && i < outgoings->len; i++)
-        if (g_array_index(outgoings, Outgoing, i).lost == lost) {
-            g_array_remove_index_fast(outgoings, i);
+    for (guint i = 0; i < migs->outgoings->len; i++)
+        if (g_array_index(migs->outgoings, Outgoing, i).lost == lost) {
+            g_array_remove_index_fast(migs->outgoings, i);
             return;
         }
 }
 
+typedef struct {
+    VrtMigrateConns *migs;
+    GArray *gone; /* Incoming */
+} Abandon;
+
 static gpointer
 abandon_thread(gpointer data)
 {
-    GArray *gone = data;
+    g_autofree Abandon *a = data;
 
-    for (guint i = 0; i < gone->len; i++) {
-        Incoming *in = &g_array_index(gone, Incoming, i);
+    for (guint i = 0; i < a->gone->len; i++) {
+        Incoming *in = &g_array_index(a->gone, Incoming, i);
 
         vrt_qemu_migrate_incoming_abandoned(in->drv, in->uuid);
     }
-    g_array_free(gone, TRUE);
+    g_array_free(a->gone, TRUE);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&a->migs->lock);
+
+        a->migs->abandoning--;
+        g_cond_broadcast(&a->migs->abandoned);
+    }
     return NULL;
 }
 
 void
 vrt_migrate_conn_closed(VrtConn *conn)
 {
+    VrtMigrateConns *migs = conn->daemon->migrations;
     GArray *gone = g_array_new(FALSE, TRUE, sizeof(Incoming));
 
     {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&incoming_lock);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&migs->lock);
 
-        for (guint i = 0; outgoings && i < outgoings->len; i++)
-            if (g_array_index(outgoings, Outgoing, i).conn == conn)
-                g_atomic_int_set(g_array_index(outgoings, Outgoing, i).lost, 1);
-        for (guint i = 0; incomings && i < incomings->len;) {
-            if (g_array_index(incomings, Incoming, i).conn == conn) {
-                g_array_append_val(gone, g_array_index(incomings, Incoming, i));
-                g_array_remove_index_fast(incomings, i);
+        for (guint i = 0; i < migs->outgoings->len; i++)
+            if (g_array_index(migs->outgoings, Outgoing, i).conn == conn)
+                g_atomic_int_set(g_array_index(migs->outgoings, Outgoing, i).lost, 1);
+        for (guint i = 0; i < migs->incomings->len;) {
+            if (g_array_index(migs->incomings, Incoming, i).conn == conn) {
+                g_array_append_val(gone, g_array_index(migs->incomings, Incoming, i));
+                g_array_remove_index_fast(migs->incomings, i);
             } else {
                 i++;
             }
         }
+        if (gone->len)
+            migs->abandoning++;
     }
     if (!gone->len) {
         g_array_free(gone, TRUE);
@@ -133,7 +182,10 @@ vrt_migrate_conn_closed(VrtConn *conn)
     /* Stopping QEMU waits for it: not on the I/O thread that runs this.
      * A domain whose finish came already is no longer marked incoming and
      * is left alone. */
-    g_thread_unref(g_thread_new("vrt-mig-abandon", abandon_thread, gone));
+    Abandon *a = g_new0(Abandon, 1);
+    a->migs = migs;
+    a->gone = gone;
+    g_thread_unref(g_thread_new("vrt-mig-abandon", abandon_thread, a));
 }
 
 /* Reads the parameters vrt uses from the wire list (strings borrowed from
@@ -638,7 +690,7 @@ vrt_handle_domain_migrate_perform3_params(VrtCall *call, remote_domain_migrate_p
     p.peer_cookie_len = args->cookie_in.cookie_in_len;
     outgoing_add(call, &lost);
     performed = vrt_qemu_migrate_perform(drv, WIRE_UUID(args->dom.uuid), &p, args->flags, &cookie, error);
-    outgoing_remove(&lost);
+    outgoing_remove(call, &lost);
     if (!performed)
         return false;
     cookie_to_wire(cookie, &ret->cookie_out.cookie_out_val, &ret->cookie_out.cookie_out_len);

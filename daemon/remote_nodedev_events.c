@@ -222,8 +222,7 @@ watch_run(gpointer data)
 static bool
 watch_start(VrtDaemon *daemon, GError **error)
 {
-    static GMutex start_lock;
-    g_autoptr(GMutexLocker) start = g_mutex_locker_new(&start_lock);
+    g_autoptr(GMutexLocker) start = g_mutex_locker_new(&daemon->nodedev_events_lock);
     Watch *w = daemon->nodedev_events;
     g_autoptr(GHashTable) inv = NULL;
 

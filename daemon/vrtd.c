@@ -433,6 +433,10 @@ daemon_free(VrtDaemon *daemon)
     if (daemon->reloader)
         g_thread_pool_free(g_steal_pointer(&daemon->reloader), TRUE, TRUE);
     g_clear_pointer(&daemon->server, vrt_rpc_server_free);
+    /* After the server: its clients' streams have ended and closed
+     * connections were reported. */
+    vrt_stream_holds_free(daemon->stream_holds);
+    vrt_migrate_conns_free(daemon->migrations);
     vrt_daemon_remote_free(daemon);
     vrt_daemon_drivers_free(daemon);
     if (daemon->pidfile_fd >= 0) {
@@ -443,6 +447,7 @@ daemon_free(VrtDaemon *daemon)
         g_ptr_array_free(daemon->conns, TRUE);
     g_mutex_clear(&daemon->conns_lock);
     g_mutex_clear(&daemon->probe_lock);
+    g_mutex_clear(&daemon->nodedev_events_lock);
     if (daemon->loop)
         g_main_loop_unref(daemon->loop);
     if (daemon->ctx)
@@ -543,7 +548,10 @@ main(int argc, char **argv)
     daemon->pidfile_fd = -1;
     g_mutex_init(&daemon->conns_lock);
     g_mutex_init(&daemon->probe_lock);
+    g_mutex_init(&daemon->nodedev_events_lock);
     daemon->conns = g_ptr_array_new();
+    daemon->migrations = vrt_migrate_conns_new();
+    daemon->stream_holds = vrt_stream_holds_new();
     if (root) {
         g_autofree char *abs = g_canonicalize_filename(root, NULL);
         daemon->root = g_steal_pointer(&abs);

@@ -129,7 +129,7 @@ static int
 load_program(const GArray *rules, GError **error)
 {
     g_autoptr(GArray) prog = build_program(rules);
-    static char log[4096];
+    char log[4096] = "";
     union bpf_attr attr;
     int fd;
 

@@ -19,11 +19,12 @@
 struct _VrtSaslSession {
     sasl_conn_t *conn;
     unsigned int min_ssf; /* 0 when secure */
-    bool is_client; /* a libvrt session: its credentials are in client_creds */
+    /* A libvrt session's credentials, the context of its callbacks: freed
+     * after the SASL connection. */
+    struct _VrtSaslClientCreds *creds;
 };
 
-static GHashTable *client_creds;
-static GMutex creds_lock;
+static void creds_free(gpointer p);
 
 typedef struct {
     VrtTransport base;
@@ -38,18 +39,22 @@ typedef struct {
     unsigned int maxout;
 } SaslLayer;
 
-static char *conf_dir_global;
-
 static int
 get_conf_path(void *context, const char **path)
 {
-    *path = conf_dir_global;
+    *path = context;
     return SASL_OK;
 }
 
 bool
 vrt_sasl_server_init(const char *conf_dir, GError **error)
 {
+    /* Cyrus SASL's server side is set up once per process: sasl_server_init
+     * reads the application's configuration (libvirt.conf, in the directory
+     * the GETCONFPATH callback names) and keeps these global callbacks until
+     * sasl_server_done, so the directory (the callback's context) lives as
+     * long as the process; the connections' own callbacks come too late for
+     * it. */
     static sasl_callback_t callbacks[] = {
         { SASL_CB_GETCONFPATH, (int (*)(void))(void (*)(void))get_conf_path, NULL },
         { SASL_CB_LIST_END, NULL, NULL },
@@ -58,7 +63,7 @@ vrt_sasl_server_init(const char *conf_dir, GError **error)
     static int rc;
 
     if (g_once_init_enter(&done)) {
-        conf_dir_global = g_strdup(conf_dir);
+        callbacks[0].context = g_strdup(conf_dir);
         rc = sasl_server_init(conf_dir ? callbacks : NULL, "libvirt");
         g_once_init_leave(&done, 1);
     }
@@ -110,15 +115,11 @@ vrt_sasl_session_free(VrtSaslSession *s)
 {
     if (!s)
         return;
-    if (s->is_client && s->conn) {
-        /* Its callbacks' credentials (sasl_conn_t* -> creds), wiped with it. */
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&creds_lock);
-        sasl_conn_t *key = s->conn;
-        sasl_dispose(&s->conn);
-        g_hash_table_remove(client_creds, key);
-    }
     if (s->conn)
         sasl_dispose(&s->conn);
+    /* Its callbacks' credentials, wiped once the connection is gone. */
+    if (s->creds)
+        creds_free(s->creds);
     g_free(s);
 }
 
@@ -401,14 +402,7 @@ vrt_sasl_client_new(const char *host, const char *local_addr, const char *remote
                       sasl_errstring(rc, NULL, NULL));
         return NULL;
     }
-    {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&creds_lock);
-
-        if (!client_creds)
-            client_creds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, creds_free);
-        g_hash_table_insert(client_creds, s->conn, c);
-    }
-    s->is_client = true;
+    s->creds = c;
     if (ext_ssf) {
         sasl_ssf_t ssf = ext_ssf;
         if ((rc = sasl_setprop(s->conn, SASL_SSF_EXTERNAL, &ssf)) != SASL_OK) {

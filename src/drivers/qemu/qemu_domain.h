@@ -105,6 +105,20 @@ struct _VrtQemuDriver {
     VrtQemuSecConf sec; /* <root>/etc/vrt/qemu.conf: QEMU's user, labels, sandbox (qemu_security.h) */
     struct _VrtQemuSettler *settler; /* workers settling restarted migration sources (qemu_migration_settle.h) */
     char *aa_dir; /* <root>/etc/apparmor.d/libvirt: the domains' AppArmor profiles (qemu_apparmor.h) */
+    /* The domains' migration jobs (qemu_migration.c): "DRV:UUID" -> MigJob*, under mig_lock. */
+    GMutex mig_lock;
+    GHashTable *mig_jobs;
+    GCond mig_cond; /* signalled when a prepare's watchdog ends */
+    guint prepare_watches; /* the prepares' watchdog threads running, under mig_lock */
+    bool mig_closing; /* the driver is being freed: the watchdogs stop, under mig_lock */
+    /* The last completed job's statistics of each domain (qemu_jobinfo.c):
+     * 16-byte UUID -> GPtrArray of VrtTypedParam*, under completed_lock. */
+    GMutex completed_lock;
+    GHashTable *completed;
+    /* The host UUID migrations compare when neither the configuration nor
+     * the host gives one (vrt_qemu_migration_host_uuid): made at random
+     * with the driver. */
+    guchar random_host_uuid[16];
 };
 
 /* ---- objects (qemu_domain.c) ---- */

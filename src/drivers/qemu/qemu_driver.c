@@ -60,6 +60,13 @@ vrt_qemu_driver_new(const VrtQemuDriverConfig *cfg, GError **error)
     GError *err = NULL;
 
     g_mutex_init(&drv->lock);
+    g_mutex_init(&drv->mig_lock);
+    g_cond_init(&drv->mig_cond);
+    g_mutex_init(&drv->completed_lock);
+    drv->mig_jobs = vrt_qemu_migration_jobs_new();
+    drv->completed = g_hash_table_new_full(uuid_hash, uuid_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+    for (guint i = 0; i < 16; i++)
+        drv->random_host_uuid[i] = (guchar)g_random_int_range(0, 256);
     /* Keys are copies: an object's def is replaced over its life. */
     drv->by_uuid = g_hash_table_new_full(uuid_hash, uuid_equal, g_free, (GDestroyNotify)vrt_qemu_dom_unref);
     drv->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -122,8 +129,10 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
 
     if (!drv)
         return;
-    /* The settling workers first: they use the monitors and the tables. */
+    /* The settling workers and the prepares' watchdogs first: they use the
+     * monitors and the tables. */
     vrt_qemu_settler_free(drv->settler);
+    vrt_qemu_migration_jobs_close(drv);
     /* No more events: close every monitor (QEMU keeps running), then let
      * queued event handling finish. */
     {
@@ -166,6 +175,11 @@ vrt_qemu_driver_free(VrtQemuDriver *drv)
     g_free(drv->dev_kvm);
     g_free(drv->hostdev_die_at);
     g_free(drv->fault_stop_at);
+    g_hash_table_unref(drv->mig_jobs);
+    g_hash_table_unref(drv->completed);
+    g_mutex_clear(&drv->mig_lock);
+    g_cond_clear(&drv->mig_cond);
+    g_mutex_clear(&drv->completed_lock);
     g_mutex_clear(&drv->lock);
     g_free(drv);
 }

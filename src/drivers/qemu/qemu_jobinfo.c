@@ -15,25 +15,6 @@
 
 #define VRT_DOMAIN_JOB_COMPLETED 3
 
-static GMutex completed_lock;
-static GHashTable *completed; /* 16-byte UUID -> GPtrArray of VrtTypedParam* */
-
-static guint
-uuid_hash(gconstpointer k)
-{
-    guint h = 0;
-
-    for (guint i = 0; i < 16; i++)
-        h = h * 31 + ((const guchar *)k)[i];
-    return h;
-}
-
-static gboolean
-uuid_equal(gconstpointer a, gconstpointer b)
-{
-    return memcmp(a, b, 16) == 0;
-}
-
 static void
 add_ull(GPtrArray *params, const char *field, guint64 v)
 {
@@ -158,11 +139,9 @@ vrt_qemu_job_completed_params(VrtQemuDom *obj, GPtrArray *params)
         key = g_memdup2(obj->def->uuid, 16);
     }
     {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&completed_lock);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->drv->completed_lock);
 
-        if (!completed)
-            completed = g_hash_table_new_full(uuid_hash, uuid_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
-        g_hash_table_replace(completed, key, vrt_qemu_job_params_copy(params));
+        g_hash_table_replace(obj->drv->completed, key, vrt_qemu_job_params_copy(params));
     }
     if (!obj->drv->cfg.domain_event)
         return;
@@ -172,17 +151,17 @@ vrt_qemu_job_completed_params(VrtQemuDom *obj, GPtrArray *params)
 }
 
 GPtrArray *
-vrt_qemu_job_completed_stats(const guchar *uuid, bool keep, int *type)
+vrt_qemu_job_completed_stats(VrtQemuDriver *drv, const guchar *uuid, bool keep, int *type)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&completed_lock);
-    GPtrArray *params = completed ? g_hash_table_lookup(completed, uuid) : NULL;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->completed_lock);
+    GPtrArray *params = g_hash_table_lookup(drv->completed, uuid);
     GPtrArray *out;
 
     if (!params)
         return NULL;
     out = vrt_qemu_job_params_copy(params);
     if (!keep)
-        g_hash_table_remove(completed, uuid);
+        g_hash_table_remove(drv->completed, uuid);
     *type = VRT_DOMAIN_JOB_COMPLETED;
     return out;
 }

@@ -30,6 +30,7 @@ void vrt_qemu_job_completed_params(VrtQemuDom *obj, GPtrArray *params);
 /* A copy of params. */
 GPtrArray *vrt_qemu_job_params_copy(GPtrArray *params);
 
-/* The completed job's statistics (VrtTypedParam*) of the domain, NULL when
- * none; they are forgotten unless keep. *type is VIR_DOMAIN_JOB_COMPLETED. */
-GPtrArray *vrt_qemu_job_completed_stats(const guchar *uuid, bool keep, int *type);
+/* The completed job's statistics (VrtTypedParam*) of the domain of drv,
+ * NULL when none; they are forgotten unless keep. *type is
+ * VIR_DOMAIN_JOB_COMPLETED. */
+GPtrArray *vrt_qemu_job_completed_stats(VrtQemuDriver *drv, const guchar *uuid, bool keep, int *type);

@@ -72,9 +72,6 @@ typedef struct {
     GArray *ports;
 } MigJob;
 
-static GMutex mig_lock;
-static GHashTable *mig_jobs; /* "DRV:UUID" -> MigJob* */
-
 static char *
 job_key(VrtQemuDriver *drv, const guchar *uuid)
 {
@@ -98,6 +95,22 @@ mig_job_free(gpointer p)
     g_free(j);
 }
 
+GHashTable *
+vrt_qemu_migration_jobs_new(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mig_job_free);
+}
+
+void
+vrt_qemu_migration_jobs_close(VrtQemuDriver *drv)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
+
+    drv->mig_closing = true;
+    while (drv->prepare_watches)
+        g_cond_wait(&drv->mig_cond, &drv->mig_lock);
+}
+
 /* The domain's entry, made when missing. mig_lock held. */
 static MigJob *
 job_get_locked(VrtQemuDriver *drv, const guchar *uuid)
@@ -105,12 +118,10 @@ job_get_locked(VrtQemuDriver *drv, const guchar *uuid)
     g_autofree char *key = job_key(drv, uuid);
     MigJob *j;
 
-    if (!mig_jobs)
-        mig_jobs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mig_job_free);
-    j = g_hash_table_lookup(mig_jobs, key);
+    j = g_hash_table_lookup(drv->mig_jobs, key);
     if (!j) {
         j = g_new0(MigJob, 1);
-        g_hash_table_insert(mig_jobs, g_steal_pointer(&key), j);
+        g_hash_table_insert(drv->mig_jobs, g_steal_pointer(&key), j);
     }
     return j;
 }
@@ -119,7 +130,7 @@ job_get_locked(VrtQemuDriver *drv, const guchar *uuid)
 static void
 job_set_hostdevs(VrtQemuDriver *drv, const guchar *uuid, GPtrArray *plan, GArray *ports)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
     MigJob *j = job_get_locked(drv, uuid);
 
     if (j->plan)
@@ -134,9 +145,9 @@ job_set_hostdevs(VrtQemuDriver *drv, const guchar *uuid, GPtrArray *plan, GArray
 static void
 job_take_hostdevs(VrtQemuDriver *drv, const guchar *uuid, GPtrArray **plan, GArray **ports)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
     g_autofree char *key = job_key(drv, uuid);
-    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+    MigJob *j = g_hash_table_lookup(drv->mig_jobs, key);
 
     *plan = j ? g_steal_pointer(&j->plan) : NULL;
     *ports = j ? g_steal_pointer(&j->ports) : NULL;
@@ -296,19 +307,11 @@ vrt_qemu_migration_phase_clear(VrtQemuDriver *drv, const guchar *uuid)
 void
 vrt_qemu_migration_host_uuid(VrtQemuDriver *drv, guchar uuid[16])
 {
-    static guchar random_uuid[16];
-    static gsize made;
-
     if (drv->cfg.host_uuid && vrt_uuid_parse(drv->cfg.host_uuid, uuid))
         return;
     if (drv->cfg.host && vrt_host_uuid(drv->cfg.host, uuid))
         return;
-    if (g_once_init_enter(&made)) {
-        for (guint i = 0; i < 16; i++)
-            random_uuid[i] = (guchar)g_random_int_range(0, 256);
-        g_once_init_leave(&made, 1);
-    }
-    memcpy(uuid, random_uuid, 16);
+    memcpy(uuid, drv->random_host_uuid, 16);
 }
 
 static const char *
@@ -889,7 +892,7 @@ prepare(VrtQemuDriver *drv, const VrtMigrateParams *p, const char *cookie_in, gs
     if (claims)
         job_set_hostdevs(drv, ref->uuid, g_steal_pointer(&c->hostdevs), g_steal_pointer(&claims));
     {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
         MigJob *j = job_get_locked(drv, ref->uuid);
 
         j->incoming = true;
@@ -923,7 +926,7 @@ static bool
 prepare_pending_locked(VrtQemuDriver *drv, const guchar *uuid, guint gen)
 {
     g_autofree char *key = job_key(drv, uuid);
-    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+    MigJob *j = g_hash_table_lookup(drv->mig_jobs, key);
 
     return j && j->incoming && j->prepare_gen == gen;
 }
@@ -931,10 +934,9 @@ prepare_pending_locked(VrtQemuDriver *drv, const guchar *uuid, guint gen)
 /* Stops an incoming QEMU that got nothing of its state within the
  * prepare timeout (migration_prepare_timeout); one that is receiving is
  * looked at again a period later, since only the finish may end it. */
-static gpointer
-prepare_watch_thread(gpointer data)
+static void
+prepare_watch_run(PrepareWatch *w)
 {
-    g_autofree PrepareWatch *w = data;
     guint secs = w->drv->cfg.migration_prepare_timeout ? w->drv->cfg.migration_prepare_timeout : 300;
 
     for (;;) {
@@ -946,28 +948,28 @@ prepare_watch_thread(gpointer data)
 
         while (g_get_monotonic_time() < until) {
             {
-                g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+                g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&w->drv->mig_lock);
 
-                if (!prepare_pending_locked(w->drv, w->uuid, w->gen))
-                    return NULL;
+                if (w->drv->mig_closing || !prepare_pending_locked(w->drv, w->uuid, w->gen))
+                    return;
             }
             g_usleep(MIN(500000, MAX(1, until - g_get_monotonic_time())));
         }
         if (!(obj = vrt_qemu_driver_find(w->drv, w->uuid, NULL)))
-            return NULL;
+            return;
         /* "setup": QEMU listens and nothing came; "active" and later: the
          * state is coming. */
         if ((mon = running_monitor(obj, NULL)) && (status = query_migrate(mon, NULL, NULL, NULL)) &&
             !g_str_equal(status, "setup") && !g_str_equal(status, "none"))
             continue;
         {
-            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&w->drv->mig_lock);
             g_autofree char *key = job_key(w->drv, w->uuid);
 
             if (!prepare_pending_locked(w->drv, w->uuid, w->gen))
-                return NULL;
+                return;
             /* Taken: a finish or lost client coming now finds nothing. */
-            ((MigJob *)g_hash_table_lookup(mig_jobs, key))->incoming = false;
+            ((MigJob *)g_hash_table_lookup(w->drv->mig_jobs, key))->incoming = false;
         }
         g_warning("domain %s: its incoming migration got no state in %u s; stopping it", obj->def->name, secs);
         phase_set(w->drv, w->uuid, NULL);
@@ -975,16 +977,33 @@ prepare_watch_thread(gpointer data)
         vrt_qemu_process_destroy_kill(obj);
         if (vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_STOP, NULL))
             vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_FAILED, VRT_DOMAIN_EVENT_STOPPED_FAILED);
-        return NULL;
+        return;
     }
 }
 
-/* Starts the watchdog of prepare gen of uuid. */
+static gpointer
+prepare_watch_thread(gpointer data)
+{
+    g_autofree PrepareWatch *w = data;
+
+    prepare_watch_run(w);
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&w->drv->mig_lock);
+
+        w->drv->prepare_watches--;
+        g_cond_broadcast(&w->drv->mig_cond);
+    }
+    return NULL;
+}
+
+/* Starts the watchdog of prepare gen of uuid, counted in
+ * drv->prepare_watches until it ends. mig_lock held. */
 static void
 prepare_watch(VrtQemuDriver *drv, const guchar *uuid, guint gen)
 {
     PrepareWatch *w = g_new0(PrepareWatch, 1);
 
+    drv->prepare_watches++;
     w->drv = drv;
     memcpy(w->uuid, uuid, 16);
     w->gen = gen;
@@ -1013,9 +1032,9 @@ vrt_qemu_migrate_prepare_tunnel(VrtQemuDriver *drv, const VrtMigrateParams *p, c
 static bool
 take_incoming(VrtQemuDriver *drv, const guchar *uuid)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
     g_autofree char *key = job_key(drv, uuid);
-    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+    MigJob *j = g_hash_table_lookup(drv->mig_jobs, key);
     bool was = j && j->incoming;
 
     if (j)
@@ -1076,7 +1095,7 @@ destination_daemon(const VrtMigrateParams *p, const char *name)
 static void
 job_publish(VrtQemuDriver *drv, const guchar *uuid, const MigStats *st, bool *cancel)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
     MigJob *j = job_get_locked(drv, uuid);
 
     j->stats = *st;
@@ -1086,7 +1105,7 @@ job_publish(VrtQemuDriver *drv, const guchar *uuid, const MigStats *st, bool *ca
 static void
 job_finish(VrtQemuDriver *drv, const guchar *uuid, const MigStats *st, bool completed)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
     MigJob *j = job_get_locked(drv, uuid);
 
     j->running = false;
@@ -1197,7 +1216,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
     phase_set(drv, uuid, PHASE_PERFORM);
     st.started_us = g_get_monotonic_time();
     {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
         MigJob *j = job_get_locked(drv, uuid);
 
         j->running = true;
@@ -1259,7 +1278,7 @@ vrt_qemu_migrate_perform(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrat
         /* A post-copy phase may end between two looks: it was one all the
          * same (the destination ran the guest before the source stopped). */
         if (g_str_equal(status, "completed")) {
-            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
 
             postcopy = job_get_locked(drv, uuid)->postcopy_asked;
             break;
@@ -1923,9 +1942,9 @@ vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GError 
     if (!obj)
         return false;
     {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
         g_autofree char *key = job_key(drv, uuid);
-        MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+        MigJob *j = g_hash_table_lookup(drv->mig_jobs, key);
 
         if (j && j->running && j->mon) {
             running = true;
@@ -1945,7 +1964,7 @@ vrt_qemu_migrate_start_post_copy(VrtQemuDriver *drv, const guchar *uuid, GError 
     }
     ret = vrt_qemu_monitor_command(mon, "migrate-start-postcopy", NULL, 0, error);
     if (ret) {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
 
         job_get_locked(drv, uuid)->postcopy_asked = true;
     }
@@ -2050,9 +2069,9 @@ stats_params(const MigStats *st, bool completed)
 bool
 vrt_qemu_migration_job_stats(VrtQemuDriver *drv, const guchar *uuid, guint flags, int *type, GPtrArray **params)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
     g_autofree char *key = job_key(drv, uuid);
-    MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+    MigJob *j = g_hash_table_lookup(drv->mig_jobs, key);
 
     if (!j)
         return false;
@@ -2075,9 +2094,9 @@ vrt_qemu_migration_abort(VrtQemuDriver *drv, const guchar *uuid, bool *handled, 
     g_autoptr(JsonNode) ret = NULL;
 
     {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&mig_lock);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&drv->mig_lock);
         g_autofree char *key = job_key(drv, uuid);
-        MigJob *j = mig_jobs ? g_hash_table_lookup(mig_jobs, key) : NULL;
+        MigJob *j = g_hash_table_lookup(drv->mig_jobs, key);
 
         if (j && j->incoming) {
             *handled = true;

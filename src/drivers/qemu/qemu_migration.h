@@ -141,8 +141,16 @@ VrtMigrationCookie *vrt_migration_cookie_parse(const char *xml, gsize len, const
 
 /* ---- the phases (qemu_migration.c) ---- */
 /* The host UUID migrations compare: the configured host_uuid, else the
- * machine's SMBIOS UUID from the host seam, else one made at random once. */
+ * machine's SMBIOS UUID from the host seam, else the one the driver made at
+ * random when it was created. */
 void vrt_qemu_migration_host_uuid(VrtQemuDriver *drv, guchar uuid[16]);
+
+/* The driver's table of migration jobs ("DRV:UUID" -> the job's state),
+ * made with the driver (VrtQemuDriver.mig_jobs) and freed with it. */
+GHashTable *vrt_qemu_migration_jobs_new(void);
+/* The driver is going: the prepares' watchdogs stop (waited for; one
+ * stopping its domain finishes that first). */
+void vrt_qemu_migration_jobs_close(VrtQemuDriver *drv);
 
 /* Source: the domain's XML to send and the cookie. */
 char *vrt_qemu_migrate_begin(VrtQemuDriver *drv, const guchar *uuid, const VrtMigrateParams *p, guint flags,

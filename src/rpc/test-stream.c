@@ -432,6 +432,11 @@ test_client_gone_ends_its_streams(void)
     close(fd);
     g_assert_cmpint(wait_ends(1), ==, VRT_STREAM_END_CLOSED);
     g_assert_true(peer_sees_eof(peer()));
+    /* The client's queued replies are given back when its last reference
+     * goes, which may be just after its streams ended: wait for it. */
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (vrt_rpc_server_queued_bytes(f.server) != 0 && g_get_monotonic_time() < deadline)
+        g_usleep(1000);
     g_assert_cmpuint(vrt_rpc_server_queued_bytes(f.server), ==, 0);
     fixture_stop(&f);
 }

@@ -6,6 +6,7 @@
 #include "conf/network/network_conf.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,21 +22,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g_autofree char *out = vrt_network_def_format(def);
         g_autoptr(GError) err = NULL;
         g_autoptr(VrtNetworkDef) again = vrt_network_def_parse(out, VRT_NETWORK_PARSE_STATUS, &err);
-        if (!again)
-            abort(); /* our own output must parse */
-        g_autofree char *out2 = vrt_network_def_format(again);
-        if (strcmp(out, out2) != 0)
+        if (!again) {
+            /* our own output must parse */
+            fprintf(stderr, "formatted network XML does not parse again: %s\n%s", err->message, out);
             abort();
+        }
+        g_autofree char *out2 = vrt_network_def_format(again);
+        if (strcmp(out, out2) != 0) {
+            fprintf(stderr, "formatted network XML changes when parsed again:\n%s---\n%s", out, out2);
+            abort();
+        }
     }
     g_autoptr(VrtNetworkPortDef) port = vrt_network_port_def_parse(xml, NULL);
     if (port) {
         g_autofree char *out = vrt_network_port_def_format(port);
-        g_autoptr(VrtNetworkPortDef) again = vrt_network_port_def_parse(out, NULL);
-        if (!again)
+        g_autoptr(GError) err = NULL;
+        g_autoptr(VrtNetworkPortDef) again = vrt_network_port_def_parse(out, &err);
+        if (!again) {
+            fprintf(stderr, "formatted port XML does not parse again: %s\n%s", err->message, out);
             abort();
+        }
         g_autofree char *out2 = vrt_network_port_def_format(again);
-        if (strcmp(out, out2) != 0)
+        if (strcmp(out, out2) != 0) {
+            fprintf(stderr, "formatted port XML changes when parsed again:\n%s---\n%s", out, out2);
             abort();
+        }
     }
     return 0;
 }

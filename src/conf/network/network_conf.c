@@ -836,6 +836,10 @@ check_forward(xmlNodePtr node, const VrtNetworkDef *def, GError **error)
     }
     for (guint i = 0; i < def->forward_ifs->len; i++) {
         const VrtNetworkForwardIf *fi = g_ptr_array_index(def->forward_ifs, i);
+        /* the first interface is also written as <forward dev=>, which
+         * is checked as a device name: every interface is one */
+        if (!check_device_name("forward interface", fi->dev, error))
+            return false;
         if (i == 0 && def->forward_dev && strcmp(def->forward_dev, fi->dev) != 0) {
             vrt_error_set(error, VIR_ERR_XML_ERROR,
                           "<forward dev='%s'> must match first <interface dev='%s'/> in network %s (line %ld)",

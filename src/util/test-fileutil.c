@@ -236,6 +236,42 @@ test_single_writer(Fixture *fx, gconstpointer unused)
     g_assert_cmpuint(fsyncs, ==, 2);
 }
 
+/* A durable write of a new file and one over an existing file: each
+ * leaves the file with its content and mode and nothing else in the
+ * directory (no temporary name), and each costs one directory fsync. */
+static void
+test_durable_replace(Fixture *fx, gconstpointer unused)
+{
+    g_autofree char *path = g_build_filename(fx->dir, "d1.xml", NULL);
+    g_autoptr(GError) err = NULL;
+    guint fsyncs = 0;
+
+    vrt_dir_sync_set_hook(fx->ds, count_hook, &fsyncs);
+    for (int round = 0; round < 3; round++) {
+        g_autofree char *want = g_strdup_printf("<domain>round %d</domain>", round);
+        g_autofree char *got = NULL;
+        g_autoptr(GDir) d = NULL;
+        const char *e;
+        GStatBuf st;
+        guint entries = 0;
+
+        g_assert_true(vrt_file_write_durable(fx->ds, path, want, -1, round == 2 ? 0600 : 0640, &err));
+        g_assert_no_error(err);
+        g_assert_cmpuint(fsyncs, ==, (guint)round + 1);
+        g_assert_true(g_file_get_contents(path, &got, NULL, NULL));
+        g_assert_cmpstr(got, ==, want);
+        g_assert_cmpint(g_stat(path, &st), ==, 0);
+        g_assert_cmpint(st.st_mode & 0777, ==, round == 2 ? 0600 : 0640);
+        d = g_dir_open(fx->dir, 0, NULL);
+        while ((e = g_dir_read_name(d))) {
+            g_assert_cmpstr(e, ==, "d1.xml");
+            entries++;
+        }
+        g_assert_cmpuint(entries, ==, 1);
+    }
+    g_assert_true(vrt_file_remove_durable(fx->ds, path, &err));
+}
+
 /* Failures name the path and leave no temporary file behind. */
 static void
 test_errors(Fixture *fx, gconstpointer unused)
@@ -273,6 +309,7 @@ main(int argc, char **argv)
     g_test_add("/fileutil/group-commit-writes", Fixture, NULL, setup, test_group_commit_writes, teardown);
     g_test_add("/fileutil/group-commit-removals", Fixture, NULL, setup, test_group_commit_removals, teardown);
     g_test_add("/fileutil/single-writer", Fixture, NULL, setup, test_single_writer, teardown);
+    g_test_add("/fileutil/durable-replace", Fixture, NULL, setup, test_durable_replace, teardown);
     g_test_add("/fileutil/errors", Fixture, NULL, setup, test_errors, teardown);
     return g_test_run();
 }

@@ -110,7 +110,7 @@ add_controller_refs(const VrtDomainDef *def, GArray *refs, bool pci)
 }
 
 /* Every device that can hold an address, in libvirt's assignment order
- * (PCI controllers, interfaces, sound cards, other controllers, disks, host devices,
+ * (PCI controllers, filesystems, interfaces, sound cards, other controllers, disks, host devices,
  * balloon, rng, watchdog, inputs, video; the primary video is placed
  * before all of them). */
 static GArray *
@@ -121,6 +121,9 @@ collect_refs(const VrtDomainDef *cdef)
 
     g_array_set_clear_func(refs, devref_clear);
     add_controller_refs(def, refs, true);
+    /* filesystems (virtio-9p-pci, vhost-user-fs-pci) before the interfaces */
+    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++)
+        add_ref(refs, &((VrtDomainFsDef *)def->filesystems->pdata[i])->info, NEED_PCIE, NULL, "%s", "filesystem");
     for (guint i = 0; i < def->nets->len; i++) {
         VrtDomainNetDef *n = def->nets->pdata[i];
         bool legacy = n->model && (g_str_equal(n->model, "e1000") || g_str_equal(n->model, "rtl8139")) &&
@@ -1198,6 +1201,12 @@ assign_aliases(VrtDomainDef *def)
     if (def->vsock && !def->vsock->info.alias)
         def->vsock->info.alias = g_strdup("vsock0");
     vrt_usb_devices_assign_aliases(def);
+    /* libvirt names a filesystem by its place among them, fsN */
+    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
+        VrtDomainFsDef *fs = def->filesystems->pdata[i];
+        if (!fs->info.alias)
+            fs->info.alias = g_strdup_printf("fs%u", i);
+    }
     /* libvirt names a shmem by its place among them */
     for (guint i = 0; def->shmems && i < def->shmems->len; i++) {
         VrtDomainShmemDef *s = def->shmems->pdata[i];

@@ -738,12 +738,21 @@ typedef struct {
 void vrt_domain_audio_free(VrtDomainAudioDef *a);
 void vrt_domain_tpm_free(VrtDomainTpmDef *tpm);
 
-/* <filesystem type='mount'><driver type='virtiofs'/> (domain_tpm.c) */
+/* <filesystem type='mount'>: virtio-9p (no driver, or <driver type='path'>)
+ * or virtio-fs (<driver type='virtiofs'>) (domain_tpm.c) */
 typedef struct {
     char *source_dir; /* <source dir=>, the host directory */
     char *target_dir; /* <target dir=>, the tag the guest mounts */
     bool readonly;
+    char *driver; /* <driver type=>: NULL (9p by default), "path" (9p), "virtiofs" */
+    char *accessmode; /* "passthrough" (the default, filled at parse), "mapped", "squash" */
+    char *wrpolicy; /* <driver wrpolicy=>: NULL or "immediate" (9p) */
+    char *multidevs; /* NULL (default), "remap", "forbid", "warn" (9p) */
+    guint fmode, dmode; /* mapped 9p: modes of created files and directories, 0 = QEMU's */
+    VrtDomainDeviceInfo info;
 } VrtDomainFsDef;
+/* Whether fs is a virtio-fs share (virtiofsd), else virtio-9p (QEMU itself). */
+bool vrt_domain_fs_is_virtiofs(const VrtDomainFsDef *fs);
 void vrt_domain_fs_free(VrtDomainFsDef *fs);
 
 /* <sound model=> with its <codec>s and <audio id=> (domain_devices_misc.c) */

@@ -819,7 +819,7 @@ parse_devices(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError
             continue;
         }
         if (vrt_xml_is(c, "filesystem")) {
-            if (!vrt_parse_filesystem(c, def, error))
+            if (!vrt_parse_filesystem(ctx, c, def, error))
                 return false;
             continue;
         }

@@ -105,7 +105,7 @@ bool vrt_domain_features_post_parse(const VrtDomainDef *def, GError **error);
 /* <tpm> and <filesystem> (domain_tpm.c) */
 bool vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
-bool vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error);
+bool vrt_parse_filesystem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
 /* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
  * node is one of them and was read into def; *handled false otherwise. */
 bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);

@@ -28,6 +28,12 @@ vrt_domain_fs_free(VrtDomainFsDef *fs)
         return;
     g_free(fs->source_dir);
     g_free(fs->target_dir);
+    g_free(fs->driver);
+    g_free(fs->accessmode);
+    g_free(fs->wrpolicy);
+    g_free(fs->multidevs);
+    g_free(fs->info.alias);
+    g_free(fs->info.usb.port);
     g_free(fs);
 }
 
@@ -123,30 +129,128 @@ vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error)
 }
 
 bool
-vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error)
+vrt_domain_fs_is_virtiofs(const VrtDomainFsDef *fs)
 {
+    return g_strcmp0(fs->driver, "virtiofs") == 0;
+}
+
+/* One of the names in values (NULL-terminated), or NULL; an attribute with
+ * another value is refused with libvirt's words. */
+static bool
+parse_fs_enum(xmlNodePtr node, const char *attr, const char *const *values, char **out, GError **error)
+{
+    g_autofree char *v = vrt_xml_prop(node, attr);
+
+    if (!v)
+        return true;
+    for (guint i = 0; values[i]; i++) {
+        if (g_str_equal(v, values[i])) {
+            *out = g_steal_pointer(&v);
+            return true;
+        }
+    }
+    vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", attr,
+                  (const char *)node->name, v);
+    return false;
+}
+
+/* fmode= / dmode=: octal, at most 0777 */
+static bool
+parse_fs_mode(xmlNodePtr node, const char *attr, guint *out, GError **error)
+{
+    g_autofree char *v = vrt_xml_prop(node, attr);
+    guint64 n;
+
+    if (!v)
+        return true;
+    if (!g_ascii_string_to_unsigned(v, 8, 0, G_MAXUINT, &n, NULL)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR,
+                      "Invalid value for attribute '%s' in element 'filesystem': '%s'. Expected integer value", attr,
+                      v);
+        return false;
+    }
+    if (n > 0777) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "invalid %s: '0%o'", attr, (guint)n);
+        return false;
+    }
+    *out = (guint)n;
+    return true;
+}
+
+/* What QEMU 7.2 can run, with libvirt's checks (qemuValidateDomainDeviceDefFS). */
+static bool
+check_filesystem(const VrtDomainFsDef *fs, GError **error)
+{
+    if ((fs->fmode || fs->dmode) && !g_str_equal(fs->accessmode, "mapped")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "fmode and dmode must be used with accessmode=mapped");
+        return false;
+    }
+    if (fs->driver && !g_str_equal(fs->driver, "path") && !g_str_equal(fs->driver, "virtiofs")) {
+        /* handle: gone from QEMU since 4.0; loop, nbd, ploop: LXC's */
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "Filesystem driver type not supported");
+        return false;
+    }
+    if (!vrt_domain_fs_is_virtiofs(fs))
+        return true;
+    if (fs->readonly) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "virtiofs does not yet support read-only mode");
+        return false;
+    }
+    if (!g_str_equal(fs->accessmode, "passthrough")) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "virtiofs only supports passthrough accessmode");
+        return false;
+    }
+    if (fs->wrpolicy) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "virtiofs does not support wrpolicy");
+        return false;
+    }
+    if (fs->multidevs) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "virtiofs does not support multidevs");
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_parse_filesystem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    static const char *const accessmodes[] = { "passthrough", "mapped", "squash", NULL };
+    static const char *const multidevs[] = { "default", "remap", "forbid", "warn", NULL };
+    static const char *const drivers[] = { "default", "path", "handle", "loop", "nbd", "ploop", "virtiofs", NULL };
+    static const char *const wrpolicies[] = { "default", "immediate", NULL };
     g_autoptr(VrtDomainFsDef) fs = g_new0(VrtDomainFsDef, 1);
     g_autofree char *type = vrt_xml_prop(node, "type");
-    g_autofree char *mode = vrt_xml_prop(node, "accessmode");
-    g_autofree char *driver = NULL;
 
-    if (!vrt_xml_check_attrs(node, error, "type", "accessmode", NULL))
+    if (!vrt_xml_check_attrs(node, error, "type", "accessmode", "multidevs", "fmode", "dmode", NULL))
         return false;
     if (type && !g_str_equal(type, "mount")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "filesystem type '%s' is not supported", type);
         return false;
     }
-    if (mode && !g_str_equal(mode, "passthrough")) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "virtiofs only supports passthrough accessmode");
+    if (!parse_fs_enum(node, "accessmode", accessmodes, &fs->accessmode, error) ||
+        !parse_fs_enum(node, "multidevs", multidevs, &fs->multidevs, error) ||
+        !parse_fs_mode(node, "fmode", &fs->fmode, error) || !parse_fs_mode(node, "dmode", &fs->dmode, error))
         return false;
-    }
+    if (!fs->accessmode)
+        fs->accessmode = g_strdup("passthrough"); /* libvirt's post-parse default */
+    if (g_strcmp0(fs->multidevs, "default") == 0)
+        g_clear_pointer(&fs->multidevs, g_free);
     VRT_XML_FOREACH_CHILD(c, node)
     {
+        int r;
+
         if (vrt_xml_is(c, "driver")) {
-            if (!vrt_xml_check_attrs(c, error, "type", NULL))
+            if (!vrt_xml_check_attrs(c, error, "type", "wrpolicy", NULL))
                 return false;
-            g_free(driver);
-            driver = vrt_xml_prop(c, "type");
+            g_clear_pointer(&fs->driver, g_free);
+            g_clear_pointer(&fs->wrpolicy, g_free);
+            if (!parse_fs_enum(c, "type", drivers, &fs->driver, error) ||
+                !parse_fs_enum(c, "wrpolicy", wrpolicies, &fs->wrpolicy, error))
+                return false;
+            if (g_strcmp0(fs->driver, "default") == 0)
+                g_clear_pointer(&fs->driver, g_free);
+            if (g_strcmp0(fs->wrpolicy, "default") == 0)
+                g_clear_pointer(&fs->wrpolicy, g_free);
         } else if (vrt_xml_is(c, "source")) {
             if (!vrt_xml_check_attrs(c, error, "dir", NULL))
                 return false;
@@ -159,15 +263,16 @@ vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error)
             fs->target_dir = vrt_xml_prop(c, "dir");
         } else if (vrt_xml_is(c, "readonly")) {
             fs->readonly = true;
-        } else if (vrt_xml_is(c, "alias")) {
-            continue;
+        } else if ((r = vrt_parse_info_child(ctx, c, &fs->info, false, error)) != 0) {
+            if (r < 0)
+                return false;
         } else {
             return vrt_xml_unsupported(c, error);
         }
     }
-    if (!driver || !g_str_equal(driver, "virtiofs")) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "filesystem driver type '%s' is not supported",
-                      driver ? driver : "path");
+    if (fs->info.type != VRT_DEVICE_ADDRESS_NONE && fs->info.type != VRT_DEVICE_ADDRESS_PCI) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "filesystem address type (line %ld) is not supported",
+                      xmlGetLineNo(node));
         return false;
     }
     if (!fs->source_dir) {
@@ -178,33 +283,43 @@ vrt_parse_filesystem(xmlNodePtr node, VrtDomainDef *def, GError **error)
         vrt_error_set(error, VIR_ERR_NO_TARGET, "%s", "missing target information for filesystem");
         return false;
     }
-    if (fs->readonly) {
-        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s", "virtiofs does not yet support read-only mode");
+    if (!check_filesystem(fs, error))
         return false;
-    }
     if (!def->filesystems)
         def->filesystems = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_fs_free);
     g_ptr_array_add(def->filesystems, g_steal_pointer(&fs));
     return true;
 }
 
+/* As libvirt's virDomainFSDefFormat: accessmode (always set here, as
+ * libvirt's post-parse does), multidevs, the modes in octal, <driver> when
+ * a type was given, source, target, readonly, then alias and address. */
 void
 vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def)
 {
-    bool live = !(f->flags & VRT_DOMAIN_XML_INACTIVE) && def->id >= 0;
-
     for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
         const VrtDomainFsDef *fs = def->filesystems->pdata[i];
         g_autofree char *src = vrt_xml_escape(fs->source_dir);
         g_autofree char *tgt = vrt_xml_escape(fs->target_dir);
+        g_autoptr(GString) attrs = g_string_new(NULL);
 
-        vrt_fmt_line(f, "<filesystem type='mount' accessmode='passthrough'>");
+        g_string_append_printf(attrs, " accessmode='%s'", fs->accessmode);
+        if (fs->multidevs)
+            g_string_append_printf(attrs, " multidevs='%s'", fs->multidevs);
+        if (fs->fmode)
+            g_string_append_printf(attrs, " fmode='%04o'", fs->fmode);
+        if (fs->dmode)
+            g_string_append_printf(attrs, " dmode='%04o'", fs->dmode);
+        vrt_fmt_line(f, "<filesystem type='mount'%s>", attrs->str);
         f->indent++;
-        vrt_fmt_line(f, "<driver type='virtiofs'/>");
+        if (fs->driver)
+            vrt_fmt_line(f, "<driver type='%s'%s%s%s/>", fs->driver, fs->wrpolicy ? " wrpolicy='" : "",
+                         fs->wrpolicy ? fs->wrpolicy : "", fs->wrpolicy ? "'" : "");
         vrt_fmt_line(f, "<source dir='%s'/>", src);
         vrt_fmt_line(f, "<target dir='%s'/>", tgt);
-        if (live)
-            vrt_fmt_line(f, "<alias name='fs%u'/>", i);
+        if (fs->readonly)
+            vrt_fmt_line(f, "%s", "<readonly/>");
+        vrt_format_device_info(f, &fs->info);
         f->indent--;
         vrt_fmt_line(f, "</filesystem>");
     }

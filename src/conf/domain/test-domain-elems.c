@@ -647,6 +647,80 @@ test_shmem(void)
                    "Invalid value for attribute 'type' in element 'model': 'ivshmem-fancy'.");
 }
 
+#define FS(x) HEAD "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>" x "</devices></domain>"
+
+/* <filesystem>: virtio-9p shares (no driver, or driver 'path') in
+ * libvirt's form, accessmode filled, modes in octal, PCI addresses
+ * before the other devices'; virtio-fs keeps its own rules; the refusals
+ * as libvirt words them. */
+static void
+test_filesystems(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def =
+        vrt_domain_def_parse(FS("<filesystem><source dir='/srv/a'/><target dir='a'/></filesystem>"
+                                "<filesystem accessmode='mapped' fmode='644' dmode='0750'><readonly/>"
+                                "<target dir='b'/><source dir='/srv/b'/><driver type='path' wrpolicy='immediate'/>"
+                                "</filesystem>"
+                                "<filesystem type='mount' accessmode='squash' multidevs='remap'>"
+                                "<source dir='/srv/c'/><target dir='c'/></filesystem>"
+                                "<filesystem type='mount' multidevs='default'><driver type='default'/>"
+                                "<source dir='/srv/d'/><target dir='d'/></filesystem>"
+                                "<interface type='user'><mac address='52:54:00:00:00:01'/></interface>"),
+                             0, &error);
+    g_autofree char *out = NULL;
+
+    g_assert_no_error(error);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    vrt_test_assert_validates(out, "domain", "filesystems");
+    g_assert_nonnull(strstr(out, "<filesystem type='mount' accessmode='passthrough'>\n"
+                                 "      <source dir='/srv/a'/>\n      <target dir='a'/>\n"
+                                 "      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>\n"
+                                 "    </filesystem>\n"));
+    g_assert_nonnull(strstr(out,
+                            "<filesystem type='mount' accessmode='mapped' fmode='0644' dmode='0750'>\n"
+                            "      <driver type='path' wrpolicy='immediate'/>\n"
+                            "      <source dir='/srv/b'/>\n      <target dir='b'/>\n      <readonly/>\n"
+                            "      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>\n"));
+    g_assert_nonnull(strstr(out, "<filesystem type='mount' accessmode='squash' multidevs='remap'>\n"));
+    /* 'default' values are no values, as in libvirt */
+    g_assert_nonnull(strstr(out, "<filesystem type='mount' accessmode='passthrough'>\n      <source dir='/srv/d'/>"));
+    /* the interface after the four shares */
+    g_assert_nonnull(strstr(out, "<mac address='52:54:00:00:00:01'/>\n"
+                                 "      <address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>"));
+    {
+        g_autoptr(VrtDomainDef) again = vrt_domain_def_parse(out, 0, &error);
+        g_autofree char *out2 = NULL;
+
+        g_assert_no_error(error);
+        out2 = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &error);
+        g_assert_cmpstr(out2, ==, out);
+    }
+    assert_refused(FS("<filesystem accessmode='mapped' fmode='1000'><source dir='/a'/><target dir='a'/></filesystem>"),
+                   VIR_ERR_XML_ERROR, "invalid fmode: '01000'");
+    assert_refused(FS("<filesystem fmode='0644'><source dir='/a'/><target dir='a'/></filesystem>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "fmode and dmode must be used with accessmode=mapped");
+    assert_refused(FS("<filesystem accessmode='mapped' dmode='9'><source dir='/a'/><target dir='a'/></filesystem>"),
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'dmode' in element 'filesystem': '9'");
+    assert_refused(FS("<filesystem accessmode='open'><source dir='/a'/><target dir='a'/></filesystem>"),
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'accessmode' in element 'filesystem': 'open'.");
+    assert_refused(FS("<filesystem><driver type='handle'/><source dir='/a'/><target dir='a'/></filesystem>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "Filesystem driver type not supported");
+    assert_refused(FS("<filesystem><driver type='path' wrpolicy='later'/><source dir='/a'/><target dir='a'/>"
+                      "</filesystem>"),
+                   VIR_ERR_XML_ERROR, "Invalid value for attribute 'wrpolicy' in element 'driver': 'later'.");
+    assert_refused(FS("<filesystem accessmode='mapped'><driver type='virtiofs'/><source dir='/a'/><target dir='a'/>"
+                      "</filesystem>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "virtiofs only supports passthrough accessmode");
+    assert_refused(FS("<filesystem><driver type='virtiofs'/><source dir='/a'/><target dir='a'/><readonly/>"
+                      "</filesystem>"),
+                   VIR_ERR_CONFIG_UNSUPPORTED, "virtiofs does not yet support read-only mode");
+    assert_refused(FS("<filesystem><target dir='a'/></filesystem>"), VIR_ERR_NO_SOURCE,
+                   "missing source element for filesystem");
+}
+
 #define SYSINFO(uuid, x)                                                 \
     "<domain type='qemu'><name>t</name>" uuid "<memory>65536</memory>" x \
     "<os><type arch='x86_64' machine='pc'>hvm</type><smbios mode='sysinfo'/></os></domain>"
@@ -705,6 +779,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/domelems/disk-driver/order", test_disk_driver_order);
+    g_test_add_func("/domelems/filesystems", test_filesystems);
     g_test_add_func("/domelems/disk-driver/refusals", test_disk_driver_refusals);
     g_test_add_func("/domelems/disk-driver/error-policies", test_disk_error_policies);
     g_test_add_func("/domelems/disk/geometry-blockio", test_disk_geometry_blockio);

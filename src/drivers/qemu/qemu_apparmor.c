@@ -135,6 +135,28 @@ add_file(GString *out, const char *path, const char *perms)
     }
 }
 
+/* A directory tree as virt-aa-helper gives a 9p share: the directory
+ * itself read-only, everything below it rwl, or read-only for a read-only
+ * share (no deny rule then). */
+static void
+add_tree(GString *out, const char *dir, bool readonly)
+{
+    g_autofree char *real = NULL;
+    size_t n;
+
+    if (!dir || dir[0] != '/')
+        return;
+    real = resolve(dir);
+    if (!path_allowed(real, readonly)) {
+        g_info("AppArmor: %s is not given to QEMU (a restricted path)", dir);
+        return;
+    }
+    while ((n = strlen(real)) > 1 && real[n - 1] == '/')
+        real[n - 1] = '\0';
+    g_string_append_printf(out, "  \"%s/\" r,\n", real);
+    g_string_append_printf(out, "  \"%s/**\" %s,\n", real, readonly ? "r" : "rwl");
+}
+
 /* An image and its backing chain: the top as the disk uses it, every
  * backing file read-only, as virt-aa-helper's storage_source_add_files. */
 static void
@@ -227,6 +249,13 @@ vrt_qemu_apparmor_files(VrtHost *host, const VrtDomainDef *def, const VrtQemuApp
         add_file(out, def->os.fw.path, "rk");
     if (def->os.fw.nvram)
         add_image(out, def->os.fw.nvram, false);
+    /* a virtio-9p share (QEMU serves it; virtiofsd is not confined here) */
+    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
+        const VrtDomainFsDef *fs = g_ptr_array_index(def->filesystems, i);
+
+        if (!vrt_domain_fs_is_virtiofs(fs))
+            add_tree(out, fs->source_dir, fs->readonly);
+    }
     for (guint i = 0; def->hostdevs && i < def->hostdevs->len; i++) {
         const VrtDomainHostdevDef *h = g_ptr_array_index(def->hostdevs, i);
 

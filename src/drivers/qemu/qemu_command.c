@@ -1498,6 +1498,53 @@ build_video(CmdBuilder *b, const VrtDomainVideoDef *v, GError **error)
     return true;
 }
 
+/* A <filesystem>, as libvirt passes it: virtio-9p is QEMU's own local
+ * fsdev ("fsdev-" + alias) and a virtio-9p-pci device with the mount
+ * tag; virtio-fs is a vhost-user-fs-pci device on the chardev of its
+ * virtiofsd ("chr-vu-" + alias), which qemu_virtiofs.c starts and adds. */
+static void
+build_filesystem(CmdBuilder *b, const VrtDomainFsDef *fs)
+{
+    g_autofree char *fsdev = g_strdup_printf("fsdev-%s", fs->info.alias);
+    JsonObject *dev;
+
+    if (vrt_domain_fs_is_virtiofs(fs)) {
+        g_autofree char *chardev = g_strdup_printf("chr-vu-%s", fs->info.alias);
+
+        dev = device_new("vhost-user-fs-pci");
+        json_object_set_string_member(dev, "id", fs->info.alias);
+        json_object_set_string_member(dev, "chardev", chardev);
+        json_object_set_string_member(dev, "tag", fs->target_dir);
+    } else {
+        g_autoptr(GString) opt = g_string_new("local");
+        g_autofree char *path = vrt_qemu_command_escape(fs->source_dir);
+        const char *model = g_str_equal(fs->accessmode, "mapped")   ? "mapped"
+                            : g_str_equal(fs->accessmode, "squash") ? "none"
+                                                                    : "passthrough";
+
+        g_string_append_printf(opt, ",security_model=%s", model);
+        if (fs->multidevs)
+            g_string_append_printf(opt, ",multidevs=%s", fs->multidevs);
+        if (fs->fmode)
+            g_string_append_printf(opt, ",fmode=%04o", fs->fmode);
+        if (fs->dmode)
+            g_string_append_printf(opt, ",dmode=%04o", fs->dmode);
+        if (fs->wrpolicy)
+            g_string_append_printf(opt, ",writeout=%s", fs->wrpolicy);
+        g_string_append_printf(opt, ",id=%s,path=%s", fsdev, path);
+        if (fs->readonly) /* libvirt's bare ",readonly", which QEMU 7.2 warns about */
+            g_string_append(opt, ",readonly=on");
+        arg(b, "-fsdev");
+        arg(b, opt->str);
+        dev = device_new("virtio-9p-pci");
+        json_object_set_string_member(dev, "id", fs->info.alias);
+        json_object_set_string_member(dev, "fsdev", fsdev);
+        json_object_set_string_member(dev, "mount_tag", fs->target_dir);
+    }
+    add_device_info(b->def, dev, &fs->info);
+    arg_json(b, "-device", dev);
+}
+
 static bool
 build_rng(CmdBuilder *b, const VrtDomainRngDef *rng, GError **error)
 {
@@ -2294,6 +2341,7 @@ vrt_qemu_command_build(const VrtDomainDef *def, const VrtQemuCommandOptions *opt
     }
     ok = ok && vrt_qemu_command_usbdev_refuse(def, error);
     FOREACH_DEV(def->disks, VrtDomainDiskDef, d) ok = ok && build_disk(&b, d, error);
+    FOREACH_DEV(def->filesystems, VrtDomainFsDef, fs) build_filesystem(&b, fs);
     FOREACH_DEV(def->nets, VrtDomainNetDef, n) ok = ok && build_net(&b, n, error);
     ok = ok && build_smartcard(&b, error);
     FOREACH_DEV(def->hostdevs, VrtDomainHostdevDef, h)

@@ -115,10 +115,12 @@ add_devices(VrtDomCaps *c, bool q35)
     it = vrt_domcaps_add_item(c->devices, "rng", true);
     vrt_domcaps_item_enum(it, "model", "virtio", NULL);
     vrt_domcaps_item_enum(it, "backendModel", "random", NULL);
-    /* virtio-fs through virtiofsd, the TPM through swtpm (qemu_tpm.c):
-     * the emulator backend is listed when swtpm is installed */
+    /* virtio-9p (QEMU's local fsdev: "path"; not the "handle" driver
+     * QEMU 4.0 removed) and virtio-fs through virtiofsd, the TPM through
+     * swtpm (qemu_tpm.c): the emulator backend is listed when swtpm is
+     * installed */
     it = vrt_domcaps_add_item(c->devices, "filesystem", true);
-    vrt_domcaps_item_enum(it, "driverType", "virtiofs", NULL);
+    vrt_domcaps_item_enum(it, "driverType", "path", "virtiofs", NULL);
     it = vrt_domcaps_add_item(c->devices, "tpm", true);
     vrt_domcaps_item_enum(it, "model", "tpm-tis", "tpm-crb", NULL);
     {

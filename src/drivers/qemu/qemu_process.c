@@ -1075,7 +1075,7 @@ give_helper_sockets(const VrtDomainDef *def, const char *run_dir, const VrtQemuC
     for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
         g_autofree char *sock = g_strdup_printf("%s/fs%u-fs.sock", run_dir, i);
 
-        if (!vrt_qemu_confine_give(confine, sock, error))
+        if (vrt_domain_fs_is_virtiofs(def->filesystems->pdata[i]) && !vrt_qemu_confine_give(confine, sock, error))
             return false;
     }
     return true;

@@ -3,10 +3,11 @@
  * qemu-system-common: /usr/lib/qemu/virtiofsd; the later Rust one at
  * /usr/libexec/virtiofsd is used when present), listening on a socket in
  * the domain's run directory, started before QEMU and ended with it
- * (qemu_tpm.c's helper pid files). QEMU gets a vhost-user-fs-pci device on
- * that socket with the share's tag. virtio-fs needs the guest's memory
- * shared with virtiofsd: without <access mode='shared'/> the start is
- * refused with libvirt's words.
+ * (qemu_tpm.c's helper pid files). QEMU gets a chardev on that socket,
+ * which the share's vhost-user-fs-pci device (qemu_command.c, at its PCI
+ * address) uses. virtio-9p shares need no helper: QEMU serves them.
+ * virtio-fs needs the guest's memory shared with virtiofsd: without
+ * <access mode='shared'/> the start is refused with libvirt's words.
  */
 #include "drivers/qemu/qemu_tpm.h"
 
@@ -26,8 +27,11 @@ vrt_qemu_virtiofs_start(const VrtDomainDef *def, const char *run_dir, const char
 {
     bool rust;
     const char *bin;
+    bool any = false;
 
-    if (!def->filesystems || !def->filesystems->len)
+    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++)
+        any = any || vrt_domain_fs_is_virtiofs(def->filesystems->pdata[i]);
+    if (!any)
         return true;
     if (!def->mem || g_strcmp0(def->mem->access_mode, "shared") != 0) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "'%s' requires shared memory", "virtiofs");
@@ -42,6 +46,8 @@ vrt_qemu_virtiofs_start(const VrtDomainDef *def, const char *run_dir, const char
         g_autofree char *sockarg = g_strdup_printf("--socket-path=%s", sock);
         g_autofree char *srcarg = NULL;
 
+        if (!vrt_domain_fs_is_virtiofs(fs))
+            continue;
         if (rust) {
             char *argv[] = { (char *)bin, sockarg, "--shared-dir", fs->source_dir, "--cache=auto", NULL };
 
@@ -67,14 +73,9 @@ vrt_qemu_virtiofs_start(const VrtDomainDef *def, const char *run_dir, const char
             }
             g_usleep(10 * 1000);
         }
+        /* the vhost-user-fs-pci device on it is in the command line */
         g_ptr_array_add(args, g_strdup("-chardev"));
-        g_ptr_array_add(args, g_strdup_printf("socket,id=chr-vu-fs%u,path=%s", i, sock));
-        g_ptr_array_add(args, g_strdup("-device"));
-        /* On the root bus from its top slot down, where the domain's own
-         * addresses (given from slot 1 up) do not reach. */
-        g_ptr_array_add(args,
-                        g_strdup_printf("vhost-user-fs-pci,id=fs%u,chardev=chr-vu-fs%u,tag=%s,bus=%s,addr=0x%x", i, i,
-                                        fs->target_dir, vrt_domain_def_is_q35(def) ? "pcie.0" : "pci.0", 0x1c - i));
+        g_ptr_array_add(args, g_strdup_printf("socket,id=chr-vu-%s,path=%s", fs->info.alias, sock));
     }
     return true;
 }

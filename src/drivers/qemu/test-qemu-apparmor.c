@@ -64,6 +64,8 @@ static const char *DOMAIN_XML =
     "<disk type='file' device='cdrom'><source file='%1$s/img/cd.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>"
     "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%1$s/img/shared.img'/>"
     "<target dev='vdb' bus='virtio'/><shareable/></disk>"
+    "<filesystem accessmode='mapped'><source dir='%1$s/img/share'/><target dir='s'/></filesystem>"
+    "<filesystem><driver type='path'/><source dir='%1$s/img/ro/'/><target dir='r'/><readonly/></filesystem>"
     "<serial type='file'><source path='%1$s/img/serial.txt'/><target port='0'/></serial>"
     "%2$s</devices></domain>";
 static const char *HOSTDEV = "<hostdev mode='subsystem' type='pci' managed='no'><source>"
@@ -167,6 +169,12 @@ test_files(void)
                            "  # don't audit writes to readonly files\n"
                            "  deny \"/usr/share/OVMF/OVMF_CODE.fd\" w,\n"
                            "  \"%1$s/img/nvram.fd\" rwk,\n"
+                           /* 9p shares: the directory and its tree, a read-only one
+                            * without a deny rule */
+                           "  \"%1$s/img/share/\" r,\n"
+                           "  \"%1$s/img/share/**\" rwl,\n"
+                           "  \"%1$s/img/ro/\" r,\n"
+                           "  \"%1$s/img/ro/**\" r,\n"
                            /* the VF's files libvirt gives (not driver_override), its group node */
                            "  \"%1$s/host/sys/bus/pci/devices/0000:06:10.1/config\" rw,\n"
                            "  \"%1$s/host/sys/bus/pci/devices/0000:06:10.1/device\" rw,\n"

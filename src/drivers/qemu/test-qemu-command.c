@@ -862,6 +862,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/qemu/command/golden/disk-geometry", "disk-geometry", test_golden);
     g_test_add_data_func("/qemu/command/golden/firmware-secure", "firmware-secure", test_golden);
     g_test_add_data_func("/qemu/command/golden/disk-usb", "disk-usb", test_golden);
+    g_test_add_data_func("/qemu/command/golden/fs9p", "fs9p", test_golden);
     g_test_add_func("/qemu/command/properties", test_properties);
     g_test_add_func("/qemu/command/hostdev-teaming", test_hostdev_teaming);
     g_test_add_func("/qemu/command/monitor-fd", test_monitor_fd);

@@ -3,7 +3,8 @@ which QEMU serves itself: virt-install's --filesystem (a 9p share with
 accessmode='mapped') defines and starts a domain, whose XML shows the share
 as libvirt writes it and whose QEMU has a virtio-9p-pci device with the
 share's tag on a local fsdev of that directory; a directory QEMU cannot open
-fails the start with QEMU's words. (domcapabilities: test_tpm_virtiofs.py.)
+fails the start with QEMU's words; attach and detach --config of a share.
+(domcapabilities: test_tpm_virtiofs.py.)
 
 The test guest's kernel (Debian's cloud kernel) has no 9p client, so the
 guest does not mount the share here; QEMU opening the directory at start
@@ -97,3 +98,37 @@ def test_share_qemu_cannot_open_fails_the_start(vrtd, tmproot, qemu_reaper):  # 
     assert fsdev_arg(tmproot, "s1") == f"local,security_model=none,id=fsdev-fs0,path={missing},readonly=on"
     virsh(vrtd.uri, "destroy", "s1")
 
+
+
+def test_attach_and_detach_in_the_persistent_definition(vrtd, tmproot, qemu_reaper):  # noqa: F811
+    """virt-manager's Add Hardware > Filesystem on a shut-off VM: attach
+    --config adds the share (a second one with its target is refused),
+    the started domain has it; live attach and detach are refused as
+    libvirt refuses them for 9p; detach --config removes it by its target."""
+    share = os.path.join(tmproot, "cfg-share")
+    os.mkdir(share)
+    dom_path = os.path.join(tmproot, "c1.xml")
+    with open(dom_path, "w") as f:
+        f.write("<domain type='qemu'><name>c1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                "<memballoon model='none'/></devices></domain>")
+    fs_path = os.path.join(tmproot, "fs.xml")
+    with open(fs_path, "w") as f:
+        f.write(f"<filesystem accessmode='mapped'><source dir='{share}'/><target dir='cfg'/></filesystem>")
+    virsh(vrtd.uri, "define", dom_path)
+    virsh(vrtd.uri, "attach-device", "c1", fs_path, "--config")
+    r = virsh(vrtd.uri, "attach-device", "c1", fs_path, "--config", check=False)
+    assert r.returncode != 0 and "Target already exists" in r.stderr, r.stderr
+    fs = ET.fromstring(virsh(vrtd.uri, "dumpxml", "--inactive", "c1").stdout).findall("devices/filesystem")
+    assert len(fs) == 1 and fs[0].find("target").get("dir") == "cfg"
+    virsh(vrtd.uri, "start", "c1")
+    assert qom_get(vrtd.uri, "c1", "/machine/peripheral/fs0/virtio-backend", "mount_tag") == "cfg"
+    r = virsh(vrtd.uri, "attach-device", "c1", fs_path, "--live", check=False)
+    assert r.returncode != 0 and "only virtiofs filesystems can be hotplugged" in r.stderr, r.stderr
+    r = virsh(vrtd.uri, "detach-device", "c1", fs_path, "--live", check=False)
+    assert r.returncode != 0 and "not supported" in r.stderr, r.stderr
+    virsh(vrtd.uri, "destroy", "c1")
+    virsh(vrtd.uri, "detach-device", "c1", fs_path, "--config")
+    assert ET.fromstring(virsh(vrtd.uri, "dumpxml", "--inactive", "c1").stdout).find("devices/filesystem") is None
+    r = virsh(vrtd.uri, "detach-device", "c1", fs_path, "--config", check=False)
+    assert r.returncode != 0 and "no matching filesystem device was found" in r.stderr, r.stderr

@@ -1321,6 +1321,7 @@ device_need(const VrtDomainDef *def, const VrtDomainDeviceDef *dev, VrtDomainDev
         *info = &dev->data.disk->info;
         return dev->data.disk->bus == VRT_DOMAIN_DISK_BUS_VIRTIO ? NEED_PCIE : NEED_NONE;
     case VRT_DOMAIN_DEVICE_RNG: *info = &dev->data.rng->info; return NEED_PCIE;
+    case VRT_DOMAIN_DEVICE_FILESYSTEM: *info = &dev->data.fs->info; return NEED_PCIE;
     case VRT_DOMAIN_DEVICE_CONTROLLER:
         *info = &dev->data.controller->info;
         return controller_need(def, dev->data.controller);

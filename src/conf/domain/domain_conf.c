@@ -358,6 +358,7 @@ vrt_domain_device_def_free(VrtDomainDeviceDef *dev)
     case VRT_DOMAIN_DEVICE_WATCHDOG: vrt_domain_watchdog_def_free(dev->data.watchdog); break;
     case VRT_DOMAIN_DEVICE_MEMBALLOON: vrt_domain_memballoon_def_free(dev->data.memballoon); break;
     case VRT_DOMAIN_DEVICE_GRAPHICS: vrt_domain_graphics_def_free(dev->data.graphics); break;
+    case VRT_DOMAIN_DEVICE_FILESYSTEM: vrt_domain_fs_free(dev->data.fs); break;
     }
     g_free(dev);
 }

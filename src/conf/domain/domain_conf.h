@@ -753,6 +753,10 @@ typedef struct {
 } VrtDomainFsDef;
 /* Whether fs is a virtio-fs share (virtiofsd), else virtio-9p (QEMU itself). */
 bool vrt_domain_fs_is_virtiofs(const VrtDomainFsDef *fs);
+/* Appends fs (taken) to def's filesystems. */
+void vrt_domain_def_fs_insert(VrtDomainDef *def, VrtDomainFsDef *fs);
+/* The filesystem whose <target dir=> is target (libvirt's match), or -1. */
+int vrt_domain_def_fs_index(const VrtDomainDef *def, const char *target);
 void vrt_domain_fs_free(VrtDomainFsDef *fs);
 
 /* <sound model=> with its <codec>s and <audio id=> (domain_devices_misc.c) */
@@ -1067,6 +1071,7 @@ typedef enum {
     VRT_DOMAIN_DEVICE_WATCHDOG,
     VRT_DOMAIN_DEVICE_MEMBALLOON,
     VRT_DOMAIN_DEVICE_GRAPHICS,
+    VRT_DOMAIN_DEVICE_FILESYSTEM,
 } VrtDomainDeviceType;
 
 /* One device from device XML. Exactly the member for type is set; it is
@@ -1085,6 +1090,7 @@ typedef struct {
         VrtDomainWatchdogDef *watchdog;
         VrtDomainMemballoonDef *memballoon;
         VrtDomainGraphicsDef *graphics;
+        VrtDomainFsDef *fs;
     } data;
 } VrtDomainDeviceDef;
 

@@ -692,6 +692,7 @@ vrt_format_device(VrtFmt *f, const VrtDomainDeviceDef *dev, GError **error)
     case VRT_DOMAIN_DEVICE_WATCHDOG: vrt_format_watchdog(f, dev->data.watchdog); break;
     case VRT_DOMAIN_DEVICE_MEMBALLOON: vrt_format_memballoon(f, dev->data.memballoon); break;
     case VRT_DOMAIN_DEVICE_GRAPHICS: vrt_format_graphics(f, dev->data.graphics); break;
+    case VRT_DOMAIN_DEVICE_FILESYSTEM: vrt_format_filesystem(f, dev->data.fs); break;
     default: vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "unknown device type %d", dev->type); return false;
     }
     return true;

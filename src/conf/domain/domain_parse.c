@@ -743,6 +743,7 @@ def_add_device(VrtDomainDef *def, VrtDomainDeviceDef *dev, GError **error)
     case VRT_DOMAIN_DEVICE_GRAPHICS: g_ptr_array_add(def->graphics, g_steal_pointer(&dev->data.graphics)); break;
     case VRT_DOMAIN_DEVICE_VIDEO: g_ptr_array_add(def->videos, g_steal_pointer(&dev->data.video)); break;
     case VRT_DOMAIN_DEVICE_RNG: g_ptr_array_add(def->rngs, g_steal_pointer(&dev->data.rng)); break;
+    case VRT_DOMAIN_DEVICE_FILESYSTEM: vrt_domain_def_fs_insert(def, g_steal_pointer(&dev->data.fs)); break;
     case VRT_DOMAIN_DEVICE_MEMBALLOON:
         if (def->memballoon) {
             vrt_error_set(error, VIR_ERR_XML_ERROR, "only one memory balloon device is supported");

@@ -1703,5 +1703,9 @@ vrt_parse_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDeviceDef *de
         dev->type = VRT_DOMAIN_DEVICE_WATCHDOG;
         return parse_watchdog(ctx, node, &dev->data.watchdog, error);
     }
+    if (vrt_xml_is(node, "filesystem")) {
+        dev->type = VRT_DOMAIN_DEVICE_FILESYSTEM;
+        return (dev->data.fs = vrt_parse_fs_def(ctx, node, error)) != NULL;
+    }
     return vrt_xml_unsupported(node, error);
 }

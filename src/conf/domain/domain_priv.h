@@ -106,6 +106,8 @@ bool vrt_domain_features_post_parse(const VrtDomainDef *def, GError **error);
 bool vrt_parse_audio(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_tpm(xmlNodePtr node, VrtDomainDef *def, GError **error);
 bool vrt_parse_filesystem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error);
+/* One <filesystem> (device XML too); NULL with *error when refused. */
+VrtDomainFsDef *vrt_parse_fs_def(const VrtParseCtx *ctx, xmlNodePtr node, GError **error);
 /* <sound>, <panic> (domain_devices_misc.c): true with *handled set when
  * node is one of them and was read into def; *handled false otherwise. */
 bool vrt_parse_misc_device(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, bool *handled, GError **error);
@@ -225,6 +227,7 @@ bool vrt_domain_features_any(const VrtDomainFeaturesDef *feat);
 void vrt_format_audio(VrtFmt *f, const VrtDomainAudioDef *a);
 void vrt_format_tpms(VrtFmt *f, const VrtDomainDef *def);
 void vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def);
+void vrt_format_filesystem(VrtFmt *f, const VrtDomainFsDef *fs);
 void vrt_format_sounds(VrtFmt *f, const VrtDomainDef *def);
 /* a video <model>'s <acceleration> and <resolution> (domain_devices_misc.c) */
 bool vrt_parse_video_model_children(xmlNodePtr model, VrtDomainVideoDef *v, GError **error);

@@ -211,8 +211,36 @@ check_filesystem(const VrtDomainFsDef *fs, GError **error)
     return true;
 }
 
+void
+vrt_domain_def_fs_insert(VrtDomainDef *def, VrtDomainFsDef *fs)
+{
+    if (!def->filesystems)
+        def->filesystems = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_fs_free);
+    g_ptr_array_add(def->filesystems, fs);
+}
+
+int
+vrt_domain_def_fs_index(const VrtDomainDef *def, const char *target)
+{
+    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++)
+        if (g_strcmp0(((const VrtDomainFsDef *)def->filesystems->pdata[i])->target_dir, target) == 0)
+            return (int)i;
+    return -1;
+}
+
 bool
 vrt_parse_filesystem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def, GError **error)
+{
+    VrtDomainFsDef *fs = vrt_parse_fs_def(ctx, node, error);
+
+    if (!fs)
+        return false;
+    vrt_domain_def_fs_insert(def, fs);
+    return true;
+}
+
+VrtDomainFsDef *
+vrt_parse_fs_def(const VrtParseCtx *ctx, xmlNodePtr node, GError **error)
 {
     static const char *const accessmodes[] = { "passthrough", "mapped", "squash", NULL };
     static const char *const multidevs[] = { "default", "remap", "forbid", "warn", NULL };
@@ -222,15 +250,15 @@ vrt_parse_filesystem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def,
     g_autofree char *type = vrt_xml_prop(node, "type");
 
     if (!vrt_xml_check_attrs(node, error, "type", "accessmode", "multidevs", "fmode", "dmode", NULL))
-        return false;
+        return NULL;
     if (type && !g_str_equal(type, "mount")) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "filesystem type '%s' is not supported", type);
-        return false;
+        return NULL;
     }
     if (!parse_fs_enum(node, "accessmode", accessmodes, &fs->accessmode, error) ||
         !parse_fs_enum(node, "multidevs", multidevs, &fs->multidevs, error) ||
         !parse_fs_mode(node, "fmode", &fs->fmode, error) || !parse_fs_mode(node, "dmode", &fs->dmode, error))
-        return false;
+        return NULL;
     if (!fs->accessmode)
         fs->accessmode = g_strdup("passthrough"); /* libvirt's post-parse default */
     if (g_strcmp0(fs->multidevs, "default") == 0)
@@ -241,88 +269,91 @@ vrt_parse_filesystem(const VrtParseCtx *ctx, xmlNodePtr node, VrtDomainDef *def,
 
         if (vrt_xml_is(c, "driver")) {
             if (!vrt_xml_check_attrs(c, error, "type", "wrpolicy", NULL))
-                return false;
+                return NULL;
             g_clear_pointer(&fs->driver, g_free);
             g_clear_pointer(&fs->wrpolicy, g_free);
             if (!parse_fs_enum(c, "type", drivers, &fs->driver, error) ||
                 !parse_fs_enum(c, "wrpolicy", wrpolicies, &fs->wrpolicy, error))
-                return false;
+                return NULL;
             if (g_strcmp0(fs->driver, "default") == 0)
                 g_clear_pointer(&fs->driver, g_free);
             if (g_strcmp0(fs->wrpolicy, "default") == 0)
                 g_clear_pointer(&fs->wrpolicy, g_free);
         } else if (vrt_xml_is(c, "source")) {
             if (!vrt_xml_check_attrs(c, error, "dir", NULL))
-                return false;
+                return NULL;
             g_free(fs->source_dir);
             fs->source_dir = vrt_xml_prop(c, "dir");
         } else if (vrt_xml_is(c, "target")) {
             if (!vrt_xml_check_attrs(c, error, "dir", NULL))
-                return false;
+                return NULL;
             g_free(fs->target_dir);
             fs->target_dir = vrt_xml_prop(c, "dir");
         } else if (vrt_xml_is(c, "readonly")) {
             fs->readonly = true;
         } else if ((r = vrt_parse_info_child(ctx, c, &fs->info, false, error)) != 0) {
             if (r < 0)
-                return false;
+                return NULL;
         } else {
-            return vrt_xml_unsupported(c, error);
+            vrt_xml_unsupported(c, error);
+            return NULL;
         }
     }
     if (fs->info.type != VRT_DEVICE_ADDRESS_NONE && fs->info.type != VRT_DEVICE_ADDRESS_PCI) {
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "filesystem address type (line %ld) is not supported",
                       xmlGetLineNo(node));
-        return false;
+        return NULL;
     }
     if (!fs->source_dir) {
         vrt_error_set(error, VIR_ERR_NO_SOURCE, "%s", "missing source element for filesystem");
-        return false;
+        return NULL;
     }
     if (!fs->target_dir) {
         vrt_error_set(error, VIR_ERR_NO_TARGET, "%s", "missing target information for filesystem");
-        return false;
+        return NULL;
     }
     if (!check_filesystem(fs, error))
-        return false;
-    if (!def->filesystems)
-        def->filesystems = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_domain_fs_free);
-    g_ptr_array_add(def->filesystems, g_steal_pointer(&fs));
-    return true;
+        return NULL;
+    return g_steal_pointer(&fs);
 }
 
 /* As libvirt's virDomainFSDefFormat: accessmode (always set here, as
  * libvirt's post-parse does), multidevs, the modes in octal, <driver> when
  * a type was given, source, target, readonly, then alias and address. */
 void
+vrt_format_filesystem(VrtFmt *f, const VrtDomainFsDef *fs)
+{
+    g_autofree char *src = vrt_xml_escape(fs->source_dir);
+    g_autofree char *tgt = vrt_xml_escape(fs->target_dir);
+    g_autoptr(GString) attrs = g_string_new(NULL);
+
+    g_string_append_printf(attrs, " accessmode='%s'", fs->accessmode);
+    if (fs->multidevs)
+        g_string_append_printf(attrs, " multidevs='%s'", fs->multidevs);
+    if (fs->fmode)
+        g_string_append_printf(attrs, " fmode='%04o'", fs->fmode);
+    if (fs->dmode)
+        g_string_append_printf(attrs, " dmode='%04o'", fs->dmode);
+    vrt_fmt_line(f, "<filesystem type='mount'%s>", attrs->str);
+    f->indent++;
+    if (fs->driver && fs->wrpolicy)
+        vrt_fmt_line(f, "<driver type='%s' wrpolicy='%s'/>", fs->driver, fs->wrpolicy);
+    else if (fs->driver)
+        vrt_fmt_line(f, "<driver type='%s'/>", fs->driver);
+    vrt_fmt_line(f, "<source dir='%s'/>", src);
+    vrt_fmt_line(f, "<target dir='%s'/>", tgt);
+    if (fs->readonly)
+        vrt_fmt_line(f, "%s", "<readonly/>");
+    vrt_format_device_info(f, &fs->info);
+    f->indent--;
+    vrt_fmt_line(f, "</filesystem>");
+}
+
+void
 vrt_format_filesystems(VrtFmt *f, const VrtDomainDef *def)
 {
-    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
-        const VrtDomainFsDef *fs = def->filesystems->pdata[i];
-        g_autofree char *src = vrt_xml_escape(fs->source_dir);
-        g_autofree char *tgt = vrt_xml_escape(fs->target_dir);
-        g_autoptr(GString) attrs = g_string_new(NULL);
-
-        g_string_append_printf(attrs, " accessmode='%s'", fs->accessmode);
-        if (fs->multidevs)
-            g_string_append_printf(attrs, " multidevs='%s'", fs->multidevs);
-        if (fs->fmode)
-            g_string_append_printf(attrs, " fmode='%04o'", fs->fmode);
-        if (fs->dmode)
-            g_string_append_printf(attrs, " dmode='%04o'", fs->dmode);
-        vrt_fmt_line(f, "<filesystem type='mount'%s>", attrs->str);
-        f->indent++;
-        if (fs->driver)
-            vrt_fmt_line(f, "<driver type='%s'%s%s%s/>", fs->driver, fs->wrpolicy ? " wrpolicy='" : "",
-                         fs->wrpolicy ? fs->wrpolicy : "", fs->wrpolicy ? "'" : "");
-        vrt_fmt_line(f, "<source dir='%s'/>", src);
-        vrt_fmt_line(f, "<target dir='%s'/>", tgt);
-        if (fs->readonly)
-            vrt_fmt_line(f, "%s", "<readonly/>");
-        vrt_format_device_info(f, &fs->info);
-        f->indent--;
-        vrt_fmt_line(f, "</filesystem>");
-    }
+    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++)
+        vrt_format_filesystem(f, def->filesystems->pdata[i]);
 }
 
 void

@@ -28,7 +28,7 @@ device_type_name(VrtDomainDeviceType type)
 {
     static const char *const names[] = {
         "disk",  "interface", "hostdev",  "controller", "chr",      "input",
-        "video", "rng",       "watchdog", "memballoon", "graphics",
+        "video", "rng",       "watchdog", "memballoon", "graphics", "filesystem",
     };
 
     return (guint)type < G_N_ELEMENTS(names) ? names[type] : "device";
@@ -242,6 +242,9 @@ attach_live(VrtQemuDom *obj, const char *xml, GError **error)
         ok = vrt_qemu_hostdev_dom_attach(obj, dev, error);
     } else if (dev->type == VRT_DOMAIN_DEVICE_DISK) {
         ok = vrt_qemu_hotplug_disk_attach(obj, dev, error);
+    } else if (dev->type == VRT_DOMAIN_DEVICE_FILESYSTEM && !vrt_domain_fs_is_virtiofs(dev->data.fs)) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "only virtiofs filesystems can be hotplugged");
+        return false;
     } else if (dev->type != VRT_DOMAIN_DEVICE_NET) {
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "live attach of device '%s' is not supported",
                       device_type_name(dev->type));
@@ -293,6 +296,14 @@ config_insert(VrtDomainDef *def, gpointer data, GError **error)
             return false;
         }
         vrt_domain_def_disk_insert(def, g_steal_pointer(&dev->data.disk));
+        return true;
+    case VRT_DOMAIN_DEVICE_FILESYSTEM:
+        /* libvirt's match of a filesystem: its target */
+        if (vrt_domain_def_fs_index(def, dev->data.fs->target_dir) >= 0) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "Target already exists");
+            return false;
+        }
+        vrt_domain_def_fs_insert(def, g_steal_pointer(&dev->data.fs));
         return true;
     default:
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "persistent attach of device '%s' is not supported",
@@ -347,6 +358,14 @@ find_target(VrtDomainDef *def, const DetachTarget *t, VrtDomainDeviceType *type,
                 return d->info.alias;
             }
         }
+        for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
+            VrtDomainFsDef *fs = g_ptr_array_index(def->filesystems, i);
+
+            if (g_strcmp0(fs->info.alias, t->alias) == 0) {
+                *type = VRT_DOMAIN_DEVICE_FILESYSTEM;
+                return fs->info.alias;
+            }
+        }
         vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", t->alias);
         return NULL;
     }
@@ -384,6 +403,15 @@ find_target(VrtDomainDef *def, const DetachTarget *t, VrtDomainDeviceType *type,
             return NULL;
         }
         return d->info.alias;
+    }
+    case VRT_DOMAIN_DEVICE_FILESYSTEM: {
+        int idx = vrt_domain_def_fs_index(def, dev->data.fs->target_dir);
+
+        if (idx < 0) {
+            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "%s", "no matching filesystem device was found");
+            return NULL;
+        }
+        return ((VrtDomainFsDef *)def->filesystems->pdata[idx])->info.alias;
     }
     default:
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "detach of device '%s' is not supported",
@@ -479,7 +507,26 @@ config_remove(VrtDomainDef *def, gpointer data, GError **error)
 {
     const DetachTarget *t = data;
     VrtDomainDeviceType type;
-    const char *alias = find_target(def, t, &type, error);
+    const char *alias;
+
+    if (t->xml) {
+        /* a filesystem of the persistent definition may have no alias:
+         * found and removed by its target, as libvirt does */
+        g_autoptr(VrtDomainDeviceDef) dev = vrt_domain_device_def_parse(t->xml, def, 0, error);
+        int idx;
+
+        if (!dev)
+            return false;
+        if (dev->type == VRT_DOMAIN_DEVICE_FILESYSTEM) {
+            if ((idx = vrt_domain_def_fs_index(def, dev->data.fs->target_dir)) < 0) {
+                vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "%s", "no matching filesystem device was found");
+                return false;
+            }
+            g_ptr_array_remove_index(def->filesystems, (guint)idx);
+            return true;
+        }
+    }
+    alias = find_target(def, t, &type, error);
 
     if (!alias)
         return false;
@@ -496,6 +543,13 @@ config_remove(VrtDomainDef *def, gpointer data, GError **error)
 
             if (g_strcmp0(d->info.alias, alias) == 0) {
                 vrt_domain_disk_def_free(vrt_domain_def_disk_remove(def, d));
+                break;
+            }
+        }
+    } else if (type == VRT_DOMAIN_DEVICE_FILESYSTEM) {
+        for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
+            if (g_strcmp0(((VrtDomainFsDef *)def->filesystems->pdata[i])->info.alias, alias) == 0) {
+                g_ptr_array_remove_index(def->filesystems, i);
                 break;
             }
         }

@@ -333,6 +333,15 @@ vrt_handle_domain_set_memory(VrtCall *call, remote_domain_set_memory_args *args,
 }
 
 bool
+vrt_handle_domain_set_max_memory(VrtCall *call, remote_domain_set_max_memory_args *args, GError **error)
+{
+    DRV(call, error);
+    /* libvirt's virDomainSetMaxMemory: the maximum, of the domain's
+     * current state (only a shut-off domain's can change) */
+    return vrt_qemu_domain_set_memory(drv, WIRE_UUID(args->dom.uuid), args->memory, VRT_DOMAIN_MEM_MAXIMUM, error);
+}
+
+bool
 vrt_handle_domain_set_memory_flags(VrtCall *call, remote_domain_set_memory_flags_args *args, GError **error)
 {
     DRV(call, error);
@@ -589,6 +598,13 @@ vrt_handle_domain_send_key(VrtCall *call, remote_domain_send_key_args *args, GEr
     DRV(call, error);
     return vrt_qemu_domain_send_key(drv, WIRE_UUID(args->dom.uuid), args->codeset, args->holdtime,
                                     args->keycodes.keycodes_val, args->keycodes.keycodes_len, args->flags, error);
+}
+
+bool
+vrt_handle_domain_inject_nmi(VrtCall *call, remote_domain_inject_nmi_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_inject_nmi(drv, WIRE_UUID(args->dom.uuid), error);
 }
 
 bool

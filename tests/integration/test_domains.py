@@ -465,6 +465,48 @@ def test_guest_acpi_shutdown_and_reboot(vrtd, guest, tmp_path):
     conn.close()
 
 
+def test_inject_nmi_reaches_the_guest(vrtd, guest, tmp_path):
+    """virsh inject-nmi: the guest's kernel reports the NMI on its console;
+    a shut-off domain is refused as libvirt refuses it."""
+    kernel, initrd = guest
+    log = str(tmp_path / "console.log")
+    conn = libvirt.open(vrtd.uri)
+    dom = conn.defineXML(guest_domain("nmi1", kernel, initrd, log))
+    r = virsh(vrtd.uri, "inject-nmi", "nmi1", check=False)
+    assert r.returncode != 0 and "domain is not running" in r.stderr, r.stderr
+    dom.create()
+    wait_for(lambda: marker_count(log) >= 1, timeout=90, what="the guest to boot")
+    assert marker_count(log, "NMI received") == 0
+    virsh(vrtd.uri, "inject-nmi", "nmi1")
+    wait_for(lambda: marker_count(log, "NMI received") >= 1, timeout=30, what="the guest's kernel to report the NMI")
+    assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    dom.destroy()
+    dom.undefine()
+    conn.close()
+
+
+def test_set_max_memory(vrtd):
+    """virDomainSetMaxMemory (virsh setmaxmem without flags): the maximum of
+    a shut-off domain's definition; refused for a running one, with
+    libvirt's error."""
+    conn = libvirt.open(vrtd.uri)
+    dom = conn.defineXML("<domain type='qemu'><name>mm1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                         "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                         "<devices><memballoon model='none'/></devices></domain>")
+    dom.setMaxMemory(131072)
+    assert dom.maxMemory() == 131072
+    assert "<memory unit='KiB'>131072</memory>" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    dom.create()
+    with pytest.raises(libvirt.libvirtError) as e:
+        dom.setMaxMemory(262144)
+    assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID
+    assert "cannot resize the maximum memory on an active domain" in e.value.get_error_message()
+    assert dom.maxMemory() == 131072
+    dom.destroy()
+    dom.undefine()
+    conn.close()
+
+
 def test_qemu_starts_with_no_signal_blocked_and_exits_on_destroys_sigterm(vrtd):
     """Destroy sends SIGTERM so that QEMU flushes and exits by itself, and
     SIGKILL only to a QEMU that is still there half a second later. QEMU must

@@ -302,6 +302,7 @@ char *vrt_qemu_domain_get_metadata(VrtQemuDriver *drv, const guchar *uuid, int t
 /* Renames a shut-off persistent domain, its definition file and autostart link. */
 bool vrt_qemu_domain_rename(VrtQemuDriver *drv, const guchar *uuid, const char *new_name, guint flags, GError **error);
 /* Sends keys of libvirt's codeset (linux, xt, atset1, qnum) through QMP send-key. */
+bool vrt_qemu_domain_inject_nmi(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 bool vrt_qemu_domain_send_key(VrtQemuDriver *drv, const guchar *uuid, guint codeset, guint holdtime,
                               const guint *keycodes, guint nkeycodes, guint flags, GError **error);
 /* virDomainControlInfo of a running domain: state, details, time in it (ms). */

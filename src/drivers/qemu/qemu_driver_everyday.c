@@ -344,6 +344,21 @@ vrt_qemu_domain_send_key(VrtQemuDriver *drv, const guchar *uuid, guint codeset, 
     return reply != NULL;
 }
 
+/* QMP inject-nmi: an NMI to every vCPU (x86), as libvirt's virDomainInjectNMI. */
+bool
+vrt_qemu_domain_inject_nmi(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(JsonNode) reply = NULL;
+
+    if (!obj || !(mon = running_monitor(obj, error)))
+        return false;
+    reply = vrt_qemu_monitor_command(mon, "inject-nmi", NULL, 0, error);
+    return reply != NULL;
+}
+
 /* ---- control and job ---- */
 
 bool

@@ -356,6 +356,23 @@ vrt_xml_prop_enum(xmlNodePtr node, const char *name, const char *const *table, b
 }
 
 bool
+vrt_xml_prop_choice(xmlNodePtr node, const char *name, const char *const *table, char **out, GError **error)
+{
+    g_autofree char *v = vrt_xml_prop(node, name);
+
+    if (!v)
+        return true;
+    if (!g_strv_contains(table, v)) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", name,
+                      (const char *)node->name, v);
+        return false;
+    }
+    g_free(*out);
+    *out = g_steal_pointer(&v);
+    return true;
+}
+
+bool
 vrt_xml_prop_pci_addr(xmlNodePtr node, guint flags, VrtPciAddr *addr, GError **error)
 {
     if (flags & VRT_XML_PCI_REQUIRED) {

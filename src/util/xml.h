@@ -99,6 +99,11 @@ int vrt_enum_from_string(const char *const *table, const char *str);
  * is VIR_ERR_CONFIG_UNSUPPORTED. */
 bool vrt_xml_prop_enum(xmlNodePtr node, const char *name, const char *const *table, bool required, int *out,
                        GError **error);
+/* An attribute whose value must be one of table's (NULL-terminated), into
+ * *out (its old value freed); absent leaves *out as it is. Another value
+ * is libvirt's VIR_ERR_XML_ERROR "Invalid value for attribute 'a' in
+ * element 'e': 'v'." */
+bool vrt_xml_prop_choice(xmlNodePtr node, const char *name, const char *const *table, char **out, GError **error);
 
 /* Flags of vrt_xml_prop_pci_addr */
 #define VRT_XML_PCI_REQUIRED (1u << 0) /* bus, slot and function must be given */

@@ -134,26 +134,6 @@ vrt_domain_fs_is_virtiofs(const VrtDomainFsDef *fs)
     return g_strcmp0(fs->driver, "virtiofs") == 0;
 }
 
-/* One of the names in values (NULL-terminated), or NULL; an attribute with
- * another value is refused with libvirt's words. */
-static bool
-parse_fs_enum(xmlNodePtr node, const char *attr, const char *const *values, char **out, GError **error)
-{
-    g_autofree char *v = vrt_xml_prop(node, attr);
-
-    if (!v)
-        return true;
-    for (guint i = 0; values[i]; i++) {
-        if (g_str_equal(v, values[i])) {
-            *out = g_steal_pointer(&v);
-            return true;
-        }
-    }
-    vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", attr,
-                  (const char *)node->name, v);
-    return false;
-}
-
 /* fmode= / dmode=: octal, at most 0777 */
 static bool
 parse_fs_mode(xmlNodePtr node, const char *attr, guint *out, GError **error)
@@ -255,8 +235,8 @@ vrt_parse_fs_def(const VrtParseCtx *ctx, xmlNodePtr node, GError **error)
         vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "filesystem type '%s' is not supported", type);
         return NULL;
     }
-    if (!parse_fs_enum(node, "accessmode", accessmodes, &fs->accessmode, error) ||
-        !parse_fs_enum(node, "multidevs", multidevs, &fs->multidevs, error) ||
+    if (!vrt_xml_prop_choice(node, "accessmode", accessmodes, &fs->accessmode, error) ||
+        !vrt_xml_prop_choice(node, "multidevs", multidevs, &fs->multidevs, error) ||
         !parse_fs_mode(node, "fmode", &fs->fmode, error) || !parse_fs_mode(node, "dmode", &fs->dmode, error))
         return NULL;
     if (!fs->accessmode)
@@ -272,8 +252,8 @@ vrt_parse_fs_def(const VrtParseCtx *ctx, xmlNodePtr node, GError **error)
                 return NULL;
             g_clear_pointer(&fs->driver, g_free);
             g_clear_pointer(&fs->wrpolicy, g_free);
-            if (!parse_fs_enum(c, "type", drivers, &fs->driver, error) ||
-                !parse_fs_enum(c, "wrpolicy", wrpolicies, &fs->wrpolicy, error))
+            if (!vrt_xml_prop_choice(c, "type", drivers, &fs->driver, error) ||
+                !vrt_xml_prop_choice(c, "wrpolicy", wrpolicies, &fs->wrpolicy, error))
                 return NULL;
             if (g_strcmp0(fs->driver, "default") == 0)
                 g_clear_pointer(&fs->driver, g_free);

@@ -57,31 +57,14 @@ check_usb_address(const VrtDomainDeviceInfo *info, GError **error)
     return true;
 }
 
-/* An attribute whose value must be one of table's, libvirt's wording */
-static bool
-prop_choice(xmlNodePtr node, const char *name, const char *el, const char *const *table, char **out, GError **error)
-{
-    g_autofree char *v = vrt_xml_prop(node, name);
-
-    if (!v)
-        return true;
-    if (!g_strv_contains(table, v)) {
-        vrt_error_set(error, VIR_ERR_XML_ERROR, "Invalid value for attribute '%s' in element '%s': '%s'.", name, el, v);
-        return false;
-    }
-    g_free(*out);
-    *out = g_steal_pointer(&v);
-    return true;
-}
-
 static bool
 parse_usb_source(xmlNodePtr src, VrtDomainUsbHostdevDef *h, GError **error)
 {
     xmlNodePtr vendor = NULL, product = NULL;
 
     if (!vrt_xml_check_attrs(src, error, "startupPolicy", "guestReset", NULL) ||
-        !prop_choice(src, "startupPolicy", "source", startup_names, &h->startup_policy, error) ||
-        !prop_choice(src, "guestReset", "source", guest_reset_names, &h->guest_reset, error))
+        !vrt_xml_prop_choice(src, "startupPolicy", startup_names, &h->startup_policy, error) ||
+        !vrt_xml_prop_choice(src, "guestReset", guest_reset_names, &h->guest_reset, error))
         return false;
     VRT_XML_FOREACH_CHILD(c, src)
     {

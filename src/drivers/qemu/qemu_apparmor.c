@@ -109,25 +109,38 @@ resolve(const char *path)
     return g_strconcat(real, path + strlen(dir), NULL);
 }
 
+/* path as a rule names it (resolved, one trailing '/' dropped, as
+ * virt-aa-helper's vah_add_path), or NULL for a relative path or one that
+ * is not given to QEMU (restricted, or restricted to reading). */
+static char *
+rule_path(const char *path, bool readonly)
+{
+    g_autofree char *real = NULL;
+    size_t n;
+
+    if (!path || path[0] != '/')
+        return NULL;
+    real = resolve(path);
+    if (!path_allowed(real, readonly)) {
+        g_info("AppArmor: %s is not given to QEMU (a restricted path)", path);
+        return NULL;
+    }
+    n = strlen(real);
+    if (n > 1 && real[n - 1] == '/')
+        real[n - 1] = '\0';
+    return g_steal_pointer(&real);
+}
+
 /* One rule as virt-aa-helper writes it: perms without 'w' also get a deny
  * rule for writes, so a read-only file's write attempts are not audited. */
 static void
 add_file(GString *out, const char *path, const char *perms)
 {
-    g_autofree char *real = NULL;
     bool readonly = !strchr(perms, 'w');
-    size_t n;
+    g_autofree char *real = rule_path(path, readonly);
 
-    if (!path || path[0] != '/')
+    if (!real)
         return;
-    real = resolve(path);
-    if (!path_allowed(real, readonly)) {
-        g_info("AppArmor: %s is not given to QEMU (a restricted path)", path);
-        return;
-    }
-    n = strlen(real);
-    if (n > 1 && real[n - 1] == '/')
-        real[n - 1] = '\0';
     g_string_append_printf(out, "  \"%s\" %s,\n", real, perms);
     if (readonly) {
         g_string_append(out, "  # don't audit writes to readonly files\n");
@@ -141,18 +154,10 @@ add_file(GString *out, const char *path, const char *perms)
 static void
 add_tree(GString *out, const char *dir, bool readonly)
 {
-    g_autofree char *real = NULL;
-    size_t n;
+    g_autofree char *real = rule_path(dir, readonly);
 
-    if (!dir || dir[0] != '/')
+    if (!real)
         return;
-    real = resolve(dir);
-    if (!path_allowed(real, readonly)) {
-        g_info("AppArmor: %s is not given to QEMU (a restricted path)", dir);
-        return;
-    }
-    while ((n = strlen(real)) > 1 && real[n - 1] == '/')
-        real[n - 1] = '\0';
     g_string_append_printf(out, "  \"%s/\" r,\n", real);
     g_string_append_printf(out, "  \"%s/**\" %s,\n", real, readonly ? "r" : "rwl");
 }

@@ -335,43 +335,55 @@ typedef struct {
     const char *alias;
 } DetachTarget;
 
-/* Finds the device to detach in def: returns its alias (borrowed) and type. */
+/* The device of def named alias: returns alias (borrowed) and its type. */
 static const char *
-find_target(VrtDomainDef *def, const DetachTarget *t, VrtDomainDeviceType *type, GError **error)
+find_by_alias(VrtDomainDef *def, const char *alias, VrtDomainDeviceType *type, GError **error)
 {
-    g_autoptr(VrtDomainDeviceDef) dev = NULL;
-
-    if (t->alias) {
-        if (vrt_domain_def_find_net_by_alias(def, t->alias)) {
-            *type = VRT_DOMAIN_DEVICE_NET;
-            return t->alias;
-        }
-        if (vrt_domain_def_find_hostdev_by_alias(def, t->alias)) {
-            *type = VRT_DOMAIN_DEVICE_HOSTDEV;
-            return t->alias;
-        }
-        for (guint i = 0; def->disks && i < def->disks->len; i++) {
-            VrtDomainDiskDef *d = g_ptr_array_index(def->disks, i);
-
-            if (g_strcmp0(d->info.alias, t->alias) == 0) {
-                *type = VRT_DOMAIN_DEVICE_DISK;
-                return d->info.alias;
-            }
-        }
-        for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
-            VrtDomainFsDef *fs = g_ptr_array_index(def->filesystems, i);
-
-            if (g_strcmp0(fs->info.alias, t->alias) == 0) {
-                *type = VRT_DOMAIN_DEVICE_FILESYSTEM;
-                return fs->info.alias;
-            }
-        }
-        vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", t->alias);
-        return NULL;
+    if (vrt_domain_def_find_net_by_alias(def, alias)) {
+        *type = VRT_DOMAIN_DEVICE_NET;
+        return alias;
     }
-    dev = vrt_domain_device_def_parse(t->xml, def, 0, error);
-    if (!dev)
-        return NULL;
+    if (vrt_domain_def_find_hostdev_by_alias(def, alias)) {
+        *type = VRT_DOMAIN_DEVICE_HOSTDEV;
+        return alias;
+    }
+    for (guint i = 0; def->disks && i < def->disks->len; i++) {
+        VrtDomainDiskDef *d = g_ptr_array_index(def->disks, i);
+
+        if (g_strcmp0(d->info.alias, alias) == 0) {
+            *type = VRT_DOMAIN_DEVICE_DISK;
+            return d->info.alias;
+        }
+    }
+    for (guint i = 0; def->filesystems && i < def->filesystems->len; i++) {
+        VrtDomainFsDef *fs = g_ptr_array_index(def->filesystems, i);
+
+        if (g_strcmp0(fs->info.alias, alias) == 0) {
+            *type = VRT_DOMAIN_DEVICE_FILESYSTEM;
+            return fs->info.alias;
+        }
+    }
+    vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "no device found with alias %s", alias);
+    return NULL;
+}
+
+/* The index of def's filesystem that fs designates (by its target, as
+ * libvirt matches one), or -1 with libvirt's error. */
+static int
+find_fs(const VrtDomainDef *def, const VrtDomainFsDef *fs, GError **error)
+{
+    int idx = vrt_domain_def_fs_index(def, fs->target_dir);
+
+    if (idx < 0)
+        vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "%s", "no matching filesystem device was found");
+    return idx;
+}
+
+/* The device of def that dev (parsed device XML) designates: returns its
+ * alias (borrowed) and its type. */
+static const char *
+find_device(VrtDomainDef *def, const VrtDomainDeviceDef *dev, VrtDomainDeviceType *type, GError **error)
+{
     *type = dev->type;
     switch (dev->type) {
     case VRT_DOMAIN_DEVICE_NET: {
@@ -405,19 +417,28 @@ find_target(VrtDomainDef *def, const DetachTarget *t, VrtDomainDeviceType *type,
         return d->info.alias;
     }
     case VRT_DOMAIN_DEVICE_FILESYSTEM: {
-        int idx = vrt_domain_def_fs_index(def, dev->data.fs->target_dir);
+        int idx = find_fs(def, dev->data.fs, error);
 
-        if (idx < 0) {
-            vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "%s", "no matching filesystem device was found");
-            return NULL;
-        }
-        return ((VrtDomainFsDef *)def->filesystems->pdata[idx])->info.alias;
+        return idx < 0 ? NULL : ((VrtDomainFsDef *)def->filesystems->pdata[idx])->info.alias;
     }
     default:
         vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "detach of device '%s' is not supported",
                       device_type_name(dev->type));
         return NULL;
     }
+}
+
+/* The device to detach in def, by alias or by device XML: returns its
+ * alias (borrowed) and type. */
+static const char *
+find_target(VrtDomainDef *def, const DetachTarget *t, VrtDomainDeviceType *type, GError **error)
+{
+    g_autoptr(VrtDomainDeviceDef) dev = NULL;
+
+    if (t->alias)
+        return find_by_alias(def, t->alias, type, error);
+    dev = vrt_domain_device_def_parse(t->xml, def, 0, error);
+    return dev ? find_device(def, dev, type, error) : NULL;
 }
 
 void
@@ -506,27 +527,23 @@ static bool
 config_remove(VrtDomainDef *def, gpointer data, GError **error)
 {
     const DetachTarget *t = data;
+    g_autoptr(VrtDomainDeviceDef) dev = NULL;
     VrtDomainDeviceType type;
     const char *alias;
 
-    if (t->xml) {
+    if (t->xml && !(dev = vrt_domain_device_def_parse(t->xml, def, 0, error)))
+        return false;
+    if (dev && dev->type == VRT_DOMAIN_DEVICE_FILESYSTEM) {
         /* a filesystem of the persistent definition may have no alias:
          * found and removed by its target, as libvirt does */
-        g_autoptr(VrtDomainDeviceDef) dev = vrt_domain_device_def_parse(t->xml, def, 0, error);
-        int idx;
+        int idx = find_fs(def, dev->data.fs, error);
 
-        if (!dev)
+        if (idx < 0)
             return false;
-        if (dev->type == VRT_DOMAIN_DEVICE_FILESYSTEM) {
-            if ((idx = vrt_domain_def_fs_index(def, dev->data.fs->target_dir)) < 0) {
-                vrt_error_set(error, VIR_ERR_DEVICE_MISSING, "%s", "no matching filesystem device was found");
-                return false;
-            }
-            g_ptr_array_remove_index(def->filesystems, (guint)idx);
-            return true;
-        }
+        g_ptr_array_remove_index(def->filesystems, (guint)idx);
+        return true;
     }
-    alias = find_target(def, t, &type, error);
+    alias = dev ? find_device(def, dev, &type, error) : find_by_alias(def, t->alias, &type, error);
 
     if (!alias)
         return false;

@@ -7,7 +7,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
-from vrt_fixtures import virsh
+from vrt_fixtures import qom_get, virsh
 
 
 def qemu_argv(root, name):
@@ -92,12 +92,6 @@ VIRTIO_OPTS_XML = """<domain type='qemu'><name>vopts</name><memory unit='MiB'>64
     <memballoon model='virtio' freePageReporting='on'><driver packed='on'/></memballoon>
   </devices>
 </domain>"""
-
-
-def qom_get(uri, name, path, prop):
-    out = virsh(uri, "qemu-monitor-command", name, json.dumps(
-        {"execute": "qom-get", "arguments": {"path": path, "property": prop}})).stdout
-    return json.loads(out)["return"]
 
 
 def test_virtio_driver_options_reach_qemu(vrtd, tmp_path):

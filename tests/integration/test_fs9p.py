@@ -14,16 +14,10 @@ import os
 import shutil
 import xml.etree.ElementTree as ET
 
-from vrt_fixtures import require, run, virsh
+from vrt_fixtures import qom_get, require, run, virsh
 from test_qemu_driver import qemu_pid, qemu_reaper  # noqa: F401 (fixture)
 
 VIRT_INSTALL = shutil.which("virt-install")
-
-
-def qom_get(uri, dom, path, prop):
-    out = virsh(uri, "qemu-monitor-command", dom,
-                json.dumps({"execute": "qom-get", "arguments": {"path": path, "property": prop}})).stdout
-    return json.loads(out)["return"]
 
 
 def fsdev_arg(root, name):

@@ -142,6 +142,13 @@ def virsh(uri, *args, check=True, timeout=60):
     return run(["virsh", "-q", "-c", uri] + list(args), check=check, timeout=timeout)
 
 
+def qom_get(uri, name, path, prop):
+    """A QOM property of domain name's QEMU (virsh qemu-monitor-command qom-get)."""
+    out = virsh(uri, "qemu-monitor-command", name, json.dumps(
+        {"execute": "qom-get", "arguments": {"path": path, "property": prop}})).stdout
+    return json.loads(out)["return"]
+
+
 def vrt(uri, *args, check=True, timeout=60):
     return run([VRT, "-c", uri] + list(args), check=check, timeout=timeout)
 

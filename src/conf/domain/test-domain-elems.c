@@ -30,6 +30,29 @@ roundtrip(const char *xml)
     return out;
 }
 
+/* xml with addresses assigned, formatted inactive, valid against
+ * domain.rng, and written back the same when read again. */
+static char *
+roundtrip_addressed(const char *xml, const char *what)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VrtDomainDef) def = vrt_domain_def_parse(xml, 0, &error);
+    g_autoptr(VrtDomainDef) again = NULL;
+    g_autofree char *out2 = NULL;
+    char *out;
+
+    g_assert_no_error(error);
+    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
+    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_no_error(error);
+    vrt_test_assert_validates(out, "domain", what);
+    again = vrt_domain_def_parse(out, 0, &error);
+    g_assert_no_error(error);
+    out2 = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &error);
+    g_assert_cmpstr(out2, ==, out);
+    return out;
+}
+
 static void
 assert_refused(const char *xml, int code, const char *message)
 {
@@ -594,27 +617,21 @@ test_clock_offsets(void)
                    "unsupported pit tickpolicy 'merge'");
 }
 
-#define SHMEM(x) HEAD "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>" x "</devices></domain>"
+#define PC_DEVICES(x) HEAD "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>" x "</devices></domain>"
+#define SHMEM(x) PC_DEVICES(x)
 
 /* <shmem>: libvirt's QEMU defaults filled in (4 MiB, the legacy model, a
  * doorbell's msi with ioeventfd), a PCI slot each; its refusals */
 static void
 test_shmem(void)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(VrtDomainDef) def =
-        vrt_domain_def_parse(SHMEM("<shmem name='a'/><shmem name='b' role='peer'><model type='ivshmem-plain'/>"
-                                   "<size unit='M'>128</size></shmem><shmem name='c'><model type='ivshmem-doorbell'/>"
-                                   "<server path='/tmp//c-sock/'/><msi vectors='16'/></shmem>"
-                                   "<shmem name='d'><model type='ivshmem-plain'/><size unit='K'>512</size></shmem>"),
-                             0, &error);
-    g_autofree char *out = NULL;
+    g_autofree char *out =
+        roundtrip_addressed(SHMEM("<shmem name='a'/><shmem name='b' role='peer'><model type='ivshmem-plain'/>"
+                                  "<size unit='M'>128</size></shmem><shmem name='c'><model type='ivshmem-doorbell'/>"
+                                  "<server path='/tmp//c-sock/'/><msi vectors='16'/></shmem>"
+                                  "<shmem name='d'><model type='ivshmem-plain'/><size unit='K'>512</size></shmem>"),
+                            "shmem");
 
-    g_assert_no_error(error);
-    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
-    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
-    g_assert_no_error(error);
-    vrt_test_assert_validates(out, "domain", "shmem");
     g_assert_nonnull(strstr(out, "<shmem name='a'>\n      <model type='ivshmem'/>\n      <size unit='M'>4</size>\n"
                                  "      <address type='pci' domain='0x0000' bus='0x00'"));
     g_assert_nonnull(strstr(out, "<shmem name='b' role='peer'>\n      <model type='ivshmem-plain'/>\n"
@@ -623,15 +640,6 @@ test_shmem(void)
                                  "      <msi vectors='16' ioeventfd='on'/>\n"));
     /* below a MiB, libvirt's unit would write 0: written exactly */
     g_assert_nonnull(strstr(out, "<size unit='K'>512</size>"));
-    {
-        /* what vrt writes reads back to the same */
-        g_autoptr(VrtDomainDef) again = vrt_domain_def_parse(out, 0, &error);
-        g_autofree char *out2 = NULL;
-
-        g_assert_no_error(error);
-        out2 = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &error);
-        g_assert_cmpstr(out2, ==, out);
-    }
     assert_refused(SHMEM("<shmem/>"), VIR_ERR_XML_ERROR, "shmem element must contain 'name' attribute");
     assert_refused(SHMEM("<shmem name='x'><msi/></shmem>"), VIR_ERR_XML_ERROR,
                    "msi option is only supported with a server");
@@ -647,7 +655,7 @@ test_shmem(void)
                    "Invalid value for attribute 'type' in element 'model': 'ivshmem-fancy'.");
 }
 
-#define FS(x) HEAD "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>" x "</devices></domain>"
+#define FS(x) PC_DEVICES(x)
 
 /* <filesystem>: virtio-9p shares (no driver, or driver 'path') in
  * libvirt's form, accessmode filled, modes in octal, PCI addresses
@@ -656,25 +664,18 @@ test_shmem(void)
 static void
 test_filesystems(void)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(VrtDomainDef) def =
-        vrt_domain_def_parse(FS("<filesystem><source dir='/srv/a'/><target dir='a'/></filesystem>"
-                                "<filesystem accessmode='mapped' fmode='644' dmode='0750'><readonly/>"
-                                "<target dir='b'/><source dir='/srv/b'/><driver type='path' wrpolicy='immediate'/>"
-                                "</filesystem>"
-                                "<filesystem type='mount' accessmode='squash' multidevs='remap'>"
-                                "<source dir='/srv/c'/><target dir='c'/></filesystem>"
-                                "<filesystem type='mount' multidevs='default'><driver type='default'/>"
-                                "<source dir='/srv/d'/><target dir='d'/></filesystem>"
-                                "<interface type='user'><mac address='52:54:00:00:00:01'/></interface>"),
-                             0, &error);
-    g_autofree char *out = NULL;
+    g_autofree char *out =
+        roundtrip_addressed(FS("<filesystem><source dir='/srv/a'/><target dir='a'/></filesystem>"
+                               "<filesystem accessmode='mapped' fmode='644' dmode='0750'><readonly/>"
+                               "<target dir='b'/><source dir='/srv/b'/><driver type='path' wrpolicy='immediate'/>"
+                               "</filesystem>"
+                               "<filesystem type='mount' accessmode='squash' multidevs='remap'>"
+                               "<source dir='/srv/c'/><target dir='c'/></filesystem>"
+                               "<filesystem type='mount' multidevs='default'><driver type='default'/>"
+                               "<source dir='/srv/d'/><target dir='d'/></filesystem>"
+                               "<interface type='user'><mac address='52:54:00:00:00:01'/></interface>"),
+                            "filesystems");
 
-    g_assert_no_error(error);
-    g_assert_true(vrt_domain_def_assign_addresses(def, &error));
-    out = vrt_domain_def_format(def, VRT_DOMAIN_XML_INACTIVE, &error);
-    g_assert_no_error(error);
-    vrt_test_assert_validates(out, "domain", "filesystems");
     g_assert_nonnull(strstr(out, "<filesystem type='mount' accessmode='passthrough'>\n"
                                  "      <source dir='/srv/a'/>\n      <target dir='a'/>\n"
                                  "      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>\n"
@@ -690,14 +691,6 @@ test_filesystems(void)
     /* the interface after the four shares */
     g_assert_nonnull(strstr(out, "<mac address='52:54:00:00:00:01'/>\n"
                                  "      <address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>"));
-    {
-        g_autoptr(VrtDomainDef) again = vrt_domain_def_parse(out, 0, &error);
-        g_autofree char *out2 = NULL;
-
-        g_assert_no_error(error);
-        out2 = vrt_domain_def_format(again, VRT_DOMAIN_XML_INACTIVE, &error);
-        g_assert_cmpstr(out2, ==, out);
-    }
     assert_refused(FS("<filesystem accessmode='mapped' fmode='1000'><source dir='/a'/><target dir='a'/></filesystem>"),
                    VIR_ERR_XML_ERROR, "invalid fmode: '01000'");
     assert_refused(FS("<filesystem fmode='0644'><source dir='/a'/><target dir='a'/></filesystem>"),

@@ -7,7 +7,9 @@ running) and destroy of a guest-less 128 MiB q35 domain (type kvm when
 /dev/kvm opens, else qemu); define+undefine pairs per second and daemon CPU
 per pair with 1 client and with CLIENTS concurrent clients (processes), the
 single client's time per pair beside the machine's fsync floor (the fsyncs
-one durable define+undefine needs, timed in the same run); with --count
+one durable define+undefine needs, timed in the same run) and the 8 clients'
+rate beside the disk's own limit for as many clients (bench/fsync_limit.c,
+built as build/bench/vrt-bench-fsync-limit, or $VRT_BENCH_FSYNC_LIMIT); with --count
 domains defined, listAllDomains (calls/s and daemon CPU µs per call),
 dumpxml of every domain (total and per call) and the daemon's anonymous
 memory and RSS. Bare QEMU
@@ -371,6 +373,24 @@ def bench_define_undefine_concurrent(daemon, vtype, count, clients=CLIENTS):
     return total / (max(ends) - t0), cpu / total * 1e6
 
 
+FSYNC_LIMIT = os.environ.get("VRT_BENCH_FSYNC_LIMIT", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(common.VRTD))), "bench", "vrt-bench-fsync-limit"))
+
+
+def fsync_limit(dirpath, writers, pairs):
+    """The disk's own limit for writers concurrent clients: pairs per second
+    and CPU µs per pair of vrt-bench-fsync-limit (bench/fsync_limit.c), which
+    makes writers x pairs durable pairs in dirpath in lockstep, every
+    directory fsync shared by all writers and no daemon in between."""
+    os.makedirs(dirpath, exist_ok=True)
+    try:
+        out = subprocess.run([FSYNC_LIMIT, dirpath, str(writers), str(pairs)], check=True,
+                             capture_output=True, text=True).stdout.split()
+    finally:
+        shutil.rmtree(dirpath, ignore_errors=True)
+    return float(out[0]), float(out[1])
+
+
 def fsync_floor_pair(dfd, dirpath, tag):
     """Seconds one durable define+undefine needs on the file system of
     dirpath (dfd: that directory), with no daemon in between: fsync of the
@@ -486,8 +506,16 @@ def bench_daemon(name, vtype, args):
         res["fsync_floor_median_ms"] = floor_median * 1e3
         res["pair_ms"] = 1e3 / res["define_undefine_per_s"]
         res["pair_vs_floor"] = res["pair_ms"] / res["fsync_floor_ms"]
+        # The disk's limit for as many clients, just before and just after
+        # the daemon's loop (the same disk and load): the mean of the two.
+        limit_dir = os.path.join(daemon.dir, "fsync-limit")
+        before = fsync_limit(limit_dir, CLIENTS, args.count)[0]
         res["define_undefine_n_per_s"], res["define_undefine_n_cpu_us"] = \
             bench_define_undefine_concurrent(daemon, vtype, args.count)
+        res["fsync_limit_n_per_s"] = (before + fsync_limit(limit_dir, CLIENTS, args.count)[0]) / 2
+        res["n_vs_limit"] = res["define_undefine_n_per_s"] / res["fsync_limit_n_per_s"]
+        # A sequential client waits for the fsyncs and for its own CPU.
+        res["client_floor_ratio"] = 1 + res["define_undefine_client_cpu_us"] / 1e3 / res["fsync_floor_ms"]
         if args.define_only:
             cleanup_domains(conn)
             conn.close()
@@ -582,9 +610,14 @@ def main():
         ("  client CPU us per pair", "define_undefine_client_cpu_us", ",.0f", None, "python3-libvirt's own"),
         ("  fsync floor's own CPU us per pair", "fsync_floor_cpu_us", ",.0f", None,
          "kernel time of the floor's syscalls, no daemon"),
+        ("  (floor + client CPU) / floor", "client_floor_ratio", ".2f", None,
+         "the least a sequential client can reach"),
         (f"define+undefine per s, {CLIENTS} clients", "define_undefine_n_per_s", ",.0f", True,
          f">= {TARGET_CLIENTS_AHEAD:.0f}x libvirtd"),
         ("  daemon CPU us per pair", "define_undefine_n_cpu_us", ",.0f", False, ""),
+        (f"  disk's limit: {CLIENTS} writers in lockstep, pairs/s", "fsync_limit_n_per_s", ",.0f", None,
+         "no daemon, no client; around each loop"),
+        ("  pairs/s / disk's limit", "n_vs_limit", ".2f", None, ""),
         ("define+undefine per s, vrtd config_sync_ms = 100", "define_undefine_batched_per_s", ",.0f", True,
          "opt-in, 1 client"),
         (f"listAllDomains ({n} defined) per s", "list_per_s", ",.1f", True, f">= {TARGET_AHEAD:.0f}x libvirtd"),
@@ -603,7 +636,7 @@ def main():
     if args.start_only:
         rows = start_rows
     elif args.define_only:
-        rows = rows[len(start_rows):len(start_rows) + 10]
+        rows = rows[len(start_rows):len(start_rows) + 13]
     w = max(len(r[0]) for r in rows) + 2
     print(f"\nbench_domains: {vtype} q35 {MEMORY_MIB} MiB guest-less; {os.cpu_count()} CPUs; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -619,6 +652,11 @@ def main():
         print(label.ljust(w) + fmt(a, f).rjust(10) + fmt(b, f).rjust(10) + ratio.rjust(8) + "   " + target)
     print("ratio = how many times vrtd is ahead of libvirtd (>1: vrtd better); "
           "client-bound figures are read as daemon CPU per call")
+    if l_.get("define_undefine_n_per_s") and v.get("fsync_limit_n_per_s"):
+        want = TARGET_CLIENTS_AHEAD * l_["define_undefine_n_per_s"]
+        limit = v["fsync_limit_n_per_s"]
+        print(f"{CLIENTS} clients: {TARGET_CLIENTS_AHEAD:.0f}x libvirtd is {want:,.0f} pairs/s; the disk's limit in "
+              f"vrtd's turn is {limit:,.0f} ({'above' if limit > want else 'below'} the target)")
     print("start, median ms: bare QEMU no devices {} | bare QEMU vrtd's command line {} | vrtd {} | "
           "libvirtd {}".format(fmt(v.get("bare_ms"), ".1f"), fmt(v.get("bare_same_ms"), ".1f"),
                                fmt(v.get("start_ms"), ".1f"), fmt(l_.get("start_ms"), ".1f")))

@@ -1,6 +1,6 @@
 /*
  * Handlers of the domain tuning procedures (virsh schedinfo, memtune,
- * blkiotune, numatune, emulatorpin, vcpupin): thin translations between
+ * blkiotune, numatune, blkdeviotune, emulatorpin, vcpupin): thin translations between
  * the wire's typed parameters and cpumaps and the QEMU driver's tuning
  * calls (src/drivers/qemu/qemu_cgroup.h). The "nparams 0 asks for the
  * count" convention and the dropping of string parameters without
@@ -9,6 +9,7 @@
 #include "conf/domain/domain_tune.h"
 #include "daemon/daemon.h"
 #include "drivers/qemu/qemu_cgroup.h"
+#include "drivers/qemu/qemu_disk_iotune.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -271,6 +272,33 @@ vrt_handle_domain_set_numa_parameters(VrtCall *call, remote_domain_set_numa_para
     g_autoptr(GPtrArray) params = params_from_wire(args->params.params_val, args->params.params_len);
 
     return vrt_qemu_domain_set_numa_params(drv, WIRE_UUID(args->dom.uuid), params, args->flags, error);
+}
+
+/* ---- blkdeviotune ---- */
+
+bool
+vrt_handle_domain_get_block_io_tune(VrtCall *call, remote_domain_get_block_io_tune_args *args,
+                                    remote_domain_get_block_io_tune_ret *ret, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(GPtrArray) params = NULL;
+
+    /* the count needs no disk (libvirt's public API lets it be NULL then) */
+    if (!check_nparams(args->nparams, REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX, error) ||
+        !(params = vrt_qemu_domain_get_block_io_tune(drv, WIRE_UUID(args->dom.uuid), args->disk ? *args->disk : NULL,
+                                                     args->flags, args->nparams == 0, error)))
+        return false;
+    return reply_params(params, args->nparams, args->flags, &ret->params.params_val, &ret->params.params_len,
+                        &ret->nparams);
+}
+
+bool
+vrt_handle_domain_set_block_io_tune(VrtCall *call, remote_domain_set_block_io_tune_args *args, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(GPtrArray) params = params_from_wire(args->params.params_val, args->params.params_len);
+
+    return vrt_qemu_domain_set_block_io_tune(drv, WIRE_UUID(args->dom.uuid), args->disk, params, args->flags, error);
 }
 
 /* ---- pins ---- */

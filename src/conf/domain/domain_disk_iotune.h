@@ -55,3 +55,4 @@ bool vrt_disk_iotune_has_any(const VrtDiskIotune *t);
 bool vrt_disk_iotune_equal(const VrtDiskIotune *a, const VrtDiskIotune *b);
 void vrt_disk_iotune_format(GString *buf, guint indent, const VrtDiskIotune *t);
 void vrt_disk_iotune_clear(VrtDiskIotune *t);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VrtDiskIotune, vrt_disk_iotune_clear)

@@ -40,6 +40,31 @@ vrt_typed_params_to_wire(GPtrArray *params, remote_typed_param **val, u_int *len
     *len = params->len;
 }
 
+GPtrArray *
+vrt_typed_params_from_wire(const remote_typed_param *val, u_int len)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_typed_param_free);
+
+    for (u_int i = 0; i < len; i++) {
+        const remote_typed_param_value *v = &val[i].value;
+        VrtTypedParam *p = g_new0(VrtTypedParam, 1);
+
+        p->field = g_strdup(val[i].field);
+        p->type = v->type;
+        switch (v->type) {
+        case VRT_TYPED_PARAM_INT: p->v.i = v->remote_typed_param_value_u.i; break;
+        case VRT_TYPED_PARAM_UINT: p->v.ui = v->remote_typed_param_value_u.ui; break;
+        case VRT_TYPED_PARAM_LLONG: p->v.l = v->remote_typed_param_value_u.l; break;
+        case VRT_TYPED_PARAM_ULLONG: p->v.ul = v->remote_typed_param_value_u.ul; break;
+        case VRT_TYPED_PARAM_BOOLEAN: p->v.i = v->remote_typed_param_value_u.b; break;
+        case VRT_TYPED_PARAM_STRING: p->v.s = g_strdup(v->remote_typed_param_value_u.s); break;
+        default: break;
+        }
+        g_ptr_array_add(out, p);
+    }
+    return out;
+}
+
 bool
 vrt_handle_domain_get_guest_info(VrtCall *call, remote_domain_get_guest_info_args *args,
                                  remote_domain_get_guest_info_ret *ret, GError **error)

@@ -10,3 +10,5 @@
 /* Moves params' fields and strings into a new wire array (xdr_free frees
  * it); a boolean's value is in v.i. */
 void vrt_typed_params_to_wire(GPtrArray *params, remote_typed_param **val, u_int *len);
+/* Copies of the wire's typed parameters (a boolean's value in v.i). */
+GPtrArray *vrt_typed_params_from_wire(const remote_typed_param *val, u_int len);

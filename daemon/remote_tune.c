@@ -8,6 +8,7 @@
  */
 #include "conf/domain/domain_tune.h"
 #include "daemon/daemon.h"
+#include "daemon/remote_params.h"
 #include "drivers/qemu/qemu_cgroup.h"
 #include "drivers/qemu/qemu_disk_iotune.h"
 #include "util/error.h"
@@ -22,32 +23,6 @@
         vrt_error_set(error, VIR_ERR_NO_SUPPORT, "%s", "the QEMU driver is not running"); \
         return false;                                                                     \
     }
-
-/* Typed parameters from the wire (copies). */
-static GPtrArray *
-params_from_wire(const remote_typed_param *val, u_int len)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vrt_typed_param_free);
-
-    for (u_int i = 0; i < len; i++) {
-        const remote_typed_param_value *v = &val[i].value;
-        VrtTypedParam *p = g_new0(VrtTypedParam, 1);
-
-        p->field = g_strdup(val[i].field);
-        p->type = v->type;
-        switch (v->type) {
-        case VRT_TYPED_PARAM_INT: p->v.i = v->remote_typed_param_value_u.i; break;
-        case VRT_TYPED_PARAM_UINT: p->v.ui = v->remote_typed_param_value_u.ui; break;
-        case VRT_TYPED_PARAM_LLONG: p->v.l = v->remote_typed_param_value_u.l; break;
-        case VRT_TYPED_PARAM_ULLONG: p->v.ul = v->remote_typed_param_value_u.ul; break;
-        case VRT_TYPED_PARAM_BOOLEAN: p->v.i = v->remote_typed_param_value_u.b; break;
-        case VRT_TYPED_PARAM_STRING: p->v.s = g_strdup(v->remote_typed_param_value_u.s); break;
-        default: break;
-        }
-        g_ptr_array_add(out, p);
-    }
-    return out;
-}
 
 /* Moves typed parameters into their wire form, strings only with
  * STRING_OKAY in flags (xdr_free frees them). */
@@ -168,7 +143,7 @@ vrt_handle_domain_set_scheduler_parameters(VrtCall *call, remote_domain_set_sche
                                            GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) params = params_from_wire(args->params.params_val, args->params.params_len);
+    g_autoptr(GPtrArray) params = vrt_typed_params_from_wire(args->params.params_val, args->params.params_len);
 
     return vrt_qemu_domain_set_scheduler_params(drv, WIRE_UUID(args->dom.uuid), params, 0, error);
 }
@@ -178,7 +153,7 @@ vrt_handle_domain_set_scheduler_parameters_flags(VrtCall *call, remote_domain_se
                                                  GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) params = params_from_wire(args->params.params_val, args->params.params_len);
+    g_autoptr(GPtrArray) params = vrt_typed_params_from_wire(args->params.params_val, args->params.params_len);
 
     return vrt_qemu_domain_set_scheduler_params(drv, WIRE_UUID(args->dom.uuid), params, args->flags, error);
 }
@@ -223,7 +198,7 @@ bool
 vrt_handle_domain_set_memory_parameters(VrtCall *call, remote_domain_set_memory_parameters_args *args, GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) params = params_from_wire(args->params.params_val, args->params.params_len);
+    g_autoptr(GPtrArray) params = vrt_typed_params_from_wire(args->params.params_val, args->params.params_len);
 
     return vrt_qemu_domain_set_memory_params(drv, WIRE_UUID(args->dom.uuid), params, args->flags, error);
 }
@@ -246,7 +221,7 @@ bool
 vrt_handle_domain_set_blkio_parameters(VrtCall *call, remote_domain_set_blkio_parameters_args *args, GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) params = params_from_wire(args->params.params_val, args->params.params_len);
+    g_autoptr(GPtrArray) params = vrt_typed_params_from_wire(args->params.params_val, args->params.params_len);
 
     return vrt_qemu_domain_set_blkio_params(drv, WIRE_UUID(args->dom.uuid), params, args->flags, error);
 }
@@ -269,7 +244,7 @@ bool
 vrt_handle_domain_set_numa_parameters(VrtCall *call, remote_domain_set_numa_parameters_args *args, GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) params = params_from_wire(args->params.params_val, args->params.params_len);
+    g_autoptr(GPtrArray) params = vrt_typed_params_from_wire(args->params.params_val, args->params.params_len);
 
     return vrt_qemu_domain_set_numa_params(drv, WIRE_UUID(args->dom.uuid), params, args->flags, error);
 }
@@ -296,7 +271,7 @@ bool
 vrt_handle_domain_set_block_io_tune(VrtCall *call, remote_domain_set_block_io_tune_args *args, GError **error)
 {
     DRV(call, error);
-    g_autoptr(GPtrArray) params = params_from_wire(args->params.params_val, args->params.params_len);
+    g_autoptr(GPtrArray) params = vrt_typed_params_from_wire(args->params.params_val, args->params.params_len);
 
     return vrt_qemu_domain_set_block_io_tune(drv, WIRE_UUID(args->dom.uuid), args->disk, params, args->flags, error);
 }

@@ -204,7 +204,10 @@ vrt_host_write(VrtHost *host, const char *path, const char *value, GError **erro
         return false;
     if (host->write_func)
         return host->write_func(path, value, host->write_data, error);
-    fd = open(real, O_WRONLY | O_CLOEXEC);
+    /* O_TRUNC as a shell's redirection and libvirt's virFileWriteStr: sysfs
+     * ignores it, and a plain file under a test's host root then holds the
+     * value alone, as the attribute would. */
+    fd = open(real, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0) {
         vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "cannot open '%s' for writing", path);
         return false;

@@ -64,7 +64,7 @@ bool vrt_host_exists(VrtHost *host, const char *path);
 char *vrt_host_read(VrtHost *host, const char *path, GError **error);
 /* An attribute holding a number (decimal or 0x-prefixed hex). */
 bool vrt_host_read_u64(VrtHost *host, const char *path, guint64 *value, GError **error);
-/* Writes `value` in one write(2) call, as sysfs wants. */
+/* Writes `value` in one write(2) call, as sysfs wants (the file truncated first). */
 bool vrt_host_write(VrtHost *host, const char *path, const char *value, GError **error);
 /* Target of a symlink, as stored. */
 char *vrt_host_readlink(VrtHost *host, const char *path, GError **error);

@@ -388,3 +388,129 @@ vrt_host_net_dev_stats(VrtHost *host, const char *ifname, VrtHostNetDevStats *st
     }
     return true;
 }
+
+/* ---- page pools ---- */
+
+static guint
+system_page_kib(void)
+{
+    long size = sysconf(_SC_PAGESIZE);
+
+    return size > 0 ? (guint)(size / 1024) : 4;
+}
+
+/* The file `suffix` of node's (-1: the host's) pool of page_kib pages,
+ * or NULL with libvirt's words for what is missing. */
+static char *
+hugepage_path(VrtHost *host, int node, guint page_kib, const char *suffix, GError **error)
+{
+    g_autofree char *path = node < 0 ? g_strdup_printf("/sys/kernel/mm/hugepages/hugepages-%ukB/%s", page_kib, suffix)
+                                     : g_strdup_printf("/sys/devices/system/node/node%d/hugepages/hugepages-%ukB/%s",
+                                                       node, page_kib, suffix);
+    g_autofree char *node_dir = NULL;
+
+    if (vrt_host_exists(host, path))
+        return g_steal_pointer(&path);
+    if (node < 0) {
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "page size %u is not available", page_kib);
+        return NULL;
+    }
+    node_dir = g_strdup_printf("/sys/devices/system/node/node%d", node);
+    if (!vrt_host_exists(host, node_dir))
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "NUMA node %d is not available", node);
+    else
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "page size %u is not available on node %d", page_kib, node);
+    return NULL;
+}
+
+/* A pool file's count: digits and the kernel's newline (a file a test
+ * wrote under its host root may lack it). */
+static bool
+read_count(VrtHost *host, const char *path, int code, guint64 *value, GError **error)
+{
+    g_autofree char *text = read_whole(host, path);
+    char *end = NULL;
+
+    if (!text) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Failed to open file '%s'", path);
+        return false;
+    }
+    errno = 0;
+    *value = g_ascii_strtoull(text, &end, 10);
+    if (errno || end == text || (*end && g_strcmp0(end, "\n") != 0)) {
+        g_strchomp(text);
+        if (code == VIR_ERR_INTERNAL_ERROR)
+            vrt_error_set(error, code, "unable to parse: %s", text);
+        else
+            vrt_error_set(error, code, "invalid number '%s' in '%s'", text, path);
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_host_page_info(VrtHost *host, int node, guint page_kib, guint64 *avail, guint64 *free_pages, GError **error)
+{
+    if (page_kib == system_page_kib()) {
+        guint64 total_kib, free_kib;
+
+        if (node < 0) {
+            total_kib = vrt_host_meminfo_kib(host, "MemTotal");
+            free_kib = vrt_host_meminfo_kib(host, "MemFree");
+        } else if (!vrt_host_node_meminfo(host, node, &total_kib, &free_kib, error)) {
+            return false;
+        }
+        if (avail)
+            *avail = total_kib / page_kib;
+        if (free_pages)
+            *free_pages = free_kib / page_kib;
+        return true;
+    }
+    if (avail) {
+        g_autofree char *path = hugepage_path(host, node, page_kib, "nr_hugepages", error);
+
+        if (!path || !read_count(host, path, VIR_ERR_INTERNAL_ERROR, avail, error))
+            return false;
+    }
+    if (free_pages) {
+        g_autofree char *path = hugepage_path(host, node, page_kib, "free_hugepages", error);
+
+        if (!path || !read_count(host, path, VIR_ERR_INTERNAL_ERROR, free_pages, error))
+            return false;
+    }
+    return true;
+}
+
+bool
+vrt_host_page_pool_set(VrtHost *host, int node, guint page_kib, guint64 count, bool add, GError **error)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *value = NULL;
+    guint64 now;
+
+    if (page_kib == system_page_kib()) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s", "system pages pool can't be modified");
+        return false;
+    }
+    path = hugepage_path(host, node, page_kib, "nr_hugepages", error);
+    if (!path || !read_count(host, path, VIR_ERR_OPERATION_FAILED, &now, error))
+        return false;
+    if (add) {
+        if (count == 0)
+            return true;
+        count += now;
+    } else if (now == count) {
+        return true;
+    }
+    /* The kernel allocates within the write, and may get fewer pages than
+     * asked: read back what it made. */
+    value = g_strdup_printf("%" G_GUINT64_FORMAT, count);
+    if (!vrt_host_write(host, path, value, error) || !read_count(host, path, VIR_ERR_OPERATION_FAILED, &now, error))
+        return false;
+    if (now != count) {
+        vrt_error_set(error, VIR_ERR_OPERATION_FAILED,
+                      "Unable to allocate %" G_GUINT64_FORMAT " pages. Allocated only %" G_GUINT64_FORMAT, count, now);
+        return false;
+    }
+    return true;
+}

@@ -83,3 +83,17 @@ bool vrt_host_parse_net_dev(const char *text, const char *ifname, VrtHostNetDevS
 /* The counters of ifname from /proc/net/dev; VIR_ERR_INTERNAL_ERROR, as
  * libvirt words it, when the file cannot be read or has no such interface. */
 bool vrt_host_net_dev_stats(VrtHost *host, const char *ifname, VrtHostNetDevStats *stats, GError **error);
+
+/* ---- page pools (virsh freepages, allocpages) ---- */
+
+/* The pages of page_kib KiB that NUMA node `node` (-1: the whole host) has
+ * in its pool (*avail) and free (*free_pages), as libvirt's
+ * virNumaGetPageInfo: the system page size from the node's (or the host's)
+ * meminfo, a huge page size from its hugepages-<size>kB directory.
+ * VIR_ERR_OPERATION_FAILED with libvirt's text when the size or node is
+ * not there. Either pointer may be NULL. */
+bool vrt_host_page_info(VrtHost *host, int node, guint page_kib, guint64 *avail, guint64 *free_pages, GError **error);
+/* Makes node's (-1: the host's) pool of page_kib huge pages hold count
+ * pages (add: count more), as libvirt's virNumaSetPagePoolSize: refused
+ * for the system page size, and an error when the kernel allocated fewer. */
+bool vrt_host_page_pool_set(VrtHost *host, int node, guint page_kib, guint64 count, bool add, GError **error);

@@ -1,7 +1,10 @@
 """What monitoring tools and virsh read about the host through vrtd: the
 libvirt API level, CPU and memory statistics, free memory per NUMA cell,
-the CPU map and SMBIOS data. A made-up host root (--host-root) decides every
-number, so each one is checked against the files it came from."""
+the CPU map and SMBIOS data, the page pools (freepages, allocpages) and
+same-page merging (node-memory-tune). A made-up host root (--host-root)
+decides every number, so each one is checked against the files it came
+from; the real host's pools and KSM are read by vrtd and by Debian's
+libvirtd side by side."""
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -35,6 +38,10 @@ DMI = {
 }
 
 
+KSM = {"pages_to_scan": 100, "sleep_millisecs": 20, "pages_shared": 11, "pages_sharing": 222, "pages_unshared": 3333,
+       "pages_volatile": 44, "full_scans": 5, "run": 1}
+
+
 def fake_host(base, numa=True, dmi=True):
     host = base / "host"
     (host / "proc").mkdir(parents=True)
@@ -53,6 +60,22 @@ def fake_host(base, numa=True, dmi=True):
             (nodes / f"node{n}" / "meminfo").write_text(text)
             (nodes / f"node{n}" / "cpulist").write_text("0-1\n" if n == 0 else "2-3\n")
         (nodes / "online").write_text("0-1\n")
+        # Huge page pools: 2 MiB and 1 GiB on both nodes (the 1 GiB ones on node 1).
+        for n, sizes in {0: {2048: (64, 40), 1048576: (0, 0)}, 1: {2048: (32, 7), 1048576: (4, 3)}}.items():
+            for kib, (nr, free) in sizes.items():
+                pool = nodes / f"node{n}" / "hugepages" / f"hugepages-{kib}kB"
+                pool.mkdir(parents=True)
+                (pool / "nr_hugepages").write_text(f"{nr}\n")
+                (pool / "free_hugepages").write_text(f"{free}\n")
+    for kib, (nr, free) in {2048: (96, 47), 1048576: (4, 3)}.items():
+        pool = host / "sys" / "kernel" / "mm" / "hugepages" / f"hugepages-{kib}kB"
+        pool.mkdir(parents=True)
+        (pool / "nr_hugepages").write_text(f"{nr}\n")
+        (pool / "free_hugepages").write_text(f"{free}\n")
+    ksm = host / "sys" / "kernel" / "mm" / "ksm"
+    ksm.mkdir(parents=True)
+    for k, v in KSM.items():
+        (ksm / k).write_text(f"{v}\n")
     if dmi:
         d = host / "sys" / "class" / "dmi" / "id"
         d.mkdir(parents=True)
@@ -190,3 +213,118 @@ def test_node_stats_on_the_read_only_socket(hostd):
         assert "<sysinfo" in conn.getSysinfo()
     finally:
         conn.close()
+
+
+# ---- page pools and same-page merging ----
+
+def test_virsh_freepages_per_node_and_size(hostd):
+    out = virsh(hostd.uri, "freepages", "--all").stdout
+    # the system page from each node's meminfo (KiB / 4), the pools from sysfs
+    assert out.split() == ["Node", "0:", "4KiB:", str(5000000 // 4), "2048KiB:", "40", "1048576KiB:", "0",
+                           "Node", "1:", "4KiB:", str(3500000 // 4), "2048KiB:", "7", "1048576KiB:", "3"], out
+    conn = libvirt.open(hostd.uri)
+    try:
+        assert conn.getFreePages([4, 2048], 0, 2) == {0: {4: 1250000, 2048: 40}, 1: {4: 875000, 2048: 7}}
+        assert conn.getFreePages([1048576], 1, 5) == {1: {1048576: 3}}
+        with pytest.raises(libvirt.libvirtError) as e:
+            conn.getFreePages([16384], 0, 1)
+        assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED
+        assert "page size 16384 is not available on node 0" in e.value.get_error_message()
+        with pytest.raises(libvirt.libvirtError) as e:
+            conn.getFreePages([2048], 2, 1)
+        assert "start cell 2 out of range (0-1)" in e.value.get_error_message()
+    finally:
+        conn.close()
+
+
+def test_virsh_allocpages_sets_and_adds(hostd, tmp_path):
+    pool = tmp_path / "host" / "sys" / "devices" / "system" / "node" / "node1" / "hugepages" / "hugepages-2048kB"
+    virsh(hostd.uri, "allocpages", "2M", "50", "--cellno", "1")
+    assert (pool / "nr_hugepages").read_text() == "50"
+    virsh(hostd.uri, "allocpages", "2M", "6", "--cellno", "1", "--add")
+    assert (pool / "nr_hugepages").read_text() == "56"
+    # the system page size is the kernel's, not a pool
+    r = virsh(hostd.uri, "allocpages", "4K", "6", "--cellno", "1", check=False)
+    assert r.returncode != 0 and "system pages pool can't be modified" in r.stderr
+    conn = libvirt.open(hostd.uri)
+    try:
+        assert conn.allocPages({1048576: 2}, 0, 2, libvirt.VIR_NODE_ALLOC_PAGES_SET) == 2
+        with pytest.raises(libvirt.libvirtError) as e:
+            conn.allocPages({16384: 9}, 0, 1, libvirt.VIR_NODE_ALLOC_PAGES_SET)
+        assert "page size 16384 is not available on node 0" in e.value.get_error_message()
+    finally:
+        conn.close()
+    ro = libvirt.openReadOnly(hostd.uri_ro)
+    try:
+        with pytest.raises(libvirt.libvirtError) as e:
+            ro.allocPages({2048: 1}, 0, 1, 0)
+        assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+    finally:
+        ro.close()
+    assert (pool / "nr_hugepages").read_text() == "56"
+    for n in (0, 1):
+        gib = pool.parent.parent.parent / f"node{n}" / "hugepages" / "hugepages-1048576kB" / "nr_hugepages"
+        assert gib.read_text() == "2"
+
+
+def test_virsh_node_memory_tune_reads_and_writes_ksm(hostd, tmp_path):
+    ksm = tmp_path / "host" / "sys" / "kernel" / "mm" / "ksm"
+    conn = libvirt.open(hostd.uri)
+    try:
+        got = conn.getMemoryParameters(0)
+        # this kernel has no merge_across_nodes file: it is left out
+        assert got == {"shm_pages_to_scan": 100, "shm_sleep_millisecs": 20, "shm_pages_shared": 11,
+                       "shm_pages_sharing": 222, "shm_pages_unshared": 3333, "shm_pages_volatile": 44,
+                       "shm_full_scans": 5}
+        virsh(hostd.uri, "node-memory-tune", "--shm-pages-to-scan", "300", "--shm-sleep-millisecs", "50")
+        assert (ksm / "pages_to_scan").read_text() == "300" and (ksm / "sleep_millisecs").read_text() == "50"
+        r = virsh(hostd.uri, "node-memory-tune", "--shm-pages-to-scan", "1", "--shm-merge-across-nodes", "0",
+                  check=False)
+        assert r.returncode != 0
+        assert "Parameter 'shm_merge_across_nodes' is not supported by this kernel" in r.stderr
+        assert (ksm / "pages_to_scan").read_text() == "300"  # none written
+    finally:
+        conn.close()
+    out = virsh(hostd.uri, "node-memory-tune").stdout
+    assert "shm_pages_to_scan 300" in " ".join(out.split()) and "shm_pages_sharing 222" in " ".join(out.split())
+
+
+def real_ksm_running():
+    try:
+        with open("/sys/kernel/mm/ksm/run") as f:
+            return f.read().strip() != "0"
+    except OSError:
+        return True
+
+
+def test_freepages_and_node_memory_tune_as_libvirtd(vrtd, libvirtd):
+    """On the real host: the same cells, sizes and pool counts as Debian's
+    libvirtd gives (the system page's free count moves between the two
+    reads, so it is compared loosely), and the same KSM settings."""
+    a, b = libvirt.open(vrtd.uri), libvirt.open(libvirtd.uri)
+    try:
+        sizes = sorted(int(p.get("size")) for p in ET.fromstring(b.getCapabilities()).findall("host/cpu/pages"))
+        ncells = len(ET.fromstring(b.getCapabilities()).findall("host/topology/cells/cell"))
+        va, vb = a.getFreePages(sizes, 0, ncells), b.getFreePages(sizes, 0, ncells)
+        assert va.keys() == vb.keys()
+        for cell in vb:
+            assert va[cell].keys() == vb[cell].keys()
+            for size, n in vb[cell].items():
+                if size == os.sysconf("SC_PAGE_SIZE") // 1024:
+                    assert abs(va[cell][size] - n) <= max(n // 20, 1000), (cell, size, va, vb)
+                else:
+                    assert va[cell][size] == n, (cell, size, va, vb)
+        pa, pb = a.getMemoryParameters(0), b.getMemoryParameters(0)
+        assert pa.keys() == pb.keys()
+        for k in ("shm_pages_to_scan", "shm_sleep_millisecs", "shm_merge_across_nodes"):
+            if k in pb:
+                assert pa[k] == pb[k], k
+        if not real_ksm_running():
+            assert pa == pb
+        for conn in (a, b):
+            with pytest.raises(libvirt.libvirtError) as e:
+                conn.getFreePages([sizes[0]], ncells + 3, 1)
+            assert f"start cell {ncells + 3} out of range (0-{ncells - 1})" in e.value.get_error_message()
+    finally:
+        a.close()
+        b.close()

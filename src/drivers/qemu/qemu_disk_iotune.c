@@ -159,55 +159,6 @@ field_index(const char *name)
     return g_str_equal(name, GROUP_NAME) ? VRT_IOTUNE_N : -1;
 }
 
-static const char *
-type_name(int type)
-{
-    static const char *const names[] = { "unknown", "int", "uint", "llong", "ullong", "double", "boolean", "string" };
-
-    return type > 0 && type < (int)G_N_ELEMENTS(names) ? names[type] : names[0];
-}
-
-static int
-param_cmp(gconstpointer a, gconstpointer b)
-{
-    return strcmp((*(VrtTypedParam *const *)a)->field, (*(VrtTypedParam *const *)b)->field);
-}
-
-/* libvirt's virTypedParamsValidate: in the names' sorted order, the first
- * unknown name, name given twice or value of the wrong type is refused. */
-static bool
-params_validate(GPtrArray *params, GError **error)
-{
-    /* borrowed pointers (a copy would free them: it keeps the free function) */
-    g_autoptr(GPtrArray) sorted = g_ptr_array_sized_new(params->len);
-    const char *last = NULL;
-
-    for (guint i = 0; i < params->len; i++)
-        g_ptr_array_add(sorted, g_ptr_array_index(params, i));
-    g_ptr_array_sort(sorted, param_cmp);
-    for (guint i = 0; i < sorted->len; i++) {
-        const VrtTypedParam *p = g_ptr_array_index(sorted, i);
-        int k = field_index(p->field);
-        int want = k == VRT_IOTUNE_N ? VRT_TYPED_PARAM_STRING : VRT_TYPED_PARAM_ULLONG;
-
-        if (k < 0) {
-            vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "parameter '%s' not supported", p->field);
-            return false;
-        }
-        if (last && g_str_equal(last, p->field)) {
-            vrt_error_set(error, VIR_ERR_INVALID_ARG, "parameter '%s' occurs multiple times", p->field);
-            return false;
-        }
-        if (p->type != want) {
-            vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid type '%s' for parameter '%s', expected '%s'",
-                          type_name(p->type), p->field, type_name(want));
-            return false;
-        }
-        last = p->field;
-    }
-    return true;
-}
-
 /* The values a call gives (*t) and the families it names (*set), after
  * libvirt's checks of the values alone. */
 static bool
@@ -223,7 +174,16 @@ params_read(GPtrArray *params, VrtDiskIotune *t, guint *set, GError **error)
         { VRT_IOTUNE_TOTAL_IOPS_MAX, "iops_sec_max" },
     };
 
-    if (!params_validate(params, error))
+    const char *names[VRT_IOTUNE_N + 1];
+    int types[VRT_IOTUNE_N + 1];
+
+    for (guint i = 0; i < VRT_IOTUNE_N; i++) {
+        names[i] = vrt_iotune_names[i];
+        types[i] = VRT_TYPED_PARAM_ULLONG;
+    }
+    names[VRT_IOTUNE_N] = GROUP_NAME;
+    types[VRT_IOTUNE_N] = VRT_TYPED_PARAM_STRING;
+    if (!vrt_typed_params_validate(params, names, types, VRT_IOTUNE_N + 1, error))
         return false;
     *set = 0;
     for (guint i = 0; i < params->len; i++) {

@@ -47,6 +47,55 @@ vrt_typed_param_free(VrtTypedParam *p)
     g_free(p);
 }
 
+/* virTypedParameterType's names, libvirt's virTypedParameterTypeToString */
+static const char *
+type_name(int type)
+{
+    static const char *const names[] = { "unknown", "int", "uint", "llong", "ullong", "double", "boolean", "string" };
+
+    return type > 0 && type < (int)G_N_ELEMENTS(names) ? names[type] : names[0];
+}
+
+static int
+param_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp((*(VrtTypedParam *const *)a)->field, (*(VrtTypedParam *const *)b)->field);
+}
+
+bool
+vrt_typed_params_validate(GPtrArray *params, const char *const *names, const int *types, guint n, GError **error)
+{
+    /* borrowed pointers (a copy would free them: it keeps the free function) */
+    g_autoptr(GPtrArray) sorted = g_ptr_array_sized_new(params->len);
+    const char *last = NULL;
+
+    for (guint i = 0; i < params->len; i++)
+        g_ptr_array_add(sorted, g_ptr_array_index(params, i));
+    g_ptr_array_sort(sorted, param_cmp);
+    for (guint i = 0; i < sorted->len; i++) {
+        const VrtTypedParam *p = g_ptr_array_index(sorted, i);
+        guint k = 0;
+
+        while (k < n && !g_str_equal(names[k], p->field))
+            k++;
+        if (k == n) {
+            vrt_error_set(error, VIR_ERR_ARGUMENT_UNSUPPORTED, "parameter '%s' not supported", p->field);
+            return false;
+        }
+        if (last && g_str_equal(last, p->field)) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "parameter '%s' occurs multiple times", p->field);
+            return false;
+        }
+        if (p->type != types[k]) {
+            vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid type '%s' for parameter '%s', expected '%s'",
+                          type_name(p->type), p->field, type_name(types[k]));
+            return false;
+        }
+        last = p->field;
+    }
+    return true;
+}
+
 void
 vrt_domain_stats_record_free(VrtDomainStatsRecord *rec)
 {

@@ -35,6 +35,11 @@ typedef struct {
     } v;
 } VrtTypedParam;
 void vrt_typed_param_free(VrtTypedParam *p);
+/* libvirt's virTypedParamsValidate over params (VrtTypedParam): in the
+ * names' sorted order, the first name not among the n names, name given
+ * twice, or value not of its types[i] is refused with libvirt's code and
+ * text. */
+bool vrt_typed_params_validate(GPtrArray *params, const char *const *names, const int *types, guint n, GError **error);
 
 /* virDomainStatsTypes vrt answers. */
 #define VRT_DOMAIN_STATS_STATE (1u << 0)

@@ -674,6 +674,35 @@ vrt_handle_domain_block_peek(VrtCall *call, remote_domain_block_peek_args *args,
 }
 
 bool
+vrt_handle_domain_get_disk_errors(VrtCall *call, remote_domain_get_disk_errors_args *args,
+                                  remote_domain_get_disk_errors_ret *ret, GError **error)
+{
+    DRV(call, error);
+    g_autoptr(GArray) errs = NULL;
+    int count = 0;
+
+    if (args->maxerrors > REMOTE_DOMAIN_DISK_ERRORS_MAX) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s", "maxerrors too large");
+        return false;
+    }
+    errs = vrt_qemu_domain_get_disk_errors(drv, WIRE_UUID(args->dom.uuid), args->maxerrors, &count, error);
+    if (!errs)
+        return false;
+    ret->nerrors = count;
+    if (args->maxerrors == 0)
+        return true;
+    ret->errors.errors_len = errs->len;
+    ret->errors.errors_val = g_new0(remote_domain_disk_error, errs->len ? errs->len : 1);
+    for (guint i = 0; i < errs->len; i++) {
+        VrtQemuDiskError *e = &g_array_index(errs, VrtQemuDiskError, i);
+
+        ret->errors.errors_val[i].disk = g_steal_pointer(&e->disk);
+        ret->errors.errors_val[i].error = e->error;
+    }
+    return true;
+}
+
+bool
 vrt_handle_domain_block_resize(VrtCall *call, remote_domain_block_resize_args *args, GError **error)
 {
     DRV(call, error);

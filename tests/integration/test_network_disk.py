@@ -5,7 +5,10 @@ http disk against a small Python HTTP server are started under real QEMU
 and looked at in QMP (query-named-block-nodes); an iscsi disk with <auth>
 shows its secret going to QEMU as an -object secret (or a refusal naming
 the protocol when QEMU's iscsi module is not installed); the network-disk
-files of libvirt's corpus come back as libvirt writes them.
+files of libvirt's corpus come back as libvirt writes them. virsh
+domblkerror names the disk QEMU stopped on: an nbd export whose reads all
+fail (qemu-nbd over QEMU's blkdebug driver) pauses the domain when the
+firmware reads it to boot.
 """
 import functools
 import http.server
@@ -249,3 +252,42 @@ def test_corpus_network_disks_round_trip(conn):
     # the files vrtd accepts come back as libvirt writes them
     for n in ["disk-network-nbd", "disk-network-source-auth", "disk-network-gluster", "disk-network-tlsx509-nbd"]:
         assert n in same
+
+
+@needs_qemu_nbd
+def test_domblkerror_names_the_disk_qemu_stopped_on(conn, vrtd, nbd_image, tmp_path):
+    img, procs = nbd_image
+    sock = str(tmp_path / "bad.sock")
+    raw = str(tmp_path / "bad.raw")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", raw, "8M"], check=True)
+    # every read of the export fails with EIO, inside the nbd server
+    procs.append(subprocess.Popen([
+        "qemu-nbd", "-x", "bad", "-k", sock, "--persistent", "--image-opts",
+        f"driver=raw,file.driver=blkdebug,file.image.filename={raw},"
+        "file.inject-error.0.event=read_aio,file.inject-error.0.errno=5"]))
+    wait_for(lambda: os.path.exists(sock), what="qemu-nbd socket")
+    os.chmod(sock, 0o666)
+    stop = "<driver name='qemu' type='raw' error_policy='stop' rerror_policy='stop'/>"
+    bad = (f"<disk type='network' device='disk'>{stop}<source protocol='nbd' name='bad'>"
+           f"<host transport='unix' socket='{sock}'/></source><target dev='vda' bus='virtio'/>"
+           "<boot order='1'/></disk>")
+    plain = str(tmp_path / "plain.raw")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", plain, "8M"], check=True)
+    os.chmod(plain, 0o666)
+    os.chmod(str(tmp_path), 0o755)
+    good = (f"<disk type='file' device='disk'>{stop}<source file='{plain}'/>"
+            "<target dev='vdb' bus='virtio'/></disk>")
+    healthy = conn.createXML(domain_xml("blkok", good.replace("vdb", "vda")), 0)
+    assert healthy.diskErrors() == {}
+    assert virsh(vrtd.uri, "domblkerror", "blkok").stdout.strip() == "No errors found"
+    healthy.destroy()
+    dom = conn.createXML(domain_xml("blkerr", bad + good), 0)
+    # SeaBIOS reads vda's boot sector; QEMU stops the VM on the failed read
+    wait_for(lambda: dom.state() == [libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_IOERROR], timeout=30,
+             what=f"the domain paused on an I/O error, state {dom.state()}")
+    assert dom.diskErrors() == {"vda": libvirt.VIR_DOMAIN_DISK_ERROR_UNSPEC}
+    assert virsh(vrtd.uri, "domblkerror", "blkerr").stdout.strip() == "vda: unspecified error"
+    dom.destroy()
+    with pytest.raises(libvirt.libvirtError) as e:
+        dom.diskErrors()
+    assert e.value.get_error_code() in (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_ERR_NO_DOMAIN)

@@ -17,11 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The device's QOM name, as libvirt's: a virtio disk's block backend is
- * its virtio-backend child, a USB disk's its SCSI disk's. query-block
- * names the device so too ("qdev"). */
-static char *
-disk_qom_id(const VrtDomainDiskDef *disk)
+/* libvirt's QOM name of the device: a virtio disk's block backend is its
+ * virtio-backend child, a USB disk's its SCSI disk's. */
+char *
+vrt_qemu_disk_qom_id(const VrtDomainDiskDef *disk)
 {
     const char *alias = disk->info.alias ? disk->info.alias : "";
 
@@ -37,7 +36,7 @@ static JsonObject *
 iotune_args(const VrtDomainDiskDef *disk, const VrtDiskIotune *t)
 {
     JsonObject *args = json_object_new();
-    g_autofree char *qom = disk_qom_id(disk);
+    g_autofree char *qom = vrt_qemu_disk_qom_id(disk);
 
     json_object_set_string_member(args, "id", qom);
     /* the six rates are required by QEMU; the rest as libvirt sends them
@@ -480,7 +479,7 @@ vrt_qemu_domain_get_block_io_tune(VrtQemuDriver *drv, const guchar *uuid, const 
                 vrt_error_set(error, VIR_ERR_INVALID_ARG, "disk '%s' not found in domain", disk);
                 return NULL;
             }
-            qom = disk_qom_id(d);
+            qom = vrt_qemu_disk_qom_id(d);
             mon = vrt_qemu_monitor_ref(obj->mon);
             t.group_name = g_strdup(d->iotune.group_name);
         }

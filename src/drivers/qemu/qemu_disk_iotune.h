@@ -12,6 +12,9 @@
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_monitor.h"
 
+/* The disk's device as QEMU's query-block and block_set_io_throttle name
+ * it: a QOM path for a virtio or USB disk, else its alias (caller frees). */
+char *vrt_qemu_disk_qom_id(const VrtDomainDiskDef *disk);
 /* block_set_io_throttle's arguments for disk (its device id and limits) */
 JsonObject *vrt_qemu_disk_iotune_args(const VrtDomainDiskDef *disk);
 /* before anything is prepared: a throttle group's disks agree */

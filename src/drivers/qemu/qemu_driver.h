@@ -317,6 +317,18 @@ bool vrt_qemu_domain_abort_job(VrtQemuDriver *drv, const guchar *uuid, GError **
 bool vrt_qemu_domain_block_resize(VrtQemuDriver *drv, const guchar *uuid, const char *disk, guint64 size, guint flags,
                                   GError **error);
 
+/* A disk QEMU reports in error (virDomainDiskError): its target and
+ * VIR_DOMAIN_DISK_ERROR_UNSPEC (1) or _NO_SPACE (2). */
+typedef struct {
+    char *disk;
+    int error;
+} VrtQemuDiskError;
+void vrt_qemu_disk_error_clear(VrtQemuDiskError *e);
+/* virDomainGetDiskErrors of a running domain: with max 0 only *count, its
+ * number of disks; else the first max disks in error, in definition order
+ * (*count of them), from query-block's io-status. */
+GArray *vrt_qemu_domain_get_disk_errors(VrtQemuDriver *drv, const guchar *uuid, guint max, int *count, GError **error);
+
 /* VrtDomainRef*, filtered by VRT_CONNECT_LIST_DOMAINS_* flags. */
 GPtrArray *vrt_qemu_domain_list_all(VrtQemuDriver *drv, guint flags, GError **error);
 /* Calls fn for each domain that passes the CONNECT_LIST_DOMAINS flags, with

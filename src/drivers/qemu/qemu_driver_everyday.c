@@ -4,10 +4,12 @@
  * renaming a shut-off domain, keys sent to the guest, the monitor's and
  * job's state (vrt runs no long jobs: migration, dump or backup, so a
  * running domain has none to report or abort), and growing a running
- * domain's disk. Errors are worded as libvirt 9.0's QEMU driver words them;
+ * domain's disk, and which disks QEMU stopped on an I/O error. Errors are
+ * worded as libvirt 9.0's QEMU driver words them;
  * unsupported flag bits never reach here: the server refuses them first
  * (protocol/remote_flags.tsv).
  */
+#include "drivers/qemu/qemu_disk_iotune.h"
 #include "drivers/qemu/qemu_domain.h"
 #include "util/error.h"
 
@@ -496,4 +498,75 @@ vrt_qemu_domain_block_resize(VrtQemuDriver *drv, const guchar *uuid, const char 
     json_object_set_int_member(args, "size", (gint64)size);
     reply = vrt_qemu_monitor_command(mon, "block_resize", args, 0, error);
     return reply != NULL;
+}
+
+/* ---- disk errors (virsh domblkerror) ---- */
+
+void
+vrt_qemu_disk_error_clear(VrtQemuDiskError *e)
+{
+    g_clear_pointer(&e->disk, g_free);
+}
+
+/* query-block's io-status as virDomainDiskErrorCode: 0 none (also for a
+ * device without one), 1 unspecified, 2 no space. */
+static int
+io_status_code(JsonObject *dev)
+{
+    const char *st = json_object_get_string_member_with_default(dev, "io-status", "ok");
+
+    return g_str_equal(st, "nospace") ? 2 : g_str_equal(st, "failed") ? 1 : 0;
+}
+
+GArray *
+vrt_qemu_domain_get_disk_errors(VrtQemuDriver *drv, const guchar *uuid, guint max, int *count, GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = vrt_qemu_driver_find(drv, uuid, error);
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(JsonNode) reply = NULL;
+    GArray *out;
+    JsonArray *arr;
+
+    if (!obj || !(mon = running_monitor(obj, error)))
+        return NULL;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        for (guint i = 0; obj->def->disks && i < obj->def->disks->len; i++) {
+            const VrtDomainDiskDef *d = g_ptr_array_index(obj->def->disks, i);
+
+            g_ptr_array_add(ids, vrt_qemu_disk_qom_id(d));
+            g_ptr_array_add(targets, g_strdup(d->target_dev));
+        }
+    }
+    out = g_array_new(FALSE, TRUE, sizeof(VrtQemuDiskError));
+    g_array_set_clear_func(out, (GDestroyNotify)vrt_qemu_disk_error_clear);
+    if (max == 0) {
+        *count = (int)ids->len;
+        return out;
+    }
+    if (!(reply = vrt_qemu_monitor_command(mon, "query-block", NULL, 0, error))) {
+        g_array_unref(out);
+        return NULL;
+    }
+    arr = JSON_NODE_HOLDS_ARRAY(reply) ? json_node_get_array(reply) : NULL;
+    for (guint i = 0; i < ids->len && out->len < max; i++) {
+        for (guint j = 0; arr && j < json_array_get_length(arr); j++) {
+            JsonObject *dev = json_array_get_object_element(arr, j);
+            VrtQemuDiskError e;
+
+            if (!dev || g_strcmp0(json_object_get_string_member_with_default(dev, "qdev", NULL),
+                                  g_ptr_array_index(ids, i)) != 0)
+                continue;
+            if ((e.error = io_status_code(dev)) != 0) {
+                e.disk = g_strdup(g_ptr_array_index(targets, i));
+                g_array_append_val(out, e);
+            }
+            break;
+        }
+    }
+    *count = (int)out->len;
+    return out;
 }

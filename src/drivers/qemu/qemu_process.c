@@ -1930,13 +1930,16 @@ handle_shutdown(VrtQemuDom *obj, QemuEvent *ev)
     vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_SHUTDOWN, VRT_DOMAIN_EVENT_STOPPED_SHUTDOWN);
 }
 
-/* Whether QEMU's CPUs run right now (false also when it cannot tell). */
+/* Whether QEMU's CPUs run right now (false also when it cannot tell), and
+ * in *io_error whether QEMU stopped them on a disk's I/O error. */
 static bool
-qemu_running_now(VrtQemuMonitor *mon, bool *known)
+qemu_running_now(VrtQemuMonitor *mon, bool *known, bool *io_error)
 {
+    g_autofree char *status = NULL;
     bool running = false;
 
-    *known = vrt_qemu_monitor_query_status(mon, &running, NULL, NULL);
+    *known = vrt_qemu_monitor_query_status(mon, &running, &status, NULL);
+    *io_error = *known && g_strcmp0(status, "io-error") == 0;
     return running;
 }
 
@@ -1963,16 +1966,18 @@ stop_resume_applies(VrtQemuDom *obj, QemuEvent *ev, bool stop)
 }
 
 /* Applies a STOP or RESUME to the state (object lock held): the lifecycle
- * event to emit in *event and *detail, -1 for none. */
+ * event to emit in *event and *detail, -1 for none. A stop on a disk's I/O
+ * error (error_policy='stop') is libvirt's "paused, I/O error". */
 static void
-stop_resume_apply_locked(VrtQemuDom *obj, QemuEvent *ev, bool stop, int *event, int *detail)
+stop_resume_apply_locked(VrtQemuDom *obj, QemuEvent *ev, bool stop, bool io_error, int *event, int *detail)
 {
     if (!stop_resume_applies_locked(obj, ev, stop))
         return;
     if (stop && obj->state == VRT_DOMAIN_RUNNING) {
-        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, VRT_DOMAIN_PAUSED_UNKNOWN);
+        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED,
+                                      io_error ? VRT_DOMAIN_PAUSED_IOERROR : VRT_DOMAIN_PAUSED_UNKNOWN);
         *event = VRT_DOMAIN_EVENT_SUSPENDED;
-        *detail = VRT_DOMAIN_EVENT_SUSPENDED_PAUSED;
+        *detail = io_error ? VRT_DOMAIN_EVENT_SUSPENDED_IOERROR : VRT_DOMAIN_EVENT_SUSPENDED_PAUSED;
     } else if (!stop && obj->state == VRT_DOMAIN_PAUSED) {
         vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_RUNNING, VRT_DOMAIN_RUNNING_UNPAUSED);
         *event = VRT_DOMAIN_EVENT_RESUMED;
@@ -1983,12 +1988,30 @@ stop_resume_apply_locked(VrtQemuDom *obj, QemuEvent *ev, bool stop, int *event, 
         vrt_qemu_dom_save_status_locked(obj, NULL);
 }
 
+/* Whether a start runs now (it sets the state itself when it ends). Takes
+ * the object lock. */
+static bool
+start_runs(VrtQemuDom *obj)
+{
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+    return obj->job == VRT_QEMU_JOB_START;
+}
+
 static void
 handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
 {
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     int event = -1, detail = 0;
-    bool known, running;
+    bool known, running, io_error;
 
+    /* A STOP while a start runs may be QEMU stopping right after the start's
+     * cont (a disk's read fails as the firmware boots): once the start has
+     * set its state, QEMU's own status says whether it still holds. (No
+     * start waits for this thread: DEVICE_DELETED and the monitor's end
+     * wake callers from the monitor's thread.) */
+    if (stop && start_runs(obj) && !vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_MODIFY, NULL))
+        return;
     if (!stop_resume_applies(obj, ev, stop))
         return;
 
@@ -1997,14 +2020,14 @@ handle_stop_resume(VrtQemuDom *obj, QemuEvent *ev, bool stop)
      * Asked only when the event would change the state: QEMU 7.2 can hang
      * in its exit path when SIGTERM meets a command in flight, so the
      * RESUME of every start must not send one. */
-    running = qemu_running_now(ev->mon, &known);
+    running = qemu_running_now(ev->mon, &known, &io_error);
     if (known && running == stop)
         return;
 
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        stop_resume_apply_locked(obj, ev, stop, &event, &detail);
+        stop_resume_apply_locked(obj, ev, stop, io_error, &event, &detail);
     }
     if (event >= 0)
         vrt_qemu_dom_emit(obj, event, detail);

@@ -674,6 +674,14 @@ vrt_handle_domain_block_peek(VrtCall *call, remote_domain_block_peek_args *args,
 }
 
 bool
+vrt_handle_domain_set_lifecycle_action(VrtCall *call, remote_domain_set_lifecycle_action_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_set_lifecycle_action(drv, WIRE_UUID(args->dom.uuid), args->type, args->action, args->flags,
+                                                error);
+}
+
+bool
 vrt_handle_domain_get_disk_errors(VrtCall *call, remote_domain_get_disk_errors_args *args,
                                   remote_domain_get_disk_errors_ret *ret, GError **error)
 {

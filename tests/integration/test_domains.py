@@ -424,13 +424,13 @@ def guest():
         require(False, f"the test guest cannot be built here: {e}")
 
 
-def guest_domain(name, kernel, initrd, log, machine="pc"):
+def guest_domain(name, kernel, initrd, log, machine="pc", cmdline="console=ttyS0"):
     return f"""<domain type='qemu'>
   <name>{name}</name>
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='{machine}'>hvm</type>
-    <kernel>{kernel}</kernel><initrd>{initrd}</initrd><cmdline>console=ttyS0</cmdline></os>
+    <kernel>{kernel}</kernel><initrd>{initrd}</initrd><cmdline>{cmdline}</cmdline></os>
   <features><acpi/></features>
   <on_reboot>restart</on_reboot>
   <devices>
@@ -481,6 +481,44 @@ def test_inject_nmi_reaches_the_guest(vrtd, guest, tmp_path):
     wait_for(lambda: marker_count(log, "NMI received") >= 1, timeout=30, what="the guest's kernel to report the NMI")
     assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
     dom.destroy()
+    dom.undefine()
+    conn.close()
+
+
+def test_set_lifecycle_action_live_and_config(vrtd, guest, tmp_path):
+    """virsh set-lifecycle-action: on_reboot changed on the running domain
+    reaches QEMU (set-action), so the guest's next reboot (a kernel panic
+    with panic=-1, made by an NMI) ends the domain instead of restarting
+    it; --config changes only the definition; libvirt's refusals."""
+    kernel, initrd = guest
+    log = str(tmp_path / "console.log")
+    conn = libvirt.open(vrtd.uri)
+    dom = conn.defineXML(guest_domain("lc1", kernel, initrd, log,
+                                      cmdline="console=ttyS0 panic=-1 unknown_nmi_panic=1"))
+    virsh(vrtd.uri, "set-lifecycle-action", "lc1", "poweroff", "restart", "--config")
+    inactive = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert "<on_poweroff>restart</on_poweroff>" in inactive and "<on_reboot>restart</on_reboot>" in inactive
+    # libvirt's QEMU driver cannot do on_poweroff=restart with on_reboot=destroy
+    r = virsh(vrtd.uri, "set-lifecycle-action", "lc1", "reboot", "destroy", "--config", check=False)
+    assert r.returncode != 0 and "doesn't support 'onReboot' set to 'destroy" in r.stderr, r.stderr
+    virsh(vrtd.uri, "set-lifecycle-action", "lc1", "poweroff", "destroy", "--config")
+    for args, text in ((("reboot", "preserve"), "doesn't support the 'preserve' action"),
+                       (("poweroff", "coredump-destroy"),
+                        "Lifecycle event 'poweroff' doesn't support 'coredump-destroy' action"),
+                       (("crash", "rename-restart"), "doesn't support the 'rename-restart' action")):
+        r = virsh(vrtd.uri, "set-lifecycle-action", "lc1", *args, check=False)
+        assert r.returncode != 0 and text in r.stderr, r.stderr
+    dom.create()
+    wait_for(lambda: marker_count(log) >= 1, timeout=90, what="the guest to boot")
+    virsh(vrtd.uri, "set-lifecycle-action", "lc1", "reboot", "destroy", "--live")
+    assert "<on_reboot>destroy</on_reboot>" in dom.XMLDesc(0)
+    assert "<on_reboot>restart</on_reboot>" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    virsh(vrtd.uri, "inject-nmi", "lc1")
+    wait_for(lambda: dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF, timeout=60,
+             what="the domain to end on the guest's reboot")
+    assert marker_count(log, "Kernel panic") >= 1 and marker_count(log) == 1
+    # the definition kept restart: the next start reboots in place again
+    assert "<on_reboot>restart</on_reboot>" in dom.XMLDesc(0)
     dom.undefine()
     conn.close()
 

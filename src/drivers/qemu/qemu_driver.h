@@ -317,6 +317,11 @@ bool vrt_qemu_domain_abort_job(VrtQemuDriver *drv, const guchar *uuid, GError **
 bool vrt_qemu_domain_block_resize(VrtQemuDriver *drv, const guchar *uuid, const char *disk, guint64 size, guint flags,
                                   GError **error);
 
+/* virDomainSetLifecycleAction: type 0 poweroff, 1 reboot, 2 crash gets
+ * action (virDomainLifecycleAction's number) on the running domain (QEMU's reboot
+ * action too), its persistent definition or both. */
+bool vrt_qemu_domain_set_lifecycle_action(VrtQemuDriver *drv, const guchar *uuid, guint type, guint action, guint flags,
+                                          GError **error);
 /* A disk QEMU reports in error (virDomainDiskError): its target and
  * VIR_DOMAIN_DISK_ERROR_UNSPEC (1) or _NO_SPACE (2). */
 typedef struct {

@@ -4,8 +4,8 @@
  * renaming a shut-off domain, keys sent to the guest, the monitor's and
  * job's state (vrt runs no long jobs: migration, dump or backup, so a
  * running domain has none to report or abort), and growing a running
- * domain's disk, and which disks QEMU stopped on an I/O error. Errors are
- * worded as libvirt 9.0's QEMU driver words them;
+ * domain's disk, which disks QEMU stopped on an I/O error, and the
+ * lifecycle actions (virsh set-lifecycle-action). Errors are worded as libvirt 9.0's QEMU driver words them;
  * unsupported flag bits never reach here: the server refuses them first
  * (protocol/remote_flags.tsv).
  */
@@ -569,4 +569,122 @@ vrt_qemu_domain_get_disk_errors(VrtQemuDriver *drv, const guchar *uuid, guint ma
     }
     *count = (int)out->len;
     return out;
+}
+
+/* ---- lifecycle actions (virsh set-lifecycle-action) ---- */
+
+enum {
+    LIFECYCLE_POWEROFF,
+    LIFECYCLE_REBOOT,
+    LIFECYCLE_CRASH,
+    LIFECYCLE_N
+};
+
+static VrtDomainLifecycleAction *
+lifecycle_slot(VrtDomainDef *def, guint type)
+{
+    return type == LIFECYCLE_POWEROFF ? &def->on_poweroff : type == LIFECYCLE_REBOOT ? &def->on_reboot : &def->on_crash;
+}
+
+/* libvirt's qemuValidateLifecycleAction for def with type set to action. */
+static bool
+lifecycle_validate(const VrtDomainDef *def, guint type, VrtDomainLifecycleAction action, GError **error)
+{
+    VrtDomainLifecycleAction off = type == LIFECYCLE_POWEROFF ? action : def->on_poweroff;
+    VrtDomainLifecycleAction reboot = type == LIFECYCLE_REBOOT ? action : def->on_reboot;
+    VrtDomainLifecycleAction crash = type == LIFECYCLE_CRASH ? action : def->on_crash;
+
+    if (off == VRT_DOMAIN_LIFECYCLE_RENAME_RESTART || reboot == VRT_DOMAIN_LIFECYCLE_RENAME_RESTART ||
+        crash == VRT_DOMAIN_LIFECYCLE_RENAME_RESTART) {
+        vrt_error_set(
+            error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+            "qemu driver doesn't support the 'rename-restart' action for 'on_reboot'/'on_poweroff'/'on_crash'");
+        return false;
+    }
+    if (off == VRT_DOMAIN_LIFECYCLE_PRESERVE || reboot == VRT_DOMAIN_LIFECYCLE_PRESERVE) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "qemu driver doesn't support the 'preserve' action for 'on_reboot'/'on_poweroff'");
+        return false;
+    }
+    if (off == VRT_DOMAIN_LIFECYCLE_RESTART && reboot == VRT_DOMAIN_LIFECYCLE_DESTROY) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "%s",
+                      "qemu driver doesn't support 'onReboot' set to 'destroy and 'onPoweroff' set to 'reboot'");
+        return false;
+    }
+    return true;
+}
+
+bool
+vrt_qemu_domain_set_lifecycle_action(VrtQemuDriver *drv, const guchar *uuid, guint type, guint action, guint flags,
+                                     GError **error)
+{
+    static const char *const types[] = { "poweroff", "reboot", "crash" };
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_autoptr(VrtDomainDef) cfg = NULL;
+    bool live, config;
+
+    if (type >= LIFECYCLE_N) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid lifecycle type '%u'", type);
+        return false;
+    }
+    if (action > VRT_DOMAIN_LIFECYCLE_COREDUMP_RESTART) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid lifecycle action '%u'", action);
+        return false;
+    }
+    /* the API numbers rename-restart 2 and preserve 3, the XML's order the other way */
+    if (action == 2 || action == 3)
+        action = action == 2 ? VRT_DOMAIN_LIFECYCLE_RENAME_RESTART : VRT_DOMAIN_LIFECYCLE_PRESERVE;
+    if (type != LIFECYCLE_CRASH &&
+        (action == VRT_DOMAIN_LIFECYCLE_COREDUMP_DESTROY || action == VRT_DOMAIN_LIFECYCLE_COREDUMP_RESTART)) {
+        vrt_error_set(error, VIR_ERR_CONFIG_UNSUPPORTED, "Lifecycle event '%s' doesn't support '%s' action",
+                      types[type], vrt_domain_lifecycle_action_to_string(action));
+        return false;
+    }
+    obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
+    if (!obj || !vrt_qemu_dom_affect_flags(obj, flags, &live, &config, error))
+        return false;
+    if (config && !(cfg = vrt_qemu_dom_config_copy(obj, error)))
+        return false;
+    if (cfg && !lifecycle_validate(cfg, type, action, error))
+        return false;
+    if (live) {
+        g_autoptr(VrtQemuMonitor) mon = running_monitor(obj, error);
+        VrtDomainLifecycleAction now;
+
+        if (!mon)
+            return false;
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            if (!lifecycle_validate(obj->def, type, action, error))
+                return false;
+            now = *lifecycle_slot(obj->def, type);
+        }
+        /* QEMU resets on a guest's reboot, or (-no-reboot) shuts down so
+         * that on_reboot=destroy ends it: set-action changes which. The
+         * other actions are vrt's, when QEMU reports the event. */
+        if (type == LIFECYCLE_REBOOT && now != action &&
+            (action == VRT_DOMAIN_LIFECYCLE_DESTROY || action == VRT_DOMAIN_LIFECYCLE_RESTART)) {
+            g_autoptr(JsonObject) args = json_object_new();
+            g_autoptr(JsonNode) reply = NULL;
+
+            json_object_set_string_member(args, "reboot",
+                                          action == VRT_DOMAIN_LIFECYCLE_DESTROY ? "shutdown" : "reset");
+            if (!(reply = vrt_qemu_monitor_command(mon, "set-action", args, 0, error)))
+                return false;
+        }
+        {
+            g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+            *lifecycle_slot(obj->def, type) = action;
+            /* logged on failure: QEMU already acts so */
+            vrt_qemu_dom_save_status_locked(obj, NULL);
+        }
+    }
+    if (cfg) {
+        *lifecycle_slot(cfg, type) = action;
+        return vrt_qemu_dom_config_install(obj, g_steal_pointer(&cfg), error);
+    }
+    return true;
 }

@@ -101,8 +101,8 @@ vrt_disk_iotune_equal(const VrtDiskIotune *a, const VrtDiskIotune *b)
     return memcmp(a->v, b->v, sizeof(a->v)) == 0 && g_strcmp0(a->group_name, b->group_name) == 0;
 }
 
-bool
-vrt_disk_iotune_validate(const VrtDiskIotune *t, GError **error)
+const char *
+vrt_disk_iotune_total_conflict(const VrtDiskIotune *t)
 {
     static const struct {
         VrtIotuneField total;
@@ -114,16 +114,26 @@ vrt_disk_iotune_validate(const VrtDiskIotune *t, GError **error)
         { VRT_IOTUNE_TOTAL_IOPS_MAX, "iops_sec_max" },
     };
 
-    if (!t->set)
-        return true;
     for (guint i = 0; i < G_N_ELEMENTS(pairs); i++) {
         guint k = pairs[i].total;
 
-        if (t->v[k] && (t->v[k + 1] || t->v[k + 2])) {
-            vrt_error_set(error, VIR_ERR_XML_ERROR, "total and read/write %s cannot be set at the same time",
-                          pairs[i].what);
-            return false;
-        }
+        /* read and write follow their total in VrtIotuneField */
+        if (t->v[k] && (t->v[k + 1] || t->v[k + 2]))
+            return pairs[i].what;
+    }
+    return NULL;
+}
+
+bool
+vrt_disk_iotune_validate(const VrtDiskIotune *t, GError **error)
+{
+    const char *conflict;
+
+    if (!t->set)
+        return true;
+    if ((conflict = vrt_disk_iotune_total_conflict(t))) {
+        vrt_error_set(error, VIR_ERR_XML_ERROR, "total and read/write %s cannot be set at the same time", conflict);
+        return false;
     }
     /* the QEMU driver's checks (libvirt's qemu_validate.c) */
     if (t->group_name && !vrt_disk_iotune_has_any(t)) {

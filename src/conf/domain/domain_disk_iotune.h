@@ -52,6 +52,10 @@ bool vrt_disk_iotune_parse(xmlNodePtr node, VrtDiskIotune *t, GError **error);
  * checked at start, as libvirt's QEMU driver does) */
 bool vrt_disk_iotune_validate(const VrtDiskIotune *t, GError **error);
 bool vrt_disk_iotune_has_any(const VrtDiskIotune *t);
+/* The family ("bytes_sec", "iops_sec", "bytes_sec_max", "iops_sec_max")
+ * whose total is set together with its read or write limit, or NULL:
+ * libvirt refuses that in the XML and in virDomainSetBlockIoTune alike. */
+const char *vrt_disk_iotune_total_conflict(const VrtDiskIotune *t);
 bool vrt_disk_iotune_equal(const VrtDiskIotune *a, const VrtDiskIotune *b);
 void vrt_disk_iotune_format(GString *buf, guint indent, const VrtDiskIotune *t);
 void vrt_disk_iotune_clear(VrtDiskIotune *t);

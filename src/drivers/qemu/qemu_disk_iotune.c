@@ -163,17 +163,8 @@ field_index(const char *name)
 static bool
 params_read(GPtrArray *params, VrtDiskIotune *t, guint *set, GError **error)
 {
-    static const struct {
-        VrtIotuneField total;
-        const char *what;
-    } pairs[] = {
-        { VRT_IOTUNE_TOTAL_BYTES, "bytes_sec" },
-        { VRT_IOTUNE_TOTAL_IOPS, "iops_sec" },
-        { VRT_IOTUNE_TOTAL_BYTES_MAX, "bytes_sec_max" },
-        { VRT_IOTUNE_TOTAL_IOPS_MAX, "iops_sec_max" },
-    };
-
     const char *names[VRT_IOTUNE_N + 1];
+    const char *conflict;
     int types[VRT_IOTUNE_N + 1];
 
     for (guint i = 0; i < VRT_IOTUNE_N; i++) {
@@ -203,14 +194,10 @@ params_read(GPtrArray *params, VrtDiskIotune *t, guint *set, GError **error)
         t->v[k] = p->v.ul;
         *set |= field_family((guint)k);
     }
-    for (guint i = 0; i < G_N_ELEMENTS(pairs); i++) {
-        guint k = pairs[i].total;
-
-        if (t->v[k] && (t->v[k + 1] || t->v[k + 2])) {
-            vrt_error_set(error, VIR_ERR_INVALID_ARG, "total and read/write of %s cannot be set at the same time",
-                          pairs[i].what);
-            return false;
-        }
+    if ((conflict = vrt_disk_iotune_total_conflict(t))) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "total and read/write of %s cannot be set at the same time",
+                      conflict);
+        return false;
     }
     return true;
 }
@@ -414,37 +401,45 @@ vrt_qemu_domain_set_block_io_tune(VrtQemuDriver *drv, const guchar *uuid, const 
     return !config || set_config(obj, disk, &given, set, error);
 }
 
+JsonObject *
+vrt_qemu_query_block_device(JsonNode *reply, const char *qom)
+{
+    JsonArray *arr = reply && JSON_NODE_HOLDS_ARRAY(reply) ? json_node_get_array(reply) : NULL;
+
+    for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
+        JsonObject *dev = json_array_get_object_element(arr, i);
+
+        if (dev && (g_strcmp0(json_object_get_string_member_with_default(dev, "qdev", NULL), qom) == 0 ||
+                    g_strcmp0(json_object_get_string_member_with_default(dev, "device", NULL), qom) == 0))
+            return dev;
+    }
+    return NULL;
+}
+
 /* The limits QEMU applies to the disk's device (query-block): t's values. */
 static bool
 query_live(VrtQemuMonitor *mon, const char *qom, VrtDiskIotune *t, GError **error)
 {
     g_autoptr(JsonNode) reply = vrt_qemu_monitor_command(mon, "query-block", NULL, 0, error);
-    JsonArray *arr;
+    JsonObject *dev, *ins;
 
     if (!reply)
         return false;
-    arr = JSON_NODE_HOLDS_ARRAY(reply) ? json_node_get_array(reply) : NULL;
-    for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
-        JsonObject *dev = json_array_get_object_element(arr, i);
-        JsonObject *ins;
-
-        if (!dev || (g_strcmp0(json_object_get_string_member_with_default(dev, "qdev", NULL), qom) != 0 &&
-                     g_strcmp0(json_object_get_string_member_with_default(dev, "device", NULL), qom) != 0))
-            continue;
-        ins = json_object_has_member(dev, "inserted") ? json_object_get_object_member(dev, "inserted") : NULL;
-        if (!ins) {
-            vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
-                          "block_io_throttle inserted entry was not in expected format");
-            return false;
-        }
-        /* QEMU names a throttle group the disk was given none after the
-         * device: the group is the definition's, read by the caller */
-        for (guint k = 0; k < VRT_IOTUNE_N; k++)
-            t->v[k] = (guint64)json_object_get_int_member_with_default(ins, vrt_iotune_qmp_names[k], 0);
-        return true;
+    if (!(dev = vrt_qemu_query_block_device(reply, qom))) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot find throttling info for device '%s'", qom);
+        return false;
     }
-    vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "cannot find throttling info for device '%s'", qom);
-    return false;
+    ins = json_object_has_member(dev, "inserted") ? json_object_get_object_member(dev, "inserted") : NULL;
+    if (!ins) {
+        vrt_error_set(error, VIR_ERR_INTERNAL_ERROR, "%s",
+                      "block_io_throttle inserted entry was not in expected format");
+        return false;
+    }
+    /* QEMU names a throttle group the disk was given none after the device:
+     * the group is the definition's, read by the caller */
+    for (guint k = 0; k < VRT_IOTUNE_N; k++)
+        t->v[k] = (guint64)json_object_get_int_member_with_default(ins, vrt_iotune_qmp_names[k], 0);
+    return true;
 }
 
 GPtrArray *

@@ -15,6 +15,9 @@
 /* The disk's device as QEMU's query-block and block_set_io_throttle name
  * it: a QOM path for a virtio or USB disk, else its alias (caller frees). */
 char *vrt_qemu_disk_qom_id(const VrtDomainDiskDef *disk);
+/* The device of a query-block reply whose qdev (or device) is qom
+ * (borrowed), or NULL. */
+JsonObject *vrt_qemu_query_block_device(JsonNode *reply, const char *qom);
 /* block_set_io_throttle's arguments for disk (its device id and limits) */
 JsonObject *vrt_qemu_disk_iotune_args(const VrtDomainDiskDef *disk);
 /* before anything is prepared: a throttle group's disks agree */

@@ -527,7 +527,6 @@ vrt_qemu_domain_get_disk_errors(VrtQemuDriver *drv, const guchar *uuid, guint ma
     g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(JsonNode) reply = NULL;
     GArray *out;
-    JsonArray *arr;
 
     if (!obj || !(mon = running_monitor(obj, error)))
         return NULL;
@@ -551,20 +550,13 @@ vrt_qemu_domain_get_disk_errors(VrtQemuDriver *drv, const guchar *uuid, guint ma
         g_array_unref(out);
         return NULL;
     }
-    arr = JSON_NODE_HOLDS_ARRAY(reply) ? json_node_get_array(reply) : NULL;
     for (guint i = 0; i < ids->len && out->len < max; i++) {
-        for (guint j = 0; arr && j < json_array_get_length(arr); j++) {
-            JsonObject *dev = json_array_get_object_element(arr, j);
-            VrtQemuDiskError e;
+        JsonObject *dev = vrt_qemu_query_block_device(reply, g_ptr_array_index(ids, i));
+        VrtQemuDiskError e = { 0 };
 
-            if (!dev || g_strcmp0(json_object_get_string_member_with_default(dev, "qdev", NULL),
-                                  g_ptr_array_index(ids, i)) != 0)
-                continue;
-            if ((e.error = io_status_code(dev)) != 0) {
-                e.disk = g_strdup(g_ptr_array_index(targets, i));
-                g_array_append_val(out, e);
-            }
-            break;
+        if (dev && (e.error = io_status_code(dev)) != 0) {
+            e.disk = g_strdup(g_ptr_array_index(targets, i));
+            g_array_append_val(out, e);
         }
     }
     *count = (int)out->len;

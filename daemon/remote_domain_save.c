@@ -97,3 +97,17 @@ vrt_handle_domain_managed_save_define_xml(VrtCall *call, remote_domain_managed_s
     return vrt_qemu_domain_managed_save_define_xml(drv, WIRE_UUID(args->dom.uuid), args->dxml ? *args->dxml : NULL,
                                                    args->flags, error);
 }
+
+bool
+vrt_handle_domain_core_dump(VrtCall *call, remote_domain_core_dump_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_core_dump(drv, WIRE_UUID(args->dom.uuid), args->to, 0, args->flags, error);
+}
+
+bool
+vrt_handle_domain_core_dump_with_format(VrtCall *call, remote_domain_core_dump_with_format_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_core_dump(drv, WIRE_UUID(args->dom.uuid), args->to, args->dumpformat, args->flags, error);
+}

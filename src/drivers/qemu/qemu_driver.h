@@ -429,6 +429,13 @@ char *vrt_qemu_domain_managed_save_get_xml(VrtQemuDriver *drv, const guchar *uui
 bool vrt_qemu_domain_managed_save_define_xml(VrtQemuDriver *drv, const guchar *uuid, const char *dxml, guint flags,
                                              GError **error);
 
+/* virsh dump (virDomainCoreDumpWithFormat): the guest's memory written to
+ * path by QEMU, as an ELF or kdump file (VIR_DUMP_MEMORY_ONLY, format
+ * libvirt's VIR_DOMAIN_CORE_DUMP_FORMAT_*) or as QEMU's migration stream;
+ * flags VIR_DUMP_* (BYPASS_CACHE, as for a save, has no effect). */
+bool vrt_qemu_domain_core_dump(VrtQemuDriver *drv, const guchar *uuid, const char *path, guint format, guint flags,
+                               GError **error);
+
 /* ---- snapshots (qemu_snapshot.c) ---- */
 /* flags: libvirt's VIR_DOMAIN_SNAPSHOT_CREATE_*; returns the new snapshot's name. */
 char *vrt_qemu_snapshot_create_xml(VrtQemuDriver *drv, const guchar *uuid, const char *xml, guint flags,

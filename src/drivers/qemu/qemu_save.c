@@ -10,7 +10,9 @@
  * qemu.conf's user, which need not reach the file, and under
  * `-sandbox spawn=deny`, which forbids the `exec:` URIs (a shell) an
  * unconfined QEMU could use. A managed save is the same with the image
- * under <lib_dir>/save, restored by the next start.
+ * under <lib_dir>/save, restored by the next start. A core dump (virsh
+ * dump) hands QEMU a file the same way, for its migration stream alone or
+ * for dump-guest-memory (--memory-only).
  */
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_jobinfo.h"
@@ -673,4 +675,159 @@ vrt_qemu_save_undefine_check(VrtQemuDom *obj, guint flags, GError **error)
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
     obj->managed_save = false;
     return true;
+}
+
+/* ---- core dump (virsh dump) ---- */
+
+#define DUMP_CRASH 1u
+#define DUMP_LIVE 2u
+#define DUMP_RESET 8u
+#define DUMP_MEMORY_ONLY 16u
+#define PAUSED_DUMP 7
+#define EVENT_STOPPED_CRASHED 2
+#define DUMP_FDNAME "vrt-dump"
+
+/* libvirt's VIR_DOMAIN_CORE_DUMP_FORMAT_* as dump-guest-memory's formats
+ * (raw is QEMU's elf) */
+static const char *const dump_formats[] = { "elf", "kdump-zlib", "kdump-lzo", "kdump-snappy", "win-dmp" };
+
+/* Whether this QEMU writes format (query-dump-guest-memory-capability). */
+static bool
+dump_format_supported(VrtQemuMonitor *mon, const char *format, GError **error)
+{
+    g_autoptr(JsonNode) node = vrt_qemu_monitor_command(mon, "query-dump-guest-memory-capability", NULL, 0, error);
+    JsonObject *o = node && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+    JsonArray *formats = o && json_object_has_member(o, "formats") ? json_object_get_array_member(o, "formats") : NULL;
+
+    if (!node)
+        return false;
+    for (guint i = 0; formats && i < json_array_get_length(formats); i++)
+        if (g_strcmp0(json_array_get_string_element(formats, i), format) == 0)
+            return true;
+    vrt_error_set(error, VIR_ERR_INVALID_ARG, "unsupported dumpformat '%s' for this QEMU binary", format);
+    return false;
+}
+
+/* dump-guest-memory into fd, detached, then query-dump until it ends. */
+static bool
+dump_memory(VrtQemuMonitor *mon, int fd, const char *format, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(JsonNode) r = NULL;
+
+    if (!g_str_equal(format, "elf") && !dump_format_supported(mon, format, error))
+        return false;
+    if (!vrt_qemu_monitor_getfd(mon, DUMP_FDNAME, fd, error))
+        return false;
+    json_object_set_boolean_member(args, "paging", FALSE);
+    json_object_set_string_member(args, "protocol", "fd:" DUMP_FDNAME);
+    json_object_set_boolean_member(args, "detach", TRUE);
+    if (!g_str_equal(format, "elf"))
+        json_object_set_string_member(args, "format", format);
+    if (!(r = vrt_qemu_monitor_command(mon, "dump-guest-memory", args, 0, error))) {
+        vrt_qemu_monitor_closefd(mon, DUMP_FDNAME, NULL);
+        return false;
+    }
+    for (;;) {
+        g_autoptr(JsonNode) node = vrt_qemu_monitor_command(mon, "query-dump", NULL, 0, error);
+        JsonObject *o = node && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+        const char *status = o ? json_object_get_string_member_with_default(o, "status", "") : "";
+
+        if (!node)
+            return false;
+        if (g_str_equal(status, "completed"))
+            return true;
+        if (g_str_equal(status, "failed")) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "%s", "memory-only dump failed");
+            return false;
+        }
+        g_usleep(SAVE_POLL_US);
+    }
+}
+
+/* The dump itself, into a new file at path (removed again on failure). */
+static bool
+dump_to_file(VrtQemuMonitor *mon, const char *path, guint format, guint flags, GError **error)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok;
+
+    if (fd < 0) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "Failed to create file '%s'", path);
+        return false;
+    }
+    if (flags & DUMP_MEMORY_ONLY)
+        ok = dump_memory(mon, fd, dump_formats[format], error);
+    else
+        ok = migrate_fd(mon, "migrate", fd, error) && wait_migration(mon, error);
+    if (close(fd) < 0 && ok) {
+        vrt_error_set_errno(error, VIR_ERR_SYSTEM_ERROR, errno, "unable to close file %s", path);
+        ok = false;
+    }
+    if (!ok)
+        unlink(path);
+    return ok;
+}
+
+bool
+vrt_qemu_domain_core_dump(VrtQemuDriver *drv, const guchar *uuid, const char *path, guint format, guint flags,
+                          GError **error)
+{
+    g_autoptr(VrtQemuDom) obj = NULL;
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    bool running, ok;
+
+    if ((flags & DUMP_MEMORY_ONLY) && format >= G_N_ELEMENTS(dump_formats)) {
+        vrt_error_set(error, VIR_ERR_INVALID_ARG, "unknown dumpformat '%u'", format);
+        return false;
+    }
+    if (!(flags & DUMP_MEMORY_ONLY) && format != 0) {
+        vrt_error_set(error, VIR_ERR_OPERATION_UNSUPPORTED, "%s",
+                      "kdump-compressed format is only supported with memory-only dump");
+        return false;
+    }
+    /* the job of a save: the STOP and the migration's end are ours */
+    obj = vrt_qemu_driver_find(drv, uuid, error);
+    if (!obj || !vrt_qemu_job_begin(&job, obj, VRT_QEMU_JOB_SUSPEND, error))
+        return false;
+    {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        if (!vrt_qemu_dom_is_active_locked(obj) || !obj->mon) {
+            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "domain is not running");
+            return false;
+        }
+        mon = vrt_qemu_monitor_ref(obj->mon);
+        running = obj->state == VRT_DOMAIN_RUNNING;
+    }
+    if (running && !(flags & DUMP_LIVE)) {
+        if (!vrt_qemu_monitor_stop(mon, error))
+            return false;
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+        vrt_qemu_dom_set_state_locked(obj, VRT_DOMAIN_PAUSED, PAUSED_DUMP);
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+    }
+    ok = dump_to_file(mon, path, format, flags, error);
+    if (ok && (flags & DUMP_CRASH)) {
+        vrt_qemu_process_stop(obj, VRT_DOMAIN_SHUTOFF_CRASHED, EVENT_STOPPED_CRASHED);
+        return true;
+    }
+    if (ok && (flags & DUMP_RESET) && !vrt_qemu_monitor_system_reset(mon, error))
+        ok = false;
+    /* A migration always leaves QEMU stopped: a domain that ran runs on. */
+    if (running) {
+        g_autoptr(GError) err = NULL;
+        bool resumed = vrt_qemu_monitor_cont(mon, &err);
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
+
+        vrt_qemu_dom_set_state_locked(obj, resumed ? VRT_DOMAIN_RUNNING : VRT_DOMAIN_PAUSED,
+                                      resumed ? VRT_DOMAIN_RUNNING_UNPAUSED : PAUSED_DUMP);
+        vrt_qemu_dom_save_status_locked(obj, NULL);
+        if (!resumed && ok) {
+            vrt_error_set(error, VIR_ERR_OPERATION_FAILED, "resuming after dump failed: %s", err->message);
+            return false;
+        }
+    }
+    return ok;
 }

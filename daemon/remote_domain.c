@@ -682,6 +682,13 @@ vrt_handle_domain_set_lifecycle_action(VrtCall *call, remote_domain_set_lifecycl
 }
 
 bool
+vrt_handle_domain_pm_wakeup(VrtCall *call, remote_domain_pm_wakeup_args *args, GError **error)
+{
+    DRV(call, error);
+    return vrt_qemu_domain_pm_wakeup(drv, WIRE_UUID(args->dom.uuid), error);
+}
+
+bool
 vrt_handle_domain_get_disk_errors(VrtCall *call, remote_domain_get_disk_errors_args *args,
                                   remote_domain_get_disk_errors_ret *ret, GError **error)
 {

@@ -523,6 +523,64 @@ def test_set_lifecycle_action_live_and_config(vrtd, guest, tmp_path):
     conn.close()
 
 
+def console_until(st, want, timeout=60):
+    """Reads console stream st until want shows up; returns what was read.
+    The stream's reads block, so they run in a thread that the test waits
+    for at most timeout (a destroy at the end ends a read still waiting)."""
+    got = {"buf": b""}
+
+    def reader():
+        while want not in got["buf"]:
+            chunk = st.recv(4096)
+            if not chunk:
+                return
+            got["buf"] += chunk
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert want in got["buf"], f"no {want!r} on the console; got {got['buf'][-300:]!r}"
+    return got["buf"]
+
+
+def test_guest_suspended_to_ram_wakes_on_dompmwakeup(vrtd, guest):
+    """The guest suspends itself to RAM (S3, from its shell on the console):
+    the domain is pmsuspended; virsh dompmwakeup (QEMU's system_wakeup)
+    wakes it (running, woken up) and its shell answers again."""
+    kernel, initrd = guest
+    conn = libvirt.open(vrtd.uri)
+    xml = guest_domain("pm1", kernel, initrd, "/dev/null").replace(
+        "<serial type='file'><source path='/dev/null'/></serial>",
+        "<serial type='pty'><target port='0'/></serial><console type='pty'><target type='serial' port='0'/></console>")
+    dom = conn.createXML(xml, 0)
+    st = conn.newStream(0)
+    dom.openConsole(None, st, 0)
+    try:
+        console_until(st, b"VRT-GUEST-READY", timeout=120)
+        st.send(b"echo mem > /sys/power/state\n")
+        wait_for(lambda: dom.state()[0] == libvirt.VIR_DOMAIN_PMSUSPENDED, timeout=60,
+                 what=f"the guest suspended to RAM, state {dom.state()}")
+        assert virsh(vrtd.uri, "domstate", "pm1").stdout.strip() == "pmsuspended"
+        virsh(vrtd.uri, "dompmwakeup", "pm1")
+        wait_for(lambda: dom.state() == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_WAKEUP], timeout=60,
+                 what=f"the guest awake, state {dom.state()}")
+        # the kernel says it resumed; the serial port drops what comes before
+        console_until(st, b"PM: suspend exit")
+        time.sleep(1)
+        st.send(b"\necho awake-$((40+2))\n")
+        console_until(st, b"awake-42")
+        ro = libvirt.openReadOnly(vrtd.uri_ro)
+        try:
+            with pytest.raises(libvirt.libvirtError) as e:
+                ro.lookupByName("pm1").pMWakeup(0)
+            assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+        finally:
+            ro.close()
+    finally:
+        dom.destroy()
+        conn.close()
+
+
 def test_set_max_memory(vrtd):
     """virDomainSetMaxMemory (virsh setmaxmem without flags): the maximum of
     a shut-off domain's definition; refused for a running one, with

@@ -322,6 +322,9 @@ bool vrt_qemu_domain_block_resize(VrtQemuDriver *drv, const guchar *uuid, const 
  * action too), its persistent definition or both. */
 bool vrt_qemu_domain_set_lifecycle_action(VrtQemuDriver *drv, const guchar *uuid, guint type, guint action, guint flags,
                                           GError **error);
+/* virDomainPMWakeup: QEMU's system_wakeup for a running domain (a guest
+ * suspended to RAM wakes up; QEMU refuses when the guest cannot). */
+bool vrt_qemu_domain_pm_wakeup(VrtQemuDriver *drv, const guchar *uuid, GError **error);
 /* A disk QEMU reports in error (virDomainDiskError): its target and
  * VIR_DOMAIN_DISK_ERROR_UNSPEC (1) or _NO_SPACE (2). */
 typedef struct {

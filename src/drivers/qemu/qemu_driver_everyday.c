@@ -4,8 +4,8 @@
  * renaming a shut-off domain, keys sent to the guest, the monitor's and
  * job's state (vrt runs no long jobs: migration, dump or backup, so a
  * running domain has none to report or abort), and growing a running
- * domain's disk, which disks QEMU stopped on an I/O error, and the
- * lifecycle actions (virsh set-lifecycle-action). Errors are worded as libvirt 9.0's QEMU driver words them;
+ * domain's disk, which disks QEMU stopped on an I/O error, the lifecycle
+ * actions (virsh set-lifecycle-action) and waking a guest suspended to RAM. Errors are worded as libvirt 9.0's QEMU driver words them;
  * unsupported flag bits never reach here: the server refuses them first
  * (protocol/remote_flags.tsv).
  */
@@ -679,4 +679,21 @@ vrt_qemu_domain_set_lifecycle_action(VrtQemuDriver *drv, const guchar *uuid, gui
         return vrt_qemu_dom_config_install(obj, g_steal_pointer(&cfg), error);
     }
     return true;
+}
+
+/* ---- wakeup (virsh dompmwakeup) ---- */
+
+bool
+vrt_qemu_domain_pm_wakeup(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
+    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
+    g_autoptr(VrtQemuMonitor) mon = NULL;
+    g_autoptr(JsonNode) reply = NULL;
+
+    /* the WAKEUP event moves the state back to running (qemu_events.c) */
+    if (!obj || !(mon = running_monitor(obj, error)))
+        return false;
+    reply = vrt_qemu_monitor_command(mon, "system_wakeup", NULL, 0, error);
+    return reply != NULL;
 }

@@ -346,9 +346,9 @@ vrt_qemu_domain_send_key(VrtQemuDriver *drv, const guchar *uuid, guint codeset, 
     return reply != NULL;
 }
 
-/* QMP inject-nmi: an NMI to every vCPU (x86), as libvirt's virDomainInjectNMI. */
-bool
-vrt_qemu_domain_inject_nmi(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+/* A QMP command without arguments to a running domain, under a modify job. */
+static bool
+running_command(VrtQemuDriver *drv, const guchar *uuid, const char *command, GError **error)
 {
     g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
     g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
@@ -357,8 +357,15 @@ vrt_qemu_domain_inject_nmi(VrtQemuDriver *drv, const guchar *uuid, GError **erro
 
     if (!obj || !(mon = running_monitor(obj, error)))
         return false;
-    reply = vrt_qemu_monitor_command(mon, "inject-nmi", NULL, 0, error);
+    reply = vrt_qemu_monitor_command(mon, command, NULL, 0, error);
     return reply != NULL;
+}
+
+/* QMP inject-nmi: an NMI to every vCPU (x86), as libvirt's virDomainInjectNMI. */
+bool
+vrt_qemu_domain_inject_nmi(VrtQemuDriver *drv, const guchar *uuid, GError **error)
+{
+    return running_command(drv, uuid, "inject-nmi", error);
 }
 
 /* ---- control and job ---- */
@@ -686,14 +693,6 @@ vrt_qemu_domain_set_lifecycle_action(VrtQemuDriver *drv, const guchar *uuid, gui
 bool
 vrt_qemu_domain_pm_wakeup(VrtQemuDriver *drv, const guchar *uuid, GError **error)
 {
-    g_auto(VrtQemuJob) job = VRT_QEMU_JOB_INIT;
-    g_autoptr(VrtQemuDom) obj = find_with_job(drv, uuid, VRT_QEMU_JOB_MODIFY, &job, error);
-    g_autoptr(VrtQemuMonitor) mon = NULL;
-    g_autoptr(JsonNode) reply = NULL;
-
     /* the WAKEUP event moves the state back to running (qemu_events.c) */
-    if (!obj || !(mon = running_monitor(obj, error)))
-        return false;
-    reply = vrt_qemu_monitor_command(mon, "system_wakeup", NULL, 0, error);
-    return reply != NULL;
+    return running_command(drv, uuid, "system_wakeup", error);
 }

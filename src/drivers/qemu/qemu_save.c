@@ -296,6 +296,20 @@ image_finish(const char *path, GError **error)
     return ok;
 }
 
+/* The monitor (a reference) of an active domain and whether its CPUs run
+ * (*running); NULL with libvirt's "domain is not running". Object lock
+ * held. */
+static VrtQemuMonitor *
+active_monitor_locked(VrtQemuDom *obj, bool *running, GError **error)
+{
+    if (!vrt_qemu_dom_is_active_locked(obj) || !obj->mon) {
+        vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "domain is not running");
+        return NULL;
+    }
+    *running = obj->state == VRT_DOMAIN_RUNNING;
+    return vrt_qemu_monitor_ref(obj->mon);
+}
+
 /* Saves an active domain under its job (SUSPEND: its STOP is ours). */
 static bool
 save_locked_job(VrtQemuDom *obj, const char *path, const char *dxml, guint flags, GError **error)
@@ -305,12 +319,8 @@ save_locked_job(VrtQemuDom *obj, const char *path, const char *dxml, guint flags
     bool running;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-        if (!vrt_qemu_dom_is_active_locked(obj) || !obj->mon) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "domain is not running");
+        if (!(mon = active_monitor_locked(obj, &running, error)))
             return false;
-        }
-        mon = vrt_qemu_monitor_ref(obj->mon);
-        running = obj->state == VRT_DOMAIN_RUNNING;
         xml = vrt_domain_def_format(obj->def, VRT_DOMAIN_XML_INACTIVE | VRT_DOMAIN_XML_SECURE, error);
     }
     if (!xml)
@@ -794,12 +804,8 @@ vrt_qemu_domain_core_dump(VrtQemuDriver *drv, const guchar *uuid, const char *pa
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
 
-        if (!vrt_qemu_dom_is_active_locked(obj) || !obj->mon) {
-            vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "%s", "domain is not running");
+        if (!(mon = active_monitor_locked(obj, &running, error)))
             return false;
-        }
-        mon = vrt_qemu_monitor_ref(obj->mon);
-        running = obj->state == VRT_DOMAIN_RUNNING;
     }
     if (running && !(flags & DUMP_LIVE)) {
         if (!vrt_qemu_monitor_stop(mon, error))

@@ -8,18 +8,10 @@
  */
 #include "daemon/daemon.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_driver_stats.h"
 #include "util/error.h"
 
 #include <string.h>
-
-/* virTypedParameterType's names, libvirt's virTypedParameterTypeToString. */
-static const char *
-type_name(int type)
-{
-    static const char *const names[] = { "unknown", "int", "uint", "llong", "ullong", "double", "boolean", "string" };
-
-    return type > 0 && type < (int)G_N_ELEMENTS(names) ? names[type] : names[0];
-}
 
 #define VRT_PARAM_STRING 7
 
@@ -44,7 +36,7 @@ save_params_read(const remote_typed_param *val, u_int len, const char **file, co
         }
         if (val[i].value.type != VRT_PARAM_STRING) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid type '%s' for parameter '%s', expected 'string'",
-                          type_name(val[i].value.type), field);
+                          vrt_typed_param_type_name(val[i].value.type), field);
             return false;
         }
         *dst = val[i].value.remote_typed_param_value_u.s;

@@ -613,3 +613,16 @@ vrt_domain_def_find_disk_by_target(const VrtDomainDef *def, const char *target_d
     }
     return NULL;
 }
+
+VrtDomainDiskDef *
+vrt_domain_def_find_disk_by_name(const VrtDomainDef *def, const char *name)
+{
+    if (name[0] != '/')
+        return vrt_domain_def_find_disk_by_target(def, name);
+    for (guint i = 0; i < def->disks->len; i++) {
+        VrtDomainDiskDef *d = def->disks->pdata[i];
+        if (g_strcmp0(d->src, name) == 0)
+            return d;
+    }
+    return NULL;
+}

@@ -1138,6 +1138,9 @@ VrtDomainNetDef *vrt_domain_def_find_net_by_hostdev_source(const VrtDomainDef *d
 VrtDomainHostdevDef *vrt_domain_def_find_hostdev_by_source(const VrtDomainDef *def, const VrtPciAddr *addr);
 VrtDomainHostdevDef *vrt_domain_def_find_hostdev_by_alias(const VrtDomainDef *def, const char *alias);
 VrtDomainDiskDef *vrt_domain_def_find_disk_by_target(const VrtDomainDef *def, const char *target_dev);
+/* libvirt's virDomainDiskByName: the disk whose target is name, or, when
+ * name is a path (a leading '/'), whose source it is. */
+VrtDomainDiskDef *vrt_domain_def_find_disk_by_name(const VrtDomainDef *def, const char *name);
 
 /* ---- keeping nets and hostdevs consistent -------------------------- */
 

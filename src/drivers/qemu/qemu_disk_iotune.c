@@ -202,20 +202,6 @@ params_read(GPtrArray *params, VrtDiskIotune *t, guint *set, GError **error)
     return true;
 }
 
-/* libvirt's virDomainDiskByName: a disk by its target, or by its source
- * when name is a path. */
-static VrtDomainDiskDef *
-find_disk(const VrtDomainDef *def, const char *name)
-{
-    for (guint i = 0; def->disks && i < def->disks->len; i++) {
-        VrtDomainDiskDef *d = g_ptr_array_index(def->disks, i);
-
-        if (name[0] == '/' ? g_strcmp0(d->src, name) == 0 : g_strcmp0(d->target_dev, name) == 0)
-            return d;
-    }
-    return NULL;
-}
-
 /* The current limits a change merges with: those of the disk, or of the
  * group the change moves it into when another disk is in it already. */
 static const VrtDiskIotune *
@@ -326,7 +312,7 @@ set_live(VrtQemuDom *obj, const char *name, const VrtDiskIotune *given, guint se
     iotune_copy(&next, given);
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-        const VrtDomainDiskDef *disk = find_disk(obj->def, name);
+        const VrtDomainDiskDef *disk = vrt_domain_def_find_disk_by_name(obj->def, name);
 
         if (!vrt_qemu_dom_is_active_locked(obj) || !obj->mon) {
             vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
@@ -369,7 +355,7 @@ set_config(VrtQemuDom *obj, const char *name, const VrtDiskIotune *given, guint 
 
     if (!cfg)
         return false;
-    if (!(disk = find_disk(cfg, name))) {
+    if (!(disk = vrt_domain_def_find_disk_by_name(cfg, name))) {
         vrt_error_set(error, VIR_ERR_INVALID_ARG, "missing persistent configuration for disk '%s'", name);
         return false;
     }
@@ -464,7 +450,7 @@ vrt_qemu_domain_get_block_io_tune(VrtQemuDriver *drv, const guchar *uuid, const 
     if (live) {
         {
             g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-            const VrtDomainDiskDef *d = find_disk(obj->def, disk);
+            const VrtDomainDiskDef *d = vrt_domain_def_find_disk_by_name(obj->def, disk);
 
             if (!vrt_qemu_dom_is_active_locked(obj) || !obj->mon) {
                 vrt_error_set(error, VIR_ERR_OPERATION_INVALID, "domain is not running");
@@ -482,7 +468,7 @@ vrt_qemu_domain_get_block_io_tune(VrtQemuDriver *drv, const guchar *uuid, const 
             return NULL;
     } else if (config) {
         g_autoptr(VrtDomainDef) cfg = vrt_qemu_dom_config_copy(obj, error);
-        const VrtDomainDiskDef *d = cfg ? find_disk(cfg, disk) : NULL;
+        const VrtDomainDiskDef *d = cfg ? vrt_domain_def_find_disk_by_name(cfg, disk) : NULL;
 
         if (!cfg)
             return NULL;

@@ -471,16 +471,8 @@ vrt_qemu_domain_block_resize(VrtQemuDriver *drv, const guchar *uuid, const char 
         return false;
     {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&obj->lock);
-        const VrtDomainDiskDef *d = NULL;
+        const VrtDomainDiskDef *d = vrt_domain_def_find_disk_by_name(obj->def, disk);
 
-        for (guint i = 0; obj->def->disks && i < obj->def->disks->len; i++) {
-            const VrtDomainDiskDef *c = g_ptr_array_index(obj->def->disks, i);
-
-            if (g_strcmp0(c->target_dev, disk) == 0 || (c->src && g_strcmp0(c->src, disk) == 0)) {
-                d = c;
-                break;
-            }
-        }
         if (!d) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "disk '%s' was not found in the domain config", disk);
             return false;

@@ -47,9 +47,8 @@ vrt_typed_param_free(VrtTypedParam *p)
     g_free(p);
 }
 
-/* virTypedParameterType's names, libvirt's virTypedParameterTypeToString */
-static const char *
-type_name(int type)
+const char *
+vrt_typed_param_type_name(int type)
 {
     static const char *const names[] = { "unknown", "int", "uint", "llong", "ullong", "double", "boolean", "string" };
 
@@ -88,7 +87,7 @@ vrt_typed_params_validate(GPtrArray *params, const char *const *names, const int
         }
         if (p->type != types[k]) {
             vrt_error_set(error, VIR_ERR_INVALID_ARG, "invalid type '%s' for parameter '%s', expected '%s'",
-                          type_name(p->type), p->field, type_name(types[k]));
+                          vrt_typed_param_type_name(p->type), p->field, vrt_typed_param_type_name(types[k]));
             return false;
         }
         last = p->field;

@@ -35,6 +35,9 @@ typedef struct {
     } v;
 } VrtTypedParam;
 void vrt_typed_param_free(VrtTypedParam *p);
+/* virTypedParameterType's name ("int", "ullong"...), libvirt's
+ * virTypedParameterTypeToString; "unknown" for any other number. */
+const char *vrt_typed_param_type_name(int type);
 /* libvirt's virTypedParamsValidate over params (VrtTypedParam): in the
  * names' sorted order, the first name not among the n names, name given
  * twice, or value not of its types[i] is refused with libvirt's code and
